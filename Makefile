@@ -1,0 +1,32 @@
+# tsbuild: `make demo` builds and pushes an example image to a local registry; `make test` runs every test.
+SHELL := /bin/bash
+NODE := scripts/node
+TSC := $(NODE) node_modules/typescript/bin/tsc
+NATIVE := worker/native/tsbuild-run
+CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
+
+.PHONY: setup build native test unit demo bench clean
+
+setup:
+	@scripts/setup.sh
+	@$(MAKE) --no-print-directory build
+
+build: native
+	@$(TSC) -p tsconfig.json
+
+native: $(NATIVE)
+
+$(NATIVE): $(wildcard worker/native/*.c worker/native/*.h)
+	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c; else echo "no native sources yet"; fi
+
+test: setup
+	@$(NODE) node_modules/mocha/bin/mocha.js
+
+demo: setup
+	@scripts/demo.sh
+
+bench: setup
+	@bench/run.sh
+
+clean:
+	rm -rf dist $(NATIVE)

@@ -1,0 +1,116 @@
+import type { ContainerConfig, Digest, ImageConfig, Platform } from '../registry/oci/index.js';
+
+// The build graph: what the frontend hands the solver. Plain data only (JSON-serialisable, no methods), so a graph
+// can be printed, diffed and built by tests without running anything.
+
+/** Stable within one compile: `s<stage>.<step>` (step 0 is the stage's FROM). */
+export type VertexId = string;
+
+/** Where an instruction is in its Dockerfile; lines and columns are 1-based. */
+export interface SourceRange {
+  file: string;
+  line: number;
+  column: number;
+  endLine: number;
+  endColumn: number;
+}
+
+/** Where a COPY, ADD or RUN --mount reads from. */
+export type SourceRef =
+  | { kind: 'context' }                                        // the build context (after .dockerignore)
+  | { kind: 'vertex'; id: VertexId }                           // another stage's result or an image (COPY --from)
+  | { kind: 'inline'; files: { name: string; content: string }[] };  // heredoc: COPY <<EOF /dest
+
+/** FROM an image. `digest` is the platform manifest digest the builder resolved it to, so it is part of the key. */
+export interface ImageOp { kind: 'image'; ref: string; digest: Digest; platform: Platform }
+/** FROM scratch: an empty filesystem. */
+export interface ScratchOp { kind: 'scratch'; platform: Platform }
+
+/** RUN --mount entries, with every default applied by the frontend. */
+export type RunMount =
+  | { type: 'bind'; target: string; from: SourceRef; source: string; readwrite: boolean }
+  | { type: 'cache'; target: string; id: string; sharing: 'shared' | 'private' | 'locked'; from?: SourceRef; source: string; readonly: boolean; uid: number; gid: number; mode: number }
+  | { type: 'tmpfs'; target: string; size?: number }
+  | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
+  | { type: 'ssh'; id: string; target: string; required: boolean; uid: number; gid: number; mode: number };
+
+/** RUN. env/cwd/user are final: image config + ENV + WORKDIR + USER + the build args in scope. */
+export interface ExecOp {
+  kind: 'exec';
+  argv: string[];           // shell form already wrapped in SHELL (default ["/bin/sh","-c"])
+  env: string[];            // KEY=value
+  cwd: string;              // absolute
+  user: string;             // as written (`name`, `uid`, `uid:gid`, `name:group`); '' means root
+  mounts: RunMount[];
+  network: 'default' | 'none' | 'host';
+  security: 'sandbox' | 'insecure';
+}
+
+/** COPY and ADD. Paths are expanded; `dest` is absolute (resolved against WORKDIR) and keeps a trailing slash. */
+export interface CopyOp {
+  kind: 'copy';
+  mode: 'copy' | 'add';     // ADD also extracts local tar archives and accepts URLs
+  from: SourceRef;
+  sources: string[];        // relative to the source root; may hold wildcards (Go filepath.Match syntax)
+  dest: string;
+  chown?: string;
+  chmod?: string;
+  link: boolean;
+  parents: boolean;
+  exclude: string[];
+  checksum?: string;        // ADD --checksum
+  /** USER at this point: a COPY without --chown still creates WORKDIR-like parents as root, as docker does. */
+}
+
+/** WORKDIR creates its directory (owned by the current USER, as BuildKit does). */
+export interface MkdirOp { kind: 'mkdir'; path: string; user: string }
+
+/** ENV, LABEL, CMD, EXPOSE …: config only, no filesystem change. `change` is what this step set. */
+export interface MetaOp { kind: 'meta'; change: Partial<ContainerConfig> }
+
+/** Every operation a vertex can hold; handled by exhaustive switches ending in assertNever. */
+export type Op = ImageOp | ScratchOp | ExecOp | CopyOp | MkdirOp | MetaOp;
+
+/** One step of the build. */
+export interface Vertex {
+  id: VertexId;
+  op: Op;
+  /** inputs[0] is the parent filesystem (absent for image/scratch); the rest are COPY --from and mount sources. */
+  inputs: VertexId[];
+  /** The instruction as history's created_by shows it, e.g. `RUN /bin/sh -c make # buildkit`, `ENV A=b`. */
+  text: string;
+  location?: SourceRange;
+  stage: number;
+  /** The build args (ARG) this step's expansion or environment used, with their values: key ingredients. */
+  args: Record<string, string>;
+  /** True when this step never changes the filesystem (history `empty_layer`). */
+  emptyLayer: boolean;
+}
+
+/** One stage of the Dockerfile that the target needs. */
+export interface Stage {
+  index: number;            // position in the Dockerfile
+  name?: string;            // `AS name`, lower-cased
+  platform: Platform;
+  /** The image this stage's FROM resolved to, when it is an image (its layers and history come first). */
+  base?: { ref: string; digest: Digest; config: ImageConfig };
+  /** The stage's vertices in order; the first is its FROM (or the FROM stage's result for FROM <stage>). */
+  vertices: VertexId[];
+  /** The last vertex: the stage's result. */
+  result: VertexId;
+  /** The runtime config of the stage's image once every instruction applied (base config merged). */
+  config: ContainerConfig;
+}
+
+/** The compiled build: only the stages and vertices the target needs, vertices in topological order. */
+export interface BuildGraph {
+  vertices: Vertex[];
+  stages: Stage[];
+  /** Index into `stages` of the stage to output. */
+  target: number;
+}
+
+/** Throws when a switch over a union missed a member: a compile error first, a runtime guard second. */
+export function assertNever(value: never): never {
+  throw new Error(`unexpected value: ${JSON.stringify(value)}`);
+}

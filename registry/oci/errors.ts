@@ -1,0 +1,50 @@
+/**
+ * Stable codes for every failure a user can cause. The CLI maps them to exit statuses; tests check them instead of
+ * message text.
+ */
+export type ErrorCode =
+  | 'DOCKERFILE_SYNTAX'
+  | 'DOCKERFILE_NOT_FOUND'
+  | 'CONTEXT_NOT_FOUND'
+  | 'COPY_SOURCE_NOT_FOUND'
+  | 'RUN_FAILED'
+  | 'REGISTRY_REQUEST'
+  | 'REGISTRY_AUTH'
+  | 'REGISTRY_UNREACHABLE'
+  | 'IMAGE_NOT_FOUND'
+  | 'PLATFORM_NOT_FOUND'
+  | 'DIGEST_MISMATCH'
+  | 'INVALID_REFERENCE'
+  | 'INVALID_LAYER'
+  | 'INVALID_ARGUMENT'
+  | 'SECRET_NOT_FOUND'
+  | 'STORE_LOCKED'
+  | 'CANCELLED';
+
+/**
+ * The base of every user-facing failure: a stable `code`, a message that says what happened and where, and a `hint`
+ * that says what to do. Internal invariant failures are plain `Error`s: they are bugs and keep their stack.
+ */
+export abstract class TsbuildError extends Error {
+  abstract readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  constructor(message: string, hint?: string, options?: ErrorOptions) {
+    super(message, options);
+    this.hint = hint;
+    this.name = new.target.name;
+  }
+}
+
+/** True when `err` is a user-facing tsbuild error (as opposed to a bug). */
+export function isTsbuildError(err: unknown): err is TsbuildError {
+  return err instanceof TsbuildError;
+}
+
+/** A plain user error whose code is given by the thrower: bad flags, bad references, missing files. */
+export class UserError extends TsbuildError {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, hint?: string, options?: ErrorOptions) {
+    super(message, hint, options);
+    this.code = code;
+  }
+}

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One idempotent setup for a fresh machine of our kind (Debian 12, root, Node 20 only, npm + Debian archive reachable).
+# Fast when everything is present: each step checks before it acts.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+# Debian packages the tests and the demo use. apt-get only runs when one is missing.
+packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian package starts a registry on :5000 as a service; tests and the demo start their own.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
+  systemctl stop docker-registry || true
+  systemctl disable docker-registry >/dev/null 2>&1 || true
+fi
+
+# Node >= 22: the host's if new enough, else Node 24 from the npm registry's `node` package, project-local.
+host_major=0
+command -v node >/dev/null 2>&1 && host_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$host_major" -lt 22 ] && [ ! -x tools/node/node_modules/node/bin/node ]; then
+  echo "setup: host node is $(node --version 2>/dev/null || echo absent); installing Node 24 into tools/node"
+  mkdir -p tools/node
+  npm install --prefix tools/node --no-audit --no-fund --loglevel=error node@24 >/dev/null
+fi
+echo "setup: node $(scripts/node --version)"
+
+# npm dependencies, only when package-lock.json changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,57 @@
+import type { CopyOp, ExecOp, MkdirOp, Vertex } from '../frontend/index.js';
+import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
+
+// What the solver needs from the parts that execute and store. Implemented in worker/ (and builder/ for images),
+// wired in builder/.
+
+/** One layer of an image: the compressed blob's descriptor and the uncompressed tar's digest (diffId). */
+export interface LayerRef { descriptor: Descriptor; diffId: Digest }
+
+/**
+ * The filesystem a vertex produced: a committed snapshot (null for an empty scratch filesystem) and the image layers
+ * that rebuild it from nothing, bottom first.
+ */
+export interface FsState { snapshot: string | null; layers: LayerRef[] }
+
+/** The build context as the worker reads it: a directory and the .dockerignore patterns to apply. */
+export interface ContextSource { kind: 'context'; dir: string; excludes: string[] }
+
+/** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */
+export type FileSource = ContextSource | { kind: 'fs'; fs: FsState } | { kind: 'inline'; files: { name: string; content: string }[] };
+
+/** Where a step's output and status go; the solver turns these into progress events. */
+export interface ProgressSink {
+  log(stream: 'stdout' | 'stderr', chunk: Uint8Array): void;
+  status(text: string, current?: number, total?: number): void;
+}
+
+/** What a RUN step's mounts resolve to at run time. */
+export interface ExecResources {
+  /** Filesystems of mount sources (`from=` a stage or image), by vertex id; the context when `from` is the context. */
+  sources: Record<string, FileSource>;
+  /** `--secret id=…,src=…` files by id. Never enter a layer, a key or a record. */
+  secrets: Record<string, string>;
+}
+
+/** A file-content digest with the per-path digests that made it, so a miss can say which file changed. */
+export interface ContentDigest { digest: Digest; files: Record<string, Digest> }
+
+/** Executes vertices. Every method must leave no mount, process or temp file behind on any exit path. */
+export interface Worker {
+  /** FROM image: unpack layers already in the content store into a snapshot chain. */
+  unpack(manifest: ImageManifest, config: ImageConfig, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
+  exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
+  copy(op: CopyOp, parent: FsState, source: FileSource, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
+  mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState>;
+  /** COPY keys: digest of exactly the selected files (path, type, mode, uid/gid, content, link target; never mtime). */
+  contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest>;
+}
+
+/** Resolves and fetches base images (implemented in builder/ over the registry client and the content store). */
+export interface ImageSource {
+  /** Makes sure the manifest, config and every layer blob of `digest` are in the content store. */
+  pull(ref: string, digest: Digest, signal: AbortSignal, progress: ProgressSink): Promise<{ manifest: ImageManifest; config: ImageConfig }>;
+}
+
+/** Re-exported so implementers import everything from one place. */
+export type { Vertex };

@@ -1,0 +1,2 @@
+// The worker's public surface: the Linux worker (overlay snapshots, native helper), content store, layers.
+export {};
