@@ -1,0 +1,90 @@
+import type { BuildGraph, Vertex } from '../../frontend/index.js';
+import type { FsState } from '../../solver/index.js';
+import {
+  MediaType, canonicalJson, sha256,
+  type ContainerConfig, type Descriptor, type History, type ImageConfig, type ImageManifest, type Platform,
+} from '../../registry/oci/index.js';
+
+/** An image ready to store or push: its config and manifest, each with the exact bytes that were digested. */
+export interface AssembledImage {
+  config: ImageConfig;
+  configBytes: Uint8Array;
+  configDescriptor: Descriptor;
+  manifest: ImageManifest;
+  manifestBytes: Uint8Array;
+  manifestDescriptor: Descriptor;
+}
+
+/** Options that change the image's bytes. */
+export interface AssembleOptions {
+  /** Seconds since the epoch; when set (SOURCE_DATE_EPOCH), every timestamp is clamped to it for reproducibility. */
+  sourceDateEpoch?: number;
+  /** Extra labels (`--label`), applied over the Dockerfile's. */
+  labels?: Record<string, string>;
+  /** Manifest annotations. */
+  annotations?: Record<string, string>;
+  now?: Date;
+}
+
+/**
+ * Builds the OCI config and manifest of `graph`'s target from the solver's results. History is the base image's,
+ * then one entry per instruction along the target's chain, `empty_layer` where the step added no layer (BuildKit
+ * likewise drops empty diffs and marks them; image-spec config.md requires the count of non-empty entries to equal
+ * the number of layers).
+ */
+export function assembleImage(graph: BuildGraph, results: Record<string, FsState>, opts: AssembleOptions = {}): AssembledImage {
+  const stage = graph.stages[graph.target];
+  if (!stage) throw new Error(`target stage ${graph.target} missing from graph`);
+  const fs = results[stage.result];
+  if (!fs) throw new Error(`no result for target vertex ${stage.result}`);
+  const created = (opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000) : (opts.now ?? new Date())).toISOString();
+
+  const history = chainHistory(graph, stage.result, results, created);
+  const runtime: ContainerConfig = { ...stage.config };
+  if (opts.labels && Object.keys(opts.labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...opts.labels };
+
+  const config: ImageConfig = {
+    created,
+    architecture: stage.platform.architecture,
+    os: stage.platform.os,
+    ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),
+    config: runtime,
+    rootfs: { type: 'layers', diff_ids: fs.layers.map((l) => l.diffId) },
+    history,
+  };
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: configDescriptor,
+    layers: fs.layers.map((l) => ({ mediaType: l.descriptor.mediaType, digest: l.descriptor.digest, size: l.descriptor.size })),
+    ...(opts.annotations && Object.keys(opts.annotations).length > 0 ? { annotations: opts.annotations } : {}),
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDescriptor: Descriptor = {
+    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, platform: platformOf(stage.platform),
+  };
+  return { config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor };
+}
+
+function platformOf(p: Platform): Platform {
+  return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
+}
+
+/** History along the parent chain of `id`: the base image's entries first, then each instruction's. */
+function chainHistory(graph: BuildGraph, id: string, results: Record<string, FsState>, created: string): History[] {
+  const byId = new Map(graph.vertices.map((v) => [v.id, v]));
+  const chain: Vertex[] = [];
+  for (let v = byId.get(id); v; v = v.inputs[0] !== undefined ? byId.get(v.inputs[0]) : undefined) chain.unshift(v);
+  const root = chain[0];
+  const base = root ? graph.stages.find((s) => s.vertices[0] === root.id)?.base : undefined;
+  const history: History[] = [...(base?.config.history ?? [])];
+  for (const v of chain) {
+    if (v.op.kind === 'image' || v.op.kind === 'scratch') continue;
+    const parentLayers = v.inputs[0] !== undefined ? (results[v.inputs[0]]?.layers.length ?? 0) : 0;
+    const addedLayer = (results[v.id]?.layers.length ?? 0) > parentLayers;
+    history.push({ created, created_by: v.text, comment: 'buildkit.dockerfile.v0', ...(addedLayer ? {} : { empty_layer: true }) });
+  }
+  return history;
+}
