@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
+import { SqliteCacheIndex, solve, type BuildRecord, type VertexRecord } from '../solver/index.js';
+import { LinuxWorker } from '../worker/index.js';
+import {
+  RegistryClient, UserError, isTsbuildError, ociArch,
+  type Digest, type Platform, type RegistryMetrics,
+} from '../registry/index.js';
+import { assembleImage, type AssembledImage } from './image/assemble.js';
+import { RegistryImageSource } from './image-source.js';
+import type { OutputSpec } from './options/output.js';
+import { writeOutputs } from './outputs/write-outputs.js';
+import type { ProgressWriter } from './progress/index.js';
+
+/** Everything `tsbuild build` was asked to do, already parsed. */
+export interface BuildRequest {
+  contextDir: string;
+  /** The Dockerfile path (`-f`); `<context>/Dockerfile` when absent. */
+  dockerfile?: string;
+  tags: string[];
+  target?: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  outputs: OutputSpec[];
+  platform?: Platform;
+  noCache: boolean;
+  noCacheFilter: string[];
+  root: string;
+  secrets: Record<string, string>;
+  progress: ProgressWriter;
+  signal: AbortSignal;
+  sourceDateEpoch?: number;
+}
+
+/** What a finished build produced. */
+export interface BuildOutcome {
+  buildId: string;
+  image: AssembledImage;
+  digest: Digest;
+  records: VertexRecord[];
+  graph: BuildGraph;
+  /** Registry traffic of the whole build: pulls and pushes. */
+  metrics: RegistryMetrics;
+  pushed: string[];
+}
+
+/** The platform of this host, as images name it. */
+export function hostPlatform(): Platform {
+  return { os: 'linux', architecture: ociArch(process.arch) };
+}
+
+async function readDockerfile(req: BuildRequest): Promise<{ path: string; text: string }> {
+  const path = resolve(req.dockerfile ?? join(req.contextDir, 'Dockerfile'));
+  try {
+    return { path, text: await readFile(path, 'utf8') };
+  } catch (err) {
+    throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read Dockerfile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+      req.dockerfile ? 'check the -f/--file path' : `add a Dockerfile to ${req.contextDir} or pass -f PATH`, { cause: err });
+  }
+}
+
+/** `.dockerignore` beside the context root, or `<Dockerfile>.dockerignore` beside the Dockerfile (BuildKit's rule). */
+async function readExcludes(contextDir: string, dockerfilePath: string): Promise<string[]> {
+  for (const candidate of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    if (text !== undefined) return parseDockerignore(text);
+  }
+  return [];
+}
+
+/** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
+export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
+  const contextDir = resolve(req.contextDir);
+  const info = await stat(contextDir).catch(() => undefined);
+  if (!info?.isDirectory()) {
+    throw new UserError('CONTEXT_NOT_FOUND', `build context ${contextDir} is not a directory`, 'pass the directory holding your sources, e.g. `tsbuild build .`');
+  }
+  const dockerfile = await readDockerfile({ ...req, contextDir });
+  const excludes = await readExcludes(contextDir, dockerfile.path);
+  const platform = req.platform ?? hostPlatform();
+
+  const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
+  const cache = SqliteCacheIndex.open(req.root);
+  const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
+  const images = new RegistryImageSource(client, worker.store);
+  const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
+  const started = Date.now();
+  const record: BuildRecord = {
+    id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
+    ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
+  };
+  let leaseId: string | undefined;
+  try {
+    const graph = await compile(dockerfile.text, {
+      file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
+      ...(req.target ? { target: req.target } : {}),
+      resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
+    });
+    const solved = await solve(graph, {
+      worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
+      secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,
+      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix: `${contextDir}:${dockerfile.path}`,
+    });
+    leaseId = solved.leaseId;
+    record.vertices = solved.records;
+    const image = assembleImage(graph, solved.results, {
+      labels: req.labels, ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+    });
+    await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
+    await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
+    const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker });
+    record.status = 'succeeded';
+    record.resultDigest = image.manifestDescriptor.digest;
+    return { buildId, image, digest: image.manifestDescriptor.digest, records: solved.records, graph, metrics: client.metrics, pushed };
+  } catch (err) {
+    record.status = req.signal.aborted ? 'cancelled' : 'failed';
+    record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
+    throw err;
+  } finally {
+    record.finished = Date.now();
+    cache.recordBuild(record);
+    if (leaseId) await cache.release(leaseId);
+    cache.close();
+    await client.close();
+  }
+}
+
+/** Writes `--metadata-file` as buildx does (its keys), plus tsbuild's cache and transfer figures. */
+export async function writeMetadata(file: string, outcome: BuildOutcome, names: string[]): Promise<void> {
+  const cached = outcome.records.filter((r) => r.cached).length;
+  const metadata = {
+    'buildx.build.ref': outcome.buildId,
+    'containerimage.digest': outcome.digest,
+    'containerimage.config.digest': outcome.image.configDescriptor.digest,
+    'containerimage.descriptor': { ...outcome.image.manifestDescriptor },
+    ...(names.length ? { 'image.name': names.join(',') } : {}),
+    'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached },
+    'tsbuild.transfer': outcome.metrics,
+  };
+  await writeFile(resolve(file), `${JSON.stringify(metadata, null, 2)}\n`);
+}

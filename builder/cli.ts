@@ -1,0 +1,152 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { Command, Option } from 'commander';
+import { parseDockerfile, planDot, planText } from '../frontend/index.js';
+import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
+import { runBuild, writeMetadata, type BuildRequest } from './build.js';
+import { keyValues } from './options/key-values.js';
+import { parseOutput, type OutputSpec } from './options/output.js';
+import { defaultRoot } from './options/root.js';
+import { resolveSecrets } from './options/secrets.js';
+import { createProgress, type ProgressMode } from './progress/index.js';
+import { registerStateCommands } from './state-commands.js';
+import { compileOnly } from './plan.js';
+
+/** The version `--version` prints. */
+export const VERSION = '0.1.0';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Flags shared by `build` and `plan`, named as in `docker buildx build`. */
+function addBuildFlags(cmd: Command): Command {
+  return cmd
+    .option('-f, --file <path>', 'name of the Dockerfile (default: CONTEXT/Dockerfile)')
+    .option('-t, --tag <name>', 'name and optionally a tag (name:tag); repeatable', collect, [])
+    .option('--target <stage>', 'set the target build stage to build')
+    .option('--build-arg <key=value>', 'set a build-time variable; repeatable', collect, [])
+    .option('--platform <os/arch>', 'set the target platform for the build')
+    .option('--root <dir>', 'state directory (cache, snapshots, blobs)', defaultRoot())
+    .option('--debug', 'print the cause chain of errors');
+}
+
+function platformOption(text: string | undefined): Platform | undefined {
+  if (text === undefined) return undefined;
+  const first = text.split(',')[0] ?? '';
+  const p = parsePlatform(first);
+  if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(text)}`, 'write os/arch[/variant], e.g. linux/amd64');
+  return p;
+}
+
+interface BuildFlags {
+  file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
+  push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
+  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean;
+}
+
+/** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
+function outputsOf(flags: BuildFlags): OutputSpec[] {
+  const outputs = flags.output.map((o) => parseOutput(o, flags.tag));
+  if (flags.push) {
+    const image = outputs.find((o) => o.type === 'image');
+    if (image && image.type === 'image') image.push = true;
+    else outputs.push({ type: 'image', names: flags.tag, push: true });
+  }
+  for (const o of outputs) {
+    if (o.type === 'image' && o.push && o.names.length === 0) {
+      throw new UserError('INVALID_ARGUMENT', '--push needs an image name', 'add -t registry/repo:tag (or -o type=registry,name=…)');
+    }
+  }
+  return outputs;
+}
+
+async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+  const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const secrets = await resolveSecrets(flags.secret);
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const platform = platformOption(flags.platform);
+  const req: BuildRequest = {
+    contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
+    outputs: outputsOf(flags), noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
+    secrets: secrets.files, progress, signal,
+    ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
+    ...(platform ? { platform } : {}),
+    ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
+  };
+  try {
+    const outcome = await runBuild(req);
+    progress.close();
+    const names = flags.output.length || flags.push ? flags.tag : [];
+    if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
+    if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
+    if (flags.quiet) process.stdout.write(`${outcome.image.configDescriptor.digest}\n`);
+  } catch (err) {
+    progress.close();
+    throw err;
+  } finally {
+    await secrets.cleanup();
+  }
+}
+
+/** The whole command line. `signal` aborts a running build (Ctrl-C). */
+export function buildProgram(signal: AbortSignal): Command {
+  const program = new Command('tsbuild')
+    .description('Build container images from Dockerfiles, push them to registries, and explain every cache miss.')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError()
+    .addHelpText('after', `
+Examples:
+  tsbuild build -t localhost:5000/app:1 --push .
+  tsbuild --push localhost:5000/app:1 .          shorthand for the line above
+  tsbuild build -o type=oci,dest=app.tar .       OCI layout tarball, no registry
+  tsbuild plan --format dot . | dot -Tsvg         the build graph, without building`);
+
+  addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
+    .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
+    .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
+    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'rawjson', 'quiet']).default('auto'))
+    .option('--no-cache', 'do not use the cache when building')
+    .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
+    .option('--metadata-file <file>', 'write build result metadata to a file')
+    .option('--iidfile <file>', 'write the image ID (config digest) to a file')
+    .option('--label <key=value>', 'set metadata for the image; repeatable', collect, [])
+    .option('--secret <spec>', 'secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR', collect, [])
+    .option('-q, --quiet', 'suppress progress and print the image ID on success')
+    .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
+
+  addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
+    .action(async (context: string, flags: BuildFlags & { format: 'text' | 'json' | 'dot' }) => {
+      const graph = await compileOnly({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}), buildArgs: keyValues('--build-arg', flags.buildArg), ...(flags.target ? { target: flags.target } : {}), platform: platformOption(flags.platform), signal });
+      process.stdout.write(flags.format === 'json' ? `${JSON.stringify(graph, null, 2)}\n` : flags.format === 'dot' ? planDot(graph) : planText(graph));
+    });
+
+  const debug = program.command('debug').description('inspect how tsbuild reads its inputs');
+  debug.command('parse').description('print the parsed Dockerfile instructions')
+    .option('-f, --file <path>', 'Dockerfile to parse', 'Dockerfile')
+    .option('--json', 'print JSON (the default and only format)')
+    .action(async (flags: { file: string }) => {
+      const text = await readFile(flags.file, 'utf8').catch((err: unknown) => {
+        throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass -f PATH');
+      });
+      process.stdout.write(`${JSON.stringify(parseDockerfile(text, flags.file), null, 2)}\n`);
+    });
+
+  registerStateCommands(program);
+  return program;
+}
+
+/**
+ * The mission's shorthand `tsbuild --push REF [CONTEXT]` is `tsbuild build -t REF --push [CONTEXT]`; any other
+ * invocation that starts with a flag (other than help/version) is a build too.
+ */
+export function normalizeArgv(args: string[]): string[] {
+  const first = args[0];
+  if (first === undefined || !first.startsWith('-') || ['-h', '--help', '-v', '--version'].includes(first)) return args;
+  const out = ['build'];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    const next = args[i + 1];
+    if (a === '--push' && next !== undefined && /^[^-./][^\s]*[:/]/.test(next)) { out.push('-t', next, '--push'); i++; }
+    else out.push(a);
+  }
+  return out;
+}

@@ -1,0 +1,68 @@
+import { pipeline } from 'node:stream/promises';
+import PQueue from 'p-queue';
+import type { ProgressSink, ImageSource } from '../solver/index.js';
+import type { FileContentStore } from '../worker/index.js';
+import {
+  parseReference, withDigest, type Digest, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
+} from '../registry/index.js';
+
+/** How many layer blobs one pull fetches at once. */
+const PULL_CONCURRENCY = 4;
+
+/**
+ * Base images from registries: resolves references for the frontend (tag → platform manifest digest + config) and
+ * pulls what a FROM step needs into the content store, fetching only the blobs the store lacks.
+ */
+export class RegistryImageSource implements ImageSource {
+  readonly #client: RegistryClient;
+  readonly #store: FileContentStore;
+  readonly #resolved = new Map<Digest, ResolvedImage>();
+  /** Images resolved during this build, by the reference the Dockerfile wrote: base digests for reports. */
+  readonly resolvedRefs = new Map<string, ResolvedImage>();
+
+  constructor(client: RegistryClient, store: FileContentStore) {
+    this.#client = client;
+    this.#store = store;
+  }
+
+  /** The frontend's `resolveImage`: a reference as written → its normalised name, manifest digest and config. */
+  async resolve(text: string, platform: Platform, signal?: AbortSignal): Promise<{ ref: string; digest: Digest; config: ImageConfig }> {
+    const image = await this.#client.resolveImage(parseReference(text), platform, signal);
+    this.#resolved.set(image.descriptor.digest, image);
+    this.resolvedRefs.set(text, image);
+    return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
+  }
+
+  /** The registry repository a resolved image came from: pushes mount its layers from there. */
+  originOf(digest: Digest): ResolvedImage | undefined { return this.#resolved.get(digest); }
+
+  async pull(ref: string, digest: Digest, signal: AbortSignal, progress: ProgressSink): Promise<{ manifest: ImageManifest; config: ImageConfig }> {
+    let image = this.#resolved.get(digest);
+    if (!image) {
+      // A cached FROM step of an earlier process: resolve by digest; the registry serves the same bytes.
+      image = await this.#client.resolveImage(withDigest(parseReference(ref), digest), undefined, signal);
+      this.#resolved.set(digest, image);
+    }
+    const { manifest, config } = image;
+    const repo = parseReference(image.ref);
+    const missing = [];
+    for (const layer of manifest.layers) if (!(await this.#store.has(layer.digest))) missing.push(layer);
+    const total = missing.reduce((n, l) => n + l.size, 0);
+    let done = 0;
+    if (missing.length > 0) progress.status(`pulling ${missing.length} of ${manifest.layers.length} layers from ${image.ref}`, 0, total);
+    const queue = new PQueue({ concurrency: PULL_CONCURRENCY });
+    await queue.addAll(missing.map((layer) => async () => {
+      const ingest = await this.#store.ingest(`pull-${layer.digest}`, { digest: layer.digest, size: layer.size });
+      try {
+        await pipeline(await this.#client.fetchBlob(repo, layer, signal), ingest, { signal });
+        await ingest.commit();
+      } catch (err) {
+        await ingest.abort();
+        throw err;
+      }
+      done += layer.size;
+      progress.status(`pulled ${layer.digest.slice(7, 19)}`, done, total);
+    }));
+    return { manifest, config };
+  }
+}

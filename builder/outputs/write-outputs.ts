@@ -1,0 +1,58 @@
+import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
+import { UserError, parseReference, type RegistryClient, type Repository } from '../../registry/index.js';
+import type { AssembledImage } from '../image/assemble.js';
+import type { RegistryImageSource } from '../image-source.js';
+import type { OutputSpec } from '../options/output.js';
+import type { ProgressWriter } from '../progress/index.js';
+import { writeOciLayout } from './oci-layout.js';
+import { pushImage } from './push.js';
+
+/** What the outputs need from the build. */
+export interface OutputContext {
+  client: RegistryClient;
+  store: FileContentStore;
+  images: RegistryImageSource;
+  worker: LinuxWorker;
+  progress: ProgressWriter;
+  signal: AbortSignal;
+}
+
+/** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
+function mountSources(images: RegistryImageSource): Map<string, Repository> {
+  const out = new Map<string, Repository>();
+  for (const resolved of images.resolvedRefs.values()) {
+    const repo = parseReference(resolved.ref);
+    for (const layer of resolved.manifest.layers) out.set(layer.digest, repo);
+  }
+  return out;
+}
+
+/** Writes every requested output; returns the names pushed. */
+export async function writeOutputs(image: AssembledImage, outputs: OutputSpec[], ctx: OutputContext): Promise<string[]> {
+  const pushed: string[] = [];
+  for (const out of outputs) {
+    switch (out.type) {
+      case 'image': {
+        if (!out.push) { ctx.progress.note(`image ${image.manifestDescriptor.digest} kept in the build store (no push requested)`); break; }
+        if (out.names.length === 0) {
+          throw new Error('push requested without a name: the CLI checks this before building');
+        }
+        const sources = mountSources(ctx.images);
+        for (const name of out.names) {
+          await pushImage(ctx.client, ctx.store, image, name, sources, ctx.progress, ctx.signal);
+          pushed.push(name);
+        }
+        break;
+      }
+      case 'oci':
+        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: out.tar, names: out.names }, ctx.signal);
+        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest}`);
+        break;
+      case 'docker':
+      case 'local':
+      case 'tar':
+        throw new UserError('INVALID_ARGUMENT', `output type=${out.type} is not supported yet`, 'use -o type=oci,dest=FILE or --push');
+    }
+  }
+  return pushed;
+}

@@ -1,0 +1,67 @@
+import type { ProgressEvent } from '../../solver/index.js';
+import { describeReason } from '../report/describe-reason.js';
+import type { ProgressWriter } from './writer.js';
+
+/**
+ * `--progress plain`: one line per event, numbered per vertex like buildx (`#3 [2/4] RUN make`, `#3 DONE 1.2s`),
+ * plus tsbuild's addition: `#3 MISS …` lines saying why the step could not come from the cache.
+ */
+export class PlainProgress implements ProgressWriter {
+  readonly #out: NodeJS.WritableStream;
+  readonly #numbers = new Map<string, number>();
+  readonly #started = new Map<string, number>();
+  readonly #partial = new Map<string, string>();
+  readonly #t0 = Date.now();
+
+  constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }
+
+  #n(vertex: string): number {
+    let n = this.#numbers.get(vertex);
+    if (n === undefined) this.#numbers.set(vertex, (n = this.#numbers.size + 1));
+    return n;
+  }
+
+  #line(text: string) { this.#out.write(`${text}\n`); }
+
+  event(e: ProgressEvent): void {
+    const n = this.#n(e.vertex);
+    switch (e.type) {
+      case 'start':
+        this.#started.set(e.vertex, e.time);
+        this.#line(`#${n} ${e.text}`);
+        for (const r of e.reasons) this.#line(`#${n} MISS ${describeReason(r)}`);
+        break;
+      case 'cached':
+        this.#line(`#${n} ${e.text}`);
+        this.#line(`#${n} CACHED`);
+        break;
+      case 'log': {
+        const text = (this.#partial.get(e.vertex) ?? '') + Buffer.from(e.data).toString('utf8');
+        const lines = text.split('\n');
+        this.#partial.set(e.vertex, lines.pop() ?? '');
+        const at = ((e.time - (this.#started.get(e.vertex) ?? e.time)) / 1000).toFixed(3);
+        for (const l of lines) this.#line(`#${n} ${at} ${l}`);
+        break;
+      }
+      case 'status':
+        this.#line(`#${n} ${e.text}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`);
+        break;
+      case 'done': {
+        const rest = this.#partial.get(e.vertex);
+        if (rest) this.#line(`#${n} ${rest}`);
+        this.#partial.delete(e.vertex);
+        this.#line(`#${n} DONE ${(e.durationMs / 1000).toFixed(1)}s`);
+        break;
+      }
+      case 'error':
+        this.#line(`#${n} ERROR: ${e.message}`);
+        break;
+    }
+  }
+
+  note(text: string): void { this.#line(`#- ${text}`); }
+
+  close(): void {
+    this.#line(`#- finished in ${((Date.now() - this.#t0) / 1000).toFixed(1)}s`);
+  }
+}

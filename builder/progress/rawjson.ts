@@ -1,0 +1,14 @@
+import type { ProgressEvent } from '../../solver/index.js';
+import type { ProgressWriter } from './writer.js';
+
+/** `--progress rawjson`: one JSON object per line per event; log data as base64 as buildx does. */
+export class RawJsonProgress implements ProgressWriter {
+  readonly #out: NodeJS.WritableStream;
+  constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }
+  event(e: ProgressEvent): void {
+    const data = e.type === 'log' ? { ...e, data: Buffer.from(e.data).toString('base64') } : e;
+    this.#out.write(`${JSON.stringify(data)}\n`);
+  }
+  note(text: string): void { this.#out.write(`${JSON.stringify({ type: 'note', text, time: Date.now() })}\n`); }
+  close(): void {}
+}

@@ -1,0 +1,80 @@
+import type { ProgressEvent } from '../../solver/index.js';
+import { describeReason } from '../report/describe-reason.js';
+import type { ProgressWriter } from './writer.js';
+
+interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }
+
+const LOG_LINES = 4;
+
+/**
+ * `--progress tty`: a live display redrawn in place, like buildx: one line per step with its timer, CACHED or the
+ * reason it missed; a running step shows its last output lines, which collapse away when it finishes.
+ */
+export class TtyProgress implements ProgressWriter {
+  readonly #out: NodeJS.WriteStream;
+  readonly #rows = new Map<string, Row>();
+  readonly #notes: string[] = [];
+  readonly #t0 = Date.now();
+  #drawn = 0;
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(out: NodeJS.WriteStream = process.stderr) {
+    this.#out = out;
+    this.#timer = setInterval(() => this.#draw(), 100);
+    this.#timer.unref();
+  }
+
+  event(e: ProgressEvent): void {
+    const row = this.#rows.get(e.vertex);
+    switch (e.type) {
+      case 'start':
+        this.#rows.set(e.vertex, { text: e.text, state: 'running', start: e.time, logs: [], why: e.reasons.map(describeReason).join('; ') });
+        break;
+      case 'cached':
+        this.#rows.set(e.vertex, { text: e.text, state: 'cached', start: e.time, end: e.time, logs: [] });
+        break;
+      case 'log':
+        if (row) row.logs = [...row.logs, ...Buffer.from(e.data).toString('utf8').split('\n').filter(Boolean)].slice(-LOG_LINES);
+        break;
+      case 'status':
+        if (row) row.logs = [...row.logs, `${e.text}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`].slice(-LOG_LINES);
+        break;
+      case 'done':
+        if (row) { row.state = 'done'; row.end = e.time; }
+        break;
+      case 'error':
+        if (row) { row.state = 'error'; row.end = e.time; row.logs.push(`ERROR: ${e.message}`); }
+        break;
+    }
+  }
+
+  note(text: string): void { this.#notes.push(text); }
+
+  #lines(): string[] {
+    const width = Math.max(40, (this.#out.columns ?? 100) - 1);
+    const clip = (s: string) => (s.length > width ? `${s.slice(0, width - 1)}…` : s);
+    const now = Date.now();
+    const lines = [`[+] Building ${((now - this.#t0) / 1000).toFixed(1)}s (${[...this.#rows.values()].filter((r) => r.state !== 'running').length}/${this.#rows.size})`];
+    for (const r of this.#rows.values()) {
+      const secs = `${(((r.end ?? now) - r.start) / 1000).toFixed(1)}s`;
+      const tag = r.state === 'cached' ? 'CACHED' : r.state === 'error' ? 'ERROR' : secs;
+      lines.push(clip(` => ${r.text}  ${tag}`));
+      if (r.why && r.state === 'running') lines.push(clip(`    ↳ miss: ${r.why}`));
+      if (r.state === 'running' || r.state === 'error') for (const l of r.logs) lines.push(clip(`    ${l}`));
+    }
+    for (const n of this.#notes) lines.push(clip(` => ${n}`));
+    return lines;
+  }
+
+  #draw(): void {
+    const lines = this.#lines();
+    const up = this.#drawn > 0 ? `\x1b[${this.#drawn}A` : '';
+    this.#out.write(`${up}\x1b[0J${lines.join('\n')}\n`);
+    this.#drawn = lines.length;
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    this.#draw();
+  }
+}

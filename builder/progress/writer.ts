@@ -1,0 +1,12 @@
+import type { ProgressEvent } from '../../solver/index.js';
+
+/** Where a build's progress goes: one of the `--progress` modes. `close` flushes and restores the terminal. */
+export interface ProgressWriter {
+  event(e: ProgressEvent): void;
+  /** A line of builder-level status outside any step (export, push, resolve). */
+  note(text: string): void;
+  close(): void;
+}
+
+/** Progress modes of `--progress`, as buildx names them. */
+export type ProgressMode = 'auto' | 'plain' | 'tty' | 'rawjson' | 'quiet';

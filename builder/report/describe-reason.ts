@@ -1,0 +1,24 @@
+import type { MissReason } from '../../solver/index.js';
+import { assertNever } from '../../frontend/index.js';
+
+const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '∅');
+
+/** One line of plain text saying why a step missed; the terminal, Markdown and HTML reports all use it. */
+export function describeReason(reason: MissReason): string {
+  switch (reason.kind) {
+    case 'new': return 'never built before';
+    case 'evicted': return 'built before with the same inputs, but the result was pruned';
+    case 'no-cache': return '--no-cache';
+    case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
+    case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
+    case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
+    case 'parent': return `parent step missed: ${reason.text}`;
+    case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
+    case 'content': {
+      const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
+      const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
+      return `files changed in ${reason.source}: ${listed.join(', ')}${more}`;
+    }
+    default: return assertNever(reason);
+  }
+}

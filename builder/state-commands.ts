@@ -1,0 +1,78 @@
+import type { Command } from 'commander';
+import { SqliteCacheIndex, type BuildSummary } from '../solver/index.js';
+import { LinuxWorker } from '../worker/index.js';
+import { UserError } from '../registry/oci/index.js';
+import { defaultRoot } from './options/root.js';
+import { parseDuration, parseSize, formatSize } from './options/units.js';
+
+function row(b: BuildSummary): string {
+  const when = new Date(b.started).toISOString().replace('T', ' ').slice(0, 19);
+  const secs = ((b.finished - b.started) / 1000).toFixed(1);
+  return `${b.id}  ${when}  ${b.status.padEnd(9)}  ${`${secs}s`.padStart(7)}  ${`${b.cached}/${b.steps} cached`.padEnd(14)}  ${b.tags.join(',') || '-'}`;
+}
+
+/** `tsbuild history`, `history inspect`, `du` and `prune`: commands over the state in `--root`. */
+export function registerStateCommands(program: Command): void {
+  const history = program.command('history').description('list past builds')
+    .option('--root <dir>', 'state directory', defaultRoot())
+    .option('--json', 'print JSON')
+    .action((flags: { root: string; json?: boolean }) => {
+      const cache = SqliteCacheIndex.open(flags.root);
+      try {
+        const builds = cache.listBuilds();
+        if (flags.json) process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
+        else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
+      } finally { cache.close(); }
+    });
+  history.command('inspect').argument('<id>', 'build id').description('show every step of a build with timings, hit/miss and reasons')
+    .option('--root <dir>', 'state directory', defaultRoot())
+    .option('--json', 'print JSON')
+    .action((id: string, flags: { root: string; json?: boolean }) => {
+      const cache = SqliteCacheIndex.open(flags.root);
+      try {
+        const build = cache.getBuild(id);
+        if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${flags.root}`, 'list builds with `tsbuild history`');
+        if (flags.json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
+        for (const v of build.vertices) {
+          process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
+        }
+      } finally { cache.close(); }
+    });
+
+  program.command('du').description('show the build cache disk usage')
+    .option('--root <dir>', 'state directory', defaultRoot())
+    .option('--verbose', 'list every record')
+    .action((flags: { root: string; verbose?: boolean }) => {
+      const cache = SqliteCacheIndex.open(flags.root);
+      try {
+        const du = cache.du();
+        if (flags.verbose) for (const e of du.entries) process.stdout.write(`${e.key.slice(7, 19)}  ${formatSize(e.size).padStart(9)}  ${e.leased ? 'in use ' : '       '} ${e.opText}\n`);
+        process.stdout.write(`Records: ${du.count}\nTotal:   ${formatSize(du.size)}\n`);
+      } finally { cache.close(); }
+    });
+
+  program.command('prune').description('remove build cache, least recently used first')
+    .option('--root <dir>', 'state directory', defaultRoot())
+    .option('--keep-storage <size>', 'amount of disk space to keep for cache (e.g. 512MB, 10GB)')
+    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', (v: string, p: string[] = []) => [...p, v], [])
+    .option('-a, --all', 'remove all unused build cache')
+    .action(async (flags: { root: string; keepStorage?: string; filter: string[]; all?: boolean }) => {
+      let until: number | undefined;
+      for (const f of flags.filter) {
+        const m = /^until=(.+)$/.exec(f);
+        if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
+        until = Date.now() - parseDuration(m[1]);
+      }
+      const cache = SqliteCacheIndex.open(flags.root);
+      const worker = await LinuxWorker.open({ root: flags.root });
+      try {
+        const plan = cache.prune({
+          ...(flags.all ? { all: true } : {}), ...(until !== undefined ? { until } : {}),
+          ...(flags.keepStorage ? { keepStorage: parseSize(flags.keepStorage) } : {}),
+        });
+        for (const name of plan.snapshots) await worker.removeSnapshot(name);
+        for (const digest of plan.blobs) await worker.store.delete(digest);
+        process.stdout.write(`Deleted ${plan.keys.length} records, ${plan.snapshots.length} snapshots, ${plan.blobs.length} blobs\nTotal reclaimed: ${formatSize(plan.reclaimed)}\n`);
+      } finally { cache.close(); }
+    });
+}
