@@ -20,7 +20,7 @@ $(NATIVE): $(wildcard worker/native/*.c worker/native/*.h)
 	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c; else echo "no native sources yet"; fi
 
 test: setup
-	@$(NODE) node_modules/mocha/bin/mocha.js
+	@$(NODE) node_modules/mocha/bin/mocha.js 'dist/**/*.test.js'
 
 demo: setup
 	@scripts/demo.sh

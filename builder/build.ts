@@ -110,7 +110,9 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     });
     await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
     await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
-    const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker });
+    const fs = solved.results[graph.stages[graph.target]?.result ?? ''];
+    if (!fs) throw new Error('solve returned no result for the target stage');
+    const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs });
     record.status = 'succeeded';
     record.resultDigest = image.manifestDescriptor.digest;
     return { buildId, image, digest: image.manifestDescriptor.digest, records: solved.records, graph, metrics: client.metrics, pushed };

@@ -14,6 +14,11 @@ export interface OciLayoutTarget {
   tar: boolean;
   /** Image names to record as `org.opencontainers.image.ref.name` / `io.containerd.image.name` annotations. */
   names: string[];
+  /**
+   * Also write docker's `manifest.json` (the `docker save` format since Docker 25: an OCI layout plus manifest.json
+   * pointing into blobs/), so `docker load`, `podman load` and `skopeo docker-archive:` read the same tarball.
+   */
+  dockerManifest?: boolean;
 }
 
 /** Every blob of `image` in layout order: layers, config, manifest. */
@@ -45,7 +50,8 @@ export async function writeOciLayout(image: AssembledImage, blobs: BlobSource, t
   const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
   await mkdir(dirname(target.dest), { recursive: true });
   try {
-    if (target.tar) await writeTar(tmp, image, blobs, index, layoutFile, signal);
+    const extra = target.dockerManifest ? dockerManifestJson(image, target.names) : undefined;
+    if (target.tar) await writeTar(tmp, image, blobs, index, layoutFile, signal, extra);
     else await writeDir(tmp, image, blobs, index, layoutFile, signal);
     await rm(target.dest, { recursive: true, force: true });
     await rename(tmp, target.dest);
@@ -63,7 +69,13 @@ async function writeDir(dir: string, image: AssembledImage, blobs: BlobSource, i
   await writeFile(join(dir, 'index.json'), index);
 }
 
-async function writeTar(file: string, image: AssembledImage, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal) {
+function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
+  const blob = (d: Descriptor) => `blobs/sha256/${digestHex(d.digest)}`;
+  const repoTags = names.map((n) => (/:[^/]+$/.test(n.split('@')[0] ?? '') ? n : `${n}:latest`));
+  return Buffer.from(JSON.stringify([{ Config: blob(image.configDescriptor), RepoTags: repoTags, Layers: image.manifest.layers.map(blob) }]));
+}
+
+async function writeTar(file: string, image: AssembledImage, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
   const pack = tar.pack();
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
   const done = pipeline(pack, createWriteStream(file), { signal });
@@ -77,6 +89,7 @@ async function writeTar(file: string, image: AssembledImage, blobs: BlobSource, 
     await pipeline(await blobs.read(desc.digest), entry, { signal });
   }
   await addEntry('index.json', index);
+  if (dockerManifest) await addEntry('manifest.json', dockerManifest);
   pack.finalize();
   await done;
 }

@@ -1,11 +1,13 @@
+import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
-import { UserError, parseReference, type RegistryClient, type Repository } from '../../registry/index.js';
+import { parseReference, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { RegistryImageSource } from '../image-source.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { writeOciLayout } from './oci-layout.js';
 import { pushImage } from './push.js';
+import { writeFsTar, writeLocal } from './filesystem.js';
 
 /** What the outputs need from the build. */
 export interface OutputContext {
@@ -15,6 +17,8 @@ export interface OutputContext {
   worker: LinuxWorker;
   progress: ProgressWriter;
   signal: AbortSignal;
+  /** The target's final filesystem, for the local and tar outputs. */
+  fs: FsState;
 }
 
 /** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
@@ -49,9 +53,17 @@ export async function writeOutputs(image: AssembledImage, outputs: OutputSpec[],
         ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest}`);
         break;
       case 'docker':
+        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true }, ctx.signal);
+        ctx.progress.note(`wrote docker archive ${out.dest}`);
+        break;
       case 'local':
+        await writeLocal(ctx.worker, ctx.fs, out.dest);
+        ctx.progress.note(`copied the filesystem to ${out.dest}`);
+        break;
       case 'tar':
-        throw new UserError('INVALID_ARGUMENT', `output type=${out.type} is not supported yet`, 'use -o type=oci,dest=FILE or --push');
+        await writeFsTar(ctx.worker, ctx.fs, out.dest, ctx.signal);
+        ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
+        break;
     }
   }
   return pushed;

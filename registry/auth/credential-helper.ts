@@ -1,0 +1,53 @@
+import { spawn } from 'node:child_process';
+import { UserError } from '../oci/errors.js';
+import type { Credentials } from './credentials.js';
+
+/**
+ * Runs `docker-credential-<helper> <action>` with `input` on stdin, per docker-credential-helpers' protocol, and
+ * returns its stdout. A `get` for a registry the helper does not know exits non-zero with "credentials not found".
+ */
+export async function runCredentialHelper(helper: string, action: 'get' | 'store' | 'erase', input: string): Promise<string> {
+  const program = `docker-credential-${helper}`;
+  return await new Promise((resolve, reject) => {
+    const child = spawn(program, [action], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => out.push(b));
+    child.on('error', (err) =>
+      reject(new UserError('REGISTRY_AUTH', `cannot run credential helper ${program}: ${err.message}`, `install ${program} or remove it from your docker config.json`, { cause: err })),
+    );
+    child.on('close', (status) => {
+      const text = Buffer.concat(out).toString('utf8').trim();
+      if (status === 0) resolve(text);
+      else reject(new HelperFailed(program, text));
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** A helper that ran but refused; `notFound` when it simply has no credentials for the host. */
+export class HelperFailed extends Error {
+  readonly notFound: boolean;
+  constructor(program: string, output: string) {
+    super(`${program} failed: ${output}`);
+    this.notFound = /credentials not found/i.test(output);
+  }
+}
+
+/** Asks a helper for a registry's credentials; undefined when it has none. */
+export async function helperGet(helper: string, serverUrl: string): Promise<Credentials | undefined> {
+  let text: string;
+  try {
+    text = await runCredentialHelper(helper, 'get', serverUrl);
+  } catch (err) {
+    if (err instanceof HelperFailed && err.notFound) return undefined;
+    throw err;
+  }
+  const parsed: unknown = JSON.parse(text);
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { Username, Secret } = parsed as Record<string, unknown>;
+  if (typeof Secret !== 'string' || Secret === '') return undefined;
+  // docker: a username of "<token>" means the secret is an identity (refresh) token.
+  if (Username === '<token>') return { identityToken: Secret };
+  return { username: typeof Username === 'string' ? Username : '', password: Secret };
+}

@@ -1,0 +1,121 @@
+import { Readable, Transform } from 'node:stream';
+import type { Descriptor } from './oci/descriptor.js';
+import { RegistryError } from './registry-error.js';
+import { header, type Session } from './session.js';
+
+/** When an upload is split into PATCH requests and how big each is. */
+export interface UploadOptions {
+  /** Blobs larger than this go up in chunks (PATCH per chunk); smaller ones in a single PUT. */
+  chunkThreshold: number;
+  chunkSize: number;
+}
+
+/** Where an upload session is, as the registry told us. */
+export interface UploadTarget {
+  registry: string;
+  path: string;
+  location: string;
+  scopes: string[];
+  ref: string;
+}
+
+/** Starts an upload session: POST /v2/<name>/blobs/uploads/ and the Location to send the bytes to. */
+export async function startUpload(session: Session, registry: string, path: string, scopes: string[], ref: string, signal?: AbortSignal): Promise<UploadTarget> {
+  const res = await session.send({ kind: 'blob-upload', method: 'POST', registry, url: `/v2/${path}/blobs/uploads/`, ref, scopes, ok: [202], headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) });
+  await res.body.dump();
+  return { registry, path, location: requireLocation(res, ref), scopes, ref };
+}
+
+/** The Location header of an upload response, which every next request must go to (spec: "upload URL"). */
+export function requireLocation(res: Parameters<typeof header>[0], ref: string): string {
+  const location = header(res, 'location');
+  if (location === undefined || location === '') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref, status: res.statusCode, message: `registry sent no upload Location for ${ref}` });
+  return location;
+}
+
+/**
+ * Sends a blob's bytes into an upload session and completes it with the digest, streaming throughout: one PUT for
+ * small blobs, PATCH chunks of `chunkSize` with Content-Range then an empty PUT for big ones (distribution spec,
+ * "Pushing a blob in chunks"). `onBytes` sees every byte handed to the socket.
+ */
+export async function sendBlob(session: Session, target: UploadTarget, desc: Descriptor, source: Readable, options: UploadOptions, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
+  const counted = source.pipe(counter(onBytes));
+  source.on('error', (err) => counted.destroy(err));
+  let location = target.location;
+  const base = { registry: target.registry, ref: target.ref, scopes: target.scopes, ...(signal ? { signal } : {}) };
+  if (desc.size > options.chunkThreshold) {
+    const chunks = new Chunker(counted);
+    for (let offset = 0; offset < desc.size; offset += options.chunkSize) {
+      const length = Math.min(options.chunkSize, desc.size - offset);
+      const res = await session.send({
+        ...base,
+        kind: 'blob-upload',
+        method: 'PATCH',
+        url: location,
+        body: Readable.from(chunks.take(length), { objectMode: false }),
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), 'content-range': `${offset}-${offset + length - 1}` },
+        ok: [202],
+      });
+      await res.body.dump();
+      location = requireLocation(res, target.ref);
+    }
+    const res = await session.send({ ...base, kind: 'blob-upload', method: 'PUT', url: withDigest(location, desc), headers: { 'content-length': '0' }, ok: [201] });
+    await res.body.dump();
+    return;
+  }
+  const res = await session.send({
+    ...base,
+    kind: 'blob-upload',
+    method: 'PUT',
+    url: withDigest(location, desc),
+    body: counted,
+    headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
+    ok: [201],
+  });
+  await res.body.dump();
+}
+
+// The upload URL may carry its own query (state tokens); the digest is added to it, not replacing it.
+function withDigest(location: string, desc: Descriptor): string {
+  const url = new URL(location, 'http://placeholder');
+  url.searchParams.set('digest', desc.digest);
+  return /^https?:\/\//.test(location) ? url.toString() : `${url.pathname}${url.search}`;
+}
+
+function counter(onBytes: (n: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+/** Cuts one stream into consecutive pieces of given lengths without copying more than a chunk's remainder. */
+class Chunker {
+  readonly #it: AsyncIterator<Buffer>;
+  #pending: Buffer | undefined;
+
+  constructor(source: Readable) {
+    this.#it = source[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  async *take(length: number): AsyncGenerator<Buffer> {
+    let left = length;
+    while (left > 0) {
+      let buf = this.#pending;
+      this.#pending = undefined;
+      if (buf === undefined) {
+        const next = await this.#it.next();
+        if (next.done === true) return;
+        buf = next.value;
+      }
+      if (buf.length > left) {
+        this.#pending = buf.subarray(left);
+        buf = buf.subarray(0, left);
+      }
+      left -= buf.length;
+      yield buf;
+    }
+  }
+}

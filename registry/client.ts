@@ -1,0 +1,236 @@
+import { pipeline, Readable } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { resumableBlob } from './blob-read.js';
+import { repositoryScope } from './auth/authenticator.js';
+import type { CredentialSource } from './auth/credentials.js';
+import { dockerConfigCredentials } from './auth/docker-config.js';
+import { sendBlob, startUpload, requireLocation, type UploadOptions } from './blob-upload.js';
+import { readManifest, type FetchedManifest } from './manifest-read.js';
+import { copyMetrics, type RegistryMetrics } from './metrics.js';
+import type { Descriptor } from './oci/descriptor.js';
+import { sha256, type Digest } from './oci/digest.js';
+import type { ImageConfig, ResolvedImage } from './oci/image.js';
+import type { Platform } from './oci/platform.js';
+import { parseImageConfig } from './image-config.js';
+import { hostPlatform, selectPlatform } from './platform-select.js';
+import { formatReference, formatRepository, type Reference, type Repository } from './reference.js';
+import { RegistryError } from './registry-error.js';
+import { DEFAULT_RETRY, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
+import { header, Session } from './session.js';
+import { Transport, type TransportOptions } from './transport.js';
+import { verifyStream } from './verify-stream.js';
+
+/** Everything a RegistryClient can be told; all optional. */
+export interface RegistryClientOptions extends TransportOptions, Partial<UploadOptions> {
+  /** Where credentials come from; default docker's config.json ($DOCKER_CONFIG or ~/.docker). */
+  credentials?: CredentialSource;
+  retry?: Partial<RetryPolicy>;
+  /** Called before each retry, for progress output. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+/** Manifests, indexes and configs are read whole; anything bigger than this is refused while reading. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * An OCI distribution client for any number of registries. Pulls verify every byte against its digest as it streams;
+ * pushes HEAD each blob, mount from another repository of the same registry when asked, upload only what is missing,
+ * and leave the manifest to the caller's last step. Failures are RegistryErrors; retryable ones are retried with
+ * jittered backoff. Call `close()` when done to release pooled connections.
+ */
+export class RegistryClient {
+  readonly #transport: Transport;
+  readonly #session: Session;
+  readonly #retry: RetryPolicy;
+  readonly #upload: UploadOptions;
+  readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+
+  constructor(options: RegistryClientOptions = {}) {
+    this.#transport = new Transport(options);
+    this.#session = new Session(this.#transport, options.credentials ?? dockerConfigCredentials());
+    this.#retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.#upload = { chunkThreshold: options.chunkThreshold ?? 32 * 1024 * 1024, chunkSize: options.chunkSize ?? 8 * 1024 * 1024 };
+    this.#onRetry = options.onRetry;
+  }
+
+  /** A snapshot of requests by kind, blob bytes up/down, blobs skipped and mounted. */
+  get metrics(): RegistryMetrics {
+    return copyMetrics(this.#session.metrics);
+  }
+
+  #retrying<T>(operation: string, fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return withRetry(operation, this.#retry, fn, (event) => {
+      this.#session.metrics.retries++;
+      this.#onRetry?.(event);
+    }, signal);
+  }
+
+  /** Resolves a reference to one image manifest: a tag or digest, through an index to `platform` (default: this host's). */
+  async resolve(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<Descriptor> {
+    const fetched = await this.getManifest(ref, undefined, signal);
+    if (fetched.document.kind === 'manifest') return fetched.descriptor;
+    return selectPlatform(fetched.document.index, platform, formatReference(ref));
+  }
+
+  /** Resolves a reference and fetches the platform's manifest and config: everything needed to pull its layers. */
+  async resolveImage(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<ResolvedImage> {
+    const descriptor = await this.resolve(ref, platform, signal);
+    const fetched = await this.getManifest(ref, descriptor, signal);
+    if (fetched.document.kind !== 'manifest') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatReference(ref), message: `${formatReference(ref)}: index entry ${descriptor.digest} is itself an index` });
+    const manifest = fetched.document.manifest;
+    const config: ImageConfig = parseImageConfig(await this.readBlob(ref, manifest.config, signal), formatReference(ref));
+    const resolvedPlatform: Platform = descriptor.platform ?? { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
+    return { ref: formatReference(ref), descriptor: fetched.descriptor, manifest, config, platform: resolvedPlatform };
+  }
+
+  /**
+   * Fetches a manifest or index by the reference's digest/tag, or by `target` when given. At most 4 MiB; the bytes are
+   * checked against the requested digest (or the registry's Docker-Content-Digest for a tag).
+   */
+  async getManifest(ref: Reference, target?: Descriptor | Digest, signal?: AbortSignal): Promise<FetchedManifest> {
+    const expected = typeof target === 'string' ? { digest: target } : target;
+    return await this.#retrying(`GET manifest ${formatReference(ref)}`, () => readManifest(this.#session, ref, expected, MAX_MANIFEST_BYTES, signal), signal);
+  }
+
+  /**
+   * Streams a blob, verified as it flows: the stream errors with DIGEST_MISMATCH before ending if the bytes are wrong.
+   * A connection dropped mid-body is resumed with a Range request (within the retry policy).
+   */
+  async fetchBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    const name = `${formatRepository(repo)}@${desc.digest}`;
+    const open = (offset: number): Promise<Dispatcher.ResponseData> =>
+      this.#session.send({
+        kind: 'blob-get',
+        method: 'GET',
+        registry: repo.registry,
+        url: `/v2/${repo.path}/blobs/${desc.digest}`,
+        ref: name,
+        scopes: [repositoryScope(repo.path, 'pull')],
+        ok: offset > 0 ? [200, 206] : [200],
+        ...(offset > 0 ? { headers: { range: `bytes=${offset}-` } } : {}),
+        ...(signal ? { signal } : {}),
+      });
+    const first = await this.#retrying(`GET blob ${name}`, () => open(0), signal);
+    const metrics = this.#session.metrics;
+    const onRetry = (event: RetryEvent): void => {
+      metrics.retries++;
+      this.#onRetry?.(event);
+    };
+    const url = this.#session.url(repo.registry, `/v2/${repo.path}/blobs/${desc.digest}`);
+    const bytes = Readable.from(resumableBlob((offset) => this.#retrying(`GET blob ${name}`, () => open(offset), signal), first, desc.size, this.#retry, { registry: repo.registry, ref: name, url }, onRetry));
+    return pipeline(bytes, verifyStream(desc, name, (n) => (metrics.blobBytesDown += n)), () => {});
+  }
+
+  /** Reads a small blob (a config) whole, at most 4 MiB, verified. */
+  async readBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Uint8Array> {
+    if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatRepository(repo), message: `blob ${desc.digest} is ${desc.size} bytes, more than the ${MAX_MANIFEST_BYTES} read whole` });
+    return await this.#retrying(`GET blob ${desc.digest}`, async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await this.fetchBlob(repo, desc, signal)) chunks.push(chunk as Buffer);
+      return new Uint8Array(Buffer.concat(chunks));
+    }, signal);
+  }
+
+  /** True when the repository has the blob (HEAD). */
+  async hasBlob(repo: Repository, digest: Digest, signal?: AbortSignal): Promise<boolean> {
+    const name = `${formatRepository(repo)}@${digest}`;
+    return await this.#retrying(`HEAD blob ${name}`, async () => {
+      const res = await this.#session.send({ kind: 'blob-head', method: 'HEAD', registry: repo.registry, url: `/v2/${repo.path}/blobs/${digest}`, ref: name, scopes: [repositoryScope(repo.path, 'pull')], ok: [200, 404], ...(signal ? { signal } : {}) });
+      await res.body.dump();
+      return res.statusCode === 200;
+    }, signal);
+  }
+
+  /**
+   * Makes sure the repository has a blob: 'exists' when a HEAD finds it, 'mounted' when the registry linked it from
+   * `mountFrom` (same registry), else 'uploaded' from `open()`, which is called again for each retry.
+   */
+  async pushBlob(repo: Repository, desc: Descriptor, open: () => Promise<Readable>, mountFrom?: Repository, signal?: AbortSignal): Promise<'exists' | 'mounted' | 'uploaded'> {
+    const metrics = this.#session.metrics;
+    const name = `${formatRepository(repo)}@${desc.digest}`;
+    const push = [repositoryScope(repo.path, 'pull,push')];
+    if (await this.#headForPush(repo, desc.digest, name, push, signal)) {
+      metrics.blobsSkipped++;
+      return 'exists';
+    }
+    return await this.#retrying(`upload blob ${name}`, async () => {
+      let target;
+      if (mountFrom !== undefined && mountFrom.registry === repo.registry && mountFrom.path !== repo.path) {
+        const scopes = [...push, repositoryScope(mountFrom.path, 'pull')];
+        const url = `/v2/${repo.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(mountFrom.path)}`;
+        const res = await this.#session.send({ kind: 'blob-mount', method: 'POST', registry: repo.registry, url, ref: name, scopes, ok: [201, 202], headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) });
+        await res.body.dump();
+        if (res.statusCode === 201) {
+          metrics.blobsMounted++;
+          return 'mounted';
+        }
+        // 202: the registry could not mount (not there, or not allowed) and opened a normal upload instead.
+        target = { registry: repo.registry, path: repo.path, location: requireLocation(res, name), scopes: push, ref: name };
+      } else {
+        target = await startUpload(this.#session, repo.registry, repo.path, push, name, signal);
+      }
+      const source = await open();
+      try {
+        await sendBlob(this.#session, target, desc, source, this.#upload, (n) => (metrics.blobBytesUp += n), signal);
+      } finally {
+        source.destroy();
+      }
+      metrics.blobsUploaded++;
+      return 'uploaded';
+    }, signal);
+  }
+
+  async #headForPush(repo: Repository, digest: Digest, name: string, scopes: string[], signal?: AbortSignal): Promise<boolean> {
+    return await this.#retrying(`HEAD blob ${name}`, async () => {
+      const res = await this.#session.send({ kind: 'blob-head', method: 'HEAD', registry: repo.registry, url: `/v2/${repo.path}/blobs/${digest}`, ref: name, scopes, ok: [200, 404], ...(signal ? { signal } : {}) });
+      await res.body.dump();
+      return res.statusCode === 200;
+    }, signal);
+  }
+
+  /** Puts a manifest or index under the reference's tag (or digest) and returns its digest. Push its blobs first. */
+  async putManifest(ref: Reference, mediaType: string, bytes: Uint8Array, signal?: AbortSignal): Promise<Digest> {
+    const digest = sha256(bytes);
+    const name = formatReference(ref);
+    const target = ref.tag ?? ref.digest ?? digest;
+    await this.#retrying(`PUT manifest ${name}`, async () => {
+      const res = await this.#session.send({ kind: 'manifest-put', method: 'PUT', registry: ref.registry, url: `/v2/${ref.path}/manifests/${target}`, ref: name, scopes: [repositoryScope(ref.path, 'pull,push')], body: bytes, headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, ok: [200, 201], ...(signal ? { signal } : {}) });
+      await res.body.dump();
+      const stored = header(res, 'docker-content-digest');
+      if (stored !== undefined && stored !== digest) throw new RegistryError({ code: 'DIGEST_MISMATCH', ref: name, status: res.statusCode, message: `registry stored manifest ${name} as ${stored}, expected ${digest}` });
+    }, signal);
+    return digest;
+  }
+
+  /** The repository's tags, following pagination (Link headers). */
+  async listTags(repo: Repository, signal?: AbortSignal): Promise<string[]> {
+    const tags: string[] = [];
+    let url: string | undefined = `/v2/${repo.path}/tags/list`;
+    while (url !== undefined) {
+      const page: string = url;
+      const res = await this.#retrying(`GET tags ${formatRepository(repo)}`, () =>
+        this.#session.send({ kind: 'tags-list', method: 'GET', registry: repo.registry, url: page, ref: formatRepository(repo), scopes: [repositoryScope(repo.path, 'pull')], ok: [200], notFound: 'IMAGE_NOT_FOUND', ...(signal ? { signal } : {}) }),
+      signal);
+      const body = (await res.body.json()) as { tags?: unknown };
+      if (Array.isArray(body.tags)) for (const t of body.tags as unknown[]) if (typeof t === 'string') tags.push(t);
+      url = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
+    }
+    return tags;
+  }
+
+  /**
+   * Checks that this client's credentials are accepted by a registry (GET /v2/ with authorization, as `docker login`
+   * does before saving them). Throws REGISTRY_AUTH when they are not.
+   */
+  async checkAuth(registry: string, signal?: AbortSignal): Promise<void> {
+    await this.#retrying(`check login to ${registry}`, async () => {
+      const res = await this.#session.send({ kind: 'ping', method: 'GET', registry, url: '/v2/', ref: registry, scopes: [], ok: [200], ...(signal ? { signal } : {}) });
+      await res.body.dump();
+    }, signal);
+  }
+
+  /** Releases pooled connections. */
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+}

@@ -1,0 +1,39 @@
+import { expect } from 'chai';
+import type { ImageIndex } from './oci/image.js';
+import { MediaType } from './oci/media-types.js';
+import { selectPlatform } from './platform-select.js';
+import { RegistryError } from './registry-error.js';
+
+const d = (c: string) => `sha256:${c.repeat(64)}` as const;
+const index: ImageIndex = {
+  schemaVersion: 2,
+  manifests: [
+    { mediaType: MediaType.ociManifest, digest: d('1'), size: 1, platform: { os: 'linux', architecture: 'amd64' } },
+    { mediaType: MediaType.ociManifest, digest: d('2'), size: 1, platform: { os: 'linux', architecture: 'arm', variant: 'v7' } },
+    { mediaType: MediaType.ociManifest, digest: d('3'), size: 1, platform: { os: 'linux', architecture: 'arm64' } },
+    { mediaType: MediaType.ociManifest, digest: d('4'), size: 1, platform: { os: 'unknown', architecture: 'unknown' } },
+  ],
+};
+
+describe('selectPlatform', () => {
+  it('picks the entry for the wanted os and architecture', () => {
+    expect(selectPlatform(index, { os: 'linux', architecture: 'amd64' }, 'r').digest).to.equal(d('1'));
+  });
+
+  it('matches arm64/v8 to an arm64 entry without a variant, as containerd does', () => {
+    expect(selectPlatform(index, { os: 'linux', architecture: 'arm64', variant: 'v8' }, 'r').digest).to.equal(d('3'));
+  });
+
+  it('fails with PLATFORM_NOT_FOUND listing the real platforms but not attestation entries', () => {
+    let err: unknown;
+    try {
+      selectPlatform(index, { os: 'linux', architecture: 'riscv64' }, 'r');
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(RegistryError);
+    const e = err as RegistryError;
+    expect(e.code).to.equal('PLATFORM_NOT_FOUND');
+    expect(e.message).to.contain('linux/amd64, linux/arm/v7, linux/arm64').and.not.contain('unknown');
+  });
+});

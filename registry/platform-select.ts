@@ -1,0 +1,27 @@
+import type { Descriptor } from './oci/descriptor.js';
+import type { ImageIndex } from './oci/image.js';
+import { isManifestMediaType } from './oci/media-types.js';
+import { formatPlatform, ociArch, platformMatches, type Platform } from './oci/platform.js';
+import { RegistryError } from './registry-error.js';
+
+/** The platform this process runs on, as OCI names it: linux/amd64, linux/arm64 … */
+export function hostPlatform(): Platform {
+  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: ociArch(process.arch) };
+}
+
+/**
+ * Picks the manifest for `wanted` from an index: the first image manifest whose platform matches (attestation
+ * manifests, which have platform unknown/unknown, never do). Throws PLATFORM_NOT_FOUND listing what there is.
+ */
+export function selectPlatform(index: ImageIndex, wanted: Platform, ref: string): Descriptor {
+  const images = index.manifests.filter((d) => isManifestMediaType(d.mediaType) && d.platform !== undefined);
+  const found = images.find((d) => d.platform !== undefined && platformMatches(wanted, d.platform));
+  if (found !== undefined) return found;
+  const available = images.map((d) => (d.platform ? formatPlatform(d.platform) : '?')).filter((p) => p !== 'unknown/unknown');
+  throw new RegistryError({
+    code: 'PLATFORM_NOT_FOUND',
+    ref,
+    message: `image ${ref} has no manifest for ${formatPlatform(wanted)}; available: ${available.join(', ') || 'none'}`,
+    hint: available.length > 0 ? `pick one of the available platforms with --platform, e.g. --platform ${available[0]}` : 'the index lists no platform images',
+  });
+}

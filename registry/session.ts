@@ -1,0 +1,221 @@
+import type { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { Authenticator, TokenError } from './auth/authenticator.js';
+import type { CredentialSource } from './auth/credentials.js';
+import { emptyMetrics, type RegistryMetrics, type RequestKind } from './metrics.js';
+import { RegistryError, type RegistryErrorCode } from './registry-error.js';
+import { parseRetryAfter } from './retry.js';
+import type { Transport } from './transport.js';
+import { registryEndpoint } from './reference.js';
+
+/** One HTTP request to a registry's API. */
+export interface Call {
+  kind: RequestKind;
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  /** The registry domain as in a Reference (`docker.io`, `localhost:5000`). */
+  registry: string;
+  /** A path (`/v2/…`) on the registry, or an absolute URL such as an upload Location. */
+  url: string;
+  /** The reference or repository named in errors. */
+  ref: string;
+  scopes: string[];
+  headers?: Record<string, string>;
+  /** Bytes can be re-sent after a 401; a stream cannot, so a 401 on a stream body fails (and retries whole). */
+  body?: Uint8Array | Readable;
+  signal?: AbortSignal;
+  /** Statuses the caller handles itself; anything else becomes a RegistryError. */
+  ok: number[];
+  /** The code for a 404 that is not in `ok`: IMAGE_NOT_FOUND for manifests. */
+  notFound?: RegistryErrorCode;
+}
+
+const USER_AGENT = 'tsbuild/0.1';
+const ERROR_BODY_LIMIT = 64 * 1024;
+
+/** Sends calls: authorization (ping, challenge, token, one retry on 401), metrics, and errors that say what to do. */
+export class Session {
+  readonly metrics: RegistryMetrics = emptyMetrics();
+  readonly #transport: Transport;
+  readonly #auth: Authenticator;
+  readonly #pinged = new Map<string, Promise<void>>();
+
+  constructor(transport: Transport, credentials: CredentialSource) {
+    this.#transport = transport;
+    this.#auth = new Authenticator(credentials, async (url, init) => {
+      this.metrics.requests.token++;
+      const res = await this.#raw(url, { method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) }, url.host, `token for ${url.host}`);
+      const text = await res.body.text();
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = undefined;
+      }
+      return { status: res.statusCode, body };
+    });
+  }
+
+  /** The full URL for a call's path on a registry. */
+  url(registry: string, pathOrUrl: string): URL {
+    return new URL(pathOrUrl, `${this.#transport.origin(registryEndpoint(registry))}/`);
+  }
+
+  /** Sends a call and returns the response for a status in `call.ok`; the caller must consume or dump the body. */
+  async send(call: Call): Promise<Dispatcher.ResponseData> {
+    await this.#ping(call.registry, call.ref, call.signal);
+    const url = this.url(call.registry, call.url);
+    for (let attempt = 0; ; attempt++) {
+      const authorization = await this.#authorization(call);
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...call.headers };
+      if (authorization !== undefined) headers['authorization'] = authorization;
+      this.metrics.requests[call.kind]++;
+      const res = await this.#raw(url, { method: call.method, headers, body: call.body, signal: call.signal }, call.registry, call.ref);
+      if (res.statusCode === 401 && attempt === 0) {
+        await res.body.dump();
+        const mayRetry = this.#auth.refresh(call.registry, header(res, 'www-authenticate'), call.scopes);
+        if (mayRetry && !isStream(call.body)) continue;
+        // A token that expired mid-upload: the stream is spent, so the error is retryable and the caller's retry
+        // starts the upload over with a fresh token.
+        throw await this.#authError(call, 401, [], '', undefined, mayRetry && isStream(call.body));
+      }
+      if (call.ok.includes(res.statusCode)) return res;
+      throw await this.#responseError(call, res);
+    }
+  }
+
+  async #authorization(call: Call): Promise<string | undefined> {
+    try {
+      return await this.#auth.authorization(call.registry, call.scopes);
+    } catch (err) {
+      if (err instanceof TokenError) throw await this.#authError(call, err.status, [], err.message, err);
+      throw err;
+    }
+  }
+
+  // GET /v2/ once per registry: it proves the registry is there and tells which authentication it wants.
+  #ping(registry: string, ref: string, signal?: AbortSignal): Promise<void> {
+    let p = this.#pinged.get(registry);
+    if (p === undefined) {
+      p = (async () => {
+        this.metrics.requests.ping++;
+        const res = await this.#raw(this.url(registry, '/v2/'), { method: 'GET', headers: { 'user-agent': USER_AGENT }, signal }, registry, ref);
+        await res.body.dump();
+        if (res.statusCode === 401) this.#auth.learn(registry, header(res, 'www-authenticate'));
+        else if (res.statusCode >= 500) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref, status: res.statusCode, message: `registry ${registry} answered ${res.statusCode} to GET /v2/`, retryAfterMs: parseRetryAfter(header(res, 'retry-after')) });
+      })();
+      this.#pinged.set(registry, p);
+      // A failed ping is not remembered: the next call pings again.
+      p.catch(() => this.#pinged.delete(registry));
+    }
+    return p;
+  }
+
+  async #raw(url: URL, options: { method: string; headers: Record<string, string>; body?: Uint8Array | Readable | string | undefined; signal?: AbortSignal | undefined }, registry: string, ref: string): Promise<Dispatcher.ResponseData> {
+    const dispatcher = await this.#transport.dispatcher(url);
+    try {
+      return await request(url, { dispatcher, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null, signal: options.signal ?? null });
+    } catch (err) {
+      throw networkError(err, registry, ref, url);
+    }
+  }
+
+  async #responseError(call: Call, res: Dispatcher.ResponseData): Promise<RegistryError> {
+    const text = call.method === 'HEAD' ? '' : await readLimited(res);
+    if (call.method === 'HEAD') await res.body.dump();
+    const { codes, messages } = parseErrorBody(text);
+    const status = res.statusCode;
+    if (status === 401 || status === 403) return await this.#authError(call, status, codes, messages.join('; '));
+    const detail = messages.length > 0 ? `: ${messages.join('; ')}` : '';
+    const retryAfterMs = parseRetryAfter(header(res, 'retry-after'));
+    if (status === 404 && call.notFound === 'IMAGE_NOT_FOUND') {
+      return new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: call.ref, status, registryCodes: codes, message: `image ${call.ref} not found${detail}`, hint: 'check the repository name and tag; for a private image, run tsbuild login first' });
+    }
+    if (codes.includes('DIGEST_INVALID') || codes.includes('SIZE_INVALID')) {
+      return new RegistryError({ code: 'DIGEST_MISMATCH', ref: call.ref, status, registryCodes: codes, message: `${call.method} ${call.ref}: registry rejected the content (${codes.join(', ')})${detail}`, hint: 'the uploaded bytes do not match their descriptor; the local blob may be corrupt' });
+    }
+    return new RegistryError({ code: 'REGISTRY_REQUEST', ref: call.ref, status, registryCodes: codes, message: `${call.method} ${call.ref}: registry answered ${status}${codes.length > 0 ? ` ${codes.join(', ')}` : ''}${detail}`, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+  }
+
+  async #authError(call: Call, status: number, codes: string[], detail = '', cause?: unknown, transient = false): Promise<RegistryError> {
+    const source = await this.#auth.credentialSource(call.registry);
+    const denied = status === 403 ? 'access denied' : 'authentication required';
+    return new RegistryError({
+      code: 'REGISTRY_AUTH',
+      ref: call.ref,
+      status,
+      registryCodes: codes,
+      message: `${call.method} ${call.ref}: ${denied} (scope ${call.scopes.join(' ') || 'none'})${detail !== '' ? `: ${detail}` : ''}`,
+      hint: `credentials tried: ${source}; run tsbuild login ${call.registry} with an account that may ${call.scopes.some((s) => s.endsWith('push')) ? 'push to' : 'pull from'} this repository`,
+      transient,
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+}
+
+function isStream(body: Call['body']): boolean {
+  return body !== undefined && !(body instanceof Uint8Array);
+}
+
+/** A response header as one string. */
+export function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : v;
+}
+
+async function readLimited(res: Dispatcher.ResponseData): Promise<string> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    if (n < ERROR_BODY_LIMIT) chunks.push(chunk);
+    n += chunk.length;
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_LIMIT);
+}
+
+function parseErrorBody(text: string): { codes: string[]; messages: string[] } {
+  const codes: string[] = [];
+  const messages: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(text);
+    const errors = (parsed as { errors?: unknown }).errors;
+    if (Array.isArray(errors)) {
+      for (const e of errors as unknown[]) {
+        const { code, message } = (e ?? {}) as { code?: unknown; message?: unknown };
+        if (typeof code === 'string') codes.push(code);
+        if (typeof message === 'string') messages.push(message);
+      }
+    }
+  } catch {
+    // Not JSON (a proxy's HTML page): the status says enough.
+  }
+  return { codes, messages };
+}
+
+const UNREACHABLE = ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH'];
+const TRANSIENT = ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED'];
+
+/** Turns a network-level failure into a RegistryError naming the host; resets and timeouts are retryable. */
+export function networkError(err: unknown, registry: string, ref: string, url: URL): unknown {
+  if (err instanceof RegistryError) return err;
+  if ((err as { name?: unknown }).name === 'AbortError') return err;
+  const code = errorCode(err);
+  const message = err instanceof Error ? err.message : String(err);
+  if (code !== undefined && UNREACHABLE.includes(code)) {
+    return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `cannot reach registry ${registry} at ${url.origin}: ${code}`, hint: `check that the registry is running and that ${url.host} is the right host and port`, cause: err });
+  }
+  if (code !== undefined && (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'EPROTO' || code.startsWith('ERR_SSL'))) {
+    return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `TLS to registry ${registry} failed: ${message}`, hint: `put the registry's CA in /etc/docker/certs.d/${url.host}/ca.crt, or list ${registry} as insecure if it speaks plain HTTP`, cause: err });
+  }
+  if (code !== undefined && TRANSIENT.includes(code)) {
+    return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `connection to registry ${registry} failed: ${code} (${message})`, hint: 'the connection dropped; it is retried automatically', transient: true, cause: err });
+  }
+  return err;
+}
+
+function errorCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}

@@ -1,0 +1,197 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import {
+  anonymous,
+  parseReference,
+  RegistryClient,
+  RegistryError,
+  sha256,
+  withDigest,
+  type Descriptor,
+  type Digest,
+} from '../../registry/index.js';
+import { publishBusybox, type PublishedBusybox } from '../fixtures/busybox-image.js';
+import { freePort, startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+
+async function caught(p: Promise<unknown>): Promise<RegistryError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof RegistryError) return err;
+    throw err;
+  }
+  throw new Error('expected a RegistryError, got success');
+}
+
+async function drain(stream: Readable): Promise<Digest> {
+  const hash = createHash('sha256');
+  for await (const chunk of stream) hash.update(chunk as Buffer);
+  return `sha256:${hash.digest('hex')}`;
+}
+
+describe('registry client against a real docker-registry (plain HTTP)', function () {
+  let registry: RunningRegistry;
+  let published: PublishedBusybox;
+  let client: RegistryClient;
+
+  before(async () => {
+    registry = await startRegistry();
+    published = await publishBusybox(registry.host);
+  });
+  after(async () => {
+    await registry?.stop();
+  });
+  beforeEach(() => {
+    client = new RegistryClient({ credentials: anonymous });
+  });
+  afterEach(async () => {
+    await client.close();
+  });
+
+  it('pushes the busybox image so that skopeo sees the same manifest bytes and a valid image', async () => {
+    const inspect = JSON.parse(execFileSync('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/busybox:latest`], { encoding: 'utf8' })) as Record<string, unknown>;
+    expect(inspect['Digest']).to.equal(published.manifest);
+    expect(inspect['Architecture']).to.equal('amd64');
+    expect(inspect['Layers']).to.deep.equal([published.layer.digest]);
+    const raw = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/busybox:latest`]);
+    expect(sha256(raw)).to.equal(published.manifest);
+    const rawIndex = execFileSync('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${registry.host}/busybox:multi`]);
+    expect(sha256(rawIndex)).to.equal(published.index);
+    // skopeo copy verifies every blob's digest on the way to the OCI layout.
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-skopeo-'));
+    try {
+      execFileSync('skopeo', ['copy', '--src-tls-verify=false', `docker://${registry.host}/busybox:latest`, `oci:${dir}/layout:latest`], { stdio: 'pipe' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('pulls the image back: manifest, config and a layer holding busybox, its applet links, etc and a sticky tmp', async () => {
+    const image = await client.resolveImage(parseReference(`${registry.host}/busybox:latest`), { os: 'linux', architecture: 'amd64' });
+    expect(image.descriptor.digest).to.equal(published.manifest);
+    expect(image.config.config?.Cmd).to.deep.equal(['sh']);
+    expect(image.config.rootfs.diff_ids).to.deep.equal([published.diffId]);
+    const layer = image.manifest.layers[0] as Descriptor;
+    const entries = new Map<string, tar.Header>();
+    const extract = tar.extract();
+    extract.on('entry', (header, stream, next) => {
+      entries.set(header.name, header);
+      stream.on('end', next);
+      stream.resume();
+    });
+    const diff = createHash('sha256');
+    await pipeline(await client.fetchBlob(parseReference(`${registry.host}/busybox`), layer), createGunzip(), async function* (source) {
+      for await (const chunk of source) {
+        diff.update(chunk as Buffer);
+        yield chunk;
+      }
+    }, extract as unknown as NodeJS.WritableStream);
+    expect(`sha256:${diff.digest('hex')}`).to.equal(published.diffId);
+    expect(entries.get('bin/busybox')?.mode).to.equal(0o755);
+    expect(entries.get('bin/sh')).to.include({ type: 'symlink', linkname: 'busybox' });
+    expect(entries.get('etc/passwd')?.type).to.equal('file');
+    expect(entries.get('tmp/')?.mode).to.equal(0o1777);
+    expect(client.metrics.blobBytesDown).to.equal(layer.size + image.manifest.config.size);
+  });
+
+  it('selects the amd64 or arm64 manifest from the index and lists the available platforms when one is missing', async () => {
+    const multi = parseReference(`${registry.host}/busybox:multi`);
+    const amd64 = await client.resolve(multi, { os: 'linux', architecture: 'amd64' });
+    const arm64 = await client.resolve(multi, { os: 'linux', architecture: 'arm64' });
+    expect(amd64.digest).to.equal(published.platforms['linux/amd64']);
+    expect(arm64.digest).to.equal(published.platforms['linux/arm64']);
+    expect((await client.resolveImage(multi, { os: 'linux', architecture: 'arm64' })).config.architecture).to.equal('arm64');
+    const err = await caught(client.resolve(multi, { os: 'linux', architecture: 's390x' }));
+    expect(err.code).to.equal('PLATFORM_NOT_FOUND');
+    expect(err.message).to.contain('linux/amd64').and.contain('linux/arm64');
+  });
+
+  it('re-pushes an unchanged image with one HEAD per blob, no blob bytes and only the manifest PUTs', async () => {
+    const again = await publishBusybox(registry.host, 'busybox', 'latest', client);
+    expect(again.manifest).to.equal(published.manifest);
+    const m = client.metrics;
+    expect(m.blobBytesUp).to.equal(0);
+    expect(m.requests['blob-head']).to.equal(3); // the layer and two configs
+    expect(m.blobsSkipped).to.equal(3);
+    expect(m.requests['blob-upload']).to.equal(0);
+    expect(m.requests['manifest-put']).to.equal(4); // two platform manifests, the tag, the index
+  });
+
+  it('mounts a blob from another repository of the same registry instead of uploading it', async () => {
+    const target = parseReference(`${registry.host}/mounted/app:1`);
+    const from = parseReference(`${registry.host}/busybox`);
+    const result = await client.pushBlob(target, published.layer, async () => {
+      throw new Error('a mount must not read the blob');
+    }, from);
+    expect(result).to.equal('mounted');
+    expect(client.metrics.blobsMounted).to.equal(1);
+    expect(client.metrics.requests['blob-mount']).to.equal(1);
+    expect(client.metrics.blobBytesUp).to.equal(0);
+    expect(await client.hasBlob(target, published.layer.digest)).to.equal(true);
+  });
+
+  it('uploads a 20 MB random blob in PATCH chunks and reads back the same bytes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-blob-'));
+    const chunked = new RegistryClient({ credentials: anonymous, chunkThreshold: 1024 * 1024, chunkSize: 5 * 1024 * 1024 });
+    try {
+      const file = join(dir, 'blob');
+      const data = randomBytes(20 * 1024 * 1024);
+      await writeFile(file, data);
+      const desc: Descriptor = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+      const repo = parseReference(`${registry.host}/big`);
+      expect(await chunked.pushBlob(repo, desc, async () => createReadStream(file, { highWaterMark: 256 * 1024 }))).to.equal('uploaded');
+      const m = chunked.metrics;
+      expect(m.blobBytesUp).to.equal(desc.size);
+      expect(m.requests['blob-upload']).to.equal(1 + 4 + 1); // POST, four 5 MiB PATCHes, the closing PUT
+      expect(await drain(await chunked.fetchBlob(repo, desc))).to.equal(desc.digest);
+    } finally {
+      await chunked.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails a blob whose bytes do not match its descriptor with DIGEST_MISMATCH before the stream ends', async () => {
+    const repo = parseReference(`${registry.host}/busybox`);
+    const lying: Descriptor = { ...published.layer, size: published.layer.size + 1 };
+    const err = await caught(drain(await client.fetchBlob(repo, lying)));
+    expect(err.code).to.equal('DIGEST_MISMATCH');
+  });
+
+  it('reports an unknown repository or tag as IMAGE_NOT_FOUND with a hint', async () => {
+    for (const text of [`${registry.host}/nope:latest`, `${registry.host}/busybox:nope`, `${registry.host}/busybox@sha256:${'0'.repeat(64)}`]) {
+      const err = await caught(client.resolve(parseReference(text)));
+      expect(err.code, text).to.equal('IMAGE_NOT_FOUND');
+      expect(err.status).to.equal(404);
+      expect(err.hint).to.be.a('string');
+    }
+  });
+
+  it('reports a port where nothing listens as REGISTRY_UNREACHABLE naming the host, without retrying', async () => {
+    const port = await freePort();
+    const err = await caught(client.resolve(parseReference(`127.0.0.1:${port}/busybox:latest`)));
+    expect(err.code).to.equal('REGISTRY_UNREACHABLE');
+    expect(err.message).to.contain(`127.0.0.1:${port}`);
+    expect(err.retryable).to.equal(false);
+    expect(client.metrics.retries).to.equal(0);
+  });
+
+  it('lists the tags of a repository', async () => {
+    expect((await client.listTags(parseReference(`${registry.host}/busybox`))).sort()).to.deep.equal(['latest', 'multi']);
+  });
+
+  it('puts a manifest by digest and reads it back by digest', async () => {
+    const ref = withDigest(parseReference(`${registry.host}/busybox`), published.manifest);
+    const fetched = await client.getManifest(ref);
+    expect(fetched.descriptor.digest).to.equal(published.manifest);
+    expect(fetched.document.kind).to.equal('manifest');
+  });
+});
