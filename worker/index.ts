@@ -1,2 +1,17 @@
 // The worker's public surface: the Linux worker (overlay snapshots, native helper), content store, layers.
-export {};
+export { LinuxWorker } from './linux-worker.js';
+export type { LinuxWorkerOptions } from './linux-worker.js';
+export { FileContentStore } from './content/store.js';
+export type { ContentStore, Ingest } from './content/content-store.js';
+export { OverlaySnapshotter } from './snapshots/overlay.js';
+export type { Mount, SnapshotInfo, Snapshotter } from './snapshots/snapshotter.js';
+export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.js';
+export { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
+export { exportLayer } from './layers/diff.js';
+export type { ExportedLayer } from './layers/diff.js';
+export { applyLayer } from './layers/apply.js';
+export type { ApplyOptions } from './layers/apply.js';
+export { layerTar } from './layers/layer-tar.js';
+export type { LayerTarOptions } from './layers/layer-tar.js';
+export { chainIds } from './layers/chain-id.js';
+export { ContentDigestError, LayerError } from './errors.js';

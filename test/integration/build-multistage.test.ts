@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishBusybox } from '../fixtures/busybox-image.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
+
+// Multi-stage builds with RUN through the native helper: the example the demo builds, a target stage, a stage the
+// target does not need (and that would fail), and a failing RUN that points at its line.
+
+describe('multi-stage builds with RUN', function () {
+  this.timeout(180_000);
+  let registry: RunningRegistry;
+  let dir: string;
+
+  before(async () => {
+    registry = await startRegistry();
+    await publishBusybox(registry.host, 'busybox');
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-ms-'));
+  });
+  after(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const unpack = async (ref: string, name: string): Promise<string> => {
+    const oci = join(dir, `oci-${name}`);
+    const bundle = join(dir, `bundle-${name}`);
+    expect((await run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:x`])).code).to.equal(0);
+    const r = await run('umoci', ['unpack', '--image', `${oci}:x`, bundle]);
+    expect(r.code, r.stderr).to.equal(0);
+    return join(bundle, 'rootfs');
+  };
+
+  it('builds examples/hello: a RUN in the build stage, its output copied into the final stage', async () => {
+    const ref = `${registry.host}/hello:1`;
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--build-arg', `BASE=${registry.host}/busybox:latest`, '-t', ref, '--push', join(PROJECT_ROOT, 'examples/hello')]);
+    expect(r.code, r.stderr).to.equal(0);
+    const rootfs = await unpack(ref, 'hello');
+    expect(await readFile(join(rootfs, 'app/greeting.txt'), 'utf8')).to.equal('Hello from tsbuild!\nbuilt at step RUN\n');
+    expect(await readFile(join(rootfs, 'usr/local/bin/hello'), 'utf8')).to.contain('cat "$GREETING_FILE"');
+    // The build stage's /out and /src never reach the final image.
+    await readFile(join(rootfs, 'out/greeting.txt')).then(() => expect.fail('/out leaked from the build stage'), () => undefined);
+  });
+
+  it('builds only what --target needs and never touches an unused stage that would fail', async () => {
+    const ctx = join(dir, 'target');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${registry.host}/busybox:latest AS base`,
+      'RUN echo base > /base.txt',
+      `FROM ${registry.host}/no-such-image:1 AS broken`,
+      'RUN exit 1',
+      'FROM base AS tool',
+      'RUN echo tool > /tool.txt',
+      'FROM broken',
+      '',
+    ].join('\n'));
+    const out = join(dir, 'tool-fs');
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--target', 'tool', '-o', `type=local,dest=${out}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await readFile(join(out, 'base.txt'), 'utf8')).to.equal('base\n');
+    expect(await readFile(join(out, 'tool.txt'), 'utf8')).to.equal('tool\n');
+    expect(r.stderr).to.not.contain('no-such-image');
+  });
+
+  it('reports a failing RUN with its Dockerfile line, the exit code and the last output lines', async () => {
+    const ctx = join(dir, 'failing');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${registry.host}/busybox:latest`,
+      'RUN echo one',
+      'RUN echo "about to fail" && exit 7',
+      '',
+    ].join('\n'));
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ctx]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(/Dockerfile:3/).and.to.contain('exit code: 7').and.to.contain('about to fail');
+  });
+});

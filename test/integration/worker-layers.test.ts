@@ -1,0 +1,220 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
+import tar from 'tar-stream';
+import { sha256 } from '../../registry/oci/index.js';
+import { FileContentStore, OverlaySnapshotter, applyLayer, exportLayer, withMountedSnapshot } from '../../worker/index.js';
+
+type TestEntry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link' | 'character-device'; linkname?: string; content?: string; mode?: number; devmajor?: number; devminor?: number };
+
+async function packTar(entries: TestEntry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  const out = (async () => { const c: Buffer[] = []; for await (const b of pack) c.push(Buffer.from(b as Uint8Array)); return Buffer.concat(c); })();
+  for (const e of entries) {
+    await new Promise<void>((resolve, reject) => pack.entry({ name: e.name, type: e.type ?? 'file', linkname: e.linkname, mode: e.mode ?? 0o644, devmajor: e.devmajor, devminor: e.devminor }, Buffer.from(e.content ?? ''), (err) => (err ? reject(err) : resolve())));
+  }
+  pack.finalize();
+  return out;
+}
+
+async function toBuffer(s: Readable): Promise<Buffer> {
+  const c: Buffer[] = [];
+  for await (const b of s) c.push(Buffer.from(b as Uint8Array));
+  return Buffer.concat(c);
+}
+
+describe('layer diff and apply', () => {
+  let root: string;
+  let snap: OverlaySnapshotter;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tsbuild-layers-'));
+    snap = await OverlaySnapshotter.open(root);
+  });
+  afterEach(async () => {
+    snap.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function layer(name: string, parent: string | undefined, fn: (dir: string) => Promise<void>): Promise<void> {
+    await snap.prepare(`${name}-key`, parent);
+    await withMountedSnapshot(snap, `${name}-key`, fn);
+    await snap.commit(name, `${name}-key`);
+  }
+
+  async function applyAs(name: string, parent: string | undefined, data: Buffer): Promise<string> {
+    await snap.prepare(`${name}-key`, parent);
+    const { diffId } = await applyLayer(Readable.from([data]), snap.activeDirs(`${name}-key`).upperDir);
+    await snap.commit(name, `${name}-key`);
+    return diffId;
+  }
+
+  async function richTree(): Promise<void> {
+    await layer('base', undefined, async (d) => {
+      await mkdir(join(d, 'etc'));
+      await writeFile(join(d, 'etc', 'old'), 'old');
+      await mkdir(join(d, 'var'));
+      await writeFile(join(d, 'var', 'stale'), 'stale');
+    });
+    await layer('top', 'base', async (d) => {
+      await unlink(join(d, 'etc', 'old'));
+      await rm(join(d, 'var'), { recursive: true });
+      await mkdir(join(d, 'var'));
+      await writeFile(join(d, 'var', 'fresh'), 'fresh');
+      await mkdir(join(d, 'bin'));
+      await writeFile(join(d, 'bin', 'su'), Buffer.alloc(70000, 9));
+      await chmod(join(d, 'bin', 'su'), 0o4755);
+      await writeFile(join(d, 'etc', 'shadow'), 'secret');
+      await chmod(join(d, 'etc', 'shadow'), 0o000);
+      await writeFile(join(d, 'etc', 'owned'), 'mine');
+      await chown(join(d, 'etc', 'owned'), 1000, 1001);
+      await link(join(d, 'bin', 'su'), join(d, 'bin', 'su-hardlink'));
+      await symlink('../bin/su', join(d, 'etc', 'su-link'));
+      execFileSync('mkfifo', [join(d, 'etc', 'fifo')]);
+      execFileSync('/usr/bin/python3', ['-c', `import os; os.setxattr(${JSON.stringify(join(d, 'etc', 'owned'))}, 'user.note', b'kept')`]);
+      await utimes(join(d, 'var', 'fresh'), 1_000_000, 1_000_000);
+    });
+  }
+
+  it('round-trips a tree with whiteouts, an opaque dir, setuid, hardlinks, symlinks, owners and xattrs byte for byte', async () => {
+    await richTree();
+    const first = await toBuffer(await snap.diff('top'));
+    expect(first.includes('var/.wh..wh..opq')).to.equal(true);
+    expect(first.includes('etc/.wh.old')).to.equal(true);
+    expect(first.includes('SCHILY.xattr.user.note=kept')).to.equal(true);
+    await applyAs('copy', 'base', first);
+    const second = await toBuffer(await snap.diff('copy'));
+    expect(second.equals(first)).to.equal(true);
+    const upper = snap.lowerDirs('copy')[0] as string;
+    expect((await lstat(join(upper, 'bin', 'su'))).mode & 0o7777).to.equal(0o4755);
+    expect((await lstat(join(upper, 'etc', 'shadow'))).mode & 0o7777).to.equal(0);
+    expect((await lstat(join(upper, 'etc', 'owned'))).uid).to.equal(1000);
+    expect((await lstat(join(upper, 'bin', 'su-hardlink'))).ino).to.equal((await lstat(join(upper, 'bin', 'su'))).ino);
+    await withMountedSnapshot(snap, 'copy', async (d) => {
+      expect(await lstat(join(d, 'etc', 'old')).then(() => true, () => false)).to.equal(false);
+      expect(await lstat(join(d, 'var', 'stale')).then(() => true, () => false)).to.equal(false);
+      expect(await readFile(join(d, 'var', 'fresh'), 'utf8')).to.equal('fresh');
+    });
+  });
+
+  it('writes the same layer digest for the same tree twice, and a clamped mtime with SOURCE_DATE_EPOCH', async () => {
+    await richTree();
+    const store = await FileContentStore.open(root);
+    const a = await exportLayer(snap, 'top', store, { sourceDateEpoch: 1_700_000_000 });
+    await applyAs('copy', 'base', await toBuffer(await snap.diff('top')));
+    const b = await exportLayer(snap, 'copy', store, { sourceDateEpoch: 1_700_000_000 });
+    expect(b.descriptor).to.deep.equal(a.descriptor);
+    expect(b.diffId).to.equal(a.diffId);
+    expect(a.descriptor.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar+gzip');
+    expect(a.empty).to.equal(false);
+    const { diffId } = await applyLayer(await store.read(a.descriptor.digest), await mkdtemp(join(root, 'x-')));
+    expect(diffId).to.equal(a.diffId);
+    const extract = tar.extract();
+    (await store.read(a.descriptor.digest)).pipe((await import('node:zlib')).createGunzip()).pipe(extract as unknown as NodeJS.WritableStream);
+    const mtimes: number[] = [];
+    for await (const e of extract) { mtimes.push(e.header.mtime.getTime() / 1000); e.resume(); }
+    expect(Math.max(...mtimes)).to.be.at.most(1_700_000_000);
+    expect(mtimes).to.include(1_000_000);
+  });
+
+  it('reports an empty diff for a snapshot that changed nothing', async () => {
+    await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    await layer('same', 'base', async () => undefined);
+    const store = await FileContentStore.open(root);
+    expect((await exportLayer(snap, 'same', store)).empty).to.equal(true);
+  });
+
+  it('applies gzip and zstd compressed layers to the same diffId as the plain tar', async () => {
+    const plain = await packTar([{ name: 'dir/', type: 'directory', mode: 0o755 }, { name: 'dir/file', content: 'hello' }]);
+    const zstd = execFileSync('zstd', ['-q', '-c'], { input: plain });
+    for (const data of [plain, gzipSync(plain), zstd]) {
+      const dir = await mkdtemp(join(root, 'apply-'));
+      const { diffId } = await applyLayer(Readable.from([data]), dir);
+      expect(diffId).to.equal(sha256(plain));
+      expect(await readFile(join(dir, 'dir', 'file'), 'utf8')).to.equal('hello');
+    }
+  });
+
+  it('refuses a truncated gzip layer with INVALID_LAYER', async () => {
+    const whole = gzipSync(await packTar([{ name: 'file', content: 'x'.repeat(100000) }]));
+    const dir = await mkdtemp(join(root, 'trunc-'));
+    const err = await applyLayer(Readable.from([whole.subarray(0, whole.length - 40)]), dir).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'INVALID_LAYER');
+  });
+
+  it('keeps an absolute entry name inside the root, as docker does', async () => {
+    const dir = await mkdtemp(join(root, 'abs-'));
+    await applyLayer(Readable.from([await packTar([{ name: '/etc/hostname', content: 'inside' }])]), dir);
+    expect(await readFile(join(dir, 'etc', 'hostname'), 'utf8')).to.equal('inside');
+  });
+
+  it('replaces a symlink with a file of the same name instead of writing through it', async () => {
+    const dir = await mkdtemp(join(root, 'repl-'));
+    const outside = join(root, 'outside-target');
+    await writeFile(outside, 'untouched');
+    await applyLayer(Readable.from([await packTar([{ name: 'f', type: 'symlink', linkname: outside }, { name: 'f', content: 'new' }])]), dir);
+    expect(await readFile(outside, 'utf8')).to.equal('untouched');
+    expect(await readFile(join(dir, 'f'), 'utf8')).to.equal('new');
+  });
+
+  describe('a hostile layer', () => {
+    const corpus: Array<[string, TestEntry[]]> = [
+      ['a `..` that climbs out of the root', [{ name: '../escaped', content: 'x' }]],
+      ['an absolute path that climbs out of the root', [{ name: '/../../escaped', content: 'x' }]],
+      ['a symlink that leads out of the root, then a write through it', [
+        { name: 'out', type: 'symlink', linkname: '../../../../../../../../tmp/tsbuild-hostile' },
+        { name: 'out/escaped', content: 'x' },
+      ]],
+      ['a hardlink to a file outside the root', [{ name: 'passwd', type: 'link', linkname: '../../../../../etc/passwd' }]],
+      ['a hardlink to a file not in the layer', [{ name: 'passwd', type: 'link', linkname: 'etc/passwd' }]],
+      ['a device node', [{ name: 'dev/sda', type: 'character-device', devmajor: 8, devminor: 0 }]],
+      ['a whiteout that names no entry', [{ name: 'dir/.wh..' }]],
+    ];
+    for (const [what, entries] of corpus) {
+      it(`is refused with INVALID_LAYER when it holds ${what}`, async () => {
+        const parent = await mkdtemp(join(root, 'hostile-'));
+        const dir = join(parent, 'a', 'b');
+        await mkdir(dir, { recursive: true });
+        const err = await applyLayer(Readable.from([await packTar(entries)]), dir, { layer: 'sha256:test' }).then(() => undefined, (e: unknown) => e);
+        expect(err).to.have.property('code', 'INVALID_LAYER');
+        expect(String((err as Error).message)).to.contain('sha256:test');
+        expect(await lstat(join(parent, 'escaped')).then(() => true, () => false)).to.equal(false);
+        expect(await lstat(join(parent, 'a', 'escaped')).then(() => true, () => false)).to.equal(false);
+        expect(await lstat('/tmp/tsbuild-hostile/escaped').then(() => true, () => false)).to.equal(false);
+      });
+    }
+  });
+
+  it('round-trips random small trees through diff, apply and diff', async () => {
+    const names = fc.constantFrom('a', 'b', 'c', 'dir', 'x.txt');
+    const tree = fc.array(fc.record({
+      path: fc.array(names, { minLength: 1, maxLength: 3 }),
+      kind: fc.constantFrom('file', 'dir', 'symlink'),
+      content: fc.string({ maxLength: 20 }),
+      mode: fc.constantFrom(0o644, 0o600, 0o755, 0o4755, 0o000),
+    }), { maxLength: 8 });
+    let run = 0;
+    await fc.assert(fc.asyncProperty(tree, async (items) => {
+      const src = `src${run}`;
+      const dst = `dst${run++}`;
+      await layer(src, undefined, async (d) => {
+        for (const item of items) {
+          const path = join(d, ...item.path);
+          const parentOk = await mkdir(join(path, '..'), { recursive: true }).then(() => true, () => false);
+          if (!parentOk || await lstat(path).then(() => true, () => false)) continue;
+          if (item.kind === 'dir') await mkdir(path);
+          else if (item.kind === 'symlink') await symlink(item.content || 'target', path);
+          else { await writeFile(path, item.content); await chmod(path, item.mode); }
+        }
+      });
+      const first = await toBuffer(await snap.diff(src));
+      await applyAs(dst, undefined, first);
+      const second = await toBuffer(await snap.diff(dst));
+      expect(second.equals(first)).to.equal(true);
+    }), { numRuns: 25 });
+  });
+});

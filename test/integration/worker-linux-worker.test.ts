@@ -1,0 +1,141 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { Readable } from 'node:stream';
+import { createGunzip, gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import { MediaType, sha256 } from '../../registry/oci/index.js';
+import type { ImageConfig, ImageManifest } from '../../registry/oci/index.js';
+import type { FsState, ProgressSink } from '../../solver/index.js';
+import { LinuxWorker, withMountedSnapshot } from '../../worker/index.js';
+
+const progress: ProgressSink = { log: () => undefined, status: () => undefined };
+const signal = new AbortController().signal;
+
+async function busyboxLayer(): Promise<Buffer> {
+  const pack = tar.pack();
+  const out = (async () => { const c: Buffer[] = []; for await (const b of pack) c.push(Buffer.from(b as Uint8Array)); return Buffer.concat(c); })();
+  const add = (header: Parameters<typeof pack.entry>[0], body: Buffer = Buffer.alloc(0)) =>
+    new Promise<void>((resolve, reject) => pack.entry(header, body, (err) => (err ? reject(err) : resolve())));
+  const mtime = new Date(1_600_000_000_000);
+  await add({ name: 'bin/', type: 'directory', mode: 0o755, mtime });
+  await add({ name: 'bin/busybox', type: 'file', mode: 0o755, mtime }, await readFile('/bin/busybox'));
+  await add({ name: 'bin/sh', type: 'symlink', linkname: 'busybox', mode: 0o777, mtime });
+  await add({ name: 'etc/', type: 'directory', mode: 0o755, mtime });
+  await add({ name: 'etc/passwd', type: 'file', mode: 0o644, mtime }, Buffer.from('root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n'));
+  await add({ name: 'etc/group', type: 'file', mode: 0o644, mtime }, Buffer.from('root:x:0:\napp:x:1000:\nstaff:x:50:\n'));
+  pack.finalize();
+  return out;
+}
+
+async function mountRows(): Promise<number> {
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes('tsbuild-mnt-')).length;
+}
+
+async function tarNames(blob: Readable): Promise<string[]> {
+  const extract = tar.extract();
+  const names: string[] = [];
+  const done = pipeline(blob, createGunzip(), extract as unknown as NodeJS.WritableStream);
+  for await (const e of extract) { names.push(e.header.name); e.resume(); }
+  await done;
+  return names;
+}
+
+describe('LinuxWorker', () => {
+  let root: string;
+  let worker: LinuxWorker;
+  let image: { manifest: ImageManifest; config: ImageConfig };
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tsbuild-worker-'));
+    worker = await LinuxWorker.open({ root, sourceDateEpoch: 1_700_000_000 });
+    const plain = await busyboxLayer();
+    const layer = await worker.store.put(gzipSync(plain), MediaType.ociLayerGzip);
+    const config: ImageConfig = { os: 'linux', architecture: 'amd64', rootfs: { type: 'layers', diff_ids: [sha256(plain)] } };
+    const configDesc = await worker.store.put(Buffer.from(JSON.stringify(config)), MediaType.ociConfig);
+    image = { config, manifest: { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [layer] } };
+  });
+  afterEach(async () => {
+    worker.close();
+    expect(await mountRows()).to.equal(0);
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('unpacks an image into a chain snapshot and reuses it on a second unpack', async () => {
+    const fs = await worker.unpack(image.manifest, image.config, signal, progress);
+    expect(fs.snapshot).to.equal(image.config.rootfs.diff_ids[0]);
+    expect(fs.layers).to.deep.equal([{ descriptor: image.manifest.layers[0], diffId: image.config.rootfs.diff_ids[0] }]);
+    const before = worker.snapshotter.list();
+    const again = await worker.unpack(image.manifest, image.config, signal, progress);
+    expect(again).to.deep.equal(fs);
+    expect(worker.snapshotter.list()).to.deep.equal(before);
+    await withMountedSnapshot(worker.snapshotter, fs.snapshot as string, async (dir) => {
+      expect((await stat(join(dir, 'bin', 'busybox'))).mode & 0o777).to.equal(0o755);
+    });
+  });
+
+  it('refuses a layer whose content does not match the config diff_id', async () => {
+    const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [sha256('something else')] } };
+    const err = await worker.unpack(image.manifest, config, signal, progress).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'INVALID_LAYER');
+    expect(worker.snapshotter.list()).to.deep.equal([]);
+  });
+
+  it('creates a WORKDIR owned by the named user as a new layer', async () => {
+    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const fs = await worker.mkdir({ kind: 'mkdir', path: '/home/app/data', user: 'app:staff' }, base, signal);
+    expect(fs.layers).to.have.length(2);
+    const layer = fs.layers[1];
+    expect(layer?.descriptor.mediaType).to.equal(MediaType.ociLayerGzip);
+    expect(await tarNames(await worker.store.read(layer?.descriptor.digest ?? 'sha256:'))).to.deep.equal(['home/', 'home/app/', 'home/app/data/']);
+    await withMountedSnapshot(worker.snapshotter, fs.snapshot as string, async (dir) => {
+      const st = await stat(join(dir, 'home', 'app', 'data'));
+      expect([st.uid, st.gid]).to.deep.equal([1000, 50]);
+      expect(st.isDirectory()).to.equal(true);
+    });
+  });
+
+  it('writes the same layer for the same WORKDIR twice', async () => {
+    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const a = await worker.mkdir({ kind: 'mkdir', path: '/srv', user: '' }, base, signal);
+    const b = await worker.mkdir({ kind: 'mkdir', path: '/srv', user: '' }, base, signal);
+    expect(b.layers[1]).to.deep.equal(a.layers[1]);
+    expect(b.snapshot).to.not.equal(a.snapshot);
+  });
+
+  it('adds no layer for a WORKDIR that already exists', async () => {
+    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const fs: FsState = await worker.mkdir({ kind: 'mkdir', path: '/bin', user: '' }, base, signal);
+    expect(fs).to.deep.equal(base);
+  });
+
+  it('creates a WORKDIR on an empty scratch filesystem', async () => {
+    const fs = await worker.mkdir({ kind: 'mkdir', path: '/app', user: '1234' }, { snapshot: null, layers: [] }, signal);
+    expect(fs.layers).to.have.length(1);
+    await withMountedSnapshot(worker.snapshotter, fs.snapshot as string, async (dir) => {
+      expect((await stat(join(dir, 'app'))).uid).to.equal(1234);
+    });
+  });
+
+  it('leaves no active snapshot and no mount behind when a step fails', async () => {
+    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const err = await worker.mkdir({ kind: 'mkdir', path: '/bin/busybox/sub', user: '' }, base, signal).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+    expect(worker.snapshotter.list().map((s) => s.kind)).to.deep.equal(['committed']);
+    expect(await mountRows()).to.equal(0);
+  });
+
+  it('feeds a layer it wrote back through unpack to the same snapshot contents', async () => {
+    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const fs = await worker.mkdir({ kind: 'mkdir', path: '/opt/tool', user: 'app' }, base, signal);
+    const manifest: ImageManifest = { ...image.manifest, layers: fs.layers.map((l) => l.descriptor) };
+    const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: fs.layers.map((l) => l.diffId) } };
+    const unpacked = await worker.unpack(manifest, config, signal, progress);
+    await withMountedSnapshot(worker.snapshotter, unpacked.snapshot as string, async (dir) => {
+      expect((await stat(join(dir, 'opt', 'tool'))).uid).to.equal(1000);
+      expect((await stat(join(dir, 'bin', 'busybox'))).size).to.equal((await stat('/bin/busybox')).size);
+    });
+  });
+});

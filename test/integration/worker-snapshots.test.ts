@@ -1,0 +1,135 @@
+import { expect } from 'chai';
+import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tar from 'tar-stream';
+import { OverlaySnapshotter, withMountedSnapshot, withMounts } from '../../worker/index.js';
+
+async function tarNames(snap: OverlaySnapshotter, name: string): Promise<string[]> {
+  const extract = tar.extract();
+  const names: string[] = [];
+  (await snap.diff(name)).pipe(extract as unknown as NodeJS.WritableStream);
+  for await (const entry of extract) {
+    names.push(entry.header.name);
+    entry.resume();
+  }
+  return names;
+}
+
+async function mountedRows(): Promise<string> {
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes('tsbuild-mnt-')).join('\n');
+}
+
+describe('OverlaySnapshotter on real overlay mounts', () => {
+  let root: string;
+  let snap: OverlaySnapshotter;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tsbuild-snap-'));
+    snap = await OverlaySnapshotter.open(root);
+  });
+  afterEach(async () => {
+    snap.close();
+    expect(await mountedRows()).to.equal('');
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function layer(name: string, parent: string | undefined, fn: (dir: string) => Promise<void>): Promise<void> {
+    await snap.prepare(`${name}-key`, parent);
+    await withMountedSnapshot(snap, `${name}-key`, fn);
+    await snap.commit(name, `${name}-key`);
+  }
+
+  it('prepares, commits and views a chain of two snapshots', async () => {
+    await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    await layer('top', 'base', async (d) => {
+      expect(await readFile(join(d, 'a'), 'utf8')).to.equal('A');
+      await writeFile(join(d, 'b'), 'B');
+    });
+    expect(snap.stat('top')).to.include({ kind: 'committed', parent: 'base' });
+    await snap.view('v', 'top');
+    await withMountedSnapshot(snap, 'v', async (d) => {
+      expect((await readdir(d)).sort()).to.deep.equal(['a', 'b']);
+      const err = await writeFile(join(d, 'c'), 'C').then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'EROFS');
+    });
+    await snap.remove('v');
+    expect(snap.list().map((s) => s.name)).to.deep.equal(['base', 'top']);
+  });
+
+  it('never lets an active snapshot be a parent', async () => {
+    await snap.prepare('active');
+    const err = await snap.prepare('child', 'active').then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(Error);
+    await snap.remove('active');
+  });
+
+  it('refuses to remove a snapshot that is still a parent', async () => {
+    await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    await layer('top', 'base', async () => undefined);
+    const err = await snap.remove('base').then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(Error);
+    await snap.remove('top');
+    await snap.remove('base');
+    expect(snap.list()).to.deep.equal([]);
+    expect((await readdir(join(root, 'snapshots'))).filter((e) => /^\d+$/.test(e))).to.deep.equal([]);
+  });
+
+  it('shows a file deleted in an upper snapshot as a whiteout in its diff', async () => {
+    await layer('base', undefined, async (d) => {
+      await mkdir(join(d, 'etc'));
+      await writeFile(join(d, 'etc', 'gone'), 'x');
+      await writeFile(join(d, 'etc', 'kept'), 'y');
+    });
+    await layer('top', 'base', async (d) => { await unlink(join(d, 'etc', 'gone')); });
+    expect(await tarNames(snap, 'top')).to.deep.equal(['etc/', 'etc/.wh.gone']);
+  });
+
+  it('marks a directory replaced in an upper snapshot as opaque in its diff', async () => {
+    await layer('base', undefined, async (d) => {
+      await mkdir(join(d, 'app'));
+      await writeFile(join(d, 'app', 'old'), 'x');
+    });
+    await layer('top', 'base', async (d) => {
+      await rm(join(d, 'app'), { recursive: true });
+      await mkdir(join(d, 'app'));
+      await writeFile(join(d, 'app', 'new'), 'y');
+    });
+    expect(await tarNames(snap, 'top')).to.deep.equal(['app/', 'app/.wh..wh..opq', 'app/new']);
+  });
+
+  it('mounts a 150-layer chain and reads the bottom file', async () => {
+    let parent: string | undefined;
+    for (let i = 0; i < 150; i++) {
+      const name = `layer-with-a-long-name-to-fill-the-page-${i}`;
+      await snap.prepare(`${name}-key`, parent);
+      await writeFile(join(snap.activeDirs(`${name}-key`).upperDir, `f${i}`), String(i));
+      await snap.commit(name, `${name}-key`);
+      parent = name;
+    }
+    expect(snap.lowerDirs(parent as string).join(':').length).to.be.greaterThan(4096);
+    await snap.prepare('top-key', parent);
+    await withMountedSnapshot(snap, 'top-key', async (d) => {
+      expect(await readFile(join(d, 'f0'), 'utf8')).to.equal('0');
+      expect(await readFile(join(d, 'f149'), 'utf8')).to.equal('149');
+    });
+    await withMounts(await snap.mounts(parent as string), async (d) => {
+      expect((await readdir(d)).length).to.equal(150);
+    });
+    await snap.remove('top-key');
+  });
+
+  it('drops snapshots a killed process left active when it is reopened', async () => {
+    await snap.prepare('left-behind');
+    const dir = snap.activeDirs('left-behind').upperDir;
+    snap.close();
+    // Pretend the owner died: rewrite the owner pid to one that cannot exist.
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(join(root, 'snapshots', 'metadata.db'));
+    db.prepare('UPDATE snapshots SET owner = ? WHERE name = ?').run(2 ** 22 + 1, 'left-behind');
+    db.close();
+    snap = await OverlaySnapshotter.open(root);
+    expect(snap.stat('left-behind')).to.equal(undefined);
+    const gone = await stat(dir).then(() => false, () => true);
+    expect(gone).to.equal(true);
+  });
+});

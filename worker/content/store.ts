@@ -1,0 +1,131 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { digestHex, isDigest } from '../../registry/oci/index.js';
+import type { Descriptor, Digest } from '../../registry/oci/index.js';
+import type { ContentStore, Ingest } from './content-store.js';
+import { fsyncDir } from './fsync-dir.js';
+import { FileIngest } from './ingest.js';
+import { isProcessAlive } from '../process-alive.js';
+
+const OCTET_STREAM = 'application/octet-stream';
+
+/**
+ * A content store on the local filesystem: `<root>/content/blobs/sha256/<hex>` for blobs and
+ * `<root>/content/ingest/<ref-hash>-<pid>-<random>/data` for writes in flight. Ingests are named after the process
+ * that owns them so that `open` can remove those left by a dead process without touching a live one's.
+ */
+export class FileContentStore implements ContentStore {
+  readonly #blobDir: string;
+  readonly #ingestDir: string;
+
+  private constructor(root: string) {
+    this.#blobDir = join(root, 'content', 'blobs', 'sha256');
+    this.#ingestDir = join(root, 'content', 'ingest');
+  }
+
+  /** Opens (creating if needed) the store under `root` and removes ingests left behind by dead processes. */
+  static async open(root: string): Promise<FileContentStore> {
+    const store = new FileContentStore(root);
+    await mkdir(store.#blobDir, { recursive: true });
+    await mkdir(store.#ingestDir, { recursive: true });
+    await store.#cleanIngests();
+    return store;
+  }
+
+  async info(digest: Digest): Promise<Descriptor | undefined> {
+    try {
+      const st = await stat(this.#blobPath(digest));
+      return { mediaType: OCTET_STREAM, digest, size: st.size };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /** True when the blob is in the store. */
+  async has(digest: Digest): Promise<boolean> {
+    return (await this.info(digest)) !== undefined;
+  }
+
+  async read(digest: Digest): Promise<Readable> {
+    const fh = await open(this.#blobPath(digest), 'r').catch((err: unknown) => {
+      if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
+      throw err;
+    });
+    return createReadStream('', { fd: fh });
+  }
+
+  /** Reads a small document (manifest, config) whole; refuses blobs over `limit` bytes before reading them. */
+  async readAll(digest: Digest, limit: number): Promise<Buffer> {
+    const fh = await open(this.#blobPath(digest), 'r');
+    try {
+      const { size } = await fh.stat();
+      if (size > limit) throw new Error(`blob ${digest} is ${size} bytes, over the ${limit} byte limit for documents`);
+      return await fh.readFile();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async ingest(ref: string, expected?: { digest: Digest; size: number }): Promise<Ingest> {
+    return this.#ingest(ref, expected, OCTET_STREAM);
+  }
+
+  /** Stores a small document and returns its descriptor with `mediaType`. */
+  async put(bytes: Uint8Array, mediaType: string): Promise<Descriptor> {
+    const ingest = this.#ingest(`put-${mediaType}`, undefined, mediaType);
+    try {
+      ingest.end(bytes);
+      return await ingest.commit();
+    } catch (err) {
+      await ingest.abort();
+      throw err;
+    }
+  }
+
+  /** Removes a blob; missing blobs are ignored. */
+  async delete(digest: Digest): Promise<void> {
+    await unlink(this.#blobPath(digest)).catch((err: unknown) => { if (!isNotFound(err)) throw err; });
+    await fsyncDir(this.#blobDir);
+  }
+
+  /** Every blob in the store with its size. */
+  async list(): Promise<Descriptor[]> {
+    const out: Descriptor[] = [];
+    for (const hex of (await readdir(this.#blobDir)).sort()) {
+      const digest = `sha256:${hex}`;
+      if (!isDigest(digest)) continue;
+      const desc = await this.info(digest);
+      if (desc) out.push(desc);
+    }
+    return out;
+  }
+
+  #ingest(ref: string, expected: { digest: Digest; size: number } | undefined, mediaType: string): FileIngest {
+    if (expected && !isDigest(expected.digest)) throw new Error(`not a sha256 digest: ${expected.digest}`);
+    const refHash = createHash('sha256').update(ref).digest('hex').slice(0, 32);
+    const dir = join(this.#ingestDir, `${refHash}-${process.pid}-${randomBytes(6).toString('hex')}`);
+    return new FileIngest(dir, { blobDir: this.#blobDir, blobPath: (d) => this.#blobPath(d) }, expected, mediaType);
+  }
+
+  #blobPath(digest: Digest): string {
+    if (!isDigest(digest)) throw new Error(`not a sha256 digest: ${String(digest)}`);
+    return join(this.#blobDir, digestHex(digest));
+  }
+
+  async #cleanIngests(): Promise<void> {
+    for (const name of await readdir(this.#ingestDir)) {
+      const pid = Number(name.split('-')[1]);
+      if (Number.isInteger(pid) && pid > 0 && isProcessAlive(pid)) continue;
+      await rm(join(this.#ingestDir, name), { recursive: true, force: true });
+    }
+  }
+}
+
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';
+}

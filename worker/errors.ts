@@ -1,0 +1,24 @@
+import { TsbuildError } from '../registry/oci/index.js';
+import type { Digest } from '../registry/oci/index.js';
+
+/** A layer tar that cannot be applied safely or does not match its digest: names the entry and the layer. */
+export class LayerError extends TsbuildError {
+  readonly code = 'INVALID_LAYER';
+  readonly entry: string | undefined;
+  readonly layer: string | undefined;
+  constructor(message: string, opts: { entry?: string; layer?: string; hint?: string; cause?: unknown } = {}) {
+    const where = [opts.layer && `layer ${opts.layer}`, opts.entry !== undefined && `entry "${opts.entry}"`].filter(Boolean).join(', ');
+    super(where ? `${where}: ${message}` : message, opts.hint ?? 'the image layer is malformed or hostile; rebuild or re-pull it from a trusted source', opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.entry = opts.entry;
+    this.layer = opts.layer;
+  }
+}
+
+/** Content whose bytes do not match the digest or size it was announced with; nothing was stored. */
+export class ContentDigestError extends TsbuildError {
+  readonly code = 'DIGEST_MISMATCH';
+  constructor(readonly expected: { digest: Digest; size: number }, readonly actual: { digest: Digest; size: number }) {
+    super(`content mismatch: expected ${expected.digest} (${expected.size} bytes), got ${actual.digest} (${actual.size} bytes)`,
+      'the blob was corrupted in transit or the source served wrong data; retry the pull');
+  }
+}

@@ -1,0 +1,122 @@
+import { createReadStream } from 'node:fs';
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import type { Header, Pack } from 'tar-stream';
+
+type Headers = Partial<Header> & Pick<Header, 'name'>;
+import { readXattrs } from './fs-attrs.js';
+import { OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
+
+/** How a layer tar is written. */
+export interface LayerTarOptions {
+  /** Clamp every mtime to this (seconds since the epoch), as SOURCE_DATE_EPOCH asks for reproducible layers. */
+  sourceDateEpoch?: number | undefined;
+}
+
+interface WalkEntry { rel: string; path: string; st: Stats }
+
+/**
+ * Streams an overlay upper dir as an OCI layer tar: entries in depth-first order with names sorted bytewise,
+ * whiteout devices as `.wh.<name>`, opaque dirs followed by `<dir>/.wh..wh..opq`, repeated inodes as hardlinks,
+ * xattrs as PAX `SCHILY.xattr.*`. Owner, mode and (clamped) mtime come from the files; nothing else varies, so the
+ * same tree always gives the same bytes. File contents stream from disk one at a time.
+ */
+export function layerTar(upperDir: string, options: LayerTarOptions = {}): Readable {
+  const pack = tar.pack();
+  writeEntries(pack, upperDir, options).then(() => pack.finalize(), (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
+  return Readable.from(pack);
+}
+
+async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptions): Promise<void> {
+  const entries: WalkEntry[] = [];
+  await walk(upperDir, '', entries);
+  // Only directories can be opaque and only these xattrs matter for a layer; reading them in one batch keeps the
+  // per-layer cost at one helper process.
+  const xattrs = await readXattrs(entries.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
+  const clamp = options.sourceDateEpoch === undefined ? Infinity : options.sourceDateEpoch * 1000;
+  const seen = new Map<string, string>();
+  for (const e of entries) {
+    if (pack.destroyed) return;
+    const mtime = new Date(Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp));
+    const base: Headers = { name: e.rel, mode: tarMode(e.st.mode & 0o7777), uid: e.st.uid, gid: e.st.gid, mtime, uname: '', gname: '' };
+    const attrs = xattrs.get(e.path) ?? {};
+    const pax = paxXattrs(attrs);
+    if (pax) base.pax = pax;
+    if (isOverlayWhiteout(e.st)) {
+      const slash = e.rel.lastIndexOf('/');
+      const name = `${e.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${e.rel.slice(slash + 1)}`;
+      await add(pack, { name, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
+    } else if (e.st.isDirectory()) {
+      await add(pack, { ...base, name: `${e.rel}/`, type: 'directory' });
+      // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
+      // the directory entry so a streaming applier clears the lower contents before writing the new ones.
+      if (attrs[OVERLAY_OPAQUE_XATTR]?.toString() === 'y') {
+        await add(pack, { name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
+      }
+    } else if (e.st.isSymbolicLink()) {
+      await add(pack, { ...base, type: 'symlink', linkname: await readlink(e.path) });
+    } else if (e.st.nlink > 1 && seen.has(`${e.st.dev}:${e.st.ino}`)) {
+      await add(pack, { ...base, type: 'link', linkname: seen.get(`${e.st.dev}:${e.st.ino}`) ?? '' });
+    } else {
+      if (e.st.nlink > 1) seen.set(`${e.st.dev}:${e.st.ino}`, e.rel);
+      if (e.st.isFile()) {
+        const entry = pack.entry({ ...base, type: 'file', size: e.st.size });
+        await pipeline(createReadStream(e.path), entry);
+      } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
+        const type = e.st.isCharacterDevice() ? 'character-device' : 'block-device';
+        await add(pack, { ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+      } else if (e.st.isFIFO()) {
+        await add(pack, { ...base, type: 'fifo' });
+      }
+      // Sockets are not representable in a tar and never belong in an image; they are left out, as docker does.
+    }
+  }
+}
+
+async function walk(dir: string, rel: string, out: WalkEntry[]): Promise<void> {
+  const names = (await readdir(dir)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  for (const name of names) {
+    const path = join(dir, name);
+    const childRel = rel ? `${rel}/${name}` : name;
+    const st = await lstat(path);
+    out.push({ rel: childRel, path, st });
+    if (st.isDirectory()) await walk(path, childRel, out);
+  }
+}
+
+function add(pack: Pack, header: Headers): Promise<void> {
+  return new Promise((resolve, reject) => {
+    pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
+  });
+}
+
+// tar-stream writes PAX values as UTF-8 text, so only xattrs whose value survives that are carried (binary values,
+// such as security.capability, need raw PAX bytes: TODO #12). Overlay's own trusted.overlay.* never leave the host.
+function paxXattrs(attrs: Record<string, Buffer>): Record<string, string> | undefined {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(attrs).sort()) {
+    const value = attrs[name];
+    if (!value || name.startsWith('trusted.overlay.')) continue;
+    const text = value.toString('utf8');
+    if (Buffer.from(text, 'utf8').equals(value)) out[`SCHILY.xattr.${name}`] = text;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+// tar-stream replaces a falsy mode with 0644/0755, which would turn a mode-000 file (RHEL's /etc/shadow) readable.
+// It masks the mode with 07777 when it encodes, so a bit above that keeps 0 as 0.
+function tarMode(perm: number): number {
+  return perm | 0o100000;
+}
+
+function major(dev: number): number {
+  return ((dev >> 8) & 0xfff) | (Math.floor(dev / 2 ** 32) & ~0xfff);
+}
+
+function minor(dev: number): number {
+  return (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}

@@ -1,0 +1,215 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
+import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
+import type { ContentDigest, ExecResources, FileSource, FsState, ProgressSink, Worker } from '../solver/index.js';
+import { FileContentStore } from './content/store.js';
+import { LayerError } from './errors.js';
+import { runExec } from './exec/index.js';
+import type { ExecMountSource } from './exec/index.js';
+import { contentDigest, copyInto } from './fileops/index.js';
+import type { CopySourceDir } from './fileops/index.js';
+import { applyLayer } from './layers/apply.js';
+import { chainIds } from './layers/chain-id.js';
+import { exportLayer } from './layers/diff.js';
+import { cleanComponents } from './layers/in-root.js';
+import { mkdirInRoot } from './mkdir-in-root.js';
+import { OverlaySnapshotter } from './snapshots/overlay.js';
+import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
+import { resolveOwner } from './user.js';
+
+/** Where the worker keeps its state, and how it writes layers. */
+export interface LinuxWorkerOptions {
+  /** State directory: content store, snapshots, cache mounts, temp dirs. */
+  root: string;
+  /** SOURCE_DATE_EPOCH (seconds): clamps mtimes in the layers the worker writes. */
+  sourceDateEpoch?: number | undefined;
+}
+
+/**
+ * Runs build steps on this Linux host: overlay snapshots for filesystems, the native helper for RUN, fileops for
+ * COPY, and a layer in the content store for every step that changed something.
+ */
+export class LinuxWorker implements Worker {
+  readonly #root: string;
+  readonly #store: FileContentStore;
+  readonly #snapshots: OverlaySnapshotter;
+  readonly #sourceDateEpoch: number | undefined;
+
+  private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
+    this.#root = opts.root;
+    this.#store = store;
+    this.#snapshots = snapshots;
+    this.#sourceDateEpoch = opts.sourceDateEpoch;
+  }
+
+  /** Opens (creating if needed) the worker state under `opts.root`. */
+  static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
+    await mkdir(join(opts.root, 'tmp'), { recursive: true });
+    await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
+    return new LinuxWorker(opts, await FileContentStore.open(opts.root), await OverlaySnapshotter.open(opts.root));
+  }
+
+  /** The content store the worker writes layers into (and reads pulled layers from). */
+  get store(): FileContentStore { return this.#store; }
+
+  /** The snapshotter, for the builder's garbage collection and exports. */
+  get snapshotter(): OverlaySnapshotter { return this.#snapshots; }
+
+  async unpack(manifest: ImageManifest, config: ImageConfig, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw new LayerError(`the manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
+    }
+    const chain = chainIds(diffIds);
+    let parent: string | undefined;
+    for (const [i, layer] of manifest.layers.entries()) {
+      const name = chain[i] as string;
+      const diffId = diffIds[i];
+      signal.throwIfAborted();
+      progress.status(`unpacking ${layer.digest}`, i + 1, manifest.layers.length);
+      if (this.#snapshots.stat(name)?.kind !== 'committed') await this.#unpackLayer(name, parent, layer.digest, diffId, signal);
+      parent = name;
+    }
+    return { snapshot: parent ?? null, layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? descriptor.digest })) };
+  }
+
+  async mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState> {
+    return this.#step(parent, signal, async (key) => {
+      await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
+        await mkdirInRoot(rootDir, op.path, await resolveOwner(rootDir, op.user));
+      });
+    });
+  }
+
+  async copy(op: CopyOp, parent: FsState, source: FileSource, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
+    return this.#step(parent, signal, async (key) => {
+      await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
+        await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress));
+      });
+    });
+  }
+
+  async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
+    return this.#step(parent, signal, async (key) => {
+      const stateDir = await mkdtemp(join(this.#root, 'tmp', 'exec-'));
+      try {
+        const sources: Record<string, ExecMountSource> = {};
+        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
+        const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
+        await runExec(op, {
+          rootfs: { lowerDirs, upperDir, workDir },
+          sources,
+          cacheDir: join(this.#root, 'cache-mounts'),
+          secrets: resources.secrets,
+          stateDir,
+        }, signal, progress);
+      } finally {
+        await rm(stateDir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  async contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest> {
+    return this.#withCopySource(source, (src) => contentDigest(op, src, signal));
+  }
+
+  /** Drops a committed snapshot the builder no longer needs (its layers stay in the content store). */
+  async removeSnapshot(name: string): Promise<void> {
+    await this.#snapshots.remove(name);
+  }
+
+  /** Releases the metadata database. */
+  close(): void {
+    this.#snapshots.close();
+  }
+
+  async #unpackLayer(name: string, parent: string | undefined, blob: ImageManifest['layers'][number]['digest'], diffId: string | undefined, signal: AbortSignal): Promise<void> {
+    const key = `unpack-${randomUUID()}`;
+    await this.#snapshots.prepare(key, parent);
+    try {
+      const { upperDir } = this.#snapshots.activeDirs(key);
+      const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob });
+      if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the config says ${String(diffId)}`, { layer: blob });
+      try {
+        await this.#snapshots.commit(name, key);
+      } catch (err) {
+        // Another unpack of the same chain committed first: its snapshot is just as good as ours.
+        if (this.#snapshots.stat(name)?.kind !== 'committed') throw err;
+        await this.#snapshots.remove(key);
+      }
+    } catch (err) {
+      await this.#snapshots.remove(key).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Prepares a snapshot on `parent`, lets `change` fill it, commits it and writes its layer; removes it on failure. */
+  async #step(parent: FsState, signal: AbortSignal, change: (key: string) => Promise<void>): Promise<FsState> {
+    signal.throwIfAborted();
+    const key = `step-${randomUUID()}`;
+    const name = `layer-${randomUUID()}`;
+    await this.#snapshots.prepare(key, parent.snapshot ?? undefined);
+    let committed = false;
+    try {
+      await change(key);
+      signal.throwIfAborted();
+      await this.#snapshots.commit(name, key);
+      committed = true;
+      const layer = await exportLayer(this.#snapshots, name, this.#store, { sourceDateEpoch: this.#sourceDateEpoch, signal });
+      if (layer.empty) {
+        await this.#snapshots.remove(name);
+        return parent;
+      }
+      return { snapshot: name, layers: [...parent.layers, { descriptor: layer.descriptor, diffId: layer.diffId }] };
+    } catch (err) {
+      await this.#snapshots.remove(committed ? name : key).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #withCopySource<T>(source: FileSource, fn: (src: CopySourceDir) => Promise<T>): Promise<T> {
+    switch (source.kind) {
+      case 'context':
+        return fn({ kind: 'dir', path: source.dir, excludes: source.excludes });
+      case 'inline':
+        return fn({ kind: 'inline', files: source.files });
+      case 'fs': {
+        const snapshot = source.fs.snapshot;
+        if (snapshot !== null) return withMountedSnapshot(this.#snapshots, snapshot, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }));
+        const empty = await mkdtemp(join(this.#root, 'tmp', 'empty-'));
+        try {
+          return await fn({ kind: 'dir', path: empty, excludes: [] });
+        } finally {
+          await rm(empty, { recursive: true, force: true });
+        }
+      }
+    }
+  }
+
+  async #execSource(source: FileSource, stateDir: string, id: string): Promise<ExecMountSource> {
+    switch (source.kind) {
+      case 'context':
+        return { kind: 'dir', path: source.dir };
+      case 'fs': {
+        if (source.fs.snapshot === null) {
+          const empty = join(stateDir, 'empty', encodeURIComponent(id));
+          await mkdir(empty, { recursive: true });
+          return { kind: 'dir', path: empty };
+        }
+        return { kind: 'overlay', lowerDirs: this.#snapshots.lowerDirs(source.fs.snapshot) };
+      }
+      case 'inline': {
+        const dir = join(stateDir, 'inline', encodeURIComponent(id));
+        for (const file of source.files) {
+          const path = join(dir, ...cleanComponents(file.name));
+          await mkdir(dirname(path), { recursive: true });
+          await writeFile(path, file.content);
+        }
+        await mkdir(dir, { recursive: true });
+        return { kind: 'dir', path: dir };
+      }
+    }
+  }
+}

@@ -1,0 +1,80 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, sep } from 'node:path';
+import { promisify } from 'node:util';
+import type { Mount } from './snapshotter.js';
+
+const run = promisify(execFile);
+
+// The kernel copies mount options into one page: longer option strings fail with EINVAL. Like containerd, when the
+// absolute form does not fit we pass lowerdir/upperdir/workdir relative to their common parent and run mount(8)
+// with that parent as its working directory, where the kernel resolves them.
+const PAGE_SIZE = 4096;
+
+/** Mounts `mounts` (in order) on `target`. */
+export async function mountAll(mounts: Mount[], target: string): Promise<void> {
+  for (const m of mounts) {
+    if (m.type === 'bind') await mountBind(m, target);
+    else await mountOverlay(m, target);
+  }
+}
+
+/** Mounts one overlay, switching to short relative directory paths when the options would not fit in a page. */
+export async function mountOverlay(mount: Mount, target: string): Promise<void> {
+  let options = mount.options.join(',');
+  let cwd: string | undefined;
+  if (options.length >= PAGE_SIZE - 1) {
+    const dirs = mount.options.flatMap((o) => dirOption(o)?.dirs ?? []);
+    cwd = commonParent(dirs);
+    const base = cwd;
+    options = mount.options.map((o) => {
+      const parsed = dirOption(o);
+      return parsed ? `${parsed.key}=${parsed.dirs.map((d) => relative(base, d)).join(':')}` : o;
+    }).join(',');
+    if (options.length >= PAGE_SIZE - 1) throw new Error(`overlay mount options are ${options.length} bytes even with relative paths`);
+  }
+  await run('mount', ['-t', 'overlay', '-o', options, mount.source, target], cwd === undefined ? {} : { cwd });
+}
+
+/** Unmounts `target` (lazily detaching is never used: a busy mount is an error the caller must see). */
+export async function unmount(target: string): Promise<void> {
+  await run('umount', [target]);
+}
+
+/** Mounts `mounts` on a fresh temporary directory, runs `fn` on it, and always unmounts and removes it. */
+export async function withMounts<T>(mounts: Mount[], fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-mnt-'));
+  let mounted = 0;
+  try {
+    for (const m of mounts) {
+      await mountAll([m], dir);
+      mounted++;
+    }
+    return await fn(dir);
+  } finally {
+    for (; mounted > 0; mounted--) await unmount(dir);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function mountBind(mount: Mount, target: string): Promise<void> {
+  // mount(8) turns `bind,ro` into a bind followed by a read-only remount.
+  await run('mount', ['-o', mount.options.join(','), mount.source, target]);
+}
+
+function dirOption(option: string): { key: string; dirs: string[] } | undefined {
+  const eq = option.indexOf('=');
+  if (eq < 0) return undefined;
+  const key = option.slice(0, eq);
+  if (key !== 'lowerdir' && key !== 'upperdir' && key !== 'workdir') return undefined;
+  return { key, dirs: option.slice(eq + 1).split(':') };
+}
+
+function commonParent(paths: string[]): string {
+  let common = dirname(paths[0] ?? '/');
+  for (const p of paths) {
+    while (common !== '/' && !(p + sep).startsWith(common + sep)) common = dirname(common);
+  }
+  return common;
+}

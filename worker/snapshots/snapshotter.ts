@@ -1,0 +1,30 @@
+import type { Readable } from 'node:stream';
+
+/** A mount as mount(8) takes it: `mount -t <type> -o <options> <source> <target>`. */
+export interface Mount { type: 'overlay' | 'bind'; source: string; options: string[] }
+
+/**
+ * Snapshots of a filesystem. An *active* snapshot (its `key`) is writable and can never be a parent; `commit` turns
+ * it into a *committed* one (its `name`), read-only, usable as a parent. A *view* is a read-only active snapshot of
+ * a committed parent. Methods return mount descriptions (overlay lowerdir/upperdir/workdir); callers mount them.
+ * After a crash a snapshot is either absent or whole: committed only once its contents are on disk.
+ */
+export interface Snapshotter {
+  prepare(key: string, parent?: string): Promise<Mount[]>;
+  view(key: string, parent: string): Promise<Mount[]>;
+  commit(name: string, key: string): Promise<void>;
+  /** OCI layer tar of `name` against its parent, whiteouts included. */
+  diff(name: string): Promise<Readable>;
+  remove(keyOrName: string): Promise<void>;
+}
+
+/** What the snapshotter knows about one snapshot. */
+export interface SnapshotInfo {
+  /** The key (active, view) or name (committed). */
+  name: string;
+  kind: 'active' | 'view' | 'committed';
+  parent: string | undefined;
+  created: number;
+  /** Bytes used by this snapshot's own directory, measured at commit (0 while active). */
+  size: number;
+}
