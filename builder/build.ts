@@ -125,6 +125,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     cache.recordBuild(record);
     if (leaseId) await cache.release(leaseId);
     cache.close();
+    worker.close();
     await client.close();
   }
 }

@@ -73,6 +73,6 @@ export function registerStateCommands(program: Command): void {
         for (const name of plan.snapshots) await worker.removeSnapshot(name);
         for (const digest of plan.blobs) await worker.store.delete(digest);
         process.stdout.write(`Deleted ${plan.keys.length} records, ${plan.snapshots.length} snapshots, ${plan.blobs.length} blobs\nTotal reclaimed: ${formatSize(plan.reclaimed)}\n`);
-      } finally { cache.close(); }
+      } finally { cache.close(); worker.close(); }
     });
 }

@@ -130,7 +130,8 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.prepare(key, parent);
     try {
       const { upperDir } = this.#snapshots.activeDirs(key);
-      const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob });
+      // Base images may ship device nodes (docker and BuildKit create them as root); every other refusal stays.
+      const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob, allowDevices: true });
       if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the config says ${String(diffId)}`, { layer: blob });
       try {
         await this.#snapshots.commit(name, key);
