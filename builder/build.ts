@@ -98,6 +98,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
       ...(req.target ? { target: req.target } : {}),
       resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
     });
+    req.progress.plan(graph);
     const solved = await solve(graph, {
       worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,

@@ -8,7 +8,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { runExec } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { contentDigest, copyInto } from './fileops/index.js';
+import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
 import { applyLayer } from './layers/apply.js';
 import { chainIds } from './layers/chain-id.js';
@@ -36,12 +36,15 @@ export class LinuxWorker implements Worker {
   readonly #store: FileContentStore;
   readonly #snapshots: OverlaySnapshotter;
   readonly #sourceDateEpoch: number | undefined;
+  /** Context file hashes by (dev, inode, size, mtime, ctime): a no-op rebuild re-reads no file contents. */
+  readonly #hashes: FileHashCache;
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
     this.#store = store;
     this.#snapshots = snapshots;
     this.#sourceDateEpoch = opts.sourceDateEpoch;
+    this.#hashes = new FileHashCache(join(opts.root, 'file-hashes.db'));
   }
 
   /** Opens (creating if needed) the worker state under `opts.root`. */
@@ -112,7 +115,10 @@ export class LinuxWorker implements Worker {
   }
 
   async contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest> {
-    return this.#withCopySource(source, (src) => contentDigest(op, src, signal));
+    // Only the context is hashed through the cache: a mounted snapshot view gets a fresh anonymous device each time,
+    // so its (dev, inode) pairs say nothing about the next mount.
+    const cache = source.kind === 'context' ? this.#hashes : undefined;
+    return this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache));
   }
 
   /** Drops a committed snapshot the builder no longer needs (its layers stay in the content store). */
@@ -122,6 +128,7 @@ export class LinuxWorker implements Worker {
 
   /** Releases the metadata database. */
   close(): void {
+    this.#hashes.close();
     this.#snapshots.close();
   }
 

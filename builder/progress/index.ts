@@ -8,7 +8,7 @@ export type { ProgressMode, ProgressWriter } from './writer.js';
 /** The writer for a `--progress` mode; `auto` is tty on a terminal and plain otherwise, as in buildx. */
 export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr): ProgressWriter {
   switch (mode) {
-    case 'quiet': return { event() {}, note() {}, close() {} };
+    case 'quiet': return { plan() {}, event() {}, note() {}, close() {} };
     case 'rawjson': return new RawJsonProgress(out);
     case 'plain': return new PlainProgress(out);
     case 'tty': return new TtyProgress(out);

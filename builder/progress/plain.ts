@@ -1,5 +1,7 @@
+import type { BuildGraph } from '../../frontend/index.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { describeReason } from '../report/describe-reason.js';
+import { displayText, vertexLabels } from './labels.js';
 import type { ProgressWriter } from './writer.js';
 
 /**
@@ -23,16 +25,22 @@ export class PlainProgress implements ProgressWriter {
 
   #line(text: string) { this.#out.write(`${text}\n`); }
 
+  #labels = new Map<string, string>();
+
+  plan(graph: BuildGraph): void { this.#labels = vertexLabels(graph); }
+
+  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
+
   event(e: ProgressEvent): void {
     const n = this.#n(e.vertex);
     switch (e.type) {
       case 'start':
         this.#started.set(e.vertex, e.time);
-        this.#line(`#${n} ${e.text}`);
+        this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
         for (const r of e.reasons) this.#line(`#${n} MISS ${describeReason(r)}`);
         break;
       case 'cached':
-        this.#line(`#${n} ${e.text}`);
+        this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
         this.#line(`#${n} CACHED`);
         break;
       case 'log': {

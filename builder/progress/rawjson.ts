@@ -9,6 +9,7 @@ export class RawJsonProgress implements ProgressWriter {
     const data = e.type === 'log' ? { ...e, data: Buffer.from(e.data).toString('base64') } : e;
     this.#out.write(`${JSON.stringify(data)}\n`);
   }
+  plan(): void {}
   note(text: string): void { this.#out.write(`${JSON.stringify({ type: 'note', text, time: Date.now() })}\n`); }
   close(): void {}
 }

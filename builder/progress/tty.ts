@@ -1,5 +1,7 @@
+import type { BuildGraph } from '../../frontend/index.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { describeReason } from '../report/describe-reason.js';
+import { displayText, vertexLabels } from './labels.js';
 import type { ProgressWriter } from './writer.js';
 
 interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }
@@ -24,14 +26,20 @@ export class TtyProgress implements ProgressWriter {
     this.#timer.unref();
   }
 
+  #labels = new Map<string, string>();
+
+  plan(graph: BuildGraph): void { this.#labels = vertexLabels(graph); }
+
+  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
+
   event(e: ProgressEvent): void {
     const row = this.#rows.get(e.vertex);
     switch (e.type) {
       case 'start':
-        this.#rows.set(e.vertex, { text: e.text, state: 'running', start: e.time, logs: [], why: e.reasons.map(describeReason).join('; ') });
+        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map(describeReason).join('; ') });
         break;
       case 'cached':
-        this.#rows.set(e.vertex, { text: e.text, state: 'cached', start: e.time, end: e.time, logs: [] });
+        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'cached', start: e.time, end: e.time, logs: [] });
         break;
       case 'log':
         if (row) row.logs = [...row.logs, ...Buffer.from(e.data).toString('utf8').split('\n').filter(Boolean)].slice(-LOG_LINES);

@@ -1,0 +1,145 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import type { CopyOp } from '../../frontend/index.js';
+import type { ProgressSink } from '../../solver/index.js';
+import { copyInto } from '../../worker/fileops/index.js';
+
+// ADD: local archives are extracted (safely), URLs are downloaded from a real local HTTP server.
+
+const progress: ProgressSink = { log: () => undefined, status: () => undefined };
+const signal = new AbortController().signal;
+
+function addOp(sources: string[], dest: string, extra: Partial<CopyOp> = {}): CopyOp {
+  return { kind: 'copy', mode: 'add', from: { kind: 'context' }, sources, dest, link: false, parents: false, exclude: [], ...extra };
+}
+
+type Entry = { name: string; type?: 'file' | 'directory' | 'symlink' | 'link'; content?: string; linkname?: string; mode?: number; uid?: number };
+
+async function makeTar(entries: Entry[]): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const e of entries) {
+    pack.entry({ name: e.name, type: e.type ?? 'file', mode: e.mode ?? 0o644, uid: e.uid ?? 0, gid: e.uid ?? 0, linkname: e.linkname, mtime: new Date('2010-01-01T00:00:00Z') }, e.content ?? '');
+  }
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+describe('copyInto (ADD)', () => {
+  let base: string;
+  let ctx: string;
+  let root: string;
+  let n = 0;
+  const context = { kind: 'dir' as const, path: '', excludes: [] as string[] };
+  const r = (p: string): string => path.join(root, p);
+
+  before(async () => {
+    base = await mkdtemp(path.join(tmpdir(), 'tsbuild-add-'));
+    ctx = path.join(base, 'ctx');
+    context.path = ctx;
+    await mkdir(ctx);
+    const good = await makeTar([
+      { name: 'pkg/', type: 'directory', mode: 0o755 },
+      { name: 'pkg/bin.sh', content: 'echo', mode: 0o755, uid: 1000 },
+      { name: 'pkg/link', type: 'symlink', linkname: 'bin.sh' },
+      { name: 'pkg/hard', type: 'link', linkname: 'pkg/bin.sh' },
+    ]);
+    await writeFile(path.join(ctx, 'plain.tar'), good);
+    await writeFile(path.join(ctx, 'app.tgz'), gzipSync(good));
+    await writeFile(path.join(ctx, 'app.tar.xz'), execFileSync('xz', ['-c'], { input: good }));
+    await writeFile(path.join(ctx, 'not-a-tar.gz'), gzipSync(Buffer.from('just text')));
+    await writeFile(path.join(ctx, 'dotdot.tar'), await makeTar([{ name: '../../evil', content: 'x' }]));
+    await writeFile(path.join(ctx, 'symlink-escape.tar'), await makeTar([
+      { name: 'esc', type: 'symlink', linkname: '/' },
+      { name: 'esc/etc/evil', content: 'x' },
+    ]));
+    await writeFile(path.join(ctx, 'hardlink-escape.tar'), await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]));
+  });
+  beforeEach(async () => {
+    root = path.join(base, `root${n++}`);
+    await mkdir(path.join(root, 'etc'), { recursive: true });
+    await writeFile(path.join(root, 'etc/passwd'), 'root:x:0:0::/:/bin/sh\n');
+  });
+  after(async () => { await rm(base, { recursive: true, force: true }); });
+
+  for (const file of ['plain.tar', 'app.tgz', 'app.tar.xz']) {
+    it(`extracts ${file} with its modes, owners, symlinks and hardlinks`, async () => {
+      await copyInto(addOp([file], '/opt/'), context, root, signal, progress);
+      expect(await readFile(r('opt/pkg/bin.sh'), 'utf8')).to.equal('echo');
+      const st = await stat(r('opt/pkg/bin.sh'));
+      expect(st.mode & 0o7777).to.equal(0o755);
+      expect(st.uid).to.equal(1000);
+      expect(await readlink(r('opt/pkg/link'))).to.equal('bin.sh');
+      expect((await stat(r('opt/pkg/hard'))).ino).to.equal(st.ino);
+      expect(st.mtime.toISOString()).to.equal('2010-01-01T00:00:00.000Z');
+    });
+  }
+
+  it('copies a compressed file that is not a tar as it is', async () => {
+    await copyInto(addOp(['not-a-tar.gz'], '/d/'), context, root, signal, progress);
+    expect((await readdir(r('d')))).to.deep.equal(['not-a-tar.gz']);
+  });
+
+  for (const file of ['dotdot.tar', 'symlink-escape.tar', 'hardlink-escape.tar']) {
+    it(`refuses the hostile archive ${file} and writes nothing outside the destination`, async () => {
+      const err = await copyInto(addOp([file], '/x/'), context, root, signal, progress).catch((e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+      expect(await lstat(r('etc/evil')).catch(() => undefined)).to.equal(undefined);
+      expect(await lstat(path.join(base, 'evil')).catch(() => undefined)).to.equal(undefined);
+      expect(await readFile(r('etc/passwd'), 'utf8')).to.equal('root:x:0:0::/:/bin/sh\n');
+    });
+  }
+
+  describe('from a URL', () => {
+    let server: Server;
+    let url: string;
+    const body = 'downloaded body\n';
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    before(async () => {
+      server = createServer((req, res) => {
+        if (req.url === '/files/tool.bin') {
+          res.writeHead(200, { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT', 'content-type': 'application/octet-stream' });
+          res.end(body);
+        } else { res.writeHead(404); res.end(); }
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    after(async () => { await new Promise((resolve) => server.close(resolve)); });
+
+    it('downloads into a directory under the URL\'s file name, mode 0600, Last-Modified as mtime', async () => {
+      await copyInto(addOp([`${url}/files/tool.bin`], '/dl/', { checksum: digest }), context, root, signal, progress);
+      expect(await readFile(r('dl/tool.bin'), 'utf8')).to.equal(body);
+      const st = await stat(r('dl/tool.bin'));
+      expect(st.mode & 0o7777).to.equal(0o600);
+      expect(st.mtime.toISOString()).to.equal('2015-10-21T07:28:00.000Z');
+    });
+
+    it('refuses a download whose --checksum does not match and leaves no file', async () => {
+      const wrong = `sha256:${'0'.repeat(64)}`;
+      const err = await copyInto(addOp([`${url}/files/tool.bin`], '/dl/', { checksum: wrong }), context, root, signal, progress).catch((e: unknown) => e);
+      expect(err).to.have.property('code', 'DIGEST_MISMATCH');
+      expect(await readdir(r('dl'))).to.deep.equal([]);
+    });
+
+    it('reports an HTTP error status', async () => {
+      const err = await copyInto(addOp([`${url}/missing`], '/dl/f'), context, root, signal, progress).catch((e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+    });
+
+    it('refuses git URLs with a hint to clone in RUN', async () => {
+      const err = await copyInto(addOp(['https://github.com/o/r.git'], '/src/'), context, root, signal, progress).catch((e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+      expect(err).to.have.property('hint').that.contains('git clone');
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { chmod, lchown, lutimes, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { CopyError } from './errors.js';
+import type { TreeWriter, WriteOptions } from './tree-writer.js';
+
+/** True when an ADD source is a remote URL rather than a path in the source directory. */
+export function isUrl(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^git@/.test(source);
+}
+
+/**
+ * ADD <url>: streams the body to a temp file beside the target (never into memory), verifies --checksum while it
+ * streams, then renames it into place. The file is named after the URL's last path segment when dest is a directory,
+ * gets mode 0600 as the Dockerfile reference says, and the Last-Modified time when the server sends one.
+ */
+export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, writer: TreeWriter, opts: WriteOptions): Promise<void> {
+  const url = parseHttpUrl(source);
+  const expected = parseChecksum(checksum);
+  const name = path.posix.basename(decodeURIComponent(url.pathname));
+  if (destIsDir && (name === '' || name === '/')) {
+    throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${source}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
+  }
+  const target = destIsDir ? path.posix.join(destPath, name) : destPath;
+  const parentHost = await writer.ensureDir(path.posix.dirname(target));
+  const host = path.join(parentHost, path.posix.basename(target));
+  let response: Response;
+  try {
+    response = await fetch(url, { signal: opts.signal, redirect: 'follow' });
+  } catch (err) {
+    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that the build host can reach it', { cause: err });
+  }
+  if (!response.ok || response.body === null) {
+    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
+  }
+  const hash = createHash('sha256');
+  const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
+  const temp = `${host}.tsbuild-download-${process.pid}`;
+  try {
+    await pipeline(Readable.fromWeb(response.body), tap, createWriteStream(temp, { mode: 0o600 }), { signal: opts.signal });
+    const actual = `sha256:${hash.digest('hex')}`;
+    if (expected !== undefined && actual !== expected) {
+      throw new CopyError('DIGEST_MISMATCH', `ADD ${source}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
+    }
+    const owner = opts.owner ?? { uid: 0, gid: 0 };
+    await lchown(temp, owner.uid, owner.gid);
+    await chmod(temp, opts.mode === undefined ? 0o600 : opts.mode(0o600, false));
+    const lastModified = Date.parse(response.headers.get('last-modified') ?? '');
+    if (!Number.isNaN(lastModified)) await lutimes(temp, new Date(lastModified), new Date(lastModified));
+    await rename(temp, host);
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+function parseHttpUrl(source: string): URL {
+  const isGit = /^git@/.test(source) || /^git:\/\//.test(source) || /\.git(#.*)?$/.test(source);
+  if (isGit) {
+    throw new CopyError('INVALID_ARGUMENT', `ADD of a git repository is not supported: ${source}`, 'clone it in a RUN step (RUN git clone …) or download an archive of it over https');
+  }
+  const url = new URL(source);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new CopyError('INVALID_ARGUMENT', `ADD does not support ${url.protocol} URLs: ${source}`, 'use an http(s) URL, or COPY a local file');
+  }
+  return url;
+}
+
+/** --checksum=sha256:<hex>; other algorithms are refused rather than silently not checked. */
+export function parseChecksum(checksum: string | undefined): string | undefined {
+  if (checksum === undefined || checksum === '') return undefined;
+  if (!/^sha256:[a-f0-9]{64}$/.test(checksum)) {
+    throw new CopyError('INVALID_ARGUMENT', `invalid --checksum ${JSON.stringify(checksum)}`, 'use --checksum=sha256:<64 hex digits>');
+  }
+  return checksum;
+}

@@ -1,0 +1,174 @@
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { chmod, lchown, link, lutimes, mkdir, symlink, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import tar from 'tar-stream';
+import { CopyError, throwIfAborted } from './errors.js';
+import { isWithin, resolveInRoot } from './resolve-in-root.js';
+import { lstatOrUndefined, type TreeWriter, type WriteOptions } from './tree-writer.js';
+
+/** The compressions ADD recognises on a local archive, by magic bytes (never by file name, as docker does). */
+export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
+
+const MAGIC: [Compression, number[]][] = [
+  ['gzip', [0x1f, 0x8b, 0x08]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+];
+
+/** What ADD does with a local file: the compression when it is a tar archive (to extract), else undefined (copy). */
+export async function detectArchive(file: string, signal: AbortSignal): Promise<Compression | undefined> {
+  const head = await readHead(createReadStream(file, { start: 0, end: 511 }), 512);
+  const compression = MAGIC.find(([, magic]) => magic.every((b, i) => head[i] === b))?.[0] ?? 'none';
+  if (compression === 'none') return isTarHeader(head) ? 'none' : undefined;
+  const stream = decompress(file, compression, signal);
+  try {
+    return isTarHeader(await readHead(stream, 512)) ? compression : undefined;
+  } catch {
+    return undefined;   // corrupt compressed data: docker copies such a file as it is
+  } finally {
+    stream.destroy();
+  }
+}
+
+/**
+ * Extracts a tar archive into the container directory `destDir`, refusing entries that would land outside it: `..`
+ * names, hardlinks to outside, and paths through a symlink that points outside (docker's "breakout" check). Leading
+ * `/` in names is dropped as tar(1) does. Owners come from the archive unless --chown is given.
+ */
+export async function extractArchive(file: string, compression: Compression, destDir: string, writer: TreeWriter, opts: WriteOptions): Promise<void> {
+  const destHost = await writer.ensureDir(destDir);
+  const extract = tar.extract();
+  const feeding = pipeline(decompress(file, compression, opts.signal), extract, { signal: opts.signal });
+  feeding.catch(() => undefined);
+  const dirTimes: { host: string; mtime: Date }[] = [];
+  try {
+    for await (const entry of extract) {
+      throwIfAborted(opts.signal);
+      const h = entry.header;
+      const name = entryPath(h.name, file);
+      if (name === '') { entry.resume(); continue; }
+      const containerPath = path.posix.join(destDir, name);
+      const parent = await resolveInRoot(opts.rootDir, path.posix.dirname(containerPath), { followLast: true });
+      if (!isWithin(destHost, parent)) throw breakout(h.name, file);
+      await writer.ensureDir(path.posix.dirname(containerPath));
+      const host = path.join(parent, path.posix.basename(containerPath));
+      const existing = await lstatOrUndefined(host);
+      if (existing !== undefined && !(existing.isDirectory() && h.type === 'directory')) {
+        if (existing.isDirectory()) throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(h.name)} would replace a directory`, 'repack the archive without the conflicting entry');
+        await unlink(host);
+      }
+      const mode = (h.mode ?? 0o644) & 0o7777;
+      switch (h.type) {
+        case 'directory':
+          if (existing === undefined) await mkdir(host);
+          dirTimes.push({ host, mtime: h.mtime ?? new Date() });
+          break;
+        case 'file':
+        case 'contiguous-file':
+        case null:
+        case undefined:
+          await pipeline(entry, createWriteStream(host, { mode: 0o600 }));
+          break;
+        case 'symlink':
+          await symlink(h.linkname ?? '', host);
+          break;
+        case 'link': {
+          const target = path.posix.join(destDir, entryPath(h.linkname ?? '', file));
+          const targetHost = await resolveInRoot(opts.rootDir, target, { followLast: false });
+          if (!isWithin(destHost, targetHost)) throw breakout(h.linkname ?? '', file);
+          await link(targetHost, host);
+          entry.resume();
+          continue;
+        }
+        case 'character-device':
+        case 'block-device':
+        case 'fifo':
+          await mknod(host, h.type, h.devmajor ?? 0, h.devminor ?? 0);
+          break;
+        default:
+          entry.resume();
+          continue;
+      }
+      entry.resume();
+      const owner = opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+      await lchown(host, owner.uid, owner.gid);
+      if (h.type !== 'symlink') await chmod(host, opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'));
+      if (h.type !== 'directory') await lutimes(host, h.mtime ?? new Date(), h.mtime ?? new Date());
+    }
+    await feeding;
+  } catch (err) {
+    extract.destroy();
+    throw err;
+  }
+  for (const { host, mtime } of dirTimes.reverse()) await lutimes(host, mtime, mtime);
+}
+
+/** A tar entry name made relative and clean; throws when it climbs out of the destination. */
+function entryPath(name: string, file: string): string {
+  const rel = path.posix.normalize(name.replace(/^\/+/, ''));
+  if (rel === '..' || rel.startsWith('../')) throw breakout(name, file);
+  return rel === '.' || rel === './' ? '' : rel.replace(/\/$/, '');
+}
+
+function breakout(name: string, file: string): CopyError {
+  return new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(name)} points outside the destination`,
+    'the archive is unsafe to extract (path traversal); repack it with relative paths inside the archive');
+}
+
+async function mknod(host: string, type: 'character-device' | 'block-device' | 'fifo', major: number, minor: number): Promise<void> {
+  const args = type === 'fifo' ? [host, 'p'] : [host, type === 'character-device' ? 'c' : 'b', String(major), String(minor)];
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('mknod', args, { stdio: 'ignore' });
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mknod ${args.join(' ')} exited with ${code}`))));
+  });
+}
+
+/** A stream of the archive's decompressed bytes: zlib for gzip, the xz/bzip2/zstd tools for the others. */
+function decompress(file: string, compression: Compression, signal: AbortSignal): Readable {
+  if (compression === 'none') return createReadStream(file);
+  if (compression === 'gzip') {
+    const out = createGunzip();
+    pipeline(createReadStream(file), out).catch((err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))));
+    return out;
+  }
+  const child = spawn(compression, ['-dc', file], { stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const out = new PassThrough();
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  child.stdout.pipe(out, { end: false });
+  child.on('error', (err) => out.destroy(err));
+  child.on('close', (code) => {
+    if (code === 0) out.end();
+    else out.destroy(new CopyError('INVALID_ARGUMENT', `cannot decompress ${path.basename(file)} (${compression}): ${stderr.trim() || `exit ${code}`}`));
+  });
+  out.on('close', () => { if (child.exitCode === null) child.kill(); });
+  return out;
+}
+
+async function readHead(stream: Readable, size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    chunks.push(b);
+    length += b.length;
+    if (length >= size) break;
+  }
+  return Buffer.concat(chunks).subarray(0, size);
+}
+
+/** A tar header block: the checksum at 148..155 matches the block's byte sum with that field read as spaces. */
+function isTarHeader(block: Buffer): boolean {
+  if (block.length < 512) return false;
+  const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
+  if (Number.isNaN(stored)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
+  return sum === stored;
+}

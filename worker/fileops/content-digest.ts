@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, type BigIntStats } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import PQueue from 'p-queue';
+import type { CopyOp } from '../../frontend/index.js';
+import type { ContentDigest } from '../../solver/index.js';
+import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
+import { isUrl } from './add-url.js';
+import { throwIfAborted } from './errors.js';
+import { PathFilter } from './filters.js';
+import type { HashCache } from './hash-cache.js';
+import { selectSources } from './select-sources.js';
+import type { CopySourceDir } from './source.js';
+import { walkTree } from './walk.js';
+
+/** At most this many per-path digests are returned; beyond, paths are grouped by leading directories. */
+export const MAX_FILE_DIGESTS = 1000;
+
+interface Found { path: string; abs: string; stat: BigIntStats }
+
+/**
+ * The content digest of exactly what `op` selects from `source`: per path (relative to the source root) its type,
+ * permission bits (setuid/setgid/sticky included), content sha256 or symlink target, and device numbers; uid/gid only
+ * for COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
+ * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download).
+ */
+export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache): Promise<ContentDigest> {
+  const perPath = new Map<string, Digest>();
+  if (source.kind === 'inline') {
+    for (const f of source.files) perPath.set(f.name, sha256(canonicalJson({ type: 'file', mode: 0o644, content: sha256(f.content) })));
+    return finish(perPath);
+  }
+  const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
+  for (const url of urls) perPath.set(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
+  const local = op.sources.filter((s) => !urls.includes(s));
+  const ignore = new PathFilter(source.excludes);
+  const exclude = new PathFilter(op.exclude);
+  const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
+  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label }, op);
+  const found: Found[] = [];
+  for (const item of items) {
+    if (exclude.excludes(item.rel)) continue;
+    const top = item.rel === '' ? '.' : item.rel;
+    found.push({ path: top, abs: item.abs, stat: item.stat });
+    if (!item.stat.isDirectory()) continue;
+    for await (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal)) {
+      found.push({ path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat });
+    }
+  }
+  const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
+  const queue = new PQueue({ concurrency: 16 });
+  await Promise.all(found.map((f) => queue.add(async () => {
+    throwIfAborted(signal);
+    perPath.set(f.path, await entryDigest(f, keepIds, cache));
+  })));
+  return finish(perPath);
+}
+
+async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined): Promise<Digest> {
+  const st = f.stat;
+  const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
+    : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
+  return sha256(canonicalJson({
+    type,
+    mode: Number(st.mode) & 0o7777,
+    uid: keepIds ? Number(st.uid) : undefined,
+    gid: keepIds ? Number(st.gid) : undefined,
+    content: type === 'file' ? await fileDigest(f.abs, st, cache) : undefined,
+    target: type === 'symlink' ? await readlink(f.abs) : undefined,
+    rdev: type === 'char' || type === 'block' ? String(st.rdev) : undefined,
+  }));
+}
+
+async function fileDigest(abs: string, st: BigIntStats, cache: HashCache | undefined): Promise<Digest> {
+  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const cached = cache?.get(key);
+  if (cached !== undefined) return cached;
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(abs), hash);
+  const digest: Digest = `sha256:${hash.digest('hex')}`;
+  cache?.set(key, digest);
+  return digest;
+}
+
+/** The overall digest over every path; the returned map is bounded by grouping deep paths under their directories. */
+function finish(perPath: Map<string, Digest>): ContentDigest {
+  const sorted = [...perPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const digest = sha256(canonicalJson({ v: 1, entries: sorted }));
+  return { digest, files: bound(sorted) };
+}
+
+function bound(sorted: [string, Digest][]): Record<string, Digest> {
+  if (sorted.length <= MAX_FILE_DIGESTS) return Object.fromEntries(sorted);
+  let best = new Map<string, [string, Digest][]>();
+  for (let depth = 1; ; depth++) {
+    const groups = new Map<string, [string, Digest][]>();
+    for (const entry of sorted) {
+      const parts = entry[0].split('/');
+      const key = parts.length > depth ? `${parts.slice(0, depth).join('/')}/**` : entry[0];
+      const list = groups.get(key) ?? [];
+      list.push(entry);
+      groups.set(key, list);
+    }
+    if (groups.size > MAX_FILE_DIGESTS || groups.size === best.size) break;
+    best = groups;
+  }
+  if (best.size === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
+  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(canonicalJson(list))]));
+}

@@ -1,0 +1,113 @@
+import { lstat, readdir } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import path from 'node:path';
+import type { CopyOp } from '../../frontend/index.js';
+import { CopyError } from './errors.js';
+import type { PathFilter } from './filters.js';
+import { hasWildcard, matchSegment, unescapeSegment } from './path-match.js';
+import { isErrno, resolveInRoot, splitPath } from './resolve-in-root.js';
+
+/** One path a COPY source selected in the source directory, top-level symlinks already followed. */
+export interface SelectedSource {
+  /** Path relative to the source root as written or matched (before following a symlink), `/`-separated; '' = root. */
+  rel: string;
+  /** Host path after following symlinks inside the source root. */
+  abs: string;
+  /** lstat of `abs` (never a symlink: it was followed). */
+  stat: BigIntStats;
+  /** What COPY --parents keeps under the destination: `rel`, or the part after a `/./` pivot. */
+  keep: string;
+}
+
+/** What the sources are matched against. */
+export interface SelectionRoot {
+  dir: string;
+  /** The context's .dockerignore: excluded paths are invisible, as if never sent. */
+  ignore: PathFilter;
+  /** How errors name the source root: 'build context' or 'stage s1.3'. */
+  label: string;
+}
+
+/**
+ * Expands `sources` against the source root: a leading `/` means the root, wildcards follow Go filepath.Match per
+ * segment, and a source that is a symlink is followed within the root (BuildKit sets FollowSymlinks for COPY's own
+ * sources; links *inside* a copied directory stay links). Throws COPY_SOURCE_NOT_FOUND for a missing, excluded or
+ * escaping source, with a hint naming the .dockerignore pattern that hid it.
+ */
+export async function selectSources(sources: readonly string[], root: SelectionRoot, op: Pick<CopyOp, 'parents'>): Promise<SelectedSource[]> {
+  const out: SelectedSource[] = [];
+  for (const source of sources) out.push(...(await selectOne(source, root, op.parents)));
+  return out;
+}
+
+async function selectOne(source: string, root: SelectionRoot, parents: boolean): Promise<SelectedSource[]> {
+  const pivotAt = parents ? source.indexOf('/./') : -1;
+  const clean = path.posix.normalize(`./${source}`.replace(/^\.\/\/+/, './'));
+  const relPath = clean === '.' ? '' : clean.replace(/^\/+/, '');
+  if (relPath === '..' || relPath.startsWith('../')) {
+    throw new CopyError('COPY_SOURCE_NOT_FOUND', `forbidden path outside the ${root.label}: ${JSON.stringify(source)}`,
+      'COPY and ADD can only read files inside the build context; move the file into it or change the context directory');
+  }
+  const segments = splitPath(relPath);
+  const pivot = pivotAt < 0 ? 0 : splitPath(path.posix.normalize(source.slice(0, pivotAt + 1).replace(/^\/+/, ''))).filter((s) => s !== '.').length;
+  const wild = segments.some(hasWildcard);
+  let candidates = [''];
+  let hidden: string | undefined;
+  for (const seg of segments) {
+    if (!hasWildcard(seg)) { candidates = candidates.map((c) => join(c, unescapeSegment(seg))); continue; }
+    const next: string[] = [];
+    for (const c of candidates) {
+      for (const name of await listDir(root.dir, c)) {
+        const rel = join(c, name);
+        if (!matchSegment(seg, name)) continue;
+        if (root.ignore.excludes(rel)) hidden ??= rel;
+        else next.push(rel);
+      }
+    }
+    candidates = next;
+  }
+  const found: SelectedSource[] = [];
+  for (const rel of candidates) {
+    const abs = await resolveInRoot(root.dir, rel, { followLast: true });
+    const stat = await lstatOrUndefined(abs);
+    const followedRel = path.relative(root.dir, abs).split(path.sep).join('/');
+    if (stat === undefined || root.ignore.excludes(rel) || root.ignore.excludes(followedRel)) {
+      if (wild) { hidden ??= rel; continue; }
+      throw await notFound(source, rel, root);
+    }
+    found.push({ rel, abs, stat, keep: splitPath(rel).slice(pivot).join('/') });
+  }
+  if (found.length === 0) throw await notFound(source, hidden ?? relPath, root);
+  return found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+async function notFound(source: string, rel: string, root: SelectionRoot): Promise<CopyError> {
+  const culprit = root.ignore.culprit(rel);
+  const existsOnDisk = culprit !== undefined && (await lstatOrUndefined(path.join(root.dir, rel))) !== undefined;
+  const hint = culprit !== undefined && existsOnDisk
+    ? `it is excluded by .dockerignore pattern ${JSON.stringify(culprit.pattern)}; remove that line or add an exception ("!${rel}")`
+    : `check the path: sources are relative to the ${root.label}'s root`;
+  return new CopyError('COPY_SOURCE_NOT_FOUND', `${JSON.stringify(source)} not found in ${root.label}`, hint);
+}
+
+async function listDir(rootDir: string, rel: string): Promise<string[]> {
+  try {
+    return (await readdir(await resolveInRoot(rootDir, rel, { followLast: true }))).sort();
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
+    throw err;
+  }
+}
+
+async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
+  try {
+    return await lstat(p, { bigint: true });
+  } catch (err) {
+    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
+    throw err;
+  }
+}
+
+function join(a: string, b: string): string {
+  return a === '' ? b : `${a}/${b}`;
+}
