@@ -3,6 +3,7 @@ import { SqliteCacheIndex, type BuildSummary } from '../solver/index.js';
 import { LinuxWorker } from '../worker/index.js';
 import { UserError } from '../registry/oci/index.js';
 import { defaultRoot } from './options/root.js';
+import { printImageHistory } from './image-history.js';
 import { parseDuration, parseSize, formatSize } from './options/units.js';
 
 function row(b: BuildSummary): string {
@@ -13,10 +14,13 @@ function row(b: BuildSummary): string {
 
 /** `tsbuild history`, `history inspect`, `du` and `prune`: commands over the state in `--root`. */
 export function registerStateCommands(program: Command): void {
-  const history = program.command('history').description('list past builds')
+  const history = program.command('history').argument('[image]', 'an image: show its layers as `docker history` does')
+    .description('list past builds, or show the history of an image')
     .option('--root <dir>', 'state directory', defaultRoot())
     .option('--json', 'print JSON')
-    .action((flags: { root: string; json?: boolean }) => {
+    .option('--no-trunc', "don't truncate output")
+    .action(async (image: string | undefined, flags: { root: string; json?: boolean; trunc?: boolean }) => {
+      if (image) { await printImageHistory(image, { root: flags.root, ...(flags.json ? { json: true } : {}), ...(flags.trunc === false ? { noTrunc: true } : {}) }); return; }
       const cache = SqliteCacheIndex.open(flags.root);
       try {
         const builds = cache.listBuilds();

@@ -11,7 +11,9 @@ export type OutputSpec =
 /** Splits buildx's CSV `key=value,key=value` syntax; values may be double-quoted to hold commas. */
 export function parseCsvAttrs(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const field of text.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+  for (const raw of text.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
+    // A whole field may be quoted (`"name=a,b"`, as Go's encoding/csv reads buildx flags), or just its value.
+    const field = raw.trim().replace(/^"(.*)"$/, '$1');
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
     const value = eq < 0 ? '' : field.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');

@@ -1,0 +1,19 @@
+import { expect } from 'chai';
+import { normalizeArgv } from './cli.js';
+
+describe('normalizeArgv', () => {
+  const cases: [string[], string[]][] = [
+    [['--push', 'localhost:5000/app:1'], ['build', '-t', 'localhost:5000/app:1', '--push']],
+    [['--push', 'localhost:5000/app:1', 'ctx'], ['build', '-t', 'localhost:5000/app:1', '--push', 'ctx']],
+    [['--push', 'registry.example.com/team/app', '.'], ['build', '-t', 'registry.example.com/team/app', '--push', '.']],
+    [['-t', 'a:1', '--push', '.'], ['build', '-t', 'a:1', '--push', '.']],
+    [['--push', './ctx', '-t', 'r/a:1'], ['build', '--push', './ctx', '-t', 'r/a:1']],
+    [['build', '--push', '-t', 'a/b:1', '.'], ['build', '--push', '-t', 'a/b:1', '.']],
+    [['--help'], ['--help']],
+    [['--version'], ['--version']],
+    [[], []],
+  ];
+  for (const [input, want] of cases) {
+    it(`reads \`tsbuild ${input.join(' ')}\` as \`tsbuild ${want.join(' ')}\``, () => expect(normalizeArgv(input)).to.deep.equal(want));
+  }
+});

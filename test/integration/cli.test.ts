@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, TSBUILD, run, tsbuild } from '../fixtures/tsbuild-cli.js';
+
+describe('the tsbuild command', () => {
+  it('prints the package version with --version', async () => {
+    const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+    const r = await tsbuild(['--version']);
+    expect(r.code).to.equal(0);
+    expect(r.stdout.trim()).to.equal(pkg.version);
+  });
+
+  it('documents the buildx flags and examples in build --help', async () => {
+    const r = await tsbuild(['build', '--help']);
+    expect(r.code).to.equal(0);
+    for (const flag of ['--tag', '--file', '--target', '--build-arg', '--push', '--output', '--progress', '--no-cache', '--root', '--metadata-file', '--secret']) {
+      expect(r.stdout).to.contain(flag);
+    }
+  });
+
+  it('exits 2 with a hint on an unknown output type, before building anything', async () => {
+    const r = await tsbuild(['build', '-o', 'type=floppy', '--root', '/tmp/tsbuild-cli-unused', '.']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('unknown output type').and.to.contain('hint:');
+  });
+
+  it('refuses --push without a name', async () => {
+    const r = await tsbuild(['build', '--push', '--root', '/tmp/tsbuild-cli-unused', '.']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('--push needs an image name');
+  });
+
+  it('runs from any directory through a symlink, finding its own Node', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-link-'));
+    try {
+      await symlink(TSBUILD, join(dir, 'tsbuild'));
+      const r = await run(join(dir, 'tsbuild'), ['--version'], { cwd: '/', env: { PATH: '/usr/bin:/bin' } });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout.trim()).to.match(/^\d+\.\d+\.\d+$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
