@@ -1,7 +1,38 @@
-// RUN execution: the native helper (worker/native/) and its TypeScript driver. Owned by the exec engineer;
-// this file states the contract the rest of worker/ builds against.
+// RUN execution: the native helper (worker/native/) and its TypeScript driver. runExec decides every policy (user,
+// mounts, network, cgroup, /etc files) and hands the helper one spec; the helper only carries it out.
+//
+// What a step gets, and the choices made where BuildKit's behaviour needed a decision:
+// - network: 'none' = own network namespace with only lo (up); 'default' and 'host' share the host's namespace
+//   (BuildKit's default reaches the network through CNI/bridge, which tsbuild does not set up).
+// - --mount=type=bind: from the context or another stage, any `source=` subpath (resolved inside the source, so a
+//   symlink cannot escape it); a stage with several layers is staged as a read-only overlay first; `rw` writes go
+//   to a throwaway upper dir in stateDir, never to the source.
+// - --mount=type=cache: `<cacheDir>/<sha256(id)>`, created with uid/gid/mode; locked = flock by the helper for the
+//   whole run (across processes); private = a fresh throwaway dir while this process uses the cache elsewhere;
+//   `from=` is refused (INVALID_ARGUMENT).
+// - --mount=type=secret: a private copy with uid/gid/mode, bound read-only (default /run/secrets/<id>), or `env=`.
+// - --mount=type=ssh: refused when required (no agent forwarding), skipped otherwise.
+// - security=insecure: every capability root has, no masked paths, writable /sys. The builder must gate it.
+// - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
+import { randomBytes } from 'node:crypto';
+import { mkdir, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import { createCgroup } from './cgroup.js';
+import type { ExecLimits } from './cgroup.js';
+import { CancelledError, ContainerSetupError, RunError } from './errors.js';
+import { prepareEtcFiles } from './etc-files.js';
+import { runHelper } from './helper-process.js';
+import type { HelperResult } from './helper-process.js';
+import { planMounts } from './mount-plan.js';
+import { OutputTail } from './output-tail.js';
+import { inspectUpper, removeStubs } from './stubs.js';
+import type { UpperBefore } from './stubs.js';
+import { resolveUser } from './user.js';
+
+export { CancelledError, ContainerSetupError, RunError, SecretError } from './errors.js';
+export type { ExecLimits } from './cgroup.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
 export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
@@ -20,9 +51,101 @@ export interface ExecEnvironment {
   secrets: Record<string, string>;
   /** A private scratch directory for this step (hosts/resolv.conf files, secret copies); removed by the caller. */
   stateDir: string;
+  /** cgroup limits for the step; unlimited when absent. */
+  limits?: ExecLimits;
+  /** The container's hostname (default "tsbuild"). */
+  hostname?: string;
+}
+
+const DEFAULT_HOSTNAME = 'tsbuild';
+
+function envName(entry: string): string {
+  const eq = entry.indexOf('=');
+  return eq < 0 ? entry : entry.slice(0, eq);
+}
+
+// The step's environment: secret env= entries override the op's, and HOME comes from /etc/passwd when unset, as
+// runc does.
+function processEnv(opEnv: string[], secretEnv: string[], home: string): string[] {
+  const overridden = new Set(secretEnv.map(envName));
+  const env = [...opEnv.filter((e) => !overridden.has(envName(e))), ...secretEnv];
+  return env.some((e) => envName(e) === 'HOME') ? env : [...env, `HOME=${home}`];
+}
+
+// overlayfs needs at least one lower dir: a step on FROM scratch gets an empty one.
+async function lowerDirsOf(rootfs: OverlayRootfs, stateDir: string): Promise<string[]> {
+  if (rootfs.lowerDirs.length > 0) return rootfs.lowerDirs;
+  const empty = join(stateDir, 'empty-lower');
+  await mkdir(empty, { recursive: true });
+  return [empty];
+}
+
+function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error | undefined {
+  const f = result.failure;
+  if (f !== undefined && f.op === 'execve') {
+    // The container was fine; the step's program is missing or not executable: BuildKit words it like this too.
+    const missing = f.errno === 2;
+    return new RunError(op.argv, missing ? 127 : 126, tail,
+      `exec: "${f.arg}": ${missing ? 'executable file not found in $PATH' : 'permission denied'}`,
+      missing ? 'install the program in an earlier step or use its absolute path' : undefined);
+  }
+  if (f !== undefined) return new ContainerSetupError(f.op, f.arg, f.errno);
+  if (result.signal !== undefined) {
+    return new RunError(op.argv, 128 + result.signal, tail, `signal: ${result.signal}`);
+  }
+  if (result.exitCode !== undefined && result.exitCode !== 0) return new RunError(op.argv, result.exitCode, tail);
+  return undefined;
 }
 
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
-export async function runExec(_op: ExecOp, _env: ExecEnvironment, _signal: AbortSignal, _progress: ProgressSink): Promise<void> {
-  throw new Error('runExec: not implemented yet');
+export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+  if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  const user = await resolveUser(op.user, env.rootfs);
+  await mkdir(env.stateDir, { recursive: true });
+  const stateDir = await realpath(env.stateDir);
+  const hostname = env.hostname ?? DEFAULT_HOSTNAME;
+  const etcMounts = await prepareEtcFiles(stateDir, hostname);
+  const plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
+  const tail = new OutputTail(20);
+  const mounts = [...etcMounts, ...plan.mounts];
+  let result: HelperResult | undefined;
+  let upperBefore: UpperBefore | undefined;
+  try {
+    upperBefore = await inspectUpper(env.rootfs.upperDir, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
+    const rootDir = join(stateDir, 'rootfs');
+    await mkdir(rootDir, { recursive: true });
+    const cgroup = await createCgroup(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`, env.limits);
+    try {
+      result = await runHelper({
+        argv: op.argv,
+        env: processEnv(op.env, plan.env, user.home),
+        cwd: op.cwd,
+        hostname,
+        uid: user.uid,
+        gid: user.gid,
+        groups: user.groups,
+        // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
+        // entitlement); the builder must refuse it otherwise.
+        isPrivileged: op.security === 'insecure',
+        // 'default' shares the host's network like 'host' (as `buildah --network host`): BuildKit's default gives
+        // steps network access through a bridge/CNI, which tsbuild does not set up. Only 'none' isolates.
+        network: op.network === 'none' ? 'none' : 'host',
+        cgroups: cgroup.procsFiles,
+        locks: plan.locks,
+        rootfs: { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) },
+        overlays: plan.overlays,
+        mounts,
+      }, signal, progress, tail);
+    } finally {
+      await cgroup.remove();
+    }
+  } finally {
+    await plan.release();
+    if (result !== undefined && upperBefore !== undefined) {
+      await removeStubs(env.rootfs.upperDir, env.rootfs.lowerDirs, result.stubs, upperBefore, result.settled);
+    }
+  }
+  if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  const err = describeExit(op, result, tail.lines());
+  if (err !== undefined) throw err;
 }

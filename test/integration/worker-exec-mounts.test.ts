@@ -1,0 +1,140 @@
+import { expect } from 'chai';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RunMount } from '../../frontend/index.js';
+import { runExec, RunError, SecretError } from '../../worker/exec/index.js';
+import type { ExecEnvironment } from '../../worker/exec/index.js';
+import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
+
+async function run(env: ExecEnvironment, script: string, mounts: RunMount[]): Promise<string> {
+  const progress = new RecordingProgress();
+  await runExec(shell(script, { mounts }), env, new AbortController().signal, progress);
+  return progress.stdout;
+}
+
+function cache(id: string, sharing: 'shared' | 'private' | 'locked' = 'shared'): RunMount {
+  return { type: 'cache', target: '/cache', id, sharing, source: '', readonly: false, uid: 0, gid: 0, mode: 0o755 };
+}
+
+describe('runExec: RUN --mount', () => {
+  let fx: ExecFixture;
+  before(async () => { fx = await ExecFixture.create(); });
+  after(async () => { await fx.remove(); });
+
+  it('keeps a cache mount between two runs and out of both layers', async () => {
+    const first = await fx.step();
+    await run(first, 'echo kept > /cache/file', [cache('go-build')]);
+    const second = await fx.step();
+    expect(await run(second, 'cat /cache/file', [cache('go-build')])).to.equal('kept\n');
+    expect(await readdir(first.rootfs.upperDir)).to.deep.equal([]);
+    expect(await readdir(second.rootfs.upperDir)).to.deep.equal([]);
+  });
+
+  it('gives a private cache a fresh directory while another run holds it', async () => {
+    const a = await fx.step();
+    const b = await fx.step();
+    const [outA, outB] = await Promise.all([
+      run(a, 'echo a > /cache/who; sleep 0.5; cat /cache/who', [cache('priv', 'private')]),
+      run(b, 'sleep 0.2; echo b > /cache/who; cat /cache/who', [cache('priv', 'private')]),
+    ]);
+    expect(outA).to.equal('a\n');
+    expect(outB).to.equal('b\n');
+  });
+
+  it('serialises two runs of a locked cache', async () => {
+    const a = await fx.step();
+    const b = await fx.step();
+    const script = 'echo start >> /cache/log; sleep 0.3; echo end >> /cache/log';
+    await Promise.all([run(a, script, [cache('lock', 'locked')]), run(b, script, [cache('lock', 'locked')])]);
+    const c = await fx.step();
+    expect(await run(c, 'cat /cache/log', [cache('lock', 'locked')])).to.equal('start\nend\nstart\nend\n');
+  });
+
+  it('shows a secret at /run/secrets/<id> with its mode and keeps it out of the layer', async () => {
+    const secretFile = join(fx.root, 'token');
+    await writeFile(secretFile, 's3cr3t');
+    const env = await fx.step(undefined, { secrets: { x: secretFile } });
+    const out = await run(env, 'cat /run/secrets/x; echo; stat -c %a /run/secrets/x; echo y > /run/secrets/x 2>/dev/null || echo ro', [
+      { type: 'secret', id: 'x', required: true, uid: 0, gid: 0, mode: 0o400 },
+    ]);
+    expect(out).to.equal('s3cr3t\n400\nro\n');
+    expect(await readdir(env.rootfs.upperDir)).to.deep.equal([]);
+  });
+
+  it('puts a secret in an environment variable with env=', async () => {
+    const secretFile = join(fx.root, 'envtoken');
+    await writeFile(secretFile, 'abc');
+    const env = await fx.step(undefined, { secrets: { t: secretFile } });
+    expect(await run(env, 'echo "$TOKEN"; test -e /run/secrets/t || echo nofile', [
+      { type: 'secret', id: 't', env: 'TOKEN', required: true, uid: 0, gid: 0, mode: 0o400 },
+    ])).to.equal('abc\nnofile\n');
+  });
+
+  it('fails with SECRET_NOT_FOUND when a required secret is missing, and skips an optional one', async () => {
+    const env = await fx.step();
+    const err = await run(env, 'true', [{ type: 'secret', id: 'nope', required: true, uid: 0, gid: 0, mode: 0o400 }])
+      .then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(SecretError);
+    expect(err).to.have.property('code', 'SECRET_NOT_FOUND');
+    expect(await run(await fx.step(), 'test -e /run/secrets/nope || echo absent', [
+      { type: 'secret', id: 'nope', required: false, uid: 0, gid: 0, mode: 0o400 },
+    ])).to.equal('absent\n');
+  });
+
+  it('mounts a tmpfs whose files never reach the layer', async () => {
+    const env = await fx.step();
+    const out = await run(env, 'grep " /scratch " /proc/mounts | cut -d" " -f3; echo x > /scratch/f', [{ type: 'tmpfs', target: '/scratch', size: 1048576 }]);
+    expect(out).to.equal('tmpfs\n');
+    expect(await readdir(env.rootfs.upperDir)).to.deep.equal([]);
+  });
+
+  it('binds a context subdirectory read-only and a read-write bind never writes through', async () => {
+    const ctx = join(fx.root, 'context');
+    await mkdir(join(ctx, 'src'), { recursive: true });
+    await writeFile(join(ctx, 'src', 'a.txt'), 'A');
+    const env = await fx.step(undefined, { sources: { context: { kind: 'dir', path: ctx } } });
+    expect(await run(env, 'cat /in/a.txt; echo; touch /in/b 2>/dev/null || echo ro', [
+      { type: 'bind', target: '/in', from: { kind: 'context' }, source: 'src', readwrite: false },
+    ])).to.equal('A\nro\n');
+    const env2 = await fx.step(undefined, { sources: { context: { kind: 'dir', path: ctx } } });
+    expect(await run(env2, 'echo changed > /in/a.txt; cat /in/a.txt', [
+      { type: 'bind', target: '/in', from: { kind: 'context' }, source: 'src', readwrite: true },
+    ])).to.equal('changed\n');
+    expect(await readFile(join(ctx, 'src', 'a.txt'), 'utf8')).to.equal('A');
+  });
+
+  it('binds a subpath of another stage given as an overlay of snapshot dirs', async () => {
+    const l1 = join(fx.root, 'stage-l1');
+    const l2 = join(fx.root, 'stage-l2');
+    await mkdir(join(l1, 'out'), { recursive: true });
+    await mkdir(join(l2, 'out'), { recursive: true });
+    await writeFile(join(l1, 'out', 'bottom'), 'b');
+    await writeFile(join(l2, 'out', 'top'), 't');
+    const env = await fx.step(undefined, { sources: { s1: { kind: 'overlay', lowerDirs: [l2, l1] } } });
+    expect(await run(env, 'ls /from', [
+      { type: 'bind', target: '/from', from: { kind: 'vertex', id: 's1' }, source: '/out', readwrite: false },
+    ])).to.equal('bottom\ntop\n');
+  });
+
+  it('does not let a symlinked mount source escape its root', async () => {
+    const ctx = join(fx.root, 'evil-context');
+    await mkdir(ctx, { recursive: true });
+    const { symlink } = await import('node:fs/promises');
+    await symlink('/etc', join(ctx, 'escape'));
+    const env = await fx.step(undefined, { sources: { context: { kind: 'dir', path: ctx } } });
+    const err = await run(env, 'ls /in', [
+      { type: 'bind', target: '/in', from: { kind: 'context' }, source: 'escape', readwrite: false },
+    ]).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'RUN_FAILED');
+    expect(err).to.not.be.instanceOf(RunError);
+  });
+
+  it('runs a step on FROM scratch with its tool bind-mounted from another stage, leaving an empty layer', async () => {
+    const env = await fx.step([], { sources: { tools: { kind: 'dir', path: fx.lower } } });
+    const progress = new RecordingProgress();
+    const op = shell('', { mounts: [{ type: 'bind', target: '/bb', from: { kind: 'vertex', id: 'tools' }, source: '/', readwrite: false }] });
+    await runExec({ ...op, argv: ['/bb/bin/busybox', 'echo', 'from scratch'] }, env, new AbortController().signal, progress);
+    expect(progress.stdout).to.equal('from scratch\n');
+    expect(await readdir(env.rootfs.upperDir)).to.deep.equal([]);
+  });
+});

@@ -1,0 +1,105 @@
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Resource limits for one RUN step; absent fields mean unlimited. */
+export interface ExecLimits { memoryBytes?: number; pidsMax?: number; cpuShares?: number }
+
+/** A step's cgroup(s): the cgroup.procs files the container joins, and their removal. */
+export interface StepCgroup { procsFiles: string[]; remove(): Promise<void> }
+
+const ROOT = '/sys/fs/cgroup';
+
+// cgroup v2 has cpu.weight (1..10000) where v1 had cpu.shares (2..262144); this is the conversion runc and
+// systemd use.
+function sharesToWeight(shares: number): number {
+  return Math.round(1 + ((Math.min(Math.max(shares, 2), 262144) - 2) * 9999) / 262142);
+}
+
+async function v1(id: string, limits: ExecLimits): Promise<string[]> {
+  const dirs: string[] = [];
+  try {
+    await v1Into(id, limits, dirs);
+  } catch (err) {
+    for (const d of dirs.reverse()) await rmdir(d).catch(() => undefined);
+    throw err;
+  }
+  return dirs;
+}
+
+async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
+  const settings: [string, string, number | undefined][] = [
+    ['memory', 'memory.limit_in_bytes', limits.memoryBytes],
+    ['pids', 'pids.max', limits.pidsMax],
+    ['cpu', 'cpu.shares', limits.cpuShares],
+  ];
+  for (const [controller, file, value] of settings) {
+    // Hybrid hosts may lack a controller; without a limit to apply it is not needed.
+    if (!existsSync(join(ROOT, controller))) {
+      if (value !== undefined) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${ROOT}`);
+      continue;
+    }
+    const dir = join(ROOT, controller, 'tsbuild', id);
+    await mkdir(dir, { recursive: true });
+    dirs.push(dir);
+    if (value !== undefined) await writeFile(join(dir, file), String(value));
+  }
+}
+
+async function v2(id: string, limits: ExecLimits): Promise<string[]> {
+  const parent = join(ROOT, 'tsbuild');
+  await mkdir(parent, { recursive: true });
+  const available = (await readFile(join(ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+  const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
+  // A controller's files only appear in a child when every ancestor delegates it through subtree_control.
+  for (const dir of [ROOT, parent]) {
+    if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
+  }
+  const dir = join(parent, id);
+  await mkdir(dir);
+  try {
+    await v2Limits(dir, limits);
+  } catch (err) {
+    await rmdir(dir).catch(() => undefined);
+    throw err;
+  }
+  return [dir];
+}
+
+async function v2Limits(dir: string, limits: ExecLimits): Promise<void> {
+  if (limits.memoryBytes !== undefined) await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
+  if (limits.pidsMax !== undefined) await writeFile(join(dir, 'pids.max'), String(limits.pidsMax));
+  if (limits.cpuShares !== undefined) await writeFile(join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpuShares)));
+}
+
+async function removeDir(dir: string): Promise<void> {
+  // The helper returns only after pid 1 of the namespace was reaped, and the kernel reaps the rest of the
+  // namespace before that; the retry covers the short moment the cgroup still counts a dying task.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await rmdir(dir);
+      return;
+    } catch (err) {
+      const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+      if (code === 'ENOENT') return;
+      if (code !== 'EBUSY' || attempt >= 50) throw err;
+      await sleep(20);
+    }
+  }
+}
+
+/**
+ * Creates the step's cgroup — `/sys/fs/cgroup/tsbuild/<id>` on cgroup v2, `/sys/fs/cgroup/<controller>/tsbuild/<id>`
+ * for memory, pids and cpu on v1 — and applies the limits given.
+ */
+export async function createCgroup(id: string, limits: ExecLimits = {}): Promise<StepCgroup> {
+  const isV2 = existsSync(join(ROOT, 'cgroup.controllers'));
+  const dirs = isV2 ? await v2(id, limits) : await v1(id, limits);
+  return {
+    procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+    remove: async () => {
+      for (const d of dirs) await removeDir(d);
+    },
+  };
+}

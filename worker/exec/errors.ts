@@ -1,0 +1,43 @@
+import { TsbuildError } from '../../registry/oci/index.js';
+
+/** A RUN step's process failed: non-zero exit, killed by a signal, or its executable could not be started. */
+export class RunError extends TsbuildError {
+  readonly code = 'RUN_FAILED';
+  /** The process's exit status (128+signal when killed). */
+  readonly exitCode: number;
+  /** The last lines the step printed (stdout and stderr interleaved), oldest first. */
+  readonly tail: string[];
+  constructor(argv: string[], exitCode: number, tail: string[], reason?: string, hint?: string) {
+    // Same wording as BuildKit, so people recognise it and search for it.
+    super(`process "${argv.join(' ')}" did not complete successfully: ${reason ?? `exit code: ${exitCode}`}`,
+      hint ?? 'the command printed the lines above before it failed; run it in the base image to debug it');
+    this.exitCode = exitCode;
+    this.tail = tail;
+  }
+}
+
+/** The container around a RUN step could not be set up (a mount, a namespace, a cgroup …): names the failed call. */
+export class ContainerSetupError extends TsbuildError {
+  readonly code = 'RUN_FAILED';
+  constructor(readonly op: string, readonly arg: string, readonly errno: number, hint?: string) {
+    super(`setting up the RUN container failed: ${op}(${JSON.stringify(arg)}): errno ${errno}`,
+      hint ?? 'tsbuild needs root, overlayfs and namespaces; check that the mount targets in the step are valid paths');
+  }
+}
+
+/** A `RUN --mount=type=secret,required` whose secret was not given with --secret. */
+export class SecretError extends TsbuildError {
+  readonly code = 'SECRET_NOT_FOUND';
+  constructor(readonly id: string) {
+    super(`secret "${id}" is required by RUN --mount=type=secret but was not provided`,
+      `pass it with --secret id=${id},src=<file>, or mark the mount required=false`);
+  }
+}
+
+/** The step was cancelled through its AbortSignal; its container has been killed. */
+export class CancelledError extends TsbuildError {
+  readonly code = 'CANCELLED';
+  constructor(what: string, options?: ErrorOptions) {
+    super(`${what} was cancelled`, undefined, options);
+  }
+}

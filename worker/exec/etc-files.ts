@@ -1,0 +1,25 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HelperMount } from './helper-spec.js';
+
+/**
+ * Writes /etc/hosts, /etc/hostname and /etc/resolv.conf for one step into stateDir and returns the binds that put
+ * them in the container. They are bind mounts (read-write onto the stateDir copies) so nothing a step writes to
+ * them reaches its layer, as with `docker build`.
+ */
+export async function prepareEtcFiles(stateDir: string, hostname: string): Promise<HelperMount[]> {
+  const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+  let resolv: string;
+  try {
+    // Docker always provides one, whatever the network: the host's, so name lookups behave as on the host.
+    resolv = await readFile('/etc/resolv.conf', 'utf8');
+  } catch {
+    resolv = '';
+  }
+  await writeFile(join(stateDir, 'hosts'), hosts, { mode: 0o644 });
+  await writeFile(join(stateDir, 'hostname'), `${hostname}\n`, { mode: 0o644 });
+  await writeFile(join(stateDir, 'resolv.conf'), resolv, { mode: 0o644 });
+  return ['hosts', 'hostname', 'resolv.conf'].map((name) => ({
+    kind: 'bind', srcRoot: stateDir, srcPath: name, target: `/etc/${name}`, readonly: false,
+  }));
+}

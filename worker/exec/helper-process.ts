@@ -1,0 +1,101 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { ProgressSink } from '../../solver/index.js';
+import { encodeHelperSpec } from './helper-spec.js';
+import type { HelperSpec } from './helper-spec.js';
+import type { OutputTail } from './output-tail.js';
+import { parseStatusLine } from './status.js';
+import type { Stub } from './status.js';
+
+/** How a helper run ended, from its status lines (and the process's own exit when it died before reporting). */
+export interface HelperResult {
+  failure?: { op: string; arg: string; errno: number };
+  exitCode?: number;
+  signal?: number;
+  stubs: Stub[];
+  /** The rootfs root's mtime [s, ns] when the step's process started. */
+  settled?: [number, number];
+}
+
+const KILL_AFTER_MS = 2000;
+
+/** The helper binary: `TSBUILD_RUN` when set, else worker/native/tsbuild-run of this checkout (source or dist). */
+export function helperPath(): string {
+  const fromEnv = process.env['TSBUILD_RUN'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const candidates = ['../../../worker/native/tsbuild-run', '../native/tsbuild-run']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`tsbuild-run not found (looked at ${candidates.join(', ')}); run make native`);
+  return found;
+}
+
+/**
+ * Runs the native helper with `spec`, streaming the container's stdout/stderr to progress and tail. On abort the
+ * helper gets SIGTERM (it kills the container's pid 1, which takes the whole pid namespace down) and SIGKILL
+ * 2 s later if it is still there. Resolves once the helper and every pipe are closed.
+ */
+export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: ProgressSink, tail: OutputTail,
+  binary = helperPath()): Promise<HelperResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    const result: HelperResult = { stubs: [] };
+    let parseError: unknown;
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      child.kill('SIGTERM');
+      killTimer = setTimeout(() => child.kill('SIGKILL'), KILL_AFTER_MS);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) onAbort();
+    for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
+      stream.on('data', (chunk: Buffer) => {
+        progress.log(name, chunk);
+        tail.push(chunk);
+      });
+    }
+    let pending = '';
+    const status = child.stdio[3] as Readable;
+    status.setEncoding('utf8');
+    status.on('data', (text: string) => {
+      const lines = (pending + text).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        try {
+          const s = parseStatusLine(line);
+          if (s.kind === 'stub') result.stubs.push(s.stub);
+          else if (s.kind === 'failure') result.failure = { op: s.op, arg: s.arg, errno: s.errno };
+          else if (s.kind === 'settled') result.settled = s.mtime;
+          else if (s.kind === 'exit') result.exitCode = s.code;
+          else result.signal = s.signal;
+        } catch (err) {
+          parseError ??= err;
+        }
+      }
+    });
+    child.stdin.on('error', () => { /* the helper died before reading its spec: its exit status says why */ });
+    child.stdin.end(encodeHelperSpec(spec));
+    child.on('error', (err) => {
+      signal.removeEventListener('abort', onAbort);
+      reject(new Error(`could not start ${binary}`, { cause: err }));
+    });
+    child.on('close', (code, sig) => {
+      signal.removeEventListener('abort', onAbort);
+      if (killTimer !== undefined) clearTimeout(killTimer);
+      if (parseError !== undefined) return reject(parseError);
+      // No final status line: the helper itself was killed (or crashed) before it could write one.
+      if (result.exitCode === undefined && result.signal === undefined && result.failure === undefined) {
+        if (sig !== null) result.signal = signalNumber(sig);
+        else result.exitCode = code ?? 125;
+      }
+      resolve(result);
+    });
+  });
+}
+
+function signalNumber(name: NodeJS.Signals): number {
+  return constants.signals[name];
+}

@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { encodeHelperSpec } from './helper-spec.js';
+import type { HelperSpec } from './helper-spec.js';
+
+const spec: HelperSpec = {
+  argv: ['/bin/sh', '-c', 'echo "a b"'], env: ['A=1'], cwd: '/w', hostname: 'h', uid: 1, gid: 2, groups: [3],
+  network: 'none', isPrivileged: false, cgroups: ['/cg/cgroup.procs'], locks: [],
+  rootfs: { dst: '/r', upperDir: '/u', workDir: '/wk', lowerDirs: ['/l2', '/l1'] },
+  overlays: [{ dst: '/m1', lowerDirs: ['/a', '/b'] }],
+  mounts: [
+    { kind: 'bind', srcRoot: '/ctx', srcPath: 'src', target: '/in', readonly: true },
+    { kind: 'tmpfs', target: '/t', data: 'mode=1777' },
+  ],
+};
+
+describe('encodeHelperSpec', () => {
+  it('writes NUL-terminated records in the order worker/native/spec.c reads them', () => {
+    const tokens = encodeHelperSpec(spec).toString('utf8').split('\0');
+    expect(tokens.pop()).to.equal('');
+    expect(tokens).to.deep.equal([
+      'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo "a b"', 'env', 'A=1', 'cwd', '/w', 'hostname', 'h', 'uid', '1', 'gid', '2',
+      'group', '3', 'net', 'none', 'cgroup', '/cg/cgroup.procs',
+      'rootfs', '/r', '/u', '/wk', '2', '/l2', '/l1',
+      'overlay', '/m1', '', '', '2', '/a', '/b',
+      'bind', '/ctx', 'src', '/in', 'ro', 'tmpfs', '/t', 'mode=1777',
+    ]);
+  });
+
+  it('marks a privileged step and refuses a value with a NUL byte', () => {
+    expect(encodeHelperSpec({ ...spec, isPrivileged: true }).toString('utf8').split('\0')).to.include('privileged');
+    expect(() => encodeHelperSpec({ ...spec, argv: ['a\0b'] })).to.throw(Error);
+  });
+});

@@ -1,0 +1,59 @@
+// The spec the native helper reads on stdin: NUL-terminated tokens, parsed by worker/native/spec.c.
+
+/** An overlay the helper mounts on `dst`; read-only when it has no upperDir. */
+export interface HelperOverlay { dst: string; lowerDirs: string[]; upperDir?: string; workDir?: string }
+
+/** A container mount: a bind whose source is resolved inside `srcRoot`, or a tmpfs. Targets are absolute. */
+export type HelperMount =
+  | { kind: 'bind'; srcRoot: string; srcPath: string; target: string; readonly: boolean }
+  | { kind: 'tmpfs'; target: string; data: string };
+
+/** Everything the helper needs to run one process; all policy is decided before it is built. */
+export interface HelperSpec {
+  argv: string[];
+  env: string[];
+  cwd: string;
+  hostname: string;
+  uid: number;
+  gid: number;
+  groups: number[];
+  /** 'none' gives the container its own network namespace with only lo; 'host' shares the host's. */
+  network: 'none' | 'host';
+  /** RUN --security=insecure: every capability root has, no masked /proc paths, writable /sys. */
+  isPrivileged: boolean;
+  /** cgroup.procs files the container joins. */
+  cgroups: string[];
+  /** Files the helper flock()s exclusively for the whole run (sharing=locked cache mounts). */
+  locks: string[];
+  rootfs: HelperOverlay & { upperDir: string; workDir: string };
+  /** Overlays staged on host directories before the mounts (sources of binds). */
+  overlays: HelperOverlay[];
+  mounts: HelperMount[];
+}
+
+function overlayTokens(key: string, o: HelperOverlay): string[] {
+  return [key, o.dst, o.upperDir ?? '', o.workDir ?? '', String(o.lowerDirs.length), ...o.lowerDirs];
+}
+
+/** Encodes a spec; a value containing NUL cannot be passed to a process and is rejected. */
+export function encodeHelperSpec(spec: HelperSpec): Buffer {
+  const t: string[] = [];
+  for (const a of spec.argv) t.push('arg', a);
+  for (const e of spec.env) t.push('env', e);
+  t.push('cwd', spec.cwd, 'hostname', spec.hostname, 'uid', String(spec.uid), 'gid', String(spec.gid));
+  for (const g of spec.groups) t.push('group', String(g));
+  t.push('net', spec.network);
+  if (spec.isPrivileged) t.push('privileged');
+  for (const c of spec.cgroups) t.push('cgroup', c);
+  for (const l of spec.locks) t.push('lock', l);
+  t.push(...overlayTokens('rootfs', spec.rootfs));
+  for (const o of spec.overlays) t.push(...overlayTokens('overlay', o));
+  for (const m of spec.mounts) {
+    if (m.kind === 'bind') t.push('bind', m.srcRoot, m.srcPath, m.target, m.readonly ? 'ro' : 'rw');
+    else t.push('tmpfs', m.target, m.data);
+  }
+  for (const token of t) {
+    if (token.includes('\0')) throw new Error(`tsbuild-run spec value contains NUL: ${JSON.stringify(token)}`);
+  }
+  return Buffer.from(t.map((token) => `${token}\0`).join(''), 'utf8');
+}

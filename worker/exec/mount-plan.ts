@@ -1,0 +1,127 @@
+import { chown, copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { UserError } from '../../registry/oci/index.js';
+import { assertNever } from '../../frontend/index.js';
+import type { RunMount, SourceRef } from '../../frontend/index.js';
+import { prepareCacheDir } from './cache-mount.js';
+import { SecretError } from './errors.js';
+import type { HelperMount, HelperOverlay } from './helper-spec.js';
+import type { ExecEnvironment, ExecMountSource } from './index.js';
+
+/** What a step's RUN --mount list turns into for the helper, plus what to undo afterwards. */
+export interface MountPlan {
+  overlays: HelperOverlay[];
+  mounts: HelperMount[];
+  locks: string[];
+  /** `KEY=value` entries from secret mounts with env=. */
+  env: string[];
+  release(): Promise<void>;
+}
+
+function sourceOf(env: ExecEnvironment, from: SourceRef): ExecMountSource {
+  if (from.kind === 'inline') throw new UserError('INVALID_ARGUMENT', 'RUN --mount cannot read from an inline (heredoc) source');
+  const key = from.kind === 'context' ? 'context' : from.id;
+  const src = env.sources[key];
+  if (src === undefined) throw new Error(`runExec: no mount source "${key}" in the exec environment`);
+  return src;
+}
+
+class Planner implements MountPlan {
+  overlays: HelperOverlay[] = [];
+  mounts: HelperMount[] = [];
+  locks: string[] = [];
+  env: string[] = [];
+  #releases: (() => Promise<void>)[] = [];
+  #n = 0;
+
+  constructor(readonly stateDir: string, readonly cwd: string) {}
+
+  target(t: string): string {
+    return posix.resolve(this.cwd, t);
+  }
+
+  async scratch(suffix: string): Promise<string> {
+    const dir = join(this.stateDir, `m${this.#n}${suffix}`);
+    await mkdir(dir, { recursive: true });
+    return dir;
+  }
+
+  // A bind of `source` (a subpath) from a host dir or a read-only overlay. A writable bind never writes through:
+  // like BuildKit, its changes go to a throwaway upper dir in stateDir.
+  async bind(src: ExecMountSource, source: string, target: string, readwrite: boolean): Promise<void> {
+    this.#n++;
+    const lowerDirs = src.kind === 'dir' ? [src.path] : src.lowerDirs;
+    const root = lowerDirs.length === 0 ? await this.scratch('-empty') : lowerDirs[0] ?? '';
+    if (lowerDirs.length <= 1 && !readwrite) {
+      // overlayfs refuses a single lower dir without an upper dir: bind the dir itself.
+      this.mounts.push({ kind: 'bind', srcRoot: root, srcPath: source, target: this.target(target), readonly: true });
+      return;
+    }
+    const dst = await this.scratch('');
+    const overlay: HelperOverlay = { dst, lowerDirs: lowerDirs.length === 0 ? [root] : lowerDirs };
+    if (readwrite) {
+      overlay.upperDir = await this.scratch('-upper');
+      overlay.workDir = await this.scratch('-work');
+    }
+    this.overlays.push(overlay);
+    this.mounts.push({ kind: 'bind', srcRoot: dst, srcPath: source, target: this.target(target), readonly: !readwrite });
+  }
+
+  async secret(m: Extract<RunMount, { type: 'secret' }>, secrets: Record<string, string>): Promise<void> {
+    const file = secrets[m.id];
+    if (file === undefined) {
+      if (m.required) throw new SecretError(m.id);
+      return;
+    }
+    if (m.env !== undefined) this.env.push(`${m.env}=${await readFile(file, 'utf8')}`);
+    if (m.env !== undefined && m.target === undefined) return;
+    // A private copy with the requested owner and mode; bound read-only, so the step cannot change the original.
+    const dir = await this.scratch('-secret');
+    await copyFile(file, join(dir, 'secret'));
+    await chown(join(dir, 'secret'), m.uid, m.gid);
+    await chmod(join(dir, 'secret'), m.mode);
+    this.mounts.push({ kind: 'bind', srcRoot: dir, srcPath: 'secret', target: this.target(m.target ?? `/run/secrets/${m.id}`), readonly: true });
+  }
+
+  async cache(m: Extract<RunMount, { type: 'cache' }>, cacheDir: string): Promise<void> {
+    if (m.from !== undefined) {
+      throw new UserError('INVALID_ARGUMENT', `RUN --mount=type=cache,from=… is not supported (cache id "${m.id}")`, 'drop from= and populate the cache in the step itself');
+    }
+    const dir = await prepareCacheDir(cacheDir, m);
+    this.#releases.push(dir.release);
+    if (dir.lock !== undefined) this.locks.push(dir.lock);
+    this.mounts.push({ kind: 'bind', srcRoot: dir.path, srcPath: '/', target: this.target(m.target), readonly: m.readonly });
+  }
+
+  async add(m: RunMount, env: ExecEnvironment): Promise<void> {
+    switch (m.type) {
+      case 'bind': return this.bind(sourceOf(env, m.from), m.source, m.target, m.readwrite);
+      case 'cache': return this.cache(m, env.cacheDir);
+      case 'tmpfs':
+        this.mounts.push({ kind: 'tmpfs', target: this.target(m.target), data: m.size === undefined ? 'mode=1777' : `mode=1777,size=${m.size}` });
+        return;
+      case 'secret': return this.secret(m, env.secrets);
+      case 'ssh':
+        if (!m.required) return;
+        throw new UserError('INVALID_ARGUMENT', `RUN --mount=type=ssh (id "${m.id}") is not supported by tsbuild`,
+          'fetch private dependencies with a --mount=type=secret token instead, or mark the ssh mount required=false');
+      default: return assertNever(m);
+    }
+  }
+
+  async release(): Promise<void> {
+    for (const r of this.#releases.splice(0)) await r();
+  }
+}
+
+/** Turns a step's RUN --mount list into helper overlays, binds, tmpfs mounts, locks and env entries. */
+export async function planMounts(mounts: RunMount[], env: ExecEnvironment, cwd: string): Promise<MountPlan> {
+  const planner = new Planner(env.stateDir, cwd);
+  try {
+    for (const m of mounts) await planner.add(m, env);
+  } catch (err) {
+    await planner.release();
+    throw err;
+  }
+  return planner;
+}

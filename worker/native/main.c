@@ -1,0 +1,118 @@
+// tsbuild-run entry point. The outer process reads the spec, takes the cache locks, unshares a pid namespace and
+// forks; the child becomes pid 1 of that namespace, builds the container around itself and execs the step's
+// process. The outer process waits and exits with the child's status (128+signal when killed), so killing pid 1
+// (which makes the kernel kill everything else in the namespace) is all cancellation needs.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tsbuild-run.h"
+
+static volatile sig_atomic_t child_pid = 0;
+static volatile sig_atomic_t stopping = 0;
+static int alive_read = -1;
+
+static void on_stop(int sig) {
+  (void)sig;
+  stopping = 1;
+  if (child_pid > 0) kill(child_pid, SIGKILL);
+}
+
+/** Exits when the outer process is gone (its end of the liveness pipe closed): closes the PDEATHSIG races. */
+void check_parent(void) {
+  struct pollfd p = { .fd = alive_read, .events = POLLIN, .revents = 0 };
+  if (poll(&p, 1, 0) < 0) fail("poll", "liveness pipe", errno);
+  if (p.revents & (POLLHUP | POLLERR)) _exit(EXIT_SETUP);
+}
+
+static _Noreturn void container(const struct spec *s, int alive_write) {
+  close(alive_write);
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
+  check_parent();
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigaction(SIGTERM, &dfl, NULL);
+  sigaction(SIGINT, &dfl, NULL);
+  sigaction(SIGHUP, &dfl, NULL);
+  // Join the cgroups before unsharing the cgroup namespace, so the container sees its own cgroup as its root.
+  join_cgroups(s);
+  int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (s->isolate_net ? CLONE_NEWNET : 0);
+  if (unshare(flags) != 0) fail("unshare", "mnt,uts,ipc,cgroup,net", errno);
+  if (s->isolate_net) loopback_up();
+  // Nothing we mount may propagate back to the host, and nothing the host mounts later may appear in here.
+  if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "/ (make private)", errno);
+  mount_overlay(&s->rootfs);
+  for (size_t i = 0; i < s->noverlays; i++) mount_overlay(&s->overlays[i]);
+  int rootfd = open(s->rootfs.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0) fail("open", s->rootfs.dst, errno);
+  mount_system(rootfd, s->rootfs.dst, s->privileged);
+  for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i]);
+  struct stat st;
+  if (fstat(rootfd, &st) != 0) fail("fstat", s->rootfs.dst, errno);
+  status_settled(&st.st_mtim);
+  close(rootfd);
+  enter_root(s->rootfs.dst);
+  if (!s->privileged) mask_paths();
+  exec_process(s);
+}
+
+static void take_locks(const struct spec *s) {
+  // Held (by this outer process) until it exits: flock locks die with their last fd, crash or not.
+  for (size_t i = 0; i < s->nlocks; i++) {
+    int fd = open(s->locks[i], O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) fail("open", s->locks[i], errno);
+    while (flock(fd, LOCK_EX) != 0)
+      if (errno != EINTR) fail("flock", s->locks[i], errno);
+  }
+}
+
+int main(void) {
+  if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) != 0) {
+    fprintf(stderr, "tsbuild-run: fd %d must be the status pipe\n", STATUS_FD);
+    return EXIT_SETUP;
+  }
+  umask(022);
+  // If the driver dies, so do we (and then the container, through its own PDEATHSIG).
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
+  struct spec s;
+  spec_read(STDIN_FILENO, &s);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0) fail("open", "/dev/null", errno);
+  if (dup2(devnull, STDIN_FILENO) < 0) fail("dup2", "stdin", errno);
+  close(devnull);
+  take_locks(&s);
+  int alive[2];
+  if (pipe2(alive, O_CLOEXEC) != 0) fail("pipe2", "liveness pipe", errno);
+  alive_read = alive[0];
+  struct sigaction sa = { .sa_handler = on_stop };
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGHUP, &sa, NULL);
+  if (unshare(CLONE_NEWPID) != 0) fail("unshare", "pid", errno);
+  pid_t pid = fork();
+  if (pid < 0) fail("fork", "", errno);
+  if (pid == 0) container(&s, alive[1]);
+  child_pid = pid;
+  if (stopping) kill(pid, SIGKILL);
+  close(alive[0]);
+  int status;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) fail("waitpid", "", errno);
+  if (WIFSIGNALED(status)) {
+    status_exit(0, WTERMSIG(status));
+    return 128 + WTERMSIG(status);
+  }
+  status_exit(WEXITSTATUS(status), 0);
+  return WEXITSTATUS(status);
+}

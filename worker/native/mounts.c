@@ -1,0 +1,189 @@
+// Overlay and container mounts. Every path inside the container is resolved with openat2(RESOLVE_IN_ROOT), so a
+// symlink in the image (say /run -> /host/path) can never make a mount land outside the rootfs; mounts then go
+// through the /proc/self/fd/N magic link of the resolved fd, as runc does.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tsbuild-run.h"
+
+/** "/proc/self/fd/N" for fd, in buf. */
+const char *fd_path(int fd, char buf[32]) {
+  snprintf(buf, 32, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+struct text { char *data; size_t len; size_t cap; };
+
+static void text_put(struct text *t, const char *s, bool escape) {
+  for (; *s != '\0'; s++) {
+    if (t->len + 3 > t->cap) {
+      t->cap = t->cap == 0 ? 4096 : t->cap * 2;
+      t->data = realloc(t->data, t->cap);
+      if (t->data == NULL) fail("realloc", "overlay", ENOMEM);
+    }
+    // overlayfs splits options on ',' and lowerdir on ':'; a backslash escapes either.
+    if (escape && (*s == ',' || *s == ':' || *s == '\\')) t->data[t->len++] = '\\';
+    t->data[t->len++] = *s;
+  }
+  t->data[t->len] = '\0';
+}
+
+static const char *rel(const char *path, size_t skip) {
+  return skip == 0 ? path : (path[skip] == '\0' ? "." : path + skip + 1);
+}
+
+static void build_options(struct text *t, const struct overlay *o, size_t skip) {
+  t->len = 0;
+  text_put(t, "lowerdir=", false);
+  for (size_t i = 0; i < o->nlower; i++) {
+    if (i > 0) text_put(t, ":", false);
+    text_put(t, rel(o->lowers[i], skip), true);
+  }
+  if (o->upper[0] != '\0') {
+    text_put(t, ",upperdir=", false);
+    text_put(t, rel(o->upper, skip), true);
+    text_put(t, ",workdir=", false);
+    text_put(t, rel(o->work, skip), true);
+  }
+}
+
+// Length of the longest directory prefix shared by every layer path ("/a/b" for "/a/b/1/fs" and "/a/b/2/fs").
+static size_t common_dir(const struct overlay *o) {
+  const char *first = o->lowers[0];
+  size_t n = strlen(first);
+  const char *all[3] = { o->upper, o->work, NULL };
+  for (size_t i = 0; i < o->nlower + 2; i++) {
+    const char *p = i < o->nlower ? o->lowers[i] : all[i - o->nlower];
+    if (p[0] == '\0') continue;
+    size_t k = 0;
+    while (k < n && p[k] == first[k]) k++;
+    n = k;
+  }
+  while (n > 0 && first[n] != '/' && first[n] != '\0') n--;
+  return n;
+}
+
+/**
+ * Mounts an overlay. The legacy mount(2) data is limited to one page; when a long lower chain does not fit, chdir
+ * into the layers' common parent and pass relative paths, as containerd does.
+ */
+void mount_overlay(const struct overlay *o) {
+  struct text t = { 0 };
+  build_options(&t, o, 0);
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (t.len >= page) {
+    size_t skip = common_dir(o);
+    if (skip == 0) fail("mount", "overlay options exceed a page and the layers share no parent", E2BIG);
+    char *dir = strndup(o->lowers[0], skip);
+    if (dir == NULL) fail("strndup", "overlay", ENOMEM);
+    if (chdir(dir) != 0) fail("chdir", dir, errno);
+    build_options(&t, o, skip);
+    if (t.len >= page) fail("mount", "overlay options exceed a page even with relative paths", E2BIG);
+    free(dir);
+  }
+  if (mount("overlay", o->dst, "overlay", 0, t.data) != 0) fail("mount", o->dst, errno);
+  if (chdir("/") != 0) fail("chdir", "/", errno);
+  free(t.data);
+}
+
+/** openat2 with RESOLVE_IN_ROOT: `path` is looked up as if rootfd were "/". Returns -1 with errno on failure. */
+int open_in_root(int rootfd, const char *path, int flags) {
+  struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC), .mode = 0,
+                          .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+  return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+static void report_stub(int parentfd, const char *base, const char *root, bool isdir, const struct timespec *before) {
+  struct stat st;
+  if (fstat(parentfd, &st) != 0) fail("fstat", base, errno);
+  int fd = openat(parentfd, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail("openat", base, errno);
+  char link[32], real[PATH_MAX];
+  ssize_t n = readlink(fd_path(fd, link), real, sizeof(real) - 1);
+  if (n < 0) fail("readlink", base, errno);
+  real[n] = '\0';
+  size_t rootlen = strlen(root);
+  if (strncmp(real, root, rootlen) != 0 || real[rootlen] != '/') fail("stub", real, EXDEV);
+  status_stub(real + rootlen, isdir, before, &st.st_mtim);
+  close(fd);
+}
+
+/**
+ * Opens (O_PATH) the mount target `target` inside the rootfs, creating it and its missing parents (directories,
+ * or an empty file for the last component when !isdir). Everything created is reported as a stub.
+ */
+int ensure_target(int rootfd, const char *root, const char *target, bool isdir) {
+  int fd = open_in_root(rootfd, target, O_PATH);
+  if (fd >= 0) return fd;
+  if (errno != ENOENT) fail("openat2", target, errno);
+  char parent[PATH_MAX];
+  if (strlen(target) >= sizeof(parent)) fail("ensure_target", target, ENAMETOOLONG);
+  strcpy(parent, target);
+  char *slash = strrchr(parent, '/');
+  if (slash == NULL || slash[1] == '\0') fail("ensure_target", target, EINVAL);
+  char base[NAME_MAX + 1];
+  if (strlen(slash + 1) > NAME_MAX) fail("ensure_target", target, ENAMETOOLONG);
+  strcpy(base, slash + 1);
+  if (slash == parent) slash[1] = '\0';
+  else *slash = '\0';
+  int pfd = ensure_target(rootfd, root, parent, true);
+  struct stat st;
+  if (fstat(pfd, &st) != 0) fail("fstat", parent, errno);
+  int rc;
+  if (isdir) rc = mkdirat(pfd, base, 0755);
+  else {
+    rc = openat(pfd, base, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (rc >= 0) rc = close(rc);
+  }
+  if (rc != 0 && errno != EEXIST) fail(isdir ? "mkdirat" : "creat", target, errno);
+  if (rc == 0) report_stub(pfd, base, root, isdir, &st.st_mtim);
+  close(pfd);
+  fd = open_in_root(rootfd, target, O_PATH);
+  if (fd < 0) fail("openat2", target, errno);
+  return fd;
+}
+
+static void mount_bind(int rootfd, const char *root, const struct mount_entry *m) {
+  int srcroot = open(m->src_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (srcroot < 0) fail("open", m->src_root, errno);
+  int src = open_in_root(srcroot, m->src_path, O_PATH);
+  if (src < 0) fail("openat2", m->src_path, errno);
+  struct stat st;
+  if (fstat(src, &st) != 0) fail("fstat", m->src_path, errno);
+  int dst = ensure_target(rootfd, root, m->target, S_ISDIR(st.st_mode));
+  char a[32], b[32];
+  if (mount(fd_path(src, a), fd_path(dst, b), NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", m->target, errno);
+  close(dst);
+  if (m->readonly) {
+    // A bind mount's flags can only change with a remount of the new mount itself: reopen the target so the fd is
+    // the mount just made, not the directory under it.
+    dst = open_in_root(rootfd, m->target, O_PATH);
+    if (dst < 0) fail("openat2", m->target, errno);
+    if (mount(NULL, fd_path(dst, b), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) fail("remount", m->target, errno);
+    close(dst);
+  }
+  close(src);
+  close(srcroot);
+}
+
+/** Applies one spec mount inside the rootfs (not yet pivoted into). */
+void mount_entry(int rootfd, const char *root, const struct mount_entry *m) {
+  if (m->kind == M_BIND) {
+    mount_bind(rootfd, root, m);
+    return;
+  }
+  int dst = ensure_target(rootfd, root, m->target, true);
+  char b[32];
+  if (mount("tmpfs", fd_path(dst, b), "tmpfs", MS_NOSUID | MS_NODEV, m->data) != 0) fail("mount", m->target, errno);
+  close(dst);
+}

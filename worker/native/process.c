@@ -1,0 +1,143 @@
+// The last steps inside the container: network loopback, cgroups, hostname, working directory, credentials,
+// capabilities, and execve of the step's process.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tsbuild-run.h"
+
+/** Brings up "lo" in a fresh network namespace (it starts down), so 127.0.0.1 works with network=none. */
+void loopback_up(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) fail("socket", "lo", errno);
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof(ifr));
+  strcpy(ifr.ifr_name, "lo");
+  if (ioctl(sock, SIOCGIFFLAGS, &ifr) != 0) fail("ioctl", "SIOCGIFFLAGS lo", errno);
+  ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+  if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail("ioctl", "SIOCSIFFLAGS lo", errno);
+  close(sock);
+}
+
+/** Moves this process into every cgroup the driver created (writing 0 means "the writer"). */
+void join_cgroups(const struct spec *s) {
+  for (size_t i = 0; i < s->ncgroups; i++) {
+    int fd = open(s->cgroups[i], O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fail("open", s->cgroups[i], errno);
+    if (write(fd, "0", 1) != 1) fail("write", s->cgroups[i], errno);
+    close(fd);
+  }
+}
+
+// Docker's default capability set; CapEff of a root process is 0x00000000a80425fb.
+static const int default_caps[] = {
+  CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FSETID, CAP_FOWNER, CAP_MKNOD, CAP_NET_RAW, CAP_SETGID, CAP_SETUID,
+  CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
+};
+
+static unsigned long long default_mask(void) {
+  unsigned long long mask = 0;
+  for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++) mask |= 1ULL << default_caps[i];
+  return mask;
+}
+
+// The bounding set must shrink while we still hold CAP_SETPCAP, i.e. before setuid.
+static void drop_bounding(unsigned long long keep) {
+  for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++) {
+    if (keep & (1ULL << cap)) continue;
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) fail("prctl", "PR_CAPBSET_DROP", errno);
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", errno);
+}
+
+// Raw capset: effective = permitted = mask, inheritable empty (as Docker since CVE-2022-24769). A non-root uid
+// already lost every capability in setuid; this just makes the result explicit.
+static void set_caps(unsigned long long mask) {
+  struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+  struct __user_cap_data_struct data[2];
+  memset(data, 0, sizeof(data));
+  data[0].effective = data[0].permitted = (unsigned)(mask & 0xffffffffULL);
+  data[1].effective = data[1].permitted = (unsigned)(mask >> 32);
+  if (syscall(SYS_capset, &hdr, data) != 0) fail("capset", "", errno);
+}
+
+static void make_cwd(const char *cwd) {
+  char path[PATH_MAX];
+  if (strlen(cwd) >= sizeof(path)) fail("mkdir", cwd, ENAMETOOLONG);
+  strcpy(path, cwd);
+  // Docker creates a missing working directory as root; so do we. It is part of the step's result, not a stub.
+  for (char *p = path + 1; ; p++) {
+    if (*p == '/' || *p == '\0') {
+      char saved = *p;
+      *p = '\0';
+      if (mkdir(path, 0755) != 0 && errno != EEXIST) fail("mkdir", path, errno);
+      *p = saved;
+      if (saved == '\0') break;
+    }
+  }
+  if (chdir(cwd) != 0) fail("chdir", cwd, errno);
+}
+
+static const char *env_path(const struct spec *s) {
+  for (size_t i = 0; i < s->nenv; i++)
+    if (strncmp(s->env[i], "PATH=", 5) == 0) return s->env[i] + 5;
+  return "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+// execvpe with the container's PATH (not ours): a bare argv[0] is looked up in each PATH entry in turn.
+static _Noreturn void exec_search(const struct spec *s) {
+  char *const *argv = (char *const *)s->argv;
+  char *const *envp = (char *const *)s->env;
+  const char *file = s->argv[0];
+  if (strchr(file, '/') != NULL) {
+    execve(file, argv, envp);
+    fail("execve", file, errno);
+  }
+  int err = ENOENT;
+  const char *p = env_path(s);
+  for (;;) {
+    const char *colon = strchr(p, ':');
+    size_t len = colon == NULL ? strlen(p) : (size_t)(colon - p);
+    char full[PATH_MAX];
+    if (snprintf(full, sizeof(full), "%.*s/%s", (int)len, len == 0 ? "." : p, file) < (int)sizeof(full)) {
+      execve(full, argv, envp);
+      if (errno == EACCES) err = EACCES;
+      else if (errno != ENOENT && errno != ENOTDIR) fail("execve", full, errno);
+    }
+    if (colon == NULL) break;
+    p = colon + 1;
+  }
+  fail("execve", file, err);
+}
+
+/** Sets hostname, cwd, credentials and capabilities, then replaces this process (pid 1) with the step's. */
+_Noreturn void exec_process(const struct spec *s) {
+  if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) != 0) fail("sethostname", s->hostname, errno);
+  make_cwd(s->cwd);
+  unsigned long long mask = default_mask();
+  // Privileged (security=insecure) keeps whatever root has here; setuid to another user still drops it all.
+  if (!s->privileged) drop_bounding(mask);
+  else if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", errno);
+  if (setgroups(s->ngroups, s->groups) != 0) fail("setgroups", "", errno);
+  if (setresgid(s->gid, s->gid, s->gid) != 0) fail("setresgid", "", errno);
+  if (setresuid(s->uid, s->uid, s->uid) != 0) fail("setresuid", "", errno);
+  if (!s->privileged || s->uid != 0) set_caps(s->uid == 0 ? mask : 0);
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "PR_SET_NO_NEW_PRIVS", errno);
+  // Changing credentials cleared the parent-death signal: set it again now that they are final.
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
+  check_parent();
+  exec_search(s);
+}

@@ -1,0 +1,141 @@
+// The spec format: a sequence of NUL-terminated tokens. Each record is a keyword followed by a fixed number of
+// tokens (or a count and that many tokens). No quoting, no escaping: any byte but NUL can appear in a value, so
+// paths and arguments arrive exactly as the driver sent them.
+//
+//   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
+//   privileged
+//   cgroup <cgroup.procs file> | lock <file>
+//   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
+//   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tsbuild-run.h"
+
+struct cursor { char *p; char *end; };
+
+static const char *next(struct cursor *c, const char *what) {
+  if (c->p >= c->end) fail("spec", what, EINVAL);
+  char *nul = memchr(c->p, '\0', (size_t)(c->end - c->p));
+  if (nul == NULL) fail("spec", what, EINVAL);
+  const char *tok = c->p;
+  c->p = nul + 1;
+  return tok;
+}
+
+static unsigned long next_num(struct cursor *c, const char *what) {
+  const char *s = next(c, what);
+  char *endp;
+  errno = 0;
+  unsigned long v = strtoul(s, &endp, 10);
+  if (errno != 0 || *s == '\0' || *endp != '\0' || v > 0xffffffffUL) fail("spec", what, EINVAL);
+  return v;
+}
+
+// Grows an array by one element; the spec is small and read once, so doubling is not worth it.
+static void *push(void *arr, size_t *n, size_t size) {
+  void *grown = realloc(arr, (*n + 1) * size);
+  if (grown == NULL) fail("realloc", "spec", ENOMEM);
+  (*n)++;
+  return grown;
+}
+
+static void add_str(const char ***arr, size_t *n, const char *s) {
+  *arr = push(*arr, n, sizeof(char *));
+  (*arr)[*n - 1] = s;
+}
+
+static void read_overlay(struct cursor *c, struct overlay *o) {
+  o->dst = next(c, "overlay.dst");
+  o->upper = next(c, "overlay.upper");
+  o->work = next(c, "overlay.work");
+  unsigned long n = next_num(c, "overlay.n");
+  if (n == 0 || n > 4096) fail("spec", "overlay.n", EINVAL);
+  o->lowers = calloc(n, sizeof(char *));
+  if (o->lowers == NULL) fail("calloc", "spec", ENOMEM);
+  for (unsigned long i = 0; i < n; i++) o->lowers[i] = next(c, "overlay.lower");
+  o->nlower = n;
+}
+
+static char *read_all(int fd, size_t *len) {
+  size_t cap = 65536, used = 0;
+  char *buf = malloc(cap);
+  if (buf == NULL) fail("malloc", "spec", ENOMEM);
+  for (;;) {
+    if (used == cap) {
+      cap *= 2;
+      buf = realloc(buf, cap);
+      if (buf == NULL) fail("realloc", "spec", ENOMEM);
+    }
+    ssize_t r = read(fd, buf + used, cap - used);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) fail("read", "spec", errno);
+    if (r == 0) break;
+    used += (size_t)r;
+  }
+  *len = used;
+  return buf;
+}
+
+/** Reads and parses the whole spec from fd; any malformed record is a setup failure. */
+void spec_read(int fd, struct spec *s) {
+  size_t len;
+  char *buf = read_all(fd, &len);
+  struct cursor c = { buf, buf + len };
+  memset(s, 0, sizeof(*s));
+  s->cwd = "/";
+  s->isolate_net = true;
+  while (c.p < c.end) {
+    const char *key = next(&c, "key");
+    if (strcmp(key, "arg") == 0) add_str(&s->argv, &s->nargv, next(&c, "arg"));
+    else if (strcmp(key, "env") == 0) add_str(&s->env, &s->nenv, next(&c, "env"));
+    else if (strcmp(key, "cwd") == 0) s->cwd = next(&c, "cwd");
+    else if (strcmp(key, "hostname") == 0) s->hostname = next(&c, "hostname");
+    else if (strcmp(key, "uid") == 0) s->uid = (uid_t)next_num(&c, "uid");
+    else if (strcmp(key, "gid") == 0) s->gid = (gid_t)next_num(&c, "gid");
+    else if (strcmp(key, "group") == 0) {
+      s->groups = push(s->groups, &s->ngroups, sizeof(gid_t));
+      s->groups[s->ngroups - 1] = (gid_t)next_num(&c, "group");
+    } else if (strcmp(key, "net") == 0) {
+      const char *mode = next(&c, "net");
+      if (strcmp(mode, "none") == 0) s->isolate_net = true;
+      else if (strcmp(mode, "host") == 0) s->isolate_net = false;
+      else fail("spec", "net", EINVAL);
+    } else if (strcmp(key, "privileged") == 0) s->privileged = true;
+    else if (strcmp(key, "cgroup") == 0) add_str(&s->cgroups, &s->ncgroups, next(&c, "cgroup"));
+    else if (strcmp(key, "lock") == 0) add_str(&s->locks, &s->nlocks, next(&c, "lock"));
+    else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
+    else if (strcmp(key, "overlay") == 0) {
+      s->overlays = push(s->overlays, &s->noverlays, sizeof(struct overlay));
+      read_overlay(&c, &s->overlays[s->noverlays - 1]);
+    } else if (strcmp(key, "bind") == 0 || strcmp(key, "tmpfs") == 0) {
+      s->mounts = push(s->mounts, &s->nmounts, sizeof(struct mount_entry));
+      struct mount_entry *m = &s->mounts[s->nmounts - 1];
+      memset(m, 0, sizeof(*m));
+      if (key[0] == 'b') {
+        m->kind = M_BIND;
+        m->src_root = next(&c, "bind.srcRoot");
+        m->src_path = next(&c, "bind.srcPath");
+        m->target = next(&c, "bind.target");
+        const char *mode = next(&c, "bind.mode");
+        if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0) fail("spec", "bind.mode", EINVAL);
+        m->readonly = mode[1] == 'o';
+      } else {
+        m->kind = M_TMPFS;
+        m->target = next(&c, "tmpfs.target");
+        m->data = next(&c, "tmpfs.data");
+      }
+      if (m->target[0] != '/') fail("spec", m->target, EINVAL);
+    } else fail("spec", key, EINVAL);
+  }
+  if (s->nargv == 0) fail("spec", "arg", EINVAL);
+  if (s->rootfs.dst == NULL || s->rootfs.upper[0] == '\0') fail("spec", "rootfs", EINVAL);
+  s->argv = realloc(s->argv, (s->nargv + 1) * sizeof(char *));
+  s->env = realloc(s->env, (s->nenv + 1) * sizeof(char *));
+  if (s->argv == NULL || s->env == NULL) fail("realloc", "spec", ENOMEM);
+  s->argv[s->nargv] = NULL;
+  s->env[s->nenv] = NULL;
+}

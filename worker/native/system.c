@@ -1,0 +1,127 @@
+// The mounts every container gets (/proc, a private /dev, /sys), the switch into the rootfs, and runc's default
+// masked and read-only /proc and /sys paths.
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "tsbuild-run.h"
+
+#define PROC_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+
+// Creates name (an empty file or a directory) in a directory we just mounted ourselves, and opens it O_PATH.
+static int create_in(int dirfd, const char *name, bool isdir, mode_t mode) {
+  int rc;
+  if (isdir) rc = mkdirat(dirfd, name, mode);
+  else {
+    rc = openat(dirfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (rc >= 0) rc = close(rc);
+  }
+  if (rc != 0) fail(isdir ? "mkdirat" : "creat", name, errno);
+  int fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail("openat", name, errno);
+  return fd;
+}
+
+static void mount_at(int fd, const char *source, const char *fstype, unsigned long flags, const char *data,
+                     const char *what) {
+  char p[32];
+  if (mount(source, fd_path(fd, p), fstype, flags, data) != 0) fail("mount", what, errno);
+  close(fd);
+}
+
+// /dev is a fresh tmpfs so nothing created in it reaches the layer; device nodes are bind mounts of the host's
+// (no mknod needed), as runc does when it cannot create device nodes.
+static void mount_dev(int rootfd, const char *root) {
+  mount_at(ensure_target(rootfd, root, "/dev", true), "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
+           "mode=755,size=65536k", "/dev");
+  int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+  if (dev < 0) fail("openat2", "/dev", errno);
+  static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
+  for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
+    char host[32];
+    snprintf(host, sizeof(host), "/dev/%s", devices[i]);
+    mount_at(create_in(dev, devices[i], false, 0666), host, NULL, MS_BIND, NULL, host);
+  }
+  mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
+           "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
+  mount_at(create_in(dev, "shm", true, 01777), "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+           "mode=1777,size=65536k", "/dev/shm");
+  mount_at(create_in(dev, "mqueue", true, 0755), "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
+           "/dev/mqueue");
+  static const char *const links[][2] = {
+    { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+    { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+  };
+  for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++)
+    if (symlinkat(links[i][0], dev, links[i][1]) != 0) fail("symlinkat", links[i][1], errno);
+  close(dev);
+}
+
+/**
+ * Mounts /proc (the new pid namespace's), /dev and /sys (read-only unless privileged) into the rootfs. sysfs can only be mounted by
+ * the owner of the current network namespace; when that fails we bind the host's /sys read-only instead — the one
+ * documented fallback.
+ */
+void mount_system(int rootfd, const char *root, bool privileged) {
+  unsigned long sys_flags = PROC_FLAGS | (privileged ? 0 : MS_RDONLY);
+  mount_at(ensure_target(rootfd, root, "/proc", true), "proc", "proc", PROC_FLAGS, NULL, "/proc");
+  mount_dev(rootfd, root);
+  int sys = ensure_target(rootfd, root, "/sys", true);
+  char p[32];
+  if (mount("sysfs", fd_path(sys, p), "sysfs", sys_flags, NULL) != 0) {
+    if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", "/sys", errno);
+    int top = open_in_root(rootfd, "/sys", O_PATH);
+    if (top < 0) fail("openat2", "/sys", errno);
+    if (!privileged && mount(NULL, fd_path(top, p), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
+      fail("remount", "/sys", errno);
+    close(top);
+  }
+  close(sys);
+}
+
+/** Makes root the container's "/" with pivot_root and detaches the old root, so no host path stays reachable. */
+void enter_root(const char *root) {
+  if (chdir(root) != 0) fail("chdir", root, errno);
+  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting "." then removes exactly it.
+  if (syscall(SYS_pivot_root, ".", ".") != 0) fail("pivot_root", root, errno);
+  if (umount2(".", MNT_DETACH) != 0) fail("umount2", "old root", errno);
+  if (chdir("/") != 0) fail("chdir", "/", errno);
+}
+
+// runc's defaults (config.json "maskedPaths" / "readonlyPaths" as Docker generates them).
+static const char *const masked[] = {
+  "/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+  "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+  "/sys/devices/virtual/powercap",
+};
+static const char *const readonly[] = {
+  "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+/** Hides kernel interfaces a build step has no business with. A path the kernel does not have is skipped. */
+void mask_paths(void) {
+  struct stat st;
+  for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
+    if (stat(masked[i], &st) != 0) {
+      if (errno == ENOENT) continue;
+      fail("stat", masked[i], errno);
+    }
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0")
+                                 : mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+    if (rc != 0) fail("mount", masked[i], errno);
+  }
+  for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
+    if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) != 0) {
+      if (errno == ENOENT) continue;
+      fail("mount", readonly[i], errno);
+    }
+    if (mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, NULL) != 0)
+      fail("remount", readonly[i], errno);
+  }
+}

@@ -1,0 +1,81 @@
+// tsbuild-run: sets up one container and runs one process in it. All policy is decided by the TypeScript driver
+// (worker/exec/) and arrives as a spec on stdin; this program only carries it out, checking every syscall and
+// reporting the first failure as one JSON line on the status fd.
+#ifndef TSBUILD_RUN_H
+#define TSBUILD_RUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#define STATUS_FD 3
+#define EXIT_SETUP 125
+
+/** An overlay mount: read-only when upper is empty. */
+struct overlay {
+  const char *dst;
+  const char *upper;
+  const char *work;
+  size_t nlower;
+  const char **lowers; /* top first, overlayfs order */
+};
+
+/** One container mount, applied in spec order after the system mounts. */
+struct mount_entry {
+  enum { M_BIND, M_TMPFS } kind;
+  const char *src_root; /* bind: the source is resolved inside this directory (symlinks cannot escape it) */
+  const char *src_path; /* bind: path of the source inside src_root */
+  const char *target;   /* absolute path inside the container */
+  bool readonly;        /* bind */
+  const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777" */
+};
+
+/** The whole spec, as parsed from stdin. Strings point into the spec buffer. */
+struct spec {
+  const char **argv; size_t nargv;
+  const char **env; size_t nenv;
+  const char *cwd;
+  const char *hostname;
+  uid_t uid;
+  gid_t gid;
+  gid_t *groups; size_t ngroups;
+  bool isolate_net;
+  bool privileged; /* security=insecure: keep every capability, no masked paths, writable /sys */
+  const char **cgroups; size_t ncgroups; /* cgroup.procs files to join */
+  const char **locks; size_t nlocks;     /* files to flock(LOCK_EX) for the whole run */
+  struct overlay rootfs;
+  struct overlay *overlays; size_t noverlays; /* staged read-only or scratch-upper overlays on host dirs */
+  struct mount_entry *mounts; size_t nmounts;
+};
+
+/* spec.c */
+void spec_read(int fd, struct spec *out);
+
+/* status.c */
+_Noreturn void fail(const char *op, const char *arg, int err);
+void status_stub(const char *path, bool isdir, const struct timespec *before, const struct timespec *after);
+void status_settled(const struct timespec *mtime);
+void status_exit(int code, int sig);
+
+/* mounts.c */
+void mount_overlay(const struct overlay *o);
+int open_in_root(int rootfd, const char *path, int flags);
+int ensure_target(int rootfd, const char *root, const char *target, bool isdir);
+void mount_entry(int rootfd, const char *root, const struct mount_entry *m);
+const char *fd_path(int fd, char buf[32]);
+
+/* system.c */
+void mount_system(int rootfd, const char *root, bool privileged);
+void enter_root(const char *root);
+void mask_paths(void);
+
+/* main.c */
+void check_parent(void);
+
+/* process.c */
+void loopback_up(void);
+void join_cgroups(const struct spec *s);
+_Noreturn void exec_process(const struct spec *s);
+
+#endif
