@@ -32,6 +32,23 @@ export interface BuildRequest {
   progress: ProgressWriter;
   signal: AbortSignal;
   sourceDateEpoch?: number;
+  /** Entitlements granted with `--allow` (buildx's names): `security.insecure`, `network.host`. */
+  allow: string[];
+}
+
+/**
+ * RUN --security=insecure runs privileged and RUN --network=host shares the host's network: as in BuildKit, a
+ * Dockerfile can ask for either but only the person running the build can grant it.
+ */
+function checkEntitlements(graph: BuildGraph, allow: string[]): void {
+  for (const v of graph.vertices) {
+    if (v.op.kind !== 'exec') continue;
+    const need = v.op.security === 'insecure' ? 'security.insecure' : v.op.network === 'host' ? 'network.host' : undefined;
+    if (need && !allow.includes(need)) {
+      const at = v.location ? `${v.location.file}:${v.location.line}: ` : '';
+      throw new UserError('INVALID_ARGUMENT', `${at}${need} is not allowed for ${JSON.stringify(v.text)}`, `grant it with --allow ${need} if you trust this Dockerfile`);
+    }
+  }
 }
 
 /** What a finished build produced. */
@@ -98,6 +115,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
       ...(req.target ? { target: req.target } : {}),
       resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
     });
+    checkEntitlements(graph, req.allow);
     req.progress.plan(graph);
     const solved = await solve(graph, {
       worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },

@@ -39,7 +39,7 @@ function platformOption(text: string | undefined): Platform | undefined {
 interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
   push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
-  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean;
+  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean; allow: string[];
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -66,7 +66,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const req: BuildRequest = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
     outputs: outputsOf(flags), noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
-    secrets: secrets.files, progress, signal,
+    secrets: secrets.files, progress, signal, allow: flags.allow.flatMap((a) => a.split(',')),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platform ? { platform } : {}),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
@@ -110,6 +110,7 @@ Examples:
     .option('--label <key=value>', 'set metadata for the image; repeatable', collect, [])
     .option('--secret <spec>', 'secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR', collect, [])
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
+    .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
 
   addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))

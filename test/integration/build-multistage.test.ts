@@ -78,4 +78,18 @@ describe('multi-stage builds with RUN', function () {
     expect(r.code).to.equal(1);
     expect(r.stderr).to.match(/Dockerfile:3/).and.to.contain('exit code: 7').and.to.contain('about to fail');
   });
+
+  it('refuses RUN --security=insecure unless --allow security.insecure grants it', async () => {
+    const ctx = join(dir, 'insecure');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [`FROM ${registry.host}/busybox:latest`, 'RUN --security=insecure grep CapEff /proc/self/status > /caps', ''].join('\n'));
+    const refused = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ctx]);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain('security.insecure').and.to.contain('--allow security.insecure');
+    const out = join(dir, 'insecure-fs');
+    const granted = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--allow', 'security.insecure', '-o', `type=local,dest=${out}`, ctx]);
+    expect(granted.code, granted.stderr).to.equal(0);
+    // Privileged: every capability, unlike Docker's default set (0x00000000a80425fb).
+    expect(await readFile(join(out, 'caps'), 'utf8')).to.not.contain('00000000a80425fb');
+  });
 });

@@ -1,0 +1,125 @@
+import type { VertexId } from '../../frontend/index.js';
+import type { Report, ReportStep } from './model.js';
+import { oneLine, reorderAdvice } from './reorder-advice.js';
+
+/** One thing the user could change to make the next build hit the cache more. Plain data. */
+export interface Advice {
+  kind: 'reorder-copy' | 'late-arg' | 'pin-base' | 'no-cache';
+  severity: 'warning' | 'info';
+  message: string;
+  /** The steps the advice is about, the cause first. */
+  steps: VertexId[];
+  /** What to do; `before`/`after` are Dockerfile snippets made of the build's own lines. */
+  suggestion: { text: string; before?: string; after?: string };
+  /** Roughly how much build time following it would have saved this time. */
+  savedMs: number;
+}
+
+/** A changed build arg is worth an advice when it invalidated at least this many steps. */
+export const ARG_MIN_STEPS = 2;
+
+/** Every advice for a build, most time saved first. Pure: reads the report, plus the Dockerfile lines if known. */
+export function adviseBuild(report: Report, lines?: readonly string[]): Advice[] {
+  const all = [...reorderAdvice(report), ...argAdvice(report, lines), ...baseAdvice(report), ...noCacheAdvice(report)];
+  return all.sort((a, b) => b.savedMs - a.savedMs);
+}
+
+/** Missed steps whose cause chain leads back to one of `roots`. */
+function invalidatedBy(report: Report, roots: Set<VertexId>): ReportStep[] {
+  return report.steps.filter((s) => !s.cached && s.rootCauses.some((id) => roots.has(id)));
+}
+
+/**
+ * A build arg changed and invalidated steps that do not use it: everything after an ARG gets it in its environment,
+ * so a RUN misses even if it never reads the arg. Declaring the ARG right before its first real use keeps them cached.
+ */
+function argAdvice(report: Report, lines: readonly string[] | undefined): Advice[] {
+  const out: Advice[] = [];
+  const names = new Set(report.steps.flatMap((s) => s.reasons.flatMap(({ reason }) => (reason.kind === 'arg' ? [reason.name] : []))));
+  for (const name of names) {
+    const argSteps = report.steps.filter((s) => s.reasons.some(({ reason }) => reason.kind === 'arg' && reason.name === name));
+    const invalidated = invalidatedBy(report, new Set(argSteps.map((s) => s.id)));
+    const first = argSteps[0];
+    if (first === undefined || invalidated.length < ARG_MIN_STEPS) continue;
+    const stage = first.stage.index;
+    const use = report.steps.find((s) => s.stage.index === stage && mentions(s.instruction, name));
+    const stageSteps = report.steps.filter((s) => s.stage.index === stage);
+    const upTo = use ? stageSteps.indexOf(use) : stageSteps.length;
+    const needless = invalidated.filter((s) => s.stage.index === stage && stageSteps.indexOf(s) < upTo);
+    const savedMs = needless.reduce((t, s) => t + s.durationMs, 0);
+    if (needless.length === 0) continue;
+    const reason = first.reasons.find(({ reason: r }) => r.kind === 'arg' && r.name === name);
+    const declared = declaration(lines, name, first.location?.line) ?? `ARG ${name}`;
+    const shown = needless.slice(0, 3).map((s) => s.instruction);
+    const gap = needless.length > 3 ? ['# …'] : [];
+    const useLines = use ? [use.instruction] : [];
+    out.push({
+      kind: 'late-arg',
+      severity: savedMs > 1000 ? 'warning' : 'info',
+      message: `${reason?.text ?? `build arg ${name} changed`}: ${invalidated.length} steps re-ran, ${needless.length} of them before anything uses $${name}.`,
+      steps: [...new Set([first.id, ...invalidated.map((s) => s.id)])],
+      suggestion: {
+        text: use
+          ? `Declare \`ARG ${name}\` later, right before its first use (\`${oneLine(use.instruction, 60)}\`): steps above it stop depending on its value.`
+          : `No step mentions $${name}: declare \`ARG ${name}\` only where it is needed (or drop it), so a new value does not invalidate unrelated steps.`,
+        before: [declared, ...shown, ...gap, ...useLines].join('\n'),
+        after: [...shown, ...gap, declared, ...useLines].join('\n'),
+      },
+      savedMs,
+    });
+  }
+  return out;
+}
+
+function mentions(text: string, name: string): boolean {
+  return new RegExp(`\\$\\{?${name.replace(/[^A-Za-z0-9_]/g, '')}\\b`).test(text);
+}
+
+/** The `ARG NAME[=default]` line declared last before `line` (when the Dockerfile is known). */
+function declaration(lines: readonly string[] | undefined, name: string, line: number | undefined): string | undefined {
+  if (lines === undefined) return undefined;
+  const limit = Math.min(line ?? lines.length, lines.length);
+  const pattern = new RegExp(`^\\s*ARG\\s+${name}(=|\\s|$)`, 'i');
+  for (let i = limit - 1; i >= 0; i--) if (pattern.test(lines[i] ?? '')) return (lines[i] ?? '').trim();
+  return undefined;
+}
+
+/** FROM resolved to a new image: pin it by digest so rebuilds only change when you decide. */
+function baseAdvice(report: Report): Advice[] {
+  const out: Advice[] = [];
+  for (const step of report.steps) {
+    for (const { reason, text } of step.reasons) {
+      if (reason.kind !== 'base' || reason.ref.includes('@sha256:')) continue;
+      const invalidated = invalidatedBy(report, new Set([step.id]));
+      const pinned = step.instruction.replace(reason.ref, `${reason.ref.replace(/@.*$/, '')}@${reason.after}`);
+      out.push({
+        kind: 'pin-base',
+        severity: 'info',
+        message: `${text}: ${invalidated.length} steps re-ran because the tag now points to another image.`,
+        steps: [step.id, ...invalidated.filter((s) => s.id !== step.id).map((s) => s.id)],
+        suggestion: {
+          text: 'Pin the base image by digest, and update the digest on purpose (e.g. with Renovate or Dependabot).',
+          before: step.instruction,
+          after: pinned === step.instruction ? `FROM ${reason.ref}@${reason.after}` : pinned,
+        },
+        savedMs: invalidated.reduce((t, s) => t + s.durationMs, 0),
+      });
+    }
+  }
+  return out;
+}
+
+/** --no-cache (or --no-cache-filter) forced steps to run. */
+function noCacheAdvice(report: Report): Advice[] {
+  const forced = report.steps.filter((s) => s.reasons.some(({ reason }) => reason.kind === 'no-cache'));
+  if (forced.length === 0) return [];
+  const savedMs = forced.reduce((t, s) => t + s.durationMs, 0);
+  return [{
+    kind: 'no-cache',
+    severity: 'info',
+    message: `--no-cache forced ${forced.length} steps to run (${(savedMs / 1000).toFixed(1)} s).`,
+    steps: forced.map((s) => s.id),
+    suggestion: { text: 'Drop --no-cache unless you need a fresh build; to refresh one stage only, use --no-cache-filter STAGE.' },
+    savedMs,
+  }];
+}
