@@ -1,5 +1,6 @@
 import type { CopyOp, ExecOp, MkdirOp, Vertex } from '../frontend/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
+import type { CacheKey, CacheKeyParts } from './cache-key.js';
 
 // What the solver needs from the parts that execute and store. Implemented in worker/ (and builder/ for images),
 // wired in builder/.
@@ -45,12 +46,52 @@ export interface Worker {
   mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState>;
   /** COPY keys: digest of exactly the selected files (path, type, mode, uid/gid, content, link target; never mtime). */
   contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest>;
+  /**
+   * Optional: true when the committed snapshot `name` still exists. When present, the solver checks a cache hit's
+   * snapshot with it and rebuilds the step when the snapshot is gone (pruned or lost) instead of failing later.
+   */
+  hasSnapshot?(name: string): Promise<boolean>;
 }
 
 /** Resolves and fetches base images (implemented in builder/ over the registry client and the content store). */
 export interface ImageSource {
   /** Makes sure the manifest, config and every layer blob of `digest` are in the content store. */
   pull(ref: string, digest: Digest, signal: AbortSignal, progress: ProgressSink): Promise<{ manifest: ImageManifest; config: ImageConfig }>;
+}
+
+/** What the cache index stores for one key: the result and its bookkeeping. Times are epoch milliseconds. */
+export interface CacheRecord {
+  result: FsState;
+  parts: CacheKeyParts;
+  created: number;
+  lastUsed: number;
+  /** Bytes of the layers this step added (compressed blob sizes); 0 for config-only steps. */
+  size: number;
+}
+
+/** Per-file digests by content source name (`context`, `vertex`, `inline`, `mount:/target`): for explaining misses. */
+export type ContentFiles = Record<string, Record<string, Digest>>;
+
+/** The last key a step (a locator) had, with the per-file digests behind its content: input to explainMiss(). */
+export interface StepRecord extends CacheKey { files: ContentFiles }
+
+/**
+ * The persistent cache index: key → result, locator → last key, leases. Safe for several processes on one root at
+ * once. A lease (by build id, with the holder's pid) protects keys from prune until released or its process dies.
+ */
+export interface CacheIndex {
+  /** The record for `key`, marking it used now; undefined when it was never stored or was pruned. */
+  get(key: Digest): Promise<CacheRecord | undefined>;
+  /** Stores (or replaces) the result for `key`. */
+  put(key: CacheKey, record: { result: FsState; size: number }): Promise<void>;
+  /** The last key seen at `locator` (stage + step position + Dockerfile), for explainMiss(). */
+  previous(locator: string): Promise<StepRecord | undefined>;
+  /** Remembers `step` as the key now at `locator`. */
+  remember(locator: string, step: StepRecord): Promise<void>;
+  /** Adds `keys` to the lease `leaseId` held by this process, creating it when new. */
+  hold(leaseId: string, keys: Digest[]): Promise<void>;
+  /** Ends the lease `leaseId`; its keys may be pruned from now on. */
+  release(leaseId: string): Promise<void>;
 }
 
 /** Re-exported so implementers import everything from one place. */

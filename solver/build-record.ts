@@ -1,0 +1,38 @@
+import type { Digest } from '../registry/oci/index.js';
+import type { VertexRecord } from './progress-event.js';
+
+/** One build as `tsbuild history` lists and `history inspect` shows it. Times are epoch milliseconds. */
+export interface BuildRecord {
+  id: string;
+  started: number;
+  finished: number;
+  status: 'succeeded' | 'failed' | 'cancelled';
+  dockerfile?: string;
+  target?: string;
+  args: Record<string, string>;
+  tags: string[];
+  /** The digest of the image (manifest) the build produced, when it produced one. */
+  resultDigest?: Digest;
+  error?: { code?: string; message: string };
+  vertices: VertexRecord[];
+}
+
+/** A build without its per-step records, with counts: one line of `tsbuild history`. */
+export interface BuildSummary extends Omit<BuildRecord, 'vertices'> { steps: number; cached: number }
+
+/** Parses a build record read back from the index (it arrives as unknown JSON). */
+export function parseBuildRecord(json: string): BuildRecord {
+  const value: unknown = JSON.parse(json);
+  if (typeof value !== 'object' || value === null) throw new Error('cache.db: build record is not an object');
+  const r = value as Partial<BuildRecord>;
+  if (typeof r.id !== 'string' || typeof r.started !== 'number' || !Array.isArray(r.vertices)) {
+    throw new Error('cache.db: malformed build record');
+  }
+  return value as BuildRecord;
+}
+
+/** The summary line of a build. */
+export function summarizeBuild(record: BuildRecord): BuildSummary {
+  const { vertices, ...rest } = record;
+  return { ...rest, steps: vertices.length, cached: vertices.filter((v) => v.cached).length };
+}

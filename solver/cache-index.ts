@@ -1,0 +1,217 @@
+import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
+import type { Digest } from '../registry/oci/index.js';
+import { parseBuildRecord, summarizeBuild } from './build-record.js';
+import type { BuildRecord, BuildSummary } from './build-record.js';
+import type { CacheKey, CacheKeyParts } from './cache-key.js';
+import { inTransaction, openCacheDb } from './cache-schema.js';
+import type { CacheIndex, CacheRecord, ContentFiles, FsState, StepRecord } from './ports.js';
+import { planPrune } from './prune-plan.js';
+import type { PruneOptions, PrunePlan } from './prune-plan.js';
+
+type Row = Record<string, SQLOutputValue>;
+
+/** One cache record as `tsbuild du` lists it. */
+export interface DiskUsageEntry { key: Digest; opText: string; size: number; created: number; lastUsed: number; leased: boolean }
+/** What the cache holds: record count, total layer bytes and the records. */
+export interface DiskUsage { count: number; size: number; entries: DiskUsageEntry[] }
+
+/**
+ * The cache index in `<root>/cache.db` (node:sqlite). Several processes may use one root at once: every write is a
+ * transaction, WAL lets readers run beside a writer, and busy_timeout queues writers instead of failing.
+ */
+export class SqliteCacheIndex implements CacheIndex {
+  readonly #db: DatabaseSync;
+  readonly #now: () => number;
+
+  private constructor(db: DatabaseSync, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  /** Opens (creating when new) the index under `root`. `now` is the clock for created/lastUsed (epoch ms). */
+  static open(root: string, opts: { now?: () => number; busyTimeoutMs?: number } = {}): SqliteCacheIndex {
+    return new SqliteCacheIndex(openCacheDb(root, opts.busyTimeoutMs), opts.now ?? Date.now);
+  }
+
+  async get(key: Digest): Promise<CacheRecord | undefined> {
+    const row = this.#db.prepare('SELECT * FROM records WHERE key = ?').get(key);
+    if (row === undefined) return undefined;
+    const lastUsed = this.#now();
+    this.#db.prepare('UPDATE records SET last_used = ? WHERE key = ?').run(lastUsed, key);
+    return {
+      result: parseJson<FsState>(str(row, 'result')),
+      parts: parseJson<CacheKeyParts>(str(row, 'parts')),
+      created: num(row, 'created'),
+      lastUsed,
+      size: num(row, 'size'),
+    };
+  }
+
+  async put(key: CacheKey, record: { result: FsState; size: number }): Promise<void> {
+    const now = this.#now();
+    inTransaction(this.#db, () => {
+      // A forced rebuild replaces the result: remember the old one so prune can hand its snapshot and blobs back.
+      const old = this.#db.prepare('SELECT result FROM records WHERE key = ?').get(key.digest);
+      if (old !== undefined && str(old, 'result') !== JSON.stringify(record.result)) {
+        this.#db.prepare('INSERT INTO orphans (result) VALUES (?)').run(str(old, 'result'));
+      }
+      this.#db
+        .prepare(
+          `INSERT INTO records (key, parts, result, created, last_used, size) VALUES (?, ?, ?, ?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET parts = excluded.parts, result = excluded.result, created = excluded.created,
+             last_used = excluded.last_used, size = excluded.size`,
+        )
+        .run(key.digest, JSON.stringify(key.parts), JSON.stringify(record.result), now, now, record.size);
+    });
+  }
+
+  async previous(locator: string): Promise<StepRecord | undefined> {
+    const row = this.#db.prepare('SELECT key, parts, files FROM steps WHERE locator = ?').get(locator);
+    if (row === undefined) return undefined;
+    return {
+      digest: str(row, 'key') as Digest,
+      parts: parseJson<CacheKeyParts>(str(row, 'parts')),
+      files: parseJson<ContentFiles>(str(row, 'files')),
+    };
+  }
+
+  async remember(locator: string, step: StepRecord): Promise<void> {
+    this.#db
+      .prepare(
+        `INSERT INTO steps (locator, key, parts, files, updated) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (locator) DO UPDATE SET key = excluded.key, parts = excluded.parts, files = excluded.files,
+           updated = excluded.updated`,
+      )
+      .run(locator, step.digest, JSON.stringify(step.parts), JSON.stringify(step.files), this.#now());
+  }
+
+  async hold(leaseId: string, keys: Digest[]): Promise<void> {
+    inTransaction(this.#db, () => {
+      this.#db.prepare('INSERT OR IGNORE INTO leases (id, pid, created) VALUES (?, ?, ?)').run(leaseId, process.pid, this.#now());
+      const add = this.#db.prepare('INSERT OR IGNORE INTO lease_keys (lease, key) VALUES (?, ?)');
+      for (const key of keys) add.run(leaseId, key);
+    });
+  }
+
+  async release(leaseId: string): Promise<void> {
+    inTransaction(this.#db, () => {
+      this.#db.prepare('DELETE FROM lease_keys WHERE lease = ?').run(leaseId);
+      this.#db.prepare('DELETE FROM leases WHERE id = ?').run(leaseId);
+    });
+  }
+
+  /** Every record with its size, and the total. */
+  du(): DiskUsage {
+    const leased = this.#liveLeasedKeys();
+    const entries = this.#db
+      .prepare('SELECT key, parts, size, created, last_used FROM records ORDER BY last_used DESC')
+      .all()
+      .map((row) => ({
+        key: str(row, 'key') as Digest,
+        opText: parseJson<CacheKeyParts>(str(row, 'parts')).opText,
+        size: num(row, 'size'),
+        created: num(row, 'created'),
+        lastUsed: num(row, 'last_used'),
+        leased: leased.has(str(row, 'key') as Digest),
+      }));
+    return { count: entries.length, size: entries.reduce((sum, e) => sum + e.size, 0), entries };
+  }
+
+  /**
+   * Removes records least recently used first (see planPrune) and returns the snapshots and blobs that no remaining
+   * record refers to: the caller removes them through the worker (snapshots in the order given, children first).
+   * Records held by a live lease, and what they stand on, stay. Leases of dead processes are dropped.
+   */
+  prune(opts: PruneOptions = {}): PrunePlan {
+    return inTransaction(this.#db, () => {
+      this.#dropDeadLeases();
+      const records = this.#db.prepare('SELECT key, parts, result, size, created, last_used FROM records').all().map((row) => ({
+        key: str(row, 'key') as Digest,
+        inputs: parseJson<CacheKeyParts>(str(row, 'parts')).inputs,
+        result: parseJson<FsState>(str(row, 'result')),
+        size: num(row, 'size'),
+        created: num(row, 'created'),
+        lastUsed: num(row, 'last_used'),
+      }));
+      const orphans = this.#db.prepare('SELECT result FROM orphans').all().map((row) => parseJson<FsState>(str(row, 'result')));
+      const plan = planPrune(records, this.#liveLeasedKeys(), opts, orphans);
+      const del = this.#db.prepare('DELETE FROM records WHERE key = ?');
+      for (const key of plan.keys) del.run(key);
+      this.#db.exec('DELETE FROM orphans');
+      return plan;
+    });
+  }
+
+  /** Stores (or replaces) the record of one build. */
+  recordBuild(record: BuildRecord): void {
+    this.#db
+      .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record) VALUES (?, ?, ?, ?, ?)')
+      .run(record.id, record.started, record.finished, record.status, JSON.stringify(record));
+  }
+
+  /** Builds newest first, without their step records. */
+  listBuilds(limit = 100): BuildSummary[] {
+    return this.#db
+      .prepare('SELECT record FROM builds ORDER BY started DESC LIMIT ?')
+      .all(limit)
+      .map((row) => summarizeBuild(parseBuildRecord(str(row, 'record'))));
+  }
+
+  /** One build with its step records; a unique prefix of the id is enough. */
+  getBuild(id: string): BuildRecord | undefined {
+    const rows = this.#db.prepare("SELECT record FROM builds WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2").all(id, `${escapeLike(id)}%`);
+    const exact = rows.find((row) => parseBuildRecord(str(row, 'record')).id === id);
+    const row = exact ?? (rows.length === 1 ? rows[0] : undefined);
+    return row === undefined ? undefined : parseBuildRecord(str(row, 'record'));
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  #liveLeasedKeys(): Set<Digest> {
+    const rows = this.#db.prepare('SELECT l.pid AS pid, k.key AS key FROM leases l JOIN lease_keys k ON k.lease = l.id').all();
+    return new Set(rows.filter((row) => isAlive(num(row, 'pid'))).map((row) => str(row, 'key') as Digest));
+  }
+
+  #dropDeadLeases(): void {
+    for (const row of this.#db.prepare('SELECT id, pid FROM leases').all()) {
+      if (isAlive(num(row, 'pid'))) continue;
+      this.#db.prepare('DELETE FROM lease_keys WHERE lease = ?').run(str(row, 'id'));
+      this.#db.prepare('DELETE FROM leases WHERE id = ?').run(str(row, 'id'));
+    }
+  }
+}
+
+/** True while process `pid` exists (signal 0 only checks; EPERM means it exists but is someone else's). */
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function str(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== 'string') throw new Error(`cache.db: column ${column} is not text`);
+  return value;
+}
+
+function num(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value !== 'number') throw new Error(`cache.db: column ${column} is not a number`);
+  return value;
+}
+
+/** JSON this index wrote itself (never outside input), read back. */
+function parseJson<T>(text: string): T {
+  return JSON.parse(text) as T;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}

@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+
+/** Bumped when the tables change incompatibly; an index with another version is rebuilt empty (it is only a cache). */
+const SCHEMA_VERSION = '1';
+
+const TABLES = `
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS records (
+  key TEXT PRIMARY KEY, parts TEXT NOT NULL, result TEXT NOT NULL,
+  created INTEGER NOT NULL, last_used INTEGER NOT NULL, size INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS records_last_used ON records (last_used);
+CREATE TABLE IF NOT EXISTS steps (
+  locator TEXT PRIMARY KEY, key TEXT NOT NULL, parts TEXT NOT NULL, files TEXT NOT NULL, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS builds (
+  id TEXT PRIMARY KEY, started INTEGER NOT NULL, finished INTEGER NOT NULL, status TEXT NOT NULL, record TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orphans (result TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS lease_keys (lease TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (lease, key));
+`;
+
+/**
+ * Opens (creating when new) `<root>/cache.db`. WAL lets readers and one writer of several processes proceed at
+ * once; busy_timeout makes a writer wait for another's transaction instead of failing with SQLITE_BUSY.
+ */
+export function openCacheDb(root: string, busyTimeoutMs = 10_000): DatabaseSync {
+  mkdirSync(root, { recursive: true });
+  const db = new DatabaseSync(join(root, 'cache.db'), { timeout: busyTimeoutMs });
+  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
+  db.exec('PRAGMA journal_mode = WAL');
+  // NORMAL is durable across process crashes in WAL mode; a power loss may lose the last commits, which for a cache
+  // only means rebuilding those steps.
+  db.exec('PRAGMA synchronous = NORMAL');
+  inTransaction(db, () => {
+    db.exec(TABLES);
+    const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('schema');
+    if (row === undefined) db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
+    else if (row['value'] !== SCHEMA_VERSION) throw new Error(`cache.db schema ${String(row['value'])} is not ${SCHEMA_VERSION}`);
+  });
+  return db;
+}
+
+/**
+ * Runs `fn` in a write transaction. BEGIN IMMEDIATE takes the write lock up front (waiting up to busy_timeout), so
+ * a read-then-write inside cannot fail half way with SQLITE_BUSY when another process wrote in between.
+ */
+export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const out = fn();
+    db.exec('COMMIT');
+    return out;
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}

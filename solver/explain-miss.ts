@@ -1,0 +1,126 @@
+import type { VertexId } from '../frontend/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import type { CacheKeyParts } from './cache-key.js';
+import type { ContentFiles } from './ports.js';
+
+/** One changed file behind a content miss; `before`/`after` absent when the file was added/removed. */
+export interface FileChange { path: string; before?: Digest; after?: Digest }
+
+/** Why a step was not taken from the cache. Plain data: every report renders it. */
+export type MissReason =
+  | { kind: 'new' }                                             // this step was never built before
+  | { kind: 'evicted' }                                         // same key as last time, but the result was pruned
+  | { kind: 'no-cache' }                                        // --no-cache / --no-cache-filter
+  | { kind: 'instruction'; before: string; after: string }
+  | { kind: 'arg'; name: string; before?: string; after?: string }
+  | { kind: 'base'; ref: string; before: string; after: string }   // FROM resolved to another image digest
+  | { kind: 'parent'; vertex: VertexId; text: string }          // an input step changed
+  | { kind: 'content'; source: string; changes: FileChange[]; count: number }
+  | { kind: 'platform'; before: string; after: string };
+
+/** What explainMiss() needs besides the two key parts. */
+export interface MissContext {
+  /** The step was forced to run (--no-cache, or its stage is in --no-cache-filter). */
+  noCache?: boolean;
+  /** The vertices behind `now.inputs`, position for position, to name a changed parent. */
+  parents?: { id: VertexId; text: string }[];
+  /** The image reference of a FROM step, to name it in a `base` reason. */
+  ref?: string;
+  /** Per-file digests behind `before.content` and `now.content`, to list the files that changed. */
+  filesBefore?: ContentFiles;
+  filesNow?: ContentFiles;
+}
+
+/** How many changed files a content reason lists; `count` still says how many there were. */
+export const MAX_LISTED_CHANGES = 20;
+
+/**
+ * Why the step keyed by `now` missed, given the parts it had the last time it was built (`before`). Pure. Returns
+ * at least one reason: when nothing differs, the result was evicted.
+ */
+export function explainMiss(before: CacheKeyParts | undefined, now: CacheKeyParts, ctx: MissContext = {}): MissReason[] {
+  if (ctx.noCache === true) return [{ kind: 'no-cache' }];
+  if (before === undefined || before.v !== now.v) return [{ kind: 'new' }];
+  const reasons: MissReason[] = [];
+  if (before.platform !== now.platform) reasons.push({ kind: 'platform', before: before.platform, after: now.platform });
+  const args = argReasons(before.args, now.args);
+  const parents = parentReasons(before.inputs, now.inputs, ctx.parents ?? []);
+  if (before.op !== now.op) {
+    const base = baseReason(before.op, now.op, ctx.ref);
+    if (base !== undefined) reasons.push(base);
+    // An op that changed only through an arg or an inherited ENV/WORKDIR is explained by those reasons instead.
+    else if (before.opText !== now.opText || (args.length === 0 && parents.length === 0)) {
+      reasons.push({ kind: 'instruction', before: before.opText, after: now.opText });
+    }
+  }
+  reasons.push(...args, ...parents, ...contentReasons(before.content, now.content, ctx));
+  return reasons.length > 0 ? reasons : [{ kind: 'evicted' }];
+}
+
+function argReasons(before: Record<string, string>, now: Record<string, string>): MissReason[] {
+  const names = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+  const out: MissReason[] = [];
+  for (const name of names) {
+    const b = before[name];
+    const a = now[name];
+    if (b === a) continue;
+    const reason: MissReason = { kind: 'arg', name };
+    if (b !== undefined) reason.before = b;
+    if (a !== undefined) reason.after = a;
+    out.push(reason);
+  }
+  return out;
+}
+
+function parentReasons(before: Digest[], now: Digest[], parents: { id: VertexId; text: string }[]): MissReason[] {
+  const out: MissReason[] = [];
+  for (let i = 0; i < now.length; i++) {
+    if (before[i] === now[i]) continue;
+    const parent = parents[i];
+    out.push({ kind: 'parent', vertex: parent?.id ?? `input ${i}`, text: parent?.text ?? '' });
+  }
+  return out;
+}
+
+function baseReason(beforeOp: string, nowOp: string, ref: string | undefined): MissReason | undefined {
+  const b = imageDigest(beforeOp);
+  const a = imageDigest(nowOp);
+  if (b === undefined || a === undefined) return undefined;
+  return { kind: 'base', ref: ref ?? '', before: b, after: a };
+}
+
+function imageDigest(op: string): string | undefined {
+  const parsed: unknown = JSON.parse(op);
+  if (typeof parsed !== 'object' || parsed === null) return undefined;
+  const { kind, digest } = parsed as { kind?: unknown; digest?: unknown };
+  return kind === 'image' && typeof digest === 'string' ? digest : undefined;
+}
+
+function contentReasons(before: Record<string, Digest>, now: Record<string, Digest>, ctx: MissContext): MissReason[] {
+  const sources = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+  const out: MissReason[] = [];
+  for (const source of sources) {
+    // A source on one side only came or went with the instruction, whose own reason says so; listing every file of
+    // it as added or removed would bury that.
+    if (before[source] === now[source] || before[source] === undefined || now[source] === undefined) continue;
+    const changes = fileChanges(ctx.filesBefore?.[source] ?? {}, ctx.filesNow?.[source] ?? {});
+    out.push({ kind: 'content', source, changes: changes.slice(0, MAX_LISTED_CHANGES), count: changes.length });
+  }
+  return out;
+}
+
+/** Files added, removed or changed between two per-path digest maps, sorted by path. */
+function fileChanges(before: Record<string, Digest>, now: Record<string, Digest>): FileChange[] {
+  const paths = [...new Set([...Object.keys(before), ...Object.keys(now)])].sort();
+  const out: FileChange[] = [];
+  for (const path of paths) {
+    const b = before[path];
+    const a = now[path];
+    if (b === a) continue;
+    const change: FileChange = { path };
+    if (b !== undefined) change.before = b;
+    if (a !== undefined) change.after = a;
+    out.push(change);
+  }
+  return out;
+}

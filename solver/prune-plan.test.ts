@@ -1,0 +1,51 @@
+import { expect } from 'chai';
+import { MediaType, sha256 } from '../registry/oci/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import { planPrune } from './prune-plan.js';
+import type { PruneCandidate } from './prune-plan.js';
+
+function rec(name: string, lastUsed: number, inputs: string[] = [], blobs: string[] = [name]): PruneCandidate {
+  return {
+    key: sha256(name),
+    inputs: inputs.map((i) => sha256(i)),
+    result: { snapshot: `s-${name}`, layers: blobs.map((b) => ({ descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256(b), size: 1 }, diffId: sha256(b) })) },
+    size: 10,
+    created: lastUsed,
+    lastUsed,
+  };
+}
+const keys = (...names: string[]): Digest[] => names.map((n) => sha256(n));
+
+describe('planPrune', () => {
+  it('removes everything unprotected when given no option', () => {
+    expect(planPrune([rec('a', 1), rec('b', 2)], new Set(), {}).keys).to.deep.equal(keys('a', 'b'));
+  });
+
+  it('never removes a parent while a child built on it stays, even when the parent looks older', () => {
+    // The parent's own lastUsed is older than an unrelated record's, but its child was used last of all.
+    const records = [rec('parent', 1), rec('child', 9, ['parent'], ['parent', 'child']), rec('other', 5)];
+    const plan = planPrune(records, new Set(), { keepStorage: 20 });
+    expect(plan.keys).to.deep.equal(keys('other'));
+  });
+
+  it('removes children before their parents and lists their snapshots in that order', () => {
+    const records = [rec('parent', 1), rec('child', 1, ['parent'], ['parent', 'child'])];
+    const plan = planPrune(records, new Set(), { all: true });
+    expect(plan.snapshots).to.deep.equal(['s-child', 's-parent']);
+    expect(plan.blobs).to.have.members(keys('parent', 'child'));
+  });
+
+  it('keeps a leased record and everything it stands on', () => {
+    const records = [rec('base', 1), rec('step', 2, ['base'], ['base', 'step']), rec('loose', 3)];
+    const plan = planPrune(records, new Set(keys('step')), { all: true });
+    expect(plan.keys).to.deep.equal(keys('loose'));
+    expect(plan.blobs).to.deep.equal(keys('loose'));
+  });
+
+  it('does not return a blob that a kept record still uses', () => {
+    const records = [rec('a', 1, [], ['shared', 'a']), rec('b', 2, [], ['shared', 'b'])];
+    const plan = planPrune(records, new Set(), { keepStorage: 10 });
+    expect(plan.keys).to.deep.equal(keys('a'));
+    expect(plan.blobs).to.deep.equal(keys('a'));
+  });
+});

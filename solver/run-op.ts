@@ -1,0 +1,73 @@
+import { assertNever } from '../frontend/index.js';
+import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
+import { UserError } from '../registry/oci/index.js';
+import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, ProgressSink, Worker } from './ports.js';
+import { fileSource } from './vertex-parts.js';
+import type { SolvedInput } from './vertex-parts.js';
+
+/** What running one op needs. */
+export interface RunContext {
+  worker: Worker;
+  images: ImageSource;
+  context: ContextSource;
+  secrets: Record<string, string>;
+  inputs: Map<VertexId, SolvedInput>;
+  signal: AbortSignal;
+  progress: ProgressSink;
+}
+
+/** An empty filesystem: FROM scratch. */
+export const EMPTY_FS: FsState = { snapshot: null, layers: [] };
+
+/** Executes one vertex's op on its solved inputs and returns the filesystem it produced. */
+export async function runOp(vertex: Vertex, ctx: RunContext): Promise<FsState> {
+  const op = vertex.op;
+  switch (op.kind) {
+    case 'image': {
+      const { manifest, config } = await ctx.images.pull(op.ref, op.digest, ctx.signal, ctx.progress);
+      return ctx.worker.unpack(manifest, config, ctx.signal, ctx.progress);
+    }
+    case 'scratch':
+      return EMPTY_FS;
+    case 'exec':
+      return ctx.worker.exec(op, parentFs(vertex, ctx), execResources(op, ctx), ctx.signal, ctx.progress);
+    case 'copy':
+      return ctx.worker.copy(op, parentFs(vertex, ctx), fileSource(op.from, ctx), ctx.signal, ctx.progress);
+    case 'mkdir':
+      return ctx.worker.mkdir(op, parentFs(vertex, ctx), ctx.signal);
+    case 'meta':
+      return parentFs(vertex, ctx); // config only: the filesystem is the parent's, unchanged
+    default:
+      return assertNever(op);
+  }
+}
+
+/** Bytes of the layers `fs` adds on top of `parent` (compressed blob sizes). */
+export function addedSize(fs: FsState, parent: FsState | undefined): number {
+  return fs.layers.slice(parent?.layers.length ?? 0).reduce((sum, layer) => sum + layer.descriptor.size, 0);
+}
+
+function parentFs(vertex: Vertex, ctx: RunContext): FsState {
+  const id = vertex.inputs[0];
+  const parent = id === undefined ? undefined : ctx.inputs.get(id);
+  if (parent === undefined) throw new Error(`vertex ${vertex.id} (${vertex.op.kind}) has no solved parent filesystem`);
+  return parent.fs;
+}
+
+/** Mount sources keyed 'context' or by source vertex id, and only the secrets this step asks for. */
+function execResources(op: ExecOp, ctx: RunContext): ExecResources {
+  const sources: Record<string, FileSource> = {};
+  const secrets: Record<string, string> = {};
+  for (const m of op.mounts) {
+    if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) {
+      sources[m.from.kind === 'vertex' ? m.from.id : m.from.kind] = fileSource(m.from, ctx);
+    } else if (m.type === 'secret') {
+      const value = ctx.secrets[m.id];
+      if (value !== undefined) secrets[m.id] = value;
+      else if (m.required) {
+        throw new UserError('SECRET_NOT_FOUND', `secret "${m.id}" is required but was not given`, `pass it with --secret id=${m.id},src=<file>`);
+      }
+    }
+  }
+  return { sources, secrets };
+}

@@ -1,0 +1,251 @@
+import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import PQueue from 'p-queue';
+import type { BuildGraph, Vertex, VertexId } from '../frontend/index.js';
+import { formatPlatform } from '../registry/oci/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import { cacheKey } from './cache-key.js';
+import type { CacheKey } from './cache-key.js';
+import { explainMiss } from './explain-miss.js';
+import type { MissReason } from './explain-miss.js';
+import { checkGraph, locatorOf } from './graph-order.js';
+import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, Worker } from './ports.js';
+import type { ProgressEvent, VertexRecord } from './progress-event.js';
+import { addedSize, runOp } from './run-op.js';
+import { locateError } from './locate-error.js';
+import { vertexParts } from './vertex-parts.js';
+import type { SolvedInput, VertexParts } from './vertex-parts.js';
+
+/** What solve() works with. */
+export interface SolveOptions {
+  worker: Worker;
+  images: ImageSource;
+  cache: CacheIndex;
+  context: ContextSource;
+  /** `--secret` files by id; handed to the steps that mount them, never keyed or recorded. */
+  secrets?: Record<string, string>;
+  /** Run every step, taking nothing from the cache (results are still stored). */
+  noCache?: boolean;
+  /** Stage names (or indexes) whose steps run regardless of the cache, and so do the steps built on them. */
+  noCacheFilter?: string[];
+  /** How many steps run at once; defaults to the number of CPUs (at least 2). */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (e: ProgressEvent) => void;
+  /** Names the lease holding this build's cache records; generated when absent. */
+  buildId?: string;
+  /** Prepended to every step locator, e.g. the context directory, so unrelated projects do not explain each other. */
+  locatorPrefix?: string;
+}
+
+/** The solved graph: every vertex's filesystem and what happened to it. */
+export interface SolveResult {
+  results: Record<VertexId, FsState>;
+  /** One record per vertex, in graph order. */
+  records: VertexRecord[];
+  /**
+   * The lease that keeps this build's cache records (and their snapshots and blobs) from prune. Still held on
+   * success so the results can be exported: call `cache.release(leaseId)` when done. Released on failure.
+   */
+  leaseId: string;
+}
+
+interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number }
+interface Solved extends SolvedInput { forced: boolean; record: VertexRecord }
+
+/**
+ * Solves `graph`: keys every vertex, takes hits from the cache and runs the misses on the worker, independent
+ * vertices in parallel (at most `concurrency` at once), each key at most once. The first failure cancels the rest;
+ * solve() then waits for running steps to stop and rejects with that failure, located at its Dockerfile line.
+ */
+export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<SolveResult> {
+  const order = checkGraph(graph);
+  const byId = new Map(graph.vertices.map((v) => [v.id, v]));
+  const controller = new AbortController();
+  const onAbort = (): void => controller.abort(opts.signal?.reason);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  if (opts.signal?.aborted === true) onAbort();
+  const run = new SolveRun(graph, opts, controller.signal);
+  let first: { error: Error } | undefined;
+  const pending = new Map<VertexId, Promise<Solved>>();
+  for (const id of order) {
+    const vertex = byId.get(id);
+    if (vertex === undefined) continue;
+    const promise = run.solveVertex(vertex, pending).catch((err: unknown) => {
+      if (first === undefined) {
+        first = { error: locateError(err, vertex, opts.signal) };
+        run.emit({ type: 'error', vertex: vertex.id, time: Date.now(), message: first.error.message });
+        controller.abort(first.error);
+      }
+      throw err;
+    });
+    pending.set(id, promise);
+  }
+  const settled = await Promise.allSettled(pending.values());
+  opts.signal?.removeEventListener('abort', onAbort);
+  if (first !== undefined) {
+    await opts.cache.release(run.leaseId);
+    throw first.error;
+  }
+  const solved = new Map<VertexId, Solved>();
+  for (const s of settled) {
+    if (s.status !== 'fulfilled') throw new Error('a vertex failed without recording its failure');
+    solved.set(s.value.record.id, s.value);
+  }
+  const results: Record<VertexId, FsState> = {};
+  const records: VertexRecord[] = [];
+  for (const v of graph.vertices) {
+    const s = solved.get(v.id);
+    if (s === undefined) continue;
+    results[v.id] = s.fs;
+    records.push(s.record);
+  }
+  return { results, records, leaseId: run.leaseId };
+}
+
+/** The state of one solve() call. */
+class SolveRun {
+  readonly leaseId: string;
+  readonly #graph: BuildGraph;
+  readonly #opts: SolveOptions;
+  readonly #signal: AbortSignal;
+  readonly #queue: PQueue;
+  readonly #byKey = new Map<Digest, Promise<Outcome>>();
+
+  constructor(graph: BuildGraph, opts: SolveOptions, signal: AbortSignal) {
+    this.#graph = graph;
+    this.#opts = opts;
+    this.#signal = signal;
+    this.leaseId = opts.buildId ?? randomUUID();
+    this.#queue = new PQueue({ concurrency: opts.concurrency ?? Math.max(2, availableParallelism()) });
+  }
+
+  emit(e: ProgressEvent): void {
+    this.#opts.onEvent?.(e);
+  }
+
+  /** Waits for the vertex's inputs, keys it, then takes it from the cache or runs it (once per key). */
+  async solveVertex(vertex: Vertex, pending: Map<VertexId, Promise<Solved>>): Promise<Solved> {
+    const inputs = new Map<VertexId, Solved>();
+    for (const id of vertex.inputs) {
+      const input = pending.get(id);
+      if (input === undefined) throw new Error(`vertex ${vertex.id} needs ${id}, which is not scheduled before it`);
+      inputs.set(id, await input);
+    }
+    this.#signal.throwIfAborted();
+    const started = Date.now();
+    const vp = await this.#enqueue(() =>
+      vertexParts(vertex, { inputs, worker: this.#opts.worker, context: this.#opts.context, platform: this.#platform(vertex), signal: this.#signal }),
+    );
+    const key = cacheKey(vp.parts);
+    const forced = this.#isForced(vertex, vp, inputs);
+    const locator = locatorOf(this.#graph, vertex, this.#opts.locatorPrefix);
+    const previous = await this.#opts.cache.previous(locator);
+    // Hold before looking up, so a concurrent prune cannot remove the record between the lookup and its use.
+    await this.#opts.cache.hold(this.leaseId, [key.digest]);
+    let shared = this.#byKey.get(key.digest);
+    const isLeader = shared === undefined;
+    if (shared === undefined) {
+      const explain = (): MissReason[] =>
+        explainMiss(previous?.parts, vp.parts, {
+          noCache: forced,
+          parents: vp.keyedInputs.map((id) => ({ id, text: inputs.get(id)?.text ?? '' })),
+          ...(vertex.op.kind === 'image' ? { ref: vertex.op.ref } : {}),
+          ...(previous === undefined ? {} : { filesBefore: previous.files }),
+          filesNow: vp.files,
+        });
+      shared = this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started));
+      this.#byKey.set(key.digest, shared);
+    }
+    const outcome = await shared;
+    if (!isLeader) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
+    await this.#opts.cache.remember(locator, { ...key, files: vp.files });
+    const finished = Date.now();
+    const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result
+    const record: VertexRecord = {
+      id: vertex.id,
+      text: vertex.text,
+      ...(vertex.location === undefined ? {} : { location: vertex.location }),
+      key: key.digest,
+      cached,
+      reasons: cached ? [] : outcome.reasons,
+      started: isLeader ? outcome.started : started,
+      finished,
+      durationMs: finished - (isLeader ? outcome.started : started),
+      size: outcome.size,
+    };
+    return { key: key.digest, fs: outcome.fs, text: vertex.text, forced, record };
+  }
+
+  /**
+   * Runs `task` on the queue. Not with p-queue's own `signal` option: that rejects a *running* task at once and frees
+   * its slot while the worker is still busy. A task that starts after the abort gives up before doing anything.
+   */
+  async #enqueue<T>(task: () => Promise<T>): Promise<T> {
+    return this.#queue.add(() => {
+      this.#signal.throwIfAborted();
+      return task();
+    });
+  }
+
+  async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number): Promise<Outcome> {
+    if (!forced) {
+      const hit = await this.#opts.cache.get(key.digest);
+      if (hit !== undefined && (await this.#snapshotExists(hit.result))) {
+        this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
+        return { fs: hit.result, cached: true, size: hit.size, reasons: [], started };
+      }
+    }
+    const reasons = explain();
+    const runStarted = Date.now();
+    this.emit({ type: 'start', vertex: vertex.id, text: vertex.text, reasons, time: runStarted });
+    const fs = await runOp(vertex, {
+      worker: this.#opts.worker,
+      images: this.#opts.images,
+      context: this.#opts.context,
+      secrets: this.#opts.secrets ?? {},
+      inputs,
+      signal: this.#signal,
+      progress: this.#progress(vertex.id),
+    });
+    const parentId = vertex.inputs[0];
+    const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
+    await this.#opts.cache.put(key, { result: fs, size });
+    const done = Date.now();
+    this.emit({ type: 'done', vertex: vertex.id, time: done, durationMs: done - runStarted, size });
+    return { fs, cached: false, size, reasons, started: runStarted };
+  }
+
+  async #snapshotExists(fs: FsState): Promise<boolean> {
+    const has = this.#opts.worker.hasSnapshot;
+    if (fs.snapshot === null || has === undefined) return true;
+    return has.call(this.#opts.worker, fs.snapshot);
+  }
+
+  /**
+   * Forced steps run whatever the cache holds. A step built on a forced one is forced too, because its key did not
+   * change while its input may have; a COPY --from source is exempt: its content digest already tells.
+   */
+  #isForced(vertex: Vertex, vp: VertexParts, inputs: Map<VertexId, Solved>): boolean {
+    if (this.#opts.noCache === true) return true;
+    const stage = this.#graph.stages.find((s) => s.index === vertex.stage);
+    const filter = this.#opts.noCacheFilter ?? [];
+    if (stage !== undefined && (filter.includes(String(stage.index)) || (stage.name !== undefined && filter.includes(stage.name)))) return true;
+    return vp.keyedInputs.some((id) => inputs.get(id)?.forced === true);
+  }
+
+  #platform(vertex: Vertex): string {
+    const op = vertex.op;
+    if (op.kind === 'image' || op.kind === 'scratch') return formatPlatform(op.platform);
+    const stage = this.#graph.stages.find((s) => s.index === vertex.stage);
+    return stage === undefined ? '' : formatPlatform(stage.platform);
+  }
+
+  #progress(vertex: VertexId): ProgressSink {
+    return {
+      log: (stream, data) => this.emit({ type: 'log', vertex, stream, data, time: Date.now() }),
+      status: (text, current, total) =>
+        this.emit({ type: 'status', vertex, text, ...(current === undefined ? {} : { current }), ...(total === undefined ? {} : { total }), time: Date.now() }),
+    };
+  }
+}

@@ -1,0 +1,85 @@
+import { assertNever } from '../frontend/index.js';
+import type { CopyOp, SourceRef, Vertex, VertexId } from '../frontend/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import { keyOp } from './cache-key.js';
+import type { CacheKeyParts } from './cache-key.js';
+import type { ContentFiles, ContextSource, FileSource, FsState, Worker } from './ports.js';
+
+/** What a solved input vertex contributes to its dependents. */
+export interface SolvedInput { key: Digest; fs: FsState; text: string }
+
+/** The key parts of a vertex, the per-file digests behind its content, and the vertices behind `parts.inputs`. */
+export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; keyedInputs: VertexId[] }
+
+/** Everything vertexParts() reads besides the vertex. */
+export interface PartsContext {
+  inputs: Map<VertexId, SolvedInput>;
+  worker: Worker;
+  context: ContextSource;
+  platform: string;
+  signal: AbortSignal;
+}
+
+/**
+ * Computes a vertex's key parts. File sources are keyed by the content of exactly the files they select (the
+ * worker's contentDigest, which ignores mtime), so a COPY --from a rebuilt stage still hits when the files it takes
+ * are the same; that source vertex's own key is then left out of `inputs`.
+ */
+export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<VertexParts> {
+  const content: Record<string, Digest> = {};
+  const files: ContentFiles = {};
+  const contentKeyed = new Set<VertexId>();
+  const addContent = async (name: string, ref: SourceRef, op: CopyOp): Promise<void> => {
+    const digest = await ctx.worker.contentDigest(fileSource(ref, ctx), op, ctx.signal);
+    content[name] = digest.digest;
+    files[name] = digest.files;
+  };
+  const op = vertex.op;
+  if (op.kind === 'copy') {
+    await addContent(op.from.kind, op.from, op);
+    if (op.from.kind === 'vertex') contentKeyed.add(op.from.id);
+  } else if (op.kind === 'exec') {
+    for (const m of op.mounts) {
+      if ((m.type === 'bind' || m.type === 'cache') && m.from?.kind === 'context') {
+        await addContent(`mount:${m.target}`, m.from, selectOp(m.source));
+      }
+    }
+  }
+  // inputs[0] is the parent filesystem: always keyed, even in the odd case that it is also the copy source.
+  const keyedInputs = vertex.inputs.filter((id, i) => i === 0 || !contentKeyed.has(id));
+  const parts: CacheKeyParts = {
+    v: 1,
+    op: keyOp(vertex),
+    opText: vertex.text,
+    inputs: keyedInputs.map((id) => solved(ctx, id).key),
+    content,
+    args: vertex.args,
+    platform: ctx.platform,
+  };
+  return { parts, files, keyedInputs };
+}
+
+/** Where a COPY or mount reads from, resolved against the solved inputs and the build context. */
+export function fileSource(ref: SourceRef, ctx: Pick<PartsContext, 'inputs' | 'context'>): FileSource {
+  switch (ref.kind) {
+    case 'context':
+      return ctx.context;
+    case 'vertex':
+      return { kind: 'fs', fs: solved(ctx, ref.id).fs };
+    case 'inline':
+      return { kind: 'inline', files: ref.files };
+    default:
+      return assertNever(ref);
+  }
+}
+
+function solved(ctx: Pick<PartsContext, 'inputs'>, id: VertexId): SolvedInput {
+  const input = ctx.inputs.get(id);
+  if (input === undefined) throw new Error(`vertex input ${id} was not solved first`);
+  return input;
+}
+
+/** A COPY that selects `source` from the context: how a RUN --mount from the context asks for its content key. */
+function selectOp(source: string): CopyOp {
+  return { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: [source], dest: '/', link: false, parents: false, exclude: [] };
+}
