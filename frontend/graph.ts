@@ -3,7 +3,10 @@ import type { ContainerConfig, Digest, ImageConfig, Platform } from '../registry
 // The build graph: what the frontend hands the solver. Plain data only (JSON-serialisable, no methods), so a graph
 // can be printed, diffed and built by tests without running anything.
 
-/** Stable within one compile: `s<stage>.<step>` (step 0 is the stage's FROM). */
+/**
+ * Stable within one compile: `s<stage>.<step>` (step 0 is the stage's FROM); an image read by COPY --from or a RUN
+ * mount gets a source vertex `s<stage>.<step>.from<k>` placed just before the step that reads it.
+ */
 export type VertexId = string;
 
 /** Where an instruction is in its Dockerfile; lines and columns are 1-based. */
@@ -59,6 +62,8 @@ export interface CopyOp {
   parents: boolean;
   exclude: string[];
   checksum?: string;        // ADD --checksum
+  keepGitDir?: boolean;     // ADD --keep-git-dir
+  unpack?: boolean;         // ADD --unpack (explicit; undefined means ADD's default: unpack local archives)
   /** USER at this point: a COPY without --chown still creates WORKDIR-like parents as root, as docker does. */
 }
 
@@ -66,7 +71,13 @@ export interface CopyOp {
 export interface MkdirOp { kind: 'mkdir'; path: string; user: string }
 
 /** ENV, LABEL, CMD, EXPOSE …: config only, no filesystem change. `change` is what this step set. */
-export interface MetaOp { kind: 'meta'; change: Partial<ContainerConfig> }
+export interface MetaOp {
+  kind: 'meta';
+  /** The config fields this step set, each with its whole new value (Env, Labels … already merged). */
+  change: Partial<ContainerConfig>;
+  /** MAINTAINER: the image's `author`. */
+  author?: string;
+}
 
 /** Every operation a vertex can hold; handled by exhaustive switches ending in assertNever. */
 export type Op = ImageOp | ScratchOp | ExecOp | CopyOp | MkdirOp | MetaOp;

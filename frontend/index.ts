@@ -1,2 +1,12 @@
 // The frontend's public surface: Dockerfile text in, plain-data build graph out. Pure: no fs writes, no processes.
 export * from './graph.js';
+export type * from './ast.js';
+export { DockerfileError, formatDockerfileError } from './errors.js';
+export { parseDockerfile } from './parser/parse-dockerfile.js';
+export { processWord, processWords, ShellSyntaxError } from './shell/lex.js';
+export type { EnvLookup, ExpandResult, LexOptions } from './shell/lex.js';
+export { parseDockerignore, createIgnoreMatcher } from './dockerignore.js';
+export { compile } from './compile/compile.js';
+export type { CompileOptions, ResolveImage } from './compile/options.js';
+export { planText, planDot } from './plan.js';
+export { printDockerfile, printInstruction } from './printer.js';

@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import type { CompileOptions } from './options.js';
+import { build, copy, images, rejects, vertex } from './compile-fixtures.js';
+
+describe('compile: errors', () => {
+  const table: [string, string, Partial<CompileOptions>, number, number][] = [
+    ['an unknown --target', 'FROM alpine AS a\n', { target: 'b' }, 1, 1],
+    ['an instruction before FROM', 'RUN x\nFROM alpine\n', {}, 1, 1],
+    ['a file without FROM', 'ARG A=1\n', {}, 1, 1],
+    ['a stage copying from itself', 'FROM alpine AS a\nCOPY --from=a /x /y\n', {}, 2, 1],
+    ['a cycle between stages', 'FROM alpine AS a\nCOPY --from=b /x /y\nFROM alpine AS b\nCOPY --from=a /x /y\n', {}, 2, 1],
+    ['an invalid stage index', 'FROM alpine\nCOPY --from=7 /x /y\n', {}, 2, 6],
+    ['a variable in --from', 'FROM alpine\nARG S=a\nCOPY --from=$S /x /y\n', {}, 3, 6],
+    ['a bad --mount', 'FROM alpine\nRUN --mount=type=nfs,target=/x make\n', {}, 2, 5],
+    ['a mount key that does not exist', 'FROM alpine\nRUN --mount=type=cache,tagret=/x make\n', {}, 2, 5],
+    ['a bad --network', 'FROM alpine\nRUN --network=bridge make\n', {}, 2, 5],
+    ['a duplicate stage name', 'FROM alpine AS a\nFROM alpine AS A\n', {}, 2, 16],
+    ['a bad ${} in ENV', 'FROM alpine\nENV A=${B\n', {}, 2, 7],
+    ['an invalid --platform', 'FROM --platform=linux alpine\n', {}, 1, 17],
+    ['a bad HEALTHCHECK duration', 'FROM alpine\nHEALTHCHECK --interval=soon CMD true\n', {}, 2, 24],
+    ['a bad --chmod', 'FROM alpine\nCOPY --chmod=999 a b\n', {}, 2, 14],
+  ];
+  for (const [name, text, opts, line, column] of table) {
+    it(`rejects ${name} at ${line}:${column}`, async () => {
+      const err = await rejects(text, opts);
+      expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+      expect(err.at).to.deep.include({ line, column });
+    });
+  }
+
+  it('reports a heredoc marker with an unterminated quote as a path that does not expand, not a crash', async () => {
+    const err = await rejects("FROM alpine\nCOPY <<'x /y\n");
+    expect(err.at).to.deep.include({ line: 2, column: 6 });
+  });
+
+  it('suggests the nearest stage name for a mistyped --target', async () => {
+    expect((await rejects('FROM alpine AS builder\nFROM alpine AS final\n', { target: 'buidler' })).hint).to.match(/builder/);
+  });
+});
+
+describe('compile: ONBUILD triggers', () => {
+  it('runs the base stage ONBUILD triggers first, at the FROM line, and clears them', async () => {
+    const { graph } = await build('FROM alpine AS base\nONBUILD COPY . /app\nONBUILD RUN make\nFROM base\nRUN test\n');
+    expect(graph.stages[1]?.vertices.slice(1).map((id) => vertex(graph, id).text)).to.deep.equal(['COPY . /app # buildkit', 'RUN /bin/sh -c make # buildkit', 'RUN /bin/sh -c test # buildkit']);
+    expect(vertex(graph, 's1.1').location?.line).to.equal(4);
+    expect(graph.stages[1]?.config.OnBuild).to.equal(undefined);
+    expect(graph.stages[0]?.config.OnBuild).to.deep.equal(['COPY . /app', 'RUN make']);
+  });
+
+  it('runs ONBUILD triggers recorded in a base image config', async () => {
+    images['onbuild-base'] = { OnBuild: ['WORKDIR /src', 'COPY . .'] };
+    try {
+      const { graph } = await build('FROM onbuild-base\nRUN ls\n');
+      expect(graph.vertices.map((v) => v.text)).to.deep.equal(['FROM docker.io/library/onbuild-base', 'WORKDIR /src', 'COPY . . # buildkit', 'RUN /bin/sh -c ls # buildkit']);
+      expect(copy(graph, 's0.2').dest).to.equal('/src/');
+    } finally {
+      delete images['onbuild-base'];
+    }
+  });
+
+  it('rejects a malformed trigger in a base image at the FROM line', async () => {
+    images['bad-onbuild'] = { OnBuild: ['COPPY a b'] };
+    try {
+      const err = await rejects('FROM alpine\nFROM bad-onbuild\n');
+      expect(err.at).to.deep.include({ line: 2, column: 1 });
+    } finally {
+      delete images['bad-onbuild'];
+    }
+  });
+});

@@ -1,0 +1,204 @@
+import { expect } from 'chai';
+import { amd64, arm64, build, copy, exec, vertex } from './compile-fixtures.js';
+
+describe('compile: stages', () => {
+  const multi = 'FROM golang:1.22 AS build\nRUN go build -o /app\nFROM missing-image AS broken\nRUN false\nFROM alpine AS final\nCOPY --from=build /app /app\n';
+
+  it('keeps only the stages the last stage needs and never resolves the others', async () => {
+    const { graph, calls } = await build(multi);
+    expect(graph.stages.map((s) => s.name)).to.deep.equal(['build', 'final']);
+    expect(graph.stages[graph.target]?.name).to.equal('final');
+    expect(calls.sort()).to.deep.equal(['alpine@amd64', 'golang:1.22@amd64']);
+  });
+
+  it('builds the --target stage and what it needs only', async () => {
+    const { graph, calls } = await build(multi, { target: 'BUILD' });
+    expect(graph.stages.map((s) => s.index)).to.deep.equal([0]);
+    expect(calls).to.deep.equal(['golang:1.22@amd64']);
+  });
+
+  it('orders vertices so that every input comes before its reader', async () => {
+    const { graph } = await build('FROM alpine AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nRUN touch /x\nFROM a\n');
+    const seen = new Set<string>();
+    for (const v of graph.vertices) {
+      for (const i of v.inputs) expect(seen.has(i)).to.equal(true);
+      seen.add(v.id);
+    }
+  });
+
+  it('links COPY --from by stage name, case-insensitively, and by index', async () => {
+    const { graph } = await build('FROM busybox AS Tools\nRUN make\nFROM alpine\nCOPY --from=TOOLS /a /a\nCOPY --from=0 /b /b\n');
+    expect(vertex(graph, 's1.1').inputs).to.deep.equal(['s1.0', 's0.1']);
+    expect(copy(graph, 's1.2').from).to.deep.equal({ kind: 'vertex', id: 's0.1' });
+  });
+
+  it('treats a --from that names no stage as an image with its own source vertex', async () => {
+    const { graph, calls } = await build('FROM alpine\nCOPY --from=busybox /bin/busybox /bin/\n');
+    expect(calls).to.include('busybox@amd64');
+    const src = vertex(graph, 's0.1.from0');
+    expect(src.op).to.deep.include({ kind: 'image', ref: 'docker.io/library/busybox' });
+    expect(vertex(graph, 's0.1').inputs).to.deep.equal(['s0.0', 's0.1.from0']);
+  });
+
+  it('starts a FROM <stage> stage from that stage result without a new source vertex', async () => {
+    const { graph } = await build('FROM node:20 AS base\nENV A=1\nFROM base\nRUN echo $A\n');
+    const stage = graph.stages[1];
+    expect(stage?.vertices[0]).to.equal('s0.1');
+    expect(vertex(graph, 's1.1').inputs).to.deep.equal(['s0.1']);
+    expect(exec(graph, 's1.1').env).to.include('A=1');
+    expect(stage?.base?.ref).to.equal('docker.io/library/node:20');
+  });
+
+  it('builds FROM scratch from a ScratchOp', async () => {
+    const { graph, calls } = await build('FROM scratch\nCOPY a /a\n');
+    expect(vertex(graph, 's0.0').op).to.deep.equal({ kind: 'scratch', platform: amd64 });
+    expect(calls).to.deep.equal([]);
+  });
+
+  it('links RUN --mount from= a stage as an extra input', async () => {
+    const { graph } = await build('FROM alpine AS src\nRUN mk\nFROM alpine\nRUN --mount=type=bind,from=src,target=/s,source=/out cp /s/x /x\n');
+    expect(vertex(graph, 's1.1').inputs).to.deep.equal(['s1.0', 's0.1']);
+    expect(exec(graph, 's1.1').mounts).to.deep.equal([{ type: 'bind', target: '/s', from: { kind: 'vertex', id: 's0.1' }, source: '/out', readwrite: false }]);
+  });
+});
+
+describe('compile: args and environment', () => {
+  it('expands global ARGs in FROM and lets --build-arg override them', async () => {
+    const text = 'ARG GO=1.21\nFROM golang:${GO}\nRUN go version\n';
+    expect((await build(text)).calls).to.deep.equal(['golang:1.21@amd64']);
+    const { graph, calls } = await build(text, { buildArgs: { GO: '1.22' } });
+    expect(calls).to.deep.equal(['golang:1.22@amd64']);
+    expect(vertex(graph, 's0.0').args).to.deep.equal({ GO: '1.22' });
+  });
+
+  it('does not see a global ARG inside a stage until it is re-declared', async () => {
+    const { graph } = await build('ARG V=1\nFROM alpine\nRUN echo a\nARG V\nRUN echo b\nLABEL v=$V\n');
+    expect(exec(graph, 's0.1').env.some((e) => e.startsWith('V='))).to.equal(false);
+    expect(exec(graph, 's0.2').env).to.include('V=1');
+    expect(vertex(graph, 's0.3').text).to.equal('LABEL v=1');
+    expect(vertex(graph, 's0.3').args).to.deep.equal({ V: '1' });
+  });
+
+  it('scopes ARGs to their stage', async () => {
+    const { graph } = await build('FROM alpine AS a\nARG X=1\nRUN a\nFROM alpine\nCOPY --from=a /x /x\nRUN echo $X\n');
+    expect(exec(graph, 's1.2').env.some((e) => e.startsWith('X='))).to.equal(false);
+  });
+
+  it('gives RUN the ARGs in scope as env and history prefix, but keeps them out of the image config', async () => {
+    const { graph } = await build('FROM alpine\nARG A=1\nARG B\nRUN make\n', { buildArgs: { B: 'two' } });
+    expect(exec(graph, 's0.1').env).to.include.members(['A=1', 'B=two']);
+    expect(vertex(graph, 's0.1').text).to.equal('RUN |2 A=1 B=two /bin/sh -c make # buildkit');
+    expect(vertex(graph, 's0.1').args).to.deep.equal({ A: '1', B: 'two' });
+    expect(graph.stages[0]?.config.Env?.some((e) => e.startsWith('A='))).to.equal(false);
+  });
+
+  it('expands an ARG default against earlier ARGs and ENV', async () => {
+    const { graph } = await build('FROM alpine\nENV BASE=/opt\nARG DIR=${BASE}/app\nWORKDIR $DIR\n');
+    expect(vertex(graph, 's0.2').op).to.deep.equal({ kind: 'mkdir', path: '/opt/app', user: '' });
+  });
+
+  it('provides the automatic platform args in the global scope and, once declared, in a stage', async () => {
+    const { graph, calls } = await build('FROM --platform=$BUILDPLATFORM golang:1.22\nARG TARGETARCH\nARG BUILDOS\nRUN GOARCH=$TARGETARCH go build\n', { platform: arm64 });
+    expect(calls).to.deep.equal(['golang:1.22@amd64']);
+    expect(graph.stages[0]?.platform).to.deep.equal(amd64);
+    expect(exec(graph, 's0.1').env).to.include.members(['TARGETARCH=arm64', 'BUILDOS=linux']);
+  });
+
+  it('passes proxy build args to RUN without an ARG line and without history', async () => {
+    const { graph } = await build('FROM alpine\nRUN wget x\n', { buildArgs: { HTTP_PROXY: 'http://p:3128' } });
+    expect(exec(graph, 's0.1').env).to.include('HTTP_PROXY=http://p:3128');
+    expect(vertex(graph, 's0.1').text).to.equal('RUN /bin/sh -c wget x # buildkit');
+  });
+
+  it('builds ExecOp env from the image, ENV and a default PATH, in order', async () => {
+    const { graph } = await build('FROM busybox\nENV A=1 B="x y"\nRUN env\n');
+    expect(exec(graph, 's0.2').env).to.deep.equal(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'A=1', 'B=x y']);
+    expect(vertex(graph, 's0.1').text).to.equal('ENV A=1 B=x y');
+  });
+
+  it('expands every pair of one ENV against the environment before it', async () => {
+    const { graph } = await build('FROM alpine\nENV abc=hello\nENV abc=bye def=$abc\nENV ghi=$abc\n');
+    expect(graph.stages[0]?.config.Env).to.include.members(['abc=bye', 'def=hello', 'ghi=bye']);
+  });
+
+  it('resolves WORKDIR against the previous one and USER into ExecOp', async () => {
+    const { graph } = await build('FROM golang:1.22\nWORKDIR src\nWORKDIR ../app/./x\nUSER 1000:1000\nRUN make\n');
+    expect(vertex(graph, 's0.1').op).to.deep.equal({ kind: 'mkdir', path: '/go/src', user: '' });
+    expect(vertex(graph, 's0.2').text).to.equal('WORKDIR /go/app/x');
+    expect(exec(graph, 's0.4')).to.deep.include({ cwd: '/go/app/x', user: '1000:1000' });
+  });
+
+  it('does not expand RUN, CMD or ENTRYPOINT arguments', async () => {
+    const { graph } = await build('FROM alpine\nENV A=1\nRUN echo $A\nCMD echo $A\n');
+    expect(exec(graph, 's0.2').argv).to.deep.equal(['/bin/sh', '-c', 'echo $A']);
+    expect(graph.stages[0]?.config.Cmd).to.deep.equal(['/bin/sh', '-c', 'echo $A']);
+  });
+});
+
+describe('compile: instructions', () => {
+  it('writes created_by texts as BuildKit does', async () => {
+    const { graph } = await build('FROM alpine\nWORKDIR /app\nCOPY --chown=1:1 src/ ./\nADD --chmod=644 a.tgz /opt/\nRUN ["make", "all"]\nCMD ["sh", "-c", "x"]\nEXPOSE 80 53/udp\nVOLUME /data\nUSER app\nSTOPSIGNAL SIGQUIT\nSHELL ["/bin/bash", "-c"]\nMAINTAINER me\nHEALTHCHECK --interval=90s CMD true\n');
+    expect(graph.vertices.slice(1).map((v) => v.text)).to.deep.equal([
+      'WORKDIR /app',
+      'COPY --chown=1:1 src/ ./ # buildkit',
+      'ADD --chmod=644 a.tgz /opt/ # buildkit',
+      'RUN make all # buildkit',
+      'CMD ["sh" "-c" "x"]',
+      'EXPOSE [80/tcp 53/udp]',
+      'VOLUME [/data]',
+      'USER app',
+      'STOPSIGNAL SIGQUIT',
+      'SHELL [/bin/bash -c]',
+      'MAINTAINER me',
+      'HEALTHCHECK {Test:[CMD-SHELL true] Interval:1m30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}',
+    ]);
+    expect(graph.vertices.slice(1).map((v) => v.emptyLayer)).to.deep.equal([false, false, false, false, true, true, true, true, true, true, true, true]);
+  });
+
+  it('resolves COPY destinations against WORKDIR and keeps the trailing slash', async () => {
+    const { graph } = await build('FROM alpine\nWORKDIR /app\nCOPY a ./\nCOPY b sub/\nCOPY c /abs\nCOPY d .\n');
+    expect([2, 3, 4, 5].map((n) => copy(graph, `s0.${n}`).dest)).to.deep.equal(['/app/', '/app/sub/', '/abs', '/app/']);
+  });
+
+  it('turns COPY <<EOF into inline files, expanded unless the delimiter is quoted', async () => {
+    const { graph } = await build('FROM alpine\nENV N=world\nCOPY <<A <<"B" /etc/\nhello $N\nA\nraw $N\nB\n');
+    expect(copy(graph, 's0.2').from).to.deep.equal({ kind: 'inline', files: [{ name: 'A', content: 'hello world\n' }, { name: 'B', content: 'raw $N\n' }] });
+    expect(vertex(graph, 's0.2').text).to.equal('COPY <<A <<B /etc/ # buildkit');
+  });
+
+  it('runs a RUN heredoc body through the shell, and a shebang script as a mounted file', async () => {
+    const { graph } = await build('FROM alpine\nRUN <<EOF\necho a\nEOF\nRUN <<EOF\n#!/usr/bin/env python3\nprint(1)\nEOF\nRUN cat <<X > /f\nhi\nX\n');
+    expect(exec(graph, 's0.1').argv).to.deep.equal(['/bin/sh', '-c', 'echo a\n']);
+    expect(exec(graph, 's0.2').argv).to.deep.equal(['/bin/sh', '-c', '/dev/pipes/EOF']);
+    expect(exec(graph, 's0.2').mounts[0]).to.deep.include({ type: 'bind', target: '/dev/pipes/' });
+    expect(exec(graph, 's0.3').argv).to.deep.equal(['/bin/sh', '-c', 'cat <<X > /f\nhi\nX']);
+  });
+
+  it('uses SHELL for later shell-form instructions', async () => {
+    const { graph } = await build('FROM alpine\nSHELL ["/bin/bash", "-eo", "pipefail", "-c"]\nRUN a | b\n');
+    expect(exec(graph, 's0.2').argv).to.deep.equal(['/bin/bash', '-eo', 'pipefail', '-c', 'a | b']);
+  });
+
+  it('resets an inherited CMD when ENTRYPOINT is set, but not a CMD set in the same stage', async () => {
+    const a = await build('FROM node:20\nENTRYPOINT ["/init"]\n');
+    expect(a.graph.stages[0]?.config).to.deep.include({ Entrypoint: ['/init'], Cmd: null });
+    const b = await build('FROM node:20\nCMD ["serve"]\nENTRYPOINT ["/init"]\n');
+    expect(b.graph.stages[0]?.config).to.deep.include({ Entrypoint: ['/init'], Cmd: ['serve'] });
+  });
+
+  it('merges the base config with every change into Stage.config', async () => {
+    const { graph } = await build('FROM node:20\nLABEL a=1\nLABEL b=2\nEXPOSE 3000\nONBUILD RUN npm ci\nHEALTHCHECK NONE\n');
+    expect(graph.stages[0]?.config).to.deep.include({ User: 'node', Labels: { a: '1', b: '2' }, ExposedPorts: { '3000/tcp': {} }, OnBuild: ['RUN npm ci'], Healthcheck: { Test: ['NONE'] } });
+  });
+
+  it('fills RUN --mount defaults and flags', async () => {
+    const { graph } = await build('FROM alpine\nRUN --mount=type=cache,target=/root/.npm --mount=type=secret,id=tok --mount=type=tmpfs,target=/t,size=64m --network=none --security=insecure x\n');
+    const op = exec(graph, 's0.1');
+    expect(op.mounts).to.deep.equal([
+      { type: 'cache', target: '/root/.npm', id: '/root/.npm', sharing: 'shared', source: '/', readonly: false, uid: 0, gid: 0, mode: 0o755 },
+      { type: 'secret', id: 'tok', target: '/run/secrets/tok', required: false, uid: 0, gid: 0, mode: 0o400 },
+      { type: 'tmpfs', target: '/t', size: 64 * 1024 * 1024 },
+    ]);
+    expect(op).to.deep.include({ network: 'none', security: 'insecure' });
+  });
+});

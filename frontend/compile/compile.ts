@@ -1,0 +1,245 @@
+import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
+import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
+import type { Instruction } from '../ast.js';
+import { DockerfileError } from '../errors.js';
+import type { BuildGraph, Stage, Vertex, VertexId } from '../graph.js';
+import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
+import { processWord, ShellSyntaxError } from '../shell/lex.js';
+import { dispatchCopy } from './dispatch-copy.js';
+import { dispatchMeta } from './dispatch-meta.js';
+import { dispatchRun } from './dispatch-run.js';
+import type { CompileOptions } from './options.js';
+import { platformArgs } from './platform-args.js';
+import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
+import type { StageLink, StageSource } from './stage-plan.js';
+import { addEnv } from './stage-state.js';
+import type { DispatchContext, StageState } from './stage-state.js';
+
+// Dockerfile → BuildGraph. Decisions worth knowing:
+// - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
+//   stage's vertices start with the parent stage's result id and its own steps are numbered from 1.
+// - An image read by COPY --from / RUN --mount from= gets a source vertex `s<i>.<step>.from<k>` just before the step.
+// - ARG makes no vertex; the ONBUILD instruction makes a MetaOp (it changes config.OnBuild).
+// - Only stages the target reaches are expanded, resolved and dispatched; images are resolved concurrently.
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+type Resolved = { ref: string; digest: Digest; config: ImageConfig };
+
+/** Compiles Dockerfile text into the build graph of the target stage. Bad input throws DockerfileError only. */
+export async function compile(text: string, opts: CompileOptions): Promise<BuildGraph> {
+  const file = opts.file ?? 'Dockerfile';
+  const { dockerfile: df, src } = parseWithSource(text, file);
+  const buildArgs = opts.buildArgs ?? {};
+  const globalArgs = new Map<string, string>(Object.entries(platformArgs(opts.platform, opts.buildPlatform)));
+  const expandGlobal = (inst: Instruction, word: string, used?: Record<string, string>): string => {
+    try {
+      const r = processWord(word, (n) => globalArgs.get(n), { escapeToken: df.escapeToken });
+      if (used) for (const n of r.matched) used[n] = globalArgs.get(n) ?? '';
+      return r.result;
+    } catch (err) {
+      if (err instanceof ShellSyntaxError) throw new DockerfileError(src.find(inst.location, word), `failed to process "${word}": ${err.message}`);
+      throw err;
+    }
+  };
+
+  // Global scope: ARGs before the first FROM; anything else there is an error.
+  const stages: StageSource[] = [];
+  for (const inst of df.instructions) {
+    if (inst.keyword === 'FROM') {
+      const name = inst.args.length === 3 ? inst.args[2]?.toLowerCase() : undefined;
+      if (name !== undefined && stages.some((s) => s.name === name)) {
+        throw new DockerfileError(src.findLast(inst.location, inst.args[2] ?? ''), `duplicate stage name "${name}"`, 'give every stage a different name');
+      }
+      const stage: StageSource = { index: stages.length, from: inst, baseName: '', instructions: [] };
+      if (name !== undefined) stage.name = name;
+      stages.push(stage);
+    } else if (stages.length > 0) {
+      stages[stages.length - 1]?.instructions.push(inst);
+    } else if (inst.keyword === 'ARG') {
+      for (const word of inst.args) {
+        const eq = word.indexOf('=');
+        const key = eq >= 0 ? word.slice(0, eq) : word;
+        const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : eq >= 0 ? expandGlobal(inst, word.slice(eq + 1)) : undefined;
+        if (value !== undefined) globalArgs.set(key, value);
+      }
+    } else {
+      throw new DockerfileError(src.find(inst.location, inst.original.trim().split(/\s/)[0] ?? ''), `${inst.keyword} is not allowed before the first FROM`, 'only ARG may come before FROM; start the stage with FROM <image>');
+    }
+  }
+  if (stages.length === 0) {
+    throw new DockerfileError(df.instructions[0]?.location ?? src.at(1, 1), 'the Dockerfile has no FROM instruction', 'start the Dockerfile with FROM <image>');
+  }
+
+  // Stage links (static: names are never expanded), then the stages the target needs.
+  const deps = new Map<number, StageLink[]>();
+  const baseOf = new Map<number, number>();
+  const target = targetIndex(stages, opts.target, src);
+  for (const s of stages) deps.set(s.index, stageLinks(s, stages, src));
+  const provisional = new Set<number>();
+  const mark = (i: number): void => {
+    if (provisional.has(i)) return;
+    provisional.add(i);
+    const s = stages[i];
+    if (!s) return;
+    s.baseName = expandGlobal(s.from, s.from.args[0] ?? '');
+    const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
+    if (base) {
+      baseOf.set(i, base.index);
+      mark(base.index);
+    }
+    for (const l of deps.get(i) ?? []) if (l.stage !== undefined) mark(l.stage);
+  };
+  mark(target);
+  const order = orderStages(stages, target, deps, baseOf, src);
+
+  // Platforms, then every image the needed stages read, resolved concurrently.
+  const platforms = new Map<number, Platform>();
+  const fromUsed = new Map<number, Record<string, string>>();
+  for (const i of order) {
+    const s = stages[i];
+    if (!s) continue;
+    const used: Record<string, string> = {};
+    expandGlobal(s.from, s.from.args[0] ?? '', used);
+    const pflag = s.from.flags.find((f) => f.name === 'platform')?.value;
+    let platform = baseOf.has(i) ? (platforms.get(baseOf.get(i) ?? -1) ?? opts.platform) : opts.platform;
+    if (pflag !== undefined) {
+      const expanded = expandGlobal(s.from, pflag, used);
+      const p = parsePlatform(expanded);
+      if (!p) throw new DockerfileError(src.find(s.from.location, pflag), `invalid platform "${expanded}"`, 'write --platform=os/arch[/variant], e.g. linux/amd64');
+      platform = p;
+    }
+    platforms.set(i, platform);
+    fromUsed.set(i, used);
+  }
+  const wanted = new Map<string, { ref: string; platform: Platform; inst: Instruction }>();
+  const want = (ref: string, platform: Platform, inst: Instruction): void => {
+    wanted.set(`${ref}|${formatPlatform(platform)}`, { ref, platform, inst });
+  };
+  for (const i of order) {
+    const s = stages[i];
+    const platform = platforms.get(i);
+    if (!s || !platform) continue;
+    if (!baseOf.has(i) && s.baseName.toLowerCase() !== 'scratch') want(s.baseName, platform, s.from);
+    for (const l of deps.get(i) ?? []) if (l.stage === undefined) want(l.ref, platform, l.inst);
+  }
+  const images = new Map<string, Resolved>();
+  await Promise.all(
+    [...wanted].map(async ([key, w]) => {
+      if (w.ref === '') throw new DockerfileError(w.inst.location, 'FROM needs an image reference', 'write FROM <image>');
+      images.set(key, await opts.resolveImage(w.ref, w.platform));
+    }),
+  );
+
+  // Dispatch the stages in order.
+  const out: Vertex[] = [];
+  const built = new Map<number, Stage>();
+  const imageSources = new Map<string, number>();
+  const ctx: DispatchContext = {
+    src,
+    escapeToken: df.escapeToken,
+    out,
+    buildArgs,
+    globalArgs,
+    fromVertex: (ref: string, st: StageState, inst: Instruction): VertexId => {
+      const index = findStage(stages, ref);
+      if (index !== undefined) {
+        const result = built.get(index)?.result;
+        if (result === undefined) throw new Error(`stage ${index} used before it was built`);
+        return result;
+      }
+      const image = images.get(`${ref}|${formatPlatform(st.platform)}`);
+      if (!image) throw new Error(`image ${ref} was not resolved`);
+      const step = `s${st.index}.${st.step + 1}`;
+      const k = imageSources.get(step) ?? 0;
+      imageSources.set(step, k + 1);
+      const id = `${step}.from${k}`;
+      out.push({ id, op: { kind: 'image', ref: image.ref, digest: image.digest, platform: st.platform }, inputs: [], text: `FROM ${image.ref}`, location: inst.location, stage: st.index, args: {}, emptyLayer: true });
+      return id;
+    },
+  };
+  for (const i of order) {
+    const s = stages[i];
+    const platform = platforms.get(i);
+    if (!s || !platform) continue;
+    const st = startStage(s, platform, baseOf.get(i), built, images, fromUsed.get(i) ?? {}, out);
+    for (const inst of [...onbuildTriggers(st, s.from, file, built, stages), ...s.instructions]) {
+      if (inst.keyword === 'RUN') dispatchRun(inst, st, ctx);
+      else if (inst.keyword === 'COPY' || inst.keyword === 'ADD') dispatchCopy(inst, st, ctx);
+      else if (!dispatchMeta(inst, st, ctx)) throw new Error(`no dispatcher for ${inst.keyword}`);
+    }
+    const stage: Stage = { index: i, platform, vertices: st.vertices, result: st.parent, config: st.config };
+    if (s.name !== undefined) stage.name = s.name;
+    const baseImage = baseOf.has(i) ? undefined : images.get(`${s.baseName}|${formatPlatform(platform)}`);
+    if (baseImage) stage.base = baseImage;
+    else if (baseOf.has(i)) {
+      const parentBase = built.get(baseOf.get(i) ?? -1)?.base;
+      if (parentBase) stage.base = parentBase;
+    }
+    built.set(i, stage);
+  }
+  const stageList = order.map((i) => built.get(i)).filter((s): s is Stage => s !== undefined);
+  return { vertices: out, stages: stageList, target: stageList.length - 1 };
+}
+
+/**
+ * The base's ONBUILD triggers, parsed, located at this stage's FROM, and removed from the config (they fire once,
+ * as in docker). A trigger's COPY --from may only name a stage that is already built.
+ */
+function onbuildTriggers(st: StageState, from: Instruction, file: string, built: Map<number, Stage>, stages: StageSource[]): Instruction[] {
+  const triggers = st.config.OnBuild ?? [];
+  if (triggers.length === 0) return [];
+  delete st.config.OnBuild;
+  const out: Instruction[] = [];
+  for (const trigger of triggers) {
+    let parsed: Instruction[];
+    try {
+      parsed = parseDockerfile(trigger, file).instructions;
+    } catch (err) {
+      if (err instanceof DockerfileError) throw new DockerfileError(from.location, `invalid ONBUILD trigger in the base image: ${err.detail}`, err.hint, { cause: err });
+      throw err;
+    }
+    for (const inst of parsed) {
+      if (['FROM', 'ONBUILD', 'MAINTAINER'].includes(inst.keyword)) throw new DockerfileError(from.location, `${inst.keyword} isn't allowed as an ONBUILD trigger`);
+      const fromFlag = inst.flags.find((f) => f.name === 'from' || (f.name === 'mount' && /(?:^|,)from=/.test(f.value ?? '')));
+      if (fromFlag) {
+        const ref = fromFlag.name === 'from' ? (fromFlag.value ?? '') : (/(?:^|,)from=([^,]*)/.exec(fromFlag.value ?? '')?.[1] ?? '');
+        const index = findStage(stages, ref);
+        if (index === undefined || !built.has(index)) {
+          throw new DockerfileError(from.location, `the base image's ONBUILD trigger "${trigger}" reads from "${ref}", which is not a stage built before this one`, 'build that stage earlier, or copy from it explicitly');
+        }
+      }
+      out.push({ ...inst, location: from.location });
+    }
+  }
+  return out;
+}
+
+function startStage(s: StageSource, platform: Platform, base: number | undefined, built: Map<number, Stage>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {
+  let config: ContainerConfig;
+  let parent: VertexId;
+  const vertices: VertexId[] = [];
+  if (base !== undefined) {
+    const parentStage = built.get(base);
+    if (!parentStage) throw new Error(`stage ${base} not built before stage ${s.index}`);
+    config = structuredClone(parentStage.config);
+    parent = parentStage.result;
+    vertices.push(parent);
+  } else {
+    const isScratch = s.baseName.toLowerCase() === 'scratch';
+    const image = images.get(`${s.baseName}|${formatPlatform(platform)}`);
+    config = structuredClone(image?.config.config ?? {});
+    parent = `s${s.index}.0`;
+    const op = isScratch || !image ? { kind: 'scratch' as const, platform } : { kind: 'image' as const, ref: image.ref, digest: image.digest, platform };
+    out.push({ id: parent, op, inputs: [], text: `FROM ${isScratch ? 'scratch' : (image?.ref ?? s.baseName)}`, location: s.from.location, stage: s.index, args: used, emptyLayer: true });
+    vertices.push(parent);
+  }
+  const env = config.Env ?? [];
+  if (!env.some((e) => e.startsWith('PATH='))) config.Env = [...env, `PATH=${DEFAULT_PATH}`];
+  const stateEnv: [string, string][] = [];
+  for (const e of config.Env ?? []) {
+    const eq = e.indexOf('=');
+    addEnv(stateEnv, eq >= 0 ? e.slice(0, eq) : e, eq >= 0 ? e.slice(eq + 1) : '');
+  }
+  return { index: s.index, platform, config, env: stateEnv, args: [], workdir: config.WorkingDir || '/', user: config.User ?? '', cmdSet: false, parent, vertices, step: 0 };
+}

@@ -1,0 +1,193 @@
+import type { ContainerConfig, HealthConfig } from '../../registry/oci/index.js';
+import type { Instruction } from '../ast.js';
+import { DockerfileError } from '../errors.js';
+import type { MetaOp } from '../graph.js';
+import { formatGoDuration, goQuoteSlice, goSlice, parseGoDuration } from './go-format.js';
+import { normalizeWorkdir } from './paths.js';
+import { addConfigEnv, addEnv, Expander, pushVertex } from './stage-state.js';
+import type { DispatchContext, StageState } from './stage-state.js';
+
+// Instructions that change only the image config (and WORKDIR, which also creates its directory). Each records the
+// fields it set, with their new whole values, in MetaOp.change; `created_by` texts are BuildKit's (dockerfile2llb
+// convert.go dispatch* functions).
+
+const DEFAULT_SHELL = ['/bin/sh', '-c'];
+
+/** SHELL (or /bin/sh -c) + the command joined with spaces, as BuildKit's withShell. */
+export function withShell(config: ContainerConfig, args: string[]): string[] {
+  const shell = config.Shell && config.Shell.length > 0 ? config.Shell : DEFAULT_SHELL;
+  return [...shell, args.join(' ')];
+}
+
+/** Dispatches one config-only instruction (or WORKDIR / ARG); false when `inst` is not one of them. */
+export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchContext): boolean {
+  const ex = new Expander(st, ctx, inst);
+  const meta = (change: Partial<ContainerConfig>, text: string, extra: Partial<MetaOp> = {}): void => {
+    Object.assign(st.config, change);
+    pushVertex(st, ctx, { op: { kind: 'meta', change, ...extra }, inputs: [st.parent], text, location: inst.location, args: Object.fromEntries(ex.used), emptyLayer: true });
+  };
+  const fail = (message: string, hint?: string, needle = ''): never => {
+    throw new DockerfileError(ctx.src.find(inst.location, needle), message, hint);
+  };
+  switch (inst.keyword) {
+    case 'ENV': {
+      // Every pair is expanded against the environment before this instruction: `ENV a=1 b=$a` gives b the old a.
+      const pairs = expandPairs(inst.args, ex);
+      let env = st.config.Env ?? [];
+      for (const [key, value] of pairs) {
+        if (key === '') fail('ENV names can not be blank', undefined, inst.original);
+        addEnv(st.env, key, value);
+        env = addConfigEnv(env, key, value);
+      }
+      meta({ Env: env }, `ENV ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      return true;
+    }
+    case 'LABEL': {
+      const pairs = expandPairs(inst.args, ex);
+      const labels = { ...(st.config.Labels ?? {}) };
+      for (const [key, value] of pairs) labels[key] = value;
+      meta({ Labels: labels }, `LABEL ${pairs.map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      return true;
+    }
+    case 'CMD': {
+      const args = inst.json ? inst.args : withShell(st.config, inst.args);
+      st.cmdSet = true;
+      meta({ Cmd: args, ArgsEscaped: true }, `CMD ${goQuoteSlice(args)}`);
+      return true;
+    }
+    case 'ENTRYPOINT': {
+      const args = inst.json ? inst.args : withShell(st.config, inst.args);
+      // Docker: ENTRYPOINT resets a CMD inherited from the base image, but not one set earlier in this stage.
+      meta(st.cmdSet ? { Entrypoint: args } : { Entrypoint: args, Cmd: null }, `ENTRYPOINT ${goQuoteSlice(args)}`);
+      return true;
+    }
+    case 'EXPOSE': {
+      const ports = inst.args.flatMap((p) => ex.words(p)).flatMap((p) => expandPort(p, fail));
+      const exposed = { ...(st.config.ExposedPorts ?? {}) };
+      for (const p of ports) exposed[p] = {};
+      meta({ ExposedPorts: exposed }, `EXPOSE ${goSlice(ports)}`);
+      return true;
+    }
+    case 'VOLUME': {
+      const vols = inst.args.map((v) => ex.word(v));
+      if (vols.some((v) => v === '')) fail('VOLUME specified can not be an empty string');
+      const volumes = { ...(st.config.Volumes ?? {}) };
+      for (const v of vols) volumes[v] = {};
+      meta({ Volumes: volumes }, `VOLUME ${goSlice(vols)}`);
+      return true;
+    }
+    case 'USER': {
+      const user = ex.word(inst.args[0] ?? '');
+      st.user = user;
+      meta({ User: user }, `USER ${user}`);
+      return true;
+    }
+    case 'STOPSIGNAL': {
+      const sig = ex.word(inst.args[0] ?? '');
+      if (!/^(\d+|(SIG)?[A-Z][A-Z0-9+-]*)$/i.test(sig)) fail(`invalid signal: ${sig}`, 'use a name such as SIGTERM or a number', sig);
+      meta({ StopSignal: sig }, `STOPSIGNAL ${sig}`);
+      return true;
+    }
+    case 'SHELL':
+      meta({ Shell: inst.args }, `SHELL ${goSlice(inst.args)}`);
+      return true;
+    case 'HEALTHCHECK': {
+      const health = healthConfig(inst, fail);
+      meta({ Healthcheck: health }, `HEALTHCHECK ${healthText(health)}`);
+      return true;
+    }
+    case 'ONBUILD': {
+      const expr = inst.original.replace(/^\s*ONBUILD\s*/i, '') + inst.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+      meta({ OnBuild: [...(st.config.OnBuild ?? []), expr] }, `ONBUILD ${expr}`);
+      return true;
+    }
+    case 'MAINTAINER': {
+      const author = inst.args[0] ?? '';
+      meta({}, `MAINTAINER ${author}`, { author });
+      return true;
+    }
+    case 'WORKDIR': {
+      const wd = normalizeWorkdir(st.workdir, ex.word(inst.args[0] ?? ''));
+      st.workdir = wd;
+      st.config.WorkingDir = wd;
+      const text = `WORKDIR ${wd}`;
+      const args = Object.fromEntries(ex.used);
+      if (wd === '/') meta({ WorkingDir: wd }, text);
+      else pushVertex(st, ctx, { op: { kind: 'mkdir', path: wd, user: st.user }, inputs: [st.parent], text, location: inst.location, args, emptyLayer: false });
+      return true;
+    }
+    case 'ARG':
+      dispatchArg(inst, st, ctx, ex);
+      return true;
+    default:
+      return false;
+  }
+}
+
+function expandPairs(args: string[], ex: Expander): [string, string][] {
+  return args.map((pair) => {
+    const eq = pair.indexOf('=');
+    return [ex.word(pair.slice(0, eq)), ex.word(pair.slice(eq + 1))];
+  });
+}
+
+// ARG: --build-arg wins, then the default (expanded), then a same-named global ARG. No vertex: see report.
+function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex: Expander): void {
+  for (const word of inst.args) {
+    const eq = word.indexOf('=');
+    const key = eq >= 0 ? word.slice(0, eq) : word;
+    let value: string | undefined;
+    if (Object.hasOwn(ctx.buildArgs, key)) value = ctx.buildArgs[key];
+    else if (eq >= 0) value = ex.word(word.slice(eq + 1));
+    else value = ctx.globalArgs.get(key);
+    const existing = st.args.findIndex((a) => a.key === key);
+    if (existing >= 0) st.args.splice(existing, 1);
+    st.args.push({ key, value });
+    if (value !== undefined) addEnv(st.env, key, value);
+  }
+}
+
+function expandPort(spec: string, fail: (m: string, h?: string, n?: string) => never): string[] {
+  const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(spec);
+  if (!m) return fail(`invalid port "${spec}"`, 'write EXPOSE <port>[/tcp|/udp|/sctp]', spec);
+  const proto = (m[3] ?? 'tcp').toLowerCase();
+  const start = Number(m[1]);
+  const end = m[2] === undefined ? start : Number(m[2]);
+  if (end < start || end > 65535) return fail(`invalid port range "${spec}"`, undefined, spec);
+  const out: string[] = [];
+  for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
+  return out;
+}
+
+function healthConfig(inst: Instruction, fail: (m: string, h?: string, n?: string) => never): HealthConfig {
+  if (inst.args[0] === 'NONE') return { Test: ['NONE'] };
+  const cmd = inst.args.slice(1);
+  const health: HealthConfig = { Test: inst.json ? ['CMD', ...cmd] : ['CMD-SHELL', ...cmd] };
+  const dur = (name: string): number => {
+    const v = inst.flags.find((f) => f.name === name)?.value;
+    if (v === undefined || v === '') return 0;
+    const ns = parseGoDuration(v);
+    if (ns === undefined) return fail(`invalid duration "${v}" for --${name}`, 'durations look like 30s, 1m30s or 500ms', v);
+    if (ns !== 0 && ns < 1e6) return fail(`Interval "${name}" cannot be less than 1ms`, undefined, v);
+    return ns;
+  };
+  health.Interval = dur('interval');
+  health.Timeout = dur('timeout');
+  health.StartPeriod = dur('start-period');
+  health.StartInterval = dur('start-interval');
+  const retries = inst.flags.find((f) => f.name === 'retries')?.value;
+  health.Retries = 0;
+  if (retries !== undefined && retries !== '') {
+    if (!/^-?\d+$/.test(retries)) return fail(`invalid --retries value "${retries}"`, undefined, retries);
+    if (Number(retries) < 0) return fail(`--retries cannot be negative (${retries})`, undefined, retries);
+    health.Retries = Number(retries);
+  }
+  return health;
+}
+
+// Go's %+v of BuildKit's HealthcheckConfig struct.
+function healthText(h: HealthConfig): string {
+  if (h.Test?.[0] === 'NONE') return '{Test:[NONE] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}';
+  const d = (n: number | undefined): string => formatGoDuration(n ?? 0);
+  return `{Test:${goSlice(h.Test ?? [])} Interval:${d(h.Interval)} Timeout:${d(h.Timeout)} StartPeriod:${d(h.StartPeriod)} StartInterval:${d(h.StartInterval)} Retries:${h.Retries ?? 0}}`;
+}

@@ -1,0 +1,123 @@
+import type { RunMount, SourceRef } from '../graph.js';
+
+// RUN --mount values (BuildKit instructions/commands_runmount.go): CSV of key=value fields, defaults applied here so
+// the worker never has to guess.
+
+/** A --mount value with its fields split but `from` not yet resolved to a stage, an image or the context. */
+export interface MountSpec {
+  type: RunMount['type'];
+  fields: Map<string, string>;
+  from?: string;
+}
+
+/** A malformed --mount; the caller turns it into a DockerfileError at the flag. */
+export class MountError extends Error {}
+
+const KEYS = new Set(['type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw', 'id', 'sharing', 'mode', 'uid', 'gid', 'size', 'required', 'env']);
+const BOOL_KEYS = new Set(['readonly', 'ro', 'readwrite', 'rw', 'required']);
+
+/** Splits a --mount value; `expand` is applied to every value except `from` (stage names are never expanded). */
+export function parseMountSpec(value: string, expand: (v: string) => string): MountSpec {
+  const fields = new Map<string, string>();
+  for (const field of splitCsv(value)) {
+    const eq = field.indexOf('=');
+    const key = (eq >= 0 ? field.slice(0, eq) : field).trim().toLowerCase();
+    if (!KEYS.has(key)) throw new MountError(`unexpected key '${key}' in '${field}'`);
+    if (eq < 0 && !BOOL_KEYS.has(key)) throw new MountError(`invalid field '${field}' must be a key=value pair`);
+    const raw = eq >= 0 ? field.slice(eq + 1) : 'true';
+    fields.set(canonicalKey(key), key === 'from' ? raw : expand(raw));
+  }
+  const type = fields.get('type') ?? 'bind';
+  if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(type)) throw new MountError(`unsupported mount type "${type}"`);
+  const from = fields.get('from');
+  return from !== undefined ? { type: type as RunMount['type'], fields, from } : { type: type as RunMount['type'], fields };
+}
+
+/** Applies BuildKit's defaults and checks required fields; `from` is the resolved source (context when absent). */
+export function toRunMount(spec: MountSpec, from: SourceRef | undefined, index: number): RunMount {
+  const f = spec.fields;
+  const target = f.get('target');
+  const bool = (k: string): boolean | undefined => (f.has(k) ? parseBool(f.get(k) ?? '') : undefined);
+  const num = (k: string, dflt: number, base = 10): number => {
+    const v = f.get(k);
+    if (v === undefined) return dflt;
+    if (!(base === 8 ? /^[0-7]+$/ : /^\d+$/).test(v)) throw new MountError(`invalid ${k} value "${v}"`);
+    return Number.parseInt(v, base);
+  };
+  switch (spec.type) {
+    case 'bind':
+      if (!target) throw new MountError('mount type bind requires a target');
+      return { type: 'bind', target, from: from ?? { kind: 'context' }, source: f.get('source') ?? '/', readwrite: bool('readwrite') ?? bool('readonly') === false };
+    case 'cache': {
+      if (!target) throw new MountError('mount type cache requires a target');
+      const sharing = f.get('sharing') ?? 'shared';
+      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new MountError(`unsupported sharing value "${sharing}"`);
+      const m: RunMount = { type: 'cache', target, id: f.get('id') ?? target, sharing, source: f.get('source') ?? '/', readonly: bool('readonly') ?? bool('readwrite') === false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
+      if (from) m.from = from;
+      return m;
+    }
+    case 'tmpfs': {
+      if (!target) throw new MountError('mount type tmpfs requires a target');
+      const size = f.get('size');
+      return size === undefined ? { type: 'tmpfs', target } : { type: 'tmpfs', target, size: parseSize(size) };
+    }
+    case 'secret': {
+      const env = f.get('env');
+      const id = f.get('id') ?? (target ? target.split('/').filter(Boolean).pop() : undefined);
+      if (!id) throw new MountError('secret mount requires an id or a target');
+      const m: RunMount = { type: 'secret', id, required: bool('required') ?? false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o400, 8) };
+      if (target || !env) m.target = target ?? `/run/secrets/${id}`;
+      if (env) m.env = env;
+      return m;
+    }
+    case 'ssh':
+      return { type: 'ssh', id: f.get('id') ?? 'default', target: target ?? `/run/buildkit/ssh_agent.${index}`, required: bool('required') ?? false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o600, 8) };
+  }
+}
+
+function canonicalKey(key: string): string {
+  switch (key) {
+    case 'src': return 'source';
+    case 'dst':
+    case 'destination': return 'target';
+    case 'ro': return 'readonly';
+    case 'rw': return 'readwrite';
+    default: return key;
+  }
+}
+
+function parseBool(v: string): boolean {
+  const l = v.toLowerCase();
+  if (l === 'true' || l === '1' || l === '') return true;
+  if (l === 'false' || l === '0') return false;
+  throw new MountError(`invalid boolean value "${v}"`);
+}
+
+function parseSize(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v.trim());
+  if (!m) throw new MountError(`invalid size "${v}"`);
+  const mult: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+  return Math.round(Number(m[1]) * (mult[(m[2] ?? '').toLowerCase()] ?? 1));
+}
+
+// CSV as Go's encoding/csv reads one record: commas separate, double quotes group.
+function splitCsv(value: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i] ?? '';
+    if (ch === '"') {
+      if (quoted && value[i + 1] === '"') {
+        cur += '"';
+        i++;
+      } else quoted = !quoted;
+    } else if (ch === ',' && !quoted) {
+      out.push(cur);
+      cur = '';
+    } else cur += ch;
+  }
+  if (quoted) throw new MountError(`unterminated quote in '${value}'`);
+  out.push(cur);
+  return out.filter((f) => f !== '');
+}

@@ -1,0 +1,19 @@
+import type { Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
+
+/** What the caller resolves for the compiler: an image reference on a platform → its digest and config. */
+export type ResolveImage = (ref: string, platform: Platform) => Promise<{ ref: string; digest: Digest; config: ImageConfig }>;
+
+/** Inputs of `compile`. */
+export interface CompileOptions {
+  file?: string;
+  /** `--build-arg` values; they override ARG defaults. */
+  buildArgs?: Record<string, string>;
+  /** `--target`: the stage to build (by name); the last stage when absent. */
+  target?: string;
+  /** The platform to build for (TARGETPLATFORM). */
+  platform: Platform;
+  /** The platform the build runs on (BUILDPLATFORM). */
+  buildPlatform: Platform;
+  /** Called only for images the target actually needs: FROM, COPY --from=<image>, RUN --mount from=<image>. */
+  resolveImage: ResolveImage;
+}

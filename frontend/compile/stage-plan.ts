@@ -1,0 +1,92 @@
+import type { Instruction } from '../ast.js';
+import { DockerfileError } from '../errors.js';
+import { nearest } from '../parser/suggest.js';
+import type { SourceText } from '../parser/source-text.js';
+
+// Which stages the target needs and in which order to build them. A stage depends on another through
+// `FROM <earlier stage>`, `COPY --from=<stage name or index>` and `RUN --mount=…,from=<stage>`; a `--from` that names
+// no stage is an image. Stage references are never variable-expanded (as in BuildKit).
+
+/** One FROM and the instructions under it. */
+export interface StageSource {
+  index: number;
+  name?: string;
+  from: Instruction;
+  /** The FROM image reference after expansion with the global args. */
+  baseName: string;
+  instructions: Instruction[];
+}
+
+/** A reference from an instruction to another stage or an image. */
+export interface StageLink { inst: Instruction; ref: string; stage?: number }
+
+/** Resolves a --from / from= value to a stage index (name, case-insensitive, or number), or undefined for an image. */
+export function findStage(stages: StageSource[], ref: string): number | undefined {
+  if (/^\d+$/.test(ref)) return Number(ref);
+  const lower = ref.toLowerCase();
+  return stages.find((s) => s.name === lower)?.index;
+}
+
+/** Every stage/image reference a stage makes, in instruction order. */
+export function stageLinks(stage: StageSource, stages: StageSource[], src: SourceText): StageLink[] {
+  const links: StageLink[] = [];
+  const add = (inst: Instruction, ref: string, needle: string): void => {
+    if (/\$/.test(ref)) {
+      throw new DockerfileError(src.find(inst.location, needle), `variable expansion is not supported for ${needle.split('=')[0] ?? ''}`, 'define a stage with FROM using a global ARG, and refer to it by name');
+    }
+    const index = findStage(stages, ref);
+    if (index !== undefined && (index < 0 || index >= stages.length)) {
+      throw new DockerfileError(src.find(inst.location, needle), `invalid stage index ${ref}`, `stage indexes run from 0 to ${stages.length - 1}`);
+    }
+    links.push(index === undefined ? { inst, ref } : { inst, ref, stage: index });
+  };
+  for (const inst of stage.instructions) {
+    for (const flag of inst.flags) {
+      if (inst.keyword === 'COPY' && flag.name === 'from' && flag.value !== undefined) add(inst, flag.value, flag.raw);
+      if (inst.keyword === 'RUN' && flag.name === 'mount' && flag.value !== undefined) {
+        const m = /(?:^|,)from=([^,]*)/.exec(flag.value);
+        if (m?.[1] !== undefined) add(inst, m[1], `from=${m[1]}`);
+      }
+    }
+  }
+  return links;
+}
+
+/** The target stage's index: by name (`--target`) or the last stage. */
+export function targetIndex(stages: StageSource[], target: string | undefined, src: SourceText): number {
+  if (target === undefined || target === '') return stages.length - 1;
+  const index = stages.find((s) => s.name === target.toLowerCase())?.index;
+  if (index === undefined) {
+    const names = stages.flatMap((s) => (s.name ? [s.name] : []));
+    const guess = nearest(target, names);
+    throw new DockerfileError(src.at(1, 1), `target stage "${target}" could not be found`, guess ? `did you mean ${guess}?` : names.length ? `stages are: ${names.join(', ')}` : 'name a stage with FROM <image> AS <name>');
+  }
+  return index;
+}
+
+/**
+ * The stages the target needs, dependencies first (each stage after everything it reads from). Throws on a cycle,
+ * pointing at the instruction that closes it.
+ */
+export function orderStages(stages: StageSource[], target: number, deps: Map<number, StageLink[]>, baseOf: Map<number, number>, src: SourceText): number[] {
+  const order: number[] = [];
+  const state = new Map<number, 'visiting' | 'done'>();
+  const visit = (i: number, via: Instruction | undefined): void => {
+    const s = state.get(i);
+    if (s === 'done') return;
+    if (s === 'visiting') {
+      const at = via ? via.location : src.at(1, 1);
+      const stage = stages[i];
+      throw new DockerfileError(at, `circular dependency detected on stage: ${stage?.name ?? String(i)}`, 'a stage cannot copy from itself or from a stage that depends on it');
+    }
+    state.set(i, 'visiting');
+    const stage = stages[i];
+    const base = baseOf.get(i);
+    if (base !== undefined) visit(base, stage?.from);
+    for (const link of deps.get(i) ?? []) if (link.stage !== undefined) visit(link.stage, link.inst);
+    state.set(i, 'done');
+    order.push(i);
+  };
+  visit(target, undefined);
+  return order;
+}

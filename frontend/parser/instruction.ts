@@ -1,0 +1,181 @@
+import type { Flag, Instruction } from '../ast.js';
+import type { SourceRange } from '../graph.js';
+import { DockerfileError } from '../errors.js';
+import { FLAG_SPECS, KEYWORDS } from './flag-specs.js';
+import type { SourceText } from './source-text.js';
+import { nearest } from './suggest.js';
+import { extractBuilderFlags, parseJsonArray, parseWords, splitKeyword, splitWhitespace } from './words.js';
+
+/** What building an instruction needs to know about its surroundings. */
+export interface LineContext {
+  src: SourceText;
+  escapeToken: '\\' | '`';
+  range: SourceRange;
+}
+
+const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
+
+/** Turns one logical line into an Instruction (heredoc bodies are attached by the caller), validating its shape. */
+export function buildInstruction(line: string, ctx: LineContext): Instruction {
+  const [word, afterKeyword] = splitKeyword(line);
+  const keyword = word.toUpperCase();
+  if (!KEYWORDS.includes(keyword)) {
+    const guess = nearest(word, KEYWORDS);
+    throw new DockerfileError(ctx.src.find(ctx.range, word), `unknown instruction "${word}"`, guess ? `did you mean ${guess}?` : `instructions are ${KEYWORDS.join(', ')}`);
+  }
+  const { flags: rawFlags, rest: afterFlags } = extractBuilderFlags(afterKeyword, ctx.escapeToken);
+  const rest = afterFlags.trim();
+  const flags = parseFlags(keyword, rawFlags, ctx);
+  const inst: Instruction = { keyword, flags, args: [], json: false, heredocs: [], original: line, location: ctx.range };
+  const fail = (message: string, hint?: string, needle = word): never => {
+    throw new DockerfileError(ctx.src.find(ctx.range, needle), message, hint);
+  };
+  const maybeJson = (): void => {
+    const parsed = parseJsonArray(rest);
+    if (parsed.kind === 'not-strings') fail('when using JSON array syntax, arrays must be comprised of strings only', 'quote every element: ["a", "b"]', '[');
+    if (parsed.kind === 'json') {
+      inst.args = parsed.values;
+      inst.json = true;
+    } else if (rest !== '') inst.args = [rest];
+  };
+  switch (keyword) {
+    case 'RUN':
+    case 'CMD':
+    case 'ENTRYPOINT':
+      maybeJson();
+      if (keyword === 'RUN' && inst.args.length === 0) fail('RUN requires at least one argument');
+      break;
+    case 'SHELL':
+      maybeJson();
+      if (!inst.json) fail('SHELL requires the arguments to be in JSON form', 'write SHELL ["/bin/bash", "-c"]');
+      if (inst.args.length === 0) fail('SHELL requires at least one argument');
+      break;
+    case 'ADD':
+    case 'COPY':
+    case 'VOLUME': {
+      const parsed = parseJsonArray(rest);
+      if (parsed.kind === 'not-strings') fail('when using JSON array syntax, arrays must be comprised of strings only', 'quote every element: ["a", "b"]', '[');
+      if (parsed.kind === 'json') {
+        inst.args = parsed.values;
+        inst.json = true;
+      } else inst.args = rest === '' ? [] : splitWhitespace(rest);
+      if (keyword === 'VOLUME') {
+        if (inst.args.length === 0) fail('VOLUME requires at least one argument');
+        if (inst.args.some((v) => v.trim() === '')) fail('VOLUME specified can not be an empty string');
+      } else if (inst.args.length < 2) {
+        fail(`${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`, `write ${keyword} <src>... <dest>`);
+      }
+      break;
+    }
+    case 'FROM':
+    case 'EXPOSE':
+      inst.args = rest === '' ? [] : splitWhitespace(rest);
+      if (keyword === 'EXPOSE' && inst.args.length === 0) fail('EXPOSE requires at least one argument');
+      if (keyword === 'FROM') checkFrom(inst.args, fail);
+      break;
+    case 'ENV':
+    case 'LABEL':
+      inst.args = parseNameVal(rest, keyword, ctx.escapeToken, fail);
+      break;
+    case 'ARG':
+      inst.args = parseWords(rest, ctx.escapeToken);
+      if (inst.args.length === 0) fail('ARG requires at least one argument', 'write ARG NAME or ARG NAME=default');
+      for (const a of inst.args) if (a.startsWith('=')) fail('ARG names can not be blank', undefined, a);
+      break;
+    case 'MAINTAINER':
+    case 'USER':
+    case 'WORKDIR':
+    case 'STOPSIGNAL':
+      if (rest === '') fail(`${keyword} requires exactly one argument`);
+      inst.args = [rest];
+      break;
+    case 'HEALTHCHECK':
+      parseHealthcheck(inst, rest, fail);
+      break;
+    case 'ONBUILD': {
+      if (rest === '') fail('ONBUILD requires at least one argument');
+      const trigger = buildInstruction(rest, ctx);
+      if (['ONBUILD', 'FROM', 'MAINTAINER'].includes(trigger.keyword)) {
+        fail(`${trigger.keyword} isn't allowed as an ONBUILD trigger`, undefined, rest);
+      }
+      inst.args = [rest];
+      inst.trigger = trigger;
+      break;
+    }
+  }
+  return inst;
+}
+
+function checkFrom(args: string[], fail: (m: string, h?: string, n?: string) => never): void {
+  const [, as, name] = args;
+  if (args.length === 3 && as !== undefined && as.toLowerCase() === 'as' && name !== undefined) {
+    if (!STAGE_NAME.test(name.toLowerCase())) {
+      fail(`invalid name for build stage: "${name}", name can't start with a number or contain symbols`, 'stage names match [a-z][a-z0-9-_.]*', name);
+    }
+  } else if (args.length !== 1) {
+    fail('FROM requires either one or three arguments', 'write FROM <image> [AS <name>]');
+  }
+}
+
+// ENV and LABEL: `k=v k2=v2`, or the legacy `k some value` (one pair, the value is the rest of the line).
+function parseNameVal(rest: string, keyword: string, escapeToken: string, fail: (m: string, h?: string, n?: string) => never): string[] {
+  const words = parseWords(rest, escapeToken);
+  if (words.length === 0) fail(`${keyword} requires at least one argument`);
+  const first = words[0] ?? '';
+  if (!first.includes('=')) {
+    const [key, value] = rest.split(/[\t\v\f\r ]+(.*)/s);
+    if (value === undefined || key === undefined) fail(`${keyword} must have two arguments`, `write ${keyword} name=value`);
+    return [`${key ?? ''}=${value ?? ''}`];
+  }
+  for (const w of words) {
+    if (!w.includes('=')) fail(`Syntax error - can't find = in "${w}". Must be of the form: name=value`, 'quote values that contain spaces: name="a b"', w);
+    if (w.startsWith('=')) fail(`${keyword} names can not be blank`, undefined, w);
+  }
+  return words;
+}
+
+function parseHealthcheck(inst: Instruction, rest: string, fail: (m: string, h?: string, n?: string) => never): void {
+  const m = /^(\S+)\s*(.*)$/s.exec(rest);
+  if (!m) return fail('HEALTHCHECK requires at least one argument');
+  const type = (m[1] ?? '').toUpperCase();
+  const cmd = m[2] ?? '';
+  if (type === 'NONE') {
+    if (cmd !== '') fail('HEALTHCHECK NONE takes no arguments');
+    inst.args = ['NONE'];
+    return;
+  }
+  if (type !== 'CMD') fail(`Unknown type "${m[1] ?? ''}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE', m[1]);
+  const parsed = parseJsonArray(cmd);
+  if (parsed.kind === 'not-strings') fail('when using JSON array syntax, arrays must be comprised of strings only');
+  if (parsed.kind === 'json') {
+    inst.json = true;
+    inst.args = ['CMD', ...parsed.values];
+  } else inst.args = cmd === '' ? ['CMD'] : ['CMD', cmd];
+  if (inst.args.length === 1) fail('Missing command after HEALTHCHECK CMD');
+}
+
+function parseFlags(keyword: string, raw: string[], ctx: LineContext): Flag[] {
+  const spec = FLAG_SPECS[keyword] ?? {};
+  const seen = new Set<string>();
+  return raw.map((r) => {
+    const at = (): SourceRange => ctx.src.find(ctx.range, r, r.split('=')[0] ?? r);
+    const body = r.startsWith('--') ? r.slice(2) : r;
+    const eq = body.indexOf('=');
+    const name = eq >= 0 ? body.slice(0, eq) : body;
+    const value = eq >= 0 ? body.slice(eq + 1) : undefined;
+    const kind = spec[name];
+    if (kind === undefined) {
+      const names = Object.keys(spec);
+      const guess = nearest(name, names);
+      const hint = guess ? `did you mean --${guess}?` : names.length ? `${keyword} accepts ${names.map((n) => `--${n}`).join(', ')}` : `${keyword} takes no flags`;
+      throw new DockerfileError(at(), `unknown flag: --${name}`, hint);
+    }
+    if (kind === 'bool' && value !== undefined && !['', 'true', 'false'].includes(value.toLowerCase())) {
+      throw new DockerfileError(at(), `expecting boolean value for flag ${name}, not: ${value}`, `write --${name} or --${name}=false`);
+    }
+    if (kind !== 'bool' && value === undefined) throw new DockerfileError(at(), `missing a value on flag: ${name}`, `write --${name}=<value>`);
+    if (kind === 'string' && seen.has(name)) throw new DockerfileError(at(), `duplicate flag specified: ${name}`);
+    seen.add(name);
+    return { name, value, raw: r };
+  });
+}

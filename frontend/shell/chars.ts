@@ -1,0 +1,22 @@
+// Character classes of Go's unicode package, with an ASCII fast path: the lexers call these once per character.
+
+/** unicode.IsSpace. */
+export function isSpace(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return /^\s$/u.test(ch);
+}
+
+/** unicode.IsDigit. */
+export function isDigit(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return c >= 48 && c <= 57;
+  return /^\p{Nd}$/u.test(ch);
+}
+
+/** A character of a variable name: unicode.IsLetter, unicode.IsDigit or `_`. */
+export function isNameChar(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 128) return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+  return /^[\p{L}\p{Nd}]$/u.test(ch);
+}
