@@ -9,6 +9,8 @@ import { defaultRoot } from './options/root.js';
 import { resolveSecrets } from './options/secrets.js';
 import { createProgress, type ProgressMode } from './progress/index.js';
 import { registerStateCommands } from './state-commands.js';
+import { registerArtifactCommands } from './artifact-commands.js';
+import { registerAuthCommands } from './auth-commands.js';
 import { compileOnly } from './plan.js';
 
 /** The version `--version` prints. */
@@ -132,6 +134,8 @@ Examples:
     });
 
   registerStateCommands(program);
+  registerArtifactCommands(program);
+  registerAuthCommands(program);
   return program;
 }
 

@@ -6,6 +6,7 @@ import type { CredentialSource } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import { sendBlob, startUpload, requireLocation, type UploadOptions } from './blob-upload.js';
 import { readManifest, type FetchedManifest } from './manifest-read.js';
+import { readReferrers, type ReferrersAnswer } from './referrers-read.js';
 import { copyMetrics, type RegistryMetrics } from './metrics.js';
 import type { Descriptor } from './oci/descriptor.js';
 import { sha256, type Digest } from './oci/digest.js';
@@ -216,6 +217,15 @@ export class RegistryClient {
       url = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
     }
     return tags;
+  }
+
+  /**
+   * Lists the manifests that name `subject` as their subject through the registry's referrers API, or says the registry
+   * has none (`supported: false`: fall back to the referrers tag schema). `artifactType` is a request; check
+   * `filtersApplied` to know whether the registry honoured it.
+   */
+  async getReferrers(repo: Repository, subject: Digest, options: { artifactType?: string } = {}, signal?: AbortSignal): Promise<ReferrersAnswer> {
+    return await this.#retrying(`GET referrers ${formatRepository(repo)}@${subject}`, () => readReferrers(this.#session, repo, subject, options.artifactType, MAX_MANIFEST_BYTES, signal), signal);
   }
 
   /**

@@ -8,7 +8,8 @@ export type RequestKind =
   | 'blob-get'
   | 'blob-upload'
   | 'blob-mount'
-  | 'tags-list';
+  | 'tags-list'
+  | 'referrers-get';
 
 /** A snapshot of what a client has done: requests by kind, blob bytes moved, blobs skipped and mounted. */
 export interface RegistryMetrics {
@@ -34,6 +35,7 @@ export function emptyMetrics(): RegistryMetrics {
       'blob-upload': 0,
       'blob-mount': 0,
       'tags-list': 0,
+      'referrers-get': 0,
     },
     blobBytesUp: 0,
     blobBytesDown: 0,

@@ -126,6 +126,11 @@ export class Session {
     const status = res.statusCode;
     if (status === 401 || status === 403) return await this.#authError(call, status, codes, messages.join('; '));
     const detail = messages.length > 0 ? `: ${messages.join('; ')}` : '';
+    // Go's net/http answers plain HTTP on a TLS port with this 400: a local registry (127.0.0.1) is assumed to be plain
+    // HTTP unless a certs.d directory says otherwise, so say how to make it TLS instead of "answered 400".
+    if (status === 400 && text.includes('HTTP request to an HTTPS server')) {
+      return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref: call.ref, status, message: `registry ${call.registry} speaks HTTPS but was called over plain HTTP`, hint: `put the registry's CA in /etc/docker/certs.d/${call.registry}/ca.crt (or a --certs-dir) so tsbuild uses TLS for it` });
+    }
     const retryAfterMs = parseRetryAfter(header(res, 'retry-after'));
     if (status === 404 && call.notFound === 'IMAGE_NOT_FOUND') {
       return new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: call.ref, status, registryCodes: codes, message: `image ${call.ref} not found${detail}`, hint: 'check the repository name and tag; for a private image, run tsbuild login first' });
