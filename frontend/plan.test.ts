@@ -18,10 +18,11 @@ describe('plan views', () => {
     expect(text.split('\n')).to.include.members([
       'stage 0 (build)',
       'stage 1 [target]',
-      '  s0.1     RUN |1 V=1 /bin/sh -c make V=$V # buildkit',
+      '  s0.1     ARG V=1',
+      '  s0.2     RUN |1 V=1 /bin/sh -c make V=$V # buildkit',
       '  s1.1     COPY /out /out # buildkit',
     ]);
-    expect(text).to.match(/copy from s0\.1 \["\/out"\] → \/out ← s0\.1/);
+    expect(text).to.match(/copy from s0\.2 \["\/out"\] → \/out ← s0\.2/);
     expect(text).to.match(/args: V=1/);
   });
 
@@ -30,6 +31,7 @@ describe('plan views', () => {
     expect(dot.startsWith('digraph build {')).to.equal(true);
     expect(dot).to.include('subgraph "cluster_s0"');
     expect(dot).to.include('"s0.0" -> "s0.1";');
-    expect(dot).to.include('"s0.1" -> "s1.1" [style=dashed];');
+    expect(dot).to.include('"s0.1" -> "s0.2";');
+    expect(dot).to.include('"s0.2" -> "s1.1" [style=dashed];');
   });
 });

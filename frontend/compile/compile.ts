@@ -19,7 +19,7 @@ import type { DispatchContext, StageState } from './stage-state.js';
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
 //   stage's vertices start with the parent stage's result id and its own steps are numbered from 1.
 // - An image read by COPY --from / RUN --mount from= gets a source vertex `s<i>.<step>.from<k>` just before the step.
-// - ARG makes no vertex; the ONBUILD instruction makes a MetaOp (it changes config.OnBuild).
+// - ARG makes a MetaOp (history `ARG k=default`, as BuildKit); ONBUILD only edits config.OnBuild, no vertex.
 // - Only stages the target reaches are expanded, resolved and dispatched; images are resolved concurrently.
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -97,8 +97,9 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'ONBUILD': {
+      // BuildKit only appends the trigger to the config: ONBUILD leaves no history entry and no step of its own.
       const expr = inst.original.replace(/^\s*ONBUILD\s*/i, '') + inst.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
-      meta({ OnBuild: [...(st.config.OnBuild ?? []), expr] }, `ONBUILD ${expr}`);
+      st.config.OnBuild = [...(st.config.OnBuild ?? []), expr];
       return true;
     }
     case 'MAINTAINER': {
@@ -117,7 +118,9 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'ARG':
-      dispatchArg(inst, st, ctx, ex);
+      // BuildKit writes `ARG k=default` into history (docker history shows it), with the Dockerfile's default, never
+      // the --build-arg value; the value still reaches the steps that use it through their env and args.
+      meta({}, `ARG ${dispatchArg(inst, st, ctx, ex).join(' ')}`);
       return true;
     default:
       return false;
@@ -131,20 +134,21 @@ function expandPairs(args: string[], ex: Expander): [string, string][] {
   });
 }
 
-// ARG: --build-arg wins, then the default (expanded), then a same-named global ARG. No vertex: see report.
-function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex: Expander): void {
+// ARG: --build-arg wins, then the default (expanded), then a same-named global ARG. Returns history's `k[=default]`.
+function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex: Expander): string[] {
+  const commit: string[] = [];
   for (const word of inst.args) {
     const eq = word.indexOf('=');
     const key = eq >= 0 ? word.slice(0, eq) : word;
-    let value: string | undefined;
-    if (Object.hasOwn(ctx.buildArgs, key)) value = ctx.buildArgs[key];
-    else if (eq >= 0) value = ex.word(word.slice(eq + 1));
-    else value = ctx.globalArgs.get(key);
+    const fallback = eq >= 0 ? ex.word(word.slice(eq + 1)) : ctx.globalArgs.get(key);
+    commit.push(fallback === undefined ? key : `${key}=${fallback}`);
+    const value = Object.hasOwn(ctx.buildArgs, key) ? ctx.buildArgs[key] : fallback;
     const existing = st.args.findIndex((a) => a.key === key);
     if (existing >= 0) st.args.splice(existing, 1);
     st.args.push({ key, value });
     if (value !== undefined) addEnv(st.env, key, value);
   }
+  return commit;
 }
 
 function expandPort(spec: string, fail: (m: string, h?: string, n?: string) => never): string[] {
