@@ -11,6 +11,8 @@ import { createProgress, type ProgressMode } from './progress/index.js';
 import { registerStateCommands } from './state-commands.js';
 import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
+import { registerReportCommand } from './report-command.js';
+import { writeReports } from './report/index.js';
 import { compileOnly } from './plan.js';
 
 /** The version `--version` prints. */
@@ -41,7 +43,7 @@ function platformOption(text: string | undefined): Platform | undefined {
 interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
   push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
-  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean; allow: string[];
+  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -76,6 +78,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   try {
     const outcome = await runBuild(req);
     progress.close();
+    if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
@@ -112,6 +115,7 @@ Examples:
     .option('--label <key=value>', 'set metadata for the image; repeatable', collect, [])
     .option('--secret <spec>', 'secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR', collect, [])
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
+    .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
 
@@ -136,6 +140,7 @@ Examples:
   registerStateCommands(program);
   registerArtifactCommands(program);
   registerAuthCommands(program);
+  registerReportCommand(program);
   return program;
 }
 

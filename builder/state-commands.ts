@@ -29,13 +29,14 @@ export function registerStateCommands(program: Command): void {
       } finally { cache.close(); }
     });
   history.command('inspect').argument('<id>', 'build id').description('show every step of a build with timings, hit/miss and reasons')
-    .option('--root <dir>', 'state directory', defaultRoot())
     .option('--json', 'print JSON')
-    .action((id: string, flags: { root: string; json?: boolean }) => {
-      const cache = SqliteCacheIndex.open(flags.root);
+    .action((id: string, flags: { json?: boolean }) => {
+      // --root belongs to `history`: commander hands it to the parent wherever it appears on the line.
+      const root = (history.opts() as { root: string }).root;
+      const cache = SqliteCacheIndex.open(root);
       try {
         const build = cache.getBuild(id);
-        if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${flags.root}`, 'list builds with `tsbuild history`');
+        if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
         if (flags.json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
         for (const v of build.vertices) {
           process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);

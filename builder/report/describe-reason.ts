@@ -14,6 +14,10 @@ export function describeReason(reason: MissReason): string {
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
     case 'parent': return `parent step missed: ${reason.text}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
+    case 'setting': {
+      const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;
+      return `${what} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
+    }
     case 'content': {
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';

@@ -31,7 +31,7 @@ header { display:flex; flex-wrap:wrap; align-items:center; gap:12px; }
 .tick::after { content:""; position:absolute; left:50%; top:16px; height:5px; border-left:1px solid var(--line); }
 .lanes { position:relative; }
 .lane { position:relative; height:30px; border-bottom:1px dashed #eaeef2; }
-.bar { position:absolute; top:4px; height:22px; min-width:6px; border-radius:4px; cursor:pointer; overflow:hidden; white-space:nowrap;
+.bar { position:absolute; top:4px; height:22px; min-width:4px; border-radius:4px; cursor:pointer; overflow:hidden; white-space:nowrap;
   font:11px/22px var(--mono); padding:0 6px; color:#fff; box-shadow:inset 0 0 0 1px rgba(0,0,0,.08); }
 .bar.hit { background:var(--hit); opacity:.75; } .bar.miss { background:var(--miss); }
 .bar:hover, .bar.selected { outline:2px solid var(--fg); outline-offset:1px; opacity:1; z-index:2; }
@@ -46,6 +46,7 @@ header { display:flex; flex-wrap:wrap; align-items:center; gap:12px; }
 table { width:100%; border-collapse:collapse; background:var(--card); }
 th, td { text-align:left; vertical-align:top; padding:8px 10px; border-bottom:1px solid var(--line); }
 th { font-size:12px; color:var(--muted); font-weight:600; background:var(--bg); position:sticky; top:0; }
+td.stage { white-space:nowrap; }
 td.num, th.num { text-align:right; white-space:nowrap; }
 tr.selected td { background:#fff8c5; } tr:target td { background:#fff8c5; }
 .status { font-weight:600; font-size:12px; border-radius:4px; padding:1px 6px; white-space:nowrap; }

@@ -8,6 +8,9 @@ import { oneLine } from './reorder-advice.js';
 import { TITLES } from './render-markdown.js';
 import { assignLanes } from './timeline-lanes.js';
 
+/** The narrowest bar, as a share of the timeline's width (about 8 px on a laptop screen). */
+const MIN_BAR_SHARE = 0.007;
+
 type StepIndex = Map<string, { step: ReportStep; number: number }>;
 
 /** The report as one self-contained HTML page: totals, a timeline, the steps with their reasons, the advice. */
@@ -72,7 +75,7 @@ function timelineHtml(report: Report, index: StepIndex): string {
   const { steps } = report;
   if (steps.length === 0) return '<div class="panel empty">No steps ran.</div>';
   const total = Math.max(1, report.build.durationMs, ...steps.map((s) => s.endMs));
-  const lanes = assignLanes(steps);
+  const lanes = assignLanes(steps, total * MIN_BAR_SHARE);
   const laneCount = Math.max(...lanes) + 1;
   const pct = (ms: number) => ((ms / total) * 100).toFixed(3);
   const rows: string[][] = Array.from({ length: laneCount }, () => []);
@@ -80,7 +83,7 @@ function timelineHtml(report: Report, index: StepIndex): string {
     const n = i + 1;
     const cls = s.cached ? 'hit' : 'miss';
     const label = `#${n} ${oneLine(s.instruction, 60)}`;
-    rows[lanes[i] ?? 0]?.push(`<div class="bar ${cls}" data-step="${h(s.id)}" style="left:${pct(s.startMs)}%;width:${pct(s.endMs - s.startMs)}%" aria-label="${h(label)}">${h(label)}</div>`);
+    rows[lanes[i] ?? 0]?.push(`<div class="bar ${cls}" data-step="${h(s.id)}" style="left:${pct(s.startMs)}%;width:${pct(Math.max(s.endMs - s.startMs, total * MIN_BAR_SHARE))}%" aria-label="${h(label)}">${h(label)}</div>`);
   });
   const tips = steps.map((s) => tipHtml(s, index)).join('');
   return `<div class="panel"><div class="timeline">
@@ -116,7 +119,7 @@ function stepsHtml(report: Report, index: StepIndex): string {
     const size = s.size > 0 ? `${h(formatBytes(s.size))}<div class="mini size" style="width:${((s.size / maxSize) * 100).toFixed(1)}%"></div>` : '<span class="muted">–</span>';
     return `<tr id="step-${h(s.id)}" data-step="${h(s.id)}" class="${s.cached ? 'hit-row' : 'miss-row'}">
 <td class="num">#${i + 1}</td><td><span class="status ${s.cached ? 'hit' : 'miss'}">${s.cached ? '✓ cached' : '✗ missed'}</span></td>
-<td>${h(stage)}</td><td><pre class="instr"><code>${h(s.instruction)}</code></pre>${loc}</td>
+<td class="stage">${h(stage)}</td><td><pre class="instr"><code>${h(s.instruction)}</code></pre>${loc}</td>
 <td class="num">${h(formatMs(s.durationMs))}<div class="mini" style="width:${((s.durationMs / maxMs) * 100).toFixed(1)}%"></div></td>
 <td class="num">${size}</td><td class="num">+${h(formatMs(s.startMs))}</td><td>${reasonsHtml(s, index)}</td></tr>`;
   });

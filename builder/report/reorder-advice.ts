@@ -38,29 +38,25 @@ function adviceFor(report: Report, run: ReportStep, copy: ReportStep): Advice | 
   const args = copyArgs(copy.instruction);
   const changes = contentChanges(copy);
   if (args === undefined || args.hasFrom || changes === undefined || !isBroad(args.sources, changes)) return undefined;
-  const command = runCommand(run.instruction) ?? '';
-  const ecosystem = ecosystemOf(command);
-  const manifests = ecosystem?.manifests ?? [];
+  const ecosystem = ecosystemOf(runCommand(run.instruction) ?? '');
+  if (ecosystem === undefined) return undefined;   // a build step, not an install: it likely reads the sources
+  const { manifests } = ecosystem;
   if (changes.some((c) => isManifest(c.path, manifests))) return undefined;   // the install had to re-run anyway
 
   const between = stageSteps(report, copy, run).map((s) => s.instruction);
   const before = [copy.instruction, ...between, run.instruction];
   const flags = (/^\s*(?:COPY|ADD)\s+((?:--(?:chown|chmod|link)\S*\s+)*)/i.exec(copy.instruction)?.[1] ?? '').trim();
-  const firstCopy = manifests.length > 0
-    ? [['COPY', flags, ...manifests, dirDest(args.dest)].filter((w) => w !== '').join(' ')]
-    : ecosystem ? [] : [['COPY', flags, '<only the files this step reads>', dirDest(args.dest)].filter((w) => w !== '').join(' ')];
+  const firstCopy = manifests.length > 0 ? [['COPY', flags, ...manifests, dirDest(args.dest)].filter((w) => w !== '').join(' ')] : [];
   const after = [...firstCopy, ...between, run.instruction, copy.instruction];
   const changed = changes.slice(0, 3).map((c) => c.path).join(', ') + (changes.length > 3 ? ` and ${changes.length - 3} more` : '');
   const seconds = (run.durationMs / 1000).toFixed(1);
   const at = (s: ReportStep) => (s.location ? ` (${s.location.label})` : '');
-  const what = ecosystem === undefined
-    ? 'if it does not read those files, copy only what it needs before it and the rest after'
-    : manifests.length > 0
-      ? `copy the ${ecosystem.name} manifests (${manifests.join(' ')}) first, run the install, then copy the rest`
-      : 'it installs system packages and needs nothing from the context: run it before the COPY';
+  const what = manifests.length > 0
+    ? `copy the ${ecosystem.name} manifests (${manifests.join(' ')}) first, run the install, then copy the rest`
+    : 'it installs system packages and needs nothing from the context: run it before the COPY';
   return {
     kind: 'reorder-copy',
-    severity: ecosystem === undefined ? 'info' : 'warning',
+    severity: 'warning',
     message: `\`${oneLine(run.instruction)}\`${at(run)} took ${seconds} s and re-ran only because \`${oneLine(copy.instruction)}\`${at(copy)} copied changed files it does not obviously need (${changed}).`,
     steps: [copy.id, run.id],
     suggestion: { text: `Reorder: ${what}. Edits to your sources then leave the install cached.`, before: before.join('\n'), after: after.join('\n') },

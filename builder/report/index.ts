@@ -1,0 +1,12 @@
+// The cache-hit analysis report: model, advice, renderers (JSON, Markdown, HTML) and the files `--report` writes.
+export { describeReason } from './describe-reason.js';
+export { buildReport } from './model.js';
+export type { Report, ReportBuild, ReportInput, ReportReason, ReportStep, ReportTotals } from './model.js';
+export { adviseBuild } from './advice.js';
+export type { Advice } from './advice.js';
+export { renderJson } from './render-json.js';
+export { renderMarkdown } from './render-markdown.js';
+export { renderHtml } from './render-html.js';
+export { loadReport, readBuildRecord } from './load-report.js';
+export { formatOfFile, renderReport, writeReports } from './write-reports.js';
+export type { ReportFormat, ReportSource } from './write-reports.js';
