@@ -3,6 +3,8 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
 import { SqliteCacheIndex, solve, type BuildRecord, type VertexRecord } from '../solver/index.js';
+import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
+import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, isTsbuildError, ociArch,
@@ -34,6 +36,10 @@ export interface BuildRequest {
   sourceDateEpoch?: number;
   /** Entitlements granted with `--allow` (buildx's names): `security.insecure`, `network.host`. */
   allow: string[];
+  /** `--cache-from`: remote caches asked after a local miss. */
+  cacheFrom?: CacheFromSpec[];
+  /** `--cache-to`: where this build's cache records are exported. */
+  cacheTo?: CacheToSpec[];
 }
 
 /**
@@ -110,6 +116,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   };
   let leaseId: string | undefined;
   try {
+    const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform, progress: req.progress, signal: req.signal });
     const graph = await compile(dockerfile.text, {
       file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
       ...(req.target ? { target: req.target } : {}),
@@ -121,17 +128,21 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
       worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,
       onEvent: (e) => req.progress.event(e), buildId, locatorPrefix: `${contextDir}:${dockerfile.path}`,
+      ...(remote.cache ? { remote: remote.cache } : {}),
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
-    const image = assembleImage(graph, solved.results, {
+    const assembled = assembleImage(graph, solved.results, {
       labels: req.labels, ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });
+    const image = inlineCacheIfAsked(assembled, graph, solved, req.cacheTo ?? []);
     await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
     await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
-    const fs = solved.results[graph.stages[graph.target]?.result ?? ''];
-    if (!fs) throw new Error('solve returned no result for the target stage');
+    const target = solved.results[graph.stages[graph.target]?.result ?? ''];
+    if (!target) throw new Error('solve returned no result for the target stage');
+    const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
     const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs });
+    await writeCaches(req.cacheTo ?? [], graph, solved, image, pushed, { client, remote, progress: req.progress, signal: req.signal });
     record.status = 'succeeded';
     record.resultDigest = image.manifestDescriptor.digest;
     return { buildId, image, digest: image.manifestDescriptor.digest, records: solved.records, graph, metrics: client.metrics, pushed };
@@ -152,13 +163,14 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
 /** Writes `--metadata-file` as buildx does (its keys), plus tsbuild's cache and transfer figures. */
 export async function writeMetadata(file: string, outcome: BuildOutcome, names: string[]): Promise<void> {
   const cached = outcome.records.filter((r) => r.cached).length;
+  const remote = outcome.records.filter((r) => r.cacheSource === 'remote').length;
   const metadata = {
     'buildx.build.ref': outcome.buildId,
     'containerimage.digest': outcome.digest,
     'containerimage.config.digest': outcome.image.configDescriptor.digest,
     'containerimage.descriptor': { ...outcome.image.manifestDescriptor },
     ...(names.length ? { 'image.name': names.join(',') } : {}),
-    'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached },
+    'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
     'tsbuild.transfer': outcome.metrics,
   };
   await writeFile(resolve(file), `${JSON.stringify(metadata, null, 2)}\n`);

@@ -12,8 +12,9 @@ import { registerStateCommands } from './state-commands.js';
 import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
 import { registerReportCommand } from './report-command.js';
-import { writeReports } from './report/index.js';
+import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { compileOnly } from './plan.js';
+import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 
 /** The version `--version` prints. */
 export const VERSION = '0.1.0';
@@ -43,7 +44,7 @@ function platformOption(text: string | undefined): Platform | undefined {
 interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
   push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
-  metadataFile?: string; iidfile?: string; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string;
+  metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -71,6 +72,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
     outputs: outputsOf(flags), noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
     secrets: secrets.files, progress, signal, allow: flags.allow.flatMap((a) => a.split(',')),
+    cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platform ? { platform } : {}),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
@@ -79,6 +81,10 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     const outcome = await runBuild(req);
     progress.close();
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
+    // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
+    if (!flags.quiet && flags.progress !== 'rawjson') {
+      process.stderr.write(renderTerminalSummary(await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics })));
+    }
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
@@ -110,6 +116,8 @@ Examples:
     .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'rawjson', 'quiet']).default('auto'))
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
+    .option('--cache-from <spec>', 'use a remote build cache: type=registry,ref=REF (a cache or an image with an inline cache) or type=local,src=DIR; repeatable', collect, [])
     .option('--metadata-file <file>', 'write build result metadata to a file')
     .option('--iidfile <file>', 'write the image ID (config digest) to a file')
     .option('--label <key=value>', 'set metadata for the image; repeatable', collect, [])

@@ -35,8 +35,19 @@ const cases: Case[] = [
   {
     name: 'a changed parent is named, and the inherited env change is not called an instruction change',
     before, now: { ...before, op: run('make', ['A=2']), inputs: [sha256('other parent')] },
-    ctx: { parents: [{ id: 's0.2', text: 'ENV A=2' }] },
-    want: [{ kind: 'parent', vertex: 's0.2', text: 'ENV A=2' }],
+    ctx: { parents: [{ id: 's0.2', text: 'COPY . .' }] },
+    want: [{ kind: 'setting', setting: 'ENV', name: 'A', after: '2' }, { kind: 'parent', vertex: 's0.2', text: 'COPY . .' }],
+  },
+  {
+    name: 'an env change alone names the variable, with both values',
+    before: { ...before, op: run('make', ['A=1']) }, now: { ...before, op: run('make', ['A=2']) },
+    want: [{ kind: 'setting', setting: 'ENV', name: 'A', before: '1', after: '2' }],
+  },
+  {
+    name: 'a changed build arg is not also called an instruction change through the RUN |N prefix',
+    before: { ...before, op: run('make', ['V=1']), opText: 'RUN |1 V=1 /bin/sh -c make # buildkit', args: { V: '1' } },
+    now: { ...before, op: run('make', ['V=2']), opText: 'RUN |1 V=2 /bin/sh -c make # buildkit', args: { V: '2' } },
+    want: [{ kind: 'arg', name: 'V', before: '1', after: '2' }],
   },
   {
     name: 'a FROM that resolved to another digest is a base change naming the ref',

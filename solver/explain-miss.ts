@@ -16,7 +16,10 @@ export type MissReason =
   | { kind: 'base'; ref: string; before: string; after: string }   // FROM resolved to another image digest
   | { kind: 'parent'; vertex: VertexId; text: string }          // an input step changed
   | { kind: 'content'; source: string; changes: FileChange[]; count: number }
-  | { kind: 'platform'; before: string; after: string };
+  | { kind: 'platform'; before: string; after: string }
+  // An earlier ENV/USER/SHELL changed what this RUN runs with: config-only steps pass their parent's key through
+  // (as in BuildKit, where they never enter the graph), so the change shows up here, in the op itself.
+  | { kind: 'setting'; setting: 'ENV' | 'USER' | 'WORKDIR' | 'SHELL'; name?: string; before?: string; after?: string };
 
 /** What explainMiss() needs besides the two key parts. */
 export interface MissContext {
@@ -48,9 +51,15 @@ export function explainMiss(before: CacheKeyParts | undefined, now: CacheKeyPart
   if (before.op !== now.op) {
     const base = baseReason(before.op, now.op, ctx.ref);
     if (base !== undefined) reasons.push(base);
-    // An op that changed only through an arg or an inherited ENV/WORKDIR is explained by those reasons instead.
-    else if (before.opText !== now.opText || (args.length === 0 && parents.length === 0)) {
-      reasons.push({ kind: 'instruction', before: before.opText, after: now.opText });
+    else {
+      const settings = settingReasons(before.op, now.op, now.args);
+      reasons.push(...settings);
+      // An op that changed only through an arg or an inherited ENV/USER is explained by those reasons instead; RUN's
+      // history text carries its args (`RUN |1 V=2 …`), so it is compared without them.
+      const textChanged = stripArgPrefix(before.opText, before.args) !== stripArgPrefix(now.opText, now.args);
+      if (textChanged || (args.length === 0 && parents.length === 0 && settings.length === 0)) {
+        reasons.push({ kind: 'instruction', before: before.opText, after: now.opText });
+      }
     }
   }
   reasons.push(...args, ...parents, ...contentReasons(before.content, now.content, ctx));
@@ -122,5 +131,60 @@ function fileChanges(before: Record<string, Digest>, now: Record<string, Digest>
     if (a !== undefined) change.after = a;
     out.push(change);
   }
+  return out;
+}
+
+/** RUN's history text without BuildKit's `|N k=v …` prefix of the build args in scope. */
+function stripArgPrefix(text: string, args: Record<string, string>): string {
+  const entries = Object.entries(args);
+  const head = `RUN |${entries.length} `;
+  if (entries.length === 0 || !text.startsWith(head)) return text;
+  let rest = text.slice(head.length);
+  for (let i = 0; i < entries.length; i++) {
+    const hit = entries.find(([k, v]) => rest.startsWith(`${k}=${v} `));
+    if (!hit) return text;
+    rest = rest.slice(`${hit[0]}=${hit[1]} `.length);
+  }
+  return `RUN ${rest}`;
+}
+
+interface RuntimeFields { env?: unknown; user?: unknown; cwd?: unknown; argv?: unknown }
+
+function runtimeFields(op: string): RuntimeFields | undefined {
+  const parsed: unknown = JSON.parse(op);
+  if (typeof parsed !== 'object' || parsed === null || (parsed as { kind?: unknown }).kind !== 'exec') return undefined;
+  return parsed as RuntimeFields;
+}
+
+function envMap(env: unknown): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!Array.isArray(env)) return out;
+  for (const e of env) {
+    if (typeof e !== 'string') continue;
+    const eq = e.indexOf('=');
+    out.set(eq < 0 ? e : e.slice(0, eq), eq < 0 ? '' : e.slice(eq + 1));
+  }
+  return out;
+}
+
+/** What of a RUN's environment, user and working directory differs; build args are left to their own reasons. */
+function settingReasons(beforeOp: string, nowOp: string, args: Record<string, string>): MissReason[] {
+  const b = runtimeFields(beforeOp);
+  const a = runtimeFields(nowOp);
+  if (!b || !a) return [];
+  const out: MissReason[] = [];
+  const be = envMap(b.env);
+  const ae = envMap(a.env);
+  for (const name of [...new Set([...be.keys(), ...ae.keys()])].sort()) {
+    if (be.get(name) === ae.get(name) || Object.hasOwn(args, name)) continue;
+    const r: MissReason = { kind: 'setting', setting: 'ENV', name };
+    const bv = be.get(name);
+    const av = ae.get(name);
+    if (bv !== undefined) r.before = bv;
+    if (av !== undefined) r.after = av;
+    out.push(r);
+  }
+  if (b.user !== a.user) out.push({ kind: 'setting', setting: 'USER', before: String(b.user ?? ''), after: String(a.user ?? '') });
+  if (b.cwd !== a.cwd) out.push({ kind: 'setting', setting: 'WORKDIR', before: String(b.cwd ?? ''), after: String(a.cwd ?? '') });
   return out;
 }

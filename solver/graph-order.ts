@@ -33,3 +33,13 @@ export function locatorOf(graph: BuildGraph, vertex: Vertex, prefix = ''): strin
   const stageName = stage?.name ?? String(vertex.stage);
   return position < 0 ? `${prefix}${file}#${vertex.id}` : `${prefix}${file}#${stageName}/${position}`;
 }
+
+/**
+ * locatorOf() without the machine: the Dockerfile's base name instead of its path, so a record exported by one
+ * runner names the same step on another (remote cache records carry it to explain misses on a fresh root).
+ */
+export function portableLocatorOf(graph: BuildGraph, vertex: Vertex): string {
+  const file = vertex.location?.file ?? 'Dockerfile';
+  const base = file.slice(file.lastIndexOf('/') + 1);
+  return locatorOf(graph, vertex.location === undefined ? vertex : { ...vertex, location: { ...vertex.location, file: base } });
+}

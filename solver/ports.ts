@@ -11,8 +11,12 @@ export interface LayerRef { descriptor: Descriptor; diffId: Digest }
 /**
  * The filesystem a vertex produced: a committed snapshot (null for an empty scratch filesystem) and the image layers
  * that rebuild it from nothing, bottom first.
+ *
+ * `lazy` marks a hit from a remote cache (`--cache-from`) that is not unpacked here: only its layers are known, and
+ * `snapshot` is null without meaning "empty". The solver opens a lazy state (materialize()) before any Worker method
+ * sees it; a caller that needs the files of a solve result (local/tar outputs) calls materialize() too.
  */
-export interface FsState { snapshot: string | null; layers: LayerRef[] }
+export interface FsState { snapshot: string | null; layers: LayerRef[]; lazy?: { ref: string } }
 
 /** The build context as the worker reads it: a directory and the .dockerignore patterns to apply. */
 export interface ContextSource { kind: 'context'; dir: string; excludes: string[] }
@@ -67,6 +71,34 @@ export interface CacheRecord {
   lastUsed: number;
   /** Bytes of the layers this step added (compressed blob sizes); 0 for config-only steps. */
   size: number;
+}
+
+/** One result another runner stored in a remote cache: the key's parts, its filesystem's layers (bottom first). */
+export interface RemoteRecord {
+  parts: CacheKeyParts;
+  layers: LayerRef[];
+  /** Bytes of the layers the step added (compressed). */
+  size: number;
+  /** Where it came from, as the user wrote it (`host/cache:main`, a directory): shown in reports. */
+  ref: string;
+}
+
+/**
+ * Results shared by other runners (`--cache-from`), loaded before the solve: lookups move no layer bytes. Only
+ * fetchLayers does, and the solver calls it only for a result whose files a step (or an output) really needs.
+ */
+export interface RemoteCache {
+  /** The record for `key`, if any source has one. */
+  lookup(key: Digest): Promise<RemoteRecord | undefined>;
+  /**
+   * The content digest another runner computed for the COPY `selector` (see selectorOf) over the filesystem whose
+   * layers' diffIds hash to `chain` (see chainOf): a COPY --from a lazy result is keyed without fetching it.
+   */
+  contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined>;
+  /** The key last exported at a portable locator (Dockerfile name, stage, position): explains misses on a new root. */
+  previous(locator: string): Promise<CacheKey | undefined>;
+  /** Makes sure the content store the worker unpacks from holds the blobs of `layers`. */
+  fetchLayers(layers: LayerRef[], signal: AbortSignal, progress: ProgressSink): Promise<void>;
 }
 
 /** Per-file digests by content source name (`context`, `vertex`, `inline`, `mount:/target`): for explaining misses. */

@@ -16,12 +16,16 @@ export interface VertexRecord {
   durationMs: number;
   /** Bytes of the layers this step added (compressed); 0 for config-only steps. */
   size: number;
+  /** Where a hit came from: this root's cache index, or a remote cache (`--cache-from`). Absent on a miss. */
+  cacheSource?: 'local' | 'remote';
+  /** The remote cache a remote hit came from, as the user named it. */
+  cacheRef?: string;
 }
 
 /** Progress of a solve, as plain data. `time` is epoch milliseconds. */
 export type ProgressEvent =
   | { type: 'start'; vertex: VertexId; text: string; reasons: MissReason[]; time: number }
-  | { type: 'cached'; vertex: VertexId; text: string; time: number }
+  | { type: 'cached'; vertex: VertexId; text: string; time: number; /** remote cache ref of a remote hit */ source?: string }
   | { type: 'done'; vertex: VertexId; time: number; durationMs: number; size: number }
   | { type: 'error'; vertex: VertexId; time: number; message: string }
   | { type: 'log'; vertex: VertexId; stream: 'stdout' | 'stderr'; data: Uint8Array; time: number }

@@ -93,12 +93,20 @@ describe('solve: the cache matrix', () => {
     expect(step(r, 's0.1').reasons).to.deep.equal([{ kind: 'parent', vertex: 's0.0', text: 'FROM alpine:3' }]);
   });
 
-  it('an ENV change misses the steps after it with a parent reason, not an instruction one', async () => {
+  it('an ENV change misses the RUN after it with the variable that changed, not an instruction reason', async () => {
     const withEnv = (v: string): StageSpec[] => [{ from: 'scratch', steps: [{ env: `A=${v}` }, { run: 'make' }] }];
     await h.solve(graphOf(withEnv('1')));
     const r = await h.solve(graphOf(withEnv('2')));
     expect(step(r, 's0.1').reasons).to.deep.equal([{ kind: 'instruction', before: 'ENV A=1', after: 'ENV A=2' }]);
-    expect(step(r, 's0.2').reasons).to.deep.equal([{ kind: 'parent', vertex: 's0.1', text: 'ENV A=2' }]);
+    expect(step(r, 's0.2').reasons).to.deep.equal([{ kind: 'setting', setting: 'ENV', name: 'A', before: '1', after: '2' }]);
+  });
+
+  it('a LABEL change misses only the LABEL: config-only steps do not invalidate the steps after them', async () => {
+    const withLabel = (v: string): StageSpec[] => [{ from: 'scratch', steps: [{ label: `v=${v}` }, { run: 'make' }] }];
+    await h.solve(graphOf(withLabel('1')));
+    const r = await h.solve(graphOf(withLabel('2')));
+    expect(step(r, 's0.1').cached).to.equal(false);
+    expect(step(r, 's0.2').cached).to.equal(true);
   });
 
   it('a COPY --from a rebuilt stage still hits when the files it takes are the same', async () => {

@@ -8,8 +8,10 @@ import { cacheKey } from './cache-key.js';
 import type { CacheKey } from './cache-key.js';
 import { explainMiss } from './explain-miss.js';
 import type { MissReason } from './explain-miss.js';
-import { checkGraph, locatorOf } from './graph-order.js';
-import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, Worker } from './ports.js';
+import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
+import type { ContentFact } from './cache-export.js';
+import { LazyResults } from './lazy-results.js';
+import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
@@ -36,6 +38,11 @@ export interface SolveOptions {
   buildId?: string;
   /** Prepended to every step locator, e.g. the context directory, so unrelated projects do not explain each other. */
   locatorPrefix?: string;
+  /**
+   * Results of other runners (`--cache-from`), asked after a local miss. A remote hit is lazy: its layers are only
+   * fetched when a step must read its files; see FsState.
+   */
+  remote?: RemoteCache;
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
@@ -48,10 +55,16 @@ export interface SolveResult {
    * success so the results can be exported: call `cache.release(leaseId)` when done. Released on failure.
    */
   leaseId: string;
+  /** Every vertex's cache key with its parts: what a cache export shares. */
+  keys: Record<VertexId, CacheKey>;
+  /** Bytes of the layers each vertex added. */
+  sizes: Record<VertexId, number>;
+  /** Content digests taken over vertex filesystems (COPY --from), for a cache export. */
+  contents: ContentFact[];
 }
 
-interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number }
-interface Solved extends SolvedInput { forced: boolean; record: VertexRecord }
+interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string }
+interface Solved extends SolvedInput { forced: boolean; record: VertexRecord; cacheKey: CacheKey }
 
 /**
  * Solves `graph`: keys every vertex, takes hits from the cache and runs the misses on the worker, independent
@@ -94,18 +107,23 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
   }
   const results: Record<VertexId, FsState> = {};
   const records: VertexRecord[] = [];
+  const keys: Record<VertexId, CacheKey> = {};
+  const sizes: Record<VertexId, number> = {};
   for (const v of graph.vertices) {
     const s = solved.get(v.id);
     if (s === undefined) continue;
-    results[v.id] = s.fs;
+    results[v.id] = run.lazy.settled(s.fs);
     records.push(s.record);
+    keys[v.id] = s.cacheKey;
+    sizes[v.id] = s.record.size;
   }
-  return { results, records, leaseId: run.leaseId };
+  return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts() };
 }
 
 /** The state of one solve() call. */
 class SolveRun {
   readonly leaseId: string;
+  readonly lazy: LazyResults;
   readonly #graph: BuildGraph;
   readonly #opts: SolveOptions;
   readonly #signal: AbortSignal;
@@ -117,6 +135,7 @@ class SolveRun {
     this.#opts = opts;
     this.#signal = signal;
     this.leaseId = opts.buildId ?? randomUUID();
+    this.lazy = new LazyResults(opts.worker, opts.cache, opts.remote, signal);
     this.#queue = new PQueue({ concurrency: opts.concurrency ?? Math.max(2, availableParallelism()) });
   }
 
@@ -135,12 +154,15 @@ class SolveRun {
     this.#signal.throwIfAborted();
     const started = Date.now();
     const vp = await this.#enqueue(() =>
-      vertexParts(vertex, { inputs, worker: this.#opts.worker, context: this.#opts.context, platform: this.#platform(vertex), signal: this.#signal }),
+      vertexParts(vertex, {
+        inputs, context: this.#opts.context, platform: this.#platform(vertex), signal: this.#signal,
+        contentDigest: (source, op, signal) => this.lazy.contentDigest(source, op, signal, this.#progress(vertex.id)),
+      }),
     );
     const key = cacheKey(vp.parts);
     const forced = this.#isForced(vertex, vp, inputs);
     const locator = locatorOf(this.#graph, vertex, this.#opts.locatorPrefix);
-    const previous = await this.#opts.cache.previous(locator);
+    const previous = (await this.#opts.cache.previous(locator)) ?? (await this.#remotePrevious(vertex));
     // Hold before looking up, so a concurrent prune cannot remove the record between the lookup and its use.
     await this.#opts.cache.hold(this.leaseId, [key.digest]);
     let shared = this.#byKey.get(key.digest);
@@ -149,7 +171,7 @@ class SolveRun {
       const explain = (): MissReason[] =>
         explainMiss(previous?.parts, vp.parts, {
           noCache: forced,
-          parents: vp.keyedInputs.map((id) => ({ id, text: inputs.get(id)?.text ?? '' })),
+          parents: vp.keyedInputs.map((id) => ({ id: inputs.get(id)?.fsId ?? id, text: inputs.get(id)?.fsText ?? '' })),
           ...(vertex.op.kind === 'image' ? { ref: vertex.op.ref } : {}),
           ...(previous === undefined ? {} : { filesBefore: previous.files }),
           filesNow: vp.files,
@@ -162,6 +184,7 @@ class SolveRun {
     await this.#opts.cache.remember(locator, { ...key, files: vp.files });
     const finished = Date.now();
     const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result
+    const source = !cached ? {} : outcome.remote === undefined ? { cacheSource: 'local' as const } : { cacheSource: 'remote' as const, cacheRef: outcome.remote };
     const record: VertexRecord = {
       id: vertex.id,
       text: vertex.text,
@@ -173,8 +196,13 @@ class SolveRun {
       finished,
       durationMs: finished - (isLeader ? outcome.started : started),
       size: outcome.size,
+      ...source,
     };
-    return { key: key.digest, fs: outcome.fs, text: vertex.text, forced, record };
+    const parent = vertex.op.kind === 'meta' && vertex.inputs[0] !== undefined ? inputs.get(vertex.inputs[0]) : undefined;
+    const fsKey = parent?.fsKey ?? key.digest;
+    const fsText = parent?.fsText ?? vertex.text;
+    const fsId = parent?.fsId ?? vertex.id;
+    return { key: key.digest, fs: outcome.fs, text: vertex.text, fsKey, fsId, fsText, forced, record, cacheKey: key };
   }
 
   /**
@@ -195,18 +223,27 @@ class SolveRun {
         this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
         return { fs: hit.result, cached: true, size: hit.size, reasons: [], started };
       }
+      const remote = await this.#opts.remote?.lookup(key.digest);
+      if (remote !== undefined) {
+        this.lazy.noteRemoteHit(key, remote.size);
+        this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), source: remote.ref });
+        this.emit({ type: 'status', vertex: vertex.id, text: `from remote cache ${remote.ref}`, time: Date.now() });
+        const fs: FsState = { snapshot: null, layers: remote.layers, lazy: { ref: remote.ref } };
+        return { fs, cached: true, size: remote.size, reasons: [], started, remote: remote.ref };
+      }
     }
     const reasons = explain();
     const runStarted = Date.now();
     this.emit({ type: 'start', vertex: vertex.id, text: vertex.text, reasons, time: runStarted });
+    const progress = this.#progress(vertex.id);
     const fs = await runOp(vertex, {
       worker: this.#opts.worker,
       images: this.#opts.images,
       context: this.#opts.context,
       secrets: this.#opts.secrets ?? {},
-      inputs,
+      inputs: await this.#openInputs(vertex, inputs, progress),
       signal: this.#signal,
-      progress: this.#progress(vertex.id),
+      progress,
     });
     const parentId = vertex.inputs[0];
     const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
@@ -214,6 +251,20 @@ class SolveRun {
     const done = Date.now();
     this.emit({ type: 'done', vertex: vertex.id, time: done, durationMs: done - runStarted, size });
     return { fs, cached: false, size, reasons, started: runStarted };
+  }
+
+  /** The inputs with their files at hand: a step that reads its inputs' files opens lazy remote hits first. */
+  async #openInputs(vertex: Vertex, inputs: Map<VertexId, Solved>, progress: ProgressSink): Promise<Map<VertexId, SolvedInput>> {
+    const readsFiles = vertex.op.kind === 'exec' || vertex.op.kind === 'copy' || vertex.op.kind === 'mkdir';
+    if (!readsFiles) return inputs;
+    const opened = new Map<VertexId, SolvedInput>();
+    for (const [id, input] of inputs) opened.set(id, await this.lazy.open(input, progress));
+    return opened;
+  }
+
+  async #remotePrevious(vertex: Vertex): Promise<StepRecord | undefined> {
+    const key = await this.#opts.remote?.previous(portableLocatorOf(this.#graph, vertex));
+    return key === undefined ? undefined : { ...key, files: {} };
   }
 
   async #snapshotExists(fs: FsState): Promise<boolean> {

@@ -3,10 +3,15 @@ import type { CopyOp, SourceRef, Vertex, VertexId } from '../frontend/index.js';
 import type { Digest } from '../registry/oci/index.js';
 import { keyOp } from './cache-key.js';
 import type { CacheKeyParts } from './cache-key.js';
-import type { ContentFiles, ContextSource, FileSource, FsState, Worker } from './ports.js';
+import type { ContentDigest, ContentFiles, ContextSource, FileSource, FsState } from './ports.js';
 
-/** What a solved input vertex contributes to its dependents. */
-export interface SolvedInput { key: Digest; fs: FsState; text: string }
+/**
+ * What a solved input vertex contributes to its dependents. `fsKey` is the key of the step that last changed the
+ * filesystem: a config-only step (LABEL, CMD, EXPOSE …) passes its parent's through, so changing a LABEL does not
+ * invalidate the RUN after it, as in BuildKit, where such instructions never enter the LLB graph. (ENV, WORKDIR and
+ * USER still reach later steps: through the env, cwd and user inside their ops.) `fsId`/`fsText` name that step.
+ */
+export interface SolvedInput { key: Digest; fs: FsState; text: string; fsKey: Digest; fsId: VertexId; fsText: string }
 
 /** The key parts of a vertex, the per-file digests behind its content, and the vertices behind `parts.inputs`. */
 export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; keyedInputs: VertexId[] }
@@ -14,7 +19,8 @@ export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; keyedI
 /** Everything vertexParts() reads besides the vertex. */
 export interface PartsContext {
   inputs: Map<VertexId, SolvedInput>;
-  worker: Worker;
+  /** The worker's contentDigest, or the solver's wrapper that answers for lazy remote results. */
+  contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest>;
   context: ContextSource;
   platform: string;
   signal: AbortSignal;
@@ -30,7 +36,7 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
   const files: ContentFiles = {};
   const contentKeyed = new Set<VertexId>();
   const addContent = async (name: string, ref: SourceRef, op: CopyOp): Promise<void> => {
-    const digest = await ctx.worker.contentDigest(fileSource(ref, ctx), op, ctx.signal);
+    const digest = await ctx.contentDigest(fileSource(ref, ctx), op, ctx.signal);
     content[name] = digest.digest;
     files[name] = digest.files;
   };
@@ -51,7 +57,7 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
     v: 1,
     op: keyOp(vertex),
     opText: vertex.text,
-    inputs: keyedInputs.map((id) => solved(ctx, id).key),
+    inputs: keyedInputs.map((id) => solved(ctx, id).fsKey),
     content,
     args: vertex.args,
     platform: ctx.platform,

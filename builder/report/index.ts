@@ -10,3 +10,4 @@ export { renderHtml } from './render-html.js';
 export { loadReport, readBuildRecord } from './load-report.js';
 export { formatOfFile, renderReport, writeReports } from './write-reports.js';
 export type { ReportFormat, ReportSource } from './write-reports.js';
+export { renderTerminalSummary } from './render-terminal.js';

@@ -18,13 +18,24 @@ export class FakeWorker implements Worker {
   context: Record<string, string> = {};
   execHook: ExecHook | undefined;
   readonly #snapshots = new Map<string, Record<string, string>>();
+  /** The files each layer this worker (or one sharing the map: another "runner") wrote adds, by layer digest. */
+  readonly #blobs: Map<Digest, Record<string, string>>;
   #next = 0;
 
+  constructor(blobs = new Map<Digest, Record<string, string>>()) {
+    this.#blobs = blobs;
+  }
+
+  /** Unpacks layers this worker or a sharing one wrote into their files; any other image is a made-up base. */
   async unpack(manifest: ImageManifest, _config: ImageConfig, signal: AbortSignal): Promise<FsState> {
     signal.throwIfAborted();
     this.calls.push({ method: 'unpack', what: manifest.layers.map((l) => l.digest).join(',') });
     const layers = manifest.layers.map((descriptor) => ({ descriptor, diffId: descriptor.digest }));
-    return { snapshot: this.#commit({ '/etc/os-release': manifest.config.digest }), layers };
+    const known = manifest.layers.map((l) => this.#blobs.get(l.digest));
+    const [base, ...rest] = known;
+    const files = base === undefined ? { '/etc/os-release': manifest.config.digest } : { ...base };
+    for (const added of rest) Object.assign(files, added ?? {});
+    return { snapshot: this.#commit(files), layers };
   }
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
@@ -94,6 +105,7 @@ export class FakeWorker implements Worker {
     const merged = { ...this.filesOf(parent), ...files };
     const snapshot = this.#commit(merged);
     const digest = sha256(`${snapshot}:${canonicalJson(files)}`);
+    this.#blobs.set(digest, files);
     const descriptor = { mediaType: MediaType.ociLayerGzip, digest, size: 100 };
     return { snapshot, layers: [...parent.layers, { descriptor, diffId: digest }] };
   }

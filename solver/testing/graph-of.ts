@@ -8,6 +8,7 @@ export type StepSpec =
   | { run: string; args?: Record<string, string>; mounts?: RunMount[] }
   | { copy: string[]; dest: string; from?: number }
   | { env: string }
+  | { label: string }
   | { workdir: string };
 
 /** One stage: FROM an image (by name and digest), scratch, or an earlier stage's result. */
@@ -59,6 +60,9 @@ export function graphOf(specs: StageSpec[], file = 'Dockerfile'): BuildGraph {
         env = [...env, step.env];
         const [k = '', v = ''] = step.env.split('=');
         add({ kind: 'meta', change: { Env: [`${k}=${v}`] } }, `ENV ${step.env}`, [parent]);
+      } else if ('label' in step) {
+        const [k = '', v = ''] = step.label.split('=');
+        add({ kind: 'meta', change: { Labels: { [k]: v } } }, `LABEL ${step.label}`, [parent]);
       } else {
         add({ kind: 'mkdir', path: step.workdir, user: '' }, `WORKDIR ${step.workdir}`, [parent]);
       }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildGraph } from '../../frontend/index.js';
+import type { Digest } from '../../registry/oci/index.js';
 import { SqliteCacheIndex } from '../cache-index.js';
 import type { ProgressEvent } from '../progress-event.js';
 import { solve } from '../solve.js';
@@ -12,10 +13,15 @@ import { FakeImages, FakeWorker } from './fake-worker.js';
 /** A fake worker, fake images and a real cache index under a fresh temp root. */
 export class Harness {
   readonly root = mkdtempSync(join(tmpdir(), 'tsbuild-solver-'));
-  readonly worker = new FakeWorker();
+  readonly worker: FakeWorker;
   readonly images = new FakeImages();
   cache = SqliteCacheIndex.open(this.root);
   events: ProgressEvent[] = [];
+
+  /** `blobs`: share one with another harness and the two act as two runners whose layers can move between them. */
+  constructor(blobs?: Map<Digest, Record<string, string>>) {
+    this.worker = new FakeWorker(blobs);
+  }
 
   /** Solves `graph`, collecting its events into `events` (reset per call). */
   async solve(graph: BuildGraph, opts: Partial<SolveOptions> = {}): Promise<SolveResult> {

@@ -1,0 +1,79 @@
+import type { BuildGraph } from '../../frontend/index.js';
+import { cacheExport, materialize, type FsState, type ProgressSink, type SolveResult } from '../../solver/index.js';
+import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
+import { parseReference, type Platform, type RegistryClient } from '../../registry/index.js';
+import type { AssembledImage } from '../image/assemble.js';
+import type { RegistryImageSource } from '../image-source.js';
+import type { OutputSpec } from '../options/output.js';
+import type { ProgressWriter } from '../progress/index.js';
+import { BlobLocator } from './blob-locator.js';
+import type { CacheFromSpec, CacheToSpec } from './cache-spec.js';
+import { exportToDir, exportToRegistry, withInlineCache } from './export-cache.js';
+import { loadCaches } from './load-cache.js';
+import { RemoteCacheSet } from './remote-cache-set.js';
+
+/** A build's remote caches: the solver's RemoteCache (when any `--cache-from` loaded) and where every blob is. */
+export interface BuildCache { cache: RemoteCacheSet | undefined; blobs: BlobLocator }
+
+/** Loads the `--cache-from` documents (no layers) and sets up where blobs are found. */
+export async function openRemoteCache(
+  specs: CacheFromSpec[],
+  ctx: { client: RegistryClient; store: FileContentStore; images: RegistryImageSource; platform: Platform; progress: ProgressWriter; signal: AbortSignal },
+): Promise<BuildCache> {
+  const loaded = await loadCaches(specs, ctx.client, ctx.platform, (text) => ctx.progress.note(text), ctx.signal);
+  const blobs = new BlobLocator(ctx.client, ctx.store, loaded, ctx.images);
+  for (const c of loaded) ctx.progress.note(`using cache ${c.ref}: ${c.config.records.length} steps`);
+  const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetch(layers, signal, progress));
+  return { cache, blobs };
+}
+
+/** `image` with an inline cache of its own steps when `--cache-to type=inline` asked for one. */
+export function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, solved: SolveResult, cacheTo: CacheToSpec[]): AssembledImage {
+  return cacheTo.some((c) => c.type === 'inline') ? withInlineCache(image, cacheExport(graph, solved, 'min')) : image;
+}
+
+/**
+ * Gets what the outputs read ready, fetching no more than they need: the target's files (local, tar) unpacked;
+ * every layer in the content store for the layout outputs (oci, docker); for a push, layers that stayed remote put at
+ * each target first (mounted from the cache repository when on the same registry, else streamed through), so the
+ * push finds them there. Returns the target filesystem the outputs should use.
+ */
+export async function prepareOutputs(
+  image: AssembledImage, target: FsState, outputs: OutputSpec[],
+  ctx: { worker: LinuxWorker; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
+): Promise<FsState> {
+  const progress = sinkOf(ctx.progress);
+  const { blobs } = ctx.remote;
+  const needsFiles = outputs.some((o) => o.type === 'local' || o.type === 'tar');
+  const fs = needsFiles ? await materialize(target, { worker: ctx.worker, remote: ctx.remote.cache, signal: ctx.signal, progress }) : target;
+  if (outputs.some((o) => o.type === 'oci' || o.type === 'docker')) await blobs.fetch(target.layers, ctx.signal, progress);
+  const remoteLayers = [];
+  for (const layer of image.manifest.layers) if (!(await blobs.isLocal(layer.digest))) remoteLayers.push(layer);
+  if (remoteLayers.length === 0) return fs;
+  for (const out of outputs) {
+    if (out.type !== 'image' || !out.push) continue;
+    for (const name of out.names) {
+      const r = await blobs.ensureAt(parseReference(name), remoteLayers, ctx.signal);
+      ctx.progress.note(`${name}: ${remoteLayers.length} layers from the remote cache: ${r.mounted} mounted, ${r.uploaded} streamed, ${r.exists} already there`);
+    }
+  }
+  return fs;
+}
+
+/** Exports the cache to every `--cache-to` registry or directory (inline was written into the image already). */
+export async function writeCaches(
+  specs: CacheToSpec[], graph: BuildGraph, solved: SolveResult, image: AssembledImage, pushed: string[],
+  ctx: { client: RegistryClient; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
+): Promise<void> {
+  const { blobs } = ctx.remote;
+  for (const name of pushed) blobs.addOrigin(parseReference(name), image.manifest.layers.map((l) => l.digest));
+  const exportCtx = { client: ctx.client, blobs, note: (t: string) => ctx.progress.note(t), signal: ctx.signal };
+  for (const spec of specs) {
+    if (spec.type === 'registry') await exportToRegistry(spec.ref, cacheExport(graph, solved, spec.mode), exportCtx);
+    else if (spec.type === 'local') await exportToDir(spec.dest, cacheExport(graph, solved, spec.mode), exportCtx);
+  }
+}
+
+function sinkOf(progress: ProgressWriter): ProgressSink {
+  return { log: () => undefined, status: (text) => progress.note(text) };
+}

@@ -1,0 +1,60 @@
+import { expect } from 'chai';
+import { cacheKey, type CacheExport } from '../../solver/index.js';
+import { MediaType, sha256 } from '../../registry/oci/index.js';
+import { CACHE_CONFIG_MEDIA_TYPE, cacheDocument, parseCacheConfig } from './cache-format.js';
+import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
+
+const layer = (name: string, size: number) => ({ descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256(`blob ${name}`), size }, diffId: sha256(`tar ${name}`) });
+const key = (op: string) => cacheKey({ v: 1, op, opText: `RUN ${op}`, inputs: [], content: {}, args: {}, platform: 'linux/amd64' });
+
+function sample(): CacheExport {
+  const base = layer('base', 1000);
+  const run = layer('run', 5000);
+  const a = key('a');
+  const b = key('b');
+  return {
+    records: [
+      { key: a.digest, parts: a.parts, locator: 'Dockerfile#0/0', layers: [base], size: 1000 },
+      { key: b.digest, parts: b.parts, locator: 'Dockerfile#0/1', layers: [base, run], size: 5000 },
+    ],
+    contents: [{ chain: sha256('chain'), selector: sha256('sel'), digest: { digest: sha256('files'), files: { 'out/x': sha256('x') } } }],
+  };
+}
+
+describe('registry cache format', () => {
+  it('writes an OCI manifest whose config is the cache config and whose layers are every layer once', () => {
+    const doc = cacheDocument(sample());
+    const manifest = JSON.parse(Buffer.from(doc.manifestBytes).toString()) as { artifactType: string; config: { mediaType: string; digest: string }; layers: { digest: string }[] };
+    expect(manifest.artifactType).to.equal(CACHE_CONFIG_MEDIA_TYPE);
+    expect(manifest.config).to.deep.include({ mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: doc.configDescriptor.digest });
+    expect(manifest.layers.map((l) => l.digest)).to.deep.equal([sha256('blob base'), sha256('blob run')]);
+    expect(doc.config.records.map((r) => r.layers)).to.deep.equal([[0], [0, 1]]);
+  });
+
+  it('parses what it writes back to the same document', () => {
+    const doc = cacheDocument(sample());
+    expect(parseCacheConfig(JSON.parse(Buffer.from(doc.configBytes).toString()), 'test')).to.deep.equal(doc.config);
+  });
+
+  it('refuses a record whose key is not the digest of its parts, and out-of-range layer indexes', () => {
+    const good = JSON.parse(Buffer.from(cacheDocument(sample()).configBytes).toString()) as { records: { key: string; layers: number[] }[] };
+    const forged = structuredClone(good);
+    if (forged.records[0]) forged.records[0].key = sha256('other');
+    expect(() => parseCacheConfig(forged, 'test')).to.throw(/not the digest of its parts/).with.property('code', 'INVALID_ARGUMENT');
+    const outOfRange = structuredClone(good);
+    if (outOfRange.records[0]) outOfRange.records[0].layers = [7];
+    expect(() => parseCacheConfig(outOfRange, 'test')).to.throw(/bad layer index/);
+    for (const junk of [null, [], { v: 2 }, { v: 1, layers: 'x' }]) expect(() => parseCacheConfig(junk, 'test')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('parses --cache-to and --cache-from as buildx writes them', () => {
+    expect(parseCacheTo('type=registry,ref=r.example/app:cache,mode=max')).to.deep.equal({ type: 'registry', ref: 'r.example/app:cache', mode: 'max' });
+    expect(parseCacheTo('type=local,dest=/tmp/c')).to.deep.equal({ type: 'local', dest: '/tmp/c', mode: 'min' });
+    expect(parseCacheTo('type=inline')).to.deep.equal({ type: 'inline' });
+    expect(parseCacheFrom('r.example/app:cache')).to.deep.equal({ type: 'registry', ref: 'r.example/app:cache' });
+    expect(parseCacheFrom('type=local,src=/tmp/c')).to.deep.equal({ type: 'local', src: '/tmp/c' });
+    expect(() => parseCacheTo('type=registry,mode=max')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(() => parseCacheTo('type=registry,ref=x,mode=all')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(() => parseCacheFrom('type=s3,bucket=b')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+});

@@ -1,0 +1,132 @@
+import { cacheKey, type CacheExport, type CacheKeyParts, type ContentFact, type LayerRef } from '../../solver/index.js';
+import {
+  MediaType, UserError, canonicalJson, isDigest, sha256,
+  type Descriptor, type Digest, type ImageManifest,
+} from '../../registry/oci/index.js';
+
+/** The media type of a cache manifest's config blob (and the manifest's artifactType). */
+export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';
+/** The image config member that carries an inline cache (`--cache-to type=inline`). */
+export const INLINE_CACHE_KEY = 'tsbuild.cache.v1';
+
+/** One record as stored: `layers` are indexes into the document's `layers`. */
+export interface StoredRecord { key: Digest; parts: CacheKeyParts; locator: string; layers: number[]; size: number }
+
+/** The cache config document ("Registry cache format" in the README). */
+export interface CacheConfig { v: 1; layers: LayerRef[]; records: StoredRecord[]; contents: ContentFact[] }
+
+/** A cache manifest ready to push or write: the config's bytes and the manifest's, with their descriptors. */
+export interface CacheDocument {
+  config: CacheConfig;
+  configBytes: Uint8Array;
+  configDescriptor: Descriptor;
+  manifestBytes: Uint8Array;
+  manifestDescriptor: Descriptor;
+  /** Every layer the records name, once: the manifest's `layers`, so registries keep them and can mount them. */
+  layers: Descriptor[];
+}
+
+/** The config document of `exported`: layers deduplicated by digest, in first-use order. */
+export function cacheConfig(exported: CacheExport): CacheConfig {
+  const layers: LayerRef[] = [];
+  const index = new Map<Digest, number>();
+  const indexOf = (l: LayerRef): number => {
+    let i = index.get(l.descriptor.digest);
+    if (i === undefined) {
+      i = layers.length;
+      index.set(l.descriptor.digest, i);
+      const { mediaType, digest, size } = l.descriptor;
+      layers.push({ descriptor: { mediaType, digest, size }, diffId: l.diffId });
+    }
+    return i;
+  };
+  const records = exported.records.map((r) => ({ key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size }));
+  return { v: 1, layers, records, contents: exported.contents };
+}
+
+/** The OCI manifest for `exported`: config of CACHE_CONFIG_MEDIA_TYPE, every referenced layer in `layers`. */
+export function cacheDocument(exported: CacheExport, annotations: Record<string, string> = {}): CacheDocument {
+  const config = cacheConfig(exported);
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDescriptor: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: sha256(configBytes), size: configBytes.length };
+  const layers = config.layers.map((l) => l.descriptor);
+  const manifest: ImageManifest = {
+    schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: CACHE_CONFIG_MEDIA_TYPE, config: configDescriptor, layers,
+    ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDescriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length };
+  return { config, configBytes, configDescriptor, manifestBytes, manifestDescriptor, layers };
+}
+
+/**
+ * Checks a cache config read from a registry, a directory or an image config. Every record's key must be the
+ * digest of its parts (so a record can only ever answer for the step it describes) and its layer indexes in range.
+ */
+export function parseCacheConfig(value: unknown, where: string): CacheConfig {
+  const bad = (what: string): never => {
+    throw new UserError('INVALID_ARGUMENT', `cache ${where}: ${what}`, 'the cache was written by another tool or version; export it again with --cache-to');
+  };
+  const doc = obj(value) ?? bad('not a JSON object');
+  if (doc.v !== 1) bad(`unsupported version ${JSON.stringify(doc.v)}`);
+  const layers = arr(doc.layers, 'layers', bad).map((l, i) => layerRef(l, `layers[${i}]`, bad));
+  const records = arr(doc.records, 'records', bad).map((r, i): StoredRecord => {
+    const rec = obj(r) ?? bad(`records[${i}] is not an object`);
+    const parts = keyParts(rec.parts, `records[${i}].parts`, bad);
+    const key = digest(rec.key, `records[${i}].key`, bad);
+    if (cacheKey(parts).digest !== key) bad(`records[${i}]: key ${key} is not the digest of its parts`);
+    const idx = arr(rec.layers, `records[${i}].layers`, bad).map((n) => (Number.isInteger(n) && typeof n === 'number' && n >= 0 && n < layers.length ? n : bad(`records[${i}]: bad layer index ${String(n)}`)));
+    const size = typeof rec.size === 'number' && rec.size >= 0 ? rec.size : bad(`records[${i}].size`);
+    return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size };
+  });
+  const contents = arr(doc.contents ?? [], 'contents', bad).map((c, i): ContentFact => {
+    const fact = obj(c) ?? bad(`contents[${i}] is not an object`);
+    const d = obj(fact.digest) ?? bad(`contents[${i}].digest`);
+    const files: Record<string, Digest> = {};
+    for (const [path, f] of Object.entries(obj(d.files) ?? {})) files[path] = digest(f, `contents[${i}].files`, bad);
+    return { chain: digest(fact.chain, `contents[${i}].chain`, bad), selector: digest(fact.selector, `contents[${i}].selector`, bad), digest: { digest: digest(d.digest, `contents[${i}].digest`, bad), files } };
+  });
+  return { v: 1, layers, records, contents };
+}
+
+type Bad = (what: string) => never;
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function arr(v: unknown, what: string, bad: Bad): unknown[] {
+  return Array.isArray(v) ? v : bad(`${what} is not an array`);
+}
+
+function digest(v: unknown, what: string, bad: Bad): Digest {
+  return isDigest(v) ? v : bad(`${what} is not a sha256 digest`);
+}
+
+function str(v: unknown, what: string, bad: Bad): string {
+  return typeof v === 'string' ? v : bad(`${what} is not a string`);
+}
+
+function layerRef(v: unknown, what: string, bad: Bad): LayerRef {
+  const l = obj(v) ?? bad(`${what} is not an object`);
+  const d = obj(l.descriptor) ?? bad(`${what}.descriptor`);
+  const size = typeof d.size === 'number' && Number.isInteger(d.size) && d.size >= 0 ? d.size : bad(`${what}.descriptor.size`);
+  return { descriptor: { mediaType: str(d.mediaType, `${what}.mediaType`, bad), digest: digest(d.digest, `${what}.digest`, bad), size }, diffId: digest(l.diffId, `${what}.diffId`, bad) };
+}
+
+function keyParts(v: unknown, what: string, bad: Bad): CacheKeyParts {
+  const p = obj(v) ?? bad(`${what} is not an object`);
+  if (p.v !== 1) bad(`${what}.v`);
+  const strings = (x: unknown, w: string): Record<string, string> => {
+    const o = obj(x) ?? bad(`${what}.${w}`);
+    return Object.fromEntries(Object.entries(o).map(([k, s]) => [k, str(s, `${what}.${w}.${k}`, bad)]));
+  };
+  const content: Record<string, Digest> = {};
+  for (const [k, d] of Object.entries(obj(p.content) ?? bad(`${what}.content`))) content[k] = digest(d, `${what}.content`, bad);
+  // Members this version does not know are kept: they are part of the digest the key is checked against.
+  return {
+    ...p, v: 1, op: str(p.op, `${what}.op`, bad), opText: str(p.opText, `${what}.opText`, bad),
+    inputs: arr(p.inputs, `${what}.inputs`, bad).map((d) => digest(d, `${what}.inputs`, bad)),
+    content, args: strings(p.args, 'args'), platform: str(p.platform, `${what}.platform`, bad),
+  };
+}

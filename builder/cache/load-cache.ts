@@ -1,0 +1,78 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  isTsbuildError, parseManifestDocument, parseReference, digestHex, MAX_MANIFEST_BYTES,
+  type Descriptor, type ImageManifest, type Platform, type RegistryClient,
+} from '../../registry/index.js';
+import { UserError } from '../../registry/oci/index.js';
+import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
+import type { CacheFromSpec } from './cache-spec.js';
+import type { LoadedCache } from './remote-cache-set.js';
+
+/**
+ * Loads every `--cache-from`: the cache manifest and its config (or an image's config with an inline cache), never
+ * a layer. A cache that cannot be read is reported through `warn` and skipped, as BuildKit does: the first CI run
+ * of a branch has no cache yet, and a build must not fail for want of one.
+ */
+export async function loadCaches(specs: CacheFromSpec[], client: RegistryClient, platform: Platform, warn: (text: string) => void, signal?: AbortSignal): Promise<LoadedCache[]> {
+  const out: LoadedCache[] = [];
+  for (const spec of specs) {
+    try {
+      out.push(spec.type === 'registry' ? await loadRegistry(spec.ref, client, platform, signal) : await loadDir(spec.src));
+    } catch (err) {
+      if (!isTsbuildError(err)) throw err;
+      warn(`cache ${spec.type === 'registry' ? spec.ref : spec.src} not used: ${err.message}`);
+    }
+  }
+  return out;
+}
+
+async function loadRegistry(text: string, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache> {
+  const ref = parseReference(text);
+  const fetched = await client.getManifest(ref, undefined, signal);
+  let manifest: ImageManifest;
+  if (fetched.document.kind === 'manifest') manifest = fetched.document.manifest;
+  else {
+    // A multi-platform image with an inline cache: the platform being built carries it.
+    const platformManifest = await client.getManifest(ref, await client.resolve(ref, platform, signal), signal);
+    if (platformManifest.document.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `${text}: nested index`, 'point --cache-from at a cache manifest or an image');
+    manifest = platformManifest.document.manifest;
+  }
+  const bytes = await client.readBlob(ref, manifest.config, signal);
+  return { ref: text, location: { kind: 'registry', repo: ref }, config: configOf(manifest.config, bytes, text) };
+}
+
+async function loadDir(src: string): Promise<LoadedCache> {
+  const dir = resolve(src);
+  const readBlob = async (desc: Descriptor): Promise<Buffer> => {
+    if (desc.size > MAX_MANIFEST_BYTES) throw new UserError('INVALID_ARGUMENT', `cache ${src}: ${desc.digest} is too large to be a cache document`);
+    return readFile(join(dir, 'blobs', 'sha256', digestHex(desc.digest)));
+  };
+  let index: unknown;
+  try {
+    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+  } catch (err) {
+    throw new UserError('INVALID_ARGUMENT', `cache ${src} has no readable index.json`, 'write it first with --cache-to type=local,dest=DIR', { cause: err });
+  }
+  const doc = parseManifestDocument(Buffer.from(JSON.stringify(index)), undefined, src);
+  const first = doc.kind === 'index' ? doc.index.manifests[0] : undefined;
+  if (first === undefined) throw new UserError('INVALID_ARGUMENT', `cache ${src}: index.json lists no manifest`, 'write it with --cache-to type=local,dest=DIR');
+  const manifestDoc = parseManifestDocument(await readBlob(first), first.mediaType, src);
+  if (manifestDoc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${src}: expected a manifest`, 'write it with --cache-to type=local,dest=DIR');
+  const config = manifestDoc.manifest.config;
+  return { ref: src, location: { kind: 'dir', dir }, config: configOf(config, await readBlob(config), src) };
+}
+
+/** The cache config from a cache manifest's config blob, or the inline cache of an image config. */
+function configOf(desc: Descriptor, bytes: Uint8Array, where: string): CacheConfig {
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new UserError('INVALID_ARGUMENT', `cache ${where}: config is not JSON`, undefined, { cause: err });
+  }
+  if (desc.mediaType === CACHE_CONFIG_MEDIA_TYPE) return parseCacheConfig(json, where);
+  const inline = typeof json === 'object' && json !== null ? (json as Record<string, unknown>)[INLINE_CACHE_KEY] : undefined;
+  if (inline === undefined) throw new UserError('INVALID_ARGUMENT', `${where} is an image without an inline cache`, 'build it with --cache-to type=inline, or point --cache-from at a cache manifest');
+  return parseCacheConfig(inline, where);
+}

@@ -1,0 +1,67 @@
+import type { CacheKey, ContentDigest, LayerRef, ProgressSink, RemoteCache, RemoteRecord } from '../../solver/index.js';
+import type { Digest } from '../../registry/oci/index.js';
+import type { Repository } from '../../registry/index.js';
+import type { CacheConfig } from './cache-format.js';
+
+/** Where a loaded cache's blobs are read from. */
+export type CacheLocation = { kind: 'registry'; repo: Repository } | { kind: 'dir'; dir: string };
+
+/** One `--cache-from` after loading: its documents are here, its layers still where they were. */
+export interface LoadedCache { ref: string; location: CacheLocation; config: CacheConfig }
+
+/** Fetches layer blobs into the content store (BlobLocator.fetch). */
+export type LayerFetch = (layers: LayerRef[], signal: AbortSignal, progress: ProgressSink) => Promise<void>;
+
+/**
+ * The solver's RemoteCache over every loaded `--cache-from`, the first listed winning a key they share. Lookups
+ * read the loaded documents only; fetchLayers is the one place layer bytes move.
+ */
+export class RemoteCacheSet implements RemoteCache {
+  readonly caches: readonly LoadedCache[];
+  readonly #records = new Map<Digest, RemoteRecord>();
+  readonly #contents = new Map<string, ContentDigest>();
+  readonly #locators = new Map<string, CacheKey>();
+  readonly #fetch: LayerFetch;
+
+  constructor(caches: LoadedCache[], fetch: LayerFetch) {
+    this.caches = caches;
+    this.#fetch = fetch;
+    for (const cache of caches) {
+      const { config } = cache;
+      for (const r of config.records) {
+        if (this.#records.has(r.key)) continue;
+        const layers = r.layers.map((i) => config.layers[i]).filter((l): l is LayerRef => l !== undefined);
+        this.#records.set(r.key, { parts: r.parts, layers, size: r.size, ref: cache.ref });
+        if (r.locator !== '' && !this.#locators.has(r.locator)) this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
+      }
+      for (const c of config.contents) {
+        const id = `${c.chain} ${c.selector}`;
+        if (!this.#contents.has(id)) this.#contents.set(id, c.digest);
+      }
+    }
+  }
+
+  /** How many records the loaded caches hold. */
+  get size(): number { return this.#records.size; }
+
+  /** The caches that list `digest` among their layers, first listed first. */
+  holders(digest: Digest): LoadedCache[] {
+    return this.caches.filter((c) => c.config.layers.some((l) => l.descriptor.digest === digest));
+  }
+
+  async lookup(key: Digest): Promise<RemoteRecord | undefined> {
+    return this.#records.get(key);
+  }
+
+  async contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined> {
+    return this.#contents.get(`${chain} ${selector}`);
+  }
+
+  async previous(locator: string): Promise<CacheKey | undefined> {
+    return this.#locators.get(locator);
+  }
+
+  async fetchLayers(layers: LayerRef[], signal: AbortSignal, progress: ProgressSink): Promise<void> {
+    await this.#fetch(layers, signal, progress);
+  }
+}

@@ -1,0 +1,25 @@
+import type { Report } from './model.js';
+
+/**
+ * The end-of-build summary in the terminal: how much came from the cache, why the first misses happened (their
+ * root causes, not every step that followed), and the advice. Empty when every step was a hit.
+ */
+export function renderTerminalSummary(report: Report): string {
+  const { totals } = report;
+  const lines = [`cache: ${totals.cached}/${totals.steps} steps cached, ${totals.missed} missed (${(totals.missedMs / 1000).toFixed(1)}s spent in missed steps)`];
+  if (totals.missed === 0) return `${lines.join('\n')}\n`;
+  const byId = new Map(report.steps.map((s) => [s.id, s]));
+  const roots = new Set(report.steps.filter((s) => !s.cached).flatMap((s) => s.rootCauses));
+  for (const id of roots) {
+    const step = byId.get(id);
+    if (!step || step.cached) continue;
+    const where = step.location ? `${step.location.label} ` : '';
+    lines.push(`  miss ${where}${step.instruction.split('\n')[0] ?? ''}`);
+    for (const r of step.reasons) lines.push(`       ${r.text}`);
+  }
+  for (const a of report.advice) {
+    lines.push(`advice: ${a.message}`);
+    if (a.suggestion.after) lines.push(...a.suggestion.after.split('\n').map((l) => `    ${l}`));
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,66 @@
+import type { BuildGraph, VertexId } from '../frontend/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import type { CacheKey, CacheKeyParts } from './cache-key.js';
+import { portableLocatorOf } from './graph-order.js';
+import { chainOf } from './materialize.js';
+import type { ContentDigest, FsState, LayerRef } from './ports.js';
+
+/** `min`: the target stage's chain only (what the final image is made of); `max`: every vertex of every stage. */
+export type CacheExportMode = 'min' | 'max';
+
+/** One step's result as another runner can reuse it. */
+export interface ExportRecord {
+  key: Digest;
+  parts: CacheKeyParts;
+  /** Dockerfile base name, stage and position: lets a fresh runner explain a miss against this record. */
+  locator: string;
+  /** The whole filesystem, bottom first. */
+  layers: LayerRef[];
+  size: number;
+}
+
+/** A COPY's content digest over a filesystem, so a runner can key a COPY --from a lazy result without its bytes. */
+export interface ContentFact { chain: Digest; selector: Digest; digest: ContentDigest }
+
+/** What a solve can share through a remote cache. Plain data; builder/cache serialises it. */
+export interface CacheExport { records: ExportRecord[]; contents: ContentFact[] }
+
+/** The part of a solve result that cacheExport() reads. */
+export interface ExportSource {
+  results: Record<VertexId, FsState>;
+  keys: Record<VertexId, CacheKey>;
+  sizes: Record<VertexId, number>;
+  contents: ContentFact[];
+}
+
+/**
+ * The records to share for `mode`, one per key, in graph order, with the content facts about the exported
+ * filesystems. Pure.
+ */
+export function cacheExport(graph: BuildGraph, solved: ExportSource, mode: CacheExportMode): CacheExport {
+  const scope = mode === 'max' ? new Set(graph.vertices.map((v) => v.id)) : targetChain(graph);
+  const records: ExportRecord[] = [];
+  const seen = new Set<Digest>();
+  for (const v of graph.vertices) {
+    const key = solved.keys[v.id];
+    const fs = solved.results[v.id];
+    if (!scope.has(v.id) || key === undefined || fs === undefined || seen.has(key.digest)) continue;
+    seen.add(key.digest);
+    records.push({ key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0 });
+  }
+  const chains = new Set(records.map((r) => chainOf(r.layers)));
+  const contents = solved.contents.filter((c) => chains.has(c.chain));
+  return { records, contents };
+}
+
+/** The target stage's result and its parents, down to its FROM. */
+function targetChain(graph: BuildGraph): Set<VertexId> {
+  const byId = new Map(graph.vertices.map((v) => [v.id, v]));
+  const out = new Set<VertexId>();
+  let id = graph.stages[graph.target]?.result;
+  while (id !== undefined && !out.has(id)) {
+    out.add(id);
+    id = byId.get(id)?.inputs[0];
+  }
+  return out;
+}

@@ -1,0 +1,42 @@
+import type { Digest } from '../../registry/oci/index.js';
+import type { CacheExport } from '../cache-export.js';
+import type { CacheKey } from '../cache-key.js';
+import type { ContentDigest, LayerRef, RemoteCache, RemoteRecord } from '../ports.js';
+
+/** A RemoteCache over another runner's cacheExport(), in memory. Counts the layer bytes it is asked to fetch. */
+export class FakeRemoteCache implements RemoteCache {
+  /** Every layer digest fetchLayers() was asked for, in order. */
+  readonly fetched: Digest[] = [];
+  fetchedBytes = 0;
+  readonly #records = new Map<Digest, RemoteRecord>();
+  readonly #contents = new Map<string, ContentDigest>();
+  readonly #locators = new Map<string, CacheKey>();
+
+  constructor(exported: CacheExport, readonly ref = 'registry.test/cache:main') {
+    for (const r of exported.records) {
+      this.#records.set(r.key, { parts: r.parts, layers: r.layers, size: r.size, ref });
+      this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
+    }
+    for (const c of exported.contents) this.#contents.set(`${c.chain} ${c.selector}`, c.digest);
+  }
+
+  async lookup(key: Digest): Promise<RemoteRecord | undefined> {
+    return this.#records.get(key);
+  }
+
+  async contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined> {
+    return this.#contents.get(`${chain} ${selector}`);
+  }
+
+  async previous(locator: string): Promise<CacheKey | undefined> {
+    return this.#locators.get(locator);
+  }
+
+  async fetchLayers(layers: LayerRef[], signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    for (const l of layers) {
+      this.fetched.push(l.descriptor.digest);
+      this.fetchedBytes += l.descriptor.size;
+    }
+  }
+}

@@ -1,0 +1,148 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { publishBusybox } from '../fixtures/busybox-image.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// Two CI runners = two --root directories. Runner A builds, pushes and exports its cache; runners with an empty root
+// rebuild with --cache-from. The build stage makes ~10 MB of layers the final image never contains, so the bytes a
+// runner pulls (the registry client's own counters, in --metadata-file) show whether the lazy rule held.
+
+interface Metadata {
+  'containerimage.digest': string;
+  'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number };
+  'tsbuild.transfer': { blobBytesDown: number; blobBytesUp: number; blobsMounted: number };
+}
+
+const BIG = 5 * 1024 * 1024;
+const EPOCH = { SOURCE_DATE_EPOCH: '1700000000' };
+
+describe('remote cache through the registry (--cache-to / --cache-from)', function () {
+  this.timeout(300_000);
+  let registry: RunningRegistry;
+  let dir: string;
+  let ctx: string;
+  let host: string;
+  let n = 0;
+
+  const build = async (args: string[], context = ctx): Promise<{ r: CliResult; meta: Metadata }> => {
+    const meta = join(dir, `meta-${++n}.json`);
+    const r = await tsbuild(['build', '--progress', 'plain', '--metadata-file', meta, ...args, context], { env: EPOCH });
+    expect(r.code, r.stderr).to.equal(0);
+    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
+  };
+  const freshRoot = (): string => join(dir, `root-${++n}`);
+
+  before(async () => {
+    registry = await startRegistry();
+    host = registry.host;
+    await publishBusybox(host, 'busybox');
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-rcache-'));
+    ctx = join(dir, 'ctx');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'big.bin'), randomBytes(BIG));
+    await writeFile(join(ctx, 'app.txt'), 'v1\n');
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${host}/busybox:latest AS build`,
+      'COPY big.bin /big.bin',
+      'RUN cp /big.bin /big.copy && sha256sum /big.copy > /sum',
+      `FROM ${host}/busybox:latest`,
+      'COPY --from=build /sum /app/sum',
+      'COPY app.txt /app/app.txt',
+      'RUN cat /app/app.txt > /app/copy.txt',
+      '',
+    ].join('\n'));
+  });
+  after(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  let digestA = '';
+  const rootA = (): string => join(dir, 'root-a');
+
+  it('runner A builds, pushes and exports every step (mode=max) to the cache repository', async () => {
+    const { r, meta } = await build(['--root', rootA(), '-t', `${host}/app:1`, '--push', '--cache-to', `type=registry,ref=${host}/cache:main,mode=max`]);
+    digestA = meta['containerimage.digest'];
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, missed: 6, remote: 0 }); // the second FROM shares the first's key
+    expect(r.stderr).to.match(/exported cache to .*cache:main: 6 steps/);
+    const raw = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${host}/cache:main`]);
+    expect(raw.code, raw.stderr).to.equal(0);
+    const manifest = JSON.parse(raw.stdout) as { artifactType: string; config: { mediaType: string }; layers: { size: number }[] };
+    expect(manifest.config.mediaType).to.equal('application/vnd.tsbuild.cache.config.v1+json');
+    expect(manifest.artifactType).to.equal(manifest.config.mediaType);
+    expect(manifest.layers.filter((l) => l.size > BIG / 2)).to.have.length(2); // COPY big.bin and RUN cp: both kept alive
+  });
+
+  it('runner B (empty root) hits every step remotely, pulls no layer and pushes the identical image by mounting', async () => {
+    const { r, meta } = await build(['--root', freshRoot(), '-t', `${host}/app-b:2`, '--push', '--cache-from', `type=registry,ref=${host}/cache:main`]);
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 7, missed: 0, remote: 7 });
+    expect(r.stderr).to.contain(`from remote cache ${host}/cache:main`);
+    // Only documents move: manifests and configs (the cache config, busybox's config), no layer at all.
+    expect(meta['tsbuild.transfer'].blobBytesDown).to.be.lessThan(200_000);
+    expect(meta['tsbuild.transfer'].blobBytesUp).to.be.lessThan(200_000);
+    expect(meta['tsbuild.transfer'].blobsMounted).to.be.greaterThan(0);
+    expect(meta['containerimage.digest']).to.equal(digestA);
+  });
+
+  it('runner C (empty root) with one changed file misses only the steps after it and never pulls the build stage', async () => {
+    const changed = join(dir, 'ctx-changed');
+    await run('cp', ['-a', ctx, changed]);
+    await writeFile(join(changed, 'app.txt'), 'v2\n');
+    const { r, meta } = await build(['--root', freshRoot(), '-t', `${host}/app:3`, '--push', '--cache-from', `type=registry,ref=${host}/cache:main`], changed);
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 5, missed: 2, remote: 5 });
+    expect(r.stderr).to.match(/MISS .*app\.txt/);
+    // The final chain (busybox + the small COPY --from layer) is opened to run the changed steps; the ~10 MB of
+    // build-stage layers are not.
+    expect(meta['tsbuild.transfer'].blobBytesDown).to.be.greaterThan(100_000).and.lessThan(BIG);
+    const rootfs = await unpack(`${host}/app:3`, 'c');
+    expect(await readFile(join(rootfs, 'app/copy.txt'), 'utf8')).to.equal('v2\n');
+    expect(await readFile(join(rootfs, 'app/sum'), 'utf8')).to.match(/^[0-9a-f]{64} {2}\/big\.copy\n$/);
+  });
+
+  it('mode=min exports only the final stage: a fresh runner reruns the build stage and still hits the final one', async () => {
+    await build(['--root', rootA(), '-t', `${host}/app:1`, '--push', '--cache-to', `type=registry,ref=${host}/cache:min,mode=min`]);
+    const { meta } = await build(['--root', freshRoot(), '-t', `${host}/app:4`, '--push', '--cache-from', `type=registry,ref=${host}/cache:min`]);
+    // Both FROMs share one key; COPY big.bin and RUN cp run again, and the COPY --from hits on the same /sum.
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 5, missed: 2, remote: 5 });
+    expect(meta['containerimage.digest']).to.equal(digestA);
+  });
+
+  it('round-trips a local cache directory and writes the lazily hit filesystem with -o type=local', async () => {
+    const cacheDir = join(dir, 'cache-dir');
+    await build(['--root', rootA(), '--cache-to', `type=local,dest=${cacheDir},mode=max`]);
+    const index = JSON.parse(await readFile(join(cacheDir, 'index.json'), 'utf8')) as { manifests: { mediaType: string }[] };
+    expect(index.manifests[0]?.mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+    const out = join(dir, 'local-out');
+    const { meta } = await build(['--root', freshRoot(), '--cache-from', `type=local,src=${cacheDir}`, '-o', `type=local,dest=${out}`]);
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 7, remote: 7 });
+    expect(meta['tsbuild.transfer'].blobBytesDown).to.be.lessThan(200_000);
+    expect(await readFile(join(out, 'app/copy.txt'), 'utf8')).to.equal('v1\n');
+  });
+
+  it('round-trips an inline cache: the image config carries it and --cache-from IMAGE reads it', async () => {
+    await build(['--root', rootA(), '-t', `${host}/app:inline`, '--push', '--cache-to', 'type=inline']);
+    const config = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--config', '--raw', `docker://${host}/app:inline`])).stdout) as Record<string, unknown>;
+    expect(config).to.have.property('tsbuild.cache.v1');
+    const { meta } = await build(['--root', freshRoot(), '-t', `${host}/app:inline2`, '--push', '--cache-from', `${host}/app:inline`]);
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 5, missed: 2, remote: 5 });
+  });
+
+  it('builds without the cache, saying so, when the --cache-from reference does not exist yet', async () => {
+    const { r, meta } = await build(['--root', freshRoot(), '-t', `${host}/app:5`, '--push', '--cache-from', `type=registry,ref=${host}/cache:nothing-yet`]);
+    expect(r.stderr).to.contain(`cache ${host}/cache:nothing-yet not used`);
+    expect(meta['tsbuild.cache'].remote).to.equal(0);
+  });
+
+  async function unpack(ref: string, name: string): Promise<string> {
+    const oci = join(dir, `oci-${name}`);
+    const bundle = join(dir, `bundle-${name}`);
+    expect((await run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:x`])).code).to.equal(0);
+    const r = await run('umoci', ['unpack', '--image', `${oci}:x`, bundle]);
+    expect(r.code, r.stderr).to.equal(0);
+    return join(bundle, 'rootfs');
+  }
+});
