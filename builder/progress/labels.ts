@@ -1,9 +1,5 @@
 import type { BuildGraph } from '../../frontend/index.js';
-
-/** The instruction as a user wrote it, from history's created_by form (`RUN /bin/sh -c make # buildkit`). */
-export function displayText(text: string): string {
-  return text.replace(/ # buildkit$/, '').replace(/^RUN \/bin\/sh -c /, 'RUN ');
-}
+import { displayText } from '../report/instruction-text.js';
 
 /**
  * Step labels as buildx shows them: `[build 2/4] COPY src/ ./` (stage name or index, position among the stage's

@@ -1,7 +1,8 @@
 import type { BuildGraph } from '../../frontend/index.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { describeReason } from '../report/describe-reason.js';
-import { displayText, vertexLabels } from './labels.js';
+import { displayText } from '../report/instruction-text.js';
+import { vertexLabels } from './labels.js';
 import type { ProgressWriter } from './writer.js';
 
 interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }

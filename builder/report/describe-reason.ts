@@ -1,5 +1,6 @@
 import type { MissReason } from '../../solver/index.js';
 import { assertNever } from '../../frontend/index.js';
+import { displayText } from './instruction-text.js';
 
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '∅');
 
@@ -12,7 +13,7 @@ export function describeReason(reason: MissReason): string {
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
     case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
-    case 'parent': return `parent step missed: ${reason.text}`;
+    case 'parent': return `parent step missed: ${displayText(reason.text)}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
     case 'setting': {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;
