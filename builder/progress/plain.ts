@@ -42,7 +42,7 @@ export class PlainProgress implements ProgressWriter {
         break;
       case 'cached':
         this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
-        this.#line(`#${n} CACHED`);
+        this.#line(e.source ? `#${n} CACHED (remote cache ${e.source})` : `#${n} CACHED`);
         break;
       case 'log': {
         const text = (this.#partial.get(e.vertex) ?? '') + Buffer.from(e.data).toString('utf8');

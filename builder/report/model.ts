@@ -56,6 +56,8 @@ export interface ReportStep {
   instruction: string;
   location?: { file: string; line: number; endLine: number; label: string };
   cached: boolean;
+  /** For a hit: the remote cache it came from (`--cache-from` REF); absent for a local hit. */
+  cacheRef?: string;
   reasons: ReportReason[];
   /** The steps whose own changes made this one miss, found by walking `parent` reasons back (itself included). */
   rootCauses: VertexId[];
@@ -136,6 +138,7 @@ function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undef
     instruction: written ?? displayText(v.text),
     ...(loc ? { location: { file: loc.file, line: loc.line, endLine: loc.endLine, label: locationLabel(loc.file, loc.line) } } : {}),
     cached: v.cached,
+    ...(v.cached && v.cacheSource === 'remote' && v.cacheRef !== undefined ? { cacheRef: v.cacheRef } : {}),
     reasons: v.reasons.map((reason) => ({ reason, text: describeReason(reason) })),
     rootCauses: [],
     startMs,

@@ -106,7 +106,7 @@ function ticks(total: number): number[] {
 
 function tipHtml(s: ReportStep, index: StepIndex): string {
   const n = index.get(s.id)?.number ?? 0;
-  const facts = [s.cached ? 'cached' : 'missed', formatMs(s.durationMs), `at +${formatMs(s.startMs)}`, ...(s.size > 0 ? [formatBytes(s.size)] : []), ...(s.location ? [s.location.label] : [])];
+  const facts = [s.cached ? (s.cacheRef ? `cached (remote cache ${s.cacheRef})` : 'cached') : 'missed', formatMs(s.durationMs), `at +${formatMs(s.startMs)}`, ...(s.size > 0 ? [formatBytes(s.size)] : []), ...(s.location ? [s.location.label] : [])];
   return `<div class="tip-content" id="tip-${h(s.id)}"><div class="tip-title">#${n} ${h(oneLine(s.instruction, 160))}</div><div class="muted">${facts.map(h).join(' · ')}</div>${s.cached ? '' : reasonsHtml(s, index)}</div>`;
 }
 
@@ -118,7 +118,7 @@ function stepsHtml(report: Report, index: StepIndex): string {
     const loc = s.location ? `<div class="loc" title="${h(s.location.file)}">${h(s.location.label)}</div>` : '';
     const size = s.size > 0 ? `${h(formatBytes(s.size))}<div class="mini size" style="width:${((s.size / maxSize) * 100).toFixed(1)}%"></div>` : '<span class="muted">–</span>';
     return `<tr id="step-${h(s.id)}" data-step="${h(s.id)}" class="${s.cached ? 'hit-row' : 'miss-row'}">
-<td class="num">#${i + 1}</td><td><span class="status ${s.cached ? 'hit' : 'miss'}">${s.cached ? '✓ cached' : '✗ missed'}</span></td>
+<td class="num">#${i + 1}</td><td><span class="status ${s.cached ? 'hit' : 'miss'}">${s.cached ? (s.cacheRef ? `✓ cached (remote ${h(s.cacheRef)})` : '✓ cached') : '✗ missed'}</span></td>
 <td class="stage">${h(stage)}</td><td><pre class="instr"><code>${h(s.instruction)}</code></pre>${loc}</td>
 <td class="num">${h(formatMs(s.durationMs))}<div class="mini" style="width:${((s.durationMs / maxMs) * 100).toFixed(1)}%"></div></td>
 <td class="num">${size}</td><td class="num">+${h(formatMs(s.startMs))}</td><td>${reasonsHtml(s, index)}</td></tr>`;

@@ -43,4 +43,15 @@ describe('renderMarkdown', () => {
   it('has no advice section for a fully cached build', () => {
     expect(renderMarkdown(buildReport(recordOf([{ line: 'FROM node:22' }])))).not.to.contain('Advice');
   });
+
+  it('says which hits came from a remote cache, and from which one', () => {
+    const { record } = recordOf([{ line: 'FROM node:22' }, { line: 'RUN npm ci' }]);
+    const second = record.vertices[1];
+    if (!second) throw new Error('recordOf made no second step');
+    record.vertices[1] = { ...second, cacheSource: 'remote', cacheRef: 'registry.example/app:cache' };
+    const remote = buildReport({ record });
+    expect(remote.steps[1]?.cacheRef).to.equal('registry.example/app:cache');
+    expect(remote.steps[0]?.cacheRef).to.equal(undefined);
+    expect(renderMarkdown(remote)).to.contain('cached (remote cache registry.example/app:cache)');
+  });
 });

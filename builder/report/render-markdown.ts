@@ -40,7 +40,7 @@ export function renderMarkdown(report: Report): string {
 function stepsTable(steps: readonly ReportStep[]): string[] {
   const numbers = stepNumbers(steps);
   const rows = steps.map((s, i) => {
-    const why = s.cached ? 'cached' : s.reasons.map((r) => cell(shortReason(r, numbers))).join('<br>');
+    const why = s.cached ? (s.cacheRef ? cell(`cached (remote cache ${s.cacheRef})`) : 'cached') : s.reasons.map((r) => cell(shortReason(r, numbers))).join('<br>');
     const where = s.location ? ` ${code(s.location.label)}` : '';
     return `| ${s.cached ? '✅' : '❌'} | #${i + 1}${where} | ${code(oneLine(s.instruction, 70))} | ${formatMs(s.durationMs)} | ${s.size > 0 ? formatBytes(s.size) : ''} | ${why} |`;
   });
