@@ -12,6 +12,7 @@ import { registerStateCommands } from './state-commands.js';
 import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
 import { registerReportCommand } from './report-command.js';
+import { attachReport } from './report-attach.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { compileOnly } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -44,7 +45,7 @@ function platformOption(text: string | undefined): Platform | undefined {
 interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
   push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
-  metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string;
+  metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -64,27 +65,33 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
 }
 
 async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
-  const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
-  const secrets = await resolveSecrets(flags.secret);
+  // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const platform = platformOption(flags.platform);
-  const req: BuildRequest = {
+  const outputs = outputsOf(flags);
+  if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
+    throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
+  }
+  const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
-    outputs: outputsOf(flags), noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
-    secrets: secrets.files, progress, signal, allow: flags.allow.flatMap((a) => a.split(',')),
+    outputs, noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
+    allow: flags.allow.flatMap((a) => a.split(',')),
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platform ? { platform } : {}),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
   };
+  const secrets = await resolveSecrets(flags.secret);
+  const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const req: BuildRequest = { ...settings, secrets: secrets.files, progress, signal };
   try {
     const outcome = await runBuild(req);
     progress.close();
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
+    const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed } });
+    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
-    if (!flags.quiet && flags.progress !== 'rawjson') {
-      process.stderr.write(renderTerminalSummary(await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics })));
-    }
+    if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
@@ -124,6 +131,7 @@ Examples:
     .option('--secret <spec>', 'secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR', collect, [])
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
+    .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
 

@@ -3,18 +3,19 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { defaultRoot } from './options/root.js';
 import { formatOfFile, loadReport, renderReport, type ReportFormat } from './report/index.js';
+import { fetchAttachedReport, isImageArgument } from './report-attach.js';
 
 interface ReportFlags { root: string; format?: ReportFormat; output?: string }
 
-/** `tsbuild report [BUILD_ID]`: the cache-hit analysis of a recorded build (the latest by default). */
+/** `tsbuild report [BUILD_ID|IMAGE]`: the cache-hit analysis of a recorded build (the latest by default) or of an image. */
 export function registerReportCommand(program: Command): void {
-  program.command('report').argument('[build-id]', 'build id or a unique prefix (default: the latest build)')
+  program.command('report').argument('[build-id|image]', 'build id or a unique prefix (default: the latest build), or an image pushed with --attach-report')
     .description('explain a build: which steps hit the cache, why the others missed, and what to change')
     .option('--root <dir>', 'state directory the build used', defaultRoot())
     .addOption(new Option('--format <format>', 'report format (default: from the -o extension, else md)').choices(['json', 'md', 'html']))
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .action(async (buildId: string | undefined, flags: ReportFlags) => {
-      const report = await loadReport(flags.root, buildId);
+      const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId) : await loadReport(flags.root, buildId);
       const format = flags.format ?? (flags.output !== undefined ? formatOfFile(flags.output) : undefined) ?? 'md';
       const text = renderReport(report, format);
       if (flags.output !== undefined) await writeFile(resolve(flags.output), text);

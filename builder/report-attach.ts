@@ -1,0 +1,54 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  RegistryClient, UserError, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest,
+} from '../registry/index.js';
+import { renderHtml, renderJson, type Report } from './report/index.js';
+
+/** File names of an attached report: the JSON is the data any machine can re-render; the HTML is for people. */
+const JSON_NAME = 'tsbuild-report.json';
+const HTML_NAME = 'tsbuild-report.html';
+
+/**
+ * `build --push --attach-report`: attaches the build's report (JSON + HTML) to every pushed image as an OCI 1.1
+ * referrer, so `tsbuild report IMAGE` can show it from any machine later. The subject is the pushed manifest by
+ * digest, so a tag moved later does not take the report with it.
+ */
+export async function attachReport(report: Report, names: string[], digest: Digest, signal: AbortSignal): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
+  const client = new RegistryClient();
+  try {
+    await writeFile(join(dir, JSON_NAME), renderJson(report));
+    await writeFile(join(dir, HTML_NAME), renderHtml(report));
+    const files = [{ path: join(dir, JSON_NAME), mediaType: 'application/json' }, { path: join(dir, HTML_NAME), mediaType: 'text/html' }];
+    for (const name of names) await attachBuildReport(client, withDigest(parseReference(name), digest), files, signal);
+  } finally {
+    await client.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** True when `arg` of `tsbuild report` names an image rather than a build id (ids never hold `/`, `:` or `@`). */
+export function isImageArgument(arg: string): boolean {
+  return /[/:@]/.test(arg);
+}
+
+/** The report attached to `image` (the newest, when several builds attached one), read back from its registry. */
+export async function fetchAttachedReport(image: string, signal?: AbortSignal): Promise<Report> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
+  const client = new RegistryClient();
+  try {
+    const paths = await fetchBuildReport(client, parseReference(image), dir, signal);
+    const json = paths.find((p) => p.endsWith(JSON_NAME));
+    if (!json) throw new UserError('IMAGE_NOT_FOUND', `the report attached to ${image} has no ${JSON_NAME}`, 'attach reports with tsbuild build --push --attach-report');
+    const value: unknown = JSON.parse(await readFile(json, 'utf8'));
+    if (typeof value !== 'object' || value === null || (value as { schemaVersion?: unknown }).schemaVersion !== 1) {
+      throw new UserError('INVALID_ARGUMENT', `the report attached to ${image} is not a schemaVersion 1 tsbuild report`, 'upgrade tsbuild to read newer reports');
+    }
+    return value as Report;
+  } finally {
+    await client.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
