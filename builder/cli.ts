@@ -13,6 +13,7 @@ import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
 import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
+import { registerCompletionCommand } from './completion.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { compileOnly } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -157,6 +158,7 @@ Examples:
   registerArtifactCommands(program);
   registerAuthCommands(program);
   registerReportCommand(program);
+  registerCompletionCommand(program);
   return program;
 }
 

@@ -43,4 +43,15 @@ describe('the tsbuild command', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('completes subcommands and flags in bash from the real command table', async () => {
+    const script = (await tsbuild(['completion', 'bash'])).stdout;
+    const complete = async (words: string[]): Promise<string> => {
+      const cmd = `${script}\nCOMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _tsbuild; echo "\${COMPREPLY[@]}"`;
+      return (await run('bash', ['-c', cmd])).stdout.trim();
+    };
+    expect(await complete(['tsbuild', 'bu'])).to.equal('build');
+    expect(await complete(['tsbuild', 'build', '--no-cache'])).to.equal('--no-cache --no-cache-filter');
+    expect((await complete(['tsbuild', 'artifact', ''])).split(' ')).to.include.members(['push', 'pull', 'attach', 'discover']);
+  });
 });
