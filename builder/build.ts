@@ -74,7 +74,8 @@ export function hostPlatform(): Platform {
   return { os: 'linux', architecture: ociArch(process.arch) };
 }
 
-async function readDockerfile(req: BuildRequest): Promise<{ path: string; text: string }> {
+/** The Dockerfile (`-f`, else `<context>/Dockerfile`) with a located error and a hint when it cannot be read. */
+export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'dockerfile'>): Promise<{ path: string; text: string }> {
   const path = resolve(req.dockerfile ?? join(req.contextDir, 'Dockerfile'));
   try {
     return { path, text: await readFile(path, 'utf8') };
@@ -85,7 +86,7 @@ async function readDockerfile(req: BuildRequest): Promise<{ path: string; text: 
 }
 
 /** `.dockerignore` beside the context root, or `<Dockerfile>.dockerignore` beside the Dockerfile (BuildKit's rule). */
-async function readExcludes(contextDir: string, dockerfilePath: string): Promise<string[]> {
+export async function readExcludes(contextDir: string, dockerfilePath: string): Promise<string[]> {
   for (const candidate of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
     const text = await readFile(candidate, 'utf8').catch(() => undefined);
     if (text !== undefined) return parseDockerignore(text);

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
-import { parseDockerfile, planDot, planText } from '../frontend/index.js';
+import { parseDockerfile, planDot } from '../frontend/index.js';
 import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { runBuild, writeMetadata, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
@@ -15,7 +15,7 @@ import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
-import { compileOnly } from './plan.js';
+import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 
 /** The version `--version` prints. */
@@ -139,8 +139,13 @@ Examples:
   addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
     .action(async (context: string, flags: BuildFlags & { format: 'text' | 'json' | 'dot' }) => {
-      const graph = await compileOnly({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}), buildArgs: keyValues('--build-arg', flags.buildArg), ...(flags.target ? { target: flags.target } : {}), platform: platformOption(flags.platform), signal });
-      process.stdout.write(flags.format === 'json' ? `${JSON.stringify(graph, null, 2)}\n` : flags.format === 'dot' ? planDot(graph) : planText(graph));
+      const plan = await planBuild({
+        contextDir: context, buildArgs: keyValues('--build-arg', flags.buildArg), platform: platformOption(flags.platform), root: flags.root, signal,
+        ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
+      });
+      // JSON keeps the graph's own shape and adds the predictions beside it.
+      if (flags.format === 'json') process.stdout.write(`${JSON.stringify({ ...plan.graph, predictions: plan.predictions }, null, 2)}\n`);
+      else process.stdout.write(flags.format === 'dot' ? planDot(plan.graph) : planWithCache(plan));
     });
 
   const debug = program.command('debug').description('inspect how tsbuild reads its inputs');

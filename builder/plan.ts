@@ -1,29 +1,34 @@
-import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { compile, type BuildGraph } from '../frontend/index.js';
-import { RegistryClient, UserError, parseReference, type Platform } from '../registry/index.js';
-import { hostPlatform } from './build.js';
+import { resolve } from 'node:path';
+import { compile, planText, type BuildGraph } from '../frontend/index.js';
+import { SqliteCacheIndex, predict, type Prediction } from '../solver/index.js';
+import { LinuxWorker } from '../worker/index.js';
+import { RegistryClient, parseReference, type Platform } from '../registry/index.js';
+import { hostPlatform, readDockerfile, readExcludes } from './build.js';
+import { describeReason } from './report/describe-reason.js';
 
-/** What `tsbuild plan` needs: the build flags that shape the graph. */
+/** What `tsbuild plan` needs: the build flags that shape the graph, and the root whose cache it consults. */
 export interface PlanRequest {
   contextDir: string;
   dockerfile?: string;
   buildArgs: Record<string, string>;
   target?: string;
   platform: Platform | undefined;
+  root: string;
   signal: AbortSignal;
 }
 
-/** Compiles the Dockerfile to its graph without building: base images are resolved (to key on their digests), nothing runs. */
-export async function compileOnly(req: PlanRequest): Promise<BuildGraph> {
-  const path = resolve(req.dockerfile ?? join(req.contextDir, 'Dockerfile'));
-  const text = await readFile(path, 'utf8').catch((err: unknown) => {
-    throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read Dockerfile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass -f PATH');
-  });
+/** The graph a build would run, and for each step whether the cache in `--root` would answer it. */
+export interface Plan { graph: BuildGraph; predictions: Prediction[] }
+
+/** Compiles the Dockerfile to its graph and predicts its cache hits: base images are resolved, nothing runs. */
+export async function planBuild(req: PlanRequest): Promise<Plan> {
+  const contextDir = resolve(req.contextDir);
+  const dockerfile = await readDockerfile({ contextDir, ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}) });
   const client = new RegistryClient();
+  let graph: BuildGraph;
   try {
-    return await compile(text, {
-      file: path, buildArgs: req.buildArgs, platform: req.platform ?? hostPlatform(), buildPlatform: hostPlatform(),
+    graph = await compile(dockerfile.text, {
+      file: dockerfile.path, buildArgs: req.buildArgs, platform: req.platform ?? hostPlatform(), buildPlatform: hostPlatform(),
       ...(req.target ? { target: req.target } : {}),
       resolveImage: async (ref, platform) => {
         const image = await client.resolveImage(parseReference(ref), platform, req.signal);
@@ -33,4 +38,28 @@ export async function compileOnly(req: PlanRequest): Promise<BuildGraph> {
   } finally {
     await client.close();
   }
+  const worker = await LinuxWorker.open({ root: req.root });
+  const cache = SqliteCacheIndex.open(req.root);
+  try {
+    const excludes = await readExcludes(contextDir, dockerfile.path);
+    const predictions = await predict(graph, {
+      worker, cache, context: { kind: 'context', dir: contextDir, excludes }, signal: req.signal,
+      locatorPrefix: `${contextDir}:${dockerfile.path}`,
+    });
+    return { graph, predictions };
+  } finally {
+    cache.close();
+    worker.close();
+  }
+}
+
+/** The text plan: the graph, then one line per step saying whether it would come from the cache, and if not why. */
+export function planWithCache(plan: Plan): string {
+  const lines = ['', 'cache (from --root):'];
+  const text = new Map(plan.graph.vertices.map((v) => [v.id, v.text]));
+  for (const p of plan.predictions) {
+    const why = p.wouldHit ? '' : `  (${p.reasons.map(describeReason).join('; ')})`;
+    lines.push(`  ${p.id.padEnd(8)} ${p.wouldHit ? 'HIT ' : 'RUN '} ${text.get(p.id) ?? ''}${why}`);
+  }
+  return `${planText(plan.graph)}${lines.join('\n')}\n`;
 }

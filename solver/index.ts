@@ -16,3 +16,5 @@ export { cacheExport } from './cache-export.js';
 export type { CacheExport, CacheExportMode, ContentFact, ExportRecord, ExportSource } from './cache-export.js';
 export { chainOf, materialize, selectorOf } from './materialize.js';
 export type { MaterializeContext } from './materialize.js';
+export { predict } from './predict.js';
+export type { Prediction, PredictOptions } from './predict.js';
