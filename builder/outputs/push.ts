@@ -3,6 +3,7 @@ import type { FileContentStore } from '../../worker/index.js';
 import { parseReference, type Descriptor, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { ProgressWriter } from '../progress/index.js';
+import { formatSize } from '../options/units.js';
 
 /** How many blobs one push uploads at once. */
 const PUSH_CONCURRENCY = 4;
@@ -19,12 +20,23 @@ export async function pushImage(
   const ref = parseReference(name);
   const blobs: Descriptor[] = [...image.manifest.layers, image.configDescriptor];
   const outcomes = { exists: 0, mounted: 0, uploaded: 0 };
+  // A push is a step of its own in the progress output, so a long upload always shows how far it got.
+  const vertex = `push ${name}`;
+  const started = Date.now();
+  const total = blobs.reduce((n, d) => n + d.size, 0);
+  let done = 0;
+  progress.event({ type: 'start', vertex, text: `pushing ${name}`, reasons: [], time: started });
   const queue = new PQueue({ concurrency: PUSH_CONCURRENCY });
   await queue.addAll(blobs.map((desc) => async () => {
     const origin = mountSources.get(desc.digest);
     const mountFrom = origin && origin.registry === ref.registry && origin.path !== ref.path ? origin : undefined;
-    outcomes[await client.pushBlob(ref, desc, () => store.read(desc.digest), mountFrom, signal)]++;
+    const outcome = await client.pushBlob(ref, desc, () => store.read(desc.digest), mountFrom, signal);
+    outcomes[outcome]++;
+    done += desc.size;
+    progress.event({ type: 'status', vertex, text: `${desc.digest.slice(7, 19)} ${outcome} (${formatSize(desc.size)})`, current: done, total, time: Date.now() });
   }));
   await client.putManifest(ref, image.manifestDescriptor.mediaType, image.manifestBytes, signal);
-  progress.note(`pushed ${name}@${image.manifestDescriptor.digest}: ${outcomes.uploaded} blobs uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there`);
+  const secs = Math.max(0.001, (Date.now() - started) / 1000);
+  progress.event({ type: 'status', vertex, text: `manifest ${image.manifestDescriptor.digest}: ${outcomes.uploaded} blobs uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there, ${formatSize(total / secs)}/s`, time: Date.now() });
+  progress.event({ type: 'done', vertex, time: Date.now(), durationMs: Date.now() - started, size: 0 });
 }
