@@ -10,9 +10,13 @@ export function renderTerminalSummary(report: Report): string {
   if (totals.missed === 0) return `${lines.join('\n')}\n`;
   const byId = new Map(report.steps.map((s) => [s.id, s]));
   const roots = new Set(report.steps.filter((s) => !s.cached).flatMap((s) => s.rootCauses));
+  // Steps built for the first time say nothing about a change: one line for all of them.
+  const isNew = (id: string) => byId.get(id)?.reasons.every((r) => r.reason.kind === 'new') === true;
+  const fresh = [...roots].filter(isNew);
+  if (fresh.length > 0) lines.push(`  ${fresh.length} step${fresh.length > 1 ? 's' : ''} never built before on this root`);
   for (const id of roots) {
     const step = byId.get(id);
-    if (!step || step.cached) continue;
+    if (!step || step.cached || isNew(id)) continue;
     const where = step.location ? `${step.location.label} ` : '';
     lines.push(`  miss ${where}${step.instruction.split('\n')[0] ?? ''}`);
     for (const r of step.reasons) lines.push(`       ${r.text}`);
