@@ -50,7 +50,9 @@ export class RegistryClient {
     this.#transport = new Transport(options);
     this.#session = new Session(this.#transport, options.credentials ?? dockerConfigCredentials());
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
-    this.#upload = { chunkThreshold: options.chunkThreshold ?? 32 * 1024 * 1024, chunkSize: options.chunkSize ?? 8 * 1024 * 1024 };
+    // One streamed PUT up to 64 MiB; bigger blobs go in 64 MiB PATCHes, so a reset costs at most one chunk. Small
+    // chunks cost a round trip each: 8 MiB chunks made a 200 MB push 2.3× slower than skopeo (bench/RESULTS.md).
+    this.#upload = { chunkThreshold: options.chunkThreshold ?? 64 * 1024 * 1024, chunkSize: options.chunkSize ?? 64 * 1024 * 1024 };
     this.#onRetry = options.onRetry;
   }
 

@@ -1,0 +1,80 @@
+import { join } from 'node:path';
+import { runCommand, type CommandRun } from './command.js';
+import { removeTree } from './remove-tree.js';
+
+/** How tsbuild is started: the user's command (`bin/tsbuild`), or Node with `--cpu-prof` on its entry for a profile. */
+export interface TsbuildLaunch {
+  /** The project root: bin/tsbuild, scripts/node and dist/builder/main.js live under it. */
+  projectRoot: string;
+  /** When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/builder/main.js` with `--progress rawjson`. */
+  profileDir?: string;
+}
+
+/** The tool under test, run exactly as a user runs it. */
+export class Tsbuild {
+  readonly #launch: TsbuildLaunch;
+  /** The last run's output: the profiler reads its rawjson events from stderr. */
+  last: CommandRun | undefined;
+  constructor(launch: TsbuildLaunch) { this.#launch = launch; }
+
+  /** bin/tsbuild's path. */
+  get bin(): string { return join(this.#launch.projectRoot, 'bin/tsbuild'); }
+
+  /** `tsbuild build --root ROOT --progress plain ARGS CONTEXT`; resolves with the run (wall time included). */
+  async build(root: string, context: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CommandRun> {
+    const { projectRoot, profileDir } = this.#launch;
+    const common = ['build', '--root', root, ...args];
+    const run = profileDir === undefined
+      ? await runCommand(this.bin, [...common, '--progress', 'plain', context], { env })
+      : await runCommand(join(projectRoot, 'scripts/node'), [
+        '--disable-warning=ExperimentalWarning', '--cpu-prof', '--cpu-prof-dir', profileDir,
+        join(projectRoot, 'dist/builder/main.js'), ...common, '--progress', 'rawjson', context,
+      ], { env });
+    this.last = run;
+    return run;
+  }
+}
+
+/**
+ * The peer: buildah with its own storage (`--root`/`--runroot` under `dir`, overlay driver) and a registries.conf
+ * that marks the bench's registries insecure. crun refuses this host's cgroup v1 hybrid mode, hence `--runtime runc`.
+ */
+export class Buildah {
+  readonly #dir: string;
+  readonly #env: NodeJS.ProcessEnv;
+  constructor(dir: string, registriesConf: string) {
+    this.#dir = dir;
+    this.#env = { CONTAINERS_REGISTRIES_CONF: registriesConf, BUILDAH_ISOLATION: 'oci' };
+  }
+
+  get #global(): string[] {
+    return ['--root', join(this.#dir, 'storage'), '--runroot', join(this.#dir, 'run'), '--storage-driver', 'overlay'];
+  }
+
+  /**
+   * `buildah bud --runtime runc --network host ARGS -t TAG CONTEXT`. Host network because tsbuild's default RUN
+   * network is the host's (worker/exec): buildah's own default sets up a network namespace per step (~200 ms each
+   * here), which would measure networking, not building.
+   */
+  bud(context: string, tag: string, args: string[] = []): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'bud', '--runtime', 'runc', '--network', 'host', ...args, '-t', tag, context], { env: this.#env });
+  }
+
+  /** `buildah push --tls-verify=false IMAGE docker://DEST`. */
+  push(image: string, dest: string): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'push', '--tls-verify=false', image, `docker://${dest}`], { env: this.#env });
+  }
+
+  /** Forgets every image, layer and container: the next build starts cold. */
+  async reset(): Promise<void> {
+    await runCommand('buildah', [...this.#global, 'rm', '--all'], { env: this.#env }).catch(() => undefined);
+    await removeTree(this.#dir);
+  }
+}
+
+/** `skopeo copy` from an OCI layout directory to a registry (plain HTTP). */
+export function skopeoCopy(ociDir: string, dest: string, registriesConf: string): Promise<CommandRun> {
+  return runCommand('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${ociDir}`, `docker://${dest}`], {
+    env: { CONTAINERS_REGISTRIES_CONF: registriesConf },
+  });
+}

@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import type { RunningRegistry } from '../../test/fixtures/registry-server.js';
+import type { BenchEnv } from '../lib/bench-env.js';
+import { measureAlternating } from '../lib/measure.js';
+import { removeTree } from '../lib/remove-tree.js';
+import { ratioOfRows } from '../lib/result.js';
+import { skopeoCopy } from '../lib/tools.js';
+import { ensureBigBuilt } from './big-copy-state.js';
+import type { Scenario } from './scenario.js';
+
+/** A registry that lives for one repetition: each push goes to an empty one, so nothing is already there. */
+class FreshTarget {
+  #current: RunningRegistry | undefined;
+  readonly #env: BenchEnv;
+  constructor(env: BenchEnv) { this.#env = env; }
+  async next(): Promise<string> {
+    await this.stop();
+    this.#current = await this.#env.startRegistry();
+    return this.#current.host;
+  }
+  get host(): string {
+    if (this.#current === undefined) throw new Error('FreshTarget: next() was not called');
+    return this.#current.host;
+  }
+  async stop(): Promise<void> {
+    await this.#current?.stop();
+    this.#current = undefined;
+  }
+}
+
+/** Exports the big image as an OCI layout (untimed), the source `skopeo copy` pushes from. */
+export async function bigOciLayout(env: BenchEnv): Promise<string> {
+  const state = await ensureBigBuilt(env);
+  const dir = join(env.work, 'state/big-oci');
+  await removeTree(dir);
+  await env.tsbuild.build(state.root, state.ctx.dir, ['-o', `type=oci,dest=${dir},tar=false`]);
+  return dir;
+}
+
+/**
+ * Push of a new image (~200 MB of layers) to an empty registry. tsbuild runs `build --push` with every step cached,
+ * so its figure includes a no-op build (measured alone on the next row); skopeo copies the same image from an OCI
+ * layout of tsbuild's output; buildah pushes its own build of the same Dockerfile (it gzips at push time).
+ */
+export const pushScenario: Scenario = {
+  id: 'push',
+  title: 'Push of a new image (~200 MB of layers) to an empty registry',
+  goal: '≤ 1.0× skopeo copy',
+  async run(env, result) {
+    const state = await ensureBigBuilt(env);
+    const oci = await bigOciLayout(env);
+    const targets = { tsbuild: new FreshTarget(env), skopeo: new FreshTarget(env), buildah: new FreshTarget(env) };
+    try {
+      result.rows = await measureAlternating([
+        {
+          label: 'tsbuild', role: 'tsbuild', command: 'tsbuild build --push -t REG/big:1 ctx (all cached)', bytes: state.bytes,
+          before: async () => { await targets.tsbuild.next(); },
+          run: async () => (await env.tsbuild.build(state.root, state.ctx.dir, ['-t', `${targets.tsbuild.host}/big:1`, '--push'])).ms,
+        },
+        {
+          label: 'tsbuild, no push', role: 'tsbuild', command: 'tsbuild build ctx (all cached, no output)',
+          run: async () => (await env.tsbuild.build(state.root, state.ctx.dir)).ms,
+        },
+        {
+          label: 'skopeo copy', role: 'peer', command: 'skopeo copy oci:LAYOUT docker://REG/big:1', bytes: state.bytes,
+          before: async () => { await targets.skopeo.next(); },
+          run: async () => (await skopeoCopy(oci, `${targets.skopeo.host}/big:1`, env.registriesConf)).ms,
+        },
+        {
+          label: 'buildah push', role: 'peer', command: 'buildah push IMAGE docker://REG/big:1 (compresses at push)', bytes: state.bytes,
+          before: async () => { await targets.buildah.next(); },
+          run: async () => (await state.buildah.push(state.tag, `${targets.buildah.host}/big:1`)).ms,
+        },
+      ], env.reps, env.log);
+    } finally {
+      for (const t of Object.values(targets)) await t.stop();
+    }
+    const ratio = ratioOfRows(result, 'tsbuild', 'skopeo copy', 1.0);
+    if (ratio !== undefined) result.ratios.push(ratio);
+    const buildah = ratioOfRows(result, 'tsbuild', 'buildah push');
+    if (buildah !== undefined) result.ratios.push(buildah);
+  },
+  async replay(env, tsbuild) {
+    const state = await ensureBigBuilt(env);
+    const target = new FreshTarget(env);
+    try {
+      await tsbuild.build(state.root, state.ctx.dir, ['-t', `${await target.next()}/big:1`, '--push']);
+    } finally {
+      await target.stop();
+    }
+  },
+};
