@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, solve, type BuildRecord, type VertexRecord } from '../solver/index.js';
+import { SqliteCacheIndex, crashPoint, solve, type BuildRecord, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
 import { LinuxWorker } from '../worker/index.js';
@@ -11,6 +11,7 @@ import {
   type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
+import { rememberSource } from './format-error.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
 import { writeOutputs } from './outputs/write-outputs.js';
@@ -21,6 +22,8 @@ export interface BuildRequest {
   contextDir: string;
   /** The Dockerfile path (`-f`); `<context>/Dockerfile` when absent. */
   dockerfile?: string;
+  /** The Dockerfile's text when it came from stdin (`-f -` or the context `-`); wins over `dockerfile`. */
+  dockerfileText?: string;
   tags: string[];
   target?: string;
   buildArgs: Record<string, string>;
@@ -75,7 +78,9 @@ export function hostPlatform(): Platform {
 }
 
 /** The Dockerfile (`-f`, else `<context>/Dockerfile`) with a located error and a hint when it cannot be read. */
-export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'dockerfile'>): Promise<{ path: string; text: string }> {
+export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'dockerfile' | 'dockerfileText'>): Promise<{ path: string; text: string }> {
+  // From stdin (`-f -`, or `-` as the context): errors still say `Dockerfile:N`, as docker's do.
+  if (req.dockerfileText !== undefined) return { path: resolve(req.contextDir, 'Dockerfile'), text: req.dockerfileText };
   const path = resolve(req.dockerfile ?? join(req.contextDir, 'Dockerfile'));
   try {
     return { path, text: await readFile(path, 'utf8') };
@@ -94,6 +99,16 @@ export async function readExcludes(contextDir: string, dockerfilePath: string): 
   return [];
 }
 
+/** When each vertex's result was first built: its cache record's time (now for a step that just ran). */
+async function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const [id, key] of Object.entries(keys)) {
+    const record = await cache.get(key.digest);
+    if (record) out[id] = record.created;
+  }
+  return out;
+}
+
 /** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
 export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   const contextDir = resolve(req.contextDir);
@@ -102,6 +117,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     throw new UserError('CONTEXT_NOT_FOUND', `build context ${contextDir} is not a directory`, 'pass the directory holding your sources, e.g. `tsbuild build .`');
   }
   const dockerfile = await readDockerfile({ ...req, contextDir });
+  rememberSource(dockerfile.path, dockerfile.text);
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platform = req.platform ?? hostPlatform();
 
@@ -124,7 +140,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
       resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
     });
     checkEntitlements(graph, req.allow);
-    req.progress.plan(graph);
+    req.progress.plan(graph, dockerfile.text);
     const solved = await solve(graph, {
       worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,
@@ -134,7 +150,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     leaseId = solved.leaseId;
     record.vertices = solved.records;
     const assembled = assembleImage(graph, solved.results, {
-      labels: req.labels, ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+      labels: req.labels, builtAt: await builtAt(cache, solved.keys),
+      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });
     const image = inlineCacheIfAsked(assembled, graph, solved, req.cacheTo ?? []);
     await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
@@ -153,6 +170,7 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     throw err;
   } finally {
     record.finished = Date.now();
+    crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
     cache.recordBuild(record);
     if (leaseId) await cache.release(leaseId);
     cache.close();

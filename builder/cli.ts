@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDockerfile, planDot } from '../frontend/index.js';
 import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
@@ -45,7 +47,9 @@ function platformOption(text: string | undefined): Platform | undefined {
 
 interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
-  push?: boolean; output: string[]; progress: ProgressMode; noCache?: boolean; noCacheFilter: string[];
+  push?: boolean; output: string[]; progress: ProgressMode;
+  /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
+  cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
 }
 
@@ -75,16 +79,22 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   }
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
-    outputs, noCache: Boolean(flags.noCache), noCacheFilter: flags.noCacheFilter, root: flags.root,
+    outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
     allow: flags.allow.flatMap((a) => a.split(',')),
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platform ? { platform } : {}),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
   };
+  // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
+  const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
+  const emptyContext = context === '-' ? await mkdtemp(join(tmpdir(), 'tsbuild-context-')) : undefined;
   const secrets = await resolveSecrets(flags.secret);
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
-  const req: BuildRequest = { ...settings, secrets: secrets.files, progress, signal };
+  const req: BuildRequest = {
+    ...settings, secrets: secrets.files, progress, signal,
+    ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+  };
   try {
     const outcome = await runBuild(req);
     progress.close();
@@ -102,7 +112,14 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     throw err;
   } finally {
     await secrets.cleanup();
+    if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
   }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** The whole command line. `signal` aborts a running build (Ctrl-C). */

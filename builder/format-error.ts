@@ -10,9 +10,19 @@ export function exitStatus(err: unknown): number {
   return usage.includes(err.code) ? 2 : 1;
 }
 
+/** Dockerfile texts as they were compiled, by path: the caret points into what was built, even for stdin. */
+const compiledSources = new Map<string, string>();
+
+/** Remembers the text compiled for `path`, so an error in it is shown from that text rather than re-read. */
+export function rememberSource(path: string, text: string): void {
+  compiledSources.set(path, text);
+}
+
 function sourceLines(at: SourceRange): string[] {
-  let text: string;
-  try { text = readFileSync(at.file, 'utf8'); } catch { return []; }
+  let text = compiledSources.get(at.file);
+  if (text === undefined) {
+    try { text = readFileSync(at.file, 'utf8'); } catch { return []; }
+  }
   const src = text.split('\n')[at.line - 1];
   if (src === undefined) return [];
   const num = String(at.line);

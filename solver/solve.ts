@@ -15,6 +15,7 @@ import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, Rem
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
+import { crashPoint } from './crash-point.js';
 import { vertexParts } from './vertex-parts.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
@@ -247,7 +248,9 @@ class SolveRun {
     });
     const parentId = vertex.inputs[0];
     const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
+    crashPoint('before-cache-put');
     await this.#opts.cache.put(key, { result: fs, size });
+    crashPoint('after-cache-put');
     const done = Date.now();
     this.emit({ type: 'done', vertex: vertex.id, time: done, durationMs: done - runStarted, size });
     return { fs, cached: false, size, reasons, started: runStarted };

@@ -24,6 +24,12 @@ export interface AssembleOptions {
   /** Manifest annotations. */
   annotations?: Record<string, string>;
   now?: Date;
+  /**
+   * When each step's result was first built (epoch ms; a cache hit's record time). History entries carry it and the
+   * image is as new as its newest step, so a fully cached rebuild gives the very same image (and a re-push sends no
+   * bytes), as docker's builder does.
+   */
+  builtAt?: Record<string, number>;
 }
 
 /**
@@ -37,9 +43,14 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   if (!stage) throw new Error(`target stage ${graph.target} missing from graph`);
   const fs = results[stage.result];
   if (!fs) throw new Error(`no result for target vertex ${stage.result}`);
-  const created = (opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000) : (opts.now ?? new Date())).toISOString();
+  const chain = chainOf(graph, stage.result);
+  const epoch = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : undefined;
+  const now = (opts.now ?? new Date()).getTime();
+  const at = (id: string): string => epoch ?? new Date(opts.builtAt?.[id] ?? now).toISOString();
+  const steps = chain.filter((v) => v.op.kind !== 'image' && v.op.kind !== 'scratch');
+  const created = epoch ?? new Date(Math.max(0, ...steps.map((v) => opts.builtAt?.[v.id] ?? now))).toISOString();
 
-  const history = chainHistory(graph, stage.result, results, created);
+  const history = chainHistory(graph, chain, results, at);
   const runtime: ContainerConfig = { ...stage.config };
   if (opts.labels && Object.keys(opts.labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...opts.labels };
 
@@ -72,11 +83,16 @@ function platformOf(p: Platform): Platform {
   return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
 }
 
-/** History along the parent chain of `id`: the base image's entries first, then each instruction's. */
-function chainHistory(graph: BuildGraph, id: string, results: Record<string, FsState>, created: string): History[] {
+/** The parent chain that ends in `id`, root (FROM) first. */
+function chainOf(graph: BuildGraph, id: string): Vertex[] {
   const byId = new Map(graph.vertices.map((v) => [v.id, v]));
   const chain: Vertex[] = [];
   for (let v = byId.get(id); v; v = v.inputs[0] !== undefined ? byId.get(v.inputs[0]) : undefined) chain.unshift(v);
+  return chain;
+}
+
+/** History along `chain`: the base image's entries first, then each instruction's. */
+function chainHistory(graph: BuildGraph, chain: Vertex[], results: Record<string, FsState>, at: (id: string) => string): History[] {
   const root = chain[0];
   const base = root ? graph.stages.find((s) => s.vertices[0] === root.id)?.base : undefined;
   const history: History[] = [...(base?.config.history ?? [])];
@@ -84,7 +100,7 @@ function chainHistory(graph: BuildGraph, id: string, results: Record<string, FsS
     if (v.op.kind === 'image' || v.op.kind === 'scratch') continue;
     const parentLayers = v.inputs[0] !== undefined ? (results[v.inputs[0]]?.layers.length ?? 0) : 0;
     const addedLayer = (results[v.id]?.layers.length ?? 0) > parentLayers;
-    history.push({ created, created_by: v.text, comment: 'buildkit.dockerfile.v0', ...(addedLayer ? {} : { empty_layer: true }) });
+    history.push({ created: at(v.id), created_by: v.text, comment: 'buildkit.dockerfile.v0', ...(addedLayer ? {} : { empty_layer: true }) });
   }
   return history;
 }

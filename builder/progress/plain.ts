@@ -28,7 +28,7 @@ export class PlainProgress implements ProgressWriter {
 
   #labels = new Map<string, string>();
 
-  plan(graph: BuildGraph): void { this.#labels = vertexLabels(graph); }
+  plan(graph: BuildGraph, dockerfileText?: string): void { this.#labels = vertexLabels(graph, dockerfileText); }
 
   #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
 

@@ -4,7 +4,7 @@ import type { ProgressEvent } from '../../solver/index.js';
 /** Where a build's progress goes: one of the `--progress` modes. `close` flushes and restores the terminal. */
 export interface ProgressWriter {
   /** The compiled graph, once known: lets the writer label steps as buildx does (`[build 2/4] RUN …`). */
-  plan(graph: BuildGraph): void;
+  plan(graph: BuildGraph, dockerfileText?: string): void;
   event(e: ProgressEvent): void;
   /** A line of builder-level status outside any step (export, push, resolve). */
   note(text: string): void;

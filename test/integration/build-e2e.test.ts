@@ -102,12 +102,16 @@ describe('tsbuild build, end to end against a real registry', function () {
     expect(config.history.filter((h) => !h.empty_layer)).to.have.length(config.rootfs.diff_ids.length);
   });
 
-  it('takes every step from the cache on a rebuild and says so', async () => {
+  it('takes every step from the cache on a rebuild, gives the same image, and re-pushes no blob bytes', async () => {
+    const before = (JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Record<string, string>)['containerimage.digest'];
     const meta = join(dir, 'meta2.json');
     const r = await tsbuild(['build', '--root', join(dir, 'root-a'), '--progress', 'plain', '--metadata-file', meta, '-t', `${registry.host}/app:1`, '--push', ctx]);
     expect(r.code, r.stderr).to.equal(0);
-    const cache = (JSON.parse(await readFile(meta, 'utf8')) as { 'tsbuild.cache': { steps: number; cached: number } })['tsbuild.cache'];
-    expect(cache.cached).to.equal(cache.steps);
+    const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string; 'tsbuild.cache': { steps: number; cached: number }; 'tsbuild.transfer': { blobBytesUp: number; blobsUploaded: number } };
+    expect(m['tsbuild.cache'].cached).to.equal(m['tsbuild.cache'].steps);
+    expect(m['containerimage.digest']).to.equal(before);
+    expect(m['tsbuild.transfer'].blobBytesUp).to.equal(0);
+    expect(m['tsbuild.transfer'].blobsUploaded).to.equal(0);
     expect(r.stderr).to.match(/CACHED/);
   });
 

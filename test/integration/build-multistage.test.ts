@@ -92,4 +92,33 @@ describe('multi-stage builds with RUN', function () {
     // Privileged: every capability, unlike Docker's default set (0x00000000a80425fb).
     expect(await readFile(join(out, 'caps'), 'utf8')).to.not.contain('00000000a80425fb');
   });
+
+  it('runs every step again with --no-cache, and only the named stage and what follows it with --no-cache-filter', async () => {
+    const ctx = join(dir, 'nocache');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${registry.host}/busybox:latest AS deps`,
+      'RUN echo deps > /deps.txt',
+      `FROM ${registry.host}/busybox:latest AS app`,
+      'RUN echo app > /app.txt',
+      'COPY --from=deps /deps.txt /deps.txt',
+      '',
+    ].join('\n'));
+    const build = async (extra: string[]) => {
+      const meta = join(dir, 'nocache-meta.json');
+      const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--metadata-file', meta, ...extra, '-o', `type=local,dest=${join(dir, 'nocache-out')}`, ctx]);
+      expect(r.code, r.stderr).to.equal(0);
+      return { stderr: r.stderr, cache: (JSON.parse(await readFile(meta, 'utf8')) as { 'tsbuild.cache': { steps: number; cached: number } })['tsbuild.cache'] };
+    };
+    await build([]);
+    expect((await build([])).cache.cached).to.equal(5);
+    const forced = await build(['--no-cache']);
+    // Both stages start FROM the same image: that is one step, shared, so only four steps can run.
+    expect(forced.stderr.match(/MISS --no-cache/g)).to.have.length(4);
+    expect(forced.stderr).to.match(/RUN echo deps > \/deps.txt\n#\d+ MISS --no-cache/);
+    const filtered = await build(['--no-cache-filter', 'app']);
+    expect(filtered.stderr).to.match(/RUN echo deps > \/deps.txt\n#\d+ CACHED/);
+    expect(filtered.stderr).to.match(/RUN echo app > \/app.txt\n#\d+ MISS --no-cache/);
+    expect(filtered.stderr).to.match(/COPY --from=deps \/deps.txt \/deps.txt\n#\d+ MISS --no-cache/);
+  });
 });
