@@ -3,6 +3,7 @@ SHELL := /bin/bash
 NODE := scripts/node
 TSC := $(NODE) node_modules/typescript/bin/tsc
 NATIVE := worker/native/tsbuild-run
+FSATTR := worker/native/fsattr/tsbuild-fsattr
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
 
 .PHONY: setup build native test unit demo bench clean
@@ -14,7 +15,10 @@ setup:
 build: native
 	@$(TSC) -p tsconfig.json
 
-native: $(NATIVE)
+native: $(NATIVE) $(FSATTR)
+
+$(FSATTR): worker/native/fsattr/main.c
+	cc $(CFLAGS) -o $@ $<
 
 $(NATIVE): $(wildcard worker/native/*.c worker/native/*.h)
 	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c; else echo "no native sources yet"; fi
@@ -29,4 +33,4 @@ bench: setup
 	@bench/run.sh
 
 clean:
-	rm -rf dist $(NATIVE)
+	rm -rf dist $(NATIVE) $(FSATTR)

@@ -1,56 +1,48 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
-// Node has no xattr or mknod API, and this host has neither getfattr/setfattr (Debian `attr`) nor a native helper
-// for them yet, so the few calls we need go through one short Python 3 process per batch (python3 is on Debian 12
-// hosts by default). One process per layer, not per file: a layer with 10k whiteouts costs one spawn.
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-
-const SCRIPT = String.raw`
-import base64, json, os, stat, sys
-req = json.load(sys.stdin)
-out = {}
-if req["op"] == "read":
-    for p in req["paths"]:
-        try:
-            names = os.listxattr(p, follow_symlinks=False)
-        except OSError:
-            continue
-        vals = {}
-        for n in names:
-            try:
-                vals[n] = base64.b64encode(os.getxattr(p, n, follow_symlinks=False)).decode()
-            except OSError:
-                pass
-        if vals:
-            out[p] = vals
-else:
-    for o in req["ops"]:
-        if o["op"] == "setxattr":
-            os.setxattr(o["path"], o["name"], base64.b64decode(o["value"]), follow_symlinks=False)
-        elif o["op"] == "mknod":
-            kinds = {"char": stat.S_IFCHR, "block": stat.S_IFBLK, "fifo": stat.S_IFIFO}
-            os.mknod(o["path"], kinds[o["kind"]] | o["mode"], os.makedev(o["major"], o["minor"]))
-json.dump(out, sys.stdout)
-`;
+// Node has no xattr or mknod API. The few calls we need go through worker/native/fsattr (plain C, built by the
+// Makefile), one process per batch: a layer with 10k whiteouts costs one spawn of a ~1 ms program. (It replaced a
+// python3 script whose start-up alone cost 30–350 ms per RUN step on these hosts; see bench/RESULTS.md.)
 
 /** One change Node cannot make itself. */
 export type SpecialOp =
   | { op: 'setxattr'; path: string; name: string; value: Buffer }
   | { op: 'mknod'; path: string; kind: 'char' | 'block' | 'fifo'; mode: number; major: number; minor: number };
 
+/** The fsattr binary: `TSBUILD_FSATTR` when set, else worker/native/fsattr/tsbuild-fsattr of this checkout. */
+function fsattrPath(): string {
+  const fromEnv = process.env['TSBUILD_FSATTR'];
+  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+  const candidates = ['../../../worker/native/fsattr/tsbuild-fsattr', '../native/fsattr/tsbuild-fsattr']
+    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  const found = candidates.find((p) => existsSync(p));
+  if (found === undefined) throw new Error(`tsbuild-fsattr not found (looked at ${candidates.join(', ')}); run make native`);
+  return found;
+}
+
+/** NUL-separated fields, the only framing that carries any path byte for byte. */
+function nulFields(fields: string[]): Buffer {
+  for (const f of fields) if (f.includes('\0')) throw new Error(`fsattr field contains NUL: ${JSON.stringify(f)}`);
+  return Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
+}
+
 /** The extended attributes of each path (not following symlinks); paths without any are absent from the map. */
 export async function readXattrs(paths: string[]): Promise<Map<string, Record<string, Buffer>>> {
   const result = new Map<string, Record<string, Buffer>>();
   if (paths.length === 0) return result;
-  const parsed: unknown = JSON.parse(await runPython({ op: 'read', paths }));
-  if (parsed === null || typeof parsed !== 'object') throw new Error('xattr helper returned malformed output');
-  for (const [path, vals] of Object.entries(parsed as Record<string, unknown>)) {
-    const attrs: Record<string, Buffer> = {};
-    for (const [name, b64] of Object.entries(vals as Record<string, unknown>)) {
-      if (typeof b64 === 'string') attrs[name] = Buffer.from(b64, 'base64');
-    }
-    result.set(path, attrs);
+  const out = await runFsattr('read', nulFields(paths));
+  let current: Record<string, Buffer> | undefined;
+  let name: string | undefined;
+  for (const field of out.toString('utf8').split('\0')) {
+    if (field === '') continue;
+    const tag = field[0];
+    const rest = field.slice(1);
+    if (tag === 'P') { current = {}; result.set(rest, current); }
+    else if (tag === 'N') name = rest;
+    else if (tag === 'V' && current && name !== undefined) { current[name] = Buffer.from(rest, 'hex'); name = undefined; }
+    else throw new Error(`tsbuild-fsattr: malformed output field ${JSON.stringify(field.slice(0, 40))}`);
   }
   return result;
 }
@@ -58,22 +50,25 @@ export async function readXattrs(paths: string[]): Promise<Map<string, Record<st
 /** Carries out `ops` in order: set xattrs, create device nodes and whiteouts. */
 export async function applySpecial(ops: SpecialOp[]): Promise<void> {
   if (ops.length === 0) return;
-  await runPython({ op: 'write', ops: ops.map((o) => (o.op === 'setxattr' ? { ...o, value: o.value.toString('base64') } : o)) });
+  const fields = ops.flatMap((o) => o.op === 'setxattr'
+    ? ['x', o.path, o.name, o.value.toString('hex')]
+    : ['m', o.path, o.kind === 'char' ? 'c' : o.kind === 'block' ? 'b' : 'p', (o.mode & 0o7777).toString(8), String(o.major), String(o.minor)]);
+  await runFsattr('write', nulFields(fields));
 }
 
-function runPython(request: unknown): Promise<string> {
+function runFsattr(mode: 'read' | 'write', input: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(fsattrPath(), [mode], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e) => reject(new Error('cannot run python3 for xattr/mknod operations; install python3 (or the attr package)', { cause: e })));
+    child.on('error', (e) => reject(new Error('cannot run tsbuild-fsattr; run make native', { cause: e })));
     child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
-      else reject(new Error(`xattr/mknod helper failed (exit ${code}): ${Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? ''}`));
+      if (code === 0) resolve(Buffer.concat(out));
+      else reject(new Error(`tsbuild-fsattr ${mode} failed (exit ${code}): ${Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? ''}`));
     });
     child.stdin.on('error', () => undefined);
-    child.stdin.end(JSON.stringify(request));
+    child.stdin.end(input);
   });
 }

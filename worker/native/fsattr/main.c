@@ -1,0 +1,143 @@
+/*
+ * tsbuild-fsattr: the filesystem calls Node has no API for, batched so a whole layer costs one process.
+ *
+ *   tsbuild-fsattr read   stdin: paths, each ended by NUL. stdout: for every path that has extended attributes,
+ *                         "P<path>\0" then "N<name>\0V<hex value>\0" per attribute. Symlinks are not followed.
+ *   tsbuild-fsattr write  stdin: operations of NUL-ended fields:
+ *                           "x" path name hexvalue     lsetxattr
+ *                           "m" path kind mode major minor   mknod (kind c, b or p; mode octal)
+ *
+ * Every failing call is reported on stderr as one JSON line {"op":..,"arg":..,"errno":..} and the exit status is 1;
+ * read skips paths that vanished (ENOENT), since a walk and the read may race with nothing else.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+
+static char *read_all(size_t *len) {
+  size_t cap = 1 << 16, n = 0;
+  char *buf = malloc(cap);
+  if (!buf) return NULL;
+  for (;;) {
+    if (n == cap) {
+      char *grown = realloc(buf, cap *= 2);
+      if (!grown) { free(buf); return NULL; }
+      buf = grown;
+    }
+    size_t got = fread(buf + n, 1, cap - n, stdin);
+    n += got;
+    if (got == 0) break;
+  }
+  *len = n;
+  return buf;
+}
+
+static void fail(const char *op, const char *arg) {
+  fprintf(stderr, "{\"op\":\"%s\",\"arg\":\"", op);
+  for (const char *c = arg; *c; c++) {
+    if (*c == '"' || *c == '\\') fputc('\\', stderr);
+    if ((unsigned char)*c < 0x20) fprintf(stderr, "\\u%04x", (unsigned char)*c); else fputc(*c, stderr);
+  }
+  fprintf(stderr, "\",\"errno\":%d}\n", errno);
+}
+
+static int read_one(const char *path) {
+  ssize_t size = llistxattr(path, NULL, 0);
+  if (size < 0) { if (errno == ENOENT || errno == ENOTSUP) return 0; fail("llistxattr", path); return -1; }
+  if (size == 0) return 0;
+  char *names = malloc((size_t)size);
+  if (!names) { fail("malloc", path); return -1; }
+  size = llistxattr(path, names, (size_t)size);
+  if (size < 0) { fail("llistxattr", path); free(names); return -1; }
+  fputc('P', stdout); fwrite(path, 1, strlen(path) + 1, stdout);
+  for (char *name = names; name < names + size; name += strlen(name) + 1) {
+    ssize_t vlen = lgetxattr(path, name, NULL, 0);
+    if (vlen < 0) { fail("lgetxattr", path); free(names); return -1; }
+    unsigned char *value = malloc((size_t)vlen + 1);
+    if (!value) { fail("malloc", path); free(names); return -1; }
+    vlen = lgetxattr(path, name, value, (size_t)vlen);
+    if (vlen < 0) { fail("lgetxattr", path); free(value); free(names); return -1; }
+    fputc('N', stdout); fwrite(name, 1, strlen(name) + 1, stdout);
+    fputc('V', stdout);
+    for (ssize_t i = 0; i < vlen; i++) fprintf(stdout, "%02x", value[i]);
+    fputc('\0', stdout);
+    free(value);
+  }
+  free(names);
+  return 0;
+}
+
+static int unhex(const char *hex, unsigned char *out, size_t *len) {
+  size_t n = strlen(hex);
+  if (n % 2) return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned int byte;
+    if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return -1;
+    out[i] = (unsigned char)byte;
+  }
+  *len = n / 2;
+  return 0;
+}
+
+/* Splits the buffer into its NUL-ended fields, in place; returns how many. */
+static size_t fields(char *buf, size_t len, char ***out) {
+  size_t count = 0;
+  for (size_t i = 0; i < len; i++) if (buf[i] == '\0') count++;
+  char **f = calloc(count + 1, sizeof *f);
+  if (!f) return 0;
+  size_t k = 0;
+  for (size_t start = 0, i = 0; i < len; i++) if (buf[i] == '\0') { f[k++] = buf + start; start = i + 1; }
+  *out = f;
+  return count;
+}
+
+static int write_ops(char **f, size_t n) {
+  for (size_t i = 0; i < n;) {
+    if (strcmp(f[i], "x") == 0 && i + 3 < n) {
+      size_t vlen;
+      unsigned char *value = malloc(strlen(f[i + 3]) / 2 + 1);
+      if (!value || unhex(f[i + 3], value, &vlen) != 0) { errno = EINVAL; fail("unhex", f[i + 1]); free(value); return -1; }
+      if (lsetxattr(f[i + 1], f[i + 2], value, vlen, 0) != 0) { fail("lsetxattr", f[i + 1]); free(value); return -1; }
+      free(value);
+      i += 4;
+    } else if (strcmp(f[i], "m") == 0 && i + 5 < n) {
+      mode_t type = f[i + 2][0] == 'c' ? S_IFCHR : f[i + 2][0] == 'b' ? S_IFBLK : S_IFIFO;
+      mode_t mode = (mode_t)strtoul(f[i + 3], NULL, 8);
+      dev_t dev = makedev(strtoul(f[i + 4], NULL, 10), strtoul(f[i + 5], NULL, 10));
+      if (mknod(f[i + 1], type | (mode & 07777), dev) != 0) { fail("mknod", f[i + 1]); return -1; }
+      i += 6;
+    } else {
+      errno = EINVAL;
+      fail("parse", f[i]);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2 || (strcmp(argv[1], "read") != 0 && strcmp(argv[1], "write") != 0)) {
+    fprintf(stderr, "usage: tsbuild-fsattr read|write < NUL-separated input\n");
+    return 2;
+  }
+  size_t len;
+  char *input = read_all(&len);
+  if (!input) { fail("read", "stdin"); return 1; }
+  char **f = NULL;
+  size_t n = fields(input, len, &f);
+  int rc = 0;
+  if (strcmp(argv[1], "read") == 0) {
+    for (size_t i = 0; i < n && rc == 0; i++) rc = read_one(f[i]);
+  } else {
+    rc = write_ops(f, n);
+  }
+  if (fflush(stdout) != 0) { fail("write", "stdout"); rc = -1; }
+  free(f);
+  free(input);
+  return rc == 0 ? 0 : 1;
+}
