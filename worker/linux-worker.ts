@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
 import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
@@ -15,6 +15,7 @@ import { chainIds } from './layers/chain-id.js';
 import { exportLayer } from './layers/diff.js';
 import { cleanComponents } from './layers/in-root.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
+import { isProcessAlive } from './process-alive.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 import { resolveOwner } from './user.js';
@@ -51,6 +52,7 @@ export class LinuxWorker implements Worker {
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
     await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
+    await removeDeadTempDirs(join(opts.root, 'tmp'));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root), await OverlaySnapshotter.open(opts.root));
   }
 
@@ -96,7 +98,7 @@ export class LinuxWorker implements Worker {
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
-      const stateDir = await mkdtemp(join(this.#root, 'tmp', 'exec-'));
+      const stateDir = await mkdtemp(join(this.#root, 'tmp', `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
@@ -119,6 +121,14 @@ export class LinuxWorker implements Worker {
     // so its (dev, inode) pairs say nothing about the next mount.
     const cache = source.kind === 'context' ? this.#hashes : undefined;
     return this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache));
+  }
+
+  /**
+   * The solver checks a cache hit's snapshot with this, so a record whose snapshot is gone (pruned, or lost to a
+   * crash between a prune's record delete and its snapshot removal) is rebuilt as `evicted` instead of failing later.
+   */
+  async hasSnapshot(name: string): Promise<boolean> {
+    return this.#snapshots.stat(name)?.kind === 'committed';
   }
 
   /** Drops a committed snapshot the builder no longer needs (its layers stay in the content store). */
@@ -186,7 +196,7 @@ export class LinuxWorker implements Worker {
       case 'fs': {
         const snapshot = source.fs.snapshot;
         if (snapshot !== null) return withMountedSnapshot(this.#snapshots, snapshot, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }));
-        const empty = await mkdtemp(join(this.#root, 'tmp', 'empty-'));
+        const empty = await mkdtemp(join(this.#root, 'tmp', `empty-${process.pid}-`));
         try {
           return await fn({ kind: 'dir', path: empty, excludes: [] });
         } finally {
@@ -219,5 +229,16 @@ export class LinuxWorker implements Worker {
         return { kind: 'dir', path: dir };
       }
     }
+  }
+}
+
+/**
+ * Temp dirs are named `<kind>-<pid>-<random>` so that a worker opening the root can remove those a killed process
+ * left (kill -9 skips every `finally`; an exec state dir may even hold secrets). A live process's dirs stay.
+ */
+async function removeDeadTempDirs(tmp: string): Promise<void> {
+  for (const entry of await readdir(tmp)) {
+    const pid = Number(/^[a-z]+-(\d+)-/.exec(entry)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await rm(join(tmp, entry), { recursive: true, force: true });
   }
 }

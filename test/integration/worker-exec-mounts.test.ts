@@ -129,6 +129,20 @@ describe('runExec: RUN --mount', () => {
     expect(err).to.not.be.instanceOf(RunError);
   });
 
+  it('runs a heredoc script mounted from the inline source as an executable file, as BuildKit writes it 0755', async () => {
+    // The worker materialises the heredoc (mode 0644) in the step's state dir under the source key 'inline'.
+    const inline = join(fx.root, 'inline-src');
+    await mkdir(inline, { recursive: true });
+    const script = '#!/bin/sh\necho "script $0"\n';
+    await writeFile(join(inline, 'EOF'), script);
+    const env = await fx.step(undefined, { sources: { inline: { kind: 'dir', path: inline } } });
+    const progress = new RecordingProgress();
+    const op = shell('', { mounts: [{ type: 'bind', target: '/dev/pipes/', from: { kind: 'inline', files: [{ name: 'EOF', content: script }] }, source: '/', readwrite: false }] });
+    await runExec({ ...op, argv: ['/dev/pipes/EOF'] }, env, new AbortController().signal, progress);
+    expect(progress.stdout).to.equal('script /dev/pipes/EOF\n');
+    expect(await readdir(env.rootfs.upperDir)).to.deep.equal([]);
+  });
+
   it('runs a step on FROM scratch with its tool bind-mounted from another stage, leaving an empty layer', async () => {
     const env = await fx.step([], { sources: { tools: { kind: 'dir', path: fx.lower } } });
     const progress = new RecordingProgress();

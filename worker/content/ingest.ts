@@ -8,6 +8,7 @@ import { finished } from 'node:stream/promises';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import { ContentDigestError } from '../errors.js';
 import type { Ingest } from './content-store.js';
+import { crashPoint } from './crash-point.js';
 import { fsyncDir } from './fsync-dir.js';
 
 /** Where a verified ingest is published: the blob path for a digest and the directory to fsync after the rename. */
@@ -81,6 +82,7 @@ export class FileIngest extends Writable implements Ingest {
       if (this.#expected && (this.#expected.digest !== digest || this.#expected.size !== this.#size)) {
         throw new ContentDigestError(this.#expected, actual);
       }
+      crashPoint('ingest-commit');
       // rename(2) is atomic: a reader sees no blob or the whole blob. Two ingests of the same content both rename
       // a complete, identical file over the same name, so both succeed and one blob remains.
       await rename(join(this.#dir, 'data'), this.#target.blobPath(digest));

@@ -43,7 +43,7 @@ export type ExecMountSource = { kind: 'dir'; path: string } | { kind: 'overlay';
 /** Everything a RUN step needs besides its op. */
 export interface ExecEnvironment {
   rootfs: OverlayRootfs;
-  /** Sources of `--mount from=…`, keyed 'context' or by the source vertex id. */
+  /** Sources of `--mount from=…`, keyed 'context', 'inline' (a heredoc script) or by the source vertex id. */
   sources: Record<string, ExecMountSource>;
   /** Persistent directory under which type=cache mounts live (one subdirectory per cache id). */
   cacheDir: string;

@@ -18,12 +18,23 @@ export interface MountPlan {
   release(): Promise<void>;
 }
 
+// Sources are keyed as the solver's execResources keys them: 'context', 'inline' (the one heredoc script a RUN
+// with a shebang mounts at /dev/pipes/, materialised by the worker) or the source vertex id.
 function sourceOf(env: ExecEnvironment, from: SourceRef): ExecMountSource {
-  if (from.kind === 'inline') throw new UserError('INVALID_ARGUMENT', 'RUN --mount cannot read from an inline (heredoc) source');
-  const key = from.kind === 'context' ? 'context' : from.id;
+  const key = from.kind === 'vertex' ? from.id : from.kind;
   const src = env.sources[key];
   if (src === undefined) throw new Error(`runExec: no mount source "${key}" in the exec environment`);
   return src;
+}
+
+// An inline RUN mount is a heredoc script with a shebang that the step executes: BuildKit writes it 0755
+// (dockerfile2llb: llb.Mkfile(name, 0755, data)). The worker materialises it in this step's private state dir,
+// so changing the mode here touches nothing shared.
+async function makeScriptsExecutable(dir: string, files: { name: string }[]): Promise<void> {
+  for (const f of files) {
+    const parts = f.name.split('/').filter((p) => p !== '' && p !== '.' && p !== '..');
+    if (parts.length > 0) await chmod(join(dir, ...parts), 0o755);
+  }
 }
 
 class Planner implements MountPlan {
@@ -95,7 +106,11 @@ class Planner implements MountPlan {
 
   async add(m: RunMount, env: ExecEnvironment): Promise<void> {
     switch (m.type) {
-      case 'bind': return this.bind(sourceOf(env, m.from), m.source, m.target, m.readwrite);
+      case 'bind': {
+        const src = sourceOf(env, m.from);
+        if (m.from.kind === 'inline' && src.kind === 'dir') await makeScriptsExecutable(src.path, m.from.files);
+        return this.bind(src, m.source, m.target, m.readwrite);
+      }
       case 'cache': return this.cache(m, env.cacheDir);
       case 'tmpfs':
         this.mounts.push({ kind: 'tmpfs', target: this.target(m.target), data: m.size === undefined ? 'mode=1777' : `mode=1777,size=${m.size}` });

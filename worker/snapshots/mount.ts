@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
+import { isProcessAlive } from '../process-alive.js';
 import type { Mount } from './snapshotter.js';
 
 const run = promisify(execFile);
@@ -44,7 +45,8 @@ export async function unmount(target: string): Promise<void> {
 
 /** Mounts `mounts` on a fresh temporary directory, runs `fn` on it, and always unmounts and removes it. */
 export async function withMounts<T>(mounts: Mount[], fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-mnt-'));
+  // The pid in the name lets removeDeadMounts() tell a killed process's mount from a live one's.
+  const dir = await mkdtemp(join(tmpdir(), `tsbuild-mnt-${process.pid}-`));
   let mounted = 0;
   try {
     for (const m of mounts) {
@@ -77,4 +79,23 @@ function commonParent(paths: string[]): string {
     while (common !== '/' && !(p + sep).startsWith(common + sep)) common = dirname(common);
   }
   return common;
+}
+
+/**
+ * Unmounts and removes the temporary mount dirs of processes that are gone: kill -9 skips withMounts' `finally`, and
+ * the overlay would otherwise stay mounted on snapshot directories forever. Called when a snapshotter opens.
+ */
+export async function removeDeadMounts(): Promise<void> {
+  const owned = (name: string): boolean => {
+    const pid = Number(/^tsbuild-mnt-(\d+)-/.exec(name)?.[1]);
+    return Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid);
+  };
+  const mountPoints = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
+  // Stacked mounts on one dir come off one by one, the newest first (mountinfo lists them in mount order).
+  for (const target of mountPoints.reverse()) {
+    if (dirname(target) === tmpdir() && owned(target.slice(tmpdir().length + 1))) await unmount(target).catch(() => undefined);
+  }
+  // rmdir, never rm -r: should an unmount have failed, a recursive rm would delete the snapshot under the mount.
+  for (const entry of await readdir(tmpdir())) if (owned(entry)) await rmdir(join(tmpdir(), entry)).catch(() => undefined);
 }

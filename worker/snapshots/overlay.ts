@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { layerTar } from '../layers/layer-tar.js';
 import type { LayerTarOptions } from '../layers/layer-tar.js';
 import { SnapshotMetadata } from './metadata.js';
+import { removeDeadMounts } from './mount.js';
 import type { SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo, Snapshotter } from './snapshotter.js';
 import { isProcessAlive } from '../process-alive.js';
@@ -31,6 +32,7 @@ export class OverlaySnapshotter implements Snapshotter {
     const dir = join(root, 'snapshots');
     await mkdir(dir, { recursive: true });
     const snap = new OverlaySnapshotter(dir, new SnapshotMetadata(join(dir, 'metadata.db')));
+    await removeDeadMounts(); // before #recover removes directories those mounts still use
     await snap.#recover();
     return snap;
   }
@@ -152,8 +154,12 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const row of this.#meta.all()) {
       if (row.kind !== 'committed' && row.owner !== null && !isProcessAlive(row.owner)) await this.remove(row.name).catch(() => undefined);
     }
+    // List the directories before the rows: another live process inserts a row before it creates the row's
+    // directory, so every directory seen here already has its row. Read the other way round, a snapshot prepared
+    // in between would look unreferenced and lose its directory under the process using it.
+    const entries = await readdir(this.#dir);
     const ids = new Set(this.#meta.all().map((r) => String(r.id)));
-    for (const entry of await readdir(this.#dir)) {
+    for (const entry of entries) {
       if (/^\d+$/.test(entry) && !ids.has(entry)) await rm(join(this.#dir, entry), { recursive: true, force: true });
     }
   }
