@@ -12,6 +12,7 @@ import {
 } from '../registry/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import { rememberSource } from './format-error.js';
+import { lockRoot } from './root-lock.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
 import { writeOutputs } from './outputs/write-outputs.js';
@@ -121,6 +122,19 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platform = req.platform ?? hostPlatform();
 
+  // Shared with other builds, exclusive of prune: see root-lock.ts.
+  const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
+  try {
+    return await buildLocked(req, contextDir, dockerfile, excludes, platform);
+  } finally {
+    await lock.release();
+  }
+}
+
+/** The build proper, once the root is locked. */
+async function buildLocked(
+  req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platform: Platform,
+): Promise<BuildOutcome> {
   const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
   const cache = SqliteCacheIndex.open(req.root);
   const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });

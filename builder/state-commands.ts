@@ -4,6 +4,7 @@ import { LinuxWorker } from '../worker/index.js';
 import { UserError } from '../registry/oci/index.js';
 import { defaultRoot } from './options/root.js';
 import { printImageHistory } from './image-history.js';
+import { lockRoot } from './root-lock.js';
 import { parseDuration, parseSize, formatSize } from './options/units.js';
 
 function row(b: BuildSummary): string {
@@ -68,6 +69,8 @@ export function registerStateCommands(program: Command): void {
         if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
         until = Date.now() - parseDuration(m[1]);
       }
+      // Exclusive: no build may pick a snapshot or blob for reuse between planning and removal.
+      const lock = await lockRoot(flags.root, 'exclusive', () => process.stderr.write(`waiting for the builds running on ${flags.root} to finish\n`));
       const cache = SqliteCacheIndex.open(flags.root);
       const worker = await LinuxWorker.open({ root: flags.root });
       try {
@@ -78,6 +81,6 @@ export function registerStateCommands(program: Command): void {
         for (const name of plan.snapshots) await worker.removeSnapshot(name);
         for (const digest of plan.blobs) await worker.store.delete(digest);
         process.stdout.write(`Deleted ${plan.keys.length} records, ${plan.snapshots.length} snapshots, ${plan.blobs.length} blobs\nTotal reclaimed: ${formatSize(plan.reclaimed)}\n`);
-      } finally { cache.close(); worker.close(); }
+      } finally { cache.close(); worker.close(); await lock.release(); }
     });
 }

@@ -12,8 +12,10 @@ export class SnapshotMetadata {
   readonly #db: DatabaseSync;
 
   constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec('PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=10000;');
+    // The busy timeout must be in force before the first statement: switching to WAL and creating the table take
+    // locks too, and two builds opening one root at once would otherwise fail with "database is locked".
+    this.#db = new DatabaseSync(path, { timeout: 10_000 });
+    this.#db.exec('PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
     this.#db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       name TEXT NOT NULL UNIQUE,
