@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { openSharedDb } from '../sqlite-open.js';
 import { isDigest, type Digest } from '../../registry/oci/index.js';
 
 /**
@@ -22,9 +23,7 @@ export class FileHashCache implements HashCache {
 
   constructor(file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
-    // Several builds share one root: wait for another's write instead of failing with "database is locked".
-    this.#db = new DatabaseSync(file, { timeout: 10_000 });
-    this.#db.exec('PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS file_hash (key TEXT PRIMARY KEY, digest TEXT NOT NULL)');
+    this.#db = openSharedDb(file, 'PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS file_hash (key TEXT PRIMARY KEY, digest TEXT NOT NULL)');
     this.#get = this.#db.prepare('SELECT digest FROM file_hash WHERE key = ?');
     this.#set = this.#db.prepare('INSERT OR REPLACE INTO file_hash (key, digest) VALUES (?, ?)');
   }

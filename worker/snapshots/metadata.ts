@@ -1,4 +1,5 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSharedDb } from '../sqlite-open.js';
 import type { SnapshotInfo } from './snapshotter.js';
 
 /** One row of the snapshot table: `name` is the key while active, the name once committed. */
@@ -12,11 +13,7 @@ export class SnapshotMetadata {
   readonly #db: DatabaseSync;
 
   constructor(path: string) {
-    // The busy timeout must be in force before the first statement: switching to WAL and creating the table take
-    // locks too, and two builds opening one root at once would otherwise fail with "database is locked".
-    this.#db = new DatabaseSync(path, { timeout: 10_000 });
-    this.#db.exec('PRAGMA busy_timeout=10000; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
-    this.#db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
+    this.#db = openSharedDb(path, `PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS snapshots (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       name TEXT NOT NULL UNIQUE,
       kind TEXT NOT NULL,
