@@ -12,21 +12,11 @@ import {
   login,
   parseReference,
   RegistryClient,
-  RegistryError,
   staticCredentials,
 } from '../../registry/index.js';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-
-async function caught(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
+import { caught } from '../fixtures/registry-assertions.js';
 
 describe('registry client with TLS and htpasswd basic auth', function () {
   let registry: RunningRegistry;

@@ -5,7 +5,6 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
@@ -13,30 +12,13 @@ import {
   anonymous,
   parseReference,
   RegistryClient,
-  RegistryError,
   sha256,
   withDigest,
   type Descriptor,
-  type Digest,
 } from '../../registry/index.js';
 import { publishBusybox, type PublishedBusybox } from '../fixtures/busybox-image.js';
 import { freePort, startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-
-async function caught(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
-
-async function drain(stream: Readable): Promise<Digest> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
+import { caught, drain } from '../fixtures/registry-assertions.js';
 
 describe('registry client against a real docker-registry (plain HTTP)', function () {
   let registry: RunningRegistry;

@@ -1,35 +1,18 @@
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   anonymous,
   parseReference,
   RegistryClient,
-  RegistryError,
   sha256,
   type Descriptor,
-  type Digest,
   type RetryEvent,
 } from '../../registry/index.js';
 import { publishBusybox, type PublishedBusybox } from '../fixtures/busybox-image.js';
 import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-
-async function caught(p: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await p;
-  } catch (err) {
-    if (err instanceof RegistryError) return err;
-    throw err;
-  }
-  throw new Error('expected a RegistryError, got success');
-}
-
-async function drain(stream: Readable): Promise<Digest> {
-  const hash = createHash('sha256');
-  for await (const chunk of stream) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
-}
+import { caught, drain } from '../fixtures/registry-assertions.js';
 
 describe('registry client behind a fault-injecting proxy', function () {
   let registry: RunningRegistry;
