@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { publishBusybox } from '../test/fixtures/busybox-image.js';
 import { startRegistry } from '../test/fixtures/registry-server.js';
 import { run, tsbuild } from '../test/fixtures/tsbuild-cli.js';
+import { writeRemoteCacheContext } from '../test/fixtures/remote-cache-context.js';
 
 const RESULTS = resolve(dirname(fileURLToPath(import.meta.url)), '../../bench/results/remote-cache.md');
 const BIG = 32 * 1024 * 1024;
@@ -39,23 +40,7 @@ try {
   await publishBusybox(host, 'busybox');
   const conf = join(dir, 'registries.conf');
   await writeFile(conf, `unqualified-search-registries = []\n[[registry]]\nlocation = "${host}"\ninsecure = true\n`);
-  const makeContext = async (name: string, app: string): Promise<string> => {
-    const ctx = join(dir, name);
-    await mkdir(ctx, { recursive: true });
-    await writeFile(join(ctx, 'big.bin'), bigBytes);
-    await writeFile(join(ctx, 'app.txt'), app);
-    await writeFile(join(ctx, 'Dockerfile'), [
-      `FROM ${host}/busybox:latest AS build`,
-      'COPY big.bin /big.bin',
-      'RUN cp /big.bin /big.copy && sha256sum /big.copy > /sum',
-      `FROM ${host}/busybox:latest`,
-      'COPY --from=build /sum /app/sum',
-      'COPY app.txt /app/app.txt',
-      'RUN cat /app/app.txt > /app/copy.txt',
-      '',
-    ].join('\n'));
-    return ctx;
-  };
+  const makeContext = (name: string, app: string): Promise<string> => writeRemoteCacheContext(join(dir, name), host, bigBytes, app);
   const bigBytes = randomBytes(BIG);
   const same = await makeContext('ctx', 'v1\n');
   const changed = await makeContext('ctx-changed', 'v2\n');

@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
 
 // Two CI runners = two --root directories. Runner A builds, pushes and exports its cache; runners with an empty root
 // rebuild with --cache-from. The build stage makes ~10 MB of layers the final image never contains, so the bytes a
@@ -41,20 +42,7 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     host = registry.host;
     await publishBusybox(host, 'busybox');
     dir = await mkdtemp(join(tmpdir(), 'tsbuild-rcache-'));
-    ctx = join(dir, 'ctx');
-    await mkdir(ctx, { recursive: true });
-    await writeFile(join(ctx, 'big.bin'), randomBytes(BIG));
-    await writeFile(join(ctx, 'app.txt'), 'v1\n');
-    await writeFile(join(ctx, 'Dockerfile'), [
-      `FROM ${host}/busybox:latest AS build`,
-      'COPY big.bin /big.bin',
-      'RUN cp /big.bin /big.copy && sha256sum /big.copy > /sum',
-      `FROM ${host}/busybox:latest`,
-      'COPY --from=build /sum /app/sum',
-      'COPY app.txt /app/app.txt',
-      'RUN cat /app/app.txt > /app/copy.txt',
-      '',
-    ].join('\n'));
+    ctx = await writeRemoteCacheContext(join(dir, 'ctx'), host, randomBytes(BIG), 'v1\n');
   });
   after(async () => {
     await registry?.stop();
