@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBusybox } from '../fixtures/busybox-image.js';
-import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import type { RunningRegistry } from '../fixtures/registry-server.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // The first end-to-end path: FROM (pulled from a real registry), COPY, ENV, WORKDIR, LABEL, USER, CMD, ENTRYPOINT,
@@ -13,16 +12,15 @@ interface InspectConfig { config: { Env?: string[]; WorkingDir?: string; User?: 
 
 describe('tsbuild build, end to end against a real registry', function () {
   this.timeout(180_000);
+  let env: BuildEnv | undefined;
   let registry: RunningRegistry;
   let dir: string;
   let ctx: string;
   let base: string;
 
   before(async () => {
-    registry = await startRegistry();
-    await publishBusybox(registry.host, 'busybox');
-    base = `${registry.host}/busybox:latest`;
-    dir = await mkdtemp(join(tmpdir(), 'tsbuild-e2e-'));
+    env = await startBuildEnv('tsbuild-e2e-');
+    ({ registry, base, dir } = env);
     ctx = join(dir, 'ctx');
     await mkdir(join(ctx, 'src'), { recursive: true });
     await writeFile(join(ctx, 'src', 'app.sh'), '#!/bin/sh\necho "app $*"\n', { mode: 0o755 });
@@ -41,8 +39,7 @@ describe('tsbuild build, end to end against a real registry', function () {
     ].join('\n'));
   });
   after(async () => {
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   const inspectConfig = async (ref: string): Promise<InspectConfig> => {

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBusybox } from '../fixtures/busybox-image.js';
-import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import type { RunningRegistry } from '../fixtures/registry-server.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // Multi-stage builds with RUN through the native helper: the example the demo builds, a target stage, a stage the
@@ -11,17 +10,16 @@ import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 describe('multi-stage builds with RUN', function () {
   this.timeout(180_000);
+  let env: BuildEnv | undefined;
   let registry: RunningRegistry;
   let dir: string;
 
   before(async () => {
-    registry = await startRegistry();
-    await publishBusybox(registry.host, 'busybox');
-    dir = await mkdtemp(join(tmpdir(), 'tsbuild-ms-'));
+    env = await startBuildEnv('tsbuild-ms-');
+    ({ registry, dir } = env);
   });
   after(async () => {
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   const unpack = async (ref: string, name: string): Promise<string> => {

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBusybox } from '../fixtures/busybox-image.js';
-import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import type { RunningRegistry } from '../fixtures/registry-server.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // Every -o type checked with a tool that is not tsbuild, and a report attached to a pushed image read back from a
@@ -11,14 +10,14 @@ import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 describe('outputs and attached reports', function () {
   this.timeout(180_000);
+  let env: BuildEnv | undefined;
   let registry: RunningRegistry;
   let dir: string;
   let ctx: string;
 
   before(async () => {
-    registry = await startRegistry();
-    await publishBusybox(registry.host, 'busybox');
-    dir = await mkdtemp(join(tmpdir(), 'tsbuild-out-'));
+    env = await startBuildEnv('tsbuild-out-');
+    ({ registry, dir } = env);
     ctx = join(dir, 'ctx');
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'hello.txt'), 'hello\n');
@@ -31,8 +30,7 @@ describe('outputs and attached reports', function () {
     ].join('\n'));
   });
   after(async () => {
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   const build = (out: string, extra: string[] = []) => tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '-t', 'example/out:1', '-o', out, ...extra, ctx]);

@@ -1,9 +1,8 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBusybox } from '../fixtures/busybox-image.js';
-import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import type { RunningRegistry } from '../fixtures/registry-server.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { tsbuild } from '../fixtures/tsbuild-cli.js';
 
 interface Predicted { id: string; wouldHit: boolean; reasons: { kind: string; changes?: { path: string }[] }[] }
@@ -12,6 +11,7 @@ interface Predicted { id: string; wouldHit: boolean; reasons: { kind: string; ch
 // would run; the prediction must agree with what the next build then does.
 describe('tsbuild plan with the cache', function () {
   this.timeout(120_000);
+  let env: BuildEnv | undefined;
   let registry: RunningRegistry;
   let dir: string;
   let ctx: string;
@@ -25,9 +25,8 @@ describe('tsbuild plan with the cache', function () {
   };
 
   before(async () => {
-    registry = await startRegistry();
-    await publishBusybox(registry.host, 'busybox');
-    dir = await mkdtemp(join(tmpdir(), 'tsbuild-plan-'));
+    env = await startBuildEnv('tsbuild-plan-');
+    ({ registry, dir } = env);
     ctx = join(dir, 'ctx');
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'app.txt'), 'v1\n');
@@ -38,8 +37,7 @@ describe('tsbuild plan with the cache', function () {
     expect(r.code, r.stderr).to.equal(0);
   });
   after(async () => {
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   it('predicts every step a hit right after a build', async () => {

@@ -1,10 +1,9 @@
 import { expect } from 'chai';
-import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startTsbuild, storeProblems, treeOf, waitFor } from '../fixtures/crash-points.js';
-import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import type { RunningRegistry } from '../fixtures/registry-server.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // Two tsbuild processes on one --root at once: both builds are right, nothing is written twice or lost, and a prune
@@ -14,16 +13,15 @@ interface Metadata { 'containerimage.digest': string; 'tsbuild.cache': { steps: 
 
 describe('robustness: concurrent builds on one root', function () {
   this.timeout(300_000);
+  let env: BuildEnv | undefined;
   let registry: RunningRegistry;
   let dir: string;
   let ctx: string;
   let base: string;
 
   before(async () => {
-    registry = await startRegistry();
-    await publishBusybox(registry.host, 'busybox');
-    base = `${registry.host}/busybox:latest`;
-    dir = await mkdtemp(join(tmpdir(), 'tsbuild-robust-conc-'));
+    env = await startBuildEnv('tsbuild-robust-conc-');
+    ({ registry, base, dir } = env);
     ctx = join(dir, 'ctx');
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'app.txt'), 'the app\n');
@@ -32,8 +30,7 @@ describe('robustness: concurrent builds on one root', function () {
     await writeFile(join(dir, 'two.Dockerfile'), [...shared, 'RUN echo two > /app/two && sleep 1', 'COPY app.txt /app/again.txt', ''].join('\n'));
   });
   after(async () => {
-    await registry?.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await env?.stop();
   });
 
   const build = (root: string, file: string, out: string, meta: string, extra: string[] = []) =>
