@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunningRegistry } from '../fixtures/registry-server.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
