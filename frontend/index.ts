@@ -10,3 +10,4 @@ export { compile } from './compile/compile.js';
 export type { CompileOptions, ResolveImage } from './compile/options.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
+export { isSecretName, REDACTED } from './secret-name.js';
