@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # Debian packages the tests and the demo use. apt-get only runs when one is missing.
-packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz chromium debootstrap libcap2-bin xz-utils bzip2)
+packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz chromium debootstrap libcap2-bin xz-utils bzip2 qemu-user-static binfmt-support)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -19,6 +19,21 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
   systemctl disable docker-registry >/dev/null 2>&1 || true
+fi
+
+# Foreign-architecture RUN (--platform linux/arm64 on x86_64): QEMU handlers registered with the fix-binary flag.
+scripts/binfmt.sh
+
+# The arm64 busybox base of the multi-platform tests (test/fixtures/busybox-image.ts): Debian's busybox-static:arm64,
+# downloaded (never installed) into the test cache.
+test_cache=/var/cache/tsbuild-test
+if ! ls "$test_cache"/busybox-static_*_arm64.deb >/dev/null 2>&1; then
+  echo "setup: apt-get download busybox-static:arm64 into $test_cache"
+  mkdir -p "$test_cache"
+  if ! dpkg --print-foreign-architectures | grep -qx arm64; then dpkg --add-architecture arm64; fi
+  apt-get update -qq
+  (cd "$test_cache" && apt-get download -qq busybox-static:arm64 2>&1 | grep -v 'unsandboxed' || true)
+  ls "$test_cache"/busybox-static_*_arm64.deb >/dev/null
 fi
 
 # Node >= 22: the host's if new enough, else Node 24 from the npm registry's `node` package, project-local.
