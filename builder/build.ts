@@ -7,7 +7,7 @@ import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, UserError, isTsbuildError, ociArch,
+  RegistryClient, UserError, formatPlatform, isTsbuildError, ociArch,
   type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
@@ -15,7 +15,9 @@ import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
-import { writeOutputs } from './outputs/write-outputs.js';
+import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
+import { checkEmulation } from './emulation.js';
+import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
 import type { ProgressWriter } from './progress/index.js';
 
 /** Everything `tsbuild build` was asked to do, already parsed. */
@@ -30,7 +32,10 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   outputs: OutputSpec[];
+  /** The one target platform (`--platform os/arch`); the host's when neither this nor `platforms` is set. */
   platform?: Platform;
+  /** Several target platforms (`--platform a,b`): one image each, under one image index. Wins over `platform`. */
+  platforms?: Platform[];
   noCache: boolean;
   noCacheFilter: string[];
   root: string;
@@ -64,13 +69,22 @@ function checkEntitlements(graph: BuildGraph, allow: string[]): void {
 /** What a finished build produced. */
 export interface BuildOutcome {
   buildId: string;
+  /** The image (of the first platform, for a multi-platform build: see `index`). */
   image: AssembledImage;
+  /** The image index of a multi-platform build, over one image per platform. */
+  index?: AssembledIndex;
+  /** The manifest digest, or the index digest of a multi-platform build. */
   digest: Digest;
+  /** What `--iidfile` and `-q` print: the config digest, or the index digest of a multi-platform build (as buildx). */
+  imageId: Digest;
   records: VertexRecord[];
+  /** The solved graph; for several platforms, their union with ids and stage names qualified by platform. */
   graph: BuildGraph;
   /** Registry traffic of the whole build: pulls and pushes. */
   metrics: RegistryMetrics;
   pushed: string[];
+  /** buildx's `image.name` for `--metadata-file` (`repo@digest` for push-by-digest or name-canonical). */
+  imageNames: string[];
 }
 
 /** The platform of this host, as images name it. */
@@ -120,20 +134,42 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   const dockerfile = await readDockerfile({ ...req, contextDir });
   rememberSource(dockerfile.path, dockerfile.text);
   const excludes = await readExcludes(contextDir, dockerfile.path);
-  const platform = req.platform ?? hostPlatform();
+  const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
+  checkOutputsForPlatforms(req.outputs, platforms);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
   const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
   try {
-    return await buildLocked(req, contextDir, dockerfile, excludes, platform);
+    return await buildLocked(req, contextDir, dockerfile, excludes, platforms);
   } finally {
     await lock.release();
   }
 }
 
+/** Compiles the Dockerfile for each platform; several platforms give one merged graph (see multi-platform.ts). */
+async function compileAll(
+  req: BuildRequest, dockerfile: { path: string; text: string }, platforms: Platform[], images: RegistryImageSource,
+): Promise<{ graph: BuildGraph; parts: PlatformPart[]; noCacheFilter: string[] }> {
+  const graphs: { platform: Platform; graph: BuildGraph }[] = [];
+  for (const platform of platforms) {
+    graphs.push({
+      platform,
+      graph: await compile(dockerfile.text, {
+        file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
+        ...(req.target ? { target: req.target } : {}),
+        resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
+      }),
+    });
+  }
+  const only = graphs.length === 1 ? graphs[0] : undefined;
+  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target }], noCacheFilter: req.noCacheFilter };
+  const merged = mergePlatformGraphs(graphs);
+  return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged, graphs.map((g) => g.graph)) };
+}
+
 /** The build proper, once the root is locked. */
 async function buildLocked(
-  req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platform: Platform,
+  req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
 ): Promise<BuildOutcome> {
   const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
   const cache = SqliteCacheIndex.open(req.root);
@@ -147,37 +183,51 @@ async function buildLocked(
   };
   let leaseId: string | undefined;
   try {
-    const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform, progress: req.progress, signal: req.signal });
-    const graph = await compile(dockerfile.text, {
-      file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
-      ...(req.target ? { target: req.target } : {}),
-      resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
-    });
+    // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
+    const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
+    const { graph, parts, noCacheFilter } = await compileAll(req, dockerfile, platforms, images);
     checkEntitlements(graph, req.allow);
+    checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);
+    // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
       worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
-      secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,
+      secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => req.progress.event(e), buildId, locatorPrefix: `${contextDir}:${dockerfile.path}`,
       ...(remote.cache ? { remote: remote.cache } : {}),
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
-    const assembled = assembleImage(graph, solved.results, {
-      labels: req.labels, builtAt: await builtAt(cache, solved.keys),
-      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-    });
-    const image = inlineCacheIfAsked(assembled, graph, solved, req.cacheTo ?? []);
-    await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
-    await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
-    const target = solved.results[graph.stages[graph.target]?.result ?? ''];
-    if (!target) throw new Error('solve returned no result for the target stage');
-    const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
-    const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs });
-    await writeCaches(req.cacheTo ?? [], graph, solved, image, pushed, { client, remote, progress: req.progress, signal: req.signal });
+    const times = await builtAt(cache, solved.keys);
+    const views = parts.map((part) => platformView(graph, part));
+    const built: PlatformResult[] = [];
+    for (const [k, part] of parts.entries()) {
+      const view = views[k] ?? graph;
+      const assembled = assembleImage(view, solved.results, {
+        labels: req.labels, builtAt: times,
+        ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+      });
+      const image = inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? []);
+      await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
+      await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
+      const target = solved.results[view.stages[view.target]?.result ?? ''];
+      if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
+      const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
+      built.push({ platform: part.platform, image, fs });
+    }
+    const index = built.length > 1 ? assembleIndex(built.map((b) => b.image)) : undefined;
+    if (index) await worker.store.put(index.indexBytes, index.indexDescriptor.mediaType);
+    const first = built[0];
+    if (!first) throw new Error('a build produced no image');
+    const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker });
+    await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
+    const digest = index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest;
     record.status = 'succeeded';
-    record.resultDigest = image.manifestDescriptor.digest;
-    return { buildId, image, digest: image.manifestDescriptor.digest, records: solved.records, graph, metrics: client.metrics, pushed };
+    record.resultDigest = digest;
+    return {
+      buildId, image: first.image, ...(index ? { index } : {}), digest, imageId: index ? digest : first.image.configDescriptor.digest,
+      records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames,
+    };
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';
     record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
@@ -197,12 +247,14 @@ async function buildLocked(
 export async function writeMetadata(file: string, outcome: BuildOutcome, names: string[]): Promise<void> {
   const cached = outcome.records.filter((r) => r.cached).length;
   const remote = outcome.records.filter((r) => r.cacheSource === 'remote').length;
+  // A multi-platform build is described by its index (buildx then has no single config digest to give).
+  const shown = outcome.imageNames.length ? outcome.imageNames : names;
   const metadata = {
     'buildx.build.ref': outcome.buildId,
     'containerimage.digest': outcome.digest,
-    'containerimage.config.digest': outcome.image.configDescriptor.digest,
-    'containerimage.descriptor': { ...outcome.image.manifestDescriptor },
-    ...(names.length ? { 'image.name': names.join(',') } : {}),
+    ...(outcome.index ? {} : { 'containerimage.config.digest': outcome.image.configDescriptor.digest }),
+    'containerimage.descriptor': { ...(outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor) },
+    ...(shown.length ? { 'image.name': shown.join(',') } : {}),
     'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
     'tsbuild.transfer': outcome.metrics,
   };

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDockerfile, planDot } from '../frontend/index.js';
-import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
+import { UserError, formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { runBuild, writeMetadata, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
@@ -16,6 +16,7 @@ import { registerAuthCommands } from './auth-commands.js';
 import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
+import { registerImagetoolsCommands } from './imagetools-commands.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -32,17 +33,28 @@ function addBuildFlags(cmd: Command): Command {
     .option('-t, --tag <name>', 'name and optionally a tag (name:tag); repeatable', collect, [])
     .option('--target <stage>', 'set the target build stage to build')
     .option('--build-arg <key=value>', 'set a build-time variable; repeatable', collect, [])
-    .option('--platform <os/arch>', 'set the target platform for the build')
+    .option('--platform <os/arch,...>', 'set the target platform(s) for the build, e.g. linux/amd64,linux/arm64')
     .option('--root <dir>', 'state directory (cache, snapshots, blobs)', defaultRoot())
     .option('--debug', 'print the cause chain of errors');
 }
 
-function platformOption(text: string | undefined): Platform | undefined {
+/** `--platform a,b`: the target platforms, normalised as containerd does (arm64/v8 → arm64, arm → arm/v7), deduplicated. */
+function platformsOption(text: string | undefined): Platform[] | undefined {
   if (text === undefined) return undefined;
-  const first = text.split(',')[0] ?? '';
-  const p = parsePlatform(first);
-  if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(text)}`, 'write os/arch[/variant], e.g. linux/amd64');
-  return p;
+  const out = new Map<string, Platform>();
+  for (const item of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+    const p = parsePlatform(item);
+    if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant], e.g. linux/amd64 or linux/amd64,linux/arm64');
+    const normal: Platform = p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture }
+      : p.architecture === 'arm' && p.variant === undefined ? { ...p, variant: 'v7' } : p;
+    out.set(formatPlatform(normal), normal);
+  }
+  if (out.size === 0) throw new UserError('INVALID_ARGUMENT', '--platform is empty', 'write os/arch[/variant], e.g. linux/amd64');
+  return [...out.values()];
+}
+
+function platformOption(text: string | undefined): Platform | undefined {
+  return platformsOption(text)?.[0];
 }
 
 interface BuildFlags {
@@ -72,7 +84,7 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
 async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
   const epoch = process.env.SOURCE_DATE_EPOCH;
-  const platform = platformOption(flags.platform);
+  const platforms = platformsOption(flags.platform);
   const outputs = outputsOf(flags);
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
@@ -83,7 +95,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     allow: flags.allow.flatMap((a) => a.split(',')),
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
-    ...(platform ? { platform } : {}),
+    ...(platforms ? { platforms } : {}),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
@@ -105,8 +117,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
-    if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
-    if (flags.quiet) process.stdout.write(`${outcome.image.configDescriptor.digest}\n`);
+    if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
+    if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
   } catch (err) {
     progress.close();
     throw err;
@@ -181,6 +193,7 @@ Examples:
   registerAuthCommands(program);
   registerReportCommand(program);
   registerCompletionCommand(program);
+  registerImagetoolsCommands(program);
   return program;
 }
 

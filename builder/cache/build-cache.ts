@@ -1,5 +1,5 @@
 import type { BuildGraph } from '../../frontend/index.js';
-import { cacheExport, materialize, type FsState, type ProgressSink, type SolveResult } from '../../solver/index.js';
+import { cacheExport, materialize, type CacheExport, type CacheExportMode, type FsState, type ProgressSink, type SolveResult } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { parseReference, type Platform, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -60,18 +60,39 @@ export async function prepareOutputs(
   return fs;
 }
 
-/** Exports the cache to every `--cache-to` registry or directory (inline was written into the image already). */
+/**
+ * Exports the cache to every `--cache-to` registry or directory (inline was written into the image already). A
+ * multi-platform build passes one graph view per platform (each with its own target): `min` then exports every
+ * platform's chain, in one cache document, as buildx does.
+ */
 export async function writeCaches(
-  specs: CacheToSpec[], graph: BuildGraph, solved: SolveResult, image: AssembledImage, pushed: string[],
+  specs: CacheToSpec[], graphs: BuildGraph[], solved: SolveResult, images: AssembledImage[], pushed: string[],
   ctx: { client: RegistryClient; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
 ): Promise<void> {
   const { blobs } = ctx.remote;
-  for (const name of pushed) blobs.addOrigin(parseReference(name), image.manifest.layers.map((l) => l.digest));
+  const layers = images.flatMap((image) => image.manifest.layers.map((l) => l.digest));
+  for (const name of pushed) blobs.addOrigin(parseReference(name), layers);
   const exportCtx = { client: ctx.client, blobs, note: (t: string) => ctx.progress.note(t), signal: ctx.signal };
   for (const spec of specs) {
-    if (spec.type === 'registry') await exportToRegistry(spec.ref, cacheExport(graph, solved, spec.mode), exportCtx);
-    else if (spec.type === 'local') await exportToDir(spec.dest, cacheExport(graph, solved, spec.mode), exportCtx);
+    if (spec.type === 'registry') await exportToRegistry(spec.ref, exportOf(graphs, solved, spec.mode), exportCtx);
+    else if (spec.type === 'local') await exportToDir(spec.dest, exportOf(graphs, solved, spec.mode), exportCtx);
   }
+}
+
+/** The union of each graph's export, one record per key. */
+function exportOf(graphs: BuildGraph[], solved: SolveResult, mode: CacheExportMode): CacheExport {
+  const out: CacheExport = { records: [], contents: [] };
+  const keys = new Set<string>();
+  const facts = new Set<string>();
+  for (const graph of graphs) {
+    const part = cacheExport(graph, solved, mode);
+    for (const r of part.records) if (!keys.has(r.key)) { keys.add(r.key); out.records.push(r); }
+    for (const c of part.contents) {
+      const id = `${c.chain} ${c.selector}`;
+      if (!facts.has(id)) { facts.add(id); out.contents.push(c); }
+    }
+  }
+  return out;
 }
 
 function sinkOf(progress: ProgressWriter): ProgressSink {

@@ -2,7 +2,7 @@ import { UserError } from '../../registry/oci/index.js';
 
 /** One `-o/--output` as buildx understands it. */
 export type OutputSpec =
-  | { type: 'image'; names: string[]; push: boolean }
+  | { type: 'image'; names: string[]; push: boolean; pushByDigest?: boolean; nameCanonical?: boolean }
   | { type: 'oci'; dest: string; tar: boolean; names: string[] }
   | { type: 'docker'; dest: string; names: string[] }
   | { type: 'local'; dest: string }
@@ -29,6 +29,13 @@ function bool(value: string | undefined, fallback: boolean, flag: string): boole
   throw new UserError('INVALID_ARGUMENT', `invalid boolean for ${flag}: ${JSON.stringify(value)}`, 'use true or false');
 }
 
+/** `push-by-digest=true` (no tag: distributed builds merge by digest) and `name-canonical=true` (report repo@digest). */
+function byDigest(attrs: Record<string, string>): { pushByDigest?: boolean; nameCanonical?: boolean } {
+  const pushByDigest = bool(attrs['push-by-digest'], false, 'push-by-digest');
+  const nameCanonical = bool(attrs['name-canonical'], false, 'name-canonical');
+  return { ...(pushByDigest ? { pushByDigest } : {}), ...(nameCanonical ? { nameCanonical } : {}) };
+}
+
 /**
  * Parses one `-o` value. Like buildx: `-o DIR` alone means `type=local,dest=DIR`, `-o -` a tar on stdout;
  * `type=registry` is `type=image,push=true`. `tags` are the `-t` names, used when the output names none.
@@ -43,8 +50,8 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
     return dest;
   };
   switch (attrs.type) {
-    case 'image': return { type: 'image', names, push: bool(attrs.push, false, 'push') };
-    case 'registry': return { type: 'image', names, push: true };
+    case 'image': return { type: 'image', names, push: bool(attrs.push, false, 'push'), ...byDigest(attrs) };
+    case 'registry': return { type: 'image', names, push: true, ...byDigest(attrs) };
     case 'oci': return { type: 'oci', dest: need('oci'), tar: bool(attrs.tar, true, 'tar'), names };
     case 'docker': return { type: 'docker', dest: need('docker'), names };
     case 'local': return { type: 'local', dest: need('local') };

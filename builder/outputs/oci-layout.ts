@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { MediaType, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import type { AssembledIndex } from '../multi-platform.js';
 import type { BlobSource } from './blob-source.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -21,12 +22,13 @@ export interface OciLayoutTarget {
   dockerManifest?: boolean;
 }
 
-/** Every blob of `image` in layout order: layers, config, manifest. */
-function blobsOf(image: AssembledImage): Descriptor[] {
+/** Every blob of `image` in layout order: layers, config, manifest (each platform's, then the image index). */
+function blobsOf(image: AssembledImage | AssembledIndex): Descriptor[] {
+  if ('images' in image) return [...image.images.flatMap(blobsOf), image.indexDescriptor];
   return [...image.manifest.layers, image.configDescriptor, image.manifestDescriptor];
 }
 
-function layoutIndex(image: AssembledImage, names: string[]): ImageIndex {
+function layoutIndex(image: AssembledImage | AssembledIndex, names: string[]): ImageIndex {
   const annotations: Record<string, string> = {};
   const first = names[0];
   if (first) {
@@ -35,7 +37,8 @@ function layoutIndex(image: AssembledImage, names: string[]): ImageIndex {
     const tag = /:([^/:@]+)$/.exec(first.split('@')[0] ?? '')?.[1];
     annotations['org.opencontainers.image.ref.name'] = tag ?? 'latest';
   }
-  const { platform: _platform, ...desc } = image.manifestDescriptor;
+  // A multi-platform image is one entry too, the image index, as buildx writes it.
+  const { platform: _platform, ...desc } = 'images' in image ? image.indexDescriptor : image.manifestDescriptor;
   return {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
@@ -44,13 +47,14 @@ function layoutIndex(image: AssembledImage, names: string[]): ImageIndex {
 }
 
 /** Writes `image` as an OCI layout, streaming every blob from `blobs`; the destination appears only when complete. */
-export async function writeOciLayout(image: AssembledImage, blobs: BlobSource, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
+export async function writeOciLayout(image: AssembledImage | AssembledIndex, blobs: BlobSource, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
   const index = Buffer.from(canonicalJson(layoutIndex(image, target.names)));
   const layoutFile = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
   await mkdir(dirname(target.dest), { recursive: true });
   try {
-    const extra = target.dockerManifest ? dockerManifestJson(image, target.names) : undefined;
+    if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
+    const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
     if (target.tar) await writeTar(tmp, image, blobs, index, layoutFile, signal, extra);
     else await writeDir(tmp, image, blobs, index, layoutFile, signal);
     await rm(target.dest, { recursive: true, force: true });
@@ -60,7 +64,7 @@ export async function writeOciLayout(image: AssembledImage, blobs: BlobSource, t
   }
 }
 
-async function writeDir(dir: string, image: AssembledImage, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal) {
+async function writeDir(dir: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal) {
   await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
   await writeFile(join(dir, 'oci-layout'), layoutFile);
   for (const desc of blobsOf(image)) {
@@ -75,7 +79,7 @@ function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
   return Buffer.from(JSON.stringify([{ Config: blob(image.configDescriptor), RepoTags: repoTags, Layers: image.manifest.layers.map(blob) }]));
 }
 
-async function writeTar(file: string, image: AssembledImage, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
+async function writeTar(file: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
   const pack = tar.pack();
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
   const done = pipeline(pack, createWriteStream(file), { signal });

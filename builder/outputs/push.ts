@@ -1,7 +1,10 @@
 import PQueue from 'p-queue';
 import type { FileContentStore } from '../../worker/index.js';
-import { parseReference, type Descriptor, type RegistryClient, type Repository } from '../../registry/index.js';
+import {
+  formatPlatform, formatRepository, parseReference, type Descriptor, type Reference, type RegistryClient, type Repository,
+} from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import type { AssembledIndex } from '../multi-platform.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { formatSize } from '../options/units.js';
 
@@ -11,21 +14,26 @@ const PUSH_CONCURRENCY = 4;
 /**
  * Pushes `image` to `name`: every blob is HEADed first and only missing ones are sent (layers of the base image are
  * mounted from its repository when it lives on the same registry), then the manifest is PUT last, so a reader never
- * sees a manifest whose blobs are not all there.
+ * sees a manifest whose blobs are not all there. `byDigest`: the manifest is PUT under its digest only, no tag (a
+ * platform manifest of an index, or `push-by-digest=true`). Returns the pushed manifest's canonical reference.
  */
 export async function pushImage(
   client: RegistryClient, store: FileContentStore, image: AssembledImage, name: string,
-  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal,
-): Promise<void> {
-  const ref = parseReference(name);
+  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false,
+): Promise<string> {
+  const named = parseReference(name);
+  const digest = image.manifestDescriptor.digest;
+  const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;
   const blobs: Descriptor[] = [...image.manifest.layers, image.configDescriptor];
   const outcomes = { exists: 0, mounted: 0, uploaded: 0 };
   // A push is a step of its own in the progress output, so a long upload always shows how far it got.
-  const vertex = `push ${name}`;
+  const platform = image.manifestDescriptor.platform;
+  const shown = byDigest ? `${formatRepository(ref)}@${digest}${platform ? ` (${formatPlatform(platform)})` : ''}` : name;
+  const vertex = `push ${shown}`;
   const started = Date.now();
   const total = blobs.reduce((n, d) => n + d.size, 0);
   let done = 0;
-  progress.event({ type: 'start', vertex, text: `pushing ${name}`, reasons: [], time: started });
+  progress.event({ type: 'start', vertex, text: `pushing ${shown}`, reasons: [], time: started });
   const queue = new PQueue({ concurrency: PUSH_CONCURRENCY });
   await queue.addAll(blobs.map((desc) => async () => {
     const origin = mountSources.get(desc.digest);
@@ -39,4 +47,22 @@ export async function pushImage(
   const secs = Math.max(0.001, (Date.now() - started) / 1000);
   progress.event({ type: 'status', vertex, text: `manifest ${image.manifestDescriptor.digest}: ${outcomes.uploaded} blobs uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there, ${formatSize(total / secs)}/s`, time: Date.now() });
   progress.event({ type: 'done', vertex, time: Date.now(), durationMs: Date.now() - started, size: 0 });
+  return `${formatRepository(ref)}@${digest}`;
+}
+
+/**
+ * Pushes a multi-platform image to `name`: each platform's image by digest, then the index last, under the tag (or
+ * by digest only with `byDigest`). Returns the index's canonical reference.
+ */
+export async function pushIndex(
+  client: RegistryClient, store: FileContentStore, index: AssembledIndex, name: string,
+  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false,
+): Promise<string> {
+  for (const image of index.images) await pushImage(client, store, image, name, mountSources, progress, signal, true);
+  const named = parseReference(name);
+  const digest = index.indexDescriptor.digest;
+  const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;
+  await client.putManifest(ref, index.indexDescriptor.mediaType, index.indexBytes, signal);
+  progress.note(`pushed index ${digest} (${index.images.length} platforms) to ${byDigest ? `${formatRepository(ref)}@${digest}` : name}`);
+  return `${formatRepository(ref)}@${digest}`;
 }

@@ -1,12 +1,14 @@
 import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
-import { parseReference, type RegistryClient, type Repository } from '../../registry/index.js';
+import { join } from 'node:path';
+import { UserError, formatPlatform, parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import { platformDir, type AssembledIndex } from '../multi-platform.js';
 import type { RegistryImageSource } from '../image-source.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { writeOciLayout } from './oci-layout.js';
-import { pushImage } from './push.js';
+import { pushImage, pushIndex } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
 
 /** What the outputs need from the build. */
@@ -17,8 +19,20 @@ export interface OutputContext {
   worker: LinuxWorker;
   progress: ProgressWriter;
   signal: AbortSignal;
-  /** The target's final filesystem, for the local and tar outputs. */
-  fs: FsState;
+}
+
+/** One platform's image and its final filesystem (for the local and tar outputs). */
+export interface PlatformResult { platform: Platform; image: AssembledImage; fs: FsState }
+
+/** What a build produced: one image, or one per platform under an image index. */
+export interface BuiltImage { platforms: PlatformResult[]; index?: AssembledIndex }
+
+/** What the image outputs pushed: the references written, and the names `--metadata-file` reports. */
+export interface Pushed {
+  /** Each push's reference: the name as given, or `repo@digest` for a push by digest. */
+  pushed: string[];
+  /** buildx's `image.name`: the names, or `repo@digest` with `name-canonical=true`. */
+  imageNames: string[];
 }
 
 /** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
@@ -31,40 +45,66 @@ function mountSources(images: RegistryImageSource): Map<string, Repository> {
   return out;
 }
 
-/** Writes every requested output; returns the names pushed. */
-export async function writeOutputs(image: AssembledImage, outputs: OutputSpec[], ctx: OutputContext): Promise<string[]> {
-  const pushed: string[] = [];
+/** Writes every requested output. */
+export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx: OutputContext): Promise<Pushed> {
+  const result: Pushed = { pushed: [], imageNames: [] };
+  const single = built.index === undefined ? built.platforms[0] : undefined;
+  const root = built.index ?? single?.image;
+  if (root === undefined) throw new Error('a build produced no image');
+  const rootDigest = 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;
   for (const out of outputs) {
     switch (out.type) {
       case 'image': {
-        if (!out.push) { ctx.progress.note(`image ${image.manifestDescriptor.digest} kept in the build store (no push requested)`); break; }
+        if (!out.push) { ctx.progress.note(`image ${rootDigest} kept in the build store (no push requested)`); break; }
         if (out.names.length === 0) {
           throw new Error('push requested without a name: the CLI checks this before building');
         }
         const sources = mountSources(ctx.images);
+        const byDigest = out.pushByDigest === true;
         for (const name of out.names) {
-          await pushImage(ctx.client, ctx.store, image, name, sources, ctx.progress, ctx.signal);
-          pushed.push(name);
+          const canonical = 'images' in root
+            ? await pushIndex(ctx.client, ctx.store, root, name, sources, ctx.progress, ctx.signal, byDigest)
+            : await pushImage(ctx.client, ctx.store, root, name, sources, ctx.progress, ctx.signal, byDigest);
+          result.pushed.push(byDigest ? canonical : name);
+          if (!byDigest) result.imageNames.push(name);
+          if (byDigest || out.nameCanonical === true) result.imageNames.push(canonical);
         }
         break;
       }
       case 'oci':
-        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: out.tar, names: out.names }, ctx.signal);
+        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: out.tar, names: out.names }, ctx.signal);
         ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest}`);
         break;
       case 'docker':
-        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true }, ctx.signal);
+        if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
+        await writeOciLayout(single.image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true }, ctx.signal);
         ctx.progress.note(`wrote docker archive ${out.dest}`);
         break;
       case 'local':
-        await writeLocal(ctx.worker, ctx.fs, out.dest);
-        ctx.progress.note(`copied the filesystem to ${out.dest}`);
+        // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
+        for (const p of built.platforms) {
+          const dest = single ? out.dest : join(out.dest, platformDir(p.platform));
+          await writeLocal(ctx.worker, p.fs, dest);
+          ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
+        }
         break;
       case 'tar':
-        await writeFsTar(ctx.worker, ctx.fs, out.dest, ctx.signal);
+        if (!single) throw new Error('a filesystem tar holds one platform: the CLI checks this before building');
+        await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
         ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
         break;
     }
   }
-  return pushed;
+  return result;
+}
+
+/** Refuses, before anything is built, the outputs that cannot hold several platforms (as buildx does). */
+export function checkOutputsForPlatforms(outputs: OutputSpec[], platforms: Platform[]): void {
+  if (platforms.length < 2) return;
+  for (const out of outputs) {
+    if (out.type === 'docker' || out.type === 'tar') {
+      throw new UserError('INVALID_ARGUMENT', `-o type=${out.type} holds one platform, and ${platforms.length} were asked for (${platforms.map(formatPlatform).join(', ')})`,
+        out.type === 'docker' ? 'use -o type=oci (an image index) or build one --platform at a time' : 'use -o type=local (a directory per platform) or build one --platform at a time');
+    }
+  }
 }

@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'INVALID_ARGUMENT'
   | 'SECRET_NOT_FOUND'
   | 'STORE_LOCKED'
+  | 'EMULATION_UNAVAILABLE'
   | 'CANCELLED';
 
 /**

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { UserError, formatReference, parseReference, type RegistryClient } from '../registry/index.js';
+import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
+import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from './imagetools/create-index.js';
+import { inspectText } from './imagetools/inspect-text.js';
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[] }
+
+async function withClient<T>(flags: RegistryFlags, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
+  const client = registryClient(flags);
+  try {
+    return await fn(client);
+  } finally {
+    await client.close();
+  }
+}
+
+function annotations(values: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of values) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(item)}: expected key=value`, 'write --annotation org.opencontainers.image.description="…"');
+    out[item.slice(0, eq).replace(/^index:/, '')] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+/** `tsbuild imagetools create|inspect`, as `docker buildx imagetools`: merge images into an index, show one. */
+export function registerImagetoolsCommands(program: Command): void {
+  const tools = program.command('imagetools').description('work with images in a registry: merge per-platform images into one index, inspect');
+
+  addRegistryFlags(tools.command('create').argument('<sources...>', 'images or indexes to merge: REF, REPO@sha256:… or a bare sha256:… in the -t repository')
+    .description('create one image index from the manifests of the sources, without pulling layers'))
+    .option('-t, --tag <ref>', 'where to push the index; repeatable', collect, [])
+    .option('--dry-run', 'print the index instead of pushing it')
+    .option('--annotation <key=value>', 'an index annotation; repeatable', collect, [])
+    .action((sources: string[], flags: CreateFlags) => withClient(flags, async (client) => {
+      if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
+      const targets = flags.tag.map(parseReference);
+      const entries = await collectEntries(client, sources.map((s) => sourceReference(s, targets)));
+      const created = indexOf(entries, annotations(flags.annotation));
+      if (flags.dryRun === true) {
+        process.stdout.write(`${JSON.stringify(created.index, null, 2)}\n`);
+        return;
+      }
+      for (const target of targets) {
+        const c = await pushCreatedIndex(client, created, target);
+        process.stderr.write(`${formatReference(target)}: index ${created.descriptor.digest} over ${entries.length} manifests; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
+      }
+      process.stdout.write(`${created.descriptor.digest}\n`);
+    }));
+
+  addRegistryFlags(tools.command('inspect').argument('<ref>', 'the image or index').description('show an image or index: its media type, digest and, for an index, each platform manifest'))
+    .option('--raw', 'print the manifest or index exactly as the registry stores it')
+    .action((refText: string, flags: RegistryFlags & { raw?: boolean }) => withClient(flags, async (client) => {
+      const ref = parseReference(refText);
+      const fetched = await client.getManifest(ref);
+      if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
+      else process.stdout.write(inspectText(ref, fetched.descriptor, fetched.document));
+    }));
+}

@@ -1,0 +1,118 @@
+import type { Readable } from 'node:stream';
+import {
+  MediaType, UserError, canonicalJson, formatPlatform, formatReference, parseImageConfig, parseReference, sha256,
+  type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
+} from '../../registry/index.js';
+
+// `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
+// digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the
+// index only names manifests. A manifest that lives in another repository is copied into the target's first (its
+// blobs mounted across repositories when both are on one registry, else streamed through; the manifest's bytes kept
+// exactly, so its digest does not change).
+
+/** One manifest the new index lists, and the repository it is read from. */
+export interface IndexEntry { descriptor: Descriptor; source: Reference }
+
+/** The index `create` makes: the document, its exact bytes and descriptor, and where each entry comes from. */
+export interface CreatedIndex { index: ImageIndex; bytes: Uint8Array; descriptor: Descriptor; entries: IndexEntry[] }
+
+/**
+ * A source as the user wrote it: `repo[:tag]`, `repo@sha256:…`, or a bare `sha256:…`, which names a manifest in the
+ * first target's repository (buildx's rule, for digests a push-by-digest build reported).
+ */
+export function sourceReference(text: string, targets: Reference[]): Reference {
+  if (/^sha256:[a-f0-9]{64}$/.test(text)) {
+    const first = targets[0];
+    if (!first) throw new UserError('INVALID_ARGUMENT', `source ${text} is a bare digest and there is no -t to say which repository holds it`, 'write it as registry/repository@sha256:…, or add -t');
+    return { registry: first.registry, path: first.path, digest: text as `sha256:${string}` };
+  }
+  return parseReference(text);
+}
+
+/** Reads every source (an image manifest or an index) and returns the manifests, de-duplicated, each with its platform. */
+export async function collectEntries(client: RegistryClient, sources: Reference[], signal?: AbortSignal): Promise<IndexEntry[]> {
+  const entries = new Map<string, IndexEntry>();
+  for (const source of sources) {
+    const fetched = await client.getManifest(source, undefined, signal);
+    const name = formatReference(source);
+    if (fetched.document.kind === 'index') {
+      for (const d of fetched.document.index.manifests) if (!entries.has(d.digest)) entries.set(d.digest, { descriptor: d, source: { ...repo(source), digest: d.digest } });
+      continue;
+    }
+    // A lone manifest carries no platform: its config says which one it is.
+    const config = parseImageConfig(await client.readBlob(source, fetched.document.manifest.config, signal), name);
+    const platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    const digest = fetched.descriptor.digest;
+    if (!entries.has(digest)) {
+      entries.set(digest, { descriptor: { mediaType: fetched.document.mediaType, digest, size: fetched.descriptor.size, platform }, source: { ...repo(source), digest } });
+    }
+  }
+  const list = [...entries.values()];
+  const seen = new Map<string, string>();
+  for (const e of list) {
+    const p = e.descriptor.platform;
+    if (!p || p.os === 'unknown') continue; // attestation manifests (unknown/unknown) may repeat
+    const key = formatPlatform(p);
+    const other = seen.get(key);
+    if (other !== undefined) {
+      throw new UserError('INVALID_ARGUMENT', `two sources give ${key}: ${other} and ${e.descriptor.digest}`, 'pass one image per platform');
+    }
+    seen.set(key, e.descriptor.digest);
+  }
+  return list;
+}
+
+/** The OCI image index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx). */
+export function indexOf(entries: IndexEntry[], annotations: Record<string, string> = {}): CreatedIndex {
+  const docker = entries.length > 0 && entries.every((e) => e.descriptor.mediaType === MediaType.dockerManifest);
+  const mediaType = docker ? MediaType.dockerManifestList : MediaType.ociIndex;
+  const index: ImageIndex = {
+    schemaVersion: 2, mediaType, manifests: entries.map((e) => e.descriptor),
+    ...(!docker && Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
+  const bytes = Buffer.from(canonicalJson(index));
+  return { index, bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries };
+}
+
+function repo(ref: Reference): Repository {
+  return { registry: ref.registry, path: ref.path };
+}
+
+/** What `pushIndex` did, for the summary line. */
+export interface CopyCounts { manifestsCopied: number; blobsMounted: number; blobsCopied: number; blobsPresent: number }
+
+/**
+ * Puts `created` at `target`: every entry not already in the target's repository is copied there first (blobs, then
+ * the manifest by digest), then the index under the target's tag, last, so a reader never sees a dangling index.
+ */
+export async function pushCreatedIndex(client: RegistryClient, created: CreatedIndex, target: Reference, signal?: AbortSignal): Promise<CopyCounts> {
+  const counts: CopyCounts = { manifestsCopied: 0, blobsMounted: 0, blobsCopied: 0, blobsPresent: 0 };
+  for (const entry of created.entries) {
+    if (entry.source.registry === target.registry && entry.source.path === target.path) continue;
+    await copyManifest(client, entry, target, counts, signal);
+  }
+  await client.putManifest(target, created.descriptor.mediaType, created.bytes, signal);
+  return counts;
+}
+
+/** Copies one manifest (an image manifest, or an index and its manifests) into the target repository. */
+async function copyManifest(client: RegistryClient, entry: IndexEntry, target: Reference, counts: CopyCounts, signal?: AbortSignal): Promise<void> {
+  const digest = entry.descriptor.digest;
+  const fetched = await client.getManifest(entry.source, digest, signal);
+  const sourceRepo = repo(entry.source);
+  const sameRegistry = sourceRepo.registry === target.registry;
+  if (fetched.document.kind === 'index') {
+    for (const d of fetched.document.index.manifests) await copyManifest(client, { descriptor: d, source: { ...sourceRepo, digest: d.digest } }, target, counts, signal);
+  } else {
+    const { manifest } = fetched.document;
+    for (const blob of [manifest.config, ...manifest.layers]) {
+      const open = (): Promise<Readable> => client.fetchBlob(sourceRepo, blob, signal);
+      const outcome = await client.pushBlob(target, blob, open, sameRegistry ? sourceRepo : undefined, signal);
+      if (outcome === 'mounted') counts.blobsMounted++;
+      else if (outcome === 'uploaded') counts.blobsCopied++;
+      else counts.blobsPresent++;
+    }
+  }
+  await client.putManifest({ ...repo(target), digest }, fetched.document.mediaType, fetched.bytes, signal);
+  counts.manifestsCopied++;
+}

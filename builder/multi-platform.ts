@@ -1,0 +1,115 @@
+import type { BuildGraph, RunMount, SourceRef, Stage, Vertex } from '../frontend/index.js';
+import { MediaType, canonicalJson, formatPlatform, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
+import type { AssembledImage } from './image/assemble.js';
+
+// A build for several platforms compiles the Dockerfile once per target platform and solves the union of those
+// graphs in ONE solve: vertex ids and stage names are qualified with the platform (`linux/arm64:s1.2`, stage
+// `linux/arm64 build`) so they stay apart, while cache keys (which never contain ids or names, only content and the
+// step's own platform) make a stage that runs on $BUILDPLATFORM the same key in every platform's graph. The solver
+// shares one promise per key, so such a step runs once and the other platforms take its result as a hit; steps of
+// different platforms run in parallel. The qualified stage names also keep the "last build of this step" locators
+// of each platform apart, so a miss is explained against the same platform's previous build.
+
+/** One platform's part of a multi-platform graph. */
+export interface PlatformPart {
+  platform: Platform;
+  /** `os/arch[/variant]`, the prefix of this part's vertex ids and stage names. */
+  name: string;
+  /** Index into the merged graph's `stages` of this platform's target stage. */
+  target: number;
+}
+
+/** The union of every platform's graph, and where each platform's target is in it. */
+export interface MultiPlatformGraph {
+  graph: BuildGraph;
+  parts: PlatformPart[];
+}
+
+/** `graph` with every vertex id and stage qualified by `name`, stage indexes shifted by `offset` to stay unique. */
+function qualify(graph: BuildGraph, name: string, offset: number): BuildGraph {
+  const id = (v: string): string => `${name}:${v}`;
+  const vertices: Vertex[] = graph.vertices.map((v) => ({ ...v, id: id(v.id), inputs: v.inputs.map(id), stage: v.stage + offset, op: qualifyOp(v.op, id) }));
+  const many = graph.stages.length > 1;
+  const stages: Stage[] = graph.stages.map((s) => ({
+    ...s, index: s.index + offset, name: `${name}${s.name !== undefined ? ` ${s.name}` : many ? ` stage-${s.index}` : ''}`,
+    vertices: s.vertices.map(id), result: id(s.result),
+  }));
+  return { vertices, stages, target: graph.target };
+}
+
+/** Ops name other vertices only through SourceRefs: COPY --from and RUN --mount from=. */
+function qualifyOp(op: Vertex['op'], id: (v: string) => string): Vertex['op'] {
+  const ref = (r: SourceRef): SourceRef => (r.kind === 'vertex' ? { kind: 'vertex', id: id(r.id) } : r);
+  if (op.kind === 'copy') return { ...op, from: ref(op.from) };
+  if (op.kind === 'exec') {
+    const mounts = op.mounts.map((m): RunMount => ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined ? { ...m, from: ref(m.from) } : m));
+    return { ...op, mounts };
+  }
+  return op;
+}
+
+/** Merges the per-platform graphs (same order as `platforms`) into one graph to solve. */
+export function mergePlatformGraphs(graphs: { platform: Platform; graph: BuildGraph }[]): MultiPlatformGraph {
+  const merged: BuildGraph = { vertices: [], stages: [], target: 0 };
+  const parts: PlatformPart[] = [];
+  let offset = 0;
+  for (const { platform, graph } of graphs) {
+    const name = formatPlatform(platform);
+    const q = qualify(graph, name, offset);
+    parts.push({ platform, name, target: merged.stages.length + q.target });
+    merged.vertices.push(...q.vertices);
+    merged.stages.push(...q.stages);
+    offset += Math.max(0, ...graph.stages.map((s) => s.index)) + 1;
+  }
+  merged.target = parts[parts.length - 1]?.target ?? 0;
+  return { graph: merged, parts };
+}
+
+/** The merged graph seen from one platform: its target is that platform's target stage. */
+export function platformView(graph: BuildGraph, part: PlatformPart): BuildGraph {
+  return { ...graph, target: part.target };
+}
+
+/**
+ * `--no-cache-filter` names stages as the Dockerfile does; in the merged graph they are qualified (`linux/arm64
+ * build`) and renumbered, so each filter becomes the matching stage of every platform.
+ */
+export function qualifyNoCacheFilter(filter: string[], merged: MultiPlatformGraph, unqualified: BuildGraph[]): string[] {
+  const out: string[] = [];
+  merged.parts.forEach((part, k) => {
+    const graph = unqualified[k];
+    if (!graph) return;
+    const offset = (merged.graph.stages.find((s) => s.result === `${part.name}:${graph.stages[0]?.result ?? ''}`)?.index ?? 0) - (graph.stages[0]?.index ?? 0);
+    for (const f of filter) {
+      if (/^\d+$/.test(f)) out.push(String(Number(f) + offset));
+      else out.push(`${part.name} ${f.toLowerCase()}`);
+    }
+  });
+  return out;
+}
+
+/** An image index over one image per platform, with the exact bytes that were digested. */
+export interface AssembledIndex {
+  index: ImageIndex;
+  indexBytes: Uint8Array;
+  indexDescriptor: Descriptor;
+  /** The platform images in index order. */
+  images: AssembledImage[];
+}
+
+/** The OCI image index of `images` (each manifest's descriptor carries its platform), as buildx pushes it. */
+export function assembleIndex(images: AssembledImage[], annotations?: Record<string, string>): AssembledIndex {
+  const index: ImageIndex = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociIndex,
+    manifests: images.map((i) => ({ ...i.manifestDescriptor })),
+    ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
+  };
+  const indexBytes = Buffer.from(canonicalJson(index));
+  return { index, indexBytes, indexDescriptor: { mediaType: MediaType.ociIndex, digest: sha256(indexBytes), size: indexBytes.length }, images };
+}
+
+/** buildx's per-platform directory name for `type=local` and `type=tar` outputs: `linux_arm64`, `linux_arm_v7`. */
+export function platformDir(platform: Platform): string {
+  return formatPlatform(platform).replaceAll('/', '_');
+}
