@@ -1,0 +1,173 @@
+import { expect } from 'chai';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// Multi-platform images end to end, against the real registry: `--platform linux/amd64,linux/arm64` with a RUN that
+// really executes arm64 busybox (Debian's busybox-static:arm64) under QEMU; a cross-compiling Dockerfile whose
+// $BUILDPLATFORM stage runs once for both targets; and the distributed form, one push-by-digest build per root
+// merged by `imagetools create`. skopeo and umoci check what the registry holds.
+
+interface Metadata {
+  'containerimage.digest': string;
+  'containerimage.descriptor': { mediaType: string; digest: string };
+  'image.name'?: string;
+}
+interface ReportStep { instruction: string; cached: boolean; stage: { index: number; name?: string } }
+
+describe('multi-platform builds (--platform a,b, push-by-digest, imagetools create)', function () {
+  this.timeout(300_000);
+  let env: BuildEnv | undefined;
+  let host: string;
+  let dir: string;
+  let n = 0;
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-mp-');
+    ({ dir } = env);
+    host = env.registry.host;
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  const context = async (name: string, dockerfile: string[]): Promise<string> => {
+    const ctx = join(dir, name);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `${dockerfile.join('\n')}\n`);
+    return ctx;
+  };
+  const build = async (args: string[], ctx: string): Promise<{ r: CliResult; meta: Metadata }> => {
+    const meta = join(dir, `meta-${++n}.json`);
+    const r = await tsbuild(['build', '--progress', 'plain', '--metadata-file', meta, ...args, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
+  };
+  const skopeo = async (args: string[]): Promise<string> => {
+    const r = await run('skopeo', args);
+    expect(r.code, r.stderr).to.equal(0);
+    return r.stdout;
+  };
+  /** The file at `path` in the `arch` image of `ref`, via skopeo copy --override-arch and umoci unpack. */
+  const fileIn = async (ref: string, arch: string, path: string): Promise<string> => {
+    const oci = join(dir, `oci-${++n}`);
+    const bundle = join(dir, `bundle-${n}`);
+    await skopeo(['copy', '-q', '--override-arch', arch, '--src-tls-verify=false', `docker://${ref}`, `oci:${oci}:x`]);
+    const r = await run('umoci', ['unpack', '--image', `${oci}:x`, bundle]);
+    expect(r.code, r.stderr).to.equal(0);
+    return readFile(join(bundle, 'rootfs', path), 'utf8');
+  };
+  const rawIndex = async (ref: string): Promise<{ mediaType: string; manifests: { digest: string; platform?: { architecture: string } }[] }> =>
+    JSON.parse(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])) as { mediaType: string; manifests: { digest: string; platform?: { architecture: string } }[] };
+
+  it('builds linux/amd64 and linux/arm64 into one index; the arm64 RUN runs arm64 busybox under QEMU', async () => {
+    const ctx = await context('uname', [
+      `FROM ${host}/busybox:multi`,
+      'ARG TARGETPLATFORM',
+      'ARG TARGETARCH',
+      'RUN uname -m > /arch && echo "$TARGETPLATFORM $TARGETARCH" > /target',
+    ]);
+    const ref = `${host}/uname:1`;
+    const { r, meta } = await build(['--root', join(dir, 'root-uname'), '--platform', 'linux/amd64,linux/arm64', '-t', ref, '--push'], ctx);
+    const index = await rawIndex(ref);
+    expect(index.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
+    expect(index.manifests.map((m) => m.platform?.architecture)).to.deep.equal(['amd64', 'arm64']);
+    expect(meta['containerimage.digest']).to.match(/^sha256:/);
+    expect(meta['containerimage.descriptor'].mediaType).to.equal('application/vnd.oci.image.index.v1+json');
+    const arm = JSON.parse(await skopeo(['--override-arch', 'arm64', 'inspect', '--tls-verify=false', `docker://${ref}`])) as { Architecture: string };
+    expect(arm.Architecture).to.equal('arm64');
+    expect(await fileIn(ref, 'arm64', 'arch')).to.equal('aarch64\n');
+    expect(await fileIn(ref, 'arm64', 'target')).to.equal('linux/arm64 arm64\n');
+    expect(await fileIn(ref, 'amd64', 'arch')).to.equal('x86_64\n');
+    // Each step once per platform, the platform named as buildx names it.
+    expect(r.stderr).to.contain('[linux/amd64 4/4] RUN uname -m').and.contain('[linux/arm64 4/4] RUN uname -m');
+  });
+
+  it('runs a --platform=$BUILDPLATFORM stage once for both targets (cross-compilation) and reports each step per platform', async () => {
+    const ctx = await context('cross', [
+      'FROM --platform=$BUILDPLATFORM ' + `${host}/busybox:multi AS build`,
+      'RUN echo "prepared on $(uname -m)" > /prepared',
+      'ARG TARGETARCH',
+      'ARG BUILDPLATFORM',
+      'RUN echo "compiled on $(uname -m) for $TARGETARCH ($BUILDPLATFORM)" > /app',
+      `FROM ${host}/busybox:multi`,
+      'COPY --from=build /prepared /app /',
+    ]);
+    const ref = `${host}/cross:1`;
+    const root = join(dir, 'root-cross');
+    const reportFile = join(dir, 'cross-report.json');
+    const { r } = await build(['--root', root, '--platform', 'linux/amd64,linux/arm64', '-t', ref, '--push', '--report', reportFile], ctx);
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as { steps: ReportStep[] };
+    const prepare = report.steps.filter((s) => s.instruction.startsWith('RUN echo "prepared'));
+    expect(prepare.map((s) => s.stage.name).sort()).to.deep.equal(['linux/amd64 build', 'linux/arm64 build']);
+    expect(prepare.filter((s) => !s.cached), 'the shared RUN executed once').to.have.length(1);
+    const compileSteps = report.steps.filter((s) => s.instruction.startsWith('RUN echo "compiled'));
+    expect(compileSteps.filter((s) => !s.cached), 'the per-target RUN executed once per platform').to.have.length(2);
+    expect(r.stderr.match(/prepared on/g) ?? []).to.have.length(2); // two labels, one per platform
+    expect(await fileIn(ref, 'arm64', 'app')).to.equal('compiled on x86_64 for arm64 (linux/amd64)\n');
+    expect(await fileIn(ref, 'amd64', 'app')).to.equal('compiled on x86_64 for amd64 (linux/amd64)\n');
+    expect(await fileIn(ref, 'arm64', 'prepared')).to.equal('prepared on x86_64\n');
+
+    // The OCI layout holds the index; type=local writes one directory per platform, as buildx does.
+    const layout = join(dir, 'cross-oci');
+    const local = join(dir, 'cross-local');
+    await build(['--root', root, '--platform', 'linux/amd64,linux/arm64', '-o', `type=oci,dest=${layout},tar=false`, '-o', `type=local,dest=${local}`], ctx);
+    const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string }[] };
+    expect(top.manifests.map((m) => m.mediaType)).to.deep.equal(['application/vnd.oci.image.index.v1+json']);
+    const inner = JSON.parse(await readFile(join(layout, 'blobs', 'sha256', (top.manifests[0]?.digest ?? '').slice(7)), 'utf8')) as { manifests: { platform: { architecture: string } }[] };
+    expect(inner.manifests.map((m) => m.platform.architecture)).to.deep.equal(['amd64', 'arm64']);
+    expect((await readdir(local)).sort()).to.deep.equal(['linux_amd64', 'linux_arm64']);
+    expect(await readFile(join(local, 'linux_arm64', 'app'), 'utf8')).to.equal('compiled on x86_64 for arm64 (linux/amd64)\n');
+  });
+
+  it('pushes each platform by digest from its own root, then imagetools create merges them into one tagged index', async () => {
+    const ctx = await context('dist', [
+      `FROM ${host}/busybox:multi`,
+      'RUN uname -m > /arch',
+    ]);
+    const repo = `${host}/dist`;
+    const output = `type=image,name=${repo},push-by-digest=true,name-canonical=true,push=true`;
+    const digests: string[] = [];
+    for (const arch of ['amd64', 'arm64']) {
+      const { meta } = await build(['--root', join(dir, `root-dist-${arch}`), '--platform', `linux/${arch}`, '-o', output], ctx);
+      expect(meta['image.name']).to.equal(`${repo}@${meta['containerimage.digest']}`);
+      digests.push(meta['containerimage.digest']);
+    }
+    // By digest only: the repository has no tag.
+    const tags = await run('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`]);
+    expect(tags.code === 0 ? (JSON.parse(tags.stdout) as { Tags: string[] | null }).Tags ?? [] : []).to.deep.equal([]);
+
+    const dry = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/final:1`, ...digests.map((d) => `${repo}@${d}`)]);
+    expect(dry.code, dry.stderr).to.equal(0);
+    expect((JSON.parse(dry.stdout) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).to.deep.equal(digests);
+    expect((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/final:1`])).code, 'a dry run pushes nothing').to.not.equal(0);
+
+    // Into another repository of the same registry: the manifests are copied, their blobs mounted, not uploaded.
+    const created = await tsbuild(['imagetools', 'create', '-t', `${host}/final:1`, ...digests.map((d) => `${repo}@${d}`)]);
+    expect(created.code, created.stderr).to.equal(0);
+    expect(created.stderr).to.match(/2 manifests copied \(\d+ blobs mounted, 0 copied/);
+    const index = await rawIndex(`${host}/final:1`);
+    expect(index.manifests.map((m) => [m.digest, m.platform?.architecture])).to.deep.equal([[digests[0], 'amd64'], [digests[1], 'arm64']]);
+    expect(await fileIn(`${host}/final:1`, 'arm64', 'arch')).to.equal('aarch64\n');
+    // And in the same repository, by bare digest, as a CI merge job does.
+    const same = await tsbuild(['imagetools', 'create', '-t', `${repo}:latest`, ...digests]);
+    expect(same.code, same.stderr).to.equal(0);
+    expect(same.stderr).to.contain('0 manifests copied');
+    expect(same.stdout.trim()).to.equal(created.stdout.trim());
+
+    const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
+    expect(inspect.code, inspect.stderr).to.equal(0);
+    expect(inspect.stdout).to.contain(`Name:      ${host}/final:1`).and.contain('MediaType: application/vnd.oci.image.index.v1+json')
+      .and.contain('Platform:  linux/amd64').and.contain('Platform:  linux/arm64').and.contain(`${host}/final@${digests[1]}`);
+    const raw = await tsbuild(['imagetools', 'inspect', '--raw', `${host}/final:1`]);
+    expect(JSON.parse(raw.stdout)).to.deep.equal(index);
+  });
+
+  it('refuses -o type=docker for several platforms before building', async () => {
+    const ctx = await context('docker-out', [`FROM ${host}/busybox:multi`]);
+    const r = await tsbuild(['build', '--root', join(dir, 'root-refuse'), '--platform', 'linux/amd64,linux/arm64', '-o', `type=docker,dest=${join(dir, 'x.tar')}`, ctx]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('type=docker holds one platform');
+  });
+});
