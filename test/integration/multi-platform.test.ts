@@ -10,6 +10,7 @@ import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 // merged by `imagetools create`. skopeo and umoci check what the registry holds.
 
 interface Metadata {
+  'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number };
   'containerimage.digest': string;
   'containerimage.descriptor': { mediaType: string; digest: string };
   'image.name'?: string;
@@ -162,6 +163,20 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
       .and.contain('Platform:  linux/amd64').and.contain('Platform:  linux/arm64').and.contain(`${host}/final@${digests[1]}`);
     const raw = await tsbuild(['imagetools', 'inspect', '--raw', `${host}/final:1`]);
     expect(JSON.parse(raw.stdout)).to.deep.equal(index);
+  });
+
+  it('keys the registry cache per platform: an amd64 cache never serves an arm64 RUN', async () => {
+    const ctx = await context('cache', [`FROM ${host}/busybox:multi`, 'RUN uname -m > /arch']);
+    const cache = `${host}/cache:uname`;
+    await build(['--root', join(dir, 'root-cache-a'), '--platform', 'linux/amd64', '--cache-to', `type=registry,ref=${cache},mode=max`, '-o', `type=local,dest=${join(dir, 'cache-a')}`], ctx);
+    const arm = await build(['--root', join(dir, 'root-cache-b'), '--platform', 'linux/arm64', '--cache-from', `type=registry,ref=${cache}`, '-o', `type=local,dest=${join(dir, 'cache-b')}`], ctx);
+    expect(arm.meta['tsbuild.cache'].remote).to.equal(0);
+    expect(await readFile(join(dir, 'cache-b', 'arch'), 'utf8')).to.equal('aarch64\n');
+    // Both platforms from a fresh root: amd64 comes from the cache, arm64 runs.
+    const both = await build(['--root', join(dir, 'root-cache-c'), '--platform', 'linux/amd64,linux/arm64', '--cache-from', `type=registry,ref=${cache}`, '-o', `type=local,dest=${join(dir, 'cache-c')}`], ctx);
+    expect(both.meta['tsbuild.cache']).to.include({ steps: 4, remote: 2, missed: 2 });
+    expect(await readFile(join(dir, 'cache-c', 'linux_amd64', 'arch'), 'utf8')).to.equal('x86_64\n');
+    expect(await readFile(join(dir, 'cache-c', 'linux_arm64', 'arch'), 'utf8')).to.equal('aarch64\n');
   });
 
   it('refuses -o type=docker for several platforms before building', async () => {
