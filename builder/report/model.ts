@@ -83,7 +83,8 @@ export function buildReport(input: ReportInput): Report {
   const { record } = input;
   const lines = input.dockerfileText?.split('\n');
   const origin = record.started;
-  const steps = record.vertices.map((v) => reportStep(v, input, lines, origin));
+  const platforms = new Map<string, number>();
+  const steps = record.vertices.map((v) => reportStep(v, input, lines, origin, platforms));
   nameStages(steps, input.graph);
   const byId = new Map(steps.map((s) => [s.id, s]));
   for (const step of steps) step.rootCauses = rootCauses(step, byId);
@@ -125,11 +126,23 @@ function reportBuild({ record, image }: ReportInput): ReportBuild {
   };
 }
 
-function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undefined, origin: number): ReportStep {
+/**
+ * A step's stage index from its id when the graph is gone (a build read back from history): `s<stage>.<step>`, or
+ * `<os/arch>:s<stage>.<step>` in a multi-platform build, whose platforms get stage indexes of their own, 1000 apart.
+ */
+function stageIndexOf(id: string, platforms: Map<string, number>): number {
+  const m = /^(?:(.+):)?s(\d+)\./.exec(id);
+  if (!m) return 0;
+  const platform = m[1];
+  if (platform !== undefined && !platforms.has(platform)) platforms.set(platform, platforms.size);
+  return (platform === undefined ? 0 : (platforms.get(platform) ?? 0) * 1000) + Number(m[2]);
+}
+
+function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undefined, origin: number, platforms: Map<string, number>): ReportStep {
   const keyword = keywordOf(v.text);
   const loc = v.location;
   const written = loc ? sourceText(lines, loc.line, loc.endLine, keyword) : undefined;
-  const stageIndex = input.graph?.vertices.find((g) => g.id === v.id)?.stage ?? Number(/^s(\d+)\./.exec(v.id)?.[1] ?? 0);
+  const stageIndex = input.graph?.vertices.find((g) => g.id === v.id)?.stage ?? stageIndexOf(v.id, platforms);
   const startMs = Math.max(0, v.started - origin);
   return {
     id: v.id,
@@ -154,8 +167,10 @@ function nameStages(steps: ReportStep[], graph: BuildGraph | undefined): void {
   for (const stage of graph?.stages ?? []) if (stage.name !== undefined) names.set(stage.index, stage.name);
   for (const step of steps) {
     if (step.keyword !== 'FROM' || names.has(step.stage.index)) continue;
+    // A multi-platform step (`linux/arm64:s1.0`) is named with its platform, as the build's progress named it.
+    const platform = /^(.+):s\d+\./.exec(step.id)?.[1];
     const name = stageNameOf(step.instruction);
-    if (name !== undefined) names.set(step.stage.index, name);
+    if (name !== undefined || platform !== undefined) names.set(step.stage.index, [platform, name].filter(Boolean).join(' '));
   }
   for (const step of steps) {
     const name = names.get(step.stage.index);

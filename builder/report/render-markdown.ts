@@ -42,7 +42,10 @@ function stepsTable(steps: readonly ReportStep[]): string[] {
   const rows = steps.map((s, i) => {
     const why = s.cached ? (s.cacheRef ? cell(`cached (remote cache ${s.cacheRef})`) : 'cached') : s.reasons.map((r) => cell(shortReason(r, numbers))).join('<br>');
     const where = s.location ? ` ${code(s.location.label)}` : '';
-    return `| ${s.cached ? '✅' : '❌'} | #${i + 1}${where} | ${code(oneLine(s.instruction, 70))} | ${formatMs(s.durationMs)} | ${s.size > 0 ? formatBytes(s.size) : ''} | ${why} |`;
+    // Multi-platform builds list each step once per platform: say which (stage names carry it, `linux/arm64 build`).
+    const platform = /^(.+):s\d+\./.exec(s.id)?.[1];
+    const on = platform !== undefined ? ` ${code(platform)}` : '';
+    return `| ${s.cached ? '✅' : '❌'} | #${i + 1}${where}${on} | ${code(oneLine(s.instruction, 70))} | ${formatMs(s.durationMs)} | ${s.size > 0 ? formatBytes(s.size) : ''} | ${why} |`;
   });
   return ['### Steps', '', '| | Step | Instruction | Time | Layer | Why it ran |', '|---|---|---|--:|--:|---|', ...rows];
 }

@@ -106,6 +106,11 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     const compileSteps = report.steps.filter((s) => s.instruction.startsWith('RUN echo "compiled'));
     expect(compileSteps.filter((s) => !s.cached), 'the per-target RUN executed once per platform').to.have.length(2);
     expect(r.stderr.match(/prepared on/g) ?? []).to.have.length(2); // two labels, one per platform
+    expect(r.stderr).to.contain('[linux/amd64 build 2/5] RUN echo "prepared').and.contain('[linux/arm64 build 2/5] RUN echo "prepared');
+    // Read back from the history (no graph in memory), the Markdown report still names each step's platform.
+    const md = await tsbuild(['report', '--root', root, '--format', 'md']);
+    expect(md.code, md.stderr).to.equal(0);
+    expect(md.stdout.split('\n').filter((l) => l.includes('RUN echo "prepared')).map((l) => /`(linux\/\w+)`/.exec(l)?.[1])).to.deep.equal(['linux/amd64', 'linux/arm64']);
     expect(await fileIn(ref, 'arm64', 'app')).to.equal('compiled on x86_64 for arm64 (linux/amd64)\n');
     expect(await fileIn(ref, 'amd64', 'app')).to.equal('compiled on x86_64 for amd64 (linux/amd64)\n');
     expect(await fileIn(ref, 'arm64', 'prepared')).to.equal('prepared on x86_64\n');
