@@ -162,9 +162,9 @@ async function compileAll(
     });
   }
   const only = graphs.length === 1 ? graphs[0] : undefined;
-  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target }], noCacheFilter: req.noCacheFilter };
+  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0 }], noCacheFilter: req.noCacheFilter };
   const merged = mergePlatformGraphs(graphs);
-  return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged, graphs.map((g) => g.graph)) };
+  return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged) };
 }
 
 /** The build proper, once the root is locked. */

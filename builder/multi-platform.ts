@@ -17,6 +17,8 @@ export interface PlatformPart {
   name: string;
   /** Index into the merged graph's `stages` of this platform's target stage. */
   target: number;
+  /** What this platform's stage indexes were shifted by in the merged graph. */
+  stageOffset: number;
 }
 
 /** The union of every platform's graph, and where each platform's target is in it. */
@@ -56,7 +58,7 @@ export function mergePlatformGraphs(graphs: { platform: Platform; graph: BuildGr
   for (const { platform, graph } of graphs) {
     const name = formatPlatform(platform);
     const q = qualify(graph, name, offset);
-    parts.push({ platform, name, target: merged.stages.length + q.target });
+    parts.push({ platform, name, target: merged.stages.length + q.target, stageOffset: offset });
     merged.vertices.push(...q.vertices);
     merged.stages.push(...q.stages);
     offset += Math.max(0, ...graph.stages.map((s) => s.index)) + 1;
@@ -74,18 +76,8 @@ export function platformView(graph: BuildGraph, part: PlatformPart): BuildGraph 
  * `--no-cache-filter` names stages as the Dockerfile does; in the merged graph they are qualified (`linux/arm64
  * build`) and renumbered, so each filter becomes the matching stage of every platform.
  */
-export function qualifyNoCacheFilter(filter: string[], merged: MultiPlatformGraph, unqualified: BuildGraph[]): string[] {
-  const out: string[] = [];
-  merged.parts.forEach((part, k) => {
-    const graph = unqualified[k];
-    if (!graph) return;
-    const offset = (merged.graph.stages.find((s) => s.result === `${part.name}:${graph.stages[0]?.result ?? ''}`)?.index ?? 0) - (graph.stages[0]?.index ?? 0);
-    for (const f of filter) {
-      if (/^\d+$/.test(f)) out.push(String(Number(f) + offset));
-      else out.push(`${part.name} ${f.toLowerCase()}`);
-    }
-  });
-  return out;
+export function qualifyNoCacheFilter(filter: string[], merged: MultiPlatformGraph): string[] {
+  return merged.parts.flatMap((part) => filter.map((f) => (/^\d+$/.test(f) ? String(Number(f) + part.stageOffset) : `${part.name} ${f.toLowerCase()}`)));
 }
 
 /** An image index over one image per platform, with the exact bytes that were digested. */
