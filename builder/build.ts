@@ -8,8 +8,10 @@ import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, formatPlatform, isTsbuildError, ociArch,
-  type Digest, type Platform, type RegistryMetrics,
+  type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
+import { attestImages } from './attest/attest-build.js';
+import type { AttestRequest } from './attest/attest-options.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
@@ -49,6 +51,8 @@ export interface BuildRequest {
   cacheFrom?: CacheFromSpec[];
   /** `--cache-to`: where this build's cache records are exported. */
   cacheTo?: CacheToSpec[];
+  /** `--provenance`, `--sbom`, `--attest`: attestations attached to each platform's image under an index. */
+  attest?: AttestRequest;
 }
 
 /**
@@ -85,6 +89,8 @@ export interface BuildOutcome {
   pushed: string[];
   /** buildx's `image.name` for `--metadata-file` (`repo@digest` for push-by-digest or name-canonical). */
   imageNames: string[];
+  /** The attestation manifests in the index, one per platform image, when provenance or an SBOM was asked for. */
+  attestations?: Descriptor[];
 }
 
 /** The platform of this host, as images name it. */
@@ -215,7 +221,15 @@ async function buildLocked(
       const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
     }
-    const index = built.length > 1 ? assembleIndex(built.map((b) => b.image)) : undefined;
+    const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
+      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
+      ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
+      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
+      solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
+      ensureLocal: (layers) => remote.blobs.fetch(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
+    });
+    // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
+    const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
     if (index) await worker.store.put(index.indexBytes, index.indexDescriptor.mediaType);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
@@ -227,6 +241,7 @@ async function buildLocked(
     return {
       buildId, image: first.image, ...(index ? { index } : {}), digest, imageId: index ? digest : first.image.configDescriptor.digest,
       records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames,
+      ...(attestations.length > 0 ? { attestations: attestations.map((a) => a.manifestDescriptor) } : {}),
     };
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';

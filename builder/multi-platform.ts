@@ -87,18 +87,26 @@ export interface AssembledIndex {
   indexDescriptor: Descriptor;
   /** The platform images in index order. */
   images: AssembledImage[];
+  /** Attestation manifests (provenance, SBOM), listed in the index after every platform image, as BuildKit does. */
+  attestations?: AssembledImage[];
 }
 
-/** The OCI image index of `images` (each manifest's descriptor carries its platform), as buildx pushes it. */
-export function assembleIndex(images: AssembledImage[], annotations?: Record<string, string>): AssembledIndex {
+/**
+ * The OCI image index of `images` (each manifest's descriptor carries its platform), as buildx pushes it, with the
+ * attestation manifests (platform unknown/unknown) after them.
+ */
+export function assembleIndex(images: AssembledImage[], annotations?: Record<string, string>, attestations: AssembledImage[] = []): AssembledIndex {
   const index: ImageIndex = {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: images.map((i) => ({ ...i.manifestDescriptor })),
+    manifests: [...images, ...attestations].map((i) => ({ ...i.manifestDescriptor })),
     ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
   const indexBytes = Buffer.from(canonicalJson(index));
-  return { index, indexBytes, indexDescriptor: { mediaType: MediaType.ociIndex, digest: sha256(indexBytes), size: indexBytes.length }, images };
+  return {
+    index, indexBytes, indexDescriptor: { mediaType: MediaType.ociIndex, digest: sha256(indexBytes), size: indexBytes.length }, images,
+    ...(attestations.length > 0 ? { attestations } : {}),
+  };
 }
 
 /** buildx's per-platform directory name for `type=local` and `type=tar` outputs: `linux_arm64`, `linux_arm_v7`. */

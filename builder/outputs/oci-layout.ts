@@ -24,7 +24,7 @@ export interface OciLayoutTarget {
 
 /** Every blob of `image` in layout order: layers, config, manifest (each platform's, then the image index). */
 function blobsOf(image: AssembledImage | AssembledIndex): Descriptor[] {
-  if ('images' in image) return [...image.images.flatMap(blobsOf), image.indexDescriptor];
+  if ('images' in image) return [...[...image.images, ...(image.attestations ?? [])].flatMap(blobsOf), image.indexDescriptor];
   return [...image.manifest.layers, image.configDescriptor, image.manifestDescriptor];
 }
 

@@ -51,14 +51,14 @@ export async function pushImage(
 }
 
 /**
- * Pushes a multi-platform image to `name`: each platform's image by digest, then the index last, under the tag (or
+ * Pushes a multi-platform image to `name`: each platform's image and attestation manifest by digest, then the index last, under the tag (or
  * by digest only with `byDigest`). Returns the index's canonical reference.
  */
 export async function pushIndex(
   client: RegistryClient, store: FileContentStore, index: AssembledIndex, name: string,
   mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false,
 ): Promise<string> {
-  for (const image of index.images) await pushImage(client, store, image, name, mountSources, progress, signal, true);
+  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, store, image, name, mountSources, progress, signal, true);
   const named = parseReference(name);
   const digest = index.indexDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;

@@ -48,7 +48,8 @@ function mountSources(images: RegistryImageSource): Map<string, Repository> {
 /** Writes every requested output. */
 export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx: OutputContext): Promise<Pushed> {
   const result: Pushed = { pushed: [], imageNames: [] };
-  const single = built.index === undefined ? built.platforms[0] : undefined;
+  // One platform stays `single` under an index too (attestations make one): docker, tar and local want its image.
+  const single = built.platforms.length === 1 ? built.platforms[0] : undefined;
   const root = built.index ?? single?.image;
   if (root === undefined) throw new Error('a build produced no image');
   const rootDigest = 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;

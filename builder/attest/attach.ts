@@ -1,0 +1,47 @@
+import { MediaType, canonicalJson, sha256, type Descriptor, type ImageConfig, type ImageManifest } from '../../registry/oci/index.js';
+import type { AssembledImage } from '../image/assemble.js';
+import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type Statement } from './in-toto.js';
+
+/** The annotations of an attestation manifest's descriptor in the index (BuildKit attestation-storage.md). */
+export const REFERENCE_TYPE_ANNOTATION = 'vnd.docker.reference.type';
+export const REFERENCE_DIGEST_ANNOTATION = 'vnd.docker.reference.digest';
+export const ATTESTATION_MANIFEST = 'attestation-manifest';
+
+/** What to store besides the manifest and config: each statement's bytes. */
+export interface AttestationManifest extends AssembledImage {
+  /** The statements' bytes, by digest, to put into the content store before anything reads the manifest. */
+  blobs: { descriptor: Descriptor; bytes: Uint8Array }[];
+}
+
+/**
+ * The attestation manifest for the image `subject`, as BuildKit stores it: an OCI image manifest whose layers are
+ * the in-toto statements (`application/vnd.in-toto+json`, each annotated with its predicate type), whose config
+ * says `unknown/unknown`, and whose descriptor in the index carries `platform: unknown/unknown` (so no runtime ever
+ * picks it) and the `vnd.docker.reference.*` annotations pointing at the image. It also names the image as its
+ * OCI `subject`, so registries with the referrers API list it there too.
+ */
+export function attestationManifest(subject: Descriptor, statements: Statement<unknown>[]): AttestationManifest {
+  const blobs = statements.map((s) => {
+    const bytes = Buffer.from(JSON.stringify(s, null, 2));
+    const descriptor: Descriptor = { mediaType: IN_TOTO_MEDIA_TYPE, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: s.predicateType } };
+    return { descriptor, bytes };
+  });
+  const config: ImageConfig = {
+    architecture: 'unknown', os: 'unknown', config: {},
+    rootfs: { type: 'layers', diff_ids: blobs.map((b) => b.descriptor.digest) },
+  };
+  const configBytes = Buffer.from(canonicalJson(config));
+  const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+  const { platform: _platform, annotations: _annotations, ...subjectDescriptor } = subject;
+  const manifest: ImageManifest = {
+    schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor,
+    layers: blobs.map((b) => b.descriptor), subject: subjectDescriptor,
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDescriptor: Descriptor = {
+    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length,
+    annotations: { [REFERENCE_DIGEST_ANNOTATION]: subject.digest, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST },
+    platform: { architecture: 'unknown', os: 'unknown' },
+  };
+  return { config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor, blobs };
+}

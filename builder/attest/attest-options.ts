@@ -1,0 +1,89 @@
+import { UserError } from '../../registry/oci/index.js';
+import type { ProvenanceOptions } from './provenance.js';
+
+/** `--sbom` once parsed: scan the final image, and with `scan-stage=true` every other stage built too. */
+export interface SbomOptions { scanStage: boolean }
+
+/** The attestations a build attaches: none, provenance, an SBOM or both. */
+export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOptions }
+
+const TRUE = ['true', '1', 'yes', 'on'];
+const FALSE = ['false', '0', 'no', 'off', 'none'];
+
+function invalid(flag: string, text: string, why: string, hint: string): UserError {
+  return new UserError('INVALID_ARGUMENT', `${flag} ${JSON.stringify(text)}: ${why}`, hint);
+}
+
+/** `a=b,c=d` (or a lone boolean) as entries, keys lower-cased. */
+function attrs(flag: string, text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) {
+      if (TRUE.includes(part.toLowerCase()) || FALSE.includes(part.toLowerCase())) { out.set('enabled', part.toLowerCase()); continue; }
+      throw invalid(flag, text, `"${part}" is not key=value`, 'write e.g. mode=max, or true/false');
+    }
+    out.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+  }
+  return out;
+}
+
+function isOff(a: Map<string, string>): boolean {
+  const enabled = a.get('enabled');
+  const disabled = a.get('disabled');
+  return (enabled !== undefined && FALSE.includes(enabled)) || (disabled !== undefined && TRUE.includes(disabled.toLowerCase()));
+}
+
+function provenanceOf(flag: string, text: string, a: Map<string, string>): ProvenanceOptions | undefined {
+  if (isOff(a)) return undefined;
+  const mode = a.get('mode') ?? 'min';
+  if (mode !== 'min' && mode !== 'max') throw invalid(flag, text, `mode must be min or max, not "${mode}"`, 'write mode=min (no build args) or mode=max (build args and every step)');
+  const version = a.get('version') ?? 'v0.2';
+  if (version !== 'v0.2' && version !== 'v1') throw invalid(flag, text, `version must be v0.2 or v1, not "${version}"`, 'write version=v1 for SLSA provenance v1, or leave it out for v0.2');
+  const builderId = a.get('builder-id');
+  for (const key of a.keys()) {
+    if (!['enabled', 'disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible'].includes(key)) {
+      throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, disabled=true');
+    }
+  }
+  return { mode, version, ...(builderId ? { builderId } : {}) };
+}
+
+function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions | undefined {
+  if (isOff(a)) return undefined;
+  if (a.has('generator')) {
+    throw invalid(flag, text, 'tsbuild scans with its own scanner and runs no generator image', 'leave generator= out: the SBOM lists dpkg, apk, npm and Python packages');
+  }
+  for (const key of a.keys()) {
+    if (!['enabled', 'disabled', 'type', 'scan-stage', 'scan-context'].includes(key)) {
+      throw invalid(flag, text, `unknown sbom option "${key}"`, 'known: scan-stage=true, disabled=true');
+    }
+  }
+  return { scanStage: TRUE.includes((a.get('scan-stage') ?? 'false').toLowerCase()) };
+}
+
+/**
+ * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=min`, `false|0|none` = off,
+ * `mode=min|max`, `version=v1`, `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
+ * (repeatable; the later of two for one type wins, as in buildx). `BUILDKIT_SBOM_SCAN_STAGE=true` as a build arg
+ * also scans the stages, as in BuildKit.
+ *
+ * Nothing asked means no attestation. buildx adds `mode=min` provenance to pushed and OCI-layout images by default;
+ * tsbuild does not yet (see the README): the provenance carries the build's id and times, so it would give every
+ * build a new index digest and end the "same image, no bytes re-pushed" rebuilds that the cache promises.
+ */
+export function parseAttestFlags(flags: { provenance?: string; sbom?: string; attest?: string[] }, buildArgs: Record<string, string>): AttestRequest {
+  let provenance: ProvenanceOptions | undefined;
+  let sbom: SbomOptions | undefined;
+  for (const text of flags.attest ?? []) {
+    const a = attrs('--attest', text);
+    const type = a.get('type');
+    if (type === 'provenance') provenance = provenanceOf('--attest', text, a);
+    else if (type === 'sbom') sbom = sbomOf('--attest', text, a);
+    else throw invalid('--attest', text, type === undefined ? 'type= is missing' : `unknown attestation type "${type}"`, 'write --attest type=provenance,mode=max or --attest type=sbom');
+  }
+  if (flags.provenance !== undefined) provenance = provenanceOf('--provenance', flags.provenance, attrs('--provenance', flags.provenance));
+  if (flags.sbom !== undefined) sbom = sbomOf('--sbom', flags.sbom, attrs('--sbom', flags.sbom));
+  if (sbom && TRUE.includes((buildArgs.BUILDKIT_SBOM_SCAN_STAGE ?? '').toLowerCase())) sbom = { scanStage: true };
+  return { ...(provenance ? { provenance } : {}), ...(sbom ? { sbom } : {}) };
+}

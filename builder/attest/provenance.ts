@@ -1,0 +1,167 @@
+import type { BuildGraph } from '../../frontend/index.js';
+import type { CacheKey, VertexRecord } from '../../solver/index.js';
+import { DOCKER_HUB, digestHex, formatPlatform, parseReference, type Digest, type Platform } from '../../registry/index.js';
+import { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1, statement, subjectOf, type Statement } from './in-toto.js';
+import { neededVertices } from './needed-vertices.js';
+import { redactDeep, redactedArgs } from './redact.js';
+
+// SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v0.2 by default
+// as BuildKit, v1 with `version=v1`. `min` carries the request without build args; `max` adds them (secret-looking
+// values redacted) and tsbuild's own step list where BuildKit puts its LLB: each step's instruction, inputs, cache key
+// ingredients and whether it ran or came from a cache, and why.
+
+/** The predicate types. */
+export const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
+export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
+const BUILD_TYPE_V02 = 'https://mobyproject.org/buildkit@v1';
+const BUILD_TYPE_V1 = 'https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md';
+
+/** `--provenance` once parsed. */
+export interface ProvenanceOptions { mode: 'min' | 'max'; version: 'v0.2' | 'v1'; builderId?: string }
+
+/** Everything a provenance statement is made from: one platform's image of one build. */
+export interface ProvenanceInput {
+  /** The image manifest this provenance is about, and the name to give it (`pkg:docker/…` or `_`). */
+  subject: { name: string; digest: Digest };
+  buildId: string;
+  startedOn: Date;
+  finishedOn: Date;
+  platform: Platform;
+  builderPlatform: Platform;
+  /** The Dockerfile's name relative to the context (what BuildKit calls `filename`) and the digest of its text. */
+  dockerfile: { name: string; digest: Digest };
+  /** The content digest of the build context (after .dockerignore), when it was taken. */
+  context?: Digest;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  target?: string;
+  /** Secret ids made available to RUN --mount=type=secret (never their values). */
+  secrets: string[];
+  /** The platform's view of the solved graph: its target is the image's stage. */
+  graph: BuildGraph;
+  keys: Record<string, CacheKey>;
+  records: VertexRecord[];
+  /** `--cache-from` references that answered at least one step. */
+  cacheSources: string[];
+  reproducible: boolean;
+}
+
+/** A resolved dependency (v1) / material (v0.2). */
+export interface Material { uri: string; digest: Record<string, string> }
+
+/** The purl BuildKit gives an image: `pkg:docker/alpine@3.17?platform=linux%2Famd64`, registry kept when not Docker Hub. */
+export function dockerPurl(ref: string, platform?: Platform): string {
+  const r = parseReference(ref);
+  const name = r.registry === DOCKER_HUB ? r.path.replace(/^library\//, '') : `${r.registry}/${r.path}`;
+  const version = r.tag ?? r.digest ?? 'latest';
+  return `pkg:docker/${name}@${version}${platform ? `?platform=${encodeURIComponent(formatPlatform(platform))}` : ''}`;
+}
+
+/** The images, the Dockerfile, the context and the remote caches the build read, each with its digest. */
+export function materialsOf(input: ProvenanceInput): Material[] {
+  const out: Material[] = [];
+  const seen = new Set<string>();
+  for (const v of neededVertices(input.graph)) {
+    if (v.op.kind !== 'image') continue;
+    const uri = dockerPurl(v.op.ref, v.op.platform);
+    if (seen.has(uri)) continue;
+    seen.add(uri);
+    out.push({ uri, digest: { sha256: digestHex(v.op.digest) } });
+  }
+  out.push({ uri: `local:dockerfile/${input.dockerfile.name}`, digest: { sha256: digestHex(input.dockerfile.digest) } });
+  if (input.context) out.push({ uri: 'local:context', digest: { sha256: digestHex(input.context) } });
+  for (const ref of input.cacheSources) {
+    let uri: string;
+    try { uri = dockerPurl(ref); } catch { uri = `local:cache/${ref}`; }
+    out.push({ uri, digest: {} });
+  }
+  return out;
+}
+
+/** The request as BuildKit's frontend receives it; build args and labels only in `max` (BuildKit's rule). */
+function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, unknown> {
+  const args: Record<string, string> = {};
+  if (mode === 'max') {
+    for (const [k, v] of Object.entries(redactedArgs(input.buildArgs))) args[`build-arg:${k}`] = v;
+    for (const [k, v] of Object.entries(input.labels)) args[`label:${k}`] = v;
+  }
+  if (input.target) args.target = input.target;
+  if (input.dockerfile.name !== 'Dockerfile') args.filename = input.dockerfile.name;
+  return {
+    frontend: 'dockerfile.v0',
+    args,
+    locals: [{ name: 'context' }, { name: 'dockerfile' }],
+    ...(mode === 'max' ? { secrets: input.secrets.map((id) => ({ id })), ssh: [] } : {}),
+  };
+}
+
+/** tsbuild's step list: BuildKit's `buildConfig.llbDefinition`, with the cache's view of each step. */
+function stepsOf(input: ProvenanceInput): unknown[] {
+  const records = new Map(input.records.map((r) => [r.id, r]));
+  const steps = neededVertices(input.graph).map((v) => {
+    const rec = records.get(v.id);
+    const key = input.keys[v.id];
+    return {
+      id: v.id,
+      op: { ...v.op, instruction: v.text, stage: v.stage, ...(v.location ? { location: v.location } : {}) },
+      inputs: v.inputs,
+      ...(key ? { cacheKey: key.digest, cacheKeyParts: key.parts } : {}),
+      ...(rec ? { cache: { result: rec.cached ? 'hit' : 'miss', ...(rec.cacheSource ? { source: rec.cacheSource } : {}), ...(rec.cacheRef ? { ref: rec.cacheRef } : {}), reasons: rec.reasons } } : {}),
+    };
+  });
+  return redactDeep(steps, input.buildArgs);
+}
+
+/** True when no step could reach the network: no RUN, or every RUN with --network=none (BuildKit's definition). */
+function isHermetic(graph: BuildGraph): boolean {
+  return neededVertices(graph).every((v) => v.op.kind !== 'exec' || v.op.network === 'none');
+}
+
+/** The provenance statement for one platform's image. */
+export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOptions): Statement<unknown> {
+  const subject = [subjectOf(input.subject.name, input.subject.digest)];
+  const materials = materialsOf(input);
+  const request = requestOf(input, opts.mode);
+  const configSource = { digest: { sha256: digestHex(input.dockerfile.digest) } };
+  const max = opts.mode === 'max';
+  const hermetic = isHermetic(input.graph);
+  const tsbuildMetadata = { buildId: input.buildId, ...(max ? { steps: input.records.length, cached: input.records.filter((r) => r.cached).length } : {}) };
+  if (opts.version === 'v1') {
+    return statement(subject, SLSA_V1, {
+      buildDefinition: {
+        buildType: BUILD_TYPE_V1,
+        externalParameters: { configSource: { ...configSource, path: input.dockerfile.name }, request },
+        internalParameters: { ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}), builderPlatform: formatPlatform(input.builderPlatform) },
+        resolvedDependencies: materials,
+      },
+      runDetails: {
+        builder: { id: opts.builderId ?? '' },
+        metadata: {
+          invocationID: input.buildId, startedOn: input.startedOn.toISOString(), finishedOn: input.finishedOn.toISOString(),
+          buildkit_hermetic: hermetic,
+          buildkit_completeness: { request: max, resolvedDependencies: false },
+          buildkit_reproducible: input.reproducible,
+          tsbuild_metadata: tsbuildMetadata,
+        },
+      },
+    }, IN_TOTO_STATEMENT_V1);
+  }
+  return statement(subject, SLSA_V02, {
+    builder: { id: opts.builderId ?? '' },
+    buildType: BUILD_TYPE_V02,
+    materials,
+    invocation: {
+      configSource: { ...configSource, entryPoint: input.dockerfile.name },
+      parameters: request,
+      environment: { platform: formatPlatform(input.platform) },
+    },
+    ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}),
+    metadata: {
+      buildInvocationID: input.buildId, buildStartedOn: input.startedOn.toISOString(), buildFinishedOn: input.finishedOn.toISOString(),
+      completeness: { parameters: max, environment: true, materials: false },
+      reproducible: input.reproducible,
+      'https://mobyproject.org/buildkit@v1#hermetic': hermetic,
+      tsbuild_metadata: tsbuildMetadata,
+    },
+  }, IN_TOTO_STATEMENT_V01);
+}
