@@ -3,6 +3,7 @@ import { UserError, formatReference, parseReference, type RegistryClient } from 
 import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
 import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from './imagetools/create-index.js';
 import { inspectText } from './imagetools/inspect-text.js';
+import { inspectFormatted, parseInspectFormat } from './imagetools/inspect-format.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -54,10 +55,13 @@ export function registerImagetoolsCommands(program: Command): void {
 
   addRegistryFlags(tools.command('inspect').argument('<ref>', 'the image or index').description('show an image or index: its media type, digest and, for an index, each platform manifest'))
     .option('--raw', 'print the manifest or index exactly as the registry stores it')
-    .action((refText: string, flags: RegistryFlags & { raw?: boolean }) => withClient(flags, async (client) => {
+    .option('--format <template>', "print attestations as buildx does: '{{json .Provenance}}', '{{json .SBOM}}' or '{{json .}}'")
+    .action((refText: string, flags: RegistryFlags & { raw?: boolean; format?: string }) => withClient(flags, async (client) => {
+      const template = flags.format !== undefined ? parseInspectFormat(flags.format) : undefined;
       const ref = parseReference(refText);
       const fetched = await client.getManifest(ref);
-      if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
+      if (template) process.stdout.write(await inspectFormatted(client, ref, fetched.document, template));
+      else if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
       else process.stdout.write(inspectText(ref, fetched.descriptor, fetched.document));
     }));
 }

@@ -1,0 +1,150 @@
+import { expect } from 'chai';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { publishDebian, type PublishedDebian } from '../fixtures/debian-image.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+
+// Provenance and SBOM attestations (issue 21) on a real Debian base, pushed to the real registry and read back with
+// skopeo (the index and the attestation manifest as any registry client sees them) and with `imagetools inspect
+// --format`, as buildx users read them. The npm dependency is a real package's installed files (left-pad 1.3.0's
+// package.json and a lock file) COPYed in: the Debian base has no Node to run `npm install` with.
+
+interface Desc { mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }
+interface Spdx { spdxVersion: string; packages: { name: string; versionInfo: string; externalRefs: { referenceLocator: string }[] }[] }
+interface Slsa {
+  buildType: string;
+  materials: { uri: string; digest: { sha256?: string } }[];
+  invocation: { parameters: { frontend: string; args: Record<string, string> }; environment: { platform: string } };
+  buildConfig?: { llbDefinition: { id: string; op: { instruction: string }; cache?: { result: string } }[] };
+}
+
+const LEFT_PAD = JSON.stringify({ name: 'left-pad', version: '1.3.0', description: 'String left pad', main: 'index.js', license: 'WTFPL' });
+const LOCK = JSON.stringify({
+  name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true,
+  packages: {
+    '': { name: 'app', version: '1.0.0', dependencies: { 'left-pad': '^1.3.0' } },
+    'node_modules/left-pad': { version: '1.3.0', resolved: 'https://registry.npmjs.org/left-pad/-/left-pad-1.3.0.tgz', license: 'WTFPL' },
+  },
+});
+const TOKEN = 'ghp_attestTestSecret0123456789';
+
+describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit attaches them', function () {
+  this.timeout(300_000);
+  let registry: RunningRegistry;
+  let dir: string;
+  let base: PublishedDebian;
+
+  before(async function () {
+    this.timeout(600_000);   // the first run on a machine debootstraps the base
+    registry = await startRegistry();
+    base = await publishDebian(registry.host);
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-attest-'));
+  });
+  after(async () => {
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const context = async (name: string, dockerfile: string[], files: Record<string, string> = {}): Promise<string> => {
+    const ctx = join(dir, `ctx-${name}`);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `${[`FROM ${base.ref}`, ...dockerfile].join('\n')}\n`);
+    for (const [path, content] of Object.entries(files)) {
+      await mkdir(dirname(join(ctx, path)), { recursive: true });
+      await writeFile(join(ctx, path), content);
+    }
+    return ctx;
+  };
+  const skopeoRaw = async (ref: string): Promise<unknown> => {
+    const r = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+    expect(r.code, r.stderr).to.equal(0);
+    return JSON.parse(r.stdout) as unknown;
+  };
+  const inspect = async (ref: string, format: string): Promise<unknown> => {
+    const r = await tsbuild(['imagetools', 'inspect', ref, '--format', format]);
+    expect(r.code, r.stderr).to.equal(0);
+    return JSON.parse(r.stdout) as unknown;
+  };
+
+  it('lists the apt and npm packages with versions, names the base by digest and redacts a secret-looking build arg', async () => {
+    const ctx = await context('full', [
+      'ARG GITHUB_TOKEN',
+      'RUN apt-get update && apt-get install -y --no-install-recommends hello && rm -rf /var/lib/apt/lists/*',
+      'COPY app/ /app/',
+    ], { 'app/package-lock.json': LOCK, 'app/node_modules/left-pad/package.json': LEFT_PAD, 'app/node_modules/left-pad/index.js': 'module.exports = 1;\n' });
+    const ref = `${registry.host}/attest:full`;
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--provenance=mode=max', '--sbom=true',
+      '--build-arg', `GITHUB_TOKEN=${TOKEN}`, '-t', ref, '--push', ctx]);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+
+    // What any registry client sees: an index with the image and, after it, the attestation manifest.
+    const index = await skopeoRaw(ref) as { mediaType: string; manifests: Desc[] };
+    expect(index.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
+    expect(index.manifests).to.have.length(2);
+    const [image, attestation] = index.manifests as [Desc, Desc];
+    expect(image.platform?.os).to.equal('linux');
+    expect(attestation.platform).to.deep.equal({ architecture: 'unknown', os: 'unknown' });
+    expect(attestation.annotations).to.deep.equal({ 'vnd.docker.reference.digest': image.digest, 'vnd.docker.reference.type': 'attestation-manifest' });
+    const manifest = await skopeoRaw(`${registry.host}/attest@${attestation.digest}`) as { layers: Desc[]; subject?: Desc };
+    expect(manifest.layers.map((l) => [l.mediaType, l.annotations?.['in-toto.io/predicate-type']])).to.deep.equal([
+      ['application/vnd.in-toto+json', 'https://slsa.dev/provenance/v0.2'],
+      ['application/vnd.in-toto+json', 'https://spdx.dev/Document'],
+    ]);
+    expect(manifest.subject?.digest).to.equal(image.digest);
+    // The image itself is whole: skopeo copies it (verifying every blob) by platform.
+    const copy = await run('skopeo', ['copy', '--src-tls-verify=false', `docker://${ref}`, `oci:${join(dir, 'layout-full')}`]);
+    expect(copy.code, copy.stderr).to.equal(0);
+
+    const sbom = await inspect(ref, '{{json .SBOM}}') as { SPDX: Spdx };
+    expect(sbom.SPDX.spdxVersion).to.equal('SPDX-2.3');
+    const version = (name: string): string | undefined => sbom.SPDX.packages.find((p) => p.name === name)?.versionInfo;
+    expect(version('hello')).to.match(/^\d/);
+    expect(version('dpkg')).to.match(/^\d/);        // the base's own packages are listed too
+    expect(version('left-pad')).to.equal('1.3.0');
+    const purls = sbom.SPDX.packages.flatMap((p) => p.externalRefs.map((e) => e.referenceLocator));
+    expect(purls).to.include('pkg:npm/left-pad@1.3.0');
+    expect(purls.some((p) => p.startsWith('pkg:deb/debian/hello@'))).to.equal(true);
+
+    const provenance = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa };
+    const slsa = provenance.SLSA;
+    expect(slsa.buildType).to.equal('https://mobyproject.org/buildkit@v1');
+    expect(slsa.invocation.parameters.frontend).to.equal('dockerfile.v0');
+    expect(slsa.materials).to.deep.include({ uri: `pkg:docker/${registry.host}/debian@bookworm?platform=${encodeURIComponent(image.platform ? `${image.platform.os}/${image.platform.architecture}` : '')}`, digest: { sha256: base.manifest.slice(7) } });
+    expect(slsa.invocation.parameters.args['build-arg:GITHUB_TOKEN']).to.equal('<redacted>');
+    expect(slsa.buildConfig?.llbDefinition.map((s) => s.op.instruction).join('\n')).to.contain('apt-get install');
+    expect(JSON.stringify(provenance)).not.to.contain(TOKEN);
+    const everything = await inspect(ref, '{{json .}}');
+    expect(JSON.stringify(everything)).not.to.contain(TOKEN);
+  });
+
+  it('pushes a plain single manifest with --provenance=false --sbom=false, as before', async () => {
+    const ctx = await context('plain', ['RUN echo plain > /plain']);
+    const ref = `${registry.host}/attest:plain`;
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--provenance=false', '--sbom=false', '-t', ref, '--push', ctx]);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    const raw = await skopeoRaw(ref) as { mediaType: string };
+    expect(raw.mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+    const none = await inspect(ref, '{{json .Provenance}}');
+    expect(none).to.equal(null);
+  });
+
+  it('writes min provenance (no build args) in SLSA v1 into an OCI layout with --attest', async () => {
+    const ctx = await context('v1', ['ARG FLAVOUR', 'RUN echo $FLAVOUR > /flavour']);
+    const out = join(dir, 'v1-layout');
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--attest', 'type=provenance,version=v1',
+      '--build-arg', 'FLAVOUR=mint', '-o', `type=oci,dest=${out},tar=false`, ctx]);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    const copy = await run('skopeo', ['inspect', '--raw', `oci:${out}`]);
+    expect(copy.code, copy.stderr).to.equal(0);
+    const index = JSON.parse(copy.stdout) as { manifests: Desc[] };
+    expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+  });
+
+  it('refuses an unsupported --format template by name', async () => {
+    const r = await tsbuild(['imagetools', 'inspect', `${registry.host}/attest:plain`, '--format', '{{.Name}}']);
+    expect(r.code).to.not.equal(0);
+    expect(r.stderr).to.contain('{{.Name}}');
+  });
+});
