@@ -8,10 +8,12 @@ import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, formatPlatform, isTsbuildError, ociArch,
-  type Descriptor, type Digest, type Platform, type RegistryMetrics,
+  type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
+import { reportAttestation } from './attest/attach.js';
+import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
@@ -90,7 +92,7 @@ export interface BuildOutcome {
   /** buildx's `image.name` for `--metadata-file` (`repo@digest` for push-by-digest or name-canonical). */
   imageNames: string[];
   /** The attestation manifests in the index, one per platform image, when provenance or an SBOM was asked for. */
-  attestations?: Descriptor[];
+  attestations?: ReportAttestation[];
 }
 
 /** The platform of this host, as images name it. */
@@ -241,7 +243,7 @@ async function buildLocked(
     return {
       buildId, image: first.image, ...(index ? { index } : {}), digest, imageId: index ? digest : first.image.configDescriptor.digest,
       records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames,
-      ...(attestations.length > 0 ? { attestations: attestations.map((a) => a.manifestDescriptor) } : {}),
+      ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}),
     };
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';

@@ -114,7 +114,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     const outcome = await runBuild(req);
     progress.close();
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
-    const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed } });
+    const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
     if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));

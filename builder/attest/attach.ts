@@ -1,5 +1,6 @@
 import { MediaType, canonicalJson, sha256, type Descriptor, type ImageConfig, type ImageManifest } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import type { ReportAttestation } from '../report/index.js';
 import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type Statement } from './in-toto.js';
 
 /** The annotations of an attestation manifest's descriptor in the index (BuildKit attestation-storage.md). */
@@ -44,4 +45,13 @@ export function attestationManifest(subject: Descriptor, statements: Statement<u
     platform: { architecture: 'unknown', os: 'unknown' },
   };
   return { config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor, blobs };
+}
+
+/** How the cache report names an attestation manifest: its digest, its image and the predicate types it holds. */
+export function reportAttestation(a: AttestationManifest): ReportAttestation {
+  return {
+    digest: a.manifestDescriptor.digest,
+    subject: a.manifest.subject?.digest ?? '',
+    predicateTypes: a.manifest.layers.map((l) => l.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? l.mediaType),
+  };
 }

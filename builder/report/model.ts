@@ -29,7 +29,12 @@ export interface ReportBuild {
   /** Names the image was pushed or stored under. */
   names: string[];
   error?: { code?: string; message: string };
+  /** The attestation manifests attached in the image index (provenance, SBOM), one per platform image. */
+  attestations?: ReportAttestation[];
 }
+
+/** One attestation manifest: its digest, the image it is about and what it holds (in-toto predicate types). */
+export interface ReportAttestation { digest: string; subject: string; predicateTypes: string[] }
 
 /** Counts and sums over the whole build. */
 export interface ReportTotals {
@@ -73,7 +78,7 @@ export interface ReportInput {
   record: BuildRecord;
   graph?: BuildGraph;
   metrics?: RegistryMetrics;
-  image?: { digest: string; names: string[] };
+  image?: { digest: string; names: string[]; attestations?: ReportAttestation[] };
   /** The Dockerfile's text, so steps show the lines as written (and advice can quote them). */
   dockerfileText?: string;
 }
@@ -123,6 +128,7 @@ function reportBuild({ record, image }: ReportInput): ReportBuild {
     ...(resultDigest !== undefined ? { resultDigest } : {}),
     names: image?.names ?? [],
     ...(record.error ? { error: { ...record.error } } : {}),
+    ...(image?.attestations?.length ? { attestations: image.attestations } : {}),
   };
 }
 

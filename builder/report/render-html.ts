@@ -51,6 +51,7 @@ function headerHtml({ build, totals }: Report): string {
     ...names.map((n) => `<code>${h(n)}</code>`),
     ...(build.resultDigest !== undefined ? [`digest <code title="${h(build.resultDigest)}">${h(shortDigest(build.resultDigest))}</code>`] : []),
     ...Object.entries(build.args).map(([k, v]) => `<code>--build-arg ${h(k)}=${h(v)}</code>`),
+    ...(build.attestations?.length ? [`attestations ${build.attestations.map((a) => `<code title="${h(a.predicateTypes.join(', '))}">${h(shortDigest(a.digest))}</code>`).join(' ')}`] : []),
   ];
   const share = totals.steps > 0 ? Math.round((totals.cached / totals.steps) * 100) : 0;
   const registry = totals.registry;

@@ -23,6 +23,7 @@ export function renderMarkdown(report: Report): string {
   if (names.length > 0 || build.resultDigest !== undefined) {
     out.push(`| Image | ${[...names.map(code), ...(build.resultDigest !== undefined ? [code(shortDigest(build.resultDigest))] : [])].join(' ')} |`);
   }
+  if (build.attestations?.length) out.push(`| Attestations | ${build.attestations.map((a) => `${attestationKinds(a.predicateTypes)} ${code(shortDigest(a.digest))}`).join(', ')} |`);
   const args = Object.entries(build.args);
   if (args.length > 0) out.push(`| Build args | ${args.map(([k, v]) => code(`${k}=${v}`)).join(' ')} |`);
   out.push(`| Cache | ${totals.cached} cached, ${totals.missed} missed (${formatMs(totals.missedMs)} in missed steps) |`);
@@ -35,6 +36,11 @@ export function renderMarkdown(report: Report): string {
   out.push('', ...stepsTable(report.steps));
   if (report.advice.length > 0) out.push('', '### Advice', '', ...report.advice.flatMap(adviceSection));
   return `${out.join('\n')}\n`;
+}
+
+/** `provenance + sbom` from in-toto predicate types. */
+function attestationKinds(types: string[]): string {
+  return types.map((t) => (t.includes('slsa.dev/provenance') ? 'provenance' : t.includes('spdx.dev') ? 'sbom' : t)).filter((k, i, all) => all.indexOf(k) === i).join(' + ');
 }
 
 function stepsTable(steps: readonly ReportStep[]): string[] {

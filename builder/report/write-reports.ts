@@ -50,7 +50,7 @@ async function reportInput(source: ReportSource, root: string | undefined): Prom
   else if ('vertices' in source) input = { record: source };
   else {
     const record = root !== undefined ? readBuildRecord(root, source.buildId) : recordOf(source);
-    input = { record, graph: source.graph, metrics: source.metrics, image: { digest: source.digest, names: source.pushed } };
+    input = { record, graph: source.graph, metrics: source.metrics, image: { digest: source.digest, names: source.pushed, ...(source.attestations ? { attestations: source.attestations } : {}) } };
   }
   if (input.dockerfileText !== undefined) return input;
   const text = await readDockerfileText(input.record);
