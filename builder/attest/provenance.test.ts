@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import type { BuildGraph } from '../../frontend/index.js';
+import { sha256 } from '../../registry/oci/index.js';
+import { dockerPurl, provenanceStatement, type ProvenanceInput } from './provenance.js';
+
+const BASE = sha256('base manifest');
+const graph: BuildGraph = {
+  target: 0,
+  stages: [{ index: 0, platform: { os: 'linux', architecture: 'amd64' }, vertices: ['s0.0', 's0.1'], result: 's0.1', config: {} }],
+  vertices: [
+    { id: 's0.0', op: { kind: 'image', ref: 'docker.io/library/debian:bookworm', digest: BASE, platform: { os: 'linux', architecture: 'amd64' } }, inputs: [], text: 'FROM debian:bookworm', stage: 0, args: {}, emptyLayer: true },
+    {
+      id: 's0.1', op: { kind: 'exec', argv: ['/bin/sh', '-c', 'curl -H "token: s3cr3t-value" x'], env: ['GITHUB_TOKEN=s3cr3t-value'], cwd: '/', mounts: [], network: 'default', security: 'sandbox' } as never,
+      inputs: ['s0.0'], text: 'RUN |1 GITHUB_TOKEN=s3cr3t-value curl x', stage: 0, args: { GITHUB_TOKEN: 's3cr3t-value' }, emptyLayer: false,
+    },
+  ],
+};
+const input: ProvenanceInput = {
+  subject: { name: '_', digest: sha256('image') }, buildId: 'b1', startedOn: new Date(0), finishedOn: new Date(1000),
+  platform: { os: 'linux', architecture: 'amd64' }, builderPlatform: { os: 'linux', architecture: 'amd64' },
+  dockerfile: { name: 'Dockerfile', digest: sha256('FROM debian') }, context: sha256('ctx'),
+  buildArgs: { GITHUB_TOKEN: 's3cr3t-value', FLAVOUR: 'mint' }, labels: {}, secrets: ['npmrc'], graph,
+  keys: {}, cacheSources: [], reproducible: false,
+  records: [{ id: 's0.1', text: 'RUN', key: sha256('k'), cached: false, reasons: [{ kind: 'arg', name: 'GITHUB_TOKEN', before: 'old-secret', after: 's3cr3t-value' }], started: 0, finished: 1, durationMs: 1, size: 0 }],
+};
+
+describe('provenanceStatement', () => {
+  it('names the base image by purl and digest, the Dockerfile and the context', () => {
+    const s = provenanceStatement(input, { mode: 'min', version: 'v0.2' }) as { predicate: { materials: unknown[] } };
+    expect(s.predicate.materials).to.deep.equal([
+      { uri: 'pkg:docker/debian@bookworm?platform=linux%2Famd64', digest: { sha256: BASE.slice(7) } },
+      { uri: 'local:dockerfile/Dockerfile', digest: { sha256: sha256('FROM debian').slice(7) } },
+      { uri: 'local:context', digest: { sha256: sha256('ctx').slice(7) } },
+    ]);
+  });
+  it('leaves build args out in min mode, as BuildKit', () => {
+    const text = JSON.stringify(provenanceStatement(input, { mode: 'min', version: 'v0.2' }));
+    expect(text).not.to.contain('FLAVOUR');
+    expect(text).not.to.contain('s3cr3t');
+  });
+  it('redacts secret-looking args everywhere in max mode, old values in miss reasons too', () => {
+    for (const version of ['v0.2', 'v1'] as const) {
+      const text = JSON.stringify(provenanceStatement(input, { mode: 'max', version }));
+      expect(text).to.contain('"build-arg:FLAVOUR":"mint"');
+      expect(text).to.contain('"build-arg:GITHUB_TOKEN":"<redacted>"');
+      expect(text).to.contain('RUN |1 GITHUB_TOKEN=<redacted> curl x');
+      expect(text).not.to.contain('s3cr3t');
+      expect(text).not.to.contain('old-secret');
+    }
+  });
+  it('writes a v1 statement with BuildKit\'s v1 field names', () => {
+    const s = provenanceStatement(input, { mode: 'max', version: 'v1', builderId: 'https://ci.example/run/1' }) as { _type: string; predicateType: string; predicate: Record<string, Record<string, unknown>> };
+    expect(s._type).to.equal('https://in-toto.io/Statement/v1');
+    expect(s.predicateType).to.equal('https://slsa.dev/provenance/v1');
+    expect(Object.keys(s.predicate.buildDefinition ?? {})).to.have.members(['buildType', 'externalParameters', 'internalParameters', 'resolvedDependencies']);
+    expect(s.predicate.runDetails?.builder).to.deep.equal({ id: 'https://ci.example/run/1' });
+  });
+  it('keeps the registry in a purl when it is not Docker Hub', () => {
+    expect(dockerPurl('localhost:5000/app@sha256:' + 'a'.repeat(64))).to.equal(`pkg:docker/localhost:5000/app@sha256:${'a'.repeat(64)}`);
+  });
+});
