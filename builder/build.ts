@@ -2,9 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, crashPoint, solve, type BuildRecord, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { SqliteCacheIndex, crashPoint, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
+import { IncrementalCacheExport } from './cache/incremental-export.js';
+import { StepRecorder } from './cache/step-recorder.js';
+import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, isTsbuildError, ociArch,
@@ -141,11 +144,13 @@ async function buildLocked(
   const images = new RegistryImageSource(client, worker.store);
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
-  const record: BuildRecord = {
+  const record: KeyedBuildRecord = {
     id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
   };
   let leaseId: string | undefined;
+  let recorder: StepRecorder | undefined;
+  let exporter: IncrementalCacheExport | undefined;
   try {
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform, progress: req.progress, signal: req.signal });
     const graph = await compile(dockerfile.text, {
@@ -155,11 +160,18 @@ async function buildLocked(
     });
     checkEntitlements(graph, req.allow);
     req.progress.plan(graph, dockerfile.text);
+    // Every finished step is recorded (the report's key manifest) and its layers start going to --cache-to at once.
+    const locatorPrefix = `${contextDir}:${dockerfile.path}`;
+    const cacheTo = (req.cacheTo ?? []).filter((c) => c.type !== 'inline');
+    const incremental = cacheTo.length === 0 ? undefined
+      : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });
+    exporter = incremental;
+    recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     const solved = await solve(graph, {
-      worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
+      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter: req.noCacheFilter, signal: req.signal,
-      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix: `${contextDir}:${dockerfile.path}`,
-      ...(remote.cache ? { remote: remote.cache } : {}),
+      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix,
+      ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
@@ -174,6 +186,7 @@ async function buildLocked(
     if (!target) throw new Error('solve returned no result for the target stage');
     const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
     const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs });
+    await exporter?.settle();
     await writeCaches(req.cacheTo ?? [], graph, solved, image, pushed, { client, remote, progress: req.progress, signal: req.signal });
     record.status = 'succeeded';
     record.resultDigest = image.manifestDescriptor.digest;
@@ -181,9 +194,11 @@ async function buildLocked(
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';
     record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
+    if (exporter && recorder && !req.signal.aborted) await exporter.exportFailed(recorder.finished);
     throw err;
   } finally {
     record.finished = Date.now();
+    if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
     cache.recordBuild(record);
     if (leaseId) await cache.release(leaseId);

@@ -16,6 +16,7 @@ import { registerAuthCommands } from './auth-commands.js';
 import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
+import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -51,6 +52,7 @@ interface BuildFlags {
   /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
+  explainAgainst?: string;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -103,6 +105,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
+    if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(flags.root, outcome.buildId, flags.explainAgainst, signal), 'text'));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
@@ -150,6 +153,7 @@ Examples:
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
+    .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
 
@@ -180,6 +184,7 @@ Examples:
   registerArtifactCommands(program);
   registerAuthCommands(program);
   registerReportCommand(program);
+  registerExplainCommand(program);
   registerCompletionCommand(program);
   return program;
 }

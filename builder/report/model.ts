@@ -2,6 +2,7 @@ import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import type { RegistryMetrics } from '../../registry/index.js';
 import type { BuildRecord, MissReason, VertexRecord } from '../../solver/index.js';
 import { adviseBuild, type Advice } from './advice.js';
+import { keyManifestOf, type StepKey } from '../explain/key-manifest.js';
 import { describeReason } from './describe-reason.js';
 import { displayText, keywordOf, locationLabel, sourceText, stageNameOf } from './instruction-text.js';
 
@@ -66,6 +67,11 @@ export interface ReportStep {
   durationMs: number;
   /** Bytes of the layer this step added (compressed); 0 for config-only steps. */
   size: number;
+  /**
+   * The step's cache key and its ingredients (schemaVersion 1, optional; added for `tsbuild explain --against`):
+   * secret-looking values are replaced by `redacted:sha256:…` of the value, so keys still compare equal.
+   */
+  key?: StepKey;
 }
 
 /** What buildReport() reads: the stored record, plus what the build still had in memory when there is one. */
@@ -84,6 +90,7 @@ export function buildReport(input: ReportInput): Report {
   const lines = input.dockerfileText?.split('\n');
   const origin = record.started;
   const steps = record.vertices.map((v) => reportStep(v, input, lines, origin));
+  addKeys(steps, keyManifestOf(record));
   nameStages(steps, input.graph);
   const byId = new Map(steps.map((s) => [s.id, s]));
   for (const step of steps) step.rootCauses = rootCauses(step, byId);
@@ -146,6 +153,15 @@ function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undef
     durationMs: v.durationMs,
     size: v.size,
   };
+}
+
+/** Each step's key manifest entry, when the record has one. */
+function addKeys(steps: ReportStep[], manifest: StepKey[] | undefined): void {
+  const byVertex = new Map((manifest ?? []).map((k) => [k.vertex, k]));
+  for (const step of steps) {
+    const key = byVertex.get(step.id);
+    if (key !== undefined) step.key = key;
+  }
 }
 
 /** Stage names from the graph, or from each stage's `FROM … AS name` line. */
