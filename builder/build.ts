@@ -8,6 +8,7 @@ import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
+import { contextReportFor } from './context-report/load-context-report.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, isTsbuildError, ociArch,
@@ -199,6 +200,8 @@ async function buildLocked(
   } finally {
     record.finished = Date.now();
     if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
+      .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
     cache.recordBuild(record);
     if (leaseId) await cache.release(leaseId);

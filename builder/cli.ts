@@ -17,6 +17,7 @@ import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
 import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
+import { registerContextCommand } from './context-report/context-command.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -185,6 +186,7 @@ Examples:
   registerAuthCommands(program);
   registerReportCommand(program);
   registerExplainCommand(program);
+  registerContextCommand(program);
   registerCompletionCommand(program);
   return program;
 }

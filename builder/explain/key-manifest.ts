@@ -1,6 +1,7 @@
 import { isSecretName, type VertexId } from '../../frontend/index.js';
 import { canonicalJson, isDigest, sha256, type Digest } from '../../registry/oci/index.js';
 import type { BuildRecord, CacheKeyParts, ContentFiles } from '../../solver/index.js';
+import type { ContextReport } from '../context-report/context-report.js';
 
 /**
  * One step's cache key as a report carries it: the key's ingredients (CacheKeyParts) and the per-file digests behind
@@ -78,8 +79,11 @@ export function boundFiles(files: ContentFiles): { files: ContentFiles; truncate
   return { files: out, truncated };
 }
 
-/** A build record as builder/ stores it: the solver's record plus the key manifest of the steps that finished. */
-export interface KeyedBuildRecord extends BuildRecord { keyManifest?: StepKey[] }
+/**
+ * A build record as builder/ stores it: the solver's record plus the key manifest of the steps that finished and
+ * the context report of the build.
+ */
+export interface KeyedBuildRecord extends BuildRecord { keyManifest?: StepKey[]; context?: ContextReport }
 
 /** The key manifest stored with `record` (records written before it existed have none). Checks the JSON shape. */
 export function keyManifestOf(record: BuildRecord): StepKey[] | undefined {

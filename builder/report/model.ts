@@ -2,7 +2,8 @@ import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import type { RegistryMetrics } from '../../registry/index.js';
 import type { BuildRecord, MissReason, VertexRecord } from '../../solver/index.js';
 import { adviseBuild, type Advice } from './advice.js';
-import { keyManifestOf, type StepKey } from '../explain/key-manifest.js';
+import { keyManifestOf, type KeyedBuildRecord, type StepKey } from '../explain/key-manifest.js';
+import type { ContextReport } from '../context-report/context-report.js';
 import { describeReason } from './describe-reason.js';
 import { displayText, keywordOf, locationLabel, sourceText, stageNameOf } from './instruction-text.js';
 
@@ -13,6 +14,8 @@ export interface Report {
   totals: ReportTotals;
   steps: ReportStep[];
   advice: Advice[];
+  /** What the build context sent and who read it (optional; see `tsbuild context`). */
+  context?: ContextReport;
 }
 
 /** What was built, when, and with what result. Times are ISO 8601. */
@@ -111,6 +114,8 @@ export function buildReport(input: ReportInput): Report {
     advice: [],
   };
   report.advice = adviseBuild(report, lines);
+  const context = (record as KeyedBuildRecord).context;
+  if (context !== undefined && context !== null) report.context = context;
   return report;
 }
 
