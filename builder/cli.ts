@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { parseDockerfile, planDot } from '../frontend/index.js';
+import { parseDockerfile, planDot, type BuildGraph } from '../frontend/index.js';
 import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { runBuild, writeMetadata, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
@@ -18,6 +18,7 @@ import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
 import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
 import { registerContextCommand } from './context-report/context-command.js';
+import { pushPlans, renderPushPlan } from './push-plan.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -53,7 +54,7 @@ interface BuildFlags {
   /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
-  explainAgainst?: string;
+  explainAgainst?: string; dryRun?: boolean;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -77,6 +78,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const platform = platformOption(flags.platform);
   const outputs = outputsOf(flags);
+  // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
+  const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
   }
@@ -111,6 +114,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.image.configDescriptor.digest);
     if (flags.quiet) process.stdout.write(`${outcome.image.configDescriptor.digest}\n`);
+    if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), signal)) process.stdout.write(renderPushPlan(plan));
   } catch (err) {
     progress.close();
     throw err;
@@ -118,6 +122,22 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     await secrets.cleanup();
     if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
   }
+}
+
+/** The names a --dry-run build would push to; its outputs stop pushing. */
+function dryRunTargets(outputs: OutputSpec[], flags: BuildFlags): string[] {
+  const names = outputs.flatMap((o) => (o.type === 'image' && o.push ? o.names : []));
+  if (names.length === 0) throw new UserError('INVALID_ARGUMENT', '--dry-run needs --push', 'add --push -t registry/repo:tag to see what the push would send');
+  if (flags.attachReport) throw new UserError('INVALID_ARGUMENT', '--dry-run pushes nothing, so it cannot --attach-report', 'drop one of the two flags');
+  for (const o of outputs) if (o.type === 'image') o.push = false;
+  return names;
+}
+
+/** Repositories a push could mount blobs from: the base images and the registry caches. */
+function pushCandidates(graph: BuildGraph, flags: BuildFlags): string[] {
+  const bases = graph.vertices.flatMap((v) => (v.op.kind === 'image' ? [v.op.ref] : []));
+  const caches = [...flags.cacheFrom.map(parseCacheFrom), ...flags.cacheTo.map(parseCacheTo)].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
+  return [...bases, ...caches];
 }
 
 async function readStdin(): Promise<string> {
@@ -154,6 +174,7 @@ Examples:
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
+    .option('--dry-run', 'with --push: build, push nothing, and print per blob whether the push would skip, mount or upload it')
     .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
