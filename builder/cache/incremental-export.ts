@@ -23,22 +23,23 @@ export class IncrementalCacheExport {
   readonly #ctx: ExportContext;
   readonly #queue = new PQueue({ concurrency: CONCURRENCY });
   readonly #sent = new Map<string, Set<Digest>>();
-  readonly #minScope: Set<VertexId>;
 
   constructor(specs: CacheToSpec[], graph: BuildGraph, ctx: ExportContext) {
     this.#specs = specs;
     this.#graph = graph;
     this.#ctx = ctx;
-    this.#minScope = targetChain(graph);
   }
 
   /** Starts sending `step`'s layers to every registry cache whose scope holds it. Never throws: failures are noted. */
   stepFinished(step: FinishedStep): void {
+    const source = partialSource(new Map([[step.vertex.id, step]]));
     for (const spec of this.#specs) {
-      if (spec.type !== 'registry' || (spec.mode === 'min' && !this.#minScope.has(step.vertex.id))) continue;
+      if (spec.type !== 'registry') continue;
+      // cacheExport decides the scope (mode=min: the target's chain), as it will for the manifest at the end.
+      const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);
       const sent = this.#sent.get(spec.ref) ?? new Set<Digest>();
       this.#sent.set(spec.ref, sent);
-      const blobs = step.fs.layers.map((l) => l.descriptor).filter((d) => !sent.has(d.digest));
+      const blobs = layers.map((l) => l.descriptor).filter((d) => !sent.has(d.digest));
       if (blobs.length === 0) continue;
       for (const d of blobs) sent.add(d.digest);
       const repo = parseReference(spec.ref);
@@ -93,16 +94,4 @@ function partialSource(finished: Map<VertexId, FinishedStep>): ExportSource {
     sizes[id] = step.size;
   }
   return { results, keys, sizes, contents: [] };
-}
-
-/** The target stage's result and its parents, down to its FROM: mode=min's scope (as cacheExport's). */
-function targetChain(graph: BuildGraph): Set<VertexId> {
-  const byId = new Map(graph.vertices.map((v) => [v.id, v]));
-  const out = new Set<VertexId>();
-  let id = graph.stages[graph.target]?.result;
-  while (id !== undefined && !out.has(id)) {
-    out.add(id);
-    id = byId.get(id)?.inputs[0];
-  }
-  return out;
 }

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import type { BuildRecord, SqliteCacheIndex } from '../../solver/index.js';
 import { keyManifestOf } from '../explain/key-manifest.js';
+import { recordedBuilds } from '../report/recorded-builds.js';
 import { contextReport, type ContextReport, type ContextSnapshot } from './context-report.js';
 import { scanContext } from './scan-context.js';
 
@@ -29,13 +30,7 @@ export async function contextReportFor(req: ContextReportRequest): Promise<Conte
 
 /** The recorded builds of `dockerfile`, oldest first, as context snapshots. */
 export function contextHistory(index: SqliteCacheIndex, dockerfile: string): ContextSnapshot[] {
-  const out: ContextSnapshot[] = [];
-  for (const summary of index.listBuilds(HISTORY)) {
-    if (summary.dockerfile !== dockerfile) continue;
-    const record = index.getBuild(summary.id);
-    if (record) out.push(snapshotOf(record));
-  }
-  return out.reverse();
+  return recordedBuilds(index, dockerfile, HISTORY).map(snapshotOf);
 }
 
 function snapshotOf(record: BuildRecord): ContextSnapshot {

@@ -1,14 +1,5 @@
+import { formatBytes as humanBytes } from '../report/format.js';
 import type { ContextReport } from './context-report.js';
-
-/** Bytes for people: 1.2 MiB. */
-export function humanBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n / 1024;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${v.toFixed(1)} ${units[i] ?? 'TiB'}`;
-}
 
 /** `tsbuild context` as text. */
 export function renderContextText(r: ContextReport): string {

@@ -18,10 +18,10 @@ export type ExplainFormat = 'text' | 'json';
 export async function loadAgainst(against: string, root: string, signal?: AbortSignal): Promise<{ report: Report; source: string }> {
   const isFile = await stat(against).then((s) => s.isFile(), () => false);
   if (isFile) return { report: parseReportFile(await readFile(against, 'utf8'), against), source: `file ${resolve(against)}` };
-  if (isImageArgument(against) || against.endsWith('.json')) {
-    if (against.endsWith('.json')) throw new UserError('INVALID_ARGUMENT', `report file ${against} not found`, 'pass the path of a report written by --report FILE.json or `tsbuild report --format json`');
-    return { report: await fetchAttachedReport(against, signal), source: `report attached to ${against}` };
+  if (against.endsWith('.json')) {
+    throw new UserError('INVALID_ARGUMENT', `report file ${against} not found`, 'pass the path of a report written by --report FILE.json or `tsbuild report --format json`');
   }
+  if (isImageArgument(against)) return { report: await fetchAttachedReport(against, signal), source: `report attached to ${against}` };
   return { report: await loadReport(root, against), source: `build in ${root}` };
 }
 

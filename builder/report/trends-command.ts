@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { UserError } from '../../registry/index.js';
 import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
+import { recordedBuilds } from './recorded-builds.js';
 import { buildTrends, renderTrendsHtml, renderTrendsText } from './trends.js';
 
 /** `tsbuild report --last N [-f Dockerfile] [--format json|md|html] [-o FILE]`: cache trends (md prints text). */
@@ -20,13 +21,11 @@ export async function trendsAction(flags: { root: string; last?: string; file?: 
 function lastBuilds(root: string, n: number, dockerfile: string | undefined): BuildRecord[] {
   const index = SqliteCacheIndex.open(root);
   try {
-    const summaries = index.listBuilds(1000);
-    const file = dockerfile ?? summaries[0]?.dockerfile;
-    const picked = summaries.filter((s) => s.dockerfile === file).slice(0, n);
-    if (picked.length === 0) {
-      throw new UserError('INVALID_ARGUMENT', `no builds of ${file ?? 'any Dockerfile'} recorded in ${root}`, 'run `tsbuild build` first, or pass the --root and -f the builds used');
+    const records = recordedBuilds(index, dockerfile, n);
+    if (records.length === 0) {
+      throw new UserError('INVALID_ARGUMENT', `no builds of ${dockerfile ?? 'any Dockerfile'} recorded in ${root}`, 'run `tsbuild build` first, or pass the --root and -f the builds used');
     }
-    return picked.map((s) => index.getBuild(s.id)).filter((r): r is BuildRecord => r !== undefined).reverse();
+    return records;
   } finally {
     index.close();
   }
