@@ -90,8 +90,10 @@ describe('explain --against another machine\'s build', function () {
     const a = await build('rootA', ['--build-arg', 'API_TOKEN=hunter2-there', '--report', join(dir, 'a2.json')]);
     expect(a.code, a.stderr).to.equal(0);
     await writeFile(join(ctx, 'a.txt'), 'three\n');
-    const b = await build('rootB', ['--build-arg', 'API_TOKEN=hunter2-there']);
+    const b = await build('rootB', ['--build-arg', 'API_TOKEN=hunter2-there', '--explain-against', join(dir, 'a2.json')]);
     expect(b.code, b.stderr).to.equal(0);
+    // build --explain-against prints the same comparison at the end of the build.
+    expect(b.stderr).to.match(/COPY a\.txt \/srv\/a\.txt {4}missed here, hit there\n {4}files differ in context: a\.txt sha256:/);
     await env?.registry.stop();
 
     const r = await tsbuild(['explain', '--root', join(dir, 'rootB'), '--against', join(dir, 'a2.json'), '--format', 'json']);
