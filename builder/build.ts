@@ -2,9 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, crashPoint, solve, type BuildRecord, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { SqliteCacheIndex, crashPoint, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
+import { IncrementalCacheExport } from './cache/incremental-export.js';
+import { StepRecorder } from './cache/step-recorder.js';
+import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
+import { contextReportFor } from './context-report/load-context-report.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
   RegistryClient, UserError, formatPlatform, isTsbuildError, ociArch,
@@ -185,11 +189,13 @@ async function buildLocked(
   const images = new RegistryImageSource(client, worker.store);
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
-  const record: BuildRecord = {
+  const record: KeyedBuildRecord = {
     id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
   };
   let leaseId: string | undefined;
+  let recorder: StepRecorder | undefined;
+  let exporter: IncrementalCacheExport | undefined;
   try {
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
@@ -197,12 +203,19 @@ async function buildLocked(
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);
+    // Every finished step is recorded (the report's key manifest) and its layers start going to --cache-to at once.
+    const locatorPrefix = `${contextDir}:${dockerfile.path}`;
+    const cacheTo = (req.cacheTo ?? []).filter((c) => c.type !== 'inline');
+    const incremental = cacheTo.length === 0 ? undefined
+      : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });
+    exporter = incremental;
+    recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
-      worker, images, cache, context: { kind: 'context', dir: contextDir, excludes },
+      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
-      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix: `${contextDir}:${dockerfile.path}`,
-      ...(remote.cache ? { remote: remote.cache } : {}),
+      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix,
+      ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
@@ -236,6 +249,7 @@ async function buildLocked(
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
     const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker });
+    await exporter?.settle();
     await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
     const digest = index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest;
     record.status = 'succeeded';
@@ -248,9 +262,13 @@ async function buildLocked(
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';
     record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
+    if (exporter && recorder && !req.signal.aborted) await exporter.exportFailed(recorder.finished);
     throw err;
   } finally {
     record.finished = Date.now();
+    if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
+      .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
     cache.recordBuild(record);
     if (leaseId) await cache.release(leaseId);

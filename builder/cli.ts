@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
-import { parseDockerfile, planDot } from '../frontend/index.js';
+import { parseDockerfile, planDot, type BuildGraph } from '../frontend/index.js';
 import { UserError, formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { runBuild, writeMetadata, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
@@ -17,6 +17,9 @@ import { registerReportCommand } from './report-command.js';
 import { attachReport } from './report-attach.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerImagetoolsCommands } from './imagetools-commands.js';
+import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
+import { registerContextCommand } from './context-report/context-command.js';
+import { pushPlans, renderPushPlan } from './push-plan.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
@@ -65,6 +68,7 @@ interface BuildFlags {
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
   provenance?: string; sbom?: string; attest: string[];
+  explainAgainst?: string; dryRun?: boolean;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -88,6 +92,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const epoch = process.env.SOURCE_DATE_EPOCH;
   const platforms = platformsOption(flags.platform);
   const outputs = outputsOf(flags);
+  // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
+  const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
   }
@@ -118,10 +124,12 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
+    if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(flags.root, outcome.buildId, flags.explainAgainst, signal), 'text'));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
     if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
+    if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), signal)) process.stdout.write(renderPushPlan(plan));
   } catch (err) {
     progress.close();
     throw err;
@@ -129,6 +137,22 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     await secrets.cleanup();
     if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
   }
+}
+
+/** The names a --dry-run build would push to; its outputs stop pushing. */
+function dryRunTargets(outputs: OutputSpec[], flags: BuildFlags): string[] {
+  const names = outputs.flatMap((o) => (o.type === 'image' && o.push ? o.names : []));
+  if (names.length === 0) throw new UserError('INVALID_ARGUMENT', '--dry-run needs --push', 'add --push -t registry/repo:tag to see what the push would send');
+  if (flags.attachReport) throw new UserError('INVALID_ARGUMENT', '--dry-run pushes nothing, so it cannot --attach-report', 'drop one of the two flags');
+  for (const o of outputs) if (o.type === 'image') o.push = false;
+  return names;
+}
+
+/** Repositories a push could mount blobs from: the base images and the registry caches. */
+function pushCandidates(graph: BuildGraph, flags: BuildFlags): string[] {
+  const bases = graph.vertices.flatMap((v) => (v.op.kind === 'image' ? [v.op.ref] : []));
+  const caches = [...flags.cacheFrom.map(parseCacheFrom), ...flags.cacheTo.map(parseCacheTo)].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
+  return [...bases, ...caches];
 }
 
 async function readStdin(): Promise<string> {
@@ -165,6 +189,8 @@ Examples:
     .option('-q, --quiet', 'suppress progress and print the image ID on success')
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
+    .option('--dry-run', 'with --push: build, push nothing, and print per blob whether the push would skip, mount or upload it')
+    .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
@@ -198,6 +224,8 @@ Examples:
   registerArtifactCommands(program);
   registerAuthCommands(program);
   registerReportCommand(program);
+  registerExplainCommand(program);
+  registerContextCommand(program);
   registerCompletionCommand(program);
   registerImagetoolsCommands(program);
   return program;

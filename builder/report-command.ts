@@ -4,8 +4,9 @@ import { Option, type Command } from 'commander';
 import { defaultRoot } from './options/root.js';
 import { formatOfFile, loadReport, renderReport, type ReportFormat } from './report/index.js';
 import { fetchAttachedReport, isImageArgument } from './report-attach.js';
+import { trendsAction } from './report/trends-command.js';
 
-interface ReportFlags { root: string; format?: ReportFormat; output?: string }
+interface ReportFlags { root: string; format?: ReportFormat; output?: string; last?: string; file?: string }
 
 /** `tsbuild report [BUILD_ID|IMAGE]`: the cache-hit analysis of a recorded build (the latest by default) or of an image. */
 export function registerReportCommand(program: Command): void {
@@ -14,7 +15,10 @@ export function registerReportCommand(program: Command): void {
     .option('--root <dir>', 'state directory the build used', defaultRoot())
     .addOption(new Option('--format <format>', 'report format (default: from the -o extension, else md)').choices(['json', 'md', 'html']))
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
+    .option('--last <n>', 'cache trends over the last N recorded builds of a Dockerfile (text, json or html)')
+    .option('-f, --file <path>', 'with --last: the Dockerfile whose builds to read (default: that of the latest build)')
     .action(async (buildId: string | undefined, flags: ReportFlags) => {
+      if (flags.last !== undefined) return trendsAction(flags);
       const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId) : await loadReport(flags.root, buildId);
       const format = flags.format ?? (flags.output !== undefined ? formatOfFile(flags.output) : undefined) ?? 'md';
       const text = renderReport(report, format);

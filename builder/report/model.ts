@@ -2,6 +2,8 @@ import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import type { RegistryMetrics } from '../../registry/index.js';
 import type { BuildRecord, MissReason, VertexRecord } from '../../solver/index.js';
 import { adviseBuild, type Advice } from './advice.js';
+import { keyManifestOf, type KeyedBuildRecord, type StepKey } from '../explain/key-manifest.js';
+import type { ContextReport } from '../context-report/context-report.js';
 import { describeReason } from './describe-reason.js';
 import { displayText, keywordOf, locationLabel, sourceText, stageNameOf } from './instruction-text.js';
 
@@ -12,6 +14,8 @@ export interface Report {
   totals: ReportTotals;
   steps: ReportStep[];
   advice: Advice[];
+  /** What the build context sent and who read it (optional; see `tsbuild context`). */
+  context?: ContextReport;
 }
 
 /** What was built, when, and with what result. Times are ISO 8601. */
@@ -71,6 +75,11 @@ export interface ReportStep {
   durationMs: number;
   /** Bytes of the layer this step added (compressed); 0 for config-only steps. */
   size: number;
+  /**
+   * The step's cache key and its ingredients (schemaVersion 1, optional; added for `tsbuild explain --against`):
+   * secret-looking values are replaced by `redacted:sha256:…` of the value, so keys still compare equal.
+   */
+  key?: StepKey;
 }
 
 /** What buildReport() reads: the stored record, plus what the build still had in memory when there is one. */
@@ -90,6 +99,7 @@ export function buildReport(input: ReportInput): Report {
   const origin = record.started;
   const platforms = new Map<string, number>();
   const steps = record.vertices.map((v) => reportStep(v, input, lines, origin, platforms));
+  addKeys(steps, keyManifestOf(record));
   nameStages(steps, input.graph);
   const byId = new Map(steps.map((s) => [s.id, s]));
   for (const step of steps) step.rootCauses = rootCauses(step, byId);
@@ -110,6 +120,8 @@ export function buildReport(input: ReportInput): Report {
     advice: [],
   };
   report.advice = adviseBuild(report, lines);
+  const context = (record as KeyedBuildRecord).context;
+  if (context !== undefined && context !== null) report.context = context;
   return report;
 }
 
@@ -165,6 +177,15 @@ function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undef
     durationMs: v.durationMs,
     size: v.size,
   };
+}
+
+/** Each step's key manifest entry, when the record has one. */
+function addKeys(steps: ReportStep[], manifest: StepKey[] | undefined): void {
+  const byVertex = new Map((manifest ?? []).map((k) => [k.vertex, k]));
+  for (const step of steps) {
+    const key = byVertex.get(step.id);
+    if (key !== undefined) step.key = key;
+  }
 }
 
 /** Stage names from the graph, or from each stage's `FROM … AS name` line. */

@@ -3,6 +3,7 @@ import { escapeHtml as h } from './escape-html.js';
 import { formatBytes, formatMs, shortDigest } from './format.js';
 import { REPORT_CSS, REPORT_JS } from './html-assets.js';
 import { reasonsHtml } from './html-reasons.js';
+import { contextHtml } from './html-context.js';
 import type { Report, ReportStep } from './model.js';
 import { oneLine } from './reorder-advice.js';
 import { TITLES } from './render-markdown.js';
@@ -34,6 +35,7 @@ ${timelineHtml(report, index)}
 ${adviceHtml(report.advice, index)}
 <h2>Steps</h2>
 ${stepsHtml(report, index)}
+${contextHtml(report.context)}
 </main>
 <div id="tip" hidden></div>
 <script>${REPORT_JS}</script>

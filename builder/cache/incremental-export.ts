@@ -1,0 +1,97 @@
+import PQueue from 'p-queue';
+import type { BuildGraph, VertexId } from '../../frontend/index.js';
+import { cacheExport, type CacheKey, type ExportSource, type FsState } from '../../solver/index.js';
+import { parseReference, type Digest } from '../../registry/index.js';
+import type { CacheToSpec } from './cache-spec.js';
+import { exportToDir, exportToRegistry, type ExportContext } from './export-cache.js';
+import type { FinishedStep } from './step-recorder.js';
+
+/** How many steps' layers go up at once while the build runs (each step's blobs are themselves bounded). */
+const CONCURRENCY = 2;
+
+/**
+ * `--cache-to` while the build runs. Design (the simpler of the two in issue 19): the blobs of each finished step
+ * in the export's scope (every step for mode=max; the target stage's chain for mode=min) are sent to each registry
+ * cache in the background as the step finishes, bounded; the cache manifest is written once, at the end, on success
+ * (writeCaches) and on failure (exportFailed: the records of the steps that finished). The manifest always goes
+ * last, after every blob it names is confirmed in the repository (exportToRegistry HEADs them again), and a local
+ * export is renamed into place whole: an interrupted export never leaves a manifest pointing at missing blobs.
+ */
+export class IncrementalCacheExport {
+  readonly #specs: CacheToSpec[];
+  readonly #graph: BuildGraph;
+  readonly #ctx: ExportContext;
+  readonly #queue = new PQueue({ concurrency: CONCURRENCY });
+  readonly #sent = new Map<string, Set<Digest>>();
+
+  constructor(specs: CacheToSpec[], graph: BuildGraph, ctx: ExportContext) {
+    this.#specs = specs;
+    this.#graph = graph;
+    this.#ctx = ctx;
+  }
+
+  /** Starts sending `step`'s layers to every registry cache whose scope holds it. Never throws: failures are noted. */
+  stepFinished(step: FinishedStep): void {
+    const source = partialSource(new Map([[step.vertex.id, step]]));
+    for (const spec of this.#specs) {
+      if (spec.type !== 'registry') continue;
+      // cacheExport decides the scope (mode=min: the target's chain), as it will for the manifest at the end.
+      const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);
+      const sent = this.#sent.get(spec.ref) ?? new Set<Digest>();
+      this.#sent.set(spec.ref, sent);
+      const blobs = layers.map((l) => l.descriptor).filter((d) => !sent.has(d.digest));
+      if (blobs.length === 0) continue;
+      for (const d of blobs) sent.add(d.digest);
+      const repo = parseReference(spec.ref);
+      void this.#queue.add(async () => {
+        if (this.#ctx.signal?.aborted === true) return;
+        await this.#ctx.blobs.ensureAt(repo, blobs, this.#ctx.signal);
+      }).catch((err: unknown) => {
+        // Not fatal: the final export HEADs every blob again and uploads what is still missing.
+        for (const d of blobs) sent.delete(d.digest);
+        this.#ctx.note(`cache export to ${spec.ref}: early upload of ${step.vertex.text} failed (${err instanceof Error ? err.message : String(err)}); retrying at the end`);
+      });
+    }
+  }
+
+  /** Waits for the uploads started so far. */
+  async settle(): Promise<void> {
+    await this.#queue.onIdle();
+  }
+
+  /**
+   * After a failed build: waits for the uploads, then writes each cache (registry and local) with the records of the
+   * steps that finished, so the next runner starts from them. Failures here are noted, never thrown: the build's
+   * own error is what the user must see.
+   */
+  async exportFailed(finished: Map<VertexId, FinishedStep>): Promise<void> {
+    await this.settle();
+    const source = partialSource(finished);
+    for (const spec of this.#specs) {
+      if (spec.type === 'inline') continue;
+      const exported = cacheExport(this.#graph, source, spec.mode);
+      if (exported.records.length === 0) continue;
+      const where = spec.type === 'registry' ? spec.ref : spec.dest;
+      try {
+        if (spec.type === 'registry') await exportToRegistry(spec.ref, exported, this.#ctx);
+        else await exportToDir(spec.dest, exported, this.#ctx);
+        this.#ctx.note(`the build failed: ${where} holds the ${exported.records.length} steps that finished`);
+      } catch (err) {
+        this.#ctx.note(`cache export to ${where} after the failure failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  }
+}
+
+/** What cacheExport() reads, from the steps that finished (no content facts: they come with a whole solve). */
+function partialSource(finished: Map<VertexId, FinishedStep>): ExportSource {
+  const results: Record<VertexId, FsState> = {};
+  const keys: Record<VertexId, CacheKey> = {};
+  const sizes: Record<VertexId, number> = {};
+  for (const [id, step] of finished) {
+    results[id] = step.fs;
+    keys[id] = step.key;
+    sizes[id] = step.size;
+  }
+  return { results, keys, sizes, contents: [] };
+}

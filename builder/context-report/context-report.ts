@@ -1,0 +1,155 @@
+import { matchesGlob } from 'node:path';
+import { cleanPathForContext, contextCopies, type ContextCopy } from './context-copies.js';
+import type { ContextFile } from './scan-context.js';
+
+/** Files and bytes of one part of the context: a top-level directory (`src/`) or a top-level file. */
+export interface ContextPart {
+  path: string;
+  files: number;
+  bytes: number;
+  /** The COPY/ADD instructions (by `Dockerfile:LINE`) that read any of it. */
+  readBy: string[];
+}
+
+/** A `.dockerignore` line the context would gain from. */
+export interface IgnoreSuggestion {
+  pattern: string;
+  files: number;
+  bytes: number;
+  /** Broad COPYs (`COPY . .`) that sweep it into the image today; no COPY names it. */
+  sweptBy: string[];
+}
+
+/** How often a context file's content changed across the recorded builds of this Dockerfile. */
+export interface FileChurn { path: string; changes: number }
+
+/** One COPY/ADD from the context, what it reads, and what re-runs when those files change. */
+export interface CopyUse extends Omit<ContextCopy, 'runs'> {
+  files: number;
+  bytes: number;
+  /** The files it reads that changed most often across the recorded builds. */
+  churn: FileChurn[];
+  /** RUN steps after it in its stage (they re-run when it misses), with their last duration when recorded. */
+  after: { label: string; instruction: string; durationMs?: number }[];
+}
+
+/** `tsbuild context` and the build report's context section. Plain data. */
+export interface ContextReport {
+  sent: { files: number; bytes: number };
+  excluded: { files: number; bytes: number; parts: ContextPart[] };
+  /** What is sent, by top-level directory or file, largest first. */
+  parts: ContextPart[];
+  largest: { path: string; bytes: number }[];
+  suggestions: IgnoreSuggestion[];
+  copies: CopyUse[];
+  /** How many recorded builds of this Dockerfile the churn figures come from. */
+  builds: number;
+}
+
+/**
+ * One recorded build's view of the context: each file a COPY read, with its content digest, and how long each
+ * step that ran (missed) took, by Dockerfile line.
+ */
+export interface ContextSnapshot { files: Record<string, string>; durations: Record<number, number> }
+
+/** What the usual suspects look like, in `.dockerignore` syntax and as a test on a context path. */
+const SUSPECTS: { pattern: string; matches: (path: string) => boolean }[] = [
+  ...['.git', 'node_modules', 'dist', 'build', 'target'].map((d) => ({ pattern: d, matches: (p: string) => p === d || p.startsWith(`${d}/`) })),
+  { pattern: '**/*.log', matches: (p: string) => p.endsWith('.log') },
+];
+
+const LARGEST = 10;
+const CHURN = 5;
+
+/**
+ * The context report of `files` (scanned with the .dockerignore applied) for the Dockerfile `dockerfileText`, with
+ * churn from `history` (this Dockerfile's recorded builds, oldest first). Pure.
+ */
+export function contextReport(files: ContextFile[], dockerfileText: string, dockerfilePath: string, history: ContextSnapshot[]): ContextReport {
+  const copies = contextCopies(dockerfileText, dockerfilePath);
+  const sent = files.filter((f) => !f.isExcluded);
+  const excluded = files.filter((f) => f.isExcluded);
+  const readers = new Map<string, ContextCopy[]>(sent.map((f) => [f.path, copies.filter((c) => reads(c, f.path))]));
+  const churn = churnOf(history);
+  const lastDuration = (line: number): number | undefined => [...history].reverse().find((h) => h.durations[line] !== undefined)?.durations[line];
+  return {
+    sent: totals(sent),
+    excluded: { ...totals(excluded), parts: partsOf(excluded, () => []) },
+    parts: partsOf(sent, (p) => readers.get(p) ?? []),
+    largest: [...sent].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1)).slice(0, LARGEST).map((f) => ({ path: f.path, bytes: f.bytes })),
+    suggestions: suggestionsOf(sent, readers),
+    copies: copies.map((c) => {
+      const read = sent.filter((f) => readers.get(f.path)?.includes(c));
+      const readSet = new Set(read.map((f) => f.path));
+      const { runs, ...copy } = c;
+      return {
+        ...copy, ...totals(read),
+        churn: churn.filter((x) => readSet.has(x.path)).slice(0, CHURN),
+        after: runs.map((r) => {
+          const ms = lastDuration(r.line);
+          return { label: r.label, instruction: r.instruction, ...(ms !== undefined ? { durationMs: ms } : {}) };
+        }),
+      };
+    }),
+    builds: history.length,
+  };
+}
+
+function totals(files: ContextFile[]): { files: number; bytes: number } {
+  return { files: files.length, bytes: files.reduce((n, f) => n + f.bytes, 0) };
+}
+
+/** A top-level directory as `name/`, a top-level file as its name. */
+function partOf(path: string): string {
+  const slash = path.indexOf('/');
+  return slash < 0 ? path : path.slice(0, slash + 1);
+}
+
+function partsOf(files: ContextFile[], readersOf: (path: string) => ContextCopy[]): ContextPart[] {
+  const parts = new Map<string, ContextPart>();
+  for (const f of files) {
+    const name = partOf(f.path);
+    const part = parts.get(name) ?? { path: name, files: 0, bytes: 0, readBy: [] };
+    part.files++;
+    part.bytes += f.bytes;
+    for (const c of readersOf(f.path)) if (!part.readBy.includes(c.label)) part.readBy.push(c.label);
+    parts.set(name, part);
+  }
+  return [...parts.values()].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
+}
+
+/** True when COPY `c` reads the context file `path`: a source names it, a parent directory of it, or is `.`. */
+function reads(c: ContextCopy, path: string): boolean {
+  const segments = path.split('/');
+  return c.sources.some((src) => {
+    const s = cleanPathForContext(src);
+    if (s === '.' || s === '') return true;
+    for (let i = 1; i <= segments.length; i++) if (matchesGlob(segments.slice(0, i).join('/'), s)) return true;
+    return false;
+  });
+}
+
+function suggestionsOf(sent: ContextFile[], readers: Map<string, ContextCopy[]>): IgnoreSuggestion[] {
+  const out: IgnoreSuggestion[] = [];
+  for (const s of SUSPECTS) {
+    const hit = sent.filter((f) => s.matches(f.path));
+    if (hit.length === 0) continue;
+    const by = hit.flatMap((f) => readers.get(f.path) ?? []);
+    if (by.some((c) => !c.isBroad)) continue;   // a COPY names it: the image needs it
+    out.push({ pattern: s.pattern, ...totals(hit), sweptBy: [...new Set(by.map((c) => c.label))] });
+  }
+  return out;
+}
+
+/** Per file, how many times its digest changed from one recorded build to the next, most first. */
+function churnOf(history: ContextSnapshot[]): FileChurn[] {
+  const changes = new Map<string, number>();
+  for (let i = 1; i < history.length; i++) {
+    const before = history[i - 1]?.files ?? {};
+    const now = history[i]?.files ?? {};
+    for (const path of new Set([...Object.keys(before), ...Object.keys(now)])) {
+      if (before[path] !== now[path]) changes.set(path, (changes.get(path) ?? 0) + 1);
+    }
+  }
+  return [...changes].map(([path, n]) => ({ path, changes: n })).sort((a, b) => b.changes - a.changes || (a.path < b.path ? -1 : 1));
+}

@@ -1,0 +1,75 @@
+import { readFile, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { UserError } from '../../registry/index.js';
+import { defaultRoot } from '../options/root.js';
+import { loadReport, type Report } from '../report/index.js';
+import { fetchAttachedReport, isImageArgument } from '../report-attach.js';
+import { compareBuilds, renderComparison, type Comparison } from './compare-builds.js';
+import { parseKeyManifest } from './key-manifest.js';
+
+/** The formats `explain` prints. */
+export type ExplainFormat = 'text' | 'json';
+
+/**
+ * The other side of a comparison: a report file a CI job saved (read offline), the report attached to an image
+ * (`--attach-report`), or a build id in `root`.
+ */
+export async function loadAgainst(against: string, root: string, signal?: AbortSignal): Promise<{ report: Report; source: string }> {
+  const isFile = await stat(against).then((s) => s.isFile(), () => false);
+  if (isFile) return { report: parseReportFile(await readFile(against, 'utf8'), against), source: `file ${resolve(against)}` };
+  if (against.endsWith('.json')) {
+    throw new UserError('INVALID_ARGUMENT', `report file ${against} not found`, 'pass the path of a report written by --report FILE.json or `tsbuild report --format json`');
+  }
+  if (isImageArgument(against)) return { report: await fetchAttachedReport(against, signal), source: `report attached to ${against}` };
+  return { report: await loadReport(root, against), source: `build in ${root}` };
+}
+
+function parseReportFile(text: string, file: string): Report {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new UserError('INVALID_ARGUMENT', `${file} is not JSON: ${(err as Error).message}`, 'pass a report written by --report FILE.json', { cause: err });
+  }
+  if (typeof value !== 'object' || value === null || (value as { schemaVersion?: unknown }).schemaVersion !== 1 || !Array.isArray((value as { steps?: unknown }).steps)) {
+    throw new UserError('INVALID_ARGUMENT', `${file} is not a schemaVersion 1 tsbuild report`, 'pass a report written by --report FILE.json');
+  }
+  return value as Report;
+}
+
+/** Fails with a hint when a report predates key manifests: there is nothing to compare. */
+function checkKeys(report: Report, what: string): void {
+  const steps = report.steps as unknown[];
+  const keyed = steps.filter((s) => parseKeyManifest([(s as { key?: unknown }).key])?.length === 1).length;
+  if (keyed === 0) {
+    throw new UserError('INVALID_ARGUMENT', `${what} (build ${report.build.id}) carries no step keys to compare`,
+      report.steps.length === 0 ? 'that build recorded no steps (it failed before any finished)' : 'it was written by an older tsbuild: rebuild it with this version to get a report with key manifests');
+  }
+}
+
+/** Compares build `buildId` (the latest in `root` when absent) with `against`. */
+export async function explainAgainst(root: string, buildId: string | undefined, against: string, signal?: AbortSignal): Promise<Comparison> {
+  const here = await loadReport(root, buildId);
+  const there = await loadAgainst(against, root, signal);
+  checkKeys(here, 'this build');
+  checkKeys(there.report, there.source);
+  return compareBuilds(here, `root ${root}`, there.report, there.source);
+}
+
+/** The comparison in `format`. */
+export function renderExplain(c: Comparison, format: ExplainFormat): string {
+  return format === 'json' ? `${JSON.stringify(c, null, 2)}\n` : renderComparison(c);
+}
+
+/** `tsbuild explain --against REF|BUILD_ID|REPORT.json [BUILD_ID]`. */
+export function registerExplainCommand(program: Command): void {
+  program.command('explain').argument('[build-id]', 'the build to explain (default: the latest in --root)')
+    .description('compare a build with another machine\'s: which steps hit there and missed here, and which ingredient differs')
+    .requiredOption('--against <ref|build-id|file>', 'an image pushed with --attach-report, a report JSON file, or a build id in --root')
+    .option('--root <dir>', 'state directory the build used', defaultRoot())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action(async (buildId: string | undefined, flags: { against: string; root: string; format: ExplainFormat }) => {
+      process.stdout.write(renderExplain(await explainAgainst(flags.root, buildId, flags.against), flags.format));
+    });
+}
