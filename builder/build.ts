@@ -15,6 +15,7 @@ import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
+import { namedImage, type NetworkMode } from './options/build-flags.js';
 import { writeOutputs } from './outputs/write-outputs.js';
 import type { ProgressWriter } from './progress/index.js';
 
@@ -44,6 +45,31 @@ export interface BuildRequest {
   cacheFrom?: CacheFromSpec[];
   /** `--cache-to`: where this build's cache records are exported. */
   cacheTo?: CacheToSpec[];
+  /** `--network`: the network of every RUN that does not set `--network` itself. */
+  network?: NetworkMode;
+  /** `--add-host`: /etc/hosts lines (`IP<TAB>NAME`) for every RUN. */
+  extraHosts?: string[];
+  /** `--build-context NAME=docker-image://REF`: NAME → REF, replacing `FROM NAME` and `COPY --from=NAME`. */
+  namedContexts?: Record<string, string>;
+  /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
+  buildId?: string;
+}
+
+/**
+ * The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops, and named contexts checked
+ * against stage names (a context replacing a stage is not implemented: refused rather than silently ignored).
+ */
+function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
+  for (const name of Object.keys(req.namedContexts ?? {})) {
+    if (graph.stages.some((s) => s.name === name.toLowerCase())) {
+      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}: replacing the stage "${name}" with a named context is not supported yet`, 'name an image the Dockerfile uses in FROM or COPY --from');
+    }
+  }
+  for (const v of graph.vertices) {
+    if (v.op.kind !== 'exec') continue;
+    if (req.network && req.network !== 'default' && v.op.network === 'default') v.op.network = req.network;
+    if (req.extraHosts?.length) v.op.extraHosts = [...req.extraHosts];
+  }
 }
 
 /**
@@ -139,7 +165,7 @@ async function buildLocked(
   const cache = SqliteCacheIndex.open(req.root);
   const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
-  const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
+  const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
   const record: BuildRecord = {
     id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
@@ -151,8 +177,9 @@ async function buildLocked(
     const graph = await compile(dockerfile.text, {
       file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
       ...(req.target ? { target: req.target } : {}),
-      resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
+      resolveImage: (ref, p) => images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal),
     });
+    applyBuildSettings(graph, req);
     checkEntitlements(graph, req.allow);
     req.progress.plan(graph, dockerfile.text);
     const solved = await solve(graph, {

@@ -1,10 +1,11 @@
 import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
-import { parseReference, type RegistryClient, type Repository } from '../../registry/index.js';
+import { parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { RegistryImageSource } from '../image-source.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
+import { exportImage } from './export-image.js';
 import { writeOciLayout } from './oci-layout.js';
 import { pushImage } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
@@ -19,6 +20,17 @@ export interface OutputContext {
   signal: AbortSignal;
   /** The target's final filesystem, for the local and tar outputs. */
   fs: FsState;
+  /** The image's platform, for platform-limited annotations (default: the image config's). */
+  platform?: Platform;
+}
+
+/** Layers that came from a base image: `compression=` leaves them as they are unless force-compression is set. */
+function baseLayers(images: RegistryImageSource): Set<string> {
+  return new Set([...images.resolvedRefs.values()].flatMap((r) => r.manifest.layers.map((l) => l.digest)));
+}
+
+function platformOf(image: AssembledImage): Platform {
+  return { os: image.config.os, architecture: image.config.architecture, ...(image.config.variant ? { variant: image.config.variant } : {}) };
 }
 
 /** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
@@ -32,10 +44,18 @@ function mountSources(images: RegistryImageSource): Map<string, Repository> {
 }
 
 /** Writes every requested output; returns the names pushed. */
-export async function writeOutputs(image: AssembledImage, outputs: OutputSpec[], ctx: OutputContext): Promise<string[]> {
+export async function writeOutputs(built: AssembledImage, outputs: OutputSpec[], ctx: OutputContext): Promise<string[]> {
   const pushed: string[] = [];
   for (const out of outputs) {
+    // Each image output applies its own -o attributes (compression, media types, annotations): see export-image.ts.
+    const exported = out.type === 'image' || out.type === 'oci' || out.type === 'docker'
+      ? await exportImage(built, out, { store: ctx.store, baseLayers: baseLayers(ctx.images), platform: ctx.platform ?? platformOf(built), signal: ctx.signal })
+      : undefined;
+    const image = exported?.image ?? built;
+    const layoutAnnotations = exported ? { indexAnnotations: exported.indexAnnotations, descriptorAnnotations: exported.descriptorAnnotations } : {};
     switch (out.type) {
+      case 'cacheonly':
+        break;
       case 'image': {
         if (!out.push) { ctx.progress.note(`image ${image.manifestDescriptor.digest} kept in the build store (no push requested)`); break; }
         if (out.names.length === 0) {
@@ -49,12 +69,12 @@ export async function writeOutputs(image: AssembledImage, outputs: OutputSpec[],
         break;
       }
       case 'oci':
-        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: out.tar, names: out.names }, ctx.signal);
-        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest}`);
+        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: out.tar, names: out.names, ...layoutAnnotations }, ctx.signal);
+        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
       case 'docker':
-        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true }, ctx.signal);
-        ctx.progress.note(`wrote docker archive ${out.dest}`);
+        await writeOciLayout(image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layoutAnnotations }, ctx.signal);
+        ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
       case 'local':
         await writeLocal(ctx.worker, ctx.fs, out.dest);
