@@ -6,6 +6,7 @@ export { parseDockerfile } from './parser/parse-dockerfile.js';
 export { processWord, processWords, ShellSyntaxError } from './shell/lex.js';
 export type { EnvLookup, ExpandResult, LexOptions } from './shell/lex.js';
 export { parseDockerignore, createIgnoreMatcher } from './dockerignore.js';
+export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
 export type { CompileOptions, ResolveImage } from './compile/options.js';
 export { planText, planDot } from './plan.js';
