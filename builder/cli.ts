@@ -1,21 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { parseDockerfile, planDot } from '../frontend/index.js';
+import { DockerfileError, checkDockerfile, formatCheckWarning, parseDockerfile, planDot, type CheckResult, type CheckWarning } from '../frontend/index.js';
 import { UserError, parsePlatform, type Platform } from '../registry/oci/index.js';
-import { runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
+import { readDockerfile, runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
 import { checkAttestations, checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { findLoader, loadArchive } from './outputs/load.js';
-import { githubAnnotation } from './format-error.js';
+import { githubAnnotation, rememberSource } from './format-error.js';
 import { defaultRoot } from './options/root.js';
 import { resolveSecrets } from './options/secrets.js';
-import { createProgress, type ProgressMode } from './progress/index.js';
+import { createProgress, type ProgressMode, type ProgressWriter } from './progress/index.js';
 import { registerStateCommands } from './state-commands.js';
 import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
@@ -137,6 +137,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   try {
     let outcome: BuildOutcome;
     try {
+      await checkBeforeBuild(req, progress);
       outcome = await runBuild({ ...req, buildId });
     } catch (err) {
       progress.close();
@@ -335,7 +336,41 @@ function moveGlobalOptions(args: string[]): string[] {
   return [cmd, ...moved, ...rest.slice(1)];
 }
 
-/** `--check` / `--call=check`: filled in with the frontend's build checks. */
-async function checkAction(_context: string, _flags: BuildFlags): Promise<void> {
-  throw new UserError('INVALID_ARGUMENT', '--check is not supported yet', 'drop --check');
+/** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
+async function checkAction(context: string, flags: BuildFlags): Promise<void> {
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  rememberSource(dockerfile.path, dockerfile.text);
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
+  const n = result.warnings.length;
+  process.stdout.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
+  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+}
+
+/** Build checks before a build: printed as warnings; fatal (exit 1, at the first finding) with `# check=error=true`. */
+async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; dockerfileText?: string }, progress: ProgressWriter): Promise<void> {
+  let dockerfile: { path: string; text: string };
+  let result: CheckResult;
+  try {
+    dockerfile = await readDockerfile(req);
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  } catch {
+    return;   // an unreadable or unparsable Dockerfile: the build itself reports it, located
+  }
+  for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
+  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+}
+
+function checkFailure(warnings: CheckWarning[], path: string): DockerfileError {
+  const w = warnings[0];
+  const line = w?.line ?? 1;
+  return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
+    `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
+    'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
+}
+
+/** A Dockerfile path as users wrote it: relative to the working directory when inside it. */
+function relativeName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || rel === '' ? path : rel;
 }

@@ -12,3 +12,5 @@ export type { CompileOptions, ResolveImage } from './compile/options.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { isSecretName, REDACTED } from './secret-name.js';
+export { checkDockerfile, formatCheckWarning } from './checks/index.js';
+export type { CheckResult, CheckWarning } from './checks/index.js';
