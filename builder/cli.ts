@@ -280,6 +280,8 @@ function oneLineUsageErrors(cmd: Command, path: string[] = []): void {
   const names = [...path, cmd.name()];
   const full = names.join(' ');
   cmd.showHelpAfterError(`usage: ${full} ${cmd.usage()}\n(run '${full} --help' for every option)`);
+  // Usage errors of subcommands reach main.ts as CommanderErrors too, so they exit 2 like the program's own.
+  if (path.length > 0) cmd.exitOverride();
   for (const sub of cmd.commands) oneLineUsageErrors(sub, names);
 }
 

@@ -38,14 +38,17 @@ export function registerStateCommands(program: Command): void {
     .option('--json', 'print JSON')
     .action((given: string | undefined, flags: { json?: boolean }) => {
       // --root belongs to `history`: commander hands it to the parent wherever it appears on the line.
-      const root = (history.opts() as { root: string }).root;
+      const parent = history.opts() as { root: string; json?: boolean };
+      const root = parent.root;
+      // --json is also an option of `history`, which takes it wherever it appears on the line.
+      const json = flags.json === true || parent.json === true;
       const cache = SqliteCacheIndex.open(root);
       try {
         const id = given ?? latestBuildId(cache.listBuilds());
         if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass --root of the builds');
         const build = cache.getBuild(id);
         if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
-        if (flags.json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
+        if (json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
         for (const v of build.vertices) {
           process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
         }

@@ -58,7 +58,7 @@ export async function ensureParent(file: string, what: string): Promise<void> {
 /** The destinations of one build: outputs and local cache exports, by what they write. */
 interface Destinations {
   outputs: ({ type: string; dest?: string; tar?: boolean })[];
-  cacheTo: ({ type: string; dest?: string })[];
+  cacheTo: ({ type: string; dest?: string; ignoreError?: boolean })[];
 }
 
 /**
@@ -80,7 +80,8 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
     }
   }
   for (const c of cacheTo) {
-    if (c.type !== 'local' || !c.dest) continue;
+    // ignore-error=true: a destination that cannot be written is reported after the build, not refused before it.
+    if (c.type !== 'local' || !c.dest || c.ignoreError) continue;
     await checkLayoutDir(c.dest, `--cache-to type=local,dest=${c.dest}`);
     await ensureParent(c.dest, `--cache-to dest=${c.dest}`);
   }

@@ -132,7 +132,7 @@ export async function compile(text: string, opts: CompileOptions): Promise<Build
       } catch (err) {
         // A malformed reference is a mistake in the Dockerfile: point at its line (exit 1, as buildx), not at usage.
         if (isTsbuildError(err) && err.code === 'INVALID_REFERENCE') {
-          throw new DockerfileError(src.find(w.inst.location, w.ref), `invalid image reference "${w.ref}": ${err.message}`, err.hint ?? 'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+          throw new DockerfileError(src.find(w.inst.location, w.ref), err.message.includes(w.ref) ? err.message : `invalid image reference "${w.ref}": ${err.message}`, err.hint ?? 'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
         }
         throw err;
       }
