@@ -200,7 +200,10 @@ async function buildLocked(
     const target = solved.results[graph.stages[graph.target]?.result ?? ''];
     if (!target) throw new Error('solve returned no result for the target stage');
     const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
-    const pushed = await writeOutputs(image, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs });
+    const pushed = await writeOutputs(image, req.outputs, {
+      client, store: worker.store, images, progress: req.progress, signal: req.signal, worker, fs,
+      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+    });
     await writeCaches(req.cacheTo ?? [], graph, solved, image, pushed, { client, remote, progress: req.progress, signal: req.signal });
     record.status = 'succeeded';
     record.resultDigest = image.manifestDescriptor.digest;

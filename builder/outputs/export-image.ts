@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import type { FileContentStore } from '../../worker/index.js';
 import { MediaType, UserError, canonicalJson, sha256, type Descriptor, type Platform } from '../../registry/oci/index.js';
@@ -26,6 +28,8 @@ export interface ExportImageContext {
   baseLayers: ReadonlySet<string>;
   platform: Platform;
   signal: AbortSignal;
+  /** SOURCE_DATE_EPOCH (seconds), for `rewrite-timestamp=true`. */
+  sourceDateEpoch?: number;
 }
 
 /** The compression a layer media type says its bytes have. */
@@ -48,6 +52,44 @@ function compressor(c: Compression, level: number | undefined): Transform | unde
   if (c === 'gzip') return createGzip({ level: level ?? 1 });
   if (c === 'zstd') return createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
   return undefined;
+}
+
+/**
+ * `rewrite-timestamp=true` (BuildKit): re-encodes a layer with every mtime later than SOURCE_DATE_EPOCH set to it.
+ * Done at export, so a layer that came from the cache (built without the epoch) is rewritten too and two builds of
+ * the same inputs give the same bytes. Returns the new blob and its diffId.
+ */
+async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epochSeconds: number, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<{ desc: Descriptor; diffId: string }> {
+  const limit = epochSeconds * 1000;
+  const extract = tar.extract();
+  const pack = tar.pack();
+  const diff = createHash('sha256');
+  const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { diff.update(chunk); cb(null, chunk); } });
+  const ingest = await store.ingest(`rewrite-${layer.digest}-${epochSeconds}-${to}`);
+  const d = decompressor(compressionOfMediaType(layer.mediaType));
+  const c = compressor(to, level);
+  const reading = pipeline([await store.read(layer.digest), ...(d ? [d] : []), extract] as unknown as [Readable, NodeJS.WritableStream], { signal });
+  const copying = (async () => {
+    for await (const entry of extract) {
+      const header = { ...entry.header };
+      if (header.mtime && header.mtime.getTime() > limit) header.mtime = new Date(limit);
+      const pax = header.pax as Record<string, string> | undefined;
+      if (pax?.mtime !== undefined && Number(pax.mtime) * 1000 > limit) header.pax = { ...pax, mtime: String(epochSeconds) };
+      await pipeline(entry, pack.entry(header));
+    }
+    pack.finalize();
+  })();
+  const writing = pipeline([pack, tap, ...(c ? [c] : []), ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
+  try {
+    await Promise.all([reading, copying, writing]);
+    const desc = await ingest.commit();
+    return { desc: { mediaType, digest: desc.digest, size: desc.size }, diffId: `sha256:${diff.digest('hex')}` };
+  } catch (err) {
+    pack.destroy();
+    extract.destroy();
+    await ingest.abort();
+    throw err;
+  }
 }
 
 /** Re-encodes one stored layer to `to`; the uncompressed tar (and so the diffId) is unchanged. */
@@ -79,13 +121,20 @@ export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs
   const oci = attrs.ociMediatypes ?? true;
   const want = attrs.compression;
   const layers: Descriptor[] = [];
+  const diffIds = [...image.config.rootfs.diff_ids];
   let changed = !oci;
-  for (const layer of image.manifest.layers) {
+  let configChanged = false;
+  for (const [i, layer] of image.manifest.layers.entries()) {
     const have = compressionOfMediaType(layer.mediaType);
     const isBase = ctx.baseLayers.has(layer.digest);
     const target = want !== undefined && (attrs.forceCompression || !isBase) ? want : have;
     const mediaType = layerMediaType(target, oci);
-    if (target !== have) { layers.push(await recompress(ctx.store, layer, target, attrs.compressionLevel, mediaType, ctx.signal)); changed = true; }
+    if (attrs.rewriteTimestamp && ctx.sourceDateEpoch !== undefined && !isBase) {
+      const rewritten = await rewriteTimestamps(ctx.store, layer, ctx.sourceDateEpoch, target, attrs.compressionLevel, mediaType, ctx.signal);
+      layers.push(rewritten.desc);
+      if (diffIds[i] !== rewritten.diffId) { diffIds[i] = rewritten.diffId as Descriptor['digest']; configChanged = true; }
+      changed = true;
+    } else if (target !== have) { layers.push(await recompress(ctx.store, layer, target, attrs.compressionLevel, mediaType, ctx.signal)); changed = true; }
     else if (target === 'zstd' && !oci) throw new UserError('INVALID_ARGUMENT', `layer ${layer.digest} is zstd-compressed and docker media types have no zstd layer`, 'drop oci-mediatypes=false');
     else layers.push(mediaType === layer.mediaType ? layer : { ...layer, mediaType });
   }
@@ -99,7 +148,15 @@ export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs
   if (Object.keys(manifestAnnotations).length) changed = true;
   if (!changed) return { image, indexAnnotations, descriptorAnnotations };
 
-  const configDescriptor = oci ? image.configDescriptor : { ...image.configDescriptor, mediaType: MediaType.dockerConfig };
+  let { config, configBytes } = image;
+  let configDescriptor = image.configDescriptor;
+  if (configChanged) {
+    config = { ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } };
+    configBytes = Buffer.from(canonicalJson(config));
+    configDescriptor = { ...configDescriptor, digest: sha256(configBytes), size: configBytes.length };
+    await ctx.store.put(configBytes, configDescriptor.mediaType);
+  }
+  if (!oci) configDescriptor = { ...configDescriptor, mediaType: MediaType.dockerConfig };
   const manifest = {
     ...image.manifest,
     mediaType: oci ? MediaType.ociManifest : MediaType.dockerManifest,
@@ -110,5 +167,5 @@ export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDescriptor: Descriptor = { ...image.manifestDescriptor, mediaType: manifest.mediaType, digest: sha256(manifestBytes), size: manifestBytes.length };
   await ctx.store.put(manifestBytes, manifest.mediaType);
-  return { image: { ...image, configDescriptor, manifest, manifestBytes, manifestDescriptor }, indexAnnotations, descriptorAnnotations };
+  return { image: { ...image, config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor }, indexAnnotations, descriptorAnnotations };
 }

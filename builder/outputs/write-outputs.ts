@@ -22,6 +22,8 @@ export interface OutputContext {
   fs: FsState;
   /** The image's platform, for platform-limited annotations (default: the image config's). */
   platform?: Platform;
+  /** SOURCE_DATE_EPOCH (seconds), for `rewrite-timestamp=true`. */
+  sourceDateEpoch?: number;
 }
 
 /** Layers that came from a base image: `compression=` leaves them as they are unless force-compression is set. */
@@ -49,7 +51,7 @@ export async function writeOutputs(built: AssembledImage, outputs: OutputSpec[],
   for (const out of outputs) {
     // Each image output applies its own -o attributes (compression, media types, annotations): see export-image.ts.
     const exported = out.type === 'image' || out.type === 'oci' || out.type === 'docker'
-      ? await exportImage(built, out, { store: ctx.store, baseLayers: baseLayers(ctx.images), platform: ctx.platform ?? platformOf(built), signal: ctx.signal })
+      ? await exportImage(built, out, { store: ctx.store, baseLayers: baseLayers(ctx.images), platform: ctx.platform ?? platformOf(built), signal: ctx.signal, ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}) })
       : undefined;
     const image = exported?.image ?? built;
     const layoutAnnotations = exported ? { indexAnnotations: exported.indexAnnotations, descriptorAnnotations: exported.descriptorAnnotations } : {};
