@@ -26,6 +26,7 @@ import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
 import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
+import { namedImage, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 
 /** Everything `tsbuild build` was asked to do, already parsed. */
@@ -59,6 +60,31 @@ export interface BuildRequest {
   cacheTo?: CacheToSpec[];
   /** `--provenance`, `--sbom`, `--attest`: attestations attached to each platform's image under an index. */
   attest?: AttestRequest;
+  /** `--network`: the network of every RUN that does not set `--network` itself. */
+  network?: NetworkMode;
+  /** `--add-host`: /etc/hosts lines (`IP<TAB>NAME`) for every RUN. */
+  extraHosts?: string[];
+  /** `--build-context NAME=docker-image://REF`: NAME → REF, replacing `FROM NAME` and `COPY --from=NAME`. */
+  namedContexts?: Record<string, string>;
+  /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
+  buildId?: string;
+}
+
+/**
+ * The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops, and named contexts checked
+ * against stage names (a context replacing a stage is not implemented: refused rather than silently ignored).
+ */
+function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
+  for (const name of Object.keys(req.namedContexts ?? {})) {
+    if (graph.stages.some((s) => s.name === name.toLowerCase())) {
+      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}: replacing the stage "${name}" with a named context is not supported yet`, 'name an image the Dockerfile uses in FROM or COPY --from');
+    }
+  }
+  for (const v of graph.vertices) {
+    if (v.op.kind !== 'exec') continue;
+    if (req.network && req.network !== 'default' && v.op.network === 'default') v.op.network = req.network;
+    if (req.extraHosts?.length) v.op.extraHosts = [...req.extraHosts];
+  }
 }
 
 /**
@@ -164,14 +190,13 @@ async function compileAll(
 ): Promise<{ graph: BuildGraph; parts: PlatformPart[]; noCacheFilter: string[] }> {
   const graphs: { platform: Platform; graph: BuildGraph }[] = [];
   for (const platform of platforms) {
-    graphs.push({
-      platform,
-      graph: await compile(dockerfile.text, {
-        file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
-        ...(req.target ? { target: req.target } : {}),
-        resolveImage: (ref, p) => images.resolve(ref, p, req.signal),
-      }),
+    const graph = await compile(dockerfile.text, {
+      file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
+      ...(req.target ? { target: req.target } : {}),
+      resolveImage: (ref, p) => images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal),
     });
+    applyBuildSettings(graph, req);
+    graphs.push({ platform, graph });
   }
   const only = graphs.length === 1 ? graphs[0] : undefined;
   if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0 }], noCacheFilter: req.noCacheFilter };
@@ -187,7 +212,7 @@ async function buildLocked(
   const cache = SqliteCacheIndex.open(req.root);
   const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
-  const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
+  const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
   const record: KeyedBuildRecord = {
     id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
@@ -248,7 +273,10 @@ async function buildLocked(
     if (index) await worker.store.put(index.indexBytes, index.indexDescriptor.mediaType);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
-    const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, { client, store: worker.store, images, progress: req.progress, signal: req.signal, worker });
+    const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {
+      client, store: worker.store, images, progress: req.progress, signal: req.signal, worker,
+      ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+    });
     await exporter?.settle();
     await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
     const digest = index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest;

@@ -1,15 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { parseDockerfile, planDot, type BuildGraph } from '../frontend/index.js';
+import { DockerfileError, checkDockerfile, formatCheckWarning, parseDockerfile, planDot, type BuildGraph, type CheckResult, type CheckWarning } from '../frontend/index.js';
 import { UserError, formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
-import { runBuild, writeMetadata, type BuildRequest } from './build.js';
+import { readDockerfile, runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
+import { parseAnnotationFlag } from './options/annotations.js';
+import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
+import { ensureParent, prepareDestinations } from './options/destinations.js';
+import { findLoader, loadArchive } from './outputs/load.js';
+import { githubAnnotation, rememberSource } from './format-error.js';
 import { defaultRoot } from './options/root.js';
 import { resolveSecrets } from './options/secrets.js';
-import { createProgress, type ProgressMode } from './progress/index.js';
+import { createProgress, type ProgressMode, type ProgressWriter } from './progress/index.js';
 import { registerStateCommands } from './state-commands.js';
 import { registerArtifactCommands } from './artifact-commands.js';
 import { registerAuthCommands } from './auth-commands.js';
@@ -20,7 +26,7 @@ import { registerImagetoolsCommands } from './imagetools-commands.js';
 import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
 import { registerContextCommand } from './context-report/context-command.js';
 import { pushPlans, renderPushPlan } from './push-plan.js';
-import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
+import { loadReport, renderTerminalSummary, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 import { parseAttestFlags } from './attest/attest-options.js';
@@ -62,22 +68,28 @@ function platformOption(text: string | undefined): Platform | undefined {
 }
 
 interface BuildFlags {
-  file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string;
+  file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string; debug?: boolean;
   push?: boolean; output: string[]; progress: ProgressMode;
   /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
-  provenance?: string; sbom?: string; attest: string[];
+  pull?: boolean; load?: boolean; buildContext: string[]; annotation: string[]; provenance?: string; sbom?: string; attest: string[];
+  network?: string; addHost: string[]; shmSize?: string; ulimit: string[]; ssh: string[]; check?: boolean; call?: string;
   explainAgainst?: string; dryRun?: boolean;
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
 function outputsOf(flags: BuildFlags): OutputSpec[] {
   const outputs = flags.output.map((o) => parseOutput(o, flags.tag));
+  // `--annotation` adds to every image output, as buildx does.
+  const annotations = flags.annotation.flatMap(parseAnnotationFlag);
+  if (annotations.length) {
+    for (const o of outputs) if (o.type === 'image' || o.type === 'oci' || o.type === 'docker') o.annotations = [...annotations, ...(o.annotations ?? [])];
+  }
   if (flags.push) {
     const image = outputs.find((o) => o.type === 'image');
     if (image && image.type === 'image') image.push = true;
-    else outputs.push({ type: 'image', names: flags.tag, push: true });
+    else outputs.push({ type: 'image', names: flags.tag, push: true, ...(annotations.length ? { annotations } : {}) });
   }
   for (const o of outputs) {
     if (o.type === 'image' && o.push && o.names.length === 0) {
@@ -89,23 +101,46 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
 
 async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
-  const epoch = process.env.SOURCE_DATE_EPOCH;
+  const buildArgs = keyValues('--build-arg', flags.buildArg);
+  // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
+  const epoch = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch)) {
+    throw new UserError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epoch)}`, 'use seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)');
+  }
   const platforms = platformsOption(flags.platform);
+  checkShmSize(flags.shmSize);
+  checkUlimits(flags.ulimit);
+  checkSsh(flags.ssh);
+  const network = parseNetwork(flags.network);
+  const extraHosts = parseAddHosts(flags.addHost);
+  const namedContexts = parseBuildContexts(flags.buildContext);
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
+  const cacheTo = flags.cacheTo.map(parseCacheTo);
+  // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
+  if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
+  if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
+    throw new UserError('INVALID_ARGUMENT', 'rewrite-timestamp=true needs SOURCE_DATE_EPOCH', 'set it in the environment or pass --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
+  }
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
   }
+  const loader = flags.load ? await findLoader() : undefined;
+  const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
+  if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
+  await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
+  if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
   const settings = {
-    contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
+    contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
     allow: flags.allow.flatMap((a) => a.split(',')),
-    cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
+    cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
-    attest: parseAttestFlags(flags, keyValues('--build-arg', flags.buildArg)),
-    ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
+    attest: parseAttestFlags(flags, buildArgs),
+    ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+    ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
@@ -116,26 +151,55 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     ...settings, secrets: secrets.files, progress, signal,
     ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
   };
+  const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
+  const env = process.env;
   try {
-    const outcome = await runBuild(req);
+    let outcome: BuildOutcome;
+    try {
+      await checkBeforeBuild(req, progress);
+      outcome = await runBuild({ ...req, buildId });
+    } catch (err) {
+      progress.close();
+      await reportFailure(err, buildId, flags, env);
+      throw err;
+    }
     progress.close();
-    if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
+    if (flags.report) await writeReports(outcome, flags.report, { root: flags.root, summary: false });
     const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
+    await writeStepSummary(report, env);
     if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
-    if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
+    if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
     if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(flags.root, outcome.buildId, flags.explainAgainst, signal), 'text'));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
+    if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
     if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
     if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), signal)) process.stdout.write(renderPushPlan(plan));
-  } catch (err) {
-    progress.close();
-    throw err;
   } finally {
     await secrets.cleanup();
     if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
+    if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * After a failed build: the report (`--report`) and the job summary are still written, from the build record,
+ * and in GitHub Actions a located error becomes an `::error file=…,line=…::` annotation on the Dockerfile line.
+ * A problem writing them never hides the build's own error.
+ */
+async function reportFailure(err: unknown, buildId: string, flags: BuildFlags, env: NodeJS.ProcessEnv): Promise<void> {
+  const annotation = githubAnnotation(err, env);
+  if (annotation) process.stdout.write(annotation);
+  if (!flags.report && !stepSummaryPath(env)) return;
+  try {
+    const report = await loadReport(flags.root, buildId);
+    if (flags.report) await writeReportFiles(report, flags.report);
+    await writeStepSummary(report, env);
+  } catch (reportErr) {
+    // No record (the build failed before it started, e.g. a missing Dockerfile): there is nothing to report on.
+    if (flags.debug) process.stderr.write(`note: no report for the failed build: ${reportErr instanceof Error ? reportErr.message : String(reportErr)}\n`);
   }
 }
 
@@ -166,8 +230,9 @@ export function buildProgram(signal: AbortSignal): Command {
   const program = new Command('tsbuild')
     .description('Build container images from Dockerfiles, push them to registries, and explain every cache miss.')
     .version(VERSION, '-v, --version')
-    .showHelpAfterError()
     .addHelpText('after', `
+Global options (before or after the command): --root DIR, --debug.
+
 Examples:
   tsbuild build -t localhost:5000/app:1 --push .
   tsbuild --push localhost:5000/app:1 .          shorthand for the line above
@@ -177,7 +242,19 @@ Examples:
   addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
     .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
     .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
-    .addOption(new Option('--progress <mode>', 'progress output').choices(['auto', 'plain', 'tty', 'rawjson', 'quiet']).default('auto'))
+    .addOption(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet']).default(defaultProgress()))
+    .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
+    .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
+    .option('--build-context <name=value>', 'additional build context: NAME=docker-image://REF replaces FROM NAME / COPY --from=NAME; repeatable', collect, [])
+    .option('--annotation <key=value>', 'add an annotation to the image: [manifest|index|manifest-descriptor[PLATFORM]:]KEY=VALUE; repeatable', collect, [])
+    .option('--network <mode>', 'default network of RUN: default, none, host (host needs --allow network.host)')
+    .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
+    .option('--shm-size <size>', 'size of RUN\'s /dev/shm (only 64m, the fixed size, is supported)')
+    .option('--ulimit <name=soft:hard>', 'resource limit for RUN (not supported: refused)', collect, [])
+    .option('--ssh <default|id=socket>', 'SSH agent for RUN --mount=type=ssh (not supported yet: refused)', collect, [])
+    .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
+    .option('--call <method>', 'build (default) or check')
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
@@ -195,7 +272,12 @@ Examples:
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
-    .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
+    .action((context: string, flags: BuildFlags) => {
+      const call = flags.check ? 'check' : (flags.call ?? 'build');
+      if (call === 'check') return checkAction(context, flags);
+      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
+      return buildAction(context, flags, signal);
+    });
 
   addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
@@ -228,14 +310,39 @@ Examples:
   registerContextCommand(program);
   registerCompletionCommand(program);
   registerImagetoolsCommands(program);
+  oneLineUsageErrors(program);
   return program;
+}
+
+/**
+ * A mistyped option prints one error line and the command's usage line, not the whole help (which hid the error in
+ * CI logs). Applied to every command once all are registered.
+ */
+function oneLineUsageErrors(cmd: Command, path: string[] = []): void {
+  const names = [...path, cmd.name()];
+  const full = names.join(' ');
+  cmd.showHelpAfterError(`usage: ${full} ${cmd.usage()}\n(run '${full} --help' for every option)`);
+  // Usage errors of subcommands reach main.ts as CommanderErrors too, so they exit 2 like the program's own.
+  if (path.length > 0) cmd.exitOverride();
+  for (const sub of cmd.commands) oneLineUsageErrors(sub, names);
+}
+
+/** `--progress` when the flag is absent: `$BUILDKIT_PROGRESS` (as buildx reads it) when it names a mode, else auto. */
+function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode {
+  const v = env.BUILDKIT_PROGRESS;
+  return v === 'plain' || v === 'tty' || v === 'rawjson' || v === 'quiet' || v === 'auto' || v === 'tsbuild-json' ? v : 'auto';
+}
+
+function isJsonProgress(mode: ProgressMode): boolean {
+  return mode === 'rawjson' || mode === 'tsbuild-json';
 }
 
 /**
  * The mission's shorthand `tsbuild --push REF [CONTEXT]` is `tsbuild build -t REF --push [CONTEXT]`; any other
  * invocation that starts with a flag (other than help/version) is a build too.
  */
-export function normalizeArgv(args: string[]): string[] {
+export function normalizeArgv(argv: string[]): string[] {
+  const args = moveGlobalOptions(argv);
   const first = args[0];
   if (first === undefined || !first.startsWith('-') || ['-h', '--help', '-v', '--version'].includes(first)) return args;
   const out = ['build'];
@@ -246,4 +353,68 @@ export function normalizeArgv(args: string[]): string[] {
     else out.push(a);
   }
   return out;
+}
+
+/** Options every command takes, which docker and buildx users write before the subcommand. */
+const GLOBAL_WITH_VALUE = ['--root'];
+const GLOBAL_FLAGS = ['--debug'];
+const SUBCOMMANDS = ['build', 'plan', 'debug', 'history', 'du', 'prune', 'artifact', 'login', 'logout', 'report', 'completion', 'help'];
+
+/** `tsbuild --root DIR build .` → `tsbuild build --root DIR .`: leading global options move after the subcommand. */
+function moveGlobalOptions(args: string[]): string[] {
+  const moved: string[] = [];
+  let i = 0;
+  for (; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (GLOBAL_FLAGS.includes(a)) moved.push(a);
+    else if (GLOBAL_WITH_VALUE.includes(a) && args[i + 1] !== undefined) { moved.push(a, args[i + 1] ?? ''); i++; }
+    else if (GLOBAL_WITH_VALUE.some((g) => a.startsWith(`${g}=`))) moved.push(a);
+    else break;
+  }
+  if (moved.length === 0) return args;
+  const rest = args.slice(i);
+  const cmd = rest[0];
+  if (cmd === undefined) return args;
+  if (!SUBCOMMANDS.includes(cmd)) return [...rest, ...moved];   // `--root X --push ref .`: a build, options anywhere
+  // `history inspect`, `debug parse`: a parent's own options come right after its name (commander reads them there).
+  return [cmd, ...moved, ...rest.slice(1)];
+}
+
+/** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
+async function checkAction(context: string, flags: BuildFlags): Promise<void> {
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  rememberSource(dockerfile.path, dockerfile.text);
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
+  const n = result.warnings.length;
+  process.stdout.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
+  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+}
+
+/** Build checks before a build: printed as warnings; fatal (exit 1, at the first finding) with `# check=error=true`. */
+async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; dockerfileText?: string }, progress: ProgressWriter): Promise<void> {
+  let dockerfile: { path: string; text: string };
+  let result: CheckResult;
+  try {
+    dockerfile = await readDockerfile(req);
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  } catch {
+    return;   // an unreadable or unparsable Dockerfile: the build itself reports it, located
+  }
+  for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
+  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+}
+
+function checkFailure(warnings: CheckWarning[], path: string): DockerfileError {
+  const w = warnings[0];
+  const line = w?.line ?? 1;
+  return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
+    `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
+    'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
+}
+
+/** A Dockerfile path as users wrote it: relative to the working directory when inside it. */
+function relativeName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || rel === '' ? path : rel;
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { relative } from 'node:path';
 import type { SourceRange } from '../frontend/index.js';
 import { isTsbuildError, type ErrorCode } from '../registry/oci/index.js';
 
@@ -57,4 +58,25 @@ export function formatError(err: unknown, debug = false): string {
     }
   }
   return out.join('\n');
+}
+
+/** Escapes a GitHub workflow command's data (`%`, CR, LF) or, with `isProperty`, a property value (also `:` and `,`). */
+function escapeCommand(text: string, isProperty: boolean): string {
+  const data = text.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+  return isProperty ? data.replace(/:/g, '%3A').replace(/,/g, '%2C') : data;
+}
+
+/**
+ * In GitHub Actions (`GITHUB_ACTIONS=true`), an error with a Dockerfile location as a workflow command
+ * (`::error file=…,line=…,col=…::message`), so the failing line is annotated in the pull request. The file is
+ * relative to `$GITHUB_WORKSPACE` (else the working directory), as GitHub expects. Empty otherwise.
+ */
+export function githubAnnotation(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  if (env.GITHUB_ACTIONS !== 'true' || !isTsbuildError(err)) return '';
+  const at = locationOf(err);
+  const message = escapeCommand(`${err.message}${err.hint ? ` (hint: ${err.hint})` : ''}`, false);
+  if (!at) return `::error title=tsbuild ${err.code}::${message}\n`;
+  const file = relative(env.GITHUB_WORKSPACE || process.cwd(), at.file) || at.file;
+  const end = at.endLine > at.line ? `,endLine=${at.endLine}` : '';
+  return `::error file=${escapeCommand(file, true)},line=${at.line}${end},col=${at.column},title=${escapeCommand(`tsbuild ${err.code}`, true)}::${message}\n`;
 }

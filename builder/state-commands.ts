@@ -13,6 +13,11 @@ function row(b: BuildSummary): string {
   return `${b.id}  ${when}  ${b.status.padEnd(9)}  ${`${secs}s`.padStart(7)}  ${`${b.cached}/${b.steps} cached`.padEnd(14)}  ${b.tags.join(',') || '-'}`;
 }
 
+/** The newest build of a list, by start time. */
+function latestBuildId(builds: BuildSummary[]): string | undefined {
+  return [...builds].sort((a, b) => b.started - a.started)[0]?.id;
+}
+
 /** `tsbuild history`, `history inspect`, `du` and `prune`: commands over the state in `--root`. */
 export function registerStateCommands(program: Command): void {
   const history = program.command('history').argument('[image]', 'an image: show its layers as `docker history` does')
@@ -29,16 +34,21 @@ export function registerStateCommands(program: Command): void {
         else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
       } finally { cache.close(); }
     });
-  history.command('inspect').argument('<id>', 'build id').description('show every step of a build with timings, hit/miss and reasons')
+  history.command('inspect').argument('[id]', 'build id (default: the latest build, as buildx)').description('show every step of a build with timings, hit/miss and reasons')
     .option('--json', 'print JSON')
-    .action((id: string, flags: { json?: boolean }) => {
+    .action((given: string | undefined, flags: { json?: boolean }) => {
       // --root belongs to `history`: commander hands it to the parent wherever it appears on the line.
-      const root = (history.opts() as { root: string }).root;
+      const parent = history.opts() as { root: string; json?: boolean };
+      const root = parent.root;
+      // --json is also an option of `history`, which takes it wherever it appears on the line.
+      const json = flags.json === true || parent.json === true;
       const cache = SqliteCacheIndex.open(root);
       try {
+        const id = given ?? latestBuildId(cache.listBuilds());
+        if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass --root of the builds');
         const build = cache.getBuild(id);
         if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
-        if (flags.json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
+        if (json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
         for (const v of build.vertices) {
           process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
         }
@@ -62,6 +72,8 @@ export function registerStateCommands(program: Command): void {
     .option('--keep-storage <size>', 'amount of disk space to keep for cache (e.g. 512MB, 10GB)')
     .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', (v: string, p: string[] = []) => [...p, v], [])
     .option('-a, --all', 'remove all unused build cache')
+    .option('-f, --force', 'do not prompt for confirmation (tsbuild never prompts; accepted as buildx takes it)')
+    .option('--verbose', 'accepted as buildx takes it')
     .action(async (flags: { root: string; keepStorage?: string; filter: string[]; all?: boolean }) => {
       let until: number | undefined;
       for (const f of flags.filter) {

@@ -1,7 +1,9 @@
-import dockerignore from '@balena/dockerignore';
+import { PatternMatcher } from './patternmatcher.js';
 
-// .dockerignore as docker reads it (moby/patternmatcher ignorefile.ReadAll) and matches it (later lines win, `!`
-// re-includes). Matching is delegated to @balena/dockerignore, which implements Docker's semantics.
+export { cleanPath } from './clean-path.js';
+import { cleanPath } from './clean-path.js';
+
+// .dockerignore as docker reads it (moby/patternmatcher ignorefile.ReadAll) and matches it (patternmatcher.ts).
 
 /** Reads .dockerignore text into patterns: comments and blank lines dropped, paths cleaned, `!` kept as a prefix. */
 export function parseDockerignore(text: string): string[] {
@@ -24,27 +26,6 @@ export function parseDockerignore(text: string): string[] {
 
 /** A predicate that is true when a context-relative path (forward slashes) is excluded by the patterns. */
 export function createIgnoreMatcher(patterns: string[]): (relPath: string) => boolean {
-  const ig = dockerignore.default({ ignorecase: false }).add(patterns);
-  return (relPath: string): boolean => {
-    const p = cleanPath(relPath).replace(/^\/+/, '');
-    if (p === '.' || p === '') return false;
-    return ig.ignores(p);
-  };
-}
-
-/** Go's path.Clean: collapses `//`, `.` and `..`, drops a trailing slash. */
-export function cleanPath(p: string): string {
-  if (p === '') return '.';
-  const rooted = p.startsWith('/');
-  const out: string[] = [];
-  for (const part of p.split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') {
-      if (out.length > 0 && out[out.length - 1] !== '..') out.pop();
-      else if (!rooted) out.push('..');
-    } else out.push(part);
-  }
-  const joined = out.join('/');
-  if (rooted) return '/' + joined;
-  return joined === '' ? '.' : joined;
+  const matcher = new PatternMatcher(patterns);
+  return (relPath: string): boolean => matcher.excludes(relPath.replace(/^\/+/, ''));
 }

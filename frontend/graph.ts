@@ -47,6 +47,8 @@ export interface ExecOp {
   mounts: RunMount[];
   network: 'default' | 'none' | 'host';
   security: 'sandbox' | 'insecure';
+  /** `--add-host NAME:IP` as /etc/hosts lines (`IP<TAB>NAME`), as BuildKit's ExecOp meta extraHosts. */
+  extraHosts?: string[];
 }
 
 /** COPY and ADD. Paths are expanded; `dest` is absolute (resolved against WORKDIR) and keeps a trailing slash. */

@@ -74,8 +74,14 @@ export async function writeCaches(
   for (const name of pushed) blobs.addOrigin(parseReference(name), layers);
   const exportCtx = { client: ctx.client, blobs, note: (t: string) => ctx.progress.note(t), signal: ctx.signal };
   for (const spec of specs) {
-    if (spec.type === 'registry') await exportToRegistry(spec.ref, exportOf(graphs, solved, spec.mode), exportCtx);
-    else if (spec.type === 'local') await exportToDir(spec.dest, exportOf(graphs, solved, spec.mode), exportCtx);
+    try {
+      if (spec.type === 'registry') await exportToRegistry(spec.ref, exportOf(graphs, solved, spec.mode), exportCtx);
+      else if (spec.type === 'local') await exportToDir(spec.dest, exportOf(graphs, solved, spec.mode), exportCtx, spec.tag);
+    } catch (err) {
+      // `ignore-error=true` (buildx): a cache that cannot be written costs the next build time, not this build.
+      if (spec.type === 'inline' || !spec.ignoreError || ctx.signal.aborted) throw err;
+      ctx.progress.note(`warning: cache export to ${spec.type === 'registry' ? spec.ref : spec.dest} failed (ignore-error=true): ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 }
 

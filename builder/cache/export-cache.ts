@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { CacheExport } from '../../solver/index.js';
 import { MediaType, canonicalJson, digestHex, parseReference, sha256 as sha, type Digest, type ImageIndex, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import { checkLayoutDir } from '../options/destinations.js';
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
 
@@ -31,29 +32,41 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
   return doc;
 }
 
-/** `--cache-to type=local,dest=DIR`: an OCI image layout holding the cache manifest, its config and its layers. */
-export async function exportToDir(dest: string, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
+/**
+ * `--cache-to type=local,dest=DIR`: an OCI image layout holding the cache manifest, its config and its layers. An
+ * existing layout is added to (as BuildKit does): missing blobs written, then index.json rewritten with the new
+ * manifest first under its tag (replacing the entry with the same tag). A directory holding anything else is refused.
+ */
+export async function exportToDir(dest: string, exported: CacheExport, ctx: ExportContext, tag = 'latest'): Promise<CacheDocument> {
   const dir = resolve(dest);
+  await checkLayoutDir(dir, '--cache-to type=local');
   const doc = cacheDocument(exported);
-  const tmp = `${dir}.tsbuild-tmp-${process.pid}`;
-  await mkdir(join(tmp, 'blobs', 'sha256'), { recursive: true });
-  try {
-    const blob = (digest: Digest): string => join(tmp, 'blobs', 'sha256', digestHex(digest));
-    for (const desc of doc.layers) await pipeline(await ctx.blobs.open(desc, ctx.signal), createWriteStream(blob(desc.digest)), ...(ctx.signal ? [{ signal: ctx.signal }] : []));
-    await writeFile(blob(doc.configDescriptor.digest), doc.configBytes);
-    await writeFile(blob(doc.manifestDescriptor.digest), doc.manifestBytes);
-    const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [doc.manifestDescriptor] };
-    await writeFile(join(tmp, 'index.json'), canonicalJson(index));
-    await writeFile(join(tmp, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await mkdir(dirname(dir), { recursive: true });
-    await rm(dir, { recursive: true, force: true });
-    await rename(tmp, dir);
-  } finally {
-    await rm(tmp, { recursive: true, force: true });
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const blob = (digest: Digest): string => join(dir, 'blobs', 'sha256', digestHex(digest));
+  const put = async (digest: Digest, size: number, write: (tmp: string) => Promise<void>): Promise<void> => {
+    if (await stat(blob(digest)).then((s) => s.size === size, () => false)) return;   // content-addressed: already there
+    const tmp = `${blob(digest)}.tsbuild-tmp-${process.pid}`;
+    try { await write(tmp); await rename(tmp, blob(digest)); } finally { await rm(tmp, { force: true }); }
+  };
+  for (const desc of doc.layers) {
+    await put(desc.digest, desc.size, async (tmp) => pipeline(await ctx.blobs.open(desc, ctx.signal), createWriteStream(tmp), ...(ctx.signal ? [{ signal: ctx.signal }] : [])));
   }
+  await put(doc.configDescriptor.digest, doc.configDescriptor.size, (tmp) => writeFile(tmp, doc.configBytes));
+  await put(doc.manifestDescriptor.digest, doc.manifestDescriptor.size, (tmp) => writeFile(tmp, doc.manifestBytes));
+  const previous = await readFile(join(dir, 'index.json'), 'utf8').then((t) => JSON.parse(t) as Partial<ImageIndex>, () => undefined);
+  const others = (Array.isArray(previous?.manifests) ? previous.manifests : []).filter((m) => m.annotations?.[REF_NAME] !== tag && m.digest !== doc.manifestDescriptor.digest);
+  // The newest cache first: readers take the first manifest of the index.
+  const entry = { ...doc.manifestDescriptor, annotations: { ...(doc.manifestDescriptor.annotations ?? {}), [REF_NAME]: tag } };
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry, ...others] };
+  if (!previous) await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const tmpIndex = join(dir, `index.json.tsbuild-tmp-${process.pid}`);
+  await writeFile(tmpIndex, canonicalJson(index));
+  await rename(tmpIndex, join(dir, 'index.json'));
   ctx.note(`exported cache to ${dest}: ${doc.config.records.length} steps, ${doc.layers.length} layers`);
   return doc;
 }
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
 
 /**
  * `--cache-to type=inline`: the records of the image's own steps (min mode: every layer they name is one of the

@@ -1,12 +1,41 @@
 import { UserError } from '../../registry/oci/index.js';
+import { parseAnnotations, type Annotations } from './annotations.js';
+
+/** How an image output's layers are compressed (buildx `compression=`). */
+export type Compression = 'gzip' | 'zstd' | 'uncompressed';
+
+/** The image attributes buildx's image, registry, oci and docker exporters share. */
+export interface ImageExportAttrs {
+  /** `compression=`: layers made by this build use it; gzip (the store's format) when absent. */
+  compression?: Compression;
+  /** `compression-level=`: the compressor's level (gzip 0-9, zstd 0-22). */
+  compressionLevel?: number;
+  /** `force-compression=true`: layers that came from the base image are recompressed too. */
+  forceCompression?: boolean;
+  /** `oci-mediatypes=false`: docker's manifest, config and layer media types (default true, as buildx). */
+  ociMediatypes?: boolean;
+  /** `annotation.*`, `annotation-manifest.*`, `annotation-index.*`, `annotation-*-descriptor.*`. */
+  annotations?: Annotations;
+  /** `rewrite-timestamp=true`: file times clamped to SOURCE_DATE_EPOCH (the build requires it to be set). */
+  rewriteTimestamp?: boolean;
+}
 
 /** One `-o/--output` as buildx understands it. */
 export type OutputSpec =
-  | { type: 'image'; names: string[]; push: boolean; pushByDigest?: boolean; nameCanonical?: boolean }
-  | { type: 'oci'; dest: string; tar: boolean; names: string[] }
-  | { type: 'docker'; dest: string; names: string[] }
+  | ({
+    type: 'image'; names: string[]; push: boolean;
+    /** `registry.insecure=true`: the registry client may use plain HTTP / unverified TLS for these names. */
+    registryInsecure?: boolean;
+    /** `push-by-digest=true`: push the manifest without a tag (implemented by the push code). */
+    pushByDigest?: boolean;
+    /** `name-canonical=true`: also name the image NAME@DIGEST (implemented by the push code). */
+    nameCanonical?: boolean;
+  } & ImageExportAttrs)
+  | ({ type: 'oci'; dest: string; tar: boolean; names: string[] } & ImageExportAttrs)
+  | ({ type: 'docker'; dest: string; names: string[] } & ImageExportAttrs)
   | { type: 'local'; dest: string }
-  | { type: 'tar'; dest: string };
+  | { type: 'tar'; dest: string }
+  | { type: 'cacheonly' };
 
 /** Splits buildx's CSV `key=value,key=value` syntax; values may be double-quoted to hold commas. */
 export function parseCsvAttrs(text: string): Record<string, string> {
@@ -15,49 +44,138 @@ export function parseCsvAttrs(text: string): Record<string, string> {
     // A whole field may be quoted (`"name=a,b"`, as Go's encoding/csv reads buildx flags), or just its value.
     const field = raw.trim().replace(/^"(.*)"$/, '$1');
     const eq = field.indexOf('=');
-    const key = (eq < 0 ? field : field.slice(0, eq)).trim().toLowerCase();
+    // Annotation keys keep their case (`annotation.org.opencontainers.image.title`); attribute names are lower-cased.
+    const rawKey = (eq < 0 ? field : field.slice(0, eq)).trim();
+    const key = /^annotation/i.test(rawKey) ? rawKey.replace(/^[^.]*/, (p) => p.toLowerCase()) : rawKey.toLowerCase();
     const value = eq < 0 ? '' : field.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
     if (key) out[key] = value;
   }
   return out;
 }
 
-function bool(value: string | undefined, fallback: boolean, flag: string): boolean {
+/** Reads a boolean attribute as Go's strconv.ParseBool does. */
+export function parseBool(value: string | undefined, fallback: boolean, flag: string): boolean {
   if (value === undefined || value === '') return fallback;
-  if (/^(true|1)$/i.test(value)) return true;
-  if (/^(false|0)$/i.test(value)) return false;
+  if (/^(true|1|t)$/i.test(value)) return true;
+  if (/^(false|0|f)$/i.test(value)) return false;
   throw new UserError('INVALID_ARGUMENT', `invalid boolean for ${flag}: ${JSON.stringify(value)}`, 'use true or false');
 }
 
-/** `push-by-digest=true` (no tag: distributed builds merge by digest) and `name-canonical=true` (report repo@digest). */
-function byDigest(attrs: Record<string, string>): { pushByDigest?: boolean; nameCanonical?: boolean } {
-  const pushByDigest = bool(attrs['push-by-digest'], false, 'push-by-digest');
-  const nameCanonical = bool(attrs['name-canonical'], false, 'name-canonical');
-  return { ...(pushByDigest ? { pushByDigest } : {}), ...(nameCanonical ? { nameCanonical } : {}) };
+/**
+ * Attributes buildx documents that tsbuild does not implement, with why: each is refused by name rather than
+ * dropped, so a CI script never silently gets something else than it asked for.
+ */
+const UNSUPPORTED: Record<string, string> = {
+  'dangling-name-prefix': 'tsbuild keeps no local image store, so there are no dangling images to name',
+  unpack: 'tsbuild keeps no local image store to unpack into; use -o type=local,dest=DIR for the files',
+  'oci-artifact': 'attestation manifests are written the way buildx does by default (an index entry with platform unknown/unknown); the OCI artifact form is not implemented',
+  'buildinfo': 'build info is deprecated in buildx and not written by tsbuild',
+  'buildinfo-attrs': 'build info is deprecated in buildx and not written by tsbuild',
+  'attestation-prefix': 'tsbuild does not prefix attestation file names',
+  context: 'tsbuild does not talk to a docker daemon; load the archive with `docker load -i FILE` (or use --load)',
+};
+
+/** The attributes each output type accepts (besides `type`). */
+const IMAGE_ATTRS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp', 'store'];
+const ACCEPTED: Record<string, string[]> = {
+  image: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
+  registry: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
+  oci: [...IMAGE_ATTRS, 'dest', 'tar'],
+  docker: [...IMAGE_ATTRS, 'dest', 'tar'],
+  local: ['dest', 'platform-split'],
+  tar: ['dest', 'platform-split'],
+  cacheonly: [],
+};
+
+function checkAttrs(type: string, attrs: Record<string, string>, text: string): void {
+  const accepted = ACCEPTED[type] ?? [];
+  for (const key of Object.keys(attrs)) {
+    if (key === 'type' || accepted.includes(key)) continue;
+    if (key.startsWith('annotation') && ['image', 'registry', 'oci', 'docker'].includes(type)) continue;
+    const why = UNSUPPORTED[key];
+    throw new UserError('INVALID_ARGUMENT', `-o ${text}: attribute ${JSON.stringify(key)} is not supported${why ? `: ${why}` : ` for type=${type}`}`,
+      `remove ${key}=… (type=${type} accepts ${accepted.join(', ') || 'no attributes'}${['image', 'registry', 'oci', 'docker'].includes(type) ? ', annotation.*' : ''})`);
+  }
+}
+
+function compressionOf(attrs: Record<string, string>, text: string): ImageExportAttrs {
+  const out: ImageExportAttrs = {};
+  const c = attrs.compression;
+  if (c !== undefined && c !== '') {
+    if (c === 'estargz') {
+      throw new UserError('INVALID_ARGUMENT', `-o ${text}: compression=estargz is not supported`, 'use compression=gzip, zstd or uncompressed');
+    }
+    if (c !== 'gzip' && c !== 'zstd' && c !== 'uncompressed') {
+      throw new UserError('INVALID_ARGUMENT', `-o ${text}: unknown compression ${JSON.stringify(c)}`, 'use compression=gzip, zstd or uncompressed');
+    }
+    out.compression = c;
+  }
+  const level = attrs['compression-level'];
+  if (level !== undefined && level !== '') {
+    const n = Number(level);
+    const max = out.compression === 'zstd' ? 22 : 9;
+    if (!Number.isInteger(n) || n < 0 || n > max) {
+      throw new UserError('INVALID_ARGUMENT', `-o ${text}: invalid compression-level ${JSON.stringify(level)}`, `use an integer from 0 to ${max} for ${out.compression ?? 'gzip'}`);
+    }
+    out.compressionLevel = n;
+  }
+  if (attrs['force-compression'] !== undefined) out.forceCompression = parseBool(attrs['force-compression'], false, 'force-compression');
+  if (attrs['oci-mediatypes'] !== undefined) out.ociMediatypes = parseBool(attrs['oci-mediatypes'], true, 'oci-mediatypes');
+  if (out.compression === 'zstd' && out.ociMediatypes === false) {
+    // Docker's media types have no zstd layer type; buildx switches to OCI types in this case, we say so instead.
+    throw new UserError('INVALID_ARGUMENT', `-o ${text}: compression=zstd needs OCI media types`, 'drop oci-mediatypes=false (docker media types have no zstd layer)');
+  }
+  if (attrs['rewrite-timestamp'] !== undefined) out.rewriteTimestamp = parseBool(attrs['rewrite-timestamp'], false, 'rewrite-timestamp');
+  // `store=false` asks the image exporter not to keep the image in the daemon's store: tsbuild has none; both accepted.
+  if (attrs.store !== undefined) parseBool(attrs.store, true, 'store');
+  const annotations = parseAnnotations(attrs, text);
+  if (annotations) out.annotations = annotations;
+  return out;
 }
 
 /**
  * Parses one `-o` value. Like buildx: `-o DIR` alone means `type=local,dest=DIR`, `-o -` a tar on stdout;
  * `type=registry` is `type=image,push=true`. `tags` are the `-t` names, used when the output names none.
+ * Every attribute buildx documents is either read here or refused by name.
  */
 export function parseOutput(text: string, tags: string[]): OutputSpec {
   if (!text.includes('=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
   const attrs = parseCsvAttrs(text);
+  const type = attrs.type ?? '';
+  if (!(type in ACCEPTED)) {
+    throw new UserError('INVALID_ARGUMENT', `unknown output type ${JSON.stringify(type)} in -o ${text}`,
+      'use one of type=image, registry, oci, docker, local, tar, cacheonly');
+  }
+  checkAttrs(type, attrs, text);
   const names = attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : tags;
   const need = (kind: string): string => {
     const dest = attrs.dest;
     if (!dest) throw new UserError('INVALID_ARGUMENT', `output type=${kind} needs dest=`, `e.g. -o type=${kind},dest=out.tar`);
     return dest;
   };
-  switch (attrs.type) {
-    case 'image': return { type: 'image', names, push: bool(attrs.push, false, 'push'), ...byDigest(attrs) };
-    case 'registry': return { type: 'image', names, push: true, ...byDigest(attrs) };
-    case 'oci': return { type: 'oci', dest: need('oci'), tar: bool(attrs.tar, true, 'tar'), names };
-    case 'docker': return { type: 'docker', dest: need('docker'), names };
+  if ((type === 'local' || type === 'tar') && parseBool(attrs['platform-split'], false, 'platform-split')) {
+    throw new UserError('INVALID_ARGUMENT', `-o ${text}: platform-split=true is not supported`, 'tsbuild builds one platform at a time; drop platform-split');
+  }
+  switch (type) {
+    case 'image':
+    case 'registry': {
+      const insecure = attrs['registry.insecure'] ?? attrs.insecure;
+      return {
+        type: 'image', names, push: type === 'registry' ? parseBool(attrs.push, true, 'push') : parseBool(attrs.push, false, 'push'),
+        ...(insecure !== undefined ? { registryInsecure: parseBool(insecure, false, 'registry.insecure') } : {}),
+        ...(attrs['push-by-digest'] !== undefined ? { pushByDigest: parseBool(attrs['push-by-digest'], false, 'push-by-digest') } : {}),
+        ...(attrs['name-canonical'] !== undefined ? { nameCanonical: parseBool(attrs['name-canonical'], false, 'name-canonical') } : {}),
+        ...compressionOf(attrs, text),
+      };
+    }
+    case 'oci': return { type: 'oci', dest: need('oci'), tar: parseBool(attrs.tar, true, 'tar'), names, ...compressionOf(attrs, text) };
+    case 'docker':
+      if (!parseBool(attrs.tar, true, 'tar')) {
+        throw new UserError('INVALID_ARGUMENT', `-o ${text}: tar=false is not supported for type=docker`, 'use -o type=oci,tar=false,dest=DIR for a layout directory');
+      }
+      return { type: 'docker', dest: need('docker'), names, ...compressionOf(attrs, text) };
     case 'local': return { type: 'local', dest: need('local') };
     case 'tar': return { type: 'tar', dest: need('tar') };
-    default:
-      throw new UserError('INVALID_ARGUMENT', `unknown output type ${JSON.stringify(attrs.type ?? '')} in -o ${text}`,
-        'use one of type=image, registry, oci, docker, local, tar');
+    default: return { type: 'cacheonly' };
   }
 }

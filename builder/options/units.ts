@@ -26,11 +26,15 @@ export function parseDuration(text: string): number {
   return total;
 }
 
-/** Formats bytes for humans, as docker does (binary multiples, 3 significant digits). */
+/**
+ * Formats bytes for humans (binary multiples, as docker): `512B`, `1.5kB`, `1.0MB`, `230MB`. A value that would
+ * print as 1000 or more of a unit moves up one (1020 kB is `1.0MB`), so no exponent notation ever appears.
+ */
 export function formatSize(bytes: number): string {
   const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = bytes;
+  let v = Math.max(0, bytes);
   let i = 0;
-  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
-  return `${i === 0 ? v : v.toPrecision(3)}${units[i]}`;
+  while (v >= 1000 && i < units.length - 1) { v /= 1024; i++; }
+  if (i === 0) return `${Math.round(v)}B`;
+  return `${v >= 99.95 ? v.toFixed(0) : v.toFixed(1)}${units[i]}`;
 }

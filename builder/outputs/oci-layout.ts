@@ -1,11 +1,12 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { MediaType, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
+import { MediaType, UserError, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
+import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import type { BlobSource } from './blob-source.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -20,6 +21,10 @@ export interface OciLayoutTarget {
    * pointing into blobs/), so `docker load`, `podman load` and `skopeo docker-archive:` read the same tarball.
    */
   dockerManifest?: boolean;
+  /** `annotation-index.*`: annotations of index.json. */
+  indexAnnotations?: Record<string, string>;
+  /** `annotation-manifest-descriptor.*`: annotations of the manifest's entry in index.json. */
+  descriptorAnnotations?: Record<string, string>;
 }
 
 /** Every blob of `image` in layout order: layers, config, manifest (each platform's, then the image index). */
@@ -28,49 +33,102 @@ function blobsOf(image: AssembledImage | AssembledIndex): Descriptor[] {
   return [...image.manifest.layers, image.configDescriptor, image.manifestDescriptor];
 }
 
-function layoutIndex(image: AssembledImage | AssembledIndex, names: string[]): ImageIndex {
-  const annotations: Record<string, string> = {};
-  const first = names[0];
+const REF_NAME = 'org.opencontainers.image.ref.name';
+
+function layoutEntry(image: AssembledImage | AssembledIndex, target: OciLayoutTarget): Descriptor {
+  const annotations: Record<string, string> = { ...(target.descriptorAnnotations ?? {}) };
+  const first = target.names[0];
   if (first) {
     annotations['io.containerd.image.name'] = first;
     // ref.name is the tag part only (image-spec annotations.md); buildx writes the tag, e.g. "1.2".
     const tag = /:([^/:@]+)$/.exec(first.split('@')[0] ?? '')?.[1];
-    annotations['org.opencontainers.image.ref.name'] = tag ?? 'latest';
+    annotations[REF_NAME] = tag ?? 'latest';
   }
   // A multi-platform image is one entry too, the image index, as buildx writes it.
-  const { platform: _platform, ...desc } = 'images' in image ? image.indexDescriptor : image.manifestDescriptor;
+  const { platform: _platform, annotations: _old, ...desc } = 'images' in image ? image.indexDescriptor : image.manifestDescriptor;
+  return { ...desc, ...(Object.keys(annotations).length ? { annotations } : {}) };
+}
+
+function layoutIndex(entries: Descriptor[], annotations: Record<string, string> | undefined): ImageIndex {
   return {
     schemaVersion: 2,
     mediaType: MediaType.ociIndex,
-    manifests: [{ ...desc, ...(Object.keys(annotations).length ? { annotations } : {}) }],
+    manifests: entries,
+    ...(annotations && Object.keys(annotations).length ? { annotations } : {}),
   };
 }
 
-/** Writes `image` as an OCI layout, streaming every blob from `blobs`; the destination appears only when complete. */
+/**
+ * Writes `image` as an OCI layout, streaming every blob from `blobs`. A tarball appears only when complete (`-`:
+ * standard output). A directory that already holds a layout is added to, as buildx does: missing blobs written,
+ * then index.json rewritten with the new manifest (replacing an entry of the same ref name); a directory holding
+ * anything else is refused, never replaced.
+ */
 export async function writeOciLayout(image: AssembledImage | AssembledIndex, blobs: BlobSource, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
-  const index = Buffer.from(canonicalJson(layoutIndex(image, target.names)));
   const layoutFile = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const entry = layoutEntry(image, target);
+  if (!target.tar) {
+    if (target.dest === '-') throw new UserError('INVALID_ARGUMENT', 'a layout directory cannot go to standard output (dest=-)', 'drop tar=false, or name a directory');
+    await checkLayoutDir(target.dest, 'OCI layout output');
+    await addToLayoutDir(target.dest, image, blobs, entry, target.indexAnnotations, layoutFile, signal);
+    return;
+  }
+  const index = Buffer.from(canonicalJson(layoutIndex([entry], target.indexAnnotations)));
+  if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
+  const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
+  if (target.dest === '-') {
+    await writeTar(process.stdout, image, blobs, index, layoutFile, signal, extra);
+    return;
+  }
+  await checkFileDest(target.dest, 'image output');
   const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
-  await mkdir(dirname(target.dest), { recursive: true });
+  await mkdir(dirname(resolve(target.dest)), { recursive: true });
   try {
-    if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
-    const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
-    if (target.tar) await writeTar(tmp, image, blobs, index, layoutFile, signal, extra);
-    else await writeDir(tmp, image, blobs, index, layoutFile, signal);
-    await rm(target.dest, { recursive: true, force: true });
+    await writeTar(createWriteStream(tmp), image, blobs, index, layoutFile, signal, extra);
+    // rename replaces a file atomically and fails on a directory: nothing but the old tarball can be lost.
     await rename(tmp, target.dest);
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    await rm(tmp, { force: true });
   }
 }
 
-async function writeDir(dir: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal) {
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  await writeFile(join(dir, 'oci-layout'), layoutFile);
-  for (const desc of blobsOf(image)) {
-    await pipeline(await blobs.read(desc.digest), createWriteStream(join(dir, 'blobs', 'sha256', digestHex(desc.digest))), { signal });
+async function writeBlob(dir: string, desc: Descriptor, blobs: BlobSource, signal?: AbortSignal): Promise<void> {
+  const path = join(dir, 'blobs', 'sha256', digestHex(desc.digest));
+  if (await stat(path).then((s) => s.size === desc.size, () => false)) return;   // content-addressed: already there
+  const tmp = `${path}.tsbuild-tmp-${process.pid}`;
+  try {
+    await pipeline(await blobs.read(desc.digest), createWriteStream(tmp), ...(signal ? [{ signal }] : []));
+    await rename(tmp, path);
+  } finally {
+    await rm(tmp, { force: true });
   }
-  await writeFile(join(dir, 'index.json'), index);
+}
+
+async function readIndex(dir: string): Promise<ImageIndex | undefined> {
+  const text = await readFile(join(dir, 'index.json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ImageIndex).manifests)) return parsed as ImageIndex;
+  } catch { /* reported below */ }
+  throw new UserError('INVALID_ARGUMENT', `${join(dir, 'index.json')} is not a valid OCI image index; refusing to change the layout`, 'repair or remove index.json, or name another directory');
+}
+
+async function addToLayoutDir(dir: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, entry: Descriptor, indexAnnotations: Record<string, string> | undefined, layoutFile: Buffer, signal?: AbortSignal) {
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  const previous = await readIndex(dir);
+  if (!previous) await writeFile(join(dir, 'oci-layout'), layoutFile);
+  for (const desc of blobsOf(image)) await writeBlob(dir, desc, blobs, signal);
+  const name = entry.annotations?.['io.containerd.image.name'];
+  const kept = (previous?.manifests ?? []).filter((m) => {
+    if (m.digest === entry.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(entry.annotations ?? {})) return false;
+    return name === undefined || m.annotations?.['io.containerd.image.name'] !== name;
+  });
+  const index = layoutIndex([...kept, entry], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
+  // index.json last, through a rename: a reader sees the old index or the new one, each with all its blobs.
+  const tmp = join(dir, `index.json.tsbuild-tmp-${process.pid}`);
+  await writeFile(tmp, canonicalJson(index));
+  await rename(tmp, join(dir, 'index.json'));
 }
 
 function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
@@ -79,10 +137,10 @@ function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
   return Buffer.from(JSON.stringify([{ Config: blob(image.configDescriptor), RepoTags: repoTags, Layers: image.manifest.layers.map(blob) }]));
 }
 
-async function writeTar(file: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
+async function writeTar(out: NodeJS.WritableStream, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
   const pack = tar.pack();
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
-  const done = pipeline(pack, createWriteStream(file), { signal });
+  const done = pipeline(pack, out, ...(signal ? [{ signal }] : []));
   const addEntry = (name: string, body: Buffer) => new Promise<void>((res, rej) => pack.entry(header(name, body.length), body, (err) => (err ? rej(err) : res())));
   await addEntry('oci-layout', layoutFile);
   const seen = new Set<string>();
@@ -90,7 +148,7 @@ async function writeTar(file: string, image: AssembledImage | AssembledIndex, bl
     if (seen.has(desc.digest)) continue;   // a layer can repeat in a manifest; a tar holds it once
     seen.add(desc.digest);
     const entry = pack.entry(header(`blobs/sha256/${digestHex(desc.digest)}`, desc.size));
-    await pipeline(await blobs.read(desc.digest), entry, { signal });
+    await pipeline(await blobs.read(desc.digest), entry, ...(signal ? [{ signal }] : []));
   }
   await addEntry('index.json', index);
   if (dockerManifest) await addEntry('manifest.json', dockerManifest);

@@ -3,10 +3,11 @@ import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { join } from 'node:path';
 import { UserError, formatPlatform, parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
-import { platformDir, type AssembledIndex } from '../multi-platform.js';
+import { assembleIndex, platformDir, type AssembledIndex } from '../multi-platform.js';
 import type { RegistryImageSource } from '../image-source.js';
-import type { OutputSpec } from '../options/output.js';
+import type { ImageExportAttrs, OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
+import { exportImage } from './export-image.js';
 import { writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
@@ -19,6 +20,8 @@ export interface OutputContext {
   worker: LinuxWorker;
   progress: ProgressWriter;
   signal: AbortSignal;
+  /** SOURCE_DATE_EPOCH (seconds), for `rewrite-timestamp=true`. */
+  sourceDateEpoch?: number;
 }
 
 /** One platform's image and its final filesystem (for the local and tar outputs). */
@@ -45,18 +48,62 @@ function mountSources(images: RegistryImageSource): Map<string, Repository> {
   return out;
 }
 
+/** Layers that came from a base image: `compression=` leaves them as they are unless force-compression is set. */
+function baseLayers(images: RegistryImageSource): Set<string> {
+  return new Set([...images.resolvedRefs.values()].flatMap((r) => r.manifest.layers.map((l) => l.digest)));
+}
+
+/** What one image output writes: the image (or index) after its -o attributes, and the layout annotations. */
+interface OutputImage {
+  root: AssembledImage | AssembledIndex;
+  layout: { indexAnnotations?: Record<string, string>; descriptorAnnotations?: Record<string, string> };
+}
+
+/**
+ * Applies one output's attributes (compression, media types, annotations, rewrite-timestamp: export-image.ts) to
+ * every platform's image and, for an index, assembles the index over the results. Attestation manifests name the
+ * image manifests they describe by digest, so an attribute that changes an image cannot be combined with them.
+ */
+async function outputImage(built: BuiltImage, attrs: ImageExportAttrs, text: string, ctx: OutputContext): Promise<OutputImage> {
+  const exported = [];
+  for (const p of built.platforms) {
+    exported.push(await exportImage(p.image, attrs, {
+      store: ctx.store, baseLayers: baseLayers(ctx.images), platform: p.platform, signal: ctx.signal,
+      ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
+    }));
+  }
+  const first = exported[0];
+  if (first === undefined) throw new Error('a build produced no image');
+  const layout = { indexAnnotations: first.indexAnnotations, descriptorAnnotations: first.descriptorAnnotations };
+  if (!built.index) return { root: first.image, layout };
+  const changed = exported.some((e, k) => e.image.manifestDescriptor.digest !== built.platforms[k]?.image.manifestDescriptor.digest);
+  if (!changed) return { root: built.index, layout };
+  if ((built.index.attestations ?? []).length > 0) {
+    // TODO(#21): regenerate the attestations for the exported images instead of refusing.
+    throw new UserError('INVALID_ARGUMENT', `${text}: these attributes change the image, and the attestations describe the image as built`,
+      'add --provenance=false --sbom=false to this build, or drop the attribute that changes the image (compression, oci-mediatypes, annotation.*, rewrite-timestamp)');
+  }
+  const index = assembleIndex(exported.map((e) => e.image), built.index.index.annotations);
+  await ctx.store.put(index.indexBytes, index.indexDescriptor.mediaType);
+  return { root: index, layout };
+}
+
+function digestOf(root: AssembledImage | AssembledIndex): string {
+  return 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;
+}
+
 /** Writes every requested output. */
 export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx: OutputContext): Promise<Pushed> {
   const result: Pushed = { pushed: [], imageNames: [] };
   // One platform stays `single` under an index too (attestations make one): docker, tar and local want its image.
   const single = built.platforms.length === 1 ? built.platforms[0] : undefined;
-  const root = built.index ?? single?.image;
-  if (root === undefined) throw new Error('a build produced no image');
-  const rootDigest = 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;
   for (const out of outputs) {
     switch (out.type) {
+      case 'cacheonly':
+        break;
       case 'image': {
-        if (!out.push) { ctx.progress.note(`image ${rootDigest} kept in the build store (no push requested)`); break; }
+        const { root } = await outputImage(built, out, `-o type=image`, ctx);
+        if (!out.push) { ctx.progress.note(`image ${digestOf(root)} kept in the build store (no push requested)`); break; }
         if (out.names.length === 0) {
           throw new Error('push requested without a name: the CLI checks this before building');
         }
@@ -72,15 +119,19 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
         }
         break;
       }
-      case 'oci':
-        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: out.tar, names: out.names }, ctx.signal);
-        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest}`);
+      case 'oci': {
+        const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
+        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
+        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
-      case 'docker':
+      }
+      case 'docker': {
         if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
-        await writeOciLayout(single.image, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true }, ctx.signal);
-        ctx.progress.note(`wrote docker archive ${out.dest}`);
+        const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
+        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
+        ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
+      }
       case 'local':
         // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
         for (const p of built.platforms) {

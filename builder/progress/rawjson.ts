@@ -1,7 +1,7 @@
 import type { ProgressEvent } from '../../solver/index.js';
 import type { ProgressWriter } from './writer.js';
 
-/** `--progress rawjson`: one JSON object per line per event; log data as base64 as buildx does. */
+/** `--progress tsbuild-json`: tsbuild's own events (miss reasons included), one JSON object per line; log data base64. */
 export class RawJsonProgress implements ProgressWriter {
   readonly #out: NodeJS.WritableStream;
   constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }

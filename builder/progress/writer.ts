@@ -12,4 +12,4 @@ export interface ProgressWriter {
 }
 
 /** Progress modes of `--progress`, as buildx names them. */
-export type ProgressMode = 'auto' | 'plain' | 'tty' | 'rawjson' | 'quiet';
+export type ProgressMode = 'auto' | 'plain' | 'tty' | 'rawjson' | 'tsbuild-json' | 'quiet';

@@ -9,7 +9,7 @@ export function formatMs(ms: number): string {
   return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
-/** A byte count for people: `0 B`, `1.23MB`. */
+/** A byte count for people: `0 B`, `1.0 MB`, `230 MB`. */
 export function formatBytes(bytes: number): string {
   return formatSize(bytes).replace(/^(\d[\d.]*)/, '$1 ');
 }

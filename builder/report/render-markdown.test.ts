@@ -23,8 +23,8 @@ describe('renderMarkdown', () => {
     const rows = md.split('\n').filter((l) => /^\| (✅|❌) \|/.test(l));
     expect(rows).to.have.length(5);
     expect(rows[0]).to.equal('| ✅ | #1 `Dockerfile:1` | `FROM node:22` | 0 ms |  | cached |');
-    expect(rows[2]).to.equal('| ❌ | #3 `Dockerfile:3` | `COPY . .` | 30 ms | 2.00 kB | files changed in context: src/index.js (changed) |');
-    expect(rows[3]).to.contain('| ❌ | #4 `Dockerfile:4` | `RUN npm ci` | 3.0 s | 9.54 MB | parent step #3 missed |');
+    expect(rows[2]).to.equal('| ❌ | #3 `Dockerfile:3` | `COPY . .` | 30 ms | 2.0 kB | files changed in context: src/index.js (changed) |');
+    expect(rows[3]).to.contain('| ❌ | #4 `Dockerfile:4` | `RUN npm ci` | 3.0 s | 9.5 MB | parent step #3 missed |');
   });
 
   it('keeps user text from breaking the table or injecting HTML', () => {

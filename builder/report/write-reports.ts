@@ -31,17 +31,36 @@ export type ReportSource = BuildOutcome | BuildRecord | ReportInput;
  * too. With a BuildOutcome, pass the build's `root` so the stored record (times, args, status) is used. Returns
  * the files written.
  */
-export async function writeReports(source: ReportSource, file: string, opts: { root?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string[]> {
+export async function writeReports(source: ReportSource, file: string, opts: { root?: string; env?: NodeJS.ProcessEnv; summary?: boolean } = {}): Promise<string[]> {
   const input = await reportInput(source, opts.root);
   const report = buildReport(input);
+  const written = await writeReportFiles(report, file);
+  if (opts.summary !== false) await writeStepSummary(report, opts.env ?? process.env);
+  return written;
+}
+
+/** Writes a built report to FILE in the format its extension names, or to FILE.json, FILE.md and FILE.html. */
+export async function writeReportFiles(report: Report, file: string): Promise<string[]> {
   const format = formatOfFile(file);
   const targets: [string, ReportFormat][] = format
     ? [[resolve(file), format]]
     : (['json', 'md', 'html'] as const).map((f) => [resolve(`${file}.${f}`), f]);
   for (const [path, f] of targets) await writeFile(path, renderReport(report, f));
-  const summary = (opts.env ?? process.env).GITHUB_STEP_SUMMARY;
-  if (summary) await appendFile(summary, `${renderMarkdown(report)}\n`);
   return targets.map(([path]) => path);
+}
+
+/** The GitHub Actions job summary file the Markdown report goes to, unless `TSBUILD_SUMMARY=false` turns it off. */
+export function stepSummaryPath(env: NodeJS.ProcessEnv): string | undefined {
+  if (/^(false|0|no|off)$/i.test(env.TSBUILD_SUMMARY ?? '')) return undefined;
+  return env.GITHUB_STEP_SUMMARY || undefined;
+}
+
+/** Appends the Markdown report to `$GITHUB_STEP_SUMMARY` when there is one; true when it wrote. */
+export async function writeStepSummary(report: Report, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+  const path = stepSummaryPath(env);
+  if (!path) return false;
+  await appendFile(path, `${renderMarkdown(report)}\n`);
+  return true;
 }
 
 async function reportInput(source: ReportSource, root: string | undefined): Promise<ReportInput> {

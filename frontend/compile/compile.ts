@@ -1,4 +1,4 @@
-import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
+import { formatPlatform, isTsbuildError, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
 import { DockerfileError } from '../errors.js';
@@ -127,7 +127,15 @@ export async function compile(text: string, opts: CompileOptions): Promise<Build
   await Promise.all(
     [...wanted].map(async ([key, w]) => {
       if (w.ref === '') throw new DockerfileError(w.inst.location, 'FROM needs an image reference', 'write FROM <image>');
-      images.set(key, await opts.resolveImage(w.ref, w.platform));
+      try {
+        images.set(key, await opts.resolveImage(w.ref, w.platform));
+      } catch (err) {
+        // A malformed reference is a mistake in the Dockerfile: point at its line (exit 1, as buildx), not at usage.
+        if (isTsbuildError(err) && err.code === 'INVALID_REFERENCE') {
+          throw new DockerfileError(src.find(w.inst.location, w.ref), err.message.includes(w.ref) ? err.message : `invalid image reference "${w.ref}": ${err.message}`, err.hint ?? 'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+        }
+        throw err;
+      }
     }),
   );
 

@@ -22,7 +22,6 @@ describe('parseDockerfile: errors', () => {
     ['a bad boolean flag value', 'FROM a\nCOPY --link=maybe x y\n', 2, 6],
     ['a duplicated flag', 'FROM a\nCOPY --chown=a --chown=b x y\n', 2, 16],
     ['an unterminated heredoc', 'FROM a\nRUN <<EOF\necho\n', 2, 5],
-    ['a continuation at the end of the file', 'FROM a\nRUN echo \\\n', 2, 1],
     ['ENV without a value', 'FROM a\nENV A\n', 2, 1],
     ['ENV pairs where one lacks =', 'FROM a\nENV A=1 B\n', 2, 9],
     ['ARG with a blank name', 'FROM a\nARG =x\n', 2, 5],

@@ -73,6 +73,12 @@ describe('parseDockerfile: directives, comments and continuations', () => {
     expect(df.escapeToken).to.equal('\\');
   });
 
+  it('accepts a file whose last line ends with a continuation, as docker and BuildKit do', () => {
+    const df = parseDockerfile('FROM a\nRUN echo hi \\\n', 'Dockerfile');
+    expect(df.instructions.map((i) => i.keyword)).to.deep.equal(['FROM', 'RUN']);
+    expect(df.instructions[1]?.args).to.deep.equal(['echo hi']);
+  });
+
   it('joins continuation lines, skipping comments and blank lines inside them', () => {
     const inst = one('RUN apt-get update \\\n  # install things\n\n  && apt-get install -y curl\n');
     expect(inst.args).to.deep.equal(['apt-get update   && apt-get install -y curl']);

@@ -51,9 +51,7 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
       [body, isEnd] = trimContinuation(line, continuation);
       buf += body;
     }
-    if (!isEnd) {
-      throw new DockerfileError(src.at(i, 1, (lines[i - 1] ?? '').length), 'the file ends inside a line continuation', `remove the trailing ${directives.escapeToken} or complete the instruction`);
-    }
+    // A file that ends inside a continuation keeps the instruction as read so far, as docker and BuildKit do.
     const range = src.span(startLine, i);
     const inst = buildInstruction(buf, { src, escapeToken: directives.escapeToken, range });
     const target = inst.trigger ?? inst;

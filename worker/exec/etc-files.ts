@@ -7,8 +7,9 @@ import type { HelperMount } from './helper-spec.js';
  * them in the container. They are bind mounts (read-write onto the stateDir copies) so nothing a step writes to
  * them reaches its layer, as with `docker build`.
  */
-export async function prepareEtcFiles(stateDir: string, hostname: string): Promise<HelperMount[]> {
-  const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`;
+export async function prepareEtcFiles(stateDir: string, hostname: string, extraHosts: readonly string[] = []): Promise<HelperMount[]> {
+  // extraHosts: `--add-host NAME:IP` entries, already `IP<TAB>NAME` lines, appended as docker does.
+  const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extraHosts.map((l) => `${l}\n`).join('')}`;
   let resolv: string;
   try {
     // Docker always provides one, whatever the network: the host's, so name lookups behave as on the host.

@@ -104,7 +104,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-  const etcMounts = await prepareEtcFiles(stateDir, hostname);
+  const etcMounts = await prepareEtcFiles(stateDir, hostname, op.extraHosts);
   const plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
   const tail = new OutputTail(20);
   const mounts = [...etcMounts, ...plan.mounts];

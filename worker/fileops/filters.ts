@@ -1,7 +1,4 @@
-import dockerignore from '@balena/dockerignore';
-
-// The package is CommonJS with a `default` self-reference; NodeNext types the default import as the module object.
-const ignore = dockerignore.default;
+import { PatternMatcher } from '../../frontend/index.js';
 
 /**
  * A set of .dockerignore-style patterns (Docker's semantics: a pattern also excludes everything below a matched
@@ -9,14 +6,15 @@ const ignore = dockerignore.default;
  */
 export class PathFilter {
   readonly #patterns: string[];
-  readonly #matcher: ReturnType<typeof ignore>;
+  readonly #matcher: PatternMatcher;
   /** True when some pattern starts with `!`: an excluded directory may then still hold included files. */
   readonly hasExceptions: boolean;
 
   constructor(patterns: readonly string[]) {
     this.#patterns = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
-    this.#matcher = ignore().add(this.#patterns);
-    this.hasExceptions = this.#patterns.some((p) => p.startsWith('!'));
+    // moby's patternmatcher, ported in frontend/patternmatcher.ts: the same matcher the cache key uses.
+    this.#matcher = new PatternMatcher(this.#patterns);
+    this.hasExceptions = this.#matcher.hasExclusions;
   }
 
   /** True when there are no patterns at all (the fast path: nothing to check). */
@@ -27,15 +25,11 @@ export class PathFilter {
   /** True when `rel` (a path relative to the filtered root, `/`-separated, no leading `./`) is excluded. */
   excludes(rel: string): boolean {
     if (this.#patterns.length === 0 || rel === '' || rel === '.') return false;
-    return this.#matcher.ignores(rel);
+    return this.#matcher.excludes(rel);
   }
 
   /** The last pattern that on its own excludes `rel`, for an error hint; undefined when none does. */
   culprit(rel: string): { pattern: string; index: number } | undefined {
-    let found: { pattern: string; index: number } | undefined;
-    this.#patterns.forEach((pattern, index) => {
-      if (!pattern.startsWith('!') && ignore().add(pattern).ignores(rel)) found = { pattern, index };
-    });
-    return found;
+    return this.#matcher.culprit(rel);
   }
 }

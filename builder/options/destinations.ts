@@ -1,0 +1,95 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { UserError } from '../../registry/oci/index.js';
+
+/** What is at a destination path now. */
+export type DestState = 'absent' | 'file' | 'empty-dir' | 'oci-layout' | 'other-dir';
+
+/** Looks at `path` without following it into anything: missing, a file, an empty directory, an OCI layout, or else. */
+export async function destState(path: string): Promise<DestState> {
+  const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    throw new UserError('INVALID_ARGUMENT', `cannot read ${path}: ${err.code ?? err.message}`, 'check the path and its permissions');
+  });
+  if (!info) return 'absent';
+  if (!info.isDirectory()) return 'file';
+  const names = await readdir(path);
+  if (names.length === 0) return 'empty-dir';
+  // image-spec image-layout.md: an `oci-layout` file marks the directory; index.json is its entry point.
+  return names.includes('oci-layout') && names.includes('index.json') ? 'oci-layout' : 'other-dir';
+}
+
+/**
+ * A destination that receives an OCI image layout directory (`-o type=oci,tar=false`, `--cache-to type=local`):
+ * missing, empty, or already a layout (added to, as buildx does). Anything else holds the user's files and is refused,
+ * never replaced.
+ */
+export async function checkLayoutDir(path: string, what: string): Promise<void> {
+  const state = await destState(path);
+  if (state === 'other-dir') {
+    throw new UserError('INVALID_ARGUMENT', `${what}: ${path} exists and is not an OCI image layout; refusing to write into it`,
+      'name a new or empty directory, or an existing OCI layout (a directory with oci-layout and index.json) to add to');
+  }
+  if (state === 'file') {
+    throw new UserError('INVALID_ARGUMENT', `${what}: ${path} is a file, not a directory`, 'name a new or empty directory, or drop tar=false to write a tarball');
+  }
+}
+
+/** A destination that receives one file (a tarball, a report): never an existing directory. */
+export async function checkFileDest(path: string, what: string): Promise<void> {
+  const state = await destState(path);
+  if (state !== 'absent' && state !== 'file') {
+    throw new UserError('INVALID_ARGUMENT', `${what}: ${path} is a directory; refusing to replace it with a file`,
+      'name a file (e.g. out.tar), or use tar=false for an OCI layout directory');
+  }
+}
+
+/** Creates the parent directories of `file` (as buildx does for its outputs); a failure names the path. */
+export async function ensureParent(file: string, what: string): Promise<void> {
+  const parent = dirname(resolve(file));
+  try {
+    await mkdir(parent, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw new UserError('INVALID_ARGUMENT', `${what}: cannot create directory ${parent} (${code})`, 'choose a writable path', { cause: err });
+  }
+}
+
+/** The destinations of one build: outputs and local cache exports, by what they write. */
+interface Destinations {
+  outputs: ({ type: string; dest?: string; tar?: boolean })[];
+  cacheTo: ({ type: string; dest?: string; ignoreError?: boolean })[];
+}
+
+/**
+ * Checks every destination of a build before it starts, and creates their parent directories (as buildx does):
+ * a layout directory must be missing, empty or a layout; a file output must not be an existing directory. `files`
+ * are the other files the build writes (`--report`, `--metadata-file`, `--iidfile`).
+ */
+export async function prepareDestinations(outputs: Destinations['outputs'], cacheTo: Destinations['cacheTo'], files: (string | undefined)[]): Promise<void> {
+  for (const out of outputs) {
+    if (out.dest === undefined || out.dest === '-') continue;
+    if (out.type === 'oci' && out.tar === false) {
+      await checkLayoutDir(out.dest, `-o type=oci,tar=false,dest=${out.dest}`);
+      await ensureParent(out.dest, `-o dest=${out.dest}`);
+    } else if (out.type === 'oci' || out.type === 'docker' || out.type === 'tar') {
+      await checkFileDest(out.dest, `-o type=${out.type},dest=${out.dest}`);
+      await ensureParent(out.dest, `-o dest=${out.dest}`);
+    } else if (out.type === 'local') {
+      if ((await destState(out.dest)) === 'file') throw new UserError('INVALID_ARGUMENT', `-o type=local,dest=${out.dest}: ${out.dest} is a file, not a directory`, 'name a directory');
+    }
+  }
+  for (const c of cacheTo) {
+    // ignore-error=true: a destination that cannot be written is reported after the build, not refused before it.
+    if (c.type !== 'local' || !c.dest || c.ignoreError) continue;
+    await checkLayoutDir(c.dest, `--cache-to type=local,dest=${c.dest}`);
+    await ensureParent(c.dest, `--cache-to dest=${c.dest}`);
+  }
+  for (const file of files) {
+    if (file === undefined) continue;
+    if ((await destState(file)) !== 'absent' && (await destState(file)) !== 'file') {
+      throw new UserError('INVALID_ARGUMENT', `${file} is a directory; refusing to replace it with a file`, 'name a file');
+    }
+    await ensureParent(file, file);
+  }
+}

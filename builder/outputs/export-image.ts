@@ -1,0 +1,171 @@
+import { createHash } from 'node:crypto';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import tar from 'tar-stream';
+import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
+import type { FileContentStore } from '../../worker/index.js';
+import { MediaType, UserError, canonicalJson, sha256, type Descriptor, type Platform } from '../../registry/oci/index.js';
+import type { AssembledImage } from '../image/assemble.js';
+import { annotationsFor } from '../options/annotations.js';
+import type { Compression, ImageExportAttrs } from '../options/output.js';
+
+/** Docker's media type of an uncompressed layer (registry/oci names only the gzip one). */
+const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
+
+/** An image as one output writes it, plus the annotations that belong to the index around it. */
+export interface ExportedImage {
+  image: AssembledImage;
+  /** `annotation-index.*`: for the layout's index.json. */
+  indexAnnotations: Record<string, string>;
+  /** `annotation-manifest-descriptor.*`: on the manifest's descriptor in the index. */
+  descriptorAnnotations: Record<string, string>;
+}
+
+/** What exporting needs: the store (new blobs go there), the base image's layers, the image's platform. */
+export interface ExportImageContext {
+  store: FileContentStore;
+  /** Digests of layers that came from the base image: recompressed only with `force-compression=true`. */
+  baseLayers: ReadonlySet<string>;
+  platform: Platform;
+  signal: AbortSignal;
+  /** SOURCE_DATE_EPOCH (seconds), for `rewrite-timestamp=true`. */
+  sourceDateEpoch?: number;
+}
+
+/** The compression a layer media type says its bytes have. */
+export function compressionOfMediaType(mediaType: string): Compression {
+  if (mediaType.endsWith('+zstd') || mediaType.endsWith('.zstd')) return 'zstd';
+  if (mediaType.endsWith('+gzip') || mediaType.endsWith('.gzip')) return 'gzip';
+  return 'uncompressed';
+}
+
+function layerMediaType(compression: Compression, oci: boolean): string {
+  if (!oci) return compression === 'gzip' ? MediaType.dockerLayerGzip : DOCKER_LAYER_TAR;
+  return compression === 'gzip' ? MediaType.ociLayerGzip : compression === 'zstd' ? MediaType.ociLayerZstd : MediaType.ociLayerTar;
+}
+
+function decompressor(c: Compression): Transform | undefined {
+  return c === 'gzip' ? createGunzip() : c === 'zstd' ? createZstdDecompress() : undefined;
+}
+
+function compressor(c: Compression, level: number | undefined): Transform | undefined {
+  if (c === 'gzip') return createGzip({ level: level ?? 1 });
+  if (c === 'zstd') return createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
+  return undefined;
+}
+
+/**
+ * `rewrite-timestamp=true` (BuildKit): re-encodes a layer with every mtime later than SOURCE_DATE_EPOCH set to it.
+ * Done at export, so a layer that came from the cache (built without the epoch) is rewritten too and two builds of
+ * the same inputs give the same bytes. Returns the new blob and its diffId.
+ */
+async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epochSeconds: number, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<{ desc: Descriptor; diffId: string }> {
+  const limit = epochSeconds * 1000;
+  const extract = tar.extract();
+  const pack = tar.pack();
+  const diff = createHash('sha256');
+  const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { diff.update(chunk); cb(null, chunk); } });
+  const ingest = await store.ingest(`rewrite-${layer.digest}-${epochSeconds}-${to}`);
+  const d = decompressor(compressionOfMediaType(layer.mediaType));
+  const c = compressor(to, level);
+  const reading = pipeline([await store.read(layer.digest), ...(d ? [d] : []), extract] as unknown as [Readable, NodeJS.WritableStream], { signal });
+  const copying = (async () => {
+    for await (const entry of extract) {
+      const header = { ...entry.header };
+      if (header.mtime && header.mtime.getTime() > limit) header.mtime = new Date(limit);
+      const pax = header.pax as Record<string, string> | undefined;
+      if (pax?.mtime !== undefined && Number(pax.mtime) * 1000 > limit) header.pax = { ...pax, mtime: String(epochSeconds) };
+      await pipeline(entry, pack.entry(header));
+    }
+    pack.finalize();
+  })();
+  const writing = pipeline([pack, tap, ...(c ? [c] : []), ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
+  try {
+    await Promise.all([reading, copying, writing]);
+    const desc = await ingest.commit();
+    return { desc: { mediaType, digest: desc.digest, size: desc.size }, diffId: `sha256:${diff.digest('hex')}` };
+  } catch (err) {
+    pack.destroy();
+    extract.destroy();
+    await ingest.abort();
+    throw err;
+  }
+}
+
+/** Re-encodes one stored layer to `to`; the uncompressed tar (and so the diffId) is unchanged. */
+async function recompress(store: FileContentStore, layer: Descriptor, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<Descriptor> {
+  const from = compressionOfMediaType(layer.mediaType);
+  const ingest = await store.ingest(`recompress-${layer.digest}-${to}`);
+  const stages: (Readable | Transform)[] = [await store.read(layer.digest)];
+  const d = decompressor(from);
+  const c = compressor(to, level);
+  if (d) stages.push(d);
+  if (c) stages.push(c);
+  try {
+    await pipeline([...stages, ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
+    const desc = await ingest.commit();
+    return { mediaType, digest: desc.digest, size: desc.size, ...(layer.annotations ? { annotations: layer.annotations } : {}) };
+  } catch (err) {
+    await ingest.abort();
+    throw err;
+  }
+}
+
+/**
+ * Applies an output's image attributes (buildx's `compression`, `compression-level`, `force-compression`,
+ * `oci-mediatypes`, `annotation*`) to the assembled image. Layers this build made are re-encoded when their
+ * compression differs from the one asked for; base layers only with force-compression, as BuildKit does. New blobs
+ * (layers, manifest) are stored before the image is returned, so every output can read them from the store.
+ */
+export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs, ctx: ExportImageContext): Promise<ExportedImage> {
+  const oci = attrs.ociMediatypes ?? true;
+  const want = attrs.compression;
+  const layers: Descriptor[] = [];
+  const diffIds = [...image.config.rootfs.diff_ids];
+  let changed = !oci;
+  let configChanged = false;
+  for (const [i, layer] of image.manifest.layers.entries()) {
+    const have = compressionOfMediaType(layer.mediaType);
+    const isBase = ctx.baseLayers.has(layer.digest);
+    const target = want !== undefined && (attrs.forceCompression || !isBase) ? want : have;
+    const mediaType = layerMediaType(target, oci);
+    if (attrs.rewriteTimestamp && ctx.sourceDateEpoch !== undefined && !isBase) {
+      const rewritten = await rewriteTimestamps(ctx.store, layer, ctx.sourceDateEpoch, target, attrs.compressionLevel, mediaType, ctx.signal);
+      layers.push(rewritten.desc);
+      if (diffIds[i] !== rewritten.diffId) { diffIds[i] = rewritten.diffId as Descriptor['digest']; configChanged = true; }
+      changed = true;
+    } else if (target !== have) { layers.push(await recompress(ctx.store, layer, target, attrs.compressionLevel, mediaType, ctx.signal)); changed = true; }
+    else if (target === 'zstd' && !oci) throw new UserError('INVALID_ARGUMENT', `layer ${layer.digest} is zstd-compressed and docker media types have no zstd layer`, 'drop oci-mediatypes=false');
+    else layers.push(mediaType === layer.mediaType ? layer : { ...layer, mediaType });
+  }
+  const manifestAnnotations = annotationsFor(attrs.annotations, 'manifest', ctx.platform);
+  const indexAnnotations = annotationsFor(attrs.annotations, 'index', ctx.platform);
+  const descriptorAnnotations = annotationsFor(attrs.annotations, 'manifest-descriptor', ctx.platform);
+  if (Object.keys(annotationsFor(attrs.annotations, 'index-descriptor', ctx.platform)).length) {
+    throw new UserError('INVALID_ARGUMENT', 'annotation-index-descriptor.* is not supported: a single-platform build writes no nested image index',
+      'put the annotation on the index (annotation-index.KEY) or the manifest (annotation.KEY)');
+  }
+  if (Object.keys(manifestAnnotations).length) changed = true;
+  if (!changed) return { image, indexAnnotations, descriptorAnnotations };
+
+  let { config, configBytes } = image;
+  let configDescriptor = image.configDescriptor;
+  if (configChanged) {
+    config = { ...config, rootfs: { ...config.rootfs, diff_ids: diffIds } };
+    configBytes = Buffer.from(canonicalJson(config));
+    configDescriptor = { ...configDescriptor, digest: sha256(configBytes), size: configBytes.length };
+    await ctx.store.put(configBytes, configDescriptor.mediaType);
+  }
+  if (!oci) configDescriptor = { ...configDescriptor, mediaType: MediaType.dockerConfig };
+  const manifest = {
+    ...image.manifest,
+    mediaType: oci ? MediaType.ociManifest : MediaType.dockerManifest,
+    config: configDescriptor,
+    layers,
+    ...(Object.keys(manifestAnnotations).length ? { annotations: { ...(image.manifest.annotations ?? {}), ...manifestAnnotations } } : {}),
+  };
+  const manifestBytes = Buffer.from(canonicalJson(manifest));
+  const manifestDescriptor: Descriptor = { ...image.manifestDescriptor, mediaType: manifest.mediaType, digest: sha256(manifestBytes), size: manifestBytes.length };
+  await ctx.store.put(manifestBytes, manifest.mediaType);
+  return { image: { ...image, config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor }, indexAnnotations, descriptorAnnotations };
+}

@@ -1,0 +1,36 @@
+import { parseDockerfile } from '../parser/parse-dockerfile.js';
+import { runRules, type CheckWarning } from './rules.js';
+
+export type { CheckWarning } from './rules.js';
+
+/** The outcome of the build checks: what they found, and whether `# check=error=true` makes findings fatal. */
+export interface CheckResult { warnings: CheckWarning[]; isError: boolean }
+
+/** Reads the `# check=skip=A,B;error=true` directive (BuildKit's syntax; `skip=all` turns every rule off). */
+export function checkDirective(value: string | undefined): { skip: Set<string>; skipAll: boolean; isError: boolean } {
+  const skip = new Set<string>();
+  let skipAll = false;
+  let isError = false;
+  for (const part of (value ?? '').split(';')) {
+    const [k, v = ''] = part.split('=').map((s) => s.trim());
+    if (k === 'skip') for (const rule of v.split(',').map((s) => s.trim()).filter(Boolean)) { if (rule === 'all') skipAll = true; else skip.add(rule); }
+    if (k === 'error') isError = /^(true|1)$/i.test(v);
+  }
+  return { skip, skipAll, isError };
+}
+
+/**
+ * Runs BuildKit's build checks on Dockerfile text (pure: text in, findings out), honouring the `# check=` directive.
+ * A Dockerfile that does not parse throws its DockerfileError, as a build would.
+ */
+export function checkDockerfile(text: string, file = 'Dockerfile'): CheckResult {
+  const df = parseDockerfile(text, file);
+  const directive = checkDirective(df.directives.find((d) => d.name === 'check')?.value);
+  const warnings = directive.skipAll ? [] : runRules(df).filter((w) => !directive.skip.has(w.rule));
+  return { warnings, isError: directive.isError && warnings.length > 0 };
+}
+
+/** One finding as printed: `Dockerfile:3: warning: JSONArgsRecommended: …`. */
+export function formatCheckWarning(w: CheckWarning, isError = false): string {
+  return `${w.file}:${w.line}: ${isError ? 'error' : 'warning'}: ${w.rule}: ${w.message}`;
+}

@@ -1,0 +1,139 @@
+import type { Dockerfile, Instruction } from '../ast.js';
+import { isSecretName } from '../secret-name.js';
+
+/** One finding of a build check, as BuildKit's linter reports it: the rule, a short explanation, where. */
+export interface CheckWarning {
+  rule: string;
+  message: string;
+  file: string;
+  line: number;
+  column: number;
+}
+
+/** ARGs every build defines without an ARG line (BuildKit's automatic platform args and proxy args). */
+const PREDEFINED_ARGS = new Set([
+  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+  'HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy',
+]);
+
+/** The first of `names` that looks like it holds a secret (the one rule of frontend/secret-name.ts), if any. */
+const secretNameIn = (names: string[]): string | undefined => names.find((n) => n !== '' && isSecretName(n));
+
+const firstWord = (inst: Instruction): string => inst.original.trim().split(/\s+/)[0] ?? inst.keyword;
+
+/** `$NAME` / `${NAME…}` references in a word. */
+function varsIn(text: string): string[] {
+  return [...text.matchAll(/\$(?:\{([A-Za-z_][A-Za-z0-9_]*)[^}]*\}|([A-Za-z_][A-Za-z0-9_]*))/g)].map((m) => m[1] ?? m[2] ?? '');
+}
+
+/** Splits `FROM [--platform=…] image [AS name]` as written. */
+function fromParts(inst: Instruction): { image: string; asWord?: string; name?: string } {
+  return { image: inst.args[0] ?? '', ...(inst.args[1] !== undefined ? { asWord: inst.args[1] } : {}), ...(inst.args[2] !== undefined ? { name: inst.args[2] } : {}) };
+}
+
+/** The checks BuildKit runs on a Dockerfile (dockerfile frontend linter), evaluated on the syntax tree alone. */
+export function runRules(df: Dockerfile): CheckWarning[] {
+  const out: CheckWarning[] = [];
+  const warn = (rule: string, inst: Instruction, message: string): void => {
+    out.push({ rule, message, file: df.file, line: inst.location.line, column: inst.location.column });
+  };
+
+  // ConsistentInstructionCasing: every keyword in the majority's case (upper or lower).
+  const words = df.instructions.map(firstWord);
+  const upper = words.filter((w) => w === w.toUpperCase()).length;
+  const lower = words.filter((w) => w === w.toLowerCase()).length;
+  const wantUpper = upper >= lower;
+  df.instructions.forEach((inst, i) => {
+    const w = words[i] ?? '';
+    if (wantUpper ? w !== w.toUpperCase() : w !== w.toLowerCase()) {
+      warn('ConsistentInstructionCasing', inst, `Command '${w}' should match the case of the command majority (${wantUpper ? 'uppercase' : 'lowercase'})`);
+    }
+  });
+
+  const globalArgs = new Map<string, boolean>();   // name → has a default
+  const stageNames = new Map<string, number>();
+  let inStage = false;
+  let counts = new Map<string, number>();
+  let absoluteWorkdir = false;
+  for (const inst of df.instructions) {
+    switch (inst.keyword) {
+      case 'FROM': {
+        inStage = true;
+        counts = new Map();
+        absoluteWorkdir = false;
+        const { image, asWord, name } = fromParts(inst);
+        if (asWord !== undefined) {
+          const fromUpper = firstWord(inst) === firstWord(inst).toUpperCase();
+          if (fromUpper !== (asWord === asWord.toUpperCase())) warn('FromAsCasing', inst, `'${asWord}' and '${firstWord(inst)}' keywords' casing do not match`);
+        }
+        if (name !== undefined) {
+          if (name !== name.toLowerCase()) warn('StageNameCasing', inst, `Stage name '${name}' should be lowercase`);
+          const lowered = name.toLowerCase();
+          if (lowered === 'scratch' || lowered === 'context') warn('ReservedStageName', inst, `'${name}' is reserved and should not be used as a stage name`);
+          const previous = stageNames.get(lowered);
+          if (previous !== undefined) warn('DuplicateStageName', inst, `Duplicate stage name '${name}', stage names should be unique (first defined on line ${previous})`);
+          else stageNames.set(lowered, inst.location.line);
+        }
+        for (const v of varsIn([image, ...inst.flags.map((f) => f.value ?? '')].join(' '))) {
+          if (PREDEFINED_ARGS.has(v)) continue;
+          if (!globalArgs.has(v)) warn('UndefinedArgInFrom', inst, `FROM argument '${v}' is not declared`);
+          else if (globalArgs.get(v) === false && /^\$\{?[A-Za-z_]/.test(image) && varsIn(image).length === 1 && image.replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/, '') === '') {
+            warn('InvalidDefaultArgInFrom', inst, `Default value for ARG ${image} results in empty or invalid base image name`);
+          }
+        }
+        break;
+      }
+      case 'ARG':
+        for (const word of inst.args) {
+          const name = word.split('=')[0] ?? '';
+          if (!inStage) globalArgs.set(name, word.includes('=') && word.slice(word.indexOf('=') + 1) !== '');
+          const secret = secretNameIn([name]);
+          if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ARG "${secret}")`);
+        }
+        break;
+      case 'ENV': {
+        const secret = secretNameIn(inst.args.map((a) => a.split('=')[0] ?? ''));
+        if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ENV "${secret}")`);
+        if (legacyKeyValue(inst)) warn('LegacyKeyValueFormat', inst, '"ENV key=value" should be used instead of legacy "ENV key value" format');
+        break;
+      }
+      case 'LABEL':
+        if (legacyKeyValue(inst)) warn('LegacyKeyValueFormat', inst, '"LABEL key=value" should be used instead of legacy "LABEL key value" format');
+        break;
+      case 'MAINTAINER':
+        warn('MaintainerDeprecated', inst, 'The MAINTAINER instruction is deprecated, use a label instead to define an image author');
+        break;
+      case 'WORKDIR': {
+        const dir = inst.args[0] ?? '';
+        if (dir.startsWith('/') || dir.startsWith('$')) absoluteWorkdir = true;
+        else if (!absoluteWorkdir) warn('WorkdirRelativePath', inst, `Relative workdir "${dir}" can have unexpected results if the base image changes`);
+        break;
+      }
+      case 'CMD':
+      case 'ENTRYPOINT':
+        if (!inst.json) warn('JSONArgsRecommended', inst, `JSON arguments recommended for ${inst.keyword} to prevent unintended behavior related to OS signals`);
+        countOnce(inst, counts, warn);
+        break;
+      case 'HEALTHCHECK':
+        countOnce(inst, counts, warn);
+        break;
+      default:
+        break;
+    }
+  }
+  return out;
+}
+
+/** MultipleInstructionsDisallowed: a second CMD, ENTRYPOINT or HEALTHCHECK in one stage overrides the first. */
+function countOnce(inst: Instruction, counts: Map<string, number>, warn: (rule: string, inst: Instruction, message: string) => void): void {
+  const n = (counts.get(inst.keyword) ?? 0) + 1;
+  counts.set(inst.keyword, n);
+  if (n > 1) warn('MultipleInstructionsDisallowed', inst, `Multiple ${inst.keyword} instructions should not be used in the same stage because only the last one will be used`);
+}
+
+/** `ENV key value` (no `=` after the first word), which BuildKit reads as one pair and flags. */
+function legacyKeyValue(inst: Instruction): boolean {
+  const rest = inst.original.trim().replace(/^\S+\s+/, '').replace(/^(--\S+\s+)*/, '');
+  const first = rest.split(/\s+/)[0] ?? '';
+  return rest !== '' && !first.includes('=');
+}

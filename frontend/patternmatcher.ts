@@ -1,0 +1,165 @@
+import { UserError } from '../registry/oci/index.js';
+import { cleanPath } from './clean-path.js';
+
+// A port of github.com/moby/patternmatcher (patternmatcher.go, v0.6): the matcher docker, BuildKit and buildx use for
+// .dockerignore and COPY --exclude. Written here rather than taken from npm because the package we used
+// (@balena/dockerignore) matches case-insensitively unless told otherwise, has had no release since 2020, and differs
+// from moby on `**` and parent-directory rules; this file follows moby line by line (Linux: `/` is the separator) and
+// is proven on moby's own test table (patternmatcher.test.ts). One matcher serves the cache key and the copy.
+
+type MatchType = 'exact' | 'prefix' | 'suffix' | 'regexp';
+
+/** Characters that are special in a regexp but plain in filepath.Match (moby's shouldEscape). */
+const ESCAPE = new Set(['.', '+', '(', ')', '|', '{', '}', '$']);
+
+/** One cleaned pattern, compiled as moby compiles it. */
+class Pattern {
+  readonly cleaned: string;
+  readonly exclusion: boolean;
+  readonly #type: MatchType;
+  readonly #regexp: RegExp | undefined;
+
+  constructor(cleaned: string, exclusion: boolean) {
+    this.cleaned = cleaned;
+    this.exclusion = exclusion;
+    const { type, source } = compile(cleaned);
+    this.#type = type;
+    if (type === 'regexp') {
+      try {
+        this.#regexp = new RegExp(source);
+      } catch {
+        throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
+      }
+    }
+  }
+
+  match(path: string): boolean {
+    switch (this.#type) {
+      case 'exact': return path === this.cleaned;
+      case 'prefix': return path.startsWith(this.cleaned.slice(0, -2));          // strip the trailing **
+      case 'suffix': {
+        const suffix = this.cleaned.slice(2);                                      // strip the leading **
+        if (path.endsWith(suffix)) return true;
+        return suffix.startsWith('/') && path === suffix.slice(1);                 // **/foo matches "foo"
+      }
+      case 'regexp': return this.#regexp?.test(path) ?? false;
+    }
+  }
+}
+
+/** moby's Pattern.compile: the pattern as an exact, prefix or suffix match when it can be, else a regexp. */
+function compile(pattern: string): { type: MatchType; source: string } {
+  let re = '^';
+  let type: MatchType = 'exact';
+  const chars = [...pattern];
+  for (let i = 0, n = 0; i < chars.length; i++, n++) {
+    const ch = chars[i] ?? '';
+    if (ch === '*') {
+      if (chars[i + 1] === '*') {
+        i++;
+        if (chars[i + 1] === '/') i++;                                              // treat **/ as **
+        if (i + 1 >= chars.length) {
+          // "**" at the end: accept everything below, as .gitignore does.
+          if (type === 'exact') type = 'prefix';
+          else { re += '.*'; type = 'regexp'; }
+        } else {
+          re += '(.*/)?';                                                           // any number of directories, even 0
+          type = 'regexp';
+        }
+        if (n === 0) type = 'suffix';
+      } else {
+        re += '[^/]*';
+        type = 'regexp';
+      }
+    } else if (ch === '?') {
+      re += '[^/]';
+      type = 'regexp';
+    } else if (ESCAPE.has(ch)) {
+      re += `\\${ch}`;
+    } else if (ch === '\\') {
+      // Escapes the next character; a trailing \ stays a literal backslash.
+      if (i + 1 < chars.length) { i++; re += `\\${chars[i] ?? ''}`; type = 'regexp'; } else re += '\\\\';
+    } else if (ch === '[' || ch === ']') {
+      re += ch;
+      type = 'regexp';
+    } else {
+      re += ch;
+    }
+  }
+  if (type === 'regexp') re += '$';
+  return { type, source: re };
+}
+
+/** Go's filepath.Dir on a slash path. */
+function goDir(path: string): string {
+  const i = path.lastIndexOf('/');
+  return cleanPath(path.slice(0, i + 1));
+}
+
+/**
+ * .dockerignore / COPY --exclude patterns with moby's semantics: case-sensitive, later patterns win, `!` re-includes,
+ * `**` spans directories, and a pattern that matches a directory excludes everything below it.
+ */
+export class PatternMatcher {
+  readonly #patterns: Pattern[] = [];
+  /** True when some pattern is an exclusion (`!…`): an excluded directory may then still hold included files. */
+  readonly hasExclusions: boolean;
+
+  constructor(patterns: readonly string[]) {
+    for (const raw of patterns) {
+      let p = raw.trim();
+      if (p === '') continue;
+      p = cleanPath(p);
+      let exclusion = false;
+      if (p.startsWith('!')) {
+        if (p.length === 1) throw new UserError('INVALID_ARGUMENT', 'illegal exclusion pattern: "!"', 'write !PATH to re-include PATH');
+        exclusion = true;
+        p = p.slice(1);
+      }
+      this.#patterns.push(new Pattern(p, exclusion));
+    }
+    this.hasExclusions = this.#patterns.some((p) => p.exclusion);
+  }
+
+  /** True when there are no patterns. */
+  get isEmpty(): boolean { return this.#patterns.length === 0; }
+
+  /** The cleaned patterns, `!` kept. */
+  get patterns(): string[] { return this.#patterns.map((p) => (p.exclusion ? `!${p.cleaned}` : p.cleaned)); }
+
+  /**
+   * moby's MatchesOrParentMatches: true when `file` (a slash path, used as given) or one of its parent directories
+   * matches a pattern and no later exclusion re-includes it.
+   */
+  matchesOrParentMatches(file: string): boolean {
+    let matched = false;
+    const parent = goDir(file);
+    const parentDirs = parent.split('/');
+    for (const pattern of this.#patterns) {
+      // An inclusion cannot change a match, nor an exclusion a non-match: skip them.
+      if (pattern.exclusion !== matched) continue;
+      let match = pattern.match(file);
+      if (!match && parent !== '.') {
+        for (let i = 0; i < parentDirs.length && !match; i++) match = pattern.match(parentDirs.slice(0, i + 1).join('/'));
+      }
+      if (match) matched = !pattern.exclusion;
+    }
+    return matched;
+  }
+
+  /** True when a context-relative path is excluded; the path is cleaned first and the context root never is. */
+  excludes(path: string): boolean {
+    const p = cleanPath(path);
+    if (p === '.') return false;
+    return this.matchesOrParentMatches(p);
+  }
+
+  /** The last inclusion pattern that on its own excludes `path`, for an error hint. */
+  culprit(path: string): { pattern: string; index: number } | undefined {
+    let found: { pattern: string; index: number } | undefined;
+    this.#patterns.forEach((pattern, index) => {
+      if (!pattern.exclusion && new PatternMatcher([pattern.cleaned]).excludes(path)) found = { pattern: pattern.cleaned, index };
+    });
+    return found;
+  }
+}

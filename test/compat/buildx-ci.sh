@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Buildx invocations as real projects' GitHub workflows write them (docker/build-push-action inputs, the
+# actions/cache local-cache pattern, release tarballs, reproducible builds), run with `tsbuild build` in place of
+# `docker buildx build`, each followed by the check a CI job relies on: files produced, images in the registry
+# (skopeo), exit statuses. Run by test/compat/buildx-ci.test.ts with TSBUILD, REGISTRY, BASE and WORK set.
+set -uo pipefail
+
+: "${TSBUILD:?path of bin/tsbuild}" "${REGISTRY:?HOST:PORT of a plain-HTTP registry}" "${BASE:?base image}" "${WORK:?scratch directory}"
+BUILDX=("$TSBUILD" build --root "$WORK/root")
+passed=0
+failed=0
+step() { echo "== $*"; }
+ok() { passed=$((passed + 1)); echo "ok: $*"; }
+fail() { failed=$((failed + 1)); echo "FAILED: $*"; }
+expect() { local what="$1"; shift; if "$@"; then ok "$what"; else fail "$what"; fi; }
+inspect() { skopeo inspect --tls-verify=false "$@" >/dev/null; }
+
+mkdir -p "$WORK/app" && cd "$WORK/app" || exit 1
+echo "hello" > app.txt
+mkdir -p node_modules && echo junk > node_modules/big.js
+printf 'node_modules\n*.log\n' > .dockerignore
+cat > Dockerfile <<DOCKERFILE
+# syntax=docker/dockerfile:1
+ARG BASE_IMAGE=$BASE
+FROM \${BASE_IMAGE} AS build
+WORKDIR /src
+COPY . .
+RUN mkdir -p /out && cp app.txt /out/app.txt && test ! -e node_modules
+FROM build AS test
+RUN test -f /out/app.txt
+FROM scratch AS artifacts
+COPY --from=build /out/ /
+FROM \${BASE_IMAGE}
+COPY --from=build /out/app.txt /app/app.txt
+CMD ["cat", "/app/app.txt"]
+DOCKERFILE
+
+step "1 build-push-action: push with provenance/sbom off"
+"${BUILDX[@]}" --platform linux/amd64 --provenance=false --sbom=false --pull -t "$REGISTRY/app:ci" --push --progress plain .
+expect "pushed app:ci" inspect "docker://$REGISTRY/app:ci"
+
+step "2 registry cache, image-manifest=true,oci-mediatypes=true (ECR style)"
+"${BUILDX[@]}" --cache-from "type=registry,ref=$REGISTRY/app:cache" \
+  --cache-to "type=registry,ref=$REGISTRY/app:cache,mode=max,image-manifest=true,oci-mediatypes=true" -t "$REGISTRY/app:sha-1" --push .
+expect "cache manifest pushed" inspect --raw "docker://$REGISTRY/app:cache"
+
+step "3 actions/cache local cache: cache-from a missing dir, cache-to a new one, then move"
+"${BUILDX[@]}" --cache-from type=local,src=/tmp/nonexistent-buildx-cache --cache-to "type=local,dest=$WORK/.buildx-cache-new,mode=max" .
+expect "local cache layout written" test -f "$WORK/.buildx-cache-new/index.json"
+rm -rf "$WORK/.buildx-cache" && mv "$WORK/.buildx-cache-new" "$WORK/.buildx-cache"
+"${BUILDX[@]}" --cache-from "type=local,src=$WORK/.buildx-cache" --cache-to "type=local,dest=$WORK/.buildx-cache,mode=max" .
+expect "local cache re-exported into the same layout" test -f "$WORK/.buildx-cache/oci-layout"
+
+step "4 OCI tarball for a release asset (parent directory created)"
+"${BUILDX[@]}" -o "type=oci,dest=$WORK/dist/app-oci.tar" .
+expect "OCI tarball readable by skopeo" inspect "oci-archive:$WORK/dist/app-oci.tar"
+
+step "5 docker archive"
+"${BUILDX[@]}" --output "type=docker,dest=$WORK/dist/app-docker.tar" -t app:local .
+expect "docker archive readable by skopeo" inspect "docker-archive:$WORK/dist/app-docker.tar"
+
+step "6 metadata file and iidfile (as build-push-action reads them)"
+"${BUILDX[@]}" --metadata-file "$WORK/meta/metadata.json" --iidfile "$WORK/meta/iid" -t "$REGISTRY/app:meta" --push .
+expect "metadata has containerimage.digest" grep -q '"containerimage.digest": "sha256:' "$WORK/meta/metadata.json"
+expect "iidfile holds the config digest" grep -q '^sha256:' "$WORK/meta/iid"
+
+step "7 reproducible builds: SOURCE_DATE_EPOCH build arg, rewrite-timestamp"
+"${BUILDX[@]}" --build-arg SOURCE_DATE_EPOCH=1700000000 -o "type=oci,dest=$WORK/repro/a.tar,rewrite-timestamp=true" .
+"${BUILDX[@]}" --no-cache --build-arg SOURCE_DATE_EPOCH=1700000000 -o "type=oci,dest=$WORK/repro/b.tar,rewrite-timestamp=true" .
+expect "two builds give byte-identical tarballs" cmp -s "$WORK/repro/a.tar" "$WORK/repro/b.tar"
+
+step "8 --target test stage"
+expect "test stage builds" "${BUILDX[@]}" --target test --progress plain .
+
+step "9 local export of an artifacts stage"
+"${BUILDX[@]}" --target artifacts -o "type=local,dest=$WORK/artifacts" .
+expect "artifact file exported" grep -qx hello "$WORK/artifacts/app.txt"
+
+step "10 annotations and labels pushed"
+BUILDKIT_PROGRESS=plain "${BUILDX[@]}" --label org.opencontainers.image.revision=abc123 \
+  -o "type=image,name=$REGISTRY/app:annotated,push=true,annotation.org.opencontainers.image.source=https://example.com/app" .
+expect "manifest annotation in the registry" bash -c "skopeo inspect --raw --tls-verify=false docker://$REGISTRY/app:annotated | grep -q 'https://example.com/app'"
+expect "label in the image config" bash -c "skopeo inspect --tls-verify=false docker://$REGISTRY/app:annotated | grep -q abc123"
+
+step "11 zstd-compressed push"
+"${BUILDX[@]}" -o "type=registry,name=$REGISTRY/app:zstd,compression=zstd,force-compression=true" .
+expect "zstd layers in the registry" bash -c "skopeo inspect --raw --tls-verify=false docker://$REGISTRY/app:zstd | grep -q 'tar+zstd'"
+
+step "12 unsupported attribute refused by name (exit 2), nothing written"
+"${BUILDX[@]}" -o "type=oci,dest=$WORK/never.tar,compression=estargz" . 2>"$WORK/err.txt"
+status=$?
+expect "exit status 2" test "$status" -eq 2
+expect "error names the attribute" grep -q 'compression=estargz' "$WORK/err.txt"
+expect "no output file" test ! -e "$WORK/never.tar"
+
+step "13 --check"
+expect "build checks pass on this Dockerfile" "${BUILDX[@]}" --check .
+
+step "14 a failing build exits 1"
+printf 'FROM %s\nRUN exit 7\n' "$BASE" > Dockerfile.fail
+"${BUILDX[@]}" -f Dockerfile.fail . 2>/dev/null
+status=$?
+expect "exit status 1" test "$status" -eq 1
+
+echo "compat: $passed passed, $failed failed"
+test "$failed" -eq 0

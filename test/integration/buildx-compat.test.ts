@@ -1,0 +1,223 @@
+import { expect } from 'chai';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { TSBUILD, run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// tsbuild issue 17: a CI script written for `docker buildx build` runs with `tsbuild build` in its place and does
+// the same thing, or says BY NAME what it cannot do. Every case goes through the real command, registry and skopeo.
+
+interface OciIndex { manifests: { digest: string; annotations?: Record<string, string> }[]; annotations?: Record<string, string> }
+
+describe('buildx compatibility (issue 17)', function () {
+  this.timeout(240_000);
+  let env: BuildEnv;
+  let ctx = '';
+  let root = '';
+  const build = (args: string[], extra: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> =>
+    tsbuild(['build', '--root', root, '--progress', 'plain', ...args], { cwd: extra.cwd ?? ctx, ...(extra.env ? { env: extra.env } : {}) });
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-buildx-compat-');
+    ctx = join(env.dir, 'ctx');
+    root = join(env.dir, 'root');
+    await mkdir(join(ctx, 'Build'), { recursive: true });
+    await mkdir(join(ctx, 'build'), { recursive: true });
+    await writeFile(join(ctx, 'Build', 'kept.txt'), 'upper\n');
+    await writeFile(join(ctx, 'build', 'dropped.txt'), 'lower\n');
+    await writeFile(join(ctx, '.dockerignore'), 'build\n');
+    await writeFile(join(ctx, 'app.txt'), 'app\n');
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\nCOPY . /ctx/\nRUN cat /etc/hosts > /hosts.txt \\\n`);
+  });
+  after(async () => { await env?.stop(); });
+
+  describe('never loses a user\'s files', () => {
+    it('refuses an OCI layout dest that holds other files, and leaves them', async () => {
+      const dest = join(env.dir, 'precious');
+      await mkdir(dest);
+      await writeFile(join(dest, 'thesis.tex'), 'years of work');
+      const r = await build(['-o', `type=oci,tar=false,dest=${dest}`, '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('is not an OCI image layout').and.to.contain('hint:');
+      expect(await readFile(join(dest, 'thesis.tex'), 'utf8')).to.equal('years of work');
+    });
+
+    it('adds to an existing OCI layout as buildx does: both images are in index.json', async () => {
+      const dest = join(env.dir, 'layout');
+      ok(await build(['-t', 'app:one', '-o', `type=oci,tar=false,dest=${dest}`, '.']));
+      ok(await build(['-t', 'app:two', '--build-arg', 'X=1', '--label', 'v=2', '-o', `type=oci,tar=false,dest=${dest}`, '.']));
+      const index = JSON.parse(await readFile(join(dest, 'index.json'), 'utf8')) as OciIndex;
+      expect(index.manifests.map((m) => m.annotations?.['org.opencontainers.image.ref.name'])).to.deep.equal(['one', 'two']);
+      const check = await run('skopeo', ['inspect', `oci:${dest}:two`]);
+      expect(check.code, check.stderr).to.equal(0);
+    });
+
+    it('refuses a --cache-to type=local dest that is not a layout, before building', async () => {
+      const dest = join(env.dir, 'notcache');
+      await mkdir(dest);
+      await writeFile(join(dest, 'keep'), 'x');
+      const r = await build(['--cache-to', `type=local,dest=${dest}`, '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('--cache-to type=local').and.to.contain('not an OCI image layout');
+      expect(r.stderr).not.to.contain('#1');   // refused before any step ran
+      expect(await readdir(dest)).to.deep.equal(['keep']);
+    });
+
+    it('creates the parent directories of --report, --metadata-file, --iidfile and dest', async () => {
+      const out = join(env.dir, 'nested');
+      ok(await build(['--report', join(out, 'reports', 'build'), '--metadata-file', join(out, 'meta', 'm.json'), '--iidfile', join(out, 'iid', 'id'),
+        '-o', `type=oci,dest=${join(out, 'images', 'app.tar')}`, '.']));
+      expect(await readdir(join(out, 'reports'))).to.include.members(['build.json', 'build.md', 'build.html']);
+      expect(await readFile(join(out, 'iid', 'id'), 'utf8')).to.match(/^sha256:/);
+      expect(await readdir(join(out, 'images'))).to.deep.equal(['app.tar']);
+    });
+
+    it('writes dest=- to standard output and no file named "-"', async () => {
+      const r = await run('bash', ['-c', `"${TSBUILD}" build --root "${root}" -q -o type=oci,dest=- . | tar t`], { cwd: ctx });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout.split('\n')).to.include.members(['oci-layout', 'index.json']);
+      expect(await readdir(ctx)).not.to.include('-');
+    });
+  });
+
+  describe('-o and --cache-to attributes', () => {
+    it('exports zstd layers with compression=zstd, and skopeo reads the image', async () => {
+      const tar = join(env.dir, 'zstd.tar');
+      ok(await build(['-o', `type=oci,dest=${tar},compression=zstd,compression-level=3`, '.']));
+      const raw = await run('skopeo', ['inspect', '--raw', `oci-archive:${tar}`]);
+      const manifest = JSON.parse(raw.stdout) as { layers: { mediaType: string }[] };
+      const mine = manifest.layers.slice(-2);
+      expect(mine.map((l) => l.mediaType)).to.deep.equal(['application/vnd.oci.image.layer.v1.tar+zstd', 'application/vnd.oci.image.layer.v1.tar+zstd']);
+      // The busybox base layer stays gzip unless force-compression is set, as in BuildKit.
+      expect(manifest.layers[0]?.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar+gzip');
+      ok(await build(['-o', `type=oci,dest=${tar},compression=zstd,force-compression=true`, '.']));
+      const forced = JSON.parse((await run('skopeo', ['inspect', '--raw', `oci-archive:${tar}`])).stdout) as { layers: { mediaType: string }[] };
+      expect(forced.layers.every((l) => l.mediaType.endsWith('+zstd'))).to.equal(true);
+      const copy = await run('skopeo', ['copy', `oci-archive:${tar}`, `dir:${join(env.dir, 'zstd-dir')}`]);
+      expect(copy.code, copy.stderr).to.equal(0);
+    });
+
+    it('pushes docker media types and manifest annotations to the registry', async () => {
+      const ref = `${env.registry.host}/compat:annotated`;
+      ok(await build(['-t', ref, '--annotation', 'org.opencontainers.image.title=compat', '-o', 'type=registry,oci-mediatypes=false,compression=uncompressed', '.']));
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      const manifest = JSON.parse(raw.stdout) as { mediaType: string; annotations?: Record<string, string>; layers: { mediaType: string }[] };
+      expect(manifest.mediaType).to.equal('application/vnd.docker.distribution.manifest.v2+json');
+      expect(manifest.annotations).to.deep.equal({ 'org.opencontainers.image.title': 'compat' });
+      expect(manifest.layers.at(-1)?.mediaType).to.equal('application/vnd.docker.image.rootfs.diff.tar');
+    });
+
+    it('refuses an unknown or unsupported attribute by name, before building', async () => {
+      for (const [args, name] of [
+        [['-o', 'type=oci,dest=x.tar,unpack=true'], '"unpack"'],
+        [['-o', 'type=oci,dest=x.tar,compression=estargz'], 'compression=estargz'],
+        [['--cache-to', 'type=gha'], 'cache type gha'],
+        [['--cache-to', `type=local,dest=${join(env.dir, 'c')},compression=zstd`], 'compression=zstd'],
+        [['--provenance', 'mode=huge'], 'mode must be min or max'],
+        [['--ssh', 'default'], '--ssh default is not supported yet'],
+        [['--ulimit', 'nofile=1024:2048'], '--ulimit nofile=1024:2048 is not supported'],
+        [['--build-context', 'src=../lib'], 'a local directory as a named context is not supported yet'],
+      ] as [string[], string][]) {
+        const r = await build([...args, '.']);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(name);
+        expect(r.stderr).not.to.contain('#1 ');
+      }
+    });
+
+    it('accepts the off values of --provenance/--sbom/--attest, --pull, and ignore-error on a failing cache export', async () => {
+      const blocker = join(env.dir, 'blocker');
+      await writeFile(blocker, 'a file where the cache directory should go');
+      const r = ok(await build(['--provenance=false', '--sbom=false', '--attest', 'type=provenance,disabled=true', '--pull',
+        '--cache-to', `type=local,dest=${join(blocker, 'cache')},ignore-error=true`, '--cache-to', 'type=registry,ref=127.0.0.1:1/nowhere:cache,ignore-error=true', '.']));
+      expect(r.stderr).to.contain('127.0.0.1:1/nowhere:cache failed');
+      expect(r.stderr).to.contain('ignore-error=true');
+    });
+
+    it('adds --add-host lines to RUN\'s /etc/hosts', async () => {
+      const out = join(env.dir, 'hosts-out');
+      ok(await build(['--add-host', 'db.internal:10.1.2.3', '-o', `type=local,dest=${out}`, '.']));
+      expect(await readFile(join(out, 'hosts.txt'), 'utf8')).to.contain('10.1.2.3\tdb.internal');
+    });
+  });
+
+  describe('Dockerfile fidelity', () => {
+    it('matches .dockerignore case-sensitively (build/ dropped, Build/ kept) and accepts a trailing \\ at end of file', async () => {
+      const out = join(env.dir, 'fs');
+      ok(await build(['-o', `type=local,dest=${out}`, '.']));
+      expect(await readdir(join(out, 'ctx'))).to.include('Build').and.not.to.include('build');
+    });
+
+    it('exits 1 with file:line for an invalid FROM reference, in plan as in build', async () => {
+      const dir = join(env.dir, 'badref');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), 'FROM busybox\nFROM localhost:5000/Bad:x\n');
+      for (const cmd of ['plan', 'build']) {
+        const r = await tsbuild([cmd, '--root', root, dir]);
+        expect(r.code, r.stderr).to.equal(1);
+        expect(r.stderr).to.match(/Dockerfile:2:\d+: /);
+      }
+    });
+
+    it('prints the build checks with --check and fails them with # check=error=true', async () => {
+      const dir = join(env.dir, 'checks');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} as Build\nCMD echo hi\n`);
+      const r = await tsbuild(['build', '--check', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain('FromAsCasing').and.to.contain('StageNameCasing').and.to.contain('JSONArgsRecommended').and.to.contain(':2: warning:');
+      await writeFile(join(dir, 'Dockerfile'), `# check=error=true\nFROM ${env.base} as build\n`);
+      const failed = await tsbuild(['build', '--call=check', dir]);
+      expect(failed.code).to.equal(1);
+      expect(failed.stdout).to.contain('error: FromAsCasing');
+    });
+  });
+
+  describe('the command line', () => {
+    it('prints one line and the usage line for an unknown option, not the whole help', async () => {
+      const r = await tsbuild(['build', '--bogus', '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain("unknown option '--bogus'").and.to.contain('usage: tsbuild build [options] [context]');
+      expect(r.stderr.split('\n').length).to.be.lessThan(5);
+    });
+
+    it('takes --root before the subcommand and history inspect defaults to the latest build', async () => {
+      ok(await tsbuild(['--root', root, 'build', '--progress', 'plain', '--label', 'latest=yes', '.'], { cwd: ctx }));
+      const r = ok(await tsbuild(['--root', root, 'history', 'inspect', '--json']));
+      expect((JSON.parse(r.stdout) as { status: string }).status).to.equal('succeeded');
+      ok(await tsbuild(['prune', '-f', '--root', join(env.dir, 'empty-root')]));
+    });
+
+    it('emits buildx SolveStatus JSON for --progress rawjson, and BUILDKIT_PROGRESS sets the default', async () => {
+      const r = ok(await tsbuild(['build', '--root', root, '--no-cache', '.'], { cwd: ctx, env: { BUILDKIT_PROGRESS: 'rawjson' } }));
+      const lines = r.stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { vertexes?: { digest: string; name: string; started?: string; completed?: string }[]; logs?: { stream: number; data: string }[] });
+      const vertexes = lines.flatMap((l) => l.vertexes ?? []);
+      expect(vertexes.some((v) => /^sha256:[0-9a-f]{64}$/.test(v.digest) && v.name.includes('RUN cat /etc/hosts') && v.completed)).to.equal(true);
+      expect(r.stderr).not.to.contain('cache:');   // machine output: no human summary
+    });
+  });
+
+  describe('CI', () => {
+    it('writes the job summary and ::error annotation for a failed build in GitHub Actions, and --report too', async () => {
+      const dir = join(env.dir, 'failing');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN exit 3\n`);
+      const summary = join(env.dir, 'summary.md');
+      const r = await tsbuild(['build', '--root', root, '--progress', 'plain', '--report', join(dir, 'out', 'r.json'), dir], {
+        env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, GITHUB_WORKSPACE: env.dir },
+      });
+      expect(r.code).to.equal(1);
+      expect(r.stdout).to.match(/::error file=failing\/Dockerfile,line=2,col=1,title=tsbuild RUN_FAILED::/);
+      expect(await readFile(summary, 'utf8')).to.contain('tsbuild');
+      expect((JSON.parse(await readFile(join(dir, 'out', 'r.json'), 'utf8')) as { build: { status: string } }).build.status).to.equal('failed');
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '.'], { cwd: ctx, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, TSBUILD_SUMMARY: 'false' } }));
+    });
+
+    it('refuses --load by name when neither docker nor podman answers', async () => {
+      const r = await build(['--load', '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('--load needs a running docker or podman');
+    });
+  });
+});
