@@ -1,0 +1,18 @@
+import * as tls from 'node:tls';
+import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+
+let shared: Dispatcher | undefined;
+
+/**
+ * The dispatcher ADD <url> downloads go through: HTTP_PROXY/HTTPS_PROXY/NO_PROXY (or lower case) from the
+ * environment, as docker's ADD honours them, and the system CA store (where `update-ca-certificates` puts a company
+ * CA) besides Node's bundled roots and NODE_EXTRA_CA_CERTS. One per process, so connections are reused.
+ */
+export function downloadDispatcher(): Dispatcher {
+  if (shared === undefined) {
+    const get = (tls as { getCACertificates?: (type: 'default' | 'system') => string[] }).getCACertificates;
+    const ca = get !== undefined ? [...new Set([...get('default'), ...get('system')])] : undefined;
+    shared = new EnvHttpProxyAgent(ca !== undefined ? { connect: { ca }, requestTls: { ca }, proxyTls: { ca } } : {});
+  }
+  return shared;
+}
