@@ -13,6 +13,7 @@ import {
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
+import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
 import { writeOutputs } from './outputs/write-outputs.js';
@@ -185,7 +186,7 @@ async function buildLocked(
   } finally {
     record.finished = Date.now();
     crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
-    cache.recordBuild(record);
+    cache.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
     if (leaseId) await cache.release(leaseId);
     cache.close();
     worker.close();

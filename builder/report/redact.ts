@@ -1,0 +1,81 @@
+import { isSecretName, REDACTED } from '../../frontend/index.js';
+import type { MissReason } from '../../solver/index.js';
+
+// Values this short are too likely to occur by chance ("1", "yes") to be cut out of free text; they are still
+// redacted wherever their name stands beside them (`NAME=value`, the args map, arg and ENV miss reasons).
+const MIN_SCRUBBED_LENGTH = 4;
+
+/** Something that carries the build args it was built with: a BuildRecord, a BuildSummary. */
+export interface WithArgs { args: Record<string, string> }
+
+/**
+ * A copy of a build record (or summary) safe to store, print, render or attach: the values of build args whose names
+ * look secret (`isSecretName`, the one rule) become `<redacted>` in the args map, in `arg` and ENV `setting` miss
+ * reasons of such names, in `NAME=value` text (RUN's `|N K=v` history prefix), and — for values of 4 characters or
+ * more — wherever else they appear as text (an ENV set from the arg, an instruction, an error message).
+ */
+export function redactRecord<T extends WithArgs>(record: T): T {
+  const secrets = Object.entries(record.args).filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
+  const known = scrubber(secrets);
+  const scrub = (text: string): string => redactRunPrefix(known(text));
+  const copy = deepMap(record, scrub) as T;
+  copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
+  const vertices = (copy as { vertices?: unknown }).vertices;
+  if (Array.isArray(vertices)) {
+    for (const v of vertices as { reasons?: MissReason[] }[]) if (Array.isArray(v.reasons)) v.reasons = v.reasons.map(redactReason);
+  }
+  return copy;
+}
+
+/** A miss reason with the values of secret-named build args and ENV variables replaced by `<redacted>`. */
+export function redactReason(reason: MissReason): MissReason {
+  if (reason.kind === 'arg' && isSecretName(reason.name)) return hideValues(reason);
+  if (reason.kind === 'setting' && reason.name !== undefined && isSecretName(reason.name)) return hideValues(reason);
+  return reason;
+}
+
+function hideValues<R extends { before?: string; after?: string }>(reason: R): R {
+  const out = { ...reason };
+  if (out.before !== undefined) out.before = REDACTED;
+  if (out.after !== undefined) out.after = REDACTED;
+  return out;
+}
+
+function scrubber(secrets: [string, string][]): (text: string) => string {
+  if (secrets.length === 0) return (text) => text;
+  // Longest first, so a value that contains another is cut whole.
+  const ordered = [...secrets].sort((a, b) => b[1].length - a[1].length);
+  return (text) => {
+    let out = text;
+    for (const [name, value] of ordered) {
+      out = out.split(`${name}=${value}`).join(`${name}=${REDACTED}`);
+      if (value.length >= MIN_SCRUBBED_LENGTH) out = out.split(value).join(REDACTED);
+    }
+    return out;
+  };
+}
+
+// RUN's history text lists the args in scope first (`RUN |2 A=1 GITHUB_TOKEN=s3cr3t /bin/sh -c …`): secret-named
+// ones are cut there even when the value is no longer known (a record written before redaction existed).
+function redactRunPrefix(text: string): string {
+  const m = /^RUN \|(\d+) /.exec(text);
+  if (m?.[1] === undefined) return text;
+  let rest = text.slice(m[0].length);
+  const kept: string[] = [];
+  for (let i = 0; i < Number(m[1]); i++) {
+    const entry = /^([^=\s]+)=(\S*)(\s+|$)/.exec(rest);
+    if (!entry) return text;
+    kept.push(isSecretName(entry[1] ?? '') ? `${entry[1] ?? ''}=${REDACTED}` : `${entry[1] ?? ''}=${entry[2] ?? ''}`);
+    rest = rest.slice(entry[0].length);
+  }
+  return `${m[0]}${kept.join(' ')} ${rest}`;
+}
+
+function deepMap(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (Array.isArray(value)) return value.map((v) => deepMap(v, scrub));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepMap(v, scrub)]));
+  }
+  return value;
+}
