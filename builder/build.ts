@@ -45,6 +45,8 @@ export interface BuildRequest {
   cacheFrom?: CacheFromSpec[];
   /** `--cache-to`: where this build's cache records are exported. */
   cacheTo?: CacheToSpec[];
+  /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
+  insecureRegistries?: string[];
 }
 
 /**
@@ -138,7 +140,7 @@ async function buildLocked(
 ): Promise<BuildOutcome> {
   const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
   const cache = SqliteCacheIndex.open(req.root);
-  const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
+  const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();

@@ -51,6 +51,7 @@ interface BuildFlags {
   /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
+  insecureRegistry: string[];
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -80,7 +81,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs: keyValues('--build-arg', flags.buildArg), labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
-    allow: flags.allow.flatMap((a) => a.split(',')),
+    allow: flags.allow.flatMap((a) => a.split(',')), insecureRegistries: flags.insecureRegistry,
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platform ? { platform } : {}),
@@ -100,7 +101,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     progress.close();
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root });
     const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed } });
-    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
+    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal, { insecureRegistries: flags.insecureRegistry });
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && flags.progress !== 'rawjson') process.stderr.write(renderTerminalSummary(report));
     const names = flags.output.length || flags.push ? flags.tag : [];
@@ -151,6 +152,7 @@ Examples:
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
 
   addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))
