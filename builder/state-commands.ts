@@ -40,7 +40,8 @@ export function registerStateCommands(program: Command): void {
         const stored = cache.getBuild(id);
         if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
         const build = redactRecord(stored);   // records written before redaction existed may still hold values
-        if (flags.json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
+        // commander gives `--json` after the id to `history`, which has one too: either means JSON here.
+        if (flags.json === true || (history.opts() as { json?: boolean }).json === true) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
         for (const v of build.vertices) {
           process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
         }

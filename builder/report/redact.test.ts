@@ -60,3 +60,20 @@ describe('redaction of secret-named build args', () => {
     expect(describeReason({ kind: 'arg', name: 'MODE', before: 'a', after: 'b' })).to.equal('build arg MODE changed: "a" → "b"');
   });
 });
+
+describe('redaction by name where the value is not known', () => {
+  it('cuts NAME=value for secret-looking names from instruction texts of earlier builds, also while building', () => {
+    const reason: MissReason = { kind: 'instruction', before: 'ENV API_TOKEN=old-value MODE=x', after: 'ENV API_TOKEN="new value" MODE=y' };
+    expect(describeReason(reason)).to.equal('instruction changed: "ENV API_TOKEN=<redacted> MODE=x" → "ENV API_TOKEN=<redacted> MODE=y"');
+  });
+
+  it('learns the previous value of a secret arg from the record\'s own arg reason and cuts it from other text', () => {
+    const { record } = recordOf([
+      { line: 'FROM alpine' },
+      { line: 'ENV FOO=now-value', reasons: [{ kind: 'instruction', before: 'ENV FOO=then-value', after: 'ENV FOO=now-value' }] },
+      { line: 'RUN make', reasons: [{ kind: 'arg', name: 'GITHUB_TOKEN', before: 'then-value', after: 'now-value' }] },
+    ], { args: { GITHUB_TOKEN: 'now-value' } });
+    const text = JSON.stringify(redactRecord(record));
+    expect(text).to.not.contain('then-value').and.not.contain('now-value');
+  });
+});

@@ -15,9 +15,9 @@ export interface WithArgs { args: Record<string, string> }
  * more — wherever else they appear as text (an ENV set from the arg, an instruction, an error message).
  */
 export function redactRecord<T extends WithArgs>(record: T): T {
-  const secrets = Object.entries(record.args).filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
+  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
   const known = scrubber(secrets);
-  const scrub = (text: string): string => redactRunPrefix(known(text));
+  const scrub = (text: string): string => redactAssignments(redactRunPrefix(known(text)));
   const copy = deepMap(record, scrub) as T;
   copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
   const vertices = (copy as { vertices?: unknown }).vertices;
@@ -31,7 +31,34 @@ export function redactRecord<T extends WithArgs>(record: T): T {
 export function redactReason(reason: MissReason): MissReason {
   if (reason.kind === 'arg' && isSecretName(reason.name)) return hideValues(reason);
   if (reason.kind === 'setting' && reason.name !== undefined && isSecretName(reason.name)) return hideValues(reason);
+  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(redactRunPrefix(reason.before)), after: redactAssignments(redactRunPrefix(reason.after)) };
+  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(redactRunPrefix(reason.text)) };
   return reason;
+}
+
+// The values a record's own miss reasons name for secret-named args and ENV variables: the previous build's value
+// is known only there (the args map holds this build's), and it may also appear in an instruction's old text.
+function reasonValues(record: WithArgs): [string, string][] {
+  const out: [string, string][] = [];
+  const vertices = (record as { vertices?: unknown }).vertices;
+  if (!Array.isArray(vertices)) return out;
+  for (const v of vertices as { reasons?: MissReason[] }[]) {
+    for (const r of v.reasons ?? []) {
+      const name = r.kind === 'arg' ? r.name : r.kind === 'setting' ? r.name : undefined;
+      if (name === undefined || (r.kind !== 'arg' && r.kind !== 'setting')) continue;
+      if (r.before !== undefined) out.push([name, r.before]);
+      if (r.after !== undefined) out.push([name, r.after]);
+    }
+  }
+  return out;
+}
+
+// `NAME=value` for a secret-looking NAME anywhere in text (`ENV API_TOKEN=…`, `--build-arg GITHUB_TOKEN=…`): the
+// value is cut by its name even when it is not known, e.g. in the old text of an instruction from an earlier build.
+const ASSIGNMENT = /(^|[\s"'|;&(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s"';&|)]*)/g;
+
+function redactAssignments(text: string): string {
+  return text.replace(ASSIGNMENT, (whole, lead: string, name: string, value: string) => (isSecretName(name) && value !== REDACTED ? `${lead}${name}=${REDACTED}` : whole));
 }
 
 function hideValues<R extends { before?: string; after?: string }>(reason: R): R {
