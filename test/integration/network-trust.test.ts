@@ -18,6 +18,7 @@ import { tsbuild } from '../fixtures/tsbuild-cli.js';
 
 const NAME = 'tsbuild-trust.test';
 const FILES = 'tsbuild-files.test';
+const PLAIN = 'tsbuild-plain.test';
 
 describe('network trust through the CLI: system CAs, proxies, insecure registries', function () {
   this.timeout(180_000);
@@ -43,7 +44,7 @@ describe('network trust through the CLI: system CAs, proxies, insecure registrie
       delete process.env[v];
     }
     dir = await mkdtemp(join(tmpdir(), 'tsbuild-trust-'));
-    hosts.push(await addHostsEntry(NAME), await addHostsEntry(FILES));
+    hosts.push(await addHostsEntry(NAME), await addHostsEntry(FILES), await addHostsEntry(PLAIN));
     registry = await startRegistry({ tls: true, dnsNames: [NAME] });
     const client = new RegistryClient({ secure: [registry.host], caFile: registry.caFile ?? '', credentials: anonymous });
     try {
@@ -118,6 +119,23 @@ describe('network trust through the CLI: system CAs, proxies, insecure registrie
   it('reaches an untrusted TLS registry with --insecure-registry (unverified TLS, as buildx registry.insecure)', async () => {
     const r = await build({}, ['--insecure-registry', `${NAME}:${registry.host.split(':')[1] ?? ''}`]);
     expect(r.code, r.stderr).to.equal(0);
+  });
+
+  it('speaks plain HTTP to an --insecure-registry that has no TLS at all, and HTTPS to it otherwise', async () => {
+    const plain = await startRegistry();
+    try {
+      await publishBusybox(plain.host, 'busybox');
+      const port = plain.host.split(':')[1] ?? '';
+      const plainCtx = join(dir, 'plain-ctx');
+      await mkdir(plainCtx, { recursive: true });
+      await writeFile(join(plainCtx, 'Dockerfile'), `FROM ${PLAIN}:${port}/busybox:latest\n`);
+      const refused = await build({}, [], plainCtx);
+      expect(refused.code, refused.stderr).to.equal(1);
+      const r = await build({}, ['--insecure-registry', `${PLAIN}:${port}`], plainCtx);
+      expect(r.code, r.stderr).to.equal(0);
+    } finally {
+      await plain.stop();
+    }
   });
 
   it('downloads ADD <url> through HTTP_PROXY, and around it when NO_PROXY names the host', async () => {
