@@ -106,11 +106,6 @@ export class Transport {
     return insecure;
   }
 
-  /** True when HTTPS to `host` checks the certificate: credentials and token realms must not drop below that. */
-  verifiesTls(host: string): boolean {
-    return !this.isInsecure(host) && !this.#skipsVerify(host);
-  }
-
   get #certsDir(): string {
     return this.#options.certsDir ?? '/etc/docker/certs.d';
   }
@@ -145,6 +140,7 @@ export class Transport {
       ...(this.#skipsVerify(host) ? { rejectUnauthorized: false } : {}),
     };
     const agent = new EnvHttpProxyAgent({
+      noProxy: noProxyWithLoopback(),
       ...this.#options.proxy,
       connections: 8,
       keepAliveTimeout: 30_000,
@@ -166,6 +162,16 @@ export class Transport {
     this.#agents.clear();
     await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.close()));
   }
+}
+
+/**
+ * NO_PROXY (or no_proxy) plus loopback names: Go's net/http, and so docker and skopeo, never send localhost or a
+ * loopback address through a proxy (a proxy elsewhere would reach its own loopback, not ours).
+ */
+export function noProxyWithLoopback(env: NodeJS.ProcessEnv = process.env): string {
+  const value = env['no_proxy'] ?? env['NO_PROXY'] ?? '';
+  if (value.trim() === '*') return '*';
+  return [value, 'localhost', '.localhost', '127.0.0.1', '[::1]'].filter((s) => s !== '').join(',');
 }
 
 // docker's insecure-registry rule: HTTPS when the host answers a TLS handshake (any certificate), else plain HTTP. A

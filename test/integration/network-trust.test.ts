@@ -116,6 +116,16 @@ describe('network trust through the CLI: system CAs, proxies, insecure registrie
     expect(proxy.requests.slice(before)).to.deep.equal([]);
   });
 
+  it('never sends loopback through the proxy, as Go (docker, skopeo) does, even when NO_PROXY does not list it', async () => {
+    const loopCtx = join(dir, 'loop-ctx');
+    await mkdir(loopCtx, { recursive: true });
+    await writeFile(join(loopCtx, 'Dockerfile'), `FROM ${image}\nADD http://127.0.0.1:${filesPort}/hello.txt /hello.txt\n`);
+    const before = proxy.requests.length;
+    const r = await build({ SSL_CERT_FILE: bundle, HTTP_PROXY: proxy.url, NO_PROXY: NAME }, [], loopCtx);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(proxy.requests.slice(before)).to.deep.equal([]);
+  });
+
   it('reaches an untrusted TLS registry with --insecure-registry (unverified TLS, as buildx registry.insecure)', async () => {
     const r = await build({}, ['--insecure-registry', `${NAME}:${registry.host.split(':')[1] ?? ''}`]);
     expect(r.code, r.stderr).to.equal(0);
