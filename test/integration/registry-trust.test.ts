@@ -9,6 +9,7 @@ import { anonymous, isTsbuildError, parseReference, RegistryClient, staticCreden
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { caught } from '../fixtures/registry-assertions.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { startTokenServer, type TokenServer } from '../fixtures/token-server.js';
 
 /** A small HTTP server on 127.0.0.1; `handler` gets each request. */
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number; close(): Promise<void> }> {
@@ -39,62 +40,109 @@ function forward(req: Parameters<NonNullable<Parameters<typeof createServer>[1]>
   req.pipe(up);
 }
 
+/**
+ * `front` is the registry as the client knows it (127.0.0.1:A): it sends upload Locations and blob GETs to `side`,
+ * another host (localhost:B) standing for a storage backend or CDN, which records what it receives and forwards with
+ * the credentials front last saw (a real backend trusts its signed URL instead).
+ */
+async function crossHostRig(registry: RunningRegistry): Promise<{ host: string; frontAuth: (string | undefined)[]; sideSeen: { method: string; url: string; authorization: string | undefined }[]; close(): Promise<void> }> {
+  const frontAuth: (string | undefined)[] = [];
+  const sideSeen: { method: string; url: string; authorization: string | undefined }[] = [];
+  let lastAuth: string | undefined;
+  let frontPort = 0;
+  const side = await listen((req, res) => {
+    sideSeen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    forward(req, res, registry.host, { ...req.headers, host: `127.0.0.1:${frontPort}`, ...(lastAuth !== undefined ? { authorization: lastAuth } : {}) });
+  });
+  const sideOrigin = `http://localhost:${side.port}`;
+  const front = await listen((req, res) => {
+    frontAuth.push(req.headers.authorization);
+    if (req.headers.authorization !== undefined) lastAuth = req.headers.authorization;
+    if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && req.headers.authorization !== undefined) {
+      req.resume();
+      res.writeHead(307, { location: `${sideOrigin}${req.url ?? ''}` }).end();
+      return;
+    }
+    forward(req, res, registry.host, req.headers, (h) => {
+      if (typeof h.location !== 'string' || !h.location.includes('/blobs/uploads/')) return;
+      const u = new URL(h.location, 'http://x');
+      h.location = `${sideOrigin}${u.pathname}${u.search}`;
+    });
+  });
+  frontPort = front.port;
+  return {
+    host: `127.0.0.1:${front.port}`, frontAuth, sideSeen,
+    close: async () => {
+      await front.close();
+      await side.close();
+    },
+  };
+}
+
+/** Pushes busybox through the rig and pulls it back; returns once the bytes have been checked. */
+async function pushAndPull(client: RegistryClient, host: string): Promise<void> {
+  const published = await publishBusybox(host, 'private/app', 'latest', client);
+  const image = await client.resolveImage(parseReference(`${host}/private/app:latest`), { os: 'linux', architecture: 'amd64' });
+  expect(image.manifest.layers[0]?.digest).to.equal(published.layer.digest);
+  const chunks: Buffer[] = [];
+  for await (const c of await client.fetchBlob(parseReference(`${host}/private/app`), published.layer)) chunks.push(c as Buffer);
+  expect(Buffer.concat(chunks).length).to.equal(published.layer.size);
+}
+
+function expectNoCredentialsCrossHost(rig: Awaited<ReturnType<typeof crossHostRig>>, scheme: string): void {
+  // The registry's own host got the credentials; the other host got uploads and blob reads, and no credentials.
+  expect(rig.frontAuth.filter((a) => a?.startsWith(scheme) === true).length).to.be.greaterThan(0);
+  expect(rig.sideSeen.some((s) => s.method === 'PUT' && s.url.includes('/blobs/uploads/')), JSON.stringify(rig.sideSeen)).to.equal(true);
+  expect(rig.sideSeen.some((s) => s.method === 'GET' && s.url.includes('/blobs/sha256:')), JSON.stringify(rig.sideSeen)).to.equal(true);
+  expect(rig.sideSeen.filter((s) => s.authorization !== undefined)).to.deep.equal([]);
+}
+
 describe('registry credentials stay with the registry', function () {
   this.timeout(60_000);
   const user = { user: 'alice', password: 'correct horse' };
-  const basic = `Basic ${Buffer.from(`${user.user}:${user.password}`).toString('base64')}`;
-  let registry: RunningRegistry;
-  // `front` is the registry as the client knows it (127.0.0.1:A): it sends upload Locations and blob GETs to `side`,
-  // another host (localhost:B) standing for a storage backend or CDN, which records what it receives and forwards
-  // with its own credentials (a real backend trusts its signed URL instead).
-  let front: Awaited<ReturnType<typeof listen>>;
-  let side: Awaited<ReturnType<typeof listen>>;
-  const frontAuth: (string | undefined)[] = [];
-  const sideSeen: { method: string; url: string; authorization: string | undefined }[] = [];
+  let dir = '';
+  let basicRegistry: RunningRegistry;
+  let tokenRegistry: RunningRegistry;
+  let tokens: TokenServer;
 
   before(async () => {
-    registry = await startRegistry({ htpasswd: user });
-    side = await listen((req, res) => {
-      sideSeen.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
-      forward(req, res, registry.host, { ...req.headers, host: `127.0.0.1:${front.port}`, authorization: basic });
-    });
-    front = await listen((req, res) => {
-      frontAuth.push(req.headers.authorization);
-      const sideOrigin = `http://localhost:${side.port}`;
-      if (req.method === 'GET' && /\/blobs\/sha256:/.test(req.url ?? '') && req.headers.authorization !== undefined) {
-        req.resume();
-        res.writeHead(307, { location: `${sideOrigin}${req.url ?? ''}` }).end();
-        return;
-      }
-      forward(req, res, registry.host, req.headers, (h) => {
-        if (typeof h.location === 'string' && h.location.includes('/blobs/uploads/')) h.location = `${sideOrigin}${new URL(h.location, 'http://x').pathname}${new URL(h.location, 'http://x').search}`;
-      });
-    });
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-crosshost-'));
+    basicRegistry = await startRegistry({ htpasswd: user });
+    const keyFile = join(dir, 'token.key');
+    const certFile = join(dir, 'token.crt');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-keyout', keyFile, '-out', certFile, '-subj', '/CN=issuer'], { stdio: 'ignore' });
+    tokens = await startTokenServer(keyFile, certFile, 'svc', 'issuer', { alice: 'pw' });
+    tokenRegistry = await startRegistry({ tokenAuth: { realm: tokens.realm, service: 'svc', issuer: 'issuer', certFile } });
   });
   after(async () => {
-    await front?.close();
-    await side?.close();
-    await registry?.stop();
+    await basicRegistry?.stop();
+    await tokenRegistry?.stop();
+    await tokens?.close();
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('sends no Authorization to an upload Location or a blob redirect on another host (basic auth)', async () => {
-    const client = new RegistryClient({ insecure: [`127.0.0.1:${front.port}`], credentials: staticCredentials({ username: user.user, password: user.password }) });
+    const rig = await crossHostRig(basicRegistry);
+    const client = new RegistryClient({ insecure: [rig.host], credentials: staticCredentials({ username: user.user, password: user.password }) });
     try {
-      const host = `127.0.0.1:${front.port}`;
-      const published = await publishBusybox(host, 'private/app', 'latest', client);
-      const image = await client.resolveImage(parseReference(`${host}/private/app:latest`), { os: 'linux', architecture: 'amd64' });
-      const chunks: Buffer[] = [];
-      for await (const c of await client.fetchBlob(parseReference(`${host}/private/app`), published.layer)) chunks.push(c as Buffer);
-      expect(Buffer.concat(chunks).length).to.equal(published.layer.size);
-      expect(image.manifest.layers[0]?.digest).to.equal(published.layer.digest);
+      await pushAndPull(client, rig.host);
     } finally {
       await client.close();
+      await rig.close();
     }
-    // The registry's own host got the credentials; the other host got uploads and blob reads, and no credentials.
-    expect(frontAuth.filter((a) => a === basic).length).to.be.greaterThan(0);
-    expect(sideSeen.some((s) => s.method === 'PUT' && s.url.includes('/blobs/uploads/')), JSON.stringify(sideSeen)).to.equal(true);
-    expect(sideSeen.some((s) => s.method === 'GET' && s.url.includes('/blobs/sha256:')), JSON.stringify(sideSeen)).to.equal(true);
-    expect(sideSeen.filter((s) => s.authorization !== undefined)).to.deep.equal([]);
+    expectNoCredentialsCrossHost(rig, 'Basic ');
+  });
+
+  it('sends no bearer token to an upload Location or a blob redirect on another host (token auth)', async () => {
+    const rig = await crossHostRig(tokenRegistry);
+    const client = new RegistryClient({ insecure: [rig.host], credentials: staticCredentials({ username: 'alice', password: 'pw' }) });
+    try {
+      await pushAndPull(client, rig.host);
+    } finally {
+      await client.close();
+      await rig.close();
+    }
+    expectNoCredentialsCrossHost(rig, 'Bearer ');
   });
 });
 
