@@ -11,13 +11,13 @@ export interface WithArgs { args: Record<string, string> }
 /**
  * A copy of a build record (or summary) safe to store, print, render or attach: the values of build args whose names
  * look secret (`isSecretName`, the one rule) become `<redacted>` in the args map, in `arg` and ENV `setting` miss
- * reasons of such names, in `NAME=value` text (RUN's `|N K=v` history prefix), and — for values of 4 characters or
- * more — wherever else they appear as text (an ENV set from the arg, an instruction, an error message).
+ * reasons of such names, in `NAME=value` text (RUN's `|N K=v` history prefix, `ENV API_TOKEN=…`), and — for values
+ * of 4 characters or more — wherever else they appear as text (an ENV set from the arg, an error message).
  */
 export function redactRecord<T extends WithArgs>(record: T): T {
   const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
   const known = scrubber(secrets);
-  const scrub = (text: string): string => redactAssignments(redactRunPrefix(known(text)));
+  const scrub = (text: string): string => redactAssignments(known(text));
   const copy = deepMap(record, scrub) as T;
   copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
   const vertices = (copy as { vertices?: unknown }).vertices;
@@ -31,8 +31,8 @@ export function redactRecord<T extends WithArgs>(record: T): T {
 export function redactReason(reason: MissReason): MissReason {
   if (reason.kind === 'arg' && isSecretName(reason.name)) return hideValues(reason);
   if (reason.kind === 'setting' && reason.name !== undefined && isSecretName(reason.name)) return hideValues(reason);
-  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(redactRunPrefix(reason.before)), after: redactAssignments(redactRunPrefix(reason.after)) };
-  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(redactRunPrefix(reason.text)) };
+  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(reason.before), after: redactAssignments(reason.after) };
+  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(reason.text) };
   return reason;
 }
 
@@ -53,9 +53,10 @@ function reasonValues(record: WithArgs): [string, string][] {
   return out;
 }
 
-// `NAME=value` for a secret-looking NAME anywhere in text (`ENV API_TOKEN=…`, `--build-arg GITHUB_TOKEN=…`): the
-// value is cut by its name even when it is not known, e.g. in the old text of an instruction from an earlier build.
-const ASSIGNMENT = /(^|[\s"'|;&(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|[^\s"';&|)]*)/g;
+// `NAME=value` for a secret-looking NAME anywhere in text (`ENV API_TOKEN=…`, RUN's `|N GITHUB_TOKEN=… …` history
+// prefix): the value is cut by its name even when it is not known, e.g. in the text of an earlier build. An unquoted
+// value runs to the next blank, as in the RUN prefix, where values are written raw.
+const ASSIGNMENT = /(^|[\s"'|;&(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g;
 
 function redactAssignments(text: string): string {
   return text.replace(ASSIGNMENT, (whole, lead: string, name: string, value: string) => (isSecretName(name) && value !== REDACTED ? `${lead}${name}=${REDACTED}` : whole));
@@ -80,22 +81,6 @@ function scrubber(secrets: [string, string][]): (text: string) => string {
     }
     return out;
   };
-}
-
-// RUN's history text lists the args in scope first (`RUN |2 A=1 GITHUB_TOKEN=s3cr3t /bin/sh -c …`): secret-named
-// ones are cut there even when the value is no longer known (a record written before redaction existed).
-function redactRunPrefix(text: string): string {
-  const m = /^RUN \|(\d+) /.exec(text);
-  if (m?.[1] === undefined) return text;
-  let rest = text.slice(m[0].length);
-  const kept: string[] = [];
-  for (let i = 0; i < Number(m[1]); i++) {
-    const entry = /^([^=\s]+)=(\S*)(\s+|$)/.exec(rest);
-    if (!entry) return text;
-    kept.push(isSecretName(entry[1] ?? '') ? `${entry[1] ?? ''}=${REDACTED}` : `${entry[1] ?? ''}=${entry[2] ?? ''}`);
-    rest = rest.slice(entry[0].length);
-  }
-  return `${m[0]}${kept.join(' ')} ${rest}`;
 }
 
 function deepMap(value: unknown, scrub: (text: string) => string): unknown {
