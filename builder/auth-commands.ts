@@ -22,7 +22,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 export function addRegistryFlags(cmd: Command): Command {
   return cmd
     .option('--certs-dir <dir>', "per-registry CAs as docker keeps them: DIR/HOST[:PORT]/*.crt (default /etc/docker/certs.d); a local registry with a directory there is spoken to over TLS")
-    .option('--insecure-registry <host>', 'a registry host[:port] reached over plain HTTP; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (as docker); repeatable', collect, [])
     .option('--debug', 'print the cause chain of errors');
 }
 
@@ -30,7 +30,7 @@ export function addRegistryFlags(cmd: Command): Command {
 export function registryClient(flags: RegistryFlags, credentials?: CredentialSource): RegistryClient {
   return new RegistryClient({
     ...(flags.certsDir !== undefined ? { certsDir: flags.certsDir } : {}),
-    insecure: flags.insecureRegistry,
+    insecureRegistries: flags.insecureRegistry,
     ...(credentials !== undefined ? { credentials } : {}),
   });
 }

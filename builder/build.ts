@@ -21,6 +21,7 @@ import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
+import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
@@ -68,6 +69,8 @@ export interface BuildRequest {
   namedContexts?: Record<string, string>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
+  /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
+  insecureRegistries?: string[];
 }
 
 /**
@@ -210,7 +213,7 @@ async function buildLocked(
 ): Promise<BuildOutcome> {
   const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
   const cache = SqliteCacheIndex.open(req.root);
-  const client = new RegistryClient({ onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
+  const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
   const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
@@ -298,7 +301,7 @@ async function buildLocked(
     record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
-    cache.recordBuild(record);
+    cache.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
     if (leaseId) await cache.release(leaseId);
     cache.close();
     worker.close();

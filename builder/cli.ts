@@ -76,6 +76,7 @@ interface BuildFlags {
   pull?: boolean; load?: boolean; buildContext: string[]; annotation: string[]; provenance?: string; sbom?: string; attest: string[];
   network?: string; addHost: string[]; shmSize?: string; ulimit: string[]; ssh: string[]; check?: boolean; call?: string;
   explainAgainst?: string; dryRun?: boolean;
+  insecureRegistry: string[];
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -134,7 +135,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
-    allow: flags.allow.flatMap((a) => a.split(',')),
+    allow: flags.allow.flatMap((a) => a.split(',')), insecureRegistries: flags.insecureRegistry,
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
@@ -167,7 +168,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root, summary: false });
     const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
     await writeStepSummary(report, env);
-    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal);
+    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal, { insecureRegistries: flags.insecureRegistry });
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
     if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(flags.root, outcome.buildId, flags.explainAgainst, signal), 'text'));
@@ -269,6 +270,7 @@ Examples:
     .option('--dry-run', 'with --push: build, push nothing, and print per blob whether the push would skip, mount or upload it')
     .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])

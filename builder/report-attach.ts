@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  RegistryClient, UserError, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest,
+  RegistryClient, UserError, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClientOptions,
 } from '../registry/index.js';
 import { renderHtml, renderJson, type Report } from './report/index.js';
 
@@ -15,9 +15,9 @@ const HTML_NAME = 'tsbuild-report.html';
  * referrer, so `tsbuild report IMAGE` can show it from any machine later. The subject is the pushed manifest by
  * digest, so a tag moved later does not take the report with it.
  */
-export async function attachReport(report: Report, names: string[], digest: Digest, signal: AbortSignal): Promise<void> {
+export async function attachReport(report: Report, names: string[], digest: Digest, signal: AbortSignal, options: RegistryClientOptions = {}): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
-  const client = new RegistryClient();
+  const client = new RegistryClient(options);
   try {
     await writeFile(join(dir, JSON_NAME), renderJson(report));
     await writeFile(join(dir, HTML_NAME), renderHtml(report));

@@ -5,6 +5,7 @@ import { UserError } from '../registry/oci/index.js';
 import { defaultRoot } from './options/root.js';
 import { printImageHistory } from './image-history.js';
 import { lockRoot } from './root-lock.js';
+import { redactRecord } from './report/index.js';
 import { parseDuration, parseSize, formatSize } from './options/units.js';
 
 function row(b: BuildSummary): string {
@@ -29,7 +30,7 @@ export function registerStateCommands(program: Command): void {
       if (image) { await printImageHistory(image, { root: flags.root, ...(flags.json ? { json: true } : {}), ...(flags.trunc === false ? { noTrunc: true } : {}) }); return; }
       const cache = SqliteCacheIndex.open(flags.root);
       try {
-        const builds = cache.listBuilds();
+        const builds = cache.listBuilds().map(redactRecord);
         if (flags.json) process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
         else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
       } finally { cache.close(); }
@@ -46,8 +47,9 @@ export function registerStateCommands(program: Command): void {
       try {
         const id = given ?? latestBuildId(cache.listBuilds());
         if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass --root of the builds');
-        const build = cache.getBuild(id);
-        if (!build) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
+        const stored = cache.getBuild(id);
+        if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history`');
+        const build = redactRecord(stored);   // records written before redaction existed may still hold values
         if (json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
         for (const v of build.vertices) {
           process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);

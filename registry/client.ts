@@ -45,6 +45,7 @@ export class RegistryClient {
   readonly #retry: RetryPolicy;
   readonly #upload: UploadOptions;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
+  readonly #downMirrors = new Set<string>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#transport = new Transport(options);
@@ -92,7 +93,29 @@ export class RegistryClient {
    */
   async getManifest(ref: Reference, target?: Descriptor | Digest, signal?: AbortSignal): Promise<FetchedManifest> {
     const expected = typeof target === 'string' ? { digest: target } : target;
-    return await this.#retrying(`GET manifest ${formatReference(ref)}`, () => readManifest(this.#session, ref, expected, MAX_MANIFEST_BYTES, signal), signal);
+    return await this.#pull(ref.registry, (registry) => {
+      const from = { ...ref, registry };
+      return this.#retrying(`GET manifest ${formatReference(from)}`, () => readManifest(this.#session, from, expected, MAX_MANIFEST_BYTES, signal), signal);
+    }, signal);
+  }
+
+  /**
+   * Runs a pull step against each mirror tsbuild.toml lists for `registry`, in order, and then the registry itself:
+   * the first answer wins, as buildkitd's mirrors do. Bytes are verified against their digests wherever they come
+   * from. A mirror that cannot be reached is skipped for the rest of this client's life. Pushes never come here.
+   */
+  async #pull<T>(registry: string, step: (registry: string) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (const mirror of await this.#transport.mirrors(registry)) {
+      if (this.#downMirrors.has(mirror)) continue;
+      try {
+        return await step(mirror);
+      } catch (err) {
+        if (signal?.aborted === true || !(err instanceof RegistryError)) throw err;
+        if (err.code === 'REGISTRY_UNREACHABLE') this.#downMirrors.add(mirror);
+        this.#onRetry?.({ operation: `pull from mirror ${mirror} of ${registry} (falling back)`, attempt: 1, delayMs: 0, error: err });
+      }
+    }
+    return await step(registry);
   }
 
   /**
@@ -100,6 +123,10 @@ export class RegistryClient {
    * A connection dropped mid-body is resumed with a Range request (within the retry policy).
    */
   async fetchBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    return await this.#pull(repo.registry, (registry) => this.#fetchBlobFrom({ ...repo, registry }, desc, signal), signal);
+  }
+
+  async #fetchBlobFrom(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
     const name = `${formatRepository(repo)}@${desc.digest}`;
     const open = (offset: number): Promise<Dispatcher.ResponseData> =>
       this.#session.send({

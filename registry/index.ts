@@ -17,3 +17,4 @@ export * from './auth/credentials.js';
 export * from './auth/docker-config.js';
 export { parseWwwAuthenticate, type Challenge } from './auth/www-authenticate.js';
 export * from './artifact/index.js';
+export * from './registry-config.js';

@@ -41,7 +41,17 @@ export class Session {
 
   constructor(transport: Transport, credentials: CredentialSource) {
     this.#transport = transport;
-    this.#auth = new Authenticator(credentials, async (url, init) => {
+    this.#auth = new Authenticator(credentials, async (registry, url, init) => {
+      // A token request carries the user's password: an HTTPS registry's realm over plain HTTP would send it in the
+      // clear (and a token that opens the registry), so it is refused rather than followed.
+      if (url.protocol !== 'https:' && !this.#transport.isInsecure(registryEndpoint(registry))) {
+        throw new RegistryError({
+          code: 'REGISTRY_AUTH',
+          ref: registry,
+          message: `registry ${registry} (HTTPS) sends clients to token realm ${url.origin}${url.pathname} over plain HTTP: refused, it would expose the credentials`,
+          hint: `the registry's auth.token.realm must be an https:// URL; if ${registry} is really meant to be plain HTTP, list it as insecure (--insecure-registry or http = true in tsbuild.toml)`,
+        });
+      }
       this.metrics.requests.token++;
       const res = await this.#raw(url, { method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) }, url.host, `token for ${url.host}`);
       const text = await res.body.text();
@@ -64,15 +74,18 @@ export class Session {
   async send(call: Call): Promise<Dispatcher.ResponseData> {
     await this.#ping(call.registry, call.ref, call.signal);
     const url = this.url(call.registry, call.url);
+    // Credentials go to the registry's own host only: an upload Location on another host (a storage backend, a
+    // CDN) gets none, as docker/distribution's clients do. Redirects are handled the same way by undici.
+    const isOwnHost = url.host === this.url(call.registry, '/').host;
     for (let attempt = 0; ; attempt++) {
-      const authorization = await this.#authorization(call);
+      const authorization = isOwnHost ? await this.#authorization(call) : undefined;
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...call.headers };
       if (authorization !== undefined) headers['authorization'] = authorization;
       this.metrics.requests[call.kind]++;
       const res = await this.#raw(url, { method: call.method, headers, body: call.body, signal: call.signal }, call.registry, call.ref);
       if (res.statusCode === 401 && attempt === 0) {
         await res.body.dump();
-        const mayRetry = this.#auth.refresh(call.registry, header(res, 'www-authenticate'), call.scopes);
+        const mayRetry = isOwnHost && this.#auth.refresh(call.registry, header(res, 'www-authenticate'), call.scopes);
         if (mayRetry && !isStream(call.body)) continue;
         // A token that expired mid-upload: the stream is spent, so the error is retryable and the caller's retry
         // starts the upload over with a fresh token.
@@ -97,6 +110,7 @@ export class Session {
     let p = this.#pinged.get(registry);
     if (p === undefined) {
       p = (async () => {
+        await this.#transport.prepare(registryEndpoint(registry));
         this.metrics.requests.ping++;
         const res = await this.#raw(this.url(registry, '/v2/'), { method: 'GET', headers: { 'user-agent': USER_AGENT }, signal }, registry, ref);
         await res.body.dump();

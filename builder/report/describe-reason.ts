@@ -1,11 +1,13 @@
 import type { MissReason } from '../../solver/index.js';
 import { assertNever } from '../../frontend/index.js';
 import { displayText } from './instruction-text.js';
+import { redactReason } from './redact.js';
 
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '∅');
 
 /** One line of plain text saying why a step missed; the terminal, Markdown and HTML reports all use it. */
-export function describeReason(reason: MissReason): string {
+export function describeReason(shown: MissReason): string {
+  const reason = redactReason(shown);   // progress lines end up in CI logs: no secret-named arg values there either
   switch (reason.kind) {
     case 'new': return 'never built before';
     case 'evicted': return 'built before with the same inputs, but the result was pruned';

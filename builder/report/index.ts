@@ -11,3 +11,4 @@ export { loadReport, readBuildRecord } from './load-report.js';
 export { formatOfFile, renderReport, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './write-reports.js';
 export type { ReportFormat, ReportSource } from './write-reports.js';
 export { renderTerminalSummary } from './render-terminal.js';
+export { redactReason, redactRecord } from './redact.js';

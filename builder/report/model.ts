@@ -5,6 +5,7 @@ import { adviseBuild, type Advice } from './advice.js';
 import { keyManifestOf, type KeyedBuildRecord, type StepKey } from '../explain/key-manifest.js';
 import type { ContextReport } from '../context-report/context-report.js';
 import { describeReason } from './describe-reason.js';
+import { redactRecord } from './redact.js';
 import { displayText, keywordOf, locationLabel, sourceText, stageNameOf } from './instruction-text.js';
 
 /** The cache-hit analysis of one build: plain JSON, rendered as JSON, Markdown and HTML. */
@@ -93,7 +94,9 @@ export interface ReportInput {
 }
 
 /** Builds the report of one build. Pure. */
-export function buildReport(input: ReportInput): Report {
+export function buildReport(raw: ReportInput): Report {
+  // Everything a report shows may leave the machine (a CI summary, an attached artifact): secret-named args never do.
+  const input: ReportInput = { ...raw, record: redactRecord(raw.record) };
   const { record } = input;
   const lines = input.dockerfileText?.split('\n');
   const origin = record.started;

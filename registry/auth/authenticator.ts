@@ -9,7 +9,7 @@ export interface TokenResponse {
 }
 
 /** How the authenticator reaches a token endpoint; the client supplies it so tokens go through its transport. */
-export type TokenFetcher = (url: URL, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) => Promise<TokenResponse>;
+export type TokenFetcher = (registry: string, url: URL, init: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string }) => Promise<TokenResponse>;
 
 interface CachedToken {
   token: string;
@@ -98,7 +98,7 @@ export class Authenticator {
       const replaced = s.tokens.get(key);
       if (replaced !== undefined) return `Bearer ${(await replaced).token}`;
     }
-    const pending = this.#token(challenge, scopes, credentials);
+    const pending = this.#token(registry, challenge, scopes, credentials);
     s.tokens.set(key, pending);
     pending.catch(() => {
       if (s.tokens.get(key) === pending) s.tokens.delete(key);
@@ -113,7 +113,7 @@ export class Authenticator {
     return this.learn(registry, header);
   }
 
-  async #token(challenge: Challenge, scopes: string[], credentials: Credentials | undefined): Promise<CachedToken> {
+  async #token(registry: string, challenge: Challenge, scopes: string[], credentials: Credentials | undefined): Promise<CachedToken> {
     const realm = new URL(challenge.params['realm'] ?? '');
     const service = challenge.params['service'];
     let response: TokenResponse;
@@ -122,13 +122,13 @@ export class Authenticator {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'tsbuild' });
       if (service !== undefined) form.set('service', service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
-      response = await this.#fetchToken(realm, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      response = await this.#fetchToken(registry, realm, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
     } else {
       if (service !== undefined) realm.searchParams.set('service', service);
       for (const scope of scopes) realm.searchParams.append('scope', scope);
       const headers: Record<string, string> = {};
       if (credentials?.username !== undefined && credentials.password !== undefined) headers['authorization'] = basic(credentials);
-      response = await this.#fetchToken(realm, { method: 'GET', headers });
+      response = await this.#fetchToken(registry, realm, { method: 'GET', headers });
     }
     if (response.status !== 200) throw new TokenError(response.status, `token server ${realm.origin} answered ${response.status}`);
     const body = response.body as Record<string, unknown> | undefined;

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isTsbuildError } from '../oci/errors.js';
@@ -73,6 +73,28 @@ describe('docker config.json credentials', () => {
     expect(await logout('localhost:5000', path)).to.equal(true);
     expect(await logout('localhost:5000', path)).to.equal(false);
     expect((await dockerConfigCredentials(path)('localhost:5000')).credentials).to.equal(undefined);
+  });
+
+  it('writes through a fresh temp file: a symlink planted at the old predictable temp name is not followed', async () => {
+    const victim = join(dir, 'victim');
+    await writeFile(victim, 'untouched');
+    // The name the previous writer used (`config.json.tmp-PID`): a local attacker could point it anywhere.
+    await symlink(victim, `${path}.tmp-${process.pid}`);
+    await login('localhost:5000', 'alice', 'pw', path);
+    expect(await readFile(victim, 'utf8')).to.equal('untouched');
+    expect((await lstat(path)).isFile()).to.equal(true);
+    expect((await stat(path)).mode & 0o777).to.equal(0o600);
+    // Nothing left behind but the planted link: the temp file was renamed into place.
+    expect((await readdir(dir)).sort()).to.deep.equal(['config.json', `config.json.tmp-${process.pid}`, 'victim']);
+  });
+
+  it('replaces a config.json that is a symlink with a file instead of writing through it', async () => {
+    const victim = join(dir, 'victim.json');
+    await writeFile(victim, '{}');
+    await symlink(victim, path);
+    await login('localhost:5000', 'alice', 'pw', path);
+    expect(await readFile(victim, 'utf8')).to.equal('{}');
+    expect((await lstat(path)).isFile()).to.equal(true);
   });
 
   it('asks a credential helper named by credHelpers, and decodes <token> usernames as identity tokens', async () => {

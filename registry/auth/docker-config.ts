@@ -1,6 +1,8 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { UserError } from '../oci/errors.js';
 import { helperGet, runCredentialHelper } from './credential-helper.js';
 import type { CredentialLookup, CredentialSource, Credentials } from './credentials.js';
@@ -132,11 +134,35 @@ export function dockerConfigCredentials(path = dockerConfigPath()): CredentialSo
   };
 }
 
-async function writeConfig(path: string, raw: Record<string, unknown>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(raw, null, '\t')}\n`, { mode: 0o600 });
-  await rename(tmp, path);
+/**
+ * Replaces config.json crash-safely without trusting its directory's other writers: the temp file gets a random
+ * name and is created with O_CREAT|O_EXCL (so a symlink or file planted at that name fails the open instead of
+ * being followed), mode 0600, fsynced before the rename, and the directory is fsynced after it.
+ */
+export async function writeDockerConfig(path: string, raw: Record<string, unknown>): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(12).toString('hex')}`);
+  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    try {
+      await file.writeFile(`${JSON.stringify(raw, null, '\t')}\n`);
+      await file.chmod(0o600);   // the umask may have narrowed it; never wider than 0600 either way
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const d = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
 }
 
 /**
@@ -154,7 +180,7 @@ export async function login(registry: string, username: string, password: string
   } else {
     auths[key] = { auth: Buffer.from(`${username}:${password}`, 'utf8').toString('base64') };
   }
-  await writeConfig(configPath, { ...config.raw, auths });
+  await writeDockerConfig(configPath, { ...config.raw, auths });
 }
 
 /** Removes a registry's credentials as `docker logout` does; true when there were some. */
@@ -175,7 +201,7 @@ export async function logout(registry: string, configPath = dockerConfigPath()):
   if (found !== undefined) {
     const auths = { ...((config.raw['auths'] as Record<string, unknown> | undefined) ?? {}) };
     delete auths[found[0]];
-    await writeConfig(configPath, { ...config.raw, auths });
+    await writeDockerConfig(configPath, { ...config.raw, auths });
     removed = true;
   }
   return removed;

@@ -1,9 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { randomUUID, sign } from 'node:crypto';
-import { once } from 'node:events';
-import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +14,7 @@ import {
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { caught } from '../fixtures/registry-assertions.js';
+import { startTokenServer, type TokenServer } from '../fixtures/token-server.js';
 
 describe('registry client with TLS and htpasswd basic auth', function () {
   let registry: RunningRegistry;
@@ -101,60 +99,6 @@ describe('registry client with TLS and htpasswd basic auth', function () {
     }
   });
 });
-
-/** A minimal token server (distribution docs/spec/auth/token.md): RS256 JWTs with the signing cert in x5c. */
-interface TokenServer {
-  realm: string;
-  requests: { scopes: string[]; user: string | undefined }[];
-  /** When set, the next token for a scope grants nothing, so the registry answers 401 and the client must refresh. */
-  starveNext: boolean;
-  close(): Promise<void>;
-}
-
-async function startTokenServer(keyFile: string, certFile: string, service: string, issuer: string, users: Record<string, string>): Promise<TokenServer> {
-  const key = await readFile(keyFile, 'utf8');
-  const der = (await readFile(certFile, 'utf8')).replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '');
-  const b64url = (v: unknown): string => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const state: TokenServer = { realm: '', requests: [], starveNext: false, close: async () => {} };
-  const server: Server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const scopes = url.searchParams.getAll('scope');
-    let user: string | undefined;
-    const auth = req.headers.authorization;
-    if (auth?.startsWith('Basic ') === true) {
-      const [name, password] = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':');
-      if (name === undefined || users[name] !== password) {
-        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"wrong credentials"}');
-        return;
-      }
-      user = name;
-    }
-    state.requests.push({ scopes, user });
-    const starve = state.starveNext;
-    state.starveNext = false;
-    const access = scopes.map((s) => {
-      const [type, name, actions] = s.split(':') as [string, string, string];
-      const wanted = actions.split(',');
-      return { type, name, actions: starve ? [] : wanted.filter((a) => a === 'pull' || user !== undefined) };
-    });
-    const now = Math.floor(Date.now() / 1000);
-    const header = b64url({ alg: 'RS256', typ: 'JWT', x5c: [der] });
-    const claims = b64url({ iss: issuer, sub: user ?? '', aud: service, exp: now + 300, nbf: now - 10, iat: now, jti: randomUUID(), access });
-    const signature = sign('sha256', Buffer.from(`${header}.${claims}`), key).toString('base64url');
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${header}.${claims}.${signature}`, expires_in: 300, issued_at: new Date().toISOString() }));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('token server has no port');
-  state.realm = `http://127.0.0.1:${address.port}/token`;
-  state.close = async () => {
-    server.close();
-    server.closeAllConnections();
-    await once(server, 'close');
-  };
-  return state;
-}
 
 describe('registry client with bearer token auth', function () {
   let registry: RunningRegistry;

@@ -4,6 +4,7 @@ import { chmod, lchown, lutimes, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { downloadDispatcher } from './download-dispatcher.js';
 import { CopyError } from './errors.js';
 import type { TreeWriter, WriteOptions } from './tree-writer.js';
 
@@ -29,7 +30,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   const host = path.join(parentHost, path.posix.basename(target));
   let response: Response;
   try {
-    response = await fetch(url, { signal: opts.signal, redirect: 'follow' });
+    response = await fetch(url, { signal: opts.signal, redirect: 'follow', dispatcher: downloadDispatcher() });
   } catch (err) {
     throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that the build host can reach it', { cause: err });
   }

@@ -1,0 +1,93 @@
+import { isSecretName, REDACTED } from '../../frontend/index.js';
+import type { MissReason } from '../../solver/index.js';
+
+// Values this short are too likely to occur by chance ("1", "yes") to be cut out of free text; they are still
+// redacted wherever their name stands beside them (`NAME=value`, the args map, arg and ENV miss reasons).
+const MIN_SCRUBBED_LENGTH = 4;
+
+/** Something that carries the build args it was built with: a BuildRecord, a BuildSummary. */
+export interface WithArgs { args: Record<string, string> }
+
+/**
+ * A copy of a build record (or summary) safe to store, print, render or attach: the values of build args whose names
+ * look secret (`isSecretName`, the one rule) become `<redacted>` in the args map, in `arg` and ENV `setting` miss
+ * reasons of such names, in `NAME=value` text (RUN's `|N K=v` history prefix, `ENV API_TOKEN=…`), and — for values
+ * of 4 characters or more — wherever else they appear as text (an ENV set from the arg, an error message).
+ */
+export function redactRecord<T extends WithArgs>(record: T): T {
+  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
+  const known = scrubber(secrets);
+  const scrub = (text: string): string => redactAssignments(known(text));
+  const copy = deepMap(record, scrub) as T;
+  copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
+  const vertices = (copy as { vertices?: unknown }).vertices;
+  if (Array.isArray(vertices)) {
+    for (const v of vertices as { reasons?: MissReason[] }[]) if (Array.isArray(v.reasons)) v.reasons = v.reasons.map(redactReason);
+  }
+  return copy;
+}
+
+/** A miss reason with the values of secret-named build args and ENV variables replaced by `<redacted>`. */
+export function redactReason(reason: MissReason): MissReason {
+  if (reason.kind === 'arg' && isSecretName(reason.name)) return hideValues(reason);
+  if (reason.kind === 'setting' && reason.name !== undefined && isSecretName(reason.name)) return hideValues(reason);
+  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(reason.before), after: redactAssignments(reason.after) };
+  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(reason.text) };
+  return reason;
+}
+
+// The values a record's own miss reasons name for secret-named args and ENV variables: the previous build's value
+// is known only there (the args map holds this build's), and it may also appear in an instruction's old text.
+function reasonValues(record: WithArgs): [string, string][] {
+  const out: [string, string][] = [];
+  const vertices = (record as { vertices?: unknown }).vertices;
+  if (!Array.isArray(vertices)) return out;
+  for (const v of vertices as { reasons?: MissReason[] }[]) {
+    for (const r of v.reasons ?? []) {
+      const name = r.kind === 'arg' ? r.name : r.kind === 'setting' ? r.name : undefined;
+      if (name === undefined || (r.kind !== 'arg' && r.kind !== 'setting')) continue;
+      if (r.before !== undefined) out.push([name, r.before]);
+      if (r.after !== undefined) out.push([name, r.after]);
+    }
+  }
+  return out;
+}
+
+// `NAME=value` for a secret-looking NAME anywhere in text (`ENV API_TOKEN=…`, RUN's `|N GITHUB_TOKEN=… …` history
+// prefix): the value is cut by its name even when it is not known, e.g. in the text of an earlier build. An unquoted
+// value runs to the next blank, as in the RUN prefix, where values are written raw.
+const ASSIGNMENT = /(^|[\s"'|;&(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g;
+
+function redactAssignments(text: string): string {
+  return text.replace(ASSIGNMENT, (whole, lead: string, name: string, value: string) => (isSecretName(name) && value !== REDACTED ? `${lead}${name}=${REDACTED}` : whole));
+}
+
+function hideValues<R extends { before?: string; after?: string }>(reason: R): R {
+  const out = { ...reason };
+  if (out.before !== undefined) out.before = REDACTED;
+  if (out.after !== undefined) out.after = REDACTED;
+  return out;
+}
+
+function scrubber(secrets: [string, string][]): (text: string) => string {
+  if (secrets.length === 0) return (text) => text;
+  // Longest first, so a value that contains another is cut whole.
+  const ordered = [...secrets].sort((a, b) => b[1].length - a[1].length);
+  return (text) => {
+    let out = text;
+    for (const [name, value] of ordered) {
+      out = out.split(`${name}=${value}`).join(`${name}=${REDACTED}`);
+      if (value.length >= MIN_SCRUBBED_LENGTH) out = out.split(value).join(REDACTED);
+    }
+    return out;
+  };
+}
+
+function deepMap(value: unknown, scrub: (text: string) => string): unknown {
+  if (typeof value === 'string') return scrub(value);
+  if (Array.isArray(value)) return value.map((v) => deepMap(v, scrub));
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, deepMap(v, scrub)]));
+  }
+  return value;
+}
