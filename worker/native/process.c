@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +31,17 @@ void loopback_up(void) {
   ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
   if (ioctl(sock, SIOCSIFFLAGS, &ifr) != 0) fail("ioctl", "SIOCSIFFLAGS lo", errno);
   close(sock);
+}
+
+/** Enters the network namespace at path (an nsfs file: /proc/PID/ns/net), if it is the one with that inode. */
+void join_netns(const char *path, unsigned long long inode) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("fstat", path, errno);
+  if ((unsigned long long)st.st_ino != inode) fail("setns", path, ESTALE);
+  if (setns(fd, CLONE_NEWNET) != 0) fail("setns", path, errno);
+  close(fd);
 }
 
 /** Moves this process into every cgroup the driver created (writing 0 means "the writer"). */
@@ -139,5 +151,8 @@ _Noreturn void exec_process(const struct spec *s) {
   // Changing credentials cleared the parent-death signal: set it again now that they are final.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
+  // Last: from here on only the profile's syscalls work (execve among them). Docker evaluates the profile's
+  // capability conditions against the container's capability set, whatever the uid; so do we.
+  if (s->seccomp) load_seccomp(mask);
   exec_search(s);
 }

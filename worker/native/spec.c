@@ -3,8 +3,10 @@
 // paths and arguments arrive exactly as the driver sent them.
 //
 //   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
-//   privileged
+//   netns <path> <inode>                               join that network namespace (the build's user-mode one)
+//   privileged | seccomp
 //   cgroup <cgroup.procs file> | lock <file>
+//   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>
 #define _GNU_SOURCE
@@ -60,6 +62,24 @@ static void read_overlay(struct cursor *c, struct overlay *o) {
   o->nlower = n;
 }
 
+static long device_num(struct cursor *c, const char *what) {
+  const char *v = next(c, what);
+  if (strcmp(v, "*") == 0) return -1;
+  c->p -= strlen(v) + 1;
+  return (long)next_num(c, what);
+}
+
+static void read_device(struct cursor *c, struct spec *s) {
+  if (s->ndevices >= MAX_DEVICE_RULES) fail("spec", "device", E2BIG);
+  struct device_rule *d = &s->devices[s->ndevices++];
+  const char *type = next(c, "device.type");
+  if (strcmp(type, "a") != 0 && strcmp(type, "b") != 0 && strcmp(type, "c") != 0) fail("spec", "device.type", EINVAL);
+  d->type = type[0];
+  d->major = device_num(c, "device.major");
+  d->minor = device_num(c, "device.minor");
+  d->access = next(c, "device.access");
+}
+
 static char *read_all(int fd, size_t *len) {
   size_t cap = 65536, used = 0;
   char *buf = malloc(cap);
@@ -104,7 +124,14 @@ void spec_read(int fd, struct spec *s) {
       if (strcmp(mode, "none") == 0) s->isolate_net = true;
       else if (strcmp(mode, "host") == 0) s->isolate_net = false;
       else fail("spec", "net", EINVAL);
+    } else if (strcmp(key, "netns") == 0) {
+      s->netns = next(&c, "netns");
+      s->netns_inode = next_num(&c, "netns.inode");
+      s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
+    else if (strcmp(key, "seccomp") == 0) s->seccomp = true;
+    else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
+    else if (strcmp(key, "device") == 0) read_device(&c, s);
     else if (strcmp(key, "cgroup") == 0) add_str(&s->cgroups, &s->ncgroups, next(&c, "cgroup"));
     else if (strcmp(key, "lock") == 0) add_str(&s->locks, &s->nlocks, next(&c, "lock"));
     else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
