@@ -125,7 +125,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   try {
     await runIn(op, env, net.spec, await net.network?.resolvConf(), signal, progress);
   } finally {
-    if (net.isPrivate) net.network?.close();
+    if (net.isPrivate) await net.network?.stop();
   }
 }
 

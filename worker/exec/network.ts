@@ -25,10 +25,12 @@ export class UserNetwork {
   #holder: ChildProcess;
   #slirp: ChildProcess;
   #closed = false;
+  readonly #exited: Promise<void>;
 
   private constructor(holder: ChildProcess, slirp: ChildProcess, readonly netns: string, readonly netnsInode: number) {
     this.#holder = holder;
     this.#slirp = slirp;
+    this.#exited = Promise.all([holder, slirp].map(exited)).then(() => undefined);
   }
 
   /** Starts the namespace and its stack; resolves once slirp4netns has configured tap0 (and lo). */
@@ -74,6 +76,12 @@ export class UserNetwork {
       && this.#slirp.exitCode === null && this.#slirp.signalCode === null;
   }
 
+  /** close(), then waits until both processes have exited (and been reaped). */
+  async stop(): Promise<void> {
+    this.close();
+    await this.#exited;
+  }
+
   /** Stops slirp4netns and the holder (the namespace goes with its last process). Synchronous and idempotent. */
   close(): void {
     if (this.#closed) return;
@@ -83,6 +91,11 @@ export class UserNetwork {
       child.kill('SIGKILL');
     }
   }
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 function started(child: ChildProcess, what: string): Promise<number> {
