@@ -4,7 +4,7 @@ import type { HelperSpec } from './helper-spec.js';
 
 const spec: HelperSpec = {
   argv: ['/bin/sh', '-c', 'echo "a b"'], env: ['A=1'], cwd: '/w', hostname: 'h', uid: 1, gid: 2, groups: [3],
-  network: 'none', isPrivileged: false, hasSeccomp: true, cgroups: ['/cg/cgroup.procs'], locks: [],
+  network: 'none', isPrivileged: false, seccompFilter: Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]), cgroups: ['/cg/cgroup.procs'], locks: [],
   rootfs: { dst: '/r', upperDir: '/u', workDir: '/wk', lowerDirs: ['/l2', '/l1'] },
   overlays: [{ dst: '/m1', lowerDirs: ['/a', '/b'] }],
   mounts: [
@@ -19,7 +19,7 @@ describe('encodeHelperSpec', () => {
     expect(tokens.pop()).to.equal('');
     expect(tokens).to.deep.equal([
       'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo "a b"', 'env', 'A=1', 'cwd', '/w', 'hostname', 'h', 'uid', '1', 'gid', '2',
-      'group', '3', 'net', 'none', 'seccomp', 'cgroup', '/cg/cgroup.procs',
+      'group', '3', 'net', 'none', 'seccomp', '060000000000ff7f', 'cgroup', '/cg/cgroup.procs',
       'rootfs', '/r', '/u', '/wk', '2', '/l2', '/l1',
       'overlay', '/m1', '', '', '2', '/a', '/b',
       'bind', '/ctx', 'src', '/in', 'ro', 'tmpfs', '/t', 'mode=1777',

@@ -25,8 +25,8 @@ export interface HelperSpec {
   network: 'none' | 'host' | { netns: string; inode: number };
   /** RUN --security=insecure: every capability root has, no masked /proc paths, writable /sys. */
   isPrivileged: boolean;
-  /** Load Docker's default seccomp profile (worker/native/seccomp-profile.h) just before execve. */
-  hasSeccomp: boolean;
+  /** A seccomp filter (raw BPF, from seccompFilter() in helper-process.ts) the helper loads just before execve. */
+  seccompFilter?: Buffer;
   /**
    * cgroup v2 only: the device allow-list the helper attaches to cgroupDir as a BPF_CGROUP_DEVICE program (on v1
    * the driver writes devices.deny/allow itself). Absent: no device restriction from the helper.
@@ -56,7 +56,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   if (typeof spec.network === 'string') t.push('net', spec.network);
   else t.push('netns', spec.network.netns, String(spec.network.inode));
   if (spec.isPrivileged) t.push('privileged');
-  if (spec.hasSeccomp) t.push('seccomp');
+  if (spec.seccompFilter !== undefined) t.push('seccomp', spec.seccompFilter.toString('hex'));
   if (spec.devices !== undefined) {
     t.push('devcgroup', spec.devices.cgroupDir);
     for (const r of spec.devices.rules) t.push('device', r.type, r.major === undefined ? '*' : String(r.major), r.minor === undefined ? '*' : String(r.minor), r.access);

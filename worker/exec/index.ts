@@ -28,7 +28,7 @@ import type { ExecLimits } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import { CancelledError, ContainerSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
-import { runHelper } from './helper-process.js';
+import { runHelper, seccompFilter } from './helper-process.js';
 import type { HelperResult } from './helper-process.js';
 import type { HelperSpec } from './helper-spec.js';
 import { planMounts } from './mount-plan.js';
@@ -160,7 +160,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         gid: user.gid,
         groups: user.groups,
         isPrivileged,
-        hasSeccomp: !isPrivileged,
+        ...(isPrivileged ? {} : { seccompFilter: await seccompFilter() }),
         ...(devices !== undefined && cgroup.v2Dir !== undefined ? { devices: { cgroupDir: cgroup.v2Dir, rules: devices } } : {}),
         network,
         cgroups: cgroup.procsFiles,

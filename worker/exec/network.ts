@@ -78,6 +78,9 @@ export class UserNetwork {
 
   /** close(), then waits until both processes have exited (and been reaped). */
   async stop(): Promise<void> {
+    // ref() again: the children were unref'd so they never keep us alive, but this wait must.
+    this.#holder.ref();
+    this.#slirp.ref();
     this.close();
     await this.#exited;
   }

@@ -83,7 +83,19 @@ static void take_locks(const struct spec *s) {
   }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  // `tsbuild-run --export-seccomp`: Docker's default seccomp profile for Docker's default capabilities, compiled
+  // for this kernel and architecture, as raw BPF on stdout. The driver runs it once and passes the result in every
+  // spec. Failures go to stderr as the usual JSON line.
+  if (argc == 2 && strcmp(argv[1], "--export-seccomp") == 0) {
+    if (dup2(STDERR_FILENO, STATUS_FD) < 0) return EXIT_SETUP;
+    export_seccomp(STDOUT_FILENO, default_caps_mask());
+    return 0;
+  }
+  if (argc != 1) {
+    fprintf(stderr, "usage: tsbuild-run < spec (status on fd %d) | tsbuild-run --export-seccomp\n", STATUS_FD);
+    return EXIT_SETUP;
+  }
   if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) != 0) {
     fprintf(stderr, "tsbuild-run: fd %d must be the status pipe\n", STATUS_FD);
     return EXIT_SETUP;

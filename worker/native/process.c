@@ -60,7 +60,8 @@ static const int default_caps[] = {
   CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
 
-static unsigned long long default_mask(void) {
+/** Docker's default capabilities as a bit mask (also what the seccomp profile's capability conditions see). */
+unsigned long long default_caps_mask(void) {
   unsigned long long mask = 0;
   for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++) mask |= 1ULL << default_caps[i];
   return mask;
@@ -139,7 +140,7 @@ static _Noreturn void exec_search(const struct spec *s) {
 _Noreturn void exec_process(const struct spec *s) {
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) != 0) fail("sethostname", s->hostname, errno);
   make_cwd(s->cwd);
-  unsigned long long mask = default_mask();
+  unsigned long long mask = default_caps_mask();
   // Privileged (security=insecure) keeps whatever root has here; setuid to another user still drops it all.
   if (!s->privileged) drop_bounding(mask);
   else if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", errno);
@@ -151,8 +152,7 @@ _Noreturn void exec_process(const struct spec *s) {
   // Changing credentials cleared the parent-death signal: set it again now that they are final.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
-  // Last: from here on only the profile's syscalls work (execve among them). Docker evaluates the profile's
-  // capability conditions against the container's capability set, whatever the uid; so do we.
-  if (s->seccomp) load_seccomp(mask);
+  // Last: from here on only the profile's syscalls work (execve among them).
+  if (s->nseccomp > 0) load_seccomp(s->seccomp, s->nseccomp);
   exec_search(s);
 }

@@ -4,7 +4,7 @@
 //
 //   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
 //   netns <path> <inode>                               join that network namespace (the build's user-mode one)
-//   privileged | seccomp
+//   privileged | seccomp <hex of a raw BPF filter, as `tsbuild-run --export-seccomp` writes it>
 //   cgroup <cgroup.procs file> | lock <file>
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
@@ -80,6 +80,27 @@ static void read_device(struct cursor *c, struct spec *s) {
   d->access = next(c, "device.access");
 }
 
+static int hex_digit(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+static void read_seccomp(struct cursor *c, struct spec *s) {
+  const char *hex = next(c, "seccomp");
+  size_t len = strlen(hex);
+  if (len == 0 || len % (2 * sizeof(struct sock_filter)) != 0) fail("spec", "seccomp", EINVAL);
+  unsigned char *bytes = malloc(len / 2);
+  if (bytes == NULL) fail("malloc", "seccomp", ENOMEM);
+  for (size_t i = 0; i < len / 2; i++) {
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail("spec", "seccomp", EINVAL);
+    bytes[i] = (unsigned char)(hi << 4 | lo);
+  }
+  s->seccomp = (struct sock_filter *)bytes;
+  s->nseccomp = len / 2 / sizeof(struct sock_filter);
+}
+
 static char *read_all(int fd, size_t *len) {
   size_t cap = 65536, used = 0;
   char *buf = malloc(cap);
@@ -129,7 +150,7 @@ void spec_read(int fd, struct spec *s) {
       s->netns_inode = next_num(&c, "netns.inode");
       s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
-    else if (strcmp(key, "seccomp") == 0) s->seccomp = true;
+    else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);
     else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
     else if (strcmp(key, "device") == 0) read_device(&c, s);
     else if (strcmp(key, "cgroup") == 0) add_str(&s->cgroups, &s->ncgroups, next(&c, "cgroup"));

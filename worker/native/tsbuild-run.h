@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include <linux/filter.h>
 
 #define STATUS_FD 3
 #define EXIT_SETUP 125
@@ -49,7 +50,7 @@ struct spec {
   const char *netns;  /* join this network namespace (an nsfs path) instead of creating one; needs isolate_net */
   unsigned long long netns_inode; /* ... which must be this nsfs inode (the path names a pid, which can be reused) */
   bool privileged; /* security=insecure: keep every capability, no masked paths, writable /sys */
-  bool seccomp;    /* load Docker's default seccomp profile just before execve */
+  struct sock_filter *seccomp; size_t nseccomp; /* a seccomp filter (raw BPF) to load just before execve */
   const char *devcgroup;                 /* cgroup v2 dir to attach the device allow-list to (NULL: none) */
   struct device_rule devices[MAX_DEVICE_RULES]; size_t ndevices;
   const char **cgroups; size_t ncgroups; /* cgroup.procs files to join */
@@ -84,7 +85,8 @@ void mask_paths(void);
 void attach_device_filter(const struct spec *s);
 
 /* seccomp-filter.c */
-void load_seccomp(unsigned long long caps);
+void export_seccomp(int fd, unsigned long long caps);
+void load_seccomp(const struct sock_filter *insns, size_t n);
 
 /* main.c */
 void check_parent(void);
@@ -93,6 +95,7 @@ void check_parent(void);
 void loopback_up(void);
 void join_netns(const char *path, unsigned long long inode);
 void join_cgroups(const struct spec *s);
+unsigned long long default_caps_mask(void);
 _Noreturn void exec_process(const struct spec *s);
 
 #endif
