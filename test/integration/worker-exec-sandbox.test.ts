@@ -3,14 +3,18 @@
 // real mounts, real slirp4netns.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { ExecOp } from '../../frontend/index.js';
+import { DEFAULT_DEVICE_RULES } from '../../worker/exec/devices.js';
+import { runHelper } from '../../worker/exec/helper-process.js';
 import { runExec, RunError, UserNetwork } from '../../worker/exec/index.js';
+import { OutputTail } from '../../worker/exec/output-tail.js';
 import type { ExecEnvironment } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
 
@@ -74,6 +78,33 @@ describe('runExec: the default sandbox (issue 14)', function () {
     it('puts the step in a devices cgroup that denies everything but the allow-list', async () => {
       const { out } = await step(await fx.step(), 'cat /proc/self/cgroup | grep devices: | cut -d: -f3');
       expect(out.trim(), 'the step sees its own devices cgroup as its root').to.equal('/');
+    });
+  });
+
+  describe('devices on cgroup v2', () => {
+    // This host is cgroup v1 (hybrid): runExec writes devices.deny/allow there. The v2 path, a BPF_CGROUP_DEVICE
+    // program the helper attaches itself, is exercised on the v2 hierarchy that hybrid hosts also mount.
+    it('enforces the allow-list with the BPF device program on a cgroup v2 directory', async () => {
+      const v2Root = ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'].find((d) => existsSync(join(d, 'cgroup.procs')) && existsSync(join(d, 'cgroup.subtree_control')));
+      if (v2Root === undefined) throw new Error('no cgroup v2 hierarchy mounted at /sys/fs/cgroup/unified or /sys/fs/cgroup: cannot test the BPF device program');
+      const dir = join(v2Root, `tsbuild-test-${process.pid}`);
+      await mkdir(dir);
+      try {
+        const env = await fx.step();
+        const rootDir = join(env.stateDir, 'rootfs');
+        await mkdir(rootDir, { recursive: true });
+        const progress = new RecordingProgress();
+        const result = await runHelper({
+          argv: ['/bin/sh', '-c', 'mknod /tmp/sda b 8 0 && echo made; head -c1 /tmp/sda || echo sda-refused; mknod /tmp/t c 4 1; cat /tmp/t || echo tty1-refused; head -c 4 /dev/zero | wc -c'],
+          env: ['PATH=/bin'], cwd: '/', hostname: 'h', uid: 0, gid: 0, groups: [], network: 'none', isPrivileged: false,
+          devices: { cgroupDir: dir, rules: DEFAULT_DEVICE_RULES }, cgroups: [join(dir, 'cgroup.procs')], locks: [],
+          rootfs: { dst: rootDir, ...env.rootfs }, overlays: [], mounts: [],
+        }, new AbortController().signal, progress, new OutputTail(5));
+        expect(result.failure).to.equal(undefined);
+        expect(progress.stdout).to.equal('made\nsda-refused\ntty1-refused\n4\n');
+      } finally {
+        await rmdir(dir);
+      }
     });
   });
 

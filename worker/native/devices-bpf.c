@@ -71,18 +71,24 @@ static void build(struct prog *p, const struct spec *s) {
 void attach_device_filter(const struct spec *s) {
   static struct prog p;
   build(&p, s);
-  static char log[4096];
   union bpf_attr load;
   memset(&load, 0, sizeof(load));
   load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
   load.insns = (__u64)(unsigned long)p.insn;
   load.insn_cnt = (__u32)p.n;
   load.license = (__u64)(unsigned long)"Apache";
-  load.log_buf = (__u64)(unsigned long)log;
-  load.log_size = sizeof(log);
-  load.log_level = 1;
   int prog = (int)syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load));
-  if (prog < 0) fail("bpf", log[0] != '\0' ? log : "BPF_PROG_LOAD", errno);
+  if (prog < 0) {
+    // Load again with the verifier's log only to explain the refusal (a log that does not fit fails with ENOSPC,
+    // so it is not asked for on the first try).
+    int err = errno;
+    static char log[65536];
+    load.log_buf = (__u64)(unsigned long)log;
+    load.log_size = sizeof(log);
+    load.log_level = 1;
+    if (syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof(load)) < 0 && log[0] != '\0') fail("bpf", log, err);
+    fail("bpf", "BPF_PROG_LOAD", err);
+  }
   int cg = open(s->devcgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (cg < 0) fail("open", s->devcgroup, errno);
   union bpf_attr attach;
