@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { ExecOp } from '../../frontend/index.js';
 import { DEFAULT_DEVICE_RULES } from '../../worker/exec/devices.js';
 import { runHelper } from '../../worker/exec/helper-process.js';
-import { runExec, RunError, UserNetwork } from '../../worker/exec/index.js';
+import { NetworkSetupError, runExec, RunError, UserNetwork } from '../../worker/exec/index.js';
 import { OutputTail } from '../../worker/exec/output-tail.js';
 import type { ExecEnvironment } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
@@ -198,6 +198,14 @@ describe('runExec: the default sandbox (issue 14)', function () {
       const [count, ns] = out.trim().split('\n');
       expect(Number(count), 'only the header line of /proc/net/unix: no host sockets').to.equal(1);
       expect(ns).to.not.equal(await run('readlink', ['/proc/self/ns/net']).then((r) => r.stdout.trim()));
+    });
+
+    it('fails a default-network step with NetworkSetupError (a hint, no stack) when the network cannot start', async () => {
+      const env = await fx.step(undefined, { network: () => Promise.reject(new Error('spawn slirp4netns ENOENT')) });
+      const err = await step(env, 'true', { network: 'default' }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.be.instanceOf(NetworkSetupError);
+      expect((err as NetworkSetupError).code).to.equal('RUN_FAILED');
+      expect((err as NetworkSetupError).hint).to.contain('slirp4netns');
     });
 
     it('starts and stops a private network for a step given none, leaving no slirp4netns behind', async () => {

@@ -26,7 +26,7 @@ import type { ProgressSink } from '../../solver/index.js';
 import { createCgroup } from './cgroup.js';
 import type { ExecLimits } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
-import { CancelledError, ContainerSetupError, RunError } from './errors.js';
+import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
 import { runHelper, seccompFilter } from './helper-process.js';
 import type { HelperResult } from './helper-process.js';
@@ -38,7 +38,7 @@ import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
 
-export { CancelledError, ContainerSetupError, RunError, SecretError } from './errors.js';
+export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
 export { UserNetwork } from './network.js';
 
@@ -114,7 +114,12 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
 async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: HelperSpec['network']; network?: UserNetwork; isPrivate: boolean }> {
   if (op.network === 'host') return { spec: 'host', isPrivate: false };
   if (op.network === 'none') return { spec: 'none', isPrivate: false };
-  const network = env.network !== undefined ? await env.network() : await UserNetwork.start();
+  let network: UserNetwork;
+  try {
+    network = env.network !== undefined ? await env.network() : await UserNetwork.start();
+  } catch (err) {
+    throw new NetworkSetupError({ cause: err });
+  }
   return { spec: { netns: network.netns, inode: network.netnsInode }, network, isPrivate: env.network === undefined };
 }
 
