@@ -6,7 +6,7 @@ import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { runExec, UserNetwork } from './exec/index.js';
+import { runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -39,9 +39,8 @@ export class LinuxWorker implements Worker {
   readonly #sourceDateEpoch: number | undefined;
   /** Context file hashes by (dev, inode, size, mtime, ctime): a no-op rebuild re-reads no file contents. */
   readonly #hashes: FileHashCache;
-  /** The RUN steps' network (network=default), started by the first step that needs it, stopped by close(). */
-  #network: Promise<UserNetwork> | undefined;
-  #isClosed = false;
+  /** The RUN steps' networks (network=default): started as steps need them, reused, stopped by close(). */
+  readonly #networks = new UserNetworkPool();
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -112,7 +111,7 @@ export class LinuxWorker implements Worker {
           cacheDir: join(this.#root, 'cache-mounts'),
           secrets: resources.secrets,
           stateDir,
-          network: () => this.#userNetwork(),
+          networks: this.#networks,
         }, signal, progress);
       } finally {
         await rm(stateDir, { recursive: true, force: true });
@@ -140,26 +139,11 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database and stops the RUN network (slirp4netns and its namespace). */
+  /** Releases the metadata database and stops the RUN networks (slirp4netns and their namespaces). */
   close(): void {
-    this.#isClosed = true;
-    void this.#network?.then((n) => n.close(), () => undefined);
+    this.#networks.close();
     this.#hashes.close();
     this.#snapshots.close();
-  }
-
-  // One network for every RUN step of this worker; restarted if slirp4netns or the namespace died under us. Each
-  // call chains on the previous one, so concurrent steps share one start.
-  #userNetwork(): Promise<UserNetwork> {
-    if (this.#isClosed) return Promise.reject(new Error('LinuxWorker is closed'));
-    const previous = this.#network;
-    const next = previous === undefined ? UserNetwork.start() : previous.then((n) => {
-      if (n.isAlive) return n;
-      n.close();
-      return UserNetwork.start();
-    }, () => UserNetwork.start());
-    this.#network = next;
-    return next;
   }
 
   async #unpackLayer(name: string, parent: string | undefined, blob: ImageManifest['layers'][number]['digest'], diffId: string | undefined, signal: AbortSignal): Promise<void> {

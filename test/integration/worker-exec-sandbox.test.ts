@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { ExecOp } from '../../frontend/index.js';
 import { DEFAULT_DEVICE_RULES } from '../../worker/exec/devices.js';
 import { runHelper } from '../../worker/exec/helper-process.js';
-import { NetworkSetupError, runExec, RunError, UserNetwork } from '../../worker/exec/index.js';
+import { NetworkSetupError, runExec, RunError, UserNetwork, UserNetworkPool } from '../../worker/exec/index.js';
 import { OutputTail } from '../../worker/exec/output-tail.js';
 import type { ExecEnvironment } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
@@ -154,17 +154,15 @@ describe('runExec: the default sandbox (issue 14)', function () {
 
   describe('network', () => {
     let host: { server: Server; port: number };
-    let network: UserNetwork | undefined;
+    const pool = new UserNetworkPool();
     before(async () => { host = await hostLoopbackService(); });
     after(async () => {
-      network?.close();
+      pool.close();
       await new Promise((r) => host.server.close(r));
     });
 
     async function shared(): Promise<ExecEnvironment> {
-      network ??= await UserNetwork.start();
-      const net = network;
-      return fx.step(undefined, { network: async () => net });
+      return fx.step(undefined, { networks: pool });
     }
 
     it('cannot reach the host loopback with the default network, through 127.0.0.1 or the slirp gateway', async () => {
@@ -201,11 +199,21 @@ describe('runExec: the default sandbox (issue 14)', function () {
     });
 
     it('fails a default-network step with NetworkSetupError (a hint, no stack) when the network cannot start', async () => {
-      const env = await fx.step(undefined, { network: () => Promise.reject(new Error('spawn slirp4netns ENOENT')) });
+      const closed = new UserNetworkPool();
+      closed.close();
+      const env = await fx.step(undefined, { networks: closed });
       const err = await step(env, 'true', { network: 'default' }).then(() => undefined, (e: unknown) => e);
       expect(err).to.be.instanceOf(NetworkSetupError);
       expect((err as NetworkSetupError).code).to.equal('RUN_FAILED');
       expect((err as NetworkSetupError).hint).to.contain('slirp4netns');
+    });
+
+    it('gives concurrent steps networks of their own and reuses them afterwards', async () => {
+      const ns = async (): Promise<string> => (await step(await shared(), 'sleep 0.5; readlink /proc/self/ns/net', { network: 'default' })).out.trim();
+      const [a, b] = await Promise.all([ns(), ns()]);
+      expect(a, 'two steps at once: two namespaces').to.not.equal(b);
+      const c = await ns();
+      expect([a, b], 'a later step reuses one of them').to.include(c);
     });
 
     it('starts and stops a private network for a step given none, leaving no slirp4netns behind', async () => {

@@ -2,8 +2,8 @@
 // mounts, network, cgroup, /etc files) and hands the helper one spec; the helper only carries it out.
 //
 // What a step gets, and the choices made where BuildKit's behaviour needed a decision:
-// - network: 'default' = the build's network namespace behind slirp4netns (network.ts: outbound TCP/UDP and DNS,
-//   no host loopback, no host interfaces); 'none' = own network namespace with only lo (up); 'host' = the host's
+// - network: 'default' = a network namespace of the build's pool behind slirp4netns (network.ts: outbound TCP/UDP
+//   and DNS, no host loopback, no host interfaces, not shared with a concurrent step); 'none' = own network namespace with only lo (up); 'host' = the host's
 //   (the builder gates it behind --allow network.host, as BuildKit).
 // - sandbox (every step but security=insecure): Docker's default capabilities, device allow-list (devices.ts),
 //   seccomp profile (worker/native/seccomp-profile.h), no_new_privs, its own session (no controlling terminal).
@@ -33,6 +33,7 @@ import type { HelperResult } from './helper-process.js';
 import type { HelperSpec } from './helper-spec.js';
 import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
+import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
 import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
@@ -40,7 +41,7 @@ import { resolveUser } from './user.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
-export { UserNetwork } from './network.js';
+export { UserNetwork, UserNetworkPool } from './network.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
 export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
@@ -64,10 +65,10 @@ export interface ExecEnvironment {
   /** The container's hostname (default "tsbuild"). */
   hostname?: string;
   /**
-   * The build's shared network for steps with the default network (started once, reused by every step). Absent:
-   * such a step gets a network of its own, started and stopped around it.
+   * The build's networks for steps with the default network (network.ts). Absent: such a step gets a network of
+   * its own, started and stopped around it.
    */
-  network?: () => Promise<UserNetwork>;
+  networks?: UserNetworkPool;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -110,17 +111,25 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
   return undefined;
 }
 
-// The step's network: a shared or private user-mode network for 'default', the host's for 'host', lo for 'none'.
-async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: HelperSpec['network']; network?: UserNetwork; isPrivate: boolean }> {
-  if (op.network === 'host') return { spec: 'host', isPrivate: false };
-  if (op.network === 'none') return { spec: 'none', isPrivate: false };
+// The step's network: a user-mode network (from the build's pool, or private) for 'default', the host's for
+// 'host', lo for 'none'. `done` gives a pooled network back, or stops a private one.
+async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: HelperSpec['network']; network?: UserNetwork; done(): Promise<void> }> {
+  if (op.network === 'host') return { spec: 'host', done: async () => undefined };
+  if (op.network === 'none') return { spec: 'none', done: async () => undefined };
+  const pool = env.networks;
   let network: UserNetwork;
   try {
-    network = env.network !== undefined ? await env.network() : await UserNetwork.start();
+    network = pool !== undefined ? await pool.acquire() : await UserNetwork.start();
   } catch (err) {
     throw new NetworkSetupError({ cause: err });
   }
-  return { spec: { netns: network.netns, inode: network.netnsInode }, network, isPrivate: env.network === undefined };
+  // A privileged step holds CAP_NET_ADMIN in the namespace and could leave routes or firewall rules behind.
+  const isReusable = op.security !== 'insecure';
+  return {
+    spec: { netns: network.netns, inode: network.netnsInode },
+    network,
+    done: async () => (pool !== undefined ? pool.release(network, isReusable) : network.stop()),
+  };
 }
 
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
@@ -130,7 +139,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   try {
     await runIn(op, env, net.spec, await net.network?.resolvConf(), signal, progress);
   } finally {
-    if (net.isPrivate) await net.network?.stop();
+    await net.done();
   }
 }
 

@@ -1,6 +1,8 @@
-// The network of RUN steps with the default network: one network namespace per build, reached from the outside
-// only through slirp4netns, a user-mode TCP/IP stack (as rootless Docker/BuildKit do). Steps join the namespace
-// (setns) instead of creating one, so the per-step cost is a single syscall; BuildKit pools its namespaces too.
+// The network of RUN steps with the default network: network namespaces reached from the outside only through
+// slirp4netns, a user-mode TCP/IP stack (as rootless Docker/BuildKit do). A build keeps a pool of them, as BuildKit
+// pools its namespaces: a step joins an idle one (setns, a single syscall) and hands it back when it ends, so
+// concurrent steps never share a loopback (two steps may both listen on 127.0.0.1:8080) and a serial build starts
+// slirp4netns once.
 //
 // What a step can reach: the internet (or whatever the host reaches) by TCP/UDP through slirp's NAT, DNS through
 // slirp's forwarder at 10.0.2.3. What it cannot: the host's loopback services (--disable-host-loopback refuses
@@ -93,6 +95,51 @@ export class UserNetwork {
       for (const s of child.stdio) (s as Readable | Writable | null)?.destroy();
       child.kill('SIGKILL');
     }
+  }
+}
+
+/**
+ * The networks of one build: one per concurrently running step, reused afterwards. A network a step could have
+ * reconfigured (security=insecure has CAP_NET_ADMIN) is dropped instead of reused.
+ */
+export class UserNetworkPool {
+  #idle: UserNetwork[] = [];
+  readonly #all = new Set<UserNetwork>();
+  #isClosed = false;
+
+  /** An idle live network, or a new one. */
+  async acquire(): Promise<UserNetwork> {
+    if (this.#isClosed) throw new Error('the RUN network pool is closed');
+    for (let n = this.#idle.pop(); n !== undefined; n = this.#idle.pop()) {
+      if (n.isAlive) return n;
+      this.#drop(n);
+    }
+    const n = await UserNetwork.start();
+    this.#all.add(n);
+    if (this.#isClosed) {
+      this.#drop(n);
+      throw new Error('the RUN network pool is closed');
+    }
+    return n;
+  }
+
+  /** Gives a network back after its step; stops it unless isReusable. */
+  release(n: UserNetwork, isReusable: boolean): void {
+    if (this.#isClosed || !isReusable || !n.isAlive) this.#drop(n);
+    else this.#idle.push(n);
+  }
+
+  /** Stops every network, idle or in use (their steps are over or being cancelled). Synchronous and idempotent. */
+  close(): void {
+    this.#isClosed = true;
+    for (const n of this.#all) n.close();
+    this.#all.clear();
+    this.#idle = [];
+  }
+
+  #drop(n: UserNetwork): void {
+    n.close();
+    this.#all.delete(n);
   }
 }
 
