@@ -10,17 +10,9 @@ import { promisify } from 'node:util';
 import { startBuildEnv } from '../fixtures/build-env.js';
 import type { BuildEnv } from '../fixtures/build-env.js';
 import { TSBUILD, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { isProcessAlive } from '../../worker/process-alive.js';
 
 const exec = promisify(execFile);
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 // Every process under root (the CLI may run node through a launcher) whose command name is `name`.
 async function descendantsNamed(root: number, name: string): Promise<number[]> {
@@ -98,7 +90,7 @@ describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
     child.kill('SIGINT');
     expect(await exited).to.not.equal(0);
     const pids = [...slirp, ...holder];
-    for (let i = 0; i < 100 && pids.some(isAlive); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(pids.filter(isAlive), 'left running after Ctrl-C').to.deep.equal([]);
+    for (let i = 0; i < 100 && pids.some(isProcessAlive); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pids.filter(isProcessAlive), 'left running after Ctrl-C').to.deep.equal([]);
   });
 });
