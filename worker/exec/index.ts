@@ -3,8 +3,8 @@
 //
 // What a step gets, and the choices made where BuildKit's behaviour needed a decision:
 // - network: 'default' = a network namespace of the build's pool behind slirp4netns (network.ts: outbound TCP/UDP
-//   and DNS, no host loopback, no host interfaces, not shared with a concurrent step); 'none' = own network namespace with only lo (up); 'host' = the host's
-//   (the builder gates it behind --allow network.host, as BuildKit).
+//   and DNS, no host loopback, no host interfaces, not shared with a concurrent step); 'none' = own network
+//   namespace with only lo (up); 'host' = the host's (the builder gates it behind --allow network.host, as BuildKit).
 // - sandbox (every step but security=insecure): Docker's default capabilities, device allow-list (devices.ts),
 //   seccomp profile (worker/native/seccomp-profile.h), no_new_privs, its own session (no controlling terminal).
 // - --mount=type=bind: from the context or another stage, any `source=` subpath (resolved inside the source, so a

@@ -28,13 +28,16 @@ static const char *next(struct cursor *c, const char *what) {
   return tok;
 }
 
-static unsigned long next_num(struct cursor *c, const char *what) {
-  const char *s = next(c, what);
+static unsigned long parse_num(const char *s, const char *what) {
   char *endp;
   errno = 0;
   unsigned long v = strtoul(s, &endp, 10);
   if (errno != 0 || *s == '\0' || *endp != '\0' || v > 0xffffffffUL) fail("spec", what, EINVAL);
   return v;
+}
+
+static unsigned long next_num(struct cursor *c, const char *what) {
+  return parse_num(next(c, what), what);
 }
 
 // Grows an array by one element; the spec is small and read once, so doubling is not worth it.
@@ -62,11 +65,10 @@ static void read_overlay(struct cursor *c, struct overlay *o) {
   o->nlower = n;
 }
 
+// A device major or minor: a number, or "*" (any) as -1.
 static long device_num(struct cursor *c, const char *what) {
   const char *v = next(c, what);
-  if (strcmp(v, "*") == 0) return -1;
-  c->p -= strlen(v) + 1;
-  return (long)next_num(c, what);
+  return strcmp(v, "*") == 0 ? -1 : (long)parse_num(v, what);
 }
 
 static void read_device(struct cursor *c, struct spec *s) {
