@@ -5,6 +5,7 @@ TSC := $(NODE) node_modules/typescript/bin/tsc
 NATIVE := worker/native/tsbuild-run
 FSATTR := worker/native/fsattr/tsbuild-fsattr
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
+LDLIBS_NATIVE := -lseccomp
 
 .PHONY: setup build native test unit demo bench clean
 
@@ -21,7 +22,7 @@ $(FSATTR): worker/native/fsattr/main.c
 	cc $(CFLAGS) -o $@ $<
 
 $(NATIVE): $(wildcard worker/native/*.c worker/native/*.h)
-	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c; else echo "no native sources yet"; fi
+	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c $(LDLIBS_NATIVE); else echo "no native sources yet"; fi
 
 test: setup
 	@$(NODE) node_modules/mocha/bin/mocha.js 'dist/**/*.test.js'

@@ -6,7 +6,7 @@ import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { runExec } from './exec/index.js';
+import { runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -39,6 +39,8 @@ export class LinuxWorker implements Worker {
   readonly #sourceDateEpoch: number | undefined;
   /** Context file hashes by (dev, inode, size, mtime, ctime): a no-op rebuild re-reads no file contents. */
   readonly #hashes: FileHashCache;
+  /** The RUN steps' networks (network=default): started as steps need them, reused, stopped by close(). */
+  readonly #networks = new UserNetworkPool();
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -109,6 +111,7 @@ export class LinuxWorker implements Worker {
           cacheDir: join(this.#root, 'cache-mounts'),
           secrets: resources.secrets,
           stateDir,
+          networks: this.#networks,
         }, signal, progress);
       } finally {
         await rm(stateDir, { recursive: true, force: true });
@@ -136,8 +139,9 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database. */
+  /** Releases the metadata database and stops the RUN networks (slirp4netns and their namespaces). */
   close(): void {
+    this.#networks.close();
     this.#hashes.close();
     this.#snapshots.close();
   }

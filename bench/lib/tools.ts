@@ -52,9 +52,10 @@ export class Buildah {
   }
 
   /**
-   * `buildah bud --runtime runc --network host ARGS -t TAG CONTEXT`. Host network because tsbuild's default RUN
-   * network is the host's (worker/exec): buildah's own default sets up a network namespace per step (~200 ms each
-   * here), which would measure networking, not building.
+   * `buildah bud --runtime runc --network host ARGS -t TAG CONTEXT`. Host network: buildah's own default sets up a
+   * network namespace per step (~200 ms each here), which would measure networking, not building. tsbuild's default
+   * RUN network is its own (one slirp4netns namespace per build, joined by each step: worker/exec/network.ts), so
+   * this choice favours buildah slightly.
    */
   bud(context: string, tag: string, args: string[] = []): Promise<CommandRun> {
     return runCommand('buildah', [...this.#global, 'bud', '--runtime', 'runc', '--network', 'host', ...args, '-t', tag, context], { env: this.#env });

@@ -2,12 +2,17 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { deviceRuleLine } from './devices.js';
+import type { DeviceRule } from './devices.js';
 
 /** Resource limits for one RUN step; absent fields mean unlimited. */
 export interface ExecLimits { memoryBytes?: number; pidsMax?: number; cpuShares?: number }
 
-/** A step's cgroup(s): the cgroup.procs files the container joins, and their removal. */
-export interface StepCgroup { procsFiles: string[]; remove(): Promise<void> }
+/**
+ * A step's cgroup(s): the cgroup.procs files the container joins, and their removal. On cgroup v2, a device
+ * allow-list is a BPF program the helper attaches to `v2Dir` (there is no devices controller file to write).
+ */
+export interface StepCgroup { procsFiles: string[]; v2Dir?: string; remove(): Promise<void> }
 
 const ROOT = '/sys/fs/cgroup';
 
@@ -17,10 +22,11 @@ function sharesToWeight(shares: number): number {
   return Math.round(1 + ((Math.min(Math.max(shares, 2), 262144) - 2) * 9999) / 262142);
 }
 
-async function v1(id: string, limits: ExecLimits): Promise<string[]> {
+async function v1(id: string, limits: ExecLimits, devices: readonly DeviceRule[] | undefined): Promise<string[]> {
   const dirs: string[] = [];
   try {
     await v1Into(id, limits, dirs);
+    if (devices !== undefined) await v1Devices(id, devices, dirs);
   } catch (err) {
     for (const d of dirs.reverse()) await rmdir(d).catch(() => undefined);
     throw err;
@@ -45,6 +51,19 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
     dirs.push(dir);
     if (value !== undefined) await writeFile(join(dir, file), String(value));
   }
+}
+
+// Deny everything, then allow the list: the kernel checks each open/mknod against the rules of the cgroup the
+// process is in (and its ancestors). Written before the container joins, so no moment runs without them.
+async function v1Devices(id: string, devices: readonly DeviceRule[], dirs: string[]): Promise<void> {
+  if (!existsSync(join(ROOT, 'devices'))) {
+    throw new Error(`cgroup v1 controller devices is not mounted at ${ROOT}: RUN steps cannot get a device allow-list`);
+  }
+  const dir = join(ROOT, 'devices', 'tsbuild', id);
+  await mkdir(dir, { recursive: true });
+  dirs.push(dir);
+  await writeFile(join(dir, 'devices.deny'), 'a');
+  for (const rule of devices) await writeFile(join(dir, 'devices.allow'), deviceRuleLine(rule));
 }
 
 async function v2(id: string, limits: ExecLimits): Promise<string[]> {
@@ -91,13 +110,16 @@ async function removeDir(dir: string): Promise<void> {
 
 /**
  * Creates the step's cgroup — `/sys/fs/cgroup/tsbuild/<id>` on cgroup v2, `/sys/fs/cgroup/<controller>/tsbuild/<id>`
- * for memory, pids and cpu on v1 — and applies the limits given.
+ * for memory, pids, cpu (and devices) on v1 — and applies the limits given. `devices` is the device allow-list
+ * (undefined = every device, as a privileged step): written to devices.deny/allow on v1; on v2 the caller passes
+ * it to the helper, which attaches it to `v2Dir` as a BPF_CGROUP_DEVICE program.
  */
-export async function createCgroup(id: string, limits: ExecLimits = {}): Promise<StepCgroup> {
+export async function createCgroup(id: string, limits: ExecLimits = {}, devices?: readonly DeviceRule[]): Promise<StepCgroup> {
   const isV2 = existsSync(join(ROOT, 'cgroup.controllers'));
-  const dirs = isV2 ? await v2(id, limits) : await v1(id, limits);
+  const dirs = isV2 ? await v2(id, limits) : await v1(id, limits, devices);
   return {
     procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
+    ...(isV2 && dirs[0] !== undefined ? { v2Dir: dirs[0] } : {}),
     remove: async () => {
       for (const d of dirs) await removeDir(d);
     },

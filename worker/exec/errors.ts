@@ -25,6 +25,15 @@ export class ContainerSetupError extends TsbuildError {
   }
 }
 
+/** The build's RUN network (a network namespace behind slirp4netns) could not be started. */
+export class NetworkSetupError extends TsbuildError {
+  readonly code = 'RUN_FAILED';
+  constructor(options?: ErrorOptions) {
+    super('starting the RUN network (slirp4netns) failed',
+      'install slirp4netns (scripts/setup.sh does), or run the step with RUN --network=none (or --network=host with --allow network.host)', options);
+  }
+}
+
 /** A `RUN --mount=type=secret,required` whose secret was not given with --secret. */
 export class SecretError extends TsbuildError {
   readonly code = 'SECRET_NOT_FOUND';

@@ -5,15 +5,16 @@ import type { HelperMount } from './helper-spec.js';
 /**
  * Writes /etc/hosts, /etc/hostname and /etc/resolv.conf for one step into stateDir and returns the binds that put
  * them in the container. They are bind mounts (read-write onto the stateDir copies) so nothing a step writes to
- * them reaches its layer, as with `docker build`.
+ * them reaches its layer, as with `docker build`. `resolvConf` replaces the host's resolv.conf (the build network
+ * has its own DNS forwarder).
  */
-export async function prepareEtcFiles(stateDir: string, hostname: string, extraHosts: readonly string[] = []): Promise<HelperMount[]> {
+export async function prepareEtcFiles(stateDir: string, hostname: string, resolvConf?: string, extraHosts: readonly string[] = []): Promise<HelperMount[]> {
   // extraHosts: `--add-host NAME:IP` entries, already `IP<TAB>NAME` lines, appended as docker does.
   const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extraHosts.map((l) => `${l}\n`).join('')}`;
-  let resolv: string;
+  let resolv = resolvConf ?? '';
   try {
     // Docker always provides one, whatever the network: the host's, so name lookups behave as on the host.
-    resolv = await readFile('/etc/resolv.conf', 'utf8');
+    if (resolvConf === undefined) resolv = await readFile('/etc/resolv.conf', 'utf8');
   } catch {
     resolv = '';
   }

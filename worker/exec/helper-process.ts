@@ -33,6 +33,39 @@ export function helperPath(): string {
   return found;
 }
 
+const filters = new Map<string, Promise<Buffer>>();
+
+/**
+ * Docker's default seccomp profile compiled by the helper (`--export-seccomp`) for this kernel and Docker's default
+ * capabilities: libseccomp needs 5-10 ms for it, so it is done once per process and binary, not per step.
+ */
+export function seccompFilter(binary = helperPath()): Promise<Buffer> {
+  let filter = filters.get(binary);
+  if (filter === undefined) {
+    filter = exportSeccomp(binary);
+    filters.set(binary, filter);
+    filter.catch(() => filters.delete(binary));
+  }
+  return filter;
+}
+
+function exportSeccomp(binary: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(binary, ['--export-seccomp'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    let err = '';
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => { err += c.toString('utf8'); });
+    child.on('error', (e) => reject(new Error(`could not start ${binary} --export-seccomp`, { cause: e })));
+    child.on('close', (code) => {
+      const bpf = Buffer.concat(out);
+      // struct sock_filter is 8 bytes; an empty or torn filter must never be passed on as "no filter".
+      if (code !== 0 || bpf.length === 0 || bpf.length % 8 !== 0) reject(new Error(`${binary} --export-seccomp failed (exit ${code}): ${err.trim()}`));
+      else resolve(bpf);
+    });
+  });
+}
+
 /**
  * Runs the native helper with `spec`, streaming the container's stdout/stderr to progress and tail. On abort the
  * helper gets SIGTERM (it kills the container's pid 1, which takes the whole pid namespace down) and SIGKILL

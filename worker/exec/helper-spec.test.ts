@@ -4,7 +4,7 @@ import type { HelperSpec } from './helper-spec.js';
 
 const spec: HelperSpec = {
   argv: ['/bin/sh', '-c', 'echo "a b"'], env: ['A=1'], cwd: '/w', hostname: 'h', uid: 1, gid: 2, groups: [3],
-  network: 'none', isPrivileged: false, cgroups: ['/cg/cgroup.procs'], locks: [],
+  network: 'none', isPrivileged: false, seccompFilter: Buffer.from([0x06, 0, 0, 0, 0, 0, 0xff, 0x7f]), cgroups: ['/cg/cgroup.procs'], locks: [],
   rootfs: { dst: '/r', upperDir: '/u', workDir: '/wk', lowerDirs: ['/l2', '/l1'] },
   overlays: [{ dst: '/m1', lowerDirs: ['/a', '/b'] }],
   mounts: [
@@ -19,11 +19,24 @@ describe('encodeHelperSpec', () => {
     expect(tokens.pop()).to.equal('');
     expect(tokens).to.deep.equal([
       'arg', '/bin/sh', 'arg', '-c', 'arg', 'echo "a b"', 'env', 'A=1', 'cwd', '/w', 'hostname', 'h', 'uid', '1', 'gid', '2',
-      'group', '3', 'net', 'none', 'cgroup', '/cg/cgroup.procs',
+      'group', '3', 'net', 'none', 'seccomp', '060000000000ff7f', 'cgroup', '/cg/cgroup.procs',
       'rootfs', '/r', '/u', '/wk', '2', '/l2', '/l1',
       'overlay', '/m1', '', '', '2', '/a', '/b',
       'bind', '/ctx', 'src', '/in', 'ro', 'tmpfs', '/t', 'mode=1777',
     ]);
+  });
+
+  it('joins a prepared network namespace by path and inode', () => {
+    const tokens = encodeHelperSpec({ ...spec, network: { netns: '/proc/7/ns/net', inode: 4026532000 } }).toString('utf8').split('\0');
+    expect(tokens.slice(tokens.indexOf('netns'), tokens.indexOf('netns') + 3)).to.deep.equal(['netns', '/proc/7/ns/net', '4026532000']);
+    expect(tokens).not.to.include('net');
+  });
+
+  it('passes a cgroup v2 device allow-list as one devcgroup record and a device record per rule', () => {
+    const tokens = encodeHelperSpec({ ...spec, devices: { cgroupDir: '/cg', rules: [{ type: 'c', access: 'm' }, { type: 'c', major: 1, minor: 3, access: 'rwm' }] } })
+      .toString('utf8').split('\0');
+    const at = tokens.indexOf('devcgroup');
+    expect(tokens.slice(at, at + 12)).to.deep.equal(['devcgroup', '/cg', 'device', 'c', '*', '*', 'm', 'device', 'c', '1', '3', 'rwm']);
   });
 
   it('marks a privileged step and refuses a value with a NUL byte', () => {

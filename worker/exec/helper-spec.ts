@@ -1,4 +1,5 @@
 // The spec the native helper reads on stdin: NUL-terminated tokens, parsed by worker/native/spec.c.
+import type { DeviceRule } from './devices.js';
 
 /** An overlay the helper mounts on `dst`; read-only when it has no upperDir. */
 export interface HelperOverlay { dst: string; lowerDirs: string[]; upperDir?: string; workDir?: string }
@@ -17,10 +18,20 @@ export interface HelperSpec {
   uid: number;
   gid: number;
   groups: number[];
-  /** 'none' gives the container its own network namespace with only lo; 'host' shares the host's. */
-  network: 'none' | 'host';
+  /**
+   * 'none': its own network namespace with only lo; 'host': the host's; `{ netns }`: join that prepared network
+   * namespace (the build's user-mode network, see network.ts), checked by inode so a recycled pid cannot redirect it.
+   */
+  network: 'none' | 'host' | { netns: string; inode: number };
   /** RUN --security=insecure: every capability root has, no masked /proc paths, writable /sys. */
   isPrivileged: boolean;
+  /** A seccomp filter (raw BPF, from seccompFilter() in helper-process.ts) the helper loads just before execve. */
+  seccompFilter?: Buffer;
+  /**
+   * cgroup v2 only: the device allow-list the helper attaches to cgroupDir as a BPF_CGROUP_DEVICE program (on v1
+   * the driver writes devices.deny/allow itself). Absent: no device restriction from the helper.
+   */
+  devices?: { cgroupDir: string; rules: readonly DeviceRule[] };
   /** cgroup.procs files the container joins. */
   cgroups: string[];
   /** Files the helper flock()s exclusively for the whole run (sharing=locked cache mounts). */
@@ -42,8 +53,14 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   for (const e of spec.env) t.push('env', e);
   t.push('cwd', spec.cwd, 'hostname', spec.hostname, 'uid', String(spec.uid), 'gid', String(spec.gid));
   for (const g of spec.groups) t.push('group', String(g));
-  t.push('net', spec.network);
+  if (typeof spec.network === 'string') t.push('net', spec.network);
+  else t.push('netns', spec.network.netns, String(spec.network.inode));
   if (spec.isPrivileged) t.push('privileged');
+  if (spec.seccompFilter !== undefined) t.push('seccomp', spec.seccompFilter.toString('hex'));
+  if (spec.devices !== undefined) {
+    t.push('devcgroup', spec.devices.cgroupDir);
+    for (const r of spec.devices.rules) t.push('device', r.type, r.major === undefined ? '*' : String(r.major), r.minor === undefined ? '*' : String(r.minor), r.access);
+  }
   for (const c of spec.cgroups) t.push('cgroup', c);
   for (const l of spec.locks) t.push('lock', l);
   t.push(...overlayTokens('rootfs', spec.rootfs));

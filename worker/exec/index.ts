@@ -2,8 +2,11 @@
 // mounts, network, cgroup, /etc files) and hands the helper one spec; the helper only carries it out.
 //
 // What a step gets, and the choices made where BuildKit's behaviour needed a decision:
-// - network: 'none' = own network namespace with only lo (up); 'default' and 'host' share the host's namespace
-//   (BuildKit's default reaches the network through CNI/bridge, which tsbuild does not set up).
+// - network: 'default' = a network namespace of the build's pool behind slirp4netns (network.ts: outbound TCP/UDP
+//   and DNS, no host loopback, no host interfaces, not shared with a concurrent step); 'none' = own network
+//   namespace with only lo (up); 'host' = the host's (the builder gates it behind --allow network.host, as BuildKit).
+// - sandbox (every step but security=insecure): Docker's default capabilities, device allow-list (devices.ts),
+//   seccomp profile (worker/native/seccomp-profile.h), no_new_privs, its own session (no controlling terminal).
 // - --mount=type=bind: from the context or another stage, any `source=` subpath (resolved inside the source, so a
 //   symlink cannot escape it); a stage with several layers is staged as a read-only overlay first; `rw` writes go
 //   to a throwaway upper dir in stateDir, never to the source.
@@ -12,7 +15,8 @@
 //   `from=` is refused (INVALID_ARGUMENT).
 // - --mount=type=secret: a private copy with uid/gid/mode, bound read-only (default /run/secrets/<id>), or `env=`.
 // - --mount=type=ssh: refused when required (no agent forwarding), skipped otherwise.
-// - security=insecure: every capability root has, no masked paths, writable /sys. The builder must gate it.
+// - security=insecure: every capability root has, every device, no seccomp, no masked paths, writable /sys. The
+//   builder must gate it.
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
 import { mkdir, realpath } from 'node:fs/promises';
@@ -21,18 +25,23 @@ import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { createCgroup } from './cgroup.js';
 import type { ExecLimits } from './cgroup.js';
-import { CancelledError, ContainerSetupError, RunError } from './errors.js';
+import { DEFAULT_DEVICE_RULES } from './devices.js';
+import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
-import { runHelper } from './helper-process.js';
+import { runHelper, seccompFilter } from './helper-process.js';
 import type { HelperResult } from './helper-process.js';
+import type { HelperSpec } from './helper-spec.js';
 import { planMounts } from './mount-plan.js';
+import { UserNetwork } from './network.js';
+import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
 import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
 
-export { CancelledError, ContainerSetupError, RunError, SecretError } from './errors.js';
+export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
+export { UserNetwork, UserNetworkPool } from './network.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
 export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
@@ -55,6 +64,11 @@ export interface ExecEnvironment {
   limits?: ExecLimits;
   /** The container's hostname (default "tsbuild"). */
   hostname?: string;
+  /**
+   * The build's networks for steps with the default network (network.ts). Absent: such a step gets a network of
+   * its own, started and stopped around it.
+   */
+  networks?: UserNetworkPool;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -97,24 +111,59 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
   return undefined;
 }
 
+// The step's network: a user-mode network (from the build's pool, or private) for 'default', the host's for
+// 'host', lo for 'none'. `done` gives a pooled network back, or stops a private one.
+async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: HelperSpec['network']; network?: UserNetwork; done(): Promise<void> }> {
+  if (op.network === 'host') return { spec: 'host', done: async () => undefined };
+  if (op.network === 'none') return { spec: 'none', done: async () => undefined };
+  const pool = env.networks;
+  let network: UserNetwork;
+  try {
+    network = pool !== undefined ? await pool.acquire() : await UserNetwork.start();
+  } catch (err) {
+    throw new NetworkSetupError({ cause: err });
+  }
+  // A privileged step holds CAP_NET_ADMIN in the namespace and could leave routes or firewall rules behind.
+  const isReusable = op.security !== 'insecure';
+  return {
+    spec: { netns: network.netns, inode: network.netnsInode },
+    network,
+    done: async () => (pool !== undefined ? pool.release(network, isReusable) : network.stop()),
+  };
+}
+
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
 export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  const net = await stepNetwork(op, env);
+  try {
+    await runIn(op, env, net.spec, await net.network?.resolvConf(), signal, progress);
+  } finally {
+    await net.done();
+  }
+}
+
+async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
+  signal: AbortSignal, progress: ProgressSink): Promise<void> {
   const user = await resolveUser(op.user, env.rootfs);
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-  const etcMounts = await prepareEtcFiles(stateDir, hostname, op.extraHosts);
+  const etcMounts = await prepareEtcFiles(stateDir, hostname, resolvConf, op.extraHosts);
   const plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
   const tail = new OutputTail(20);
   const mounts = [...etcMounts, ...plan.mounts];
+  // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
+  // entitlement); the builder must refuse it otherwise.
+  const isPrivileged = op.security === 'insecure';
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
   try {
     upperBefore = await inspectUpper(env.rootfs.upperDir, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });
-    const cgroup = await createCgroup(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`, env.limits);
+    const devices = isPrivileged ? undefined : DEFAULT_DEVICE_RULES;
+    const cgroup = await createCgroup(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`, env.limits, devices);
     try {
       result = await runHelper({
         argv: op.argv,
@@ -124,12 +173,10 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
         uid: user.uid,
         gid: user.gid,
         groups: user.groups,
-        // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
-        // entitlement); the builder must refuse it otherwise.
-        isPrivileged: op.security === 'insecure',
-        // 'default' shares the host's network like 'host' (as `buildah --network host`): BuildKit's default gives
-        // steps network access through a bridge/CNI, which tsbuild does not set up. Only 'none' isolates.
-        network: op.network === 'none' ? 'none' : 'host',
+        isPrivileged,
+        ...(isPrivileged ? {} : { seccompFilter: await seccompFilter() }),
+        ...(devices !== undefined && cgroup.v2Dir !== undefined ? { devices: { cgroupDir: cgroup.v2Dir, rules: devices } } : {}),
+        network,
         cgroups: cgroup.procsFiles,
         locks: plan.locks,
         rootfs: { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) },

@@ -44,11 +44,18 @@ static _Noreturn void container(const struct spec *s, int alive_write) {
   sigaction(SIGTERM, &dfl, NULL);
   sigaction(SIGINT, &dfl, NULL);
   sigaction(SIGHUP, &dfl, NULL);
+  // A session of its own: the step loses the caller's controlling terminal, so it can neither open /dev/tty
+  // (ENXIO) nor push input into the caller's terminal with TIOCSTI. Docker's containers never share one either.
+  if (setsid() < 0) fail("setsid", "", errno);
   // Join the cgroups before unsharing the cgroup namespace, so the container sees its own cgroup as its root.
   join_cgroups(s);
-  int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (s->isolate_net ? CLONE_NEWNET : 0);
+  // The build's network namespace (prepared by the driver, lo up, a user-mode stack behind tap0) is joined before
+  // anything is mounted: sysfs shows the network namespace current at its mount.
+  if (s->netns != NULL) join_netns(s->netns, s->netns_inode);
+  bool new_net = s->isolate_net && s->netns == NULL;
+  int flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWCGROUP | (new_net ? CLONE_NEWNET : 0);
   if (unshare(flags) != 0) fail("unshare", "mnt,uts,ipc,cgroup,net", errno);
-  if (s->isolate_net) loopback_up();
+  if (new_net) loopback_up();
   // Nothing we mount may propagate back to the host, and nothing the host mounts later may appear in here.
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "/ (make private)", errno);
   mount_overlay(&s->rootfs);
@@ -76,7 +83,19 @@ static void take_locks(const struct spec *s) {
   }
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+  // `tsbuild-run --export-seccomp`: Docker's default seccomp profile for Docker's default capabilities, compiled
+  // for this kernel and architecture, as raw BPF on stdout. The driver runs it once and passes the result in every
+  // spec. Failures go to stderr as the usual JSON line.
+  if (argc == 2 && strcmp(argv[1], "--export-seccomp") == 0) {
+    if (dup2(STDERR_FILENO, STATUS_FD) < 0) return EXIT_SETUP;
+    export_seccomp(STDOUT_FILENO, default_caps_mask());
+    return 0;
+  }
+  if (argc != 1) {
+    fprintf(stderr, "usage: tsbuild-run < spec (status on fd %d) | tsbuild-run --export-seccomp\n", STATUS_FD);
+    return EXIT_SETUP;
+  }
   if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) != 0) {
     fprintf(stderr, "tsbuild-run: fd %d must be the status pipe\n", STATUS_FD);
     return EXIT_SETUP;
@@ -91,6 +110,8 @@ int main(void) {
   if (dup2(devnull, STDIN_FILENO) < 0) fail("dup2", "stdin", errno);
   close(devnull);
   take_locks(&s);
+  // cgroup v2: the device allow-list goes on before anyone joins the cgroup.
+  if (s.devcgroup != NULL) attach_device_filter(&s);
   int alive[2];
   if (pipe2(alive, O_CLOEXEC) != 0) fail("pipe2", "liveness pipe", errno);
   alive_read = alive[0];

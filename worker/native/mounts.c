@@ -164,14 +164,14 @@ static void mount_bind(int rootfd, const char *root, const struct mount_entry *m
   char a[32], b[32];
   if (mount(fd_path(src, a), fd_path(dst, b), NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", m->target, errno);
   close(dst);
-  if (m->readonly) {
-    // A bind mount's flags can only change with a remount of the new mount itself: reopen the target so the fd is
-    // the mount just made, not the directory under it.
-    dst = open_in_root(rootfd, m->target, O_PATH);
-    if (dst < 0) fail("openat2", m->target, errno);
-    if (mount(NULL, fd_path(dst, b), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0) fail("remount", m->target, errno);
-    close(dst);
-  }
+  // The new mount and every mount under it (MS_REC copied them) get nosuid,nodev, and rdonly when asked: a plain
+  // MS_REMOUNT|MS_RDONLY only changes the top mount and would leave submounts of the source writable
+  // (runc's "rro" closes the same gap with mount_setattr(AT_RECURSIVE)). Reopen the target so the fd is the mount just made, not the dir under it.
+  dst = open_in_root(rootfd, m->target, O_PATH);
+  if (dst < 0) fail("openat2", m->target, errno);
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) };
+  if (mount_setattr(dst, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", m->target, errno);
+  close(dst);
   close(src);
   close(srcroot);
 }

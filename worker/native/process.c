@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <linux/capability.h>
 #include <net/if.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,6 +33,17 @@ void loopback_up(void) {
   close(sock);
 }
 
+/** Enters the network namespace at path (an nsfs file: /proc/PID/ns/net), if it is the one with that inode. */
+void join_netns(const char *path, unsigned long long inode) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) fail("open", path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0) fail("fstat", path, errno);
+  if ((unsigned long long)st.st_ino != inode) fail("setns", path, ESTALE);
+  if (setns(fd, CLONE_NEWNET) != 0) fail("setns", path, errno);
+  close(fd);
+}
+
 /** Moves this process into every cgroup the driver created (writing 0 means "the writer"). */
 void join_cgroups(const struct spec *s) {
   for (size_t i = 0; i < s->ncgroups; i++) {
@@ -48,7 +60,8 @@ static const int default_caps[] = {
   CAP_SETFCAP, CAP_SETPCAP, CAP_NET_BIND_SERVICE, CAP_SYS_CHROOT, CAP_KILL, CAP_AUDIT_WRITE,
 };
 
-static unsigned long long default_mask(void) {
+/** Docker's default capabilities as a bit mask (also what the seccomp profile's capability conditions see). */
+unsigned long long default_caps_mask(void) {
   unsigned long long mask = 0;
   for (size_t i = 0; i < sizeof(default_caps) / sizeof(default_caps[0]); i++) mask |= 1ULL << default_caps[i];
   return mask;
@@ -127,7 +140,7 @@ static _Noreturn void exec_search(const struct spec *s) {
 _Noreturn void exec_process(const struct spec *s) {
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) != 0) fail("sethostname", s->hostname, errno);
   make_cwd(s->cwd);
-  unsigned long long mask = default_mask();
+  unsigned long long mask = default_caps_mask();
   // Privileged (security=insecure) keeps whatever root has here; setuid to another user still drops it all.
   if (!s->privileged) drop_bounding(mask);
   else if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", errno);
@@ -139,5 +152,7 @@ _Noreturn void exec_process(const struct spec *s) {
   // Changing credentials cleared the parent-death signal: set it again now that they are final.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
+  // Last: from here on only the profile's syscalls work (execve among them).
+  if (s->nseccomp > 0) load_seccomp(s->seccomp, s->nseccomp);
   exec_search(s);
 }

@@ -3,8 +3,10 @@
 // paths and arguments arrive exactly as the driver sent them.
 //
 //   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
-//   privileged
+//   netns <path> <inode>                               join that network namespace (the build's user-mode one)
+//   privileged | seccomp <hex of a raw BPF filter, as `tsbuild-run --export-seccomp` writes it>
 //   cgroup <cgroup.procs file> | lock <file>
+//   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>
 #define _GNU_SOURCE
@@ -26,13 +28,16 @@ static const char *next(struct cursor *c, const char *what) {
   return tok;
 }
 
-static unsigned long next_num(struct cursor *c, const char *what) {
-  const char *s = next(c, what);
+static unsigned long parse_num(const char *s, const char *what) {
   char *endp;
   errno = 0;
   unsigned long v = strtoul(s, &endp, 10);
   if (errno != 0 || *s == '\0' || *endp != '\0' || v > 0xffffffffUL) fail("spec", what, EINVAL);
   return v;
+}
+
+static unsigned long next_num(struct cursor *c, const char *what) {
+  return parse_num(next(c, what), what);
 }
 
 // Grows an array by one element; the spec is small and read once, so doubling is not worth it.
@@ -58,6 +63,44 @@ static void read_overlay(struct cursor *c, struct overlay *o) {
   if (o->lowers == NULL) fail("calloc", "spec", ENOMEM);
   for (unsigned long i = 0; i < n; i++) o->lowers[i] = next(c, "overlay.lower");
   o->nlower = n;
+}
+
+// A device major or minor: a number, or "*" (any) as -1.
+static long device_num(struct cursor *c, const char *what) {
+  const char *v = next(c, what);
+  return strcmp(v, "*") == 0 ? -1 : (long)parse_num(v, what);
+}
+
+static void read_device(struct cursor *c, struct spec *s) {
+  if (s->ndevices >= MAX_DEVICE_RULES) fail("spec", "device", E2BIG);
+  struct device_rule *d = &s->devices[s->ndevices++];
+  const char *type = next(c, "device.type");
+  if (strcmp(type, "a") != 0 && strcmp(type, "b") != 0 && strcmp(type, "c") != 0) fail("spec", "device.type", EINVAL);
+  d->type = type[0];
+  d->major = device_num(c, "device.major");
+  d->minor = device_num(c, "device.minor");
+  d->access = next(c, "device.access");
+}
+
+static int hex_digit(char ch) {
+  if (ch >= '0' && ch <= '9') return ch - '0';
+  if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+  return -1;
+}
+
+static void read_seccomp(struct cursor *c, struct spec *s) {
+  const char *hex = next(c, "seccomp");
+  size_t len = strlen(hex);
+  if (len == 0 || len % (2 * sizeof(struct sock_filter)) != 0) fail("spec", "seccomp", EINVAL);
+  unsigned char *bytes = malloc(len / 2);
+  if (bytes == NULL) fail("malloc", "seccomp", ENOMEM);
+  for (size_t i = 0; i < len / 2; i++) {
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail("spec", "seccomp", EINVAL);
+    bytes[i] = (unsigned char)(hi << 4 | lo);
+  }
+  s->seccomp = (struct sock_filter *)bytes;
+  s->nseccomp = len / 2 / sizeof(struct sock_filter);
 }
 
 static char *read_all(int fd, size_t *len) {
@@ -104,7 +147,14 @@ void spec_read(int fd, struct spec *s) {
       if (strcmp(mode, "none") == 0) s->isolate_net = true;
       else if (strcmp(mode, "host") == 0) s->isolate_net = false;
       else fail("spec", "net", EINVAL);
+    } else if (strcmp(key, "netns") == 0) {
+      s->netns = next(&c, "netns");
+      s->netns_inode = next_num(&c, "netns.inode");
+      s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
+    else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);
+    else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
+    else if (strcmp(key, "device") == 0) read_device(&c, s);
     else if (strcmp(key, "cgroup") == 0) add_str(&s->cgroups, &s->ncgroups, next(&c, "cgroup"));
     else if (strcmp(key, "lock") == 0) add_str(&s->locks, &s->nlocks, next(&c, "lock"));
     else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);

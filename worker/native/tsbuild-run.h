@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
+#include <linux/filter.h>
 
 #define STATUS_FD 3
 #define EXIT_SETUP 125
@@ -31,6 +32,11 @@ struct mount_entry {
   const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777" */
 };
 
+#define MAX_DEVICE_RULES 64
+
+/** A device allow rule (cgroup v2 only; see devices-bpf.c): type 'a' | 'b' | 'c', major/minor -1 for any. */
+struct device_rule { char type; long major; long minor; const char *access; };
+
 /** The whole spec, as parsed from stdin. Strings point into the spec buffer. */
 struct spec {
   const char **argv; size_t nargv;
@@ -41,7 +47,12 @@ struct spec {
   gid_t gid;
   gid_t *groups; size_t ngroups;
   bool isolate_net;
+  const char *netns;  /* join this network namespace (an nsfs path) instead of creating one; needs isolate_net */
+  unsigned long long netns_inode; /* ... which must be this nsfs inode (the path names a pid, which can be reused) */
   bool privileged; /* security=insecure: keep every capability, no masked paths, writable /sys */
+  struct sock_filter *seccomp; size_t nseccomp; /* a seccomp filter (raw BPF) to load just before execve */
+  const char *devcgroup;                 /* cgroup v2 dir to attach the device allow-list to (NULL: none) */
+  struct device_rule devices[MAX_DEVICE_RULES]; size_t ndevices;
   const char **cgroups; size_t ncgroups; /* cgroup.procs files to join */
   const char **locks; size_t nlocks;     /* files to flock(LOCK_EX) for the whole run */
   struct overlay rootfs;
@@ -70,12 +81,21 @@ void mount_system(int rootfd, const char *root, bool privileged);
 void enter_root(const char *root);
 void mask_paths(void);
 
+/* devices-bpf.c */
+void attach_device_filter(const struct spec *s);
+
+/* seccomp-filter.c */
+void export_seccomp(int fd, unsigned long long caps);
+void load_seccomp(const struct sock_filter *insns, size_t n);
+
 /* main.c */
 void check_parent(void);
 
 /* process.c */
 void loopback_up(void);
+void join_netns(const char *path, unsigned long long inode);
 void join_cgroups(const struct spec *s);
+unsigned long long default_caps_mask(void);
 _Noreturn void exec_process(const struct spec *s);
 
 #endif

@@ -1,0 +1,96 @@
+// Issue 14, part 3, through the real command: RUN's default network is the build's own (no host loopback),
+// --network=host needs --allow network.host, and Ctrl-C leaves no slirp4netns behind.
+import { expect } from 'chai';
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { startBuildEnv } from '../fixtures/build-env.js';
+import type { BuildEnv } from '../fixtures/build-env.js';
+import { TSBUILD, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { isProcessAlive } from '../../worker/process-alive.js';
+
+const exec = promisify(execFile);
+
+// Every process under root (the CLI may run node through a launcher) whose command name is `name`.
+async function descendantsNamed(root: number, name: string): Promise<number[]> {
+  const { stdout } = await exec('ps', ['-eo', 'pid=,ppid=,comm=']);
+  const rows = stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((r) => r.length >= 3)
+    .map(([pid, ppid, comm]) => ({ pid: Number(pid), ppid: Number(ppid), comm }));
+  const under = new Set([root]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const r of rows) if (under.has(r.ppid) && !under.has(r.pid)) { under.add(r.pid); grew = true; }
+  }
+  return rows.filter((r) => r.pid !== root && under.has(r.pid) && r.comm === name).map((r) => r.pid);
+}
+
+describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
+  this.timeout(120_000);
+  let env: BuildEnv;
+  let server: Server;
+  let port: number;
+  before(async () => {
+    env = await startBuildEnv('tsbuild-run-sandbox-');
+    server = createServer((sock) => sock.end('hello-from-host\n'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    await new Promise((r) => server.close(r));
+    await env.stop();
+  });
+
+  async function context(name: string, dockerfile: string): Promise<string> {
+    const ctx = join(env.dir, name);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    return ctx;
+  }
+
+  it('keeps the host loopback out of reach of a default RUN, and lets --network=host reach it only with the allow', async () => {
+    const ctx = await context('net', [
+      `FROM ${env.base}`,
+      // $((…)) so that the words checked below are printed only by the step, never by the echoed command line.
+      `RUN nc -w 3 127.0.0.1 ${port} </dev/null && echo "default-reached-$((40+2))" || echo "default-refused-$((40+2))"`,
+      `RUN --network=host nc -w 3 127.0.0.1 ${port} </dev/null`,
+      '',
+    ].join('\n'));
+    const refused = await tsbuild(['build', '--root', join(env.dir, 'root-net'), '--progress', 'plain', ctx]);
+    expect(refused.code).to.not.equal(0);
+    expect(refused.stderr).to.contain('network.host is not allowed');
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root-net'), '--progress', 'plain', '--allow', 'network.host', ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = r.stdout + r.stderr;
+    expect(out).to.contain('default-refused-42');
+    expect(out).to.not.contain('default-reached-42');
+    expect(out).to.contain('hello-from-host');
+  });
+
+  it('stops slirp4netns and the namespace when the build is interrupted with Ctrl-C (SIGINT)', async () => {
+    const ctx = await context('interrupt', `FROM ${env.base}\nRUN echo "step-started-$((40+2))"; sleep 60\n`);
+    const child = spawn(TSBUILD, ['build', '--root', join(env.dir, 'root-int'), '--progress', 'plain', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      const onData = (c: Buffer): void => {
+        output += c.toString('utf8');
+        if (output.includes('step-started-42')) resolve();
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      void exited.then(() => reject(new Error(`the build ended before its RUN started:\n${output}`)));
+    });
+    const slirp = await descendantsNamed(child.pid as number, 'slirp4netns');
+    const holder = await descendantsNamed(child.pid as number, 'cat');
+    expect(slirp, 'one slirp4netns for the build').to.have.length(1);
+    expect(holder, 'one namespace holder').to.have.length(1);
+    child.kill('SIGINT');
+    expect(await exited).to.not.equal(0);
+    const pids = [...slirp, ...holder];
+    for (let i = 0; i < 100 && pids.some(isProcessAlive); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(pids.filter(isProcessAlive), 'left running after Ctrl-C').to.deep.equal([]);
+  });
+});
