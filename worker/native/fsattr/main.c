@@ -120,7 +120,10 @@ static int write_ops(char **f, size_t n) {
   return 0;
 }
 
+int root_main(int argc, char **argv);
+
 int main(int argc, char **argv) {
+  if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
   if (argc != 2 || (strcmp(argv[1], "read") != 0 && strcmp(argv[1], "write") != 0)) {
     fprintf(stderr, "usage: tsbuild-fsattr read|write < NUL-separated input\n");
     return 2;
