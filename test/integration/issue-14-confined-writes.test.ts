@@ -216,6 +216,20 @@ describe('issue 14: nothing a build controls can write outside its root', functi
     expect(await snapshot(hostEtc)).to.deep.equal(marked);
   });
 
+  it('resolves COPY sources inside the context: a link out of it is not found, a loop is refused', async () => {
+    await symlink(path.join(host, 'file'), path.join(ctx, 'abs-out'));
+    await symlink('../../../../../../../..' + path.join(host, 'file'), path.join(ctx, 'rel-out'));
+    await symlink('loop2', path.join(ctx, 'loop1'));
+    await symlink('loop1', path.join(ctx, 'loop2'));
+    for (const source of ['abs-out', 'rel-out']) {
+      const err = await copyInto(op([source], '/x'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress).catch((e: unknown) => e);
+      expect(err, source).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
+    }
+    const err = await copyInto(op(['loop1'], '/x'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress).catch((e: unknown) => e);
+    expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+    expect(await lstat(path.join(root, 'x')).catch(() => undefined)).to.equal(undefined);
+  });
+
   it('COPY --chown=app takes app\'s primary gid for the files and the parent directories it creates', async () => {
     await mkdir(path.join(ctx, 'src'));
     await writeFile(path.join(ctx, 'src', 'app.sh'), 'echo\n');

@@ -48,7 +48,7 @@ export interface EntryStat { type: 'd' | 'f' | 'l' | 'c' | 'o'; mode: number; ui
 const FLUSH_AT = 256 * 1024;
 const ZERO = Buffer.alloc(4);
 
-interface Waiter { resolve: (v: Buffer | undefined) => void; reject: (e: unknown) => void; withBody: boolean }
+interface Waiter { resolve: (v: Buffer | number) => void; reject: (e: unknown) => void; withBody: boolean }
 
 /** One confined writer process on a root. */
 export class RootSession {
@@ -151,7 +151,17 @@ export class RootSession {
 
   /** The content of a regular file at `path` (symlinks followed inside the base), undefined when there is none. */
   async readFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
-    return this.#query(true, 'G', path, String(maxBytes));
+    const body = await this.#query(true, 'G', path, String(maxBytes));
+    return typeof body === 'number' ? undefined : body;
+  }
+
+  /**
+   * Resolves `path` in the source root (the root when there is none), following symlinks inside it: the resolved
+   * path relative to that root ('' = the root), or the errno (ENOENT also for a missing parent; ELOOP for a loop).
+   */
+  async resolveSource(path: string): Promise<{ rel: string } | { errno: number }> {
+    const body = await this.#query(true, 'R', path);
+    return typeof body === 'number' ? { errno: body } : { rel: body.toString('utf8') };
   }
 
   /** lstat of `path` in root `index` (0 = the session's root), refusing symlinks on the way. */
@@ -244,11 +254,11 @@ export class RootSession {
     if (this.#pendingBytes >= FLUSH_AT) await this.#flush();
   }
 
-  async #query(withBody: true, op: string, ...fields: string[]): Promise<Buffer | undefined>;
+  async #query(withBody: true, op: string, ...fields: string[]): Promise<Buffer | number>;
   async #query(withBody: false, op: string, ...fields: string[]): Promise<Buffer>;
-  async #query(withBody: boolean, op: string, ...fields: string[]): Promise<Buffer | undefined> {
+  async #query(withBody: boolean, op: string, ...fields: string[]): Promise<Buffer | number> {
     this.#op(op, ...fields);
-    const answer = new Promise<Buffer | undefined>((resolve, reject) => { this.#waiters.push({ resolve, reject, withBody }); });
+    const answer = new Promise<Buffer | number>((resolve, reject) => { this.#waiters.push({ resolve, reject, withBody }); });
     await this.#flush();
     return answer;
   }
@@ -262,7 +272,7 @@ export class RootSession {
       if (!w.withBody || line.startsWith('-')) {
         this.#out = this.#out.subarray(nl + 1);
         this.#waiters.shift();
-        w.resolve(w.withBody ? undefined : Buffer.from(line));
+        w.resolve(w.withBody ? Number(line.slice(1)) : Buffer.from(line));
         continue;
       }
       const len = Number(line);

@@ -9,7 +9,7 @@ import { parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
-import { selectSources, type SelectedSource } from './select-sources.js';
+import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { sourceRelative, TreeWriter, type WriteOptions } from './tree-writer.js';
 import { walkTree } from './walk.js';
@@ -61,7 +61,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   }
   const ignore = new PathFilter(source.excludes);
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label }, op);
+  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op);
   const exclude = new PathFilter(op.exclude);
   const kept = items.filter((i) => !exclude.excludes(i.rel));
   if (kept.length + urls.length > 1 && !destIsDir) {

@@ -32,6 +32,8 @@
  *   U path isdir       removes a mount stub (an empty file, or an empty directory): "r <parent mtime ns>" or "k"
  *   T path ns          sets the mtime of `path` ('' = the root), no symlinks: "ok" or "-errno"
  *   X path             rmdir, no symlinks: "ok" or "-errno"     Y   "ok" once everything before it is done
+ *   R path             resolves `path` in the source root (--src, else the root) following symlinks inside it, as G
+ *                      answers: "<len>" then the resolved path relative to that root ('' = the root itself)
  * At end of input the held directory times are applied and the exit status is 0. The first failing call is reported
  * on stderr as one JSON line {"op":..,"arg":<the operation's path>,"errno":..} and the process exits 1.
  */
@@ -686,6 +688,29 @@ static void q_rmdir(const char *path) {
   if (rc != 0) reply("-%d", e); else reply("ok");
 }
 
+static void q_resolve(const char *path) {
+  int rootfd = srcfd >= 0 ? srcfd : roots[0];
+  int fd = open_how(rootfd, path, O_PATH, IN_ROOT);
+  if (fd < 0) { if (errno == ELOOP || !gone(errno)) { reply("-%d", errno); return; } reply("-%d", ENOENT); return; }
+  static char full[4096], rootp[4096];
+  char proc[64];
+  proc_path(proc, sizeof proc, fd);
+  ssize_t n = readlink(proc, full, sizeof full - 1);
+  close(fd);
+  if (n < 0) die("readlink");
+  full[n] = '\0';
+  proc_path(proc, sizeof proc, rootfd);
+  ssize_t r = readlink(proc, rootp, sizeof rootp - 1);
+  if (r < 0) die("readlink");
+  rootp[r] = '\0';
+  const char *rel;
+  if (strcmp(full, rootp) == 0) rel = "";
+  else if (strncmp(full, rootp, (size_t)r) == 0 && full[r] == '/') rel = full + r + 1;
+  else { errno = EXDEV; die("resolve"); }
+  fprintf(stdout, "%zu\n%s", strlen(rel), rel);
+  if (fflush(stdout) != 0) die("write");
+}
+
 /* ---- main loop ---- */
 
 static int open_root(const char *path) {
@@ -744,6 +769,7 @@ int root_main(int argc, char **argv) {
     case 'T': { char *p = field(0); cur_arg = p; q_mtime(p, field(1)); break; }
     case 'X': { char *p = field(0); cur_arg = p; q_rmdir(p); break; }
     case 'Y': reply("ok"); break;
+    case 'R': { char *p = field(0); cur_arg = p; q_resolve(p); break; }
     default: errno = EINVAL; die("parse");
     }
   }
