@@ -1,8 +1,18 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { tsbuild } from '../fixtures/tsbuild-cli.js';
+
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const st = await lstat(join(dir, name));
+    out.push(`${name} ${st.mode.toString(8)} ${st.size} ${st.mtimeMs}`);
+    if (st.isDirectory()) out.push(...(await tree(join(dir, name))).map((l) => `${name}/${l}`));
+  }
+  return out;
+}
 
 // Issue 14, users: one passwd/group reader for RUN's USER and COPY --chown, read through the confined resolver.
 // Supplementary groups follow runc; --chown without a group takes the user's primary gid (BuildKit's readUser).
@@ -45,5 +55,27 @@ describe('issue 14: USER groups and COPY --chown through the real CLI', function
     const named = await readFile(join(out, 'out/named'), 'utf8');
     expect(named).to.match(/uid=1000\b.*gid=1001\b/);
     expect(groupsOf(named)).to.deep.equal([1001, 2000]);
+  });
+
+  it('leaves a host dir alone when a RUN step swaps /run (holding a secret target) for a symlink to it before the stub clean-up', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    // Named like the stubs the clean-up removes: an empty secrets/ dir target, an empty secret file.
+    const hostDir = join(env.dir, 'host-marker');
+    await mkdir(join(hostDir, 'secrets'), { recursive: true });
+    await writeFile(join(hostDir, 'secrets', 'token'), '');
+    const marked = await tree(hostDir);
+    const ctx = join(env.dir, 'ctx-swap');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(env.dir, 'token.txt'), 'secret\n');
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${env.base}`,
+      // /run is only a stub dir in the step's upper layer (busybox has none), so overlayfs lets the step rename it.
+      `RUN --mount=type=secret,id=token,target=/run/secrets/token mv /run /run.old && ln -s ${hostDir} /run`,
+      '',
+    ].join('\n'));
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root-swap'), '--progress', 'plain', '--secret', `id=token,src=${join(env.dir, 'token.txt')}`, '-o', `type=local,dest=${join(env.dir, 'out-swap')}`, ctx]);
+    // The step did swap them (the build succeeded), so the clean-up met the symlinks; the host dir is untouched.
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await tree(hostDir), r.stderr).to.deep.equal(marked);
   });
 });
