@@ -230,6 +230,13 @@ describe('issue 14: nothing a build controls can write outside its root', functi
     expect(await lstat(path.join(root, 'x')).catch(() => undefined)).to.equal(undefined);
   });
 
+  it('copies a directory\'s contents to / (the root itself keeps its metadata)', async () => {
+    await mkdir(path.join(ctx, 'tree', 'sub'), { recursive: true });
+    await writeFile(path.join(ctx, 'tree', 'sub', 'f'), 'at the root\n');
+    await copyInto(op(['tree/'], '/'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
+    expect(await readFile(path.join(root, 'sub', 'f'), 'utf8')).to.equal('at the root\n');
+  });
+
   it('COPY --chown=app takes app\'s primary gid for the files and the parent directories it creates', async () => {
     await mkdir(path.join(ctx, 'src'));
     await writeFile(path.join(ctx, 'src', 'app.sh'), 'echo\n');

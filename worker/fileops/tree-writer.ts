@@ -42,7 +42,9 @@ export class TreeWriter {
    * used as it is; a missing one is created with the source directory's metadata, its parents 0755.
    */
   dirTarget(containerPath: string, source: BigIntStats): void {
-    this.#session.dir(inRootPath(containerPath), true);
+    const rel = inRootPath(containerPath);
+    if (rel === '') return;   // the root exists and keeps its own metadata
+    this.#session.dir(rel, true);
     this.#session.meta(this.#meta(source, 'dir'), true);
   }
 
