@@ -18,8 +18,8 @@ build: native
 
 native: $(NATIVE) $(FSATTR)
 
-$(FSATTR): worker/native/fsattr/main.c
-	cc $(CFLAGS) -o $@ $<
+$(FSATTR): $(wildcard worker/native/fsattr/*.c)
+	cc $(CFLAGS) -o $@ $(wildcard worker/native/fsattr/*.c)
 
 $(NATIVE): $(wildcard worker/native/*.c worker/native/*.h)
 	@if ls worker/native/*.c >/dev/null 2>&1; then cc $(CFLAGS) -o $@ worker/native/*.c $(LDLIBS_NATIVE); else echo "no native sources yet"; fi

@@ -13,12 +13,11 @@ import type { CopySourceDir } from './fileops/index.js';
 import { applyLayer } from './layers/apply.js';
 import { chainIds } from './layers/chain-id.js';
 import { exportLayer } from './layers/diff.js';
-import { cleanComponents } from './layers/in-root.js';
+import { cleanComponents } from './confined/index.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
 import { isProcessAlive } from './process-alive.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
-import { resolveOwner } from './user.js';
 
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
@@ -85,7 +84,7 @@ export class LinuxWorker implements Worker {
   async mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        await mkdirInRoot(rootDir, op.path, await resolveOwner(rootDir, op.user));
+        await mkdirInRoot(rootDir, op.path, op.user);
       });
     });
   }

@@ -1,30 +1,29 @@
-import { lchown, lstat, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { UserError } from '../registry/oci/index.js';
-import { EscapeError, cleanComponents, resolveDirInRoot } from './layers/in-root.js';
-import type { Owner } from './user.js';
+import { ConfinedFsError, RootSession, inRootPath, readAccounts } from './confined/index.js';
+import { resolveOwner } from './user.js';
 
 /**
- * `mkdir -p` of `path` inside the mounted root `rootDir`, following symlinks as a chroot would; only the
- * directories it creates get `owner` (BuildKit's WORKDIR behaviour), existing ones keep theirs.
+ * WORKDIR: `mkdir -p` of `path` inside the mounted root `rootDir` through the confined writer, following symlinks
+ * as a chroot would (openat2 RESOLVE_IN_ROOT: a link to a host directory lands in the image's directory of that
+ * name). Only the directories it creates get the owner of `user` (BuildKit's WORKDIR behaviour), 0755; existing ones
+ * keep theirs.
  */
-export async function mkdirInRoot(rootDir: string, path: string, owner: Owner): Promise<void> {
+export async function mkdirInRoot(rootDir: string, path: string, user: string): Promise<void> {
+  const rel = inRootPath(path);
+  if (rel === '') return;
   try {
-    const parts = cleanComponents(path);
-    for (let i = 0; i < parts.length; i++) {
-      const parent = await resolveDirInRoot(rootDir, parts.slice(0, i), false);
-      const target = join(parent, parts[i] as string);
-      const st = await lstat(target).catch(() => undefined);
-      if (st === undefined) {
-        await mkdir(target, { mode: 0o755 });
-        await lchown(target, owner.uid, owner.gid);
-      } else if (!st.isDirectory() && !st.isSymbolicLink()) {
-        throw new UserError('INVALID_ARGUMENT', `cannot create directory "${path}": "${parts.slice(0, i + 1).join('/')}" is not a directory`);
-      }
-    }
-    await resolveDirInRoot(rootDir, parts, false);
+    await RootSession.with(rootDir, {}, async (session) => {
+      const owner = resolveOwner(await readAccounts(session), user);
+      session.parents(owner, 0o755);
+      session.policy('copy');
+      session.dir(rel, true);
+      session.meta({ ...owner, mode: 0o755 }, true);
+    });
   } catch (err) {
-    if (err instanceof EscapeError) throw new UserError('INVALID_ARGUMENT', `cannot create directory "${path}": ${err.message}`, undefined, { cause: err });
+    if (err instanceof ConfinedFsError && err.errno !== 28 && err.errno !== 5) {
+      throw new UserError('INVALID_ARGUMENT', `cannot create directory "${path}": ${err.message}`,
+        'a component of the path exists in the image as a file; pick another WORKDIR', { cause: err });
+    }
     throw err;
   }
 }

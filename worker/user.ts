@@ -1,41 +1,21 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { cleanComponents, resolveDirInRoot } from './layers/in-root.js';
+import type { Accounts } from './confined/index.js';
+import { numericId } from './confined/index.js';
 
 /** A numeric owner. */
 export interface Owner { uid: number; gid: number }
 
 /**
- * Resolves a Dockerfile USER (`name`, `uid`, `uid:gid`, `name:group`; '' is root) against the image's
- * /etc/passwd and /etc/group at `rootDir`. Names that the image does not define fall back to root, as the brief of
- * WORKDIR ownership asks; numeric ids never need the files.
+ * WORKDIR's owner policy: resolves a Dockerfile USER (`name`, `uid`, `uid:gid`, `name:group`; '' is root) against
+ * the image's accounts (read with readAccounts). Names the image does not define fall back to root, as BuildKit
+ * does for WORKDIR ownership; a numeric uid takes its passwd gid when it has an entry.
  */
-export async function resolveOwner(rootDir: string, user: string): Promise<Owner> {
+export function resolveOwner(accounts: Accounts, user: string): Owner {
   if (user === '') return { uid: 0, gid: 0 };
   const [u = '', g] = user.split(':', 2);
-  let uid = 0;
-  let gid = 0;
-  if (/^\d+$/.test(u)) {
-    uid = Number(u);
-    const entry = (await readDb(rootDir, 'passwd')).find((f) => f[2] === u);
-    gid = entry ? Number(entry[3]) || 0 : 0;
-  } else {
-    const entry = (await readDb(rootDir, 'passwd')).find((f) => f[0] === u);
-    if (entry) { uid = Number(entry[2]) || 0; gid = Number(entry[3]) || 0; }
-  }
-  if (g !== undefined && g !== '') {
-    if (/^\d+$/.test(g)) gid = Number(g);
-    else gid = Number((await readDb(rootDir, 'group')).find((f) => f[0] === g)?.[2]) || 0;
-  }
+  const uidNum = numericId(u);
+  const entry = accounts.passwd.find((e) => (uidNum === undefined ? e.name === u : e.uid === uidNum));
+  const uid = uidNum ?? entry?.uid ?? 0;
+  let gid = entry?.gid ?? 0;
+  if (g !== undefined && g !== '') gid = numericId(g) ?? accounts.group.find((e) => e.name === g)?.gid ?? 0;
   return { uid, gid };
-}
-
-async function readDb(rootDir: string, file: 'passwd' | 'group'): Promise<string[][]> {
-  try {
-    const dir = await resolveDirInRoot(rootDir, cleanComponents('/etc'), false);
-    const text = await readFile(join(dir, file), 'utf8');
-    return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
-  } catch {
-    return [];   // no /etc/passwd (scratch, distroless): every name is root
-  }
 }

@@ -22,12 +22,12 @@ describe('resolveUser', () => {
   after(async () => { await rm(root, { recursive: true, force: true }); });
 
   const cases: [string, { uid: number; gid: number; groups: number[]; home: string }][] = [
-    ['', { uid: 0, gid: 0, groups: [], home: '/root' }],
-    ['web', { uid: 33, gid: 33, groups: [50, 60], home: '/var/www' }],
-    ['33', { uid: 33, gid: 33, groups: [50, 60], home: '/var/www' }],
-    ['web:staff', { uid: 33, gid: 50, groups: [], home: '/var/www' }],
-    ['1234', { uid: 1234, gid: 0, groups: [], home: '/' }],
-    ['1234:99', { uid: 1234, gid: 99, groups: [], home: '/' }],
+    ['', { uid: 0, gid: 0, groups: [0], home: '/root' }],
+    ['web', { uid: 33, gid: 33, groups: [33, 50, 60], home: '/var/www' }],
+    ['33', { uid: 33, gid: 33, groups: [33, 50, 60], home: '/var/www' }],
+    ['web:staff', { uid: 33, gid: 50, groups: [50], home: '/var/www' }],
+    ['1234', { uid: 1234, gid: 0, groups: [0], home: '/' }],
+    ['1234:99', { uid: 1234, gid: 99, groups: [99], home: '/' }],
   ];
   for (const [user, want] of cases) {
     it(`resolves USER "${user}" from the upper passwd over the lower one`, async () => {

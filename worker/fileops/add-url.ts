@@ -1,12 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { chmod, lchown, lutimes, rename, rm } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { inRootPath, type RootSession } from '../confined/index.js';
 import { downloadDispatcher } from './download-dispatcher.js';
 import { CopyError } from './errors.js';
-import type { TreeWriter, WriteOptions } from './tree-writer.js';
+import type { WriteOptions } from './tree-writer.js';
 
 /** True when an ADD source is a remote URL rather than a path in the source directory. */
 export function isUrl(source: string): boolean {
@@ -14,11 +16,12 @@ export function isUrl(source: string): boolean {
 }
 
 /**
- * ADD <url>: streams the body to a temp file beside the target (never into memory), verifies --checksum while it
- * streams, then renames it into place. The file is named after the URL's last path segment when dest is a directory,
+ * ADD <url>: streams the body to a temp file in a private directory outside the root (never into memory, never a
+ * name a RUN step could plant), verifies --checksum while it streams, and only then streams it into the root through
+ * the confined writer: a mismatch leaves nothing in the root. The file is named after the URL's last path segment when dest is a directory,
  * gets mode 0600 as the Dockerfile reference says, and the Last-Modified time when the server sends one.
  */
-export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, writer: TreeWriter, opts: WriteOptions): Promise<void> {
+export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions): Promise<void> {
   const url = parseHttpUrl(source);
   const expected = parseChecksum(checksum);
   const name = path.posix.basename(decodeURIComponent(url.pathname));
@@ -26,8 +29,6 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${source}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
   }
   const target = destIsDir ? path.posix.join(destPath, name) : destPath;
-  const parentHost = await writer.ensureDir(path.posix.dirname(target));
-  const host = path.join(parentHost, path.posix.basename(target));
   let response: Response;
   try {
     response = await fetch(url, { signal: opts.signal, redirect: 'follow', dispatcher: downloadDispatcher() });
@@ -39,21 +40,21 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   }
   const hash = createHash('sha256');
   const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
-  const temp = `${host}.tsbuild-download-${process.pid}`;
+  const tempDir = await mkdtemp(path.join(tmpdir(), `tsbuild-add-${process.pid}-`));
+  const temp = path.join(tempDir, 'download');
   try {
-    await pipeline(Readable.fromWeb(response.body), tap, createWriteStream(temp, { mode: 0o600 }), { signal: opts.signal });
+    await pipeline(Readable.fromWeb(response.body), tap, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
     const actual = `sha256:${hash.digest('hex')}`;
     if (expected !== undefined && actual !== expected) {
       throw new CopyError('DIGEST_MISMATCH', `ADD ${source}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
     }
-    const owner = opts.owner ?? { uid: 0, gid: 0 };
-    await lchown(temp, owner.uid, owner.gid);
-    await chmod(temp, opts.mode === undefined ? 0o600 : opts.mode(0o600, false));
     const lastModified = Date.parse(response.headers.get('last-modified') ?? '');
-    if (!Number.isNaN(lastModified)) await lutimes(temp, new Date(lastModified), new Date(lastModified));
-    await rename(temp, host);
+    const ns = Number.isNaN(lastModified) ? undefined : BigInt(lastModified) * 1_000_000n;
+    await session.file(inRootPath(target), createReadStream(temp));
+    session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: opts.mode === undefined ? 0o600 : opts.mode(0o600, false), atimeNs: ns, mtimeNs: ns });
+    await session.sync();
   } finally {
-    await rm(temp, { force: true });
+    await rm(tempDir, { recursive: true, force: true });
   }
 }
 

@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, lchown, link, lutimes, mkdir, symlink, unlink } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { CopyError, throwIfAborted } from './errors.js';
-import { isWithin, resolveInRoot } from './resolve-in-root.js';
-import { lstatOrUndefined, type TreeWriter, type WriteOptions } from './tree-writer.js';
+import { inRootPath, type RootSession } from '../confined/index.js';
+import type { WriteOptions } from './tree-writer.js';
 
 /** The compressions ADD recognises on a local archive, by magic bytes (never by file name, as docker does). */
 export type Compression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -36,76 +35,74 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
 }
 
 /**
- * Extracts a tar archive into the container directory `destDir`, refusing entries that would land outside it: `..`
- * names, hardlinks to outside, and paths through a symlink that points outside (docker's "breakout" check). Leading
- * `/` in names is dropped as tar(1) does. Owners come from the archive unless --chown is given.
+ * Extracts a tar archive into the container directory `destDir` through the confined writer, refusing entries that
+ * would land outside it: `..` names and hardlinks to outside (checked lexically here), and paths through a symlink
+ * that points outside (docker's "breakout" check: entries resolve *beneath* the destination, so the kernel refuses
+ * any way out with EXDEV). Leading `/` in names is dropped as tar(1) does. Owners come from the archive unless
+ * --chown is given.
  */
-export async function extractArchive(file: string, compression: Compression, destDir: string, writer: TreeWriter, opts: WriteOptions): Promise<void> {
-  const destHost = await writer.ensureDir(destDir);
+export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions): Promise<void> {
+  const dest = inRootPath(destDir);
+  if (dest !== '') {
+    session.dir(dest, true);
+    session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: 0o755 }, true);
+  }
+  session.base(dest, 'beneath');
   const extract = tar.extract();
   const feeding = pipeline(decompress(file, compression, opts.signal), extract, { signal: opts.signal });
   feeding.catch(() => undefined);
-  const dirTimes: { host: string; mtime: Date }[] = [];
   try {
     for await (const entry of extract) {
       throwIfAborted(opts.signal);
       const h = entry.header;
       const name = entryPath(h.name, file);
       if (name === '') { entry.resume(); continue; }
-      const containerPath = path.posix.join(destDir, name);
-      const parent = await resolveInRoot(opts.rootDir, path.posix.dirname(containerPath), { followLast: true });
-      if (!isWithin(destHost, parent)) throw breakout(h.name, file);
-      await writer.ensureDir(path.posix.dirname(containerPath));
-      const host = path.join(parent, path.posix.basename(containerPath));
-      const existing = await lstatOrUndefined(host);
-      if (existing !== undefined && !(existing.isDirectory() && h.type === 'directory')) {
-        if (existing.isDirectory()) throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(h.name)} would replace a directory`, 'repack the archive without the conflicting entry');
-        await unlink(host);
-      }
       const mode = (h.mode ?? 0o644) & 0o7777;
+      const ns = BigInt((h.mtime ?? new Date()).getTime()) * 1_000_000n;
+      const owner = opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+      const meta = { ...owner, mode: opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'), atimeNs: ns, mtimeNs: ns };
       switch (h.type) {
         case 'directory':
-          if (existing === undefined) await mkdir(host);
-          dirTimes.push({ host, mtime: h.mtime ?? new Date() });
+          session.dir(name, false);
+          session.meta(meta);
           break;
         case 'file':
         case 'contiguous-file':
         case null:
         case undefined:
-          await pipeline(entry, createWriteStream(host, { mode: 0o600 }));
+          await session.file(name, entry);
+          session.meta(meta);
           break;
         case 'symlink':
-          await symlink(h.linkname ?? '', host);
+          session.symlink(name, h.linkname ?? '');
+          session.meta({ ...meta, mode: undefined });
           break;
         case 'link': {
-          const target = path.posix.join(destDir, entryPath(h.linkname ?? '', file));
-          const targetHost = await resolveInRoot(opts.rootDir, target, { followLast: false });
-          if (!isWithin(destHost, targetHost)) throw breakout(h.linkname ?? '', file);
-          await link(targetHost, host);
-          entry.resume();
-          continue;
+          const target = entryPath(h.linkname ?? '', file);
+          if (target === '') throw breakout(h.linkname ?? '', file);
+          session.hardlink(name, target);
+          break;
         }
         case 'character-device':
         case 'block-device':
         case 'fifo':
-          await mknod(host, h.type, h.devmajor ?? 0, h.devminor ?? 0);
+          session.node(name, h.type === 'fifo' ? 'fifo' : h.type === 'character-device' ? 'char' : 'block', h.devmajor ?? 0, h.devminor ?? 0);
+          session.meta(meta);
           break;
         default:
-          entry.resume();
-          continue;
+          break;
       }
       entry.resume();
-      const owner = opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
-      await lchown(host, owner.uid, owner.gid);
-      if (h.type !== 'symlink') await chmod(host, opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'));
-      if (h.type !== 'directory') await lutimes(host, h.mtime ?? new Date(), h.mtime ?? new Date());
+      await session.flushIfFull();
     }
     await feeding;
+    await session.sync();
   } catch (err) {
     extract.destroy();
     throw err;
+  } finally {
+    if (session.failure === undefined) session.base('', 'in-root');
   }
-  for (const { host, mtime } of dirTimes.reverse()) await lutimes(host, mtime, mtime);
 }
 
 /** A tar entry name made relative and clean; throws when it climbs out of the destination. */
@@ -118,15 +115,6 @@ function entryPath(name: string, file: string): string {
 function breakout(name: string, file: string): CopyError {
   return new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(name)} points outside the destination`,
     'the archive is unsafe to extract (path traversal); repack it with relative paths inside the archive');
-}
-
-async function mknod(host: string, type: 'character-device' | 'block-device' | 'fifo', major: number, minor: number): Promise<void> {
-  const args = type === 'fifo' ? [host, 'p'] : [host, type === 'character-device' ? 'c' : 'b', String(major), String(minor)];
-  await new Promise<void>((resolve, reject) => {
-    const child = spawn('mknod', args, { stdio: 'ignore' });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`mknod ${args.join(' ')} exited with ${code}`))));
-  });
 }
 
 /** A stream of the archive's decompressed bytes: zlib for gzip, the xz/bzip2/zstd tools for the others. */

@@ -10,7 +10,8 @@ import { isUrl } from './add-url.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import type { HashCache } from './hash-cache.js';
-import { selectSources } from './select-sources.js';
+import { RootSession } from '../confined/index.js';
+import { selectSources, sessionResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { walkTree } from './walk.js';
 
@@ -37,7 +38,9 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const ignore = new PathFilter(source.excludes);
   const exclude = new PathFilter(op.exclude);
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label }, op);
+  // Sources resolve through the one confined resolver (a short read-only session on the source root).
+  const items = local.length === 0 ? [] : await RootSession.with(source.path, { sourceRoot: source.path },
+    (session) => selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op));
   const found: Found[] = [];
   for (const item of items) {
     if (exclude.excludes(item.rel)) continue;

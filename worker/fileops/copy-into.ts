@@ -1,17 +1,17 @@
-import { chmod, lchown, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import { ConfinedFsError, RootSession, inRootPath, readAccounts } from '../confined/index.js';
+import type { Accounts } from '../confined/index.js';
 import { addUrl, isUrl } from './add-url.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
-import { resolveInRoot } from './resolve-in-root.js';
-import { selectSources, type SelectedSource } from './select-sources.js';
+import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
-import { lstatOrUndefined, TreeWriter, type WriteOptions } from './tree-writer.js';
+import { sourceRelative, TreeWriter, type WriteOptions } from './tree-writer.js';
 import { walkTree } from './walk.js';
 
 /**
@@ -22,24 +22,36 @@ import { walkTree } from './walk.js';
  * - owners are 0:0 for the context and heredocs, kept for COPY --from (as BuildKit does), --chown overrides both;
  * - modes are kept unless --chmod; mtimes are kept; hardlinks within one copy are kept;
  * - ADD extracts local tar archives (by magic bytes) and downloads http(s) URLs.
- * Nothing is ever written outside `rootDir`: every destination is resolved with resolveInRoot.
+ * Every write goes through one confined writer (worker/confined) on `rootDir`: destination symlinks are followed
+ * inside the root only (openat2 RESOLVE_IN_ROOT), files are created O_EXCL|O_NOFOLLOW, and all writes happen in one
+ * process in order.
  */
 export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   throwIfAborted(signal);
+  const sourceRoot = source.kind === 'dir' ? source.path : undefined;
+  try {
+    await RootSession.with(rootDir, { sourceRoot }, (session) => copyWith(session, op, source, signal, progress));
+  } catch (err) {
+    throw copyFailure(err);
+  }
+}
+
+async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+  let accounts: Promise<Accounts> | undefined;
   const opts: WriteOptions = {
-    rootDir,
-    owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, rootDir),
+    owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session))),
     keepIds: op.from.kind === 'vertex',
     mode: parseChmod(op.chmod),
     signal,
     progress,
   };
-  const writer = new TreeWriter(opts);
-  const destExists = (await lstatOrUndefined(await resolveInRoot(rootDir, op.dest, { followLast: true })))?.isDirectory() === true;
-  const destIsDir = op.dest.endsWith('/') || destExists;
+  session.policy('copy');
+  // Parent directories COPY creates are 0755 and owned by --chown (with its resolved gid) or root.
+  session.parents(opts.owner ?? { uid: 0, gid: 0 }, 0o755);
+  const writer = new TreeWriter(session, opts);
+  const destIsDir = op.dest.endsWith('/') || (await session.stat(inRootPath(op.dest))) === 'dir';
   if (source.kind === 'inline') {
-    await copyInline(source.files, op.dest, destIsDir, writer, opts);
-    await writer.finish();
+    await copyInline(source.files, op.dest, destIsDir, session, opts);
     return;
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
@@ -49,64 +61,73 @@ export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: strin
   }
   const ignore = new PathFilter(source.excludes);
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label }, op);
+  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op);
   const exclude = new PathFilter(op.exclude);
   const kept = items.filter((i) => !exclude.excludes(i.rel));
   if (kept.length + urls.length > 1 && !destIsDir) {
     throw new CopyError('INVALID_ARGUMENT', `when using ${op.mode.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`,
       `write the destination as ${op.dest}/`);
   }
-  for (const url of urls) await addUrl(url, op.dest, destIsDir, op.checksum, writer, opts);
+  for (const url of urls) await addUrl(url, op.dest, destIsDir, op.checksum, session, opts);
   for (const item of kept) {
     throwIfAborted(signal);
     if (op.mode === 'add' && item.stat.isFile()) {
       const compression = await detectArchive(item.abs, signal);
       if (compression !== undefined) {
-        await extractArchive(item.abs, compression, op.parents ? path.posix.join(op.dest, path.posix.dirname(item.keep)) : op.dest, writer, opts);
+        await extractArchive(item.abs, compression, op.parents ? path.posix.join(op.dest, path.posix.dirname(item.keep)) : op.dest, session, opts);
         continue;
       }
     }
-    await copyItem(item, op, destIsDir, writer, { ignore, exclude }, signal);
+    await copyItem(item, source.path, op, destIsDir, writer, { ignore, exclude }, signal);
   }
-  const files = await writer.finish();
-  progress.status(`copied ${files} files`);
+  await session.sync();
+  progress.status(`copied ${writer.files} files`);
 }
 
-async function copyItem(item: SelectedSource, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal): Promise<void> {
+async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal): Promise<void> {
   if (item.stat.isDirectory()) {
     const destDir = op.parents ? path.posix.join(op.dest, item.keep) : op.dest;
-    const hostDirs = new Map<string, { host: string; container: string }>([['', { host: await writer.dirTarget(destDir, item.stat), container: destDir }]]);
+    writer.dirTarget(destDir, item.stat);
     for await (const entry of walkTree(item.abs, item.rel, filters, signal)) {
-      const parentRel = path.posix.dirname(entry.rel) === '.' ? '' : path.posix.dirname(entry.rel);
-      const parent = hostDirs.get(parentRel);
-      if (parent === undefined) throw new Error(`walk yielded ${entry.rel} before its directory`);
-      const name = path.posix.basename(entry.rel);
-      const container = path.posix.join(parent.container, name);
-      const dir = await writer.put(path.join(parent.host, name), container, entry.abs, entry.stat);
-      if (dir !== undefined) hostDirs.set(entry.rel, { host: dir, container });
+      await writer.put(path.posix.join(destDir, entry.rel), entry.abs, sourceRelative(sourceRoot, entry.abs), entry.stat);
     }
     return;
   }
   const name = path.posix.basename(item.rel);
   const target = op.parents ? path.posix.join(op.dest, item.keep) : destIsDir ? path.posix.join(op.dest, name) : op.dest;
-  const parentHost = await writer.ensureDir(path.posix.dirname(target));
-  await writer.put(path.join(parentHost, path.posix.basename(target)), target, item.abs, item.stat);
+  await writer.put(target, item.abs, sourceRelative(sourceRoot, item.abs), item.stat);
 }
 
-async function copyInline(files: { name: string; content: string }[], dest: string, destIsDir: boolean, writer: TreeWriter, opts: WriteOptions): Promise<void> {
+async function copyInline(files: { name: string; content: string }[], dest: string, destIsDir: boolean, session: RootSession, opts: WriteOptions): Promise<void> {
   if (files.length > 1 && !destIsDir) {
     throw new CopyError('INVALID_ARGUMENT', 'when using COPY with more than one heredoc file, the destination must be a directory and end with a /', `write the destination as ${dest}/`);
   }
   for (const file of files) {
     const target = destIsDir ? path.posix.join(dest, file.name) : dest;
-    const host = path.join(await writer.ensureDir(path.posix.dirname(target)), path.posix.basename(target));
-    const existing = await lstatOrUndefined(host);
-    if (existing?.isDirectory() === true) throw new CopyError('INVALID_ARGUMENT', `cannot replace directory ${target} with a file`, 'pick another destination');
-    // Never write through an existing symlink: its target is an image path, the kernel would read it as a host path.
-    if (existing !== undefined) await unlink(host);
-    await writeFile(host, file.content, { flush: true });
-    const owner = opts.owner ?? { uid: 0, gid: 0 };
-    await lchown(host, owner.uid, owner.gid);
-    await chmod(host, opts.mode === undefined ? 0o644 : opts.mode(0o644, false));
+    // An existing symlink at the target is replaced, never written through (O_EXCL|O_NOFOLLOW on the C side).
+    await session.file(inRootPath(target), Buffer.from(file.content, 'utf8'));
+    session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: opts.mode === undefined ? 0o644 : opts.mode(0o644, false) });
+  }
+  await session.sync();
+}
+
+// errno values of the host, not of the Dockerfile: they stay plain errors.
+const HOST_ERRNOS = new Set([5, 12, 24, 28, 30, 122]);
+
+/** Turns a confined writer failure into the CopyError the user can act on. */
+function copyFailure(err: unknown): unknown {
+  if (!(err instanceof ConfinedFsError) || HOST_ERRNOS.has(err.errno)) return err;
+  const at = `/${err.arg}`;
+  switch (err.errno) {
+    case 21:
+      return new CopyError('INVALID_ARGUMENT', `cannot replace directory ${at} with a file`, 'remove the directory in an earlier step or copy to another path', { cause: err });
+    case 20:
+      return new CopyError('INVALID_ARGUMENT', `cannot copy to non-directory: ${at}`, 'the destination (or one of its parents) exists in the image as a file; pick another destination', { cause: err });
+    case 18:
+    case 40:
+      return new CopyError('INVALID_ARGUMENT', `entry ${JSON.stringify(err.arg)} points outside the destination (${err.op})`,
+        'the archive is unsafe to extract (path traversal through a symlink); repack it with relative paths inside the archive', { cause: err });
+    default:
+      return new CopyError('INVALID_ARGUMENT', `COPY failed at ${at}: ${err.message}`, undefined, { cause: err });
   }
 }

@@ -4,4 +4,3 @@ export { copyInto } from './copy-into.js';
 export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
 export { CopyError, type CopyErrorCode } from './errors.js';
-export { resolveInRoot, type ResolveOptions } from './resolve-in-root.js';

@@ -5,7 +5,7 @@ import type { CopyOp } from '../../frontend/index.js';
 import { CopyError } from './errors.js';
 import type { PathFilter } from './filters.js';
 import { hasWildcard, matchSegment, unescapeSegment } from './path-match.js';
-import { isErrno, resolveInRoot, splitPath } from './resolve-in-root.js';
+import { inRootPath, type RootSession } from '../confined/index.js';
 
 /** One path a COPY source selected in the source directory, top-level symlinks already followed. */
 export interface SelectedSource {
@@ -26,6 +26,24 @@ export interface SelectionRoot {
   ignore: PathFilter;
   /** How errors name the source root: 'build context' or 'stage s1.3'. */
   label: string;
+  /** Resolves a path in the source root, symlinks followed inside it; undefined when it does not exist. */
+  resolve: SourceResolver;
+}
+
+/** Resolves a source path to its path relative to the source root after following symlinks inside it. */
+export type SourceResolver = (rel: string) => Promise<string | undefined>;
+
+/** The confined resolver (openat2 RESOLVE_IN_ROOT on the session's source root) as a SourceResolver. */
+export function sessionResolver(session: RootSession): SourceResolver {
+  return async (rel) => {
+    const r = await session.resolveSource(inRootPath(rel));
+    if ('rel' in r) return r.rel;
+    if (r.errno === 2 || r.errno === 20) return undefined;
+    if (r.errno === 40) {
+      throw new CopyError('INVALID_ARGUMENT', `too many levels of symbolic links resolving ${JSON.stringify(rel)}`, 'a symlink in the source points back into itself');
+    }
+    throw new Error(`cannot resolve ${JSON.stringify(rel)} in the source: errno ${r.errno}`);
+  };
 }
 
 /**
@@ -57,7 +75,7 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
     if (!hasWildcard(seg)) { candidates = candidates.map((c) => join(c, unescapeSegment(seg))); continue; }
     const next: string[] = [];
     for (const c of candidates) {
-      for (const name of await listDir(root.dir, c)) {
+      for (const name of await listDir(root, c)) {
         const rel = join(c, name);
         if (!matchSegment(seg, name)) continue;
         if (root.ignore.excludes(rel)) hidden ??= rel;
@@ -68,9 +86,10 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
   }
   const found: SelectedSource[] = [];
   for (const rel of candidates) {
-    const abs = await resolveInRoot(root.dir, rel, { followLast: true });
-    const stat = await lstatOrUndefined(abs);
-    const followedRel = path.relative(root.dir, abs).split(path.sep).join('/');
+    const resolved = await root.resolve(rel);
+    const abs = path.join(root.dir, resolved ?? rel);
+    const stat = resolved === undefined ? undefined : await lstatOrUndefined(abs);
+    const followedRel = resolved ?? rel;
     if (stat === undefined || root.ignore.excludes(rel) || root.ignore.excludes(followedRel)) {
       if (wild) { hidden ??= rel; continue; }
       throw await notFound(source, rel, root);
@@ -90,9 +109,11 @@ async function notFound(source: string, rel: string, root: SelectionRoot): Promi
   return new CopyError('COPY_SOURCE_NOT_FOUND', `${JSON.stringify(source)} not found in ${root.label}`, hint);
 }
 
-async function listDir(rootDir: string, rel: string): Promise<string[]> {
+async function listDir(root: SelectionRoot, rel: string): Promise<string[]> {
+  const resolved = await root.resolve(rel);
+  if (resolved === undefined) return [];
   try {
-    return (await readdir(await resolveInRoot(rootDir, rel, { followLast: true }))).sort();
+    return (await readdir(path.join(root.dir, resolved))).sort();
   } catch (err) {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return [];
     throw err;
@@ -110,4 +131,14 @@ async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
 
 function join(a: string, b: string): string {
   return a === '' ? b : `${a}/${b}`;
+}
+
+/** Splits a path into its components, ignoring empty ones (leading, doubled or trailing slashes). */
+function splitPath(p: string): string[] {
+  return p.split('/').filter((s) => s !== '');
+}
+
+/** True when `err` is a Node system error with this `code`. */
+function isErrno(err: unknown, code: string): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === code;
 }

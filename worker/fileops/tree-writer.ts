@@ -1,20 +1,15 @@
-import { execFile } from 'node:child_process';
-import { constants, type BigIntStats } from 'node:fs';
-import { chmod, copyFile, lchown, link, lstat, lutimes, mkdir, symlink, readlink, unlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { readlink } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import PQueue from 'p-queue';
 import type { ProgressSink } from '../../solver/index.js';
+import { inRootPath } from '../confined/index.js';
+import type { EntryMeta, RootSession } from '../confined/index.js';
 import type { ModeMapper } from './chmod.js';
 import type { Owner } from './chown.js';
-import { CopyError, throwIfAborted } from './errors.js';
-import { isErrno, resolveInRoot, splitPath } from './resolve-in-root.js';
-
-const run = promisify(execFile);
+import { throwIfAborted } from './errors.js';
 
 /** How copied entries get their metadata. */
 export interface WriteOptions {
-  rootDir: string;
   /** --chown: every copied entry and every created parent directory gets it. */
   owner: Owner | undefined;
   /** Keep the source's uid/gid when there is no --chown (BuildKit does for COPY --from; the context is 0:0). */
@@ -25,146 +20,79 @@ export interface WriteOptions {
   progress: ProgressSink;
 }
 
-// A few copies in flight keep the disk busy while JS walks the tree. bench/copy-throughput.ts (200 MB, 20,000 files,
-// 2-core VM): copyInto 15.3 s median vs `tar | tar` 18.1 s vs `cp -a` 19.2 s.
-const CONCURRENCY = 16;
-
 /**
- * Writes entries into a container root filesystem: creates directories, copies files (kernel-side, via
- * copy_file_range/reflink, never through JS buffers), recreates symlinks, hardlinks and device nodes, and applies
- * owner, mode and mtime. File copies run with a small concurrency; `finish` waits for them and then sets directory
- * mtimes deepest first (writing a child changes its parent's mtime).
+ * Writes copied entries into a root through one confined writer (worker/confined): directories, files (copied
+ * kernel-side by the C side from the source root, never through JS buffers), symlinks, hardlinks and device nodes,
+ * with owner, mode and mtime set on the open fd. Everything goes through one process in order, so two sources never
+ * write one destination at the same time; directory mtimes are set by the writer at the end, deepest first.
  */
 export class TreeWriter {
+  readonly #session: RootSession;
   readonly #opts: WriteOptions;
-  readonly #queue = new PQueue({ concurrency: CONCURRENCY });
-  readonly #dirTimes: { host: string; stat: BigIntStats }[] = [];
-  readonly #links = new Map<string, Promise<string>>();
-  #error: unknown;
+  readonly #links = new Map<string, string>();
   #files = 0;
 
-  constructor(opts: WriteOptions) {
+  constructor(session: RootSession, opts: WriteOptions) {
+    this.#session = session;
     this.#opts = opts;
-  }
-
-  /** mkdir -p of a container path inside the root: created directories are 0755 and owned by --chown or root. */
-  async ensureDir(containerPath: string): Promise<string> {
-    const parts = splitPath(containerPath);
-    let host = this.#opts.rootDir;
-    for (let i = 0; i < parts.length; i++) {
-      host = await resolveInRoot(this.#opts.rootDir, `/${parts.slice(0, i + 1).join('/')}`, { followLast: true });
-      const st = await lstatOrUndefined(host);
-      if (st?.isDirectory() === true) continue;
-      if (st !== undefined) throw notADirectory(`/${parts.slice(0, i + 1).join('/')}`);
-      await mkdir(host);
-      const owner = this.#opts.owner ?? { uid: 0, gid: 0 };
-      await lchown(host, owner.uid, owner.gid);
-      await chmod(host, 0o755);
-    }
-    return host;
   }
 
   /**
    * The directory a copied directory's contents go to. An existing directory (symlinks followed inside the root) is
-   * used as it is; a missing one is created with the source directory's metadata, its parents as ensureDir does.
+   * used as it is; a missing one is created with the source directory's metadata, its parents 0755.
    */
-  async dirTarget(containerPath: string, source: BigIntStats): Promise<string> {
-    const host = await resolveInRoot(this.#opts.rootDir, containerPath, { followLast: true });
-    const st = await lstatOrUndefined(host);
-    if (st?.isDirectory() === true) return host;
-    if (st !== undefined) throw notADirectory(containerPath);
-    const parent = await this.ensureDir(path.posix.dirname(containerPath));
-    const target = path.join(parent, path.posix.basename(containerPath));
-    await mkdir(target);
-    await this.#applyMeta(target, source, 'dir');
-    return target;
+  dirTarget(containerPath: string, source: BigIntStats): void {
+    const rel = inRootPath(containerPath);
+    if (rel === '') return;   // the root exists and keeps its own metadata
+    this.#session.dir(rel, true);
+    this.#session.meta(this.#meta(source, 'dir'), true);
   }
 
-  /**
-   * Writes one entry at `host` (whose parent directory exists and is inside the root) from the source `abs`/`stat`.
-   * Returns the host directory to put a directory entry's children in.
-   */
-  async put(host: string, containerPath: string, abs: string, stat: BigIntStats): Promise<string | undefined> {
+  /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
+  async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: BigIntStats): Promise<void> {
     throwIfAborted(this.#opts.signal);
-    if (this.#error !== undefined) throw this.#error;
-    if (stat.isDirectory()) return this.#putDir(host, containerPath, stat);
-    await this.#queue.onSizeLessThan(CONCURRENCY * 8);
-    const linkKey = stat.isFile() && stat.nlink > 1n ? `${stat.dev}:${stat.ino}` : undefined;
-    const first = linkKey === undefined ? undefined : this.#links.get(linkKey);
-    const task = async (): Promise<string> => {
-      await this.#clearFileTarget(host, containerPath);
-      if (first !== undefined) { await link(await first, host); return host; }
-      await this.#putNonDir(host, abs, stat);
-      return host;
-    };
-    const done = this.#queue.add(task);
-    if (linkKey !== undefined && first === undefined) this.#links.set(linkKey, done);
-    done.catch((err: unknown) => { this.#error ??= err; this.#queue.clear(); });
-    return undefined;
-  }
-
-  /** Waits for queued copies, rethrows the first failure, then sets directory times deepest first. */
-  async finish(): Promise<number> {
-    await this.#queue.onIdle();
-    if (this.#error !== undefined) throw this.#error;
-    for (const { host, stat } of this.#dirTimes.reverse()) await lutimes(host, seconds(stat.atimeNs), seconds(stat.mtimeNs));
-    return this.#files;
-  }
-
-  async #putDir(host: string, containerPath: string, stat: BigIntStats): Promise<string> {
-    const st = await lstatOrUndefined(host);
-    if (st === undefined) await mkdir(host);
-    else if (st.isSymbolicLink()) {
-      // An image symlink where the source has a directory: write through it, but only inside the root.
-      const resolved = await resolveInRoot(this.#opts.rootDir, containerPath, { followLast: true });
-      if ((await lstatOrUndefined(resolved))?.isDirectory() !== true) throw notADirectory(containerPath);
-      return resolved;
-    } else if (!st.isDirectory()) throw notADirectory(containerPath);
-    await this.#applyMeta(host, stat, 'dir');
-    return host;
-  }
-
-  async #clearFileTarget(host: string, containerPath: string): Promise<void> {
-    const st = await lstatOrUndefined(host);
-    if (st === undefined) return;
-    if (st.isDirectory()) {
-      throw new CopyError('INVALID_ARGUMENT', `cannot replace directory ${containerPath} with a file`, 'remove the directory in an earlier step or copy to another path');
-    }
-    await unlink(host);
-  }
-
-  async #putNonDir(host: string, abs: string, stat: BigIntStats): Promise<void> {
-    if (stat.isFile()) {
-      await copyFile(abs, host, constants.COPYFILE_FICLONE);
-      await this.#applyMeta(host, stat, 'file');
-      this.#files++;
-      if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
+    const rel = inRootPath(containerPath);
+    if (stat.isDirectory()) {
+      // An image symlink where the source has a directory is written through, inside the root, and keeps its meta.
+      this.#session.dir(rel, true);
+      this.#session.meta(this.#meta(stat, 'dir'));
+    } else if (stat.isFile()) {
+      const linkKey = stat.nlink > 1n ? `${stat.dev}:${stat.ino}` : undefined;
+      const first = linkKey === undefined ? undefined : this.#links.get(linkKey);
+      if (first !== undefined) {
+        this.#session.hardlink(rel, first);
+      } else {
+        this.#session.copy(rel, sourceRel);
+        this.#session.meta(this.#meta(stat, 'file'));
+        if (linkKey !== undefined) this.#links.set(linkKey, rel);
+        this.#files++;
+        if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
+      }
     } else if (stat.isSymbolicLink()) {
-      await symlink(await readlink(abs), host);
-      await this.#applyMeta(host, stat, 'symlink');
+      this.#session.symlink(rel, await readlink(sourceAbs));
+      this.#session.meta(this.#meta(stat, 'symlink'));
     } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
-      const kind = stat.isFIFO() ? ['p'] : [stat.isCharacterDevice() ? 'c' : 'b', String(major(stat.rdev)), String(minor(stat.rdev))];
-      await run('mknod', [host, ...kind]);
-      await this.#applyMeta(host, stat, 'file');
+      this.#session.node(rel, stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'char' : 'block', Number(major(stat.rdev)), Number(minor(stat.rdev)));
+      this.#session.meta(this.#meta(stat, 'file'));
     }
     // Sockets are skipped: they cannot be copied and mean nothing in an image (BuildKit fails on them; docker skips).
+    await this.#session.flushIfFull();
   }
 
-  async #applyMeta(host: string, stat: BigIntStats, kind: 'dir' | 'file' | 'symlink'): Promise<void> {
+  /** How many regular files were copied. */
+  get files(): number { return this.#files; }
+
+  #meta(stat: BigIntStats, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
     const owner = this.#opts.owner ?? (this.#opts.keepIds ? { uid: Number(stat.uid), gid: Number(stat.gid) } : { uid: 0, gid: 0 });
-    await lchown(host, owner.uid, owner.gid);
-    if (kind !== 'symlink') {
-      // After chown: chown clears setuid/setgid, so the mode goes second.
-      const source = Number(stat.mode) & 0o7777;
-      await chmod(host, this.#opts.mode === undefined ? source : this.#opts.mode(source, kind === 'dir'));
-    }
-    if (kind === 'dir') this.#dirTimes.push({ host, stat });
-    else await lutimes(host, seconds(stat.atimeNs), seconds(stat.mtimeNs));
+    const source = Number(stat.mode) & 0o7777;
+    const mode = kind === 'symlink' ? undefined : this.#opts.mode === undefined ? source : this.#opts.mode(source, kind === 'dir');
+    return { ...owner, mode, atimeNs: stat.atimeNs, mtimeNs: stat.mtimeNs };
   }
 }
 
-function seconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
+/** The path of `abs` relative to the source root `root`, `/`-separated. */
+export function sourceRelative(root: string, abs: string): string {
+  return path.relative(root, abs).split(path.sep).join('/');
 }
 
 function major(rdev: bigint): bigint {
@@ -173,18 +101,4 @@ function major(rdev: bigint): bigint {
 
 function minor(rdev: bigint): bigint {
   return (rdev & 0xffn) | ((rdev >> 12n) & ~0xffn);
-}
-
-function notADirectory(containerPath: string): CopyError {
-  return new CopyError('INVALID_ARGUMENT', `cannot copy to non-directory: ${containerPath}`, 'the destination (or one of its parents) exists in the image as a file; pick another destination');
-}
-
-/** lstat that gives undefined for a missing path. */
-export async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
-  try {
-    return await lstat(p, { bigint: true });
-  } catch (err) {
-    if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
-    throw err;
-  }
 }

@@ -1,26 +1,10 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fsattrPath } from '../confined/index.js';
 
-// Node has no xattr or mknod API. The few calls we need go through worker/native/fsattr (plain C, built by the
-// Makefile), one process per batch: a layer with 10k whiteouts costs one spawn of a ~1 ms program. (It replaced a
+// Node has no xattr API. Reading them for a layer export goes through worker/native/fsattr (plain C, built by the
+// Makefile), one process per batch: a layer with 10k entries costs one spawn of a ~1 ms program. Writes of any
+// kind go through the confined writer (worker/confined). (It replaced a
 // python3 script whose start-up alone cost 30–350 ms per RUN step on these hosts; see bench/RESULTS.md.)
-
-/** One change Node cannot make itself. */
-export type SpecialOp =
-  | { op: 'setxattr'; path: string; name: string; value: Buffer }
-  | { op: 'mknod'; path: string; kind: 'char' | 'block' | 'fifo'; mode: number; major: number; minor: number };
-
-/** The fsattr binary: `TSBUILD_FSATTR` when set, else worker/native/fsattr/tsbuild-fsattr of this checkout. */
-function fsattrPath(): string {
-  const fromEnv = process.env['TSBUILD_FSATTR'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const candidates = ['../../../worker/native/fsattr/tsbuild-fsattr', '../native/fsattr/tsbuild-fsattr']
-    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`tsbuild-fsattr not found (looked at ${candidates.join(', ')}); run make native`);
-  return found;
-}
 
 /** NUL-separated fields, the only framing that carries any path byte for byte. */
 function nulFields(fields: string[]): Buffer {
@@ -47,16 +31,7 @@ export async function readXattrs(paths: string[]): Promise<Map<string, Record<st
   return result;
 }
 
-/** Carries out `ops` in order: set xattrs, create device nodes and whiteouts. */
-export async function applySpecial(ops: SpecialOp[]): Promise<void> {
-  if (ops.length === 0) return;
-  const fields = ops.flatMap((o) => o.op === 'setxattr'
-    ? ['x', o.path, o.name, o.value.toString('hex')]
-    : ['m', o.path, o.kind === 'char' ? 'c' : o.kind === 'block' ? 'b' : 'p', (o.mode & 0o7777).toString(8), String(o.major), String(o.minor)]);
-  await runFsattr('write', nulFields(fields));
-}
-
-function runFsattr(mode: 'read' | 'write', input: Buffer): Promise<Buffer> {
+function runFsattr(mode: 'read', input: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const child = spawn(fsattrPath(), [mode], { stdio: ['pipe', 'pipe', 'pipe'] });
     const out: Buffer[] = [];

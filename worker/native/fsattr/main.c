@@ -3,9 +3,7 @@
  *
  *   tsbuild-fsattr read   stdin: paths, each ended by NUL. stdout: for every path that has extended attributes,
  *                         "P<path>\0" then "N<name>\0V<hex value>\0" per attribute. Symlinks are not followed.
- *   tsbuild-fsattr write  stdin: operations of NUL-ended fields:
- *                           "x" path name hexvalue     lsetxattr
- *                           "m" path kind mode major minor   mknod (kind c, b or p; mode octal)
+ *   tsbuild-fsattr root   the confined writer: every write into a root (root.c has its protocol).
  *
  * Every failing call is reported on stderr as one JSON line {"op":..,"arg":..,"errno":..} and the exit status is 1;
  * read skips paths that vanished (ENOENT), since a walk and the read may race with nothing else.
@@ -16,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/xattr.h>
 
 static char *read_all(size_t *len) {
@@ -72,18 +69,6 @@ static int read_one(const char *path) {
   return 0;
 }
 
-static int unhex(const char *hex, unsigned char *out, size_t *len) {
-  size_t n = strlen(hex);
-  if (n % 2) return -1;
-  for (size_t i = 0; i < n / 2; i++) {
-    unsigned int byte;
-    if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return -1;
-    out[i] = (unsigned char)byte;
-  }
-  *len = n / 2;
-  return 0;
-}
-
 /* Splits the buffer into its NUL-ended fields, in place; returns how many. */
 static size_t fields(char *buf, size_t len, char ***out) {
   size_t count = 0;
@@ -96,33 +81,12 @@ static size_t fields(char *buf, size_t len, char ***out) {
   return count;
 }
 
-static int write_ops(char **f, size_t n) {
-  for (size_t i = 0; i < n;) {
-    if (strcmp(f[i], "x") == 0 && i + 3 < n) {
-      size_t vlen;
-      unsigned char *value = malloc(strlen(f[i + 3]) / 2 + 1);
-      if (!value || unhex(f[i + 3], value, &vlen) != 0) { errno = EINVAL; fail("unhex", f[i + 1]); free(value); return -1; }
-      if (lsetxattr(f[i + 1], f[i + 2], value, vlen, 0) != 0) { fail("lsetxattr", f[i + 1]); free(value); return -1; }
-      free(value);
-      i += 4;
-    } else if (strcmp(f[i], "m") == 0 && i + 5 < n) {
-      mode_t type = f[i + 2][0] == 'c' ? S_IFCHR : f[i + 2][0] == 'b' ? S_IFBLK : S_IFIFO;
-      mode_t mode = (mode_t)strtoul(f[i + 3], NULL, 8);
-      dev_t dev = makedev(strtoul(f[i + 4], NULL, 10), strtoul(f[i + 5], NULL, 10));
-      if (mknod(f[i + 1], type | (mode & 07777), dev) != 0) { fail("mknod", f[i + 1]); return -1; }
-      i += 6;
-    } else {
-      errno = EINVAL;
-      fail("parse", f[i]);
-      return -1;
-    }
-  }
-  return 0;
-}
+int root_main(int argc, char **argv);
 
 int main(int argc, char **argv) {
-  if (argc != 2 || (strcmp(argv[1], "read") != 0 && strcmp(argv[1], "write") != 0)) {
-    fprintf(stderr, "usage: tsbuild-fsattr read|write < NUL-separated input\n");
+  if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
+  if (argc != 2 || strcmp(argv[1], "read") != 0) {
+    fprintf(stderr, "usage: tsbuild-fsattr read < NUL-separated paths | tsbuild-fsattr root <root> ...\n");
     return 2;
   }
   size_t len;
@@ -131,11 +95,7 @@ int main(int argc, char **argv) {
   char **f = NULL;
   size_t n = fields(input, len, &f);
   int rc = 0;
-  if (strcmp(argv[1], "read") == 0) {
-    for (size_t i = 0; i < n && rc == 0; i++) rc = read_one(f[i]);
-  } else {
-    rc = write_ops(f, n);
-  }
+  for (size_t i = 0; i < n && rc == 0; i++) rc = read_one(f[i]);
   if (fflush(stdout) != 0) { fail("write", "stdout"); rc = -1; }
   free(f);
   free(input);

@@ -1,0 +1,301 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { fsattrPath } from './fsattr-path.js';
+
+// Every write into a root goes through one tsbuild-fsattr `root` process per operation (a layer apply, a COPY, a
+// WORKDIR, a stub clean-up): it opens the root once and resolves every path with openat2 relative to it, so no host
+// path string that crosses a component the build controls ever reaches the kernel. See worker/native/fsattr/root.c
+// for the protocol. Writes are streamed without waiting; queries wait for their answer (which also means every
+// write before them is done); the first failing call ends the process and surfaces as a ConfinedFsError.
+
+/** A failing system call inside the confined writer, as the C side reported it. */
+export class ConfinedFsError extends Error {
+  constructor(readonly op: string, readonly arg: string, readonly errno: number) {
+    super(`${op} ${JSON.stringify(arg)}: ${errnoName(errno)}`);
+  }
+
+  /** True when the path led out of the root or base (EXDEV from RESOLVE_BENEATH, ELOOP from NO_SYMLINKS). */
+  get isEscape(): boolean { return this.errno === 18 || this.errno === 40; }
+}
+
+const ERRNO_NAMES: Record<number, string> = {
+  1: 'EPERM (operation not permitted)', 2: 'ENOENT (no such file or directory)', 13: 'EACCES (permission denied)',
+  17: 'EEXIST (file exists)', 18: 'EXDEV (the path leads out of the root)', 20: 'ENOTDIR (not a directory)',
+  21: 'EISDIR (is a directory)', 22: 'EINVAL (invalid argument)', 28: 'ENOSPC (no space left on device)',
+  36: 'ENAMETOOLONG (file name too long)', 39: 'ENOTEMPTY (directory not empty)', 40: 'ELOOP (too many symbolic links)',
+  95: 'EOPNOTSUPP (operation not supported)',
+};
+
+function errnoName(errno: number): string {
+  return ERRNO_NAMES[errno] ?? `errno ${errno}`;
+}
+
+/** Metadata of an entry: numeric owner, permission bits (undefined keeps), times in ns (undefined keeps). */
+export interface EntryMeta { uid: number; gid: number; mode?: number | undefined; atimeNs?: bigint | undefined; mtimeNs?: bigint | undefined }
+
+/** How a session resolves paths and what it does with something in the way. */
+export interface SessionOptions {
+  /** A directory whose files `copy` reads (resolved inside it, never following the last component). */
+  sourceRoot?: string | undefined;
+  /** Extra read-only roots for `lstat(index, …)`, index 1 onwards. */
+  lowerRoots?: string[] | undefined;
+}
+
+/** What `lstat` found: undefined when absent or reached only through a symlink. */
+export interface EntryStat { type: 'd' | 'f' | 'l' | 'c' | 'o'; mode: number; uid: number; gid: number; size: number; mtimeNs: bigint; isEmptyDir: boolean }
+
+const FLUSH_AT = 256 * 1024;
+const ZERO = Buffer.alloc(4);
+
+interface Waiter { resolve: (v: Buffer | number) => void; reject: (e: unknown) => void; withBody: boolean }
+
+/** One confined writer process on a root. */
+export class RootSession {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #exited: Promise<void>;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #waiters: Waiter[] = [];
+  #out: Buffer = Buffer.alloc(0);
+  #stderr = '';
+  #failure: unknown;
+  #closed = false;
+  #aborting = false;
+
+  private constructor(root: string, options: SessionOptions) {
+    const args = ['root', root];
+    if (options.sourceRoot !== undefined) args.push('--src', options.sourceRoot);
+    for (const lower of options.lowerRoots ?? []) args.push('--lower', lower);
+    this.#child = spawn(fsattrPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child.stdout.on('data', (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); });
+    this.#child.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString('utf8'); });
+    this.#child.stdin.on('error', () => undefined);   // EPIPE after a failure: the exit status tells why
+    this.#exited = new Promise((resolve) => {
+      this.#child.on('error', (e) => { this.#failure ??= new Error('cannot run tsbuild-fsattr; run make native', { cause: e }); resolve(); });
+      this.#child.on('close', (code) => {
+        if (code !== 0 && !this.#aborting) this.#failure ??= this.#parseFailure(code);
+        const err = this.#failure ?? new Error('tsbuild-fsattr exited before answering');
+        for (const w of this.#waiters.splice(0)) w.reject(err);
+        resolve();
+      });
+    });
+  }
+
+  /** Starts a session on `root`, a directory the caller trusts (a snapshot dir or a mount point it made). */
+  static open(root: string, options: SessionOptions = {}): RootSession {
+    return new RootSession(root, options);
+  }
+
+  /** Runs `fn` with a session and always ends it; the session's failure, if any, is what is thrown. */
+  static async with<T>(root: string, options: SessionOptions, fn: (s: RootSession) => Promise<T>): Promise<T> {
+    const session = RootSession.open(root, options);
+    let result: T;
+    try {
+      result = await fn(session);
+    } catch (err) {
+      await session.abort();
+      throw session.failure ?? err;
+    }
+    await session.close();
+    return result;
+  }
+
+  /** The failure that ended the process, once known. */
+  get failure(): unknown { return this.#failure; }
+
+  /** Base directory (created in the root) and resolution mode ('in-root' follows symlinks inside; 'beneath' refuses any way out). */
+  base(path: string, mode: 'in-root' | 'beneath'): void { this.#op('B', path, mode === 'beneath' ? 'b' : 'r'); }
+  /** Owner and mode of the parent directories later entries create. */
+  parents(owner: { uid: number; gid: number }, mode = 0o755): void { this.#op('P', String(owner.uid), String(owner.gid), mode.toString(8)); }
+  /** 'layer': whatever is in the way goes; 'copy': a directory and a non-directory never replace each other. */
+  policy(p: 'layer' | 'copy'): void { this.#op('K', p === 'layer' ? 'l' : 'c'); }
+
+  dir(path: string, followLast: boolean): void { this.#op('D', path, followLast ? '1' : '0'); }
+  copy(path: string, sourcePath: string): void { this.#op('C', path, sourcePath); }
+  symlink(path: string, target: string): void { this.#op('L', path, target); }
+  hardlink(path: string, target: string): void { this.#op('H', path, target); }
+  node(path: string, kind: 'char' | 'block' | 'fifo', major = 0, minor = 0): void { this.#op('N', path, kind[0] ?? 'p', String(major), String(minor)); }
+  whiteout(path: string): void { this.#op('W', path); }
+  opaque(path: string): void { this.#op('O', path); }
+
+  /** A regular file with this content (streamed, never whole in memory unless it is a Buffer). */
+  async file(path: string, content: Buffer | AsyncIterable<unknown>): Promise<void> {
+    this.#op('F', path);
+    if (Buffer.isBuffer(content)) {
+      if (content.length > 0) this.#chunk(content);
+    } else {
+      for await (const c of content) {
+        const b = Buffer.isBuffer(c) ? c : Buffer.from(c as Uint8Array);
+        if (b.length > 0) this.#chunk(b);
+        if (this.#pendingBytes >= FLUSH_AT) await this.#flush();
+      }
+    }
+    this.#push(ZERO);
+    if (this.#pendingBytes >= FLUSH_AT) await this.#flush();
+  }
+
+  /** Owner, mode and times of the entry the previous call made (always, or only when it created it). */
+  meta(m: EntryMeta, onlyIfCreated = false): void {
+    this.#op(onlyIfCreated ? 'm' : 'M', String(m.uid), String(m.gid), m.mode === undefined ? '-' : (m.mode & 0o7777).toString(8),
+      m.atimeNs === undefined ? '-' : m.atimeNs.toString(), m.mtimeNs === undefined ? '-' : m.mtimeNs.toString());
+  }
+
+  xattr(name: string, value: Buffer): void { this.#op('x', name, value.toString('hex')); }
+
+  /** What is at `path` following symlinks inside the base: 'dir', 'file', 'other' or undefined. */
+  async stat(path: string): Promise<'dir' | 'file' | 'other' | undefined> {
+    const line = (await this.#query(false, 'Q', path)).toString();
+    return line === 'd' ? 'dir' : line.startsWith('f') ? 'file' : line === 'o' ? 'other' : undefined;
+  }
+
+  /** The content of a regular file at `path` (symlinks followed inside the base), undefined when there is none. */
+  async readFile(path: string, maxBytes: number): Promise<Buffer | undefined> {
+    const body = await this.#query(true, 'G', path, String(maxBytes));
+    return typeof body === 'number' ? undefined : body;
+  }
+
+  /**
+   * Resolves `path` in the source root (the root when there is none), following symlinks inside it: the resolved
+   * path relative to that root ('' = the root), or the errno (ENOENT also for a missing parent; ELOOP for a loop).
+   */
+  async resolveSource(path: string): Promise<{ rel: string } | { errno: number }> {
+    const body = await this.#query(true, 'R', path);
+    return typeof body === 'number' ? { errno: body } : { rel: body.toString('utf8') };
+  }
+
+  /** lstat of `path` in root `index` (0 = the session's root), refusing symlinks on the way. */
+  async lstat(index: number, path: string): Promise<EntryStat | undefined> {
+    const line = (await this.#query(false, 'S', String(index), path)).toString();
+    if (line === 'n') return undefined;
+    const [t, mode, uid, gid, size, mtime, empty] = line.split(' ');
+    return { type: t as EntryStat['type'], mode: parseInt(mode ?? '0', 8), uid: Number(uid), gid: Number(gid), size: Number(size), mtimeNs: BigInt(mtime ?? '0'), isEmptyDir: empty === '1' };
+  }
+
+  /** Removes a mount stub (empty file or directory); the parent's mtime before, or undefined when it stayed. */
+  async removeStub(path: string, isDir: boolean): Promise<bigint | undefined> {
+    const line = (await this.#query(false, 'U', path, isDir ? '1' : '0')).toString();
+    return line.startsWith('r ') ? BigInt(line.slice(2)) : undefined;
+  }
+
+  /** Sets the mtime of a directory ('' = the root) reached without symlinks; false when it is not there. */
+  async setMtime(path: string, ns: bigint): Promise<boolean> {
+    return (await this.#query(false, 'T', path, ns.toString())).toString() === 'ok';
+  }
+
+  /** rmdir reached without symlinks; false when it failed (absent, not empty). */
+  async rmdir(path: string): Promise<boolean> {
+    return (await this.#query(false, 'X', path)).toString() === 'ok';
+  }
+
+  /** Waits until everything sent so far is done. */
+  async sync(): Promise<void> { await this.#query(false, 'Y'); }
+
+  /** Ends the input (the C side then sets the held directory times) and waits; throws the session's failure. */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      await this.#flush();
+      this.#child.stdin.end();
+    }
+    await this.#exited;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Kills the process (after a failure on the TypeScript side) and waits for it. */
+  async abort(): Promise<void> {
+    this.#closed = true;
+    this.#aborting = true;
+    if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
+    await this.#exited;
+  }
+
+  #op(op: string, ...fields: string[]): void {
+    for (const f of fields) if (f.includes('\0')) throw new Error(`confined writer field contains NUL: ${JSON.stringify(f)}`);
+    this.#push(Buffer.from(`${op}\0${fields.map((f) => `${f}\0`).join('')}`, 'utf8'));
+  }
+
+  #chunk(b: Buffer): void {
+    for (let at = 0; at < b.length; at += 1 << 24) {
+      const part = b.subarray(at, Math.min(b.length, at + (1 << 24)));
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(part.length);
+      this.#push(len);
+      this.#push(part);
+    }
+  }
+
+  #push(b: Buffer): void {
+    if (this.#closed) throw this.#failure ?? new Error('confined writer already closed');
+    this.#pending.push(b);
+    this.#pendingBytes += b.length;
+    if (this.#pending.length >= 4096) this.#compact();
+  }
+
+  #compact(): void {
+    this.#pending = [Buffer.concat(this.#pending)];
+  }
+
+  /** Writes what is pending, waiting for the pipe to drain; a dead process turns into its failure. */
+  async #flush(): Promise<void> {
+    if (this.#failure !== undefined) throw this.#failure;
+    if (this.#pendingBytes === 0) return;
+    const data = Buffer.concat(this.#pending);
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (!this.#child.stdin.write(data)) {
+      const drained = once(this.#child.stdin, 'drain').then(() => true);
+      if (!(await Promise.race([drained, this.#exited.then(() => false)]))) throw this.#failure ?? new Error('tsbuild-fsattr exited');
+    }
+  }
+
+  /** Sends a write op now and then and applies back-pressure; callers in long loops await it. */
+  async flushIfFull(): Promise<void> {
+    if (this.#pendingBytes >= FLUSH_AT) await this.#flush();
+  }
+
+  async #query(withBody: true, op: string, ...fields: string[]): Promise<Buffer | number>;
+  async #query(withBody: false, op: string, ...fields: string[]): Promise<Buffer>;
+  async #query(withBody: boolean, op: string, ...fields: string[]): Promise<Buffer | number> {
+    this.#op(op, ...fields);
+    const answer = new Promise<Buffer | number>((resolve, reject) => { this.#waiters.push({ resolve, reject, withBody }); });
+    await this.#flush();
+    return answer;
+  }
+
+  #drainReplies(): void {
+    for (;;) {
+      const w = this.#waiters[0];
+      const nl = this.#out.indexOf(0x0a);
+      if (w === undefined || nl < 0) return;
+      const line = this.#out.subarray(0, nl).toString();
+      if (!w.withBody || line.startsWith('-')) {
+        this.#out = this.#out.subarray(nl + 1);
+        this.#waiters.shift();
+        w.resolve(w.withBody ? Number(line.slice(1)) : Buffer.from(line));
+        continue;
+      }
+      const len = Number(line);
+      if (this.#out.length < nl + 1 + len) return;
+      const body = Buffer.from(this.#out.subarray(nl + 1, nl + 1 + len));
+      this.#out = this.#out.subarray(nl + 1 + len);
+      this.#waiters.shift();
+      w.resolve(body);
+    }
+  }
+
+  #parseFailure(code: number | null): Error {
+    const lines = this.#stderr.trim().split('\n');
+    const last = lines[lines.length - 1] ?? '';
+    try {
+      const parsed: unknown = JSON.parse(last);
+      if (typeof parsed === 'object' && parsed !== null) {
+        const { op, arg, errno } = parsed as Record<string, unknown>;
+        if (typeof op === 'string' && typeof arg === 'string' && typeof errno === 'number') return new ConfinedFsError(op, arg, errno);
+      }
+    } catch {
+      // not JSON: fall through to the raw text
+    }
+    return new Error(`tsbuild-fsattr root failed (exit ${String(code)}): ${last}`);
+  }
+}

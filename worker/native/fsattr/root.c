@@ -1,0 +1,783 @@
+/*
+ * tsbuild-fsattr root: every write into a root (snapshot upper dir, mounted rootfs) by one long-lived process that
+ * opens the root once and never hands the kernel a host path string that crosses a component the build controls.
+ *
+ *   tsbuild-fsattr root <root> [--src <dir>] [--lower <dir>]...
+ *
+ * stdin carries operations, one after another, each a one-letter op and NUL-ended fields; `F` is followed by the file
+ * content as chunks (u32 little-endian length, bytes), ended by a zero length. Paths are relative to the base
+ * (the root unless `B` moved it) and already cleaned lexically by the caller; they are resolved with openat2:
+ * RESOLVE_IN_ROOT (chroot semantics: symlinks followed but kept inside) or RESOLVE_BENEATH (any way out is EXDEV).
+ *
+ *   B path mode        base = directory `path` (in the root, created), mode 'r' in-root or 'b' beneath
+ *   P uid gid mode     owner and mode of parent directories the next operations create (default 0 0 0755)
+ *   K policy           'l' (layer: whatever is in the way is removed) or 'c' (copy: a directory is never replaced by
+ *                      a non-directory, nor the reverse: EISDIR / ENOTDIR)
+ *   D path follow      directory (kept when it exists; with follow=1 a symlink to a directory is written through)
+ *   F path <chunks>    regular file, created O_EXCL|O_NOFOLLOW, content from the chunks
+ *   C path src         regular file copied kernel-side from `src` under --src (never following its last component)
+ *   L path target      symlink          H path target   hardlink to `target` (under the base, last not followed)
+ *   N path kind maj min   mknod (kind c, b or p)   W path   overlay whiteout (removes what is there, mknod c 0 0)
+ *   O path             marks directory `path` opaque (trusted.overlay.opaque=y)
+ *   M uid gid mode atime mtime   owner, then mode ('-' keeps), then times (ns since the epoch, '-' keeps) of the
+ *                      entry the previous op made; skipped for a directory reached through a symlink. Directory times
+ *                      are set at the end, deepest last-written first, through the fd held since the entry was made.
+ *   m ...              as M, only when the previous op created the entry
+ *   x name hexvalue    setxattr on that entry
+ *   Queries, answered by one line on stdout (G: the line "<len>" then the bytes; a failure is "-<errno>"):
+ *   Q path             stat in the root following symlinks: "d", "f <size>", "o" or "n" (absent)
+ *   G path max         contents of a regular file (following symlinks in the root), at most `max` bytes
+ *   S idx path         lstat in root `idx` (0 = root, 1.. = --lower) refusing every symlink on the way:
+ *                      "n" or "<t> <mode> <uid> <gid> <size> <mtime ns> <empty dir 0|1>"
+ *   U path isdir       removes a mount stub (an empty file, or an empty directory): "r <parent mtime ns>" or "k"
+ *   T path ns          sets the mtime of `path` ('' = the root), no symlinks: "ok" or "-errno"
+ *   X path             rmdir, no symlinks: "ok" or "-errno"     Y   "ok" once everything before it is done
+ *   R path             resolves `path` in the source root (--src, else the root) following symlinks inside it, as G
+ *                      answers: "<len>" then the resolved path relative to that root ('' = the root itself)
+ * At end of input the held directory times are applied and the exit status is 0. The first failing call is reported
+ * on stderr as one JSON line {"op":..,"arg":<the operation's path>,"errno":..} and the process exits 1.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <time.h>
+#include <unistd.h>
+
+#define IN_ROOT (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS)
+#define BENEATH (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
+#define NO_LINKS (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+#define MAX_ROOTS 512
+#define MAX_LINKS 40
+#define MAX_HELD 15000
+
+static int roots[MAX_ROOTS];
+static int nroots;
+static int srcfd = -1;
+static int basefd;
+static uint64_t base_resolve = IN_ROOT;
+static uid_t parent_uid;
+static gid_t parent_gid;
+static mode_t parent_mode = 0755;
+static char policy = 'c';
+static const char *cur_arg = "";
+
+/* The entry the last op made, for M/m/x: a real fd (dir, file), an O_PATH fd (node), or parent fd + name. */
+static struct {
+  char kind;      /* 0 none, 'd' dir, 'f' file, 'n' fifo/device, 'l' symlink or whiteout */
+  int fd, pfd;
+  char *name;
+  int created, followed;
+  size_t held;    /* kind 'D': a directory whose fd now sits in held[] for its deferred times */
+} cur = { 0, -1, -1, NULL, 0, 0, 0 };
+
+struct held { int fd; struct timespec ts[2]; };
+static struct held *held;
+static size_t nheld, capheld;
+
+/* ---- failures ---- */
+
+static void json_str(FILE *f, const char *s) {
+  fputc('"', f);
+  for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+    if (*c == '"' || *c == '\\') { fputc('\\', f); fputc(*c, f); }
+    else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
+    else fputc(*c, f);
+  }
+  fputc('"', f);
+}
+
+static _Noreturn void die(const char *op) {
+  int e = errno;
+  fprintf(stderr, "{\"op\":");
+  json_str(stderr, op);
+  fprintf(stderr, ",\"arg\":");
+  json_str(stderr, cur_arg);
+  fprintf(stderr, ",\"errno\":%d}\n", e);
+  exit(1);
+}
+
+/* ---- input ---- */
+
+static unsigned char inbuf[1 << 16];
+static size_t inpos, inlen;
+
+static int in_byte(void) {
+  if (inpos == inlen) {
+    ssize_t n;
+    do n = read(0, inbuf, sizeof inbuf); while (n < 0 && errno == EINTR);
+    if (n < 0) die("read");
+    if (n == 0) return -1;
+    inlen = (size_t)n;
+    inpos = 0;
+  }
+  return inbuf[inpos++];
+}
+
+static void in_exact(void *out, size_t n) {
+  unsigned char *p = out;
+  while (n > 0) {
+    if (inpos == inlen) {
+      int c = in_byte();
+      if (c < 0) { errno = EPIPE; die("read"); }
+      *p++ = (unsigned char)c; n--;
+      continue;
+    }
+    size_t take = inlen - inpos < n ? inlen - inpos : n;
+    memcpy(p, inbuf + inpos, take);
+    inpos += take; p += take; n -= take;
+  }
+}
+
+static char *fieldbuf[8];
+static size_t fieldcap[8];
+
+/* Reads field `i` (NUL-ended) into its own buffer. */
+static char *field(int i) {
+  size_t n = 0;
+  for (;;) {
+    int c = in_byte();
+    if (c < 0) { errno = EPIPE; die("read"); }
+    if (n + 1 >= fieldcap[i]) {
+      fieldcap[i] = fieldcap[i] ? fieldcap[i] * 2 : 256;
+      fieldbuf[i] = realloc(fieldbuf[i], fieldcap[i]);
+      if (!fieldbuf[i]) die("malloc");
+    }
+    fieldbuf[i][n++] = (char)c;
+    if (c == 0) return fieldbuf[i];
+  }
+}
+
+static long long num(const char *s) { return strtoll(s, NULL, 10); }
+
+static void reply(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void reply(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fputc('\n', stdout);
+  if (fflush(stdout) != 0) die("write");
+}
+
+/* ---- resolution ---- */
+
+static int open_how(int dirfd, const char *path, int flags, uint64_t resolve) {
+  struct open_how how = { .flags = (uint64_t)(flags | O_CLOEXEC), .resolve = resolve };
+  if (*path == '\0') path = ".";
+  int fd;
+  do fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how); while (fd < 0 && errno == EAGAIN);
+  return fd;
+}
+
+/* Splits "a/b/c" into parent "a/b" (written into `parent`) and returns "c"; "c" alone has parent "". */
+static const char *split(const char *path, char *parent, size_t cap) {
+  const char *slash = strrchr(path, '/');
+  if (!slash) { parent[0] = '\0'; return path; }
+  size_t n = (size_t)(slash - path);
+  if (n >= cap) n = cap - 1;
+  memcpy(parent, path, n);
+  parent[n] = '\0';
+  return slash + 1;
+}
+
+static void set_parent_meta(int pfd, const char *name) {
+  if (fchownat(pfd, name, parent_uid, parent_gid, AT_SYMLINK_NOFOLLOW) != 0) die("fchownat");
+  int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die("openat");
+  if (fchmod(fd, parent_mode) != 0) die("fchmod");
+  close(fd);
+}
+
+/*
+ * An O_PATH fd of directory `path` under the base, `mkdir -p` style: missing directories are made with the parent
+ * owner and mode. A dangling symlink on the way is followed by creating its target, still under the base.
+ */
+static int mkdirs(const char *path, int depth) {
+  int fd = open_how(basefd, path, O_PATH | O_DIRECTORY, base_resolve);
+  if (fd >= 0 || errno != ENOENT) return fd;
+  if (depth > MAX_LINKS) { errno = ELOOP; return -1; }
+  size_t len = strlen(path);
+  char *parent = malloc(len + 1);
+  if (!parent) die("malloc");
+  const char *name = split(path, parent, len + 1);
+  int pfd = parent[0] ? mkdirs(parent, depth + 1) : open_how(basefd, "", O_PATH | O_DIRECTORY, base_resolve);
+  if (pfd < 0) { free(parent); return -1; }
+  if (mkdirat(pfd, name, 0700) == 0) {
+    set_parent_meta(pfd, name);
+  } else if (errno == EEXIST) {
+    char target[4096];
+    ssize_t n = readlinkat(pfd, name, target, sizeof target - 1);
+    if (n >= 0) {
+      target[n] = '\0';
+      char *next = malloc(len + (size_t)n + 2);
+      if (!next) die("malloc");
+      if (target[0] == '/') strcpy(next, target + 1);
+      else if (parent[0]) sprintf(next, "%s/%s", parent, target);
+      else strcpy(next, target);
+      close(pfd);
+      free(parent);
+      /* Beneath the base an absolute link leads out; the kernel says so with EXDEV when it walks it. */
+      if (target[0] == '/' && (base_resolve & RESOLVE_BENEATH)) { free(next); errno = EXDEV; return -1; }
+      fd = mkdirs(next, depth + 1);
+      free(next);
+      return fd;
+    }
+  } else {
+    int e = errno; close(pfd); free(parent); errno = e; return -1;
+  }
+  fd = openat(pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  int e = errno;
+  close(pfd);
+  free(parent);
+  errno = e;
+  return fd;
+}
+
+/* The parent directory of an entry (created when missing); `*name` is its last component. */
+static int entry_parent(const char *path, const char **name) {
+  size_t len = strlen(path);
+  char *parent = malloc(len + 1);
+  if (!parent) die("malloc");
+  *name = split(path, parent, len + 1);
+  if (**name == '\0' || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) { errno = EINVAL; die("path"); }
+  int pfd = mkdirs(parent, 0);
+  free(parent);
+  if (pfd < 0) die("openat2");
+  return pfd;
+}
+
+/* ---- removal ---- */
+
+static int rm_rf_at(int dirfd, const char *name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) return errno == ENOENT ? 0 : -1;
+  if (!S_ISDIR(st.st_mode)) return unlinkat(dirfd, name, 0);
+  int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return -1;
+  DIR *d = fdopendir(fd);
+  if (!d) { close(fd); return -1; }
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    if (rm_rf_at(fd, e->d_name) != 0) { closedir(d); return -1; }
+  }
+  closedir(d);
+  return unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+/* Makes room for a non-directory at pfd/name according to the policy. */
+static void clear_for_nondir(int pfd, const char *name) {
+  struct stat st;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { if (errno == ENOENT) return; die("fstatat"); }
+  if (S_ISDIR(st.st_mode)) {
+    if (policy == 'c') { errno = EISDIR; die("replace"); }
+    if (rm_rf_at(pfd, name) != 0) die("remove");
+    return;
+  }
+  if (unlinkat(pfd, name, 0) != 0) die("unlinkat");
+}
+
+/* ---- the current entry ---- */
+
+static void cur_reset(void) {
+  if (cur.fd >= 0) close(cur.fd);
+  if (cur.pfd >= 0) close(cur.pfd);
+  free(cur.name);
+  cur.kind = 0; cur.fd = -1; cur.pfd = -1; cur.name = NULL; cur.created = 0; cur.followed = 0;
+}
+
+static void cur_set(char kind, int fd, int pfd, const char *name, int created) {
+  cur.kind = kind; cur.fd = fd; cur.pfd = pfd; cur.created = created;
+  cur.name = name ? strdup(name) : NULL;
+}
+
+static void proc_path(char *buf, size_t cap, int fd) { snprintf(buf, cap, "/proc/self/fd/%d", fd); }
+
+static int parse_time(const char *s, struct timespec *ts) {
+  if (strcmp(s, "-") == 0) { ts->tv_sec = 0; ts->tv_nsec = UTIME_OMIT; return 0; }
+  long long ns = num(s);
+  ts->tv_sec = ns / 1000000000LL;
+  ts->tv_nsec = ns % 1000000000LL;
+  if (ts->tv_nsec < 0) { ts->tv_nsec += 1000000000LL; ts->tv_sec--; }
+  return 1;
+}
+
+static void hold_dir_time(int fd, struct timespec ts[2]) {
+  if (nheld == capheld) {
+    capheld = capheld ? capheld * 2 : 1024;
+    held = realloc(held, capheld * sizeof *held);
+    if (!held) die("malloc");
+  }
+  held[nheld].fd = fd;
+  held[nheld].ts[0] = ts[0];
+  held[nheld].ts[1] = ts[1];
+  nheld++;
+}
+
+static void meta(const char *uid, const char *gid, const char *mode, const char *atime, const char *mtime) {
+  if (cur.kind == 0 || cur.followed) return;
+  uid_t u = (uid_t)num(uid);
+  gid_t g = (gid_t)num(gid);
+  char proc[64];
+  /* chown clears setuid/setgid (and security.capability), so owner first, then mode, then xattrs. */
+  switch (cur.kind) {
+  case 'd': case 'f': if (fchown(cur.fd, u, g) != 0) die("fchown"); break;
+  case 'n': if (fchownat(cur.fd, "", u, g, AT_EMPTY_PATH) != 0) die("fchownat"); break;
+  default: if (fchownat(cur.pfd, cur.name, u, g, AT_SYMLINK_NOFOLLOW) != 0) die("fchownat"); break;
+  }
+  if (strcmp(mode, "-") != 0) {
+    mode_t m = (mode_t)strtoul(mode, NULL, 8) & 07777;
+    if (cur.kind == 'd' || cur.kind == 'f') { if (fchmod(cur.fd, m) != 0) die("fchmod"); }
+    else if (cur.kind == 'n') { proc_path(proc, sizeof proc, cur.fd); if (chmod(proc, m) != 0) die("chmod"); }
+  }
+  struct timespec ts[2];
+  int a = parse_time(atime, &ts[0]);
+  int b = parse_time(mtime, &ts[1]);
+  if (!a && !b) return;
+  if (cur.kind == 'd' && nheld < MAX_HELD) {
+    /* Creating anything inside a directory bumps its mtime: set at the end, through this fd. */
+    hold_dir_time(cur.fd, ts);
+    cur.fd = -1;
+    cur.kind = 'D';   /* still the current entry for x, through the held fd */
+    cur.held = nheld - 1;
+  } else if (cur.kind == 'd') {
+    /* Past the fd budget the time is set now: a later child may bump it, but nothing leaves the root. */
+    if (futimens(cur.fd, ts) != 0) die("futimens");
+  } else if (cur.kind == 'f') {
+    if (futimens(cur.fd, ts) != 0) die("futimens");
+  } else if (cur.kind == 'n') {
+    proc_path(proc, sizeof proc, cur.fd);
+    if (utimensat(AT_FDCWD, proc, ts, 0) != 0) die("utimensat");
+  } else if (cur.kind == 'l') {
+    if (utimensat(cur.pfd, cur.name, ts, AT_SYMLINK_NOFOLLOW) != 0) die("utimensat");
+  }
+}
+
+static int unhex(const char *hex, unsigned char *out, size_t *len) {
+  size_t n = strlen(hex);
+  if (n % 2) return -1;
+  for (size_t i = 0; i < n / 2; i++) {
+    unsigned int byte;
+    if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return -1;
+    out[i] = (unsigned char)byte;
+  }
+  *len = n / 2;
+  return 0;
+}
+
+static void xattr(const char *name, const char *hex) {
+  unsigned char *value = malloc(strlen(hex) / 2 + 1);
+  size_t vlen;
+  if (!value || unhex(hex, value, &vlen) != 0) { errno = EINVAL; die("unhex"); }
+  char proc[64];
+  int rc;
+  switch (cur.kind) {
+  case 'd': case 'f': rc = fsetxattr(cur.fd, name, value, vlen, 0); break;
+  case 'D': rc = fsetxattr(held[cur.held].fd, name, value, vlen, 0); break;   /* the held directory fd, not ours to close */
+  case 'n': proc_path(proc, sizeof proc, cur.fd); rc = setxattr(proc, name, value, vlen, 0); break;
+  case 'l': {
+    /* The symlink itself: an O_PATH|O_NOFOLLOW fd, reached through its magic link, which is not followed further. */
+    int fd = openat(cur.pfd, cur.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) die("openat");
+    proc_path(proc, sizeof proc, fd);
+    rc = lsetxattr(proc, name, value, vlen, 0) == 0 ? 0 : setxattr(proc, name, value, vlen, 0);
+    close(fd);
+    break;
+  }
+  default: rc = 0; break;
+  }
+  free(value);
+  if (rc != 0) die("setxattr");
+}
+
+/* ---- entries ---- */
+
+static void op_dir(const char *path, int follow) {
+  const char *name;
+  int pfd = entry_parent(path, &name);
+  struct stat st;
+  int created = 0, fd;
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    if (errno != ENOENT) die("fstatat");
+    if (mkdirat(pfd, name, 0700) != 0) die("mkdirat");
+    created = 1;
+  } else if (S_ISLNK(st.st_mode) && follow) {
+    int at = mkdirs(path, 0);
+    if (at < 0) die("openat2");
+    fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) die("openat");
+    close(at);
+    close(pfd);
+    cur_set('d', fd, -1, NULL, 0);
+    cur.followed = 1;
+    return;
+  } else if (!S_ISDIR(st.st_mode)) {
+    if (policy == 'c') { errno = ENOTDIR; die("mkdir"); }
+    if (rm_rf_at(pfd, name) != 0) die("remove");
+    if (mkdirat(pfd, name, 0700) != 0) die("mkdirat");
+    created = 1;
+  }
+  fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die("openat");
+  close(pfd);
+  cur_set('d', fd, -1, NULL, created);
+}
+
+static int create_file(const char *path, int *pfd_out, const char **name) {
+  int pfd = entry_parent(path, name);
+  clear_for_nondir(pfd, *name);
+  int fd = openat(pfd, *name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) die("openat");
+  *pfd_out = pfd;
+  return fd;
+}
+
+static void write_all(int fd, const unsigned char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n);
+    if (w < 0) { if (errno == EINTR) continue; die("write"); }
+    p += w; n -= (size_t)w;
+  }
+}
+
+static void op_file(const char *path) {
+  const char *name;
+  int pfd;
+  int fd = create_file(path, &pfd, &name);
+  close(pfd);
+  static unsigned char *chunk;
+  static size_t chunkcap;
+  for (;;) {
+    unsigned char lenb[4];
+    in_exact(lenb, 4);
+    size_t len = (size_t)lenb[0] | (size_t)lenb[1] << 8 | (size_t)lenb[2] << 16 | (size_t)lenb[3] << 24;
+    if (len == 0) break;
+    if (len > chunkcap) {
+      chunk = realloc(chunk, len);
+      if (!chunk) die("malloc");
+      chunkcap = len;
+    }
+    in_exact(chunk, len);
+    write_all(fd, chunk, len);
+  }
+  cur_set('f', fd, -1, NULL, 1);
+}
+
+static void op_copy(const char *path, const char *src) {
+  if (srcfd < 0) { errno = EBADF; die("source"); }
+  int in = open_how(srcfd, src, O_RDONLY | O_NOFOLLOW | O_NONBLOCK, IN_ROOT);
+  if (in < 0) { cur_arg = src; die("open source"); }
+  struct stat st;
+  if (fstat(in, &st) != 0) die("fstat");
+  if (!S_ISREG(st.st_mode)) { errno = EINVAL; cur_arg = src; die("source is not a regular file"); }
+  const char *name;
+  int pfd;
+  int fd = create_file(path, &pfd, &name);
+  close(pfd);
+  int use_sendfile = 0;
+  for (;;) {
+    ssize_t n = use_sendfile ? sendfile(fd, in, NULL, 1 << 30) : copy_file_range(in, NULL, fd, NULL, 1 << 30, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (!use_sendfile && (errno == EXDEV || errno == EINVAL || errno == EOPNOTSUPP || errno == ENOSYS)) { use_sendfile = 1; continue; }
+      die(use_sendfile ? "sendfile" : "copy_file_range");
+    }
+    if (n == 0) break;
+  }
+  close(in);
+  cur_set('f', fd, -1, NULL, 1);
+}
+
+static void op_symlink(const char *path, const char *target) {
+  const char *name;
+  int pfd = entry_parent(path, &name);
+  clear_for_nondir(pfd, name);
+  if (symlinkat(target, pfd, name) != 0) die("symlinkat");
+  cur_set('l', -1, pfd, name, 1);
+}
+
+static void op_link(const char *path, const char *target) {
+  const char *name;
+  int pfd = entry_parent(path, &name);
+  size_t len = strlen(target);
+  char *tparent = malloc(len + 1);
+  if (!tparent) die("malloc");
+  const char *tname = split(target, tparent, len + 1);
+  int tpfd = open_how(basefd, tparent, O_PATH | O_DIRECTORY, base_resolve);
+  free(tparent);
+  if (tpfd < 0) die("openat2 link target");
+  struct stat st;
+  if (fstatat(tpfd, tname, &st, AT_SYMLINK_NOFOLLOW) != 0) die("link target");
+  if (S_ISDIR(st.st_mode)) { errno = EPERM; die("link target"); }
+  clear_for_nondir(pfd, name);
+  if (linkat(tpfd, tname, pfd, name, 0) != 0) die("linkat");
+  close(tpfd);
+  close(pfd);
+}
+
+static void op_node(const char *path, const char *kind, const char *major, const char *minor) {
+  const char *name;
+  int pfd = entry_parent(path, &name);
+  clear_for_nondir(pfd, name);
+  mode_t type = kind[0] == 'c' ? S_IFCHR : kind[0] == 'b' ? S_IFBLK : S_IFIFO;
+  if (mknodat(pfd, name, type | 0600, makedev((unsigned)num(major), (unsigned)num(minor))) != 0) die("mknodat");
+  int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) die("openat");
+  close(pfd);
+  cur_set('n', fd, -1, NULL, 1);
+}
+
+static void op_whiteout(const char *path) {
+  const char *name;
+  int pfd = entry_parent(path, &name);
+  if (rm_rf_at(pfd, name) != 0) die("remove");
+  if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) != 0) die("mknodat");
+  cur_set('l', -1, pfd, name, 1);
+}
+
+static void op_opaque(const char *path) {
+  int at = mkdirs(path, 0);
+  if (at < 0) die("openat2");
+  int fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) die("openat");
+  close(at);
+  if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) != 0) die("setxattr");
+  close(fd);
+}
+
+static void op_base(const char *path, const char *mode) {
+  /* The new base is always found from the root, in-root. */
+  int old = basefd;
+  basefd = roots[0];
+  base_resolve = IN_ROOT;
+  int at = path[0] ? mkdirs(path, 0) : open_how(basefd, "", O_PATH | O_DIRECTORY, base_resolve);
+  basefd = old;
+  if (at < 0) die("openat2");
+  if (basefd != roots[0]) close(basefd);
+  basefd = at;
+  base_resolve = mode[0] == 'b' ? BENEATH : IN_ROOT;
+}
+
+/* ---- queries ---- */
+
+static void q_stat(const char *path) {
+  int fd = open_how(basefd, path, O_PATH, base_resolve);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) { reply("n"); return; }
+    die("openat2");
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) die("fstat");
+  close(fd);
+  if (S_ISDIR(st.st_mode)) reply("d");
+  else if (S_ISREG(st.st_mode)) reply("f %lld", (long long)st.st_size);
+  else reply("o");
+}
+
+static void q_read(const char *path, const char *max) {
+  int fd = open_how(basefd, path, O_RDONLY | O_NONBLOCK, base_resolve);
+  if (fd < 0) { reply("-%d", errno); return; }
+  struct stat st;
+  if (fstat(fd, &st) != 0) die("fstat");
+  if (!S_ISREG(st.st_mode) || st.st_size > num(max)) { close(fd); reply("-%d", S_ISREG(st.st_mode) ? EFBIG : EINVAL); return; }
+  char *buf = malloc((size_t)st.st_size + 1);
+  if (!buf) die("malloc");
+  size_t n = 0;
+  for (;;) {
+    ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
+    if (r < 0) { if (errno == EINTR) continue; die("read"); }
+    if (r == 0 || (n += (size_t)r) == (size_t)st.st_size) break;
+  }
+  close(fd);
+  fprintf(stdout, "%zu\n", n);
+  fwrite(buf, 1, n, stdout);
+  if (fflush(stdout) != 0) die("write");
+  free(buf);
+}
+
+/* The parent of `path` in root `rootfd` with no symlink anywhere; -1 (errno set) when there is none. */
+static int nolink_parent(int rootfd, const char *path, const char **name, int flags) {
+  size_t len = strlen(path);
+  char *parent = malloc(len + 1);
+  if (!parent) die("malloc");
+  *name = split(path, parent, len + 1);
+  int pfd = open_how(rootfd, parent, flags | O_DIRECTORY, NO_LINKS);
+  free(parent);
+  return pfd;
+}
+
+static int gone(int e) { return e == ENOENT || e == ENOTDIR || e == ELOOP || e == EXDEV; }
+
+static void q_lstat(const char *idx, const char *path) {
+  long long i = num(idx);
+  if (i < 0 || i >= nroots) { errno = EINVAL; die("root index"); }
+  struct stat st;
+  int fd;
+  if (path[0] == '\0') {
+    if (fstat(roots[i], &st) != 0) die("fstat");
+    fd = open_how(roots[i], "", O_RDONLY | O_DIRECTORY, NO_LINKS);
+  } else {
+    const char *name;
+    int pfd = nolink_parent(roots[i], path, &name, O_PATH);
+    if (pfd < 0) { if (gone(errno)) { reply("n"); return; } die("openat2"); }
+    if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { close(pfd); if (gone(errno)) { reply("n"); return; } die("fstatat"); }
+    fd = S_ISDIR(st.st_mode) ? openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    close(pfd);
+  }
+  int empty = 0;
+  if (S_ISDIR(st.st_mode) && fd >= 0) {
+    DIR *d = fdopendir(fd);
+    if (!d) die("fdopendir");
+    empty = 1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) { empty = 0; break; }
+    closedir(d);
+  } else if (fd >= 0) close(fd);
+  char t = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l' : S_ISCHR(st.st_mode) ? 'c' : 'o';
+  reply("%c %o %u %u %lld %lld %d", t, st.st_mode & 07777, st.st_uid, st.st_gid, (long long)st.st_size,
+        (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, empty);
+}
+
+static void q_unstub(const char *path, const char *isdir) {
+  const char *name;
+  int pfd = nolink_parent(roots[0], path, &name, O_RDONLY);
+  if (pfd < 0) { if (gone(errno)) { reply("k"); return; } die("openat2"); }
+  struct stat pst, st;
+  if (fstat(pfd, &pst) != 0) die("fstat");
+  if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { close(pfd); if (gone(errno)) { reply("k"); return; } die("fstatat"); }
+  int rc = 1;
+  if (isdir[0] == '1' && S_ISDIR(st.st_mode)) rc = unlinkat(pfd, name, AT_REMOVEDIR);
+  else if (isdir[0] != '1' && S_ISREG(st.st_mode) && st.st_size == 0) rc = unlinkat(pfd, name, 0);
+  close(pfd);
+  if (rc < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) die("unlinkat");
+  if (rc != 0) { reply("k"); return; }
+  reply("r %lld", (long long)pst.st_mtim.tv_sec * 1000000000LL + pst.st_mtim.tv_nsec);
+}
+
+static void q_mtime(const char *path, const char *ns) {
+  int fd = open_how(roots[0], path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW, NO_LINKS);
+  if (fd < 0) { reply("-%d", errno); return; }
+  struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, 0 } };
+  parse_time(ns, &ts[1]);
+  int rc = futimens(fd, ts);
+  int e = errno;
+  close(fd);
+  if (rc != 0) reply("-%d", e); else reply("ok");
+}
+
+static void q_rmdir(const char *path) {
+  const char *name;
+  int pfd = nolink_parent(roots[0], path, &name, O_PATH);
+  if (pfd < 0) { reply("-%d", errno); return; }
+  int rc = unlinkat(pfd, name, AT_REMOVEDIR);
+  int e = errno;
+  close(pfd);
+  if (rc != 0) reply("-%d", e); else reply("ok");
+}
+
+static void q_resolve(const char *path) {
+  int rootfd = srcfd >= 0 ? srcfd : roots[0];
+  int fd = open_how(rootfd, path, O_PATH, IN_ROOT);
+  if (fd < 0) { if (errno == ELOOP || !gone(errno)) { reply("-%d", errno); return; } reply("-%d", ENOENT); return; }
+  static char full[4096], rootp[4096];
+  char proc[64];
+  proc_path(proc, sizeof proc, fd);
+  ssize_t n = readlink(proc, full, sizeof full - 1);
+  close(fd);
+  if (n < 0) die("readlink");
+  full[n] = '\0';
+  proc_path(proc, sizeof proc, rootfd);
+  ssize_t r = readlink(proc, rootp, sizeof rootp - 1);
+  if (r < 0) die("readlink");
+  rootp[r] = '\0';
+  const char *rel;
+  if (strcmp(full, rootp) == 0) rel = "";
+  else if (strncmp(full, rootp, (size_t)r) == 0 && full[r] == '/') rel = full + r + 1;
+  else { errno = EXDEV; die("resolve"); }
+  fprintf(stdout, "%zu\n%s", strlen(rel), rel);
+  if (fflush(stdout) != 0) die("write");
+}
+
+/* ---- main loop ---- */
+
+static int open_root(const char *path) {
+  int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) { cur_arg = path; die("open root"); }
+  if (nroots == MAX_ROOTS) { errno = E2BIG; die("roots"); }
+  roots[nroots++] = fd;
+  return fd;
+}
+
+int root_main(int argc, char **argv) {
+  if (argc < 3) { fprintf(stderr, "usage: tsbuild-fsattr root <root> [--src dir] [--lower dir]...\n"); return 2; }
+  umask(0);
+  /* Deferred directory times hold one fd each. */
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) { rl.rlim_cur = rl.rlim_max; setrlimit(RLIMIT_NOFILE, &rl); }
+  basefd = open_root(argv[2]);
+  for (int i = 3; i + 1 < argc; i += 2) {
+    if (strcmp(argv[i], "--src") == 0) {
+      srcfd = open(argv[i + 1], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (srcfd < 0) { cur_arg = argv[i + 1]; die("open source root"); }
+    } else if (strcmp(argv[i], "--lower") == 0) {
+      open_root(argv[i + 1]);
+    } else {
+      fprintf(stderr, "unknown option %s\n", argv[i]);
+      return 2;
+    }
+  }
+  for (;;) {
+    int op = in_byte();
+    if (op < 0) break;
+    if (in_byte() != 0) { errno = EINVAL; die("parse"); }
+    cur_arg = "";
+    switch (op) {
+    case 'B': { char *p = field(0); cur_arg = p; op_base(p, field(1)); cur_reset(); break; }
+    case 'P': parent_uid = (uid_t)num(field(0)); parent_gid = (gid_t)num(field(1)); parent_mode = (mode_t)strtoul(field(2), NULL, 8) & 07777; break;
+    case 'K': policy = field(0)[0]; break;
+    case 'D': { cur_reset(); char *p = field(0); cur_arg = p; op_dir(p, field(1)[0] == '1'); break; }
+    case 'F': { cur_reset(); char *p = field(0); cur_arg = p; op_file(p); break; }
+    case 'C': { cur_reset(); char *p = field(0); cur_arg = p; op_copy(p, field(1)); break; }
+    case 'L': { cur_reset(); char *p = field(0); cur_arg = p; op_symlink(p, field(1)); break; }
+    case 'H': { cur_reset(); char *p = field(0); cur_arg = p; op_link(p, field(1)); break; }
+    case 'N': { cur_reset(); char *p = field(0); cur_arg = p; op_node(p, field(1), field(2), field(3)); break; }
+    case 'W': { cur_reset(); char *p = field(0); cur_arg = p; op_whiteout(p); break; }
+    case 'O': { cur_reset(); char *p = field(0); cur_arg = p; op_opaque(p); break; }
+    case 'M': case 'm': {
+      char *u = field(0), *g = field(1), *mo = field(2), *a = field(3), *mt = field(4);
+      if (op == 'M' || cur.created) meta(u, g, mo, a, mt);
+      break;
+    }
+    case 'x': { char *n = field(0); xattr(n, field(1)); break; }
+    case 'Q': { char *p = field(0); cur_arg = p; q_stat(p); break; }
+    case 'G': { char *p = field(0); cur_arg = p; q_read(p, field(1)); break; }
+    case 'S': { char *i = field(0); char *p = field(1); cur_arg = p; q_lstat(i, p); break; }
+    case 'U': { char *p = field(0); cur_arg = p; q_unstub(p, field(1)); break; }
+    case 'T': { char *p = field(0); cur_arg = p; q_mtime(p, field(1)); break; }
+    case 'X': { char *p = field(0); cur_arg = p; q_rmdir(p); break; }
+    case 'Y': reply("ok"); break;
+    case 'R': { char *p = field(0); cur_arg = p; q_resolve(p); break; }
+    default: errno = EINVAL; die("parse");
+    }
+  }
+  cur_reset();
+  cur_arg = "";
+  for (size_t i = nheld; i-- > 0;) {
+    if (futimens(held[i].fd, held[i].ts) != 0) die("futimens");
+    close(held[i].fd);
+  }
+  return 0;
+}
