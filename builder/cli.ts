@@ -20,7 +20,7 @@ import { registerImagetoolsCommands } from './imagetools-commands.js';
 import { loadReport, renderTerminalSummary, writeReports } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
-import { parseAttestFlags } from './attest/attest-options.js';
+import { defaultProvenanceApplies, parseAttestFlags } from './attest/attest-options.js';
 
 /** The version `--version` prints. */
 export const VERSION = '0.1.0';
@@ -98,7 +98,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo: flags.cacheTo.map(parseCacheTo),
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
-    attest: parseAttestFlags(flags, keyValues('--build-arg', flags.buildArg)),
+    // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
+    attest: parseAttestFlags(flags, keyValues('--build-arg', flags.buildArg), { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && /^\d+$/.test(epoch) ? { sourceDateEpoch: Number(epoch) } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
@@ -166,7 +167,7 @@ Examples:
     .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
-    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false')
+    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => buildAction(context, flags, signal));
