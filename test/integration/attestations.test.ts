@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { publishDebian, type PublishedDebian } from '../fixtures/debian-image.js';
@@ -140,6 +140,39 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(copy.code, copy.stderr).to.equal(0);
     const index = JSON.parse(copy.stdout) as { manifests: Desc[] };
     expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+  });
+
+  // buildx's default, made deterministic (issue 21 follow-up): min provenance on a pushed image with no flag, and the
+  // same statement, attestation manifest and index from a second, empty root.
+  it('attaches min provenance to a pushed image by default, the same bytes from an empty root; none when turned off', async () => {
+    const ctx = await context('default', ['ARG FLAVOUR', 'COPY a.txt /a.txt', 'ENV FLAVOUR=$FLAVOUR'], { 'a.txt': 'a\n' });
+    const ref = `${registry.host}/attest:default`;
+    const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
+    const digests: string[] = [];
+    for (const root of ['root-default-a', 'root-default-b']) {
+      const meta = join(dir, `${root}.json`);
+      const r = await tsbuild(['build', '--root', join(dir, root), '--progress', 'plain', '--metadata-file', meta, '--build-arg', 'FLAVOUR=mint', '-t', ref, '--push', ctx], { env: epoch });
+      expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+      digests.push((JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest'] ?? '');
+    }
+    expect(digests[1], 'the index, attestation manifest included, is the same from an empty root').to.equal(digests[0]);
+    const index = await skopeoRaw(ref) as { manifests: Desc[] };
+    expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+    const { SLSA: slsa } = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa & { metadata: Record<string, unknown> } };
+    expect(slsa.invocation.parameters.args).to.deep.equal({});   // min: no build args
+    expect(slsa.metadata).to.not.have.any.keys('buildInvocationID', 'buildStartedOn', 'buildFinishedOn', 'tsbuild_metadata');
+    // No RUN, pinned base, SOURCE_DATE_EPOCH: tsbuild can claim a bit-for-bit rebuild, and the two roots just did one.
+    expect(slsa.metadata.reproducible).to.equal(true);
+
+    const off = join(dir, 'off.json');
+    const r = await tsbuild(['build', '--root', join(dir, 'root-default-a'), '--progress', 'plain', '--metadata-file', off, '-t', `${registry.host}/attest:off`, '--push', ctx], { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } });
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    expect((await skopeoRaw(`${registry.host}/attest:off`) as { mediaType: string }).mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+    // Not for a docker archive (nor local/tar): BuildKit keeps attestations inline in image and OCI outputs only.
+    const docker = join(dir, 'docker.json');
+    const d = await tsbuild(['build', '--root', join(dir, 'root-default-a'), '--progress', 'plain', '--metadata-file', docker, '-o', `type=docker,dest=${join(dir, 'default.tar')}`, ctx]);
+    expect(d.code, d.stderr.slice(-3000)).to.equal(0);
+    expect((JSON.parse(await readFile(docker, 'utf8')) as { 'containerimage.descriptor': Desc })['containerimage.descriptor'].mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
   });
 
   it('refuses an unsupported --format template by name', async () => {
