@@ -29,7 +29,7 @@ import { pushPlans, renderPushPlan } from './push-plan.js';
 import { loadReport, renderTerminalSummary, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './report/index.js';
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
-import { parseAttestFlags } from './attest/attest-options.js';
+import { defaultProvenanceApplies, parseAttestFlags } from './attest/attest-options.js';
 
 /** The version `--version` prints. */
 export const VERSION = '0.1.0';
@@ -139,7 +139,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
-    attest: parseAttestFlags(flags, buildArgs),
+    // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
+    attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
   };
@@ -271,7 +272,7 @@ Examples:
     .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
     .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
-    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false')
+    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
     .action((context: string, flags: BuildFlags) => {

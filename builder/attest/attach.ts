@@ -55,3 +55,19 @@ export function reportAttestation(a: AttestationManifest): ReportAttestation {
     predicateTypes: a.manifest.layers.map((l) => l.annotations?.[PREDICATE_TYPE_ANNOTATION] ?? l.mediaType),
   };
 }
+
+/**
+ * The attestation manifest `attestation` (about the image `from`), made about the image `to` instead: every statement
+ * subject that named `from` names `to`. An output whose attributes change the image (compression, media types,
+ * annotations, rewrite-timestamp) exports a new manifest; BuildKit fills in the subjects at export for the same
+ * reason, so the attestations always describe the image that was written.
+ */
+export function retargetAttestation(statements: Statement<unknown>[], from: Descriptor, to: Descriptor): AttestationManifest {
+  const fromHex = from.digest.slice('sha256:'.length);
+  const toHex = to.digest.slice('sha256:'.length);
+  const moved = statements.map((s) => ({
+    ...s,
+    subject: s.subject.map((sub) => (sub.digest['sha256'] === fromHex ? { ...sub, digest: { ...sub.digest, sha256: toHex } } : sub)),
+  }));
+  return attestationManifest(to, moved);
+}

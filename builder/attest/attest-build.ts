@@ -98,7 +98,8 @@ export async function attestImages(targets: AttestTarget[], ctx: AttestContext):
         dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
         ...(context ? { context } : {}),
         buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}), secrets: ctx.secretIds,
-        graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, reproducible: epoch !== undefined,
+        graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources,
+        ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
       }, provenance));
     }
     if (sbom) statements.push(...await sbomStatements(t, subjectName, ctx, (epoch ?? finished).toISOString()));

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parseAttestFlags } from './attest-options.js';
+import { defaultProvenanceApplies, parseAttestFlags } from './attest-options.js';
 
 describe('parseAttestFlags', () => {
   const cases: [string, Parameters<typeof parseAttestFlags>[0], Record<string, string>, unknown][] = [
@@ -13,6 +13,36 @@ describe('parseAttestFlags', () => {
     ['--attest type=provenance,disabled=true', { attest: ['type=provenance,disabled=true'] }, {}, {}],
   ];
   for (const [name, flags, args, expected] of cases) it(name, () => expect(parseAttestFlags(flags, args)).to.deep.equal(expected));
+
+  it('adds min provenance by default only where no flag mentions provenance', () => {
+    const on = { defaultProvenance: true };
+    expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
+    expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' }, sbom: { scanStage: false } });
+    expect(parseAttestFlags({ provenance: 'mode=max' }, {}, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v0.2' } });
+    for (const off of [{ provenance: 'false' }, { provenance: '0' }, { provenance: 'none' }, { attest: ['type=provenance,disabled=true'] }]) {
+      expect(parseAttestFlags(off, {}, on), JSON.stringify(off)).to.deep.equal({});
+    }
+  });
+
+  it('applies the default to pushed images and OCI layouts, not to docker, local, tar or unpushed outputs', () => {
+    const cases: [Parameters<typeof defaultProvenanceApplies>[0], boolean][] = [
+      [[{ type: 'image', names: ['r/a'], push: true }], true],
+      [[{ type: 'oci', dest: 'x.tar', tar: true, names: [] }], true],
+      [[{ type: 'local', dest: 'out' }, { type: 'oci', dest: 'x', tar: false, names: [] }], true],
+      [[{ type: 'image', names: ['r/a'], push: false }], false],
+      [[{ type: 'docker', dest: 'x.tar', names: [] }], false],
+      [[{ type: 'local', dest: 'out' }], false],
+      [[{ type: 'tar', dest: 'x.tar' }], false],
+      [[], false],
+    ];
+    for (const [outputs, expected] of cases) expect(defaultProvenanceApplies(outputs, {}), JSON.stringify(outputs)).to.equal(expected);
+  });
+
+  it('turns the default off with BUILDX_NO_DEFAULT_ATTESTATIONS set true, as buildx reads it', () => {
+    const push = [{ type: 'image' as const, names: ['r/a'], push: true }];
+    for (const value of ['1', 'true', 'TRUE', 't']) expect(defaultProvenanceApplies(push, { BUILDX_NO_DEFAULT_ATTESTATIONS: value }), value).to.equal(false);
+    for (const value of ['0', 'false', '', 'nope']) expect(defaultProvenanceApplies(push, { BUILDX_NO_DEFAULT_ATTESTATIONS: value }), value).to.equal(true);
+  });
 
   it('refuses an unknown mode, type or option with a usage error', () => {
     for (const flags of [{ provenance: 'mode=full' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }]) {

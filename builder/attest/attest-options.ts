@@ -1,4 +1,5 @@
 import { UserError } from '../../registry/oci/index.js';
+import type { OutputSpec } from '../options/output.js';
 import type { ProvenanceOptions } from './provenance.js';
 
 /** `--sbom` once parsed: scan the final image, and with `scan-stage=true` every other stage built too. */
@@ -6,6 +7,9 @@ export interface SbomOptions { scanStage: boolean }
 
 /** The attestations a build attaches: none, provenance, an SBOM or both. */
 export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOptions }
+
+/** buildx's default provenance (its `mode=min,inline-only=true`). */
+const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: 'v0.2' };
 
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off', 'none'];
@@ -68,12 +72,13 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
  * (repeatable; the later of two for one type wins, as in buildx). `BUILDKIT_SBOM_SCAN_STAGE=true` as a build arg
  * also scans the stages, as in BuildKit.
  *
- * Nothing asked means no attestation. buildx adds `mode=min` provenance to pushed and OCI-layout images by default;
- * tsbuild does not yet (see the README): the provenance carries the build's id and times, so it would give every
- * build a new index digest and end the "same image, no bytes re-pushed" rebuilds that the cache promises.
+ * Provenance that no flag mentions is `mode=min` when `defaultProvenance` is true (see `defaultProvenanceApplies`),
+ * as buildx's default; any `--provenance` or `--attest type=provenance`, `false` included, replaces the default.
  */
-export function parseAttestFlags(flags: { provenance?: string; sbom?: string; attest?: string[] }, buildArgs: Record<string, string>): AttestRequest {
-  let provenance: ProvenanceOptions | undefined;
+export function parseAttestFlags(
+  flags: { provenance?: string; sbom?: string; attest?: string[] }, buildArgs: Record<string, string>, opts: { defaultProvenance?: boolean } = {},
+): AttestRequest {
+  let provenance: ProvenanceOptions | undefined = opts.defaultProvenance ? DEFAULT_PROVENANCE : undefined;
   let sbom: SbomOptions | undefined;
   for (const text of flags.attest ?? []) {
     const a = attrs('--attest', text);
@@ -86,4 +91,16 @@ export function parseAttestFlags(flags: { provenance?: string; sbom?: string; at
   if (flags.sbom !== undefined) sbom = sbomOf('--sbom', flags.sbom, attrs('--sbom', flags.sbom));
   if (sbom && TRUE.includes((buildArgs.BUILDKIT_SBOM_SCAN_STAGE ?? '').toLowerCase())) sbom = { scanStage: true };
   return { ...(provenance ? { provenance } : {}), ...(sbom ? { sbom } : {}) };
+}
+
+/**
+ * Whether buildx's default `mode=min` provenance applies: the image is pushed (`--push`, `-o type=image,push=true`,
+ * `-o type=registry`) or written as an OCI layout (`-o type=oci`), the outputs where BuildKit stores attestations
+ * inline; not for an image kept in the store, nor for docker, local or tar outputs. `BUILDX_NO_DEFAULT_ATTESTATIONS`
+ * set to a true value (Go's strconv.ParseBool: 1, t, true …) turns the default off, as in buildx. The default costs
+ * no determinism: `min` provenance is the same bytes for the same inputs (see provenance.ts).
+ */
+export function defaultProvenanceApplies(outputs: OutputSpec[], env: Record<string, string | undefined>): boolean {
+  if (['1', 't', 'true'].includes((env.BUILDX_NO_DEFAULT_ATTESTATIONS ?? '').trim().toLowerCase())) return false;
+  return outputs.some((o) => (o.type === 'image' && o.push) || o.type === 'oci');
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { BuildGraph } from '../../frontend/index.js';
 import { sha256 } from '../../registry/oci/index.js';
-import { dockerPurl, provenanceStatement, type ProvenanceInput } from './provenance.js';
+import { dockerPurl, isReproducible, provenanceStatement, type ProvenanceInput } from './provenance.js';
 
 const BASE = sha256('base manifest');
 const graph: BuildGraph = {
@@ -20,7 +20,7 @@ const input: ProvenanceInput = {
   platform: { os: 'linux', architecture: 'amd64' }, builderPlatform: { os: 'linux', architecture: 'amd64' },
   dockerfile: { name: 'Dockerfile', digest: sha256('FROM debian') }, context: sha256('ctx'),
   buildArgs: { GITHUB_TOKEN: 's3cr3t-value', FLAVOUR: 'mint' }, labels: {}, secrets: ['npmrc'], graph,
-  keys: {}, cacheSources: [], reproducible: false,
+  keys: {}, cacheSources: [],
   records: [{ id: 's0.1', text: 'RUN', key: sha256('k'), cached: false, reasons: [{ kind: 'arg', name: 'GITHUB_TOKEN', before: 'old-secret', after: 's3cr3t-value' }], started: 0, finished: 1, durationMs: 1, size: 0 }],
 };
 
@@ -54,6 +54,33 @@ describe('provenanceStatement', () => {
     expect(s.predicateType).to.equal('https://slsa.dev/provenance/v1');
     expect(Object.keys(s.predicate.buildDefinition ?? {})).to.have.members(['buildType', 'externalParameters', 'internalParameters', 'resolvedDependencies']);
     expect(s.predicate.runDetails?.builder).to.deep.equal({ id: 'https://ci.example/run/1' });
+  });
+  it('writes the same min statement for two builds of the same inputs: no invocation id, no times, no cache sources', () => {
+    const again: ProvenanceInput = {
+      ...input, buildId: 'b2', startedOn: new Date(5000), finishedOn: new Date(9000), cacheSources: ['localhost:5000/cache:main'],
+      records: input.records.map((r) => ({ ...r, cached: true, reasons: [] })),
+    };
+    for (const version of ['v0.2', 'v1'] as const) {
+      const first = JSON.stringify(provenanceStatement(input, { mode: 'min', version }));
+      expect(JSON.stringify(provenanceStatement(again, { mode: 'min', version })), version).to.equal(first);
+      expect(first).not.to.match(/"b1"|InvocationID|invocationID|StartedOn|startedOn|FinishedOn|finishedOn|1970/);
+    }
+  });
+  it('keeps the id and the times in max, clamped to SOURCE_DATE_EPOCH, and lists the caches that answered', () => {
+    const late: ProvenanceInput = { ...input, startedOn: new Date(2_000_000_000_000), finishedOn: new Date(2_000_000_001_000), sourceDateEpoch: 1_700_000_000, cacheSources: ['localhost:5000/cache:main'] };
+    const v02 = provenanceStatement(late, { mode: 'max', version: 'v0.2' }) as { predicate: { materials: { uri: string }[]; metadata: Record<string, unknown> } };
+    expect(v02.predicate.metadata).to.include({ buildInvocationID: 'b1', buildStartedOn: '2023-11-14T22:13:20.000Z', buildFinishedOn: '2023-11-14T22:13:20.000Z' });
+    expect(v02.predicate.materials.map((m) => m.uri)).to.include('pkg:docker/localhost:5000/cache@main');
+    const early = provenanceStatement({ ...late, sourceDateEpoch: 2_100_000_000 }, { mode: 'max', version: 'v1' }) as { predicate: { runDetails: { metadata: Record<string, unknown> } } };
+    expect(early.predicate.runDetails.metadata).to.include({ invocationID: 'b1', startedOn: '2033-05-18T03:33:20.000Z', finishedOn: '2033-05-18T03:33:21.000Z' });
+  });
+  it('claims reproducible only with SOURCE_DATE_EPOCH and no RUN step', () => {
+    expect(isReproducible({ graph, sourceDateEpoch: 1 })).to.equal(false);
+    const noRun: BuildGraph = { ...graph, stages: [{ ...graph.stages[0]!, vertices: ['s0.0'], result: 's0.0' }], vertices: graph.vertices.slice(0, 1) };
+    expect(isReproducible({ graph: noRun, sourceDateEpoch: 1 })).to.equal(true);
+    expect(isReproducible({ graph: noRun })).to.equal(false);
+    const s = provenanceStatement({ ...input, graph: noRun, sourceDateEpoch: 1 }, { mode: 'min', version: 'v0.2' }) as { predicate: { metadata: { reproducible: boolean } } };
+    expect(s.predicate.metadata.reproducible).to.equal(true);
   });
   it('keeps the registry in a purl when it is not Docker Hub', () => {
     expect(dockerPurl('localhost:5000/app@sha256:' + 'a'.repeat(64))).to.equal(`pkg:docker/localhost:5000/app@sha256:${'a'.repeat(64)}`);

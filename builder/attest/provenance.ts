@@ -9,6 +9,21 @@ import { redactDeep, redactedArgs } from './redact.js';
 // as BuildKit, v1 with `version=v1`. `min` carries the request without build args; `max` adds them (secret-looking
 // values redacted) and tsbuild's own step list where BuildKit puts its LLB: each step's instruction, inputs, cache key
 // ingredients and whether it ran or came from a cache, and why.
+//
+// Deterministic provenance (issue 21 follow-up). BuildKit writes a random `buildInvocationID` and the wall-clock
+// `buildStartedOn`/`buildFinishedOn` into every statement, so each build, even a fully cached one, gets a new
+// attestation manifest and a new index digest. tsbuild attaches `mode=min` provenance by default (as buildx), so in
+// `min` the statement holds only what follows from the build's inputs and its result:
+// - the invocation id and both timestamps are left out. SLSA allows it: in v0.2 every `metadata` field is optional
+//   (https://slsa.dev/spec/v0.2/provenance#fields: buildInvocationID, buildStartedOn, buildFinishedOn "(optional)"),
+//   and in v1 `runDetails.metadata` and its invocationID/startedOn/finishedOn are all optional
+//   (https://slsa.dev/spec/v1.0/provenance#buildmetadata). A content-derived id was not chosen: SLSA says the id
+//   SHOULD be globally unique to one invocation, and two invocations sharing one would mislead a log search.
+// - `--cache-from` sources that answered a step are listed only in `max`: which cache served a step depends on the
+//   cache's state, not on the build's inputs (a rebuild served by the local cache would otherwise differ).
+// So a cached rebuild, on this root or another, gives the same provenance bytes, attestation manifest and index.
+// `max` keeps the id (it names the build in tsbuild's history and reports) and the times, clamped to
+// SOURCE_DATE_EPOCH when it is set, and its step list says which steps were cache hits: it describes one run.
 
 /** The predicate types. */
 export const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
@@ -43,7 +58,8 @@ export interface ProvenanceInput {
   records: VertexRecord[];
   /** `--cache-from` references that answered at least one step. */
   cacheSources: string[];
-  reproducible: boolean;
+  /** SOURCE_DATE_EPOCH (seconds), when set: `max` clamps its times to it; `reproducible` needs it. */
+  sourceDateEpoch?: number;
 }
 
 /** A resolved dependency (v1) / material (v0.2). */
@@ -57,7 +73,7 @@ export function dockerPurl(ref: string, platform?: Platform): string {
   return `pkg:docker/${name}@${version}${platform ? `?platform=${encodeURIComponent(formatPlatform(platform))}` : ''}`;
 }
 
-/** The images, the Dockerfile, the context and the remote caches the build read, each with its digest. */
+/** The images, the Dockerfile and the context the build read, each with its digest. */
 export function materialsOf(input: ProvenanceInput): Material[] {
   const out: Material[] = [];
   const seen = new Set<string>();
@@ -70,6 +86,12 @@ export function materialsOf(input: ProvenanceInput): Material[] {
   }
   out.push({ uri: `local:dockerfile/${input.dockerfile.name}`, digest: { sha256: digestHex(input.dockerfile.digest) } });
   if (input.context) out.push({ uri: 'local:context', digest: { sha256: digestHex(input.context) } });
+  return out;
+}
+
+/** The remote caches that answered a step, as materials (`max` only: they depend on the cache's state). */
+function cacheMaterials(input: ProvenanceInput): Material[] {
+  const out: Material[] = [];
   for (const ref of input.cacheSources) {
     let uri: string;
     try { uri = dockerPurl(ref); } catch { uri = `local:cache/${ref}`; }
@@ -117,15 +139,41 @@ function isHermetic(graph: BuildGraph): boolean {
   return neededVertices(graph).every((v) => v.op.kind !== 'exec' || v.op.network === 'none');
 }
 
-/** The provenance statement for one platform's image. */
+/** An ADD source fetched from the network (a URL or a git repository) rather than read from the context. */
+function isRemoteSource(source: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(source) || /^git@/.test(source);
+}
+
+/**
+ * SLSA's `reproducible` ("running the invocation on materials will produce bit-for-bit identical output"), claimed
+ * only where tsbuild itself guarantees it: SOURCE_DATE_EPOCH is set (layer and config times are pinned; the
+ * byte-identical-across-roots test holds it), no RUN step (a command's output is the command's business: apt-get, a
+ * timestamp, a random file) and no ADD from the network without `--checksum`. Every other step is a pure function of
+ * the materials. BuildKit always writes false unless told otherwise; this is never less honest than that.
+ */
+export function isReproducible(input: Pick<ProvenanceInput, 'graph' | 'sourceDateEpoch'>): boolean {
+  if (input.sourceDateEpoch === undefined) return false;
+  return neededVertices(input.graph).every((v) => v.op.kind !== 'exec'
+    && !(v.op.kind === 'copy' && v.op.mode === 'add' && v.op.checksum === undefined && v.op.sources.some(isRemoteSource)));
+}
+
+/** A time as SLSA writes it, no later than SOURCE_DATE_EPOCH when that is set (BuildKit's rewrite-timestamp rule). */
+function clampedTime(at: Date, epoch: number | undefined): string {
+  return (epoch !== undefined && at.getTime() > epoch * 1000 ? new Date(epoch * 1000) : at).toISOString();
+}
+
+/** The provenance statement for one platform's image; in `min`, the same bytes for the same inputs (see the top). */
 export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOptions): Statement<unknown> {
   const subject = [subjectOf(input.subject.name, input.subject.digest)];
-  const materials = materialsOf(input);
+  const max = opts.mode === 'max';
+  const materials = [...materialsOf(input), ...(max ? cacheMaterials(input) : [])];
   const request = requestOf(input, opts.mode);
   const configSource = { digest: { sha256: digestHex(input.dockerfile.digest) } };
-  const max = opts.mode === 'max';
   const hermetic = isHermetic(input.graph);
-  const tsbuildMetadata = { buildId: input.buildId, ...(max ? { steps: input.records.length, cached: input.records.filter((r) => r.cached).length } : {}) };
+  const reproducible = isReproducible(input);
+  const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
+  const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
+  const tsbuildMetadata = max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {};
   if (opts.version === 'v1') {
     return statement(subject, SLSA_V1, {
       buildDefinition: {
@@ -137,11 +185,11 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
       runDetails: {
         builder: { id: opts.builderId ?? '' },
         metadata: {
-          invocationID: input.buildId, startedOn: input.startedOn.toISOString(), finishedOn: input.finishedOn.toISOString(),
+          ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
           buildkit_hermetic: hermetic,
           buildkit_completeness: { request: max, resolvedDependencies: false },
-          buildkit_reproducible: input.reproducible,
-          tsbuild_metadata: tsbuildMetadata,
+          buildkit_reproducible: reproducible,
+          ...tsbuildMetadata,
         },
       },
     }, IN_TOTO_STATEMENT_V1);
@@ -157,11 +205,11 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
     },
     ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}),
     metadata: {
-      buildInvocationID: input.buildId, buildStartedOn: input.startedOn.toISOString(), buildFinishedOn: input.finishedOn.toISOString(),
+      ...(max ? { buildInvocationID: input.buildId, buildStartedOn: startedOn, buildFinishedOn: finishedOn } : {}),
       completeness: { parameters: max, environment: true, materials: false },
-      reproducible: input.reproducible,
+      reproducible,
       'https://mobyproject.org/buildkit@v1#hermetic': hermetic,
-      tsbuild_metadata: tsbuildMetadata,
+      ...tsbuildMetadata,
     },
   }, IN_TOTO_STATEMENT_V01);
 }

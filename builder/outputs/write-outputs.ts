@@ -7,6 +7,8 @@ import { assembleIndex, platformDir, type AssembledIndex } from '../multi-platfo
 import type { RegistryImageSource } from '../image-source.js';
 import type { ImageExportAttrs, OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
+import { retargetAttestation } from '../attest/attach.js';
+import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
 import { writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex } from './push.js';
@@ -61,8 +63,8 @@ interface OutputImage {
 
 /**
  * Applies one output's attributes (compression, media types, annotations, rewrite-timestamp: export-image.ts) to
- * every platform's image and, for an index, assembles the index over the results. Attestation manifests name the
- * image manifests they describe by digest, so an attribute that changes an image cannot be combined with them.
+ * every platform's image and, for an index, assembles the index over the results; attestation manifests that
+ * described a changed image are made about the exported one (retargetAttestation).
  */
 async function outputImage(built: BuiltImage, attrs: ImageExportAttrs, text: string, ctx: OutputContext): Promise<OutputImage> {
   const exported = [];
@@ -78,14 +80,31 @@ async function outputImage(built: BuiltImage, attrs: ImageExportAttrs, text: str
   if (!built.index) return { root: first.image, layout };
   const changed = exported.some((e, k) => e.image.manifestDescriptor.digest !== built.platforms[k]?.image.manifestDescriptor.digest);
   if (!changed) return { root: built.index, layout };
-  if ((built.index.attestations ?? []).length > 0) {
-    // TODO(#21): regenerate the attestations for the exported images instead of refusing.
-    throw new UserError('INVALID_ARGUMENT', `${text}: these attributes change the image, and the attestations describe the image as built`,
-      'add --provenance=false --sbom=false to this build, or drop the attribute that changes the image (compression, oci-mediatypes, annotation.*, rewrite-timestamp)');
-  }
-  const index = assembleIndex(exported.map((e) => e.image), built.index.index.annotations);
+  const attestations = [];
+  for (const att of built.index.attestations ?? []) attestations.push(await retarget(att, built, exported.map((e) => e.image), ctx));
+  const index = assembleIndex(exported.map((e) => e.image), built.index.index.annotations, attestations);
   await ctx.store.put(index.indexBytes, index.indexDescriptor.mediaType);
   return { root: index, layout };
+}
+
+/** `att` made about the exported image of the platform it described; its statements come from the store. */
+async function retarget(att: AssembledImage, built: BuiltImage, exported: AssembledImage[], ctx: OutputContext): Promise<AssembledImage> {
+  const subject = att.manifest.subject?.digest;
+  const k = built.platforms.findIndex((p) => p.image.manifestDescriptor.digest === subject);
+  const from = built.platforms[k]?.image.manifestDescriptor;
+  const to = exported[k]?.manifestDescriptor;
+  if (from === undefined || to === undefined || from.digest === to.digest) return att;
+  const statements: Statement<unknown>[] = [];
+  for (const layer of att.manifest.layers) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await ctx.store.read(layer.digest)) chunks.push(chunk as Buffer);
+    statements.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Statement<unknown>);
+  }
+  const moved = retargetAttestation(statements, from, to);
+  for (const blob of moved.blobs) await ctx.store.put(blob.bytes, blob.descriptor.mediaType);
+  await ctx.store.put(moved.configBytes, moved.configDescriptor.mediaType);
+  await ctx.store.put(moved.manifestBytes, moved.manifestDescriptor.mediaType);
+  return moved;
 }
 
 function digestOf(root: AssembledImage | AssembledIndex): string {

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { publishDebian, type PublishedDebian } from '../fixtures/debian-image.js';
@@ -140,6 +140,58 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(copy.code, copy.stderr).to.equal(0);
     const index = JSON.parse(copy.stdout) as { manifests: Desc[] };
     expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+  });
+
+  // buildx's default, made deterministic (issue 21 follow-up): min provenance on a pushed image with no flag, and the
+  // same statement, attestation manifest and index from a second, empty root.
+  it('attaches min provenance to a pushed image by default, the same bytes from an empty root; none when turned off', async () => {
+    const ctx = await context('default', ['ARG FLAVOUR', 'COPY a.txt /a.txt', 'ENV FLAVOUR=$FLAVOUR'], { 'a.txt': 'a\n' });
+    const ref = `${registry.host}/attest:default`;
+    const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
+    const digests: string[] = [];
+    for (const root of ['root-default-a', 'root-default-b']) {
+      const meta = join(dir, `${root}.json`);
+      const r = await tsbuild(['build', '--root', join(dir, root), '--progress', 'plain', '--metadata-file', meta, '--build-arg', 'FLAVOUR=mint', '-t', ref, '--push', ctx], { env: epoch });
+      expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+      digests.push((JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest'] ?? '');
+    }
+    expect(digests[1], 'the index, attestation manifest included, is the same from an empty root').to.equal(digests[0]);
+    const index = await skopeoRaw(ref) as { manifests: Desc[] };
+    expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+    const { SLSA: slsa } = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa & { metadata: Record<string, unknown> } };
+    expect(slsa.invocation.parameters.args).to.deep.equal({});   // min: no build args
+    expect(slsa.metadata).to.not.have.any.keys('buildInvocationID', 'buildStartedOn', 'buildFinishedOn', 'tsbuild_metadata');
+    // No RUN, pinned base, SOURCE_DATE_EPOCH: tsbuild can claim a bit-for-bit rebuild, and the two roots just did one.
+    expect(slsa.metadata.reproducible).to.equal(true);
+
+    const off = join(dir, 'off.json');
+    const r = await tsbuild(['build', '--root', join(dir, 'root-default-a'), '--progress', 'plain', '--metadata-file', off, '-t', `${registry.host}/attest:off`, '--push', ctx], { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } });
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    expect((await skopeoRaw(`${registry.host}/attest:off`) as { mediaType: string }).mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+    // Not for a docker archive (nor local/tar): BuildKit keeps attestations inline in image and OCI outputs only.
+    const docker = join(dir, 'docker.json');
+    const d = await tsbuild(['build', '--root', join(dir, 'root-default-a'), '--progress', 'plain', '--metadata-file', docker, '-o', `type=docker,dest=${join(dir, 'default.tar')}`, ctx]);
+    expect(d.code, d.stderr.slice(-3000)).to.equal(0);
+    expect((JSON.parse(await readFile(docker, 'utf8')) as { 'containerimage.descriptor': Desc })['containerimage.descriptor'].mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+  });
+
+  it('makes the default provenance about the exported image when -o attributes change it (compression=zstd)', async () => {
+    const ctx = await context('zstd', ['COPY a.txt /a.txt'], { 'a.txt': 'zstd\n' });
+    const ref = `${registry.host}/attest:zstd`;
+    const r = await tsbuild(['build', '--root', join(dir, 'root-zstd'), '--progress', 'plain', '-o', `type=image,name=${ref},push=true,compression=zstd`, ctx]);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    const index = await skopeoRaw(ref) as { manifests: Desc[] };
+    const [image, attestation] = index.manifests;
+    expect(attestation?.annotations?.['vnd.docker.reference.digest'], 'the attestation names the zstd image the index holds').to.equal(image?.digest);
+    const manifest = await skopeoRaw(`${registry.host}/attest@${image?.digest ?? ''}`) as { layers: Desc[] };
+    expect(manifest.layers.at(-1)?.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar+zstd');
+    const att = await skopeoRaw(`${registry.host}/attest@${attestation?.digest ?? ''}`) as { subject?: Desc; layers: Desc[] };
+    expect(att.subject?.digest).to.equal(image?.digest);
+    // The statement itself (a blob: read straight from the registry's blob endpoint) names the zstd image too.
+    const res = await fetch(`http://${registry.host}/v2/attest/blobs/${att.layers[0]?.digest ?? ''}`);
+    expect(res.status).to.equal(200);
+    const statement = await res.json() as { subject: { digest: { sha256: string } }[] };
+    expect(statement.subject.map((x) => `sha256:${x.digest.sha256}`)).to.deep.equal([image?.digest]);
   });
 
   it('refuses an unsupported --format template by name', async () => {

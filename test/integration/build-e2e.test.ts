@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunningRegistry } from '../fixtures/registry-server.js';
@@ -58,6 +59,12 @@ describe('tsbuild build, end to end against a real registry', function () {
 
     const inspected = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).stdout) as { Digest: string; Layers: string[] };
     expect(inspected.Digest).to.equal(digest);
+    // buildx's default: a pushed image gets min provenance, so the tag names an index of the image and its
+    // attestation manifest (platform unknown/unknown, pointing back at the image).
+    const raw = JSON.parse((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout) as { mediaType: string; manifests: { digest: string; platform?: { os: string }; annotations?: Record<string, string> }[] };
+    expect(raw.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
+    expect(raw.manifests.map((m) => m.platform?.os)).to.deep.equal(['linux', 'unknown']);
+    expect(raw.manifests[1]?.annotations?.['vnd.docker.reference.digest']).to.equal(raw.manifests[0]?.digest);
     expect(inspected.Layers).to.have.length(3);   // busybox + WORKDIR's directory + COPY
 
     const config = await inspectConfig(ref);
@@ -99,6 +106,7 @@ describe('tsbuild build, end to end against a real registry', function () {
     expect(config.history.filter((h) => !h.empty_layer)).to.have.length(config.rootfs.diff_ids.length);
   });
 
+  // With the default provenance on: it is deterministic, so the rebuild's attestation manifest and index are the same.
   it('takes every step from the cache on a rebuild, gives the same image, and re-pushes no blob bytes', async () => {
     const before = (JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8')) as Record<string, string>)['containerimage.digest'];
     const meta = join(dir, 'meta2.json');
@@ -120,6 +128,7 @@ describe('tsbuild build, end to end against a real registry', function () {
 
   it('writes an OCI layout tarball with -o type=oci without pushing, byte-identical across roots with SOURCE_DATE_EPOCH', async () => {
     const digests: string[] = [];
+    const tarballs: string[] = [];
     for (const name of ['x', 'y']) {
       const out = join(dir, `image-${name}.tar`);
       const r = await tsbuild(['build', '--root', join(dir, `root-${name}`), '--progress', 'plain', '-t', 'example/app:2', '-o', `type=oci,dest=${out}`, ctx], { env: { SOURCE_DATE_EPOCH: '1700000000' } });
@@ -129,8 +138,13 @@ describe('tsbuild build, end to end against a real registry', function () {
       const parsed = JSON.parse(inspect.stdout) as { Digest: string; Created: string };
       expect(parsed.Created).to.equal('2023-11-14T22:13:20Z');
       digests.push(parsed.Digest);
+      tarballs.push(createHash('sha256').update(await readFile(out)).digest('hex'));
+      // The layout holds the default min provenance too (BuildKit attaches it to type=oci): it does not break the bytes.
+      const raw = JSON.parse((await run('skopeo', ['inspect', '--raw', `oci-archive:${out}`])).stdout) as { manifests: { annotations?: Record<string, string> }[] };
+      expect(raw.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
     }
     expect(digests[0]).to.equal(digests[1]);
+    expect(tarballs[0]).to.equal(tarballs[1]);
     expect((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${registry.host}/example/app:2`])).code).to.not.equal(0);
   });
 

@@ -59,8 +59,15 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(r.code, r.stderr).to.equal(0);
     return readFile(join(bundle, 'rootfs', path), 'utf8');
   };
-  const rawIndex = async (ref: string): Promise<{ mediaType: string; manifests: { digest: string; platform?: { architecture: string } }[] }> =>
-    JSON.parse(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])) as { mediaType: string; manifests: { digest: string; platform?: { architecture: string } }[] };
+  type Index = { mediaType: string; manifests: { digest: string; platform?: { architecture: string }; annotations?: Record<string, string> }[] };
+  const rawIndex = async (ref: string): Promise<Index> =>
+    JSON.parse(await skopeo(['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])) as Index;
+  /** buildx's shape with its default min provenance: the images, then one attestation manifest per image, naming it. */
+  const expectAttested = (index: Index, archs: string[]): void => {
+    expect(index.manifests.map((m) => m.platform?.architecture)).to.deep.equal([...archs, ...archs.map(() => 'unknown')]);
+    const images = index.manifests.slice(0, archs.length).map((m) => m.digest);
+    expect(index.manifests.slice(archs.length).map((m) => m.annotations?.['vnd.docker.reference.digest'])).to.deep.equal(images);
+  };
 
   it('builds linux/amd64 and linux/arm64 into one index; the arm64 RUN runs arm64 busybox under QEMU', async () => {
     const ctx = await context('uname', [
@@ -73,7 +80,7 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     const { r, meta } = await build(['--root', join(dir, 'root-uname'), '--platform', 'linux/amd64,linux/arm64', '-t', ref, '--push'], ctx);
     const index = await rawIndex(ref);
     expect(index.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
-    expect(index.manifests.map((m) => m.platform?.architecture)).to.deep.equal(['amd64', 'arm64']);
+    expectAttested(index, ['amd64', 'arm64']);
     expect(meta['containerimage.digest']).to.match(/^sha256:/);
     expect(meta['containerimage.descriptor'].mediaType).to.equal('application/vnd.oci.image.index.v1+json');
     const arm = JSON.parse(await skopeo(['--override-arch', 'arm64', 'inspect', '--tls-verify=false', `docker://${ref}`])) as { Architecture: string };
@@ -121,8 +128,8 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     await build(['--root', root, '--platform', 'linux/amd64,linux/arm64', '-o', `type=oci,dest=${layout},tar=false`, '-o', `type=local,dest=${local}`], ctx);
     const top = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { mediaType: string; digest: string }[] };
     expect(top.manifests.map((m) => m.mediaType)).to.deep.equal(['application/vnd.oci.image.index.v1+json']);
-    const inner = JSON.parse(await readFile(join(layout, 'blobs', 'sha256', (top.manifests[0]?.digest ?? '').slice(7)), 'utf8')) as { manifests: { platform: { architecture: string } }[] };
-    expect(inner.manifests.map((m) => m.platform.architecture)).to.deep.equal(['amd64', 'arm64']);
+    const inner = JSON.parse(await readFile(join(layout, 'blobs', 'sha256', (top.manifests[0]?.digest ?? '').slice(7)), 'utf8')) as Index;
+    expectAttested(inner, ['amd64', 'arm64']);
     expect((await readdir(local)).sort()).to.deep.equal(['linux_amd64', 'linux_arm64']);
     expect(await readFile(join(local, 'linux_arm64', 'app'), 'utf8')).to.equal('compiled on x86_64 for arm64 (linux/amd64)\n');
   });
@@ -134,27 +141,36 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     ]);
     const repo = `${host}/dist`;
     const output = `type=image,name=${repo},push-by-digest=true,name-canonical=true,push=true`;
+    // With buildx's default provenance each runner pushes an index (its image + attestation manifest); create
+    // flattens them, as buildx's does, into one index of both images and both attestation manifests.
     const digests: string[] = [];
+    const children: string[][] = [];
     for (const arch of ['amd64', 'arm64']) {
       const { meta } = await build(['--root', join(dir, `root-dist-${arch}`), '--platform', `linux/${arch}`, '-o', output], ctx);
       expect(meta['image.name']).to.equal(`${repo}@${meta['containerimage.digest']}`);
       digests.push(meta['containerimage.digest']);
+      const own = await rawIndex(`${repo}@${meta['containerimage.digest']}`);
+      expectAttested(own, [arch]);
+      children.push(own.manifests.map((m) => m.digest));
     }
+    const [amd64, arm64] = children.map((c) => c[0] ?? '');
     // By digest only: the repository has no tag.
     const tags = await run('skopeo', ['list-tags', '--tls-verify=false', `docker://${repo}`]);
     expect(tags.code === 0 ? (JSON.parse(tags.stdout) as { Tags: string[] | null }).Tags ?? [] : []).to.deep.equal([]);
 
     const dry = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/final:1`, ...digests.map((d) => `${repo}@${d}`)]);
     expect(dry.code, dry.stderr).to.equal(0);
-    expect((JSON.parse(dry.stdout) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).to.deep.equal(digests);
+    expect((JSON.parse(dry.stdout) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).to.deep.equal(children.flat());
     expect((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/final:1`])).code, 'a dry run pushes nothing').to.not.equal(0);
 
     // Into another repository of the same registry: the manifests are copied, their blobs mounted, not uploaded.
     const created = await tsbuild(['imagetools', 'create', '-t', `${host}/final:1`, ...digests.map((d) => `${repo}@${d}`)]);
     expect(created.code, created.stderr).to.equal(0);
-    expect(created.stderr).to.match(/2 manifests copied \(\d+ blobs mounted, 0 copied/);
+    expect(created.stderr).to.match(/4 manifests copied \(\d+ blobs mounted, 0 copied/);
     const index = await rawIndex(`${host}/final:1`);
-    expect(index.manifests.map((m) => [m.digest, m.platform?.architecture])).to.deep.equal([[digests[0], 'amd64'], [digests[1], 'arm64']]);
+    expect(index.manifests.map((m) => [m.digest, m.platform?.architecture])).to.deep.equal([
+      [amd64, 'amd64'], [children[0]?.[1], 'unknown'], [arm64, 'arm64'], [children[1]?.[1], 'unknown'],
+    ]);
     expect(await fileIn(`${host}/final:1`, 'arm64', 'arch')).to.equal('aarch64\n');
     // And in the same repository, by bare digest, as a CI merge job does.
     const same = await tsbuild(['imagetools', 'create', '-t', `${repo}:latest`, ...digests]);
@@ -165,7 +181,7 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
     expect(inspect.code, inspect.stderr).to.equal(0);
     expect(inspect.stdout).to.contain(`Name:      ${host}/final:1`).and.contain('MediaType: application/vnd.oci.image.index.v1+json')
-      .and.contain('Platform:  linux/amd64').and.contain('Platform:  linux/arm64').and.contain(`${host}/final@${digests[1]}`);
+      .and.contain('Platform:  linux/amd64').and.contain('Platform:  linux/arm64').and.contain(`${host}/final@${arm64}`);
     const raw = await tsbuild(['imagetools', 'inspect', '--raw', `${host}/final:1`]);
     expect(JSON.parse(raw.stdout)).to.deep.equal(index);
   });

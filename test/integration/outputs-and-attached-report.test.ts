@@ -47,8 +47,20 @@ describe('outputs and attached reports', function () {
   });
 
   it('writes an OCI layout directory (tar=false) that umoci unpacks', async () => {
+    // By default the layout holds buildx's min provenance: the tag names an index of the image and its attestation
+    // manifest, which skopeo reads (it picks the platform) ...
+    const withProvenance = join(dir, 'layout-default');
+    const d = await build(`type=oci,dest=${withProvenance},tar=false`);
+    expect(d.code, d.stderr).to.equal(0);
+    const raw = await run('skopeo', ['inspect', '--raw', `oci:${withProvenance}:1`]);
+    expect(raw.code, raw.stderr).to.equal(0);
+    const index = JSON.parse(raw.stdout) as { manifests: { platform?: { os: string } }[] };
+    expect(index.manifests.map((m) => m.platform?.os)).to.deep.equal(['linux', 'unknown']);
+    expect((await run('skopeo', ['inspect', `oci:${withProvenance}:1`])).code).to.equal(0);
+    // ... but umoci resolves a tag to every manifest under it and refuses two ("tag is ambiguous"), as it does for
+    // buildx's layouts: its users pass --provenance=false, and so does this check of the layout umoci unpacks.
     const layout = join(dir, 'layout');
-    const r = await build(`type=oci,dest=${layout},tar=false`);
+    const r = await build(`type=oci,dest=${layout},tar=false`, ['--provenance=false']);
     expect(r.code, r.stderr).to.equal(0);
     const bundle = join(dir, 'bundle');
     const unpack = await run('umoci', ['unpack', '--image', `${layout}:1`, bundle]);
@@ -71,10 +83,16 @@ describe('outputs and attached reports', function () {
     expect(list.filter((l) => l.includes('.wh.'))).to.deep.equal([]);
   });
 
+  // With the default provenance the tag names an index (image + attestation manifest). The report describes the whole
+  // build, so it refers to what the tag names, the index, as `oras attach REF` and `cosign attach … REF` resolve a tag;
+  // `tsbuild report REF` and `oras discover REF` resolve the tag the same way and find it. The attestation manifest
+  // keeps the platform image as its subject, as BuildKit writes it.
   it('attaches the report to the pushed image and shows it from an empty root', async () => {
     const ref = `${registry.host}/app:reported`;
     const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '-t', ref, '--push', '--attach-report', ctx]);
     expect(r.code, r.stderr).to.equal(0);
+    const raw = JSON.parse((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout) as { mediaType: string; manifests: { digest: string }[] };
+    expect(raw.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
     const shown = await tsbuild(['report', ref, '--root', join(dir, 'other-root'), '--format', 'json']);
     expect(shown.code, shown.stderr).to.equal(0);
     const report = JSON.parse(shown.stdout) as { schemaVersion: number; steps: { instruction: string }[]; build: { resultDigest: string } };
@@ -83,7 +101,15 @@ describe('outputs and attached reports', function () {
     const digest = (await run('skopeo', ['inspect', '--tls-verify=false', '--format', '{{.Digest}}', `docker://${ref}`])).stdout.trim();
     expect(report.build.resultDigest).to.equal(digest);
     const discover = await tsbuild(['artifact', 'discover', ref, '--json']);
-    expect(discover.stdout).to.contain('application/vnd.tsbuild.report.v1+json');
+    expect(discover.code, discover.stderr).to.equal(0);
+    const found = JSON.parse(discover.stdout) as { subject: { digest: string; mediaType: string }; referrers: { artifactType?: string }[] };
+    expect(found.subject).to.include({ digest, mediaType: 'application/vnd.oci.image.index.v1+json' });
+    expect(found.referrers.map((x) => x.artifactType)).to.deep.equal(['application/vnd.tsbuild.report.v1+json']);
+    // The platform image itself carries no report: one report per build, on the index.
+    const image = raw.manifests[0]?.digest ?? '';
+    const onImage = await tsbuild(['artifact', 'discover', `${registry.host}/app@${image}`, '--json']);
+    expect(onImage.code, onImage.stderr).to.equal(0);
+    expect((JSON.parse(onImage.stdout) as { referrers: unknown[] }).referrers).to.deep.equal([]);
   });
 
   it('refuses --attach-report without a push, before building', async () => {
