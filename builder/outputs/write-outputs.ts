@@ -66,7 +66,13 @@ interface OutputImage {
  * every platform's image and, for an index, assembles the index over the results; attestation manifests that
  * described a changed image are made about the exported one (retargetAttestation).
  */
-async function outputImage(built: BuiltImage, attrs: ImageExportAttrs, text: string, ctx: OutputContext): Promise<OutputImage> {
+async function outputImage(built: BuiltImage, asked: ImageExportAttrs, text: string, ctx: OutputContext): Promise<OutputImage> {
+  let attrs = asked;
+  if (asked.ociMediatypes === false && (built.index?.attestations ?? []).length > 0) {
+    // Docker's media types have no attestation manifest; BuildKit forces OCI types then, and says so. So do we.
+    ctx.progress.note(`warning: ${text}: oci-mediatypes=false with attestations: using OCI media types (add --provenance=false --sbom=false for docker media types)`);
+    attrs = { ...asked, ociMediatypes: true };
+  }
   const exported = [];
   for (const p of built.platforms) {
     exported.push(await exportImage(p.image, attrs, {
