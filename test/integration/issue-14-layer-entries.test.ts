@@ -96,6 +96,17 @@ describe('issue 14: layer entries follow image symlinks inside the root, as dock
     expect(await readlink(join(upper, 'lib64'))).to.equal('/usr/lib64');
   });
 
+  it('resolves a parent again after a later entry replaced one of its components with a link', async () => {
+    const upper = await unpack('one', undefined, [
+      { name: 'a/b/', type: 'directory', mode: 0o755 },
+      { name: 'a/b/f1', content: '1\n' },
+      { name: 'a', type: 'symlink', linkname: '/t' },
+      { name: 'a/b/f2', content: '2\n' },
+    ]);
+    expect(await readlink(join(upper, 'a'))).to.equal('/t');
+    expect(await readFile(join(upper, 't/b/f2'), 'utf8')).to.equal('2\n');
+  });
+
   it('does not look through a lower directory that an opaque marker or a whiteout hid', async () => {
     await unpack('base', undefined, [
       { name: 'a/', type: 'directory', mode: 0o755 },

@@ -436,6 +436,16 @@ static int union_dirs(const char *path) {
   return fd;
 }
 
+static char *union_parent_path;
+static int union_parent_fd = -1;
+
+static void union_forget(void) {
+  if (union_parent_fd >= 0) close(union_parent_fd);
+  union_parent_fd = -1;
+  free(union_parent_path);
+  union_parent_path = NULL;
+}
+
 /* The parent directory of an entry (created when missing); `*name` is its last component. */
 static int entry_parent(const char *path, const char **name) {
   size_t len = strlen(path);
@@ -443,7 +453,22 @@ static int entry_parent(const char *path, const char **name) {
   if (!parent) die("malloc");
   *name = split(path, parent, len + 1);
   if (**name == '\0' || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) { errno = EINVAL; die("path"); }
-  int pfd = base_union ? union_dirs(parent) : mkdirs(parent, 0);
+  int pfd;
+  if (base_union) {
+    /* Tar entries come grouped by directory: the parent resolved last is kept (an fd in the root) and reused while
+     * entries name it. Every op that changes a directory other than a child of that parent goes through here with
+     * its own parent first, or (O, B) drops the cache, so a kept parent is never stale. */
+    if (!union_parent_path || strcmp(union_parent_path, parent) != 0) {
+      union_forget();
+      union_parent_fd = union_dirs(parent);
+      union_parent_path = strdup(parent);
+      if (!union_parent_path) die("malloc");
+    }
+    pfd = dup(union_parent_fd);
+    if (pfd < 0) die("dup");
+  } else {
+    pfd = mkdirs(parent, 0);
+  }
   free(parent);
   if (pfd < 0) die("openat2");
   return pfd;
@@ -739,6 +764,7 @@ static void op_whiteout(const char *path) {
 }
 
 static void op_opaque(const char *path) {
+  union_forget();   /* an opaque directory hides lowers: parents resolved before may now resolve differently */
   int at = base_union ? union_dirs(path) : mkdirs(path, 0);
   if (at < 0) die("openat2");
   int fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -751,6 +777,7 @@ static void op_opaque(const char *path) {
 static void op_base(const char *path, const char *mode) {
   /* The new base is always found from the root, in-root. */
   int old = basefd;
+  union_forget();
   basefd = roots[0];
   base_resolve = IN_ROOT;
   base_union = 0;
