@@ -6,7 +6,8 @@ import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
-import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { writeTree } from '../../worker/index.js';
 
 // Issue 14, outputs: writing an image's final filesystem into a user's directory (`-o type=local`) or a tar
 // (`-o type=tar`) never follows a symlink from the image, or one already in the destination, out of it; the files
@@ -63,6 +64,22 @@ describe('issue 14: -o type=local and type=tar keep a hostile image inside the d
     }
     const suid = await lstat(join(dest, 'suid'));
     expect(suid.mode & 0o7777).to.equal(me.uid === 0 ? 0o755 : 0o4755);
+  });
+
+  it('leaves device nodes out and writes a root-owned setuid file without its setuid bit', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const source = join(env.dir, 'tree-src');
+    const dest = join(env.dir, 'tree-dest');
+    await mkdir(join(source, 'dev'), { recursive: true });
+    await mkdir(dest);
+    await writeFile(join(source, 'suid'), 'x', { mode: 0o6755 });
+    await run('mknod', ['-m', '666', join(source, 'dev', 'mem'), 'c', '1', '1']);
+    await run('mkfifo', [join(source, 'fifo')]);
+    const { skipped } = await writeTree(source, dest, { owner: { uid: 0, gid: 0 } });
+    expect(skipped).to.deep.equal(['dev/mem']);
+    expect(await lstat(join(dest, 'dev', 'mem')).catch(() => undefined)).to.equal(undefined);
+    expect((await lstat(join(dest, 'fifo'))).isFIFO()).to.equal(true);
+    expect((await lstat(join(dest, 'suid'))).mode & 0o7777).to.equal(0o755);
   });
 
   it('writes the filesystem tar with the links as links and no host file content', async () => {
