@@ -14,4 +14,6 @@ export type { ApplyOptions } from './layers/apply.js';
 export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
 export { chainIds } from './layers/chain-id.js';
+export { ConfinedFsError, writeTree } from './confined/index.js';
+export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError } from './errors.js';

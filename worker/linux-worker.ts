@@ -149,9 +149,9 @@ export class LinuxWorker implements Worker {
     const key = `unpack-${randomUUID()}`;
     await this.#snapshots.prepare(key, parent);
     try {
-      const { upperDir } = this.#snapshots.activeDirs(key);
+      const { upperDir, lowerDirs } = this.#snapshots.activeDirs(key);
       // Base images may ship device nodes (docker and BuildKit create them as root); every other refusal stays.
-      const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob, allowDevices: true });
+      const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob, allowDevices: true, lowerDirs });
       if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the config says ${String(diffId)}`, { layer: blob });
       try {
         await this.#snapshots.commit(name, key);

@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { layerTar, withMountedSnapshot, type LinuxWorker } from '../../worker/index.js';
+import { ConfinedFsError, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
 import { UserError } from '../../registry/oci/index.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
@@ -17,16 +16,25 @@ async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string
   return withMountedSnapshot(worker.snapshotter, fs.snapshot, fn);
 }
 
-/** `-o type=local,dest=DIR`: the final filesystem copied into DIR, owners, modes, links and times kept. */
-export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<void> {
+/**
+ * `-o type=local,dest=DIR`: the final filesystem written into DIR as buildx's local exporter writes it: modes, links
+ * and times kept, every entry owned by the invoking user (fsutil's receiver sets the client's uid/gid). It goes
+ * through one confined writer on DIR (worker/confined writeTree), so a symlink from the image (`x -> /etc`, `up ->
+ * ../../..`) or one already in DIR is written or replaced, never followed out of DIR. Unlike buildx run as root,
+ * nothing becomes a live privilege on the host: root-owned files lose setuid/setgid and device nodes are left out
+ * (returned as `skipped`).
+ */
+export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<{ skipped: string[] }> {
   await mkdir(dest, { recursive: true });
-  await withFinalFs(worker, fs, (dir) => new Promise<void>((resolve, reject) => {
-    const cp = spawn('cp', ['-a', '--', `${dir}/.`, dest], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    cp.stderr.on('data', (c: Buffer) => { err += c.toString(); });
-    cp.on('error', reject);
-    cp.on('close', (code) => (code === 0 ? resolve() : reject(new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.trim()}`, 'check that the destination is writable'))));
-  }));
+  const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  return withFinalFs(worker, fs, async (dir) => {
+    try {
+      return await writeTree(dir, dest, { owner });
+    } catch (err) {
+      if (!(err instanceof ConfinedFsError)) throw err;
+      throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });
+    }
+  });
 }
 
 /** `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. */

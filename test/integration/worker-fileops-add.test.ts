@@ -89,7 +89,15 @@ describe('copyInto (ADD)', () => {
     expect((await readdir(r('d')))).to.deep.equal(['not-a-tar.gz']);
   });
 
-  for (const file of ['dotdot.tar', 'symlink-escape.tar', 'hardlink-escape.tar']) {
+  it('follows an archive symlink to / with the destination as the root (docker\'s chrootarchive), never outside it', async () => {
+    await copyInto(addOp(['symlink-escape.tar'], '/x/'), context, root, signal, progress);
+    expect(await readFile(r('x/etc/evil'), 'utf8')).to.equal('x');
+    expect(await lstat(r('etc/evil')).catch(() => undefined)).to.equal(undefined);
+    expect(await lstat(path.join(base, 'evil')).catch(() => undefined)).to.equal(undefined);
+    expect(await readFile(r('etc/passwd'), 'utf8')).to.equal('root:x:0:0::/:/bin/sh\n');
+  });
+
+  for (const file of ['dotdot.tar', 'hardlink-escape.tar']) {
     it(`refuses the hostile archive ${file} and writes nothing outside the destination`, async () => {
       const err = await copyInto(addOp([file], '/x/'), context, root, signal, progress).catch((e: unknown) => e);
       expect(err).to.have.property('code', 'INVALID_ARGUMENT');

@@ -6,3 +6,5 @@ export { EscapeError, cleanComponents, inRootPath } from './clean-path.js';
 export { numericId, readAccounts } from './accounts.js';
 export type { Accounts, GroupEntry, PasswdEntry } from './accounts.js';
 export { fsattrPath } from './fsattr-path.js';
+export { writeTree } from './write-tree.js';
+export type { WriteTreeOptions, WriteTreeResult } from './write-tree.js';

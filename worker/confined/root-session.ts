@@ -104,8 +104,12 @@ export class RootSession {
   /** The failure that ended the process, once known. */
   get failure(): unknown { return this.#failure; }
 
-  /** Base directory (created in the root) and resolution mode ('in-root' follows symlinks inside; 'beneath' refuses any way out). */
-  base(path: string, mode: 'in-root' | 'beneath'): void { this.#op('B', path, mode === 'beneath' ? 'b' : 'r'); }
+  /**
+   * Base directory (created in the root) and resolution mode: 'in-root' follows symlinks inside (chroot semantics),
+   * 'beneath' refuses any way out, 'union' (base '' only) is in-root over the merged view of the root and its
+   * lowerRoots, for a layer applied into an overlay upper dir.
+   */
+  base(path: string, mode: 'in-root' | 'beneath' | 'union'): void { this.#op('B', path, mode === 'beneath' ? 'b' : mode === 'union' ? 'u' : 'r'); }
   /** Owner and mode of the parent directories later entries create. */
   parents(owner: { uid: number; gid: number }, mode = 0o755): void { this.#op('P', String(owner.uid), String(owner.gid), mode.toString(8)); }
   /** 'layer': whatever is in the way goes; 'copy': a directory and a non-directory never replace each other. */

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunMount } from '../../frontend/index.js';
+import { RootSession, inRootPath } from '../confined/index.js';
 
 type CacheMount = Extract<RunMount, { type: 'cache' }>;
 
@@ -20,12 +22,34 @@ async function create(path: string, m: CacheMount): Promise<void> {
     if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST') return;
     throw err;
   }
-  // Owner and mode apply when the cache is created, as in BuildKit; later runs see it as they left it.
-  await chown(path, m.uid, m.gid);
-  await chmod(path, m.mode);
+  // Owner and mode apply when the cache is created, as in BuildKit; later runs see it as they left it. They are set
+  // on the directory just made, through its fd (O_NOFOLLOW|O_DIRECTORY), never by a path a step could redirect.
+  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    await dir.chown(m.uid, m.gid);
+    await dir.chmod(m.mode);
+  } finally {
+    await dir.close();
+  }
 }
 
-/** Prepares `<cacheDir>/<sha256(id)>` for a `RUN --mount=type=cache`. */
+// `source=` names a directory inside the cache. Earlier steps wrote the cache's content, so the path is resolved by
+// the confined writer in-root (a planted `sub -> /etc` leads to <cache>/etc, never the host's) and made when
+// missing with the mount's owner and mode; the helper then binds it, resolving it in-root again with openat2.
+async function ensureSubdir(path: string, source: string, m: CacheMount): Promise<void> {
+  const sub = inRootPath(source);
+  if (sub === '') return;
+  await RootSession.with(path, {}, async (session) => {
+    session.parents({ uid: m.uid, gid: m.gid }, m.mode);
+    session.dir(sub, true);
+    session.meta({ uid: m.uid, gid: m.gid, mode: m.mode }, true);
+  });
+}
+
+/**
+ * Prepares `<cacheDir>/<sha256(id)>` for a `RUN --mount=type=cache`: the id is only hashed, so no id (`../../x`,
+ * `/etc`) can name a path of its own.
+ */
 export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<CacheDir> {
   await mkdir(cacheDir, { recursive: true });
   const name = createHash('sha256').update(m.id).digest('hex');
@@ -46,6 +70,7 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
   };
   try {
     await create(path, m);
+    await ensureSubdir(path, m.source, m);
   } catch (err) {
     await release();
     throw err;

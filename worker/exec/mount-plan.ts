@@ -3,6 +3,7 @@ import { join, posix } from 'node:path';
 import { UserError } from '../../registry/oci/index.js';
 import { assertNever } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
+import { inRootPath } from '../confined/index.js';
 import { prepareCacheDir } from './cache-mount.js';
 import { SecretError } from './errors.js';
 import type { HelperMount, HelperOverlay } from './helper-spec.js';
@@ -101,7 +102,8 @@ class Planner implements MountPlan {
     const dir = await prepareCacheDir(cacheDir, m);
     this.#releases.push(dir.release);
     if (dir.lock !== undefined) this.locks.push(dir.lock);
-    this.mounts.push({ kind: 'bind', srcRoot: dir.path, srcPath: '/', target: this.target(m.target), readonly: m.readonly });
+    // source= is a subpath of the cache, resolved in-root by the helper (openat2 RESOLVE_IN_ROOT in the cache dir).
+    this.mounts.push({ kind: 'bind', srcRoot: dir.path, srcPath: `/${inRootPath(m.source)}`, target: this.target(m.target), readonly: m.readonly });
   }
 
   async add(m: RunMount, env: ExecEnvironment): Promise<void> {

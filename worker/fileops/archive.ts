@@ -35,11 +35,11 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
 }
 
 /**
- * Extracts a tar archive into the container directory `destDir` through the confined writer, refusing entries that
- * would land outside it: `..` names and hardlinks to outside (checked lexically here), and paths through a symlink
- * that points outside (docker's "breakout" check: entries resolve *beneath* the destination, so the kernel refuses
- * any way out with EXDEV). Leading `/` in names is dropped as tar(1) does. Owners come from the archive unless
- * --chown is given.
+ * Extracts a tar archive into the container directory `destDir` through the confined writer: `..` names and
+ * hardlinks that climb out are refused (checked lexically here); symlinks on the way are followed with the
+ * destination as the root (RESOLVE_IN_ROOT, chroot semantics like docker's chrootarchive), so an archive's
+ * `esc -> /etc` plus `esc/passwd` lands in <dest>/etc/passwd, never outside. Leading `/` in names is dropped as
+ * tar(1) does. Owners come from the archive unless --chown is given.
  */
 export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions): Promise<void> {
   const dest = inRootPath(destDir);
@@ -47,7 +47,7 @@ export async function extractArchive(file: string, compression: Compression, des
     session.dir(dest, true);
     session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: 0o755 }, true);
   }
-  session.base(dest, 'beneath');
+  session.base(dest, 'in-root');
   const extract = tar.extract();
   const feeding = pipeline(decompress(file, compression, opts.signal), extract, { signal: opts.signal });
   feeding.catch(() => undefined);

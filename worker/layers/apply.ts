@@ -18,21 +18,26 @@ export interface ApplyOptions {
   layer?: string | undefined;
   /** Create block and character device nodes; off by default, where they are refused as INVALID_LAYER. */
   allowDevices?: boolean | undefined;
+  /** The parent snapshot's dirs, top first: parents of entries are resolved over them as in the merged view. */
+  lowerDirs?: string[] | undefined;
 }
 
 /**
- * Extracts a layer tar (plain, gzip or zstd) into `targetDir`, an empty overlay upper dir, converting OCI whiteouts
- * to overlay ones. Every path stays inside `targetDir`: `..` that climbs out, symlinked parents that lead out and
- * hardlinks to outside are refused with LayerError (INVALID_LAYER). Returns the diffId (digest of the plain tar).
+ * Extracts a layer tar (plain, gzip or zstd) into `targetDir`, an empty overlay upper dir over `lowerDirs`,
+ * converting OCI whiteouts to overlay ones. Entry names are cleaned lexically (a leading `/` dropped as tar(1) and
+ * docker do; `..` that climbs out of the root refused with LayerError INVALID_LAYER); their parent directories are
+ * resolved with chroot semantics over the merged view (targetDir over lowerDirs): a symlink on the way, from this
+ * layer or a lower one, absolute or relative, is followed *inside* the root as containerd's archive.Apply and
+ * docker's chrootarchive do, so `lib64 -> /usr/lib64` plus `lib64/x.so` lands in usr/lib64, never on the host. The
+ * last component is never followed: it is replaced and created O_EXCL|O_NOFOLLOW. Returns the diffId.
  */
 export async function applyLayer(input: Readable, targetDir: string, options: ApplyOptions = {}): Promise<{ diffId: Digest }> {
   const hash = createHash('sha256');
   const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
   const extract = tar.extract();
-  // One confined writer for the whole layer. Entries resolve *beneath* the upper dir: a symlink the layer planted
-  // that leads out (absolute, or `..` past the root) is refused with EXDEV, never followed to the host.
-  const session = RootSession.open(targetDir);
-  session.base('', 'beneath');
+  // One confined writer for the whole layer, its parents resolved in-root over the merged view ('union').
+  const session = RootSession.open(targetDir, { lowerRoots: options.lowerDirs ?? [] });
+  session.base('', 'union');
   session.policy('layer');
   const source = await decompressed(input);
   const feeding = pipeline(source, tap, extract, options.signal ? { signal: options.signal } : {});
@@ -68,6 +73,7 @@ const HOST_ERRNOS = new Set([5, 12, 24, 28, 30, 122]);   // EIO ENOMEM EMFILE EN
 function layerFailure(err: unknown, options: ApplyOptions): unknown {
   if (!(err instanceof ConfinedFsError)) return err;
   const at = { entry: err.arg, layer: options.layer, cause: err };
+  if (err.errno === 40) return new LayerError('refused: too many symbolic links on the way (a loop?)', at);
   if (err.isEscape) return new LayerError('refused: the path leads out of the layer through a symlink', at);
   if (err.op.includes('link target')) return new LayerError('refused: the hardlink target is not a file in the layer', at);
   if (HOST_ERRNOS.has(err.errno)) return err;

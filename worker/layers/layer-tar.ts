@@ -1,5 +1,5 @@
-import { createReadStream } from 'node:fs';
-import { lstat, readdir, readlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -65,7 +65,7 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
       if (e.st.nlink > 1) seen.set(`${e.st.dev}:${e.st.ino}`, e.rel);
       if (e.st.isFile()) {
         const entry = pack.entry({ ...base, type: 'file', size: e.st.size });
-        await pipeline(createReadStream(e.path), entry);
+        await pipeline(await openNoFollow(e.path, e.st), entry);
       } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
         const type = e.st.isCharacterDevice() ? 'character-device' : 'block-device';
         await add(pack, { ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
@@ -86,6 +86,24 @@ async function walk(dir: string, rel: string, out: WalkEntry[]): Promise<void> {
     out.push({ rel: childRel, path, st });
     if (st.isDirectory()) await walk(path, childRel, out);
   }
+}
+
+// The walk lstat()s every name and descends only into real directories, so a symlink in the upper dir (`/leak ->
+// /etc/shadow`, `/r -> /root`) is exported as a link and never read through. The file itself is opened with
+// O_NOFOLLOW and checked to be the inode the walk saw, so not even a swap between walk and read can make an export
+// carry a host file's bytes.
+async function openNoFollow(path: string, seen: Stats): Promise<Readable> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = await handle.stat();
+    if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.size !== seen.size) {
+      throw new Error(`${path} changed while the layer was being written`);
+    }
+  } catch (err) {
+    await handle.close();
+    throw err;
+  }
+  return handle.createReadStream();
 }
 
 function add(pack: Pack, header: Headers): Promise<void> {

@@ -9,7 +9,9 @@
  * (the root unless `B` moved it) and already cleaned lexically by the caller; they are resolved with openat2:
  * RESOLVE_IN_ROOT (chroot semantics: symlinks followed but kept inside) or RESOLVE_BENEATH (any way out is EXDEV).
  *
- *   B path mode        base = directory `path` (in the root, created), mode 'r' in-root or 'b' beneath
+ *   B path mode        base = directory `path` (in the root, created), mode 'r' in-root, 'b' beneath, or 'u' union
+ *                      (path '' only): parents resolved in-root over the merged view of the root and its --lower
+ *                      dirs, directories only a lower has made in the root (see union_dirs)
  *   P uid gid mode     owner and mode of parent directories the next operations create (default 0 0 0755)
  *   K policy           'l' (layer: whatever is in the way is removed) or 'c' (copy: a directory is never replaced by
  *                      a non-directory, nor the reverse: EISDIR / ENOTDIR)
@@ -68,6 +70,7 @@ static int nroots;
 static int srcfd = -1;
 static int basefd;
 static uint64_t base_resolve = IN_ROOT;
+static int base_union;   /* base mode 'u': parents resolved over the root and its --lower dirs */
 static uid_t parent_uid;
 static gid_t parent_gid;
 static mode_t parent_mode = 0755;
@@ -246,6 +249,203 @@ static int mkdirs(const char *path, int depth) {
   return fd;
 }
 
+/*
+ * Union resolution (base mode 'u', for layer entries applied into an overlay upper dir): the directory `path` as the
+ * merged view (the root over its --lower dirs, topmost first) has it, with chroot semantics, materialised in the
+ * root. This is what containerd's archive.Apply (fs.RootPath) and docker's chrootarchive give on a plain directory
+ * holding all the layers: a symlink a lower layer made (`lib64 -> /usr/lib64`, `var/run -> /run`) is followed
+ * inside the root, never out of it, and `..` stops at the root. Each directory on the way that only a lower layer
+ * has is created in the root with that layer's owner and mode (containerd's mkparent does the same), so overlayfs
+ * merges it instead of hiding the lower one. Overlay rules decide what a lower shows: a whiteout (0/0 char device),
+ * a non-directory or an opaque directory hides everything below it.
+ */
+static int is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && st->st_rdev == makedev(0, 0); }
+
+static int is_opaque(int dirfd) {
+  char v[2];
+  ssize_t n = fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof v);
+  return n == 1 && v[0] == 'y';
+}
+
+/* A readable fd of directory `rel` in lower `i` with no symlink on the way; -1 when there is none. */
+static int lower_dir(int i, const char *rel) {
+  return open_how(roots[i], rel, O_RDONLY | O_DIRECTORY, NO_LINKS);
+}
+
+/* How many lowers (1..n) are still visible at `rel`/`name` given `vis` visible at `rel`: stops below a lower that has
+ * a non-directory there or an opaque directory. */
+static int lower_visibility(const char *rel, const char *name, int vis) {
+  for (int i = 1; i <= vis; i++) {
+    int dfd = lower_dir(i, rel);
+    if (dfd < 0) continue;
+    struct stat st;
+    int rc = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW);
+    if (rc != 0) {
+      int opaque = is_opaque(dfd);
+      close(dfd);
+      if (opaque) return i;
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) { close(dfd); return i - 1; }
+    int cfd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(dfd);
+    if (cfd < 0) return i - 1;
+    int opaque = is_opaque(cfd);
+    close(cfd);
+    if (opaque) return i;
+  }
+  return vis;
+}
+
+static void append(char **buf, size_t *cap, const char *a, const char *b) {
+  size_t need = strlen(a) + strlen(b) + 2;
+  char *out = malloc(need > *cap ? need : *cap);
+  if (!out) die("malloc");
+  if (a[0] && b[0]) snprintf(out, need, "%s/%s", a, b);
+  else snprintf(out, need, "%s", a[0] ? a : b);
+  free(*buf);
+  *buf = out;
+  if (need > *cap) *cap = need;
+}
+
+static int union_dirs(const char *path) {
+  size_t cap = strlen(path) + 1;
+  char *rest = strdup(path), *rel = strdup("");
+  if (!rest || !rel) die("malloc");
+  int nlower = nroots - 1, vis = nlower, links = 0;
+  int fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
+  if (fd < 0) die("openat2");
+  while (rest[0]) {
+    /* Take the first component off `rest`. */
+    char *slash = strchr(rest, '/');
+    size_t n = slash ? (size_t)(slash - rest) : strlen(rest);
+    char comp[NAME_MAX + 1];
+    if (n > NAME_MAX) { errno = ENAMETOOLONG; die("path"); }
+    memcpy(comp, rest, n);
+    comp[n] = '\0';
+    memmove(rest, slash ? slash + 1 : rest + n, strlen(slash ? slash + 1 : rest + n) + 1);
+    if (comp[0] == '\0' || strcmp(comp, ".") == 0) continue;
+    if (strcmp(comp, "..") == 0) {
+      /* Back up one directory by walking its (link-free) path again from the root: `..` at the root stays there. */
+      char *up = strrchr(rel, '/');
+      if (up) *up = '\0'; else rel[0] = '\0';
+      char *again = NULL;
+      size_t acap = 0;
+      append(&again, &acap, rel, rest);
+      free(rest);
+      rest = again;
+      rel[0] = '\0';
+      vis = nlower;
+      close(fd);
+      fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
+      if (fd < 0) die("openat2");
+      continue;
+    }
+    char target[4096];
+    ssize_t tlen = -1;
+    struct stat st;
+    int found = fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    if (!found && errno != ENOENT) die("fstatat");
+    if (found && is_whiteout(&st)) {
+      /* This layer deleted the name and now writes under it: a new, opaque directory. */
+      if (unlinkat(fd, comp, 0) != 0) die("unlinkat");
+      if (mkdirat(fd, comp, 0700) != 0) die("mkdirat");
+      set_parent_meta(fd, comp);
+      int cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0 || fsetxattr(cfd, "trusted.overlay.opaque", "y", 1, 0) != 0) die("setxattr");
+      close(cfd);
+      vis = 0;
+    } else if (found && S_ISLNK(st.st_mode)) {
+      tlen = readlinkat(fd, comp, target, sizeof target - 1);
+      if (tlen < 0) die("readlinkat");
+    } else if (found && !S_ISDIR(st.st_mode)) {
+      errno = ENOTDIR; die("openat2");
+    } else if (found) {
+      int cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      if (cfd < 0) die("openat");
+      vis = is_opaque(cfd) ? 0 : lower_visibility(rel, comp, vis);
+      close(cfd);
+    } else {
+      /* Not in the root: the topmost visible lower decides. */
+      int made = 0;
+      for (int i = 1; i <= vis && !made && tlen < 0; i++) {
+        int dfd = lower_dir(i, rel);
+        if (dfd < 0) continue;
+        struct stat lst;
+        if (fstatat(dfd, comp, &lst, AT_SYMLINK_NOFOLLOW) != 0) {
+          int opaque = is_opaque(dfd);
+          close(dfd);
+          if (opaque) break;
+          continue;
+        }
+        if (S_ISLNK(lst.st_mode)) {
+          tlen = readlinkat(dfd, comp, target, sizeof target - 1);
+          close(dfd);
+          if (tlen < 0) die("readlinkat");
+        } else if (S_ISDIR(lst.st_mode)) {
+          close(dfd);
+          if (mkdirat(fd, comp, 0700) != 0) die("mkdirat");
+          if (fchownat(fd, comp, lst.st_uid, lst.st_gid, AT_SYMLINK_NOFOLLOW) != 0) die("fchownat");
+          int cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (cfd < 0) die("openat");
+          if (fchmod(cfd, lst.st_mode & 07777) != 0) die("fchmod");
+          close(cfd);
+          vis = lower_visibility(rel, comp, vis);
+          made = 1;
+        } else {
+          /* A whiteout, or a file a layer below left: the new directory hides it (docker's overlay2 does the same). */
+          close(dfd);
+          break;
+        }
+      }
+      if (!made && tlen < 0) {
+        if (mkdirat(fd, comp, 0700) != 0) die("mkdirat");
+        set_parent_meta(fd, comp);
+        vis = 0;
+      }
+    }
+    if (tlen >= 0) {
+      /* A symlink: its target replaces it in what is left to walk, from the root when it is absolute. */
+      if (++links > MAX_LINKS) { errno = ELOOP; die("openat2"); }
+      target[tlen] = '\0';
+      char *again = NULL;
+      size_t acap = 0;
+      append(&again, &acap, target[0] == '/' ? target + 1 : target, rest);
+      free(rest);
+      rest = again;
+      if (target[0] == '/') {
+        rel[0] = '\0';
+        vis = nlower;
+        close(fd);
+        fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
+        if (fd < 0) die("openat2");
+      }
+      continue;
+    }
+    int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (next < 0) die("openat");
+    close(fd);
+    fd = next;
+    char *nrel = NULL;
+    append(&nrel, &cap, rel, comp);
+    free(rel);
+    rel = nrel;
+  }
+  free(rest);
+  free(rel);
+  return fd;
+}
+
+static char *union_parent_path;
+static int union_parent_fd = -1;
+
+static void union_forget(void) {
+  if (union_parent_fd >= 0) close(union_parent_fd);
+  union_parent_fd = -1;
+  free(union_parent_path);
+  union_parent_path = NULL;
+}
+
 /* The parent directory of an entry (created when missing); `*name` is its last component. */
 static int entry_parent(const char *path, const char **name) {
   size_t len = strlen(path);
@@ -253,7 +453,22 @@ static int entry_parent(const char *path, const char **name) {
   if (!parent) die("malloc");
   *name = split(path, parent, len + 1);
   if (**name == '\0' || strcmp(*name, ".") == 0 || strcmp(*name, "..") == 0) { errno = EINVAL; die("path"); }
-  int pfd = mkdirs(parent, 0);
+  int pfd;
+  if (base_union) {
+    /* Tar entries come grouped by directory: the parent resolved last is kept (an fd in the root) and reused while
+     * entries name it. Every op that changes a directory other than a child of that parent goes through here with
+     * its own parent first, or (O, B) drops the cache, so a kept parent is never stale. */
+    if (!union_parent_path || strcmp(union_parent_path, parent) != 0) {
+      union_forget();
+      union_parent_fd = union_dirs(parent);
+      union_parent_path = strdup(parent);
+      if (!union_parent_path) die("malloc");
+    }
+    pfd = dup(union_parent_fd);
+    if (pfd < 0) die("dup");
+  } else {
+    pfd = mkdirs(parent, 0);
+  }
   free(parent);
   if (pfd < 0) die("openat2");
   return pfd;
@@ -549,7 +764,8 @@ static void op_whiteout(const char *path) {
 }
 
 static void op_opaque(const char *path) {
-  int at = mkdirs(path, 0);
+  union_forget();   /* an opaque directory hides lowers: parents resolved before may now resolve differently */
+  int at = base_union ? union_dirs(path) : mkdirs(path, 0);
   if (at < 0) die("openat2");
   int fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) die("openat");
@@ -561,14 +777,18 @@ static void op_opaque(const char *path) {
 static void op_base(const char *path, const char *mode) {
   /* The new base is always found from the root, in-root. */
   int old = basefd;
+  union_forget();
   basefd = roots[0];
   base_resolve = IN_ROOT;
+  base_union = 0;
+  if (mode[0] == 'u' && path[0]) { errno = EINVAL; die("union base must be the root"); }
   int at = path[0] ? mkdirs(path, 0) : open_how(basefd, "", O_PATH | O_DIRECTORY, base_resolve);
   basefd = old;
   if (at < 0) die("openat2");
   if (basefd != roots[0]) close(basefd);
   basefd = at;
   base_resolve = mode[0] == 'b' ? BENEATH : IN_ROOT;
+  base_union = mode[0] == 'u';
 }
 
 /* ---- queries ---- */

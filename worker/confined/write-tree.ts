@@ -1,0 +1,64 @@
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RootSession } from './root-session.js';
+
+/** How a tree is written into a user's directory. */
+export interface WriteTreeOptions {
+  /** Owner of every entry written (the invoking user, as buildx's local exporter does). */
+  owner: { uid: number; gid: number };
+}
+
+/** What `writeTree` left out: device nodes and sockets, by path relative to the tree. */
+export interface WriteTreeResult { skipped: string[] }
+
+/**
+ * Writes the tree at `source` (a read-only mount tsbuild made: an image's final filesystem) into `dest`, a directory
+ * the user named, through one confined writer on `dest`: every entry is created with O_EXCL|O_NOFOLLOW beneath
+ * `dest` (parents resolved with RESOLVE_BENEATH), whatever is in the way is replaced (buildx merges into an existing
+ * directory the same way), symlinks are written as symlinks and never followed, and hardlinks only join entries
+ * written here. Nothing from the image becomes a live privilege on the host: every entry is owned by `owner`, a file
+ * owned by root loses its setuid/setgid bits, and device nodes and sockets are left out (returned as skipped).
+ */
+export async function writeTree(source: string, dest: string, options: WriteTreeOptions): Promise<WriteTreeResult> {
+  const skipped: string[] = [];
+  const seen = new Map<string, string>();
+  const { uid, gid } = options.owner;
+  await RootSession.with(dest, { sourceRoot: source }, async (session) => {
+    session.base('', 'beneath');
+    session.policy('layer');
+    session.parents({ uid, gid }, 0o755);
+    const visit = async (rel: string): Promise<void> => {
+      const names = (await readdir(rel === '' ? source : join(source, rel))).sort();
+      for (const name of names) {
+        const path = rel === '' ? name : `${rel}/${name}`;
+        const st = await lstat(join(source, path));
+        const ns = BigInt(Math.floor(st.mtimeMs)) * 1_000_000n;
+        const times = { atimeNs: ns, mtimeNs: ns };
+        if (st.isDirectory()) {
+          session.dir(path, false);
+          session.meta({ uid, gid, mode: st.mode & 0o7777, ...times });
+          await visit(path);
+        } else if (st.isSymbolicLink()) {
+          session.symlink(path, await readlink(join(source, path)));
+          session.meta({ uid, gid, ...times });
+        } else if (st.isFile() && st.nlink > 1 && seen.has(`${st.dev}:${st.ino}`)) {
+          session.hardlink(path, seen.get(`${st.dev}:${st.ino}`) ?? '');
+        } else if (st.isFile()) {
+          if (st.nlink > 1) seen.set(`${st.dev}:${st.ino}`, path);
+          // The C side opens the source beneath `source` without following its last component.
+          session.copy(path, path);
+          const mode = st.mode & 0o7777 & (uid === 0 ? ~0o6000 : 0o7777);
+          session.meta({ uid, gid, mode, ...times });
+        } else if (st.isFIFO()) {
+          session.node(path, 'fifo');
+          session.meta({ uid, gid, mode: st.mode & 0o777, ...times });
+        } else {
+          skipped.push(path);
+        }
+        await session.flushIfFull();
+      }
+    };
+    await visit('');
+  });
+  return { skipped };
+}
