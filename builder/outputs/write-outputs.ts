@@ -161,7 +161,9 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
         // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
         for (const p of built.platforms) {
           const dest = single ? out.dest : join(out.dest, platformDir(p.platform));
-          await writeLocal(ctx.worker, p.fs, dest);
+          const { skipped } = await writeLocal(ctx.worker, p.fs, dest);
+          // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
+          if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
           ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
         }
         break;
