@@ -15,3 +15,6 @@ export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
 export { chainIds } from './layers/chain-id.js';
 export { ContentDigestError, LayerError } from './errors.js';
+export { isInUserNamespace, probeOverlay } from './rootless/index.js';
+export { subordinateRanges } from './rootless/index.js';
+export type { IdRange } from './rootless/index.js';
