@@ -13,6 +13,7 @@ import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sh
 import type { Descriptor, Digest, ImageManifest } from '../../registry/index.js';
 import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { startRegistry } from '../fixtures/registry-server.js';
 import { PROJECT_ROOT, run, TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // Issue 20: `tsbuild build` run by an unprivileged user. The suite makes a real user with subordinate id ranges,
@@ -264,6 +265,27 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     // The image keeps the base layer as it was: only this build's RUN steps did without.
     const image = await imageLayers(await pull(ref, 'from-device'));
     expect(image.headers.flat()).to.include('dev/null2 character-device 666 0:0 0  ');
+  });
+
+  it('pushes with the credentials in the user\'s own ~/.docker/config.json', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const secured = await startRegistry({ htpasswd: { user: 'rootless', password: 'pw-of-the-user' } });
+    try {
+      const dir = join(home, 'ctx-auth');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN echo pushed > /pushed\n`);
+      await mkdir(join(home, '.docker'));
+      const auth = Buffer.from('rootless:pw-of-the-user').toString('base64');
+      await writeFile(join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth } } }));
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir, join(home, '.docker')]);
+      const ref = `${secured.host}/private:1`;
+      const r = await build(['-t', ref, '--push', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      const inspect = await run('skopeo', ['inspect', '--tls-verify=false', '--creds', 'rootless:pw-of-the-user', `docker://${ref}`]);
+      expect(inspect.code, inspect.stderr).to.equal(0);
+    } finally {
+      await secured.stop();
+    }
   });
 
   describe('hostile builds stay inside their root (issue 14 cases, rootless, with a host dir the user owns)', () => {
