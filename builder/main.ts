@@ -1,6 +1,18 @@
 import { CommanderError } from 'commander';
 import { buildProgram, normalizeArgv } from './cli.js';
 import { exitStatus, formatError } from './format-error.js';
+import { runRootless } from './rootless.js';
+
+// An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
+// status; everything below then runs in the child, as uid 0 of that namespace.
+const rawArgs = normalizeArgv(process.argv.slice(2));
+try {
+  const status = await runRootless(rawArgs);
+  if (status !== undefined) process.exit(status);
+} catch (err) {
+  process.stderr.write(`${formatError(err, rawArgs.includes('--debug'))}\n`);
+  process.exit(exitStatus(err));
+}
 
 // The `tsbuild` command. Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts,
 // processes, half-written blobs) before the process exits; a second Ctrl-C exits at once.

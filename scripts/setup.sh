@@ -7,7 +7,7 @@ cd "$root"
 
 # Debian packages the tests and the demo use. apt-get only runs when one is missing.
 packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz chromium debootstrap libcap2-bin xz-utils bzip2
-  qemu-user-static binfmt-support openssl ca-certificates libseccomp-dev slirp4netns)
+  qemu-user-static binfmt-support openssl ca-certificates libseccomp-dev slirp4netns uidmap fuse-overlayfs)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -20,6 +20,14 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet docker-registry 2>/dev/null; then
   systemctl stop docker-registry || true
   systemctl disable docker-registry >/dev/null 2>&1 || true
+fi
+
+# Rootless builds (builder/rootless.ts): slirp4netns, run by an unprivileged user's namespace, opens /dev/net/tun,
+# which distributions' udev rules make 0666 (creating a tun device still needs CAP_NET_ADMIN in a network
+# namespace). Minimal hosts and containers leave it 0600 root; give it the usual mode.
+if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+  echo "setup: chmod 0666 /dev/net/tun (rootless RUN networking)"
+  chmod 0666 /dev/net/tun
 fi
 
 # Foreign-architecture RUN (--platform linux/arm64 on x86_64): QEMU handlers registered with the fix-binary flag.

@@ -75,7 +75,7 @@ export class LinuxWorker implements Worker {
       const diffId = diffIds[i];
       signal.throwIfAborted();
       progress.status(`unpacking ${layer.digest}`, i + 1, manifest.layers.length);
-      if (this.#snapshots.stat(name)?.kind !== 'committed') await this.#unpackLayer(name, parent, layer.digest, diffId, signal);
+      if (this.#snapshots.stat(name)?.kind !== 'committed') await this.#unpackLayer(name, parent, layer.digest, diffId, signal, progress);
       parent = name;
     }
     return { snapshot: parent ?? null, layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? descriptor.digest })) };
@@ -145,7 +145,8 @@ export class LinuxWorker implements Worker {
     this.#snapshots.close();
   }
 
-  async #unpackLayer(name: string, parent: string | undefined, blob: ImageManifest['layers'][number]['digest'], diffId: string | undefined, signal: AbortSignal): Promise<void> {
+  async #unpackLayer(name: string, parent: string | undefined, blob: ImageManifest['layers'][number]['digest'], diffId: string | undefined,
+    signal: AbortSignal, progress: ProgressSink): Promise<void> {
     const key = `unpack-${randomUUID()}`;
     await this.#snapshots.prepare(key, parent);
     try {
@@ -153,6 +154,9 @@ export class LinuxWorker implements Worker {
       // Base images may ship device nodes (docker and BuildKit create them as root); every other refusal stays.
       const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob, allowDevices: true, lowerDirs });
       if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the config says ${String(diffId)}`, { layer: blob });
+      // Rootless only: what the kernel refused (device nodes, trusted.* xattrs). The image keeps the original layer;
+      // only later steps of this build do not see these entries.
+      for (const d of applied.dropped) progress.log('stderr', Buffer.from(`rootless: layer ${blob}: ${d.entry}: ${d.what} not kept (refused in a user namespace)\n`));
       try {
         await this.#snapshots.commit(name, key);
       } catch (err) {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { fsattrPath } from './fsattr-path.js';
+import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 
 // Every write into a root goes through one tsbuild-fsattr `root` process per operation (a layer apply, a COPY, a
 // WORKDIR, a stub clean-up): it opens the root once and resolves every path with openat2 relative to it, so no host
@@ -67,6 +68,8 @@ export class RootSession {
     const args = ['root', root];
     if (options.sourceRoot !== undefined) args.push('--src', options.sourceRoot);
     for (const lower of options.lowerRoots ?? []) args.push('--lower', lower);
+    // Rootless, overlay reads user.overlay.opaque (worker/rootless/overlay-flavour.ts); trusted.* would be EPERM.
+    if (isInUserNamespace()) args.push('--opaque-xattr', overlayOpaqueXattr());
     this.#child = spawn(fsattrPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child.stdout.on('data', (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); });
     this.#child.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString('utf8'); });

@@ -28,9 +28,9 @@ export class ContainerSetupError extends TsbuildError {
 /** The build's RUN network (a network namespace behind slirp4netns) could not be started. */
 export class NetworkSetupError extends TsbuildError {
   readonly code = 'RUN_FAILED';
-  constructor(options?: ErrorOptions) {
-    super('starting the RUN network (slirp4netns) failed',
-      'install slirp4netns (scripts/setup.sh does), or run the step with RUN --network=none (or --network=host with --allow network.host)', options);
+  constructor(options?: ErrorOptions, detail?: { message: string; hint: string }) {
+    super(detail?.message ?? 'starting the RUN network (slirp4netns) failed',
+      detail?.hint ?? 'install slirp4netns (scripts/setup.sh does), or run the step with RUN --network=none (or --network=host with --allow network.host)', options);
   }
 }
 

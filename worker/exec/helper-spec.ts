@@ -25,6 +25,8 @@ export interface HelperSpec {
   network: 'none' | 'host' | { netns: string; inode: number };
   /** RUN --security=insecure: every capability root has, no masked /proc paths, writable /sys. */
   isPrivileged: boolean;
+  /** Rootless (a user namespace): overlays get `userxattr`, as the snapshotter mounts them (worker/rootless). */
+  userxattr?: boolean;
   /** A seccomp filter (raw BPF, from seccompFilter() in helper-process.ts) the helper loads just before execve. */
   seccompFilter?: Buffer;
   /**
@@ -56,6 +58,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   if (typeof spec.network === 'string') t.push('net', spec.network);
   else t.push('netns', spec.network.netns, String(spec.network.inode));
   if (spec.isPrivileged) t.push('privileged');
+  if (spec.userxattr === true) t.push('userxattr');
   if (spec.seccompFilter !== undefined) t.push('seccomp', spec.seccompFilter.toString('hex'));
   if (spec.devices !== undefined) {
     t.push('devcgroup', spec.devices.cgroupDir);

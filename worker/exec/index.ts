@@ -19,12 +19,13 @@
 //   builder must gate it.
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
-import { mkdir, realpath } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { createCgroup } from './cgroup.js';
-import type { ExecLimits } from './cgroup.js';
+import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
@@ -38,6 +39,8 @@ import { OutputTail } from './output-tail.js';
 import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
+import { isInUserNamespace } from '../rootless/index.js';
+import { createRootlessCgroup } from './rootless-cgroup.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
@@ -121,7 +124,7 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
   try {
     network = pool !== undefined ? await pool.acquire() : await UserNetwork.start();
   } catch (err) {
-    throw new NetworkSetupError({ cause: err });
+    throw new NetworkSetupError({ cause: err }, await rootlessTunProblem());
   }
   // A privileged step holds CAP_NET_ADMIN in the namespace and could leave routes or firewall rules behind.
   const isReusable = op.security !== 'insecure';
@@ -162,8 +165,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
     upperBefore = await inspectUpper(env.rootfs.upperDir, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });
-    const devices = isPrivileged ? undefined : DEFAULT_DEVICE_RULES;
-    const cgroup = await createCgroup(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`, env.limits, devices);
+    const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    // Rootless: no device allow-list (the kernel refuses device mknod in a user namespace; see rootless-cgroup.ts),
+    // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
+    const isRootless = isInUserNamespace();
+    const devices = isPrivileged || isRootless ? undefined : DEFAULT_DEVICE_RULES;
+    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await createCgroup(cgroupId, env.limits, devices);
+    if (isRootless) noteRootlessOnce(progress, cgroup.note);
     try {
       result = await runHelper({
         argv: op.argv,
@@ -174,6 +182,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         gid: user.gid,
         groups: user.groups,
         isPrivileged,
+        ...(isRootless ? { userxattr: true } : {}),
         ...(isPrivileged ? {} : { seccompFilter: await seccompFilter() }),
         ...(devices !== undefined && cgroup.v2Dir !== undefined ? { devices: { cgroupDir: cgroup.v2Dir, rules: devices } } : {}),
         network,
@@ -195,4 +204,30 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   const err = describeExit(op, result, tail.lines());
   if (err !== undefined) throw err;
+}
+
+let rootlessNoted = false;
+
+// Said once per process, in the first step's output: what rootless RUN steps do without.
+function noteRootlessOnce(progress: ProgressSink, cgroupNote: string | undefined): void {
+  if (rootlessNoted) return;
+  rootlessNoted = true;
+  const lines = ['rootless: RUN device allow-list skipped (in a user namespace the kernel refuses device nodes; seccomp and namespaces apply as rootful)'];
+  if (cgroupNote !== undefined) lines.push(`rootless: ${cgroupNote}`);
+  progress.log('stderr', Buffer.from(`${lines.join('\n')}\n`));
+}
+
+// slirp4netns opens /dev/net/tun in the step's network namespace. Real root always may; rootless, the node's own
+// mode decides (distributions' udev rules make it 0666; some containers and minimal hosts leave it 0600).
+async function rootlessTunProblem(): Promise<{ message: string; hint: string } | undefined> {
+  if (!isInUserNamespace()) return undefined;
+  try {
+    await access('/dev/net/tun', constants.R_OK | constants.W_OK);
+    return undefined;
+  } catch {
+    return {
+      message: 'starting the RUN network (slirp4netns) failed: rootless, /dev/net/tun is not readable and writable by this user',
+      hint: 'as root: chmod 0666 /dev/net/tun (the distributions\' default; scripts/setup.sh does it), or run the step with RUN --network=none',
+    };
+  }
 }

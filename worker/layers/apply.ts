@@ -8,6 +8,7 @@ import type { Digest } from '../../registry/oci/index.js';
 import { ConfinedFsError, EscapeError, RootSession, cleanComponents } from '../confined/index.js';
 import type { EntryMeta } from '../confined/index.js';
 import { LayerError } from '../errors.js';
+import { isInUserNamespace, isOverlayXattr, mappedIdLimits } from '../rootless/index.js';
 import { decompressed } from './decompress.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
 
@@ -22,6 +23,9 @@ export interface ApplyOptions {
   lowerDirs?: string[] | undefined;
 }
 
+/** What a rootless apply could not keep (the kernel refuses it in a user namespace), entry by entry. */
+export interface DroppedEntry { entry: string; what: string }
+
 /**
  * Extracts a layer tar (plain, gzip or zstd) into `targetDir`, an empty overlay upper dir over `lowerDirs`,
  * converting OCI whiteouts to overlay ones. Entry names are cleaned lexically (a leading `/` dropped as tar(1) and
@@ -31,7 +35,8 @@ export interface ApplyOptions {
  * docker's chrootarchive do, so `lib64 -> /usr/lib64` plus `lib64/x.so` lands in usr/lib64, never on the host. The
  * last component is never followed: it is replaced and created O_EXCL|O_NOFOLLOW. Returns the diffId.
  */
-export async function applyLayer(input: Readable, targetDir: string, options: ApplyOptions = {}): Promise<{ diffId: Digest }> {
+export async function applyLayer(input: Readable, targetDir: string, options: ApplyOptions = {}): Promise<{ diffId: Digest; dropped: DroppedEntry[] }> {
+  const dropped: DroppedEntry[] = [];
   const hash = createHash('sha256');
   const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
   const extract = tar.extract();
@@ -44,7 +49,7 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   const consuming = (async () => {
     try {
       for await (const entry of extract) {
-        await applyEntry(entry as unknown as Readable & { header: Header }, session, options);
+        await applyEntry(entry as unknown as Readable & { header: Header }, session, options, dropped);
         entry.resume();
       }
     } catch (err) {
@@ -64,7 +69,7 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   if (fed.status === 'rejected') throw unreadable(fed.reason, options);
   // Directory mtimes are set by the writer at the end, deepest first, through the fds it kept.
   await session.close().catch((err: unknown) => { throw layerFailure(err, options); });
-  return { diffId: `sha256:${hash.digest('hex')}` };
+  return { diffId: `sha256:${hash.digest('hex')}`, dropped };
 }
 
 // errno values of the host, not of the layer: they stay plain errors.
@@ -80,7 +85,7 @@ function layerFailure(err: unknown, options: ApplyOptions): unknown {
   return new LayerError(`cannot apply the entry: ${err.message}`, at);
 }
 
-async function applyEntry(entry: Readable & { header: Header }, session: RootSession, options: ApplyOptions): Promise<void> {
+async function applyEntry(entry: Readable & { header: Header }, session: RootSession, options: ApplyOptions, dropped: DroppedEntry[]): Promise<void> {
   const h = entry.header;
   const fail = (message: string, cause?: unknown): LayerError => new LayerError(message, { entry: h.name, layer: options.layer, cause });
   let parts: string[];
@@ -96,6 +101,13 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
   const path = parts.join('/');
   const ns = BigInt((h.mtime ?? new Date(0)).getTime()) * 1_000_000n;
   const meta: EntryMeta = { uid: h.uid ?? 0, gid: h.gid ?? 0, mode: h.mode, atimeNs: ns, mtimeNs: ns };
+  const limits = mappedIdLimits();
+  if (meta.uid >= limits.uid || meta.gid >= limits.gid) {
+    // Rootless: the user namespace maps ids 0..N-1 (the user and its /etc/subuid range); the kernel cannot store
+    // another owner, and changing it would change the image.
+    throw new LayerError(`owner ${meta.uid}:${meta.gid} is outside the ids this user namespace maps (uid < ${limits.uid}, gid < ${limits.gid})`,
+      { entry: h.name, layer: options.layer, hint: 'give the user a larger range in /etc/subuid and /etc/subgid (65536 ids cover most images), or build as root' });
+  }
 
   if (base === OPAQUE_MARKER) {
     session.opaque(parent);
@@ -140,6 +152,11 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
     case 'character-device':
     case 'block-device':
       if (!options.allowDevices) throw fail(`refused: device node (${h.devmajor ?? 0}:${h.devminor ?? 0}) in a layer`);
+      // In a user namespace mknod of a real device is EPERM (a 0/0 whiteout is the one node anyone may make).
+      if (isInUserNamespace() && !((h.devmajor ?? 0) === 0 && (h.devminor ?? 0) === 0 && h.type === 'character-device')) {
+        dropped.push({ entry: path, what: `${h.type} ${h.devmajor ?? 0}:${h.devminor ?? 0}` });
+        return;
+      }
       session.node(path, h.type === 'character-device' ? 'char' : 'block', h.devmajor ?? 0, h.devminor ?? 0);
       session.meta(meta);
       break;
@@ -150,7 +167,11 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
     default:
       throw fail(`refused: unsupported entry type ${String(h.type)}`);
   }
-  for (const [name, value] of xattrsOf(h)) session.xattr(name, value);
+  for (const [name, value] of xattrsOf(h)) {
+    // trusted.* needs CAP_SYS_ADMIN in the initial user namespace: rootless it can only be named, not kept.
+    if (isInUserNamespace() && name.startsWith('trusted.')) dropped.push({ entry: path, what: `xattr ${name}` });
+    else session.xattr(name, value);
+  }
   await session.flushIfFull();
 }
 
@@ -167,7 +188,7 @@ function xattrsOf(h: Header): Array<[string, Buffer]> {
     if (!key.startsWith('SCHILY.xattr.') || typeof value !== 'string') continue;
     const name = key.slice('SCHILY.xattr.'.length);
     // tar-stream decodes PAX values as UTF-8; a replacement character means the value was binary and is lost.
-    if (name.startsWith('trusted.overlay.') || value.includes('\uFFFD')) continue;
+    if (isOverlayXattr(name) || value.includes('\uFFFD')) continue;
     out.push([name, Buffer.from(value, 'utf8')]);
   }
   return out;

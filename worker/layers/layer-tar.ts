@@ -9,7 +9,8 @@ import type { Header, Pack } from 'tar-stream';
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
 import { readXattrs } from './fs-attrs.js';
-import { OPAQUE_MARKER, OVERLAY_OPAQUE_XATTR, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
+import { isOverlayXattr, overlayOpaqueXattr } from '../rootless/index.js';
+import { OPAQUE_MARKER, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
 
 /** How a layer tar is written. */
 export interface LayerTarOptions {
@@ -39,6 +40,7 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
   const xattrs = await readXattrs(entries.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
   const clamp = options.sourceDateEpoch === undefined ? Infinity : options.sourceDateEpoch * 1000;
   const seen = new Map<string, string>();
+  const opaqueXattr = overlayOpaqueXattr();   // user.overlay.opaque when rootless (worker/rootless)
   for (const e of entries) {
     if (pack.destroyed) return;
     const mtime = new Date(Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp));
@@ -54,7 +56,7 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
       await add(pack, { ...base, name: `${e.rel}/`, type: 'directory' });
       // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
       // the directory entry so a streaming applier clears the lower contents before writing the new ones.
-      if (attrs[OVERLAY_OPAQUE_XATTR]?.toString() === 'y') {
+      if (attrs[opaqueXattr]?.toString() === 'y') {
         await add(pack, { name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
       }
     } else if (e.st.isSymbolicLink()) {
@@ -113,12 +115,13 @@ function add(pack: Pack, header: Headers): Promise<void> {
 }
 
 // tar-stream writes PAX values as UTF-8 text, so only xattrs whose value survives that are carried (binary values,
-// such as security.capability, need raw PAX bytes: TODO #12). Overlay's own trusted.overlay.* never leave the host.
+// such as security.capability, need raw PAX bytes: TODO #12). Overlay's own trusted.overlay.* (user.overlay.*
+// rootless) never leave the host.
 function paxXattrs(attrs: Record<string, Buffer>): Record<string, string> | undefined {
   const out: Record<string, string> = {};
   for (const name of Object.keys(attrs).sort()) {
     const value = attrs[name];
-    if (!value || name.startsWith('trusted.overlay.')) continue;
+    if (!value || isOverlayXattr(name)) continue;
     const text = value.toString('utf8');
     if (Buffer.from(text, 'utf8').equals(value)) out[`SCHILY.xattr.${name}`] = text;
   }

@@ -42,7 +42,7 @@ static const char *rel(const char *path, size_t skip) {
   return skip == 0 ? path : (path[skip] == '\0' ? "." : path + skip + 1);
 }
 
-static void build_options(struct text *t, const struct overlay *o, size_t skip) {
+static void build_options(struct text *t, const struct overlay *o, size_t skip, bool userxattr) {
   t->len = 0;
   text_put(t, "lowerdir=", false);
   for (size_t i = 0; i < o->nlower; i++) {
@@ -55,6 +55,8 @@ static void build_options(struct text *t, const struct overlay *o, size_t skip) 
     text_put(t, ",workdir=", false);
     text_put(t, rel(o->work, skip), true);
   }
+  // In a user namespace trusted.overlay.* is out of reach: the snapshots' opaque markers are user.overlay.*.
+  if (userxattr) text_put(t, ",userxattr", false);
 }
 
 // Length of the longest directory prefix shared by every layer path ("/a/b" for "/a/b/1/fs" and "/a/b/2/fs").
@@ -77,9 +79,9 @@ static size_t common_dir(const struct overlay *o) {
  * Mounts an overlay. The legacy mount(2) data is limited to one page; when a long lower chain does not fit, chdir
  * into the layers' common parent and pass relative paths, as containerd does.
  */
-void mount_overlay(const struct overlay *o) {
+void mount_overlay(const struct overlay *o, bool userxattr) {
   struct text t = { 0 };
-  build_options(&t, o, 0);
+  build_options(&t, o, 0, userxattr);
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   if (t.len >= page) {
     size_t skip = common_dir(o);
@@ -87,7 +89,7 @@ void mount_overlay(const struct overlay *o) {
     char *dir = strndup(o->lowers[0], skip);
     if (dir == NULL) fail("strndup", "overlay", ENOMEM);
     if (chdir(dir) != 0) fail("chdir", dir, errno);
-    build_options(&t, o, skip);
+    build_options(&t, o, skip, userxattr);
     if (t.len >= page) fail("mount", "overlay options exceed a page even with relative paths", E2BIG);
     free(dir);
   }

@@ -5,6 +5,7 @@
 //   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
 //   netns <path> <inode>                               join that network namespace (the build's user-mode one)
 //   privileged | seccomp <hex of a raw BPF filter, as `tsbuild-run --export-seccomp` writes it>
+//   userxattr                                          overlays get `userxattr` (rootless: user.overlay.* metadata)
 //   cgroup <cgroup.procs file> | lock <file>
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
@@ -152,6 +153,7 @@ void spec_read(int fd, struct spec *s) {
       s->netns_inode = next_num(&c, "netns.inode");
       s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
+    else if (strcmp(key, "userxattr") == 0) s->userxattr = true;
     else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);
     else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
     else if (strcmp(key, "device") == 0) read_device(&c, s);

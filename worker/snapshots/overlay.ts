@@ -10,13 +10,15 @@ import { removeDeadMounts } from './mount.js';
 import type { SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo, Snapshotter } from './snapshotter.js';
 import { isProcessAlive } from '../process-alive.js';
+import { overlayMountOptions } from '../rootless/index.js';
 
 const run = promisify(execFile);
 
 /**
  * Snapshots as overlayfs layers: `<root>/snapshots/<id>/{fs,work}`, metadata in `<root>/snapshots/metadata.db`.
  * A snapshot's `fs` directory is its overlay upper dir, so it holds exactly its changes against the parent
- * (whiteouts as 0/0 character devices, opaque directories as `trusted.overlay.opaque=y`).
+ * (whiteouts as 0/0 character devices, opaque directories as `trusted.overlay.opaque=y`, or `user.overlay.opaque=y`
+ * rootless: see worker/rootless/overlay-flavour.ts).
  */
 export class OverlaySnapshotter implements Snapshotter {
   readonly #dir: string;
@@ -126,7 +128,7 @@ export class OverlaySnapshotter implements Snapshotter {
       type: 'overlay',
       source: 'overlay',
       // redirect_dir/metacopy off: the upper dir must hold whole files and real directories to be diffed on its own.
-      options: [`lowerdir=${lower.join(':')}`, `upperdir=${join(base, 'fs')}`, `workdir=${join(base, 'work')}`, 'redirect_dir=off', 'metacopy=off'],
+      options: [`lowerdir=${lower.join(':')}`, `upperdir=${join(base, 'fs')}`, `workdir=${join(base, 'work')}`, ...overlayMountOptions()],
     }];
   }
 
@@ -169,7 +171,8 @@ function readOnlyMounts(lower: string[]): Mount[] {
   const [only] = lower;
   if (only === undefined) throw new Error('a read-only view needs at least one committed layer');
   if (lower.length === 1) return [{ type: 'bind', source: only, options: ['rbind', 'ro'] }];
-  return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower.join(':')}`] }];
+  // Rootless, the lower dirs' opaque markers are user.overlay.* xattrs, which only a `userxattr` mount reads.
+  return [{ type: 'overlay', source: 'overlay', options: [`lowerdir=${lower.join(':')}`, ...overlayMountOptions()] }];
 }
 
 function toInfo(row: SnapshotRow): SnapshotInfo {

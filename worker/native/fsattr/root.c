@@ -2,7 +2,7 @@
  * tsbuild-fsattr root: every write into a root (snapshot upper dir, mounted rootfs) by one long-lived process that
  * opens the root once and never hands the kernel a host path string that crosses a component the build controls.
  *
- *   tsbuild-fsattr root <root> [--src <dir>] [--lower <dir>]...
+ *   tsbuild-fsattr root <root> [--src <dir>] [--lower <dir>]... [--opaque-xattr <name>]
  *
  * stdin carries operations, one after another, each a one-letter op and NUL-ended fields; `F` is followed by the file
  * content as chunks (u32 little-endian length, bytes), ended by a zero length. Paths are relative to the base
@@ -20,7 +20,8 @@
  *   C path src         regular file copied kernel-side from `src` under --src (never following its last component)
  *   L path target      symlink          H path target   hardlink to `target` (under the base, last not followed)
  *   N path kind maj min   mknod (kind c, b or p)   W path   overlay whiteout (removes what is there, mknod c 0 0)
- *   O path             marks directory `path` opaque (trusted.overlay.opaque=y)
+ *   O path             marks directory `path` opaque (trusted.overlay.opaque=y, or the --opaque-xattr name: rootless
+ *                      overlay mounts with `userxattr` read user.overlay.opaque)
  *   M uid gid mode atime mtime   owner, then mode ('-' keeps), then times (ns since the epoch, '-' keeps) of the
  *                      entry the previous op made; skipped for a directory reached through a symlink. Directory times
  *                      are set at the end, deepest last-written first, through the fd held since the entry was made.
@@ -76,6 +77,7 @@ static gid_t parent_gid;
 static mode_t parent_mode = 0755;
 static char policy = 'c';
 static const char *cur_arg = "";
+static const char *opaque_xattr = "trusted.overlay.opaque";
 
 /* The entry the last op made, for M/m/x: a real fd (dir, file), an O_PATH fd (node), or parent fd + name. */
 static struct {
@@ -770,7 +772,7 @@ static void op_opaque(const char *path) {
   int fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) die("openat");
   close(at);
-  if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) != 0) die("setxattr");
+  if (fsetxattr(fd, opaque_xattr, "y", 1, 0) != 0) die("setxattr");
   close(fd);
 }
 
@@ -954,6 +956,8 @@ int root_main(int argc, char **argv) {
       if (srcfd < 0) { cur_arg = argv[i + 1]; die("open source root"); }
     } else if (strcmp(argv[i], "--lower") == 0) {
       open_root(argv[i + 1]);
+    } else if (strcmp(argv[i], "--opaque-xattr") == 0) {
+      opaque_xattr = argv[i + 1];
     } else {
       fprintf(stderr, "unknown option %s\n", argv[i]);
       return 2;

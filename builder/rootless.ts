@@ -1,0 +1,131 @@
+// Rootless tsbuild (issue 20), the `buildah unshare` model: an unprivileged user's `tsbuild build` re-executes the
+// whole CLI as uid 0 of a new user namespace (with its own mount namespace), mapped through newuidmap/newgidmap:
+// namespace id 0 = the user, 1..N = the user's first /etc/subuid (/etc/subgid) range. Everything downstream then
+// runs unchanged and sees itself as root there: overlay mounts (Linux >= 5.11), the confined writer's fchown to
+// uid 1000 (a subordinate id on the host), the RUN helper's namespaces and pivot_root, slirp4netns. Layer export
+// lstat()s files from inside, so a file owned by 1000 in the image is 1000 in the tar whatever the host ids are.
+//
+// Why the whole CLI rather than entering the namespace per operation (as rootlesskit's child or a setns per mount
+// would): every privileged step (mount, chown, mknod of whiteouts, the RUN helper, cleanup of dead mounts) would
+// need its own entry point and the mount namespace would have to be kept alive by a holder process; re-exec'ing
+// once keeps one code path for rootful and rootless. Nothing is lost by it: the network namespace is not unshared,
+// so registry pulls and pushes, DNS and proxies work exactly as outside, and HOME/XDG_* (hence ~/.docker/config.json
+// and $XDG_DATA_HOME/tsbuild) are the user's own.
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { release, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { UserError } from '../registry/oci/index.js';
+import { isInUserNamespace, probeOverlay, subordinateRanges } from '../worker/index.js';
+import type { IdRange } from '../worker/index.js';
+import { defaultRoot } from './options/root.js';
+
+/** Commands that touch snapshots (mounts, files owned by subordinate ids) and so run inside the namespace. */
+const NAMESPACED_COMMANDS = new Set(['build', 'du', 'prune']);
+/** Set in the re-executed child so it knows its ids came from this re-exec (and prints what it uses). */
+const CHILD_ENV = 'TSBUILD_ROOTLESS';
+/** Fewer subordinate ids than this and common images (nobody = 65534) do not fit. */
+const RECOMMENDED_IDS = 65536;
+
+// Not a new error code: registry/oci's ErrorCode list is outside this change (TODO #20: a ROOTLESS_UNAVAILABLE code).
+function unavailable(message: string, hint: string): UserError {
+  return new UserError('INVALID_ARGUMENT', `rootless: ${message}`, hint);
+}
+
+function findProgram(name: string): string | undefined {
+  for (const dir of (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
+    const path = join(dir, name);
+    if (dir !== '' && existsSync(path)) return path;
+  }
+  return undefined;
+}
+
+function rangesOf(file: string, name: string, id: number): IdRange {
+  let text = '';
+  try { text = readFileSync(file, 'utf8'); } catch { /* absent: no ranges */ }
+  const [range] = subordinateRanges(text, name, id);
+  if (range === undefined) {
+    throw unavailable(`${file} grants no subordinate ids to ${name} (uid ${id})`,
+      `as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name} (or add "${name}:100000:65536" to /etc/subuid and /etc/subgid)`);
+  }
+  return range;
+}
+
+function commandOf(args: string[]): string | undefined {
+  return args.find((a) => !a.startsWith('-'));
+}
+
+/**
+ * When this unprivileged process runs a command that needs the namespace, runs this same CLI in it and resolves to
+ * its exit status; resolves undefined when the command should run here (as root, already inside, or a command that
+ * needs no privilege). Throws a UserError when rootless mode is not available (no subordinate ids, no newuidmap).
+ */
+export async function runRootless(args: string[]): Promise<number | undefined> {
+  const uid = process.getuid?.();
+  const command = commandOf(args);
+  if (uid === 0) {
+    if (process.env[CHILD_ENV] === '1' && isInUserNamespace() && command === 'build') await describeNamespace(args);
+    return undefined;
+  }
+  if (uid === undefined || command === undefined || !NAMESPACED_COMMANDS.has(command)) return undefined;
+  const user = userInfo();
+  const gid = process.getgid?.() ?? user.gid;
+  const subuid = rangesOf('/etc/subuid', user.username, uid);
+  const subgid = rangesOf('/etc/subgid', user.username, uid);
+  for (const program of ['unshare', 'newuidmap', 'newgidmap']) {
+    if (findProgram(program) === undefined) {
+      throw unavailable(`${program} is not installed`, 'install util-linux and uidmap (apt-get install uidmap), or run make setup');
+    }
+  }
+  return reexec(uid, gid, subuid, subgid);
+}
+
+function reexec(uid: number, gid: number, subuid: IdRange, subgid: IdRange): Promise<number> {
+  // util-linux unshare(1) >= 2.38 runs newuidmap/newgidmap for --map-users/--map-groups from a helper child, and
+  // --map-root-user adds "0 <uid> 1"; --propagation private keeps our mounts out of the host's namespace.
+  const unshareArgs = ['--user', '--mount', '--propagation', 'private', '--map-root-user',
+    `--map-users=${subuid.start},1,${subuid.count}`, `--map-groups=${subgid.start},1,${subgid.count}`, '--',
+    process.execPath, ...process.execArgv, process.argv[1] ?? '', ...process.argv.slice(2)];
+  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD_ENV]: '1', TSBUILD_ROOTLESS_IDS: `${uid}:${gid}:${subuid.start}:${subuid.count}:${subgid.start}:${subgid.count}` };
+  // Inside, uid 0 would pick /var/lib/tsbuild: the user's default ($XDG_DATA_HOME/tsbuild) is decided out here.
+  env['TSBUILD_ROOT'] ??= defaultRoot();
+  return new Promise((resolve, reject) => {
+    const child = spawn('unshare', unshareArgs, { stdio: 'inherit', env });
+    // Ctrl-C reaches the child through the terminal's process group; it cleans up and exits, and so do we. A
+    // SIGTERM or SIGHUP sent to us alone is passed on.
+    const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
+    const handlers = { SIGINT: () => undefined, SIGTERM: forward('SIGTERM'), SIGHUP: forward('SIGHUP') } as const;
+    for (const [sig, fn] of Object.entries(handlers)) process.on(sig, fn);
+    child.on('error', (err) => reject(unavailable(`cannot run unshare: ${err.message}`, 'install util-linux (unshare >= 2.38)')));
+    child.on('close', (code, sig) => {
+      for (const [s, fn] of Object.entries(handlers)) process.off(s, fn);
+      resolve(code ?? (sig === 'SIGINT' ? 130 : 128 + 15));
+    });
+  });
+}
+
+// What the build runs with, said once at its start; a refused overlay mount ends the build here with the reason.
+async function describeNamespace(args: string[]): Promise<void> {
+  const [uid, gid, us, uc, gs, gc] = (process.env['TSBUILD_ROOTLESS_IDS'] ?? '').split(':').map(Number);
+  const note = (text: string): void => { process.stderr.write(`rootless: ${text}\n`); };
+  note(`user namespace: uid 0 = host uid ${uid}, uids 1-${uc} = host ${us}-${(us ?? 0) + (uc ?? 0) - 1}; gid 0 = host gid ${gid}, gids 1-${gc} = host ${gs}-${(gs ?? 0) + (gc ?? 0) - 1}`);
+  if ((uc ?? 0) < RECOMMENDED_IDS - 1 || (gc ?? 0) < RECOMMENDED_IDS - 1) {
+    note(`only ${Math.min(uc ?? 0, gc ?? 0)} subordinate ids: files owned by higher ids cannot be unpacked (65536 recommended)`);
+  }
+  const root = rootOf(args);
+  const probe = await probeOverlay(join(root, 'tmp'));
+  if (!probe.isWorking) {
+    throw unavailable(`the kernel refuses overlayfs in this user namespace on ${root} (Linux ${release()}): ${probe.detail}`,
+      'rootless needs Linux >= 5.11 and a state directory on ext4, xfs, btrfs or tmpfs (--root); the fuse-overlayfs fallback is not wired yet (TODO #20)');
+  }
+  note(`snapshots: kernel overlayfs (userxattr: user.overlay.* metadata), state in ${root}`);
+}
+
+function rootOf(args: string[]): string {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--root' && args[i + 1] !== undefined) return args[i + 1] ?? '';
+    if (a.startsWith('--root=')) return a.slice('--root='.length);
+  }
+  return defaultRoot();
+}

@@ -1,0 +1,349 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import tar from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sha256, withDigest } from '../../registry/index.js';
+import type { Descriptor, Digest, ImageManifest } from '../../registry/index.js';
+import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { startRegistry } from '../fixtures/registry-server.js';
+import { PROJECT_ROOT, run, TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// Issue 20: `tsbuild build` run by an unprivileged user. The suite makes a real user with subordinate id ranges,
+// runs the real CLI as that user (setpriv, HOME and XDG_* in a directory the user owns), and checks what matters:
+// the image pushed to a real registry (skopeo, umoci), its layers' owners and modes against a rootful build of the
+// same Dockerfile, what a base layer loses rootless (named in the output), and that hostile builds still cannot
+// write outside their root, now with a host dir the user could write to. The machine is left as found: the user,
+// its /etc/subuid and /etc/subgid lines and every file are removed in `after`, whatever failed.
+
+const USER = `tsbrl${randomBytes(4).toString('hex')}`;
+const EPOCH = '1700000000';
+
+/** Runs `cmd` as the test user with a clean environment pointing into its home. */
+function asUser(home: string, cmd: string, args: string[]): Promise<CliResult> {
+  return run('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`,
+    `XDG_CONFIG_HOME=${join(home, 'config')}`, 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', cmd, ...args], { cwd: home });
+}
+
+async function removeSubidLines(name: string): Promise<void> {
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const kept = text.split('\n').filter((l) => !l.startsWith(`${name}:`)).join('\n');
+    if (kept !== text) await writeFile(file, kept);
+  }
+}
+
+/** Gives the user a 65536-id range in both files unless useradd already did (Debian's does, from login.defs). */
+async function ensureSubids(name: string): Promise<void> {
+  for (const file of ['/etc/subuid', '/etc/subgid']) {
+    const text = await readFile(file, 'utf8').catch(() => '');
+    if (text.split('\n').some((l) => l.startsWith(`${name}:`))) continue;
+    const end = Math.max(1_000_000, ...text.split('\n').map((l) => l.split(':')).filter((f) => f.length === 3).map((f) => Number(f[1]) + Number(f[2])));
+    await writeFile(file, `${text}${text === '' || text.endsWith('\n') ? '' : '\n'}${name}:${end}:65536\n`);
+  }
+}
+
+/** One line per tar entry: what ownership, mode and type mean for the image (mtime clamped, so left out). */
+async function layerHeaders(gz: Buffer): Promise<string[]> {
+  const extract = tar.extract();
+  const out: string[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('entry', (h: Header, stream, next) => {
+      const xattrs = Object.keys(h.pax ?? {}).filter((k) => k.startsWith('SCHILY.xattr.')).sort().join(',');
+      out.push(`${h.name} ${h.type} ${(h.mode ?? 0).toString(8)} ${h.uid}:${h.gid} ${h.size} ${h.linkname ?? ''} ${xattrs}`);
+      stream.on('end', next);
+      stream.resume();
+    });
+    extract.on('finish', resolve);
+    extract.on('error', reject);
+  });
+  extract.end(gunzipSync(gz));
+  await done;
+  return out;
+}
+
+/** An image in an OCI layout (skopeo copy): its manifest and the headers of each layer. */
+async function imageLayers(layout: string): Promise<{ layers: Descriptor[]; headers: string[][] }> {
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+  const blob = (d: string): string => join(layout, 'blobs', 'sha256', d.slice('sha256:'.length));
+  const manifest = JSON.parse(await readFile(blob(index.manifests[0]?.digest ?? ''), 'utf8')) as ImageManifest;
+  const headers: string[][] = [];
+  for (const l of manifest.layers) headers.push(await layerHeaders(await readFile(blob(l.digest))));
+  return { layers: manifest.layers, headers };
+}
+
+/** Everything about a host tree a hostile build could change. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of (await readdir(dir)).sort()) {
+    const st = await lstat(join(dir, name));
+    out.push(`${name} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs}`);
+    if (st.isDirectory()) out.push(...(await tree(join(dir, name))).map((l) => `${name}/${l}`));
+  }
+  return out;
+}
+
+async function tarOf(entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const { content, ...h } of entries) pack.entry(h, content ?? '');
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
+  return Buffer.concat(chunks);
+}
+
+/** Pushes busybox plus one more layer made of `entries` as `repo:1`. */
+async function publishWithLayer(host: string, repo: string, entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<void> {
+  const c = new RegistryClient({ credentials: anonymous });
+  const target = parseReference(`${host}/${repo}:1`);
+  const base = await busyboxLayer();
+  const plain = await tarOf(entries);
+  const gz = gzipSync(plain);
+  const extra: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: sha256(gz), size: gz.length };
+  const config = busyboxConfig(base.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' });
+  config.rootfs.diff_ids = [base.diffId, sha256(plain) as Digest];
+  const configBytes = new TextEncoder().encode(canonicalJson(config));
+  const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+  await c.pushBlob(target, base.descriptor, async () => base.open());
+  await c.pushBlob(target, extra, async () => Readable.from([gz]));
+  await c.pushBlob(target, configDesc, async () => Readable.from([Buffer.from(configBytes)]));
+  const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [base.descriptor, extra] };
+  const bytes = new TextEncoder().encode(canonicalJson(manifest));
+  await c.putManifest(withDigest(target, sha256(bytes)), MediaType.ociManifest, bytes);
+  await c.putManifest(target, MediaType.ociManifest, bytes);
+}
+
+describe('issue 20: rootless builds by an unprivileged user', function () {
+  this.timeout(300_000);
+  let env: BuildEnv | undefined;
+  let home = '';
+  let ctx = '';
+  let userCreated = false;
+
+  before(async () => {
+    // Nothing here may be skipped: a machine that cannot run the suite fails it, saying why.
+    if (process.getuid?.() !== 0) throw new Error('the rootless suite must run as root: it creates (and removes) a test user');
+    for (const tool of ['/usr/bin/newuidmap', '/usr/bin/newgidmap', '/usr/bin/setpriv', '/usr/sbin/useradd']) {
+      if (!existsSync(tool)) throw new Error(`${tool} is missing: run make setup (packages uidmap, util-linux, passwd)`);
+    }
+    env = await startBuildEnv('tsbuild-rootless-');
+    execFileSync('useradd', ['-M', '-U', '-s', '/usr/sbin/nologin', USER]);
+    userCreated = true;
+    await ensureSubids(USER);
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim());
+    home = await mkdtemp(join(tmpdir(), 'tsbuild-rootless-home-'));
+    await chown(home, uid, gid);
+    await chmod(home, 0o700);
+    // The CLI runs from this checkout: the user must be able to read dist/ and run Node through scripts/node.
+    const readable = await asUser(home, 'test', ['-r', join(PROJECT_ROOT, 'dist/builder/main.js')]);
+    if (readable.code !== 0) throw new Error(`${USER} cannot read ${PROJECT_ROOT}/dist: make the checkout world-readable (chmod -R o+rX)`);
+    ctx = join(home, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'app.txt'), 'from the context\n');
+    await writeFile(join(ctx, 'Dockerfile'), [
+      'ARG BASE',
+      'FROM ${BASE} AS build',
+      'ARG N=1',
+      'RUN mkdir -p /out/sub && echo hello > /out/greeting',
+      'RUN --mount=type=cache,target=/cache,uid=1000,gid=1000 sh -c \'echo "$N" >> /cache/log && cp /cache/log /out/log && stat -c %u:%g /cache > /out/cache-owner\'',
+      'RUN chown 1000:1000 /out/greeting && chmod 4755 /out/greeting && chown -R 1000:1000 /out/sub && chmod 2775 /out/sub',
+      'FROM ${BASE}',
+      'COPY --from=build /out /app',
+      'COPY --chown=1000:1000 app.txt /app/app.txt',
+      'RUN mkdir -p /opt/x && touch /opt/x/old && mkdir -p /home/app && chown 1000:1000 /home/app',
+      'RUN rm -rf /opt/x && mkdir /opt/x && touch /opt/x/new && rm /bin/vi',
+      'USER 1000:1000',
+      'RUN id > /home/app/id && wc -c /app/app.txt > /home/app/size',
+      '',
+    ].join('\n'));
+    execFileSync('chown', ['-R', `${uid}:${gid}`, ctx]);
+  });
+
+  after(async () => {
+    await env?.stop();
+    if (home !== '') await rm(home, { recursive: true, force: true });
+    if (userCreated) {
+      try { execFileSync('userdel', [USER], { stdio: 'ignore' }); } catch { /* removed below as far as we can */ }
+    }
+    await removeSubidLines(USER);
+    const passwd = await readFile('/etc/passwd', 'utf8');
+    if (passwd.includes(`\n${USER}:`)) throw new Error(`could not remove the test user ${USER}`);
+  });
+
+  const build = (extra: string[]): Promise<CliResult> => {
+    if (env === undefined) throw new Error('build env did not start');
+    return asUser(home, TSBUILD, ['build', '--progress', 'plain', '--build-arg', `BASE=${env.base}`, '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, ...extra]);
+  };
+  const pull = async (ref: string, name: string): Promise<string> => {
+    const layout = join(env?.dir ?? '', `oci-${name}`);
+    const r = await run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${ref}`, `oci:${layout}:x`]);
+    expect(r.code, r.stderr).to.equal(0);
+    return layout;
+  };
+
+  it('builds and pushes as an unprivileged user, with the layers a rootful build writes', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const ref = `${env.registry.host}/rootless:1`;
+    const r = await build(['-t', ref, '--push', ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    // It says how it runs: the id mapping, the overlay flavour, and what RUN does without.
+    expect(r.stderr).to.match(/rootless: user namespace: uid 0 = host uid \d+, uids 1-65536 = host \d+/);
+    expect(r.stderr).to.contain('rootless: snapshots: kernel overlayfs (userxattr');
+    expect(r.stderr).to.contain('rootless: RUN device allow-list skipped');
+    expect(r.stderr).to.match(/rootless: RUN steps get no cgroup of their own: .*(not a cgroup v2|not delegated)/);
+    // The state went to $XDG_DATA_HOME/tsbuild, owned by the user, not to /var/lib/tsbuild.
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    expect((await stat(join(home, 'data', 'tsbuild'))).uid).to.equal(uid);
+
+    const rootfulRef = `${env.registry.host}/rootful:1`;
+    const rf = await tsbuild(['build', '--root', join(env.dir, 'rootful-root'), '--progress', 'plain', '--build-arg', `BASE=${env.base}`,
+      '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, '-t', rootfulRef, '--push', ctx]);
+    expect(rf.code, rf.stderr).to.equal(0);
+
+    const rootless = await imageLayers(await pull(ref, 'rootless'));
+    const rootful = await imageLayers(await pull(rootfulRef, 'rootful'));
+    // Names, types, modes (setuid, setgid), owners and sizes of every entry of every layer, in order.
+    expect(rootless.headers).to.deep.equal(rootful.headers);
+    // With SOURCE_DATE_EPOCH the builds are reproducible: the very same blobs.
+    expect(rootless.layers.map((l) => l.digest)).to.deep.equal(rootful.layers.map((l) => l.digest));
+    const all = rootless.headers.flat();
+    expect(all).to.include.members([
+      'app/greeting file 4755 1000:1000 6  ',
+      'app/sub/ directory 2775 1000:1000 0  ',
+      'app/app.txt file 644 1000:1000 17  ',
+      'home/app/ directory 755 1000:1000 0  ',
+    ]);
+    expect(all.some((h) => h.startsWith('opt/x/.wh..wh..opq '))).to.equal(true);
+    expect(all.some((h) => h.startsWith('bin/.wh.vi '))).to.equal(true);
+    expect(all.some((h) => h.includes('overlay.'))).to.equal(false);
+
+    // umoci (as root) unpacks what a runtime would see.
+    const bundle = join(env.dir, 'bundle-rootless');
+    const u = await run('umoci', ['unpack', '--image', `${join(env.dir, 'oci-rootless')}:x`, bundle]);
+    expect(u.code, u.stderr).to.equal(0);
+    const rootfs = join(bundle, 'rootfs');
+    const greeting = await stat(join(rootfs, 'app/greeting'));
+    expect([greeting.uid, greeting.gid, greeting.mode & 0o7777]).to.deep.equal([1000, 1000, 0o4755]);
+    expect(await readFile(join(rootfs, 'app/cache-owner'), 'utf8')).to.equal('1000:1000\n');
+    expect(await readFile(join(rootfs, 'home/app/id'), 'utf8')).to.match(/^uid=1000 gid=1000/);
+    expect(await readdir(join(rootfs, 'opt/x'))).to.deep.equal(['new']);
+    expect(existsSync(join(rootfs, 'bin/vi'))).to.equal(false);
+  });
+
+  it('keeps the cache mount between rootless builds', async () => {
+    const r = await build(['--build-arg', 'N=2', '--target', 'build', '-o', `type=tar,dest=${join(home, 'build-stage.tar')}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    const listing = execFileSync('tar', ['-xOf', join(home, 'build-stage.tar'), 'out/log'], { encoding: 'utf8' });
+    expect(listing).to.equal('1\n2\n');
+  });
+
+  it('names what a base layer loses rootless (a device node, a trusted.* xattr) and still builds', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    await publishWithLayer(env.registry.host, 'with-device', [
+      { name: 'dev/', type: 'directory', mode: 0o755 },
+      { name: 'dev/null2', type: 'character-device', mode: 0o666, devmajor: 1, devminor: 3 },
+      { name: 'etc/marked', type: 'file', mode: 0o644, content: 'x', pax: { 'SCHILY.xattr.trusted.tsbuild': 'kept-rootful', 'SCHILY.xattr.user.tsbuild': 'kept' } },
+    ]);
+    const dir = join(home, 'ctx-device');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env.registry.host}/with-device:1\nRUN getfattr 2>/dev/null; ls /etc/marked > /seen\n`);
+    execFileSync('chown', ['-R', `${USER}:${USER}`, dir]);
+    const ref = `${env.registry.host}/from-device:1`;
+    const r = await build(['-t', ref, '--push', dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('dev/null2: character-device 1:3 not kept (refused in a user namespace)');
+    expect(r.stderr).to.contain('etc/marked: xattr trusted.tsbuild not kept');
+    // The image keeps the base layer as it was: only this build's RUN steps did without.
+    const image = await imageLayers(await pull(ref, 'from-device'));
+    expect(image.headers.flat()).to.include('dev/null2 character-device 666 0:0 0  ');
+  });
+
+  it('pushes with the credentials in the user\'s own ~/.docker/config.json', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const secured = await startRegistry({ htpasswd: { user: 'rootless', password: 'pw-of-the-user' } });
+    try {
+      const dir = join(home, 'ctx-auth');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN echo pushed > /pushed\n`);
+      await mkdir(join(home, '.docker'));
+      const auth = Buffer.from('rootless:pw-of-the-user').toString('base64');
+      await writeFile(join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth } } }));
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir, join(home, '.docker')]);
+      const ref = `${secured.host}/private:1`;
+      const r = await build(['-t', ref, '--push', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      const inspect = await run('skopeo', ['inspect', '--tls-verify=false', '--creds', 'rootless:pw-of-the-user', `docker://${ref}`]);
+      expect(inspect.code, inspect.stderr).to.equal(0);
+    } finally {
+      await secured.stop();
+    }
+  });
+
+  describe('hostile builds stay inside their root (issue 14 cases, rootless, with a host dir the user owns)', () => {
+    let hostDir = '';
+    let marked: string[] = [];
+    beforeEach(async () => {
+      hostDir = join(home, `host-${randomBytes(3).toString('hex')}`);
+      await mkdir(join(hostDir, 'secrets'), { recursive: true });
+      await writeFile(join(hostDir, 'secrets', 'token'), '');
+      await writeFile(join(hostDir, 'file'), 'host file\n');
+      execFileSync('chown', ['-R', `${USER}:${USER}`, hostDir]);
+      marked = await tree(hostDir);
+    });
+    afterEach(async () => {
+      expect(await tree(hostDir)).to.deep.equal(marked);
+    });
+
+    it('COPY into a directory an earlier RUN made a symlink to the host dir writes inside the root', async () => {
+      if (env === undefined) throw new Error('build env did not start');
+      const dir = join(home, `ctx-${randomBytes(3).toString('hex')}`);
+      await mkdir(dir);
+      await writeFile(join(dir, 'f'), 'from the context\n');
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN ln -s ${hostDir} /out\nCOPY --chmod=4755 f /out/\nCOPY f /out/file\n`);
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir]);
+      const out = join(home, 'copy-out.tar');
+      const r = await build(['-o', `type=tar,dest=${out}`, dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      // Followed as a chroot would: the files landed in <root><hostDir>.
+      const inImage = execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).split('\n');
+      expect(inImage).to.include(`${hostDir.slice(1)}/f`).and.to.include(`${hostDir.slice(1)}/file`);
+    });
+
+    it('the RUN stub clean-up leaves the host dir alone when a step swaps /run (holding a secret target) for a symlink to it', async () => {
+      if (env === undefined) throw new Error('build env did not start');
+      const dir = join(home, `ctx-${randomBytes(3).toString('hex')}`);
+      await mkdir(dir);
+      await writeFile(join(home, 'token.txt'), 'secret\n');
+      await writeFile(join(dir, 'Dockerfile'),
+        `FROM ${env.base}\nRUN --mount=type=secret,id=token,target=/run/secrets/token mv /run /run.old && ln -s ${hostDir} /run\n`);
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir, join(home, 'token.txt')]);
+      const r = await build(['--secret', `id=token,src=${join(home, 'token.txt')}`, '-o', `type=tar,dest=${join(home, 'swap-out.tar')}`, dir]);
+      expect(r.code, r.stderr).to.equal(0);
+    });
+
+    it('refuses a base layer entry written through a symlink that leads to the host dir', async () => {
+      if (env === undefined) throw new Error('build env did not start');
+      const repo = `hostile-${randomBytes(3).toString('hex')}`;
+      await publishWithLayer(env.registry.host, repo, [
+        { name: 'd', type: 'symlink', linkname: hostDir },
+        { name: 'd/file', type: 'file', mode: 0o4755, content: 'evil' },
+      ]);
+      const dir = join(home, `ctx-${repo}`);
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.registry.host}/${repo}:1\nRUN true\n`);
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir]);
+      const r = await build([dir]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.contain('entry "d/file": refused: the path leads out of the layer through a symlink');
+    });
+  });
+});
