@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { DockerfileError, checkDockerfile, formatCheckWarning, parseDockerfile, planDot, type BuildGraph, type CheckResult, type CheckWarning } from '../frontend/index.js';
-import { UserError, formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
+import { formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { readDockerfile, runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
@@ -30,6 +30,7 @@ import { loadReport, renderTerminalSummary, stepSummaryPath, writeReportFiles, w
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 import { parseAttestFlags } from './attest/attest-options.js';
+import { UserError } from '../common/index.js';
 
 /** The version `--version` prints. */
 export const VERSION = '0.1.0';

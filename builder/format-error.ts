@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { SourceRange } from '../frontend/index.js';
-import { isTsbuildError, type ErrorCode } from '../registry/oci/index.js';
+import { isTsbuildError, type ErrorCode } from '../common/index.js';
 
 /** Exit statuses: 1 for a failed build (as buildx), 2 for bad usage, 130 for Ctrl-C, 70 (EX_SOFTWARE) for a bug. */
 export function exitStatus(err: unknown): number {

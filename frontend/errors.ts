@@ -1,5 +1,5 @@
-import { TsbuildError } from '../registry/oci/index.js';
 import type { SourceRange } from './graph.js';
+import { TsbuildError } from '../common/index.js';
 
 /** Any problem with the Dockerfile's text or meaning; `at` points at the offending place. */
 export class DockerfileError extends TsbuildError {

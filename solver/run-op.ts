@@ -1,9 +1,9 @@
 import { assertNever } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
-import { UserError } from '../registry/oci/index.js';
 import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, ProgressSink, Worker } from './ports.js';
 import { fileSource } from './vertex-parts.js';
 import type { SolvedInput } from './vertex-parts.js';
+import { UserError } from '../common/index.js';
 
 /** What running one op needs. */
 export interface RunContext {

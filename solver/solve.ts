@@ -4,6 +4,8 @@ import PQueue from 'p-queue';
 import type { BuildGraph, Vertex, VertexId } from '../frontend/index.js';
 import { formatPlatform } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
+import { crashPoint } from '../common/index.js';
+import type { TestHooks } from '../common/index.js';
 import { cacheKey } from './cache-key.js';
 import type { CacheKey } from './cache-key.js';
 import { explainMiss } from './explain-miss.js';
@@ -15,7 +17,6 @@ import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, Rem
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
-import { crashPoint } from './crash-point.js';
 import { vertexParts } from './vertex-parts.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
@@ -44,6 +45,8 @@ export interface SolveOptions {
    * fetched when a step must read its files; see FsState.
    */
   remote?: RemoteCache;
+  /** Test hooks (the `before-cache-put` and `after-cache-put` crash points), passed down from the CLI edge. */
+  hooks?: TestHooks;
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
@@ -248,9 +251,9 @@ class SolveRun {
     });
     const parentId = vertex.inputs[0];
     const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
-    crashPoint('before-cache-put');
+    crashPoint(this.#opts.hooks, 'before-cache-put');
     await this.#opts.cache.put(key, { result: fs, size });
-    crashPoint('after-cache-put');
+    crashPoint(this.#opts.hooks, 'after-cache-put');
     const done = Date.now();
     this.emit({ type: 'done', vertex: vertex.id, time: done, durationMs: done - runStarted, size });
     return { fs, cached: false, size, reasons, started: runStarted };

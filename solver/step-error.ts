@@ -1,6 +1,5 @@
 import type { SourceRange, VertexId } from '../frontend/index.js';
-import { TsbuildError } from '../registry/oci/index.js';
-import type { ErrorCode } from '../registry/oci/index.js';
+import { TsbuildError, type ErrorCode } from '../common/index.js';
 
 /**
  * A build step failed with a user-facing cause. Takes the cause's `code` and `hint` (RUN_FAILED stays RUN_FAILED)

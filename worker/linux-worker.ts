@@ -15,9 +15,10 @@ import { chainIds } from './layers/chain-id.js';
 import { exportLayer } from './layers/diff.js';
 import { cleanComponents } from './confined/index.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
-import { isProcessAlive } from './process-alive.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
+import { isProcessAlive } from '../common/index.js';
+import type { TestHooks } from '../common/index.js';
 
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
@@ -25,6 +26,8 @@ export interface LinuxWorkerOptions {
   root: string;
   /** SOURCE_DATE_EPOCH (seconds): clamps mtimes in the layers the worker writes. */
   sourceDateEpoch?: number | undefined;
+  /** Test hooks (crash points), passed down from the CLI edge. */
+  hooks?: TestHooks;
 }
 
 /**
@@ -54,7 +57,7 @@ export class LinuxWorker implements Worker {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
     await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
     await removeDeadTempDirs(join(opts.root, 'tmp'));
-    return new LinuxWorker(opts, await FileContentStore.open(opts.root), await OverlaySnapshotter.open(opts.root));
+    return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
 
   /** The content store the worker writes layers into (and reads pulled layers from). */

@@ -1,5 +1,5 @@
-import { UserError } from '../../registry/oci/index.js';
 import type { ProvenanceOptions } from './provenance.js';
+import { UserError } from '../../common/index.js';
 
 /** `--sbom` once parsed: scan the final image, and with `scan-stage=true` every other stage built too. */
 export interface SbomOptions { scanStage: boolean }

@@ -1,4 +1,4 @@
-import { formatPlatform, isTsbuildError, parsePlatform } from '../../registry/oci/index.js';
+import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
 import { DockerfileError } from '../errors.js';
@@ -14,6 +14,7 @@ import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js
 import type { StageLink, StageSource } from './stage-plan.js';
 import { addEnv } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
+import { isTsbuildError } from '../../common/index.js';
 
 // Dockerfile → BuildGraph. Decisions worth knowing:
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
