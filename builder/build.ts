@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
+import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
 import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
@@ -18,7 +18,6 @@ import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
-import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
@@ -180,7 +179,6 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   }
   const dockerfile = await readDockerfile({ ...req, contextDir });
   req = { ...req, hooks: req.hooks ?? testHooksFromEnv(process.env) };
-  rememberSource(dockerfile.path, dockerfile.text);
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
@@ -189,6 +187,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
   try {
     return await buildLocked(req, contextDir, dockerfile, excludes, platforms);
+  } catch (err) {
+    throw withSource(err, { file: dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
   } finally {
     await lock.release();
   }

@@ -12,7 +12,7 @@ import { parseAnnotationFlag } from './options/annotations.js';
 import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { findLoader, loadArchive } from './outputs/load.js';
-import { githubAnnotation, rememberSource } from './format-error.js';
+import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
 import { resolveSecrets } from './options/secrets.js';
 import { createProgress, type ProgressMode, type ProgressWriter } from './progress/index.js';
@@ -386,7 +386,6 @@ function moveGlobalOptions(args: string[]): string[] {
 /** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
 async function checkAction(context: string, flags: BuildFlags): Promise<void> {
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
-  rememberSource(dockerfile.path, dockerfile.text);
   const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
   for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
   const n = result.warnings.length;

@@ -1,4 +1,4 @@
-import type { SourceRange, VertexId } from '../frontend/index.js';
+import type { DockerfileSource, SourceRange, VertexId } from '../frontend/index.js';
 import { TsbuildError, type ErrorCode } from '../common/index.js';
 
 /**
@@ -7,6 +7,8 @@ import { TsbuildError, type ErrorCode } from '../common/index.js';
  */
 export class StepError extends TsbuildError {
   readonly code: ErrorCode;
+  /** The Dockerfile text `at` points into, attached by whoever read it (the builder: frontend's withSource). */
+  source: DockerfileSource | undefined;
   constructor(readonly vertex: VertexId, readonly at: SourceRange | undefined, readonly text: string, cause: TsbuildError) {
     super(at === undefined ? cause.message : `${at.file}:${at.line}: ${cause.message}`, cause.hint, { cause });
     this.code = cause.code;
