@@ -1,20 +1,9 @@
 import type { Command } from 'commander';
 import {
-  attachArtifact,
-  CREATED_ANNOTATION,
-  DEFAULT_ARTIFACT_TYPE,
-  discoverReferrers,
-  formatReference,
-  parseReference,
-  pullArtifact,
-  pushArtifact,
-  UserError,
-  type ArtifactFile,
-  type Descriptor,
-  type RegistryClient,
-  type RegistryMetrics,
+  attachArtifact, CREATED_ANNOTATION, DEFAULT_ARTIFACT_TYPE, discoverReferrers, formatReference, parseReference, pullArtifact, pushArtifact, type ArtifactFile, type Descriptor, type RegistryClient, type RegistryMetrics,
 } from '../registry/index.js';
 import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
+import { UserError } from '../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -1,13 +1,8 @@
 import type { Command } from 'commander';
 import {
-  dockerConfigPath,
-  login,
-  logout,
-  RegistryClient,
-  staticCredentials,
-  UserError,
-  type CredentialSource,
+  dockerConfigPath, login, logout, RegistryClient, staticCredentials, type CredentialSource,
 } from '../registry/index.js';
+import { UserError } from '../common/index.js';
 
 /** Flags every registry-talking command takes besides the references themselves. */
 export interface RegistryFlags {

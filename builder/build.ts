@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, parseDockerignore, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, crashPoint, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
+import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -11,15 +11,13 @@ import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextReportFor } from './context-report/load-context-report.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, UserError, formatPlatform, isTsbuildError, ociArch,
-  type Digest, type Platform, type RegistryMetrics,
+  RegistryClient, formatPlatform, ociArch, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
-import { rememberSource } from './format-error.js';
 import { lockRoot } from './root-lock.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
@@ -29,6 +27,8 @@ import { checkEmulation } from './emulation.js';
 import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
 import { namedImage, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
+import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
+import type { TestHooks } from '../common/index.js';
 
 /** Everything `tsbuild build` was asked to do, already parsed. */
 export interface BuildRequest {
@@ -71,6 +71,11 @@ export interface BuildRequest {
   buildId?: string;
   /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
   insecureRegistries?: string[];
+  /**
+   * Test hooks (crash points) for the whole build: solve, worker and build record. The CLI reads them from the
+   * environment (`TSBUILD_CRASH_AT`) at its edge and passes them; library callers pass their own or none.
+   */
+  hooks?: TestHooks;
 }
 
 /**
@@ -173,7 +178,6 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
     throw new UserError('CONTEXT_NOT_FOUND', `build context ${contextDir} is not a directory`, 'pass the directory holding your sources, e.g. `tsbuild build .`');
   }
   const dockerfile = await readDockerfile({ ...req, contextDir });
-  rememberSource(dockerfile.path, dockerfile.text);
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
@@ -182,6 +186,8 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
   try {
     return await buildLocked(req, contextDir, dockerfile, excludes, platforms);
+  } catch (err) {
+    throw withSource(err, { file: dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
   } finally {
     await lock.release();
   }
@@ -211,7 +217,7 @@ async function compileAll(
 async function buildLocked(
   req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
 ): Promise<BuildOutcome> {
-  const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch });
+  const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch, ...(req.hooks ? { hooks: req.hooks } : {}) });
   const cache = SqliteCacheIndex.open(req.root);
   const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
@@ -242,7 +248,7 @@ async function buildLocked(
     const solved = await solve(graph, {
       worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
-      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix,
+      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });
     leaseId = solved.leaseId;
@@ -300,7 +306,7 @@ async function buildLocked(
     if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
-    crashPoint('before-build-record'); // test hook, see solver/crash-point.ts
+    crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     cache.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
     if (leaseId) await cache.release(leaseId);
     cache.close();

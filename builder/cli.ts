@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Command, Option } from 'commander';
 import { DockerfileError, checkDockerfile, formatCheckWarning, parseDockerfile, planDot, type BuildGraph, type CheckResult, type CheckWarning } from '../frontend/index.js';
-import { UserError, formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
+import { formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import { readDockerfile, runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
@@ -12,7 +12,7 @@ import { parseAnnotationFlag } from './options/annotations.js';
 import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { findLoader, loadArchive } from './outputs/load.js';
-import { githubAnnotation, rememberSource } from './format-error.js';
+import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
 import { resolveSecrets } from './options/secrets.js';
 import { createProgress, type ProgressMode, type ProgressWriter } from './progress/index.js';
@@ -30,6 +30,7 @@ import { loadReport, renderTerminalSummary, stepSummaryPath, writeReportFiles, w
 import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from './attest/attest-options.js';
+import { UserError, testHooksFromEnv } from '../common/index.js';
 
 /** The version `--version` prints. */
 export const VERSION = '0.1.0';
@@ -159,7 +160,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     let outcome: BuildOutcome;
     try {
       await checkBeforeBuild(req, progress);
-      outcome = await runBuild({ ...req, buildId });
+      outcome = await runBuild({ ...req, buildId, hooks: testHooksFromEnv(process.env) });
     } catch (err) {
       progress.close();
       await reportFailure(err, buildId, flags, env);
@@ -386,7 +387,6 @@ function moveGlobalOptions(args: string[]): string[] {
 /** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
 async function checkAction(context: string, flags: BuildFlags): Promise<void> {
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
-  rememberSource(dockerfile.path, dockerfile.text);
   const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
   for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
   const n = result.warnings.length;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../registry/oci/index.js';
+import { UserError } from '../common/index.js';
 
 /** Subcommand paths (`build`, `artifact push` …) and their long options, read from the program itself. */
 function commandTable(program: Command): Map<string, string[]> {

@@ -3,8 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BuildGraph } from '../frontend/index.js';
-import { isTsbuildError } from '../registry/index.js';
 import { checkEmulation, emulationState } from './emulation.js';
+import { isTsbuildError } from '../common/index.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
 const arm64 = { os: 'linux', architecture: 'arm64' };

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { BuildGraph } from '../frontend/index.js';
-import { UserError, formatPlatform, type Platform } from '../registry/index.js';
+import { formatPlatform, type Platform } from '../registry/index.js';
+import { UserError } from '../common/index.js';
 
 /** OCI architecture → the name QEMU (and its binfmt_misc handler `qemu-NAME`) uses. */
 const QEMU_ARCH: Record<string, string> = {

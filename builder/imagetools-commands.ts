@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { UserError, formatReference, parseReference, type RegistryClient } from '../registry/index.js';
+import { formatReference, parseReference, type RegistryClient } from '../registry/index.js';
 import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
 import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from './imagetools/create-index.js';
 import { inspectText } from './imagetools/inspect-text.js';
 import { inspectFormatted, parseInspectFormat } from './imagetools/inspect-format.js';
+import { UserError } from '../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 

@@ -5,7 +5,6 @@ import { LinuxWorker } from '../worker/index.js';
 import { RegistryClient, parseReference, type Platform } from '../registry/index.js';
 import { hostPlatform, readDockerfile, readExcludes } from './build.js';
 import { describeReason } from './report/describe-reason.js';
-import { rememberSource } from './format-error.js';
 
 /** What `tsbuild plan` needs: the build flags that shape the graph, and the root whose cache it consults. */
 export interface PlanRequest {
@@ -25,7 +24,6 @@ export interface Plan { graph: BuildGraph; predictions: Prediction[] }
 export async function planBuild(req: PlanRequest): Promise<Plan> {
   const contextDir = resolve(req.contextDir);
   const dockerfile = await readDockerfile({ contextDir, ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}) });
-  rememberSource(dockerfile.path, dockerfile.text);
   const client = new RegistryClient();
   let graph: BuildGraph;
   try {

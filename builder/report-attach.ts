@@ -2,9 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  RegistryClient, UserError, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClientOptions,
+  RegistryClient, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClientOptions,
 } from '../registry/index.js';
 import { renderHtml, renderJson, type Report } from './report/index.js';
+import { UserError } from '../common/index.js';
 
 /** File names of an attached report: the JSON is the data any machine can re-render; the HTML is for people. */
 const JSON_NAME = 'tsbuild-report.json';

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { UserError } from '../registry/oci/index.js';
+import { UserError } from '../common/index.js';
 
 /** A held lock on a state root; `release` lets others in. */
 export interface RootLock { release(): Promise<void> }

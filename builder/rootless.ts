@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../registry/oci/index.js';
+import { UserError } from '../common/index.js';
 import { isInUserNamespace, probeOverlay, subordinateRanges } from '../worker/index.js';
 import type { IdRange } from '../worker/index.js';
 import { defaultRoot } from './options/root.js';

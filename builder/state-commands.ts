@@ -1,12 +1,12 @@
 import type { Command } from 'commander';
 import { SqliteCacheIndex, type BuildSummary } from '../solver/index.js';
 import { LinuxWorker } from '../worker/index.js';
-import { UserError } from '../registry/oci/index.js';
 import { defaultRoot } from './options/root.js';
 import { printImageHistory } from './image-history.js';
 import { lockRoot } from './root-lock.js';
 import { redactRecord } from './report/index.js';
 import { parseDuration, parseSize, formatSize } from './options/units.js';
+import { UserError } from '../common/index.js';
 
 function row(b: BuildSummary): string {
   const when = new Date(b.started).toISOString().replace('T', ' ').slice(0, 19);

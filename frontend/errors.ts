@@ -1,5 +1,8 @@
-import { TsbuildError } from '../registry/oci/index.js';
 import type { SourceRange } from './graph.js';
+import { TsbuildError } from '../common/index.js';
+
+/** The Dockerfile text an error points into: `file` as the error's `at.file` names it. */
+export interface DockerfileSource { file: string; text: string }
 
 /** Any problem with the Dockerfile's text or meaning; `at` points at the offending place. */
 export class DockerfileError extends TsbuildError {
@@ -7,6 +10,8 @@ export class DockerfileError extends TsbuildError {
   readonly at: SourceRange;
   /** The message without the `file:line:column: ` prefix. */
   readonly detail: string;
+  /** The text `at` points into, attached by the frontend entry point that read it (see withSource). */
+  source: DockerfileSource | undefined;
   constructor(at: SourceRange, message: string, hint?: string, options?: ErrorOptions) {
     super(`${at.file}:${at.line}:${at.column}: ${message}`, hint, options);
     this.at = at;
@@ -14,21 +19,55 @@ export class DockerfileError extends TsbuildError {
   }
 }
 
+/** The Dockerfile place an error says it happened at (DockerfileError, a located step error), if any. */
+export function locationOf(err: unknown): SourceRange | undefined {
+  const at: unknown = (err as { at?: unknown } | null)?.at;
+  if (typeof at !== 'object' || at === null) return undefined;
+  const r = at as Partial<SourceRange>;
+  return typeof r.file === 'string' && typeof r.line === 'number' && typeof r.column === 'number' ? (at as SourceRange) : undefined;
+}
+
+/** The Dockerfile text a located error carries, if any. */
+export function sourceOf(err: unknown): DockerfileSource | undefined {
+  const source: unknown = (err as { source?: unknown } | null)?.source;
+  if (typeof source !== 'object' || source === null) return undefined;
+  const s = source as Partial<DockerfileSource>;
+  return typeof s.file === 'string' && typeof s.text === 'string' ? (source as DockerfileSource) : undefined;
+}
+
+/**
+ * Gives a located error the text of the Dockerfile it points into, so the printer shows the line as it was built
+ * (even from stdin) without re-reading anything. Only when `at.file` is `source.file` and no text is attached yet.
+ * Returns `err`, for `throw withSource(err, …)`.
+ */
+export function withSource<T>(err: T, source: DockerfileSource): T {
+  const at = locationOf(err);
+  if (at !== undefined && at.file === source.file && sourceOf(err) === undefined) {
+    (err as { source?: DockerfileSource }).source = source;
+  }
+  return err;
+}
+
+/**
+ * The one caret renderer: the line `at` starts on, numbered, and a caret line under its columns (to the end of the
+ * line when the range goes on to later lines, at least one caret). Empty when the text has no such line.
+ */
+export function sourceExcerpt(at: SourceRange, text: string): string[] {
+  const src = text.split('\n')[at.line - 1];
+  if (src === undefined) return [];
+  const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
+  const num = String(at.line);
+  const width = at.endLine > at.line ? shown.trimEnd().length - at.column + 1 : at.endColumn - at.column;
+  return [`  ${num} | ${shown}`, `  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, at.column - 1))}${'^'.repeat(Math.max(1, width))}`];
+}
+
 /**
  * Renders an error for the terminal: the message, the offending line with its number and a caret line under the
- * error's columns, then the hint.
+ * error's columns, then the hint. `text` defaults to the source the error carries.
  */
-export function formatDockerfileError(err: DockerfileError, text: string): string {
-  const { line, column } = err.at;
+export function formatDockerfileError(err: DockerfileError, text = err.source?.text): string {
   const out = [err.message];
-  const src = text.split('\n')[line - 1];
-  if (src !== undefined) {
-    const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
-    const num = String(line);
-    const width = err.at.endLine === line && err.at.endColumn > column ? err.at.endColumn - column : 1;
-    out.push(`  ${num} | ${shown}`);
-    out.push(`  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, column - 1))}${'^'.repeat(Math.max(1, width))}`);
-  }
+  if (text !== undefined) out.push(...sourceExcerpt(err.at, text));
   if (err.hint) out.push(`hint: ${err.hint}`);
   return out.join('\n');
 }

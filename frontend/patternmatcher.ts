@@ -1,5 +1,5 @@
-import { UserError } from '../registry/oci/index.js';
 import { cleanPath } from './clean-path.js';
+import { UserError } from '../common/index.js';
 
 // A port of github.com/moby/patternmatcher (patternmatcher.go, v0.6): the matcher docker, BuildKit and buildx use for
 // .dockerignore and COPY --exclude. Written here rather than taken from npm because the package we used

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { isTsbuildError } from './oci/errors.js';
 import { formatReference, parseReference, registryEndpoint, type Reference } from './reference.js';
+import { isTsbuildError } from '../common/index.js';
 
 const D = `sha256:${'a'.repeat(64)}`;
 

@@ -1,5 +1,5 @@
 import { isDigest, type Digest } from './oci/digest.js';
-import { UserError } from './oci/errors.js';
+import { UserError } from '../common/index.js';
 
 /** A repository on a registry: `registry` is the domain as written (`docker.io`, `localhost:5000`), `path` the name. */
 export interface Repository {

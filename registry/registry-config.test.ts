@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { isTsbuildError } from './oci/errors.js';
 import { parseRegistryConfig, registryConfigPaths } from './registry-config.js';
+import { isTsbuildError } from '../common/index.js';
 
 function refusal(text: string): string {
   try {

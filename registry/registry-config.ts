@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse, TomlError } from 'smol-toml';
-import { UserError } from './oci/errors.js';
+import { UserError } from '../common/index.js';
 
 /** What tsbuild.toml says about one registry host, in buildkitd.toml's words. */
 export interface RegistryHostConfig {

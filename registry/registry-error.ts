@@ -1,4 +1,4 @@
-import { TsbuildError, type ErrorCode } from './oci/errors.js';
+import { TsbuildError, type ErrorCode } from '../common/index.js';
 
 /** The codes a registry operation can fail with. */
 export type RegistryErrorCode = Extract<

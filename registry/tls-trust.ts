@@ -1,44 +1,12 @@
-import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import * as tls from 'node:tls';
-import { UserError } from './oci/errors.js';
+import { UserError, systemCAs } from '../common/index.js';
 
 /** What TLS to a registry host trusts and presents: CAs (PEM) and an optional client certificate for mutual TLS. */
 export interface HostTls {
   ca: string[];
   cert?: string;
   key?: string;
-}
-
-let systemStore: string[] | undefined;
-
-/**
- * The CAs every HTTPS connection trusts: Node's bundled Mozilla roots, `NODE_EXTRA_CA_CERTS`, and the system store
- * (on Debian /etc/ssl/certs, where `update-ca-certificates` puts a company CA; OpenSSL's `SSL_CERT_FILE` and
- * `SSL_CERT_DIR` point it elsewhere). Node trusts only the first two by default, so a CA that curl and skopeo trust
- * would otherwise fail here. Read once per process.
- */
-export function systemCAs(): string[] {
-  if (systemStore !== undefined) return systemStore;
-  const get = (tls as { getCACertificates?: (type: 'default' | 'system') => string[] }).getCACertificates;
-  let certs: string[];
-  if (get !== undefined) {
-    certs = [...get('default'), ...get('system')];
-  } else {
-    // Node < 22.15 has no getCACertificates: the bundled roots plus the usual Linux bundle files.
-    certs = [...tls.rootCertificates];
-    const extra = process.env['NODE_EXTRA_CA_CERTS'];
-    for (const file of [...(extra ? [extra] : []), process.env['SSL_CERT_FILE'] ?? '/etc/ssl/certs/ca-certificates.crt']) {
-      try {
-        certs.push(readFileSync(file, 'utf8'));
-      } catch {
-        // A missing bundle only means fewer roots.
-      }
-    }
-  }
-  systemStore = [...new Set(certs)];
-  return systemStore;
 }
 
 /**

@@ -3,7 +3,8 @@ import { isIP } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { EnvHttpProxyAgent, interceptors, type Dispatcher } from 'undici';
 import { loadRegistryConfig, type RegistryConfig, type RegistryHostConfig } from './registry-config.js';
-import { hostTls, systemCAs } from './tls-trust.js';
+import { hostTls } from './tls-trust.js';
+import { noProxyWithLoopback, systemCAs } from '../common/index.js';
 
 /** How the client reaches registries: which hosts speak plain HTTP, which CAs to trust, how long to wait. */
 export interface TransportOptions {
@@ -140,7 +141,7 @@ export class Transport {
       ...(this.#skipsVerify(host) ? { rejectUnauthorized: false } : {}),
     };
     const agent = new EnvHttpProxyAgent({
-      noProxy: noProxyWithLoopback(),
+      noProxy: noProxyWithLoopback(process.env),
       ...this.#options.proxy,
       connections: 8,
       keepAliveTimeout: 30_000,
@@ -162,16 +163,6 @@ export class Transport {
     this.#agents.clear();
     await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.close()));
   }
-}
-
-/**
- * NO_PROXY (or no_proxy) plus loopback names: Go's net/http, and so docker and skopeo, never send localhost or a
- * loopback address through a proxy (a proxy elsewhere would reach its own loopback, not ours).
- */
-export function noProxyWithLoopback(env: NodeJS.ProcessEnv = process.env): string {
-  const value = env['no_proxy'] ?? env['NO_PROXY'] ?? '';
-  if (value.trim() === '*') return '*';
-  return [value, 'localhost', '.localhost', '127.0.0.1', '[::1]'].filter((s) => s !== '').join(',');
 }
 
 // docker's insecure-registry rule: HTTPS when the host answers a TLS handshake (any certificate), else plain HTTP. A

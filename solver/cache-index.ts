@@ -1,5 +1,6 @@
 import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
 import type { Digest } from '../registry/oci/index.js';
+import { isProcessAlive as isAlive } from '../common/index.js';
 import { parseBuildRecord, summarizeBuild } from './build-record.js';
 import type { BuildRecord, BuildSummary } from './build-record.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
@@ -180,17 +181,6 @@ export class SqliteCacheIndex implements CacheIndex {
       this.#db.prepare('DELETE FROM lease_keys WHERE lease = ?').run(str(row, 'id'));
       this.#db.prepare('DELETE FROM leases WHERE id = ?').run(str(row, 'id'));
     }
-  }
-}
-
-/** True while process `pid` exists (signal 0 only checks; EPERM means it exists but is someone else's). */
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

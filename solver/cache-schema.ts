@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSharedDb } from '../common/index.js';
 
 /** Bumped when the tables change incompatibly; an index with another version is rebuilt empty (it is only a cache). */
 const SCHEMA_VERSION = '1';
@@ -26,20 +27,9 @@ CREATE TABLE IF NOT EXISTS lease_keys (lease TEXT NOT NULL, key TEXT NOT NULL, P
  */
 export function openCacheDb(root: string, busyTimeoutMs = 10_000): DatabaseSync {
   mkdirSync(root, { recursive: true });
-  const db = new DatabaseSync(join(root, 'cache.db'), { timeout: busyTimeoutMs });
-  db.exec(`PRAGMA busy_timeout = ${busyTimeoutMs}`);
-  // Two processes creating cache.db at once race to switch it to WAL, and SQLite answers that race with "database
-  // is locked" without consulting busy_timeout: retry a few ms apart until one has won. (worker/sqlite-open.ts does
-  // the same for the worker's databases; the solver may not import it.)
-  for (const deadline = Date.now() + busyTimeoutMs; ;) {
-    try { db.exec('PRAGMA journal_mode = WAL'); break; } catch (err) {
-      if (!/database is locked/i.test(String(err)) || Date.now() > deadline) throw err;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.random() * 20);
-    }
-  }
   // NORMAL is durable across process crashes in WAL mode; a power loss may lose the last commits, which for a cache
   // only means rebuilding those steps.
-  db.exec('PRAGMA synchronous = NORMAL');
+  const db = openSharedDb(join(root, 'cache.db'), 'PRAGMA synchronous = NORMAL;', busyTimeoutMs);
   inTransaction(db, () => {
     db.exec(TABLES);
     const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('schema');

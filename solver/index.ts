@@ -11,7 +11,6 @@ export type { DiskUsage, DiskUsageEntry } from './cache-index.js';
 export type { PruneOptions, PrunePlan } from './prune-plan.js';
 export type { BuildRecord, BuildSummary } from './build-record.js';
 export { solve } from './solve.js';
-export { crashPoint } from './crash-point.js';
 export { locatorOf, portableLocatorOf } from './graph-order.js';
 export type { SolveOptions, SolveResult } from './solve.js';
 export { cacheExport } from './cache-export.js';

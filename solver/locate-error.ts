@@ -1,6 +1,6 @@
 import type { Vertex } from '../frontend/index.js';
-import { isTsbuildError, UserError } from '../registry/oci/index.js';
 import { isLocated, StepError } from './step-error.js';
+import { isTsbuildError, UserError } from '../common/index.js';
 
 /**
  * The error solve() rejects with when `vertex` failed with `err`: a user-facing error gains the step's location

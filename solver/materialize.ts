@@ -1,6 +1,6 @@
 import type { CopyOp } from '../frontend/index.js';
-import { canonicalJson, MediaType, sha256 } from '../registry/oci/index.js';
-import type { Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
+import { canonicalJson, sha256 } from '../registry/oci/index.js';
+import type { Digest } from '../registry/oci/index.js';
 import type { FsState, LayerRef, ProgressSink, RemoteCache, Worker } from './ports.js';
 
 /** What opening a lazy filesystem needs. */
@@ -21,7 +21,7 @@ export async function materialize(fs: FsState, ctx: MaterializeContext): Promise
   if (fs.layers.length === 0) return { snapshot: null, layers: [] };
   if (ctx.remote === undefined) throw new Error(`a lazy result from ${fs.lazy.ref} cannot be opened without its remote cache`);
   await ctx.remote.fetchLayers(fs.layers, ctx.signal, ctx.progress);
-  const opened = await ctx.worker.unpack(manifestOf(fs.layers), configOf(fs.layers), ctx.signal, ctx.progress);
+  const opened = await ctx.worker.unpack(fs.layers, ctx.signal, ctx.progress);
   return { snapshot: opened.snapshot, layers: fs.layers };
 }
 
@@ -33,14 +33,4 @@ export function chainOf(layers: LayerRef[]): Digest {
 /** The identity of what a COPY selects from its source (the whole op, minus where it reads from). */
 export function selectorOf(op: CopyOp): Digest {
   return sha256(canonicalJson({ ...op, from: { kind: op.from.kind } }));
-}
-
-// Worker.unpack reads an image's manifest layers and config diff_ids only; a remote result is such a layer chain.
-function manifestOf(layers: LayerRef[]): ImageManifest {
-  const config = { mediaType: MediaType.ociConfig, digest: chainOf(layers), size: 0 };
-  return { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: layers.map((l) => l.descriptor) };
-}
-
-function configOf(layers: LayerRef[]): ImageConfig {
-  return { os: 'linux', architecture: '', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) } };
 }

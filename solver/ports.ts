@@ -43,8 +43,12 @@ export interface ContentDigest { digest: Digest; files: Record<string, Digest> }
 
 /** Executes vertices. Every method must leave no mount, process or temp file behind on any exit path. */
 export interface Worker {
-  /** FROM image: unpack layers already in the content store into a snapshot chain. */
-  unpack(manifest: ImageManifest, config: ImageConfig, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
+  /**
+   * FROM an image, or a remote cache hit: unpacks `layers` (bottom first, their blobs already in the content store)
+   * into a snapshot chain named by chainId, reusing every layer already unpacked. Each layer's uncompressed tar must
+   * hash to its diffId.
+   */
+  unpack(layers: LayerRef[], signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
   exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
   copy(op: CopyOp, parent: FsState, source: FileSource, signal: AbortSignal, progress: ProgressSink): Promise<FsState>;
   mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState>;

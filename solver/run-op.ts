@@ -1,9 +1,10 @@
 import { assertNever } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
-import { UserError } from '../registry/oci/index.js';
-import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, ProgressSink, Worker } from './ports.js';
+import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
+import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, Worker } from './ports.js';
 import { fileSource } from './vertex-parts.js';
 import type { SolvedInput } from './vertex-parts.js';
+import { UserError } from '../common/index.js';
 
 /** What running one op needs. */
 export interface RunContext {
@@ -25,7 +26,7 @@ export async function runOp(vertex: Vertex, ctx: RunContext): Promise<FsState> {
   switch (op.kind) {
     case 'image': {
       const { manifest, config } = await ctx.images.pull(op.ref, op.digest, ctx.signal, ctx.progress);
-      return ctx.worker.unpack(manifest, config, ctx.signal, ctx.progress);
+      return ctx.worker.unpack(imageLayers(op.ref, manifest, config), ctx.signal, ctx.progress);
     }
     case 'scratch':
       return EMPTY_FS;
@@ -40,6 +41,16 @@ export async function runOp(vertex: Vertex, ctx: RunContext): Promise<FsState> {
     default:
       return assertNever(op);
   }
+}
+
+/** An image's layers, bottom first: the manifest's blobs paired with the config's diff_ids, which must match in number. */
+export function imageLayers(ref: string, manifest: ImageManifest, config: ImageConfig): LayerRef[] {
+  const diffIds = config.rootfs.diff_ids;
+  if (diffIds.length !== manifest.layers.length) {
+    throw new UserError('INVALID_LAYER', `${ref}: the manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`,
+      'the image is malformed: rebuild or re-push it');
+  }
+  return manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? descriptor.digest }));
 }
 
 /** Bytes of the layers `fs` adds on top of `parent` (compressed blob sizes). */

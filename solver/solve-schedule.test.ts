@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { UserError } from '../registry/oci/index.js';
 import { StepError } from './step-error.js';
 import { graphOf } from './testing/graph-of.js';
 import type { StageSpec } from './testing/graph-of.js';
 import { Harness } from './testing/harness.js';
+import { UserError } from '../common/index.js';
 
 /** A promise with its resolve function, for making steps wait on each other. */
 function gate(): { promise: Promise<void>; open: () => void } {

@@ -2,21 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
 import type { BuildGraph, Vertex, VertexId } from '../frontend/index.js';
-import { formatPlatform } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
-import { cacheKey } from './cache-key.js';
+import { crashPoint } from '../common/index.js';
+import type { TestHooks } from '../common/index.js';
 import type { CacheKey } from './cache-key.js';
-import { explainMiss } from './explain-miss.js';
 import type { MissReason } from './explain-miss.js';
-import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
+import { checkGraph, portableLocatorOf } from './graph-order.js';
 import type { ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
 import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
-import { crashPoint } from './crash-point.js';
-import { vertexParts } from './vertex-parts.js';
+import { explainStep, keyStep, localHit, solvedStep } from './step-key.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
 /** What solve() works with. */
@@ -44,6 +42,8 @@ export interface SolveOptions {
    * fetched when a step must read its files; see FsState.
    */
   remote?: RemoteCache;
+  /** Test hooks (the `before-cache-put` and `after-cache-put` crash points), passed down from the CLI edge. */
+  hooks?: TestHooks;
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
@@ -154,35 +154,27 @@ class SolveRun {
     }
     this.#signal.throwIfAborted();
     const started = Date.now();
-    const vp = await this.#enqueue(() =>
-      vertexParts(vertex, {
-        inputs, context: this.#opts.context, platform: this.#platform(vertex), signal: this.#signal,
+    const step = await this.#enqueue(() =>
+      keyStep(vertex, {
+        graph: this.#graph, inputs, context: this.#opts.context, signal: this.#signal, locatorPrefix: this.#opts.locatorPrefix,
         contentDigest: (source, op, signal) => this.lazy.contentDigest(source, op, signal, this.#progress(vertex.id)),
       }),
     );
-    const key = cacheKey(vp.parts);
-    const forced = this.#isForced(vertex, vp, inputs);
-    const locator = locatorOf(this.#graph, vertex, this.#opts.locatorPrefix);
+    const { key, locator } = step;
+    const forced = this.#isForced(vertex, step.parts, inputs);
     const previous = (await this.#opts.cache.previous(locator)) ?? (await this.#remotePrevious(vertex));
     // Hold before looking up, so a concurrent prune cannot remove the record between the lookup and its use.
     await this.#opts.cache.hold(this.leaseId, [key.digest]);
     let shared = this.#byKey.get(key.digest);
     const isLeader = shared === undefined;
     if (shared === undefined) {
-      const explain = (): MissReason[] =>
-        explainMiss(previous?.parts, vp.parts, {
-          noCache: forced,
-          parents: vp.keyedInputs.map((id) => ({ id: inputs.get(id)?.fsId ?? id, text: inputs.get(id)?.fsText ?? '' })),
-          ...(vertex.op.kind === 'image' ? { ref: vertex.op.ref } : {}),
-          ...(previous === undefined ? {} : { filesBefore: previous.files }),
-          filesNow: vp.files,
-        });
+      const explain = (): MissReason[] => explainStep(step, inputs, previous, forced);
       shared = this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started));
       this.#byKey.set(key.digest, shared);
     }
     const outcome = await shared;
     if (!isLeader) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
-    await this.#opts.cache.remember(locator, { ...key, files: vp.files });
+    await this.#opts.cache.remember(locator, { ...key, files: step.parts.files });
     const finished = Date.now();
     const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result
     const source = !cached ? {} : outcome.remote === undefined ? { cacheSource: 'local' as const } : { cacheSource: 'remote' as const, cacheRef: outcome.remote };
@@ -199,11 +191,7 @@ class SolveRun {
       size: outcome.size,
       ...source,
     };
-    const parent = vertex.op.kind === 'meta' && vertex.inputs[0] !== undefined ? inputs.get(vertex.inputs[0]) : undefined;
-    const fsKey = parent?.fsKey ?? key.digest;
-    const fsText = parent?.fsText ?? vertex.text;
-    const fsId = parent?.fsId ?? vertex.id;
-    return { key: key.digest, fs: outcome.fs, text: vertex.text, fsKey, fsId, fsText, forced, record, cacheKey: key };
+    return { ...solvedStep(step, inputs, outcome.fs), forced, record, cacheKey: key };
   }
 
   /**
@@ -219,8 +207,8 @@ class SolveRun {
 
   async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number): Promise<Outcome> {
     if (!forced) {
-      const hit = await this.#opts.cache.get(key.digest);
-      if (hit !== undefined && (await this.#snapshotExists(hit.result))) {
+      const hit = await localHit(this.#opts.cache, this.#opts.worker, key);
+      if (hit !== undefined) {
         this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
         return { fs: hit.result, cached: true, size: hit.size, reasons: [], started };
       }
@@ -248,9 +236,9 @@ class SolveRun {
     });
     const parentId = vertex.inputs[0];
     const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
-    crashPoint('before-cache-put');
+    crashPoint(this.#opts.hooks, 'before-cache-put');
     await this.#opts.cache.put(key, { result: fs, size });
-    crashPoint('after-cache-put');
+    crashPoint(this.#opts.hooks, 'after-cache-put');
     const done = Date.now();
     this.emit({ type: 'done', vertex: vertex.id, time: done, durationMs: done - runStarted, size });
     return { fs, cached: false, size, reasons, started: runStarted };
@@ -270,12 +258,6 @@ class SolveRun {
     return key === undefined ? undefined : { ...key, files: {} };
   }
 
-  async #snapshotExists(fs: FsState): Promise<boolean> {
-    const has = this.#opts.worker.hasSnapshot;
-    if (fs.snapshot === null || has === undefined) return true;
-    return has.call(this.#opts.worker, fs.snapshot);
-  }
-
   /**
    * Forced steps run whatever the cache holds. A step built on a forced one is forced too, because its key did not
    * change while its input may have; a COPY --from source is exempt: its content digest already tells.
@@ -286,13 +268,6 @@ class SolveRun {
     const filter = this.#opts.noCacheFilter ?? [];
     if (stage !== undefined && (filter.includes(String(stage.index)) || (stage.name !== undefined && filter.includes(stage.name)))) return true;
     return vp.keyedInputs.some((id) => inputs.get(id)?.forced === true);
-  }
-
-  #platform(vertex: Vertex): string {
-    const op = vertex.op;
-    if (op.kind === 'image' || op.kind === 'scratch') return formatPlatform(op.platform);
-    const stage = this.#graph.stages.find((s) => s.index === vertex.stage);
-    return stage === undefined ? '' : formatPlatform(stage.platform);
   }
 
   #progress(vertex: VertexId): ProgressSink {

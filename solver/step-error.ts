@@ -1,6 +1,5 @@
-import type { SourceRange, VertexId } from '../frontend/index.js';
-import { TsbuildError } from '../registry/oci/index.js';
-import type { ErrorCode } from '../registry/oci/index.js';
+import type { DockerfileSource, SourceRange, VertexId } from '../frontend/index.js';
+import { TsbuildError, type ErrorCode } from '../common/index.js';
 
 /**
  * A build step failed with a user-facing cause. Takes the cause's `code` and `hint` (RUN_FAILED stays RUN_FAILED)
@@ -8,6 +7,8 @@ import type { ErrorCode } from '../registry/oci/index.js';
  */
 export class StepError extends TsbuildError {
   readonly code: ErrorCode;
+  /** The Dockerfile text `at` points into, attached by whoever read it (the builder: frontend's withSource). */
+  source: DockerfileSource | undefined;
   constructor(readonly vertex: VertexId, readonly at: SourceRange | undefined, readonly text: string, cause: TsbuildError) {
     super(at === undefined ? cause.message : `${at.file}:${at.line}: ${cause.message}`, cause.hint, { cause });
     this.code = cause.code;

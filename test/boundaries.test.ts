@@ -8,18 +8,19 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-type Folder = 'frontend' | 'solver' | 'worker' | 'registry' | 'registry/oci' | 'builder' | 'test' | 'bench';
+type Folder = 'common' | 'frontend' | 'solver' | 'worker' | 'registry' | 'registry/oci' | 'builder' | 'test' | 'bench';
 
 /** Runtime imports allowed from each folder (besides itself). */
 const runtime: Record<Folder, Folder[]> = {
+  common: [],
   'registry/oci': [],
-  registry: ['registry/oci'],
-  frontend: ['registry/oci'],
-  solver: ['frontend', 'registry/oci'],
-  worker: ['frontend', 'registry/oci'],
-  builder: ['frontend', 'solver', 'worker', 'registry', 'registry/oci'],
-  test: ['frontend', 'solver', 'worker', 'registry', 'registry/oci', 'builder', 'bench'],
-  bench: ['frontend', 'solver', 'worker', 'registry', 'registry/oci', 'builder', 'test'],
+  registry: ['common', 'registry/oci'],
+  frontend: ['common', 'registry/oci'],
+  solver: ['common', 'frontend', 'registry/oci'],
+  worker: ['common', 'frontend', 'registry/oci'],
+  builder: ['common', 'frontend', 'solver', 'worker', 'registry', 'registry/oci'],
+  test: ['common', 'frontend', 'solver', 'worker', 'registry', 'registry/oci', 'builder', 'bench'],
+  bench: ['common', 'frontend', 'solver', 'worker', 'registry', 'registry/oci', 'builder', 'test'],
 };
 /** Type-only imports allowed on top of the runtime ones. */
 const typeOnly: Partial<Record<Folder, Folder[]>> = { worker: ['solver'] };
@@ -45,7 +46,7 @@ const IMPORT_RE = /^\s*(import|export)\s+(type\s+)?[^'"]*?from\s+['"](\.{1,2}\/[
 
 describe('folder boundaries', () => {
   const violations: string[] = [];
-  for (const top of ['frontend', 'solver', 'worker', 'registry', 'builder']) {
+  for (const top of ['common', 'frontend', 'solver', 'worker', 'registry', 'builder']) {
     for (const file of sources(join(root, top))) {
       if (file.endsWith('.test.ts')) continue;   // tests may reach across folders to build fixtures
       const from = folderOf(file);
@@ -65,11 +66,26 @@ describe('folder boundaries', () => {
     expect(violations).to.deep.equal([]);
   });
 
-  it('keeps registry/oci free of any import from outside itself', () => {
-    for (const file of sources(join(root, 'registry/oci'))) {
-      for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
-        expect(folderOf(resolve(dirname(file), m[3] ?? '')), `${file}: ${m[3]}`).to.equal('registry/oci');
+  // The two leaves: each imports nothing but itself (node: builtins and packages are not relative imports).
+  for (const leaf of ['registry/oci', 'common'] as const) {
+    it(`keeps ${leaf} free of any import from outside itself`, () => {
+      for (const file of sources(join(root, leaf))) {
+        for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+          expect(folderOf(resolve(dirname(file), m[3] ?? '')), `${file}: ${m[3]}`).to.equal(leaf);
+        }
+      }
+    });
+  }
+
+  it('leaves no copy of a common/ helper behind in another folder', () => {
+    const copies: string[] = [];
+    for (const top of ['frontend', 'solver', 'worker', 'registry', 'builder']) {
+      for (const file of sources(join(root, top))) {
+        const text = readFileSync(file, 'utf8');
+        if (/^export (abstract )?class TsbuildError\b|^export function (isProcessAlive|openSharedDb|crashPoint|systemCAs|noProxyWithLoopback)\b/m.test(text)) copies.push(relative(root, file));
+        if (/process\.env\[?['"]?TSBUILD_CRASH_AT/.test(text)) copies.push(`${relative(root, file)} (reads TSBUILD_CRASH_AT)`);
       }
     }
+    expect(copies).to.deep.equal([]);
   });
 });

@@ -1,5 +1,5 @@
-import { TsbuildError } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
+import { TsbuildError } from '../common/index.js';
 
 /** A layer tar that cannot be applied safely or does not match its digest: names the entry and the layer. */
 export class LayerError extends TsbuildError {

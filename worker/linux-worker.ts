@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
-import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
-import type { ContentDigest, ExecResources, FileSource, FsState, ProgressSink, Worker } from '../solver/index.js';
+import type { Digest } from '../registry/oci/index.js';
+import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { runExec, UserNetworkPool } from './exec/index.js';
@@ -15,9 +15,10 @@ import { chainIds } from './layers/chain-id.js';
 import { exportLayer } from './layers/diff.js';
 import { cleanComponents } from './confined/index.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
-import { isProcessAlive } from './process-alive.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
+import { isProcessAlive } from '../common/index.js';
+import type { TestHooks } from '../common/index.js';
 
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
@@ -25,6 +26,8 @@ export interface LinuxWorkerOptions {
   root: string;
   /** SOURCE_DATE_EPOCH (seconds): clamps mtimes in the layers the worker writes. */
   sourceDateEpoch?: number | undefined;
+  /** Test hooks (crash points), passed down from the CLI edge. */
+  hooks?: TestHooks;
 }
 
 /**
@@ -54,7 +57,7 @@ export class LinuxWorker implements Worker {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
     await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
     await removeDeadTempDirs(join(opts.root, 'tmp'));
-    return new LinuxWorker(opts, await FileContentStore.open(opts.root), await OverlaySnapshotter.open(opts.root));
+    return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
 
   /** The content store the worker writes layers into (and reads pulled layers from). */
@@ -63,22 +66,17 @@ export class LinuxWorker implements Worker {
   /** The snapshotter, for the builder's garbage collection and exports. */
   get snapshotter(): OverlaySnapshotter { return this.#snapshots; }
 
-  async unpack(manifest: ImageManifest, config: ImageConfig, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
-    const diffIds = config.rootfs.diff_ids;
-    if (diffIds.length !== manifest.layers.length) {
-      throw new LayerError(`the manifest has ${manifest.layers.length} layers but the config lists ${diffIds.length} diff_ids`);
-    }
-    const chain = chainIds(diffIds);
+  async unpack(layers: LayerRef[], signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
+    const chain = chainIds(layers.map((l) => l.diffId));
     let parent: string | undefined;
-    for (const [i, layer] of manifest.layers.entries()) {
+    for (const [i, layer] of layers.entries()) {
       const name = chain[i] as string;
-      const diffId = diffIds[i];
       signal.throwIfAborted();
-      progress.status(`unpacking ${layer.digest}`, i + 1, manifest.layers.length);
-      if (this.#snapshots.stat(name)?.kind !== 'committed') await this.#unpackLayer(name, parent, layer.digest, diffId, signal, progress);
+      progress.status(`unpacking ${layer.descriptor.digest}`, i + 1, layers.length);
+      if (this.#snapshots.stat(name)?.kind !== 'committed') await this.#unpackLayer(name, parent, layer.descriptor.digest, layer.diffId, signal, progress);
       parent = name;
     }
-    return { snapshot: parent ?? null, layers: manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? descriptor.digest })) };
+    return { snapshot: parent ?? null, layers: [...layers] };
   }
 
   async mkdir(op: MkdirOp, parent: FsState, signal: AbortSignal): Promise<FsState> {
@@ -145,15 +143,14 @@ export class LinuxWorker implements Worker {
     this.#snapshots.close();
   }
 
-  async #unpackLayer(name: string, parent: string | undefined, blob: ImageManifest['layers'][number]['digest'], diffId: string | undefined,
-    signal: AbortSignal, progress: ProgressSink): Promise<void> {
+  async #unpackLayer(name: string, parent: string | undefined, blob: Digest, diffId: Digest, signal: AbortSignal, progress: ProgressSink): Promise<void> {
     const key = `unpack-${randomUUID()}`;
     await this.#snapshots.prepare(key, parent);
     try {
       const { upperDir, lowerDirs } = this.#snapshots.activeDirs(key);
       // Base images may ship device nodes (docker and BuildKit create them as root); every other refusal stays.
       const applied = await applyLayer(await this.#store.read(blob), upperDir, { signal, layer: blob, allowDevices: true, lowerDirs });
-      if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the config says ${String(diffId)}`, { layer: blob });
+      if (applied.diffId !== diffId) throw new LayerError(`unpacked to diffId ${applied.diffId}, but the layer's diffId is ${diffId}`, { layer: blob });
       // Rootless only: what the kernel refused (device nodes, trusted.* xattrs). The image keeps the original layer;
       // only later steps of this build do not see these entries.
       for (const d of applied.dropped) progress.log('stderr', Buffer.from(`rootless: layer ${blob}: ${d.entry}: ${d.what} not kept (refused in a user namespace)\n`));

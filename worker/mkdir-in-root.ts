@@ -1,6 +1,6 @@
-import { UserError } from '../registry/oci/index.js';
 import { ConfinedFsError, RootSession, inRootPath, readAccounts } from './confined/index.js';
 import { resolveOwner } from './user.js';
+import { UserError } from '../common/index.js';
 
 /**
  * WORKDIR: `mkdir -p` of `path` inside the mounted root `rootDir` through the confined writer, following symlinks

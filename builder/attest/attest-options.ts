@@ -1,4 +1,4 @@
-import { UserError } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProvenanceOptions } from './provenance.js';
 

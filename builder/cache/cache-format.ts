@@ -1,8 +1,8 @@
 import { cacheKey, type CacheExport, type CacheKeyParts, type ContentFact, type LayerRef } from '../../solver/index.js';
 import {
-  MediaType, UserError, canonicalJson, isDigest, sha256,
-  type Descriptor, type Digest, type ImageManifest,
+  MediaType, canonicalJson, isDigest, sha256, type Descriptor, type Digest, type ImageManifest,
 } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /** The media type of a cache manifest's config blob (and the manifest's artifactType). */
 export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.tsbuild.cache.config.v1+json';

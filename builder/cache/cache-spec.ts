@@ -1,6 +1,6 @@
 import type { CacheExportMode } from '../../solver/index.js';
-import { UserError } from '../../registry/oci/index.js';
 import { parseBool, parseCsvAttrs } from '../options/output.js';
+import { UserError } from '../../common/index.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {

@@ -1,13 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  isTsbuildError, parseManifestDocument, parseReference, digestHex, MAX_MANIFEST_BYTES,
-  type Descriptor, type ImageManifest, type Platform, type RegistryClient,
+  parseManifestDocument, parseReference, digestHex, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
 } from '../../registry/index.js';
-import { UserError } from '../../registry/oci/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
 import type { CacheFromSpec } from './cache-spec.js';
 import type { LoadedCache } from './remote-cache-set.js';
+import { isTsbuildError, UserError } from '../../common/index.js';
 
 /**
  * Loads every `--cache-from`: the cache manifest and its config (or an image's config with an inline cache), never

@@ -1,12 +1,12 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { UserError } from '../../registry/index.js';
 import { SqliteCacheIndex } from '../../solver/index.js';
 import { readDockerfile, readExcludes } from '../build.js';
 import { defaultRoot } from '../options/root.js';
 import { contextReportFor } from './load-context-report.js';
 import { renderContextText } from './render-context.js';
+import { UserError } from '../../common/index.js';
 
 interface ContextFlags { file?: string; root: string; format: 'text' | 'json' }
 

@@ -1,12 +1,12 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { UserError } from '../../registry/index.js';
 import { defaultRoot } from '../options/root.js';
 import { loadReport, type Report } from '../report/index.js';
 import { fetchAttachedReport, isImageArgument } from '../report-attach.js';
 import { compareBuilds, renderComparison, type Comparison } from './compare-builds.js';
 import { parseKeyManifest } from './key-manifest.js';
+import { UserError } from '../../common/index.js';
 
 /** The formats `explain` prints. */
 export type ExplainFormat = 'text' | 'json';

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import {
-  MediaType, UserError, canonicalJson, formatPlatform, formatReference, parseImageConfig, parseReference, sha256,
-  type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
+  MediaType, canonicalJson, formatPlatform, formatReference, parseImageConfig, parseReference, sha256, type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
+import { UserError } from '../../common/index.js';
 
 // `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
 // digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the

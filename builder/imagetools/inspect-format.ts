@@ -1,10 +1,11 @@
 import {
-  UserError, formatPlatform, formatReference, type Descriptor, type ManifestDocument, type Reference, type RegistryClient,
+  formatPlatform, formatReference, type Descriptor, type ManifestDocument, type Reference, type RegistryClient,
 } from '../../registry/index.js';
 import { ATTESTATION_MANIFEST, REFERENCE_DIGEST_ANNOTATION, REFERENCE_TYPE_ANNOTATION } from '../attest/attach.js';
 import { PREDICATE_TYPE_ANNOTATION } from '../attest/in-toto.js';
 import { SLSA_V02, SLSA_V1 } from '../attest/provenance.js';
 import { SPDX_PREDICATE_TYPE } from '../attest/spdx.js';
+import { UserError } from '../../common/index.js';
 
 /** The templates `imagetools inspect --format` understands: buildx's names, exactly these three. */
 const TEMPLATES = ['{{json .}}', '{{json .Provenance}}', '{{json .SBOM}}'] as const;

@@ -1,4 +1,5 @@
-import { UserError, formatPlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { formatPlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /** Where an annotation goes, with buildx's names: `manifest` (the default), `index`, and their descriptors. */
 export type AnnotationKind = 'manifest' | 'index' | 'manifest-descriptor' | 'index-descriptor';

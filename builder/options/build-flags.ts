@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
-import { UserError } from '../../registry/oci/index.js';
 import { parseSize } from './units.js';
+import { UserError } from '../../common/index.js';
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';

@@ -1,6 +1,6 @@
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /** What is at a destination path now. */
 export type DestState = 'absent' | 'file' | 'empty-dir' | 'oci-layout' | 'other-dir';

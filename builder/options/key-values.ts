@@ -1,4 +1,4 @@
-import { UserError } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /**
  * Collects repeatable `KEY=VALUE` flags (`--build-arg`, `--label`) into a record. Like docker, `--build-arg KEY`

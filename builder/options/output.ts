@@ -1,5 +1,5 @@
-import { UserError } from '../../registry/oci/index.js';
 import { parseAnnotations, type Annotations } from './annotations.js';
+import { UserError } from '../../common/index.js';
 
 /** How an image output's layers are compressed (buildx `compression=`). */
 export type Compression = 'gzip' | 'zstd' | 'uncompressed';

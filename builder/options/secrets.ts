@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { UserError } from '../../registry/oci/index.js';
 import { parseCsvAttrs } from './output.js';
+import { UserError } from '../../common/index.js';
 
 /** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
 export interface SecretFiles { files: Record<string, string>; cleanup(): Promise<void> }

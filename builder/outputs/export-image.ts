@@ -4,10 +4,11 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
 import type { FileContentStore } from '../../worker/index.js';
-import { MediaType, UserError, canonicalJson, sha256, type Descriptor, type Platform } from '../../registry/oci/index.js';
+import { MediaType, canonicalJson, sha256, type Descriptor, type Platform } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { annotationsFor } from '../options/annotations.js';
 import type { Compression, ImageExportAttrs } from '../options/output.js';
+import { UserError } from '../../common/index.js';
 
 /** Docker's media type of an uncompressed layer (registry/oci names only the gzip one). */
 const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';

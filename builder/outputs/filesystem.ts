@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
-import { UserError } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
 async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {

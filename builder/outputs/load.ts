@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { UserError } from '../../registry/oci/index.js';
+import { UserError } from '../../common/index.js';
 
 /** A container engine that can `load` a docker archive: docker or podman, whichever answers `info`. */
 export interface Loader { command: 'docker' | 'podman' }

@@ -3,11 +3,12 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { MediaType, UserError, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
+import { MediaType, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import type { BlobSource } from './blob-source.js';
+import { UserError } from '../../common/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
 export interface OciLayoutTarget {

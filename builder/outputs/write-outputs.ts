@@ -1,7 +1,7 @@
 import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { join } from 'node:path';
-import { UserError, formatPlatform, parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
+import { formatPlatform, parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { assembleIndex, platformDir, type AssembledIndex } from '../multi-platform.js';
 import type { RegistryImageSource } from '../image-source.js';
@@ -13,6 +13,7 @@ import { exportImage } from './export-image.js';
 import { writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
+import { UserError } from '../../common/index.js';
 
 /** What the outputs need from the build. */
 export interface OutputContext {

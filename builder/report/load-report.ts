@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { UserError } from '../../registry/index.js';
 import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
 import { buildReport, type Report, type ReportInput } from './model.js';
+import { UserError } from '../../common/index.js';
 
 /** A build record from the history in `root`: by id (a unique prefix is enough), or the latest build. */
 export function readBuildRecord(root: string, buildId?: string): BuildRecord {

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { UserError } from '../../registry/index.js';
 import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
 import { recordedBuilds } from './recorded-builds.js';
 import { buildTrends, renderTrendsHtml, renderTrendsText } from './trends.js';
+import { UserError } from '../../common/index.js';
 
 /** `tsbuild report --last N [-f Dockerfile] [--format json|md|html] [-o FILE]`: cache trends (md prints text). */
 export async function trendsAction(flags: { root: string; last?: string; file?: string; format?: string; output?: string }): Promise<void> {

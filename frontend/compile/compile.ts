@@ -1,7 +1,7 @@
-import { formatPlatform, isTsbuildError, parsePlatform } from '../../registry/oci/index.js';
+import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
-import { DockerfileError } from '../errors.js';
+import { DockerfileError, withSource } from '../errors.js';
 import type { BuildGraph, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
@@ -14,6 +14,7 @@ import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js
 import type { StageLink, StageSource } from './stage-plan.js';
 import { addEnv } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
+import { isTsbuildError } from '../../common/index.js';
 
 // Dockerfile → BuildGraph. Decisions worth knowing:
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
@@ -29,6 +30,14 @@ type Resolved = { ref: string; digest: Digest; config: ImageConfig };
 /** Compiles Dockerfile text into the build graph of the target stage. Bad input throws DockerfileError only. */
 export async function compile(text: string, opts: CompileOptions): Promise<BuildGraph> {
   const file = opts.file ?? 'Dockerfile';
+  try {
+    return await compileText(text, file, opts);
+  } catch (err) {
+    throw withSource(err, { file, text });   // a located error carries the text it points into, for the caret
+  }
+}
+
+async function compileText(text: string, file: string, opts: CompileOptions): Promise<BuildGraph> {
   const { dockerfile: df, src } = parseWithSource(text, file);
   const buildArgs = opts.buildArgs ?? {};
   const globalArgs = new Map<string, string>(Object.entries(platformArgs(opts.platform, opts.buildPlatform)));

@@ -1,5 +1,5 @@
 import type { Dockerfile, Heredoc, Instruction } from '../ast.js';
-import { DockerfileError } from '../errors.js';
+import { DockerfileError, withSource } from '../errors.js';
 import { ShellSyntaxError } from '../shell/lex.js';
 import { DirectiveReader } from './directives.js';
 import { heredocsFromLine, parseHeredocWord } from './heredoc.js';
@@ -21,8 +21,8 @@ export function parseWithSource(text: string, file = 'Dockerfile'): { dockerfile
   try {
     return parse(text, file);
   } catch (err) {
-    if (err instanceof DockerfileError) throw err;
-    if (err instanceof ShellSyntaxError) throw new DockerfileError({ file, line: 1, column: 1, endLine: 1, endColumn: 1 }, err.message);
+    if (err instanceof DockerfileError) throw withSource(err, { file, text });
+    if (err instanceof ShellSyntaxError) throw withSource(new DockerfileError({ file, line: 1, column: 1, endLine: 1, endColumn: 1 }, err.message), { file, text });
     throw err;
   }
 }

@@ -1,9 +1,9 @@
 import type { RegistryClient } from '../client.js';
-import { UserError } from '../oci/errors.js';
 import { formatReference, type Reference } from '../reference.js';
 import { pullArtifact } from './pull-artifact.js';
 import { CREATED_ANNOTATION } from './push-artifact.js';
 import { attachArtifact, discoverReferrers, type Attached } from './referrers.js';
+import { UserError } from '../../common/index.js';
 
 /** The artifactType of a build report attached to the image it built. */
 export const BUILD_REPORT_ARTIFACT_TYPE = 'application/vnd.tsbuild.report.v1+json';

@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Descriptor } from '../oci/descriptor.js';
 import type { Digest } from '../oci/digest.js';
-import { UserError } from '../oci/errors.js';
+import { UserError } from '../../common/index.js';
 
 /**
  * A file's descriptor, its digest computed by streaming the file through sha256 (a 10 GB file costs one chunk of

@@ -5,9 +5,9 @@ import { basename, dirname, join, relative, isAbsolute, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryClient } from '../client.js';
 import type { Descriptor } from '../oci/descriptor.js';
-import { UserError } from '../oci/errors.js';
 import { formatReference, type Reference } from '../reference.js';
 import { TITLE_ANNOTATION, titlePath } from './title-path.js';
+import { UserError } from '../../common/index.js';
 
 /**
  * Pulls an artifact's files into `dir`: each layer with a title annotation is streamed (verified against its digest

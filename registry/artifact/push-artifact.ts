@@ -5,12 +5,12 @@ import type { RegistryClient } from '../client.js';
 import { canonicalJson } from '../oci/canonical-json.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { sha256 } from '../oci/digest.js';
-import { UserError } from '../oci/errors.js';
 import type { ImageManifest } from '../oci/image.js';
 import { MediaType } from '../oci/media-types.js';
 import type { Reference } from '../reference.js';
 import { describeFile } from './file-digest.js';
 import { TITLE_ANNOTATION } from './title-path.js';
+import { UserError } from '../../common/index.js';
 
 /** One file of an artifact: its path on disk and the media type its layer gets. */
 export interface ArtifactFile {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
-import { TsbuildError } from '../oci/errors.js';
 import { titlePath } from './title-path.js';
+import { TsbuildError } from '../../common/index.js';
 
 function refusal(title: string): string {
   try {

@@ -1,5 +1,5 @@
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { UserError } from '../oci/errors.js';
+import { UserError } from '../../common/index.js';
 
 /** The annotation ORAS and the image spec use to name a layer's file (image-spec annotations.md). */
 export const TITLE_ANNOTATION = 'org.opencontainers.image.title';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { UserError } from '../oci/errors.js';
 import type { Credentials } from './credentials.js';
+import { UserError } from '../../common/index.js';
 
 /**
  * Runs `docker-credential-<helper> <action>` with `input` on stdin, per docker-credential-helpers' protocol, and

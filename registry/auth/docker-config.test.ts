@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { lstat, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTsbuildError } from '../oci/errors.js';
 import { dockerConfigCredentials, dockerConfigPath, login, logout, readDockerConfig } from './docker-config.js';
+import { isTsbuildError } from '../../common/index.js';
 
 describe('docker config.json credentials', () => {
   let dir = '';

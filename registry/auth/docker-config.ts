@@ -3,9 +3,9 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { UserError } from '../oci/errors.js';
 import { helperGet, runCredentialHelper } from './credential-helper.js';
 import type { CredentialLookup, CredentialSource, Credentials } from './credentials.js';
+import { UserError } from '../../common/index.js';
 
 /** One `auths` entry of docker's config.json, with docker's field names. */
 export interface AuthEntry {

@@ -3,7 +3,7 @@
 import type { CopyOp, ExecOp, MkdirOp } from '../../frontend/index.js';
 import { canonicalJson, MediaType, sha256 } from '../../registry/oci/index.js';
 import type { Digest, ImageConfig, ImageManifest } from '../../registry/oci/index.js';
-import type { ContentDigest, ExecResources, FileSource, FsState, ImageSource, ProgressSink, Worker } from '../ports.js';
+import type { ContentDigest, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, Worker } from '../ports.js';
 
 /** One recorded worker call: the method and a short description of its op. */
 export interface FakeCall { method: string; what: string }
@@ -27,13 +27,12 @@ export class FakeWorker implements Worker {
   }
 
   /** Unpacks layers this worker or a sharing one wrote into their files; any other image is a made-up base. */
-  async unpack(manifest: ImageManifest, _config: ImageConfig, signal: AbortSignal): Promise<FsState> {
+  async unpack(layers: LayerRef[], signal: AbortSignal): Promise<FsState> {
     signal.throwIfAborted();
-    this.calls.push({ method: 'unpack', what: manifest.layers.map((l) => l.digest).join(',') });
-    const layers = manifest.layers.map((descriptor) => ({ descriptor, diffId: descriptor.digest }));
-    const known = manifest.layers.map((l) => this.#blobs.get(l.digest));
+    this.calls.push({ method: 'unpack', what: layers.map((l) => l.descriptor.digest).join(',') });
+    const known = layers.map((l) => this.#blobs.get(l.descriptor.digest));
     const [base, ...rest] = known;
-    const files = base === undefined ? { '/etc/os-release': manifest.config.digest } : { ...base };
+    const files = base === undefined ? { '/etc/os-release': sha256(canonicalJson(layers.map((l) => l.diffId))) } : { ...base };
     for (const added of rest) Object.assign(files, added ?? {});
     return { snapshot: this.#commit(files), layers };
   }

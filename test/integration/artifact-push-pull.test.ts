@@ -8,21 +8,11 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
-  anonymous,
-  canonicalJson,
-  EMPTY_DESCRIPTOR,
-  MediaType,
-  parseReference,
-  pullArtifact,
-  pushArtifact,
-  RegistryClient,
-  sha256,
-  TITLE_ANNOTATION,
-  TsbuildError,
-  type ImageManifest,
+  anonymous, canonicalJson, EMPTY_DESCRIPTOR, MediaType, parseReference, pullArtifact, pushArtifact, RegistryClient, sha256, TITLE_ANNOTATION, type ImageManifest,
 } from '../../registry/index.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { TsbuildError } from '../../common/index.js';
 
 async function fileHash(path: string): Promise<string> {
   const hash = createHash('sha256');

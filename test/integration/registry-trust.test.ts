@@ -5,11 +5,12 @@ import { copyFile, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { anonymous, isTsbuildError, parseReference, RegistryClient, staticCredentials } from '../../registry/index.js';
+import { anonymous, parseReference, RegistryClient, staticCredentials } from '../../registry/index.js';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { caught } from '../fixtures/registry-assertions.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { startTokenServer, type TokenServer } from '../fixtures/token-server.js';
+import { isTsbuildError } from '../../common/index.js';
 
 /** A small HTTP server on 127.0.0.1; `handler` gets each request. */
 async function listen(handler: Parameters<typeof createServer>[1]): Promise<{ server: Server; port: number; close(): Promise<void> }> {

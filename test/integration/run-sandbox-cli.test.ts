@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { startBuildEnv } from '../fixtures/build-env.js';
 import type { BuildEnv } from '../fixtures/build-env.js';
 import { TSBUILD, tsbuild } from '../fixtures/tsbuild-cli.js';
-import { isProcessAlive } from '../../worker/process-alive.js';
+import { isProcessAlive } from '../../common/index.js';
 
 const exec = promisify(execFile);
 

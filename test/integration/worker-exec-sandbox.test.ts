@@ -17,7 +17,7 @@ import { NetworkSetupError, runExec, RunError, UserNetwork, UserNetworkPool } fr
 import { OutputTail } from '../../worker/exec/output-tail.js';
 import type { ExecEnvironment } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
-import { isProcessAlive } from '../../worker/process-alive.js';
+import { isProcessAlive } from '../../common/index.js';
 
 const run = promisify(execFile);
 

@@ -8,11 +8,16 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
 import type { ImageConfig, ImageManifest } from '../../registry/oci/index.js';
-import type { FsState, ProgressSink } from '../../solver/index.js';
+import type { FsState, LayerRef, ProgressSink } from '../../solver/index.js';
 import { LinuxWorker, withMountedSnapshot } from '../../worker/index.js';
 
 const progress: ProgressSink = { log: () => undefined, status: () => undefined };
 const signal = new AbortController().signal;
+
+/** What Worker.unpack takes: an image's layer blobs paired with its config's diff_ids. */
+function layersOf(manifest: ImageManifest, config: ImageConfig): LayerRef[] {
+  return manifest.layers.map((descriptor, i) => ({ descriptor, diffId: config.rootfs.diff_ids[i] ?? descriptor.digest }));
+}
 
 async function busyboxLayer(): Promise<Buffer> {
   const pack = tar.pack();
@@ -64,11 +69,11 @@ describe('LinuxWorker', () => {
   });
 
   it('unpacks an image into a chain snapshot and reuses it on a second unpack', async () => {
-    const fs = await worker.unpack(image.manifest, image.config, signal, progress);
+    const fs = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     expect(fs.snapshot).to.equal(image.config.rootfs.diff_ids[0]);
     expect(fs.layers).to.deep.equal([{ descriptor: image.manifest.layers[0], diffId: image.config.rootfs.diff_ids[0] }]);
     const before = worker.snapshotter.list();
-    const again = await worker.unpack(image.manifest, image.config, signal, progress);
+    const again = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     expect(again).to.deep.equal(fs);
     expect(worker.snapshotter.list()).to.deep.equal(before);
     await withMountedSnapshot(worker.snapshotter, fs.snapshot as string, async (dir) => {
@@ -78,13 +83,13 @@ describe('LinuxWorker', () => {
 
   it('refuses a layer whose content does not match the config diff_id', async () => {
     const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: [sha256('something else')] } };
-    const err = await worker.unpack(image.manifest, config, signal, progress).then(() => undefined, (e: unknown) => e);
+    const err = await worker.unpack(layersOf(image.manifest, config), signal, progress).then(() => undefined, (e: unknown) => e);
     expect(err).to.have.property('code', 'INVALID_LAYER');
     expect(worker.snapshotter.list()).to.deep.equal([]);
   });
 
   it('creates a WORKDIR owned by the named user as a new layer', async () => {
-    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const fs = await worker.mkdir({ kind: 'mkdir', path: '/home/app/data', user: 'app:staff' }, base, signal);
     expect(fs.layers).to.have.length(2);
     const layer = fs.layers[1];
@@ -98,7 +103,7 @@ describe('LinuxWorker', () => {
   });
 
   it('writes the same layer for the same WORKDIR twice', async () => {
-    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const a = await worker.mkdir({ kind: 'mkdir', path: '/srv', user: '' }, base, signal);
     const b = await worker.mkdir({ kind: 'mkdir', path: '/srv', user: '' }, base, signal);
     expect(b.layers[1]).to.deep.equal(a.layers[1]);
@@ -106,7 +111,7 @@ describe('LinuxWorker', () => {
   });
 
   it('adds no layer for a WORKDIR that already exists', async () => {
-    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const fs: FsState = await worker.mkdir({ kind: 'mkdir', path: '/bin', user: '' }, base, signal);
     expect(fs).to.deep.equal(base);
   });
@@ -120,7 +125,7 @@ describe('LinuxWorker', () => {
   });
 
   it('leaves no active snapshot and no mount behind when a step fails', async () => {
-    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const err = await worker.mkdir({ kind: 'mkdir', path: '/bin/busybox/sub', user: '' }, base, signal).then(() => undefined, (e: unknown) => e);
     expect(err).to.have.property('code', 'INVALID_ARGUMENT');
     expect(worker.snapshotter.list().map((s) => s.kind)).to.deep.equal(['committed']);
@@ -128,11 +133,11 @@ describe('LinuxWorker', () => {
   });
 
   it('feeds a layer it wrote back through unpack to the same snapshot contents', async () => {
-    const base = await worker.unpack(image.manifest, image.config, signal, progress);
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const fs = await worker.mkdir({ kind: 'mkdir', path: '/opt/tool', user: 'app' }, base, signal);
     const manifest: ImageManifest = { ...image.manifest, layers: fs.layers.map((l) => l.descriptor) };
     const config: ImageConfig = { ...image.config, rootfs: { type: 'layers', diff_ids: fs.layers.map((l) => l.diffId) } };
-    const unpacked = await worker.unpack(manifest, config, signal, progress);
+    const unpacked = await worker.unpack(layersOf(manifest, config), signal, progress);
     await withMountedSnapshot(worker.snapshotter, unpacked.snapshot as string, async (dir) => {
       expect((await stat(join(dir, 'opt', 'tool'))).uid).to.equal(1000);
       expect((await stat(join(dir, 'bin', 'busybox'))).size).to.equal((await stat('/bin/busybox')).size);

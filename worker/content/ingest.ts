@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
+import { crashPoint } from '../../common/index.js';
+import type { TestHooks } from '../../common/index.js';
 import { ContentDigestError } from '../errors.js';
 import type { Ingest } from './content-store.js';
-import { crashPoint } from './crash-point.js';
 import { fsyncDir } from './fsync-dir.js';
 
 /** Where a verified ingest is published: the blob path for a digest and the directory to fsync after the rename. */
@@ -23,13 +24,15 @@ export class FileIngest extends Writable implements Ingest {
   readonly #expected: { digest: Digest; size: number } | undefined;
   readonly #target: BlobTarget;
   readonly #mediaType: string;
+  readonly #hooks: TestHooks;
   readonly #hash: Hash = createHash('sha256');
   #fh: FileHandle | undefined;
   #size = 0;
   #settled = false;
 
-  constructor(dir: string, target: BlobTarget, expected: { digest: Digest; size: number } | undefined, mediaType: string) {
+  constructor(dir: string, target: BlobTarget, expected: { digest: Digest; size: number } | undefined, mediaType: string, hooks: TestHooks = {}) {
     super();
+    this.#hooks = hooks;
     this.#dir = dir;
     this.#target = target;
     this.#expected = expected;
@@ -82,7 +85,7 @@ export class FileIngest extends Writable implements Ingest {
       if (this.#expected && (this.#expected.digest !== digest || this.#expected.size !== this.#size)) {
         throw new ContentDigestError(this.#expected, actual);
       }
-      crashPoint('ingest-commit');
+      crashPoint(this.#hooks, 'ingest-commit');
       // rename(2) is atomic: a reader sees no blob or the whole blob. Two ingests of the same content both rename
       // a complete, identical file over the same name, so both succeed and one blob remains.
       await rename(join(this.#dir, 'data'), this.#target.blobPath(digest));

@@ -8,7 +8,8 @@ import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { ContentStore, Ingest } from './content-store.js';
 import { fsyncDir } from './fsync-dir.js';
 import { FileIngest } from './ingest.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../../common/index.js';
+import type { TestHooks } from '../../common/index.js';
 
 const OCTET_STREAM = 'application/octet-stream';
 
@@ -20,15 +21,20 @@ const OCTET_STREAM = 'application/octet-stream';
 export class FileContentStore implements ContentStore {
   readonly #blobDir: string;
   readonly #ingestDir: string;
+  readonly #hooks: TestHooks;
 
-  private constructor(root: string) {
+  private constructor(root: string, hooks: TestHooks) {
+    this.#hooks = hooks;
     this.#blobDir = join(root, 'content', 'blobs', 'sha256');
     this.#ingestDir = join(root, 'content', 'ingest');
   }
 
-  /** Opens (creating if needed) the store under `root` and removes ingests left behind by dead processes. */
-  static async open(root: string): Promise<FileContentStore> {
-    const store = new FileContentStore(root);
+  /**
+   * Opens (creating if needed) the store under `root` and removes ingests left behind by dead processes. `hooks`:
+   * test hooks (the `ingest-commit` crash point).
+   */
+  static async open(root: string, hooks: TestHooks = {}): Promise<FileContentStore> {
+    const store = new FileContentStore(root, hooks);
     await mkdir(store.#blobDir, { recursive: true });
     await mkdir(store.#ingestDir, { recursive: true });
     await store.#cleanIngests();
@@ -108,7 +114,7 @@ export class FileContentStore implements ContentStore {
     if (expected && !isDigest(expected.digest)) throw new Error(`not a sha256 digest: ${expected.digest}`);
     const refHash = createHash('sha256').update(ref).digest('hex').slice(0, 32);
     const dir = join(this.#ingestDir, `${refHash}-${process.pid}-${randomBytes(6).toString('hex')}`);
-    return new FileIngest(dir, { blobDir: this.#blobDir, blobPath: (d) => this.#blobPath(d) }, expected, mediaType);
+    return new FileIngest(dir, { blobDir: this.#blobDir, blobPath: (d) => this.#blobPath(d) }, expected, mediaType, this.#hooks);
   }
 
   #blobPath(digest: Digest): string {

@@ -1,4 +1,4 @@
-import { TsbuildError } from '../../registry/oci/index.js';
+import { TsbuildError } from '../../common/index.js';
 
 /** A RUN step's process failed: non-zero exit, killed by a signal, or its executable could not be started. */
 export class RunError extends TsbuildError {

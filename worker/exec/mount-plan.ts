@@ -1,6 +1,5 @@
 import { chown, copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { UserError } from '../../registry/oci/index.js';
 import { assertNever } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
 import { inRootPath } from '../confined/index.js';
@@ -8,6 +7,7 @@ import { prepareCacheDir } from './cache-mount.js';
 import { SecretError } from './errors.js';
 import type { HelperMount, HelperOverlay } from './helper-spec.js';
 import type { ExecEnvironment, ExecMountSource } from './index.js';
+import { UserError } from '../../common/index.js';
 
 /** What a step's RUN --mount list turns into for the helper, plus what to undo afterwards. */
 export interface MountPlan {

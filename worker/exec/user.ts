@@ -1,8 +1,8 @@
-import { UserError } from '../../registry/oci/index.js';
 import { numericId } from '../confined/index.js';
 import type { Accounts } from '../confined/index.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
+import { UserError } from '../../common/index.js';
 
 /** The credentials a RUN step's process gets. */
 export interface ExecUser { uid: number; gid: number; groups: number[]; home: string }

@@ -1,5 +1,4 @@
-import { TsbuildError } from '../../registry/oci/index.js';
-import type { ErrorCode } from '../../registry/oci/index.js';
+import { TsbuildError, type ErrorCode } from '../../common/index.js';
 
 /** The codes a COPY or ADD step can fail with. */
 export type CopyErrorCode = Extract<ErrorCode, 'COPY_SOURCE_NOT_FOUND' | 'INVALID_ARGUMENT' | 'DIGEST_MISMATCH' | 'CANCELLED'>;

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { openSharedDb } from '../sqlite-open.js';
 import { isDigest, type Digest } from '../../registry/oci/index.js';
+import { openSharedDb } from '../../common/index.js';
 
 /**
  * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns), so an unchanged file is not

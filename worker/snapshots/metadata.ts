@@ -1,6 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite';
-import { openSharedDb } from '../sqlite-open.js';
 import type { SnapshotInfo } from './snapshotter.js';
+import { openSharedDb } from '../../common/index.js';
 
 /** One row of the snapshot table: `name` is the key while active, the name once committed. */
 export interface SnapshotRow { id: number; name: string; kind: SnapshotInfo['kind']; parent: string | null; created: number; size: number; owner: number | null }

@@ -3,8 +3,8 @@ import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
-import { isProcessAlive } from '../process-alive.js';
 import type { Mount } from './snapshotter.js';
+import { isProcessAlive } from '../../common/index.js';
 
 const run = promisify(execFile);
 

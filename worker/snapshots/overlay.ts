@@ -9,7 +9,7 @@ import { SnapshotMetadata } from './metadata.js';
 import { removeDeadMounts } from './mount.js';
 import type { SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo, Snapshotter } from './snapshotter.js';
-import { isProcessAlive } from '../process-alive.js';
+import { isProcessAlive } from '../../common/index.js';
 import { overlayMountOptions } from '../rootless/index.js';
 
 const run = promisify(execFile);

@@ -1,18 +1,17 @@
 import { DatabaseSync } from 'node:sqlite';
 
-const BUSY_MS = 10_000;
-
 /**
  * Opens a SQLite database shared by concurrent tsbuild processes, in WAL mode. Two processes creating the same
  * database at once race to switch it to WAL, and SQLite answers that race with "database is locked" without
- * consulting the busy timeout; so the set-up statements are retried (a few ms apart, up to 10 s) until one wins.
+ * consulting the busy timeout; so the set-up statements are retried (a few ms apart, up to `busyMs`) until one wins.
+ * `busyMs` (default 10 s) is also how long a writer waits for another's transaction instead of failing with SQLITE_BUSY.
  */
-export function openSharedDb(path: string, setup: string): DatabaseSync {
-  const db = new DatabaseSync(path, { timeout: BUSY_MS });
-  const deadline = Date.now() + BUSY_MS;
+export function openSharedDb(path: string, setup: string, busyMs = 10_000): DatabaseSync {
+  const db = new DatabaseSync(path, { timeout: busyMs });
+  const deadline = Date.now() + busyMs;
   for (;;) {
     try {
-      db.exec(`PRAGMA busy_timeout=${BUSY_MS}; PRAGMA journal_mode=WAL; ${setup}`);
+      db.exec(`PRAGMA busy_timeout=${busyMs}; PRAGMA journal_mode=WAL; ${setup}`);
       return db;
     } catch (err) {
       if (!/database is locked|SQLITE_BUSY/i.test(String(err)) || Date.now() > deadline) { db.close(); throw err; }

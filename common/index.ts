@@ -1,0 +1,6 @@
+// The cross-cutting leaf of tsbuild: what every folder needs and no folder owns. Imports nothing from the project.
+export * from './errors.js';
+export * from './process-alive.js';
+export * from './sqlite-open.js';
+export * from './crash-point.js';
+export * from './trust.js';
