@@ -1,20 +1,18 @@
 import { expect } from 'chai';
-import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { copyFile, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
-import type { Header } from 'tar-stream';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { removeStubs } from '../../worker/exec/stubs.js';
 import { copyInto } from '../../worker/fileops/index.js';
 import { applyLayer } from '../../worker/index.js';
-import { readXattrs } from '../../worker/layers/fs-attrs.js';
 import { mkdirInRoot } from '../../worker/mkdir-in-root.js';
+import { snapshotTree } from '../fixtures/host-marker.js';
+import { packTar } from '../fixtures/pack-tar.js';
 
 // Issue 14: a build (its Dockerfile, context, base layers, earlier RUN steps) must never change the host. Every case
 // plants a way out (a symlink to a host marker tree, a race, a pre-made temp name), runs the real worker code, and
@@ -26,32 +24,6 @@ const signal = new AbortController().signal;
 
 function op(sources: string[], dest: string, extra: Partial<CopyOp> = {}): CopyOp {
   return { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources, dest, link: false, parents: false, exclude: [], ...extra };
-}
-
-/** Everything about a host tree that a hostile build could change. */
-async function snapshot(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  const walk = async (p: string): Promise<void> => {
-    const st = await lstat(p);
-    const xattrs = (await readXattrs([p])).get(p) ?? {};
-    const x = Object.entries(xattrs).map(([k, v]) => `${k}=${v.toString('hex')}`).sort().join(',');
-    let content = '';
-    if (st.isFile()) content = createHash('sha256').update(await readFile(p)).digest('hex');
-    if (st.isSymbolicLink()) content = await readlink(p);
-    out.push(`${path.relative(dir, p)} ${st.mode.toString(8)} ${st.uid}:${st.gid} ${st.size} ${st.mtimeMs} ${content} ${x}`);
-    if (st.isDirectory()) for (const name of (await readdir(p)).sort()) await walk(path.join(p, name));
-  };
-  await walk(dir);
-  return out;
-}
-
-async function packTar(entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { content, ...h } of entries) pack.entry(h, content ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
 }
 
 describe('issue 14: nothing a build controls can write outside its root', function () {
@@ -71,7 +43,7 @@ describe('issue 14: nothing a build controls can write outside its root', functi
     await writeFile(path.join(host, 'dir', 'inner'), 'inner\n', { mode: 0o600 });
     await writeFile(path.join(host, 'f'), 'same name as a copied file\n', { mode: 0o755 });
     await copyFile('/bin/true', path.join(host, 'true'));
-    marker = await snapshot(host);
+    marker = await snapshotTree(host);
   });
   beforeEach(async () => {
     root = path.join(base, `root${n}`);
@@ -83,7 +55,7 @@ describe('issue 14: nothing a build controls can write outside its root', functi
     await mkdir(ctx, { recursive: true });
   });
   afterEach(async () => {
-    expect(await snapshot(host)).to.deep.equal(marker);
+    expect(await snapshotTree(host)).to.deep.equal(marker);
   });
   after(async () => { await rm(base, { recursive: true, force: true }); });
 
@@ -124,7 +96,7 @@ describe('issue 14: nothing a build controls can write outside its root', functi
       await copyInto(op(['a/', 'b/'], '/d/', { chmod: '4755' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
       // b/ comes after a/: its symlink replaces the copied file, and the link's target is only a string in the image.
       expect(await readlink(path.join(root, 'd', 'f'))).to.equal(path.join(host, 'f'));
-      expect(await snapshot(host)).to.deep.equal(marker);
+      expect(await snapshotTree(host)).to.deep.equal(marker);
     }
   });
 
@@ -213,14 +185,14 @@ describe('issue 14: nothing a build controls can write outside its root', functi
     await symlink(path.join(hostEtc, 'secrets'), path.join(upper, 'run', 'secrets'));
     await writeFile(path.join(hostEtc, 'hosts'), '');
     await writeFile(path.join(hostEtc, 'secrets', 'token'), '');
-    const marked = await snapshot(hostEtc);
+    const marked = await snapshotTree(hostEtc);
     const t: [number, number] = [1_700_000_000, 0];
     await removeStubs(upper, [], [
       { path: '/etc/hosts', isDir: false, before: t, after: t },
       { path: '/run/secrets/token', isDir: false, before: t, after: t },
       { path: '/run/secrets', isDir: true, before: t, after: t },
     ], { rootMtimeNs: 0n, absent: new Set(['/run/secrets', '/etc']) }, t);
-    expect(await snapshot(hostEtc)).to.deep.equal(marked);
+    expect(await snapshotTree(hostEtc)).to.deep.equal(marked);
   });
 
   it('resolves COPY sources inside the context: a link out of it is not found, a loop is refused', async () => {

@@ -15,6 +15,10 @@ import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { packTar as packEntries } from '../fixtures/pack-tar.js';
+
+/** Layer entries default to mode 0644 and mtime 0 here. */
+const packTar = (entries: Entry[]): Promise<Buffer> => packEntries(entries, { mode: 0o644, mtime: new Date(0) });
 
 // Issue 14, the whole thing through the real CLI: a hostile base image (links out of the root, entries written
 // through them in a later layer, a device node), a Dockerfile whose COPY destination is such a link, racing COPY
@@ -23,15 +27,6 @@ import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 // must be byte for byte what it was, and the pushed image (read back with skopeo) holds the contained result.
 
 type Entry = Partial<Header> & { name: string; content?: string };
-
-async function packTar(entries: Entry[]): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { content, ...h } of entries) pack.entry({ mode: 0o644, mtime: new Date(0), ...h }, content ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
-}
 
 /** Pushes `<host>/hostile:latest`: the busybox layer and two hand-made hostile layers. */
 async function publishHostileBase(registry: RunningRegistry, layers: Entry[][]): Promise<void> {

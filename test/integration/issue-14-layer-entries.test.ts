@@ -3,23 +3,17 @@ import { lstat, mkdir, mkdtemp, readFile, readlink, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
 import { OverlaySnapshotter, applyLayer, withMountedSnapshot } from '../../worker/index.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
+import { packTar as packEntries, type TarEntry } from '../fixtures/pack-tar.js';
+
+/** Layer entries default to mode 0644 here. */
+const packTar = (entries: TarEntry[]): Promise<Buffer> => packEntries(entries, { mode: 0o644 });
 
 // Issue 14, layer-entry semantics: parents of layer entries resolve with chroot semantics over the merged view of the
 // snapshot (containerd's archive.Apply with fs.RootPath, docker's chrootarchive): symlinks a real image makes, in
 // the same layer or a lower one, relative or absolute, are followed inside the root; nothing leaves it.
-
-async function packTar(entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { content, ...h } of entries) pack.entry({ mode: 0o644, ...h }, content ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
-}
 
 describe('issue 14: layer entries follow image symlinks inside the root, as docker and containerd apply them', function () {
   this.timeout(60_000);

@@ -15,6 +15,7 @@ import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { startRegistry } from '../fixtures/registry-server.js';
 import { PROJECT_ROOT, run, TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { packTar } from '../fixtures/pack-tar.js';
 
 // Issue 20: `tsbuild build` run by an unprivileged user. The suite makes a real user with subordinate id ranges,
 // runs the real CLI as that user (setpriv, HOME and XDG_* in a directory the user owns), and checks what matters:
@@ -91,21 +92,12 @@ async function tree(dir: string): Promise<string[]> {
   return out;
 }
 
-async function tarOf(entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<Buffer> {
-  const pack = tar.pack();
-  for (const { content, ...h } of entries) pack.entry(h, content ?? '');
-  pack.finalize();
-  const chunks: Buffer[] = [];
-  for await (const c of pack) chunks.push(Buffer.from(c as Uint8Array));
-  return Buffer.concat(chunks);
-}
-
 /** Pushes busybox plus one more layer made of `entries` as `repo:1`. */
 async function publishWithLayer(host: string, repo: string, entries: Array<Partial<Header> & { name: string; content?: string }>): Promise<void> {
   const c = new RegistryClient({ credentials: anonymous });
   const target = parseReference(`${host}/${repo}:1`);
   const base = await busyboxLayer();
-  const plain = await tarOf(entries);
+  const plain = await packTar(entries);
   const gz = gzipSync(plain);
   const extra: Descriptor = { mediaType: MediaType.ociLayerGzip, digest: sha256(gz), size: gz.length };
   const config = busyboxConfig(base.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' });
