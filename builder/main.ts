@@ -14,7 +14,7 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 const args = normalizeArgv(process.argv.slice(2));
-const program = buildProgram(controller.signal).exitOverride();
+const program = (await buildProgram(controller.signal, args)).exitOverride();
 try {
   await program.parseAsync(args, { from: 'user' });
 } catch (err) {
