@@ -1,6 +1,7 @@
 import { CommanderError } from 'commander';
 import { buildProgram, normalizeArgv } from './cli.js';
 import { exitStatus, formatError } from './format-error.js';
+import { mapStack } from './stack-source-maps.js';
 
 // The `tsbuild` command. Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts,
 // processes, half-written blobs) before the process exits; a second Ctrl-C exits at once.
@@ -21,7 +22,7 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode === 0 ? 0 : 2;
   } else {
-    process.stderr.write(`${formatError(err, args.includes('--debug'))}\n`);
+    process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
     process.exitCode = exitStatus(err);
   }
 }

@@ -3,9 +3,10 @@ import { SourceMap } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-// Stack traces of the bundled CLI point at the TypeScript, like `node --enable-source-maps`, but a map is read only
-// when a stack trace through its file is formatted. --enable-source-maps parses every loaded chunk's map at start-up:
-// 10–15 ms of a 40 ms `tsbuild --version` (bench/RESULTS.md, 2026-11-30).
+// Stack traces of the bundled CLI point at the TypeScript, like `node --enable-source-maps`, but only a stack that is
+// printed is mapped, at the moment it is printed. --enable-source-maps parsed every loaded chunk's map at start-up
+// (10-15 ms of a 40 ms `tsbuild --version`), and a mapping Error.prepareStackTrace still parsed undici's 1 MB map on
+// every no-op build, because undici reads the stack of an error it creates when a client closes (~90 ms).
 
 const maps = new Map<string, SourceMap | null>();
 
@@ -22,25 +23,25 @@ function mapOf(file: string): SourceMap | undefined {
   return map ?? undefined;
 }
 
-/** One frame as V8 writes it, with the bundle's file:line:column replaced by the TypeScript source's. */
-function mappedFrame(site: NodeJS.CallSite, under: string): string {
-  const text = String(site);
-  const url = site.getFileName();
-  const line = site.getLineNumber();
-  const column = site.getColumnNumber();
-  if (url === undefined || url === null || !url.startsWith(under) || line === null || column === null) return text;
-  const file = fileURLToPath(url);
-  const entry = mapOf(file)?.findEntry(line - 1, column - 1);
-  if (entry === undefined || !('originalSource' in entry)) return text;
-  const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ''));
-  return text.replace(`${url}:${line}:${column}`, `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`);
+/** The bundle's own directory, as a file: URL ending in `/` (set by launch.ts; empty when running unbundled). */
+let bundleDir = '';
+
+/** Maps frames of files under `dirUrl` from now on (launch.ts calls this with the bundle's directory). */
+export function setBundleDir(dirUrl: string): void {
+  bundleDir = dirUrl;
 }
 
-/** Maps stack frames in files under `dirUrl` (a file: URL ending in `/`) through their `.map` files, lazily. */
-export function installStackSourceMaps(dirUrl: string): void {
-  Error.prepareStackTrace = (err: unknown, sites: NodeJS.CallSite[]): string => {
-    let head: string;
-    try { head = Error.prototype.toString.call(err); } catch { head = 'Error'; }
-    return [head, ...sites.map((s) => `    at ${mappedFrame(s, dirUrl)}`)].join('\n');
-  };
+const FRAME = /(file:\/\/[^\s()]+\.js):(\d+):(\d+)/g;
+
+/** `text` (a stack, or a message holding stacks) with every file:line:column in the bundle replaced by the TypeScript's. */
+export function mapStack(text: string): string {
+  if (bundleDir === '') return text;
+  return text.replace(FRAME, (whole, url: string, line: string, column: string) => {
+    if (!url.startsWith(bundleDir)) return whole;
+    const file = fileURLToPath(url);
+    const entry = mapOf(file)?.findEntry(Number(line) - 1, Number(column) - 1);
+    if (entry === undefined || !('originalSource' in entry)) return whole;
+    const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ''));
+    return `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`;
+  });
 }
