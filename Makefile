@@ -9,7 +9,7 @@ CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
 # separate modules. The bundle sits two folders below dist/ like every dist/<folder>/<sub>/ file, so lookups relative to
 # import.meta.url (worker/native-path.ts) resolve the same from both. Source maps keep stack traces in TypeScript.
 ESBUILD := node_modules/.bin/esbuild
-BUNDLE_FLAGS := --bundle --splitting --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
+BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
 	--chunk-names=[name]-[hash] --keep-names --sourcemap --sources-content=false --log-level=warning \
 	--banner:js="import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);"
 
