@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { openSharedDb } from '../sqlite-open.js';
 import type { SnapshotInfo } from './snapshotter.js';
 
@@ -18,9 +18,13 @@ export interface SnapshotRow {
  */
 export class SnapshotMetadata {
   readonly #db: DatabaseSync;
+  /** Prepared once: a mount of step N reads the N rows of its chain, and preparing each read was most of its cost. */
+  readonly #get: StatementSync;
 
   constructor(path: string) {
-    this.#db = openSharedDb(path, `PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS snapshots (
+    // NORMAL (no fsync per commit): a power loss may drop the last row changes, which #recover already handles (an
+    // active row of a dead owner or a directory without a row is removed, a lost commit becomes such an active row).
+    this.#db = openSharedDb(path, `PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS snapshots (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       name TEXT NOT NULL UNIQUE,
       kind TEXT NOT NULL,
@@ -32,10 +36,11 @@ export class SnapshotMetadata {
     const columns = new Set(this.#db.prepare('PRAGMA table_info(snapshots)').all().map((c) => String(c['name'])));
     if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
     if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
+    this.#get = this.#db.prepare('SELECT * FROM snapshots WHERE name = ?');
   }
 
   get(name: string): SnapshotRow | undefined {
-    return toRow(this.#db.prepare('SELECT * FROM snapshots WHERE name = ?').get(name));
+    return toRow(this.#get.get(name));
   }
 
   all(): SnapshotRow[] {
