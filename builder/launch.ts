@@ -16,7 +16,8 @@ function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
   const base = env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
   const dir = join(base, 'tsbuild', 'compile-cache');
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // Level by level, not { recursive: true }: that loops forever under /proc (XDG_CACHE_HOME=/proc/self hung).
+    for (const level of [base, join(base, 'tsbuild'), dir]) mkdirIfMissing(level);
     // Another user's directory, or a symlink planted in its place, could feed us compiled code: use none then.
     const st = lstatSync(dir);
     if (!st.isDirectory() || st.uid !== process.getuid?.() || (st.mode & 0o077) !== 0) return undefined;
@@ -32,6 +33,14 @@ process.on('uncaughtException', (err: unknown) => {
   process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
   process.exit(1);
 });
+function mkdirIfMissing(path: string): void {
+  try {
+    mkdirSync(path, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 const cacheDir = compileCacheDir();
 // enableCompileCache is Node >= 22.1; on 22.0 the CLI just starts slower.
 if (cacheDir !== undefined) module.enableCompileCache?.(cacheDir);
