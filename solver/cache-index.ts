@@ -170,12 +170,24 @@ export class SqliteCacheIndex implements CacheIndex {
    * no-op build slower with every build recorded (93 builds: ~18 ms).
    */
   listBuilds(limit = 100): BuildSummary[] {
-    return this.#db
-      .prepare('SELECT summary, CASE WHEN summary IS NULL THEN record END AS record FROM builds ORDER BY started DESC LIMIT ?')
+    const missing: [string, BuildSummary][] = [];
+    const list = this.#db
+      .prepare('SELECT id, summary, CASE WHEN summary IS NULL THEN record END AS record FROM builds ORDER BY started DESC LIMIT ?')
       .all(limit)
-      .map((row) => (typeof row['summary'] === 'string'
-        ? parseJson<BuildSummary>(row['summary'])
-        : listedSummary(parseBuildRecord(str(row, 'record')))));   // recorded before the column existed
+      .map((row) => {
+        if (typeof row['summary'] === 'string') return parseJson<BuildSummary>(row['summary']);
+        // Recorded before the column existed: summarised from the whole record, and the summary kept for next time.
+        const summary = listedSummary(parseBuildRecord(str(row, 'record')));
+        missing.push([str(row, 'id'), summary]);
+        return summary;
+      });
+    if (missing.length > 0) {
+      inTransaction(this.#db, () => {
+        const set = this.#db.prepare('UPDATE builds SET summary = ? WHERE id = ? AND summary IS NULL');
+        for (const [id, summary] of missing) set.run(JSON.stringify(summary), id);
+      });
+    }
+    return list;
   }
 
   /** One build with its step records; a unique prefix of the id is enough. */
