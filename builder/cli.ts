@@ -16,13 +16,13 @@ import type { ProgressMode, ProgressWriter } from './progress/index.js';
 import { registerCompletionCommand } from './completion.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 import { parseAttestFlags } from './attest/attest-options.js';
+import { VERSION } from './version.js';
 
 // Start-up time: everything that reaches the worker, the registry client (undici) or the report renderers is imported
 // inside the action that needs it, and the commands defined in other files are imported only when the command line
 // names them (registerCommands below). `tsbuild --version` so loads commander and the flag parsers, nothing else.
 
-/** The version `--version` prints. */
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 

@@ -1,7 +1,5 @@
-import { CommanderError } from 'commander';
-import { buildProgram, normalizeArgv } from './cli.js';
-import { exitStatus, formatError } from './format-error.js';
 import { mapStack } from './stack-source-maps.js';
+import { VERSION } from './version.js';
 
 // The `tsbuild` command. Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts,
 // processes, half-written blobs) before the process exits; a second Ctrl-C exits at once.
@@ -14,15 +12,24 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-const args = normalizeArgv(process.argv.slice(2));
-const program = (await buildProgram(controller.signal, args)).exitOverride();
-try {
-  await program.parseAsync(args, { from: 'user' });
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else {
-    process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
-    process.exitCode = exitStatus(err);
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
+  process.stdout.write(`${VERSION}\n`);
+} else {
+  const { CommanderError } = await import('commander');
+  const { buildProgram, normalizeArgv } = await import('./cli.js');
+  const { exitStatus, formatError } = await import('./format-error.js');
+  const args = normalizeArgv(argv);
+  const program = (await buildProgram(controller.signal, args)).exitOverride();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else {
+      process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
+      process.exitCode = exitStatus(err);
+    }
   }
 }
