@@ -6,9 +6,12 @@ import { removeTree } from './remove-tree.js';
 
 /** How tsbuild is started: the user's command (`bin/tsbuild`), or Node with `--cpu-prof` on its entry for a profile. */
 export interface TsbuildLaunch {
-  /** The project root: bin/tsbuild, scripts/node and dist/builder/main.js live under it. */
+  /** The project root: bin/tsbuild, scripts/node and the bundle dist/bundle/cli/launch.js live under it. */
   projectRoot: string;
-  /** When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/builder/main.js` with `--progress rawjson`. */
+  /**
+   * When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/bundle/cli/launch.js` (what bin/tsbuild runs) with
+   * `--progress rawjson`; cpu-profile.ts maps its frames back to the TypeScript through the source maps.
+   */
   profileDir?: string;
 }
 
@@ -32,7 +35,7 @@ export class Tsbuild {
       ? await this.#measured([this.bin, ...common, '--progress', 'plain', context], env)
       : await runCommand(join(projectRoot, 'scripts/node'), [
         '--disable-warning=ExperimentalWarning', '--cpu-prof', '--cpu-prof-dir', profileDir,
-        join(projectRoot, 'dist/builder/main.js'), ...common, '--progress', 'rawjson', context,
+        '--max-semi-space-size=8', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'rawjson', context,
       ], { env });
     this.last = run;
     return run;
