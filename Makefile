@@ -6,6 +6,13 @@ NATIVE := worker/native/tsbuild-run
 FSATTR := worker/native/fsattr/tsbuild-fsattr
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
 LDLIBS_NATIVE := -lseccomp
+# bin/tsbuild runs one bundle (dist/bundle/cli/launch.js, commands split into lazily imported chunks) instead of ~330
+# separate modules. The bundle sits two folders below dist/ like every dist/<folder>/<sub>/ file, so lookups relative to
+# import.meta.url (worker/native-path.ts) resolve the same from both. Source maps keep stack traces in TypeScript.
+ESBUILD := node_modules/.bin/esbuild
+BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
+	--chunk-names=[name]-[hash] --keep-names --sourcemap --sources-content=false --log-level=warning \
+	--banner:js="import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);"
 
 .PHONY: setup build native test unit demo bench clean
 
@@ -15,6 +22,7 @@ setup:
 
 build: native
 	@$(TSC) -p tsconfig.json
+	@rm -rf dist/bundle && $(ESBUILD) builder/launch.ts $(BUNDLE_FLAGS)
 
 native: $(NATIVE) $(FSATTR)
 

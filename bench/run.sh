@@ -12,8 +12,9 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# The peers and the references: buildah (with runc: crun refuses cgroup v1 hybrid hosts), skopeo, pigz.
-packages=(buildah runc skopeo pigz docker-registry util-linux)
+# The peers and the references: buildah (with runc: crun refuses cgroup v1 hybrid hosts), skopeo, pigz; GNU time
+# for tsbuild's peak RSS, hyperfine for the start-up figures.
+packages=(buildah runc skopeo pigz docker-registry util-linux time hyperfine)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,39 +1,29 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Command, Option } from 'commander';
-import { DockerfileError, checkDockerfile, formatCheckWarning, parseDockerfile, planDot, type BuildGraph, type CheckResult, type CheckWarning } from '../frontend/index.js';
+import type { BuildGraph, CheckResult, CheckWarning, DockerfileError } from '../frontend/index.js';
 import { formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
-import { readDockerfile, runBuild, writeMetadata, type BuildOutcome, type BuildRequest } from './build.js';
+import type { BuildOutcome, BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
 import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
-import { findLoader, loadArchive } from './outputs/load.js';
 import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
-import { resolveSecrets } from './options/secrets.js';
-import { createProgress, type ProgressMode, type ProgressWriter } from './progress/index.js';
-import { registerStateCommands } from './state-commands.js';
-import { registerArtifactCommands } from './artifact-commands.js';
-import { registerAuthCommands } from './auth-commands.js';
-import { registerReportCommand } from './report-command.js';
-import { attachReport } from './report-attach.js';
+import type { ProgressMode, ProgressWriter } from './progress/index.js';
 import { registerCompletionCommand } from './completion.js';
-import { registerImagetoolsCommands } from './imagetools-commands.js';
-import { explainAgainst, registerExplainCommand, renderExplain } from './explain/explain-command.js';
-import { registerContextCommand } from './context-report/context-command.js';
-import { pushPlans, renderPushPlan } from './push-plan.js';
-import { loadReport, renderTerminalSummary, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './report/index.js';
-import { planBuild, planWithCache } from './plan.js';
 import { parseCacheFrom, parseCacheTo } from './cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from './attest/attest-options.js';
 import { UserError, testHooksFromEnv } from '../common/index.js';
+import { VERSION } from './version.js';
 
-/** The version `--version` prints. */
-export const VERSION = '0.1.0';
+// Start-up time: everything that reaches the worker, the registry client (undici) or the report renderers is imported
+// inside the action that needs it, and the commands defined in other files are imported only when the command line
+// names them (registerCommands below). `tsbuild --version` so loads commander and the flag parsers, nothing else.
+
+export { VERSION } from './version.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -128,6 +118,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
   }
+  const { findLoader, loadArchive } = await import('./outputs/load.js');
   const loader = flags.load ? await findLoader() : undefined;
   const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
   if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
@@ -148,12 +139,17 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
   const emptyContext = context === '-' ? await mkdtemp(join(tmpdir(), 'tsbuild-context-')) : undefined;
+  const { resolveSecrets } = await import('./options/secrets.js');
   const secrets = await resolveSecrets(flags.secret);
+  const { createProgress } = await import('./progress/index.js');
+  const { runBuild, writeMetadata } = await import('./build.js');
+  const { loadReport, renderTerminalSummary, writeReports, writeStepSummary } = await import('./report/index.js');
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, secrets: secrets.files, progress, signal,
     ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
   };
+  const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const env = process.env;
   try {
@@ -170,15 +166,17 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     if (flags.report) await writeReports(outcome, flags.report, { root: flags.root, summary: false });
     const report = await loadReport(flags.root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
     await writeStepSummary(report, env);
-    if (flags.attachReport) await attachReport(report, outcome.pushed, outcome.digest, signal, { insecureRegistries: flags.insecureRegistry });
+    if (flags.attachReport) await (await import('./report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, signal, { insecureRegistries: flags.insecureRegistry });
     // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
     if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
+    const { explainAgainst, renderExplain } = await import('./explain/explain-command.js');
     if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(flags.root, outcome.buildId, flags.explainAgainst, signal), 'text'));
     const names = flags.output.length || flags.push ? flags.tag : [];
     if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
     if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
     if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
     if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
+    const { pushPlans, renderPushPlan } = await import('./push-plan.js');
     if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), signal)) process.stdout.write(renderPushPlan(plan));
   } finally {
     await secrets.cleanup();
@@ -195,6 +193,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
 async function reportFailure(err: unknown, buildId: string, flags: BuildFlags, env: NodeJS.ProcessEnv): Promise<void> {
   const annotation = githubAnnotation(err, env);
   if (annotation) process.stdout.write(annotation);
+  const { loadReport, stepSummaryPath, writeReportFiles, writeStepSummary } = await import('./report/index.js');
   if (!flags.report && !stepSummaryPath(env)) return;
   try {
     const report = await loadReport(flags.root, buildId);
@@ -228,8 +227,11 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The whole command line. `signal` aborts a running build (Ctrl-C). */
-export function buildProgram(signal: AbortSignal): Command {
+/**
+ * The command line. `signal` aborts a running build (Ctrl-C). With `args` (normalizeArgv's output) only the commands
+ * they can reach are defined; without, every command is.
+ */
+export async function buildProgram(signal: AbortSignal, args?: string[]): Promise<Command> {
   const program = new Command('tsbuild')
     .description('Build container images from Dockerfiles, push them to registries, and explain every cache miss.')
     .version(VERSION, '-v, --version')
@@ -286,6 +288,8 @@ Examples:
   addBuildFlags(program.command('plan').argument('[context]', 'build context directory', '.').description('print the build graph without building'))
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json', 'dot']).default('text'))
     .action(async (context: string, flags: BuildFlags & { format: 'text' | 'json' | 'dot' }) => {
+      const { planBuild, planWithCache } = await import('./plan.js');
+      const { planDot } = await import('../frontend/index.js');
       const plan = await planBuild({
         contextDir: context, buildArgs: keyValues('--build-arg', flags.buildArg), platform: platformOption(flags.platform), root: flags.root, signal,
         ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
@@ -303,19 +307,39 @@ Examples:
       const text = await readFile(flags.file, 'utf8').catch((err: unknown) => {
         throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read ${flags.file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'pass -f PATH');
       });
+      const { parseDockerfile } = await import('../frontend/index.js');
       process.stdout.write(`${JSON.stringify(parseDockerfile(text, flags.file), null, 2)}\n`);
     });
 
-  registerStateCommands(program);
-  registerArtifactCommands(program);
-  registerAuthCommands(program);
-  registerReportCommand(program);
-  registerExplainCommand(program);
-  registerContextCommand(program);
+  for (const register of await registrations(args)) register(program);
   registerCompletionCommand(program);
-  registerImagetoolsCommands(program);
   oneLineUsageErrors(program);
   return program;
+}
+
+type Register = (program: Command) => void;
+
+/** The commands other files define, by the names they register, each group loaded only when needed. */
+const COMMAND_GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
+  { names: ['history', 'du', 'prune'], load: async () => (await import('./state-commands.js')).registerStateCommands },
+  { names: ['artifact'], load: async () => (await import('./artifact-commands.js')).registerArtifactCommands },
+  { names: ['login', 'logout'], load: async () => (await import('./auth-commands.js')).registerAuthCommands },
+  { names: ['report'], load: async () => (await import('./report-command.js')).registerReportCommand },
+  { names: ['explain'], load: async () => (await import('./explain/explain-command.js')).registerExplainCommand },
+  { names: ['context'], load: async () => (await import('./context-report/context-command.js')).registerContextCommand },
+  { names: ['imagetools'], load: async () => (await import('./imagetools-commands.js')).registerImagetoolsCommands },
+];
+
+/**
+ * Which groups a command line needs (`args` as normalizeArgv returns them): none for `build`, `plan`, `debug` and
+ * `--version`; the named one for another command; all of them for help, completion, an unknown name (commander's
+ * "did you mean") and when `args` is not given.
+ */
+async function registrations(args: string[] | undefined): Promise<Register[]> {
+  const first = args?.[0];
+  if (first === '-v' || first === '--version' || first === 'build' || first === 'plan' || first === 'debug') return [];
+  const named = COMMAND_GROUPS.filter((g) => first !== undefined && g.names.includes(first));
+  return Promise.all((named.length > 0 ? named : COMMAND_GROUPS).map((g) => g.load()));
 }
 
 /**
@@ -386,16 +410,20 @@ function moveGlobalOptions(args: string[]): string[] {
 
 /** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
 async function checkAction(context: string, flags: BuildFlags): Promise<void> {
+  const { readDockerfile } = await import('./build.js');
+  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../frontend/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
   const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
   for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
   const n = result.warnings.length;
   process.stdout.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
-  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
 }
 
 /** Build checks before a build: printed as warnings; fatal (exit 1, at the first finding) with `# check=error=true`. */
 async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; dockerfileText?: string }, progress: ProgressWriter): Promise<void> {
+  const { readDockerfile } = await import('./build.js');
+  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../frontend/index.js');
   let dockerfile: { path: string; text: string };
   let result: CheckResult;
   try {
@@ -405,13 +433,13 @@ async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; 
     return;   // an unreadable or unparsable Dockerfile: the build itself reports it, located
   }
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
-  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
 }
 
-function checkFailure(warnings: CheckWarning[], path: string): DockerfileError {
+function checkFailure(Failure: typeof DockerfileError, warnings: CheckWarning[], path: string): DockerfileError {
   const w = warnings[0];
   const line = w?.line ?? 1;
-  return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
+  return new Failure({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
     `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
     'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
 }

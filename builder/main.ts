@@ -1,39 +1,44 @@
-import { CommanderError } from 'commander';
-import { buildProgram, normalizeArgv } from './cli.js';
-import { exitStatus, formatError } from './format-error.js';
-import { runRootless } from './rootless.js';
+import { mapStack } from './stack-source-maps.js';
+import { VERSION } from './version.js';
 
-// An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
-// status; everything below then runs in the child, as uid 0 of that namespace.
-const rawArgs = normalizeArgv(process.argv.slice(2));
-try {
-  const status = await runRootless(rawArgs);
-  if (status !== undefined) process.exit(status);
-} catch (err) {
-  process.stderr.write(`${formatError(err, rawArgs.includes('--debug'))}\n`);
-  process.exit(exitStatus(err));
-}
-
-// The `tsbuild` command. Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts,
-// processes, half-written blobs) before the process exits; a second Ctrl-C exits at once.
-const controller = new AbortController();
-let interrupts = 0;
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    if (++interrupts > 1) process.exit(130);
-    controller.abort(new Error(`interrupted by ${sig}`));
-  });
-}
-
-const args = normalizeArgv(process.argv.slice(2));
-const program = buildProgram(controller.signal).exitOverride();
-try {
-  await program.parseAsync(args, { from: 'user' });
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : 2;
-  } else {
-    process.stderr.write(`${formatError(err, args.includes('--debug'))}\n`);
-    process.exitCode = exitStatus(err);
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+  // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
+  process.stdout.write(`${VERSION}\n`);
+} else {
+  const { CommanderError } = await import('commander');
+  const { buildProgram, normalizeArgv } = await import('./cli.js');
+  const { exitStatus, formatError } = await import('./format-error.js');
+  const { runRootless } = await import('./rootless.js');
+  const args = normalizeArgv(argv);
+  // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
+  // status; everything below then runs in the child, as uid 0 of that namespace.
+  try {
+    const status = await runRootless(args);
+    if (status !== undefined) process.exit(status);
+  } catch (err) {
+    process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
+    process.exit(exitStatus(err));
+  }
+  // Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts, processes,
+  // half-written blobs) before the process exits; a second Ctrl-C exits at once.
+  const controller = new AbortController();
+  let interrupts = 0;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (++interrupts > 1) process.exit(130);
+      controller.abort(new Error(`interrupted by ${sig}`));
+    });
+  }
+  const program = (await buildProgram(controller.signal, args)).exitOverride();
+  try {
+    await program.parseAsync(args, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 ? 0 : 2;
+    } else {
+      process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
+      process.exitCode = exitStatus(err);
+    }
   }
 }

@@ -1,3 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
 /** One line of a CPU profile summary: where self time went. */
 export interface HotSpot {
   /** `function (file:line)`, file relative to the project's dist/ or node_modules/. */
@@ -13,7 +18,7 @@ export interface CpuProfileSummary {
   byArea: HotSpot[];
 }
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number } }
+interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number; columnNumber?: number } }
 interface CpuProfile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
 
 function isCpuProfile(value: unknown): value is CpuProfile {
@@ -53,7 +58,7 @@ export function summarizeCpuProfile(json: unknown, limit = 15): CpuProfileSummar
     const ms = (json.timeDeltas[i + 1] ?? 0) / 1000;
     const node = byId.get(id);
     if (node === undefined) return;
-    const { functionName, url, lineNumber } = node.callFrame;
+    const { functionName, url, lineNumber } = fromBundle(node.callFrame);
     const name = functionName === '' ? '(anonymous)' : functionName;
     const where = url === '' ? name : `${name} (${shortUrl(url)}:${lineNumber + 1})`;
     byFn.set(where, (byFn.get(where) ?? 0) + ms);
@@ -62,4 +67,34 @@ export function summarizeCpuProfile(json: unknown, limit = 15): CpuProfileSummar
     totalMs += ms;
   });
   return { totalMs, top: rank(byFn, totalMs, limit), byArea: rank(byArea, totalMs, limit) };
+}
+
+const maps = new Map<string, SourceMap | null>();
+
+function mapOf(file: string): SourceMap | undefined {
+  if (!maps.has(file)) {
+    try {
+      maps.set(file, new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as ConstructorParameters<typeof SourceMap>[0]));
+    } catch {
+      maps.set(file, null);
+    }
+  }
+  return maps.get(file) ?? undefined;
+}
+
+/**
+ * A frame in the bundled CLI (dist/bundle/cli/*.js, what bin/tsbuild runs) as if it ran from the unbundled dist/:
+ * its source map gives the TypeScript file and line, which become `…/dist/<folder>/<file>.js` (or node_modules/…),
+ * so areas and function names read the same for both.
+ */
+function fromBundle(frame: ProfileNode['callFrame']): ProfileNode['callFrame'] {
+  const m = /^(file:\/\/.*)\/dist\/bundle\/[^/]+\/[^/]+\.js$/.exec(frame.url);
+  if (m?.[1] === undefined) return frame;
+  const file = fileURLToPath(frame.url);
+  const entry = mapOf(file)?.findEntry(frame.lineNumber, frame.columnNumber ?? 0);
+  if (entry === undefined || !('originalSource' in entry)) return frame;
+  const root = fileURLToPath(`${m[1]}/`);
+  const rel = relative(root, resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, '')));
+  const url = rel.startsWith('node_modules/') ? pathToFileURL(resolve(root, rel)).href : pathToFileURL(resolve(root, 'dist', rel.replace(/\.ts$/, '.js'))).href;
+  return { functionName: frame.functionName, url, lineNumber: entry.originalLine };
 }

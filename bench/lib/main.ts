@@ -33,12 +33,14 @@ try {
     log(`scenario ${scenario.id}: ${scenario.title}`);
     const result = emptyResult(scenario.id, scenario.title, scenario.goal);
     const t0 = Date.now();
+    env.tsbuild.peakRssKiB = 0;
     try {
       await scenario.run(env, result);
     } catch (err) {
       result.error = err instanceof Error ? err.message : String(err);
       log(`  failed: ${result.error}`);
     }
+    if (env.tsbuild.peakRssKiB > 0) result.notes.push(`tsbuild peak RSS: ${(env.tsbuild.peakRssKiB / 1024).toFixed(0)} MiB (the largest of its measured runs)`);
     result.durationMs = Date.now() - t0;
     for (const r of result.ratios) log(`  ${r.ours} / ${r.peer} = ${r.value.toFixed(2)}${r.goal !== undefined ? ` (goal ≤ ${r.goal})` : ''}`);
     scenarios.push(result);

@@ -1,12 +1,17 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type CommandRun } from './command.js';
 import { removeTree } from './remove-tree.js';
 
 /** How tsbuild is started: the user's command (`bin/tsbuild`), or Node with `--cpu-prof` on its entry for a profile. */
 export interface TsbuildLaunch {
-  /** The project root: bin/tsbuild, scripts/node and dist/builder/main.js live under it. */
+  /** The project root: bin/tsbuild, scripts/node and the bundle dist/bundle/cli/launch.js live under it. */
   projectRoot: string;
-  /** When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/builder/main.js` with `--progress rawjson`. */
+  /**
+   * When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/bundle/cli/launch.js` (what bin/tsbuild runs) with
+   * `--progress rawjson`; cpu-profile.ts maps its frames back to the TypeScript through the source maps.
+   */
   profileDir?: string;
 }
 
@@ -15,6 +20,8 @@ export class Tsbuild {
   readonly #launch: TsbuildLaunch;
   /** The last run's output: the profiler reads its rawjson events from stderr. */
   last: CommandRun | undefined;
+  /** The largest peak RSS (KiB) of tsbuild's node process over the runs since the caller last reset it to 0. */
+  peakRssKiB = 0;
   constructor(launch: TsbuildLaunch) { this.#launch = launch; }
 
   /** bin/tsbuild's path. */
@@ -25,13 +32,27 @@ export class Tsbuild {
     const { projectRoot, profileDir } = this.#launch;
     const common = ['build', '--root', root, ...args];
     const run = profileDir === undefined
-      ? await runCommand(this.bin, [...common, '--progress', 'plain', context], { env })
+      ? await this.#measured([this.bin, ...common, '--progress', 'plain', context], env)
       : await runCommand(join(projectRoot, 'scripts/node'), [
         '--disable-warning=ExperimentalWarning', '--cpu-prof', '--cpu-prof-dir', profileDir,
-        join(projectRoot, 'dist/builder/main.js'), ...common, '--progress', 'rawjson', context,
+        '--max-semi-space-size=8', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'rawjson', context,
       ], { env });
     this.last = run;
     return run;
+  }
+
+  /** Runs through GNU time for the peak RSS (bin/tsbuild execs node, so it is node's); adds ~1 ms to the wall time. */
+  async #measured(argv: string[], env: NodeJS.ProcessEnv): Promise<CommandRun> {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-bench-rss-'));
+    try {
+      const file = join(dir, 'rss');
+      const run = await runCommand('/usr/bin/time', ['-f', '%M', '-o', file, ...argv], { env });
+      const kib = Number((await readFile(file, 'utf8')).trim().split('\n').pop());
+      if (Number.isFinite(kib)) this.peakRssKiB = Math.max(this.peakRssKiB, kib);
+      return run;
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 }
 

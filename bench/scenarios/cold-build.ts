@@ -11,6 +11,7 @@ export const coldBuild: Scenario = {
   async run(env, result) {
     const state = await multiStage(env);
     state.isBuilt = false;
+    env.tsbuild.peakRssKiB = 0;   // the peak of the measured runs only, not of the untimed set-up builds
     result.rows = await measureAlternating([
       {
         label: 'tsbuild', role: 'tsbuild', command: 'tsbuild build --root EMPTY ctx',

@@ -92,12 +92,13 @@ describe('contentDigest', () => {
     first.close();
     const second = new FileHashCache(file);
     const b = await contentDigest(copyOp(['src']), source, signal, second);
-    expect(b.digest).to.equal(a.digest);
-    expect([second.hits, second.misses]).to.deep.equal([3, 0]);
+    expect(b).to.deep.equal(a);
+    // Unchanged: the whole selection is one stat-keyed lookup, no file is looked up (or read) on its own.
+    expect([second.treeHits, second.hits, second.misses]).to.deep.equal([1, 0, 0]);
     await writeFile(f('src/app.ts'), 'app changed');
     const c = await contentDigest(copyOp(['src']), source, signal, second);
     expect(c.digest).to.not.equal(a.digest);
-    expect([second.hits, second.misses]).to.deep.equal([5, 1]);
+    expect([second.treeHits, second.hits, second.misses]).to.deep.equal([1, 2, 1]);
     second.close();
   });
 

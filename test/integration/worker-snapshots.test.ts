@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { mkdir, mkdtemp, readFile, rm, stat, unlink, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import tar from 'tar-stream';
 import { OverlaySnapshotter, withMountedSnapshot, withMounts } from '../../worker/index.js';
 
@@ -131,5 +132,33 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
     expect(snap.stat('left-behind')).to.equal(undefined);
     const gone = await stat(dir).then(() => false, () => true);
     expect(gone).to.equal(true);
+  });
+
+  it('measures a committed snapshot\'s size (as du -sb) when listed, without a process at commit', async () => {
+    await layer('sized', undefined, async (d) => { await writeFile(join(d, 'f'), Buffer.alloc(10_000)); });
+    expect(snap.stat('sized')?.size).to.equal(-1);
+    const [listed] = snap.list();
+    // the upper dir itself (a directory's st_size) plus the 10,000-byte file
+    expect(listed?.size).to.equal((await stat(join(root, 'snapshots', '1', 'fs'))).size + 10_000);
+    expect(snap.usage()).to.deep.equal({ count: 1, size: listed?.size });
+  });
+
+  it('keeps snapshots synced at close across a reboot, and drops unsynced ones of an earlier boot with their children', async () => {
+    await layer('synced', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    snap.close();   // syncs once and marks 'synced'
+    snap = await OverlaySnapshotter.open(root);
+    await layer('torn', 'synced', async (d) => { await writeFile(join(d, 'b'), 'B'); });
+    await layer('child', 'torn', async (d) => { await writeFile(join(d, 'c'), 'C'); });
+    // Pretend the machine went down before close(): the rows are from another boot and were never synced.
+    const db = new DatabaseSync(join(root, 'snapshots', 'metadata.db'));
+    db.exec("UPDATE snapshots SET boot = 'an-earlier-boot' WHERE synced = 0");
+    db.close();
+    const reopened = await OverlaySnapshotter.open(root);
+    try {
+      expect(reopened.list().map((s) => s.name)).to.deep.equal(['synced']);
+      expect((await readdir(join(root, 'snapshots'))).filter((e) => /^\d+$/.test(e))).to.deep.equal(['1']);
+    } finally {
+      reopened.close();
+    }
   });
 });

@@ -1,9 +1,16 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SnapshotInfo } from './snapshotter.js';
 import { openSharedDb } from '../../common/index.js';
 
-/** One row of the snapshot table: `name` is the key while active, the name once committed. */
-export interface SnapshotRow { id: number; name: string; kind: SnapshotInfo['kind']; parent: string | null; created: number; size: number; owner: number | null }
+/**
+ * One row of the snapshot table: `name` is the key while active, the name once committed. `size` is -1 until
+ * measured. `boot` is the kernel boot id a committed snapshot was written under, and `synced` whether a syncfs has
+ * run since (see OverlaySnapshotter.commit).
+ */
+export interface SnapshotRow {
+  id: number; name: string; kind: SnapshotInfo['kind']; parent: string | null; created: number; size: number; owner: number | null;
+  boot: string | null; synced: boolean;
+}
 
 /**
  * Snapshot metadata in SQLite (WAL): every state change is one statement or transaction, so after kill -9 the table
@@ -11,9 +18,13 @@ export interface SnapshotRow { id: number; name: string; kind: SnapshotInfo['kin
  */
 export class SnapshotMetadata {
   readonly #db: DatabaseSync;
+  /** Prepared once: a mount of step N reads the N rows of its chain, and preparing each read was most of its cost. */
+  readonly #get: StatementSync;
 
   constructor(path: string) {
-    this.#db = openSharedDb(path, `PRAGMA synchronous=FULL; CREATE TABLE IF NOT EXISTS snapshots (
+    // NORMAL (no fsync per commit): a power loss may drop the last row changes, which #recover already handles (an
+    // active row of a dead owner or a directory without a row is removed, a lost commit becomes such an active row).
+    this.#db = openSharedDb(path, `PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS snapshots (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       name TEXT NOT NULL UNIQUE,
       kind TEXT NOT NULL,
@@ -21,10 +32,15 @@ export class SnapshotMetadata {
       created INTEGER NOT NULL,
       size INTEGER NOT NULL DEFAULT 0,
       owner INTEGER)`);
+    // Databases written before boot/synced existed hold only snapshots that were synced at commit.
+    const columns = new Set(this.#db.prepare('PRAGMA table_info(snapshots)').all().map((c) => String(c['name'])));
+    if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
+    if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
+    this.#get = this.#db.prepare('SELECT * FROM snapshots WHERE name = ?');
   }
 
   get(name: string): SnapshotRow | undefined {
-    return toRow(this.#db.prepare('SELECT * FROM snapshots WHERE name = ?').get(name));
+    return toRow(this.#get.get(name));
   }
 
   all(): SnapshotRow[] {
@@ -44,11 +60,38 @@ export class SnapshotMetadata {
     return row;
   }
 
-  /** Renames active `key` to committed `name` in one statement. Returns false when `key` is not active. */
-  commit(name: string, key: string, size: number): boolean {
-    const res = this.#db.prepare("UPDATE snapshots SET name = ?, kind = 'committed', size = ?, owner = NULL WHERE name = ? AND kind = 'active'")
-      .run(name, size, key);
+  /**
+   * Renames active `key` to committed `name` in one statement, written under kernel boot `boot`, not yet synced, size
+   * not yet measured. Returns false when `key` is not active.
+   */
+  commit(name: string, key: string, boot: string): boolean {
+    const res = this.#db.prepare("UPDATE snapshots SET name = ?, kind = 'committed', size = -1, owner = NULL, boot = ?, synced = 0 WHERE name = ? AND kind = 'active'")
+      .run(name, boot, key);
     return Number(res.changes) === 1;
+  }
+
+  /** Records the measured size of snapshot `id`. */
+  setSize(id: number, size: number): void {
+    this.#db.prepare('UPDATE snapshots SET size = ? WHERE id = ?').run(size, id);
+  }
+
+  /** Ids of committed snapshots of boot `boot` not yet synced. */
+  unsynced(boot: string): number[] {
+    return this.#db.prepare("SELECT id FROM snapshots WHERE kind = 'committed' AND synced = 0 AND boot = ?").all(boot).map((r) => Number(r['id']));
+  }
+
+  /** Marks snapshots `ids` as synced, in one transaction. */
+  markSynced(ids: number[]): void {
+    if (ids.length === 0) return;
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const update = this.#db.prepare('UPDATE snapshots SET synced = 1 WHERE id = ?');
+      for (const id of ids) update.run(id);
+      this.#db.exec('COMMIT');
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   /** Deletes a row unless a snapshot still names it as parent; returns the deleted row. */
@@ -86,5 +129,16 @@ function toRow(r: Record<string, unknown> | undefined): SnapshotRow | undefined 
     created: Number(r['created']),
     size: Number(r['size']),
     owner: r['owner'] === null ? null : Number(r['owner']),
+    boot: r['boot'] === null || r['boot'] === undefined ? null : String(r['boot']),
+    synced: r['synced'] === undefined || Number(r['synced']) === 1,
   };
+}
+
+/** ALTER TABLE … ADD COLUMN, tolerating another process that added the column first. */
+function addColumn(db: DatabaseSync, sql: string): void {
+  try {
+    db.exec(sql);
+  } catch (err) {
+    if (!/duplicate column/i.test(String(err))) throw err;
+  }
 }

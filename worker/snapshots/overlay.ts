@@ -1,8 +1,8 @@
-import { execFile } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { promisify } from 'node:util';
 import { layerTar } from '../layers/layer-tar.js';
 import type { LayerTarOptions } from '../layers/layer-tar.js';
 import { SnapshotMetadata } from './metadata.js';
@@ -11,8 +11,6 @@ import type { SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo, Snapshotter } from './snapshotter.js';
 import { isProcessAlive } from '../../common/index.js';
 import { overlayMountOptions } from '../rootless/index.js';
-
-const run = promisify(execFile);
 
 /**
  * Snapshots as overlayfs layers: `<root>/snapshots/<id>/{fs,work}`, metadata in `<root>/snapshots/metadata.db`.
@@ -23,6 +21,8 @@ const run = promisify(execFile);
 export class OverlaySnapshotter implements Snapshotter {
   readonly #dir: string;
   readonly #meta: SnapshotMetadata;
+  readonly #boot = bootId();
+  #committedHere = false;
 
   private constructor(dir: string, meta: SnapshotMetadata) {
     this.#dir = dir;
@@ -60,11 +60,12 @@ export class OverlaySnapshotter implements Snapshotter {
   async commit(name: string, key: string): Promise<void> {
     const row = this.#meta.get(key);
     if (!row || row.kind !== 'active') throw new Error(`snapshot ${key} is not an active snapshot`);
-    const fs = join(this.#idDir(row.id), 'fs');
-    // The row may only say "committed" once every byte of the contents is durable: syncfs, then flip the row.
-    await run('sync', ['-f', fs]);
-    const size = await diskUsage(fs);
-    if (!this.#meta.commit(name, key, size)) throw new Error(`snapshot ${key} could not be committed as ${name}`);
+    // No syncfs here (it was a `sync -f` process per step): only a kernel crash or power loss loses page-cache data,
+    // and the row records the boot it was written under. close() syncs once and marks the rows synced; a later boot
+    // drops committed rows that never were (#recover), and the cache rebuilds them (their layer blobs, which the
+    // content store fsyncs, are the durable result). The size is measured when a report asks for it.
+    if (!this.#meta.commit(name, key, this.#boot)) throw new Error(`snapshot ${key} could not be committed as ${name}`);
+    this.#committedHere = true;
     await rm(join(this.#idDir(row.id), 'work'), { recursive: true, force: true });
   }
 
@@ -105,18 +106,39 @@ export class OverlaySnapshotter implements Snapshotter {
     return row && toInfo(row);
   }
 
+  /** Every snapshot, committed ones with their sizes (measured now when not yet known). */
   list(): SnapshotInfo[] {
-    return this.#meta.all().map(toInfo);
+    return this.#meta.all().map((r) => toInfo(this.#measured(r)));
   }
 
   /** Bytes used by committed snapshots. */
   usage(): { count: number; size: number } {
-    const committed = this.#meta.all().filter((r) => r.kind === 'committed');
+    const committed = this.#meta.all().filter((r) => r.kind === 'committed').map((r) => this.#measured(r));
     return { count: committed.length, size: committed.reduce((n, r) => n + r.size, 0) };
   }
 
+  /**
+   * Makes this process's committed snapshots durable with one syncfs for the whole build (not one per step), then
+   * marks every row committed before it as synced, and releases the database.
+   */
   close(): void {
-    this.#meta.close();
+    try {
+      if (this.#committedHere) {
+        const ids = this.#meta.unsynced(this.#boot);
+        // Node has no syncfs(2); sync(1) -f is that call on the filesystem of the given path.
+        execFileSync('sync', ['-f', this.#dir], { stdio: 'ignore' });
+        this.#meta.markSynced(ids);
+      }
+    } finally {
+      this.#meta.close();
+    }
+  }
+
+  #measured(row: SnapshotRow): SnapshotRow {
+    if (row.kind !== 'committed' || row.size >= 0) return row;
+    const size = apparentSize(join(this.#idDir(row.id), 'fs'));
+    this.#meta.setSize(row.id, size);
+    return { ...row, size };
   }
 
   #mounts(row: SnapshotRow): Mount[] {
@@ -156,6 +178,12 @@ export class OverlaySnapshotter implements Snapshotter {
     for (const row of this.#meta.all()) {
       if (row.kind !== 'committed' && row.owner !== null && !isProcessAlive(row.owner)) await this.remove(row.name).catch(() => undefined);
     }
+    // Committed under an earlier boot and never synced: the machine went down before close() ran, so the contents
+    // may be torn. Drop them and everything built on them, children first (a child's id is larger than its parent's).
+    const rows = this.#meta.all();
+    const doomed = new Set(rows.filter((r) => r.kind === 'committed' && !r.synced && r.boot !== this.#boot).map((r) => r.name));
+    for (const row of rows) if (row.parent !== null && doomed.has(row.parent)) doomed.add(row.name);
+    for (const row of rows.filter((r) => doomed.has(r.name)).reverse()) await this.remove(row.name).catch(() => undefined);
     // List the directories before the rows: another live process inserts a row before it creates the row's
     // directory, so every directory seen here already has its row. Read the other way round, a snapshot prepared
     // in between would look unreferenced and lose its directory under the process using it.
@@ -179,8 +207,27 @@ function toInfo(row: SnapshotRow): SnapshotInfo {
   return { name: row.name, kind: row.kind, parent: row.parent ?? undefined, created: row.created, size: row.size };
 }
 
-async function diskUsage(dir: string): Promise<number> {
-  const { stdout } = await run('du', ['-sb', dir]);
-  return Number(stdout.split('\t')[0]) || 0;
+/** The kernel's id of this boot: page-cache data written under it is still there while it is the same. */
+function bootId(): string {
+  return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+}
+
+/** Apparent bytes of a tree (what `du -sb` prints), by one walk. */
+function apparentSize(dir: string): number {
+  let total = 0;
+  const stack = [dir];
+  for (let d = stack.pop(); d !== undefined; d = stack.pop()) {
+    try {
+      total += lstatSync(d).size;
+      for (const e of readdirSync(d, { withFileTypes: true })) {
+        const p = join(d, e.name);
+        if (e.isDirectory()) stack.push(p);
+        else total += lstatSync(p).size;
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;   // removed by a concurrent prune
+    }
+  }
+  return total;
 }
 

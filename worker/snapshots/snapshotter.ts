@@ -7,7 +7,9 @@ export interface Mount { type: 'overlay' | 'bind'; source: string; options: stri
  * Snapshots of a filesystem. An *active* snapshot (its `key`) is writable and can never be a parent; `commit` turns
  * it into a *committed* one (its `name`), read-only, usable as a parent. A *view* is a read-only active snapshot of
  * a committed parent. Methods return mount descriptions (overlay lowerdir/upperdir/workdir); callers mount them.
- * After a crash a snapshot is either absent or whole: committed only once its contents are on disk.
+ * After a crash a snapshot is either absent or whole: a process killed at any moment leaves committed snapshots whole
+ * (their contents are in the page cache), and a committed snapshot not yet synced when the machine itself went down
+ * is dropped when the snapshotter is next opened.
  */
 export interface Snapshotter {
   prepare(key: string, parent?: string): Promise<Mount[]>;
@@ -25,6 +27,6 @@ export interface SnapshotInfo {
   kind: 'active' | 'view' | 'committed';
   parent: string | undefined;
   created: number;
-  /** Bytes used by this snapshot's own directory, measured at commit (0 while active). */
+  /** Bytes used by this snapshot's own directory (0 while active); -1 from `stat` until a list or usage measured it. */
   size: number;
 }
