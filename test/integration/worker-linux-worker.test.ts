@@ -35,8 +35,10 @@ async function busyboxLayer(): Promise<Buffer> {
   return out;
 }
 
+// Mount points are named tsbuild-mnt-<pid>-…: only this process's count, so another build on the machine cannot
+// make the check fail.
 async function mountRows(): Promise<number> {
-  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes('tsbuild-mnt-')).length;
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(`tsbuild-mnt-${process.pid}-`)).length;
 }
 
 async function tarNames(blob: Readable): Promise<string[]> {
