@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { ConfinedFsError, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
+import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
 import { UserError } from '../../common/index.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
@@ -26,7 +26,7 @@ async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string
  */
 export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<{ skipped: string[] }> {
   await mkdir(dest, { recursive: true });
-  const owner = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const owner = localOwner();
   return withFinalFs(worker, fs, async (dir) => {
     try {
       return await writeTree(dir, dest, { owner });
@@ -35,6 +35,16 @@ export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string)
       throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });
     }
   });
+}
+
+/**
+ * Who owns what `-o type=local` writes. Rootless, this process is uid 0 of the user namespace builder/rootless.ts made,
+ * which maps namespace id 0 to the user who ran tsbuild and every other id to a subordinate id: 0:0 here is the user
+ * on the host, any other owner (an image's 1000:1000 kept as is) would leave files the user cannot delete.
+ */
+function localOwner(): { uid: number; gid: number } {
+  if (isInUserNamespace()) return { uid: 0, gid: 0 };
+  return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 }
 
 /** `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. */

@@ -231,6 +231,25 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(existsSync(join(rootfs, 'bin/vi'))).to.equal(false);
   });
 
+  it('writes -o type=local as the user: every entry owned by the user on the host, and the user can remove it all', async () => {
+    const dest = join(home, 'local-out');
+    const r = await build(['-o', `type=local,dest=${dest}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', USER], { encoding: 'utf8' }).trim());
+    // stat(1) on the host, entry by entry: the image's 1000:1000 and 0:0 files all land as the user, not as a
+    // subordinate id the user could not delete.
+    const owners = execFileSync('find', [dest, '-printf', '%u:%g %U:%G %p\n'], { encoding: 'utf8' }).trim().split('\n');
+    expect(owners.length).to.be.greaterThan(10);
+    expect(owners.filter((l) => !l.split(' ')[1]?.startsWith(`${uid}:${gid}`))).to.deep.equal([]);
+    expect(owners.some((l) => l.endsWith('/app/greeting'))).to.equal(true);
+    // The setuid bit of a file from the image does not survive onto the host.
+    expect((await stat(join(dest, 'app/greeting'))).mode & 0o6000).to.equal(0);
+    const rmr = await asUser(home, 'rm', ['-rf', dest]);
+    expect(rmr.code, rmr.stderr).to.equal(0);
+    expect(existsSync(dest)).to.equal(false);
+  });
+
   it('keeps the cache mount between rootless builds', async () => {
     const r = await build(['--build-arg', 'N=2', '--target', 'build', '-o', `type=tar,dest=${join(home, 'build-stage.tar')}`, ctx]);
     expect(r.code, r.stderr).to.equal(0);
