@@ -15,8 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { UserError } from '../common/index.js';
-import { isInUserNamespace, probeOverlay, subordinateRanges } from '../worker/index.js';
+import { checkUserNamespaces, firstSubordinateRange, isInUserNamespace, probeOverlay, rootlessUnavailable } from '../worker/index.js';
 import type { IdRange } from '../worker/index.js';
 import { defaultRoot } from './options/root.js';
 
@@ -27,11 +26,6 @@ const CHILD_ENV = 'TSBUILD_ROOTLESS';
 /** Fewer subordinate ids than this and common images (nobody = 65534) do not fit. */
 const RECOMMENDED_IDS = 65536;
 
-// Not a new error code: registry/oci's ErrorCode list is outside this change (TODO #20: a ROOTLESS_UNAVAILABLE code).
-function unavailable(message: string, hint: string): UserError {
-  return new UserError('INVALID_ARGUMENT', `rootless: ${message}`, hint);
-}
-
 function findProgram(name: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '/usr/local/bin:/usr/bin:/bin').split(':').concat(['/usr/sbin', '/sbin'])) {
     const path = join(dir, name);
@@ -40,15 +34,12 @@ function findProgram(name: string): string | undefined {
   return undefined;
 }
 
+function readOptional(file: string): string | undefined {
+  try { return readFileSync(file, 'utf8'); } catch { return undefined; }   // absent: no ranges, no such limit
+}
+
 function rangesOf(file: string, name: string, id: number): IdRange {
-  let text = '';
-  try { text = readFileSync(file, 'utf8'); } catch { /* absent: no ranges */ }
-  const [range] = subordinateRanges(text, name, id);
-  if (range === undefined) {
-    throw unavailable(`${file} grants no subordinate ids to ${name} (uid ${id})`,
-      `as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${name} (or add "${name}:100000:65536" to /etc/subuid and /etc/subgid)`);
-  }
-  return range;
+  return firstSubordinateRange(file, readOptional(file) ?? '', name, id);
 }
 
 function commandOf(args: string[]): string | undefined {
@@ -58,7 +49,8 @@ function commandOf(args: string[]): string | undefined {
 /**
  * When this unprivileged process runs a command that needs the namespace, runs this same CLI in it and resolves to
  * its exit status; resolves undefined when the command should run here (as root, already inside, or a command that
- * needs no privilege). Throws a UserError when rootless mode is not available (no subordinate ids, no newuidmap).
+ * needs no privilege). Throws ROOTLESS_UNAVAILABLE when rootless mode is not available (user namespaces off, no subordinate ids, no
+ * newuidmap).
  */
 export async function runRootless(args: string[]): Promise<number | undefined> {
   const uid = process.getuid?.();
@@ -70,11 +62,12 @@ export async function runRootless(args: string[]): Promise<number | undefined> {
   if (uid === undefined || command === undefined || !NAMESPACED_COMMANDS.has(command)) return undefined;
   const user = userInfo();
   const gid = process.getgid?.() ?? user.gid;
+  checkUserNamespaces(readOptional('/proc/sys/user/max_user_namespaces'), readOptional('/proc/sys/kernel/unprivileged_userns_clone'));
   const subuid = rangesOf('/etc/subuid', user.username, uid);
   const subgid = rangesOf('/etc/subgid', user.username, uid);
   for (const program of ['unshare', 'newuidmap', 'newgidmap']) {
     if (findProgram(program) === undefined) {
-      throw unavailable(`${program} is not installed`, 'install util-linux and uidmap (apt-get install uidmap), or run make setup');
+      throw rootlessUnavailable(`${program} is not installed`, 'install util-linux and uidmap (apt-get install uidmap), or run make setup');
     }
   }
   return reexec(uid, gid, subuid, subgid);
@@ -96,7 +89,7 @@ function reexec(uid: number, gid: number, subuid: IdRange, subgid: IdRange): Pro
     const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
     const handlers = { SIGINT: () => undefined, SIGTERM: forward('SIGTERM'), SIGHUP: forward('SIGHUP') } as const;
     for (const [sig, fn] of Object.entries(handlers)) process.on(sig, fn);
-    child.on('error', (err) => reject(unavailable(`cannot run unshare: ${err.message}`, 'install util-linux (unshare >= 2.38)')));
+    child.on('error', (err) => reject(rootlessUnavailable(`cannot run unshare: ${err.message}`, 'install util-linux (unshare >= 2.38)')));
     child.on('close', (code, sig) => {
       for (const [s, fn] of Object.entries(handlers)) process.off(s, fn);
       resolve(code ?? (sig === 'SIGINT' ? 130 : 128 + 15));
@@ -115,7 +108,7 @@ async function describeNamespace(args: string[]): Promise<void> {
   const root = rootOf(args);
   const probe = await probeOverlay(join(root, 'tmp'));
   if (!probe.isWorking) {
-    throw unavailable(`the kernel refuses overlayfs in this user namespace on ${root} (Linux ${release()}): ${probe.detail}`,
+    throw rootlessUnavailable(`the kernel refuses overlayfs in this user namespace on ${root} (Linux ${release()}): ${probe.detail}`,
       'rootless needs Linux >= 5.11 and a state directory on ext4, xfs, btrfs or tmpfs (--root); the fuse-overlayfs fallback is not wired yet (TODO #20)');
   }
   note(`snapshots: kernel overlayfs (userxattr: user.overlay.* metadata), state in ${root}`);

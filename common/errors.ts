@@ -20,6 +20,7 @@ export type ErrorCode =
   | 'SECRET_NOT_FOUND'
   | 'STORE_LOCKED'
   | 'EMULATION_UNAVAILABLE'
+  | 'ROOTLESS_UNAVAILABLE'
   | 'CANCELLED';
 
 /**

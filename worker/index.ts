@@ -18,5 +18,5 @@ export { ConfinedFsError, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError } from './errors.js';
 export { isInUserNamespace, probeOverlay } from './rootless/index.js';
-export { subordinateRanges } from './rootless/index.js';
+export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';

@@ -250,6 +250,23 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(existsSync(dest)).to.equal(false);
   });
 
+  it('fails with exit status 1 and a hint naming usermod for a user without subordinate ids (ROOTLESS_UNAVAILABLE)', async () => {
+    const other = `${USER}x`;
+    execFileSync('useradd', ['-M', '-U', '-s', '/usr/sbin/nologin', other]);
+    try {
+      await removeSubidLines(other);
+      const r = await run('setpriv', ['--reuid', other, '--regid', other, '--init-groups', 'env', '-i', 'HOME=/nonexistent',
+        'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'build', '--progress', 'plain', '/nonexistent'], { cwd: '/' });
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.contain(`error: rootless: /etc/subuid grants no subordinate ids to ${other}`);
+      expect(r.stderr).to.contain(`hint: as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${other}`);
+      expect(r.stderr).not.to.match(/\n\s+at /);
+    } finally {
+      execFileSync('userdel', [other]);
+      await removeSubidLines(other);
+    }
+  });
+
   it('keeps the cache mount between rootless builds', async () => {
     const r = await build(['--build-arg', 'N=2', '--target', 'build', '-o', `type=tar,dest=${join(home, 'build-stage.tar')}`, ctx]);
     expect(r.code, r.stderr).to.equal(0);

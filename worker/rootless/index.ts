@@ -5,4 +5,5 @@ export { isOverlayXattr, overlayMountOptions, overlayOpaqueXattr, overlayXattrPr
 export { probeOverlay } from './overlay-probe.js';
 export type { OverlayProbe } from './overlay-probe.js';
 export { subordinateRanges } from './subordinate-ids.js';
+export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable } from './availability.js';
 export type { IdRange } from './subordinate-ids.js';
