@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { release, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { checkUserNamespaces, firstSubordinateRange, isInUserNamespace, probeOverlay, rootlessUnavailable } from '../worker/index.js';
+import { checkUserNamespaces, firstSubordinateRange, isInUserNamespace, probeFuseOverlay, probeOverlay, rootlessUnavailable, SNAPSHOTTER_ENV, snapshotterKind } from '../worker/index.js';
 import type { IdRange } from '../worker/index.js';
 import { defaultRoot } from './options/root.js';
 
@@ -106,12 +106,24 @@ async function describeNamespace(args: string[]): Promise<void> {
     note(`only ${Math.min(uc ?? 0, gc ?? 0)} subordinate ids: files owned by higher ids cannot be unpacked (65536 recommended)`);
   }
   const root = rootOf(args);
-  const probe = await probeOverlay(join(root, 'tmp'));
-  if (!probe.isWorking) {
-    throw rootlessUnavailable(`the kernel refuses overlayfs in this user namespace on ${root} (Linux ${release()}): ${probe.detail}`,
-      'rootless needs Linux >= 5.11 and a state directory on ext4, xfs, btrfs or tmpfs (--root); the fuse-overlayfs fallback is not wired yet (TODO #20)');
+  // The kernel's overlayfs when it works here; else fuse-overlayfs (TSBUILD_SNAPSHOTTER=fuse-overlayfs asks for it
+  // directly). Everything that mounts reads the choice from the environment (worker/rootless/overlay-flavour.ts).
+  let why = `${SNAPSHOTTER_ENV}=fuse-overlayfs`;
+  if (snapshotterKind() !== 'fuse-overlayfs') {
+    const probe = await probeOverlay(join(root, 'tmp'));
+    if (probe.isWorking) {
+      note(`snapshots: kernel overlayfs (userxattr: user.overlay.* metadata), state in ${root}`);
+      return;
+    }
+    why = `the kernel refuses overlayfs in this user namespace on ${root} (Linux ${release()}): ${probe.detail}`;
+    process.env[SNAPSHOTTER_ENV] = 'fuse-overlayfs';
   }
-  note(`snapshots: kernel overlayfs (userxattr: user.overlay.* metadata), state in ${root}`);
+  const fuse = await probeFuseOverlay(join(root, 'tmp'));
+  if (!fuse.isWorking) {
+    throw rootlessUnavailable(`no overlay filesystem works here: ${why}; fuse-overlayfs: ${fuse.detail}`,
+      'rootless needs Linux >= 5.11 with a state directory on ext4, xfs, btrfs or tmpfs (--root), or fuse-overlayfs (apt-get install fuse-overlayfs) and a /dev/fuse the user can open');
+  }
+  note(`snapshots: fuse-overlayfs (${fuse.version ?? 'fuse-overlayfs'}; ${why}), state in ${root}`);
 }
 
 function rootOf(args: string[]): string {

@@ -29,6 +29,12 @@ if [ -c /dev/net/tun ] && [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
   echo "setup: chmod 0666 /dev/net/tun (rootless RUN networking)"
   chmod 0666 /dev/net/tun
 fi
+# The fuse-overlayfs fallback of rootless builds (worker/rootless/overlay-flavour.ts) opens /dev/fuse as the user;
+# the kernel creates it 0666 and distributions keep it so, but containers often leave it 0600 root.
+if [ -c /dev/fuse ] && [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  echo "setup: chmod 0666 /dev/fuse (rootless fuse-overlayfs snapshots)"
+  chmod 0666 /dev/fuse
+fi
 
 # Foreign-architecture RUN (--platform linux/arm64 on x86_64): QEMU handlers registered with the fix-binary flag.
 scripts/binfmt.sh

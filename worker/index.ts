@@ -17,6 +17,6 @@ export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError } from './errors.js';
-export { isInUserNamespace, probeOverlay } from './rootless/index.js';
+export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';

@@ -28,9 +28,9 @@ const USER = `tsbrl${randomBytes(4).toString('hex')}`;
 const EPOCH = '1700000000';
 
 /** Runs `cmd` as the test user with a clean environment pointing into its home. */
-function asUser(home: string, cmd: string, args: string[]): Promise<CliResult> {
+function asUser(home: string, cmd: string, args: string[], extraEnv: string[] = []): Promise<CliResult> {
   return run('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`,
-    `XDG_CONFIG_HOME=${join(home, 'config')}`, 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', cmd, ...args], { cwd: home });
+    `XDG_CONFIG_HOME=${join(home, 'config')}`, 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', ...extraEnv, cmd, ...args], { cwd: home });
 }
 
 async function removeSubidLines(name: string): Promise<void> {
@@ -171,9 +171,9 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     if (passwd.includes(`\n${USER}:`)) throw new Error(`could not remove the test user ${USER}`);
   });
 
-  const build = (extra: string[]): Promise<CliResult> => {
+  const build = (extra: string[], extraEnv: string[] = []): Promise<CliResult> => {
     if (env === undefined) throw new Error('build env did not start');
-    return asUser(home, TSBUILD, ['build', '--progress', 'plain', '--build-arg', `BASE=${env.base}`, '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, ...extra]);
+    return asUser(home, TSBUILD, ['build', '--progress', 'plain', '--build-arg', `BASE=${env.base}`, '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, ...extra], extraEnv);
   };
   const pull = async (ref: string, name: string): Promise<string> => {
     const layout = join(env?.dir ?? '', `oci-${name}`);
@@ -229,6 +229,38 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(await readFile(join(rootfs, 'home/app/id'), 'utf8')).to.match(/^uid=1000 gid=1000/);
     expect(await readdir(join(rootfs, 'opt/x'))).to.deep.equal(['new']);
     expect(existsSync(join(rootfs, 'bin/vi'))).to.equal(false);
+  });
+
+  it('builds with fuse-overlayfs (TSBUILD_SNAPSHOTTER=fuse-overlayfs) the very layers a rootful build writes, whiteouts and opaque dirs included', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    // FUSE needs /dev/fuse readable and writable by the user (make setup makes it 0666, the distributions' mode).
+    const fuseMode = (await stat('/dev/fuse')).mode & 0o777;
+    if (fuseMode !== 0o666) throw new Error(`/dev/fuse is ${fuseMode.toString(8)}, the test user cannot use FUSE: run make setup (chmod 0666 /dev/fuse)`);
+    const ref = `${env.registry.host}/rootless-fuse:1`;
+    // A state root of its own: nothing may come from the kernel-overlay builds' cache.
+    const r = await build(['--root', join(home, 'fuse-root'), '-t', ref, '--push', ctx], ['TSBUILD_SNAPSHOTTER=fuse-overlayfs']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/rootless: snapshots: fuse-overlayfs \(fuse-overlayfs version [\d.]+; TSBUILD_SNAPSHOTTER=fuse-overlayfs\)/);
+    expect(r.stderr).to.match(/RUN rm -rf \/opt\/x && mkdir \/opt\/x && touch \/opt\/x\/new && rm \/bin\/vi\n#\d+ MISS never built before/);
+    const rootfulRef = `${env.registry.host}/rootful:1`;
+    const rf = await tsbuild(['build', '--root', join(env.dir, 'rootful-root'), '--progress', 'plain', '--build-arg', `BASE=${env.base}`,
+      '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, '-t', rootfulRef, '--push', ctx]);
+    expect(rf.code, rf.stderr).to.equal(0);
+    const fuse = await imageLayers(await pull(ref, 'rootless-fuse'));
+    const rootful = await imageLayers(await pull(rootfulRef, 'rootful-for-fuse'));
+    expect(fuse.headers).to.deep.equal(rootful.headers);
+    expect(fuse.layers.map((l) => l.digest)).to.deep.equal(rootful.layers.map((l) => l.digest));
+    const all = fuse.headers.flat();
+    // `rm -rf /opt/x && mkdir /opt/x`: opaque; `rm /bin/vi`: a whiteout; directories that replaced nothing
+    // (fuse-overlayfs marks every one it creates) carry no marker, and its own marker entries never leave the host.
+    expect(all.some((h) => h.startsWith('opt/x/.wh..wh..opq '))).to.equal(true);
+    expect(all.some((h) => h.startsWith('bin/.wh.vi '))).to.equal(true);
+    expect(all.filter((h) => h.includes('.wh..wh..opq')).map((h) => h.split(' ')[0])).to.deep.equal(['opt/x/.wh..wh..opq']);
+    expect(all.some((h) => h.includes('.wh..opq ') && !h.includes('.wh..wh..opq'))).to.equal(false);
+    expect(all.some((h) => h.includes('overlay'))).to.equal(false);
+    // Nothing stays mounted: the fuse-overlayfs daemons went with their mounts.
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts).not.to.contain(join(home, 'fuse-root'));
   });
 
   it('writes -o type=local as the user: every entry owned by the user on the host, and the user can remove it all', async () => {

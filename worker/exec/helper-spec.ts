@@ -27,6 +27,8 @@ export interface HelperSpec {
   isPrivileged: boolean;
   /** Rootless (a user namespace): overlays get `userxattr`, as the snapshotter mounts them (worker/rootless). */
   userxattr?: boolean;
+  /** fuse-overlayfs: the driver mounted the rootfs and the overlays on their dst already; the helper binds the rootfs. */
+  premounted?: boolean;
   /** A seccomp filter (raw BPF, from seccompFilter() in helper-process.ts) the helper loads just before execve. */
   seccompFilter?: Buffer;
   /**
@@ -59,6 +61,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   else t.push('netns', spec.network.netns, String(spec.network.inode));
   if (spec.isPrivileged) t.push('privileged');
   if (spec.userxattr === true) t.push('userxattr');
+  if (spec.premounted === true) t.push('premounted');
   if (spec.seccompFilter !== undefined) t.push('seccomp', spec.seccompFilter.toString('hex'));
   if (spec.devices !== undefined) {
     t.push('devcgroup', spec.devices.cgroupDir);

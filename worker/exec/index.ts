@@ -21,7 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, realpath } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { createCgroup } from './cgroup.js';
@@ -40,6 +40,7 @@ import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
 import { isInUserNamespace } from '../rootless/index.js';
+import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
@@ -172,6 +173,9 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
     const devices = isPrivileged || isRootless ? undefined : DEFAULT_DEVICE_RULES;
     const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await createCgroup(cgroupId, env.limits, devices);
     if (isRootless) noteRootlessOnce(progress, cgroup.note);
+    const rootfs = { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) };
+    // fuse-overlayfs: mounted here, before the helper (which then binds them); kernel overlayfs: by the helper.
+    const unmountPremounted = await premountOverlays([rootfs, ...plan.overlays]);
     try {
       result = await runHelper({
         argv: op.argv,
@@ -188,22 +192,32 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         network,
         cgroups: cgroup.procsFiles,
         locks: plan.locks,
-        rootfs: { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) },
+        ...(unmountPremounted !== undefined ? { premounted: true } : {}),
+        rootfs,
         overlays: plan.overlays,
         mounts,
       }, signal, progress, tail);
     } finally {
+      await unmountPremounted?.();
       await cgroup.remove();
     }
   } finally {
     await plan.release();
     if (result !== undefined && upperBefore !== undefined) {
+      await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);
       await removeStubs(env.rootfs.upperDir, env.rootfs.lowerDirs, result.stubs, upperBefore, result.settled);
     }
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   const err = describeExit(op, result, tail.lines());
   if (err !== undefined) throw err;
+}
+
+/** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */
+function stubAncestors(path: string): string[] {
+  const out: string[] = [];
+  for (let p = posix.dirname(path); p !== '/' && p !== '.'; p = posix.dirname(p)) out.push(p);
+  return out;
 }
 
 let rootlessNoted = false;

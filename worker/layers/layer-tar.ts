@@ -9,13 +9,19 @@ import type { Header, Pack } from 'tar-stream';
 
 type Headers = Partial<Header> & Pick<Header, 'name'>;
 import { readXattrs } from './fs-attrs.js';
-import { isOverlayXattr, overlayOpaqueXattr } from '../rootless/index.js';
+import { FUSE_OPAQUE_ENTRIES, fuseOpaqueXattr, isOverlayXattr, overlayOpaqueXattr, snapshotterKind } from '../rootless/index.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
 
 /** How a layer tar is written. */
 export interface LayerTarOptions {
   /** Clamp every mtime to this (seconds since the epoch), as SOURCE_DATE_EPOCH asks for reproducible layers. */
   sourceDateEpoch?: number | undefined;
+  /**
+   * The dirs below the upper dir, top first (the snapshot's parent chain). Needed only for an upper dir written
+   * through fuse-overlayfs, which marks every directory it creates opaque: one is exported opaque only when it hides
+   * something below, as the kernel marks them, so both give the same layer.
+   */
+  lowerDirs?: string[] | undefined;
 }
 
 interface WalkEntry { rel: string; path: string; st: Stats }
@@ -41,8 +47,14 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
   const clamp = options.sourceDateEpoch === undefined ? Infinity : options.sourceDateEpoch * 1000;
   const seen = new Map<string, string>();
   const opaqueXattr = overlayOpaqueXattr();   // user.overlay.opaque when rootless (worker/rootless)
+  // Directories fuse-overlayfs marked. As real root it writes the kernel's own xattr, so that reading only applies
+  // when it is the snapshotter; rootless its xattr is its own and is read whichever wrote the upper dir.
+  const fuseXattr = fuseOpaqueXattr();
+  const readsFuse = fuseXattr !== opaqueXattr || snapshotterKind() === 'fuse-overlayfs';
+  const fuseDirs = new Set(readsFuse ? entries.filter((e) => e.st.isDirectory() && xattrs.get(e.path)?.[fuseXattr]?.toString() === 'y').map((e) => e.rel) : []);
   for (const e of entries) {
     if (pack.destroyed) return;
+    if (isFuseMarker(e, fuseDirs)) continue;
     const mtime = new Date(Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp));
     const base: Headers = { name: e.rel, mode: tarMode(e.st.mode & 0o7777), uid: e.st.uid, gid: e.st.gid, mtime, uname: '', gname: '' };
     const attrs = xattrs.get(e.path) ?? {};
@@ -56,7 +68,8 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
       await add(pack, { ...base, name: `${e.rel}/`, type: 'directory' });
       // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
       // the directory entry so a streaming applier clears the lower contents before writing the new ones.
-      if (attrs[opaqueXattr]?.toString() === 'y') {
+      const isOpaque = fuseDirs.has(e.rel) ? await existsBelow(options.lowerDirs ?? [], e.rel) : attrs[opaqueXattr]?.toString() === 'y';
+      if (isOpaque) {
         await add(pack, { name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
       }
     } else if (e.st.isSymbolicLink()) {
@@ -77,6 +90,36 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
       // Sockets are not representable in a tar and never belong in an image; they are left out, as docker does.
     }
   }
+}
+
+/** An entry fuse-overlayfs put in a directory it marked opaque (see worker/rootless/overlay-flavour.ts). */
+function isFuseMarker(e: WalkEntry, fuseDirs: Set<string>): boolean {
+  const slash = e.rel.lastIndexOf('/');
+  const name = e.rel.slice(slash + 1);
+  if (!FUSE_OPAQUE_ENTRIES.includes(name) || !fuseDirs.has(slash < 0 ? '' : e.rel.slice(0, slash))) return false;
+  return (e.st.isFile() && e.st.size === 0) || isOverlayWhiteout(e.st);
+}
+
+/**
+ * Whether `rel` names an entry in the merged view of `lowerDirs` (top first): the first lower that has it decides
+ * (a whiteout there: no); a parent that is not a real directory (a file, a whiteout, a symlink, never followed
+ * out of the lower) hides it. An opaque parent in an upper lower is not looked at: at worst a directory that replaced
+ * something hidden anyway keeps a redundant marker.
+ */
+async function existsBelow(lowerDirs: string[], rel: string): Promise<boolean> {
+  const parts = rel.split('/');
+  for (const lower of lowerDirs) {
+    let path = lower;
+    let st: Stats | undefined;
+    for (const [i, part] of parts.entries()) {
+      path = join(path, part);
+      st = await lstat(path).catch(() => undefined);
+      if (st === undefined) break;
+      if (i < parts.length - 1 && !st.isDirectory()) return false;   // a file or whiteout there hides the rest
+    }
+    if (st !== undefined) return !isOverlayWhiteout(st);
+  }
+  return false;
 }
 
 async function walk(dir: string, rel: string, out: WalkEntry[]): Promise<void> {

@@ -58,8 +58,7 @@ static _Noreturn void container(const struct spec *s, int alive_write) {
   if (new_net) loopback_up();
   // Nothing we mount may propagate back to the host, and nothing the host mounts later may appear in here.
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "/ (make private)", errno);
-  mount_overlay(&s->rootfs, s->userxattr);
-  for (size_t i = 0; i < s->noverlays; i++) mount_overlay(&s->overlays[i], s->userxattr);
+  mount_layers(s);
   int rootfd = open(s->rootfs.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open", s->rootfs.dst, errno);
   mount_system(rootfd, s->rootfs.dst, s->privileged);

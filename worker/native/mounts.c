@@ -76,6 +76,20 @@ static size_t common_dir(const struct overlay *o) {
 }
 
 /**
+ * Mounts the rootfs and the staged overlays. With `premounted` the driver mounted them with fuse-overlayfs before
+ * starting us (worker/snapshots/mount.ts): they came with this mount namespace, and the rootfs is bound onto itself
+ * so that what is mounted under it and pivoted into is a mount of this namespace alone.
+ */
+void mount_layers(const struct spec *s) {
+  if (s->premounted) {
+    if (mount(s->rootfs.dst, s->rootfs.dst, NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", s->rootfs.dst, errno);
+    return;
+  }
+  mount_overlay(&s->rootfs, s->userxattr);
+  for (size_t i = 0; i < s->noverlays; i++) mount_overlay(&s->overlays[i], s->userxattr);
+}
+
+/**
  * Mounts an overlay. The legacy mount(2) data is limited to one page; when a long lower chain does not fit, chdir
  * into the layers' common parent and pass relative paths, as containerd does.
  */

@@ -6,6 +6,7 @@
 //   netns <path> <inode>                               join that network namespace (the build's user-mode one)
 //   privileged | seccomp <hex of a raw BPF filter, as `tsbuild-run --export-seccomp` writes it>
 //   userxattr                                          overlays get `userxattr` (rootless: user.overlay.* metadata)
+//   premounted                                         rootfs and overlays are mounted already (fuse-overlayfs)
 //   cgroup <cgroup.procs file> | lock <file>
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
@@ -154,6 +155,7 @@ void spec_read(int fd, struct spec *s) {
       s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
     else if (strcmp(key, "userxattr") == 0) s->userxattr = true;
+    else if (strcmp(key, "premounted") == 0) s->premounted = true;
     else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);
     else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
     else if (strcmp(key, "device") == 0) read_device(&c, s);

@@ -51,6 +51,7 @@ struct spec {
   unsigned long long netns_inode; /* ... which must be this nsfs inode (the path names a pid, which can be reused) */
   bool privileged; /* security=insecure: keep every capability, no masked paths, writable /sys */
   bool userxattr;  /* rootless: overlays are mounted with `userxattr` (user.overlay.* instead of trusted.overlay.*) */
+  bool premounted; /* fuse-overlayfs: the driver mounted rootfs and overlays on their dst; bind the rootfs instead */
   struct sock_filter *seccomp; size_t nseccomp; /* a seccomp filter (raw BPF) to load just before execve */
   const char *devcgroup;                 /* cgroup v2 dir to attach the device allow-list to (NULL: none) */
   struct device_rule devices[MAX_DEVICE_RULES]; size_t ndevices;
@@ -72,6 +73,7 @@ void status_exit(int code, int sig);
 
 /* mounts.c */
 void mount_overlay(const struct overlay *o, bool userxattr);
+void mount_layers(const struct spec *s);
 int open_in_root(int rootfd, const char *path, int flags);
 int ensure_target(int rootfd, const char *root, const char *target, bool isdir);
 void mount_entry(int rootfd, const char *root, const struct mount_entry *m);

@@ -5,6 +5,8 @@ import { dirname, join, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { Mount } from './snapshotter.js';
 import { isProcessAlive } from '../../common/index.js';
+import { inRootPath, RootSession } from '../confined/index.js';
+import { FUSE_OPAQUE_ENTRIES, snapshotterKind } from '../rootless/index.js';
 
 const run = promisify(execFile);
 
@@ -23,6 +25,10 @@ export async function mountAll(mounts: Mount[], target: string): Promise<void> {
 
 /** Mounts one overlay, switching to short relative directory paths when the options would not fit in a page. */
 export async function mountOverlay(mount: Mount, target: string): Promise<void> {
+  if (snapshotterKind() === 'fuse-overlayfs') {
+    await mountFuseOverlay(mount.options, target);
+    return;
+  }
   let options = mount.options.join(',');
   let cwd: string | undefined;
   if (options.length >= PAGE_SIZE - 1) {
@@ -36,6 +42,65 @@ export async function mountOverlay(mount: Mount, target: string): Promise<void> 
     if (options.length >= PAGE_SIZE - 1) throw new Error(`overlay mount options are ${options.length} bytes even with relative paths`);
   }
   await run('mount', ['-t', 'overlay', '-o', options, mount.source, target], cwd === undefined ? {} : { cwd });
+}
+
+/**
+ * Mounts an overlay with fuse-overlayfs (worker/rootless/overlay-flavour.ts says when): the same lowerdir, upperdir
+ * and workdir options (a lowerdir alone mounts read-only). Its options travel in argv, so the one-page limit of
+ * mount(2) data does not apply. It forks its daemon once the mount is in place; `unmount` (umount in this mount
+ * namespace) ends it.
+ */
+export async function mountFuseOverlay(options: string[], target: string): Promise<void> {
+  try {
+    await run('fuse-overlayfs', ['-o', options.join(','), target]);
+  } catch (err) {
+    const stderr = (err as { stderr?: unknown }).stderr;
+    const detail = typeof stderr === 'string' ? stderr.trim().split('\n').filter((l) => !l.startsWith('unknown argument ignored')).join('; ') : '';
+    throw new Error(`fuse-overlayfs on ${target} failed${detail === '' ? '' : `: ${detail}`}`, { cause: err });
+  }
+}
+
+/** An overlay to mount on `dst`: read-only when it has no upperDir (the RUN helper's shape, worker/exec). */
+export interface OverlayTarget { dst: string; lowerDirs: string[]; upperDir?: string | undefined; workDir?: string | undefined }
+
+/**
+ * With fuse-overlayfs, mounts each overlay on its `dst` here, in the build's mount namespace, before the RUN helper
+ * starts (it then binds the rootfs instead of mounting overlayfs itself: the `premounted` spec flag), and returns
+ * what unmounts them again, newest first; undefined with kernel overlayfs, which the helper mounts itself.
+ */
+export async function premountOverlays(overlays: OverlayTarget[]): Promise<(() => Promise<void>) | undefined> {
+  if (snapshotterKind() !== 'fuse-overlayfs') return undefined;
+  const mounted: string[] = [];
+  const unmountAll = async (): Promise<void> => {
+    for (const dst of mounted.splice(0).reverse()) await unmount(dst);
+  };
+  try {
+    for (const o of overlays) {
+      const dirs = [`lowerdir=${o.lowerDirs.join(':')}`];
+      if (o.upperDir !== undefined && o.workDir !== undefined) dirs.push(`upperdir=${o.upperDir}`, `workdir=${o.workDir}`);
+      await mountFuseOverlay(dirs, o.dst);
+      mounted.push(o.dst);
+    }
+  } catch (err) {
+    await unmountAll();
+    throw err;
+  }
+  return unmountAll;
+}
+
+/**
+ * Removes what fuse-overlayfs put inside directories it created at `dirs` (paths in the root of `upperDir`): the
+ * markers of its opaque directories, so a mount-target stub made through it is empty again and can go. Through
+ * the confined writer: by now a RUN may have made any component a symlink.
+ */
+export async function removeFuseMarkers(upperDir: string, dirs: string[]): Promise<void> {
+  if (snapshotterKind() !== 'fuse-overlayfs' || dirs.length === 0) return;
+  await RootSession.with(upperDir, {}, async (session) => {
+    for (const dir of dirs) {
+      const rel = inRootPath(dir);
+      for (const name of FUSE_OPAQUE_ENTRIES) await session.removeStub(rel === '' ? name : `${rel}/${name}`, false);
+    }
+  });
 }
 
 /** Unmounts `target` (lazily detaching is never used: a busy mount is an error the caller must see). */

@@ -71,7 +71,10 @@ export class OverlaySnapshotter implements Snapshotter {
 
   async diff(name: string, options: LayerTarOptions = {}): Promise<Readable> {
     const row = this.#committed(name);
-    return layerTar(join(this.#idDir(row.id), 'fs'), options);
+    // The parent's dirs tell a directory fuse-overlayfs marked opaque because it replaced something from one it
+    // merely created (worker/layers/layer-tar.ts).
+    const lowerDirs = row.parent === null ? [] : this.#chain(row.parent);
+    return layerTar(join(this.#idDir(row.id), 'fs'), { ...options, lowerDirs });
   }
 
   async remove(keyOrName: string): Promise<void> {

@@ -882,7 +882,8 @@ static void q_unstub(const char *path, const char *isdir) {
   if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) { close(pfd); if (gone(errno)) { reply("k"); return; } die("fstatat"); }
   int rc = 1;
   if (isdir[0] == '1' && S_ISDIR(st.st_mode)) rc = unlinkat(pfd, name, AT_REMOVEDIR);
-  else if (isdir[0] != '1' && S_ISREG(st.st_mode) && st.st_size == 0) rc = unlinkat(pfd, name, 0);
+  /* A 0/0 whiteout too: fuse-overlayfs leaves one (`.wh..opq`) in a directory it creates (worker/snapshots/mount.ts). */
+  else if (isdir[0] != '1' && ((S_ISREG(st.st_mode) && st.st_size == 0) || (S_ISCHR(st.st_mode) && st.st_rdev == 0))) rc = unlinkat(pfd, name, 0);
   close(pfd);
   if (rc < 0 && errno != ENOTEMPTY && errno != EEXIST && errno != ENOENT) die("unlinkat");
   if (rc != 0) { reply("k"); return; }
