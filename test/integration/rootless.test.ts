@@ -258,6 +258,17 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(all.filter((h) => h.includes('.wh..wh..opq')).map((h) => h.split(' ')[0])).to.deep.equal(['opt/x/.wh..wh..opq']);
     expect(all.some((h) => h.includes('.wh..opq ') && !h.includes('.wh..wh..opq'))).to.equal(false);
     expect(all.some((h) => h.includes('overlay'))).to.equal(false);
+    // A RUN --mount from another stage, writable: a staged overlay the driver mounts with fuse-overlayfs too.
+    const dir = join(home, 'ctx-fuse-mount');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), ['ARG BASE', 'FROM ${BASE} AS a', 'RUN mkdir /d && echo 1 > /d/x', 'FROM ${BASE}',
+      'RUN --mount=type=bind,from=a,source=/d,target=/b,rw echo 2 > /b/y && cat /b/x /b/y > /seen', ''].join('\n'));
+    execFileSync('chown', ['-R', `${USER}:${USER}`, dir]);
+    const out = join(home, 'fuse-mount.tar');
+    const m = await build(['--root', join(home, 'fuse-root'), '-o', `type=tar,dest=${out}`, dir], ['TSBUILD_SNAPSHOTTER=fuse-overlayfs']);
+    expect(m.code, m.stderr).to.equal(0);
+    expect(execFileSync('tar', ['-xOf', out, 'seen'], { encoding: 'utf8' })).to.equal('1\n2\n');
+    expect(execFileSync('tar', ['-tf', out], { encoding: 'utf8' }).split('\n')).not.to.include('b/');
     // Nothing stays mounted: the fuse-overlayfs daemons went with their mounts.
     const mounts = await readFile('/proc/self/mountinfo', 'utf8');
     expect(mounts).not.to.contain(join(home, 'fuse-root'));
