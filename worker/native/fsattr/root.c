@@ -265,7 +265,8 @@ static int is_whiteout(const struct stat *st) { return S_ISCHR(st->st_mode) && s
 
 static int is_opaque(int dirfd) {
   char v[2];
-  ssize_t n = fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof v);
+  /* The same name the writer sets (opaque_xattr): user.overlay.opaque in a user namespace, where trusted.* is refused. */
+  ssize_t n = fgetxattr(dirfd, opaque_xattr, v, sizeof v);
   return n == 1 && v[0] == 'y';
 }
 
@@ -354,7 +355,7 @@ static int union_dirs(const char *path) {
       if (mkdirat(fd, comp, 0700) != 0) die("mkdirat");
       set_parent_meta(fd, comp);
       int cfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (cfd < 0 || fsetxattr(cfd, "trusted.overlay.opaque", "y", 1, 0) != 0) die("setxattr");
+      if (cfd < 0 || fsetxattr(cfd, opaque_xattr, "y", 1, 0) != 0) die("setxattr");
       close(cfd);
       vis = 0;
     } else if (found && S_ISLNK(st.st_mode)) {
