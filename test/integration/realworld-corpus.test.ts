@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { publishDebian } from '../fixtures/debian-image.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-import { PROJECT_ROOT, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
 import { inspectConfig } from './realworld-image.js';
 
 // The corpus: realistic Dockerfiles in test/corpus/<name>/ with their small contexts and an expect.json saying
@@ -135,11 +135,17 @@ describe('the real-world Dockerfile corpus (test/corpus)', function () {
         await writeFile(join(ctx, path), content);
       }
       const image = join(dir, name, 'image.tar');
+      const fsTar = join(dir, name, 'fs.tar');
       const fs = join(dir, name, 'fs');
       const args = Object.entries({ BASE: bases[expected.base], ...expected.buildArgs }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+      // The final filesystem as a tar (-o type=tar keeps the image's owners; -o type=local gives every file to the
+      // invoking user, as buildx does), unpacked by root with owners and modes kept.
       const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ...args,
-        '-o', `type=oci,dest=${image}`, '-o', `type=local,dest=${fs}`, ctx]);
+        '-o', `type=oci,dest=${image}`, '-o', `type=tar,dest=${fsTar}`, ctx]);
       expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+      await mkdir(fs, { recursive: true });
+      const untar = await run('tar', ['-xpf', fsTar, '-C', fs, '--same-owner', '--numeric-owner']);
+      expect(untar.code, untar.stderr).to.equal(0);
       const config = (await inspectConfig(`oci-archive:${image}`))['config'];
       expect(isRecord(config), 'the image config has a config object').to.equal(true);
       checkConfig(config as Record<string, unknown>, expected);
