@@ -56,8 +56,16 @@ describe('the record of a failed build', function () {
     expect(run?.key?.key).to.match(/^sha256:[0-9a-f]{64}$/);
     expect(r.steps.slice(0, 3).every((s) => s.error === undefined)).to.equal(true);
 
-    const text = await tsbuild(['report', '--root', root, '--format', 'md']);
-    expect(text.code, text.stderr).to.equal(0);
+    // The Markdown (also the $GITHUB_STEP_SUMMARY) marks the failed step, and has the context and trend sections.
+    const md = await tsbuild(['report', '--root', root, '--format', 'md']);
+    expect(md.code, md.stderr).to.equal(0);
+    expect(md.stdout).to.match(/^\| 💥 \| #4 `Dockerfile:4` \| `RUN test "\$MODE" = good` \|.*\*\*failed:\*\* /m);
+    expect(md.stdout).to.contain('### Build context');
+    expect(md.stdout).to.match(/\| `a\.txt` \| 1 \| 4 B \| `Dockerfile:3` \|/);
+    const trends = await tsbuild(['report', '--root', root, '--last', '2', '--format', 'md']);
+    expect(trends.code, trends.stderr).to.equal(0);
+    expect(trends.stdout).to.match(/^## tsbuild: cache trends over 2 builds of `.*Dockerfile`/);
+    expect(trends.stdout).to.match(/\| `Dockerfile:4` \| `RUN test "\$MODE" = good` \| ❌❌ \| 0% \| 2 \|/);
 
     const explained = await tsbuild(['explain', '--root', root, '--against', join(dir, 'ok.json'), '--format', 'json']);
     expect(explained.code, explained.stderr).to.equal(0);
