@@ -3,18 +3,12 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { filesContaining } from '../fixtures/files-containing.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // The cache index (cache.db) and an exported cache (--cache-to) hold cache keys' ingredients; a secret-looking build
 // arg enters them as the digest of its value (key recipe v2), never the value. The only place the value stays is the
 // image itself: an ARG a RUN uses is in the image history (`RUN |1 GITHUB_TOKEN=… …`), as with BuildKit.
-
-/** Every file under `dir` (binary ones too) whose bytes contain `needle`. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const r = await run('grep', ['-rlaF', needle, dir]);
-  if (r.code > 1) throw new Error(`grep failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
 
 describe('secret-looking build args in the cache index and the cache export', function () {
   this.timeout(240_000);
