@@ -248,7 +248,7 @@ async function buildLocked(
     const solved = await solve(graph, {
       worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
-      onEvent: (e) => req.progress.event(e), buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
+      onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });
     leaseId = solved.leaseId;
@@ -303,7 +303,8 @@ async function buildLocked(
     throw err;
   } finally {
     record.finished = Date.now();
-    if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
+    if (recorder) record.keyManifest = recorder.keyedSteps().map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
+    if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
     record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts

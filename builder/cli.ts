@@ -328,6 +328,7 @@ const COMMAND_GROUPS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['explain'], load: async () => (await import('./explain/explain-command.js')).registerExplainCommand },
   { names: ['context'], load: async () => (await import('./context-report/context-command.js')).registerContextCommand },
   { names: ['imagetools'], load: async () => (await import('./imagetools-commands.js')).registerImagetoolsCommands },
+  { names: ['push'], load: async () => (await import('./push-command.js')).registerPushCommand },
 ];
 
 /**

@@ -13,7 +13,10 @@ export interface PlannedBlob {
   from?: string;
 }
 
-/** `build --push --dry-run`: per target, per blob, what a push would send. */
+/** The blobs of one image manifest: its config and its layers. */
+export interface ImageBlobs { config: Descriptor; layers: Descriptor[] }
+
+/** `build --push --dry-run` and `push --plan`: per target, per blob, what a push would send. */
 export interface PushPlan {
   target: string;
   blobs: PlannedBlob[];
@@ -27,8 +30,9 @@ export interface PushPlan {
  * always PUT and is not listed.
  */
 export async function planPush(
-  client: RegistryClient, target: string, blobs: { config: Descriptor; layers: Descriptor[] }, candidates: string[], signal?: AbortSignal,
+  client: RegistryClient, target: string, blobs: ImageBlobs | ImageBlobs[], candidates: string[], signal?: AbortSignal,
 ): Promise<PushPlan> {
+  const images = Array.isArray(blobs) ? blobs : [blobs];
   const repo = parseReference(target);
   const others: Repository[] = [];
   for (const c of candidates) {
@@ -36,7 +40,7 @@ export async function planPush(
     if (r.registry === repo.registry && r.path !== repo.path && !others.some((o) => o.path === r.path)) others.push({ registry: r.registry, path: r.path });
   }
   const planned: PlannedBlob[] = [];
-  const all: [Descriptor, PlannedBlob['what']][] = [[blobs.config, 'config'], ...blobs.layers.map((l): [Descriptor, PlannedBlob['what']] => [l, 'layer'])];
+  const all = images.flatMap((i): [Descriptor, PlannedBlob['what']][] => [[i.config, 'config'], ...i.layers.map((l): [Descriptor, PlannedBlob['what']] => [l, 'layer'])]);
   for (const [desc, what] of all) {
     if (planned.some((p) => p.digest === desc.digest)) continue;
     const base = { digest: desc.digest, size: desc.size, what };
@@ -52,9 +56,9 @@ export async function planPush(
   };
 }
 
-/** The plan as text: one line per blob, then the totals. */
-export function renderPushPlan(plan: PushPlan): string {
-  const lines = [`push plan for ${plan.target} (dry run: nothing sent):`];
+/** The plan as text: one line per blob, then the totals. `heading` replaces the dry run's first line. */
+export function renderPushPlan(plan: PushPlan, heading = `push plan for ${plan.target} (dry run: nothing sent):`): string {
+  const lines = [heading];
   for (const b of plan.blobs) {
     const what = `${b.what.padEnd(6)} ${b.digest.slice(0, 19)}`;
     lines.push(`  ${what}  ${b.action === 'exists' ? 'already in the repository' : b.action === 'mount' ? `mountable from ${b.from ?? ''}` : `${b.size} bytes to upload`}`);
@@ -76,4 +80,65 @@ export async function pushPlans(
   } finally {
     await client.close();
   }
+}
+
+/** What the push code did with one blob (registry/client.ts pushBlob). */
+export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
+
+/** A blob the push handled otherwise than its plan said, and the likely reason. */
+export interface PushDifference {
+  digest: Digest;
+  what: PlannedBlob['what'];
+  size: number;
+  planned: BlobAction;
+  /** For a planned mount: the repository the plan would have mounted from. */
+  from?: string;
+  /** What the push did; absent when the push never reached the blob. */
+  outcome?: BlobOutcome;
+  reason: string;
+}
+
+/** A push compared with its plan: per blob what happened, and every blob where that differs from the plan. */
+export interface PushComparison {
+  target: string;
+  /** The canonical reference pushed (`repo@digest`). */
+  pushed: string;
+  plan: PushPlan;
+  outcomes: { digest: Digest; outcome: BlobOutcome }[];
+  differences: PushDifference[];
+}
+
+const EXPECTED: Record<BlobAction, BlobOutcome> = { exists: 'exists', mount: 'mounted', upload: 'uploaded' };
+
+/** Why a blob the plan expected to `planned` was `outcome` instead (a registry's state moved, or it refused). */
+function differenceReason(b: PlannedBlob, outcome: BlobOutcome | undefined): string {
+  if (outcome === undefined) return 'the push did not reach it';
+  if (b.action === 'mount' && outcome === 'uploaded') return `planned mount from ${b.from ?? '?'}, uploaded instead: the registry refused the mount (the blob left ${b.from ?? 'the source'}, or the registry does not mount across repositories)`;
+  if (outcome === 'exists') return `planned ${b.action === 'mount' ? `mount from ${b.from ?? '?'}` : `upload of ${b.size} bytes`}, already there instead: another client pushed it between plan and push`;
+  if (b.action === 'exists') return `planned as already in the repository, ${outcome} instead: it was deleted between plan and push`;
+  return `planned ${b.action}, ${outcome} instead`;
+}
+
+/** Compares what a push did (per blob, from the push code) with the plan made just before it. */
+export function comparePush(plan: PushPlan, outcomes: Map<Digest, BlobOutcome>, pushed: string): PushComparison {
+  const differences: PushDifference[] = [];
+  for (const b of plan.blobs) {
+    const outcome = outcomes.get(b.digest);
+    if (outcome === EXPECTED[b.action]) continue;
+    differences.push({
+      digest: b.digest, what: b.what, size: b.size, planned: b.action, ...(b.from !== undefined ? { from: b.from } : {}),
+      ...(outcome !== undefined ? { outcome } : {}), reason: differenceReason(b, outcome),
+    });
+  }
+  return { target: plan.target, pushed, plan, outcomes: [...outcomes].map(([digest, outcome]) => ({ digest, outcome })), differences };
+}
+
+/** The comparison as text: one line when the push followed the plan, else one line per difference. */
+export function renderPushComparison(c: PushComparison): string {
+  const count = (o: BlobOutcome) => c.outcomes.filter((x) => x.outcome === o).length;
+  const done = `${count('exists')} already there, ${count('mounted')} mounted, ${count('uploaded')} uploaded`;
+  if (c.differences.length === 0) return `pushed ${c.pushed}: the push followed the plan (${done})\n`;
+  const lines = [`pushed ${c.pushed}: ${c.differences.length} blob${c.differences.length === 1 ? '' : 's'} differed from the plan (${done}):`];
+  for (const d of c.differences) lines.push(`  ${d.what.padEnd(6)} ${d.digest.slice(0, 19)}  ${d.reason}`);
+  return `${lines.join('\n')}\n`;
 }

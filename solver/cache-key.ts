@@ -8,8 +8,11 @@ import type { Digest } from '../registry/oci/index.js';
  * `opText` rides along for explaining and is left out of the digest (display text never enters a key).
  */
 export interface CacheKeyParts {
-  /** Bumped when the recipe changes: every old key then simply misses. */
-  v: 1;
+  /**
+   * Bumped when the recipe changes: every old key then simply misses (KEY_VERSION; parts read back from an older
+   * cache, export or report carry their own).
+   */
+  v: number;
   /** canonicalJson of the op, normalised by keyOp(): no vertex ids, no secret values, no image ref names. */
   op: string;
   /** The instruction as written (vertex.text), for explaining only. */
@@ -23,6 +26,9 @@ export interface CacheKeyParts {
   /** `os/arch[/variant]` the step builds for. */
   platform: string;
 }
+
+/** The key recipe this tsbuild computes. 2: secret-looking values enter the key as their digest (secret-parts.ts). */
+export const KEY_VERSION = 2;
 
 /** A content-addressed cache key with the parts it was computed from. */
 export interface CacheKey { digest: Digest; parts: CacheKeyParts }

@@ -1,6 +1,7 @@
 // The solver's public surface: cache keys, scheduling, the cache index, and the ports it needs.
 export type * from './ports.js';
-export { cacheKey, keyOp } from './cache-key.js';
+export { cacheKey, keyOp, KEY_VERSION } from './cache-key.js';
+export { isRedacted, redactParts, redactedValue } from './secret-parts.js';
 export type { CacheKey, CacheKeyParts } from './cache-key.js';
 export { explainMiss, MAX_LISTED_CHANGES } from './explain-miss.js';
 export type { FileChange, MissContext, MissReason } from './explain-miss.js';

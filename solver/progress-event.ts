@@ -20,6 +20,8 @@ export interface VertexRecord {
   cacheSource?: 'local' | 'remote';
   /** The remote cache a remote hit came from, as the user named it. */
   cacheRef?: string;
+  /** The error of the step that failed the build (only in the record of a failed build). */
+  error?: string;
 }
 
 /** Progress of a solve, as plain data. `time` is epoch milliseconds. */

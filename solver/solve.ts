@@ -44,6 +44,11 @@ export interface SolveOptions {
   remote?: RemoteCache;
   /** Test hooks (the `before-cache-put` and `after-cache-put` crash points), passed down from the CLI edge. */
   hooks?: TestHooks;
+  /**
+   * Told each step's key the moment it is computed, before the lookup or the run, with the locator `remember` gets:
+   * the record of a failed build so still has the key of the step that failed.
+   */
+  onKeyed?: (locator: string, step: StepRecord) => void;
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
@@ -161,6 +166,7 @@ class SolveRun {
       }),
     );
     const { key, locator } = step;
+    this.#opts.onKeyed?.(locator, { ...key, files: step.parts.files });
     const forced = this.#isForced(vertex, step.parts, inputs);
     const previous = (await this.#opts.cache.previous(locator)) ?? (await this.#remotePrevious(vertex));
     // Hold before looking up, so a concurrent prune cannot remove the record between the lookup and its use.

@@ -1,7 +1,8 @@
 import { assertNever } from '../frontend/index.js';
 import type { CopyOp, SourceRef, Vertex, VertexId } from '../frontend/index.js';
 import type { Digest } from '../registry/oci/index.js';
-import { keyOp } from './cache-key.js';
+import { KEY_VERSION, keyOp } from './cache-key.js';
+import { redactParts } from './secret-parts.js';
 import type { CacheKeyParts } from './cache-key.js';
 import type { ContentDigest, ContentFiles, ContextSource, FileSource, FsState } from './ports.js';
 
@@ -53,15 +54,16 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
   }
   // inputs[0] is the parent filesystem: always keyed, even in the odd case that it is also the copy source.
   const keyedInputs = vertex.inputs.filter((id, i) => i === 0 || !contentKeyed.has(id));
-  const parts: CacheKeyParts = {
-    v: 1,
+  // Redacted before hashing: a secret-looking value is keyed (and stored, exported, reported) as its digest only.
+  const parts: CacheKeyParts = redactParts({
+    v: KEY_VERSION,
     op: keyOp(vertex),
     opText: vertex.text,
     inputs: keyedInputs.map((id) => solved(ctx, id).fsKey),
     content,
     args: vertex.args,
     platform: ctx.platform,
-  };
+  });
   return { parts, files, keyedInputs };
 }
 

@@ -116,7 +116,8 @@ function layerRef(v: unknown, what: string, bad: Bad): LayerRef {
 
 function keyParts(v: unknown, what: string, bad: Bad): CacheKeyParts {
   const p = obj(v) ?? bad(`${what} is not an object`);
-  if (p.v !== 1) bad(`${what}.v`);
+  // A record of an older key recipe (v1) is read but never answers: keys of this version differ from its key.
+  const version = typeof p.v === 'number' && Number.isInteger(p.v) && p.v >= 1 ? p.v : bad(`${what}.v`);
   const strings = (x: unknown, w: string): Record<string, string> => {
     const o = obj(x) ?? bad(`${what}.${w}`);
     return Object.fromEntries(Object.entries(o).map(([k, s]) => [k, str(s, `${what}.${w}.${k}`, bad)]));
@@ -125,7 +126,7 @@ function keyParts(v: unknown, what: string, bad: Bad): CacheKeyParts {
   for (const [k, d] of Object.entries(obj(p.content) ?? bad(`${what}.content`))) content[k] = digest(d, `${what}.content`, bad);
   // Members this version does not know are kept: they are part of the digest the key is checked against.
   return {
-    ...p, v: 1, op: str(p.op, `${what}.op`, bad), opText: str(p.opText, `${what}.opText`, bad),
+    ...p, v: version, op: str(p.op, `${what}.op`, bad), opText: str(p.opText, `${what}.opText`, bad),
     inputs: arr(p.inputs, `${what}.inputs`, bad).map((d) => digest(d, `${what}.inputs`, bad)),
     content, args: strings(p.args, 'args'), platform: str(p.platform, `${what}.platform`, bad),
   };

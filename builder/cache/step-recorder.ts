@@ -1,7 +1,8 @@
 import type { BuildGraph, Vertex, VertexId } from '../../frontend/index.js';
 import {
   locatorOf, portableLocatorOf,
-  type CacheIndex, type CacheKey, type CacheRecord, type ContentFiles, type FsState, type RemoteCache, type StepRecord,
+  type CacheIndex, type CacheKey, type CacheRecord, type ContentFiles, type FsState, type MissReason, type ProgressEvent, type RemoteCache,
+  type StepRecord, type VertexRecord,
 } from '../../solver/index.js';
 import type { Digest } from '../../registry/oci/index.js';
 
@@ -15,6 +16,12 @@ export interface FinishedStep {
   fs: FsState;
   size: number;
 }
+
+/** A step's key as the record's key manifest keeps it: every finished step, and the one that failed. */
+export type KeyedStep = Pick<FinishedStep, 'vertex' | 'locator' | 'key' | 'files'>;
+
+/** What the progress events said about one vertex: when it was keyed, whether it ran (and why), how it ended. */
+interface Seen { keyedAt?: number; ran?: { reasons: MissReason[]; time: number }; remote?: string; finishedAt?: number }
 
 /**
  * The solver's CacheIndex, watched: every call goes to `inner` unchanged, and each step is reported to `onFinished`
@@ -30,12 +37,71 @@ export class StepRecorder implements CacheIndex {
   readonly #results = new Map<Digest, { fs: FsState; size: number }>();
   readonly #onFinished: (step: FinishedStep) => void;
   readonly #portable: (v: Vertex) => string;
+  readonly #graph: BuildGraph;
+  readonly #keyed = new Map<VertexId, KeyedStep>();
+  readonly #seen = new Map<VertexId, Seen>();
+  #failed: { vertex: VertexId; message: string; time: number } | undefined;
 
   constructor(inner: CacheIndex, graph: BuildGraph, locatorPrefix: string, onFinished: (step: FinishedStep) => void = () => undefined) {
     this.#inner = inner;
     this.#onFinished = onFinished;
     for (const v of graph.vertices) this.#byLocator.set(locatorOf(graph, v, locatorPrefix), v);
     this.#portable = (v) => portableLocatorOf(graph, v);
+    this.#graph = graph;
+  }
+
+  /** The solver's `onKeyed`: a step's key, known before its lookup or run. */
+  readonly keyed = (locator: string, step: StepRecord): void => {
+    const vertex = this.#byLocator.get(locator);
+    if (vertex === undefined) return;
+    this.#keyed.set(vertex.id, { vertex, locator: this.#portable(vertex), key: { digest: step.digest, parts: step.parts }, files: step.files });
+    this.#seenOf(vertex.id).keyedAt ??= Date.now();
+  };
+
+  /** The solver's progress events, seen on their way to the progress output: what a failed build's record needs. */
+  observe(e: ProgressEvent): void {
+    if (e.type === 'start') this.#seenOf(e.vertex).ran = { reasons: e.reasons, time: e.time };
+    else if (e.type === 'cached' && e.source !== undefined) this.#seenOf(e.vertex).remote = e.source;
+    else if (e.type === 'error') this.#failed ??= { vertex: e.vertex, message: e.message, time: e.time };
+  }
+
+  /** The keys of every finished step and of the step that failed (when it got as far as its key), in finish order. */
+  keyedSteps(): KeyedStep[] {
+    const steps: KeyedStep[] = [...this.finished.values()];
+    const failed = this.#failed === undefined ? undefined : this.#keyed.get(this.#failed.vertex);
+    if (failed !== undefined && !this.finished.has(failed.vertex.id)) steps.push(failed);
+    return steps;
+  }
+
+  /**
+   * The per-step records of a build that did not finish: each finished step (hit or run, with why it ran) and the
+   * step that failed, with its error, in graph order. Steps cut short by the failure are not in it.
+   */
+  records(): VertexRecord[] {
+    const out: VertexRecord[] = [];
+    for (const v of this.#graph.vertices) {
+      const step = this.finished.get(v.id);
+      const failed = this.#failed?.vertex === v.id ? this.#failed : undefined;
+      const key = step?.key.digest ?? (failed ? this.#keyed.get(v.id)?.key.digest : undefined);
+      if (key === undefined || (step === undefined && failed === undefined)) continue;
+      const seen = this.#seen.get(v.id) ?? {};
+      const started = seen.ran?.time ?? seen.keyedAt ?? failed?.time ?? Date.now();
+      const finished = step ? (seen.finishedAt ?? started) : (failed?.time ?? started);
+      const cached = step !== undefined && seen.ran === undefined;
+      out.push({
+        id: v.id, text: v.text, ...(v.location ? { location: v.location } : {}), key, cached,
+        reasons: cached ? [] : (seen.ran?.reasons ?? []), started, finished, durationMs: Math.max(0, finished - started), size: step?.size ?? 0,
+        ...(cached ? (seen.remote !== undefined ? { cacheSource: 'remote' as const, cacheRef: seen.remote } : { cacheSource: 'local' as const }) : {}),
+        ...(failed ? { error: failed.message } : {}),
+      });
+    }
+    return out;
+  }
+
+  #seenOf(id: VertexId): Seen {
+    let seen = this.#seen.get(id);
+    if (seen === undefined) this.#seen.set(id, (seen = {}));
+    return seen;
   }
 
   async get(key: Digest): Promise<CacheRecord | undefined> {
@@ -62,6 +128,7 @@ export class StepRecorder implements CacheIndex {
       vertex, locator: this.#portable(vertex), key: { digest: step.digest, parts: step.parts }, files: step.files, fs: result.fs, size: result.size,
     };
     this.finished.set(vertex.id, finished);
+    this.#seenOf(vertex.id).finishedAt = Date.now();
     this.#onFinished(finished);
   }
 

@@ -1,6 +1,6 @@
-import { isSecretName, type VertexId } from '../../frontend/index.js';
+import type { VertexId } from '../../frontend/index.js';
 import { canonicalJson, isDigest, sha256, type Digest } from '../../registry/oci/index.js';
-import type { BuildRecord, CacheKeyParts, ContentFiles } from '../../solver/index.js';
+import { redactParts, type BuildRecord, type CacheKeyParts, type ContentFiles } from '../../solver/index.js';
 import type { ContextReport } from '../context-report/context-report.js';
 
 /**
@@ -23,47 +23,8 @@ export interface StepKey {
 /** How many file digests a step keeps per content source: a `COPY . .` of a huge tree stays a bounded record. */
 export const MAX_FILES_PER_SOURCE = 5000;
 
-/** What stands in for a secret-looking value: its sha256, marked so a reader knows it is not the value. */
-export function redactedValue(value: string): string {
-  return `redacted:${sha256(value)}`;
-}
-
-/** True when `value` is what redactedValue() made (never print it as if it were the value). */
-export function isRedacted(value: string | undefined): boolean {
-  return value?.startsWith('redacted:sha256:') === true;
-}
-
-/**
- * `parts` with every secret-looking build arg value, and every `NAME=value` the op or its text carries for a
- * secret-looking NAME (a RUN's env, its `RUN |1 TOKEN=…` history text, an ENV change), replaced by redactedValue().
- * The same input gives the same output, so explainMiss() over two redacted parts finds the same differences.
- */
-export function redactParts(parts: CacheKeyParts): CacheKeyParts {
-  const args: Record<string, string> = {};
-  for (const [name, value] of Object.entries(parts.args)) args[name] = isSecretName(name) ? redactedValue(value) : value;
-  return { ...parts, args, op: canonicalJson(redactDeep(JSON.parse(parts.op) as unknown)), opText: redactAssignments(parts.opText) };
-}
-
-function redactDeep(value: unknown): unknown {
-  if (typeof value === 'string') return redactAssignment(value);
-  if (Array.isArray(value)) return value.map(redactDeep);
-  if (typeof value !== 'object' || value === null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = isSecretName(k) && typeof v === 'string' ? redactedValue(v) : redactDeep(v);
-  return out;
-}
-
-/** `NAME=value` as one string (an env entry). */
-function redactAssignment(text: string): string {
-  const m = /^([A-Za-z_][A-Za-z0-9_]*)=([\s\S]*)$/.exec(text);
-  return m && isSecretName(m[1] ?? '') && !isRedacted(m[2]) ? `${m[1]}=${redactedValue(m[2] ?? '')}` : text;
-}
-
-/** Every `NAME=value` word of an instruction text (`RUN |2 TOKEN=abc X=1 make`). */
-function redactAssignments(text: string): string {
-  return text.replace(/(^|\s)([A-Za-z_][A-Za-z0-9_]*)=(\S*)/g, (all, lead: string, name: string, value: string) =>
-    isSecretName(name) && !isRedacted(value) ? `${lead}${name}=${redactedValue(value)}` : all);
-}
+// The redaction of key parts lives with the keys (solver/secret-parts.ts): keys are computed over redacted parts.
+export { isRedacted, redactParts, redactedValue } from '../../solver/index.js';
 
 /** `files` cut to MAX_FILES_PER_SOURCE paths per source (sorted), and the sources that were cut. */
 export function boundFiles(files: ContentFiles): { files: ContentFiles; truncated: string[] } {

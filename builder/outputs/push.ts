@@ -8,6 +8,9 @@ import type { AssembledIndex } from '../multi-platform.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { formatSize } from '../options/units.js';
 
+/** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
+export type BlobOutcomeSink = (desc: Descriptor, outcome: 'exists' | 'mounted' | 'uploaded') => void;
+
 /** How many blobs one push uploads at once. */
 const PUSH_CONCURRENCY = 4;
 
@@ -19,7 +22,7 @@ const PUSH_CONCURRENCY = 4;
  */
 export async function pushImage(
   client: RegistryClient, store: FileContentStore, image: AssembledImage, name: string,
-  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false,
+  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
   const named = parseReference(name);
   const digest = image.manifestDescriptor.digest;
@@ -40,6 +43,7 @@ export async function pushImage(
     const mountFrom = origin && origin.registry === ref.registry && origin.path !== ref.path ? origin : undefined;
     const outcome = await client.pushBlob(ref, desc, () => store.read(desc.digest), mountFrom, signal);
     outcomes[outcome]++;
+    onBlob?.(desc, outcome);
     done += desc.size;
     progress.event({ type: 'status', vertex, text: `${desc.digest.slice(7, 19)} ${outcome} (${formatSize(desc.size)})`, current: done, total, time: Date.now() });
   }));
@@ -56,9 +60,9 @@ export async function pushImage(
  */
 export async function pushIndex(
   client: RegistryClient, store: FileContentStore, index: AssembledIndex, name: string,
-  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false,
+  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
-  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, store, image, name, mountSources, progress, signal, true);
+  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, store, image, name, mountSources, progress, signal, true, onBlob);
   const named = parseReference(name);
   const digest = index.indexDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;

@@ -81,6 +81,8 @@ export interface ReportStep {
    * secret-looking values are replaced by `redacted:sha256:…` of the value, so keys still compare equal.
    */
   key?: StepKey;
+  /** The error of the step that failed the build (a failed build's report only). */
+  error?: string;
 }
 
 /** What buildReport() reads: the stored record, plus what the build still had in memory when there is one. */
@@ -179,6 +181,7 @@ function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undef
     endMs: Math.max(startMs, v.finished - origin),
     durationMs: v.durationMs,
     size: v.size,
+    ...(v.error !== undefined ? { error: v.error } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { isSecretName, REDACTED } from '../../frontend/index.js';
-import type { MissReason } from '../../solver/index.js';
+import { isRedacted, type MissReason } from '../../solver/index.js';
 
 // Values this short are too likely to occur by chance ("1", "yes") to be cut out of free text; they are still
 // redacted wherever their name stands beside them (`NAME=value`, the args map, arg and ENV miss reasons).
@@ -15,7 +15,9 @@ export interface WithArgs { args: Record<string, string> }
  * of 4 characters or more — wherever else they appear as text (an ENV set from the arg, an error message).
  */
 export function redactRecord<T extends WithArgs>(record: T): T {
-  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED);
+  // A value that is already a digest (cache key parts since recipe v2: solver/secret-parts.ts) is no secret to cut
+  // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
+  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
   const known = scrubber(secrets);
   const scrub = (text: string): string => redactAssignments(known(text));
   const copy = deepMap(record, scrub) as T;

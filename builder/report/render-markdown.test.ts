@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { buildReport } from './model.js';
-import { renderMarkdown } from './render-markdown.js';
+import { renderMarkdown, renderTrendsMarkdown } from './render-markdown.js';
+import { buildTrends } from './trends.js';
+import type { ContextReport } from '../context-report/context-report.js';
 import { changed, parent, recordOf } from './testing/record-of.js';
 
 describe('renderMarkdown', () => {
@@ -53,5 +55,51 @@ describe('renderMarkdown', () => {
     expect(remote.steps[1]?.cacheRef).to.equal('registry.example/app:cache');
     expect(remote.steps[0]?.cacheRef).to.equal(undefined);
     expect(renderMarkdown(remote)).to.contain('cached (remote cache registry.example/app:cache)');
+  });
+
+  it('marks the step that failed the build with its error', () => {
+    const { record } = recordOf([{ line: 'FROM node:22' }, { line: 'RUN make', reasons: [parent('s0.0')] }]);
+    const last = record.vertices[1];
+    if (!last) throw new Error('recordOf made no second step');
+    record.vertices[1] = { ...last, error: 'Dockerfile:2: process "/bin/sh -c make" did not complete successfully: exit code: 2' };
+    const md = renderMarkdown(buildReport({ record: { ...record, status: 'failed' } }));
+    const row = md.split('\n').find((l) => l.includes('RUN make')) ?? '';
+    expect(row).to.match(/^\| 💥 \| #2 /);
+    expect(row).to.contain('**failed:** Dockerfile:2: process "/bin/sh -c make" did not complete successfully: exit code: 2<br>');
+  });
+
+  it('has a Build context section: bytes and files per top-level entry, and the .dockerignore suggestions', () => {
+    const context: ContextReport = {
+      sent: { files: 12, bytes: 5_000_000 }, excluded: { files: 3, bytes: 300, parts: [] },
+      parts: [
+        { path: 'node_modules/', files: 9, bytes: 4_900_000, readBy: ['Dockerfile:3'] },
+        { path: 'src/', files: 2, bytes: 99_000, readBy: ['Dockerfile:3'] },
+        { path: 'a|b.txt', files: 1, bytes: 1000, readBy: [] },
+      ],
+      largest: [], copies: [], builds: 1,
+      suggestions: [{ pattern: 'node_modules', files: 9, bytes: 4_900_000, sweptBy: ['Dockerfile:3'] }],
+    };
+    const md = renderMarkdown({ ...report, context });
+    const section = md.slice(md.indexOf('### Build context'));
+    expect(section).to.contain('Sent 12 files, 4.8 MB; .dockerignore kept out 3 files, 300 B.');
+    expect(section).to.contain('| `node_modules/` | 9 | 4.7 MB | `Dockerfile:3` |');
+    expect(section).to.contain('| `a\\|b.txt` | 1 | 1.0 kB | no COPY |');
+    expect(section).to.contain('- 💡 add `node_modules` to `.dockerignore`: 9 files, 4.7 MB that no COPY names; only `Dockerfile:3` sweeps it in');
+    expect(renderMarkdown(report)).not.to.contain('### Build context');
+  });
+});
+
+describe('renderTrendsMarkdown', () => {
+  const a = recordOf([{ line: 'FROM node:22' }, { line: 'COPY . .', reasons: [changed('src/a.ts')], ms: 40 }, { line: 'RUN npm ci', reasons: [parent('s0.1')], ms: 3000 }]).record;
+  const b = recordOf([{ line: 'FROM node:22' }, { line: 'COPY . .' }, { line: 'RUN npm ci' }]).record;
+  const md = renderTrendsMarkdown(buildTrends([{ ...a, id: 'first-build-id' }, { ...b, id: 'second-build-id' }]));
+
+  it('has one row per build and one per step that missed, with its history and usual reasons', () => {
+    expect(md.split('\n')[0]).to.equal('## tsbuild: cache trends over 2 builds of `/src/app/Dockerfile`');
+    expect(md).to.contain('| `first-build-` | 2023-11-14T22:13:20.000Z | succeeded | 1/3 | 33% | 3.0 s |');
+    expect(md).to.contain('| `second-build` | 2023-11-14T22:13:20.000Z | succeeded | 3/3 | 100% | 0 ms |');
+    const run = md.split('\n').find((l) => l.startsWith('| `Dockerfile:3`')) ?? '';
+    expect(run).to.match(/^\| `Dockerfile:3` \| `RUN npm ci` \| ❌✅ \| 50% \| 1 \| 3\.0 s \| 1× parent step missed/);
+    expect(md).not.to.contain('`Dockerfile:1`');   // FROM always hit
   });
 });

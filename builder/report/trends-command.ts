@@ -3,16 +3,18 @@ import { resolve } from 'node:path';
 import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
 import { recordedBuilds } from './recorded-builds.js';
 import { buildTrends, renderTrendsHtml, renderTrendsText } from './trends.js';
+import { renderTrendsMarkdown } from './render-markdown.js';
 import { UserError } from '../../common/index.js';
 
-/** `tsbuild report --last N [-f Dockerfile] [--format json|md|html] [-o FILE]`: cache trends (md prints text). */
+/** `tsbuild report --last N [-f Dockerfile] [--format json|md|html] [-o FILE]`: cache trends (text without --format). */
 export async function trendsAction(flags: { root: string; last?: string; file?: string; format?: string; output?: string }): Promise<void> {
   const n = Number(flags.last);
   if (!Number.isInteger(n) || n < 1) throw new UserError('INVALID_ARGUMENT', `--last needs a positive whole number, not ${JSON.stringify(flags.last)}`, 'e.g. --last 10');
   const records = lastBuilds(flags.root, n, flags.file === undefined ? undefined : resolve(flags.file));
   const trends = buildTrends(records);
-  const format = flags.format ?? (flags.output?.endsWith('.html') ? 'html' : flags.output?.endsWith('.json') ? 'json' : 'text');
-  const text = format === 'json' ? `${JSON.stringify(trends, null, 2)}\n` : format === 'html' ? renderTrendsHtml(trends) : renderTrendsText(trends);
+  const format = flags.format ?? (flags.output?.endsWith('.html') ? 'html' : flags.output?.endsWith('.json') ? 'json' : flags.output?.endsWith('.md') ? 'md' : 'text');
+  const text = format === 'json' ? `${JSON.stringify(trends, null, 2)}\n` : format === 'html' ? renderTrendsHtml(trends)
+    : format === 'md' ? renderTrendsMarkdown(trends) : renderTrendsText(trends);
   if (flags.output !== undefined) await writeFile(resolve(flags.output), text);
   else process.stdout.write(text);
 }

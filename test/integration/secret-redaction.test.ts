@@ -2,17 +2,11 @@ import { expect } from 'chai';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { filesContaining } from '../fixtures/files-containing.js';
+import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // What leaves the machine (issue 14.4): a secret-named build arg's value never reaches a report, the GitHub step
 // summary, the build history or an attached report, through the real CLI and a real registry.
-
-/** Every file under `dir` (binary ones too) whose bytes contain `needle`. */
-async function filesContaining(dir: string, needle: string): Promise<string[]> {
-  const r = await run('grep', ['-rlaF', needle, dir]);
-  if (r.code > 1) throw new Error(`grep failed: ${r.stderr}`);
-  return r.stdout.split('\n').filter((l) => l !== '');
-}
 
 describe('secret-named build args in reports, history and attached reports', function () {
   this.timeout(240_000);
