@@ -25,7 +25,7 @@ import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
 import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
-import { namedImage, type NetworkMode } from './options/build-flags.js';
+import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
@@ -65,8 +65,8 @@ export interface BuildRequest {
   network?: NetworkMode;
   /** `--add-host`: /etc/hosts lines (`IP<TAB>NAME`) for every RUN. */
   extraHosts?: string[];
-  /** `--build-context NAME=docker-image://REF`: NAME → REF, replacing `FROM NAME` and `COPY --from=NAME`. */
-  namedContexts?: Record<string, string>;
+  /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
+  namedContexts?: Record<string, NamedContext>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
   /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
@@ -78,16 +78,8 @@ export interface BuildRequest {
   hooks?: TestHooks;
 }
 
-/**
- * The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops, and named contexts checked
- * against stage names (a context replacing a stage is not implemented: refused rather than silently ignored).
- */
+/** The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops. */
 function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
-  for (const name of Object.keys(req.namedContexts ?? {})) {
-    if (graph.stages.some((s) => s.name === name.toLowerCase())) {
-      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}: replacing the stage "${name}" with a named context is not supported yet`, 'name an image the Dockerfile uses in FROM or COPY --from');
-    }
-  }
   for (const v of graph.vertices) {
     if (v.op.kind !== 'exec') continue;
     if (req.network && req.network !== 'default' && v.op.network === 'default') v.op.network = req.network;
@@ -201,7 +193,7 @@ async function compileAll(
   for (const platform of platforms) {
     const graph = await compile(dockerfile.text, {
       file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
-      ...(req.target ? { target: req.target } : {}),
+      ...(req.target ? { target: req.target } : {}), namedContexts: namedContextKinds(req.namedContexts ?? {}),
       resolveImage: (ref, p) => images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal),
     });
     applyBuildSettings(graph, req);
@@ -246,7 +238,7 @@ async function buildLocked(
     recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
-      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
+      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes, named: await localContextSources(req.namedContexts ?? {}) },
       secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => req.progress.event(e), buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),

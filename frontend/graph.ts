@@ -20,9 +20,22 @@ export interface SourceRange {
 
 /** Where a COPY, ADD or RUN --mount reads from. */
 export type SourceRef =
-  | { kind: 'context' }                                        // the build context (after .dockerignore)
+  | { kind: 'context'; name?: string }                         // the build context (after .dockerignore); `name`: a named one (--build-context NAME=DIR)
   | { kind: 'vertex'; id: VertexId }                           // another stage's result or an image (COPY --from)
   | { kind: 'inline'; files: { name: string; content: string }[] };  // heredoc: COPY <<EOF /dest
+
+/**
+ * How the solver and the worker key a RUN mount's source: 'context' (the main build context), `context:NAME` (a named
+ * local context), 'inline' (a heredoc script) or the source vertex id.
+ */
+export function sourceKey(ref: SourceRef): string {
+  switch (ref.kind) {
+    case 'context': return ref.name === undefined ? 'context' : `context:${ref.name}`;
+    case 'vertex': return ref.id;
+    case 'inline': return 'inline';
+    default: return assertNever(ref);
+  }
+}
 
 /** FROM an image. `digest` is the platform manifest digest the builder resolved it to, so it is part of the key. */
 export interface ImageOp { kind: 'image'; ref: string; digest: Digest; platform: Platform }

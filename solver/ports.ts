@@ -19,7 +19,13 @@ export interface LayerRef { descriptor: Descriptor; diffId: Digest }
 export interface FsState { snapshot: string | null; layers: LayerRef[]; lazy?: { ref: string } }
 
 /** The build context as the worker reads it: a directory and the .dockerignore patterns to apply. */
-export interface ContextSource { kind: 'context'; dir: string; excludes: string[] }
+export interface ContextSource {
+  kind: 'context';
+  dir: string;
+  excludes: string[];
+  /** `--build-context NAME=DIR`: the named local contexts, each read like the main one (its own .dockerignore). */
+  named?: Record<string, ContextSource>;
+}
 
 /** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */
 export type FileSource = ContextSource | { kind: 'fs'; fs: FsState } | { kind: 'inline'; files: { name: string; content: string }[] };

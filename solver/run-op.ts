@@ -1,4 +1,4 @@
-import { assertNever } from '../frontend/index.js';
+import { assertNever, sourceKey } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
 import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, Worker } from './ports.js';
@@ -65,13 +65,13 @@ function parentFs(vertex: Vertex, ctx: RunContext): FsState {
   return parent.fs;
 }
 
-/** Mount sources keyed 'context' or by source vertex id, and only the secrets this step asks for. */
+/** Mount sources keyed by sourceKey() ('context', `context:NAME` or the source vertex id), and only the secrets this step asks for. */
 function execResources(op: ExecOp, ctx: RunContext): ExecResources {
   const sources: Record<string, FileSource> = {};
   const secrets: Record<string, string> = {};
   for (const m of op.mounts) {
     if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) {
-      sources[m.from.kind === 'vertex' ? m.from.id : m.from.kind] = fileSource(m.from, ctx);
+      sources[sourceKey(m.from)] = fileSource(m.from, ctx);
     } else if (m.type === 'secret') {
       const value = ctx.secrets[m.id];
       if (value !== undefined) secrets[m.id] = value;

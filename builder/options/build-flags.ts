@@ -1,4 +1,7 @@
 import { isIP } from 'node:net';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { parseDockerignore } from '../../frontend/index.js';
 import { parseSize } from './units.js';
 import { UserError } from '../../common/index.js';
 
@@ -54,27 +57,66 @@ export function checkSsh(values: string[]): void {
 }
 
 /**
- * `--build-context NAME=VALUE`: a named context replaces `FROM NAME` and `COPY --from=NAME`, as in BuildKit. Only
- * `docker-image://REF` is implemented (an image in place of another); local directories and OCI layouts are refused
- * by name. Returns NAME → image reference.
+ * A `--build-context NAME=VALUE`, as BuildKit reads it: an image (`docker-image://REF`), an image in a local OCI layout
+ * (`oci-layout://DIR[:TAG][@sha256:…]`, kept as that text: the image source reads it) or a local directory.
  */
-export function parseBuildContexts(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
+export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; dir: string };
+
+/**
+ * `--build-context NAME=VALUE`: a named context replaces the stage `NAME` (wholly), or `FROM NAME`, `COPY --from=NAME`
+ * and `RUN --mount=from=NAME`, as in BuildKit. Images (`docker-image://`), OCI layouts (`oci-layout://DIR`) and local
+ * directories are implemented; remote (git/https) contexts and bake targets are refused by name.
+ */
+export function parseBuildContexts(values: string[], cwd = process.cwd()): Record<string, NamedContext> {
+  const out: Record<string, NamedContext> = {};
   for (const text of values) {
     const eq = text.indexOf('=');
     const name = eq > 0 ? text.slice(0, eq).trim() : '';
     const value = eq > 0 ? text.slice(eq + 1).trim() : '';
-    if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=docker-image://REF');
-    if (value.startsWith('docker-image://')) { out[name] = value.slice('docker-image://'.length); continue; }
-    const kind = value.startsWith('oci-layout://') ? 'an OCI layout (oci-layout://)' : value.startsWith('target:') ? 'a bake target' : /^(https?|git):\/\//.test(value) || value.endsWith('.git') ? 'a remote context' : 'a local directory';
-    throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: ${kind} as a named context is not supported yet`,
-      'only NAME=docker-image://REF is; for files, COPY them from the main context or publish them as an image');
+    if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    if (value.startsWith('docker-image://')) { out[name] = { kind: 'image', ref: value.slice('docker-image://'.length) }; continue; }
+    if (value.startsWith('oci-layout://')) { out[name] = { kind: 'image', ref: ociLayoutRef(name, value, cwd) }; continue; }
+    const kind = value.startsWith('target:') ? 'a bake target' : /^(https?|git|ssh):\/\//.test(value) || value.startsWith('git@') || value.endsWith('.git') ? 'a remote context' : undefined;
+    if (kind) {
+      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: ${kind} as a named context is not supported yet`,
+        'use a local directory, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    }
+    out[name] = { kind: 'local', dir: resolve(cwd, value) };
   }
   return out;
 }
 
+/** `oci-layout://DIR[:TAG][@sha256:…]` with DIR made absolute (the image source resolves it from any directory). */
+function ociLayoutRef(name: string, value: string, cwd: string): string {
+  const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(value);
+  if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: expected oci-layout://DIR[:TAG][@sha256:…]`, 'e.g. --build-context base=oci-layout://./layout');
+  return `oci-layout://${resolve(cwd, m[1])}${m[2] ? `:${m[2]}` : ''}${m[3] ? `@${m[3]}` : ''}`;
+}
+
+/** The kind of each named context, as the frontend's compile needs it. */
+export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local'> {
+  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind]));
+}
+
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */
-export function namedImage(ref: string, contexts: Record<string, string>): string {
+export function namedImage(ref: string, contexts: Record<string, NamedContext>): string {
   // BuildKit matches the name as written and with `docker.io/library/` implied; both forms are looked up.
-  return contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')] ?? ref;
+  const named = contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')];
+  return named?.kind === 'image' ? named.ref : ref;
+}
+
+/**
+ * The local named contexts as the solver reads them: each directory with its own `.dockerignore` applied (BuildKit
+ * reads a named context's `.dockerignore` as it does the main context's). A missing directory is the user's mistake.
+ */
+export async function localContextSources(contexts: Record<string, NamedContext>): Promise<Record<string, { kind: 'context'; dir: string; excludes: string[] }>> {
+  const out: Record<string, { kind: 'context'; dir: string; excludes: string[] }> = {};
+  for (const [name, c] of Object.entries(contexts)) {
+    if (c.kind !== 'local') continue;
+    const info = await stat(c.dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new UserError('CONTEXT_NOT_FOUND', `--build-context ${name}=${c.dir}: not a directory`, 'name an existing directory, or write NAME=docker-image://REF for an image');
+    const ignore = await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
+    out[name] = { kind: 'context', dir: c.dir, excludes: ignore === undefined ? [] : parseDockerignore(ignore) };
+  }
+  return out;
 }

@@ -1,6 +1,6 @@
 import { chown, copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { assertNever } from '../../frontend/index.js';
+import { assertNever, sourceKey } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
 import { inRootPath } from '../confined/index.js';
 import { prepareCacheDir } from './cache-mount.js';
@@ -19,10 +19,10 @@ export interface MountPlan {
   release(): Promise<void>;
 }
 
-// Sources are keyed as the solver's execResources keys them: 'context', 'inline' (the one heredoc script a RUN
+// Sources are keyed as the solver's execResources keys them (sourceKey): 'context', `context:NAME`, 'inline' (the one heredoc script a RUN
 // with a shebang mounts at /dev/pipes/, materialised by the worker) or the source vertex id.
 function sourceOf(env: ExecEnvironment, from: SourceRef): ExecMountSource {
-  const key = from.kind === 'vertex' ? from.id : from.kind;
+  const key = sourceKey(from);
   const src = env.sources[key];
   if (src === undefined) throw new Error(`runExec: no mount source "${key}" in the exec environment`);
   return src;
