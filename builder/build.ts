@@ -11,7 +11,7 @@ import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextReportFor } from './context-report/load-context-report.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, formatPlatform, ociArch, type Digest, type Platform, type RegistryMetrics,
+  RegistryClient, formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
@@ -123,6 +123,8 @@ export interface BuildOutcome {
   imageNames: string[];
   /** The attestation manifests in the index, one per platform image, when provenance or an SBOM was asked for. */
   attestations?: ReportAttestation[];
+  /** The image or index as the outputs wrote it (see Pushed.written); `digest` is its digest when present. */
+  written?: { descriptor: Descriptor; configDigest?: Digest };
 }
 
 /** The platform of this host, as images name it. */
@@ -280,12 +282,14 @@ async function buildLocked(
     });
     await exporter?.settle();
     await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
-    const digest = index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest;
+    // The image as written when -o attributes changed it (compression, annotations …): what was pushed and is reported.
+    const digest = out.written?.descriptor.digest ?? (index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest);
     record.status = 'succeeded';
     record.resultDigest = digest;
     return {
-      buildId, image: first.image, ...(index ? { index } : {}), digest, imageId: index ? digest : first.image.configDescriptor.digest,
-      records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames,
+      buildId, image: first.image, ...(index ? { index } : {}), digest,
+      imageId: out.written ? (out.written.configDigest ?? digest) : index ? digest : first.image.configDescriptor.digest,
+      records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames, ...(out.written ? { written: out.written } : {}),
       ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}),
     };
   } catch (err) {
@@ -316,8 +320,8 @@ export async function writeMetadata(file: string, outcome: BuildOutcome, names: 
   const metadata = {
     'buildx.build.ref': outcome.buildId,
     'containerimage.digest': outcome.digest,
-    ...(outcome.index ? {} : { 'containerimage.config.digest': outcome.image.configDescriptor.digest }),
-    'containerimage.descriptor': { ...(outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor) },
+    ...(outcome.index && !outcome.written?.configDigest ? {} : { 'containerimage.config.digest': outcome.written?.configDigest ?? outcome.image.configDescriptor.digest }),
+    'containerimage.descriptor': { ...(outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor)) },
     ...(shown.length ? { 'image.name': shown.join(',') } : {}),
     'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
     'tsbuild.transfer': outcome.metrics,

@@ -6,7 +6,7 @@ import type { BuildGraph, CheckResult, CheckWarning, DockerfileError } from '../
 import { formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import type { BuildOutcome, BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
-import { parseOutput, type OutputSpec } from './options/output.js';
+import { parseOutput, registryInsecureHosts, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
 import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
@@ -110,6 +110,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   const cacheTo = flags.cacheTo.map(parseCacheTo);
+  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
   if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
@@ -127,8 +128,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
-    allow: flags.allow.flatMap((a) => a.split(',')), insecureRegistries: flags.insecureRegistry,
-    cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo,
+    allow: flags.allow.flatMap((a) => a.split(',')), cacheFrom, cacheTo,
+    insecureRegistries: [...flags.insecureRegistry, ...registryInsecureHosts(outputs, [...cacheTo, ...cacheFrom])],
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
