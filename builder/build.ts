@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
+import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
 import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
@@ -65,6 +65,9 @@ export interface BuildRequest {
   network?: NetworkMode;
   /** `--add-host`: /etc/hosts lines (`IP<TAB>NAME`) for every RUN. */
   extraHosts?: string[];
+  /** `--ulimit` and `--shm-size`: resource limits and /dev/shm size (bytes) of every RUN. */
+  ulimits?: ExecOp['ulimits'];
+  shmSize?: number;
   /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
   namedContexts?: Record<string, NamedContext>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
@@ -78,12 +81,14 @@ export interface BuildRequest {
   hooks?: TestHooks;
 }
 
-/** The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops. */
+/** The build-wide RUN settings (`--network`, `--add-host`, `--ulimit`, `--shm-size`) applied to the graph's exec ops. */
 function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
   for (const v of graph.vertices) {
     if (v.op.kind !== 'exec') continue;
     if (req.network && req.network !== 'default' && v.op.network === 'default') v.op.network = req.network;
     if (req.extraHosts?.length) v.op.extraHosts = [...req.extraHosts];
+    if (req.ulimits?.length) v.op.ulimits = req.ulimits.map((u) => ({ ...u }));
+    if (req.shmSize !== undefined) v.op.shmSize = req.shmSize;
   }
 }
 

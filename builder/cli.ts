@@ -8,7 +8,7 @@ import type { BuildOutcome, BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
-import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
+import { checkSsh, parseAddHosts, parseShmSize, parseUlimits, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
@@ -100,8 +100,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     throw new UserError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epoch)}`, 'use seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)');
   }
   const platforms = platformsOption(flags.platform);
-  checkShmSize(flags.shmSize);
-  checkUlimits(flags.ulimit);
+  const shmSize = parseShmSize(flags.shmSize);
+  const ulimits = parseUlimits(flags.ulimit);
   checkSsh(flags.ssh);
   const network = parseNetwork(flags.network);
   const extraHosts = parseAddHosts(flags.addHost);
@@ -136,6 +136,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;

@@ -50,6 +50,9 @@ export type RunMount =
   | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
   | { type: 'ssh'; id: string; target: string; required: boolean; uid: number; gid: number; mode: number };
 
+/** docker's `--ulimit` names (go-units ulimit.go). */
+export type UlimitName = 'core' | 'cpu' | 'data' | 'fsize' | 'locks' | 'memlock' | 'msgqueue' | 'nice' | 'nofile' | 'nproc' | 'rss' | 'rtprio' | 'rttime' | 'sigpending' | 'stack';
+
 /** RUN. env/cwd/user are final: image config + ENV + WORKDIR + USER + the build args in scope. */
 export interface ExecOp {
   kind: 'exec';
@@ -62,6 +65,10 @@ export interface ExecOp {
   security: 'sandbox' | 'insecure';
   /** `--add-host NAME:IP` as /etc/hosts lines (`IP<TAB>NAME`), as BuildKit's ExecOp meta extraHosts. */
   extraHosts?: string[];
+  /** `--ulimit NAME=SOFT[:HARD]` (docker's names; -1 is unlimited), as BuildKit's ExecOp meta ulimit. */
+  ulimits?: { name: UlimitName; soft: number; hard: number }[];
+  /** `--shm-size`: /dev/shm's size in bytes (64 MiB when absent), as BuildKit's ExecOp meta shmSize. */
+  shmSize?: number;
 }
 
 /** COPY and ADD. Paths are expanded; `dest` is absolute (resolved against WORKDIR) and keeps a trailing slash. */

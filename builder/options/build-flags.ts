@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseDockerignore } from '../../frontend/index.js';
+import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
 import { UserError } from '../../common/index.js';
 
@@ -29,22 +29,46 @@ export function parseAddHosts(values: string[]): string[] {
   });
 }
 
-/** RUN's /dev/shm size, fixed in the native helper (worker/native/system.c). */
-const SHM_BYTES = 64 * 1024 * 1024;
-
-/** Checks `--shm-size`: the helper mounts a fixed 64 MiB /dev/shm, so only that size is accepted. */
-export function checkShmSize(text: string | undefined): void {
-  if (text === undefined) return;
-  if (parseSize(text) === SHM_BYTES) return;
-  throw new UserError('INVALID_ARGUMENT', `--shm-size ${text} is not supported: RUN's /dev/shm is a fixed 64 MiB tmpfs`, 'drop --shm-size (64m is what every RUN gets)');
+/** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */
+export function parseShmSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let bytes: number;
+  try {
+    bytes = parseSize(text);
+  } catch {
+    throw new UserError('INVALID_ARGUMENT', `invalid --shm-size ${JSON.stringify(text)}`, 'give a size such as 128m or 1g');
+  }
+  if (bytes < 4096) throw new UserError('INVALID_ARGUMENT', `--shm-size ${text} is too small`, 'give at least 4k, e.g. --shm-size 128m');
+  return bytes;
 }
 
-/** `--ulimit`: parsed so a typo is named, then refused, since the native helper sets no rlimits. */
-export function checkUlimits(values: string[]): void {
+// Every docker ulimit name; typed against the graph's UlimitName so the CLI and the worker can never disagree.
+const ULIMIT_NAMES: Record<UlimitName, true> = {
+  core: true, cpu: true, data: true, fsize: true, locks: true, memlock: true, msgqueue: true, nice: true, nofile: true,
+  nproc: true, rss: true, rtprio: true, rttime: true, sigpending: true, stack: true,
+};
+
+function isUlimitName(name: string): name is UlimitName {
+  return Object.hasOwn(ULIMIT_NAMES, name);
+}
+
+/** `--ulimit NAME=SOFT[:HARD]` as docker reads it (go-units ParseUlimit): HARD defaults to SOFT, -1 is unlimited. */
+export function parseUlimits(values: string[]): { name: UlimitName; soft: number; hard: number }[] {
+  const out = new Map<UlimitName, { name: UlimitName; soft: number; hard: number }>();
   for (const text of values) {
-    if (!/^[a-z]+=-?\d+(:-?\d+)?$/.test(text)) throw new UserError('INVALID_ARGUMENT', `invalid --ulimit ${JSON.stringify(text)}`, 'write NAME=SOFT[:HARD], e.g. nofile=1024:2048');
-    throw new UserError('INVALID_ARGUMENT', `--ulimit ${text} is not supported: the RUN helper does not set resource limits`, 'drop --ulimit (RUN inherits the limits tsbuild runs with)');
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+    if (!m?.[1] || m[2] === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ulimit ${JSON.stringify(text)}`, 'write NAME=SOFT[:HARD], e.g. nofile=1024:2048');
+    const name = m[1];
+    if (!isUlimitName(name)) throw new UserError('INVALID_ARGUMENT', `unknown --ulimit type "${name}"`, `use one of ${Object.keys(ULIMIT_NAMES).join(', ')}`);
+    const soft = Number(m[2]);
+    const hard = m[3] === undefined ? soft : Number(m[3]);
+    const limit = (v: number): number => (v < 0 ? Infinity : v);
+    if (soft < -1 || hard < -1 || limit(soft) > limit(hard)) {
+      throw new UserError('INVALID_ARGUMENT', `--ulimit ${text}: the soft limit must be at most the hard limit (-1 is unlimited)`, 'e.g. --ulimit nofile=1024:2048');
+    }
+    out.set(name, { name, soft, hard });   // the last value for a name wins, as docker's map does
   }
+  return [...out.values()];
 }
 
 /** `--ssh`: agent forwarding into RUN --mount=type=ssh is not implemented; refused by name. */
@@ -116,6 +140,7 @@ export async function localContextSources(contexts: Record<string, NamedContext>
     const info = await stat(c.dir).catch(() => undefined);
     if (!info?.isDirectory()) throw new UserError('CONTEXT_NOT_FOUND', `--build-context ${name}=${c.dir}: not a directory`, 'name an existing directory, or write NAME=docker-image://REF for an image');
     const ignore = await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
+    const { parseDockerignore } = await import('../../frontend/index.js');   // lazily: the CLI loads this file at start-up
     out[name] = { kind: 'context', dir: c.dir, excludes: ignore === undefined ? [] : parseDockerignore(ignore) };
   }
   return out;

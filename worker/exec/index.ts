@@ -39,6 +39,7 @@ import { OutputTail } from './output-tail.js';
 import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
+import { rlimitOf } from './rlimits.js';
 import { isInUserNamespace } from '../rootless/index.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
 
@@ -191,6 +192,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         rootfs: { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) },
         overlays: plan.overlays,
         mounts,
+        ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
+        ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
       }, signal, progress, tail);
     } finally {
       await cgroup.remove();
