@@ -68,6 +68,8 @@ export interface BuildRequest {
   /** `--ulimit` and `--shm-size`: resource limits and /dev/shm size (bytes) of every RUN. */
   ulimits?: ExecOp['ulimits'];
   shmSize?: number;
+  /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
+  ssh?: Record<string, string>;
   /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
   namedContexts?: Record<string, NamedContext>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
@@ -246,7 +248,7 @@ async function buildLocked(
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
       worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes, named: await localContextSources(req.namedContexts ?? {}) },
-      secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
+      secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => req.progress.event(e), buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });

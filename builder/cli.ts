@@ -8,7 +8,7 @@ import type { BuildOutcome, BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
-import { checkSsh, parseAddHosts, parseShmSize, parseUlimits, parseBuildContexts, parseNetwork } from './options/build-flags.js';
+import { parseSsh, parseAddHosts, parseShmSize, parseUlimits, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
@@ -102,7 +102,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const platforms = platformsOption(flags.platform);
   const shmSize = parseShmSize(flags.shmSize);
   const ulimits = parseUlimits(flags.ulimit);
-  checkSsh(flags.ssh);
+  const ssh = parseSsh(flags.ssh);
   const network = parseNetwork(flags.network);
   const extraHosts = parseAddHosts(flags.addHost);
   const namedContexts = parseBuildContexts(flags.buildContext);
@@ -136,7 +136,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
-    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(Object.keys(ssh).length ? { ssh } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
@@ -259,7 +259,7 @@ Examples:
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of RUN\'s /dev/shm (only 64m, the fixed size, is supported)')
     .option('--ulimit <name=soft:hard>', 'resource limit for RUN (not supported: refused)', collect, [])
-    .option('--ssh <default|id=socket>', 'SSH agent for RUN --mount=type=ssh (not supported yet: refused)', collect, [])
+    .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
     .option('--call <method>', 'build (default) or check')
     .option('--no-cache', 'do not use the cache when building')

@@ -42,6 +42,8 @@ export interface ExecResources {
   sources: Record<string, FileSource>;
   /** `--secret id=…,src=…` files by id. Never enter a layer, a key or a record. */
   secrets: Record<string, string>;
+  /** `--ssh ID=SOCKET`: host agent sockets by id, for RUN --mount=type=ssh. Never keyed or recorded. */
+  ssh?: Record<string, string>;
 }
 
 /** A file-content digest with the per-path digests that made it, so a miss can say which file changed. */

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
@@ -71,13 +72,36 @@ export function parseUlimits(values: string[]): { name: UlimitName; soft: number
   return [...out.values()];
 }
 
-/** `--ssh`: agent forwarding into RUN --mount=type=ssh is not implemented; refused by name. */
-export function checkSsh(values: string[]): void {
+/**
+ * `--ssh default|ID=SOCKET[,SOCKET]` as buildx reads it: an SSH agent socket by id, for RUN --mount=type=ssh.
+ * `default` alone is `$SSH_AUTH_SOCK`. Only agent sockets are forwarded (not key files); with several sockets for
+ * one id, the first is used. Paths are the user's own, resolved here; a Dockerfile never names a host path.
+ */
+export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const text of values) {
-    if (!/^[A-Za-z0-9_.-]+(=.*)?$/.test(text)) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
-    throw new UserError('INVALID_ARGUMENT', `--ssh ${text} is not supported yet: tsbuild does not forward an SSH agent into RUN --mount=type=ssh`,
-      'pass a token with --secret id=NAME,env=VAR and RUN --mount=type=secret instead');
+    const m = /^([A-Za-z0-9_.-]+)(?:=(.*))?$/.exec(text);
+    const id = m?.[1];
+    if (!m || id === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
+    const paths = (m[2] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (paths.length === 0) {
+      const sock = env.SSH_AUTH_SOCK;
+      if (!sock) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: SSH_AUTH_SOCK is not set`, 'start an agent (eval $(ssh-agent); ssh-add) or write --ssh ID=SOCKET');
+      paths.push(sock);
+    }
+    const socket = resolve(cwd, paths[0] ?? '');
+    let info;
+    try {
+      info = statSync(socket);
+    } catch (err) {
+      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} does not exist`, 'name a running SSH agent\'s socket (ssh-agent prints it as SSH_AUTH_SOCK)', { cause: err });
+    }
+    if (!info.isSocket()) {
+      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} is not an agent socket (key files are not supported)`, `load the key into an agent (ssh-add ${socket}) and pass the agent's socket`);
+    }
+    out[id] = socket;
   }
+  return out;
 }
 
 /**

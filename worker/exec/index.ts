@@ -14,7 +14,7 @@
 //   whole run (across processes); private = a fresh throwaway dir while this process uses the cache elsewhere;
 //   `from=` is refused (INVALID_ARGUMENT).
 // - --mount=type=secret: a private copy with uid/gid/mode, bound read-only (default /run/secrets/<id>), or `env=`.
-// - --mount=type=ssh: refused when required (no agent forwarding), skipped otherwise.
+// - --mount=type=ssh: a proxy socket (owned uid/gid, mode) forwarding to the --ssh agent; SSH_AUTH_SOCK points at it.
 // - security=insecure: every capability root has, every device, no seccomp, no masked paths, writable /sys. The
 //   builder must gate it.
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
@@ -62,6 +62,8 @@ export interface ExecEnvironment {
   cacheDir: string;
   /** `--secret` files by id (host paths). */
   secrets: Record<string, string>;
+  /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */
+  ssh?: Record<string, string>;
   /** A private scratch directory for this step (hosts/resolv.conf files, secret copies); removed by the caller. */
   stateDir: string;
   /** cgroup limits for the step; unlimited when absent. */
