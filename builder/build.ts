@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
+import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
 import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
@@ -11,7 +11,7 @@ import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextReportFor } from './context-report/load-context-report.js';
 import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, formatPlatform, ociArch, type Digest, type Platform, type RegistryMetrics,
+  RegistryClient, formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
@@ -25,7 +25,7 @@ import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
 import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
-import { namedImage, type NetworkMode } from './options/build-flags.js';
+import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
@@ -65,8 +65,13 @@ export interface BuildRequest {
   network?: NetworkMode;
   /** `--add-host`: /etc/hosts lines (`IP<TAB>NAME`) for every RUN. */
   extraHosts?: string[];
-  /** `--build-context NAME=docker-image://REF`: NAME → REF, replacing `FROM NAME` and `COPY --from=NAME`. */
-  namedContexts?: Record<string, string>;
+  /** `--ulimit` and `--shm-size`: resource limits and /dev/shm size (bytes) of every RUN. */
+  ulimits?: ExecOp['ulimits'];
+  shmSize?: number;
+  /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
+  ssh?: Record<string, string>;
+  /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
+  namedContexts?: Record<string, NamedContext>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
   /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
@@ -78,20 +83,14 @@ export interface BuildRequest {
   hooks?: TestHooks;
 }
 
-/**
- * The build-wide RUN settings (`--network`, `--add-host`) applied to the graph's exec ops, and named contexts checked
- * against stage names (a context replacing a stage is not implemented: refused rather than silently ignored).
- */
+/** The build-wide RUN settings (`--network`, `--add-host`, `--ulimit`, `--shm-size`) applied to the graph's exec ops. */
 function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
-  for (const name of Object.keys(req.namedContexts ?? {})) {
-    if (graph.stages.some((s) => s.name === name.toLowerCase())) {
-      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}: replacing the stage "${name}" with a named context is not supported yet`, 'name an image the Dockerfile uses in FROM or COPY --from');
-    }
-  }
   for (const v of graph.vertices) {
     if (v.op.kind !== 'exec') continue;
     if (req.network && req.network !== 'default' && v.op.network === 'default') v.op.network = req.network;
     if (req.extraHosts?.length) v.op.extraHosts = [...req.extraHosts];
+    if (req.ulimits?.length) v.op.ulimits = req.ulimits.map((u) => ({ ...u }));
+    if (req.shmSize !== undefined) v.op.shmSize = req.shmSize;
   }
 }
 
@@ -131,6 +130,8 @@ export interface BuildOutcome {
   imageNames: string[];
   /** The attestation manifests in the index, one per platform image, when provenance or an SBOM was asked for. */
   attestations?: ReportAttestation[];
+  /** The image or index as the outputs wrote it (see Pushed.written); `digest` is its digest when present. */
+  written?: { descriptor: Descriptor; configDigest?: Digest };
 }
 
 /** The platform of this host, as images name it. */
@@ -201,7 +202,7 @@ async function compileAll(
   for (const platform of platforms) {
     const graph = await compile(dockerfile.text, {
       file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
-      ...(req.target ? { target: req.target } : {}),
+      ...(req.target ? { target: req.target } : {}), namedContexts: namedContextKinds(req.namedContexts ?? {}),
       resolveImage: (ref, p) => images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal),
     });
     applyBuildSettings(graph, req);
@@ -246,8 +247,8 @@ async function buildLocked(
     recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
-      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes },
-      secrets: req.secrets, noCache: req.noCache, noCacheFilter, signal: req.signal,
+      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes, named: await localContextSources(req.namedContexts ?? {}) },
+      secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
     });
@@ -288,12 +289,14 @@ async function buildLocked(
     });
     await exporter?.settle();
     await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
-    const digest = index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest;
+    // The image as written when -o attributes changed it (compression, annotations …): what was pushed and is reported.
+    const digest = out.written?.descriptor.digest ?? (index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest);
     record.status = 'succeeded';
     record.resultDigest = digest;
     return {
-      buildId, image: first.image, ...(index ? { index } : {}), digest, imageId: index ? digest : first.image.configDescriptor.digest,
-      records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames,
+      buildId, image: first.image, ...(index ? { index } : {}), digest,
+      imageId: out.written ? (out.written.configDigest ?? digest) : index ? digest : first.image.configDescriptor.digest,
+      records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames, ...(out.written ? { written: out.written } : {}),
       ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}),
     };
   } catch (err) {
@@ -325,8 +328,8 @@ export async function writeMetadata(file: string, outcome: BuildOutcome, names: 
   const metadata = {
     'buildx.build.ref': outcome.buildId,
     'containerimage.digest': outcome.digest,
-    ...(outcome.index ? {} : { 'containerimage.config.digest': outcome.image.configDescriptor.digest }),
-    'containerimage.descriptor': { ...(outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor) },
+    ...(outcome.index && !outcome.written?.configDigest ? {} : { 'containerimage.config.digest': outcome.written?.configDigest ?? outcome.image.configDescriptor.digest }),
+    'containerimage.descriptor': { ...(outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor)) },
     ...(shown.length ? { 'image.name': shown.join(',') } : {}),
     'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
     'tsbuild.transfer': outcome.metrics,

@@ -6,9 +6,9 @@ import type { BuildGraph, CheckResult, CheckWarning, DockerfileError } from '../
 import { formatPlatform, parsePlatform, type Platform } from '../registry/oci/index.js';
 import type { BuildOutcome, BuildRequest } from './build.js';
 import { keyValues } from './options/key-values.js';
-import { parseOutput, type OutputSpec } from './options/output.js';
+import { parseOutput, registryInsecureHosts, type OutputSpec } from './options/output.js';
 import { parseAnnotationFlag } from './options/annotations.js';
-import { checkShmSize, checkSsh, checkUlimits, parseAddHosts, parseBuildContexts, parseNetwork } from './options/build-flags.js';
+import { parseSsh, parseAddHosts, parseShmSize, parseUlimits, parseBuildContexts, parseNetwork } from './options/build-flags.js';
 import { ensureParent, prepareDestinations } from './options/destinations.js';
 import { githubAnnotation } from './format-error.js';
 import { defaultRoot } from './options/root.js';
@@ -100,9 +100,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     throw new UserError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epoch)}`, 'use seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)');
   }
   const platforms = platformsOption(flags.platform);
-  checkShmSize(flags.shmSize);
-  checkUlimits(flags.ulimit);
-  checkSsh(flags.ssh);
+  const shmSize = parseShmSize(flags.shmSize);
+  const ulimits = parseUlimits(flags.ulimit);
+  const ssh = parseSsh(flags.ssh);
   const network = parseNetwork(flags.network);
   const extraHosts = parseAddHosts(flags.addHost);
   const namedContexts = parseBuildContexts(flags.buildContext);
@@ -110,6 +110,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   const cacheTo = flags.cacheTo.map(parseCacheTo);
+  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
   if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
@@ -127,14 +128,15 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter, root: flags.root,
-    allow: flags.allow.flatMap((a) => a.split(',')), insecureRegistries: flags.insecureRegistry,
-    cacheFrom: flags.cacheFrom.map(parseCacheFrom), cacheTo,
+    allow: flags.allow.flatMap((a) => a.split(',')), cacheFrom, cacheTo,
+    insecureRegistries: [...flags.insecureRegistry, ...registryInsecureHosts(outputs, [...cacheTo, ...cacheFrom])],
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(Object.keys(ssh).length ? { ssh } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
@@ -257,7 +259,7 @@ Examples:
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of RUN\'s /dev/shm (only 64m, the fixed size, is supported)')
     .option('--ulimit <name=soft:hard>', 'resource limit for RUN (not supported: refused)', collect, [])
-    .option('--ssh <default|id=socket>', 'SSH agent for RUN --mount=type=ssh (not supported yet: refused)', collect, [])
+    .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
     .option('--call <method>', 'build (default) or check')
     .option('--no-cache', 'do not use the cache when building')

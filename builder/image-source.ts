@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import PQueue from 'p-queue';
 import type { ProgressSink, ImageSource } from '../solver/index.js';
 import type { FileContentStore } from '../worker/index.js';
+import { isOciLayoutRef, ociLayoutByDigest, resolveOciLayout } from './oci-layout-image.js';
 import {
   parseReference, withDigest, type Digest, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
 } from '../registry/index.js';
@@ -27,9 +28,12 @@ export class RegistryImageSource implements ImageSource {
 
   /** The frontend's `resolveImage`: a reference as written → its normalised name, manifest digest and config. */
   async resolve(text: string, platform: Platform, signal?: AbortSignal): Promise<{ ref: string; digest: Digest; config: ImageConfig }> {
-    const image = await this.#client.resolveImage(parseReference(text), platform, signal);
+    // An OCI layout (--build-context NAME=oci-layout://DIR) is read here, its blobs copied into the store; it is kept out
+    // of resolvedRefs, which lists registry repositories (pushes mount base layers from them).
+    const layout = isOciLayoutRef(text);
+    const image = layout ? await resolveOciLayout(text, platform, this.#store, signal) : await this.#client.resolveImage(parseReference(text), platform, signal);
     this.#resolved.set(image.descriptor.digest, image);
-    this.resolvedRefs.set(text, image);
+    if (!layout) this.resolvedRefs.set(text, image);
     return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
   }
 
@@ -40,10 +44,12 @@ export class RegistryImageSource implements ImageSource {
     let image = this.#resolved.get(digest);
     if (!image) {
       // A cached FROM step of an earlier process: resolve by digest; the registry serves the same bytes.
-      image = await this.#client.resolveImage(withDigest(parseReference(ref), digest), undefined, signal);
+      image = isOciLayoutRef(ref) ? await resolveOciLayout(ociLayoutByDigest(ref, digest), undefined, this.#store, signal)
+        : await this.#client.resolveImage(withDigest(parseReference(ref), digest), undefined, signal);
       this.#resolved.set(digest, image);
     }
     const { manifest, config } = image;
+    if (isOciLayoutRef(image.ref)) return { manifest, config };   // every blob was copied into the store by resolve
     const repo = parseReference(image.ref);
     const missing = [];
     for (const layer of manifest.layers) if (!(await this.#store.has(layer.digest))) missing.push(layer);

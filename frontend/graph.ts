@@ -20,9 +20,22 @@ export interface SourceRange {
 
 /** Where a COPY, ADD or RUN --mount reads from. */
 export type SourceRef =
-  | { kind: 'context' }                                        // the build context (after .dockerignore)
+  | { kind: 'context'; name?: string }                         // the build context (after .dockerignore); `name`: a named one (--build-context NAME=DIR)
   | { kind: 'vertex'; id: VertexId }                           // another stage's result or an image (COPY --from)
   | { kind: 'inline'; files: { name: string; content: string }[] };  // heredoc: COPY <<EOF /dest
+
+/**
+ * How the solver and the worker key a RUN mount's source: 'context' (the main build context), `context:NAME` (a named
+ * local context), 'inline' (a heredoc script) or the source vertex id.
+ */
+export function sourceKey(ref: SourceRef): string {
+  switch (ref.kind) {
+    case 'context': return ref.name === undefined ? 'context' : `context:${ref.name}`;
+    case 'vertex': return ref.id;
+    case 'inline': return 'inline';
+    default: return assertNever(ref);
+  }
+}
 
 /** FROM an image. `digest` is the platform manifest digest the builder resolved it to, so it is part of the key. */
 export interface ImageOp { kind: 'image'; ref: string; digest: Digest; platform: Platform }
@@ -37,6 +50,9 @@ export type RunMount =
   | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
   | { type: 'ssh'; id: string; target: string; required: boolean; uid: number; gid: number; mode: number };
 
+/** docker's `--ulimit` names (go-units ulimit.go). */
+export type UlimitName = 'core' | 'cpu' | 'data' | 'fsize' | 'locks' | 'memlock' | 'msgqueue' | 'nice' | 'nofile' | 'nproc' | 'rss' | 'rtprio' | 'rttime' | 'sigpending' | 'stack';
+
 /** RUN. env/cwd/user are final: image config + ENV + WORKDIR + USER + the build args in scope. */
 export interface ExecOp {
   kind: 'exec';
@@ -49,6 +65,10 @@ export interface ExecOp {
   security: 'sandbox' | 'insecure';
   /** `--add-host NAME:IP` as /etc/hosts lines (`IP<TAB>NAME`), as BuildKit's ExecOp meta extraHosts. */
   extraHosts?: string[];
+  /** `--ulimit NAME=SOFT[:HARD]` (docker's names; -1 is unlimited), as BuildKit's ExecOp meta ulimit. */
+  ulimits?: { name: UlimitName; soft: number; hard: number }[];
+  /** `--shm-size`: /dev/shm's size in bytes (64 MiB when absent), as BuildKit's ExecOp meta shmSize. */
+  shmSize?: number;
 }
 
 /** COPY and ADD. Paths are expanded; `dest` is absolute (resolved against WORKDIR) and keeps a trailing slash. */

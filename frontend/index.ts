@@ -14,4 +14,4 @@ export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { isSecretName, REDACTED } from './secret-name.js';
 export { checkDockerfile, formatCheckWarning } from './checks/index.js';
-export type { CheckResult, CheckWarning } from './checks/index.js';
+export type { CheckOptions, CheckResult, CheckWarning } from './checks/index.js';

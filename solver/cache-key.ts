@@ -58,7 +58,7 @@ function normaliseOp(op: Op, inputs: string[]): unknown {
       return { ...op, mounts: op.mounts.map((m) => normaliseMount(m, inputs)) };
     case 'copy':
       // The selected files' content is keyed separately (parts.content), so only the source's kind stays.
-      return { ...op, from: { kind: op.from.kind } };
+      return { ...op, from: op.from.kind === 'context' && op.from.name !== undefined ? { kind: 'context', name: op.from.name } : { kind: op.from.kind } };
     case 'mkdir':
     case 'meta':
       return op;
@@ -85,7 +85,7 @@ function normaliseMount(mount: RunMount, inputs: string[]): unknown {
 function normaliseRef(ref: SourceRef, inputs: string[]): unknown {
   switch (ref.kind) {
     case 'context':
-      return { kind: 'context' }; // keyed by content (parts.content['mount:<target>'])
+      return ref.name === undefined ? { kind: 'context' } : { kind: 'context', name: ref.name }; // keyed by content (parts.content['mount:<target>'])
     case 'vertex':
       return { kind: 'vertex', input: inputs.indexOf(ref.id) };
     case 'inline':

@@ -19,7 +19,13 @@ export interface LayerRef { descriptor: Descriptor; diffId: Digest }
 export interface FsState { snapshot: string | null; layers: LayerRef[]; lazy?: { ref: string } }
 
 /** The build context as the worker reads it: a directory and the .dockerignore patterns to apply. */
-export interface ContextSource { kind: 'context'; dir: string; excludes: string[] }
+export interface ContextSource {
+  kind: 'context';
+  dir: string;
+  excludes: string[];
+  /** `--build-context NAME=DIR`: the named local contexts, each read like the main one (its own .dockerignore). */
+  named?: Record<string, ContextSource>;
+}
 
 /** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */
 export type FileSource = ContextSource | { kind: 'fs'; fs: FsState } | { kind: 'inline'; files: { name: string; content: string }[] };
@@ -36,6 +42,8 @@ export interface ExecResources {
   sources: Record<string, FileSource>;
   /** `--secret id=…,src=…` files by id. Never enter a layer, a key or a record. */
   secrets: Record<string, string>;
+  /** `--ssh ID=SOCKET`: host agent sockets by id, for RUN --mount=type=ssh. Never keyed or recorded. */
+  ssh?: Record<string, string>;
 }
 
 /** A file-content digest with the per-path digests that made it, so a miss can say which file changed. */

@@ -1,4 +1,4 @@
-import { assertNever } from '../frontend/index.js';
+import { assertNever, sourceKey } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
 import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, Worker } from './ports.js';
@@ -12,6 +12,8 @@ export interface RunContext {
   images: ImageSource;
   context: ContextSource;
   secrets: Record<string, string>;
+  /** `--ssh ID=SOCKET`: agent sockets on the host by id. */
+  ssh?: Record<string, string>;
   inputs: Map<VertexId, SolvedInput>;
   signal: AbortSignal;
   progress: ProgressSink;
@@ -65,20 +67,28 @@ function parentFs(vertex: Vertex, ctx: RunContext): FsState {
   return parent.fs;
 }
 
-/** Mount sources keyed 'context' or by source vertex id, and only the secrets this step asks for. */
+/** Mount sources keyed by sourceKey() ('context', `context:NAME` or the source vertex id), and only the secrets and SSH agents this step asks for. */
 function execResources(op: ExecOp, ctx: RunContext): ExecResources {
   const sources: Record<string, FileSource> = {};
   const secrets: Record<string, string> = {};
+  const ssh: Record<string, string> = {};
   for (const m of op.mounts) {
     if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) {
-      sources[m.from.kind === 'vertex' ? m.from.id : m.from.kind] = fileSource(m.from, ctx);
+      sources[sourceKey(m.from)] = fileSource(m.from, ctx);
     } else if (m.type === 'secret') {
       const value = ctx.secrets[m.id];
       if (value !== undefined) secrets[m.id] = value;
       else if (m.required) {
         throw new UserError('SECRET_NOT_FOUND', `secret "${m.id}" is required but was not given`, `pass it with --secret id=${m.id},src=<file>`);
       }
+    } else if (m.type === 'ssh') {
+      const socket = ctx.ssh?.[m.id];
+      if (socket !== undefined) ssh[m.id] = socket;
+      else if (m.required) {
+        throw new UserError('SECRET_NOT_FOUND', `RUN --mount=type=ssh needs the SSH agent "${m.id}", but --ssh ${m.id} was not given`,
+          m.id === 'default' ? 'pass --ssh default (it forwards $SSH_AUTH_SOCK), or mark the mount required=false' : `pass --ssh ${m.id}=<agent socket>, or mark the mount required=false`);
+      }
     }
   }
-  return { sources, secrets };
+  return { sources, secrets, ...(Object.keys(ssh).length > 0 ? { ssh } : {}) };
 }

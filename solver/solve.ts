@@ -25,6 +25,8 @@ export interface SolveOptions {
   context: ContextSource;
   /** `--secret` files by id; handed to the steps that mount them, never keyed or recorded. */
   secrets?: Record<string, string>;
+  /** `--ssh`: agent sockets by id, forwarded to the steps that mount them; never keyed or recorded. */
+  ssh?: Record<string, string>;
   /** Run every step, taking nothing from the cache (results are still stored). */
   noCache?: boolean;
   /** Stage names (or indexes) whose steps run regardless of the cache, and so do the steps built on them. */
@@ -236,6 +238,7 @@ class SolveRun {
       images: this.#opts.images,
       context: this.#opts.context,
       secrets: this.#opts.secrets ?? {},
+      ...(this.#opts.ssh ? { ssh: this.#opts.ssh } : {}),
       inputs: await this.#openInputs(vertex, inputs, progress),
       signal: this.#signal,
       progress,

@@ -43,7 +43,7 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
   };
   const op = vertex.op;
   if (op.kind === 'copy') {
-    await addContent(op.from.kind, op.from, op);
+    await addContent(op.from.kind === 'context' && op.from.name !== undefined ? `context:${op.from.name}` : op.from.kind, op.from, op);
     if (op.from.kind === 'vertex') contentKeyed.add(op.from.id);
   } else if (op.kind === 'exec') {
     for (const m of op.mounts) {
@@ -70,8 +70,12 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
 /** Where a COPY or mount reads from, resolved against the solved inputs and the build context. */
 export function fileSource(ref: SourceRef, ctx: Pick<PartsContext, 'inputs' | 'context'>): FileSource {
   switch (ref.kind) {
-    case 'context':
-      return ctx.context;
+    case 'context': {
+      if (ref.name === undefined) return ctx.context;
+      const named = ctx.context.named?.[ref.name];
+      if (named === undefined) throw new Error(`no named context "${ref.name}" was given to the solver`);
+      return named;
+    }
     case 'vertex':
       return { kind: 'fs', fs: solved(ctx, ref.id).fs };
     case 'inline':

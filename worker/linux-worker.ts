@@ -107,6 +107,7 @@ export class LinuxWorker implements Worker {
           sources,
           cacheDir: join(this.#root, 'cache-mounts'),
           secrets: resources.secrets,
+          ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
           networks: this.#networks,
         }, signal, progress);

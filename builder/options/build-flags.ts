@@ -1,4 +1,8 @@
 import { isIP } from 'node:net';
+import { statSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
 import { UserError } from '../../common/index.js';
 
@@ -26,55 +30,142 @@ export function parseAddHosts(values: string[]): string[] {
   });
 }
 
-/** RUN's /dev/shm size, fixed in the native helper (worker/native/system.c). */
-const SHM_BYTES = 64 * 1024 * 1024;
-
-/** Checks `--shm-size`: the helper mounts a fixed 64 MiB /dev/shm, so only that size is accepted. */
-export function checkShmSize(text: string | undefined): void {
-  if (text === undefined) return;
-  if (parseSize(text) === SHM_BYTES) return;
-  throw new UserError('INVALID_ARGUMENT', `--shm-size ${text} is not supported: RUN's /dev/shm is a fixed 64 MiB tmpfs`, 'drop --shm-size (64m is what every RUN gets)');
+/** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */
+export function parseShmSize(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  let bytes: number;
+  try {
+    bytes = parseSize(text);
+  } catch {
+    throw new UserError('INVALID_ARGUMENT', `invalid --shm-size ${JSON.stringify(text)}`, 'give a size such as 128m or 1g');
+  }
+  if (bytes < 4096) throw new UserError('INVALID_ARGUMENT', `--shm-size ${text} is too small`, 'give at least 4k, e.g. --shm-size 128m');
+  return bytes;
 }
 
-/** `--ulimit`: parsed so a typo is named, then refused, since the native helper sets no rlimits. */
-export function checkUlimits(values: string[]): void {
-  for (const text of values) {
-    if (!/^[a-z]+=-?\d+(:-?\d+)?$/.test(text)) throw new UserError('INVALID_ARGUMENT', `invalid --ulimit ${JSON.stringify(text)}`, 'write NAME=SOFT[:HARD], e.g. nofile=1024:2048');
-    throw new UserError('INVALID_ARGUMENT', `--ulimit ${text} is not supported: the RUN helper does not set resource limits`, 'drop --ulimit (RUN inherits the limits tsbuild runs with)');
-  }
+// Every docker ulimit name; typed against the graph's UlimitName so the CLI and the worker can never disagree.
+const ULIMIT_NAMES: Record<UlimitName, true> = {
+  core: true, cpu: true, data: true, fsize: true, locks: true, memlock: true, msgqueue: true, nice: true, nofile: true,
+  nproc: true, rss: true, rtprio: true, rttime: true, sigpending: true, stack: true,
+};
+
+function isUlimitName(name: string): name is UlimitName {
+  return Object.hasOwn(ULIMIT_NAMES, name);
 }
 
-/** `--ssh`: agent forwarding into RUN --mount=type=ssh is not implemented; refused by name. */
-export function checkSsh(values: string[]): void {
+/** `--ulimit NAME=SOFT[:HARD]` as docker reads it (go-units ParseUlimit): HARD defaults to SOFT, -1 is unlimited. */
+export function parseUlimits(values: string[]): { name: UlimitName; soft: number; hard: number }[] {
+  const out = new Map<UlimitName, { name: UlimitName; soft: number; hard: number }>();
   for (const text of values) {
-    if (!/^[A-Za-z0-9_.-]+(=.*)?$/.test(text)) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
-    throw new UserError('INVALID_ARGUMENT', `--ssh ${text} is not supported yet: tsbuild does not forward an SSH agent into RUN --mount=type=ssh`,
-      'pass a token with --secret id=NAME,env=VAR and RUN --mount=type=secret instead');
+    const m = /^([a-z]+)=(-?\d+)(?::(-?\d+))?$/.exec(text);
+    if (!m?.[1] || m[2] === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ulimit ${JSON.stringify(text)}`, 'write NAME=SOFT[:HARD], e.g. nofile=1024:2048');
+    const name = m[1];
+    if (!isUlimitName(name)) throw new UserError('INVALID_ARGUMENT', `unknown --ulimit type "${name}"`, `use one of ${Object.keys(ULIMIT_NAMES).join(', ')}`);
+    const soft = Number(m[2]);
+    const hard = m[3] === undefined ? soft : Number(m[3]);
+    const limit = (v: number): number => (v < 0 ? Infinity : v);
+    if (soft < -1 || hard < -1 || limit(soft) > limit(hard)) {
+      throw new UserError('INVALID_ARGUMENT', `--ulimit ${text}: the soft limit must be at most the hard limit (-1 is unlimited)`, 'e.g. --ulimit nofile=1024:2048');
+    }
+    out.set(name, { name, soft, hard });   // the last value for a name wins, as docker's map does
   }
+  return [...out.values()];
 }
 
 /**
- * `--build-context NAME=VALUE`: a named context replaces `FROM NAME` and `COPY --from=NAME`, as in BuildKit. Only
- * `docker-image://REF` is implemented (an image in place of another); local directories and OCI layouts are refused
- * by name. Returns NAME → image reference.
+ * `--ssh default|ID=SOCKET[,SOCKET]` as buildx reads it: an SSH agent socket by id, for RUN --mount=type=ssh.
+ * `default` alone is `$SSH_AUTH_SOCK`. Only agent sockets are forwarded (not key files); with several sockets for
+ * one id, the first is used. Paths are the user's own, resolved here; a Dockerfile never names a host path.
  */
-export function parseBuildContexts(values: string[]): Record<string, string> {
+export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
   const out: Record<string, string> = {};
   for (const text of values) {
-    const eq = text.indexOf('=');
-    const name = eq > 0 ? text.slice(0, eq).trim() : '';
-    const value = eq > 0 ? text.slice(eq + 1).trim() : '';
-    if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=docker-image://REF');
-    if (value.startsWith('docker-image://')) { out[name] = value.slice('docker-image://'.length); continue; }
-    const kind = value.startsWith('oci-layout://') ? 'an OCI layout (oci-layout://)' : value.startsWith('target:') ? 'a bake target' : /^(https?|git):\/\//.test(value) || value.endsWith('.git') ? 'a remote context' : 'a local directory';
-    throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: ${kind} as a named context is not supported yet`,
-      'only NAME=docker-image://REF is; for files, COPY them from the main context or publish them as an image');
+    const m = /^([A-Za-z0-9_.-]+)(?:=(.*))?$/.exec(text);
+    const id = m?.[1];
+    if (!m || id === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
+    const paths = (m[2] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+    if (paths.length === 0) {
+      const sock = env.SSH_AUTH_SOCK;
+      if (!sock) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: SSH_AUTH_SOCK is not set`, 'start an agent (eval $(ssh-agent); ssh-add) or write --ssh ID=SOCKET');
+      paths.push(sock);
+    }
+    const socket = resolve(cwd, paths[0] ?? '');
+    let info;
+    try {
+      info = statSync(socket);
+    } catch (err) {
+      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} does not exist`, 'name a running SSH agent\'s socket (ssh-agent prints it as SSH_AUTH_SOCK)', { cause: err });
+    }
+    if (!info.isSocket()) {
+      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} is not an agent socket (key files are not supported)`, `load the key into an agent (ssh-add ${socket}) and pass the agent's socket`);
+    }
+    out[id] = socket;
   }
   return out;
 }
 
+/**
+ * A `--build-context NAME=VALUE`, as BuildKit reads it: an image (`docker-image://REF`), an image in a local OCI layout
+ * (`oci-layout://DIR[:TAG][@sha256:…]`, kept as that text: the image source reads it) or a local directory.
+ */
+export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; dir: string };
+
+/**
+ * `--build-context NAME=VALUE`: a named context replaces the stage `NAME` (wholly), or `FROM NAME`, `COPY --from=NAME`
+ * and `RUN --mount=from=NAME`, as in BuildKit. Images (`docker-image://`), OCI layouts (`oci-layout://DIR`) and local
+ * directories are implemented; remote (git/https) contexts and bake targets are refused by name.
+ */
+export function parseBuildContexts(values: string[], cwd = process.cwd()): Record<string, NamedContext> {
+  const out: Record<string, NamedContext> = {};
+  for (const text of values) {
+    const eq = text.indexOf('=');
+    const name = eq > 0 ? text.slice(0, eq).trim() : '';
+    const value = eq > 0 ? text.slice(eq + 1).trim() : '';
+    if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    if (value.startsWith('docker-image://')) { out[name] = { kind: 'image', ref: value.slice('docker-image://'.length) }; continue; }
+    if (value.startsWith('oci-layout://')) { out[name] = { kind: 'image', ref: ociLayoutRef(name, value, cwd) }; continue; }
+    const kind = value.startsWith('target:') ? 'a bake target' : /^(https?|git|ssh):\/\//.test(value) || value.startsWith('git@') || value.endsWith('.git') ? 'a remote context' : undefined;
+    if (kind) {
+      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: ${kind} as a named context is not supported yet`,
+        'use a local directory, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    }
+    out[name] = { kind: 'local', dir: resolve(cwd, value) };
+  }
+  return out;
+}
+
+/** `oci-layout://DIR[:TAG][@sha256:…]` with DIR made absolute (the image source resolves it from any directory). */
+function ociLayoutRef(name: string, value: string, cwd: string): string {
+  const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(value);
+  if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: expected oci-layout://DIR[:TAG][@sha256:…]`, 'e.g. --build-context base=oci-layout://./layout');
+  return `oci-layout://${resolve(cwd, m[1])}${m[2] ? `:${m[2]}` : ''}${m[3] ? `@${m[3]}` : ''}`;
+}
+
+/** The kind of each named context, as the frontend's compile needs it. */
+export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local'> {
+  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind]));
+}
+
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */
-export function namedImage(ref: string, contexts: Record<string, string>): string {
+export function namedImage(ref: string, contexts: Record<string, NamedContext>): string {
   // BuildKit matches the name as written and with `docker.io/library/` implied; both forms are looked up.
-  return contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')] ?? ref;
+  const named = contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')];
+  return named?.kind === 'image' ? named.ref : ref;
+}
+
+/**
+ * The local named contexts as the solver reads them: each directory with its own `.dockerignore` applied (BuildKit
+ * reads a named context's `.dockerignore` as it does the main context's). A missing directory is the user's mistake.
+ */
+export async function localContextSources(contexts: Record<string, NamedContext>): Promise<Record<string, { kind: 'context'; dir: string; excludes: string[] }>> {
+  const out: Record<string, { kind: 'context'; dir: string; excludes: string[] }> = {};
+  for (const [name, c] of Object.entries(contexts)) {
+    if (c.kind !== 'local') continue;
+    const info = await stat(c.dir).catch(() => undefined);
+    if (!info?.isDirectory()) throw new UserError('CONTEXT_NOT_FOUND', `--build-context ${name}=${c.dir}: not a directory`, 'name an existing directory, or write NAME=docker-image://REF for an image');
+    const ignore = await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
+    const { parseDockerignore } = await import('../../frontend/index.js');   // lazily: the CLI loads this file at start-up
+    out[name] = { kind: 'context', dir: c.dir, excludes: ignore === undefined ? [] : parseDockerignore(ignore) };
+  }
+  return out;
 }

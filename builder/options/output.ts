@@ -1,5 +1,6 @@
 import { parseAnnotations, type Annotations } from './annotations.js';
 import { UserError } from '../../common/index.js';
+import { parseReference } from '../../registry/index.js';
 
 /** How an image output's layers are compressed (buildx `compression=`). */
 export type Compression = 'gzip' | 'zstd' | 'uncompressed';
@@ -178,4 +179,16 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
     case 'tar': return { type: 'tar', dest: need('tar') };
     default: return { type: 'cacheonly' };
   }
+}
+
+/**
+ * The registry hosts that `registry.insecure=true` on an image output or a registry cache names: the registry client
+ * treats them as `--insecure-registry` hosts (unverified TLS, or plain HTTP when they speak no TLS), as BuildKit does.
+ */
+export function registryInsecureHosts(outputs: OutputSpec[], caches: { type: string; ref?: string; registryInsecure?: boolean }[]): string[] {
+  const refs = [
+    ...outputs.flatMap((o) => (o.type === 'image' && o.registryInsecure ? o.names : [])),
+    ...caches.flatMap((c) => (c.registryInsecure && c.ref !== undefined ? [c.ref] : [])),
+  ];
+  return [...new Set(refs.map((r) => parseReference(r).registry))];
 }

@@ -1,7 +1,7 @@
 import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { join } from 'node:path';
-import { formatPlatform, parseReference, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
+import { formatPlatform, parseReference, type Descriptor, type Digest, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { assembleIndex, platformDir, type AssembledIndex } from '../multi-platform.js';
 import type { RegistryImageSource } from '../image-source.js';
@@ -39,6 +39,15 @@ export interface Pushed {
   pushed: string[];
   /** buildx's `image.name`: the names, or `repo@digest` with `name-canonical=true`. */
   imageNames: string[];
+  /**
+   * The image (or index) as the outputs wrote it, after their attributes (compression, annotations …): the first
+   * `type=image` output's, else the first oci/docker output's. What `--metadata-file` reports and a push holds.
+   */
+  written?: { descriptor: Descriptor; configDigest?: Digest };
+}
+
+function writtenOf(root: AssembledImage | AssembledIndex): { descriptor: Descriptor; configDigest?: Digest } {
+  return 'images' in root ? { descriptor: root.indexDescriptor } : { descriptor: root.manifestDescriptor, configDigest: root.configDescriptor.digest };
 }
 
 /** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
@@ -129,6 +138,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
         break;
       case 'image': {
         const { root } = await outputImage(built, out, `-o type=image`, ctx);
+        if (!outputs.slice(0, outputs.indexOf(out)).some((o) => o.type === 'image')) result.written = writtenOf(root);
         if (!out.push) { ctx.progress.note(`image ${digestOf(root)} kept in the build store (no push requested)`); break; }
         if (out.names.length === 0) {
           throw new Error('push requested without a name: the CLI checks this before building');
@@ -147,6 +157,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
       }
       case 'oci': {
         const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
+        if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
         await writeOciLayout(root, ctx.store, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
         ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
@@ -154,6 +165,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
       case 'docker': {
         if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
         const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
+        if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
         await writeOciLayout(root, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
         ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;

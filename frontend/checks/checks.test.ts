@@ -31,4 +31,31 @@ describe('build checks (BuildKit rules)', () => {
     expect(r.isError).to.equal(true);
     expect(checkDockerfile('# check=skip=all\nFROM a as b\n').warnings).to.deep.equal([]);
   });
+
+  describe('UndefinedVar', () => {
+    const undefinedVar = (text: string, baseEnv?: Record<string, string[]>) =>
+      checkDockerfile(text, 'Dockerfile', baseEnv ? { baseEnv } : {}).warnings.filter((w) => w.rule === 'UndefinedVar').map((w) => `${w.line}: ${w.message}`);
+
+    it('reports a $VAR that no ARG, earlier ENV or predefined arg defines, once per stage, with a suggestion', () => {
+      expect(undefinedVar('FROM scratch\nARG VERSION=1\nENV APP_HOME=/app\nCOPY a-$VERSION $APP_HOME/\nWORKDIR $APP_HOM\nLABEL v=$APP_HOM\n'))
+        .to.deep.equal(["5: Usage of undefined variable '$APP_HOM' (did you mean $APP_HOME?)"]);
+    });
+    it('knows PATH, the platform and proxy args, ENV of parent stages, and leaves RUN/CMD and fallbacks alone', () => {
+      expect(undefinedVar([
+        'FROM scratch AS base', 'ENV ROOT=/r', 'FROM base', 'WORKDIR $ROOT', 'ENV PATH=$PATH:/x', 'COPY --chown=$TARGETARCH a /$TARGETOS/',
+        'RUN echo $NOPE', 'CMD echo $NOPE', 'LABEL a=${NOPE:-fallback} b=\\$LITERAL', '',
+      ].join('\n'))).to.deep.equal([]);
+    });
+    it('needs a global ARG redeclared in the stage, as BuildKit', () => {
+      expect(undefinedVar('ARG V=1\nFROM scratch\nLABEL v=$V\nARG V\nLABEL w=$V\n')).to.deep.equal(["3: Usage of undefined variable '$V'"]);
+    });
+    it('skips a stage on an image whose ENV it was not given, and checks it against the base ENV when given', () => {
+      const text = 'FROM node:22\nWORKDIR $NODE_HOME\nCOPY . $APP_DIR\n';
+      expect(undefinedVar(text)).to.deep.equal([]);
+      expect(undefinedVar(text, { 'node:22': ['PATH', 'NODE_HOME'] })).to.deep.equal(["3: Usage of undefined variable '$APP_DIR'"]);
+    });
+    it('is skipped by # check=skip=UndefinedVar', () => {
+      expect(undefinedVar('# check=skip=UndefinedVar\nFROM scratch\nWORKDIR $X\n')).to.deep.equal([]);
+    });
+  });
 });

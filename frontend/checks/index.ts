@@ -1,5 +1,15 @@
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
+import { undefinedVars } from './undefined-var.js';
+
+/** What the checks may know beyond the text. */
+export interface CheckOptions {
+  /**
+   * The ENV names of base images, by FROM reference as written, when the caller has resolved them. UndefinedVar
+   * checks a stage built on an image only when its ENV is given here (see undefined-var.ts).
+   */
+  baseEnv?: Record<string, string[]>;
+}
 
 export type { CheckWarning } from './rules.js';
 
@@ -23,10 +33,11 @@ export function checkDirective(value: string | undefined): { skip: Set<string>; 
  * Runs BuildKit's build checks on Dockerfile text (pure: text in, findings out), honouring the `# check=` directive.
  * A Dockerfile that does not parse throws its DockerfileError, as a build would.
  */
-export function checkDockerfile(text: string, file = 'Dockerfile'): CheckResult {
+export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkDirective(df.directives.find((d) => d.name === 'check')?.value);
-  const warnings = directive.skipAll ? [] : runRules(df).filter((w) => !directive.skip.has(w.rule));
+  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv)];
+  const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }
 

@@ -80,6 +80,21 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     throw new DockerfileError(df.instructions[0]?.location ?? src.at(1, 1), 'the Dockerfile has no FROM instruction', 'start the Dockerfile with FROM <image>');
   }
 
+  // Named contexts (--build-context): one named like a stage replaces it wholly, as in BuildKit (the stage becomes
+  // `FROM <its name>`, which the caller resolves to the named image); a local one cannot be a stage's filesystem yet.
+  const named = opts.namedContexts ?? {};
+  const isLocal = (ref: string): boolean => findStage(stages, ref) === undefined && named[ref] === 'local';
+  const replaced = new Set<number>();
+  for (const s of stages) {
+    const kind = s.name === undefined ? undefined : named[s.name];
+    if (kind === undefined) continue;
+    if (kind === 'local') {
+      throw new DockerfileError(s.from.location, `--build-context ${s.name ?? ''}: a local directory cannot replace the stage "${s.name ?? ''}"`, 'name an image (docker-image:// or oci-layout://) for a stage, or COPY --from the directory');
+    }
+    replaced.add(s.index);
+    s.instructions = [];
+  }
+
   // Stage links (static: names are never expanded), then the stages the target needs.
   const deps = new Map<number, StageLink[]>();
   const baseOf = new Map<number, number>();
@@ -91,7 +106,10 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     provisional.add(i);
     const s = stages[i];
     if (!s) return;
-    s.baseName = expandGlobal(s.from, s.from.args[0] ?? '');
+    s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
+    if (named[s.baseName] === 'local' && !stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase())) {
+      throw new DockerfileError(src.find(s.from.location, s.baseName), `FROM ${s.baseName}: a local directory named context cannot be a stage's filesystem`, 'COPY --from the directory into a stage instead');
+    }
     const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
     if (base) {
       baseOf.set(i, base.index);
@@ -130,7 +148,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const platform = platforms.get(i);
     if (!s || !platform) continue;
     if (!baseOf.has(i) && s.baseName.toLowerCase() !== 'scratch') want(s.baseName, platform, s.from);
-    for (const l of deps.get(i) ?? []) if (l.stage === undefined) want(l.ref, platform, l.inst);
+    for (const l of deps.get(i) ?? []) if (l.stage === undefined && !isLocal(l.ref)) want(l.ref, platform, l.inst);
   }
   const images = new Map<string, Resolved>();
   await Promise.all(
@@ -173,6 +191,9 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       const id = `${step}.from${k}`;
       out.push({ id, op: { kind: 'image', ref: image.ref, digest: image.digest, platform: st.platform }, inputs: [], text: `FROM ${image.ref}`, location: inst.location, stage: st.index, args: {}, emptyLayer: true });
       return id;
+    },
+    fromSource(ref: string, st: StageState, inst: Instruction) {
+      return isLocal(ref) ? { kind: 'context' as const, name: ref } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
     },
   };
   for (const i of order) {

@@ -47,9 +47,8 @@ export function dispatchCopy(inst: Instruction, st: StageState, ctx: DispatchCon
   const inputs = [st.parent];
   const fromRef = flag('from');
   if (fromRef !== undefined) {
-    const id = ctx.fromVertex(fromRef, st, inst);
-    from = { kind: 'vertex', id };
-    inputs.push(id);
+    from = ctx.fromSource(fromRef, st, inst);
+    if (from.kind === 'vertex') inputs.push(from.id);
   }
   if (files.length > 0) {
     if (paths.length > 0 || fromRef !== undefined) fail(`${inst.keyword} cannot mix heredoc sources with paths or --from`, '<<', 'split it into two instructions');

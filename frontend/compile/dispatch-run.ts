@@ -46,9 +46,8 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
         const spec = parseMountSpec(value, (v) => ex.word(v));
         let from: SourceRef | undefined;
         if (spec.from !== undefined) {
-          const id = ctx.fromVertex(spec.from, st, inst);
-          from = { kind: 'vertex', id };
-          inputs.push(id);
+          from = ctx.fromSource(spec.from, st, inst);
+          if (from.kind === 'vertex') inputs.push(from.id);
         }
         mounts.push(toRunMount(spec, from, mounts.filter((m) => m.type === 'ssh').length));
       } catch (err) {

@@ -16,4 +16,11 @@ export interface CompileOptions {
   buildPlatform: Platform;
   /** Called only for images the target actually needs: FROM, COPY --from=<image>, RUN --mount from=<image>. */
   resolveImage: ResolveImage;
+  /**
+   * `--build-context NAME=…` names, by kind (BuildKit's named contexts). A name that matches a stage replaces that
+   * stage wholly (its instructions are not run); otherwise it replaces the image of that name in FROM, COPY --from and
+   * RUN --mount from=. An `image` one is resolved through `resolveImage(NAME)` (the caller maps the name); a `local`
+   * one is a directory read like the build context: COPY --from=NAME and RUN --mount=from=NAME read it.
+   */
+  namedContexts?: Record<string, 'image' | 'local'>;
 }

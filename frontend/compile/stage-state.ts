@@ -35,6 +35,8 @@ export interface DispatchContext {
   globalArgs: Map<string, string>;
   /** The vertex a `--from`/`from=` value reads: a stage's result or an image source vertex. */
   fromVertex(ref: string, st: StageState, inst: Instruction): VertexId;
+  /** The source a `--from`/`from=` value reads: a named local context, else the vertex fromVertex gives. */
+  fromSource(ref: string, st: StageState, inst: Instruction): { kind: 'context'; name: string } | { kind: 'vertex'; id: VertexId };
 }
 
 /** Sets `key` in an ordered env list, replacing an existing entry in place. */

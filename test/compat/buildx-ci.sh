@@ -115,5 +115,40 @@ printf 'FROM %s\nRUN exit 7\n' "$BASE" > Dockerfile.fail
 status=$?
 expect "exit status 1" test "$status" -eq 1
 
+step "15 named local context (--build-context NAME=DIR), its own .dockerignore"
+mkdir -p "$WORK/shared" && echo "shared v1" > "$WORK/shared/lib.txt" && echo x > "$WORK/shared/skip.log" && echo '*.log' > "$WORK/shared/.dockerignore"
+printf 'FROM %s\nCOPY --from=shared . /shared/\nRUN --mount=from=shared,target=/mnt cp /mnt/lib.txt /mounted.txt\n' "$BASE" > Dockerfile.named
+"${BUILDX[@]}" -f Dockerfile.named --build-context "shared=$WORK/shared" -o "type=local,dest=$WORK/named" .
+expect "COPY --from a named dir" grep -qx 'shared v1' "$WORK/named/shared/lib.txt"
+expect "RUN --mount from a named dir" grep -qx 'shared v1' "$WORK/named/mounted.txt"
+expect "the named dir's .dockerignore applied" test ! -e "$WORK/named/shared/skip.log"
+
+step "16 a stage replaced by an image from an OCI layout (oci-layout://)"
+"${BUILDX[@]}" --provenance=false --target build -t base:layout -o "type=oci,tar=false,dest=$WORK/base-layout" .
+"${BUILDX[@]}" --target test --build-context "build=oci-layout://$WORK/base-layout:layout" --progress plain . >"$WORK/layout.log" 2>&1
+expect "build with an oci-layout stage" test $? -eq 0
+expect "the replaced stage's own steps did not run" bash -c "! grep -q 'cp app.txt' '$WORK/layout.log'"
+
+step "17 --ulimit and --shm-size in RUN"
+printf 'FROM %s\nRUN ulimit -n > /nofile && df -k /dev/shm | tail -1 > /shm\n' "$BASE" > Dockerfile.limits
+"${BUILDX[@]}" -f Dockerfile.limits --ulimit nofile=1024:2048 --shm-size 256m -o "type=local,dest=$WORK/limits" .
+expect "ulimit -n is 1024" grep -qx 1024 "$WORK/limits/nofile"
+expect "/dev/shm is 256m" grep -q 262144 "$WORK/limits/shm"
+
+step "18 --ssh default with RUN --mount=type=ssh"
+eval "$(ssh-agent -s)" >/dev/null
+printf 'FROM %s\nRUN --mount=type=ssh,required=true test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" > /sock\n' "$BASE" > Dockerfile.ssh
+"${BUILDX[@]}" -f Dockerfile.ssh --ssh default -o "type=local,dest=$WORK/ssh" .
+expect "the agent socket is mounted at BuildKit's default target" grep -qx /run/buildkit/ssh_agent.0 "$WORK/ssh/sock"
+"${BUILDX[@]}" -f Dockerfile.ssh --no-cache . 2>"$WORK/ssh-err.txt"
+expect "a required ssh mount without --ssh exits 1" test $? -eq 1
+expect "the error names --ssh" grep -q 'was not given' "$WORK/ssh-err.txt"
+ssh-agent -k >/dev/null
+
+step "19 metadata of a recompressed push is the pushed digest"
+"${BUILDX[@]}" --provenance=false --metadata-file "$WORK/meta/zstd.json" -o "type=registry,name=$REGISTRY/app:meta-zstd,compression=zstd,force-compression=true" .
+pushed="sha256:$(skopeo inspect --raw --tls-verify=false "docker://$REGISTRY/app:meta-zstd" | sha256sum | cut -d' ' -f1)"
+expect "containerimage.digest is the pushed manifest" grep -q "\"containerimage.digest\": \"$pushed\"" "$WORK/meta/zstd.json"
+
 echo "compat: $passed passed, $failed failed"
 test "$failed" -eq 0

@@ -43,4 +43,11 @@ describe('encodeHelperSpec', () => {
     expect(encodeHelperSpec({ ...spec, isPrivileged: true }).toString('utf8').split('\0')).to.include('privileged');
     expect(() => encodeHelperSpec({ ...spec, argv: ['a\0b'] })).to.throw(Error);
   });
+
+  it('passes --ulimit as rlimit records (inf for -1) and --shm-size as one shm record in KiB', () => {
+    const tokens = encodeHelperSpec({ ...spec, rlimits: [{ resource: 7, soft: 1024, hard: 2048 }, { resource: 4, soft: -1, hard: -1 }], shmKib: 131072 }).toString('utf8').split('\0');
+    const at = tokens.indexOf('rlimit');
+    expect(tokens.slice(at, at + 10)).to.deep.equal(['rlimit', '7', '1024', '2048', 'rlimit', '4', 'inf', 'inf', 'shm', '131072']);
+    expect(encodeHelperSpec(spec).toString('utf8').split('\0')).not.to.include.members(['rlimit', 'shm']);
+  });
 });

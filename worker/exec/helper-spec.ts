@@ -44,6 +44,10 @@ export interface HelperSpec {
   /** Overlays staged on host directories before the mounts (sources of binds). */
   overlays: HelperOverlay[];
   mounts: HelperMount[];
+  /** setrlimit before execve: Linux RLIMIT_* numbers; -1 is RLIM_INFINITY. */
+  rlimits?: { resource: number; soft: number; hard: number }[];
+  /** /dev/shm tmpfs size in KiB (65536 when absent). */
+  shmKib?: number;
 }
 
 function overlayTokens(key: string, o: HelperOverlay): string[] {
@@ -75,6 +79,8 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
     if (m.kind === 'bind') t.push('bind', m.srcRoot, m.srcPath, m.target, m.readonly ? 'ro' : 'rw');
     else t.push('tmpfs', m.target, m.data);
   }
+  for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
+  if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));
   for (const token of t) {
     if (token.includes('\0')) throw new Error(`tsbuild-run spec value contains NUL: ${JSON.stringify(token)}`);
   }

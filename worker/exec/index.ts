@@ -14,7 +14,7 @@
 //   whole run (across processes); private = a fresh throwaway dir while this process uses the cache elsewhere;
 //   `from=` is refused (INVALID_ARGUMENT).
 // - --mount=type=secret: a private copy with uid/gid/mode, bound read-only (default /run/secrets/<id>), or `env=`.
-// - --mount=type=ssh: refused when required (no agent forwarding), skipped otherwise.
+// - --mount=type=ssh: a proxy socket (owned uid/gid, mode) forwarding to the --ssh agent; SSH_AUTH_SOCK points at it.
 // - security=insecure: every capability root has, every device, no seccomp, no masked paths, writable /sys. The
 //   builder must gate it.
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
@@ -39,6 +39,7 @@ import { OutputTail } from './output-tail.js';
 import { inspectUpper, removeStubs } from './stubs.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
+import { rlimitOf } from './rlimits.js';
 import { isInUserNamespace } from '../rootless/index.js';
 import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
@@ -62,6 +63,8 @@ export interface ExecEnvironment {
   cacheDir: string;
   /** `--secret` files by id (host paths). */
   secrets: Record<string, string>;
+  /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */
+  ssh?: Record<string, string>;
   /** A private scratch directory for this step (hosts/resolv.conf files, secret copies); removed by the caller. */
   stateDir: string;
   /** cgroup limits for the step; unlimited when absent. */
@@ -196,6 +199,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         rootfs,
         overlays: plan.overlays,
         mounts,
+        ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
+        ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
       }, signal, progress, tail);
     } finally {
       await unmountPremounted?.();

@@ -1,9 +1,10 @@
 import { chown, copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
-import { assertNever } from '../../frontend/index.js';
+import { assertNever, sourceKey } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
 import { inRootPath } from '../confined/index.js';
 import { prepareCacheDir } from './cache-mount.js';
+import { startSshAgentProxy } from './ssh-agent-proxy.js';
 import { SecretError } from './errors.js';
 import type { HelperMount, HelperOverlay } from './helper-spec.js';
 import type { ExecEnvironment, ExecMountSource } from './index.js';
@@ -19,10 +20,10 @@ export interface MountPlan {
   release(): Promise<void>;
 }
 
-// Sources are keyed as the solver's execResources keys them: 'context', 'inline' (the one heredoc script a RUN
+// Sources are keyed as the solver's execResources keys them (sourceKey): 'context', `context:NAME`, 'inline' (the one heredoc script a RUN
 // with a shebang mounts at /dev/pipes/, materialised by the worker) or the source vertex id.
 function sourceOf(env: ExecEnvironment, from: SourceRef): ExecMountSource {
-  const key = from.kind === 'vertex' ? from.id : from.kind;
+  const key = sourceKey(from);
   const src = env.sources[key];
   if (src === undefined) throw new Error(`runExec: no mount source "${key}" in the exec environment`);
   return src;
@@ -45,6 +46,7 @@ class Planner implements MountPlan {
   env: string[] = [];
   #releases: (() => Promise<void>)[] = [];
   #n = 0;
+  #sshSet = false;
 
   constructor(readonly stateDir: string, readonly cwd: string) {}
 
@@ -95,6 +97,22 @@ class Planner implements MountPlan {
     this.mounts.push({ kind: 'bind', srcRoot: dir, srcPath: 'secret', target: this.target(m.target ?? `/run/secrets/${m.id}`), readonly: true });
   }
 
+  // The agent the user forwarded with --ssh ID=SOCKET, through a proxy socket of the mount's owner and mode; the
+  // first ssh mount's target becomes SSH_AUTH_SOCK (as BuildKit sets it).
+  async ssh(m: Extract<RunMount, { type: 'ssh' }>, agents: Record<string, string>): Promise<void> {
+    const agent = agents[m.id];
+    if (agent === undefined) {
+      if (!m.required) return;
+      throw new UserError('SECRET_NOT_FOUND', `RUN --mount=type=ssh needs the SSH agent "${m.id}", but --ssh ${m.id} was not given`, `pass --ssh ${m.id === 'default' ? 'default' : `${m.id}=<agent socket>`}, or mark the mount required=false`);
+    }
+    const proxy = await startSshAgentProxy(agent, m);
+    this.#releases.push(proxy.close);
+    const target = this.target(m.target);
+    this.mounts.push({ kind: 'bind', srcRoot: proxy.dir, srcPath: proxy.name, target, readonly: false });
+    if (!this.#sshSet) this.env.push(`SSH_AUTH_SOCK=${target}`);
+    this.#sshSet = true;
+  }
+
   async cache(m: Extract<RunMount, { type: 'cache' }>, cacheDir: string): Promise<void> {
     if (m.from !== undefined) {
       throw new UserError('INVALID_ARGUMENT', `RUN --mount=type=cache,from=… is not supported (cache id "${m.id}")`, 'drop from= and populate the cache in the step itself');
@@ -118,10 +136,7 @@ class Planner implements MountPlan {
         this.mounts.push({ kind: 'tmpfs', target: this.target(m.target), data: m.size === undefined ? 'mode=1777' : `mode=1777,size=${m.size}` });
         return;
       case 'secret': return this.secret(m, env.secrets);
-      case 'ssh':
-        if (!m.required) return;
-        throw new UserError('INVALID_ARGUMENT', `RUN --mount=type=ssh (id "${m.id}") is not supported by tsbuild`,
-          'fetch private dependencies with a --mount=type=secret token instead, or mark the ssh mount required=false');
+      case 'ssh': return this.ssh(m, env.ssh ?? {});
       default: return assertNever(m);
     }
   }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -136,8 +137,22 @@ static _Noreturn void exec_search(const struct spec *s) {
   fail("execve", file, err);
 }
 
-/** Sets hostname, cwd, credentials and capabilities, then replaces this process (pid 1) with the step's. */
+/** `--ulimit`: set while this process still holds CAP_SYS_RESOURCE, so a hard limit may be raised too (as runc). */
+void apply_rlimits(const struct spec *s) {
+  for (size_t i = 0; i < s->nrlimits; i++) {
+    const struct rlimit_entry *r = &s->rlimits[i];
+    struct rlimit lim = { .rlim_cur = (rlim_t)r->soft, .rlim_max = (rlim_t)r->hard };
+    if (setrlimit(r->resource, &lim) != 0) {
+      char what[16];
+      snprintf(what, sizeof(what), "%d", r->resource);
+      fail("setrlimit", what, errno);
+    }
+  }
+}
+
+/** Sets hostname, cwd, credentials, limits and capabilities, then replaces this process (pid 1) with the step's. */
 _Noreturn void exec_process(const struct spec *s) {
+  apply_rlimits(s);
   if (s->hostname != NULL && sethostname(s->hostname, strlen(s->hostname)) != 0) fail("sethostname", s->hostname, errno);
   make_cwd(s->cwd);
   unsigned long long mask = default_caps_mask();

@@ -11,11 +11,13 @@
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>
+//   rlimit <RLIMIT_* number> <soft|inf> <hard|inf>     shm <KiB>
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include "tsbuild-run.h"
 
@@ -105,6 +107,28 @@ static void read_seccomp(struct cursor *c, struct spec *s) {
   s->nseccomp = len / 2 / sizeof(struct sock_filter);
 }
 
+// A limit: a decimal number or "inf" (RLIM_INFINITY); the full 64-bit range, unlike parse_num.
+static unsigned long long rlimit_value(struct cursor *c, const char *what) {
+  const char *v = next(c, what);
+  if (strcmp(v, "inf") == 0) return RLIM_INFINITY;
+  char *endp;
+  errno = 0;
+  unsigned long long n = strtoull(v, &endp, 10);
+  if (errno != 0 || *v == '\0' || *v == '-' || *endp != '\0' || n == RLIM_INFINITY) fail("spec", what, EINVAL);
+  return n;
+}
+
+static void read_rlimit(struct cursor *c, struct spec *s) {
+  if (s->nrlimits >= MAX_RLIMITS) fail("spec", "rlimit", E2BIG);
+  struct rlimit_entry *r = &s->rlimits[s->nrlimits++];
+  unsigned long resource = next_num(c, "rlimit.resource");
+  if (resource >= RLIMIT_NLIMITS) fail("spec", "rlimit.resource", EINVAL);
+  r->resource = (int)resource;
+  r->soft = rlimit_value(c, "rlimit.soft");
+  r->hard = rlimit_value(c, "rlimit.hard");
+  if (r->hard != RLIM_INFINITY && (r->soft == RLIM_INFINITY || r->soft > r->hard)) fail("spec", "rlimit.soft", EINVAL);
+}
+
 static char *read_all(int fd, size_t *len) {
   size_t cap = 65536, used = 0;
   char *buf = malloc(cap);
@@ -133,6 +157,7 @@ void spec_read(int fd, struct spec *s) {
   memset(s, 0, sizeof(*s));
   s->cwd = "/";
   s->isolate_net = true;
+  s->shm_kib = 65536;
   while (c.p < c.end) {
     const char *key = next(&c, "key");
     if (strcmp(key, "arg") == 0) add_str(&s->argv, &s->nargv, next(&c, "arg"));
@@ -161,7 +186,11 @@ void spec_read(int fd, struct spec *s) {
     else if (strcmp(key, "device") == 0) read_device(&c, s);
     else if (strcmp(key, "cgroup") == 0) add_str(&s->cgroups, &s->ncgroups, next(&c, "cgroup"));
     else if (strcmp(key, "lock") == 0) add_str(&s->locks, &s->nlocks, next(&c, "lock"));
-    else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
+    else if (strcmp(key, "rlimit") == 0) read_rlimit(&c, s);
+    else if (strcmp(key, "shm") == 0) {
+      s->shm_kib = next_num(&c, "shm");
+      if (s->shm_kib < 4) fail("spec", "shm", EINVAL);
+    } else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
     else if (strcmp(key, "overlay") == 0) {
       s->overlays = push(s->overlays, &s->noverlays, sizeof(struct overlay));
       read_overlay(&c, &s->overlays[s->noverlays - 1]);

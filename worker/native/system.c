@@ -37,7 +37,7 @@ static void mount_at(int fd, const char *source, const char *fstype, unsigned lo
 
 // /dev is a fresh tmpfs so nothing created in it reaches the layer; device nodes are bind mounts of the host's
 // (no mknod needed), as runc does when it cannot create device nodes.
-static void mount_dev(int rootfd, const char *root) {
+static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib) {
   mount_at(ensure_target(rootfd, root, "/dev", true), "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
            "mode=755,size=65536k", "/dev");
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
@@ -50,8 +50,9 @@ static void mount_dev(int rootfd, const char *root) {
   }
   mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
-  mount_at(create_in(dev, "shm", true, 01777), "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-           "mode=1777,size=65536k", "/dev/shm");
+  char shm_data[64];
+  snprintf(shm_data, sizeof(shm_data), "mode=1777,size=%lluk", shm_kib);
+  mount_at(create_in(dev, "shm", true, 01777), "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_data, "/dev/shm");
   mount_at(create_in(dev, "mqueue", true, 0755), "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
            "/dev/mqueue");
   static const char *const links[][2] = {
@@ -68,10 +69,10 @@ static void mount_dev(int rootfd, const char *root) {
  * the owner of the current network namespace; when that fails we bind the host's /sys read-only instead — the one
  * documented fallback.
  */
-void mount_system(int rootfd, const char *root, bool privileged) {
+void mount_system(int rootfd, const char *root, bool privileged, unsigned long long shm_kib) {
   unsigned long sys_flags = PROC_FLAGS | (privileged ? 0 : MS_RDONLY);
   mount_at(ensure_target(rootfd, root, "/proc", true), "proc", "proc", PROC_FLAGS, NULL, "/proc");
-  mount_dev(rootfd, root);
+  mount_dev(rootfd, root, shm_kib);
   int sys = ensure_target(rootfd, root, "/sys", true);
   char p[32];
   if (mount("sysfs", fd_path(sys, p), "sysfs", sys_flags, NULL) != 0) {

@@ -33,6 +33,10 @@ struct mount_entry {
 };
 
 #define MAX_DEVICE_RULES 64
+#define MAX_RLIMITS 16
+
+/** A resource limit set with setrlimit just before execve (RLIM_INFINITY for "inf"). */
+struct rlimit_entry { int resource; unsigned long long soft; unsigned long long hard; };
 
 /** A device allow rule (cgroup v2 only; see devices-bpf.c): type 'a' | 'b' | 'c', major/minor -1 for any. */
 struct device_rule { char type; long major; long minor; const char *access; };
@@ -60,6 +64,8 @@ struct spec {
   struct overlay rootfs;
   struct overlay *overlays; size_t noverlays; /* staged read-only or scratch-upper overlays on host dirs */
   struct mount_entry *mounts; size_t nmounts;
+  struct rlimit_entry rlimits[MAX_RLIMITS]; size_t nrlimits;
+  unsigned long long shm_kib; /* /dev/shm tmpfs size in KiB */
 };
 
 /* spec.c */
@@ -80,7 +86,7 @@ void mount_entry(int rootfd, const char *root, const struct mount_entry *m);
 const char *fd_path(int fd, char buf[32]);
 
 /* system.c */
-void mount_system(int rootfd, const char *root, bool privileged);
+void mount_system(int rootfd, const char *root, bool privileged, unsigned long long shm_kib);
 void enter_root(const char *root);
 void mask_paths(void);
 
@@ -99,6 +105,7 @@ void loopback_up(void);
 void join_netns(const char *path, unsigned long long inode);
 void join_cgroups(const struct spec *s);
 unsigned long long default_caps_mask(void);
+void apply_rlimits(const struct spec *s);
 _Noreturn void exec_process(const struct spec *s);
 
 #endif

@@ -1,0 +1,93 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { FileContentStore } from '../worker/index.js';
+import {
+  parseImageConfig, parseManifestDocument, selectPlatform, type Descriptor, type Digest, type Platform, type ResolvedImage,
+} from '../registry/index.js';
+import { UserError } from '../common/index.js';
+
+// `--build-context NAME=oci-layout://DIR[:TAG][@sha256:…]`: an image read from a local OCI image layout, as BuildKit
+// reads one. index.json (or the digest asked for) → the platform's manifest → config; the manifest, config and every
+// layer blob are copied from the layout into the content store, each verified against its digest as it streams.
+
+/** True for a reference naming an image in a local OCI layout. */
+export function isOciLayoutRef(ref: string): boolean {
+  return ref.startsWith('oci-layout://');
+}
+
+const REF_NAME = 'org.opencontainers.image.ref.name';
+const DOC_LIMIT = 4 * 1024 * 1024;
+
+/** Resolves `oci-layout://DIR[:TAG][@sha256:…]` on `platform` and copies its blobs into `store`. */
+export async function resolveOciLayout(text: string, platform: Platform | undefined, store: FileContentStore, signal?: AbortSignal): Promise<ResolvedImage> {
+  const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(text);
+  const dir = m?.[1];
+  if (!m || dir === undefined) throw new UserError('INVALID_ARGUMENT', `invalid OCI layout reference ${JSON.stringify(text)}`, 'write oci-layout://DIR[:TAG][@sha256:…]');
+  const tag = m[2];
+  const digest = m[3] as Digest | undefined;
+  const fail = (what: string, hint = 'write it with -o type=oci,tar=false,dest=DIR (or skopeo copy … oci:DIR)'): never => {
+    throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: ${what}`, hint);
+  };
+  const indexText = await readFile(join(dir, 'index.json'), 'utf8').catch(() => fail('has no readable index.json'));
+  const top = parseManifestDocument(Buffer.from(indexText), undefined, `${dir}/index.json`);
+  if (top.kind !== 'index') fail('index.json is not an image index');
+  const entries = top.kind === 'index' ? top.index.manifests : [];
+  let desc: Descriptor | undefined;
+  if (digest !== undefined) {
+    desc = entries.find((e) => e.digest === digest) ?? { mediaType: '', digest, size: -1 };
+  } else {
+    const tagged = entries.filter((e) => e.annotations?.[REF_NAME] === (tag ?? 'latest'));
+    desc = tagged[0] ?? (tag === undefined && entries.length === 1 ? entries[0] : undefined);
+    if (desc === undefined) fail(tag === undefined ? `index.json lists ${entries.length} images and none is tagged "latest"` : `no image tagged "${tag}" in index.json`, 'name one with oci-layout://DIR:TAG or oci-layout://DIR@sha256:…');
+  }
+  if (desc === undefined) throw new Error('unreachable: no descriptor');
+  const readDoc = async (d: Digest): Promise<Buffer> => {
+    const bytes = await readFile(blobPath(dir, d)).catch(() => fail(`blob ${d} is missing`));
+    if (bytes.length > DOC_LIMIT) fail(`document ${d} is over 4 MiB`);
+    await store.put(bytes, 'application/octet-stream').then((stored) => { if (stored.digest !== d) fail(`blob ${d} does not match its digest (${stored.digest})`); });
+    return bytes;
+  };
+  let doc = parseManifestDocument(await readDoc(desc.digest), desc.mediaType || undefined, `${text}`);
+  let manifestDigest = desc.digest;
+  if (doc.kind === 'index') {
+    const wanted = platform ?? { os: 'linux', architecture: 'amd64' };
+    const chosen = selectPlatform(doc.index, wanted, text);
+    manifestDigest = chosen.digest;
+    doc = parseManifestDocument(await readDoc(chosen.digest), chosen.mediaType, text);
+    if (doc.kind !== 'manifest') fail(`${chosen.digest} is an index inside an index`);
+  }
+  if (doc.kind !== 'manifest') throw new Error('unreachable: not a manifest');
+  const manifest = doc.manifest;
+  const manifestBytes = await readFile(blobPath(dir, manifestDigest));
+  const config = parseImageConfig(await readDoc(manifest.config.digest), text);
+  for (const layer of manifest.layers) {
+    if (await store.has(layer.digest)) continue;
+    const ingest = await store.ingest(`oci-layout-${layer.digest}`, { digest: layer.digest, size: layer.size });
+    try {
+      await pipeline(createReadStream(blobPath(dir, layer.digest)), ingest, ...(signal ? [{ signal }] : []));
+      await ingest.commit();
+    } catch (err) {
+      await ingest.abort();
+      throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: layer ${layer.digest} could not be read or does not match its digest`, 'rewrite the layout', { cause: err });
+    }
+  }
+  const resolvedPlatform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
+  const base = `oci-layout://${dir}${tag !== undefined ? `:${tag}` : ''}`;
+  return {
+    ref: `${base}@${manifestDigest}`,
+    descriptor: { mediaType: doc.mediaType, digest: manifestDigest, size: manifestBytes.length },
+    manifest, config, platform: resolvedPlatform,
+  };
+}
+
+/** The text resolveOciLayout reads for an image already resolved by digest (a cached FROM in a later build). */
+export function ociLayoutByDigest(ref: string, digest: Digest): string {
+  return `${ref.replace(/@sha256:[a-f0-9]{64}$/, '')}@${digest}`;
+}
+
+function blobPath(dir: string, digest: Digest): string {
+  const [alg, hex] = digest.split(':');
+  return join(dir, 'blobs', alg ?? 'sha256', hex ?? '');
+}

@@ -1,0 +1,48 @@
+import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// RUN --mount=type=ssh: the step never sees the host's agent socket. Each mount gets a socket of its own, owned by
+// the mount's uid/gid with its mode (as BuildKit's), and every connection to it is piped to the agent the user named
+// with --ssh. The Dockerfile picks only the id and where the socket appears inside the container.
+
+/** A listening proxy socket: bind `dir`/`name` into the container; `close` stops it and removes the directory. */
+export interface SshAgentProxy { dir: string; name: string; close(): Promise<void> }
+
+/** Starts a proxy to `agent` (a host socket path, from --ssh). */
+export async function startSshAgentProxy(agent: string, owner: { uid: number; gid: number; mode: number }): Promise<SshAgentProxy> {
+  // A short path: a unix socket path is at most 107 bytes, and --root may be deep.
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
+  const name = 'agent.sock';
+  const open = new Set<Socket>();
+  const server = createServer((client) => {
+    const upstream = connect(agent);
+    for (const s of [client, upstream]) {
+      open.add(s);
+      s.on('close', () => open.delete(s));
+      s.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent or the step went away: drop both
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(join(dir, name), () => { server.off('error', reject); resolve(); });
+    });
+    await chown(join(dir, name), owner.uid, owner.gid);
+    await chmod(join(dir, name), owner.mode);
+  } catch (err) {
+    server.close();
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    dir, name,
+    close: async () => {
+      for (const s of open) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
