@@ -1,5 +1,5 @@
 import type { VertexId } from '../../frontend/index.js';
-import { canonicalJson, isDigest, sha256, type Digest } from '../../registry/oci/index.js';
+import { isDigest, type Digest } from '../../registry/oci/index.js';
 import { redactParts, type BuildRecord, type CacheKeyParts, type ContentFiles } from '../../solver/index.js';
 import type { ContextReport } from '../context-report/context-report.js';
 

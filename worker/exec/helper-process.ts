@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import type { ProgressSink } from '../../solver/index.js';
 import { encodeHelperSpec } from './helper-spec.js';
 import type { HelperSpec } from './helper-spec.js';
 import type { OutputTail } from './output-tail.js';
 import { parseStatusLine } from './status.js';
 import type { Stub } from './status.js';
+import { nativePath } from '../native-path.js';
 
 /** How a helper run ended, from its status lines (and the process's own exit when it died before reporting). */
 export interface HelperResult {
@@ -22,15 +21,9 @@ export interface HelperResult {
 
 const KILL_AFTER_MS = 2000;
 
-/** The helper binary: `TSBUILD_RUN` when set, else worker/native/tsbuild-run of this checkout (source or dist). */
+/** The helper binary: `TSBUILD_RUN` when set, else worker/native/tsbuild-run of this checkout (source, dist or bundle). */
 export function helperPath(): string {
-  const fromEnv = process.env['TSBUILD_RUN'];
-  if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-  const candidates = ['../../../worker/native/tsbuild-run', '../native/tsbuild-run']
-    .map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  const found = candidates.find((p) => existsSync(p));
-  if (found === undefined) throw new Error(`tsbuild-run not found (looked at ${candidates.join(', ')}); run make native`);
-  return found;
+  return nativePath('worker/native/tsbuild-run', 'TSBUILD_RUN');
 }
 
 const filters = new Map<string, Promise<Buffer>>();
