@@ -40,8 +40,9 @@ export class ParallelGzip extends Transform {
 
   constructor(options: { parallel?: number } = {}) {
     super();
-    // libuv's pool has 4 threads by default and file reads share it: leave one free for the tar's reads.
-    this.#maxJobs = options.parallel ?? Math.max(1, Math.min(availableParallelism(), 3));
+    // One block more than cores keeps every core busy while the main thread hashes and writes; libuv's pool has 4
+    // threads by default and streamed file reads share it, so at most 3 blocks run at once.
+    this.#maxJobs = options.parallel ?? Math.min(availableParallelism() + 1, 3);
     this.push(HEADER);
   }
 
