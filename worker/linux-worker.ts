@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
+import { canonicalJson, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
@@ -121,7 +122,15 @@ export class LinuxWorker implements Worker {
     // Only the context is hashed through the cache: a mounted snapshot view gets a fresh anonymous device each time,
     // so its (dev, inode) pairs say nothing about the next mount.
     const cache = source.kind === 'context' ? this.#hashes : undefined;
-    return this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache));
+    // A committed snapshot never changes (names are random or chain ids), so its digest for a selection is kept by
+    // (snapshot name, op): a cached COPY --from neither mounts nor walks the stage again.
+    const snapshot = source.kind === 'fs' ? source.fs.snapshot : null;
+    const key = snapshot === null ? undefined : sha256(canonicalJson({ v: 1, kind: 'snapshot-selection', snapshot, op }));
+    const known = key === undefined ? undefined : this.#hashes.getTree(key);
+    if (known !== undefined) return known;
+    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache));
+    if (key !== undefined) this.#hashes.setTree(key, result);
+    return result;
   }
 
   /**

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -8,6 +8,7 @@ import { createGunzip, gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
 import type { ImageConfig, ImageManifest } from '../../registry/oci/index.js';
+import type { CopyOp } from '../../frontend/index.js';
 import type { FsState, LayerRef, ProgressSink } from '../../solver/index.js';
 import { LinuxWorker, withMountedSnapshot } from '../../worker/index.js';
 
@@ -132,6 +133,19 @@ describe('LinuxWorker', () => {
     expect(err).to.have.property('code', 'INVALID_ARGUMENT');
     expect(worker.snapshotter.list().map((s) => s.kind)).to.deep.equal(['committed']);
     expect(await mountRows()).to.equal(0);
+  });
+
+  it('keeps a committed snapshot\'s content digest by snapshot and selection: a second ask mounts and reads nothing', async () => {
+    const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
+    const fs = await worker.mkdir({ kind: 'mkdir', path: '/opt/tool', user: 'app' }, base, signal);
+    const op: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'vertex', id: 'stage-0' }, sources: ['opt'], dest: '/x', link: false, parents: false, exclude: [] };
+    const first = await worker.contentDigest({ kind: 'fs', fs }, op, signal);
+    // Changing the committed files behind the snapshotter's back (never done for real) shows the second answer
+    // comes from the cache, not from a new mount and walk.
+    const [upper] = worker.snapshotter.lowerDirs(fs.snapshot as string);
+    await writeFile(join(upper as string, 'opt', 'tool', 'new'), 'x');
+    expect(await worker.contentDigest({ kind: 'fs', fs }, op, signal)).to.deep.equal(first);
+    expect((await worker.contentDigest({ kind: 'fs', fs }, { ...op, sources: ['opt/tool'] }, signal)).digest).to.not.equal(first.digest);
   });
 
   it('feeds a layer it wrote back through unpack to the same snapshot contents', async () => {

@@ -36,7 +36,8 @@ import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
 import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
-import { inspectUpper, removeStubs } from './stubs.js';
+import { inspectUpperIn, removeStubsIn } from './stubs.js';
+import { RootSession } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
 import { rlimitOf } from './rlimits.js';
@@ -165,8 +166,11 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   const isPrivileged = op.security === 'insecure';
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
+  // One confined process looks at the upper dir before the step and removes the stubs after it (stubs.ts): it waits
+  // idle while the step runs instead of a second process being started on the critical path.
+  const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
   try {
-    upperBefore = await inspectUpper(env.rootfs.upperDir, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
+    upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });
     const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
@@ -209,8 +213,16 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   } finally {
     await plan.release();
     if (result !== undefined && upperBefore !== undefined) {
-      await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);
-      await removeStubs(env.rootfs.upperDir, env.rootfs.lowerDirs, result.stubs, upperBefore, result.settled);
+      try {
+        await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);
+        await removeStubsIn(session, env.rootfs.lowerDirs.length, result.stubs, upperBefore, result.settled);
+      } catch (err) {
+        await session.abort();
+        throw session.failure ?? err;
+      }
+      await session.close();
+    } else {
+      await session.abort();   // the step failed before it ran: its own error is the one to report
     }
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });

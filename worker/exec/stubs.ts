@@ -30,15 +30,18 @@ function ancestors(path: string): string[] {
 
 /** Records, before the step runs, the upper root's mtime and which ancestors of the mount targets it lacks. */
 export async function inspectUpper(upperDir: string, targets: string[]): Promise<UpperBefore> {
-  return RootSession.with(upperDir, {}, async (session) => {
-    const absent = new Set<string>();
-    for (const dir of new Set(targets.flatMap((t) => [t, ...ancestors(t)]))) {
-      if (await session.lstat(0, inRootPath(dir)) === undefined) absent.add(dir);
-    }
-    const root = await session.lstat(0, '');
-    if (root === undefined) throw new Error(`upper dir ${upperDir} vanished`);
-    return { rootMtimeNs: root.mtimeNs, absent };
-  });
+  return RootSession.with(upperDir, {}, (session) => inspectUpperIn(session, targets));
+}
+
+/** inspectUpper through a session the caller keeps for the step (one confined process for before and after). */
+export async function inspectUpperIn(session: RootSession, targets: string[]): Promise<UpperBefore> {
+  const absent = new Set<string>();
+  for (const dir of new Set(targets.flatMap((t) => [t, ...ancestors(t)]))) {
+    if (await session.lstat(0, inRootPath(dir)) === undefined) absent.add(dir);
+  }
+  const root = await session.lstat(0, '');
+  if (root === undefined) throw new Error('the upper dir vanished');
+  return { rootMtimeNs: root.mtimeNs, absent };
 }
 
 // A directory that was not in the upper dir before, is empty now and has the lower one's owner and mode is only
@@ -62,19 +65,23 @@ async function isPureCopyUp(session: RootSession, lowers: number, dir: string): 
  */
 export async function removeStubs(upperDir: string, lowerDirs: string[], stubs: Stub[], before: UpperBefore,
   settled: [number, number] | undefined): Promise<void> {
-  await RootSession.with(upperDir, { lowerRoots: lowerDirs }, async (session) => {
-    const rootNow = (await session.lstat(0, ''))?.mtimeNs;
-    const isRootUntouched = settled !== undefined && rootNow !== undefined && near(rootNow, nanos(settled));
-    for (const stub of [...stubs].reverse()) {
-      const parentBefore = await session.removeStub(inRootPath(stub.path), stub.isDir);
-      if (parentBefore !== undefined && near(parentBefore, nanos(stub.after))) {
-        await session.setMtime(inRootPath(posix.dirname(stub.path)), nanos(stub.before));
-      }
+  await RootSession.with(upperDir, { lowerRoots: lowerDirs }, (session) => removeStubsIn(session, lowerDirs.length, stubs, before, settled));
+}
+
+/** removeStubs through the step's session, opened on the upper dir with `lowers` lower roots. */
+export async function removeStubsIn(session: RootSession, lowerDirs: number, stubs: Stub[], before: UpperBefore,
+  settled: [number, number] | undefined): Promise<void> {
+  const rootNow = (await session.lstat(0, ''))?.mtimeNs;
+  const isRootUntouched = settled !== undefined && rootNow !== undefined && near(rootNow, nanos(settled));
+  for (const stub of [...stubs].reverse()) {
+    const parentBefore = await session.removeStub(inRootPath(stub.path), stub.isDir);
+    if (parentBefore !== undefined && near(parentBefore, nanos(stub.after))) {
+      await session.setMtime(inRootPath(posix.dirname(stub.path)), nanos(stub.before));
     }
-    const dirs = [...new Set(stubs.flatMap((s) => ancestors(s.path)))].sort((a, b) => b.length - a.length);
-    for (const dir of dirs) {
-      if (before.absent.has(dir) && await isPureCopyUp(session, lowerDirs.length, inRootPath(dir))) await session.rmdir(inRootPath(dir));
-    }
-    if (isRootUntouched) await session.setMtime('', before.rootMtimeNs);
-  });
+  }
+  const dirs = [...new Set(stubs.flatMap((s) => ancestors(s.path)))].sort((a, b) => b.length - a.length);
+  for (const dir of dirs) {
+    if (before.absent.has(dir) && await isPureCopyUp(session, lowerDirs, inRootPath(dir))) await session.rmdir(inRootPath(dir));
+  }
+  if (isRootUntouched) await session.setMtime('', before.rootMtimeNs);
 }

@@ -1,12 +1,11 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGzip } from 'node:zlib';
 import { MediaType } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { ContentStore } from '../content/content-store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
+import { LAYER_COMPRESSOR, ParallelGzip } from './parallel-gzip.js';
 
 /** A layer written to the content store. */
 export interface ExportedLayer {
@@ -16,11 +15,9 @@ export interface ExportedLayer {
   diffId: Digest;
   /** True when the snapshot changed nothing: callers leave such a layer out of the image. */
   empty: boolean;
+  /** How the blob was compressed (parallel-gzip.ts): the same tar and the same compressor give the same blob. */
+  compressor: string;
 }
-
-// gzip output depends on the level and zlib's header fields; Node writes mtime 0 and no file name, so a fixed
-// level makes the compressed bytes (and the layer digest) reproducible along with the tar.
-const GZIP_LEVEL = 6;
 
 /** Diffs committed snapshot `name` against its parent into a gzip layer in `store`. */
 export async function exportLayer(
@@ -32,16 +29,17 @@ export async function exportLayer(
   const [upperDir] = snapshotter.lowerDirs(name);
   const empty = upperDir === undefined || (await readdir(upperDir)).length === 0;
   const ingest = await store.ingest(`layer-${name}-${randomBytes(4).toString('hex')}`);
-  const hash = createHash('sha256');
   try {
-    const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
+    // Level 1 (STYLE.md §6) on every core; the diffId is hashed in the same pass over the tar.
+    const gzip = new ParallelGzip();
     const tar = await snapshotter.diff(name, { sourceDateEpoch: options.sourceDateEpoch });
-    await pipeline(tar, tap, createGzip({ level: GZIP_LEVEL }), ingest, options.signal ? { signal: options.signal } : {});
+    await pipeline(tar, gzip, ingest, options.signal ? { signal: options.signal } : {});
     const blob = await ingest.commit();
     return {
       descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size },
-      diffId: `sha256:${hash.digest('hex')}`,
+      diffId: gzip.diffId(),
       empty,
+      compressor: LAYER_COMPRESSOR,
     };
   } catch (err) {
     await ingest.abort();

@@ -1,5 +1,5 @@
-import { constants } from 'node:fs';
-import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
+import { lstat, open, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -25,6 +25,14 @@ export interface LayerTarOptions {
 }
 
 interface WalkEntry { rel: string; path: string; st: Stats }
+
+// Files up to this size are read whole with synchronous calls (open, fstat, read, close) and handed to the tar as
+// one buffer: no stream and no thread-pool round trip per file. Larger ones stream.
+const SMALL_FILE = 1 << 20;
+// Entries are queued in the tar without waiting for each; the writer waits for the tar to take them every this
+// many entries or bytes, so memory stays bounded while the per-entry promise is gone.
+const BATCH_ENTRIES = 512;
+const BATCH_BYTES = 8 << 20;
 
 /**
  * Streams an overlay upper dir as an OCI layer tar: entries in depth-first order with names sorted bytewise,
@@ -52,6 +60,7 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
   const fuseXattr = fuseOpaqueXattr();
   const readsFuse = fuseXattr !== opaqueXattr || snapshotterKind() === 'fuse-overlayfs';
   const fuseDirs = new Set(readsFuse ? entries.filter((e) => e.st.isDirectory() && xattrs.get(e.path)?.[fuseXattr]?.toString() === 'y').map((e) => e.rel) : []);
+  const out = new EntryQueue(pack);
   for (const e of entries) {
     if (pack.destroyed) return;
     if (isFuseMarker(e, fuseDirs)) continue;
@@ -63,32 +72,61 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
     if (isOverlayWhiteout(e.st)) {
       const slash = e.rel.lastIndexOf('/');
       const name = `${e.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${e.rel.slice(slash + 1)}`;
-      await add(pack, { name, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
+      await out.add({ name, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
     } else if (e.st.isDirectory()) {
-      await add(pack, { ...base, name: `${e.rel}/`, type: 'directory' });
+      await out.add({ ...base, name: `${e.rel}/`, type: 'directory' });
       // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
       // the directory entry so a streaming applier clears the lower contents before writing the new ones.
       const isOpaque = fuseDirs.has(e.rel) ? await existsBelow(options.lowerDirs ?? [], e.rel) : attrs[opaqueXattr]?.toString() === 'y';
       if (isOpaque) {
-        await add(pack, { name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
+        await out.add({ name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
       }
     } else if (e.st.isSymbolicLink()) {
-      await add(pack, { ...base, type: 'symlink', linkname: await readlink(e.path) });
+      await out.add({ ...base, type: 'symlink', linkname: await readlink(e.path) });
     } else if (e.st.nlink > 1 && seen.has(`${e.st.dev}:${e.st.ino}`)) {
-      await add(pack, { ...base, type: 'link', linkname: seen.get(`${e.st.dev}:${e.st.ino}`) ?? '' });
+      await out.add({ ...base, type: 'link', linkname: seen.get(`${e.st.dev}:${e.st.ino}`) ?? '' });
     } else {
       if (e.st.nlink > 1) seen.set(`${e.st.dev}:${e.st.ino}`, e.rel);
-      if (e.st.isFile()) {
+      if (e.st.isFile() && e.st.size <= SMALL_FILE) {
+        await out.add({ ...base, type: 'file', size: e.st.size }, readSmallNoFollow(e.path, e.st));
+      } else if (e.st.isFile()) {
+        await out.flush();
         const entry = pack.entry({ ...base, type: 'file', size: e.st.size });
         await pipeline(await openNoFollow(e.path, e.st), entry);
       } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
         const type = e.st.isCharacterDevice() ? 'character-device' : 'block-device';
-        await add(pack, { ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+        await out.add({ ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
       } else if (e.st.isFIFO()) {
-        await add(pack, { ...base, type: 'fifo' });
+        await out.add({ ...base, type: 'fifo' });
       }
       // Sockets are not representable in a tar and never belong in an image; they are left out, as docker does.
     }
+  }
+  await out.flush();
+}
+
+/** Entries with their whole body, queued in the tar in order; waits for the tar only once a batch is queued. */
+class EntryQueue {
+  readonly #pack: Pack;
+  #last: Promise<void> = Promise.resolve();
+  #entries = 0;
+  #bytes = 0;
+
+  constructor(pack: Pack) { this.#pack = pack; }
+
+  async add(header: Headers, body: Buffer = Buffer.alloc(0)): Promise<void> {
+    this.#last = new Promise((resolve, reject) => {
+      this.#pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
+    });
+    this.#last.catch(() => undefined);   // awaited by flush; an error also destroys the pack
+    this.#bytes += body.length;
+    if (++this.#entries >= BATCH_ENTRIES || this.#bytes >= BATCH_BYTES) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    this.#entries = 0;
+    this.#bytes = 0;
+    await this.#last;
   }
 }
 
@@ -122,13 +160,15 @@ async function existsBelow(lowerDirs: string[], rel: string): Promise<boolean> {
   return false;
 }
 
+// Synchronous readdir and lstat (no thread-pool round trip per name), yielding to the event loop now and then.
 async function walk(dir: string, rel: string, out: WalkEntry[]): Promise<void> {
-  const names = (await readdir(dir)).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-  for (const name of names) {
+  const names = readdirSync(dir).map((name) => ({ name, key: Buffer.from(name) })).sort((a, b) => Buffer.compare(a.key, b.key));
+  for (const { name } of names) {
     const path = join(dir, name);
     const childRel = rel ? `${rel}/${name}` : name;
-    const st = await lstat(path);
+    const st = lstatSync(path);
     out.push({ rel: childRel, path, st });
+    if (out.length % 2048 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     if (st.isDirectory()) await walk(path, childRel, out);
   }
 }
@@ -151,10 +191,24 @@ async function openNoFollow(path: string, seen: Stats): Promise<Readable> {
   return handle.createReadStream();
 }
 
-function add(pack: Pack, header: Headers): Promise<void> {
-  return new Promise((resolve, reject) => {
-    pack.entry(header, Buffer.alloc(0), (err) => (err ? reject(err) : resolve()));
-  });
+/** A small file's bytes, read with the same checks as openNoFollow. */
+function readSmallNoFollow(path: string, seen: Stats): Buffer {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.size !== seen.size) {
+      throw new Error(`${path} changed while the layer was being written`);
+    }
+    const body = Buffer.allocUnsafe(seen.size);
+    for (let off = 0; off < body.length;) {
+      const n = readSync(fd, body, off, body.length - off, off);
+      if (n === 0) throw new Error(`${path} changed while the layer was being written`);
+      off += n;
+    }
+    return body;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // tar-stream writes PAX values as UTF-8 text, so only xattrs whose value survives that are carried (binary values,

@@ -1,0 +1,46 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { ParallelGzip } from './parallel-gzip.js';
+
+async function compress(input: Buffer, parallel?: number, chunk = 64 * 1024): Promise<{ out: Buffer; diffId: string }> {
+  const pieces: Buffer[] = [];
+  for (let i = 0; i < input.length; i += chunk) pieces.push(input.subarray(i, i + chunk));
+  const gz = new ParallelGzip(parallel === undefined ? {} : { parallel });
+  const out: Buffer[] = [];
+  await pipeline(Readable.from(pieces), gz, async (source: AsyncIterable<Buffer>) => { for await (const b of source) out.push(b); });
+  return { out: Buffer.concat(out), diffId: gz.diffId() };
+}
+
+// Half random, half repetitive: blocks that compress and blocks that do not, across several 1 MiB boundaries.
+function sample(size: number): Buffer {
+  const b = Buffer.alloc(size);
+  randomBytes(Math.floor(size / 2)).copy(b);
+  for (let i = Math.floor(size / 2); i < size; i++) b[i] = (i * 7) % 61;
+  return b;
+}
+
+describe('ParallelGzip', () => {
+  for (const size of [0, 1, 1000, 1 << 20, (1 << 20) + 1, 3.5 * (1 << 20)]) {
+    it(`writes one gzip member that decompresses to the input (${size} bytes) and hashes the input`, async () => {
+      const input = sample(size);
+      const { out, diffId } = await compress(input);
+      expect(gunzipSync(out).equals(input)).to.equal(true);
+      expect(diffId).to.equal(`sha256:${createHash('sha256').update(input).digest('hex')}`);
+      // One member: the header, one deflate stream to the end, then CRC-32 and length.
+      expect(inflateRawSync(out.subarray(10, out.length - 8)).equals(input)).to.equal(true);
+      expect(out.readUInt32LE(out.length - 4)).to.equal(size);
+    });
+  }
+
+  it('gives the same bytes whatever the parallelism and the chunking of the input', async () => {
+    const input = sample(5 * (1 << 20) + 12345);
+    const a = await compress(input, 1, 4096);
+    const b = await compress(input, 3, 1 << 20);
+    const c = await compress(input, 2, 333_333);
+    expect(a.out.equals(b.out)).to.equal(true);
+    expect(a.out.equals(c.out)).to.equal(true);
+  });
+});
