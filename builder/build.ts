@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
 import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
-import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
+import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
@@ -267,7 +267,7 @@ async function buildLocked(
       await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
       if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
-      const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
+      const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
     }
     const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
@@ -275,7 +275,7 @@ async function buildLocked(
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
-      ensureLocal: (layers) => remote.blobs.fetch(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
+      ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
     });
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
@@ -283,7 +283,7 @@ async function buildLocked(
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
     const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {
-      client, store: worker.store, images, progress: req.progress, signal: req.signal, worker,
+      client, store: worker.store, blobs: remote.blobs, images, progress: req.progress, signal: req.signal, worker,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });
     await exporter?.settle();

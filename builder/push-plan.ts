@@ -1,4 +1,5 @@
 import { RegistryClient, formatRepository, parseReference, type Descriptor, type Digest, type Repository } from '../registry/index.js';
+import { mountSource, RepositoryTarget } from './content/index.js';
 
 /** What a push would do with one blob. */
 export type BlobAction = 'exists' | 'mount' | 'upload';
@@ -29,20 +30,21 @@ export interface PushPlan {
 export async function planPush(
   client: RegistryClient, target: string, blobs: { config: Descriptor; layers: Descriptor[] }, candidates: string[], signal?: AbortSignal,
 ): Promise<PushPlan> {
-  const repo = parseReference(target);
+  const repo = new RepositoryTarget(client, parseReference(target));
+  // Every repository of the target's registry but the target (the one same-registry guard), each asked once.
   const others: Repository[] = [];
   for (const c of candidates) {
-    const r = parseReference(c);
-    if (r.registry === repo.registry && r.path !== repo.path && !others.some((o) => o.path === r.path)) others.push({ registry: r.registry, path: r.path });
+    const r = mountSource([parseReference(c)], repo.repository);
+    if (r && !others.some((o) => o.path === r.path)) others.push(r);
   }
   const planned: PlannedBlob[] = [];
   const all: [Descriptor, PlannedBlob['what']][] = [[blobs.config, 'config'], ...blobs.layers.map((l): [Descriptor, PlannedBlob['what']] => [l, 'layer'])];
   for (const [desc, what] of all) {
     if (planned.some((p) => p.digest === desc.digest)) continue;
     const base = { digest: desc.digest, size: desc.size, what };
-    if (await client.hasBlob(repo, desc.digest, signal)) { planned.push({ ...base, action: 'exists' }); continue; }
+    if (await repo.has(desc, signal)) { planned.push({ ...base, action: 'exists' }); continue; }
     let from: Repository | undefined;
-    for (const o of others) if (from === undefined && (await client.hasBlob(o, desc.digest, signal))) from = o;
+    for (const o of others) if (from === undefined && (await new RepositoryTarget(client, o).has(desc, signal))) from = o;
     planned.push(from ? { ...base, action: 'mount', from: formatRepository(from) } : { ...base, action: 'upload' });
   }
   const count = (a: BlobAction) => planned.filter((p) => p.action === a).length;
