@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { BuildHistory, SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -160,12 +160,13 @@ export async function readExcludes(contextDir: string, dockerfilePath: string): 
   return [];
 }
 
-/** When each vertex's result was first built: its cache record's time (now for a step that just ran). */
-async function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Promise<Record<string, number>> {
+/** When each vertex's result was first built: its cache record's time (now for a step that just ran), read only. */
+function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Record<string, number> {
+  const created = cache.createdAt(Object.values(keys).map((k) => k.digest));
   const out: Record<string, number> = {};
   for (const [id, key] of Object.entries(keys)) {
-    const record = await cache.get(key.digest);
-    if (record) out[id] = record.created;
+    const at = created.get(key.digest);
+    if (at !== undefined) out[id] = at;
   }
   return out;
 }
@@ -219,6 +220,7 @@ async function buildLocked(
 ): Promise<BuildOutcome> {
   const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch, ...(req.hooks ? { hooks: req.hooks } : {}) });
   const cache = SqliteCacheIndex.open(req.root);
+  const history = BuildHistory.open(req.root);
   const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
   const images = new RegistryImageSource(client, worker.store);
   const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
@@ -253,7 +255,7 @@ async function buildLocked(
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
-    const times = await builtAt(cache, solved.keys);
+    const times = builtAt(cache, solved.keys);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
     for (const [k, part] of parts.entries()) {
@@ -304,10 +306,11 @@ async function buildLocked(
   } finally {
     record.finished = Date.now();
     if (recorder) record.keyManifest = [...recorder.finished.values()].map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
-    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: history, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
-    cache.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
+    history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
+    history.close();
     if (leaseId) await cache.release(leaseId);
     cache.close();
     worker.close();

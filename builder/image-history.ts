@@ -1,4 +1,4 @@
-import { SqliteCacheIndex } from '../solver/index.js';
+import { BuildHistory } from '../solver/index.js';
 import { FileContentStore } from '../worker/index.js';
 import {
   RegistryClient, parseImageConfig, parseManifestDocument, parseReference,
@@ -32,7 +32,7 @@ function ago(iso: string | undefined, now = Date.now()): string {
 
 /** Finds the image locally first (the newest build that tagged it, its documents in the content store), else in its registry. */
 async function loadImage(name: string, root: string, platform: Platform): Promise<{ config: ImageConfig; manifest: ImageManifest; source: string }> {
-  const cache = SqliteCacheIndex.open(root);
+  const cache = BuildHistory.open(root);
   try {
     const local = cache.listBuilds().find((b) => b.status === 'succeeded' && b.resultDigest && b.tags.includes(name));
     if (local?.resultDigest) {

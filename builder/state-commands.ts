@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { SqliteCacheIndex, type BuildSummary } from '../solver/index.js';
+import { BuildHistory, SqliteCacheIndex, type BuildSummary } from '../solver/index.js';
 import { LinuxWorker } from '../worker/index.js';
 import { defaultRoot } from './options/root.js';
 import { printImageHistory } from './image-history.js';
@@ -28,7 +28,7 @@ export function registerStateCommands(program: Command): void {
     .option('--no-trunc', "don't truncate output")
     .action(async (image: string | undefined, flags: { root: string; json?: boolean; trunc?: boolean }) => {
       if (image) { await printImageHistory(image, { root: flags.root, ...(flags.json ? { json: true } : {}), ...(flags.trunc === false ? { noTrunc: true } : {}) }); return; }
-      const cache = SqliteCacheIndex.open(flags.root);
+      const cache = BuildHistory.open(flags.root);
       try {
         const builds = cache.listBuilds().map(redactRecord);
         if (flags.json) process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
@@ -43,7 +43,7 @@ export function registerStateCommands(program: Command): void {
       const root = parent.root;
       // --json is also an option of `history`, which takes it wherever it appears on the line.
       const json = flags.json === true || parent.json === true;
-      const cache = SqliteCacheIndex.open(root);
+      const cache = BuildHistory.open(root);
       try {
         const id = given ?? latestBuildId(cache.listBuilds());
         if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass --root of the builds');

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { SqliteCacheIndex } from '../../solver/index.js';
+import { BuildHistory } from '../../solver/index.js';
 import { readDockerfile, readExcludes } from '../build.js';
 import { defaultRoot } from '../options/root.js';
 import { contextReportFor } from './load-context-report.js';
@@ -25,7 +25,7 @@ export function registerContextCommand(program: Command): void {
       const dockerfile = await readDockerfile({ contextDir, ...(flags.file ? { dockerfile: flags.file } : {}) });
       const excludes = await readExcludes(contextDir, dockerfile.path);
       const hasHistory = await stat(join(flags.root, 'cache.db')).then(() => true, () => false);
-      const index = hasHistory ? SqliteCacheIndex.open(flags.root) : undefined;
+      const index = hasHistory ? BuildHistory.open(flags.root) : undefined;
       try {
         const report = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, ...(index ? { index } : {}) });
         process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderContextText(report));

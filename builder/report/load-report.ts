@@ -1,11 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
+import { BuildHistory, type BuildRecord } from '../../solver/index.js';
 import { buildReport, type Report, type ReportInput } from './model.js';
 import { UserError } from '../../common/index.js';
 
 /** A build record from the history in `root`: by id (a unique prefix is enough), or the latest build. */
 export function readBuildRecord(root: string, buildId?: string): BuildRecord {
-  const cache = SqliteCacheIndex.open(root);
+  const cache = BuildHistory.open(root);
   try {
     const id = buildId ?? cache.listBuilds(1)[0]?.id;
     if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass the --root the build used');

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
+import { BuildHistory, type BuildRecord } from '../../solver/index.js';
 import { recordedBuilds } from './recorded-builds.js';
 import { buildTrends, renderTrendsHtml, renderTrendsText } from './trends.js';
 import { UserError } from '../../common/index.js';
@@ -19,7 +19,7 @@ export async function trendsAction(flags: { root: string; last?: string; file?: 
 
 /** The last `n` builds of `dockerfile` (that of the latest build when absent), oldest first. */
 function lastBuilds(root: string, n: number, dockerfile: string | undefined): BuildRecord[] {
-  const index = SqliteCacheIndex.open(root);
+  const index = BuildHistory.open(root);
   try {
     const records = recordedBuilds(index, dockerfile, n);
     if (records.length === 0) {
