@@ -2,23 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph } from '../frontend/index.js';
-import { BuildHistory, SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { solve, type SqliteCacheIndex, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextReportFor } from './context-report/load-context-report.js';
-import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, formatPlatform, ociArch, type Digest, type Platform, type RegistryMetrics,
+  formatPlatform, ociArch, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
-import { lockRoot } from './root-lock.js';
+import type { Root } from './commands/root.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
@@ -48,7 +47,6 @@ export interface BuildRequest {
   platforms?: Platform[];
   noCache: boolean;
   noCacheFilter: string[];
-  root: string;
   secrets: Record<string, string>;
   progress: ProgressWriter;
   signal: AbortSignal;
@@ -69,8 +67,6 @@ export interface BuildRequest {
   namedContexts?: Record<string, string>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
-  /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
-  insecureRegistries?: string[];
   /**
    * Test hooks (crash points) for the whole build: solve, worker and build record. The CLI reads them from the
    * environment (`TSBUILD_CRASH_AT`) at its edge and passes them; library callers pass their own or none.
@@ -172,7 +168,7 @@ function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Recor
 }
 
 /** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
-export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
+export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutcome> {
   const contextDir = resolve(req.contextDir);
   const info = await stat(contextDir).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -184,13 +180,12 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   checkOutputsForPlatforms(req.outputs, platforms);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
-  const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
+  // Held until the root is closed, after the build's reports too.
+  await root.lock('shared', () => req.progress.note(`waiting for a prune of ${root.dir} to finish`));
   try {
-    return await buildLocked(req, contextDir, dockerfile, excludes, platforms);
+    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms);
   } catch (err) {
     throw withSource(err, { file: dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
-  } finally {
-    await lock.release();
   }
 }
 
@@ -216,12 +211,12 @@ async function compileAll(
 
 /** The build proper, once the root is locked. */
 async function buildLocked(
-  req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
+  req: BuildRequest, root: Root, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
 ): Promise<BuildOutcome> {
-  const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch, ...(req.hooks ? { hooks: req.hooks } : {}) });
-  const cache = SqliteCacheIndex.open(req.root);
-  const history = BuildHistory.open(req.root);
-  const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
+  const worker = await root.worker();
+  const cache = await root.cache();
+  const history = await root.history();
+  const client = await root.registry();
   const images = new RegistryImageSource(client, worker.store);
   const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
@@ -310,11 +305,8 @@ async function buildLocked(
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
-    history.close();
     if (leaseId) await cache.release(leaseId);
-    cache.close();
-    worker.close();
-    await client.close();
+    cache.flush();
   }
 }
 

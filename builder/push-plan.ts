@@ -1,4 +1,4 @@
-import { RegistryClient, formatRepository, parseReference, type Descriptor, type Digest, type Repository } from '../registry/index.js';
+import { formatRepository, parseReference, type Descriptor, type Digest, type RegistryClient, type Repository } from '../registry/index.js';
 import { mountSource, RepositoryTarget } from './content/index.js';
 
 /** What a push would do with one blob. */
@@ -66,16 +66,11 @@ export function renderPushPlan(plan: PushPlan): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** `build --push --dry-run`: the plan for every name the build would have pushed, from a new registry client. */
+/** `build --push --dry-run`: the plan for every name the build would have pushed. */
 export async function pushPlans(
-  names: string[], image: { configDescriptor: Descriptor; manifest: { layers: Descriptor[] } }, candidates: string[], signal?: AbortSignal,
+  names: string[], image: { configDescriptor: Descriptor; manifest: { layers: Descriptor[] } }, candidates: string[], client: RegistryClient, signal?: AbortSignal,
 ): Promise<PushPlan[]> {
-  const client = new RegistryClient();
-  try {
-    const plans: PushPlan[] = [];
-    for (const name of names) plans.push(await planPush(client, name, { config: image.configDescriptor, layers: image.manifest.layers }, candidates, signal));
-    return plans;
-  } finally {
-    await client.close();
-  }
+  const plans: PushPlan[] = [];
+  for (const name of names) plans.push(await planPush(client, name, { config: image.configDescriptor, layers: image.manifest.layers }, candidates, signal));
+  return plans;
 }
