@@ -2,23 +2,22 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
-import { SqliteCacheIndex, solve, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { solve, type SqliteCacheIndex, type CacheKey, type VertexRecord } from '../solver/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
-import { inlineCacheIfAsked, openRemoteCache, prepareOutputs, writeCaches } from './cache/build-cache.js';
+import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextReportFor } from './context-report/load-context-report.js';
-import { LinuxWorker } from '../worker/index.js';
 import {
-  RegistryClient, formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
+  formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages } from './attest/attest-build.js';
 import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
-import { lockRoot } from './root-lock.js';
+import type { Root } from './commands/root.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
 import type { OutputSpec } from './options/output.js';
@@ -48,7 +47,6 @@ export interface BuildRequest {
   platforms?: Platform[];
   noCache: boolean;
   noCacheFilter: string[];
-  root: string;
   secrets: Record<string, string>;
   progress: ProgressWriter;
   signal: AbortSignal;
@@ -74,8 +72,6 @@ export interface BuildRequest {
   namedContexts?: Record<string, NamedContext>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
-  /** `--insecure-registry`: hosts reached with unverified TLS, or plain HTTP when they speak no TLS. */
-  insecureRegistries?: string[];
   /**
    * Test hooks (crash points) for the whole build: solve, worker and build record. The CLI reads them from the
    * environment (`TSBUILD_CRASH_AT`) at its edge and passes them; library callers pass their own or none.
@@ -161,18 +157,19 @@ export async function readExcludes(contextDir: string, dockerfilePath: string): 
   return [];
 }
 
-/** When each vertex's result was first built: its cache record's time (now for a step that just ran). */
-async function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Promise<Record<string, number>> {
+/** When each vertex's result was first built: its cache record's time (now for a step that just ran), read only. */
+function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Record<string, number> {
+  const created = cache.createdAt(Object.values(keys).map((k) => k.digest));
   const out: Record<string, number> = {};
   for (const [id, key] of Object.entries(keys)) {
-    const record = await cache.get(key.digest);
-    if (record) out[id] = record.created;
+    const at = created.get(key.digest);
+    if (at !== undefined) out[id] = at;
   }
   return out;
 }
 
 /** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
-export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
+export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutcome> {
   const contextDir = resolve(req.contextDir);
   const info = await stat(contextDir).catch(() => undefined);
   if (!info?.isDirectory()) {
@@ -184,13 +181,12 @@ export async function runBuild(req: BuildRequest): Promise<BuildOutcome> {
   checkOutputsForPlatforms(req.outputs, platforms);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
-  const lock = await lockRoot(req.root, 'shared', () => req.progress.note(`waiting for a prune of ${req.root} to finish`));
+  // Held until the root is closed, after the build's reports too.
+  await root.lock('shared', () => req.progress.note(`waiting for a prune of ${root.dir} to finish`));
   try {
-    return await buildLocked(req, contextDir, dockerfile, excludes, platforms);
+    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms);
   } catch (err) {
     throw withSource(err, { file: dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
-  } finally {
-    await lock.release();
   }
 }
 
@@ -216,11 +212,12 @@ async function compileAll(
 
 /** The build proper, once the root is locked. */
 async function buildLocked(
-  req: BuildRequest, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
+  req: BuildRequest, root: Root, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
 ): Promise<BuildOutcome> {
-  const worker = await LinuxWorker.open({ root: req.root, sourceDateEpoch: req.sourceDateEpoch, ...(req.hooks ? { hooks: req.hooks } : {}) });
-  const cache = SqliteCacheIndex.open(req.root);
-  const client = new RegistryClient({ insecureRegistries: req.insecureRegistries ?? [], onRetry: (e) => req.progress.note(`retrying ${e.operation} in ${e.delayMs} ms (attempt ${e.attempt}): ${e.error.message}`) });
+  const worker = await root.worker();
+  const cache = await root.cache();
+  const history = await root.history();
+  const client = await root.registry();
   const images = new RegistryImageSource(client, worker.store);
   const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
@@ -254,7 +251,7 @@ async function buildLocked(
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
-    const times = await builtAt(cache, solved.keys);
+    const times = builtAt(cache, solved.keys);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
     for (const [k, part] of parts.entries()) {
@@ -268,7 +265,7 @@ async function buildLocked(
       await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
       if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
-      const fs = await prepareOutputs(image, target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
+      const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
     }
     const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
@@ -276,7 +273,7 @@ async function buildLocked(
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
-      ensureLocal: (layers) => remote.blobs.fetch(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
+      ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
     });
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
@@ -284,7 +281,7 @@ async function buildLocked(
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
     const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {
-      client, store: worker.store, images, progress: req.progress, signal: req.signal, worker,
+      client, store: worker.store, blobs: remote.blobs, images, progress: req.progress, signal: req.signal, worker,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });
     await exporter?.settle();
@@ -308,14 +305,12 @@ async function buildLocked(
     record.finished = Date.now();
     if (recorder) record.keyManifest = recorder.keyedSteps().map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
-    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: cache, current: record })
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: history, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
-    cache.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
+    history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
     if (leaseId) await cache.release(leaseId);
-    cache.close();
-    worker.close();
-    await client.close();
+    cache.flush();
   }
 }
 

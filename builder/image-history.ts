@@ -1,11 +1,11 @@
-import { SqliteCacheIndex } from '../solver/index.js';
 import { FileContentStore } from '../worker/index.js';
 import {
-  RegistryClient, parseImageConfig, parseManifestDocument, parseReference,
+  parseImageConfig, parseManifestDocument, parseReference,
   type ImageConfig, type ImageManifest, type Platform,
 } from '../registry/index.js';
 import { formatSize } from './options/units.js';
 import { hostPlatform } from './build.js';
+import type { Root } from './commands/root.js';
 
 /** One row of `tsbuild history IMAGE`, newest first as docker prints them. */
 export interface HistoryRow { createdBy: string; created?: string; size: number; emptyLayer: boolean; comment?: string }
@@ -31,31 +31,25 @@ function ago(iso: string | undefined, now = Date.now()): string {
 }
 
 /** Finds the image locally first (the newest build that tagged it, its documents in the content store), else in its registry. */
-async function loadImage(name: string, root: string, platform: Platform): Promise<{ config: ImageConfig; manifest: ImageManifest; source: string }> {
-  const cache = SqliteCacheIndex.open(root);
-  try {
-    const local = cache.listBuilds().find((b) => b.status === 'succeeded' && b.resultDigest && b.tags.includes(name));
-    if (local?.resultDigest) {
-      const store = await FileContentStore.open(root);
-      if (await store.has(local.resultDigest)) {
-        const doc = parseManifestDocument(await store.readAll(local.resultDigest, 4 << 20), undefined, name);
-        if (doc.kind === 'manifest') {
-          const config = parseImageConfig(await store.readAll(doc.manifest.config.digest, 4 << 20), name);
-          return { config, manifest: doc.manifest, source: `build ${local.id}` };
-        }
+async function loadImage(name: string, root: Root, platform: Platform): Promise<{ config: ImageConfig; manifest: ImageManifest; source: string }> {
+  const local = (await root.history()).listBuilds().find((b) => b.status === 'succeeded' && b.resultDigest && b.tags.includes(name));
+  if (local?.resultDigest) {
+    const store = await FileContentStore.open(root.dir);
+    if (await store.has(local.resultDigest)) {
+      const doc = parseManifestDocument(await store.readAll(local.resultDigest, 4 << 20), undefined, name);
+      if (doc.kind === 'manifest') {
+        const config = parseImageConfig(await store.readAll(doc.manifest.config.digest, 4 << 20), name);
+        return { config, manifest: doc.manifest, source: `build ${local.id}` };
       }
     }
-  } finally { cache.close(); }
-  const client = new RegistryClient();
-  try {
-    const image = await client.resolveImage(parseReference(name), platform);
-    return { config: image.config, manifest: image.manifest, source: image.ref };
-  } finally { await client.close(); }
+  }
+  const image = await (await root.registry()).resolveImage(parseReference(name), platform);
+  return { config: image.config, manifest: image.manifest, source: image.ref };
 }
 
 /** `tsbuild history IMAGE`: the image's history as `docker history` shows it (sizes are compressed layer sizes). */
-export async function printImageHistory(name: string, flags: { root: string; json?: boolean; noTrunc?: boolean }): Promise<void> {
-  const { config, manifest } = await loadImage(name, flags.root, hostPlatform());
+export async function printImageHistory(name: string, root: Root, flags: { json?: boolean; noTrunc?: boolean }): Promise<void> {
+  const { config, manifest } = await loadImage(name, root, hostPlatform());
   const rows = historyRows(config, manifest);
   if (flags.json) { process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`); return; }
   const width = flags.noTrunc ? Infinity : 60;

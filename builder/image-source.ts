@@ -1,14 +1,10 @@
-import { pipeline } from 'node:stream/promises';
-import PQueue from 'p-queue';
 import type { ProgressSink, ImageSource } from '../solver/index.js';
 import type { FileContentStore } from '../worker/index.js';
 import { isOciLayoutRef, ociLayoutByDigest, resolveOciLayout } from './oci-layout-image.js';
 import {
   parseReference, withDigest, type Digest, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
 } from '../registry/index.js';
-
-/** How many layer blobs one pull fetches at once. */
-const PULL_CONCURRENCY = 4;
+import { copy, RepositoryTarget, StoreTarget } from './content/index.js';
 
 /**
  * Base images from registries: resolves references for the frontend (tag → platform manifest digest + config) and
@@ -16,14 +12,14 @@ const PULL_CONCURRENCY = 4;
  */
 export class RegistryImageSource implements ImageSource {
   readonly #client: RegistryClient;
-  readonly #store: FileContentStore;
+  readonly #store: StoreTarget;
   readonly #resolved = new Map<Digest, ResolvedImage>();
   /** Images resolved during this build, by the reference the Dockerfile wrote: base digests for reports. */
   readonly resolvedRefs = new Map<string, ResolvedImage>();
 
   constructor(client: RegistryClient, store: FileContentStore) {
     this.#client = client;
-    this.#store = store;
+    this.#store = new StoreTarget(store, 'pull');
   }
 
   /** The frontend's `resolveImage`: a reference as written → its normalised name, manifest digest and config. */
@@ -50,25 +46,13 @@ export class RegistryImageSource implements ImageSource {
     }
     const { manifest, config } = image;
     if (isOciLayoutRef(image.ref)) return { manifest, config };   // every blob was copied into the store by resolve
-    const repo = parseReference(image.ref);
     const missing = [];
-    for (const layer of manifest.layers) if (!(await this.#store.has(layer.digest))) missing.push(layer);
+    for (const layer of manifest.layers) if (!(await this.#store.has(layer))) missing.push(layer);
     const total = missing.reduce((n, l) => n + l.size, 0);
-    let done = 0;
     if (missing.length > 0) progress.status(`pulling ${missing.length} of ${manifest.layers.length} layers from ${image.ref}`, 0, total);
-    const queue = new PQueue({ concurrency: PULL_CONCURRENCY });
-    await queue.addAll(missing.map((layer) => async () => {
-      const ingest = await this.#store.ingest(`pull-${layer.digest}`, { digest: layer.digest, size: layer.size });
-      try {
-        await pipeline(await this.#client.fetchBlob(repo, layer, signal), ingest, { signal });
-        await ingest.commit();
-      } catch (err) {
-        await ingest.abort();
-        throw err;
-      }
-      done += layer.size;
-      progress.status(`pulled ${layer.digest.slice(7, 19)}`, done, total);
-    }));
+    await copy(new RepositoryTarget(this.#client, parseReference(image.ref)), this.#store, missing, {
+      signal, progress: (layer, _outcome, done) => progress.status(`pulled ${layer.digest.slice(7, 19)}`, done, total),
+    });
     return { manifest, config };
   }
 }

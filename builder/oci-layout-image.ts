@@ -1,16 +1,15 @@
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import type { FileContentStore } from '../worker/index.js';
 import {
-  parseImageConfig, parseManifestDocument, selectPlatform, type Descriptor, type Digest, type Platform, type ResolvedImage,
+  parseImageConfig, parseManifestDocument, selectPlatform, sha256, type Descriptor, type Digest, type Platform, type ResolvedImage,
 } from '../registry/index.js';
 import { UserError } from '../common/index.js';
+import { BytesProvider, copy, OciLayoutDir, type BlobTarget } from './content/index.js';
 
 // `--build-context NAME=oci-layout://DIR[:TAG][@sha256:…]`: an image read from a local OCI image layout, as BuildKit
 // reads one. index.json (or the digest asked for) → the platform's manifest → config; the manifest, config and every
-// layer blob are copied from the layout into the content store, each verified against its digest as it streams.
+// layer blob are copied from the layout (an OciLayoutDir, through the one `copy`) into the content store, each verified
+// against its digest.
 
 /** True for a reference naming an image in a local OCI layout. */
 export function isOciLayoutRef(ref: string): boolean {
@@ -20,8 +19,8 @@ export function isOciLayoutRef(ref: string): boolean {
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const DOC_LIMIT = 4 * 1024 * 1024;
 
-/** Resolves `oci-layout://DIR[:TAG][@sha256:…]` on `platform` and copies its blobs into `store`. */
-export async function resolveOciLayout(text: string, platform: Platform | undefined, store: FileContentStore, signal?: AbortSignal): Promise<ResolvedImage> {
+/** Resolves `oci-layout://DIR[:TAG][@sha256:…]` on `platform` and copies its blobs into `store` (the content store). */
+export async function resolveOciLayout(text: string, platform: Platform | undefined, store: BlobTarget, signal?: AbortSignal): Promise<ResolvedImage> {
   const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(text);
   const dir = m?.[1];
   if (!m || dir === undefined) throw new UserError('INVALID_ARGUMENT', `invalid OCI layout reference ${JSON.stringify(text)}`, 'write oci-layout://DIR[:TAG][@sha256:…]');
@@ -30,7 +29,8 @@ export async function resolveOciLayout(text: string, platform: Platform | undefi
   const fail = (what: string, hint = 'write it with -o type=oci,tar=false,dest=DIR (or skopeo copy … oci:DIR)'): never => {
     throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: ${what}`, hint);
   };
-  const indexText = await readFile(join(dir, 'index.json'), 'utf8').catch(() => fail('has no readable index.json'));
+  const layout = new OciLayoutDir(dir);
+  const indexText = await readFile(join(layout.dir, 'index.json'), 'utf8').catch(() => fail('has no readable index.json'));
   const top = parseManifestDocument(Buffer.from(indexText), undefined, `${dir}/index.json`);
   if (top.kind !== 'index') fail('index.json is not an image index');
   const entries = top.kind === 'index' ? top.index.manifests : [];
@@ -43,35 +43,37 @@ export async function resolveOciLayout(text: string, platform: Platform | undefi
     if (desc === undefined) fail(tag === undefined ? `index.json lists ${entries.length} images and none is tagged "latest"` : `no image tagged "${tag}" in index.json`, 'name one with oci-layout://DIR:TAG or oci-layout://DIR@sha256:…');
   }
   if (desc === undefined) throw new Error('unreachable: no descriptor');
-  const readDoc = async (d: Digest): Promise<Buffer> => {
-    const bytes = await readFile(blobPath(dir, d)).catch(() => fail(`blob ${d} is missing`));
-    if (bytes.length > DOC_LIMIT) fail(`document ${d} is over 4 MiB`);
-    await store.put(bytes, 'application/octet-stream').then((stored) => { if (stored.digest !== d) fail(`blob ${d} does not match its digest (${stored.digest})`); });
+  const documents: { descriptor: Descriptor; bytes: Uint8Array }[] = [];
+  const readDoc = async (d: Descriptor): Promise<Buffer> => {
+    const bytes = await layout.readAll(d, DOC_LIMIT, `OCI layout ${dir}`).catch((err: unknown) => {
+      if (err instanceof UserError) throw err;
+      return fail(`blob ${d.digest} is missing`);
+    });
+    if (bytes.length > DOC_LIMIT) fail(`document ${d.digest} is over 4 MiB`);
+    const actual = sha256(bytes);
+    if (actual !== d.digest) fail(`blob ${d.digest} does not match its digest (${actual})`);
+    documents.push({ descriptor: { mediaType: 'application/octet-stream', digest: d.digest, size: bytes.length }, bytes });
     return bytes;
   };
-  let doc = parseManifestDocument(await readDoc(desc.digest), desc.mediaType || undefined, `${text}`);
+  let manifestBytes = await readDoc(desc);
+  let doc = parseManifestDocument(manifestBytes, desc.mediaType || undefined, `${text}`);
   let manifestDigest = desc.digest;
   if (doc.kind === 'index') {
     const wanted = platform ?? { os: 'linux', architecture: 'amd64' };
     const chosen = selectPlatform(doc.index, wanted, text);
     manifestDigest = chosen.digest;
-    doc = parseManifestDocument(await readDoc(chosen.digest), chosen.mediaType, text);
+    manifestBytes = await readDoc(chosen);
+    doc = parseManifestDocument(manifestBytes, chosen.mediaType, text);
     if (doc.kind !== 'manifest') fail(`${chosen.digest} is an index inside an index`);
   }
   if (doc.kind !== 'manifest') throw new Error('unreachable: not a manifest');
   const manifest = doc.manifest;
-  const manifestBytes = await readFile(blobPath(dir, manifestDigest));
-  const config = parseImageConfig(await readDoc(manifest.config.digest), text);
-  for (const layer of manifest.layers) {
-    if (await store.has(layer.digest)) continue;
-    const ingest = await store.ingest(`oci-layout-${layer.digest}`, { digest: layer.digest, size: layer.size });
-    try {
-      await pipeline(createReadStream(blobPath(dir, layer.digest)), ingest, ...(signal ? [{ signal }] : []));
-      await ingest.commit();
-    } catch (err) {
-      await ingest.abort();
-      throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: layer ${layer.digest} could not be read or does not match its digest`, 'rewrite the layout', { cause: err });
-    }
+  const config = parseImageConfig(await readDoc(manifest.config), text);
+  await copy(new BytesProvider(documents), store, documents.map((d) => d.descriptor), signal ? { signal } : {});
+  try {
+    await copy(layout, store, manifest.layers, signal ? { signal } : {});
+  } catch (err) {
+    throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: a layer could not be read or does not match its digest`, 'rewrite the layout', { cause: err });
   }
   const resolvedPlatform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
   const base = `oci-layout://${dir}${tag !== undefined ? `:${tag}` : ''}`;
@@ -85,9 +87,4 @@ export async function resolveOciLayout(text: string, platform: Platform | undefi
 /** The text resolveOciLayout reads for an image already resolved by digest (a cached FROM in a later build). */
 export function ociLayoutByDigest(ref: string, digest: Digest): string {
   return `${ref.replace(/@sha256:[a-f0-9]{64}$/, '')}@${digest}`;
-}
-
-function blobPath(dir: string, digest: Digest): string {
-  const [alg, hex] = digest.split(':');
-  return join(dir, 'blobs', alg ?? 'sha256', hex ?? '');
 }

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { compile, planText, type BuildGraph } from '../frontend/index.js';
-import { SqliteCacheIndex, predict, type Prediction } from '../solver/index.js';
-import { LinuxWorker } from '../worker/index.js';
-import { RegistryClient, parseReference, type Platform } from '../registry/index.js';
+import { predict, type Prediction } from '../solver/index.js';
+import { parseReference, type Platform } from '../registry/index.js';
+import type { Root } from './commands/root.js';
 import { hostPlatform, readDockerfile, readExcludes } from './build.js';
 import { describeReason } from './report/describe-reason.js';
 
@@ -13,7 +13,6 @@ export interface PlanRequest {
   buildArgs: Record<string, string>;
   target?: string;
   platform: Platform | undefined;
-  root: string;
   signal: AbortSignal;
 }
 
@@ -21,36 +20,26 @@ export interface PlanRequest {
 export interface Plan { graph: BuildGraph; predictions: Prediction[] }
 
 /** Compiles the Dockerfile to its graph and predicts its cache hits: base images are resolved, nothing runs. */
-export async function planBuild(req: PlanRequest): Promise<Plan> {
+export async function planBuild(req: PlanRequest, root: Root): Promise<Plan> {
   const contextDir = resolve(req.contextDir);
   const dockerfile = await readDockerfile({ contextDir, ...(req.dockerfile ? { dockerfile: req.dockerfile } : {}) });
-  const client = new RegistryClient();
-  let graph: BuildGraph;
-  try {
-    graph = await compile(dockerfile.text, {
-      file: dockerfile.path, buildArgs: req.buildArgs, platform: req.platform ?? hostPlatform(), buildPlatform: hostPlatform(),
-      ...(req.target ? { target: req.target } : {}),
-      resolveImage: async (ref, platform) => {
-        const image = await client.resolveImage(parseReference(ref), platform, req.signal);
-        return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
-      },
-    });
-  } finally {
-    await client.close();
-  }
-  const worker = await LinuxWorker.open({ root: req.root });
-  const cache = SqliteCacheIndex.open(req.root);
-  try {
-    const excludes = await readExcludes(contextDir, dockerfile.path);
-    const predictions = await predict(graph, {
-      worker, cache, context: { kind: 'context', dir: contextDir, excludes }, signal: req.signal,
-      locatorPrefix: `${contextDir}:${dockerfile.path}`,
-    });
-    return { graph, predictions };
-  } finally {
-    cache.close();
-    worker.close();
-  }
+  const client = await root.registry();
+  const graph = await compile(dockerfile.text, {
+    file: dockerfile.path, buildArgs: req.buildArgs, platform: req.platform ?? hostPlatform(), buildPlatform: hostPlatform(),
+    ...(req.target ? { target: req.target } : {}),
+    resolveImage: async (ref, platform) => {
+      const image = await client.resolveImage(parseReference(ref), platform, req.signal);
+      return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
+    },
+  });
+  const worker = await root.worker();
+  const cache = await root.cache();
+  const excludes = await readExcludes(contextDir, dockerfile.path);
+  const predictions = await predict(graph, {
+    worker, cache, context: { kind: 'context', dir: contextDir, excludes }, signal: req.signal,
+    locatorPrefix: `${contextDir}:${dockerfile.path}`,
+  });
+  return { graph, predictions };
 }
 
 /** The text plan: the graph, then one line per step saying whether it would come from the cache, and if not why. */

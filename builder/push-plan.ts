@@ -1,4 +1,5 @@
-import { RegistryClient, formatRepository, parseReference, type Descriptor, type Digest, type Repository } from '../registry/index.js';
+import { formatRepository, parseReference, type Descriptor, type Digest, type RegistryClient, type Repository } from '../registry/index.js';
+import { mountSource, RepositoryTarget, type CopyOutcome } from './content/index.js';
 
 /** What a push would do with one blob. */
 export type BlobAction = 'exists' | 'mount' | 'upload';
@@ -33,20 +34,21 @@ export async function planPush(
   client: RegistryClient, target: string, blobs: ImageBlobs | ImageBlobs[], candidates: string[], signal?: AbortSignal,
 ): Promise<PushPlan> {
   const images = Array.isArray(blobs) ? blobs : [blobs];
-  const repo = parseReference(target);
+  const repo = new RepositoryTarget(client, parseReference(target));
+  // Every repository of the target's registry but the target (the one same-registry guard), each asked once.
   const others: Repository[] = [];
   for (const c of candidates) {
-    const r = parseReference(c);
-    if (r.registry === repo.registry && r.path !== repo.path && !others.some((o) => o.path === r.path)) others.push({ registry: r.registry, path: r.path });
+    const r = mountSource([parseReference(c)], repo.repository);
+    if (r && !others.some((o) => o.path === r.path)) others.push(r);
   }
   const planned: PlannedBlob[] = [];
   const all = images.flatMap((i): [Descriptor, PlannedBlob['what']][] => [[i.config, 'config'], ...i.layers.map((l): [Descriptor, PlannedBlob['what']] => [l, 'layer'])]);
   for (const [desc, what] of all) {
     if (planned.some((p) => p.digest === desc.digest)) continue;
     const base = { digest: desc.digest, size: desc.size, what };
-    if (await client.hasBlob(repo, desc.digest, signal)) { planned.push({ ...base, action: 'exists' }); continue; }
+    if (await repo.has(desc, signal)) { planned.push({ ...base, action: 'exists' }); continue; }
     let from: Repository | undefined;
-    for (const o of others) if (from === undefined && (await client.hasBlob(o, desc.digest, signal))) from = o;
+    for (const o of others) if (from === undefined && (await new RepositoryTarget(client, o).has(desc, signal))) from = o;
     planned.push(from ? { ...base, action: 'mount', from: formatRepository(from) } : { ...base, action: 'upload' });
   }
   const count = (a: BlobAction) => planned.filter((p) => p.action === a).length;
@@ -68,22 +70,14 @@ export function renderPushPlan(plan: PushPlan, heading = `push plan for ${plan.t
   return `${lines.join('\n')}\n`;
 }
 
-/** `build --push --dry-run`: the plan for every name the build would have pushed, from a new registry client. */
+/** `build --push --dry-run`: the plan for every name the build would have pushed. */
 export async function pushPlans(
-  names: string[], image: { configDescriptor: Descriptor; manifest: { layers: Descriptor[] } }, candidates: string[], signal?: AbortSignal,
+  names: string[], image: { configDescriptor: Descriptor; manifest: { layers: Descriptor[] } }, candidates: string[], client: RegistryClient, signal?: AbortSignal,
 ): Promise<PushPlan[]> {
-  const client = new RegistryClient();
-  try {
-    const plans: PushPlan[] = [];
-    for (const name of names) plans.push(await planPush(client, name, { config: image.configDescriptor, layers: image.manifest.layers }, candidates, signal));
-    return plans;
-  } finally {
-    await client.close();
-  }
+  const plans: PushPlan[] = [];
+  for (const name of names) plans.push(await planPush(client, name, { config: image.configDescriptor, layers: image.manifest.layers }, candidates, signal));
+  return plans;
 }
-
-/** What the push code did with one blob (registry/client.ts pushBlob). */
-export type BlobOutcome = 'exists' | 'mounted' | 'uploaded';
 
 /** A blob the push handled otherwise than its plan said, and the likely reason. */
 export interface PushDifference {
@@ -94,7 +88,7 @@ export interface PushDifference {
   /** For a planned mount: the repository the plan would have mounted from. */
   from?: string;
   /** What the push did; absent when the push never reached the blob. */
-  outcome?: BlobOutcome;
+  outcome?: CopyOutcome;
   reason: string;
 }
 
@@ -104,14 +98,14 @@ export interface PushComparison {
   /** The canonical reference pushed (`repo@digest`). */
   pushed: string;
   plan: PushPlan;
-  outcomes: { digest: Digest; outcome: BlobOutcome }[];
+  outcomes: { digest: Digest; outcome: CopyOutcome }[];
   differences: PushDifference[];
 }
 
-const EXPECTED: Record<BlobAction, BlobOutcome> = { exists: 'exists', mount: 'mounted', upload: 'uploaded' };
+const EXPECTED: Record<BlobAction, CopyOutcome> = { exists: 'exists', mount: 'mounted', upload: 'uploaded' };
 
 /** Why a blob the plan expected to `planned` was `outcome` instead (a registry's state moved, or it refused). */
-function differenceReason(b: PlannedBlob, outcome: BlobOutcome | undefined): string {
+function differenceReason(b: PlannedBlob, outcome: CopyOutcome | undefined): string {
   if (outcome === undefined) return 'the push did not reach it';
   if (b.action === 'mount' && outcome === 'uploaded') return `planned mount from ${b.from ?? '?'}, uploaded instead: the registry refused the mount (the blob left ${b.from ?? 'the source'}, or the registry does not mount across repositories)`;
   if (outcome === 'exists') return `planned ${b.action === 'mount' ? `mount from ${b.from ?? '?'}` : `upload of ${b.size} bytes`}, already there instead: another client pushed it between plan and push`;
@@ -119,8 +113,8 @@ function differenceReason(b: PlannedBlob, outcome: BlobOutcome | undefined): str
   return `planned ${b.action}, ${outcome} instead`;
 }
 
-/** Compares what a push did (per blob, from the push code) with the plan made just before it. */
-export function comparePush(plan: PushPlan, outcomes: Map<Digest, BlobOutcome>, pushed: string): PushComparison {
+/** Compares what a push did (per blob, from copy's outcomes) with the plan made just before it. */
+export function comparePush(plan: PushPlan, outcomes: Map<Digest, CopyOutcome>, pushed: string): PushComparison {
   const differences: PushDifference[] = [];
   for (const b of plan.blobs) {
     const outcome = outcomes.get(b.digest);
@@ -135,7 +129,7 @@ export function comparePush(plan: PushPlan, outcomes: Map<Digest, BlobOutcome>, 
 
 /** The comparison as text: one line when the push followed the plan, else one line per difference. */
 export function renderPushComparison(c: PushComparison): string {
-  const count = (o: BlobOutcome) => c.outcomes.filter((x) => x.outcome === o).length;
+  const count = (o: CopyOutcome) => c.outcomes.filter((x) => x.outcome === o).length;
   const done = `${count('exists')} already there, ${count('mounted')} mounted, ${count('uploaded')} uploaded`;
   if (c.differences.length === 0) return `pushed ${c.pushed}: the push followed the plan (${done})\n`;
   const lines = [`pushed ${c.pushed}: ${c.differences.length} blob${c.differences.length === 1 ? '' : 's'} differed from the plan (${done}):`];

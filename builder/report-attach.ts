@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  RegistryClient, attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClientOptions,
+  attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClient,
 } from '../registry/index.js';
 import { renderHtml, renderJson, type Report } from './report/index.js';
 import { UserError } from '../common/index.js';
@@ -16,16 +16,14 @@ const HTML_NAME = 'tsbuild-report.html';
  * referrer, so `tsbuild report IMAGE` can show it from any machine later. The subject is the pushed manifest by
  * digest, so a tag moved later does not take the report with it.
  */
-export async function attachReport(report: Report, names: string[], digest: Digest, signal: AbortSignal, options: RegistryClientOptions = {}): Promise<void> {
+export async function attachReport(report: Report, names: string[], digest: Digest, client: RegistryClient, signal: AbortSignal): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
-  const client = new RegistryClient(options);
   try {
     await writeFile(join(dir, JSON_NAME), renderJson(report));
     await writeFile(join(dir, HTML_NAME), renderHtml(report));
     const files = [{ path: join(dir, JSON_NAME), mediaType: 'application/json' }, { path: join(dir, HTML_NAME), mediaType: 'text/html' }];
     for (const name of names) await attachBuildReport(client, withDigest(parseReference(name), digest), files, signal);
   } finally {
-    await client.close();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -36,9 +34,8 @@ export function isImageArgument(arg: string): boolean {
 }
 
 /** The report attached to `image` (the newest, when several builds attached one), read back from its registry. */
-export async function fetchAttachedReport(image: string, signal?: AbortSignal): Promise<Report> {
+export async function fetchAttachedReport(image: string, client: RegistryClient, signal?: AbortSignal): Promise<Report> {
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
-  const client = new RegistryClient();
   try {
     const paths = await fetchBuildReport(client, parseReference(image), dir, signal);
     const json = paths.find((p) => p.endsWith(JSON_NAME));
@@ -49,7 +46,6 @@ export async function fetchAttachedReport(image: string, signal?: AbortSignal): 
     }
     return value as Report;
   } finally {
-    await client.close();
     await rm(dir, { recursive: true, force: true });
   }
 }

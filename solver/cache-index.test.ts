@@ -1,12 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { MediaType, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
-import type { BuildRecord } from './build-record.js';
 import { SqliteCacheIndex } from './cache-index.js';
 import { cacheKey } from './cache-key.js';
 import type { CacheKey } from './cache-key.js';
@@ -54,8 +52,6 @@ describe('SqliteCacheIndex', () => {
     const k = key('a');
     await index.put(k, { result: fs('snap-a', ['a']), size: 5 });
     await index.remember('Dockerfile#0/1', { ...k, files: { context: { 'a.ts': sha256('a') } } });
-    const build: BuildRecord = { id: 'build-1', started: 1, finished: 2, status: 'succeeded', args: { A: '1' }, tags: ['r/a:1'], vertices: [] };
-    index.recordBuild(build);
     index.close();
     index = open();
     clock = 2000;
@@ -63,29 +59,16 @@ describe('SqliteCacheIndex', () => {
     expect(got).to.deep.equal({ result: fs('snap-a', ['a']), parts: k.parts, created: 1000, lastUsed: 2000, size: 5 });
     expect(await index.previous('Dockerfile#0/1')).to.deep.equal({ ...k, files: { context: { 'a.ts': sha256('a') } } });
     expect(await index.previous('Dockerfile#0/2')).to.equal(undefined);
-    expect(index.getBuild('build-1')).to.deep.equal(build);
-    expect(index.getBuild('build')).to.deep.equal(build); // a unique prefix is enough
-    expect(index.listBuilds()).to.deep.equal([{ id: 'build-1', started: 1, finished: 2, status: 'succeeded', args: { A: '1' }, tags: ['r/a:1'], steps: 0, cached: 0 }]);
   });
 
-  it('lists builds from their summaries, without the key manifest and context the builder attaches, old rows too', () => {
-    const vertex = { cached: true } as unknown as BuildRecord['vertices'][number];
-    const big = { id: 'b-new', started: 5, finished: 6, status: 'succeeded', args: {}, tags: [], vertices: [vertex, vertex],
-      keyManifest: [{ step: 'x' }], context: { files: 3 } } as BuildRecord;
-    index.recordBuild(big);
-    // A row written before the summary column existed: listed from its whole record.
-    const old: BuildRecord = { id: 'b-old', started: 1, finished: 2, status: 'failed', args: {}, tags: [], vertices: [vertex] };
-    index.recordBuild(old);
+  it('reads when a record was made without counting it as a use', async () => {
+    const k = key('a');
+    await index.put(k, { result: fs('snap-a', ['a']), size: 5 });
+    clock = 5000;
+    expect(index.createdAt([k.digest, sha256('nope')])).to.deep.equal(new Map([[k.digest, 1000]]));
     index.close();
-    const db = new DatabaseSync(join(root, 'cache.db'));
-    db.prepare('UPDATE builds SET summary = NULL WHERE id = ?').run('b-old');
-    db.close();
     index = open();
-    expect(index.listBuilds()).to.deep.equal([
-      { id: 'b-new', started: 5, finished: 6, status: 'succeeded', args: {}, tags: [], steps: 2, cached: 2 },
-      { id: 'b-old', started: 1, finished: 2, status: 'failed', args: {}, tags: [], steps: 1, cached: 1 },
-    ]);
-    expect(index.getBuild('b-new')).to.deep.equal(big);
+    expect(index.du().entries[0]?.lastUsed).to.equal(1000);
   });
 
   it('returns nothing for a key it never stored', async () => {

@@ -1,15 +1,12 @@
-import type { DatabaseSync, SQLOutputValue } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import type { Digest } from '../registry/oci/index.js';
 import { isProcessAlive as isAlive } from '../common/index.js';
-import { parseBuildRecord, summarizeBuild } from './build-record.js';
-import type { BuildRecord, BuildSummary } from './build-record.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
 import { inTransaction, openCacheDb } from './cache-schema.js';
 import type { CacheIndex, CacheRecord, ContentFiles, FsState, StepRecord } from './ports.js';
 import { planPrune } from './prune-plan.js';
+import { num, parseJson, str } from './sqlite-row.js';
 import type { PruneOptions, PrunePlan } from './prune-plan.js';
-
-type Row = Record<string, SQLOutputValue>;
 
 /** One cache record as `tsbuild du` lists it. */
 export interface DiskUsageEntry { key: Digest; opText: string; size: number; created: number; lastUsed: number; leased: boolean }
@@ -40,7 +37,6 @@ export class SqliteCacheIndex implements CacheIndex {
   /** Opens (creating when new) the index under `root`. `now` is the clock for created/lastUsed (epoch ms). */
   static open(root: string, opts: { now?: () => number; busyTimeoutMs?: number } = {}): SqliteCacheIndex {
     const db = openCacheDb(root, opts.busyTimeoutMs);
-    addSummaryColumn(db);
     return new SqliteCacheIndex(db, opts.now ?? Date.now);
   }
 
@@ -157,46 +153,18 @@ export class SqliteCacheIndex implements CacheIndex {
     });
   }
 
-  /** Stores (or replaces) the record of one build. */
-  recordBuild(record: BuildRecord): void {
-    this.flush();
-    this.#db
-      .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)));
-  }
-
   /**
-   * Builds newest first, without their step records. Read from the summary column written with each record: every
-   * build's context report lists the history, and parsing each whole record (~40 KB with its key manifest) made a
-   * no-op build slower with every build recorded (93 builds: ~18 ms).
+   * When each key's record was made, read only: no last-use bump, no lease. An image's history dates come from
+   * here; reading them is no use of the cache.
    */
-  listBuilds(limit = 100): BuildSummary[] {
-    const missing: [string, BuildSummary][] = [];
-    const list = this.#db
-      .prepare('SELECT id, summary, CASE WHEN summary IS NULL THEN record END AS record FROM builds ORDER BY started DESC LIMIT ?')
-      .all(limit)
-      .map((row) => {
-        if (typeof row['summary'] === 'string') return parseJson<BuildSummary>(row['summary']);
-        // Recorded before the column existed: summarised from the whole record, and the summary kept for next time.
-        const summary = listedSummary(parseBuildRecord(str(row, 'record')));
-        missing.push([str(row, 'id'), summary]);
-        return summary;
-      });
-    if (missing.length > 0) {
-      inTransaction(this.#db, () => {
-        const set = this.#db.prepare('UPDATE builds SET summary = ? WHERE id = ? AND summary IS NULL');
-        for (const [id, summary] of missing) set.run(JSON.stringify(summary), id);
-      });
+  createdAt(keys: readonly Digest[]): Map<Digest, number> {
+    const out = new Map<Digest, number>();
+    const stmt = this.#db.prepare('SELECT created FROM records WHERE key = ?');
+    for (const key of keys) {
+      const row = stmt.get(key);
+      if (row !== undefined) out.set(key, num(row, 'created'));
     }
-    return list;
-  }
-
-  /** One build with its step records; a unique prefix of the id is enough. */
-  getBuild(id: string): BuildRecord | undefined {
-    const rows = this.#db.prepare("SELECT id, record FROM builds WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2").all(id, `${escapeLike(id)}%`);
-    const exact = rows.find((row) => row['id'] === id);
-    const row = exact ?? (rows.length === 1 ? rows[0] : undefined);
-    return row === undefined ? undefined : parseBuildRecord(str(row, 'record'));
+    return out;
   }
 
   close(): void {
@@ -245,48 +213,4 @@ export class SqliteCacheIndex implements CacheIndex {
       this.#db.prepare('DELETE FROM leases WHERE id = ?').run(str(row, 'id'));
     }
   }
-}
-
-/**
- * A build's summary as listBuilds returns it: summarizeBuild, without what the builder attaches to a record for its
- * reports (the key manifest and the context report: most of a record's bytes).
- */
-function listedSummary(record: BuildRecord): BuildSummary {
-  const summary: BuildSummary & { keyManifest?: unknown; context?: unknown } = summarizeBuild(record);
-  delete summary.keyManifest;
-  delete summary.context;
-  return summary;
-}
-
-/** Adds builds.summary to an index made before it existed (another process may be adding it at the same time). */
-function addSummaryColumn(db: DatabaseSync): void {
-  const columns = db.prepare('PRAGMA table_info(builds)').all().map((c) => c['name']);
-  if (columns.includes('summary')) return;
-  try {
-    db.exec('ALTER TABLE builds ADD COLUMN summary TEXT');
-  } catch (err) {
-    if (!/duplicate column/i.test(String(err))) throw err;
-  }
-}
-
-function str(row: Row, column: string): string {
-  const value = row[column];
-  if (typeof value !== 'string') throw new Error(`cache.db: column ${column} is not text`);
-  return value;
-}
-
-function num(row: Row, column: string): number {
-  const value = row[column];
-  if (typeof value === 'bigint') return Number(value);
-  if (typeof value !== 'number') throw new Error(`cache.db: column ${column} is not a number`);
-  return value;
-}
-
-/** JSON this index wrote itself (never outside input), read back. */
-function parseJson<T>(text: string): T {
-  return JSON.parse(text) as T;
-}
-
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }

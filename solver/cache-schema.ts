@@ -1,9 +1,13 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { openSharedDb } from '../common/index.js';
+import { openSharedDb, UserError } from '../common/index.js';
 
-/** Bumped when the tables change incompatibly; an index with another version is rebuilt empty (it is only a cache). */
+/**
+ * Bumped when the tables change incompatibly. A cache.db of another version is refused, never rebuilt: its records
+ * name the snapshots and blobs on disk (dropping them would leave those unreachable by prune) and its build history
+ * is not a cache. Additive changes (a new column, as builds.summary) keep the version and are made on open.
+ */
 const SCHEMA_VERSION = '1';
 
 const TABLES = `
@@ -34,7 +38,10 @@ export function openCacheDb(root: string, busyTimeoutMs = 10_000): DatabaseSync 
     db.exec(TABLES);
     const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('schema');
     if (row === undefined) db.prepare('INSERT INTO meta (name, value) VALUES (?, ?)').run('schema', SCHEMA_VERSION);
-    else if (row['value'] !== SCHEMA_VERSION) throw new Error(`cache.db schema ${String(row['value'])} is not ${SCHEMA_VERSION}`);
+    else if (row['value'] !== SCHEMA_VERSION) {
+      throw new UserError('INVALID_ARGUMENT', `${join(root, 'cache.db')} has schema ${String(row['value'])}, and this tsbuild reads schema ${SCHEMA_VERSION}`,
+        'use the tsbuild that wrote this root, or another --root (remove this one to start over)');
+    }
   });
   return db;
 }

@@ -8,6 +8,7 @@ export type { FileChange, MissContext, MissReason } from './explain-miss.js';
 export type { ProgressEvent, VertexRecord } from './progress-event.js';
 export { StepError } from './step-error.js';
 export { SqliteCacheIndex } from './cache-index.js';
+export { BuildHistory } from './build-history.js';
 export type { DiskUsage, DiskUsageEntry } from './cache-index.js';
 export type { PruneOptions, PrunePlan } from './prune-plan.js';
 export type { BuildRecord, BuildSummary } from './build-record.js';

@@ -4,7 +4,7 @@ export type { LinuxWorkerOptions } from './linux-worker.js';
 export { FileContentStore } from './content/store.js';
 export type { ContentStore, Ingest } from './content/content-store.js';
 export { OverlaySnapshotter } from './snapshots/overlay.js';
-export type { Mount, SnapshotInfo, Snapshotter } from './snapshots/snapshotter.js';
+export type { Mount, SnapshotInfo } from './snapshots/snapshotter.js';
 export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.js';
 export { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 export { exportLayer } from './layers/diff.js';

@@ -23,7 +23,7 @@ export async function openRemoteCache(
   const loaded = await loadCaches(specs, ctx.client, ctx.platform, (text) => ctx.progress.note(text), ctx.signal);
   const blobs = new BlobLocator(ctx.client, ctx.store, loaded, ctx.images);
   for (const c of loaded) ctx.progress.note(`using cache ${c.ref}: ${c.config.records.length} steps`);
-  const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetch(layers, signal, progress));
+  const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetchLayers(layers, signal, progress));
   return { cache, blobs };
 }
 
@@ -33,30 +33,17 @@ export function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, sol
 }
 
 /**
- * Gets what the outputs read ready, fetching no more than they need: the target's files (local, tar) unpacked;
- * every layer in the content store for the layout outputs (oci, docker); for a push, layers that stayed remote put at
- * each target first (mounted from the cache repository when on the same registry, else streamed through), so the
- * push finds them there. Returns the target filesystem the outputs should use.
+ * The target filesystem the outputs read: unpacked for the local and tar outputs (fetching remote layers), and for
+ * the layout outputs (oci, docker), whose attributes may re-encode layers, every layer brought into the content
+ * store. Pushes need nothing here: they copy from the BlobLocator, which mounts or streams what stayed remote.
  */
-export async function prepareOutputs(
-  image: AssembledImage, target: FsState, outputs: OutputSpec[],
-  ctx: { worker: LinuxWorker; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
+export async function outputFilesystem(
+  target: FsState, outputs: OutputSpec[], ctx: { worker: LinuxWorker; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
 ): Promise<FsState> {
   const progress = sinkOf(ctx.progress);
-  const { blobs } = ctx.remote;
   const needsFiles = outputs.some((o) => o.type === 'local' || o.type === 'tar');
   const fs = needsFiles ? await materialize(target, { worker: ctx.worker, remote: ctx.remote.cache, signal: ctx.signal, progress }) : target;
-  if (outputs.some((o) => o.type === 'oci' || o.type === 'docker')) await blobs.fetch(target.layers, ctx.signal, progress);
-  const remoteLayers = [];
-  for (const layer of image.manifest.layers) if (!(await blobs.isLocal(layer.digest))) remoteLayers.push(layer);
-  if (remoteLayers.length === 0) return fs;
-  for (const out of outputs) {
-    if (out.type !== 'image' || !out.push) continue;
-    for (const name of out.names) {
-      const r = await blobs.ensureAt(parseReference(name), remoteLayers, ctx.signal);
-      ctx.progress.note(`${name}: ${remoteLayers.length} layers from the remote cache: ${r.mounted} mounted, ${r.uploaded} streamed, ${r.exists} already there`);
-    }
-  }
+  if (outputs.some((o) => o.type === 'oci' || o.type === 'docker')) await ctx.remote.blobs.fetchLayers(target.layers, ctx.signal, progress);
   return fs;
 }
 

@@ -1,12 +1,8 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { CacheExport } from '../../solver/index.js';
-import { MediaType, canonicalJson, digestHex, parseReference, sha256 as sha, type Digest, type ImageIndex, type RegistryClient } from '../../registry/index.js';
+import { MediaType, canonicalJson, parseReference, sha256 as sha, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { checkLayoutDir } from '../options/destinations.js';
+import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/index.js';
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
 
@@ -26,7 +22,7 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
   const ref = parseReference(text);
   const doc = cacheDocument(exported);
   const outcomes = await ctx.blobs.ensureAt(ref, doc.layers, ctx.signal);
-  await ctx.client.pushBlob(ref, doc.configDescriptor, async () => Readable.from([doc.configBytes]), undefined, ctx.signal);
+  await copy(new BytesProvider([{ descriptor: doc.configDescriptor, bytes: doc.configBytes }]), new RepositoryTarget(ctx.client, ref), [doc.configDescriptor], { signal: ctx.signal });
   await ctx.client.putManifest(ref, MediaType.ociManifest, doc.manifestBytes, ctx.signal);
   ctx.note(`exported cache to ${text}: ${doc.config.records.length} steps, ${doc.layers.length} layers (${outcomes.uploaded} uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there)`);
   return doc;
@@ -38,30 +34,20 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
  * manifest first under its tag (replacing the entry with the same tag). A directory holding anything else is refused.
  */
 export async function exportToDir(dest: string, exported: CacheExport, ctx: ExportContext, tag = 'latest'): Promise<CacheDocument> {
-  const dir = resolve(dest);
-  await checkLayoutDir(dir, '--cache-to type=local');
+  const layout = new OciLayoutDir(dest);
+  await checkLayoutDir(layout.dir, '--cache-to type=local');
   const doc = cacheDocument(exported);
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const blob = (digest: Digest): string => join(dir, 'blobs', 'sha256', digestHex(digest));
-  const put = async (digest: Digest, size: number, write: (tmp: string) => Promise<void>): Promise<void> => {
-    if (await stat(blob(digest)).then((s) => s.size === size, () => false)) return;   // content-addressed: already there
-    const tmp = `${blob(digest)}.tsbuild-tmp-${process.pid}`;
-    try { await write(tmp); await rename(tmp, blob(digest)); } finally { await rm(tmp, { force: true }); }
-  };
-  for (const desc of doc.layers) {
-    await put(desc.digest, desc.size, async (tmp) => pipeline(await ctx.blobs.open(desc, ctx.signal), createWriteStream(tmp), ...(ctx.signal ? [{ signal: ctx.signal }] : [])));
-  }
-  await put(doc.configDescriptor.digest, doc.configDescriptor.size, (tmp) => writeFile(tmp, doc.configBytes));
-  await put(doc.manifestDescriptor.digest, doc.manifestDescriptor.size, (tmp) => writeFile(tmp, doc.manifestBytes));
-  const previous = await readFile(join(dir, 'index.json'), 'utf8').then((t) => JSON.parse(t) as Partial<ImageIndex>, () => undefined);
-  const others = (Array.isArray(previous?.manifests) ? previous.manifests : []).filter((m) => m.annotations?.[REF_NAME] !== tag && m.digest !== doc.manifestDescriptor.digest);
+  await copy(ctx.blobs, layout, doc.layers, { signal: ctx.signal });
+  const documents = new BytesProvider([
+    { descriptor: doc.configDescriptor, bytes: doc.configBytes }, { descriptor: doc.manifestDescriptor, bytes: doc.manifestBytes },
+  ]);
+  await copy(documents, layout, [doc.configDescriptor, doc.manifestDescriptor], { signal: ctx.signal });
   // The newest cache first: readers take the first manifest of the index.
   const entry = { ...doc.manifestDescriptor, annotations: { ...(doc.manifestDescriptor.annotations ?? {}), [REF_NAME]: tag } };
-  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry, ...others] };
-  if (!previous) await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const tmpIndex = join(dir, `index.json.tsbuild-tmp-${process.pid}`);
-  await writeFile(tmpIndex, canonicalJson(index));
-  await rename(tmpIndex, join(dir, 'index.json'));
+  await layout.updateIndex((previous) => {
+    const others = (Array.isArray(previous?.manifests) ? previous.manifests : []).filter((m) => m.annotations?.[REF_NAME] !== tag && m.digest !== doc.manifestDescriptor.digest);
+    return { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests: [entry, ...others] };
+  });
   ctx.note(`exported cache to ${dest}: ${doc.config.records.length} steps, ${doc.layers.length} layers`);
   return doc;
 }

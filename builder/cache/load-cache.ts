@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
-  parseManifestDocument, parseReference, digestHex, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
+  parseManifestDocument, parseReference, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
 } from '../../registry/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
 import type { CacheFromSpec } from './cache-spec.js';
+import { OciLayoutDir } from '../content/index.js';
 import type { LoadedCache } from './remote-cache-set.js';
 import { isTsbuildError, UserError } from '../../common/index.js';
 
@@ -42,11 +43,9 @@ async function loadRegistry(text: string, client: RegistryClient, platform: Plat
 }
 
 async function loadDir(src: string): Promise<LoadedCache> {
-  const dir = resolve(src);
-  const readBlob = async (desc: Descriptor): Promise<Buffer> => {
-    if (desc.size > MAX_MANIFEST_BYTES) throw new UserError('INVALID_ARGUMENT', `cache ${src}: ${desc.digest} is too large to be a cache document`);
-    return readFile(join(dir, 'blobs', 'sha256', digestHex(desc.digest)));
-  };
+  const layout = new OciLayoutDir(src);
+  const dir = layout.dir;
+  const readBlob = (desc: Descriptor): Promise<Buffer> => layout.readAll(desc, MAX_MANIFEST_BYTES, `cache ${src}`);
   let index: unknown;
   try {
     index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { BuildRecord, SqliteCacheIndex } from '../../solver/index.js';
+import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 import { keyManifestOf } from '../explain/key-manifest.js';
 import { recordedBuilds } from '../report/recorded-builds.js';
 import { contextReport, type ContextReport, type ContextSnapshot } from './context-report.js';
@@ -15,7 +15,7 @@ export interface ContextReportRequest {
   dockerfileText: string;
   excludes: string[];
   /** The root's build history; absent: no churn figures. */
-  index?: SqliteCacheIndex;
+  index?: BuildHistory;
   /** The build being recorded now (not in the history yet): the newest snapshot. */
   current?: BuildRecord;
 }
@@ -29,7 +29,7 @@ export async function contextReportFor(req: ContextReportRequest): Promise<Conte
 }
 
 /** The recorded builds of `dockerfile`, oldest first, as context snapshots. */
-export function contextHistory(index: SqliteCacheIndex, dockerfile: string): ContextSnapshot[] {
+export function contextHistory(index: BuildHistory, dockerfile: string): ContextSnapshot[] {
   return recordedBuilds(index, dockerfile, HISTORY).map(snapshotOf);
 }
 

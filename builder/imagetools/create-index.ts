@@ -1,8 +1,8 @@
-import type { Readable } from 'node:stream';
 import {
   MediaType, canonicalJson, formatPlatform, formatReference, parseImageConfig, parseReference, sha256, type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
+import { copy, RepositoryTarget } from '../content/index.js';
 
 // `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
 // digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the
@@ -100,18 +100,16 @@ async function copyManifest(client: RegistryClient, entry: IndexEntry, target: R
   const digest = entry.descriptor.digest;
   const fetched = await client.getManifest(entry.source, digest, signal);
   const sourceRepo = repo(entry.source);
-  const sameRegistry = sourceRepo.registry === target.registry;
   if (fetched.document.kind === 'index') {
     for (const d of fetched.document.index.manifests) await copyManifest(client, { descriptor: d, source: { ...sourceRepo, digest: d.digest } }, target, counts, signal);
   } else {
     const { manifest } = fetched.document;
-    for (const blob of [manifest.config, ...manifest.layers]) {
-      const open = (): Promise<Readable> => client.fetchBlob(sourceRepo, blob, signal);
-      const outcome = await client.pushBlob(target, blob, open, sameRegistry ? sourceRepo : undefined, signal);
-      if (outcome === 'mounted') counts.blobsMounted++;
-      else if (outcome === 'uploaded') counts.blobsCopied++;
-      else counts.blobsPresent++;
-    }
+    const r = await copy(new RepositoryTarget(client, sourceRepo), new RepositoryTarget(client, target), [manifest.config, ...manifest.layers], {
+      signal, mountFrom: () => [sourceRepo],
+    });
+    counts.blobsMounted += r.mounted;
+    counts.blobsCopied += r.uploaded;
+    counts.blobsPresent += r.exists;
   }
   await client.putManifest({ ...repo(target), digest }, fetched.document.mediaType, fetched.bytes, signal);
   counts.manifestsCopied++;

@@ -1,13 +1,13 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { MediaType, canonicalJson, digestHex, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
+import { MediaType, canonicalJson, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
-import type { BlobSource } from './blob-source.js';
+import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, type BlobProvider } from '../content/index.js';
 import { UserError } from '../../common/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -65,13 +65,13 @@ function layoutIndex(entries: Descriptor[], annotations: Record<string, string> 
  * then index.json rewritten with the new manifest (replacing an entry of the same ref name); a directory holding
  * anything else is refused, never replaced.
  */
-export async function writeOciLayout(image: AssembledImage | AssembledIndex, blobs: BlobSource, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
-  const layoutFile = Buffer.from(JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+export async function writeOciLayout(image: AssembledImage | AssembledIndex, blobs: BlobProvider, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
+  const layoutFile = Buffer.from(LAYOUT_FILE);
   const entry = layoutEntry(image, target);
   if (!target.tar) {
     if (target.dest === '-') throw new UserError('INVALID_ARGUMENT', 'a layout directory cannot go to standard output (dest=-)', 'drop tar=false, or name a directory');
     await checkLayoutDir(target.dest, 'OCI layout output');
-    await addToLayoutDir(target.dest, image, blobs, entry, target.indexAnnotations, layoutFile, signal);
+    await addToLayoutDir(new OciLayoutDir(target.dest), image, blobs, entry, target.indexAnnotations, signal);
     return;
   }
   const index = Buffer.from(canonicalJson(layoutIndex([entry], target.indexAnnotations)));
@@ -93,52 +93,30 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
   }
 }
 
-async function writeBlob(dir: string, desc: Descriptor, blobs: BlobSource, signal?: AbortSignal): Promise<void> {
-  const path = join(dir, 'blobs', 'sha256', digestHex(desc.digest));
-  if (await stat(path).then((s) => s.size === desc.size, () => false)) return;   // content-addressed: already there
-  const tmp = `${path}.tsbuild-tmp-${process.pid}`;
-  try {
-    await pipeline(await blobs.read(desc.digest), createWriteStream(tmp), ...(signal ? [{ signal }] : []));
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-}
-
-async function readIndex(dir: string): Promise<ImageIndex | undefined> {
-  const text = await readFile(join(dir, 'index.json'), 'utf8').catch(() => undefined);
-  if (text === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(text) as unknown;
-    if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ImageIndex).manifests)) return parsed as ImageIndex;
-  } catch { /* reported below */ }
-  throw new UserError('INVALID_ARGUMENT', `${join(dir, 'index.json')} is not a valid OCI image index; refusing to change the layout`, 'repair or remove index.json, or name another directory');
-}
-
-async function addToLayoutDir(dir: string, image: AssembledImage | AssembledIndex, blobs: BlobSource, entry: Descriptor, indexAnnotations: Record<string, string> | undefined, layoutFile: Buffer, signal?: AbortSignal) {
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  const previous = await readIndex(dir);
-  if (!previous) await writeFile(join(dir, 'oci-layout'), layoutFile);
-  for (const desc of blobsOf(image)) await writeBlob(dir, desc, blobs, signal);
+/**
+ * Adds `image` to a layout directory: its blobs copied (those already there skipped), then index.json rewritten
+ * with the new entry last, replacing an entry of the same image name or the same digest and annotations.
+ */
+async function addToLayoutDir(layout: OciLayoutDir, image: AssembledImage | AssembledIndex, blobs: BlobProvider, entry: Descriptor, indexAnnotations: Record<string, string> | undefined, signal?: AbortSignal) {
+  await layout.readIndex();   // refuse a broken index.json before writing any blob
+  await copy(blobs, layout, blobsOf(image), { signal });
   const name = entry.annotations?.['io.containerd.image.name'];
-  const kept = (previous?.manifests ?? []).filter((m) => {
-    if (m.digest === entry.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(entry.annotations ?? {})) return false;
-    return name === undefined || m.annotations?.['io.containerd.image.name'] !== name;
+  await layout.updateIndex((previous) => {
+    const kept = (previous?.manifests ?? []).filter((m) => {
+      if (m.digest === entry.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(entry.annotations ?? {})) return false;
+      return name === undefined || m.annotations?.['io.containerd.image.name'] !== name;
+    });
+    return layoutIndex([...kept, entry], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
   });
-  const index = layoutIndex([...kept, entry], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
-  // index.json last, through a rename: a reader sees the old index or the new one, each with all its blobs.
-  const tmp = join(dir, `index.json.tsbuild-tmp-${process.pid}`);
-  await writeFile(tmp, canonicalJson(index));
-  await rename(tmp, join(dir, 'index.json'));
 }
 
 function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
-  const blob = (d: Descriptor) => `blobs/sha256/${digestHex(d.digest)}`;
+  const blob = (d: Descriptor) => layoutBlobPath(d.digest);
   const repoTags = names.map((n) => (/:[^/]+$/.test(n.split('@')[0] ?? '') ? n : `${n}:latest`));
   return Buffer.from(JSON.stringify([{ Config: blob(image.configDescriptor), RepoTags: repoTags, Layers: image.manifest.layers.map(blob) }]));
 }
 
-async function writeTar(out: NodeJS.WritableStream, image: AssembledImage | AssembledIndex, blobs: BlobSource, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
+async function writeTar(out: NodeJS.WritableStream, image: AssembledImage | AssembledIndex, blobs: BlobProvider, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer) {
   const pack = tar.pack();
   const header = (name: string, size: number) => ({ name, size, mode: 0o644, mtime: new Date(0), uid: 0, gid: 0 });
   const done = pipeline(pack, out, ...(signal ? [{ signal }] : []));
@@ -148,8 +126,8 @@ async function writeTar(out: NodeJS.WritableStream, image: AssembledImage | Asse
   for (const desc of blobsOf(image)) {
     if (seen.has(desc.digest)) continue;   // a layer can repeat in a manifest; a tar holds it once
     seen.add(desc.digest);
-    const entry = pack.entry(header(`blobs/sha256/${digestHex(desc.digest)}`, desc.size));
-    await pipeline(await blobs.read(desc.digest), entry, ...(signal ? [{ signal }] : []));
+    const entry = pack.entry(header(layoutBlobPath(desc.digest), desc.size));
+    await pipeline(await blobs.fetch(desc, signal), entry, ...(signal ? [{ signal }] : []));
   }
   await addEntry('index.json', index);
   if (dockerManifest) await addEntry('manifest.json', dockerManifest);

@@ -1,52 +1,48 @@
-import PQueue from 'p-queue';
-import type { FileContentStore } from '../../worker/index.js';
 import {
-  formatPlatform, formatRepository, parseReference, type Descriptor, type Reference, type RegistryClient, type Repository,
+  formatPlatform, formatRepository, parseReference, type Descriptor, type Digest, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
+import { copy, RepositoryTarget, type BlobProvider, type CopyOutcome } from '../content/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { formatSize } from '../options/units.js';
 
-/** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
-export type BlobOutcomeSink = (desc: Descriptor, outcome: 'exists' | 'mounted' | 'uploaded') => void;
+/** Where a push reads blobs from, and which repositories are known to hold each (to mount from). */
+export interface PushSource extends BlobProvider {
+  repositoriesOf(digest: Digest): readonly Repository[];
+}
 
-/** How many blobs one push uploads at once. */
-const PUSH_CONCURRENCY = 4;
+/** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
+export type BlobOutcomeSink = (desc: Descriptor, outcome: CopyOutcome) => void;
 
 /**
  * Pushes `image` to `name`: every blob is HEADed first and only missing ones are sent (layers of the base image are
- * mounted from its repository when it lives on the same registry), then the manifest is PUT last, so a reader never
+ * mounted from a repository of the same registry known to hold them: a base image, a cache, an earlier push), then the manifest is PUT last, so a reader never
  * sees a manifest whose blobs are not all there. `byDigest`: the manifest is PUT under its digest only, no tag (a
  * platform manifest of an index, or `push-by-digest=true`). Returns the pushed manifest's canonical reference.
  */
 export async function pushImage(
-  client: RegistryClient, store: FileContentStore, image: AssembledImage, name: string,
-  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
+  client: RegistryClient, source: PushSource, image: AssembledImage, name: string,
+  progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
   const named = parseReference(name);
   const digest = image.manifestDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;
   const blobs: Descriptor[] = [...image.manifest.layers, image.configDescriptor];
-  const outcomes = { exists: 0, mounted: 0, uploaded: 0 };
   // A push is a step of its own in the progress output, so a long upload always shows how far it got.
   const platform = image.manifestDescriptor.platform;
   const shown = byDigest ? `${formatRepository(ref)}@${digest}${platform ? ` (${formatPlatform(platform)})` : ''}` : name;
   const vertex = `push ${shown}`;
   const started = Date.now();
   const total = blobs.reduce((n, d) => n + d.size, 0);
-  let done = 0;
   progress.event({ type: 'start', vertex, text: `pushing ${shown}`, reasons: [], time: started });
-  const queue = new PQueue({ concurrency: PUSH_CONCURRENCY });
-  await queue.addAll(blobs.map((desc) => async () => {
-    const origin = mountSources.get(desc.digest);
-    const mountFrom = origin && origin.registry === ref.registry && origin.path !== ref.path ? origin : undefined;
-    const outcome = await client.pushBlob(ref, desc, () => store.read(desc.digest), mountFrom, signal);
-    outcomes[outcome]++;
-    onBlob?.(desc, outcome);
-    done += desc.size;
-    progress.event({ type: 'status', vertex, text: `${desc.digest.slice(7, 19)} ${outcome} (${formatSize(desc.size)})`, current: done, total, time: Date.now() });
-  }));
+  const outcomes = await copy(source, new RepositoryTarget(client, ref), blobs, {
+    signal, mountFrom: (d) => source.repositoriesOf(d),
+    progress: (desc, outcome, done) => {
+      onBlob?.(desc, outcome);
+      progress.event({ type: 'status', vertex, text: `${desc.digest.slice(7, 19)} ${outcome} (${formatSize(desc.size)})`, current: done, total, time: Date.now() });
+    },
+  });
   await client.putManifest(ref, image.manifestDescriptor.mediaType, image.manifestBytes, signal);
   const secs = Math.max(0.001, (Date.now() - started) / 1000);
   progress.event({ type: 'status', vertex, text: `manifest ${image.manifestDescriptor.digest}: ${outcomes.uploaded} blobs uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there, ${formatSize(total / secs)}/s`, time: Date.now() });
@@ -59,10 +55,10 @@ export async function pushImage(
  * by digest only with `byDigest`). Returns the index's canonical reference.
  */
 export async function pushIndex(
-  client: RegistryClient, store: FileContentStore, index: AssembledIndex, name: string,
-  mountSources: Map<string, Repository>, progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
+  client: RegistryClient, source: PushSource, index: AssembledIndex, name: string,
+  progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
-  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, store, image, name, mountSources, progress, signal, true, onBlob);
+  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, source, image, name, progress, signal, true, onBlob);
   const named = parseReference(name);
   const digest = index.indexDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;

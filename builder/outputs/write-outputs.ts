@@ -1,7 +1,7 @@
 import type { FsState } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { join } from 'node:path';
-import { formatPlatform, parseReference, type Descriptor, type Digest, type Platform, type RegistryClient, type Repository } from '../../registry/index.js';
+import { formatPlatform, type Descriptor, type Digest, type Platform, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { assembleIndex, platformDir, type AssembledIndex } from '../multi-platform.js';
 import type { RegistryImageSource } from '../image-source.js';
@@ -11,7 +11,7 @@ import { retargetAttestation } from '../attest/attach.js';
 import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
 import { writeOciLayout } from './oci-layout.js';
-import { pushImage, pushIndex } from './push.js';
+import { pushImage, pushIndex, type PushSource } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
 import { UserError } from '../../common/index.js';
 
@@ -19,6 +19,8 @@ import { UserError } from '../../common/index.js';
 export interface OutputContext {
   client: RegistryClient;
   store: FileContentStore;
+  /** Where every blob of the build is (the store, a cache, a base image's repository) and who else holds it. */
+  blobs: PushSource;
   images: RegistryImageSource;
   worker: LinuxWorker;
   progress: ProgressWriter;
@@ -48,16 +50,6 @@ export interface Pushed {
 
 function writtenOf(root: AssembledImage | AssembledIndex): { descriptor: Descriptor; configDigest?: Digest } {
   return 'images' in root ? { descriptor: root.indexDescriptor } : { descriptor: root.manifestDescriptor, configDigest: root.configDescriptor.digest };
-}
-
-/** The repository each base-image layer came from, so pushes to the same registry can mount instead of upload. */
-function mountSources(images: RegistryImageSource): Map<string, Repository> {
-  const out = new Map<string, Repository>();
-  for (const resolved of images.resolvedRefs.values()) {
-    const repo = parseReference(resolved.ref);
-    for (const layer of resolved.manifest.layers) out.set(layer.digest, repo);
-  }
-  return out;
 }
 
 /** Layers that came from a base image: `compression=` leaves them as they are unless force-compression is set. */
@@ -143,12 +135,11 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
         if (out.names.length === 0) {
           throw new Error('push requested without a name: the CLI checks this before building');
         }
-        const sources = mountSources(ctx.images);
         const byDigest = out.pushByDigest === true;
         for (const name of out.names) {
           const canonical = 'images' in root
-            ? await pushIndex(ctx.client, ctx.store, root, name, sources, ctx.progress, ctx.signal, byDigest)
-            : await pushImage(ctx.client, ctx.store, root, name, sources, ctx.progress, ctx.signal, byDigest);
+            ? await pushIndex(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest)
+            : await pushImage(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest);
           result.pushed.push(byDigest ? canonical : name);
           if (!byDigest) result.imageNames.push(name);
           if (byDigest || out.nameCanonical === true) result.imageNames.push(canonical);
@@ -158,7 +149,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
       case 'oci': {
         const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
         if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
+        await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
         ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
       }
@@ -166,7 +157,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
         if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
         const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
         if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-        await writeOciLayout(root, ctx.store, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
+        await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
         ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
         break;
       }

@@ -1,20 +1,19 @@
 import { readFile } from 'node:fs/promises';
-import { SqliteCacheIndex, type BuildRecord } from '../../solver/index.js';
+import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 import { buildReport, type Report, type ReportInput } from './model.js';
 import { UserError } from '../../common/index.js';
 
+/** Where reports read recorded builds: a root's history, and the root's directory for messages. */
+export interface HistorySource { dir: string; history(): Promise<BuildHistory> }
+
 /** A build record from the history in `root`: by id (a unique prefix is enough), or the latest build. */
-export function readBuildRecord(root: string, buildId?: string): BuildRecord {
-  const cache = SqliteCacheIndex.open(root);
-  try {
-    const id = buildId ?? cache.listBuilds(1)[0]?.id;
-    if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root}`, 'run `tsbuild build` first, or pass the --root the build used');
-    const record = cache.getBuild(id);
-    if (!record) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root}`, 'list builds with `tsbuild history --root DIR`');
-    return record;
-  } finally {
-    cache.close();
-  }
+export async function readBuildRecord(root: HistorySource, buildId?: string): Promise<BuildRecord> {
+  const history = await root.history();
+  const id = buildId ?? history.listBuilds(1)[0]?.id;
+  if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root.dir}`, 'run `tsbuild build` first, or pass the --root the build used');
+  const record = history.getBuild(id);
+  if (!record) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root.dir}`, 'list builds with `tsbuild history --root DIR`');
+  return record;
 }
 
 /** The Dockerfile a build read, if it is still there: the report quotes its lines (it checks they still match). */
@@ -23,8 +22,8 @@ export async function readDockerfileText(record: BuildRecord): Promise<string | 
 }
 
 /** The report of a recorded build, read from the history in `root`. */
-export async function loadReport(root: string, buildId?: string, extra: Omit<ReportInput, 'record'> = {}): Promise<Report> {
-  const record = readBuildRecord(root, buildId);
+export async function loadReport(root: HistorySource, buildId?: string, extra: Omit<ReportInput, 'record'> = {}): Promise<Report> {
+  const record = await readBuildRecord(root, buildId);
   const dockerfileText = extra.dockerfileText ?? await readDockerfileText(record);
   return buildReport({ ...extra, record, ...(dockerfileText !== undefined ? { dockerfileText } : {}) });
 }

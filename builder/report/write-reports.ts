@@ -2,7 +2,7 @@ import { appendFile, writeFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { BuildRecord } from '../../solver/index.js';
 import type { BuildOutcome } from '../build.js';
-import { readBuildRecord, readDockerfileText } from './load-report.js';
+import { readBuildRecord, readDockerfileText, type HistorySource } from './load-report.js';
 import { buildReport, type Report, type ReportInput } from './model.js';
 import { renderHtml } from './render-html.js';
 import { renderJson } from './render-json.js';
@@ -31,7 +31,7 @@ export type ReportSource = BuildOutcome | BuildRecord | ReportInput;
  * too. With a BuildOutcome, pass the build's `root` so the stored record (times, args, status) is used. Returns
  * the files written.
  */
-export async function writeReports(source: ReportSource, file: string, opts: { root?: string; env?: NodeJS.ProcessEnv; summary?: boolean } = {}): Promise<string[]> {
+export async function writeReports(source: ReportSource, file: string, opts: { root?: HistorySource; env?: NodeJS.ProcessEnv; summary?: boolean } = {}): Promise<string[]> {
   const input = await reportInput(source, opts.root);
   const report = buildReport(input);
   const written = await writeReportFiles(report, file);
@@ -63,12 +63,12 @@ export async function writeStepSummary(report: Report, env: NodeJS.ProcessEnv = 
   return true;
 }
 
-async function reportInput(source: ReportSource, root: string | undefined): Promise<ReportInput> {
+async function reportInput(source: ReportSource, root: HistorySource | undefined): Promise<ReportInput> {
   let input: ReportInput;
   if ('record' in source) input = source;
   else if ('vertices' in source) input = { record: source };
   else {
-    const record = root !== undefined ? readBuildRecord(root, source.buildId) : recordOf(source);
+    const record = root !== undefined ? await readBuildRecord(root, source.buildId) : recordOf(source);
     input = { record, graph: source.graph, metrics: source.metrics, image: { digest: source.digest, names: source.pushed, ...(source.attestations ? { attestations: source.attestations } : {}) } };
   }
   if (input.dockerfileText !== undefined) return input;

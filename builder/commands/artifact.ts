@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import {
-  attachArtifact, CREATED_ANNOTATION, DEFAULT_ARTIFACT_TYPE, discoverReferrers, formatReference, parseReference, pullArtifact, pushArtifact, type ArtifactFile, type Descriptor, type RegistryClient, type RegistryMetrics,
-} from '../registry/index.js';
-import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
-import { UserError } from '../common/index.js';
+  attachArtifact, CREATED_ANNOTATION, DEFAULT_ARTIFACT_TYPE, discoverReferrers, formatReference, parseReference, pullArtifact, pushArtifact, type ArtifactFile, type Descriptor, type RegistryMetrics,
+} from '../../registry/index.js';
+import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
+import { UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -39,16 +39,6 @@ function uploadSummary(m: RegistryMetrics): string {
   return `${m.blobsUploaded} blob(s) uploaded (${m.blobBytesUp} bytes), ${m.blobsSkipped} already present`;
 }
 
-/** Runs `fn` with a client built from the flags and closes it after. */
-async function withClient<T>(flags: RegistryFlags, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
-  const client = registryClient(flags);
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
-
 /** The `oras discover` tree: the subject, its referrers grouped by artifactType. */
 function discoverTree(subject: string, referrers: Descriptor[]): string {
   const groups = new Map<string, Descriptor[]>();
@@ -71,13 +61,13 @@ interface PushFlags extends RegistryFlags { artifactType?: string; annotation: s
 interface DiscoverFlags extends RegistryFlags { artifactType?: string; json?: boolean }
 
 /** `tsbuild artifact push|pull|attach|discover`: OCI 1.1 artifacts and referrers, ORAS-style. */
-export function registerArtifactCommands(program: Command): void {
+export function registerArtifact(program: Command): void {
   const artifact = program.command('artifact').description('push, pull, attach and discover OCI artifacts (files stored in a registry, ORAS-style)');
 
   addRegistryFlags(artifact.command('push').argument('<ref>', 'where to push: registry/repository:tag').argument('<files...>', 'files, each PATH or PATH:media/type').description('push files as an OCI artifact; prints the manifest digest'))
     .option('--artifact-type <type>', `the artifact's type (default ${DEFAULT_ARTIFACT_TYPE})`)
     .option('--annotation <key=value>', 'a manifest annotation; repeatable', collect, [])
-    .action((refText: string, files: string[], flags: PushFlags) => withClient(flags, async (client) => {
+    .action((refText: string, files: string[], flags: PushFlags) => withRegistry(program, flags, async (client) => {
       const ref = parseReference(refText);
       const pushed = await pushArtifact(client, ref, files.map(fileArg), { artifactType: artifactTypeOf(flags.artifactType), annotations: annotationsOf(flags.annotation) });
       process.stderr.write(`Pushed ${formatReference(ref)}: ${files.length} file(s), ${uploadSummary(client.metrics)}\n`);
@@ -86,7 +76,7 @@ export function registerArtifactCommands(program: Command): void {
 
   addRegistryFlags(artifact.command('pull').argument('<ref>', 'the artifact: registry/repository:tag or @sha256:…').description('pull an artifact\'s files into a directory'))
     .option('-o, --output <dir>', 'directory to write the files into', '.')
-    .action((refText: string, flags: RegistryFlags & { output: string }) => withClient(flags, async (client) => {
+    .action((refText: string, flags: RegistryFlags & { output: string }) => withRegistry(program, flags, async (client) => {
       const written = await pullArtifact(client, parseReference(refText), flags.output);
       for (const path of written) process.stdout.write(`${path}\n`);
       process.stderr.write(`Pulled ${written.length} file(s) into ${flags.output}\n`);
@@ -96,7 +86,7 @@ export function registerArtifactCommands(program: Command): void {
     .requiredOption('--subject <ref>', 'the image (manifest or index) the artifact refers to')
     .option('--artifact-type <type>', `the artifact's type (default ${DEFAULT_ARTIFACT_TYPE})`)
     .option('--annotation <key=value>', 'a manifest annotation; repeatable', collect, [])
-    .action((files: string[], flags: PushFlags & { subject: string }) => withClient(flags, async (client) => {
+    .action((files: string[], flags: PushFlags & { subject: string }) => withRegistry(program, flags, async (client) => {
       const subjectRef = parseReference(flags.subject);
       const attached = await attachArtifact(client, subjectRef, files.map(fileArg), { artifactType: artifactTypeOf(flags.artifactType), annotations: annotationsOf(flags.annotation) });
       process.stderr.write(`Attached to ${formatReference({ ...subjectRef, digest: attached.subject.digest })} (listed via ${attached.via}): ${uploadSummary(client.metrics)}\n`);
@@ -106,7 +96,7 @@ export function registerArtifactCommands(program: Command): void {
   addRegistryFlags(artifact.command('discover').argument('<ref>', 'the image whose referrers to list').description('list the artifacts that refer to an image'))
     .option('--artifact-type <type>', 'only referrers of this artifact type')
     .option('--json', 'print JSON: the subject, its referrers and how they were found')
-    .action((refText: string, flags: DiscoverFlags) => withClient(flags, async (client) => {
+    .action((refText: string, flags: DiscoverFlags) => withRegistry(program, flags, async (client) => {
       const ref = parseReference(refText);
       const found = await discoverReferrers(client, ref, flags.artifactType !== undefined ? { artifactType: flags.artifactType } : {});
       const subject = formatReference({ registry: ref.registry, path: ref.path, digest: found.subject.digest });

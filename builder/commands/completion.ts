@@ -1,13 +1,15 @@
 import type { Command } from 'commander';
-import { UserError } from '../common/index.js';
+import { UserError } from '../../common/index.js';
 
 /** Subcommand paths (`build`, `artifact push` …) and their long options, read from the program itself. */
 function commandTable(program: Command): Map<string, string[]> {
   const table = new Map<string, string[]>();
+  // The program's own options (--root) are taken after any command's name too.
+  const global = program.options.map((o) => o.long).filter((l): l is string => Boolean(l) && l !== '--version');
   const walk = (cmd: Command, path: string[]): void => {
     for (const sub of cmd.commands) {
       const p = [...path, sub.name()];
-      table.set(p.join(' '), sub.options.map((o) => o.long).filter((l): l is string => Boolean(l)));
+      table.set(p.join(' '), [...sub.options.map((o) => o.long).filter((l): l is string => Boolean(l)), ...global]);
       walk(sub, p);
     }
   };
@@ -48,7 +50,7 @@ ${bash(program)}`;
 }
 
 /** `tsbuild completion bash|zsh`: a completion script generated from the commands and flags tsbuild really has. */
-export function registerCompletionCommand(program: Command): void {
+export function registerCompletion(program: Command): void {
   program.command('completion').argument('<shell>', 'bash or zsh').description('print a shell completion script')
     .addHelpText('after', '\nExample:\n  source <(tsbuild completion bash)')
     .action((shell: string) => {

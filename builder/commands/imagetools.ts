@@ -1,23 +1,14 @@
 import type { Command } from 'commander';
-import { formatReference, parseReference, type RegistryClient } from '../registry/index.js';
-import { addRegistryFlags, registryClient, type RegistryFlags } from './auth-commands.js';
-import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from './imagetools/create-index.js';
-import { inspectText } from './imagetools/inspect-text.js';
-import { inspectFormatted, parseInspectFormat } from './imagetools/inspect-format.js';
-import { UserError } from '../common/index.js';
+import { formatReference, parseReference } from '../../registry/index.js';
+import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
+import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
+import { inspectText } from '../imagetools/inspect-text.js';
+import { inspectFormatted, parseInspectFormat } from '../imagetools/inspect-format.js';
+import { UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[] }
-
-async function withClient<T>(flags: RegistryFlags, fn: (client: RegistryClient) => Promise<T>): Promise<T> {
-  const client = registryClient(flags);
-  try {
-    return await fn(client);
-  } finally {
-    await client.close();
-  }
-}
 
 function annotations(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -30,7 +21,7 @@ function annotations(values: string[]): Record<string, string> {
 }
 
 /** `tsbuild imagetools create|inspect`, as `docker buildx imagetools`: merge images into an index, show one. */
-export function registerImagetoolsCommands(program: Command): void {
+export function registerImagetools(program: Command): void {
   const tools = program.command('imagetools').description('work with images in a registry: merge per-platform images into one index, inspect');
 
   addRegistryFlags(tools.command('create').argument('<sources...>', 'images or indexes to merge: REF, REPO@sha256:… or a bare sha256:… in the -t repository')
@@ -38,7 +29,7 @@ export function registerImagetoolsCommands(program: Command): void {
     .option('-t, --tag <ref>', 'where to push the index; repeatable', collect, [])
     .option('--dry-run', 'print the index instead of pushing it')
     .option('--annotation <key=value>', 'an index annotation; repeatable', collect, [])
-    .action((sources: string[], flags: CreateFlags) => withClient(flags, async (client) => {
+    .action((sources: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
       if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
       const targets = flags.tag.map(parseReference);
       const entries = await collectEntries(client, sources.map((s) => sourceReference(s, targets)));
@@ -57,7 +48,7 @@ export function registerImagetoolsCommands(program: Command): void {
   addRegistryFlags(tools.command('inspect').argument('<ref>', 'the image or index').description('show an image or index: its media type, digest and, for an index, each platform manifest'))
     .option('--raw', 'print the manifest or index exactly as the registry stores it')
     .option('--format <template>', "print attestations as buildx does: '{{json .Provenance}}', '{{json .SBOM}}' or '{{json .}}'")
-    .action((refText: string, flags: RegistryFlags & { raw?: boolean; format?: string }) => withClient(flags, async (client) => {
+    .action((refText: string, flags: RegistryFlags & { raw?: boolean; format?: string }) => withRegistry(program, flags, async (client) => {
       const template = flags.format !== undefined ? parseInspectFormat(flags.format) : undefined;
       const ref = parseReference(refText);
       const fetched = await client.getManifest(ref);

@@ -1,34 +1,9 @@
 import type { Command } from 'commander';
 import {
-  dockerConfigPath, login, logout, RegistryClient, staticCredentials, type CredentialSource,
-} from '../registry/index.js';
-import { UserError } from '../common/index.js';
-
-/** Flags every registry-talking command takes besides the references themselves. */
-export interface RegistryFlags {
-  certsDir?: string;
-  insecureRegistry: string[];
-  debug?: boolean;
-}
-
-const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
-
-/** Adds `--certs-dir`, `--insecure-registry` and `--debug` to a command. */
-export function addRegistryFlags(cmd: Command): Command {
-  return cmd
-    .option('--certs-dir <dir>', "per-registry CAs as docker keeps them: DIR/HOST[:PORT]/*.crt (default /etc/docker/certs.d); a local registry with a directory there is spoken to over TLS")
-    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (as docker); repeatable', collect, [])
-    .option('--debug', 'print the cause chain of errors');
-}
-
-/** A RegistryClient configured from the flags; credentials default to docker's config.json ($DOCKER_CONFIG). */
-export function registryClient(flags: RegistryFlags, credentials?: CredentialSource): RegistryClient {
-  return new RegistryClient({
-    ...(flags.certsDir !== undefined ? { certsDir: flags.certsDir } : {}),
-    insecureRegistries: flags.insecureRegistry,
-    ...(credentials !== undefined ? { credentials } : {}),
-  });
-}
+  dockerConfigPath, login, logout, staticCredentials,
+} from '../../registry/index.js';
+import { UserError } from '../../common/index.js';
+import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
 
 /** docker's server argument to a registry host: `https://host:5000/v2/` → `host:5000`; none means Docker Hub. */
 export function loginServer(server: string | undefined): string {
@@ -51,7 +26,7 @@ interface LoginFlags extends RegistryFlags {
   passwordStdin?: boolean;
 }
 
-async function loginAction(server: string | undefined, flags: LoginFlags): Promise<void> {
+async function loginAction(program: Command, server: string | undefined, flags: LoginFlags): Promise<void> {
   const registry = loginServer(server);
   if (flags.username === undefined || flags.username === '') {
     throw new UserError('INVALID_ARGUMENT', 'login needs a username', `pass -u USER, e.g. tsbuild login ${registry} -u USER --password-stdin`);
@@ -69,23 +44,19 @@ async function loginAction(server: string | undefined, flags: LoginFlags): Promi
   }
   if (password === '') throw new UserError('INVALID_ARGUMENT', 'the password is empty', 'pipe a non-empty password or token to --password-stdin');
   // As docker login: the credentials are tried against the registry first; only accepted ones are saved.
-  const client = registryClient(flags, staticCredentials({ username: flags.username, password }, `the credentials given to tsbuild login for ${flags.username}`));
-  try {
-    await client.checkAuth(registry);
-  } finally {
-    await client.close();
-  }
+  const tried = staticCredentials({ username: flags.username, password }, `the credentials given to tsbuild login for ${flags.username}`);
+  await withRegistry(program, flags, (client) => client.checkAuth(registry), tried);
   await login(registry, flags.username, password);
   process.stdout.write(`Login Succeeded (credentials saved in ${dockerConfigPath()})\n`);
 }
 
 /** `tsbuild login` and `tsbuild logout`: credentials in docker's config.json ($DOCKER_CONFIG), shared with docker. */
-export function registerAuthCommands(program: Command): void {
+export function registerAuth(program: Command): void {
   addRegistryFlags(program.command('login').argument('[server]', 'registry host[:port] (default: Docker Hub)').description('log in to a registry; the credentials are checked before they are saved'))
     .option('-u, --username <user>', 'username')
     .option('-p, --password <password>', 'password or token (prefer --password-stdin)')
     .option('--password-stdin', 'read the password or token from stdin')
-    .action((server: string | undefined, flags: LoginFlags) => loginAction(server, flags));
+    .action((server: string | undefined, flags: LoginFlags) => loginAction(program, server, flags));
 
   program.command('logout').argument('[server]', 'registry host[:port] (default: Docker Hub)').description('remove the saved credentials of a registry')
     .option('--debug', 'print the cause chain of errors')

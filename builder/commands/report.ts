@@ -1,28 +1,28 @@
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { defaultRoot } from './options/root.js';
-import { formatOfFile, loadReport, renderReport, type ReportFormat } from './report/index.js';
-import { fetchAttachedReport, isImageArgument } from './report-attach.js';
-import { trendsAction } from './report/trends-command.js';
+import { formatOfFile, loadReport, renderReport, type ReportFormat } from '../report/index.js';
+import { fetchAttachedReport, isImageArgument } from '../report-attach.js';
+import { trendsAction } from '../report/trends-command.js';
+import { rootOf } from './global-options.js';
+import { withRoot } from './root.js';
 
-interface ReportFlags { root: string; format?: ReportFormat; output?: string; last?: string; file?: string }
+interface ReportFlags { format?: ReportFormat; output?: string; last?: string; file?: string }
 
 /** `tsbuild report [BUILD_ID|IMAGE]`: the cache-hit analysis of a recorded build (the latest by default) or of an image. */
-export function registerReportCommand(program: Command): void {
+export function registerReport(program: Command, signal: AbortSignal): void {
   program.command('report').argument('[build-id|image]', 'build id or a unique prefix (default: the latest build), or an image pushed with --attach-report')
     .description('explain a build: which steps hit the cache, why the others missed, and what to change')
-    .option('--root <dir>', 'state directory the build used', defaultRoot())
     .addOption(new Option('--format <format>', 'report format (default: from the -o extension, else md)').choices(['json', 'md', 'html']))
     .option('-o, --output <file>', 'write the report to FILE instead of stdout')
     .option('--last <n>', 'cache trends over the last N recorded builds of a Dockerfile (text, json or html)')
     .option('-f, --file <path>', 'with --last: the Dockerfile whose builds to read (default: that of the latest build)')
-    .action(async (buildId: string | undefined, flags: ReportFlags) => {
-      if (flags.last !== undefined) return trendsAction(flags);
-      const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId) : await loadReport(flags.root, buildId);
+    .action((buildId: string | undefined, flags: ReportFlags, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
+      if (flags.last !== undefined) return trendsAction(root, flags);
+      const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId, await root.registry(), signal) : await loadReport(root, buildId);
       const format = flags.format ?? (flags.output !== undefined ? formatOfFile(flags.output) : undefined) ?? 'md';
       const text = renderReport(report, format);
       if (flags.output !== undefined) await writeFile(resolve(flags.output), text);
       else process.stdout.write(text);
-    });
+    }));
 }

@@ -1,0 +1,275 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { Option, type Command } from 'commander';
+import type { BuildGraph, CheckResult, CheckWarning, DockerfileError } from '../../frontend/index.js';
+import type { BuildOutcome, BuildRequest } from '../build.js';
+import { keyValues } from '../options/key-values.js';
+import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
+import { parseAnnotationFlag } from '../options/annotations.js';
+import { parseAddHosts, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
+import { ensureParent, prepareDestinations } from '../options/destinations.js';
+import { githubAnnotation } from '../format-error.js';
+import type { ProgressWriter } from '../progress/index.js';
+import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
+import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
+import { UserError, testHooksFromEnv } from '../../common/index.js';
+import type { RetryEvent } from '../../registry/index.js';
+import { addBuildFlags, collect, defaultProgress, isJsonProgress, platformsOption, type BuildFlags } from './build-flags.js';
+import { rootOf } from './global-options.js';
+import { retryText, withRoot, type Root } from './root.js';
+
+/** `tsbuild build`. */
+export function registerBuild(program: Command, signal: AbortSignal): void {
+  addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
+    .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
+    .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
+    .addOption(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet']).default(defaultProgress()))
+    .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
+    .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
+    .option('--build-context <name=value>', 'additional build context: NAME=docker-image://REF replaces FROM NAME / COPY --from=NAME; repeatable', collect, [])
+    .option('--annotation <key=value>', 'add an annotation to the image: [manifest|index|manifest-descriptor[PLATFORM]:]KEY=VALUE; repeatable', collect, [])
+    .option('--network <mode>', 'default network of RUN: default, none, host (host needs --allow network.host)')
+    .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
+    .option('--shm-size <size>', 'size of RUN\'s /dev/shm (only 64m, the fixed size, is supported)')
+    .option('--ulimit <name=soft:hard>', 'resource limit for RUN (not supported: refused)', collect, [])
+    .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
+    .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
+    .option('--call <method>', 'build (default) or check')
+    .option('--no-cache', 'do not use the cache when building')
+    .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
+    .option('--cache-from <spec>', 'use a remote build cache: type=registry,ref=REF (a cache or an image with an inline cache) or type=local,src=DIR; repeatable', collect, [])
+    .option('--metadata-file <file>', 'write build result metadata to a file')
+    .option('--iidfile <file>', 'write the image ID (config digest) to a file')
+    .option('--label <key=value>', 'set metadata for the image; repeatable', collect, [])
+    .option('--secret <spec>', 'secret to expose to RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR', collect, [])
+    .option('-q, --quiet', 'suppress progress and print the image ID on success')
+    .option('--report <file>', 'write the cache-hit report: FILE.json, FILE.md or FILE.html (all three when FILE has no extension)')
+    .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
+    .option('--dry-run', 'with --push: build, push nothing, and print per blob whether the push would skip, mount or upload it')
+    .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
+    .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
+    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
+    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
+    .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
+    .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
+    .action((context: string, flags: BuildFlags, cmd: Command) => {
+      const call = flags.check ? 'check' : (flags.call ?? 'build');
+      if (call === 'check') return checkAction(context, flags);
+      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
+      return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
+    });
+
+}
+
+/** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
+function outputsOf(flags: BuildFlags): OutputSpec[] {
+  const outputs = flags.output.map((o) => parseOutput(o, flags.tag));
+  // `--annotation` adds to every image output, as buildx does.
+  const annotations = flags.annotation.flatMap(parseAnnotationFlag);
+  if (annotations.length) {
+    for (const o of outputs) if (o.type === 'image' || o.type === 'oci' || o.type === 'docker') o.annotations = [...annotations, ...(o.annotations ?? [])];
+  }
+  if (flags.push) {
+    const image = outputs.find((o) => o.type === 'image');
+    if (image && image.type === 'image') image.push = true;
+    else outputs.push({ type: 'image', names: flags.tag, push: true, ...(annotations.length ? { annotations } : {}) });
+  }
+  for (const o of outputs) {
+    if (o.type === 'image' && o.push && o.names.length === 0) {
+      throw new UserError('INVALID_ARGUMENT', '--push needs an image name', 'add -t registry/repo:tag (or -o type=registry,name=…)');
+    }
+  }
+  return outputs;
+}
+
+async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+  // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
+  const buildArgs = keyValues('--build-arg', flags.buildArg);
+  // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
+  const epoch = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
+  if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch)) {
+    throw new UserError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epoch)}`, 'use seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)');
+  }
+  const platforms = platformsOption(flags.platform);
+  const shmSize = parseShmSize(flags.shmSize);
+  const ulimits = parseUlimits(flags.ulimit);
+  const ssh = parseSsh(flags.ssh);
+  const network = parseNetwork(flags.network);
+  const extraHosts = parseAddHosts(flags.addHost);
+  const namedContexts = parseBuildContexts(flags.buildContext);
+  const outputs = outputsOf(flags);
+  // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
+  const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
+  const cacheTo = flags.cacheTo.map(parseCacheTo);
+  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
+  // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
+  if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
+  if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
+    throw new UserError('INVALID_ARGUMENT', 'rewrite-timestamp=true needs SOURCE_DATE_EPOCH', 'set it in the environment or pass --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
+  }
+  if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
+    throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
+  }
+  const { findLoader, loadArchive } = await import('../outputs/load.js');
+  const loader = flags.load ? await findLoader() : undefined;
+  const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
+  if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
+  await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
+  if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
+  const settings = {
+    contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
+    outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter,
+    allow: flags.allow.flatMap((a) => a.split(',')), cacheFrom, cacheTo,
+    ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
+    ...(platforms ? { platforms } : {}),
+    // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
+    attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
+    ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
+    ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(Object.keys(ssh).length ? { ssh } : {}),
+  };
+  // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
+  const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
+  const emptyContext = context === '-' ? await mkdtemp(join(tmpdir(), 'tsbuild-context-')) : undefined;
+  const { resolveSecrets } = await import('../options/secrets.js');
+  const secrets = await resolveSecrets(flags.secret);
+  const { createProgress } = await import('../progress/index.js');
+  const { runBuild, writeMetadata } = await import('../build.js');
+  const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
+  const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const req: BuildRequest = {
+    ...settings, secrets: secrets.files, progress, signal,
+    ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+  };
+  const { randomUUID } = await import('node:crypto');
+  const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
+  const env = process.env;
+  const hooks = testHooksFromEnv(process.env);
+  // The root's resources (lock, worker, cache, history, registry client) are the build's and its reports', closed once.
+  const rootOptions = {
+    // registry.insecure=true on -o type=image and the --cache-to/--cache-from names: those hosts too.
+    insecureRegistries: [...flags.insecureRegistry, ...registryInsecureHosts(outputs, [...cacheTo, ...cacheFrom])], onRetry: (e: RetryEvent) => progress.note(retryText(e)), hooks,
+    ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+  };
+  try {
+    await withRoot(flags.root, rootOptions, async (root) => {
+      let outcome: BuildOutcome;
+      try {
+        await checkBeforeBuild(req, progress);
+        outcome = await runBuild({ ...req, buildId, hooks }, root);
+      } catch (err) {
+        progress.close();
+        await reportFailure(err, buildId, root, flags, env);
+        throw err;
+      }
+      progress.close();
+      // The build's one report: written to --report, the job summary, the attached referrer and the terminal.
+      const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
+      if (flags.report) await writeReportFiles(report, flags.report);
+      await writeStepSummary(report, env);
+      if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
+      // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
+      if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
+      const { explainAgainst, renderExplain } = await import('./explain.js');
+      if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
+      const names = flags.output.length || flags.push ? flags.tag : [];
+      if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
+      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
+      if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
+      if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
+      const { pushPlans, renderPushPlan } = await import('../push-plan.js');
+      if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), await root.registry(), signal)) process.stdout.write(renderPushPlan(plan));
+    });
+  } finally {
+    await secrets.cleanup();
+    if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
+    if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
+  }
+}
+
+/**
+ * After a failed build: the report (`--report`) and the job summary are still written, from the build record,
+ * and in GitHub Actions a located error becomes an `::error file=…,line=…::` annotation on the Dockerfile line.
+ * A problem writing them never hides the build's own error.
+ */
+async function reportFailure(err: unknown, buildId: string, root: Root, flags: BuildFlags, env: NodeJS.ProcessEnv): Promise<void> {
+  const annotation = githubAnnotation(err, env);
+  if (annotation) process.stdout.write(annotation);
+  const { loadReport, stepSummaryPath, writeReportFiles, writeStepSummary } = await import('../report/index.js');
+  if (!flags.report && !stepSummaryPath(env)) return;
+  try {
+    const report = await loadReport(root, buildId);
+    if (flags.report) await writeReportFiles(report, flags.report);
+    await writeStepSummary(report, env);
+  } catch (reportErr) {
+    // No record (the build failed before it started, e.g. a missing Dockerfile): there is nothing to report on.
+    if (flags.debug) process.stderr.write(`note: no report for the failed build: ${reportErr instanceof Error ? reportErr.message : String(reportErr)}\n`);
+  }
+}
+
+/** The names a --dry-run build would push to; its outputs stop pushing. */
+function dryRunTargets(outputs: OutputSpec[], flags: BuildFlags): string[] {
+  const names = outputs.flatMap((o) => (o.type === 'image' && o.push ? o.names : []));
+  if (names.length === 0) throw new UserError('INVALID_ARGUMENT', '--dry-run needs --push', 'add --push -t registry/repo:tag to see what the push would send');
+  if (flags.attachReport) throw new UserError('INVALID_ARGUMENT', '--dry-run pushes nothing, so it cannot --attach-report', 'drop one of the two flags');
+  for (const o of outputs) if (o.type === 'image') o.push = false;
+  return names;
+}
+
+/** Repositories a push could mount blobs from: the base images and the registry caches. */
+function pushCandidates(graph: BuildGraph, flags: BuildFlags): string[] {
+  const bases = graph.vertices.flatMap((v) => (v.op.kind === 'image' ? [v.op.ref] : []));
+  const caches = [...flags.cacheFrom.map(parseCacheFrom), ...flags.cacheTo.map(parseCacheTo)].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
+  return [...bases, ...caches];
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
+async function checkAction(context: string, flags: BuildFlags): Promise<void> {
+  const { readDockerfile } = await import('../build.js');
+  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../../frontend/index.js');
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
+  const n = result.warnings.length;
+  process.stdout.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
+  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
+}
+
+/** Build checks before a build: printed as warnings; fatal (exit 1, at the first finding) with `# check=error=true`. */
+async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; dockerfileText?: string }, progress: ProgressWriter): Promise<void> {
+  const { readDockerfile } = await import('../build.js');
+  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../../frontend/index.js');
+  let dockerfile: { path: string; text: string };
+  let result: CheckResult;
+  try {
+    dockerfile = await readDockerfile(req);
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
+  } catch {
+    return;   // an unreadable or unparsable Dockerfile: the build itself reports it, located
+  }
+  for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
+  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
+}
+
+function checkFailure(Failure: typeof DockerfileError, warnings: CheckWarning[], path: string): DockerfileError {
+  const w = warnings[0];
+  const line = w?.line ?? 1;
+  return new Failure({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
+    `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
+    'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
+}
+
+/** A Dockerfile path as users wrote it: relative to the working directory when inside it. */
+function relativeName(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel.startsWith('..') || rel === '' ? path : rel;
+}

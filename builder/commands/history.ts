@@ -1,0 +1,47 @@
+import type { Command } from 'commander';
+import type { BuildSummary } from '../../solver/index.js';
+import { redactRecord } from '../report/index.js';
+import { UserError } from '../../common/index.js';
+import { rootOf } from './global-options.js';
+import { withRoot } from './root.js';
+
+function row(b: BuildSummary): string {
+  const when = new Date(b.started).toISOString().replace('T', ' ').slice(0, 19);
+  const secs = ((b.finished - b.started) / 1000).toFixed(1);
+  return `${b.id}  ${when}  ${b.status.padEnd(9)}  ${`${secs}s`.padStart(7)}  ${`${b.cached}/${b.steps} cached`.padEnd(14)}  ${b.tags.join(',') || '-'}`;
+}
+
+/** The newest build of a list, by start time. */
+function latestBuildId(builds: BuildSummary[]): string | undefined {
+  return [...builds].sort((a, b) => b.started - a.started)[0]?.id;
+}
+
+/** `tsbuild history [IMAGE]` and `history inspect [ID]`: the build history in `--root`, or an image's layers. */
+export function registerHistory(program: Command): void {
+  const history = program.command('history').argument('[image]', 'an image: show its layers as `docker history` does')
+    .description('list past builds, or show the history of an image')
+    .option('--json', 'print JSON')
+    .option('--no-trunc', "don't truncate output")
+    .action((image: string | undefined, flags: { json?: boolean; trunc?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
+      if (image) { const { printImageHistory } = await import('../image-history.js'); await printImageHistory(image, root, { ...(flags.json ? { json: true } : {}), ...(flags.trunc === false ? { noTrunc: true } : {}) }); return; }
+      const builds = (await root.history()).listBuilds().map(redactRecord);
+      if (flags.json) process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
+      else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
+    }));
+  history.command('inspect').argument('[id]', 'build id (default: the latest build, as buildx)').description('show every step of a build with timings, hit/miss and reasons')
+    .option('--json', 'print JSON')
+    .action((given: string | undefined, flags: { json?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
+      // --json is also an option of `history`, which takes it wherever it appears on the line.
+      const json = flags.json === true || (history.opts() as { json?: boolean }).json === true;
+      const store = await root.history();
+      const id = given ?? latestBuildId(store.listBuilds());
+      if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root.dir}`, 'run `tsbuild build` first, or pass --root of the builds');
+      const stored = store.getBuild(id);
+      if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root.dir}`, 'list builds with `tsbuild history`');
+      const build = redactRecord(stored);   // records written before redaction existed may still hold values
+      if (json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
+      for (const v of build.vertices) {
+        process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
+      }
+    }));
+}

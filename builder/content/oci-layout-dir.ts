@@ -1,0 +1,86 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { canonicalJson, digestHex, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
+import { UserError } from '../../common/index.js';
+import type { BlobTarget, CopyOutcome } from './target.js';
+
+/** The `oci-layout` file of every layout tsbuild writes. */
+export const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+
+/** Where a blob lives inside a layout (a directory or a tarball of one). */
+export function layoutBlobPath(digest: Digest): string {
+  return `blobs/sha256/${digestHex(digest)}`;
+}
+
+/**
+ * An OCI image layout directory (image-spec image-layout.md) as a blob target: `blobs/sha256/<hex>` written through a
+ * temporary file and a rename, `index.json` replaced last, through a rename too, so a reader sees the old index or
+ * the new one, each with all its blobs. The only code that knows the layout's paths. Whether a directory may be
+ * written at all is the caller's check (options/destinations.ts).
+ */
+export class OciLayoutDir implements BlobTarget {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = resolve(dir);
+  }
+
+  #blobPath(desc: Descriptor): string {
+    return join(this.dir, layoutBlobPath(desc.digest));
+  }
+
+  async has(desc: Descriptor): Promise<boolean> {
+    return stat(this.#blobPath(desc)).then((s) => s.size === desc.size, () => false);
+  }
+
+  async fetch(desc: Descriptor): Promise<Readable> {
+    return createReadStream(this.#blobPath(desc));
+  }
+
+  /** A small blob (a manifest, a config) read whole, refused above `limit` bytes. */
+  async readAll(desc: Descriptor, limit: number, where: string): Promise<Buffer> {
+    if (desc.size > limit) throw new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${desc.size} bytes)`);
+    return readFile(this.#blobPath(desc));
+  }
+
+  async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+    if (await this.has(desc)) return 'exists';   // content-addressed: already there
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    const path = this.#blobPath(desc);
+    const tmp = `${path}.tsbuild-tmp-${process.pid}`;
+    try {
+      await pipeline(await open(), createWriteStream(tmp), ...(signal ? [{ signal }] : []));
+      await rename(tmp, path);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+    return 'uploaded';
+  }
+
+  /** index.json, or undefined when there is none yet. A file that is not an index is refused, never replaced. */
+  async readIndex(): Promise<ImageIndex | undefined> {
+    const text = await readFile(join(this.dir, 'index.json'), 'utf8').catch(() => undefined);
+    if (text === undefined) return undefined;
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ImageIndex).manifests)) return parsed as ImageIndex;
+    } catch { /* reported below */ }
+    throw new UserError('INVALID_ARGUMENT', `${join(this.dir, 'index.json')} is not a valid OCI image index; refusing to change the layout`, 'repair or remove index.json, or name another directory');
+  }
+
+  /**
+   * Rewrites index.json as `update(previous)` says, last: call it after every blob the new index names is pushed.
+   * A new layout gets its `oci-layout` file first.
+   */
+  async updateIndex(update: (previous: ImageIndex | undefined) => ImageIndex): Promise<void> {
+    const previous = await this.readIndex();
+    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    if (!previous) await writeFile(join(this.dir, 'oci-layout'), LAYOUT_FILE);
+    const tmp = join(this.dir, `index.json.tsbuild-tmp-${process.pid}`);
+    await writeFile(tmp, canonicalJson(update(previous)));
+    await rename(tmp, join(this.dir, 'index.json'));
+  }
+}

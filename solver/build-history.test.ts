@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import type { BuildRecord } from './build-record.js';
+import { BuildHistory } from './build-history.js';
+
+describe('BuildHistory', () => {
+  let root: string;
+  let index: BuildHistory;
+  const open = (): BuildHistory => BuildHistory.open(root);
+  beforeEach(() => {
+    root = mkdtempSync(join(tmpdir(), 'tsbuild-history-'));
+    index = open();
+  });
+  afterEach(() => {
+    index.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('keeps builds across a reopen', () => {
+    const build: BuildRecord = { id: 'build-1', started: 1, finished: 2, status: 'succeeded', args: { A: '1' }, tags: ['r/a:1'], vertices: [] };
+    index.recordBuild(build);
+    index.close();
+    index = open();
+    expect(index.getBuild('build-1')).to.deep.equal(build);
+    expect(index.getBuild('build')).to.deep.equal(build); // a unique prefix is enough
+    expect(index.listBuilds()).to.deep.equal([{ id: 'build-1', started: 1, finished: 2, status: 'succeeded', args: { A: '1' }, tags: ['r/a:1'], steps: 0, cached: 0 }]);
+  });
+
+  it('lists builds from their summaries, without the key manifest and context the builder attaches, old rows too', () => {
+    const vertex = { cached: true } as unknown as BuildRecord['vertices'][number];
+    const big = { id: 'b-new', started: 5, finished: 6, status: 'succeeded', args: {}, tags: [], vertices: [vertex, vertex],
+      keyManifest: [{ step: 'x' }], context: { files: 3 } } as BuildRecord;
+    index.recordBuild(big);
+    // A row written before the summary column existed: listed from its whole record.
+    const old: BuildRecord = { id: 'b-old', started: 1, finished: 2, status: 'failed', args: {}, tags: [], vertices: [vertex] };
+    index.recordBuild(old);
+    index.close();
+    const db = new DatabaseSync(join(root, 'cache.db'));
+    db.prepare('UPDATE builds SET summary = NULL WHERE id = ?').run('b-old');
+    db.close();
+    index = open();
+    expect(index.listBuilds()).to.deep.equal([
+      { id: 'b-new', started: 5, finished: 6, status: 'succeeded', args: {}, tags: [], steps: 2, cached: 2 },
+      { id: 'b-old', started: 1, finished: 2, status: 'failed', args: {}, tags: [], steps: 1, cached: 1 },
+    ]);
+    expect(index.getBuild('b-new')).to.deep.equal(big);
+  });
+
+  it('refuses a cache.db of another schema version, naming both, and leaves it alone', () => {
+    index.close();
+    const db = new DatabaseSync(join(root, 'cache.db'));
+    db.prepare("UPDATE meta SET value = '99' WHERE name = 'schema'").run();
+    db.close();
+    expect(() => open()).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    const check = new DatabaseSync(join(root, 'cache.db'));
+    expect(check.prepare("SELECT value FROM meta WHERE name = 'schema'").get()?.['value']).to.equal('99');
+    check.prepare("UPDATE meta SET value = '1' WHERE name = 'schema'").run();
+    check.close();
+    index = open();
+  });
+});
