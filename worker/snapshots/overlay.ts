@@ -8,17 +8,24 @@ import type { LayerTarOptions } from '../layers/layer-tar.js';
 import { SnapshotMetadata } from './metadata.js';
 import { removeDeadMounts } from './mount.js';
 import type { SnapshotRow } from './metadata.js';
-import type { Mount, SnapshotInfo, Snapshotter } from './snapshotter.js';
+import type { Mount, SnapshotInfo } from './snapshotter.js';
 import { isProcessAlive } from '../../common/index.js';
 import { overlayMountOptions } from '../rootless/index.js';
 
 /**
- * Snapshots as overlayfs layers: `<root>/snapshots/<id>/{fs,work}`, metadata in `<root>/snapshots/metadata.db`.
+ * Snapshots as overlayfs layers, containerd's model: an *active* snapshot (its `key`) is writable and can never be a
+ * parent; `commit` turns it into a *committed* one (its `name`), read-only, usable as a parent; a *view* is a
+ * read-only active snapshot of a committed parent. Methods return mount descriptions; callers mount them. After a
+ * crash a snapshot is either absent or whole (a committed snapshot not yet synced when the machine itself went down is
+ * dropped when the snapshotter is next opened). There is one implementation, so no interface: the worker uses this
+ * class directly.
+ *
+ * Layout: `<root>/snapshots/<id>/{fs,work}`, metadata in `<root>/snapshots/metadata.db`.
  * A snapshot's `fs` directory is its overlay upper dir, so it holds exactly its changes against the parent
  * (whiteouts as 0/0 character devices, opaque directories as `trusted.overlay.opaque=y`, or `user.overlay.opaque=y`
  * rootless: see worker/rootless/overlay-flavour.ts).
  */
-export class OverlaySnapshotter implements Snapshotter {
+export class OverlaySnapshotter {
   readonly #dir: string;
   readonly #meta: SnapshotMetadata;
   readonly #boot = bootId();
