@@ -153,7 +153,6 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
 
 async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
   signal: AbortSignal, progress: ProgressSink): Promise<void> {
-  const user = await resolveUser(op.user, env.rootfs);
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
@@ -166,10 +165,12 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   const isPrivileged = op.security === 'insecure';
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
-  // One confined process looks at the upper dir before the step and removes the stubs after it (stubs.ts): it waits
-  // idle while the step runs instead of a second process being started on the critical path.
+  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
+  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
   const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
   try {
+    // USER through the step's session: a chain already read is not mounted and read again (accounts-cache.ts).
+    const user = await resolveUser(op.user, env.rootfs, session);
     upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });
