@@ -24,9 +24,12 @@ import { access, mkdir, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import { BuildCgroups } from './build-cgroups.js';
 import { createCgroup } from './cgroup.js';
+import { warmCgroupMigration } from './cgroup-warmup.js';
 import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
+import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
 import { runHelper, seccompFilter } from './helper-process.js';
@@ -47,6 +50,7 @@ import { createRootlessCgroup } from './rootless-cgroup.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
+export { BuildCgroups } from './build-cgroups.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
@@ -77,6 +81,8 @@ export interface ExecEnvironment {
    * its own, started and stopped around it.
    */
   networks?: UserNetworkPool;
+  /** The build's shared cgroups for steps without limits (build-cgroups.ts). Absent: a cgroup set per step. */
+  cgroups?: BuildCgroups;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -153,6 +159,8 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
 
 async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
   signal: AbortSignal, progress: ProgressSink): Promise<void> {
+  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
+  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
@@ -179,12 +187,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
     const isRootless = isInUserNamespace();
     const devices = isPrivileged || isRootless ? undefined : DEFAULT_DEVICE_RULES;
-    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await createCgroup(cgroupId, env.limits, devices);
+    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await sharedCgroup(env, devices) ?? await createCgroup(cgroupId, env.limits, devices);
     if (isRootless) noteRootlessOnce(progress, cgroup.note);
     const rootfs = { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) };
     // fuse-overlayfs: mounted here, before the helper (which then binds them); kernel overlayfs: by the helper.
     const unmountPremounted = await premountOverlays([rootfs, ...plan.overlays]);
     try {
+      await warm;
       result = await runHelper({
         argv: op.argv,
         env: processEnv(op.env, plan.env, user.home),
@@ -229,6 +238,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   const err = describeExit(op, result, tail.lines());
   if (err !== undefined) throw err;
+}
+
+// Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.
+async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[] | undefined): Promise<StepCgroup | undefined> {
+  const limits = env.limits ?? {};
+  const isUnlimited = limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
+  return isUnlimited ? env.cgroups?.acquire(devices) : undefined;
 }
 
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */
