@@ -149,18 +149,18 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
 export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
+  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
   const net = await stepNetwork(op, env);
   try {
-    await runIn(op, env, net.spec, await net.network?.resolvConf(), signal, progress);
+    await runIn(op, env, net.spec, await net.network?.resolvConf(), warm, signal, progress);
   } finally {
     await net.done();
   }
 }
 
 async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
-  signal: AbortSignal, progress: ProgressSink): Promise<void> {
-  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
-  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
+  warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
