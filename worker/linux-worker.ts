@@ -7,7 +7,7 @@ import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { BuildCgroups, runExec, UserNetworkPool } from './exec/index.js';
+import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -46,6 +46,8 @@ export class LinuxWorker implements Worker {
   readonly #networks = new UserNetworkPool();
   /** The RUN steps' cgroups (steps without limits share them): made as steps need them, removed by close(). */
   readonly #cgroups = new BuildCgroups();
+  /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
+  readonly #accounts = new ChainAccounts();
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -114,6 +116,7 @@ export class LinuxWorker implements Worker {
           stateDir,
           networks: this.#networks,
           cgroups: this.#cgroups,
+          accounts: this.#accounts,
         }, signal, progress);
       } finally {
         await rm(stateDir, { recursive: true, force: true });

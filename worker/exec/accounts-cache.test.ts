@@ -3,19 +3,20 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RootSession } from '../confined/index.js';
-import { forgetAccounts, stepAccounts } from './accounts-cache.js';
+import { ChainAccounts } from './accounts-cache.js';
 import { execUser } from './user.js';
 
 // Layers as a snapshot chain has them: base (passwd, group), then steps on top. Each step's rootfs is a fresh
 // upper dir over the chain, top first.
-describe('stepAccounts (accounts of a chain, carried up while a layer leaves /etc alone)', () => {
+describe('ChainAccounts (accounts of a chain, carried up while a layer leaves /etc alone)', () => {
   let root: string;
   const dir = (name: string): string => join(root, name);
+  let chains: ChainAccounts;
   const userOf = async (lowers: string[], user: string): Promise<ReturnType<typeof execUser>> => {
     const upper = dir(`upper-${Math.random().toString(36).slice(2)}`);
     await mkdir(upper);
     const rootfs = { upperDir: upper, workDir: join(root, 'work'), lowerDirs: lowers };
-    return RootSession.with(upper, { lowerRoots: lowers }, async (s) => execUser(user, await stepAccounts(rootfs, s)));
+    return RootSession.with(upper, { lowerRoots: lowers }, async (s) => execUser(user, await chains.of(rootfs, s)));
   };
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'tsbuild-accounts-'));
@@ -31,12 +32,20 @@ describe('stepAccounts (accounts of a chain, carried up while a layer leaves /et
     await mkdir(dir('usr-etc/usr/etc'), { recursive: true });
     await writeFile(dir('usr-etc/usr/etc/passwd'), 'root:x:0:0:root:/home/root:/bin/sh\n');
   });
-  beforeEach(() => forgetAccounts());
+  beforeEach(() => { chains = new ChainAccounts(); });
   after(async () => { await rm(root, { recursive: true, force: true }); });
 
   it('carries the base accounts up through a layer without /etc (root keeps its groups from /etc/group)', async () => {
     expect(await userOf([dir('base')], '')).to.deep.equal({ uid: 0, gid: 0, groups: [0, 10], home: '/root' });
-    expect(await userOf([dir('plain'), dir('base')], '')).to.deep.equal({ uid: 0, gid: 0, groups: [0, 10], home: '/root' });
+    // Committed dirs never change; changing this one shows which answers were read again and which carried up.
+    await writeFile(dir('base/etc/group'), 'root:x:0:\n');
+    try {
+      expect(await userOf([dir('plain'), dir('base')], '')).to.deep.equal({ uid: 0, gid: 0, groups: [0, 10], home: '/root' });
+      chains = new ChainAccounts();
+      expect(await userOf([dir('plain'), dir('base')], '')).to.deep.equal({ uid: 0, gid: 0, groups: [0], home: '/root' });
+    } finally {
+      await writeFile(dir('base/etc/group'), 'root:x:0:\nwheel:x:10:root\n');
+    }
   });
 
   it('reads again above a layer that changed /etc/passwd', async () => {

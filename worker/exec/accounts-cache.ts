@@ -13,38 +13,46 @@ import { readRootfsAccounts } from './rootfs-file.js';
 interface Known { accounts: Accounts; isPlain: boolean }
 
 const MAX_ENTRIES = 512;
-const known = new Map<string, Known>();
+
+/**
+ * The accounts of snapshot chains one worker has seen, keyed by the chain's lower dirs. Owned by the worker of one
+ * state root (a root removed and created again at the same path numbers its snapshot dirs anew, so a key must not
+ * outlive the worker that opened it).
+ */
+export class ChainAccounts {
+  readonly #known = new Map<string, Known>();
+
+  /**
+   * The accounts of a step's rootfs before the step: `session` is the step's confined session on its upper dir with
+   * the lower dirs as roots 1.. (the one the stub clean-up uses). Falls back to the full read when the upper dir is
+   * not empty (not a fresh step) or the chain is unknown.
+   */
+  async of(rootfs: OverlayRootfs, session: RootSession): Promise<Accounts> {
+    const upper = await session.lstat(0, '');
+    const isFresh = upper !== undefined && upper.type === 'd' && upper.isEmptyDir && !upper.isOpaqueDir;
+    if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs);
+    const key = keyOf(rootfs.lowerDirs);
+    const hit = this.#known.get(key);
+    if (hit !== undefined) return hit.accounts;
+    const below = this.#known.get(keyOf(rootfs.lowerDirs.slice(1)));
+    if (below?.isPlain === true && rootfs.lowerDirs.length > 1 && await leavesEtcAlone(session)) {
+      this.#remember(key, below);
+      return below.accounts;
+    }
+    const read = await readRootfsAccounts(rootfs, true);
+    this.#remember(key, { accounts: read.accounts, isPlain: read.isPlain });
+    return read.accounts;
+  }
+
+  #remember(key: string, value: Known): void {
+    this.#known.delete(key);
+    this.#known.set(key, value);
+    if (this.#known.size > MAX_ENTRIES) this.#known.delete(this.#known.keys().next().value as string);
+  }
+}
 
 function keyOf(lowerDirs: readonly string[]): string {
   return JSON.stringify(lowerDirs);
-}
-
-function remember(key: string, value: Known): void {
-  known.delete(key);
-  known.set(key, value);
-  if (known.size > MAX_ENTRIES) known.delete(known.keys().next().value as string);
-}
-
-/**
- * The accounts of a step's rootfs before the step: `session` is the step's confined session on its upper dir with
- * the lower dirs as roots 1.. (the one the stub clean-up uses). Falls back to the full read when the upper dir is
- * not empty (not a fresh step) or the chain is unknown.
- */
-export async function stepAccounts(rootfs: OverlayRootfs, session: RootSession): Promise<Accounts> {
-  const upper = await session.lstat(0, '');
-  const isFresh = upper !== undefined && upper.type === 'd' && upper.isEmptyDir && !upper.isOpaqueDir;
-  if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs);
-  const key = keyOf(rootfs.lowerDirs);
-  const hit = known.get(key);
-  if (hit !== undefined) return hit.accounts;
-  const below = known.get(keyOf(rootfs.lowerDirs.slice(1)));
-  if (below?.isPlain === true && rootfs.lowerDirs.length > 1 && await leavesEtcAlone(session)) {
-    remember(key, below);
-    return below.accounts;
-  }
-  const read = await readRootfsAccounts(rootfs, true);
-  remember(key, { accounts: read.accounts, isPlain: read.isPlain });
-  return read.accounts;
 }
 
 // The top lower dir (root 1 of the session) neither touches /etc nor hides what is below it.
@@ -52,9 +60,4 @@ async function leavesEtcAlone(session: RootSession): Promise<boolean> {
   const root = await session.lstat(1, '');
   if (root === undefined || root.type !== 'd' || root.isOpaqueDir) return false;
   return await session.lstat(1, 'etc') === undefined;
-}
-
-/** Forgets every chain (tests). */
-export function forgetAccounts(): void {
-  known.clear();
 }

@@ -24,6 +24,7 @@ import { access, mkdir, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import type { ChainAccounts } from './accounts-cache.js';
 import { BuildCgroups } from './build-cgroups.js';
 import { createCgroup } from './cgroup.js';
 import { warmCgroupMigration } from './cgroup-warmup.js';
@@ -51,6 +52,7 @@ import { createRootlessCgroup } from './rootless-cgroup.js';
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
 export { BuildCgroups } from './build-cgroups.js';
+export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
@@ -83,6 +85,8 @@ export interface ExecEnvironment {
   networks?: UserNetworkPool;
   /** The build's shared cgroups for steps without limits (build-cgroups.ts). Absent: a cgroup set per step. */
   cgroups?: BuildCgroups;
+  /** The worker's known users and groups of snapshot chains (accounts-cache.ts). Absent: read for every step. */
+  accounts?: ChainAccounts;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -177,8 +181,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
   const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
   try {
-    // USER through the step's session: a chain already read is not mounted and read again (accounts-cache.ts).
-    const user = await resolveUser(op.user, env.rootfs, session);
+    // USER through the step's session: a chain the worker already read is not mounted and read again.
+    const user = await resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session });
     upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });

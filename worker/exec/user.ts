@@ -1,6 +1,6 @@
 import { numericId } from '../confined/index.js';
 import type { Accounts, RootSession } from '../confined/index.js';
-import { stepAccounts } from './accounts-cache.js';
+import type { ChainAccounts } from './accounts-cache.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
 import { UserError } from '../../common/index.js';
@@ -44,8 +44,9 @@ export function execUser(user: string, accounts: Accounts): ExecUser {
 
 /**
  * Resolves a Dockerfile USER for a RUN step against the step's rootfs (read through the confined reader). With the
- * step's own session (upper dir, lower dirs as roots 1..), a chain already read is not read again (accounts-cache.ts).
+ * worker's known chains and the step's own session (upper dir, lower dirs as roots 1..), a chain already read is not
+ * read again (accounts-cache.ts).
  */
-export async function resolveUser(user: string, rootfs: OverlayRootfs, session?: RootSession): Promise<ExecUser> {
-  return execUser(user, session === undefined ? await readRootfsAccounts(rootfs) : await stepAccounts(rootfs, session));
+export async function resolveUser(user: string, rootfs: OverlayRootfs, known?: { chains: ChainAccounts; session: RootSession }): Promise<ExecUser> {
+  return execUser(user, known === undefined ? await readRootfsAccounts(rootfs) : await known.chains.of(rootfs, known.session));
 }
