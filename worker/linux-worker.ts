@@ -7,7 +7,7 @@ import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { runExec, UserNetworkPool } from './exec/index.js';
+import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -44,6 +44,10 @@ export class LinuxWorker implements Worker {
   readonly #hashes: FileHashCache;
   /** The RUN steps' networks (network=default): started as steps need them, reused, stopped by close(). */
   readonly #networks = new UserNetworkPool();
+  /** The RUN steps' cgroups (steps without limits share them): made as steps need them, removed by close(). */
+  readonly #cgroups = new BuildCgroups();
+  /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
+  readonly #accounts = new ChainAccounts();
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -111,6 +115,8 @@ export class LinuxWorker implements Worker {
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
           networks: this.#networks,
+          cgroups: this.#cgroups,
+          accounts: this.#accounts,
         }, signal, progress);
       } finally {
         await rm(stateDir, { recursive: true, force: true });
@@ -146,9 +152,10 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database and stops the RUN networks (slirp4netns and their namespaces). */
+  /** Releases the metadata database, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
   close(): void {
     this.#networks.close();
+    this.#cgroups.close();
     this.#hashes.close();
     this.#snapshots.close();
   }

@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import type { ExecOp } from '../../frontend/index.js';
 import { DEFAULT_DEVICE_RULES, deviceRuleLine } from '../../worker/exec/devices.js';
 import { runHelper } from '../../worker/exec/helper-process.js';
-import { NetworkSetupError, runExec, RunError, UserNetwork, UserNetworkPool } from '../../worker/exec/index.js';
+import { BuildCgroups, NetworkSetupError, runExec, RunError, UserNetwork, UserNetworkPool } from '../../worker/exec/index.js';
 import { OutputTail } from '../../worker/exec/output-tail.js';
 import type { ExecEnvironment } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
@@ -85,6 +85,34 @@ describe('runExec: the default sandbox (issue 14)', function () {
       await Promise.all([runExec(shell('echo running; sleep 1'), env, new AbortController().signal, progress), seen]);
       const expected = DEFAULT_DEVICE_RULES.map(deviceRuleLine).sort();
       expect(lists.map((l) => l.trim().split('\n').sort())).to.deep.include(expected);
+    });
+  });
+
+  describe('devices with the build\'s shared cgroups (steps without limits)', () => {
+    it('gives every step the same allow-list, enforced, in one cgroup made once and removed by close()', async () => {
+      if (!existsSync('/sys/fs/cgroup/devices')) throw new Error('no cgroup v1 devices controller on this host: the shared cgroups are v1 only');
+      const cgroups = new BuildCgroups();
+      const mine = async (controller = 'devices'): Promise<string[]> => (await readdir(`/sys/fs/cgroup/${controller}/tsbuild`)).filter((d) => d.startsWith(`build-${process.pid}-`));
+      const before = [...await mine(), ...await mine('memory')];
+      const made = async (controller = 'devices'): Promise<string[]> => (await mine(controller)).filter((d) => !before.includes(d));
+      try {
+        const script = 'head -c 4 /dev/zero | wc -c; mknod /tmp/tty1 c 4 1; cat /tmp/tty1 || echo tty1-refused';
+        const first = await step({ ...await fx.step(), cgroups }, script);
+        const second = await step({ ...await fx.step(), cgroups }, script);
+        const dirs = await made();
+        expect(dirs).to.have.length(1);
+        const list = await readFile(join('/sys/fs/cgroup/devices/tsbuild', dirs[0] ?? '', 'devices.list'), 'utf8');
+        expect(list.trim().split('\n').sort()).to.deep.equal(DEFAULT_DEVICE_RULES.map(deviceRuleLine).sort());
+        for (const { out } of [first, second]) expect(out).to.equal('4\ntty1-refused\n');
+        // A privileged step never shares the sandboxed steps' cgroups: it gets a set of its own, with no device list.
+        const privileged = await step({ ...await fx.step(), cgroups }, 'mknod /tmp/tty1 c 4 1; test -c /tmp/tty1 && echo made', { security: 'insecure' });
+        expect(privileged.out).to.equal('made\n');
+        expect(await made()).to.deep.equal(dirs);
+        expect(await made('memory')).to.have.length(2);
+      } finally {
+        cgroups.close();
+      }
+      expect([...await made(), ...await made('memory')]).to.deep.equal([]);
     });
   });
 

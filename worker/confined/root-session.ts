@@ -44,7 +44,7 @@ export interface SessionOptions {
 }
 
 /** What `lstat` found: undefined when absent or reached only through a symlink. */
-export interface EntryStat { type: 'd' | 'f' | 'l' | 'c' | 'o'; mode: number; uid: number; gid: number; size: number; mtimeNs: bigint; isEmptyDir: boolean }
+export interface EntryStat { type: 'd' | 'f' | 'l' | 'c' | 'o'; mode: number; uid: number; gid: number; size: number; mtimeNs: bigint; isEmptyDir: boolean; isOpaqueDir: boolean }
 
 const FLUSH_AT = 256 * 1024;
 const ZERO = Buffer.alloc(4);
@@ -175,8 +175,8 @@ export class RootSession {
   async lstat(index: number, path: string): Promise<EntryStat | undefined> {
     const line = (await this.#query(false, 'S', String(index), path)).toString();
     if (line === 'n') return undefined;
-    const [t, mode, uid, gid, size, mtime, empty] = line.split(' ');
-    return { type: t as EntryStat['type'], mode: parseInt(mode ?? '0', 8), uid: Number(uid), gid: Number(gid), size: Number(size), mtimeNs: BigInt(mtime ?? '0'), isEmptyDir: empty === '1' };
+    const [t, mode, uid, gid, size, mtime, empty, opaque] = line.split(' ');
+    return { type: t as EntryStat['type'], mode: parseInt(mode ?? '0', 8), uid: Number(uid), gid: Number(gid), size: Number(size), mtimeNs: BigInt(mtime ?? '0'), isEmptyDir: empty === '1', isOpaqueDir: opaque === '1' };
   }
 
   /** Removes a mount stub (empty file or directory); the parent's mtime before, or undefined when it stayed. */

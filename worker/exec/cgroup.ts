@@ -14,7 +14,7 @@ export interface ExecLimits { memoryBytes?: number; pidsMax?: number; cpuShares?
  */
 export interface StepCgroup { procsFiles: string[]; v2Dir?: string; remove(): Promise<void> }
 
-const ROOT = '/sys/fs/cgroup';
+export const CGROUP_ROOT = '/sys/fs/cgroup';
 
 // cgroup v2 has cpu.weight (1..10000) where v1 had cpu.shares (2..262144); this is the conversion runc and
 // systemd use.
@@ -22,7 +22,7 @@ function sharesToWeight(shares: number): number {
   return Math.round(1 + ((Math.min(Math.max(shares, 2), 262144) - 2) * 9999) / 262142);
 }
 
-async function v1(id: string, limits: ExecLimits, devices: readonly DeviceRule[] | undefined): Promise<string[]> {
+export async function v1Dirs(id: string, limits: ExecLimits, devices: readonly DeviceRule[] | undefined): Promise<string[]> {
   const dirs: string[] = [];
   try {
     await v1Into(id, limits, dirs);
@@ -42,11 +42,11 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
   ];
   for (const [controller, file, value] of settings) {
     // Hybrid hosts may lack a controller; without a limit to apply it is not needed.
-    if (!existsSync(join(ROOT, controller))) {
-      if (value !== undefined) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${ROOT}`);
+    if (!existsSync(join(CGROUP_ROOT, controller))) {
+      if (value !== undefined) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${CGROUP_ROOT}`);
       continue;
     }
-    const dir = join(ROOT, controller, 'tsbuild', id);
+    const dir = join(CGROUP_ROOT, controller, 'tsbuild', id);
     await mkdir(dir, { recursive: true });
     dirs.push(dir);
     if (value !== undefined) await writeFile(join(dir, file), String(value));
@@ -56,10 +56,10 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
 // Deny everything, then allow the list: the kernel checks each open/mknod against the rules of the cgroup the
 // process is in (and its ancestors). Written before the container joins, so no moment runs without them.
 async function v1Devices(id: string, devices: readonly DeviceRule[], dirs: string[]): Promise<void> {
-  if (!existsSync(join(ROOT, 'devices'))) {
-    throw new Error(`cgroup v1 controller devices is not mounted at ${ROOT}: RUN steps cannot get a device allow-list`);
+  if (!existsSync(join(CGROUP_ROOT, 'devices'))) {
+    throw new Error(`cgroup v1 controller devices is not mounted at ${CGROUP_ROOT}: RUN steps cannot get a device allow-list`);
   }
-  const dir = join(ROOT, 'devices', 'tsbuild', id);
+  const dir = join(CGROUP_ROOT, 'devices', 'tsbuild', id);
   await mkdir(dir, { recursive: true });
   dirs.push(dir);
   await writeFile(join(dir, 'devices.deny'), 'a');
@@ -67,12 +67,12 @@ async function v1Devices(id: string, devices: readonly DeviceRule[], dirs: strin
 }
 
 async function v2(id: string, limits: ExecLimits): Promise<string[]> {
-  const parent = join(ROOT, 'tsbuild');
+  const parent = join(CGROUP_ROOT, 'tsbuild');
   await mkdir(parent, { recursive: true });
-  const available = (await readFile(join(ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
+  const available = (await readFile(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
   const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
   // A controller's files only appear in a child when every ancestor delegates it through subtree_control.
-  for (const dir of [ROOT, parent]) {
+  for (const dir of [CGROUP_ROOT, parent]) {
     if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
   }
   const dir = join(parent, id);
@@ -92,7 +92,7 @@ async function v2Limits(dir: string, limits: ExecLimits): Promise<void> {
   if (limits.cpuShares !== undefined) await writeFile(join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpuShares)));
 }
 
-async function removeDir(dir: string): Promise<void> {
+async function removeCgroupDir(dir: string): Promise<void> {
   // The helper returns only after pid 1 of the namespace was reaped, and the kernel reaps the rest of the
   // namespace before that; the retry covers the short moment the cgroup still counts a dying task.
   for (let attempt = 0; ; attempt++) {
@@ -115,13 +115,13 @@ async function removeDir(dir: string): Promise<void> {
  * it to the helper, which attaches it to `v2Dir` as a BPF_CGROUP_DEVICE program.
  */
 export async function createCgroup(id: string, limits: ExecLimits = {}, devices?: readonly DeviceRule[]): Promise<StepCgroup> {
-  const isV2 = existsSync(join(ROOT, 'cgroup.controllers'));
-  const dirs = isV2 ? await v2(id, limits) : await v1(id, limits, devices);
+  const isV2 = existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
+  const dirs = isV2 ? await v2(id, limits) : await v1Dirs(id, limits, devices);
   return {
     procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
     ...(isV2 && dirs[0] !== undefined ? { v2Dir: dirs[0] } : {}),
     remove: async () => {
-      for (const d of dirs) await removeDir(d);
+      for (const d of dirs) await removeCgroupDir(d);
     },
   };
 }

@@ -24,9 +24,13 @@ import { access, mkdir, realpath } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import type { ChainAccounts } from './accounts-cache.js';
+import { BuildCgroups } from './build-cgroups.js';
 import { createCgroup } from './cgroup.js';
+import { warmCgroupMigration } from './cgroup-warmup.js';
 import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
+import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
 import { runHelper, seccompFilter } from './helper-process.js';
@@ -47,6 +51,8 @@ import { createRootlessCgroup } from './rootless-cgroup.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
 export type { ExecLimits } from './cgroup.js';
+export { BuildCgroups } from './build-cgroups.js';
+export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
@@ -77,6 +83,10 @@ export interface ExecEnvironment {
    * its own, started and stopped around it.
    */
   networks?: UserNetworkPool;
+  /** The build's shared cgroups for steps without limits (build-cgroups.ts). Absent: a cgroup set per step. */
+  cgroups?: BuildCgroups;
+  /** The worker's known users and groups of snapshot chains (accounts-cache.ts). Absent: read for every step. */
+  accounts?: ChainAccounts;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -143,17 +153,18 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
 export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
+  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
   const net = await stepNetwork(op, env);
   try {
-    await runIn(op, env, net.spec, await net.network?.resolvConf(), signal, progress);
+    await runIn(op, env, net.spec, await net.network?.resolvConf(), warm, signal, progress);
   } finally {
     await net.done();
   }
 }
 
 async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
-  signal: AbortSignal, progress: ProgressSink): Promise<void> {
-  const user = await resolveUser(op.user, env.rootfs);
+  warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   await mkdir(env.stateDir, { recursive: true });
   const stateDir = await realpath(env.stateDir);
   const hostname = env.hostname ?? DEFAULT_HOSTNAME;
@@ -166,10 +177,12 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   const isPrivileged = op.security === 'insecure';
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
-  // One confined process looks at the upper dir before the step and removes the stubs after it (stubs.ts): it waits
-  // idle while the step runs instead of a second process being started on the critical path.
+  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
+  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
   const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
   try {
+    // USER through the step's session: a chain the worker already read is not mounted and read again.
+    const user = await resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session });
     upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
     const rootDir = join(stateDir, 'rootfs');
     await mkdir(rootDir, { recursive: true });
@@ -178,12 +191,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
     const isRootless = isInUserNamespace();
     const devices = isPrivileged || isRootless ? undefined : DEFAULT_DEVICE_RULES;
-    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await createCgroup(cgroupId, env.limits, devices);
+    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await sharedCgroup(env, devices) ?? await createCgroup(cgroupId, env.limits, devices);
     if (isRootless) noteRootlessOnce(progress, cgroup.note);
     const rootfs = { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) };
     // fuse-overlayfs: mounted here, before the helper (which then binds them); kernel overlayfs: by the helper.
     const unmountPremounted = await premountOverlays([rootfs, ...plan.overlays]);
     try {
+      await warm;
       result = await runHelper({
         argv: op.argv,
         env: processEnv(op.env, plan.env, user.home),
@@ -228,6 +242,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   const err = describeExit(op, result, tail.lines());
   if (err !== undefined) throw err;
+}
+
+// Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.
+async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[] | undefined): Promise<StepCgroup | undefined> {
+  const limits = env.limits ?? {};
+  const isUnlimited = limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
+  return isUnlimited ? env.cgroups?.acquire(devices) : undefined;
 }
 
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */

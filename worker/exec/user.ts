@@ -1,5 +1,6 @@
 import { numericId } from '../confined/index.js';
-import type { Accounts } from '../confined/index.js';
+import type { Accounts, RootSession } from '../confined/index.js';
+import type { ChainAccounts } from './accounts-cache.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
 import { UserError } from '../../common/index.js';
@@ -41,7 +42,11 @@ export function execUser(user: string, accounts: Accounts): ExecUser {
   return { uid, gid, groups: [...new Set([gid, ...extra])], home };
 }
 
-/** Resolves a Dockerfile USER for a RUN step against the step's rootfs (read through the confined reader). */
-export async function resolveUser(user: string, rootfs: OverlayRootfs): Promise<ExecUser> {
-  return execUser(user, await readRootfsAccounts(rootfs));
+/**
+ * Resolves a Dockerfile USER for a RUN step against the step's rootfs (read through the confined reader). With the
+ * worker's known chains and the step's own session (upper dir, lower dirs as roots 1..), a chain already read is not
+ * read again (accounts-cache.ts).
+ */
+export async function resolveUser(user: string, rootfs: OverlayRootfs, known?: { chains: ChainAccounts; session: RootSession }): Promise<ExecUser> {
+  return execUser(user, known === undefined ? await readRootfsAccounts(rootfs) : await known.chains.of(rootfs, known.session));
 }

@@ -1,14 +1,17 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fsattrPath } from '../confined/index.js';
 
 // Node has no xattr API. Reading them for a layer export goes through worker/native/fsattr (plain C, built by the
-// Makefile), one process per batch: a layer with 10k entries costs one spawn of a ~1 ms program. Writes of any
-// kind go through the confined writer (worker/confined). (It replaced a
-// python3 script whose start-up alone cost 30–350 ms per RUN step on these hosts; see bench/RESULTS.md.)
+// Makefile): one long-lived `tsbuild-fsattr read --batches` process answers every layer's batch in turn, so a small
+// RUN step's export costs no process start (a spawn was 3-4 ms of each step on these hosts). It only lists and
+// reads attributes of the paths it is given, never following a symlink; writes of any kind go through the confined
+// writer (worker/confined). (It replaced a python3 script whose start-up alone cost 30–350 ms per RUN step on these
+// hosts, then a process per layer; see bench/RESULTS.md.)
 
 /** NUL-separated fields, the only framing that carries any path byte for byte. */
 function nulFields(fields: string[]): Buffer {
-  for (const f of fields) if (f.includes('\0')) throw new Error(`fsattr field contains NUL: ${JSON.stringify(f)}`);
+  for (const f of fields) if (f.includes('\0') || f === '') throw new Error(`fsattr field is empty or contains NUL: ${JSON.stringify(f)}`);
   return Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
 }
 
@@ -16,7 +19,7 @@ function nulFields(fields: string[]): Buffer {
 export async function readXattrs(paths: string[]): Promise<Map<string, Record<string, Buffer>>> {
   const result = new Map<string, Record<string, Buffer>>();
   if (paths.length === 0) return result;
-  const out = await runFsattr('read', nulFields(paths));
+  const out = await XattrReader.shared().read(nulFields(paths));
   let current: Record<string, Buffer> | undefined;
   let name: string | undefined;
   for (const field of out.toString('utf8').split('\0')) {
@@ -31,19 +34,92 @@ export async function readXattrs(paths: string[]): Promise<Map<string, Record<st
   return result;
 }
 
-function runFsattr(mode: 'read', input: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(fsattrPath(), [mode], { stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', (e) => reject(new Error('cannot run tsbuild-fsattr; run make native', { cause: e })));
-    child.on('close', (code) => {
-      if (code === 0) resolve(Buffer.concat(out));
-      else reject(new Error(`tsbuild-fsattr ${mode} failed (exit ${code}): ${Buffer.concat(err).toString('utf8').trim().split('\n').slice(-1)[0] ?? ''}`));
+const END = Buffer.from('E\0');
+
+/**
+ * The one reader process, started on first use and kept (unreferenced while idle, so it never keeps Node alive; it
+ * exits when its stdin closes with this process). Batches run one at a time; a failure ends the process, fails the
+ * batch it was on, and the next batch starts a new one.
+ */
+class XattrReader {
+  static #shared: XattrReader | undefined;
+  readonly #child: ChildProcessWithoutNullStreams;
+  #queue: Promise<unknown> = Promise.resolve();
+  #out: Buffer[] = [];
+  #stderr = '';
+  #pending: { resolve: (b: Buffer) => void; reject: (e: unknown) => void } | undefined;
+  #failure: Error | undefined;
+
+  static shared(): XattrReader {
+    if (XattrReader.#shared === undefined || XattrReader.#shared.#failure !== undefined) XattrReader.#shared = new XattrReader();
+    return XattrReader.#shared;
+  }
+
+  private constructor() {
+    this.#child = spawn(fsattrPath(), ['read', '--batches'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#child.stdout.on('data', (c: Buffer) => this.#onData(c));
+    this.#child.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString('utf8'); });
+    this.#child.stdin.on('error', () => undefined);   // EPIPE after a failure: the exit status tells why
+    this.#child.on('error', (e) => this.#fail(new Error('cannot run tsbuild-fsattr; run make native', { cause: e })));
+    this.#child.on('close', (code) => {
+      const last = this.#stderr.trim().split('\n').slice(-1)[0] ?? '';
+      this.#fail(new Error(`tsbuild-fsattr read failed (exit ${String(code)}): ${last}`));
     });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
+    this.#idle();
+  }
+
+  /** The raw answer to one batch (without its end marker). */
+  read(input: Buffer): Promise<Buffer> {
+    const run = this.#queue.then(() => this.#send(input));
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+
+  #send(input: Buffer): Promise<Buffer> {
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
+    return new Promise<Buffer>((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      this.#busy();
+      this.#child.stdin.write(Buffer.concat([input, Buffer.from([0])]));
+    });
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#out.push(chunk);
+    const all = this.#out.length === 1 ? chunk : Buffer.concat(this.#out);
+    // The answer ends with the field "E": the last two bytes, at the start or right after another field's NUL.
+    const isComplete = all.length >= 2 && all.subarray(all.length - 2).equals(END) && (all.length === 2 || all[all.length - 3] === 0);
+    if (!isComplete) {
+      this.#out = [all];
+      return;
+    }
+    this.#out = [];
+    const pending = this.#pending;
+    this.#pending = undefined;
+    this.#idle();
+    pending?.resolve(all.subarray(0, all.length - 2));
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    const pending = this.#pending;
+    this.#pending = undefined;
+    pending?.reject(this.#failure);
+  }
+
+  // While a batch is out, the process and its output keep Node running; idle, they do not. (The pipes are
+  // net.Socket objects, typed as plain streams.)
+  #busy(): void {
+    this.#child.ref();
+    handle(this.#child.stdout).ref?.();
+  }
+
+  #idle(): void {
+    this.#child.unref();
+    for (const s of [this.#child.stdin, this.#child.stdout, this.#child.stderr]) handle(s).unref?.();
+  }
+}
+
+function handle(stream: object): { ref?: () => void; unref?: () => void } {
+  return stream as { ref?: () => void; unref?: () => void };
 }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { gunzipSync, inflateRawSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { constants, deflateRaw, gunzipSync, inflateRawSync } from 'node:zlib';
 import { ParallelGzip } from './parallel-gzip.js';
 
 async function compress(input: Buffer, parallel?: number, chunk = 64 * 1024): Promise<{ out: Buffer; diffId: string }> {
@@ -34,6 +35,15 @@ describe('ParallelGzip', () => {
       expect(out.readUInt32LE(out.length - 4)).to.equal(size);
     });
   }
+
+  it('deflates an input under one block inline to exactly the bytes the thread pool gives (layer digests stay)', async () => {
+    for (const size of [0, 37, 1000, (1 << 20) - 1]) {
+      const input = sample(size);
+      const pooled = await promisify(deflateRaw)(input, { level: 1, finishFlush: constants.Z_FINISH });
+      const { out } = await compress(input, undefined, 7000);
+      expect(out.subarray(10, out.length - 8).equals(pooled), `${size} bytes`).to.equal(true);
+    }
+  });
 
   it('gives the same bytes whatever the parallelism and the chunking of the input', async () => {
     const input = sample(5 * (1 << 20) + 12345);

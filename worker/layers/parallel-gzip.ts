@@ -3,7 +3,7 @@ import type { Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Digest } from '../../registry/oci/index.js';
 
 /**
@@ -85,7 +85,10 @@ export class ParallelGzip extends Transform {
       finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
       ...(this.#dict ? { dictionary: this.#dict } : {}),
     };
-    const done = new Promise<Buffer>((resolve, reject) => deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out))));
+    // A whole input under one block (a small RUN step's layer) is deflated right here: the same zlib call with the
+    // same options gives the same bytes, without a thread-pool round trip.
+    const isWhole = last && this.#dict === undefined && this.#jobs.length === 0;
+    const done = isWhole ? deflateNow(input, options) : new Promise<Buffer>((resolve, reject) => deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out))));
     done.catch(() => undefined);   // awaited in order by #drain; this only keeps an early failure from being unhandled
     this.#jobs.push({ done });
     if (!last) {
@@ -101,5 +104,13 @@ export class ParallelGzip extends Transform {
       const job = this.#jobs.shift();
       if (job) this.push(await job.done);
     }
+  }
+}
+
+function deflateNow(input: Buffer, options: { level: number; finishFlush: number }): Promise<Buffer> {
+  try {
+    return Promise.resolve(deflateRawSync(input, options));
+  } catch (err) {
+    return Promise.reject(err);
   }
 }

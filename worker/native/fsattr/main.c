@@ -3,6 +3,8 @@
  *
  *   tsbuild-fsattr read   stdin: paths, each ended by NUL. stdout: for every path that has extended attributes,
  *                         "P<path>\0" then "N<name>\0V<hex value>\0" per attribute. Symlinks are not followed.
+ *   tsbuild-fsattr read --batches   the same for any number of batches, for one long-lived process: each batch is
+ *                         its paths then an empty field ("\0"); its answer ends with the field "E" (flushed).
  *   tsbuild-fsattr root   the confined writer: every write into a root (root.c has its protocol).
  *
  * Every failing call is reported on stderr as one JSON line {"op":..,"arg":..,"errno":..} and the exit status is 1;
@@ -83,8 +85,26 @@ static size_t fields(char *buf, size_t len, char ***out) {
 
 int root_main(int argc, char **argv);
 
+/* read --batches: one path at a time; an empty field ends a batch, answered by "E\0" and a flush. */
+static int read_batches(void) {
+  char *field = NULL;
+  size_t cap = 0;
+  ssize_t n;
+  int rc = 0;
+  while (rc == 0 && (n = getdelim(&field, &cap, '\0', stdin)) > 0) {
+    if (field[n - 1] != '\0') { errno = EINVAL; fail("read", "stdin (a field without its NUL)"); rc = -1; break; }
+    if (n > 1) { rc = read_one(field); continue; }
+    fputs("E", stdout);
+    fputc('\0', stdout);
+    if (fflush(stdout) != 0) { fail("write", "stdout"); rc = -1; }
+  }
+  free(field);
+  return rc == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
+  if (argc == 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) return read_batches();
   if (argc != 2 || strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "usage: tsbuild-fsattr read < NUL-separated paths | tsbuild-fsattr root <root> ...\n");
     return 2;

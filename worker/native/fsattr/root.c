@@ -31,7 +31,7 @@
  *   Q path             stat in the root following symlinks: "d", "f <size>", "o" or "n" (absent)
  *   G path max         contents of a regular file (following symlinks in the root), at most `max` bytes
  *   S idx path         lstat in root `idx` (0 = root, 1.. = --lower) refusing every symlink on the way:
- *                      "n" or "<t> <mode> <uid> <gid> <size> <mtime ns> <empty dir 0|1>"
+ *                      "n" or "<t> <mode> <uid> <gid> <size> <mtime ns> <empty dir 0|1> <opaque dir 0|1>"
  *   U path isdir       removes a mount stub (an empty file, or an empty directory): "r <parent mtime ns>" or "k"
  *   T path ns          sets the mtime of `path` ('' = the root), no symlinks: "ok" or "-errno"
  *   X path             rmdir, no symlinks: "ok" or "-errno"     Y   "ok" once everything before it is done
@@ -860,8 +860,9 @@ static void q_lstat(const char *idx, const char *path) {
     fd = S_ISDIR(st.st_mode) ? openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
     close(pfd);
   }
-  int empty = 0;
+  int empty = 0, opaque = 0;
   if (S_ISDIR(st.st_mode) && fd >= 0) {
+    opaque = is_opaque(fd);
     DIR *d = fdopendir(fd);
     if (!d) die("fdopendir");
     empty = 1;
@@ -870,8 +871,8 @@ static void q_lstat(const char *idx, const char *path) {
     closedir(d);
   } else if (fd >= 0) close(fd);
   char t = S_ISDIR(st.st_mode) ? 'd' : S_ISREG(st.st_mode) ? 'f' : S_ISLNK(st.st_mode) ? 'l' : S_ISCHR(st.st_mode) ? 'c' : 'o';
-  reply("%c %o %u %u %lld %lld %d", t, st.st_mode & 07777, st.st_uid, st.st_gid, (long long)st.st_size,
-        (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, empty);
+  reply("%c %o %u %u %lld %lld %d %d", t, st.st_mode & 07777, st.st_uid, st.st_gid, (long long)st.st_size,
+        (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, empty, opaque);
 }
 
 static void q_unstub(const char *path, const char *isdir) {
