@@ -264,8 +264,11 @@ describe('runExec: the default sandbox (issue 14)', function () {
 
   describe('network cleanup', () => {
     it('stops slirp4netns and the namespace holder on close()', async () => {
+      // Only the children the network starts: this process has others (e.g. the worker's long-lived xattr reader).
+      const children = async (): Promise<number[]> => (await run('pgrep', ['-P', String(process.pid)])).stdout.split('\n').filter((l) => l !== '').map(Number);
+      const before = new Set(await children());
       const net = await UserNetwork.start();
-      const pids = (await run('pgrep', ['-P', String(process.pid)])).stdout.split('\n').filter((l) => l !== '').map(Number);
+      const pids = (await children()).filter((pid) => !before.has(pid));
       expect(pids.length).to.be.greaterThanOrEqual(2);
       await net.stop();
       expect(pids.filter(isProcessAlive)).to.deep.equal([]);
