@@ -87,6 +87,11 @@ export class Buildah {
     return runCommand('buildah', [...this.#global, 'push', '--tls-verify=false', image, `docker://${dest}`], { env: this.#env });
   }
 
+  /** `buildah push IMAGE oci-archive:FILE`: the image as an OCI archive (a tar of an OCI layout). */
+  pushOciArchive(image: string, file: string): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'push', image, `oci-archive:${file}`], { env: this.#env });
+  }
+
   /** Forgets every image, layer and container: the next build starts cold. */
   async reset(): Promise<void> {
     await runCommand('buildah', [...this.#global, 'rm', '--all'], { env: this.#env }).catch(() => undefined);
