@@ -22,21 +22,21 @@ interface App {
   generate?: (dir: string) => Promise<void>;
 }
 
-/** 30 packages × 100 files (src/*.ts and a package.json each): a 3,000-file monorepo context. */
+/** 30 packages × 100 files (src/*.js and a package.json each; not .ts: bench/work is inside tsconfig's include): a 3,000-file monorepo context. */
 async function generateMonorepo(dir: string): Promise<void> {
   for (let p = 0; p < 30; p++) {
     const pkg = join(dir, `packages/pkg${p}`);
     await mkdir(join(pkg, 'src'), { recursive: true });
-    await writeFile(join(pkg, 'package.json'), `${JSON.stringify({ name: `@mono/pkg${p}`, version: '1.0.0', main: 'src/file0.ts' })}\n`);
-    await Promise.all(Array.from({ length: 99 }, (_, f) => writeFile(join(pkg, `src/file${f}.ts`),
-      `export const value${f} = ${p * 100 + f};\nexport function f${f}(x: number): number { return x + value${f}; }\n`)));
+    await writeFile(join(pkg, 'package.json'), `${JSON.stringify({ name: `@mono/pkg${p}`, version: '1.0.0', main: 'src/file0.js' })}\n`);
+    await Promise.all(Array.from({ length: 99 }, (_, f) => writeFile(join(pkg, `src/file${f}.js`),
+      `export const value${f} = ${p * 100 + f};\nexport function f${f}(x) { return x + value${f}; }\n`)));
   }
 }
 
 const APPS: App[] = [
   { name: 'c-build', edited: 'src/greet.c' },
   { name: 'apt-server', edited: 'www/index.html' },
-  { name: 'monorepo', edited: 'packages/pkg7/src/file3.ts', generate: generateMonorepo },
+  { name: 'monorepo', edited: 'packages/pkg7/src/file3.js', generate: generateMonorepo },
 ];
 
 interface AppState {
