@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 /** How one command ran: wall time from spawn to exit, and what it printed. */
 export interface CommandRun {
   ms: number;
-  /** Epoch ms at spawn, to line up with the epoch times in tsbuild's rawjson events. */
+  /** Epoch ms at spawn, to line up with the epoch times in tsbuild's tsbuild-json events. */
   startedAt: number;
   stdout: string;
   stderr: string;
@@ -29,7 +29,7 @@ const KEEP = 256 * 1024;
 
 /**
  * Runs `cmd args` to completion and times it with the monotonic clock. Output is kept (the last 256 KiB of each
- * stream) for error messages and for the `--progress rawjson` breakdown. Rejects with CommandError on a non-zero exit.
+ * stream) for error messages and for the `--progress tsbuild-json` breakdown. Rejects with CommandError on a non-zero exit.
  */
 export function runCommand(cmd: string, args: string[], opts: CommandOptions = {}): Promise<CommandRun> {
   return new Promise((resolve, reject) => {

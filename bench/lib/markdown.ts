@@ -107,7 +107,7 @@ export function renderMarkdown(report: BenchReport): string {
     for (const c of report.components) out.push(`- **${c.name}**${c.isOk ? '' : ' (failed)'}:`, '', '```', c.output, '```', '');
   }
   if (report.profiles.length > 0) {
-    out.push('### Profiles, slowest ratio first', '', 'Each scenario\'s tsbuild run once more under `scripts/node --cpu-prof dist/bundle/cli/launch.js … --progress rawjson` (the bundle bin/tsbuild runs; frames mapped to the TypeScript): '
+    out.push('### Profiles, slowest ratio first', '', 'Each scenario\'s tsbuild run once more under `scripts/node --cpu-prof dist/bundle/cli/launch.js … --progress tsbuild-json` (the bundle bin/tsbuild runs; frames mapped to the TypeScript): '
       + 'phases from the progress events, the slowest steps, and, where tsbuild is slower than a peer or misses a goal, where the main thread\'s CPU went.', '');
     report.profiles.forEach((p) => out.push(...profileSection(p, needsDetail(report.scenarios.find((s) => s.id === p.scenario)))));
   }

@@ -6,7 +6,7 @@ import { summarizeCpuProfile, type CpuProfileSummary } from './cpu-profile.js';
 import { removeTree } from './remove-tree.js';
 import { Tsbuild } from './tools.js';
 
-/** A phase of one tsbuild run, from its rawjson progress events and the process's own start and exit. */
+/** A phase of one tsbuild run, from its tsbuild-json progress events and the process's own start and exit. */
 export interface Phase { name: string; ms: number }
 
 /** What one profiled tsbuild run shows: where the wall time went, the slowest steps, and where the CPU went. */
@@ -73,7 +73,7 @@ async function newestProfile(dir: string): Promise<string | undefined> {
   return newest?.file;
 }
 
-/** Replays one tsbuild run of `scenario` under `node --cpu-prof` with rawjson progress, and summarizes both. */
+/** Replays one tsbuild run of `scenario` under `node --cpu-prof` with tsbuild-json progress, and summarizes both. */
 export async function profileScenario(
   env: BenchEnv, scenario: { id: string; replay?: (env: BenchEnv, tsbuild: Tsbuild) => Promise<void> }, ratio: number,
 ): Promise<ProfileReport> {

@@ -10,7 +10,7 @@ export interface TsbuildLaunch {
   projectRoot: string;
   /**
    * When set, runs `scripts/node --cpu-prof --cpu-prof-dir DIR dist/bundle/cli/launch.js` (what bin/tsbuild runs) with
-   * `--progress rawjson`; cpu-profile.ts maps its frames back to the TypeScript through the source maps.
+   * `--progress tsbuild-json` (tsbuild's own events; rawjson is buildx's SolveStatus now); cpu-profile.ts maps its frames back to the TypeScript through the source maps.
    */
   profileDir?: string;
 }
@@ -18,7 +18,7 @@ export interface TsbuildLaunch {
 /** The tool under test, run exactly as a user runs it. */
 export class Tsbuild {
   readonly #launch: TsbuildLaunch;
-  /** The last run's output: the profiler reads its rawjson events from stderr. */
+  /** The last run's output: the profiler reads its tsbuild-json events from stderr. */
   last: CommandRun | undefined;
   /** The largest peak RSS (KiB) of tsbuild's node process over the runs since the caller last reset it to 0. */
   peakRssKiB = 0;
@@ -35,7 +35,7 @@ export class Tsbuild {
       ? await this.#measured([this.bin, ...common, '--progress', 'plain', context], env)
       : await runCommand(join(projectRoot, 'scripts/node'), [
         '--disable-warning=ExperimentalWarning', '--cpu-prof', '--cpu-prof-dir', profileDir,
-        '--max-semi-space-size=8', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'rawjson', context,
+        '--max-semi-space-size=8', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'tsbuild-json', context,
       ], { env });
     this.last = run;
     return run;
@@ -85,6 +85,11 @@ export class Buildah {
   /** `buildah push --tls-verify=false IMAGE docker://DEST`. */
   push(image: string, dest: string): Promise<CommandRun> {
     return runCommand('buildah', [...this.#global, 'push', '--tls-verify=false', image, `docker://${dest}`], { env: this.#env });
+  }
+
+  /** `buildah push IMAGE oci-archive:FILE`: the image as an OCI archive (a tar of an OCI layout). */
+  pushOciArchive(image: string, file: string): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'push', image, `oci-archive:${file}`], { env: this.#env });
   }
 
   /** Forgets every image, layer and container: the next build starts cold. */

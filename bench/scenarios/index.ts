@@ -5,6 +5,7 @@ import { lateCopyChange } from './late-copy-change.js';
 import { noopRebuild } from './noop-rebuild.js';
 import { pushScenario } from './push.js';
 import { repushScenario } from './repush.js';
+import { realWorld } from './real-world.js';
 import type { Scenario } from './scenario.js';
 import { smallRuns } from './small-runs.js';
 import { startup } from './startup.js';
@@ -12,4 +13,4 @@ import { startup } from './startup.js';
 export type { Scenario } from './scenario.js';
 
 /** Every scenario, in the order `make bench` runs them (later ones reuse the state earlier ones built). */
-export const SCENARIOS: Scenario[] = [startup, coldBuild, noopRebuild, lateCopyChange, smallRuns, bigCopyScenario, bigNoop, pushScenario, repushScenario];
+export const SCENARIOS: Scenario[] = [startup, coldBuild, noopRebuild, lateCopyChange, smallRuns, bigCopyScenario, bigNoop, pushScenario, repushScenario, realWorld];

@@ -1,0 +1,166 @@
+import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publishDebian } from '../../test/fixtures/debian-image.js';
+import type { BenchEnv } from '../lib/bench-env.js';
+import { measureAlternating } from '../lib/measure.js';
+import { removeTree } from '../lib/remove-tree.js';
+import { ratioOfRows, type Ratio } from '../lib/result.js';
+import type { Buildah, Tsbuild } from '../lib/tools.js';
+import { SAME_SHAPE_AS_SKOPEO } from './push.js';
+import type { Scenario } from './scenario.js';
+
+/** The issue's goals: cold build + OCI archive ≤ 0.8× buildah's, rebuild after one source edit ≤ 0.3×. */
+const COLD_GOAL = 0.8;
+const EDIT_GOAL = 0.3;
+
+/** One real-world project: its committed Dockerfile under bench/real-world/NAME, what the scenario adds, what it edits. */
+interface App {
+  name: string;
+  /** Context-relative path of the source file the edit run changes (under the broad COPY). */
+  edited: string;
+  /** Generates the files that are not committed (the monorepo's 3,000). */
+  generate?: (dir: string) => Promise<void>;
+}
+
+/** 30 packages × 100 files (src/*.js and a package.json each; not .ts: bench/work is inside tsconfig's include): a 3,000-file monorepo context. */
+async function generateMonorepo(dir: string): Promise<void> {
+  for (let p = 0; p < 30; p++) {
+    const pkg = join(dir, `packages/pkg${p}`);
+    await mkdir(join(pkg, 'src'), { recursive: true });
+    await writeFile(join(pkg, 'package.json'), `${JSON.stringify({ name: `@mono/pkg${p}`, version: '1.0.0', main: 'src/file0.js' })}\n`);
+    await Promise.all(Array.from({ length: 99 }, (_, f) => writeFile(join(pkg, `src/file${f}.js`),
+      `export const value${f} = ${p * 100 + f};\nexport function f${f}(x) { return x + value${f}; }\n`)));
+  }
+}
+
+const APPS: App[] = [
+  { name: 'c-build', edited: 'src/greet.c' },
+  { name: 'apt-server', edited: 'www/index.html' },
+  { name: 'monorepo', edited: 'packages/pkg7/src/file3.js', generate: generateMonorepo },
+];
+
+interface AppState {
+  app: App;
+  ctx: string;
+  root: string;
+  buildah: Buildah;
+  tag: string;
+  archive: string;
+}
+
+/** Where the worst measured run was, so that the profiled replay repeats that one. */
+let worst: { app: string; kind: 'cold' | 'edit'; ratio: number } | undefined;
+const states = new Map<string, AppState>();
+let debianBase: string | undefined;
+
+async function base(env: BenchEnv): Promise<string> {
+  if (debianBase === undefined) {
+    env.log('  publishing the Debian bookworm base (test/fixtures/debian-image.ts)');
+    debianBase = (await publishDebian(env.registry.host, 'debian', 'bookworm')).ref;
+  }
+  return debianBase;
+}
+
+async function prepare(env: BenchEnv, app: App): Promise<AppState> {
+  const ctx = join(env.work, `contexts/real-world-${app.name}`);
+  await rm(ctx, { recursive: true, force: true });
+  await cp(join(env.projectRoot, 'bench/real-world', app.name), ctx, { recursive: true });
+  await app.generate?.(ctx);
+  const out = join(env.work, 'state/real-world-out');
+  await mkdir(out, { recursive: true });
+  const state: AppState = {
+    app, ctx, root: await env.freshRoot(`real-world-${app.name}`), buildah: env.buildah(`real-world-${app.name}`),
+    tag: `localhost/bench-rw-${app.name}:1`, archive: join(out, `${app.name}.tar`),
+  };
+  states.set(app.name, state);
+  return state;
+}
+
+/** Appends a line to the edited file: a new content digest, same shape, so the broad COPY and what follows rerun. */
+async function edit(state: AppState, mark: string): Promise<void> {
+  const file = join(state.ctx, state.app.edited);
+  const text = await readFile(file, 'utf8');
+  const comment = state.app.edited.endsWith('.html') ? `<!-- ${mark} -->` : `/* ${mark} */`;
+  await writeFile(file, `${text}${comment}\n`);
+}
+
+/** `tsbuild build -o type=oci,dest=FILE` (a tar), the same image shape buildah pushes. */
+async function tsbuildArchive(tsbuild: Tsbuild, state: AppState, baseRef: string): Promise<number> {
+  await rm(`${state.archive}.tsbuild`, { force: true });
+  const run = await tsbuild.build(state.root, state.ctx, [
+    '--build-arg', `BASE=${baseRef}`, '-o', `type=oci,dest=${state.archive}.tsbuild`, ...SAME_SHAPE_AS_SKOPEO,
+  ]);
+  return run.ms;
+}
+
+/** `buildah bud --layers` then `buildah push IMAGE oci-archive:FILE`, timed together. */
+async function buildahArchive(state: AppState, baseRef: string): Promise<number> {
+  await rm(`${state.archive}.buildah`, { force: true });
+  const bud = await state.buildah.bud(state.ctx, state.tag, ['--layers', '--build-arg', `BASE=${baseRef}`]);
+  const push = await state.buildah.pushOciArchive(state.tag, `${state.archive}.buildah`);
+  return bud.ms + push.ms;
+}
+
+/**
+ * Three small projects of the kind users build (bench/real-world/): a gcc multi-stage C build, an apt-installed
+ * server with its config, a 3,000-file monorepo context. Each cold (empty state, base pulled) and after a one-file
+ * edit, tsbuild `-o type=oci` against `buildah bud --layers` + `buildah push oci-archive:`.
+ */
+export const realWorld: Scenario = {
+  id: 'real-world',
+  title: 'Real-world Dockerfiles on Debian (C build, apt server, monorepo): cold and one-file edit, with OCI archive export',
+  goal: `cold ≤ ${COLD_GOAL}×, edit ≤ ${EDIT_GOAL}× buildah (bud --layers + push oci-archive)`,
+  async run(env, result) {
+    const baseRef = await base(env);
+    worst = undefined;
+    env.tsbuild.peakRssKiB = 0;
+    for (const app of APPS) {
+      const state = await prepare(env, app);
+      env.log(`  ${app.name}: cold`);
+      const cold = await measureAlternating([
+        {
+          label: `tsbuild ${app.name} cold`, role: 'tsbuild', command: `tsbuild build --root EMPTY -o type=oci,dest=… bench/real-world/${app.name}`,
+          before: async () => { await removeTree(state.root); },
+          run: () => tsbuildArchive(env.tsbuild, state, baseRef),
+        },
+        {
+          label: `buildah ${app.name} cold`, role: 'peer', command: `buildah bud --layers (empty storage) && buildah push oci-archive:…`,
+          before: () => state.buildah.reset(),
+          run: () => buildahArchive(state, baseRef),
+        },
+      ], env.reps, env.log);
+      result.rows.push(...cold);
+      record(result, app.name, 'cold', COLD_GOAL);
+      env.log(`  ${app.name}: edit ${app.edited}`);
+      const edits = await measureAlternating([
+        {
+          label: `tsbuild ${app.name} edit`, role: 'tsbuild', command: `edit ${app.edited}; tsbuild build -o type=oci,dest=…`,
+          before: (rep) => edit(state, `tsbuild-${rep}`),
+          run: () => tsbuildArchive(env.tsbuild, state, baseRef),
+        },
+        {
+          label: `buildah ${app.name} edit`, role: 'peer', command: `edit ${app.edited}; buildah bud --layers && buildah push oci-archive:…`,
+          before: (rep) => edit(state, `buildah-${rep}`),
+          run: () => buildahArchive(state, baseRef),
+        },
+      ], env.reps, env.log);
+      result.rows.push(...edits);
+      record(result, app.name, 'edit', EDIT_GOAL);
+    }
+  },
+  async replay(env, tsbuild) {
+    const target = worst ?? { app: 'c-build', kind: 'cold' as const, ratio: 0 };
+    const baseRef = await base(env);
+    const state = states.get(target.app) ?? await prepare(env, APPS.find((a) => a.name === target.app) ?? APPS[0]!);
+    if (target.kind === 'cold') await removeTree(state.root);
+    else await edit(state, 'profile');
+    await tsbuildArchive(tsbuild, state, baseRef);
+  },
+};
+
+function record(result: Parameters<Scenario['run']>[1], app: string, kind: 'cold' | 'edit', goal: number): void {
+  const ratio: Ratio | undefined = ratioOfRows(result, `tsbuild ${app} ${kind}`, `buildah ${app} ${kind}`, goal);
+  if (ratio === undefined) return;
+  result.ratios.push(ratio);
+  if (worst === undefined || ratio.value / goal > worst.ratio) worst = { app, kind, ratio: ratio.value / goal };
+}
