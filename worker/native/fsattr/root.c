@@ -311,13 +311,31 @@ static void append(char **buf, size_t *cap, const char *a, const char *b) {
   if (need > *cap) *cap = need;
 }
 
+/* `*rest` becomes `head` followed by what was left of it (a `..` or a symlink target put back in front). */
+static void push_front(char **rest, const char *head) {
+  char *again = NULL;
+  size_t acap = 0;
+  append(&again, &acap, head, *rest);
+  free(*rest);
+  *rest = again;
+}
+
+/* The union walk (re)starts at the root: nothing resolved yet, every lower layer visible. Closes `fd` (-1: none). */
+static int restart_at_root(int fd, char *rel, int *vis, int nlower) {
+  if (fd >= 0) close(fd);
+  rel[0] = '\0';
+  *vis = nlower;
+  int root = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
+  if (root < 0) die("openat2");
+  return root;
+}
+
 static int union_dirs(const char *path) {
   size_t cap = strlen(path) + 1;
   char *rest = strdup(path), *rel = strdup("");
   if (!rest || !rel) die("malloc");
   int nlower = nroots - 1, vis = nlower, links = 0;
-  int fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
-  if (fd < 0) die("openat2");
+  int fd = restart_at_root(-1, rel, &vis, nlower);
   while (rest[0]) {
     /* Take the first component off `rest`. */
     char *slash = strchr(rest, '/');
@@ -332,16 +350,8 @@ static int union_dirs(const char *path) {
       /* Back up one directory by walking its (link-free) path again from the root: `..` at the root stays there. */
       char *up = strrchr(rel, '/');
       if (up) *up = '\0'; else rel[0] = '\0';
-      char *again = NULL;
-      size_t acap = 0;
-      append(&again, &acap, rel, rest);
-      free(rest);
-      rest = again;
-      rel[0] = '\0';
-      vis = nlower;
-      close(fd);
-      fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
-      if (fd < 0) die("openat2");
+      push_front(&rest, rel);
+      fd = restart_at_root(fd, rel, &vis, nlower);
       continue;
     }
     char target[4096];
@@ -411,18 +421,8 @@ static int union_dirs(const char *path) {
       /* A symlink: its target replaces it in what is left to walk, from the root when it is absolute. */
       if (++links > MAX_LINKS) { errno = ELOOP; die("openat2"); }
       target[tlen] = '\0';
-      char *again = NULL;
-      size_t acap = 0;
-      append(&again, &acap, target[0] == '/' ? target + 1 : target, rest);
-      free(rest);
-      rest = again;
-      if (target[0] == '/') {
-        rel[0] = '\0';
-        vis = nlower;
-        close(fd);
-        fd = open_how(roots[0], "", O_PATH | O_DIRECTORY, NO_LINKS);
-        if (fd < 0) die("openat2");
-      }
+      push_front(&rest, target[0] == '/' ? target + 1 : target);
+      if (target[0] == '/') fd = restart_at_root(fd, rel, &vis, nlower);
       continue;
     }
     int next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
