@@ -1,6 +1,5 @@
-import { measureAlternating } from '../lib/measure.js';
-import { ratioOfRows } from '../lib/result.js';
 import { ensureBigBuilt } from './big-copy-state.js';
+import { measureWarmRebuild } from './warm-rebuild.js';
 import type { Scenario } from './scenario.js';
 
 /**
@@ -16,13 +15,7 @@ export const bigNoop: Scenario = {
     env.log('  warming both caches with one untimed build each');
     await env.tsbuild.build(state.root, state.ctx.dir);
     await state.buildah.bud(state.ctx.dir, state.tag, ['--layers']);
-    env.tsbuild.peakRssKiB = 0;   // the peak of the measured runs only, not of the untimed set-up builds
-    result.rows = await measureAlternating([
-      { label: 'tsbuild', role: 'tsbuild', command: 'tsbuild build ctx (warm)', run: async () => (await env.tsbuild.build(state.root, state.ctx.dir)).ms },
-      { label: 'buildah', role: 'peer', command: 'buildah bud --layers ctx (warm)', run: async () => (await state.buildah.bud(state.ctx.dir, state.tag, ['--layers'])).ms },
-    ], env.reps, env.log);
-    const ratio = ratioOfRows(result, 'tsbuild', 'buildah', 0.1);
-    if (ratio !== undefined) result.ratios.push(ratio);
+    await measureWarmRebuild(env, result, state);
   },
   async replay(env, tsbuild) {
     const state = await ensureBigBuilt(env);
