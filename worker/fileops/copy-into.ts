@@ -12,6 +12,7 @@ import { PathFilter } from './filters.js';
 import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
+import { walkTree } from './walk.js';
 
 /**
  * An incremental COPY (worker/linux-worker.ts decides when one may be): regular files the last result of the same COPY
@@ -28,7 +29,6 @@ export interface IncrementalCopy {
 
 /** What an incremental copy wrote, for the next one; undefined when it cannot be used (see TreeWriter.written). */
 export interface CopyOutcome { written: ReadonlyMap<string, string> | undefined }
-import { walkTree } from './walk.js';
 
 /**
  * COPY/ADD with Docker/BuildKit semantics into the mounted root filesystem `rootDir`:
