@@ -19,6 +19,7 @@ import { LinuxWorker, withMountedSnapshot } from '../../worker/index.js';
 const signal = new AbortController().signal;
 const OP: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: ['.'], dest: '/repo/', link: false, parents: false, exclude: [] };
 
+const BASE_DIRS = new Set(['repo/', 'repo/real/']);
 type EntryHeader = Parameters<ReturnType<typeof tar.pack>['entry']>[0];
 type Entry = { name: string; type: string; mode: number; uid: number; gid: number; mtime: number; linkname: string; pax: string; body: string };
 
@@ -48,9 +49,9 @@ async function entries(blob: Readable, isGzip = true): Promise<Entry[]> {
     const h = e.header;
     list.push({
       name: h.name, type: h.type ?? '', mode: h.mode ?? 0, uid: h.uid ?? 0, gid: h.gid ?? 0,
-      // The dest dir comes from the base: overlay copies it up when the copy first writes into it, at the time of
-      // the build (as in any build); the rest keep the source's mtimes.
-      mtime: h.name === 'repo/' ? 0 : h.mtime?.getTime() ?? 0,
+      // Directories of the base the copy writes into: overlay copies them up when the copy first writes into one, and
+      // they keep the time of that build (as in any build); the rest keep the source's mtimes.
+      mtime: BASE_DIRS.has(h.name) ? 0 : h.mtime?.getTime() ?? 0,
       linkname: h.linkname ?? '', pax: JSON.stringify(h.pax ?? {}), body: createHash('sha256').update(Buffer.concat(chunks)).digest('hex'),
     });
   }
