@@ -55,7 +55,7 @@ const progress = { log: () => undefined, status: () => undefined };
 await generate();
 const du = execFileSync('du', ['-sb', SRC]).toString().split('\t')[0];
 console.log(`tree: ${DIRS * FILES_PER_DIR} files, ${(Number(du) / 1e6).toFixed(0)} MB in ${SRC}`);
-const ours = await time('copyInto', (dst) => copyInto(op, { kind: 'dir', path: SRC, excludes: [] }, dst, new AbortController().signal, progress));
+const ours = await time('copyInto', async (dst) => { await copyInto(op, { kind: 'dir', path: SRC, excludes: [] }, dst, new AbortController().signal, progress); });
 const tarPipe = await time('tar|tar', async (dst) => { execSync(`tar -C ${SRC} -cf - . | tar -C ${dst} -xf -`); });
 const cp = await time('cp -a', async (dst) => { execFileSync('cp', ['-a', `${SRC}/.`, `${dst}/`]); });
 console.log(`ratio copyInto / tar|tar = ${(ours / tarPipe).toFixed(2)}, copyInto / cp -a = ${(ours / cp).toFixed(2)}`);

@@ -9,7 +9,9 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
+import { CopyHistory, FileHashCache, contentDigest, copyInto } from './fileops/index.js';
+import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
+import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
 import { applyLayer } from './layers/apply.js';
 import { chainIds } from './layers/chain-id.js';
@@ -48,6 +50,8 @@ export class LinuxWorker implements Worker {
   readonly #cgroups = new BuildCgroups();
   /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
   readonly #accounts = new ChainAccounts();
+  /** The last result of each COPY from a context: a COPY that misses links its unchanged files from it. */
+  readonly #copies: CopyHistory;
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -55,6 +59,7 @@ export class LinuxWorker implements Worker {
     this.#snapshots = snapshots;
     this.#sourceDateEpoch = opts.sourceDateEpoch;
     this.#hashes = new FileHashCache(join(opts.root, 'file-hashes.db'));
+    this.#copies = new CopyHistory(join(opts.root, 'copy-history'));
   }
 
   /** Opens (creating if needed) the worker state under `opts.root`. */
@@ -92,12 +97,32 @@ export class LinuxWorker implements Worker {
     });
   }
 
+  /**
+   * A COPY from a context directory is incremental (BuildKit's diff-copy): the files the last result of the same COPY
+   * (same op, same context directory) wrote from a source that has not changed since are hard-linked from that
+   * result's committed upper dir into this snapshot's upper dir instead of copied (fileops/copy-history.ts,
+   * native/fsattr/root.c op_inherit). The result is the same tree a full copy makes, mtimes included: a file is linked
+   * only when its source's inode, size, mtime and ctime, and the owner and mode written, are the ones recorded.
+   * Not with fuse-overlayfs or in a user namespace (rootless), where a full copy is made.
+   */
   async copy(op: CopyOp, parent: FsState, source: FileSource, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
-    return this.#step(parent, signal, async (key) => {
+    const contextDir = source.kind === 'context' && op.mode === 'copy' && snapshotterKind() === 'overlayfs' && !isInUserNamespace() ? source.dir : undefined;
+    const record = contextDir === undefined ? undefined : await this.#copies.load(op, contextDir);
+    const previousDir = record !== undefined && this.#snapshots.stat(record.snapshot)?.kind === 'committed' ? this.#snapshots.lowerDirs(record.snapshot)[0] : undefined;
+    let outcome: CopyOutcome | undefined;
+    const result = await this.#step(parent, signal, async (key) => {
+      const { upperDir, lowerDirs } = this.#snapshots.activeDirs(key);
+      const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
+        : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental));
       });
     });
+    const written = outcome?.written;
+    if (contextDir !== undefined && written !== undefined && result.snapshot !== null && result.snapshot !== parent.snapshot) {
+      await this.#copies.save(op, contextDir, { snapshot: result.snapshot, files: written });
+    }
+    return result;
   }
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {

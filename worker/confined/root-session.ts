@@ -39,8 +39,13 @@ export interface EntryMeta { uid: number; gid: number; mode?: number | undefined
 export interface SessionOptions {
   /** A directory whose files `copy` reads (resolved inside it, never following the last component). */
   sourceRoot?: string | undefined;
-  /** Extra read-only roots for `lstat(index, …)`, index 1 onwards. */
+  /** Extra read-only roots for `lstat(index, …)`, index 1 onwards; `inherit` also checks them. */
   lowerRoots?: string[] | undefined;
+  /**
+   * For `inherit`: the upper dir of the overlay mounted at the root, and the upper dir of the previous result of the
+   * same COPY (a committed snapshot: never written again). Without both, `inherit` copies.
+   */
+  inherit?: { upperDir: string; previousDir: string } | undefined;
 }
 
 /** What `lstat` found: undefined when absent or reached only through a symlink. */
@@ -68,6 +73,7 @@ export class RootSession {
     const args = ['root', root];
     if (options.sourceRoot !== undefined) args.push('--src', options.sourceRoot);
     for (const lower of options.lowerRoots ?? []) args.push('--lower', lower);
+    if (options.inherit !== undefined) args.push('--upper', options.inherit.upperDir, '--prev', options.inherit.previousDir);
     // Rootless, overlay reads user.overlay.opaque (worker/rootless/overlay-flavour.ts); trusted.* would be EPERM.
     if (isInUserNamespace()) args.push('--opaque-xattr', overlayOpaqueXattr());
     this.#child = spawn(fsattrPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -120,6 +126,12 @@ export class RootSession {
 
   dir(path: string, followLast: boolean): void { this.#op('D', path, followLast ? '1' : '0'); }
   copy(path: string, sourcePath: string): void { this.#op('C', path, sourcePath); }
+  /**
+   * As `copy`, but hard-links the file the previous result holds at the same path when the C side finds that safe
+   * (worker/native/fsattr/root.c, op_inherit: `size` and `mtimeNs` must match); the caller vouches that it has the
+   * source's content, owner and mode. The `meta` that follows applies only when it copied.
+   */
+  inherit(path: string, sourcePath: string, size: bigint, mtimeNs: bigint): void { this.#op('I', path, sourcePath, size.toString(), mtimeNs.toString()); }
   symlink(path: string, target: string): void { this.#op('L', path, target); }
   hardlink(path: string, target: string): void { this.#op('H', path, target); }
   node(path: string, kind: 'char' | 'block' | 'fifo', major = 0, minor = 0): void { this.#op('N', path, kind[0] ?? 'p', String(major), String(minor)); }
@@ -193,6 +205,12 @@ export class RootSession {
   /** rmdir reached without symlinks; false when it failed (absent, not empty). */
   async rmdir(path: string): Promise<boolean> {
     return (await this.#query(false, 'X', path)).toString() === 'ok';
+  }
+
+  /** Once everything sent so far is done: how many entries were written through a symlink, and how many inherited. */
+  async writeCounts(): Promise<{ crossed: number; linked: number }> {
+    const [crossed, linked] = (await this.#query(false, 'Z')).toString().split(' ').map(Number);
+    return { crossed: crossed ?? 0, linked: linked ?? 0 };
   }
 
   /** Waits until everything sent so far is done. */

@@ -11,8 +11,24 @@ import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
-import { sourceRelative, TreeWriter, type WriteOptions } from './tree-writer.js';
+import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
 import { walkTree } from './walk.js';
+
+/**
+ * An incremental COPY (worker/linux-worker.ts decides when one may be): regular files the last result of the same COPY
+ * wrote from an unchanged source, with the same owner and mode, are hard-linked from that result's upper dir instead
+ * of copied (worker/native/fsattr/root.c, op_inherit, says when linking is safe; otherwise it copies).
+ */
+export interface IncrementalCopy {
+  /** The upper dir of the snapshot mounted at the root, and the lower dirs under it, top first. */
+  upperDir: string;
+  lowerDirs: string[];
+  /** The last result of the same COPY: its upper dir and what it wrote (CopyRecord.files). */
+  previous: { dir: string; files: ReadonlyMap<string, string> } | undefined;
+}
+
+/** What an incremental copy wrote, for the next one; undefined when it cannot be used (see TreeWriter.written). */
+export interface CopyOutcome { written: ReadonlyMap<string, string> | undefined }
 
 /**
  * COPY/ADD with Docker/BuildKit semantics into the mounted root filesystem `rootDir`:
@@ -26,17 +42,22 @@ import { walkTree } from './walk.js';
  * inside the root only (openat2 RESOLVE_IN_ROOT), files are created O_EXCL|O_NOFOLLOW, and all writes happen in one
  * process in order.
  */
-export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink, incremental?: IncrementalCopy): Promise<CopyOutcome> {
   throwIfAborted(signal);
   const sourceRoot = source.kind === 'dir' ? source.path : undefined;
+  // ADD writes archives and downloads outside the TreeWriter: never incremental.
+  if (op.mode !== 'copy' || source.kind !== 'dir') incremental = undefined;
+  const previous = incremental?.previous;
+  const options = previous === undefined || incremental === undefined ? { sourceRoot }
+    : { sourceRoot, lowerRoots: incremental.lowerDirs, inherit: { upperDir: incremental.upperDir, previousDir: previous.dir } };
   try {
-    await RootSession.with(rootDir, { sourceRoot }, (session) => copyWith(session, op, source, signal, progress));
+    return await RootSession.with(rootDir, options, (session) => copyWith(session, op, source, signal, progress, incremental === undefined ? undefined : { previous: previous?.files }));
   } catch (err) {
     throw copyFailure(err);
   }
 }
 
-async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined): Promise<CopyOutcome> {
   let accounts: Promise<Accounts> | undefined;
   const opts: WriteOptions = {
     owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session))),
@@ -48,11 +69,11 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   session.policy('copy');
   // Parent directories COPY creates are 0755 and owned by --chown (with its resolved gid) or root.
   session.parents(opts.owner ?? { uid: 0, gid: 0 }, 0o755);
-  const writer = new TreeWriter(session, opts);
+  const writer = new TreeWriter(session, opts, history);
   const destIsDir = op.dest.endsWith('/') || (await session.stat(inRootPath(op.dest))) === 'dir';
   if (source.kind === 'inline') {
     await copyInline(source.files, op.dest, destIsDir, session, opts);
-    return;
+    return { written: undefined };
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
   const local = op.sources.filter((s) => !urls.includes(s));
@@ -80,8 +101,12 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     }
     await copyItem(item, source.path, op, destIsDir, writer, { ignore, exclude }, signal);
   }
-  await session.sync();
-  progress.status(`copied ${writer.files} files`);
+  // Also waits for every write: a record of a copy that wrote anything through a symlink is not kept (the path an
+  // entry was sent with is then not where it is).
+  const counts = await session.writeCounts();
+  progress.status(counts.linked === 0 ? `copied ${writer.files} files`
+    : `copied ${writer.files - counts.linked} of ${writer.files} files, ${counts.linked} linked from the previous result`);
+  return { written: counts.crossed === 0 ? writer.written : undefined };
 }
 
 async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal): Promise<void> {

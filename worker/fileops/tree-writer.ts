@@ -5,6 +5,7 @@ import type { ProgressSink } from '../../solver/index.js';
 import { inRootPath } from '../confined/index.js';
 import type { EntryMeta, RootSession } from '../confined/index.js';
 import type { ModeMapper } from './chmod.js';
+import { fileFingerprint } from './copy-history.js';
 import type { Owner } from './chown.js';
 import { throwIfAborted } from './errors.js';
 
@@ -21,6 +22,12 @@ export interface WriteOptions {
 }
 
 /**
+ * An incremental COPY: `previous` is what the last result of the same COPY wrote (CopyRecord.files); the writer links
+ * those files from it (RootSession.inherit) and records what it writes itself, for the next one.
+ */
+export interface WriterHistory { previous: ReadonlyMap<string, string> | undefined }
+
+/**
  * Writes copied entries into a root through one confined writer (worker/confined): directories, files (copied
  * kernel-side by the C side from the source root, never through JS buffers), symlinks, hardlinks and device nodes,
  * with owner, mode and mtime set on the open fd. Everything goes through one process in order, so two sources never
@@ -31,10 +38,17 @@ export class TreeWriter {
   readonly #opts: WriteOptions;
   readonly #links = new Map<string, string>();
   #files = 0;
+  readonly #history: WriterHistory | undefined;
+  /** What this copy wrote (regular files by path in the root → fingerprint), when a history is kept. */
+  readonly #written = new Map<string, string>();
+  /** Non-directory paths written so far: one written twice makes the record unusable (which write won?). */
+  readonly #seen = new Set<string>();
+  #isRecordable = true;
 
-  constructor(session: RootSession, opts: WriteOptions) {
+  constructor(session: RootSession, opts: WriteOptions, history?: WriterHistory) {
     this.#session = session;
     this.#opts = opts;
+    this.#history = history;
   }
 
   /**
@@ -52,6 +66,10 @@ export class TreeWriter {
   async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: BigIntStats): Promise<void> {
     throwIfAborted(this.#opts.signal);
     const rel = inRootPath(containerPath);
+    if (this.#history !== undefined && !stat.isDirectory()) {
+      if (this.#seen.has(rel)) this.#isRecordable = false;
+      this.#seen.add(rel);
+    }
     if (stat.isDirectory()) {
       // An image symlink where the source has a directory is written through, inside the root, and keeps its meta.
       this.#session.dir(rel, true);
@@ -62,8 +80,16 @@ export class TreeWriter {
       if (first !== undefined) {
         this.#session.hardlink(rel, first);
       } else {
-        this.#session.copy(rel, sourceRel);
-        this.#session.meta(this.#meta(stat, 'file'));
+        const meta = this.#meta(stat, 'file');
+        // A file hard-linked within the context keeps its own link group in this result: it is always copied.
+        const print = this.#history === undefined || linkKey !== undefined ? undefined : fileFingerprint(stat, meta);
+        if (print !== undefined && this.#history?.previous?.get(rel) === print) {
+          this.#session.inherit(rel, sourceRel, stat.size, stat.mtimeNs);
+        } else {
+          this.#session.copy(rel, sourceRel);
+        }
+        this.#session.meta(meta);
+        if (print !== undefined) this.#written.set(rel, print);
         if (linkKey !== undefined) this.#links.set(linkKey, rel);
         this.#files++;
         if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
@@ -79,8 +105,14 @@ export class TreeWriter {
     await this.#session.flushIfFull();
   }
 
-  /** How many regular files were copied. */
+  /** How many regular files were written (copied or inherited). */
   get files(): number { return this.#files; }
+
+  /**
+   * What this copy wrote, for the next one: undefined when no history is kept or when a path was written twice.
+   * The caller also drops it when the C side wrote anything through a symlink (RootSession.writeCounts).
+   */
+  get written(): ReadonlyMap<string, string> | undefined { return this.#history !== undefined && this.#isRecordable ? this.#written : undefined; }
 
   #meta(stat: BigIntStats, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
     const owner = this.#opts.owner ?? (this.#opts.keepIds ? { uid: Number(stat.uid), gid: Number(stat.gid) } : { uid: 0, gid: 0 });

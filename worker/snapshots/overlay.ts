@@ -10,7 +10,7 @@ import { removeDeadMounts } from './mount.js';
 import type { SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
 import { isProcessAlive } from '../../common/index.js';
-import { overlayMountOptions } from '../rootless/index.js';
+import { overlayMountOptions, snapshotterKind } from '../rootless/index.js';
 
 /**
  * Snapshots as overlayfs layers, containerd's model: an *active* snapshot (its `key`) is writable and can never be a
@@ -160,7 +160,10 @@ export class OverlaySnapshotter {
       type: 'overlay',
       source: 'overlay',
       // redirect_dir/metacopy off: the upper dir must hold whole files and real directories to be diffed on its own.
-      options: [`lowerdir=${lower.join(':')}`, `upperdir=${join(base, 'fs')}`, `workdir=${join(base, 'work')}`, ...overlayMountOptions()],
+      // volatile (kernel overlayfs, Linux >= 5.10): no syncfs of the whole host filesystem at every umount (a COPY's
+      // umount took 80 ms to 1.1 s on a busy disk); close() syncs once per build (see commit()).
+      options: [`lowerdir=${lower.join(':')}`, `upperdir=${join(base, 'fs')}`, `workdir=${join(base, 'work')}`,
+        ...(snapshotterKind() === 'overlayfs' ? ['volatile'] : []), ...overlayMountOptions()],
     }];
   }
 

@@ -2,7 +2,7 @@
  * tsbuild-fsattr root: every write into a root (snapshot upper dir, mounted rootfs) by one long-lived process that
  * opens the root once and never hands the kernel a host path string that crosses a component the build controls.
  *
- *   tsbuild-fsattr root <root> [--src <dir>] [--lower <dir>]... [--opaque-xattr <name>]
+ *   tsbuild-fsattr root <root> [--src <dir>] [--lower <dir>]... [--upper <dir>] [--prev <dir>] [--opaque-xattr <name>]
  *
  * stdin carries operations, one after another, each a one-letter op and NUL-ended fields; `F` is followed by the file
  * content as chunks (u32 little-endian length, bytes), ended by a zero length. Paths are relative to the base
@@ -35,6 +35,9 @@
  *   U path isdir       removes a mount stub (an empty file, or an empty directory): "r <parent mtime ns>" or "k"
  *   T path ns          sets the mtime of `path` ('' = the root), no symlinks: "ok" or "-errno"
  *   X path             rmdir, no symlinks: "ok" or "-errno"     Y   "ok" once everything before it is done
+ *   I path src size mtime   regular file `path` hard-linked from the same path under --prev when it is safe (see
+                      op_inherit), else exactly as `C path src`; the M that follows applies only to a copy
+ *   Z                  "<crossed> <linked>": entries written through a symlink so far, and I entries linked
  *   R path             resolves `path` in the source root (--src, else the root) following symlinks inside it, as G
  *                      answers: "<len>" then the resolved path relative to that root ('' = the root itself)
  * At end of input the held directory times are applied and the exit status is 0. The first failing call is reported
@@ -78,6 +81,10 @@ static mode_t parent_mode = 0755;
 static char policy = 'c';
 static const char *cur_arg = "";
 static const char *opaque_xattr = "trusted.overlay.opaque";
+static int upperfd = -1;    /* --upper: the upper dir of the overlay mounted at the root (for I) */
+static int prevfd = -1;     /* --prev: the upper dir of the previous result of the same COPY (for I); -1 when gone */
+static long crossed;        /* entries whose parent was reached through a symlink (or a followed D): see Z */
+static long linked;         /* I entries linked from --prev instead of copied */
 
 /* The entry the last op made, for M/m/x: a real fd (dir, file), an O_PATH fd (node), or parent fd + name. */
 static struct {
@@ -470,7 +477,17 @@ static int entry_parent(const char *path, const char **name) {
     pfd = dup(union_parent_fd);
     if (pfd < 0) die("dup");
   } else {
-    pfd = mkdirs(parent, 0);
+    /* Most parents are plain directories: one openat2 with no symlink allowed; only when that fails does the in-root
+     * walk (which may follow a symlink, or create what is missing) run, and a parent it found that the plain walk
+     * cannot reach was reached through a symlink (Z reports it). */
+    pfd = open_how(basefd, parent, O_PATH | O_DIRECTORY, NO_LINKS);
+    if (pfd < 0) {
+      pfd = mkdirs(parent, 0);
+      if (pfd >= 0) {
+        int plain = open_how(basefd, parent, O_PATH | O_DIRECTORY, NO_LINKS);
+        if (plain < 0) crossed++; else close(plain);
+      }
+    }
   }
   free(parent);
   if (pfd < 0) die("openat2");
@@ -641,6 +658,7 @@ static void op_dir(const char *path, int follow) {
     close(pfd);
     cur_set('d', fd, -1, NULL, 0);
     cur.followed = 1;
+    crossed++;
     return;
   } else if (!S_ISDIR(st.st_mode)) {
     if (policy == 'c') { errno = ENOTDIR; die("mkdir"); }
@@ -936,6 +954,94 @@ static void q_resolve(const char *path) {
   if (fflush(stdout) != 0) die("write");
 }
 
+/* ---- inherit: a file the previous result of the same COPY already holds (worker/fileops/copy-into.ts) ---- */
+
+/*
+ * A COPY that missed the cache re-copies every file under a broad source, yet most are what the previous result of the
+ * same COPY wrote. `I` links such a file from that result's upper dir (--prev) into this snapshot's upper dir (--upper,
+ * the overlay mounted at the root): committed snapshot dirs are never written again (a later step's overlay copies a
+ * file up before changing it), so the shared inode stays what both results say it is. The TypeScript side sends I only
+ * for a file whose source (inode, size, times) and written owner/mode match what the previous result recorded for this
+ * path; here it is linked only when, in addition:
+ *   - the parent is a real directory in the upper dir, reached with no symlink (so the merged path is the same one);
+ *   - nothing has that name in the upper dir or in any lower (a cold copy would then replace or refuse something,
+ *     which the C path does with the overlay's own rules);
+ *   - the previous result holds a regular file there, reached with no symlink, with the source's size and mtime.
+ * Anything else falls back to a copy. The name is never looked up through the overlay before it is linked, so the
+ * overlay caches no negative entry that the link would make stale.
+ */
+static char *inh_parent;       /* the parent the fds below are for */
+static int inh_upfd = -1;      /* that parent in --upper (no symlink); -1 while it is not there */
+static int *inh_lowfd;         /* that parent in each --lower, by root index; -1 where a lower has none */
+
+static void inherit_forget(void) {
+  if (inh_upfd >= 0) close(inh_upfd);
+  inh_upfd = -1;
+  for (int i = 1; inh_lowfd && i < nroots; i++) if (inh_lowfd[i] >= 0) close(inh_lowfd[i]);
+  free(inh_lowfd);
+  inh_lowfd = NULL;
+  free(inh_parent);
+  inh_parent = NULL;
+}
+
+static void inherit_parent(const char *parent) {
+  if (!inh_parent || strcmp(inh_parent, parent) != 0) {
+    inherit_forget();
+    inh_parent = strdup(parent);
+    inh_lowfd = calloc((size_t)nroots, sizeof *inh_lowfd);
+    if (!inh_parent || !inh_lowfd) die("malloc");
+    for (int i = 1; i < nroots; i++) inh_lowfd[i] = open_how(roots[i], parent, O_PATH | O_DIRECTORY, NO_LINKS);
+  }
+  /* The copy of an earlier entry may have made it since (an overlay copy-up): absence is never cached. */
+  if (inh_upfd < 0) inh_upfd = open_how(upperfd, parent, O_PATH | O_DIRECTORY, NO_LINKS);
+}
+
+static int absent_at(int dirfd, const char *name) {
+  struct stat st;
+  if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) return 0;
+  if (errno != ENOENT) die("fstatat");
+  return 1;
+}
+
+/* Links `fd` (an O_PATH fd of a regular file) as dirfd/name; 0 when it is done, -1 when a copy must do instead. */
+static int link_fd(int fd, int dirfd, const char *name) {
+  if (linkat(fd, "", dirfd, name, AT_EMPTY_PATH) == 0) return 0;
+  if (errno == ENOENT || errno == EPERM) {
+    /* AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH; the fd's magic link is the same inode without it. */
+    char proc[64];
+    proc_path(proc, sizeof proc, fd);
+    if (linkat(AT_FDCWD, proc, dirfd, name, AT_SYMLINK_FOLLOW) == 0) return 0;
+  }
+  if (errno == EXDEV || errno == EMLINK || errno == ENOENT || errno == EPERM) return -1;
+  die("linkat");
+}
+
+static void op_inherit(const char *path, const char *src, const char *size, const char *mtime) {
+  int done = 0;
+  if (upperfd >= 0 && prevfd >= 0) {
+    size_t len = strlen(path);
+    char *parent = malloc(len + 1);
+    if (!parent) die("malloc");
+    const char *name = split(path, parent, len + 1);
+    if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) { errno = EINVAL; die("path"); }
+    inherit_parent(parent);
+    int clear = inh_upfd >= 0 && absent_at(inh_upfd, name);
+    for (int i = 1; clear && i < nroots; i++) if (inh_lowfd[i] >= 0 && !absent_at(inh_lowfd[i], name)) clear = 0;
+    if (clear) {
+      int fd = open_how(prevfd, path, O_PATH | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+      struct stat st;
+      if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (long long)st.st_size == num(size)
+          && (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec == num(mtime)) {
+        done = link_fd(fd, inh_upfd, name) == 0;
+      }
+      if (fd >= 0) close(fd);
+    }
+    free(parent);
+  }
+  if (done) { linked++; return; }   /* no current entry: the M that follows is for a copy only */
+  op_copy(path, src);
+}
+
 /* ---- main loop ---- */
 
 static int open_root(const char *path) {
@@ -959,6 +1065,12 @@ int root_main(int argc, char **argv) {
       if (srcfd < 0) { cur_arg = argv[i + 1]; die("open source root"); }
     } else if (strcmp(argv[i], "--lower") == 0) {
       open_root(argv[i + 1]);
+    } else if (strcmp(argv[i], "--upper") == 0) {
+      upperfd = open(argv[i + 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (upperfd < 0) { cur_arg = argv[i + 1]; die("open upper dir"); }
+    } else if (strcmp(argv[i], "--prev") == 0) {
+      /* Pruned since the caller looked: every I then copies. */
+      prevfd = open(argv[i + 1], O_PATH | O_DIRECTORY | O_CLOEXEC);
     } else if (strcmp(argv[i], "--opaque-xattr") == 0) {
       opaque_xattr = argv[i + 1];
     } else {
@@ -980,7 +1092,7 @@ int root_main(int argc, char **argv) {
     case 'C': { cur_reset(); char *p = field(0); cur_arg = p; op_copy(p, field(1)); break; }
     case 'L': { cur_reset(); char *p = field(0); cur_arg = p; op_symlink(p, field(1)); break; }
     case 'H': { cur_reset(); char *p = field(0); cur_arg = p; op_link(p, field(1)); break; }
-    case 'N': { cur_reset(); char *p = field(0); cur_arg = p; op_node(p, field(1), field(2), field(3)); break; }
+    case 'N': { cur_reset(); char *p = field(0), *k = field(1), *ma = field(2), *mi = field(3); cur_arg = p; op_node(p, k, ma, mi); break; }
     case 'W': { cur_reset(); char *p = field(0); cur_arg = p; op_whiteout(p); break; }
     case 'O': { cur_reset(); char *p = field(0); cur_arg = p; op_opaque(p); break; }
     case 'M': case 'm': {
@@ -997,10 +1109,20 @@ int root_main(int argc, char **argv) {
     case 'X': { char *p = field(0); cur_arg = p; q_rmdir(p); break; }
     case 'Y': reply("ok"); break;
     case 'R': { char *p = field(0); cur_arg = p; q_resolve(p); break; }
+    case 'I': {
+      /* Fields are read from the input in order: never as function arguments, whose evaluation order C leaves open. */
+      cur_reset();
+      char *p = field(0), *src = field(1), *size = field(2), *mtime = field(3);
+      cur_arg = p;
+      op_inherit(p, src, size, mtime);
+      break;
+    }
+    case 'Z': reply("%ld %ld", crossed, linked); break;
     default: errno = EINVAL; die("parse");
     }
   }
   cur_reset();
+  inherit_forget();
   cur_arg = "";
   for (size_t i = nheld; i-- > 0;) {
     if (futimens(held[i].fd, held[i].ts) != 0) die("futimens");
