@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
-import { solve, type SqliteCacheIndex, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord } from '../solver/index.js';
+import { statMemoFor } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -226,6 +227,9 @@ async function buildLocked(
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
   };
   let leaseId: string | undefined;
+  // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the
+  // COPY keys, the context report and the provenance's context digest walk the context once.
+  const context: ContextSource = { kind: 'context', dir: contextDir, excludes };
   let recorder: StepRecorder | undefined;
   let exporter: IncrementalCacheExport | undefined;
   try {
@@ -241,10 +245,11 @@ async function buildLocked(
     const incremental = cacheTo.length === 0 ? undefined
       : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });
     exporter = incremental;
+    context.named = await localContextSources(req.namedContexts ?? {});
     recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
-      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes, named: await localContextSources(req.namedContexts ?? {}) },
+      worker, images, cache: recorder, context,
       secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
@@ -269,7 +274,7 @@ async function buildLocked(
       built.push({ platform: part.platform, image, fs });
     }
     const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
-      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
+      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, contextSource: context, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
@@ -305,7 +310,7 @@ async function buildLocked(
     record.finished = Date.now();
     if (recorder) record.keyManifest = recorder.keyedSteps().map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
-    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: history, current: record })
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values

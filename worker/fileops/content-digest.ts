@@ -49,7 +49,7 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
     const top = item.rel === '' ? '.' : item.rel;
     found.push({ path: top, abs: item.abs, stat: item.stat });
     if (!item.stat.isDirectory()) continue;
-    for await (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal)) {
+    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, source.memo)) {
       found.push({ path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat });
     }
   }

@@ -3,4 +3,5 @@ export type { CopySourceDir } from './source.js';
 export { copyInto } from './copy-into.js';
 export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
+export { StatMemo, statMemoFor, type DirListing } from './walk.js';
 export { CopyError, type CopyErrorCode } from './errors.js';
