@@ -3,7 +3,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
 import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord } from '../solver/index.js';
-import { statMemoFor } from '../worker/index.js';
+import { statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -169,6 +169,14 @@ function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Recor
   return out;
 }
 
+/**
+ * Stores a document unless the store holds its digest already: a cached rebuild assembles byte-identical config and
+ * manifest, and each put was a temp file, two fsyncs and a rename for nothing.
+ */
+async function putDocument(store: FileContentStore, bytes: Uint8Array, desc: Descriptor): Promise<void> {
+  if (!(await store.has(desc.digest))) await store.put(bytes, desc.mediaType);
+}
+
 /** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
 export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutcome> {
   const contextDir = resolve(req.contextDir);
@@ -266,8 +274,8 @@ async function buildLocked(
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
       const image = inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? []);
-      await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
-      await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
+      await putDocument(worker.store, image.configBytes, image.configDescriptor);
+      await putDocument(worker.store, image.manifestBytes, image.manifestDescriptor);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
       if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
       const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
@@ -282,7 +290,7 @@ async function buildLocked(
     });
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
-    if (index) await worker.store.put(index.indexBytes, index.indexDescriptor.mediaType);
+    if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
     const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {

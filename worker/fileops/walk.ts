@@ -39,6 +39,21 @@ export class StatMemo {
     }
     return listing;
   }
+
+  /** The lstat of `name` in the directory `dirAbs` (from its listing), undefined when it has no such entry. */
+  entry(dirAbs: string, name: string): BigIntStats | undefined {
+    const listing = this.list(dirAbs);
+    let lo = 0;
+    let hi = listing.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const at = listing[mid];
+      if (at === undefined) break;
+      if (at.name === name) return at.stat;
+      if (at.name < name) lo = mid + 1; else hi = mid - 1;
+    }
+    return undefined;
+  }
 }
 
 const memos = new WeakMap<object, StatMemo>();
