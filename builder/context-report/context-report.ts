@@ -54,7 +54,10 @@ export interface ContextSnapshot { files: Record<string, string>; durations: Rec
 
 /** What the usual suspects look like, in `.dockerignore` syntax and as a test on a context path. */
 const SUSPECTS: { pattern: string; matches: (path: string) => boolean }[] = [
-  ...['.git', 'node_modules', 'dist', 'build', 'target'].map((d) => ({ pattern: d, matches: (p: string) => p === d || p.startsWith(`${d}/`) })),
+  ...['.git', 'node_modules', 'dist', 'build', 'target'].map((d) => {
+    const prefix = `${d}/`;   // made once: a template string per file per suspect was most of the suggestions' time
+    return { pattern: d, matches: (p: string) => p.startsWith(prefix) || p === d };
+  }),
   { pattern: '**/*.log', matches: (p: string) => p.endsWith('.log') },
 ];
 
@@ -70,22 +73,33 @@ export function contextReport(files: ContextFile[], dockerfileText: string, dock
   const sent = files.filter((f) => !f.isExcluded);
   const excluded = files.filter((f) => f.isExcluded);
   const tests = copies.map((c) => ({ c, reads: readsTest(c) }));
-  const readers = new Map<string, ContextCopy[]>(sent.map((f) => [f.path, tests.filter((t) => t.reads(f.path)).map((t) => t.c)]));
+  // One pass over the sent files: who reads each (most files: nobody or the same one copy), and each copy's totals.
+  const none: ContextCopy[] = [];
+  const readers = new Map<string, ContextCopy[]>();
+  const read = new Map<ContextCopy, { files: number; bytes: number }>(copies.map((c) => [c, { files: 0, bytes: 0 }]));
+  for (const f of sent) {
+    let by = none;
+    for (const t of tests) {
+      if (!t.reads(f.path)) continue;
+      by = by === none ? [t.c] : [...by, t.c];
+      const n = read.get(t.c);
+      if (n !== undefined) { n.files++; n.bytes += f.bytes; }
+    }
+    readers.set(f.path, by);
+  }
   const churn = churnOf(history);
   const lastDuration = (line: number): number | undefined => [...history].reverse().find((h) => h.durations[line] !== undefined)?.durations[line];
   return {
     sent: totals(sent),
     excluded: { ...totals(excluded), parts: partsOf(excluded, () => []) },
     parts: partsOf(sent, (p) => readers.get(p) ?? []),
-    largest: [...sent].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1)).slice(0, LARGEST).map((f) => ({ path: f.path, bytes: f.bytes })),
+    largest: largestOf(sent, LARGEST).map((f) => ({ path: f.path, bytes: f.bytes })),
     suggestions: suggestionsOf(sent, readers),
     copies: copies.map((c) => {
-      const read = sent.filter((f) => readers.get(f.path)?.includes(c));
-      const readSet = new Set(read.map((f) => f.path));
       const { runs, ...copy } = c;
       return {
-        ...copy, ...totals(read),
-        churn: churn.filter((x) => readSet.has(x.path)).slice(0, CHURN),
+        ...copy, ...(read.get(c) ?? { files: 0, bytes: 0 }),
+        churn: churn.filter((x) => readers.get(x.path)?.includes(c) === true).slice(0, CHURN),
         after: runs.map((r) => {
           const ms = lastDuration(r.line);
           return { label: r.label, instruction: r.instruction, ...(ms !== undefined ? { durationMs: ms } : {}) };
@@ -94,6 +108,21 @@ export function contextReport(files: ContextFile[], dockerfileText: string, dock
     }),
     builds: history.length,
   };
+}
+
+/** Larger first, then by path: the first `n` of that order, without sorting all 20,000 files of a big context. */
+function largestOf(files: ContextFile[], n: number): ContextFile[] {
+  const before = (a: ContextFile, b: ContextFile): boolean => a.bytes > b.bytes || (a.bytes === b.bytes && a.path < b.path);
+  const top: ContextFile[] = [];
+  for (const f of files) {
+    const last = top[top.length - 1];
+    if (top.length === n && last !== undefined && !before(f, last)) continue;
+    let i = top.length;
+    while (i > 0 && before(f, top[i - 1] as ContextFile)) i--;
+    top.splice(i, 0, f);
+    if (top.length > n) top.pop();
+  }
+  return top;
 }
 
 function totals(files: ContextFile[]): { files: number; bytes: number } {
