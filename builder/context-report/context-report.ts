@@ -190,9 +190,10 @@ function churnOf(history: ContextSnapshot[]): FileChurn[] {
   for (let i = 1; i < history.length; i++) {
     const before = history[i - 1]?.files ?? {};
     const now = history[i]?.files ?? {};
-    for (const path of new Set([...Object.keys(before), ...Object.keys(now)])) {
-      if (before[path] !== now[path]) changes.set(path, (changes.get(path) ?? 0) + 1);
-    }
+    // Each side once (no Set of their union per pair of builds); own keys only, so a file named "constructor" counts.
+    const changed = (path: string): void => { changes.set(path, (changes.get(path) ?? 0) + 1); };
+    for (const [path, digest] of Object.entries(now)) if (!Object.hasOwn(before, path) || before[path] !== digest) changed(path);
+    for (const path of Object.keys(before)) if (!Object.hasOwn(now, path)) changed(path);
   }
   return [...changes].map(([path, n]) => ({ path, changes: n })).sort((a, b) => b.changes - a.changes || (a.path < b.path ? -1 : 1));
 }
