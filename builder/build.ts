@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
-import { solve, type SqliteCacheIndex, type CacheKey, type VertexRecord } from '../solver/index.js';
+import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord } from '../solver/index.js';
+import { statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -168,6 +169,14 @@ function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Recor
   return out;
 }
 
+/**
+ * Stores a document unless the store holds its digest already: a cached rebuild assembles byte-identical config and
+ * manifest, and each put was a temp file, two fsyncs and a rename for nothing.
+ */
+async function putDocument(store: FileContentStore, bytes: Uint8Array, desc: Descriptor): Promise<void> {
+  if (!(await store.has(desc.digest))) await store.put(bytes, desc.mediaType);
+}
+
 /** Runs one build: compile, solve, assemble the image, write every output, record it in the build history. */
 export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutcome> {
   const contextDir = resolve(req.contextDir);
@@ -226,6 +235,9 @@ async function buildLocked(
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
   };
   let leaseId: string | undefined;
+  // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the
+  // COPY keys, the context report and the provenance's context digest walk the context once.
+  const context: ContextSource = { kind: 'context', dir: contextDir, excludes };
   let recorder: StepRecorder | undefined;
   let exporter: IncrementalCacheExport | undefined;
   try {
@@ -241,10 +253,11 @@ async function buildLocked(
     const incremental = cacheTo.length === 0 ? undefined
       : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });
     exporter = incremental;
+    context.named = await localContextSources(req.namedContexts ?? {});
     recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
-      worker, images, cache: recorder, context: { kind: 'context', dir: contextDir, excludes, named: await localContextSources(req.namedContexts ?? {}) },
+      worker, images, cache: recorder, context,
       secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
@@ -261,15 +274,15 @@ async function buildLocked(
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
       const image = inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? []);
-      await worker.store.put(image.configBytes, image.configDescriptor.mediaType);
-      await worker.store.put(image.manifestBytes, image.manifestDescriptor.mediaType);
+      await putDocument(worker.store, image.configBytes, image.configDescriptor);
+      await putDocument(worker.store, image.manifestBytes, image.manifestDescriptor);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
       if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
       const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
     }
     const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
-      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
+      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, contextSource: context, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
@@ -277,7 +290,7 @@ async function buildLocked(
     });
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
-    if (index) await worker.store.put(index.indexBytes, index.indexDescriptor.mediaType);
+    if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
     const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {
@@ -305,7 +318,7 @@ async function buildLocked(
     record.finished = Date.now();
     if (recorder) record.keyManifest = recorder.keyedSteps().map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
-    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, index: history, current: record })
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values

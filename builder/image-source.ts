@@ -2,7 +2,7 @@ import type { ProgressSink, ImageSource } from '../solver/index.js';
 import type { FileContentStore } from '../worker/index.js';
 import { isOciLayoutRef, ociLayoutByDigest, resolveOciLayout } from './oci-layout-image.js';
 import {
-  parseReference, withDigest, type Digest, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
+  MAX_MANIFEST_BYTES, parseReference, withDigest, type Descriptor, type Digest, type LocalDocuments, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
 } from '../registry/index.js';
 import { copy, RepositoryTarget, StoreTarget } from './content/index.js';
 
@@ -13,6 +13,7 @@ import { copy, RepositoryTarget, StoreTarget } from './content/index.js';
 export class RegistryImageSource implements ImageSource {
   readonly #client: RegistryClient;
   readonly #store: StoreTarget;
+  readonly #documents: LocalDocuments;
   readonly #resolved = new Map<Digest, ResolvedImage>();
   /** Images resolved during this build, by the reference the Dockerfile wrote: base digests for reports. */
   readonly resolvedRefs = new Map<string, ResolvedImage>();
@@ -20,6 +21,7 @@ export class RegistryImageSource implements ImageSource {
   constructor(client: RegistryClient, store: FileContentStore) {
     this.#client = client;
     this.#store = new StoreTarget(store, 'pull');
+    this.#documents = storeDocuments(store);
   }
 
   /** The frontend's `resolveImage`: a reference as written → its normalised name, manifest digest and config. */
@@ -27,7 +29,7 @@ export class RegistryImageSource implements ImageSource {
     // An OCI layout (--build-context NAME=oci-layout://DIR) is read here, its blobs copied into the store; it is kept out
     // of resolvedRefs, which lists registry repositories (pushes mount base layers from them).
     const layout = isOciLayoutRef(text);
-    const image = layout ? await resolveOciLayout(text, platform, this.#store, signal) : await this.#client.resolveImage(parseReference(text), platform, signal);
+    const image = layout ? await resolveOciLayout(text, platform, this.#store, signal) : await this.#client.resolveImage(parseReference(text), platform, signal, this.#documents);
     this.#resolved.set(image.descriptor.digest, image);
     if (!layout) this.resolvedRefs.set(text, image);
     return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
@@ -41,7 +43,7 @@ export class RegistryImageSource implements ImageSource {
     if (!image) {
       // A cached FROM step of an earlier process: resolve by digest; the registry serves the same bytes.
       image = isOciLayoutRef(ref) ? await resolveOciLayout(ociLayoutByDigest(ref, digest), undefined, this.#store, signal)
-        : await this.#client.resolveImage(withDigest(parseReference(ref), digest), undefined, signal);
+        : await this.#client.resolveImage(withDigest(parseReference(ref), digest), undefined, signal, this.#documents);
       this.#resolved.set(digest, image);
     }
     const { manifest, config } = image;
@@ -55,4 +57,15 @@ export class RegistryImageSource implements ImageSource {
     });
     return { manifest, config };
   }
+}
+
+/**
+ * The content store as a resolve's local documents: a base image's platform manifest and config are fetched once and
+ * read from the store by every later build (a tag is still asked of the registry each time: RegistryClient.resolveImage).
+ */
+function storeDocuments(store: FileContentStore): LocalDocuments {
+  return {
+    get: async (digest) => ((await store.has(digest)) ? await store.readAll(digest, MAX_MANIFEST_BYTES) : undefined),
+    keep: async (bytes: Uint8Array, desc: Descriptor) => { if (!(await store.has(desc.digest))) await store.put(bytes, desc.mediaType); },
+  };
 }

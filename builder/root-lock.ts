@@ -9,13 +9,17 @@ export interface RootLock { release(): Promise<void> }
 /**
  * Locks `<root>/lock` with flock(1): builds hold it shared for their whole run, prune holds it exclusive, so prune
  * never removes a snapshot or blob that a build just decided to reuse (leases only protect records that already
- * exist). Node has no flock(2), so a small `flock … read` child holds it; the lock lives exactly as long as that
- * child, which exits when our end of its stdin closes, so even a kill -9 of tsbuild releases it.
+ * exist). Node has no flock(2), so a small `flock FILE tee` child holds it; the lock lives exactly as long as that
+ * child, which exits when our end of its stdin closes, so even a kill -9 of tsbuild releases it. `tee` (no file: stdin to
+ * stdout) echoes the line we write once flock holds the lock: no shell in between (`flock -c` started bash, ~3 ms of
+ * every build). Not `cat`: a RUN network's namespace holder is a `cat`, and tests count those.
  */
 export async function lockRoot(root: string, mode: 'shared' | 'exclusive', onWait?: () => void): Promise<RootLock> {
   await mkdir(root, { recursive: true });
   const file = join(root, 'lock');
-  const child: ChildProcess = spawn('flock', [mode === 'shared' ? '--shared' : '--exclusive', file, '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn('flock', [mode === 'shared' ? '--shared' : '--exclusive', file, 'tee'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin?.on('error', () => undefined);   // EPIPE when flock failed before tee ran: the exit tells why
+  child.stdin?.write('locked\n');
   const waiting = setTimeout(() => onWait?.(), 200);
   try {
     await new Promise<void>((resolve, reject) => {

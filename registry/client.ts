@@ -6,6 +6,7 @@ import type { CredentialSource } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
 import { sendBlob, startUpload, requireLocation, type UploadOptions } from './blob-upload.js';
 import { readManifest, type FetchedManifest } from './manifest-read.js';
+import { parseManifestDocument } from './manifest-document.js';
 import { readReferrers, type ReferrersAnswer } from './referrers-read.js';
 import { copyMetrics, type RegistryMetrics } from './metrics.js';
 import type { Descriptor } from './oci/descriptor.js';
@@ -76,15 +77,33 @@ export class RegistryClient {
     return selectPlatform(fetched.document.index, platform, formatReference(ref));
   }
 
-  /** Resolves a reference and fetches the platform's manifest and config: everything needed to pull its layers. */
-  async resolveImage(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<ResolvedImage> {
-    const descriptor = await this.resolve(ref, platform, signal);
-    const fetched = await this.getManifest(ref, descriptor, signal);
-    if (fetched.document.kind !== 'manifest') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatReference(ref), message: `${formatReference(ref)}: index entry ${descriptor.digest} is itself an index` });
+  /**
+   * Resolves a reference and fetches the platform's manifest and config: everything needed to pull its layers. A tag
+   * is always asked of the registry (one manifest GET: a tag may have moved). What a digest names never changes, so
+   * documents `local` already holds (the platform manifest under an index, the config; everything for a reference
+   * by digest) are read from it, checked against their digest, instead of fetched; what was fetched is offered to it.
+   */
+  async resolveImage(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal, local?: LocalDocuments): Promise<ResolvedImage> {
+    const name = formatReference(ref);
+    const top = (ref.digest !== undefined ? await localManifest(local, { digest: ref.digest }, name) : undefined) ?? await this.getManifest(ref, undefined, signal);
+    let fetched = top;
+    let selected: Descriptor | undefined;
+    if (top.document.kind === 'index') {
+      selected = selectPlatform(top.document.index, platform, name);
+      fetched = await localManifest(local, selected, name) ?? await this.getManifest(ref, selected, signal);
+      if (fetched.document.kind !== 'manifest') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: name, message: `${name}: index entry ${selected.digest} is itself an index` });
+    }
+    if (fetched.document.kind !== 'manifest') throw new Error('unreachable: a manifest document was checked above');
     const manifest = fetched.document.manifest;
-    const config: ImageConfig = parseImageConfig(await this.readBlob(ref, manifest.config, signal), formatReference(ref));
-    const resolvedPlatform: Platform = descriptor.platform ?? { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
-    return { ref: formatReference(ref), descriptor: fetched.descriptor, manifest, config, platform: resolvedPlatform };
+    const known = await localBytes(local, manifest.config);
+    const configBytes = known ?? await this.readBlob(ref, manifest.config, signal);
+    const config: ImageConfig = parseImageConfig(configBytes, name);
+    if (local?.keep !== undefined) {
+      for (const doc of [top, ...(fetched === top ? [] : [fetched])]) await local.keep(doc.bytes, doc.descriptor);
+      if (known === undefined) await local.keep(configBytes, manifest.config);
+    }
+    const resolvedPlatform: Platform = selected?.platform ?? { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
+    return { ref: name, descriptor: fetched.descriptor, manifest, config, platform: resolvedPlatform };
   }
 
   /**
@@ -272,4 +291,28 @@ export class RegistryClient {
   async close(): Promise<void> {
     await this.#transport.close();
   }
+}
+
+/**
+ * Small documents (manifests, indexes, configs) held by digest outside the registry, e.g. a content store: a resolve
+ * reads them instead of fetching, and offers what it fetched to `keep`. Bytes are checked against their digest here.
+ */
+export interface LocalDocuments {
+  get(digest: Digest): Promise<Uint8Array | undefined>;
+  keep?(bytes: Uint8Array, desc: Descriptor): Promise<void>;
+}
+
+/** A document `local` holds, when its bytes match `desc`'s digest (and size, when given). */
+async function localBytes(local: LocalDocuments | undefined, desc: { digest: Digest; size?: number }): Promise<Uint8Array | undefined> {
+  const bytes = await local?.get(desc.digest);
+  if (bytes === undefined || bytes.length > MAX_MANIFEST_BYTES || (desc.size !== undefined && bytes.length !== desc.size)) return undefined;
+  return sha256(bytes) === desc.digest ? bytes : undefined;
+}
+
+/** A manifest or index `local` holds, checked and parsed as one from the registry would be. */
+async function localManifest(local: LocalDocuments | undefined, desc: { digest: Digest; size?: number; mediaType?: string }, name: string): Promise<FetchedManifest | undefined> {
+  const bytes = await localBytes(local, desc);
+  if (bytes === undefined) return undefined;
+  const document = parseManifestDocument(bytes, desc.mediaType, name);
+  return { descriptor: { mediaType: document.mediaType, digest: desc.digest, size: bytes.length }, document, bytes };
 }

@@ -32,12 +32,17 @@ export interface Call {
 const USER_AGENT = 'tsbuild/0.1';
 const ERROR_BODY_LIMIT = 64 * 1024;
 
-/** Sends calls: authorization (ping, challenge, token, one retry on 401), metrics, and errors that say what to do. */
+/**
+ * Sends calls: authorization (challenge, token, one retry on 401), metrics, and errors that say what to do. There is no
+ * `GET /v2/` ping first: as containerd's resolver does, the real request goes out and a 401 teaches the challenge
+ * (docs/spec/auth/token.md: a client "attempts" the operation and answers the challenge), saving a round trip per
+ * registry per process. Only a request sent with credentials drops its cached token on a 401.
+ */
 export class Session {
   readonly metrics: RegistryMetrics = emptyMetrics();
   readonly #transport: Transport;
   readonly #auth: Authenticator;
-  readonly #pinged = new Map<string, Promise<void>>();
+  readonly #prepared = new Map<string, Promise<void>>();
 
   constructor(transport: Transport, credentials: CredentialSource) {
     this.#transport = transport;
@@ -72,23 +77,36 @@ export class Session {
 
   /** Sends a call and returns the response for a status in `call.ok`; the caller must consume or dump the body. */
   async send(call: Call): Promise<Dispatcher.ResponseData> {
-    await this.#ping(call.registry, call.ref, call.signal);
+    await this.#prepare(call.registry);
     const url = this.url(call.registry, call.url);
     // Credentials go to the registry's own host only: an upload Location on another host (a storage backend, a
     // CDN) gets none, as docker/distribution's clients do. Redirects are handled the same way by undici.
     const isOwnHost = url.host === this.url(call.registry, '/').host;
-    for (let attempt = 0; ; attempt++) {
+    // At most one 401 that teaches the challenge (sent without credentials) and one that refreshes a token.
+    let learned = false;
+    let refreshed = false;
+    for (;;) {
       const authorization = isOwnHost ? await this.#authorization(call) : undefined;
       const headers: Record<string, string> = { 'user-agent': USER_AGENT, ...call.headers };
       if (authorization !== undefined) headers['authorization'] = authorization;
       this.metrics.requests[call.kind]++;
       const res = await this.#raw(url, { method: call.method, headers, body: call.body, signal: call.signal }, call.registry, call.ref);
-      if (res.statusCode === 401 && attempt === 0) {
+      if (res.statusCode === 401 && !(authorization === undefined ? learned : refreshed)) {
         await res.body.dump();
-        const mayRetry = isOwnHost && this.#auth.refresh(call.registry, header(res, 'www-authenticate'), call.scopes);
+        // Without credentials sent, the 401 only says which ones the registry wants: learning that must not drop a
+        // token a concurrent request has just fetched for the same scopes.
+        const challenge = header(res, 'www-authenticate');
+        let mayRetry: boolean;
+        if (authorization === undefined) {
+          learned = true;
+          mayRetry = isOwnHost && this.#auth.learn(call.registry, challenge);
+        } else {
+          refreshed = true;
+          mayRetry = isOwnHost && this.#auth.refresh(call.registry, challenge, call.scopes);
+        }
         if (mayRetry && !isStream(call.body)) continue;
-        // A token that expired mid-upload: the stream is spent, so the error is retryable and the caller's retry
-        // starts the upload over with a fresh token.
+        // A token that expired mid-upload (or a first upload that met the challenge): the stream is spent, so the
+        // error is retryable and the caller's retry starts the upload over with the right authorization.
         throw await this.#authError(call, 401, [], '', undefined, mayRetry && isStream(call.body));
       }
       if (call.ok.includes(res.statusCode)) return res;
@@ -105,21 +123,14 @@ export class Session {
     }
   }
 
-  // GET /v2/ once per registry: it proves the registry is there and tells which authentication it wants.
-  #ping(registry: string, ref: string, signal?: AbortSignal): Promise<void> {
-    let p = this.#pinged.get(registry);
+  // Once per registry: tsbuild.toml, and for an insecure registry whether it speaks TLS at all. A failure is not
+  // remembered: the next call tries again.
+  #prepare(registry: string): Promise<void> {
+    let p = this.#prepared.get(registry);
     if (p === undefined) {
-      p = (async () => {
-        await this.#transport.prepare(registryEndpoint(registry));
-        this.metrics.requests.ping++;
-        const res = await this.#raw(this.url(registry, '/v2/'), { method: 'GET', headers: { 'user-agent': USER_AGENT }, signal }, registry, ref);
-        await res.body.dump();
-        if (res.statusCode === 401) this.#auth.learn(registry, header(res, 'www-authenticate'));
-        else if (res.statusCode >= 500) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref, status: res.statusCode, message: `registry ${registry} answered ${res.statusCode} to GET /v2/`, retryAfterMs: parseRetryAfter(header(res, 'retry-after')) });
-      })();
-      this.#pinged.set(registry, p);
-      // A failed ping is not remembered: the next call pings again.
-      p.catch(() => this.#pinged.delete(registry));
+      p = this.#transport.prepare(registryEndpoint(registry));
+      this.#prepared.set(registry, p);
+      p.catch(() => this.#prepared.delete(registry));
     }
     return p;
   }

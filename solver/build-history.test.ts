@@ -49,6 +49,20 @@ describe('BuildHistory', () => {
     expect(index.getBuild('b-new')).to.deep.equal(big);
   });
 
+  it('finds the newest builds of one Dockerfile, old rows without a summary too', () => {
+    const of = (id: string, started: number, dockerfile: string): BuildRecord => ({ id, started, finished: started, status: 'succeeded', dockerfile, args: {}, tags: [], vertices: [] });
+    for (const [i, file] of ['/a/Dockerfile', '/b/Dockerfile', '/a/Dockerfile', '/a/Dockerfile'].entries()) index.recordBuild(of(`b${i}`, i, file));
+    index.close();
+    const db = new DatabaseSync(join(root, 'cache.db'));
+    db.prepare('UPDATE builds SET summary = NULL WHERE id = ?').run('b0');
+    db.close();
+    index = open();
+    expect(index.buildIdsOf('/a/Dockerfile', 10)).to.deep.equal(['b3', 'b2', 'b0']);
+    expect(index.buildIdsOf('/a/Dockerfile', 2)).to.deep.equal(['b3', 'b2']);
+    expect(index.buildIdsOf('/b/Dockerfile', 10)).to.deep.equal(['b1']);
+    expect(index.buildIdsOf('/c/Dockerfile', 10)).to.deep.equal([]);
+  });
+
   it('refuses a cache.db of another schema version, naming both, and leaves it alone', () => {
     index.close();
     const db = new DatabaseSync(join(root, 'cache.db'));

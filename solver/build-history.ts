@@ -57,6 +57,19 @@ export class BuildHistory {
     return list;
   }
 
+  /**
+   * The ids of the newest `limit` builds of the Dockerfile at `dockerfile`, newest first. Matched in SQL on the small
+   * summary column (the whole record only for builds recorded before it existed), so every build's context report
+   * costs the same however long the history grows.
+   */
+  buildIdsOf(dockerfile: string, limit: number): string[] {
+    return this.#db
+      .prepare(`SELECT id FROM builds WHERE COALESCE(json_extract(summary, '$.dockerfile'), json_extract(record, '$.dockerfile')) = ?
+        ORDER BY started DESC LIMIT ?`)
+      .all(dockerfile, limit)
+      .map((row) => str(row, 'id'));
+  }
+
   /** One build with its step records; a unique prefix of the id is enough. */
   getBuild(id: string): BuildRecord | undefined {
     const rows = this.#db.prepare("SELECT id, record FROM builds WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2").all(id, `${escapeLike(id)}%`);

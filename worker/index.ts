@@ -17,6 +17,8 @@ export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError } from './errors.js';
+export { StatMemo, statMemoFor } from './fileops/index.js';
+export type { DirListing } from './fileops/index.js';
 export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';

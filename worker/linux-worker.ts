@@ -9,7 +9,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { CopyHistory, FileHashCache, contentDigest, copyInto } from './fileops/index.js';
+import { CopyHistory, FileHashCache, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -236,7 +236,8 @@ export class LinuxWorker implements Worker {
   async #withCopySource<T>(source: FileSource, fn: (src: CopySourceDir) => Promise<T>): Promise<T> {
     switch (source.kind) {
       case 'context':
-        return fn({ kind: 'dir', path: source.dir, excludes: source.excludes });
+        // One build's context is listed and stat'ed once, whoever walks it (COPY keys, context report, provenance).
+        return fn({ kind: 'dir', path: source.dir, excludes: source.excludes, memo: statMemoFor(source) });
       case 'inline':
         return fn({ kind: 'inline', files: source.files });
       case 'fs': {

@@ -1,6 +1,6 @@
 import { relative } from 'node:path';
 import type { BuildGraph, CopyOp } from '../../frontend/index.js';
-import type { LayerRef, SolveResult } from '../../solver/index.js';
+import type { ContextSource, LayerRef, SolveResult } from '../../solver/index.js';
 import type { LinuxWorker } from '../../worker/index.js';
 import { formatPlatform, sha256, type Digest, type Platform } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -23,6 +23,8 @@ export interface AttestContext {
   started: Date;
   contextDir: string;
   excludes: string[];
+  /** The build's context source as the solver saw it: its walk (worker `statMemoFor`) is reused, not repeated. */
+  contextSource?: ContextSource;
   dockerfile: { path: string; text: string };
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
@@ -43,7 +45,7 @@ export interface AttestContext {
 /** The digest of everything the build context offers (after .dockerignore), as COPY . would key it. */
 async function contextDigest(ctx: AttestContext): Promise<Digest> {
   const copy: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
-  const digest = await ctx.worker.contentDigest({ kind: 'context', dir: ctx.contextDir, excludes: ctx.excludes }, copy, ctx.signal);
+  const digest = await ctx.worker.contentDigest(ctx.contextSource ?? { kind: 'context', dir: ctx.contextDir, excludes: ctx.excludes }, copy, ctx.signal);
   return digest.digest;
 }
 

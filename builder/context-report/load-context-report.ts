@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import type { StatMemo } from '../../worker/index.js';
 import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 import { keyManifestOf } from '../explain/key-manifest.js';
 import { recordedBuilds } from '../report/recorded-builds.js';
@@ -14,6 +15,8 @@ export interface ContextReportRequest {
   dockerfilePath: string;
   dockerfileText: string;
   excludes: string[];
+  /** The build's listing of its context (worker `statMemoFor`): directories its COPYs walked are not read again. */
+  memo?: StatMemo;
   /** The root's build history; absent: no churn figures. */
   index?: BuildHistory;
   /** The build being recorded now (not in the history yet): the newest snapshot. */
@@ -22,7 +25,7 @@ export interface ContextReportRequest {
 
 /** Scans the context and reads this Dockerfile's recorded builds (their key manifests) into a ContextReport. */
 export async function contextReportFor(req: ContextReportRequest): Promise<ContextReport> {
-  const files = await scanContext(req.contextDir, req.excludes);
+  const files = scanContext(req.contextDir, req.excludes, req.memo);
   const history = req.index ? contextHistory(req.index, resolve(req.dockerfilePath)) : [];
   if (req.current) history.push(snapshotOf(req.current));
   return contextReport(files, req.dockerfileText, req.dockerfilePath, history);

@@ -97,6 +97,32 @@ describe('registry client against a real docker-registry (plain HTTP)', function
     expect(err.message).to.contain('linux/amd64').and.contain('linux/arm64');
   });
 
+  it('resolves a tag with one request once the platform manifest and config are held locally, a digest with none', async () => {
+    const held = new Map<string, Uint8Array>();
+    const local = { get: async (d: string) => held.get(d), keep: async (bytes: Uint8Array, desc: Descriptor) => { held.set(desc.digest, bytes); } };
+    const multi = parseReference(`${registry.host}/busybox:multi`);
+    const amd64 = { os: 'linux', architecture: 'amd64' };
+    const first = await client.resolveImage(multi, amd64, undefined, local);
+    expect(held.has(first.manifest.config.digest) && held.has(first.descriptor.digest)).to.equal(true);
+    const fresh = new RegistryClient({ credentials: anonymous });
+    try {
+      const again = await fresh.resolveImage(multi, amd64, undefined, local);
+      expect(again.descriptor).to.deep.equal(first.descriptor);
+      expect(again.config).to.deep.equal(first.config);
+      expect(again.platform).to.deep.equal(first.platform);
+      const { requests } = fresh.metrics;
+      expect([requests.ping, requests['manifest-get'], requests['blob-get']]).to.deep.equal([0, 1, 0]);   // the tag: always asked
+      await fresh.resolveImage(withDigest(multi, first.descriptor.digest), amd64, undefined, local);
+      expect(fresh.metrics.requests['manifest-get']).to.equal(1);                                        // a digest: never
+      // Bytes that do not match their digest are not used: the registry is asked instead.
+      held.set(first.manifest.config.digest, new TextEncoder().encode('{"not":"it"}'));
+      expect((await fresh.resolveImage(multi, amd64, undefined, local)).config).to.deep.equal(first.config);
+      expect(fresh.metrics.requests['blob-get']).to.equal(1);
+    } finally {
+      await fresh.close();
+    }
+  });
+
   it('re-pushes an unchanged image with one HEAD per blob, no blob bytes and only the manifest PUTs', async () => {
     const again = await publishBusybox(registry.host, 'busybox', 'latest', client);
     expect(again.manifest).to.equal(published.manifest);

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { chmod, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CopyOp } from '../../frontend/index.js';
-import { contentDigest, FileHashCache, MAX_FILE_DIGESTS, type CopySourceDir } from '../../worker/fileops/index.js';
+import { contentDigest, FileHashCache, MAX_FILE_DIGESTS, StatMemo, type CopySourceDir } from '../../worker/fileops/index.js';
 
 // contentDigest: what COPY keys on. Content, type, mode and selection count; mtime never does.
 
@@ -30,6 +30,30 @@ describe('contentDigest', () => {
     source = { kind: 'dir', path: ctx, excludes: ['*.log'] };
   });
   afterEach(async () => { await rm(base, { recursive: true, force: true }); });
+
+  it('follows a source symlink inside the context, and keeps an absolute or escaping one inside it too', async () => {
+    await symlink('src', f('link'));
+    const viaLink = await contentDigest(copyOp(['link/app.ts']), source, signal);
+    expect(viaLink.files).to.have.property('link/app.ts', (await contentDigest(copyOp(['src/app.ts']), source, signal)).files['src/app.ts']);
+    // In the context's root, /etc and ../.. are the context itself: neither reaches the host's files.
+    await symlink('/etc', f('abs'));
+    await symlink('../../../../etc', f('up'));
+    for (const s of ['abs/passwd', 'up/passwd']) {
+      const err = await contentDigest(copyOp([s]), source, signal).then(() => undefined, (e: unknown) => e);
+      expect(err, s).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
+    }
+    await mkdir(f('etc'));
+    await writeFile(f('etc/passwd'), 'in the context');
+    const inRoot = await contentDigest(copyOp(['abs/passwd']), source, signal);
+    expect(inRoot.files['abs/passwd']).to.equal((await contentDigest(copyOp(['etc/passwd']), source, signal)).files['etc/passwd']);
+  });
+
+  it('treats a path through a file as missing, and a source under a listed memo the same as without one', async () => {
+    const err = await contentDigest(copyOp(['src/app.ts/x']), source, signal).then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
+    const memo = new StatMemo();
+    expect((await contentDigest(copyOp(['src']), { kind: 'dir', path: ctx, excludes: ['*.log'], memo }, signal)).digest).to.equal((await contentDigest(copyOp(['src']), source, signal)).digest);
+  });
 
   it('stays the same when only a file\'s mtime changes', async () => {
     const before = await contentDigest(copyOp(['src']), source, signal);

@@ -10,9 +10,9 @@ import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import type { HashCache } from './hash-cache.js';
 import { RootSession } from '../confined/index.js';
-import { selectSources, sessionResolver } from './select-sources.js';
+import { selectSources, sessionResolver, type SourceResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
-import { walkTree } from './walk.js';
+import { StatMemo, walkTree } from './walk.js';
 
 /** At most this many per-path digests are returned; beyond, paths are grouped by leading directories. */
 export const MAX_FILE_DIGESTS = 1000;
@@ -40,16 +40,15 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const ignore = new PathFilter(source.excludes);
   const exclude = new PathFilter(op.exclude);
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  // Sources resolve through the one confined resolver (a short read-only session on the source root).
-  const items = local.length === 0 ? [] : await RootSession.with(source.path, { sourceRoot: source.path },
-    (session) => selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op));
+  const memo = source.memo ?? new StatMemo();
+  const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
   const found: Found[] = [];
   for (const item of items) {
     if (exclude.excludes(item.rel)) continue;
     const top = item.rel === '' ? '.' : item.rel;
     found.push({ path: top, abs: item.abs, stat: item.stat });
     if (!item.stat.isDirectory()) continue;
-    for await (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal)) {
+    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {
       found.push({ path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat });
     }
   }
@@ -65,6 +64,39 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const result = finish(perPath);
   cache?.flush?.();
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
+  return result;
+}
+
+/**
+ * Runs `fn` with a resolver of source paths. A path whose every component the listing shows as a plain entry (no
+ * symlink on the way) resolves to itself, and one that is not listed does not exist: openat2 would answer the same.
+ * Any symlink on the way is resolved by the one confined resolver (a read-only tsbuild-fsattr session on the source
+ * root, started only then): a process per COPY was most of a cached build's key time for a small context.
+ */
+async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: SourceResolver) => Promise<T>): Promise<T> {
+  let session: RootSession | undefined;
+  const confined = (rel: string): Promise<string | undefined> => sessionResolver(session ??= RootSession.open(root, { sourceRoot: root }))(rel);
+  const resolve: SourceResolver = async (rel) => {
+    let dir = root.endsWith('/') ? root.slice(0, -1) : root;
+    const names = rel.split('/').filter((s) => s !== '' && s !== '.');
+    for (const [i, name] of names.entries()) {
+      if (name === '..') return await confined(rel);
+      const stat = memo.entry(dir, name);
+      if (stat === undefined) return undefined;                          // ENOENT
+      if (stat.isSymbolicLink()) return await confined(rel);
+      if (i < names.length - 1 && !stat.isDirectory()) return undefined;  // ENOTDIR
+      dir = `${dir}/${name}`;
+    }
+    return rel;
+  };
+  let result: T;
+  try {
+    result = await fn(resolve);
+  } catch (err) {
+    await session?.abort();
+    throw session?.failure ?? err;
+  }
+  await session?.close();
   return result;
 }
 

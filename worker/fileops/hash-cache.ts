@@ -23,6 +23,13 @@ export interface HashCache {
 /** How many whole-selection results are kept (least recently used go first). */
 const TREES_KEPT = 256;
 
+/**
+ * A hit refreshes a result's last use only when it is older than this: the LRU order needs no finer grain, and a
+ * write on every no-op build made closing the database checkpoint its WAL (an fsync of the file, ~10-30 ms on a
+ * busy disk) for nothing.
+ */
+const TOUCH_AFTER_MS = 10 * 60 * 1000;
+
 /** A HashCache persisted in a node:sqlite file; counts hits and misses so callers (and tests) can see it working. */
 export class FileHashCache implements HashCache {
   readonly #db: DatabaseSync;
@@ -44,7 +51,7 @@ export class FileHashCache implements HashCache {
       CREATE TABLE IF NOT EXISTS tree_digest (key TEXT PRIMARY KEY, value TEXT NOT NULL, used INTEGER NOT NULL)`);
     this.#get = this.#db.prepare('SELECT digest FROM file_hash WHERE key = ?');
     this.#set = this.#db.prepare('INSERT OR REPLACE INTO file_hash (key, digest) VALUES (?, ?)');
-    this.#getTree = this.#db.prepare('SELECT value FROM tree_digest WHERE key = ?');
+    this.#getTree = this.#db.prepare('SELECT value, used FROM tree_digest WHERE key = ?');
     this.#touchTree = this.#db.prepare('UPDATE tree_digest SET used = ? WHERE key = ?');
     this.#setTree = this.#db.prepare('INSERT OR REPLACE INTO tree_digest (key, value, used) VALUES (?, ?, ?)');
     this.#trimTrees = this.#db.prepare(`DELETE FROM tree_digest WHERE key NOT IN (SELECT key FROM tree_digest ORDER BY used DESC LIMIT ${TREES_KEPT})`);
@@ -67,7 +74,9 @@ export class FileHashCache implements HashCache {
     const row = this.#getTree.get(key);
     const value = row === undefined ? undefined : parseContentDigest(row['value']);
     if (value === undefined) return undefined;
-    this.#touchTree.run(Date.now(), key);
+    const now = Date.now();
+    const used = row?.['used'];
+    if (typeof used !== 'number' || now - used >= TOUCH_AFTER_MS) this.#touchTree.run(now, key);
     this.treeHits++;
     return value;
   }

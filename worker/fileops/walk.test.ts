@@ -1,0 +1,47 @@
+import { expect } from 'chai';
+import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PathFilter } from './filters.js';
+import { StatMemo, statMemoFor, walkTree } from './walk.js';
+
+describe('walkTree and StatMemo', () => {
+  let dir: string;
+  const none = { ignore: new PathFilter([]), exclude: new PathFilter([]) };
+  const signal = new AbortController().signal;
+  const rels = (memo?: StatMemo): string[] => [...walkTree(dir, '', none, signal, memo)].map((e) => e.rel);
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tsbuild-walk-'));
+    mkdirSync(join(dir, 'b/c'), { recursive: true });
+    writeFileSync(join(dir, 'a.txt'), 'a');
+    writeFileSync(join(dir, 'b/c/d.txt'), 'd');
+    symlinkSync('a.txt', join(dir, 'b/link'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('yields every entry in pre-order with sorted names, symlinks not followed', () => {
+    expect(rels()).to.deep.equal(['a.txt', 'b', 'b/c', 'b/c/d.txt', 'b/link']);
+    const link = [...walkTree(dir, '', none, signal)].find((e) => e.rel === 'b/link');
+    expect(link?.stat.isSymbolicLink()).to.equal(true);
+  });
+
+  it('walks the same from a memo, and a memo lists each directory once for every later walk', () => {
+    const memo = new StatMemo();
+    expect(rels(memo)).to.deep.equal(rels());
+    writeFileSync(join(dir, 'b/new.txt'), 'n');
+    expect(rels(memo)).to.not.include('b/new.txt');          // the build's own listing: one view per build
+    expect(rels(new StatMemo())).to.include('b/new.txt');     // the next build lists again
+  });
+
+  it('keeps one memo per source object: the build that owns it', () => {
+    const source = { kind: 'context', dir };
+    expect(statMemoFor(source)).to.equal(statMemoFor(source));
+    expect(statMemoFor({ kind: 'context', dir })).to.not.equal(statMemoFor(source));
+  });
+
+  it('skips what .dockerignore hides, relative to the source root', () => {
+    const filters = { ignore: new PathFilter(['sub/b/c']), exclude: new PathFilter([]) };
+    expect([...walkTree(join(dir, 'b'), 'sub/b', filters, signal)].map((e) => e.rel)).to.deep.equal(['link']);
+  });
+});
