@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
@@ -7,7 +8,7 @@ import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
+import { BuildCgroups, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { FileHashCache, contentDigest, copyInto } from './fileops/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -48,6 +49,8 @@ export class LinuxWorker implements Worker {
   readonly #cgroups = new BuildCgroups();
   /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
   readonly #accounts = new ChainAccounts();
+  /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
+  readonly #helpers = new HelperPool();
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -102,7 +105,8 @@ export class LinuxWorker implements Worker {
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
-      const stateDir = await mkdtemp(join(this.#root, 'tmp', `exec-${process.pid}-`));
+      // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
+      const stateDir = mkdtempSync(join(this.#root, 'tmp', `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
@@ -117,9 +121,10 @@ export class LinuxWorker implements Worker {
           networks: this.#networks,
           cgroups: this.#cgroups,
           accounts: this.#accounts,
+          helpers: this.#helpers,
         }, signal, progress);
       } finally {
-        await rm(stateDir, { recursive: true, force: true });
+        rmSync(stateDir, { recursive: true, force: true });
       }
     });
   }
@@ -152,8 +157,9 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
+  /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
   close(): void {
+    this.#helpers.close();
     this.#networks.close();
     this.#cgroups.close();
     this.#hashes.close();
@@ -193,11 +199,11 @@ export class LinuxWorker implements Worker {
     let committed = false;
     try {
       await change(key);
-      signal.throwIfAborted();
+        signal.throwIfAborted();
       await this.#snapshots.commit(name, key);
-      committed = true;
+        committed = true;
       const layer = await exportLayer(this.#snapshots, name, this.#store, { sourceDateEpoch: this.#sourceDateEpoch, signal });
-      if (layer.empty) {
+        if (layer.empty) {
         await this.#snapshots.remove(name);
         return parent;
       }

@@ -20,7 +20,8 @@
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, realpath } from 'node:fs/promises';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
@@ -33,9 +34,11 @@ import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
 import { prepareEtcFiles } from './etc-files.js';
-import { runHelper, seccompFilter } from './helper-process.js';
+import { helperPath, runHelper, seccompFilter } from './helper-process.js';
+import type { HelperPool } from './helper-pool.js';
 import type { HelperResult } from './helper-process.js';
 import type { HelperSpec } from './helper-spec.js';
+import type { MountPlan } from './mount-plan.js';
 import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
 import type { UserNetworkPool } from './network.js';
@@ -54,6 +57,7 @@ export type { ExecLimits } from './cgroup.js';
 export { BuildCgroups } from './build-cgroups.js';
 export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
+export { HelperPool } from './helper-pool.js';
 
 /** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
 export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
@@ -87,6 +91,8 @@ export interface ExecEnvironment {
   cgroups?: BuildCgroups;
   /** The worker's known users and groups of snapshot chains (accounts-cache.ts). Absent: read for every step. */
   accounts?: ChainAccounts;
+  /** The worker's helpers started ahead of need (helper-pool.ts). Absent: each step starts its own. */
+  helpers?: HelperPool;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -155,37 +161,59 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
   const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
-  const net = await stepNetwork(op, env);
+  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
+  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
+  // Started first, so that it boots while the network and the /etc files are made.
+  const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
+  let net: Awaited<ReturnType<typeof stepNetwork>>;
+  let resolvConf: string | undefined;
   try {
-    await runIn(op, env, net.spec, await net.network?.resolvConf(), warm, signal, progress);
+    net = await stepNetwork(op, env);
+    try {
+      resolvConf = await net.network?.resolvConf();
+    } catch (err) {
+      await net.done();
+      throw err;
+    }
+  } catch (err) {
+    await session.abort();
+    throw err;
+  }
+  try {
+    await runIn(op, env, session, net.spec, resolvConf, warm, signal, progress);
   } finally {
     await net.done();
   }
 }
 
-async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
-  warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
-  await mkdir(env.stateDir, { recursive: true });
-  const stateDir = await realpath(env.stateDir);
-  const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-  const etcMounts = await prepareEtcFiles(stateDir, hostname, resolvConf, op.extraHosts);
-  const plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
+// Owns `session` from here on: closes it after the stub clean-up, or aborts it on any failure.
+async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, network: HelperSpec['network'],
+  resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   const tail = new OutputTail(20);
-  const mounts = [...etcMounts, ...plan.mounts];
   // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
   // entitlement); the builder must refuse it otherwise.
   const isPrivileged = op.security === 'insecure';
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
-  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
-  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
-  const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
+  let plan: MountPlan | undefined;
   try {
-    // USER through the step's session: a chain the worker already read is not mounted and read again.
-    const user = await resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session });
-    upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
+    // The step's own small files in its private state dir: a few synchronous calls (tens of µs) instead of a
+    // round trip through the thread pool each.
+    mkdirSync(env.stateDir, { recursive: true });
+    const stateDir = realpathSync(env.stateDir);
+    const hostname = env.hostname ?? DEFAULT_HOSTNAME;
+    const etcMounts = prepareEtcFiles(stateDir, hostname, resolvConf, op.extraHosts);
+    plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
+    const mounts = [...etcMounts, ...plan.mounts];
+    // USER through the step's session (a chain the worker already read is not mounted and read again) and the look
+    // at the upper dir: both only read through the session, so their queries go out together.
+    const [user, before] = await Promise.all([
+      resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session }),
+      inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]),
+    ]);
+    upperBefore = before;
     const rootDir = join(stateDir, 'rootfs');
-    await mkdir(rootDir, { recursive: true });
+    mkdirSync(rootDir, { recursive: true });
     const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     // Rootless: no device allow-list (the kernel refuses device mknod in a user namespace; see rootless-cgroup.ts),
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
@@ -219,13 +247,13 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         mounts,
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
-      }, signal, progress, tail);
+      }, signal, progress, tail, helperPath(), env.helpers);
     } finally {
       await unmountPremounted?.();
       await cgroup.remove();
     }
   } finally {
-    await plan.release();
+    await plan?.release();
     if (result !== undefined && upperBefore !== undefined) {
       try {
         await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);

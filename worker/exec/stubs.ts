@@ -33,28 +33,26 @@ export async function inspectUpper(upperDir: string, targets: string[]): Promise
   return RootSession.with(upperDir, {}, (session) => inspectUpperIn(session, targets));
 }
 
-/** inspectUpper through a session the caller keeps for the step (one confined process for before and after). */
+/**
+ * inspectUpper through a session the caller keeps for the step (one confined process for before and after). The
+ * looks are independent reads, so they are sent together and answered in one round trip.
+ */
 export async function inspectUpperIn(session: RootSession, targets: string[]): Promise<UpperBefore> {
-  const absent = new Set<string>();
-  for (const dir of new Set(targets.flatMap((t) => [t, ...ancestors(t)]))) {
-    if (await session.lstat(0, inRootPath(dir)) === undefined) absent.add(dir);
-  }
-  const root = await session.lstat(0, '');
+  const dirs = [...new Set(targets.flatMap((t) => [t, ...ancestors(t)]))];
+  const [root, ...found] = await Promise.all([session.lstat(0, ''), ...dirs.map((dir) => session.lstat(0, inRootPath(dir)))]);
   if (root === undefined) throw new Error('the upper dir vanished');
-  return { rootMtimeNs: root.mtimeNs, absent };
+  return { rootMtimeNs: root.mtimeNs, absent: new Set(dirs.filter((_, i) => found[i] === undefined)) };
 }
 
 // A directory that was not in the upper dir before, is empty now and has the lower one's owner and mode is only
 // an overlayfs copy-up made to hold a stub. It cannot have become opaque: it held a mount point all along, so the
 // step could not remove and recreate it.
 async function isPureCopyUp(session: RootSession, lowers: number, dir: string): Promise<boolean> {
-  const st = await session.lstat(0, dir);
+  // The upper entry and every lower one in one round trip; the topmost lower that has the directory decides.
+  const [st, ...lower] = await Promise.all([session.lstat(0, dir), ...Array.from({ length: lowers }, (_, i) => session.lstat(i + 1, dir))]);
   if (st === undefined || st.type !== 'd' || !st.isEmptyDir) return false;
-  for (let i = 1; i <= lowers; i++) {
-    const l = await session.lstat(i, dir);
-    if (l !== undefined) return l.type === 'd' && l.mode === st.mode && l.uid === st.uid && l.gid === st.gid;
-  }
-  return false;
+  const l = lower.find((e) => e !== undefined);
+  return l !== undefined && l.type === 'd' && l.mode === st.mode && l.uid === st.uid && l.gid === st.gid;
 }
 
 /**
@@ -71,17 +69,47 @@ export async function removeStubs(upperDir: string, lowerDirs: string[], stubs: 
 /** removeStubs through the step's session, opened on the upper dir with `lowers` lower roots. */
 export async function removeStubsIn(session: RootSession, lowerDirs: number, stubs: Stub[], before: UpperBefore,
   settled: [number, number] | undefined): Promise<void> {
-  const rootNow = (await session.lstat(0, ''))?.mtimeNs;
+  const rootNowP = session.lstat(0, '');
+  for (const run of sameParentRuns([...stubs].reverse())) await removeRun(session, run);
+  const rootNow = (await rootNowP)?.mtimeNs;
   const isRootUntouched = settled !== undefined && rootNow !== undefined && near(rootNow, nanos(settled));
-  for (const stub of [...stubs].reverse()) {
-    const parentBefore = await session.removeStub(inRootPath(stub.path), stub.isDir);
-    if (parentBefore !== undefined && near(parentBefore, nanos(stub.after))) {
-      await session.setMtime(inRootPath(posix.dirname(stub.path)), nanos(stub.before));
-    }
-  }
   const dirs = [...new Set(stubs.flatMap((s) => ancestors(s.path)))].sort((a, b) => b.length - a.length);
   for (const dir of dirs) {
     if (before.absent.has(dir) && await isPureCopyUp(session, lowerDirs, inRootPath(dir))) await session.rmdir(inRootPath(dir));
   }
   if (isRootUntouched) await session.setMtime('', before.rootMtimeNs);
+}
+
+/** Consecutive stubs (in removal order) that share a parent directory. */
+function sameParentRuns(stubs: Stub[]): Stub[][] {
+  const runs: Stub[][] = [];
+  for (const stub of stubs) {
+    const last = runs.at(-1);
+    if (last !== undefined && posix.dirname(last[0]!.path) === posix.dirname(stub.path)) last.push(stub);
+    else runs.push([stub]);
+  }
+  return runs;
+}
+
+/**
+ * Removes a run of stubs of one parent (newest first) in one round trip, then sets the parent's mtime to what
+ * removing them one by one would have left: each removal that finds the mtime its stub's creation left puts back
+ * the mtime from before that creation; any other removal leaves "now" (and nothing after it matches again).
+ */
+async function removeRun(session: RootSession, run: Stub[]): Promise<void> {
+  const removed = await Promise.all(run.map((stub) => session.removeStub(inRootPath(stub.path), stub.isDir)));
+  // The parent's mtime as the step left it: what the first removal found (nothing had changed it before).
+  let mtime: bigint | 'moved' | undefined = removed.find((r) => r !== undefined);
+  if (mtime === undefined) return;
+  let restored = false;
+  for (const [i, stub] of run.entries()) {
+    if (removed[i] === undefined) continue;   // kept (the step filled it): the mtime stays as it was
+    if (mtime !== 'moved' && near(mtime, nanos(stub.after))) {
+      mtime = nanos(stub.before);
+      restored = true;
+    } else {
+      mtime = 'moved';
+    }
+  }
+  if (restored && mtime !== 'moved') await session.setMtime(inRootPath(posix.dirname(run[0]!.path)), mtime);
 }
