@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -78,8 +78,10 @@ export class OverlaySnapshotter {
     // content store fsyncs, are the durable result). The size is measured when a report asks for it.
     if (!this.#meta.commit(name, key, this.#boot)) throw new Error(`snapshot ${key} could not be committed as ${name}`);
     this.#committedHere = true;
-    // The work dir holds overlayfs's empty work/ and index/ at most: removed synchronously, as prepare made it.
-    rmSync(join(this.#idDir(row.id), 'work'), { recursive: true, force: true });
+    // The work dir (overlayfs's empty work/ at most) is no use to a committed snapshot, but removing it costs a few
+    // ms of a busy disk: it goes in the background, off the step's critical path. One still there (this process
+    // ended first) is removed with its snapshot.
+    void rm(join(this.#idDir(row.id), 'work'), { recursive: true, force: true }).catch(() => undefined);
   }
 
   async diff(name: string, options: LayerTarOptions = {}): Promise<Readable> {
