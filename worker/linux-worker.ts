@@ -22,6 +22,13 @@ import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 import { isProcessAlive } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
+/**
+ * The mount point of every RUN helper's private tmpfs (worker/exec: ExecEnvironment.scratchDir): empty on the host,
+ * shared by the worker's steps, never removed while a worker may run (removing a directory detaches what other mount
+ * namespaces mounted on it).
+ */
+const RUN_SCRATCH = 'run-scratch';
+
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
   /** State directory: content store, snapshots, cache mounts, temp dirs. */
@@ -64,6 +71,7 @@ export class LinuxWorker implements Worker {
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
     await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
+    await mkdir(join(opts.root, RUN_SCRATCH), { recursive: true });
     await removeDeadTempDirs(join(opts.root, 'tmp'));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
@@ -118,6 +126,7 @@ export class LinuxWorker implements Worker {
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
+          scratchDir: join(this.#root, RUN_SCRATCH),
           networks: this.#networks,
           cgroups: this.#cgroups,
           accounts: this.#accounts,

@@ -33,7 +33,7 @@ import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
-import { prepareEtcFiles } from './etc-files.js';
+import { etcFileMounts } from './etc-files.js';
 import { helperPath, runHelper, seccompFilter } from './helper-process.js';
 import type { HelperPool } from './helper-pool.js';
 import type { HelperResult } from './helper-process.js';
@@ -48,7 +48,7 @@ import { RootSession } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
 import { resolveUser } from './user.js';
 import { rlimitOf } from './rlimits.js';
-import { isInUserNamespace } from '../rootless/index.js';
+import { isInUserNamespace, snapshotterKind } from '../rootless/index.js';
 import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
 
@@ -76,8 +76,13 @@ export interface ExecEnvironment {
   secrets: Record<string, string>;
   /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */
   ssh?: Record<string, string>;
-  /** A private scratch directory for this step (hosts/resolv.conf files, secret copies); removed by the caller. */
+  /** A private scratch directory for this step (secret copies, inline files, rw bind uppers); removed by the caller. */
   stateDir: string;
+  /**
+   * An empty directory the helper mounts its private tmpfs on, only ever inside the step's own mount namespace, so
+   * the steps of a worker can share one (nothing is ever written into it on the host). Absent: one in stateDir.
+   */
+  scratchDir?: string;
   /** cgroup limits for the step; unlimited when absent. */
   limits?: ExecLimits;
   /** The container's hostname (default "tsbuild"). */
@@ -202,7 +207,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
     mkdirSync(env.stateDir, { recursive: true });
     const stateDir = realpathSync(env.stateDir);
     const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-    const etcMounts = prepareEtcFiles(stateDir, hostname, resolvConf, op.extraHosts);
+    const etcMounts = etcFileMounts(hostname, resolvConf, op.extraHosts);
     plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
     const mounts = [...etcMounts, ...plan.mounts];
     // USER through the step's session (a chain the worker already read is not mounted and read again) and the look
@@ -212,8 +217,14 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
       inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]),
     ]);
     upperBefore = before;
-    const rootDir = join(stateDir, 'rootfs');
-    mkdirSync(rootDir, { recursive: true });
+    // The helper's private tmpfs: the /etc files and (kernel overlayfs) the rootfs mount point live there, so a
+    // step writes and removes nothing of its own on disk. fuse-overlayfs mounts the rootfs before the helper, on a
+    // host dir.
+    const scratch = env.scratchDir ?? join(stateDir, 'scratch');
+    if (env.scratchDir === undefined) mkdirSync(scratch);
+    const isPremounted = snapshotterKind() === 'fuse-overlayfs';
+    const rootDir = isPremounted ? join(stateDir, 'rootfs') : '';
+    if (isPremounted) mkdirSync(rootDir, { recursive: true });
     const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     // Rootless: no device allow-list (the kernel refuses device mknod in a user namespace; see rootless-cgroup.ts),
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
@@ -242,6 +253,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
         cgroups: cgroup.procsFiles,
         locks: plan.locks,
         ...(unmountPremounted !== undefined ? { premounted: true } : {}),
+        scratch,
         rootfs,
         overlays: plan.overlays,
         mounts,
