@@ -120,7 +120,7 @@ export class LinuxWorker implements Worker {
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
         await runExec(op, {
-          rootfs: { lowerDirs, upperDir, workDir },
+          rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
           sources,
           cacheDir: join(this.#root, 'cache-mounts'),
           secrets: resources.secrets,

@@ -48,6 +48,22 @@ export class ChainAccounts {
     return read.accounts;
   }
 
+  /** The accounts of a chain of lower dirs already known (read, or noted after the step that made its top). */
+  known(lowerDirs: readonly string[]): Accounts | undefined {
+    return lowerDirs.length === 0 ? undefined : this.#known.get(keyOf(lowerDirs))?.accounts;
+  }
+
+  /**
+   * After a step on a fresh upper dir, with its stubs removed: `root` and `etc` are the upper dir's root and `etc`
+   * (lstat through the step's session). When the step left /etc alone and its lowers' accounts are known, the
+   * chain it makes (upper dir on top of them: the committed snapshot's dirs) has the same accounts, so the next
+   * step on it needs no look before it runs.
+   */
+  noteStep(rootfs: OverlayRootfs, root: EntryStat | undefined, etc: EntryStat | undefined): void {
+    const below = rootfs.lowerDirs.length === 0 ? undefined : this.#known.get(keyOf(rootfs.lowerDirs));
+    if (below?.isPlain === true && leavesEtcAlone(root, etc)) this.#remember(keyOf([rootfs.upperDir, ...rootfs.lowerDirs]), below);
+  }
+
   #remember(key: string, value: Known): void {
     this.#known.delete(key);
     this.#known.set(key, value);

@@ -20,9 +20,9 @@
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdirSync, realpathSync } from 'node:fs';
+import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { join, posix, resolve } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import type { ChainAccounts } from './accounts-cache.js';
@@ -45,8 +45,10 @@ import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
 import { inspectUpperIn, removeStubsIn } from './stubs.js';
 import { RootSession } from '../confined/index.js';
+import type { Accounts } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
-import { resolveUser } from './user.js';
+import { execUser, resolveUser } from './user.js';
+import type { ExecUser } from './user.js';
 import { rlimitOf } from './rlimits.js';
 import { isInUserNamespace, snapshotterKind } from '../rootless/index.js';
 import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
@@ -59,8 +61,12 @@ export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 export { HelperPool } from './helper-pool.js';
 
-/** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
-export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
+/**
+ * An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper.
+ * `isFresh`: the caller made upperDir just now (empty, not opaque, nothing ran in it), so nothing needs a look
+ * before the step.
+ */
+export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string; isFresh?: boolean }
 
 /** A RUN --mount source on the host: a plain directory, or a read-only overlay of committed snapshot dirs. */
 export type ExecMountSource = { kind: 'dir'; path: string } | { kind: 'overlay'; lowerDirs: string[] };
@@ -167,9 +173,11 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
   const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
   // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
-  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
-  // Started first, so that it boots while the network and the /etc files are made.
-  const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
+  // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
+  // process is started once the helper runs (runIn), off the critical path. Otherwise it is started first, so that
+  // it boots while the network and the /etc files are made.
+  const known = env.rootfs.isFresh === true ? env.accounts?.known(env.rootfs.lowerDirs) : undefined;
+  const session = known === undefined ? openSession(env.rootfs) : undefined;
   let net: Awaited<ReturnType<typeof stepNetwork>>;
   let resolvConf: string | undefined;
   try {
@@ -181,23 +189,36 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
       throw err;
     }
   } catch (err) {
-    await session.abort();
+    await session?.abort();
     throw err;
   }
   try {
-    await runIn(op, env, session, net.spec, resolvConf, warm, signal, progress);
+    await runIn(op, env, session, known, net.spec, resolvConf, warm, signal, progress);
   } finally {
     await net.done();
   }
 }
 
-// Owns `session` from here on: closes it after the stub clean-up, or aborts it on any failure.
-async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, network: HelperSpec['network'],
-  resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+function openSession(rootfs: OverlayRootfs): RootSession {
+  return RootSession.open(rootfs.upperDir, { lowerRoots: rootfs.lowerDirs });
+}
+
+// What a fresh upper dir looked like before the step: empty (every target absent), its mtime read on the host (the
+// worker's own directory; nothing of the build's has run in it yet).
+function freshUpperBefore(upperDir: string, targets: string[]): UpperBefore {
+  return { rootMtimeNs: lstatSync(upperDir, { bigint: true }).mtimeNs, absent: new Set(targets.flatMap((t) => [t, ...stubAncestors(t)])) };
+}
+
+// Owns `session` (when given) from here on: closes it after the stub clean-up, or aborts it on any failure. Without
+// one (`known` accounts, fresh upper), it starts one while the helper runs.
+async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | undefined, known: Accounts | undefined,
+  network: HelperSpec['network'], resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal,
+  progress: ProgressSink): Promise<void> {
   const tail = new OutputTail(20);
   // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
   // entitlement); the builder must refuse it otherwise.
   const isPrivileged = op.security === 'insecure';
+  let session = given;
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
   let plan: MountPlan | undefined;
@@ -210,17 +231,25 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
     const etcMounts = etcFileMounts(hostname, resolvConf, op.extraHosts);
     plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
     const mounts = [...etcMounts, ...plan.mounts];
-    // USER through the step's session (a chain the worker already read is not mounted and read again) and the look
-    // at the upper dir: both only read through the session, so their queries go out together.
-    const [user, before] = await Promise.all([
-      resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session }),
-      inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]),
-    ]);
-    upperBefore = before;
+    const targets = ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)];
+    let user: ExecUser;
+    if (session === undefined && known !== undefined) {
+      user = execUser(op.user, known);
+      upperBefore = freshUpperBefore(env.rootfs.upperDir, targets);
+    } else {
+      session ??= openSession(env.rootfs);
+      // USER through the step's session (a chain the worker already read is not mounted and read again) and the
+      // look at the upper dir: both only read through the session, so their queries go out together.
+      const s = session;
+      [user, upperBefore] = await Promise.all([
+        resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session: s }),
+        inspectUpperIn(s, targets),
+      ]);
+    }
     // The helper's private tmpfs: the /etc files and (kernel overlayfs) the rootfs mount point live there, so a
     // step writes and removes nothing of its own on disk. fuse-overlayfs mounts the rootfs before the helper, on a
     // host dir.
-    const scratch = env.scratchDir ?? join(stateDir, 'scratch');
+    const scratch = env.scratchDir !== undefined ? resolve(env.scratchDir) : join(stateDir, 'scratch');
     if (env.scratchDir === undefined) mkdirSync(scratch);
     const isPremounted = snapshotterKind() === 'fuse-overlayfs';
     const rootDir = isPremounted ? join(stateDir, 'rootfs') : '';
@@ -237,7 +266,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
     const unmountPremounted = await premountOverlays([rootfs, ...plan.overlays]);
     try {
       await warm;
-      result = await runHelper({
+      const running = runHelper({
         argv: op.argv,
         env: processEnv(op.env, plan.env, user.home),
         cwd: op.cwd,
@@ -260,23 +289,30 @@ async function runIn(op: ExecOp, env: ExecEnvironment, session: RootSession, net
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
       }, signal, progress, tail, helperPath(), env.helpers);
+      // The helper is started: the session for the clean-up boots while the step runs.
+      session ??= openSession(env.rootfs);
+      result = await running;
     } finally {
       await unmountPremounted?.();
       await cgroup.remove();
     }
   } finally {
     await plan?.release();
-    if (result !== undefined && upperBefore !== undefined) {
+    if (result !== undefined && upperBefore !== undefined && session !== undefined) {
       try {
         await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);
         await removeStubsIn(session, env.rootfs.lowerDirs.length, result.stubs, upperBefore, result.settled);
+        if (env.rootfs.isFresh === true && env.accounts !== undefined) {
+          const [root, etc] = await Promise.all([session.lstat(0, ''), session.lstat(0, 'etc')]);
+          env.accounts.noteStep(env.rootfs, root, etc);
+        }
       } catch (err) {
         await session.abort();
         throw session.failure ?? err;
       }
       await session.close();
     } else {
-      await session.abort();   // the step failed before it ran: its own error is the one to report
+      await session?.abort();   // the step failed before it ran: its own error is the one to report
     }
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
