@@ -3,7 +3,8 @@ import type { ChildProcess } from 'node:child_process';
 
 /** Starts `tsbuild-run` with its four pipes: spec in on stdin, the container's stdout/stderr, status lines on fd 3. */
 export function startHelper(binary: string): ChildProcess {
-  return spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+  // An empty environment: the helper reads none (the step's comes in the spec), and Node need not copy ours.
+  return spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
 }
 
 /**
