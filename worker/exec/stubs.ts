@@ -66,50 +66,47 @@ export async function removeStubs(upperDir: string, lowerDirs: string[], stubs: 
   await RootSession.with(upperDir, { lowerRoots: lowerDirs }, (session) => removeStubsIn(session, lowerDirs.length, stubs, before, settled));
 }
 
-/** removeStubs through the step's session, opened on the upper dir with `lowers` lower roots. */
+/**
+ * removeStubs through the step's session, opened on the upper dir with `lowers` lower roots. The session answers
+ * in order, so what does not depend on an answer goes out together: every removal in one round trip, then the
+ * parents' mtimes with the looks at the first copied-up directory, then the rest.
+ */
 export async function removeStubsIn(session: RootSession, lowerDirs: number, stubs: Stub[], before: UpperBefore,
   settled: [number, number] | undefined): Promise<void> {
-  const rootNowP = session.lstat(0, '');
-  for (const run of sameParentRuns([...stubs].reverse())) await removeRun(session, run);
-  const rootNow = (await rootNowP)?.mtimeNs;
-  const isRootUntouched = settled !== undefined && rootNow !== undefined && near(rootNow, nanos(settled));
+  const order = [...stubs].reverse();
+  const [root, ...removed] = await Promise.all([session.lstat(0, ''),
+    ...order.map((stub) => session.removeStub(inRootPath(stub.path), stub.isDir))]);
+  const isRootUntouched = settled !== undefined && root !== undefined && near(root.mtimeNs, nanos(settled));
+  let failure: unknown;
+  const pending: Promise<void>[] = [];
+  const send = (p: Promise<unknown>): void => { pending.push(p.then(() => undefined, (err: unknown) => { failure ??= err; })); };
+  for (const [dir, mtime] of restoredMtimes(order, removed)) send(session.setMtime(inRootPath(dir), mtime));
   const dirs = [...new Set(stubs.flatMap((s) => ancestors(s.path)))].sort((a, b) => b.length - a.length);
   for (const dir of dirs) {
-    if (before.absent.has(dir) && await isPureCopyUp(session, lowerDirs, inRootPath(dir))) await session.rmdir(inRootPath(dir));
+    if (before.absent.has(dir) && await isPureCopyUp(session, lowerDirs, inRootPath(dir))) send(session.rmdir(inRootPath(dir)));
   }
-  if (isRootUntouched) await session.setMtime('', before.rootMtimeNs);
-}
-
-/** Consecutive stubs (in removal order) that share a parent directory. */
-function sameParentRuns(stubs: Stub[]): Stub[][] {
-  const runs: Stub[][] = [];
-  for (const stub of stubs) {
-    const last = runs.at(-1);
-    if (last !== undefined && posix.dirname(last[0]!.path) === posix.dirname(stub.path)) last.push(stub);
-    else runs.push([stub]);
-  }
-  return runs;
+  if (isRootUntouched) send(session.setMtime('', before.rootMtimeNs));
+  await Promise.all(pending);
+  if (failure !== undefined) throw failure;
 }
 
 /**
- * Removes a run of stubs of one parent (newest first) in one round trip, then sets the parent's mtime to what
- * removing them one by one would have left: each removal that finds the mtime its stub's creation left puts back
- * the mtime from before that creation; any other removal leaves "now" (and nothing after it matches again).
+ * The mtimes to put back after removing `order` (newest stub first; `removed[i]`: the parent's mtime that removal
+ * found, undefined when the stub was kept), as removing them one by one and restoring after each would leave them.
+ * Per parent: its first removal finds the mtime the step left; a removal that finds the mtime its stub's creation
+ * left puts back the one from before that creation, any other leaves "now" (and nothing after it matches again). A
+ * removal only changes its own parent's mtime, so parents are independent of each other.
  */
-async function removeRun(session: RootSession, run: Stub[]): Promise<void> {
-  const removed = await Promise.all(run.map((stub) => session.removeStub(inRootPath(stub.path), stub.isDir)));
-  // The parent's mtime as the step left it: what the first removal found (nothing had changed it before).
-  let mtime: bigint | 'moved' | undefined = removed.find((r) => r !== undefined);
-  if (mtime === undefined) return;
-  let restored = false;
-  for (const [i, stub] of run.entries()) {
-    if (removed[i] === undefined) continue;   // kept (the step filled it): the mtime stays as it was
-    if (mtime !== 'moved' && near(mtime, nanos(stub.after))) {
-      mtime = nanos(stub.before);
-      restored = true;
-    } else {
-      mtime = 'moved';
-    }
+export function restoredMtimes(order: Stub[], removed: (bigint | undefined)[]): Map<string, bigint> {
+  const now = new Map<string, bigint | 'moved'>();
+  for (const [i, stub] of order.entries()) {
+    const found = removed[i];
+    if (found === undefined) continue;   // kept (the step filled it): the mtime stays as it was
+    const parent = posix.dirname(stub.path);
+    const mtime = now.get(parent) ?? found;
+    now.set(parent, mtime !== 'moved' && near(mtime, nanos(stub.after)) ? nanos(stub.before) : 'moved');
   }
-  if (restored && mtime !== 'moved') await session.setMtime(inRootPath(posix.dirname(run[0]!.path)), mtime);
+  const out = new Map<string, bigint>();
+  for (const [dir, mtime] of now) if (mtime !== 'moved') out.set(dir, mtime);
+  return out;
 }
