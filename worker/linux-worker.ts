@@ -57,7 +57,7 @@ export class LinuxWorker implements Worker {
   /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
   readonly #accounts = new ChainAccounts();
   /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
-  readonly #helpers = new HelperPool();
+  readonly #helpers = new HelperPool(this.#cgroups);
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;

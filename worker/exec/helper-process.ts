@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { ProgressSink } from '../../solver/index.js';
 import { encodeHelperSpec } from './helper-spec.js';
-import { startHelper } from './helper-pool.js';
+import { sameFiles, startHelper } from './helper-pool.js';
 import type { HelperPool } from './helper-pool.js';
 import type { HelperSpec } from './helper-spec.js';
 import type { OutputTail } from './output-tail.js';
@@ -69,8 +69,11 @@ function exportSeccomp(binary: string): Promise<Buffer> {
 export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: ProgressSink, tail: OutputTail,
   binary = helperPath(), pool?: HelperPool): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    // A helper started earlier (helper-pool.ts) waits for its spec; without a pool, one is started now.
-    const child = pool?.take(binary) ?? startHelper(binary);
+    // A helper started earlier (helper-pool.ts) waits for its spec; without a pool, one is started now. One already
+    // in exactly the step's cgroups joins none: its container is born in them.
+    const taken = pool?.take(binary, spec.cgroups) ?? { child: startHelper(binary), cgroups: [] };
+    const child = taken.child;
+    const isInCgroups = taken.cgroups.length > 0 && sameFiles(taken.cgroups, spec.cgroups);   // take() checked
     const result: HelperResult = { stubs: [] };
     let parseError: unknown;
     let killTimer: NodeJS.Timeout | undefined;
@@ -106,7 +109,7 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
       }
     });
     child.stdin?.on('error', () => { /* the helper died before reading its spec: its exit status says why */ });
-    child.stdin?.end(encodeHelperSpec(spec));
+    child.stdin?.end(encodeHelperSpec(isInCgroups ? { ...spec, cgroups: [] } : spec));
     child.on('error', (err) => {
       signal.removeEventListener('abort', onAbort);
       reject(new Error(`could not start ${binary}`, { cause: err }));
@@ -128,3 +131,4 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
 function signalNumber(name: NodeJS.Signals): number {
   return constants.signals[name];
 }
+

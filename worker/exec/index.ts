@@ -170,8 +170,11 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
 export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
-  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
-  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
+  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm. Nor when
+  // the waiting helper is in the shared cgroups this step gets already (helper-pool.ts): it joins none.
+  const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits);
+  const isJoined = willShare && env.helpers?.hasJoined(helperPath()) === true;
+  const warm = isInUserNamespace() || isJoined ? Promise.resolve() : warmCgroupMigration();
   // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
   // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
   // process is started once the helper runs (runIn), off the critical path. Otherwise it is started first, so that
@@ -292,6 +295,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
       // The helper is started: the session for the clean-up boots while the step runs.
       session ??= openSession(env.rootfs);
       result = await running;
+      // Between steps: the waiting helper moves into the shared cgroups now (helper-pool.ts).
+      env.helpers?.settle();
     } finally {
       await unmountPremounted?.();
       await cgroup.remove();
@@ -322,9 +327,11 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
 
 // Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.
 async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[] | undefined): Promise<StepCgroup | undefined> {
-  const limits = env.limits ?? {};
-  const isUnlimited = limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
-  return isUnlimited ? env.cgroups?.acquire(devices) : undefined;
+  return isUnlimited(env.limits) ? env.cgroups?.acquire(devices) : undefined;
+}
+
+function isUnlimited(limits: ExecLimits = {}): boolean {
+  return limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
 }
 
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */
