@@ -20,7 +20,7 @@
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstatSync, mkdirSync, realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
@@ -43,7 +43,7 @@ import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
 import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
-import { inspectUpperIn, removeStubsIn } from './stubs.js';
+import { freshUpperBefore, inspectUpperIn, removeStubsIn } from './stubs.js';
 import { RootSession } from '../confined/index.js';
 import type { Accounts } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
@@ -204,12 +204,6 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
 
 function openSession(rootfs: OverlayRootfs): RootSession {
   return RootSession.open(rootfs.upperDir, { lowerRoots: rootfs.lowerDirs });
-}
-
-// What a fresh upper dir looked like before the step: empty (every target absent), its mtime read on the host (the
-// worker's own directory; nothing of the build's has run in it yet).
-function freshUpperBefore(upperDir: string, targets: string[]): UpperBefore {
-  return { rootMtimeNs: lstatSync(upperDir, { bigint: true }).mtimeNs, absent: new Set(targets.flatMap((t) => [t, ...stubAncestors(t)])) };
 }
 
 // Owns `session` (when given) from here on: closes it after the stub clean-up, or aborts it on any failure. Without

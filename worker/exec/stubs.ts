@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { posix } from 'node:path';
 import { RootSession, inRootPath } from '../confined/index.js';
 import type { Stub } from './status.js';
@@ -28,6 +29,11 @@ function ancestors(path: string): string[] {
   return out;
 }
 
+/** The mount targets and every directory above them, once each: what may be missing before a step. */
+function withAncestors(targets: string[]): string[] {
+  return [...new Set(targets.flatMap((t) => [t, ...ancestors(t)]))];
+}
+
 /** Records, before the step runs, the upper root's mtime and which ancestors of the mount targets it lacks. */
 export async function inspectUpper(upperDir: string, targets: string[]): Promise<UpperBefore> {
   return RootSession.with(upperDir, {}, (session) => inspectUpperIn(session, targets));
@@ -38,10 +44,19 @@ export async function inspectUpper(upperDir: string, targets: string[]): Promise
  * looks are independent reads, so they are sent together and answered in one round trip.
  */
 export async function inspectUpperIn(session: RootSession, targets: string[]): Promise<UpperBefore> {
-  const dirs = [...new Set(targets.flatMap((t) => [t, ...ancestors(t)]))];
+  const dirs = withAncestors(targets);
   const [root, ...found] = await Promise.all([session.lstat(0, ''), ...dirs.map((dir) => session.lstat(0, inRootPath(dir)))]);
   if (root === undefined) throw new Error('the upper dir vanished');
   return { rootMtimeNs: root.mtimeNs, absent: new Set(dirs.filter((_, i) => found[i] === undefined)) };
+}
+
+/**
+ * What a fresh upper dir (made by the caller just now, empty; nothing of the build's has run in it) looked like
+ * before the step, without a look through the session: every target and ancestor absent, the root's mtime read on
+ * the host (the worker's own directory).
+ */
+export function freshUpperBefore(upperDir: string, targets: string[]): UpperBefore {
+  return { rootMtimeNs: lstatSync(upperDir, { bigint: true }).mtimeNs, absent: new Set(withAncestors(targets)) };
 }
 
 // A directory that was not in the upper dir before, is empty now and has the lower one's owner and mode is only
