@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
@@ -7,7 +8,7 @@ import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { BuildCgroups, ChainAccounts, runExec, UserNetworkPool } from './exec/index.js';
+import { BuildCgroups, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
 import { CopyHistory, FileHashCache, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
@@ -22,6 +23,13 @@ import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 import { isProcessAlive } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
+
+/**
+ * The mount point of every RUN helper's private tmpfs (worker/exec: ExecEnvironment.scratchDir): empty on the host,
+ * shared by the worker's steps, never removed while a worker may run (removing a directory detaches what other mount
+ * namespaces mounted on it).
+ */
+const RUN_SCRATCH = 'run-scratch';
 
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
@@ -52,6 +60,8 @@ export class LinuxWorker implements Worker {
   readonly #accounts = new ChainAccounts();
   /** The last result of each COPY from a context: a COPY that misses links its unchanged files from it. */
   readonly #copies: CopyHistory;
+  /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
+  readonly #helpers = new HelperPool(this.#cgroups);
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -66,6 +76,7 @@ export class LinuxWorker implements Worker {
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
     await mkdir(join(opts.root, 'cache-mounts'), { recursive: true });
+    await mkdir(join(opts.root, RUN_SCRATCH), { recursive: true });
     await removeDeadTempDirs(join(opts.root, 'tmp'));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
@@ -127,24 +138,27 @@ export class LinuxWorker implements Worker {
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
-      const stateDir = await mkdtemp(join(this.#root, 'tmp', `exec-${process.pid}-`));
+      // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
+      const stateDir = mkdtempSync(join(this.#root, 'tmp', `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
         await runExec(op, {
-          rootfs: { lowerDirs, upperDir, workDir },
+          rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
           sources,
           cacheDir: join(this.#root, 'cache-mounts'),
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
+          scratchDir: join(this.#root, RUN_SCRATCH),
           networks: this.#networks,
           cgroups: this.#cgroups,
           accounts: this.#accounts,
+          helpers: this.#helpers,
         }, signal, progress);
       } finally {
-        await rm(stateDir, { recursive: true, force: true });
+        rmSync(stateDir, { recursive: true, force: true });
       }
     });
   }
@@ -177,8 +191,9 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
+  /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
   close(): void {
+    this.#helpers.close();
     this.#networks.close();
     this.#cgroups.close();
     this.#hashes.close();
@@ -218,11 +233,11 @@ export class LinuxWorker implements Worker {
     let committed = false;
     try {
       await change(key);
-      signal.throwIfAborted();
+        signal.throwIfAborted();
       await this.#snapshots.commit(name, key);
-      committed = true;
+        committed = true;
       const layer = await exportLayer(this.#snapshots, name, this.#store, { sourceDateEpoch: this.#sourceDateEpoch, signal });
-      if (layer.empty) {
+        if (layer.empty) {
         await this.#snapshots.remove(name);
         return parent;
       }

@@ -265,7 +265,8 @@ describe('runExec: the default sandbox (issue 14)', function () {
   describe('network cleanup', () => {
     it('stops slirp4netns and the namespace holder on close()', async () => {
       // Only the children the network starts: this process has others (e.g. the worker's long-lived xattr reader).
-      const children = async (): Promise<number[]> => (await run('pgrep', ['-P', String(process.pid)])).stdout.split('\n').filter((l) => l !== '').map(Number);
+      // pgrep exits 1 when this process has no child at all (run alone, or after tests that leave none).
+      const children = async (): Promise<number[]> => (await run('pgrep', ['-P', String(process.pid)]).catch(() => ({ stdout: '' }))).stdout.split('\n').filter((l) => l !== '').map(Number);
       const before = new Set(await children());
       const net = await UserNetwork.start();
       const pids = (await children()).filter((pid) => !before.has(pid));

@@ -62,4 +62,31 @@ describe('ChainAccounts (accounts of a chain, carried up while a layer leaves /e
     await writeFile(dir('usr-etc-2/usr/etc/passwd'), 'root:x:0:0:root:/srv/root:/bin/sh\n');
     expect(await userOf([dir('usr-etc-2'), dir('links-etc'), dir('usr-etc'), dir('base')], '')).to.deep.include({ home: '/srv/root' });
   });
+
+  // After a step on a fresh upper dir the driver notes what it left (its root and `etc`, looked at through the
+  // step's session once its stubs are gone): the next step on that chain then needs no look before it runs.
+  const noteAfterStep = async (upper: string, lowers: string[]): Promise<void> => {
+    await RootSession.with(upper, {}, async (s) => {
+      const [top, etc] = await Promise.all([s.lstat(0, ''), s.lstat(0, 'etc')]);
+      chains.noteStep({ upperDir: upper, workDir: join(root, 'work'), lowerDirs: lowers }, top, etc);
+    });
+  };
+
+  it('knows the chain a step made when the step left /etc alone', async () => {
+    await userOf([dir('base')], '');
+    expect(chains.known([dir('plain'), dir('base')]), 'not noted yet').to.equal(undefined);
+    await noteAfterStep(dir('plain'), [dir('base')]);
+    const known = chains.known([dir('plain'), dir('base')]);
+    expect(known === undefined ? undefined : execUser('', known)).to.deep.equal({ uid: 0, gid: 0, groups: [0, 10], home: '/root' });
+  });
+
+  it('notes nothing for a step that touched /etc (a directory or a symlink) or over an unknown chain', async () => {
+    await userOf([dir('base')], '');
+    await noteAfterStep(dir('adds-user'), [dir('base')]);
+    await noteAfterStep(dir('links-etc'), [dir('base')]);
+    await noteAfterStep(dir('plain'), [dir('usr-etc-2')]);
+    expect(chains.known([dir('adds-user'), dir('base')])).to.equal(undefined);
+    expect(chains.known([dir('links-etc'), dir('base')])).to.equal(undefined);
+    expect(chains.known([dir('plain'), dir('usr-etc-2')])).to.equal(undefined);
+  });
 });

@@ -1,4 +1,4 @@
-import type { Accounts, RootSession } from '../confined/index.js';
+import type { Accounts, EntryStat, RootSession } from '../confined/index.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
 
@@ -28,20 +28,40 @@ export class ChainAccounts {
    * not empty (not a fresh step) or the chain is unknown.
    */
   async of(rootfs: OverlayRootfs, session: RootSession): Promise<Accounts> {
-    const upper = await session.lstat(0, '');
+    // Every look the decision may need, sent together and answered in one round trip (the top lower's two are
+    // unused when the chain is known).
+    const hasBelow = rootfs.lowerDirs.length > 1;
+    const [upper, top, topEtc] = await Promise.all([session.lstat(0, ''),
+      hasBelow ? session.lstat(1, '') : undefined, hasBelow ? session.lstat(1, 'etc') : undefined]);
     const isFresh = upper !== undefined && upper.type === 'd' && upper.isEmptyDir && !upper.isOpaqueDir;
     if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs);
     const key = keyOf(rootfs.lowerDirs);
     const hit = this.#known.get(key);
     if (hit !== undefined) return hit.accounts;
     const below = this.#known.get(keyOf(rootfs.lowerDirs.slice(1)));
-    if (below?.isPlain === true && rootfs.lowerDirs.length > 1 && await leavesEtcAlone(session)) {
+    if (below?.isPlain === true && hasBelow && leavesEtcAlone(top, topEtc)) {
       this.#remember(key, below);
       return below.accounts;
     }
     const read = await readRootfsAccounts(rootfs, true);
     this.#remember(key, { accounts: read.accounts, isPlain: read.isPlain });
     return read.accounts;
+  }
+
+  /** The accounts of a chain of lower dirs already known (read, or noted after the step that made its top). */
+  known(lowerDirs: readonly string[]): Accounts | undefined {
+    return lowerDirs.length === 0 ? undefined : this.#known.get(keyOf(lowerDirs))?.accounts;
+  }
+
+  /**
+   * After a step on a fresh upper dir, with its stubs removed: `root` and `etc` are the upper dir's root and `etc`
+   * (lstat through the step's session). When the step left /etc alone and its lowers' accounts are known, the
+   * chain it makes (upper dir on top of them: the committed snapshot's dirs) has the same accounts, so the next
+   * step on it needs no look before it runs.
+   */
+  noteStep(rootfs: OverlayRootfs, root: EntryStat | undefined, etc: EntryStat | undefined): void {
+    const below = rootfs.lowerDirs.length === 0 ? undefined : this.#known.get(keyOf(rootfs.lowerDirs));
+    if (below?.isPlain === true && leavesEtcAlone(root, etc)) this.#remember(keyOf([rootfs.upperDir, ...rootfs.lowerDirs]), below);
   }
 
   #remember(key: string, value: Known): void {
@@ -55,9 +75,7 @@ function keyOf(lowerDirs: readonly string[]): string {
   return JSON.stringify(lowerDirs);
 }
 
-// The top lower dir (root 1 of the session) neither touches /etc nor hides what is below it.
-async function leavesEtcAlone(session: RootSession): Promise<boolean> {
-  const root = await session.lstat(1, '');
-  if (root === undefined || root.type !== 'd' || root.isOpaqueDir) return false;
-  return await session.lstat(1, 'etc') === undefined;
+// The top lower dir (root 1 of the session: its root and its `etc`) neither touches /etc nor hides what is below it.
+function leavesEtcAlone(root: EntryStat | undefined, etc: EntryStat | undefined): boolean {
+  return root !== undefined && root.type === 'd' && !root.isOpaqueDir && etc === undefined;
 }

@@ -1,27 +1,22 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { HelperMount } from './helper-spec.js';
 
 /**
- * Writes /etc/hosts, /etc/hostname and /etc/resolv.conf for one step into stateDir and returns the binds that put
- * them in the container. They are bind mounts (read-write onto the stateDir copies) so nothing a step writes to
- * them reaches its layer, as with `docker build`. `resolvConf` replaces the host's resolv.conf (the build network
- * has its own DNS forwarder).
+ * /etc/hosts, /etc/hostname and /etc/resolv.conf for one step, as 'file' mounts: the helper writes them into its
+ * private scratch tmpfs and binds them read-write, so nothing a step writes to them reaches its layer (as with
+ * `docker build`) and nothing is written to or removed from a disk per step. `resolvConf` replaces the host's
+ * resolv.conf (the build network has its own DNS forwarder).
  */
-export async function prepareEtcFiles(stateDir: string, hostname: string, resolvConf?: string, extraHosts: readonly string[] = []): Promise<HelperMount[]> {
+export function etcFileMounts(hostname: string, resolvConf?: string, extraHosts: readonly string[] = []): HelperMount[] {
   // extraHosts: `--add-host NAME:IP` entries, already `IP<TAB>NAME` lines, appended as docker does.
   const hosts = `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extraHosts.map((l) => `${l}\n`).join('')}`;
   let resolv = resolvConf ?? '';
   try {
     // Docker always provides one, whatever the network: the host's, so name lookups behave as on the host.
-    if (resolvConf === undefined) resolv = await readFile('/etc/resolv.conf', 'utf8');
+    if (resolvConf === undefined) resolv = readFileSync('/etc/resolv.conf', 'utf8');
   } catch {
     resolv = '';
   }
-  await writeFile(join(stateDir, 'hosts'), hosts, { mode: 0o644 });
-  await writeFile(join(stateDir, 'hostname'), `${hostname}\n`, { mode: 0o644 });
-  await writeFile(join(stateDir, 'resolv.conf'), resolv, { mode: 0o644 });
-  return ['hosts', 'hostname', 'resolv.conf'].map((name) => ({
-    kind: 'bind', srcRoot: stateDir, srcPath: name, target: `/etc/${name}`, readonly: false,
-  }));
+  const files: [string, string][] = [['hosts', hosts], ['hostname', `${hostname}\n`], ['resolv.conf', resolv]];
+  return files.map(([name, content]) => ({ kind: 'file', target: `/etc/${name}`, content }));
 }

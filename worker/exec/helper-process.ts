@@ -3,6 +3,8 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import type { ProgressSink } from '../../solver/index.js';
 import { encodeHelperSpec } from './helper-spec.js';
+import { sameFiles, startHelper } from './helper-pool.js';
+import type { HelperPool } from './helper-pool.js';
 import type { HelperSpec } from './helper-spec.js';
 import type { OutputTail } from './output-tail.js';
 import { parseStatusLine } from './status.js';
@@ -65,9 +67,13 @@ function exportSeccomp(binary: string): Promise<Buffer> {
  * 2 s later if it is still there. Resolves once the helper and every pipe are closed.
  */
 export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: ProgressSink, tail: OutputTail,
-  binary = helperPath()): Promise<HelperResult> {
+  binary = helperPath(), pool?: HelperPool): Promise<HelperResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'] });
+    // A helper started earlier (helper-pool.ts) waits for its spec; without a pool, one is started now. One already
+    // in exactly the step's cgroups joins none: its container is born in them.
+    const taken = pool?.take(binary, spec.cgroups) ?? { child: startHelper(binary), cgroups: [] };
+    const child = taken.child;
+    const isInCgroups = taken.cgroups.length > 0 && sameFiles(taken.cgroups, spec.cgroups);   // take() checked
     const result: HelperResult = { stubs: [] };
     let parseError: unknown;
     let killTimer: NodeJS.Timeout | undefined;
@@ -78,7 +84,7 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
     signal.addEventListener('abort', onAbort, { once: true });
     if (signal.aborted) onAbort();
     for (const [stream, name] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
-      stream.on('data', (chunk: Buffer) => {
+      stream?.on('data', (chunk: Buffer) => {
         progress.log(name, chunk);
         tail.push(chunk);
       });
@@ -102,8 +108,8 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
         }
       }
     });
-    child.stdin.on('error', () => { /* the helper died before reading its spec: its exit status says why */ });
-    child.stdin.end(encodeHelperSpec(spec));
+    child.stdin?.on('error', () => { /* the helper died before reading its spec: its exit status says why */ });
+    child.stdin?.end(encodeHelperSpec(isInCgroups ? { ...spec, cgroups: [] } : spec));
     child.on('error', (err) => {
       signal.removeEventListener('abort', onAbort);
       reject(new Error(`could not start ${binary}`, { cause: err }));
@@ -125,3 +131,4 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
 function signalNumber(name: NodeJS.Signals): number {
   return constants.signals[name];
 }
+

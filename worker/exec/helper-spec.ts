@@ -4,10 +4,14 @@ import type { DeviceRule } from './devices.js';
 /** An overlay the helper mounts on `dst`; read-only when it has no upperDir. */
 export interface HelperOverlay { dst: string; lowerDirs: string[]; upperDir?: string; workDir?: string }
 
-/** A container mount: a bind whose source is resolved inside `srcRoot`, or a tmpfs. Targets are absolute. */
+/**
+ * A container mount: a bind whose source is resolved inside `srcRoot`, a tmpfs, or a file with this content that
+ * the helper writes into its scratch tmpfs and binds read-write (needs `scratch`). Targets are absolute.
+ */
 export type HelperMount =
   | { kind: 'bind'; srcRoot: string; srcPath: string; target: string; readonly: boolean }
-  | { kind: 'tmpfs'; target: string; data: string };
+  | { kind: 'tmpfs'; target: string; data: string }
+  | { kind: 'file'; target: string; content: string };
 
 /** Everything the helper needs to run one process; all policy is decided before it is built. */
 export interface HelperSpec {
@@ -40,6 +44,12 @@ export interface HelperSpec {
   cgroups: string[];
   /** Files the helper flock()s exclusively for the whole run (sharing=locked cache mounts). */
   locks: string[];
+  /**
+   * An existing directory the helper mounts a private tmpfs on, in the step's own mount namespace only (steps may
+   * share it): it holds the 'file' mounts and, when rootfs.dst is '', the rootfs mount point.
+   */
+  scratch?: string;
+  /** The rootfs; dst '' = a mount point in the scratch tmpfs (not with `premounted`). */
   rootfs: HelperOverlay & { upperDir: string; workDir: string };
   /** Overlays staged on host directories before the mounts (sources of binds). */
   overlays: HelperOverlay[];
@@ -73,11 +83,13 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   }
   for (const c of spec.cgroups) t.push('cgroup', c);
   for (const l of spec.locks) t.push('lock', l);
+  if (spec.scratch !== undefined) t.push('scratch', spec.scratch);
   t.push(...overlayTokens('rootfs', spec.rootfs));
   for (const o of spec.overlays) t.push(...overlayTokens('overlay', o));
   for (const m of spec.mounts) {
     if (m.kind === 'bind') t.push('bind', m.srcRoot, m.srcPath, m.target, m.readonly ? 'ro' : 'rw');
-    else t.push('tmpfs', m.target, m.data);
+    else if (m.kind === 'tmpfs') t.push('tmpfs', m.target, m.data);
+    else t.push('file', m.target, m.content);
   }
   for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
   if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));

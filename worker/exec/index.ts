@@ -20,8 +20,9 @@
 // - Mount targets the rootfs lacks are created for the run and removed from the upper dir afterwards (stubs.ts).
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, mkdir, realpath } from 'node:fs/promises';
-import { join, posix } from 'node:path';
+import { mkdirSync, realpathSync } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import { join, posix, resolve } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import type { ChainAccounts } from './accounts-cache.js';
@@ -32,20 +33,24 @@ import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
-import { prepareEtcFiles } from './etc-files.js';
-import { runHelper, seccompFilter } from './helper-process.js';
+import { etcFileMounts } from './etc-files.js';
+import { helperPath, runHelper, seccompFilter } from './helper-process.js';
+import type { HelperPool } from './helper-pool.js';
 import type { HelperResult } from './helper-process.js';
 import type { HelperSpec } from './helper-spec.js';
+import type { MountPlan } from './mount-plan.js';
 import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
 import type { UserNetworkPool } from './network.js';
 import { OutputTail } from './output-tail.js';
-import { inspectUpperIn, removeStubsIn } from './stubs.js';
+import { freshUpperBefore, inspectUpperIn, removeStubsIn } from './stubs.js';
 import { RootSession } from '../confined/index.js';
+import type { Accounts } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
-import { resolveUser } from './user.js';
+import { execUser, resolveUser } from './user.js';
+import type { ExecUser } from './user.js';
 import { rlimitOf } from './rlimits.js';
-import { isInUserNamespace } from '../rootless/index.js';
+import { isInUserNamespace, snapshotterKind } from '../rootless/index.js';
 import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
 
@@ -54,9 +59,14 @@ export type { ExecLimits } from './cgroup.js';
 export { BuildCgroups } from './build-cgroups.js';
 export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
+export { HelperPool } from './helper-pool.js';
 
-/** An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper. */
-export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string }
+/**
+ * An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper.
+ * `isFresh`: the caller made upperDir just now (empty, not opaque, nothing ran in it), so nothing needs a look
+ * before the step.
+ */
+export interface OverlayRootfs { lowerDirs: string[]; upperDir: string; workDir: string; isFresh?: boolean }
 
 /** A RUN --mount source on the host: a plain directory, or a read-only overlay of committed snapshot dirs. */
 export type ExecMountSource = { kind: 'dir'; path: string } | { kind: 'overlay'; lowerDirs: string[] };
@@ -72,8 +82,13 @@ export interface ExecEnvironment {
   secrets: Record<string, string>;
   /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */
   ssh?: Record<string, string>;
-  /** A private scratch directory for this step (hosts/resolv.conf files, secret copies); removed by the caller. */
+  /** A private scratch directory for this step (secret copies, inline files, rw bind uppers); removed by the caller. */
   stateDir: string;
+  /**
+   * An empty directory the helper mounts its private tmpfs on, only ever inside the step's own mount namespace, so
+   * the steps of a worker can share one (nothing is ever written into it on the host). Absent: one in stateDir.
+   */
+  scratchDir?: string;
   /** cgroup limits for the step; unlimited when absent. */
   limits?: ExecLimits;
   /** The container's hostname (default "tsbuild"). */
@@ -87,6 +102,8 @@ export interface ExecEnvironment {
   cgroups?: BuildCgroups;
   /** The worker's known users and groups of snapshot chains (accounts-cache.ts). Absent: read for every step. */
   accounts?: ChainAccounts;
+  /** The worker's helpers started ahead of need (helper-pool.ts). Absent: each step starts its own. */
+  helpers?: HelperPool;
 }
 
 const DEFAULT_HOSTNAME = 'tsbuild';
@@ -153,39 +170,87 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
 export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
-  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm.
-  const warm = isInUserNamespace() ? Promise.resolve() : warmCgroupMigration();
-  const net = await stepNetwork(op, env);
+  // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm. Nor when
+  // the waiting helper is in the shared cgroups this step gets already (helper-pool.ts): it joins none.
+  const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits);
+  const isJoined = willShare && env.helpers?.hasJoined(helperPath()) === true;
+  const warm = isInUserNamespace() || isJoined ? Promise.resolve() : warmCgroupMigration();
+  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
+  // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
+  // process is started once the helper runs (runIn), off the critical path. Otherwise it is started first, so that
+  // it boots while the network and the /etc files are made.
+  const known = env.rootfs.isFresh === true ? env.accounts?.known(env.rootfs.lowerDirs) : undefined;
+  const session = known === undefined ? openSession(env.rootfs) : undefined;
+  let net: Awaited<ReturnType<typeof stepNetwork>>;
+  let resolvConf: string | undefined;
   try {
-    await runIn(op, env, net.spec, await net.network?.resolvConf(), warm, signal, progress);
+    net = await stepNetwork(op, env);
+    try {
+      resolvConf = await net.network?.resolvConf();
+    } catch (err) {
+      await net.done();
+      throw err;
+    }
+  } catch (err) {
+    await session?.abort();
+    throw err;
+  }
+  try {
+    await runIn(op, env, session, known, net.spec, resolvConf, warm, signal, progress);
   } finally {
     await net.done();
   }
 }
 
-async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['network'], resolvConf: string | undefined,
-  warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
-  await mkdir(env.stateDir, { recursive: true });
-  const stateDir = await realpath(env.stateDir);
-  const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-  const etcMounts = await prepareEtcFiles(stateDir, hostname, resolvConf, op.extraHosts);
-  const plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
+function openSession(rootfs: OverlayRootfs): RootSession {
+  return RootSession.open(rootfs.upperDir, { lowerRoots: rootfs.lowerDirs });
+}
+
+// Owns `session` (when given) from here on: closes it after the stub clean-up, or aborts it on any failure. Without
+// one (`known` accounts, fresh upper), it starts one while the helper runs.
+async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | undefined, known: Accounts | undefined,
+  network: HelperSpec['network'], resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal,
+  progress: ProgressSink): Promise<void> {
   const tail = new OutputTail(20);
-  const mounts = [...etcMounts, ...plan.mounts];
   // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
   // entitlement); the builder must refuse it otherwise.
   const isPrivileged = op.security === 'insecure';
+  let session = given;
   let result: HelperResult | undefined;
   let upperBefore: UpperBefore | undefined;
-  // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
-  // (stubs.ts): it waits idle while the step runs instead of a second process being started on the critical path.
-  const session = RootSession.open(env.rootfs.upperDir, { lowerRoots: env.rootfs.lowerDirs });
+  let plan: MountPlan | undefined;
   try {
-    // USER through the step's session: a chain the worker already read is not mounted and read again.
-    const user = await resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session });
-    upperBefore = await inspectUpperIn(session, ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)]);
-    const rootDir = join(stateDir, 'rootfs');
-    await mkdir(rootDir, { recursive: true });
+    // The step's own small files in its private state dir: a few synchronous calls (tens of µs) instead of a
+    // round trip through the thread pool each.
+    mkdirSync(env.stateDir, { recursive: true });
+    const stateDir = realpathSync(env.stateDir);
+    const hostname = env.hostname ?? DEFAULT_HOSTNAME;
+    const etcMounts = etcFileMounts(hostname, resolvConf, op.extraHosts);
+    plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
+    const mounts = [...etcMounts, ...plan.mounts];
+    const targets = ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)];
+    let user: ExecUser;
+    if (session === undefined && known !== undefined) {
+      user = execUser(op.user, known);
+      upperBefore = freshUpperBefore(env.rootfs.upperDir, targets);
+    } else {
+      session ??= openSession(env.rootfs);
+      // USER through the step's session (a chain the worker already read is not mounted and read again) and the
+      // look at the upper dir: both only read through the session, so their queries go out together.
+      const s = session;
+      [user, upperBefore] = await Promise.all([
+        resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session: s }),
+        inspectUpperIn(s, targets),
+      ]);
+    }
+    // The helper's private tmpfs: the /etc files and (kernel overlayfs) the rootfs mount point live there, so a
+    // step writes and removes nothing of its own on disk. fuse-overlayfs mounts the rootfs before the helper, on a
+    // host dir.
+    const scratch = env.scratchDir !== undefined ? resolve(env.scratchDir) : join(stateDir, 'scratch');
+    if (env.scratchDir === undefined) mkdirSync(scratch);
+    const isPremounted = snapshotterKind() === 'fuse-overlayfs';
+    const rootDir = isPremounted ? join(stateDir, 'rootfs') : '';
+    if (isPremounted) mkdirSync(rootDir, { recursive: true });
     const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     // Rootless: no device allow-list (the kernel refuses device mknod in a user namespace; see rootless-cgroup.ts),
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
@@ -198,7 +263,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
     const unmountPremounted = await premountOverlays([rootfs, ...plan.overlays]);
     try {
       await warm;
-      result = await runHelper({
+      const running = runHelper({
         argv: op.argv,
         env: processEnv(op.env, plan.env, user.home),
         cwd: op.cwd,
@@ -214,29 +279,39 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
         cgroups: cgroup.procsFiles,
         locks: plan.locks,
         ...(unmountPremounted !== undefined ? { premounted: true } : {}),
+        scratch,
         rootfs,
         overlays: plan.overlays,
         mounts,
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
-      }, signal, progress, tail);
+      }, signal, progress, tail, helperPath(), env.helpers);
+      // The helper is started: the session for the clean-up boots while the step runs.
+      session ??= openSession(env.rootfs);
+      result = await running;
+      // Between steps: the waiting helper moves into the shared cgroups now (helper-pool.ts).
+      env.helpers?.settle();
     } finally {
       await unmountPremounted?.();
       await cgroup.remove();
     }
   } finally {
-    await plan.release();
-    if (result !== undefined && upperBefore !== undefined) {
+    await plan?.release();
+    if (result !== undefined && upperBefore !== undefined && session !== undefined) {
       try {
         await removeFuseMarkers(env.rootfs.upperDir, [...new Set(result.stubs.flatMap((st) => [...(st.isDir ? [st.path] : []), ...stubAncestors(st.path)]))]);
         await removeStubsIn(session, env.rootfs.lowerDirs.length, result.stubs, upperBefore, result.settled);
+        if (env.rootfs.isFresh === true && env.accounts !== undefined) {
+          const [root, etc] = await Promise.all([session.lstat(0, ''), session.lstat(0, 'etc')]);
+          env.accounts.noteStep(env.rootfs, root, etc);
+        }
       } catch (err) {
         await session.abort();
         throw session.failure ?? err;
       }
       await session.close();
     } else {
-      await session.abort();   // the step failed before it ran: its own error is the one to report
+      await session?.abort();   // the step failed before it ran: its own error is the one to report
     }
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
@@ -246,9 +321,11 @@ async function runIn(op: ExecOp, env: ExecEnvironment, network: HelperSpec['netw
 
 // Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.
 async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[] | undefined): Promise<StepCgroup | undefined> {
-  const limits = env.limits ?? {};
-  const isUnlimited = limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
-  return isUnlimited ? env.cgroups?.acquire(devices) : undefined;
+  return isUnlimited(env.limits) ? env.cgroups?.acquire(devices) : undefined;
+}
+
+function isUnlimited(limits: ExecLimits = {}): boolean {
+  return limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
 }
 
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */

@@ -36,7 +36,7 @@ void check_parent(void) {
   if (p.revents & (POLLHUP | POLLERR)) _exit(EXIT_SETUP);
 }
 
-static _Noreturn void container(const struct spec *s, int alive_write) {
+static _Noreturn void container(struct spec *s, int alive_write) {
   close(alive_write);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
@@ -58,15 +58,17 @@ static _Noreturn void container(const struct spec *s, int alive_write) {
   if (new_net) loopback_up();
   // Nothing we mount may propagate back to the host, and nothing the host mounts later may appear in here.
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) fail("mount", "/ (make private)", errno);
+  mount_scratch(s);
   mount_layers(s);
   int rootfd = open(s->rootfs.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open", s->rootfs.dst, errno);
   mount_system(rootfd, s->rootfs.dst, s->privileged, s->shm_kib);
-  for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i]);
+  for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i], s->scratch_fd, i);
   struct stat st;
   if (fstat(rootfd, &st) != 0) fail("fstat", s->rootfs.dst, errno);
   status_settled(&st.st_mtim);
   close(rootfd);
+  if (s->scratch_fd >= 0) close(s->scratch_fd);
   enter_root(s->rootfs.dst);
   if (!s->privileged) mask_paths();
   exec_process(s);

@@ -169,9 +169,8 @@ int ensure_target(int rootfd, const char *root, const char *target, bool isdir) 
   return fd;
 }
 
-static void mount_bind(int rootfd, const char *root, const struct mount_entry *m) {
-  int srcroot = open(m->src_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (srcroot < 0) fail("open", m->src_root, errno);
+// A bind whose source is resolved inside the directory srcroot (an fd the caller keeps).
+static void mount_bind_fd(int rootfd, const char *root, const struct mount_entry *m, int srcroot) {
   int src = open_in_root(srcroot, m->src_path, O_PATH);
   if (src < 0) fail("openat2", m->src_path, errno);
   struct stat st;
@@ -189,13 +188,65 @@ static void mount_bind(int rootfd, const char *root, const struct mount_entry *m
   if (mount_setattr(dst, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", m->target, errno);
   close(dst);
   close(src);
+}
+
+static void mount_bind(int rootfd, const char *root, const struct mount_entry *m) {
+  int srcroot = open(m->src_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (srcroot < 0) fail("open", m->src_root, errno);
+  mount_bind_fd(rootfd, root, m, srcroot);
   close(srcroot);
 }
 
-/** Applies one spec mount inside the rootfs (not yet pivoted into). */
-void mount_entry(int rootfd, const char *root, const struct mount_entry *m) {
+// The scratch tmpfs: small (the /etc files and a mount point), only root may enter it, gone with the namespace.
+#define SCRATCH_DATA "mode=0700,size=16m,nr_inodes=4096"
+
+/**
+ * Mounts the step's private tmpfs on s->scratch (this mount namespace only: / is private by now) and, when the
+ * rootfs has no dst of its own, makes scratch/root its mount point. What is created here never touches a disk and
+ * needs no clean-up: pivot_root leaves the scratch tmpfs in the old root, which is detached.
+ */
+void mount_scratch(struct spec *s) {
+  if (s->scratch == NULL) return;
+  if (mount("tmpfs", s->scratch, "tmpfs", MS_NOSUID | MS_NODEV, SCRATCH_DATA) != 0) fail("mount", s->scratch, errno);
+  s->scratch_fd = open(s->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (s->scratch_fd < 0) fail("open", s->scratch, errno);
+  if (s->rootfs.dst[0] != '\0') return;
+  if (mkdirat(s->scratch_fd, "root", 0755) != 0) fail("mkdirat", "scratch/root", errno);
+  size_t len = strlen(s->scratch) + sizeof("/root");
+  char *dst = malloc(len);
+  if (dst == NULL) fail("malloc", "scratch", ENOMEM);
+  snprintf(dst, len, "%s/root", s->scratch);
+  s->rootfs.dst = dst;
+}
+
+// Writes an M_FILE's content as scratch/file-N (a tmpfs this process just made: nothing of the build's in it) and
+// binds it like a read-write bind mount.
+static void mount_file(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index) {
+  char name[32];
+  snprintf(name, sizeof(name), "file-%zu", index);
+  int fd = openat(scratchfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (fd < 0) fail("openat", m->target, errno);
+  size_t len = strlen(m->data);
+  for (size_t off = 0; off < len;) {
+    ssize_t w = write(fd, m->data + off, len - off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) fail("write", m->target, errno);
+    off += (size_t)w;
+  }
+  if (fchmod(fd, 0644) != 0) fail("fchmod", m->target, errno);   /* the umask must not decide the mode */
+  close(fd);
+  struct mount_entry bind = { .kind = M_BIND, .src_path = name, .target = m->target, .readonly = false };
+  mount_bind_fd(rootfd, root, &bind, scratchfd);
+}
+
+/** Applies one spec mount inside the rootfs (not yet pivoted into); `index` numbers it in the spec. */
+void mount_entry(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index) {
   if (m->kind == M_BIND) {
     mount_bind(rootfd, root, m);
+    return;
+  }
+  if (m->kind == M_FILE) {
+    mount_file(rootfd, root, m, scratchfd, index);
     return;
   }
   int dst = ensure_target(rootfd, root, m->target, true);

@@ -194,7 +194,10 @@ void spec_read(int fd, struct spec *s) {
     else if (strcmp(key, "overlay") == 0) {
       s->overlays = push(s->overlays, &s->noverlays, sizeof(struct overlay));
       read_overlay(&c, &s->overlays[s->noverlays - 1]);
-    } else if (strcmp(key, "bind") == 0 || strcmp(key, "tmpfs") == 0) {
+    } else if (strcmp(key, "scratch") == 0) {
+      s->scratch = next(&c, "scratch");
+      if (s->scratch[0] != '/') fail("spec", "scratch", EINVAL);
+    } else if (strcmp(key, "bind") == 0 || strcmp(key, "tmpfs") == 0 || strcmp(key, "file") == 0) {
       s->mounts = push(s->mounts, &s->nmounts, sizeof(struct mount_entry));
       struct mount_entry *m = &s->mounts[s->nmounts - 1];
       memset(m, 0, sizeof(*m));
@@ -206,16 +209,25 @@ void spec_read(int fd, struct spec *s) {
         const char *mode = next(&c, "bind.mode");
         if (strcmp(mode, "ro") != 0 && strcmp(mode, "rw") != 0) fail("spec", "bind.mode", EINVAL);
         m->readonly = mode[1] == 'o';
-      } else {
+      } else if (key[0] == 't') {
         m->kind = M_TMPFS;
         m->target = next(&c, "tmpfs.target");
         m->data = next(&c, "tmpfs.data");
+      } else {
+        m->kind = M_FILE;
+        m->target = next(&c, "file.target");
+        m->data = next(&c, "file.content");
       }
       if (m->target[0] != '/') fail("spec", m->target, EINVAL);
     } else fail("spec", key, EINVAL);
   }
   if (s->nargv == 0) fail("spec", "arg", EINVAL);
   if (s->rootfs.dst == NULL || s->rootfs.upper[0] == '\0') fail("spec", "rootfs", EINVAL);
+  // An empty rootfs.dst means "in the scratch tmpfs"; a premounted rootfs is on a host dir by definition.
+  if (s->rootfs.dst[0] == '\0' && (s->scratch == NULL || s->premounted)) fail("spec", "rootfs.dst", EINVAL);
+  for (size_t i = 0; i < s->nmounts; i++)
+    if (s->mounts[i].kind == M_FILE && s->scratch == NULL) fail("spec", "file needs scratch", EINVAL);
+  s->scratch_fd = -1;
   s->argv = realloc(s->argv, (s->nargv + 1) * sizeof(char *));
   s->env = realloc(s->env, (s->nenv + 1) * sizeof(char *));
   if (s->argv == NULL || s->env == NULL) fail("realloc", "spec", ENOMEM);

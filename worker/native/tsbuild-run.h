@@ -22,14 +22,17 @@ struct overlay {
   const char **lowers; /* top first, overlayfs order */
 };
 
-/** One container mount, applied in spec order after the system mounts. */
+/**
+ * One container mount, applied in spec order after the system mounts. M_FILE: a file with `data` as its content,
+ * written into the step's scratch tmpfs and bound read-write onto `target` (/etc/hosts and friends).
+ */
 struct mount_entry {
-  enum { M_BIND, M_TMPFS } kind;
+  enum { M_BIND, M_TMPFS, M_FILE } kind;
   const char *src_root; /* bind: the source is resolved inside this directory (symlinks cannot escape it) */
   const char *src_path; /* bind: path of the source inside src_root */
   const char *target;   /* absolute path inside the container */
   bool readonly;        /* bind */
-  const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777" */
+  const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777"; file: its content */
 };
 
 #define MAX_DEVICE_RULES 64
@@ -61,6 +64,12 @@ struct spec {
   struct device_rule devices[MAX_DEVICE_RULES]; size_t ndevices;
   const char **cgroups; size_t ncgroups; /* cgroup.procs files to join */
   const char **locks; size_t nlocks;     /* files to flock(LOCK_EX) for the whole run */
+  /**
+   * An existing directory the helper mounts a private tmpfs on, in its own mount namespace only (so concurrent steps
+   * may share it): it holds the M_FILE files and, when rootfs.dst is "", the rootfs mount point. NULL: none.
+   */
+  const char *scratch;
+  int scratch_fd;
   struct overlay rootfs;
   struct overlay *overlays; size_t noverlays; /* staged read-only or scratch-upper overlays on host dirs */
   struct mount_entry *mounts; size_t nmounts;
@@ -82,7 +91,8 @@ void mount_overlay(const struct overlay *o, bool userxattr);
 void mount_layers(const struct spec *s);
 int open_in_root(int rootfd, const char *path, int flags);
 int ensure_target(int rootfd, const char *root, const char *target, bool isdir);
-void mount_entry(int rootfd, const char *root, const struct mount_entry *m);
+void mount_entry(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index);
+void mount_scratch(struct spec *s);
 const char *fd_path(int fd, char buf[32]);
 
 /* system.c */

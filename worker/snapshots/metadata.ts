@@ -20,6 +20,9 @@ export class SnapshotMetadata {
   readonly #db: DatabaseSync;
   /** Prepared once: a mount of step N reads the N rows of its chain, and preparing each read was most of its cost. */
   readonly #get: StatementSync;
+  /** The two statements every step runs (insert at prepare, commit), compiled once. */
+  readonly #insert: StatementSync;
+  readonly #commit: StatementSync;
 
   constructor(path: string) {
     // NORMAL (no fsync per commit): a power loss may drop the last row changes, which #recover already handles (an
@@ -37,6 +40,8 @@ export class SnapshotMetadata {
     if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
     if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
     this.#get = this.#db.prepare('SELECT * FROM snapshots WHERE name = ?');
+    this.#insert = this.#db.prepare('INSERT INTO snapshots (name, kind, parent, created, owner) VALUES (?, ?, ?, ?, ?)');
+    this.#commit = this.#db.prepare("UPDATE snapshots SET name = ?, kind = 'committed', size = -1, owner = NULL, boot = ?, synced = 0 WHERE name = ? AND kind = 'active'");
   }
 
   get(name: string): SnapshotRow | undefined {
@@ -53,8 +58,7 @@ export class SnapshotMetadata {
 
   /** Inserts an active or view snapshot owned by this process; throws when the name is taken. */
   insert(name: string, kind: 'active' | 'view', parent: string | undefined): SnapshotRow {
-    const res = this.#db.prepare('INSERT INTO snapshots (name, kind, parent, created, owner) VALUES (?, ?, ?, ?, ?)')
-      .run(name, kind, parent ?? null, Date.now(), process.pid);
+    const res = this.#insert.run(name, kind, parent ?? null, Date.now(), process.pid);
     const row = this.get(name);
     if (!row || row.id !== Number(res.lastInsertRowid)) throw new Error(`snapshot ${name} vanished after insert`);
     return row;
@@ -65,8 +69,7 @@ export class SnapshotMetadata {
    * not yet measured. Returns false when `key` is not active.
    */
   commit(name: string, key: string, boot: string): boolean {
-    const res = this.#db.prepare("UPDATE snapshots SET name = ?, kind = 'committed', size = -1, owner = NULL, boot = ?, synced = 0 WHERE name = ? AND kind = 'active'")
-      .run(name, boot, key);
+    const res = this.#commit.run(name, boot, key);
     return Number(res.changes) === 1;
   }
 
