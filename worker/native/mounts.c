@@ -42,7 +42,9 @@ static const char *rel(const char *path, size_t skip) {
   return skip == 0 ? path : (path[skip] == '\0' ? "." : path + skip + 1);
 }
 
-static void build_options(struct text *t, const struct overlay *o, size_t skip, bool userxattr) {
+static void mount_overlay_with(const struct overlay *o, bool userxattr, bool volatile_upper);
+
+static void build_options(struct text *t, const struct overlay *o, size_t skip, bool userxattr, bool volatile_upper) {
   t->len = 0;
   text_put(t, "lowerdir=", false);
   for (size_t i = 0; i < o->nlower; i++) {
@@ -54,6 +56,9 @@ static void build_options(struct text *t, const struct overlay *o, size_t skip, 
     text_put(t, rel(o->upper, skip), true);
     text_put(t, ",workdir=", false);
     text_put(t, rel(o->work, skip), true);
+    // A step's upper dir is fresh and mounted once: without `volatile` the teardown of the step's mount namespace
+    // syncs the whole host filesystem (everyone's dirty pages) at every step; the worker syncs once per build.
+    if (volatile_upper) text_put(t, ",volatile", false);
   }
   // In a user namespace trusted.overlay.* is out of reach: the snapshots' opaque markers are user.overlay.*.
   if (userxattr) text_put(t, ",userxattr", false);
@@ -94,8 +99,12 @@ void mount_layers(const struct spec *s) {
  * into the layers' common parent and pass relative paths, as containerd does.
  */
 void mount_overlay(const struct overlay *o, bool userxattr) {
+  mount_overlay_with(o, userxattr, true);
+}
+
+static void mount_overlay_with(const struct overlay *o, bool userxattr, bool volatile_upper) {
   struct text t = { 0 };
-  build_options(&t, o, 0, userxattr);
+  build_options(&t, o, 0, userxattr, volatile_upper);
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   if (t.len >= page) {
     size_t skip = common_dir(o);
@@ -103,11 +112,20 @@ void mount_overlay(const struct overlay *o, bool userxattr) {
     char *dir = strndup(o->lowers[0], skip);
     if (dir == NULL) fail("strndup", "overlay", ENOMEM);
     if (chdir(dir) != 0) fail("chdir", dir, errno);
-    build_options(&t, o, skip, userxattr);
+    build_options(&t, o, skip, userxattr, volatile_upper);
     if (t.len >= page) fail("mount", "overlay options exceed a page even with relative paths", E2BIG);
     free(dir);
   }
-  if (mount("overlay", o->dst, "overlay", 0, t.data) != 0) fail("mount", o->dst, errno);
+  if (mount("overlay", o->dst, "overlay", 0, t.data) != 0) {
+    // Kernels before 5.10 do not know `volatile`: the same mount without it.
+    if (errno == EINVAL && volatile_upper && o->upper[0] != '\0') {
+      free(t.data);
+      if (chdir("/") != 0) fail("chdir", "/", errno);
+      mount_overlay_with(o, userxattr, false);
+      return;
+    }
+    fail("mount", o->dst, errno);
+  }
   if (chdir("/") != 0) fail("chdir", "/", errno);
   free(t.data);
 }
