@@ -178,8 +178,8 @@ class TarWriter implements BlockSource {
     if (!file) return 0;
     const want = Math.min(file.left, buf.length - at);
     const n = readSync(file.fd, buf, at, want, file.offset);
-    // Shorter than fstat said: the file changed under the export (a same-size rewrite is caught by nothing less
-    // than reading twice, as every tar writer does not).
+    // Shorter than fstat said: the file shrank under the export. Refused rather than padded (a rewrite of the same
+    // size could only be told by reading twice, which no tar writer does).
     if (n === 0) throw new Error(`${file.path} changed while the layer was being written`);
     file.left -= n;
     file.offset += n;

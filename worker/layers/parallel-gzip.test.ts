@@ -90,6 +90,19 @@ describe('SourceGzip', () => {
     }
   });
 
+  it('gives the same bytes to a consumer slower than the compression (back-pressure)', async () => {
+    const input = sample(6 * (1 << 20) + 99);
+    const gz = new SourceGzip(bufferSource(input));
+    const out: Buffer[] = [];
+    await pipeline(gz, async (source: AsyncIterable<Buffer>) => {
+      for await (const b of source) {
+        out.push(b);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    });
+    expect(Buffer.concat(out).equals((await compress(input)).out)).to.equal(true);
+  });
+
   it('closes its source when destroyed', async () => {
     const source = bufferSource(sample(4 << 20));
     const gz = new SourceGzip(source);

@@ -166,6 +166,7 @@ export class SourceGzip extends Readable {
   readonly #maxJobs: number;
   #isEnded = false;
   #isPumping = false;
+  #isReadPending = false;
   #diffId: Digest | undefined;
 
   constructor(source: BlockSource, options: { parallel?: number } = {}) {
@@ -182,9 +183,17 @@ export class SourceGzip extends Readable {
   }
 
   override _read(): void {
-    if (this.#isPumping) return;
+    // A read asked for while the pump runs is answered by the pump, or by another run right after it stopped.
+    if (this.#isPumping) {
+      this.#isReadPending = true;
+      return;
+    }
     this.#isPumping = true;
-    this.#pump().then(() => { this.#isPumping = false; }, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
+    this.#isReadPending = false;
+    this.#pump().then(() => {
+      this.#isPumping = false;
+      if (this.#isReadPending && !this.destroyed && this.#diffId === undefined) this._read();
+    }, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
   }
 
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
@@ -195,7 +204,7 @@ export class SourceGzip extends Readable {
   // Keeps up to maxJobs blocks deflating (reading the next while the pool works), pushes the oldest when it is
   // done, and stops when the consumer has enough.
   async #pump(): Promise<void> {
-    for (;;) {
+    while (this.#diffId === undefined) {
       while (!this.#isEnded && this.#blocks.jobs.length < this.#maxJobs) {
         const block = this.#blocks.take();
         const n = await this.#source.fill(block);
