@@ -167,6 +167,7 @@ export class SourceGzip extends Readable {
   #isEnded = false;
   #isPumping = false;
   #isReadPending = false;
+  #ready: { block: Buffer; n: number } | undefined;
   #diffId: Digest | undefined;
 
   constructor(source: BlockSource, options: { parallel?: number } = {}) {
@@ -196,6 +197,11 @@ export class SourceGzip extends Readable {
     }, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
   }
 
+  async #fill(): Promise<{ block: Buffer; n: number }> {
+    const block = this.#blocks.take();
+    return { block, n: await this.#source.fill(block) };
+  }
+
   override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
     this.#source.close();
     cb(err);
@@ -206,12 +212,15 @@ export class SourceGzip extends Readable {
   async #pump(): Promise<void> {
     while (this.#diffId === undefined) {
       while (!this.#isEnded && this.#blocks.jobs.length < this.#maxJobs) {
-        const block = this.#blocks.take();
-        const n = await this.#source.fill(block);
+        const { block, n } = this.#ready ?? await this.#fill();
+        this.#ready = undefined;
         if (this.destroyed) return;
         this.#isEnded = n < block.length;
         this.#blocks.start(block, n, this.#isEnded);
       }
+      // Read the next block while the pool deflates: the main thread's reads overlap the oldest block's deflate.
+      if (!this.#isEnded && this.#ready === undefined) this.#ready = await this.#fill();
+      if (this.destroyed) return;
       const out = await this.#blocks.next();
       if (this.destroyed) return;
       if (out === undefined) {
