@@ -50,9 +50,19 @@ function decompressor(c: Compression): Transform | undefined {
 }
 
 function compressor(c: Compression, level: number | undefined): Transform | undefined {
-  if (c === 'gzip') return createGzip({ level: level ?? 1 });
-  if (c === 'zstd') return createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: level ?? 3 } });
+  if (c === 'gzip') return createGzip({ level: effectiveLevel(c, level) });
+  if (c === 'zstd') return createZstdCompress({ params: { [constants.ZSTD_c_compressionLevel]: effectiveLevel(c, level) } });
   return undefined;
+}
+
+function effectiveLevel(c: Compression, level: number | undefined): number {
+  return level ?? (c === 'zstd' ? 3 : c === 'gzip' ? 1 : 0);
+}
+
+// How a re-encoded layer is named in the store's variant cache (worker/content/store.ts): everything that decides
+// its bytes besides the source blob. A second export with the same attributes reads the blob made by the first.
+function variantName(kind: string, to: Compression, level: number | undefined): string {
+  return `${kind}:${to}:level=${effectiveLevel(to, level)}`;
 }
 
 /**
@@ -61,6 +71,9 @@ function compressor(c: Compression, level: number | undefined): Transform | unde
  * the same inputs give the same bytes. Returns the new blob and its diffId.
  */
 async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epochSeconds: number, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<{ desc: Descriptor; diffId: string }> {
+  const how = variantName(`rewrite-timestamp=${epochSeconds}`, to, level);
+  const known = await store.variant(layer.digest, how);
+  if (known?.diffId !== undefined) return { desc: { mediaType, digest: known.digest, size: known.size }, diffId: known.diffId };
   const limit = epochSeconds * 1000;
   const extract = tar.extract();
   const pack = tar.pack();
@@ -84,7 +97,9 @@ async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epo
   try {
     await Promise.all([reading, copying, writing]);
     const desc = await ingest.commit();
-    return { desc: { mediaType, digest: desc.digest, size: desc.size }, diffId: `sha256:${diff.digest('hex')}` };
+    const diffId: Descriptor['digest'] = `sha256:${diff.digest('hex')}`;
+    await store.putVariant(layer.digest, how, { digest: desc.digest, size: desc.size, diffId });
+    return { desc: { mediaType, digest: desc.digest, size: desc.size }, diffId };
   } catch (err) {
     pack.destroy();
     extract.destroy();
@@ -95,6 +110,10 @@ async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epo
 
 /** Re-encodes one stored layer to `to`; the uncompressed tar (and so the diffId) is unchanged. */
 async function recompress(store: FileContentStore, layer: Descriptor, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<Descriptor> {
+  const annotations = layer.annotations ? { annotations: layer.annotations } : {};
+  const how = variantName('recompress', to, level);
+  const known = await store.variant(layer.digest, how);
+  if (known !== undefined) return { mediaType, digest: known.digest, size: known.size, ...annotations };
   const from = compressionOfMediaType(layer.mediaType);
   const ingest = await store.ingest(`recompress-${layer.digest}-${to}`);
   const stages: (Readable | Transform)[] = [await store.read(layer.digest)];
@@ -105,7 +124,8 @@ async function recompress(store: FileContentStore, layer: Descriptor, to: Compre
   try {
     await pipeline([...stages, ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
     const desc = await ingest.commit();
-    return { mediaType, digest: desc.digest, size: desc.size, ...(layer.annotations ? { annotations: layer.annotations } : {}) };
+    await store.putVariant(layer.digest, how, { digest: desc.digest, size: desc.size });
+    return { mediaType, digest: desc.digest, size: desc.size, ...annotations };
   } catch (err) {
     await ingest.abort();
     throw err;

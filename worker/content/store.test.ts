@@ -29,6 +29,25 @@ describe('FileContentStore', () => {
     expect(await readdir(join(root, 'content', 'blobs', 'sha256'))).to.deep.equal([desc.digest.slice(7)]);
   });
 
+  it('remembers a re-encoded variant of a blob, and forgets it when its blob is gone or its record is torn', async () => {
+    const store = await FileContentStore.open(root);
+    const source = await store.put(Buffer.from('layer tar'), 'application/octet-stream');
+    const made = await store.put(Buffer.from('layer tar, recompressed'), 'application/octet-stream');
+    expect(await store.variant(source.digest, 'recompress:zstd:level=3')).to.equal(undefined);
+    await store.putVariant(source.digest, 'recompress:zstd:level=3', { digest: made.digest, size: made.size });
+    expect(await store.variant(source.digest, 'recompress:zstd:level=3')).to.deep.equal({ digest: made.digest, size: made.size });
+    // Another re-encoding of the same blob is another record.
+    expect(await store.variant(source.digest, 'recompress:zstd:level=19')).to.equal(undefined);
+    const dir = join(root, 'content', 'variants', source.digest.slice(7));
+    const [record] = await readdir(dir);
+    await writeFile(join(dir, record ?? ''), '{"digest": "sha256:');
+    expect(await store.variant(source.digest, 'recompress:zstd:level=3')).to.equal(undefined);
+    await store.putVariant(source.digest, 'recompress:zstd:level=3', { digest: made.digest, size: made.size, diffId: source.digest });
+    expect((await store.variant(source.digest, 'recompress:zstd:level=3'))?.diffId).to.equal(source.digest);
+    await store.delete(made.digest);
+    expect(await store.variant(source.digest, 'recompress:zstd:level=3')).to.equal(undefined);
+  });
+
   it('refuses to commit bytes that do not match the expected digest and stores nothing', async () => {
     const store = await FileContentStore.open(root);
     const ingest = await store.ingest('bad', { digest: sha256('expected'), size: 8 });

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, isDigest } from '../../registry/oci/index.js';
@@ -21,12 +21,14 @@ const OCTET_STREAM = 'application/octet-stream';
 export class FileContentStore implements ContentStore {
   readonly #blobDir: string;
   readonly #ingestDir: string;
+  readonly #variantDir: string;
   readonly #hooks: TestHooks;
 
   private constructor(root: string, hooks: TestHooks) {
     this.#hooks = hooks;
     this.#blobDir = join(root, 'content', 'blobs', 'sha256');
     this.#ingestDir = join(root, 'content', 'ingest');
+    this.#variantDir = join(root, 'content', 'variants');
   }
 
   /**
@@ -110,6 +112,37 @@ export class FileContentStore implements ContentStore {
     return out;
   }
 
+  /**
+   * A blob made from `source` by a named, deterministic re-encoding (`how`, e.g. `zstd:level=3`), remembered by
+   * `putVariant`; undefined when never made or when the blob it named is gone. An export that asks for the same
+   * re-encoding again reads it instead of recompressing the layer.
+   */
+  async variant(source: Digest, how: string): Promise<StoredVariant | undefined> {
+    const text = await readFile(this.#variantPath(source, how), 'utf8').catch((err: unknown) => {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    });
+    if (text === undefined) return undefined;
+    const variant = parseVariant(text);
+    // A torn or foreign record, or a blob removed since: make it again.
+    if (variant === undefined || (await this.info(variant.digest))?.size !== variant.size) return undefined;
+    return variant;
+  }
+
+  /** Remembers that `variant` is `source` re-encoded by `how` (see `variant`); the blob must be in the store. */
+  async putVariant(source: Digest, how: string, variant: StoredVariant): Promise<void> {
+    const path = this.#variantPath(source, how);
+    await mkdir(join(path, '..'), { recursive: true });
+    // A cache record: written whole and renamed into place; losing it in a crash only costs a recompression.
+    const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}`;
+    await writeFile(tmp, JSON.stringify(variant));
+    await rename(tmp, path);
+  }
+
+  #variantPath(source: Digest, how: string): string {
+    return join(this.#variantDir, digestHex(source), createHash('sha256').update(how).digest('hex').slice(0, 32));
+  }
+
   #ingest(ref: string, expected: { digest: Digest; size: number } | undefined, mediaType: string): FileIngest {
     if (expected && !isDigest(expected.digest)) throw new Error(`not a sha256 digest: ${expected.digest}`);
     const refHash = createHash('sha256').update(ref).digest('hex').slice(0, 32);
@@ -131,6 +164,23 @@ export class FileContentStore implements ContentStore {
   }
 }
 
+
+/** A re-encoded blob, and for re-encodings that change the tar (rewrite-timestamp) its new diffId. */
+export interface StoredVariant { digest: Digest; size: number; diffId?: Digest | undefined }
+
+function parseVariant(text: string): StoredVariant | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  if (typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.size !== 'number' || !Number.isSafeInteger(v.size)) return undefined;
+  if (v.diffId !== undefined && (typeof v.diffId !== 'string' || !isDigest(v.diffId))) return undefined;
+  return { digest: v.digest, size: v.size, ...(typeof v.diffId === 'string' && isDigest(v.diffId) ? { diffId: v.diffId } : {}) };
+}
 
 function isNotFound(err: unknown): boolean {
   return err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT';

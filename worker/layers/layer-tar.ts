@@ -1,14 +1,12 @@
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync } from 'node:fs';
-import { lstat, open, readlink } from 'node:fs/promises';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
-import type { Header, Pack } from 'tar-stream';
-
-type Headers = Partial<Header> & Pick<Header, 'name'>;
 import { readXattrs } from './fs-attrs.js';
+import type { BlockSource } from './parallel-gzip.js';
+import { encodeTarHeader, padding } from './tar-header.js';
+import type { TarHeader } from './tar-header.js';
 import { FUSE_OPAQUE_ENTRIES, fuseOpaqueXattr, isOverlayXattr, overlayOpaqueXattr, snapshotterKind } from '../rootless/index.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
 
@@ -26,32 +24,52 @@ export interface LayerTarOptions {
 
 interface WalkEntry { rel: string; path: string; st: Stats }
 
-// Files up to this size are read whole with synchronous calls (open, fstat, read, close) and handed to the tar as
-// one buffer: no stream and no thread-pool round trip per file. Larger ones stream.
-const SMALL_FILE = 1 << 20;
-// Entries are queued in the tar without waiting for each; the writer waits for the tar to take them every this
-// many entries or bytes, so memory stays bounded while the per-entry promise is gone.
-const BATCH_ENTRIES = 512;
-const BATCH_BYTES = 8 << 20;
+// layerTar's chunks (the export path fills the gzip's own 1 MiB blocks instead).
+const READ_CHUNK = 256 << 10;
+// Two zero blocks end a tar.
+const END_OF_TAR = 1024;
 
 /**
  * Streams an overlay upper dir as an OCI layer tar: entries in depth-first order with names sorted bytewise,
  * whiteout devices as `.wh.<name>`, opaque dirs followed by `<dir>/.wh..wh..opq`, repeated inodes as hardlinks,
  * xattrs as PAX `SCHILY.xattr.*`. Owner, mode and (clamped) mtime come from the files; nothing else varies, so the
- * same tree always gives the same bytes. File contents stream from disk one at a time.
+ * same tree always gives the same bytes. Read only as fast as it is consumed, in 256 KiB chunks.
  */
 export function layerTar(upperDir: string, options: LayerTarOptions = {}): Readable {
-  const pack = tar.pack();
-  writeEntries(pack, upperDir, options).then(() => pack.finalize(), (err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
-  return Readable.from(pack);
+  const source = layerTarSource(upperDir, options);
+  return new Readable({
+    read() {
+      const chunk = Buffer.allocUnsafe(READ_CHUNK);
+      source.fill(chunk).then((n) => {
+        if (n > 0) this.push(chunk.subarray(0, n));
+        if (n < chunk.length) this.push(null);
+      }, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
+    },
+    destroy(err, cb) {
+      source.close();
+      cb(err);
+    },
+  });
 }
 
-async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptions): Promise<void> {
-  const entries: WalkEntry[] = [];
-  await walk(upperDir, '', entries);
+/**
+ * The same tar as layerTar, written straight into the caller's buffers: headers encoded in place, file bodies read
+ * with synchronous reads into the buffer itself (no per-file buffer, no queue), only as far as the caller asks.
+ * Memory stays flat whatever the layer's size; the export path hands it the gzip's own blocks (parallel-gzip.ts).
+ */
+export function layerTarSource(upperDir: string, options: LayerTarOptions = {}): BlockSource {
+  return new TarWriter(entries(upperDir, options));
+}
+
+/** One tar entry: its header and, for a regular file with content, where to read the body. */
+interface Entry { header: TarHeader; body?: { path: string; st: Stats } | undefined }
+
+async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenerator<Entry> {
+  const walked: WalkEntry[] = [];
+  await walk(upperDir, '', walked);
   // Only directories can be opaque and only these xattrs matter for a layer; reading them in one batch keeps the
   // per-layer cost at one helper process.
-  const xattrs = await readXattrs(entries.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
+  const xattrs = await readXattrs(walked.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
   const clamp = options.sourceDateEpoch === undefined ? Infinity : options.sourceDateEpoch * 1000;
   const seen = new Map<string, string>();
   const opaqueXattr = overlayOpaqueXattr();   // user.overlay.opaque when rootless (worker/rootless)
@@ -59,74 +77,122 @@ async function writeEntries(pack: Pack, upperDir: string, options: LayerTarOptio
   // when it is the snapshotter; rootless its xattr is its own and is read whichever wrote the upper dir.
   const fuseXattr = fuseOpaqueXattr();
   const readsFuse = fuseXattr !== opaqueXattr || snapshotterKind() === 'fuse-overlayfs';
-  const fuseDirs = new Set(readsFuse ? entries.filter((e) => e.st.isDirectory() && xattrs.get(e.path)?.[fuseXattr]?.toString() === 'y').map((e) => e.rel) : []);
-  const out = new EntryQueue(pack);
-  for (const e of entries) {
-    if (pack.destroyed) return;
+  let yields = 0;
+  const fuseDirs = new Set(readsFuse ? walked.filter((e) => e.st.isDirectory() && xattrs.get(e.path)?.[fuseXattr]?.toString() === 'y').map((e) => e.rel) : []);
+  for (const e of walked) {
     if (isFuseMarker(e, fuseDirs)) continue;
-    const mtime = new Date(Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp));
-    const base: Headers = { name: e.rel, mode: tarMode(e.st.mode & 0o7777), uid: e.st.uid, gid: e.st.gid, mtime, uname: '', gname: '' };
+    // Whole seconds, as the ustar mtime field holds them.
+    const mtime = (Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp) / 1000) | 0;
+    const marker = { mode: 0, uid: 0, gid: 0, mtime, size: 0 };
     const attrs = xattrs.get(e.path) ?? {};
-    const pax = paxXattrs(attrs);
-    if (pax) base.pax = pax;
+    const base = { name: e.rel, mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, mtime, size: 0, pax: paxXattrs(attrs) };
     if (isOverlayWhiteout(e.st)) {
       const slash = e.rel.lastIndexOf('/');
-      const name = `${e.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${e.rel.slice(slash + 1)}`;
-      await out.add({ name, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
+      yield { header: { ...marker, name: `${e.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${e.rel.slice(slash + 1)}`, type: 'file' } };
     } else if (e.st.isDirectory()) {
-      await out.add({ ...base, name: `${e.rel}/`, type: 'directory' });
+      yield { header: { ...base, name: `${e.rel}/`, type: 'directory' } };
       // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
       // the directory entry so a streaming applier clears the lower contents before writing the new ones.
       const isOpaque = fuseDirs.has(e.rel) ? await existsBelow(options.lowerDirs ?? [], e.rel) : attrs[opaqueXattr]?.toString() === 'y';
-      if (isOpaque) {
-        await out.add({ name: `${e.rel}/${OPAQUE_MARKER}`, mode: tarMode(0), uid: 0, gid: 0, mtime, uname: '', gname: '', type: 'file', size: 0 });
-      }
+      if (isOpaque) yield { header: { ...marker, name: `${e.rel}/${OPAQUE_MARKER}`, type: 'file' } };
     } else if (e.st.isSymbolicLink()) {
-      await out.add({ ...base, type: 'symlink', linkname: await readlink(e.path) });
+      yield { header: { ...base, type: 'symlink', linkname: readlinkSync(e.path) } };
     } else if (e.st.nlink > 1 && seen.has(`${e.st.dev}:${e.st.ino}`)) {
-      await out.add({ ...base, type: 'link', linkname: seen.get(`${e.st.dev}:${e.st.ino}`) ?? '' });
+      yield { header: { ...base, type: 'link', linkname: seen.get(`${e.st.dev}:${e.st.ino}`) ?? '' } };
     } else {
       if (e.st.nlink > 1) seen.set(`${e.st.dev}:${e.st.ino}`, e.rel);
-      if (e.st.isFile() && e.st.size <= SMALL_FILE) {
-        await out.add({ ...base, type: 'file', size: e.st.size }, readSmallNoFollow(e.path, e.st));
-      } else if (e.st.isFile()) {
-        await out.flush();
-        const entry = pack.entry({ ...base, type: 'file', size: e.st.size });
-        await pipeline(await openNoFollow(e.path, e.st), entry);
+      if (e.st.isFile()) {
+        yield { header: { ...base, type: 'file', size: e.st.size }, body: e.st.size > 0 ? { path: e.path, st: e.st } : undefined };
       } else if (e.st.isCharacterDevice() || e.st.isBlockDevice()) {
         const type = e.st.isCharacterDevice() ? 'character-device' : 'block-device';
-        await out.add({ ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) });
+        yield { header: { ...base, type, devmajor: major(e.st.rdev), devminor: minor(e.st.rdev) } };
       } else if (e.st.isFIFO()) {
-        await out.add({ ...base, type: 'fifo' });
+        yield { header: { ...base, type: 'fifo' } };
       }
       // Sockets are not representable in a tar and never belong in an image; they are left out, as docker does.
     }
+    // Let other work run now and then: the walk above and the reads below are synchronous.
+    if (++yields % 2048 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
   }
-  await out.flush();
 }
 
-/** Entries with their whole body, queued in the tar in order; waits for the tar only once a batch is queued. */
-class EntryQueue {
-  readonly #pack: Pack;
-  #last: Promise<void> = Promise.resolve();
-  #entries = 0;
-  #bytes = 0;
+/**
+ * Writes entries into the caller's buffers. State between fills: header bytes not yet copied, the open file whose
+ * body is being read (and how much is left), the zero padding still owed, and whether the end marker is out.
+ */
+class TarWriter implements BlockSource {
+  readonly #entries: AsyncGenerator<Entry>;
+  #pending: Buffer | undefined;
+  #pendingAt = 0;
+  #file: { fd: number; path: string; left: number; offset: number } | undefined;
+  #zeros = 0;
+  #state: 'entries' | 'end' | 'done' = 'entries';
+  #isClosed = false;
 
-  constructor(pack: Pack) { this.#pack = pack; }
+  constructor(gen: AsyncGenerator<Entry>) { this.#entries = gen; }
 
-  async add(header: Headers, body: Buffer = Buffer.alloc(0)): Promise<void> {
-    this.#last = new Promise((resolve, reject) => {
-      this.#pack.entry(header, body, (err) => (err ? reject(err) : resolve()));
-    });
-    this.#last.catch(() => undefined);   // awaited by flush; an error also destroys the pack
-    this.#bytes += body.length;
-    if (++this.#entries >= BATCH_ENTRIES || this.#bytes >= BATCH_BYTES) await this.flush();
+  async fill(buf: Buffer): Promise<number> {
+    let at = 0;
+    while (at < buf.length) {
+      if (this.#pending) {
+        const n = this.#pending.copy(buf, at, this.#pendingAt);
+        at += n;
+        this.#pendingAt += n;
+        if (this.#pendingAt === this.#pending.length) this.#pending = undefined;
+      } else if (this.#file) {
+        at += this.#readBody(buf, at);
+      } else if (this.#zeros > 0) {
+        const n = Math.min(this.#zeros, buf.length - at);
+        buf.fill(0, at, at + n);
+        at += n;
+        this.#zeros -= n;
+      } else if (this.#state === 'entries') {
+        const next = await this.#entries.next();
+        if (this.#isClosed) return at;   // closed meanwhile
+        if (next.done) {
+          this.#state = 'end';
+          this.#zeros = END_OF_TAR;
+          continue;
+        }
+        const { header, body } = next.value;
+        this.#pending = encodeTarHeader(header);
+        this.#pendingAt = 0;
+        if (body) this.#file = { fd: openNoFollow(body.path, body.st), path: body.path, left: body.st.size, offset: 0 };
+      } else {
+        this.#state = 'done';
+        break;
+      }
+    }
+    return at;
   }
 
-  async flush(): Promise<void> {
-    this.#entries = 0;
-    this.#bytes = 0;
-    await this.#last;
+  close(): void {
+    this.#isClosed = true;
+    this.#closeFile();
+    this.#state = 'done';
+    this.#entries.return(undefined).catch(() => undefined);
+  }
+
+  #readBody(buf: Buffer, at: number): number {
+    const file = this.#file;
+    if (!file) return 0;
+    const want = Math.min(file.left, buf.length - at);
+    const n = readSync(file.fd, buf, at, want, file.offset);
+    // Shorter than fstat said: the file shrank under the export. Refused rather than padded (a rewrite of the same
+    // size could only be told by reading twice, which no tar writer does).
+    if (n === 0) throw new Error(`${file.path} changed while the layer was being written`);
+    file.left -= n;
+    file.offset += n;
+    if (file.left === 0) {
+      this.#zeros = padding(file.offset);
+      this.#closeFile();
+    }
+    return n;
+  }
+
+  #closeFile(): void {
+    if (this.#file) closeSync(this.#file.fd);
+    this.#file = undefined;
   }
 }
 
@@ -177,41 +243,21 @@ async function walk(dir: string, rel: string, out: WalkEntry[]): Promise<void> {
 // /etc/shadow`, `/r -> /root`) is exported as a link and never read through. The file itself is opened with
 // O_NOFOLLOW and checked to be the inode the walk saw, so not even a swap between walk and read can make an export
 // carry a host file's bytes.
-async function openNoFollow(path: string, seen: Stats): Promise<Readable> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  try {
-    const st = await handle.stat();
-    if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.size !== seen.size) {
-      throw new Error(`${path} changed while the layer was being written`);
-    }
-  } catch (err) {
-    await handle.close();
-    throw err;
-  }
-  return handle.createReadStream();
-}
-
-/** A small file's bytes, read with the same checks as openNoFollow. */
-function readSmallNoFollow(path: string, seen: Stats): Buffer {
+function openNoFollow(path: string, seen: Stats): number {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.size !== seen.size) {
       throw new Error(`${path} changed while the layer was being written`);
     }
-    const body = Buffer.allocUnsafe(seen.size);
-    for (let off = 0; off < body.length;) {
-      const n = readSync(fd, body, off, body.length - off, off);
-      if (n === 0) throw new Error(`${path} changed while the layer was being written`);
-      off += n;
-    }
-    return body;
-  } finally {
+    return fd;
+  } catch (err) {
     closeSync(fd);
+    throw err;
   }
 }
 
-// tar-stream writes PAX values as UTF-8 text, so only xattrs whose value survives that are carried (binary values,
+// PAX values are written as UTF-8 text (tar-header.ts), so only xattrs whose value survives that are carried (binary values,
 // such as security.capability, need raw PAX bytes: TODO #12). Overlay's own trusted.overlay.* (user.overlay.*
 // rootless) never leave the host.
 function paxXattrs(attrs: Record<string, Buffer>): Record<string, string> | undefined {
@@ -223,12 +269,6 @@ function paxXattrs(attrs: Record<string, Buffer>): Record<string, string> | unde
     if (Buffer.from(text, 'utf8').equals(value)) out[`SCHILY.xattr.${name}`] = text;
   }
   return Object.keys(out).length > 0 ? out : undefined;
-}
-
-// tar-stream replaces a falsy mode with 0644/0755, which would turn a mode-000 file (RHEL's /etc/shadow) readable.
-// It masks the mode with 07777 when it encodes, so a bit above that keeps 0 as 0.
-function tarMode(perm: number): number {
-  return perm | 0o100000;
 }
 
 function major(dev: number): number {

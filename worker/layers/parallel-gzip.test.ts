@@ -4,7 +4,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { constants, deflateRaw, gunzipSync, inflateRawSync } from 'node:zlib';
-import { ParallelGzip } from './parallel-gzip.js';
+import { ParallelGzip, SourceGzip } from './parallel-gzip.js';
+import type { BlockSource } from './parallel-gzip.js';
 
 async function compress(input: Buffer, parallel?: number, chunk = 64 * 1024): Promise<{ out: Buffer; diffId: string }> {
   const pieces: Buffer[] = [];
@@ -52,5 +53,61 @@ describe('ParallelGzip', () => {
     const c = await compress(input, 2, 333_333);
     expect(a.out.equals(b.out)).to.equal(true);
     expect(a.out.equals(c.out)).to.equal(true);
+  });
+});
+
+/** A BlockSource over a buffer. */
+function bufferSource(input: Buffer): BlockSource & { closed: boolean } {
+  let at = 0;
+  return {
+    closed: false,
+    fill(buf: Buffer): Promise<number> {
+      const n = input.copy(buf, 0, at, Math.min(input.length, at + buf.length));
+      at += n;
+      return Promise.resolve(n);
+    },
+    close() { this.closed = true; },
+  };
+}
+
+async function compressSource(input: Buffer, parallel?: number): Promise<{ out: Buffer; diffId: string }> {
+  const gz = new SourceGzip(bufferSource(input), parallel === undefined ? {} : { parallel });
+  const out: Buffer[] = [];
+  await pipeline(gz, async (source: AsyncIterable<Buffer>) => { for await (const b of source) out.push(b); });
+  return { out: Buffer.concat(out), diffId: gz.diffId() };
+}
+
+describe('SourceGzip', () => {
+  it('gives exactly the bytes and diffId of ParallelGzip for the same input (layer digests stay)', async () => {
+    for (const size of [0, 1, 1000, 1 << 20, (1 << 20) + 1, 2 * (1 << 20), 3.5 * (1 << 20)]) {
+      const input = sample(size);
+      const streamed = await compress(input);
+      for (const parallel of [1, 3]) {
+        const pulled = await compressSource(input, parallel);
+        expect(pulled.out.equals(streamed.out), `${size} bytes, parallel ${parallel}`).to.equal(true);
+        expect(pulled.diffId).to.equal(streamed.diffId);
+      }
+    }
+  });
+
+  it('gives the same bytes to a consumer slower than the compression (back-pressure)', async () => {
+    const input = sample(6 * (1 << 20) + 99);
+    const gz = new SourceGzip(bufferSource(input));
+    const out: Buffer[] = [];
+    await pipeline(gz, async (source: AsyncIterable<Buffer>) => {
+      for await (const b of source) {
+        out.push(b);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    });
+    expect(Buffer.concat(out).equals((await compress(input)).out)).to.equal(true);
+  });
+
+  it('closes its source when destroyed', async () => {
+    const source = bufferSource(sample(4 << 20));
+    const gz = new SourceGzip(source);
+    gz.destroy();
+    await new Promise((resolve) => gz.once('close', resolve));
+    expect(source.closed).to.equal(true);
   });
 });

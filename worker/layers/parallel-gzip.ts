@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Transform } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { TransformCallback } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Digest } from '../../registry/oci/index.js';
@@ -14,35 +14,104 @@ export const LAYER_COMPRESSOR = 'tsbuild-pgzip/1:level=1,block=1MiB,dict=32KiB';
 
 const BLOCK = 1 << 20;
 const DICT = 32 << 10;
+const CHUNK = BLOCK + (64 << 10);
 // gzip member header: magic, CM=deflate, no flags, MTIME 0, XFL 4 (fastest), OS 3 (Unix). Fixed, as pigz -n writes.
 const HEADER = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 4, 3]);
 
 interface Job { done: Promise<Buffer> }
 
+/** A byte stream read by filling the caller's buffers (layer-tar.ts `layerTarSource`). */
+export interface BlockSource {
+  /** Fills `buf` from the start; fewer bytes than `buf.length` (down to 0) only at the end of the stream. */
+  fill(buf: Buffer): Promise<number>;
+  /** Releases what is open; the source cannot be filled from afterwards. */
+  close(): void;
+}
+
 /**
- * One gzip member (RFC 1952) of the input, compressed on several cores the way pigz does it: the input is cut into
- * 1 MiB blocks, each block is deflated at level 1 on libuv's thread pool with the previous block's last 32 KiB as
- * its dictionary and ends in a sync flush (so the pieces concatenate into one deflate stream); the last block
- * finishes the stream and the CRC-32 and length follow. The output depends only on the input and on zlib (built into
- * Node), never on timing or the number of cores. The sha256 of the uncompressed input (the layer's diffId) is taken
- * in the same pass: `diffId()` after the stream ended.
+ * The blocks of one gzip member, compressed the way pigz does it: the input is cut into 1 MiB blocks, each block is
+ * deflated at level 1 on libuv's thread pool with the previous block's last 32 KiB as its dictionary and ends in a
+ * sync flush (so the pieces concatenate into one deflate stream); the last block finishes the stream and the CRC-32
+ * and length follow. The output depends only on the input and on zlib (built into Node), never on timing or the
+ * number of cores. The sha256 of the uncompressed input (the layer's diffId) is taken in the same pass.
  */
-export class ParallelGzip extends Transform {
+class GzipBlocks {
   readonly #hash: Hash = createHash('sha256');
-  readonly #jobs: Job[] = [];
-  readonly #maxJobs: number;
-  #block: Buffer = Buffer.allocUnsafe(BLOCK);
-  #fill = 0;
+  readonly jobs: Job[] = [];
+  // Input blocks come back here once their deflate is done: a layer of any size uses at most maxJobs + 1 of them,
+  // instead of a fresh 1 MiB buffer per MiB that only a later GC would give back.
+  readonly #free: Buffer[] = [];
   #dict: Buffer | undefined;
   #crc = 0;
   #length = 0;
+
+  /** An empty 1 MiB block to fill. */
+  take(): Buffer {
+    return this.#free.pop() ?? Buffer.allocUnsafe(BLOCK);
+  }
+
+  /** Starts deflating the first `fill` bytes of `block` (taken from `take`); `last` finishes the stream. */
+  start(block: Buffer, fill: number, last: boolean): void {
+    const input = block.subarray(0, fill);
+    this.#hash.update(input);
+    this.#crc = crc32(input, this.#crc);
+    this.#length += fill;
+    const options = {
+      level: 1,
+      // Room for the whole block's output in one zlib call (stored blocks of incompressible input add 5 bytes per
+      // 16 KiB). With Node's default 16 KiB chunks an async deflate came back to the main thread once per 16 KiB
+      // of output (processCallback: 8% of the main thread in the big-copy profile), queueing each block's next
+      // piece behind the main thread's own work. The deflate stream is the same whatever the output buffer size.
+      chunkSize: CHUNK,
+      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      ...(this.#dict ? { dictionary: this.#dict } : {}),
+    };
+    // A whole input under one block (a small RUN step's layer) is deflated right here: the same zlib call with the
+    // same options gives the same bytes, without a thread-pool round trip.
+    const isWhole = last && this.#dict === undefined && this.jobs.length === 0;
+    const done = isWhole ? deflateNow(input, options) : new Promise<Buffer>((resolve, reject) => deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out))));
+    // The block is free again once zlib is done with it (awaited in order by the caller; this also keeps an early
+    // failure from being unhandled).
+    done.then(() => this.#free.push(block), () => undefined);
+    this.jobs.push({ done });
+    if (!last) this.#dict = Buffer.from(input.subarray(input.length - DICT));
+  }
+
+  /** The oldest block's output, once it is done. */
+  async next(): Promise<Buffer | undefined> {
+    return this.jobs.shift()?.done;
+  }
+
+  /** The gzip trailer (CRC-32, length mod 2^32) and the diffId, after the last block. */
+  finish(): { trailer: Buffer; diffId: Digest } {
+    const trailer = Buffer.allocUnsafe(8);
+    trailer.writeUInt32LE(this.#crc >>> 0, 0);
+    trailer.writeUInt32LE(this.#length % 2 ** 32, 4);
+    return { trailer, diffId: `sha256:${this.#hash.digest('hex')}` };
+  }
+}
+
+// One block more than cores keeps every core busy while the main thread reads, hashes and writes; libuv's pool has
+// 4 threads by default and file I/O shares it, so at most 3 blocks run at once.
+function defaultParallelism(): number {
+  return Math.min(availableParallelism() + 1, 3);
+}
+
+/**
+ * One gzip member of a stream (GzipBlocks above), as a Transform: what is written is copied into the blocks. The
+ * diffId is `diffId()` after the stream ended.
+ */
+export class ParallelGzip extends Transform {
+  readonly #blocks = new GzipBlocks();
+  readonly #maxJobs: number;
+  #block: Buffer;
+  #fill = 0;
   #diffId: Digest | undefined;
 
   constructor(options: { parallel?: number } = {}) {
     super();
-    // One block more than cores keeps every core busy while the main thread hashes and writes; libuv's pool has 4
-    // threads by default and streamed file reads share it, so at most 3 blocks run at once.
-    this.#maxJobs = options.parallel ?? Math.min(availableParallelism() + 1, 3);
+    this.#maxJobs = options.parallel ?? defaultParallelism();
+    this.#block = this.#blocks.take();
     this.push(HEADER);
   }
 
@@ -53,61 +122,120 @@ export class ParallelGzip extends Transform {
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.#hash.update(chunk);
-    this.#crc = crc32(chunk, this.#crc);
-    this.#length += chunk.length;
     let offset = 0;
     while (offset < chunk.length) {
       const n = Math.min(chunk.length - offset, BLOCK - this.#fill);
       chunk.copy(this.#block, this.#fill, offset, offset + n);
       this.#fill += n;
       offset += n;
-      if (this.#fill === BLOCK) this.#startBlock(false);
+      if (this.#fill === BLOCK) {
+        this.#blocks.start(this.#block, BLOCK, false);
+        this.#block = this.#blocks.take();
+        this.#fill = 0;
+      }
     }
     this.#drain(this.#maxJobs - 1).then(() => cb(), cb);
   }
 
   override _flush(cb: TransformCallback): void {
-    this.#startBlock(true);
+    this.#blocks.start(this.#block, this.#fill, true);
     this.#drain(0).then(() => {
-      const trailer = Buffer.allocUnsafe(8);
-      trailer.writeUInt32LE(this.#crc >>> 0, 0);
-      trailer.writeUInt32LE(this.#length % 2 ** 32, 4);
-      this.#diffId = `sha256:${this.#hash.digest('hex')}`;
+      const { trailer, diffId } = this.#blocks.finish();
+      this.#diffId = diffId;
       cb(null, trailer);
     }, cb);
   }
 
-  #startBlock(last: boolean): void {
-    const input = this.#block.subarray(0, this.#fill);
-    const options = {
-      level: 1,
-      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
-      ...(this.#dict ? { dictionary: this.#dict } : {}),
-    };
-    // A whole input under one block (a small RUN step's layer) is deflated right here: the same zlib call with the
-    // same options gives the same bytes, without a thread-pool round trip.
-    const isWhole = last && this.#dict === undefined && this.#jobs.length === 0;
-    const done = isWhole ? deflateNow(input, options) : new Promise<Buffer>((resolve, reject) => deflateRaw(input, options, (err, out) => (err ? reject(err) : resolve(out))));
-    done.catch(() => undefined);   // awaited in order by #drain; this only keeps an early failure from being unhandled
-    this.#jobs.push({ done });
-    if (!last) {
-      this.#dict = Buffer.from(input.subarray(input.length - DICT));
-      this.#block = Buffer.allocUnsafe(BLOCK);
-      this.#fill = 0;
-    }
-  }
-
   /** Pushes finished blocks in order until at most `keep` are still running. */
   async #drain(keep: number): Promise<void> {
-    while (this.#jobs.length > keep) {
-      const job = this.#jobs.shift();
-      if (job) this.push(await job.done);
+    while (this.#blocks.jobs.length > keep) {
+      const out = await this.#blocks.next();
+      if (out) this.push(out);
     }
   }
 }
 
-function deflateNow(input: Buffer, options: { level: number; finishFlush: number }): Promise<Buffer> {
+/**
+ * The same gzip member as ParallelGzip, pulling its input from `source` straight into its own blocks: no copy and
+ * no buffer per chunk of input, and nothing read before the consumer asks for more output (end-to-end
+ * back-pressure). Memory stays at a few blocks whatever the input's size. The diffId is `diffId()` after the end.
+ */
+export class SourceGzip extends Readable {
+  readonly #blocks = new GzipBlocks();
+  readonly #source: BlockSource;
+  readonly #maxJobs: number;
+  #isEnded = false;
+  #isPumping = false;
+  #isReadPending = false;
+  #ready: { block: Buffer; n: number } | undefined;
+  #diffId: Digest | undefined;
+
+  constructor(source: BlockSource, options: { parallel?: number } = {}) {
+    super();
+    this.#source = source;
+    this.#maxJobs = options.parallel ?? defaultParallelism();
+    this.push(HEADER);
+  }
+
+  /** sha256 of the uncompressed input, known once the stream has ended. */
+  diffId(): Digest {
+    if (this.#diffId === undefined) throw new Error('diffId asked for before the stream ended');
+    return this.#diffId;
+  }
+
+  override _read(): void {
+    // A read asked for while the pump runs is answered by the pump, or by another run right after it stopped.
+    if (this.#isPumping) {
+      this.#isReadPending = true;
+      return;
+    }
+    this.#isPumping = true;
+    this.#isReadPending = false;
+    this.#pump().then(() => {
+      this.#isPumping = false;
+      if (this.#isReadPending && !this.destroyed && this.#diffId === undefined) this._read();
+    }, (err: unknown) => this.destroy(err instanceof Error ? err : new Error(String(err))));
+  }
+
+  async #fill(): Promise<{ block: Buffer; n: number }> {
+    const block = this.#blocks.take();
+    return { block, n: await this.#source.fill(block) };
+  }
+
+  override _destroy(err: Error | null, cb: (error?: Error | null) => void): void {
+    this.#source.close();
+    cb(err);
+  }
+
+  // Keeps up to maxJobs blocks deflating (reading the next while the pool works), pushes the oldest when it is
+  // done, and stops when the consumer has enough.
+  async #pump(): Promise<void> {
+    while (this.#diffId === undefined) {
+      while (!this.#isEnded && this.#blocks.jobs.length < this.#maxJobs) {
+        const { block, n } = this.#ready ?? await this.#fill();
+        this.#ready = undefined;
+        if (this.destroyed) return;
+        this.#isEnded = n < block.length;
+        this.#blocks.start(block, n, this.#isEnded);
+      }
+      // Read the next block while the pool deflates: the main thread's reads overlap the oldest block's deflate.
+      if (!this.#isEnded && this.#ready === undefined) this.#ready = await this.#fill();
+      if (this.destroyed) return;
+      const out = await this.#blocks.next();
+      if (this.destroyed) return;
+      if (out === undefined) {
+        const { trailer, diffId } = this.#blocks.finish();
+        this.#diffId = diffId;
+        this.push(trailer);
+        this.push(null);
+        return;
+      }
+      if (!this.push(out)) return;
+    }
+  }
+}
+
+function deflateNow(input: Buffer, options: { level: number; chunkSize: number; finishFlush: number }): Promise<Buffer> {
   try {
     return Promise.resolve(deflateRawSync(input, options));
   } catch (err) {

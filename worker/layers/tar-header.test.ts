@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import tar from 'tar-stream';
+import type { Header } from 'tar-stream';
+import { encodeTarHeader } from './tar-header.js';
+import type { TarHeader } from './tar-header.js';
+
+// What tar-stream 3 writes for one entry without a body, up to its end: the bytes layers were written with before
+// tar-header.ts, which every layer digest depends on.
+async function tarStreamHeader(h: TarHeader): Promise<Buffer> {
+  const pack = tar.pack();
+  const header: Partial<Header> & Pick<Header, 'name'> = {
+    name: h.name, type: h.type, mode: h.mode | 0o100000, uid: h.uid, gid: h.gid, mtime: new Date(h.mtime * 1000),
+    uname: '', gname: '', ...(h.type === 'file' ? { size: h.size } : {}),
+    ...(h.linkname !== undefined ? { linkname: h.linkname } : {}),
+    ...(h.devmajor !== undefined ? { devmajor: h.devmajor, devminor: h.devminor } : {}),
+    ...(h.pax ? { pax: h.pax } : {}),
+  };
+  const entry = pack.entry(header);
+  if (h.type === 'file' && h.size > 0) entry.write(Buffer.alloc(h.size));
+  entry.end(() => undefined);
+  pack.finalize();
+  const out: Buffer[] = [];
+  for await (const chunk of pack) out.push(chunk as Buffer);
+  const all = Buffer.concat(out);
+  const body = h.type === 'file' ? Math.ceil(h.size / 512) * 512 : 0;
+  return all.subarray(0, all.length - 1024 - body);
+}
+
+const base = { mode: 0o644, uid: 1000, gid: 100, mtime: 1_700_000_000, size: 0 };
+const cases: Array<[string, TarHeader]> = [
+  ['a plain file', { ...base, name: 'etc/passwd', type: 'file', size: 1234 }],
+  ['mode 000 and setuid', { ...base, name: 'a', type: 'file', mode: 0o4000 }],
+  ['a directory', { ...base, name: 'usr/lib/', type: 'directory', mode: 0o755 }],
+  ['a symlink', { ...base, name: 'bin', type: 'symlink', linkname: 'usr/bin' }],
+  ['a hardlink', { ...base, name: 'b', type: 'link', linkname: 'a' }],
+  ['a device', { ...base, name: 'dev/null', type: 'character-device', devmajor: 1, devminor: 3 }],
+  ['a fifo', { ...base, name: 'p', type: 'fifo' }],
+  ['a name split into prefix and name', { ...base, name: `${'d'.repeat(120)}/${'f'.repeat(90)}`, type: 'file' }],
+  ['a name too long for ustar', { ...base, name: `${'d'.repeat(200)}/${'f'.repeat(120)}`, type: 'file', size: 1 }],
+  ['a non-ASCII name', { ...base, name: 'ü/ñame', type: 'file', size: 3 }],
+  ['a link name over 100 bytes', { ...base, name: 'l', type: 'symlink', linkname: 'L'.repeat(150) }],
+  ['xattrs as PAX records', { ...base, name: 'x/', type: 'directory', pax: { 'SCHILY.xattr.user.a': 'b', 'SCHILY.xattr.user.ü': 'wert' } }],
+  ['a large uid and an old mtime', { ...base, name: 'u', type: 'file', uid: 2 ** 21 + 5, mtime: 0 }],
+];
+
+describe('encodeTarHeader', () => {
+  for (const [what, header] of cases) {
+    it(`writes the bytes tar-stream wrote for ${what}`, async () => {
+      expect(encodeTarHeader(header).equals(await tarStreamHeader(header))).to.equal(true);
+    });
+  }
+});
