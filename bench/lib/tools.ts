@@ -82,6 +82,11 @@ export class Buildah {
     return runCommand('buildah', [...this.#global, 'bud', '--runtime', 'runc', '--network', 'host', ...args, '-t', tag, context], { env: this.#env });
   }
 
+  /** `buildah pull --tls-verify=false REF`: the base alone, to time it apart from a build. */
+  pull(ref: string): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'pull', '--tls-verify=false', ref], { env: this.#env });
+  }
+
   /** `buildah push --tls-verify=false IMAGE docker://DEST`. */
   push(image: string, dest: string): Promise<CommandRun> {
     return runCommand('buildah', [...this.#global, 'push', '--tls-verify=false', image, `docker://${dest}`], { env: this.#env });

@@ -2,9 +2,11 @@ import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { publishDebian } from '../../test/fixtures/debian-image.js';
 import type { BenchEnv } from '../lib/bench-env.js';
+import { runCommand } from '../lib/command.js';
 import { measureAlternating } from '../lib/measure.js';
 import { removeTree } from '../lib/remove-tree.js';
 import { ratioOfRows, type Ratio, type Row } from '../lib/result.js';
+import { buildahSplit, formatSplit, timedDockerfile, tsbuildSplit } from '../lib/run-split.js';
 import { summarize } from '../lib/stats.js';
 import type { Buildah, Tsbuild } from '../lib/tools.js';
 import { SAME_SHAPE_AS_SKOPEO } from './push.js';
@@ -168,6 +170,7 @@ export const realWorld: Scenario = {
       ], env.reps, env.log);
       result.rows.push(...edits);
       record(result, app.name, 'edit', EDIT_GOAL);
+      if (process.env.BENCH_REAL_WORLD_SPLIT === '1') await split(env, result, state, baseRef);
     }
     if (apps.length > 1) {
       aggregate(result, apps, 'cold', COLD_GOAL);
@@ -183,6 +186,40 @@ export const realWorld: Scenario = {
     await tsbuildArchive(tsbuild, state, baseRef);
   },
 };
+
+/**
+ * BENCH_REAL_WORLD_SPLIT=1: one more cold build by each builder of the project with every RUN timed from inside
+ * (bench/lib/run-split.ts), split into base pull, the RUN processes' own time, the builder's work around them and
+ * the export; written to the log and the notes. tsbuild runs with `--progress tsbuild-json` for its step times;
+ * buildah's pull, bud and push are timed one by one.
+ */
+async function split(env: BenchEnv, result: Parameters<Scenario['run']>[1], state: AppState, baseRef: string): Promise<void> {
+  const name = state.app.name;
+  const ctx = `${state.ctx}-split`;
+  await rm(ctx, { recursive: true, force: true });
+  await cp(state.ctx, ctx, { recursive: true });
+  await writeFile(join(ctx, 'Dockerfile'), timedDockerfile(await readFile(join(ctx, 'Dockerfile'), 'utf8')));
+  const root = await env.freshRoot(`real-world-${name}-split`);
+  const archive = `${state.archive}.split`;
+  const t = await runCommand(env.tsbuild.bin, ['build', '--root', root, '--build-arg', `BASE=${baseRef}`, ...secretArgs(state.app),
+    '-o', `type=oci,dest=${archive}.tsbuild`, ...SAME_SHAPE_AS_SKOPEO, '--progress', 'tsbuild-json', ctx]);
+  const ours = formatSplit(`tsbuild ${name} cold split`, tsbuildSplit(t.stderr, t.startedAt, t.ms));
+  await removeTree(root);
+  const buildah = env.buildah(`real-world-${name}-split`);
+  await buildah.reset();
+  const pull = await buildah.pull(baseRef);
+  const bud = await buildah.bud(ctx, state.tag, ['--layers', '--build-arg', `BASE=${baseRef}`, ...secretArgs(state.app)]);
+  const push = await buildah.pushOciArchive(state.tag, `${archive}.buildah`);
+  const peer = formatSplit(`buildah ${name} cold split`, buildahSplit(pull.ms, bud.ms, `${bud.stdout}\n${bud.stderr}`, push.ms));
+  await buildah.reset();
+  await rm(ctx, { recursive: true, force: true });
+  await rm(`${archive}.tsbuild`, { force: true });
+  await rm(`${archive}.buildah`, { force: true });
+  for (const line of [ours, peer]) {
+    env.log(`  ${line}`);
+    result.notes.push(line);
+  }
+}
 
 /**
  * The projects taken together: a row per builder whose samples are the per-repetition sums over every project (the
