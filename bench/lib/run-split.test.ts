@@ -38,10 +38,10 @@ describe('bench run split', () => {
       JSON.stringify({ type: 'start', vertex: 'a', text: 'FROM $BASE', time: 1100 }),
       JSON.stringify({ type: 'done', vertex: 'a', time: 1300, durationMs: 200 }),
       JSON.stringify({ type: 'start', vertex: 'b', text: 'RUN apt-get install gcc', time: 1300 }),
-      log('b', 'x\n@@run-ms 600\n'),
+      log('b', 'x\n@@run-ms 600\n').replace('"time":0', '"time":1950'),
       JSON.stringify({ type: 'done', vertex: 'b', time: 2000, durationMs: 700 }),
     ].join('\n');
-    expect(tsbuildSplit(stderr, 1000, 1500)).to.deep.equal({ wall: 1500, pull: 200, run: 600, runs: 1, runStepOverhead: 100, export: 500, other: 100 });
+    expect(tsbuildSplit(stderr, 1000, 1500)).to.deep.equal({ wall: 1500, pull: 200, run: 600, runs: 1, runStepOverhead: 100, runSetup: 50, runLayer: 50, export: 500, other: 100 });
     expect(runTimes('@@run-ms 5\nSTEP\n@@run-ms 7')).to.deep.equal([5, 7]);
     expect(buildahSplit(100, 1000, '@@run-ms 700', 50)).to.deep.equal({ wall: 1150, pull: 100, run: 700, runs: 1, export: 50, other: 300 });
   });

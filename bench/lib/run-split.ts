@@ -39,6 +39,10 @@ export interface ColdSplit {
   runs: number;
   /** Around the RUN processes inside RUN steps: snapshot, mounts, namespace, layer diff + tar + compression. */
   runStepOverhead?: number;
+  /** Of runStepOverhead: before the RUN process started (snapshot, mounts, helper, network). */
+  runSetup?: number;
+  /** Of runStepOverhead: after it ended (the layer: diff, tar, compression, store). */
+  runLayer?: number;
   /** After the last step: image assembly, what compression is left, the OCI archive (buildah: `push oci-archive:`). */
   export: number;
   /** The rest: start-up, COPY and config steps, buildah's layer commits, … */
@@ -67,14 +71,18 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
   const texts = new Map<string, string>();
   for (const e of events) if (e.type === 'start' && e.vertex !== undefined && e.text !== undefined) texts.set(e.vertex, e.text);
   const logs = new Map<string, string>();
+  const ended = new Map<string, number>();   // when the marker was printed: the RUN process's end
   for (const e of events) {
     if (e.type !== 'log' || e.vertex === undefined || e.data === undefined) continue;
-    logs.set(e.vertex, (logs.get(e.vertex) ?? '') + Buffer.from(e.data, 'base64').toString('utf8'));
+    const data = Buffer.from(e.data, 'base64').toString('utf8');
+    logs.set(e.vertex, (logs.get(e.vertex) ?? '') + data);
+    if (data.includes(MARKER)) ended.set(e.vertex, e.time);
   }
   let pull = 0;
   let run = 0;
   let runs = 0;
   let runSteps = 0;
+  let runLayer = 0;
   for (const e of events) {
     if (e.type !== 'done' || e.vertex === undefined) continue;
     const text = texts.get(e.vertex) ?? '';
@@ -84,12 +92,16 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
       run += own.reduce((a, b) => a + b, 0);
       runs += own.length;
       runSteps += e.durationMs ?? 0;
+      runLayer += e.time - (ended.get(e.vertex) ?? e.time);
     }
   }
   const stepEvents = events.filter((e) => ['start', 'cached', 'done', 'error'].includes(e.type));
   const last = stepEvents[stepEvents.length - 1]?.time ?? startedAt + wallMs;
   const exported = startedAt + wallMs - last;
-  return { wall: wallMs, pull, run, runs, runStepOverhead: runSteps - run, export: exported, other: wallMs - pull - runSteps - exported };
+  return {
+    wall: wallMs, pull, run, runs, runStepOverhead: runSteps - run, runSetup: runSteps - run - runLayer, runLayer,
+    export: exported, other: wallMs - pull - runSteps - exported,
+  };
 }
 
 /** The split of buildah's `pull` + `bud` + `push oci-archive:` (the three timed on their own). */
@@ -103,7 +115,10 @@ export function buildahSplit(pullMs: number, budMs: number, budOutput: string, p
 export function formatSplit(who: string, s: ColdSplit): string {
   const ms = (n: number): string => `${Math.round(n).toLocaleString('en-US')} ms`;
   const parts = [`pull ${ms(s.pull)}`, `RUN processes ${ms(s.run)} (${s.runs} RUN)`];
-  if (s.runStepOverhead !== undefined) parts.push(`RUN-step overhead ${ms(s.runStepOverhead)}`);
+  if (s.runStepOverhead !== undefined) {
+    const detail = s.runSetup !== undefined && s.runLayer !== undefined ? ` (setup ${ms(s.runSetup)}, layer after the process ${ms(s.runLayer)})` : '';
+    parts.push(`RUN-step overhead ${ms(s.runStepOverhead)}${detail}`);
+  }
   parts.push(`export ${ms(s.export)}`, `other ${ms(s.other)}`);
   return `${who}: wall ${ms(s.wall)} = ${parts.join(' + ')}`;
 }

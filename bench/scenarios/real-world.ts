@@ -202,13 +202,13 @@ async function split(env: BenchEnv, result: Parameters<Scenario['run']>[1], stat
   const root = await env.freshRoot(`real-world-${name}-split`);
   const archive = `${state.archive}.split`;
   const t = await runCommand(env.tsbuild.bin, ['build', '--root', root, '--build-arg', `BASE=${baseRef}`, ...secretArgs(state.app),
-    '-o', `type=oci,dest=${archive}.tsbuild`, ...SAME_SHAPE_AS_SKOPEO, '--progress', 'tsbuild-json', ctx]);
+    '-o', `type=oci,dest=${archive}.tsbuild`, ...SAME_SHAPE_AS_SKOPEO, '--progress', 'tsbuild-json', ctx], { keepAll: true });
   const ours = formatSplit(`tsbuild ${name} cold split`, tsbuildSplit(t.stderr, t.startedAt, t.ms));
   await removeTree(root);
   const buildah = env.buildah(`real-world-${name}-split`);
   await buildah.reset();
   const pull = await buildah.pull(baseRef);
-  const bud = await buildah.bud(ctx, state.tag, ['--layers', '--build-arg', `BASE=${baseRef}`, ...secretArgs(state.app)]);
+  const bud = await buildah.bud(ctx, state.tag, ['--layers', '--build-arg', `BASE=${baseRef}`, ...secretArgs(state.app)], { keepAll: true });
   const push = await buildah.pushOciArchive(state.tag, `${archive}.buildah`);
   const peer = formatSplit(`buildah ${name} cold split`, buildahSplit(pull.ms, bud.ms, `${bud.stdout}\n${bud.stderr}`, push.ms));
   await buildah.reset();
