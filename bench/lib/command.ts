@@ -14,6 +14,8 @@ export interface CommandOptions {
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   input?: string;
+  /** Keep all of stdout and stderr instead of their last 256 KiB (a tsbuild-json log read from its first event). */
+  keepAll?: boolean;
 }
 
 /** A benchmarked command that failed: the bench records it for the scenario and goes on with the next one. */
@@ -29,7 +31,7 @@ const KEEP = 256 * 1024;
 
 /**
  * Runs `cmd args` to completion and times it with the monotonic clock. Output is kept (the last 256 KiB of each
- * stream) for error messages and for the `--progress tsbuild-json` breakdown. Rejects with CommandError on a non-zero exit.
+ * stream, or all of it with `keepAll`) for error messages and for the `--progress tsbuild-json` breakdown. Rejects with CommandError on a non-zero exit.
  */
 export function runCommand(cmd: string, args: string[], opts: CommandOptions = {}): Promise<CommandRun> {
   return new Promise((resolve, reject) => {
@@ -39,11 +41,16 @@ export function runCommand(cmd: string, args: string[], opts: CommandOptions = {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [stdin, 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout?.on('data', (b: Buffer) => { stdout = (stdout + b.toString('utf8')).slice(-KEEP); });
-    child.stderr?.on('data', (b: Buffer) => { stderr = (stderr + b.toString('utf8')).slice(-KEEP); });
+    const all: { stdout: Buffer[]; stderr: Buffer[] } = { stdout: [], stderr: [] };
+    child.stdout?.on('data', (b: Buffer) => { if (opts.keepAll === true) all.stdout.push(b); else stdout = (stdout + b.toString('utf8')).slice(-KEEP); });
+    child.stderr?.on('data', (b: Buffer) => { if (opts.keepAll === true) all.stderr.push(b); else stderr = (stderr + b.toString('utf8')).slice(-KEEP); });
     child.on('error', reject);
     child.on('close', (code) => {
       const ms = Number(process.hrtime.bigint() - start) / 1e6;
+      if (opts.keepAll === true) {
+        stdout = Buffer.concat(all.stdout).toString('utf8');
+        stderr = Buffer.concat(all.stderr).toString('utf8');
+      }
       if (code === 0) resolve({ ms, startedAt, stdout, stderr });
       else reject(new CommandError([cmd, ...args].join(' '), code, `${stdout}\n${stderr}`));
     });

@@ -78,8 +78,13 @@ export class Buildah {
    * RUN network is its own (one slirp4netns namespace per build, joined by each step: worker/exec/network.ts), so
    * this choice favours buildah slightly.
    */
-  bud(context: string, tag: string, args: string[] = []): Promise<CommandRun> {
-    return runCommand('buildah', [...this.#global, 'bud', '--runtime', 'runc', '--network', 'host', ...args, '-t', tag, context], { env: this.#env });
+  bud(context: string, tag: string, args: string[] = [], opts: { keepAll?: boolean } = {}): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'bud', '--runtime', 'runc', '--network', 'host', ...args, '-t', tag, context], { env: this.#env, ...opts });
+  }
+
+  /** `buildah pull --tls-verify=false REF`: the base alone, to time it apart from a build. */
+  pull(ref: string): Promise<CommandRun> {
+    return runCommand('buildah', [...this.#global, 'pull', '--tls-verify=false', ref], { env: this.#env });
   }
 
   /** `buildah push --tls-verify=false IMAGE docker://DEST`. */
