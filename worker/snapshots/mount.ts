@@ -159,7 +159,10 @@ export async function removeDeadMounts(): Promise<void> {
     .map((line) => (line.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
   // Stacked mounts on one dir come off one by one, the newest first (mountinfo lists them in mount order).
   for (const target of mountPoints.reverse()) {
-    if (dirname(target) === tmpdir() && owned(target.slice(tmpdir().length + 1))) await unmount(target).catch(() => undefined);
+    if (dirname(target) === tmpdir() && owned(target.slice(tmpdir().length + 1))) {
+      // Still busy (a dying process's child not yet gone): detach it, so the dir is no mount point when rmdir runs.
+      await unmount(target).catch(() => run('umount', ['--lazy', target])).catch(() => undefined);
+    }
   }
   // rmdir, never rm -r: should an unmount have failed, a recursive rm would delete the snapshot under the mount.
   for (const entry of await readdir(tmpdir())) if (owned(entry)) await rmdir(join(tmpdir(), entry)).catch(() => undefined);

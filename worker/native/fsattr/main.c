@@ -15,6 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -103,6 +106,11 @@ static int read_batches(void) {
 }
 
 int main(int argc, char **argv) {
+  /* A writer outlives nothing it works for: when the build that started it is killed (kill -9 skips every clean-up),
+   * it must not go on writing into a snapshot, nor keep that snapshot's mount busy for the next build's clean-up. */
+  pid_t parent = getppid();
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { fail("prctl", "PR_SET_PDEATHSIG"); return 1; }
+  if (getppid() != parent) return 1;
   if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
   if (argc == 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) return read_batches();
   if (argc != 2 || strcmp(argv[1], "read") != 0) {
