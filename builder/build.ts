@@ -269,9 +269,14 @@ async function buildLocked(
     const built: PlatformResult[] = [];
     // Base image layers stay as they came (a pushed image keeps its base's blobs, whatever their compression).
     const baseLayers = new Set([...images.resolvedRefs.values()].flatMap((r) => r.manifest.layers.map((l) => l.digest)));
+    // The image leaves the build (an output, inline cache, attestations about it): its own layers are gzipped now.
+    // Otherwise it stays in the store with plain tar layers, and `tsbuild push` gzips them (the same blobs) later.
+    // (local and tar outputs write files, not layers.)
+    const leaves = req.outputs.some((o) => o.type !== 'cacheonly' && o.type !== 'local' && o.type !== 'tar')
+      || (req.cacheTo ?? []).some((c) => c.type === 'inline') || Boolean(req.attest?.provenance) || Boolean(req.attest?.sbom);
     for (const [k, part] of parts.entries()) {
       const view = views[k] ?? graph;
-      const assembled = assembleImage(view, await imageResults(view, solved.results, baseLayers, worker.store, req.signal), {
+      const assembled = assembleImage(view, leaves ? await imageResults(view, solved.results, baseLayers, worker.store, req.signal) : solved.results, {
         labels: req.labels, builtAt: times,
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
