@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
-import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord } from '../solver/index.js';
-import { statMemoFor, type FileContentStore } from '../worker/index.js';
+import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
+import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
@@ -267,13 +267,20 @@ async function buildLocked(
     const times = builtAt(cache, solved.keys);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
+    // Base image layers stay as they came (a pushed image keeps its base's blobs, whatever their compression).
+    const baseLayers = new Set([...images.resolvedRefs.values()].flatMap((r) => r.manifest.layers.map((l) => l.digest)));
+    // The image leaves the build (an output, inline cache, attestations about it): its own layers are gzipped now.
+    // Otherwise it stays in the store with plain tar layers, and `tsbuild push` gzips them (the same blobs) later.
+    // (local and tar outputs write files, not layers.)
+    const leaves = req.outputs.some((o) => o.type !== 'cacheonly' && o.type !== 'local' && o.type !== 'tar')
+      || (req.cacheTo ?? []).some((c) => c.type === 'inline') || Boolean(req.attest?.provenance) || Boolean(req.attest?.sbom);
     for (const [k, part] of parts.entries()) {
       const view = views[k] ?? graph;
-      const assembled = assembleImage(view, solved.results, {
+      const assembled = assembleImage(view, leaves ? await imageResults(view, solved.results, baseLayers, worker.store, req.signal) : solved.results, {
         labels: req.labels, builtAt: times,
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
-      const image = inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? []);
+      const image = await inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? [], remote.blobs, req.signal);
       await putDocument(worker.store, image.configBytes, image.configDescriptor);
       await putDocument(worker.store, image.manifestBytes, image.manifestDescriptor);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
@@ -325,6 +332,20 @@ async function buildLocked(
     if (leaseId) await cache.release(leaseId);
     cache.flush();
   }
+}
+
+/**
+ * The solve's results with the target stage's layers as an image holds them: the layers the build made are kept as
+ * plain tars while it runs and gzipped here, once (worker gzipLayer, the same bytes as before). Only the image's
+ * own layers: a build stage's never leave the build and are never compressed.
+ */
+async function imageResults(view: BuildGraph, results: Record<string, FsState>, baseLayers: ReadonlySet<string>, store: FileContentStore, signal: AbortSignal): Promise<Record<string, FsState>> {
+  const id = view.stages[view.target]?.result;
+  const target = id === undefined ? undefined : results[id];
+  if (id === undefined || target === undefined) return results;
+  const own = target.layers.filter((l) => !baseLayers.has(l.descriptor.digest));
+  const gzipped = new Map((await gzipLayers(store, own, signal)).map((l, i) => [own[i]?.descriptor.digest ?? '', l]));
+  return { ...results, [id]: { ...target, layers: target.layers.map((l) => gzipped.get(l.descriptor.digest) ?? l) } };
 }
 
 /** Writes `--metadata-file` as buildx does (its keys), plus tsbuild's cache and transfer figures. */

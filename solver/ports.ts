@@ -81,7 +81,7 @@ export interface CacheRecord {
   parts: CacheKeyParts;
   created: number;
   lastUsed: number;
-  /** Bytes of the layers this step added (compressed blob sizes); 0 for config-only steps. */
+  /** Bytes of the layers this step added (blob sizes as the store holds them: uncompressed tars for layers this build made, as-pulled for others); 0 for config-only steps. */
   size: number;
 }
 

@@ -55,7 +55,7 @@ export function imageLayers(ref: string, manifest: ImageManifest, config: ImageC
   return manifest.layers.map((descriptor, i) => ({ descriptor, diffId: diffIds[i] ?? descriptor.digest }));
 }
 
-/** Bytes of the layers `fs` adds on top of `parent` (compressed blob sizes). */
+/** Bytes of the layers `fs` adds on top of `parent` (blob sizes as the store holds them: uncompressed for layers a build made). */
 export function addedSize(fs: FsState, parent: FsState | undefined): number {
   return fs.layers.slice(parent?.layers.length ?? 0).reduce((sum, layer) => sum + layer.descriptor.size, 0);
 }

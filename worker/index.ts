@@ -9,6 +9,8 @@ export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.j
 export { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 export { exportLayer } from './layers/diff.js';
 export type { ExportedLayer } from './layers/diff.js';
+export { gzipLayer, gzipLayers, isUncompressedLayer } from './layers/gzip-layer.js';
+export type { LayerBlob } from './layers/gzip-layer.js';
 export { applyLayer } from './layers/apply.js';
 export type { ApplyOptions } from './layers/apply.js';
 export { layerTar } from './layers/layer-tar.js';

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { LayerRef, ProgressSink } from '../../solver/index.js';
-import type { FileContentStore } from '../../worker/index.js';
+import { gzipLayers, type FileContentStore } from '../../worker/index.js';
 import { parseReference, type Descriptor, type Digest, type RegistryClient, type Repository } from '../../registry/index.js';
 import { copy, OciLayoutDir, RepositoryTarget, StoreTarget, type BlobProvider, type CopyOutcomes, type CopyProgress } from '../content/index.js';
 import type { RegistryImageSource } from '../image-source.js';
@@ -15,6 +15,7 @@ import type { LoadedCache } from './remote-cache-set.js';
 export class BlobLocator implements BlobProvider {
   readonly #client: RegistryClient;
   readonly #store: StoreTarget;
+  readonly #contentStore: FileContentStore;
   readonly #caches: readonly LoadedCache[];
   readonly #images: RegistryImageSource;
   readonly #pushed = new Map<Digest, Repository[]>();
@@ -22,6 +23,7 @@ export class BlobLocator implements BlobProvider {
   constructor(client: RegistryClient, store: FileContentStore, caches: readonly LoadedCache[], images: RegistryImageSource) {
     this.#client = client;
     this.#store = new StoreTarget(store, 'cache');
+    this.#contentStore = store;
     this.#caches = caches;
     this.#images = images;
   }
@@ -47,6 +49,14 @@ export class BlobLocator implements BlobProvider {
     const repo = this.repositoriesOf(desc.digest)[0];
     if (repo === undefined) throw new Error(`blob ${desc.digest} is neither in the content store nor in any cache or base image`);
     return new RepositoryTarget(this.#client, repo).fetch(desc, signal);
+  }
+
+  /**
+   * `layers` as they leave the build (a cache export): the uncompressed layers this build made are gzipped, once
+   * (worker gzipLayer remembers the blob), the others are returned as they are.
+   */
+  async outgoing(layers: LayerRef[], signal?: AbortSignal): Promise<LayerRef[]> {
+    return gzipLayers(this.#contentStore, layers, signal);
   }
 
   /** Brings the blobs of `layers` the content store lacks into it. */

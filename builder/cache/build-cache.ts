@@ -8,7 +8,7 @@ import type { OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { BlobLocator } from './blob-locator.js';
 import type { CacheFromSpec, CacheToSpec } from './cache-spec.js';
-import { exportToDir, exportToRegistry, withInlineCache } from './export-cache.js';
+import { exportToDir, exportToRegistry, outgoingExport, withInlineCache } from './export-cache.js';
 import { loadCaches } from './load-cache.js';
 import { RemoteCacheSet } from './remote-cache-set.js';
 
@@ -28,8 +28,8 @@ export async function openRemoteCache(
 }
 
 /** `image` with an inline cache of its own steps when `--cache-to type=inline` asked for one. */
-export function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, solved: SolveResult, cacheTo: CacheToSpec[]): AssembledImage {
-  return cacheTo.some((c) => c.type === 'inline') ? withInlineCache(image, cacheExport(graph, solved, 'min')) : image;
+export async function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, solved: SolveResult, cacheTo: CacheToSpec[], blobs: BlobLocator, signal?: AbortSignal): Promise<AssembledImage> {
+  return cacheTo.some((c) => c.type === 'inline') ? withInlineCache(image, await outgoingExport(cacheExport(graph, solved, 'min'), blobs, signal)) : image;
 }
 
 /**

@@ -20,7 +20,7 @@ export interface ExportContext {
  */
 export async function exportToRegistry(text: string, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
   const ref = parseReference(text);
-  const doc = cacheDocument(exported);
+  const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, ctx.signal));
   const outcomes = await ctx.blobs.ensureAt(ref, doc.layers, ctx.signal);
   await copy(new BytesProvider([{ descriptor: doc.configDescriptor, bytes: doc.configBytes }]), new RepositoryTarget(ctx.client, ref), [doc.configDescriptor], { signal: ctx.signal });
   await ctx.client.putManifest(ref, MediaType.ociManifest, doc.manifestBytes, ctx.signal);
@@ -36,7 +36,7 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
 export async function exportToDir(dest: string, exported: CacheExport, ctx: ExportContext, tag = 'latest'): Promise<CacheDocument> {
   const layout = new OciLayoutDir(dest);
   await checkLayoutDir(layout.dir, '--cache-to type=local');
-  const doc = cacheDocument(exported);
+  const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, ctx.signal));
   await copy(ctx.blobs, layout, doc.layers, { signal: ctx.signal });
   const documents = new BytesProvider([
     { descriptor: doc.configDescriptor, bytes: doc.configBytes }, { descriptor: doc.manifestDescriptor, bytes: doc.manifestBytes },
@@ -53,6 +53,16 @@ export async function exportToDir(dest: string, exported: CacheExport, ctx: Expo
 }
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
+
+/**
+ * `exported` as it leaves the build: the layers this build kept uncompressed are named by their gzip blobs (made
+ * once, BlobLocator.outgoing), so a cache manifest never references a raw tar; diffIds are unchanged.
+ */
+export async function outgoingExport(exported: CacheExport, blobs: BlobLocator, signal?: AbortSignal): Promise<CacheExport> {
+  const records = [];
+  for (const r of exported.records) records.push({ ...r, layers: await blobs.outgoing(r.layers, signal) });
+  return { ...exported, records };
+}
 
 /**
  * `--cache-to type=inline`: the records of the image's own steps (min mode: every layer they name is one of the

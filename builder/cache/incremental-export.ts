@@ -39,16 +39,18 @@ export class IncrementalCacheExport {
       const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);
       const sent = this.#sent.get(spec.ref) ?? new Set<Digest>();
       this.#sent.set(spec.ref, sent);
-      const blobs = layers.map((l) => l.descriptor).filter((d) => !sent.has(d.digest));
-      if (blobs.length === 0) continue;
-      for (const d of blobs) sent.add(d.digest);
+      // Keyed by the layer as the build holds it (uncompressed for its own steps); gzipped in the queue, once.
+      const local = layers.filter((l) => !sent.has(l.descriptor.digest));
+      if (local.length === 0) continue;
+      for (const l of local) sent.add(l.descriptor.digest);
       const repo = parseReference(spec.ref);
       void this.#queue.add(async () => {
         if (this.#ctx.signal?.aborted === true) return;
+        const blobs = (await this.#ctx.blobs.outgoing(local, this.#ctx.signal)).map((l) => l.descriptor);
         await this.#ctx.blobs.ensureAt(repo, blobs, this.#ctx.signal);
       }).catch((err: unknown) => {
         // Not fatal: the final export HEADs every blob again and uploads what is still missing.
-        for (const d of blobs) sent.delete(d.digest);
+        for (const l of local) sent.delete(l.descriptor.digest);
         this.#ctx.note(`cache export to ${spec.ref}: early upload of ${step.vertex.text} failed (${err instanceof Error ? err.message : String(err)}); retrying at the end`);
       });
     }

@@ -5,6 +5,7 @@ import {
   parseImageConfig, parseManifestDocument, parseReference, type Descriptor, type Digest, type Repository,
 } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
+import { gzippedRoot } from '../image/gzip-image.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { StoreTarget, type CopyOutcome } from '../content/index.js';
 import type { PushSource } from '../outputs/push.js';
@@ -53,7 +54,10 @@ async function pushAction(root: Root, ref: string, flags: PushFlags, signal: Abo
   const client = await root.registry();
   const history = await root.history();
   const store = await FileContentStore.open(root.dir);
-  const { root: image, build } = await findImage(root.dir, history, store, flags.imageId);
+  const found = await findImage(root.dir, history, store, flags.imageId);
+  const { build } = found;
+  // A build with no output left its own layers uncompressed in the store: they are gzipped as they leave, once.
+  const image = await gzippedRoot(store, found.root, signal);
   const images = 'images' in image ? [...image.images, ...(image.attestations ?? [])] : [image];
   const candidates = [...flags.mountFrom, ...baseImages(history, build.id), ...build.tags];
   const plan = await planPush(client, ref, images.map((i) => ({ config: i.configDescriptor, layers: i.manifest.layers })), candidates, signal);

@@ -67,8 +67,10 @@ describe('tsbuild push REF (--plan)', function () {
     const first = await push([`${host}/plan/app:1`]);
     expect(first.code, first.stderr).to.equal(0);
     expect(first.stdout).to.match(/the push followed the plan \(0 already there, 1 mounted, 2 uploaded\)/);
-    const manifest = JSON.parse((await inspect('plan/app:1')).stdout) as { config: { digest: string } };
+    const manifest = JSON.parse((await inspect('plan/app:1')).stdout) as { config: { digest: string }; layers: Array<{ mediaType: string }> };
     expect(manifest.config.digest).to.equal((await readFile(join(dir, 'iid'), 'utf8')).trim());
+    // The build had no output, so its COPY layer stayed a plain tar in the store: the push sends it gzipped.
+    expect(manifest.layers.map((l) => l.mediaType)).to.satisfy((types: string[]) => types.length === 2 && types.every((t) => /gzip$/.test(t)));
 
     const again = await push([`${host}/plan/app:1`, '--format', 'json']);
     expect(again.code, again.stderr).to.equal(0);

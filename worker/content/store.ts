@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, type FileHandle, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, isDigest } from '../../registry/oci/index.js';
@@ -64,6 +64,14 @@ export class FileContentStore implements ContentStore {
       throw err;
     });
     return createReadStream('', { fd: fh });
+  }
+
+  /** Opens a blob for positioned reads (the caller closes it). */
+  async openBlob(digest: Digest): Promise<FileHandle> {
+    return open(this.#blobPath(digest), 'r').catch((err: unknown) => {
+      if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
+      throw err;
+    });
   }
 
   /** Reads a small document (manifest, config) whole; refuses blobs over `limit` bytes before reading them. */

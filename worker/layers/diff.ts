@@ -5,22 +5,22 @@ import { MediaType } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { ContentStore } from '../content/content-store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
-import { layerTarSource } from './layer-tar.js';
-import { LAYER_COMPRESSOR, SourceGzip } from './parallel-gzip.js';
+import { layerTar } from './layer-tar.js';
 
 /** A layer written to the content store. */
 export interface ExportedLayer {
-  /** The gzip blob: `application/vnd.oci.image.layer.v1.tar+gzip`. */
+  /**
+   * The uncompressed tar: `application/vnd.oci.image.layer.v1.tar`, digest = diffId. Layers stay plain tars while
+   * the build runs; what leaves the build (an image, a push, a cache export) is gzipped then, once (gzip-layer.ts).
+   */
   descriptor: Descriptor;
   /** sha256 of the uncompressed tar, as the config's rootfs.diff_ids lists it. */
   diffId: Digest;
   /** True when the snapshot changed nothing: callers leave such a layer out of the image. */
   empty: boolean;
-  /** How the blob was compressed (parallel-gzip.ts): the same tar and the same compressor give the same blob. */
-  compressor: string;
 }
 
-/** Diffs committed snapshot `name` against its parent into a gzip layer in `store`. */
+/** Diffs committed snapshot `name` against its parent into an uncompressed layer in `store`. */
 export async function exportLayer(
   snapshotter: OverlaySnapshotter,
   name: string,
@@ -34,18 +34,10 @@ export async function exportLayer(
   const empty = (await readdir(upperDir)).length === 0;
   const ingest = await store.ingest(`layer-${name}-${randomBytes(4).toString('hex')}`);
   try {
-    // Level 1 (STYLE.md §6) on every core; the diffId is hashed in the same pass over the tar. The tar is written
-    // straight into the gzip's blocks, only as fast as the blob is written: the same bytes snapshotter.diff streams,
-    // without a buffer per file or per chunk.
-    const gzip = new SourceGzip(layerTarSource(upperDir, { sourceDateEpoch: options.sourceDateEpoch, lowerDirs }));
-    await pipeline(gzip, ingest, options.signal ? { signal: options.signal } : {});
+    // One pass: the tar is written straight into the store, hashed there (its digest is the diffId), no compression.
+    await pipeline(layerTar(upperDir, { sourceDateEpoch: options.sourceDateEpoch, lowerDirs }), ingest, options.signal ? { signal: options.signal } : {});
     const blob = await ingest.commit();
-    return {
-      descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size },
-      diffId: gzip.diffId(),
-      empty,
-      compressor: LAYER_COMPRESSOR,
-    };
+    return { descriptor: { mediaType: MediaType.ociLayerTar, digest: blob.digest, size: blob.size }, diffId: blob.digest, empty };
   } catch (err) {
     await ingest.abort();
     throw err;

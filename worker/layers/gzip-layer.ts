@@ -1,0 +1,75 @@
+import type { FileHandle } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import { MediaType } from '../../registry/oci/index.js';
+import type { Descriptor, Digest } from '../../registry/oci/index.js';
+import type { FileContentStore } from '../content/store.js';
+import { LAYER_COMPRESSOR, SourceGzip, type BlockSource } from './parallel-gzip.js';
+
+/** A layer as a filesystem lists it: its blob and the sha256 of its uncompressed tar. */
+export interface LayerBlob { descriptor: Descriptor; diffId: Digest }
+
+/** The variant name (store.ts `variant`) under which a layer's gzip blob is remembered. */
+const GZIP_VARIANT = `gzip:${LAYER_COMPRESSOR}`;
+
+/** True for a layer stored as a plain tar: what exportLayer writes for the steps of a build (diff.ts). */
+export function isUncompressedLayer(desc: Descriptor): boolean {
+  return desc.mediaType === MediaType.ociLayerTar;
+}
+
+/**
+ * The gzip blob of an uncompressed layer, made once with the build's own compressor (parallel-gzip.ts, level 1 on
+ * every core) and remembered in the store's variants: layers stay plain tars while the build runs and are
+ * compressed only when they leave it (an image, a push, a cache export), giving the same bytes as when every step
+ * gzipped its layer. Any other layer is returned as it is.
+ */
+export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signal?: AbortSignal): Promise<LayerBlob> {
+  if (!isUncompressedLayer(layer.descriptor)) return layer;
+  const source = layer.descriptor.digest;
+  const annotations = layer.descriptor.annotations ? { annotations: layer.descriptor.annotations } : {};
+  const known = await store.variant(source, GZIP_VARIANT);
+  if (known !== undefined) return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: known.digest, size: known.size, ...annotations }, diffId: layer.diffId };
+  const fh = await store.openBlob(source);
+  const ingest = await store.ingest(`gzip-${source}`);
+  try {
+    const gzip = new SourceGzip(fileSource(fh));
+    await pipeline(gzip, ingest, signal ? { signal } : {});
+    if (gzip.diffId() !== layer.diffId) throw new Error(`layer ${source} does not hash to its diffId ${layer.diffId}`);
+    const blob = await ingest.commit();
+    await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
+    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: layer.diffId };
+  } catch (err) {
+    await ingest.abort();
+    throw err;
+  } finally {
+    await fh.close().catch(() => undefined);
+  }
+}
+
+/** gzipLayer over a list, each distinct layer once, in order. */
+export async function gzipLayers(store: FileContentStore, layers: readonly LayerBlob[], signal?: AbortSignal): Promise<LayerBlob[]> {
+  const done = new Map<string, Promise<LayerBlob>>();
+  return Promise.all(layers.map((l) => {
+    let p = done.get(l.descriptor.digest);
+    if (p === undefined) { p = gzipLayer(store, l, signal); done.set(l.descriptor.digest, p); }
+    return p;
+  }));
+}
+
+// Fills whole blocks from the file (SourceGzip cuts its blocks where each fill ends: full blocks give the same
+// bytes as the layer tar's own source did).
+function fileSource(fh: FileHandle): BlockSource {
+  let position = 0;
+  return {
+    async fill(buf: Buffer): Promise<number> {
+      let at = 0;
+      while (at < buf.length) {
+        const { bytesRead } = await fh.read(buf, at, buf.length - at, position);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+        position += bytesRead;
+      }
+      return at;
+    },
+    close(): void { /* closed by gzipLayer */ },
+  };
+}
