@@ -12,7 +12,7 @@ import { PathFilter } from './filters.js';
 import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
-import { walkTree } from './walk.js';
+import { walkTree, type StatMemo } from './walk.js';
 
 /**
  * An incremental COPY (worker/linux-worker.ts decides when one may be): regular files the last result of the same COPY
@@ -99,7 +99,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
         continue;
       }
     }
-    await copyItem(item, source.path, op, destIsDir, writer, { ignore, exclude }, signal);
+    await copyItem(item, source.path, op, destIsDir, writer, { ignore, exclude }, signal, source.memo);
   }
   // Also waits for every write: a record of a copy that wrote anything through a symlink is not kept (the path an
   // entry was sent with is then not where it is).
@@ -109,11 +109,12 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   return { written: counts.crossed === 0 ? writer.written : undefined };
 }
 
-async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal): Promise<void> {
+// `memo`: the build's listing of its context (walk.ts StatMemo), which the COPY's content key has already taken.
+async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal, memo: StatMemo | undefined): Promise<void> {
   if (item.stat.isDirectory()) {
     const destDir = op.parents ? path.posix.join(op.dest, item.keep) : op.dest;
     writer.dirTarget(destDir, item.stat);
-    for await (const entry of walkTree(item.abs, item.rel, filters, signal)) {
+    for (const entry of walkTree(item.abs, item.rel, filters, signal, memo)) {
       await writer.put(path.posix.join(destDir, entry.rel), entry.abs, sourceRelative(sourceRoot, entry.abs), entry.stat);
     }
     return;
