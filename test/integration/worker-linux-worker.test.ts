@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Readable } from 'node:stream';
-import { createGunzip, gzipSync } from 'node:zlib';
+import { gzipSync } from 'node:zlib';
 import tar from 'tar-stream';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
 import type { ImageConfig, ImageManifest } from '../../registry/oci/index.js';
