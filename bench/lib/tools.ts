@@ -41,6 +41,13 @@ export class Tsbuild {
     return run;
   }
 
+  /** `tsbuild push --root ROOT --progress plain ARGS REF`: pushes an image built earlier in ROOT. */
+  async push(root: string, ref: string, args: string[] = []): Promise<CommandRun> {
+    const run = await this.#measured([this.bin, 'push', '--root', root, ...args, '--progress', 'plain', ref], {});
+    this.last = run;
+    return run;
+  }
+
   /** Runs through GNU time for the peak RSS (bin/tsbuild execs node, so it is node's); adds ~1 ms to the wall time. */
   async #measured(argv: string[], env: NodeJS.ProcessEnv): Promise<CommandRun> {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-bench-rss-'));

@@ -63,7 +63,7 @@ export class FileContentStore implements ContentStore {
       if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
       throw err;
     });
-    return createReadStream('', { fd: fh });
+    return createReadStream('', { fd: fh, highWaterMark: 256 << 10 });
   }
 
   /** Opens a blob for positioned reads (the caller closes it). */
