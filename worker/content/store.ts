@@ -63,6 +63,8 @@ export class FileContentStore implements ContentStore {
       if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
       throw err;
     });
+    // 256 KiB chunks: at the default 64 KiB, a 200 MB push spent ~0.36 s of main-thread CPU in per-chunk reads and
+    // socket writes (profile of `tsbuild push`); 1 MiB saved little more and held ~25 MiB more in flight.
     return createReadStream('', { fd: fh, highWaterMark: 256 << 10 });
   }
 
