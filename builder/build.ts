@@ -21,6 +21,7 @@ import { assembleImage, type AssembledImage } from './image/assemble.js';
 import type { Root } from './commands/root.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
+import { prefetchBaseImages } from './base-prefetch.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
@@ -188,6 +189,8 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
+  // The FROM tags' manifest requests go out now and run beside the lock, the root's opening and the compile.
+  prefetchBaseImages(await root.registry(), dockerfile.text, req.namedContexts, req.signal);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
   // Held until the root is closed, after the build's reports too.
