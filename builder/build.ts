@@ -192,7 +192,9 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
   // The FROM tags' manifest requests go out now and run beside the lock, the root's opening and the compile.
-  prefetchBaseImages(await root.registry(), dockerfile.text, req.namedContexts, req.signal);
+  prefetchBaseImages(await root.registry(), dockerfile.text, {
+    ...(req.namedContexts ? { namedContexts: req.namedContexts } : {}), ...(req.target ? { target: req.target } : {}),
+  }, req.signal);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
   // Held until the root is closed, after the build's reports too.
