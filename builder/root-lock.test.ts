@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +34,13 @@ describe('lockRoot', () => {
     expect(await within(build, 150)).to.equal('pending');
     if (held !== 'pending') await held.release();
     await (await build).release();
+  });
+
+  it('refuses a lock.db that is no database with STORE_LOCKED and a hint, without waiting', async () => {
+    await writeFile(join(dir, 'lock.db'), 'not a database, but long enough to have a header of a hundred bytes or so. '.repeat(3));
+    const err: unknown = await lockRoot(dir, 'shared').then(() => undefined, (e: unknown) => e);
+    expect(err).to.have.property('code', 'STORE_LOCKED');
+    expect(err).to.have.property('hint').that.contains('lock.db');
   });
 
   it('is released when the process holding it is killed', async () => {

@@ -43,7 +43,8 @@ export async function lockRoot(root: string, mode: 'shared' | 'exclusive', onWai
     } catch (err) {
       if (!isBusy(err)) {
         db.close();
-        throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`, 'check that the state root is writable', { cause: err });
+        throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`,
+          `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
       }
     }
     if (!noted && Date.now() - started >= NOTE_AFTER_MS) {
