@@ -21,6 +21,7 @@ import { assembleImage, type AssembledImage } from './image/assemble.js';
 import type { Root } from './commands/root.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
+import { prefetchBaseImages } from './base-prefetch.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
@@ -129,6 +130,8 @@ export interface BuildOutcome {
   attestations?: ReportAttestation[];
   /** The image or index as the outputs wrote it (see Pushed.written); `digest` is its digest when present. */
   written?: { descriptor: Descriptor; configDigest?: Digest };
+  /** The build record as the history stored it (redacted), once the build has recorded it. */
+  storedRecord?: KeyedBuildRecord;
 }
 
 /** The platform of this host, as images name it. */
@@ -188,6 +191,10 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
+  // The FROM tags' manifest requests go out now and run beside the lock, the root's opening and the compile.
+  prefetchBaseImages(await root.registry(), dockerfile.text, {
+    ...(req.namedContexts ? { namedContexts: req.namedContexts } : {}), ...(req.target ? { target: req.target } : {}),
+  }, req.signal);
 
   // Shared with other builds, exclusive of prune: see root-lock.ts.
   // Held until the root is closed, after the build's reports too.
@@ -240,6 +247,7 @@ async function buildLocked(
   const context: ContextSource = { kind: 'context', dir: contextDir, excludes };
   let recorder: StepRecorder | undefined;
   let exporter: IncrementalCacheExport | undefined;
+  let outcome: BuildOutcome | undefined;
   try {
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
@@ -310,12 +318,13 @@ async function buildLocked(
     const digest = out.written?.descriptor.digest ?? (index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest);
     record.status = 'succeeded';
     record.resultDigest = digest;
-    return {
+    outcome = {
       buildId, image: first.image, ...(index ? { index } : {}), digest,
       imageId: out.written ? (out.written.configDigest ?? digest) : index ? digest : first.image.configDescriptor.digest,
       records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames, ...(out.written ? { written: out.written } : {}),
       ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}),
     };
+    return outcome;
   } catch (err) {
     record.status = req.signal.aborted ? 'cancelled' : 'failed';
     record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
@@ -328,7 +337,9 @@ async function buildLocked(
     record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current: record })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
-    history.recordBuild(redactRecord(record));   // the history may be shown, reported or attached: no secret-named arg values
+    const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
+    history.recordBuild(stored);
+    if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
     if (leaseId) await cache.release(leaseId);
     cache.flush();
   }

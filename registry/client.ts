@@ -47,6 +47,8 @@ export class RegistryClient {
   readonly #upload: UploadOptions;
   readonly #onRetry: ((event: RetryEvent) => void) | undefined;
   readonly #downMirrors = new Set<string>();
+  /** Tag manifests asked for ahead of their resolveImage (prefetchTag), by formatted reference; each is taken once. */
+  readonly #prefetched = new Map<string, Promise<FetchedManifest>>();
 
   constructor(options: RegistryClientOptions = {}) {
     this.#transport = new Transport(options);
@@ -85,7 +87,8 @@ export class RegistryClient {
    */
   async resolveImage(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal, local?: LocalDocuments): Promise<ResolvedImage> {
     const name = formatReference(ref);
-    const top = (ref.digest !== undefined ? await localManifest(local, { digest: ref.digest }, name) : undefined) ?? await this.getManifest(ref, undefined, signal);
+    const top = (ref.digest !== undefined ? await localManifest(local, { digest: ref.digest }, name) : undefined)
+      ?? await (this.#takePrefetched(ref) ?? this.getManifest(ref, undefined, signal));
     let fetched = top;
     let selected: Descriptor | undefined;
     if (top.document.kind === 'index') {
@@ -104,6 +107,32 @@ export class RegistryClient {
     }
     const resolvedPlatform: Platform = selected?.platform ?? { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
     return { ref: name, descriptor: fetched.descriptor, manifest, config, platform: resolvedPlatform };
+  }
+
+  /**
+   * Starts the manifest GET of a tag reference now, so that its round trip (and the registry's token dance) runs
+   * beside whatever the caller does next: a build asks for its FROM tags while it reads the Dockerfile, opens its root
+   * and compiles. The next resolveImage of the same reference takes this answer instead of sending its own request;
+   * it is the one request for the tag (a tag is still asked of the registry on every build). A failure is kept for
+   * that resolveImage to throw, and is silent when nothing asks (a stage the build never needs). References with a
+   * digest need no request and are ignored.
+   */
+  prefetchTag(ref: Reference, signal?: AbortSignal): void {
+    if (ref.digest !== undefined) return;
+    const key = formatReference(ref);
+    if (this.#prefetched.has(key)) return;
+    const fetched = this.getManifest(ref, undefined, signal);
+    fetched.catch(() => undefined);   // handled where it is taken; unhandled when never taken would crash the CLI
+    this.#prefetched.set(key, fetched);
+  }
+
+  /** A prefetched answer for `ref`, once. */
+  #takePrefetched(ref: Reference): Promise<FetchedManifest> | undefined {
+    if (ref.digest !== undefined) return undefined;
+    const key = formatReference(ref);
+    const fetched = this.#prefetched.get(key);
+    this.#prefetched.delete(key);
+    return fetched;
   }
 
   /**

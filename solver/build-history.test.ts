@@ -61,6 +61,13 @@ describe('BuildHistory', () => {
     expect(index.buildIdsOf('/a/Dockerfile', 2)).to.deep.equal(['b3', 'b2']);
     expect(index.buildIdsOf('/b/Dockerfile', 10)).to.deep.equal(['b1']);
     expect(index.buildIdsOf('/c/Dockerfile', 10)).to.deep.equal([]);
+    expect(index.buildsOf('/a/Dockerfile', 2).map((r) => r.id)).to.deep.equal(['b3', 'b2']);
+    expect(index.buildsOf('/a/Dockerfile', 10)[2]).to.deep.equal(of('b0', 0, '/a/Dockerfile'));
+    // Answered from the index, not by reading every build's summary.
+    const db2 = new DatabaseSync(join(root, 'cache.db'));
+    const plan = db2.prepare(`EXPLAIN QUERY PLAN SELECT record FROM builds WHERE COALESCE(json_extract(summary, '$.dockerfile'), json_extract(record, '$.dockerfile')) = ? ORDER BY started DESC LIMIT ?`).all('/a/Dockerfile', 2);
+    db2.close();
+    expect(plan.map((row) => String(row['detail'])).join('\n')).to.match(/USING INDEX builds_dockerfile/);
   });
 
   it('refuses a cache.db of another schema version, naming both, and leaves it alone', () => {

@@ -21,6 +21,7 @@ export class BuildHistory {
   static open(root: string, opts: { busyTimeoutMs?: number } = {}): BuildHistory {
     const db = openCacheDb(root, opts.busyTimeoutMs);
     addSummaryColumn(db);
+    addDockerfileIndex(db);
     return new BuildHistory(db);
   }
 
@@ -64,10 +65,21 @@ export class BuildHistory {
    */
   buildIdsOf(dockerfile: string, limit: number): string[] {
     return this.#db
-      .prepare(`SELECT id FROM builds WHERE COALESCE(json_extract(summary, '$.dockerfile'), json_extract(record, '$.dockerfile')) = ?
-        ORDER BY started DESC LIMIT ?`)
+      .prepare(`SELECT id FROM builds WHERE ${DOCKERFILE_OF} = ? ORDER BY started DESC LIMIT ?`)
       .all(dockerfile, limit)
       .map((row) => str(row, 'id'));
+  }
+
+  /**
+   * The newest `limit` builds of the Dockerfile at `dockerfile` with their step records, newest first: buildIdsOf and
+   * getBuild in one query, which the builds_dockerfile index answers without reading every build's summary (every
+   * build's context report asks for its Dockerfile's last 30).
+   */
+  buildsOf(dockerfile: string, limit: number): BuildRecord[] {
+    return this.#db
+      .prepare(`SELECT record FROM builds WHERE ${DOCKERFILE_OF} = ? ORDER BY started DESC LIMIT ?`)
+      .all(dockerfile, limit)
+      .map((row) => parseBuildRecord(str(row, 'record')));
   }
 
   /** One build with its step records; a unique prefix of the id is enough. */
@@ -103,6 +115,17 @@ function addSummaryColumn(db: DatabaseSync): void {
   } catch (err) {
     if (!/duplicate column/i.test(String(err))) throw err;
   }
+}
+
+/** A build's Dockerfile, from the small summary (the whole record only for builds recorded before it existed). */
+const DOCKERFILE_OF = "COALESCE(json_extract(summary, '$.dockerfile'), json_extract(record, '$.dockerfile'))";
+
+/**
+ * Indexes builds by Dockerfile and start (the expression exactly as the queries write it, or SQLite would not use
+ * it). Made once per history, in the open that finds it missing; IF NOT EXISTS is a read when it is there.
+ */
+function addDockerfileIndex(db: DatabaseSync): void {
+  db.exec(`CREATE INDEX IF NOT EXISTS builds_dockerfile ON builds (${DOCKERFILE_OF}, started)`);
 }
 
 function escapeLike(text: string): string {

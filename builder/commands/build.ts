@@ -167,7 +167,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       }
       progress.close();
       // The build's one report: written to --report, the job summary, the attached referrer and the terminal.
-      const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } });
+      const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } }, outcome.storedRecord);
       if (flags.report) await writeReportFiles(report, flags.report);
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);

@@ -187,7 +187,12 @@ function suggestionsOf(sent: ContextFile[], readers: Map<string, ContextCopy[]>)
 /** Per file, how many times its digest changed from one recorded build to the next, most first. */
 function churnOf(history: ContextSnapshot[]): FileChurn[] {
   const changes = new Map<string, number>();
+  // Most neighbouring builds read the same files (a rebuild with nothing changed): equal JSON text is the same map,
+  // compared natively instead of entry by entry in code that runs once per process (interpreted, ~5 ms for 30 builds
+  // of 250 files). Unequal text, also for a mere change of key order, takes the comparison below.
+  const texts = history.map((h) => JSON.stringify(h.files));
   for (let i = 1; i < history.length; i++) {
+    if (texts[i] === texts[i - 1]) continue;
     const before = history[i - 1]?.files ?? {};
     const now = history[i]?.files ?? {};
     // Each side once (no Set of their union per pair of builds); own keys only, so a file named "constructor" counts.

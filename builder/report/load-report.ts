@@ -21,9 +21,12 @@ export async function readDockerfileText(record: BuildRecord): Promise<string | 
   return record.dockerfile === undefined ? undefined : readFile(record.dockerfile, 'utf8').catch(() => undefined);
 }
 
-/** The report of a recorded build, read from the history in `root`. */
-export async function loadReport(root: HistorySource, buildId?: string, extra: Omit<ReportInput, 'record'> = {}): Promise<Report> {
-  const record = await readBuildRecord(root, buildId);
+/**
+ * The report of a recorded build, read from the history in `root`; `recorded` is that record when the caller holds
+ * it already (the build that just stored it), and is then not read back.
+ */
+export async function loadReport(root: HistorySource, buildId?: string, extra: Omit<ReportInput, 'record'> = {}, recorded?: BuildRecord): Promise<Report> {
+  const record = recorded !== undefined && (buildId === undefined || recorded.id === buildId) ? recorded : await readBuildRecord(root, buildId);
   const dockerfileText = extra.dockerfileText ?? await readDockerfileText(record);
   return buildReport({ ...extra, record, ...(dockerfileText !== undefined ? { dockerfileText } : {}) });
 }

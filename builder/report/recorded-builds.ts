@@ -7,5 +7,5 @@ import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 export function recordedBuilds(index: BuildHistory, dockerfile: string | undefined, limit: number): BuildRecord[] {
   const file = dockerfile ?? index.listBuilds(1)[0]?.dockerfile;
   if (file === undefined) return [];
-  return index.buildIdsOf(file, limit).map((id) => index.getBuild(id)).filter((r): r is BuildRecord => r !== undefined).reverse();
+  return index.buildsOf(file, limit).reverse();
 }

@@ -36,6 +36,14 @@ describe('redaction of secret-named build args', () => {
     expect(JSON.stringify(r)).to.not.contain('s3cr3t');
   });
 
+  it('hands back its own copy as it is (a stored record, then reported), and still redacts any other object', () => {
+    const r = redactRecord(input.record);
+    expect(redactRecord(r)).to.equal(r);
+    const copy = structuredClone(input.record);
+    expect(redactRecord(copy)).to.not.equal(copy);
+    expect(JSON.stringify(redactRecord(copy))).to.not.contain('s3cr3t');
+  });
+
   it('leaves the record it was given untouched', () => {
     redactRecord(input.record);
     expect(input.record.args['GITHUB_TOKEN']).to.equal(SECRET);

@@ -15,6 +15,7 @@ export interface WithArgs { args: Record<string, string> }
  * of 4 characters or more — wherever else they appear as text (an ENV set from the arg, an error message).
  */
 export function redactRecord<T extends WithArgs>(record: T): T {
+  if (redacted.has(record)) return record;   // made here, in this process: redacting it again changes nothing
   // A value that is already a digest (cache key parts since recipe v2: solver/secret-parts.ts) is no secret to cut
   // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
   const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
@@ -26,8 +27,16 @@ export function redactRecord<T extends WithArgs>(record: T): T {
   if (Array.isArray(vertices)) {
     for (const v of vertices as { reasons?: MissReason[] }[]) if (Array.isArray(v.reasons)) v.reasons = v.reasons.map(redactReason);
   }
+  redacted.add(copy);
   return copy;
 }
+
+/**
+ * The copies redactRecord made: a build's record is redacted to be stored, and its report (built from the same
+ * object, buildReport) would redact it again, a deep copy of the whole record (~40 KB) for nothing. Only objects
+ * made here are skipped, and nothing writes into them afterwards (the builder stores and reports them as they are).
+ */
+const redacted = new WeakSet<object>();
 
 /** A miss reason with the values of secret-named build args and ENV variables replaced by `<redacted>`. */
 export function redactReason(reason: MissReason): MissReason {

@@ -106,10 +106,14 @@ describe('multi-stage builds with RUN', function () {
       const meta = join(dir, 'nocache-meta.json');
       const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--metadata-file', meta, ...extra, '-o', `type=local,dest=${join(dir, 'nocache-out')}`, ctx]);
       expect(r.code, r.stderr).to.equal(0);
-      return { stderr: r.stderr, cache: (JSON.parse(await readFile(meta, 'utf8')) as { 'tsbuild.cache': { steps: number; cached: number } })['tsbuild.cache'] };
+      const m = JSON.parse(await readFile(meta, 'utf8')) as { 'tsbuild.cache': { steps: number; cached: number }; 'tsbuild.transfer': { requests: Record<string, number> } };
+      return { stderr: r.stderr, cache: m['tsbuild.cache'], requests: m['tsbuild.transfer'].requests };
     };
     await build([]);
-    expect((await build([])).cache.cached).to.equal(5);
+    const again = await build([]);
+    expect(again.cache.cached).to.equal(5);
+    // The tag both stages start FROM is asked once (sent ahead of the compile, which takes that answer), nothing else.
+    expect(Object.entries(again.requests).filter(([, n]) => n > 0)).to.deep.equal([['manifest-get', 1]]);
     const forced = await build(['--no-cache']);
     // Both stages start FROM the same image: that is one step, shared, so only four steps can run.
     expect(forced.stderr.match(/MISS --no-cache/g)).to.have.length(4);

@@ -174,6 +174,24 @@ describe('registry client against a real docker-registry (plain HTTP)', function
     expect(err.code).to.equal('DIGEST_MISMATCH');
   });
 
+  it('answers a resolve from a prefetched tag with that one request; a second resolve asks again; a failed prefetch fails its resolve', async () => {
+    const multi = parseReference(`${registry.host}/busybox:multi`);
+    const amd64 = { os: 'linux', architecture: 'amd64' };
+    client.prefetchTag(multi);
+    client.prefetchTag(multi);   // already in flight: no second request
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(client.metrics.requests['manifest-get']).to.equal(1);
+    const image = await client.resolveImage(multi, amd64);
+    expect(image.config.architecture).to.equal('amd64');
+    expect(client.metrics.requests['manifest-get']).to.equal(2);   // the tag (prefetched), then the platform manifest
+    await client.resolveImage(multi, amd64);
+    expect(client.metrics.requests['manifest-get']).to.equal(4);   // taken once: a later resolve asks the tag again
+    const missing = parseReference(`${registry.host}/busybox:nope`);
+    client.prefetchTag(missing);
+    client.prefetchTag(parseReference(`${registry.host}/nope:never-resolved`));   // fails unheard: nobody takes it
+    expect((await caught(client.resolveImage(missing, amd64))).code).to.equal('IMAGE_NOT_FOUND');
+  });
+
   it('reports an unknown repository or tag as IMAGE_NOT_FOUND with a hint', async () => {
     for (const text of [`${registry.host}/nope:latest`, `${registry.host}/busybox:nope`, `${registry.host}/busybox@sha256:${'0'.repeat(64)}`]) {
       const err = await caught(client.resolve(parseReference(text)));
