@@ -203,6 +203,7 @@ export class LinuxWorker implements Worker {
     this.#networks.close();
     this.#cgroups.close();
     this.#hashes.close();
+    this.#store.close();
     this.#snapshots.close();
   }
 

@@ -34,7 +34,7 @@ export class FileContentStore implements ContentStore {
   readonly #ingestDir: string;
   readonly #variantDir: string;
   readonly #hooks: TestHooks;
-  readonly #lazy: LazyBlobs;
+  readonly #lazy: LazyBlobs & { close(): void };
   /** Lazy blobs being written into the blob dir by this process: a second reader waits for the first. */
   readonly #materializing = new Map<Digest, Promise<void>>();
 
@@ -149,6 +149,11 @@ export class FileContentStore implements ContentStore {
       await ingest.abort();
       throw err;
     }
+  }
+
+  /** Releases the snapshot database lazy blobs are looked up in (opened on the first lookup; reopened if used again). */
+  close(): void {
+    this.#lazy.close();
   }
 
   /** Removes a blob; missing blobs are ignored. */
