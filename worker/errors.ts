@@ -22,3 +22,15 @@ export class ContentDigestError extends TsbuildError {
       'the blob was corrupted in transit or the source served wrong data; retry the pull');
   }
 }
+
+/**
+ * A blob asked for that the content store neither holds nor can make: pruned, or a lazy layer whose snapshot was
+ * removed (a build with no output keeps its own layers only in their snapshots, as build cache).
+ */
+export class MissingBlobError extends TsbuildError {
+  readonly code = 'IMAGE_NOT_FOUND';
+  constructor(readonly digest: Digest) {
+    super(`blob ${digest} is not in the content store, and no snapshot holds it any more`,
+      'it was pruned (with the build cache that held it): build the image again');
+  }
+}

@@ -18,7 +18,7 @@ export type { LayerTarOptions } from './layers/layer-tar.js';
 export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
-export { ContentDigestError, LayerError } from './errors.js';
+export { ContentDigestError, LayerError, MissingBlobError } from './errors.js';
 export { StatMemo, statMemoFor } from './fileops/index.js';
 export type { DirListing } from './fileops/index.js';
 export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';

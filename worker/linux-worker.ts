@@ -43,7 +43,8 @@ export interface LinuxWorkerOptions {
 
 /**
  * Runs build steps on this Linux host: overlay snapshots for filesystems, the native helper for RUN, fileops for
- * COPY, and a layer in the content store for every step that changed something.
+ * COPY, and a layer for every step that changed something: measured and recorded on its snapshot, its bytes made
+ * only when something needs them (layers/diff.ts).
  */
 export class LinuxWorker implements Worker {
   readonly #root: string;
@@ -186,7 +187,12 @@ export class LinuxWorker implements Worker {
     return this.#snapshots.stat(name)?.kind === 'committed';
   }
 
-  /** Drops a committed snapshot the builder no longer needs (its layers stay in the content store). */
+  /**
+   * Drops a committed snapshot the builder no longer needs. Its own layer, when lazy (never written: layers/diff.ts),
+   * goes with it, as BuildKit's does with its snapshot: a pruned step is build cache, and an image that was never
+   * exported (no output) and is pushed later must be built again (the content store says so: MissingBlobError).
+   * Blobs that left the build (gzip layers of outputs, pushes, cache exports) stay in the content store.
+   */
   async removeSnapshot(name: string): Promise<void> {
     await this.#snapshots.remove(name);
   }
@@ -197,6 +203,7 @@ export class LinuxWorker implements Worker {
     this.#networks.close();
     this.#cgroups.close();
     this.#hashes.close();
+    this.#store.close();
     this.#snapshots.close();
   }
 
@@ -233,11 +240,13 @@ export class LinuxWorker implements Worker {
     let committed = false;
     try {
       await change(key);
-        signal.throwIfAborted();
+      signal.throwIfAborted();
       await this.#snapshots.commit(name, key);
-        committed = true;
-      const layer = await exportLayer(this.#snapshots, name, this.#store, { sourceDateEpoch: this.#sourceDateEpoch, signal });
-        if (layer.empty) {
+      committed = true;
+      // The layer is measured and recorded on the snapshot, not written (a lazy layer, layers/diff.ts): the content
+      // store makes its bytes from the snapshot when an output, a push or a cache export asks for them.
+      const layer = await exportLayer(this.#snapshots, name, { sourceDateEpoch: this.#sourceDateEpoch, signal });
+      if (layer.empty) {
         await this.#snapshots.remove(name);
         return parent;
       }

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import {
   checkBlobs, cmdline, descendants, killNode, mountsMentioning, startSlowProxy, startTsbuild, storeProblems, treeOf, waitFor,
@@ -112,11 +113,20 @@ describe('robustness: kill -9 at any moment, then a correct rebuild', function (
   it('recovers from a kill while a 200 MB layer is exported', async () => {
     const root = newRoot();
     const build = startTsbuild(buildArgs(root, `big-${registry.host}.Dockerfile`, join(dir, 'export-out')));
-    const ingest = join(root, 'content', 'ingest');
-    const bigIngest = (): boolean => existsSync(ingest) && readdirSync(ingest).some((d) => {
-      try { return statSync(join(ingest, d, 'data')).size > 20 * 1024 * 1024; } catch { return false; }
-    });
-    await waitFor('the big layer export to be under way', bigIngest, 180_000);
+    // A step's layer is measured (hashed) from its committed snapshot and recorded on it, not written (lazy layers,
+    // worker/layers/diff.ts): the export is under way once the RUN's snapshot, 200 MB file whole, is committed.
+    const snapshots = join(root, 'snapshots');
+    const bigCommitted = (): boolean => {
+      if (!existsSync(join(snapshots, 'metadata.db'))) return false;
+      const db = new DatabaseSync(join(snapshots, 'metadata.db'), { readOnly: true });
+      try {
+        const ids = db.prepare("SELECT id FROM snapshots WHERE kind = 'committed'").all().map((r) => String(r['id']));
+        return ids.some((id) => { try { return statSync(join(snapshots, id, 'fs', 'big')).size === 200 << 20; } catch { return false; } });
+      } finally {
+        db.close();
+      }
+    };
+    await waitFor('the big layer export to be under way', bigCommitted, 180_000);
     await killAndCheck(build, root);
     await rebuild(root, 'big', `big-${registry.host}.Dockerfile`);
   });

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -105,18 +105,26 @@ describe('layer diff and apply', () => {
   it('writes the same layer digest for the same tree twice, and a clamped mtime with SOURCE_DATE_EPOCH', async () => {
     await richTree();
     const store = await FileContentStore.open(root);
-    const a = await exportLayer(snap, 'top', store, { sourceDateEpoch: 1_700_000_000 });
+    const a = await exportLayer(snap, 'top', { sourceDateEpoch: 1_700_000_000 });
     await applyAs('copy', 'base', await toBuffer(await snap.diff('top')));
-    const b = await exportLayer(snap, 'copy', store, { sourceDateEpoch: 1_700_000_000 });
+    const b = await exportLayer(snap, 'copy', { sourceDateEpoch: 1_700_000_000 });
     expect(b.descriptor).to.deep.equal(a.descriptor);
     expect(b.diffId).to.equal(a.diffId);
     expect(a.descriptor.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar');
     expect(a.descriptor.digest).to.equal(a.diffId);
     expect(a.empty).to.equal(false);
+    // Lazy: measured, not written. The digest and size are those of the snapshot's tar, which the store answers for.
+    const tarBytes = await toBuffer(await snap.diff('top', { sourceDateEpoch: 1_700_000_000 }));
+    expect(a.diffId).to.equal(sha256(tarBytes));
+    expect(a.descriptor.size).to.equal(tarBytes.length);
+    expect(await readdir(join(root, 'content', 'blobs', 'sha256'))).to.deep.equal([]);
+    expect(await store.info(a.diffId)).to.deep.equal({ mediaType: 'application/octet-stream', digest: a.diffId, size: tarBytes.length });
     // Gzipped when it leaves the build: the build's compressor (the same bytes ParallelGzip makes of the tar), once.
     const gz = await gzipLayer(store, a);
     expect(gz.descriptor.mediaType).to.equal('application/vnd.oci.image.layer.v1.tar+gzip');
     expect(gz.diffId).to.equal(a.diffId);
+    // Gzipped straight from the snapshot: the store holds the gzip blob only.
+    expect(await readdir(join(root, 'content', 'blobs', 'sha256'))).to.deep.equal([gz.descriptor.digest.slice(7)]);
     const reference = await toBuffer((await store.read(a.descriptor.digest)).pipe(new ParallelGzip()));
     expect(gz.descriptor.digest).to.equal(sha256(reference));
     expect(gz.descriptor.size).to.equal(reference.length);
@@ -136,8 +144,38 @@ describe('layer diff and apply', () => {
   it('reports an empty diff for a snapshot that changed nothing', async () => {
     await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
     await layer('same', 'base', async () => undefined);
+    expect((await exportLayer(snap, 'same')).empty).to.equal(true);
+  });
+
+  it('refuses to make a lazy layer from a snapshot changed after its commit, with INVALID_LAYER naming the layer and the snapshot', async () => {
+    await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'AAAA'); await writeFile(join(d, 'b'), 'BBBB'); });
     const store = await FileContentStore.open(root);
-    expect((await exportLayer(snap, 'same', store)).empty).to.equal(true);
+    const a = await exportLayer(snap, 'base');
+    const [upper] = snap.lowerDirs('base');
+    await writeFile(join(upper ?? '', 'a'), 'XXXX');   // same size: only the digest can tell
+    for (const attempt of [() => gzipLayer(store, a), () => store.read(a.diffId)]) {
+      const err = await attempt().then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_LAYER');
+      expect(String((err as Error).message)).to.include(a.diffId).and.to.include('snapshot base');
+    }
+    await writeFile(join(upper ?? '', 'b'), 'longer now');   // a different size fails as clearly
+    expect(await store.read(a.diffId).then(() => undefined, (e: unknown) => e)).to.have.property('code', 'INVALID_LAYER');
+    expect(await readdir(join(root, 'content', 'blobs', 'sha256'))).to.deep.equal([]);
+  });
+
+  it('forgets a lazy layer with its snapshot: has() is false and a read fails with IMAGE_NOT_FOUND saying to rebuild', async () => {
+    await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    const store = await FileContentStore.open(root);
+    const a = await exportLayer(snap, 'base');
+    expect(await store.has(a.diffId)).to.equal(true);
+    await snap.remove('base');
+    expect(await store.has(a.diffId)).to.equal(false);
+    for (const attempt of [() => gzipLayer(store, a), () => store.read(a.diffId)]) {
+      const err = await attempt().then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'IMAGE_NOT_FOUND');
+      expect(String((err as Error).message)).to.include(a.diffId);
+      expect(err).to.have.property('hint').that.includes('build the image again');
+    }
   });
 
   it('applies gzip and zstd compressed layers to the same diffId as the plain tar', async () => {

@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
+import type { BlockSource } from '../layers/parallel-gzip.js';
 
 /**
  * Content-addressed blob storage. Nothing is visible until `commit` has verified it: a blob in the store is always
@@ -19,3 +20,18 @@ export interface Ingest extends Writable {
   commit(): Promise<Descriptor>;
   abort(): Promise<void>;
 }
+
+/**
+ * A blob the store can make on demand instead of keeping its bytes: a lazy layer, whose bytes are its committed
+ * snapshot (worker/layers/lazy-layers.ts). `open` writes the bytes again, to be checked against `digest` and `size`.
+ */
+export interface LazyBlob {
+  digest: Digest;
+  size: number;
+  /** Where the bytes come from, for error messages (`snapshot layer-…`). */
+  origin: string;
+  open(): BlockSource;
+}
+
+/** Looks up lazy blobs by digest. */
+export interface LazyBlobs { find(digest: Digest): LazyBlob | undefined }

@@ -5,27 +5,42 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { digestHex, isDigest } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
-import type { ContentStore, Ingest } from './content-store.js';
+import type { ContentStore, Ingest, LazyBlob, LazyBlobs } from './content-store.js';
 import { fsyncDir } from './fsync-dir.js';
 import { FileIngest } from './ingest.js';
+import { MissingBlobError } from '../errors.js';
+import type { BlockSource } from '../layers/parallel-gzip.js';
+import { changedLayer, isChangedLayer, snapshotLayers } from '../layers/lazy-layers.js';
 import { isProcessAlive } from '../../common/index.js';
 import type { TestHooks } from '../../common/index.js';
 
 const OCTET_STREAM = 'application/octet-stream';
+/** The one buffer a lazy blob is made through (the size of the gzip's blocks: see parallel-gzip.ts). */
+const MATERIALIZE_BLOCK = 1 << 20;
 
 /**
  * A content store on the local filesystem: `<root>/content/blobs/sha256/<hex>` for blobs and
  * `<root>/content/ingest/<ref-hash>-<pid>-<random>/data` for writes in flight. Ingests are named after the process
  * that owns them so that `open` can remove those left by a dead process without touching a live one's.
+ *
+ * Lazy blobs: a layer a build step made is not written here (worker/layers/diff.ts); its record lives with its
+ * committed snapshot (worker/snapshots/metadata.ts), and the store answers for it as for any blob: `info`/`has` from
+ * the record, `read`/`openBlob`/`readAll` by writing it into the blob dir first (verified against the recorded digest
+ * and size like any ingest), `blockSource` (the gzip of an outgoing layer) straight from the snapshot. Every reader
+ * goes through these, so no reader needs to know a blob is lazy.
  */
 export class FileContentStore implements ContentStore {
   readonly #blobDir: string;
   readonly #ingestDir: string;
   readonly #variantDir: string;
   readonly #hooks: TestHooks;
+  readonly #lazy: LazyBlobs & { close(): void };
+  /** Lazy blobs being written into the blob dir by this process: a second reader waits for the first. */
+  readonly #materializing = new Map<Digest, Promise<void>>();
 
   private constructor(root: string, hooks: TestHooks) {
     this.#hooks = hooks;
+    this.#lazy = snapshotLayers(root);
     this.#blobDir = join(root, 'content', 'blobs', 'sha256');
     this.#ingestDir = join(root, 'content', 'ingest');
     this.#variantDir = join(root, 'content', 'variants');
@@ -48,8 +63,9 @@ export class FileContentStore implements ContentStore {
       const st = await stat(this.#blobPath(digest));
       return { mediaType: OCTET_STREAM, digest, size: st.size };
     } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
+      if (!isNotFound(err)) throw err;
+      const lazy = this.#lazy.find(digest);
+      return lazy === undefined ? undefined : { mediaType: OCTET_STREAM, digest, size: lazy.size };
     }
   }
 
@@ -59,26 +75,59 @@ export class FileContentStore implements ContentStore {
   }
 
   async read(digest: Digest): Promise<Readable> {
-    const fh = await open(this.#blobPath(digest), 'r').catch((err: unknown) => {
-      if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
-      throw err;
-    });
     // 256 KiB chunks: at the default 64 KiB, a 200 MB push spent ~0.36 s of main-thread CPU in per-chunk reads and
     // socket writes (profile of `tsbuild push`); 1 MiB saved little more and held ~25 MiB more in flight.
-    return createReadStream('', { fd: fh, highWaterMark: 256 << 10 });
+    return createReadStream('', { fd: await this.openBlob(digest), highWaterMark: 256 << 10 });
   }
 
-  /** Opens a blob for positioned reads (the caller closes it). */
+  /** Opens a blob for positioned reads (the caller closes it); a lazy blob is written into the store first. */
   async openBlob(digest: Digest): Promise<FileHandle> {
-    return open(this.#blobPath(digest), 'r').catch((err: unknown) => {
-      if (isNotFound(err)) throw new Error(`blob ${digest} is not in the content store`, { cause: err });
-      throw err;
-    });
+    const path = this.#blobPath(digest);
+    try {
+      return await open(path, 'r');
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.materialize(digest);
+    return open(path, 'r');
+  }
+
+  /**
+   * The blob's bytes as a BlockSource (the caller closes it): read from the blob dir, or for a lazy blob made from its
+   * snapshot without writing it here (`lazy` then says which). The caller checks the digest of what it read against
+   * the blob's (the gzip of a layer does: gzip-layer.ts).
+   */
+  async blockSource(digest: Digest): Promise<{ source: BlockSource; lazy?: LazyBlob }> {
+    try {
+      return { source: fileSource(await open(this.#blobPath(digest), 'r')) };
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    const lazy = this.#lazy.find(digest);
+    if (lazy === undefined) throw new MissingBlobError(digest);
+    return { source: lazy.open(), lazy };
+  }
+
+  /**
+   * Writes lazy blob `digest` into the blob dir (a no-op when it is there already), through one buffer, verified
+   * against its record's digest and size: bytes that do not match (the snapshot changed after it was committed) are
+   * refused with a LayerError naming the layer and the snapshot, and nothing is stored.
+   */
+  async materialize(digest: Digest): Promise<void> {
+    if (await stat(this.#blobPath(digest)).then(() => true, (err: unknown) => { if (isNotFound(err)) return false; throw err; })) return;
+    let running = this.#materializing.get(digest);
+    if (running === undefined) {
+      const lazy = this.#lazy.find(digest);
+      if (lazy === undefined) throw new MissingBlobError(digest);
+      running = this.#materialize(lazy).finally(() => this.#materializing.delete(digest));
+      this.#materializing.set(digest, running);
+    }
+    await running;
   }
 
   /** Reads a small document (manifest, config) whole; refuses blobs over `limit` bytes before reading them. */
   async readAll(digest: Digest, limit: number): Promise<Buffer> {
-    const fh = await open(this.#blobPath(digest), 'r');
+    const fh = await this.openBlob(digest);
     try {
       const { size } = await fh.stat();
       if (size > limit) throw new Error(`blob ${digest} is ${size} bytes, over the ${limit} byte limit for documents`);
@@ -102,6 +151,11 @@ export class FileContentStore implements ContentStore {
       await ingest.abort();
       throw err;
     }
+  }
+
+  /** Releases the snapshot database lazy blobs are looked up in (opened on the first lookup; reopened if used again). */
+  close(): void {
+    this.#lazy.close();
   }
 
   /** Removes a blob; missing blobs are ignored. */
@@ -149,6 +203,28 @@ export class FileContentStore implements ContentStore {
     await rename(tmp, path);
   }
 
+  async #materialize(lazy: LazyBlob): Promise<void> {
+    const ingest = this.#ingest(`lazy-${lazy.digest}`, { digest: lazy.digest, size: lazy.size }, OCTET_STREAM);
+    ingest.on('error', () => undefined);   // a failed write rejects its own callback below; commit/abort clean up
+    let source: BlockSource | undefined;
+    try {
+      source = lazy.open();
+      const block = Buffer.allocUnsafe(MATERIALIZE_BLOCK);
+      for (;;) {
+        const n = await source.fill(block);
+        // One buffer for the whole blob: the ingest has written (and hashed) a chunk when its callback runs.
+        if (n > 0) await new Promise<void>((resolve, reject) => ingest.write(block.subarray(0, n), (err) => (err ? reject(err) : resolve())));
+        if (n < block.length) break;
+      }
+      await ingest.commit();
+    } catch (err) {
+      await ingest.abort();
+      throw isChangedLayer(err) ? changedLayer(lazy, err) : err;
+    } finally {
+      source?.close();
+    }
+  }
+
   #variantPath(source: Digest, how: string): string {
     return join(this.#variantDir, digestHex(source), createHash('sha256').update(how).digest('hex').slice(0, 32));
   }
@@ -190,6 +266,29 @@ function parseVariant(text: string): StoredVariant | undefined {
   if (typeof v.digest !== 'string' || !isDigest(v.digest) || typeof v.size !== 'number' || !Number.isSafeInteger(v.size)) return undefined;
   if (v.diffId !== undefined && (typeof v.diffId !== 'string' || !isDigest(v.diffId))) return undefined;
   return { digest: v.digest, size: v.size, ...(typeof v.diffId === 'string' && isDigest(v.diffId) ? { diffId: v.diffId } : {}) };
+}
+
+/** Reads a blob file into the caller's buffers (whole blocks, as SourceGzip cuts them: see parallel-gzip.ts). */
+function fileSource(fh: FileHandle): BlockSource {
+  let position = 0;
+  let isClosed = false;
+  return {
+    async fill(buf: Buffer): Promise<number> {
+      let at = 0;
+      while (at < buf.length) {
+        const { bytesRead } = await fh.read(buf, at, buf.length - at, position);
+        if (bytesRead === 0) break;
+        at += bytesRead;
+        position += bytesRead;
+      }
+      return at;
+    },
+    close(): void {
+      if (isClosed) return;
+      isClosed = true;
+      fh.close().catch(() => undefined);
+    },
+  };
 }
 
 function isNotFound(err: unknown): boolean {

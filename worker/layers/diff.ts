@@ -1,13 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { MediaType } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
-import type { ContentStore } from '../content/content-store.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
-import { layerTar } from './layer-tar.js';
+import { snapshotterKind } from '../rootless/index.js';
+import { layerTarSource } from './layer-tar.js';
+import { formatTarOptions } from './lazy-layers.js';
 
-/** A layer written to the content store. */
+/** A step's layer, measured from its committed snapshot. */
 export interface ExportedLayer {
   /**
    * The uncompressed tar: `application/vnd.oci.image.layer.v1.tar`, digest = diffId. Layers stay plain tars while
@@ -20,11 +20,19 @@ export interface ExportedLayer {
   empty: boolean;
 }
 
-/** Diffs committed snapshot `name` against its parent into an uncompressed layer in `store`. */
+/** The one buffer a layer is hashed through (the gzip's block size: its blocks are filled the same way). */
+const HASH_BLOCK = 1 << 20;
+
+/**
+ * Measures committed snapshot `name` as a layer (its diff against its parent) and records it on the snapshot as a
+ * lazy layer: the tar is hashed, not written. A committed snapshot IS its layer, as in BuildKit; the tar's bytes are
+ * made again, the same ones, only when something needs them (an output, a push, a cache export: the content store
+ * answers for the digest, content/store.ts, and gzip-layer.ts gzips straight from the snapshot). A build stage's
+ * layers are never written at all. The record lives and dies with the snapshot (snapshots/metadata.ts).
+ */
 export async function exportLayer(
   snapshotter: OverlaySnapshotter,
   name: string,
-  store: ContentStore,
   options: { sourceDateEpoch?: number | undefined; signal?: AbortSignal | undefined } = {},
 ): Promise<ExportedLayer> {
   // The snapshot's own dir first, then its parents': those tell which directories fuse-overlayfs marked opaque only
@@ -32,14 +40,24 @@ export async function exportLayer(
   const [upperDir, ...lowerDirs] = snapshotter.lowerDirs(name);
   if (upperDir === undefined) throw new Error(`snapshot ${name} has no dir`);
   const empty = (await readdir(upperDir)).length === 0;
-  const ingest = await store.ingest(`layer-${name}-${randomBytes(4).toString('hex')}`);
+  const tarOptions = { sourceDateEpoch: options.sourceDateEpoch, snapshotter: snapshotterKind() };
+  const source = layerTarSource(upperDir, { ...tarOptions, lowerDirs });
+  const hash = createHash('sha256');
+  let size = 0;
   try {
-    // One pass: the tar is written straight into the store, hashed there (its digest is the diffId), no compression.
-    await pipeline(layerTar(upperDir, { sourceDateEpoch: options.sourceDateEpoch, lowerDirs }), ingest, options.signal ? { signal: options.signal } : {});
-    const blob = await ingest.commit();
-    return { descriptor: { mediaType: MediaType.ociLayerTar, digest: blob.digest, size: blob.size }, diffId: blob.digest, empty };
-  } catch (err) {
-    await ingest.abort();
-    throw err;
+    // One buffer for the whole layer, however big: no per-chunk garbage (the peak RSS of a big COPY came from it).
+    const block = Buffer.allocUnsafe(HASH_BLOCK);
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const n = await source.fill(block);
+      hash.update(block.subarray(0, n));
+      size += n;
+      if (n < block.length) break;
+    }
+  } finally {
+    source.close();
   }
+  const diffId: Digest = `sha256:${hash.digest('hex')}`;
+  if (!empty) snapshotter.recordLayer(name, { diffId, size, options: formatTarOptions(tarOptions) });
+  return { descriptor: { mediaType: MediaType.ociLayerTar, digest: diffId, size }, diffId, empty };
 }

@@ -1,9 +1,9 @@
-import type { FileHandle } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { MediaType } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { FileContentStore } from '../content/store.js';
-import { LAYER_COMPRESSOR, SourceGzip, type BlockSource } from './parallel-gzip.js';
+import { changedLayer, isChangedLayer } from './lazy-layers.js';
+import { LAYER_COMPRESSOR, SourceGzip } from './parallel-gzip.js';
 
 /** A layer as a filesystem lists it: its blob and the sha256 of its uncompressed tar. */
 export interface LayerBlob { descriptor: Descriptor; diffId: Digest }
@@ -28,20 +28,24 @@ export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signa
   const annotations = layer.descriptor.annotations ? { annotations: layer.descriptor.annotations } : {};
   const known = await store.variant(source, GZIP_VARIANT);
   if (known !== undefined) return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: known.digest, size: known.size, ...annotations }, diffId: layer.diffId };
-  const fh = await store.openBlob(source);
+  // A lazy layer (diff.ts) is gzipped straight from its snapshot: its tar is never written to the store.
+  const { source: bytes, lazy } = await store.blockSource(source);
   const ingest = await store.ingest(`gzip-${source}`);
   try {
-    const gzip = new SourceGzip(fileSource(fh));
+    const gzip = new SourceGzip(bytes);
     await pipeline(gzip, ingest, signal ? { signal } : {});
-    if (gzip.diffId() !== layer.diffId) throw new Error(`layer ${source} does not hash to its diffId ${layer.diffId}`);
+    if (gzip.diffId() !== layer.diffId) {
+      const err = new Error(`layer ${source} does not hash to its diffId ${layer.diffId} (it gives ${gzip.diffId()})`);
+      throw lazy === undefined ? err : changedLayer(lazy, err);
+    }
     const blob = await ingest.commit();
     await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
     return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: layer.diffId };
   } catch (err) {
     await ingest.abort();
-    throw err;
+    throw lazy !== undefined && isChangedLayer(err) ? changedLayer(lazy, err) : err;
   } finally {
-    await fh.close().catch(() => undefined);
+    bytes.close();
   }
 }
 
@@ -53,23 +57,4 @@ export async function gzipLayers(store: FileContentStore, layers: readonly Layer
     if (p === undefined) { p = gzipLayer(store, l, signal); done.set(l.descriptor.digest, p); }
     return p;
   }));
-}
-
-// Fills whole blocks from the file (SourceGzip cuts its blocks where each fill ends: full blocks give the same
-// bytes as the layer tar's own source did).
-function fileSource(fh: FileHandle): BlockSource {
-  let position = 0;
-  return {
-    async fill(buf: Buffer): Promise<number> {
-      let at = 0;
-      while (at < buf.length) {
-        const { bytesRead } = await fh.read(buf, at, buf.length - at, position);
-        if (bytesRead === 0) break;
-        at += bytesRead;
-        position += bytesRead;
-      }
-      return at;
-    },
-    close(): void { /* closed by gzipLayer */ },
-  };
 }

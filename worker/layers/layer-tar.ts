@@ -8,6 +8,7 @@ import type { BlockSource } from './parallel-gzip.js';
 import { encodeTarHeader, padding } from './tar-header.js';
 import type { TarHeader } from './tar-header.js';
 import { FUSE_OPAQUE_ENTRIES, fuseOpaqueXattr, isOverlayXattr, overlayOpaqueXattr, snapshotterKind } from '../rootless/index.js';
+import type { SnapshotterKind } from '../rootless/index.js';
 import { OPAQUE_MARKER, WHITEOUT_PREFIX, isOverlayWhiteout } from './whiteouts.js';
 
 /** How a layer tar is written. */
@@ -20,6 +21,11 @@ export interface LayerTarOptions {
    * something below, as the kernel marks them, so both give the same layer.
    */
   lowerDirs?: string[] | undefined;
+  /**
+   * The snapshotter that wrote the upper dir, when not this process's (a lazy layer made again later: lazy-layers.ts).
+   * Default: snapshotterKind().
+   */
+  snapshotter?: SnapshotterKind | undefined;
 }
 
 interface WalkEntry { rel: string; path: string; st: Stats }
@@ -76,7 +82,7 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
   // Directories fuse-overlayfs marked. As real root it writes the kernel's own xattr, so that reading only applies
   // when it is the snapshotter; rootless its xattr is its own and is read whichever wrote the upper dir.
   const fuseXattr = fuseOpaqueXattr();
-  const readsFuse = fuseXattr !== opaqueXattr || snapshotterKind() === 'fuse-overlayfs';
+  const readsFuse = fuseXattr !== opaqueXattr || (options.snapshotter ?? snapshotterKind()) === 'fuse-overlayfs';
   let yields = 0;
   const fuseDirs = new Set(readsFuse ? walked.filter((e) => e.st.isDirectory() && xattrs.get(e.path)?.[fuseXattr]?.toString() === 'y').map((e) => e.rel) : []);
   for (const e of walked) {

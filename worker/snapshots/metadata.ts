@@ -10,7 +10,17 @@ import { openSharedDb } from '../../common/index.js';
 export interface SnapshotRow {
   id: number; name: string; kind: SnapshotInfo['kind']; parent: string | null; created: number; size: number; owner: number | null;
   boot: string | null; synced: boolean;
+  /** The layer this committed snapshot is the bytes of, when its tar was not written (a lazy layer: see setLayer). */
+  layer: LayerRecord | null;
 }
+
+/**
+ * A committed snapshot's layer as exportLayer measured it (worker/layers/diff.ts) without writing the tar: its diffId,
+ * its size and the tar options that give exactly those bytes again. Kept on the snapshot's own row, so it lives and
+ * dies with the snapshot: a removed snapshot (prune, a failed step, a crash recovery) takes its record along in the
+ * same statement, and no record can point at a snapshot that is not there.
+ */
+export interface LayerRecord { diffId: string; size: number; options: string }
 
 /**
  * Snapshot metadata in SQLite (WAL): every state change is one statement or transaction, so after kill -9 the table
@@ -23,6 +33,7 @@ export class SnapshotMetadata {
   /** The two statements every step runs (insert at prepare, commit), compiled once. */
   readonly #insert: StatementSync;
   readonly #commit: StatementSync;
+  #findLayer: StatementSync | undefined;
 
   constructor(path: string) {
     // NORMAL (no fsync per commit): a power loss may drop the last row changes, which #recover already handles (an
@@ -39,6 +50,11 @@ export class SnapshotMetadata {
     const columns = new Set(this.#db.prepare('PRAGMA table_info(snapshots)').all().map((c) => String(c['name'])));
     if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
     if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
+    for (const [name, type] of [['layer_diff_id', 'TEXT'], ['layer_size', 'INTEGER'], ['layer_options', 'TEXT']] as const) {
+      if (!columns.has(name)) addColumn(this.#db, `ALTER TABLE snapshots ADD COLUMN ${name} ${type}`);
+    }
+    // A blob lookup that misses the blob dir asks this for every layer digest (content store, lazy layers).
+    this.#db.exec('CREATE INDEX IF NOT EXISTS snapshots_layer ON snapshots(layer_diff_id)');
     this.#get = this.#db.prepare('SELECT * FROM snapshots WHERE name = ?');
     this.#insert = this.#db.prepare('INSERT INTO snapshots (name, kind, parent, created, owner) VALUES (?, ?, ?, ?, ?)');
     this.#commit = this.#db.prepare("UPDATE snapshots SET name = ?, kind = 'committed', size = -1, owner = NULL, boot = ?, synced = 0 WHERE name = ? AND kind = 'active'");
@@ -71,6 +87,22 @@ export class SnapshotMetadata {
   commit(name: string, key: string, boot: string): boolean {
     const res = this.#commit.run(name, boot, key);
     return Number(res.changes) === 1;
+  }
+
+  /**
+   * Records that committed snapshot `name` holds the bytes of layer `layer` (see LayerRecord). Returns false when
+   * `name` is not a committed snapshot.
+   */
+  setLayer(name: string, layer: LayerRecord): boolean {
+    const res = this.#db.prepare("UPDATE snapshots SET layer_diff_id = ?, layer_size = ?, layer_options = ? WHERE name = ? AND kind = 'committed'")
+      .run(layer.diffId, layer.size, layer.options, name);
+    return Number(res.changes) === 1;
+  }
+
+  /** A committed snapshot holding layer `diffId` (the oldest when several made the same bytes), if any. */
+  findLayer(diffId: string): SnapshotRow | undefined {
+    this.#findLayer ??= this.#db.prepare("SELECT * FROM snapshots WHERE layer_diff_id = ? AND kind = 'committed' ORDER BY id LIMIT 1");
+    return toRow(this.#findLayer.get(diffId));
   }
 
   /** Records the measured size of snapshot `id`. */
@@ -134,6 +166,7 @@ function toRow(r: Record<string, unknown> | undefined): SnapshotRow | undefined 
     owner: r['owner'] === null ? null : Number(r['owner']),
     boot: r['boot'] === null || r['boot'] === undefined ? null : String(r['boot']),
     synced: r['synced'] === undefined || Number(r['synced']) === 1,
+    layer: typeof r['layer_diff_id'] === 'string' ? { diffId: r['layer_diff_id'], size: Number(r['layer_size']), options: String(r['layer_options'] ?? '{}') } : null,
   };
 }
 

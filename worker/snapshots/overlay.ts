@@ -7,7 +7,7 @@ import { layerTar } from '../layers/layer-tar.js';
 import type { LayerTarOptions } from '../layers/layer-tar.js';
 import { SnapshotMetadata } from './metadata.js';
 import { removeDeadMounts } from './mount.js';
-import type { SnapshotRow } from './metadata.js';
+import type { LayerRecord, SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
 import { isProcessAlive } from '../../common/index.js';
 import { overlayMountOptions, snapshotterKind } from '../rootless/index.js';
@@ -74,8 +74,10 @@ export class OverlaySnapshotter {
     if (!row || row.kind !== 'active') throw new Error(`snapshot ${key} is not an active snapshot`);
     // No syncfs here (it was a `sync -f` process per step): only a kernel crash or power loss loses page-cache data,
     // and the row records the boot it was written under. close() syncs once and marks the rows synced; a later boot
-    // drops committed rows that never were (#recover), and the cache rebuilds them (their layer blobs, which the
-    // content store fsyncs, are the durable result). The size is measured when a report asks for it.
+    // drops committed rows that never were (#recover), with the lazy layer records on them, and the cache rebuilds
+    // them (its records of those steps name snapshots that are gone: `evicted`). Layers that left the build (gzip
+    // blobs of an output, a push, a cache export) are content store blobs, fsynced there. The size is measured when a
+    // report asks for it.
     if (!this.#meta.commit(name, key, this.#boot)) throw new Error(`snapshot ${key} could not be committed as ${name}`);
     this.#committedHere = true;
     // The work dir (overlayfs's empty work/ at most) is no use to a committed snapshot, but removing it costs a few
@@ -90,6 +92,14 @@ export class OverlaySnapshotter {
     // merely created (worker/layers/layer-tar.ts).
     const lowerDirs = row.parent === null ? [] : this.#chain(row.parent);
     return layerTar(join(this.#idDir(row.id), 'fs'), { ...options, lowerDirs });
+  }
+
+  /**
+   * Records that committed `name` holds the bytes of a layer (a lazy layer: worker/layers/diff.ts). The record is a
+   * part of the snapshot's row: removing the snapshot removes it, and it cannot outlive the snapshot.
+   */
+  recordLayer(name: string, layer: LayerRecord): void {
+    if (!this.#meta.setLayer(name, layer)) throw new Error(`snapshot ${name} is not a committed snapshot`);
   }
 
   async remove(keyOrName: string): Promise<void> {
