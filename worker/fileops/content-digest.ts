@@ -1,26 +1,31 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, type BigIntStats } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { readlink } from 'node:fs/promises';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
+import type { EntryStat } from './dir-listing.js';
+import { hashFile } from './hash-file.js';
 import type { HashCache } from './hash-cache.js';
 import { RootSession } from '../confined/index.js';
-import { selectSources, sessionResolver, type SourceResolver } from './select-sources.js';
+import { selectSources, sessionResolver, type SelectedSource, type SourceResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { StatMemo, walkTree } from './walk.js';
 
 /** At most this many per-path digests are returned; beyond, paths are grouped by leading directories. */
 export const MAX_FILE_DIGESTS = 1000;
 
-interface Found { path: string; abs: string; stat: BigIntStats }
+interface Found { path: string; abs: string; stat: EntryStat }
 
-/** Files up to this size are read whole: a stream per small file cost more than its hashing. */
-const SMALL_FILE = 256n * 1024n;
+/**
+ * Files are hashed by LANES reads at a time, each lane reading into its own reused buffer: no Buffer per file (a
+ * `readFile` per small file and a stream per big one made ~200 MB of short-lived external memory for a 200 MB
+ * context, which V8 collects only after it has grown by 64 MiB).
+ */
+const LANES = 16;
+const READ_BUFFER = 64 * 1024;
 
 /**
  * The content digest of exactly what `op` selects from `source`: per path (relative to the source root) its type,
@@ -42,29 +47,35 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
   const memo = source.memo ?? new StatMemo();
   const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
-  const found: Found[] = [];
-  for (const item of items) {
-    if (exclude.excludes(item.rel)) continue;
-    const top = item.rel === '' ? '.' : item.rel;
-    found.push({ path: top, abs: item.abs, stat: item.stat });
-    if (!item.stat.isDirectory()) continue;
-    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {
-      found.push({ path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat });
-    }
-  }
+  // Walked twice from the build's listing (no syscall): once for the stat key of the whole selection, and, only when
+  // that misses, to hash. Nothing per entry is kept but its digest.
+  const selection = (): Generator<Found> => selected(items, exclude, ignore, signal, memo);
   const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
   // The stat cache for the whole selection: an unchanged tree is one lookup, no file read, no per-entry hash.
-  const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, found, keepIds);
+  const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, selection(), keepIds);
   const known = treeKey === undefined ? undefined : cache?.getTree?.(treeKey);
   if (known !== undefined) return known;
-  await forEachLimit(found, 16, async (f) => {
+  const buffers: Buffer[] = [];
+  await forEachLimit(selection(), LANES, async (f, lane) => {
     throwIfAborted(signal);
-    perPath.set(f.path, await entryDigest(f, keepIds, cache));
+    perPath.set(f.path, await entryDigest(f, keepIds, cache, (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER))));
   });
   const result = finish(perPath);
   cache?.flush?.();
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
   return result;
+}
+
+/** Every entry `items` select, in order: each item, then (for a directory) what is below it that no filter hides. */
+function* selected(items: SelectedSource[], exclude: PathFilter, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
+  for (const item of items) {
+    if (exclude.excludes(item.rel)) continue;
+    yield { path: item.rel === '' ? '.' : item.rel, abs: item.abs, stat: item.stat };
+    if (!item.stat.isDirectory()) continue;
+    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {
+      yield { path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat };
+    }
+  }
 }
 
 /**
@@ -104,7 +115,7 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
  * Everything entryDigest reads, from the stat alone: path, type and mode, owner when kept, device numbers, and the
  * file cache's content key (dev, ino, size, mtime, ctime). A symlink's target cannot change without a new ctime.
  */
-function selectionKey(urls: Map<string, Digest>, found: Found[], keepIds: boolean): Digest {
+function selectionKey(urls: Map<string, Digest>, found: Iterable<Found>, keepIds: boolean): Digest {
   const hash = createHash('sha256');
   hash.update(`v1 keepIds=${String(keepIds)}\n`);
   for (const [url, digest] of urls) hash.update(`url\0${url}\0${digest}\n`);
@@ -114,16 +125,18 @@ function selectionKey(urls: Map<string, Digest>, found: Found[], keepIds: boolea
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time (a plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk). */
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runner = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+/**
+ * Runs `fn` over what `items` yields, at most `limit` at a time, telling each call its lane (0 to limit-1: one call a
+ * lane at a time, so a lane can own a buffer). A plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk.
+ */
+async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, lane: number) => Promise<void>): Promise<void> {
+  const runner = async (lane: number): Promise<void> => {
+    for (let r = items.next(); r.done !== true; r = items.next()) await fn(r.value, lane);
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  await Promise.all(Array.from({ length: limit }, (_, lane) => runner(lane)));
 }
 
-async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined): Promise<Digest> {
+async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: Buffer): Promise<Digest> {
   const st = f.stat;
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
     : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
@@ -132,24 +145,17 @@ async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefi
     mode: Number(st.mode) & 0o7777,
     uid: keepIds ? Number(st.uid) : undefined,
     gid: keepIds ? Number(st.gid) : undefined,
-    content: type === 'file' ? await fileDigest(f.abs, st, cache) : undefined,
+    content: type === 'file' ? await fileDigest(f.abs, st, cache, buffer) : undefined,
     target: type === 'symlink' ? await readlink(f.abs) : undefined,
     rdev: type === 'char' || type === 'block' ? String(st.rdev) : undefined,
   }));
 }
 
-async function fileDigest(abs: string, st: BigIntStats, cache: HashCache | undefined): Promise<Digest> {
+async function fileDigest(abs: string, st: EntryStat, cache: HashCache | undefined, buffer: Buffer): Promise<Digest> {
   const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   const cached = cache?.get(key);
   if (cached !== undefined) return cached;
-  let digest: Digest;
-  if (st.size <= SMALL_FILE) {
-    digest = `sha256:${createHash('sha256').update(await readFile(abs)).digest('hex')}`;
-  } else {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(abs), hash);
-    digest = `sha256:${hash.digest('hex')}`;
-  }
+  const digest = await hashFile(abs, st.size, buffer);
   cache?.set(key, digest);
   return digest;
 }
@@ -157,8 +163,19 @@ async function fileDigest(abs: string, st: BigIntStats, cache: HashCache | undef
 /** The overall digest over every path; the returned map is bounded by grouping deep paths under their directories. */
 function finish(perPath: Map<string, Digest>): ContentDigest {
   const sorted = [...perPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const digest = sha256(canonicalJson({ v: 1, entries: sorted }));
-  return { digest, files: bound(sorted) };
+  return { digest: entriesDigest(sorted), files: bound(sorted) };
+}
+
+/** sha256 of `canonicalJson({ v: 1, entries: sorted })`, hashed piece by piece: no string of the whole list. */
+function entriesDigest(sorted: [string, Digest][]): Digest {
+  const hash = createHash('sha256');
+  let text = '{"entries":[';
+  for (const [i, [path, digest]] of sorted.entries()) {
+    text += `${i === 0 ? '' : ','}[${JSON.stringify(path)},${JSON.stringify(digest)}]`;
+    if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
+  }
+  hash.update(`${text}],"v":1}`);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 function bound(sorted: [string, Digest][]): Record<string, Digest> {

@@ -1,4 +1,3 @@
-import type { BigIntStats } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import path from 'node:path';
 import type { ProgressSink } from '../../solver/index.js';
@@ -6,6 +5,7 @@ import { inRootPath } from '../confined/index.js';
 import type { EntryMeta, RootSession } from '../confined/index.js';
 import type { ModeMapper } from './chmod.js';
 import { fileFingerprint } from './copy-history.js';
+import type { EntryStat } from './dir-listing.js';
 import type { Owner } from './chown.js';
 import { throwIfAborted } from './errors.js';
 
@@ -55,7 +55,7 @@ export class TreeWriter {
    * The directory a copied directory's contents go to. An existing directory (symlinks followed inside the root) is
    * used as it is; a missing one is created with the source directory's metadata, its parents 0755.
    */
-  dirTarget(containerPath: string, source: BigIntStats): void {
+  dirTarget(containerPath: string, source: EntryStat): void {
     const rel = inRootPath(containerPath);
     if (rel === '') return;   // the root exists and keeps its own metadata
     this.#session.dir(rel, true);
@@ -63,7 +63,7 @@ export class TreeWriter {
   }
 
   /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
-  async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: BigIntStats): Promise<void> {
+  async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> {
     throwIfAborted(this.#opts.signal);
     const rel = inRootPath(containerPath);
     if (this.#history !== undefined && !stat.isDirectory()) {
@@ -114,7 +114,7 @@ export class TreeWriter {
    */
   get written(): ReadonlyMap<string, string> | undefined { return this.#history !== undefined && this.#isRecordable ? this.#written : undefined; }
 
-  #meta(stat: BigIntStats, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
+  #meta(stat: EntryStat, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
     const owner = this.#opts.owner ?? (this.#opts.keepIds ? { uid: Number(stat.uid), gid: Number(stat.gid) } : { uid: 0, gid: 0 });
     const source = Number(stat.mode) & 0o7777;
     const mode = kind === 'symlink' ? undefined : this.#opts.mode === undefined ? source : this.#opts.mode(source, kind === 'dir');
