@@ -12,6 +12,9 @@ import type { CopySourceDir } from './source.js';
 // readFile per small file, a stream per big one, canonicalJson of the whole list): they must never change.
 const TREE_DIGEST = 'sha256:c313164f460f58cd8e694cdb22c60b3f37c16610756fa877ed1a74e1eda3be3f';
 const LINKS_DIGEST = 'sha256:83484f433e361169b7236b579fc676d78d33d9c3f3ec37022b2901204919b41f';
+const MANY_DIGEST = 'sha256:50c494e10008feb88a93da01937b29acf107117fb81606297fc8c333c9cc045d';
+/** sha256 of JSON.stringify(Object.entries(files)) for the >1000-entry tree: the bounded map, its keys in order. */
+const MANY_FILES = '4b2e9df1729da2db67b5b439f7e5aa395152d3b0e1da9a26b1358ecaf0219615';
 
 const signal = new AbortController().signal;
 const bytes = (n: number, seed: number): Buffer => {
@@ -51,6 +54,28 @@ describe('contentDigest and hashFile', () => {
     expect(tree.digest).to.equal(TREE_DIGEST);
     expect(tree.files['tree/hard.txt']).to.equal(tree.files['tree/small.txt']);
     expect((await contentDigest(copyOp(['tree/link', 'tree/dirlink']), source, signal)).digest).to.equal(LINKS_DIGEST);
+  });
+
+  it('bounds the per-path map of a >1000-entry tree as it always did', async () => {
+    for (let d = 0; d < 12; d++) {
+      for (let sub = 0; sub < (d % 3) + 1; sub++) {
+        mkdirSync(f(`many/d${d}/s${sub}`), { recursive: true });
+        for (let i = 0; i < 60; i++) {
+          writeFileSync(f(`many/d${d}/s${sub}/f${i}`), `${d}/${sub}/${i}`);
+          chmodSync(f(`many/d${d}/s${sub}/f${i}`), 0o644);   // whatever the umask
+        }
+        chmodSync(f(`many/d${d}/s${sub}`), 0o755);
+      }
+      chmodSync(f(`many/d${d}`), 0o755);
+    }
+    writeFileSync(f('many/top.txt'), 'top');
+    writeFileSync(f('many/d1.txt'), 'd1');
+    for (const p of ['many/top.txt', 'many/d1.txt']) chmodSync(f(p), 0o644);
+    chmodSync(f('many'), 0o755);
+    const many = await contentDigest(copyOp(['many']), { kind: 'dir', path: dir, excludes: [] }, signal);
+    expect(many.digest).to.equal(MANY_DIGEST);
+    expect(Object.keys(many.files)).to.have.length(63);
+    expect(createHash('sha256').update(JSON.stringify(Object.entries(many.files))).digest('hex')).to.equal(MANY_FILES);
   });
 
   it('hashes a file through a reused buffer of any size to the sha256 of its bytes', async () => {

@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
-import type { EntryStat } from './dir-listing.js';
+import { STAT_KEY_BYTES, statKeyText, writeStatKey, type EntryStat } from './dir-listing.js';
 import { hashFile } from './hash-file.js';
 import type { HashCache } from './hash-cache.js';
 import { RootSession } from '../confined/index.js';
@@ -56,9 +56,12 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const known = treeKey === undefined ? undefined : cache?.getTree?.(treeKey);
   if (known !== undefined) return known;
   const buffers: Buffer[] = [];
-  await forEachLimit(selection(), LANES, async (f, lane) => {
+  await forEachLimit(selection(), LANES, (f, lane) => {
     throwIfAborted(signal);
-    perPath.set(f.path, await entryDigest(f, keepIds, cache, (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER))));
+    const digest = entryDigest(f, keepIds, cache, () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)));
+    if (typeof digest === 'string') perPath.set(f.path, digest);
+    else return digest.then((d) => { perPath.set(f.path, d); });
+    return undefined;
   });
   const result = finish(perPath);
   cache?.flush?.();
@@ -117,47 +120,72 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
  */
 function selectionKey(urls: Map<string, Digest>, found: Iterable<Found>, keepIds: boolean): Digest {
   const hash = createHash('sha256');
-  hash.update(`v1 keepIds=${String(keepIds)}\n`);
+  hash.update(`v2 keepIds=${String(keepIds)}\n`);
   for (const [url, digest] of urls) hash.update(`url\0${url}\0${digest}\n`);
-  for (const { path, stat: st } of found) {
-    hash.update(`${path}\0${st.mode}\0${keepIds ? `${st.uid}:${st.gid}` : ''}\0${st.rdev}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}\n`);
+  // Per entry its path, a NUL and its stat key, batched through one buffer: no string or BigInt per entry.
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  for (const { path, stat } of found) {
+    if (at + path.length * 3 + STAT_KEY_BYTES + 1 > buffer.length) {
+      hash.update(buffer.subarray(0, at));
+      at = 0;
+    }
+    if (path.length * 3 + STAT_KEY_BYTES + 1 > buffer.length) hash.update(path);
+    else at += buffer.write(path, at);
+    buffer[at++] = 0;
+    writeStatKey(stat, buffer, at);
+    if (!keepIds) buffer.fill(0, at + 24, at + 40);   // uid, gid: context files become 0:0 whoever owns them
+    at += STAT_KEY_BYTES;
   }
+  hash.update(buffer.subarray(0, at));
   return `sha256:${hash.digest('hex')}`;
 }
 
 /**
  * Runs `fn` over what `items` yields, at most `limit` at a time, telling each call its lane (0 to limit-1: one call a
- * lane at a time, so a lane can own a buffer). A plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk.
+ * lane at a time, so a lane can own a buffer). A call that returns no promise (a file in the hash cache) is not
+ * waited for: no promise per entry. A plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk.
  */
-async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, lane: number) => Promise<void>): Promise<void> {
+async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, lane: number) => Promise<void> | undefined): Promise<void> {
   const runner = async (lane: number): Promise<void> => {
-    for (let r = items.next(); r.done !== true; r = items.next()) await fn(r.value, lane);
+    for (let r = items.next(); r.done !== true; r = items.next()) {
+      const pending = fn(r.value, lane);
+      if (pending !== undefined) await pending;
+    }
   };
   await Promise.all(Array.from({ length: limit }, (_, lane) => runner(lane)));
 }
 
-async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: Buffer): Promise<Digest> {
+/**
+ * sha256 of canonicalJson({ type, mode, uid?, gid?, content?, target?, rdev? }), the text written out directly (keys
+ * in canonical order): synchronous unless a file's content must be read (not in the hash cache).
+ */
+function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: () => Buffer): Digest | Promise<Digest> {
   const st = f.stat;
-  const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
-    : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
-  return sha256(canonicalJson({
-    type,
-    mode: Number(st.mode) & 0o7777,
-    uid: keepIds ? Number(st.uid) : undefined,
-    gid: keepIds ? Number(st.gid) : undefined,
-    content: type === 'file' ? await fileDigest(f.abs, st, cache, buffer) : undefined,
-    target: type === 'symlink' ? await readlink(f.abs) : undefined,
-    rdev: type === 'char' || type === 'block' ? String(st.rdev) : undefined,
-  }));
+  if (!st.isFile()) return sha256(entryJson(f, keepIds, undefined));
+  // Its stat key: device, inode, size, mtime and ctime (the mode and owner in it change ctime too); ctime changes on
+  // every write and cannot be set back by a user.
+  const key = statKeyText(st);
+  const cached = cache?.get(key);
+  if (cached !== undefined) return sha256(entryJson(f, keepIds, cached));
+  return hashFile(f.abs, st.size, buffer()).then((content) => {
+    cache?.set(key, content);
+    return sha256(entryJson(f, keepIds, content));
+  });
 }
 
-async function fileDigest(abs: string, st: EntryStat, cache: HashCache | undefined, buffer: Buffer): Promise<Digest> {
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  const cached = cache?.get(key);
-  if (cached !== undefined) return cached;
-  const digest = await hashFile(abs, st.size, buffer);
-  cache?.set(key, digest);
-  return digest;
+function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined): string {
+  const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
+    : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
+  let json = content === undefined ? '{' : `{"content":"${content}",`;
+  if (keepIds) json += `"gid":${Number(st.gid)},`;
+  json += `"mode":${Number(st.mode) & 0o7777},`;
+  if (type === 'char' || type === 'block') json += `"rdev":"${st.rdev}",`;
+  // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
+  if (type === 'symlink') json += `"target":${JSON.stringify(readlinkSync(abs))},`;
+  json += `"type":"${type}"`;
+  if (keepIds) json += `,"uid":${Number(st.uid)}`;
+  return `${json}}`;
 }
 
 /** The overall digest over every path; the returned map is bounded by grouping deep paths under their directories. */
@@ -170,8 +198,9 @@ function finish(perPath: Map<string, Digest>): ContentDigest {
 function entriesDigest(sorted: [string, Digest][]): Digest {
   const hash = createHash('sha256');
   let text = '{"entries":[';
-  for (const [i, [path, digest]] of sorted.entries()) {
-    text += `${i === 0 ? '' : ','}[${JSON.stringify(path)},${JSON.stringify(digest)}]`;
+  for (let i = 0; i < sorted.length; i++) {
+    const [path, digest] = sorted[i] ?? ['', ''];
+    text += `${i === 0 ? '' : ','}[${JSON.stringify(path)},"${digest}"]`;   // a digest needs no escaping
     if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
   }
   hash.update(`${text}],"v":1}`);
@@ -180,19 +209,52 @@ function entriesDigest(sorted: [string, Digest][]): Digest {
 
 function bound(sorted: [string, Digest][]): Record<string, Digest> {
   if (sorted.length <= MAX_FILE_DIGESTS) return Object.fromEntries(sorted);
-  let best = new Map<string, [string, Digest][]>();
-  for (let depth = 1; ; depth++) {
-    const groups = new Map<string, [string, Digest][]>();
-    for (const entry of sorted) {
-      const parts = entry[0].split('/');
-      const key = parts.length > depth ? `${parts.slice(0, depth).join('/')}/**` : entry[0];
-      const list = groups.get(key) ?? [];
-      list.push(entry);
-      groups.set(key, list);
-    }
-    if (groups.size > MAX_FILE_DIGESTS || groups.size === best.size) break;
-    best = groups;
+  // The deepest grouping that still fits (or the last one that changed anything), counted without building it.
+  let depth = 0;
+  let size = 0;
+  for (let d = 1; ; d++) {
+    const groups = groupCount(sorted, d);
+    if (groups > MAX_FILE_DIGESTS || groups === size) break;
+    depth = d;
+    size = groups;
   }
-  if (best.size === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
-  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(canonicalJson(list))]));
+  if (depth === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
+  const best = new Map<string, [string, Digest][]>();
+  for (const entry of sorted) {
+    const at = prefixEnd(entry[0], depth);
+    const key = at < 0 ? entry[0] : `${entry[0].slice(0, at)}/**`;
+    const list = best.get(key);
+    if (list === undefined) best.set(key, [entry]); else list.push(entry);
+  }
+  // JSON.stringify of [path, digest] pairs is canonicalJson of them: arrays of strings only.
+  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(JSON.stringify(list))]));
+}
+
+/**
+ * How many keys grouping by the first `depth` components makes: a path with more components goes under
+ * `<first depth components>/**`, others stay themselves. Paths sharing a prefix are adjacent in sorted order, so each
+ * group is one run.
+ */
+function groupCount(sorted: [string, Digest][], depth: number): number {
+  let count = 0;
+  let run: string | undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const path = sorted[i]?.[0] ?? '';
+    const at = prefixEnd(path, depth);
+    if (at < 0) { count++; run = undefined; continue; }
+    if (run !== undefined && at === run.length && path.startsWith(run)) continue;
+    run = path.slice(0, at);
+    count++;
+  }
+  return count;
+}
+
+/** The index of the `depth`-th '/' in `path` (the end of its first `depth` components), or -1 when it has no more. */
+function prefixEnd(path: string, depth: number): number {
+  let at = -1;
+  for (let d = 0; d < depth; d++) {
+    at = path.indexOf('/', at + 1);
+    if (at < 0) return -1;
+  }
+  return at;
 }

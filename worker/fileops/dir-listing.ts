@@ -38,11 +38,15 @@ export class DirListing implements Iterable<{ name: string; stat: EntryStat }> {
   readonly names: readonly string[];
   readonly #ids: BigUint64Array;
   readonly #times: BigInt64Array;
+  readonly #idBytes: Buffer;
+  readonly #timeBytes: Buffer;
 
   private constructor(names: readonly string[], ids: BigUint64Array, times: BigInt64Array) {
     this.names = names;
     this.#ids = ids;
     this.#times = times;
+    this.#idBytes = Buffer.from(ids.buffer, ids.byteOffset, ids.byteLength);
+    this.#timeBytes = Buffer.from(times.buffer, times.byteOffset, times.byteLength);
   }
 
   /** Lists and lstat's the directory `abs` synchronously (see walk.ts for why synchronously). */
@@ -67,7 +71,16 @@ export class DirListing implements Iterable<{ name: string; stat: EntryStat }> {
   /** The lstat of entry `i` (a view: allocates only the BigInts a caller reads). */
   stat(i: number): EntryStat {
     if (i < 0 || i >= this.names.length) throw new RangeError(`no entry ${i} in a listing of ${this.names.length}`);
-    return new PackedStat(this.#ids, this.#times, i);
+    return new PackedStat(this, this.#ids, this.#times, i);
+  }
+
+  /** Copies entry `i`'s STAT_KEY_BYTES into `out` at `at` (see writeStatKey), straight from the packed bytes. */
+  copyStatKey(i: number, out: Buffer, at: number): void {
+    const id = i * IDS * 8;
+    this.#idBytes.copy(out, at, id, id + 24);                // dev, ino, mode (nlink left out)
+    this.#idBytes.copy(out, at + 24, id + 32, id + 64);      // uid, gid, rdev, size
+    const t = i * TIMES * 8;
+    this.#timeBytes.copy(out, at + 56, t + 8, t + 24);       // mtime, ctime (atime left out)
   }
 
   /** The index of `name`, or -1 (binary search over the sorted names). */
@@ -90,14 +103,52 @@ export class DirListing implements Iterable<{ name: string; stat: EntryStat }> {
 
 const S_IFMT = 0o170000;
 
+/**
+ * What a stat key of an entry holds, 8 bytes each, little-endian (the typed arrays' host order on the x86-64 and arm64
+ * hosts tsbuild runs on): dev, ino, mode, uid, gid, rdev, size, mtime ns,
+ * ctime ns. Everything a content digest reads from an entry's lstat, and what changes when its content does; not
+ * atime (a read changes it) nor nlink.
+ */
+export const STAT_KEY_BYTES = 72;
+
+/** The fields a stat key is made of. */
+export type StatKeySource = Pick<EntryStat, 'dev' | 'ino' | 'mode' | 'uid' | 'gid' | 'rdev' | 'size' | 'mtimeNs' | 'ctimeNs'>;
+
+/** Writes `st`'s stat key (STAT_KEY_BYTES) into `out` at `at`: no BigInt made for an entry of a DirListing. */
+export function writeStatKey(st: StatKeySource, out: Buffer, at: number): void {
+  if (st instanceof PackedStat) {
+    st.listing.copyStatKey(st.index, out, at);
+    return;
+  }
+  const fields = [st.dev, st.ino, st.mode, st.uid, st.gid, st.rdev, st.size];
+  for (const [n, v] of fields.entries()) out.writeBigUInt64LE(v, at + n * 8);
+  out.writeBigInt64LE(st.mtimeNs, at + 56);
+  out.writeBigInt64LE(st.ctimeNs, at + 64);
+}
+
+const KEY_TEXT = Buffer.alloc(STAT_KEY_BYTES);
+
+/**
+ * `st`'s stat key as text (base64, 96 characters): the hash cache's key of a file's content and the incremental
+ * COPY's fingerprint of a source file. One string, no BigInt or string per field.
+ */
+export function statKeyText(st: StatKeySource): string {
+  writeStatKey(st, KEY_TEXT, 0);
+  return KEY_TEXT.toString('base64');
+}
+
 class PackedStat implements EntryStat {
+  readonly listing: DirListing;
+  readonly index: number;
   readonly #ids: BigUint64Array;
   readonly #times: BigInt64Array;
   readonly #i: number;
   /** The file type bits as a number: the type checks need no BigInt. */
   readonly #type: number;
 
-  constructor(ids: BigUint64Array, times: BigInt64Array, i: number) {
+  constructor(listing: DirListing, ids: BigUint64Array, times: BigInt64Array, i: number) {
+    this.listing = listing;
+    this.index = i;
     this.#ids = ids;
     this.#times = times;
     this.#i = i;

@@ -1,4 +1,4 @@
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { ProgressSink } from '../../solver/index.js';
 import { inRootPath } from '../confined/index.js';
@@ -64,8 +64,15 @@ export class TreeWriter {
 
   /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
   async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> {
+    await this.putRel(inRootPath(containerPath), sourceAbs, sourceRel, stat);
+  }
+
+  /**
+   * `put` at `rel`, a path the caller has already cleaned (as inRootPath makes it). Returns a promise only when the
+   * caller must wait (the writer's pipe is full): a 20,000-file copy makes no promise per file.
+   */
+  putRel(rel: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> | undefined {
     throwIfAborted(this.#opts.signal);
-    const rel = inRootPath(containerPath);
     if (this.#history !== undefined && !stat.isDirectory()) {
       if (this.#seen.has(rel)) this.#isRecordable = false;
       this.#seen.add(rel);
@@ -95,14 +102,15 @@ export class TreeWriter {
         if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
       }
     } else if (stat.isSymbolicLink()) {
-      this.#session.symlink(rel, await readlink(sourceAbs));
+      // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
+      this.#session.symlink(rel, readlinkSync(sourceAbs));
       this.#session.meta(this.#meta(stat, 'symlink'));
     } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
       this.#session.node(rel, stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'char' : 'block', Number(major(stat.rdev)), Number(minor(stat.rdev)));
       this.#session.meta(this.#meta(stat, 'file'));
     }
     // Sockets are skipped: they cannot be copied and mean nothing in an image (BuildKit fails on them; docker skips).
-    await this.#session.flushIfFull();
+    return this.#session.isFull ? this.#session.flushIfFull() : undefined;
   }
 
   /** How many regular files were written (copied or inherited). */
