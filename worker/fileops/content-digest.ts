@@ -163,9 +163,7 @@ async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, 
 function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: () => Buffer): Digest | Promise<Digest> {
   const st = f.stat;
   if (!st.isFile()) return sha256(entryJson(f, keepIds, undefined));
-  // Its stat key: device, inode, size, mtime and ctime (the mode and owner in it change ctime too); ctime changes on
-  // every write and cannot be set back by a user.
-  const key = statKeyText(st);
+  const key = statKeyText(st);   // device, inode, size, mtime, ctime
   const cached = cache?.get(key);
   if (cached !== undefined) return sha256(entryJson(f, keepIds, cached));
   return hashFile(f.abs, st.size, buffer()).then((content) => {

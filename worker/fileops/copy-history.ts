@@ -60,7 +60,7 @@ export class CopyHistory {
 
 /**
  * What a regular file written by a COPY is, as far as linking it into the next result goes: the source file's
- * identity (its stat key: device, inode, size, mtime, ctime, the same test the content hash cache trusts) and the
+ * identity (statKeyText: device, inode, size, mtime, ctime, the same test the content hash cache trusts) and the
  * owner and mode it was written with. Equal fingerprints at one path mean the previous result holds exactly the file a
  * copy would write now, mtime included.
  */

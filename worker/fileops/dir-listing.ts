@@ -126,14 +126,18 @@ export function writeStatKey(st: StatKeySource, out: Buffer, at: number): void {
   out.writeBigInt64LE(st.ctimeNs, at + 64);
 }
 
-const KEY_TEXT = Buffer.alloc(STAT_KEY_BYTES);
+const KEY = Buffer.alloc(STAT_KEY_BYTES);
+const KEY_TEXT = Buffer.alloc(40);
 
 /**
- * `st`'s stat key as text (base64, 96 characters): the hash cache's key of a file's content and the incremental
- * COPY's fingerprint of a source file. One string, no BigInt or string per field.
+ * The identity of `st`'s content as text (base64 of dev, ino, size, mtime ns, ctime ns: 56 characters): the hash
+ * cache's key of a file's content and the incremental COPY's fingerprint of a source file. ctime changes on every
+ * write and cannot be set back by a user. One string, no BigInt or string per field.
  */
 export function statKeyText(st: StatKeySource): string {
-  writeStatKey(st, KEY_TEXT, 0);
+  writeStatKey(st, KEY, 0);
+  KEY.copy(KEY_TEXT, 0, 0, 16);      // dev, ino
+  KEY.copy(KEY_TEXT, 16, 48, 72);    // size, mtime, ctime
   return KEY_TEXT.toString('base64');
 }
 

@@ -6,7 +6,7 @@ import { openSharedDb } from '../../common/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 
 /**
- * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns, …: dir-listing.ts statKeyText), so an unchanged file is not
+ * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns: dir-listing.ts statKeyText), so an unchanged file is not
  * read again. ctime is in the key because it changes on every write and cannot be set back by the user (unlike mtime).
  * Optionally it also remembers a whole selection's result by a key over every entry's path and stat (`getTree`), so
  * an unchanged 20,000-file COPY source costs one walk and one lookup instead of 20,000.
