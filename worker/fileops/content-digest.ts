@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
@@ -162,14 +162,19 @@ async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, 
  */
 function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: () => Buffer): Digest | Promise<Digest> {
   const st = f.stat;
-  if (!st.isFile()) return sha256(entryJson(f, keepIds, undefined));
+  if (!st.isFile()) return oneShot(entryJson(f, keepIds, undefined));
   const key = statKeyText(st);   // device, inode, size, mtime, ctime
   const cached = cache?.get(key);
-  if (cached !== undefined) return sha256(entryJson(f, keepIds, cached));
+  if (cached !== undefined) return oneShot(entryJson(f, keepIds, cached));
   return hashFile(f.abs, st.size, buffer()).then((content) => {
     cache?.set(key, content);
-    return sha256(entryJson(f, keepIds, content));
+    return oneShot(entryJson(f, keepIds, content));
   });
+}
+
+/** sha256 of `text` without a Hash object (and its native context, freed only by a GC) per entry. */
+function oneShot(text: string): Digest {
+  return `sha256:${hash('sha256', text)}`;
 }
 
 function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined): string {

@@ -20,6 +20,9 @@ export interface HashCache {
   flush?(): void;
 }
 
+/** `set`s buffered before they are written in one transaction. */
+const FLUSH_EVERY = 2048;
+
 /** How many whole-selection results are kept (least recently used go first). */
 const TREES_KEPT = 256;
 
@@ -68,6 +71,8 @@ export class FileHashCache implements HashCache {
 
   set(key: string, digest: Digest): void {
     this.#pending.set(key, digest);
+    // Written in batches as they fill, so the pending keys of a big context are never all in memory at once.
+    if (this.#pending.size >= FLUSH_EVERY) this.flush();
   }
 
   getTree(key: Digest): ContentDigest | undefined {
