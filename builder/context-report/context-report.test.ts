@@ -16,7 +16,7 @@ describe('contextReport readers', () => {
   });
 
   it('counts each file\'s changes across recorded builds: edited, added, removed, whatever its name', () => {
-    const snap = (files: Record<string, string>): { files: Record<string, string>; durations: Record<number, number> } => ({ files, durations: {} });
+    const snap = (files: Record<string, string>): { files: ReadonlyMap<string, string>; durations: Record<number, number> } => ({ files: new Map(Object.entries(files)), durations: {} });
     const history = [snap({ 'src/a.ts': 'd1', 'src/gone.ts': 'g' }), snap({ 'src/a.ts': 'd2' }), snap({ 'src/a.ts': 'd3', constructor: 'c' })];
     const copy = contextReport(files, 'FROM scratch\nCOPY . /app/\n', '/ctx/Dockerfile', history).copies[0];
     expect(copy?.churn).to.deep.equal([{ path: 'src/a.ts', changes: 2 }]);   // only files the COPY reads now

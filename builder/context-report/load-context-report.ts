@@ -37,8 +37,11 @@ export function contextHistory(index: BuildHistory, dockerfile: string): Context
 }
 
 function snapshotOf(record: BuildRecord): ContextSnapshot {
-  const files: Record<string, string> = {};
-  for (const key of keyManifestOf(record) ?? []) Object.assign(files, key.files?.context ?? {});
+  const files = new Map<string, string>();
+  for (const key of keyManifestOf(record) ?? []) {
+    const context = key.files?.context;
+    if (context !== undefined) for (const path of Object.keys(context)) files.set(path, context[path] ?? '');
+  }
   const durations: Record<number, number> = {};
   for (const v of record.vertices) if (!v.cached && v.location) durations[v.location.line] = v.durationMs;
   return { files, durations };

@@ -52,6 +52,7 @@ export interface SessionOptions {
 export interface EntryStat { type: 'd' | 'f' | 'l' | 'c' | 'o'; mode: number; uid: number; gid: number; size: number; mtimeNs: bigint; isEmptyDir: boolean; isOpaqueDir: boolean }
 
 const FLUSH_AT = 256 * 1024;
+const OPS_BUFFER = 64 * 1024;
 const ZERO = Buffer.alloc(4);
 
 interface Waiter { resolve: (v: Buffer | number) => void; reject: (e: unknown) => void; withBody: boolean }
@@ -62,6 +63,13 @@ export class RootSession {
   readonly #exited: Promise<void>;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
+  /**
+   * Ops are encoded straight into this buffer (no Buffer or string per op); `#opStart` is where the bytes not yet in
+   * `#pending` begin. Bytes handed to `#pending` are never overwritten before a flush has copied them.
+   */
+  #ops = Buffer.allocUnsafe(OPS_BUFFER);
+  #opStart = 0;
+  #opEnd = 0;
   #waiters: Waiter[] = [];
   #out: Buffer = Buffer.alloc(0);
   #stderr = '';
@@ -236,8 +244,35 @@ export class RootSession {
   }
 
   #op(op: string, ...fields: string[]): void {
-    for (const f of fields) if (f.includes('\0')) throw new Error(`confined writer field contains NUL: ${JSON.stringify(f)}`);
-    this.#push(Buffer.from(`${op}\0${fields.map((f) => `${f}\0`).join('')}`, 'utf8'));
+    if (this.#closed) throw this.#failure ?? new Error('confined writer already closed');
+    let most = op.length * 3 + 1;   // UTF-8 takes at most 3 bytes per UTF-16 code unit
+    for (const f of fields) {
+      if (f.includes('\0')) throw new Error(`confined writer field contains NUL: ${JSON.stringify(f)}`);
+      most += f.length * 3 + 1;
+    }
+    if (this.#opEnd + most > this.#ops.length) {
+      this.#sealOps();
+      this.#ops = Buffer.allocUnsafe(Math.max(OPS_BUFFER, most));
+      this.#opStart = 0;
+      this.#opEnd = 0;
+    }
+    const start = this.#opEnd;
+    let at = start + this.#ops.write(op, start);
+    this.#ops[at++] = 0;
+    for (const f of fields) {
+      at += this.#ops.write(f, at);
+      this.#ops[at++] = 0;
+    }
+    this.#opEnd = at;
+    this.#pendingBytes += at - start;
+  }
+
+  /** Hands the encoded ops not yet in `#pending` to it, in order. */
+  #sealOps(): void {
+    if (this.#opEnd === this.#opStart) return;
+    this.#pending.push(this.#ops.subarray(this.#opStart, this.#opEnd));
+    this.#opStart = this.#opEnd;
+    if (this.#pending.length >= 4096) this.#compact();
   }
 
   #chunk(b: Buffer): void {
@@ -252,6 +287,7 @@ export class RootSession {
 
   #push(b: Buffer): void {
     if (this.#closed) throw this.#failure ?? new Error('confined writer already closed');
+    this.#sealOps();
     this.#pending.push(b);
     this.#pendingBytes += b.length;
     if (this.#pending.length >= 4096) this.#compact();
@@ -265,14 +301,21 @@ export class RootSession {
   async #flush(): Promise<void> {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#pendingBytes === 0) return;
+    this.#sealOps();
+    // A copy (Buffer.concat always makes one): the op buffer is written over from its start again.
     const data = Buffer.concat(this.#pending);
     this.#pending = [];
     this.#pendingBytes = 0;
+    this.#opStart = 0;
+    this.#opEnd = 0;
     if (!this.#child.stdin.write(data)) {
       const drained = once(this.#child.stdin, 'drain').then(() => true);
       if (!(await Promise.race([drained, this.#exited.then(() => false)]))) throw this.#failure ?? new Error('tsbuild-fsattr exited');
     }
   }
+
+  /** True when enough is pending that a long loop should `await flushIfFull()` now. */
+  get isFull(): boolean { return this.#pendingBytes >= FLUSH_AT; }
 
   /** Sends a write op now and then and applies back-pressure; callers in long loops await it. */
   async flushIfFull(): Promise<void> {

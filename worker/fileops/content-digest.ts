@@ -1,26 +1,31 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, type BigIntStats } from 'node:fs';
-import { readFile, readlink } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
+import { createHash, hash } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
+import { STAT_KEY_BYTES, statKeyText, writeStatKey, type EntryStat } from './dir-listing.js';
+import { hashFile } from './hash-file.js';
 import type { HashCache } from './hash-cache.js';
 import { RootSession } from '../confined/index.js';
-import { selectSources, sessionResolver, type SourceResolver } from './select-sources.js';
+import { selectSources, sessionResolver, type SelectedSource, type SourceResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { StatMemo, walkTree } from './walk.js';
 
 /** At most this many per-path digests are returned; beyond, paths are grouped by leading directories. */
 export const MAX_FILE_DIGESTS = 1000;
 
-interface Found { path: string; abs: string; stat: BigIntStats }
+interface Found { path: string; abs: string; stat: EntryStat }
 
-/** Files up to this size are read whole: a stream per small file cost more than its hashing. */
-const SMALL_FILE = 256n * 1024n;
+/**
+ * Files are hashed by LANES reads at a time, each lane reading into its own reused buffer: no Buffer per file (a
+ * `readFile` per small file and a stream per big one made ~200 MB of short-lived external memory for a 200 MB
+ * context, which V8 collects only after it has grown by 64 MiB).
+ */
+const LANES = 16;
+const READ_BUFFER = 64 * 1024;
 
 /**
  * The content digest of exactly what `op` selects from `source`: per path (relative to the source root) its type,
@@ -42,29 +47,38 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
   const memo = source.memo ?? new StatMemo();
   const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
-  const found: Found[] = [];
-  for (const item of items) {
-    if (exclude.excludes(item.rel)) continue;
-    const top = item.rel === '' ? '.' : item.rel;
-    found.push({ path: top, abs: item.abs, stat: item.stat });
-    if (!item.stat.isDirectory()) continue;
-    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {
-      found.push({ path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat });
-    }
-  }
+  // Walked twice from the build's listing (no syscall): once for the stat key of the whole selection, and, only when
+  // that misses, to hash. Nothing per entry is kept but its digest.
+  const selection = (): Generator<Found> => selected(items, exclude, ignore, signal, memo);
   const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
   // The stat cache for the whole selection: an unchanged tree is one lookup, no file read, no per-entry hash.
-  const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, found, keepIds);
+  const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, selection(), keepIds);
   const known = treeKey === undefined ? undefined : cache?.getTree?.(treeKey);
   if (known !== undefined) return known;
-  await forEachLimit(found, 16, async (f) => {
+  const buffers: Buffer[] = [];
+  await forEachLimit(selection(), LANES, (f, lane) => {
     throwIfAborted(signal);
-    perPath.set(f.path, await entryDigest(f, keepIds, cache));
+    const digest = entryDigest(f, keepIds, cache, () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)));
+    if (typeof digest === 'string') perPath.set(f.path, digest);
+    else return digest.then((d) => { perPath.set(f.path, d); });
+    return undefined;
   });
   const result = finish(perPath);
   cache?.flush?.();
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
   return result;
+}
+
+/** Every entry `items` select, in order: each item, then (for a directory) what is below it that no filter hides. */
+function* selected(items: SelectedSource[], exclude: PathFilter, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
+  for (const item of items) {
+    if (exclude.excludes(item.rel)) continue;
+    yield { path: item.rel === '' ? '.' : item.rel, abs: item.abs, stat: item.stat };
+    if (!item.stat.isDirectory()) continue;
+    for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {
+      yield { path: item.rel === '' ? e.rel : `${item.rel}/${e.rel}`, abs: e.abs, stat: e.stat };
+    }
+  }
 }
 
 /**
@@ -104,78 +118,146 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
  * Everything entryDigest reads, from the stat alone: path, type and mode, owner when kept, device numbers, and the
  * file cache's content key (dev, ino, size, mtime, ctime). A symlink's target cannot change without a new ctime.
  */
-function selectionKey(urls: Map<string, Digest>, found: Found[], keepIds: boolean): Digest {
+function selectionKey(urls: Map<string, Digest>, found: Iterable<Found>, keepIds: boolean): Digest {
   const hash = createHash('sha256');
-  hash.update(`v1 keepIds=${String(keepIds)}\n`);
+  hash.update(`v2 keepIds=${String(keepIds)}\n`);
   for (const [url, digest] of urls) hash.update(`url\0${url}\0${digest}\n`);
-  for (const { path, stat: st } of found) {
-    hash.update(`${path}\0${st.mode}\0${keepIds ? `${st.uid}:${st.gid}` : ''}\0${st.rdev}\0${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}\n`);
+  // Per entry its path, a NUL and its stat key, batched through one buffer: no string or BigInt per entry.
+  const buffer = Buffer.allocUnsafe(64 * 1024);
+  let at = 0;
+  for (const { path, stat } of found) {
+    if (at + path.length * 3 + STAT_KEY_BYTES + 1 > buffer.length) {
+      hash.update(buffer.subarray(0, at));
+      at = 0;
+    }
+    if (path.length * 3 + STAT_KEY_BYTES + 1 > buffer.length) hash.update(path);
+    else at += buffer.write(path, at);
+    buffer[at++] = 0;
+    writeStatKey(stat, buffer, at);
+    if (!keepIds) buffer.fill(0, at + 24, at + 40);   // uid, gid: context files become 0:0 whoever owns them
+    at += STAT_KEY_BYTES;
   }
+  hash.update(buffer.subarray(0, at));
   return `sha256:${hash.digest('hex')}`;
 }
 
-/** Runs `fn` over `items`, at most `limit` at a time (a plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk). */
-async function forEachLimit<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const runner = async (): Promise<void> => {
-    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+/**
+ * Runs `fn` over what `items` yields, at most `limit` at a time, telling each call its lane (0 to limit-1: one call a
+ * lane at a time, so a lane can own a buffer). A call that returns no promise (a file in the hash cache) is not
+ * waited for: no promise per entry. A plain pool: p-queue's bookkeeping was a tenth of a 20k-file walk.
+ */
+async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, lane: number) => Promise<void> | undefined): Promise<void> {
+  const runner = async (lane: number): Promise<void> => {
+    for (let r = items.next(); r.done !== true; r = items.next()) {
+      const pending = fn(r.value, lane);
+      if (pending !== undefined) await pending;
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, runner));
+  await Promise.all(Array.from({ length: limit }, (_, lane) => runner(lane)));
 }
 
-async function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined): Promise<Digest> {
+/**
+ * sha256 of canonicalJson({ type, mode, uid?, gid?, content?, target?, rdev? }), the text written out directly (keys
+ * in canonical order): synchronous unless a file's content must be read (not in the hash cache).
+ */
+function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: () => Buffer): Digest | Promise<Digest> {
   const st = f.stat;
+  if (!st.isFile()) return oneShot(entryJson(f, keepIds, undefined));
+  const key = statKeyText(st);   // device, inode, size, mtime, ctime
+  const cached = cache?.get(key);
+  if (cached !== undefined) return oneShot(entryJson(f, keepIds, cached));
+  return hashFile(f.abs, st.size, buffer()).then((content) => {
+    cache?.set(key, content);
+    return oneShot(entryJson(f, keepIds, content));
+  });
+}
+
+/** sha256 of `text` without a Hash object (and its native context, freed only by a GC) per entry. */
+function oneShot(text: string): Digest {
+  return `sha256:${hash('sha256', text)}`;
+}
+
+function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined): string {
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
     : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
-  return sha256(canonicalJson({
-    type,
-    mode: Number(st.mode) & 0o7777,
-    uid: keepIds ? Number(st.uid) : undefined,
-    gid: keepIds ? Number(st.gid) : undefined,
-    content: type === 'file' ? await fileDigest(f.abs, st, cache) : undefined,
-    target: type === 'symlink' ? await readlink(f.abs) : undefined,
-    rdev: type === 'char' || type === 'block' ? String(st.rdev) : undefined,
-  }));
-}
-
-async function fileDigest(abs: string, st: BigIntStats, cache: HashCache | undefined): Promise<Digest> {
-  const key = `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
-  const cached = cache?.get(key);
-  if (cached !== undefined) return cached;
-  let digest: Digest;
-  if (st.size <= SMALL_FILE) {
-    digest = `sha256:${createHash('sha256').update(await readFile(abs)).digest('hex')}`;
-  } else {
-    const hash = createHash('sha256');
-    await pipeline(createReadStream(abs), hash);
-    digest = `sha256:${hash.digest('hex')}`;
-  }
-  cache?.set(key, digest);
-  return digest;
+  let json = content === undefined ? '{' : `{"content":"${content}",`;
+  if (keepIds) json += `"gid":${Number(st.gid)},`;
+  json += `"mode":${Number(st.mode) & 0o7777},`;
+  if (type === 'char' || type === 'block') json += `"rdev":"${st.rdev}",`;
+  // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
+  if (type === 'symlink') json += `"target":${JSON.stringify(readlinkSync(abs))},`;
+  json += `"type":"${type}"`;
+  if (keepIds) json += `,"uid":${Number(st.uid)}`;
+  return `${json}}`;
 }
 
 /** The overall digest over every path; the returned map is bounded by grouping deep paths under their directories. */
 function finish(perPath: Map<string, Digest>): ContentDigest {
   const sorted = [...perPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const digest = sha256(canonicalJson({ v: 1, entries: sorted }));
-  return { digest, files: bound(sorted) };
+  return { digest: entriesDigest(sorted), files: bound(sorted) };
+}
+
+/** sha256 of `canonicalJson({ v: 1, entries: sorted })`, hashed piece by piece: no string of the whole list. */
+function entriesDigest(sorted: [string, Digest][]): Digest {
+  const hash = createHash('sha256');
+  let text = '{"entries":[';
+  for (let i = 0; i < sorted.length; i++) {
+    const [path, digest] = sorted[i] ?? ['', ''];
+    text += `${i === 0 ? '' : ','}[${JSON.stringify(path)},"${digest}"]`;   // a digest needs no escaping
+    if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
+  }
+  hash.update(`${text}],"v":1}`);
+  return `sha256:${hash.digest('hex')}`;
 }
 
 function bound(sorted: [string, Digest][]): Record<string, Digest> {
   if (sorted.length <= MAX_FILE_DIGESTS) return Object.fromEntries(sorted);
-  let best = new Map<string, [string, Digest][]>();
-  for (let depth = 1; ; depth++) {
-    const groups = new Map<string, [string, Digest][]>();
-    for (const entry of sorted) {
-      const parts = entry[0].split('/');
-      const key = parts.length > depth ? `${parts.slice(0, depth).join('/')}/**` : entry[0];
-      const list = groups.get(key) ?? [];
-      list.push(entry);
-      groups.set(key, list);
-    }
-    if (groups.size > MAX_FILE_DIGESTS || groups.size === best.size) break;
-    best = groups;
+  // The deepest grouping that still fits (or the last one that changed anything), counted without building it.
+  let depth = 0;
+  let size = 0;
+  for (let d = 1; ; d++) {
+    const groups = groupCount(sorted, d);
+    if (groups > MAX_FILE_DIGESTS || groups === size) break;
+    depth = d;
+    size = groups;
   }
-  if (best.size === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
-  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(canonicalJson(list))]));
+  if (depth === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
+  const best = new Map<string, [string, Digest][]>();
+  for (const entry of sorted) {
+    const at = prefixEnd(entry[0], depth);
+    const key = at < 0 ? entry[0] : `${entry[0].slice(0, at)}/**`;
+    const list = best.get(key);
+    if (list === undefined) best.set(key, [entry]); else list.push(entry);
+  }
+  // JSON.stringify of [path, digest] pairs is canonicalJson of them: arrays of strings only.
+  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(JSON.stringify(list))]));
+}
+
+/**
+ * How many keys grouping by the first `depth` components makes: a path with more components goes under
+ * `<first depth components>/**`, others stay themselves. Paths sharing a prefix are adjacent in sorted order, so each
+ * group is one run.
+ */
+function groupCount(sorted: [string, Digest][], depth: number): number {
+  let count = 0;
+  let run: string | undefined;
+  for (let i = 0; i < sorted.length; i++) {
+    const path = sorted[i]?.[0] ?? '';
+    const at = prefixEnd(path, depth);
+    if (at < 0) { count++; run = undefined; continue; }
+    if (run !== undefined && at === run.length && path.startsWith(run)) continue;
+    run = path.slice(0, at);
+    count++;
+  }
+  return count;
+}
+
+/** The index of the `depth`-th '/' in `path` (the end of its first `depth` components), or -1 when it has no more. */
+function prefixEnd(path: string, depth: number): number {
+  let at = -1;
+  for (let d = 0; d < depth; d++) {
+    at = path.indexOf('/', at + 1);
+    if (at < 0) return -1;
+  }
+  return at;
 }

@@ -36,10 +36,11 @@ describe('CopyHistory', () => {
   });
 
   it('fingerprints a file by its source identity and the owner and mode written', () => {
-    const st = { dev: 1n, ino: 2n, size: 3n, mtimeNs: 4n, ctimeNs: 5n };
+    const st = { dev: 1n, ino: 2n, mode: 0o100644n, uid: 0n, gid: 0n, rdev: 0n, size: 3n, mtimeNs: 4n, ctimeNs: 5n };
     const base = fileFingerprint(st, { uid: 0, gid: 0, mode: 0o644 });
     expect(fileFingerprint({ ...st }, { uid: 0, gid: 0, mode: 0o644 })).to.equal(base);
-    for (const other of [fileFingerprint({ ...st, ctimeNs: 6n }, { uid: 0, gid: 0, mode: 0o644 }), fileFingerprint(st, { uid: 1, gid: 0, mode: 0o644 }),
+    for (const other of [fileFingerprint({ ...st, ctimeNs: 6n }, { uid: 0, gid: 0, mode: 0o644 }), fileFingerprint({ ...st, ino: 3n }, { uid: 0, gid: 0, mode: 0o644 }),
+      fileFingerprint({ ...st, size: 4n }, { uid: 0, gid: 0, mode: 0o644 }), fileFingerprint({ ...st, mtimeNs: 5n }, { uid: 0, gid: 0, mode: 0o644 }), fileFingerprint(st, { uid: 1, gid: 0, mode: 0o644 }),
       fileFingerprint(st, { uid: 0, gid: 0, mode: 0o600 })]) expect(other).to.not.equal(base);
   });
 });

@@ -3,6 +3,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CopyOp } from '../../frontend/index.js';
 import { canonicalJson, sha256 } from '../../registry/oci/index.js';
+import { statKeyText, type StatKeySource } from './dir-listing.js';
 
 /**
  * What the last result of one COPY wrote: its committed snapshot, and for every regular file it wrote (by path in the
@@ -59,12 +60,12 @@ export class CopyHistory {
 
 /**
  * What a regular file written by a COPY is, as far as linking it into the next result goes: the source file's
- * identity (device, inode, size, mtime, ctime: the same test the content hash cache trusts) and the owner and mode it
- * was written with. Equal fingerprints at one path mean the previous result holds exactly the file a copy would write
- * now, mtime included.
+ * identity (statKeyText: device, inode, size, mtime, ctime, the same test the content hash cache trusts) and the
+ * owner and mode it was written with. Equal fingerprints at one path mean the previous result holds exactly the file a
+ * copy would write now, mtime included.
  */
-export function fileFingerprint(source: { dev: bigint; ino: bigint; size: bigint; mtimeNs: bigint; ctimeNs: bigint }, written: { uid: number; gid: number; mode?: number | undefined }): string {
-  return `${source.dev}:${source.ino}:${source.size}:${source.mtimeNs}:${source.ctimeNs}:${written.uid}:${written.gid}:${written.mode ?? '-'}`;
+export function fileFingerprint(source: StatKeySource, written: { uid: number; gid: number; mode?: number | undefined }): string {
+  return `${statKeyText(source)}:${written.uid}:${written.gid}:${written.mode ?? '-'}`;
 }
 
 /** Our own file, checked: an old format or a torn file reads as no record. */

@@ -114,8 +114,13 @@ async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, de
   if (item.stat.isDirectory()) {
     const destDir = op.parents ? path.posix.join(op.dest, item.keep) : op.dest;
     writer.dirTarget(destDir, item.stat);
+    // Entry paths below a directory are clean (names from readdir), so they are joined to the cleaned destination and
+    // source paths by concatenation: no path.join/relative per entry.
+    const destRel = inRootPath(destDir);
+    const sourceRel = sourceRelative(sourceRoot, item.abs);
     for (const entry of walkTree(item.abs, item.rel, filters, signal, memo)) {
-      await writer.put(path.posix.join(destDir, entry.rel), entry.abs, sourceRelative(sourceRoot, entry.abs), entry.stat);
+      const full = writer.putRel(destRel === '' ? entry.rel : `${destRel}/${entry.rel}`, entry.abs, sourceRel === '' ? entry.rel : `${sourceRel}/${entry.rel}`, entry.stat);
+      if (full !== undefined) await full;
     }
     return;
   }

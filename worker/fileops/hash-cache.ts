@@ -6,7 +6,7 @@ import { openSharedDb } from '../../common/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 
 /**
- * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns), so an unchanged file is not
+ * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns: dir-listing.ts statKeyText), so an unchanged file is not
  * read again. ctime is in the key because it changes on every write and cannot be set back by the user (unlike mtime).
  * Optionally it also remembers a whole selection's result by a key over every entry's path and stat (`getTree`), so
  * an unchanged 20,000-file COPY source costs one walk and one lookup instead of 20,000.
@@ -19,6 +19,9 @@ export interface HashCache {
   /** Writes what `set` buffered; callers call it once after a batch of `set`s. */
   flush?(): void;
 }
+
+/** `set`s buffered before they are written in one transaction. */
+const FLUSH_EVERY = 2048;
 
 /** How many whole-selection results are kept (least recently used go first). */
 const TREES_KEPT = 256;
@@ -68,6 +71,8 @@ export class FileHashCache implements HashCache {
 
   set(key: string, digest: Digest): void {
     this.#pending.set(key, digest);
+    // Written in batches as they fill, so the pending keys of a big context are never all in memory at once.
+    if (this.#pending.size >= FLUSH_EVERY) this.flush();
   }
 
   getTree(key: Digest): ContentDigest | undefined {

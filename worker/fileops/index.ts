@@ -4,5 +4,6 @@ export { copyInto, type CopyOutcome, type IncrementalCopy } from './copy-into.js
 export { CopyHistory, type CopyRecord } from './copy-history.js';
 export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
-export { StatMemo, statMemoFor, type DirListing } from './walk.js';
+export { StatMemo, statMemoFor } from './walk.js';
+export type { DirListing, EntryStat } from './dir-listing.js';
 export { CopyError, type CopyErrorCode } from './errors.js';

@@ -1,7 +1,7 @@
 import { lstat, readdir } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
 import path from 'node:path';
 import type { CopyOp } from '../../frontend/index.js';
+import type { EntryStat } from './dir-listing.js';
 import { CopyError } from './errors.js';
 import type { PathFilter } from './filters.js';
 import { hasWildcard, matchSegment, unescapeSegment } from './path-match.js';
@@ -14,7 +14,7 @@ export interface SelectedSource {
   /** Host path after following symlinks inside the source root. */
   abs: string;
   /** lstat of `abs` (never a symlink: it was followed). */
-  stat: BigIntStats;
+  stat: EntryStat;
   /** What COPY --parents keeps under the destination: `rel`, or the part after a `/./` pivot. */
   keep: string;
 }
@@ -120,7 +120,7 @@ async function listDir(root: SelectionRoot, rel: string): Promise<string[]> {
   }
 }
 
-async function lstatOrUndefined(p: string): Promise<BigIntStats | undefined> {
+async function lstatOrUndefined(p: string): Promise<EntryStat | undefined> {
   try {
     return await lstat(p, { bigint: true });
   } catch (err) {

@@ -1,11 +1,11 @@
-import type { BigIntStats } from 'node:fs';
-import { readlink } from 'node:fs/promises';
+import { readlinkSync } from 'node:fs';
 import path from 'node:path';
 import type { ProgressSink } from '../../solver/index.js';
 import { inRootPath } from '../confined/index.js';
 import type { EntryMeta, RootSession } from '../confined/index.js';
 import type { ModeMapper } from './chmod.js';
 import { fileFingerprint } from './copy-history.js';
+import type { EntryStat } from './dir-listing.js';
 import type { Owner } from './chown.js';
 import { throwIfAborted } from './errors.js';
 
@@ -55,7 +55,7 @@ export class TreeWriter {
    * The directory a copied directory's contents go to. An existing directory (symlinks followed inside the root) is
    * used as it is; a missing one is created with the source directory's metadata, its parents 0755.
    */
-  dirTarget(containerPath: string, source: BigIntStats): void {
+  dirTarget(containerPath: string, source: EntryStat): void {
     const rel = inRootPath(containerPath);
     if (rel === '') return;   // the root exists and keeps its own metadata
     this.#session.dir(rel, true);
@@ -63,9 +63,16 @@ export class TreeWriter {
   }
 
   /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
-  async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: BigIntStats): Promise<void> {
+  async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> {
+    await this.putRel(inRootPath(containerPath), sourceAbs, sourceRel, stat);
+  }
+
+  /**
+   * `put` at `rel`, a path the caller has already cleaned (as inRootPath makes it). Returns a promise only when the
+   * caller must wait (the writer's pipe is full): a 20,000-file copy makes no promise per file.
+   */
+  putRel(rel: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> | undefined {
     throwIfAborted(this.#opts.signal);
-    const rel = inRootPath(containerPath);
     if (this.#history !== undefined && !stat.isDirectory()) {
       if (this.#seen.has(rel)) this.#isRecordable = false;
       this.#seen.add(rel);
@@ -95,14 +102,15 @@ export class TreeWriter {
         if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
       }
     } else if (stat.isSymbolicLink()) {
-      this.#session.symlink(rel, await readlink(sourceAbs));
+      // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
+      this.#session.symlink(rel, readlinkSync(sourceAbs));
       this.#session.meta(this.#meta(stat, 'symlink'));
     } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
       this.#session.node(rel, stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'char' : 'block', Number(major(stat.rdev)), Number(minor(stat.rdev)));
       this.#session.meta(this.#meta(stat, 'file'));
     }
     // Sockets are skipped: they cannot be copied and mean nothing in an image (BuildKit fails on them; docker skips).
-    await this.#session.flushIfFull();
+    return this.#session.isFull ? this.#session.flushIfFull() : undefined;
   }
 
   /** How many regular files were written (copied or inherited). */
@@ -114,7 +122,7 @@ export class TreeWriter {
    */
   get written(): ReadonlyMap<string, string> | undefined { return this.#history !== undefined && this.#isRecordable ? this.#written : undefined; }
 
-  #meta(stat: BigIntStats, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
+  #meta(stat: EntryStat, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
     const owner = this.#opts.owner ?? (this.#opts.keepIds ? { uid: Number(stat.uid), gid: Number(stat.gid) } : { uid: 0, gid: 0 });
     const source = Number(stat.mode) & 0o7777;
     const mode = kind === 'symlink' ? undefined : this.#opts.mode === undefined ? source : this.#opts.mode(source, kind === 'dir');

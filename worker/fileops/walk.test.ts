@@ -1,7 +1,8 @@
 import { expect } from 'chai';
-import { mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DirListing } from './dir-listing.js';
 import { PathFilter } from './filters.js';
 import { StatMemo, statMemoFor, walkTree } from './walk.js';
 
@@ -43,5 +44,19 @@ describe('walkTree and StatMemo', () => {
   it('skips what .dockerignore hides, relative to the source root', () => {
     const filters = { ignore: new PathFilter(['sub/b/c']), exclude: new PathFilter([]) };
     expect([...walkTree(join(dir, 'b'), 'sub/b', filters, signal)].map((e) => e.rel)).to.deep.equal(['link']);
+  });
+
+  it('keeps in a listing exactly the lstat fields a copy and a key read', () => {
+    const listing = DirListing.read(join(dir, 'b'));
+    expect(listing.names).to.deep.equal(['c', 'link']);
+    expect(listing.indexOf('link')).to.equal(1);
+    expect(listing.indexOf('nope')).to.equal(-1);
+    for (const [i, name] of listing.names.entries()) {
+      const want = lstatSync(join(dir, 'b', name), { bigint: true });
+      const got = listing.stat(i);
+      for (const field of ['dev', 'ino', 'mode', 'nlink', 'uid', 'gid', 'rdev', 'size', 'atimeNs', 'mtimeNs', 'ctimeNs'] as const) expect(got[field], `${name} ${field}`).to.equal(want[field]);
+      for (const is of ['isDirectory', 'isFile', 'isSymbolicLink', 'isFIFO', 'isCharacterDevice', 'isBlockDevice'] as const) expect(got[is](), `${name} ${is}`).to.equal(want[is]());
+    }
+    expect([...listing].map((e) => e.name)).to.deep.equal(['c', 'link']);
   });
 });

@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
+import { DirListing, type EntryStat } from './dir-listing.js';
 import { throwIfAborted } from './errors.js';
 import type { PathFilter } from './filters.js';
 
@@ -7,7 +7,7 @@ export interface WalkEntry {
   /** Path relative to the selected source, `/`-separated. */
   rel: string;
   abs: string;
-  stat: BigIntStats;
+  stat: EntryStat;
 }
 
 /** What hides entries during a walk. */
@@ -17,9 +17,6 @@ export interface WalkFilters {
   /** COPY --exclude, matched against paths relative to the selected source. */
   exclude: PathFilter;
 }
-
-/** A directory's entries, names sorted (by UTF-16 code units, as `Array.prototype.sort`), each with its lstat. */
-export type DirListing = readonly { name: string; stat: BigIntStats }[];
 
 /**
  * The listings of the directories one build has walked, so the build reads each directory of its context once: the
@@ -34,25 +31,17 @@ export class StatMemo {
   list(abs: string): DirListing {
     let listing = this.#dirs.get(abs);
     if (listing === undefined) {
-      listing = listDir(abs);
+      listing = DirListing.read(abs);
       this.#dirs.set(abs, listing);
     }
     return listing;
   }
 
   /** The lstat of `name` in the directory `dirAbs` (from its listing), undefined when it has no such entry. */
-  entry(dirAbs: string, name: string): BigIntStats | undefined {
+  entry(dirAbs: string, name: string): EntryStat | undefined {
     const listing = this.list(dirAbs);
-    let lo = 0;
-    let hi = listing.length - 1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      const at = listing[mid];
-      if (at === undefined) break;
-      if (at.name === name) return at.stat;
-      if (at.name < name) lo = mid + 1; else hi = mid - 1;
-    }
-    return undefined;
+    const i = listing.indexOf(name);
+    return i < 0 ? undefined : listing.stat(i);
   }
 }
 
@@ -68,16 +57,10 @@ export function statMemoFor(source: object): StatMemo {
   return memo;
 }
 
-/**
- * Lists and lstat's one directory synchronously. A walk is thousands of lstat calls of a few µs each: one promise
- * per call cost 3–4x more than the calls themselves (a 20,000-file tree: ~250 ms with promises, ~60 ms in one go,
- * `find -printf` ~45 ms), and the walk yields between directories, so the event loop is never held for long.
- */
-function listDir(abs: string): DirListing {
-  const names = readdirSync(abs).sort();
-  const prefix = abs.endsWith('/') ? abs : `${abs}/`;
-  return names.map((name) => ({ name, stat: lstatSync(prefix + name, { bigint: true }) }));
-}
+// Directories are listed and lstat'ed synchronously (DirListing.read). A walk is thousands of lstat calls of a few µs
+// each: one promise per call cost 3–4x more than the calls themselves (a 20,000-file tree: ~250 ms with promises,
+// ~60 ms in one go, `find -printf` ~45 ms), and the walk yields between directories, so the event loop is never held
+// for long.
 
 /**
  * Walks the directory `abs` (whose path relative to the source root is `rootRel`), yielding every entry below it that
@@ -92,11 +75,13 @@ export function* walkTree(abs: string, rootRel: string, filters: WalkFilters, si
 
 function* walkDir(dirAbs: string, dirRel: string, rootRel: string, filters: WalkFilters, signal: AbortSignal, memo: StatMemo | undefined): Generator<WalkEntry> {
   throwIfAborted(signal);
-  const listing = memo === undefined ? listDir(dirAbs) : memo.list(dirAbs);
+  const listing = memo === undefined ? DirListing.read(dirAbs) : memo.list(dirAbs);
   const prefix = dirAbs.endsWith('/') ? dirAbs : `${dirAbs}/`;
   const checksIgnore = !filters.ignore.isEmpty;
   const checksExclude = !filters.exclude.isEmpty;
-  for (const { name, stat } of listing) {
+  for (let i = 0; i < listing.length; i++) {
+    const name = listing.names[i] ?? '';
+    const stat = listing.stat(i);
     const rel = dirRel === '' ? name : `${dirRel}/${name}`;
     const abs = prefix + name;
     const hidden = (checksIgnore && filters.ignore.excludes(rootRel === '' ? rel : `${rootRel}/${rel}`)) || (checksExclude && filters.exclude.excludes(rel));
