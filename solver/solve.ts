@@ -36,7 +36,8 @@ export interface SolveOptions {
   /**
    * At most this many RUN steps execute at once (default: half the cores, at least 1). A RUN is usually a process
    * tree that keeps more than one core busy (npm, dpkg with its decompressors, make -j): on this 2-core bench machine
-   * two `npm ci` of parallel stages took 1.3-1.9x longer side by side than one after the other (bench/RESULTS.md).
+   * the two `npm ci` stages of a build took 1.3x longer on average side by side than one after the other, up to 1.9x
+   * (bench/RESULTS.md).
    * Pulls, COPY and keying still run `concurrency` at once.
    */
   execConcurrency?: number;
