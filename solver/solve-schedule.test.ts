@@ -40,9 +40,27 @@ describe('solve: scheduling', () => {
       { from: 'scratch', steps: [{ run: 'left' }] },
       { from: 'scratch', steps: [{ run: 'right' }] },
     ];
-    await h.solve(graphOf(specs), { concurrency: 4 });
+    await h.solve(graphOf(specs), { concurrency: 4, execConcurrency: 2 });
     const order = h.events.filter((e) => e.type === 'start' || e.type === 'done').filter((e) => e.vertex.endsWith('.1')).map((e) => e.type);
     expect(order).to.deep.equal(['start', 'start', 'done', 'done']);
+  });
+
+  it('runs at most execConcurrency RUN steps at once', async () => {
+    let running = 0;
+    let most = 0;
+    h.worker.execHook = async () => {
+      most = Math.max(most, ++running);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      running--;
+    };
+    const specs: StageSpec[] = [
+      { from: 'scratch', steps: [{ run: 'left' }] },
+      { from: 'scratch', steps: [{ run: 'middle' }] },
+      { from: 'scratch', steps: [{ run: 'right' }] },
+    ];
+    await h.solve(graphOf(specs), { concurrency: 4, execConcurrency: 1 });
+    expect(most).to.equal(1);
+    expect(h.worker.calls.filter((c) => c.what.startsWith('/bin/sh -c '))).to.have.length(3);
   });
 
   it('rejects with the first failure, located at its line with its code kept, and cancels the rest', async () => {
@@ -60,7 +78,7 @@ describe('solve: scheduling', () => {
       { from: 'scratch', steps: [{ run: 'slow' }, { run: 'after slow' }] },
       { from: 'scratch', steps: [{ run: 'ok' }, { run: 'fail' }, { run: 'never' }] },
     ];
-    const err: unknown = await h.solve(graphOf(specs), { concurrency: 4 }).then(() => undefined, (e: unknown) => e);
+    const err: unknown = await h.solve(graphOf(specs), { concurrency: 4, execConcurrency: 4 }).then(() => undefined, (e: unknown) => e);
     expect(err).to.be.instanceOf(StepError);
     if (!(err instanceof StepError)) return;
     expect(err.code).to.equal('RUN_FAILED');

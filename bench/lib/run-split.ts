@@ -24,6 +24,16 @@ export function timedDockerfile(text: string): string {
   }).join('\n');
 }
 
+/** One RUN process's own time, by its command as written in the Dockerfile (the timing wrapper taken off). */
+export interface RunTime { command: string; ms: number }
+
+const WRAPPED_RE = /__t0=\$\(date \+%s%N\); \( (.*) \); __rc=\$\?;/;
+
+/** The command a timedDockerfile() RUN wraps (whitespace collapsed), or the text itself when it is not wrapped. */
+export function unwrappedCommand(text: string): string {
+  return (WRAPPED_RE.exec(text)?.[1] ?? text).replace(/\s+/g, ' ').trim();
+}
+
 /** The RUN times a timed build printed, in ms, in the order they appear in its output. */
 export function runTimes(output: string): number[] {
   return [...output.matchAll(MARKER_RE)].map((m) => Number(m[1]));
@@ -37,6 +47,10 @@ export interface ColdSplit {
   /** Sum of the RUN processes' own times (parallel stages add up: it may exceed their share of the wall time). */
   run: number;
   runs: number;
+  /** Each RUN's own time with its command: the two builders' RUN processes side by side (formatRunPairs). */
+  perRun?: RunTime[];
+  /** tsbuild: of `pull`, the unpacking of the base's layers (from the FROM step's `unpacking` status to its end). */
+  unpack?: number;
   /** Around the RUN processes inside RUN steps: snapshot, mounts, namespace, layer diff + tar + compression. */
   runStepOverhead?: number;
   /** Of runStepOverhead: before the RUN process started (snapshot, mounts, helper, network). */
@@ -79,6 +93,12 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
     if (data.includes(MARKER)) ended.set(e.vertex, e.time);
   }
   let pull = 0;
+  let unpack = 0;
+  const perRun: RunTime[] = [];
+  const unpacking = new Map<string, number>();
+  for (const e of events) {
+    if (e.type === 'status' && e.vertex !== undefined && e.text?.startsWith('unpacking') === true && !unpacking.has(e.vertex)) unpacking.set(e.vertex, e.time);
+  }
   let run = 0;
   let runs = 0;
   let runSteps = 0;
@@ -86,11 +106,15 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
   for (const e of events) {
     if (e.type !== 'done' || e.vertex === undefined) continue;
     const text = texts.get(e.vertex) ?? '';
-    if (/\bFROM\b/.test(text)) pull = Math.max(pull, e.durationMs ?? 0);   // parallel stages pull one base once
+    if (/\bFROM\b/.test(text) && (e.durationMs ?? 0) > pull) {   // parallel stages pull one base once
+      pull = e.durationMs ?? 0;
+      unpack = e.time - (unpacking.get(e.vertex) ?? e.time);
+    }
     const own = runTimes(logs.get(e.vertex) ?? '');
     if (/\bRUN\b/.test(text) && own.length > 0) {
       run += own.reduce((a, b) => a + b, 0);
       runs += own.length;
+      for (const ms of own) perRun.push({ command: unwrappedCommand(text), ms });
       runSteps += e.durationMs ?? 0;
       runLayer += e.time - (ended.get(e.vertex) ?? e.time);
     }
@@ -99,7 +123,7 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
   const last = stepEvents[stepEvents.length - 1]?.time ?? startedAt + wallMs;
   const exported = startedAt + wallMs - last;
   return {
-    wall: wallMs, pull, run, runs, runStepOverhead: runSteps - run, runSetup: runSteps - run - runLayer, runLayer,
+    wall: wallMs, pull, unpack, run, runs, perRun, runStepOverhead: runSteps - run, runSetup: runSteps - run - runLayer, runLayer,
     export: exported, other: wallMs - pull - runSteps - exported,
   };
 }
@@ -108,13 +132,42 @@ export function tsbuildSplit(stderr: string, startedAt: number, wallMs: number):
 export function buildahSplit(pullMs: number, budMs: number, budOutput: string, pushMs: number): ColdSplit {
   const own = runTimes(budOutput);
   const run = own.reduce((a, b) => a + b, 0);
-  return { wall: pullMs + budMs + pushMs, pull: pullMs, run, runs: own.length, export: pushMs, other: budMs - run };
+  return { wall: pullMs + budMs + pushMs, pull: pullMs, run, runs: own.length, perRun: buildahRuns(budOutput), export: pushMs, other: budMs - run };
+}
+
+// buildah prints `STEP n/m: RUN <command>` (or `[stage] STEP …`) before a step's output, the marker in it.
+function buildahRuns(output: string): RunTime[] {
+  const out: RunTime[] = [];
+  let command = '';
+  for (const line of output.split('\n')) {
+    const step = /STEP \d+\/\d+: RUN (.*)$/.exec(line);
+    if (step !== null) command = unwrappedCommand(step[1] ?? '');
+    for (const ms of runTimes(line)) out.push({ command, ms });
+  }
+  return out;
+}
+
+/**
+ * One line with each RUN process's own time under both builders, in the order `ours` ran them, matched by command
+ * (the same command twice is matched in order): `apt-get update && … 6,868 / 6,795 ms; …`. Shows whether a
+ * difference is in the RUN processes (the same work for both) or around them.
+ */
+export function formatRunPairs(ours: RunTime[], peer: RunTime[], who: [string, string] = ['tsbuild', 'buildah']): string {
+  const left = [...peer];
+  const ms = (n: number | undefined): string => (n === undefined ? '–' : Math.round(n).toLocaleString('en-US'));
+  const pairs = ours.map((r) => {
+    const i = left.findIndex((p) => p.command === r.command);
+    const other = i < 0 ? undefined : left.splice(i, 1)[0];
+    const name = r.command.length > 72 ? `${r.command.slice(0, 71)}…` : r.command;
+    return `\`${name}\` ${ms(r.ms)} / ${ms(other?.ms)} ms`;
+  });
+  return `RUN processes, ${who[0]} / ${who[1]}: ${pairs.join('; ')}`;
 }
 
 /** One line for the log and the notes: `wall 12,345 ms = pull … + RUN own … (n) + …`. */
 export function formatSplit(who: string, s: ColdSplit): string {
   const ms = (n: number): string => `${Math.round(n).toLocaleString('en-US')} ms`;
-  const parts = [`pull ${ms(s.pull)}`, `RUN processes ${ms(s.run)} (${s.runs} RUN)`];
+  const parts = [`pull ${ms(s.pull)}${s.unpack !== undefined && s.unpack > 0 ? ` (unpack ${ms(s.unpack)})` : ''}`, `RUN processes ${ms(s.run)} (${s.runs} RUN)`];
   if (s.runStepOverhead !== undefined) {
     const detail = s.runSetup !== undefined && s.runLayer !== undefined ? ` (setup ${ms(s.runSetup)}, layer after the process ${ms(s.runLayer)})` : '';
     parts.push(`RUN-step overhead ${ms(s.runStepOverhead)}${detail}`);
