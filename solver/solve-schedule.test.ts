@@ -63,6 +63,29 @@ describe('solve: scheduling', () => {
     expect(h.worker.calls.filter((c) => c.what.startsWith('/bin/sh -c '))).to.have.length(3);
   });
 
+  it('lets the COPY steps of other stages go on while a RUN waits for its exec slot', async () => {
+    const release = gate();
+    let copiedWhileRunning = false;
+    h.worker.execHook = async () => { await release.promise; };
+    const copy = h.worker.copy.bind(h.worker);
+    h.worker.copy = async (...args) => {
+      const fs = await copy(...args);
+      copiedWhileRunning = true;
+      release.open();   // the first RUN ends only once the COPY of the third stage went through
+      return fs;
+    };
+    const specs: StageSpec[] = [
+      { from: 'scratch', steps: [{ run: 'left' }] },
+      { from: 'scratch', steps: [{ run: 'right' }] },
+      { from: 'scratch', steps: [{ copy: ['a'], dest: '/a' }] },
+      { from: { stage: 0 }, steps: [{ copy: ['/'], dest: '/r', from: 1 }, { copy: ['/'], dest: '/c', from: 2 }] },
+    ];
+    // Two general slots: one RUN runs, the other waits for the exec slot; without giving its slot back the COPY
+    // could not start before the running RUN ended, and that RUN waits for the COPY.
+    await h.solve(graphOf(specs), { concurrency: 2, execConcurrency: 1 });
+    expect(copiedWhileRunning).to.equal(true);
+  });
+
   it('rejects with the first failure, located at its line with its code kept, and cancels the rest', async () => {
     let sawAbort = false;
     h.worker.execHook = async (op, signal) => {

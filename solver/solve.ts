@@ -223,6 +223,29 @@ class SolveRun {
     });
   }
 
+  /**
+   * Runs a RUN's execution in an exec slot. The step already holds a slot of the general queue (#enqueue); while it
+   * waits for an exec slot, the general queue grows by one, so a RUN waiting its turn does not hold up the COPY steps,
+   * pulls and cache keys of other stages.
+   */
+  async #execSlot<T>(task: () => Promise<T>): Promise<T> {
+    this.#queue.concurrency += 1;
+    let isWaiting = true;
+    const stopWaiting = (): void => {
+      if (!isWaiting) return;
+      isWaiting = false;
+      this.#queue.concurrency -= 1;
+    };
+    try {
+      return await this.#execQueue.add(() => {
+        stopWaiting();
+        return task();
+      });
+    } finally {
+      stopWaiting();
+    }
+  }
+
   async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number): Promise<Outcome> {
     if (!forced) {
       const hit = await localHit(this.#opts.cache, this.#opts.worker, key);
@@ -258,7 +281,7 @@ class SolveRun {
         progress,
       });
     };
-    const fs = vertex.op.kind === 'exec' ? await this.#execQueue.add(execute) : await execute();
+    const fs = vertex.op.kind === 'exec' ? await this.#execSlot(execute) : await execute();
     const parentId = vertex.inputs[0];
     const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
     crashPoint(this.#opts.hooks, 'before-cache-put');
