@@ -204,7 +204,8 @@ export class LinuxWorker implements Worker {
     this.#cgroups.close();
     this.#hashes.close();
     this.#store.close();
-    this.#snapshots.close();
+    // The build's snapshots are flushed by a detached syncfs after it exits (overlay.ts close): not on its clock.
+    this.#snapshots.close('background');
   }
 
   async #unpackLayer(name: string, parent: string | undefined, blob: Digest, diffId: Digest, signal: AbortSignal, progress: ProgressSink): Promise<void> {

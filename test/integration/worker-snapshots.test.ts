@@ -163,4 +163,39 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
       reopened.close();
     }
   });
+
+  it('syncs in the background at close: the rows are marked synced when the snapshotter is next opened after the sync finished', async () => {
+    await layer('flushed', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    snap.close('background');
+    const syncDir = join(root, 'snapshots', 'sync');
+    const pending = await readdir(syncDir);
+    expect(pending).to.have.length(1);
+    // The detached `sync -f` renames its file to ….done when it has finished.
+    for (let i = 0; i < 200 && !(await readdir(syncDir)).every((e) => e.endsWith('.done')); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(await readdir(syncDir)).to.deep.equal([`${pending[0]}.done`]);
+    snap = await OverlaySnapshotter.open(root);
+    expect(await readdir(syncDir)).to.deep.equal([]);
+    // Synced, so a reboot keeps it: pretend one happened (the row's boot is another one).
+    snap.close();
+    const db = new DatabaseSync(join(root, 'snapshots', 'metadata.db'));
+    expect(db.prepare("SELECT synced FROM snapshots WHERE name = 'flushed'").get()?.['synced']).to.equal(1);
+    db.exec("UPDATE snapshots SET boot = 'an-earlier-boot'");
+    db.close();
+    snap = await OverlaySnapshotter.open(root);
+    expect(snap.list().map((s) => s.name)).to.deep.equal(['flushed']);
+  });
+
+  it('drops the file of a background sync that never finished under an earlier boot, and that boot\'s unsynced rows', async () => {
+    await layer('lost', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
+    snap.close();   // synced and marked: the update below makes it a row of a boot that went down unsynced
+    const syncDir = join(root, 'snapshots', 'sync');
+    await mkdir(syncDir, { recursive: true });
+    await writeFile(join(syncDir, 'an-earlier-boot.1.2'), JSON.stringify(['lost']));
+    const db = new DatabaseSync(join(root, 'snapshots', 'metadata.db'));
+    db.exec("UPDATE snapshots SET boot = 'an-earlier-boot', synced = 0");
+    db.close();
+    snap = await OverlaySnapshotter.open(root);
+    expect(snap.list().map((s) => s.name)).to.deep.equal([]);
+    expect(await readdir(syncDir)).to.deep.equal([]);
+  });
 });

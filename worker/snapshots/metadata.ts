@@ -110,18 +110,21 @@ export class SnapshotMetadata {
     this.#db.prepare('UPDATE snapshots SET size = ? WHERE id = ?').run(size, id);
   }
 
-  /** Ids of committed snapshots of boot `boot` not yet synced. */
-  unsynced(boot: string): number[] {
-    return this.#db.prepare("SELECT id FROM snapshots WHERE kind = 'committed' AND synced = 0 AND boot = ?").all(boot).map((r) => Number(r['id']));
+  /**
+   * Names of committed snapshots of boot `boot` not yet synced. Names, not ids: a committed name is never given twice
+   * (layer-<uuid>), while SQLite may hand a removed row's id to the next row.
+   */
+  unsynced(boot: string): string[] {
+    return this.#db.prepare("SELECT name FROM snapshots WHERE kind = 'committed' AND synced = 0 AND boot = ?").all(boot).map((r) => String(r['name']));
   }
 
-  /** Marks snapshots `ids` as synced, in one transaction. */
-  markSynced(ids: number[]): void {
-    if (ids.length === 0) return;
+  /** Marks committed snapshots `names` as synced, in one transaction; names no longer there are skipped. */
+  markSynced(names: readonly string[]): void {
+    if (names.length === 0) return;
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      const update = this.#db.prepare('UPDATE snapshots SET synced = 1 WHERE id = ?');
-      for (const id of ids) update.run(id);
+      const update = this.#db.prepare("UPDATE snapshots SET synced = 1 WHERE name = ? AND kind = 'committed'");
+      for (const name of names) update.run(name);
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
