@@ -15,6 +15,16 @@ import type { Scenario } from './scenario.js';
  * every byte into an empty root (its tiny base pulled in the timed build), as buildah's `bud` always does. References: the same tree through
  * `tar | gzip -1` and `tar | pigz -1` into a file, which is what making a gzip layer costs at the least.
  */
+/**
+ * Every contender here writes ~200 MB. Untimed before each run, the host's dirty pages are written out (`sync`), so a
+ * run starts with no other contender's writeback pending: on this disk one run's backlog stalled the next one's
+ * writes (2.6 to 14.8 s for the same build), whoever it was. Each run's own writeback is its own business: buildah
+ * does not sync its layers, and tsbuild's syncfs runs detached after it exits (worker/snapshots/overlay.ts).
+ */
+async function settleDisk(): Promise<void> {
+  await runShell('sync');
+}
+
 export const bigCopyScenario: Scenario = {
   id: 'big-copy',
   title: 'COPY of a 200 MB / 20,000-file tree (a miss, base already pulled)',
@@ -29,12 +39,12 @@ export const bigCopyScenario: Scenario = {
     result.rows = await measureAlternating([
       {
         label: 'tsbuild', role: 'tsbuild', command: 'tsbuild build ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: (rep) => setBigCopyNonce(state.ctx, `tsbuild-${rep}-${Date.now()}`),
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `tsbuild-${rep}-${Date.now()}`); },
         run: async () => (await env.tsbuild.build(state.root, state.ctx.dir)).ms,
       },
       {
         label: 'tsbuild, fresh root', role: 'tsbuild', command: 'tsbuild build --root EMPTY ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: (rep) => setBigCopyNonce(state.ctx, `tsbuild-fresh-${rep}-${Date.now()}`),
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `tsbuild-fresh-${rep}-${Date.now()}`); },
         run: async () => {
           const root = await mkdtemp(join(env.work, 'state/fresh-root-'));
           try {
@@ -46,15 +56,15 @@ export const bigCopyScenario: Scenario = {
       },
       {
         label: 'buildah', role: 'peer', command: 'buildah bud --layers ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: (rep) => setBigCopyNonce(state.ctx, `buildah-${rep}-${Date.now()}`),
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `buildah-${rep}-${Date.now()}`); },
         run: async () => (await state.buildah.bud(state.ctx.dir, state.tag, ['--layers'])).ms,
       },
       {
-        label: 'tar | gzip -1', role: 'reference', command: 'tar -cf - tree | gzip -1 > file', bytes: state.bytes,
+        label: 'tar | gzip -1', role: 'reference', command: 'tar -cf - tree | gzip -1 > file', bytes: state.bytes, before: settleDisk,
         run: async () => (await runShell(`tar -C '${tree}' -cf - . | gzip -1 > '${out}'`)).ms,
       },
       {
-        label: 'tar | pigz -1', role: 'reference', command: 'tar -cf - tree | pigz -1 > file', bytes: state.bytes,
+        label: 'tar | pigz -1', role: 'reference', command: 'tar -cf - tree | pigz -1 > file', bytes: state.bytes, before: settleDisk,
         run: async () => (await runShell(`tar -C '${tree}' -cf - . | pigz -1 > '${out}'`)).ms,
       },
     ], env.reps, env.log);
