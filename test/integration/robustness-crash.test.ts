@@ -118,10 +118,14 @@ describe('robustness: kill -9 at any moment, then a correct rebuild', function (
     const snapshots = join(root, 'snapshots');
     const bigCommitted = (): boolean => {
       if (!existsSync(join(snapshots, 'metadata.db'))) return false;
-      const db = new DatabaseSync(join(snapshots, 'metadata.db'), { readOnly: true });
+      // The build writes this database meanwhile: a busy read is a "not yet", asked again on the next poll.
+      const db = new DatabaseSync(join(snapshots, 'metadata.db'), { readOnly: true, timeout: 1000 });
       try {
         const ids = db.prepare("SELECT id FROM snapshots WHERE kind = 'committed'").all().map((r) => String(r['id']));
         return ids.some((id) => { try { return statSync(join(snapshots, id, 'fs', 'big')).size === 200 << 20; } catch { return false; } });
+      } catch (err) {
+        if (/database is locked/.test(String(err))) return false;
+        throw err;
       } finally {
         db.close();
       }

@@ -50,7 +50,7 @@ export class SnapshotMetadata {
     const columns = new Set(this.#db.prepare('PRAGMA table_info(snapshots)').all().map((c) => String(c['name'])));
     if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
     if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
-    for (const [name, type] of [['layer_diff_id', 'TEXT'], ['layer_size', 'INTEGER'], ['layer_options', 'TEXT']] as const) {
+    for (const [name, type] of [['layer_diff_id', 'TEXT'], ['layer_size', 'INTEGER'], ['layer_options', 'TEXT'], ['sync_token', 'TEXT']] as const) {
       if (!columns.has(name)) addColumn(this.#db, `ALTER TABLE snapshots ADD COLUMN ${name} ${type}`);
     }
     // A blob lookup that misses the blob dir asks this for every layer digest (content store, lazy layers).
@@ -118,13 +118,37 @@ export class SnapshotMetadata {
     return this.#db.prepare("SELECT name FROM snapshots WHERE kind = 'committed' AND synced = 0 AND boot = ?").all(boot).map((r) => String(r['name']));
   }
 
+  /** Ties unsynced snapshots `names` to background sync `token` (overlay.ts close), in one transaction. */
+  setSyncToken(names: readonly string[], token: string): void {
+    this.#inTransaction(() => {
+      const update = this.#db.prepare("UPDATE snapshots SET sync_token = ? WHERE name = ? AND kind = 'committed' AND synced = 0");
+      for (const name of names) update.run(token, name);
+    });
+  }
+
+  /** The tokens of background syncs that unsynced rows wait for. */
+  pendingSyncTokens(): string[] {
+    return this.#db.prepare('SELECT DISTINCT sync_token FROM snapshots WHERE synced = 0 AND sync_token IS NOT NULL').all().map((r) => String(r['sync_token']));
+  }
+
+  /** Marks synced the committed rows that background sync `token` covered. */
+  markTokenSynced(token: string): void {
+    this.#db.prepare("UPDATE snapshots SET synced = 1 WHERE sync_token = ? AND kind = 'committed'").run(token);
+  }
+
   /** Marks committed snapshots `names` as synced, in one transaction; names no longer there are skipped. */
   markSynced(names: readonly string[]): void {
     if (names.length === 0) return;
-    this.#db.exec('BEGIN IMMEDIATE');
-    try {
+    this.#inTransaction(() => {
       const update = this.#db.prepare("UPDATE snapshots SET synced = 1 WHERE name = ? AND kind = 'committed'");
       for (const name of names) update.run(name);
+    });
+  }
+
+  #inTransaction(fn: () => void): void {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');

@@ -177,49 +177,43 @@ export class OverlaySnapshotter {
   }
 
   /**
-   * Writes the names to `sync/<boot>.<pid>.<time>` and starts a detached `sync -f` that renames the file to `….done`
-   * when it has finished. The file and dir are tsbuild's own (nothing from a build names them); the paths go to the
-   * shell as arguments, never into its script.
+   * Ties the rows to a token, creates the file `sync/<token>` and starts a detached `sync -f` that removes that file
+   * once the sync has finished: a missing file says it finished (#adoptSyncs). Finishing only ever removes a file,
+   * never adds one, so removing a root while the sync runs (`rm -rf`) cannot fail on a name that appeared under it.
+   * The file and dir are tsbuild's own (nothing from a build names them); the paths go to the shell as arguments,
+   * never into its script.
    */
   #syncInBackground(names: string[]): void {
     const dir = join(this.#dir, SYNC_DIR);
     mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${this.#boot}.${process.pid}.${Date.now()}`);
-    writeFileSync(file, JSON.stringify(names));
-    const child = spawn('/bin/sh', ['-c', 'sync -f "$1" && mv "$2" "$2.done"', 'tsbuild-sync', this.#dir, file],
+    const token = `${this.#boot}.${process.pid}.${Date.now()}`;
+    const file = join(dir, token);
+    writeFileSync(file, '');
+    this.#meta.setSyncToken(names, token);
+    const child = spawn('/bin/sh', ['-c', 'sync -f "$1" && rm -f "$2"', 'tsbuild-sync', this.#dir, file],
       { detached: true, stdio: 'ignore' });
     child.on('error', () => undefined);   // no sh: the rows stay unsynced and the next build's close tries again
     child.unref();
   }
 
   /**
-   * Marks synced the rows a finished background sync covered (`….done` files), and drops the files of syncs that
-   * never finished under an earlier boot (their rows are then dropped by #recover). Unfinished ones of this boot are
-   * left to their process; should it have died, its rows are simply named again by the next build's close.
+   * Marks synced the rows of background syncs that finished: of this boot (an earlier boot's token proves nothing,
+   * as the file's creation may itself have been lost with the page cache), with the sync dir there and the token's
+   * file gone. A sync still running, or killed, keeps its file: its rows are named again by the next build's close.
+   * Files of earlier boots are removed; #recover drops those boots' unsynced rows.
    */
   #adoptSyncs(): void {
     const dir = join(this.#dir, SYNC_DIR);
-    let entries: string[];
+    let entries: Set<string>;
     try {
-      entries = readdirSync(dir);
+      entries = new Set(readdirSync(dir));
     } catch {
-      return;
+      return;   // no sync dir: no background sync ever started here (or it was removed: then nothing is proven)
     }
-    for (const entry of entries) {
-      const path = join(dir, entry);
-      if (entry.endsWith('.done')) {
-        let names: unknown;
-        try {
-          names = JSON.parse(readFileSync(path, 'utf8'));
-        } catch {
-          names = [];
-        }
-        if (Array.isArray(names)) this.#meta.markSynced(names.filter((n): n is string => typeof n === 'string'));
-        rmSync(path, { force: true });
-      } else if (!entry.startsWith(`${this.#boot}.`)) {
-        rmSync(path, { force: true });
-      }
+    for (const token of this.#meta.pendingSyncTokens()) {
+      if (token.startsWith(`${this.#boot}.`) && !entries.has(token)) this.#meta.markTokenSynced(token);
     }
+    for (const entry of entries) if (!entry.startsWith(`${this.#boot}.`)) rmSync(join(dir, entry), { force: true });
   }
 
   #measured(row: SnapshotRow): SnapshotRow {
