@@ -9,7 +9,7 @@ import type { ContentStore, Ingest, LazyBlob, LazyBlobs } from './content-store.
 import { fsyncDir } from './fsync-dir.js';
 import { FileIngest } from './ingest.js';
 import { MissingBlobError } from '../errors.js';
-import type { BlockSource } from '../layers/parallel-gzip.js';
+import { drainBlocks, type BlockSource } from '../layers/parallel-gzip.js';
 import { changedLayer, isChangedLayer, snapshotLayers } from '../layers/lazy-layers.js';
 import { isProcessAlive } from '../../common/index.js';
 import type { TestHooks } from '../../common/index.js';
@@ -206,22 +206,14 @@ export class FileContentStore implements ContentStore {
   async #materialize(lazy: LazyBlob): Promise<void> {
     const ingest = this.#ingest(`lazy-${lazy.digest}`, { digest: lazy.digest, size: lazy.size }, OCTET_STREAM);
     ingest.on('error', () => undefined);   // a failed write rejects its own callback below; commit/abort clean up
-    let source: BlockSource | undefined;
     try {
-      source = lazy.open();
-      const block = Buffer.allocUnsafe(MATERIALIZE_BLOCK);
-      for (;;) {
-        const n = await source.fill(block);
-        // One buffer for the whole blob: the ingest has written (and hashed) a chunk when its callback runs.
-        if (n > 0) await new Promise<void>((resolve, reject) => ingest.write(block.subarray(0, n), (err) => (err ? reject(err) : resolve())));
-        if (n < block.length) break;
-      }
+      // One buffer for the whole blob: the ingest has written (and hashed) a chunk when its callback runs.
+      await drainBlocks(lazy.open(), Buffer.allocUnsafe(MATERIALIZE_BLOCK),
+        (chunk) => new Promise<void>((resolve, reject) => ingest.write(chunk, (err) => (err ? reject(err) : resolve()))));
       await ingest.commit();
     } catch (err) {
       await ingest.abort();
       throw isChangedLayer(err) ? changedLayer(lazy, err) : err;
-    } finally {
-      source?.close();
     }
   }
 

@@ -5,6 +5,7 @@ import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
 import { snapshotterKind } from '../rootless/index.js';
 import { layerTarSource } from './layer-tar.js';
+import { drainBlocks } from './parallel-gzip.js';
 import { formatTarOptions } from './lazy-layers.js';
 
 /** A step's layer, measured from its committed snapshot. */
@@ -41,22 +42,13 @@ export async function exportLayer(
   if (upperDir === undefined) throw new Error(`snapshot ${name} has no dir`);
   const empty = (await readdir(upperDir)).length === 0;
   const tarOptions = { sourceDateEpoch: options.sourceDateEpoch, snapshotter: snapshotterKind() };
-  const source = layerTarSource(upperDir, { ...tarOptions, lowerDirs });
   const hash = createHash('sha256');
   let size = 0;
-  try {
-    // One buffer for the whole layer, however big: no per-chunk garbage (the peak RSS of a big COPY came from it).
-    const block = Buffer.allocUnsafe(HASH_BLOCK);
-    for (;;) {
-      options.signal?.throwIfAborted();
-      const n = await source.fill(block);
-      hash.update(block.subarray(0, n));
-      size += n;
-      if (n < block.length) break;
-    }
-  } finally {
-    source.close();
-  }
+  // One buffer for the whole layer, however big: no per-chunk garbage (the peak RSS of a big COPY came from it).
+  await drainBlocks(layerTarSource(upperDir, { ...tarOptions, lowerDirs }), Buffer.allocUnsafe(HASH_BLOCK), (chunk) => {
+    hash.update(chunk);
+    size += chunk.length;
+  }, options.signal);
   const diffId: Digest = `sha256:${hash.digest('hex')}`;
   if (!empty) snapshotter.recordLayer(name, { diffId, size, options: formatTarOptions(tarOptions) });
   return { descriptor: { mediaType: MediaType.ociLayerTar, digest: diffId, size }, diffId, empty };

@@ -29,6 +29,24 @@ export interface BlockSource {
 }
 
 /**
+ * Reads `source` to its end through the one buffer `block`, handing each filled part to `sink` (awaited before the
+ * buffer is filled again, so the sink may keep the chunk until then): memory stays at one buffer however long the
+ * stream. Closes the source. `signal` is checked between blocks.
+ */
+export async function drainBlocks(source: BlockSource, block: Buffer, sink: (chunk: Buffer) => void | Promise<void>, signal?: AbortSignal): Promise<void> {
+  try {
+    for (;;) {
+      signal?.throwIfAborted();
+      const n = await source.fill(block);
+      if (n > 0) await sink(block.subarray(0, n));
+      if (n < block.length) return;
+    }
+  } finally {
+    source.close();
+  }
+}
+
+/**
  * The blocks of one gzip member, compressed the way pigz does it: the input is cut into 1 MiB blocks, each block is
  * deflated at level 1 on libuv's thread pool with the previous block's last 32 KiB as its dictionary and ends in a
  * sync flush (so the pieces concatenate into one deflate stream); the last block finishes the stream and the CRC-32
