@@ -9,6 +9,7 @@ export type { EnvLookup, ExpandResult, LexOptions } from './shell/lex.js';
 export { parseDockerignore, createIgnoreMatcher } from './dockerignore.js';
 export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
+export { neededStageBases } from './compile/stage-plan.js';
 export type { CompileOptions, ResolveImage } from './compile/options.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';

@@ -1,4 +1,5 @@
 import type { Instruction } from '../ast.js';
+import { parseWithSource } from '../parser/parse-dockerfile.js';
 import { DockerfileError } from '../errors.js';
 import { nearest } from '../parser/suggest.js';
 import type { SourceText } from '../parser/source-text.js';
@@ -89,4 +90,31 @@ export function orderStages(stages: StageSource[], target: number, deps: Map<num
   };
   visit(target, undefined);
   return order;
+}
+
+/**
+ * The FROM references, as written (no variable expanded), of the stages `target` (default: the last) needs that stand
+ * on an image rather than on an earlier stage, in stage order: the same plan compile follows (stageLinks,
+ * orderStages), for a caller that asks for those images before compiling (builder/base-prefetch.ts). Throws, as
+ * compile does, for a Dockerfile that does not parse or a target or stage reference that is not there.
+ */
+export function neededStageBases(text: string, target?: string): string[] {
+  const { dockerfile, src } = parseWithSource(text);
+  const stages: StageSource[] = [];
+  for (const inst of dockerfile.instructions) {
+    if (inst.keyword === 'FROM') {
+      const name = inst.args.length === 3 ? inst.args[2]?.toLowerCase() : undefined;
+      stages.push({ index: stages.length, from: inst, baseName: inst.args[0] ?? '', instructions: [], ...(name === undefined ? {} : { name }) });
+    } else {
+      stages[stages.length - 1]?.instructions.push(inst);
+    }
+  }
+  const deps = new Map(stages.map((s) => [s.index, stageLinks(s, stages, src)]));
+  const baseOf = new Map<number, number>();
+  for (const s of stages) {
+    const base = stages.find((o) => o.index < s.index && o.name === s.baseName.toLowerCase());
+    if (base) baseOf.set(s.index, base.index);
+  }
+  const order = orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
+  return order.filter((i) => !baseOf.has(i)).sort((a, b) => a - b).map((i) => stages[i]?.baseName ?? '');
 }
