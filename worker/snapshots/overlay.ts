@@ -36,6 +36,7 @@ export class OverlaySnapshotter {
   readonly #meta: SnapshotMetadata;
   readonly #boot = bootId();
   #committedHere = false;
+  #closed = false;
   readonly #chains = new Map<string, { id: number; dirs: string[] }>();
 
   private constructor(dir: string, meta: SnapshotMetadata) {
@@ -158,6 +159,8 @@ export class OverlaySnapshotter {
    * other programs' writes too: 0.1 to 10 s in the bench); buildah does not sync its layers at all.
    */
   close(durability: 'wait' | 'background' = 'wait'): void {
+    if (this.#closed) return;
+    this.#closed = true;
     try {
       if (this.#committedHere) {
         const names = this.#meta.unsynced(this.#boot);
