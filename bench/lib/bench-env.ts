@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { publishBusybox } from '../../test/fixtures/busybox-image.js';
 import { startRegistry, type RunningRegistry } from '../../test/fixtures/registry-server.js';
 import { baseOnlyContext } from './contexts.js';
-import { removeTree } from './remove-tree.js';
+import { deferRemovals, emptyGraveyard, removeTree } from './remove-tree.js';
 import { Buildah, Tsbuild } from './tools.js';
 
 /** What every scenario runs against: one base registry holding busybox, the two builders, the work directory. */
@@ -42,6 +42,7 @@ export async function openBenchEnv(projectRoot: string, reps: number, log: (line
   const state = join(work, 'state');
   await removeTree(state);
   await mkdir(state, { recursive: true });
+  await deferRemovals(join(work, 'graveyard'));
   const registry = await startRegistry();
   const extra: RunningRegistry[] = [];
   try {
@@ -78,6 +79,7 @@ export async function openBenchEnv(projectRoot: string, reps: number, log: (line
       for (const r of extra) await r.stop();
       await registry.stop();
       await removeTree(state);
+      await emptyGraveyard();
     },
   };
 }
