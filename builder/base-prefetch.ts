@@ -12,6 +12,13 @@ import { namedImage, type NamedContext } from './options/build-flags.js';
  * reports it. No unused stage's image is asked for (a registry may count each request).
  */
 export function literalBaseImages(dockerfileText: string, contexts: Record<string, NamedContext> = {}, target?: string): Reference[] {
+  const out = new Map<string, Reference>();
+  for (const { ref } of literalBases(dockerfileText, contexts, target)) out.set(formatReference(ref), ref);
+  return [...out.values()];
+}
+
+/** literalBaseImages with each image's FROM text as written (the key the build checks take), one entry per text. */
+export function literalBases(dockerfileText: string, contexts: Record<string, NamedContext> = {}, target?: string): { written: string; ref: Reference }[] {
   let bases: string[];
   try {
     bases = neededStageBases(dockerfileText, target);
@@ -25,11 +32,10 @@ export function literalBaseImages(dockerfileText: string, contexts: Record<strin
     const text = namedImage(image, contexts);
     if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text)) continue;
     try {
-      const ref = parseReference(text);
-      out.set(formatReference(ref), ref);
+      out.set(image, parseReference(text));
     } catch { /* the compiler reports it, located */ }
   }
-  return [...out.values()];
+  return [...out].map(([written, ref]) => ({ written, ref }));
 }
 
 /**

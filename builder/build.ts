@@ -22,6 +22,7 @@ import type { Root } from './commands/root.js';
 import { redactRecord } from './report/index.js';
 import { RegistryImageSource } from './image-source.js';
 import { prefetchBaseImages } from './base-prefetch.js';
+import { addBaseEnv, checkForBuild, type BaseEnv } from './build-checks.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
@@ -209,21 +210,26 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
 /** Compiles the Dockerfile for each platform; several platforms give one merged graph (see multi-platform.ts). */
 async function compileAll(
   req: BuildRequest, dockerfile: { path: string; text: string }, platforms: Platform[], images: RegistryImageSource,
-): Promise<{ graph: BuildGraph; parts: PlatformPart[]; noCacheFilter: string[] }> {
+): Promise<{ graph: BuildGraph; parts: PlatformPart[]; noCacheFilter: string[]; baseEnv: BaseEnv }> {
   const graphs: { platform: Platform; graph: BuildGraph }[] = [];
+  const baseEnv: BaseEnv = {};   // for the build checks (build-checks.ts), by the FROM text the compiler resolved
   for (const platform of platforms) {
     const graph = await compile(dockerfile.text, {
       file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
       ...(req.target ? { target: req.target } : {}), namedContexts: namedContextKinds(req.namedContexts ?? {}),
-      resolveImage: (ref, p) => images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal),
+      resolveImage: async (ref, p) => {
+        const image = await images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal);
+        addBaseEnv(baseEnv, ref, image.config);
+        return image;
+      },
     });
     applyBuildSettings(graph, req);
     graphs.push({ platform, graph });
   }
   const only = graphs.length === 1 ? graphs[0] : undefined;
-  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0 }], noCacheFilter: req.noCacheFilter };
+  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0 }], noCacheFilter: req.noCacheFilter, baseEnv };
   const merged = mergePlatformGraphs(graphs);
-  return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged) };
+  return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged), baseEnv };
 }
 
 /** The build proper, once the root is locked. */
@@ -251,7 +257,8 @@ async function buildLocked(
   try {
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
-    const { graph, parts, noCacheFilter } = await compileAll(req, dockerfile, platforms, images);
+    const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, dockerfile, platforms, images);
+    checkForBuild(dockerfile, baseEnv, req.progress);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
-import type { BuildGraph, CheckResult, CheckWarning, DockerfileError } from '../../frontend/index.js';
+import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
 import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
@@ -10,7 +10,6 @@ import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
 import { githubAnnotation } from '../format-error.js';
-import type { ProgressWriter } from '../progress/index.js';
 import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
 import { UserError, testHooksFromEnv } from '../../common/index.js';
@@ -57,7 +56,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
     .action((context: string, flags: BuildFlags, cmd: Command) => {
       const call = flags.check ? 'check' : (flags.call ?? 'build');
-      if (call === 'check') return checkAction(context, flags);
+      if (call === 'check') return checkAction(context, flags, rootOf(cmd));
       if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
     });
@@ -158,7 +157,6 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     await withRoot(flags.root, rootOptions, async (root) => {
       let outcome: BuildOutcome;
       try {
-        await checkBeforeBuild(req, progress);
         outcome = await runBuild({ ...req, buildId, hooks }, root);
       } catch (err) {
         progress.close();
@@ -232,44 +230,19 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. */
-async function checkAction(context: string, flags: BuildFlags): Promise<void> {
+/**
+ * `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. The
+ * base images the target's stages name are resolved first, as a build would (build-checks.ts).
+ */
+async function checkAction(context: string, flags: BuildFlags, root: string): Promise<void> {
   const { readDockerfile } = await import('../build.js');
-  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../../frontend/index.js');
+  const { printCheck, resolveBaseEnv } = await import('../build-checks.js');
+  const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
-  for (const w of result.warnings) process.stdout.write(`${formatCheckWarning(w, result.isError)}\n`);
-  const n = result.warnings.length;
-  process.stdout.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
-  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
-}
-
-/** Build checks before a build: printed as warnings; fatal (exit 1, at the first finding) with `# check=error=true`. */
-async function checkBeforeBuild(req: { contextDir: string; dockerfile?: string; dockerfileText?: string }, progress: ProgressWriter): Promise<void> {
-  const { readDockerfile } = await import('../build.js');
-  const { checkDockerfile, formatCheckWarning, DockerfileError } = await import('../../frontend/index.js');
-  let dockerfile: { path: string; text: string };
-  let result: CheckResult;
-  try {
-    dockerfile = await readDockerfile(req);
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path));
-  } catch {
-    return;   // an unreadable or unparsable Dockerfile: the build itself reports it, located
-  }
-  for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
-  if (result.isError) throw checkFailure(DockerfileError, result.warnings, dockerfile.path);
-}
-
-function checkFailure(Failure: typeof DockerfileError, warnings: CheckWarning[], path: string): DockerfileError {
-  const w = warnings[0];
-  const line = w?.line ?? 1;
-  return new Failure({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
-    `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
-    'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
-}
-
-/** A Dockerfile path as users wrote it: relative to the working directory when inside it. */
-function relativeName(path: string): string {
-  const rel = relative(process.cwd(), path);
-  return rel.startsWith('..') || rel === '' ? path : rel;
+  const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
+  const baseEnv = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBaseEnv(dockerfile.text, await r.registry(), {
+    namedContexts: parseBuildContexts(flags.buildContext), ...(flags.target ? { target: flags.target } : {}),
+    platform,
+  }));
+  printCheck(dockerfile, baseEnv, process.stdout);
 }

@@ -173,6 +173,24 @@ describe('buildx compatibility (issue 17)', function () {
       expect(failed.code).to.equal(1);
       expect(failed.stdout).to.contain('error: FromAsCasing');
     });
+
+    it('reports UndefinedVar against the base image\'s ENV, with --check and in the build', async () => {
+      const base = join(env.dir, 'env-base');
+      await mkdir(base);
+      await writeFile(join(base, 'Dockerfile'), `FROM ${env.base}\nENV APP_HOME=/app\n`);
+      const ref = `${env.registry.host}/compat:with-env`;
+      ok(await build(['--provenance=false', '-t', ref, '--push', base]));
+      const dir = join(env.dir, 'undefined-var');
+      await mkdir(dir);
+      // $APP_HOME comes from the base image; $APP_HOMEE is a typo; RUN's variables are the shell's, never reported.
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${ref}\nWORKDIR $APP_HOME\nCOPY $APP_HOMEE /x\nRUN echo $NOT_CHECKED\n`);
+      const r = await tsbuild(['build', '--root', root, '--check', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("Dockerfile:3: warning: UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)");
+      expect(r.stdout).to.contain('Check complete, 1 warning has been found!');
+      const built = ok(await build([dir]));
+      expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'").and.not.to.contain("'$NOT_CHECKED'");
+    });
   });
 
   describe('the command line', () => {
