@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Stack traces of the bundled CLI point at the TypeScript, like `node --enable-source-maps`, but only a stack that is
 // printed is mapped, at the moment it is printed. --enable-source-maps parsed every loaded chunk's map at start-up
@@ -31,14 +31,15 @@ export function setBundleDir(dirUrl: string): void {
   bundleDir = dirUrl;
 }
 
-const FRAME = /(file:\/\/[^\s()]+\.js):(\d+):(\d+)/g;
+// A module's frames name a file: URL; the startup snapshot's one script (dist/bundle/snap/tsbuild.cjs) a plain path.
+const FRAME = /((?:file:\/\/)?\/[^\s()]+\.c?js):(\d+):(\d+)/g;
 
 /** `text` (a stack, or a message holding stacks) with every file:line:column in the bundle replaced by the TypeScript's. */
 export function mapStack(text: string): string {
   if (bundleDir === '') return text;
   return text.replace(FRAME, (whole, url: string, line: string, column: string) => {
-    if (!url.startsWith(bundleDir)) return whole;
-    const file = fileURLToPath(url);
+    const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+    if (!pathToFileURL(file).href.startsWith(bundleDir)) return whole;
     const entry = mapOf(file)?.findEntry(Number(line) - 1, Number(column) - 1);
     if (entry === undefined || !('originalSource' in entry)) return whole;
     const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ''));

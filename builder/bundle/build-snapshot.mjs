@@ -1,0 +1,71 @@
+// `make build`: the V8 startup snapshot of the CLI (builder/bundle/snapshot-entry.ts). Bundles the entry into one
+// CommonJS file (dist/bundle/snap/tsbuild.cjs + .map), builds dist/bundle/snap/tsbuild.blob from it with the node
+// that runs this script, and writes tsbuild.stamp (that node's path and version), which bin/tsbuild checks before
+// it uses the blob. Never fails the build: on any error it removes the blob and
+// says why; bin/tsbuild then runs the ESM bundle.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as esbuild from 'esbuild';
+
+const out = 'dist/bundle/snap';
+const require = createRequire(import.meta.url);
+
+// Builtins that abort `node --build-snapshot` when loaded (Node 24: "not yet fully verified … in user snapshot
+// builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
+// on first use, at run time. (Node also warns that node:module and node:child_process are "not yet fully verified"
+// in a snapshot: tsbuild's top levels only take functions from them, which work; --no-warnings keeps make quiet.) Only property reads reach it, as esbuild's CommonJS interop reads `mod.name` at each use.
+const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_agent|_http_client|_http_common|_http_incoming|_http_outgoing|_http_server|_tls_common|_tls_wrap|inspector|dns|dns\/promises|dgram|cluster)$/;
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    // import('node:x') would stay an ESM dynamic import, which a script started from a snapshot cannot run
+    // (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): it becomes a bundled module holding the builtin.
+    build.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' && !LAZY_BUILTINS.test(args.path) ? { path: args.path, namespace: 'dynamic-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'dynamic-builtin' }, (args) => ({ loader: 'js', contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n` }));
+    build.onResolve({ filter: LAZY_BUILTINS }, (args) => ({ path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'lazy-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const keys = Object.keys(require(args.path));
+      const id = JSON.stringify(args.path);
+      return {
+        loader: 'js',
+        contents: `let real;\nconst load = () => (real ??= process.getBuiltinModule(${id}));\n` +
+          `module.exports = {\n${keys.map((k) => `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`).join('\n')}\n};\n`,
+      };
+    });
+  },
+};
+
+function fail(why) {
+  for (const f of ['tsbuild.blob', 'tsbuild.blob.tmp']) rmSync(`${out}/${f}`, { force: true });
+  rmSync(`${out}/tsbuild.stamp`, { force: true });
+  process.stderr.write(`snapshot: not built (${why}); bin/tsbuild runs the ESM bundle\n`);
+  process.exit(0);
+}
+
+try {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  await esbuild.build({
+    entryPoints: ['builder/bundle/snapshot-entry.ts'],
+    outfile: `${out}/tsbuild.cjs`,
+    bundle: true, format: 'cjs', platform: 'node', target: 'node22',
+    alias: { undici: './builder/bundle/undici-lazy.ts' },
+    define: { 'globalThis.Headers': 'undefined', 'import.meta.url': 'globalThis.__tsbuildImportMetaUrl' },
+    keepNames: true, sourcemap: true, sourcesContent: false, logLevel: 'warning',
+    plugins: [lazyBuiltins],
+  });
+  // Built under a temporary name and tried once (a blob node cannot read kills it with SIGSEGV or an assertion,
+  // before any of our code runs): only a blob that starts and prints the version gets its final name and a stamp.
+  execFileSync(process.execPath, ['--no-warnings', '--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const expected = JSON.parse(readFileSync('package.json', 'utf8')).version;
+  const printed = execFileSync(process.execPath, ['--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  if (printed !== expected) throw new Error(`the blob printed ${JSON.stringify(printed)} for --version, not ${expected}`);
+  renameSync(`${out}/tsbuild.blob.tmp`, `${out}/tsbuild.blob`);
+  // bin/tsbuild reads the first word (the node that built the blob; a blob only loads in that exact binary) and
+  // uses the blob only when it is that node (-ef) and the stamp is newer than both the node and the ESM bundle.
+  writeFileSync(`${out}/tsbuild.stamp`, `${process.execPath} ${process.version}\n`);
+} catch (err) {
+  fail(err instanceof Error ? err.message.split('\n')[0] : String(err));
+}

@@ -1,0 +1,54 @@
+import { startupSnapshot } from 'node:v8';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { main } from '../main.js';
+import { mapStack, setBundleDir } from '../stack-source-maps.js';
+
+// The entry of the V8 startup snapshot (`make build` bundles it into ONE CommonJS file, dist/bundle/snap/tsbuild.cjs,
+// and runs `node --build-snapshot` on it; builder/bundle/build-snapshot.mjs). Everything evaluated here, at build
+// time, is in the blob's heap: a start from the blob skips loading, compiling and evaluating the modules below.
+// bin/tsbuild starts `node --snapshot-blob dist/bundle/snap/tsbuild.blob -- ARGS` when the blob was made by the same
+// node binary for the same dist/, else the ESM bundle (launch.ts), which stays the reference.
+//
+// What runs at build time must leave no handle open and must not load a builtin the snapshot cannot hold
+// (node:sqlite, node:tls, node:http… abort the builder): build-snapshot.mjs hands every module those names as lazy
+// stand-ins that load the builtin on first use. Nothing here reads process.env, argv or cwd: those are the build's.
+
+/** Evaluates the modules a build command runs (each lazily imported by the CLI), so their top levels are in the heap. */
+async function evaluateBuildPath(): Promise<void> {
+  await import('commander');
+  const { buildProgram } = await import('../cli.js');
+  await import('../format-error.js');
+  await import('../rootless.js');
+  await import('../commands/build.js');
+  await import('../build.js');
+  await import('../progress/index.js');
+  await import('../report/index.js');
+  await import('../options/secrets.js');
+  await import('../../frontend/index.js');
+  // Every command's module (without `args` the program registers all of them).
+  await buildProgram(new AbortController().signal);
+}
+
+void evaluateBuildPath();
+
+startupSnapshot.setDeserializeMainFunction(() => {
+  // `node --snapshot-blob BLOB -- ARGS`: process.argv is [node, ...ARGS]. The rest of the CLI (builder/rootless.ts
+  // re-executes itself with execArgv + argv[1]) expects [node, script, ...ARGS]: give it the ESM entry as the script
+  // and no --snapshot-blob, so a re-executed child starts from the ESM bundle, which needs nothing from this blob.
+  const flag = process.execArgv.indexOf('--snapshot-blob');
+  const blob = resolve(process.execArgv[flag + 1] ?? '');
+  if (flag >= 0) process.execArgv.splice(flag, 2);
+  const script = resolve(dirname(blob), '../cli/launch.js');
+  const args = process.argv.slice(1);
+  process.argv.splice(1, process.argv.length - 1, script, ...args);
+  // import.meta.url of every bundled module (build-snapshot.mjs defines it as this global): worker/native-path.ts
+  // finds the checkout from it. The bundle file sits beside the blob, two folders below dist/ as the ESM chunks do.
+  (globalThis as { __tsbuildImportMetaUrl?: string }).__tsbuildImportMetaUrl = pathToFileURL(resolve(dirname(blob), 'tsbuild.cjs')).href;
+  setBundleDir(pathToFileURL(`${dirname(blob)}/`).href);
+  process.on('uncaughtException', (err: unknown) => {
+    process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
+    process.exit(1);
+  });
+  void main(args);
+});
