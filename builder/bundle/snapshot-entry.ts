@@ -16,6 +16,8 @@ import { mapStack, setBundleDir } from '../stack-source-maps.js';
 
 /** Evaluates the modules a build command runs (each lazily imported by the CLI), so their top levels are in the heap. */
 async function evaluateBuildPath(): Promise<void> {
+  // undici requires node:assert when a registry is first contacted (~1 ms of builtins): loaded here, it is in the heap.
+  process.getBuiltinModule('node:assert');
   await import('commander');
   const { buildProgram } = await import('../cli.js');
   await import('../format-error.js');
@@ -28,9 +30,34 @@ async function evaluateBuildPath(): Promise<void> {
   await import('../../frontend/index.js');
   // Every command's module (without `args` the program registers all of them).
   await buildProgram(new AbortController().signal);
+  // The frontend's functions run once on a small Dockerfile, so their bytecode is in the blob's code cache too (what a
+  // function compiled while the snapshot was built keeps; every other function is compiled on its first call).
+  const { checkDockerfile, compile } = await import('../../frontend/index.js');
+  checkDockerfile(WARM_DOCKERFILE);
+  const platform = { os: 'linux', architecture: 'amd64' };
+  await compile(WARM_DOCKERFILE, {
+    platform, buildPlatform: platform,
+    resolveImage: async (ref) => ({ ref, digest: `sha256:${'0'.repeat(64)}`, config: { architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } } }),
+  });
 }
 
-void evaluateBuildPath();
+const WARM_DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE=example.invalid/base:1
+FROM $BASE AS build
+WORKDIR /work
+COPY deps/ ./deps/
+RUN --mount=type=cache,target=/cache mkdir -p /out && cat deps/*.txt > /out/deps.txt
+ENV A=1 B="two words"
+FROM $BASE
+COPY --from=build --chown=1000:1000 /out/ /app/
+RUN echo ok
+LABEL org.opencontainers.image.title=warm
+USER 1000
+CMD ["cat", "/app/deps.txt"]
+`;
+
+// Warming is an optimisation: a failure leaves a blob that evaluates the rest on first use, and says so at build time.
+void evaluateBuildPath().catch((err: unknown) => { process.stderr.write(`snapshot: warming stopped: ${String(err)}\n`); });
 
 startupSnapshot.setDeserializeMainFunction(() => {
   // `node --snapshot-blob BLOB -- ARGS`: process.argv is [node, ...ARGS]. The rest of the CLI (builder/rootless.ts
