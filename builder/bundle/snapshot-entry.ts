@@ -16,8 +16,6 @@ import { mapStack, setBundleDir } from '../stack-source-maps.js';
 
 /** Evaluates the modules a build command runs (each lazily imported by the CLI), so their top levels are in the heap. */
 async function evaluateBuildPath(): Promise<void> {
-  // undici requires node:assert when a registry is first contacted (~1 ms of builtins): loaded here, it is in the heap.
-  process.getBuiltinModule('node:assert');
   await import('commander');
   const { buildProgram } = await import('../cli.js');
   await import('../format-error.js');
