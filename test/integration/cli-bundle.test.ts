@@ -59,6 +59,8 @@ describe('the startup snapshot of the tsbuild command', () => {
     else {
       await mkdir(join(dir, 'dist/bundle/cli'));
       await writeFile(join(dir, 'dist/bundle/cli/launch.js'), 'process.stderr.write("the ESM bundle ran\\n"); process.exit(99);\n');
+      // Older than any stamp written below: the file system's clock ticks coarser than these writes follow each other.
+      await utimes(join(dir, 'dist/bundle/cli/launch.js'), 1000, 1000);
     }
   }
   /** A blob that aborts node if it is ever loaded. */
