@@ -23,10 +23,10 @@ function mapOf(file: string): SourceMap | undefined {
   return map ?? undefined;
 }
 
-/** The bundle's own directory, as a file: URL ending in `/` (set by launch.ts; empty when running unbundled). */
+/** The bundle's own directory, as a file: URL ending in `/` (set by launch.ts or the snapshot's main; empty unbundled). */
 let bundleDir = '';
 
-/** Maps frames of files under `dirUrl` from now on (launch.ts calls this with the bundle's directory). */
+/** Maps frames of files under `dirUrl` from now on (the entry calls this with the bundle's directory). */
 export function setBundleDir(dirUrl: string): void {
   bundleDir = dirUrl;
 }

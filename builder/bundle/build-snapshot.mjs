@@ -1,8 +1,8 @@
 // `make build`: the V8 startup snapshot of the CLI (builder/bundle/snapshot-entry.ts). Bundles the entry into one
 // CommonJS file (dist/bundle/snap/tsbuild.cjs + .map), builds dist/bundle/snap/tsbuild.blob from it with the node
 // that runs this script, and writes tsbuild.stamp (that node's path and version), which bin/tsbuild checks before
-// it uses the blob. Never fails the build: on any error it removes the blob and
-// says why; bin/tsbuild then runs the ESM bundle.
+// it uses the blob. Never fails the build: on any error it removes the blob and says why; bin/tsbuild then runs the
+// ESM bundle.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,8 +13,9 @@ const require = createRequire(import.meta.url);
 
 // Builtins that abort `node --build-snapshot` when loaded (Node 24: "not yet fully verified … in user snapshot
 // builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
-// on first use, at run time. (Node also warns that node:module and node:child_process are "not yet fully verified"
-// in a snapshot: tsbuild's top levels only take functions from them, which work; --no-warnings keeps make quiet.) Only property reads reach it, as esbuild's CommonJS interop reads `mod.name` at each use.
+// on first use, at run time. Only property reads reach a stand-in: esbuild's CommonJS interop reads `mod.name` at each
+// use. (Node also warns that node:module and node:child_process are "not yet fully verified" in a snapshot: tsbuild's
+// top levels only take functions from them, which work; --no-warnings keeps make's output quiet.)
 const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_agent|_http_client|_http_common|_http_incoming|_http_outgoing|_http_server|_tls_common|_tls_wrap|inspector|dns|dns\/promises|dgram|cluster)$/;
 
 const lazyBuiltins = {
@@ -47,6 +48,8 @@ function fail(why) {
 try {
   rmSync(out, { recursive: true, force: true });
   mkdirSync(out, { recursive: true });
+  // The stand-ins and the dynamic imports below need it (Node >= 22.3); an older node keeps the ESM bundle.
+  if (typeof process.getBuiltinModule !== 'function') throw new Error(`node ${process.version} has no process.getBuiltinModule`);
   // Whitespace and syntax minified (not identifiers: a frame read without its map still names things): a 10 MB blob
   // instead of 13, ~5 ms less to map at every start and ~6 MiB less peak RSS. The source map keeps traces in TypeScript.
   await esbuild.build({

@@ -12,7 +12,9 @@ import { mapStack, setBundleDir } from '../stack-source-maps.js';
 //
 // What runs at build time must leave no handle open and must not load a builtin the snapshot cannot hold
 // (node:sqlite, node:tls, node:http… abort the builder): build-snapshot.mjs hands every module those names as lazy
-// stand-ins that load the builtin on first use. Nothing here reads process.env, argv or cwd: those are the build's.
+// stand-ins that load the builtin on first use. No module top level may keep a value of process.env, argv, cwd or
+// the user's ids: in the blob they would be the build's. (Checked 2026-11-30 by trapping those reads while the blob
+// was built: the only ones are defaultRoot and defaultProgress, inside the warm-up's throwaway program.)
 
 /** Evaluates the modules a build command runs (each lazily imported by the CLI), so their top levels are in the heap. */
 async function evaluateBuildPath(): Promise<void> {
