@@ -32,6 +32,18 @@ export function setBundleDir(dirUrl: string): void {
 }
 
 // A module's frames name a file: URL; the startup snapshot's one script (dist/bundle/snap/tsbuild.cjs) a plain path.
+/**
+ * What each entry of the bundled CLI does first: frames under `dirUrl` are mapped from now on, and a crash outside the
+ * command's own error handling (main.ts maps those) is printed mapped, exiting as Node would.
+ */
+export function useBundleStacks(dirUrl: string): void {
+  setBundleDir(dirUrl);
+  process.on('uncaughtException', (err: unknown) => {
+    process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
+    process.exit(1);
+  });
+}
+
 const FRAME = /((?:file:\/\/)?\/[^\s()]+\.c?js):(\d+):(\d+)/g;
 
 /** `text` (a stack, or a message holding stacks) with every file:line:column in the bundle replaced by the TypeScript's. */

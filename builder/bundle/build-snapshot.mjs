@@ -11,12 +11,12 @@ import * as esbuild from 'esbuild';
 const out = 'dist/bundle/snap';
 const require = createRequire(import.meta.url);
 
-// Builtins that abort `node --build-snapshot` when loaded (Node 24: "not yet fully verified … in user snapshot
-// builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
+// Builtins that abort `node --build-snapshot` when loaded (each tried alone with Node 24.21: "not yet fully verified
+// … in user snapshot builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
 // on first use, at run time. Only property reads reach a stand-in: esbuild's CommonJS interop reads `mod.name` at each
 // use. (Node also warns that node:module and node:child_process are "not yet fully verified" in a snapshot: tsbuild's
 // top levels only take functions from them, which work; --no-warnings keeps make's output quiet.)
-const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_agent|_http_client|_http_common|_http_incoming|_http_outgoing|_http_server|_tls_common|_tls_wrap|inspector|dns|dns\/promises|dgram|cluster)$/;
+const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_client|_http_common|_http_outgoing|_http_server|_tls_common|_tls_wrap)$/;
 
 const lazyBuiltins = {
   name: 'lazy-builtins',

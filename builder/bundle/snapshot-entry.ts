@@ -2,7 +2,7 @@ import { startupSnapshot } from 'node:v8';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { main } from '../main.js';
-import { mapStack, setBundleDir } from '../stack-source-maps.js';
+import { useBundleStacks } from '../stack-source-maps.js';
 
 // The entry of the V8 startup snapshot (`make build` bundles it into ONE CommonJS file, dist/bundle/snap/tsbuild.cjs,
 // and runs `node --build-snapshot` on it; builder/bundle/build-snapshot.mjs). Everything evaluated here, at build
@@ -72,10 +72,6 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // import.meta.url of every bundled module (build-snapshot.mjs defines it as this global): worker/native-path.ts
   // finds the checkout from it. The bundle file sits beside the blob, two folders below dist/ as the ESM chunks do.
   (globalThis as { __tsbuildImportMetaUrl?: string }).__tsbuildImportMetaUrl = pathToFileURL(resolve(dirname(blob), 'tsbuild.cjs')).href;
-  setBundleDir(pathToFileURL(`${dirname(blob)}/`).href);
-  process.on('uncaughtException', (err: unknown) => {
-    process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
-    process.exit(1);
-  });
+  useBundleStacks(pathToFileURL(`${dirname(blob)}/`).href);
   void main(args);
 });
