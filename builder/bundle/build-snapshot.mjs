@@ -18,6 +18,18 @@ const require = createRequire(import.meta.url);
 // top levels only take functions from them, which work; --no-warnings keeps make's output quiet.)
 const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_client|_http_common|_http_outgoing|_http_server|_tls_common|_tls_wrap)$/;
 
+// What undici's module top levels read from them while the blob is built, answered without loading the builtin: the
+// class from node:_http_incoming (which a snapshot can hold; node:http re-exports that very class), http2's constants
+// as this node has them (the blob only runs in this node), and a positive maxHeaderSize for undici's check that it
+// exists (the function it keeps reads the real one at run time).
+const BUILD_TIME_VALUES = {
+  'node:http': {
+    IncomingMessage: () => "process.getBuiltinModule('node:_http_incoming').IncomingMessage",
+    maxHeaderSize: (real) => JSON.stringify(real.maxHeaderSize),
+  },
+  'node:http2': { constants: (real) => JSON.stringify(real.constants) },
+};
+
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(build) {
@@ -27,12 +39,17 @@ const lazyBuiltins = {
     build.onLoad({ filter: /.*/, namespace: 'dynamic-builtin' }, (args) => ({ loader: 'js', contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n` }));
     build.onResolve({ filter: LAZY_BUILTINS }, (args) => ({ path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'lazy-builtin' }));
     build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
-      const keys = Object.keys(require(args.path));
+      const real = require(args.path);
       const id = JSON.stringify(args.path);
+      const atBuild = BUILD_TIME_VALUES[args.path] ?? {};
+      const getter = (k) => k in atBuild
+        ? `  get ${JSON.stringify(k)}() { return building() ? ${atBuild[k](real)} : load()[${JSON.stringify(k)}]; },`
+        : `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`;
       return {
         loader: 'js',
         contents: `let real;\nconst load = () => (real ??= process.getBuiltinModule(${id}));\n` +
-          `module.exports = {\n${keys.map((k) => `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`).join('\n')}\n};\n`,
+          `const building = () => process.getBuiltinModule('node:v8').startupSnapshot.isBuildingSnapshot();\n` +
+          `module.exports = {\n${Object.keys(real).map(getter).join('\n')}\n};\n`,
       };
     });
   },

@@ -12,7 +12,7 @@ import { useBundleStacks } from '../stack-source-maps.js';
 //
 // What runs at build time must leave no handle open and must not load a builtin the snapshot cannot hold
 // (node:sqlite, node:tls, node:http… abort the builder): build-snapshot.mjs hands every module those names as lazy
-// stand-ins that load the builtin on first use. No module top level may keep a value of process.env, argv, cwd or
+// stand-ins that load the builtin on first use (and answer the few reads undici's top levels make of them). No module top level may keep a value of process.env, argv, cwd or
 // the user's ids: in the blob they would be the build's. (Checked 2026-11-30 by trapping those reads while the blob
 // was built: the only ones are defaultRoot and defaultProgress, inside the warm-up's throwaway program.)
 
@@ -28,6 +28,14 @@ async function evaluateBuildPath(): Promise<void> {
   await import('../report/index.js');
   await import('../options/secrets.js');
   await import('../../frontend/index.js');
+  // undici's dispatchers, request API, redirect interceptor and errors (builder/bundle/undici-lazy.ts loads each on
+  // first use), which every build's check of its FROM tag needs: ~12 % of a no-op build's CPU when evaluated at run
+  // time. They require node:assert, whose colour check reads FORCE_COLOR and stderr here, at build time: what it
+  // decides only colours the diff of an AssertionError from inside undici.
+  const undici = await import('undici');
+  for (const cls of [undici.Agent, undici.EnvHttpProxyAgent, undici.ProxyAgent, undici.Client, undici.Pool]) void cls.prototype;
+  void undici.interceptors.redirect;
+  void undici.errors.UndiciError;
   // Every command's module (without `args` the program registers all of them).
   await buildProgram(new AbortController().signal);
   // The frontend's functions run once on a small Dockerfile, so their bytecode is in the blob's code cache too (what a
