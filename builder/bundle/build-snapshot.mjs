@@ -16,7 +16,10 @@ const require = createRequire(import.meta.url);
 // on first use, at run time. Only property reads reach a stand-in: esbuild's CommonJS interop reads `mod.name` at each
 // use. (Node also warns that node:module and node:child_process are "not yet fully verified" in a snapshot: tsbuild's
 // top levels only take functions from them, which work; --no-warnings keeps make's output quiet.)
-const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_client|_http_common|_http_outgoing|_http_server|_tls_common|_tls_wrap)$/;
+// node:crypto too, for another reason: randomUUID and randomInt draw from a pool of random bytes that node:crypto keeps
+// in the JS heap. One call while the blob is built would put that pool in the blob, and every process started from it
+// would draw the same "random" build ids, lease ids and snapshot keys. Its stand-in throws for those two at build time.
+const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_client|_http_common|_http_outgoing|_http_server|_tls_common|_tls_wrap|crypto)$/;
 
 // What undici's module top levels read from them while the blob is built, answered without loading the builtin: the
 // class from node:_http_incoming (which a snapshot can hold; node:http re-exports that very class), http2's constants
@@ -28,6 +31,10 @@ const BUILD_TIME_VALUES = {
     maxHeaderSize: (real) => JSON.stringify(real.maxHeaderSize),
   },
   'node:http2': { constants: (real) => JSON.stringify(real.constants) },
+  'node:crypto': {
+    randomUUID: () => "(() => { throw new Error('crypto.randomUUID while the startup snapshot is built: its random pool would be in every process'); })()",
+    randomInt: () => "(() => { throw new Error('crypto.randomInt while the startup snapshot is built: its random pool would be in every process'); })()",
+  },
 };
 
 const lazyBuiltins = {

@@ -85,6 +85,25 @@ describe('the startup snapshot of the tsbuild command', () => {
     expect(res.stdout).to.equal(esm.stdout);
   });
 
+  it('gives each process started from the blob its own random ids (no random pool was kept in the blob)', async () => {
+    // The project's own bin/tsbuild, which starts from the blob when make build made it (the case above proves it runs).
+    await readFile(join(realSnap, 'tsbuild.stamp'), 'utf8');
+    const ctx = join(dir, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+    await writeFile(join(ctx, 'f'), 'f');
+    const root = join(dir, 'root');
+    for (let i = 0; i < 2; i++) {
+      const built = await tsbuild(['build', '--root', root, '--progress', 'plain', '--no-cache', ctx]);
+      expect(built.code, built.stderr).to.equal(0);
+    }
+    const listed = await tsbuild(['--root', root, 'history', '--json']);
+    expect(listed.code, listed.stderr).to.equal(0);
+    const ids = (JSON.parse(listed.stdout) as { id: string }[]).map((b) => b.id);
+    expect(ids).to.have.length(2);
+    expect(ids[0]).to.not.equal(ids[1]);
+  });
+
   it('runs the ESM bundle when the stamp names another node, is older than the node, is missing, or TSBUILD_SNAPSHOT=0', async () => {
     await esmEntry('real');
     await garbageBlob();
