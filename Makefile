@@ -12,6 +12,8 @@ LDLIBS_NATIVE := -lseccomp
 # globalThis.Headers is undefined in the bundle: undici's cookie helpers read it at load (to brand-check Node's Headers
 # too), and reading that lazy global initialises Node's own copy of undici, ~15-20 ms of every registry command.
 # tsbuild uses no cookies and never names globalThis.Headers itself.
+# Then the V8 startup snapshot of the same CLI (dist/bundle/snap/, builder/bundle/build-snapshot.mjs), which bin/tsbuild
+# starts instead when it is valid for the node it runs; a snapshot that cannot be built is reported, never an error.
 ESBUILD := node_modules/.bin/esbuild
 BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
 	--define:globalThis.Headers=undefined --chunk-names=[name]-[hash] --keep-names --sourcemap --sources-content=false --log-level=warning \
@@ -26,6 +28,7 @@ setup:
 build: native
 	@$(TSC) -p tsconfig.json
 	@rm -rf dist/bundle && $(ESBUILD) builder/launch.ts $(BUNDLE_FLAGS)
+	@$(NODE) builder/bundle/build-snapshot.mjs
 
 native: $(NATIVE) $(FSATTR)
 

@@ -2,7 +2,7 @@ import { lstatSync, mkdirSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { mapStack, setBundleDir } from './stack-source-maps.js';
+import { useBundleStacks } from './stack-source-maps.js';
 
 // The entry bin/tsbuild runs (bundled to dist/bundle/cli/launch.js by `make build`). It turns on Node's compile
 // cache *before* the command is imported, so the bundle's V8 code is read from disk instead of compiled on every
@@ -27,12 +27,7 @@ function compileCacheDir(env: NodeJS.ProcessEnv = process.env): string | undefin
   }
 }
 
-setBundleDir(new URL('.', import.meta.url).href);
-// A crash outside the command's own error handling (main.ts maps those): print it mapped, exit as Node would.
-process.on('uncaughtException', (err: unknown) => {
-  process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
-  process.exit(1);
-});
+useBundleStacks(new URL('.', import.meta.url).href);
 function mkdirIfMissing(path: string): void {
   try {
     mkdirSync(path, { mode: 0o700 });
@@ -44,4 +39,5 @@ function mkdirIfMissing(path: string): void {
 const cacheDir = compileCacheDir();
 // enableCompileCache is Node >= 22.1; on 22.0 the CLI just starts slower.
 if (cacheDir !== undefined) module.enableCompileCache?.(cacheDir);
-await import('./main.js');
+const { main } = await import('./main.js');
+await main(process.argv.slice(2));

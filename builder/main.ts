@@ -1,44 +1,46 @@
 import { mapStack } from './stack-source-maps.js';
 import { VERSION } from './version.js';
 
-const argv = process.argv.slice(2);
-if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
-  // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
-  process.stdout.write(`${VERSION}\n`);
-} else {
-  const { CommanderError } = await import('commander');
-  const { buildProgram, normalizeArgv } = await import('./cli.js');
-  const { exitStatus, formatError } = await import('./format-error.js');
-  const { runRootless } = await import('./rootless.js');
-  const args = normalizeArgv(argv);
-  // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
-  // status; everything below then runs in the child, as uid 0 of that namespace.
-  try {
-    const status = await runRootless(args);
-    if (status !== undefined) process.exit(status);
-  } catch (err) {
-    process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
-    process.exit(exitStatus(err));
-  }
-  // Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts, processes,
-  // half-written blobs) before the process exits; a second Ctrl-C exits at once.
-  const controller = new AbortController();
-  let interrupts = 0;
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(sig, () => {
-      if (++interrupts > 1) process.exit(130);
-      controller.abort(new Error(`interrupted by ${sig}`));
-    });
-  }
-  const program = (await buildProgram(controller.signal, args)).exitOverride();
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } catch (err) {
-    if (err instanceof CommanderError) {
-      process.exitCode = err.exitCode === 0 ? 0 : 2;
-    } else {
+/** The CLI: runs the command line `argv` (without node and the script) and sets process.exitCode. */
+export async function main(argv: string[]): Promise<void> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
+    // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
+    process.stdout.write(`${VERSION}\n`);
+  } else {
+    const { CommanderError } = await import('commander');
+    const { buildProgram, normalizeArgv } = await import('./cli.js');
+    const { exitStatus, formatError } = await import('./format-error.js');
+    const { runRootless } = await import('./rootless.js');
+    const args = normalizeArgv(argv);
+    // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
+    // status; everything below then runs in the child, as uid 0 of that namespace.
+    try {
+      const status = await runRootless(args);
+      if (status !== undefined) process.exit(status);
+    } catch (err) {
       process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
-      process.exitCode = exitStatus(err);
+      process.exit(exitStatus(err));
+    }
+    // Ctrl-C aborts the running build through its AbortSignal, so every step cleans up (mounts, processes,
+    // half-written blobs) before the process exits; a second Ctrl-C exits at once.
+    const controller = new AbortController();
+    let interrupts = 0;
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.on(sig, () => {
+        if (++interrupts > 1) process.exit(130);
+        controller.abort(new Error(`interrupted by ${sig}`));
+      });
+    }
+    const program = (await buildProgram(controller.signal, args)).exitOverride();
+    try {
+      await program.parseAsync(args, { from: 'user' });
+    } catch (err) {
+      if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode === 0 ? 0 : 2;
+      } else {
+        process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
+        process.exitCode = exitStatus(err);
+      }
     }
   }
 }

@@ -25,6 +25,12 @@ describe('mapStack', () => {
     expect(mapped).to.equal(`Error: x\n    at main (${join(dir, '..', 'src', 'app.ts')}:3:5)\n    at node:internal/x:1:1`);
   });
 
+  it('maps a frame that names the bundle by its path, as the startup snapshot\'s script does', () => {
+    setBundleDir(pathToFileURL(`${dir}/`).href);
+    const mapped = mapStack(`Error: x\n    at main (${join(dir, 'chunk.js')}:1:1)`);
+    expect(mapped).to.equal(`Error: x\n    at main (${join(dir, '..', 'src', 'app.ts')}:3:5)`);
+  });
+
   it('leaves frames outside the bundle, and everything when no bundle is set, as they were', () => {
     setBundleDir(pathToFileURL(`${dir}/`).href);
     expect(mapStack('at f (file:///elsewhere/a.js:1:1)')).to.equal('at f (file:///elsewhere/a.js:1:1)');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 // Stack traces of the bundled CLI point at the TypeScript, like `node --enable-source-maps`, but only a stack that is
 // printed is mapped, at the moment it is printed. --enable-source-maps parsed every loaded chunk's map at start-up
@@ -23,22 +23,35 @@ function mapOf(file: string): SourceMap | undefined {
   return map ?? undefined;
 }
 
-/** The bundle's own directory, as a file: URL ending in `/` (set by launch.ts; empty when running unbundled). */
+/** The bundle's own directory, as a file: URL ending in `/` (set by launch.ts or the snapshot's main; empty unbundled). */
 let bundleDir = '';
 
-/** Maps frames of files under `dirUrl` from now on (launch.ts calls this with the bundle's directory). */
+/** Maps frames of files under `dirUrl` from now on (the entry calls this with the bundle's directory). */
 export function setBundleDir(dirUrl: string): void {
   bundleDir = dirUrl;
 }
 
-const FRAME = /(file:\/\/[^\s()]+\.js):(\d+):(\d+)/g;
+// A module's frames name a file: URL; the startup snapshot's one script (dist/bundle/snap/tsbuild.cjs) a plain path.
+/**
+ * What each entry of the bundled CLI does first: frames under `dirUrl` are mapped from now on, and a crash outside the
+ * command's own error handling (main.ts maps those) is printed mapped, exiting as Node would.
+ */
+export function useBundleStacks(dirUrl: string): void {
+  setBundleDir(dirUrl);
+  process.on('uncaughtException', (err: unknown) => {
+    process.stderr.write(`${mapStack(err instanceof Error ? (err.stack ?? String(err)) : String(err))}\n`);
+    process.exit(1);
+  });
+}
+
+const FRAME = /((?:file:\/\/)?\/[^\s()]+\.c?js):(\d+):(\d+)/g;
 
 /** `text` (a stack, or a message holding stacks) with every file:line:column in the bundle replaced by the TypeScript's. */
 export function mapStack(text: string): string {
   if (bundleDir === '') return text;
   return text.replace(FRAME, (whole, url: string, line: string, column: string) => {
-    if (!url.startsWith(bundleDir)) return whole;
-    const file = fileURLToPath(url);
+    const file = url.startsWith('file://') ? fileURLToPath(url) : url;
+    if (!pathToFileURL(file).href.startsWith(bundleDir)) return whole;
     const entry = mapOf(file)?.findEntry(Number(line) - 1, Number(column) - 1);
     if (entry === undefined || !('originalSource' in entry)) return whole;
     const source = resolve(dirname(file), entry.originalSource.replace(/^file:\/\//, ''));

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // bin/tsbuild runs the esbuild bundle (dist/bundle/cli/launch.js), which every CLI test exercises; these check what
 // only the bundle's launcher does.
@@ -34,5 +34,91 @@ describe('the bundled tsbuild command', () => {
   it('runs without a cache when the cache location cannot be made (/proc)', async () => {
     const res = await tsbuild(['--version'], { env: { XDG_CACHE_HOME: '/proc/self' } });
     expect(res.code, res.stderr).to.equal(0);
+  });
+});
+
+// bin/tsbuild starts the V8 startup snapshot (dist/bundle/snap, builder/bundle/snapshot-entry.ts) only when its stamp
+// names the very node it runs and is newer than that node and the ESM entry. Each case runs a copy of bin/tsbuild in a
+// scratch checkout whose parts are chosen so that only one of the two ways can succeed.
+describe('the startup snapshot of the tsbuild command', () => {
+  const realSnap = join(PROJECT_ROOT, 'dist/bundle/snap');
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-snap-'));
+    await mkdir(join(dir, 'bin'));
+    await copyFile(join(PROJECT_ROOT, 'bin/tsbuild'), join(dir, 'bin/tsbuild'));
+    await chmod(join(dir, 'bin/tsbuild'), 0o755);
+    await symlink(join(PROJECT_ROOT, 'tools'), join(dir, 'tools'));
+    await mkdir(join(dir, 'dist/bundle/snap'), { recursive: true });
+  });
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }); });
+
+  /** The scratch checkout's ESM entry: the real bundle, or one that fails if it is ever run. */
+  async function esmEntry(kind: 'real' | 'failing'): Promise<void> {
+    if (kind === 'real') await symlink(join(PROJECT_ROOT, 'dist/bundle/cli'), join(dir, 'dist/bundle/cli'));
+    else {
+      await mkdir(join(dir, 'dist/bundle/cli'));
+      await writeFile(join(dir, 'dist/bundle/cli/launch.js'), 'process.stderr.write("the ESM bundle ran\\n"); process.exit(99);\n');
+      // Older than any stamp written below: the file system's clock ticks coarser than these writes follow each other.
+      await utimes(join(dir, 'dist/bundle/cli/launch.js'), 1000, 1000);
+    }
+  }
+  /** A blob that aborts node if it is ever loaded. */
+  const garbageBlob = (): Promise<void> => writeFile(join(dir, 'dist/bundle/snap/tsbuild.blob'), 'not a snapshot');
+  const stamp = (text: string): Promise<void> => writeFile(join(dir, 'dist/bundle/snap/tsbuild.stamp'), text);
+
+  it('runs a command from the blob make build made for this node', async () => {
+    let realStamp: string;
+    try {
+      realStamp = await readFile(join(realSnap, 'tsbuild.stamp'), 'utf8');
+    } catch {
+      throw new Error('make build made no startup snapshot (dist/bundle/snap/tsbuild.stamp is missing): see its output');
+    }
+    await esmEntry('failing');
+    await symlink(join(realSnap, 'tsbuild.blob'), join(dir, 'dist/bundle/snap/tsbuild.blob'));
+    await stamp(realStamp);
+    const res = await run(join(dir, 'bin/tsbuild'), ['build', '--help']);
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout).to.include('Usage: tsbuild build');
+    // The same command through the ESM bundle prints the same help.
+    const esm = await tsbuild(['build', '--help'], { env: { TSBUILD_SNAPSHOT: '0' } });
+    expect(res.stdout).to.equal(esm.stdout);
+  });
+
+  it('gives each process started from the blob its own random ids (no random pool was kept in the blob)', async () => {
+    // The project's own bin/tsbuild, which starts from the blob when make build made it (the case above proves it runs).
+    await readFile(join(realSnap, 'tsbuild.stamp'), 'utf8');
+    const ctx = join(dir, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+    await writeFile(join(ctx, 'f'), 'f');
+    const root = join(dir, 'root');
+    for (let i = 0; i < 2; i++) {
+      const built = await tsbuild(['build', '--root', root, '--progress', 'plain', '--no-cache', ctx]);
+      expect(built.code, built.stderr).to.equal(0);
+    }
+    const listed = await tsbuild(['--root', root, 'history', '--json']);
+    expect(listed.code, listed.stderr).to.equal(0);
+    const ids = (JSON.parse(listed.stdout) as { id: string }[]).map((b) => b.id);
+    expect(ids).to.have.length(2);
+    expect(ids[0]).to.not.equal(ids[1]);
+  });
+
+  it('runs the ESM bundle when the stamp names another node, is older than the node, is missing, or TSBUILD_SNAPSHOT=0', async () => {
+    await esmEntry('real');
+    await garbageBlob();
+    const node = join(PROJECT_ROOT, 'tools/node/node_modules/node/bin/node');
+    const cases: [string, () => Promise<void>, NodeJS.ProcessEnv][] = [
+      ['another node', () => stamp('/bin/sh v0\n'), {}],
+      ['older than the node', async () => { await stamp(`${node} v0\n`); await utimes(join(dir, 'dist/bundle/snap/tsbuild.stamp'), 1, 1); }, {}],
+      ['missing', () => rm(join(dir, 'dist/bundle/snap/tsbuild.stamp'), { force: true }), {}],
+      ['TSBUILD_SNAPSHOT=0', () => stamp(`${node} v0\n`), { TSBUILD_SNAPSHOT: '0' }],
+    ];
+    for (const [name, prepare, env] of cases) {
+      await prepare();
+      const res = await run(join(dir, 'bin/tsbuild'), ['build', '--help'], { env });
+      expect(res.code, `${name}: ${res.stderr}`).to.equal(0);
+      expect(res.stdout, name).to.include('Usage: tsbuild build');
+    }
   });
 });

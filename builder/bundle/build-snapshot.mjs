@@ -1,0 +1,100 @@
+// `make build`: the V8 startup snapshot of the CLI (builder/bundle/snapshot-entry.ts). Bundles the entry into one
+// CommonJS file (dist/bundle/snap/tsbuild.cjs + .map), builds dist/bundle/snap/tsbuild.blob from it with the node
+// that runs this script, and writes tsbuild.stamp (that node's path and version), which bin/tsbuild checks before
+// it uses the blob. Never fails the build: on any error it removes the blob and says why; bin/tsbuild then runs the
+// ESM bundle.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as esbuild from 'esbuild';
+
+const out = 'dist/bundle/snap';
+const require = createRequire(import.meta.url);
+
+// Builtins that abort `node --build-snapshot` when loaded (each tried alone with Node 24.21: "not yet fully verified
+// … in user snapshot builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
+// on first use, at run time. Only property reads reach a stand-in: esbuild's CommonJS interop reads `mod.name` at each
+// use. (Node also warns that node:module and node:child_process are "not yet fully verified" in a snapshot: tsbuild's
+// top levels only take functions from them, which work; --no-warnings keeps make's output quiet.)
+// node:crypto too, for another reason: randomUUID and randomInt draw from a pool of random bytes that node:crypto keeps
+// in the JS heap. One call while the blob is built would put that pool in the blob, and every process started from it
+// would draw the same "random" build ids, lease ids and snapshot keys. Its stand-in throws for those two at build time.
+const LAZY_BUILTINS = /^(node:)?(sqlite|tls|http|https|http2|_http_client|_http_common|_http_outgoing|_http_server|_tls_common|_tls_wrap|crypto)$/;
+
+// What undici's module top levels read from them while the blob is built, answered without loading the builtin: the
+// class from node:_http_incoming (which a snapshot can hold; node:http re-exports that very class), http2's constants
+// as this node has them (the blob only runs in this node), and a positive maxHeaderSize for undici's check that it
+// exists (the function it keeps reads the real one at run time).
+const BUILD_TIME_VALUES = {
+  'node:http': {
+    IncomingMessage: () => "process.getBuiltinModule('node:_http_incoming').IncomingMessage",
+    maxHeaderSize: (real) => JSON.stringify(real.maxHeaderSize),
+  },
+  'node:http2': { constants: (real) => JSON.stringify(real.constants) },
+  'node:crypto': {
+    randomUUID: () => "(() => { throw new Error('crypto.randomUUID while the startup snapshot is built: its random pool would be in every process'); })()",
+    randomInt: () => "(() => { throw new Error('crypto.randomInt while the startup snapshot is built: its random pool would be in every process'); })()",
+  },
+};
+
+const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(build) {
+    // import('node:x') would stay an ESM dynamic import, which a script started from a snapshot cannot run
+    // (ERR_VM_DYNAMIC_IMPORT_CALLBACK_MISSING): it becomes a bundled module holding the builtin.
+    build.onResolve({ filter: /^node:/ }, (args) => (args.kind === 'dynamic-import' && !LAZY_BUILTINS.test(args.path) ? { path: args.path, namespace: 'dynamic-builtin' } : undefined));
+    build.onLoad({ filter: /.*/, namespace: 'dynamic-builtin' }, (args) => ({ loader: 'js', contents: `module.exports = process.getBuiltinModule(${JSON.stringify(args.path)});\n` }));
+    build.onResolve({ filter: LAZY_BUILTINS }, (args) => ({ path: args.path.startsWith('node:') ? args.path : `node:${args.path}`, namespace: 'lazy-builtin' }));
+    build.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => {
+      const real = require(args.path);
+      const id = JSON.stringify(args.path);
+      const atBuild = BUILD_TIME_VALUES[args.path] ?? {};
+      const getter = (k) => k in atBuild
+        ? `  get ${JSON.stringify(k)}() { return building() ? ${atBuild[k](real)} : load()[${JSON.stringify(k)}]; },`
+        : `  get ${JSON.stringify(k)}() { return load()[${JSON.stringify(k)}]; },`;
+      return {
+        loader: 'js',
+        contents: `let real;\nconst load = () => (real ??= process.getBuiltinModule(${id}));\n` +
+          `const building = () => process.getBuiltinModule('node:v8').startupSnapshot.isBuildingSnapshot();\n` +
+          `module.exports = {\n${Object.keys(real).map(getter).join('\n')}\n};\n`,
+      };
+    });
+  },
+};
+
+function fail(why) {
+  for (const f of ['tsbuild.blob', 'tsbuild.blob.tmp']) rmSync(`${out}/${f}`, { force: true });
+  rmSync(`${out}/tsbuild.stamp`, { force: true });
+  process.stderr.write(`snapshot: not built (${why}); bin/tsbuild runs the ESM bundle\n`);
+  process.exit(0);
+}
+
+try {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  // The stand-ins and the dynamic imports below need it (Node >= 22.3); an older node keeps the ESM bundle.
+  if (typeof process.getBuiltinModule !== 'function') throw new Error(`node ${process.version} has no process.getBuiltinModule`);
+  // Whitespace and syntax minified (not identifiers: a frame read without its map still names things): a 10 MB blob
+  // instead of 13, ~5 ms less to map at every start and ~6 MiB less peak RSS. The source map keeps traces in TypeScript.
+  await esbuild.build({
+    entryPoints: ['builder/bundle/snapshot-entry.ts'],
+    outfile: `${out}/tsbuild.cjs`,
+    bundle: true, format: 'cjs', platform: 'node', target: 'node22',
+    alias: { undici: './builder/bundle/undici-lazy.ts' },
+    define: { 'globalThis.Headers': 'undefined', 'import.meta.url': 'globalThis.__tsbuildImportMetaUrl' },
+    keepNames: true, minifyWhitespace: true, minifySyntax: true, sourcemap: true, sourcesContent: false, logLevel: 'warning',
+    plugins: [lazyBuiltins],
+  });
+  // Built under a temporary name and tried once (a blob node cannot read kills it with SIGSEGV or an assertion,
+  // before any of our code runs): only a blob that starts and prints the version gets its final name and a stamp.
+  execFileSync(process.execPath, ['--no-warnings', '--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const expected = JSON.parse(readFileSync('package.json', 'utf8')).version;
+  const printed = execFileSync(process.execPath, ['--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  if (printed !== expected) throw new Error(`the blob printed ${JSON.stringify(printed)} for --version, not ${expected}`);
+  renameSync(`${out}/tsbuild.blob.tmp`, `${out}/tsbuild.blob`);
+  // bin/tsbuild reads the first word (the node that built the blob; a blob only loads in that exact binary) and
+  // uses the blob only when it is that node (-ef) and the stamp is newer than both the node and the ESM bundle.
+  writeFileSync(`${out}/tsbuild.stamp`, `${process.execPath} ${process.version}\n`);
+} catch (err) {
+  fail(err instanceof Error ? err.message.split('\n')[0] : String(err));
+}
