@@ -5,7 +5,7 @@ import { header, type Session } from './session.js';
 
 /** When an upload is split into PATCH requests and how big each is. */
 export interface UploadOptions {
-  /** Blobs larger than this go up in chunks (PATCH per chunk); smaller ones in a single PUT. */
+  /** Blobs larger than this go up in chunks (PATCH per chunk); smaller ones in a single PUT. Default: never chunked. */
   chunkThreshold: number;
   chunkSize: number;
 }
@@ -34,9 +34,10 @@ export function requireLocation(res: Parameters<typeof header>[0], ref: string):
 }
 
 /**
- * Sends a blob's bytes into an upload session and completes it with the digest, streaming throughout: one PUT for
- * small blobs, PATCH chunks of `chunkSize` with Content-Range then an empty PUT for big ones (distribution spec,
- * "Pushing a blob in chunks"). `onBytes` sees every byte handed to the socket.
+ * Sends a blob's bytes into an upload session and completes it with the digest, streaming throughout: one PUT with
+ * the body (distribution spec, "Pushing a blob monolithically", POST then PUT), or, above `chunkThreshold`, PATCH
+ * chunks of `chunkSize` with Content-Range then an empty PUT ("Pushing a blob in chunks"). `onBytes` sees every byte
+ * handed to the socket.
  */
 export async function sendBlob(session: Session, target: UploadTarget, desc: Descriptor, source: Readable, options: UploadOptions, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
   const counted = source.pipe(counter(onBytes));

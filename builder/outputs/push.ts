@@ -1,7 +1,8 @@
 import {
   formatPlatform, formatRepository, parseReference, type Descriptor, type Digest, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
-import { copy, RepositoryTarget, type BlobProvider, type CopyOutcome } from '../content/index.js';
+import type { Readable } from 'node:stream';
+import { copy, RepositoryTarget, type BlobProvider, type BlobTarget, type CopyOutcome } from '../content/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import type { ProgressWriter } from '../progress/index.js';
@@ -10,6 +11,11 @@ import { formatSize } from '../options/units.js';
 /** Where a push reads blobs from, and which repositories are known to hold each (to mount from). */
 export interface PushSource extends BlobProvider {
   repositoriesOf(digest: Digest): readonly Repository[];
+  /**
+   * What this process's own HEAD of the blob in the target repository answered just before the push (a push plan):
+   * 'exists' is not asked again, 'missing' goes straight to its mount or upload. Undefined: the push HEADs it.
+   */
+  headAnswer?(digest: Digest): 'exists' | 'missing' | undefined;
 }
 
 /** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
@@ -28,7 +34,8 @@ export async function pushImage(
   const named = parseReference(name);
   const digest = image.manifestDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;
-  const blobs: Descriptor[] = [...image.manifest.layers, image.configDescriptor];
+  // Biggest first: with more blobs than copy's concurrency, the longest upload must not wait for a slot.
+  const blobs: Descriptor[] = [...image.manifest.layers, image.configDescriptor].sort((a, b) => b.size - a.size);
   // A push is a step of its own in the progress output, so a long upload always shows how far it got.
   const platform = image.manifestDescriptor.platform;
   const shown = byDigest ? `${formatRepository(ref)}@${digest}${platform ? ` (${formatPlatform(platform)})` : ''}` : name;
@@ -36,7 +43,8 @@ export async function pushImage(
   const started = Date.now();
   const total = blobs.reduce((n, d) => n + d.size, 0);
   progress.event({ type: 'start', vertex, text: `pushing ${shown}`, reasons: [], time: started });
-  const outcomes = await copy(source, new RepositoryTarget(client, ref), blobs, {
+  const target = source.headAnswer === undefined ? new RepositoryTarget(client, ref) : new AnsweredTarget(client, ref, source.headAnswer.bind(source));
+  const outcomes = await copy(source, target, blobs, {
     signal, mountFrom: (d) => source.repositoriesOf(d),
     progress: (desc, outcome, done) => {
       onBlob?.(desc, outcome);
@@ -65,4 +73,44 @@ export async function pushIndex(
   await client.putManifest(ref, index.indexDescriptor.mediaType, index.indexBytes, signal);
   progress.note(`pushed index ${digest} (${index.images.length} platforms) to ${byDigest ? `${formatRepository(ref)}@${digest}` : name}`);
   return `${formatRepository(ref)}@${digest}`;
+}
+
+/**
+ * A repository target that takes the answers of the HEADs a push plan has just sent instead of sending them again:
+ * every blob is still asked about once per push (STYLE: a push HEADs every blob), not twice.
+ */
+class AnsweredTarget implements BlobTarget {
+  readonly repository: Repository;
+  readonly #client: RegistryClient;
+  readonly #inner: RepositoryTarget;
+  readonly #answer: (digest: Digest) => 'exists' | 'missing' | undefined;
+
+  constructor(client: RegistryClient, repository: Repository, answer: (digest: Digest) => 'exists' | 'missing' | undefined) {
+    this.#client = client;
+    this.#inner = new RepositoryTarget(client, repository);
+    this.repository = this.#inner.repository;
+    this.#answer = answer;
+  }
+
+  has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    return this.#inner.has(desc, signal);
+  }
+
+  fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    return this.#inner.fetch(desc, signal);
+  }
+
+  push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+    return this.#put(desc, open, undefined, signal);
+  }
+
+  mount(desc: Descriptor, from: Repository, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+    return this.#put(desc, open, from, signal);
+  }
+
+  async #put(desc: Descriptor, open: () => Promise<Readable>, from: Repository | undefined, signal?: AbortSignal): Promise<CopyOutcome> {
+    const answer = this.#answer(desc.digest);
+    if (answer === 'exists') return 'exists';
+    return await this.#client.pushBlob(this.repository, desc, open, from, signal, answer === 'missing');
+  }
 }
