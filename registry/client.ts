@@ -4,7 +4,7 @@ import { resumableBlob } from './blob-read.js';
 import { repositoryScope } from './auth/authenticator.js';
 import type { CredentialSource } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
-import { sendBlob, startUpload, requireLocation, type UploadOptions } from './blob-upload.js';
+import { sendBlob, startUpload, requireLocation, type UploadOptions, type UploadSource } from './blob-upload.js';
 import { readManifest, type FetchedManifest } from './manifest-read.js';
 import { parseManifestDocument } from './manifest-document.js';
 import { readReferrers, type ReferrersAnswer } from './referrers-read.js';
@@ -226,7 +226,7 @@ export class RegistryClient {
    * `mountFrom` (same registry), else 'uploaded' from `open()`, which is called again for each retry. `isKnownMissing`:
    * the caller's own HEAD of this blob in this repository has just answered 404 (a push plan), so it is not asked again.
    */
-  async pushBlob(repo: Repository, desc: Descriptor, open: () => Promise<Readable>, mountFrom?: Repository, signal?: AbortSignal, isKnownMissing = false): Promise<'exists' | 'mounted' | 'uploaded'> {
+  async pushBlob(repo: Repository, desc: Descriptor, open: () => Promise<UploadSource>, mountFrom?: Repository, signal?: AbortSignal, isKnownMissing = false): Promise<'exists' | 'mounted' | 'uploaded'> {
     const metrics = this.#session.metrics;
     const name = `${formatRepository(repo)}@${desc.digest}`;
     const push = [repositoryScope(repo.path, 'pull,push')];
@@ -254,7 +254,8 @@ export class RegistryClient {
       try {
         await sendBlob(this.#session, target, desc, source, this.#upload, (n) => (metrics.blobBytesUp += n), signal);
       } finally {
-        source.destroy();
+        if (source instanceof Readable) source.destroy();
+        else await source.file.close();
       }
       metrics.blobsUploaded++;
       return 'uploaded';

@@ -105,6 +105,7 @@ function followPlan(store: FileContentStore, plan: PushPlan): PushSource {
     repositoriesOf: (digest) => { const r = from.get(digest); return r ? [r] : []; },
     // The plan HEADed every blob in the target a moment ago: the push does not ask again.
     headAnswer: (digest) => answers.get(digest),
+    openFile: (desc) => store.openBlob(desc.digest),
   };
 }
 

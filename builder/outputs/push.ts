@@ -1,6 +1,7 @@
 import {
   formatPlatform, formatRepository, parseReference, type Descriptor, type Digest, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { copy, RepositoryTarget, type BlobProvider, type BlobTarget, type CopyOutcome } from '../content/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -16,6 +17,8 @@ export interface PushSource extends BlobProvider {
    * 'exists' is not asked again, 'missing' goes straight to its mount or upload. Undefined: the push HEADs it.
    */
   headAnswer?(digest: Digest): 'exists' | 'missing' | undefined;
+  /** The file holding exactly the blob's bytes (a content store's), uploaded through reused buffers; else `fetch`. */
+  openFile?(desc: Descriptor): Promise<FileHandle>;
 }
 
 /** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
@@ -43,7 +46,7 @@ export async function pushImage(
   const started = Date.now();
   const total = blobs.reduce((n, d) => n + d.size, 0);
   progress.event({ type: 'start', vertex, text: `pushing ${shown}`, reasons: [], time: started });
-  const target = source.headAnswer === undefined ? new RepositoryTarget(client, ref) : new AnsweredTarget(client, ref, source.headAnswer.bind(source));
+  const target = new PushTarget(client, ref, source);
   const outcomes = await copy(source, target, blobs, {
     signal, mountFrom: (d) => source.repositoriesOf(d),
     progress: (desc, outcome, done) => {
@@ -76,20 +79,21 @@ export async function pushIndex(
 }
 
 /**
- * A repository target that takes the answers of the HEADs a push plan has just sent instead of sending them again:
- * every blob is still asked about once per push (STYLE: a push HEADs every blob), not twice.
+ * The push's repository target: the client's push (HEAD, mount, upload), except that it takes the answers of the
+ * HEADs a push plan has just sent instead of sending them again (every blob is still asked about once per push, not
+ * twice), and uploads a blob the source holds as a file from that file.
  */
-class AnsweredTarget implements BlobTarget {
+class PushTarget implements BlobTarget {
   readonly repository: Repository;
   readonly #client: RegistryClient;
   readonly #inner: RepositoryTarget;
-  readonly #answer: (digest: Digest) => 'exists' | 'missing' | undefined;
+  readonly #source: PushSource;
 
-  constructor(client: RegistryClient, repository: Repository, answer: (digest: Digest) => 'exists' | 'missing' | undefined) {
+  constructor(client: RegistryClient, repository: Repository, source: PushSource) {
     this.#client = client;
     this.#inner = new RepositoryTarget(client, repository);
     this.repository = this.#inner.repository;
-    this.#answer = answer;
+    this.#source = source;
   }
 
   has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
@@ -109,8 +113,11 @@ class AnsweredTarget implements BlobTarget {
   }
 
   async #put(desc: Descriptor, open: () => Promise<Readable>, from: Repository | undefined, signal?: AbortSignal): Promise<CopyOutcome> {
-    const answer = this.#answer(desc.digest);
+    const answer = this.#source.headAnswer?.(desc.digest);
     if (answer === 'exists') return 'exists';
-    return await this.#client.pushBlob(this.repository, desc, open, from, signal, answer === 'missing');
+    const source = this.#source;
+    const openFile = source.openFile;
+    const bytes = openFile === undefined ? open : async () => ({ file: await openFile.call(source, desc) });
+    return await this.#client.pushBlob(this.repository, desc, bytes, from, signal, answer === 'missing');
   }
 }
