@@ -17,8 +17,11 @@ export interface PushSource extends BlobProvider {
    * 'exists' is not asked again, 'missing' goes straight to its mount or upload. Undefined: the push HEADs it.
    */
   headAnswer?(digest: Digest): 'exists' | 'missing' | undefined;
-  /** The file holding exactly the blob's bytes (a content store's), uploaded through reused buffers; else `fetch`. */
-  openFile?(desc: Descriptor): Promise<FileHandle>;
+  /**
+   * The file holding exactly the blob's bytes (a content store's), uploaded through reused buffers instead of a
+   * stream; undefined when the blob is not a local file (then `fetch`).
+   */
+  openFile?(desc: Descriptor): Promise<FileHandle | undefined>;
 }
 
 /** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
@@ -117,7 +120,10 @@ class PushTarget implements BlobTarget {
     if (answer === 'exists') return 'exists';
     const source = this.#source;
     const openFile = source.openFile;
-    const bytes = openFile === undefined ? open : async () => ({ file: await openFile.call(source, desc) });
+    const bytes = openFile === undefined ? open : async () => {
+      const file = await openFile.call(source, desc);
+      return file === undefined ? await open() : { file };
+    };
     return await this.#client.pushBlob(this.repository, desc, bytes, from, signal, answer === 'missing');
   }
 }
