@@ -62,9 +62,10 @@ export async function sendBlob(session: Session, target: UploadTarget, desc: Des
     await res.body.dump();
     return;
   }
-  const stream = source instanceof Readable ? source : Readable.from(fileChunks(source.file, desc.size, target.ref, () => {}), { objectMode: false });
+  // Chunks are cut from buffers that stages of this pipeline hold on to: a file is read into fresh ones here.
+  const stream = source instanceof Readable ? source : source.file.createReadStream({ start: 0, end: Math.max(0, desc.size - 1), highWaterMark: 256 << 10, autoClose: false });
   const counted = stream.pipe(counter(onBytes));
-  stream.on('error', (err) => counted.destroy(err));
+  stream.on('error', (err: Error) => counted.destroy(err));
   if (desc.size > options.chunkThreshold) {
     const chunks = new Chunker(counted);
     for (let offset = 0; offset < desc.size; offset += options.chunkSize) {

@@ -140,7 +140,7 @@ export class Session {
     try {
       // undici closes the connection after every HEAD unless told otherwise (undici#258: servers that send a body
       // with a HEAD answer); registries do not, and a push HEADs every blob: a new connection (a TLS handshake on a
-      // real registry) per blob otherwise. The registry's Content-Length tells the parser there is no body to read.
+      // real registry) per blob otherwise. undici reads no body after a HEAD answer either way.
       return await request(url, { dispatcher, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null, signal: options.signal ?? null, ...(options.method === 'HEAD' ? { reset: false } : {}) });
     } catch (err) {
       throw networkError(err, registry, ref, url);

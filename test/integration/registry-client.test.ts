@@ -147,7 +147,7 @@ describe('registry client against a real docker-registry (plain HTTP)', function
     expect(await client.hasBlob(target, published.layer.digest)).to.equal(true);
   });
 
-  it('uploads a 20 MB random blob in PATCH chunks and reads back the same bytes', async () => {
+  it('uploads a 20 MB random blob in PATCH chunks, from a stream and from an open file, and reads back the same bytes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-blob-'));
     const chunked = new RegistryClient({ credentials: anonymous, chunkThreshold: 1024 * 1024, chunkSize: 5 * 1024 * 1024 });
     try {
@@ -161,6 +161,11 @@ describe('registry client against a real docker-registry (plain HTTP)', function
       expect(m.blobBytesUp).to.equal(desc.size);
       expect(m.requests['blob-upload']).to.equal(1 + 4 + 1); // POST, four 5 MiB PATCHes, the closing PUT
       expect(await drain(await chunked.fetchBlob(repo, desc))).to.equal(desc.digest);
+      // The same from an open file.
+      const fromFile = parseReference(`${registry.host}/big-from-file`);
+      expect(await chunked.pushBlob(fromFile, desc, async () => ({ file: await open(file, 'r') }))).to.equal('uploaded');
+      expect(chunked.metrics.blobBytesUp).to.equal(2 * desc.size);
+      expect(await drain(await chunked.fetchBlob(fromFile, desc))).to.equal(desc.digest);
     } finally {
       await chunked.close();
       await rm(dir, { recursive: true, force: true });
