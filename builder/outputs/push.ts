@@ -35,7 +35,7 @@ export type BlobOutcomeSink = (desc: Descriptor, outcome: CopyOutcome) => void;
  */
 export async function pushImage(
   client: RegistryClient, source: PushSource, image: AssembledImage, name: string,
-  progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
+  progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink, manifestAfter?: Promise<unknown>,
 ): Promise<string> {
   const named = parseReference(name);
   const digest = image.manifestDescriptor.digest;
@@ -57,6 +57,7 @@ export async function pushImage(
       progress.event({ type: 'status', vertex, text: `${desc.digest.slice(7, 19)} ${outcome} (${formatSize(desc.size)})`, current: done, total, time: Date.now() });
     },
   });
+  await manifestAfter;
   await client.putManifest(ref, image.manifestDescriptor.mediaType, image.manifestBytes, signal);
   const secs = Math.max(0.001, (Date.now() - started) / 1000);
   progress.event({ type: 'status', vertex, text: `manifest ${image.manifestDescriptor.digest}: ${outcomes.uploaded} blobs uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there, ${formatSize(total / secs)}/s`, time: Date.now() });
@@ -66,19 +67,29 @@ export async function pushImage(
 
 /**
  * Pushes a multi-platform image to `name`: each platform's image and attestation manifest by digest, then the index last, under the tag (or
- * by digest only with `byDigest`). Returns the index's canonical reference.
+ * by digest only with `byDigest`). Returns the index's canonical reference. The blobs of all of them move side by
+ * side; each manifest still goes up after its own blobs, the attestation manifests after the image manifests they
+ * describe, and the index after everything.
  */
 export async function pushIndex(
   client: RegistryClient, source: PushSource, index: AssembledIndex, name: string,
   progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
-  for (const image of [...index.images, ...(index.attestations ?? [])]) await pushImage(client, source, image, name, progress, signal, true, onBlob);
+  const images = allDone(index.images.map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob)));
+  const attestations = allDone((index.attestations ?? []).map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob, images)));
+  await allDone([images, attestations]);
   const named = parseReference(name);
   const digest = index.indexDescriptor.digest;
   const ref: Reference = byDigest ? { registry: named.registry, path: named.path, digest } : named;
   await client.putManifest(ref, index.indexDescriptor.mediaType, index.indexBytes, signal);
   progress.note(`pushed index ${digest} (${index.images.length} platforms) to ${byDigest ? `${formatRepository(ref)}@${digest}` : name}`);
   return `${formatRepository(ref)}@${digest}`;
+}
+
+/** Waits for every promise, then throws the first failure: no upload is left running behind an error. */
+async function allDone(promises: Promise<unknown>[]): Promise<void> {
+  const settled = await Promise.allSettled(promises);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
 }
 
 /**
