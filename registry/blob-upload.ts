@@ -49,52 +49,38 @@ export function requireLocation(res: Parameters<typeof header>[0], ref: string):
 export async function sendBlob(session: Session, target: UploadTarget, desc: Descriptor, source: UploadSource, options: UploadOptions, onBytes: (n: number) => void, signal?: AbortSignal): Promise<void> {
   let location = target.location;
   const base = { registry: target.registry, ref: target.ref, scopes: target.scopes, ...(signal ? { signal } : {}) };
-  if (!(source instanceof Readable) && desc.size <= options.chunkThreshold) {
+  if (desc.size <= options.chunkThreshold) {
+    const body = source instanceof Readable ? counted(source, onBytes) : Readable.from(fileChunks(source.file, desc.size, target.ref, onBytes), { objectMode: false });
     const res = await session.send({
       ...base,
       kind: 'blob-upload',
       method: 'PUT',
       url: withDigest(location, desc),
-      body: Readable.from(fileChunks(source.file, desc.size, target.ref, onBytes), { objectMode: false }),
+      body,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
       ok: [201],
     });
     await res.body.dump();
     return;
   }
-  // Chunks are cut from buffers that stages of this pipeline hold on to: a file is read into fresh ones here.
-  const stream = source instanceof Readable ? source : source.file.createReadStream({ start: 0, end: Math.max(0, desc.size - 1), highWaterMark: 256 << 10, autoClose: false });
-  const counted = stream.pipe(counter(onBytes));
-  stream.on('error', (err: Error) => counted.destroy(err));
-  if (desc.size > options.chunkThreshold) {
-    const chunks = new Chunker(counted);
-    for (let offset = 0; offset < desc.size; offset += options.chunkSize) {
-      const length = Math.min(options.chunkSize, desc.size - offset);
-      const res = await session.send({
-        ...base,
-        kind: 'blob-upload',
-        method: 'PATCH',
-        url: location,
-        body: Readable.from(chunks.take(length), { objectMode: false }),
-        headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), 'content-range': `${offset}-${offset + length - 1}` },
-        ok: [202],
-      });
-      await res.body.dump();
-      location = requireLocation(res, target.ref);
-    }
-    const res = await session.send({ ...base, kind: 'blob-upload', method: 'PUT', url: withDigest(location, desc), headers: { 'content-length': '0' }, ok: [201] });
+  // The chunk pipeline holds on to the buffers it cuts chunks from: a file is read into fresh ones here.
+  const stream = source instanceof Readable ? source : source.file.createReadStream({ start: 0, end: desc.size - 1, highWaterMark: 256 << 10, autoClose: false });
+  const chunks = new Chunker(counted(stream, onBytes));
+  for (let offset = 0; offset < desc.size; offset += options.chunkSize) {
+    const length = Math.min(options.chunkSize, desc.size - offset);
+    const res = await session.send({
+      ...base,
+      kind: 'blob-upload',
+      method: 'PATCH',
+      url: location,
+      body: Readable.from(chunks.take(length), { objectMode: false }),
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(length), 'content-range': `${offset}-${offset + length - 1}` },
+      ok: [202],
+    });
     await res.body.dump();
-    return;
+    location = requireLocation(res, target.ref);
   }
-  const res = await session.send({
-    ...base,
-    kind: 'blob-upload',
-    method: 'PUT',
-    url: withDigest(location, desc),
-    body: counted,
-    headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-    ok: [201],
-  });
+  const res = await session.send({ ...base, kind: 'blob-upload', method: 'PUT', url: withDigest(location, desc), headers: { 'content-length': '0' }, ok: [201] });
   await res.body.dump();
 }
 
@@ -105,13 +91,16 @@ function withDigest(location: string, desc: Descriptor): string {
   return /^https?:\/\//.test(location) ? url.toString() : `${url.pathname}${url.search}`;
 }
 
-function counter(onBytes: (n: number) => void): Transform {
-  return new Transform({
+/** `source` through a Transform that tells `onBytes` about every chunk; an error of `source` ends it too. */
+function counted(source: Readable, onBytes: (n: number) => void): Readable {
+  const out = source.pipe(new Transform({
     transform(chunk: Buffer, _enc, done) {
       onBytes(chunk.length);
       done(null, chunk);
     },
-  });
+  }));
+  source.on('error', (err: Error) => out.destroy(err));
+  return out;
 }
 
 /** Cuts one stream into consecutive pieces of given lengths without copying more than a chunk's remainder. */
@@ -174,12 +163,15 @@ async function* fileChunks(file: FileHandle, size: number, ref: string, onBytes:
     return buffer.subarray(0, length);
   };
   const count = Math.ceil(size / FILE_CHUNK);
-  let next = count > 0 ? readAt(0) : undefined;
+  if (count === 0) return;
+  let next = readAt(0);
   for (let i = 0; i < count; i++) {
-    const chunk = await (next as Promise<Buffer>);
-    next = i + 1 < count ? readAt(i + 1) : undefined;
-    // An unhandled rejection of the read-ahead when the consumer stops early would crash the process.
-    next?.catch(() => undefined);
+    const chunk = await next;
+    if (i + 1 < count) {
+      next = readAt(i + 1);
+      // The read-ahead's failure is thrown by the await above; unhandled when the consumer stops early, it would crash the CLI.
+      next.catch(() => undefined);
+    }
     onBytes(chunk.length);
     yield chunk;
   }
