@@ -41,16 +41,16 @@ export async function planPush(
     const r = mountSource([parseReference(c)], repo.repository);
     if (r && !others.some((o) => o.path === r.path)) others.push(r);
   }
-  const planned: PlannedBlob[] = [];
   const all = images.flatMap((i): [Descriptor, PlannedBlob['what']][] => [[i.config, 'config'], ...i.layers.map((l): [Descriptor, PlannedBlob['what']] => [l, 'layer'])]);
-  for (const [desc, what] of all) {
-    if (planned.some((p) => p.digest === desc.digest)) continue;
+  const unique = all.filter(([desc], i) => all.findIndex(([d]) => d.digest === desc.digest) === i);
+  // The blobs are asked about side by side (one round trip for the plan, not one per blob), in plan order.
+  const planned = await Promise.all(unique.map(async ([desc, what]): Promise<PlannedBlob> => {
     const base = { digest: desc.digest, size: desc.size, what };
-    if (await repo.has(desc, signal)) { planned.push({ ...base, action: 'exists' }); continue; }
+    if (await repo.has(desc, signal)) return { ...base, action: 'exists' };
     let from: Repository | undefined;
     for (const o of others) if (from === undefined && (await new RepositoryTarget(client, o).has(desc, signal))) from = o;
-    planned.push(from ? { ...base, action: 'mount', from: formatRepository(from) } : { ...base, action: 'upload' });
-  }
+    return from ? { ...base, action: 'mount', from: formatRepository(from) } : { ...base, action: 'upload' };
+  }));
   const count = (a: BlobAction) => planned.filter((p) => p.action === a).length;
   return {
     target, blobs: planned,

@@ -4,7 +4,7 @@ import { resumableBlob } from './blob-read.js';
 import { repositoryScope } from './auth/authenticator.js';
 import type { CredentialSource } from './auth/credentials.js';
 import { dockerConfigCredentials } from './auth/docker-config.js';
-import { sendBlob, startUpload, requireLocation, type UploadOptions } from './blob-upload.js';
+import { sendBlob, startUpload, requireLocation, type UploadOptions, type UploadSource } from './blob-upload.js';
 import { readManifest, type FetchedManifest } from './manifest-read.js';
 import { parseManifestDocument } from './manifest-document.js';
 import { readReferrers, type ReferrersAnswer } from './referrers-read.js';
@@ -54,9 +54,11 @@ export class RegistryClient {
     this.#transport = new Transport(options);
     this.#session = new Session(this.#transport, options.credentials ?? dockerConfigCredentials());
     this.#retry = { ...DEFAULT_RETRY, ...options.retry };
-    // One streamed PUT up to 64 MiB; bigger blobs go in 64 MiB PATCHes, so a reset costs at most one chunk. Small
-    // chunks cost a round trip each: 8 MiB chunks made a 200 MB push 2.3× slower than skopeo (bench/RESULTS.md).
-    this.#upload = { chunkThreshold: options.chunkThreshold ?? 64 * 1024 * 1024, chunkSize: options.chunkSize ?? 64 * 1024 * 1024 };
+    // Every blob goes up as one streamed PUT after the POST (containerd's pusher does the same; skopeo and crane send
+    // one PATCH of the whole blob and an empty PUT). Chunks gained nothing: a retry starts the upload over anyway, and
+    // each chunk boundary costs the registry a close, a saved hash state and a resume (8 MiB chunks made a 200 MB push
+    // 2.3× slower than skopeo; 64 MiB ones still cost ~4 of those; bench/RESULTS.md). Chunks stay available by option.
+    this.#upload = { chunkThreshold: options.chunkThreshold ?? Number.POSITIVE_INFINITY, chunkSize: options.chunkSize ?? 64 * 1024 * 1024 };
     this.#onRetry = options.onRetry;
   }
 
@@ -221,13 +223,14 @@ export class RegistryClient {
 
   /**
    * Makes sure the repository has a blob: 'exists' when a HEAD finds it, 'mounted' when the registry linked it from
-   * `mountFrom` (same registry), else 'uploaded' from `open()`, which is called again for each retry.
+   * `mountFrom` (same registry), else 'uploaded' from `open()`, which is called again for each retry. `isKnownMissing`:
+   * the caller's own HEAD of this blob in this repository has just answered 404 (a push plan), so it is not asked again.
    */
-  async pushBlob(repo: Repository, desc: Descriptor, open: () => Promise<Readable>, mountFrom?: Repository, signal?: AbortSignal): Promise<'exists' | 'mounted' | 'uploaded'> {
+  async pushBlob(repo: Repository, desc: Descriptor, open: () => Promise<UploadSource>, mountFrom?: Repository, signal?: AbortSignal, isKnownMissing = false): Promise<'exists' | 'mounted' | 'uploaded'> {
     const metrics = this.#session.metrics;
     const name = `${formatRepository(repo)}@${desc.digest}`;
     const push = [repositoryScope(repo.path, 'pull,push')];
-    if (await this.#headForPush(repo, desc.digest, name, push, signal)) {
+    if (!isKnownMissing && await this.#headForPush(repo, desc.digest, name, push, signal)) {
       metrics.blobsSkipped++;
       return 'exists';
     }
@@ -251,7 +254,8 @@ export class RegistryClient {
       try {
         await sendBlob(this.#session, target, desc, source, this.#upload, (n) => (metrics.blobBytesUp += n), signal);
       } finally {
-        source.destroy();
+        if (source instanceof Readable) source.destroy();
+        else await source.file.close();
       }
       metrics.blobsUploaded++;
       return 'uploaded';

@@ -6,6 +6,7 @@ export * from './retry.js';
 export * from './metrics.js';
 export * from './transport.js';
 export * from './client.js';
+export type { UploadSource } from './blob-upload.js';
 export * from './manifest-document.js';
 export type { FetchedManifest } from './manifest-read.js';
 export { MANIFEST_ACCEPT } from './manifest-read.js';

@@ -138,7 +138,10 @@ export class Session {
   async #raw(url: URL, options: { method: string; headers: Record<string, string>; body?: Uint8Array | Readable | string | undefined; signal?: AbortSignal | undefined }, registry: string, ref: string): Promise<Dispatcher.ResponseData> {
     const dispatcher = await this.#transport.dispatcher(url);
     try {
-      return await request(url, { dispatcher, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null, signal: options.signal ?? null });
+      // undici closes the connection after every HEAD unless told otherwise (undici#258: servers that send a body
+      // with a HEAD answer); registries do not, and a push HEADs every blob: a new connection (a TLS handshake on a
+      // real registry) per blob otherwise. undici reads no body after a HEAD answer either way.
+      return await request(url, { dispatcher, method: options.method as Dispatcher.HttpMethod, headers: options.headers, body: options.body ?? null, signal: options.signal ?? null, ...(options.method === 'HEAD' ? { reset: false } : {}) });
     } catch (err) {
       throw networkError(err, registry, ref, url);
     }

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { LayerRef, ProgressSink } from '../../solver/index.js';
 import { gzipLayers, type FileContentStore } from '../../worker/index.js';
@@ -49,6 +50,11 @@ export class BlobLocator implements BlobProvider {
     const repo = this.repositoriesOf(desc.digest)[0];
     if (repo === undefined) throw new Error(`blob ${desc.digest} is neither in the content store nor in any cache or base image`);
     return new RepositoryTarget(this.#client, repo).fetch(desc, signal);
+  }
+
+  /** The content store's file of the blob, for a push to upload from (outputs/push.ts); undefined when not local. */
+  async openFile(desc: Descriptor): Promise<FileHandle | undefined> {
+    return (await this.#contentStore.has(desc.digest)) ? await this.#contentStore.openBlob(desc.digest) : undefined;
   }
 
   /**

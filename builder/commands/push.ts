@@ -86,8 +86,9 @@ async function pushAction(root: Root, ref: string, flags: PushFlags, signal: Abo
 }
 
 /**
- * The push follows the plan: blobs come from the content store, and a blob the plan found mountable is mounted from
- * the repository it was found in (copy's same-registry guard still applies).
+ * The push follows the plan: blobs come from the content store, a blob the plan found in the target is not asked
+ * about again, and one it found mountable is mounted from the repository it was found in (copy's same-registry guard
+ * still applies).
  */
 function followPlan(store: FileContentStore, plan: PushPlan): PushSource {
   const local = new StoreTarget(store);
@@ -97,10 +98,14 @@ function followPlan(store: FileContentStore, plan: PushPlan): PushSource {
     const r = parseReference(b.from);
     from.set(b.digest, { registry: r.registry, path: r.path });
   }
+  const answers = new Map(plan.blobs.map((b) => [b.digest, b.action === 'exists' ? 'exists' as const : 'missing' as const]));
   return {
     has: (desc) => local.has(desc),
     fetch: (desc) => local.fetch(desc),
     repositoriesOf: (digest) => { const r = from.get(digest); return r ? [r] : []; },
+    // The plan HEADed every blob in the target a moment ago: the push does not ask again.
+    headAnswer: (digest) => answers.get(digest),
+    openFile: (desc) => store.openBlob(desc.digest),
   };
 }
 

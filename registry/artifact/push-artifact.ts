@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import type { RegistryClient } from '../client.js';
@@ -64,7 +64,7 @@ export async function pushArtifact(client: RegistryClient, ref: Reference, files
   for (const [i, layer] of layers.entries()) {
     const path = files[i]?.path;
     if (path === undefined) throw new Error('layer without its file');
-    await client.pushBlob(ref, layer, async () => createReadStream(path), undefined, signal);
+    await client.pushBlob(ref, layer, async () => ({ file: await open(path, 'r') }), undefined, signal);
   }
   const annotations = options.annotations !== undefined && Object.keys(options.annotations).length > 0 ? options.annotations : undefined;
   const manifest: ImageManifest = {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -147,7 +147,7 @@ describe('registry client against a real docker-registry (plain HTTP)', function
     expect(await client.hasBlob(target, published.layer.digest)).to.equal(true);
   });
 
-  it('uploads a 20 MB random blob in PATCH chunks and reads back the same bytes', async () => {
+  it('uploads a 20 MB random blob in PATCH chunks, from a stream and from an open file, and reads back the same bytes', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-blob-'));
     const chunked = new RegistryClient({ credentials: anonymous, chunkThreshold: 1024 * 1024, chunkSize: 5 * 1024 * 1024 });
     try {
@@ -161,8 +161,56 @@ describe('registry client against a real docker-registry (plain HTTP)', function
       expect(m.blobBytesUp).to.equal(desc.size);
       expect(m.requests['blob-upload']).to.equal(1 + 4 + 1); // POST, four 5 MiB PATCHes, the closing PUT
       expect(await drain(await chunked.fetchBlob(repo, desc))).to.equal(desc.digest);
+      // The same from an open file.
+      const fromFile = parseReference(`${registry.host}/big-from-file`);
+      expect(await chunked.pushBlob(fromFile, desc, async () => ({ file: await open(file, 'r') }))).to.equal('uploaded');
+      expect(chunked.metrics.blobBytesUp).to.equal(2 * desc.size);
+      expect(await drain(await chunked.fetchBlob(fromFile, desc))).to.equal(desc.digest);
     } finally {
       await chunked.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('uploads a 9.5 MB blob from an open file in one PUT through reused buffers, and the same file twice in one push', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-blob-'));
+    try {
+      const file = join(dir, 'blob');
+      // More chunks than the upload's four 1 MiB buffers, and a partial last one: every buffer is filled again.
+      const data = randomBytes(9.5 * 1024 * 1024);
+      await writeFile(file, data);
+      const desc: Descriptor = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+      const repo = parseReference(`${registry.host}/from-file`);
+      const other = parseReference(`${registry.host}/from-file-too`);
+      const [a, b] = await Promise.all([
+        client.pushBlob(repo, desc, async () => ({ file: await open(file, 'r') })),
+        client.pushBlob(other, desc, async () => ({ file: await open(file, 'r') })),
+      ]);
+      expect([a, b]).to.deep.equal(['uploaded', 'uploaded']);
+      const m = client.metrics;
+      expect(m.blobBytesUp).to.equal(2 * desc.size);
+      expect(m.requests['blob-upload']).to.equal(2 * 2); // a POST and one PUT with the body each
+      expect(await drain(await client.fetchBlob(repo, desc))).to.equal(desc.digest);
+      expect(await drain(await client.fetchBlob(other, desc))).to.equal(desc.digest);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fails the upload of a file shorter than its descriptor, and the registry never gets the blob', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-blob-'));
+    const once = new RegistryClient({ credentials: anonymous, retry: { attempts: 1 } });
+    try {
+      const file = join(dir, 'blob');
+      const data = randomBytes(3 * 1024 * 1024);
+      await writeFile(file, data.subarray(0, 2 * 1024 * 1024));
+      const desc: Descriptor = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+      const repo = parseReference(`${registry.host}/short-file`);
+      const err = await caught(once.pushBlob(repo, desc, async () => ({ file: await open(file, 'r') })));
+      expect(err.code).to.equal('DIGEST_MISMATCH');
+      expect(await once.hasBlob(repo, desc.digest)).to.equal(false);
+    } finally {
+      await once.close();
       await rm(dir, { recursive: true, force: true });
     }
   });

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, open, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   anonymous,
@@ -94,6 +97,31 @@ describe('registry client behind a fault-injecting proxy', function () {
     expect(retries).to.have.length(1);
     expect(client.metrics.requests['blob-upload']).to.equal(4); // POST, PUT (reset), POST, PUT
     expect(await drain(await client.fetchBlob(ref(), desc))).to.equal(desc.digest);
+  });
+
+  it('starts an upload from an open file over when its connection drops, closing the first file, and the registry ends up with the right blob', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-fault-'));
+    try {
+      // Several of the upload's 1 MiB buffers, so the reset meets a read-ahead in flight.
+      const data = randomBytes(5 * 1024 * 1024 + 123);
+      const path = join(dir, 'blob');
+      await writeFile(path, data);
+      const desc: Descriptor = { mediaType: 'application/octet-stream', digest: sha256(data), size: data.length };
+      proxy.add({ method: 'PUT', path: /\/blobs\/uploads\//, times: 1, fault: { kind: 'reset' } });
+      const files: FileHandle[] = [];
+      const result = await client.pushBlob(ref(), desc, async () => {
+        const file = await open(path, 'r');
+        files.push(file);
+        return { file };
+      });
+      expect(result).to.equal('uploaded');
+      expect(files).to.have.length(2);
+      expect(files.map((f) => f.fd)).to.deep.equal([-1, -1]);   // both closed by the client
+      expect(retries).to.have.length(1);
+      expect(await drain(await client.fetchBlob(ref(), desc))).to.equal(desc.digest);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives up after the policy\'s attempts on a registry that keeps answering 503, with a retryable error', async () => {
