@@ -225,8 +225,8 @@ static void set_parent_meta(int pfd, const char *name) {
  * under it is made under a random name and renamed into place: ext4's Orlov allocator then places it as a top-level
  * directory, from a group picked by the hash of that random name (the real name, `usr`, would pick the same group each
  * time, the one its predecessor was just deleted from), and what the layer puts under it follows it. Only where
- * inodes land changes, never what the tree holds; a filesystem without the flag (ENOTTY, EOPNOTSUPP) places them its
- * own way, so the flag is a hint and its absence is no failure.
+ * inodes land changes, never what the tree holds; a filesystem that refuses the flag places them its own way, so the
+ * flag is a hint and its refusal is no failure.
  */
 static int place_top;               /* the root has FS_TOPDIR_FL: directories made right under it are placed */
 static dev_t root_dev;
@@ -239,10 +239,8 @@ static void spread_layer_dirs(int rootfd) {
   if (ioctl(rootfd, FS_IOC_GETFLAGS, &flags) != 0) return;
   if (!(flags & FS_TOPDIR_FL)) {
     flags |= FS_TOPDIR_FL;
-    if (ioctl(rootfd, FS_IOC_SETFLAGS, &flags) != 0) {
-      if (errno != ENOTTY && errno != EOPNOTSUPP && errno != EPERM && errno != EACCES) die("ioctl FS_IOC_SETFLAGS");
-      return;
-    }
+    /* ENOTTY (tmpfs), EOPNOTSUPP (xfs, btrfs), EPERM: placed the filesystem's own way, which is only slower. */
+    if (ioctl(rootfd, FS_IOC_SETFLAGS, &flags) != 0) return;
   }
   place_top = 1;
   root_dev = st.st_dev;
