@@ -11,7 +11,8 @@
  *
  *   B path mode        base = directory `path` (in the root, created), mode 'r' in-root, 'b' beneath, or 'u' union
  *                      (path '' only): parents resolved in-root over the merged view of the root and its --lower
- *                      dirs, directories only a lower has made in the root (see union_dirs)
+ *                      dirs, directories only a lower has made in the root (see union_dirs); 'u' also has the
+ *                      directories made right under the root placed by the kernel as top-level ones (mkdir_placed)
  *   P uid gid mode     owner and mode of parent directories the next operations create (default 0 0 0755)
  *   K policy           'l' (layer: whatever is in the way is removed) or 'c' (copy: a directory is never replaced by
  *                      a non-directory, nor the reverse: EISDIR / ENOTDIR)
