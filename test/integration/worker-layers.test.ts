@@ -189,6 +189,26 @@ describe('layer diff and apply', () => {
     }
   });
 
+  it('marks the dir a layer is applied into as a top of directory hierarchies (chattr +T) where the filesystem has the flag, and leaves no placement names', async () => {
+    const dir = await mkdtemp(join(root, 'topdir-'));
+    await applyLayer(Readable.from([await packTar([{ name: 'usr/', type: 'directory', mode: 0o755 }, { name: 'usr/f', content: 'x' }])]), dir);
+    let flags: string | undefined;
+    try {
+      flags = execFileSync('lsattr', ['-d', dir], { encoding: 'utf8' }).split(' ')[0];
+    } catch (err) {
+      // tmpfs and others have no inode flags: the hint is skipped there and the apply must still have worked.
+      expect(String(err)).to.match(/Inappropriate ioctl|Operation not supported/);
+    }
+    if (flags !== undefined) {
+      expect(flags).to.include('T');
+      // Only the root gets it (the kernel does not inherit it): the layer's own directories keep their flags.
+      expect(execFileSync('lsattr', ['-d', join(dir, 'usr')], { encoding: 'utf8' }).split(' ')[0]).to.not.include('T');
+    }
+    // Top directories are made under a random name and renamed into place: none of those names is left behind.
+    expect(await readdir(dir)).to.deep.equal(['usr']);
+    expect(await readFile(join(dir, 'usr', 'f'), 'utf8')).to.equal('x');
+  });
+
   it('refuses a truncated gzip layer with INVALID_LAYER', async () => {
     const whole = gzipSync(await packTar([{ name: 'file', content: 'x'.repeat(100000) }]));
     const dir = await mkdtemp(join(root, 'trunc-'));

@@ -65,7 +65,7 @@ export class RootSession {
   #pendingBytes = 0;
   /**
    * Ops are encoded straight into this buffer (no Buffer or string per op); `#opStart` is where the bytes not yet in
-   * `#pending` begin. Bytes handed to `#pending` are never overwritten before a flush has copied them.
+   * `#pending` begin. Bytes handed to `#pending` are never overwritten: the pipe may still hold them after a flush.
    */
   #ops = Buffer.allocUnsafe(OPS_BUFFER);
   #opStart = 0;
@@ -302,13 +302,17 @@ export class RootSession {
     if (this.#failure !== undefined) throw this.#failure;
     if (this.#pendingBytes === 0) return;
     this.#sealOps();
-    // A copy (Buffer.concat always makes one): the op buffer is written over from its start again.
-    const data = Buffer.concat(this.#pending);
+    // File content goes to the pipe as it is (one writev, no copy). The pipe holds on to the op bytes handed over with
+    // it until written, so later ops are encoded after them (#op starts a fresh buffer when this one is full).
+    const pending = this.#pending;
     this.#pending = [];
     this.#pendingBytes = 0;
-    this.#opStart = 0;
-    this.#opEnd = 0;
-    if (!this.#child.stdin.write(data)) {
+    const stdin = this.#child.stdin;
+    stdin.cork();
+    let ok = true;
+    for (const b of pending) ok = stdin.write(b);
+    stdin.uncork();
+    if (!ok) {
       const drained = once(this.#child.stdin, 'drain').then(() => true);
       if (!(await Promise.race([drained, this.#exited.then(() => false)]))) throw this.#failure ?? new Error('tsbuild-fsattr exited');
     }
