@@ -255,14 +255,22 @@ function finish(perPath: PathDigests): ContentDigest {
 
 /** sha256 of `canonicalJson({ v: 1, entries: sorted })`, hashed piece by piece: no string of the whole list. */
 function entriesDigest(perPath: PathDigests, order: Uint32Array): Digest {
+  return pairsDigest('{"entries":', perPath, order, ',"v":1}');
+}
+
+/**
+ * sha256 of `head` + JSON.stringify of the [path, digest] pairs of `slots` (canonicalJson of them: arrays of strings
+ * only) + `tail`, the text hashed in 64 KiB pieces.
+ */
+function pairsDigest(head: string, perPath: PathDigests, slots: Uint32Array, tail: string): Digest {
   const hash = createHash('sha256');
-  let text = '{"entries":[';
-  for (let i = 0; i < order.length; i++) {
-    const slot = order[i] ?? 0;
+  let text = `${head}[`;
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i] ?? 0;
     text += `${i === 0 ? '' : ','}[${JSON.stringify(perPath.paths[slot])},"${perPath.digest(slot)}"]`;   // a digest needs no escaping
     if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
   }
-  hash.update(`${text}],"v":1}`);
+  hash.update(`${text}]${tail}`);
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -281,8 +289,7 @@ function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest>
     size = groups;
   }
   if (depth === 0) return Object.fromEntries(entries(0, MAX_FILE_DIGESTS));
-  // A group is a run of sorted paths (those sharing a prefix are adjacent), so it is hashed as it is read:
-  // sha256(JSON.stringify([[path, digest], …])), which is canonicalJson of it (arrays of strings only).
+  // A group is a run of sorted paths (those sharing a prefix are adjacent): its digest is that of its pairs' JSON.
   const out: [string, Digest][] = [];
   for (let i = 0; i < order.length;) {
     const path = pathAt(i);
@@ -297,23 +304,10 @@ function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest>
     while (end < order.length && pathAt(end).startsWith(prefix) && prefixEnd(pathAt(end), depth) === at) end++;
     const key = `${prefix}**`;
     // A lone entry that is itself named like its group (a file called `**`) keeps its own digest.
-    out.push([key, end === i + 1 && path === key ? perPath.digest(order[i] ?? 0) : groupDigest(perPath, order.subarray(i, end))]);
+    out.push([key, end === i + 1 && path === key ? perPath.digest(order[i] ?? 0) : pairsDigest('', perPath, order.subarray(i, end), '')]);
     i = end;
   }
   return Object.fromEntries(out);
-}
-
-/** sha256 of JSON.stringify of the group's [path, digest] pairs, written piece by piece. */
-function groupDigest(perPath: PathDigests, slots: Uint32Array): Digest {
-  const hash = createHash('sha256');
-  let text = '[';
-  for (let i = 0; i < slots.length; i++) {
-    const slot = slots[i] ?? 0;
-    text += `${i === 0 ? '' : ','}[${JSON.stringify(perPath.paths[slot])},"${perPath.digest(slot)}"]`;
-    if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
-  }
-  hash.update(`${text}]`);
-  return `sha256:${hash.digest('hex')}`;
 }
 
 /**
