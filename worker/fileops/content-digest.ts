@@ -301,7 +301,7 @@ function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest>
     }
     const prefix = path.slice(0, at + 1);
     let end = i + 1;
-    while (end < order.length && pathAt(end).startsWith(prefix) && prefixEnd(pathAt(end), depth) === at) end++;
+    while (end < order.length && pathAt(end).startsWith(prefix)) end++;   // the same prefix: the same depth-th slash
     const key = `${prefix}**`;
     // A lone entry that is itself named like its group (a file called `**`) keeps its own digest.
     out.push([key, end === i + 1 && path === key ? perPath.digest(order[i] ?? 0) : pairsDigest('', perPath, order.subarray(i, end), '')]);
