@@ -56,6 +56,14 @@ describe('contentDigest and hashFile', () => {
     expect((await contentDigest(copyOp(['tree/link', 'tree/dirlink']), source, signal)).digest).to.equal(LINKS_DIGEST);
   });
 
+  it('counts a path selected twice once (overlapping sources), as it always did', async () => {
+    const source: CopySourceDir = { kind: 'dir', path: dir, excludes: [] };
+    // `tree/edge` and everything below it are also below `tree`: the same paths with the same digests.
+    const both = await contentDigest(copyOp(['tree', 'tree/edge']), source, signal);
+    expect(both.digest).to.equal(TREE_DIGEST);
+    expect(Object.keys(both.files)).to.deep.equal(Object.keys((await contentDigest(copyOp(['tree']), source, signal)).files));
+  });
+
   it('bounds the per-path map of a >1000-entry tree as it always did', async () => {
     for (let d = 0; d < 12; d++) {
       for (let sub = 0; sub < (d % 3) + 1; sub++) {

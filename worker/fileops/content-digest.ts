@@ -34,13 +34,13 @@ const READ_BUFFER = 64 * 1024;
  * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download).
  */
 export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache): Promise<ContentDigest> {
-  const perPath = new Map<string, Digest>();
+  const perPath = new PathDigests();
   if (source.kind === 'inline') {
-    for (const f of source.files) perPath.set(f.name, sha256(canonicalJson({ type: 'file', mode: 0o644, content: sha256(f.content) })));
+    for (const f of source.files) perPath.add(f.name, sha256(canonicalJson({ type: 'file', mode: 0o644, content: sha256(f.content) })));
     return finish(perPath);
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
-  for (const url of urls) perPath.set(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
+  for (const url of urls) perPath.add(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
   const local = op.sources.filter((s) => !urls.includes(s));
   const ignore = new PathFilter(source.excludes);
   const exclude = new PathFilter(op.exclude);
@@ -48,7 +48,7 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const memo = source.memo ?? new StatMemo();
   const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
   // Walked twice from the build's listing (no syscall): once for the stat key of the whole selection, and, only when
-  // that misses, to hash. Nothing per entry is kept but its digest.
+  // that misses, to hash. Nothing per entry is kept but its path and digest.
   const selection = (): Generator<Found> => selected(items, exclude, ignore, signal, memo);
   const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
   // The stat cache for the whole selection: an unchanged tree is one lookup, no file read, no per-entry hash.
@@ -58,9 +58,10 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const buffers: Buffer[] = [];
   await forEachLimit(selection(), LANES, (f, lane) => {
     throwIfAborted(signal);
+    const slot = perPath.add(f.path);
     const digest = entryDigest(f, keepIds, cache, () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)));
-    if (typeof digest === 'string') perPath.set(f.path, digest);
-    else return digest.then((d) => { perPath.set(f.path, d); });
+    if (typeof digest === 'string') perPath.set(slot, digest);
+    else return digest.then((d) => { perPath.set(slot, d); });
     return undefined;
   });
   const result = finish(perPath);
@@ -68,6 +69,61 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
   return result;
 }
+
+/**
+ * The digest of each selected path, in the order they were selected: the paths in an array, the digests as 32 bytes
+ * each in one buffer. A Map of 20,000 path → digest strings (and its sorted copy) outlived the young generation of a
+ * big context's hash and was old-generation garbage by the COPY (peak RSS). A path added twice keeps the digest it
+ * was given last, as the Map did.
+ */
+class PathDigests {
+  readonly paths: string[] = [];
+  #digests = Buffer.allocUnsafe(32 * 1024);
+
+  /** Adds `path` (with `digest`, or set later through the returned slot). */
+  add(path: string, digest?: Digest): number {
+    const slot = this.paths.length;
+    this.paths.push(path);
+    if (this.#digests.length < (slot + 1) * 32) {
+      const grown = Buffer.allocUnsafe(this.#digests.length * 2);
+      this.#digests.copy(grown);
+      this.#digests = grown;
+    }
+    if (digest !== undefined) this.set(slot, digest);
+    return slot;
+  }
+
+  set(slot: number, digest: Digest): void {
+    this.#digests.write(digest.slice(DIGEST_PREFIX.length), slot * 32, 32, 'hex');
+  }
+
+  /** The digest of slot `slot`, as text. */
+  digest(slot: number): Digest {
+    return `${DIGEST_PREFIX}${this.#digests.toString('hex', slot * 32, slot * 32 + 32)}`;
+  }
+
+  /** The slots sorted by path (UTF-16 order), each path once (its last slot). */
+  sorted(): Uint32Array {
+    const { paths } = this;
+    const order = new Uint32Array(paths.length);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    order.sort((a, b) => {
+      const pa = paths[a] ?? '';
+      const pb = paths[b] ?? '';
+      return pa < pb ? -1 : pa > pb ? 1 : a - b;
+    });
+    let kept = 0;
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[i] ?? 0;
+      const next = order[i + 1];
+      if (next !== undefined && paths[next] === paths[slot]) continue;   // a later slot has the same path
+      order[kept++] = slot;
+    }
+    return order.subarray(0, kept);
+  }
+}
+
+const DIGEST_PREFIX = 'sha256:';
 
 /** Every entry `items` select, in order: each item, then (for a directory) what is below it that no filter hides. */
 function* selected(items: SelectedSource[], exclude: PathFilter, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
@@ -118,10 +174,10 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
  * Everything entryDigest reads, from the stat alone: path, type and mode, owner when kept, device numbers, and the
  * file cache's content key (dev, ino, size, mtime, ctime). A symlink's target cannot change without a new ctime.
  */
-function selectionKey(urls: Map<string, Digest>, found: Iterable<Found>, keepIds: boolean): Digest {
+function selectionKey(urls: PathDigests, found: Iterable<Found>, keepIds: boolean): Digest {
   const hash = createHash('sha256');
   hash.update(`v2 keepIds=${String(keepIds)}\n`);
-  for (const [url, digest] of urls) hash.update(`url\0${url}\0${digest}\n`);
+  for (const [slot, url] of urls.paths.entries()) hash.update(`url\0${url}\0${urls.digest(slot)}\n`);
   // Per entry its path, a NUL and its stat key, batched through one buffer: no string or BigInt per entry.
   const buffer = Buffer.allocUnsafe(64 * 1024);
   let at = 0;
@@ -192,45 +248,66 @@ function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest |
 }
 
 /** The overall digest over every path; the returned map is bounded by grouping deep paths under their directories. */
-function finish(perPath: Map<string, Digest>): ContentDigest {
-  const sorted = [...perPath.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return { digest: entriesDigest(sorted), files: bound(sorted) };
+function finish(perPath: PathDigests): ContentDigest {
+  const order = perPath.sorted();
+  return { digest: entriesDigest(perPath, order), files: bound(perPath, order) };
 }
 
 /** sha256 of `canonicalJson({ v: 1, entries: sorted })`, hashed piece by piece: no string of the whole list. */
-function entriesDigest(sorted: [string, Digest][]): Digest {
+function entriesDigest(perPath: PathDigests, order: Uint32Array): Digest {
+  return pairsDigest('{"entries":', perPath, order, ',"v":1}');
+}
+
+/**
+ * sha256 of `head` + JSON.stringify of the [path, digest] pairs of `slots` (canonicalJson of them: arrays of strings
+ * only) + `tail`, the text hashed in 64 KiB pieces.
+ */
+function pairsDigest(head: string, perPath: PathDigests, slots: Uint32Array, tail: string): Digest {
   const hash = createHash('sha256');
-  let text = '{"entries":[';
-  for (let i = 0; i < sorted.length; i++) {
-    const [path, digest] = sorted[i] ?? ['', ''];
-    text += `${i === 0 ? '' : ','}[${JSON.stringify(path)},"${digest}"]`;   // a digest needs no escaping
+  let text = `${head}[`;
+  for (let i = 0; i < slots.length; i++) {
+    const slot = slots[i] ?? 0;
+    text += `${i === 0 ? '' : ','}[${JSON.stringify(perPath.paths[slot])},"${perPath.digest(slot)}"]`;   // a digest needs no escaping
     if (text.length >= 64 * 1024) { hash.update(text); text = ''; }
   }
-  hash.update(`${text}],"v":1}`);
+  hash.update(`${text}]${tail}`);
   return `sha256:${hash.digest('hex')}`;
 }
 
-function bound(sorted: [string, Digest][]): Record<string, Digest> {
-  if (sorted.length <= MAX_FILE_DIGESTS) return Object.fromEntries(sorted);
+function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest> {
+  const { paths } = perPath;
+  const pathAt = (i: number): string => paths[order[i] ?? 0] ?? '';
+  const entries = (from: number, to: number): [string, Digest][] => Array.from(order.subarray(from, to), (slot) => [paths[slot] ?? '', perPath.digest(slot)]);
+  if (order.length <= MAX_FILE_DIGESTS) return Object.fromEntries(entries(0, order.length));
   // The deepest grouping that still fits (or the last one that changed anything), counted without building it.
   let depth = 0;
   let size = 0;
   for (let d = 1; ; d++) {
-    const groups = groupCount(sorted, d);
+    const groups = groupCount(order.length, pathAt, d);
     if (groups > MAX_FILE_DIGESTS || groups === size) break;
     depth = d;
     size = groups;
   }
-  if (depth === 0) return Object.fromEntries(sorted.slice(0, MAX_FILE_DIGESTS));
-  const best = new Map<string, [string, Digest][]>();
-  for (const entry of sorted) {
-    const at = prefixEnd(entry[0], depth);
-    const key = at < 0 ? entry[0] : `${entry[0].slice(0, at)}/**`;
-    const list = best.get(key);
-    if (list === undefined) best.set(key, [entry]); else list.push(entry);
+  if (depth === 0) return Object.fromEntries(entries(0, MAX_FILE_DIGESTS));
+  // A group is a run of sorted paths (those sharing a prefix are adjacent): its digest is that of its pairs' JSON.
+  const out: [string, Digest][] = [];
+  for (let i = 0; i < order.length;) {
+    const path = pathAt(i);
+    const at = prefixEnd(path, depth);
+    if (at < 0) {
+      out.push([path, perPath.digest(order[i] ?? 0)]);
+      i++;
+      continue;
+    }
+    const prefix = path.slice(0, at + 1);
+    let end = i + 1;
+    while (end < order.length && pathAt(end).startsWith(prefix)) end++;   // the same prefix: the same depth-th slash
+    const key = `${prefix}**`;
+    // A lone entry that is itself named like its group (a file called `**`) keeps its own digest.
+    out.push([key, end === i + 1 && path === key ? perPath.digest(order[i] ?? 0) : pairsDigest('', perPath, order.subarray(i, end), '')]);
+    i = end;
   }
-  // JSON.stringify of [path, digest] pairs is canonicalJson of them: arrays of strings only.
-  return Object.fromEntries([...best].map(([key, list]) => [key, list.length === 1 && list[0]?.[0] === key ? (list[0]?.[1] ?? sha256('')) : sha256(JSON.stringify(list))]));
+  return Object.fromEntries(out);
 }
 
 /**
@@ -238,11 +315,11 @@ function bound(sorted: [string, Digest][]): Record<string, Digest> {
  * `<first depth components>/**`, others stay themselves. Paths sharing a prefix are adjacent in sorted order, so each
  * group is one run.
  */
-function groupCount(sorted: [string, Digest][], depth: number): number {
+function groupCount(length: number, pathAt: (i: number) => string, depth: number): number {
   let count = 0;
   let run: string | undefined;
-  for (let i = 0; i < sorted.length; i++) {
-    const path = sorted[i]?.[0] ?? '';
+  for (let i = 0; i < length; i++) {
+    const path = pathAt(i);
     const at = prefixEnd(path, depth);
     if (at < 0) { count++; run = undefined; continue; }
     if (run !== undefined && at === run.length && path.startsWith(run)) continue;

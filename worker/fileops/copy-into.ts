@@ -11,6 +11,7 @@ import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
+import type { FileRecords } from './copy-history.js';
 import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
 import { walkTree, type StatMemo } from './walk.js';
 
@@ -24,11 +25,11 @@ export interface IncrementalCopy {
   upperDir: string;
   lowerDirs: string[];
   /** The last result of the same COPY: its upper dir and what it wrote (CopyRecord.files). */
-  previous: { dir: string; files: ReadonlyMap<string, string> } | undefined;
+  previous: { dir: string; files: FileRecords } | undefined;
 }
 
 /** What an incremental copy wrote, for the next one; undefined when it cannot be used (see TreeWriter.written). */
-export interface CopyOutcome { written: ReadonlyMap<string, string> | undefined }
+export interface CopyOutcome { written: FileRecords | undefined }
 
 /**
  * COPY/ADD with Docker/BuildKit semantics into the mounted root filesystem `rootDir`:

@@ -4,7 +4,7 @@ import type { ProgressSink } from '../../solver/index.js';
 import { inRootPath } from '../confined/index.js';
 import type { EntryMeta, RootSession } from '../confined/index.js';
 import type { ModeMapper } from './chmod.js';
-import { fileFingerprint } from './copy-history.js';
+import { FINGERPRINT_BYTES, FileRecords, writeFingerprint } from './copy-history.js';
 import type { EntryStat } from './dir-listing.js';
 import type { Owner } from './chown.js';
 import { throwIfAborted } from './errors.js';
@@ -25,7 +25,10 @@ export interface WriteOptions {
  * An incremental COPY: `previous` is what the last result of the same COPY wrote (CopyRecord.files); the writer links
  * those files from it (RootSession.inherit) and records what it writes itself, for the next one.
  */
-export interface WriterHistory { previous: ReadonlyMap<string, string> | undefined }
+export interface WriterHistory { previous: FileRecords | undefined }
+
+/** The fingerprint of the file being written (one at a time: putRel is synchronous up to its return). */
+const PRINT = Buffer.alloc(FINGERPRINT_BYTES);
 
 /**
  * Writes copied entries into a root through one confined writer (worker/confined): directories, files (copied
@@ -39,8 +42,8 @@ export class TreeWriter {
   readonly #links = new Map<string, string>();
   #files = 0;
   readonly #history: WriterHistory | undefined;
-  /** What this copy wrote (regular files by path in the root → fingerprint), when a history is kept. */
-  readonly #written = new Map<string, string>();
+  /** What this copy wrote (regular files by path in the root, with their fingerprints), when a history is kept. */
+  readonly #written = FileRecords.empty();
   /** Non-directory paths written so far: one written twice makes the record unusable (which write won?). */
   readonly #seen = new Set<string>();
   #isRecordable = true;
@@ -89,14 +92,15 @@ export class TreeWriter {
       } else {
         const meta = this.#meta(stat, 'file');
         // A file hard-linked within the context keeps its own link group in this result: it is always copied.
-        const print = this.#history === undefined || linkKey !== undefined ? undefined : fileFingerprint(stat, meta);
-        if (print !== undefined && this.#history?.previous?.get(rel) === print) {
+        const isRecorded = this.#history !== undefined && linkKey === undefined;
+        if (isRecorded) writeFingerprint(stat, meta, PRINT);
+        if (isRecorded && this.#history?.previous?.has(rel, PRINT) === true) {
           this.#session.inherit(rel, sourceRel, stat.size, stat.mtimeNs);
         } else {
           this.#session.copy(rel, sourceRel);
         }
         this.#session.meta(meta);
-        if (print !== undefined) this.#written.set(rel, print);
+        if (isRecorded) this.#written.add(rel, PRINT);
         if (linkKey !== undefined) this.#links.set(linkKey, rel);
         this.#files++;
         if (this.#files % 1000 === 0) this.#opts.progress.status(`copied ${this.#files} files`);
@@ -120,7 +124,7 @@ export class TreeWriter {
    * What this copy wrote, for the next one: undefined when no history is kept or when a path was written twice.
    * The caller also drops it when the C side wrote anything through a symlink (RootSession.writeCounts).
    */
-  get written(): ReadonlyMap<string, string> | undefined { return this.#history !== undefined && this.#isRecordable ? this.#written : undefined; }
+  get written(): FileRecords | undefined { return this.#history !== undefined && this.#isRecordable ? this.#written : undefined; }
 
   #meta(stat: EntryStat, kind: 'dir' | 'file' | 'symlink'): EntryMeta {
     const owner = this.#opts.owner ?? (this.#opts.keepIds ? { uid: Number(stat.uid), gid: Number(stat.gid) } : { uid: 0, gid: 0 });
