@@ -236,7 +236,11 @@ export class OverlaySnapshotter {
       source: 'overlay',
       // redirect_dir/metacopy off: the upper dir must hold whole files and real directories to be diffed on its own.
       // volatile (kernel overlayfs, Linux >= 5.10): no syncfs of the whole host filesystem at every umount (a COPY's
-      // umount took 80 ms to 1.1 s on a busy disk); close() syncs once per build (see commit()).
+      // umount took 80 ms to 1.1 s on a busy disk), and fsync inside a RUN (dpkg: one per file) returns at once;
+      // close() syncs once per build (see commit()). The guarantee stays: a row is committed unsynced under this boot,
+      // and #recover drops unsynced rows of an earlier boot with their children. An upper dir is mounted writable
+      // once: after a crash overlayfs refuses to remount a volatile upper/work pair (work/incompat/volatile), but an
+      // active snapshot whose owner died is removed by #recover, and a committed one is only ever a lower dir.
       options: [`lowerdir=${lower.join(':')}`, `upperdir=${join(base, 'fs')}`, `workdir=${join(base, 'work')}`,
         ...(snapshotterKind() === 'overlayfs' ? ['volatile'] : []), ...overlayMountOptions()],
     }];
