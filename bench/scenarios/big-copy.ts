@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { outwaitPeerDeletions, peerDeleted, removeTree } from '../lib/remove-tree.js';
+import { removeTree } from '../lib/remove-tree.js';
 import { runShell } from '../lib/command.js';
 import { setBigCopyNonce } from '../lib/contexts.js';
 import { measureAlternating } from '../lib/measure.js';
@@ -20,9 +20,7 @@ import type { Scenario } from './scenario.js';
  * Every contender here writes ~200 MB. Untimed before each run, the host's dirty pages are written out (`sync`), so a
  * run starts with no other contender's writeback pending: on this disk one run's backlog stalled the next one's
  * writes (2.6 to 14.8 s for the same build), whoever it was. Each run's own writeback is its own business: buildah
- * does not sync its layers, and tsbuild's syncfs runs detached after it exits (worker/snapshots/overlay.ts). A
- * builder's run also waits out the minute after buildah's bud removed its container's 20,000 files
- * (outwaitPeerDeletions, bench/lib/remove-tree.ts), which it syncs first too.
+ * does not sync its layers, and tsbuild's syncfs runs detached after it exits (worker/snapshots/overlay.ts).
  */
 async function settleDisk(): Promise<void> {
   await runShell('sync');
@@ -42,12 +40,12 @@ export const bigCopyScenario: Scenario = {
     result.rows = await measureAlternating([
       {
         label: 'tsbuild', role: 'tsbuild', command: 'tsbuild build ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: async (rep) => { await outwaitPeerDeletions(env.log); await setBigCopyNonce(state.ctx, `tsbuild-${rep}-${Date.now()}`); },
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `tsbuild-${rep}-${Date.now()}`); },
         run: async () => (await env.tsbuild.build(state.root, state.ctx.dir)).ms,
       },
       {
         label: 'tsbuild, fresh root', role: 'tsbuild', command: 'tsbuild build --root EMPTY ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: async (rep) => { await outwaitPeerDeletions(env.log); await setBigCopyNonce(state.ctx, `tsbuild-fresh-${rep}-${Date.now()}`); },
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `tsbuild-fresh-${rep}-${Date.now()}`); },
         run: async () => {
           const root = await mkdtemp(join(env.work, 'state/fresh-root-'));
           try {
@@ -59,14 +57,8 @@ export const bigCopyScenario: Scenario = {
       },
       {
         label: 'buildah', role: 'peer', command: 'buildah bud --layers ctx (tree/nonce.txt changed)', bytes: state.bytes,
-        before: async (rep) => { await outwaitPeerDeletions(env.log); await setBigCopyNonce(state.ctx, `buildah-${rep}-${Date.now()}`); },
-        run: async () => {
-          try {
-            return (await state.buildah.bud(state.ctx.dir, state.tag, ['--layers'])).ms;
-          } finally {
-            peerDeleted();
-          }
-        },
+        before: async (rep) => { await settleDisk(); await setBigCopyNonce(state.ctx, `buildah-${rep}-${Date.now()}`); },
+        run: async () => (await state.buildah.bud(state.ctx.dir, state.tag, ['--layers'])).ms,
       },
       {
         label: 'tar | gzip -1', role: 'reference', command: 'tar -cf - tree | gzip -1 > file', bytes: state.bytes, before: settleDisk,
