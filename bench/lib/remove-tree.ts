@@ -1,6 +1,7 @@
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { runCommand } from './command.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { runCommand, runShell } from './command.js';
 
 /**
  * Where removed trees wait while the bench runs (deferRemovals). Deleting a big tree right before a timed build
@@ -55,4 +56,29 @@ export async function removeTree(dir: string): Promise<void> {
 /** mountinfo escapes space, tab, newline and backslash as octal (`\040`). */
 function unescapeMount(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_m, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/**
+ * The deletions the bench cannot set aside: buildah removes its build containers' files inside `buildah bud` itself,
+ * tens of thousands of inodes at the end of a big build. A run that starts within 60 s of those (RECENTCY_MIN in
+ * ext4's ialloc.c; 5 minutes while the inode-table block is still dirty) pays the scan described above, whoever it
+ * is: an apt install's dpkg step took 22-24 s right after a buildah build and 12.5-14.4 s otherwise, buildah's own
+ * 12.3-14.8 s (bench/RESULTS.md, "Real-world npm-service cold"). A CI runner runs one builder; the bench runs two in
+ * turn on one disk. So the end of such a run is noted (peerDeleted), and the next timed run that creates many files
+ * first writes the disk out (clean inode-table blocks: the 60 s window) and waits out the rest of that minute.
+ */
+let deletedAt = 0;
+
+/** Notes that a run which deletes many files (a `buildah bud`) just ended. */
+export function peerDeleted(): void {
+  deletedAt = Date.now();
+}
+
+/** Untimed, before a run: sync, then wait until 61 s have passed since the last peerDeleted. */
+export async function outwaitPeerDeletions(log: (line: string) => void): Promise<void> {
+  await runShell('sync');
+  const wait = deletedAt + 61_000 - Date.now();
+  if (wait <= 0) return;
+  log(`  waiting ${(wait / 1000).toFixed(0)} s (untimed): the previous run's deleted inodes leave ext4's recently-deleted window`);
+  await sleep(wait);
 }
