@@ -204,3 +204,29 @@ describe('compile: instructions', () => {
     expect(op).to.deep.include({ network: 'none', security: 'insecure' });
   });
 });
+
+describe('compile: a local named context as a stage filesystem (--build-context NAME=DIR)', () => {
+  const text = 'FROM golang:1.22 AS lib\nRUN make\nENV A=1\nFROM alpine\nCOPY --from=lib /x /x\nFROM lib AS final\nRUN ls\n';
+
+  it('replaces the stage named like the directory: its instructions and base image are gone, its config is empty', async () => {
+    const { graph, calls } = await build(text, { namedContexts: { lib: 'local' } });
+    expect(calls).to.deep.equal([]);   // golang:1.22 is never asked for
+    const lib = graph.stages.find((s) => s.name === 'lib');
+    expect(lib?.vertices).to.deep.equal(['s0.0', 's0.1']);
+    expect(vertex(graph, 's0.0').op.kind).to.equal('scratch');
+    expect(copy(graph, 's0.1')).to.deep.include({ from: { kind: 'context', name: 'lib' }, sources: ['.'], dest: '/' });
+    expect(vertex(graph, 's0.1').text).to.equal('local source for lib');
+    expect(lib?.config).to.deep.equal({});
+    expect(lib?.base).to.equal(undefined);
+    // FROM lib builds on the directory's files (PATH is the default one, as on scratch).
+    expect(vertex(graph, 's2.1').inputs).to.deep.equal(['s0.1']);
+  });
+
+  it('makes FROM NAME naming a directory (and no stage) a filesystem with the scratch config', async () => {
+    const { graph, calls } = await build('FROM src\nRUN ls\n', { namedContexts: { src: 'local' } });
+    expect(calls).to.deep.equal([]);
+    expect(copy(graph, 's0.1').from).to.deep.equal({ kind: 'context', name: 'src' });
+    expect(vertex(graph, 's0.2').inputs).to.deep.equal(['s0.1']);
+    expect(graph.stages[0]?.config.Env).to.deep.equal(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  });
+});
