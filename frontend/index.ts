@@ -11,6 +11,7 @@ export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
 export { neededStageBases } from './compile/stage-plan.js';
 export type { CompileOptions, ResolveImage } from './compile/options.js';
+export type { GlobalArgOptions } from './compile/global-args.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { isSecretName, REDACTED } from './secret-name.js';

@@ -240,9 +240,10 @@ async function checkAction(context: string, flags: BuildFlags, root: string): Pr
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
+  const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
   const baseEnv = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBaseEnv(dockerfile.text, await r.registry(), {
     namedContexts: parseBuildContexts(flags.buildContext), ...(flags.target ? { target: flags.target } : {}),
-    platform,
+    platform, args,
   }));
-  printCheck(dockerfile, baseEnv, process.stdout);
+  printCheck(dockerfile, baseEnv, args, process.stdout);
 }

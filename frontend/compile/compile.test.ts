@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { amd64, arm64, build, copy, exec, vertex } from './compile-fixtures.js';
+import { neededStageBases } from './stage-plan.js';
 
 describe('compile: stages', () => {
   const multi = 'FROM golang:1.22 AS build\nRUN go build -o /app\nFROM missing-image AS broken\nRUN false\nFROM alpine AS final\nCOPY --from=build /app /app\n';
@@ -228,5 +229,20 @@ describe('compile: a local named context as a stage filesystem (--build-context 
     expect(copy(graph, 's0.1').from).to.deep.equal({ kind: 'context', name: 'src' });
     expect(vertex(graph, 's0.2').inputs).to.deep.equal(['s0.1']);
     expect(graph.stages[0]?.config.Env).to.deep.equal(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  });
+});
+
+describe('neededStageBases', () => {
+  const text = 'ARG BASE=alpine\nFROM golang:1.22 AS lib\nRUN make\nFROM $BASE AS app\nCOPY --from=lib /x /x\n';
+
+  it('lists the FROM lines as written, or expanded in the global ARG scope when given the build args', () => {
+    expect(neededStageBases(text)).to.deep.equal(['golang:1.22', '$BASE']);
+    expect(neededStageBases(text, undefined, { args: {} })).to.deep.equal(['golang:1.22', 'alpine']);
+    expect(neededStageBases(text, undefined, { args: { buildArgs: { BASE: 'debian' } } })).to.deep.equal(['golang:1.22', 'debian']);
+  });
+
+  it('leaves out a stage a named context replaces, and what only its instructions read', () => {
+    expect(neededStageBases(text, undefined, { replaced: ['lib'], args: {} })).to.deep.equal(['alpine']);
+    expect(neededStageBases('FROM alpine AS tools\nFROM golang:1.22 AS lib\nCOPY --from=tools /t /t\nFROM scratch\nCOPY --from=lib /x /x\n', undefined, { replaced: ['lib'] })).to.deep.equal(['scratch']);
   });
 });

@@ -191,6 +191,24 @@ describe('buildx compatibility (issue 17)', function () {
       const built = ok(await build([dir]));
       expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'").and.not.to.contain("'$NOT_CHECKED'");
     });
+
+    it('checks a FROM $BASE stage against the image the variable names, the build arg overriding the default', async () => {
+      const ref = `${env.registry.host}/compat:with-env`;   // pushed by the test above, ENV APP_HOME=/app
+      const dir = join(env.dir, 'undefined-var-arg');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `ARG BASE=${ref}\nFROM $BASE\nWORKDIR /w$APP_HOME\nCOPY $APP_HOMEE /x\n`);
+      const r = await tsbuild(['build', '--root', root, '--check', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("Dockerfile:4: warning: UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)");
+      expect(r.stdout).to.contain('Check complete, 1 warning has been found!');
+      const built = ok(await build([dir]));
+      expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'");
+      // --build-arg BASE=<an image without APP_HOME>: now $APP_HOME is the undefined one, in --check and in the build.
+      const other = await tsbuild(['build', '--root', root, '--check', '--build-arg', `BASE=${env.base}`, dir]);
+      expect(other.stdout).to.contain("Dockerfile:3: warning: UndefinedVar: Usage of undefined variable '$APP_HOME'");
+      const builtOther = await build(['--build-arg', `BASE=${env.base}`, dir]);
+      expect(builtOther.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOME'");
+    });
   });
 
   describe('the command line', () => {
