@@ -33,7 +33,7 @@ export function literalBases(dockerfileText: string, contexts: Record<string, Na
     if (image.includes('$') || image.toLowerCase() === 'scratch') continue;
     const named = contexts[image] ?? contexts[image.replace(/^(docker\.io\/)?(library\/)?/, '')];
     const text = namedImage(image, contexts);
-    if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text)) continue;
+    if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
     try {
       out.set(image, parseReference(text));
     } catch { /* the compiler reports it, located */ }

@@ -27,7 +27,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
       .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet']).default(defaultProgress()))
     .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
-    .option('--build-context <name=value>', 'additional build context: NAME=docker-image://REF replaces FROM NAME / COPY --from=NAME; repeatable', collect, [])
+    .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])
     .option('--annotation <key=value>', 'add an annotation to the image: [manifest|index|manifest-descriptor[PLATFORM]:]KEY=VALUE; repeatable', collect, [])
     .option('--network <mode>', 'default network of RUN: default, none, host (host needs --allow network.host)')
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])

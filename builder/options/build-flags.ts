@@ -141,9 +141,9 @@ function ociLayoutRef(name: string, value: string, cwd: string): string {
   return `oci-layout://${resolve(cwd, m[1])}${m[2] ? `:${m[2]}` : ''}${m[3] ? `@${m[3]}` : ''}`;
 }
 
-/** The kind of each named context, as the frontend's compile needs it. */
-export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local'> {
-  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind]));
+/** The kind of each named context, as the frontend's compile needs it (`docker-image://scratch`: BuildKit's empty one). */
+export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local' | 'scratch'> {
+  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind === 'image' && c.ref === 'scratch' ? 'scratch' : c.kind]));
 }
 
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */

@@ -232,6 +232,18 @@ describe('compile: a local named context as a stage filesystem (--build-context 
   });
 });
 
+describe('compile: docker-image://scratch as a named context', () => {
+  it('makes the replaced stage and FROM NAME an empty filesystem, asking no registry', async () => {
+    const { graph, calls } = await build('FROM alpine AS base\nRUN make\nFROM base AS app\nCOPY a /a\nFROM empty\n', { namedContexts: { base: 'scratch', empty: 'scratch' }, target: 'app' });
+    expect(calls).to.deep.equal([]);
+    expect(vertex(graph, 's0.0').op.kind).to.equal('scratch');
+    expect(graph.stages.find((s) => s.name === 'base')?.config).to.deep.equal({});
+    const other = await build('FROM empty\n', { namedContexts: { empty: 'scratch' } });
+    expect(other.calls).to.deep.equal([]);
+    expect(vertex(other.graph, 's0.0').op.kind).to.equal('scratch');
+  });
+});
+
 describe('neededStageBases', () => {
   const text = 'ARG BASE=alpine\nFROM golang:1.22 AS lib\nRUN make\nFROM $BASE AS app\nCOPY --from=lib /x /x\n';
 

@@ -97,6 +97,8 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
   // scratch: BuildKit's emptyImage). Either way the directory is read like any context: its own .dockerignore applied,
   // copied into the root by the confined writer, never mounted or resolved on the host.
   const localBase = new Map<number, { name: string; isStage: boolean }>();
+  // Replaced stages that have no image config at all (a directory, or docker-image://scratch), as in BuildKit.
+  const bare = new Set<number>();
   // Stage links (static: names are never expanded), then the stages the target needs.
   const deps = new Map<number, StageLink[]>();
   const baseOf = new Map<number, number>();
@@ -109,10 +111,10 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const s = stages[i];
     if (!s) return;
     s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
-    if (named[s.baseName] === 'local' && !stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase())) {
-      localBase.set(i, { name: s.baseName, isStage: replaced.has(i) });
-      s.baseName = 'scratch';
-    }
+    const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : named[s.baseName];
+    if (kind === 'local') localBase.set(i, { name: s.baseName, isStage: replaced.has(i) });
+    if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
+    if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
     const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
     if (base) {
       baseOf.set(i, base.index);
@@ -205,7 +207,11 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     if (!s || !platform) continue;
     const st = startStage(s, platform, baseOf.get(i), built, images, fromUsed.get(i) ?? {}, out);
     const local = localBase.get(i);
-    if (local) fromLocalContext(st, ctx, s.from, local);
+    if (local) fromLocalContext(st, ctx, s.from, local.name);
+    if (bare.has(i)) {
+      st.config = {};
+      st.env = [];
+    }
     for (const inst of [...onbuildTriggers(st, s.from, file, built, stages), ...s.instructions]) {
       if (inst.keyword === 'RUN') dispatchRun(inst, st, ctx);
       else if (inst.keyword === 'COPY' || inst.keyword === 'ADD') dispatchCopy(inst, st, ctx);
@@ -261,16 +267,11 @@ function onbuildTriggers(st: StageState, from: Instruction, file: string, built:
 /**
  * A stage whose filesystem is a local named context: the directory copied onto scratch (its files owned by root, as
  * COPY gives them; BuildKit's local source keeps the client's owners). History names it as BuildKit's exporter does a
- * layer without history ("local source for NAME"). A stage the directory replaces gets BuildKit's empty config.
+ * layer without history ("local source for NAME").
  */
-function fromLocalContext(st: StageState, ctx: DispatchContext, from: Instruction, local: { name: string; isStage: boolean }): void {
-  const op: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context', name: local.name }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
-  pushVertex(st, ctx, { op, inputs: [st.parent], text: `local source for ${local.name}`, location: from.location, args: {}, emptyLayer: false });
-  if (local.isStage) {
-    st.config = {};
-    st.env = [];
-    st.workdir = '/';
-  }
+function fromLocalContext(st: StageState, ctx: DispatchContext, from: Instruction, name: string): void {
+  const op: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context', name }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
+  pushVertex(st, ctx, { op, inputs: [st.parent], text: `local source for ${name}`, location: from.location, args: {}, emptyLayer: false });
 }
 
 function startStage(s: StageSource, platform: Platform, base: number | undefined, built: Map<number, Stage>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {

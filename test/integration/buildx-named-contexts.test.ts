@@ -117,6 +117,14 @@ describe('buildx named contexts (issue 17)', function () {
     expect(await readlink(join(bundle, 'rootfs', 'escape'))).to.equal('/etc/hostname');
   });
 
+  it('takes docker-image://scratch as an empty stage, asking no registry for it', async () => {
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base} AS base\nRUN echo from-the-stage > /marker\nFROM base\nCOPY main.txt /\n`);
+    const out = join(env.dir, 'out-scratch');
+    const r = ok(await build(['--build-context', 'base=docker-image://scratch', '-o', `type=local,dest=${out}`, '.']));
+    expect(r.stderr).not.to.contain('from-the-stage').and.not.to.contain('library/scratch');
+    expect((await readdir(out)).sort()).to.deep.equal(['main.txt']);
+  });
+
   it('reads an image from a local OCI layout (oci-layout://DIR, :TAG and @digest)', async () => {
     const layout = join(env.dir, 'layout');
     await writeFile(join(ctx, 'Dockerfile.base'), `FROM ${env.base}\nRUN echo in-layout > /layout.txt\n`);
