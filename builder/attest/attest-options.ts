@@ -63,6 +63,10 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
       throw invalid(flag, text, `unknown sbom option "${key}"`, 'known: scan-stage=true, disabled=true');
     }
   }
+  if (TRUE.includes((a.get('scan-context') ?? 'false').toLowerCase())) {
+    // BuildKit's scanner also lists the packages of the build context; tsbuild scans images only. Refused, not dropped.
+    throw invalid(flag, text, 'scan-context=true is not supported: tsbuild scans the image (and with scan-stage the stages), not the build context', 'drop scan-context=true');
+  }
   return { scanStage: TRUE.includes((a.get('scan-stage') ?? 'false').toLowerCase()) };
 }
 

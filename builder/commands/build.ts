@@ -14,17 +14,17 @@ import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
 import { UserError, testHooksFromEnv } from '../../common/index.js';
 import type { RetryEvent } from '../../registry/index.js';
-import { addBuildFlags, collect, defaultProgress, isJsonProgress, platformsOption, type BuildFlags } from './build-flags.js';
+import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { rootOf } from './global-options.js';
 import { retryText, withRoot, type Root } from './root.js';
 
 /** `tsbuild build`. */
 export function registerBuild(program: Command, signal: AbortSignal): void {
-  addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
+  addBuildxOnlyFlags(addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
     .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
     .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
     .addOption(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
-      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet']).default(defaultProgress()))
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']).default(defaultProgress()))
     .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
     .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])
@@ -54,12 +54,14 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
-    .action((context: string, flags: BuildFlags, cmd: Command) => {
+    .action((context: string, given: BuildFlags, cmd: Command) => {
+      for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
+      const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
       const call = flags.check ? 'check' : (flags.call ?? 'build');
       if (call === 'check') return checkAction(context, flags, rootOf(cmd));
       if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
-    });
+    }));
 
 }
 
@@ -170,7 +172,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
-      if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
+      if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
       const { explainAgainst, renderExplain } = await import('./explain.js');
       if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
       const names = flags.output.length || flags.push ? flags.tag : [];

@@ -16,9 +16,12 @@ export function parseNetwork(text: string | undefined): NetworkMode | undefined 
   throw new UserError('INVALID_ARGUMENT', `--network ${text} is not supported`, 'use --network default, none or host (host needs --allow network.host)');
 }
 
-/** Reads `--add-host NAME:IP` (also `NAME=IP`, and `host-gateway` refused) into /etc/hosts lines `IP<TAB>NAME`. */
+/**
+ * Reads `--add-host NAME:IP` (also `NAME=IP`, and `host-gateway` refused) into /etc/hosts lines `IP<TAB>NAME`. One
+ * value may hold several, comma-separated, as buildx's stringSlice flag reads it (`--add-host a:10.0.0.1,b:10.0.0.2`).
+ */
 export function parseAddHosts(values: string[]): string[] {
-  return values.map((text) => {
+  return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '').map((text) => {
     // docker accepts `name:ip` and `name=ip`; an IPv6 address holds colons, so split at the first separator only.
     const m = /^([^:=]+)[:=](.+)$/.exec(text);
     const name = m?.[1]?.trim();

@@ -235,6 +235,49 @@ describe('buildx compatibility (issue 17)', function () {
     });
   });
 
+  describe('the buildx flag audit (compat22)', () => {
+    it('warns for the flags buildx ignores or warns about and builds; refuses the ones it would apply, before building', async () => {
+      const r = ok(await build(['--rm', '--force-rm', '--builder', 'ci-builder', '--isolation', 'default', '.']));
+      for (const flag of ['--rm', '--force-rm', '--builder', '--isolation']) expect(r.stderr).to.contain(`warning: ${flag} has no effect`);
+      for (const args of [['--cgroup-parent', '/ci'], ['--memory', '1g'], ['--resource', 'memory=2g'], ['--policy', 'filename=policy.rego']]) {
+        const refused = await build([...args, '.']);
+        expect(refused.code, args.join(' ')).to.equal(2);
+        expect(refused.stderr).to.contain(`${args[0] ?? ''} is not supported`).and.to.contain('hint:').and.not.to.contain('#1');
+      }
+    });
+
+    it('prints the image ID for --progress quiet (as -q), nothing for --progress none, and refuses -q with --progress plain', async () => {
+      const quiet = ok(await tsbuild(['build', '--root', root, '--progress', 'quiet', '.'], { cwd: ctx }));
+      expect(quiet.stdout.trim()).to.match(/^sha256:[0-9a-f]{64}$/);
+      expect(quiet.stderr).to.equal('');
+      const none = ok(await tsbuild(['build', '--root', root, '--progress', 'none', '.'], { cwd: ctx }));
+      expect(none.stdout).to.equal('');
+      expect(none.stderr).to.equal('');
+      const both = await tsbuild(['build', '--root', root, '-q', '--progress', 'plain', '.'], { cwd: ctx });
+      expect(both.code).to.equal(2);
+      expect(both.stderr).to.contain('--progress=plain and --quiet cannot be used together');
+    });
+
+    it('reads --secret type=env,src=VAR and comma-separated --add-host as buildx, and refuses an unknown --secret key', async () => {
+      const dir = join(env.dir, 'secret-env');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /tok.txt; grep -E 'one|two' /etc/hosts > /hosts.txt\n`);
+      const out = join(env.dir, 'out-secret-env');
+      ok(await build(['--secret', 'type=env,id=tok,src=COMPAT_TOKEN', '--add-host', 'one:10.0.0.1,two:10.0.0.2', '-o', `type=local,dest=${out}`, dir], { env: { ...process.env, COMPAT_TOKEN: 'from-env' } }));
+      expect(await readFile(join(out, 'tok.txt'), 'utf8')).to.equal('from-env');
+      expect(await readFile(join(out, 'hosts.txt'), 'utf8')).to.contain('10.0.0.1\tone').and.to.contain('10.0.0.2\ttwo');
+      const bad = await build(['--secret', 'id=tok,scr=/etc/hostname', dir]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain('unexpected key "scr"');
+    });
+
+    it('refuses --sbom scan-context=true by name instead of dropping it', async () => {
+      const r = await build(['--sbom', 'scan-context=true', '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('scan-context=true is not supported');
+    });
+  });
+
   describe('CI', () => {
     it('writes the job summary and ::error annotation for a failed build in GitHub Actions, and --report too', async () => {
       const dir = join(env.dir, 'failing');
