@@ -50,7 +50,11 @@ function provenanceOf(flag: string, text: string, a: Map<string, string>): Prove
       throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, disabled=true');
     }
   }
-  return { mode, version, ...(builderId ? { builderId } : {}) };
+  const reproducible = a.get('reproducible');
+  if (reproducible !== undefined && !TRUE.includes(reproducible.toLowerCase()) && !FALSE.includes(reproducible.toLowerCase())) {
+    throw invalid(flag, text, `reproducible must be true or false, not "${reproducible}"`, 'write reproducible=true or reproducible=false');
+  }
+  return { mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible: TRUE.includes(reproducible.toLowerCase()) } : {}) };
 }
 
 function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions | undefined {

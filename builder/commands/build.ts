@@ -10,7 +10,7 @@ import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
 import { githubAnnotation } from '../format-error.js';
-import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
 import { UserError, testHooksFromEnv } from '../../common/index.js';
 import type { RetryEvent } from '../../registry/index.js';
@@ -104,8 +104,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
-  const cacheTo = flags.cacheTo.map(parseCacheTo);
-  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
+  const cacheTo = cacheEntries(flags.cacheTo).map(parseCacheTo);
+  const cacheFrom = cacheEntries(flags.cacheFrom).map(parseCacheFrom);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
   if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {

@@ -271,6 +271,16 @@ describe('buildx compatibility (issue 17)', function () {
       expect(bad.stderr).to.contain('unexpected key "scr"');
     });
 
+    it('exports a bare --cache-to REF as type=registry,ref=REF (buildx\'s shorthand) and reads it back', async () => {
+      const ref = `${env.registry.host}/compat:bare-cache`;
+      ok(await build(['--cache-to', ref, '.']));
+      const check = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(check.code, check.stderr).to.equal(0);
+      const other = join(env.dir, 'root-bare-cache');
+      const r = ok(await tsbuild(['build', '--root', other, '--progress', 'plain', '--cache-from', ref, '.'], { cwd: ctx }));
+      expect(r.stderr).not.to.contain('MISS');
+    });
+
     it('refuses --sbom scan-context=true by name instead of dropping it', async () => {
       const r = await build(['--sbom', 'scan-context=true', '.']);
       expect(r.code).to.equal(2);
