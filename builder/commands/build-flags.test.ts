@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
-import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, progressOf } from './build-flags.js';
-import { parseAddHosts } from '../options/build-flags.js';
+import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, platformsOption, progressOf } from './build-flags.js';
+import { parseAddHosts, parseAllow } from '../options/build-flags.js';
 
 describe('buildx flags tsbuild reads differently or not at all', () => {
   const parse = (args: string[]): Command => {
@@ -28,6 +28,17 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     expect(progressOf({ progress: 'plain', quiet: true }, false)).to.deep.equal({ progress: 'quiet', quiet: true });
     expect(() => progressOf({ progress: 'plain', quiet: true }, true)).to.throw().with.property('code', 'INVALID_ARGUMENT');
     expect(progressOf({ progress: 'plain' }, true)).to.deep.equal({ progress: 'plain', quiet: false });
+  });
+
+  it('reads --platform local as the host platform, as buildx does', () => {
+    const host = platformsOption('local');
+    expect(host?.[0]?.os).to.equal('linux');
+    expect(host).to.have.length(1);
+  });
+
+  it('grants the entitlements tsbuild has and refuses the rest by name, typos included', () => {
+    expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal(['network.host', 'security.insecure']);
+    for (const e of ['device', 'buildx.local.delete', 'network.hots']) expect(() => parseAllow([e]), e).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });
 
   it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {

@@ -7,7 +7,7 @@ import type { BuildOutcome, BuildRequest } from '../build.js';
 import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
-import { parseAddHosts, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
@@ -123,7 +123,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter,
-    allow: flags.allow.flatMap((a) => a.split(',')), cacheFrom, cacheTo,
+    allow: parseAllow(flags.allow), cacheFrom, cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).

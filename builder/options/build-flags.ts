@@ -33,6 +33,23 @@ export function parseAddHosts(values: string[]): string[] {
   });
 }
 
+/**
+ * `--allow` entitlements (repeatable, comma-separated), checked as buildx checks them: `network.host` and
+ * `security.insecure` are granted; `device` and `buildx.local.delete` are buildx's but have nothing to grant here
+ * (no RUN --device, no local-output deletion); anything else is a typo and refused, never granted silently.
+ */
+export function parseAllow(values: string[]): string[] {
+  const out: string[] = [];
+  for (const e of values.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
+    if (e === 'network.host' || e === 'security.insecure') { if (!out.includes(e)) out.push(e); continue; }
+    if (e === 'device' || e.startsWith('device=') || e === 'buildx.local.delete') {
+      throw new UserError('INVALID_ARGUMENT', `--allow ${e} is not supported`, 'tsbuild grants network.host and security.insecure only');
+    }
+    throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(e)} in --allow`, 'use --allow network.host or --allow security.insecure');
+  }
+  return out;
+}
+
 /** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */
 export function parseShmSize(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
