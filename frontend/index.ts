@@ -16,4 +16,6 @@ export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { isSecretName, REDACTED } from './secret-name.js';
 export { checkDockerfile, formatCheckWarning } from './checks/index.js';
+export { formatTargets, listTargets } from './targets.js';
+export type { Target } from './targets.js';
 export type { CheckOptions, CheckResult, CheckWarning } from './checks/index.js';

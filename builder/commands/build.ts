@@ -35,7 +35,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
     .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
-    .option('--call <method>', 'build (default) or check')
+    .option('--call <method>', 'build (default), check or targets (list the stages)')
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
@@ -59,7 +59,8 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
       const call = flags.check ? 'check' : (flags.call ?? 'build');
       if (call === 'check') return checkAction(context, flags, rootOf(cmd));
-      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
+      if (call === 'targets') return targetsAction(context, flags);
+      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build, check or targets (outline and format= options are not implemented)');
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
     }));
 
@@ -230,6 +231,14 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
+async function targetsAction(context: string, flags: BuildFlags): Promise<void> {
+  const { readDockerfile } = await import('../build.js');
+  const { formatTargets, listTargets } = await import('../../frontend/index.js');
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  process.stdout.write(formatTargets(listTargets(dockerfile.text, dockerfile.path)));
 }
 
 /**

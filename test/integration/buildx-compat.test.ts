@@ -281,6 +281,17 @@ describe('buildx compatibility (issue 17)', function () {
       expect(r.stderr).not.to.contain('MISS');
     });
 
+    it('lists the stages for --call=targets as buildx prints them, building nothing', async () => {
+      const dir = join(env.dir, 'targets');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS base\n# build compiles the app\nFROM base AS build\nRUN exit 9\nFROM build\n`);
+      const r = ok(await tsbuild(['build', '--root', root, '--call=targets', dir]));
+      expect(r.stdout).to.equal('TARGET    DESCRIPTION\nbase      \nbuild     compiles the app\n(default) \n');
+      const json = await tsbuild(['build', '--root', root, '--call', 'targets,format=json', dir]);
+      expect(json.code).to.equal(2);
+      expect(json.stderr).to.contain('--call targets,format=json is not supported');
+    });
+
     it('refuses --sbom scan-context=true by name instead of dropping it', async () => {
       const r = await build(['--sbom', 'scan-context=true', '.']);
       expect(r.code).to.equal(2);
