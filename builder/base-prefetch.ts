@@ -1,4 +1,5 @@
 import { neededStageBases, type GlobalArgOptions } from '../frontend/index.js';
+import { namedContextKey } from '../common/index.js';
 import { formatReference, parseReference, type Reference, type RegistryClient } from '../registry/index.js';
 import { isOciLayoutRef } from './oci-layout-image.js';
 import { namedImage, type NamedContext } from './options/build-flags.js';
@@ -31,7 +32,7 @@ export function literalBases(dockerfileText: string, contexts: Record<string, Na
   const out = new Map<string, Reference>();
   for (const image of bases) {
     if (image.includes('$') || image.toLowerCase() === 'scratch') continue;
-    const named = contexts[image] ?? contexts[image.replace(/^(docker\.io\/)?(library\/)?/, '')];
+    const named = contexts[namedContextKey(image)];
     const text = namedImage(image, contexts);
     if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
     try {

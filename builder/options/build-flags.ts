@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
-import { UserError } from '../../common/index.js';
+import { namedContextKey, UserError } from '../../common/index.js';
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';
@@ -168,8 +168,8 @@ export function namedContextKinds(contexts: Record<string, NamedContext>): Recor
 
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */
 export function namedImage(ref: string, contexts: Record<string, NamedContext>): string {
-  // BuildKit matches the name as written and with `docker.io/library/` implied; both forms are looked up.
-  const named = contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')];
+  // BuildKit looks the reference up by its familiar name without `:latest` (`docker.io/library/alpine:latest` → `alpine`).
+  const named = contexts[namedContextKey(ref)];
   return named?.kind === 'image' ? named.ref : ref;
 }
 

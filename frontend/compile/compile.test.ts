@@ -232,6 +232,15 @@ describe('compile: a local named context as a stage filesystem (--build-context 
   });
 });
 
+describe('compile: named contexts are looked up by the familiar name, as BuildKit', () => {
+  it('lets --build-context alpine=DIR stand for FROM alpine:latest and COPY --from=docker.io/library/alpine', async () => {
+    const { graph, calls } = await build('FROM alpine:latest\nCOPY --from=docker.io/library/alpine /a /a\n', { namedContexts: { alpine: 'local' } });
+    expect(calls).to.deep.equal([]);
+    expect(copy(graph, 's0.1').from).to.deep.equal({ kind: 'context', name: 'alpine' });
+    expect(copy(graph, 's0.2').from).to.deep.equal({ kind: 'context', name: 'alpine' });
+  });
+});
+
 describe('compile: docker-image://scratch as a named context', () => {
   it('makes the replaced stage and FROM NAME an empty filesystem, asking no registry', async () => {
     const { graph, calls } = await build('FROM alpine AS base\nRUN make\nFROM base AS app\nCOPY a /a\nFROM empty\n', { namedContexts: { base: 'scratch', empty: 'scratch' }, target: 'app' });

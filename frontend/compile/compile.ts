@@ -14,7 +14,7 @@ import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js
 import type { StageLink, StageSource } from './stage-plan.js';
 import { addEnv, pushVertex } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
-import { isTsbuildError } from '../../common/index.js';
+import { isTsbuildError, namedContextKey } from '../../common/index.js';
 
 // Dockerfile → BuildGraph. Decisions worth knowing:
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
@@ -84,10 +84,12 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
   // toDispatchState: the stage's own instructions are dropped). An image one makes the stage `FROM <its name>`, which
   // the caller resolves to the named image; a local directory becomes the stage's whole filesystem (`localBase`).
   const named = opts.namedContexts ?? {};
-  const isLocal = (ref: string): boolean => findStage(stages, ref) === undefined && named[ref] === 'local';
+  // Looked up by the reference's familiar name (`alpine:latest`, `docker.io/library/alpine` → `alpine`), as BuildKit.
+  const kindOf = (ref: string): 'image' | 'local' | 'scratch' | undefined => named[namedContextKey(ref)];
+  const isLocal = (ref: string): boolean => findStage(stages, ref) === undefined && kindOf(ref) === 'local';
   const replaced = new Set<number>();
   for (const s of stages) {
-    const kind = s.name === undefined ? undefined : named[s.name];
+    const kind = s.name === undefined ? undefined : kindOf(s.name);
     if (kind === undefined) continue;
     replaced.add(s.index);
     s.instructions = [];
@@ -111,8 +113,8 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const s = stages[i];
     if (!s) return;
     s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
-    const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : named[s.baseName];
-    if (kind === 'local') localBase.set(i, { name: s.baseName, isStage: replaced.has(i) });
+    const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : kindOf(s.baseName);
+    if (kind === 'local') localBase.set(i, { name: namedContextKey(s.baseName), isStage: replaced.has(i) });
     if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
     if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
     const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
@@ -198,7 +200,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       return id;
     },
     fromSource(ref: string, st: StageState, inst: Instruction) {
-      return isLocal(ref) ? { kind: 'context' as const, name: ref } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
+      return isLocal(ref) ? { kind: 'context' as const, name: namedContextKey(ref) } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
     },
   };
   for (const i of order) {

@@ -104,7 +104,7 @@ export function orderStages(stages: StageSource[], target: number, deps: Map<num
 export function neededStageBases(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[] } = {}): string[] {
   const { dockerfile, src } = parseWithSource(text);
   const scope = opts.args ? globalArgScope(dockerfile, opts.args) : undefined;
-  const replaced = new Set((opts.replaced ?? []).map((n) => n.toLowerCase()));
+  const replaced = new Set(opts.replaced ?? []);
   const stages: StageSource[] = [];
   for (const inst of dockerfile.instructions) {
     if (inst.keyword === 'FROM') {
