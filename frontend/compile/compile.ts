@@ -95,12 +95,13 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     s.instructions = [];
   }
   // Stages whose filesystem is a local named context, by that context's name: a stage the directory replaces (its
-  // config stays empty, as BuildKit's, which has no image for it) or `FROM NAME` naming the directory (config as on
-  // scratch: BuildKit's emptyImage). Either way the directory is read like any context: its own .dockerignore applied,
+  // config stays empty, as BuildKit's, which has no image for it: `bare`) or `FROM NAME` naming the directory (config
+  // as on scratch: BuildKit's emptyImage). Either way the directory is read like any context: its own .dockerignore applied,
   // copied into the root by the confined writer, never mounted or resolved on the host.
-  const localBase = new Map<number, { name: string; isStage: boolean }>();
+  const localBase = new Map<number, string>();
   // Replaced stages that have no image config at all (a directory, or docker-image://scratch), as in BuildKit.
   const bare = new Set<number>();
+
   // Stage links (static: names are never expanded), then the stages the target needs.
   const deps = new Map<number, StageLink[]>();
   const baseOf = new Map<number, number>();
@@ -114,7 +115,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     if (!s) return;
     s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
     const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : kindOf(s.baseName);
-    if (kind === 'local') localBase.set(i, { name: namedContextKey(s.baseName), isStage: replaced.has(i) });
+    if (kind === 'local') localBase.set(i, namedContextKey(s.baseName));
     if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
     if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
     const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
@@ -209,7 +210,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     if (!s || !platform) continue;
     const st = startStage(s, platform, baseOf.get(i), built, images, fromUsed.get(i) ?? {}, out);
     const local = localBase.get(i);
-    if (local) fromLocalContext(st, ctx, s.from, local.name);
+    if (local !== undefined) fromLocalContext(st, ctx, s.from, local);
     if (bare.has(i)) {
       st.config = {};
       st.env = [];
