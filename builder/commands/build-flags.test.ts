@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, platformsOption, progressOf } from './build-flags.js';
-import { parseAddHosts, parseAllow } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts } from '../options/build-flags.js';
 
 describe('buildx flags tsbuild reads differently or not at all', () => {
   const parse = (args: string[]): Command => {
@@ -39,6 +39,11 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
   it('grants the entitlements tsbuild has and refuses the rest by name, typos included', () => {
     expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal(['network.host', 'security.insecure']);
     for (const e of ['device', 'buildx.local.delete', 'network.hots']) expect(() => parseAllow([e]), e).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('refuses a --build-context for one platform (NAME::PLATFORM) by name instead of never matching it', () => {
+    expect(() => parseBuildContexts(['alpine::linux/arm64=docker-image://alpine:3.20'])).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(parseBuildContexts(['alpine=docker-image://alpine:3.20'])).to.deep.equal({ alpine: { kind: 'image', ref: 'alpine:3.20' } });
   });
 
   it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {

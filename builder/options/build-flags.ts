@@ -142,6 +142,9 @@ export function parseBuildContexts(values: string[], cwd = process.cwd()): Recor
     const name = eq > 0 ? text.slice(0, eq).trim() : '';
     const value = eq > 0 ? text.slice(eq + 1).trim() : '';
     if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    // BuildKit looks `NAME::os/arch` up before `NAME` (a context for one platform); tsbuild does not, so such a name
+    // would never match: refused rather than silently unused.
+    if (name.includes('::')) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=…: a context for one platform (NAME::PLATFORM) is not supported`, 'drop ::PLATFORM (the context then serves every platform)');
     if (value.startsWith('docker-image://')) { out[name] = { kind: 'image', ref: value.slice('docker-image://'.length) }; continue; }
     if (value.startsWith('oci-layout://')) { out[name] = { kind: 'image', ref: ociLayoutRef(name, value, cwd) }; continue; }
     const kind = value.startsWith('target:') ? 'a bake target' : /^(https?|git|ssh):\/\//.test(value) || value.startsWith('git@') || value.endsWith('.git') ? 'a remote context' : undefined;
