@@ -1,4 +1,5 @@
-import { neededStageBases } from '../frontend/index.js';
+import { neededStageBases, type GlobalArgOptions } from '../frontend/index.js';
+import { namedContextKey } from '../common/index.js';
 import { formatReference, parseReference, type Reference, type RegistryClient } from '../registry/index.js';
 import { isOciLayoutRef } from './oci-layout-image.js';
 import { namedImage, type NamedContext } from './options/build-flags.js';
@@ -17,20 +18,23 @@ export function literalBaseImages(dockerfileText: string, contexts: Record<strin
   return [...out.values()];
 }
 
-/** literalBaseImages with each image's FROM text as written (the key the build checks take), one entry per text. */
-export function literalBases(dockerfileText: string, contexts: Record<string, NamedContext> = {}, target?: string): { written: string; ref: Reference }[] {
+/**
+ * literalBaseImages with each image's FROM text (the key the build checks take), one entry per text. With `args`
+ * (build-checks.ts), FROM lines are expanded in the global ARG scope first, so `FROM $BASE` is included too.
+ */
+export function literalBases(dockerfileText: string, contexts: Record<string, NamedContext> = {}, target?: string, args?: GlobalArgOptions): { written: string; ref: Reference }[] {
   let bases: string[];
   try {
-    bases = neededStageBases(dockerfileText, target);
+    bases = neededStageBases(dockerfileText, target, { replaced: Object.keys(contexts), ...(args ? { args } : {}) });
   } catch {
     return [];
   }
   const out = new Map<string, Reference>();
   for (const image of bases) {
     if (image.includes('$') || image.toLowerCase() === 'scratch') continue;
-    const named = contexts[image] ?? contexts[image.replace(/^(docker\.io\/)?(library\/)?/, '')];
+    const named = contexts[namedContextKey(image)];
     const text = namedImage(image, contexts);
-    if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text)) continue;
+    if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
     try {
       out.set(image, parseReference(text));
     } catch { /* the compiler reports it, located */ }

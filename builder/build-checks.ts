@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { checkDockerfile, formatCheckWarning, DockerfileError, type CheckWarning } from '../frontend/index.js';
+import { checkDockerfile, formatCheckWarning, DockerfileError, type CheckWarning, type GlobalArgOptions } from '../frontend/index.js';
 import type { ImageConfig, Platform, RegistryClient } from '../registry/index.js';
 import { literalBases } from './base-prefetch.js';
 import type { NamedContext } from './options/build-flags.js';
@@ -8,9 +8,10 @@ import type { ProgressWriter } from './progress/index.js';
 // BuildKit's build checks, as a build and `--check` run them. They run once the base images are resolved, as in
 // BuildKit (its linter runs while the frontend converts, with each stage's image config at hand): UndefinedVar can
 // then tell a variable the base image sets (`$NODE_VERSION` on node:22) from a typo. A stage whose base was not
-// resolved (a FROM with a variable, an unreachable registry under --check) is left unchecked by that rule.
+// resolved (an unreachable registry under --check) is left unchecked by that rule. A FROM with a variable
+// (`ARG BASE=debian` / `FROM $BASE`) is keyed by its expansion, with the build args and platform the build uses.
 
-/** The base images' ENV names by FROM reference as written, the shape the frontend's checks take. */
+/** The base images' ENV names by FROM reference (expanded as compile expands it), the shape the frontend's checks take. */
 export type BaseEnv = Record<string, string[]>;
 
 /** Adds the ENV names of one resolved base image (several platforms of one reference: their union). */
@@ -25,10 +26,10 @@ export function addBaseEnv(into: BaseEnv, written: string, config: ImageConfig):
  * FROM names a variable: the check is about the Dockerfile, and the build reports the registry's answer.
  */
 export async function resolveBaseEnv(
-  text: string, client: RegistryClient, opts: { namedContexts?: Record<string, NamedContext>; target?: string; platform: Platform }, signal?: AbortSignal,
+  text: string, client: RegistryClient, opts: { namedContexts?: Record<string, NamedContext>; target?: string; platform: Platform; args: GlobalArgOptions }, signal?: AbortSignal,
 ): Promise<BaseEnv> {
   const env: BaseEnv = {};
-  await Promise.all(literalBases(text, opts.namedContexts, opts.target).map(async ({ written, ref }) => {
+  await Promise.all(literalBases(text, opts.namedContexts, opts.target, opts.args).map(async ({ written, ref }) => {
     const image = await client.resolveImage(ref, opts.platform, signal).catch(() => undefined);
     if (image !== undefined) addBaseEnv(env, written, image.config);
   }));
@@ -36,10 +37,10 @@ export async function resolveBaseEnv(
 }
 
 /** Runs the checks for a build: findings become progress notes; fatal (the first one located) with `# check=error=true`. */
-export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, progress: ProgressWriter): void {
+export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter): void {
   let result: ReturnType<typeof checkDockerfile>;
   try {
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv });
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
   } catch {
     return;   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
@@ -48,8 +49,8 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
 }
 
 /** `--check`: the findings printed to stdout with BuildKit's closing line; exit 1 when they are errors. */
-export function printCheck(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, out: NodeJS.WritableStream): void {
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv });
+export function printCheck(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, out: NodeJS.WritableStream): void {
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
   for (const w of result.warnings) out.write(`${formatCheckWarning(w, result.isError)}\n`);
   const n = result.warnings.length;
   out.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);

@@ -4,3 +4,4 @@ export * from './process-alive.js';
 export * from './sqlite-open.js';
 export * from './crash-point.js';
 export * from './trust.js';
+export * from './named-context-key.js';

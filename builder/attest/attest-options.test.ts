@@ -11,6 +11,7 @@ describe('parseAttestFlags', () => {
     ['--sbom=true', { sbom: 'true' }, {}, { sbom: { scanStage: false } }],
     ['--attest type=sbom with the scan-stage build arg', { attest: ['type=sbom'] }, { BUILDKIT_SBOM_SCAN_STAGE: 'true' }, { sbom: { scanStage: true } }],
     ['--attest type=provenance,disabled=true', { attest: ['type=provenance,disabled=true'] }, {}, {}],
+    ['--provenance=mode=min,reproducible=true is the claim BuildKit writes', { provenance: 'mode=min,reproducible=true' }, {}, { provenance: { mode: 'min', version: 'v0.2', reproducible: true } }],
   ];
   for (const [name, flags, args, expected] of cases) it(name, () => expect(parseAttestFlags(flags, args)).to.deep.equal(expected));
 
@@ -45,7 +46,7 @@ describe('parseAttestFlags', () => {
   });
 
   it('refuses an unknown mode, type or option with a usage error', () => {
-    for (const flags of [{ provenance: 'mode=full' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }]) {
+    for (const flags of [{ provenance: 'mode=full' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }, { provenance: 'reproducible=maybe' }, { sbom: 'scan-context=true' }]) {
       expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });

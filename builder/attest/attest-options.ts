@@ -50,7 +50,11 @@ function provenanceOf(flag: string, text: string, a: Map<string, string>): Prove
       throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, disabled=true');
     }
   }
-  return { mode, version, ...(builderId ? { builderId } : {}) };
+  const reproducible = a.get('reproducible');
+  if (reproducible !== undefined && !TRUE.includes(reproducible.toLowerCase()) && !FALSE.includes(reproducible.toLowerCase())) {
+    throw invalid(flag, text, `reproducible must be true or false, not "${reproducible}"`, 'write reproducible=true or reproducible=false');
+  }
+  return { mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible: TRUE.includes(reproducible.toLowerCase()) } : {}) };
 }
 
 function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions | undefined {
@@ -62,6 +66,10 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
     if (!['enabled', 'disabled', 'type', 'scan-stage', 'scan-context'].includes(key)) {
       throw invalid(flag, text, `unknown sbom option "${key}"`, 'known: scan-stage=true, disabled=true');
     }
+  }
+  if (TRUE.includes((a.get('scan-context') ?? 'false').toLowerCase())) {
+    // BuildKit's scanner also lists the packages of the build context; tsbuild scans images only. Refused, not dropped.
+    throw invalid(flag, text, 'scan-context=true is not supported: tsbuild scans the image (and with scan-stage the stages), not the build context', 'drop scan-context=true');
   }
   return { scanStage: TRUE.includes((a.get('scan-stage') ?? 'false').toLowerCase()) };
 }

@@ -81,6 +81,9 @@ describe('provenanceStatement', () => {
     expect(isReproducible({ graph: noRun })).to.equal(false);
     const s = provenanceStatement({ ...input, graph: noRun, sourceDateEpoch: 1 }, { mode: 'min', version: 'v0.2' }) as { predicate: { metadata: { reproducible: boolean } } };
     expect(s.predicate.metadata.reproducible).to.equal(true);
+    // reproducible=… given: that claim is written, as BuildKit writes its attribute.
+    const claimed = provenanceStatement({ ...input, graph }, { mode: 'min', version: 'v0.2', reproducible: true }) as { predicate: { metadata: { reproducible: boolean } } };
+    expect(claimed.predicate.metadata.reproducible).to.equal(true);
   });
   it('keeps the registry in a purl when it is not Docker Hub', () => {
     expect(dockerPurl('localhost:5000/app@sha256:' + 'a'.repeat(64))).to.equal(`pkg:docker/localhost:5000/app@sha256:${'a'.repeat(64)}`);

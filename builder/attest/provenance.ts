@@ -32,7 +32,11 @@ const BUILD_TYPE_V02 = 'https://mobyproject.org/buildkit@v1';
 const BUILD_TYPE_V1 = 'https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md';
 
 /** `--provenance` once parsed. */
-export interface ProvenanceOptions { mode: 'min' | 'max'; version: 'v0.2' | 'v1'; builderId?: string }
+export interface ProvenanceOptions {
+  mode: 'min' | 'max'; version: 'v0.2' | 'v1'; builderId?: string;
+  /** `reproducible=true|false` as given: the claim written, as BuildKit writes its attribute; absent, tsbuild's own. */
+  reproducible?: boolean;
+}
 
 /** Everything a provenance statement is made from: one platform's image of one build. */
 export interface ProvenanceInput {
@@ -170,7 +174,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
   const request = requestOf(input, opts.mode);
   const configSource = { digest: { sha256: digestHex(input.dockerfile.digest) } };
   const hermetic = isHermetic(input.graph);
-  const reproducible = isReproducible(input);
+  const reproducible = opts.reproducible ?? isReproducible(input);
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
   const tsbuildMetadata = max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {};

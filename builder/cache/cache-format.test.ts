@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { cacheKey, type CacheExport } from '../../solver/index.js';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, cacheDocument, parseCacheConfig } from './cache-format.js';
-import { parseCacheFrom, parseCacheTo } from './cache-spec.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo } from './cache-spec.js';
 
 const layer = (name: string, size: number) => ({ descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256(`blob ${name}`), size }, diffId: sha256(`tar ${name}`) });
 const key = (op: string) => cacheKey({ v: 1, op, opText: `RUN ${op}`, inputs: [], content: {}, args: {}, platform: 'linux/amd64' });
@@ -56,5 +56,10 @@ describe('registry cache format', () => {
     expect(() => parseCacheTo('type=registry,mode=max')).to.throw().with.property('code', 'INVALID_ARGUMENT');
     expect(() => parseCacheTo('type=registry,ref=x,mode=all')).to.throw().with.property('code', 'INVALID_ARGUMENT');
     expect(() => parseCacheFrom('type=s3,bucket=b')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('reads a bare --cache-to REF as type=registry, and comma-separated bare refs as several entries, as buildx', () => {
+    expect(parseCacheTo('r.example/app:cache')).to.deep.equal({ type: 'registry', ref: 'r.example/app:cache', mode: 'min' });
+    expect(cacheEntries(['a/app:cache,b/app:cache', '', 'type=local,dest=/tmp/c,mode=max'])).to.deep.equal(['a/app:cache', 'b/app:cache', 'type=local,dest=/tmp/c,mode=max']);
   });
 });

@@ -63,8 +63,20 @@ function need(attrs: Record<string, string>, key: string, flag: string, example:
   return value;
 }
 
-/** Parses `--cache-to type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]` or `type=inline`. */
+/**
+ * The `--cache-to` / `--cache-from` values as buildx lists them (ParseCacheEntry): an empty value is skipped, and a
+ * value without `=` is one registry reference per comma-separated field (`--cache-to a/app:cache,b/app:cache`).
+ */
+export function cacheEntries(values: string[]): string[] {
+  return values.flatMap((v) => (v.includes('=') ? [v] : v.split(',').map((f) => f.trim()))).filter((v) => v !== '');
+}
+
+/**
+ * Parses `--cache-to type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]`, `type=inline`, or a bare
+ * REF (buildx's shorthand for type=registry,ref=REF).
+ */
 export function parseCacheTo(text: string): CacheToSpec {
+  if (!text.includes('=')) return { type: 'registry', ref: text, mode: 'min' };
   const attrs = parseCsvAttrs(text);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline');

@@ -1,11 +1,71 @@
-import type { Command } from 'commander';
-import { formatPlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { Option, type Command } from 'commander';
+import { formatPlatform, ociArch, parsePlatform, type Platform } from '../../registry/oci/index.js';
 import type { ProgressMode } from '../progress/index.js';
 import { UserError } from '../../common/index.js';
 
 // What `build` and `plan` share: their flags, named as in `docker buildx build`. `--root` is the program's (global).
 
 export const collect = (value: string, previous: string[] = []) => [...previous, value];
+const joinCommas = (value: string, previous?: string): string => (previous === undefined ? value : `${previous},${value}`);
+
+/**
+ * `docker buildx build` flags tsbuild has no use for, registered (hidden) so that each one says what happens to it
+ * instead of commander's bare "unknown option", and none is dropped silently:
+ * - `ignored`: buildx itself accepts and ignores them (legacy `docker build` flags); tsbuild says it ignores them.
+ * - `warn`: buildx warns and ignores them; tsbuild does the same, with the reason.
+ * - `refuse`: they change what a RUN may use or what the build is checked against; tsbuild cannot honour them, so the
+ *   build stops before it starts (a CI script must not believe a limit or policy applied).
+ */
+const BUILDX_ONLY: { flags: string; attr: string; kind: 'ignored' | 'warn' | 'refuse'; why: string; hint?: string }[] = [
+  { flags: '--rm [bool]', attr: 'rm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
+  { flags: '--force-rm [bool]', attr: 'forceRm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
+  { flags: '--compress [bool]', attr: 'compress', kind: 'ignored', why: 'the context is read in place, never sent (buildx ignores it too)' },
+  { flags: '--isolation <value>', attr: 'isolation', kind: 'warn', why: 'the isolation flag is deprecated with BuildKit' },
+  { flags: '--security-opt <opt>', attr: 'securityOpt', kind: 'warn', why: 'use RUN --security=insecure with --allow security.insecure' },
+  { flags: '--squash [bool]', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
+  { flags: '--builder <name>', attr: 'builder', kind: 'warn', why: 'tsbuild builds in this process, in its --root; there are no builder instances to choose from' },
+  { flags: '--cgroup-parent <path>', attr: 'cgroupParent', kind: 'refuse', why: 'RUN steps run in tsbuild\'s own cgroup', hint: 'drop --cgroup-parent; run tsbuild itself inside the cgroup you want (systemd-run --scope -p Slice=…)' },
+  { flags: '--resource <limit>', attr: 'resource', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --resource; limit tsbuild as a whole (systemd-run -p MemoryMax=…), or use --ulimit' },
+  { flags: '-m, --memory <bytes>', attr: 'memory', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory; limit tsbuild as a whole (systemd-run -p MemoryMax=…)' },
+  { flags: '--memory-swap <bytes>', attr: 'memorySwap', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory-swap' },
+  { flags: '-c, --cpu-shares <n>', attr: 'cpuShares', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-shares; limit tsbuild as a whole (systemd-run -p CPUWeight=…)' },
+  { flags: '--cpu-period <n>', attr: 'cpuPeriod', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-period' },
+  { flags: '--cpu-quota <n>', attr: 'cpuQuota', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-quota; limit tsbuild as a whole (systemd-run -p CPUQuota=…)' },
+  { flags: '--cpuset-cpus <cpus>', attr: 'cpusetCpus', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpuset-cpus; pin tsbuild itself (taskset -c …)' },
+  { flags: '--cpuset-mems <mems>', attr: 'cpusetMems', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpuset-mems' },
+  { flags: '--policy <spec>', attr: 'policy', kind: 'refuse', why: 'build policies (source policy files) are not implemented', hint: 'drop --policy; nothing would check the sources the build uses' },
+];
+
+/** Registers the buildx-only flags (hidden from help; see BUILDX_ONLY). */
+export function addBuildxOnlyFlags(cmd: Command): Command {
+  for (const f of BUILDX_ONLY) cmd.addOption(new Option(f.flags).hideHelp());
+  return cmd;
+}
+
+/**
+ * What the buildx-only flags given on this command line mean: warnings to print (ignored ones included), or a
+ * UserError naming the first flag tsbuild must refuse.
+ */
+export function buildxOnlyWarnings(cmd: Command): string[] {
+  const given = BUILDX_ONLY.filter((f) => cmd.getOptionValue(f.attr) !== undefined);
+  const refused = given.find((f) => f.kind === 'refuse');
+  const name = (f: { flags: string }): string => /--[\w-]+/.exec(f.flags)?.[0] ?? f.flags;
+  if (refused) throw new UserError('INVALID_ARGUMENT', `${name(refused)} is not supported: ${refused.why}`, refused.hint);
+  return given.map((f) => `warning: ${name(f)} has no effect: ${f.why}`);
+}
+
+/**
+ * `--progress` and `-q` as buildx combines them: `quiet` is `-q` (no progress, the image ID printed), `none` prints
+ * nothing at all, and `-q` with an explicit other mode is an error.
+ */
+export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean): { progress: ProgressMode; quiet: boolean } {
+  const mode = flags.progress === 'none' ? 'quiet' : flags.progress;
+  if (flags.quiet && isExplicit && !['auto', 'quiet', 'none'].includes(flags.progress)) {
+    throw new UserError('INVALID_ARGUMENT', `--progress=${flags.progress} and --quiet cannot be used together`, 'drop one of them (--progress=quiet is --quiet)');
+  }
+  const quiet = flags.quiet === true || flags.progress === 'quiet';
+  return { progress: quiet ? 'quiet' : (mode as ProgressMode), quiet };
+}
 
 /** Flags shared by `build` and `plan`, named as in `docker buildx build`. */
 export function addBuildFlags(cmd: Command): Command {
@@ -14,7 +74,8 @@ export function addBuildFlags(cmd: Command): Command {
     .option('-t, --tag <name>', 'name and optionally a tag (name:tag); repeatable', collect, [])
     .option('--target <stage>', 'set the target build stage to build')
     .option('--build-arg <key=value>', 'set a build-time variable; repeatable', collect, [])
-    .option('--platform <os/arch,...>', 'set the target platform(s) for the build, e.g. linux/amd64,linux/arm64')
+    // Repeatable as in buildx (a stringArray): `--platform a --platform b` is `--platform a,b`, never just the last.
+    .option('--platform <os/arch,...>', 'set the target platform(s) for the build, e.g. linux/amd64,linux/arm64; repeatable', joinCommas)
     .option('--debug', 'print the cause chain of errors');
 }
 
@@ -23,7 +84,8 @@ export function platformsOption(text: string | undefined): Platform[] | undefine
   if (text === undefined) return undefined;
   const out = new Map<string, Platform>();
   for (const item of text.split(',').map((t) => t.trim()).filter(Boolean)) {
-    const p = parsePlatform(item);
+    // `local` is the host's platform, as buildx reads it (platformutil.Parse).
+    const p = item.toLowerCase() === 'local' ? { os: 'linux', architecture: ociArch(process.arch) } : parsePlatform(item);
     if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant], e.g. linux/amd64 or linux/amd64,linux/arm64');
     const normal: Platform = p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture }
       : p.architecture === 'arm' && p.variant === undefined ? { ...p, variant: 'v7' } : p;
@@ -50,9 +112,9 @@ export interface BuildFlags {
 }
 
 /** `--progress` when the flag is absent: `$BUILDKIT_PROGRESS` (as buildx reads it) when it names a mode, else auto. */
-export function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode {
+export function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode | 'none' {
   const v = env.BUILDKIT_PROGRESS;
-  return v === 'plain' || v === 'tty' || v === 'rawjson' || v === 'quiet' || v === 'auto' || v === 'tsbuild-json' ? v : 'auto';
+  return v === 'plain' || v === 'tty' || v === 'rawjson' || v === 'quiet' || v === 'none' || v === 'auto' || v === 'tsbuild-json' ? v : 'auto';
 }
 
 export function isJsonProgress(mode: ProgressMode): boolean {

@@ -7,27 +7,27 @@ import type { BuildOutcome, BuildRequest } from '../build.js';
 import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
-import { parseAddHosts, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
 import { githubAnnotation } from '../format-error.js';
-import { parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
 import { UserError, testHooksFromEnv } from '../../common/index.js';
 import type { RetryEvent } from '../../registry/index.js';
-import { addBuildFlags, collect, defaultProgress, isJsonProgress, platformsOption, type BuildFlags } from './build-flags.js';
+import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { rootOf } from './global-options.js';
 import { retryText, withRoot, type Root } from './root.js';
 
 /** `tsbuild build`. */
 export function registerBuild(program: Command, signal: AbortSignal): void {
-  addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
+  addBuildxOnlyFlags(addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
     .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
     .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
     .addOption(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
-      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet']).default(defaultProgress()))
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']).default(defaultProgress()))
     .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
-    .option('--build-context <name=value>', 'additional build context: NAME=docker-image://REF replaces FROM NAME / COPY --from=NAME; repeatable', collect, [])
+    .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])
     .option('--annotation <key=value>', 'add an annotation to the image: [manifest|index|manifest-descriptor[PLATFORM]:]KEY=VALUE; repeatable', collect, [])
     .option('--network <mode>', 'default network of RUN: default, none, host (host needs --allow network.host)')
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
@@ -35,7 +35,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
     .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
-    .option('--call <method>', 'build (default) or check')
+    .option('--call <method>', 'build (default), check or targets (list the stages)')
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
@@ -54,12 +54,15 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
-    .action((context: string, flags: BuildFlags, cmd: Command) => {
+    .action((context: string, given: BuildFlags, cmd: Command) => {
+      for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
+      const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
       const call = flags.check ? 'check' : (flags.call ?? 'build');
       if (call === 'check') return checkAction(context, flags, rootOf(cmd));
-      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build or --call=check (outline and targets are not implemented)');
+      if (call === 'targets') return targetsAction(context, flags);
+      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build, check or targets (outline and format= options are not implemented)');
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
-    });
+    }));
 
 }
 
@@ -102,8 +105,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
-  const cacheTo = flags.cacheTo.map(parseCacheTo);
-  const cacheFrom = flags.cacheFrom.map(parseCacheFrom);
+  const cacheTo = cacheEntries(flags.cacheTo).map(parseCacheTo);
+  const cacheFrom = cacheEntries(flags.cacheFrom).map(parseCacheFrom);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
   if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
@@ -121,7 +124,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter,
-    allow: flags.allow.flatMap((a) => a.split(',')), cacheFrom, cacheTo,
+    allow: parseAllow(flags.allow), cacheFrom, cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
@@ -170,7 +173,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
-      if (!flags.quiet && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
+      if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
       const { explainAgainst, renderExplain } = await import('./explain.js');
       if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
       const names = flags.output.length || flags.push ? flags.tag : [];
@@ -230,6 +233,14 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
+async function targetsAction(context: string, flags: BuildFlags): Promise<void> {
+  const { readDockerfile } = await import('../build.js');
+  const { formatTargets, listTargets } = await import('../../frontend/index.js');
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  process.stdout.write(formatTargets(listTargets(dockerfile.text, dockerfile.path)));
+}
+
 /**
  * `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. The
  * base images the target's stages name are resolved first, as a build would (build-checks.ts).
@@ -240,9 +251,10 @@ async function checkAction(context: string, flags: BuildFlags, root: string): Pr
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
+  const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
   const baseEnv = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBaseEnv(dockerfile.text, await r.registry(), {
     namedContexts: parseBuildContexts(flags.buildContext), ...(flags.target ? { target: flags.target } : {}),
-    platform,
+    platform, args,
   }));
-  printCheck(dockerfile, baseEnv, process.stdout);
+  printCheck(dockerfile, baseEnv, args, process.stdout);
 }

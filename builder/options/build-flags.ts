@@ -4,7 +4,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
-import { UserError } from '../../common/index.js';
+import { namedContextKey, UserError } from '../../common/index.js';
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';
@@ -16,9 +16,12 @@ export function parseNetwork(text: string | undefined): NetworkMode | undefined 
   throw new UserError('INVALID_ARGUMENT', `--network ${text} is not supported`, 'use --network default, none or host (host needs --allow network.host)');
 }
 
-/** Reads `--add-host NAME:IP` (also `NAME=IP`, and `host-gateway` refused) into /etc/hosts lines `IP<TAB>NAME`. */
+/**
+ * Reads `--add-host NAME:IP` (also `NAME=IP`, and `host-gateway` refused) into /etc/hosts lines `IP<TAB>NAME`. One
+ * value may hold several, comma-separated, as buildx's stringSlice flag reads it (`--add-host a:10.0.0.1,b:10.0.0.2`).
+ */
 export function parseAddHosts(values: string[]): string[] {
-  return values.map((text) => {
+  return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '').map((text) => {
     // docker accepts `name:ip` and `name=ip`; an IPv6 address holds colons, so split at the first separator only.
     const m = /^([^:=]+)[:=](.+)$/.exec(text);
     const name = m?.[1]?.trim();
@@ -28,6 +31,23 @@ export function parseAddHosts(values: string[]): string[] {
     if (isIP(ip) === 0) throw new UserError('INVALID_ARGUMENT', `--add-host ${JSON.stringify(text)}: ${JSON.stringify(ip)} is not an IP address`, 'e.g. --add-host db.local:10.0.0.5');
     return `${ip}\t${name}`;
   });
+}
+
+/**
+ * `--allow` entitlements (repeatable, comma-separated), checked as buildx checks them: `network.host` and
+ * `security.insecure` are granted; `device` and `buildx.local.delete` are buildx's but have nothing to grant here
+ * (no RUN --device, no local-output deletion); anything else is a typo and refused, never granted silently.
+ */
+export function parseAllow(values: string[]): string[] {
+  const out: string[] = [];
+  for (const e of values.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
+    if (e === 'network.host' || e === 'security.insecure') { if (!out.includes(e)) out.push(e); continue; }
+    if (e === 'device' || e.startsWith('device=') || e === 'buildx.local.delete') {
+      throw new UserError('INVALID_ARGUMENT', `--allow ${e} is not supported`, 'tsbuild grants network.host and security.insecure only');
+    }
+    throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(e)} in --allow`, 'use --allow network.host or --allow security.insecure');
+  }
+  return out;
 }
 
 /** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */
@@ -122,6 +142,9 @@ export function parseBuildContexts(values: string[], cwd = process.cwd()): Recor
     const name = eq > 0 ? text.slice(0, eq).trim() : '';
     const value = eq > 0 ? text.slice(eq + 1).trim() : '';
     if (!name || !value) throw new UserError('INVALID_ARGUMENT', `invalid --build-context ${JSON.stringify(text)}`, 'write NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    // BuildKit looks `NAME::os/arch` up before `NAME` (a context for one platform); tsbuild does not, so such a name
+    // would never match: refused rather than silently unused.
+    if (name.includes('::')) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=…: a context for one platform (NAME::PLATFORM) is not supported`, 'drop ::PLATFORM (the context then serves every platform)');
     if (value.startsWith('docker-image://')) { out[name] = { kind: 'image', ref: value.slice('docker-image://'.length) }; continue; }
     if (value.startsWith('oci-layout://')) { out[name] = { kind: 'image', ref: ociLayoutRef(name, value, cwd) }; continue; }
     const kind = value.startsWith('target:') ? 'a bake target' : /^(https?|git|ssh):\/\//.test(value) || value.startsWith('git@') || value.endsWith('.git') ? 'a remote context' : undefined;
@@ -141,15 +164,15 @@ function ociLayoutRef(name: string, value: string, cwd: string): string {
   return `oci-layout://${resolve(cwd, m[1])}${m[2] ? `:${m[2]}` : ''}${m[3] ? `@${m[3]}` : ''}`;
 }
 
-/** The kind of each named context, as the frontend's compile needs it. */
-export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local'> {
-  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind]));
+/** The kind of each named context, as the frontend's compile needs it (`docker-image://scratch`: BuildKit's empty one). */
+export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local' | 'scratch'> {
+  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind === 'image' && c.ref === 'scratch' ? 'scratch' : c.kind]));
 }
 
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */
 export function namedImage(ref: string, contexts: Record<string, NamedContext>): string {
-  // BuildKit matches the name as written and with `docker.io/library/` implied; both forms are looked up.
-  const named = contexts[ref] ?? contexts[ref.replace(/^(docker\.io\/)?(library\/)?/, '')];
+  // BuildKit looks the reference up by its familiar name without `:latest` (`docker.io/library/alpine:latest` → `alpine`).
+  const named = contexts[namedContextKey(ref)];
   return named?.kind === 'image' ? named.ref : ref;
 }
 

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseCsvAttrs } from './output.js';
@@ -7,27 +7,59 @@ import { UserError } from '../../common/index.js';
 /** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
 export interface SecretFiles { files: Record<string, string>; cleanup(): Promise<void> }
 
+/** The fields buildx's --secret takes (util/buildflags/secrets.go); any other is an error there and here. */
+const SECRET_KEYS = new Set(['type', 'id', 'src', 'source', 'env']);
+
+/** One `--secret` as buildx reads it: a file path, an environment variable, or neither (decided when resolved). */
+export interface SecretSpec { id: string; src?: string; env?: string }
+
 /**
- * Reads `--secret id=ID,src=PATH` / `id=ID,env=VAR` as buildx does (`type=file|env` optional; with neither src nor
- * env the id names an environment variable). Env secrets go to a 0600 temp file that `cleanup` removes.
+ * Parses `--secret id=ID[,src=PATH|,env=VAR][,type=file|env]` as buildx does: `source` is `src`; `type=env` makes
+ * `src` the variable's name; an unknown field or type is refused by name (never dropped).
+ */
+export function parseSecret(value: string): SecretSpec {
+  const a = parseCsvAttrs(value);
+  for (const key of Object.keys(a)) {
+    if (!SECRET_KEYS.has(key)) throw new UserError('INVALID_ARGUMENT', `--secret ${value}: unexpected key "${key}"`, 'write --secret id=NAME[,src=FILE|,env=VAR][,type=file|env]');
+  }
+  if (a.type !== undefined && a.type !== 'file' && a.type !== 'env') {
+    throw new UserError('INVALID_ARGUMENT', `--secret ${value}: unsupported secret type "${a.type}"`, 'use type=file or type=env');
+  }
+  const id = a.id;
+  if (!id) throw new UserError('INVALID_ARGUMENT', `--secret ${value}: missing id=`, 'write --secret id=NAME,src=FILE');
+  let src = a.src ?? a.source;
+  let env = a.env;
+  if (a.type === 'env' && !env) { env = src; src = undefined; }
+  return { id, ...(src ? { src } : {}), ...(env ? { env } : {}) };
+}
+
+/**
+ * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
+ * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
+ * go to a 0600 temp file that `cleanup` removes.
  */
 export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
   const files: Record<string, string> = {};
   let tmp: string | undefined;
-  for (const value of values) {
-    const a = parseCsvAttrs(value);
-    const id = a.id;
-    if (!id) throw new UserError('INVALID_ARGUMENT', `--secret ${value}: missing id=`, 'write --secret id=NAME,src=FILE');
-    const src = a.src ?? a.source ?? (a.type === 'file' ? id : undefined);
-    if (src !== undefined) { files[id] = resolve(src); continue; }
-    const name = a.env ?? id;
+  for (const value of values.filter((v) => v !== '')) {
+    const spec = parseSecret(value);
+    const name = spec.env ?? (spec.src === undefined && env[spec.id] !== undefined ? spec.id : undefined);
+    if (name === undefined) {
+      const path = resolve(spec.src ?? spec.id);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile()) {
+        throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${spec.src === undefined ? `neither an environment variable ${spec.id} nor a file ${path}` : `${path} is not a file`}`, 'write --secret id=NAME,src=FILE or id=NAME,env=VAR');
+      }
+      files[spec.id] = path;
+      continue;
+    }
     const content = env[name];
     if (content === undefined) {
       throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: environment variable ${name} is not set`, `export ${name}=… or pass src=FILE`);
     }
     tmp ??= await mkdtemp(join(tmpdir(), 'tsbuild-secrets-'));
-    files[id] = join(tmp, id.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    await writeFile(files[id], content, { mode: 0o600 });
+    files[spec.id] = join(tmp, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    await writeFile(files[spec.id] ?? '', content, { mode: 0o600 });
   }
   return { files, cleanup: async () => { if (tmp) await rm(tmp, { recursive: true, force: true }); } };
 }

@@ -54,6 +54,21 @@ describe('build checks (BuildKit rules)', () => {
       expect(undefinedVar(text)).to.deep.equal([]);
       expect(undefinedVar(text, { 'node:22': ['PATH', 'NODE_HOME'] })).to.deep.equal(["3: Usage of undefined variable '$APP_DIR'"]);
     });
+    it('checks a stage whose FROM names a variable against the image the variable expands to (build args win)', () => {
+      const text = 'ARG BASE=node:22\nARG TAG\nFROM $BASE\nWORKDIR $NODE_HOME\nCOPY . $APP_DIR\nFROM python:${TAG}\nWORKDIR $PYHOME\n';
+      const baseEnv = { 'node:22': ['PATH', 'NODE_HOME'], 'node:20': ['PATH'], 'python:3': ['PYHOME'] };
+      const check = (args: Record<string, string>): string[] => checkDockerfile(text, 'Dockerfile', { baseEnv, args: { buildArgs: args } })
+        .warnings.filter((w) => w.rule === 'UndefinedVar').map((w) => `${w.line}: ${w.message}`);
+      expect(check({})).to.deep.equal(["5: Usage of undefined variable '$APP_DIR'"]);   // python: (TAG empty) unchecked
+      expect(check({ BASE: 'node:20', TAG: '3' })).to.deep.equal([
+        "4: Usage of undefined variable '$NODE_HOME'", "5: Usage of undefined variable '$APP_DIR'",
+      ]);
+    });
+    it('expands FROM with the platform args too, and follows a variable naming an earlier stage', () => {
+      const text = 'FROM scratch AS base-amd64\nENV ROOT=/r\nFROM base-$TARGETARCH\nWORKDIR $ROOT$NOPE\n';
+      const r = checkDockerfile(text, 'Dockerfile', { args: { platform: { os: 'linux', architecture: 'amd64' } } });
+      expect(r.warnings.filter((w) => w.rule === 'UndefinedVar').map((w) => w.message)).to.deep.equal(["Usage of undefined variable '$NOPE'"]);
+    });
     it('is skipped by # check=skip=UndefinedVar', () => {
       expect(undefinedVar('# check=skip=UndefinedVar\nFROM scratch\nWORKDIR $X\n')).to.deep.equal([]);
     });

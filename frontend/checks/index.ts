@@ -1,14 +1,17 @@
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
+import type { GlobalArgOptions } from '../compile/global-args.js';
 
 /** What the checks may know beyond the text. */
 export interface CheckOptions {
   /**
-   * The ENV names of base images, by FROM reference as written, when the caller has resolved them. UndefinedVar
+   * The ENV names of base images, by FROM reference (expanded in the global ARG scope, see `args`), when the caller has resolved them. UndefinedVar
    * checks a stage built on an image only when its ENV is given here (see undefined-var.ts).
    */
   baseEnv?: Record<string, string[]>;
+  /** The build args and platforms FROM lines are expanded with, to find a `FROM $BASE` stage's image in `baseEnv`. */
+  args?: GlobalArgOptions;
 }
 
 export type { CheckWarning } from './rules.js';
@@ -36,7 +39,7 @@ export function checkDirective(value: string | undefined): { skip: Set<string>; 
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkDirective(df.directives.find((d) => d.name === 'check')?.value);
-  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv)];
+  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args)];
   const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }

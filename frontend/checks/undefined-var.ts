@@ -1,6 +1,7 @@
 import type { Dockerfile, Instruction } from '../ast.js';
 import { nearest } from '../parser/suggest.js';
 import type { CheckWarning } from './rules.js';
+import { expandInScope, globalArgScope, type GlobalArgOptions } from '../compile/global-args.js';
 
 // UndefinedVar (BuildKit's linter): a `$NAME` the frontend expands in an instruction that is neither an ARG declared
 // in the stage, an ENV set earlier in the stage or a parent stage (FROM <stage>), a predefined arg, PATH, nor an ENV
@@ -8,8 +9,10 @@ import type { CheckWarning } from './rules.js';
 // those, as in BuildKit. `${NAME:-default}` and the other forms with a fallback are never reported.
 //
 // The base image's ENV: BuildKit checks with the image config it has resolved. The checks here run before a build
-// resolves anything, so the caller may pass the base images' ENV names (`baseEnv`, by the FROM reference as written);
-// a stage built on an image whose ENV is not given is not checked at all, since any name could come from that image.
+// resolves anything, so the caller may pass the base images' ENV names (`baseEnv`, by the FROM reference expanded in
+// the global ARG scope as compile expands it: `ARG BASE=debian` + `FROM $BASE` is keyed `debian`, as BuildKit checks
+// it with the image it resolved); a stage built on an image whose ENV is not given is not checked at all, since any
+// name could come from that image.
 // Stages on `scratch` (and stages on them) need no image and are always checked.
 
 /** Names every stage has without declaring them: BuildKit's automatic args, the proxy args and the default PATH. */
@@ -42,9 +45,10 @@ function expandedText(inst: Instruction): string {
   return [...values, ...flags].join(' ');
 }
 
-/** Runs UndefinedVar over the stages; `baseEnv` gives the ENV names of base images by FROM reference. */
-export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> | undefined): CheckWarning[] {
+/** Runs UndefinedVar over the stages; `baseEnv` gives the ENV names of base images by FROM reference (expanded with `args`). */
+export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> | undefined, args: GlobalArgOptions = {}): CheckWarning[] {
   const out: CheckWarning[] = [];
+  const scope = globalArgScope(df, args);
   // Per stage (by lower-cased name): the names it ends with, or undefined when it is not checked.
   const stages = new Map<string, Set<string> | undefined>();
   let known: Set<string> | undefined;
@@ -53,7 +57,7 @@ export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> 
   for (const inst of df.instructions) {
     if (inst.keyword === 'FROM') {
       finish();
-      const image = inst.args[0] ?? '';
+      const image = expandInScope(inst.args[0] ?? '', scope, df.escapeToken);
       stageName = inst.args[2]?.toLowerCase();
       const parent = stages.has(image.toLowerCase()) ? stages.get(image.toLowerCase()) : undefined;
       if (stages.has(image.toLowerCase())) known = parent === undefined ? undefined : new Set(parent);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { amd64, arm64, build, copy, exec, vertex } from './compile-fixtures.js';
+import { neededStageBases } from './stage-plan.js';
 
 describe('compile: stages', () => {
   const multi = 'FROM golang:1.22 AS build\nRUN go build -o /app\nFROM missing-image AS broken\nRUN false\nFROM alpine AS final\nCOPY --from=build /app /app\n';
@@ -202,5 +203,67 @@ describe('compile: instructions', () => {
       { type: 'tmpfs', target: '/t', size: 64 * 1024 * 1024 },
     ]);
     expect(op).to.deep.include({ network: 'none', security: 'insecure' });
+  });
+});
+
+describe('compile: a local named context as a stage filesystem (--build-context NAME=DIR)', () => {
+  const text = 'FROM golang:1.22 AS lib\nRUN make\nENV A=1\nFROM alpine\nCOPY --from=lib /x /x\nFROM lib AS final\nRUN ls\n';
+
+  it('replaces the stage named like the directory: its instructions and base image are gone, its config is empty', async () => {
+    const { graph, calls } = await build(text, { namedContexts: { lib: 'local' } });
+    expect(calls).to.deep.equal([]);   // golang:1.22 is never asked for
+    const lib = graph.stages.find((s) => s.name === 'lib');
+    expect(lib?.vertices).to.deep.equal(['s0.0', 's0.1']);
+    expect(vertex(graph, 's0.0').op.kind).to.equal('scratch');
+    expect(copy(graph, 's0.1')).to.deep.include({ from: { kind: 'context', name: 'lib' }, sources: ['.'], dest: '/' });
+    expect(vertex(graph, 's0.1').text).to.equal('local source for lib');
+    expect(lib?.config).to.deep.equal({});
+    expect(lib?.base).to.equal(undefined);
+    // FROM lib builds on the directory's files (PATH is the default one, as on scratch).
+    expect(vertex(graph, 's2.1').inputs).to.deep.equal(['s0.1']);
+  });
+
+  it('makes FROM NAME naming a directory (and no stage) a filesystem with the scratch config', async () => {
+    const { graph, calls } = await build('FROM src\nRUN ls\n', { namedContexts: { src: 'local' } });
+    expect(calls).to.deep.equal([]);
+    expect(copy(graph, 's0.1').from).to.deep.equal({ kind: 'context', name: 'src' });
+    expect(vertex(graph, 's0.2').inputs).to.deep.equal(['s0.1']);
+    expect(graph.stages[0]?.config.Env).to.deep.equal(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  });
+});
+
+describe('compile: named contexts are looked up by the familiar name, as BuildKit', () => {
+  it('lets --build-context alpine=DIR stand for FROM alpine:latest and COPY --from=docker.io/library/alpine', async () => {
+    const { graph, calls } = await build('FROM alpine:latest\nCOPY --from=docker.io/library/alpine /a /a\n', { namedContexts: { alpine: 'local' } });
+    expect(calls).to.deep.equal([]);
+    expect(copy(graph, 's0.1').from).to.deep.equal({ kind: 'context', name: 'alpine' });
+    expect(copy(graph, 's0.2').from).to.deep.equal({ kind: 'context', name: 'alpine' });
+  });
+});
+
+describe('compile: docker-image://scratch as a named context', () => {
+  it('makes the replaced stage and FROM NAME an empty filesystem, asking no registry', async () => {
+    const { graph, calls } = await build('FROM alpine AS base\nRUN make\nFROM base AS app\nCOPY a /a\nFROM empty\n', { namedContexts: { base: 'scratch', empty: 'scratch' }, target: 'app' });
+    expect(calls).to.deep.equal([]);
+    expect(vertex(graph, 's0.0').op.kind).to.equal('scratch');
+    expect(graph.stages.find((s) => s.name === 'base')?.config).to.deep.equal({});
+    const other = await build('FROM empty\n', { namedContexts: { empty: 'scratch' } });
+    expect(other.calls).to.deep.equal([]);
+    expect(vertex(other.graph, 's0.0').op.kind).to.equal('scratch');
+  });
+});
+
+describe('neededStageBases', () => {
+  const text = 'ARG BASE=alpine\nFROM golang:1.22 AS lib\nRUN make\nFROM $BASE AS app\nCOPY --from=lib /x /x\n';
+
+  it('lists the FROM lines as written, or expanded in the global ARG scope when given the build args', () => {
+    expect(neededStageBases(text)).to.deep.equal(['golang:1.22', '$BASE']);
+    expect(neededStageBases(text, undefined, { args: {} })).to.deep.equal(['golang:1.22', 'alpine']);
+    expect(neededStageBases(text, undefined, { args: { buildArgs: { BASE: 'debian' } } })).to.deep.equal(['golang:1.22', 'debian']);
+  });
+
+  it('leaves out a stage a named context replaces, and what only its instructions read', () => {
+    expect(neededStageBases(text, undefined, { replaced: ['lib'], args: {} })).to.deep.equal(['alpine']);
+    expect(neededStageBases('FROM alpine AS tools\nFROM golang:1.22 AS lib\nCOPY --from=tools /t /t\nFROM scratch\nCOPY --from=lib /x /x\n', undefined, { replaced: ['lib'] })).to.deep.equal(['scratch']);
   });
 });

@@ -2,7 +2,7 @@ import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
 import { DockerfileError, withSource } from '../errors.js';
-import type { BuildGraph, Stage, Vertex, VertexId } from '../graph.js';
+import type { BuildGraph, CopyOp, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
 import { dispatchCopy } from './dispatch-copy.js';
@@ -12,9 +12,9 @@ import type { CompileOptions } from './options.js';
 import { platformArgs } from './platform-args.js';
 import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
 import type { StageLink, StageSource } from './stage-plan.js';
-import { addEnv } from './stage-state.js';
+import { addEnv, pushVertex } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
-import { isTsbuildError } from '../../common/index.js';
+import { isTsbuildError, namedContextKey } from '../../common/index.js';
 
 // Dockerfile → BuildGraph. Decisions worth knowing:
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
@@ -80,20 +80,27 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     throw new DockerfileError(df.instructions[0]?.location ?? src.at(1, 1), 'the Dockerfile has no FROM instruction', 'start the Dockerfile with FROM <image>');
   }
 
-  // Named contexts (--build-context): one named like a stage replaces it wholly, as in BuildKit (the stage becomes
-  // `FROM <its name>`, which the caller resolves to the named image); a local one cannot be a stage's filesystem yet.
+  // Named contexts (--build-context): one named like a stage replaces it wholly, as in BuildKit (dockerfile2llb
+  // toDispatchState: the stage's own instructions are dropped). An image one makes the stage `FROM <its name>`, which
+  // the caller resolves to the named image; a local directory becomes the stage's whole filesystem (`localBase`).
   const named = opts.namedContexts ?? {};
-  const isLocal = (ref: string): boolean => findStage(stages, ref) === undefined && named[ref] === 'local';
+  // Looked up by the reference's familiar name (`alpine:latest`, `docker.io/library/alpine` → `alpine`), as BuildKit.
+  const kindOf = (ref: string): 'image' | 'local' | 'scratch' | undefined => named[namedContextKey(ref)];
+  const isLocal = (ref: string): boolean => findStage(stages, ref) === undefined && kindOf(ref) === 'local';
   const replaced = new Set<number>();
   for (const s of stages) {
-    const kind = s.name === undefined ? undefined : named[s.name];
+    const kind = s.name === undefined ? undefined : kindOf(s.name);
     if (kind === undefined) continue;
-    if (kind === 'local') {
-      throw new DockerfileError(s.from.location, `--build-context ${s.name ?? ''}: a local directory cannot replace the stage "${s.name ?? ''}"`, 'name an image (docker-image:// or oci-layout://) for a stage, or COPY --from the directory');
-    }
     replaced.add(s.index);
     s.instructions = [];
   }
+  // Stages whose filesystem is a local named context, by that context's name: a stage the directory replaces (its
+  // config stays empty, as BuildKit's, which has no image for it: `bare`) or `FROM NAME` naming the directory (config
+  // as on scratch: BuildKit's emptyImage). Either way the directory is read like any context: its own .dockerignore applied,
+  // copied into the root by the confined writer, never mounted or resolved on the host.
+  const localBase = new Map<number, string>();
+  // Replaced stages that have no image config at all (a directory, or docker-image://scratch), as in BuildKit.
+  const bare = new Set<number>();
 
   // Stage links (static: names are never expanded), then the stages the target needs.
   const deps = new Map<number, StageLink[]>();
@@ -107,9 +114,10 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const s = stages[i];
     if (!s) return;
     s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
-    if (named[s.baseName] === 'local' && !stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase())) {
-      throw new DockerfileError(src.find(s.from.location, s.baseName), `FROM ${s.baseName}: a local directory named context cannot be a stage's filesystem`, 'COPY --from the directory into a stage instead');
-    }
+    const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : kindOf(s.baseName);
+    if (kind === 'local') localBase.set(i, namedContextKey(s.baseName));
+    if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
+    if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
     const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
     if (base) {
       baseOf.set(i, base.index);
@@ -193,7 +201,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       return id;
     },
     fromSource(ref: string, st: StageState, inst: Instruction) {
-      return isLocal(ref) ? { kind: 'context' as const, name: ref } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
+      return isLocal(ref) ? { kind: 'context' as const, name: namedContextKey(ref) } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
     },
   };
   for (const i of order) {
@@ -201,6 +209,12 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const platform = platforms.get(i);
     if (!s || !platform) continue;
     const st = startStage(s, platform, baseOf.get(i), built, images, fromUsed.get(i) ?? {}, out);
+    const local = localBase.get(i);
+    if (local !== undefined) fromLocalContext(st, ctx, s.from, local);
+    if (bare.has(i)) {
+      st.config = {};
+      st.env = [];
+    }
     for (const inst of [...onbuildTriggers(st, s.from, file, built, stages), ...s.instructions]) {
       if (inst.keyword === 'RUN') dispatchRun(inst, st, ctx);
       else if (inst.keyword === 'COPY' || inst.keyword === 'ADD') dispatchCopy(inst, st, ctx);
@@ -251,6 +265,16 @@ function onbuildTriggers(st: StageState, from: Instruction, file: string, built:
     }
   }
   return out;
+}
+
+/**
+ * A stage whose filesystem is a local named context: the directory copied onto scratch (its files owned by root, as
+ * COPY gives them; BuildKit's local source keeps the client's owners). History names it as BuildKit's exporter does a
+ * layer without history ("local source for NAME").
+ */
+function fromLocalContext(st: StageState, ctx: DispatchContext, from: Instruction, name: string): void {
+  const op: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context', name }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
+  pushVertex(st, ctx, { op, inputs: [st.parent], text: `local source for ${name}`, location: from.location, args: {}, emptyLayer: false });
 }
 
 function startStage(s: StageSource, platform: Platform, base: number | undefined, built: Map<number, Stage>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {

@@ -19,8 +19,10 @@ export interface CompileOptions {
   /**
    * `--build-context NAME=…` names, by kind (BuildKit's named contexts). A name that matches a stage replaces that
    * stage wholly (its instructions are not run); otherwise it replaces the image of that name in FROM, COPY --from and
-   * RUN --mount from=. An `image` one is resolved through `resolveImage(NAME)` (the caller maps the name); a `local`
-   * one is a directory read like the build context: COPY --from=NAME and RUN --mount=from=NAME read it.
+   * RUN --mount from=. An `image` one is resolved through `resolveImage(NAME)` (the caller maps the name); `scratch`
+   * (docker-image://scratch) is an empty filesystem; a `local` one is a directory read like the build context:
+   * COPY --from=NAME and RUN --mount=from=NAME read it, and as a stage's (or `FROM NAME`'s) filesystem it is copied
+   * onto scratch. A replaced stage that is a directory or scratch has an empty config, as in BuildKit.
    */
-  namedContexts?: Record<string, 'image' | 'local'>;
+  namedContexts?: Record<string, 'image' | 'local' | 'scratch'>;
 }

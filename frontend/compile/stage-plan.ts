@@ -1,3 +1,4 @@
+import { expandInScope, globalArgScope, type GlobalArgOptions } from './global-args.js';
 import type { Instruction } from '../ast.js';
 import { parseWithSource } from '../parser/parse-dockerfile.js';
 import { DockerfileError } from '../errors.js';
@@ -93,19 +94,25 @@ export function orderStages(stages: StageSource[], target: number, deps: Map<num
 }
 
 /**
- * The FROM references, as written (no variable expanded), of the stages `target` (default: the last) needs that stand
- * on an image rather than on an earlier stage, in stage order: the same plan compile follows (stageLinks,
- * orderStages), for a caller that asks for those images before compiling (builder/base-prefetch.ts). Throws, as
- * compile does, for a Dockerfile that does not parse or a target or stage reference that is not there.
+ * The FROM references of the stages `target` (default: the last) needs that stand on an image rather than on an
+ * earlier stage, in stage order: the same plan compile follows (stageLinks, orderStages), for a caller that asks for
+ * those images before compiling (builder/base-prefetch.ts, builder/build-checks.ts). With `args`, each FROM is expanded
+ * in the global ARG scope as compile expands it (`FROM $BASE` → `debian`); without, it is as written. A stage named in
+ * `replaced` (a `--build-context` of that name) needs no base and reads no other stage: its instructions are dropped.
+ * Throws, as compile does, for a Dockerfile that does not parse or a target or stage reference that is not there.
  */
-export function neededStageBases(text: string, target?: string): string[] {
+export function neededStageBases(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[] } = {}): string[] {
   const { dockerfile, src } = parseWithSource(text);
+  const scope = opts.args ? globalArgScope(dockerfile, opts.args) : undefined;
+  const replaced = new Set(opts.replaced ?? []);
   const stages: StageSource[] = [];
   for (const inst of dockerfile.instructions) {
     if (inst.keyword === 'FROM') {
       const name = inst.args.length === 3 ? inst.args[2]?.toLowerCase() : undefined;
-      stages.push({ index: stages.length, from: inst, baseName: inst.args[0] ?? '', instructions: [], ...(name === undefined ? {} : { name }) });
-    } else {
+      const written = inst.args[0] ?? '';
+      const baseName = scope ? expandInScope(written, scope, dockerfile.escapeToken) : written;
+      stages.push({ index: stages.length, from: inst, baseName, instructions: [], ...(name === undefined ? {} : { name }) });
+    } else if (!replaced.has(stages[stages.length - 1]?.name ?? '')) {
       stages[stages.length - 1]?.instructions.push(inst);
     }
   }
@@ -116,5 +123,5 @@ export function neededStageBases(text: string, target?: string): string[] {
     if (base) baseOf.set(s.index, base.index);
   }
   const order = orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
-  return order.filter((i) => !baseOf.has(i)).sort((a, b) => a - b).map((i) => stages[i]?.baseName ?? '');
+  return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).map((i) => stages[i]?.baseName ?? '');
 }

@@ -191,6 +191,24 @@ describe('buildx compatibility (issue 17)', function () {
       const built = ok(await build([dir]));
       expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'").and.not.to.contain("'$NOT_CHECKED'");
     });
+
+    it('checks a FROM $BASE stage against the image the variable names, the build arg overriding the default', async () => {
+      const ref = `${env.registry.host}/compat:with-env`;   // pushed by the test above, ENV APP_HOME=/app
+      const dir = join(env.dir, 'undefined-var-arg');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `ARG BASE=${ref}\nFROM $BASE\nWORKDIR /w$APP_HOME\nCOPY $APP_HOMEE /x\n`);
+      const r = await tsbuild(['build', '--root', root, '--check', dir]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout).to.contain("Dockerfile:4: warning: UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)");
+      expect(r.stdout).to.contain('Check complete, 1 warning has been found!');
+      const built = ok(await build([dir]));
+      expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'");
+      // --build-arg BASE=<an image without APP_HOME>: now $APP_HOME is the undefined one, in --check and in the build.
+      const other = await tsbuild(['build', '--root', root, '--check', '--build-arg', `BASE=${env.base}`, dir]);
+      expect(other.stdout).to.contain("Dockerfile:3: warning: UndefinedVar: Usage of undefined variable '$APP_HOME'");
+      const builtOther = await build(['--build-arg', `BASE=${env.base}`, dir]);
+      expect(builtOther.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOME'");
+    });
   });
 
   describe('the command line', () => {
@@ -214,6 +232,70 @@ describe('buildx compatibility (issue 17)', function () {
       const vertexes = lines.flatMap((l) => l.vertexes ?? []);
       expect(vertexes.some((v) => /^sha256:[0-9a-f]{64}$/.test(v.digest) && v.name.includes('RUN cat /etc/hosts') && v.completed)).to.equal(true);
       expect(r.stderr).not.to.contain('cache:');   // machine output: no human summary
+    });
+  });
+
+  describe('the buildx flag audit (compat22)', () => {
+    it('warns for the flags buildx ignores or warns about and builds; refuses the ones it would apply, before building', async () => {
+      const r = ok(await build(['--rm', '--force-rm', '--builder', 'ci-builder', '--isolation', 'default', '.']));
+      for (const flag of ['--rm', '--force-rm', '--builder', '--isolation']) expect(r.stderr).to.contain(`warning: ${flag} has no effect`);
+      for (const args of [['--cgroup-parent', '/ci'], ['--memory', '1g'], ['--resource', 'memory=2g'], ['--policy', 'filename=policy.rego']]) {
+        const refused = await build([...args, '.']);
+        expect(refused.code, args.join(' ')).to.equal(2);
+        expect(refused.stderr).to.contain(`${args[0] ?? ''} is not supported`).and.to.contain('hint:').and.not.to.contain('#1');
+      }
+    });
+
+    it('prints the image ID for --progress quiet (as -q), nothing for --progress none, and refuses -q with --progress plain', async () => {
+      const quiet = ok(await tsbuild(['build', '--root', root, '--progress', 'quiet', '.'], { cwd: ctx }));
+      expect(quiet.stdout.trim()).to.match(/^sha256:[0-9a-f]{64}$/);
+      expect(quiet.stderr).to.equal('');
+      const none = ok(await tsbuild(['build', '--root', root, '--progress', 'none', '.'], { cwd: ctx }));
+      expect(none.stdout).to.equal('');
+      expect(none.stderr).to.equal('');
+      const both = await tsbuild(['build', '--root', root, '-q', '--progress', 'plain', '.'], { cwd: ctx });
+      expect(both.code).to.equal(2);
+      expect(both.stderr).to.contain('--progress=plain and --quiet cannot be used together');
+    });
+
+    it('reads --secret type=env,src=VAR and comma-separated --add-host as buildx, and refuses an unknown --secret key', async () => {
+      const dir = join(env.dir, 'secret-env');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /tok.txt; grep -E 'one|two' /etc/hosts > /hosts.txt\n`);
+      const out = join(env.dir, 'out-secret-env');
+      ok(await build(['--secret', 'type=env,id=tok,src=COMPAT_TOKEN', '--add-host', 'one:10.0.0.1,two:10.0.0.2', '-o', `type=local,dest=${out}`, dir], { env: { ...process.env, COMPAT_TOKEN: 'from-env' } }));
+      expect(await readFile(join(out, 'tok.txt'), 'utf8')).to.equal('from-env');
+      expect(await readFile(join(out, 'hosts.txt'), 'utf8')).to.contain('10.0.0.1\tone').and.to.contain('10.0.0.2\ttwo');
+      const bad = await build(['--secret', 'id=tok,scr=/etc/hostname', dir]);
+      expect(bad.code).to.equal(2);
+      expect(bad.stderr).to.contain('unexpected key "scr"');
+    });
+
+    it('exports a bare --cache-to REF as type=registry,ref=REF (buildx\'s shorthand) and reads it back', async () => {
+      const ref = `${env.registry.host}/compat:bare-cache`;
+      ok(await build(['--cache-to', ref, '.']));
+      const check = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(check.code, check.stderr).to.equal(0);
+      const other = join(env.dir, 'root-bare-cache');
+      const r = ok(await tsbuild(['build', '--root', other, '--progress', 'plain', '--cache-from', ref, '.'], { cwd: ctx }));
+      expect(r.stderr).not.to.contain('MISS');
+    });
+
+    it('lists the stages for --call=targets as buildx prints them, building nothing', async () => {
+      const dir = join(env.dir, 'targets');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS base\n# build compiles the app\nFROM base AS build\nRUN exit 9\nFROM build\n`);
+      const r = ok(await tsbuild(['build', '--root', root, '--call=targets', dir]));
+      expect(r.stdout).to.equal('TARGET    DESCRIPTION\nbase      \nbuild     compiles the app\n(default) \n');
+      const json = await tsbuild(['build', '--root', root, '--call', 'targets,format=json', dir]);
+      expect(json.code).to.equal(2);
+      expect(json.stderr).to.contain('--call targets,format=json is not supported');
+    });
+
+    it('refuses --sbom scan-context=true by name instead of dropping it', async () => {
+      const r = await build(['--sbom', 'scan-context=true', '.']);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('scan-context=true is not supported');
     });
   });
 

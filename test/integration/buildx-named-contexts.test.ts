@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
@@ -75,6 +75,54 @@ describe('buildx named contexts (issue 17)', function () {
     const r = ok(await build(['--build-context', `base=docker-image://${env.base}`, '-o', `type=local,dest=${out2}`, '.']));
     expect(await readFile(join(out2, 'result'), 'utf8')).to.equal('replaced\n');
     expect(r.stderr).not.to.contain('from-the-stage');
+  });
+
+  it('replaces a stage with a local directory: its files (its .dockerignore applied, symlinks kept) and an empty config', async () => {
+    const dir = join(env.dir, 'libstage');
+    await mkdir(join(dir, 'sub'), { recursive: true });
+    await writeFile(join(dir, 'lib.txt'), 'from the directory\n');
+    await writeFile(join(dir, 'sub', 'secret.key'), 'never copied\n');
+    await writeFile(join(dir, '.dockerignore'), '**/*.key\n');
+    await symlink('/etc/hostname', join(dir, 'escape'));   // copied as a link: never followed on the host
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${env.base} AS lib`,
+      'RUN echo from-the-stage > /marker',
+      'ENV FROM_STAGE=1',
+      `FROM ${env.base}`,
+      'COPY --from=lib / /copied/',
+      'RUN --mount=from=lib,target=/mnt cat /mnt/lib.txt > /mounted.txt; ls /mnt > /listing.txt',
+      '',
+    ].join('\n'));
+    const out = join(env.dir, 'out-local-stage');
+    const r = ok(await build(['--build-context', `lib=${dir}`, '-o', `type=local,dest=${out}`, '.']));
+    expect(r.stderr).not.to.contain('from-the-stage');
+    expect(await readFile(join(out, 'copied', 'lib.txt'), 'utf8')).to.equal('from the directory\n');
+    expect(await readFile(join(out, 'mounted.txt'), 'utf8')).to.equal('from the directory\n');
+    expect((await readFile(join(out, 'listing.txt'), 'utf8')).split('\n')).to.include('lib.txt').and.not.to.include('marker');
+    expect(await readlink(join(out, 'copied', 'escape'))).to.equal('/etc/hostname');
+    await readFile(join(out, 'copied', 'sub', 'secret.key')).then(() => expect.fail('the .dockerignore of the named context was not applied'), () => undefined);
+
+    // The replaced stage as the target: the directory's files only, and no config from the stage's base or its ENV.
+    const layout = join(env.dir, 'local-stage-layout');
+    ok(await build(['--build-context', `lib=${dir}`, '--target', 'lib', '--provenance=false', '-t', 'lib:v1', '-o', `type=oci,tar=false,dest=${layout}`, '.']));
+    const inspect = await run('skopeo', ['inspect', '--config', `oci:${layout}:v1`]);
+    expect(inspect.code, inspect.stderr).to.equal(0);
+    const config = JSON.parse(inspect.stdout) as { config?: { Env?: string[] }; rootfs: { diff_ids: string[] } };
+    expect(config.config?.Env ?? []).to.deep.equal([]);
+    expect(config.rootfs.diff_ids).to.have.length(1);
+    const bundle = join(env.dir, 'local-stage-bundle');
+    const unpack = await run('umoci', ['unpack', '--image', `${layout}:v1`, bundle]);
+    expect(unpack.code, unpack.stderr).to.equal(0);
+    expect((await readdir(join(bundle, 'rootfs'))).sort()).to.deep.equal(['.dockerignore', 'escape', 'lib.txt', 'sub']);
+    expect(await readlink(join(bundle, 'rootfs', 'escape'))).to.equal('/etc/hostname');
+  });
+
+  it('takes docker-image://scratch as an empty stage, asking no registry for it', async () => {
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base} AS base\nRUN echo from-the-stage > /marker\nFROM base\nCOPY main.txt /\n`);
+    const out = join(env.dir, 'out-scratch');
+    const r = ok(await build(['--build-context', 'base=docker-image://scratch', '-o', `type=local,dest=${out}`, '.']));
+    expect(r.stderr).not.to.contain('from-the-stage').and.not.to.contain('library/scratch');
+    expect((await readdir(out)).sort()).to.deep.equal(['main.txt']);
   });
 
   it('reads an image from a local OCI layout (oci-layout://DIR, :TAG and @digest)', async () => {

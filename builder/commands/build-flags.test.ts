@@ -1,0 +1,52 @@
+import { expect } from 'chai';
+import { Command } from 'commander';
+import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, platformsOption, progressOf } from './build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts } from '../options/build-flags.js';
+
+describe('buildx flags tsbuild reads differently or not at all', () => {
+  const parse = (args: string[]): Command => {
+    const cmd = addBuildxOnlyFlags(addBuildFlags(new Command('build').argument('[context]'))).exitOverride();
+    return cmd.parse(args, { from: 'user' });
+  };
+
+  it('joins a repeated --platform as buildx does (never keeps only the last)', () => {
+    expect(parse(['--platform', 'linux/amd64', '--platform', 'linux/arm64,linux/arm/v7', '.']).opts().platform).to.equal('linux/amd64,linux/arm64,linux/arm/v7');
+  });
+
+  it('warns for the flags buildx ignores or warns about, and refuses the ones it would apply', () => {
+    expect(buildxOnlyWarnings(parse(['--rm', '--force-rm', '--builder', 'ci', '.']))).to.have.length(3)
+      .and.to.satisfy((ws: string[]) => ws.every((w) => w.startsWith('warning: --') && w.includes('has no effect')));
+    expect(buildxOnlyWarnings(parse(['.']))).to.deep.equal([]);
+    for (const args of [['--cgroup-parent', 'x'], ['-m', '1g'], ['--resource', 'memory=2g'], ['--cpu-shares', '2'], ['--policy', 'filename=p.rego']]) {
+      expect(() => buildxOnlyWarnings(parse([...args, '.'])), args.join(' ')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
+  it('reads --progress quiet as -q, none as no output at all, and refuses -q with another explicit mode', () => {
+    expect(progressOf({ progress: 'quiet' }, true)).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(progressOf({ progress: 'none' }, true)).to.deep.equal({ progress: 'quiet', quiet: false });
+    expect(progressOf({ progress: 'plain', quiet: true }, false)).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(() => progressOf({ progress: 'plain', quiet: true }, true)).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(progressOf({ progress: 'plain' }, true)).to.deep.equal({ progress: 'plain', quiet: false });
+  });
+
+  it('reads --platform local as the host platform, as buildx does', () => {
+    const host = platformsOption('local');
+    expect(host?.[0]?.os).to.equal('linux');
+    expect(host).to.have.length(1);
+  });
+
+  it('grants the entitlements tsbuild has and refuses the rest by name, typos included', () => {
+    expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal(['network.host', 'security.insecure']);
+    for (const e of ['device', 'buildx.local.delete', 'network.hots']) expect(() => parseAllow([e]), e).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('refuses a --build-context for one platform (NAME::PLATFORM) by name instead of never matching it', () => {
+    expect(() => parseBuildContexts(['alpine::linux/arm64=docker-image://alpine:3.20'])).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(parseBuildContexts(['alpine=docker-image://alpine:3.20'])).to.deep.equal({ alpine: { kind: 'image', ref: 'alpine:3.20' } });
+  });
+
+  it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {
+    expect(parseAddHosts(['a:10.0.0.1,b=10.0.0.2', 'c:::1'])).to.deep.equal(['10.0.0.1\ta', '10.0.0.2\tb', '::1\tc']);
+  });
+});

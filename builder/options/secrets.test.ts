@@ -1,0 +1,45 @@
+import { expect } from 'chai';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseSecret, resolveSecrets } from './secrets.js';
+
+describe('--secret, as buildx reads it', () => {
+  const cases: [string, unknown][] = [
+    ['id=a,src=/f', { id: 'a', src: '/f' }],
+    ['id=a,source=/f', { id: 'a', src: '/f' }],
+    ['type=file,id=a,src=/f', { id: 'a', src: '/f' }],
+    ['id=a,env=VAR', { id: 'a', env: 'VAR' }],
+    ['type=env,id=a,src=VAR', { id: 'a', env: 'VAR' }],   // with type=env, src names the variable
+    ['type=env,id=a', { id: 'a' }],
+    ['id=a', { id: 'a' }],
+  ];
+  for (const [text, want] of cases) it(`reads ${text}`, () => expect(parseSecret(text)).to.deep.equal(want));
+
+  it('refuses an unknown key, an unknown type and a missing id by name, never dropping them', () => {
+    for (const text of ['id=a,scr=/f', 'id=a,required=true', 'type=ssh,id=a', 'src=/f']) {
+      expect(() => parseSecret(text), text).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
+  it('takes the variable named like the id when set, else the file named like it, else fails', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-secret-test-'));
+    try {
+      const file = join(dir, 'tok');
+      await writeFile(file, 'from-file');
+      const fromEnv = await resolveSecrets([`id=${file}`], { [file]: 'from-env' });
+      expect(await readFile(fromEnv.files[file] ?? '', 'utf8')).to.equal('from-env');
+      await fromEnv.cleanup();
+      const fromFile = await resolveSecrets([`id=${file}`], {});
+      expect(fromFile.files[file]).to.equal(file);
+      const typed = await resolveSecrets(['type=env,id=t,src=MY_TOKEN'], { MY_TOKEN: 'v' });
+      expect(await readFile(typed.files.t ?? '', 'utf8')).to.equal('v');
+      await typed.cleanup();
+      let code: unknown;
+      await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], {}).catch((err: { code?: unknown }) => { code = err.code; });
+      expect(code).to.equal('SECRET_NOT_FOUND');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,43 @@
+import type { Platform } from '../../registry/oci/index.js';
+import type { Dockerfile } from '../ast.js';
+import { processWord, ShellSyntaxError } from '../shell/lex.js';
+import { platformArgs } from './platform-args.js';
+
+/** What the global ARG scope depends on besides the text: `--build-arg` values and the platforms (TARGETARCH …). */
+export interface GlobalArgOptions {
+  buildArgs?: Record<string, string>;
+  platform?: Platform;
+  buildPlatform?: Platform;
+}
+
+/**
+ * The global ARG scope a FROM line is expanded in, as compile builds it: the automatic platform args, then each ARG
+ * before the first FROM with its `--build-arg` value or its default expanded so far. Lenient, for the callers that
+ * only plan or check (stage-plan, checks): a word that does not expand is kept as written; compile reports it.
+ */
+export function globalArgScope(df: Dockerfile, opts: GlobalArgOptions): Map<string, string> {
+  const buildArgs = opts.buildArgs ?? {};
+  const platform = opts.platform ?? opts.buildPlatform;
+  const scope = new Map<string, string>(platform ? Object.entries(platformArgs(platform, opts.buildPlatform ?? platform)) : []);
+  for (const inst of df.instructions) {
+    if (inst.keyword === 'FROM') break;
+    if (inst.keyword !== 'ARG') continue;
+    for (const word of inst.args) {
+      const eq = word.indexOf('=');
+      const key = eq >= 0 ? word.slice(0, eq) : word;
+      const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : eq >= 0 ? expandInScope(word.slice(eq + 1), scope, df.escapeToken) : undefined;
+      if (value !== undefined) scope.set(key, value);
+    }
+  }
+  return scope;
+}
+
+/** A word (a FROM image or stage name) expanded in a global scope; kept as written when it does not expand. */
+export function expandInScope(word: string, scope: Map<string, string>, escapeToken: '\\' | '`'): string {
+  try {
+    return processWord(word, (n) => scope.get(n), { escapeToken }).result;
+  } catch (err) {
+    if (err instanceof ShellSyntaxError) return word;
+    throw err;
+  }
+}

@@ -1,0 +1,45 @@
+import { parseDockerfile } from './parser/parse-dockerfile.js';
+
+// `--call=targets` (BuildKit's targets subrequest, dockerfile2llb ListTargets): every stage with its name, base, and
+// description, the last one the default. A stage's description is its doc comment: among the comment lines between
+// the previous instruction and its FROM (an empty `#` starts them over, parser directives are not comments), the
+// first that reads `# <name> <text>`, as BuildKit's getDocComment finds it.
+
+/** One stage as `--call=targets` lists it. */
+export interface Target { name: string; description: string; base: string; isDefault: boolean; line: number }
+
+/** The stages of a Dockerfile, in order, as BuildKit's ListTargets gives them. Throws DockerfileError. */
+export function listTargets(text: string, file = 'Dockerfile'): Target[] {
+  const df = parseDockerfile(text, file);
+  const lines = text.split(/\r?\n/);
+  const directiveLines = new Set(df.directives.map((d) => d.location.line));
+  const froms = df.instructions.filter((i) => i.keyword === 'FROM');
+  return froms.map((inst, k) => {
+    const name = inst.args.length === 3 ? (inst.args[2] ?? '').toLowerCase() : '';
+    return { name, description: docComment(lines, inst.location.line, directiveLines, name), base: inst.args[0] ?? '', isDefault: k === froms.length - 1, line: inst.location.line };
+  });
+}
+
+/** The comment lines right above line `at` (1-based) back to the previous instruction, in file order. */
+function docComment(lines: string[], at: number, directiveLines: Set<number>, name: string): string {
+  if (name === '') return '';
+  const comments: string[] = [];
+  for (let n = at - 1; n >= 1; n--) {
+    const line = (lines[n - 1] ?? '').trim();
+    if (line === '' || directiveLines.has(n)) continue;
+    if (!line.startsWith('#')) break;
+    const comment = line.slice(1).trim();
+    if (comment === '') break;   // an empty `#` drops the comments before it
+    comments.unshift(comment);
+  }
+  return comments.find((c) => c.startsWith(`${name} `))?.slice(name.length + 1) ?? '';
+}
+
+/** The targets as buildx prints them (BuildKit's PrintTargets: a tabwriter table, padding 1). */
+export function formatTargets(targets: Target[]): string {
+  const rows: [string, string][] = [['TARGET', 'DESCRIPTION'], ...targets.map((t): [string, string] => [
+    t.isDefault ? (t.name === '' ? '(default)' : `${t.name} (default)`) : t.name, t.description,
+  ])];
+  const width = Math.max(...rows.map(([n]) => n.length)) + 1;
+  return rows.map(([n, d]) => `${n.padEnd(width)}${d}\n`).join('');
+}
