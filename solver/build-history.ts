@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { parseBuildRecord, summarizeBuild } from './build-record.js';
 import type { BuildRecord, BuildSummary } from './build-record.js';
-import { inTransaction, openCacheDb } from './cache-schema.js';
+import { acquireCacheDb, closeCacheDb, inTransaction } from './cache-schema.js';
 import { parseJson, str } from './sqlite-row.js';
 
 /**
@@ -19,7 +19,7 @@ export class BuildHistory {
 
   /** Opens (creating when new) the history under `root`. */
   static open(root: string, opts: { busyTimeoutMs?: number } = {}): BuildHistory {
-    const db = openCacheDb(root, opts.busyTimeoutMs);
+    const db = acquireCacheDb(root, opts.busyTimeoutMs);
     addColumns(db, ['summary', 'brief']);
     addDockerfileIndex(db);
     return new BuildHistory(db);
@@ -106,7 +106,7 @@ export class BuildHistory {
   }
 
   close(): void {
-    this.#db.close();
+    closeCacheDb(this.#db);
   }
 }
 

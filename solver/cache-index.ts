@@ -2,7 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Digest } from '../registry/oci/index.js';
 import { isProcessAlive as isAlive } from '../common/index.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
-import { inTransaction, openCacheDb } from './cache-schema.js';
+import { acquireCacheDb, closeCacheDb, inTransaction } from './cache-schema.js';
 import type { CacheIndex, CacheRecord, ContentFiles, FsState, StepRecord } from './ports.js';
 import { planPrune } from './prune-plan.js';
 import { num, parseJson, str } from './sqlite-row.js';
@@ -31,6 +31,9 @@ export class SqliteCacheIndex implements CacheIndex {
   /** Each step record as previous() read it from the database (JSON as stored): remember() skips writing it again. */
   readonly #storedSteps = new Map<string, { digest: string; parts: string; files: string }>();
   readonly #isPruneExcluded: boolean;
+  /** The leases held through this index, and those of them it wrote to the database: release deletes no other. */
+  readonly #heldLeases = new Set<string>();
+  readonly #writtenLeases = new Set<string>();
 
   private constructor(db: DatabaseSync, now: () => number, isPruneExcluded: boolean) {
     this.#db = db;
@@ -45,7 +48,7 @@ export class SqliteCacheIndex implements CacheIndex {
    * read, so hold() waits in memory with the other bookkeeping instead of a transaction per step.
    */
   static open(root: string, opts: { now?: () => number; busyTimeoutMs?: number; pruneExcluded?: boolean } = {}): SqliteCacheIndex {
-    const db = openCacheDb(root, opts.busyTimeoutMs);
+    const db = acquireCacheDb(root, opts.busyTimeoutMs);
     return new SqliteCacheIndex(db, opts.now ?? Date.now, opts.pruneExcluded === true);
   }
 
@@ -111,13 +114,18 @@ export class SqliteCacheIndex implements CacheIndex {
    */
   async hold(leaseId: string, keys: Digest[]): Promise<void> {
     const created = this.#now();
+    this.#heldLeases.add(leaseId);
     for (const key of keys) this.#pendingHolds.push({ lease: leaseId, key, created });
     if (!this.#isPruneExcluded) inTransaction(this.#db, () => this.#writePending());
   }
 
   async release(leaseId: string): Promise<void> {
-    // Holds of this lease that were never written need not be written to be deleted.
+    // Holds of this lease that were never written need not be written to be deleted, nor deleted.
     this.#pendingHolds = this.#pendingHolds.filter((h) => h.lease !== leaseId);
+    const isUnwritten = this.#heldLeases.has(leaseId) && !this.#writtenLeases.has(leaseId);
+    this.#heldLeases.delete(leaseId);
+    this.#writtenLeases.delete(leaseId);
+    if (isUnwritten) return;
     inTransaction(this.#db, () => {
       this.#writePending();
       this.#db.prepare('DELETE FROM lease_keys WHERE lease = ?').run(leaseId);
@@ -192,7 +200,7 @@ export class SqliteCacheIndex implements CacheIndex {
     try {
       this.flush();
     } finally {
-      this.#db.close();
+      closeCacheDb(this.#db);
     }
   }
 
@@ -218,6 +226,7 @@ export class SqliteCacheIndex implements CacheIndex {
     const lease = this.#db.prepare('INSERT OR IGNORE INTO leases (id, pid, created) VALUES (?, ?, ?)');
     const leaseKey = this.#db.prepare('INSERT OR IGNORE INTO lease_keys (lease, key) VALUES (?, ?)');
     for (const h of this.#pendingHolds) {
+      this.#writtenLeases.add(h.lease);
       lease.run(h.lease, process.pid, h.created);
       leaseKey.run(h.lease, h.key);
     }

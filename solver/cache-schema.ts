@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { openSharedDb, UserError } from '../common/index.js';
 
@@ -44,6 +44,37 @@ export function openCacheDb(root: string, busyTimeoutMs = 10_000): DatabaseSync 
     }
   });
   return db;
+}
+
+/** The open connections to each cache.db of this process, by path, and how many users each has. */
+const connections = new Map<string, { db: DatabaseSync; users: number }>();
+
+/**
+ * One connection to `<root>/cache.db` for every user in this process (the cache index and the build history of a
+ * build): opened, set up and checked once, closed by the last closeCacheDb. Sharing is safe because every use is
+ * synchronous: a transaction (inTransaction) runs to its end before another user can run.
+ */
+export function acquireCacheDb(root: string, busyTimeoutMs?: number): DatabaseSync {
+  const path = resolve(root, 'cache.db');
+  const known = connections.get(path);
+  if (known !== undefined && known.db.isOpen) {
+    known.users++;
+    return known.db;
+  }
+  const db = openCacheDb(root, busyTimeoutMs);
+  connections.set(path, { db, users: 1 });
+  return db;
+}
+
+/** Gives back a connection from acquireCacheDb; the last user's call closes it (SQLite then checkpoints its WAL). */
+export function closeCacheDb(db: DatabaseSync): void {
+  for (const [path, c] of connections) {
+    if (c.db !== db) continue;
+    if (--c.users > 0) return;
+    connections.delete(path);
+    break;
+  }
+  db.close();
 }
 
 /**
