@@ -25,6 +25,9 @@ CREATE TABLE IF NOT EXISTS leases (id TEXT PRIMARY KEY, pid INTEGER NOT NULL, cr
 CREATE TABLE IF NOT EXISTS lease_keys (lease TEXT NOT NULL, key TEXT NOT NULL, PRIMARY KEY (lease, key));
 `;
 
+/** How much of cache.db SQLite maps (address space only: pages are read as they are touched). */
+const MMAP_BYTES = 256 * 1024 * 1024;
+
 /**
  * Opens (creating when new) `<root>/cache.db`. WAL lets readers and one writer of several processes proceed at
  * once; busy_timeout makes a writer wait for another's transaction instead of failing with SQLITE_BUSY.
@@ -33,7 +36,9 @@ export function openCacheDb(root: string, busyTimeoutMs = 10_000): DatabaseSync 
   mkdirSync(root, { recursive: true });
   // NORMAL is durable across process crashes in WAL mode; a power loss may lose the last commits, which for a cache
   // only means rebuilding those steps.
-  const db = openSharedDb(join(root, 'cache.db'), 'PRAGMA synchronous = NORMAL;', busyTimeoutMs);
+  // mmap_size: the database file's pages are read through a shared mapping instead of a pread each (a process starts
+  // with an empty page cache: a no-op build read ~300 pages one syscall at a time). Writes still go through the WAL.
+  const db = openSharedDb(join(root, 'cache.db'), `PRAGMA synchronous = NORMAL; PRAGMA mmap_size = ${MMAP_BYTES};`, busyTimeoutMs);
   inTransaction(db, () => {
     db.exec(TABLES);
     const row = db.prepare('SELECT value FROM meta WHERE name = ?').get('schema');
