@@ -9,7 +9,7 @@ import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } fr
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
-import { contextReportFor } from './context-report/load-context-report.js';
+import { contextBriefOf, contextReportFor } from './context-report/load-context-report.js';
 import {
   formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
@@ -345,7 +345,7 @@ async function buildLocked(
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
-    history.recordBuild(stored);
+    history.recordBuild(stored, contextBriefOf(stored));   // what the next builds' context reports read of this one
     if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
     if (leaseId) await cache.release(leaseId);
     cache.flush();

@@ -1,4 +1,5 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { envDefault } from './options/env-default.js';
 import { defaultRoot } from './options/root.js';
 import { VERSION } from './version.js';
 import { COMMANDS, COMMAND_NAMES, type Register } from './commands/index.js';
@@ -17,7 +18,7 @@ export async function buildProgram(signal: AbortSignal, args?: string[]): Promis
     .description('Build container images from Dockerfiles, push them to registries, and explain every cache miss.')
     .version(VERSION, '-v, --version')
     // --root is the program's, declared once: written before or after the command's name, shown in every command's help.
-    .option('--root <dir>', 'state directory (cache, snapshots, blobs)', defaultRoot())
+    .addOption(envDefault(new Option('--root <dir>', 'state directory (cache, snapshots, blobs)'), defaultRoot))
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `
 Global options (before or after the command): --root DIR, --debug.

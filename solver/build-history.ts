@@ -1,7 +1,7 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { parseBuildRecord, summarizeBuild } from './build-record.js';
 import type { BuildRecord, BuildSummary } from './build-record.js';
-import { inTransaction, openCacheDb } from './cache-schema.js';
+import { acquireCacheDb, closeCacheDb, inTransaction } from './cache-schema.js';
 import { parseJson, str } from './sqlite-row.js';
 
 /**
@@ -19,17 +19,32 @@ export class BuildHistory {
 
   /** Opens (creating when new) the history under `root`. */
   static open(root: string, opts: { busyTimeoutMs?: number } = {}): BuildHistory {
-    const db = openCacheDb(root, opts.busyTimeoutMs);
-    addSummaryColumn(db);
+    const db = acquireCacheDb(root, opts.busyTimeoutMs);
+    addColumns(db, ['summary', 'brief']);
     addDockerfileIndex(db);
     return new BuildHistory(db);
   }
 
-  /** Stores (or replaces) the record of one build. */
-  recordBuild(record: BuildRecord): void {
+  /**
+   * Stores (or replaces) the record of one build. `brief`: a small text the caller derives from the record and reads
+   * back with briefsOf instead of the whole record (the builder's context report keeps a digest of the build's context
+   * files there); not interpreted here.
+   */
+  recordBuild(record: BuildRecord, brief?: string): void {
     this.#db
-      .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)));
+      .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary, brief) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)), brief ?? null);
+  }
+
+  /**
+   * The newest `limit` builds of the Dockerfile at `dockerfile`, newest first, as their ids and the `brief` each was
+   * recorded with (undefined for builds recorded without one): what buildsOf reads, without parsing ~40 KB a build.
+   */
+  briefsOf(dockerfile: string, limit: number): { id: string; brief?: string }[] {
+    return this.#db
+      .prepare(`SELECT id, brief FROM builds WHERE ${DOCKERFILE_OF} = ? ORDER BY started DESC LIMIT ?`)
+      .all(dockerfile, limit)
+      .map((row) => (typeof row['brief'] === 'string' ? { id: str(row, 'id'), brief: row['brief'] } : { id: str(row, 'id') }));
   }
 
   /**
@@ -91,7 +106,7 @@ export class BuildHistory {
   }
 
   close(): void {
-    this.#db.close();
+    closeCacheDb(this.#db);
   }
 }
 
@@ -106,14 +121,16 @@ function listedSummary(record: BuildRecord): BuildSummary {
   return summary;
 }
 
-/** Adds builds.summary to a history made before it existed (another process may be adding it at the same time). */
-function addSummaryColumn(db: DatabaseSync): void {
+/** Adds the TEXT columns builds.`names` missing from a history made before they existed (another process may be adding them at the same time). */
+function addColumns(db: DatabaseSync, names: ('summary' | 'brief')[]): void {
   const columns = db.prepare('PRAGMA table_info(builds)').all().map((c) => c['name']);
-  if (columns.includes('summary')) return;
-  try {
-    db.exec('ALTER TABLE builds ADD COLUMN summary TEXT');
-  } catch (err) {
-    if (!/duplicate column/i.test(String(err))) throw err;
+  for (const name of names) {
+    if (columns.includes(name)) continue;
+    try {
+      db.exec(`ALTER TABLE builds ADD COLUMN ${name} TEXT`);
+    } catch (err) {
+      if (!/duplicate column/i.test(String(err))) throw err;
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -59,6 +60,48 @@ describe('SqliteCacheIndex', () => {
     expect(got).to.deep.equal({ result: fs('snap-a', ['a']), parts: k.parts, created: 1000, lastUsed: 2000, size: 5 });
     expect(await index.previous('Dockerfile#0/1')).to.deep.equal({ ...k, files: { context: { 'a.ts': sha256('a') } } });
     expect(await index.previous('Dockerfile#0/2')).to.equal(undefined);
+  });
+
+  it('does not write a step record again when the database holds the same one (a cached step)', async () => {
+    const k = key('a');
+    const step = { ...k, files: { context: { 'a.ts': sha256('a') } } };
+    await index.remember('Dockerfile#0/1', step);
+    index.close();
+    const updated = (): unknown => {
+      const db = new DatabaseSync(join(root, 'cache.db'));
+      try { return db.prepare('SELECT updated FROM steps WHERE locator = ?').get('Dockerfile#0/1')?.['updated']; } finally { db.close(); }
+    };
+    expect(updated()).to.equal(1000);
+    index = open();
+    clock = 2000;
+    expect(await index.previous('Dockerfile#0/1')).to.deep.equal(step);
+    await index.remember('Dockerfile#0/1', step);
+    index.flush();
+    expect(updated()).to.equal(1000);   // unchanged: not rewritten
+    const changed = { ...k, files: { context: { 'a.ts': sha256('b') } } };
+    await index.remember('Dockerfile#0/1', changed);
+    index.flush();
+    expect(updated()).to.equal(2000);
+    expect(await index.previous('Dockerfile#0/1')).to.deep.equal(changed);
+  });
+
+  it('opened pruneExcluded, keeps holds in memory until the next transaction, and writes none a release deletes', async () => {
+    index.close();
+    index = SqliteCacheIndex.open(root, { now: () => clock, pruneExcluded: true });
+    const k = key('a');
+    await index.put(k, { result: fs('snap-a', ['a']), size: 5 });
+    const leaseRows = (): unknown => {
+      const db = new DatabaseSync(join(root, 'cache.db'));
+      try { return db.prepare('SELECT COUNT(*) AS n FROM lease_keys').get()?.['n']; } finally { db.close(); }
+    };
+    await index.hold('build-1', [k.digest]);
+    expect(leaseRows()).to.equal(0);
+    index.flush();
+    expect(leaseRows()).to.equal(1);
+    await index.hold('build-2', [k.digest]);
+    await index.release('build-2');
+    await index.release('build-1');
+    expect(leaseRows()).to.equal(0);
   });
 
   it('reads when a record was made without counting it as a use', async () => {

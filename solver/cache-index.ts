@@ -2,7 +2,7 @@ import type { DatabaseSync } from 'node:sqlite';
 import type { Digest } from '../registry/oci/index.js';
 import { isProcessAlive as isAlive } from '../common/index.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
-import { inTransaction, openCacheDb } from './cache-schema.js';
+import { acquireCacheDb, closeCacheDb, inTransaction } from './cache-schema.js';
 import type { CacheIndex, CacheRecord, ContentFiles, FsState, StepRecord } from './ports.js';
 import { planPrune } from './prune-plan.js';
 import { num, parseJson, str } from './sqlite-row.js';
@@ -27,17 +27,29 @@ export class SqliteCacheIndex implements CacheIndex {
   readonly #now: () => number;
   readonly #pendingUsed = new Map<Digest, number>();
   readonly #pendingSteps = new Map<string, StepRecord & { updated: number }>();
-  readonly #pendingHolds: { lease: string; key: Digest; created: number }[] = [];
+  #pendingHolds: { lease: string; key: Digest; created: number }[] = [];
+  /** Each step record as previous() read it from the database (JSON as stored): remember() skips writing it again. */
+  readonly #storedSteps = new Map<string, { digest: string; parts: string; files: string }>();
+  readonly #isPruneExcluded: boolean;
+  /** The leases held through this index, and those of them it wrote to the database: release deletes no other. */
+  readonly #heldLeases = new Set<string>();
+  readonly #writtenLeases = new Set<string>();
 
-  private constructor(db: DatabaseSync, now: () => number) {
+  private constructor(db: DatabaseSync, now: () => number, isPruneExcluded: boolean) {
     this.#db = db;
     this.#now = now;
+    this.#isPruneExcluded = isPruneExcluded;
   }
 
-  /** Opens (creating when new) the index under `root`. `now` is the clock for created/lastUsed (epoch ms). */
-  static open(root: string, opts: { now?: () => number; busyTimeoutMs?: number } = {}): SqliteCacheIndex {
-    const db = openCacheDb(root, opts.busyTimeoutMs);
-    return new SqliteCacheIndex(db, opts.now ?? Date.now);
+  /**
+   * Opens (creating when new) the index under `root`. `now` is the clock for created/lastUsed (epoch ms).
+   * `pruneExcluded`: the caller holds, for as long as this index is open, a lock that keeps out every prune of the
+   * root (the builder's root lock, builder/root-lock.ts). No prune can then run before this process's leases are
+   * read, so hold() waits in memory with the other bookkeeping instead of a transaction per step.
+   */
+  static open(root: string, opts: { now?: () => number; busyTimeoutMs?: number; pruneExcluded?: boolean } = {}): SqliteCacheIndex {
+    const db = acquireCacheDb(root, opts.busyTimeoutMs);
+    return new SqliteCacheIndex(db, opts.now ?? Date.now, opts.pruneExcluded === true);
   }
 
   async get(key: Digest): Promise<CacheRecord | undefined> {
@@ -78,6 +90,7 @@ export class SqliteCacheIndex implements CacheIndex {
     if (pending !== undefined) return { digest: pending.digest, parts: pending.parts, files: pending.files };
     const row = this.#db.prepare('SELECT key, parts, files FROM steps WHERE locator = ?').get(locator);
     if (row === undefined) return undefined;
+    this.#storedSteps.set(locator, { digest: str(row, 'key'), parts: str(row, 'parts'), files: str(row, 'files') });
     return {
       digest: str(row, 'key') as Digest,
       parts: parseJson<CacheKeyParts>(str(row, 'parts')),
@@ -85,18 +98,34 @@ export class SqliteCacheIndex implements CacheIndex {
     };
   }
 
+  /** Kept for the next transaction; not written at all when the database already holds this very record. */
   async remember(locator: string, step: StepRecord): Promise<void> {
+    const stored = this.#storedSteps.get(locator);
+    if (stored !== undefined && stored.digest === step.digest && stored.parts === JSON.stringify(step.parts) && stored.files === JSON.stringify(step.files)) {
+      this.#pendingSteps.delete(locator);
+      return;
+    }
     this.#pendingSteps.set(locator, { digest: step.digest, parts: step.parts, files: step.files, updated: this.#now() });
   }
 
-  /** Visible to other processes when it resolves (prune reads leases), so it is written now, with what is pending. */
+  /**
+   * Visible to other processes when it resolves (prune reads leases), so it is written now, with what is pending;
+   * unless the index was opened `pruneExcluded`, when no prune can run while it is open (see open).
+   */
   async hold(leaseId: string, keys: Digest[]): Promise<void> {
     const created = this.#now();
+    this.#heldLeases.add(leaseId);
     for (const key of keys) this.#pendingHolds.push({ lease: leaseId, key, created });
-    inTransaction(this.#db, () => this.#writePending());
+    if (!this.#isPruneExcluded) inTransaction(this.#db, () => this.#writePending());
   }
 
   async release(leaseId: string): Promise<void> {
+    // Holds of this lease that were never written need not be written to be deleted, nor deleted.
+    this.#pendingHolds = this.#pendingHolds.filter((h) => h.lease !== leaseId);
+    const isUnwritten = this.#heldLeases.has(leaseId) && !this.#writtenLeases.has(leaseId);
+    this.#heldLeases.delete(leaseId);
+    this.#writtenLeases.delete(leaseId);
+    if (isUnwritten) return;
     inTransaction(this.#db, () => {
       this.#writePending();
       this.#db.prepare('DELETE FROM lease_keys WHERE lease = ?').run(leaseId);
@@ -171,7 +200,7 @@ export class SqliteCacheIndex implements CacheIndex {
     try {
       this.flush();
     } finally {
-      this.#db.close();
+      closeCacheDb(this.#db);
     }
   }
 
@@ -189,10 +218,15 @@ export class SqliteCacheIndex implements CacheIndex {
        ON CONFLICT (locator) DO UPDATE SET key = excluded.key, parts = excluded.parts, files = excluded.files,
          updated = excluded.updated`,
     );
-    for (const [locator, s] of this.#pendingSteps) step.run(locator, s.digest, JSON.stringify(s.parts), JSON.stringify(s.files), s.updated);
+    for (const [locator, s] of this.#pendingSteps) {
+      const stored = { digest: s.digest, parts: JSON.stringify(s.parts), files: JSON.stringify(s.files) };
+      step.run(locator, stored.digest, stored.parts, stored.files, s.updated);
+      this.#storedSteps.set(locator, stored);
+    }
     const lease = this.#db.prepare('INSERT OR IGNORE INTO leases (id, pid, created) VALUES (?, ?, ?)');
     const leaseKey = this.#db.prepare('INSERT OR IGNORE INTO lease_keys (lease, key) VALUES (?, ?)');
     for (const h of this.#pendingHolds) {
+      this.#writtenLeases.add(h.lease);
       lease.run(h.lease, process.pid, h.created);
       leaseKey.run(h.lease, h.key);
     }

@@ -1,7 +1,7 @@
 import { startupSnapshot } from 'node:v8';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { main } from '../main.js';
+import { main, prepareBuildProgram } from '../main.js';
 import { useBundleStacks } from '../stack-source-maps.js';
 
 // The entry of the V8 startup snapshot (`make build` bundles it into ONE CommonJS file, dist/bundle/snap/tsbuild.cjs,
@@ -14,7 +14,8 @@ import { useBundleStacks } from '../stack-source-maps.js';
 // (node:sqlite, node:tls, node:http… abort the builder): build-snapshot.mjs hands every module those names as lazy
 // stand-ins that load the builtin on first use (and answer the few reads undici's top levels make of them). No module top level may keep a value of process.env, argv, cwd or
 // the user's ids: in the blob they would be the build's. (Checked 2026-11-30 by trapping those reads while the blob
-// was built: the only ones are defaultRoot and defaultProgress, inside the warm-up's throwaway program.)
+// was built: the only ones are defaultRoot and defaultProgress, the defaults of the programs made here: main.ts sets
+// them again from the running process's environment, builder/options/env-default.ts.)
 
 /** Evaluates the modules a build command runs (each lazily imported by the CLI), so their top levels are in the heap. */
 async function evaluateBuildPath(): Promise<void> {
@@ -38,6 +39,8 @@ async function evaluateBuildPath(): Promise<void> {
   void undici.errors.UndiciError;
   // Every command's module (without `args` the program registers all of them).
   await buildProgram(new AbortController().signal);
+  // The program `tsbuild build …` runs, kept (main.ts takes it and sets its environment-dependent defaults).
+  await prepareBuildProgram();
   // The frontend's functions run once on a small Dockerfile, so their bytecode is in the blob's code cache too (what a
   // function compiled while the snapshot was built keeps; every other function is compiled on its first call).
   const { checkDockerfile, compile } = await import('../../frontend/index.js');

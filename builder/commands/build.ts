@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
+import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
@@ -23,8 +24,8 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
   addBuildxOnlyFlags(addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
     .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
     .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
-    .addOption(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
-      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']).default(defaultProgress()))
+    .addOption(envDefault(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']), () => defaultProgress()))
     .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
     .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])

@@ -66,7 +66,8 @@ export class Root {
   cache(): Promise<SqliteCacheIndex> {
     this.#cache ??= this.#open(async () => {
       const { SqliteCacheIndex } = await import('../../solver/index.js');
-      const c = SqliteCacheIndex.open(this.dir);
+      // Under the root lock no prune runs until close (root-lock.ts): the index keeps a build's leases in memory.
+      const c = SqliteCacheIndex.open(this.dir, { pruneExcluded: this.#lock !== undefined });
       return [c, () => c.close()];
     });
     return this.#cache;

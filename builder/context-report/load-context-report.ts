@@ -1,8 +1,8 @@
+import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { StatMemo } from '../../worker/index.js';
 import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 import { keyManifestOf } from '../explain/key-manifest.js';
-import { recordedBuilds } from '../report/recorded-builds.js';
 import { contextReport, type ContextReport, type ContextSnapshot } from './context-report.js';
 import { scanContext } from './scan-context.js';
 
@@ -27,13 +27,62 @@ export interface ContextReportRequest {
 export async function contextReportFor(req: ContextReportRequest): Promise<ContextReport> {
   const files = scanContext(req.contextDir, req.excludes, req.memo);
   const history = req.index ? contextHistory(req.index, resolve(req.dockerfilePath)) : [];
-  if (req.current) history.push(snapshotOf(req.current));
+  if (req.current) history.push(currentSnapshot(req.current));
   return contextReport(files, req.dockerfileText, req.dockerfilePath, history);
 }
 
-/** The recorded builds of `dockerfile`, oldest first, as context snapshots. */
+/**
+ * The recorded builds of `dockerfile`, oldest first, as context snapshots. Read from each build's brief (contextBriefOf:
+ * the digest of its files and its step durations); a build's whole record (~40 KB of JSON) is read only when the churn
+ * needs its files, i.e. next to a build whose files differ, or when it was recorded without a brief.
+ */
 export function contextHistory(index: BuildHistory, dockerfile: string): ContextSnapshot[] {
-  return recordedBuilds(index, dockerfile, HISTORY).map(snapshotOf);
+  return index.briefsOf(dockerfile, HISTORY).reverse().map(({ id, brief }) => {
+    const parsed = brief === undefined ? undefined : parseBrief(brief);
+    if (parsed === undefined) {
+      const record = index.getBuild(id);
+      return record === undefined ? { files: new Map(), durations: {} } : snapshotOf(record);
+    }
+    let files: ReadonlyMap<string, string> | undefined;
+    return {
+      get files(): ReadonlyMap<string, string> {
+        const record = files === undefined ? index.getBuild(id) : undefined;
+        files ??= record === undefined ? new Map() : snapshotOf(record).files;
+        return files;
+      },
+      filesDigest: parsed.files,
+      durations: parsed.durations,
+    };
+  });
+}
+
+/** A build's context brief as BuildHistory stores it (recordBuild's `brief`): what contextHistory reads per build. */
+interface ContextBrief { v: 1; files: string; durations: Record<number, number> }
+
+/** The brief of `record` to store with it: the digest of its context files (see filesDigestOf) and its durations. */
+export function contextBriefOf(record: BuildRecord): string {
+  const { files, durations } = snapshotOf(record);
+  const brief: ContextBrief = { v: 1, files: filesDigestOf(files), durations };
+  return JSON.stringify(brief);
+}
+
+function parseBrief(text: string): ContextBrief | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    if (typeof v !== 'object' || v === null) return undefined;
+    const b = v as Partial<ContextBrief>;
+    if (b.v !== 1 || typeof b.files !== 'string' || typeof b.durations !== 'object' || b.durations === null) return undefined;
+    return { v: 1, files: b.files, durations: b.durations };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The sha256 of a snapshot's files, path order: equal for equal maps, whatever order they were filled in. */
+function filesDigestOf(files: ReadonlyMap<string, string>): string {
+  const hash = createHash('sha256');
+  for (const path of [...files.keys()].sort()) hash.update(`${path}\0${files.get(path) ?? ''}\n`);
+  return hash.digest('hex');
 }
 
 function snapshotOf(record: BuildRecord): ContextSnapshot {
@@ -45,4 +94,10 @@ function snapshotOf(record: BuildRecord): ContextSnapshot {
   const durations: Record<number, number> = {};
   for (const v of record.vertices) if (!v.cached && v.location) durations[v.location.line] = v.durationMs;
   return { files, durations };
+}
+
+/** The snapshot of the build being recorded, with its files' digest (so unchanged neighbours are not read). */
+function currentSnapshot(record: BuildRecord): ContextSnapshot {
+  const snapshot = snapshotOf(record);
+  return { ...snapshot, filesDigest: filesDigestOf(snapshot.files) };
 }

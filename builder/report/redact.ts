@@ -20,7 +20,11 @@ export function redactRecord<T extends WithArgs>(record: T): T {
   // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
   const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
   const known = scrubber(secrets);
-  const scrub = (text: string): string => redactAssignments(known(text));
+  // Most strings of a record (digests, paths) hold no `=`: no assignment to look for in them.
+  const scrub = (text: string): string => {
+    const out = known(text);
+    return out.includes('=') ? redactAssignments(out) : out;
+  };
   const copy = deepMap(record, scrub) as T;
   copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
   const vertices = (copy as { vertices?: unknown }).vertices;

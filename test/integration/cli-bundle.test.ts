@@ -104,6 +104,29 @@ describe('the startup snapshot of the tsbuild command', () => {
     expect(ids[0]).to.not.equal(ids[1]);
   });
 
+  it('gives the build program kept in the blob this process\'s environment defaults ($TSBUILD_ROOT, $BUILDKIT_PROGRESS)', async () => {
+    // Only the blob can run here (the ESM entry fails), and the blob's build program was made while it was built:
+    // its defaults must come from each process's environment, never from the one that built the blob.
+    await esmEntry('failing');
+    await symlink(join(realSnap, 'tsbuild.blob'), join(dir, 'dist/bundle/snap/tsbuild.blob'));
+    await stamp(await readFile(join(realSnap, 'tsbuild.stamp'), 'utf8'));
+    await symlink(join(PROJECT_ROOT, 'worker'), join(dir, 'worker'));   // the native helpers, found from the blob's path
+    const ctx = join(dir, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+    await writeFile(join(ctx, 'f'), 'f');
+    for (const [name, progress, looksLike] of [['root-a', 'rawjson', '{"vertexes"'], ['root-b', 'plain', '#1 ']] as const) {
+      const env = { TSBUILD_ROOT: join(dir, name), BUILDKIT_PROGRESS: progress };
+      const help = await run(join(dir, 'bin/tsbuild'), ['build', '--help'], { env });
+      expect(help.code, help.stderr).to.equal(0);
+      expect(help.stdout).to.include(`(default: "${join(dir, name)}")`).and.include(`default: "${progress}")`);
+      const built = await run(join(dir, 'bin/tsbuild'), ['build', ctx], { env });
+      expect(built.code, built.stderr).to.equal(0);
+      expect(built.stdout + built.stderr).to.include(looksLike);
+      expect((await stat(join(dir, name, 'cache.db'))).isFile()).to.equal(true);
+    }
+  });
+
   it('runs the ESM bundle when the stamp names another node, is older than the node, is missing, or TSBUILD_SNAPSHOT=0', async () => {
     await esmEntry('real');
     await garbageBlob();
