@@ -8,7 +8,8 @@ import { isProcessAlive } from '../../common/index.js';
 import { inRootPath, RootSession } from '../confined/index.js';
 import { FUSE_OPAQUE_ENTRIES, snapshotterKind } from '../rootless/index.js';
 
-const run = promisify(execFile);
+/** execFile as a promise: the mount(8)/umount(8)/chattr(1) runs of the snapshotter. */
+export const run = promisify(execFile);
 
 // The kernel copies mount options into one page: longer option strings fail with EINVAL. Like containerd, when the
 // absolute form does not fit we pass lowerdir/upperdir/workdir relative to their common parent and run mount(8)
