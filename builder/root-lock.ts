@@ -26,6 +26,20 @@ const NOTE_AFTER_MS = 200;
  * without blocking the event loop (busy timeout 0), so Ctrl-C still works while waiting.
  */
 export async function lockRoot(root: string, mode: 'shared' | 'exclusive', onWait?: () => void): Promise<RootLock> {
+  return (await lockRootIf(root, mode, { onWait })) ?? neverUndefined();
+}
+
+/** One attempt at the lock, no waiting: undefined when another process holds it (automatic gc: builder/gc.ts). */
+export async function tryLockRoot(root: string, mode: 'shared' | 'exclusive'): Promise<RootLock | undefined> {
+  return lockRootIf(root, mode, { once: true });
+}
+
+function neverUndefined(): never {
+  throw new Error('a waiting root lock returned without the lock');
+}
+
+async function lockRootIf(root: string, mode: 'shared' | 'exclusive', opts: { onWait?: (() => void) | undefined; once?: boolean }): Promise<RootLock | undefined> {
+  const { onWait } = opts;
   await mkdir(root, { recursive: true });
   const file = join(root, 'lock.db');
   let db: DatabaseSync;
@@ -46,6 +60,10 @@ export async function lockRoot(root: string, mode: 'shared' | 'exclusive', onWai
         throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`,
           `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
       }
+    }
+    if (opts.once) {
+      db.close();
+      return undefined;
     }
     if (!noted && Date.now() - started >= NOTE_AFTER_MS) {
       noted = true;
