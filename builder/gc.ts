@@ -13,11 +13,12 @@ export type DiskSpace = { bytes: number } | { percent: number };
 export interface GcPolicy { reservedSpace?: DiskSpace; maxUsedSpace?: DiskSpace; minFreeSpace?: DiskSpace }
 
 /**
- * The policy when none is configured, BuildKit's default cap (its DefaultGCPolicy since v0.17): keep at least 10%
- * of the filesystem's size, use at most 80% of it, and collect while less than 20% of it is free, but never below
- * the 10%. On a 250 GB disk that is: a cache under 25 GB is never touched; above that it is collected when it passes
- * 200 GB or the disk has less than 50 GB free. BuildKit's age rules (48 h for local sources, 60 days for all) have
- * no counterpart: tsbuild's records carry no type, and size is what fills a runner's disk.
+ * The policy when none is configured, BuildKit's default cap (DefaultGCPolicy, also in moby's builder-next): keep
+ * at least 10% of the filesystem's size, use at most 80% of it, and collect while less than 20% of it is free, but
+ * never below the 10%. On a 250 GB disk that is: a cache under 25 GB is never touched; above that it is collected when it passes
+ * 200 GB or the disk has less than 50 GB free. BuildKit's 60-day rule applies only over budget too, where least
+ * recently used first takes the oldest anyway; its 48-hour rule for local sources and cache mounts has no counterpart
+ * (tsbuild's records carry no type).
  */
 export const DEFAULT_GC_POLICY: GcPolicy = { reservedSpace: { percent: 10 }, maxUsedSpace: { percent: 80 }, minFreeSpace: { percent: 20 } };
 
