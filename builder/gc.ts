@@ -121,7 +121,6 @@ async function collect(root: Root, progress: ProgressWriter, opts: PruneOptions,
     if (await root.tryLock('exclusive')) {
       // Planned again under the lock: another build may have added or collected since the check.
       plan = await pruneRoot(root, opts);
-      await root.unlock();
     }
   } finally {
     // Back to shared for what the build still does (reports, outputs read): as it was before, whatever happened.

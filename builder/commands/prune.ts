@@ -3,6 +3,7 @@ import { parseDuration, formatSize } from '../options/units.js';
 import { UserError } from '../../common/index.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
+import { parseDiskSpace, pruneRoot, pruneSpaceOptions } from '../gc.js';
 
 /** `tsbuild prune`: removes cache records (least recently used first) and the snapshots and blobs only they used. */
 export function registerPrune(program: Command): void {
@@ -25,7 +26,6 @@ export function registerPrune(program: Command): void {
       if (flags.keepStorage !== undefined && flags.reservedSpace !== undefined) {
         throw new UserError('INVALID_ARGUMENT', '--keep-storage and --reserved-space are the same setting', 'give only --reserved-space');
       }
-      const { parseDiskSpace, pruneRoot, pruneSpaceOptions } = await import('../gc.js');
       const reserved = flags.reservedSpace ?? flags.keepStorage;
       const policy = {
         ...(reserved !== undefined ? { reservedSpace: parseDiskSpace(reserved, flags.reservedSpace !== undefined ? '--reserved-space' : '--keep-storage') } : {}),

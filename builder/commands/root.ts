@@ -46,9 +46,7 @@ export class Root {
   async lock(mode: 'shared' | 'exclusive', onWait?: () => void): Promise<void> {
     if (this.#lock) throw new Error('the root is locked already');
     const { lockRoot } = await import('../root-lock.js');
-    const lock = await lockRoot(this.dir, mode, onWait);
-    this.#lock = lock;
-    this.#closers.push(() => lock.release());
+    this.#hold(await lockRoot(this.dir, mode, onWait));
   }
 
   /**
@@ -66,10 +64,13 @@ export class Root {
     if (this.#lock) throw new Error('the root is locked already');
     const { tryLockRoot } = await import('../root-lock.js');
     const lock = await tryLockRoot(this.dir, mode);
-    if (!lock) return false;
+    if (lock) this.#hold(lock);
+    return lock !== undefined;
+  }
+
+  #hold(lock: RootLock): void {
     this.#lock = lock;
     this.#closers.push(() => lock.release());
-    return true;
   }
 
   worker(): Promise<LinuxWorker> {
