@@ -1,6 +1,7 @@
 import { statfsSync } from 'node:fs';
 import { pruneTarget } from '../solver/index.js';
 import type { PruneOptions, PrunePlan } from '../solver/index.js';
+import type { Digest } from '../registry/oci/index.js';
 import { UserError } from '../common/index.js';
 import { formatSize, parseSize } from './options/units.js';
 import type { Root } from './commands/root.js';
@@ -78,15 +79,28 @@ export function pruneSpaceOptions(policy: GcPolicy, dir: string): PruneOptions {
 /**
  * Prunes the root with `opts`, the one implementation behind `tsbuild prune` and the automatic gc: the cache index
  * plans and drops the records (solver/prune-plan.ts), then their snapshots (children first) and blobs go through the
- * worker, which only ever removes by name inside the root. The caller holds the root lock exclusive.
+ * worker, which only ever removes by name inside the root. A removed layer's variants (its gzip for an image, a
+ * cache export's re-encoding) go too unless a kept record uses them; their bytes are added to `reclaimed`, which
+ * otherwise counts what the records accounted for. The caller holds the root lock exclusive.
  */
 export async function pruneRoot(root: Root, opts: PruneOptions): Promise<PrunePlan> {
   const cache = await root.cache();
   const worker = await root.worker();
   const plan = cache.prune(opts);
   for (const name of plan.snapshots) await worker.removeSnapshot(name);
-  for (const digest of plan.blobs) await worker.store.delete(digest);
-  return plan;
+  const kept = new Set(plan.keptBlobs);
+  const variants = new Map<Digest, number>();
+  for (const digest of plan.blobs) {
+    for (const v of await worker.store.dropVariants(digest)) if (!kept.has(v.digest)) variants.set(v.digest, v.size);
+    await worker.store.delete(digest);
+  }
+  let variantBytes = 0;
+  for (const [digest, size] of variants) {
+    if (!(await worker.store.has(digest))) continue;
+    await worker.store.delete(digest);
+    variantBytes += size;
+  }
+  return { ...plan, blobs: [...plan.blobs, ...variants.keys()], reclaimed: plan.reclaimed + variantBytes };
 }
 
 /**

@@ -30,8 +30,12 @@ export interface PruneOptions {
   freeSpace?: number;
 }
 
-/** The records to delete and the snapshots and blobs that nothing kept refers to any more. */
-export interface PrunePlan { keys: Digest[]; snapshots: string[]; blobs: Digest[]; reclaimed: number }
+/**
+ * The records to delete and the snapshots and blobs that nothing kept refers to any more. `keptBlobs`: the layers the
+ * kept records still use, so that what was made from a removed layer (its gzip for an image) is removed only when
+ * it is not one of them.
+ */
+export interface PrunePlan { keys: Digest[]; snapshots: string[]; blobs: Digest[]; keptBlobs: Digest[]; reclaimed: number }
 
 /**
  * Plans a prune, least recently used first. Records held by a lease are kept, and so is everything a kept record was
@@ -77,6 +81,7 @@ export function planPrune(records: PruneCandidate[], leased: Set<Digest>, opts: 
     keys: removed.map((r) => r.key),
     snapshots: [...snapshots],
     blobs: [...blobs],
+    keptBlobs: [...keptBlobs],
     reclaimed: removed.reduce((sum, r) => sum + r.size, 0),
   };
 }

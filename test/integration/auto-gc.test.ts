@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
@@ -40,10 +41,10 @@ describe('automatic cache gc after a build', function () {
 
   const off = { TSBUILD_GC: 'off' };
   const budget = (maxUsed: number) => ({ TSBUILD_GC_RESERVED_SPACE: '0', TSBUILD_GC_MAX_USED_SPACE: String(maxUsed) });
-  const args = (root: string, name: string, progress = 'plain') =>
-    ['build', '--root', root, '--progress', progress, '-f', join(dir, `${name}.Dockerfile`), '-o', 'type=cacheonly', '--metadata-file', join(dir, `${name}.json`), ctx];
-  const build = async (root: string, name: string, gcEnv: NodeJS.ProcessEnv, progress?: string) => {
-    const r = await startTsbuild(args(root, name, progress), gcEnv).done;
+  const args = (root: string, name: string, progress = 'plain', output = 'type=cacheonly') =>
+    ['build', '--root', root, '--progress', progress, '-f', join(dir, `${name}.Dockerfile`), '-o', output, '--metadata-file', join(dir, `${name}.json`), ctx];
+  const build = async (root: string, name: string, gcEnv: NodeJS.ProcessEnv, progress?: string, output?: string) => {
+    const r = await startTsbuild(args(root, name, progress, output), gcEnv).done;
     expect(r.code, r.stderr).to.equal(0);
     return r;
   };
@@ -61,6 +62,7 @@ describe('automatic cache gc after a build', function () {
   };
   const runs = (root: string) => records(root).filter((r) => r.opText.startsWith('RUN')).map((r) => /marker-(\w)/.exec(r.opText)?.[1]).sort();
   const total = (root: string) => records(root).reduce((s, r) => s + r.size, 0);
+  const blobPath = (root: string, digest: string) => join(root, 'content', 'blobs', 'sha256', digest.slice('sha256:'.length));
   const runSize = (root: string) => records(root).find((r) => r.opText.startsWith('RUN'))?.size ?? 0;
 
   /** A root holding a, b, c built in that order with gc off: a is the least recently used. */
@@ -88,6 +90,39 @@ describe('automatic cache gc after a build', function () {
       await build(root, n, off);
       expect(await missedOf(n), n).to.equal(0);
     }
+  });
+
+  it('removes the gzip a collected step\'s layer got for an image output, and keeps the one of a kept step', async () => {
+    const root = join(dir, 'root-gzip');
+    /** The gzip layer of the RUN in the OCI image `name` was built into, from the manifest the build left in the store. */
+    const runGzip = async (name: string): Promise<string> => {
+      await build(root, name, off, 'plain', `type=oci,dest=${join(dir, `${name}.oci.tar`)}`);
+      const meta = JSON.parse(await readFile(join(dir, `${name}.json`), 'utf8')) as { 'containerimage.descriptor': { digest: string } };
+      type Doc = { layers?: { digest: string }[]; manifests?: { digest: string }[] };
+      const read = async (digest: string) => JSON.parse(await readFile(blobPath(root, digest), 'utf8')) as Doc;
+      let doc = await read(meta['containerimage.descriptor'].digest);
+      // An index (the attestation manifest rides beside the image): its first manifest is the image.
+      if (doc.manifests?.[0]) doc = await read(doc.manifests[0].digest);
+      const layer = doc.layers?.at(-1)?.digest ?? '';
+      expect(existsSync(blobPath(root, layer)), layer).to.equal(true);
+      return layer;
+    };
+    const a = await runGzip('a');
+    const c = await runGzip('c');
+    // c again, over budget: a goes with its gzip; c is this build's, so its gzip stays.
+    await build(root, 'c', budget(1));
+    expect(runs(root)).to.deep.equal(['c']);
+    expect(existsSync(blobPath(root, a)), 'the gzip of collected a').to.equal(false);
+    expect(existsSync(blobPath(root, c)), 'the gzip of kept c').to.equal(true);
+    expect(await storeProblems(root)).to.deep.equal([]);
+    // Then c goes, and its gzip with it; c's image can be built again (its RUN runs again: new random bytes).
+    const r = await build(root, 'd', budget(1));
+    expect(r.stderr).to.match(/gc: freed/);
+    expect(runs(root)).to.deep.equal(['d']);
+    expect(existsSync(blobPath(root, c)), 'the gzip of collected c').to.equal(false);
+    expect(await storeProblems(root)).to.deep.equal([]);
+    expect(await runGzip('c')).to.not.equal(c);
+    expect(await storeProblems(root)).to.deep.equal([]);
   });
 
   it('keeps the build\'s own results even when they alone are over the budget', async () => {
