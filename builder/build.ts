@@ -29,6 +29,7 @@ import { checkEmulation } from './emulation.js';
 import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
 import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
+import { gcAfterBuild } from './gc.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
@@ -347,6 +348,7 @@ async function buildLocked(
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
     history.recordBuild(stored, contextBriefOf(stored));   // what the next builds' context reports read of this one
     if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
+    await gcAfterBuild(root, req.progress, req.signal);   // under the build's lease, so its results stay: gc.ts
     if (leaseId) await cache.release(leaseId);
     cache.flush();
   }

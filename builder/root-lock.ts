@@ -26,33 +26,52 @@ const NOTE_AFTER_MS = 200;
  * without blocking the event loop (busy timeout 0), so Ctrl-C still works while waiting.
  */
 export async function lockRoot(root: string, mode: 'shared' | 'exclusive', onWait?: () => void): Promise<RootLock> {
-  await mkdir(root, { recursive: true });
-  const file = join(root, 'lock.db');
-  let db: DatabaseSync;
-  try {
-    db = new DatabaseSync(file, { timeout: 0 });
-  } catch (err) {
-    throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`, 'check that the state root is writable', { cause: err });
-  }
+  const db = await openLockDb(root);
   const started = Date.now();
   let noted = false;
-  for (;;) {
-    try {
-      take(db, mode);
-      break;
-    } catch (err) {
-      if (!isBusy(err)) {
-        db.close();
-        throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`,
-          `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
-      }
-    }
+  while (!attempt(db, mode, root)) {
     if (!noted && Date.now() - started >= NOTE_AFTER_MS) {
       noted = true;
       onWait?.();
     }
     await sleep(RETRY_MS);
   }
+  return held(db);
+}
+
+/** One attempt at the lock, no waiting: undefined when another process holds it (the automatic gc, builder/gc.ts). */
+export async function tryLockRoot(root: string, mode: 'shared' | 'exclusive'): Promise<RootLock | undefined> {
+  const db = await openLockDb(root);
+  if (attempt(db, mode, root)) return held(db);
+  db.close();
+  return undefined;
+}
+
+async function openLockDb(root: string): Promise<DatabaseSync> {
+  await mkdir(root, { recursive: true });
+  const file = join(root, 'lock.db');
+  try {
+    return new DatabaseSync(file, { timeout: 0 });
+  } catch (err) {
+    throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`, 'check that the state root is writable', { cause: err });
+  }
+}
+
+/** True when the lock is taken; false when another process holds it. Any other failure closes `db` and throws. */
+function attempt(db: DatabaseSync, mode: 'shared' | 'exclusive', root: string): boolean {
+  try {
+    take(db, mode);
+    return true;
+  } catch (err) {
+    if (isBusy(err)) return false;
+    db.close();
+    const file = join(root, 'lock.db');
+    throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`,
+      `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
+  }
+}
+
+function held(db: DatabaseSync): RootLock {
   let released = false;
   return {
     release: async () => {

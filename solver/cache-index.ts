@@ -138,6 +138,12 @@ export class SqliteCacheIndex implements CacheIndex {
     if (this.#hasPending()) inTransaction(this.#db, () => this.#writePending());
   }
 
+  /** The bytes the records account for: one aggregate query, what the automatic gc checks after every build. */
+  totalSize(): number {
+    const row = this.#db.prepare('SELECT total(size) AS size FROM records').get();
+    return row === undefined ? 0 : num(row, 'size');
+  }
+
   /** Every record with its size, and the total. */
   du(): DiskUsage {
     this.flush();

@@ -16,6 +16,8 @@ CREATE TABLE IF NOT EXISTS records (
   key TEXT PRIMARY KEY, parts TEXT NOT NULL, result TEXT NOT NULL,
   created INTEGER NOT NULL, last_used INTEGER NOT NULL, size INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS records_last_used ON records (last_used);
+-- Covers the automatic gc's check after every build, SELECT total(size): the index, not every record's JSON.
+CREATE INDEX IF NOT EXISTS records_size ON records (size);
 CREATE TABLE IF NOT EXISTS steps (
   locator TEXT PRIMARY KEY, key TEXT NOT NULL, parts TEXT NOT NULL, files TEXT NOT NULL, updated INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS builds (

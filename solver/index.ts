@@ -11,6 +11,7 @@ export { SqliteCacheIndex } from './cache-index.js';
 export { BuildHistory } from './build-history.js';
 export type { DiskUsage, DiskUsageEntry } from './cache-index.js';
 export type { PruneOptions, PrunePlan } from './prune-plan.js';
+export { pruneTarget } from './prune-plan.js';
 export type { BuildRecord, BuildSummary } from './build-record.js';
 export { solve } from './solve.js';
 export { locatorOf, portableLocatorOf } from './graph-order.js';

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { MediaType, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
-import { planPrune } from './prune-plan.js';
+import { planPrune, pruneTarget } from './prune-plan.js';
 import type { PruneCandidate } from './prune-plan.js';
 
 function rec(name: string, lastUsed: number, inputs: string[] = [], blobs: string[] = [name]): PruneCandidate {
@@ -48,4 +48,32 @@ describe('planPrune', () => {
     expect(plan.keys).to.deep.equal(keys('a'));
     expect(plan.blobs).to.deep.equal(keys('a'));
   });
+
+  it('with maxUsedSpace removes least recently used records only until the cache fits, never below reservedSpace', () => {
+    const records = [rec('a', 1), rec('b', 2), rec('c', 3), rec('d', 4)];
+    expect(planPrune(records, new Set(), { maxUsedSpace: 25 }).keys).to.deep.equal(keys('a', 'b'));
+    expect(planPrune(records, new Set(), { maxUsedSpace: 5, reservedSpace: 30 }).keys).to.deep.equal(keys('a'));
+    expect(planPrune(records, new Set(), { maxUsedSpace: 40 }).keys).to.deep.equal([]);
+  });
+
+  it('with minFreeSpace frees what the filesystem lacks, and nothing when it has enough free', () => {
+    const records = [rec('a', 1), rec('b', 2), rec('c', 3)];
+    expect(planPrune(records, new Set(), { minFreeSpace: 100, freeSpace: 85 }).keys).to.deep.equal(keys('a', 'b'));
+    expect(planPrune(records, new Set(), { minFreeSpace: 100, freeSpace: 200 }).keys).to.deep.equal([]);
+  });
+});
+
+describe('pruneTarget', () => {
+  const cases: [string, number, Parameters<typeof pruneTarget>[1], number | undefined][] = [
+    ['no space option: no size rule', 100, {}, undefined],
+    ['only the reserve: keep at most it', 100, { reservedSpace: 40 }, 40],
+    ['keepStorage is the reserve', 100, { keepStorage: 40 }, 40],
+    ['within maxUsedSpace: nothing to do', 100, { maxUsedSpace: 200, reservedSpace: 10 }, 100],
+    ['over maxUsedSpace: down to it', 100, { maxUsedSpace: 60, reservedSpace: 10 }, 60],
+    ['over maxUsedSpace but the reserve is higher: down to the reserve', 100, { maxUsedSpace: 60, reservedSpace: 80 }, 80],
+    ['short of minFreeSpace by 30: 30 less', 100, { minFreeSpace: 50, freeSpace: 20 }, 70],
+    ['the lower of the two limits wins', 100, { maxUsedSpace: 90, minFreeSpace: 50, freeSpace: 20 }, 70],
+    ['minFreeSpace without a free figure does nothing', 100, { minFreeSpace: 50 }, 100],
+  ];
+  for (const [name, total, opts, want] of cases) it(name, () => expect(pruneTarget(total, opts)).to.equal(want));
 });

@@ -11,11 +11,31 @@ export interface PruneCandidate {
   lastUsed: number;
 }
 
-/** Which records to remove: `all`, those last used before `until` (epoch ms), then LRU until at most `keepStorage`. */
-export interface PruneOptions { keepStorage?: number; until?: number; all?: boolean }
+/**
+ * Which records to remove: `all`, those last used before `until` (epoch ms), then least recently used ones until the
+ * cache is down to its size target (pruneTarget). The space options are BuildKit's (buildkitd.toml gcpolicy, buildx
+ * prune flags), in bytes; `keepStorage` is the older name of `reservedSpace`, as buildx keeps it.
+ */
+export interface PruneOptions {
+  until?: number;
+  all?: boolean;
+  keepStorage?: number;
+  /** Usage at or below this is never collected. */
+  reservedSpace?: number;
+  /** Usage above this is collected. */
+  maxUsedSpace?: number;
+  /** Collect until the filesystem has this much free (needs `freeSpace`), but never below `reservedSpace`. */
+  minFreeSpace?: number;
+  /** Bytes free on the root's filesystem now, for `minFreeSpace`. */
+  freeSpace?: number;
+}
 
-/** The records to delete and the snapshots and blobs that nothing kept refers to any more. */
-export interface PrunePlan { keys: Digest[]; snapshots: string[]; blobs: Digest[]; reclaimed: number }
+/**
+ * The records to delete and the snapshots and blobs that nothing kept refers to any more. `keptBlobs`: the layers the
+ * kept records still use, so that what was made from a removed layer (its gzip for an image) is removed only when
+ * it is not one of them.
+ */
+export interface PrunePlan { keys: Digest[]; snapshots: string[]; blobs: Digest[]; keptBlobs: Digest[]; reclaimed: number }
 
 /**
  * Plans a prune, least recently used first. Records held by a lease are kept, and so is everything a kept record was
@@ -27,13 +47,14 @@ export function planPrune(records: PruneCandidate[], leased: Set<Digest>, opts: 
   const byKey = new Map(records.map((r) => [r.key, r]));
   const protectedKeys = closure([...leased], byKey);
   const order = lruOrder(records, byKey);
-  const selectsAll = opts.all === true || (opts.until === undefined && opts.keepStorage === undefined);
   let total = records.reduce((sum, r) => sum + r.size, 0);
+  const target = pruneTarget(total, opts);
+  const selectsAll = opts.all === true || (opts.until === undefined && target === undefined);
   const remove = new Set<Digest>();
   for (const { record, lastUsed } of order) {
     if (protectedKeys.has(record.key)) continue;
     const old = opts.until !== undefined && lastUsed < opts.until;
-    const overBudget = opts.keepStorage !== undefined && total > opts.keepStorage;
+    const overBudget = target !== undefined && total > target;
     if (selectsAll || old || overBudget) {
       remove.add(record.key);
       total -= record.size;
@@ -60,8 +81,24 @@ export function planPrune(records: PruneCandidate[], leased: Set<Digest>, opts: 
     keys: removed.map((r) => r.key),
     snapshots: [...snapshots],
     blobs: [...blobs],
+    keptBlobs: [...keptBlobs],
     reclaimed: removed.reduce((sum, r) => sum + r.size, 0),
   };
+}
+
+/**
+ * The size the cache must shrink to, or undefined when no space option is set. With only `reservedSpace` (or
+ * `keepStorage`) that is the reserve itself (prune keeps at most that much, as `--keep-storage` always did); with
+ * `maxUsedSpace` and/or `minFreeSpace` it is the lower of the two limits, never below the reserve, and a cache within
+ * its limits gets the target `total` (nothing to do). BuildKit's cache manager computes it the same way.
+ */
+export function pruneTarget(total: number, opts: PruneOptions): number | undefined {
+  const reserved = opts.reservedSpace ?? opts.keepStorage;
+  if (opts.maxUsedSpace === undefined && opts.minFreeSpace === undefined) return reserved;
+  let limit = total;
+  if (opts.maxUsedSpace !== undefined) limit = Math.min(limit, opts.maxUsedSpace);
+  if (opts.minFreeSpace !== undefined && opts.freeSpace !== undefined) limit = Math.min(limit, total - Math.max(0, opts.minFreeSpace - opts.freeSpace));
+  return Math.min(total, Math.max(reserved ?? 0, limit));
 }
 
 /** `keys` and every record they were built on, transitively. */

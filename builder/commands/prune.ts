@@ -1,35 +1,43 @@
 import type { Command } from 'commander';
-import { parseDuration, parseSize, formatSize } from '../options/units.js';
+import { parseDuration, formatSize } from '../options/units.js';
 import { UserError } from '../../common/index.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
+import { parseDiskSpace, pruneRoot, pruneSpaceOptions } from '../gc.js';
 
 /** `tsbuild prune`: removes cache records (least recently used first) and the snapshots and blobs only they used. */
 export function registerPrune(program: Command): void {
   program.command('prune').description('remove build cache, least recently used first')
-    .option('--keep-storage <size>', 'amount of disk space to keep for cache (e.g. 512MB, 10GB)')
+    .option('--reserved-space <size>', 'amount of disk space always allowed to keep for cache (e.g. 512MB, 10GB, 10%)')
+    .option('--max-used-space <size>', 'maximum amount of disk space allowed to keep for cache (e.g. 10GB, 60%)')
+    .option('--min-free-space <size>', 'target amount of free disk space after pruning (e.g. 20GB, 20%)')
+    .option('--keep-storage <size>', 'amount of disk space to keep for cache (deprecated: use --reserved-space)')
     .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', (v: string, p: string[] = []) => [...p, v], [])
     .option('-a, --all', 'remove all unused build cache')
     .option('-f, --force', 'do not prompt for confirmation (tsbuild never prompts; accepted as buildx takes it)')
     .option('--verbose', 'accepted as buildx takes it')
-    .action(async (flags: { keepStorage?: string; filter: string[]; all?: boolean }, cmd: Command) => {
+    .action(async (flags: { keepStorage?: string; reservedSpace?: string; maxUsedSpace?: string; minFreeSpace?: string; filter: string[]; all?: boolean }, cmd: Command) => {
       let until: number | undefined;
       for (const f of flags.filter) {
         const m = /^until=(.+)$/.exec(f);
         if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
         until = Date.now() - parseDuration(m[1]);
       }
+      if (flags.keepStorage !== undefined && flags.reservedSpace !== undefined) {
+        throw new UserError('INVALID_ARGUMENT', '--keep-storage and --reserved-space are the same setting', 'give only --reserved-space');
+      }
+      const reserved = flags.reservedSpace ?? flags.keepStorage;
+      const policy = {
+        ...(reserved !== undefined ? { reservedSpace: parseDiskSpace(reserved, flags.reservedSpace !== undefined ? '--reserved-space' : '--keep-storage') } : {}),
+        ...(flags.maxUsedSpace !== undefined ? { maxUsedSpace: parseDiskSpace(flags.maxUsedSpace, '--max-used-space') } : {}),
+        ...(flags.minFreeSpace !== undefined ? { minFreeSpace: parseDiskSpace(flags.minFreeSpace, '--min-free-space') } : {}),
+      };
       await withRoot(rootOf(cmd), {}, async (root) => {
         // Exclusive: no build may pick a snapshot or blob for reuse between planning and removal.
         await root.lock('exclusive', () => process.stderr.write(`waiting for the builds running on ${root.dir} to finish\n`));
-        const cache = await root.cache();
-        const worker = await root.worker();
-        const plan = cache.prune({
-          ...(flags.all ? { all: true } : {}), ...(until !== undefined ? { until } : {}),
-          ...(flags.keepStorage ? { keepStorage: parseSize(flags.keepStorage) } : {}),
+        const plan = await pruneRoot(root, {
+          ...(flags.all ? { all: true } : {}), ...(until !== undefined ? { until } : {}), ...pruneSpaceOptions(policy, root.dir),
         });
-        for (const name of plan.snapshots) await worker.removeSnapshot(name);
-        for (const digest of plan.blobs) await worker.store.delete(digest);
         process.stdout.write(`Deleted ${plan.keys.length} records, ${plan.snapshots.length} snapshots, ${plan.blobs.length} blobs\nTotal reclaimed: ${formatSize(plan.reclaimed)}\n`);
       });
     });

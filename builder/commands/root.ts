@@ -46,7 +46,29 @@ export class Root {
   async lock(mode: 'shared' | 'exclusive', onWait?: () => void): Promise<void> {
     if (this.#lock) throw new Error('the root is locked already');
     const { lockRoot } = await import('../root-lock.js');
-    const lock = await lockRoot(this.dir, mode, onWait);
+    this.#hold(await lockRoot(this.dir, mode, onWait));
+  }
+
+  /**
+   * Lets the root lock go, so that `lock` may take it again in another mode (automatic gc trades a build's shared
+   * lock for an exclusive one: builder/gc.ts). Whoever unlocks must lock again before using the root further.
+   */
+  async unlock(): Promise<void> {
+    const lock = this.#lock;
+    this.#lock = undefined;
+    await lock?.release();
+  }
+
+  /** Takes the lock in `mode` at once or not at all (builder/gc.ts); true when taken, held until close or unlock. */
+  async tryLock(mode: 'shared' | 'exclusive'): Promise<boolean> {
+    if (this.#lock) throw new Error('the root is locked already');
+    const { tryLockRoot } = await import('../root-lock.js');
+    const lock = await tryLockRoot(this.dir, mode);
+    if (lock) this.#hold(lock);
+    return lock !== undefined;
+  }
+
+  #hold(lock: RootLock): void {
     this.#lock = lock;
     this.#closers.push(() => lock.release());
   }

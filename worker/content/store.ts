@@ -193,6 +193,27 @@ export class FileContentStore implements ContentStore {
     return variant;
   }
 
+  /**
+   * Forgets every re-encoding remembered for `source` and returns the blobs they named (still in the store: the
+   * caller, prune, removes those nothing else uses). A layer's gzip for an image or a cache export is such a variant;
+   * without this, pruning the layer would leave its gzip behind for good.
+   */
+  async dropVariants(source: Digest): Promise<StoredVariant[]> {
+    if (!isDigest(source)) throw new Error(`not a sha256 digest: ${String(source)}`);
+    const dir = join(this.#variantDir, digestHex(source));
+    const names = await readdir(dir).catch((err: unknown) => {
+      if (isNotFound(err)) return [];
+      throw err;
+    });
+    const out: StoredVariant[] = [];
+    for (const name of names) {
+      const variant = parseVariant(await readFile(join(dir, name), 'utf8').catch(() => ''));
+      if (variant !== undefined) out.push(variant);
+    }
+    await rm(dir, { recursive: true, force: true });
+    return out;
+  }
+
   /** Remembers that `variant` is `source` re-encoded by `how` (see `variant`); the blob must be in the store. */
   async putVariant(source: Digest, how: string, variant: StoredVariant): Promise<void> {
     const path = this.#variantPath(source, how);
