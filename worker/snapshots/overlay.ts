@@ -309,7 +309,8 @@ async function spreadSnapshotDirs(dir: string): Promise<void> {
   const marker = join(dir, 'spread');
   if (existsSync(marker)) return;
   await run('chattr', ['+T', dir]).catch(() => undefined);
-  writeFileSync(marker, '');
+  // A root this process may read but not write (`tsbuild du` of another user's root) is opened all the same.
+  try { writeFileSync(marker, ''); } catch { /* asked again at the next open */ }
 }
 
 function readOnlyMounts(lower: string[]): Mount[] {
