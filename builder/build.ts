@@ -318,7 +318,7 @@ async function buildLocked(
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
     };
     const attestations = await attestImages(attestTargets, attestContext);
-    const metadata = req.metadata ? await metadataExtras(req.metadata, attestTargets, attestContext, checkWarnings) : undefined;
+    const metadata = req.metadata ? metadataExtras(req.metadata, attestTargets, attestContext, checkWarnings) : undefined;
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
     if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
@@ -377,8 +377,8 @@ async function imageResults(view: BuildGraph, results: Record<string, FsState>, 
 }
 
 /** What `--metadata-file` holds beyond the image: the record's provenance (unless disabled) and the check warnings. */
-async function metadataExtras(asked: MetadataRequest, targets: AttestTarget[], ctx: AttestContext, warnings: CheckWarning[]): Promise<MetadataExtras> {
-  const statements = asked.provenance === 'disabled' ? [] : await recordProvenance(targets, ctx);
+function metadataExtras(asked: MetadataRequest, targets: AttestTarget[], ctx: AttestContext, warnings: CheckWarning[]): MetadataExtras {
+  const statements = asked.provenance === 'disabled' ? [] : recordProvenance(targets, ctx);
   return {
     provenance: statements.map((s, k) => ({ platform: formatPlatform(targets[k]?.platform ?? hostPlatform()), predicate: s.predicate as Record<string, unknown> })),
     warnings: asked.warnings ? buildxWarnings(warnings, ctx.dockerfile) : [],
