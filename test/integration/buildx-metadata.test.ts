@@ -151,6 +151,21 @@ describe('buildx --metadata-file keys and -D', function () {
       const keys = Object.keys(JSON.parse(text) as object);
       expect(keys).to.deep.equal([...keys].sort());
     });
+
+    it('stamps a docker export\'s descriptor too, and gives an image output\'s as the registry holds it', async () => {
+      const docker = (await build(['-t', 'app:1', '--provenance=false', '-o', `type=docker,dest=${join(env.dir, 'docker.tar')}`])).meta;
+      expect(docker['containerimage.descriptor']?.annotations).to.deep.equal({ 'org.opencontainers.image.created': '2023-11-14T22:13:20Z' });
+      expect(docker['containerimage.config.digest']).to.match(/^sha256:/);
+      const ref = `${env.registry.host}/meta/single:1`;
+      const pushed = (await build(['--provenance=false', '-o', `type=image,name=${ref},push=true`])).meta;
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(raw.code, raw.stderr).to.equal(0);
+      expect(pushed['containerimage.descriptor']).to.deep.equal({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, size: Buffer.byteLength(raw.stdout),
+      });
+      expect(pushed['containerimage.config.digest']).to.equal((JSON.parse(raw.stdout) as { config: { digest: string } }).config.digest);
+      expect(pushed['image.name']).to.equal(ref);
+    });
   });
 
   describe('-D', () => {
