@@ -174,8 +174,9 @@ describe('buildx --metadata-file keys and -D', function () {
       const plain = await tsbuild(['build', '--root', join(env.dir, 'root'), '-f', missing, ctx]);
       expect(plain.code).to.not.equal(0);
       expect(plain.stderr).to.not.contain('caused by:');
-      for (const args of [['-D', 'build', '-f', missing, ctx], ['build', '-D', '-f', missing, ctx], ['-D', '--root', join(env.dir, 'root'), '-f', missing, ctx]]) {
-        const r = await tsbuild(args[0] === '-D' && args[1] === '--root' ? args : [...args, '--root', join(env.dir, 'root')]);
+      const root = join(env.dir, 'root');
+      for (const args of [['-D', 'build', '--root', root, '-f', missing, ctx], ['build', '--root', root, '-D', '-f', missing, ctx], ['-D', '--root', root, '-f', missing, ctx]]) {
+        const r = await tsbuild(args);
         expect(r.code, args.join(' ')).to.equal(plain.code);
         expect(r.stderr, args.join(' ')).to.contain('caused by:').and.to.contain('ENOENT');
       }
