@@ -36,16 +36,20 @@ export async function resolveBaseEnv(
   return env;
 }
 
-/** Runs the checks for a build: findings become progress notes; fatal (the first one located) with `# check=error=true`. */
-export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter): void {
+/**
+ * Runs the checks for a build: findings become progress notes, and are returned (for `--metadata-file`); fatal (the
+ * first one located) with `# check=error=true`.
+ */
+export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter): CheckWarning[] {
   let result: ReturnType<typeof checkDockerfile>;
   try {
     result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
   } catch {
-    return;   // the compile has parsed this text already; a check that cannot is not the build's failure
+    return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
   if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+  return result.warnings;
 }
 
 /** `--check`: the findings printed to stdout with BuildKit's closing line; exit 1 when they are errors. */

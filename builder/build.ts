@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { compile, parseDockerignore, withSource, type BuildGraph, type ExecOp } from '../frontend/index.js';
+import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
 import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
 import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -13,7 +13,8 @@ import { contextBriefOf, contextReportFor } from './context-report/load-context-
 import {
   formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
-import { attestImages } from './attest/attest-build.js';
+import { attestImages, recordProvenance, type AttestContext, type AttestTarget } from './attest/attest-build.js';
+import { buildxWarnings, type MetadataExtras, type MetadataRequest } from './metadata-file.js';
 import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
@@ -74,6 +75,8 @@ export interface BuildRequest {
   ssh?: Record<string, string>;
   /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
   namedContexts?: Record<string, NamedContext>;
+  /** `--metadata-file` was asked for: what it holds beyond the image (the record's provenance, the warnings). */
+  metadata?: MetadataRequest;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
   /**
@@ -132,6 +135,8 @@ export interface BuildOutcome {
   attestations?: ReportAttestation[];
   /** The image or index as the outputs wrote it (see Pushed.written); `digest` is its digest when present. */
   written?: { descriptor: Descriptor; configDigest?: Digest };
+  /** The record's provenance and the warnings, when `metadata` was in the request (see metadata-file.ts). */
+  metadata?: MetadataExtras;
   /** The build record as the history stored it (redacted), once the build has recorded it. */
   storedRecord?: KeyedBuildRecord;
 }
@@ -259,7 +264,7 @@ async function buildLocked(
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, dockerfile, platforms, images);
-    checkForBuild(dockerfile, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress);
+    const checkWarnings = checkForBuild(dockerfile, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);
@@ -304,13 +309,16 @@ async function buildLocked(
       const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
     }
-    const attestations = await attestImages(built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph })), {
+    const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
+    const attestContext: AttestContext = {
       request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, contextSource: context, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
-    });
+    };
+    const attestations = await attestImages(attestTargets, attestContext);
+    const metadata = req.metadata ? metadataExtras(req.metadata, attestTargets, attestContext, checkWarnings) : undefined;
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
     if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
@@ -330,7 +338,7 @@ async function buildLocked(
       buildId, image: first.image, ...(index ? { index } : {}), digest,
       imageId: out.written ? (out.written.configDigest ?? digest) : index ? digest : first.image.configDescriptor.digest,
       records: solved.records, graph, metrics: client.metrics, pushed: out.pushed, imageNames: out.imageNames, ...(out.written ? { written: out.written } : {}),
-      ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}),
+      ...(attestations.length > 0 ? { attestations: attestations.map(reportAttestation) } : {}), ...(metadata ? { metadata } : {}),
     };
     return outcome;
   } catch (err) {
@@ -368,20 +376,11 @@ async function imageResults(view: BuildGraph, results: Record<string, FsState>, 
   return { ...results, [id]: { ...target, layers: target.layers.map((l) => gzipped.get(l.descriptor.digest) ?? l) } };
 }
 
-/** Writes `--metadata-file` as buildx does (its keys), plus tsbuild's cache and transfer figures. */
-export async function writeMetadata(file: string, outcome: BuildOutcome, names: string[]): Promise<void> {
-  const cached = outcome.records.filter((r) => r.cached).length;
-  const remote = outcome.records.filter((r) => r.cacheSource === 'remote').length;
-  // A multi-platform build is described by its index (buildx then has no single config digest to give).
-  const shown = outcome.imageNames.length ? outcome.imageNames : names;
-  const metadata = {
-    'buildx.build.ref': outcome.buildId,
-    'containerimage.digest': outcome.digest,
-    ...(outcome.index && !outcome.written?.configDigest ? {} : { 'containerimage.config.digest': outcome.written?.configDigest ?? outcome.image.configDescriptor.digest }),
-    'containerimage.descriptor': { ...(outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor)) },
-    ...(shown.length ? { 'image.name': shown.join(',') } : {}),
-    'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
-    'tsbuild.transfer': outcome.metrics,
+/** What `--metadata-file` holds beyond the image: the record's provenance (unless disabled) and the check warnings. */
+function metadataExtras(asked: MetadataRequest, targets: AttestTarget[], ctx: AttestContext, warnings: CheckWarning[]): MetadataExtras {
+  const statements = asked.provenance === 'disabled' ? [] : recordProvenance(targets, ctx);
+  return {
+    provenance: statements.map((s, k) => ({ platform: formatPlatform(targets[k]?.platform ?? hostPlatform()), predicate: s.predicate as Record<string, unknown> })),
+    warnings: asked.warnings ? buildxWarnings(warnings, ctx.dockerfile) : [],
   };
-  await writeFile(resolve(file), `${JSON.stringify(metadata, null, 2)}\n`);
 }

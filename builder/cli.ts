@@ -21,7 +21,7 @@ export async function buildProgram(signal: AbortSignal, args?: string[]): Promis
     .addOption(envDefault(new Option('--root <dir>', 'state directory (cache, snapshots, blobs)'), defaultRoot))
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `
-Global options (before or after the command): --root DIR, --debug.
+Global options (before or after the command): --root DIR, -D/--debug.
 
 Examples:
   tsbuild build -t localhost:5000/app:1 --push .
@@ -62,7 +62,7 @@ function oneLineUsageErrors(cmd: Command, path: string[] = []): void {
  * invocation that starts with a flag (other than help/version) is a build too.
  */
 export function normalizeArgv(argv: string[]): string[] {
-  const args = moveGlobalOptions(argv);
+  const args = moveGlobalOptions(longDebug(argv));
   const first = args[0];
   if (first === undefined || !first.startsWith('-') || ['-h', '--help', '-v', '--version'].includes(first)) return args;
   const out = ['build'];
@@ -79,6 +79,15 @@ export function normalizeArgv(argv: string[]): string[] {
 const GLOBAL_WITH_VALUE = ['--root'];
 const GLOBAL_FLAGS = ['--debug'];
 const SUBCOMMANDS = [...COMMAND_NAMES, 'help'];
+
+/**
+ * buildx's global `-D` is `--debug`, before or after the command's name. Every `-D` token up to a `--` is rewritten:
+ * no tsbuild option takes `-D` as a value or defines another `-D`.
+ */
+function longDebug(args: string[]): string[] {
+  const end = args.indexOf('--');
+  return args.map((a, i) => (a === '-D' && (end < 0 || i < end) ? '--debug' : a));
+}
 
 /** `tsbuild --root DIR build .` → `tsbuild build --root DIR .`: leading global options move after the subcommand. */
 function moveGlobalOptions(args: string[]): string[] {

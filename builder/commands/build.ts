@@ -10,6 +10,7 @@ import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
+import { metadataRequestFromEnv, writeMetadata } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
@@ -133,6 +134,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
     ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(Object.keys(ssh).length ? { ssh } : {}),
+    // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
+    ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
   // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
   const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
@@ -140,7 +143,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const { resolveSecrets } = await import('../options/secrets.js');
   const secrets = await resolveSecrets(flags.secret);
   const { createProgress } = await import('../progress/index.js');
-  const { runBuild, writeMetadata } = await import('../build.js');
+  const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
@@ -178,7 +181,12 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       const { explainAgainst, renderExplain } = await import('./explain.js');
       if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
       const names = flags.output.length || flags.push ? flags.tag : [];
-      if (flags.metadataFile) await writeMetadata(flags.metadataFile, outcome, names);
+      if (flags.metadataFile) {
+        await writeMetadata(flags.metadataFile, outcome, {
+          names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(),
+          ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+        });
+      }
       if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
       if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
       if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);

@@ -1,0 +1,181 @@
+import { writeFile } from 'node:fs/promises';
+import { basename, resolve } from 'node:path';
+import type { CheckWarning } from '../frontend/index.js';
+import type { Descriptor } from '../registry/index.js';
+import type { BuildOutcome } from './build.js';
+import type { OutputSpec } from './options/output.js';
+
+// `--metadata-file` as buildx writes it (docker/buildx commands/build.go decodeExporterResponse, build/provenance.go):
+// the exporters' response (BuildKit exporter/containerimage, exporter/oci: `containerimage.*` and `image.name`, only
+// for an image, oci or docker export; the local and tar exporters answer nothing), `buildx.build.ref`, the build
+// record's provenance (`buildx.build.provenance`, BUILDX_METADATA_PROVENANCE) and, when BUILDX_METADATA_WARNINGS is
+// true, the build's warnings (`buildx.build.warnings`). Go writes the map with its keys sorted; so do we. tsbuild adds
+// `tsbuild.cache` and `tsbuild.transfer`.
+
+/** `BUILDX_METADATA_PROVENANCE`: the record's provenance without buildConfig and metadata (`min`), whole, or none. */
+export type MetadataProvenanceMode = 'min' | 'max' | 'disabled';
+
+/** What the metadata file holds beyond the exporters' keys, from buildx's environment variables. */
+export interface MetadataRequest { provenance: MetadataProvenanceMode; warnings: boolean }
+
+/** Go's strconv.ParseBool, which buildx reads its boolean variables with. */
+function parseGoBool(text: string | undefined): boolean | undefined {
+  if (text === undefined) return undefined;
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  return undefined;
+}
+
+/** buildx's util/confutil/metadata.go: provenance `min` unless `max` or disabled (`disabled` or a false boolean); warnings off unless true. */
+export function metadataRequestFromEnv(env: NodeJS.ProcessEnv): MetadataRequest {
+  const p = env.BUILDX_METADATA_PROVENANCE ?? '';
+  const provenance: MetadataProvenanceMode = p === 'max' || p === 'disabled' ? p : parseGoBool(p) === false ? 'disabled' : 'min';
+  return { provenance, warnings: parseGoBool(env.BUILDX_METADATA_WARNINGS) === true };
+}
+
+/**
+ * One warning as buildx writes it: BuildKit's client.VertexWarning marshalled by Go, so the byte fields (`short`,
+ * `detail`, `sourceInfo.data`) are base64 and empty fields are left out. A build check warns as BuildKit's
+ * Dockerfile frontend does: level 1, `Rule: message (line N)`, the rule's description as the detail, its docs URL,
+ * the Dockerfile as the source. No `vertex`: tsbuild has no LLB digest to name.
+ */
+export interface BuildxWarning {
+  level: number;
+  short: string;
+  detail: string[];
+  url?: string;
+  sourceInfo: { filename: string; data: string; language: string };
+  range: { start: { line: number }; end: { line: number } }[];
+}
+
+/** BuildKit's rule descriptions (frontend/dockerfile/linter/ruleset.go), by rule name. */
+const RULE_DESCRIPTIONS: Record<string, string> = {
+  StageNameCasing: 'Stage names should be lowercase',
+  FromAsCasing: "The 'as' keyword should match the case of the 'from' keyword",
+  NoEmptyContinuation: 'Empty continuation lines will become errors in a future release',
+  ConsistentInstructionCasing: 'All commands within the Dockerfile should use the same casing (either upper or lower)',
+  DuplicateStageName: 'Stage names should be unique',
+  ReservedStageName: 'Reserved words should not be used as stage names',
+  JSONArgsRecommended: 'JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals',
+  MaintainerDeprecated: 'The MAINTAINER instruction is deprecated, use a label instead to define an image author',
+  UndefinedArgInFrom: 'FROM command must use declared ARGs',
+  WorkdirRelativePath: 'Relative workdir without an absolute workdir declared within the build can have unexpected results if the base image changes',
+  UndefinedVar: 'Variables should be defined before their use',
+  MultipleInstructionsDisallowed: 'Multiple instructions of the same type should not be used in the same stage',
+  LegacyKeyValueFormat: 'Legacy key/value format with whitespace separator should not be used',
+  InvalidBaseImagePlatform: 'Base image platform does not match expected target platform',
+  RedundantTargetPlatform: 'Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior',
+  SecretsUsedInArgOrEnv: 'Sensitive data should not be used in the ARG or ENV commands',
+  InvalidDefaultArgInFrom: 'Default value for global ARG results in an empty or invalid base image name',
+  FromPlatformFlagConstDisallowed: 'FROM --platform flag should not use a constant value',
+  CopyIgnoredFile: 'Attempting to Copy file that is excluded by .dockerignore',
+  ExposeProtoCasing: 'Protocol in EXPOSE instruction should be lowercase',
+  ExposeInvalidFormat: 'IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release',
+};
+
+/** A rule's docs page, as BuildKit links it: `StageNameCasing` → …/rule/stage-name-casing/ (InvalidBaseImagePlatform has none). */
+function ruleUrl(rule: string): string | undefined {
+  if (rule === 'InvalidBaseImagePlatform' || !(rule in RULE_DESCRIPTIONS)) return undefined;
+  const kebab = rule.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
+  return `https://docs.docker.com/go/dockerfile/rule/${kebab}/`;
+}
+
+const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
+
+/** The build check warnings in buildx's shape; `dockerfile` is the file they were found in (BuildKit names it by its base name). */
+export function buildxWarnings(warnings: CheckWarning[], dockerfile: { path: string; text: string }): BuildxWarning[] {
+  const sourceInfo = { filename: basename(dockerfile.path), data: b64(dockerfile.text), language: 'Dockerfile' };
+  return warnings.map((w) => {
+    const url = ruleUrl(w.rule);
+    const description = RULE_DESCRIPTIONS[w.rule];
+    return {
+      level: 1,
+      short: b64(`${w.rule}: ${w.message}${w.line > 0 ? ` (line ${w.line})` : ''}`),
+      detail: description ? [b64(description)] : [],
+      ...(url ? { url } : {}),
+      sourceInfo,
+      range: [{ start: { line: w.line }, end: { line: w.line } }],
+    };
+  });
+}
+
+/** What the build kept for the metadata file, when one was asked for (BuildOutcome.metadata). */
+export interface MetadataExtras {
+  /** The build record's provenance predicate (SLSA v0.2, max) per platform, `os/arch[/variant]`. */
+  provenance: { platform: string; predicate: Record<string, unknown> }[];
+  warnings: BuildxWarning[];
+}
+
+/** What the metadata is written from, besides the build's outcome. */
+export interface MetadataContext {
+  /** The names `-t` gave, reported as `image.name` when the outputs named none. */
+  names: string[];
+  outputs: OutputSpec[];
+  request: MetadataRequest;
+  sourceDateEpoch?: number;
+  /** When the build finished: an oci/docker export's `org.opencontainers.image.created` without SOURCE_DATE_EPOCH. */
+  now: Date;
+}
+
+/** Go's time.RFC3339 of a UTC time: seconds, `Z`. */
+function rfc3339(at: Date): string {
+  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * The exporters' keys. An image output reports the image as written, its config digest for a single image (not an
+ * index) and the names; BuildKit's oci and docker exporters also stamp the descriptor with its creation time. The
+ * image tsbuild keeps in its store when no output is asked for is reported as an image export (docker's driver
+ * loads it). local, tar and cacheonly outputs give no image keys.
+ */
+function exporterKeys(outcome: BuildOutcome, ctx: MetadataContext): Record<string, unknown> {
+  if (!outcome.written && ctx.outputs.length > 0) return {};
+  const desc: Descriptor = outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor);
+  const layoutExport = !ctx.outputs.some((o) => o.type === 'image') && ctx.outputs.some((o) => o.type === 'oci' || o.type === 'docker');
+  const created = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : ctx.now;
+  const annotations = { ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': rfc3339(created) } : {}) };
+  const configDigest = outcome.written ? outcome.written.configDigest : outcome.index ? undefined : outcome.image.configDescriptor.digest;
+  const shown = outcome.imageNames.length ? outcome.imageNames : ctx.names;
+  return {
+    'containerimage.digest': outcome.digest,
+    ...(configDigest ? { 'containerimage.config.digest': configDigest } : {}),
+    'containerimage.descriptor': {
+      mediaType: desc.mediaType, digest: desc.digest, size: desc.size, ...(Object.keys(annotations).length ? { annotations } : {}),
+    },
+    ...(shown.length ? { 'image.name': shown.join(',') } : {}),
+  };
+}
+
+/** The record's provenance as buildx gives it: one key, or one per platform for a multi-platform build. */
+function provenanceKeys(extras: MetadataExtras | undefined, mode: MetadataProvenanceMode): Record<string, unknown> {
+  if (mode === 'disabled' || !extras) return {};
+  const out: Record<string, unknown> = {};
+  const several = extras.provenance.length > 1;
+  for (const { platform, predicate } of extras.provenance) {
+    // buildx's encodeProvenance: `min` resets the predicate's buildConfig and metadata.
+    const { buildConfig: _config, metadata: _metadata, ...min } = predicate;
+    out[several ? `buildx.build.provenance/${platform}` : 'buildx.build.provenance'] = mode === 'max' ? predicate : min;
+  }
+  return out;
+}
+
+/** The metadata file's object, keys sorted as Go writes a map. */
+export function buildxMetadata(outcome: BuildOutcome, ctx: MetadataContext): Record<string, unknown> {
+  const cached = outcome.records.filter((r) => r.cached).length;
+  const remote = outcome.records.filter((r) => r.cacheSource === 'remote').length;
+  const warnings = ctx.request.warnings ? outcome.metadata?.warnings ?? [] : [];
+  const all: Record<string, unknown> = {
+    'buildx.build.ref': outcome.buildId,
+    ...provenanceKeys(outcome.metadata, ctx.request.provenance),
+    ...(warnings.length ? { 'buildx.build.warnings': warnings } : {}),
+    ...exporterKeys(outcome, ctx),
+    'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
+    'tsbuild.transfer': outcome.metrics,
+  };
+  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+}
+
+/** Writes `--metadata-file` (see the top of this file). */
+export async function writeMetadata(file: string, outcome: BuildOutcome, ctx: MetadataContext): Promise<void> {
+  await writeFile(resolve(file), `${JSON.stringify(buildxMetadata(outcome, ctx), null, 2)}\n`);
+}

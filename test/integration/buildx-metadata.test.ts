@@ -1,0 +1,185 @@
+import { expect } from 'chai';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// `--metadata-file` as CI scripts written for buildx read it (docker/buildx commands/build.go, build/provenance.go):
+// `buildx.build.provenance` (BUILDX_METADATA_PROVENANCE=min|max|disabled, min by default), `buildx.build.warnings`
+// (BUILDX_METADATA_WARNINGS=1), the exporters' `containerimage.*` keys per output type, and buildx's `-D`. Real
+// builds, the real registry, skopeo for what the registry holds.
+
+type Metadata = Record<string, unknown> & {
+  'buildx.build.ref': string;
+  'containerimage.digest'?: string;
+  'containerimage.config.digest'?: string;
+  'containerimage.descriptor'?: { mediaType: string; digest: string; size: number; annotations?: Record<string, string> };
+  'image.name'?: string;
+};
+interface Predicate { buildType: string; invocation: { parameters: { args: Record<string, string> } }; materials: { uri: string }[]; buildConfig?: unknown; metadata?: unknown }
+interface Warning { level: number; short: string; detail: string[]; url?: string; sourceInfo: { filename: string; data: string; language: string }; range: { start: { line: number } }[] }
+
+const BUILDKIT_BUILD_TYPE = 'https://mobyproject.org/buildkit@v1';
+const EPOCH = '1700000000';
+const unb64 = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
+
+describe('buildx --metadata-file keys and -D', function () {
+  this.timeout(240_000);
+  let env: BuildEnv;
+  let ctx = '';
+  let multiCtx = '';
+  let n = 0;
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  /** A build with --metadata-file; the file's text and its parsed object. */
+  const build = async (args: string[], vars: NodeJS.ProcessEnv = {}, context = ctx): Promise<{ text: string; meta: Metadata }> => {
+    const file = join(env.dir, `meta-${++n}.json`);
+    ok(await tsbuild(['build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--metadata-file', file, ...args, context],
+      { env: { SOURCE_DATE_EPOCH: EPOCH, BUILDX_METADATA_PROVENANCE: '', BUILDX_METADATA_WARNINGS: '', ...vars } }));
+    const text = await readFile(file, 'utf8');
+    return { text, meta: JSON.parse(text) as Metadata };
+  };
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-buildx-metadata-');
+    ctx = join(env.dir, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'app.txt'), 'app\n');
+    // FromAsCasing (line 1) and JSONArgsRecommended (line 3): two build check warnings.
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base} as build\nCOPY app.txt /app.txt\nCMD cat /app.txt\n`);
+    multiCtx = join(env.dir, 'multi');
+    await mkdir(multiCtx);
+    await writeFile(join(multiCtx, 'app.txt'), 'app\n');
+    await writeFile(join(multiCtx, 'Dockerfile'), 'FROM scratch\nCOPY app.txt /app.txt\n');
+  });
+  after(async () => { await env?.stop(); });
+
+  describe('buildx.build.provenance', () => {
+    it('holds the minimal SLSA v0.2 predicate by default, without buildConfig and metadata, even with --provenance=false', async () => {
+      const { meta } = await build(['--provenance=false', '--build-arg', 'FLAVOUR=mint', '-o', `type=oci,dest=${join(env.dir, 'min.tar')}`]);
+      const prv = meta['buildx.build.provenance'] as Predicate;
+      expect(prv.buildType).to.equal(BUILDKIT_BUILD_TYPE);
+      // BuildKit's materials: the base image and (tsbuild's) the Dockerfile; no walk of the context for it.
+      const uris = prv.materials.map((m) => m.uri);
+      expect(uris[0]).to.match(/^pkg:docker\/.*busybox@latest\?platform=/);
+      expect(uris.slice(1)).to.deep.equal(['local:dockerfile/Dockerfile']);
+      // buildx's min is the record's (max) predicate with buildConfig and metadata reset: the build args stay.
+      expect(prv.invocation.parameters.args['build-arg:FLAVOUR']).to.equal('mint');
+      expect(prv).to.not.have.property('buildConfig');
+      expect(prv).to.not.have.property('metadata');
+      expect(meta['buildx.build.ref']).to.be.a('string').and.not.equal('');
+    });
+
+    it('holds the whole predicate with BUILDX_METADATA_PROVENANCE=max, and none with disabled or false', async () => {
+      const max = (await build([], { BUILDX_METADATA_PROVENANCE: 'max' })).meta['buildx.build.provenance'] as Predicate;
+      expect(max.buildType).to.equal(BUILDKIT_BUILD_TYPE);
+      expect(max.buildConfig).to.have.property('llbDefinition');
+      expect(max.metadata).to.have.property('buildInvocationID');
+      for (const off of ['disabled', 'false', '0']) {
+        const { meta } = await build([], { BUILDX_METADATA_PROVENANCE: off });
+        expect(Object.keys(meta).filter((k) => k.startsWith('buildx.build.provenance')), off).to.deep.equal([]);
+        expect(meta['buildx.build.ref'], off).to.be.a('string');
+      }
+    });
+
+    it('gives one key per platform for a multi-platform push, and describes the pushed index', async () => {
+      const ref = `${env.registry.host}/meta/multi:1`;
+      const { meta } = await build(['--platform', 'linux/amd64,linux/arm64', '-t', ref, '--push'], {}, multiCtx);
+      for (const p of ['linux/amd64', 'linux/arm64']) {
+        expect((meta[`buildx.build.provenance/${p}`] as Predicate).buildType, p).to.equal(BUILDKIT_BUILD_TYPE);
+      }
+      expect(meta).to.not.have.property('buildx.build.provenance');
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(raw.code, raw.stderr).to.equal(0);
+      const pushed = `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`;
+      expect(meta['containerimage.digest']).to.equal(pushed);
+      expect(meta['containerimage.descriptor']).to.deep.include({ mediaType: 'application/vnd.oci.image.index.v1+json', digest: pushed, size: Buffer.byteLength(raw.stdout) });
+      expect(meta['containerimage.descriptor']).to.not.have.property('annotations');
+      // An index has no one config: buildx's image exporter gives no containerimage.config.digest then.
+      expect(meta).to.not.have.property('containerimage.config.digest');
+      expect(meta['image.name']).to.equal(ref);
+    });
+  });
+
+  describe('buildx.build.warnings', () => {
+    it('holds the build check warnings in BuildKit\'s VertexWarning shape with BUILDX_METADATA_WARNINGS=1', async () => {
+      const { meta } = await build(['-o', 'type=cacheonly'], { BUILDX_METADATA_WARNINGS: '1' });
+      const warnings = meta['buildx.build.warnings'] as Warning[];
+      expect(warnings.map((w) => unb64(w.short))).to.deep.equal([
+        'FromAsCasing: \'as\' and \'FROM\' keywords\' casing do not match (line 1)',
+        'JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals (line 3)',
+      ]);
+      const [from] = warnings;
+      expect(from?.level).to.equal(1);
+      expect(from?.url).to.equal('https://docs.docker.com/go/dockerfile/rule/from-as-casing/');
+      expect(from?.detail.map(unb64)).to.deep.equal(['The \'as\' keyword should match the case of the \'from\' keyword']);
+      expect(from?.sourceInfo.filename).to.equal('Dockerfile');
+      expect(from?.sourceInfo.language).to.equal('Dockerfile');
+      expect(unb64(from?.sourceInfo.data ?? '')).to.equal(await readFile(join(ctx, 'Dockerfile'), 'utf8'));
+      expect(from?.range).to.deep.equal([{ start: { line: 1 }, end: { line: 1 } }]);
+    });
+
+    it('leaves them out by default and with BUILDX_METADATA_WARNINGS=false', async () => {
+      for (const v of ['', 'false']) {
+        const { meta } = await build(['-o', 'type=cacheonly'], { BUILDX_METADATA_WARNINGS: v });
+        expect(meta, v).to.not.have.property('buildx.build.warnings');
+      }
+    });
+  });
+
+  describe('keys per output type', () => {
+    it('gives no containerimage keys for local, tar and cacheonly outputs (their exporters answer none)', async () => {
+      for (const out of [`type=local,dest=${join(env.dir, 'local-out')}`, `type=tar,dest=${join(env.dir, 'fs.tar')}`, 'type=cacheonly']) {
+        const { meta } = await build(['-t', 'app:1', '-o', out]);
+        expect(Object.keys(meta).filter((k) => k.startsWith('containerimage.') || k === 'image.name'), out).to.deep.equal([]);
+        expect(meta['buildx.build.provenance'], out).to.be.an('object');
+      }
+    });
+
+    it('stamps an oci export\'s descriptor with its creation time (SOURCE_DATE_EPOCH) and writes the keys sorted, as Go does', async () => {
+      const layout = join(env.dir, 'layout');
+      const { text, meta } = await build(['-t', 'app:1', '--provenance=false', '-o', `type=oci,tar=false,dest=${layout}`]);
+      const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+      const written = index.manifests[0];
+      expect(meta['containerimage.digest']).to.equal(written?.digest);
+      expect(meta['containerimage.descriptor']).to.deep.equal({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: written?.digest, size: written?.size,
+        annotations: { 'org.opencontainers.image.created': new Date(Number(EPOCH) * 1000).toISOString().replace('.000Z', 'Z') },
+      });
+      expect(meta['containerimage.config.digest']).to.match(/^sha256:[0-9a-f]{64}$/);
+      expect(meta['image.name']).to.equal('app:1');
+      const keys = Object.keys(JSON.parse(text) as object);
+      expect(keys).to.deep.equal([...keys].sort());
+    });
+
+    it('stamps a docker export\'s descriptor too, and gives an image output\'s as the registry holds it', async () => {
+      const docker = (await build(['-t', 'app:1', '--provenance=false', '-o', `type=docker,dest=${join(env.dir, 'docker.tar')}`])).meta;
+      expect(docker['containerimage.descriptor']?.annotations).to.deep.equal({ 'org.opencontainers.image.created': '2023-11-14T22:13:20Z' });
+      expect(docker['containerimage.config.digest']).to.match(/^sha256:/);
+      const ref = `${env.registry.host}/meta/single:1`;
+      const pushed = (await build(['--provenance=false', '-o', `type=image,name=${ref},push=true`])).meta;
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(raw.code, raw.stderr).to.equal(0);
+      expect(pushed['containerimage.descriptor']).to.deep.equal({
+        mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`, size: Buffer.byteLength(raw.stdout),
+      });
+      expect(pushed['containerimage.config.digest']).to.equal((JSON.parse(raw.stdout) as { config: { digest: string } }).config.digest);
+      expect(pushed['image.name']).to.equal(ref);
+    });
+  });
+
+  describe('-D', () => {
+    it('is --debug, before or after the command: the error\'s cause chain is printed', async () => {
+      const missing = join(env.dir, 'no-such.Dockerfile');
+      const plain = await tsbuild(['build', '--root', join(env.dir, 'root'), '-f', missing, ctx]);
+      expect(plain.code).to.not.equal(0);
+      expect(plain.stderr).to.not.contain('caused by:');
+      const root = join(env.dir, 'root');
+      for (const args of [['-D', 'build', '--root', root, '-f', missing, ctx], ['build', '--root', root, '-D', '-f', missing, ctx], ['-D', '--root', root, '-f', missing, ctx]]) {
+        const r = await tsbuild(args);
+        expect(r.code, args.join(' ')).to.equal(plain.code);
+        expect(r.stderr, args.join(' ')).to.contain('caused by:').and.to.contain('ENOENT');
+      }
+    });
+  });
+});
