@@ -39,6 +39,8 @@ async function evaluateBuildPath(): Promise<void> {
   void undici.errors.UndiciError;
   // Every command's module (without `args` the program registers all of them).
   await buildProgram(new AbortController().signal);
+  // push's work, which its command module loads only when it runs (push --help on the ESM path needs none of it).
+  await import('../commands/push-action.js');
   // The program `tsbuild build …` runs, kept (main.ts takes it and sets its environment-dependent defaults).
   await prepareBuildProgram();
   // The frontend's functions run once on a small Dockerfile, so their bytecode is in the blob's code cache too (what a
