@@ -54,6 +54,9 @@ export class Root {
    * lock for an exclusive one: builder/gc.ts). Whoever unlocks must lock again before using the root further.
    */
   async unlock(): Promise<void> {
+    // The cache index was opened `pruneExcluded` under the lock and keeps this build's leases in memory; once the
+    // lock is gone a prune of another process may run, and it must see them: written first.
+    if (this.#cache !== undefined) (await this.#cache).flush();
     const lock = this.#lock;
     this.#lock = undefined;
     await lock?.release();
