@@ -129,7 +129,7 @@ describe('SqliteCacheIndex', () => {
     await index.put(fresh, { result: fs('s-fresh', ['shared', 'fresh']), size: 10 });
     clock = 4000;
     await index.get(old.digest); // now the old one is the most recently used
-    const plan = index.prune({ keepStorage: 15 });
+    const plan = index.prune({ reservedSpace: 15 });
     expect(plan.keys).to.deep.equal([mid.digest, fresh.digest]);
     expect(plan.snapshots).to.deep.equal(['s-mid', 's-fresh']);
     expect(plan.blobs).to.deep.equal([sha256('mid'), sha256('fresh')]);
@@ -152,11 +152,11 @@ describe('SqliteCacheIndex', () => {
     const k = key('rebuilt');
     await index.put(k, { result: fs('s-first', ['base', 'first']), size: 1 });
     await index.put(k, { result: fs('s-second', ['base', 'second']), size: 1 });
-    const plan = index.prune({ keepStorage: 100 });
+    const plan = index.prune({ reservedSpace: 100 });
     expect(plan.keys).to.deep.equal([]);
     expect(plan.snapshots).to.deep.equal(['s-first']);
     expect(plan.blobs).to.deep.equal([sha256('first')]);
-    expect(index.prune({ keepStorage: 100 }).snapshots).to.deep.equal([]);
+    expect(index.prune({ reservedSpace: 100 }).snapshots).to.deep.equal([]);
   });
 
   it('never prunes what a live process leases, and ignores the lease once that process died', async () => {

@@ -24,7 +24,7 @@ describe('planPrune', () => {
   it('never removes a parent while a child built on it stays, even when the parent looks older', () => {
     // The parent's own lastUsed is older than an unrelated record's, but its child was used last of all.
     const records = [rec('parent', 1), rec('child', 9, ['parent'], ['parent', 'child']), rec('other', 5)];
-    const plan = planPrune(records, new Set(), { keepStorage: 20 });
+    const plan = planPrune(records, new Set(), { reservedSpace: 20 });
     expect(plan.keys).to.deep.equal(keys('other'));
   });
 
@@ -44,7 +44,7 @@ describe('planPrune', () => {
 
   it('does not return a blob that a kept record still uses', () => {
     const records = [rec('a', 1, [], ['shared', 'a']), rec('b', 2, [], ['shared', 'b'])];
-    const plan = planPrune(records, new Set(), { keepStorage: 10 });
+    const plan = planPrune(records, new Set(), { reservedSpace: 10 });
     expect(plan.keys).to.deep.equal(keys('a'));
     expect(plan.blobs).to.deep.equal(keys('a'));
   });
@@ -67,7 +67,6 @@ describe('pruneTarget', () => {
   const cases: [string, number, Parameters<typeof pruneTarget>[1], number | undefined][] = [
     ['no space option: no size rule', 100, {}, undefined],
     ['only the reserve: keep at most it', 100, { reservedSpace: 40 }, 40],
-    ['keepStorage is the reserve', 100, { keepStorage: 40 }, 40],
     ['within maxUsedSpace: nothing to do', 100, { maxUsedSpace: 200, reservedSpace: 10 }, 100],
     ['over maxUsedSpace: down to it', 100, { maxUsedSpace: 60, reservedSpace: 10 }, 60],
     ['over maxUsedSpace but the reserve is higher: down to the reserve', 100, { maxUsedSpace: 60, reservedSpace: 80 }, 80],

@@ -14,12 +14,11 @@ export interface PruneCandidate {
 /**
  * Which records to remove: `all`, those last used before `until` (epoch ms), then least recently used ones until the
  * cache is down to its size target (pruneTarget). The space options are BuildKit's (buildkitd.toml gcpolicy, buildx
- * prune flags), in bytes; `keepStorage` is the older name of `reservedSpace`, as buildx keeps it.
+ * prune flags), in bytes (`--keep-storage` is the CLI's older name of `reservedSpace`, as buildx keeps it).
  */
 export interface PruneOptions {
   until?: number;
   all?: boolean;
-  keepStorage?: number;
   /** Usage at or below this is never collected. */
   reservedSpace?: number;
   /** Usage above this is collected. */
@@ -87,18 +86,17 @@ export function planPrune(records: PruneCandidate[], leased: Set<Digest>, opts: 
 }
 
 /**
- * The size the cache must shrink to, or undefined when no space option is set. With only `reservedSpace` (or
- * `keepStorage`) that is the reserve itself (prune keeps at most that much, as `--keep-storage` always did); with
+ * The size the cache must shrink to, or undefined when no space option is set. With only `reservedSpace` that is
+ * the reserve itself (prune keeps at most that much, as `--keep-storage` always did); with
  * `maxUsedSpace` and/or `minFreeSpace` it is the lower of the two limits, never below the reserve, and a cache within
  * its limits gets the target `total` (nothing to do). BuildKit's cache manager computes it the same way.
  */
 export function pruneTarget(total: number, opts: PruneOptions): number | undefined {
-  const reserved = opts.reservedSpace ?? opts.keepStorage;
-  if (opts.maxUsedSpace === undefined && opts.minFreeSpace === undefined) return reserved;
+  if (opts.maxUsedSpace === undefined && opts.minFreeSpace === undefined) return opts.reservedSpace;
   let limit = total;
   if (opts.maxUsedSpace !== undefined) limit = Math.min(limit, opts.maxUsedSpace);
   if (opts.minFreeSpace !== undefined && opts.freeSpace !== undefined) limit = Math.min(limit, total - Math.max(0, opts.minFreeSpace - opts.freeSpace));
-  return Math.min(total, Math.max(reserved ?? 0, limit));
+  return Math.min(total, Math.max(opts.reservedSpace ?? 0, limit));
 }
 
 /** `keys` and every record they were built on, transitively. */
