@@ -9,6 +9,7 @@ import { dispatchCopy } from './dispatch-copy.js';
 import { dispatchMeta } from './dispatch-meta.js';
 import { dispatchRun } from './dispatch-run.js';
 import type { CompileOptions } from './options.js';
+import { setGlobalArg } from './global-args.js';
 import { platformArgs } from './platform-args.js';
 import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
 import type { StageLink, StageSource } from './stage-plan.js';
@@ -66,12 +67,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     } else if (stages.length > 0) {
       stages[stages.length - 1]?.instructions.push(inst);
     } else if (inst.keyword === 'ARG') {
-      for (const word of inst.args) {
-        const eq = word.indexOf('=');
-        const key = eq >= 0 ? word.slice(0, eq) : word;
-        const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : eq >= 0 ? expandGlobal(inst, word.slice(eq + 1)) : undefined;
-        if (value !== undefined) globalArgs.set(key, value);
-      }
+      for (const word of inst.args) setGlobalArg(globalArgs, word, buildArgs, (text) => expandGlobal(inst, text));
     } else {
       throw new DockerfileError(src.find(inst.location, inst.original.trim().split(/\s/)[0] ?? ''), `${inst.keyword} is not allowed before the first FROM`, 'only ARG may come before FROM; start the stage with FROM <image>');
     }

@@ -22,14 +22,21 @@ export function globalArgScope(df: Dockerfile, opts: GlobalArgOptions): Map<stri
   for (const inst of df.instructions) {
     if (inst.keyword === 'FROM') break;
     if (inst.keyword !== 'ARG') continue;
-    for (const word of inst.args) {
-      const eq = word.indexOf('=');
-      const key = eq >= 0 ? word.slice(0, eq) : word;
-      const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : eq >= 0 ? expandInScope(word.slice(eq + 1), scope, df.escapeToken) : undefined;
-      if (value !== undefined) scope.set(key, value);
-    }
+    for (const word of inst.args) setGlobalArg(scope, word, buildArgs, (text) => expandInScope(text, scope, df.escapeToken));
   }
   return scope;
+}
+
+/**
+ * One word of a global ARG (`NAME` or `NAME=default`) into `scope`: its `--build-arg` value, else its default as
+ * `expand` expands it in the scope so far; a name with neither stays unset. compile and globalArgScope both use it,
+ * each with its own `expand` (compile's reports a bad word, globalArgScope's keeps it as written).
+ */
+export function setGlobalArg(scope: Map<string, string>, word: string, buildArgs: Record<string, string>, expand: (text: string) => string): void {
+  const eq = word.indexOf('=');
+  const key = eq >= 0 ? word.slice(0, eq) : word;
+  const value = Object.hasOwn(buildArgs, key) ? buildArgs[key] : eq >= 0 ? expand(word.slice(eq + 1)) : undefined;
+  if (value !== undefined) scope.set(key, value);
 }
 
 /** A word (a FROM image or stage name) expanded in a global scope; kept as written when it does not expand. */
