@@ -11,7 +11,7 @@ import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextBriefOf, contextReportFor } from './context-report/load-context-report.js';
 import {
-  formatPlatform, ociArch, type Descriptor, type Digest, type Platform, type RegistryMetrics,
+  formatPlatform, hostPlatform, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages, recordProvenance, type AttestContext, type AttestTarget } from './attest/attest-build.js';
 import { buildxWarnings, type MetadataExtras, type MetadataRequest } from './metadata-file.js';
@@ -139,11 +139,6 @@ export interface BuildOutcome {
   metadata?: MetadataExtras;
   /** The build record as the history stored it (redacted), once the build has recorded it. */
   storedRecord?: KeyedBuildRecord;
-}
-
-/** The platform of this host, as images name it. */
-export function hostPlatform(): Platform {
-  return { os: 'linux', architecture: ociArch(process.arch) };
 }
 
 /** The Dockerfile (`-f`, else `<context>/Dockerfile`) with a located error and a hint when it cannot be read. */

@@ -1,10 +1,9 @@
 import { FileContentStore } from '../worker/index.js';
 import {
-  parseImageConfig, parseManifestDocument, parseReference,
+  hostPlatform, parseImageConfig, parseManifestDocument, parseReference,
   type ImageConfig, type ImageManifest, type Platform,
 } from '../registry/index.js';
 import { formatSize } from './options/units.js';
-import { hostPlatform } from './build.js';
 import type { Root } from './commands/root.js';
 
 /** One row of `tsbuild history IMAGE`, newest first as docker prints them. */

@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { compile, planText, type BuildGraph } from '../frontend/index.js';
 import { predict, type Prediction } from '../solver/index.js';
-import { parseReference, type Platform } from '../registry/index.js';
+import { hostPlatform, parseReference, type Platform } from '../registry/index.js';
 import type { Root } from './commands/root.js';
-import { hostPlatform, readDockerfile, readExcludes } from './build.js';
+import { readDockerfile, readExcludes } from './build.js';
 import { describeReason } from './report/describe-reason.js';
 
 /** What `tsbuild plan` needs: the build flags that shape the graph, and the root whose cache it consults. */

@@ -1,13 +1,8 @@
 import type { Descriptor } from './oci/descriptor.js';
 import type { ImageIndex } from './oci/image.js';
 import { isManifestMediaType } from './oci/media-types.js';
-import { formatPlatform, ociArch, platformMatches, type Platform } from './oci/platform.js';
+import { formatPlatform, platformMatches, type Platform } from './oci/platform.js';
 import { RegistryError } from './registry-error.js';
-
-/** The platform this process runs on, as OCI names it: linux/amd64, linux/arm64 … */
-export function hostPlatform(): Platform {
-  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: ociArch(process.arch) };
-}
 
 /**
  * Picks the manifest for `wanted` from an index: the first image manifest whose platform matches (attestation

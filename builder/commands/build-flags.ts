@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { formatPlatform, ociArch, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
 import type { ProgressMode } from '../progress/index.js';
 import { UserError } from '../../common/index.js';
 
@@ -85,7 +85,7 @@ export function platformsOption(text: string | undefined): Platform[] | undefine
   const out = new Map<string, Platform>();
   for (const item of text.split(',').map((t) => t.trim()).filter(Boolean)) {
     // `local` is the host's platform, as buildx reads it (platformutil.Parse).
-    const p = item.toLowerCase() === 'local' ? { os: 'linux', architecture: ociArch(process.arch) } : parsePlatform(item);
+    const p = item.toLowerCase() === 'local' ? hostPlatform() : parsePlatform(item);
     if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant], e.g. linux/amd64 or linux/amd64,linux/arm64');
     const normal: Platform = p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture }
       : p.architecture === 'arm' && p.variant === undefined ? { ...p, variant: 'v7' } : p;

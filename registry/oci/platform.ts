@@ -25,6 +25,14 @@ export function ociArch(nodeArch: string): string {
   return map[nodeArch] ?? nodeArch;
 }
 
+/**
+ * The platform this process runs on, as OCI names it: linux/amd64, linux/arm64 … (one definition for the registry
+ * client, the builder and the CLI's `--platform local`).
+ */
+export function hostPlatform(): Platform {
+  return { os: process.platform === 'win32' ? 'windows' : process.platform, architecture: ociArch(process.arch) };
+}
+
 function normalizeArch(arch: string): string {
   if (arch === 'x86_64' || arch === 'x86-64') return 'amd64';
   if (arch === 'aarch64') return 'arm64';
