@@ -1,5 +1,5 @@
-import { relative } from 'node:path';
-import { checkDockerfile, formatCheckWarning, DockerfileError, type CheckWarning, type GlobalArgOptions } from '../frontend/index.js';
+import { basename, relative } from 'node:path';
+import { checkDockerfile, formatCheckWarning, formatLintText, lintResults, lintViolationsText, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults } from '../frontend/index.js';
 import type { ImageConfig, Platform, RegistryClient } from '../registry/index.js';
 import { literalBases } from './base-prefetch.js';
 import type { NamedContext } from './options/build-flags.js';
@@ -52,20 +52,46 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   return result.warnings;
 }
 
-/** `--check`: the findings printed to stdout with BuildKit's closing line; exit 1 when they are errors. */
-export function printCheck(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, out: NodeJS.WritableStream): void {
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
-  for (const w of result.warnings) out.write(`${formatCheckWarning(w, result.isError)}\n`);
-  const n = result.warnings.length;
-  out.write(n === 0 ? 'Check complete, no warnings found.\n' : `Check complete, ${n} warning${n === 1 ? ' has' : 's have'} been found!\n`);
-  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+/** `--call=check`'s answer: BuildKit's lint results, the text buildx prints for them, and the exit status it gives. */
+export interface CheckCall {
+  results: LintResults & { buildError?: { message: string; location: Record<string, never> } };
+  text: string;
+  /** BuildKit's own text of the results (its result.txt): the findings without buildx's count line, by base name. */
+  resultText: string;
+  /** 1 when anything was found (buildx's result.statuscode), else 0. */
+  status: number;
+  /** With `# check=error=true` and findings: the error the command ends with, after printing the results. */
+  failure?: DockerfileError;
 }
 
-function checkFailure(warnings: CheckWarning[], path: string): DockerfileError {
+/**
+ * `--check` / `--call=check`: the checks as BuildKit's lint subrequest answers them (all stages, as BuildKit lints
+ * without a target). `displayName` is the Dockerfile as buildx names it in the text (see checkDisplayName). With
+ * `# check=error=true` and findings, the results carry BuildKit's build error too.
+ */
+export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions): CheckCall {
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
+  const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
+  const text = formatLintText(results, dockerfile.text, displayName);
+  const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));
+  const status = result.warnings.length > 0 ? 1 : 0;
+  if (!result.isError) return { results, text, resultText, status };
+  const message = lintViolation(result.warnings);
+  results.buildError = { message, location: {} };
+  return { results, text, resultText, status, failure: checkFailure(result.warnings, dockerfile.path, message) };
+}
+
+/** BuildKit's error for findings under `# check=error=true` (linter.go): each rule once, in the order found. */
+export function lintViolation(warnings: CheckWarning[]): string {
+  return `lint violation found for rules: ${[...new Set(warnings.map((w) => w.rule))].join(', ')}`;
+}
+
+/** The error of findings made fatal by `# check=error=true`, located at the first. */
+function checkFailure(warnings: CheckWarning[], path: string, message?: string): DockerfileError {
   const w = warnings[0];
   const line = w?.line ?? 1;
   return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
-    `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
+    message ?? `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
     'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
 }
 

@@ -20,7 +20,7 @@ describe('metadataRequestFromEnv', () => {
 });
 
 describe('buildxWarnings', () => {
-  const url = (rule: string) => buildxWarnings([{ rule, message: 'm', file: 'Dockerfile', line: 2, column: 1 }], { path: '/x/Dockerfile', text: '' })[0]?.url;
+  const url = (rule: string) => buildxWarnings([{ rule, message: 'm', file: 'Dockerfile', line: 2, column: 1, endLine: 2 }], { path: '/x/Dockerfile', text: '' })[0]?.url;
   it('links each rule to its docs page as BuildKit does', () => {
     expect(url('JSONArgsRecommended')).to.equal('https://docs.docker.com/go/dockerfile/rule/json-args-recommended/');
     expect(url('UndefinedArgInFrom')).to.equal('https://docs.docker.com/go/dockerfile/rule/undefined-arg-in-from/');
@@ -28,8 +28,9 @@ describe('buildxWarnings', () => {
     expect(url('InvalidBaseImagePlatform')).to.equal(undefined);
   });
   it('names the Dockerfile by its base name, as BuildKit\'s frontend does', () => {
-    const [w] = buildxWarnings([{ rule: 'UndefinedVar', message: 'm', file: 'a/b.Dockerfile', line: 2, column: 1 }], { path: '/x/a/b.Dockerfile', text: 'FROM x\n' });
+    const [w] = buildxWarnings([{ rule: 'UndefinedVar', message: 'm', file: 'a/b.Dockerfile', line: 2, column: 1, endLine: 3 }], { path: '/x/a/b.Dockerfile', text: 'FROM x\n' });
     expect(w?.sourceInfo.filename).to.equal('b.Dockerfile');
     expect(Buffer.from(w?.short ?? '', 'base64').toString()).to.equal('UndefinedVar: m (line 2)');
+    expect(w?.range).to.deep.equal([{ start: { line: 2 }, end: { line: 3 } }]);   // to the instruction's last line
   });
 });

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { basename, resolve } from 'node:path';
-import type { CheckWarning } from '../frontend/index.js';
+import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
 import type { OutputSpec } from './options/output.js';
@@ -48,38 +48,6 @@ export interface BuildxWarning {
   range: { start: { line: number }; end: { line: number } }[];
 }
 
-/** BuildKit's rule descriptions (frontend/dockerfile/linter/ruleset.go), by rule name. */
-const RULE_DESCRIPTIONS: Record<string, string> = {
-  StageNameCasing: 'Stage names should be lowercase',
-  FromAsCasing: "The 'as' keyword should match the case of the 'from' keyword",
-  NoEmptyContinuation: 'Empty continuation lines will become errors in a future release',
-  ConsistentInstructionCasing: 'All commands within the Dockerfile should use the same casing (either upper or lower)',
-  DuplicateStageName: 'Stage names should be unique',
-  ReservedStageName: 'Reserved words should not be used as stage names',
-  JSONArgsRecommended: 'JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals',
-  MaintainerDeprecated: 'The MAINTAINER instruction is deprecated, use a label instead to define an image author',
-  UndefinedArgInFrom: 'FROM command must use declared ARGs',
-  WorkdirRelativePath: 'Relative workdir without an absolute workdir declared within the build can have unexpected results if the base image changes',
-  UndefinedVar: 'Variables should be defined before their use',
-  MultipleInstructionsDisallowed: 'Multiple instructions of the same type should not be used in the same stage',
-  LegacyKeyValueFormat: 'Legacy key/value format with whitespace separator should not be used',
-  InvalidBaseImagePlatform: 'Base image platform does not match expected target platform',
-  RedundantTargetPlatform: 'Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior',
-  SecretsUsedInArgOrEnv: 'Sensitive data should not be used in the ARG or ENV commands',
-  InvalidDefaultArgInFrom: 'Default value for global ARG results in an empty or invalid base image name',
-  FromPlatformFlagConstDisallowed: 'FROM --platform flag should not use a constant value',
-  CopyIgnoredFile: 'Attempting to Copy file that is excluded by .dockerignore',
-  ExposeProtoCasing: 'Protocol in EXPOSE instruction should be lowercase',
-  ExposeInvalidFormat: 'IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release',
-};
-
-/** A rule's docs page, as BuildKit links it: `StageNameCasing` → …/rule/stage-name-casing/ (InvalidBaseImagePlatform has none). */
-function ruleUrl(rule: string): string | undefined {
-  if (rule === 'InvalidBaseImagePlatform' || !(rule in RULE_DESCRIPTIONS)) return undefined;
-  const kebab = rule.replace(/([a-z0-9])([A-Z])/g, '$1-$2').replace(/([A-Z]+)([A-Z][a-z])/g, '$1-$2').toLowerCase();
-  return `https://docs.docker.com/go/dockerfile/rule/${kebab}/`;
-}
-
 const b64 = (text: string): string => Buffer.from(text, 'utf8').toString('base64');
 
 /** The build check warnings in buildx's shape; `dockerfile` is the file they were found in (BuildKit names it by its base name). */
@@ -87,14 +55,14 @@ export function buildxWarnings(warnings: CheckWarning[], dockerfile: { path: str
   const sourceInfo = { filename: basename(dockerfile.path), data: b64(dockerfile.text), language: 'Dockerfile' };
   return warnings.map((w) => {
     const url = ruleUrl(w.rule);
-    const description = RULE_DESCRIPTIONS[w.rule];
+    const description = ruleDescription(w.rule);
     return {
       level: 1,
       short: b64(`${w.rule}: ${w.message}${w.line > 0 ? ` (line ${w.line})` : ''}`),
       detail: description ? [b64(description)] : [],
       ...(url ? { url } : {}),
       sourceInfo,
-      range: [{ start: { line: w.line }, end: { line: w.line } }],
+      range: [{ start: { line: w.line }, end: { line: w.endLine } }],
     };
   });
 }

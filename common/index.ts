@@ -5,3 +5,4 @@ export * from './sqlite-open.js';
 export * from './crash-point.js';
 export * from './trust.js';
 export * from './named-context-key.js';
+export * from './go-json.js';

@@ -6,7 +6,13 @@ import { parseDockerfile } from './parser/parse-dockerfile.js';
 // first that reads `# <name> <text>`, as BuildKit's getDocComment finds it.
 
 /** One stage as `--call=targets` lists it. */
-export interface Target { name: string; description: string; base: string; isDefault: boolean; line: number }
+export interface Target {
+  name: string; description: string; base: string; isDefault: boolean; line: number;
+  /** The FROM instruction's last line. */
+  endLine: number;
+  /** FROM's `--platform` as written ('' without one). */
+  platform: string;
+}
 
 /** The stages of a Dockerfile, in order, as BuildKit's ListTargets gives them. Throws DockerfileError. */
 export function listTargets(text: string, file = 'Dockerfile'): Target[] {
@@ -16,12 +22,19 @@ export function listTargets(text: string, file = 'Dockerfile'): Target[] {
   const froms = df.instructions.filter((i) => i.keyword === 'FROM');
   return froms.map((inst, k) => {
     const name = inst.args.length === 3 ? (inst.args[2] ?? '').toLowerCase() : '';
-    return { name, description: docComment(lines, inst.location.line, directiveLines, name), base: inst.args[0] ?? '', isDefault: k === froms.length - 1, line: inst.location.line };
+    const platform = inst.flags.find((f) => f.name === 'platform')?.value ?? '';
+    return {
+      name, description: docComment(lines, inst.location.line, directiveLines, name), base: inst.args[0] ?? '',
+      isDefault: k === froms.length - 1, line: inst.location.line, endLine: inst.location.endLine, platform,
+    };
   });
 }
 
-/** The comment lines right above line `at` (1-based) back to the previous instruction, in file order. */
-function docComment(lines: string[], at: number, directiveLines: Set<number>, name: string): string {
+/**
+ * The doc comment of `name` at line `at` (1-based): among the comment lines right above it back to the previous
+ * instruction, the first that reads `<name> <text>` gives the text (BuildKit's getDocComment, for stages and ARGs).
+ */
+export function docComment(lines: string[], at: number, directiveLines: Set<number>, name: string): string {
   if (name === '') return '';
   const comments: string[] = [];
   for (let n = at - 1; n >= 1; n--) {
@@ -42,4 +55,22 @@ export function formatTargets(targets: Target[]): string {
   ])];
   const width = Math.max(...rows.map(([n]) => n.length)) + 1;
   return rows.map(([n, d]) => `${n.padEnd(width)}${d}\n`).join('');
+}
+
+/**
+ * BuildKit's targets.List for `--call=targets,format=json`: Go's field order, empty fields left out, the Dockerfile
+ * as the one source (base64, as Go writes bytes).
+ */
+export function targetsResult(targets: Target[], text: string): { targets: Record<string, unknown>[]; sources: string[] } {
+  return {
+    targets: targets.map((t) => ({
+      ...(t.name !== '' ? { name: t.name } : {}),
+      ...(t.isDefault ? { default: true } : {}),
+      ...(t.description !== '' ? { description: t.description } : {}),
+      ...(t.base !== '' ? { base: t.base } : {}),
+      ...(t.platform !== '' ? { platform: t.platform } : {}),
+      location: { ranges: [{ start: { line: t.line }, end: { line: Math.max(t.line, t.endLine) } }] },
+    })),
+    sources: [Buffer.from(text, 'utf8').toString('base64')],
+  };
 }

@@ -14,7 +14,8 @@ import { metadataRequestFromEnv, writeMetadata } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
-import { UserError, testHooksFromEnv } from '../../common/index.js';
+import { UserError, goJson, testHooksFromEnv } from '../../common/index.js';
+import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { rootOf } from './global-options.js';
@@ -37,7 +38,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
     .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
-    .option('--call <method>', 'build (default), check or targets (list the stages)')
+    .option('--call <method>', 'build (default), check, outline (the target\'s build args, secrets and SSH) or targets (the stages); add ,format=json for BuildKit\'s JSON, ,ignorestatus=true to exit 0 on check findings')
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
@@ -59,10 +60,10 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .action((context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
-      const call = flags.check ? 'check' : (flags.call ?? 'build');
-      if (call === 'check') return checkAction(context, flags, rootOf(cmd));
-      if (call === 'targets') return targetsAction(context, flags);
-      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build, check or targets (outline and format= options are not implemented)');
+      const call = parseCallFunc(flags.check ? 'check' : flags.call);
+      if (call?.name === 'lint') return checkAction(context, flags, rootOf(cmd), call);
+      if (call?.name === 'targets') return targetsAction(context, flags, call);
+      if (call?.name === 'outline') return outlineAction(context, flags, call);
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
     }));
 
@@ -243,20 +244,24 @@ async function readStdin(): Promise<string> {
 }
 
 /** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
-async function targetsAction(context: string, flags: BuildFlags): Promise<void> {
+async function targetsAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
   const { readDockerfile } = await import('../build.js');
-  const { formatTargets, listTargets } = await import('../../frontend/index.js');
+  const { formatTargets, listTargets, targetsResult } = await import('../../frontend/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
-  process.stdout.write(formatTargets(listTargets(dockerfile.text, dockerfile.path)));
+  const targets = listTargets(dockerfile.text, dockerfile.path);
+  const result = targetsResult(targets, dockerfile.text);
+  process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatTargets(targets));
+  await writeCallMetadata(flags.metadataFile, { 'result.json': result, 'result.txt': formatTargets(targets), version: '1.0.0' });
 }
 
 /**
- * `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed; exit 1 when any is an error. The
- * base images the target's stages name are resolved first, as a build would (build-checks.ts).
+ * `--check` / `--call=check`: BuildKit's build checks on the Dockerfile, printed as buildx prints the lint results
+ * (text or `format=json`); exit 1 when anything was found, as buildx does, unless `ignorestatus=true`. The base images
+ * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
-async function checkAction(context: string, flags: BuildFlags, root: string): Promise<void> {
+async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc): Promise<void> {
   const { readDockerfile } = await import('../build.js');
-  const { printCheck, resolveBaseEnv } = await import('../build-checks.js');
+  const { runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
@@ -265,5 +270,41 @@ async function checkAction(context: string, flags: BuildFlags, root: string): Pr
     namedContexts: parseBuildContexts(flags.buildContext), ...(flags.target ? { target: flags.target } : {}),
     platform, args,
   }));
-  printCheck(dockerfile, baseEnv, args, process.stdout);
+  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args);
+  // Go writes a LintResults without findings with `"warnings": null`.
+  const json = { ...checked.results, warnings: checked.results.warnings.length > 0 ? checked.results.warnings : null };
+  await writeCallMetadata(flags.metadataFile, { 'result.json': json, 'result.statuscode': String(checked.status), 'result.txt': checked.resultText, version: '1.0.0' });
+  if (call.format === 'json') process.stdout.write(`${goJson(json)}\n`);
+  else process.stdout.write(checked.text);
+  if (checked.failure !== undefined) throw checked.failure;
+  if (!call.ignoreStatus && checked.status !== 0) process.exitCode = checked.status;
+}
+
+/** The Dockerfile as buildx names it in check output: the -f path as given, `stdin`, or CONTEXT/Dockerfile. */
+function checkDisplayName(context: string, file: string | undefined): string {
+  if (file === '-') return 'stdin';
+  return file ?? join(context, 'Dockerfile');
+}
+
+/**
+ * `--metadata-file` after a `--call`: the subrequest's answer as buildx's decodeExporterResponse keeps it (the
+ * `result.json` object, the other keys as strings), keys sorted as Go writes a map.
+ */
+async function writeCallMetadata(file: string | undefined, answer: Record<string, unknown>): Promise<void> {
+  if (file === undefined) return;
+  const sorted = Object.fromEntries(Object.entries(answer).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  await writeFile(file, goJson(sorted));
+}
+
+/** `--call=outline`: the target's build args, secrets and SSH sockets, as buildx prints BuildKit's outline; nothing is built. */
+async function outlineAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
+  const { readDockerfile } = await import('../build.js');
+  const { formatOutline, outlineOf, outlineResult } = await import('../../frontend/index.js');
+  const { hostPlatform } = await import('../../registry/index.js');
+  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
+  const outline = outlineOf(dockerfile.text, { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform(), ...(flags.target ? { target: flags.target } : {}) });
+  const result = outlineResult(outline, dockerfile.text);
+  process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatOutline(outline));
+  await writeCallMetadata(flags.metadataFile, { 'result.json': result, 'result.txt': formatOutline(outline), version: '1.0.0' });
 }

@@ -8,6 +8,8 @@ export interface CheckWarning {
   file: string;
   line: number;
   column: number;
+  /** The last line of the instruction it is about (BuildKit's range ends there). */
+  endLine: number;
 }
 
 /** ARGs every build defines without an ARG line (BuildKit's automatic platform args and proxy args). */
@@ -35,7 +37,7 @@ function fromParts(inst: Instruction): { image: string; asWord?: string; name?: 
 export function runRules(df: Dockerfile): CheckWarning[] {
   const out: CheckWarning[] = [];
   const warn = (rule: string, inst: Instruction, message: string): void => {
-    out.push({ rule, message, file: df.file, line: inst.location.line, column: inst.location.column });
+    out.push({ rule, message, file: df.file, line: inst.location.line, column: inst.location.column, endLine: inst.location.endLine });
   };
 
   // ConsistentInstructionCasing: every keyword in the majority's case (upper or lower).

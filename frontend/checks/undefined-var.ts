@@ -73,7 +73,7 @@ export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> 
       for (const name of plainVars(expandedText(inst))) {
         if (known.has(name) || ALWAYS_DEFINED.has(name)) continue;
         const guess = nearest(name, [...known]);
-        out.push({ rule: 'UndefinedVar', message: `Usage of undefined variable '$${name}'${guess ? ` (did you mean $${guess}?)` : ''}`, file: df.file, line: inst.location.line, column: inst.location.column });
+        out.push({ rule: 'UndefinedVar', message: `Usage of undefined variable '$${name}'${guess ? ` (did you mean $${guess}?)` : ''}`, file: df.file, line: inst.location.line, column: inst.location.column, endLine: inst.location.endLine });
         known.add(name);   // reported once per stage
       }
     }

@@ -63,7 +63,8 @@ export function toRunMount(spec: MountSpec, from: SourceRef | undefined, index: 
     }
     case 'secret': {
       const env = f.get('env');
-      const id = f.get('id') ?? (target ? target.split('/').filter(Boolean).pop() : undefined);
+      // BuildKit's dispatchSecret: `source` (src=) names the secret over `id`; without either, the target's base name.
+      const id = f.get('source') ?? f.get('id') ?? (target ? target.split('/').filter(Boolean).pop() : undefined);
       if (!id) throw new MountError('secret mount requires an id or a target');
       const m: RunMount = { type: 'secret', id, required: bool('required') ?? false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o400, 8) };
       if (target || !env) m.target = target ?? `/run/secrets/${id}`;

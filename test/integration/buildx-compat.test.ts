@@ -161,17 +161,60 @@ describe('buildx compatibility (issue 17)', function () {
       }
     });
 
-    it('prints the build checks with --check and fails them with # check=error=true', async () => {
+    it('prints the build checks with --check as buildx does, exits 1 on findings, and fails them with # check=error=true', async () => {
       const dir = join(env.dir, 'checks');
       await mkdir(dir);
       await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} as Build\nCMD echo hi\n`);
       const r = await tsbuild(['build', '--check', dir]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.contain('FromAsCasing').and.to.contain('StageNameCasing').and.to.contain('JSONArgsRecommended').and.to.contain(':2: warning:');
+      // buildx: result.statuscode 1 when anything was found (ignorestatus=true turns it off).
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stdout.split('\n')[0]).to.equal('Check complete, 3 warnings have been found!');
+      expect(r.stdout).to.contain([
+        '', 'WARNING: JSONArgsRecommended - https://docs.docker.com/go/dockerfile/rule/json-args-recommended/',
+        'JSON arguments recommended for CMD to prevent unintended behavior related to OS signals',
+        `${join(dir, 'Dockerfile')}:2`, '--------------------', `   1 |     FROM ${env.base} as Build`, '   2 | >>> CMD echo hi',
+        '   3 |     ', '--------------------', '',
+      ].join('\n'));
+      const ignored = await tsbuild(['build', '--call=check,ignorestatus=true', dir]);
+      expect(ignored.code, ignored.stderr).to.equal(0);
+      expect(ignored.stdout).to.equal(r.stdout);
+      const clean = join(env.dir, 'checks-clean');
+      await mkdir(clean);
+      await writeFile(join(clean, 'Dockerfile'), `FROM ${env.base}\nCMD ["true"]\n`);
+      const none = await tsbuild(['build', '--check', clean]);
+      expect(none.code, none.stderr).to.equal(0);
+      expect(none.stdout).to.equal('Check complete, no warnings found.\n');
       await writeFile(join(dir, 'Dockerfile'), `# check=error=true\nFROM ${env.base} as build\n`);
       const failed = await tsbuild(['build', '--call=check', dir]);
       expect(failed.code).to.equal(1);
-      expect(failed.stdout).to.contain('error: FromAsCasing');
+      expect(failed.stdout).to.contain('WARNING: FromAsCasing');
+      expect(failed.stderr).to.contain('lint violation found for rules: FromAsCasing');
+    });
+
+    it('prints BuildKit\'s lint results for --call=check,format=json and keeps them in --metadata-file', async () => {
+      const dir = join(env.dir, 'checks-json');
+      await mkdir(dir);
+      // buildx's own test Dockerfile (tests/build.go, testBuildCall "check"): three casing findings, one on a continued COPY.
+      const text = '\nfrOM busybox as base\ncOpy Dockerfile .\nfrom scratch\nCOPy --from=base \\\n  /Dockerfile \\\n  /\n\t';
+      await writeFile(join(dir, 'Dockerfile'), text);
+      const md = join(env.dir, 'checks-json.md.json');
+      const r = await tsbuild(['build', '--call=check,format=json', '--metadata-file', md, dir]);
+      expect(r.code, r.stderr).to.equal(1);
+      type Results = { warnings: unknown[]; sources: unknown[] };
+      const res = JSON.parse(r.stdout) as Results;
+      expect(res.warnings).to.have.length(3);
+      expect(res.warnings[2]).to.deep.equal({
+        ruleName: 'ConsistentInstructionCasing',
+        description: 'All commands within the Dockerfile should use the same casing (either upper or lower)',
+        url: 'https://docs.docker.com/go/dockerfile/rule/consistent-instruction-casing/',
+        detail: "Command 'COPy' should match the case of the command majority (lowercase)",
+        location: { ranges: [{ start: { line: 5 }, end: { line: 7 } }] },
+      });
+      expect(res.sources).to.deep.equal([{ filename: 'Dockerfile', data: Buffer.from(text).toString('base64'), language: 'Dockerfile' }]);
+      const meta = JSON.parse(await readFile(md, 'utf8')) as Record<string, unknown>;
+      expect(Object.keys(meta)).to.deep.equal(['result.json', 'result.statuscode', 'result.txt', 'version']);
+      expect(meta['result.json']).to.deep.equal(res);
+      expect(meta['result.statuscode']).to.equal('1');
     });
 
     it('reports UndefinedVar against the base image\'s ENV, with --check and in the build', async () => {
@@ -185,8 +228,8 @@ describe('buildx compatibility (issue 17)', function () {
       // $APP_HOME comes from the base image; $APP_HOMEE is a typo; RUN's variables are the shell's, never reported.
       await writeFile(join(dir, 'Dockerfile'), `FROM ${ref}\nWORKDIR $APP_HOME\nCOPY $APP_HOMEE /x\nRUN echo $NOT_CHECKED\n`);
       const r = await tsbuild(['build', '--root', root, '--check', dir]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.contain("Dockerfile:3: warning: UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)");
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stdout).to.contain("WARNING: UndefinedVar - https://docs.docker.com/go/dockerfile/rule/undefined-var/\nUsage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)\n" + `${join(dir, 'Dockerfile')}:3\n`);
       expect(r.stdout).to.contain('Check complete, 1 warning has been found!');
       const built = ok(await build([dir]));
       expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'").and.not.to.contain("'$NOT_CHECKED'");
@@ -198,14 +241,14 @@ describe('buildx compatibility (issue 17)', function () {
       await mkdir(dir);
       await writeFile(join(dir, 'Dockerfile'), `ARG BASE=${ref}\nFROM $BASE\nWORKDIR /w$APP_HOME\nCOPY $APP_HOMEE /x\n`);
       const r = await tsbuild(['build', '--root', root, '--check', dir]);
-      expect(r.code, r.stderr).to.equal(0);
-      expect(r.stdout).to.contain("Dockerfile:4: warning: UndefinedVar: Usage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)");
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stdout).to.contain("WARNING: UndefinedVar - https://docs.docker.com/go/dockerfile/rule/undefined-var/\nUsage of undefined variable '$APP_HOMEE' (did you mean $APP_HOME?)\n" + `${join(dir, 'Dockerfile')}:4\n`);
       expect(r.stdout).to.contain('Check complete, 1 warning has been found!');
       const built = ok(await build([dir]));
       expect(built.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOMEE'").and.not.to.contain("'$APP_HOME'");
       // --build-arg BASE=<an image without APP_HOME>: now $APP_HOME is the undefined one, in --check and in the build.
       const other = await tsbuild(['build', '--root', root, '--check', '--build-arg', `BASE=${env.base}`, dir]);
-      expect(other.stdout).to.contain("Dockerfile:3: warning: UndefinedVar: Usage of undefined variable '$APP_HOME'");
+      expect(other.stdout).to.contain("Usage of undefined variable '$APP_HOME'\n" + `${join(dir, 'Dockerfile')}:3\n`);
       const builtOther = await build(['--build-arg', `BASE=${env.base}`, dir]);
       expect(builtOther.stderr).to.contain("UndefinedVar: Usage of undefined variable '$APP_HOME'");
     });
@@ -287,9 +330,29 @@ describe('buildx compatibility (issue 17)', function () {
       await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS base\n# build compiles the app\nFROM base AS build\nRUN exit 9\nFROM build\n`);
       const r = ok(await tsbuild(['build', '--root', root, '--call=targets', dir]));
       expect(r.stdout).to.equal('TARGET    DESCRIPTION\nbase      \nbuild     compiles the app\n(default) \n');
-      const json = await tsbuild(['build', '--root', root, '--call', 'targets,format=json', dir]);
-      expect(json.code).to.equal(2);
-      expect(json.stderr).to.contain('--call targets,format=json is not supported');
+      const json = ok(await tsbuild(['build', '--root', root, '--call', 'targets,format=json', dir]));
+      const list = JSON.parse(json.stdout) as { targets: Record<string, unknown>[]; sources: string[] };
+      expect(list.targets).to.deep.equal([
+        { name: 'base', base: env.base, location: { ranges: [{ start: { line: 1 }, end: { line: 1 } }] } },
+        { name: 'build', description: 'compiles the app', base: 'base', location: { ranges: [{ start: { line: 3 }, end: { line: 3 } }] } },
+        { default: true, base: 'build', location: { ranges: [{ start: { line: 5 }, end: { line: 5 } }] } },
+      ]);
+      expect(list.sources).to.have.length(1);
+    });
+
+    it('prints the target\'s outline for --call=outline (text and format=json), building nothing', async () => {
+      const dir = join(env.dir, 'outline');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS deps\nRUN --mount=type=secret,id=npmrc,required exit 9\n# release builds the app\nFROM deps AS release\n# VERSION the version stamped in\nARG VERSION=dev\nRUN --mount=type=ssh exit 9\n`);
+      const text = ok(await tsbuild(['build', '--root', root, '--call=outline', '--build-arg', 'VERSION=1.2', dir]));
+      expect(text.stdout).to.equal('TARGET:      release\nDESCRIPTION: builds the app\n\nBUILD ARG   VALUE   DESCRIPTION\nVERSION     1.2     the version stamped in\n\nSECRET   REQUIRED\nnpmrc    true\n\nSSH       REQUIRED\ndefault   \n\n');
+      const md = join(env.dir, 'outline.md.json');
+      const json = ok(await tsbuild(['build', '--root', root, '--call=outline,format=json', '--metadata-file', md, dir]));
+      const o = JSON.parse(json.stdout) as Record<string, unknown>;
+      expect(o['name']).to.equal('release');
+      expect(o['args']).to.deep.equal([{ name: 'VERSION', description: 'the version stamped in', value: 'dev', location: { ranges: [{ start: { line: 6 }, end: { line: 6 } }] } }]);
+      expect(o['secrets']).to.deep.equal([{ name: 'npmrc', required: true, location: { ranges: [{ start: { line: 2 }, end: { line: 2 } }] } }]);
+      expect((JSON.parse(await readFile(md, 'utf8')) as Record<string, unknown>)['result.json']).to.deep.equal(o);
     });
 
     it('refuses --sbom scan-context=true by name instead of dropping it', async () => {
