@@ -18,6 +18,11 @@ describe('build checks (BuildKit rules)', () => {
     ['MaintainerDeprecated', 'FROM a\nMAINTAINER me\n', ['MaintainerDeprecated@2']],
     ['UndefinedArgInFrom', 'FROM alpine:$VERSION\n', ['UndefinedArgInFrom@1']],
     ['InvalidDefaultArgInFrom', 'ARG IMAGE\nFROM $IMAGE\n', ['InvalidDefaultArgInFrom@2']],
+    ['RedundantTargetPlatform', 'FROM --platform=$TARGETPLATFORM a\nFROM --platform=${TARGETPLATFORM} b\n', ['RedundantTargetPlatform@1', 'RedundantTargetPlatform@2']],
+    // A constant platform is fine when the stage's name says which (BuildKit: the name holds its OS or architecture).
+    ['FromPlatformFlagConstDisallowed', 'FROM --platform=linux/amd64 a AS build\nFROM --platform=linux/arm64 a AS build-arm64\nFROM --platform=arm64 a\n', ['FromPlatformFlagConstDisallowed@1', 'FromPlatformFlagConstDisallowed@3']],
+    ['ExposeProtoCasing', 'FROM a\nEXPOSE 80/TCP 53/udp\n', ['ExposeProtoCasing@2']],
+    ['ExposeInvalidFormat', 'FROM a\nEXPOSE 8080:80 127.0.0.1:53:53/udp 443\n', ['ExposeInvalidFormat@2', 'ExposeInvalidFormat@2']],
   ];
   for (const [rule, text, want] of cases) {
     it(`reports ${rule} at its line`, () => expect(rules(text)).to.deep.equal(want));

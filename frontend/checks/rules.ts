@@ -76,6 +76,8 @@ export function runRules(df: Dockerfile): CheckWarning[] {
           if (previous !== undefined) warn('DuplicateStageName', inst, `Duplicate stage name '${name}', stage names should be unique (first defined on line ${previous})`);
           else stageNames.set(lowered, inst.location.line);
         }
+        const platform = inst.flags.find((f) => f.name === 'platform')?.value;
+        if (platform !== undefined) platformRules(platform, name?.toLowerCase() ?? '', (rule, message) => warn(rule, inst, message));
         for (const v of varsIn([image, ...inst.flags.map((f) => f.value ?? '')].join(' '))) {
           if (PREDEFINED_ARGS.has(v)) continue;
           if (!globalArgs.has(v)) warn('UndefinedArgInFrom', inst, `FROM argument '${v}' is not declared`);
@@ -102,6 +104,9 @@ export function runRules(df: Dockerfile): CheckWarning[] {
       case 'LABEL':
         if (legacyKeyValue(inst)) warn('LegacyKeyValueFormat', inst, '"LABEL key=value" should be used instead of legacy "LABEL key value" format');
         break;
+      case 'EXPOSE':
+        for (const port of inst.args) exposeRules(port, (rule, message) => warn(rule, inst, message));
+        break;
       case 'MAINTAINER':
         warn('MaintainerDeprecated', inst, 'The MAINTAINER instruction is deprecated, use a label instead to define an image author');
         break;
@@ -124,6 +129,47 @@ export function runRules(df: Dockerfile): CheckWarning[] {
     }
   }
   return out;
+}
+
+/**
+ * FROM --platform (BuildKit's validations.go): RedundantTargetPlatform when the value is exactly $TARGETPLATFORM (the
+ * default anyway); FromPlatformFlagConstDisallowed when it is a constant platform and the stage's name mentions
+ * neither its OS nor its architecture (a stage named for the platform it pins is deliberate).
+ */
+function platformRules(platform: string, stageName: string, warn: (rule: string, message: string) => void): void {
+  if (/^\$(TARGETPLATFORM|\{TARGETPLATFORM\})$/.test(platform)) {
+    warn('RedundantTargetPlatform', `Setting platform to predefined ${platform} in FROM is redundant as this is the default behavior`);
+    return;
+  }
+  if (platform.includes('$')) return;
+  const p = constPlatform(platform);
+  if (p === undefined || stageName.includes(p.os) || stageName.includes(p.arch)) return;
+  warn('FromPlatformFlagConstDisallowed', `FROM --platform flag should not use constant value "${platform}"`);
+}
+
+const OSES = new Set(['linux', 'windows', 'darwin', 'freebsd', 'netbsd', 'openbsd', 'solaris', 'illumos', 'aix', 'android', 'ios', 'plan9', 'js', 'wasip1']);
+const ARCHES: Record<string, string> = {
+  amd64: 'amd64', x86_64: 'amd64', 'x86-64': 'amd64', arm64: 'arm64', aarch64: 'arm64', arm: 'arm', armhf: 'arm', armel: 'arm',
+  '386': '386', i386: '386', i686: '386', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', mips64le: 'mips64le', loong64: 'loong64',
+};
+
+/** A platform as containerd's platforms.Parse reads it (`os[/arch[/variant]]`, or an architecture alone), else undefined. */
+function constPlatform(text: string): { os: string; arch: string } | undefined {
+  const [a = '', b] = text.toLowerCase().split('/');
+  if (OSES.has(a)) return { os: a, arch: b === undefined ? '' : (ARCHES[b] ?? b) };
+  const arch = ARCHES[a];
+  return arch !== undefined && b === undefined ? { os: 'linux', arch } : undefined;
+}
+
+/** EXPOSE (BuildKit's convert_expose.go): the protocol in upper case, or an IP or host port in the spec. */
+function exposeRules(raw: string, warn: (rule: string, message: string) => void): void {
+  if (raw.includes('$')) return;   // expanded at build time; the build reports what it becomes
+  const parts = raw.split(':');
+  const hostPart = parts.length > 1 ? parts.slice(0, -1).join(':') : '';
+  const [port = '', proto = ''] = (parts[parts.length - 1] ?? '').split('/');
+  if (port === '' || !['', 'tcp', 'udp', 'sctp'].includes(proto.toLowerCase())) return;   // compile refuses it
+  if (proto !== proto.toLowerCase()) warn('ExposeProtoCasing', `Defined protocol '${raw}' in EXPOSE instruction should be lowercase`);
+  if (hostPart !== '') warn('ExposeInvalidFormat', `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`);
 }
 
 /** MultipleInstructionsDisallowed: a second CMD, ENTRYPOINT or HEALTHCHECK in one stage overrides the first. */
