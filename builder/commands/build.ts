@@ -39,6 +39,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
     .option('--call <method>', 'build (default), check, outline (the target\'s build args, secrets and SSH) or targets (the stages); add ,format=json for BuildKit\'s JSON, ,ignorestatus=true to exit 0 on check findings')
+    .addOption(new Option('--print <method>', 'buildx\'s older spelling of --call').hideHelp())
     .option('--no-cache', 'do not use the cache when building')
     .option('--no-cache-filter <stage>', 'do not cache the given stage; repeatable', collect, [])
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF[,mode=min|max], type=local,dest=DIR[,mode=…] or type=inline; repeatable', collect, [])
@@ -60,7 +61,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .action((context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
-      const call = parseCallFunc(flags.check ? 'check' : flags.call);
+      const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
       if (call?.name === 'lint') return checkAction(context, flags, rootOf(cmd), call);
       if (call?.name === 'targets') return targetsAction(context, flags, call);
       if (call?.name === 'outline') return outlineAction(context, flags, call);

@@ -330,6 +330,7 @@ describe('buildx compatibility (issue 17)', function () {
       await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS base\n# build compiles the app\nFROM base AS build\nRUN exit 9\nFROM build\n`);
       const r = ok(await tsbuild(['build', '--root', root, '--call=targets', dir]));
       expect(r.stdout).to.equal('TARGET    DESCRIPTION\nbase      \nbuild     compiles the app\n(default) \n');
+      expect(ok(await tsbuild(['build', '--root', root, '--print', 'targets', dir])).stdout).to.equal(r.stdout);   // buildx's older --print
       const json = ok(await tsbuild(['build', '--root', root, '--call', 'targets,format=json', dir]));
       const list = JSON.parse(json.stdout) as { targets: Record<string, unknown>[]; sources: string[] };
       expect(list.targets).to.deep.equal([
