@@ -38,12 +38,12 @@ export async function resolveBaseEnv(
 
 /**
  * Runs the checks for a build: findings become progress notes, and are returned (for `--metadata-file`); fatal (the
- * first one located) with `# check=error=true`.
+ * first one located) with `# check=error=true`. `replaced`: the stage names `--build-context` replaces.
  */
-export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter): CheckWarning[] {
+export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = []): CheckWarning[] {
   let result: ReturnType<typeof checkDockerfile>;
   try {
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
   } catch {
     return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
@@ -69,8 +69,8 @@ export interface CheckCall {
  * without a target). `displayName` is the Dockerfile as buildx names it in the text (see checkDisplayName). With
  * `# check=error=true` and findings, the results carry BuildKit's build error too.
  */
-export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions): CheckCall {
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args });
+export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions, replaced: string[] = []): CheckCall {
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);
   const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));

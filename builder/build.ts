@@ -259,7 +259,7 @@ async function buildLocked(
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, dockerfile, platforms, images);
-    const checkWarnings = checkForBuild(dockerfile, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress);
+    const checkWarnings = checkForBuild(dockerfile, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}));
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);

@@ -267,11 +267,12 @@ async function checkAction(context: string, flags: BuildFlags, root: string, cal
   const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
+  const namedContexts = parseBuildContexts(flags.buildContext);
   const baseEnv = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBaseEnv(dockerfile.text, await r.registry(), {
-    namedContexts: parseBuildContexts(flags.buildContext), ...(flags.target ? { target: flags.target } : {}),
+    namedContexts, ...(flags.target ? { target: flags.target } : {}),
     platform, args,
   }));
-  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args);
+  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, Object.keys(namedContexts));
   // Go writes a LintResults without findings with `"warnings": null`.
   const json = { ...checked.results, warnings: checked.results.warnings.length > 0 ? checked.results.warnings : null };
   await writeCallMetadata(flags.metadataFile, { 'result.json': json, 'result.statuscode': String(checked.status), 'result.txt': checked.resultText, version: '1.0.0' });

@@ -74,6 +74,12 @@ describe('build checks (BuildKit rules)', () => {
       const r = checkDockerfile(text, 'Dockerfile', { args: { platform: { os: 'linux', architecture: 'amd64' } } });
       expect(r.warnings.filter((w) => w.rule === 'UndefinedVar').map((w) => w.message)).to.deep.equal(["Usage of undefined variable '$NOPE'"]);
     });
+    it('leaves a stage a --build-context replaces unchecked, and the stages built on it (BuildKit never dispatches it)', () => {
+      const text = 'FROM scratch AS deps\nCOPY $NOPE /x\nFROM deps\nWORKDIR $ALSO_NOPE\n';
+      expect(rules(text)).to.deep.equal(['UndefinedVar@2', 'UndefinedVar@4']);
+      expect(checkDockerfile(text, 'Dockerfile', { replaced: ['deps'] }).warnings).to.deep.equal([]);
+    });
+
     it('is skipped by # check=skip=UndefinedVar', () => {
       expect(undefinedVar('# check=skip=UndefinedVar\nFROM scratch\nWORKDIR $X\n')).to.deep.equal([]);
     });

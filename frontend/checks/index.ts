@@ -12,6 +12,11 @@ export interface CheckOptions {
   baseEnv?: Record<string, string[]>;
   /** The build args and platforms FROM lines are expanded with, to find a `FROM $BASE` stage's image in `baseEnv`. */
   args?: GlobalArgOptions;
+  /**
+   * Stage names a `--build-context` of the same name replaces: their instructions never run, so UndefinedVar leaves
+   * them (and stages built on them, whose base is then the named context) unchecked, as BuildKit never dispatches them.
+   */
+  replaced?: string[];
 }
 
 export type { CheckWarning } from './rules.js';
@@ -39,7 +44,7 @@ export function checkDirective(value: string | undefined): { skip: Set<string>; 
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkDirective(df.directives.find((d) => d.name === 'check')?.value);
-  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args)];
+  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced)];
   const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }

@@ -46,7 +46,8 @@ function expandedText(inst: Instruction): string {
 }
 
 /** Runs UndefinedVar over the stages; `baseEnv` gives the ENV names of base images by FROM reference (expanded with `args`). */
-export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> | undefined, args: GlobalArgOptions = {}): CheckWarning[] {
+export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> | undefined, args: GlobalArgOptions = {}, replaced: string[] = []): CheckWarning[] {
+  const replacedStages = new Set(replaced.map((n) => n.toLowerCase()));
   const out: CheckWarning[] = [];
   const scope = globalArgScope(df, args);
   // Per stage (by lower-cased name): the names it ends with, or undefined when it is not checked.
@@ -60,7 +61,8 @@ export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> 
       const image = expandInScope(inst.args[0] ?? '', scope, df.escapeToken);
       stageName = inst.args[2]?.toLowerCase();
       const parent = stages.has(image.toLowerCase()) ? stages.get(image.toLowerCase()) : undefined;
-      if (stages.has(image.toLowerCase())) known = parent === undefined ? undefined : new Set(parent);
+      if (stageName !== undefined && replacedStages.has(stageName)) known = undefined;
+      else if (stages.has(image.toLowerCase())) known = parent === undefined ? undefined : new Set(parent);
       else if (image.toLowerCase() === 'scratch') known = new Set();
       else {
         const env = baseEnv?.[image];
