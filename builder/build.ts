@@ -9,7 +9,7 @@ import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } fr
 import { IncrementalCacheExport } from './cache/incremental-export.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
-import { contextBriefOf, contextReportFor } from './context-report/load-context-report.js';
+import { contextBriefOf, contextReportFor, currentSnapshot } from './context-report/load-context-report.js';
 import {
   formatPlatform, hostPlatform, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
@@ -345,11 +345,12 @@ async function buildLocked(
     record.finished = Date.now();
     if (recorder) record.keyManifest = recorder.keyedSteps().map((s) => stepKeyOf(s.vertex.id, s.locator, s.key, s.files));
     if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
-    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current: record })
+    const current = currentSnapshot(record);
+    record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current })
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
-    history.recordBuild(stored, contextBriefOf(stored));   // what the next builds' context reports read of this one
+    history.recordBuild(stored, contextBriefOf(current));   // what the next builds' context reports read of this one
     if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
     await gcAfterBuild(root, req.progress, req.signal);   // under the build's lease, so its results stay: gc.ts
     if (leaseId) await cache.release(leaseId);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { expect } from 'chai';
 import { BuildHistory, type BuildRecord } from '../../solver/index.js';
-import { contextBriefOf, contextHistory } from './load-context-report.js';
+import { contextBriefOf, contextHistory, currentSnapshot } from './load-context-report.js';
 import type { KeyedBuildRecord } from '../explain/key-manifest.js';
 
 describe('contextHistory', () => {
@@ -28,7 +28,7 @@ describe('contextHistory', () => {
     };
     return record;
   };
-  const record = (b: BuildRecord, brief = true): void => history.recordBuild(b, brief ? contextBriefOf(b) : undefined);
+  const record = (b: BuildRecord, brief = true): void => history.recordBuild(b, brief ? contextBriefOf(currentSnapshot(b)) : undefined);
   const churnOf = (snaps: ReturnType<typeof contextHistory>): Record<string, number> => {
     const out: Record<string, number> = {};
     for (let i = 1; i < snaps.length; i++) {

@@ -19,15 +19,15 @@ export interface ContextReportRequest {
   memo?: StatMemo;
   /** The root's build history; absent: no churn figures. */
   index?: BuildHistory;
-  /** The build being recorded now (not in the history yet): the newest snapshot. */
-  current?: BuildRecord;
+  /** The build being recorded now (not in the history yet): the newest snapshot (currentSnapshot). */
+  current?: ContextSnapshot;
 }
 
 /** Scans the context and reads this Dockerfile's recorded builds (their key manifests) into a ContextReport. */
 export async function contextReportFor(req: ContextReportRequest): Promise<ContextReport> {
   const files = scanContext(req.contextDir, req.excludes, req.memo);
   const history = req.index ? contextHistory(req.index, resolve(req.dockerfilePath)) : [];
-  if (req.current) history.push(currentSnapshot(req.current));
+  if (req.current) history.push(req.current);
   return contextReport(files, req.dockerfileText, req.dockerfilePath, history);
 }
 
@@ -59,10 +59,12 @@ export function contextHistory(index: BuildHistory, dockerfile: string): Context
 /** A build's context brief as BuildHistory stores it (recordBuild's `brief`): what contextHistory reads per build. */
 interface ContextBrief { v: 1; files: string; durations: Record<number, number> }
 
-/** The brief of `record` to store with it: the digest of its context files (see filesDigestOf) and its durations. */
-export function contextBriefOf(record: BuildRecord): string {
-  const { files, durations } = snapshotOf(record);
-  const brief: ContextBrief = { v: 1, files: filesDigestOf(files), durations };
+/**
+ * The brief to store with a build (recordBuild's `brief`): its files' digest and step durations, from the snapshot
+ * currentSnapshot made of it for its own report (the record's files are walked and hashed once per build).
+ */
+export function contextBriefOf(current: ContextSnapshot): string {
+  const brief: ContextBrief = { v: 1, files: current.filesDigest ?? filesDigestOf(current.files), durations: current.durations };
   return JSON.stringify(brief);
 }
 
@@ -96,8 +98,12 @@ function snapshotOf(record: BuildRecord): ContextSnapshot {
   return { files, durations };
 }
 
-/** The snapshot of the build being recorded, with its files' digest (so unchanged neighbours are not read). */
-function currentSnapshot(record: BuildRecord): ContextSnapshot {
+/**
+ * The snapshot of the build being recorded, with its files' digest (so unchanged neighbours are not read): its report's
+ * newest entry and, through contextBriefOf, its stored brief (made from the record before redaction, as its report is:
+ * the stored copy differs only where a secret build-arg value was cut out of a path, builder/report/redact.ts).
+ */
+export function currentSnapshot(record: BuildRecord): ContextSnapshot {
   const snapshot = snapshotOf(record);
   return { ...snapshot, filesDigest: filesDigestOf(snapshot.files) };
 }
