@@ -45,6 +45,8 @@ export interface Instruction {
   /** The logical line as written after continuations were joined (heredoc bodies excluded). */
   original: string;
   location: SourceRange;
+  /** ENV, LABEL only: written in the legacy `ENV key value` form (one pair, the value is the rest of the line). */
+  legacyKeyValue?: true;
   /** ONBUILD only: the trigger instruction, parsed. */
   trigger?: Instruction;
 }

@@ -76,6 +76,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
     case 'ENV':
     case 'LABEL':
       inst.args = parseNameVal(rest, keyword, ctx.escapeToken, fail);
+      if (isLegacyKeyValue(rest, ctx.escapeToken)) inst.legacyKeyValue = true;
       break;
     case 'ARG':
       inst.args = parseWords(rest, ctx.escapeToken);
@@ -115,6 +116,12 @@ function checkFrom(args: string[], fail: (m: string, h?: string, n?: string) => 
   } else if (args.length !== 1) {
     fail('FROM requires either one or three arguments', 'write FROM <image> [AS <name>]');
   }
+}
+
+// The legacy form is chosen by the first word having no `=` (BuildKit's parseNameVal).
+function isLegacyKeyValue(rest: string, escapeToken: string): boolean {
+  const first = parseWords(rest, escapeToken)[0];
+  return first !== undefined && !first.includes('=');
 }
 
 // ENV and LABEL: `k=v k2=v2`, or the legacy `k some value` (one pair, the value is the rest of the line).

@@ -67,6 +67,11 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
     }
     instructions.push(inst);
   }
+  // BuildKit's Parse refuses such a file ("file with no instructions"): an empty or all-comment Dockerfile is almost
+  // always the wrong file.
+  if (instructions.length === 0) {
+    throw new DockerfileError(src.at(Math.max(1, count), 1), 'file with no instructions', count === 0 ? 'the Dockerfile is empty: pass the right one with -f' : 'the Dockerfile holds only comments, directives or blank lines: add FROM <image>');
+  }
   return { dockerfile: { file, escapeToken: directives.escapeToken, directives: directives.directives, instructions }, src };
 }
 
