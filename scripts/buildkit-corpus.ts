@@ -17,31 +17,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DockerfileError, dumpDockerfile, parseDockerfile, processWord, processWords } from '../dist/frontend/index.js';
 
-const args = process.argv.slice(2);
-const verbose = args.includes('-v');
-const source = args.find((a) => a !== '-v');
-if (source === undefined) {
-  console.error('usage: scripts/node scripts/buildkit-corpus.ts PATH-TO-BUILDKIT [-v]');
-  process.exit(2);
-}
-
-const { root, cleanup } = corpusRoot(source);
-const results: { section: string; pass: number; fail: string[] }[] = [];
-try {
-  results.push(testfiles(), negative(), lineInfo(), envVarTest(), wordsTest());
-} finally {
-  cleanup();
-}
-let failed = 0;
-for (const r of results) {
-  failed += r.fail.length;
-  console.log(`${r.section}: ${r.pass}/${r.pass + r.fail.length} pass`);
-  for (const f of r.fail) console.log(`  FAIL ${verbose ? f : (f.split('\n')[0] ?? '')}`);
-}
-const total = results.reduce((n, r) => n + r.pass + r.fail.length, 0);
-console.log(`${total - failed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
-
 // A checkout is read in place; a bare git dir is exported (frontend/dockerfile only) to a temp dir first.
 function corpusRoot(path: string): { root: string; cleanup: () => void } {
   if (existsSync(join(path, 'frontend/dockerfile'))) return { root: join(path, 'frontend/dockerfile'), cleanup: () => undefined };
@@ -59,23 +34,56 @@ function describe(err: unknown): string {
   return err instanceof Error ? `${err.constructor.name}: ${err.message}` : String(err);
 }
 
-function testfiles(): { section: string; pass: number; fail: string[] } {
+// Where BuildKit's parse tree keeps what its instruction parser (instructions/parse.go) refuses a moment later, so a
+// build fails there too: tsbuild refuses these while parsing, with their place. Such a line is taken out of both the
+// Dockerfile and the expected dump, the rest still compared, and the line reported as deliberate.
+const STRICTER: { re: RegExp; why: string }[] = [
+  { re: /^unknown flag: /, why: 'unknown flags are refused at parse time (BuildKit: instructions.Parse)' },
+  { re: /^HEALTHCHECK requires at least one argument/, why: 'a bare HEALTHCHECK is refused at parse time (BuildKit: instructions.Parse)' },
+  { re: /^Missing command after HEALTHCHECK CMD/, why: 'HEALTHCHECK CMD without a command is refused at parse time (BuildKit: instructions.Parse)' },
+  { re: /^Unknown type ".*" in HEALTHCHECK/, why: 'HEALTHCHECK types other than CMD/NONE are refused at parse time (BuildKit: instructions.Parse)' },
+];
+
+function testfiles(): { section: string; pass: number; fail: string[]; deliberate: string[] } {
   const base = join(root, 'parser/testfiles');
   const fail: string[] = [];
+  const deliberate: string[] = [];
   let pass = 0;
   for (const name of dirs(base)) {
-    const want = readFileSync(join(base, name, 'result'), 'utf8');
-    let got: string;
-    try {
-      got = dumpDockerfile(parseDockerfile(readFileSync(join(base, name, 'Dockerfile'), 'utf8'), `${name}/Dockerfile`));
-    } catch (err) {
-      fail.push(`${name}: ${describe(err)}`);
-      continue;
+    const want = readFileSync(join(base, name, 'result'), 'utf8').split('\n');
+    const lines = readFileSync(join(base, name, 'Dockerfile'), 'utf8').split('\n');
+    const file = `${name}/Dockerfile`;
+    let got: string | undefined;
+    for (let tries = 0; got === undefined && tries < lines.length; tries++) {
+      try {
+        got = dumpDockerfile(parseDockerfile(lines.join('\n'), file));
+      } catch (err) {
+        const why = err instanceof DockerfileError ? STRICTER.find((s) => s.re.test(err.detail))?.why : undefined;
+        if (why === undefined || !(err instanceof DockerfileError)) {
+          fail.push(`${name}: ${describe(err)}`);
+          break;
+        }
+        // The refused instruction starts at err.at.line and is the n-th: n = instructions parsed before that line.
+        const line = err.at.line;
+        const index = countInstructions(lines.slice(0, line - 1).join('\n'));
+        deliberate.push(`${name}:${line}: ${lines[line - 1]?.trim() ?? ''}: ${why}`);
+        lines[line - 1] = '#';
+        want.splice(index, 1);
+      }
     }
-    if (got === want) pass++;
-    else fail.push(`${name}: dump differs\n${lineDiff(want, got)}`);
+    if (got === undefined) continue;
+    if (got === want.join('\n')) pass++;
+    else fail.push(`${name}: dump differs\n${lineDiff(want.join('\n'), got)}`);
   }
-  return { section: 'parser/testfiles', pass, fail };
+  return { section: 'parser/testfiles', pass, fail, deliberate };
+}
+
+function countInstructions(text: string): number {
+  try {
+    return parseDockerfile(text).instructions.length;
+  } catch {
+    return 0; // only "file with no instructions" can happen: the lines before an instruction parsed already
+  }
 }
 
 function lineDiff(want: string, got: string): string {
@@ -166,3 +174,36 @@ function wordsTest(): { section: string; pass: number; fail: string[] } {
   });
   return { section: 'shell/wordsTest', pass, fail };
 }
+
+let root = '';
+
+function main(): void {
+  const args = process.argv.slice(2);
+  const verbose = args.includes('-v');
+  const source = args.find((a) => a !== '-v');
+  if (source === undefined) {
+    console.error('usage: scripts/node scripts/buildkit-corpus.ts PATH-TO-BUILDKIT [-v]');
+    process.exit(2);
+  }
+
+  const { root: dir, cleanup } = corpusRoot(source);
+  root = dir;
+  const results: { section: string; pass: number; fail: string[]; deliberate?: string[] }[] = [];
+  try {
+    results.push(testfiles(), negative(), lineInfo(), envVarTest(), wordsTest());
+  } finally {
+    cleanup();
+  }
+  let failed = 0;
+  for (const r of results) {
+    failed += r.fail.length;
+    console.log(`${r.section}: ${r.pass}/${r.pass + r.fail.length} pass${r.deliberate?.length ? ` (${r.deliberate.length} lines refused deliberately, the rest of their files compared)` : ''}`);
+    for (const f of r.fail) console.log(`  FAIL ${verbose ? f : (f.split('\n')[0] ?? '')}`);
+    for (const d of r.deliberate ?? []) console.log(`  stricter ${d}`);
+  }
+  const total = results.reduce((n, r) => n + r.pass + r.fail.length, 0);
+  console.log(`${total - failed} passed, ${failed} failed`);
+  process.exit(failed === 0 ? 0 : 1);
+}
+
+main();

@@ -15,7 +15,12 @@ export interface LineContext {
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-/** Turns one logical line into an Instruction (heredoc bodies are attached by the caller), validating its shape. */
+/**
+ * Turns one logical line into an Instruction (heredoc bodies are attached by the caller), validating its shape.
+ * Deliberately stricter than BuildKit's parser.Parse, which keeps unknown instructions, unknown flags and a bare or
+ * typeless HEALTHCHECK in its tree for instructions.Parse to refuse a step later: a build fails on them either way, and
+ * refusing them here lets `tsbuild check` and `debug parse` point at the line (BuildKit testfiles flags, health).
+ */
 export function buildInstruction(line: string, ctx: LineContext): Instruction {
   const [word, afterKeyword] = splitKeyword(line);
   const keyword = word.toUpperCase();

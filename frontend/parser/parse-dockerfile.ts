@@ -44,16 +44,23 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
     let [body, isEnd] = trimContinuation(first, continuation);
     if (isEnd && body === '') continue;
     let buf = body;
+    let hasEmptyContinuation = false;
     while (!isEnd && i < count) {
       const line = lines[i] ?? '';
       i++;
-      if (isComment(line) || line.trim() === '') continue;
+      if (isComment(line)) continue;
+      if (line.trim() === '') {
+        hasEmptyContinuation = true;
+        continue;
+      }
       [body, isEnd] = trimContinuation(line, continuation);
       buf += body;
     }
     // A file that ends inside a continuation keeps the instruction as read so far, as docker and BuildKit do.
     const range = src.span(startLine, i);
     const inst = buildInstruction(buf, { src, escapeToken: directives.escapeToken, range });
+    // BuildKit warns (rule NoEmptyContinuation) at the line the continuation ended on: such lines will become errors.
+    if (hasEmptyContinuation) inst.emptyContinuation = src.at(i, 1);
     const target = inst.trigger ?? inst;
     if (HEREDOC_KEYWORDS.has(target.keyword) && !target.json && buf.includes('<<')) {
       for (const doc of heredocsFromLine(buf)) {
