@@ -137,6 +137,22 @@ describe('BuildKit conformance: line numbers and warnings (parser_test.go)', () 
     for (const [input, want] of cases) expect(parseWords(input, '\\'), input).to.deep.equal(want);
   });
 
+  it('ends a line at its last \\n, dropping every \\r before it (trimNewline), so a CR-CR-LF line still continues', () => {
+    expect(dump('FROM u\r\r\nRUN a \\\r\r\n  b\r\n')).to.equal('(from "u")\n(run "a   b")\n');
+  });
+
+  it('keeps CRLF line endings in heredoc bodies, as BuildKit writes them into the file', () => {
+    const df = parseDockerfile('FROM u\r\nCOPY <<EOF /f\r\nline 1\r\nline 2\r\nEOF\r\n');
+    expect(df.instructions[1]?.heredocs[0]?.content).to.equal('line 1\r\nline 2\r\n');
+  });
+
+  it('trims arguments and splits ENV words on unicode.IsSpace (U+0085, U+00A0), not on U+FEFF', () => {
+    expect(parseWords('a\u0085b\u00a0c\ufeffd', '\\')).to.deep.equal(['a', 'b', 'c\ufeffd']);
+    expect(dump('FROM u\nRUN\tx\u0085\n')).to.equal('(from "u")\n(run "x")\n');
+    // The keyword ends at an ASCII blank only (reWhitespace), so this is one unknown word, as in BuildKit.
+    expect(errorOf('FROM u\nRUN\u00a0x\n').detail).to.equal('unknown instruction "RUN\u00a0x"');
+  });
+
   it('reads `LABEL foo bar` as the legacy form and `LABEL foo=bar thing=star` as pairs (TestParseNameVal*)', () => {
     expect(dump('LABEL foo bar\nLABEL foo=bar thing=star\n')).to.equal('(label "foo" "bar" "")\n(label "foo" "bar" "=" "thing" "star" "=")\n');
     expect(errorOf('FROM a\nENV foo\n').detail).to.equal('ENV must have two arguments');

@@ -7,7 +7,8 @@ import type { SourceText } from './source-text.js';
 // A `#!` first line is skipped: BuildKit finds `# syntax=` and `# check=` after one (DetectSyntax and ParseDirective
 // drop a shebang), but its Dockerfile parser reads an `# escape=` there as a plain comment, so we do not apply it.
 
-const DIRECTIVE_RE = /^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/;
+// After `#` and any Unicode blanks, BuildKit's directiveRegexp, whose \s (RE2) is [\t\n\f\r ] and `.` anything but \n.
+const DIRECTIVE_RE = /^#\p{White_Space}*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*([^\n]+?)[\t\n\f\r ]*$/u;
 const KNOWN = new Set(['syntax', 'escape', 'check']);
 
 /** Reads directives line by line until the first line that is not one. */

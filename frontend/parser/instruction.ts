@@ -1,6 +1,7 @@
 import type { Flag, Instruction } from '../ast.js';
 import type { SourceRange } from '../graph.js';
 import { DockerfileError } from '../errors.js';
+import { trimSpace } from '../shell/chars.js';
 import { FLAG_SPECS, KEYWORDS } from './flag-specs.js';
 import type { SourceText } from './source-text.js';
 import { nearest } from './suggest.js';
@@ -29,7 +30,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
     throw new DockerfileError(ctx.src.find(ctx.range, word), `unknown instruction "${word}"`, guess ? `did you mean ${guess}?` : `instructions are ${KEYWORDS.join(', ')}`);
   }
   const { flags: rawFlags, rest: afterFlags } = extractBuilderFlags(afterKeyword, ctx.escapeToken);
-  const rest = afterFlags.trim();
+  const rest = trimSpace(afterFlags);
   const flags = parseFlags(keyword, rawFlags, ctx);
   const inst: Instruction = { keyword, flags, args: [], json: false, heredocs: [], original: line, location: ctx.range };
   const fail = (message: string, hint?: string, needle = word): never => {
@@ -66,7 +67,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
       } else inst.args = rest === '' ? [] : splitWhitespace(rest);
       if (keyword === 'VOLUME') {
         if (inst.args.length === 0) fail('VOLUME requires at least one argument');
-        if (inst.args.some((v) => v.trim() === '')) fail('VOLUME specified can not be an empty string');
+        if (inst.args.some((v) => trimSpace(v) === '')) fail('VOLUME specified can not be an empty string');
       } else if (inst.args.length < 2) {
         fail(`${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`, `write ${keyword} <src>... <dest>`);
       }
@@ -147,16 +148,19 @@ function parseNameVal(rest: string, keyword: string, escapeToken: string, fail: 
 }
 
 function parseHealthcheck(inst: Instruction, rest: string, fail: (m: string, h?: string, n?: string) => never): void {
-  const m = /^(\S+)\s*(.*)$/s.exec(rest);
+  // The type is the first word, the command what follows the blanks after it (BuildKit's parseHealthConfig, whose
+  // blanks are unicode.IsSpace: the White_Space property).
+  const m = /^(\P{White_Space}+)\p{White_Space}*(.*)$/su.exec(rest);
   if (!m) return fail('HEALTHCHECK requires at least one argument');
-  const type = (m[1] ?? '').toUpperCase();
+  const typeWord = m[1] ?? '';
   const cmd = m[2] ?? '';
+  const type = typeWord.toUpperCase();
   if (type === 'NONE') {
     if (cmd !== '') fail('HEALTHCHECK NONE takes no arguments');
     inst.args = ['NONE'];
     return;
   }
-  if (type !== 'CMD') fail(`Unknown type "${m[1] ?? ''}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE', m[1]);
+  if (type !== 'CMD') fail(`Unknown type "${typeWord}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE', typeWord);
   const parsed = parseJsonArray(cmd);
   if (parsed.kind === 'not-strings') fail('when using JSON array syntax, arrays must be comprised of strings only');
   if (parsed.kind === 'json') {

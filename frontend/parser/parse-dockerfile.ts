@@ -1,5 +1,6 @@
 import type { Dockerfile, Heredoc, Instruction } from '../ast.js';
 import { DockerfileError, withSource } from '../errors.js';
+import { trimLeftSpace } from '../shell/chars.js';
 import { ShellSyntaxError } from '../shell/lex.js';
 import { DirectiveReader } from './directives.js';
 import { heredocsFromLine, parseHeredocWord } from './heredoc.js';
@@ -37,7 +38,7 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
   let i = 0;
   while (i < count) {
     const startLine = i + 1;
-    const first = (lines[i] ?? '').trimStart();
+    const first = trimLeftSpace(lines[i] ?? '');
     i++;
     if (directives.feed(first, startLine, src) || isComment(first)) continue;
     const continuation = continuationRegex(directives.escapeToken);
@@ -49,7 +50,7 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
       const line = lines[i] ?? '';
       i++;
       if (isComment(line)) continue;
-      if (line.trim() === '') {
+      if (trimLeftSpace(line) === '') {
         hasEmptyContinuation = true;
         continue;
       }
@@ -85,10 +86,11 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
 function readHeredoc(doc: Omit<Heredoc, 'content'>, lines: string[], start: number, count: number, src: SourceText, range: { line: number; column: number; endLine: number; endColumn: number; file: string }): [Heredoc, number] {
   let content = '';
   for (let i = start; i < count; i++) {
-    const raw = lines[i] ?? '';
-    const candidate = doc.chomp ? raw.replace(/^\t+/, '') : raw;
+    const line = lines[i] ?? '';
+    const candidate = doc.chomp ? line.replace(/^\t+/, '') : line;
     if (candidate === doc.name) return [{ ...doc, content }, i + 1];
-    content += raw + '\n';
+    // The body keeps each line as written, a CRLF ending included: BuildKit writes those bytes into COPY <<EOF files.
+    content += (src.rawLines[i] ?? '') + '\n';
   }
   throw new DockerfileError(src.find(range, '<<'), `unterminated heredoc: no line "${doc.name}" ends it`, `add a line holding only ${doc.name} after the heredoc's body`);
 }
@@ -103,7 +105,7 @@ function checkHeredocDest(inst: Instruction, src: SourceText): void {
 }
 
 function isComment(line: string): boolean {
-  return line.trimStart().startsWith('#');
+  return trimLeftSpace(line).startsWith('#');
 }
 
 // A line continues when it ends in an unescaped escape token (blanks after it allowed): BuildKit's

@@ -105,6 +105,19 @@ describe('shell lexer: BuildKit ProcessWordWithMatches behaviours', () => {
   });
 });
 
+describe('shell lexer: BuildKit details beyond its tables', () => {
+  it('reads any character after `${name:` as a modifier word, failing only on a set name (lex.go falls through)', () => {
+    expect(processWord('${a:x}', lookupIn({}), { skipUnsetEnv: true }).result).to.equal('${a:x}');
+    expect(() => processWord('${a:x}', lookupIn({ a: '1' }), { skipUnsetEnv: true })).to.throw(ShellSyntaxError, 'unsupported modifier');
+    expect(() => processWord('${a:x}', lookupIn({}))).to.throw(ShellSyntaxError, 'unsupported modifier');
+  });
+
+  it('splits words on Go\'s unicode.IsSpace (U+0085 and U+00A0 are blanks, U+FEFF is not)', () => {
+    expect(processWords('a\u0085b\u00a0c\ufeffd', lookupIn({}))).to.deep.equal(['a', 'b', 'c\ufeffd']);
+    expect(processWords('$v\u0085b', lookupIn({ v: 'x\u00a0y' }))).to.deep.equal(['x', 'y', 'b']);
+  });
+});
+
 describe('shell patterns: BuildKit convertShellPatternToRegex behaviours', () => {
   const cases: [string, string][] = [
     ['*', 'abc'],
