@@ -5,6 +5,10 @@ import type { Dockerfile, Instruction } from './ast.js';
 // diff tsbuild's reading of a Dockerfile against BuildKit's. Like BuildKit's dump it shows neither heredoc bodies nor
 // whether an argument list was written as JSON; ENV and LABEL pairs are `"key" "value" "="`, with `""` in place of
 // the `=` for the legacy `ENV key value` form.
+// Where the output can differ from BuildKit's, on purpose: the HEALTHCHECK type prints upper-case (`cmd` → "CMD", the
+// tree keeps it normalised); non-ASCII flags print as written, where BuildKit's byte-wise flag splitter
+// (extractBuilderFlags) turns each UTF-8 byte into a character of its own; lines BuildKit's parser keeps but its
+// instruction parser refuses (unknown flags or instructions, a bare HEALTHCHECK) are refused here already.
 
 /** The whole Dockerfile in BuildKit's dump format, one line per instruction. */
 export function dumpDockerfile(df: Dockerfile): string {
