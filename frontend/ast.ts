@@ -45,6 +45,13 @@ export interface Instruction {
   /** The logical line as written after continuations were joined (heredoc bodies excluded). */
   original: string;
   location: SourceRange;
+  /** ENV, LABEL only: written in the legacy `ENV key value` form (one pair, the value is the rest of the line). */
+  legacyKeyValue?: true;
+  /**
+   * Set when blank lines sat inside the instruction's line continuation (BuildKit's parser warns that they will become
+   * errors): the line the continuation ended on, where BuildKit reports it.
+   */
+  emptyContinuation?: SourceRange;
   /** ONBUILD only: the trigger instruction, parsed. */
   trigger?: Instruction;
 }

@@ -14,6 +14,7 @@ export type { CompileOptions, ResolveImage } from './compile/options.js';
 export type { GlobalArgOptions } from './compile/global-args.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
+export { dumpDockerfile, dumpInstruction } from './dump.js';
 export { isSecretName, REDACTED } from './secret-name.js';
 export { checkDockerfile, formatCheckWarning } from './checks/index.js';
 export { ruleDescription, ruleUrl } from './checks/rule-docs.js';

@@ -56,4 +56,10 @@ describe('printDockerfile', () => {
     expect(printDockerfile(parseDockerfile(once))).to.equal(once);
     expect(once).to.equal('# syntax=docker/dockerfile:1\nFROM alpine as base\nRUN echo a   && echo b\nCOPY --chown="a b" x /y/\nRUN <<EOF\necho hi\nEOF\nONBUILD RUN make\n');
   });
+
+  it('keeps the legacy `ENV key value` form, so the BuildKit dump of the reprint is the same', () => {
+    const once = printDockerfile(parseDockerfile('FROM a\nENV PATH /usr/bin:$PATH\nLABEL a=b\n'));
+    expect(once).to.equal('FROM a\nENV PATH /usr/bin:$PATH\nLABEL a=b\n');
+    expect(parseDockerfile(once).instructions[1]?.legacyKeyValue).to.equal(true);
+  });
 });

@@ -16,6 +16,7 @@ export function printInstruction(inst: Instruction, escapeToken: '\\' | '`' = '\
   let body: string;
   if (inst.trigger) body = printInstruction(inst.trigger, escapeToken).split('\n')[0] ?? '';
   else if (inst.json) body = inst.keyword === 'HEALTHCHECK' ? `CMD ${JSON.stringify(inst.args.slice(1))}` : JSON.stringify(inst.args);
+  else if (inst.legacyKeyValue) body = (inst.args[0] ?? '').replace('=', ' ');
   else body = inst.args.join(' ');
   // A shell-form command that starts with `--` would read as a flag: `--` ends the flags.
   if (!inst.json && body.startsWith('--')) head.push('--');

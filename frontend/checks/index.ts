@@ -29,7 +29,9 @@ export function checkDirective(value: string | undefined): { skip: Set<string>; 
   const skip = new Set<string>();
   let skipAll = false;
   let isError = false;
-  for (const part of (value ?? '').split(';')) {
+  // Only the text before the first space counts (`# check=skip=all // opts`), as BuildKit's ParseDirective returns it.
+  const options = (value ?? '').split(' ')[0] ?? '';
+  for (const part of options.split(';')) {
     const [k, v = ''] = part.split('=').map((s) => s.trim());
     if (k === 'skip') for (const rule of v.split(',').map((s) => s.trim()).filter(Boolean)) { if (rule === 'all') skipAll = true; else skip.add(rule); }
     if (k === 'error') isError = /^(true|1)$/i.test(v);

@@ -40,6 +40,12 @@ export function runRules(df: Dockerfile): CheckWarning[] {
     out.push({ rule, message, file: df.file, line: inst.location.line, column: inst.location.column, endLine: inst.location.endLine });
   };
 
+  // NoEmptyContinuation: BuildKit turns its parser's warnings into this rule before any other.
+  for (const inst of df.instructions) {
+    const at = inst.emptyContinuation;
+    if (at) out.push({ rule: 'NoEmptyContinuation', message: 'Empty continuation line', file: df.file, line: at.line, column: at.column });
+  }
+
   // ConsistentInstructionCasing: every keyword in the majority's case (upper or lower).
   const words = df.instructions.map(firstWord);
   const upper = words.filter((w) => w === w.toUpperCase()).length;

@@ -3,7 +3,8 @@ import type { Heredoc } from '../ast.js';
 
 // Heredoc delimiters as BuildKit finds them (parser/parser.go heredocsFromLine / ParseHeredoc).
 
-const HEREDOC_RE = /^(\d*)<<(-?)\s*([^<]*)$/;
+// Go's \s (RE2) is [\t\n\f\r ], narrower than JavaScript's.
+const HEREDOC_RE = /^([0-9]*)<<(-?)[\t\n\f\r ]*([^<]*)$/;
 const unset = (): undefined => undefined;
 
 /** Parses one word such as `<<EOF`, `<<-"EOF"` or `3<<EOF`; undefined when it is not a heredoc. */

@@ -1,6 +1,7 @@
 import type { Flag, Instruction } from '../ast.js';
 import type { SourceRange } from '../graph.js';
 import { DockerfileError } from '../errors.js';
+import { trimSpace } from '../shell/chars.js';
 import { FLAG_SPECS, KEYWORDS } from './flag-specs.js';
 import type { SourceText } from './source-text.js';
 import { nearest } from './suggest.js';
@@ -15,7 +16,12 @@ export interface LineContext {
 
 const STAGE_NAME = /^[a-z][a-z0-9-_.]*$/;
 
-/** Turns one logical line into an Instruction (heredoc bodies are attached by the caller), validating its shape. */
+/**
+ * Turns one logical line into an Instruction (heredoc bodies are attached by the caller), validating its shape.
+ * Deliberately stricter than BuildKit's parser.Parse, which keeps unknown instructions, unknown flags and a bare or
+ * typeless HEALTHCHECK in its tree for instructions.Parse to refuse a step later: a build fails on them either way, and
+ * refusing them here lets `tsbuild check` and `debug parse` point at the line (BuildKit testfiles flags, health).
+ */
 export function buildInstruction(line: string, ctx: LineContext): Instruction {
   const [word, afterKeyword] = splitKeyword(line);
   const keyword = word.toUpperCase();
@@ -24,7 +30,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
     throw new DockerfileError(ctx.src.find(ctx.range, word), `unknown instruction "${word}"`, guess ? `did you mean ${guess}?` : `instructions are ${KEYWORDS.join(', ')}`);
   }
   const { flags: rawFlags, rest: afterFlags } = extractBuilderFlags(afterKeyword, ctx.escapeToken);
-  const rest = afterFlags.trim();
+  const rest = trimSpace(afterFlags);
   const flags = parseFlags(keyword, rawFlags, ctx);
   const inst: Instruction = { keyword, flags, args: [], json: false, heredocs: [], original: line, location: ctx.range };
   const fail = (message: string, hint?: string, needle = word): never => {
@@ -61,7 +67,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
       } else inst.args = rest === '' ? [] : splitWhitespace(rest);
       if (keyword === 'VOLUME') {
         if (inst.args.length === 0) fail('VOLUME requires at least one argument');
-        if (inst.args.some((v) => v.trim() === '')) fail('VOLUME specified can not be an empty string');
+        if (inst.args.some((v) => trimSpace(v) === '')) fail('VOLUME specified can not be an empty string');
       } else if (inst.args.length < 2) {
         fail(`${keyword} requires at least two arguments, but only one was provided. Destination could not be determined`, `write ${keyword} <src>... <dest>`);
       }
@@ -76,6 +82,7 @@ export function buildInstruction(line: string, ctx: LineContext): Instruction {
     case 'ENV':
     case 'LABEL':
       inst.args = parseNameVal(rest, keyword, ctx.escapeToken, fail);
+      if (isLegacyKeyValue(rest, ctx.escapeToken)) inst.legacyKeyValue = true;
       break;
     case 'ARG':
       inst.args = parseWords(rest, ctx.escapeToken);
@@ -117,6 +124,12 @@ function checkFrom(args: string[], fail: (m: string, h?: string, n?: string) => 
   }
 }
 
+// The legacy form is chosen by the first word having no `=` (BuildKit's parseNameVal).
+function isLegacyKeyValue(rest: string, escapeToken: string): boolean {
+  const first = parseWords(rest, escapeToken)[0];
+  return first !== undefined && !first.includes('=');
+}
+
 // ENV and LABEL: `k=v k2=v2`, or the legacy `k some value` (one pair, the value is the rest of the line).
 function parseNameVal(rest: string, keyword: string, escapeToken: string, fail: (m: string, h?: string, n?: string) => never): string[] {
   const words = parseWords(rest, escapeToken);
@@ -135,16 +148,19 @@ function parseNameVal(rest: string, keyword: string, escapeToken: string, fail: 
 }
 
 function parseHealthcheck(inst: Instruction, rest: string, fail: (m: string, h?: string, n?: string) => never): void {
-  const m = /^(\S+)\s*(.*)$/s.exec(rest);
+  // The type is the first word, the command what follows the blanks after it (BuildKit's parseHealthConfig, whose
+  // blanks are unicode.IsSpace: the White_Space property).
+  const m = /^(\P{White_Space}+)\p{White_Space}*(.*)$/su.exec(rest);
   if (!m) return fail('HEALTHCHECK requires at least one argument');
-  const type = (m[1] ?? '').toUpperCase();
+  const typeWord = m[1] ?? '';
   const cmd = m[2] ?? '';
+  const type = typeWord.toUpperCase();
   if (type === 'NONE') {
     if (cmd !== '') fail('HEALTHCHECK NONE takes no arguments');
     inst.args = ['NONE'];
     return;
   }
-  if (type !== 'CMD') fail(`Unknown type "${m[1] ?? ''}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE', m[1]);
+  if (type !== 'CMD') fail(`Unknown type "${typeWord}" in HEALTHCHECK (try CMD)`, 'write HEALTHCHECK [options] CMD <command> or HEALTHCHECK NONE', typeWord);
   const parsed = parseJsonArray(cmd);
   if (parsed.kind === 'not-strings') fail('when using JSON array syntax, arrays must be comprised of strings only');
   if (parsed.kind === 'json') {

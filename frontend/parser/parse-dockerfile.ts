@@ -1,5 +1,6 @@
 import type { Dockerfile, Heredoc, Instruction } from '../ast.js';
 import { DockerfileError, withSource } from '../errors.js';
+import { trimLeftSpace } from '../shell/chars.js';
 import { ShellSyntaxError } from '../shell/lex.js';
 import { DirectiveReader } from './directives.js';
 import { heredocsFromLine, parseHeredocWord } from './heredoc.js';
@@ -37,23 +38,30 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
   let i = 0;
   while (i < count) {
     const startLine = i + 1;
-    const first = (lines[i] ?? '').trimStart();
+    const first = trimLeftSpace(lines[i] ?? '');
     i++;
     if (directives.feed(first, startLine, src) || isComment(first)) continue;
     const continuation = continuationRegex(directives.escapeToken);
     let [body, isEnd] = trimContinuation(first, continuation);
     if (isEnd && body === '') continue;
     let buf = body;
+    let hasEmptyContinuation = false;
     while (!isEnd && i < count) {
       const line = lines[i] ?? '';
       i++;
-      if (isComment(line) || line.trim() === '') continue;
+      if (isComment(line)) continue;
+      if (trimLeftSpace(line) === '') {
+        hasEmptyContinuation = true;
+        continue;
+      }
       [body, isEnd] = trimContinuation(line, continuation);
       buf += body;
     }
     // A file that ends inside a continuation keeps the instruction as read so far, as docker and BuildKit do.
     const range = src.span(startLine, i);
     const inst = buildInstruction(buf, { src, escapeToken: directives.escapeToken, range });
+    // BuildKit warns (rule NoEmptyContinuation) at the line the continuation ended on: such lines will become errors.
+    if (hasEmptyContinuation) inst.emptyContinuation = src.at(i, 1);
     const target = inst.trigger ?? inst;
     if (HEREDOC_KEYWORDS.has(target.keyword) && !target.json && buf.includes('<<')) {
       for (const doc of heredocsFromLine(buf)) {
@@ -67,16 +75,22 @@ function parse(text: string, file: string): { dockerfile: Dockerfile; src: Sourc
     }
     instructions.push(inst);
   }
+  // BuildKit's Parse refuses such a file ("file with no instructions"): an empty or all-comment Dockerfile is almost
+  // always the wrong file.
+  if (instructions.length === 0) {
+    throw new DockerfileError(src.at(Math.max(1, count), 1), 'file with no instructions', count === 0 ? 'the Dockerfile is empty: pass the right one with -f' : 'the Dockerfile holds only comments, directives or blank lines: add FROM <image>');
+  }
   return { dockerfile: { file, escapeToken: directives.escapeToken, directives: directives.directives, instructions }, src };
 }
 
 function readHeredoc(doc: Omit<Heredoc, 'content'>, lines: string[], start: number, count: number, src: SourceText, range: { line: number; column: number; endLine: number; endColumn: number; file: string }): [Heredoc, number] {
   let content = '';
   for (let i = start; i < count; i++) {
-    const raw = lines[i] ?? '';
-    const candidate = doc.chomp ? raw.replace(/^\t+/, '') : raw;
+    const line = lines[i] ?? '';
+    const candidate = doc.chomp ? line.replace(/^\t+/, '') : line;
     if (candidate === doc.name) return [{ ...doc, content }, i + 1];
-    content += raw + '\n';
+    // The body keeps each line as written, a CRLF ending included: BuildKit writes those bytes into COPY <<EOF files.
+    content += (src.rawLines[i] ?? '') + '\n';
   }
   throw new DockerfileError(src.find(range, '<<'), `unterminated heredoc: no line "${doc.name}" ends it`, `add a line holding only ${doc.name} after the heredoc's body`);
 }
@@ -91,7 +105,7 @@ function checkHeredocDest(inst: Instruction, src: SourceText): void {
 }
 
 function isComment(line: string): boolean {
-  return line.trimStart().startsWith('#');
+  return trimLeftSpace(line).startsWith('#');
 }
 
 // A line continues when it ends in an unescaped escape token (blanks after it allowed): BuildKit's

@@ -3,10 +3,14 @@ import type { SourceRange } from '../graph.js';
 /** The Dockerfile's physical lines, for turning line numbers and substrings into SourceRanges. */
 export class SourceText {
   readonly file: string;
+  /** The lines without their line endings (every trailing `\r` too, as BuildKit's trimNewline). */
   readonly lines: string[];
+  /** The lines as written, a `\r` before the `\n` kept: heredoc bodies keep them, as BuildKit's do. */
+  readonly rawLines: string[];
   constructor(text: string, file: string) {
     this.file = file;
-    this.lines = text.split('\n').map((l) => l.replace(/\r$/, ''));
+    this.rawLines = text.split('\n');
+    this.lines = this.rawLines.map((l) => l.replace(/\r+$/, ''));
   }
 
   /** The range of `length` characters at 1-based `line`/`column`. */

@@ -1,4 +1,4 @@
-import { isSpace } from '../shell/chars.js';
+import { isSpace, trimLeftSpace, trimSpace } from '../shell/chars.js';
 
 // The low-level splitters of BuildKit's Dockerfile parser (parser/split_command.go, parser/line_parsers.go), ported
 // rule for rule: they decide what counts as a flag, a word and a JSON array before any expansion happens.
@@ -12,7 +12,7 @@ export function splitWhitespace(text: string): string[] {
 
 /** `keyword rest…` → [keyword, rest] (rest '' when absent). */
 export function splitKeyword(line: string): [string, string] {
-  const trimmed = line.trim();
+  const trimmed = trimSpace(line);
   const m = WHITESPACE.exec(trimmed);
   if (!m) return [trimmed, ''];
   return [trimmed.slice(0, m.index), trimmed.slice(m.index + m[0].length)];
@@ -151,7 +151,7 @@ export type JsonArgs = { kind: 'json'; values: string[] } | { kind: 'not-json' }
  * (or not an array) is the shell form; a valid array holding a non-string is an error.
  */
 export function parseJsonArray(rest: string): JsonArgs {
-  const text = rest.trimStart();
+  const text = trimLeftSpace(rest);
   if (!text.startsWith('[')) return { kind: 'not-json' };
   let parsed: unknown;
   try {

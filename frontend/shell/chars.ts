@@ -1,10 +1,20 @@
 // Character classes of Go's unicode package, with an ASCII fast path: the lexers call these once per character.
 
-/** unicode.IsSpace. */
+/** unicode.IsSpace: Unicode's White_Space property (JavaScript's \s differs: it has U+FEFF, lacks U+0085). */
 export function isSpace(ch: string): boolean {
   const c = ch.charCodeAt(0);
   if (c < 128) return c === 32 || (c >= 9 && c <= 13);
-  return /^\s$/u.test(ch);
+  return /^\p{White_Space}$/u.test(ch);
+}
+
+/** strings.TrimSpace. */
+export function trimSpace(s: string): string {
+  return s.replace(/^\p{White_Space}+|\p{White_Space}+$/gu, '');
+}
+
+/** strings.TrimLeftFunc(s, unicode.IsSpace). */
+export function trimLeftSpace(s: string): string {
+  return s.replace(/^\p{White_Space}+/u, '');
 }
 
 /** unicode.IsDigit. */

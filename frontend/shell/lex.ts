@@ -38,7 +38,7 @@ const EOF = -1;
 /** Expands `word` as one word (quotes removed, variables substituted). */
 export function processWord(word: string, env: EnvLookup, opts: LexOptions = {}): ExpandResult {
   // Fast path: without $, quotes, escapes or `<` the lexer would return the word unchanged (most words).
-  if (!SPECIAL.test(word)) return { result: word, words: word.split(/\s+/u).filter((w) => w !== ''), matched: new Set(), unmatched: new Set() };
+  if (!SPECIAL.test(word)) return { result: word, words: word.split(/\p{White_Space}+/u).filter((w) => w !== ''), matched: new Set(), unmatched: new Set() };
   return new ShellWord(word, env, opts).process();
 }
 
@@ -204,13 +204,14 @@ class ShellWord {
       return value ?? '';
     }
     if (ch === '/') return this.#processReplace(name);
+    // After `:` any character goes on to read the word up to `}` (BuildKit's switch falls through), so that with
+    // skipUnsetEnv `${a:x}` of an unset `a` comes back as written; only a set one fails on the modifier below.
     let nullIsUnset = false;
     if (ch === ':') {
       nullIsUnset = true;
       ch = this.#next();
       chs += ch === EOF ? '' : ch;
-    }
-    if (ch !== '+' && ch !== '-' && ch !== '?' && ch !== '#' && ch !== '%') {
+    } else if (ch !== '+' && ch !== '-' && ch !== '?' && ch !== '#' && ch !== '%') {
       throw new ShellSyntaxError(`unsupported modifier (${chs}) in substitution`);
     }
     const rawEscapes = ch === '#' || ch === '%';
@@ -234,12 +235,15 @@ class ShellWord {
         if (value === undefined) throw new ShellSyntaxError(`${name}: ${word || 'is not allowed to be unset'}`);
         if (nullIsUnset && value === '') throw new ShellSyntaxError(`${name}: ${word || 'is not allowed to be empty'}`);
         return value;
-      default: {
+      case '#':
+      case '%': {
         // %/# trim the shortest match, %%/## the longest.
         const greedy = word.startsWith(ch);
         const pattern = greedy ? word.slice(1) : word;
         return ch === '%' ? trimSuffix(pattern, value ?? '', greedy) : trimPrefix(pattern, value ?? '', greedy);
       }
+      default:
+        throw new ShellSyntaxError(`unsupported modifier (${chs}) in substitution`);
     }
   }
 
