@@ -43,7 +43,7 @@ export function runRules(df: Dockerfile): CheckWarning[] {
   // NoEmptyContinuation: BuildKit turns its parser's warnings into this rule before any other.
   for (const inst of df.instructions) {
     const at = inst.emptyContinuation;
-    if (at) out.push({ rule: 'NoEmptyContinuation', message: 'Empty continuation line', file: df.file, line: at.line, column: at.column });
+    if (at) out.push({ rule: 'NoEmptyContinuation', message: 'Empty continuation line', file: df.file, line: at.line, column: at.column, endLine: at.line });
   }
 
   // ConsistentInstructionCasing: every keyword in the majority's case (upper or lower).
