@@ -104,11 +104,11 @@ export function runRules(df: Dockerfile): CheckWarning[] {
       case 'ENV': {
         const secret = secretNameIn(inst.args.map((a) => a.split('=')[0] ?? ''));
         if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ENV "${secret}")`);
-        if (legacyKeyValue(inst)) warn('LegacyKeyValueFormat', inst, '"ENV key=value" should be used instead of legacy "ENV key value" format');
+        if (inst.legacyKeyValue === true) warn('LegacyKeyValueFormat', inst, '"ENV key=value" should be used instead of legacy "ENV key value" format');
         break;
       }
       case 'LABEL':
-        if (legacyKeyValue(inst)) warn('LegacyKeyValueFormat', inst, '"LABEL key=value" should be used instead of legacy "LABEL key value" format');
+        if (inst.legacyKeyValue === true) warn('LegacyKeyValueFormat', inst, '"LABEL key=value" should be used instead of legacy "LABEL key value" format');
         break;
       case 'EXPOSE':
         for (const port of inst.args) exposeRules(port, (rule, message) => warn(rule, inst, message));
@@ -185,9 +185,3 @@ function countOnce(inst: Instruction, counts: Map<string, number>, warn: (rule: 
   if (n > 1) warn('MultipleInstructionsDisallowed', inst, `Multiple ${inst.keyword} instructions should not be used in the same stage because only the last one will be used`);
 }
 
-/** `ENV key value` (no `=` after the first word), which BuildKit reads as one pair and flags. */
-function legacyKeyValue(inst: Instruction): boolean {
-  const rest = inst.original.trim().replace(/^\S+\s+/, '').replace(/^(--\S+\s+)*/, '');
-  const first = rest.split(/\s+/)[0] ?? '';
-  return rest !== '' && !first.includes('=');
-}
