@@ -1,11 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 
 // What a warm process of `tsbuild daemon` does before its request arrives: the first-use costs every build pays that
 // depend on nothing the request brings (bench/RESULTS.md, "The no-op through `tsbuild daemon`", measures each).
 // Nothing here reads the environment, the cwd or the user's files, opens a root, or draws random numbers.
 
-/** Loads and exercises undici's request path and node:sqlite; failures only cost the request the time saved. */
+/** Loads undici's dispatchers and exercises node:sqlite; a failure only costs the request the time it would save. */
 export async function prewarm(): Promise<void> {
   const skip = new Set((process.env['TSBUILD_DAEMON_PREWARM_SKIP'] ?? '').split(','));
   try {
@@ -16,21 +14,14 @@ export async function prewarm(): Promise<void> {
   }
 }
 
-// undici's Agent → Pool → Client path and llhttp's wasm, compiled at the first connection (most of a no-op build's
-// ~13 ms tag check), by one request to a server of our own on the loopback, closed at once.
+// undici's dispatcher classes (Agent → Pool → Client) and the request API, evaluated and set up without a request.
+// Not a request to a loopback server, which would also compile llhttp's wasm: measured (bench/RESULTS.md, "The no-op
+// through `tsbuild daemon`"), a warm process that had made one spent ~25 ms MORE CPU on the build it then ran (its
+// stat-key hashing and context report ran markedly slower: JIT feedback from the warm-up request, as far as the
+// profile shows) than one that had not, which pays llhttp's compile (~3 ms) at its tag check instead.
 async function warmHttp(): Promise<void> {
-  const { Agent, request } = await import('undici');
-  const server = createServer((_req, res) => { res.setHeader('content-type', 'application/json'); res.end('{}'); });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const agent = new Agent();
-  try {
-    const { port } = server.address() as AddressInfo;
-    const res = await request(`http://127.0.0.1:${port}/v2/`, { dispatcher: agent, headers: { accept: 'application/json' } });
-    await res.body.json();
-  } finally {
-    await agent.close();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  const { Agent } = await import('undici');
+  await new Agent().close();
 }
 
 // node:sqlite's module and a database's first statements (the root's cache.db is opened on every build).
