@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // `tsbuild daemon` (builder/daemon/) with real processes: a daemon on a temp socket, commands through bin/tsbuild (the
 // thin client), each compared with the same command run directly (TSBUILD_DAEMON=0).
@@ -173,9 +173,12 @@ describe('tsbuild daemon', function () {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-stale-'));
     try {
       const stale = join(dir, 'tsbuild.sock');
-      // A socket bound and never listened on, its process gone: connect() is refused.
-      const py = await run('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stale]);
-      expect(py.code, `python3 is needed to make a stale socket: ${py.stderr}`).to.equal(0);
+      // A daemon killed outright leaves its socket behind: connect() is refused.
+      const holder = spawn(process.execPath, ['-e', 'require("net").createServer().listen(process.argv[1], () => console.log("up"))', stale], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((r) => holder.stdout?.once('data', r));
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+      expect(existsSync(stale)).to.equal(true);
       const res = await start(['--version'], { env: { TSBUILD_DAEMON_SOCKET: stale } }).result;
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
