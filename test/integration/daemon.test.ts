@@ -219,6 +219,23 @@ describe('tsbuild daemon', function () {
     });
   }
 
+  it('runs the command directly from another mount namespace (paths in argv must mean the same files)', async () => {
+    const res = await new Promise<CliResult>((resolve, reject) => {
+      const child = spawn('unshare', ['--mount', '--propagation', 'private', TSBUILD, '--version'], {
+        env: { ...process.env, ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    });
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    expect(res.stderr).to.contain('another mount namespace');
+  });
+
   it('refuses to start a second daemon on a live socket', async () => {
     const res = await start(['daemon', '--socket', socket]).result;
     expect(res.code).to.not.equal(0);
