@@ -13,9 +13,10 @@ import { TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 interface Started { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }>; stderrSoFar: () => string }
 
-/** Starts bin/tsbuild ARGS with `input` on its stdin (or none), capturing its output. */
-function start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Started {
-  const child = spawn(TSBUILD, args, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+/** Starts bin/tsbuild ARGS (under `wrapper`, e.g. unshare) with `input` on its stdin (or none), capturing its output. */
+function start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {}): Started {
+  const [cmd, ...argv] = [...(opts.wrapper ?? []), TSBUILD, ...args];
+  const child = spawn(cmd ?? TSBUILD, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   if (opts.input !== undefined) child.stdin?.end(opts.input);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
@@ -220,17 +221,7 @@ describe('tsbuild daemon', function () {
   }
 
   it('runs the command directly from another mount namespace (paths in argv must mean the same files)', async () => {
-    const res = await new Promise<CliResult>((resolve, reject) => {
-      const child = spawn('unshare', ['--mount', '--propagation', 'private', TSBUILD, '--version'], {
-        env: { ...process.env, ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
-      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-      child.on('error', reject);
-      child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    });
+    const res = await start(['--version'], { wrapper: ['unshare', '--mount', '--propagation', 'private'], env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' } }).result;
     expect(res.code, res.stderr).to.equal(0);
     expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
     expect(res.stderr).to.contain('another mount namespace');
