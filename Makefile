@@ -4,6 +4,8 @@ NODE := scripts/node
 TSC := $(NODE) node_modules/typescript/bin/tsc
 NATIVE := worker/native/tsbuild-run
 FSATTR := worker/native/fsattr/tsbuild-fsattr
+# The thin client of `tsbuild daemon` (builder/daemon/client.c), which bin/tsbuild execs when the daemon's socket exists.
+DAEMON_CLIENT := builder/daemon/tsbuild-client
 CFLAGS ?= -O2 -g -Wall -Wextra -Werror -std=gnu11
 LDLIBS_NATIVE := -lseccomp
 # bin/tsbuild runs one bundle (dist/bundle/cli/launch.js, commands split into lazily imported chunks) instead of ~330
@@ -30,7 +32,10 @@ build: native
 	@rm -rf dist/bundle && $(ESBUILD) builder/launch.ts $(BUNDLE_FLAGS)
 	@$(NODE) builder/bundle/build-snapshot.mjs
 
-native: $(NATIVE) $(FSATTR)
+native: $(NATIVE) $(FSATTR) $(DAEMON_CLIENT)
+
+$(DAEMON_CLIENT): builder/daemon/client.c
+	cc $(CFLAGS) -o $@ $<
 
 $(FSATTR): $(wildcard worker/native/fsattr/*.c)
 	cc $(CFLAGS) -o $@ $(wildcard worker/native/fsattr/*.c)
@@ -48,4 +53,4 @@ bench: setup
 	@bench/run.sh
 
 clean:
-	rm -rf dist $(NATIVE) $(FSATTR)
+	rm -rf dist $(NATIVE) $(FSATTR) $(DAEMON_CLIENT)

@@ -28,6 +28,14 @@ async function takePrepared(args: string[]): Promise<{ controller: AbortControll
 
 /** The CLI: runs the command line `argv` (without node and the script) and sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
+  // A warm process of `tsbuild daemon` (started by it with an IPC channel): waits for one client's command line and
+  // runs it through this very function, as that client's process (builder/daemon/warm-child.ts).
+  if (process.env['TSBUILD_DAEMON_WARM'] === '1' && process.channel !== undefined) {
+    delete process.env['TSBUILD_DAEMON_WARM'];
+    const { serveOneRequest } = await import('./daemon/warm-child.js');
+    await serveOneRequest(main);
+    return;
+  }
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
     process.stdout.write(`${VERSION}\n`);

@@ -41,6 +41,8 @@ async function evaluateBuildPath(): Promise<void> {
   await buildProgram(new AbortController().signal);
   // push's work, which its command module loads only when it runs (push --help on the ESM path needs none of it).
   await import('../commands/push-action.js');
+  // A warm process of `tsbuild daemon` runs these before its request (builder/daemon/warm-child.ts).
+  await import('../daemon/warm-child.js');
   // The program `tsbuild build …` runs, kept (main.ts takes it and sets its environment-dependent defaults).
   await prepareBuildProgram();
   // The frontend's functions run once on a small Dockerfile, so their bytecode is in the blob's code cache too (what a

@@ -1,0 +1,247 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// `tsbuild daemon` (builder/daemon/) with real processes: a daemon on a temp socket, commands through bin/tsbuild (the
+// thin client), each compared with the same command run directly (TSBUILD_DAEMON=0).
+
+interface Started { child: ChildProcess; result: Promise<CliResult & { signal: NodeJS.Signals | null }>; stderrSoFar: () => string }
+
+/** Starts bin/tsbuild ARGS (under `wrapper`, e.g. unshare) with `input` on its stdin (or none), capturing its output. */
+function start(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; wrapper?: string[] } = {}): Started {
+  const [cmd, ...argv] = [...(opts.wrapper ?? []), TSBUILD, ...args];
+  const child = spawn(cmd ?? TSBUILD, argv, { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  if (opts.input !== undefined) child.stdin?.end(opts.input);
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout?.on('data', (c: Buffer) => out.push(c));
+  child.stderr?.on('data', (c: Buffer) => err.push(c));
+  const result = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+  return { child, result, stderrSoFar: () => Buffer.concat(err).toString() };
+}
+
+async function until(what: string, test: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** The pids the daemon handed connections to, in order (its log). */
+function servedPids(log: string): number[] {
+  return [...log.matchAll(/connection → process (\d+)/g)].map((m) => Number(m[1]));
+}
+
+const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+
+/** Output with its durations ("0.3s") blanked: two runs differ in them and nothing else. */
+const timeless = (text: string): string => text.replace(/\d+\.\d+s\b/g, 'N.Ns');
+
+describe('tsbuild daemon', function () {
+  this.timeout(180_000);
+  let env: BuildEnv | undefined;
+  let daemon: ChildProcess | undefined;
+  let daemonLog = '';
+  let sockDir: string;
+  let socket: string;
+  let ctx: string;
+  let root: string;
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-daemon-');
+    sockDir = join(env.dir, 'run');
+    await mkdir(sockDir, { mode: 0o700 });
+    socket = join(sockDir, 'tsbuild.sock');
+    ctx = join(env.dir, 'ctx');
+    root = join(env.dir, 'root');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'hello.txt'), 'hello\n');
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copy.txt\n`);
+    daemon = spawn(TSBUILD, ['daemon', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    daemon.stderr?.on('data', (c: Buffer) => { daemonLog += c.toString(); });
+    await until('the daemon to listen', () => daemonLog.includes('listening on'));
+  });
+  after(async () => {
+    if (daemon?.pid !== undefined && daemon.exitCode === null) {
+      daemon.kill('SIGTERM');
+      await new Promise((r) => daemon?.once('exit', r));
+    }
+    await env?.stop();
+  });
+
+  const viaDaemon = { TSBUILD_DAEMON_SOCKET: '' };
+  beforeEach(() => { viaDaemon.TSBUILD_DAEMON_SOCKET = socket; });
+  const direct = { TSBUILD_DAEMON: '0' };
+
+  /** Runs through the daemon and checks that it did: one more connection was handed to a warm process. */
+  async function throughDaemon(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult & { pid: number }> {
+    const before = servedPids(daemonLog).length;
+    const res = await start(args, { ...opts, env: { ...viaDaemon, ...opts.env } }).result;
+    const pids = servedPids(daemonLog);
+    expect(pids.length, `no connection reached the daemon:\n${daemonLog}`).to.equal(before + 1);
+    return { ...res, pid: pids[pids.length - 1] ?? -1 };
+  }
+
+  it('builds with the same output and status as a direct run, and a second build is all cached', async () => {
+    const directRoot = join(env?.dir ?? '', 'root-direct');
+    const a = await start(['build', '--root', directRoot, '--progress', 'plain', ctx], { env: direct }).result;
+    const b = await throughDaemon(['build', '--root', root, '--progress', 'plain', ctx]);
+    expect(a.code, a.stderr).to.equal(0);
+    expect(b.code, b.stderr).to.equal(0);
+    expect(b.stdout).to.equal(a.stdout);
+    const summary = (s: string): string | undefined => timeless(s).split('\n').find((l) => l.startsWith('cache:'));
+    expect(summary(b.stderr)).to.equal(summary(a.stderr));
+    const again = await throughDaemon(['build', '--root', root, '--progress', 'plain', ctx]);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(summary(again.stderr)).to.match(/^cache: (\d+)\/\1 steps cached/);
+  });
+
+  it('fails a bad Dockerfile with the same error text and exit status as a direct run', async () => {
+    const bad = join(env?.dir ?? '', 'bad');
+    await mkdir(bad, { recursive: true });
+    await writeFile(join(bad, 'Dockerfile'), 'FROM scratch\nCOPPY a b\n');
+    const a = await start(['build', '--root', root, '--progress', 'plain', bad], { env: direct }).result;
+    const b = await throughDaemon(['build', '--root', root, '--progress', 'plain', bad]);
+    expect(a.code).to.not.equal(0);
+    expect(b.code).to.equal(a.code);
+    expect(timeless(b.stderr)).to.equal(timeless(a.stderr));
+    expect(b.stdout).to.equal(a.stdout);
+  });
+
+  it('reads a Dockerfile from stdin (-f -) through the daemon', async () => {
+    const res = await throughDaemon(['build', '--root', root, '--progress', 'plain', '-f', '-', ctx], { input: `FROM ${env?.base}\nRUN echo from-stdin-dockerfile\n` });
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stderr).to.contain('from-stdin-dockerfile');
+  });
+
+  it("runs with the client's environment and cwd (a --build-arg taken from the environment, a relative context)", async () => {
+    const argCtx = join(env?.dir ?? '', 'argctx');
+    await mkdir(argCtx, { recursive: true });
+    await writeFile(join(argCtx, 'Dockerfile'), `FROM ${env?.base}\nARG GREETING\nRUN echo "greeting=$GREETING"\n`);
+    const res = await throughDaemon(['build', '--root', root, '--build-arg', 'GREETING', '.'], { cwd: argCtx, env: { GREETING: 'hello-from-the-client', BUILDKIT_PROGRESS: 'plain' } });
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stderr).to.contain('greeting=hello-from-the-client');
+    expect(res.stderr).to.match(/^#\d+ /m);   // plain progress, from BUILDKIT_PROGRESS in the client's environment
+  });
+
+  const sleepCtx = async (name: string): Promise<string> => {
+    const dir = join(env?.dir ?? '', name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env?.base}\nRUN echo ${name}-started && sleep 60\n`);
+    return dir;
+  };
+  const mountsUnder = async (dir: string): Promise<string[]> => (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(dir));
+
+  it('cancels a running build on SIGINT to the client, which exits 130 and leaves the root clean', async () => {
+    const dir = await sleepCtx('sigint');
+    const sigRoot = join(env?.dir ?? '', 'root-sigint');
+    const before = servedPids(daemonLog).length;
+    const s = start(['build', '--root', sigRoot, '--progress', 'plain', dir], { env: viaDaemon });
+    await until('the RUN step to start', () => s.stderrSoFar().includes('sigint-started'), 60_000);
+    expect(servedPids(daemonLog).length).to.equal(before + 1);
+    const pid = servedPids(daemonLog).at(-1) ?? -1;
+    s.child.kill('SIGINT');
+    const res = await s.result;
+    expect(res.code, res.stderr).to.equal(130);
+    await until('the warm process to end', () => !alive(pid));
+    expect(await mountsUnder(sigRoot)).to.deep.equal([]);
+  });
+
+  it('aborts the command when the client is killed (SIGKILL)', async () => {
+    const dir = await sleepCtx('sigkill');
+    const killRoot = join(env?.dir ?? '', 'root-sigkill');
+    const s = start(['build', '--root', killRoot, '--progress', 'plain', dir], { env: viaDaemon });
+    await until('the RUN step to start', () => s.stderrSoFar().includes('sigkill-started'), 60_000);
+    const pid = servedPids(daemonLog).at(-1) ?? -1;
+    expect(alive(pid)).to.equal(true);
+    s.child.kill('SIGKILL');
+    await s.result;
+    await until('the warm process to abort and end', () => !alive(pid));
+    expect(await mountsUnder(killRoot)).to.deep.equal([]);
+  });
+
+  it('falls back to a direct run when the socket is stale (no daemon behind it)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-stale-'));
+    try {
+      const stale = join(dir, 'tsbuild.sock');
+      // A daemon killed outright leaves its socket behind: connect() is refused.
+      const holder = spawn(process.execPath, ['-e', 'require("net").createServer().listen(process.argv[1], () => console.log("up"))', stale], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((r) => holder.stdout?.once('data', r));
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+      expect(existsSync(stale)).to.equal(true);
+      const res = await start(['--version'], { env: { TSBUILD_DAEMON_SOCKET: stale } }).result;
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+      expect(res.stderr).to.equal('');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  /** A listening socket that counts connections, to show a client never sent it anything. */
+  async function decoy(dir: string): Promise<{ path: string; server: Server; connections: () => number }> {
+    let n = 0;
+    const path = join(dir, 'tsbuild.sock');
+    const server = createServer((c) => { n++; c.destroy(); });
+    await new Promise<void>((r) => server.listen(path, () => r()));
+    return { path, server, connections: () => n };
+  }
+
+  for (const [what, arrange] of [
+    ['in a group-writable directory', async (dir: string, _sock: string) => { await chmod(dir, 0o770); }],
+    ['owned by another uid', async (_dir: string, sock: string) => { await chown(sock, 65534, 65534); }],
+    ['writable by others', async (_dir: string, sock: string) => { await chmod(sock, 0o666); }],
+  ] as const) {
+    it(`does not use a socket ${what}, and runs the command directly`, async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'tsbuild-decoy-'));
+      const d = await decoy(dir);
+      try {
+        await chmod(d.path, 0o600);
+        await arrange(dir, d.path);
+        const res = await start(['--version'], { env: { TSBUILD_DAEMON_SOCKET: d.path } }).result;
+        expect(res.code, res.stderr).to.equal(0);
+        expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+        expect(d.connections()).to.equal(0);
+      } finally {
+        d.server.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it('runs the command directly from another mount namespace (paths in argv must mean the same files)', async () => {
+    const res = await start(['--version'], { wrapper: ['unshare', '--mount', '--propagation', 'private'], env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' } }).result;
+    expect(res.code, res.stderr).to.equal(0);
+    expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    expect(res.stderr).to.contain('another mount namespace');
+  });
+
+  it('refuses to start a second daemon on a live socket', async () => {
+    const res = await start(['daemon', '--socket', socket]).result;
+    expect(res.code).to.not.equal(0);
+    expect(res.stderr).to.contain('already listens');
+  });
+
+  it('keeps serving: each command runs in a fresh process of its own', async () => {
+    const pids: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await throughDaemon(['du', '--root', root]);
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.contain('Records:');
+      pids.push(res.pid);
+    }
+    expect(new Set(pids).size).to.equal(4);
+    expect(pids).to.not.include(daemon?.pid);
+  });
+});
