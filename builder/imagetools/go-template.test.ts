@@ -19,6 +19,7 @@ const data = new GoStruct('imagetools.tplInput', [
   { name: 'Labels', json: 'labels', value: new GoMap(new Map([['z', '1'], ['a', '2']]), '') },
   { name: 'Lazy', value: () => Promise.resolve('computed') },
   { name: 'Empty', json: 'empty', value: '' },
+  { name: 'Nil', value: new GoNil('pointer', '*v1.Platform') },
 ]);
 
 const cases: [string, GoValue, string][] = [
@@ -51,6 +52,9 @@ const cases: [string, GoValue, string][] = [
   ['{{if not .Empty}}empty{{end}}', data, 'empty'],
   ['{{with .Manifest}}{{.MediaType}}{{end}}', data, 'application/vnd.oci.image.manifest.v1+json'],
   ['{{with .Empty}}x{{else}}nothing{{end}}', data, 'nothing'],
+  ['{{with .Empty}}x{{else with .Name}}{{.}}{{end}}', data, 'example.com/app:1'],
+  ['{{if .Nil}}set{{else}}nil{{end}} {{.Nil}}', data, 'nil <nil>'],
+  ['{{range $i, $v := .Labels}}{{end}}{{$x := 1}}{{if true}}{{$x = 2}}{{end}}{{$x}}', data, '2'],
   ['{{if eq .Manifest.Size 528}}ok{{end}}', data, 'ok'],
   ['{{if eq .Name "a" "example.com/app:1"}}one of{{end}}', data, 'one of'],
   ['{{if ne .Name "a"}}differs{{end}}', data, 'differs'],
@@ -98,6 +102,7 @@ describe('go-template: the text/template subset imagetools inspect --format runs
     ['{{.Name.X}}', "can't evaluate field X in type string"],
     ['{{index .List 5}}', 'index out of range: 5'],
     ['{{eq .Manifest.Size 1.5}}', 'incompatible types for comparison'],
+  ['{{.Nil.Architecture}}', 'nil pointer evaluating *v1.Platform.Architecture'],
   ];
   for (const [template, message] of errors) {
     it(`refuses ${JSON.stringify(template)} as a user error naming the position`, async () => {

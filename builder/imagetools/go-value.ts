@@ -41,7 +41,7 @@ export class GoStruct {
 
 /** A typed nil: a nil slice prints `[]`, a nil map `map[]`, a nil pointer `<nil>`; all marshal as `null`. */
 export class GoNil {
-  constructor(readonly kind: 'slice' | 'map' | 'pointer') {}
+  constructor(readonly kind: 'slice' | 'map' | 'pointer', readonly typeName: string = kind) {}
 }
 
 /** A `time.Time` parsed from RFC 3339 text, as encoding/json decodes it. */
@@ -94,7 +94,7 @@ export function goTypeName(value: GoValue): string {
   if (value instanceof GoMap) return 'map[string]interface {}';
   if (value instanceof GoStruct) return value.typeName;
   if (value instanceof GoTime) return 'time.Time';
-  return value.kind === 'pointer' ? '*struct' : value.kind;
+  return value.typeName;
 }
 
 /** Go's text/template truth: false, zero numbers, empty strings/slices/maps and nil are false; structs are true. */

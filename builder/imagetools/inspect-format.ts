@@ -174,7 +174,7 @@ export async function inspectFormatted(client: RegistryClient, ref: Reference, n
   const data = new GoStruct(several ? 'imagetools.tplInputs' : 'imagetools.tplInput', [
     { name: 'Name', json: 'name', omitEmpty: true, value: name },
     { name: 'Manifest', json: 'manifest', omitEmpty: true, value: manifest },
-    { name: 'Image', json: 'image', omitEmpty: true, value: lazy(() => (several ? perPlatform((d) => loaded.config(d), new GoNil('pointer')) : only((d) => loaded.config(d), new GoNil('pointer')))) },
+    { name: 'Image', json: 'image', omitEmpty: true, value: lazy(() => (several ? perPlatform((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')) : only((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')))) },
     { name: 'Provenance', value: lazy(() => (several ? perPlatform((d) => loaded.provenance(d), provenanceStub(null)) : only((d) => loaded.provenance(d), provenanceStub(null)))) },
     { name: 'SBOM', value: lazy(() => (several ? perPlatform((d) => loaded.sbom(d), sbomStub([])) : only((d) => loaded.sbom(d), sbomStub([])))) },
   ]);

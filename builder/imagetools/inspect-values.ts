@@ -32,11 +32,11 @@ function setMap(v: unknown): GoValue {
   return o ? new GoMap(new Map(Object.keys(o).map((k) => [k, empty])), empty) : new GoNil('map');
 }
 function timePtr(v: unknown): GoValue {
-  if (typeof v !== 'string') return new GoNil('pointer');
+  if (typeof v !== 'string') return new GoNil('pointer', '*time.Time');
   try {
     return new GoTime(v);
   } catch {
-    return new GoNil('pointer');   // Go would refuse the whole config; an odd date is not worth failing inspect for
+    return new GoNil('pointer', '*time.Time');   // Go would refuse the whole config; an odd date is not worth failing inspect for
   }
 }
 
@@ -62,7 +62,7 @@ export function descriptorValue(o: Json): GoStruct {
     field('URLs', 'urls', strSlice(get(o, 'urls')), true),
     field('Annotations', 'annotations', strMap(get(o, 'annotations')), true),
     field('Data', 'data', str(get(o, 'data')), true),
-    field('Platform', 'platform', platform ? new GoStruct('v1.Platform', platformFields(platform)) : new GoNil('pointer'), true),
+    field('Platform', 'platform', platform ? new GoStruct('v1.Platform', platformFields(platform)) : new GoNil('pointer', '*v1.Platform'), true),
     field('ArtifactType', 'artifactType', str(get(o, 'artifactType')), true),
   ]);
 }
