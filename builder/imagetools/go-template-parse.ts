@@ -226,7 +226,8 @@ export function parseTemplate(source: string): Template {
       let sep = peek();
       if (sep?.t === 'comma') {
         next();
-        vars.push(expect('variable', 'in declaration').t === 'variable' ? (toks[k - 1] as { text: string }).text : '');
+        const second = expect('variable', 'in declaration');
+        if (second.t === 'variable') vars.push(second.text);
         sep = peek();
       }
       if (sep?.t === 'declare' || sep?.t === 'assign') {

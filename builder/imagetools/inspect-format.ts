@@ -1,5 +1,6 @@
 import { isDigest, type Descriptor, type Digest, type Reference, type RegistryClient } from '../../registry/index.js';
 import type { FetchedManifest } from '../../registry/index.js';
+import { isIndexMediaType, isManifestMediaType } from '../../registry/oci/index.js';
 import { REFERENCE_DIGEST_ANNOTATION } from '../attest/attach.js';
 import { SPDX_PREDICATE_TYPE } from '../attest/spdx.js';
 import { executeTemplate, type Template } from './go-template.js';
@@ -9,8 +10,6 @@ import { inspectText } from './inspect-text.js';
 
 /** An in-toto statement blob is a document: read whole, but never more than this. */
 const MAX_STATEMENT_BYTES = 64 * 1024 * 1024;
-const MANIFEST_TYPES = ['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json'];
-const INDEX_TYPES = ['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json'];
 const REFERENCE_ANNOTATIONS = ['com.docker.reference.digest', REFERENCE_DIGEST_ANNOTATION];
 
 type Json = Record<string, unknown>;
@@ -64,13 +63,13 @@ class Loaded {
     const mediaType = String(desc.mediaType ?? '');
     const digest = desc.digest;
     if (!isDigest(digest)) return;
-    if (INDEX_TYPES.includes(mediaType)) {
+    if (isIndexMediaType(mediaType)) {
       const index = bytes ? asObject(JSON.parse(Buffer.from(bytes).toString('utf8'))) ?? {} : await this.document(digest);
       const children = Array.isArray(index.manifests) ? index.manifests : [];
       await Promise.all(children.map((c) => this.walk(asObject(c) ?? {})));
       return;
     }
-    if (!MANIFEST_TYPES.includes(mediaType)) return;
+    if (!isManifestMediaType(mediaType)) return;
     const annotations = asObject(desc.annotations) ?? {};
     const subject = REFERENCE_ANNOTATIONS.map((a) => annotations[a]).find((v) => typeof v === 'string');
     if (isDigest(subject)) {
@@ -158,25 +157,23 @@ export async function inspectFormatted(client: RegistryClient, ref: Reference, n
     manifest = descriptorValue(root);
   }
   const platforms = [...loaded.images.keys()].sort();
-  const perPlatform = async (get: (image: Digest) => Promise<GoValue>, zero: GoValue): Promise<GoMap> => {
+  const several = platforms.length > 1;
+  // tplInputs: a map by platform of what was found (`zero` is what `index` gives for another key); tplInput: the one
+  // image's, or the zero value (a nil *Image, an empty stub) when there is none.
+  const byPlatform = (get: (image: Digest) => Promise<GoValue>, zero: GoValue) => lazy(async (): Promise<GoValue> => {
     const entries = new Map<string, GoValue>();
     for (const p of platforms) {
       const value = await get(loaded.images.get(p) as Digest);
       if (value !== undefined) entries.set(p, value);
     }
-    return new GoMap(entries, zero);
-  };
-  const only = async (get: (image: Digest) => Promise<GoValue>, empty: GoValue): Promise<GoValue> => {
-    const [p] = platforms;
-    return p === undefined ? empty : (await get(loaded.images.get(p) as Digest)) ?? empty;
-  };
-  const several = platforms.length > 1;
+    return several ? new GoMap(entries, zero) : ([...entries.values()][0] ?? zero);
+  });
   const data = new GoStruct(several ? 'imagetools.tplInputs' : 'imagetools.tplInput', [
     { name: 'Name', json: 'name', omitEmpty: true, value: name },
     { name: 'Manifest', json: 'manifest', omitEmpty: true, value: manifest },
-    { name: 'Image', json: 'image', omitEmpty: true, value: lazy(() => (several ? perPlatform((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')) : only((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')))) },
-    { name: 'Provenance', value: lazy(() => (several ? perPlatform((d) => loaded.provenance(d), provenanceStub(null)) : only((d) => loaded.provenance(d), provenanceStub(null)))) },
-    { name: 'SBOM', value: lazy(() => (several ? perPlatform((d) => loaded.sbom(d), sbomStub([])) : only((d) => loaded.sbom(d), sbomStub([])))) },
+    { name: 'Image', json: 'image', omitEmpty: true, value: byPlatform((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')) },
+    { name: 'Provenance', value: byPlatform((d) => loaded.provenance(d), provenanceStub(null)) },
+    { name: 'SBOM', value: byPlatform((d) => loaded.sbom(d), sbomStub([])) },
   ]);
   return await executeTemplate(template, data);
 }
