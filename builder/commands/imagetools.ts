@@ -3,7 +3,8 @@ import { formatReference, parseReference } from '../../registry/index.js';
 import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
 import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
 import { inspectText } from '../imagetools/inspect-text.js';
-import { inspectFormatted, parseInspectFormat } from '../imagetools/inspect-format.js';
+import { inspectFormatted } from '../imagetools/inspect-format.js';
+import { parseTemplate } from '../imagetools/go-template.js';
 import { UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -47,12 +48,14 @@ export function registerImagetools(program: Command): void {
 
   addRegistryFlags(tools.command('inspect').argument('<ref>', 'the image or index').description('show an image or index: its media type, digest and, for an index, each platform manifest'))
     .option('--raw', 'print the manifest or index exactly as the registry stores it')
-    .option('--format <template>', "print attestations as buildx does: '{{json .Provenance}}', '{{json .SBOM}}' or '{{json .}}'")
+    .option('--format <template>', "a Go template over buildx's inputs: .Name, .Manifest, .Image, .Provenance, .SBOM (e.g. '{{json .Manifest}}')")
     .action((refText: string, flags: RegistryFlags & { raw?: boolean; format?: string }) => withRegistry(program, flags, async (client) => {
-      const template = flags.format !== undefined ? parseInspectFormat(flags.format) : undefined;
+      if (flags.format !== undefined && flags.raw === true) throw new UserError('INVALID_ARGUMENT', 'format and raw cannot be used together', 'drop --raw or --format');
+      // Parsed before any request, so a bad template fails fast with its position (exit 2).
+      const template = flags.format !== undefined ? parseTemplate(flags.format) : undefined;
       const ref = parseReference(refText);
       const fetched = await client.getManifest(ref);
-      if (template) process.stdout.write(await inspectFormatted(client, ref, fetched.document, template));
+      if (template) process.stdout.write(await inspectFormatted(client, ref, refText, fetched, template));
       else if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
       else process.stdout.write(inspectText(ref, fetched.descriptor, fetched.document));
     }));

@@ -1,81 +1,179 @@
-import {
-  formatPlatform, formatReference, type Descriptor, type ManifestDocument, type Reference, type RegistryClient,
-} from '../../registry/index.js';
-import { ATTESTATION_MANIFEST, REFERENCE_DIGEST_ANNOTATION, REFERENCE_TYPE_ANNOTATION } from '../attest/attach.js';
-import { PREDICATE_TYPE_ANNOTATION } from '../attest/in-toto.js';
-import { SLSA_V02, SLSA_V1 } from '../attest/provenance.js';
+import { isDigest, type Descriptor, type Digest, type Reference, type RegistryClient } from '../../registry/index.js';
+import type { FetchedManifest } from '../../registry/index.js';
+import { isIndexMediaType, isManifestMediaType } from '../../registry/oci/index.js';
+import { REFERENCE_DIGEST_ANNOTATION } from '../attest/attach.js';
 import { SPDX_PREDICATE_TYPE } from '../attest/spdx.js';
-import { UserError } from '../../common/index.js';
-
-/** The templates `imagetools inspect --format` understands: buildx's names, exactly these three. */
-const TEMPLATES = ['{{json .}}', '{{json .Provenance}}', '{{json .SBOM}}'] as const;
-type Template = (typeof TEMPLATES)[number];
+import { executeTemplate, type Template } from './go-template.js';
+import { GoMap, GoNil, GoStruct, fromJsonAny, type GoValue } from './go-value.js';
+import { asObject, descriptorValue, imageValue, indexManifestValue, provenanceStub, sbomStub } from './inspect-values.js';
+import { inspectText } from './inspect-text.js';
 
 /** An in-toto statement blob is a document: read whole, but never more than this. */
 const MAX_STATEMENT_BYTES = 64 * 1024 * 1024;
+const REFERENCE_ANNOTATIONS = ['com.docker.reference.digest', REFERENCE_DIGEST_ANNOTATION];
 
-/** `--format`'s value checked against the supported templates; anything else is refused by name. */
-export function parseInspectFormat(text: string): Template {
-  const normal = text.trim().replace(/\{\{\s*/g, '{{').replace(/\s*\}\}/g, '}}').replace(/\s+/g, ' ');
-  const found = TEMPLATES.find((t) => t === normal);
-  if (!found) {
-    throw new UserError('INVALID_ARGUMENT', `imagetools inspect --format ${JSON.stringify(text)} is not supported`,
-      `tsbuild understands exactly ${TEMPLATES.map((t) => `'${t}'`).join(', ')}`);
-  }
-  return found;
-}
+type Json = Record<string, unknown>;
 
-interface Attested { Provenance?: unknown; SBOM?: unknown }
-
-/** The predicates of one attestation manifest: `{ SLSA: … }` and `{ SPDX: … }`, as buildx shows them. */
-async function predicatesOf(client: RegistryClient, ref: Reference, desc: Descriptor): Promise<Attested> {
-  const fetched = await client.getManifest(ref, desc);
-  if (fetched.document.kind !== 'manifest') return {};
-  const out: Attested = {};
-  const spdx: unknown[] = [];
-  for (const layer of fetched.document.manifest.layers) {
-    const type = layer.annotations?.[PREDICATE_TYPE_ANNOTATION];
-    if (type !== SLSA_V02 && type !== SLSA_V1 && type !== SPDX_PREDICATE_TYPE) continue;
-    if (layer.size > MAX_STATEMENT_BYTES) throw new Error(`attestation ${layer.digest} is ${layer.size} bytes, over the ${MAX_STATEMENT_BYTES} byte limit`);
-    // Not readBlob: its 4 MiB cap is for configs, and an SBOM of a large image is bigger. The size was checked above
-    // and fetchBlob verifies size and digest as it streams.
-    const chunks: Buffer[] = [];
-    for await (const chunk of await client.fetchBlob(ref, layer)) chunks.push(chunk as Buffer);
-    const statement = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { predicate?: unknown };
-    if (type === SPDX_PREDICATE_TYPE) spdx.push(statement.predicate);
-    else out.Provenance = { SLSA: statement.predicate };
-  }
-  // The image's own SBOM comes first; scan-stage adds one per stage, which buildx lists under additional keys.
-  if (spdx.length > 0) out.SBOM = { SPDX: spdx[0], ...(spdx.length > 1 ? { AdditionalSPDXs: spdx.slice(1) } : {}) };
-  return out;
+/** containerd's platforms.Normalize + Format: `linux/arm64` (no v8), `linux/arm/v7`, `linux/amd64`. */
+function platformKey(p: Json): string {
+  const os = String(p.os ?? '').toLowerCase();
+  let arch = String(p.architecture ?? '').toLowerCase();
+  let variant = String(p.variant ?? '');
+  if (arch === 'aarch64' || arch === 'arm64') [arch, variant] = ['arm64', ['8', 'v8', 'v8.0'].includes(variant) ? '' : variant];
+  else if (arch === 'x86_64' || arch === 'x86-64' || arch === 'amd64') [arch, variant] = ['amd64', variant === 'v1' ? '' : variant];
+  else if (arch === 'i386') arch = '386';
+  else if (arch === 'armhf') [arch, variant] = ['arm', 'v7'];
+  else if (arch === 'armel') [arch, variant] = ['arm', 'v6'];
+  else if (arch === 'arm' && ['', '7'].includes(variant)) variant = 'v7';
+  else if (arch === 'arm' && ['5', '6', '8'].includes(variant)) variant = `v${variant}`;
+  return [os, arch, variant].filter(Boolean).join('/');
 }
 
 /**
- * `imagetools inspect --format` output. For one platform image (or an index with one), `.Provenance` is
- * `{ "SLSA": predicate }` and `.SBOM` `{ "SPDX": document }`; for several platforms both are maps keyed by platform,
- * as buildx prints them. `{{json .}}` is `{ name, manifest, Provenance?, SBOM? }`.
+ * What buildx's loader finds under a reference, fetched only as a template asks: the platforms come from the index's
+ * descriptors (a config is read only for one without a platform); manifests, configs and attestations on first use.
  */
-export async function inspectFormatted(client: RegistryClient, ref: Reference, document: ManifestDocument, template: Template): Promise<string> {
-  const perPlatform = new Map<string, Attested>();
-  if (document.kind === 'index') {
-    const images = document.index.manifests.filter((m) => m.annotations?.[REFERENCE_TYPE_ANNOTATION] !== ATTESTATION_MANIFEST);
-    for (const att of document.index.manifests) {
-      if (att.annotations?.[REFERENCE_TYPE_ANNOTATION] !== ATTESTATION_MANIFEST) continue;
-      const image = images.find((m) => m.digest === att.annotations?.[REFERENCE_DIGEST_ANNOTATION]);
-      perPlatform.set(image?.platform ? formatPlatform(image.platform) : (image?.digest ?? 'unknown'), await predicatesOf(client, ref, att));
+class Loaded {
+  readonly images = new Map<string, Digest>();
+  readonly #refs = new Map<string, Digest[]>();
+  readonly #documents = new Map<string, Promise<Json>>();
+  constructor(readonly client: RegistryClient, readonly ref: Reference) {}
+
+  document(digest: Digest): Promise<Json> {
+    let found = this.#documents.get(digest);
+    if (!found) {
+      found = this.client.getManifest(this.ref, digest).then((f) => asObject(JSON.parse(Buffer.from(f.bytes).toString('utf8'))) ?? {});
+      this.#documents.set(digest, found);
     }
+    return found;
   }
-  const pick = (key: keyof Attested): unknown => {
-    const entries = [...perPlatform].filter(([, a]) => a[key] !== undefined);
-    if (entries.length === 0) return undefined;
-    if (perPlatform.size === 1) return entries[0]?.[1][key];
-    return Object.fromEntries(entries.map(([p, a]) => [p, a[key]]));
-  };
-  const value = template === '{{json .Provenance}}' ? pick('Provenance') : template === '{{json .SBOM}}' ? pick('SBOM') : {
-    name: formatReference(ref),
-    manifest: document.kind === 'index' ? document.index : document.manifest,
-    ...(pick('Provenance') !== undefined ? { Provenance: pick('Provenance') } : {}),
-    ...(pick('SBOM') !== undefined ? { SBOM: pick('SBOM') } : {}),
-  };
-  return `${JSON.stringify(value ?? null, null, 2)}\n`;
+
+  async blob(desc: Json, limit?: number): Promise<unknown> {
+    const d = blobDescriptor(desc);
+    if (limit === undefined) return JSON.parse(Buffer.from(await this.client.readBlob(this.ref, d)).toString('utf8'));
+    if (d.size > limit) throw new Error(`attestation ${d.digest} is ${d.size} bytes, over the ${limit} byte limit`);
+    // Not readBlob: its 4 MiB cap is for configs, and an SBOM of a large image is bigger; fetchBlob verifies as it streams.
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.client.fetchBlob(this.ref, d)) chunks.push(chunk as Buffer);
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  }
+
+  /** Walks an index as buildx's loader.fetch does: attestation manifests by their reference annotation, images by platform. */
+  async walk(desc: Json, bytes?: Uint8Array): Promise<void> {
+    const mediaType = String(desc.mediaType ?? '');
+    const digest = desc.digest;
+    if (!isDigest(digest)) return;
+    if (isIndexMediaType(mediaType)) {
+      const index = bytes ? asObject(JSON.parse(Buffer.from(bytes).toString('utf8'))) ?? {} : await this.document(digest);
+      const children = Array.isArray(index.manifests) ? index.manifests : [];
+      await Promise.all(children.map((c) => this.walk(asObject(c) ?? {})));
+      return;
+    }
+    if (!isManifestMediaType(mediaType)) return;
+    const annotations = asObject(desc.annotations) ?? {};
+    const subject = REFERENCE_ANNOTATIONS.map((a) => annotations[a]).find((v) => typeof v === 'string');
+    if (isDigest(subject)) {
+      this.#refs.set(subject, [...(this.#refs.get(subject) ?? []), digest]);
+      return;
+    }
+    let platform = asObject(desc.platform);
+    if (!platform) platform = asObject(await this.blob(asObject((await this.document(digest)).config) ?? {})) ?? {};
+    this.images.set(platformKey(platform), digest);
+  }
+
+  async config(image: Digest): Promise<GoValue> {
+    return imageValue(asObject(await this.blob(asObject((await this.document(image)).config) ?? {})) ?? {});
+  }
+
+  /** The predicates of the image's attestation layers whose predicate type `matches`, in order. */
+  async predicates(image: Digest, matches: (type: string) => boolean, firstPerManifest: boolean): Promise<GoValue[]> {
+    const out: GoValue[] = [];
+    for (const att of this.#refs.get(image) ?? []) {
+      const layers = (await this.document(att)).layers;
+      for (const layer of Array.isArray(layers) ? layers.map((l) => asObject(l) ?? {}) : []) {
+        const type = asObject(layer.annotations)?.['in-toto.io/predicate-type'];
+        const mediaType = String(layer.mediaType ?? '');
+        const isDsse = /^application\/vnd\.in-toto\..*\+dsse$/.test(mediaType);
+        if ((mediaType !== 'application/vnd.in-toto+json' && !isDsse) || typeof type !== 'string' || !matches(type)) continue;
+        let statement = asObject(await this.blob(layer, MAX_STATEMENT_BYTES)) ?? {};
+        if (isDsse) statement = asObject(JSON.parse(Buffer.from(String(statement.payload ?? ''), 'base64').toString('utf8'))) ?? {};
+        out.push(fromJsonAny(statement.predicate));
+        if (firstPerManifest) break;
+      }
+    }
+    return out;
+  }
+
+  /** buildx's provenanceStub for one image, or undefined without one (the last attestation manifest's wins). */
+  async provenance(image: Digest): Promise<GoValue> {
+    const found = await this.predicates(image, (t) => t.startsWith('https://slsa.dev/provenance/'), true);
+    return found.length > 0 ? provenanceStub(found.at(-1) ?? null) : undefined;
+  }
+
+  async sbom(image: Digest): Promise<GoValue> {
+    if (!this.#refs.has(image)) return undefined;
+    const found = await this.predicates(image, (t) => t === SPDX_PREDICATE_TYPE, false);
+    return found.length > 0 ? sbomStub(found) : undefined;
+  }
+}
+
+function blobDescriptor(desc: Json): Descriptor {
+  const digest = desc.digest;
+  if (!isDigest(digest) || typeof desc.size !== 'number') throw new Error(`descriptor without a digest and size: ${JSON.stringify(desc)}`);
+  return { mediaType: String(desc.mediaType ?? ''), digest, size: desc.size };
+}
+
+/** buildx's isWholeManifestTemplate: `{{.Manifest}}` alone (spaces around it allowed) prints the text form. */
+function isWholeManifest(template: Template): boolean {
+  const actions = template.root.filter((n) => n.kind !== 'text');
+  const onlySpace = template.root.every((n) => n.kind !== 'text' || n.text.trim() === '');
+  const [action] = actions;
+  if (!onlySpace || actions.length !== 1 || action?.kind !== 'action' || action.pipe.decl.length > 0) return false;
+  const [cmd] = action.pipe.cmds;
+  const [arg] = cmd?.args ?? [];
+  return action.pipe.cmds.length === 1 && cmd?.args.length === 1 && arg?.kind === 'field' && arg.names.join('.') === 'Manifest';
+}
+
+const lazy = <T>(get: () => Promise<T>): (() => Promise<T>) => {
+  let memo: Promise<T> | undefined;
+  return () => (memo ??= get());
+};
+
+/**
+ * `imagetools inspect --format TEMPLATE` as buildx's Printer.Print: the template runs over `{Name, Manifest, Image}`
+ * with the methods `Provenance` and `SBOM` (tplInput), or, for several platforms, with `Image`, `Provenance` and
+ * `SBOM` maps keyed by platform (tplInputs). `name` is the reference as the user wrote it.
+ */
+export async function inspectFormatted(client: RegistryClient, ref: Reference, name: string, fetched: FetchedManifest, template: Template): Promise<string> {
+  if (isWholeManifest(template)) return inspectText(ref, fetched.descriptor, fetched.document);
+  const loaded = new Loaded(client, ref);
+  const root = { mediaType: fetched.descriptor.mediaType, digest: fetched.descriptor.digest, size: fetched.descriptor.size };
+  let manifest: GoValue;
+  if (fetched.document.kind === 'index') {
+    await loaded.walk(root, fetched.bytes);
+    manifest = indexManifestValue(asObject(JSON.parse(Buffer.from(fetched.bytes).toString('utf8'))) ?? {}, root.digest, root.size);
+  } else {
+    loaded.images.set('', root.digest);   // one image: its platform is never a key, so its config need not be read for it
+    manifest = descriptorValue(root);
+  }
+  const platforms = [...loaded.images.keys()].sort();
+  const several = platforms.length > 1;
+  // tplInputs: a map by platform of what was found (`zero` is what `index` gives for another key); tplInput: the one
+  // image's, or the zero value (a nil *Image, an empty stub) when there is none.
+  const byPlatform = (get: (image: Digest) => Promise<GoValue>, zero: GoValue) => lazy(async (): Promise<GoValue> => {
+    const entries = new Map<string, GoValue>();
+    for (const p of platforms) {
+      const value = await get(loaded.images.get(p) as Digest);
+      if (value !== undefined) entries.set(p, value);
+    }
+    return several ? new GoMap(entries, zero) : ([...entries.values()][0] ?? zero);
+  });
+  const data = new GoStruct(several ? 'imagetools.tplInputs' : 'imagetools.tplInput', [
+    { name: 'Name', json: 'name', omitEmpty: true, value: name },
+    { name: 'Manifest', json: 'manifest', omitEmpty: true, value: manifest },
+    { name: 'Image', json: 'image', omitEmpty: true, value: byPlatform((d) => loaded.config(d), new GoNil('pointer', '*v1.Image')) },
+    { name: 'Provenance', value: byPlatform((d) => loaded.provenance(d), provenanceStub(null)) },
+    { name: 'SBOM', value: byPlatform((d) => loaded.sbom(d), sbomStub([])) },
+  ]);
+  return await executeTemplate(template, data);
 }
