@@ -10,6 +10,7 @@
  * A struct field may be lazy (a promise-returning getter): buildx's `.Provenance`/`.SBOM` methods, and `.Image`,
  * which is only fetched when a template reads it.
  */
+import { goQuote } from '../../common/index.js';
 export type GoValue = undefined | null | string | number | bigint | boolean | GoValue[] | GoMap | GoStruct | GoNil | GoTime;
 
 /** A Go map with string keys. */
@@ -161,30 +162,28 @@ function isEmpty(value: GoValue): boolean {
   return false;
 }
 
-// encoding/json escapes <, > and & for HTML and U+2028/U+2029 for JavaScript; JSON.stringify escapes the rest as Go.
-const quote = (s: string): string => JSON.stringify(s).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** json.MarshalIndent(v, "", "  ") of a materialized value. */
 export function marshalIndent(value: GoValue, indent = ''): string {
   const next = `${indent}  `;
   if (value === undefined || value === null || value instanceof GoNil) return 'null';
-  if (typeof value === 'string') return quote(value);
+  if (typeof value === 'string') return goQuote(value);
   if (typeof value === 'number') {
     if (!Number.isFinite(value)) throw new Error(`json: unsupported value: ${formatFloat(value)}`);
     return String(value);   // ES number-to-string is Go's float64 encoding: exponents below 1e-6 and from 1e21
   }
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
-  if (value instanceof GoTime) return quote(value.rfc3339Nano());
+  if (value instanceof GoTime) return goQuote(value.rfc3339Nano());
   const block = (open: string, close: string, items: string[]): string =>
     items.length === 0 ? `${open}${close}` : `${open}\n${items.map((i) => `${next}${i}`).join(',\n')}\n${indent}${close}`;
   if (Array.isArray(value)) return block('[', ']', value.map((v) => marshalIndent(v, next)));
-  if (value instanceof GoMap) return block('{', '}', value.sortedKeys().map((k) => `${quote(k)}: ${marshalIndent(value.entries.get(k), next)}`));
+  if (value instanceof GoMap) return block('{', '}', value.sortedKeys().map((k) => `${goQuote(k)}: ${marshalIndent(value.entries.get(k), next)}`));
   const items: string[] = [];
   for (const f of value.fields) {
     if (f.json === undefined) continue;
     if (typeof f.value === 'function') throw new Error(`field ${f.name} was not materialized before marshalling`);
     if (f.omitEmpty === true && isEmpty(f.value)) continue;
-    items.push(`${quote(f.json)}: ${marshalIndent(f.value, next)}`);
+    items.push(`${goQuote(f.json)}: ${marshalIndent(f.value, next)}`);
   }
   return block('{', '}', items);
 }
