@@ -59,13 +59,18 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .action((context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
-      const call = flags.check ? 'check' : (flags.call ?? 'build');
-      if (call === 'check') return checkAction(context, flags, rootOf(cmd));
-      if (call === 'targets') return targetsAction(context, flags);
-      if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build, check or targets (outline and format= options are not implemented)');
-      return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
+      return runBuildFlags(context, { ...flags, root: rootOf(cmd) }, signal);
     }));
 
+}
+
+/** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
+export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+  const call = flags.check ? 'check' : (flags.call ?? 'build');
+  if (call === 'check') return checkAction(context, flags, flags.root);
+  if (call === 'targets') return targetsAction(context, flags);
+  if (call !== 'build') throw new UserError('INVALID_ARGUMENT', `--call ${call} is not supported`, 'use --call=build, check or targets (outline and format= options are not implemented)');
+  return buildAction(context, flags, signal);
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
