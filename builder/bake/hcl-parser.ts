@@ -144,8 +144,9 @@ class Parser {
     this.ws();
     const pos = this.pos();
     const cond = this.binary(0);
+    const save = this.i;
     this.ws();
-    if (this.ch() !== '?') return cond;
+    if (this.ch() !== '?') { this.i = save; return cond; }
     this.i++;
     this.nested++;
     const then = this.expr();
@@ -160,9 +161,10 @@ class Parser {
     const ops = BINARY_LEVELS[level] ?? [];
     let left = this.binary(level + 1);
     for (;;) {
+      const save = this.i;
       this.ws();
       const op = ops.find((o) => this.peek(o) && !(o === '>' && this.peek('>=')) && !(o === '<' && this.peek('<=')) && !(o === '/' && (this.peek('//') || this.peek('/*'))));
-      if (!op) return left;
+      if (!op) { this.i = save; return left; }
       const pos = this.pos();
       this.i += op.length;
       this.nested++;

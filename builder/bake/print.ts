@@ -7,7 +7,8 @@ import { TARGET_KEYS, type Target } from './target.js';
 // that are templates when read back (args, labels, annotations, extra-hosts, dockerfile-inline).
 
 const sorted = <T>(m: Record<string, T>): Record<string, T> => Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k] as T]));
-const esc = (s: string): string => s.replaceAll('${', '$${').replaceAll('%{', '%%{');
+// A replacer function: in a replacement string `$$` would mean one `$`.
+const esc = (s: string): string => s.replaceAll('${', () => '$${').replaceAll('%{', () => '%%{');
 const escMap = (m: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, esc(v)]));
 
 /** One target as buildx's Target.MarshalJSON writes it. */

@@ -150,9 +150,8 @@ function pushOverride(outputs: Entry[], push: boolean): Entry[] {
 function loadOverride(outputs: Entry[], load: boolean): Entry[] {
   if (!load) return outputs;
   if (outputs.some((o) => o.type === 'docker' && !o.dest)) return outputs;
-  if (outputs.some((o) => !['image', 'registry', 'oci', 'docker'].includes(o.type ?? ''))) {
-    // buildx adds the docker output next to a local or tar one too.
-  }
+  // A local or tar output is left alone, as push leaves it.
+  if (outputs.some((o) => !['image', 'registry', 'oci', 'docker'].includes(o.type ?? ''))) return outputs;
   return [...outputs, { type: 'docker' }];
 }
 
