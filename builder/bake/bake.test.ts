@@ -275,6 +275,17 @@ describe('bake expressions and functions', () => {
   });
 });
 
+describe('bake target references', () => {
+  it('reads another target block\'s attributes as target.NAME.ATTR, null where the block sets none', () => {
+    const hcl = 'target "base" {\n  tags = ["a", "b"]\n  dockerfile = "x"\n}\ntarget "default" {\n  tags = [for t in target.base.tags : "${t}-2"]\n  args = { D = target.base.dockerfile, C = coalesce(target.base.context, "none") }\n}\n';
+    expect((print(hcl) as { target: { default: unknown } }).target.default).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { C: 'none', D: 'x' }, tags: ['a-2', 'b-2'] });
+  });
+
+  it('refuses a target that reads itself', () => {
+    expect(failure(() => print('target "default" {\n  tags = target.default.tags\n}\n')).message).to.match(/^docker-bake\.hcl:2:10: target "default" refers to itself/);
+  });
+});
+
 describe('bake matrix and JSON files', () => {
   it('expands a matrix into targets named by name and a group under the block name', () => {
     const hcl = 'target "app" {\n  name = "app-${tgt}-${replace(v, ".", "-")}"\n  matrix = {\n    tgt = ["a", "b"]\n    v = ["1.0", "2.0"]\n  }\n  target = tgt\n  args = { V = v }\n}\n';

@@ -3,8 +3,8 @@ import { BakeFileError } from './errors.js';
 import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
 import { parseHcl, parseHclExpression } from './hcl-parser.js';
-import { goBool, mergeTarget, setAttribute, type Target } from './target.js';
-import { isObject, toList, toMap, toStr, ValueError, type Value } from './value.js';
+import { goBool, mergeTarget, setAttribute, TARGET_KEYS, type Target } from './target.js';
+import { isObject, toList, toStr, ValueError, type Value } from './value.js';
 
 // Bake files → targets and groups, as buildx's bake.ParseFiles does for HCL and JSON files: every file's variables,
 // functions and top-level attributes share one namespace (a later file's definition wins), each target block is
@@ -54,7 +54,30 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
       else blocks.push(b);
     }
   }
-  const scope = variableScope(variables, attrs, functions, opts);
+  // `target.NAME.ATTR` reads another target block's own attribute (buildx evaluates that block on demand).
+  const evaluating = new Set<string>();
+  const targetRef = (name: string, pos: Pos): Value | undefined => {
+    if (name !== 'target') return undefined;
+    const refs: { [k: string]: Value } = {};
+    for (const b of blocks) {
+      const label = b.labels[0] ?? '';
+      if (b.type !== 'target' || label in refs) continue;
+      Object.defineProperty(refs, label, {
+        enumerable: true,
+        get: () => {
+          if (evaluating.has(label)) throw new BakeFileError(pos, `target ${JSON.stringify(label)} refers to itself through target.${label}`);
+          evaluating.add(label);
+          try {
+            return targetValue(evalTarget(b, label, scope)[0]?.target ?? {});
+          } finally {
+            evaluating.delete(label);
+          }
+        },
+      });
+    }
+    return refs;
+  };
+  const scope = variableScope(variables, attrs, functions, opts, targetRef);
   const config: Config = { targets: [], groups: [] };
   for (const b of blocks) {
     const label = b.labels[0] ?? '';
@@ -130,7 +153,8 @@ function userFunction(b: Block): UserFunction {
 }
 
 /** The root scope: variables and top-level attributes, each evaluated once when first used (cycles are errors). */
-function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribute>, functions: Map<string, UserFunction>, opts: ConfigOptions): Scope {
+function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribute>, functions: Map<string, UserFunction>, opts: ConfigOptions,
+  other: (name: string, pos: Pos) => Value | undefined): Scope {
   const done = new Map<string, Value>();
   const inProgress = new Set<string>();
   let scope: Scope;
@@ -139,7 +163,7 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
     if (name in opts.builtins) return opts.builtins[name] ?? '';
     const attr = attrs.get(name);
     const block = variables.get(name);
-    if (!attr && !block) return undefined;
+    if (!attr && !block) return other(name, pos);
     if (inProgress.has(name)) throw new BakeFileError(pos, `variable cycle not allowed for ${name}`);
     inProgress.add(name);
     try {
@@ -218,6 +242,13 @@ function evalGroup(b: Block, label: string, scope: Scope): Config['groups'][numb
   return g;
 }
 
+/** A target as the value `target.NAME` gives: every attribute, null when the block does not set it. */
+function targetValue(t: Target): Value {
+  const out: { [k: string]: Value } = {};
+  for (const key of TARGET_KEYS) out[key] = (t[key] as Value | undefined) ?? null;
+  return out;
+}
+
 /** A target block's definitions: one, or one per combination of its matrix. */
 function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
   if (!TARGET_NAME.test(label)) throw new BakeFileError(b.pos, `invalid target name ${JSON.stringify(label)}`, 'a name has only letters, digits, "_" and "-"');
@@ -258,6 +289,5 @@ function matrixScopes(matrix: Attribute, scope: Scope): Scope[] {
     for (const v of values) for (const c of combos) next.push({ ...c, [key]: v });
     combos = next;
   }
-  void toMap;
   return combos.map((c) => scope.child(c));
 }
