@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BakeFileError, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { BakeFileError, listDefinitions, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
 
 // Bake files → `--print` JSON. The expected documents are written by hand from buildx's docs
@@ -333,4 +333,22 @@ describe('bake file errors', () => {
       expect((caught as Error).message).to.match(want);
     });
   }
+});
+
+describe('bake --list', () => {
+  const config = parseBakeFiles([{ name: 'f.hcl', text: 'variable "TAG" {\n  default = "v1"\n  description = "the tag"\n}\nvariable "N" {\n  default = 3\n}\ngroup "default" {\n  targets = ["web", "api"]\n}\ntarget "api" {\n  description = "The API"\n}\ntarget "web" {}\ntarget "_private" {}\n' }], { lookupVar: () => undefined, builtins });
+
+  it('lists targets and groups sorted, a group described by its targets, private ones hidden, tab-aligned as Go\'s tabwriter', () => {
+    expect(listDefinitions(config, 'targets')).to.equal('TARGET\tDESCRIPTION\napi\tThe API\ndefault\tapi, web\nweb\t\n');
+  });
+
+  it('lists them as JSON with type=targets,format=json', () => {
+    expect(JSON.parse(listDefinitions(config, 'type=targets,format=json'))).to.deep.equal([
+      { name: 'api', description: 'The API' }, { name: 'default', description: 'api, web', group: true }, { name: 'web' },
+    ]);
+  });
+
+  it('lists variables with their values', () => {
+    expect(JSON.parse(listDefinitions(config, 'type=variables,format=json'))).to.deep.equal([{ name: 'N', value: '3' }, { name: 'TAG', description: 'the tag', value: 'v1' }]);
+  });
 });

@@ -18,6 +18,8 @@ export interface TargetDef { name: string; pos: Pos; target: Target }
 
 /** The files' definitions, in the order buildx keeps them. */
 export interface Config {
+  /** Every variable with its resolved value (for `--list variables`), in file order. */
+  variables: { name: string; description?: string; type?: string; value: Value }[];
   targets: TargetDef[];
   groups: { name: string; pos: Pos; description?: string; targets: string[] }[];
 }
@@ -78,7 +80,16 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
     return refs;
   };
   const scope = variableScope(variables, attrs, functions, opts, targetRef);
-  const config: Config = { targets: [], groups: [] };
+  const config: Config = { variables: [], targets: [], groups: [] };
+  for (const [name, b] of variables) {
+    const description = attribute(b, 'description');
+    const type = attribute(b, 'type');
+    config.variables.push({
+      name, value: scope.get(name, b.pos),
+      ...(description ? { description: toStr(evaluate(description.expr, scope), 'description') } : {}),
+      ...(type ? { type: typeKeyword(type.expr) } : {}),
+    });
+  }
   for (const b of blocks) {
     const label = b.labels[0] ?? '';
     if (b.type === 'group') {

@@ -6,3 +6,4 @@ export { readBakeFiles, DEFAULT_FILES } from './files.js';
 export { resolveTargets, type Resolved } from './resolve.js';
 export { printDefinition, targetJson } from './print.js';
 export type { Target, Entry } from './target.js';
+export { listDefinitions } from './list.js';

@@ -22,7 +22,7 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--set <targetpattern.key=value>', 'override a target attribute, e.g. app.tags=reg/app:1, *.platform=linux/arm64, app.args.FOO=bar (key+=value appends); repeatable', collect, [])
     .option('--var <name=value>', 'set a variable (instead of the environment); repeatable', collect, [])
     .option('--print', 'print the resolved definition as JSON, without building')
-    .option('--list <type>', 'list targets or variables (targets|variables), without building')
+    .option('--list <type>', 'list targets or variables without building: targets, variables, or type=targets|variables,format=table|json')
     .option('--push', 'shorthand for --set=*.push=true: push every image output')
     .option('--load', 'shorthand for --set=*.load=true: load every image into docker or podman')
     .option('--no-cache', 'do not use the cache when building (--set=*.no-cache=true)')
@@ -46,7 +46,7 @@ const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|fa
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.builder !== undefined) process.stderr.write('warning: --builder has no effect: tsbuild builds in this process, in its --root\n');
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
-  const { parseBakeFiles, printDefinition, readBakeFiles, resolveTargets } = await import('../bake/index.js');
+  const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, resolveTargets } = await import('../bake/index.js');
   const vars = new Map<string, string>();
   for (const v of flags.var) {
     const eq = v.indexOf('=');
@@ -60,7 +60,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
     lookupVar: (name) => vars.get(name) ?? process.env[name],
     builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
   });
-  if (flags.list) return listAction(flags.list, config);
+  if (flags.list) { process.stdout.write(listDefinitions(config, flags.list)); return; }
   const call = flags.check ? 'check' : flags.call;
   const sets = [...flags.set];
   if (flags.push) sets.push('*.push=true');
@@ -82,14 +82,6 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
     root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
   }, (context, buildFlags) => runBuildFlags(context, buildFlags, signal));
-}
-
-/** `--list targets|variables`: names (and descriptions) from the files, as buildx's default table format. */
-function listAction(type: string, config: import('../bake/index.js').Config): void {
-  if (type !== 'targets' && type !== 'type=targets') throw new UserError('INVALID_ARGUMENT', `--list ${type} is not supported`, 'use --list targets');
-  const rows = [...config.groups.map((g) => [g.name, g.description ?? '']), ...config.targets.map((t) => [t.name, t.target.description ?? ''])].sort((a, b) => (a[0] ?? '').localeCompare(b[0] ?? ''));
-  const width = Math.max(6, ...rows.map((r) => (r[0] ?? '').length)) + 2;
-  process.stdout.write(`${'TARGET'.padEnd(width)}DESCRIPTION\n${rows.map((r) => `${(r[0] ?? '').padEnd(width)}${r[1] ?? ''}`.trimEnd()).join('\n')}\n`);
 }
 
 async function readStdin(): Promise<string> {
