@@ -3,6 +3,7 @@ import { BakeFileError } from './errors.js';
 import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
 import { parseHcl, parseHclExpression } from './hcl-parser.js';
+import { parseComposeFiles } from './compose.js';
 import { goBool, mergeTarget, setAttribute, TARGET_KEYS, type Target } from './target.js';
 import { isObject, toList, toStr, ValueError, type Value } from './value.js';
 
@@ -30,6 +31,13 @@ export interface ConfigOptions {
   lookupVar: (name: string) => string | undefined;
   /** Built-in variables that cannot be overridden: BAKE_CMD_CONTEXT, BAKE_LOCAL_PLATFORM. */
   builtins: Record<string, string>;
+  /** The working directory's `.env`, which compose files also interpolate from (the environment wins). */
+  dotEnv?: Record<string, string>;
+}
+
+/** A compose file by its name, as buildx tells them apart. */
+export function isComposeFile(name: string): boolean {
+  return /\.ya?ml$/i.test(name);
 }
 
 const BLOCK_TYPES = new Set(['variable', 'target', 'group', 'function']);
@@ -37,7 +45,10 @@ const TARGET_NAME = /^[a-zA-Z0-9_-]+$/;
 
 /** Parses and evaluates HCL and JSON bake files into one Config. */
 export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
-  const bodies = files.map((f) => (isJsonFile(f) ? jsonBody(f) : parseHcl(f.text, f.name)));
+  // Compose files are read first, whatever their place among -f: bake files then add to their targets (buildx).
+  const composeFiles = files.filter((f) => isComposeFile(f.name));
+  const compose = composeFiles.length ? parseComposeFiles(composeFiles, (k) => opts.lookupVar(k) ?? opts.dotEnv?.[k]) : { targets: [], groups: [] };
+  const bodies = files.filter((f) => !isComposeFile(f.name)).map((f) => (isJsonFile(f) ? jsonBody(f) : parseHcl(f.text, f.name)));
   const variables = new Map<string, Block>();
   const attrs = new Map<string, Attribute>();
   const functions = new Map<string, UserFunction>();
@@ -80,7 +91,7 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
     return refs;
   };
   const scope = variableScope(variables, attrs, functions, opts, targetRef);
-  const config: Config = { variables: [], targets: [], groups: [] };
+  const config: Config = { variables: [], targets: compose.targets, groups: compose.groups };
   for (const [name, b] of variables) {
     const description = attribute(b, 'description');
     const type = attribute(b, 'type');

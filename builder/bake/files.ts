@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { UserError } from '../../common/index.js';
 import type { BakeFile } from './config.js';
+import { parseDotEnv } from './compose.js';
 
 // Which files bake reads, as buildx's bake.ReadLocalFiles: the `-f` files in order (`-` is stdin; later files
 // override earlier ones), else every default name that exists, in buildx's order.
@@ -9,7 +10,11 @@ import type { BakeFile } from './config.js';
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml',
   'docker-bake.json', 'docker-bake.hcl', 'docker-bake.override.json', 'docker-bake.override.hcl'];
 
-const isCompose = (name: string): boolean => /\.ya?ml$/i.test(name);
+/** The working directory's `.env` (compose interpolation reads it), or nothing. */
+export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
+  const text = await readFile(`${cwd}/.env`, 'utf8').catch(() => undefined);
+  return text === undefined ? {} : parseDotEnv(text);
+}
 
 /** Reads the bake files; `readStdin` is called for `-`. */
 export async function readBakeFiles(names: string[], cwd: string, readStdin: () => Promise<string>): Promise<BakeFile[]> {
@@ -24,15 +29,10 @@ export async function readBakeFiles(names: string[], cwd: string, readStdin: () 
       if (isDefault && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new UserError('INVALID_ARGUMENT', `cannot read bake file ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the -f path', { cause: err });
     }
-    if (isCompose(name)) {
-      // TODO(#bake-compose): compose services with build: sections as targets.
-      if (isDefault) { process.stderr.write(`warning: ${name} is ignored: compose files are not supported by tsbuild bake yet\n`); continue; }
-      throw new UserError('INVALID_ARGUMENT', `${name}: compose files are not supported by tsbuild bake yet`, 'describe the targets in docker-bake.hcl or docker-bake.json');
-    }
     out.push({ name, text });
   }
   if (out.length === 0) {
-    throw new UserError('INVALID_ARGUMENT', 'no bake file found', `create docker-bake.hcl (or pass -f FILE); looked for ${DEFAULT_FILES.filter((f) => !isCompose(f)).join(', ')}`);
+    throw new UserError('INVALID_ARGUMENT', 'no bake file found', `create docker-bake.hcl (or pass -f FILE); looked for ${DEFAULT_FILES.join(', ')}`);
   }
   return out;
 }

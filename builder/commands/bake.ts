@@ -17,8 +17,8 @@ interface BakeFlags {
 /** `tsbuild bake`. */
 export function registerBake(program: Command, signal: AbortSignal): void {
   program.command('bake').argument('[targets...]', 'targets or groups to build (default: the "default" group or target)')
-    .description('build targets from a bake file (docker-bake.hcl, docker-bake.json), as docker buildx bake')
-    .option('-f, --file <path>', 'build definition file (default: docker-bake.json, docker-bake.hcl and their .override files); - is stdin; repeatable, later files override earlier ones', collect, [])
+    .description('build targets from a bake file (docker-bake.hcl, docker-bake.json, compose.yaml), as docker buildx bake')
+    .option('-f, --file <path>', 'build definition file: HCL, JSON or compose (default: compose.yaml, docker-bake.json, docker-bake.hcl, their .override files…); - is stdin; repeatable, later files override earlier ones', collect, [])
     .option('--set <targetpattern.key=value>', 'override a target attribute, e.g. app.tags=reg/app:1, *.platform=linux/arm64, app.args.FOO=bar (key+=value appends); repeatable', collect, [])
     .option('--var <name=value>', 'set a variable (instead of the environment); repeatable', collect, [])
     .option('--print', 'print the resolved definition as JSON, without building')
@@ -46,7 +46,7 @@ const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|fa
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.builder !== undefined) process.stderr.write('warning: --builder has no effect: tsbuild builds in this process, in its --root\n');
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
-  const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, resolveTargets } = await import('../bake/index.js');
+  const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
   const vars = new Map<string, string>();
   for (const v of flags.var) {
     const eq = v.indexOf('=');
@@ -59,6 +59,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   const config = parseBakeFiles(files, {
     lookupVar: (name) => vars.get(name) ?? process.env[name],
     builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
+    dotEnv: await readDotEnv(process.cwd()),
   });
   if (flags.list) { process.stdout.write(listDefinitions(config, flags.list)); return; }
   const call = flags.check ? 'check' : flags.call;
