@@ -59,7 +59,8 @@ export async function runBake(
       }
       const meta = opts.metadataFile ? join(tmp, `${name}.metadata.json`) : undefined;
       if (meta) flags.metadataFile = meta;
-      if (!opts.quiet) process.stderr.write(`#bake target ${name}\n`);
+      // A heading between the targets' progress, never inside machine-read (JSON) progress.
+      if (!opts.quiet && !['rawjson', 'tsbuild-json'].includes(opts.progress)) process.stderr.write(`#bake target ${name}\n`);
       try {
         await build(context, flags);
       } catch (err) {
