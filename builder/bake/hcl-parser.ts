@@ -272,17 +272,22 @@ class Parser {
     return this.peek('for') && !IDENT.test(this.ch(3));
   }
 
-  forExpr(pos: Pos, close: ']' | '}'): Expr {
-    this.i += 3;
+  /** After `for`: `[KEY,] VALUE in COLLECTION`, shared by for expressions and %{for} directives. */
+  forHead(what: string): { keyVar?: string; valueVar: string; coll: Expr } {
     this.ws();
     let valueVar = this.ident();
     let keyVar: string | undefined;
     this.ws();
     if (this.ch() === ',') { this.i++; this.ws(); keyVar = valueVar; valueVar = this.ident(); }
     this.ws();
-    if (!this.peek('in')) throw this.error('expected "in" in the for expression');
+    if (!this.peek('in') || IDENT.test(this.ch(2))) throw this.error(`expected "in" in the ${what}`);
     this.i += 2;
-    const coll = this.expr();
+    return { ...(keyVar !== undefined ? { keyVar } : {}), valueVar, coll: this.expr() };
+  }
+
+  forExpr(pos: Pos, close: ']' | '}'): Expr {
+    this.i += 3;
+    const { keyVar, valueVar, coll } = this.forHead('for expression');
     this.expect(':');
     let keyExpr: Expr | undefined;
     let valueExpr = this.expr();
@@ -443,15 +448,8 @@ class Parser {
     const word = this.ident();
     if (word === 'if') return { kind: 'directive', word, expr: this.expr(), pos };
     if (word === 'for') {
-      this.ws();
-      let valueVar = this.ident();
-      let keyVar: string | undefined;
-      this.ws();
-      if (this.ch() === ',') { this.i++; this.ws(); keyVar = valueVar; valueVar = this.ident(); }
-      this.ws();
-      if (!this.peek('in')) throw this.error('expected "in" in the %{for} directive');
-      this.i += 2;
-      return { kind: 'directive', word, expr: this.expr(), valueVar, ...(keyVar !== undefined ? { keyVar } : {}), pos };
+      const { keyVar, valueVar, coll } = this.forHead('%{for} directive');
+      return { kind: 'directive', word, expr: coll, valueVar, ...(keyVar !== undefined ? { keyVar } : {}), pos };
     }
     if (['else', 'endif', 'endfor'].includes(word)) return { kind: 'directive', word, pos };
     throw new BakeFileError(pos, `unknown template directive %{${word}}`, 'use %{if …}, %{else}, %{endif}, %{for … in …} or %{endfor}');

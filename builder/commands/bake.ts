@@ -55,7 +55,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   }
   // BUILDX_BAKE_FILE names the files when -f does not (BUILDX_BAKE_PATH_SEPARATOR between them, default ":").
   const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
-  const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), readStdin);
+  const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), async () => (await import('node:stream/consumers')).text(process.stdin));
   const config = parseBakeFiles(files, {
     lookupVar: (name) => vars.get(name) ?? process.env[name],
     builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
@@ -83,10 +83,4 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
     root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
   }, (context, buildFlags) => runBuildFlags(context, buildFlags, signal));
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
 }
