@@ -41,7 +41,9 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
     throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: a remote context (${context}) is not supported`, 'check the repository out and use a local context');
   }
   const dockerfile = t.dockerfile ?? 'Dockerfile';
-  const file = inlineDockerfile ?? (isAbsolute(dockerfile) ? dockerfile : join(context, localPath(dockerfile)));
+  if (dockerfile === '-') throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: dockerfile from stdin not allowed in bake`, 'name a file, or use dockerfile-inline');
+  // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt).
+  const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? localPath(dockerfile) : isAbsolute(dockerfile) ? dockerfile : join(context, dockerfile));
   const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim());
   const missing = (t.entitlements ?? []).filter((e) => !granted.includes(e));
   if (missing.length) {

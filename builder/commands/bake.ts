@@ -46,6 +46,10 @@ const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|fa
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.builder !== undefined) process.stderr.write('warning: --builder has no effect: tsbuild builds in this process, in its --root\n');
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
+  // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
+  if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
+    throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
+  }
   const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
   const vars = new Map<string, string>();
   for (const v of flags.var) {
