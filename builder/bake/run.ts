@@ -42,6 +42,7 @@ export async function runBake(
   const layouts = new Map<string, string>();
   const deps = dependencies(resolved.targets);
   const metadata: Record<string, unknown> = {};
+  const warnings: unknown[] = [];
   try {
     for (const name of buildOrder(resolved.targets)) {
       const target = resolved.targets[name] as Target;
@@ -68,9 +69,15 @@ export async function runBake(
         if (err instanceof Error) err.message = `target ${JSON.stringify(name)}: ${err.message}`;
         throw err;
       }
-      if (meta) metadata[name] = JSON.parse(await readFile(meta, 'utf8').catch(() => '{}')) as unknown;
+      if (meta) {
+        const { 'buildx.build.warnings': warn, ...rest } = JSON.parse(await readFile(meta, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+        metadata[name] = rest;
+        // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake.
+        if (Array.isArray(warn)) warnings.push(...(warn as unknown[]));
+      }
     }
     if (opts.metadataFile) {
+      if (warnings.length) metadata['buildx.build.warnings'] = warnings;
       const sorted = Object.fromEntries(Object.keys(metadata).sort().map((k) => [k, metadata[k]]));
       await writeFile(resolve(opts.metadataFile), `${JSON.stringify(sorted, null, 2)}\n`);
     }

@@ -70,6 +70,18 @@ describe('tsbuild bake', function () {
     expect(metadata.app?.['image.name']).to.equal(`${env.registry.host}/bake-app:1`);
   });
 
+  it('writes build warnings once beside the targets with BUILDX_METADATA_WARNINGS=1, as buildx bake does', async () => {
+    const meta = join(env.dir, 'bake-meta-warnings.json');
+    // `FROM … as` (lower-case) is BuildKit's FromAsCasing warning.
+    await writeFile(join(dir, 'app', 'Dockerfile.warn'), 'FROM base as final\nCOPY app.txt /app.txt\n');
+    ok(await bake(['--metadata-file', meta, '--set', 'app.dockerfile=Dockerfile.warn'], { BUILDX_METADATA_WARNINGS: '1' }));
+    const metadata = JSON.parse(await readFile(meta, 'utf8')) as Record<string, Record<string, unknown> | { short: string }[]>;
+    expect(Object.keys(metadata)).to.deep.equal(['app', 'base', 'buildx.build.warnings']);
+    expect(metadata.app).to.not.have.property('buildx.build.warnings');
+    const shorts = (metadata['buildx.build.warnings'] as { short: string }[]).map((w) => Buffer.from(w.short, 'base64').toString());
+    expect(shorts.some((s) => s.startsWith('FromAsCasing:'))).to.equal(true);
+  });
+
   it('prints the resolved definition with --print and builds nothing', async () => {
     const r = ok(await bake(['--print', 'app'], { TAG: '2' }));
     expect(JSON.parse(r.stdout)).to.deep.equal({
