@@ -34,6 +34,8 @@ describe('bake target → build flags', () => {
   it('refuses entitlements --allow did not grant, naming the flag to add', () => {
     expect(() => targetFlags('a', { entitlements: ['network.host'] }, opts)).to.throw(/requests additional privileges: network.host/);
     expect(targetFlags('a', { entitlements: ['network.host'] }, { ...opts, allow: ['network.host'] }).flags.allow).to.deep.equal(['network.host']);
+    expect(targetFlags('a', {}, { ...opts, allow: ['fs.read=..', 'fs=*'] }).flags.allow).to.deep.equal([]);
+    expect(() => targetFlags('a', {}, { ...opts, allow: ['netwrok.host'] })).to.throw(/invalid entitlement "netwrok.host"/);
   });
 
   it('writes an entry with its type first', () => expect(entryText({ ref: 'r', type: 'registry', mode: 'max' })).to.equal('type=registry,ref=r,mode=max'));

@@ -44,7 +44,14 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   if (dockerfile === '-') throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: dockerfile from stdin not allowed in bake`, 'name a file, or use dockerfile-inline');
   // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt).
   const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? localPath(dockerfile) : isAbsolute(dockerfile) ? dockerfile : join(context, dockerfile));
-  const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim());
+  const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+  // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, which tsbuild has no check for (it
+  // reads and writes the paths the file names, as buildx does once they are granted).
+  for (const a of granted) {
+    if (!/^(network\.host|security\.insecure|fs(\.read|\.write)?=.+)$/.test(a)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, --allow security.insecure or --allow fs.read=PATH / fs.write=PATH');
+    }
+  }
   const missing = (t.entitlements ?? []).filter((e) => !granted.includes(e));
   if (missing.length) {
     throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)} requests additional privileges: ${missing.join(', ')}`, `pass ${missing.map((m) => `--allow=${m}`).join(' ')} to grant them`);
