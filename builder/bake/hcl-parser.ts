@@ -1,5 +1,7 @@
 import type { Attribute, Block, Body, Expr, Pos, TemplatePart } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
+import { IDENT, IDENT_START, Scanner } from './hcl-scanner.js';
+import { structure, type FlatPart } from './hcl-template.js';
 
 // A recursive-descent parser for HCL's native syntax (hashicorp/hcl hclsyntax/spec.md), working on characters
 // directly: templates nest expressions (`"a-${b ? "x" : "y"}"`), which a separate token pass would have to track
@@ -22,74 +24,9 @@ export function parseHclExpression(text: string, file: string): Expr {
   return e;
 }
 
-const IDENT_START = /[A-Za-z_]/;
-const IDENT = /[A-Za-z0-9_-]/;
 const BINARY_LEVELS: string[][] = [['||'], ['&&'], ['==', '!='], ['>=', '<=', '>', '<'], ['+', '-'], ['*', '/', '%']];
 
-type FlatPart = TemplatePart | { kind: 'directive'; word: string; expr?: Expr; keyVar?: string; valueVar?: string; pos: Pos };
-
-class Parser {
-  i = 0;
-  /** Depth of brackets, braces, parentheses and interpolations: inside any of them a newline is only space. */
-  nested = 0;
-  readonly #lineStarts: number[] = [0];
-
-  constructor(readonly src: string, readonly file: string, readonly baseLine = 0) {
-    for (let k = 0; k < src.length; k++) if (src[k] === '\n') this.#lineStarts.push(k + 1);
-  }
-
-  pos(at = this.i): Pos {
-    let lo = 0;
-    let hi = this.#lineStarts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if ((this.#lineStarts[mid] ?? 0) <= at) lo = mid; else hi = mid - 1;
-    }
-    return { file: this.file, line: this.baseLine + lo + 1, column: at - (this.#lineStarts[lo] ?? 0) + 1 };
-  }
-
-  error(message: string, at = this.i): BakeFileError {
-    return new BakeFileError(this.pos(at), message);
-  }
-
-  atEnd(): boolean { return this.i >= this.src.length }
-  peek(s: string): boolean { return this.src.startsWith(s, this.i) }
-  ch(offset = 0): string { return this.src[this.i + offset] ?? '' }
-
-  /** Skips spaces and comments, and newlines when `withNewlines` (or inside brackets). */
-  ws(withNewlines = this.nested > 0): void {
-    for (;;) {
-      const c = this.ch();
-      if (c === ' ' || c === '\t' || c === '\r') this.i++;
-      else if (c === '\n' && withNewlines) this.i++;
-      else if (c === '#' || this.peek('//')) { while (!this.atEnd() && this.ch() !== '\n') this.i++; }
-      else if (this.peek('/*')) {
-        const end = this.src.indexOf('*/', this.i + 2);
-        if (end < 0) throw this.error('unterminated /* comment');
-        this.i = end + 2;
-      } else return;
-    }
-  }
-
-  expect(s: string): void {
-    this.ws();
-    if (!this.peek(s)) throw this.error(`expected ${JSON.stringify(s)}, found ${this.describeHere()}`);
-    this.i += s.length;
-  }
-
-  describeHere(): string {
-    if (this.atEnd()) return 'end of file';
-    const c = this.ch();
-    return c === '\n' ? 'a newline' : JSON.stringify(c);
-  }
-
-  ident(): string {
-    const start = this.i;
-    if (!IDENT_START.test(this.ch())) throw this.error(`expected a name, found ${this.describeHere()}`);
-    while (IDENT.test(this.ch())) this.i++;
-    return this.src.slice(start, this.i);
-  }
-
+class Parser extends Scanner {
   body(inBraces: boolean): Body {
     const body: Body = { attributes: [], blocks: [] };
     for (;;) {
@@ -363,7 +300,7 @@ class Parser {
     const pos = this.pos();
     this.i++;
     const parts = this.templateParts('"');
-    return { pos, kind: 'template', parts: structure(parts, this) };
+    return { pos, kind: 'template', parts: structure(parts) };
   }
 
   heredoc(): Expr {
@@ -386,7 +323,7 @@ class Parser {
     }
     const sub = new Parser(content, this.file, pos.line);
     const parts = sub.templateParts(undefined);
-    return { pos, kind: 'template', parts: structure(parts, sub) };
+    return { pos, kind: 'template', parts: structure(parts) };
   }
 
   /** Template text up to `close` (a quoted string) or the end (a heredoc), as a flat list of parts and directives. */
@@ -454,32 +391,4 @@ class Parser {
     if (['else', 'endif', 'endfor'].includes(word)) return { kind: 'directive', word, pos };
     throw new BakeFileError(pos, `unknown template directive %{${word}}`, 'use %{if …}, %{else}, %{endif}, %{for … in …} or %{endfor}');
   }
-}
-
-/** Nests the flat `%{if}`/`%{for}` directives of a template into parts. */
-function structure(flat: FlatPart[], p: Parser): TemplatePart[] {
-  let k = 0;
-  const until = (ends: string[]): { parts: TemplatePart[]; end?: string } => {
-    const parts: TemplatePart[] = [];
-    while (k < flat.length) {
-      const f = flat[k++];
-      if (!f) break;
-      if (f.kind !== 'directive') { parts.push(f); continue; }
-      if (ends.includes(f.word)) return { parts, end: f.word };
-      if (f.word === 'if' && f.expr) {
-        const then = until(['else', 'endif']);
-        const otherwise = then.end === 'else' ? until(['endif']) : { parts: [], end: 'endif' };
-        if (otherwise.end !== 'endif') throw new BakeFileError(f.pos, '%{if} without %{endif}');
-        parts.push({ kind: 'if', cond: f.expr, then: then.parts, else: otherwise.parts });
-      } else if (f.word === 'for' && f.expr && f.valueVar) {
-        const body = until(['endfor']);
-        if (body.end !== 'endfor') throw new BakeFileError(f.pos, '%{for} without %{endfor}');
-        parts.push({ kind: 'for', valueVar: f.valueVar, ...(f.keyVar !== undefined ? { keyVar: f.keyVar } : {}), coll: f.expr, body: body.parts });
-      } else throw new BakeFileError(f.pos, `%{${f.word}} without its opening directive`);
-    }
-    return { parts };
-  };
-  const out = until([]);
-  void p;
-  return out.parts;
 }
