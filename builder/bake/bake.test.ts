@@ -160,6 +160,14 @@ target "webapp" {
     expect(Object.keys(out.target)).to.deep.equal(['a', 'b', 'z']);
   });
 
+  it('matches target names and --set patterns as Go\'s path.Match (TestMatchNames)', () => {
+    const hcl = 'target "app-a" {}\ntarget "app-b" {}\ntarget "db" {}\n';
+    const out = print(hcl, ['app-*'], ['app-[ab].tags=x', '*.args.A=1']) as { group: { default: { targets: string[] } }; target: Record<string, { tags?: string[]; args?: unknown }> };
+    expect(out.group.default.targets).to.deep.equal(['app-a', 'app-b']);
+    expect(out.target['app-b']).to.deep.include({ tags: ['x'], args: { A: '1' } });
+    expect(failure(() => print(hcl, ['nope-*'])).message).to.equal('could not find any target matching "nope-*"');
+  });
+
   it('escapes ${ as $${ in args, labels and annotations, and <, >, & as Go does', () => {
     const out = printDefinition(resolveTargets(parseBakeFiles([{ name: 'f.hcl', text: 'target "default" {\n  args = { A = "$${X}" }\n  labels = { L = "a<b&c>" }\n}\n' }], { lookupVar: () => undefined, builtins }), ['default'], []));
     expect(out).to.include('"A": "$${X}"').and.include('"L": "a\\u003cb\\u0026c\\u003e"');

@@ -34,7 +34,8 @@ function globRegExp(pattern: string): RegExp {
     else if (c === '[') {
       const end = pattern.indexOf(']', i + 1);
       if (end < 0) throw bad(`invalid pattern ${JSON.stringify(pattern)}: unclosed [`);
-      re += `[${pattern.slice(i + 1, end).replace(/^\^/, '^').replace(/\\/g, '\\\\')}]`;
+      // path.Match's class: [abc], [a-z], [^abc] read the same in a JavaScript class.
+      re += `[${pattern.slice(i + 1, end)}]`;
       i = end;
     } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   }
