@@ -71,6 +71,13 @@ export interface Material { uri: string; digest: Record<string, string> }
 
 /** The purl BuildKit gives an image: `pkg:docker/alpine@3.17?platform=linux%2Famd64`, registry kept when not Docker Hub. */
 export function dockerPurl(ref: string, platform?: Platform): string {
+  // An image from a local OCI layout (oci-layout://DIR[:TAG][@DIGEST], a named context) is no registry reference:
+  // BuildKit names its local layout images with the purl type `oci`.
+  const layout = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ref);
+  if (layout) {
+    const name = layout[1]?.split('/').filter(Boolean).pop() ?? 'layout';
+    return `pkg:oci/${name}@${layout[3] ?? layout[2] ?? 'latest'}${platform ? `?platform=${encodeURIComponent(formatPlatform(platform))}` : ''}`;
+  }
   const r = parseReference(ref);
   const name = r.registry === DOCKER_HUB ? r.path.replace(/^library\//, '') : `${r.registry}/${r.path}`;
   const version = r.tag ?? r.digest ?? 'latest';

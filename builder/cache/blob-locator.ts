@@ -5,6 +5,7 @@ import { gzipLayers, type FileContentStore } from '../../worker/index.js';
 import { parseReference, type Descriptor, type Digest, type RegistryClient, type Repository } from '../../registry/index.js';
 import { copy, OciLayoutDir, RepositoryTarget, StoreTarget, type BlobProvider, type CopyOutcomes, type CopyProgress } from '../content/index.js';
 import type { RegistryImageSource } from '../image-source.js';
+import { isOciLayoutRef } from '../oci-layout-image.js';
 import type { LoadedCache } from './remote-cache-set.js';
 
 /**
@@ -86,6 +87,8 @@ export class BlobLocator implements BlobProvider {
     }
     out.push(...(this.#pushed.get(digest) ?? []));
     for (const image of this.#images.resolvedRefs.values()) {
+      // An oci-layout:// base (a named context) is no repository to mount from; its blobs are in the store.
+      if (isOciLayoutRef(image.ref)) continue;
       if (image.manifest.layers.some((l) => l.digest === digest)) out.push(parseReference(image.ref));
     }
     return out;

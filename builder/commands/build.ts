@@ -61,13 +61,18 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .action((context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
-      const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
-      if (call?.name === 'lint') return checkAction(context, flags, rootOf(cmd), call);
-      if (call?.name === 'targets') return targetsAction(context, flags, call);
-      if (call?.name === 'outline') return outlineAction(context, flags, call);
-      return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
+      return runBuildFlags(context, { ...flags, root: rootOf(cmd) }, signal);
     }));
 
+}
+
+/** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
+export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+  const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
+  if (call?.name === 'lint') return checkAction(context, flags, flags.root, call);
+  if (call?.name === 'targets') return targetsAction(context, flags, call);
+  if (call?.name === 'outline') return outlineAction(context, flags, call);
+  return buildAction(context, flags, signal);
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */

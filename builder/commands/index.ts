@@ -10,6 +10,7 @@ export type Register = (program: Command, signal: AbortSignal) => void;
 /** Every command, in the order `tsbuild --help` lists them. */
 export const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['build'], load: async () => (await import('./build.js')).registerBuild },
+  { names: ['bake'], load: async () => (await import('./bake.js')).registerBake },
   { names: ['plan'], load: async () => (await import('./plan.js')).registerPlan },
   { names: ['debug'], load: async () => (await import('./debug.js')).registerDebug },
   { names: ['history'], load: async () => (await import('./history.js')).registerHistory },

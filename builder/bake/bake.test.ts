@@ -1,0 +1,344 @@
+import { expect } from 'chai';
+import { BakeFileError, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { isTsbuildError } from '../../common/index.js';
+
+// Bake files → `--print` JSON. The expected documents are written by hand from buildx's docs
+// (docs/reference/buildx_bake.md, docs/bake-reference.md) and the cases of its bake/bake_test.go, in the shape
+// buildx's json.MarshalIndent gives: struct order for a target's keys, sorted map keys, two-space indent.
+
+const builtins = { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: 'linux/amd64' };
+
+function print(files: BakeFile[] | string, targets: string[] = ['default'], sets: string[] = [], env: Record<string, string> = {}): unknown {
+  const list = typeof files === 'string' ? [{ name: 'docker-bake.hcl', text: files }] : files;
+  const config = parseBakeFiles(list, { lookupVar: (n) => env[n], builtins });
+  return JSON.parse(printDefinition(resolveTargets(config, targets, sets)));
+}
+
+function failure(f: () => unknown): { code: string; message: string } {
+  try {
+    f();
+  } catch (err) {
+    if (!isTsbuildError(err)) throw err;
+    return { code: err.code, message: err.message };
+  }
+  throw new Error('expected an error');
+}
+
+describe('bake --print', () => {
+  it('prints the docs example of --print db with buildx\'s default dockerfile', () => {
+    const hcl = `
+group "default" {
+  targets = ["db", "webapp-dev"]
+}
+target "db" {
+  context = "./"
+  tags = ["docker.io/tiborvass/db"]
+}
+target "webapp-dev" {
+  dockerfile = "Dockerfile.webapp"
+}`;
+    expect(print(hcl, ['db'])).to.deep.equal({
+      group: { default: { targets: ['db'] } },
+      target: { db: { context: './', dockerfile: 'Dockerfile', tags: ['docker.io/tiborvass/db'] } },
+    });
+  });
+
+  it('writes keys in buildx\'s struct order, map keys sorted, two-space indented, one trailing newline', () => {
+    const config = parseBakeFiles([{ name: 'f.hcl', text: 'target "default" {\n  tags = ["a"]\n  args = { Z = "1", A = "2" }\n  dockerfile = "D"\n}\n' }], { lookupVar: () => undefined, builtins });
+    expect(printDefinition(resolveTargets(config, ['default'], []))).to.equal(
+      '{\n  "group": {\n    "default": {\n      "targets": [\n        "default"\n      ]\n    }\n  },\n  "target": {\n    "default": {\n'
+      + '      "context": ".",\n      "dockerfile": "D",\n      "args": {\n        "A": "2",\n        "Z": "1"\n      },\n      "tags": [\n        "a"\n      ]\n    }\n  }\n}\n');
+  });
+
+  it('merges inherited targets as bake_test.go TestReadTargets: args key by key, the rest replaced', () => {
+    const hcl = `
+target "webDEP" {
+  args = {
+    VAR_INHERITED = "webDEP"
+    VAR_BOTH = "webDEP"
+  }
+  no-cache = true
+  shm-size = "128m"
+  ulimits = ["nofile=1024:1024"]
+  extra-hosts = {
+    my_hostname = "8.8.8.8"
+  }
+}
+target "webapp" {
+  dockerfile = "Dockerfile.webapp"
+  args = {
+    VAR_BOTH = "webapp"
+  }
+  annotations = [
+    "index,manifest:org.opencontainers.image.authors=dvdksn"
+  ]
+  attest = [
+    "type=provenance,mode=max"
+  ]
+  platforms = [
+    "linux/amd64"
+  ]
+  secret = [
+    "id=FOO,env=FOO"
+  ]
+  inherits = ["webDEP"]
+}`;
+    expect(print(hcl, ['webapp'])).to.deep.equal({
+      group: { default: { targets: ['webapp'] } },
+      target: {
+        webapp: {
+          annotations: ['index,manifest:org.opencontainers.image.authors=dvdksn'],
+          attest: [{ mode: 'max', type: 'provenance' }],
+          context: '.', dockerfile: 'Dockerfile.webapp',
+          args: { VAR_BOTH: 'webapp', VAR_INHERITED: 'webDEP' },
+          secret: [{ id: 'FOO', env: 'FOO' }],
+          platforms: ['linux/amd64'],
+          'no-cache': true, 'shm-size': '128m', ulimits: ['nofile=1024:1024'],
+          'extra-hosts': { my_hostname: '8.8.8.8' },
+        },
+      },
+    });
+  });
+
+  it('applies --set args as buildx: unset from the environment stays unset, empty is set, parents can be overridden', () => {
+    const hcl = 'target "base" {\n  args = { VAR_INHERITED = "base" }\n}\ntarget "app" {\n  inherits = ["base"]\n}\n';
+    process.env.TSBUILD_BAKE_TEST_FROMENV = 'fromEnv';
+    try {
+      const out = print(hcl, ['app'], ['app.args.VAR_UNSET', 'app.args.VAR_EMPTY=', 'app.args.VAR_SET=bananas', 'app.args.TSBUILD_BAKE_TEST_FROMENV', 'base.args.VAR_INHERITED=override']) as { target: { app: { args: Record<string, string> } } };
+      expect(out.target.app.args).to.deep.equal({ TSBUILD_BAKE_TEST_FROMENV: 'fromEnv', VAR_EMPTY: '', VAR_INHERITED: 'override', VAR_SET: 'bananas' });
+    } finally {
+      delete process.env.TSBUILD_BAKE_TEST_FROMENV;
+    }
+  });
+
+  it('refuses an override for a target no file defines, as buildx words it', () => {
+    const f = failure(() => print('target "webapp" {\n}\n', ['webapp'], ['nosuchtarget.context=foo']));
+    expect(f.code).to.equal('INVALID_ARGUMENT');
+    expect(f.message).to.equal("could not find any target matching 'nosuchtarget'");
+  });
+
+  describe('--push and --load (bake_test.go TestPushOverride, TestLoadOverride)', () => {
+    const outputs = (outputLine: string, set: string): unknown => (print(`target "app" {\n${outputLine}\n}\n`, ['app'], [set]) as { target: { app: { output?: unknown } } }).target.app.output;
+    const cases: [string, string, unknown][] = [
+      ['', '*.push=true', [{ push: 'true', type: 'image' }]],
+      ['output = ["type=image,compression=zstd"]', '*.push=true', [{ compression: 'zstd', push: 'true', type: 'image' }]],
+      ['output = ["type=image,compression=zstd"]', '*.push=false', [{ compression: 'zstd', push: 'false', type: 'image' }]],
+      ['output = ["type=registry"]', '*.push=true', [{ type: 'registry' }]],
+      ['output = ["type=registry"]', '*.push=false', undefined],
+      ['output = ["type=local,dest=out"]', '*.push=true', [{ dest: 'out', type: 'local' }]],
+      ['output = ["type=docker"]', '*.push=true', [{ type: 'docker' }, { push: 'true', type: 'image' }]],
+      ['', '*.load=true', [{ type: 'docker' }]],
+      ['output = ["type=tar,dest=hi.tar"]', '*.load=true', [{ dest: 'hi.tar', type: 'tar' }]],
+      ['output = ["type=image"]', '*.load=true', [{ type: 'image' }, { type: 'docker' }]],
+      ['output = ["type=docker"]', '*.load=true', [{ type: 'docker' }]],
+    ];
+    for (const [line, set, want] of cases) it(`${line || 'no output'} with ${set}`, () => expect(outputs(line, set)).to.deep.equal(want));
+  });
+
+  it('merges contexts and drops one reset to "" (TestReadContexts)', () => {
+    const hcl = 'target "base" {\n  contexts = {\n    foo: "bar"\n    abc: "def"\n  }\n}\ntarget "app" {\n  inherits = ["base"]\n  contexts = {\n    foo: "baz"\n  }\n}\n';
+    const ctx = (sets: string[]): unknown => (print(hcl, ['app'], sets) as { target: { app: { contexts?: unknown } } }).target.app.contexts;
+    expect(ctx([])).to.deep.equal({ abc: 'def', foo: 'baz' });
+    expect(ctx(['app.contexts.foo=bay', 'base.contexts.ghi=jkl'])).to.deep.equal({ abc: 'def', foo: 'bay', ghi: 'jkl' });
+    expect(ctx(['app.contexts.foo='])).to.deep.equal({ abc: 'def' });
+  });
+
+  it('resolves a target: context\'s target with only a cacheonly output, and refuses a loop', () => {
+    const hcl = 'target "base" {\n  tags = ["base"]\n}\ntarget "app" {\n  contexts = { b = "target:base" }\n}\n';
+    expect((print(hcl, ['app']) as { target: unknown }).target).to.deep.equal({
+      app: { context: '.', contexts: { b: 'target:base' }, dockerfile: 'Dockerfile' },
+      base: { context: '.', dockerfile: 'Dockerfile', tags: ['base'], output: [{ type: 'cacheonly' }] },
+    });
+    const loop = 'target "a" {\n  contexts = { x = "target:b" }\n}\ntarget "b" {\n  contexts = { y = "target:a" }\n}\n';
+    expect(failure(() => print(loop, ['a'])).message).to.match(/infinite loop from (a to b|b to a)/);
+  });
+
+  it('expands nested groups and sorts the default group', () => {
+    const hcl = 'group "default" {\n  targets = ["z", "inner"]\n}\ngroup "inner" {\n  targets = ["b", "a"]\n}\ntarget "a" {}\ntarget "b" {}\ntarget "z" {}\n';
+    const out = print(hcl) as { group: unknown; target: Record<string, unknown> };
+    expect(out.group).to.deep.equal({ default: { targets: ['inner', 'z'] }, inner: { targets: ['b', 'a'] } });
+    expect(Object.keys(out.target)).to.deep.equal(['a', 'b', 'z']);
+  });
+
+  it('matches target names and --set patterns as Go\'s path.Match (TestMatchNames)', () => {
+    const hcl = 'target "app-a" {}\ntarget "app-b" {}\ntarget "db" {}\n';
+    const out = print(hcl, ['app-*'], ['app-[ab].tags=x', '*.args.A=1']) as { group: { default: { targets: string[] } }; target: Record<string, { tags?: string[]; args?: unknown }> };
+    expect(out.group.default.targets).to.deep.equal(['app-a', 'app-b']);
+    expect(out.target['app-b']).to.deep.include({ tags: ['x'], args: { A: '1' } });
+    expect(failure(() => print(hcl, ['nope-*'])).message).to.equal('could not find any target matching "nope-*"');
+  });
+
+  it('escapes ${ as $${ in args, labels and annotations, and <, >, & as Go does', () => {
+    const out = printDefinition(resolveTargets(parseBakeFiles([{ name: 'f.hcl', text: 'target "default" {\n  args = { A = "$${X}" }\n  labels = { L = "a<b&c>" }\n}\n' }], { lookupVar: () => undefined, builtins }), ['default'], []));
+    expect(out).to.include('"A": "$${X}"').and.include('"L": "a\\u003cb\\u0026c\\u003e"');
+  });
+});
+
+describe('bake variables', () => {
+  const hcl = `
+variable "TAG" {
+  default = "latest"
+}
+variable "PUSH" {
+  default = false
+}
+variable "N" {
+  default = 2
+}
+variable "REPO" {
+  default = "user/\${NAME}"
+}
+NAME = "app"
+target "default" {
+  tags = ["\${REPO}:\${TAG}", notequal(TAG, "latest") ? "\${REPO}:latest" : ""]
+  args = {
+    PUSH = PUSH ? "yes" : "no"
+    NEXT = N + 1
+  }
+}`;
+  const args = (env: Record<string, string>): unknown => (print(hcl, ['default'], [], env) as { target: { default: unknown } }).target.default;
+
+  it('uses the defaults, variables referring to variables and top-level attributes', () => {
+    expect(args({})).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { NEXT: '3', PUSH: 'no' }, tags: ['user/app:latest'] });
+  });
+
+  it('takes an environment override typed by the default (bool, number, string)', () => {
+    expect(args({ TAG: 'v1', PUSH: 'true', N: '41' })).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { NEXT: '42', PUSH: 'yes' }, tags: ['user/app:v1', 'user/app:latest'] });
+  });
+
+  it('refuses an override that is not of the default\'s type, at the variable\'s line', () => {
+    const f = failure(() => args({ PUSH: 'maybe' }));
+    expect(f.message).to.match(/^docker-bake\.hcl:6:\d+: invalid boolean "maybe"/);
+  });
+
+  it('does not let the environment override a top-level attribute', () => {
+    expect((args({ NAME: 'other' }) as { tags: string[] }).tags).to.deep.equal(['user/app:latest']);
+  });
+
+  it('runs validation blocks', () => {
+    const v = 'variable "PORT" {\n  default = 80\n  validation {\n    condition = PORT > 0\n    error_message = "PORT must be positive"\n  }\n}\ntarget "default" {}\n';
+    expect(print(v)).to.have.property('target');
+    expect(failure(() => print(v, ['default'], [], { PORT: '-1' })).message).to.equal('docker-bake.hcl:4:5: PORT must be positive');
+  });
+});
+
+describe('bake expressions and functions', () => {
+  const value = (expr: string, env: Record<string, string> = {}): unknown => {
+    const out = print(`variable "V" {\n  default = "x"\n}\nfunction "twice" {\n  params = [s]\n  result = "\${s}\${s}"\n}\ntarget "default" {\n  tags = [jsonencode(${expr})]\n}\n`, ['default'], [], env) as { target: { default: { tags: string[] } } };
+    // tags, not args: --print re-escapes "\${" in args (a literal must read back as one).
+    return JSON.parse(out.target.default.tags[0] ?? '');
+  };
+  const cases: [string, unknown][] = [
+    ['join("-", ["a", "b"])', 'a-b'],
+    ['split(",", "a,b,c")', ['a', 'b', 'c']],
+    ['lower("AbC")', 'abc'],
+    ['upper(V)', 'X'],
+    ['trimprefix("v1.2.3", "v")', '1.2.3'],
+    ['trimsuffix("a.tar", ".tar")', 'a'],
+    ['trimspace("  a ")', 'a'],
+    ['equal(V, "x")', true],
+    ['notequal(V, "x")', false],
+    ['and(true, false)', false],
+    ['or(true, false)', true],
+    ['replace("a-b-c", "-", "_")', 'a_b_c'],
+    ['regex_replace("v1.2.3", "^v", "")', '1.2.3'],
+    ['substr("hello", 1, 3)', 'ell'],
+    ['length([1, 2, 3])', 3],
+    ['concat(["a"], ["b", "c"])', ['a', 'b', 'c']],
+    ['contains(["a", "b"], "b")', true],
+    ['distinct(["a", "b", "a"])', ['a', 'b']],
+    ['compact(["a", "", "b"])', ['a', 'b']],
+    ['coalesce("", "b")', 'b'],
+    ['merge({a = 1}, {b = 2})', { a: 1, b: 2 }],
+    ['keys({b = 1, a = 2})', ['a', 'b']],
+    ['lookup({a = "x"}, "b", "dflt")', 'dflt'],
+    ['format("%s-%03d", "v", 7)', 'v-007'],
+    ['formatlist("%s:1", ["a", "b"])', ['a:1', 'b:1']],
+    ['sanitize("feature/x.y")', 'feature_x_y'],
+    ['basename("/a/b.txt")', 'b.txt'],
+    ['md5("a")', '0cc175b9c0f1b6a831c399e269772661'],
+    ['sha256("")', 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'],
+    ['[for s in ["a", "b"] : upper(s) if s != "b"]', ['A']],
+    ['{for k, v in {a = 1} : "${k}x" => v}', { ax: 1 }],
+    ['"%{ if V == "x" }yes%{ else }no%{ endif }"', 'yes'],
+    ['"%{ for s in ["a", "b"] }${s};%{ endfor }"', 'a;b;'],
+    ['try(undefined_thing, "fallback")', 'fallback'],
+    ['can(undefined_thing)', false],
+    ['twice("ab")', 'abab'],
+    ['!false && 2 > 1 || false', true],
+    ['10 % 4 * 2 - 1', 3],
+    ['[1, 2][1]', 2],
+    ['{a = {b = "c"}}.a.b', 'c'],
+    ['[{n = 1}, {n = 2}][*].n', [1, 2]],
+    ['"$${literal}"', '${literal}'],
+  ];
+  for (const [expr, want] of cases) it(`evaluates ${expr}`, () => expect(value(expr)).to.deep.equal(want));
+
+  it('gives timestamp() in RFC 3339 UTC without fractions, as Go\'s time.RFC3339', () => {
+    expect(value('timestamp()')).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  });
+
+  it('reads a heredoc, stripping the common indent with <<-', () => {
+    expect(value('<<-EOT\n      a\n        b\n      EOT\n')).to.equal('a\n  b\n');
+  });
+});
+
+describe('bake target references', () => {
+  it('reads another target block\'s attributes as target.NAME.ATTR, null where the block sets none', () => {
+    const hcl = 'target "base" {\n  tags = ["a", "b"]\n  dockerfile = "x"\n}\ntarget "default" {\n  tags = [for t in target.base.tags : "${t}-2"]\n  args = { D = target.base.dockerfile, C = coalesce(target.base.context, "none") }\n}\n';
+    expect((print(hcl) as { target: { default: unknown } }).target.default).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { C: 'none', D: 'x' }, tags: ['a-2', 'b-2'] });
+  });
+
+  it('refuses a target that reads itself', () => {
+    expect(failure(() => print('target "default" {\n  tags = target.default.tags\n}\n')).message).to.match(/^docker-bake\.hcl:2:10: target "default" refers to itself/);
+  });
+});
+
+describe('bake matrix and JSON files', () => {
+  it('expands a matrix into targets named by name and a group under the block name', () => {
+    const hcl = 'target "app" {\n  name = "app-${tgt}-${replace(v, ".", "-")}"\n  matrix = {\n    tgt = ["a", "b"]\n    v = ["1.0", "2.0"]\n  }\n  target = tgt\n  args = { V = v }\n}\n';
+    const out = print(hcl, ['app']) as { group: Record<string, { targets: string[] }>; target: Record<string, { target: string; args: { V: string } }> };
+    expect(out.group.app?.targets).to.deep.equal(['app-a-1-0', 'app-b-1-0', 'app-a-2-0', 'app-b-2-0']);
+    expect(out.target['app-b-2-0']).to.deep.include({ target: 'b', args: { V: '2.0' } });
+    expect(out.group.default?.targets).to.deep.equal(['app']);
+  });
+
+  it('reads a JSON bake file with variables and templates like the HCL one', () => {
+    const json = '{\n  "variable": { "TAG": { "default": "1" } },\n  "group": { "default": { "targets": ["app"] } },\n  "target": {\n    "app": { "tags": ["r/app:${TAG}"], "platforms": ["linux/amd64", "linux/arm64"], "cache-to": ["type=inline"] }\n  }\n}\n';
+    expect(print([{ name: 'docker-bake.json', text: json }], ['default'], [], { TAG: '2' })).to.deep.equal({
+      group: { default: { targets: ['app'] } },
+      target: { app: { context: '.', dockerfile: 'Dockerfile', tags: ['r/app:2'], 'cache-to': [{ type: 'inline' }], platforms: ['linux/amd64', 'linux/arm64'] } },
+    });
+  });
+
+  it('lets a later file override an earlier one (docker-bake.override.hcl)', () => {
+    const out = print([
+      { name: 'docker-bake.hcl', text: 'variable "TAG" {\n  default = "a"\n}\ntarget "default" {\n  tags = ["x:${TAG}"]\n  args = { A = "1" }\n}\n' },
+      { name: 'docker-bake.override.hcl', text: 'variable "TAG" {\n  default = "b"\n}\ntarget "default" {\n  args = { B = "2" }\n}\n' },
+    ]) as { target: { default: unknown } };
+    expect(out.target.default).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { A: '1', B: '2' }, tags: ['x:b'] });
+  });
+});
+
+describe('bake file errors', () => {
+  const cases: [string, RegExp][] = [
+    ['target "a" {\n  tags = ["x"\n  y = 1\n}\n', /^docker-bake\.hcl:3:3: expected "," or "\]" in the list/],
+    ['target "a" {\n  tags = [nosuch(1)]\n}\n', /^docker-bake\.hcl:2:11: there is no function named "nosuch"/],
+    ['target "a" {\n  tags = [cidrhost("10.0.0.0/8", 1)]\n}\n', /^docker-bake\.hcl:2:11: function cidrhost\(\) is not supported by tsbuild bake yet/],
+    ['target "a" {\n  tags = [UNDEFINED]\n}\n', /^docker-bake\.hcl:2:11: unknown variable "UNDEFINED"/],
+    ['target "a" {\n  colour = "red"\n}\n', /^docker-bake\.hcl:2:3: unsupported attribute "colour"/],
+    ['target "a" {\n  resources = { memory = "1g" }\n}\n', /^docker-bake\.hcl:2:3: attribute "resources" is not supported by tsbuild bake/],
+    ['target "a" {\n  tags = "x"\n}\n', /^docker-bake\.hcl:2:3: tags is a string; a list is required/],
+    ['variable "A" {\n  default = B\n}\nvariable "B" {\n  default = A\n}\ntarget "a" {}\n', /variable cycle not allowed/],
+    ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2:25: unterminated string/],
+    ['target "a b" {}\n', /invalid target name "a b"/],
+  ];
+  for (const [text, want] of cases) {
+    it(`reports ${want.source.slice(0, 60)}`, () => {
+      let caught: unknown;
+      try { print(text, ['a']); } catch (err) { caught = err; }
+      expect(caught).to.be.instanceOf(BakeFileError);
+      expect((caught as Error).message).to.match(want);
+    });
+  }
+});

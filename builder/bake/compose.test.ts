@@ -1,0 +1,94 @@
+import { expect } from 'chai';
+import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+
+// Compose files as bake reads them; expected documents written from buildx's bake/compose_test.go and bake_test.go.
+
+const builtins = { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: 'linux/amd64' };
+
+function print(files: BakeFile[], targets: string[] = ['default'], sets: string[] = [], env: Record<string, string> = {}): unknown {
+  const config = parseBakeFiles(files, { lookupVar: (n) => env[n], builtins });
+  return JSON.parse(printDefinition(resolveTargets(config, targets, sets)));
+}
+
+describe('bake compose files', () => {
+  it('maps services with build sections to targets in the default group (compose_test.go TestParseCompose)', () => {
+    const yaml = `
+services:
+  db:
+    build: ./db
+    command: ./entrypoint.sh
+    image: docker.io/tonistiigi/db
+  webapp:
+    build:
+      context: ./dir
+      additional_contexts:
+        foo: ./bar
+      dockerfile: Dockerfile-alternate
+      network:
+        none
+      args:
+        buildno: 123
+      cache_from:
+        - type=local,src=path/to/cache
+      cache_to:
+        - type=local,dest=path/to/cache
+      extra_hosts:
+        - "somehost:162.242.195.82"
+        - "somehost:162.242.195.83"
+        - "myhostv6:::1"
+      ssh:
+        - key=/path/to/key
+        - default
+      secrets:
+        - token
+        - aws
+  webapp2:
+    profiles:
+      - test
+    build:
+      context: ./dir
+      dockerfile_inline: |
+        FROM alpine
+  nobuild:
+    image: redis
+secrets:
+  token:
+    environment: ENV_TOKEN
+  aws:
+    file: /root/.aws/credentials
+`;
+    expect(print([{ name: 'compose.yaml', text: yaml }])).to.deep.equal({
+      group: { default: { targets: ['db', 'webapp', 'webapp2'] } },
+      target: {
+        db: { context: 'db', dockerfile: 'Dockerfile', tags: ['docker.io/tonistiigi/db'] },
+        webapp: {
+          context: 'dir', contexts: { foo: './bar' }, dockerfile: 'Dockerfile-alternate', args: { buildno: '123' },
+          'cache-from': [{ src: 'path/to/cache', type: 'local' }], 'cache-to': [{ dest: 'path/to/cache', type: 'local' }],
+          secret: [{ id: 'aws', src: '/root/.aws/credentials' }, { id: 'token', env: 'ENV_TOKEN' }],
+          ssh: [{ id: 'default' }, { id: 'key', paths: ['/path/to/key'] }],
+          network: 'none', 'extra-hosts': { myhostv6: '::1', somehost: '162.242.195.82,162.242.195.83' },
+        },
+        webapp2: { context: 'dir', dockerfile: 'Dockerfile', 'dockerfile-inline': 'FROM alpine\n' },
+      },
+    });
+  });
+
+  it('merges compose files in order and interpolates from the environment (TestReadTargetsCompose)', () => {
+    const files = [
+      { name: 'docker-compose.yml', text: 'services:\n  db:\n    build: .\n    image: docker.io/tonistiigi/db:${TAG:-latest}\n  webapp:\n    build:\n      dockerfile: Dockerfile.webapp\n      args:\n        buildno: 1\n' },
+      { name: 'docker-compose2.yml', text: 'services:\n  newservice:\n    build: .\n  webapp:\n    build:\n      args:\n        buildno2: 12\n' },
+    ];
+    const out = print(files, ['default'], [], { TAG: 'v2' }) as { group: unknown; target: Record<string, unknown> };
+    expect(out.group).to.deep.equal({ default: { targets: ['db', 'newservice', 'webapp'] } });
+    expect(out.target.webapp).to.deep.equal({ context: '.', dockerfile: 'Dockerfile.webapp', args: { buildno: '1', buildno2: '12' } });
+    expect(out.target.db).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', tags: ['docker.io/tonistiigi/db:v2'] });
+  });
+
+  it('adds x-bake attributes and lets a bake file add to a compose target', () => {
+    const out = print([
+      { name: 'compose.yaml', text: 'services:\n  app:\n    build:\n      context: .\n      x-bake:\n        platforms: linux/amd64 linux/arm64\n        tags:\n          - r/app:1\n        output: type=registry\n' },
+      { name: 'docker-bake.hcl', text: 'target "app" {\n  args = { A = "1" }\n}\n' },
+    ]) as { target: { app: unknown } };
+    expect(out.target.app).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { A: '1' }, tags: ['r/app:1'], platforms: ['linux/amd64', 'linux/arm64'], output: [{ type: 'registry' }] });
+  });
+});

@@ -1,0 +1,204 @@
+import { posix } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { BakeFileError } from './errors.js';
+import type { BakeFile, Config, TargetDef } from './config.js';
+import { parseCache, parseExport, parseSecret, parseSsh, type Target } from './target.js';
+import { ValueError } from './value.js';
+
+// Compose files as bake reads them (docker/buildx bake/compose.go): every service with a `build:` section is a target
+// named after the service (dots become underscores), all of them in the group "default"; `image` is the tag when the
+// build names none; the `x-bake` extension adds bake-only attributes. Values are interpolated from the environment
+// and the working directory's `.env` first, as compose does (`${VAR}`, `${VAR:-default}`, `${VAR:?error}`, `$$`…).
+
+type Yaml = null | boolean | number | string | Yaml[] | { [k: string]: Yaml };
+
+const isMap = (v: Yaml | undefined): v is { [k: string]: Yaml } => v !== null && typeof v === 'object' && !Array.isArray(v);
+const scalar = (v: Yaml | undefined): string | undefined => (v === null || v === undefined || typeof v === 'object' ? undefined : String(v));
+
+/** A `.env` file: KEY=VALUE lines, `#` comments, optional quotes and `export `. */
+export function parseDotEnv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim().replace(/^export\s+/, '');
+    if (!line || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq <= 0) continue;
+    let value = line.slice(eq + 1).trim();
+    const q = value[0];
+    if ((q === '"' || q === "'") && value.endsWith(q) && value.length > 1) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    out[line.slice(0, eq).trim()] = q === '"' ? value.replace(/\\n/g, '\n') : value;
+  }
+  return out;
+}
+
+/** Compose's interpolation of one string. */
+function interpolate(s: string, env: (k: string) => string | undefined, file: string): string {
+  return s.replace(/\$(\$|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])((?:[^{}]|\{[^{}]*\})*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (m, dollar: string, name: string | undefined, op: string | undefined, arg: string | undefined, bare: string | undefined) => {
+      if (dollar === '$') return '$';
+      const key = name ?? bare ?? '';
+      const v = env(key);
+      const unset = op?.startsWith(':') ? v === undefined || v === '' : v === undefined;
+      switch (op?.replace(':', '')) {
+        case undefined: return v ?? '';
+        case '-': return unset ? interpolate(arg ?? '', env, file) : (v ?? '');
+        case '+': return unset ? '' : interpolate(arg ?? '', env, file);
+        case '?': if (unset) throw new BakeFileError({ file }, `required variable ${key} is missing a value${arg ? `: ${arg}` : ''}`); return v ?? '';
+        default: return m;
+      }
+    });
+}
+
+function interpolateAll(v: Yaml, env: (k: string) => string | undefined, file: string): Yaml {
+  if (typeof v === 'string') return interpolate(v, env, file);
+  if (Array.isArray(v)) return v.map((x) => interpolateAll(x, env, file));
+  if (isMap(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, interpolateAll(x, env, file)]));
+  return v;
+}
+
+/** Later compose files override earlier ones: mappings merge key by key, everything else is replaced. */
+function deepMerge(a: Yaml, b: Yaml): Yaml {
+  if (!isMap(a) || !isMap(b)) return b;
+  const out: { [k: string]: Yaml } = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k] ?? null, v) : v;
+  return out;
+}
+
+/** A compose `KEY=VALUE` list or mapping as a map; a bare KEY (or a null value) asks `lookup`. */
+function mapping(v: Yaml | undefined, lookup: (k: string) => string | undefined, sep = '='): Record<string, string> {
+  const out: Record<string, string> = {};
+  // extra_hosts may name a host twice (two addresses): compose keeps both, buildx joins them with ",".
+  const put = (k: string, x: string | undefined): void => { if (x !== undefined) out[k] = sep === ':' && k in out ? `${out[k] ?? ''},${x}` : x; };
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const s = scalar(item) ?? '';
+      const i = sep === '=' ? s.indexOf('=') : s.search(/[=:]/);
+      if (i < 0) put(s, lookup(s)); else put(s.slice(0, i), s.slice(i + 1));
+    }
+  } else if (isMap(v)) for (const [k, x] of Object.entries(v)) put(k, x === null ? lookup(k) : Array.isArray(x) ? x.map(String).join(',') : scalar(x));
+  return out;
+}
+
+const list = (v: Yaml | undefined): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => scalar(x) ?? '') : typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : [String(v)]);
+
+/** docker's units.BytesSize (what buildx prints a compose shm_size as): binary units, 4 significant digits. */
+function bytesSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return `${Number(n.toPrecision(4))}${units[i]}`;
+}
+
+function ramBytes(v: Yaml | undefined): number | undefined {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(scalar(v) ?? '');
+  if (!m) return undefined;
+  return Math.round(Number(m[1]) * 1024 ** ['', 'k', 'm', 'g', 't', 'p'].indexOf((m[2] ?? '').toLowerCase()));
+}
+
+const namedContexts = (m: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.entries(m).map(([k, v]) => [k, /^(service|target):/.test(v) ? `target:${v.slice(v.indexOf(':') + 1).replaceAll('.', '_')}` : v]));
+
+/** Parses compose files into bake targets and the "default" group (empty when no service builds). */
+export function parseComposeFiles(files: BakeFile[], env: (k: string) => string | undefined): Pick<Config, 'targets' | 'groups'> {
+  let merged: Yaml = {};
+  for (const f of files) {
+    let doc: Yaml;
+    try {
+      doc = parseYaml(f.text) as Yaml;
+    } catch (err) {
+      if (err instanceof YAMLParseError) {
+        const at = err.linePos?.[0];
+        throw new BakeFileError(at ? { file: f.name, line: at.line, column: at.col } : { file: f.name }, `invalid YAML: ${err.message.split('\n')[0] ?? ''}`);
+      }
+      throw err;
+    }
+    if (!isMap(doc)) throw new BakeFileError({ file: f.name }, 'empty compose file');
+    merged = deepMerge(merged, interpolateAll(doc, env, f.name));
+  }
+  const file = files.map((f) => f.name).join(', ');
+  const root = isMap(merged) ? merged : {};
+  const services = isMap(root.services) ? root.services : {};
+  const secrets = isMap(root.secrets) ? root.secrets : {};
+  const targets: TargetDef[] = [];
+  for (const [service, raw] of Object.entries(services)) {
+    const s = isMap(raw) ? raw : {};
+    if (s.build === undefined || s.build === null) continue;
+    const build: { [k: string]: Yaml } = typeof s.build === 'string' ? { context: s.build } : isMap(s.build) ? s.build : {};
+    const name = service.replaceAll('.', '_');
+    if (!/^[a-zA-Z0-9_-]+$/.test(name)) throw new BakeFileError({ file }, `invalid service name ${JSON.stringify(name)}`);
+    const serviceEnv = mapping(s.environment, () => undefined);
+    try {
+      targets.push({ name, pos: { file, line: 1, column: 1 }, target: serviceTarget(build, s, serviceEnv, secrets, env) });
+    } catch (err) {
+      if (err instanceof ValueError) throw new BakeFileError({ file }, `service ${service}: ${err.message}`);
+      throw err;
+    }
+  }
+  const groups = targets.length ? [{ name: 'default', pos: { file, line: 1, column: 1 }, targets: targets.map((t) => t.name) }] : [];
+  return { targets, groups };
+}
+
+function serviceTarget(build: { [k: string]: Yaml }, s: { [k: string]: Yaml }, serviceEnv: Record<string, string>, secrets: { [k: string]: Yaml }, env: (k: string) => string | undefined): Target {
+  const t: Target = {};
+  const str = (k: string): string | undefined => { const v = scalar(build[k]); return v === '' ? undefined : v; };
+  // compose-go cleans a local context path (./db → db), as Go's filepath.Clean.
+  const context = str('context');
+  if (context !== undefined) t.context = /^[a-z][a-z0-9+.-]*:\/\/|^git@/i.test(context) ? context : (posix.normalize(context).replace(/(.)\/$/, '$1'));
+  const dockerfile = str('dockerfile'); if (dockerfile !== undefined) t.dockerfile = dockerfile;
+  const inline = str('dockerfile_inline'); if (inline !== undefined) t['dockerfile-inline'] = inline;
+  const contexts = namedContexts(mapping(build.additional_contexts, () => undefined)); if (Object.keys(contexts).length) t.contexts = contexts;
+  const args = mapping(build.args, (k) => serviceEnv[k] ?? env(k)); if (Object.keys(args).length) t.args = args;
+  const labels = mapping(build.labels, () => undefined); if (Object.keys(labels).length) t.labels = labels;
+  const tags = list(build.tags); if (tags.length) t.tags = tags;
+  const cacheFrom = list(build.cache_from).flatMap(parseCache); if (cacheFrom.length) t['cache-from'] = cacheFrom;
+  const cacheTo = list(build.cache_to).flatMap(parseCache); if (cacheTo.length) t['cache-to'] = cacheTo;
+  const network = str('network'); if (network !== undefined) t.network = network;
+  const platforms = list(build.platforms); if (platforms.length) t.platforms = platforms;
+  const target = str('target'); if (target !== undefined) t.target = target;
+  if (build.no_cache === true) t['no-cache'] = true;
+  if (build.pull === true) t.pull = true;
+  const shm = ramBytes(build.shm_size); if (shm !== undefined && shm > 0) t['shm-size'] = bytesSize(shm);
+  if (isMap(build.ulimits)) {
+    t.ulimits = Object.keys(build.ulimits).sort().map((k) => {
+      const u = (build.ulimits as { [k: string]: Yaml })[k];
+      const [soft, hard] = isMap(u) ? [scalar(u.soft), scalar(u.hard)] : [scalar(u), scalar(u)];
+      return `${k}=${soft ?? ''}:${hard ?? ''}`;
+    });
+  }
+  const hosts = mapping(build.extra_hosts, () => undefined, ':'); if (Object.keys(hosts).length) t['extra-hosts'] = hosts;
+  const ssh = list(Array.isArray(build.ssh) ? build.ssh : isMap(build.ssh) ? Object.entries(build.ssh).map(([k, v]) => `${k}=${scalar(v) ?? ''}`) : build.ssh).map(parseSsh);
+  if (ssh.length) t.ssh = ssh.sort((a, b) => ((a.id ?? '') < (b.id ?? '') ? -1 : 1));
+  const secretRefs = Array.isArray(build.secrets) ? build.secrets : [];
+  if (secretRefs.length) {
+    t.secret = secretRefs.map((ref) => {
+      const source = isMap(ref) ? scalar(ref.source) ?? '' : scalar(ref) ?? '';
+      const top = secrets[source];
+      const def = isMap(top) ? top : {};
+      if (def.external === true) throw new ValueError(`unsupported external secret ${source}`);
+      return { id: source, ...(scalar(def.file) ? { src: scalar(def.file) } : {}), ...(scalar(def.environment) ? { env: scalar(def.environment) } : {}) };
+    }).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+  const xb = build['x-bake'];
+  if (isMap(xb)) applyXBake(t, xb);
+  const image = scalar(s.image);
+  if (!t.tags?.length && image) t.tags = [image];
+  return t;
+}
+
+/** The x-bake extension: bake attributes compose has no field for (a string is a space-separated list). */
+function applyXBake(t: Target, xb: { [k: string]: Yaml }): void {
+  const uniq = (a: string[]): string[] => [...new Set(a)];
+  const tags = list(xb.tags); if (tags.length) t.tags = uniq([...(t.tags ?? []), ...tags]);
+  const cf = list(xb['cache-from']).flatMap(parseCache); if (cf.length) t['cache-from'] = [...(t['cache-from'] ?? []), ...cf];
+  const ct = list(xb['cache-to']).flatMap(parseCache); if (ct.length) t['cache-to'] = [...(t['cache-to'] ?? []), ...ct];
+  const sec = list(xb.secret).map(parseSecret); if (sec.length) t.secret = [...(t.secret ?? []), ...sec];
+  const ssh = list(xb.ssh).map(parseSsh); if (ssh.length) t.ssh = [...(t.ssh ?? []), ...ssh];
+  const pl = list(xb.platforms); if (pl.length) t.platforms = uniq([...(t.platforms ?? []), ...pl]);
+  const out = list(xb.output).map(parseExport); if (out.length) t.output = [...(t.output ?? []), ...out];
+  if (typeof xb.pull === 'boolean') t.pull = xb.pull;
+  if (typeof xb['no-cache'] === 'boolean') t['no-cache'] = xb['no-cache'];
+  const ncf = list(xb['no-cache-filter']); if (ncf.length) t['no-cache-filter'] = uniq([...(t['no-cache-filter'] ?? []), ...ncf]);
+  const ctx = namedContexts(mapping(xb.contexts, () => undefined)); if (Object.keys(ctx).length) t.contexts = { ...ctx, ...(t.contexts ?? {}) };
+}

@@ -1,0 +1,315 @@
+import type { Attribute, Block, Body, Expr, Pos } from './hcl-ast.js';
+import { BakeFileError } from './errors.js';
+import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
+import { isStdlibFunction } from './functions.js';
+import { parseHcl, parseHclExpression } from './hcl-parser.js';
+import { parseComposeFiles } from './compose.js';
+import { goBool, mergeTarget, setAttribute, TARGET_KEYS, type Target } from './target.js';
+import { isObject, toList, toStr, ValueError, type Value } from './value.js';
+
+// Bake files → targets and groups, as buildx's bake.ParseFiles does for HCL and JSON files: every file's variables,
+// functions and top-level attributes share one namespace (a later file's definition wins), each target block is
+// evaluated on its own (once per combination of its `matrix`), and blocks of the same target merge in file order.
+
+/** A bake file's name and text. */
+export interface BakeFile { name: string; text: string }
+
+/** A target as the files define it, before inherits, overrides and defaults. */
+export interface TargetDef { name: string; pos: Pos; target: Target }
+
+/** The files' definitions, in the order buildx keeps them. */
+export interface Config {
+  /** Every variable with its resolved value (for `--list variables`), in file order. */
+  variables: { name: string; description?: string; type?: string; value: Value }[];
+  targets: TargetDef[];
+  groups: { name: string; pos: Pos; description?: string; targets: string[] }[];
+}
+
+/** What variables see from outside the files. */
+export interface ConfigOptions {
+  /** Variable overrides (buildx: the environment). */
+  lookupVar: (name: string) => string | undefined;
+  /** Built-in variables that cannot be overridden: BAKE_CMD_CONTEXT, BAKE_LOCAL_PLATFORM. */
+  builtins: Record<string, string>;
+  /** The working directory's `.env`, which compose files also interpolate from (the environment wins). */
+  dotEnv?: Record<string, string>;
+}
+
+/** A compose file by its name, as buildx tells them apart. */
+export function isComposeFile(name: string): boolean {
+  return /\.ya?ml$/i.test(name);
+}
+
+const BLOCK_TYPES = new Set(['variable', 'target', 'group', 'function']);
+const TARGET_NAME = /^[a-zA-Z0-9_-]+$/;
+
+/** Parses and evaluates HCL and JSON bake files into one Config. */
+export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
+  // Compose files are read first, whatever their place among -f: bake files then add to their targets (buildx).
+  const composeFiles = files.filter((f) => isComposeFile(f.name));
+  const compose = composeFiles.length ? parseComposeFiles(composeFiles, (k) => opts.lookupVar(k) ?? opts.dotEnv?.[k]) : { targets: [], groups: [] };
+  const bodies = files.filter((f) => !isComposeFile(f.name)).map((f) => (isJsonFile(f) ? jsonBody(f) : parseHcl(f.text, f.name)));
+  const variables = new Map<string, Block>();
+  const attrs = new Map<string, Attribute>();
+  const functions = new Map<string, UserFunction>();
+  const blocks: Block[] = [];
+  for (const body of bodies) {
+    for (const a of body.attributes) {
+      if (BLOCK_TYPES.has(a.name)) throw new BakeFileError(a.pos, `${JSON.stringify(a.name)} is a block type, not an attribute`);
+      attrs.set(a.name, a);
+    }
+    for (const b of body.blocks) {
+      if (!BLOCK_TYPES.has(b.type)) throw new BakeFileError(b.pos, `unknown block type ${JSON.stringify(b.type)}`, 'a bake file has variable, target, group and function blocks');
+      if (b.labels.length !== 1 || !b.labels[0]) throw new BakeFileError(b.pos, `a ${b.type} block takes one name: ${b.type} "NAME" { … }`);
+      const name = b.labels[0];
+      if (b.type === 'variable') variables.set(name, b);
+      else if (b.type === 'function') functions.set(name, userFunction(b));
+      else blocks.push(b);
+    }
+  }
+  // `target.NAME.ATTR` reads another target block's own attribute (buildx evaluates that block on demand).
+  const evaluating = new Set<string>();
+  const targetRef = (name: string, pos: Pos): Value | undefined => {
+    if (name !== 'target') return undefined;
+    const refs: { [k: string]: Value } = {};
+    for (const b of blocks) {
+      const label = b.labels[0] ?? '';
+      if (b.type !== 'target' || label in refs) continue;
+      Object.defineProperty(refs, label, {
+        enumerable: true,
+        get: () => {
+          if (evaluating.has(label)) throw new BakeFileError(pos, `target ${JSON.stringify(label)} refers to itself through target.${label}`);
+          evaluating.add(label);
+          try {
+            return targetValue(evalTarget(b, label, scope)[0]?.target ?? {});
+          } finally {
+            evaluating.delete(label);
+          }
+        },
+      });
+    }
+    return refs;
+  };
+  const scope = variableScope(variables, attrs, functions, opts, targetRef);
+  const config: Config = { variables: [], targets: compose.targets, groups: compose.groups };
+  for (const [name, b] of variables) {
+    const description = attribute(b, 'description');
+    const type = attribute(b, 'type');
+    config.variables.push({
+      name, value: scope.get(name, b.pos),
+      ...(description ? { description: toStr(evaluate(description.expr, scope), 'description') } : {}),
+      ...(type ? { type: typeKeyword(type.expr) } : {}),
+    });
+  }
+  for (const b of blocks) {
+    const label = b.labels[0] ?? '';
+    if (b.type === 'group') {
+      const g = evalGroup(b, label, scope);
+      const i = config.groups.findIndex((x) => x.name === label);
+      if (i >= 0) config.groups[i] = g; else config.groups.push(g);
+      continue;
+    }
+    const defs = evalTarget(b, label, scope);
+    const names = defs.map((d) => d.name);
+    for (const def of defs) {
+      const prev = config.targets.find((t) => t.name === def.name);
+      if (prev) prev.target = mergeTarget(prev.target, def.target);
+      else config.targets.push(def);
+    }
+    // A matrix target's block name becomes a group of the targets it expands to (buildx: the "renamed" groups).
+    if (names.length !== 1 || names[0] !== label) {
+      const i = config.groups.findIndex((x) => x.name === label);
+      const g = { name: label, pos: b.pos, targets: [...new Set(names)] };
+      if (i >= 0) config.groups[i] = g; else config.groups.push(g);
+    }
+  }
+  return config;
+}
+
+function isJsonFile(f: BakeFile): boolean {
+  return f.name.endsWith('.json') || (!f.name.endsWith('.hcl') && f.text.trimStart().startsWith('{'));
+}
+
+/** HCL's JSON syntax: the top object's `variable`/`target`/`group`/`function` keys hold blocks by name. */
+function jsonBody(f: BakeFile): Body {
+  const top = parseHclExpression(f.text, f.name);
+  if (top.kind !== 'object') throw new BakeFileError(top.pos, 'a JSON bake file must be one object');
+  const body: Body = { attributes: [], blocks: [] };
+  const keyOf = (e: Expr): string => {
+    if (e.kind === 'template' && e.parts.every((p) => p.kind === 'text')) return e.parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
+    throw new BakeFileError(e.pos, 'a JSON key must be a plain string');
+  };
+  for (const item of top.items) {
+    const key = keyOf(item.key);
+    if (!BLOCK_TYPES.has(key)) { body.attributes.push({ name: key, expr: item.value, pos: item.key.pos }); continue; }
+    if (item.value.kind !== 'object') throw new BakeFileError(item.value.pos, `"${key}" must be an object of ${key}s by name`);
+    for (const block of item.value.items) {
+      const inner = block.value;
+      if (inner.kind !== 'object') throw new BakeFileError(inner.pos, `${key} ${JSON.stringify(keyOf(block.key))} must be an object`);
+      body.blocks.push({
+        type: key, labels: [keyOf(block.key)], pos: block.key.pos,
+        body: { attributes: inner.items.map((a) => ({ name: keyOf(a.key), expr: a.value, pos: a.key.pos })), blocks: [] },
+      });
+    }
+  }
+  return body;
+}
+
+function attribute(b: Block, name: string): Attribute | undefined {
+  return b.body.attributes.find((a) => a.name === name);
+}
+
+function userFunction(b: Block): UserFunction {
+  const name = b.labels[0] ?? '';
+  if (isStdlibFunction(name)) throw new BakeFileError(b.pos, `function ${JSON.stringify(name)} would replace the built-in function of that name`);
+  const params = attribute(b, 'params');
+  const result = attribute(b, 'result');
+  if (!params || !result) throw new BakeFileError(b.pos, `function ${JSON.stringify(name)} needs params and result`);
+  const names = (e: Expr): string[] => {
+    if (e.kind !== 'tuple' || e.items.some((i) => i.kind !== 'variable')) throw new BakeFileError(e.pos, 'params must be a list of names: params = [a, b]');
+    return e.items.map((i) => (i.kind === 'variable' ? i.name : ''));
+  };
+  const variadic = attribute(b, 'variadic_params');
+  const v = variadic ? names(variadic.expr) : [];
+  return { params: names(params.expr), ...(v[0] ? { variadic: v[0] } : {}), result: result.expr };
+}
+
+/** The root scope: variables and top-level attributes, each evaluated once when first used (cycles are errors). */
+function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribute>, functions: Map<string, UserFunction>, opts: ConfigOptions,
+  other: (name: string, pos: Pos) => Value | undefined): Scope {
+  const done = new Map<string, Value>();
+  const inProgress = new Set<string>();
+  let scope: Scope;
+  const resolve = (name: string, pos: Pos): Value | undefined => {
+    if (done.has(name)) return done.get(name) ?? null;
+    if (name in opts.builtins) return opts.builtins[name] ?? '';
+    const attr = attrs.get(name);
+    const block = variables.get(name);
+    if (!attr && !block) return other(name, pos);
+    if (inProgress.has(name)) throw new BakeFileError(pos, `variable cycle not allowed for ${name}`);
+    inProgress.add(name);
+    try {
+      const v = attr ? evaluate(attr.expr, scope) : variableValue(name, block as Block, scope, opts);
+      done.set(name, v);
+      return v;
+    } finally {
+      inProgress.delete(name);
+    }
+  };
+  scope = new Scope(undefined, new Map(), resolve, functions);
+  // Validation blocks run whether or not a target uses the variable, as in buildx.
+  for (const [name, block] of variables) {
+    resolve(name, block.pos);
+    for (const v of block.body.blocks.filter((x) => x.type === 'validation')) {
+      const cond = attribute(v, 'condition');
+      if (!cond) throw new BakeFileError(v.pos, 'a validation block needs a condition');
+      const ok = evaluate(cond.expr, scope);
+      if (ok !== true && ok !== 'true') {
+        const msg = attribute(v, 'error_message');
+        throw new BakeFileError(cond.pos, msg ? toStr(evaluate(msg.expr, scope)) : `validation failed for variable ${name}`);
+      }
+    }
+  }
+  return scope;
+}
+
+/** A variable's value: its default, replaced by an override converted to the default's type (buildx's rule). */
+function variableValue(name: string, block: Block, scope: Scope, opts: ConfigOptions): Value {
+  const def = attribute(block, 'default');
+  const type = attribute(block, 'type');
+  const typeName = type ? typeKeyword(type.expr) : undefined;
+  const override = opts.lookupVar(name);
+  const value = def ? evaluate(def.expr, scope) : typeName ? null : '';
+  if (override === undefined) return value;
+  const at = (def ?? block).pos;
+  try {
+    const kind = typeName ?? (value === null ? 'string' : typeof value === 'object' ? 'complex' : typeof value);
+    switch (kind) {
+      case 'string': case 'any': return override;
+      case 'bool': case 'boolean': return goBool(override);
+      case 'number': {
+        const n = Number(override);
+        if (override.trim() === '' || Number.isNaN(n)) throw new ValueError(`failed to parse ${name} as number: ${JSON.stringify(override)}`);
+        return n;
+      }
+      case 'list(string)': case 'set(string)': return override === '' ? [] : override.split(',');
+      default: throw new ValueError(`unsupported type ${kind === 'complex' ? (Array.isArray(value) ? 'tuple' : 'object') : kind} for variable ${name} set from the environment`);
+    }
+  } catch (err) {
+    if (err instanceof ValueError) throw new BakeFileError(at, err.message, `the environment sets ${name}; unset it or give it a value of the default's type`);
+    throw err;
+  }
+}
+
+function typeKeyword(e: Expr): string {
+  if (e.kind === 'variable' && ['string', 'number', 'bool', 'any'].includes(e.name)) return e.name;
+  if (e.kind === 'call' && (e.name === 'list' || e.name === 'set') && e.args.length === 1 && e.args[0]?.kind === 'variable') return `${e.name}(${e.args[0].name})`;
+  throw new BakeFileError(e.pos, 'this variable type is not supported by tsbuild bake', 'use string, number, bool, any, list(string) or set(string)');
+}
+
+function evalGroup(b: Block, label: string, scope: Scope): Config['groups'][number] {
+  const g: Config['groups'][number] = { name: label, pos: b.pos, targets: [] };
+  for (const a of b.body.attributes) {
+    const v = evaluate(a.expr, scope);
+    try {
+      if (a.name === 'targets') g.targets = toList(v, 'targets').map((t) => toStr(t, 'a group target'));
+      else if (a.name === 'description') { if (v !== null) g.description = toStr(v, 'description'); }
+      else if (a.name === 'matrix') throw new ValueError('matrix is not supported for groups');
+      else throw new ValueError(`unsupported attribute ${JSON.stringify(a.name)} in a group`);
+    } catch (err) {
+      if (err instanceof ValueError) throw new BakeFileError(a.pos, err.message);
+      throw err;
+    }
+  }
+  return g;
+}
+
+/** A target as the value `target.NAME` gives: every attribute, null when the block does not set it. */
+function targetValue(t: Target): Value {
+  const out: { [k: string]: Value } = {};
+  for (const key of TARGET_KEYS) out[key] = (t[key] as Value | undefined) ?? null;
+  return out;
+}
+
+/** A target block's definitions: one, or one per combination of its matrix. */
+function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
+  if (!TARGET_NAME.test(label)) throw new BakeFileError(b.pos, `invalid target name ${JSON.stringify(label)}`, 'a name has only letters, digits, "_" and "-"');
+  const matrix = attribute(b, 'matrix');
+  const scopes = matrix ? matrixScopes(matrix, scope) : [scope];
+  const seen = new Set<string>();
+  return scopes.map((s) => {
+    const nameAttr = attribute(b, 'name');
+    const name = nameAttr ? toStr(evaluate(nameAttr.expr, s), 'name') : label;
+    if (!TARGET_NAME.test(name)) throw new BakeFileError((nameAttr ?? b).pos, `invalid target name ${JSON.stringify(name)}`, 'a name has only letters, digits, "_" and "-" (sanitize() makes one)');
+    if (matrix && seen.has(name)) throw new BakeFileError((nameAttr ?? b).pos, `the matrix gives two targets the name ${JSON.stringify(name)}`, 'set name = "…-${key}" from the matrix keys');
+    seen.add(name);
+    const target: Target = {};
+    for (const a of b.body.attributes) {
+      if (a.name === 'name' || a.name === 'matrix') continue;
+      const v = evaluate(a.expr, s);
+      try {
+        setAttribute(target, a.name, v);
+      } catch (err) {
+        if (err instanceof ValueError) throw new BakeFileError(a.pos, err.message);
+        throw err;
+      }
+    }
+    for (const inner of b.body.blocks) throw new BakeFileError(inner.pos, `unsupported block ${JSON.stringify(inner.type)} in a target`);
+    return { name, pos: b.pos, target };
+  });
+}
+
+/** buildx's matrix expansion order: for each key (sorted), each value, each combination so far. */
+function matrixScopes(matrix: Attribute, scope: Scope): Scope[] {
+  const m = evaluate(matrix.expr, scope);
+  if (!isObject(m)) throw new BakeFileError(matrix.pos, 'matrix must be a map');
+  let combos: Record<string, Value>[] = [{}];
+  for (const key of Object.keys(m).sort()) {
+    const values = m[key] ?? null;
+    if (!Array.isArray(values)) throw new BakeFileError(matrix.pos, 'matrix values must be a list');
+    const next: Record<string, Value>[] = [];
+    for (const v of values) for (const c of combos) next.push({ ...c, [key]: v });
+    combos = next;
+  }
+  return combos.map((c) => scope.child(c));
+}

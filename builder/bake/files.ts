@@ -1,0 +1,38 @@
+import { readFile } from 'node:fs/promises';
+import { UserError } from '../../common/index.js';
+import type { BakeFile } from './config.js';
+import { parseDotEnv } from './compose.js';
+
+// Which files bake reads, as buildx's bake.ReadLocalFiles: the `-f` files in order (`-` is stdin; later files
+// override earlier ones), else every default name that exists, in buildx's order.
+
+/** buildx's default names (compose-go's defaults, then the bake files), in the order they are read. */
+export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml',
+  'docker-bake.json', 'docker-bake.hcl', 'docker-bake.override.json', 'docker-bake.override.hcl'];
+
+/** The working directory's `.env` (compose interpolation reads it), or nothing. */
+export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
+  const text = await readFile(`${cwd}/.env`, 'utf8').catch(() => undefined);
+  return text === undefined ? {} : parseDotEnv(text);
+}
+
+/** Reads the bake files; `readStdin` is called for `-`. */
+export async function readBakeFiles(names: string[], cwd: string, readStdin: () => Promise<string>): Promise<BakeFile[]> {
+  const isDefault = names.length === 0;
+  const out: BakeFile[] = [];
+  for (const name of isDefault ? DEFAULT_FILES : names) {
+    if (name === '-') { out.push({ name: '-', text: await readStdin() }); continue; }
+    let text: string;
+    try {
+      text = await readFile(name.startsWith('/') ? name : `${cwd}/${name}`, 'utf8');
+    } catch (err) {
+      if (isDefault && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw new UserError('INVALID_ARGUMENT', `cannot read bake file ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the -f path', { cause: err });
+    }
+    out.push({ name, text });
+  }
+  if (out.length === 0) {
+    throw new UserError('INVALID_ARGUMENT', 'no bake file found', `create docker-bake.hcl (or pass -f FILE); looked for ${DEFAULT_FILES.join(', ')}`);
+  }
+  return out;
+}

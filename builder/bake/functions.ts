@@ -1,0 +1,198 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import type { Pos } from './hcl-ast.js';
+import { BakeFileError } from './errors.js';
+import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
+
+// The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
+// by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.
+
+type Fn = (args: Value[]) => Value;
+
+const str = (args: Value[], i: number): string => toStr(args[i] ?? null, `argument ${i + 1}`);
+const num = (args: Value[], i: number): number => toNum(args[i] ?? null, `argument ${i + 1}`);
+const list = (args: Value[], i: number): Value[] => toList(args[i] ?? null, `argument ${i + 1}`);
+const map = (args: Value[], i: number): { [k: string]: Value } => toMap(args[i] ?? null, `argument ${i + 1}`);
+const hash = (alg: string): Fn => (a) => createHash(alg).update(str(a, 0)).digest('hex');
+
+/** Go regexp syntax is close enough to JavaScript's for the patterns bake files use; named groups differ. */
+const regexOf = (pattern: string): RegExp => new RegExp(pattern.replace(/\(\?P</g, '(?<'), 'u');
+
+const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
+  absolute: { arity: [1, 1], fn: (a) => Math.abs(num(a, 0)) },
+  add: { arity: [2, 2], fn: (a) => num(a, 0) + num(a, 1) },
+  and: { arity: [2, 2], fn: (a) => toBool(a[0] ?? null) && toBool(a[1] ?? null) },
+  base64decode: { arity: [1, 1], fn: (a) => Buffer.from(str(a, 0), 'base64').toString('utf8') },
+  base64encode: { arity: [1, 1], fn: (a) => Buffer.from(str(a, 0), 'utf8').toString('base64') },
+  basename: { arity: [1, 1], fn: (a) => posix.basename(str(a, 0)) || '.' },
+  ceil: { arity: [1, 1], fn: (a) => Math.ceil(num(a, 0)) },
+  chomp: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(\r\n|\n|\r)+$/, '') },
+  coalesce: { arity: [1, Infinity], fn: (a) => a.find((v) => v !== null && v !== '') ?? fail('no non-null, non-empty argument') },
+  coalescelist: { arity: [1, Infinity], fn: (a) => a.find((v) => Array.isArray(v) && v.length > 0) ?? fail('no non-empty list argument') },
+  compact: { arity: [1, 1], fn: (a) => list(a, 0).filter((v) => v !== null && v !== '') },
+  concat: { arity: [1, Infinity], fn: (a) => a.flatMap((_, i) => list(a, i)) },
+  contains: { arity: [2, 2], fn: (a) => list(a, 0).some((v) => valuesEqual(v, a[1] ?? null)) },
+  dirname: { arity: [1, 1], fn: (a) => posix.dirname(str(a, 0)) },
+  distinct: { arity: [1, 1], fn: (a) => list(a, 0).filter((v, i, all) => all.findIndex((w) => valuesEqual(v, w)) === i) },
+  divide: { arity: [2, 2], fn: (a) => num(a, 0) / num(a, 1) },
+  element: { arity: [2, 2], fn: (a) => { const l = list(a, 0); if (!l.length) fail('cannot use element() on an empty list'); return l[((num(a, 1) % l.length) + l.length) % l.length] ?? null } },
+  equal: { arity: [2, 2], fn: (a) => valuesEqual(a[0] ?? null, a[1] ?? null) },
+  flatten: { arity: [1, 1], fn: (a) => { const flat = (l: Value[]): Value[] => l.flatMap((v) => (Array.isArray(v) ? flat(v) : [v])); return flat(list(a, 0)) } },
+  floor: { arity: [1, 1], fn: (a) => Math.floor(num(a, 0)) },
+  format: { arity: [1, Infinity], fn: (a) => format(str(a, 0), a.slice(1)) },
+  formatlist: { arity: [1, Infinity], fn: formatList },
+  greaterthan: { arity: [2, 2], fn: (a) => num(a, 0) > num(a, 1) },
+  greaterthanorequalto: { arity: [2, 2], fn: (a) => num(a, 0) >= num(a, 1) },
+  homedir: { arity: [0, 0], fn: () => homedir() },
+  indent: { arity: [2, 2], fn: (a) => str(a, 1).replace(/\n/g, `\n${' '.repeat(num(a, 0))}`) },
+  indexof: { arity: [2, 2], fn: (a) => { const i = list(a, 0).findIndex((v) => valuesEqual(v, a[1] ?? null)); if (i < 0) fail('item not found'); return i } },
+  int: { arity: [1, 1], fn: (a) => Math.trunc(num(a, 0)) },
+  join: { arity: [2, Infinity], fn: (a) => a.slice(1).flatMap((_, i) => list(a, i + 1)).map((v) => toStr(v, 'a list element')).join(str(a, 0)) },
+  jsondecode: { arity: [1, 1], fn: (a) => { try { return JSON.parse(str(a, 0)) as Value } catch { return fail('invalid JSON') } } },
+  jsonencode: { arity: [1, 1], fn: (a) => JSON.stringify(a[0] ?? null) },
+  keys: { arity: [1, 1], fn: (a) => Object.keys(map(a, 0)).sort() },
+  length: { arity: [1, 1], fn: (a) => { const v = a[0] ?? null; return typeof v === 'string' ? [...v].length : Array.isArray(v) ? v.length : Object.keys(map(a, 0)).length } },
+  lessthan: { arity: [2, 2], fn: (a) => num(a, 0) < num(a, 1) },
+  lessthanorequalto: { arity: [2, 2], fn: (a) => num(a, 0) <= num(a, 1) },
+  log: { arity: [2, 2], fn: (a) => Math.log(num(a, 0)) / Math.log(num(a, 1)) },
+  lookup: { arity: [2, 3], fn: (a) => { const m = map(a, 0); const k = str(a, 1); return k in m ? (m[k] ?? null) : a.length > 2 ? (a[2] ?? null) : fail(`no key ${JSON.stringify(k)} and no default`) } },
+  lower: { arity: [1, 1], fn: (a) => str(a, 0).toLowerCase() },
+  max: { arity: [1, Infinity], fn: (a) => Math.max(...a.map((_, i) => num(a, i))) },
+  md5: { arity: [1, 1], fn: hash('md5') },
+  merge: { arity: [0, Infinity], fn: (a) => Object.assign({}, ...a.filter((v) => v !== null).map((v) => toMap(v, 'an argument of merge()'))) as Value },
+  min: { arity: [1, Infinity], fn: (a) => Math.min(...a.map((_, i) => num(a, i))) },
+  modulo: { arity: [2, 2], fn: (a) => num(a, 0) % num(a, 1) },
+  multiply: { arity: [2, 2], fn: (a) => num(a, 0) * num(a, 1) },
+  negate: { arity: [1, 1], fn: (a) => -num(a, 0) },
+  not: { arity: [1, 1], fn: (a) => !toBool(a[0] ?? null) },
+  notequal: { arity: [2, 2], fn: (a) => !valuesEqual(a[0] ?? null, a[1] ?? null) },
+  or: { arity: [2, 2], fn: (a) => toBool(a[0] ?? null) || toBool(a[1] ?? null) },
+  parseint: { arity: [2, 2], fn: (a) => { const n = parseInt(str(a, 0), num(a, 1)); return Number.isNaN(n) ? fail(`cannot parse ${JSON.stringify(str(a, 0))} as an integer`) : n } },
+  pow: { arity: [2, 2], fn: (a) => num(a, 0) ** num(a, 1) },
+  range: { arity: [1, 3], fn: rangeFn },
+  regex: { arity: [2, 2], fn: (a) => regexFn(str(a, 0), str(a, 1)) },
+  regex_replace: { arity: [3, 3], fn: (a) => str(a, 0).replace(new RegExp(regexOf(str(a, 1)).source, 'gu'), str(a, 2).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')) },
+  replace: { arity: [3, 3], fn: replaceFn },
+  reverse: { arity: [1, 1], fn: (a) => [...str(a, 0)].reverse().join('') },
+  reverselist: { arity: [1, 1], fn: (a) => [...list(a, 0)].reverse() },
+  sanitize: { arity: [1, 1], fn: (a) => str(a, 0).replace(/[^a-zA-Z0-9_-]/gu, '_') },
+  sha1: { arity: [1, 1], fn: hash('sha1') },
+  sha256: { arity: [1, 1], fn: hash('sha256') },
+  sha512: { arity: [1, 1], fn: hash('sha512') },
+  signum: { arity: [1, 1], fn: (a) => Math.sign(num(a, 0)) },
+  slice: { arity: [3, 3], fn: (a) => { const l = list(a, 0); const s = num(a, 1); const e = num(a, 2); if (s < 0 || e > l.length || s > e) fail('slice indexes out of range'); return l.slice(s, e) } },
+  sort: { arity: [1, 1], fn: (a) => list(a, 0).map((v) => toStr(v, 'a list element')).sort() },
+  split: { arity: [2, 2], fn: (a) => str(a, 1).split(str(a, 0)) },
+  strlen: { arity: [1, 1], fn: (a) => [...str(a, 0)].length },
+  substr: { arity: [3, 3], fn: substrFn },
+  subtract: { arity: [2, 2], fn: (a) => num(a, 0) - num(a, 1) },
+  timestamp: { arity: [0, 0], fn: () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+  title: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
+  trim: { arity: [2, 2], fn: (a) => { const cut = new Set(str(a, 1)); const c = [...str(a, 0)]; let s = 0; let e = c.length; while (s < e && cut.has(c[s] ?? '')) s++; while (e > s && cut.has(c[e - 1] ?? '')) e--; return c.slice(s, e).join('') } },
+  trimprefix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return s.startsWith(p) ? s.slice(p.length) : s } },
+  trimspace: { arity: [1, 1], fn: (a) => str(a, 0).trim() },
+  trimsuffix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return p && s.endsWith(p) ? s.slice(0, -p.length) : s } },
+  upper: { arity: [1, 1], fn: (a) => str(a, 0).toUpperCase() },
+  urlencode: { arity: [1, 1], fn: (a) => encodeURIComponent(str(a, 0)).replace(/%20/g, '+') },
+  uuidv4: { arity: [0, 0], fn: () => randomUUID() },
+  values: { arity: [1, 1], fn: (a) => { const m = map(a, 0); return Object.keys(m).sort().map((k) => m[k] ?? null) } },
+  zipmap: { arity: [2, 2], fn: (a) => { const k = list(a, 0); const v = list(a, 1); if (k.length !== v.length) fail('the two lists differ in length'); return Object.fromEntries(k.map((key, i) => [toStr(key), v[i] ?? null])) } },
+};
+
+/** buildx's functions tsbuild has not implemented: named in the error so the user knows it is not a typo. */
+const NOT_IMPLEMENTED = ['bcrypt', 'byteslen', 'bytesslice', 'chunklist', 'cidrhost', 'cidrnetmask', 'cidrsubnet', 'cidrsubnets', 'convert', 'csvdecode',
+  'formatdate', 'formattimestamp', 'hasindex', 'index', 'regexall', 'rsadecrypt', 'semvercmp', 'sethaselement', 'setintersection', 'setproduct',
+  'setsubtract', 'setsymmetricdifference', 'setunion', 'timeadd', 'unixtimestampparse', 'uuidv5'];
+
+function fail(message: string): never {
+  throw new ValueError(message);
+}
+
+/** Calls the stdlib function `name`; a type error is a ValueError (the caller adds the position). */
+export function callFunction(name: string, args: Value[], pos: Pos): Value {
+  const f = IMPLEMENTED[name];
+  if (!f) {
+    if (NOT_IMPLEMENTED.includes(name)) throw new BakeFileError(pos, `function ${name}() is not supported by tsbuild bake yet`, 'compute the value another way, or pass it in as a variable from the environment');
+    throw new BakeFileError(pos, `there is no function named ${JSON.stringify(name)}`, 'see https://docs.docker.com/build/bake/stdlib/ for the functions bake files can call');
+  }
+  const [lo, hi] = f.arity;
+  if (args.length < lo || args.length > hi) fail(`${name}() takes ${lo === hi ? lo : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${args.length}`);
+  return f.fn(args);
+}
+
+/** The names of every function bake files can call here. */
+export const FUNCTION_NAMES = Object.keys(IMPLEMENTED);
+
+function format(spec: string, args: Value[]): string {
+  let k = 0;
+  return spec.replace(/%([-+ #0]*)(\d*)(?:\.(\d+))?([%sdvqftbxXoeEgG])/g, (_m, flags: string, width: string, prec: string | undefined, verb: string) => {
+    if (verb === '%') return '%';
+    const v = args[k++] ?? fail('too few arguments for the format');
+    let s: string;
+    switch (verb) {
+      case 'd': s = formatNumber(Math.trunc(toNum(v))); break;
+      case 'f': s = toNum(v).toFixed(prec === undefined ? 6 : Number(prec)); break;
+      case 'q': s = JSON.stringify(toStr(v)); break;
+      case 't': s = toBool(v) ? 'true' : 'false'; break;
+      case 'x': s = Math.trunc(toNum(v)).toString(16); break;
+      case 'X': s = Math.trunc(toNum(v)).toString(16).toUpperCase(); break;
+      case 'o': s = Math.trunc(toNum(v)).toString(8); break;
+      case 'b': s = Math.trunc(toNum(v)).toString(2); break;
+      case 'v': s = typeof v === 'object' && v !== null ? JSON.stringify(v) : toStr(v); break;
+      case 's': s = toStr(v); break;
+      default: return fail(`format verb %${verb} is not supported`);
+    }
+    if (prec !== undefined && verb === 's') s = s.slice(0, Number(prec));
+    const w = Number(width || 0);
+    if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') ? '0' : ' ');
+    return s;
+  });
+}
+
+function formatList(a: Value[]): Value {
+  const spec = str(a, 0);
+  const rest = a.slice(1);
+  const n = rest.reduce<number | undefined>((len, v) => (Array.isArray(v) ? v.length : len), undefined);
+  if (n === undefined) return [format(spec, rest)];
+  return Array.from({ length: n }, (_, i) => format(spec, rest.map((v) => (Array.isArray(v) ? (v[i] ?? null) : v))));
+}
+
+function rangeFn(a: Value[]): Value {
+  const [start, end, step] = a.length === 1 ? [0, num(a, 0), 1] : [num(a, 0), num(a, 1), a.length > 2 ? num(a, 2) : 1];
+  if (step === 0) fail('range() step must not be zero');
+  const out: number[] = [];
+  for (let v = start; step > 0 ? v < end : v > end; v += step) { out.push(v); if (out.length > 1024) fail('range() would produce more than 1024 numbers') }
+  return out;
+}
+
+function regexFn(pattern: string, s: string): Value {
+  const m = regexOf(pattern).exec(s);
+  if (!m) fail(`the pattern ${JSON.stringify(pattern)} did not match`);
+  if (m.groups && Object.keys(m.groups).length) return Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? null]));
+  if (m.length > 1) return m.slice(1).map((g) => g ?? null);
+  return m[0];
+}
+
+function replaceFn(a: Value[]): Value {
+  const s = str(a, 0);
+  const search = str(a, 1);
+  // go-cty's replace is a plain substring replacement (Terraform's /regex/ form is not in buildx's stdlib).
+  return s.split(search).join(str(a, 2));
+}
+
+function substrFn(a: Value[]): Value {
+  const chars = [...str(a, 0)];
+  let offset = num(a, 1);
+  let length = num(a, 2);
+  if (offset < 0) offset = Math.max(0, chars.length + offset);
+  if (length < 0) length = chars.length - offset;
+  return chars.slice(offset, offset + length).join('');
+}
+
+/** For user functions declared in the file: whether a name would shadow a stdlib function (buildx refuses). */
+export function isStdlibFunction(name: string): boolean {
+  return name in IMPLEMENTED || NOT_IMPLEMENTED.includes(name) || name === 'try' || name === 'can';
+}
+
+export { isObject };

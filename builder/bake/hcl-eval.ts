@@ -1,0 +1,214 @@
+import type { Expr, Pos, TemplatePart } from './hcl-ast.js';
+import { BakeFileError } from './errors.js';
+import { callFunction } from './functions.js';
+import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
+
+// Evaluates HCL expressions to plain values. Names resolve through a chain of scopes: a `for` or `matrix` binding,
+// then the file's variables, which the bake file loader resolves lazily (a variable may use another).
+
+/** A `function "name" { params = […]  result = … }` block of the bake file. */
+export interface UserFunction { params: string[]; variadic?: string; result: Expr }
+
+/** Where names and user functions are looked up. */
+export class Scope {
+  constructor(
+    readonly parent: Scope | undefined,
+    readonly vars: Map<string, Value> = new Map(),
+    /** Names resolved on demand (the file's variables); undefined when the name is not one. */
+    readonly lookup?: (name: string, pos: Pos) => Value | undefined,
+    readonly functions: Map<string, UserFunction> = parent?.functions ?? new Map(),
+  ) {}
+
+  child(vars: Record<string, Value>): Scope {
+    return new Scope(this, new Map(Object.entries(vars)), undefined, this.functions);
+  }
+
+  get(name: string, pos: Pos): Value {
+    for (let s: Scope | undefined = this; s; s = s.parent) {
+      if (s.vars.has(name)) return s.vars.get(name) ?? null;
+      const v = s.lookup?.(name, pos);
+      if (v !== undefined) return v;
+    }
+    throw new BakeFileError(pos, `unknown variable ${JSON.stringify(name)}`, 'declare it with a variable block: variable "NAME" { default = "…" }');
+  }
+}
+
+/** Evaluates `expr` in `scope`; a type or name error is a BakeFileError at the expression. */
+export function evaluate(expr: Expr, scope: Scope): Value {
+  try {
+    return evalExpr(expr, scope);
+  } catch (err) {
+    if (err instanceof ValueError) throw new BakeFileError(expr.pos, err.message);
+    throw err;
+  }
+}
+
+function at<T>(pos: Pos, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof ValueError) throw new BakeFileError(pos, err.message);
+    throw err;
+  }
+}
+
+function evalExpr(e: Expr, scope: Scope): Value {
+  switch (e.kind) {
+    case 'literal': return e.value;
+    case 'template': return template(e.parts, scope, e.pos);
+    case 'variable': return scope.get(e.name, e.pos);
+    case 'getattr': {
+      const obj = evaluate(e.object, scope);
+      if (Array.isArray(obj)) return obj.map((o) => at(e.pos, () => getAttr(o, e.name)));
+      return at(e.pos, () => getAttr(obj, e.name));
+    }
+    case 'index': {
+      const obj = evaluate(e.object, scope);
+      const key = evaluate(e.key, scope);
+      return at(e.pos, () => index(obj, key));
+    }
+    case 'splat': {
+      const obj = evaluate(e.object, scope);
+      const items = obj === null ? [] : Array.isArray(obj) ? obj : [obj];
+      return items.map((item) => e.steps.reduce<Value>((v, s) => at(e.pos, () => ('attr' in s ? getAttr(v, s.attr) : index(v, evaluate(s.index, scope)))), item));
+    }
+    case 'call': return call(e, scope);
+    case 'tuple': return e.items.map((i) => evaluate(i, scope));
+    case 'object': {
+      const out: { [k: string]: Value } = {};
+      for (const item of e.items) out[at(item.key.pos, () => toStr(evaluate(item.key, scope), 'object key'))] = evaluate(item.value, scope);
+      return out;
+    }
+    case 'conditional': return at(e.pos, () => toBool(evaluate(e.cond, scope), 'the condition')) ? evaluate(e.then, scope) : evaluate(e.else, scope);
+    case 'unary': {
+      const v = evaluate(e.operand, scope);
+      return at(e.pos, () => (e.op === '!' ? !toBool(v, 'the operand of !') : -toNum(v, 'the operand of -')));
+    }
+    case 'binary': return binary(e.op, e.left, e.right, scope, e.pos);
+    case 'for': return forExpr(e, scope);
+  }
+}
+
+function getAttr(obj: Value, name: string): Value {
+  if (!isObject(obj)) throw new ValueError(`cannot read attribute ${JSON.stringify(name)} of a ${typeName(obj)}`);
+  if (!(name in obj)) throw new ValueError(`this object has no attribute ${JSON.stringify(name)}`);
+  return obj[name] ?? null;
+}
+
+function index(obj: Value, key: Value): Value {
+  if (Array.isArray(obj)) {
+    const i = toNum(key, 'the index');
+    if (!Number.isInteger(i) || i < 0 || i >= obj.length) throw new ValueError(`index ${formatNumber(i)} is out of range for a list of ${obj.length}`);
+    return obj[i] ?? null;
+  }
+  if (isObject(obj)) {
+    const k = toStr(key, 'the key');
+    if (!(k in obj)) throw new ValueError(`this map has no element for the key ${JSON.stringify(k)}`);
+    return obj[k] ?? null;
+  }
+  throw new ValueError(`cannot index a ${typeName(obj)}`);
+}
+
+function template(parts: TemplatePart[], scope: Scope, pos: Pos): Value {
+  // A template that is a single interpolation keeps its value's type (HCL: "${list}" is the list).
+  const only = parts.length === 1 ? parts[0] : undefined;
+  if (only?.kind === 'interp') return evaluate(only.expr, scope);
+  let out = '';
+  for (const p of parts) {
+    switch (p.kind) {
+      case 'text': out += p.text; break;
+      case 'interp': { const v = evaluate(p.expr, scope); out += at(p.expr.pos, () => toStr(v, 'the interpolated value')); break; }
+      case 'if': out += toStr(template(at(p.cond.pos, () => toBool(evaluate(p.cond, scope), 'the %{if} condition')) ? p.then : p.else, scope, pos)); break;
+      case 'for': {
+        const coll = evaluate(p.coll, scope);
+        for (const [k, v] of entries(coll, p.coll.pos)) out += toStr(template(p.body, scope.child({ [p.valueVar]: v, ...(p.keyVar ? { [p.keyVar]: k } : {}) }), pos));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+function entries(coll: Value, pos: Pos): [Value, Value][] {
+  if (Array.isArray(coll)) return coll.map((v, i) => [i, v]);
+  if (isObject(coll)) return Object.keys(coll).sort().map((k) => [k, coll[k] ?? null]);
+  throw new BakeFileError(pos, `cannot iterate over a ${typeName(coll)}`);
+}
+
+function forExpr(e: Extract<Expr, { kind: 'for' }>, scope: Scope): Value {
+  const coll = evaluate(e.coll, scope);
+  const isObjectResult = e.keyExpr !== undefined;
+  const list: Value[] = [];
+  const obj: { [k: string]: Value } = {};
+  for (const [k, v] of entries(coll, e.coll.pos)) {
+    const s = scope.child({ [e.valueVar]: v, ...(e.keyVar ? { [e.keyVar]: k } : {}) });
+    if (e.cond && !at(e.cond.pos, () => toBool(evaluate(e.cond as Expr, s), 'the for condition'))) continue;
+    const value = evaluate(e.valueExpr, s);
+    if (!isObjectResult) { list.push(value); continue; }
+    const key = at(e.pos, () => toStr(evaluate(e.keyExpr as Expr, s), 'the for key'));
+    if (e.isGrouped) obj[key] = [...((obj[key] as Value[] | undefined) ?? []), value];
+    else if (key in obj) throw new BakeFileError(e.pos, `duplicate key ${JSON.stringify(key)} in the for expression`, 'add ... after the value to group them');
+    else obj[key] = value;
+  }
+  return isObjectResult ? obj : list;
+}
+
+function binary(op: string, l: Expr, r: Expr, scope: Scope, pos: Pos): Value {
+  // && and || evaluate both sides in HCL (no short circuit), but an error on the unused side is rare; we do as HCL.
+  const a = evaluate(l, scope);
+  const b = evaluate(r, scope);
+  return at(pos, () => {
+    switch (op) {
+      case '==': return valuesEqual(a, b);
+      case '!=': return !valuesEqual(a, b);
+      case '&&': return toBool(a, 'the left of &&') && toBool(b, 'the right of &&');
+      case '||': return toBool(a, 'the left of ||') || toBool(b, 'the right of ||');
+      case '>': return toNum(a) > toNum(b);
+      case '>=': return toNum(a) >= toNum(b);
+      case '<': return toNum(a) < toNum(b);
+      case '<=': return toNum(a) <= toNum(b);
+      case '+': return toNum(a, 'the left of +') + toNum(b, 'the right of +');
+      case '-': return toNum(a) - toNum(b);
+      case '*': return toNum(a) * toNum(b);
+      case '/': return toNum(a) / toNum(b);
+      case '%': return toNum(a) % toNum(b);
+      default: throw new ValueError(`unknown operator ${op}`);
+    }
+  });
+}
+
+function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
+  // try() and can() take their arguments unevaluated: an argument's error is their answer.
+  if (e.name === 'try' || e.name === 'can') {
+    for (const arg of e.args) {
+      try {
+        const v = evaluate(arg, scope);
+        return e.name === 'can' ? true : v;
+      } catch (err) {
+        if (!(err instanceof BakeFileError)) throw err;
+      }
+    }
+    if (e.name === 'can') return false;
+    throw new BakeFileError(e.pos, 'no argument of try() could be evaluated');
+  }
+  let args = e.args.map((a) => evaluate(a, scope));
+  if (e.expandFinal) {
+    const last = args.pop() ?? null;
+    args = [...args, ...at(e.pos, () => toList(last, `the last argument of ${e.name}(…)`))];
+  }
+  const user = scope.functions.get(e.name);
+  if (user) {
+    const fixed = user.params.length;
+    if (args.length < fixed || (args.length > fixed && !user.variadic)) throw new BakeFileError(e.pos, `function ${e.name} takes ${fixed} argument${fixed === 1 ? '' : 's'}, got ${args.length}`);
+    const vars: Record<string, Value> = {};
+    user.params.forEach((p, i) => { vars[p] = args[i] ?? null; });
+    if (user.variadic) vars[user.variadic] = args.slice(fixed);
+    // A user function sees its parameters and the file's variables, not the caller's for/matrix bindings.
+    let root = scope;
+    while (root.parent) root = root.parent;
+    return evaluate(user.result, root.child(vars));
+  }
+  return at(e.pos, () => callFunction(e.name, args, e.pos));
+}
+
+export { toStr, toList, toMap, toBool, toNum };

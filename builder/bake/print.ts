@@ -1,0 +1,46 @@
+import type { Resolved } from './resolve.js';
+import { TARGET_KEYS, type Target } from './target.js';
+
+// `bake --print`: the resolved definition as buildx prints it (commands/bake.go: json.MarshalIndent of
+// {group, target} with two spaces). Go writes struct fields in declaration order (TARGET_KEYS), map keys sorted,
+// drops empty fields marked omitempty, escapes <, > and & in strings, and bake re-escapes `${` as `$${` in the values
+// that are templates when read back (args, labels, annotations, extra-hosts, dockerfile-inline).
+
+const sorted = <T>(m: Record<string, T>): Record<string, T> => Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k] as T]));
+// A replacer function: in a replacement string `$$` would mean one `$`.
+const esc = (s: string): string => s.replaceAll('${', () => '$${').replaceAll('%{', () => '%%{');
+const escMap = (m: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, esc(v)]));
+
+/** One target as buildx's Target.MarshalJSON writes it. */
+export function targetJson(t: Target): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of TARGET_KEYS) {
+    let v: unknown = t[key];
+    if (v === undefined) continue;
+    if (key === 'description' && v === '') continue;
+    if (Array.isArray(v) && v.length === 0) continue;
+    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    if (key === 'args' || key === 'labels' || key === 'extra-hosts') v = sorted(escMap(v as Record<string, string>));
+    else if (key === 'contexts') v = sorted(v as Record<string, string>);
+    else if (key === 'annotations') v = (v as string[]).map(esc);
+    else if (key === 'dockerfile-inline') v = esc(v as string);
+    else if (key === 'output' || key === 'cache-from' || key === 'cache-to' || key === 'attest') v = (v as Record<string, unknown>[]).map(sorted);
+    else if (key === 'secret') v = (v as Record<string, string>[]).map((s) => ({ ...(s.id ? { id: s.id } : {}), ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) }));
+    else if (key === 'ssh') v = (v as { id?: string; paths?: string[] }[]).map((s) => ({ ...(s.id ? { id: s.id } : {}), ...(s.paths?.length ? { paths: s.paths } : {}) }));
+    out[key] = v;
+  }
+  return out;
+}
+
+/** The `--print` document, newline-terminated. */
+export function printDefinition(r: Resolved): string {
+  const groups = sorted(Object.fromEntries(Object.entries(r.groups).map(([k, g]) => [k, { ...(g.description ? { description: g.description } : {}), targets: g.targets }])));
+  const targets = sorted(Object.fromEntries(Object.entries(r.targets).map(([k, t]) => [k, targetJson(t)])));
+  const doc = { ...(Object.keys(groups).length ? { group: groups } : {}), target: targets };
+  return `${goEscape(JSON.stringify(doc, null, 2))}\n`;
+}
+
+/** Go's encoding/json HTML-safe escaping (these characters only occur inside strings in JSON text). */
+function goEscape(json: string): string {
+  return json.replaceAll('<', '\\u003c').replaceAll('>', '\\u003e').replaceAll('&', '\\u0026').replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+}

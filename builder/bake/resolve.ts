@@ -1,0 +1,249 @@
+import { UserError } from '../../common/index.js';
+import type { Config } from './config.js';
+import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, type Entry, type Target } from './target.js';
+import { ValueError } from './value.js';
+
+// From the files' definitions to what bake builds, as buildx's bake.ReadTargets: target patterns and groups expand
+// to targets, each target is its inherits merged under it, then the --set overrides, then buildx's defaults
+// (context ".", dockerfile "Dockerfile"); targets named by `target:` contexts are resolved too.
+
+/** One `--set` value parsed: per target name, per key (`args.FOO`, `tags`…). */
+export interface Override { value?: string; values?: string[]; isAppend?: boolean }
+
+/** The resolved definition: what `--print` prints and what the build runs. */
+export interface Resolved {
+  groups: Record<string, { description?: string; targets: string[] }>;
+  targets: Record<string, Target>;
+  /** Targets resolved only because another target's `contexts` names them (buildx: output cacheonly). */
+  linked: Set<string>;
+}
+
+const ARRAY_KEYS = new Set(['output', 'cache-to', 'cache-from', 'tags', 'platform', 'secrets', 'ssh', 'attest', 'entitlements', 'network', 'annotations', 'policy']);
+
+function bad(message: string, hint?: string): UserError {
+  return new UserError('INVALID_ARGUMENT', message, hint);
+}
+
+/** path.Match's glob (`*`, `?`, `[…]`) as a regular expression over a whole name. */
+function globRegExp(pattern: string): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i] ?? '';
+    if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) throw bad(`invalid pattern ${JSON.stringify(pattern)}: unclosed [`);
+      // path.Match's class: [abc], [a-z], [^abc] read the same in a JavaScript class.
+      re += `[${pattern.slice(i + 1, end)}]`;
+      i = end;
+    } else re += c.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+const isGlob = (s: string): boolean => /[*?[\]]/.test(s);
+
+/** Parses `--set` values against the config's target names (a pattern must match at least one target). */
+export function parseOverrides(config: Config, sets: string[]): Map<string, Map<string, Override>> {
+  const out = new Map<string, Map<string, Override>>();
+  for (const v of sets) {
+    const eq = v.indexOf('=');
+    const left = eq < 0 ? v : v.slice(0, eq);
+    const isAppend = left.endsWith('+');
+    const skey = isAppend ? left.slice(0, -1) : left;
+    const keys = skey.split('.');
+    const [pattern, field] = keys;
+    if (keys.length < 2 || !pattern || !field) throw bad(`invalid override key ${skey}, expected target.name`, 'write --set TARGET.KEY=VALUE, e.g. --set app.tags=registry/app:1 or --set *.platform=linux/arm64');
+    const rest = [field, keys.slice(2).join('.')].filter(Boolean);
+    if (eq < 0 && field !== 'args') throw bad(`invalid override ${v}, expected target.name=value`);
+    const names = config.targets.some((t) => t.name === pattern) ? [pattern] : config.targets.map((t) => t.name).filter((n) => isGlob(pattern) && globRegExp(pattern).test(n));
+    if (names.length === 0) throw bad(`could not find any target matching '${pattern}'`, `the files define: ${config.targets.map((t) => t.name).join(', ') || 'no targets'}`);
+    const okey = rest.join('.');
+    const value = eq < 0 ? undefined : v.slice(eq + 1);
+    for (const name of names) {
+      const per = out.get(name) ?? new Map<string, Override>();
+      out.set(name, per);
+      const o: Override = { ...(per.get(okey) ?? {}) };
+      if (ARRAY_KEYS.has(field)) {
+        if (value !== undefined) { o.isAppend = isAppend; o.values = [...(o.values ?? []), value]; }
+      } else if (field === 'args' || field === 'contexts' || field === 'labels' || field === 'extra-hosts' || field === 'secret') {
+        if (keys.length < 3) throw bad(`invalid key ${left}, ${field} requires name`, `write --set ${pattern}.${field}.NAME=VALUE`);
+        if (value === undefined) {
+          // `--set t.args.FOO` takes FOO from the environment, or leaves the arg alone when unset.
+          const env = process.env[keys.slice(2).join('.')];
+          if (env === undefined) continue;
+          o.value = env;
+        } else o.value = value;
+      } else if (value !== undefined) o.value = value;
+      per.set(okey, o);
+    }
+  }
+  return out;
+}
+
+/** buildx's AddOverrides: each --set key applied to one resolved target. */
+function applyOverrides(t: Target, overrides: Map<string, Override> | undefined): Target {
+  if (!overrides) return t;
+  const n: Target = { ...t };
+  for (const [key, o] of overrides) {
+    const dot = key.indexOf('.');
+    const field = dot < 0 ? key : key.slice(0, dot);
+    const sub = dot < 0 ? '' : key.slice(dot + 1);
+    const value = o.value ?? '';
+    const values = o.values ?? [];
+    try {
+      switch (field) {
+        case 'context': case 'dockerfile': case 'target': case 'call': case 'shm-size': case 'network': n[field] = value; break;
+        case 'args': case 'contexts': case 'labels': case 'extra-hosts': n[field] = { ...(n[field] ?? {}), [sub]: value }; break;
+        case 'tags': case 'no-cache-filter': case 'ulimits': n[field] = o.isAppend ? [...(n[field] ?? []), ...values] : values; break;
+        case 'platform': n.platforms = o.isAppend ? [...(n.platforms ?? []), ...values] : values; break;
+        case 'annotations': case 'entitlements': n[field] = [...(n[field] ?? []), ...values]; break;
+        case 'cache-from': case 'cache-to': {
+          const entries = values.flatMap(parseCache);
+          n[field] = o.isAppend ? [...(n[field] ?? []), ...entries] : entries;
+          break;
+        }
+        case 'output': { const e = values.filter(Boolean).map(parseExport); n.output = o.isAppend ? [...(n.output ?? []), ...e] : e; break; }
+        case 'secrets': { const e = values.filter(Boolean).map(parseSecret); n.secret = o.isAppend ? mergeTarget({ secret: n.secret ?? [] }, { secret: e }).secret ?? [] : e; break; }
+        case 'secret': {
+          const s = n.secret?.find((x) => x.id === sub);
+          if (!s) throw new ValueError(`secret ${JSON.stringify(sub)} must be declared before it can be overridden`);
+          const next = parseSecret(value);
+          if (next.id !== undefined && next.id !== sub) throw new ValueError(`secret override id ${JSON.stringify(next.id)} does not match declared secret ${JSON.stringify(sub)}`);
+          n.secret = (n.secret ?? []).map((x) => (x.id === sub ? { id: sub, ...(next.src !== undefined ? { src: next.src } : {}), ...(next.env !== undefined ? { env: next.env } : {}) } : x));
+          break;
+        }
+        case 'ssh': { const e = values.filter(Boolean).map(parseSsh); n.ssh = o.isAppend ? [...(n.ssh ?? []), ...e] : e; break; }
+        case 'attest': n.attest = mergeTarget({ attest: n.attest ?? [] }, { attest: values.filter(Boolean).map(parseAttest) }).attest ?? []; break;
+        case 'no-cache': case 'pull': n[field] = boolOverride(field, value); break;
+        case 'push': n.output = pushOverride(n.output ?? [], boolOverride(field, value)); break;
+        case 'load': n.output = loadOverride(n.output ?? [], boolOverride(field, value)); break;
+        default:
+          if (field in REFUSED_KEYS) throw new ValueError(`--set ${field} is not supported: ${REFUSED_KEYS[field]}`);
+          throw new ValueError(`unknown key: ${field}`);
+      }
+    } catch (err) {
+      if (err instanceof ValueError) throw bad(`--set: ${err.message}`);
+      throw err;
+    }
+  }
+  return n;
+}
+
+function boolOverride(key: string, value: string): boolean {
+  try {
+    return goBool(value);
+  } catch {
+    throw new ValueError(`invalid value ${value} for boolean key ${key}`);
+  }
+}
+
+/** buildx's setPushOverride: --push makes image outputs push, or adds a pushing image output. */
+function pushOverride(outputs: Entry[], push: boolean): Entry[] {
+  if (!push) return outputs.filter((o) => o.type !== 'registry').map((o) => (o.type === 'image' ? { ...o, push: 'false' } : o));
+  const out = outputs.map((o) => (o.type === 'image' ? { ...o, push: 'true' } : o));
+  if (outputs.every((o) => o.type === 'docker')) out.push({ type: 'image', push: 'true' });
+  return out;
+}
+
+/** buildx's setLoadOverride: --load adds a docker output unless one (without dest) is there. */
+function loadOverride(outputs: Entry[], load: boolean): Entry[] {
+  if (!load) return outputs;
+  if (outputs.some((o) => o.type === 'docker' && !o.dest)) return outputs;
+  // A local or tar output is left alone, as push leaves it.
+  if (outputs.some((o) => !['image', 'registry', 'oci', 'docker'].includes(o.type ?? ''))) return outputs;
+  return [...outputs, { type: 'docker' }];
+}
+
+/** A group's targets, groups expanded (each group once). */
+function expandGroup(config: Config, name: string, seen: Set<string>): { targets: string[]; groups: string[] } {
+  const g = config.groups.find((x) => x.name === name);
+  if (!g) return { targets: [name], groups: [] };
+  if (seen.has(name)) return { targets: [], groups: [] };
+  seen.add(name);
+  const targets: string[] = [];
+  const groups = [name];
+  for (const t of g.targets) {
+    const r = expandGroup(config, t, seen);
+    targets.push(...r.targets);
+    groups.push(...r.groups);
+  }
+  return { targets, groups };
+}
+
+function resolveTarget(config: Config, name: string, overrides: Map<string, Map<string, Override>>, visiting: Set<string> = new Set()): Target {
+  const def = config.targets.find((t) => t.name === name);
+  if (!def) throw bad(`failed to find target ${name}`, `the files define: ${config.targets.map((t) => t.name).join(', ') || 'no targets'}`);
+  if (visiting.has(name)) return {};
+  visiting.add(name);
+  let base: Target = {};
+  for (const parent of def.target.inherits ?? []) base = mergeTarget(base, resolveTarget(config, parent, overrides, visiting));
+  visiting.delete(name);
+  let t = mergeTarget(base, def.target);
+  t = normalizeTarget(applyOverrides(t, overrides.get(name)));
+  return t;
+}
+
+/** ResolveTarget's last step: no inherits in the result, and buildx's defaults filled in. */
+function withDefaults(t: Target): Target {
+  const { inherits: _inherits, ...rest } = t;
+  return { ...rest, context: rest.context ?? '.', dockerfile: rest.dockerfile || 'Dockerfile' };
+}
+
+/** Resolves the named targets (or groups, or glob patterns) with the `--set` values. */
+export function resolveTargets(config: Config, names: string[], sets: string[]): Resolved {
+  const wanted: string[] = [];
+  for (const n of names) {
+    if (!isGlob(n)) { wanted.push(n); continue; }
+    const re = globRegExp(n);
+    const matched = [...config.groups.map((g) => g.name), ...config.targets.map((t) => t.name)].filter((x) => re.test(x));
+    if (matched.length === 0) throw bad(`could not find any target matching ${JSON.stringify(n)}`);
+    wanted.push(...matched);
+  }
+  const unique = [...new Set(wanted)];
+  const overrides = parseOverrides(config, sets);
+  const resolved: Resolved = { groups: {}, targets: {}, linked: new Set() };
+  for (const name of unique) {
+    const { targets, groups } = expandGroup(config, name, new Set());
+    for (const t of [...new Set(targets)]) resolved.targets[t] = withDefaults(resolveTarget(config, t, overrides));
+    for (const g of groups) {
+      const def = config.groups.find((x) => x.name === g);
+      if (def) resolved.groups[g] = { ...(def.description ? { description: def.description } : {}), targets: [...new Set(def.targets)] };
+    }
+  }
+  // The command line's names form the default group (unless "default" is itself a group that was asked for).
+  const named = unique.filter((n) => !(n === 'default' && config.groups.some((g) => g.name === 'default')));
+  if (named.length > 0 || resolved.groups.default) {
+    const g = resolved.groups.default ?? { targets: [] };
+    resolved.groups.default = { ...g, targets: [...new Set([...g.targets, ...named])].sort() };
+  }
+  for (const name of Object.keys(resolved.targets)) loadLinks(config, name, resolved, overrides, []);
+  return resolved;
+}
+
+/** Targets used as `target:NAME` contexts, resolved (buildx builds them with only a cache output). */
+function loadLinks(config: Config, name: string, resolved: Resolved, overrides: Map<string, Map<string, Override>>, visited: string[]): void {
+  const t = resolved.targets[name];
+  if (!t) return;
+  const path = [...visited, name];
+  for (const v of Object.values(t.contexts ?? {})) {
+    if (!v.startsWith('target:')) continue;
+    const dep = v.slice('target:'.length);
+    if (dep === name) throw bad(`target ${dep} cannot link to itself`);
+    if (path.includes(dep)) throw bad(`infinite loop from ${name} to ${dep}`);
+    let t2 = resolved.targets[dep];
+    if (!t2) {
+      t2 = { ...withDefaults(resolveTarget(config, dep, overrides)), output: [{ type: 'cacheonly' }] };
+      resolved.targets[dep] = t2;
+      resolved.linked.add(dep);
+    }
+    loadLinks(config, dep, resolved, overrides, path);
+    for (const e of t2.entitlements ?? []) if (!(t.entitlements ?? []).includes(e)) t.entitlements = [...(t.entitlements ?? []), e];
+    const p1 = t.platforms ?? [];
+    const p2 = t2.platforms ?? [];
+    if (p1.length > 1 && p2.length > 1 && !p1.every((p) => p2.includes(p))) {
+      throw bad(`target ${dep} can't be used by ${name} because its platforms [${p2.join(' ')}] are not a subset of [${p1.join(' ')}]`);
+    }
+  }
+}

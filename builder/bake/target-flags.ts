@@ -1,0 +1,90 @@
+import { isAbsolute, join } from 'node:path';
+import { UserError } from '../../common/index.js';
+import type { BuildFlags } from '../commands/build-flags.js';
+import type { ProgressMode } from '../progress/index.js';
+import type { Entry, Target } from './target.js';
+
+// A resolved bake target as `tsbuild build` flags, the way buildx's bake.toBuildOpt turns a target into build
+// options: the Dockerfile is relative to the context, `cwd://` means the working directory, `target:NAME` contexts
+// are the named target's result (here an OCI layout the dependency wrote), entitlements must be granted by --allow.
+
+/** What the bake command adds to every target's flags. */
+export interface BakeRunOptions {
+  root: string;
+  progress: ProgressMode;
+  quiet: boolean;
+  debug?: boolean;
+  allow: string[];
+  insecureRegistry: string[];
+  /** Directory of each built dependency's OCI layout, by target name (for `target:NAME` contexts). */
+  layouts: Map<string, string>;
+}
+
+/** A field for Go's csvvalue: quoted when it holds a comma or a quote. */
+const csv = (s: string): string => (/[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
+
+/** An output/cache entry back to its `-o` / `--cache-to` text: type first, then the rest in order. */
+export function entryText(e: Entry): string {
+  const { type, ...rest } = e;
+  return [`type=${type ?? ''}`, ...Object.entries(rest).map(([k, v]) => csv(`${k}=${v}`))].join(',');
+}
+
+/** Strips buildx's `cwd://` prefix (BAKE_CMD_CONTEXT) from a local path. */
+function localPath(p: string): string {
+  return p.startsWith('cwd://') ? p.slice('cwd://'.length) || '.' : p;
+}
+
+/** The `[context, flags]` of `tsbuild build` for target `name`; `inlineDockerfile` is the temp file for dockerfile-inline. */
+export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlineDockerfile?: string): { context: string; flags: BuildFlags } {
+  const context = localPath(t.context ?? '.');
+  if (/^(https?|git|ssh):\/\//.test(context) || context.startsWith('git@')) {
+    throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: a remote context (${context}) is not supported`, 'check the repository out and use a local context');
+  }
+  const dockerfile = t.dockerfile ?? 'Dockerfile';
+  if (dockerfile === '-') throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: dockerfile from stdin not allowed in bake`, 'name a file, or use dockerfile-inline');
+  // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt).
+  const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? localPath(dockerfile) : isAbsolute(dockerfile) ? dockerfile : join(context, dockerfile));
+  const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
+  // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, which tsbuild has no check for (it
+  // reads and writes the paths the file names, as buildx does once they are granted).
+  for (const a of granted) {
+    if (!/^(network\.host|security\.insecure|fs(\.read|\.write)?=.+)$/.test(a)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, --allow security.insecure or --allow fs.read=PATH / fs.write=PATH');
+    }
+  }
+  const missing = (t.entitlements ?? []).filter((e) => !granted.includes(e));
+  if (missing.length) {
+    throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)} requests additional privileges: ${missing.join(', ')}`, `pass ${missing.map((m) => `--allow=${m}`).join(' ')} to grant them`);
+  }
+  const buildContext = Object.entries(t.contexts ?? {}).map(([k, v]) => {
+    if (!v.startsWith('target:')) return `${k}=${localPath(v)}`;
+    const dir = opts.layouts.get(v.slice('target:'.length));
+    if (!dir) throw new Error(`bake: target ${v} was not built before ${name}`);
+    return `${k}=oci-layout://${dir}`;
+  });
+  // A docker output without dest is buildx's --load: tsbuild build's own --load (docker or podman, whichever runs).
+  const isLoad = (t.output ?? []).some((o) => o.type === 'docker' && !o.dest);
+  const outputs = (t.output ?? []).filter((o) => !(o.type === 'docker' && !o.dest));
+  const attest = t.attest ?? [];
+  const disabled = (type: string): boolean => attest.some((a) => a.type === type && a.disabled === true);
+  const flags: BuildFlags = {
+    file, tag: t.tags ?? [], buildArg: Object.entries(t.args ?? {}).map(([k, v]) => `${k}=${v}`),
+    root: opts.root, progress: opts.progress, quiet: opts.quiet, ...(opts.debug ? { debug: true } : {}),
+    output: outputs.map(entryText), ...(isLoad ? { load: true } : {}),
+    cache: t['no-cache'] !== true, cacheFilter: t['no-cache-filter'] ?? [],
+    cacheTo: (t['cache-to'] ?? []).map(entryText), cacheFrom: (t['cache-from'] ?? []).map(entryText),
+    label: Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`),
+    secret: (t.secret ?? []).map((s) => [s.id !== undefined ? `id=${s.id}` : '', s.src !== undefined ? `src=${s.src}` : '', s.env !== undefined ? `env=${s.env}` : ''].filter(Boolean).map(csv).join(',')),
+    ssh: (t.ssh ?? []).map((s) => (s.paths?.length ? `${s.id ?? 'default'}=${s.paths.join(',')}` : (s.id ?? 'default'))),
+    allow: granted.filter((a) => a === 'network.host' || a === 'security.insecure'),
+    buildContext, annotation: t.annotations ?? [],
+    attest: attest.filter((a) => a.disabled !== true).map((a) => Object.entries({ type: a.type, ...a }).map(([k, v]) => csv(`${k}=${String(v)}`)).join(',')),
+    ...(disabled('provenance') ? { provenance: 'false' } : {}), ...(disabled('sbom') ? { sbom: 'false' } : {}),
+    addHost: Object.entries(t['extra-hosts'] ?? {}).map(([h, ip]) => `${h}=${ip}`),
+    ulimit: t.ulimits ?? [], insecureRegistry: opts.insecureRegistry,
+    ...(t.target ? { target: t.target } : {}), ...(t.platforms?.length ? { platform: t.platforms.join(',') } : {}),
+    ...(t.network ? { network: t.network } : {}), ...(t['shm-size'] ? { shmSize: t['shm-size'] } : {}),
+    ...(t.call ? { call: t.call } : {}),
+  };
+  return { context, flags };
+}

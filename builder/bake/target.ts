@@ -1,0 +1,248 @@
+import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
+
+// A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
+// names, the structured ones (output, cache-from/to, secret, ssh, attest) parsed from their CSV or object forms as
+// buildx's util/buildflags does, and merged the way buildx merges inherited and repeated targets.
+
+/** `output` / `cache-from` / `cache-to` entries: `type` plus attributes (output's `dest` among them), as buildx prints them. */
+export type Entry = Record<string, string>;
+/** An `attest` entry: `type`, `disabled` when true, attributes. */
+export type AttestEntry = Record<string, string | boolean>;
+export interface SecretEntry { id?: string; src?: string; env?: string }
+export interface SshEntry { id?: string; paths?: string[] }
+
+/** A target's attributes, keyed by their bake-file (and --print) names. */
+export interface Target {
+  description?: string;
+  inherits?: string[];
+  annotations?: string[];
+  attest?: AttestEntry[];
+  context?: string;
+  contexts?: Record<string, string>;
+  dockerfile?: string;
+  'dockerfile-inline'?: string;
+  args?: Record<string, string>;
+  labels?: Record<string, string>;
+  tags?: string[];
+  'cache-from'?: Entry[];
+  'cache-to'?: Entry[];
+  target?: string;
+  secret?: SecretEntry[];
+  ssh?: SshEntry[];
+  platforms?: string[];
+  output?: Entry[];
+  pull?: boolean;
+  'no-cache'?: boolean;
+  network?: string;
+  'no-cache-filter'?: string[];
+  'shm-size'?: string;
+  ulimits?: string[];
+  call?: string;
+  entitlements?: string[];
+  'extra-hosts'?: Record<string, string>;
+}
+
+/** The attributes in buildx's struct order: the key order of `--print`. */
+export const TARGET_KEYS = ['description', 'inherits', 'annotations', 'attest', 'context', 'contexts', 'dockerfile', 'dockerfile-inline', 'args', 'labels',
+  'tags', 'cache-from', 'cache-to', 'target', 'secret', 'ssh', 'platforms', 'output', 'pull', 'no-cache', 'network', 'no-cache-filter', 'shm-size',
+  'ulimits', 'call', 'entitlements', 'extra-hosts'] as const satisfies readonly (keyof Target)[];
+
+/** buildx attributes tsbuild refuses with a reason rather than ignore (they would change what the build may do). */
+export const REFUSED_KEYS: Record<string, string> = {
+  resources: 'per-RUN resource limits are not implemented',
+  policy: 'build policies are not implemented',
+};
+
+const STRING_KEYS = new Set(['description', 'context', 'dockerfile', 'dockerfile-inline', 'target', 'network', 'shm-size', 'call']);
+const LIST_KEYS = new Set(['inherits', 'annotations', 'tags', 'platforms', 'no-cache-filter', 'ulimits', 'entitlements']);
+const MAP_KEYS = new Set(['contexts', 'args', 'labels', 'extra-hosts']);
+
+/** Go's csvvalue.Fields: comma-separated fields, a field may be double-quoted ("" is a quote inside). */
+export function csvFields(text: string): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inQuotes = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inQuotes) {
+      if (c === '"' && text[i + 1] === '"') { cur += '"'; i++; }
+      else if (c === '"') inQuotes = false;
+      else cur += c;
+    } else if (c === '"' && cur === '') inQuotes = true;
+    else if (c === ',') { out.push(cur); cur = ''; }
+    else cur += c;
+  }
+  if (inQuotes) throw new ValueError(`unterminated quote in ${JSON.stringify(text)}`);
+  out.push(cur);
+  return out;
+}
+
+/** An `output` value (`type=registry,name=…`, or a bare path meaning type=local, or `-` meaning a tar on stdout). */
+export function parseExport(text: string): Entry {
+  const fields = csvFields(text);
+  if (fields.length === 1 && fields[0] === text && !text.startsWith('type=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
+  const e: Entry = {};
+  for (const f of fields) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new ValueError(`invalid output field ${JSON.stringify(f)}: expected key=value`);
+    e[f.slice(0, eq).trim().toLowerCase()] = f.slice(eq + 1);
+  }
+  if (!e.type) throw new ValueError(`output ${JSON.stringify(text)} has no type=`);
+  return e;
+}
+
+/** `cache-from`/`cache-to` values: `type=…,k=v`, or one or more bare references (each a registry cache). */
+export function parseCache(text: string): Entry[] {
+  if (text === '') return [];
+  if (!text.includes('=')) return csvFields(text).map((ref) => ({ type: 'registry', ref }));
+  const e: Entry = {};
+  for (const f of csvFields(text)) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new ValueError(`invalid cache field ${JSON.stringify(f)}: expected key=value`);
+    e[f.slice(0, eq).toLowerCase()] = f.slice(eq + 1);
+  }
+  if (!e.type) throw new ValueError(`type required for ${JSON.stringify(text)}`);
+  return [e];
+}
+
+export function parseSecret(text: string): SecretEntry {
+  const s: SecretEntry = {};
+  let type: string | undefined;
+  for (const f of csvFields(text)) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new ValueError(`invalid secret field ${JSON.stringify(f)}: expected key=value`);
+    const key = f.slice(0, eq).toLowerCase();
+    const value = f.slice(eq + 1);
+    if (key === 'type') { if (value !== 'file' && value !== 'env') throw new ValueError(`unsupported secret type ${JSON.stringify(value)}`); type = value; }
+    else if (key === 'id') s.id = value;
+    else if (key === 'src' || key === 'source') s.src = value;
+    else if (key === 'env') s.env = value;
+    else throw new ValueError(`unexpected key ${JSON.stringify(key)} in secret ${JSON.stringify(text)}`);
+  }
+  if (type === 'env' && !s.env && s.src !== undefined) { s.env = s.src; delete s.src; }
+  return s;
+}
+
+export function parseSsh(text: string): SshEntry {
+  const eq = text.indexOf('=');
+  return eq < 0 ? { id: text } : { id: text.slice(0, eq), paths: text.slice(eq + 1).split(',') };
+}
+
+export function parseAttest(text: string): AttestEntry {
+  const a: AttestEntry = {};
+  for (const f of csvFields(text)) {
+    const eq = f.indexOf('=');
+    if (eq < 0) throw new ValueError(`invalid attest field ${JSON.stringify(f)}: expected key=value`);
+    const key = f.slice(0, eq).trim().toLowerCase();
+    const value = f.slice(eq + 1);
+    if (key === 'disabled') { if (goBool(value)) a.disabled = true; }
+    else a[key === 'type' ? 'type' : f.slice(0, eq)] = value;
+  }
+  if (!a.type) throw new ValueError('attestation type not specified');
+  return a;
+}
+
+/** Go's strconv.ParseBool, which buildx reads boolean overrides with. */
+export function goBool(text: string): boolean {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
+  throw new ValueError(`invalid boolean ${JSON.stringify(text)}`);
+}
+
+function stringMap(v: Value, what: string): Entry {
+  const out: Entry = {};
+  for (const [k, x] of Object.entries(toMap(v, what))) if (x !== null) out[k] = toStr(x, `${what}.${k}`);
+  return out;
+}
+
+/** One list attribute whose items are CSV strings or objects (buildx accepts both since v0.18). */
+function structured<T>(v: Value, what: string, fromText: (s: string) => T | T[], fromObject: (o: Entry) => T): T[] {
+  return toList(v, what).flatMap((item) => {
+    if (item === null) return [];
+    if (isObject(item)) return [fromObject(stringMap(item, what))];
+    const r = fromText(toStr(item, `an element of ${what}`));
+    return Array.isArray(r) ? r : [r];
+  });
+}
+
+/** Sets attribute `key` of `t` from an evaluated bake-file value; null leaves it unset, as in HCL. */
+export function setAttribute(t: Target, key: string, v: Value): void {
+  if (v === null) return;
+  const rec = t as Record<string, unknown>;
+  if (STRING_KEYS.has(key)) rec[key] = toStr(v, key);
+  else if (LIST_KEYS.has(key)) rec[key] = toList(v, key).filter((x) => x !== null).map((x) => toStr(x, `an element of ${key}`));
+  else if (MAP_KEYS.has(key)) rec[key] = stringMap(v, key);
+  else if (key === 'pull' || key === 'no-cache') rec[key] = toBool(v, key);
+  else if (key === 'output') t.output = structured<Entry>(v, key, parseExport, (o) => { if (!o.type) throw new ValueError('type is required for output'); return o; });
+  else if (key === 'cache-from' || key === 'cache-to') t[key] = structured<Entry>(v, key, parseCache, (o) => { if (!o.type) throw new ValueError(`type required for ${JSON.stringify(o)}`); return o; });
+  else if (key === 'secret') t.secret = structured<SecretEntry>(v, key, parseSecret, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.src ?? o.source ? { src: o.src ?? o.source } : {}), ...(o.env !== undefined ? { env: o.env } : {}) }));
+  else if (key === 'ssh') t.ssh = structured<SshEntry>(v, key, parseSsh, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.paths ? { paths: o.paths.split(',') } : {}) }));
+  else if (key === 'attest') {
+    t.attest = toList(v, key).flatMap((item): AttestEntry[] => {
+      if (item === null) return [];
+      if (!isObject(item)) return [parseAttest(toStr(item, 'an element of attest'))];
+      const a: AttestEntry = {};
+      for (const [k, x] of Object.entries(item)) if (x !== null) a[k] = k === 'disabled' ? toBool(x, 'attest disabled') : toStr(x, `attest ${k}`);
+      if (a.disabled === false) delete a.disabled;
+      if (!a.type) throw new ValueError('attestation type not specified');
+      return [a];
+    });
+  } else if (key in REFUSED_KEYS) throw new ValueError(`attribute ${JSON.stringify(key)} is not supported by tsbuild bake: ${REFUSED_KEYS[key]}`);
+  else throw new ValueError(`unsupported attribute ${JSON.stringify(key)} in a target`);
+}
+
+const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+/** Entries without repeats (first kept); secrets and attests by id/type, the later one winning in the first's place. */
+function dedupe<T>(items: T[] | undefined, keyOf: (t: T) => string = (t) => JSON.stringify(sortKeys(t))): T[] | undefined {
+  if (!items) return items;
+  const out: T[] = [];
+  const at = new Map<string, number>();
+  for (const item of items) {
+    const k = keyOf(item);
+    const i = at.get(k);
+    if (i === undefined) { at.set(k, out.length); out.push(item); }
+    else if (!sameJson(out[i], item)) out[i] = item;
+  }
+  return out;
+}
+
+const dedupeStrings = (s: string[] | undefined): string[] | undefined => (s ? [...new Set(s.filter((x) => x !== ''))] : s);
+
+/** buildx's Target.Merge: `b` over `a`. Lists that merge append; the rest replace; maps merge key by key. */
+export function mergeTarget(a: Target, b: Target): Target {
+  const t: Target = { ...a };
+  for (const key of ['context', 'dockerfile', 'dockerfile-inline', 'target', 'call', 'network', 'shm-size', 'pull', 'no-cache', 'tags', 'platforms', 'cache-to', 'output'] as const) {
+    if (b[key] !== undefined) (t as Record<string, unknown>)[key] = b[key];
+  }
+  if (b.description) t.description = b.description;
+  for (const key of ['args', 'contexts', 'labels', 'extra-hosts'] as const) if (b[key]) t[key] = { ...(a[key] ?? {}), ...b[key] };
+  for (const key of ['annotations', 'no-cache-filter', 'ulimits', 'entitlements'] as const) if (b[key]) t[key] = [...(a[key] ?? []), ...b[key]];
+  if (b['cache-from']) t['cache-from'] = dedupe([...(a['cache-from'] ?? []), ...b['cache-from']]);
+  if (b.secret) t.secret = dedupe([...(a.secret ?? []), ...b.secret], (s) => s.id ?? '');
+  if (b.ssh) t.ssh = dedupe([...(a.ssh ?? []), ...b.ssh]);
+  if (b.attest) t.attest = dedupe([...(a.attest ?? []), ...b.attest], (x) => String(x.type));
+  if (b.inherits) t.inherits = [...(a.inherits ?? []), ...b.inherits];
+  return t;
+}
+
+/** buildx's Target.normalize: repeats removed, network=host entitles network.host, empty contexts dropped. */
+export function normalizeTarget(t: Target): Target {
+  const n: Target = { ...t };
+  for (const key of ['annotations', 'tags', 'platforms', 'no-cache-filter', 'ulimits'] as const) { const v = dedupeStrings(n[key]); if (v) n[key] = v; }
+  if (n.attest) n.attest = dedupe(n.attest, (x) => String(x.type));
+  if (n.secret) n.secret = dedupe(n.secret, (s) => s.id ?? '');
+  for (const key of ['ssh', 'cache-from', 'cache-to', 'output'] as const) { const v = dedupe(n[key] as Entry[] | undefined); if (v) (n as Record<string, unknown>)[key] = v; }
+  if (n.network === 'host') n.entitlements = [...(n.entitlements ?? []), 'network.host'];
+  if (n.entitlements) n.entitlements = dedupeStrings(n.entitlements) ?? [];
+  if (n.contexts) {
+    const c = Object.fromEntries(Object.entries(n.contexts).filter(([, v]) => v !== ''));
+    if (Object.keys(c).length) n.contexts = c; else delete n.contexts;
+  }
+  return n;
+}

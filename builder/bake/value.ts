@@ -1,0 +1,69 @@
+// HCL values as plain data (cty's string, number, bool, null, tuple/list and object/map), with the conversions HCL
+// applies where a value of one type is used as another: a number in a template, "true" as a condition, "8" in a sum.
+
+/** An evaluated HCL value. */
+export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
+
+/** Thrown by a conversion; the evaluator adds the position. */
+export class ValueError extends Error {}
+
+export function isObject(v: Value): v is { [key: string]: Value } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** The type's name as HCL's messages say it. */
+export function typeName(v: Value): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'tuple';
+  return isObject(v) ? 'object' : typeof v;
+}
+
+/** A number as cty prints it: integers without a fraction or exponent. */
+export function formatNumber(n: number): string {
+  if (Number.isInteger(n)) return BigInt(n).toString();
+  return String(n);
+}
+
+/** HCL's conversion to string (template interpolation, string parameters). */
+export function toStr(v: Value, what = 'value'): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number') return formatNumber(v);
+  if (typeof v === 'boolean') return v ? 'true' : 'false';
+  if (v === null) throw new ValueError(`${what} is null; a string is required`);
+  throw new ValueError(`${what} is a ${typeName(v)}; a string is required`);
+}
+
+/** HCL's conversion to bool: a bool, or the strings "true" and "false". */
+export function toBool(v: Value, what = 'value'): boolean {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 'false') return v === 'true';
+  throw new ValueError(`${what} is ${v === null ? 'null' : `a ${typeName(v)}`}; a bool is required`);
+}
+
+/** HCL's conversion to number: a number, or a string that spells one. */
+export function toNum(v: Value, what = 'value'): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'string' && /^-?\d+(\.\d+)?([eE][+-]?\d+)?$/.test(v.trim())) return Number(v);
+  throw new ValueError(`${what} is ${v === null ? 'null' : typeof v === 'string' ? `the string ${JSON.stringify(v)}` : `a ${typeName(v)}`}; a number is required`);
+}
+
+/** A list or tuple's elements (a set is a list here); an object is not a list. */
+export function toList(v: Value, what = 'value'): Value[] {
+  if (Array.isArray(v)) return v;
+  throw new ValueError(`${what} is ${v === null ? 'null' : `a ${typeName(v)}`}; a list is required`);
+}
+
+export function toMap(v: Value, what = 'value'): { [key: string]: Value } {
+  if (isObject(v)) return v;
+  throw new ValueError(`${what} is ${v === null ? 'null' : `a ${typeName(v)}`}; a map or object is required`);
+}
+
+/** HCL's `==`: same type and same value, element by element. */
+export function valuesEqual(a: Value, b: Value): boolean {
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (Array.isArray(a) || Array.isArray(b)) {
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => valuesEqual(x, b[i] ?? null));
+  }
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => k in b && valuesEqual(a[k] ?? null, b[k] ?? null));
+}

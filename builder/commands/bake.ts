@@ -1,0 +1,90 @@
+import { Option, type Command } from 'commander';
+import { UserError } from '../../common/index.js';
+import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
+import { envDefault } from '../options/env-default.js';
+import { collect, defaultProgress, progressOf } from './build-flags.js';
+import { rootOf } from './global-options.js';
+
+// `tsbuild bake`: docker buildx bake's command line. The bake modules (the HCL parser among them) load only here.
+
+interface BakeFlags {
+  file: string[]; set: string[]; var: string[]; print?: boolean; list?: string;
+  push?: boolean; load?: boolean; cache: boolean; pull?: boolean; progress: string; metadataFile?: string;
+  call?: string; check?: boolean; allow: string[]; sbom?: string; provenance?: string; insecureRegistry: string[]; debug?: boolean;
+  builder?: string;
+}
+
+/** `tsbuild bake`. */
+export function registerBake(program: Command, signal: AbortSignal): void {
+  program.command('bake').argument('[targets...]', 'targets or groups to build (default: the "default" group or target)')
+    .description('build targets from a bake file (docker-bake.hcl, docker-bake.json, compose.yaml), as docker buildx bake')
+    .option('-f, --file <path>', 'build definition file: HCL, JSON or compose (default: compose.yaml, docker-bake.json, docker-bake.hcl, their .override files…); - is stdin; repeatable, later files override earlier ones', collect, [])
+    .option('--set <targetpattern.key=value>', 'override a target attribute, e.g. app.tags=reg/app:1, *.platform=linux/arm64, app.args.FOO=bar (key+=value appends); repeatable', collect, [])
+    .option('--var <name=value>', 'set a variable (instead of the environment); repeatable', collect, [])
+    .option('--print', 'print the resolved definition as JSON, without building')
+    .option('--list <type>', 'list targets or variables without building: targets, variables, or type=targets|variables,format=table|json')
+    .option('--push', 'shorthand for --set=*.push=true: push every image output')
+    .option('--load', 'shorthand for --set=*.load=true: load every image into docker or podman')
+    .option('--no-cache', 'do not use the cache when building (--set=*.no-cache=true)')
+    .option('--pull', 'always resolve base images (--set=*.pull=true; tsbuild always does)')
+    .addOption(envDefault(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)')
+      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']), () => defaultProgress()))
+    .option('--metadata-file <file>', 'write every target\'s build metadata to a file, one object keyed by target name')
+    .option('--call <method>', 'build (default), check or targets, for every target')
+    .option('--check', 'shorthand for --call=check')
+    .option('--allow <entitlement>', 'grant an entitlement targets request: network.host, security.insecure; repeatable', collect, [])
+    .option('--sbom <value>', 'shorthand for --set=*.attest=type=sbom')
+    .option('--provenance <value>', 'shorthand for --set=*.attest=type=provenance')
+    .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS or plain HTTP; repeatable', collect, [])
+    .option('--debug', 'print the cause chain of errors')
+    .addOption(new Option('--builder <name>').hideHelp())
+    .action((targets: string[], flags: BakeFlags, cmd: Command) => bakeAction(targets, flags, cmd, signal));
+}
+
+const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|false)$/i.test(v) ? `type=${type},disabled=${!/^(1|t|true)$/i.test(v)}` : `type=${type},${v}`);
+
+async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
+  if (flags.builder !== undefined) process.stderr.write('warning: --builder has no effect: tsbuild builds in this process, in its --root\n');
+  if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
+  // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
+  if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
+    throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
+  }
+  const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
+  const vars = new Map<string, string>();
+  for (const v of flags.var) {
+    const eq = v.indexOf('=');
+    if (eq <= 0) throw new UserError('INVALID_ARGUMENT', `invalid variable ${JSON.stringify(v)}, expected key=value`);
+    vars.set(v.slice(0, eq), v.slice(eq + 1));
+  }
+  // BUILDX_BAKE_FILE names the files when -f does not (BUILDX_BAKE_PATH_SEPARATOR between them, default ":").
+  const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
+  const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), async () => (await import('node:stream/consumers')).text(process.stdin));
+  const config = parseBakeFiles(files, {
+    lookupVar: (name) => vars.get(name) ?? process.env[name],
+    builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
+    dotEnv: await readDotEnv(process.cwd()),
+  });
+  if (flags.list) { process.stdout.write(listDefinitions(config, flags.list)); return; }
+  const call = flags.check ? 'check' : flags.call;
+  const sets = [...flags.set];
+  if (flags.push) sets.push('*.push=true');
+  if (flags.load) sets.push('*.load=true');
+  if (call !== undefined) sets.push(`*.call=${call}`);
+  if (cmd.getOptionValueSource('cache') === 'cli') sets.push(`*.no-cache=${!flags.cache}`);
+  if (flags.pull) sets.push('*.pull=true');
+  if (flags.sbom) sets.push(`*.attest=${canonicalAttest('sbom', flags.sbom)}`);
+  if (flags.provenance) sets.push(`*.attest=${canonicalAttest('provenance', flags.provenance)}`);
+  const resolved = resolveTargets(config, names.length ? names : ['default'], sets);
+  // buildx passes SOURCE_DATE_EPOCH from the environment as a build arg of every target that does not set it.
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (epoch) for (const t of Object.values(resolved.targets)) if (!t.args?.SOURCE_DATE_EPOCH) t.args = { ...(t.args ?? {}), SOURCE_DATE_EPOCH: epoch };
+  if (flags.print) { process.stdout.write(printDefinition(resolved)); return; }
+  const { runBake } = await import('../bake/run.js');
+  const { runBuildFlags } = await import('./build.js');
+  const { progress, quiet } = progressOf({ progress: flags.progress }, cmd.getOptionValueSource('progress') === 'cli');
+  await runBake(resolved, {
+    root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
+    ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
+  }, (context, buildFlags) => runBuildFlags(context, buildFlags, signal));
+}

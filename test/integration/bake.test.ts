@@ -1,0 +1,111 @@
+import { expect } from 'chai';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// `tsbuild bake` as CI runs `docker buildx bake --push --metadata-file`: an HCL file with two targets, one built on
+// the other through `contexts = { base = "target:base" }`, pushed to the real registry; skopeo reads both images
+// back, and the metadata file is one object keyed by target, as buildx writes it.
+
+interface Inspect { Digest: string; Layers: string[] }
+type Metadata = Record<string, { 'containerimage.digest'?: string; 'image.name'?: string; 'buildx.build.ref'?: string }>;
+
+describe('tsbuild bake', function () {
+  this.timeout(240_000);
+  let env: BuildEnv;
+  let dir = '';
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  const inspect = async (ref: string): Promise<Inspect> => JSON.parse(ok(await run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`])).stdout) as Inspect;
+  const bake = (args: string[], vars: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+    tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', ...args], { cwd: dir, env: { REGISTRY: env.registry.host, ...vars } });
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-bake-');
+    dir = join(env.dir, 'project');
+    await mkdir(join(dir, 'base'), { recursive: true });
+    await mkdir(join(dir, 'app'), { recursive: true });
+    await writeFile(join(dir, 'base', 'base.txt'), 'base\n');
+    await writeFile(join(dir, 'base', 'Dockerfile'), 'ARG BASE_IMAGE\nFROM ${BASE_IMAGE}\nCOPY base.txt /base.txt\n');
+    await writeFile(join(dir, 'app', 'app.txt'), 'app\n');
+    // `base` is the named context the bake file maps to the base target's result.
+    await writeFile(join(dir, 'app', 'Dockerfile'), 'FROM base\nCOPY app.txt /app.txt\n');
+    await writeFile(join(dir, 'docker-bake.hcl'), [
+      'variable "REGISTRY" {',
+      '  default = "localhost:5000"',
+      '}',
+      'variable "TAG" {',
+      '  default = "1"',
+      '}',
+      'group "default" {',
+      '  targets = ["app", "base"]',
+      '}',
+      'target "base" {',
+      '  context = "base"',
+      '  args = { BASE_IMAGE = "${REGISTRY}/busybox:latest" }',
+      '  tags = ["${REGISTRY}/bake-base:${TAG}"]',
+      '}',
+      'target "app" {',
+      '  context = "app"',
+      '  contexts = { base = "target:base" }',
+      '  tags = ["${REGISTRY}/bake-app:${TAG}", notequal(TAG, "1") ? "${REGISTRY}/bake-app:latest" : ""]',
+      '}',
+      '',
+    ].join('\n'));
+  });
+  after(async () => { await env?.stop(); });
+
+  it('pushes both targets, the dependent one on top of its target: context, and writes one metadata object keyed by target', async () => {
+    const meta = join(env.dir, 'bake-meta.json');
+    ok(await bake(['--push', '--metadata-file', meta]));
+    const base = await inspect(`${env.registry.host}/bake-base:1`);
+    const app = await inspect(`${env.registry.host}/bake-app:1`);
+    // The app image is the base target's layers plus its own COPY.
+    expect(app.Layers.slice(0, base.Layers.length)).to.deep.equal(base.Layers);
+    expect(app.Layers).to.have.length(base.Layers.length + 1);
+    const metadata = JSON.parse(await readFile(meta, 'utf8')) as Metadata;
+    expect(Object.keys(metadata)).to.deep.equal(['app', 'base']);
+    expect(metadata.app?.['containerimage.digest']).to.equal(app.Digest);
+    expect(metadata.base?.['containerimage.digest']).to.equal(base.Digest);
+    expect(metadata.app?.['image.name']).to.equal(`${env.registry.host}/bake-app:1`);
+  });
+
+  it('writes build warnings once beside the targets with BUILDX_METADATA_WARNINGS=1, as buildx bake does', async () => {
+    const meta = join(env.dir, 'bake-meta-warnings.json');
+    // `FROM … as` (lower-case) is BuildKit's FromAsCasing warning.
+    await writeFile(join(dir, 'app', 'Dockerfile.warn'), 'FROM base as final\nCOPY app.txt /app.txt\n');
+    ok(await bake(['--metadata-file', meta, '--set', 'app.dockerfile=Dockerfile.warn'], { BUILDX_METADATA_WARNINGS: '1' }));
+    const metadata = JSON.parse(await readFile(meta, 'utf8')) as Record<string, Record<string, unknown> | { short: string }[]>;
+    expect(Object.keys(metadata)).to.deep.equal(['app', 'base', 'buildx.build.warnings']);
+    expect(metadata.app).to.not.have.property('buildx.build.warnings');
+    const shorts = (metadata['buildx.build.warnings'] as { short: string }[]).map((w) => Buffer.from(w.short, 'base64').toString());
+    expect(shorts.some((s) => s.startsWith('FromAsCasing:'))).to.equal(true);
+  });
+
+  it('prints the resolved definition with --print and builds nothing', async () => {
+    const r = ok(await bake(['--print', 'app'], { TAG: '2' }));
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      group: { default: { targets: ['app'] } },
+      target: {
+        app: { context: 'app', contexts: { base: 'target:base' }, dockerfile: 'Dockerfile', tags: [`${env.registry.host}/bake-app:2`, `${env.registry.host}/bake-app:latest`] },
+        base: { context: 'base', dockerfile: 'Dockerfile', args: { BASE_IMAGE: `${env.registry.host}/busybox:latest` }, tags: [`${env.registry.host}/bake-base:2`], output: [{ type: 'cacheonly' }] },
+      },
+    });
+    const missing = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${env.registry.host}/bake-app:2`]);
+    expect(missing.code).to.not.equal(0);
+  });
+
+  it('fails with the failing target\'s name, and a bad file with file:line and no stack', async () => {
+    await mkdir(join(dir, 'broken'), { recursive: true });
+    await writeFile(join(dir, 'broken', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nCOPY missing.txt /x\n`);
+    await writeFile(join(dir, 'broken.hcl'), 'target "broken" {\n  context = "broken"\n}\n');
+    const failed = await bake(['-f', 'broken.hcl', 'broken']);
+    expect(failed.code).to.not.equal(0);
+    expect(failed.stderr).to.include('target "broken"');
+    await writeFile(join(dir, 'bad.hcl'), 'target "x" {\n  tags = [nosuch()]\n}\n');
+    const bad = await bake(['-f', 'bad.hcl', '--print']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.include('bad.hcl:2:11: there is no function named "nosuch"');
+    expect(bad.stderr).to.not.match(/\n\s+at /);
+  });
+});
