@@ -139,19 +139,31 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
-  // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
-  const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
-  const emptyContext = context === '-' ? await mkdtemp(join(tmpdir(), 'tsbuild-context-')) : undefined;
-  const { resolveSecrets } = await import('../options/secrets.js');
-  const secrets = await resolveSecrets(flags.secret);
+  // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
+  // removed in the `finally` below (and here when what follows fails before it).
+  const { resolveContext } = await import('../remote-context/index.js');
+  const remote = await resolveContext(context ?? '.', flags.file, signal);
+  let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
+  let stdinDockerfile: string | undefined;
+  try {
+    // docker build's stdin form `-f -`: the Dockerfile from stdin.
+    stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
+    const { resolveSecrets } = await import('../options/secrets.js');
+    secrets = await resolveSecrets(flags.secret);
+  } catch (err) {
+    await remote?.cleanup();
+    throw err;
+  }
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, secrets: secrets.files, progress, signal,
-    ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+    ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
+    ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
   };
+  if (remote?.source?.url !== undefined) progress.note(`build context ${remote.source.url}${remote.source.commit ? ` at ${remote.source.ref ?? ''} ${remote.source.commit}` : ''}`);
   const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const env = process.env;
@@ -197,7 +209,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     });
   } finally {
     await secrets.cleanup();
-    if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
+    await remote?.cleanup();
     if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
   }
 }
