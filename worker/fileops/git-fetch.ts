@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TsbuildError, type ErrorCode } from '../../common/index.js';
 import { redactUrl, type GitRef } from './git-ref.js';
@@ -70,6 +71,21 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
   }
   if (!(opts.keepGitDir ?? g.keepGitDir ?? false)) await removeGitDirs(git, dir);
   return { dir, commit, resolvedRef: fetchRef };
+}
+
+/**
+ * The commit `g` resolves to now (ls-remote, no fetch): what an ADD of a git source is keyed by, so a moved branch
+ * misses and an unchanged one hits, as BuildKit's git source keys by the resolved commit.
+ */
+export async function resolveGitCommit(g: GitRef, opts: GitFetchOptions): Promise<string> {
+  const work = await mkdtemp(path.join(tmpdir(), `tsbuild-git-${process.pid}-`));
+  try {
+    const home = path.join(work, 'home');
+    await mkdir(home, { mode: 0o700 });
+    return (await resolveRef(new GitRunner(home, g, opts), g)).sha;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }
 
 /** BuildKit's resolution: a full commit is fetched as is; else ls-remote, branches before tags, `^{}` for tags. */

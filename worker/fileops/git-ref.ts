@@ -50,7 +50,7 @@ export function parseGitRef(ref: string): GitRef | undefined {
     }
     path = decodeURIComponent(url.pathname);
     if ((proto === 'http' || proto === 'https') && !path.endsWith('.git')) return undefined;
-    query = url.searchParams;
+    query = new URLSearchParams(url.search);   // a copy: clearing url.search below empties the live one
     fragment = decodeURIComponent(url.hash.replace(/^#/, ''));
     url.hash = '';
     url.search = '';
