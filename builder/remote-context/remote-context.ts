@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UserError } from '../../common/index.js';
 import {
-  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, redactUrl, type GitRef,
+  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, redactText, redactUrl, type GitRef,
 } from '../../worker/index.js';
 
 /** Where a build's context and Dockerfile come from once a remote or stdin context has been fetched. */
@@ -107,12 +107,21 @@ async function contextFromFile(body: string, label: string, work: string, file: 
 }
 
 async function download(url: URL, dest: string, label: string, signal: AbortSignal): Promise<void> {
+  // fetch() refuses a URL with credentials: they become a Basic Authorization header, as curl and BuildKit send them.
+  const headers: Record<string, string> = {};
+  const bare = new URL(url);
+  if (bare.username !== '' || bare.password !== '') {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(bare.username)}:${decodeURIComponent(bare.password)}`).toString('base64')}`;
+    bare.username = '';
+    bare.password = '';
+  }
   let response: Response;
   try {
-    response = await fetch(url, { signal, redirect: 'follow', dispatcher: downloadDispatcher() } as RequestInit);
+    response = await fetch(bare, { signal, redirect: 'follow', headers, dispatcher: downloadDispatcher() } as RequestInit);
   } catch (err) {
     if (signal.aborted) throw err;
-    throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that this host can reach it', { cause: err });
+    const reason = err instanceof Error ? ((err.cause instanceof Error ? err.cause.message : undefined) ?? err.message) : String(err);
+    throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: ${redactText(reason)}`, 'check the URL and that this host can reach it');
   }
   if (!response.ok || response.body === null) {
     throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: HTTP ${response.status} ${response.statusText}`, 'check the URL');

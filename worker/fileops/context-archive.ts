@@ -63,7 +63,7 @@ export async function extractContextArchive(file: string, compression: Compressi
     if (err instanceof TsbuildError) throw new UserError('INVALID_ARGUMENT', `build context ${label}: ${err.message}`, err.hint, { cause: err });
     if (err instanceof ConfinedFsError) {
       throw new UserError('INVALID_ARGUMENT', `build context ${label}: cannot extract entry ${JSON.stringify(err.arg)}: ${err.message}`,
-        err.isEscape ? 'the archive points outside itself (path traversal); repack it with relative paths' : 'check that the archive is a valid tar', { cause: err });
+        err.isEscape ? 'the archive points outside itself (path traversal); repack it with relative paths' : 'the archive refers to something it does not hold (e.g. a hard link to a file outside it); repack it', { cause: err });
     }
     throw err;
   }
