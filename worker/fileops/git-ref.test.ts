@@ -28,7 +28,7 @@ describe('parseGitRef (BuildKit dfgitutil.ParseGitRef rules)', () => {
   }
 
   it('refuses a conflicting or unknown query, and an option-like host, with INVALID_ARGUMENT', () => {
-    for (const bad of ['https://h/r.git?ref=dev#main', 'https://h/r.git?ref=a&tag=b', 'https://h/r.git?tag=a&branch=b', 'https://h/r.git?x=1', 'https://h/r.git?ref=', '-oProxyCommand=x@host:repo']) {
+    for (const bad of ['https://h/r.git?ref=dev#main', 'https://h/r.git?ref=a&tag=b', 'https://h/r.git?tag=a&branch=b', 'https://h/r.git?x=1', 'https://h/r.git?ref=', '-oProxy@host:repo', 'git@-oProxy:repo']) {
       expect(() => parseGitRef(bad), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });
