@@ -160,6 +160,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, secrets: secrets.files, progress, signal,
+    ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
   };

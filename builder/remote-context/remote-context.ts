@@ -18,6 +18,8 @@ export interface ResolvedContext {
   dockerfileText?: string;
   /** What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records. */
   source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string };
+  /** Stands for the temp paths in step locators: the context as given (redacted) and `-f`. */
+  locator: string;
   /** Removes the private temp directory (also after a failure or Ctrl-C). */
   cleanup(): Promise<void>;
 }
@@ -59,14 +61,14 @@ export async function resolveContext(context: string, file: string | undefined, 
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
     const resolved = await fetchInto(arg, work, file, signal);
-    return { ...resolved, cleanup };
+    return { ...resolved, locator: `${redactUrl(context)}:${file ?? 'Dockerfile'}`, cleanup };
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
-type Fetched = Omit<ResolvedContext, 'cleanup'>;
+type Fetched = Omit<ResolvedContext, 'cleanup' | 'locator'>;
 
 async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
   switch (arg.kind) {

@@ -163,6 +163,11 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await readFile(join(o, 'ctx', 'sub', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
     expect(await exists(join(o, 'ctx', '.git'))).to.equal(false);
     expect(r.stderr).to.contain(mainCommit);
+    const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as { contextSource?: { url: string; commit?: string } }[];
+    expect(history[0]?.contextSource).to.deep.equal({ url: gitUrl(), commit: mainCommit });
+    // The same URL again: every step hits (its locator is the URL, not the temp dir it was fetched into).
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, gitUrl()]));
+    expect(again.stderr).not.to.contain('MISS');
     expect(await exists(hookMarker)).to.equal(false);
     expect(await leftovers()).to.deep.equal([]);
   });
