@@ -138,10 +138,20 @@ describe('remote build contexts and ADD of a git repository', function () {
         });
         return;
       }
+      if (url.pathname.startsWith('/hang/')) return;   // never answers: for the Ctrl-C test
       const body = files[url.pathname];
       if (body === undefined) res.writeHead(404).end('not found\n');
       else res.writeHead(200).end(body);
     });
+    // A repository with a submodule fetched over git://, as BuildKit checks them out (shallow, recursive).
+    const withSub = join(served, 'withsub');
+    await mkdir(withSub);
+    await git(withSub, 'init', '-q', '-b', 'main');
+    await writeFile(join(withSub, 'Dockerfile'), 'FROM scratch\nCOPY . /w/\n');
+    await writeFile(join(withSub, '.gitmodules'), `[submodule "lib"]\n\tpath = lib\n\turl = git://127.0.0.1:${gitPort}/repo.git\n`);
+    await git(withSub, 'add', '-A');
+    await git(withSub, 'update-index', '--add', '--cacheinfo', `160000,${mainCommit},lib`);
+    await git(withSub, 'commit', '-qm', 'with a submodule');
     http.listen(0, '127.0.0.1');
     await once(http, 'listening');
     httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
@@ -209,6 +219,29 @@ describe('remote build contexts and ADD of a git repository', function () {
     const token = await build([`${httpUrl.replace('://', '://t0ken@')}/missing.tar.gz`]);
     expect(token.code).to.equal(1);
     expect(token.stderr).not.to.contain('t0ken');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('checks out submodules (shallow, recursive) without their .git, and skips them with ?submodules=false', async () => {
+    const o = out();
+    ok(await build(['-o', `type=local,dest=${o}`, gitUrl('withsub')]));
+    expect(await readFile(join(o, 'w', 'lib', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await exists(join(o, 'w', 'lib', '.git'))).to.equal(false);
+    const o2 = out();
+    ok(await build(['-o', `type=local,dest=${o2}`, `${gitUrl('withsub')}?submodules=false`]));
+    expect(await readdir(join(o2, 'w', 'lib'))).to.deep.equal([]);
+  });
+
+  it('removes the fetched context when the build is interrupted (Ctrl-C) while fetching', async () => {
+    const child = spawn(TSBUILD, ['build', '--root', root, '--progress', 'plain', `${httpUrl}/hang/repo.git`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    // Wait until the temp dir exists (the fetch has started), then interrupt.
+    for (let i = 0; i < 100 && (await leftovers()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await leftovers(), 'the fetch never started').to.have.length(1);
+    child.kill('SIGINT');
+    const [code] = await once(child, 'close') as [number];
+    expect(code, stderr).to.equal(130);
     expect(await leftovers()).to.deep.equal([]);
   });
 
