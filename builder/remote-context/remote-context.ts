@@ -86,13 +86,17 @@ async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work:
     case 'stdin': {
       const body = path.join(work, 'stdin');
       await pipeline(process.stdin, createWriteStream(body, { mode: 0o600, flags: 'wx' }), { signal });
-      return { ...(await contextFromFile(body, 'on stdin', work, file, signal)), source: { kind: 'stdin' } };
+      return { ...(await contextFromFile(body, 'on stdin', work, file, signal, file)), source: { kind: 'stdin' } };
     }
   }
 }
 
-/** A tar (plain or compressed) becomes the context; anything else is the Dockerfile of an empty context. */
-async function contextFromFile(body: string, label: string, work: string, file: string | undefined, signal: AbortSignal): Promise<Omit<Fetched, 'source'>> {
+/**
+ * A tar (plain or compressed) becomes the context (`file`, -f, names its Dockerfile); anything else is the Dockerfile
+ * of an empty context. `dockerfileFlag` is -f as given when the body came on stdin (then -f and stdin both name a
+ * Dockerfile: refused as buildx does); a URL's text body wins over -f, as in BuildKit.
+ */
+async function contextFromFile(body: string, label: string, work: string, file: string | undefined, signal: AbortSignal, dockerfileFlag?: string): Promise<Omit<Fetched, 'source'>> {
   const contextDir = path.join(work, 'context');
   await mkdir(contextDir, { mode: 0o700 });
   const kind = await classifyContextFile(body, label, signal);
@@ -101,7 +105,7 @@ async function contextFromFile(body: string, label: string, work: string, file: 
     await rm(body, { force: true });
     return { contextDir, ...(await dockerfileIn(contextDir, file)) };
   }
-  if (label === 'on stdin' && file !== undefined) {
+  if (dockerfileFlag !== undefined) {
     throw new UserError('INVALID_ARGUMENT', 'ambiguous Dockerfile source: both stdin and -f name a Dockerfile', 'drop -f, or pipe a tar archive of the context on stdin');
   }
   // BuildKit reads a URL that serves no archive as the Dockerfile itself, with nothing else in the context.
