@@ -237,7 +237,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
     // Wait until the temp dir exists (the fetch has started), then interrupt.
-    for (let i = 0; i < 100 && (await leftovers()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 600 && (await leftovers()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await leftovers(), 'the fetch never started').to.have.length(1);
     child.kill('SIGINT');
     const [code] = await once(child, 'close') as [number];

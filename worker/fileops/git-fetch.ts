@@ -151,18 +151,32 @@ class GitRunner {
     return new GitFetchError(this.opts.code, message, hint, cause === undefined ? undefined : { cause });
   }
 
+  /**
+   * git starts helpers (git-remote-http, ssh, upload-pack children) that outlive a killed git and would keep its
+   * pipes, and this process, open: git runs in its own process group and a cancel kills the whole group.
+   */
   run(cwd: string | undefined, args: string[]): Promise<string> {
+    const { signal } = this.opts;
+    if (signal.aborted) return Promise.reject(new GitFetchError('CANCELLED', 'git fetch cancelled', undefined, { cause: signal.reason }));
     return new Promise((resolve, reject) => {
-      const child = spawn('git', [...CONFIG, ...args], { cwd: cwd ?? this.#env.HOME, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'], signal: this.opts.signal });
+      const child = spawn('git', [...CONFIG, ...args], { cwd: cwd ?? this.#env.HOME, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
       let out = '';
       let err = '';
+      const cancel = (): void => {
+        try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+        child.stdout.destroy();
+        child.stderr.destroy();
+        reject(new GitFetchError('CANCELLED', 'git fetch cancelled', undefined, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', cancel, { once: true });
       child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
       child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
       child.on('error', (e) => {
-        if (this.opts.signal.aborted) reject(new GitFetchError('CANCELLED', 'git fetch cancelled', undefined, { cause: e }));
-        else reject(this.error(`cannot run git: ${e.message}`, 'install git (scripts/setup.sh does)', e));
+        signal.removeEventListener('abort', cancel);
+        reject(this.error(`cannot run git: ${e.message}`, 'install git (scripts/setup.sh does)', e));
       });
       child.on('close', (code) => {
+        signal.removeEventListener('abort', cancel);
         if (code === 0) return resolve(out);
         const detail = redactText(err.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; '));
         const where = `${redactUrl(this.g.remote)}${this.g.ref ? `#${this.g.ref}` : ''}`;
