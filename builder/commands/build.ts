@@ -62,9 +62,9 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
       const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
-      if (call?.name === 'lint') return checkAction(context, flags, rootOf(cmd), call);
-      if (call?.name === 'targets') return targetsAction(context, flags, call);
-      if (call?.name === 'outline') return outlineAction(context, flags, call);
+      if (call?.name === 'lint') return checkAction(context, flags, rootOf(cmd), call, signal);
+      if (call?.name === 'targets') return targetsAction(context, flags, call, signal);
+      if (call?.name === 'outline') return outlineAction(context, flags, call, signal);
       return buildAction(context, { ...flags, root: rootOf(cmd) }, signal);
     }));
 
@@ -257,11 +257,26 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
-async function targetsAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
+/** The Dockerfile a `--call` reads: from the context as given; a remote or stdin context is fetched, then removed. */
+async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string }> {
   const { readDockerfile } = await import('../build.js');
+  const { resolveContext } = await import('../remote-context/index.js');
+  const remote = await resolveContext(context, flags.file, signal);
+  try {
+    if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+    return await readDockerfile({
+      contextDir: remote.contextDir,
+      ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}),
+    });
+  } finally {
+    await remote?.cleanup();
+  }
+}
+
+/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
+async function targetsAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { formatTargets, listTargets, targetsResult } = await import('../../frontend/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const targets = listTargets(dockerfile.text, dockerfile.path);
   const result = targetsResult(targets, dockerfile.text);
   process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatTargets(targets));
@@ -273,11 +288,10 @@ async function targetsAction(context: string, flags: BuildFlags, call: CallFunc)
  * (text or `format=json`); exit 1 when anything was found, as buildx does, unless `ignorestatus=true`. The base images
  * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
-async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc): Promise<void> {
-  const { readDockerfile } = await import('../build.js');
+async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
   const namedContexts = parseBuildContexts(flags.buildContext);
@@ -312,11 +326,10 @@ async function writeCallMetadata(file: string | undefined, answer: Record<string
 }
 
 /** `--call=outline`: the target's build args, secrets and SSH sockets, as buildx prints BuildKit's outline; nothing is built. */
-async function outlineAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
-  const { readDockerfile } = await import('../build.js');
+async function outlineAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { formatOutline, outlineOf, outlineResult } = await import('../../frontend/index.js');
   const { hostPlatform } = await import('../../registry/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const outline = outlineOf(dockerfile.text, { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform(), ...(flags.target ? { target: flags.target } : {}) });
   const result = outlineResult(outline, dockerfile.text);

@@ -193,6 +193,10 @@ describe('remote build contexts and ADD of a git repository', function () {
     const o3 = out();
     ok(await build(['-o', `type=local,dest=${o3}`, `${gitUrl()}?ref=main&keep-git-dir=true`]));
     expect((await lstat(join(o3, 'ctx', '.git'))).isDirectory()).to.equal(true);
+    // --check and --call=targets read the remote Dockerfile too (and leave no temp dir).
+    ok(await build(['--check', `${gitUrl()}#dev:sub`]));
+    expect(ok(await build(['--call=targets,format=json', '-f', 'Dockerfile.alt', `${gitUrl()}#v1:sub`])).stdout).to.contain('"targets"');
+    expect(await leftovers()).to.deep.equal([]);
     expect(await exists(join(o3, 'ctx', '.git', 'hooks', 'post-checkout'))).to.equal(false);
     expect(await exists(hookMarker)).to.equal(false);
   });
