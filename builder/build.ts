@@ -77,6 +77,12 @@ export interface BuildRequest {
   namedContexts?: Record<string, NamedContext>;
   /** `--metadata-file` was asked for: what it holds beyond the image (the record's provenance, the warnings). */
   metadata?: MetadataRequest;
+  /**
+   * A remote context (builder/remote-context) fetched into a temp dir: `locator` (its redacted URL and Dockerfile)
+   * stands for the temp paths in step locators, so the next build of the same URL finds this one's steps;
+   * `url` and `commit` go into the build record.
+   */
+  remoteContext?: { locator: string; url: string; commit?: string };
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
   /**
@@ -247,6 +253,7 @@ async function buildLocked(
   const record: KeyedBuildRecord = {
     id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
+    ...(req.remoteContext ? { contextSource: { url: req.remoteContext.url, ...(req.remoteContext.commit ? { commit: req.remoteContext.commit } : {}) } } : {}),
   };
   let leaseId: string | undefined;
   // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the
@@ -264,7 +271,7 @@ async function buildLocked(
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);
     // Every finished step is recorded (the report's key manifest) and its layers start going to --cache-to at once.
-    const locatorPrefix = `${contextDir}:${dockerfile.path}`;
+    const locatorPrefix = req.remoteContext?.locator ?? `${contextDir}:${dockerfile.path}`;
     const cacheTo = (req.cacheTo ?? []).filter((c) => c.type !== 'inline');
     const incremental = cacheTo.length === 0 ? undefined
       : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });

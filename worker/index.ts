@@ -24,3 +24,6 @@ export type { DirListing } from './fileops/index.js';
 export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';
+// Remote build contexts (builder/remote-context): git sources and context archives, fetched outside every root.
+export { classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, isGitUrl, parseGitRef, redactText, redactUrl, GitFetchError, GitRefError } from './fileops/index.js';
+export type { ContextFileKind, GitCheckout, GitRef } from './fileops/index.js';

@@ -69,9 +69,9 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
 /** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
 export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal): Promise<void> {
   const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
-  if (call?.name === 'lint') return checkAction(context, flags, flags.root, call);
-  if (call?.name === 'targets') return targetsAction(context, flags, call);
-  if (call?.name === 'outline') return outlineAction(context, flags, call);
+  if (call?.name === 'lint') return checkAction(context, flags, flags.root, call, signal);
+  if (call?.name === 'targets') return targetsAction(context, flags, call, signal);
+  if (call?.name === 'outline') return outlineAction(context, flags, call, signal);
   return buildAction(context, flags, signal);
 }
 
@@ -144,19 +144,32 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
-  // docker build's stdin forms: `-f -` reads the Dockerfile from stdin; a context of `-` is a Dockerfile with no files.
-  const stdinDockerfile = flags.file === '-' || context === '-' ? await readStdin() : undefined;
-  const emptyContext = context === '-' ? await mkdtemp(join(tmpdir(), 'tsbuild-context-')) : undefined;
-  const { resolveSecrets } = await import('../options/secrets.js');
-  const secrets = await resolveSecrets(flags.secret);
+  // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
+  // removed in the `finally` below (and here when what follows fails before it).
+  const { resolveContext } = await import('../remote-context/index.js');
+  const remote = await resolveContext(context ?? '.', flags.file, signal);
+  let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
+  let stdinDockerfile: string | undefined;
+  try {
+    // docker build's stdin form `-f -`: the Dockerfile from stdin.
+    stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
+    const { resolveSecrets } = await import('../options/secrets.js');
+    secrets = await resolveSecrets(flags.secret);
+  } catch (err) {
+    await remote?.cleanup();
+    throw err;
+  }
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, secrets: secrets.files, progress, signal,
-    ...(emptyContext ? { contextDir: emptyContext } : {}), ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+    ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
+    ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
+    ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
   };
+  if (remote?.source?.url !== undefined) progress.note(`build context ${remote.source.url}${remote.source.commit ? ` at ${remote.source.ref ?? ''} ${remote.source.commit}` : ''}`);
   const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const env = process.env;
@@ -202,7 +215,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     });
   } finally {
     await secrets.cleanup();
-    if (emptyContext) await rm(emptyContext, { recursive: true, force: true });
+    await remote?.cleanup();
     if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
   }
 }
@@ -249,11 +262,26 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
-async function targetsAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
+/** The Dockerfile a `--call` reads: from the context as given; a remote or stdin context is fetched, then removed. */
+async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string }> {
   const { readDockerfile } = await import('../build.js');
+  const { resolveContext } = await import('../remote-context/index.js');
+  const remote = await resolveContext(context, flags.file, signal);
+  try {
+    if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+    return await readDockerfile({
+      contextDir: remote.contextDir,
+      ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}),
+    });
+  } finally {
+    await remote?.cleanup();
+  }
+}
+
+/** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
+async function targetsAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { formatTargets, listTargets, targetsResult } = await import('../../frontend/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const targets = listTargets(dockerfile.text, dockerfile.path);
   const result = targetsResult(targets, dockerfile.text);
   process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatTargets(targets));
@@ -265,11 +293,10 @@ async function targetsAction(context: string, flags: BuildFlags, call: CallFunc)
  * (text or `format=json`); exit 1 when anything was found, as buildx does, unless `ignorestatus=true`. The base images
  * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
-async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc): Promise<void> {
-  const { readDockerfile } = await import('../build.js');
+async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
   const namedContexts = parseBuildContexts(flags.buildContext);
@@ -304,11 +331,10 @@ async function writeCallMetadata(file: string | undefined, answer: Record<string
 }
 
 /** `--call=outline`: the target's build args, secrets and SSH sockets, as buildx prints BuildKit's outline; nothing is built. */
-async function outlineAction(context: string, flags: BuildFlags, call: CallFunc): Promise<void> {
-  const { readDockerfile } = await import('../build.js');
+async function outlineAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
   const { formatOutline, outlineOf, outlineResult } = await import('../../frontend/index.js');
   const { hostPlatform } = await import('../../registry/index.js');
-  const dockerfile = await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
+  const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const outline = outlineOf(dockerfile.text, { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform(), ...(flags.target ? { target: flags.target } : {}) });
   const result = outlineResult(outline, dockerfile.text);

@@ -7,6 +7,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { downloadDispatcher } from './download-dispatcher.js';
+import { redactUrl } from './git-ref.js';
 import { CopyError } from './errors.js';
 import type { WriteOptions } from './tree-writer.js';
 
@@ -61,7 +62,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
 function parseHttpUrl(source: string): URL {
   const isGit = /^git@/.test(source) || /^git:\/\//.test(source) || /\.git(#.*)?$/.test(source);
   if (isGit) {
-    throw new CopyError('INVALID_ARGUMENT', `ADD of a git repository is not supported: ${source}`, 'clone it in a RUN step (RUN git clone …) or download an archive of it over https');
+    throw new CopyError('INVALID_ARGUMENT', `ADD: ${redactUrl(source)} is not a git URL tsbuild can fetch`, 'use https://host/org/repo.git#ref, git@host:org/repo.git#ref, ssh://… or git://…');
   }
   const url = new URL(source);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {

@@ -19,10 +19,15 @@ const MAGIC: [Compression, number[]][] = [
   ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
 ];
 
+/** The compression `head` (the first bytes of a stream) starts with, by magic bytes; 'none' when no known one. */
+export function compressionOf(head: Buffer): Compression {
+  return MAGIC.find(([, magic]) => magic.every((b, i) => head[i] === b))?.[0] ?? 'none';
+}
+
 /** What ADD does with a local file: the compression when it is a tar archive (to extract), else undefined (copy). */
 export async function detectArchive(file: string, signal: AbortSignal): Promise<Compression | undefined> {
   const head = await readHead(createReadStream(file, { start: 0, end: 511 }), 512);
-  const compression = MAGIC.find(([, magic]) => magic.every((b, i) => head[i] === b))?.[0] ?? 'none';
+  const compression = compressionOf(head);
   if (compression === 'none') return isTarHeader(head) ? 'none' : undefined;
   const stream = decompress(file, compression, signal);
   try {
@@ -41,7 +46,7 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
  * `esc -> /etc` plus `esc/passwd` lands in <dest>/etc/passwd, never outside. Leading `/` in names is dropped as
  * tar(1) does. Owners come from the archive unless --chown is given.
  */
-export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions): Promise<void> {
+export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions, devices: 'create' | 'refuse' = 'create'): Promise<void> {
   const dest = inRootPath(destDir);
   if (dest !== '') {
     session.dir(dest, true);
@@ -86,6 +91,10 @@ export async function extractArchive(file: string, compression: Compression, des
         case 'character-device':
         case 'block-device':
         case 'fifo':
+          // A remote build context never needs a device node on the host (its temp dir): refused by name.
+          if (devices === 'refuse' && h.type !== 'fifo') {
+            throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(h.name)} is a ${h.type}`, 'a build context cannot hold device nodes; leave them out of the archive');
+          }
           session.node(name, h.type === 'fifo' ? 'fifo' : h.type === 'character-device' ? 'char' : 'block', h.devmajor ?? 0, h.devminor ?? 0);
           session.meta(meta);
           break;

@@ -4,6 +4,8 @@ import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
+import { resolveGitCommit } from './git-fetch.js';
+import { parseGitRef, redactUrl } from './git-ref.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import { STAT_KEY_BYTES, statKeyText, writeStatKey, type EntryStat } from './dir-listing.js';
@@ -31,7 +33,8 @@ const READ_BUFFER = 64 * 1024;
  * The content digest of exactly what `op` selects from `source`: per path (relative to the source root) its type,
  * permission bits (setuid/setgid/sticky included), content sha256 or symlink target, and device numbers; uid/gid only
  * for COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
- * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download).
+ * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download), a git
+ * source the commit its ref resolves to.
  */
 export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache): Promise<ContentDigest> {
   const perPath = new PathDigests();
@@ -40,7 +43,16 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
     return finish(perPath);
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
-  for (const url of urls) perPath.add(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
+  for (const url of urls) {
+    const git = parseGitRef(url);
+    if (git === undefined) {
+      perPath.add(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
+      continue;
+    }
+    // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
+    const commit = await resolveGitCommit(git, { signal, code: 'COPY_SOURCE_NOT_FOUND' });
+    perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));
+  }
   const local = op.sources.filter((s) => !urls.includes(s));
   const ignore = new PathFilter(source.excludes);
   const exclude = new PathFilter(op.exclude);

@@ -3,7 +3,9 @@ import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { ConfinedFsError, RootSession, inRootPath, readAccounts } from '../confined/index.js';
 import type { Accounts } from '../confined/index.js';
+import { addGit } from './add-git.js';
 import { addUrl, isUrl } from './add-url.js';
+import { isGitUrl } from './git-ref.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
@@ -90,7 +92,10 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     throw new CopyError('INVALID_ARGUMENT', `when using ${op.mode.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`,
       `write the destination as ${op.dest}/`);
   }
-  for (const url of urls) await addUrl(url, op.dest, destIsDir, op.checksum, session, opts);
+  for (const url of urls) {
+    if (isGitUrl(url)) await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts);
+    else await addUrl(url, op.dest, destIsDir, op.checksum, session, opts);
+  }
   for (const item of kept) {
     throwIfAborted(signal);
     if (op.mode === 'add' && item.stat.isFile()) {

@@ -1,0 +1,185 @@
+import { createWriteStream } from 'node:fs';
+import { lstat, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { UserError } from '../../common/index.js';
+import {
+  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, redactText, redactUrl, type GitRef,
+} from '../../worker/index.js';
+
+/** Where a build's context and Dockerfile come from once a remote or stdin context has been fetched. */
+export interface ResolvedContext {
+  contextDir: string;
+  /** The Dockerfile path inside the fetched context (or as given: absolute `-f`); absent for `-f -`. */
+  dockerfile?: string;
+  /** The Dockerfile's text when the context itself was one (stdin or a URL serving a text file). */
+  dockerfileText?: string;
+  /** What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records. */
+  source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string };
+  /** Stands for the temp paths in step locators: the context as given (redacted) and `-f`. */
+  locator: string;
+  /** Removes the private temp directory (also after a failure or Ctrl-C). */
+  cleanup(): Promise<void>;
+}
+
+/** How the context argument reads, as buildx's build/opt.go sorts it (a local directory wins over a URL). */
+export type ContextArgument =
+  | { kind: 'stdin' }
+  | { kind: 'local'; dir: string }
+  | { kind: 'git'; ref: GitRef; given: string }
+  | { kind: 'url'; url: URL };
+
+/** Sorts the `[context]` argument: `-`, an existing directory, a git URL (BuildKit's rules), an http(s) URL. */
+export async function classifyContext(context: string): Promise<ContextArgument> {
+  if (context === '-') return { kind: 'stdin' };
+  if (await stat(context).then((s) => s.isDirectory(), () => false)) return { kind: 'local', dir: context };
+  const ref = parseGitRef(context);
+  if (ref !== undefined) return { kind: 'git', ref, given: context };
+  if (/^https?:\/\//i.test(context)) return { kind: 'url', url: new URL(context) };
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(context)) {
+    throw new UserError('CONTEXT_NOT_FOUND', `unsupported build context URL ${redactUrl(context)}`,
+      'a remote context is an http(s) URL (a tar archive or a Dockerfile) or a git URL (https://…/repo.git, git@host:repo, git://, ssh://)');
+  }
+  return { kind: 'local', dir: context };
+}
+
+/**
+ * Fetches a context given as `-` (stdin), a git URL or an http(s) URL into a fresh private temp directory (0700,
+ * outside the state root) and says where its context and Dockerfile are; undefined for a local directory, which is
+ * read where it is. The fetched tree is then read by the ordinary context reader like a local one.
+ * `file` is `-f`: relative to the fetched context's root (BuildKit), absolute for a Dockerfile on this host.
+ */
+export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal): Promise<ResolvedContext | undefined> {
+  const arg = await classifyContext(context);
+  if (arg.kind === 'local') return undefined;
+  if (arg.kind === 'stdin' && file === '-') {
+    throw new UserError('INVALID_ARGUMENT', 'cannot use stdin for both the build context and the Dockerfile', 'give the context as a directory or URL, or the Dockerfile with -f PATH');
+  }
+  const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
+  const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
+  try {
+    const resolved = await fetchInto(arg, work, file, signal);
+    return { ...resolved, locator: `${redactUrl(context)}:${file ?? 'Dockerfile'}`, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+type Fetched = Omit<ResolvedContext, 'cleanup' | 'locator'>;
+
+async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
+  switch (arg.kind) {
+    case 'git': {
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND' });
+      const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
+      return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
+    }
+    case 'url': {
+      const label = redactUrl(arg.url.toString());
+      const body = path.join(work, 'download');
+      await download(arg.url, body, label, signal);
+      return { ...(await contextFromFile(body, label, work, file, signal)), source: { kind: 'url', url: label } };
+    }
+    case 'stdin': {
+      const body = path.join(work, 'stdin');
+      await pipeline(process.stdin, createWriteStream(body, { mode: 0o600, flags: 'wx' }), { signal });
+      return { ...(await contextFromFile(body, 'on stdin', work, file, signal, file)), source: { kind: 'stdin' } };
+    }
+  }
+}
+
+/**
+ * A tar (plain or compressed) becomes the context (`file`, -f, names its Dockerfile); anything else is the Dockerfile
+ * of an empty context. `dockerfileFlag` is -f as given when the body came on stdin (then -f and stdin both name a
+ * Dockerfile: refused as buildx does); a URL's text body wins over -f, as in BuildKit.
+ */
+async function contextFromFile(body: string, label: string, work: string, file: string | undefined, signal: AbortSignal, dockerfileFlag?: string): Promise<Omit<Fetched, 'source'>> {
+  const contextDir = path.join(work, 'context');
+  await mkdir(contextDir, { mode: 0o700 });
+  const kind = await classifyContextFile(body, label, signal);
+  if (kind.kind === 'archive') {
+    await extractContextArchive(body, kind.compression, contextDir, label, signal);
+    await rm(body, { force: true });
+    return { contextDir, ...(await dockerfileIn(contextDir, file)) };
+  }
+  if (dockerfileFlag !== undefined) {
+    throw new UserError('INVALID_ARGUMENT', 'ambiguous Dockerfile source: both stdin and -f name a Dockerfile', 'drop -f, or pipe a tar archive of the context on stdin');
+  }
+  // BuildKit reads a URL that serves no archive as the Dockerfile itself, with nothing else in the context.
+  return { contextDir, dockerfileText: await readFile(body, 'utf8') };
+}
+
+async function download(url: URL, dest: string, label: string, signal: AbortSignal): Promise<void> {
+  // fetch() refuses a URL with credentials: they become a Basic Authorization header, as curl and BuildKit send them.
+  const headers: Record<string, string> = {};
+  const bare = new URL(url);
+  if (bare.username !== '' || bare.password !== '') {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(bare.username)}:${decodeURIComponent(bare.password)}`).toString('base64')}`;
+    bare.username = '';
+    bare.password = '';
+  }
+  let response: Response;
+  try {
+    response = await fetch(bare, { signal, redirect: 'follow', headers, dispatcher: downloadDispatcher() } as RequestInit);
+  } catch (err) {
+    if (signal.aborted) throw err;
+    const reason = err instanceof Error ? ((err.cause instanceof Error ? err.cause.message : undefined) ?? err.message) : String(err);
+    throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: ${redactText(reason)}`, 'check the URL and that this host can reach it');
+  }
+  if (!response.ok || response.body === null) {
+    throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: HTTP ${response.status} ${response.statusText}`, 'check the URL');
+  }
+  await pipeline(Readable.fromWeb(response.body), createWriteStream(dest, { mode: 0o600, flags: 'wx' }), { signal });
+}
+
+/**
+ * The `#ref:subdir` directory inside the checkout. Each component is checked with lstat (the checkout is private
+ * and nothing else writes it): a symlink there could point the context reader at the host's own files.
+ */
+async function subdirOf(root: string, subdir: string, label: string): Promise<string> {
+  let dir = root;
+  for (const part of subdir.split('/').filter((p) => p !== '')) {
+    dir = path.join(dir, part);
+    const st = await lstat(dir).catch(() => undefined);
+    if (st === undefined || !st.isDirectory()) {
+      throw new UserError('CONTEXT_NOT_FOUND', `git context ${label}: ${JSON.stringify(subdir)} is not a directory in the repository${st?.isSymbolicLink() ? ' (it is a symbolic link)' : ''}`,
+        'check the path after ":" in the URL fragment');
+    }
+  }
+  return dir;
+}
+
+/**
+ * `-f` inside a fetched context: relative to its root, never through a symlink (the context reader and the
+ * `.dockerignore` lookup read these paths on the host). `-f -` (stdin) and an absolute path are the host's, as in buildx.
+ */
+async function dockerfileIn(root: string, file: string | undefined): Promise<{ dockerfile?: string }> {
+  if (file === '-') return {};
+  if (file !== undefined && path.isAbsolute(file)) return { dockerfile: file };
+  const rel = path.posix.normalize(file ?? 'Dockerfile');
+  if (rel === '..' || rel.startsWith('../')) {
+    throw new UserError('INVALID_ARGUMENT', `-f ${file ?? ''} leads out of the remote build context`, 'give a path inside the repository or archive');
+  }
+  await refuseSymlinks(root, rel, true);
+  for (const ignore of [`${rel}.dockerignore`, '.dockerignore']) await refuseSymlinks(root, ignore, false);
+  return { dockerfile: path.join(root, rel) };
+}
+
+async function refuseSymlinks(root: string, rel: string, mustExist: boolean): Promise<void> {
+  let at = root;
+  for (const part of rel.split('/')) {
+    at = path.join(at, part);
+    const st = await lstat(at).catch(() => undefined);
+    if (st === undefined) {
+      if (!mustExist) return;
+      throw new UserError('DOCKERFILE_NOT_FOUND', `the remote build context has no ${rel}`, 'check -f: it is relative to the root of the remote context (after #ref:subdir)');
+    }
+    if (st.isSymbolicLink()) {
+      throw new UserError('INVALID_ARGUMENT', `${rel} in the remote build context goes through a symbolic link (${path.relative(root, at)})`,
+        'tsbuild does not follow links in a remote context to find the Dockerfile or .dockerignore; name the real file with -f');
+    }
+  }
+}

@@ -1,0 +1,400 @@
+import { expect } from 'chai';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { access, chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
+import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
+import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// Remote build contexts as buildx takes them (git URLs, tarball URLs, a tar on stdin) and ADD of a git repository,
+// against real parts: `git daemon` and `git http-backend` (behind a small node HTTP server, which also serves the
+// tarballs) on 127.0.0.1, the real command, the image's files checked with -o type=local.
+
+const GIT_ENV = { GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@e', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@e' };
+
+async function git(cwd: string, ...args: string[]): Promise<string> {
+  const r = await run('git', args, { cwd, env: GIT_ENV });
+  if (r.code !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.trim();
+}
+
+/** Runs bin/tsbuild with `input` on its stdin. */
+function tsbuildStdin(args: string[], input: Buffer | string, cwd: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSBUILD, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return access(p).then(() => true, () => false);
+}
+
+describe('remote build contexts and ADD of a git repository', function () {
+  this.timeout(240_000);
+  let dir = '';
+  let root = '';
+  let served = '';     // git daemon's base path
+  let gitPort = 0;
+  let daemon: ChildProcess | undefined;
+  let http: Server | undefined;
+  let httpUrl = '';
+  let hookMarker = '';
+  let mainCommit = '';
+  const files: Record<string, Buffer> = {};
+  let n = 0;
+  const out = (): string => join(dir, `out${++n}`);
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  const build = (args: string[], cwd = dir): Promise<CliResult> => run(TSBUILD, ['build', '--root', root, '--progress', 'plain', ...args], { cwd });
+  const leftovers = async (): Promise<string[]> => (await readdir(tmpdir())).filter((f) => /^tsbuild-(remote|add-git|git)-/.test(f));
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'remote-context-test-'));
+    root = join(dir, 'root');
+    served = join(dir, 'served');
+    hookMarker = join(dir, 'hook-ran');
+    const src = join(served, 'repo');
+    await mkdir(join(src, 'sub'), { recursive: true });
+    await writeFile(join(src, 'Dockerfile'), 'FROM scratch\nCOPY . /ctx/\n');
+    await writeFile(join(src, 'main.txt'), 'main\n');
+    await writeFile(join(src, 'sub', 'Dockerfile.alt'), 'FROM scratch\nCOPY . /alt/\n');
+    await writeFile(join(src, 'sub', 'Dockerfile'), 'FROM scratch\nCOPY . /sub/\n');
+    await writeFile(join(src, 'sub', 'sub.txt'), 'sub v1\n');
+    await writeFile(join(src, 'sub', 'secret.key'), 'ignored\n');
+    await writeFile(join(src, 'sub', '.dockerignore'), '*.key\n');
+    await git(src, 'init', '-q', '-b', 'main');
+    // A hook in the served repository: a clone never runs it (hooks are not fetched, and tsbuild's git has none).
+    await writeFile(join(src, '.git', 'hooks', 'post-checkout'), `#!/bin/sh\ntouch ${hookMarker}\n`);
+    await chmod(join(src, '.git', 'hooks', 'post-checkout'), 0o755);
+    await git(src, 'add', '-A');
+    await git(src, 'commit', '-qm', 'one');
+    await git(src, 'tag', '-a', 'v1', '-m', 'v1');
+    mainCommit = await git(src, 'rev-parse', 'HEAD');
+    await git(src, 'checkout', '-qb', 'dev');
+    await writeFile(join(src, 'sub', 'sub.txt'), 'sub dev\n');
+    await git(src, 'commit', '-qam', 'dev');
+    await git(src, 'checkout', '-q', 'main');
+    await rm(hookMarker, { force: true });   // the checkouts above ran it on purpose; the builds below must not
+    await git(served, 'clone', '-q', '--bare', 'repo', 'repo.git');
+    // A repository whose submodule is a local path on this host: the fetch must refuse the file transport.
+    const evil = join(served, 'evil');
+    await mkdir(evil);
+    await git(evil, 'init', '-q', '-b', 'main');
+    await writeFile(join(evil, 'Dockerfile'), 'FROM scratch\nCOPY . /\n');
+    await writeFile(join(evil, '.gitmodules'), `[submodule "host"]\n\tpath = host\n\turl = ${join(served, 'repo.git')}\n`);
+    await git(evil, 'add', '-A');
+    await git(evil, 'update-index', '--add', '--cacheinfo', `160000,${mainCommit},host`);
+    await git(evil, 'commit', '-qm', 'evil');
+
+    // git daemon on a free port: try a few until one binds.
+    for (let attempt = 0; attempt < 5 && gitPort === 0; attempt++) {
+      const port = 20000 + Math.floor(Math.random() * 20000);
+      const d = spawn('git', ['daemon', '--export-all', `--base-path=${served}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', served],
+        { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...GIT_ENV } });
+      const up = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), 1500);
+        d.on('exit', () => { clearTimeout(timer); resolve(false); });
+      });
+      if (up) { daemon = d; gitPort = port; }
+    }
+    if (gitPort === 0) throw new Error('git daemon did not start on any port (is git-daemon-sysvinit or git installed?)');
+
+    // The HTTP server: git's smart HTTP (git http-backend as CGI) under /git/, and plain files.
+    http = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname.startsWith('/git/')) {
+        const cgi = spawn('git', ['http-backend'], {
+          env: { ...GIT_ENV, PATH: process.env.PATH, GIT_PROJECT_ROOT: served, GIT_HTTP_EXPORT_ALL: '1', PATH_INFO: url.pathname.slice(4),
+            QUERY_STRING: url.search.slice(1), REQUEST_METHOD: req.method ?? 'GET', CONTENT_TYPE: req.headers['content-type'] ?? '', REMOTE_ADDR: '127.0.0.1',
+            ...(req.headers['git-protocol'] ? { GIT_PROTOCOL: String(req.headers['git-protocol']) } : {}) },
+          stdio: ['pipe', 'pipe', 'ignore'],
+        });
+        req.pipe(cgi.stdin);
+        const chunks: Buffer[] = [];
+        cgi.stdout.on('data', (c: Buffer) => chunks.push(c));
+        cgi.on('close', () => {
+          const all = Buffer.concat(chunks);
+          const split = all.indexOf('\r\n\r\n');
+          const head = all.subarray(0, split).toString().split('\r\n');
+          let status = 200;
+          for (const line of head) {
+            const [k = '', v = ''] = line.split(/:\s*/, 2);
+            if (k.toLowerCase() === 'status') status = parseInt(v, 10);
+            else if (k !== '') res.setHeader(k, v);
+          }
+          res.writeHead(status).end(all.subarray(split + 4));
+        });
+        return;
+      }
+      if (url.pathname.startsWith('/hang/')) return;   // never answers: for the Ctrl-C test
+      const body = files[url.pathname];
+      if (body === undefined) res.writeHead(404).end('not found\n');
+      else res.writeHead(200).end(body);
+    });
+    // A repository with a submodule fetched over git://, as BuildKit checks them out (shallow, recursive).
+    const withSub = join(served, 'withsub');
+    await mkdir(withSub);
+    await git(withSub, 'init', '-q', '-b', 'main');
+    await writeFile(join(withSub, 'Dockerfile'), 'FROM scratch\nCOPY . /w/\n');
+    await writeFile(join(withSub, '.gitmodules'), `[submodule "lib"]\n\tpath = lib\n\turl = git://127.0.0.1:${gitPort}/repo.git\n`);
+    await git(withSub, 'add', '-A');
+    await git(withSub, 'update-index', '--add', '--cacheinfo', `160000,${mainCommit},lib`);
+    await git(withSub, 'commit', '-qm', 'with a submodule');
+    http.listen(0, '127.0.0.1');
+    await once(http, 'listening');
+    httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    await mkdir(root);
+  });
+
+  after(async () => {
+    daemon?.kill();
+    http?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const gitUrl = (path = 'repo.git'): string => `git://127.0.0.1:${gitPort}/${path}`;
+
+  it('builds a git context (git://): the default branch, without .git, with the commit in the progress', async () => {
+    const o = out();
+    const r = ok(await build(['-o', `type=local,dest=${o}`, gitUrl()]));
+    expect(await readFile(join(o, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await readFile(join(o, 'ctx', 'sub', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
+    expect(await exists(join(o, 'ctx', '.git'))).to.equal(false);
+    expect(r.stderr).to.contain(mainCommit);
+    const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as { contextSource?: { url: string; commit?: string } }[];
+    expect(history[0]?.contextSource).to.deep.equal({ url: gitUrl(), commit: mainCommit });
+    // The same URL again: every step hits (its locator is the URL, not the temp dir it was fetched into).
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, gitUrl()]));
+    expect(again.stderr).not.to.contain('MISS');
+    expect(await exists(hookMarker)).to.equal(false);
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('takes #ref:subdir and the query form, -f relative to the remote context, .dockerignore of the subdir applied', async () => {
+    const o1 = out();
+    ok(await build(['-o', `type=local,dest=${o1}`, `${gitUrl()}#dev:sub`]));
+    expect(await readFile(join(o1, 'sub', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await exists(join(o1, 'sub', 'secret.key'))).to.equal(false);
+    const o2 = out();
+    ok(await build(['-o', `type=local,dest=${o2}`, '-f', 'Dockerfile.alt', `${gitUrl()}?tag=v1&subdir=sub`]));
+    expect(await readFile(join(o2, 'alt', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
+    const o3 = out();
+    ok(await build(['-o', `type=local,dest=${o3}`, `${gitUrl()}?ref=main&keep-git-dir=true`]));
+    expect((await lstat(join(o3, 'ctx', '.git'))).isDirectory()).to.equal(true);
+    // --check and --call=targets read the remote Dockerfile too (and leave no temp dir).
+    ok(await build(['--check', `${gitUrl()}#dev:sub`]));
+    expect(ok(await build(['--call=targets,format=json', '-f', 'Dockerfile.alt', `${gitUrl()}#v1:sub`])).stdout).to.contain('"targets"');
+    expect(await leftovers()).to.deep.equal([]);
+    expect(await exists(join(o3, 'ctx', '.git', 'hooks', 'post-checkout'))).to.equal(false);
+    expect(await exists(hookMarker)).to.equal(false);
+  });
+
+  it('builds a git context over smart HTTP (a .git URL), and an http(s) URL without .git is a file, not a repository', async () => {
+    const o = out();
+    ok(await build(['-o', `type=local,dest=${o}`, `${httpUrl}/git/repo.git#v1`]));
+    expect(await readFile(join(o, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
+    files['/Dockerfile.txt'] = Buffer.from('FROM scratch\nCOPY . /empty/\n');
+    const o2 = out();
+    ok(await build(['-o', `type=local,dest=${o2}`, `${httpUrl}/Dockerfile.txt`]));
+    expect(await readdir(o2)).to.deep.equal(['empty']);   // an empty context: COPY . copies nothing
+    expect(await readdir(join(o2, 'empty'))).to.deep.equal([]);
+  });
+
+  it('fails with exit 1 naming the URL and ref for a missing ref or an unreachable repository, credentials redacted', async () => {
+    const missing = await build([`${gitUrl()}#no-such-branch`]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain(gitUrl()).and.to.contain('no-such-branch');
+    const secret = await build([`${httpUrl.replace('://', '://user:s3cr3t@')}/git/nope.git#main`]);
+    expect(secret.code).to.equal(1);
+    expect(secret.stderr).to.contain('nope.git').and.to.contain('user:xxxxx@');
+    expect(secret.stderr).not.to.contain('s3cr3t');
+    const token = await build([`${httpUrl.replace('://', '://t0ken@')}/missing.tar.gz`]);
+    expect(token.code).to.equal(1);
+    expect(token.stderr).not.to.contain('t0ken');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('checks out submodules (shallow, recursive) without their .git, and skips them with ?submodules=false', async () => {
+    const o = out();
+    ok(await build(['-o', `type=local,dest=${o}`, gitUrl('withsub')]));
+    expect(await readFile(join(o, 'w', 'lib', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await exists(join(o, 'w', 'lib', '.git'))).to.equal(false);
+    const o2 = out();
+    ok(await build(['-o', `type=local,dest=${o2}`, `${gitUrl('withsub')}?submodules=false`]));
+    expect(await readdir(join(o2, 'w', 'lib'))).to.deep.equal([]);
+  });
+
+  it('removes the fetched context when the build is interrupted (Ctrl-C) while fetching', async () => {
+    const child = spawn(TSBUILD, ['build', '--root', root, '--progress', 'plain', `${httpUrl}/hang/repo.git`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    // Wait until the temp dir exists (the fetch has started), then interrupt.
+    for (let i = 0; i < 600 && (await leftovers()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await leftovers(), 'the fetch never started').to.have.length(1);
+    child.kill('SIGINT');
+    const [code] = await once(child, 'close') as [number];
+    expect(code, stderr).to.equal(130);
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('refuses file:// and local paths as git sources, and a submodule on the host\'s file system', async () => {
+    const ctx = join(dir, 'addctx');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD file://${join(served, 'repo.git')} /x/\n`);
+    const file = await build([ctx]);
+    expect(file.code).to.equal(2);   // INVALID_ARGUMENT, a usage error (builder/format-error.ts exitStatus)
+    expect(file.stderr).to.contain('file:');
+    const local = await build(['-o', `type=local,dest=${out()}`, `file://${join(served, 'repo.git')}`]);
+    expect(local.code).to.equal(1);
+    expect(local.stderr).to.contain('unsupported build context URL');
+    const path = await build([`${join(served, 'repo.git')}#main`]);
+    expect(path.code).to.equal(1);
+    expect(path.stderr).to.contain('not a directory');
+    const sub = await build([`${gitUrl('evil')}`]);
+    expect(sub.code).to.equal(1);
+    expect(sub.stderr).to.match(/transport 'file' not allowed|submodule/);
+  });
+
+  it('ADD <git url> writes the repository into the root; --keep-git-dir keeps .git; a moved branch misses', async () => {
+    const ctx = join(dir, 'add');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      'FROM scratch',
+      `ADD ${gitUrl()}#v1 /src`,
+      `ADD --keep-git-dir ${gitUrl()}#dev /dev/`,
+      `ADD ${httpUrl}/git/repo.git?branch=dev&subdir=sub /sub`,
+      '',
+    ].join('\n'));
+    const o = out();
+    ok(await build(['-o', `type=local,dest=${o}`, ctx]));
+    expect(await readFile(join(o, 'src', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await exists(join(o, 'src', '.git'))).to.equal(false);
+    expect((await lstat(join(o, 'dev', '.git'))).isDirectory()).to.equal(true);
+    expect(await readFile(join(o, 'sub', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await exists(hookMarker)).to.equal(false);
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, ctx]));
+    expect(again.stderr).not.to.contain('MISS');
+    // The dev branch moves on the server: the ADDs of dev miss, the ADD of v1 still hits.
+    const work = join(dir, 'work');
+    await git(dir, 'clone', '-q', '-b', 'dev', join(served, 'repo.git'), 'work');
+    await writeFile(join(work, 'sub', 'sub.txt'), 'sub dev 2\n');
+    await git(work, 'commit', '-qam', 'dev 2');
+    await git(work, 'push', '-q', 'origin', 'dev');
+    const o3 = out();
+    const moved = ok(await build(['-o', `type=local,dest=${o3}`, ctx]));
+    expect(moved.stderr).to.contain('MISS');
+    expect(await readFile(join(o3, 'sub', 'sub.txt'), 'utf8')).to.equal('sub dev 2\n');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('takes a tar on stdin (gzip) as the context, and a Dockerfile on stdin as today', async () => {
+    const tarball = gzipSync(await packTar([
+      { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /in/\n' },
+      { name: 'dir/', type: 'directory', mode: 0o755 },
+      { name: 'dir/a.txt', content: 'a\n' },
+      { name: 'link', type: 'symlink', linkname: '/etc/passwd' },
+    ], { mode: 0o644, mtime: new Date(0) }));
+    const o = out();
+    ok(await tsbuildStdin(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${o}`, '-'], tarball, dir));
+    expect(await readFile(join(o, 'in', 'dir', 'a.txt'), 'utf8')).to.equal('a\n');
+    expect(await readlink(join(o, 'in', 'link'))).to.equal('/etc/passwd');
+    const o2 = out();
+    ok(await tsbuildStdin(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${o2}`, '-'], 'FROM scratch\nCOPY . /none/\n', dir));
+    expect(await readdir(join(o2, 'none'))).to.deep.equal([]);
+    const both = await tsbuildStdin(['build', '--root', root, '-f', '-', '-'], tarball, dir);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.contain('stdin');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('takes a tarball URL (xz) as the context; refuses a zip by name', async () => {
+    const tar = await packTar([{ name: 'Dockerfile', content: 'FROM scratch\nCOPY x.txt /\n' }, { name: 'x.txt', content: 'x\n' }], { mode: 0o644, mtime: new Date(0) });
+    const xz = await new Promise<Buffer>((resolve, reject) => {
+      const p = spawn('xz', ['-c'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const chunks: Buffer[] = [];
+      p.stdout.on('data', (c: Buffer) => chunks.push(c));
+      p.on('error', reject);
+      p.on('close', () => resolve(Buffer.concat(chunks)));
+      p.stdin.end(tar);
+    });
+    files['/ctx.tar.xz'] = xz;
+    const o = out();
+    ok(await build(['-o', `type=local,dest=${o}`, `${httpUrl}/ctx.tar.xz`]));
+    expect(await readFile(join(o, 'x.txt'), 'utf8')).to.equal('x\n');
+    files['/ctx.zip'] = Buffer.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0]);
+    const zip = await build([`${httpUrl}/ctx.zip`]);
+    expect(zip.code).to.equal(2);
+    expect(zip.stderr).to.contain('zip archive');
+  });
+
+  describe('a hostile tar context', () => {
+    let marker = '';
+    let before: string[] = [];
+    let passwd = '';
+    const escapeName = `tsbuild-escape-${process.pid}`;
+    beforeEach(async () => {
+      marker = join(dir, `marker${++n}`);
+      before = await makeHostMarker(marker);
+      passwd = await readFile('/etc/passwd', 'utf8');
+    });
+    afterEach(async () => {
+      expect(await snapshotTree(marker)).to.deep.equal(before);
+      expect(await readFile('/etc/passwd', 'utf8')).to.equal(passwd);
+      for (const p of [join(tmpdir(), escapeName), join('/', escapeName), join(marker, escapeName), join('/etc', escapeName)]) expect(await exists(p), p).to.equal(false);
+      expect(await leftovers()).to.deep.equal([]);
+    });
+    const dockerfile: TarEntry = { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /in/\n' };
+    const buildTar = async (entries: TarEntry[]): Promise<{ r: CliResult; o: string }> => {
+      const o = out();
+      const r = await tsbuildStdin(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${o}`, '-'], await packTar([dockerfile, ...entries], { mode: 0o644, mtime: new Date(0) }), dir);
+      return { r, o };
+    };
+
+    it('refuses ../ names by name', async () => {
+      const { r } = await buildTar([{ name: `../../${escapeName}`, content: 'x' }]);
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain('points outside');
+    });
+
+    it('keeps an absolute name inside the context', async () => {
+      const { r, o } = await buildTar([{ name: `/${escapeName}`, content: 'x' }]);
+      ok(r);
+      expect(await readFile(join(o, 'in', escapeName), 'utf8')).to.equal('x');
+    });
+
+    it('never writes through a symlink to a host directory: followed inside the context, or refused', async () => {
+      // lnk -> <marker> then lnk/x: the link is resolved inside the context (chroot semantics), x lands in <ctx>/<marker>/x.
+      const inside = await buildTar([{ name: 'lnk', type: 'symlink', linkname: marker }, { name: `lnk/${escapeName}`, content: 'x' }]);
+      ok(inside.r);
+      expect(await readlink(join(inside.o, 'in', 'lnk'))).to.equal(marker);
+      expect(await readFile(join(inside.o, 'in', marker, escapeName), 'utf8')).to.equal('x');
+      // etc -> /etc then etc/x: inside the context /etc is the link itself, a loop: refused.
+      const loop = await buildTar([{ name: 'etc', type: 'symlink', linkname: '/etc' }, { name: `etc/${escapeName}`, content: 'x' }]);
+      expect(loop.r.code).to.equal(2);
+      expect(loop.r.stderr).to.contain(`etc/${escapeName}`);
+    });
+
+    it('refuses a hard link to a host file, and a device node by name', async () => {
+      const hard = await buildTar([{ name: 'hl', type: 'link', linkname: '/etc/passwd' }]);
+      expect(hard.r.code).to.equal(2);
+      expect(hard.r.stderr).to.contain('"hl"');
+      const hard2 = await buildTar([{ name: 'hl2', type: 'link', linkname: `../../../../../../${marker}/passwd` }]);
+      expect(hard2.r.code).to.equal(2);
+      const dev = await buildTar([{ name: 'mem', type: 'character-device', devmajor: 1, devminor: 1 }]);
+      expect(dev.r.code).to.equal(2);
+      expect(dev.r.stderr).to.contain('character-device');
+    });
+  });
+});

@@ -1,0 +1,192 @@
+import { spawn } from 'node:child_process';
+import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { TsbuildError, type ErrorCode } from '../../common/index.js';
+import { redactUrl, type GitRef } from './git-ref.js';
+
+/** A git source that could not be fetched: the remote is unreachable, the ref is missing, the checksum differs. */
+export class GitFetchError extends TsbuildError {
+  constructor(readonly code: ErrorCode, message: string, hint?: string, options?: ErrorOptions) {
+    super(message, hint, options);
+  }
+}
+
+/** What `fetchGit` checked out. */
+export interface GitCheckout {
+  /** The work tree (with `.git` only when keepGitDir). */
+  dir: string;
+  /** The commit the ref resolved to. */
+  commit: string;
+  /** The full ref it came from (`refs/heads/main`, `refs/tags/v1`), or the commit when fetched by commit. */
+  resolvedRef: string;
+}
+
+/** Options of one fetch. `code` is the error code of a failure (CONTEXT_NOT_FOUND for a context, … for ADD). */
+export interface GitFetchOptions { signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean }
+
+// Protocols git may use, for the main fetch and every submodule: never file:// (or a bare local path) and never
+// ext:: (runs a command). `-c` settings reach the git processes git starts itself (GIT_CONFIG_PARAMETERS).
+const CONFIG = [
+  'protocol.allow=never', 'protocol.https.allow=always', 'protocol.http.allow=always', 'protocol.ssh.allow=always',
+  'protocol.git.allow=always', 'core.hooksPath=/dev/null', 'core.fsmonitor=false', 'submodule.recurse=false',
+  'advice.detachedHead=false', 'init.defaultBranch=main',
+].flatMap((c) => ['-c', c]);
+
+const SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
+
+/**
+ * Fetches one ref of `g.remote` as BuildKit's git source does (ls-remote to resolve the ref, a shallow fetch of
+ * it, submodules shallow and recursive unless `submodules=false`) into `<workDir>/checkout`. `workDir` is a private
+ * (0700) temp directory the caller made outside any root and removes afterwards. git runs with no hooks, no system or
+ * user configuration (HOME is `<workDir>/home`), no terminal prompt, and only the network protocols.
+ */
+export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions): Promise<GitCheckout> {
+  const home = path.join(workDir, 'home');
+  const dir = path.join(workDir, 'checkout');
+  await mkdir(home, { mode: 0o700 });
+  await mkdir(dir, { mode: 0o700 });
+  const git = new GitRunner(home, g, opts);
+  const { sha, fetchRef } = await resolveRef(git, g);
+  await git.run(dir, ['init', '-q', '--template=']);
+  await git.run(dir, ['remote', 'add', 'origin', g.remote]);
+  let commit: string;
+  try {
+    await git.run(dir, ['fetch', '-q', '--depth=1', '--no-tags', 'origin', `+${fetchRef}:refs/tsbuild/fetched`]);
+    commit = (await git.run(dir, ['rev-parse', '--verify', 'refs/tsbuild/fetched^{commit}'])).trim();
+  } catch (err) {
+    // A server that refuses to send an unadvertised commit: fetch its branches and tags, then look for it.
+    if (fetchRef !== sha) throw err;
+    await git.run(dir, ['fetch', '-q', 'origin', '+refs/heads/*:refs/remotes/origin/*', '+refs/tags/*:refs/tags/*']);
+    commit = (await git.run(dir, ['rev-parse', '--verify', `${sha}^{commit}`]).catch(() => {
+      throw git.error(`repository ${redactUrl(g.remote)} does not contain commit ${sha}`, 'check the commit; it must be reachable from a branch or tag');
+    })).trim();
+  }
+  if (g.checksum !== undefined && !commit.startsWith(g.checksum) && !sha.startsWith(g.checksum)) {
+    throw git.error(`git source ${redactUrl(g.remote)}#${g.ref}: expected checksum ${g.checksum}, got ${commit}`, 'the ref moved, or ?checksum= is wrong');
+  }
+  await git.run(dir, ['checkout', '-q', '--detach', commit]);
+  if (g.submodules !== false && (await exists(path.join(dir, '.gitmodules')))) {
+    await git.run(dir, ['submodule', 'update', '-q', '--init', '--recursive', '--depth=1']);
+  }
+  if (!(opts.keepGitDir ?? g.keepGitDir ?? false)) await removeGitDirs(git, dir);
+  return { dir, commit, resolvedRef: fetchRef };
+}
+
+/**
+ * The commit `g` resolves to now (ls-remote, no fetch): what an ADD of a git source is keyed by, so a moved branch
+ * misses and an unchanged one hits, as BuildKit's git source keys by the resolved commit.
+ */
+export async function resolveGitCommit(g: GitRef, opts: GitFetchOptions): Promise<string> {
+  const work = await mkdtemp(path.join(tmpdir(), `tsbuild-git-${process.pid}-`));
+  try {
+    const home = path.join(work, 'home');
+    await mkdir(home, { mode: 0o700 });
+    return (await resolveRef(new GitRunner(home, g, opts), g)).sha;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** BuildKit's resolution: a full commit is fetched as is; else ls-remote, branches before tags, `^{}` for tags. */
+async function resolveRef(git: GitRunner, g: GitRef): Promise<{ sha: string; fetchRef: string }> {
+  if (SHA.test(g.ref)) return { sha: g.ref, fetchRef: g.ref };
+  let ref = g.ref;
+  if (ref === '') {
+    const head = await git.run(undefined, ['ls-remote', '--symref', '--', g.remote, 'HEAD']);
+    ref = /^ref: (refs\/heads\/\S+)\tHEAD$/m.exec(head)?.[1] ?? 'HEAD';
+    if (ref === 'HEAD') {
+      const sha = /^([0-9a-f]{40,64})\tHEAD$/m.exec(head)?.[1];
+      if (sha === undefined) throw git.error(`repository ${redactUrl(g.remote)} has no default branch`, 'give a ref: URL#branch');
+      return { sha, fetchRef: 'HEAD' };
+    }
+  }
+  const out = await git.run(undefined, ['ls-remote', '--', g.remote, ref, `${ref}^{}`]);
+  const bare = ref.replace(/^refs\//, '');
+  const partial = `refs/${bare}`;
+  const head = `refs/heads/${ref.replace(/^refs\/heads\//, '')}`;
+  const tag = `refs/tags/${ref.replace(/^refs\/tags\//, '')}`;
+  const found = new Map<string, string>();
+  for (const line of out.split('\n')) {
+    const [sha, name] = line.split('\t');
+    if (sha !== undefined && name !== undefined) found.set(name, sha);
+  }
+  for (const candidate of [partial, head, tag]) {
+    const sha = found.get(candidate);
+    if (sha !== undefined) return { sha: candidate === tag ? (found.get(`${tag}^{}`) ?? sha) : sha, fetchRef: candidate };
+  }
+  throw git.error(`repository ${redactUrl(g.remote)} does not contain ref ${JSON.stringify(ref)}`, 'check the branch or tag after # in the URL (git ls-remote lists them)');
+}
+
+/** `.git` of the checkout and of every submodule (a gitlink file): BuildKit leaves them out unless keep-git-dir. */
+async function removeGitDirs(git: GitRunner, dir: string): Promise<void> {
+  if (await exists(path.join(dir, '.gitmodules'))) {
+    const listed = await git.run(dir, ['submodule', 'foreach', '--quiet', '--recursive', 'printf "%s\\0" "$displaypath"']);
+    for (const sub of listed.split('\0').filter((s) => s !== '')) await rm(path.join(dir, sub, '.git'), { recursive: true, force: true });
+  }
+  await rm(path.join(dir, '.git'), { recursive: true, force: true });
+}
+
+async function exists(p: string): Promise<boolean> {
+  return lstat(p).then((s) => s.isFile() || s.isDirectory(), () => false);
+}
+
+/** Runs git with the fixed, hook-free, config-free environment; failures become GitFetchErrors with stderr redacted. */
+class GitRunner {
+  readonly #env: NodeJS.ProcessEnv;
+  constructor(home: string, readonly g: GitRef, readonly opts: GitFetchOptions) {
+    this.#env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C', LC_ALL: 'C',
+      GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_ASKPASS: '/bin/false',
+      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_PROTOCOL_FROM_USER: '0',
+      ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
+      ...(process.env.https_proxy ? { https_proxy: process.env.https_proxy } : {}),
+      ...(process.env.HTTPS_PROXY ? { HTTPS_PROXY: process.env.HTTPS_PROXY } : {}),
+      ...(process.env.no_proxy ? { no_proxy: process.env.no_proxy } : {}),
+      ...(process.env.NO_PROXY ? { NO_PROXY: process.env.NO_PROXY } : {}),
+    };
+  }
+
+  error(message: string, hint?: string, cause?: unknown): GitFetchError {
+    return new GitFetchError(this.opts.code, message, hint, cause === undefined ? undefined : { cause });
+  }
+
+  /**
+   * git starts helpers (git-remote-http, ssh, upload-pack children) that outlive a killed git and would keep its
+   * pipes, and this process, open: git runs in its own process group and a cancel kills the whole group.
+   */
+  run(cwd: string | undefined, args: string[]): Promise<string> {
+    const { signal } = this.opts;
+    if (signal.aborted) return Promise.reject(new GitFetchError('CANCELLED', 'git fetch cancelled', undefined, { cause: signal.reason }));
+    return new Promise((resolve, reject) => {
+      const child = spawn('git', [...CONFIG, ...args], { cwd: cwd ?? this.#env.HOME, env: this.#env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let out = '';
+      let err = '';
+      const cancel = (): void => {
+        try { if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+        child.stdout.destroy();
+        child.stderr.destroy();
+        reject(new GitFetchError('CANCELLED', 'git fetch cancelled', undefined, { cause: signal.reason }));
+      };
+      signal.addEventListener('abort', cancel, { once: true });
+      child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { err += d.toString(); });
+      child.on('error', (e) => {
+        signal.removeEventListener('abort', cancel);
+        reject(this.error(`cannot run git: ${e.message}`, 'install git (scripts/setup.sh does)', e));
+      });
+      child.on('close', (code) => {
+        signal.removeEventListener('abort', cancel);
+        if (code === 0) return resolve(out);
+        const detail = redactText(err.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; '));
+        const where = `${redactUrl(this.g.remote)}${this.g.ref ? `#${this.g.ref}` : ''}`;
+        reject(this.error(`git ${args[0]} of ${where} failed: ${detail || `exit ${code}`}`, 'check the URL, that the ref exists and that this host can reach the repository'));
+      });
+    });
+  }
+}
+
+/** Every `scheme://user:password@` in a text (git's own messages repeat the URL) with its credentials redacted. */
+export function redactText(text: string): string {
+  return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@\s?#]*@/g, (m) => redactUrl(m));
+}
