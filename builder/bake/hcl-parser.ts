@@ -24,10 +24,23 @@ export function parseHclExpression(text: string, file: string): Expr {
   return e;
 }
 
+/** The deepest nesting of expressions a bake file may have. */
+const MAX_DEPTH = 100;
+
 const BINARY_LEVELS: string[][] = [['||'], ['&&'], ['==', '!='], ['>=', '<=', '>', '<'], ['+', '-'], ['*', '/', '%']];
 
 class Parser extends Scanner {
   body(inBraces: boolean): Body {
+    if (!inBraces) return this.bodyItems(false);
+    this.descend();
+    try {
+      return this.bodyItems(true);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  bodyItems(inBraces: boolean): Body {
     const body: Body = { attributes: [], blocks: [] };
     for (;;) {
       this.ws(true);
@@ -77,7 +90,24 @@ class Parser extends Scanner {
     return t.parts.map((p) => (p.kind === 'text' ? p.text : '')).join('');
   }
 
+  /** How deep the expression being read is nested: bounded, so a hostile file gets an error, not a stack overflow. */
+  depth = 0;
+
   expr(): Expr {
+    this.descend();
+    try {
+      return this.conditional();
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** One more level of nesting, refused past MAX_DEPTH (real bake files nest a handful of levels). */
+  descend(): void {
+    if (++this.depth > MAX_DEPTH) throw new BakeFileError(this.pos(), `expression nested more than ${MAX_DEPTH} levels deep`, 'flatten it: bake files need only a few levels');
+  }
+
+  conditional(): Expr {
     this.ws();
     const pos = this.pos();
     const cond = this.binary(0);
@@ -117,7 +147,12 @@ class Parser extends Scanner {
     const c = this.ch();
     if (c === '!' || (c === '-' && !/\d/.test(this.ch(1)))) {
       this.i++;
-      return { pos, kind: 'unary', op: c, operand: this.unary() };
+      this.descend();
+      try {
+        return { pos, kind: 'unary', op: c, operand: this.unary() };
+      } finally {
+        this.depth--;
+      }
     }
     return this.postfix(this.primary());
   }

@@ -150,6 +150,9 @@ function lexAction(source: string, start: number, open: number, out: Tok[]): [nu
 }
 
 /** Parses a Go text/template (the subset `imagetools inspect --format` supports); errors name the position. */
+/** The deepest nesting of pipelines and blocks a template may have (inspect templates use a handful). */
+const MAX_DEPTH = 100;
+
 export function parseTemplate(source: string): Template {
   const toks = lex(source);
   let k = 0;
@@ -214,7 +217,20 @@ export function parseTemplate(source: string): Template {
     }
     return { pos, args };
   };
+  // Nesting (parentheses, if/range/with) is bounded, so a hostile template gets an error and not a stack overflow.
+  let depth = 0;
+  const nested = <T>(f: () => T): T => {
+    if (++depth > MAX_DEPTH) throw templateError(source, peek()?.pos ?? source.length, `template nested more than ${MAX_DEPTH} levels deep`);
+    try {
+      return f();
+    } finally {
+      depth--;
+    }
+  };
   function pipeline(context: string, end: 'close' | 'rparen'): Pipe {
+    return nested(() => pipelineAt(context, end));
+  }
+  function pipelineAt(context: string, end: 'close' | 'rparen'): Pipe {
     const pos = peek()?.pos ?? source.length;
     const decl: string[] = [];
     let isAssign = false;
@@ -251,6 +267,9 @@ export function parseTemplate(source: string): Template {
 
   /** Parses nodes until `{{end}}`/`{{else}}` (returned) or the end of the template. */
   function list(inside: string | undefined): { nodes: Node[]; stop: 'end' | 'else' | 'eof'; elseTok?: number } {
+    return nested(() => listAt(inside));
+  }
+  function listAt(inside: string | undefined): { nodes: Node[]; stop: 'end' | 'else' | 'eof'; elseTok?: number } {
     const nodes: Node[] = [];
     while (k < toks.length) {
       const tok = toks[k++] as Tok;

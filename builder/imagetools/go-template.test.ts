@@ -113,3 +113,14 @@ describe('go-template: the text/template subset imagetools inspect --format runs
     });
   }
 });
+
+describe('go-template: deeply nested templates', () => {
+  it('refuses nesting past its bound with the position instead of overflowing the stack', async () => {
+    for (const template of [`{{${'('.repeat(20000)}.${')'.repeat(20000)}}}`, `${'{{if .}}'.repeat(20000)}x${'{{end}}'.repeat(20000)}`]) {
+      const err = await renderTemplate(template, fromJsonAny({})).then(() => undefined, (e: unknown) => e);
+      expect(isTsbuildError(err), String(err)).to.equal(true);
+      expect(String((err as Error).message)).to.match(/nested more than 100 levels deep/);
+    }
+  });
+});
+
