@@ -140,10 +140,20 @@ export function buildxMetadata(outcome: BuildOutcome, ctx: MetadataContext): Rec
     'tsbuild.cache': { steps: outcome.records.length, cached, missed: outcome.records.length - cached, remote },
     'tsbuild.transfer': outcome.metrics,
   };
-  return Object.fromEntries(Object.keys(all).sort().map((k) => [k, all[k]]));
+  return sortedKeys(all);
+}
+
+/** `object` with its keys sorted, as Go writes a map. */
+function sortedKeys(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.keys(object).sort().map((k) => [k, object[k]]));
 }
 
 /** Writes `--metadata-file` (see the top of this file). */
 export async function writeMetadata(file: string, outcome: BuildOutcome, ctx: MetadataContext): Promise<void> {
-  await writeFile(resolve(file), `${JSON.stringify(buildxMetadata(outcome, ctx), null, 2)}\n`);
+  await writeMetadataObject(file, buildxMetadata(outcome, ctx));
+}
+
+/** Writes a metadata file's object, keys sorted: one build's, a `--call`'s answer, or bake's (one entry per target). */
+export async function writeMetadataObject(file: string, object: Record<string, unknown>): Promise<void> {
+  await writeFile(resolve(file), `${JSON.stringify(sortedKeys(object), null, 2)}\n`);
 }

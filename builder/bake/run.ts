@@ -1,8 +1,9 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { isTsbuildError } from '../../common/index.js';
 import { BakeTargetError } from './errors.js';
+import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
 import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
@@ -78,8 +79,7 @@ export async function runBake(
     }
     if (opts.metadataFile) {
       if (warnings.length) metadata['buildx.build.warnings'] = warnings;
-      const sorted = Object.fromEntries(Object.keys(metadata).sort().map((k) => [k, metadata[k]]));
-      await writeFile(resolve(opts.metadataFile), `${JSON.stringify(sorted, null, 2)}\n`);
+      await writeMetadataObject(opts.metadataFile, metadata);
     }
   } finally {
     await rm(tmp, { recursive: true, force: true });

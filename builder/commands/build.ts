@@ -10,7 +10,7 @@ import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { ensureParent, prepareDestinations } from '../options/destinations.js';
-import { metadataRequestFromEnv, writeMetadata } from '../metadata-file.js';
+import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
@@ -322,12 +322,10 @@ function checkDisplayName(context: string, file: string | undefined): string {
 
 /**
  * `--metadata-file` after a `--call`: the subrequest's answer as buildx's decodeExporterResponse keeps it (the
- * `result.json` object, the other keys as strings), keys sorted as Go writes a map.
+ * `result.json` object, the other keys as strings).
  */
 async function writeCallMetadata(file: string | undefined, answer: Record<string, unknown>): Promise<void> {
-  if (file === undefined) return;
-  const sorted = Object.fromEntries(Object.entries(answer).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  await writeFile(file, goJson(sorted));
+  if (file !== undefined) await writeMetadataObject(file, answer);
 }
 
 /** `--call=outline`: the target's build args, secrets and SSH sockets, as buildx prints BuildKit's outline; nothing is built. */
