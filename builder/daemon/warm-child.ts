@@ -10,14 +10,15 @@ import { prewarm } from './prewarm.js';
 // TSBUILD_DAEMON_WARM=1 and an IPC channel). It pre-warms what every command pays for on first use, tells the daemon
 // it is ready, and waits for ONE connection the daemon passes over IPC. Then it becomes the client's command: the
 // client's environ, cwd, umask, argv and terminal, its stdout/stderr/stdin carried as frames (protocol.ts), and exits
-// as that command would. Nothing the request will need is read before it arrives; no root is opened ahead of time.
+// as that command would. Nothing the request will need is read before it arrives; no root of the user's is opened
+// ahead of time (prewarm.ts builds once in a scratch root of its own).
 
 /** Serves one request with `run` (the CLI's main), then lets the process end as a direct run would. */
 export async function serveOneRequest(run: (argv: string[]) => Promise<void>): Promise<void> {
   // An idle warm process ends with its daemon (the IPC channel closes when the daemon does).
   const orphaned = (): void => process.exit(0);
   process.on('disconnect', orphaned);
-  await prewarm();
+  await prewarm(run);
   const socket = await new Promise<Socket>((resolve) => {
     process.on('message', (message: unknown, handle: unknown) => {
       if (message === 'req' && handle !== undefined) resolve(handle as Socket);
