@@ -5,7 +5,8 @@ import type { BenchEnv } from '../lib/bench-env.js';
 import { measureAlternating } from '../lib/measure.js';
 import { removeTree } from '../lib/remove-tree.js';
 import { ratioOfRows } from '../lib/result.js';
-import { skopeoCopy } from '../lib/tools.js';
+import { curlPushFloor, skopeoCopy } from '../lib/tools.js';
+import { TsbuildDaemon } from '../lib/tsbuild-daemon.js';
 import { ensureBigBuilt } from './big-copy-state.js';
 import type { Scenario } from './scenario.js';
 
@@ -64,7 +65,11 @@ export const pushScenario: Scenario = {
     const iidfile = join(env.work, 'state/big-iid');
     await env.tsbuild.build(state.root, state.ctx.dir, ['--iidfile', iidfile, ...SAME_SHAPE_AS_SKOPEO]);
     const imageId = (await readFile(iidfile, 'utf8')).trim();
-    const targets = { tsbuild: new FreshTarget(env), push: new FreshTarget(env), skopeo: new FreshTarget(env), buildah: new FreshTarget(env) };
+    const targets = {
+      tsbuild: new FreshTarget(env), push: new FreshTarget(env), daemon: new FreshTarget(env), skopeo: new FreshTarget(env),
+      curl: new FreshTarget(env), buildah: new FreshTarget(env),
+    };
+    const daemon = await TsbuildDaemon.start(env.tsbuild.bin);
     try {
       env.tsbuild.peakRssKiB = 0;   // the peak of the measured runs only, not of the untimed set-up builds
     result.rows = await measureAlternating([
@@ -79,6 +84,11 @@ export const pushScenario: Scenario = {
           run: async () => (await env.tsbuild.push(state.root, `${targets.push.host}/big:1`, ['--image-id', imageId])).ms,
         },
         {
+          label: 'tsbuild push daemon', role: 'tsbuild', command: 'tsbuild push --image-id ID REG/big:1 through `tsbuild daemon`', bytes: state.bytes,
+          before: async () => { await targets.daemon.next(); },
+          run: async () => (await env.tsbuild.push(state.root, `${targets.daemon.host}/big:1`, ['--image-id', imageId], daemon.env)).ms,
+        },
+        {
           label: 'tsbuild, no push', role: 'tsbuild', command: 'tsbuild build ctx (all cached, no output)',
           run: async () => (await env.tsbuild.build(state.root, state.ctx.dir)).ms,
         },
@@ -88,16 +98,28 @@ export const pushScenario: Scenario = {
           run: async () => (await skopeoCopy(oci, `${targets.skopeo.host}/big:1`, env.registriesConf)).ms,
         },
         {
+          label: 'curl floor', role: 'reference', command: 'curl: every blob POST + one PUT, all at once, then the manifest (the registry\'s floor)', bytes: state.bytes,
+          before: async () => { await targets.curl.next(); },
+          run: async () => (await curlPushFloor(oci, targets.curl.host, 'big', '1')).ms,
+        },
+        {
           label: 'buildah push', role: 'peer', command: 'buildah push IMAGE docker://REG/big:1 (compresses at push)', bytes: state.bytes,
           before: async () => { await targets.buildah.next(); },
           run: async () => (await state.buildah.push(state.tag, `${targets.buildah.host}/big:1`)).ms,
         },
       ], env.reps, env.log);
     } finally {
+      await daemon.stop();
       for (const t of Object.values(targets)) await t.stop();
     }
-    const ratio = ratioOfRows(result, 'tsbuild push', 'skopeo copy', 1.0);
-    if (ratio !== undefined) result.ratios.push(ratio);
+    for (const ours of ['tsbuild push', 'tsbuild push daemon']) {
+      const ratio = ratioOfRows(result, ours, 'skopeo copy', 1.0);
+      if (ratio !== undefined) result.ratios.push(ratio);
+    }
+    for (const ours of ['tsbuild push', 'skopeo copy']) {
+      const floor = ratioOfRows(result, ours, 'curl floor');
+      if (floor !== undefined) result.ratios.push(floor);
+    }
     const withBuild = ratioOfRows(result, 'tsbuild', 'skopeo copy');
     if (withBuild !== undefined) result.ratios.push(withBuild);
     const buildah = ratioOfRows(result, 'tsbuild', 'buildah push');
