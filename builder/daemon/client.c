@@ -9,6 +9,7 @@
  * exec BIN_TSBUILD with TSBUILD_DAEMON=0. The frames are described in builder/daemon/protocol.ts.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -19,8 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -115,6 +118,242 @@ static void window_sizes(char *out, size_t cap) {
   }
 }
 
+/* The whole of a small /proc file, NUL-terminated (*len without the NUL); NULL when it cannot be read. */
+static char *read_proc(const char *path, size_t *len) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  size_t cap = 4096, n = 0;
+  char *data = malloc(cap);
+  for (;;) {
+    if (!data) { close(fd); return NULL; }
+    if (n + 1 >= cap) {
+      if (cap >= (1u << 22)) { free(data); close(fd); return NULL; }
+      char *bigger = realloc(data, cap *= 2);
+      if (!bigger) { free(data); close(fd); return NULL; }
+      data = bigger;
+    }
+    ssize_t r = read(fd, data + n, cap - n - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) { free(data); close(fd); return NULL; }
+    if (r == 0) break;
+    n += (size_t)r;
+  }
+  close(fd);
+  data[n] = 0;
+  if (len) *len = n;
+  return data;
+}
+
+/*
+ * What node reads once, at its start, from the environment: the warm process started with the daemon's values, so a
+ * command whose values differ runs directly. (Everything else in the environment is read when used, and the warm
+ * process takes the request's environ before the command runs.)
+ */
+static const char *const START_ENV[] = {
+  "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "NODE_ICU_DATA", "NODE_NO_WARNINGS", "NODE_PENDING_DEPRECATION",
+  "NODE_REDIRECT_WARNINGS", "NODE_V8_COVERAGE", "NODE_PRESERVE_SYMLINKS", "NODE_COMPILE_CACHE", "UV_THREADPOOL_SIZE",
+  "UV_USE_IO_URING", "OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR",
+};
+
+static const char *environ_value(const char *env, size_t len, const char *name) {
+  size_t nlen = strlen(name);
+  for (const char *e = env; e < env + len; e += strlen(e) + 1) {
+    if (strncmp(e, name, nlen) == 0 && e[nlen] == '=') return e + nlen + 1;
+  }
+  return NULL;
+}
+
+static void same_start_env(long pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+  size_t len = 0;
+  char *env = read_proc(path, &len);
+  if (!env) fallback("cannot read the warm process's environment");
+  for (size_t i = 0; i < sizeof START_ENV / sizeof *START_ENV; i++) {
+    const char *ours = getenv(START_ENV[i]), *theirs = environ_value(env, len, START_ENV[i]);
+    if ((ours == NULL) != (theirs == NULL) || (ours && strcmp(ours, theirs) != 0)) {
+      static char why[128];
+      snprintf(why, sizeof why, "%s differs from the daemon's (node reads it at start)", START_ENV[i]);
+      fallback(why);
+    }
+  }
+  free(env);
+}
+
+static int cmp_gid(const void *a, const void *b) {
+  gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+/* Supplementary groups cannot be given to another process: other groups than the warm process's mean a direct run. */
+static void same_groups(long pid) {
+  gid_t ours[1024], theirs[1024];
+  int n = getgroups(1024, ours);
+  if (n < 0) fallback("getgroups");
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/status", pid);
+  char *status = read_proc(path, NULL);
+  if (!status) fallback("cannot read the warm process's status");
+  char *line = strstr(status, "\nGroups:");
+  int m = 0;
+  if (line) {
+    char *p = line + 8, *end;
+    for (;;) {
+      unsigned long g = strtoul(p, &end, 10);
+      if (end == p || m == 1024) break;
+      theirs[m++] = (gid_t)g;
+      p = end;
+    }
+  }
+  free(status);
+  qsort(ours, (size_t)n, sizeof *ours, cmp_gid);
+  qsort(theirs, (size_t)m, sizeof *theirs, cmp_gid);
+  if (n != m || memcmp(ours, theirs, (size_t)n * sizeof *ours) != 0) fallback("other supplementary groups than the daemon's");
+}
+
+/* The mount point of the cgroup hierarchy a /proc/PID/cgroup line names ("ID:CONTROLLERS:PATH"), from mountinfo. */
+static int hierarchy_mount(const char *mountinfo, const char *controllers, char *out, size_t cap) {
+  for (const char *line = mountinfo; *line; ) {
+    const char *eol = strchr(line, '\n');
+    size_t ll = eol ? (size_t)(eol - line) : strlen(line);
+    char buf[1024];
+    if (ll < sizeof buf) {
+      memcpy(buf, line, ll);
+      buf[ll] = 0;
+      char root[512], point[512], fstype[32], opts[512];
+      /* ID PARENT MAJ:MIN ROOT POINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
+      const char *dash = strstr(buf, " - ");
+      if (dash && sscanf(buf, "%*s %*s %*s %511s %511s", root, point) == 2 && sscanf(dash + 3, "%31s %*s %511s", fstype, opts) == 2) {
+        int match = 0;
+        if (*controllers == 0) match = strcmp(fstype, "cgroup2") == 0;
+        else if (strcmp(fstype, "cgroup") == 0) {
+          /* Every controller of the line is among the mount's super options. */
+          match = 1;
+          char want[256];
+          snprintf(want, sizeof want, "%s", controllers);
+          for (char *save = NULL, *c = strtok_r(want, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+            int found = 0;
+            char have[512];
+            snprintf(have, sizeof have, "%s", opts);
+            for (char *s2 = NULL, *o = strtok_r(have, ",", &s2); o; o = strtok_r(NULL, ",", &s2)) if (strcmp(o, c) == 0) found = 1;
+            if (!found) { match = 0; break; }
+          }
+        }
+        /* Only a mount of the hierarchy's root: below it, /proc/PID/cgroup paths do not map onto the mount. */
+        if (match && strcmp(root, "/") == 0 && strlen(point) < cap) { strcpy(out, point); return 1; }
+      }
+    }
+    if (!eol) break;
+    line = eol + 1;
+  }
+  return 0;
+}
+
+/*
+ * The warm process joins each of our cgroups where it is in another (a CI job's memory or pids limit, a systemd
+ * unit's accounting): the command and every process it starts are counted and limited where a direct run would be.
+ */
+static void join_our_cgroups(long pid, const long *all, size_t count) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%ld/cgroup", pid);
+  char *ours = read_proc("/proc/self/cgroup", NULL), *theirs = read_proc(path, NULL);
+  if (!ours || !theirs) fallback("cannot read cgroups");
+  if (strcmp(ours, theirs) == 0) { free(ours); free(theirs); return; }
+  char *mountinfo = read_proc("/proc/self/mountinfo", NULL);
+  if (!mountinfo) fallback("cannot read mountinfo");
+  for (char *save = NULL, *line = strtok_r(ours, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+    /* Already there for this hierarchy: nothing to move. */
+    char needle[1024];
+    snprintf(needle, sizeof needle, "\n%s\n", line);
+    char *padded = malloc(strlen(theirs) + 3);
+    if (!padded) fallback("malloc");
+    size_t tl = strlen(theirs);
+    sprintf(padded, "\n%s%s", theirs, tl > 0 && theirs[tl - 1] == '\n' ? "" : "\n");
+    int same = strstr(padded, needle) != NULL;
+    free(padded);
+    if (same) continue;
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) fallback("cannot parse /proc/self/cgroup");
+    *c2 = 0;
+    char point[512], procs[2048];
+    if (!hierarchy_mount(mountinfo, c1 + 1, point, sizeof point)) fallback("a cgroup hierarchy without a mount of its root");
+    snprintf(procs, sizeof procs, "%s%s/cgroup.procs", point, c2 + 1);
+    int fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) fallback("cannot move the warm process into our cgroup");
+    for (size_t i = 0; i < count; i++) {
+      char pidtext[32];
+      int n = snprintf(pidtext, sizeof pidtext, "%ld", all[i]);
+      /* One write per pid (the kernel takes one a write); a process that ended meanwhile (ESRCH) is no matter. */
+      if (write(fd, pidtext, (size_t)n) != n && !(errno == ESRCH && all[i] != pid)) fallback("cannot move the warm process into our cgroup");
+    }
+    close(fd);
+  }
+  free(mountinfo);
+  free(ours);
+  free(theirs);
+}
+
+/*
+ * The warm process and the processes it has started (the warm-up build's xattr reader, kept for the command as a
+ * direct run keeps it after first use), depth first; at most `cap`.
+ */
+static size_t process_tree(long pid, long *out, size_t cap) {
+  size_t n = 0;
+  if (cap == 0) return 0;
+  out[n++] = pid;
+  for (size_t i = 0; i < n; i++) {
+    char tasks[64];
+    snprintf(tasks, sizeof tasks, "/proc/%ld/task", out[i]);
+    DIR *dir = opendir(tasks);
+    if (!dir) continue;   /* ended meanwhile */
+    for (struct dirent *d; (d = readdir(dir)) != NULL; ) {
+      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+      char path[320];
+      snprintf(path, sizeof path, "/proc/%ld/task/%s/children", out[i], d->d_name);
+      char *children = read_proc(path, NULL);
+      if (!children) continue;
+      for (char *p = children, *end; n < cap; p = end) {
+        long child = strtol(p, &end, 10);
+        if (end == p) break;
+        out[n++] = child;
+      }
+      free(children);
+    }
+    closedir(dir);
+  }
+  return n;
+}
+
+/* Resource limits and nice value: the process takes ours (as root it may raise its hard limits to them). */
+static void give_limits(long pid, int must) {
+  for (int r = 0; r < RLIM_NLIMITS; r++) {
+    struct rlimit lim;
+    if (getrlimit(r, &lim) != 0) continue;   /* a limit this kernel does not know */
+    if (prlimit((pid_t)pid, r, &lim, NULL) != 0) {
+      if (!must && errno == ESRCH) return;   /* a helper of the warm process that ended meanwhile */
+      fallback("cannot give the warm process our resource limits");
+    }
+  }
+  /* Nice is per thread on Linux: every thread of the warm process gets ours (those it starts later inherit it). */
+  errno = 0;
+  int prio = getpriority(PRIO_PROCESS, 0);
+  if (errno != 0) fallback("getpriority");
+  char tasks[64];
+  snprintf(tasks, sizeof tasks, "/proc/%ld/task", pid);
+  DIR *dir = opendir(tasks);
+  if (!dir) {
+    if (!must) return;
+    fallback("cannot list the warm process's threads");
+  }
+  for (struct dirent *d; (d = readdir(dir)) != NULL; ) {
+    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
+    id_t tid = (id_t)strtoul(d->d_name, NULL, 10);
+    /* A thread that ended meanwhile (ESRCH) needs no nice value. */
+    if (getpriority(PRIO_PROCESS, tid) != prio && setpriority(PRIO_PROCESS, tid, prio) != 0 && errno != ESRCH) fallback("cannot give the warm process our nice value");
+  }
+  closedir(dir);
+}
+
 static void on_signal(int sig) {
   unsigned char s = (unsigned char)sig;
   int saved = errno;
@@ -159,6 +398,13 @@ int main(int argc, char **argv) {
   struct stat mnt;
   if (stat("/proc/self/ns/mnt", &mnt) != 0 || (unsigned long long)mnt.st_ino != ns) fallback("another mount namespace");
   if (euid != (unsigned long)geteuid()) fallback("another euid");
+  /* The process state a direct run would inherit: carried over, or the command runs directly. */
+  same_start_env(pid);
+  same_groups(pid);
+  long tree[64];
+  size_t count = process_tree(pid, tree, sizeof tree / sizeof *tree);
+  for (size_t i = 0; i < count; i++) give_limits(tree[i], tree[i] == pid);
+  join_our_cgroups(pid, tree, count);
 
   /* Signals and resizes from now on reach the loop below through a pipe. */
   if (pipe2(sigpipe_fds, O_CLOEXEC | O_NONBLOCK) != 0) fallback("pipe");

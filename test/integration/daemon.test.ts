@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -174,6 +174,68 @@ describe('tsbuild daemon', function () {
     await until('the warm process to abort and end', () => !alive(pid));
     expect(await mountsUnder(killRoot)).to.deep.equal([]);
   });
+
+  /** A new cgroup below ours in one hierarchy (v1 pids, else v2), and the cgroup.procs file to move a shell into it. */
+  async function childCgroup(name: string): Promise<{ dir: string; line: string }> {
+    const ours = (await readFile('/proc/self/cgroup', 'utf8')).trim().split('\n');
+    const v1 = ours.find((l) => l.split(':')[1] === 'pids');
+    const v2 = ours.find((l) => l.startsWith('0::'));
+    const pick = v1 !== undefined && existsSync('/sys/fs/cgroup/pids/cgroup.procs') ? { line: v1, mount: '/sys/fs/cgroup/pids' }
+      : v2 !== undefined ? { line: v2, mount: existsSync('/sys/fs/cgroup/unified/cgroup.procs') ? '/sys/fs/cgroup/unified' : '/sys/fs/cgroup' } : undefined;
+    if (pick === undefined) throw new Error(`no pids (v1) or v2 cgroup hierarchy to test with in /proc/self/cgroup:\n${ours.join('\n')}`);
+    const [id, controllers, path] = pick.line.split(':');
+    const dir = join(pick.mount, path ?? '/', name);
+    await mkdir(dir);
+    return { dir, line: `${id}:${controllers}:${join(path ?? '/', name)}` };
+  }
+
+  it("runs the command with the client's resource limits, nice value and cgroup, and so does every process it starts", async () => {
+    const dir = await sleepCtx('limits');
+    const cg = await childCgroup(`tsbuild-daemon-test-${process.pid}`);
+    try {
+      // A shell in its own cgroup, with its own open-files limit and nice value, which then runs the client.
+      const script = `echo $$ > ${cg.dir}/cgroup.procs && ulimit -n 777 && renice -n 7 -p $$ >/dev/null && exec "$@"`;
+      const s = start(['build', '--root', join(env?.dir ?? '', 'root-limits'), '--progress', 'plain', dir], { env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' }, wrapper: ['bash', '-c', script, 'bash'] });
+      try {
+        await until('the RUN step to start', () => s.stderrSoFar().includes('limits-started'), 60_000);
+        const pid = servedPids(daemonLog).at(-1) ?? -1;
+        const served = [pid, ...(await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8')).trim().split(/\s+/).map(Number)];
+        expect(served.length, 'the served process started the RUN step').to.be.greaterThan(1);
+        for (const p of served) {
+          expect(await readFile(`/proc/${p}/cgroup`, 'utf8'), `process ${p} of ${served.join(',')}: ${s.stderrSoFar()}`).to.contain(cg.line);
+          expect(await readFile(`/proc/${p}/limits`, 'utf8')).to.match(/Max open files\s+777\s+777/);
+          expect((await readFile(`/proc/${p}/stat`, 'utf8')).split(') ')[1]?.split(' ')[16], `nice of ${p}`).to.equal('7');
+        }
+      } finally {
+        s.child.kill('SIGINT');
+      }
+      expect((await s.result).code).to.equal(130);
+    } finally {
+      await until('the cgroup to empty', async () => (await readFile(join(cg.dir, 'cgroup.procs'), 'utf8')).trim() === '').catch(async (err) => {
+        const left = (await readFile(join(cg.dir, 'cgroup.procs'), 'utf8')).trim().split('\n');
+        const cmds = await Promise.all(left.map(async (p) => `${p}: ${(await readFile(`/proc/${p}/cmdline`, 'utf8').catch(() => '?')).replaceAll('\0', ' ')}`));
+        throw new Error(`${String(err)}: still in it:\n${cmds.join('\n')}`);
+      });
+      await rmdir(cg.dir);
+    }
+  });
+
+  const startTimeCases: [string, { env?: NodeJS.ProcessEnv; wrapper?: string[] }][] = [
+    ["NODE_OPTIONS differs from the daemon's", { env: { NODE_OPTIONS: '--max-old-space-size=300' } }],
+    ["NODE_EXTRA_CA_CERTS differs from the daemon's", { env: { NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } }],
+    ['it has other supplementary groups', { wrapper: ['setpriv', '--groups', '4242'] }],
+  ];
+  for (const [what, opts] of startTimeCases) {
+    it(`runs the command directly when ${what} (node reads it at start; a process cannot be given groups)`, async () => {
+      const before = servedPids(daemonLog).length;
+      const res = await start(['--version'], { ...opts, env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1', ...opts.env } }).result;
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+      expect(res.stderr).to.match(/not using the daemon: (NODE_OPTIONS differs|NODE_EXTRA_CA_CERTS differs|other supplementary groups)/);
+      // The warm process it reached ends unused; the daemon starts another.
+      await until('the daemon to log the connection', () => servedPids(daemonLog).length > before, 5_000);
+    });
+  }
 
   it('falls back to a direct run when the socket is stale (no daemon behind it)', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-stale-'));

@@ -4,8 +4,9 @@
 // allow-list, a privileged step in between does not leak its policy to the next, /etc files a step writes never
 // reach the next step, and nothing is left behind on the host.
 import { expect } from 'chai';
-import type { ChildProcess } from 'node:child_process';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv } from '../fixtures/build-env.js';
 import type { BuildEnv } from '../fixtures/build-env.js';
@@ -67,6 +68,26 @@ describe('tsbuild build: the RUN sandbox on every step of a chain (issue 15 per-
 
   // The fit rule itself, without timing: a helper moved into the sandboxed set never serves a step with another set
   // (a privileged step's set has no devices cgroup: its container would inherit the sandboxed one).
+  it("removes the cgroups a build killed with SIGKILL left (shared and per step), never a live build's", async () => {
+    // A pid that is certainly gone: a child that has exited and been reaped.
+    const gone = spawnSync('true').pid;
+    if (gone === undefined) throw new Error('cannot start `true`');
+    const parent = '/sys/fs/cgroup/pids/tsbuild';
+    if (!existsSync('/sys/fs/cgroup/pids')) throw new Error('this host has no cgroup v1 pids controller to test the sweep with');
+    const dead = [`step-${gone}-0-aa`, `build-${gone}-bb-0`].map((n) => join(parent, n));
+    const live = join(parent, `step-${process.pid}-0-cc`);
+    for (const d of [...dead, live]) await mkdir(d, { recursive: true });
+    const cgroups = new BuildCgroups();
+    try {
+      await cgroups.acquire(DEFAULT_DEVICE_RULES);
+      for (const d of dead) expect(existsSync(d), d).to.equal(false);
+      expect(existsSync(live)).to.equal(true);
+    } finally {
+      cgroups.close();
+      await rmdir(live).catch(() => undefined);
+    }
+  });
+
   it('gives a helper already in the sandboxed cgroups only to a sandboxed step', async () => {
     const cgroups = new BuildCgroups();
     const pool = new HelperPool(cgroups);

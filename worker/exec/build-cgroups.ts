@@ -29,14 +29,14 @@ export class BuildCgroups {
    * where steps cannot share (cgroup v2): the caller then makes one per step.
    */
   async acquire(devices: readonly DeviceRule[] | undefined): Promise<StepCgroup | undefined> {
+    if (!this.#isCleaned) {
+      this.#isCleaned = true;
+      removeDeadBuildCgroups();
+    }
     if (existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) return undefined;
     const policy = devices === undefined ? 'all' : devices.map(deviceRuleLine).join(',');
     let set = this.#sets.get(policy);
     if (set === undefined) {
-      if (!this.#isCleaned) {
-        this.#isCleaned = true;
-        removeDeadBuildCgroups();
-      }
       set = v1Dirs(`${this.#id}-${this.#sets.size}`, {}, devices).then((dirs) => { this.#dirs.push(...dirs); return dirs; });
       this.#sets.set(policy, set);
       set.catch(() => this.#sets.delete(policy));
@@ -63,9 +63,11 @@ export class BuildCgroups {
   }
 }
 
-// A worker killed with SIGKILL leaves its cgroups behind: the next one removes those whose process is gone.
+// A worker killed with SIGKILL leaves its cgroups behind, shared (build-PID-…) and per step (step-PID-…, cgroup v2 or
+// a step with limits; worker/exec/index.ts): the next one removes those whose process is gone. An empty cgroup only;
+// rmdir refuses one that still has tasks.
 function removeDeadBuildCgroups(): void {
-  for (const controller of ['memory', 'pids', 'cpu', 'devices']) {
+  for (const controller of ['memory', 'pids', 'cpu', 'devices', '']) {
     const parent = join(CGROUP_ROOT, controller, 'tsbuild');
     let entries: string[];
     try {
@@ -74,7 +76,7 @@ function removeDeadBuildCgroups(): void {
       continue;
     }
     for (const entry of entries) {
-      const pid = Number(/^build-(\d+)-/.exec(entry)?.[1]);
+      const pid = Number(/^(?:build|step)-(\d+)-/.exec(entry)?.[1]);
       if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
       try {
         rmdirSync(join(parent, entry));

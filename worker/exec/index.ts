@@ -251,7 +251,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
     const isPremounted = snapshotterKind() === 'fuse-overlayfs';
     const rootDir = isPremounted ? join(stateDir, 'rootfs') : '';
     if (isPremounted) mkdirSync(rootDir, { recursive: true });
-    const cgroupId = `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+    // With our pid in it: a build killed with SIGKILL leaves the cgroup, which the next build removes (build-cgroups.ts).
+    const cgroupId = `step-${process.pid}-${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
     // Rootless: no device allow-list (the kernel refuses device mknod in a user namespace; see rootless-cgroup.ts),
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
     const isRootless = isInUserNamespace();
