@@ -24,9 +24,10 @@ function fakeBuilds(): { build: BuildTarget; started: string[]; finish(name: str
   return { build, started, finish, signals };
 }
 
-/** Lets every ready promise callback run (no timers: the bake's scheduling is all promise chains). */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+/** Waits, turn by turn of the event loop (the bake makes its temp dir first), until `ready()` holds. */
+async function until(ready: () => boolean): Promise<void> {
+  for (let i = 0; i < 100_000 && !ready(); i++) await new Promise((r) => setImmediate(r));
+  if (!ready()) throw new Error('the bake never got there');
 }
 
 const resolved = (): Resolved => ({
@@ -39,14 +40,13 @@ describe('bake: building the targets', () => {
   it('starts every target whose target: contexts are done at once, and a dependent when its dependency is done', async () => {
     const fake = fakeBuilds();
     const done = runBake(resolved(), opts, fake.build, new AbortController().signal);
-    await settle();
+    await until(() => fake.started.length === 2);
     expect(fake.started).to.have.members(['a', 'c']);
     fake.finish('c');
-    await settle();
-    expect(fake.started).to.not.include('b');
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    expect(fake.started).to.not.include('b');   // a, which b names, is still building
     fake.finish('a');
-    await settle();
-    expect(fake.started).to.include('b');
+    await until(() => fake.started.includes('b'));
     fake.finish('b');
     await done;
   });
@@ -54,12 +54,23 @@ describe('bake: building the targets', () => {
   it('fails with the first failing target\'s error, its name first, and cancels the targets still building', async () => {
     const fake = fakeBuilds();
     const done = runBake(resolved(), opts, fake.build, new AbortController().signal).then(() => undefined, (e: unknown) => e);
-    await settle();
+    await until(() => fake.started.length === 2);
     fake.finish('c', new UserError('RUN_FAILED', 'exit code 1'));
     const err = await done;
     expect(isTsbuildError(err) && err.code).to.equal('RUN_FAILED');
     expect((err as Error).message).to.equal('target "c": exit code 1');
     expect(fake.signals.get('a')?.aborted).to.equal(true);
     expect(fake.started).to.not.include('b');
+  });
+});
+
+describe('bake: checking the targets', () => {
+  it('refuses a target it cannot build before any target starts', async () => {
+    const fake = fakeBuilds();
+    const r = resolved();
+    r.targets.c = { context: 'c', entitlements: ['network.host'] };
+    const err = await runBake(r, opts, fake.build, new AbortController().signal).then(() => undefined, (e: unknown) => e);
+    expect(isTsbuildError(err) && err.code).to.equal('INVALID_ARGUMENT');
+    expect(fake.started).to.deep.equal([]);
   });
 });

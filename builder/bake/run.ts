@@ -58,6 +58,9 @@ export async function runBake(
   // A `--call` (check, outline, targets) prints its answer on stdout: one target after another, as before.
   const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
   const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;
+  // Every target's flags are checked before any target starts (a refused context or entitlement), as buildx checks
+  // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
+  for (const name of names) targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) });
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
