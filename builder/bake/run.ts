@@ -24,19 +24,16 @@ export function buildOrder(targets: Record<string, Target>): string[] {
   const out: string[] = [];
   const visit = (name: string): void => {
     if (out.includes(name)) return;
-    for (const v of Object.values(targets[name]?.contexts ?? {})) {
-      const dep = v.startsWith('target:') ? v.slice('target:'.length) : undefined;
-      if (dep && dep in targets) visit(dep);
-    }
+    for (const dep of targetDeps(targets[name], targets)) visit(dep);
     out.push(name);
   };
   for (const name of Object.keys(targets).sort()) visit(name);
   return out;
 }
 
-/** The targets some other target uses as a `target:` context. */
-function dependencies(targets: Record<string, Target>): Set<string> {
-  return new Set(Object.values(targets).flatMap((t) => Object.values(t.contexts ?? {}).filter((v) => v.startsWith('target:')).map((v) => v.slice('target:'.length))));
+/** The targets `target`'s `target:` contexts name (those in this bake). */
+function targetDeps(target: Target | undefined, targets: Record<string, Target>): string[] {
+  return Object.values(target?.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && v.slice('target:'.length) in targets ? [v.slice('target:'.length)] : []));
 }
 
 /** How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given. */
@@ -51,10 +48,11 @@ export async function runBake(
 ): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
   const layouts = new Map<string, string>();
-  const deps = dependencies(resolved.targets);
+  const names = buildOrder(resolved.targets);
+  // The targets some other target uses as a `target:` context.
+  const deps = new Set(names.flatMap((n) => targetDeps(resolved.targets[n], resolved.targets)));
   const metadata: Record<string, unknown> = {};
   const warnings = new Map<string, unknown[]>();
-  const names = buildOrder(resolved.targets);
   // A `--call` (check, outline, targets) prints its answer on stdout: one target after another, as before.
   const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
   const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;
@@ -100,7 +98,7 @@ export async function runBake(
   // Every target's promise, made in dependency order: a target waits for those it names, then builds.
   const running = new Map<string, Promise<void>>();
   for (const name of names) {
-    const needs = targetDeps(resolved.targets[name] as Target, resolved.targets).map((d) => running.get(d) ?? Promise.resolve());
+    const needs = targetDeps(resolved.targets[name], resolved.targets).map((d) => running.get(d) ?? Promise.resolve());
     const next = atOnce ? Promise.all(needs) : Promise.all([...running.values()]);
     running.set(name, next.then(() => { cancel.signal.throwIfAborted(); return buildOne(name); }).catch((err: unknown) => {
       // The first failure is the bake's; the targets it cancels fail with the cancellation, which is not reported.
@@ -125,11 +123,6 @@ export async function runBake(
     signal.removeEventListener('abort', onAbort);
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-/** The targets `target`'s `target:` contexts name (those in this bake). */
-function targetDeps(target: Target, targets: Record<string, Target>): string[] {
-  return Object.values(target.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && v.slice('target:'.length) in targets ? [v.slice('target:'.length)] : []));
 }
 
 /** A target's failure with the target's name first. */
