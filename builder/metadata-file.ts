@@ -1,5 +1,7 @@
-import { writeFile } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { open, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { goJson } from '../common/index.js';
 import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
@@ -101,7 +103,8 @@ function exporterKeys(outcome: BuildOutcome, ctx: MetadataContext): Record<strin
   const desc: Descriptor = outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor);
   const layoutExport = !ctx.outputs.some((o) => o.type === 'image') && ctx.outputs.some((o) => o.type === 'oci' || o.type === 'docker');
   const created = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : ctx.now;
-  const annotations = { ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': rfc3339(created) } : {}) };
+  // A map in the descriptor BuildKit marshals: Go writes its keys sorted.
+  const annotations = sortedKeys({ ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': rfc3339(created) } : {}) });
   const configDigest = outcome.written ? outcome.written.configDigest : outcome.index ? undefined : outcome.image.configDescriptor.digest;
   const shown = outcome.imageNames.length ? outcome.imageNames : ctx.names;
   return {
@@ -153,7 +156,26 @@ export async function writeMetadata(file: string, outcome: BuildOutcome, ctx: Me
   await writeMetadataObject(file, buildxMetadata(outcome, ctx));
 }
 
-/** Writes a metadata file's object, keys sorted: one build's, a `--call`'s answer, or bake's (one entry per target). */
+/**
+ * Writes a metadata file's object, keys sorted: one build's, a `--call`'s answer, or bake's (one entry per target).
+ * The bytes are buildx's writeMetadataFile's (commands/build.go, used by bake too): json.MarshalIndent(dt, "", "  "),
+ * so Go's escapes of `<`, `>`, `&`, U+2028 and U+2029 and no final newline, written through moby's atomicwriter
+ * (a temp file beside it, renamed over it: a reader never sees half a file).
+ */
 export async function writeMetadataObject(file: string, object: Record<string, unknown>): Promise<void> {
-  await writeFile(resolve(file), `${JSON.stringify(sortedKeys(object), null, 2)}\n`);
+  const path = resolve(file);
+  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(tmp, 'wx', 0o644);
+    try {
+      await handle.writeFile(goJson(sortedKeys(object)));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'STORE_LOCKED'
   | 'EMULATION_UNAVAILABLE'
   | 'ROOTLESS_UNAVAILABLE'
+  | 'TEMPLATE_FAILED'
   | 'CANCELLED';
 
 /**

@@ -7,81 +7,127 @@ import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
 import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
+import { BakeProgress } from './bake-progress.js';
+import type { BuildFlags } from '../commands/build-flags.js';
+import type { SharedDisplay } from '../commands/build.js';
 
 // Building a resolved bake definition: each target through `tsbuild build`'s own path (commands/build.ts
-// runBuildFlags), one after another, a target after the targets its `target:` contexts name. Each dependency also
-// writes an OCI layout (a temp directory) that its dependents read as their named context. The builds share the
-// root and its cache, so a stage common to two targets is built once.
+// runBuildFlags). As buildx builds every target in one solve, the targets build at once: each starts when the targets
+// its `target:` contexts name are done. Each dependency also writes an OCI layout (a temp directory) that its
+// dependents read as their named context. The builds share the root as concurrent `tsbuild build` processes do: each
+// holds the root lock shared, ingests under its own name, and a cache record written twice keeps one (the same step
+// in two targets started at once may run in both; a target that starts after another finished a step reuses it).
+// The first target to fail cancels the others, as buildx's errgroup does, and the bake fails with its error.
 
 /** The order to build in: dependencies (by `target:` contexts) first, otherwise by name. */
 export function buildOrder(targets: Record<string, Target>): string[] {
   const out: string[] = [];
   const visit = (name: string): void => {
     if (out.includes(name)) return;
-    for (const v of Object.values(targets[name]?.contexts ?? {})) {
-      const dep = v.startsWith('target:') ? v.slice('target:'.length) : undefined;
-      if (dep && dep in targets) visit(dep);
-    }
+    for (const dep of targetDeps(targets[name], targets)) visit(dep);
     out.push(name);
   };
   for (const name of Object.keys(targets).sort()) visit(name);
   return out;
 }
 
-/** The targets some other target uses as a `target:` context. */
-function dependencies(targets: Record<string, Target>): Set<string> {
-  return new Set(Object.values(targets).flatMap((t) => Object.values(t.contexts ?? {}).filter((v) => v.startsWith('target:')).map((v) => v.slice('target:'.length))));
+/** The targets `target`'s `target:` contexts name (those in this bake). */
+function targetDeps(target: Target | undefined, targets: Record<string, Target>): string[] {
+  return Object.values(target?.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && v.slice('target:'.length) in targets ? [v.slice('target:'.length)] : []));
 }
+
+/** How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given. */
+export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay) => Promise<void>;
 
 /** Runs `build(context, flags)` for every target; writes `metadataFile` as buildx does: one object keyed by target. */
 export async function runBake(
   resolved: Resolved,
   opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string },
-  build: (context: string, flags: import('../commands/build-flags.js').BuildFlags) => Promise<void>,
+  build: BuildTarget,
+  signal: AbortSignal,
 ): Promise<void> {
   const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
   const layouts = new Map<string, string>();
-  const deps = dependencies(resolved.targets);
+  const names = buildOrder(resolved.targets);
+  // The targets some other target uses as a `target:` context.
+  const deps = new Set(names.flatMap((n) => targetDeps(resolved.targets[n], resolved.targets)));
   const metadata: Record<string, unknown> = {};
-  const warnings: unknown[] = [];
-  try {
-    for (const name of buildOrder(resolved.targets)) {
-      const target = resolved.targets[name] as Target;
-      let inline: string | undefined;
-      if (target['dockerfile-inline'] !== undefined) {
-        inline = join(tmp, `${name}.Dockerfile`);
-        await writeFile(inline, target['dockerfile-inline']);
-      }
-      const { context, flags } = targetFlags(name, target, { ...opts, layouts }, inline);
-      if (deps.has(name)) {
-        const dir = join(tmp, `${name}.oci`);
-        // A linked target's only buildx output is the cache; its result reaches dependents as this layout.
-        flags.output = [...flags.output.filter((o) => o !== 'type=cacheonly'), `type=oci,dest=${dir},tar=false`];
-        layouts.set(name, dir);
-      }
-      const meta = opts.metadataFile ? join(tmp, `${name}.metadata.json`) : undefined;
-      if (meta) flags.metadataFile = meta;
-      // A heading between the targets' progress, never inside machine-read (JSON) progress.
-      if (!opts.quiet && !['rawjson', 'tsbuild-json'].includes(opts.progress)) process.stderr.write(`#bake target ${name}\n`);
-      try {
-        await build(context, flags);
-      } catch (err) {
-        if (isTsbuildError(err)) throw new BakeTargetError(name, err);
-        if (err instanceof Error) err.message = `target ${JSON.stringify(name)}: ${err.message}`;
-        throw err;
-      }
-      if (meta) {
-        const { 'buildx.build.warnings': warn, ...rest } = JSON.parse(await readFile(meta, 'utf8').catch(() => '{}')) as Record<string, unknown>;
-        metadata[name] = rest;
-        // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake.
-        if (Array.isArray(warn)) warnings.push(...(warn as unknown[]));
-      }
+  const warnings = new Map<string, unknown[]>();
+  // A `--call` (check, outline, targets) prints its answer on stdout: one target after another, as before.
+  const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
+  const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;
+  // Every target's flags are checked before any target starts (a refused context or entitlement), as buildx checks
+  // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
+  for (const name of names) targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) });
+  const cancel = new AbortController();
+  const onAbort = (): void => cancel.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  let first: { error: unknown } | undefined;
+
+  const buildOne = async (name: string): Promise<void> => {
+    const target = resolved.targets[name] as Target;
+    let inline: string | undefined;
+    if (target['dockerfile-inline'] !== undefined) {
+      inline = join(tmp, `${name}.Dockerfile`);
+      await writeFile(inline, target['dockerfile-inline']);
     }
+    const { context, flags } = targetFlags(name, target, { ...opts, layouts }, inline);
+    if (deps.has(name)) {
+      const dir = join(tmp, `${name}.oci`);
+      // A linked target's only buildx output is the cache; its result reaches dependents as this layout.
+      flags.output = [...flags.output.filter((o) => o !== 'type=cacheonly'), `type=oci,dest=${dir},tar=false`];
+      layouts.set(name, dir);
+    }
+    const meta = opts.metadataFile ? join(tmp, `${name}.metadata.json`) : undefined;
+    if (meta) flags.metadataFile = meta;
+    // One after another: a heading between the targets' progress, never inside machine-read (JSON) progress.
+    if (!display && names.length > 1 && !opts.quiet && !['rawjson', 'tsbuild-json'].includes(opts.progress)) process.stderr.write(`#bake target ${name}\n`);
+    try {
+      await build(context, flags, cancel.signal, display ? { progress: display.writer(name), after: (t) => display.after(t) } : undefined);
+    } catch (err) {
+      throw targetError(name, err);
+    }
+    if (meta) {
+      const { 'buildx.build.warnings': warn, ...rest } = JSON.parse(await readFile(meta, 'utf8').catch(() => '{}')) as Record<string, unknown>;
+      metadata[name] = rest;
+      if (Array.isArray(warn)) warnings.set(name, warn as unknown[]);
+    }
+  };
+
+  // Every target's promise, made in dependency order: a target waits for those it names, then builds.
+  const running = new Map<string, Promise<void>>();
+  for (const name of names) {
+    const needs = targetDeps(resolved.targets[name], resolved.targets).map((d) => running.get(d) ?? Promise.resolve());
+    const next = atOnce ? Promise.all(needs) : Promise.all([...running.values()]);
+    running.set(name, next.then(() => { cancel.signal.throwIfAborted(); return buildOne(name); }).catch((err: unknown) => {
+      // The first failure is the bake's; the targets it cancels fail with the cancellation, which is not reported.
+      if (first === undefined) {
+        first = { error: err };
+        cancel.abort();
+      }
+      throw err;
+    }));
+  }
+  try {
+    await Promise.allSettled(running.values());
+    display?.close();
+    if (first !== undefined) throw first.error;
     if (opts.metadataFile) {
-      if (warnings.length) metadata['buildx.build.warnings'] = warnings;
+      // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake.
+      const all = names.flatMap((n) => warnings.get(n) ?? []);
+      if (all.length) metadata['buildx.build.warnings'] = all;
       await writeMetadataObject(opts.metadataFile, metadata);
     }
   } finally {
+    signal.removeEventListener('abort', onAbort);
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** A target's failure with the target's name first. */
+function targetError(name: string, err: unknown): unknown {
+  if (isTsbuildError(err)) return new BakeTargetError(name, err);
+  if (err instanceof Error) err.message = `target ${JSON.stringify(name)}: ${err.message}`;
+  return err;
 }

@@ -86,5 +86,5 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   await runBake(resolved, {
     root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
-  }, (context, buildFlags) => runBuildFlags(context, buildFlags, signal));
+  }, runBuildFlags, signal);
 }

@@ -17,6 +17,7 @@ import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-opt
 import { UserError, goJson, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
+import type { ProgressWriter } from '../progress/index.js';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { rootOf } from './global-options.js';
 import { retryText, withRoot, type Root } from './root.js';
@@ -66,13 +67,19 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
 
 }
 
+/**
+ * A display several builds share (bake's targets built at once): the build's progress goes to `progress`, which the
+ * build does not own, and what the build prints after its progress (the cache summary) goes to `after`.
+ */
+export interface SharedDisplay { progress: ProgressWriter; after(text: string): void }
+
 /** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
-export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay): Promise<void> {
   const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
   if (call?.name === 'lint') return checkAction(context, flags, flags.root, call, signal);
   if (call?.name === 'targets') return targetsAction(context, flags, call, signal);
   if (call?.name === 'outline') return outlineAction(context, flags, call, signal);
-  return buildAction(context, flags, signal);
+  return buildAction(context, flags, signal, display);
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -96,7 +103,7 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
   return outputs;
 }
 
-async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal): Promise<void> {
+async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay): Promise<void> {
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
   const buildArgs = keyValues('--build-arg', flags.buildArg);
   // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
@@ -162,7 +169,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
-  const progress = createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const progress = display?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, secrets: secrets.files, progress, signal,
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
@@ -197,7 +204,11 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
-      if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) process.stderr.write(renderTerminalSummary(report));
+      if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) {
+        const summary = renderTerminalSummary(report);
+        if (display) display.after(summary);
+        else process.stderr.write(summary);
+      }
       const { explainAgainst, renderExplain } = await import('./explain.js');
       if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
       const names = flags.output.length || flags.push ? flags.tag : [];

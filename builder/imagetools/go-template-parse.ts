@@ -1,4 +1,4 @@
-import { UserError } from '../../common/index.js';
+import { TsbuildError, type ErrorCode } from '../../common/index.js';
 
 /** An argument of a command: what Go's text/template/parse calls a node in a command. */
 export type Arg =
@@ -34,9 +34,19 @@ export function position(source: string, pos: number): string {
   return `${line}:${pos - (before.lastIndexOf('\n') + 1) + 1}`;
 }
 
-/** A template the user wrote does not parse or cannot run: exit status 2, the position named. */
-export function templateError(source: string, pos: number, message: string): UserError {
-  return new UserError('INVALID_ARGUMENT', `--format: template: ${position(source, pos)}: ${message}`,
+/**
+ * A template the user wrote does not parse or fails while it runs, the position named. Exit status 1 for both, as
+ * buildx's imagetools inspect returns either error as it comes (util/imagetools/printers.go: Parse, then Execute).
+ * `output` is what a failed run wrote first: Go's Execute writes as it goes, and buildx prints that part.
+ */
+export class TemplateError extends TsbuildError {
+  readonly code: ErrorCode = 'TEMPLATE_FAILED';
+  output = '';
+}
+
+/** The TemplateError at `pos` of `source`. */
+export function templateError(source: string, pos: number, message: string): TemplateError {
+  return new TemplateError(`--format: template: ${position(source, pos)}: ${message}`,
     'the template is Go text/template syntax as buildx takes it, e.g. \'{{json .Manifest}}\' or \'{{range .Manifest.Manifests}}{{.Digest}} {{end}}\'');
 }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { renderTemplate } from './go-template.js';
+import { TemplateError, renderTemplate } from './go-template.js';
 import { GoMap, GoNil, GoStruct, GoTime, fromJsonAny, type GoValue } from './go-value.js';
 import { imageValue } from './inspect-values.js';
 import { isTsbuildError } from '../../common/index.js';
@@ -108,10 +108,18 @@ describe('go-template: the text/template subset imagetools inspect --format runs
     it(`refuses ${JSON.stringify(template)} as a user error naming the position`, async () => {
       const err = await renderTemplate(template, data).then(() => undefined, (e: unknown) => e);
       expect(isTsbuildError(err), String(err)).to.equal(true);
-      expect((err as { code: string }).code).to.equal('INVALID_ARGUMENT');
+      expect((err as { code: string }).code).to.equal('TEMPLATE_FAILED');
       expect((err as Error).message).to.contain(message);
     });
   }
+});
+
+describe('go-template: a run that fails', () => {
+  it('keeps what it wrote before the failure, as Go\'s Execute leaves it written', async () => {
+    const err = await renderTemplate('{{.Name}} {{index .List 5}}', data).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(TemplateError);
+    expect((err as TemplateError).output).to.equal(`${await renderTemplate('{{.Name}}', data)} `);
+  });
 });
 
 describe('go-template: deeply nested templates', () => {

@@ -1,7 +1,7 @@
-import { parseTemplate, templateError, type Arg, type Command, type Node, type Pipe, type Template } from './go-template-parse.js';
+import { TemplateError, parseTemplate, templateError, type Arg, type Command, type Node, type Pipe, type Template } from './go-template-parse.js';
 import { GoMap, GoNil, GoStruct, formatFloat, formatValue, goTypeName, isTrue, marshalIndent, materialize, type GoValue } from './go-value.js';
 
-export { parseTemplate, type Template } from './go-template-parse.js';
+export { TemplateError, parseTemplate, type Template } from './go-template-parse.js';
 
 type ControlNode = Exclude<Node, { kind: 'text' | 'action' }>;
 
@@ -12,11 +12,17 @@ const MISSING = Symbol('missing');
 
 /**
  * Runs a parsed template over `data` as Go's text/template does with buildx's one extra function, `json`
- * (json.MarshalIndent with two spaces). Missing map keys print `<no value>`; errors name the template position.
+ * (json.MarshalIndent with two spaces). Missing map keys print `<no value>`; errors name the template position and
+ * carry what was written before them (TemplateError.output).
  */
 export async function executeTemplate(template: Template, data: GoValue): Promise<string> {
   const out: string[] = [];
-  await new Run(template, data, out).list(template.root, data, { vars: [{ name: '$', value: data }] });
+  try {
+    await new Run(template, data, out).list(template.root, data, { vars: [{ name: '$', value: data }] });
+  } catch (err) {
+    if (err instanceof TemplateError) err.output = out.join('');
+    throw err;
+  }
   return out.join('');
 }
 

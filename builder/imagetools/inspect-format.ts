@@ -3,7 +3,7 @@ import type { FetchedManifest } from '../../registry/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../../registry/oci/index.js';
 import { REFERENCE_DIGEST_ANNOTATION } from '../attest/attach.js';
 import { SPDX_PREDICATE_TYPE } from '../attest/spdx.js';
-import { executeTemplate, type Template } from './go-template.js';
+import { TemplateError, executeTemplate, type Template } from './go-template.js';
 import { GoMap, GoNil, GoStruct, fromJsonAny, type GoValue } from './go-value.js';
 import { asObject, descriptorValue, imageValue, indexManifestValue, provenanceStub, sbomStub } from './inspect-values.js';
 import { inspectText } from './inspect-text.js';
@@ -175,5 +175,11 @@ export async function inspectFormatted(client: RegistryClient, ref: Reference, n
     { name: 'Provenance', value: byPlatform((d) => loaded.provenance(d), provenanceStub(null)) },
     { name: 'SBOM', value: byPlatform((d) => loaded.sbom(d), sbomStub([])) },
   ]);
-  return await executeTemplate(template, data);
+  try {
+    return await executeTemplate(template, data);
+  } catch (err) {
+    // buildx's tpl.Execute(out, …) has written what came before the failure to stdout; so do we.
+    if (err instanceof TemplateError) process.stdout.write(err.output);
+    throw err;
+  }
 }

@@ -95,6 +95,56 @@ describe('tsbuild bake', function () {
     expect(missing.code).to.not.equal(0);
   });
 
+  it('builds a group of three targets at once, one on another through target:, in one display prefixed by target', async () => {
+    await mkdir(join(dir, 'tool'), { recursive: true });
+    await writeFile(join(dir, 'tool', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nRUN echo tool > /tool.txt\n`);
+    await writeFile(join(dir, 'three.hcl'), [
+      'variable "REGISTRY" {', '  default = "localhost:5000"', '}',
+      'group "three" {', '  targets = ["tool", "app", "base"]', '}',
+      'target "base" {', '  context = "base"', '  args = { BASE_IMAGE = "${REGISTRY}/busybox:latest" }', '  tags = ["${REGISTRY}/bake3-base:1"]', '}',
+      'target "app" {', '  context = "app"', '  contexts = { base = "target:base" }', '  tags = ["${REGISTRY}/bake3-app:1"]', '}',
+      'target "tool" {', '  context = "tool"', '  tags = ["${REGISTRY}/bake3-tool:1"]', '}', '',
+    ].join('\n'));
+    const meta = join(env.dir, 'bake3-meta.json');
+    const r = ok(await bake(['-f', 'three.hcl', '--push', '--metadata-file', meta, 'three']));
+    const base = await inspect(`${env.registry.host}/bake3-base:1`);
+    const app = await inspect(`${env.registry.host}/bake3-app:1`);
+    const tool = await inspect(`${env.registry.host}/bake3-tool:1`);
+    expect(app.Layers.slice(0, base.Layers.length)).to.deep.equal(base.Layers);
+    expect(app.Layers).to.have.length(base.Layers.length + 1);
+    expect(tool.Layers).to.have.length(base.Layers.length);   // busybox + the RUN's layer, as base is busybox + its COPY
+    const metadata = JSON.parse(await readFile(meta, 'utf8')) as Metadata;
+    expect(Object.keys(metadata)).to.deep.equal(['app', 'base', 'tool']);
+    expect(metadata.tool?.['containerimage.digest']).to.equal(tool.Digest);
+    // buildx's progress.WithPrefix: every step named with its target first, each step numbered once in one display.
+    expect(r.stderr).to.match(/^#\d+ \[tool 2\/2\] RUN echo tool > \/tool.txt$/m);
+    expect(r.stderr).to.match(/^#\d+ \[app 2\/2\] COPY app.txt \/app.txt$/m);
+    expect(r.stderr).to.not.include('#bake target');
+    const finished = r.stderr.split('\n').filter((l) => l.startsWith('#- finished in'));
+    expect(finished).to.have.length(1);
+  });
+
+  it('fails the bake with the failing target\'s error and status, cancelling the targets still building', async () => {
+    await mkdir(join(dir, 'broken'), { recursive: true });
+    await mkdir(join(dir, 'slow'), { recursive: true });
+    await writeFile(join(dir, 'broken', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nCOPY missing.txt /x\n`);
+    await writeFile(join(dir, 'slow', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nRUN sleep 60\n`);
+    await writeFile(join(dir, 'fails.hcl'), [
+      'variable "REGISTRY" {', '  default = "localhost:5000"', '}',
+      'group "fails" {', '  targets = ["broken", "slow"]', '}',
+      'target "broken" {', '  context = "broken"', '  tags = ["${REGISTRY}/bake-broken:1"]', '}',
+      'target "slow" {', '  context = "slow"', '  tags = ["${REGISTRY}/bake-slow:1"]', '}', '',
+    ].join('\n'));
+    const failed = await bake(['-f', 'fails.hcl', '--push', 'fails']);
+    // A failed build exits 1, as buildx does; the message is the failing target's, not the cancelled one's.
+    expect(failed.code, failed.stderr).to.equal(1);
+    expect(failed.stderr).to.match(/error: target "broken": .*missing\.txt/);
+    expect(failed.stderr).to.not.include('target "slow"');
+    // The slow target was cancelled: it never finished its RUN, so nothing was pushed.
+    const slow = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${env.registry.host}/bake-slow:1`]);
+    expect(slow.code).to.not.equal(0);
+  });
+
   it('fails with the failing target\'s name, and a bad file with file:line and no stack', async () => {
     await mkdir(join(dir, 'broken'), { recursive: true });
     await writeFile(join(dir, 'broken', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nCOPY missing.txt /x\n`);

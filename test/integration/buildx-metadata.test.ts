@@ -168,6 +168,35 @@ describe('buildx --metadata-file keys and -D', function () {
     });
   });
 
+  describe('the file\'s bytes', () => {
+    it('are json.MarshalIndent\'s, as buildx writes them: two-space indent, <, >, &, U+2028 escaped, no final newline', async () => {
+      const value = 'a<&>\u2028b';
+      const { text, meta } = await build(['--provenance=false', '--build-arg', `V=${value}`, '-o', `type=oci,dest=${join(env.dir, 'escape.tar')}`]);
+      expect((meta['buildx.build.provenance'] as Predicate).invocation.parameters.args['build-arg:V']).to.equal(value);
+      expect(text).to.contain('"build-arg:V": "a\\u003c\\u0026\\u003e\\u2028b"');
+      expect(text).to.not.match(/[<>&\u2028]/);
+      expect(text).to.match(/^\{\n {2}"buildx\.build\.provenance": \{\n {4}"/);
+      expect(text.endsWith('}')).to.equal(true);
+    });
+
+    it('are the same for bake\'s one object keyed by target, and a --call\'s answer', async () => {
+      const bakeDir = join(env.dir, 'bake-escape');
+      await mkdir(bakeDir, { recursive: true });
+      await writeFile(join(bakeDir, 'docker-bake.hcl'), `target "default" {\n  context = "${ctx}"\n  args = { V = "<&>" }\n  output = ["type=oci,dest=${join(env.dir, 'bake-escape.tar')}"]\n}\n`);
+      const file = join(env.dir, 'bake-escape.json');
+      ok(await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '--metadata-file', file], { cwd: bakeDir, env: { SOURCE_DATE_EPOCH: EPOCH } }));
+      const text = await readFile(file, 'utf8');
+      expect(text).to.contain('"build-arg:V": "\\u003c\\u0026\\u003e"');
+      expect(text).to.match(/^\{\n {2}"default": \{\n {4}"/);
+      expect(text.endsWith('}')).to.equal(true);
+      const call = join(env.dir, 'call-escape.json');
+      ok(await tsbuild(['build', '--call=outline', '--metadata-file', call, ctx]));
+      const answer = await readFile(call, 'utf8');
+      expect(answer).to.match(/^\{\n {2}"result\.json": /);
+      expect(answer.endsWith('}')).to.equal(true);
+    });
+  });
+
   describe('-D', () => {
     it('is --debug, before or after the command: the error\'s cause chain is printed', async () => {
       const missing = join(env.dir, 'no-such.Dockerfile');

@@ -144,12 +144,21 @@ describe('imagetools inspect --format: Go templates over buildx inputs', functio
     expect(await format(`${host}/bb:multi`, '{{.Name}}')).to.equal(`${host}/bb:multi`);
   });
 
-  it('refuses an unknown function or a bad template with its position, exit 2, before any request', async () => {
+  it('refuses an unknown function or a bad template with its position, exit 1 as buildx, before any request', async () => {
     const r = await tsbuild(['imagetools', 'inspect', `${host}/bb:latest`, '--format', '{{.Name}} {{nosuch .}}']);
-    expect(r.code).to.equal(2);
+    expect(r.code).to.equal(1);
     expect(r.stderr).to.contain('1:13: function "nosuch" not defined');
+    expect(r.stdout).to.equal('');
     const unclosed = await tsbuild(['imagetools', 'inspect', 'nowhere.invalid/x:1', '--format', '{{range .Manifest.Manifests}}']);
-    expect(unclosed.code).to.equal(2);
+    expect(unclosed.code).to.equal(1);
     expect(unclosed.stderr).to.contain('{{range}} has no {{end}}');
+  });
+
+  it('fails a template that fails while it runs with exit 1, after printing what came before, as Go\'s Execute does', async () => {
+    const r = await tsbuild(['imagetools', 'inspect', `${host}/bb:multi`, '--format', '{{.Name}} {{index .Manifest.Manifests 99}}']);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stdout).to.equal(`${host}/bb:multi `);
+    expect(r.stderr).to.contain('index out of range: 99');
+    expect(r.stderr).to.not.match(/\n\s+at /);
   });
 });
