@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
+import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
 import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
@@ -73,6 +73,8 @@ export interface BuildRequest {
   shmSize?: number;
   /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
   ssh?: Record<string, string>;
+  /** Steps other builds of this process on the same root are running (bake's targets at once; SolveOptions.runningSteps). */
+  runningSteps?: RunningSteps;
   /** `--build-context NAME=…`: images, OCI layouts and local directories replacing stages, images and sources by name. */
   namedContexts?: Record<string, NamedContext>;
   /** `--metadata-file` was asked for: what it holds beyond the image (the record's provenance, the warnings). */
@@ -283,7 +285,7 @@ async function buildLocked(
       worker, images, cache: recorder, context,
       secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
-      ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}),
+      ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}), ...(req.runningSteps ? { runningSteps: req.runningSteps } : {}),
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;

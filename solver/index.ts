@@ -15,7 +15,7 @@ export { pruneTarget } from './prune-plan.js';
 export type { BuildRecord, BuildSummary } from './build-record.js';
 export { solve } from './solve.js';
 export { locatorOf, portableLocatorOf } from './graph-order.js';
-export type { SolveOptions, SolveResult } from './solve.js';
+export type { RunningSteps, SolveOptions, SolveResult } from './solve.js';
 export { cacheExport } from './cache-export.js';
 export type { CacheExport, CacheExportMode, ContentFact, ExportRecord, ExportSource } from './cache-export.js';
 export { chainOf, materialize, selectorOf } from './materialize.js';

@@ -156,4 +156,20 @@ describe('solve: the cache matrix', () => {
     expect(r.records.map((x) => x.size)).to.deep.equal([1000, 100, 100, 100]);
     expect(h.cache.du().size).to.equal(1300);
   });
+
+  it('runs a step two solves of one process come to at once once, when they share runningSteps (bake targets)', async () => {
+    const runningSteps = new Map();
+    const [a, b] = await Promise.all([h.solve(graphOf(app()), { runningSteps }), h.solve(graphOf(app()), { runningSteps })]);
+    // Each step ran in one of them; the other took it from the cache once it was stored.
+    expect(h.images.pulls).to.equal(1);
+    expect(h.worker.count('exec')).to.equal(1);
+    expect(h.worker.count('copy')).to.equal(1);
+    for (const id of ['s0.0', 's0.1', 's0.2', 's0.3']) expect([step(a, id).cached, step(b, id).cached].sort(), id).to.deep.equal([false, true]);
+    expect(runningSteps.size).to.equal(0);
+  });
+
+  it('runs it in both without runningSteps (separate processes share only the cache)', async () => {
+    await Promise.all([h.solve(graphOf(app())), h.solve(graphOf(app()))]);
+    expect(h.worker.count('exec')).to.equal(2);
+  });
 });

@@ -18,6 +18,9 @@ import { explainStep, keyStep, localHit, solvedStep } from './step-key.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
 /** What solve() works with. */
+/** Steps being run, by cache key, shared by the solves of one process on one root (SolveOptions.runningSteps). */
+export type RunningSteps = Map<Digest, Promise<void>>;
+
 export interface SolveOptions {
   worker: Worker;
   images: ImageSource;
@@ -59,6 +62,13 @@ export interface SolveOptions {
    * the record of a failed build so still has the key of the step that failed.
    */
   onKeyed?: (locator: string, step: StepRecord) => void;
+  /**
+   * Steps other solves of this process are running on the same root (bake's targets built at once, as buildx builds
+   * all of them in one solve), by cache key. A step another solve is running is waited for and then taken from the
+   * cache instead of run again: a base image two targets start on is pulled and unpacked once. The caller that starts
+   * the solves makes it; a lone build has none.
+   */
+  runningSteps?: RunningSteps;
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
@@ -247,6 +257,8 @@ class SolveRun {
   }
 
   async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number): Promise<Outcome> {
+    const running = forced ? undefined : this.#opts.runningSteps?.get(key.digest);
+    if (running !== undefined) await untilSettledOrAborted(running, this.#signal);
     if (!forced) {
       const hit = await localHit(this.#opts.cache, this.#opts.worker, key);
       if (hit !== undefined) {
@@ -262,6 +274,23 @@ class SolveRun {
         return { fs, cached: true, size: remote.size, reasons: [], started, remote: remote.ref };
       }
     }
+    // Ours to run: another solve that comes to this key meanwhile waits for it (no await between its check and this).
+    const shared = this.#opts.runningSteps;
+    const other = shared?.get(key.digest);
+    if (shared !== undefined && other !== undefined && !forced) return this.#resolve(vertex, key, forced, inputs, explain, started);
+    let ran = (): void => undefined;
+    const mine = new Promise<void>((resolve) => { ran = resolve; });
+    shared?.set(key.digest, mine);
+    try {
+      return await this.#run(vertex, key, inputs, explain);
+    } finally {
+      if (shared?.get(key.digest) === mine) shared.delete(key.digest);
+      ran();
+    }
+  }
+
+  /** Runs the step (a miss) and stores its result. */
+  async #run(vertex: Vertex, key: CacheKey, inputs: Map<VertexId, Solved>, explain: () => MissReason[]): Promise<Outcome> {
     const reasons = explain();
     const progress = this.#progress(vertex.id);
     let runStarted = Date.now();
@@ -324,5 +353,19 @@ class SolveRun {
       status: (text, current, total) =>
         this.emit({ type: 'status', vertex, text, ...(current === undefined ? {} : { current }), ...(total === undefined ? {} : { total }), time: Date.now() }),
     };
+  }
+}
+
+/** Waits for `p` to settle (its outcome is not ours), or throws when `signal` aborts first. */
+async function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  let onAbort = (): void => undefined;
+  try {
+    await Promise.race([
+      p.then(() => undefined, () => undefined),
+      new Promise<never>((_, reject) => { onAbort = () => reject(signal.reason); signal.addEventListener('abort', onAbort, { once: true }); }),
+    ]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
   }
 }

@@ -9,7 +9,8 @@ import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
 import { BakeProgress } from './bake-progress.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import type { SharedDisplay } from '../commands/build.js';
+import type { SharedBuild } from '../commands/build.js';
+import type { RunningSteps } from '../../solver/index.js';
 
 // Building a resolved bake definition: each target through `tsbuild build`'s own path (commands/build.ts
 // runBuildFlags). As buildx builds every target in one solve, the targets build at once: each starts when the targets
@@ -37,7 +38,7 @@ function targetDeps(target: Target | undefined, targets: Record<string, Target>)
 }
 
 /** How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given. */
-export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay) => Promise<void>;
+export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild) => Promise<void>;
 
 /** Runs `build(context, flags)` for every target; writes `metadataFile` as buildx does: one object keyed by target. */
 export async function runBake(
@@ -56,6 +57,8 @@ export async function runBake(
   // A `--call` (check, outline, targets) prints its answer on stdout: one target after another, as before.
   const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
   const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;
+  // A step (a base image's pull, a shared stage) that two targets come to at once runs once (solver/solve.ts).
+  const runningSteps: RunningSteps = new Map();
   // Every target's flags are checked before any target starts (a refused context or entitlement), as buildx checks
   // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
   for (const name of names) targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) });
@@ -84,7 +87,7 @@ export async function runBake(
     // One after another: a heading between the targets' progress, never inside machine-read (JSON) progress.
     if (!display && names.length > 1 && !opts.quiet && !['rawjson', 'tsbuild-json'].includes(opts.progress)) process.stderr.write(`#bake target ${name}\n`);
     try {
-      await build(context, flags, cancel.signal, display ? { progress: display.writer(name), after: (t) => display.after(t) } : undefined);
+      await build(context, flags, cancel.signal, display ? { progress: display.writer(name), after: (t) => display.after(t), runningSteps } : undefined);
     } catch (err) {
       throw targetError(name, err);
     }

@@ -17,6 +17,7 @@ import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-opt
 import { UserError, goJson, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
+import type { RunningSteps } from '../../solver/index.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { rootOf } from './global-options.js';
@@ -68,18 +69,19 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
 }
 
 /**
- * A display several builds share (bake's targets built at once): the build's progress goes to `progress`, which the
- * build does not own, and what the build prints after its progress (the cache summary) goes to `after`.
+ * What builds run at once in one process share (bake's targets): the build's progress goes to `progress`, a display
+ * the build does not own, what it prints after its progress (the cache summary) goes to `after`, and a step another
+ * of them is running is waited for instead of run twice (`runningSteps`, solver/solve.ts).
  */
-export interface SharedDisplay { progress: ProgressWriter; after(text: string): void }
+export interface SharedBuild { progress: ProgressWriter; after(text: string): void; runningSteps: RunningSteps }
 
 /** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
-export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay): Promise<void> {
+export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
   const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
   if (call?.name === 'lint') return checkAction(context, flags, flags.root, call, signal);
   if (call?.name === 'targets') return targetsAction(context, flags, call, signal);
   if (call?.name === 'outline') return outlineAction(context, flags, call, signal);
-  return buildAction(context, flags, signal, display);
+  return buildAction(context, flags, signal, shared);
 }
 
 /** The outputs a build writes: `-o` values, plus `--push` (an image output pushed to every `-t`). */
@@ -103,7 +105,7 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
   return outputs;
 }
 
-async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal, display?: SharedDisplay): Promise<void> {
+async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
   const buildArgs = keyValues('--build-arg', flags.buildArg);
   // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
@@ -169,9 +171,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
-  const progress = display?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
+  const progress = shared?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
-    ...settings, secrets: secrets.files, progress, signal,
+    ...settings, secrets: secrets.files, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
@@ -206,7 +208,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
       if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) {
         const summary = renderTerminalSummary(report);
-        if (display) display.after(summary);
+        if (shared) shared.after(summary);
         else process.stderr.write(summary);
       }
       const { explainAgainst, renderExplain } = await import('./explain.js');
