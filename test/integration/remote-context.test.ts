@@ -53,6 +53,9 @@ describe('remote build contexts and ADD of a git repository', function () {
   let httpUrl = '';
   let hookMarker = '';
   let mainCommit = '';
+  let movingA = '';
+  let movingB = '';
+  let moveArm = '';
   const files: Record<string, Buffer> = {};
   let n = 0;
   const out = (): string => join(dir, `out${++n}`);
@@ -97,11 +100,39 @@ describe('remote build contexts and ADD of a git repository', function () {
     await git(evil, 'add', '-A');
     await git(evil, 'update-index', '--add', '--cacheinfo', `160000,${mainCommit},host`);
     await git(evil, 'commit', '-qm', 'evil');
+    // moving.git: main at A, and B (a child of A) kept under refs/pending/b until the access hook moves main to it.
+    const moving = join(served, 'moving-src');
+    await mkdir(moving);
+    await git(moving, 'init', '-q', '-b', 'main');
+    await writeFile(join(moving, 'v.txt'), 'A\n');
+    await git(moving, 'add', '-A');
+    await git(moving, 'commit', '-qm', 'A');
+    movingA = await git(moving, 'rev-parse', 'HEAD');
+    await writeFile(join(moving, 'v.txt'), 'B\n');
+    await git(moving, 'commit', '-qam', 'B');
+    movingB = await git(moving, 'rev-parse', 'HEAD');
+    await git(served, 'clone', '-q', '--bare', 'moving-src', 'moving.git');
+    await git(join(served, 'moving.git'), 'update-ref', 'refs/pending/b', movingB);
+    await git(join(served, 'moving.git'), 'update-ref', 'refs/heads/main', movingA);
+    // git daemon's access hook runs before it serves each request: with a count N in moveArm, the (N+1)th request for
+    // moving.git first moves its main branch to B (as a push between two requests of one build would).
+    moveArm = join(dir, 'move-arm');
+    const hook = join(dir, 'access-hook');
+    await writeFile(hook, [
+      '#!/bin/sh',
+      'case "$2" in *moving.git*) ;; *) exit 0 ;; esac',
+      `[ -f ${moveArm} ] || exit 0`,
+      `n=$(cat ${moveArm})`,
+      `if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${moveArm}; exit 0; fi`,
+      `git --git-dir=${join(served, 'moving.git')} update-ref refs/heads/main ${movingB} && rm -f ${moveArm}`,
+      '',
+    ].join('\n'));
+    await chmod(hook, 0o755);
 
     // git daemon on a free port: try a few until one binds.
     for (let attempt = 0; attempt < 5 && gitPort === 0; attempt++) {
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const d = spawn('git', ['daemon', '--export-all', `--base-path=${served}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', served],
+      const d = spawn('git', ['daemon', `--access-hook=${join(dir, 'access-hook')}`, '--export-all', `--base-path=${served}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', served],
         { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...GIT_ENV } });
       const up = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(true), 1500);
@@ -296,6 +327,26 @@ describe('remote build contexts and ADD of a git repository', function () {
     const moved = ok(await build(['-o', `type=local,dest=${o3}`, ctx]));
     expect(moved.stderr).to.contain('MISS');
     expect(await readFile(join(o3, 'sub', 'sub.txt'), 'utf8')).to.equal('sub dev 2\n');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('ADD <git url> fetches the commit its step was keyed by when the branch moves in between, and resolves a ref once a build', async () => {
+    const ctx = join(dir, 'add-moving');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD ${gitUrl('moving.git')}#main /m/\nADD ${gitUrl('moving.git')}#main /n/\n`);
+    // The first request (the ls-remote the keys are made from) sees A; main moves to B before the second is served.
+    await writeFile(moveArm, '1');
+    const o = out();
+    const r = ok(await build(['-o', `type=local,dest=${o}`, ctx]));
+    expect(await exists(moveArm), 'the branch never moved during the build').to.equal(false);
+    expect(await readFile(join(o, 'm', 'v.txt'), 'utf8')).to.equal('A\n');
+    expect(await readFile(join(o, 'n', 'v.txt'), 'utf8')).to.equal('A\n');
+    expect(r.stderr).to.contain(movingA).and.not.to.contain(movingB);
+    // The next build keys by B: both ADDs miss and write B.
+    const o2 = out();
+    const next = ok(await build(['-o', `type=local,dest=${o2}`, ctx]));
+    expect(next.stderr).to.contain('MISS');
+    expect(await readFile(join(o2, 'm', 'v.txt'), 'utf8')).to.equal('B\n');
     expect(await leftovers()).to.deep.equal([]);
   });
 
