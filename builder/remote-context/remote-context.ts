@@ -18,7 +18,12 @@ export interface ResolvedContext {
   dockerfileText?: string;
   /** What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records. */
   source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string };
-  /** Stands for the temp paths in step locators: the context as given (redacted) and `-f`. */
+  /**
+   * The Dockerfile's stable name, which stands for the temp paths in the build record (`dockerfile`) and the step
+   * locators: for git `URL#REF:PATH` (the remote redacted, PATH the Dockerfile's path in the repository, subdir
+   * included, as BuildKit's `#ref:path` names a file in a repository); for a URL or stdin `URL:-f` or `-:-f`, or the
+   * URL (`-`) alone when it served the Dockerfile itself; an absolute `-f` (a file of this host) names itself, `-f -` is `-`.
+   */
   locator: string;
   /** Removes the private temp directory (also after a failure or Ctrl-C). */
   cleanup(): Promise<void>;
@@ -61,7 +66,7 @@ export async function resolveContext(context: string, file: string | undefined, 
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
     const resolved = await fetchInto(arg, work, file, signal);
-    return { ...resolved, locator: `${redactUrl(context)}:${file ?? 'Dockerfile'}`, cleanup };
+    return { ...resolved, locator: dockerfileName(arg, file, resolved.dockerfileText !== undefined), cleanup };
   } catch (err) {
     await cleanup();
     throw err;
@@ -69,6 +74,15 @@ export async function resolveContext(context: string, file: string | undefined, 
 }
 
 type Fetched = Omit<ResolvedContext, 'cleanup' | 'locator'>;
+
+/** See ResolvedContext.locator. `isText`: the context itself was the Dockerfile. */
+function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: string | undefined, isText: boolean): string {
+  if (file === '-' || (file !== undefined && path.isAbsolute(file))) return file;
+  const where = arg.kind === 'stdin' ? '-' : redactUrl(arg.kind === 'git' ? arg.ref.remote : arg.url.toString());
+  if (isText) return where;
+  const rel = path.posix.normalize(file ?? 'Dockerfile');
+  return arg.kind === 'git' ? `${where}#${arg.ref.ref}:${path.posix.join(arg.ref.subdir, rel)}` : `${where}:${rel}`;
+}
 
 async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
   switch (arg.kind) {

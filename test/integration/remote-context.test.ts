@@ -75,6 +75,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     await writeFile(join(src, 'sub', 'Dockerfile.alt'), 'FROM scratch\nCOPY . /alt/\n');
     await writeFile(join(src, 'sub', 'Dockerfile'), 'FROM scratch\nCOPY . /sub/\n');
     await writeFile(join(src, 'sub', 'sub.txt'), 'sub v1\n');
+    await writeFile(join(src, 'sub', 'Dockerfile.lines'), 'FROM scratch\nCOPY sub.txt \\\n  /lines/\n');
     await writeFile(join(src, 'sub', 'secret.key'), 'ignored\n');
     await writeFile(join(src, 'sub', '.dockerignore'), '*.key\n');
     await git(src, 'init', '-q', '-b', 'main');
@@ -230,6 +231,31 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await leftovers()).to.deep.equal([]);
     expect(await exists(join(o3, 'ctx', '.git', 'hooks', 'post-checkout'))).to.equal(false);
     expect(await exists(hookMarker)).to.equal(false);
+  });
+
+  it('names a git context\'s Dockerfile URL#ref:path in the history and report, keeps its lines, and groups its trends', async () => {
+    const name = `${gitUrl()}#dev:sub/Dockerfile.lines`;
+    const r = ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
+    ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
+    expect(r.stderr).not.to.contain(tmpdir());
+    const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as Record<string, unknown>[];
+    expect(history[0]?.['dockerfile']).to.equal(name);
+    expect(history[0]).not.to.have.property('dockerfileText');   // the text is in the record, not in every listing
+    // The report quotes the Dockerfile as written (continuation line and all): read from the record, the temp
+    // checkout being gone; steps are located by the stable name.
+    const report = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--format', 'json'])).stdout) as
+      { build: { dockerfile: string }; steps: { instruction: string; location?: { file: string } }[] };
+    expect(report.build.dockerfile).to.equal(name);
+    expect(report.steps.map((s) => s.instruction)).to.include('COPY sub.txt \\\n  /lines/');
+    expect(report.steps.map((s) => s.location?.file)).to.deep.equal([name, name]);
+    const trends = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--last', '10', '--format', 'json'])).stdout) as { dockerfile: string; builds: unknown[] };
+    expect(trends.dockerfile).to.equal(name);
+    expect(trends.builds).to.have.length(2);
+    // A token in the URL never reaches the name.
+    ok(await build(['-f', 'Dockerfile.lines', `${httpUrl.replace('://', '://t0ken@')}/git/repo.git#dev:sub`]));
+    const listed = ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout;
+    expect((JSON.parse(listed) as Record<string, unknown>[])[0]?.['dockerfile']).to.equal(`${httpUrl.replace('://', '://xxxxx@')}/git/repo.git#dev:sub/Dockerfile.lines`);
+    expect(listed + ok(await run(TSBUILD, ['report', '--root', root, '--format', 'md'])).stdout).not.to.contain('t0ken');
   });
 
   it('builds a git context over smart HTTP (a .git URL), and an http(s) URL without .git is a file, not a repository', async () => {
