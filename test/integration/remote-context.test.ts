@@ -376,6 +376,44 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await leftovers()).to.deep.equal([]);
   });
 
+  it('takes --build-context NAME=<git url> (a checkout, no .dockerignore) and NAME=<http(s) url> (the file as "context")', async () => {
+    const tarball = gzipSync(await packTar([{ name: 'in-tar.txt', content: 't\n' }], { mode: 0o644, mtime: new Date(0) }));
+    files['/named.tar.gz'] = tarball;
+    const ctx = join(dir, 'named');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      'FROM scratch',
+      'COPY --from=repo main.txt /from-git/',
+      'COPY --from=sub . /sub-all/',
+      'COPY --from=web context /web/tarball',
+      '',
+    ].join('\n'));
+    const o = out();
+    const r = ok(await build(['-o', `type=local,dest=${o}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#dev:sub`,
+      '--build-context', `web=${httpUrl.replace('://', '://t0ken@')}/named.tar.gz`, ctx]));
+    expect(await readFile(join(o, 'from-git', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await readFile(join(o, 'sub-all', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    // BuildKit reads no .dockerignore of a git named context (it is a git source, not a local one).
+    expect(await readFile(join(o, 'sub-all', 'secret.key'), 'utf8')).to.equal('ignored\n');
+    expect(await exists(join(o, 'sub-all', '.git'))).to.equal(false);
+    expect(await readFile(join(o, 'web', 'tarball'))).to.deep.equal(tarball);
+    expect(r.stderr).to.contain(`build context repo: ${gitUrl()} at ${mainCommit}`);
+    expect(r.stderr).not.to.contain('t0ken');
+    expect(await exists(hookMarker)).to.equal(false);
+    // A second build hits: the named contexts are keyed by content, not by the temp dirs they were fetched into.
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#dev:sub`,
+      '--build-context', `web=${httpUrl}/named.tar.gz`, ctx]));
+    expect(again.stderr).not.to.contain('MISS');
+    // Failures name the context; nothing is left behind.
+    const missing = await build(['--build-context', `repo=${gitUrl()}#no-such-branch`, ctx]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain('no-such-branch');
+    const file = await build(['--build-context', `repo=file://${join(served, 'repo.git')}`, ctx]);
+    expect(file.code).to.equal(1);
+    expect(file.stderr).to.contain('unsupported build context URL');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
   it('takes a tar on stdin (gzip) as the context, and a Dockerfile on stdin as today', async () => {
     const tarball = gzipSync(await packTar([
       { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /in/\n' },
