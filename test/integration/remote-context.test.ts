@@ -414,6 +414,41 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await leftovers()).to.deep.equal([]);
   });
 
+  it('bake passes a git context and git/http named contexts through, as buildx does: --print shows them, a bake builds them', async () => {
+    const proj = join(dir, 'bake');
+    await mkdir(proj, { recursive: true });
+    const o1 = out();
+    const o2 = out();
+    files['/bake-named.txt'] = Buffer.from('web\n');
+    await writeFile(join(proj, 'docker-bake.hcl'), [
+      'group "default" {',
+      '  targets = ["alt", "inline"]',
+      '}',
+      'target "alt" {',
+      `  context = "${gitUrl()}#dev:sub"`,
+      '  dockerfile = "Dockerfile.alt"',
+      `  output = ["type=local,dest=${o1}"]`,
+      '}',
+      'target "inline" {',
+      `  context = "${gitUrl()}#v1"`,
+      `  contexts = { lib = "${gitUrl()}#dev:sub", web = "${httpUrl}/bake-named.txt" }`,
+      '  dockerfile-inline = "FROM scratch\\nCOPY main.txt /ctx/\\nCOPY --from=lib sub.txt /lib/\\nCOPY --from=web context /web.txt\\n"',
+      `  output = ["type=local,dest=${o2}"]`,
+      '}',
+      '',
+    ].join('\n'));
+    const bake = (args: string[]): Promise<CliResult> => run(TSBUILD, ['bake', '--root', root, '--progress', 'plain', ...args], { cwd: proj });
+    const printed = JSON.parse(ok(await bake(['--print'])).stdout) as { target: Record<string, { context?: string; contexts?: Record<string, string>; dockerfile?: string }> };
+    expect(printed.target['alt']).to.deep.include({ context: `${gitUrl()}#dev:sub`, dockerfile: 'Dockerfile.alt' });
+    expect(printed.target['inline']?.contexts).to.deep.equal({ lib: `${gitUrl()}#dev:sub`, web: `${httpUrl}/bake-named.txt` });
+    ok(await bake([]));
+    expect(await readFile(join(o1, 'alt', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await readFile(join(o2, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await readFile(join(o2, 'lib', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await readFile(join(o2, 'web.txt'), 'utf8')).to.equal('web\n');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
   it('takes a tar on stdin (gzip) as the context, and a Dockerfile on stdin as today', async () => {
     const tarball = gzipSync(await packTar([
       { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /in/\n' },
