@@ -389,10 +389,10 @@ describe('remote build contexts and ADD of a git repository', function () {
       '',
     ].join('\n'));
     const o = out();
-    const r = ok(await build(['-o', `type=local,dest=${o}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#dev:sub`,
+    const r = ok(await build(['-o', `type=local,dest=${o}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#v1:sub`,
       '--build-context', `web=${httpUrl.replace('://', '://t0ken@')}/named.tar.gz`, ctx]));
     expect(await readFile(join(o, 'from-git', 'main.txt'), 'utf8')).to.equal('main\n');
-    expect(await readFile(join(o, 'sub-all', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await readFile(join(o, 'sub-all', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
     // BuildKit reads no .dockerignore of a git named context (it is a git source, not a local one).
     expect(await readFile(join(o, 'sub-all', 'secret.key'), 'utf8')).to.equal('ignored\n');
     expect(await exists(join(o, 'sub-all', '.git'))).to.equal(false);
@@ -401,7 +401,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(r.stderr).not.to.contain('t0ken');
     expect(await exists(hookMarker)).to.equal(false);
     // A second build hits: the named contexts are keyed by content, not by the temp dirs they were fetched into.
-    const again = ok(await build(['-o', `type=local,dest=${out()}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#dev:sub`,
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#v1:sub`,
       '--build-context', `web=${httpUrl}/named.tar.gz`, ctx]));
     expect(again.stderr).not.to.contain('MISS');
     // Failures name the context; nothing is left behind.
@@ -425,13 +425,13 @@ describe('remote build contexts and ADD of a git repository', function () {
       '  targets = ["alt", "inline"]',
       '}',
       'target "alt" {',
-      `  context = "${gitUrl()}#dev:sub"`,
+      `  context = "${gitUrl()}#v1:sub"`,
       '  dockerfile = "Dockerfile.alt"',
       `  output = ["type=local,dest=${o1}"]`,
       '}',
       'target "inline" {',
       `  context = "${gitUrl()}#v1"`,
-      `  contexts = { lib = "${gitUrl()}#dev:sub", web = "${httpUrl}/bake-named.txt" }`,
+      `  contexts = { lib = "${gitUrl()}#v1:sub", web = "${httpUrl}/bake-named.txt" }`,
       '  dockerfile-inline = "FROM scratch\\nCOPY main.txt /ctx/\\nCOPY --from=lib sub.txt /lib/\\nCOPY --from=web context /web.txt\\n"',
       `  output = ["type=local,dest=${o2}"]`,
       '}',
@@ -439,12 +439,12 @@ describe('remote build contexts and ADD of a git repository', function () {
     ].join('\n'));
     const bake = (args: string[]): Promise<CliResult> => run(TSBUILD, ['bake', '--root', root, '--progress', 'plain', ...args], { cwd: proj });
     const printed = JSON.parse(ok(await bake(['--print'])).stdout) as { target: Record<string, { context?: string; contexts?: Record<string, string>; dockerfile?: string }> };
-    expect(printed.target['alt']).to.deep.include({ context: `${gitUrl()}#dev:sub`, dockerfile: 'Dockerfile.alt' });
-    expect(printed.target['inline']?.contexts).to.deep.equal({ lib: `${gitUrl()}#dev:sub`, web: `${httpUrl}/bake-named.txt` });
+    expect(printed.target['alt']).to.deep.include({ context: `${gitUrl()}#v1:sub`, dockerfile: 'Dockerfile.alt' });
+    expect(printed.target['inline']?.contexts).to.deep.equal({ lib: `${gitUrl()}#v1:sub`, web: `${httpUrl}/bake-named.txt` });
     ok(await bake([]));
-    expect(await readFile(join(o1, 'alt', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await readFile(join(o1, 'alt', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
     expect(await readFile(join(o2, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
-    expect(await readFile(join(o2, 'lib', 'sub.txt'), 'utf8')).to.equal('sub dev\n');
+    expect(await readFile(join(o2, 'lib', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
     expect(await readFile(join(o2, 'web.txt'), 'utf8')).to.equal('web\n');
     expect(await leftovers()).to.deep.equal([]);
   });
