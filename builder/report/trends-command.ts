@@ -11,13 +11,18 @@ import { UserError } from '../../common/index.js';
 export async function trendsAction(root: HistorySource, flags: { last?: string; file?: string; format?: string; output?: string }): Promise<void> {
   const n = Number(flags.last);
   if (!Number.isInteger(n) || n < 1) throw new UserError('INVALID_ARGUMENT', `--last needs a positive whole number, not ${JSON.stringify(flags.last)}`, 'e.g. --last 10');
-  const records = await lastBuilds(root, n, flags.file === undefined ? undefined : resolve(flags.file));
+  const records = await lastBuilds(root, n, flags.file === undefined ? undefined : recordedName(flags.file));
   const trends = buildTrends(records);
   const format = flags.format ?? (flags.output?.endsWith('.html') ? 'html' : flags.output?.endsWith('.json') ? 'json' : flags.output?.endsWith('.md') ? 'md' : 'text');
   const text = format === 'json' ? `${JSON.stringify(trends, null, 2)}\n` : format === 'html' ? renderTrendsHtml(trends)
     : format === 'md' ? renderTrendsMarkdown(trends) : renderTrendsText(trends);
   if (flags.output !== undefined) await writeFile(resolve(flags.output), text);
   else process.stdout.write(text);
+}
+
+/** `-f` as builds record it: a path made absolute, or a remote context's Dockerfile name (a URL, `-`, `-:PATH`) as is. */
+function recordedName(file: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(file) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(file) || file === '-' || file.startsWith('-:') ? file : resolve(file);
 }
 
 /** The last `n` builds of `dockerfile` (that of the latest build when absent), oldest first. */

@@ -251,6 +251,8 @@ describe('remote build contexts and ADD of a git repository', function () {
     const trends = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--last', '10', '--format', 'json'])).stdout) as { dockerfile: string; builds: unknown[] };
     expect(trends.dockerfile).to.equal(name);
     expect(trends.builds).to.have.length(2);
+    const named = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--last', '10', '-f', name, '--format', 'json'])).stdout) as { builds: unknown[] };
+    expect(named.builds).to.have.length(2);
     // A token in the URL never reaches the name.
     ok(await build(['-f', 'Dockerfile.lines', `${httpUrl.replace('://', '://t0ken@')}/git/repo.git#dev:sub`]));
     const listed = ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout;
