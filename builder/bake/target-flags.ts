@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../common/index.js';
 import type { BuildFlags } from '../commands/build-flags.js';
+import { isRemoteUrl } from '../options/build-flags.js';
 import type { ProgressMode } from '../progress/index.js';
 import type { Entry, Target } from './target.js';
 
@@ -34,16 +35,11 @@ function localPath(p: string): string {
   return p.startsWith('cwd://') ? p.slice('cwd://'.length) || '.' : p;
 }
 
-/** A context buildx's IsRemoteURL takes for remote: a URL with a scheme, or git's scp form `user@host:path`. */
-function isRemoteContext(context: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(context) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(context);
-}
-
 /** The `[context, flags]` of `tsbuild build` for target `name`; `inlineDockerfile` is the temp file for dockerfile-inline. */
 export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlineDockerfile?: string): { context: string; flags: BuildFlags } {
   const context = localPath(t.context ?? '.');
   // A git or http(s) URL goes to the build as buildx passes it (build fetches it: builder/remote-context).
-  const isRemote = isRemoteContext(context);
+  const isRemote = isRemoteUrl(context);
   const dockerfile = t.dockerfile ?? 'Dockerfile';
   if (dockerfile === '-') throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: dockerfile from stdin not allowed in bake`, 'name a file, or use dockerfile-inline');
   // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt). A

@@ -134,6 +134,14 @@ export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env,
 export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; dir: string; dockerignore?: false } | { kind: 'remote'; url: string };
 
 /**
+ * A context (or named context) given as a URL (git://, ssh://, http(s)://…) or in git's scp form (user@host:path), as
+ * buildx's IsRemoteURL sorts them: builder/remote-context fetches it (git from http sorted there, other schemes refused).
+ */
+export function isRemoteUrl(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(value);
+}
+
+/**
  * `--build-context NAME=VALUE`: a named context replaces the stage `NAME` (wholly), or `FROM NAME`, `COPY --from=NAME`
  * and `RUN --mount=from=NAME`, as in BuildKit. Images (`docker-image://`), OCI layouts (`oci-layout://DIR`), local
  * directories and remote sources (git URLs: a scheme or `user@host:path`; http(s) URLs) are implemented; `target:`
@@ -155,9 +163,7 @@ export function parseBuildContexts(values: string[], cwd = process.cwd()): Recor
       throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: a bake target as a named context is not supported outside bake`,
         'use a local directory, a git or http(s) URL, NAME=docker-image://REF or NAME=oci-layout://DIR');
     }
-    // A URL (git://, ssh://, http(s)://) or git's scp form (user@host:path), as buildx's IsRemoteURL sorts them; the
-    // remote-context fetch sorts git from http and refuses other schemes.
-    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(value)) { out[name] = { kind: 'remote', url: value }; continue; }
+    if (isRemoteUrl(value)) { out[name] = { kind: 'remote', url: value }; continue; }
     out[name] = { kind: 'local', dir: resolve(cwd, value) };
   }
   return out;

@@ -6,6 +6,7 @@ import { recordedBuilds } from './recorded-builds.js';
 import { buildTrends, renderTrendsHtml, renderTrendsText } from './trends.js';
 import { renderTrendsMarkdown } from './render-markdown.js';
 import { UserError } from '../../common/index.js';
+import { isRemoteUrl } from '../options/build-flags.js';
 
 /** `tsbuild report --last N [-f Dockerfile] [--format json|md|html] [-o FILE]`: cache trends (text without --format). */
 export async function trendsAction(root: HistorySource, flags: { last?: string; file?: string; format?: string; output?: string }): Promise<void> {
@@ -22,7 +23,7 @@ export async function trendsAction(root: HistorySource, flags: { last?: string; 
 
 /** `-f` as builds record it: a path made absolute, or a remote context's Dockerfile name (a URL, `-`, `-:PATH`) as is. */
 function recordedName(file: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(file) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(file) || file === '-' || file.startsWith('-:') ? file : resolve(file);
+  return isRemoteUrl(file) || file === '-' || file.startsWith('-:') ? file : resolve(file);
 }
 
 /** The last `n` builds of `dockerfile` (that of the latest build when absent), oldest first. */
