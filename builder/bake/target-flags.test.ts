@@ -19,7 +19,7 @@ describe('bake target → build flags', () => {
     expect(targetFlags('a', { context: 'git://h/r.git', dockerfile: 'cwd://docker/Dockerfile' }, opts).flags.file).to.equal(`${process.cwd()}/docker/Dockerfile`);
   });
 
-    it('passes args, labels, tags, platforms, outputs, caches and secrets in build flag syntax', () => {
+  it('passes args, labels, tags, platforms, outputs, caches and secrets in build flag syntax', () => {
     const { flags } = targetFlags('a', {
       args: { A: '1' }, labels: { L: 'x' }, tags: ['r/a:1'], platforms: ['linux/amd64', 'linux/arm64'],
       output: [{ type: 'image', push: 'true' }, { type: 'local', dest: 'out,dir' }], 'cache-from': [{ type: 'registry', ref: 'r/a:cache' }],

@@ -54,7 +54,7 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     expect(() => parseBuildContexts(['a=target:b'])).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });
 
-    it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {
+  it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {
     expect(parseAddHosts(['a:10.0.0.1,b=10.0.0.2', 'c:::1'])).to.deep.equal(['10.0.0.1\ta', '10.0.0.2\tb', '::1\tc']);
   });
 });
