@@ -80,8 +80,9 @@ export interface BuildRequest {
   /** `--metadata-file` was asked for: what it holds beyond the image (the record's provenance, the warnings). */
   metadata?: MetadataRequest;
   /**
-   * A remote context (builder/remote-context) fetched into a temp dir: `locator` (its redacted URL and Dockerfile)
-   * stands for the temp paths in step locators, so the next build of the same URL finds this one's steps;
+   * A remote context (builder/remote-context) fetched into a temp dir: `locator` (the Dockerfile's stable name, its
+   * URL redacted) stands for the temp paths in step locators and the record, so the next build of the same URL finds
+   * this one's steps and trends group them;
    * `url` and `commit` go into the build record.
    */
   remoteContext?: { locator: string; url: string; commit?: string };
@@ -212,7 +213,7 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   try {
     return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms);
   } catch (err) {
-    throw withSource(err, { file: dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
+    throw withSource(err, { file: req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
   }
 }
 
@@ -253,7 +254,10 @@ async function buildLocked(
   const buildId = req.buildId ?? randomUUID().replaceAll('-', '').slice(0, 20);
   const started = Date.now();
   const record: KeyedBuildRecord = {
-    id: buildId, started, finished: started, status: 'failed', dockerfile: dockerfile.path,
+    // A remote context's Dockerfile is in a temp dir gone after the build: the record names it by its stable name and
+    // keeps its text (so do Dockerfiles read from stdin), which the report quotes.
+    id: buildId, started, finished: started, status: 'failed', dockerfile: req.remoteContext?.locator ?? dockerfile.path,
+    ...(req.remoteContext || req.dockerfileText !== undefined ? { dockerfileText: dockerfile.text } : {}),
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
     ...(req.remoteContext ? { contextSource: { url: req.remoteContext.url, ...(req.remoteContext.commit ? { commit: req.remoteContext.commit } : {}) } } : {}),
   };
@@ -267,8 +271,10 @@ async function buildLocked(
   try {
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
-    const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, dockerfile, platforms, images);
-    const checkWarnings = checkForBuild(dockerfile, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}));
+    // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read at.
+    const shown = req.remoteContext ? { path: req.remoteContext.locator, text: dockerfile.text } : dockerfile;
+    const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
+    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}));
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);

@@ -8,6 +8,8 @@ export interface BuildRecord {
   finished: number;
   status: 'succeeded' | 'failed' | 'cancelled';
   dockerfile?: string;
+  /** The Dockerfile's text when it is no file that stays (a remote context's, stdin's): the report quotes it. */
+  dockerfileText?: string;
   target?: string;
   args: Record<string, string>;
   tags: string[];
@@ -20,7 +22,7 @@ export interface BuildRecord {
 }
 
 /** A build without its per-step records, with counts: one line of `tsbuild history`. */
-export interface BuildSummary extends Omit<BuildRecord, 'vertices'> { steps: number; cached: number }
+export interface BuildSummary extends Omit<BuildRecord, 'vertices' | 'dockerfileText'> { steps: number; cached: number }
 
 /** Parses a build record read back from the index (it arrives as unknown JSON). */
 export function parseBuildRecord(json: string): BuildRecord {
@@ -35,6 +37,6 @@ export function parseBuildRecord(json: string): BuildRecord {
 
 /** The summary line of a build. */
 export function summarizeBuild(record: BuildRecord): BuildSummary {
-  const { vertices, ...rest } = record;
+  const { vertices, dockerfileText: _text, ...rest } = record;
   return { ...rest, steps: vertices.length, cached: vertices.filter((v) => v.cached).length };
 }

@@ -10,7 +10,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { CopyHistory, FileHashCache, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
+import { CopyHistory, FileHashCache, GitCommits, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -61,6 +61,8 @@ export class LinuxWorker implements Worker {
   readonly #accounts = new ChainAccounts();
   /** The last result of each COPY from a context: a COPY that misses links its unchanged files from it. */
   readonly #copies: CopyHistory;
+  /** What each ADD <git url>'s ref resolved to when its step was keyed: the ADD fetches exactly that commit. */
+  readonly #gitCommits = new GitCommits();
   /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
   readonly #helpers = new HelperPool(this.#cgroups);
 
@@ -127,7 +129,7 @@ export class LinuxWorker implements Worker {
       const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
         : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental, this.#gitCommits));
       });
     });
     const written = outcome?.written;
@@ -174,7 +176,7 @@ export class LinuxWorker implements Worker {
     const key = snapshot === null ? undefined : sha256(canonicalJson({ v: 1, kind: 'snapshot-selection', snapshot, op }));
     const known = key === undefined ? undefined : this.#hashes.getTree(key);
     if (known !== undefined) return known;
-    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache));
+    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#gitCommits));
     if (key !== undefined) this.#hashes.setTree(key, result);
     return result;
   }

@@ -11,6 +11,14 @@ describe('bake target → build flags', () => {
     expect(targetFlags('a', { context: 'cwd://', dockerfile: '/abs/Dockerfile' }, opts)).to.deep.include({ context: '.' });
   });
 
+  it('passes a git or http(s) context and named contexts through, the Dockerfile relative to the remote context, as buildx', () => {
+    const { context, flags } = targetFlags('a', { context: 'https://h/org/r.git#main:app', dockerfile: 'Dockerfile.app', contexts: { lib: 'git@h:org/lib.git', web: 'https://h/x.tar.gz' } }, opts);
+    expect(context).to.equal('https://h/org/r.git#main:app');
+    expect(flags.file).to.equal('Dockerfile.app');
+    expect(flags.buildContext).to.deep.equal(['lib=git@h:org/lib.git', 'web=https://h/x.tar.gz']);
+    expect(targetFlags('a', { context: 'git://h/r.git', dockerfile: 'cwd://docker/Dockerfile' }, opts).flags.file).to.equal(`${process.cwd()}/docker/Dockerfile`);
+  });
+
   it('passes args, labels, tags, platforms, outputs, caches and secrets in build flag syntax', () => {
     const { flags } = targetFlags('a', {
       args: { A: '1' }, labels: { L: 'x' }, tags: ['r/a:1'], platforms: ['linux/amd64', 'linux/arm64'],

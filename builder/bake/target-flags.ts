@@ -1,6 +1,7 @@
-import { isAbsolute, join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../common/index.js';
 import type { BuildFlags } from '../commands/build-flags.js';
+import { isRemoteUrl } from '../options/build-flags.js';
 import type { ProgressMode } from '../progress/index.js';
 import type { Entry, Target } from './target.js';
 
@@ -37,13 +38,15 @@ function localPath(p: string): string {
 /** The `[context, flags]` of `tsbuild build` for target `name`; `inlineDockerfile` is the temp file for dockerfile-inline. */
 export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlineDockerfile?: string): { context: string; flags: BuildFlags } {
   const context = localPath(t.context ?? '.');
-  if (/^(https?|git|ssh):\/\//.test(context) || context.startsWith('git@')) {
-    throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: a remote context (${context}) is not supported`, 'check the repository out and use a local context');
-  }
+  // A git or http(s) URL goes to the build as buildx passes it (build fetches it: builder/remote-context).
+  const isRemote = isRemoteUrl(context);
   const dockerfile = t.dockerfile ?? 'Dockerfile';
   if (dockerfile === '-') throw new UserError('INVALID_ARGUMENT', `target ${JSON.stringify(name)}: dockerfile from stdin not allowed in bake`, 'name a file, or use dockerfile-inline');
-  // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt).
-  const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? localPath(dockerfile) : isAbsolute(dockerfile) ? dockerfile : join(context, dockerfile));
+  // Relative to the context, except `cwd://PATH`, which is relative to the working directory (buildx toBuildOpt). A
+  // remote context's Dockerfile stays relative: build reads it inside the fetched context; a cwd:// one is made
+  // absolute, a file of this host.
+  const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? (isRemote ? resolve(localPath(dockerfile)) : localPath(dockerfile))
+    : isAbsolute(dockerfile) || isRemote ? dockerfile : join(context, dockerfile));
   const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
   // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, which tsbuild has no check for (it
   // reads and writes the paths the file names, as buildx does once they are granted).

@@ -46,6 +46,14 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     expect(parseBuildContexts(['alpine=docker-image://alpine:3.20'])).to.deep.equal({ alpine: { kind: 'image', ref: 'alpine:3.20' } });
   });
 
+  it('reads git and http(s) URLs as remote named contexts, and a local path ending in .git as a directory', () => {
+    expect(parseBuildContexts(['a=git://h/r.git#main:sub', 'b=git@h:org/r.git', 'c=https://h/x.tar.gz', 'd=ssh://git@h/r.git', 'e=./x.git'], '/w')).to.deep.equal({
+      a: { kind: 'remote', url: 'git://h/r.git#main:sub' }, b: { kind: 'remote', url: 'git@h:org/r.git' }, c: { kind: 'remote', url: 'https://h/x.tar.gz' },
+      d: { kind: 'remote', url: 'ssh://git@h/r.git' }, e: { kind: 'local', dir: '/w/x.git' },
+    });
+    expect(() => parseBuildContexts(['a=target:b'])).to.throw().with.property('code', 'INVALID_ARGUMENT');
+  });
+
   it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {
     expect(parseAddHosts(['a:10.0.0.1,b=10.0.0.2', 'c:::1'])).to.deep.equal(['10.0.0.1\ta', '10.0.0.2\tb', '::1\tc']);
   });

@@ -155,16 +155,20 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   };
   // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
   // removed in the `finally` below (and here when what follows fails before it).
-  const { resolveContext } = await import('../remote-context/index.js');
+  const { fetchNamedContexts, resolveContext } = await import('../remote-context/index.js');
   const remote = await resolveContext(context ?? '.', flags.file, signal);
   let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
   let stdinDockerfile: string | undefined;
+  let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
+    // --build-context NAME=<git or http(s) URL>: fetched like the context, removed in the `finally` below.
+    named = await fetchNamedContexts(namedContexts, signal);
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
     const { resolveSecrets } = await import('../options/secrets.js');
     secrets = await resolveSecrets(flags.secret);
   } catch (err) {
+    await named?.cleanup();
     await remote?.cleanup();
     throw err;
   }
@@ -177,7 +181,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+    ...(Object.keys(named.contexts).length ? { namedContexts: named.contexts } : {}),
   };
+  for (const [name, source] of Object.entries(named.sources)) progress.note(`build context ${name}: ${source.url}${source.commit ? ` at ${source.commit}` : ''}`);
   if (remote?.source?.url !== undefined) progress.note(`build context ${remote.source.url}${remote.source.commit ? ` at ${remote.source.ref ?? ''} ${remote.source.commit}` : ''}`);
   const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
@@ -228,6 +234,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
     });
   } finally {
     await secrets.cleanup();
+    await named.cleanup();
     await remote?.cleanup();
     if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
   }

@@ -126,14 +126,26 @@ export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env,
 
 /**
  * A `--build-context NAME=VALUE`, as BuildKit reads it: an image (`docker-image://REF`), an image in a local OCI layout
- * (`oci-layout://DIR[:TAG][@sha256:…]`, kept as that text: the image source reads it) or a local directory.
+ * (`oci-layout://DIR[:TAG][@sha256:…]`, kept as that text: the image source reads it), a local directory, or a remote
+ * source (a git URL or an http(s) URL), which builder/remote-context fetches before the build into a private temp
+ * directory that is then read as a local one (`dockerignore: false`: BuildKit reads no `.dockerignore` of a git or
+ * http named context).
  */
-export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; dir: string };
+export type NamedContext = { kind: 'image'; ref: string } | { kind: 'local'; dir: string; dockerignore?: false } | { kind: 'remote'; url: string };
+
+/**
+ * A context (or named context) given as a URL (git://, ssh://, http(s)://…) or in git's scp form (user@host:path), as
+ * buildx's IsRemoteURL sorts them: builder/remote-context fetches it (git from http sorted there, other schemes refused).
+ */
+export function isRemoteUrl(value: string): boolean {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) || /^[a-zA-Z0-9-_]+@[a-zA-Z0-9-.]+:/.test(value);
+}
 
 /**
  * `--build-context NAME=VALUE`: a named context replaces the stage `NAME` (wholly), or `FROM NAME`, `COPY --from=NAME`
- * and `RUN --mount=from=NAME`, as in BuildKit. Images (`docker-image://`), OCI layouts (`oci-layout://DIR`) and local
- * directories are implemented; remote (git/https) contexts and bake targets are refused by name.
+ * and `RUN --mount=from=NAME`, as in BuildKit. Images (`docker-image://`), OCI layouts (`oci-layout://DIR`), local
+ * directories and remote sources (git URLs: a scheme or `user@host:path`; http(s) URLs) are implemented; `target:`
+ * (a bake target, which bake itself turns into an OCI layout) is refused by name.
  */
 export function parseBuildContexts(values: string[], cwd = process.cwd()): Record<string, NamedContext> {
   const out: Record<string, NamedContext> = {};
@@ -147,11 +159,11 @@ export function parseBuildContexts(values: string[], cwd = process.cwd()): Recor
     if (name.includes('::')) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=…: a context for one platform (NAME::PLATFORM) is not supported`, 'drop ::PLATFORM (the context then serves every platform)');
     if (value.startsWith('docker-image://')) { out[name] = { kind: 'image', ref: value.slice('docker-image://'.length) }; continue; }
     if (value.startsWith('oci-layout://')) { out[name] = { kind: 'image', ref: ociLayoutRef(name, value, cwd) }; continue; }
-    const kind = value.startsWith('target:') ? 'a bake target' : /^(https?|git|ssh):\/\//.test(value) || value.startsWith('git@') || value.endsWith('.git') ? 'a remote context' : undefined;
-    if (kind) {
-      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: ${kind} as a named context is not supported yet`,
-        'use a local directory, NAME=docker-image://REF or NAME=oci-layout://DIR');
+    if (value.startsWith('target:')) {
+      throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: a bake target as a named context is not supported outside bake`,
+        'use a local directory, a git or http(s) URL, NAME=docker-image://REF or NAME=oci-layout://DIR');
     }
+    if (isRemoteUrl(value)) { out[name] = { kind: 'remote', url: value }; continue; }
     out[name] = { kind: 'local', dir: resolve(cwd, value) };
   }
   return out;
@@ -166,7 +178,7 @@ function ociLayoutRef(name: string, value: string, cwd: string): string {
 
 /** The kind of each named context, as the frontend's compile needs it (`docker-image://scratch`: BuildKit's empty one). */
 export function namedContextKinds(contexts: Record<string, NamedContext>): Record<string, 'image' | 'local' | 'scratch'> {
-  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind === 'image' && c.ref === 'scratch' ? 'scratch' : c.kind]));
+  return Object.fromEntries(Object.entries(contexts).map(([name, c]) => [name, c.kind === 'image' && c.ref === 'scratch' ? 'scratch' : c.kind === 'image' ? 'image' : 'local']));
 }
 
 /** The reference to resolve for `ref` as the Dockerfile wrote it: a named context's image when one names it. */
@@ -183,10 +195,11 @@ export function namedImage(ref: string, contexts: Record<string, NamedContext>):
 export async function localContextSources(contexts: Record<string, NamedContext>): Promise<Record<string, { kind: 'context'; dir: string; excludes: string[] }>> {
   const out: Record<string, { kind: 'context'; dir: string; excludes: string[] }> = {};
   for (const [name, c] of Object.entries(contexts)) {
+    if (c.kind === 'remote') throw new Error(`--build-context ${name}: the remote context was not fetched before the build (builder/remote-context fetchNamedContexts)`);
     if (c.kind !== 'local') continue;
     const info = await stat(c.dir).catch(() => undefined);
     if (!info?.isDirectory()) throw new UserError('CONTEXT_NOT_FOUND', `--build-context ${name}=${c.dir}: not a directory`, 'name an existing directory, or write NAME=docker-image://REF for an image');
-    const ignore = await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
+    const ignore = c.dockerignore === false ? undefined : await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
     const { parseDockerignore } = await import('../../frontend/index.js');   // lazily: the CLI loads this file at start-up
     out[name] = { kind: 'context', dir: c.dir, excludes: ignore === undefined ? [] : parseDockerignore(ignore) };
   }

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
@@ -8,6 +8,7 @@ import { UserError } from '../../common/index.js';
 import {
   classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, redactText, redactUrl, type GitRef,
 } from '../../worker/index.js';
+import type { NamedContext } from '../options/build-flags.js';
 
 /** Where a build's context and Dockerfile come from once a remote or stdin context has been fetched. */
 export interface ResolvedContext {
@@ -18,7 +19,12 @@ export interface ResolvedContext {
   dockerfileText?: string;
   /** What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records. */
   source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string };
-  /** Stands for the temp paths in step locators: the context as given (redacted) and `-f`. */
+  /**
+   * The Dockerfile's stable name, which stands for the temp paths in the build record (`dockerfile`) and the step
+   * locators: for git `URL#REF:PATH` (the remote redacted, PATH the Dockerfile's path in the repository, subdir
+   * included, as BuildKit's `#ref:path` names a file in a repository); for a URL or stdin `URL:-f` or `-:-f`, or the
+   * URL (`-`) alone when it served the Dockerfile itself; an absolute `-f` (a file of this host) names itself, `-f -` is `-`.
+   */
   locator: string;
   /** Removes the private temp directory (also after a failure or Ctrl-C). */
   cleanup(): Promise<void>;
@@ -61,14 +67,74 @@ export async function resolveContext(context: string, file: string | undefined, 
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
     const resolved = await fetchInto(arg, work, file, signal);
-    return { ...resolved, locator: `${redactUrl(context)}:${file ?? 'Dockerfile'}`, cleanup };
+    return { ...resolved, locator: dockerfileName(arg, file, resolved.dockerfileText !== undefined), cleanup };
   } catch (err) {
     await cleanup();
     throw err;
   }
 }
 
+/** The named contexts of a build with every remote one fetched (now a local directory), and how to remove them. */
+export interface FetchedNamedContexts {
+  contexts: Record<string, NamedContext>;
+  /** What each remote one was: its URL (redacted) and, for git, the commit. */
+  sources: Record<string, { url: string; commit?: string }>;
+  /** Removes the temp directories (also after a failure or Ctrl-C). */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * `--build-context NAME=<git url>` and `NAME=<http(s) url>`, as BuildKit's dockerui reads named contexts: a git URL
+ * is its checkout (`#ref:subdir` and the query options as for the build context), read with no `.dockerignore`; any
+ * other http(s) URL is a context holding the downloaded file as `context` (llb.HTTP with Filename "context": not
+ * unpacked). Each is fetched with the build context's containment (a private 0700 temp dir outside the state root,
+ * git without hooks or config over network protocols only) and is then a local named context.
+ */
+export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal): Promise<FetchedNamedContexts> {
+  const works: string[] = [];
+  const cleanup = async (): Promise<void> => { await Promise.all(works.map((w) => rm(w, { recursive: true, force: true }))); };
+  const out: Record<string, NamedContext> = { ...contexts };
+  const sources: Record<string, { url: string; commit?: string }> = {};
+  try {
+    for (const [name, c] of Object.entries(contexts)) {
+      if (c.kind !== 'remote') continue;
+      const label = `--build-context ${name}=${redactUrl(c.url)}`;
+      const arg = await classifyContext(c.url);
+      if (arg.kind === 'local' || arg.kind === 'stdin') throw new Error(`fetchNamedContexts: ${label} is not remote`);
+      const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
+      works.push(work);
+      if (arg.kind === 'git') {
+        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND' });
+        out[name] = { kind: 'local', dir: await subdirOf(checkout.dir, arg.ref.subdir, label), dockerignore: false };
+        sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
+      } else {
+        const dir = path.join(work, 'context');
+        await mkdir(dir, { mode: 0o700 });
+        const body = path.join(work, 'download');
+        await download(arg.url, body, label, signal);
+        await chmod(body, 0o644);   // llb.HTTP's default mode
+        await rename(body, path.join(dir, 'context'));
+        out[name] = { kind: 'local', dir, dockerignore: false };
+        sources[name] = { url: redactUrl(arg.url.toString()) };
+      }
+    }
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+  return { contexts: out, sources, cleanup };
+}
+
 type Fetched = Omit<ResolvedContext, 'cleanup' | 'locator'>;
+
+/** See ResolvedContext.locator. `isText`: the context itself was the Dockerfile. */
+function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: string | undefined, isText: boolean): string {
+  if (file === '-' || (file !== undefined && path.isAbsolute(file))) return file;
+  const where = arg.kind === 'stdin' ? '-' : redactUrl(arg.kind === 'git' ? arg.ref.remote : arg.url.toString());
+  if (isText) return where;
+  const rel = path.posix.normalize(file ?? 'Dockerfile');
+  return arg.kind === 'git' ? `${where}#${arg.ref.ref}:${path.posix.join(arg.ref.subdir, rel)}` : `${where}:${rel}`;
+}
 
 async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
   switch (arg.kind) {

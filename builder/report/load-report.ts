@@ -16,8 +16,12 @@ export async function readBuildRecord(root: HistorySource, buildId?: string): Pr
   return record;
 }
 
-/** The Dockerfile a build read, if it is still there: the report quotes its lines (it checks they still match). */
+/**
+ * The Dockerfile a build read: the text the record keeps (remote or stdin Dockerfiles), else the file if it is still
+ * there. The report quotes its lines (it checks they still match).
+ */
 export async function readDockerfileText(record: BuildRecord): Promise<string | undefined> {
+  if (record.dockerfileText !== undefined) return record.dockerfileText;
   return record.dockerfile === undefined ? undefined : readFile(record.dockerfile, 'utf8').catch(() => undefined);
 }
 

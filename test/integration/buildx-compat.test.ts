@@ -118,7 +118,7 @@ describe('buildx compatibility (issue 17)', function () {
         [['--cache-to', `type=local,dest=${join(env.dir, 'c')},compression=zstd`], 'compression=zstd'],
         [['--provenance', 'mode=huge'], 'mode must be min or max'],
         [['--ulimit', 'nofiles=1024'], 'unknown --ulimit type "nofiles"'],
-        [['--build-context', 'src=git://example.com/repo.git'], 'a remote context as a named context is not supported yet'],
+        [['--build-context', 'src=target:other'], 'a bake target as a named context is not supported outside bake'],
       ] as [string[], string][]) {
         const r = await build([...args, '.']);
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);

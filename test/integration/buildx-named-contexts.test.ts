@@ -142,10 +142,10 @@ describe('buildx named contexts (issue 17)', function () {
     expect(bad.stderr).to.contain('no image tagged "nosuchtag"');
   });
 
-  it('refuses a remote named context by name, before building', async () => {
-    const r = await build(['--build-context', 'src=https://github.com/example/repo.git', '.']);
+  it('refuses a bake target as a named context outside bake by name, before building (remote ones: remote-context.test.ts)', async () => {
+    const r = await build(['--build-context', 'src=target:other', '.']);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain('a remote context as a named context is not supported yet');
+    expect(r.stderr).to.contain('a bake target as a named context is not supported outside bake');
   });
 
   it('skopeo still reads an image built on an OCI-layout base', async () => {

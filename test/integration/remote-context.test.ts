@@ -53,6 +53,9 @@ describe('remote build contexts and ADD of a git repository', function () {
   let httpUrl = '';
   let hookMarker = '';
   let mainCommit = '';
+  let movingA = '';
+  let movingB = '';
+  let moveArm = '';
   const files: Record<string, Buffer> = {};
   let n = 0;
   const out = (): string => join(dir, `out${++n}`);
@@ -72,6 +75,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     await writeFile(join(src, 'sub', 'Dockerfile.alt'), 'FROM scratch\nCOPY . /alt/\n');
     await writeFile(join(src, 'sub', 'Dockerfile'), 'FROM scratch\nCOPY . /sub/\n');
     await writeFile(join(src, 'sub', 'sub.txt'), 'sub v1\n');
+    await writeFile(join(src, 'sub', 'Dockerfile.lines'), 'FROM scratch\nCOPY sub.txt \\\n  /lines/\n');
     await writeFile(join(src, 'sub', 'secret.key'), 'ignored\n');
     await writeFile(join(src, 'sub', '.dockerignore'), '*.key\n');
     await git(src, 'init', '-q', '-b', 'main');
@@ -97,11 +101,39 @@ describe('remote build contexts and ADD of a git repository', function () {
     await git(evil, 'add', '-A');
     await git(evil, 'update-index', '--add', '--cacheinfo', `160000,${mainCommit},host`);
     await git(evil, 'commit', '-qm', 'evil');
+    // moving.git: main at A, and B (a child of A) kept under refs/pending/b until the access hook moves main to it.
+    const moving = join(served, 'moving-src');
+    await mkdir(moving);
+    await git(moving, 'init', '-q', '-b', 'main');
+    await writeFile(join(moving, 'v.txt'), 'A\n');
+    await git(moving, 'add', '-A');
+    await git(moving, 'commit', '-qm', 'A');
+    movingA = await git(moving, 'rev-parse', 'HEAD');
+    await writeFile(join(moving, 'v.txt'), 'B\n');
+    await git(moving, 'commit', '-qam', 'B');
+    movingB = await git(moving, 'rev-parse', 'HEAD');
+    await git(served, 'clone', '-q', '--bare', 'moving-src', 'moving.git');
+    await git(join(served, 'moving.git'), 'update-ref', 'refs/pending/b', movingB);
+    await git(join(served, 'moving.git'), 'update-ref', 'refs/heads/main', movingA);
+    // git daemon's access hook runs before it serves each request: with a count N in moveArm, the (N+1)th request for
+    // moving.git first moves its main branch to B (as a push between two requests of one build would).
+    moveArm = join(dir, 'move-arm');
+    const hook = join(dir, 'access-hook');
+    await writeFile(hook, [
+      '#!/bin/sh',
+      'case "$2" in *moving.git*) ;; *) exit 0 ;; esac',
+      `[ -f ${moveArm} ] || exit 0`,
+      `n=$(cat ${moveArm})`,
+      `if [ "$n" -gt 0 ]; then echo $((n - 1)) > ${moveArm}; exit 0; fi`,
+      `git --git-dir=${join(served, 'moving.git')} update-ref refs/heads/main ${movingB} && rm -f ${moveArm}`,
+      '',
+    ].join('\n'));
+    await chmod(hook, 0o755);
 
     // git daemon on a free port: try a few until one binds.
     for (let attempt = 0; attempt < 5 && gitPort === 0; attempt++) {
       const port = 20000 + Math.floor(Math.random() * 20000);
-      const d = spawn('git', ['daemon', '--export-all', `--base-path=${served}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', served],
+      const d = spawn('git', ['daemon', `--access-hook=${join(dir, 'access-hook')}`, '--export-all', `--base-path=${served}`, '--reuseaddr', '--listen=127.0.0.1', `--port=${port}`, '--informative-errors', served],
         { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...GIT_ENV } });
       const up = await new Promise<boolean>((resolve) => {
         const timer = setTimeout(() => resolve(true), 1500);
@@ -201,6 +233,33 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await exists(hookMarker)).to.equal(false);
   });
 
+  it('names a git context\'s Dockerfile URL#ref:path in the history and report, keeps its lines, and groups its trends', async () => {
+    const name = `${gitUrl()}#dev:sub/Dockerfile.lines`;
+    const r = ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
+    ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
+    expect(r.stderr).not.to.contain(tmpdir());
+    const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as Record<string, unknown>[];
+    expect(history[0]?.['dockerfile']).to.equal(name);
+    expect(history[0]).not.to.have.property('dockerfileText');   // the text is in the record, not in every listing
+    // The report quotes the Dockerfile as written (continuation line and all): read from the record, the temp
+    // checkout being gone; steps are located by the stable name.
+    const report = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--format', 'json'])).stdout) as
+      { build: { dockerfile: string }; steps: { instruction: string; location?: { file: string } }[] };
+    expect(report.build.dockerfile).to.equal(name);
+    expect(report.steps.map((s) => s.instruction)).to.include('COPY sub.txt \\\n  /lines/');
+    expect(report.steps.map((s) => s.location?.file)).to.deep.equal([name, name]);
+    const trends = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--last', '10', '--format', 'json'])).stdout) as { dockerfile: string; builds: unknown[] };
+    expect(trends.dockerfile).to.equal(name);
+    expect(trends.builds).to.have.length(2);
+    const named = JSON.parse(ok(await run(TSBUILD, ['report', '--root', root, '--last', '10', '-f', name, '--format', 'json'])).stdout) as { builds: unknown[] };
+    expect(named.builds).to.have.length(2);
+    // A token in the URL never reaches the name.
+    ok(await build(['-f', 'Dockerfile.lines', `${httpUrl.replace('://', '://t0ken@')}/git/repo.git#dev:sub`]));
+    const listed = ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout;
+    expect((JSON.parse(listed) as Record<string, unknown>[])[0]?.['dockerfile']).to.equal(`${httpUrl.replace('://', '://xxxxx@')}/git/repo.git#dev:sub/Dockerfile.lines`);
+    expect(listed + ok(await run(TSBUILD, ['report', '--root', root, '--format', 'md'])).stdout).not.to.contain('t0ken');
+  });
+
   it('builds a git context over smart HTTP (a .git URL), and an http(s) URL without .git is a file, not a repository', async () => {
     const o = out();
     ok(await build(['-o', `type=local,dest=${o}`, `${httpUrl}/git/repo.git#v1`]));
@@ -296,6 +355,99 @@ describe('remote build contexts and ADD of a git repository', function () {
     const moved = ok(await build(['-o', `type=local,dest=${o3}`, ctx]));
     expect(moved.stderr).to.contain('MISS');
     expect(await readFile(join(o3, 'sub', 'sub.txt'), 'utf8')).to.equal('sub dev 2\n');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('ADD <git url> fetches the commit its step was keyed by when the branch moves in between, and resolves a ref once a build', async () => {
+    const ctx = join(dir, 'add-moving');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD ${gitUrl('moving.git')}#main /m/\nADD ${gitUrl('moving.git')}#main /n/\n`);
+    // The first request (the ls-remote the keys are made from) sees A; main moves to B before the second is served.
+    await writeFile(moveArm, '1');
+    const o = out();
+    const r = ok(await build(['-o', `type=local,dest=${o}`, ctx]));
+    expect(await exists(moveArm), 'the branch never moved during the build').to.equal(false);
+    expect(await readFile(join(o, 'm', 'v.txt'), 'utf8')).to.equal('A\n');
+    expect(await readFile(join(o, 'n', 'v.txt'), 'utf8')).to.equal('A\n');
+    expect(r.stderr).to.contain(movingA).and.not.to.contain(movingB);
+    // The next build keys by B: both ADDs miss and write B.
+    const o2 = out();
+    const next = ok(await build(['-o', `type=local,dest=${o2}`, ctx]));
+    expect(next.stderr).to.contain('MISS');
+    expect(await readFile(join(o2, 'm', 'v.txt'), 'utf8')).to.equal('B\n');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('takes --build-context NAME=<git url> (a checkout, no .dockerignore) and NAME=<http(s) url> (the file as "context")', async () => {
+    const tarball = gzipSync(await packTar([{ name: 'in-tar.txt', content: 't\n' }], { mode: 0o644, mtime: new Date(0) }));
+    files['/named.tar.gz'] = tarball;
+    const ctx = join(dir, 'named');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      'FROM scratch',
+      'COPY --from=repo main.txt /from-git/',
+      'COPY --from=sub . /sub-all/',
+      'COPY --from=web context /web/tarball',
+      '',
+    ].join('\n'));
+    const o = out();
+    const r = ok(await build(['-o', `type=local,dest=${o}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#v1:sub`,
+      '--build-context', `web=${httpUrl.replace('://', '://t0ken@')}/named.tar.gz`, ctx]));
+    expect(await readFile(join(o, 'from-git', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await readFile(join(o, 'sub-all', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
+    // BuildKit reads no .dockerignore of a git named context (it is a git source, not a local one).
+    expect(await readFile(join(o, 'sub-all', 'secret.key'), 'utf8')).to.equal('ignored\n');
+    expect(await exists(join(o, 'sub-all', '.git'))).to.equal(false);
+    expect(await readFile(join(o, 'web', 'tarball'))).to.deep.equal(tarball);
+    expect(r.stderr).to.contain(`build context repo: ${gitUrl()} at ${mainCommit}`);
+    expect(r.stderr).not.to.contain('t0ken');
+    expect(await exists(hookMarker)).to.equal(false);
+    // A second build hits: the named contexts are keyed by content, not by the temp dirs they were fetched into.
+    const again = ok(await build(['-o', `type=local,dest=${out()}`, '--build-context', `repo=${gitUrl()}`, '--build-context', `sub=${gitUrl()}#v1:sub`,
+      '--build-context', `web=${httpUrl}/named.tar.gz`, ctx]));
+    expect(again.stderr).not.to.contain('MISS');
+    // Failures name the context; nothing is left behind.
+    const missing = await build(['--build-context', `repo=${gitUrl()}#no-such-branch`, ctx]);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.contain('no-such-branch');
+    const file = await build(['--build-context', `repo=file://${join(served, 'repo.git')}`, ctx]);
+    expect(file.code).to.equal(1);
+    expect(file.stderr).to.contain('unsupported build context URL');
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('bake passes a git context and git/http named contexts through, as buildx does: --print shows them, a bake builds them', async () => {
+    const proj = join(dir, 'bake');
+    await mkdir(proj, { recursive: true });
+    const o1 = out();
+    const o2 = out();
+    files['/bake-named.txt'] = Buffer.from('web\n');
+    await writeFile(join(proj, 'docker-bake.hcl'), [
+      'group "default" {',
+      '  targets = ["alt", "inline"]',
+      '}',
+      'target "alt" {',
+      `  context = "${gitUrl()}#v1:sub"`,
+      '  dockerfile = "Dockerfile.alt"',
+      `  output = ["type=local,dest=${o1}"]`,
+      '}',
+      'target "inline" {',
+      `  context = "${gitUrl()}#v1"`,
+      `  contexts = { lib = "${gitUrl()}#v1:sub", web = "${httpUrl}/bake-named.txt" }`,
+      '  dockerfile-inline = "FROM scratch\\nCOPY main.txt /ctx/\\nCOPY --from=lib sub.txt /lib/\\nCOPY --from=web context /web.txt\\n"',
+      `  output = ["type=local,dest=${o2}"]`,
+      '}',
+      '',
+    ].join('\n'));
+    const bake = (args: string[]): Promise<CliResult> => run(TSBUILD, ['bake', '--root', root, '--progress', 'plain', ...args], { cwd: proj });
+    const printed = JSON.parse(ok(await bake(['--print'])).stdout) as { target: Record<string, { context?: string; contexts?: Record<string, string>; dockerfile?: string }> };
+    expect(printed.target['alt']).to.deep.include({ context: `${gitUrl()}#v1:sub`, dockerfile: 'Dockerfile.alt' });
+    expect(printed.target['inline']?.contexts).to.deep.equal({ lib: `${gitUrl()}#v1:sub`, web: `${httpUrl}/bake-named.txt` });
+    ok(await bake([]));
+    expect(await readFile(join(o1, 'alt', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
+    expect(await readFile(join(o2, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
+    expect(await readFile(join(o2, 'lib', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
+    expect(await readFile(join(o2, 'web.txt'), 'utf8')).to.equal('web\n');
     expect(await leftovers()).to.deep.equal([]);
   });
 

@@ -22,8 +22,12 @@ export interface GitCheckout {
   resolvedRef: string;
 }
 
-/** Options of one fetch. `code` is the error code of a failure (CONTEXT_NOT_FOUND for a context, … for ADD). */
-export interface GitFetchOptions { signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean }
+/**
+ * Options of one fetch. `code` is the error code of a failure (CONTEXT_NOT_FOUND for a context, … for ADD).
+ * `commit`: the commit to check out, the one the ref resolved to when the step was keyed (git-commits.ts); the ref
+ * is then not resolved again.
+ */
+export interface GitFetchOptions { signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean; commit?: string }
 
 // Protocols git may use, for the main fetch and every submodule: never file:// (or a bare local path) and never
 // ext:: (runs a command). `-c` settings reach the git processes git starts itself (GIT_CONFIG_PARAMETERS).
@@ -47,7 +51,8 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
   await mkdir(home, { mode: 0o700 });
   await mkdir(dir, { mode: 0o700 });
   const git = new GitRunner(home, g, opts);
-  const { sha, fetchRef } = await resolveRef(git, g);
+  // A pinned commit is fetched by its id (a server that refuses unadvertised ids gets the fallback below).
+  const { sha, fetchRef } = opts.commit !== undefined ? { sha: opts.commit, fetchRef: opts.commit } : await resolveRef(git, g);
   await git.run(dir, ['init', '-q', '--template=']);
   await git.run(dir, ['remote', 'add', 'origin', g.remote]);
   let commit: string;
