@@ -114,7 +114,7 @@ export class Buildah {
 /** `skopeo copy` from an OCI layout directory to a registry (plain HTTP). */
 /**
  * The registry's own floor for a push of an OCI layout's image to `host`/`repo`:`tag`: one bash running curl, each
- * blob started (POST) and sent in one PUT, all blobs at once, then the manifest; no checks, no retries, no start-up
+ * blob started (POST) and streamed in one PUT, all blobs at once, then the manifest; no checks, no retries, no start-up
  * beyond bash and curl's. Nothing can move the same bytes into the same registry with fewer requests.
  */
 export async function curlPushFloor(ociDir: string, host: string, repo: string, tag: string): Promise<CommandRun> {
@@ -129,10 +129,11 @@ export async function curlPushFloor(ociDir: string, host: string, repo: string, 
     'set -e',
     'up() { loc=$(curl -sf -X POST -o /dev/null -w "%header{location}" "$1/blobs/uploads/"); case $loc in http*) ;; *) loc="http://$2$loc" ;; esac',
     '  case $loc in *\?*) sep="&" ;; *) sep="?" ;; esac',
-    '  curl -sf -X PUT -H "Content-Type: application/octet-stream" --data-binary "@$3" -o /dev/null "$loc${sep}digest=$4"; }',
+    // -T streams the file (--data-binary @FILE reads it all into memory first); no `Expect: 100-continue` wait.
+    '  curl -sf -T "$3" -H "Content-Type: application/octet-stream" -H "Expect:" -o /dev/null "$loc${sep}digest=$4"; }',
     ...blobs.map((d) => `up '${base}' '${host}' '${blobPath(d)}' '${d}' &`),
     'for j in $(jobs -p); do wait "$j"; done',
-    `curl -sf -X PUT -H 'Content-Type: ${manifest.mediaType}' --data-binary '@${blobPath(manifest.digest)}' -o /dev/null '${base}/manifests/${tag}'`,
+    `curl -sf -T '${blobPath(manifest.digest)}' -H 'Content-Type: ${manifest.mediaType}' -H 'Expect:' -o /dev/null '${base}/manifests/${tag}'`,
   ].join('\n');
   return runCommand('bash', ['-c', script]);
 }
