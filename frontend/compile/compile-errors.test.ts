@@ -68,3 +68,31 @@ describe('compile: ONBUILD triggers', () => {
     }
   });
 });
+
+describe('compile: hostile sizes end in an error at file:line, not a stack overflow or an exhausted heap', () => {
+  it('rejects ${a:-${a:-…}} nested 20,000 deep at the ENV word', async () => {
+    const err = await rejects(`FROM scratch\nARG a\nENV x=${'${a:-'.repeat(20_000)}z${'}'.repeat(20_000)}\n`);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.at).to.deep.include({ line: 3, column: 7 });
+    expect(err.message).to.match(/nested more than 100 levels/).and.to.have.length.below(400);
+  });
+
+  it('rejects ENV a=${a}${a} doubled 40 times when the value passes the growth bound', async () => {
+    const text = `FROM scratch\nENV a=xxxxxxxxxx\n${'ENV a=${a}${a}\n'.repeat(40)}`;
+    const err = await rejects(text);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.at).to.deep.include({ line: 21, column: 7 });
+    expect(err.message).to.match(/grew past 4194304 bytes/);
+  });
+
+  it('compiles a chain of 10,000 stages, each FROM the one before, without recursion', async () => {
+    const text = `FROM scratch AS s0\n${Array.from({ length: 9_999 }, (_, i) => `FROM s${i} AS s${i + 1}\n`).join('')}`;
+    const { graph } = await build(text);
+    expect(graph.stages).to.have.length(10_000);
+  });
+
+  it('still reports a cycle between stages after the walk became iterative', async () => {
+    const err = await rejects('FROM scratch AS a\nCOPY --from=c /x /y\nFROM scratch AS b\nCOPY --from=a /x /y\nFROM scratch AS c\nCOPY --from=b /x /y\n');
+    expect(err.message).to.match(/circular dependency detected on stage/);
+  });
+});

@@ -48,7 +48,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       if (used) for (const n of r.matched) used[n] = globalArgs.get(n) ?? '';
       return r.result;
     } catch (err) {
-      if (err instanceof ShellSyntaxError) throw new DockerfileError(src.find(inst.location, word), `failed to process "${word}": ${err.message}`);
+      if (err instanceof ShellSyntaxError) throw new DockerfileError(src.find(inst.location, word), `failed to process "${word.length > 80 ? `${word.slice(0, 77)}...` : word}": ${err.message}`);
       throw err;
     }
   };
@@ -104,11 +104,16 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
   const target = targetIndex(stages, opts.target, src);
   for (const s of stages) deps.set(s.index, stageLinks(s, stages, src));
   const provisional = new Set<number>();
+  // A worklist, not recursion: a chain of 10,000 stages must not overflow the call stack.
+  const pending = [target];
   const mark = (i: number): void => {
-    if (provisional.has(i)) return;
+    if (!provisional.has(i)) pending.push(i);
+  };
+  for (let i = pending.pop(); i !== undefined; i = pending.pop()) {
+    if (provisional.has(i)) continue;
     provisional.add(i);
     const s = stages[i];
-    if (!s) return;
+    if (!s) continue;
     s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
     const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : kindOf(s.baseName);
     if (kind === 'local') localBase.set(i, namedContextKey(s.baseName));
@@ -120,8 +125,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       mark(base.index);
     }
     for (const l of deps.get(i) ?? []) if (l.stage !== undefined) mark(l.stage);
-  };
-  mark(target);
+  }
   const order = orderStages(stages, target, deps, baseOf, src);
 
   // Platforms, then every image the needed stages read, resolved concurrently.

@@ -84,3 +84,19 @@ describe('shell lexer: variable expansion as BuildKit', () => {
     });
   }
 });
+
+describe('shell lexer: bounds on hostile words', () => {
+  it('refuses substitutions nested deeper than 100 levels with a ShellSyntaxError, not a stack overflow', () => {
+    expect(expand(`${'${nope:-'.repeat(99)}z${'}'.repeat(99)}`)).to.equal('z');
+    const deep = `${'${nope:-'.repeat(50_000)}z${'}'.repeat(50_000)}`;
+    expect(() => expand(deep)).to.throw(ShellSyntaxError, /nested more than 100 levels/);
+  });
+
+  it('refuses a word that grows by more than 4 MiB through ${v} or ${v//pattern/replacement}', () => {
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const bigEnv = (n: string): string | undefined => (n === 'big' ? big : undefined);
+    expect(processWord('${big}', bigEnv).result).to.have.length(big.length);
+    expect(() => processWord('${big}${big}', bigEnv)).to.throw(ShellSyntaxError, /grew past 4194304 bytes/);
+    expect(() => processWord('${big//x/yy}', bigEnv)).to.throw(ShellSyntaxError, /grew past 4194304 bytes/);
+  });
+});
