@@ -100,3 +100,23 @@ describe('shell lexer: bounds on hostile words', () => {
     expect(() => processWord('${big//x/yy}', bigEnv)).to.throw(ShellSyntaxError, /grew past 4194304 bytes/);
   });
 });
+
+describe('shell lexer: patterns with many * match in linear time, with the RegExp results', () => {
+  const long = 'x'.repeat(20_000);
+  const longEnv = (n: string): string | undefined => (n === 'long' ? long : env[n]);
+  it('answers ${v##*x*x*x*x*y}, ${v%%*x*x*x*y} and ${v//*x*x*x*y/z} on 20,000 x at once (backtracking never ended)', () => {
+    expect(processWord('${long##*x*x*x*x*y}', longEnv).result).to.equal(long);
+    expect(processWord('${long%%*x*x*x*y}', longEnv).result).to.equal(long);
+    expect(processWord('${long//*x*x*x*y/z}', longEnv).result).to.equal(long);
+    expect(processWord('${long##*x*x*}', longEnv).result).to.equal('');
+  });
+  const cases: [string, string][] = [
+    ['${path#*/*/}', 'local/bin/app.tar.gz'], ['${path##*/*/}', 'app.tar.gz'],
+    ['${path%.*.*}', '/usr/local/bin/app'], ['${path%%/*/*}', ''], ['${path%%l*l*}', '/usr/'],
+    ['${star/X*X/-}', 'a-c'], ['${star//?*X/-}', '-c'], ['${star/*b*/-}', '-'], ['${star//X*/}', 'a'],
+    ['${x//* */_}', '_'], ['${star/a*?/}', ''], ['${v/*?u*/}', ''],
+  ];
+  for (const [word, want] of cases) {
+    it(`expands ${word} → ${JSON.stringify(want)}, as the RegExp did`, () => expect(expand(word)).to.equal(want));
+  }
+});

@@ -1,4 +1,4 @@
-import { shellPatternToRegex, trimPrefix, trimSuffix } from './pattern.js';
+import { replaceMatches, trimPrefix, trimSuffix } from './pattern.js';
 import { isDigit, isNameChar } from './chars.js';
 import { ShellSyntaxError } from './shell-syntax-error.js';
 import { Words } from './words.js';
@@ -277,12 +277,11 @@ class ShellWord {
     }
     const value = this.#getEnv(name);
     if (this.#opts.skipUnsetEnv && value === undefined) return `\${${name}/${pattern}/${replacement}}`;
-    const re = shellPatternToRegex(pattern, true, false, replaceAll);
     const v = value ?? '';
     // The replacement is inserted literally (BuildKit's Go ReplaceAllString would also expand `$1`-style group refs,
     // which a shell pattern can never define, so they expand to nothing there; here they stay as written).
     let added = 0;
-    return v.replace(re, () => {
+    return replaceMatches(pattern, v, replaceAll, () => {
       added += replacement.length;
       if (added > MAX_EXPANSION_GROWTH) throw new ShellSyntaxError(`the expanded word grew past ${MAX_EXPANSION_GROWTH} bytes more than its text`);
       return replacement;
