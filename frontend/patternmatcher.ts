@@ -1,5 +1,6 @@
 import { cleanPath } from './clean-path.js';
 import { UserError } from '../common/index.js';
+import { linearMatch, repeatCount, type GlobToken } from './linear-match.js';
 
 // A port of github.com/moby/patternmatcher (patternmatcher.go, v0.6): the matcher docker, BuildKit and buildx use for
 // .dockerignore and COPY --exclude. Written here rather than taken from npm because the package we used
@@ -18,6 +19,8 @@ class Pattern {
   readonly exclusion: boolean;
   readonly #type: MatchType;
   readonly #regexp: RegExp | undefined;
+  /** The RegExp as linearMatch tokens when two or more parts repeat (a chain of `**` or `*a*a*b` backtracks without end). */
+  readonly #tokens: GlobToken[] | undefined;
 
   constructor(cleaned: string, exclusion: boolean) {
     this.cleaned = cleaned;
@@ -30,6 +33,8 @@ class Pattern {
       } catch {
         throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
       }
+      const tokens = globTokens(cleaned);
+      if (tokens !== undefined && repeatCount(tokens) >= 2) this.#tokens = tokens;
     }
   }
 
@@ -42,13 +47,17 @@ class Pattern {
         if (path.endsWith(suffix)) return true;
         return suffix.startsWith('/') && path === suffix.slice(1);                 // **/foo matches "foo"
       }
-      case 'regexp': return this.#regexp?.test(path) ?? false;
+      case 'regexp': {
+        if (this.#tokens === undefined) return this.#regexp?.test(path) ?? false;
+        const chars = path.split('');   // the RegExp has no u flag: UTF-16 code units
+        return linearMatch(this.#tokens, chars, 0, { anchored: true })?.end === chars.length;
+      }
     }
   }
 }
 
 /** moby's Pattern.compile: the pattern as an exact, prefix or suffix match when it can be, else a regexp. */
-function compile(pattern: string): { type: MatchType; source: string } {
+export function compile(pattern: string): { type: MatchType; source: string } {
   let re = '^';
   let type: MatchType = 'exact';
   const chars = [...pattern];
@@ -88,6 +97,52 @@ function compile(pattern: string): { type: MatchType; source: string } {
   }
   if (type === 'regexp') re += '$';
   return { type, source: re };
+}
+
+/** What `.` matches in a RegExp without the `s` flag. */
+const dot = (c: string): boolean => c !== '\n' && c !== '\r' && c !== '\u2028' && c !== '\u2029';
+const notSlash = (c: string): boolean => c !== '/';
+
+/**
+ * compile()'s RegExp as linearMatch tokens (the same loop), or undefined for the rare shapes kept as a RegExp: a
+ * `^` outside brackets, an escaped letter or digit (`\d`, `\b`), a bracket expression that is not one plain class.
+ */
+function globTokens(pattern: string): GlobToken[] | undefined {
+  const tokens: GlobToken[] = [];
+  const chars = pattern.split('');   // UTF-16 code units, as the RegExp without the u flag reads them
+  const lit = (ch: string): GlobToken => ({ kind: 'one', test: (c) => c === ch });
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i] ?? '';
+    if (ch === '*') {
+      if (chars[i + 1] === '*') {
+        i++;
+        if (chars[i + 1] === '/') i++;
+        if (i + 1 >= chars.length) tokens.push({ kind: 'many', test: dot });
+        else tokens.push({ kind: 'optional', to: tokens.length + 3 }, { kind: 'many', test: dot }, lit('/'));
+      } else {
+        tokens.push({ kind: 'many', test: notSlash });
+      }
+    } else if (ch === '?') {
+      tokens.push({ kind: 'one', test: notSlash });
+    } else if (ch === '\\') {
+      if (i + 1 >= chars.length) { tokens.push(lit('\\')); continue; }
+      const next = chars[++i] ?? '';
+      if (/[\p{L}\p{N}_]/u.test(next)) return undefined;
+      tokens.push(lit(next));
+    } else if (ch === '[') {
+      const close = chars.indexOf(']', i + 1);
+      const body = chars.slice(i + 1, close).join('');
+      if (close === -1 || body === '' || body === '^' || body.includes('\\') || body.includes('[')) return undefined;
+      const re = new RegExp(`^[${body}]$`);
+      tokens.push({ kind: 'one', test: (c) => re.test(c) });
+      i = close;
+    } else if (ch === '^' || ch === ']') {
+      return undefined;
+    } else {
+      tokens.push(lit(ch));
+    }
+  }
+  return tokens;
 }
 
 /** Go's filepath.Dir on a slash path. */
