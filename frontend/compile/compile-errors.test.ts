@@ -96,3 +96,17 @@ describe('compile: hostile sizes end in an error at file:line, not a stack overf
     expect(err.message).to.match(/circular dependency detected on stage/);
   });
 });
+
+describe('compile: a build of more than 5,000 steps', () => {
+  it('is refused at the instruction that passes the bound (10,000 ENV lines exhausted a 4 GB heap)', async () => {
+    const err = await rejects(`FROM scratch\n${Array.from({ length: 10_000 }, (_, i) => `ENV V${i}=${i}\n`).join('')}`);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.message).to.match(/more than 5000 steps/);
+    expect(err.at).to.deep.include({ line: 5_001 });
+  });
+
+  it('counts only the steps the target needs: 10,000 stages of which the last is built compile', async () => {
+    const { graph } = await build(Array.from({ length: 10_000 }, (_, i) => `FROM scratch AS s${i}\nENV A=${i}\n`).join(''));
+    expect(graph.stages).to.have.length(1);
+  });
+});
