@@ -107,4 +107,14 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
     const redos = await build(await context('redos', `FROM scratch\nARG a=${'x'.repeat(3000)}\nENV b=\${a##*x*x*x*x*y}\nCOPY a /a\n`));
     expect(redos.code, redos.stderr).to.equal(0);
   });
+
+  it('refuses an invalid -t before building even without an output (UPPER/x, ../../etc were accepted in silence)', async () => {
+    const ctx = await context('tags', 'FROM scratch\nCOPY a /a\n');
+    for (const [tag, why] of [['UPPER/Case:tag', /must be lowercase/], ['../../etc', /not a valid host/], ['a:b:c@sha256:xyz', /not a sha256 digest/]] as const) {
+      const r = await build(ctx, '-t', tag);
+      expectCleanError(r, why);
+      expect(r.code).to.equal(2);
+    }
+    expect((await build(ctx, '-t', 'localhost:5000/ok/name:v1')).code).to.equal(0);
+  });
 });
