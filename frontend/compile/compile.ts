@@ -262,7 +262,7 @@ function onbuildTriggers(st: StageState, from: Instruction, file: string, built:
       throw err;
     }
     for (const inst of parsed) {
-      if (['FROM', 'ONBUILD', 'MAINTAINER'].includes(inst.keyword)) throw new DockerfileError(from.location, `${inst.keyword} isn't allowed as an ONBUILD trigger`);
+      if (['FROM', 'ONBUILD', 'MAINTAINER'].includes(inst.keyword)) throw new DockerfileError(from.location, `${inst.keyword} isn't allowed as an ONBUILD trigger`, `the base image's ONBUILD triggers are malformed: rebuild it without ONBUILD ${inst.keyword}`);
       const fromFlag = inst.flags.find((f) => f.name === 'from' || (f.name === 'mount' && /(?:^|,)from=/.test(f.value ?? '')));
       if (fromFlag) {
         const ref = fromFlag.name === 'from' ? (fromFlag.value ?? '') : (/(?:^|,)from=([^,]*)/.exec(fromFlag.value ?? '')?.[1] ?? '');
