@@ -110,3 +110,14 @@ describe('compile: a build of more than 5,000 steps', () => {
     expect(graph.stages).to.have.length(1);
   });
 });
+
+describe('compile: a base image with 100,000 ENV entries', () => {
+  it('starts its stage in linear time, a later KEY still replacing an earlier one in place', async () => {
+    const env = [...Array.from({ length: 100_000 }, (_, i) => `E${i}=${i}`), 'E5=last', 'PATH=/bin'];
+    const { graph } = await build('FROM big\nRUN true\n', { resolveImage: async (ref) => ({ ref: `docker.io/library/${ref}:latest`, digest: `sha256:${'b'.repeat(64)}`, config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Env: env } } }) });
+    const run = graph.vertices.find((v) => v.op.kind === 'exec');
+    const runEnv = run?.op.kind === 'exec' ? run.op.env : [];
+    expect(runEnv).to.have.length(100_001);
+    expect(runEnv[5]).to.equal('E5=last');
+  });
+});

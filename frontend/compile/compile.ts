@@ -13,7 +13,7 @@ import { setGlobalArg } from './global-args.js';
 import { platformArgs } from './platform-args.js';
 import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
 import type { StageLink, StageSource } from './stage-plan.js';
-import { addEnv, pushVertex } from './stage-state.js';
+import { pushVertex } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
 import { isTsbuildError, namedContextKey } from '../../common/index.js';
 
@@ -308,10 +308,16 @@ function startStage(s: StageSource, platform: Platform, base: number | undefined
   }
   const env = config.Env ?? [];
   if (!env.some((e) => e.startsWith('PATH='))) config.Env = [...env, `PATH=${DEFAULT_PATH}`];
+  // addEnv's rule (a later KEY replaces an earlier one in place) through an index: a base config of 100,000 ENV
+  // entries took 16 s of compile with addEnv's linear search.
   const stateEnv: [string, string][] = [];
+  const at = new Map<string, number>();
   for (const e of config.Env ?? []) {
     const eq = e.indexOf('=');
-    addEnv(stateEnv, eq >= 0 ? e.slice(0, eq) : e, eq >= 0 ? e.slice(eq + 1) : '');
+    const key = eq >= 0 ? e.slice(0, eq) : e;
+    const i = at.get(key);
+    if (i === undefined) at.set(key, stateEnv.push([key, eq >= 0 ? e.slice(eq + 1) : '']) - 1);
+    else stateEnv[i] = [key, eq >= 0 ? e.slice(eq + 1) : ''];
   }
   return { index: s.index, platform, config, env: stateEnv, args: [], workdir: config.WorkingDir || '/', user: config.User ?? '', cmdSet: false, parent, vertices, step: 0 };
 }
