@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -117,4 +117,24 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
     }
     expect((await build(ctx, '-t', 'localhost:5000/ok/name:v1')).code).to.equal(0);
   });
+
+  it('ends a COPY of a context whose files turn into links or vanish during the walk in success or a clean error', async () => {
+    const ctx = await context('race', 'FROM scratch\nCOPY . /x/\n');
+    await mkdir(join(ctx, 'd'));
+    for (let i = 0; i < 200; i++) await writeFile(join(ctx, 'd', `f${i}`), `${i}\n`);
+    const churn = spawn('bash', ['-c', 'cd "$1" && while :; do for i in 1 2 3 4 5 6 7 8 9; do rm -f f$i; ln -s /etc/shadow f$i; rm -f f$i; echo x > f$i; done; done', 'churn', join(ctx, 'd')], { stdio: 'ignore' });
+    try {
+      for (let k = 0; k < 8; k++) {
+        const r = await build(ctx, '--no-cache');
+        if (r.code !== 0) {
+          expect(r.code, 'hung (timeout)').to.not.equal(124);
+          expect(r.stderr).to.not.match(/internal error|\n\s+at /);
+          expect(r.stderr).to.match(/^error: .*Dockerfile:2: /m);
+        }
+      }
+    } finally {
+      churn.kill('SIGKILL');
+    }
+  });
 });
+
