@@ -1,6 +1,6 @@
 import { cleanPath } from './clean-path.js';
 import { UserError } from '../common/index.js';
-import { linearMatch, repeatCount, type GlobToken } from './linear-match.js';
+import { linearMatch, type GlobToken } from './linear-match.js';
 
 // A port of github.com/moby/patternmatcher (patternmatcher.go, v0.6): the matcher docker, BuildKit and buildx use for
 // .dockerignore and COPY --exclude. Written here rather than taken from npm because the package we used
@@ -19,8 +19,12 @@ class Pattern {
   readonly exclusion: boolean;
   readonly #type: MatchType;
   readonly #regexp: RegExp | undefined;
-  /** The RegExp as linearMatch tokens when two or more parts repeat (a chain of `**` or `*a*a*b` backtracks without end). */
+  /** The RegExp as linearMatch tokens when its backtracking could run away (a chain of `**` or `*a*a*b`). */
   readonly #tokens: GlobToken[] | undefined;
+  /** How many single-character tokens come before the first repeating one and after the last. */
+  readonly #ends = { head: 0, tail: 0 };
+  /** The longest run of plain characters the pattern holds: a path without it cannot match. */
+  readonly #needle: string = '';
 
   constructor(cleaned: string, exclusion: boolean) {
     this.cleaned = cleaned;
@@ -34,7 +38,15 @@ class Pattern {
         throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
       }
       const tokens = globTokens(cleaned);
-      if (tokens !== undefined && repeatCount(tokens) >= 2) this.#tokens = tokens;
+      // The RegExp stays for the everyday shapes (`**/*.ts`, `dir/**`, `*a*`): with at most one `**/` and two
+      // repeats it backtracks over one name or one split of the path at a time. Three repeats, or two `**/`
+      // (`**/a/**/b` over 2,000 directories), take the simulation.
+      if (tokens !== undefined && runaway(tokens, cleaned.endsWith('**'))) {
+        this.#tokens = tokens;
+        const head = tokens.findIndex((t) => t.kind !== 'one');
+        this.#ends = { head, tail: tokens.length - 1 - tokens.findLastIndex((t) => t.kind !== 'one') };
+        this.#needle = longestLiteral(tokens);
+      }
     }
   }
 
@@ -48,9 +60,16 @@ class Pattern {
         return suffix.startsWith('/') && path === suffix.slice(1);                 // **/foo matches "foo"
       }
       case 'regexp': {
-        if (this.#tokens === undefined) return this.#regexp?.test(path) ?? false;
-        const chars = path.split('');   // the RegExp has no u flag: UTF-16 code units
-        return linearMatch(this.#tokens, chars, 0, { anchored: true })?.end === chars.length;
+        const tokens = this.#tokens;
+        if (tokens === undefined) return this.#regexp?.test(path) ?? false;
+        // The single characters before the first repeat and after the last must match the path's ends (`**/*.log`
+        // needs `.log` at its end): most paths are told apart here, before any simulation.
+        const { head, tail } = this.#ends;
+        if (path.length < head + tail || !path.includes(this.#needle)) return false;
+        for (let i = 0; i < head; i++) if (!oneTest(tokens[i], path[i] ?? '')) return false;
+        for (let i = 1; i <= tail; i++) if (!oneTest(tokens[tokens.length - i], path[path.length - i] ?? '')) return false;
+        // A string reads by UTF-16 code units, as the RegExp without the u flag does.
+        return linearMatch(tokens, path, 0, { anchored: true })?.end === path.length;
       }
     }
   }
@@ -99,6 +118,40 @@ export function compile(pattern: string): { type: MatchType; source: string } {
   return { type, source: re };
 }
 
+// True when a backtracking RegExp of these tokens could run away: three or more repeating parts (a `**/` group
+// counts once; a `**` at the very end takes the rest of the path and never backtracks, so it does not count), or two
+// `**/` groups.
+function runaway(tokens: GlobToken[], endsWithAll: boolean): boolean {
+  let repeats = 0;
+  let groups = 0;
+  const last = endsWithAll && tokens.at(-1)?.kind === 'many' ? tokens.length - 1 : tokens.length;
+  for (let i = 0; i < last; i++) {
+    const t = tokens[i];
+    if (t?.kind === 'optional') {
+      repeats++;
+      groups++;
+      i = t.to - 1;
+    } else if (t?.kind === 'many') {
+      repeats++;
+    }
+  }
+  return repeats >= 3 || groups >= 2;
+}
+
+function longestLiteral(tokens: GlobToken[]): string {
+  let best = '';
+  let run = '';
+  for (const t of tokens) {
+    run = t.kind === 'one' && t.lit !== undefined ? run + t.lit : '';
+    if (run.length > best.length) best = run;
+  }
+  return best;
+}
+
+function oneTest(t: GlobToken | undefined, c: string): boolean {
+  return t?.kind === 'one' && t.test(c);
+}
+
 /** What `.` matches in a RegExp without the `s` flag. */
 const dot = (c: string): boolean => c !== '\n' && c !== '\r' && c !== '\u2028' && c !== '\u2029';
 const notSlash = (c: string): boolean => c !== '/';
@@ -110,7 +163,7 @@ const notSlash = (c: string): boolean => c !== '/';
 function globTokens(pattern: string): GlobToken[] | undefined {
   const tokens: GlobToken[] = [];
   const chars = pattern.split('');   // UTF-16 code units, as the RegExp without the u flag reads them
-  const lit = (ch: string): GlobToken => ({ kind: 'one', test: (c) => c === ch });
+  const lit = (ch: string): GlobToken => ({ kind: 'one', test: (c) => c === ch, lit: ch });
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i] ?? '';
     if (ch === '*') {
