@@ -317,8 +317,8 @@ async function removeDeadTempDirs(tmp: string): Promise<void> {
   }
 }
 
-/** The errors a file that vanished, or became a link or another kind of file, between listing and reading gives. */
-const RACE_CODES = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EINVAL', 'ESTALE']);
+/** The errors a file that vanished, or became a link or another kind of file, between listing and reading gives (and a path past PATH_MAX). */
+const RACE_CODES = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EINVAL', 'ESTALE', 'ENAMETOOLONG']);
 
 /**
  * A context that changed while a COPY listed and read it (a file removed, replaced by a link or a directory) as a
@@ -329,6 +329,10 @@ function contextChanged(err: unknown, dir: string): CopyError | undefined {
   if (!(err instanceof Error) || e.code === undefined || !RACE_CODES.has(e.code) || typeof e.path !== 'string') return undefined;
   const rel = relative(dir, e.path);
   if (rel.startsWith('..')) return undefined;
+  if (e.code === 'ENAMETOOLONG') {
+    return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than the system allows (4096 bytes): ${rel.slice(0, 120)}…`,
+      'shorten the directory names in the context, or leave that directory out with .dockerignore', { cause: err });
+  }
   return new CopyError('COPY_SOURCE_NOT_FOUND', `the build context changed while it was read: ${rel || '.'} (${e.code} on ${e.syscall ?? 'read'})`,
     'keep the context still during the build: a file was removed, replaced or turned into a link while tsbuild read it', { cause: err });
 }
