@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
 import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
+import { readContextFile } from './context-file.js';
 import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
@@ -156,8 +157,9 @@ export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'doc
   if (req.dockerfileText !== undefined) return { path: resolve(req.contextDir, 'Dockerfile'), text: req.dockerfileText };
   const path = resolve(req.dockerfile ?? join(req.contextDir, 'Dockerfile'));
   try {
-    return { path, text: await readFile(path, 'utf8') };
+    return { path, text: await readContextFile(path, req.contextDir) };
   } catch (err) {
+    if (isTsbuildError(err)) throw err;
     throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read Dockerfile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       req.dockerfile ? 'check the -f/--file path' : `add a Dockerfile to ${req.contextDir} or pass -f PATH`, { cause: err });
   }
@@ -166,7 +168,10 @@ export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'doc
 /** `.dockerignore` beside the context root, or `<Dockerfile>.dockerignore` beside the Dockerfile (BuildKit's rule). */
 export async function readExcludes(contextDir: string, dockerfilePath: string): Promise<string[]> {
   for (const candidate of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
-    const text = await readFile(candidate, 'utf8').catch(() => undefined);
+    const text = await readContextFile(candidate, contextDir).catch((err: unknown) => {
+      if (isTsbuildError(err)) throw err;
+      return undefined;
+    });
     if (text !== undefined) return parseDockerignore(text);
   }
   return [];

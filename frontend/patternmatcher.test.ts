@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createIgnoreMatcher, parseDockerignore } from './dockerignore.js';
-import { PatternMatcher } from './patternmatcher.js';
+import { compile, PatternMatcher } from './patternmatcher.js';
 
 // moby/patternmatcher's own table (patternmatcher_test.go, TestMatches), checked against MatchesOrParentMatches.
 const MOBY_TABLE: [string, string, boolean][] = [
@@ -94,5 +94,33 @@ describe('.dockerignore matching (docker on Linux)', () => {
   it('matches ** across directories', () => {
     expect(ignored('**/*.tmp\n', 'a/b/c.tmp')).to.equal(true);
     expect(ignored('**/*.tmp\n', 'c.tmp')).to.equal(true);
+  });
+});
+
+describe('patternmatcher: patterns whose RegExp could backtrack without end match in linear time, with its answers', () => {
+  it('answers **/**/…/a*a*a*a*a*a*a*a*a*b against a 40-deep path of a…a names at once (backtracking never ended)', () => {
+    const pattern = `${'**/'.repeat(200)}a*a*a*a*a*a*a*a*a*b`;
+    const path = `${'q/'.repeat(40)}${'a'.repeat(60)}`;
+    expect(new PatternMatcher([pattern]).matchesOrParentMatches(path)).to.equal(false);
+    expect(new PatternMatcher([pattern]).matchesOrParentMatches(`${path}b`)).to.equal(true);
+  });
+
+  it('gives what the RegExp gives on 5,000 random patterns and paths', () => {
+    let seed = 11;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = (alphabet: string[], len: number): string => Array.from({ length: len }, () => alphabet[rand(alphabet.length)] ?? '').join('');
+    for (let i = 0; i < 5_000; i++) {
+      const pattern = `${pick(['a', 'b', '*', '**/', '?', '/', '[ab]', '.'], 2 + rand(5))}*`;
+      const path = pick(['a', 'b', '/', '.'], 1 + rand(8));
+      const { type, source } = compile(pattern);
+      if (type !== 'regexp') continue;
+      const want = new RegExp(source).test(path);
+      const got = new PatternMatcher([pattern]).matchesOrParentMatches(path);
+      const parents = path.split('/').slice(0, -1).map((_, k, parts) => parts.slice(0, k + 1).join('/'));
+      expect(got, `${pattern} ~ ${path}`).to.equal(want || parents.some((p) => new RegExp(source).test(p)));
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { cleanPath } from './clean-path.js';
 import { UserError } from '../common/index.js';
+import { linearMatch, type GlobToken } from './linear-match.js';
 
 // A port of github.com/moby/patternmatcher (patternmatcher.go, v0.6): the matcher docker, BuildKit and buildx use for
 // .dockerignore and COPY --exclude. Written here rather than taken from npm because the package we used
@@ -18,6 +19,12 @@ class Pattern {
   readonly exclusion: boolean;
   readonly #type: MatchType;
   readonly #regexp: RegExp | undefined;
+  /** The RegExp as linearMatch tokens when its backtracking could run away (a chain of `**` or `*a*a*b`). */
+  readonly #tokens: GlobToken[] | undefined;
+  /** How many single-character tokens come before the first repeating one and after the last. */
+  readonly #ends = { head: 0, tail: 0 };
+  /** The longest run of plain characters the pattern holds: a path without it cannot match. */
+  readonly #needle: string = '';
 
   constructor(cleaned: string, exclusion: boolean) {
     this.cleaned = cleaned;
@@ -29,6 +36,16 @@ class Pattern {
         this.#regexp = new RegExp(source);
       } catch {
         throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
+      }
+      const tokens = globTokens(cleaned);
+      // The RegExp stays for the everyday shapes (`**/*.ts`, `dir/**`, `*a*`): with at most one `**/` and two
+      // repeats it backtracks over one name or one split of the path at a time. Three repeats, or two `**/`
+      // (`**/a/**/b` over 2,000 directories), take the simulation.
+      if (tokens !== undefined && runaway(tokens, cleaned.endsWith('**'))) {
+        this.#tokens = tokens;
+        const head = tokens.findIndex((t) => t.kind !== 'one');
+        this.#ends = { head, tail: tokens.length - 1 - tokens.findLastIndex((t) => t.kind !== 'one') };
+        this.#needle = longestLiteral(tokens);
       }
     }
   }
@@ -42,13 +59,24 @@ class Pattern {
         if (path.endsWith(suffix)) return true;
         return suffix.startsWith('/') && path === suffix.slice(1);                 // **/foo matches "foo"
       }
-      case 'regexp': return this.#regexp?.test(path) ?? false;
+      case 'regexp': {
+        const tokens = this.#tokens;
+        if (tokens === undefined) return this.#regexp?.test(path) ?? false;
+        // The single characters before the first repeat and after the last must match the path's ends (`**/*.log`
+        // needs `.log` at its end): most paths are told apart here, before any simulation.
+        const { head, tail } = this.#ends;
+        if (path.length < head + tail || !path.includes(this.#needle)) return false;
+        for (let i = 0; i < head; i++) if (!oneTest(tokens[i], path[i] ?? '')) return false;
+        for (let i = 1; i <= tail; i++) if (!oneTest(tokens[tokens.length - i], path[path.length - i] ?? '')) return false;
+        // A string reads by UTF-16 code units, as the RegExp without the u flag does.
+        return linearMatch(tokens, path, 0, { anchored: true })?.end === path.length;
+      }
     }
   }
 }
 
 /** moby's Pattern.compile: the pattern as an exact, prefix or suffix match when it can be, else a regexp. */
-function compile(pattern: string): { type: MatchType; source: string } {
+export function compile(pattern: string): { type: MatchType; source: string } {
   let re = '^';
   let type: MatchType = 'exact';
   const chars = [...pattern];
@@ -88,6 +116,86 @@ function compile(pattern: string): { type: MatchType; source: string } {
   }
   if (type === 'regexp') re += '$';
   return { type, source: re };
+}
+
+// True when a backtracking RegExp of these tokens could run away: three or more repeating parts (a `**/` group
+// counts once; a `**` at the very end takes the rest of the path and never backtracks, so it does not count), or two
+// `**/` groups.
+function runaway(tokens: GlobToken[], endsWithAll: boolean): boolean {
+  let repeats = 0;
+  let groups = 0;
+  const last = endsWithAll && tokens.at(-1)?.kind === 'many' ? tokens.length - 1 : tokens.length;
+  for (let i = 0; i < last; i++) {
+    const t = tokens[i];
+    if (t?.kind === 'optional') {
+      repeats++;
+      groups++;
+      i = t.to - 1;
+    } else if (t?.kind === 'many') {
+      repeats++;
+    }
+  }
+  return repeats >= 3 || groups >= 2;
+}
+
+function longestLiteral(tokens: GlobToken[]): string {
+  let best = '';
+  let run = '';
+  for (const t of tokens) {
+    run = t.kind === 'one' && t.lit !== undefined ? run + t.lit : '';
+    if (run.length > best.length) best = run;
+  }
+  return best;
+}
+
+function oneTest(t: GlobToken | undefined, c: string): boolean {
+  return t?.kind === 'one' && t.test(c);
+}
+
+/** What `.` matches in a RegExp without the `s` flag. */
+const dot = (c: string): boolean => c !== '\n' && c !== '\r' && c !== '\u2028' && c !== '\u2029';
+const notSlash = (c: string): boolean => c !== '/';
+
+/**
+ * compile()'s RegExp as linearMatch tokens (the same loop), or undefined for the rare shapes kept as a RegExp: a
+ * `^` outside brackets, an escaped letter or digit (`\d`, `\b`), a bracket expression that is not one plain class.
+ */
+function globTokens(pattern: string): GlobToken[] | undefined {
+  const tokens: GlobToken[] = [];
+  const chars = pattern.split('');   // UTF-16 code units, as the RegExp without the u flag reads them
+  const lit = (ch: string): GlobToken => ({ kind: 'one', test: (c) => c === ch, lit: ch });
+  for (let i = 0; i < chars.length; i++) {
+    const ch = chars[i] ?? '';
+    if (ch === '*') {
+      if (chars[i + 1] === '*') {
+        i++;
+        if (chars[i + 1] === '/') i++;
+        if (i + 1 >= chars.length) tokens.push({ kind: 'many', test: dot });
+        else tokens.push({ kind: 'optional', to: tokens.length + 3 }, { kind: 'many', test: dot }, lit('/'));
+      } else {
+        tokens.push({ kind: 'many', test: notSlash });
+      }
+    } else if (ch === '?') {
+      tokens.push({ kind: 'one', test: notSlash });
+    } else if (ch === '\\') {
+      if (i + 1 >= chars.length) { tokens.push(lit('\\')); continue; }
+      const next = chars[++i] ?? '';
+      if (/[\p{L}\p{N}_]/u.test(next)) return undefined;
+      tokens.push(lit(next));
+    } else if (ch === '[') {
+      const close = chars.indexOf(']', i + 1);
+      const body = chars.slice(i + 1, close).join('');
+      if (close === -1 || body === '' || body === '^' || body.includes('\\') || body.includes('[')) return undefined;
+      const re = new RegExp(`^[${body}]$`);
+      tokens.push({ kind: 'one', test: (c) => re.test(c) });
+      i = close;
+    } else if (ch === '^' || ch === ']') {
+      return undefined;
+    } else {
+      tokens.push(lit(ch));
+    }
+  }
+  return tokens;
 }
 
 /** Go's filepath.Dir on a slash path. */

@@ -204,7 +204,7 @@ export class RegistryClient {
 
   /** Reads a small blob (a config) whole, at most 4 MiB, verified. */
   async readBlob(repo: Repository, desc: Descriptor, signal?: AbortSignal): Promise<Uint8Array> {
-    if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatRepository(repo), message: `blob ${desc.digest} is ${desc.size} bytes, more than the ${MAX_MANIFEST_BYTES} read whole` });
+    if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatRepository(repo), message: `${formatRepository(repo)}: blob ${desc.digest} is ${desc.size} bytes, more than the ${MAX_MANIFEST_BYTES} tsbuild reads whole`, hint: 'an image config this large is malformed or hostile (a huge ENV or label): rebuild the image with a smaller one' });
     return await this.#retrying(`GET blob ${desc.digest}`, async () => {
       const chunks: Buffer[] = [];
       for await (const chunk of await this.fetchBlob(repo, desc, signal)) chunks.push(chunk as Buffer);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
 import { canonicalJson, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
@@ -10,7 +10,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { CopyHistory, FileHashCache, GitCommits, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
+import { CopyError, CopyHistory, FileHashCache, GitCommits, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -264,7 +264,9 @@ export class LinuxWorker implements Worker {
     switch (source.kind) {
       case 'context':
         // One build's context is listed and stat'ed once, whoever walks it (COPY keys, context report, provenance).
-        return fn({ kind: 'dir', path: source.dir, excludes: source.excludes, memo: statMemoFor(source) });
+        return fn({ kind: 'dir', path: source.dir, excludes: source.excludes, memo: statMemoFor(source) }).catch((err: unknown) => {
+          throw contextChanged(err, source.dir) ?? err;
+        });
       case 'inline':
         return fn({ kind: 'inline', files: source.files });
       case 'fs': {
@@ -316,3 +318,24 @@ async function removeDeadTempDirs(tmp: string): Promise<void> {
     if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await rm(join(tmp, entry), { recursive: true, force: true });
   }
 }
+
+/** The errors a file that vanished, or became a link or another kind of file, between listing and reading gives (and a path past PATH_MAX). */
+const RACE_CODES = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EINVAL', 'ESTALE', 'ENAMETOOLONG']);
+
+/**
+ * A context that changed while a COPY listed and read it (a file removed, replaced by a link or a directory) as a
+ * COPY_SOURCE_NOT_FOUND naming the file, instead of the raw ENOENT/ELOOP/EINVAL of the read, an internal error.
+ */
+function contextChanged(err: unknown, dir: string): CopyError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || e.code === undefined || !RACE_CODES.has(e.code) || typeof e.path !== 'string') return undefined;
+  const rel = relative(dir, e.path);
+  if (rel.startsWith('..')) return undefined;
+  if (e.code === 'ENAMETOOLONG') {
+    return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than the system allows (4096 bytes): ${rel.slice(0, 120)}…`,
+      'shorten the directory names in the context, or leave that directory out with .dockerignore', { cause: err });
+  }
+  return new CopyError('COPY_SOURCE_NOT_FOUND', `the build context changed while it was read: ${rel || '.'} (${e.code} on ${e.syscall ?? 'read'})`,
+    'keep the context still during the build: a file was removed, replaced or turned into a link while tsbuild read it', { cause: err });
+}
+

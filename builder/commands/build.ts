@@ -120,6 +120,12 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const network = parseNetwork(flags.network);
   const extraHosts = parseAddHosts(flags.addHost);
   const namedContexts = parseBuildContexts(flags.buildContext);
+  // Every -t must be a valid reference even when no output uses it yet (buildx checks them first too): `-t
+  // UPPER/x` or `-t ../../etc` was accepted in silence without -o, and written into a docker tar's RepoTags with one.
+  if (flags.tag.length > 0) {
+    const { parseReference } = await import('../../registry/index.js');
+    for (const tag of flags.tag) parseReference(tag);
+  }
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];

@@ -5,6 +5,9 @@ import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
 import type { ProgressWriter } from './writer.js';
 
+/** The longest unterminated line of step output held back waiting for its newline. */
+const MAX_PARTIAL_LINE = 64 * 1024;
+
 /**
  * `--progress plain`: one line per event, numbered per vertex like buildx (`#3 [2/4] RUN make`, `#3 DONE 1.2s`),
  * plus tsbuild's addition: `#3 MISS …` lines saying why the step could not come from the cache.
@@ -47,7 +50,11 @@ export class PlainProgress implements ProgressWriter {
       case 'log': {
         const text = (this.#partial.get(e.vertex) ?? '') + Buffer.from(e.data).toString('utf8');
         const lines = text.split('\n');
-        this.#partial.set(e.vertex, lines.pop() ?? '');
+        const rest = lines.pop() ?? '';
+        // A step that never ends its line (300 MB without a newline) is printed in pieces, not held: joining each
+        // chunk to an ever longer partial line was quadratic and grew without bound (1.3 GB after 3 minutes).
+        if (rest.length > MAX_PARTIAL_LINE) lines.push(rest);
+        this.#partial.set(e.vertex, rest.length > MAX_PARTIAL_LINE ? '' : rest);
         const at = ((e.time - (this.#started.get(e.vertex) ?? e.time)) / 1000).toFixed(3);
         for (const l of lines) this.#line(`#${n} ${at} ${l}`);
         break;

@@ -68,3 +68,56 @@ describe('compile: ONBUILD triggers', () => {
     }
   });
 });
+
+describe('compile: hostile sizes end in an error at file:line, not a stack overflow or an exhausted heap', () => {
+  it('rejects ${a:-${a:-…}} nested 20,000 deep at the ENV word', async () => {
+    const err = await rejects(`FROM scratch\nARG a\nENV x=${'${a:-'.repeat(20_000)}z${'}'.repeat(20_000)}\n`);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.at).to.deep.include({ line: 3, column: 7 });
+    expect(err.message).to.match(/nested more than 100 levels/).and.to.have.length.below(400);
+  });
+
+  it('rejects ENV a=${a}${a} doubled 40 times when the value passes the growth bound', async () => {
+    const text = `FROM scratch\nENV a=xxxxxxxxxx\n${'ENV a=${a}${a}\n'.repeat(40)}`;
+    const err = await rejects(text);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.at).to.deep.include({ line: 21, column: 7 });
+    expect(err.message).to.match(/grew past 4194304 bytes/);
+  });
+
+  it('compiles a chain of 10,000 stages, each FROM the one before, without recursion', async () => {
+    const text = `FROM scratch AS s0\n${Array.from({ length: 9_999 }, (_, i) => `FROM s${i} AS s${i + 1}\n`).join('')}`;
+    const { graph } = await build(text);
+    expect(graph.stages).to.have.length(10_000);
+  });
+
+  it('still reports a cycle between stages after the walk became iterative', async () => {
+    const err = await rejects('FROM scratch AS a\nCOPY --from=c /x /y\nFROM scratch AS b\nCOPY --from=a /x /y\nFROM scratch AS c\nCOPY --from=b /x /y\n');
+    expect(err.message).to.match(/circular dependency detected on stage/);
+  });
+});
+
+describe('compile: a build of more than 5,000 steps', () => {
+  it('is refused at the instruction that passes the bound (10,000 ENV lines exhausted a 4 GB heap)', async () => {
+    const err = await rejects(`FROM scratch\n${Array.from({ length: 10_000 }, (_, i) => `ENV V${i}=${i}\n`).join('')}`);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.message).to.match(/more than 5000 steps/);
+    expect(err.at).to.deep.include({ line: 5_001 });
+  });
+
+  it('counts only the steps the target needs: 10,000 stages of which the last is built compile', async () => {
+    const { graph } = await build(Array.from({ length: 10_000 }, (_, i) => `FROM scratch AS s${i}\nENV A=${i}\n`).join(''));
+    expect(graph.stages).to.have.length(1);
+  });
+});
+
+describe('compile: a base image with 100,000 ENV entries', () => {
+  it('starts its stage in linear time, a later KEY still replacing an earlier one in place', async () => {
+    const env = [...Array.from({ length: 100_000 }, (_, i) => `E${i}=${i}`), 'E5=last', 'PATH=/bin'];
+    const { graph } = await build('FROM big\nRUN true\n', { resolveImage: async (ref) => ({ ref: `docker.io/library/${ref}:latest`, digest: `sha256:${'b'.repeat(64)}`, config: { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: { Env: env } } }) });
+    const run = graph.vertices.find((v) => v.op.kind === 'exec');
+    const runEnv = run?.op.kind === 'exec' ? run.op.env : [];
+    expect(runEnv).to.have.length(100_001);
+    expect(runEnv[5]).to.equal('E5=last');
+  });
+});

@@ -73,23 +73,37 @@ export function targetIndex(stages: StageSource[], target: string | undefined, s
 export function orderStages(stages: StageSource[], target: number, deps: Map<number, StageLink[]>, baseOf: Map<number, number>, src: SourceText): number[] {
   const order: number[] = [];
   const state = new Map<number, 'visiting' | 'done'>();
-  const visit = (i: number, via: Instruction | undefined): void => {
+  // Depth-first with an explicit stack (a chain of 10,000 stages must not overflow the call stack): each frame holds
+  // a stage and the links it still has to visit, its base first.
+  const linksOf = (i: number): Array<{ stage: number; via: Instruction | undefined }> => {
+    const out: Array<{ stage: number; via: Instruction | undefined }> = [];
+    const base = baseOf.get(i);
+    if (base !== undefined) out.push({ stage: base, via: stages[i]?.from });
+    for (const link of deps.get(i) ?? []) if (link.stage !== undefined) out.push({ stage: link.stage, via: link.inst });
+    return out;
+  };
+  const enter = (i: number, via: Instruction | undefined): boolean => {
     const s = state.get(i);
-    if (s === 'done') return;
+    if (s === 'done') return false;
     if (s === 'visiting') {
       const at = via ? via.location : src.at(1, 1);
-      const stage = stages[i];
-      throw new DockerfileError(at, `circular dependency detected on stage: ${stage?.name ?? String(i)}`, 'a stage cannot copy from itself or from a stage that depends on it');
+      throw new DockerfileError(at, `circular dependency detected on stage: ${stages[i]?.name ?? String(i)}`, 'a stage cannot copy from itself or from a stage that depends on it');
     }
     state.set(i, 'visiting');
-    const stage = stages[i];
-    const base = baseOf.get(i);
-    if (base !== undefined) visit(base, stage?.from);
-    for (const link of deps.get(i) ?? []) if (link.stage !== undefined) visit(link.stage, link.inst);
-    state.set(i, 'done');
-    order.push(i);
+    return true;
   };
-  visit(target, undefined);
+  enter(target, undefined);
+  const stack = [{ stage: target, links: linksOf(target), next: 0 }];
+  for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+    const link = top.links[top.next++];
+    if (link === undefined) {
+      stack.pop();
+      state.set(top.stage, 'done');
+      order.push(top.stage);
+    } else if (enter(link.stage, link.via)) {
+      stack.push({ stage: link.stage, links: linksOf(link.stage), next: 0 });
+    }
+  }
   return order;
 }
 

@@ -91,7 +91,7 @@ export class Expander {
     try {
       r = fn();
     } catch (err) {
-      if (err instanceof ShellSyntaxError) throw new DockerfileError(this.#ctx.src.find(this.#inst.location, text), `failed to process "${text}": ${err.message}`, 'check the ${…} syntax; quote a literal $ as \\$');
+      if (err instanceof ShellSyntaxError) throw new DockerfileError(this.#ctx.src.find(this.#inst.location, text), `failed to process "${text.length > 80 ? `${text.slice(0, 77)}...` : text}": ${err.message}`, 'check the ${…} syntax; quote a literal $ as \\$');
       throw err;
     }
     for (const name of r.matched) {

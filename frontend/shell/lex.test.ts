@@ -84,3 +84,39 @@ describe('shell lexer: variable expansion as BuildKit', () => {
     });
   }
 });
+
+describe('shell lexer: bounds on hostile words', () => {
+  it('refuses substitutions nested deeper than 100 levels with a ShellSyntaxError, not a stack overflow', () => {
+    expect(expand(`${'${nope:-'.repeat(99)}z${'}'.repeat(99)}`)).to.equal('z');
+    const deep = `${'${nope:-'.repeat(50_000)}z${'}'.repeat(50_000)}`;
+    expect(() => expand(deep)).to.throw(ShellSyntaxError, /nested more than 100 levels/);
+  });
+
+  it('refuses a word that grows by more than 4 MiB through ${v} or ${v//pattern/replacement}', () => {
+    const big = 'x'.repeat(3 * 1024 * 1024);
+    const bigEnv = (n: string): string | undefined => (n === 'big' ? big : undefined);
+    expect(processWord('${big}', bigEnv).result).to.have.length(big.length);
+    expect(() => processWord('${big}${big}', bigEnv)).to.throw(ShellSyntaxError, /grew past 4194304 bytes/);
+    expect(() => processWord('${big//x/yy}', bigEnv)).to.throw(ShellSyntaxError, /grew past 4194304 bytes/);
+  });
+});
+
+describe('shell lexer: patterns with many * match in linear time, with the RegExp results', () => {
+  const long = 'x'.repeat(20_000);
+  const longEnv = (n: string): string | undefined => (n === 'long' ? long : env[n]);
+  it('answers ${v##*x*x*x*x*y}, ${v%%*x*x*x*y} and ${v//*x*x*x*y/z} on 20,000 x at once (backtracking never ended)', () => {
+    expect(processWord('${long##*x*x*x*x*y}', longEnv).result).to.equal(long);
+    expect(processWord('${long%%*x*x*x*y}', longEnv).result).to.equal(long);
+    expect(processWord('${long//*x*x*x*y/z}', longEnv).result).to.equal(long);
+    expect(processWord('${long##*x*x*}', longEnv).result).to.equal('');
+  });
+  const cases: [string, string][] = [
+    ['${path#*/*/}', 'local/bin/app.tar.gz'], ['${path##*/*/}', 'app.tar.gz'],
+    ['${path%.*.*}', '/usr/local/bin/app'], ['${path%%/*/*}', ''], ['${path%%l*l*}', '/usr/'],
+    ['${star/X*X/-}', 'a-c'], ['${star//?*X/-}', '-c'], ['${star/*b*/-}', '-'], ['${star//X*/}', 'a'],
+    ['${x//* */_}', '_'], ['${star/a*?/}', ''], ['${v/*?u*/}', ''],
+  ];
+  for (const [word, want] of cases) {
+    it(`expands ${word} → ${JSON.stringify(want)}, as the RegExp did`, () => expect(expand(word)).to.equal(want));
+  }
+});

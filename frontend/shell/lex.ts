@@ -1,4 +1,4 @@
-import { shellPatternToRegex, trimPrefix, trimSuffix } from './pattern.js';
+import { replaceMatches, trimPrefix, trimSuffix } from './pattern.js';
 import { isDigit, isNameChar } from './chars.js';
 import { ShellSyntaxError } from './shell-syntax-error.js';
 import { Words } from './words.js';
@@ -35,6 +35,11 @@ export { ShellSyntaxError };
 
 const EOF = -1;
 
+/** How deeply `${a:-${b:-…}}` and quotes may nest: far beyond any real Dockerfile, well within the call stack. */
+export const MAX_EXPANSION_DEPTH = 100;
+/** How much longer than its own text one word may grow by expansion: `ENV a=${a}${a}` forty times is 10 TB. */
+export const MAX_EXPANSION_GROWTH = 4 * 1024 * 1024;
+
 /** Expands `word` as one word (quotes removed, variables substituted). */
 export function processWord(word: string, env: EnvLookup, opts: LexOptions = {}): ExpandResult {
   // Fast path: without $, quotes, escapes or `<` the lexer would return the word unchanged (most words).
@@ -57,6 +62,8 @@ class ShellWord {
   readonly #escape: string;
   readonly #opts: LexOptions;
   #rawEscapes: boolean;
+  #depth = 0;
+  readonly #maxLength: number;
   readonly #matched = new Set<string>();
   readonly #unmatched = new Set<string>();
 
@@ -66,6 +73,7 @@ class ShellWord {
     this.#opts = opts;
     this.#escape = opts.escapeToken ?? '\\';
     this.#rawEscapes = opts.rawEscapes ?? false;
+    this.#maxLength = word.length + MAX_EXPANSION_GROWTH;
   }
 
   process(): ExpandResult {
@@ -89,6 +97,7 @@ class ShellWord {
     const words = new Words();
     const saved = this.#rawEscapes;
     this.#rawEscapes = rawEscapes;
+    if (++this.#depth > MAX_EXPANSION_DEPTH) throw new ShellSyntaxError(`variable substitutions nested more than ${MAX_EXPANSION_DEPTH} levels deep`);
     try {
       for (let ch = this.#peek(); ch !== EOF; ch = this.#peek()) {
         if (stopChar !== EOF && ch === stopChar) {
@@ -99,6 +108,7 @@ class ShellWord {
         if (special !== undefined) {
           const tmp = special();
           result += tmp;
+          if (result.length > this.#maxLength) throw new ShellSyntaxError(`the expanded word grew past ${MAX_EXPANSION_GROWTH} bytes more than its text`);
           if (ch === '$') words.addString(tmp);
           else words.addRawString(tmp);
           continue;
@@ -121,6 +131,7 @@ class ShellWord {
       return [result, words.getWords()];
     } finally {
       this.#rawEscapes = saved;
+      this.#depth--;
     }
   }
 
@@ -266,11 +277,15 @@ class ShellWord {
     }
     const value = this.#getEnv(name);
     if (this.#opts.skipUnsetEnv && value === undefined) return `\${${name}/${pattern}/${replacement}}`;
-    const re = shellPatternToRegex(pattern, true, false, replaceAll);
     const v = value ?? '';
     // The replacement is inserted literally (BuildKit's Go ReplaceAllString would also expand `$1`-style group refs,
     // which a shell pattern can never define, so they expand to nothing there; here they stay as written).
-    return v.replace(re, () => replacement);
+    let added = 0;
+    return replaceMatches(pattern, v, replaceAll, () => {
+      added += replacement.length;
+      if (added > MAX_EXPANSION_GROWTH) throw new ShellSyntaxError(`the expanded word grew past ${MAX_EXPANSION_GROWTH} bytes more than its text`);
+      return replacement;
+    });
   }
 
   #processName(): string {

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { UserError } from '../../common/index.js';
 import { fsattrPath } from './fsattr-path.js';
 import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 
@@ -247,7 +248,7 @@ export class RootSession {
     if (this.#closed) throw this.#failure ?? new Error('confined writer already closed');
     let most = op.length * 3 + 1;   // UTF-8 takes at most 3 bytes per UTF-16 code unit
     for (const f of fields) {
-      if (f.includes('\0')) throw new Error(`confined writer field contains NUL: ${JSON.stringify(f)}`);
+      if (f.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a path or name holds a NUL byte: ${JSON.stringify(f.length > 200 ? `${f.slice(0, 200)}...` : f)}`, 'file names, owners and link targets cannot hold NUL bytes: remove it from the Dockerfile, build arg, context or image');
       most += f.length * 3 + 1;
     }
     if (this.#opEnd + most > this.#ops.length) {

@@ -1,4 +1,5 @@
 // The spec the native helper reads on stdin: NUL-terminated tokens, parsed by worker/native/spec.c.
+import { UserError } from '../../common/index.js';
 import type { DeviceRule } from './devices.js';
 
 /** An overlay the helper mounts on `dst`; read-only when it has no upperDir. */
@@ -94,7 +95,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
   if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));
   for (const token of t) {
-    if (token.includes('\0')) throw new Error(`tsbuild-run spec value contains NUL: ${JSON.stringify(token)}`);
+    if (token.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a RUN argument, environment value or mount holds a NUL byte: ${JSON.stringify(token.length > 200 ? `${token.slice(0, 200)}...` : token)}`, 'a process cannot receive NUL bytes in its arguments or environment: remove it from the Dockerfile, build arg or base image ENV');
   }
   return Buffer.from(t.map((token) => `${token}\0`).join(''), 'utf8');
 }

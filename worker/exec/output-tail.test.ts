@@ -17,4 +17,16 @@ describe('OutputTail', () => {
     tail.push(bytes.slice(1));
     expect(tail.lines()).to.deep.equal(['é']);
   });
+
+  it('keeps only the last 4096 characters of a line that never ends, however much of it arrives', () => {
+    const tail = new OutputTail();
+    const chunk = new TextEncoder().encode('a'.repeat(65_536));
+    for (let i = 0; i < 200; i++) tail.push(chunk);
+    tail.push(new TextEncoder().encode('b\nlast'));
+    const lines = tail.lines();
+    expect(lines).to.have.length(2);
+    expect(lines[0]).to.have.length(4096).and.to.match(/^…a+b$/);
+    expect(lines[1]).to.equal('last');
+  });
 });
+
