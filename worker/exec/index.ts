@@ -25,6 +25,7 @@ import { access, mkdir } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
+import { StepLogs } from './log-limit.js';
 import type { ChainAccounts } from './accounts-cache.js';
 import { BuildCgroups } from './build-cgroups.js';
 import { createCgroup } from './cgroup.js';
@@ -212,6 +213,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
   network: HelperSpec['network'], resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal,
   progress: ProgressSink): Promise<void> {
   const tail = new OutputTail(20);
+  // The step's output reaches the log as buildkitd lets it through (2 MiB, 200 KiB/s); the tail sees all of it.
+  const logs = new StepLogs(progress);
   // The frontend only emits security=insecure when the user allowed it (BuildKit's security.insecure
   // entitlement); the builder must refuse it otherwise.
   const isPrivileged = op.security === 'insecure';
@@ -286,7 +289,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         mounts,
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
-      }, signal, progress, tail, helperPath(), env.helpers);
+      }, signal, logs.sink, tail, helperPath(), env.helpers);
       // The helper is started: the session for the clean-up boots while the step runs.
       session ??= openSession(env.rootfs);
       result = await running;
@@ -317,7 +320,10 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   const err = describeExit(op, result, tail.lines());
-  if (err !== undefined) throw err;
+  if (err !== undefined) {
+    logs.flushKept();
+    throw err;
+  }
 }
 
 // Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.
