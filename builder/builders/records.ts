@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { UserError } from '../../common/index.js';
+import { UserError, isProcessAlive } from '../../common/index.js';
 
 // The builder instances a user created with `tsbuild create`, kept in one small JSON file in the state root (buildx
 // keeps one file a builder in ~/.docker/buildx/instances and the current one in ~/.docker/buildx/current). Every one
@@ -50,7 +51,7 @@ export function readBuilders(root: string): BuilderRecords {
     text = readFileSync(join(root, FILE), 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { builders: [] };
-    throw err;
+    throw new UserError('BUILDER_INVALID', `cannot read ${join(root, FILE)}: ${(err as Error).message}`, 'check the permissions of the state root (--root)', { cause: err });
   }
   return parseBuilders(text, join(root, FILE));
 }
@@ -81,6 +82,39 @@ export function parseBuilders(text: string, file: string): BuilderRecords {
     return { name: r.name, driver: r.driver, nodes };
   });
   return { ...(typeof v.current === 'string' ? { current: v.current } : {}), builders };
+}
+
+/**
+ * Reads, changes and writes the records of `root` under a lock file, so that builders created at once (CI jobs
+ * sharing a machine, each running setup-buildx-action) are all kept. A lock left by a process that died is taken
+ * over; `change` may throw, and then nothing is written.
+ */
+export async function updateBuilders<T>(root: string, change: (records: BuilderRecords) => { records: BuilderRecords; result: T }): Promise<T> {
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  const lock = join(root, `${FILE}.lock`);
+  for (let waited = 0; ; waited += 20) {
+    try {
+      const fd = openSync(lock, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      let owner = Number.NaN;
+      try { owner = Number.parseInt(readFileSync(lock, 'utf8'), 10); } catch { /* removed meanwhile, or being written */ }
+      if (Number.isInteger(owner) && !isProcessAlive(owner)) { try { unlinkSync(lock); } catch { /* another took it over */ } continue; }
+      if (waited > 30_000) throw new UserError('BUILDER_INVALID', `${lock} is held by process ${owner}`, `wait for it, or remove ${lock} if no tsbuild is running`);
+      await sleep(20);
+    }
+  }
+  try {
+    const before = readBuilders(root);
+    const { records, result } = change(before);
+    if (JSON.stringify(records) !== JSON.stringify(before)) writeBuilders(root, records);
+    return result;
+  } finally {
+    unlinkSync(lock);
+  }
 }
 
 /** Replaces the records of `root`, crash-safe: temp file, fsync, rename, fsync of the directory. */

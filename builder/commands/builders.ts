@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { UserError } from '../../common/index.js';
 import {
   builderViews, createBuilder, currentBuilder, inspectText, lsJson, lsTable, machineFacts, readBuilders, removeBuilders,
-  requireBuilder, useBuilder, writeBuilders, type BuilderView,
+  requireBuilder, updateBuilders, useBuilder, type BuilderView,
 } from '../builders/index.js';
 import { VERSION } from '../version.js';
 import { collect, platformsOption } from './build-flags.js';
@@ -29,8 +29,12 @@ function views(cmd: Command): BuilderView[] {
 function revision(): string {
   // Both dist/<folder>/<sub>/ modules and the bundle (dist/bundle/cli/) sit three folders below the project.
   const dir = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+  const git = (args: string[]): string => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    const commit = execFileSync('git', ['-C', dir, 'rev-parse', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    // Only tsbuild's own checkout: installed inside another repository (a project's node_modules), that one's
+    // commit would be printed as tsbuild's.
+    if (resolve(git(['rev-parse', '--show-toplevel'])) !== dir) return 'unknown';
+    const commit = git(['rev-parse', 'HEAD']);
     let dirty = '';
     try { execFileSync('git', ['-C', dir, 'diff', '--no-ext-diff', '--quiet', '--exit-code'], { stdio: 'ignore' }); } catch { dirty = '.m'; }
     return `${commit}${dirty}`;
@@ -83,20 +87,22 @@ export function registerBuilders(program: Command): void {
     .option('--leave', 'remove a node from the builder instead of changing it')
     .option('--use', 'set the current builder instance')
     .option('--timeout <duration>', 'accepted as buildx takes it (nothing to wait for)')
-    .action((endpoint: string | undefined, flags: {
+    .action(async (endpoint: string | undefined, flags: {
       name?: string; driver?: string; node?: string; platform: string[]; driverOpt: string[]; buildkitdFlags?: string;
       buildkitdConfig?: string; config?: string; append?: boolean; leave?: boolean; use?: boolean;
     }, cmd: Command) => {
       const root = rootOf(cmd);
       const platforms = flags.platform.length > 0 ? (platformsOption(flags.platform.join(',')) ?? []).map(formatPlatform) : [];
       const config = flags.buildkitdConfig ?? flags.config;
-      const result = createBuilder(readBuilders(root), {
+      const result = await updateBuilders(root, (records) => {
+        const created = createBuilder(records, {
         platforms, driverOpts: flags.driverOpt, append: flags.append === true, leave: flags.leave === true, use: flags.use === true,
         ...(flags.name !== undefined ? { name: flags.name } : {}), ...(flags.driver !== undefined ? { driver: flags.driver } : {}),
         ...(flags.node !== undefined ? { node: flags.node } : {}), ...(flags.buildkitdFlags !== undefined ? { buildkitdFlags: flags.buildkitdFlags } : {}),
-        ...(config !== undefined ? { config } : {}), ...(endpoint !== undefined ? { endpoint } : {}),
+          ...(config !== undefined ? { config } : {}), ...(endpoint !== undefined ? { endpoint } : {}),
+        });
+        return { records: created.records, result: created };
       });
-      writeBuilders(root, result.records);
       for (const w of result.warnings) process.stderr.write(`${w}\n`);
       if (!flags.leave) process.stdout.write(`${result.name}\n`);
     });
@@ -105,11 +111,10 @@ export function registerBuilders(program: Command): void {
     .description('set the current builder instance')
     .option('--default', 'set builder as default for current context (accepted: there is one context)')
     .option('--global', 'builder persists context changes (accepted: there is one context)')
-    .action((name: string | undefined, _flags: unknown, cmd: Command) => {
-      const root = rootOf(cmd);
+    .action(async (name: string | undefined, _flags: unknown, cmd: Command) => {
       const wanted = name ?? builderFlag(cmd);
       if (wanted === undefined) throw new UserError('INVALID_ARGUMENT', 'use needs a builder name', 'tsbuild use NAME (tsbuild ls lists them)');
-      writeBuilders(root, useBuilder(readBuilders(root), wanted));
+      await updateBuilders(rootOf(cmd), (records) => ({ records: useBuilder(records, wanted), result: undefined }));
     });
 
   program.command('rm').argument('[names...]', 'the builders (default: --builder, else the current one)')
@@ -119,14 +124,15 @@ export function registerBuilders(program: Command): void {
     .option('--all-inactive', 'remove all inactive builders (none is ever inactive)')
     .option('-f, --force', 'do not prompt for confirmation')
     .option('--timeout <duration>', 'accepted as buildx takes it (nothing to wait for)')
-    .action((names: string[], flags: { allInactive?: boolean }, cmd: Command) => {
+    .action(async (names: string[], flags: { allInactive?: boolean }, cmd: Command) => {
       if (flags.allInactive) {
         if (names.length > 0) throw new UserError('INVALID_ARGUMENT', 'cannot specify builder name when --all-inactive is set');
         return;   // every builder is this machine, running: none is inactive
       }
-      const root = rootOf(cmd);
-      const { records, outcomes } = removeBuilders(readBuilders(root), names.length > 0 ? names : [builderFlag(cmd) ?? '']);
-      if (outcomes.some((o) => o.removed)) writeBuilders(root, records);
+      const outcomes = await updateBuilders(rootOf(cmd), (records) => {
+        const removed = removeBuilders(records, names.length > 0 ? names : [builderFlag(cmd) ?? '']);
+        return { records: removed.records, result: removed.outcomes };
+      });
       for (const o of outcomes) process.stderr.write(o.removed ? `${o.name} removed\n` : `failed to remove ${o.name}: ${o.error}\n`);
       const notFound = outcomes.some((o) => !o.removed && o.error.startsWith('no builder'));
       if (outcomes.some((o) => !o.removed)) throw new UserError(notFound ? 'BUILDER_NOT_FOUND' : 'BUILDER_INVALID', 'failed to remove one or more builders', 'list the builders with `tsbuild ls`');

@@ -122,4 +122,13 @@ describe('buildx builder commands (setup-buildx-action + build-push-action)', fu
     ok(await cli(['stop']));
     ok(await cli(['inspect', '--bootstrap']));
   });
+
+  it('keeps every builder when CI jobs sharing the machine create theirs at once', async () => {
+    const names = Array.from({ length: 6 }, (_, i) => `job${i}`);
+    for (const r of await Promise.all(names.map((n) => cli(['create', '--name', n])))) ok(r);
+    const listed = ok(await cli(['ls', '--format', 'json'])).stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { Name: string }).Name);
+    expect(listed.slice(1).sort()).to.deep.equal(names);
+    for (const r of await Promise.all(names.map((n) => cli(['rm', n])))) ok(r);
+    expect(ok(await cli(['ls', '--format', 'json'])).stdout.trimEnd().split('\n')).to.have.length(1);
+  });
 });
