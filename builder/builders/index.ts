@@ -4,5 +4,5 @@ export { DEFAULT_BUILDER, currentBuilder, findBuilder, readBuilders, requireBuil
 export { createBuilder, removeBuilders, useBuilder, EMBEDDED_DRIVER, type CreateRequest } from './manage.js';
 export { builderViews, type BuilderView, type MachineFacts } from './view.js';
 export { machineFacts } from './machine.js';
-export { lsJson, lsTable } from './ls-format.js';
+export { lsJson, lsTable, lsTemplate } from './ls-format.js';
 export { inspectText } from './inspect-text.js';

@@ -66,3 +66,21 @@ describe('ls and inspect as buildx prints them', () => {
     expect([0, 1023, 1024, 1536, 10_000_000_000, 2 ** 40].map(bytesSize)).to.deep.equal(['0B', '1023B', '1KiB', '1.5KiB', '9.313GiB', '1TiB']);
   });
 });
+
+describe('ls --format TEMPLATE as docker\'s formatter runs it', () => {
+  it('renders a table template with its header and tabwriter, and a plain template a line per row', async () => {
+    const { lsTemplate } = await import('./ls-format.js');
+    expect(await lsTemplate(views, 'table {{.Name}}\\t{{.Status}}', true)).to.equal(
+      'NAME/NODE     STATUS\ndefault       \n \\_ default   running\nci*           \n \\_ ci0       running\n');
+    expect(await lsTemplate(views, '{{.Name}} {{.DriverEndpoint}}', true)).to.equal(
+      'default docker\ndefault local:///var/lib/tsbuild\nci docker\nci0 local:///var/lib/tsbuild\n');
+  });
+
+  it('fails a bad template with ls\'s fields in the hint', async () => {
+    const { lsTemplate } = await import('./ls-format.js');
+    let caught: unknown;
+    try { await lsTemplate(views, '{{.Nope}}', true); } catch (err) { caught = err; }
+    expect(caught).to.have.property('code', 'TEMPLATE_FAILED');
+    expect((caught as { hint: string }).hint).to.contain('.DriverEndpoint');
+  });
+});

@@ -1,6 +1,7 @@
-import { goJsonCompact } from '../../common/index.js';
+import { UserError, goJsonCompact } from '../../common/index.js';
+import { GoMap, GoStruct, TemplateError, executeTemplate, parseTemplate, type Template } from '../imagetools/go-template.js';
 import { tabWrite } from './tab-writer.js';
-import { formatPlatformGroups, type BuilderView } from './view.js';
+import { formatPlatformGroups, type BuilderView, type NodeView } from './view.js';
 
 // `tsbuild ls` as buildx's commands/ls.go prints it: docker's table formatter (tabwriter 10,1,3) with the header
 // NAME/NODE, DRIVER/ENDPOINT, STATUS, BUILDKIT, PLATFORMS, a row per builder (`*` on the current one) and one per
@@ -12,14 +13,58 @@ const HEADER = ['NAME/NODE', 'DRIVER/ENDPOINT', 'STATUS', 'BUILDKIT', 'PLATFORMS
 /** The `ls` table; `trunc` (no --no-trunc) cuts the platforms as buildx's truncPlatforms does (4 groups). */
 export function lsTable(builders: BuilderView[], trunc: boolean): string {
   const rows = [HEADER];
+  const cells = (f: Record<string, string>): string[] => [f.Name ?? '', f.DriverEndpoint ?? '', f.Status ?? '', f.Buildkit ?? '', f.Platforms ?? ''];
   for (const b of builders) {
-    rows.push([`${b.name}${b.isCurrent ? '*' : ''}`, b.driver, '', '', '']);
-    for (const n of b.nodes) {
-      const pfs = formatPlatformGroups(n);
-      rows.push([INDENT + n.name, INDENT + n.endpoint, n.status, n.version, trunc ? truncPlatforms(pfs, 4) : pfs.join(', ')]);
-    }
+    rows.push(cells(rowFields(b, undefined, true, trunc)));
+    for (const n of b.nodes) rows.push(cells(rowFields(b, n, true, trunc)));
   }
   return `${tabWrite(rows.map((r) => r.join('\t')).join('\n'), { minwidth: 10, padding: 3 })}\n`;
+}
+
+/** One row's fields as buildx's lsContext methods give them; `isTable` adds the `*` and the ` \_ ` indents. */
+function rowFields(b: BuilderView, n: NodeView | undefined, isTable: boolean, trunc: boolean): Record<string, string> {
+  if (n === undefined) {
+    return { Name: `${b.name}${b.isCurrent && isTable ? '*' : ''}`, DriverEndpoint: b.driver, LastActivity: '', Status: '', Buildkit: '', Platforms: '', Error: '' };
+  }
+  const pfs = formatPlatformGroups(n);
+  const indent = isTable ? INDENT : '';
+  return {
+    Name: indent + n.name, DriverEndpoint: indent + n.endpoint, LastActivity: '', Status: n.status, Buildkit: n.version,
+    Platforms: trunc && isTable ? truncPlatforms(pfs, 4) : pfs.join(', '), Error: '',
+  };
+}
+
+/**
+ * `ls --format TEMPLATE` as docker's formatter.Context runs it: `table TEMPLATE` renders the header (the template
+ * over the column titles) and a row per builder and node, laid out by tabwriter(10, 1, 3); any other template is
+ * one line per row, unaligned. `\t` and `\n` written in the flag are a tab and a newline.
+ */
+export async function lsTemplate(builders: BuilderView[], format: string, trunc: boolean): Promise<string> {
+  const isTable = format.startsWith('table');
+  const source = (isTable ? format.slice('table'.length) : format).trim().replaceAll('\\t', '\t').replaceAll('\\n', '\n');
+  let template: Template;
+  try { template = parseTemplate(source); } catch (err) { throw withLsHint(err); }
+  const run = async (data: GoMap | GoStruct): Promise<string> => {
+    try { return await executeTemplate(template, data); } catch (err) { throw withLsHint(err); }
+  };
+  const rows: string[] = [];
+  if (isTable) {
+    const titles = { Name: HEADER[0], DriverEndpoint: HEADER[1], LastActivity: 'LAST ACTIVITY', Status: HEADER[2], Buildkit: HEADER[3], Platforms: HEADER[4], Error: 'ERROR' };
+    rows.push(await run(new GoMap(new Map(Object.entries(titles)))));
+  }
+  const row = (f: Record<string, string>): GoStruct => new GoStruct('commands.lsContext', Object.entries(f).map(([name, value]) => ({ name, value })));
+  for (const b of builders) {
+    rows.push(await run(row(rowFields(b, undefined, isTable, trunc))));
+    for (const n of b.nodes) rows.push(await run(row(rowFields(b, n, isTable, trunc))));
+  }
+  const text = rows.map((r) => `${r}\n`).join('');
+  return isTable ? tabWrite(text, { minwidth: 10, padding: 3 }) : text;
+}
+
+/** A template error with the hint of `ls`'s fields (the template module's own hint is about imagetools'). */
+function withLsHint(err: unknown): unknown {
+  if (!(err instanceof TemplateError)) return err;
+  return new UserError('TEMPLATE_FAILED', err.message, "ls's fields: .Name, .DriverEndpoint, .Status, .Buildkit, .Platforms, .LastActivity, .Error; e.g. --format '{{.Name}}' or 'table {{.Name}}\\t{{.Status}}'", { cause: err });
 }
 
 /**

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { UserError } from '../../common/index.js';
 import {
-  builderViews, createBuilder, currentBuilder, inspectText, lsJson, lsTable, machineFacts, readBuilders, removeBuilders,
+  builderViews, createBuilder, currentBuilder, inspectText, lsJson, lsTable, lsTemplate, machineFacts, readBuilders, removeBuilders,
   requireBuilder, updateBuilders, useBuilder, type BuilderView,
 } from '../builders/index.js';
 import { VERSION } from '../version.js';
@@ -49,13 +49,13 @@ export function registerBuilders(program: Command): void {
     .action(() => { process.stdout.write(`tsbuild v${VERSION} ${revision()}\n`); });
 
   program.command('ls').description('list builder instances (every one builds on this machine)')
-    .option('--format <format>', 'table or json', 'table')
+    .option('--format <format>', 'table, json, or a Go template over .Name, .DriverEndpoint, .Status, .Buildkit, .Platforms (\'table …\' for columns)', 'table')
     .option('--no-trunc', "don't truncate output")
     .option('--timeout <duration>', 'accepted as buildx takes it (nothing to wait for)')
-    .action((flags: { format: string; trunc: boolean }, cmd: Command) => {
+    .action(async (flags: { format: string; trunc: boolean }, cmd: Command) => {
       if (flags.format === 'json') process.stdout.write(lsJson(views(cmd)));
       else if (flags.format === 'table') process.stdout.write(lsTable(views(cmd), flags.trunc));
-      else throw new UserError('INVALID_ARGUMENT', `unsupported --format ${JSON.stringify(flags.format)}`, 'use --format table or --format json');
+      else process.stdout.write(await lsTemplate(views(cmd), flags.format, flags.trunc));
     });
 
   program.command('inspect').argument('[name]', 'the builder (default: --builder, else the current one)')
