@@ -13,16 +13,17 @@ export function builderOption(): Option {
 }
 
 /**
- * Commands that read `--builder` themselves (inspect, use, rm, stop: the builder they act on) or ignore it as buildx
- * hides it on them (version, ls, create).
+ * The commands buildx runs on a builder, which check the name before they start. inspect, use, rm and stop read it
+ * themselves (the builder they act on); version, ls and create ignore it, as buildx hides it on them; tsbuild's own
+ * commands (login, plan, daemon …) are not buildx's and never fail for a $BUILDX_BUILDER meant for buildx.
  */
-const OWN_BUILDER = ['version', 'ls', 'inspect', 'create', 'use', 'rm', 'stop'];
+const CHECKED = ['build', 'bake', 'du', 'prune', 'imagetools', 'history'];
 
 /** A preAction hook: fails when `--builder` names no builder of the command's root. */
 export function checkBuilderOption(_program: Command, action: Command): void {
   let top = action;
   while (top.parent?.parent) top = top.parent;
-  if (OWN_BUILDER.includes(top.name())) return;
+  if (!CHECKED.includes(top.name())) return;
   const { builder, root } = action.optsWithGlobals() as { builder?: string; root: string };
   if (builder) requireBuilder(readBuilders(root), builder);
 }
