@@ -19,10 +19,8 @@ import { formatPlatform } from '../../registry/oci/index.js';
 const builderFlag = (cmd: Command): string | undefined => (cmd.optsWithGlobals() as { builder?: string }).builder || undefined;
 
 /** The builders of the command's root as `ls` and `inspect` show them. */
-function views(cmd: Command): BuilderView[] {
-  const root = rootOf(cmd);
-  const records = readBuilders(root);
-  return builderViews(records, currentBuilder(records), machineFacts(root, VERSION));
+function views(cmd: Command, records = readBuilders(rootOf(cmd))): BuilderView[] {
+  return builderViews(records, currentBuilder(records), machineFacts(rootOf(cmd), VERSION));
 }
 
 /** tsbuild's git revision, as buildx's Dockerfile makes its REVISION: the commit, `.m` when the tree has changes. */
@@ -67,7 +65,7 @@ export function registerBuilders(program: Command): void {
       const wanted = name ?? builderFlag(cmd) ?? currentBuilder(records);
       const found = requireBuilder(records, wanted);
       const shown = typeof found === 'string' ? found : found.name;
-      const view = views(cmd).find((b) => b.name === shown);
+      const view = views(cmd, records).find((b) => b.name === shown);
       if (view === undefined) throw new Error(`builder ${shown} has no view`);
       process.stdout.write(inspectText(view));
     });
