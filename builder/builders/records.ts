@@ -118,7 +118,7 @@ export async function updateBuilders<T>(root: string, change: (records: BuilderR
 }
 
 /** Replaces the records of `root`, crash-safe: temp file, fsync, rename, fsync of the directory. */
-export function writeBuilders(root: string, records: BuilderRecords): void {
+function writeBuilders(root: string, records: BuilderRecords): void {
   mkdirSync(root, { recursive: true, mode: 0o700 });
   const file = join(root, FILE);
   const tmp = `${file}.${process.pid}.tmp`;
