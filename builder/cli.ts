@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { envDefault } from './options/env-default.js';
 import { defaultRoot } from './options/root.js';
+import { builderOption, checkBuilderOption } from './options/builder.js';
 import { VERSION } from './version.js';
 import { COMMANDS, COMMAND_NAMES, type Register } from './commands/index.js';
 
@@ -19,9 +20,11 @@ export async function buildProgram(signal: AbortSignal, args?: string[]): Promis
     .version(VERSION, '-v, --version')
     // --root is the program's, declared once: written before or after the command's name, shown in every command's help.
     .addOption(envDefault(new Option('--root <dir>', 'state directory (cache, snapshots, blobs)'), defaultRoot))
+    .addOption(builderOption())
+    .hook('preAction', checkBuilderOption)
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `
-Global options (before or after the command): --root DIR, -D/--debug.
+Global options (before or after the command): --root DIR, --builder NAME, -D/--debug.
 
 Examples:
   tsbuild build -t localhost:5000/app:1 --push .
@@ -76,7 +79,7 @@ export function normalizeArgv(argv: string[]): string[] {
 }
 
 /** Options every command takes, which docker and buildx users write before the subcommand. */
-const GLOBAL_WITH_VALUE = ['--root'];
+const GLOBAL_WITH_VALUE = ['--root', '--builder'];
 const GLOBAL_FLAGS = ['--debug'];
 const SUBCOMMANDS = [...COMMAND_NAMES, 'help'];
 

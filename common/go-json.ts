@@ -13,6 +13,11 @@ export function goJson(value: unknown): string {
   return escapeAsGo(JSON.stringify(value, null, 2));
 }
 
+/** `value` as json.Marshal(value) writes it: compact, Go's escapes (no trailing newline). */
+export function goJsonCompact(value: unknown): string {
+  return escapeAsGo(JSON.stringify(value));
+}
+
 /** One string as encoding/json quotes it. */
 export function goQuote(text: string): string {
   return escapeAsGo(JSON.stringify(text));

@@ -11,7 +11,6 @@ interface BakeFlags {
   file: string[]; set: string[]; var: string[]; print?: boolean; list?: string;
   push?: boolean; load?: boolean; cache: boolean; pull?: boolean; progress: string; metadataFile?: string;
   call?: string; check?: boolean; allow: string[]; sbom?: string; provenance?: string; insecureRegistry: string[]; debug?: boolean;
-  builder?: string;
 }
 
 /** `tsbuild bake`. */
@@ -37,14 +36,12 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--provenance <value>', 'shorthand for --set=*.attest=type=provenance')
     .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS or plain HTTP; repeatable', collect, [])
     .option('--debug', 'print the cause chain of errors')
-    .addOption(new Option('--builder <name>').hideHelp())
     .action((targets: string[], flags: BakeFlags, cmd: Command) => bakeAction(targets, flags, cmd, signal));
 }
 
 const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|false)$/i.test(v) ? `type=${type},disabled=${!/^(1|t|true)$/i.test(v)}` : `type=${type},${v}`);
 
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
-  if (flags.builder !== undefined) process.stderr.write('warning: --builder has no effect: tsbuild builds in this process, in its --root\n');
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
   // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
   if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {

@@ -23,7 +23,6 @@ const BUILDX_ONLY: { flags: string; attr: string; kind: 'ignored' | 'warn' | 're
   { flags: '--isolation <value>', attr: 'isolation', kind: 'warn', why: 'the isolation flag is deprecated with BuildKit' },
   { flags: '--security-opt <opt>', attr: 'securityOpt', kind: 'warn', why: 'use RUN --security=insecure with --allow security.insecure' },
   { flags: '--squash [bool]', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
-  { flags: '--builder <name>', attr: 'builder', kind: 'warn', why: 'tsbuild builds in this process, in its --root; there are no builder instances to choose from' },
   { flags: '--cgroup-parent <path>', attr: 'cgroupParent', kind: 'refuse', why: 'RUN steps run in tsbuild\'s own cgroup', hint: 'drop --cgroup-parent; run tsbuild itself inside the cgroup you want (systemd-run --scope -p Slice=…)' },
   { flags: '--resource <limit>', attr: 'resource', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --resource; limit tsbuild as a whole (systemd-run -p MemoryMax=…), or use --ulimit' },
   { flags: '-m, --memory <bytes>', attr: 'memory', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory; limit tsbuild as a whole (systemd-run -p MemoryMax=…)' },

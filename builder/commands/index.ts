@@ -23,6 +23,7 @@ export const COMMANDS: { names: string[]; load: () => Promise<Register> }[] = [
   { names: ['context'], load: async () => (await import('./context.js')).registerContext },
   { names: ['imagetools'], load: async () => (await import('./imagetools.js')).registerImagetools },
   { names: ['push'], load: async () => (await import('./push.js')).registerPush },
+  { names: ['version', 'ls', 'inspect', 'create', 'use', 'rm', 'stop'], load: async () => (await import('./builders.js')).registerBuilders },
   { names: ['daemon'], load: async () => (await import('./daemon.js')).registerDaemon },
   { names: ['completion'], load: async () => (await import('./completion.js')).registerCompletion },
 ];
