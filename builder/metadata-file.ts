@@ -1,7 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
-import { goJson } from '../common/index.js';
+import { basename } from 'node:path';
+import { goJson, replaceFile } from '../common/index.js';
 import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
@@ -159,23 +157,9 @@ export async function writeMetadata(file: string, outcome: BuildOutcome, ctx: Me
 /**
  * Writes a metadata file's object, keys sorted: one build's, a `--call`'s answer, or bake's (one entry per target).
  * The bytes are buildx's writeMetadataFile's (commands/build.go, used by bake too): json.MarshalIndent(dt, "", "  "),
- * so Go's escapes of `<`, `>`, `&`, U+2028 and U+2029 and no final newline, written through moby's atomicwriter
- * (a temp file beside it, renamed over it: a reader never sees half a file).
+ * so Go's escapes of `<`, `>`, `&`, U+2028 and U+2029 and no final newline, written as moby's atomicwriter writes it
+ * (common/replace-file.ts: a reader never sees half a file; a symbolic link there is refused, not followed).
  */
 export async function writeMetadataObject(file: string, object: Record<string, unknown>): Promise<void> {
-  const path = resolve(file);
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(goJson(sortedKeys(object)));
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await replaceFile(file, goJson(sortedKeys(object)), 0o644);
 }

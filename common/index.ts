@@ -6,3 +6,4 @@ export * from './crash-point.js';
 export * from './trust.js';
 export * from './named-context-key.js';
 export * from './go-json.js';
+export * from './replace-file.js';

@@ -1,7 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
-import { UserError, isProcessAlive } from '../../common/index.js';
+import { UserError, isProcessAlive, replaceFile } from '../../common/index.js';
 
 // The builder instances a user created with `tsbuild create`, kept in one small JSON file in the state root (buildx
 // keeps one file a builder in ~/.docker/buildx/instances and the current one in ~/.docker/buildx/current). Every one
@@ -110,28 +110,16 @@ export async function updateBuilders<T>(root: string, change: (records: BuilderR
   try {
     const before = readBuilders(root);
     const { records, result } = change(before);
-    if (JSON.stringify(records) !== JSON.stringify(before)) writeBuilders(root, records);
+    if (JSON.stringify(records) !== JSON.stringify(before)) await writeBuilders(root, records);
     return result;
   } finally {
     unlinkSync(lock);
   }
 }
 
-/** Replaces the records of `root`, crash-safe: temp file, fsync, rename, fsync of the directory. */
-function writeBuilders(root: string, records: BuilderRecords): void {
-  mkdirSync(root, { recursive: true, mode: 0o700 });
-  const file = join(root, FILE);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
-  try {
-    writeSync(fd, `${JSON.stringify(records, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
-  const dir = openSync(root, 'r');
-  try { fsyncSync(dir); } finally { closeSync(dir); }
+/** Replaces the records of `root`, crash-safe (common/replace-file.ts). */
+async function writeBuilders(root: string, records: BuilderRecords): Promise<void> {
+  await replaceFile(join(root, FILE), `${JSON.stringify(records, null, 2)}\n`, 0o600);
 }
 
 /**

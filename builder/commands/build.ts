@@ -1,6 +1,6 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
@@ -14,7 +14,7 @@ import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../m
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
-import { UserError, goJson, testHooksFromEnv } from '../../common/index.js';
+import { UserError, checkReplaceable, goJson, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
@@ -144,6 +144,10 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
   if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
   await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
+  // As buildx: an --iidfile from an earlier build goes first (a failed build leaves none), and what is written at the
+  // end is a new file in its place, never through a symbolic link that was there.
+  if (flags.iidfile) await rm(flags.iidfile, { force: true });
+  if (flags.metadataFile) await checkReplaceable(resolve(flags.metadataFile));
   if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { helperGet, runCredentialHelper } from './credential-helper.js';
 import type { CredentialLookup, CredentialSource, Credentials } from './credentials.js';
-import { UserError } from '../../common/index.js';
+import { UserError, replaceFile } from '../../common/index.js';
 
 /** One `auths` entry of docker's config.json, with docker's field names. */
 export interface AuthEntry {
@@ -135,34 +133,13 @@ export function dockerConfigCredentials(path = dockerConfigPath()): CredentialSo
 }
 
 /**
- * Replaces config.json crash-safely without trusting its directory's other writers: the temp file gets a random
- * name and is created with O_CREAT|O_EXCL (so a symlink or file planted at that name fails the open instead of
- * being followed), mode 0600, fsynced before the rename, and the directory is fsynced after it.
+ * Replaces config.json crash-safely (common/replace-file.ts: a temp file beside it that a planted link cannot
+ * redirect, mode 0600, fsynced, renamed, the directory fsynced). A config.json that is a symbolic link is replaced by
+ * the file, never written through: a link planted there must not redirect a write made as root.
  */
 export async function writeDockerConfig(path: string, raw: Record<string, unknown>): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const tmp = join(dir, `.${basename(path)}.tmp-${randomBytes(12).toString('hex')}`);
-  const file = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    try {
-      await file.writeFile(`${JSON.stringify(raw, null, '\t')}\n`);
-      await file.chmod(0o600);   // the umask may have narrowed it; never wider than 0600 either way
-      await file.sync();
-    } finally {
-      await file.close();
-    }
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const d = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await replaceFile(path, `${JSON.stringify(raw, null, '\t')}\n`, 0o600, { replaceLink: true });
 }
 
 /**

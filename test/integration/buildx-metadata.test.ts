@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { run, TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // `--metadata-file` as CI scripts written for buildx read it (docker/buildx commands/build.go, build/provenance.go):
 // `buildx.build.provenance` (BUILDX_METADATA_PROVENANCE=min|max|disabled, min by default), `buildx.build.warnings`
@@ -194,6 +194,46 @@ describe('buildx --metadata-file keys and -D', function () {
       const answer = await readFile(call, 'utf8');
       expect(answer).to.match(/^\{\n {2}"result\.json": /);
       expect(answer.endsWith('}')).to.equal(true);
+    });
+  });
+
+  describe('the files a build writes beside its output (moby atomicwriter and buildx --iidfile rules)', () => {
+    it('refuses a --metadata-file that is a symbolic link, before building, and leaves the link and its target alone', async () => {
+      const target = join(env.dir, 'meta-target.json');
+      await writeFile(target, 'keep');
+      const link = join(env.dir, 'meta-link.json');
+      await symlink(target, link);
+      const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--metadata-file', link, ctx]);
+      expect(r.code, r.stderr).to.not.equal(0);
+      expect(r.stderr).to.contain(`cannot write to a symbolic link directly: ${link}`);
+      expect(r.stderr).to.match(/^hint: /m);
+      expect(await readFile(target, 'utf8')).to.equal('keep');
+      expect((await lstat(link)).isSymbolicLink()).to.equal(true);
+    });
+
+    it('writes the metadata file with mode 0644 whatever the umask, replacing a regular file', async () => {
+      const file = join(env.dir, 'meta-mode.json');
+      await writeFile(file, 'old', { mode: 0o600 });
+      ok(await run('sh', ['-c', 'umask 077 && exec "$@"', 'sh', TSBUILD, 'build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--metadata-file', file, ctx]));
+      expect((await stat(file)).mode & 0o777).to.equal(0o644);
+      expect(JSON.parse(await readFile(file, 'utf8'))).to.have.property('containerimage.config.digest');
+    });
+
+    it('replaces an --iidfile symbolic link with a file (its target untouched), and removes an old one when the build fails', async () => {
+      const target = join(env.dir, 'iid-target');
+      await writeFile(target, 'keep');
+      const link = join(env.dir, 'iid-link');
+      await symlink(target, link);
+      ok(await tsbuild(['build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--iidfile', link, ctx]));
+      expect(await readFile(target, 'utf8')).to.equal('keep');
+      expect((await lstat(link)).isFile()).to.equal(true);
+      expect(await readFile(link, 'utf8')).to.match(/^sha256:[0-9a-f]{64}$/);
+      const broken = join(env.dir, 'broken');
+      await mkdir(broken, { recursive: true });
+      await writeFile(join(broken, 'Dockerfile'), 'FROM scratch\nCOPY missing /x\n');
+      const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--iidfile', link, broken]);
+      expect(r.code).to.not.equal(0);
+      expect(await lstat(link).then(() => 'there', () => 'gone')).to.equal('gone');
     });
   });
 
