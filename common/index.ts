@@ -6,4 +6,5 @@ export * from './crash-point.js';
 export * from './trust.js';
 export * from './named-context-key.js';
 export * from './go-json.js';
+export * from './go-units.js';
 export * from './replace-file.js';

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { goBytesSize } from '../../common/index.js';
 import { BakeFileError } from './errors.js';
 import type { BakeFile, Config, TargetDef } from './config.js';
 import { parseCache, parseExport, parseSecret, parseSsh, type Target } from './target.js';
@@ -82,14 +83,6 @@ function mapping(v: Yaml | undefined, lookup: (k: string) => string | undefined,
 
 const list = (v: Yaml | undefined): string[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v.map((x) => scalar(x) ?? '') : typeof v === 'string' ? v.split(/\s+/).filter(Boolean) : [String(v)]);
 
-/** docker's units.BytesSize (what buildx prints a compose shm_size as): binary units, 4 significant digits. */
-function bytesSize(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return `${Number(n.toPrecision(4))}${units[i]}`;
-}
-
 function ramBytes(v: Yaml | undefined): number | undefined {
   if (typeof v === 'number') return v;
   const m = /^(\d+(?:\.\d+)?)\s*([kmgtp]?)i?b?$/i.exec(scalar(v) ?? '');
@@ -159,7 +152,7 @@ function serviceTarget(build: { [k: string]: Yaml }, s: { [k: string]: Yaml }, s
   const target = str('target'); if (target !== undefined) t.target = target;
   if (build.no_cache === true) t['no-cache'] = true;
   if (build.pull === true) t.pull = true;
-  const shm = ramBytes(build.shm_size); if (shm !== undefined && shm > 0) t['shm-size'] = bytesSize(shm);
+  const shm = ramBytes(build.shm_size); if (shm !== undefined && shm > 0) t['shm-size'] = goBytesSize(shm);
   if (isMap(build.ulimits)) {
     t.ulimits = Object.keys(build.ulimits).sort().map((k) => {
       const u = (build.ulimits as { [k: string]: Yaml })[k];

@@ -1,19 +1,10 @@
+import { goBytesSize } from '../../common/index.js';
 import { tabWrite } from './tab-writer.js';
 import { formatPlatformGroups, type BuilderView } from './view.js';
 
 // `tsbuild inspect` as buildx's commands/inspect.go prints it: tabwriter(0, 0, 1), the builder's Name and Driver,
 // then each node's Name, Endpoint, Status, BuildKit version, Platforms, Labels and GC policy rules. Last Activity is
 // printed only when known, and tsbuild keeps none per builder.
-
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
-
-/** go-units BytesSize: binary units, `%.4g` (at most 4 significant digits, no trailing zeros): 9.313GiB. */
-export function bytesSize(bytes: number): string {
-  let size = bytes;
-  let i = 0;
-  while (size >= 1024 && i < UNITS.length - 1) { size /= 1024; i++; }
-  return `${Number(size.toPrecision(4))}${UNITS[i]}`;
-}
 
 /** The text of `inspect` for one builder. */
 export function inspectText(b: BuilderView): string {
@@ -33,9 +24,9 @@ export function inspectText(b: BuilderView): string {
     n.gcPolicy.forEach((rule, ri) => {
       lines.push(`GC Policy rule#${ri}:`, `\tAll:\t${rule.all}`);
       if (rule.filter && rule.filter.length > 0) lines.push(`\tFilters:\t${rule.filter.join(' ')}`);
-      if (rule.reservedSpace > 0) lines.push(`\tReserved Space:\t${bytesSize(rule.reservedSpace)}`);
-      if (rule.maxUsedSpace > 0) lines.push(`\tMax Used Space:\t${bytesSize(rule.maxUsedSpace)}`);
-      if (rule.minFreeSpace > 0) lines.push(`\tMin Free Space:\t${bytesSize(rule.minFreeSpace)}`);
+      if (rule.reservedSpace > 0) lines.push(`\tReserved Space:\t${goBytesSize(rule.reservedSpace)}`);
+      if (rule.maxUsedSpace > 0) lines.push(`\tMax Used Space:\t${goBytesSize(rule.maxUsedSpace)}`);
+      if (rule.minFreeSpace > 0) lines.push(`\tMin Free Space:\t${goBytesSize(rule.minFreeSpace)}`);
     });
   });
   return `${tabWrite(lines.join('\n'), { minwidth: 0, padding: 1 })}\n`;

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { lsJson, lsTable, truncPlatforms } from './ls-format.js';
-import { inspectText, bytesSize } from './inspect-text.js';
+import { goBytesSize } from '../../common/index.js';
+import { inspectText } from './inspect-text.js';
 import { builderViews, type MachineFacts } from './view.js';
 
 const facts: MachineFacts = {
@@ -63,7 +64,7 @@ describe('ls and inspect as buildx prints them', () => {
   });
 
   it('writes sizes as go-units BytesSize (%.4g, binary units)', () => {
-    expect([0, 1023, 1024, 1536, 10_000_000_000, 2 ** 40].map(bytesSize)).to.deep.equal(['0B', '1023B', '1KiB', '1.5KiB', '9.313GiB', '1TiB']);
+    expect([0, 1023, 1024, 1536, 10_000_000_000, 2 ** 40].map(goBytesSize)).to.deep.equal(['0B', '1023B', '1KiB', '1.5KiB', '9.313GiB', '1TiB']);
   });
 });
 

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { goUnitsBytes, logLimitsFrom, StepLogs } from './log-limit.js';
+import { goBytesSize } from '../../common/index.js';
+import { logLimitsFrom, StepLogs } from './log-limit.js';
 
 function recorder(): { logs: { stream: string; text: string }[]; sink: { log: (s: 'stdout' | 'stderr', d: Uint8Array) => void; status: () => void } } {
   const logs: { stream: string; text: string }[] = [];
@@ -14,10 +15,10 @@ describe('StepLogs: a RUN step\'s output limited as buildkitd limits it', () => 
   });
 
   it('prints sizes as go-units does in the clip line', () => {
-    expect(goUnitsBytes(2 * 1024 * 1024)).to.equal('2MiB');
-    expect(goUnitsBytes(200 * 1024)).to.equal('200KiB');
-    expect(goUnitsBytes(1536 * 1024)).to.equal('1.5MiB');
-    expect(goUnitsBytes(10)).to.equal('10B');
+    expect(goBytesSize(2 * 1024 * 1024)).to.equal('2MiB');
+    expect(goBytesSize(200 * 1024)).to.equal('200KiB');
+    expect(goBytesSize(1536 * 1024)).to.equal('1.5MiB');
+    expect(goBytesSize(10)).to.equal('10B');
   });
 
   it('cuts a stream at the size limit once, with BuildKit\'s line, and drops the rest', () => {

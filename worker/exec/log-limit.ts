@@ -1,3 +1,4 @@
+import { goBytesSize } from '../../common/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 
 // A RUN step's output as BuildKit's daemon lets it through (util/progress/logs/logs.go): each stream gets at most
@@ -18,15 +19,6 @@ export function logLimitsFrom(env: NodeJS.ProcessEnv = process.env): LogLimits {
     return /^-?\d+$/.test(text) ? Number(text) : fallback;
   };
   return { maxSize: read('BUILDKIT_STEP_LOG_MAX_SIZE', 2 * 1024 * 1024), maxSpeed: read('BUILDKIT_STEP_LOG_MAX_SPEED', 200 * 1024) };
-}
-
-/** go-units' %#g of a byte count as BuildKit prints it in the clip line: 2MiB, 200KiB, 1.5MiB. */
-export function goUnitsBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = n;
-  let i = 0;
-  while (value >= 1024 && i < units.length - 1) { value /= 1024; i++; }
-  return `${Number(value.toPrecision(4))}${units[i]}`;
 }
 
 /** One stream of one step. */
@@ -52,7 +44,7 @@ class StreamLimit {
     let out = allowed === chunk.length ? chunk : chunk.subarray(0, allowed);
     if (this.#isClipping && allowed === chunk.length) this.#isClipping = false;
     if (!this.#isClipping && allowed < chunk.length) {
-      const limit = this.#bySpeed ? `${goUnitsBytes(this.#limits.maxSpeed)}/s` : goUnitsBytes(this.#limits.maxSize);
+      const limit = this.#bySpeed ? `${goBytesSize(this.#limits.maxSpeed)}/s` : goBytesSize(this.#limits.maxSize);
       out = Buffer.concat([out, Buffer.from(`\n[output clipped, log limit ${limit} reached]\n`)]);
       this.#isClipping = true;
     }
