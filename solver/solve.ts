@@ -17,10 +17,10 @@ import { locateError } from './locate-error.js';
 import { explainStep, keyStep, localHit, solvedStep } from './step-key.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
-/** What solve() works with. */
 /** Steps being run, by cache key, shared by the solves of one process on one root (SolveOptions.runningSteps). */
 export type RunningSteps = Map<Digest, Promise<void>>;
 
+/** What solve() works with. */
 export interface SolveOptions {
   worker: Worker;
   images: ImageSource;

@@ -261,17 +261,16 @@ static void join_our_cgroups(long pid, const long *all, size_t count) {
   if (strcmp(ours, theirs) == 0) { free(ours); free(theirs); return; }
   char *mountinfo = read_proc("/proc/self/mountinfo", NULL);
   if (!mountinfo) fallback("cannot read mountinfo");
+  /* Their lines, each between newlines, so that one line of ours is found whole: "\nID:CONTROLLERS:PATH\n". */
+  size_t tl = strlen(theirs);
+  char *padded = malloc(tl + 3);
+  if (!padded) fallback("malloc");
+  sprintf(padded, "\n%s%s", theirs, tl > 0 && theirs[tl - 1] == '\n' ? "" : "\n");
   for (char *save = NULL, *line = strtok_r(ours, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
     /* Already there for this hierarchy: nothing to move. */
     char needle[1024];
     snprintf(needle, sizeof needle, "\n%s\n", line);
-    char *padded = malloc(strlen(theirs) + 3);
-    if (!padded) fallback("malloc");
-    size_t tl = strlen(theirs);
-    sprintf(padded, "\n%s%s", theirs, tl > 0 && theirs[tl - 1] == '\n' ? "" : "\n");
-    int same = strstr(padded, needle) != NULL;
-    free(padded);
-    if (same) continue;
+    if (strstr(padded, needle) != NULL) continue;
     char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2) fallback("cannot parse /proc/self/cgroup");
     *c2 = 0;
@@ -288,9 +287,24 @@ static void join_our_cgroups(long pid, const long *all, size_t count) {
     }
     close(fd);
   }
+  free(padded);
   free(mountinfo);
   free(ours);
   free(theirs);
+}
+
+/* The thread ids of process `pid` (from /proc/PID/task), at most `cap`; -1 when the process is gone. */
+static int thread_ids(long pid, long *out, int cap) {
+  char tasks[64];
+  snprintf(tasks, sizeof tasks, "/proc/%ld/task", pid);
+  DIR *dir = opendir(tasks);
+  if (!dir) return -1;
+  int n = 0;
+  for (struct dirent *d; n < cap && (d = readdir(dir)) != NULL; ) {
+    if (d->d_name[0] >= '0' && d->d_name[0] <= '9') out[n++] = strtol(d->d_name, NULL, 10);
+  }
+  closedir(dir);
+  return n;
 }
 
 /*
@@ -302,14 +316,11 @@ static size_t process_tree(long pid, long *out, size_t cap) {
   if (cap == 0) return 0;
   out[n++] = pid;
   for (size_t i = 0; i < n; i++) {
-    char tasks[64];
-    snprintf(tasks, sizeof tasks, "/proc/%ld/task", out[i]);
-    DIR *dir = opendir(tasks);
-    if (!dir) continue;   /* ended meanwhile */
-    for (struct dirent *d; (d = readdir(dir)) != NULL; ) {
-      if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-      char path[320];
-      snprintf(path, sizeof path, "/proc/%ld/task/%s/children", out[i], d->d_name);
+    long tids[1024];
+    int t = thread_ids(out[i], tids, 1024);   /* -1: ended meanwhile */
+    for (int k = 0; k < t; k++) {
+      char path[96];
+      snprintf(path, sizeof path, "/proc/%ld/task/%ld/children", out[i], tids[k]);
       char *children = read_proc(path, NULL);
       if (!children) continue;
       for (char *p = children, *end; n < cap; p = end) {
@@ -319,7 +330,6 @@ static size_t process_tree(long pid, long *out, size_t cap) {
       }
       free(children);
     }
-    closedir(dir);
   }
   return n;
 }
@@ -338,20 +348,17 @@ static void give_limits(long pid, int must) {
   errno = 0;
   int prio = getpriority(PRIO_PROCESS, 0);
   if (errno != 0) fallback("getpriority");
-  char tasks[64];
-  snprintf(tasks, sizeof tasks, "/proc/%ld/task", pid);
-  DIR *dir = opendir(tasks);
-  if (!dir) {
+  long tids[1024];
+  int t = thread_ids(pid, tids, 1024);
+  if (t < 0) {
     if (!must) return;
     fallback("cannot list the warm process's threads");
   }
-  for (struct dirent *d; (d = readdir(dir)) != NULL; ) {
-    if (d->d_name[0] < '0' || d->d_name[0] > '9') continue;
-    id_t tid = (id_t)strtoul(d->d_name, NULL, 10);
+  for (int k = 0; k < t; k++) {
+    id_t tid = (id_t)tids[k];
     /* A thread that ended meanwhile (ESRCH) needs no nice value. */
     if (getpriority(PRIO_PROCESS, tid) != prio && setpriority(PRIO_PROCESS, tid, prio) != 0 && errno != ESRCH) fallback("cannot give the warm process our nice value");
   }
-  closedir(dir);
 }
 
 static void on_signal(int sig) {
