@@ -1,16 +1,15 @@
 import { UserError } from '../../common/index.js';
 import type { Config } from './config.js';
 import { csvFields } from './target.js';
+import { tabWrite } from '../tab-writer.js';
 import { formatNumber, type Value } from './value.js';
 
 // `bake --list targets|variables` (also `type=targets,format=json`), as buildx's commands/bake.go prints them: a
 // tabwriter table (tab-padded, tab width 8) or indented JSON.
 
-/** Go's text/tabwriter with padchar '\t' (minwidth 1, tabwidth 8, padding 1): cells padded with tabs to a column. */
+/** buildx's table: tabwriter.NewWriter(out, 1, 8, 1, '\t', 0), one row a line. */
 function tabTable(rows: string[][]): string {
-  const widths: number[] = [];
-  for (const r of rows) r.slice(0, -1).forEach((c, i) => { widths[i] = Math.max(widths[i] ?? 0, Math.ceil((c.length + 1) / 8) * 8); });
-  return rows.map((r) => r.map((c, i) => (i < r.length - 1 ? c + '\t'.repeat(Math.ceil(((widths[i] ?? 8) - c.length) / 8)) : c)).join('')).map((l) => `${l}\n`).join('');
+  return `${tabWrite(rows.map((r) => r.join('\t')).join('\n'), { minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8 })}\n`;
 }
 
 function valueText(v: Value, type: string | undefined): string | undefined {

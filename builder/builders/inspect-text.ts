@@ -1,5 +1,5 @@
 import { goBytesSize } from '../../common/index.js';
-import { tabWrite } from './tab-writer.js';
+import { tabWrite } from '../tab-writer.js';
 import { formatPlatformGroups, type BuilderView } from './view.js';
 
 // `tsbuild inspect` as buildx's commands/inspect.go prints it: tabwriter(0, 0, 1), the builder's Name and Driver,

@@ -1,6 +1,6 @@
 import { UserError, goJsonCompact } from '../../common/index.js';
 import { GoMap, GoStruct, TemplateError, executeTemplate, parseTemplate, type Template } from '../imagetools/go-template.js';
-import { tabWrite } from './tab-writer.js';
+import { tabWrite } from '../tab-writer.js';
 import { formatPlatformGroups, type BuilderView, type NodeView } from './view.js';
 
 // `tsbuild ls` as buildx's commands/ls.go prints it: docker's table formatter (tabwriter 10,1,3) with the header

@@ -1,10 +1,14 @@
 // Go's text/tabwriter, the part docker and buildx print their tables and `inspect` text with: cells end with a tab,
 // the text after a line's last tab is not a cell. A column is aligned over a *block*: consecutive lines that all have
 // a cell in it; a line with fewer cells (an empty line, a heading such as "Nodes:") ends the block. A cell is
-// padded to max(minwidth, widest cell + padding). See go/src/text/tabwriter/tabwriter.go, format().
+// padded to max(minwidth, widest cell + padding). See go/src/text/tabwriter/tabwriter.go, format() and writePadding().
 
-/** The options of tabwriter.NewWriter(w, minwidth, tabwidth, padding, ' ', 0) that change space-padded output. */
-export interface TabWriterOptions { minwidth: number; padding: number }
+/**
+ * The options of tabwriter.NewWriter(w, minwidth, tabwidth, padding, padchar, 0). With padchar '\t' (buildx's `bake
+ * --list`) a column is as wide as the next multiple of tabwidth and cells are padded with tabs; with ' ' (the
+ * default: docker's tables, `inspect`), with spaces, and tabwidth does not matter.
+ */
+export interface TabWriterOptions { minwidth: number; padding: number; padchar?: ' ' | '\t'; tabwidth?: number }
 
 const width = (s: string): number => [...s].length;
 
@@ -14,7 +18,12 @@ export function tabWrite(text: string, opts: TabWriterOptions): string {
   // Each line's cells: every part but the last ends with a tab; the last is trailing text.
   const widths: number[][] = lines.map((parts) => parts.slice(0, -1).map(() => 0));
   layout(lines, widths, 0, 0, lines.length, opts);
-  return lines.map((parts, i) => parts.map((p, c) => (c < parts.length - 1 ? p.padEnd(p.length + (widths[i]?.[c] ?? 0) - width(p)) : p)).join('')).join('\n');
+  const pad = (p: string, cellw: number): string => {
+    if (opts.padchar !== '\t') return p.padEnd(p.length + cellw - width(p));
+    const tab = opts.tabwidth ?? 8;
+    return p + '\t'.repeat(Math.ceil((Math.ceil(cellw / tab) * tab - width(p)) / tab));
+  };
+  return lines.map((parts, i) => parts.map((p, c) => (c < parts.length - 1 ? pad(p, widths[i]?.[c] ?? 0) : p)).join('')).join('\n');
 }
 
 /** Sets the width of column `col` for each block inside lines [from, to), then the next column inside each block. */

@@ -12,4 +12,9 @@ describe('tabWrite (Go text/tabwriter with space padding)', () => {
     expect(tabWrite('Name:\ta\nLast Activity:\tb\n\nNodes:\nName:\tn\n\tk:\tv', { minwidth: 0, padding: 1 }))
       .to.equal('Name:          a\nLast Activity: b\n\nNodes:\nName: n\n      k: v');
   });
+
+  it('pads with tabs to the next multiple of tabwidth with padchar \\t, as buildx\'s bake --list', () => {
+    expect(tabWrite('TARGET\tDESCRIPTION\ndefault\tthe app\na-very-long-name\t', { minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8 }))
+      .to.equal('TARGET\t\t\tDESCRIPTION\ndefault\t\t\tthe app\na-very-long-name\t');
+  });
 });
