@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import * as esbuild from 'esbuild';
 
 const out = 'dist/bundle/snap';
@@ -103,9 +104,15 @@ try {
   });
   // Built under a temporary name and tried once (a blob node cannot read kills it with SIGSEGV or an assertion,
   // before any of our code runs): only a blob that starts and prints the version gets its final name and a stamp.
-  execFileSync(process.execPath, ['--no-warnings', '--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'] });
+  // A hash seed of its own for every blob. bin/tsbuild starts it with --no-rehash-snapshot: V8 then keeps the seed the
+  // blob was built with instead of drawing one and rehashing every string and dictionary of the 11 MB heap (~5 ms of
+  // every start, bench/RESULTS.md 2026-12-01). A seed that is known lets input be crafted to collide in V8's hash
+  // tables (hash flooding), so it is drawn here, from the CSPRNG, never left to whatever the snapshot builder uses; it
+  // stays in this machine's dist/, which no Dockerfile, context or image can read.
+  const hashSeed = (randomBytes(8).readBigUInt64LE() >> 1n) || 1n;   // 63 bits: V8 refuses 2^64-1 itself
+  execFileSync(process.execPath, ['--no-warnings', `--hash-seed=${hashSeed}`, '--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'] });
   const expected = JSON.parse(readFileSync('package.json', 'utf8')).version;
-  const printed = execFileSync(process.execPath, ['--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  const printed = execFileSync(process.execPath, ['--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--no-rehash-snapshot', '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
   if (printed !== expected) throw new Error(`the blob printed ${JSON.stringify(printed)} for --version, not ${expected}`);
   renameSync(`${out}/tsbuild.blob.tmp`, `${out}/tsbuild.blob`);
   // bin/tsbuild reads the first word (the node that built the blob; a blob only loads in that exact binary) and
