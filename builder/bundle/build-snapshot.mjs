@@ -3,14 +3,19 @@
 // that runs this script, and writes tsbuild.stamp (that node's path and version), which bin/tsbuild checks before
 // it uses the blob. Never fails the build: on any error it removes the blob and says why; bin/tsbuild then runs the
 // ESM bundle.
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import { promisify } from 'node:util';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
-import { randomBytes } from 'node:crypto';
 import * as esbuild from 'esbuild';
 
 const out = 'dist/bundle/snap';
 const require = createRequire(import.meta.url);
+const execFileAsync = promisify(execFile);
 
 // Builtins that abort `node --build-snapshot` when loaded (each tried alone with Node 24.21: "not yet fully verified
 // … in user snapshot builder scripts", then a trap): every module gets a stand-in whose exports are getters loading the real builtin
@@ -79,8 +84,108 @@ const lazyBuiltins = {
   },
 };
 
+// Built under a temporary name and tried once (a blob node cannot read kills it with SIGSEGV or an assertion, before
+// any of our code runs): only a blob that starts and prints the version gets its final name and a stamp.
+// A hash seed of its own for every blob. bin/tsbuild starts it with --no-rehash-snapshot: V8 then keeps the seed the
+// blob was built with instead of drawing one and rehashing every string and dictionary of the 11 MB heap (~5 ms of
+// every start, bench/RESULTS.md 2026-12-01). A seed that is known lets input be crafted to collide in V8's hash
+// tables (hash flooding), so it is drawn here, from the CSPRNG, never left to whatever the snapshot builder uses; it
+// stays in this machine's dist/, which no Dockerfile, context or image can read.
+function buildBlob(blob, env) {
+  const hashSeed = (randomBytes(8).readBigUInt64LE() >> 1n) || 1n;   // 63 bits: V8 refuses 2^64-1 itself
+  execFileSync(process.execPath, ['--no-warnings', `--hash-seed=${hashSeed}`, '--snapshot-blob', blob, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'], env });
+  const expected = JSON.parse(readFileSync('package.json', 'utf8')).version;
+  const printed = execFileSync(process.execPath, ['--snapshot-blob', blob, '--no-rehash-snapshot', '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
+  if (printed !== expected) throw new Error(`the blob printed ${JSON.stringify(printed)} for --version, not ${expected}`);
+}
+
+// What the profile builds: a context and a Dockerfile with the instructions a build without RUN has (the base image
+// has no shell), built cold and then again with every step cached, as a CI rebuild or a developer's second build is.
+// Its base comes from a registry (profileRegistry), so the profile has the tag check every such build makes.
+const PROFILE_DOCKERFILE = `# syntax=docker/dockerfile:1
+ARG BASE
+ARG DIR=/files
+FROM $BASE AS files
+ARG DIR
+COPY a.txt b/ \${DIR}/
+FROM $BASE
+WORKDIR /app
+COPY --from=files /files/ ./
+COPY --chown=1000:1000 . /ctx/
+ENV A=1 B="two words"
+LABEL org.opencontainers.image.title=profile
+EXPOSE 8080
+USER 1000
+CMD ["/app/a.txt"]
+`;
+
+/**
+ * A registry on 127.0.0.1 holding one image without layers (`profile:1`), for the profile builds' base: the two
+ * requests of a tag check and the config read run the same registry client code as any base image does. Read-only,
+ * on loopback, for the seconds the profile takes.
+ */
+async function profileRegistry() {
+  const digest = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+  const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[process.arch] ?? process.arch;
+  const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+  const manifest = Buffer.from(JSON.stringify({
+    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length }, layers: [],
+  }));
+  const blobs = new Map([
+    [`/v2/profile/manifests/1`, [manifest, 'application/vnd.oci.image.manifest.v1+json', digest(manifest)]],
+    [`/v2/profile/manifests/${digest(manifest)}`, [manifest, 'application/vnd.oci.image.manifest.v1+json', digest(manifest)]],
+    [`/v2/profile/blobs/${digest(config)}`, [config, 'application/octet-stream', digest(config)]],
+    ['/v2/', [Buffer.from('{}'), 'application/json', undefined]],
+  ]);
+  const server = createServer((req, res) => {
+    const found = blobs.get((req.url ?? '').split('?')[0]);
+    if (found === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) { res.writeHead(404).end(); return; }
+    const [body, type, dgst] = found;
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length, ...(dgst ? { 'docker-content-digest': dgst } : {}) });
+    res.end(req.method === 'HEAD' ? undefined : body);
+  });
+  await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
+  return { ref: `127.0.0.1:${server.address().port}/profile:1`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+/**
+ * The start positions of the bundle's functions that two builds from `blob` compiled (V8's function log). Throws
+ * when they cannot run here (as another user than root, for one); `make build` then keeps the blob without them.
+ */
+async function profileBuilds(blob) {
+  if (process.getuid?.() !== 0) throw new Error('profile builds run as root only');
+  const dir = mkdtempSync(join(tmpdir(), 'tsbuild-snapshot-profile-'));
+  const registry = await profileRegistry();
+  try {
+    const ctx = join(dir, 'context');
+    mkdirSync(join(ctx, 'b'), { recursive: true });
+    writeFileSync(join(ctx, 'Dockerfile'), PROFILE_DOCKERFILE);
+    writeFileSync(join(ctx, '.dockerignore'), 'ignored\n');
+    writeFileSync(join(ctx, 'a.txt'), 'a\n');
+    writeFileSync(join(ctx, 'b', 'c.txt'), 'c\n');
+    const positions = new Set();
+    for (const run of ['cold', 'cached']) {
+      const log = join(dir, `${run}.log`);
+      // Asynchronously: the registry answers from this process.
+      await execFileAsync(process.execPath, ['--snapshot-blob', blob, '--no-rehash-snapshot', '--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate',
+        '--', 'build', '--progress', 'plain', '--root', join(dir, 'root'), '--build-arg', `BASE=${registry.ref}`, ctx], { env: { ...process.env, TSBUILD_DAEMON: '0' } });
+      // script-details,ID,NAME,... names each script; function,interpreter,SCRIPT,START,END,... is a function compiled
+      // to bytecode (the bundle's functions are compiled lazily, on their first call).
+      const lines = readFileSync(log, 'utf8').split('\n').map((l) => l.split(','));
+      const bundle = new Set(lines.filter((f) => f[0] === 'script-details' && f[2]?.endsWith('/tsbuild.cjs')).map((f) => f[1]));
+      for (const f of lines) if (f[0] === 'function' && f[1] === 'interpreter' && bundle.has(f[2])) positions.add(Number(f[3]));
+    }
+    if (positions.size === 0) throw new Error('the profile builds compiled none of the bundle\'s functions');
+    return [...positions];
+  } finally {
+    await registry.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function fail(why) {
-  for (const f of ['tsbuild.blob', 'tsbuild.blob.tmp']) rmSync(`${out}/${f}`, { force: true });
+  for (const f of ['tsbuild.blob', 'tsbuild.blob.tmp', 'tsbuild.blob.profiled']) rmSync(`${out}/${f}`, { force: true });
   rmSync(`${out}/tsbuild.stamp`, { force: true });
   process.stderr.write(`snapshot: not built (${why}); bin/tsbuild runs the ESM bundle\n`);
   process.exit(0);
@@ -102,18 +207,29 @@ try {
     keepNames: true, minifyWhitespace: true, minifySyntax: true, sourcemap: true, sourcesContent: false, logLevel: 'warning',
     plugins: [lazyBuiltins],
   });
-  // Built under a temporary name and tried once (a blob node cannot read kills it with SIGSEGV or an assertion,
-  // before any of our code runs): only a blob that starts and prints the version gets its final name and a stamp.
-  // A hash seed of its own for every blob. bin/tsbuild starts it with --no-rehash-snapshot: V8 then keeps the seed the
-  // blob was built with instead of drawing one and rehashing every string and dictionary of the 11 MB heap (~5 ms of
-  // every start, bench/RESULTS.md 2026-12-01). A seed that is known lets input be crafted to collide in V8's hash
-  // tables (hash flooding), so it is drawn here, from the CSPRNG, never left to whatever the snapshot builder uses; it
-  // stays in this machine's dist/, which no Dockerfile, context or image can read.
-  const hashSeed = (randomBytes(8).readBigUInt64LE() >> 1n) || 1n;   // 63 bits: V8 refuses 2^64-1 itself
-  execFileSync(process.execPath, ['--no-warnings', `--hash-seed=${hashSeed}`, '--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--build-snapshot', `${out}/tsbuild.cjs`], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const expected = JSON.parse(readFileSync('package.json', 'utf8')).version;
-  const printed = execFileSync(process.execPath, ['--snapshot-blob', `${out}/tsbuild.blob.tmp`, '--no-rehash-snapshot', '--', '--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
-  if (printed !== expected) throw new Error(`the blob printed ${JSON.stringify(printed)} for --version, not ${expected}`);
+  const first = `${out}/tsbuild.blob.tmp`;
+  buildBlob(first, process.env);
+  // The second blob also holds the bytecode of the functions two builds from the first one compiled (profileBuilds);
+  // without a profile, or if that blob fails, the first one is used: it only compiles those functions when called.
+  let profiled;
+  try {
+    profiled = await profileBuilds(first);
+  } catch (err) {
+    process.stderr.write(`snapshot: no profile (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the blob compiles each function on first use\n`);
+  }
+  if (profiled !== undefined) {
+    const positions = `${out}/profile.json`;
+    writeFileSync(positions, JSON.stringify(profiled));
+    try {
+      buildBlob(`${out}/tsbuild.blob.profiled`, { ...process.env, TSBUILD_SNAPSHOT_PROFILE: positions });
+      renameSync(`${out}/tsbuild.blob.profiled`, first);
+    } catch (err) {
+      rmSync(`${out}/tsbuild.blob.profiled`, { force: true });
+      process.stderr.write(`snapshot: the profiled blob failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); using the one without\n`);
+    } finally {
+      rmSync(positions, { force: true });
+    }
+  }
   renameSync(`${out}/tsbuild.blob.tmp`, `${out}/tsbuild.blob`);
   // bin/tsbuild reads the first word (the node that built the blob; a blob only loads in that exact binary) and
   // uses the blob only when it is that node (-ef) and the stamp is newer than both the node and the ESM bundle.

@@ -127,6 +127,34 @@ describe('the startup snapshot of the tsbuild command', () => {
     }
   });
 
+  it('holds the bytecode of what a build runs, so a build from it compiles few of the bundle\'s functions', async () => {
+    // make build profiled two builds and compiled what they compiled into the blob (build-snapshot.mjs). V8's function
+    // log of a build from the blob says which of the bundle's functions ran for the first time and which of them it
+    // had to compile first. Measured on this context: without the profile 783 compiled for 453 that ran (cold) and 589
+    // for 344 (cached): each function that runs, and the closures it makes; with it 224 for 422 and 168 for 315: only
+    // the closures, which no profile can reach before they exist.
+    const ctx = join(dir, 'context');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a.txt /a.txt\nENV A=1\nLABEL x=y\n');
+    await writeFile(join(ctx, 'a.txt'), 'a\n');
+    const node = (await readFile(join(realSnap, 'tsbuild.stamp'), 'utf8')).split(' ')[0] ?? '';
+    const counts = async (log: string): Promise<{ compiled: number; ran: number }> => {
+      const lines = (await readFile(log, 'utf8')).split('\n').map((l) => l.split(','));
+      const bundle = new Set(lines.filter((f) => f[0] === 'script-details' && f[2]?.endsWith('/tsbuild.cjs')).map((f) => f[1]));
+      const of = (event: string): number => lines.filter((f) => f[0] === 'function' && f[1] === event && bundle.has(f[2])).length;
+      return { compiled: of('interpreter'), ran: of('first-execution') };
+    };
+    for (const pass of ['cold', 'cached']) {
+      const log = join(dir, `${pass}.log`);
+      const res = await run(node, ['--snapshot-blob', join(realSnap, 'tsbuild.blob'), '--no-rehash-snapshot', '--log-function-events', `--logfile=${log}`,
+        '--no-logfile-per-isolate', '--', 'build', '--progress', 'plain', '--root', join(dir, 'root'), ctx], { env: { TSBUILD_DAEMON: '0' } });
+      expect(res.code, res.stderr).to.equal(0);
+      const { compiled, ran } = await counts(log);
+      expect(ran, `${pass}: functions of the bundle that ran`).to.be.greaterThan(300);
+      expect(compiled, `${pass}: ${compiled} of the ${ran} functions that ran first were compiled`).to.be.lessThan(ran * 0.8);
+    }
+  });
+
   it('runs the ESM bundle when the stamp names another node, is older than the node, is missing, or TSBUILD_SNAPSHOT=0', async () => {
     await esmEntry('real');
     await garbageBlob();
