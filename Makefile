@@ -16,8 +16,8 @@ LDLIBS_NATIVE := -lseccomp
 # tsbuild uses no cookies and never names globalThis.Headers itself.
 # Then the V8 startup snapshot of the same CLI (dist/bundle/snap/, builder/bundle/build-snapshot.mjs), which bin/tsbuild
 # starts instead when it is valid for the node it runs; a snapshot that cannot be built is reported, never an error.
-# As root it also runs two small builds from a first blob (a scratch root in $TMPDIR, a loopback registry) and builds
-# the blob again with the bytecode of every function they compiled.
+# As root it also runs two small builds and a push from a first blob (a scratch root in $TMPDIR, a loopback registry)
+# and builds the blob again with the bytecode of every function they compiled.
 ESBUILD := node_modules/.bin/esbuild
 BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
 	--define:globalThis.Headers=undefined --chunk-names=[name]-[hash] --keep-names --sourcemap --sources-content=false --log-level=warning \

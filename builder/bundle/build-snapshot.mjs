@@ -100,8 +100,9 @@ function buildBlob(blob, env) {
 }
 
 // What the profile builds: a context and a Dockerfile with the instructions a build without RUN has (the base image
-// has no shell), built cold and then again with every step cached, as a CI rebuild or a developer's second build is.
-// Its base comes from a registry (profileRegistry), so the profile has the tag check every such build makes.
+// has no shell), built cold and then again with every step cached, as a CI rebuild or a developer's second build is,
+// then pushed. Its base comes from a registry (profileRegistry), so the profile has the tag check every such build
+// makes.
 const PROFILE_DOCKERFILE = `# syntax=docker/dockerfile:1
 ARG BASE
 ARG DIR=/files
@@ -120,37 +121,73 @@ CMD ["/app/a.txt"]
 `;
 
 /**
- * A registry on 127.0.0.1 holding one image without layers (`profile:1`), for the profile builds' base: the two
- * requests of a tag check and the config read run the same registry client code as any base image does. Read-only,
- * on loopback, for the seconds the profile takes.
+ * A registry on 127.0.0.1 for the profile: it holds one image without layers (`profile:1`), the profile builds' base,
+ * and takes pushes (monolithic or chunked uploads, manifests by tag), so a tag check, a config read and a push run
+ * the registry client code they run against any registry. In memory, on loopback, for the seconds the profile takes.
  */
 async function profileRegistry() {
   const digest = (bytes) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
   const arch = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' }[process.arch] ?? process.arch;
   const config = Buffer.from(JSON.stringify({ architecture: arch, os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] } }));
+  const manifestType = 'application/vnd.oci.image.manifest.v1+json';
   const manifest = Buffer.from(JSON.stringify({
-    schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    schemaVersion: 2, mediaType: manifestType,
     config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: digest(config), size: config.length }, layers: [],
   }));
-  const blobs = new Map([
-    [`/v2/profile/manifests/1`, [manifest, 'application/vnd.oci.image.manifest.v1+json', digest(manifest)]],
-    [`/v2/profile/manifests/${digest(manifest)}`, [manifest, 'application/vnd.oci.image.manifest.v1+json', digest(manifest)]],
-    [`/v2/profile/blobs/${digest(config)}`, [config, 'application/octet-stream', digest(config)]],
-    ['/v2/', [Buffer.from('{}'), 'application/json', undefined]],
+  // path → [bytes, content type]
+  const held = new Map([
+    ['/v2/', [Buffer.from('{}'), 'application/json']],
+    ['/v2/profile/manifests/1', [manifest, manifestType]],
+    [`/v2/profile/manifests/${digest(manifest)}`, [manifest, manifestType]],
+    [`/v2/profile/blobs/${digest(config)}`, [config, 'application/octet-stream']],
   ]);
+  const uploads = new Map();
   const server = createServer((req, res) => {
-    const found = blobs.get((req.url ?? '').split('?')[0]);
-    if (found === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) { res.writeHead(404).end(); return; }
-    const [body, type, dgst] = found;
-    res.writeHead(200, { 'content-type': type, 'content-length': body.length, ...(dgst ? { 'docker-content-digest': dgst } : {}) });
-    res.end(req.method === 'HEAD' ? undefined : body);
+    const url = new URL(req.url ?? '/', 'http://registry');
+    const upload = /^\/v2\/(.+)\/blobs\/uploads\/(\d*)$/.exec(url.pathname);
+    const manifestPath = /^\/v2\/(.+)\/manifests\/([^/]+)$/.exec(url.pathname);
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      if ((req.method === 'GET' || req.method === 'HEAD') && held.has(url.pathname)) {
+        const [bytes, type] = held.get(url.pathname);
+        res.writeHead(200, { 'content-type': type, 'content-length': bytes.length, 'docker-content-digest': digest(bytes) });
+        res.end(req.method === 'HEAD' ? undefined : bytes);
+      } else if (upload !== null && req.method === 'POST') {
+        const id = String(uploads.size + 1);
+        uploads.set(id, []);
+        res.writeHead(202, { location: `/v2/${upload[1]}/blobs/uploads/${id}`, range: '0-0', 'docker-upload-uuid': id }).end();
+      } else if (upload !== null && uploads.has(upload[2]) && (req.method === 'PATCH' || req.method === 'PUT')) {
+        const parts = uploads.get(upload[2]);
+        parts.push(body);
+        const size = parts.reduce((n, b) => n + b.length, 0);
+        if (req.method === 'PATCH') {
+          res.writeHead(202, { location: url.pathname, range: `0-${Math.max(size - 1, 0)}`, 'docker-upload-uuid': upload[2] }).end();
+          return;
+        }
+        const bytes = Buffer.concat(parts);
+        const d = digest(bytes);
+        if (d !== url.searchParams.get('digest')) { res.writeHead(400).end(); return; }
+        held.set(`/v2/${upload[1]}/blobs/${d}`, [bytes, 'application/octet-stream']);
+        res.writeHead(201, { location: `/v2/${upload[1]}/blobs/${d}`, 'docker-content-digest': d }).end();
+      } else if (manifestPath !== null && req.method === 'PUT') {
+        const type = req.headers['content-type'] ?? manifestType;
+        held.set(url.pathname, [body, type]);
+        held.set(`/v2/${manifestPath[1]}/manifests/${digest(body)}`, [body, type]);
+        res.writeHead(201, { location: url.pathname, 'docker-content-digest': digest(body) }).end();
+      } else {
+        res.writeHead(404, { 'content-type': 'application/json' }).end('{"errors":[{"code":"NOT_FOUND","message":"not here"}]}');
+      }
+    });
   });
   await new Promise((resolve, reject) => server.once('error', reject).listen(0, '127.0.0.1', resolve));
-  return { ref: `127.0.0.1:${server.address().port}/profile:1`, close: () => new Promise((resolve) => server.close(resolve)) };
+  const host = `127.0.0.1:${server.address().port}`;
+  return { host, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(resolve); }) };
 }
 
 /**
- * The start positions of the bundle's functions that two builds from `blob` compiled (V8's function log). Throws
+ * The start positions of the bundle's functions that two builds and a push from `blob` compiled (V8's function log). Throws
  * when they cannot run here (as another user than root, for one); `make build` then keeps the blob without them.
  */
 async function profileBuilds(blob) {
@@ -165,11 +202,14 @@ async function profileBuilds(blob) {
     writeFileSync(join(ctx, 'a.txt'), 'a\n');
     writeFileSync(join(ctx, 'b', 'c.txt'), 'c\n');
     const positions = new Set();
-    for (const run of ['cold', 'cached']) {
+    const root = ['--root', join(dir, 'root'), '--progress', 'plain'];
+    const build = ['build', ...root, '--build-arg', `BASE=${registry.host}/profile:1`, '-t', `${registry.host}/profile-out:1`, ctx];
+    const runs = { cold: build, cached: build, push: ['push', ...root, `${registry.host}/profile-out:1`] };
+    for (const [run, args] of Object.entries(runs)) {
       const log = join(dir, `${run}.log`);
       // Asynchronously: the registry answers from this process.
       await execFileAsync(process.execPath, ['--snapshot-blob', blob, '--no-rehash-snapshot', '--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate',
-        '--', 'build', '--progress', 'plain', '--root', join(dir, 'root'), '--build-arg', `BASE=${registry.ref}`, ctx], { env: { ...process.env, TSBUILD_DAEMON: '0' } });
+        '--', ...args], { env: { ...process.env, TSBUILD_DAEMON: '0' } });
       // script-details,ID,NAME,... names each script; function,interpreter,SCRIPT,START,END,... is a function compiled
       // to bytecode (the bundle's functions are compiled lazily, on their first call).
       const lines = readFileSync(log, 'utf8').split('\n').map((l) => l.split(','));
@@ -209,7 +249,7 @@ try {
   });
   const first = `${out}/tsbuild.blob.tmp`;
   buildBlob(first, process.env);
-  // The second blob also holds the bytecode of the functions two builds from the first one compiled (profileBuilds);
+  // The second blob also holds the bytecode of the functions two builds and a push from the first one compiled (profileBuilds);
   // without a profile, or if that blob fails, the first one is used: it only compiles those functions when called.
   let profiled;
   try {
