@@ -71,6 +71,15 @@ describe('copyInto (ADD)', () => {
   });
   after(async () => { await rm(base, { recursive: true, force: true }); });
 
+  it('says what ADD wrote in its last status line: extracted entries and copied files, not "copied 0 files"', async () => {
+    const status: string[] = [];
+    const seen: ProgressSink = { log: () => undefined, status: (text) => { status.push(text); } };
+    await copyInto(addOp(['plain.tar', 'not-a-tar.gz'], '/opt/'), context, root, signal, seen);
+    expect(status.at(-1)).to.equal('copied 1 files, extracted 4 entries from 1 archive');
+    await copyInto(addOp(['app.tgz'], '/opt2/'), context, root, signal, seen);
+    expect(status.at(-1)).to.equal('extracted 4 entries from 1 archive');
+  });
+
   for (const file of ['plain.tar', 'app.tgz', 'app.tar.xz']) {
     it(`extracts ${file} with its modes, owners, symlinks and hardlinks`, async () => {
       await copyInto(addOp([file], '/opt/'), context, root, signal, progress);

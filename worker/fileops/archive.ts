@@ -44,9 +44,9 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
  * hardlinks that climb out are refused (checked lexically here); symlinks on the way are followed with the
  * destination as the root (RESOLVE_IN_ROOT, chroot semantics like docker's chrootarchive), so an archive's
  * `esc -> /etc` plus `esc/passwd` lands in <dest>/etc/passwd, never outside. Leading `/` in names is dropped as
- * tar(1) does. Owners come from the archive unless --chown is given.
+ * tar(1) does. Owners come from the archive unless --chown is given. Returns how many entries it wrote.
  */
-export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions, devices: 'create' | 'refuse' = 'create'): Promise<void> {
+export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions, devices: 'create' | 'refuse' = 'create'): Promise<number> {
   const dest = inRootPath(destDir);
   if (dest !== '') {
     session.dir(dest, true);
@@ -56,6 +56,7 @@ export async function extractArchive(file: string, compression: Compression, des
   const extract = tar.extract();
   const feeding = pipeline(decompress(file, compression, opts.signal), extract, { signal: opts.signal });
   feeding.catch(() => undefined);
+  let written = 0;
   try {
     for await (const entry of extract) {
       throwIfAborted(opts.signal);
@@ -99,13 +100,17 @@ export async function extractArchive(file: string, compression: Compression, des
           session.meta(meta);
           break;
         default:
-          break;
+          entry.resume();
+          await session.flushIfFull();
+          continue;   // nothing written (a type this writer has no use for)
       }
+      written++;
       entry.resume();
       await session.flushIfFull();
     }
     await feeding;
     await session.sync();
+    return written;
   } catch (err) {
     extract.destroy();
     throw err;

@@ -93,16 +93,19 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     throw new CopyError('INVALID_ARGUMENT', `when using ${op.mode.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`,
       `write the destination as ${op.dest}/`);
   }
+  // What ADD wrote besides the copied files, for the step's last status line (the TreeWriter counts only copies).
+  const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
-    if (isGitUrl(url)) await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, commits);
-    else await addUrl(url, op.dest, destIsDir, op.checksum, session, opts);
+    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, commits); added.repos++; }
+    else { await addUrl(url, op.dest, destIsDir, op.checksum, session, opts); added.urls++; }
   }
   for (const item of kept) {
     throwIfAborted(signal);
     if (op.mode === 'add' && item.stat.isFile()) {
       const compression = await detectArchive(item.abs, signal);
       if (compression !== undefined) {
-        await extractArchive(item.abs, compression, op.parents ? path.posix.join(op.dest, path.posix.dirname(item.keep)) : op.dest, session, opts);
+        added.entries += await extractArchive(item.abs, compression, op.parents ? path.posix.join(op.dest, path.posix.dirname(item.keep)) : op.dest, session, opts);
+        added.archives++;
         continue;
       }
     }
@@ -111,8 +114,14 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   // Also waits for every write: a record of a copy that wrote anything through a symlink is not kept (the path an
   // entry was sent with is then not where it is).
   const counts = await session.writeCounts();
-  progress.status(counts.linked === 0 ? `copied ${writer.files} files`
-    : `copied ${writer.files - counts.linked} of ${writer.files} files, ${counts.linked} linked from the previous result`);
+  const copied = counts.linked === 0 ? `copied ${writer.files} files`
+    : `copied ${writer.files - counts.linked} of ${writer.files} files, ${counts.linked} linked from the previous result`;
+  progress.status([
+    ...(writer.files > 0 || added.archives + added.urls + added.repos === 0 ? [copied] : []),
+    ...(added.archives > 0 ? [`extracted ${added.entries} ${added.entries === 1 ? 'entry' : 'entries'} from ${added.archives} ${added.archives === 1 ? 'archive' : 'archives'}`] : []),
+    ...(added.urls > 0 ? [`downloaded ${added.urls} ${added.urls === 1 ? 'file' : 'files'}`] : []),
+    ...(added.repos > 0 ? [`checked out ${added.repos} git ${added.repos === 1 ? 'repository' : 'repositories'}`] : []),
+  ].join(', '));
   return { written: counts.crossed === 0 ? writer.written : undefined };
 }
 
