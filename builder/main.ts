@@ -26,6 +26,17 @@ async function takePrepared(args: string[]): Promise<{ controller: AbortControll
   return taken;
 }
 
+/**
+ * What each entry of the CLI calls once main() has returned: when the process then ends by itself (its event loop
+ * empty, 'exit' emitted, every other 'exit' listener run), it ends through process.exit, which skips node's teardown
+ * of the V8 heap: unmapping its pages one by one, which the kernel does at once for an exiting process. ~3.5 % of a
+ * no-op build's CPU (perf, bench/RESULTS.md 2026-12-01). Only an entry may: main also runs inside the daemon's warm
+ * process, whose pre-warm builds must not end it.
+ */
+export function exitWithoutTeardown(): void {
+  process.once('exit', () => process.exit());
+}
+
 /** The CLI: runs the command line `argv` (without node and the script) and sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
   // A warm process of `tsbuild daemon` (started by it with an IPC channel): waits for one client's command line and
