@@ -165,11 +165,23 @@ export class Transport {
     return [httpProxy, httpsProxy, env['http_proxy'], env['HTTP_PROXY'], env['https_proxy'], env['HTTPS_PROXY']].some((v) => v !== undefined && v !== '');
   }
 
-  /** Closes every pool. */
+  /**
+   * Closes every pool. undici makes a ClientDestroyedError for each connection it closes and node's socket.destroy()
+   * reads that error's stack, whose frames point into the bundle: formatting them computed the line table of the whole
+   * 2 MB bundle, ~1.8 % of a no-op build's CPU (perf, bench/RESULTS.md 2026-12-01), for a stack nobody prints. So the
+   * errors made while the pools close carry no frames; the limit is put back when they are closed.
+   */
   async close(): Promise<void> {
     const agents = [...this.#agents.values()];
     this.#agents.clear();
-    await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.close()));
+    if (agents.length === 0) return;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      await Promise.all(agents.map(async (a) => (await a.catch(() => undefined))?.close()));
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
   }
 }
 
