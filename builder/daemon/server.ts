@@ -160,6 +160,7 @@ class WarmPool {
     child.on('error', (err) => this.#opts.log(`cannot start a warm process: ${err.message}`));
     child.on('message', (message: unknown) => {
       if (message !== 'ready' || !this.#starting.delete(child)) return;
+      this.#opts.log(`warm process ${child.pid} ready`);
       this.#failures = 0;
       if (this.#stopped) { child.kill('SIGTERM'); return; }
       this.#ready.push(child);
