@@ -209,7 +209,7 @@ async function profileBuilds(blob) {
       const log = join(dir, `${run}.log`);
       // Asynchronously: the registry answers from this process.
       await execFileAsync(process.execPath, ['--snapshot-blob', blob, '--no-rehash-snapshot', '--log-function-events', `--logfile=${log}`, '--no-logfile-per-isolate',
-        '--', ...args], { env: { ...process.env, TSBUILD_DAEMON: '0' } });
+        '--', ...args], { env: { ...process.env, TSBUILD_DAEMON: '0' }, timeout: 120_000 });   // a stuck profile must not hold up make
       // script-details,ID,NAME,... names each script; function,interpreter,SCRIPT,START,END,... is a function compiled
       // to bytecode (the bundle's functions are compiled lazily, on their first call).
       const lines = readFileSync(log, 'utf8').split('\n').map((l) => l.split(','));
