@@ -224,6 +224,11 @@ async function profileBuilds(blob) {
   }
 }
 
+/** The first line of an error's message: what make's output says of a failure (execFileSync's carry the whole stderr). */
+function firstLine(err) {
+  return err instanceof Error ? err.message.split('\n')[0] : String(err);
+}
+
 function fail(why) {
   for (const f of ['tsbuild.blob', 'tsbuild.blob.tmp', 'tsbuild.blob.profiled']) rmSync(`${out}/${f}`, { force: true });
   rmSync(`${out}/tsbuild.stamp`, { force: true });
@@ -255,7 +260,7 @@ try {
   try {
     profiled = await profileBuilds(first);
   } catch (err) {
-    process.stderr.write(`snapshot: no profile (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); the blob compiles each function on first use\n`);
+    process.stderr.write(`snapshot: no profile (${firstLine(err)}); the blob compiles each function on first use\n`);
   }
   if (profiled !== undefined) {
     const positions = `${out}/profile.json`;
@@ -265,7 +270,7 @@ try {
       renameSync(`${out}/tsbuild.blob.profiled`, first);
     } catch (err) {
       rmSync(`${out}/tsbuild.blob.profiled`, { force: true });
-      process.stderr.write(`snapshot: the profiled blob failed (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); using the one without\n`);
+      process.stderr.write(`snapshot: the profiled blob failed (${firstLine(err)}); using the one without\n`);
     } finally {
       rmSync(positions, { force: true });
     }
@@ -275,5 +280,5 @@ try {
   // uses the blob only when it is that node (-ef) and the stamp is newer than both the node and the ESM bundle.
   writeFileSync(`${out}/tsbuild.stamp`, `${process.execPath} ${process.version}\n`);
 } catch (err) {
-  fail(err instanceof Error ? err.message.split('\n')[0] : String(err));
+  fail(firstLine(err));
 }

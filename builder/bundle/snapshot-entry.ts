@@ -75,7 +75,7 @@ CMD ["cat", "/app/deps.txt"]
 /**
  * Compiles the bundle's functions a build was seen to compile (build-snapshot.mjs runs two builds and a push from a
  * first blob and names them by source position in TSBUILD_SNAPSHOT_PROFILE), so their bytecode is in this blob and a process
- * started from it does not parse and compile them again. 1,100 functions, 0.6 MB more blob; the multi-stage no-op
+ * started from it does not parse and compile them again. About 1,200 functions, 0.8 MB more blob; the multi-stage no-op
  * build 105 -> 94 ms (farm-bench, 40 alternating pairs, bench/RESULTS.md 2026-12-01). The rest of the bundle stays
  * lazy: compiling all of it (--no-lazy) doubled the blob, and reading that cost more than it saved.
  * Only functions that exist as objects now can be found (every top-level function and method of the bundle); closures

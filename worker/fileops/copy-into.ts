@@ -116,11 +116,12 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const counts = await session.writeCounts();
   const copied = counts.linked === 0 ? `copied ${writer.files} files`
     : `copied ${writer.files - counts.linked} of ${writer.files} files, ${counts.linked} linked from the previous result`;
+  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
   progress.status([
     ...(writer.files > 0 || added.archives + added.urls + added.repos === 0 ? [copied] : []),
-    ...(added.archives > 0 ? [`extracted ${added.entries} ${added.entries === 1 ? 'entry' : 'entries'} from ${added.archives} ${added.archives === 1 ? 'archive' : 'archives'}`] : []),
-    ...(added.urls > 0 ? [`downloaded ${added.urls} ${added.urls === 1 ? 'file' : 'files'}`] : []),
-    ...(added.repos > 0 ? [`checked out ${added.repos} git ${added.repos === 1 ? 'repository' : 'repositories'}`] : []),
+    ...(added.archives > 0 ? [`extracted ${count(added.entries, 'entry', 'entries')} from ${count(added.archives, 'archive', 'archives')}`] : []),
+    ...(added.urls > 0 ? [`downloaded ${count(added.urls, 'file', 'files')}`] : []),
+    ...(added.repos > 0 ? [`checked out ${count(added.repos, 'git repository', 'git repositories')}`] : []),
   ].join(', '));
   return { written: counts.crossed === 0 ? writer.written : undefined };
 }
