@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState } from '../solver/index.js';
+import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
 import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -32,6 +32,7 @@ import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter,
 import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 import { gcAfterBuild } from './gc.js';
+import { historyRetentionFromEnv } from './history-retention.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
@@ -207,6 +208,7 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   const excludes = await readExcludes(contextDir, dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
+  const retention = historyRetentionFromEnv();   // read before any work: a bad value stops the build, not its record
   // The FROM tags' manifest requests go out now and run beside the lock, the root's opening and the compile.
   prefetchBaseImages(await root.registry(), dockerfile.text, {
     ...(req.namedContexts ? { namedContexts: req.namedContexts } : {}), ...(req.target ? { target: req.target } : {}),
@@ -216,7 +218,7 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   // Held until the root is closed, after the build's reports too.
   await root.lock('shared', () => req.progress.note(`waiting for a prune of ${root.dir} to finish`));
   try {
-    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms);
+    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms, retention);
   } catch (err) {
     throw withSource(err, { file: req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
   }
@@ -250,6 +252,7 @@ async function compileAll(
 /** The build proper, once the root is locked. */
 async function buildLocked(
   req: BuildRequest, root: Root, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
+  retention: HistoryRetention,
 ): Promise<BuildOutcome> {
   const worker = await root.worker();
   const cache = await root.cache();
@@ -370,7 +373,7 @@ async function buildLocked(
       .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
-    history.recordBuild(stored, contextBriefOf(current));   // what the next builds' context reports read of this one
+    history.recordBuild(stored, contextBriefOf(current), retention);   // what the next builds' context reports read of this one
     if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
     await gcAfterBuild(root, req.progress, req.signal);   // under the build's lease, so its results stay: gc.ts
     if (leaseId) await cache.release(leaseId);

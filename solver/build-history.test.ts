@@ -70,6 +70,23 @@ describe('BuildHistory', () => {
     expect(plan.map((row) => String(row['detail'])).join('\n')).to.match(/USING INDEX builds_dockerfile/);
   });
 
+  it('keeps the newest maxEntries records and none older than maxAgeMs, never the one it is recording', () => {
+    const of = (id: string, started: number): BuildRecord => ({ id, started, finished: started, status: 'succeeded', args: {}, tags: [], vertices: [] });
+    const now = Date.now();
+    for (let i = 0; i < 6; i++) index.recordBuild(of(`b${i}`, now - 6000 + i * 1000));
+    index.recordBuild(of('b6', now), undefined, { maxEntries: 4 });
+    expect(index.listBuilds().map((b) => b.id)).to.deep.equal(['b6', 'b5', 'b4', 'b3']);
+    index.recordBuild(of('b7', now + 1), undefined, { maxAgeMs: 2500 });   // b3 started 3 s ago, b4 2 s ago
+    expect(index.listBuilds().map((b) => b.id)).to.deep.equal(['b7', 'b6', 'b5', 'b4']);
+    // A build that started before the others (it ran beside them) is still kept when it is recorded.
+    index.recordBuild(of('early', now - 60_000), undefined, { maxEntries: 2, maxAgeMs: 10_000 });
+    expect(index.listBuilds().map((b) => b.id)).to.deep.equal(['b7', 'early']);
+    // Both limits lifted: nothing goes.
+    index.recordBuild(of('b8', now + 2), undefined, {});
+    expect(index.listBuilds().map((b) => b.id)).to.deep.equal(['b8', 'b7', 'early']);
+    expect(new DatabaseSync(join(root, 'cache.db'), { readOnly: true }).prepare('SELECT count(*) AS n FROM builds').get()?.['n']).to.equal(3);
+  });
+
   it('refuses a cache.db of another schema version, naming both, and leaves it alone', () => {
     index.close();
     const db = new DatabaseSync(join(root, 'cache.db'));

@@ -30,10 +30,28 @@ export class BuildHistory {
    * back with briefsOf instead of the whole record (the builder's context report keeps a digest of the build's context
    * files there); not interpreted here.
    */
-  recordBuild(record: BuildRecord, brief?: string): void {
-    this.#db
-      .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary, brief) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)), brief ?? null);
+  recordBuild(record: BuildRecord, brief?: string, keep?: HistoryRetention): void {
+    inTransaction(this.#db, () => {
+      this.#db
+        .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary, brief) VALUES (?, ?, ?, ?, ?, ?, ?)')
+        .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)), brief ?? null);
+      if (keep !== undefined) this.#prune(keep, record.id);
+    });
+  }
+
+  /**
+   * Drops the records `keep` does not keep, never the one just recorded (`recorded`): those older than maxAgeMs, then
+   * all but the newest maxEntries (the one recorded counts among them). In the recording's transaction, so the history
+   * never holds more than the limit.
+   */
+  #prune(keep: HistoryRetention, recorded: string): void {
+    if (keep.maxAgeMs !== undefined) {
+      this.#db.prepare('DELETE FROM builds WHERE started < ? AND id != ?').run(Date.now() - keep.maxAgeMs, recorded);
+    }
+    if (keep.maxEntries !== undefined) {
+      this.#db.prepare('DELETE FROM builds WHERE id IN (SELECT id FROM builds WHERE id != ? ORDER BY started DESC, id DESC LIMIT -1 OFFSET ?)')
+        .run(recorded, Math.max(0, keep.maxEntries - 1));
+    }
   }
 
   /**
@@ -108,6 +126,17 @@ export class BuildHistory {
   close(): void {
     closeCacheDb(this.#db);
   }
+}
+
+/**
+ * How many build records a root keeps, as buildkitd.toml's [history] says it (maxEntries, maxAge): each build records
+ * ~40 KB, and without a limit the history grows with every build a long-lived root runs. Absent: no limit of that kind.
+ */
+export interface HistoryRetention {
+  /** At most this many records (the newest). */
+  maxEntries?: number;
+  /** No record that started longer ago than this. */
+  maxAgeMs?: number;
 }
 
 /**

@@ -9,6 +9,7 @@ export type { ProgressEvent, VertexRecord } from './progress-event.js';
 export { StepError } from './step-error.js';
 export { SqliteCacheIndex } from './cache-index.js';
 export { BuildHistory } from './build-history.js';
+export type { HistoryRetention } from './build-history.js';
 export type { DiskUsage, DiskUsageEntry } from './cache-index.js';
 export type { PruneOptions, PrunePlan } from './prune-plan.js';
 export { pruneTarget } from './prune-plan.js';

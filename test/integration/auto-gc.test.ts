@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { startTsbuild, storeProblems, waitFor } from '../fixtures/crash-points.js';
@@ -187,5 +188,52 @@ describe('automatic cache gc after a build', function () {
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.match(/more than the whole filesystem/);
     expect(bad.stderr).not.to.match(/\n\s+at /);
+  });
+});
+
+// The build history's retention (builder/history-retention.ts): a long-lived root keeps the newest records, as
+// BuildKit's [history] maxEntries does, and a value that is not one stops the build before it records anything.
+describe('build history retention', function () {
+  this.timeout(120_000);
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-history-keep-'));
+    await mkdir(join(dir, 'ctx'));
+    await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY a.txt /\n');
+    await writeFile(join(dir, 'ctx', 'a.txt'), 'a\n');
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const root = () => join(dir, 'root');
+  const build = (env: NodeJS.ProcessEnv, n: number) => tsbuild(['build', '--root', root(), '--progress', 'plain', '-o', 'type=cacheonly', '--metadata-file', join(dir, `m${n}.json`), join(dir, 'ctx')], { env });
+  const recorded = async () => {
+    const r = await tsbuild(['history', '--json', '--root', root()]);
+    expect(r.code, r.stderr).to.equal(0);
+    return (JSON.parse(r.stdout) as { id: string }[]).map((b) => b.id);
+  };
+  const buildRef = async (n: number) => (JSON.parse(await readFile(join(dir, `m${n}.json`), 'utf8')) as Record<string, string>)['buildx.build.ref'];
+
+  it('keeps the newest TSBUILD_HISTORY_MAX_ENTRIES builds, and all of them with 0', async () => {
+    for (let n = 0; n < 4; n++) {
+      const r = await build({ TSBUILD_HISTORY_MAX_ENTRIES: '0' }, n);
+      expect(r.code, r.stderr).to.equal(0);
+    }
+    expect(await recorded()).to.have.length(4);
+    const r = await build({ TSBUILD_HISTORY_MAX_ENTRIES: '2' }, 4);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await recorded()).to.deep.equal([await buildRef(4), await buildRef(3)]);
+  });
+
+  it('stops a build with TSBUILD_HISTORY_MAX_ENTRIES or _MAX_AGE that is not one, before it records it', async () => {
+    const before = await recorded();
+    for (const env of [{ TSBUILD_HISTORY_MAX_ENTRIES: 'many' }, { TSBUILD_HISTORY_MAX_AGE: 'a while' }]) {
+      const r = await build(env, 9);
+      expect(r.code, r.stderr).to.not.equal(0);
+      expect(r.stderr).to.match(/TSBUILD_HISTORY_MAX_(ENTRIES|AGE)="(many|a while)" is not a/);
+      expect(r.stderr).not.to.match(/\n\s+at /);
+    }
+    expect(await recorded()).to.deep.equal(before);
   });
 });
