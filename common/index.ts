@@ -8,3 +8,4 @@ export * from './named-context-key.js';
 export * from './go-json.js';
 export * from './go-units.js';
 export * from './replace-file.js';
+export * from './file-chunks.js';

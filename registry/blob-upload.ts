@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { Readable, Transform } from 'node:stream';
 import type { Descriptor } from './oci/descriptor.js';
+import { fileChunks } from '../common/index.js';
 import { RegistryError } from './registry-error.js';
 import { header, type Session } from './session.js';
 
@@ -50,7 +51,7 @@ export async function sendBlob(session: Session, target: UploadTarget, desc: Des
   let location = target.location;
   const base = { registry: target.registry, ref: target.ref, scopes: target.scopes, ...(signal ? { signal } : {}) };
   if (desc.size <= options.chunkThreshold) {
-    const body = source instanceof Readable ? counted(source, onBytes) : Readable.from(fileChunks(source.file, desc.size, target.ref, onBytes), { objectMode: false });
+    const body = source instanceof Readable ? counted(source, onBytes) : Readable.from(fileUploadChunks(source.file, desc.size, target.ref, onBytes), { objectMode: false });
     const res = await session.send({
       ...base,
       kind: 'blob-upload',
@@ -132,46 +133,10 @@ class Chunker {
   }
 }
 
-/** How many buffers a file upload cycles through, and their size. */
-const FILE_BUFFERS = 4;
-const FILE_CHUNK = 1 << 20;
-
-/**
- * Reads `size` bytes of `file` in 1 MiB chunks through FILE_BUFFERS buffers allocated once, reading the next chunk
- * while the current one is sent. A fresh Buffer per chunk made V8 run a mark-compact for every ~40 MB of a push
- * (external memory pressure: five on a 200 MB layer, ~100 ms of main-thread time; profile in bench/RESULTS.md).
- * A buffer is filled again FILE_BUFFERS - 1 chunks after it was handed out: the HTTP client asks for a chunk only once
- * the previous one has left the socket's buffer (undici waits for 'drain' after each body chunk larger than the
- * socket's high-water mark), so the bytes of a reused buffer were sent; the registry checks the digest regardless.
- * A file shorter than `size` fails the upload with DIGEST_MISMATCH.
- */
-async function* fileChunks(file: FileHandle, size: number, ref: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
-  const buffers = Array.from({ length: Math.min(FILE_BUFFERS, Math.ceil(size / FILE_CHUNK)) }, () => Buffer.allocUnsafeSlow(FILE_CHUNK));
-  const readAt = async (index: number): Promise<Buffer> => {
-    const position = index * FILE_CHUNK;
-    const length = Math.min(FILE_CHUNK, size - position);
-    const buffer = buffers[index % buffers.length];
-    if (buffer === undefined) throw new Error('unreachable: a buffer per slot');
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) {
-        throw new RegistryError({ code: 'DIGEST_MISMATCH', ref, message: `upload of ${ref}: the local blob file ends at byte ${position + filled} of ${size}`, hint: 'the local copy of the blob is damaged: build the image again (or prune, then build)' });
-      }
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, length);
-  };
-  const count = Math.ceil(size / FILE_CHUNK);
-  if (count === 0) return;
-  let next = readAt(0);
-  for (let i = 0; i < count; i++) {
-    const chunk = await next;
-    if (i + 1 < count) {
-      next = readAt(i + 1);
-      // The read-ahead's failure is thrown by the await above; unhandled when the consumer stops early, it would crash the CLI.
-      next.catch(() => undefined);
-    }
+/** A content store's file of the blob as upload chunks (fileChunks: a few reused buffers), each counted. */
+async function* fileUploadChunks(file: FileHandle, size: number, ref: string, onBytes: (n: number) => void): AsyncGenerator<Buffer> {
+  const short = (at: number) => new RegistryError({ code: 'DIGEST_MISMATCH', ref, message: `upload of ${ref}: the local blob file ends at byte ${at} of ${size}`, hint: 'the local copy of the blob is damaged: build the image again (or prune, then build)' });
+  for await (const chunk of fileChunks(file, size, short)) {
     onBytes(chunk.length);
     yield chunk;
   }

@@ -15,6 +15,7 @@ export { applyLayer } from './layers/apply.js';
 export type { ApplyOptions } from './layers/apply.js';
 export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
+export { encodeTarHeader, padding as tarPadding } from './layers/tar-header.js';
 export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';

@@ -10,6 +10,14 @@ import { TsbuildDaemon } from '../lib/tsbuild-daemon.js';
 import { ensureBigBuilt } from './big-copy-state.js';
 import type { Scenario } from './scenario.js';
 
+/**
+ * At least this many repetitions, whatever BENCH_REPS says. A repetition takes about 8 s for all seven contenders, and
+ * with 3 the first one decides too much: in the full run of 2026-12-01 08:04 the direct push took 1,096, 661 and 887 ms
+ * (1.30× skopeo copy). Four runs of 7 repetitions straight after gave 655-662 ms against skopeo's 661-685 ms
+ * (bench/RESULTS.md, ninth round).
+ */
+const PUSH_REPS = 7;
+
 /** A registry that lives for one repetition: each push goes to an empty one, so nothing is already there. */
 class FreshTarget {
   #current: RunningRegistry | undefined;
@@ -111,7 +119,7 @@ export const pushScenario: Scenario = {
           before: async () => { await targets.buildah.next(); },
           run: async () => (await state.buildah.push(state.tag, `${targets.buildah.host}/big:1`)).ms,
         },
-      ], env.reps, env.log);
+      ], Math.max(env.reps, PUSH_REPS), env.log);
     } finally {
       await daemon.stop();
       for (const t of Object.values(targets)) await t.stop();

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { Descriptor, Repository } from '../../registry/index.js';
 
@@ -11,6 +12,11 @@ export type CopyOutcome = 'exists' | 'mounted' | 'uploaded';
 export interface BlobProvider {
   has(desc: Descriptor, signal?: AbortSignal): Promise<boolean>;
   fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
+  /**
+   * The file holding exactly the blob's bytes (a content store's), read through reused buffers (common fileChunks)
+   * instead of a stream; undefined when the blob is not a local file (then `fetch`). The caller closes it.
+   */
+  openFile?(desc: Descriptor): Promise<FileHandle | undefined>;
 }
 
 /**

@@ -1,7 +1,6 @@
 import {
   formatPlatform, formatRepository, parseReference, type Descriptor, type Digest, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
-import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { copy, RepositoryTarget, type BlobProvider, type BlobTarget, type CopyOutcome } from '../content/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -17,11 +16,6 @@ export interface PushSource extends BlobProvider {
    * 'exists' is not asked again, 'missing' goes straight to its mount or upload. Undefined: the push HEADs it.
    */
   headAnswer?(digest: Digest): 'exists' | 'missing' | undefined;
-  /**
-   * The file holding exactly the blob's bytes (a content store's), uploaded through reused buffers instead of a
-   * stream; undefined when the blob is not a local file (then `fetch`).
-   */
-  openFile?(desc: Descriptor): Promise<FileHandle | undefined>;
 }
 
 /** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
