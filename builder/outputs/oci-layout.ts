@@ -142,7 +142,7 @@ async function writeTar(out: Writable, image: AssembledImage | AssembledIndex, b
       await write(chunk);
     }
     if (written !== size) {
-      throw new UserError('DIGEST_MISMATCH', `${name}: read ${written > size ? 'more than' : written} bytes of a blob whose descriptor says ${size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
+      throw new UserError('DIGEST_MISMATCH', `${name}: read ${written > size ? `more than ${size}` : written} bytes of a blob whose descriptor says ${size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
     }
     const pad = tarPadding(size);
     if (pad > 0) await write(Buffer.alloc(pad));
