@@ -6,9 +6,10 @@ import type { Scenario } from './scenario.js';
 
 /**
  * At least this many repetitions, whatever BENCH_REPS says: a repetition is under a second for all three contenders,
- * and the direct run's wall time on this VM spreads from ~70 to ~130 ms with the same GC work and fsync times (the
- * registry answers in 1-3 ms throughout), so a median of two or three says more about the machine's state in those
- * seconds than about the build (bench/RESULTS.md, 2026-12-01, eighth round).
+ * and the direct run's wall time on this VM spread from ~70 to ~130 ms with the same GC work and fsync times (the
+ * registry answers in 1-3 ms throughout), so a median of two or three said more about the machine's state in those
+ * seconds than about the build (bench/RESULTS.md, 2026-12-01, eighth round). Most of that spread was the huge pages
+ * bin/tsbuild then asked for (ninth round: 73-79 ms over 9 repetitions without them); the count stays.
  */
 const NOOP_REPS = 9;
 

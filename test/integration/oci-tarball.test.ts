@@ -1,11 +1,10 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, TSBUILD } from '../fixtures/tsbuild-cli.js';
+import { run, runBytes, TSBUILD } from '../fixtures/tsbuild-cli.js';
 
 // The OCI tarball (-o type=oci / type=docker) as builder/outputs/oci-layout.ts writes it, entry by entry through reused
 // buffers: byte for byte what tar-stream (the library that wrote it before) packs for the same entries, to a file and to
@@ -34,19 +33,6 @@ async function repacked(list: { name: string; body: Buffer }[]): Promise<Buffer>
   pack.finalize();
   await ended;
   return Buffer.concat(parts);
-}
-
-/** bin/tsbuild with stdout kept as bytes. */
-function tsbuildBytes(args: string[]): Promise<{ code: number; stdout: Buffer; stderr: string }> {
-  return new Promise((res, rej) => {
-    const child = spawn(TSBUILD, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('error', rej);
-    child.on('close', (code) => res({ code: code ?? -1, stdout: Buffer.concat(out), stderr }));
-  });
 }
 
 describe('OCI and docker tarballs', function () {
@@ -78,7 +64,7 @@ describe('OCI and docker tarballs', function () {
     expect(Math.max(...list.map((e) => e.body.length))).to.be.greaterThan(5_000_000);
     expect(bytes.equals(await repacked(list)), 'the same bytes as tar-stream').to.equal(true);
 
-    const piped = await tsbuildBytes(['build', '--root', root, '--progress', 'plain', '--provenance=false', '-o', 'type=oci,dest=-', ctx]);
+    const piped = await runBytes(TSBUILD, ['build', '--root', root, '--progress', 'plain', '--provenance=false', '-o', 'type=oci,dest=-', ctx]);
     expect(piped.code, piped.stderr).to.equal(0);
     expect(piped.stdout.equals(bytes), 'stdout holds the same tarball').to.equal(true);
 
