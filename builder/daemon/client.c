@@ -153,7 +153,7 @@ static const char *const START_ENV[] = {
   "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "NODE_ICU_DATA", "NODE_NO_WARNINGS", "NODE_PENDING_DEPRECATION",
   "NODE_REDIRECT_WARNINGS", "NODE_V8_COVERAGE", "NODE_PRESERVE_SYMLINKS", "NODE_COMPILE_CACHE", "UV_THREADPOOL_SIZE",
   "UV_USE_IO_URING", "OPENSSL_CONF", "OPENSSL_MODULES", "SSL_CERT_FILE", "SSL_CERT_DIR",
-  "GLIBC_TUNABLES",   /* glibc's, read at exec */
+  "GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_",   /* glibc's, read at exec (bin/tsbuild sets the two) */
 };
 
 static const char *environ_value(const char *env, size_t len, const char *name) {

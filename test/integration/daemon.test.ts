@@ -238,8 +238,9 @@ describe('tsbuild daemon', function () {
   const startTimeCases: [string, { env?: NodeJS.ProcessEnv; wrapper?: string[] }][] = [
     ["NODE_OPTIONS differs from the daemon's", { env: { NODE_OPTIONS: '--max-old-space-size=300' } }],
     ["NODE_EXTRA_CA_CERTS differs from the daemon's", { env: { NODE_EXTRA_CA_CERTS: '/nonexistent/ca.pem' } }],
-    // bin/tsbuild adds its malloc tunable to the user's; the daemon's warm process has only bin/tsbuild's.
     ["GLIBC_TUNABLES differs from the daemon's", { env: { GLIBC_TUNABLES: 'glibc.malloc.arena_max=4' } }],
+    // bin/tsbuild sets this one unless the user does; the daemon's warm process has bin/tsbuild's.
+    ["MALLOC_MMAP_THRESHOLD_ differs from the daemon's", { env: { MALLOC_MMAP_THRESHOLD_: '262144' } }],
     ['it has other supplementary groups', { wrapper: ['setpriv', '--groups', '4242'] }],
   ];
   for (const [what, opts] of startTimeCases) {
@@ -248,7 +249,7 @@ describe('tsbuild daemon', function () {
       const res = await start(['--version'], { ...opts, env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1', ...opts.env } }).result;
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
-      expect(res.stderr).to.match(/not using the daemon: (NODE_OPTIONS differs|NODE_EXTRA_CA_CERTS differs|GLIBC_TUNABLES differs|other supplementary groups)/);
+      expect(res.stderr).to.match(/not using the daemon: (NODE_OPTIONS differs|NODE_EXTRA_CA_CERTS differs|GLIBC_TUNABLES differs|MALLOC_MMAP_THRESHOLD_ differs|other supplementary groups)/);
       // The warm process it reached ends unused; the daemon starts another.
       await until('the daemon to log the connection', () => servedPids(daemonLog).length > before, 5_000);
     });

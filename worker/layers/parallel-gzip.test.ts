@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { constants, deflateRaw, gunzipSync, inflateRawSync } from 'node:zlib';
-import { ParallelGzip, SourceGzip } from './parallel-gzip.js';
+import { ParallelGzip, gzipInto } from './parallel-gzip.js';
 import type { BlockSource } from './parallel-gzip.js';
 
 async function compress(input: Buffer, parallel?: number, chunk = 64 * 1024): Promise<{ out: Buffer; diffId: string }> {
@@ -71,13 +71,13 @@ function bufferSource(input: Buffer): BlockSource & { closed: boolean } {
 }
 
 async function compressSource(input: Buffer, parallel?: number): Promise<{ out: Buffer; diffId: string }> {
-  const gz = new SourceGzip(bufferSource(input), parallel === undefined ? {} : { parallel });
   const out: Buffer[] = [];
-  await pipeline(gz, async (source: AsyncIterable<Buffer>) => { for await (const b of source) out.push(b); });
-  return { out: Buffer.concat(out), diffId: gz.diffId() };
+  // A piece is the sink's until its promise settles (a block's output is freed then): keep copies.
+  const diffId = await gzipInto(bufferSource(input), (b) => { out.push(Buffer.from(b)); return Promise.resolve(); }, parallel === undefined ? {} : { parallel });
+  return { out: Buffer.concat(out), diffId };
 }
 
-describe('SourceGzip', () => {
+describe('gzipInto', () => {
   it('gives exactly the bytes and diffId of ParallelGzip for the same input (layer digests stay)', async () => {
     for (const size of [0, 1, 1000, 1 << 20, (1 << 20) + 1, 2 * (1 << 20), 3.5 * (1 << 20)]) {
       const input = sample(size);
@@ -90,24 +90,35 @@ describe('SourceGzip', () => {
     }
   });
 
-  it('gives the same bytes to a consumer slower than the compression (back-pressure)', async () => {
+  it('gives the same bytes to a sink slower than the compression, and frees each block\'s output once the sink is done', async () => {
     const input = sample(6 * (1 << 20) + 99);
-    const gz = new SourceGzip(bufferSource(input));
     const out: Buffer[] = [];
-    await pipeline(gz, async (source: AsyncIterable<Buffer>) => {
-      for await (const b of source) {
-        out.push(b);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+    const seen: Buffer[] = [];
+    await gzipInto(bufferSource(input), async (b) => {
+      out.push(Buffer.from(b));
+      seen.push(b);
+      await new Promise((resolve) => setTimeout(resolve, 5));
     });
     expect(Buffer.concat(out).equals((await compress(input)).out)).to.equal(true);
+    // header, 7 blocks, trailer: the blocks' outputs are detached (length 0) after their write; header and trailer stay.
+    expect(seen.map((b) => b.length === 0)).to.deep.equal([false, true, true, true, true, true, true, true, false]);
   });
 
-  it('closes its source when destroyed', async () => {
+  it('closes its source and stops when the sink fails', async () => {
     const source = bufferSource(sample(4 << 20));
-    const gz = new SourceGzip(source);
-    gz.destroy();
-    await new Promise((resolve) => gz.once('close', resolve));
+    let calls = 0;
+    const err = await gzipInto(source, () => (++calls === 2 ? Promise.reject(new Error('disk full')) : Promise.resolve())).catch((e: unknown) => e);
+    expect((err as Error).message).to.equal('disk full');
+    expect(source.closed).to.equal(true);
+    expect(calls).to.equal(2);
+  });
+
+  it('closes its source when aborted', async () => {
+    const source = bufferSource(sample(4 << 20));
+    const controller = new AbortController();
+    controller.abort();
+    const err = await gzipInto(source, () => Promise.resolve(), { signal: controller.signal }).catch((e: unknown) => e);
+    expect((err as Error).name).to.equal('AbortError');
     expect(source.closed).to.equal(true);
   });
 });
