@@ -40,7 +40,7 @@ try {
       result.error = err instanceof Error ? err.message : String(err);
       log(`  failed: ${result.error}`);
     }
-    if (env.tsbuild.peakRssKiB > 0) result.notes.push(`tsbuild peak RSS: ${(env.tsbuild.peakRssKiB / 1024).toFixed(0)} MiB (the largest of its measured runs)`);
+    if (env.tsbuild.peakRssKiB > 0) result.notes.push(`tsbuild peak RSS: ${(env.tsbuild.peakRssKiB / 1024).toFixed(0)} MiB (the largest of its measured runs; GNU time's figure, the largest process among tsbuild and the programs its RUN steps ran)`);
     result.durationMs = Date.now() - t0;
     for (const r of result.ratios) log(`  ${r.ours} / ${r.peer} = ${r.value.toFixed(2)}${r.goal !== undefined ? ` (goal ≤ ${r.goal})` : ''}`);
     scenarios.push(result);

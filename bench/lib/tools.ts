@@ -20,7 +20,11 @@ export class Tsbuild {
   readonly #launch: TsbuildLaunch;
   /** The last run's output: the profiler reads its tsbuild-json events from stderr. */
   last: CommandRun | undefined;
-  /** The largest peak RSS (KiB) of tsbuild's node process over the runs since the caller last reset it to 0. */
+  /**
+   * The largest peak RSS (KiB) over the runs since the caller last reset it to 0: GNU time's, the largest single
+   * process among tsbuild's node and every process it waited for, so a RUN step's own program counts when it is bigger
+   * (ts-multistage's `tsc`: ~200 MiB against node's ~150, bench/RESULTS.md tenth round).
+   */
   peakRssKiB = 0;
   constructor(launch: TsbuildLaunch) { this.#launch = launch; }
 
@@ -48,7 +52,7 @@ export class Tsbuild {
     return run;
   }
 
-  /** Runs through GNU time for the peak RSS (bin/tsbuild execs node, so it is node's); adds ~1 ms to the wall time. */
+  /** Runs through GNU time for the peak RSS (see peakRssKiB); adds ~1 ms to the wall time. */
   async #measured(argv: string[], env: NodeJS.ProcessEnv): Promise<CommandRun> {
     const dir = await mkdtemp(join(tmpdir(), 'tsbuild-bench-rss-'));
     try {
