@@ -39,7 +39,7 @@ export class Tsbuild {
       ? await this.#measured([this.bin, ...common, '--progress', 'plain', context], env)
       : await runCommand(join(projectRoot, 'scripts/node'), [
         '--disable-warning=ExperimentalWarning', '--cpu-prof', '--cpu-prof-dir', profileDir,
-        '--max-semi-space-size=4', '--min-semi-space-size=4', '--preserve-symlinks', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'tsbuild-json', context,
+        '--max-semi-space-size=2', '--min-semi-space-size=2', '--preserve-symlinks', join(projectRoot, 'dist/bundle/cli/launch.js'), ...common, '--progress', 'tsbuild-json', context,
       ], { env });
     this.last = run;
     return run;
