@@ -164,6 +164,15 @@ static const char *environ_value(const char *env, size_t len, const char *name) 
   return NULL;
 }
 
+/*
+ * GLIBC_TUNABLES is compared through bin/tsbuild's copy of it (TSBUILD_START_GLIBC_TUNABLES): glibc 2.36 rewrites the
+ * string a process was started with in place, and /proc/PID/environ then shows it cut after its first tunable while
+ * getenv() gives the whole value, so two tunables never compared equal and every such command ran directly.
+ */
+static const char *compared_name(const char *name) {
+  return strcmp(name, "GLIBC_TUNABLES") == 0 ? "TSBUILD_START_GLIBC_TUNABLES" : name;
+}
+
 static void same_start_env(long pid) {
   char path[64];
   snprintf(path, sizeof path, "/proc/%ld/environ", pid);
@@ -171,7 +180,8 @@ static void same_start_env(long pid) {
   char *env = read_proc(path, &len);
   if (!env) fallback("cannot read the warm process's environment");
   for (size_t i = 0; i < sizeof START_ENV / sizeof *START_ENV; i++) {
-    const char *ours = getenv(START_ENV[i]), *theirs = environ_value(env, len, START_ENV[i]);
+    const char *key = compared_name(START_ENV[i]);
+    const char *ours = getenv(key), *theirs = environ_value(env, len, key);
     if ((ours == NULL) != (theirs == NULL) || (ours && strcmp(ours, theirs) != 0)) {
       static char why[128];
       snprintf(why, sizeof why, "%s differs from the daemon's (node reads it at start)", START_ENV[i]);

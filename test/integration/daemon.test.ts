@@ -337,6 +337,31 @@ describe('tsbuild daemon', function () {
     await until('the warm-up scratch roots to be removed', async () => (await readdir(daemonTmp)).length === 0);
   });
 
+  it('takes a command whose GLIBC_TUNABLES holds two tunables when the daemon has the same, and no other', async () => {
+    // glibc 2.36 cuts GLIBC_TUNABLES after its first tunable in /proc/PID/environ, where the client reads the warm
+    // process's: compared there, two tunables never matched. A daemon of its own, started with them.
+    const tunables = 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0';
+    const ownDir = await mkdtemp(join(env?.dir ?? tmpdir(), 'tunables-'));
+    const ownSocket = join(ownDir, 'tsbuild.sock');
+    let ownLog = '';
+    const own = spawn(TSBUILD, ['daemon', '--socket', ownSocket], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: ownDir, GLIBC_TUNABLES: tunables } });
+    own.stderr?.on('data', (c: Buffer) => { ownLog += c.toString(); });
+    try {
+      await until('the second daemon to have a warm process', () => ownLog.includes('ready'));
+      const via = { TSBUILD_DAEMON_SOCKET: ownSocket, TSBUILD_DAEMON_DEBUG: '1' };
+      const same = await start(['--version'], { env: { ...via, GLIBC_TUNABLES: tunables } }).result;
+      expect(same.code, same.stderr).to.equal(0);
+      expect(same.stderr).to.not.contain('not using the daemon');
+      await until('the second daemon to log the connection', () => servedPids(ownLog).length === 1, 5_000);
+      const other = await start(['--version'], { env: { ...via, GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=1' } }).result;
+      expect(other.code, other.stderr).to.equal(0);
+      expect(other.stderr).to.contain('not using the daemon: GLIBC_TUNABLES differs');
+    } finally {
+      own.kill('SIGTERM');
+      await new Promise((r) => { if (own.exitCode !== null) r(undefined); else own.once('exit', r); });
+    }
+  });
+
   // Last: the refused daemon's probe of the socket is a connection the daemon hands to its next warm process, which
   // with a warm-up build in between (builder/daemon/prewarm.ts) may land in a later test's count of connections.
   it('refuses to start a second daemon on a live socket', async () => {
