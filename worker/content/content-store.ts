@@ -17,6 +17,11 @@ export interface ContentStore {
 
 /** A blob being written: end the stream, then `commit` (verify and publish) or `abort` (discard). */
 export interface Ingest extends Writable {
+  /**
+   * Writes one chunk and resolves once it is hashed and written, so the caller may fill or free its memory again. A
+   * failure rejects here, and commit rejects with it.
+   */
+  writeChunk(chunk: Buffer): Promise<void>;
   commit(): Promise<Descriptor>;
   abort(): Promise<void>;
 }

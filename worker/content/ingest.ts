@@ -37,6 +37,9 @@ export class FileIngest extends Writable implements Ingest {
     this.#target = target;
     this.#expected = expected;
     this.#mediaType = mediaType;
+    // A failure reaches the writer through its write callbacks or pipeline, and always through commit (finished) or
+    // abort, which every ingest ends with; unheard, the 'error' event would throw out of the event loop instead.
+    this.on('error', () => undefined);
   }
 
   override _construct(callback: (error?: Error | null) => void): void {
@@ -68,6 +71,10 @@ export class FileIngest extends Writable implements Ingest {
     this.#fh = undefined;
     if (!fh) { callback(error); return; }
     fh.close().then(() => callback(error), () => callback(error));
+  }
+
+  writeChunk(chunk: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => this.write(chunk, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Ends the stream if needed, verifies, and publishes the blob (a no-op rename when it already exists). */

@@ -226,11 +226,9 @@ export class FileContentStore implements ContentStore {
 
   async #materialize(lazy: LazyBlob): Promise<void> {
     const ingest = this.#ingest(`lazy-${lazy.digest}`, { digest: lazy.digest, size: lazy.size }, OCTET_STREAM);
-    ingest.on('error', () => undefined);   // a failed write rejects its own callback below; commit/abort clean up
     try {
-      // One buffer for the whole blob: the ingest has written (and hashed) a chunk when its callback runs.
-      await drainBlocks(lazy.open(), Buffer.allocUnsafe(MATERIALIZE_BLOCK),
-        (chunk) => new Promise<void>((resolve, reject) => ingest.write(chunk, (err) => (err ? reject(err) : resolve()))));
+      // One buffer for the whole blob: the ingest has written (and hashed) a chunk when writeChunk resolves.
+      await drainBlocks(lazy.open(), Buffer.allocUnsafe(MATERIALIZE_BLOCK), (chunk) => ingest.writeChunk(chunk));
       await ingest.commit();
     } catch (err) {
       await ingest.abort();
@@ -281,7 +279,7 @@ function parseVariant(text: string): StoredVariant | undefined {
   return { digest: v.digest, size: v.size, ...(typeof v.diffId === 'string' && isDigest(v.diffId) ? { diffId: v.diffId } : {}) };
 }
 
-/** Reads a blob file into the caller's buffers (whole blocks, as SourceGzip cuts them: see parallel-gzip.ts). */
+/** Reads a blob file into the caller's buffers (whole blocks, as gzipInto cuts them: see parallel-gzip.ts). */
 function fileSource(fh: FileHandle): BlockSource {
   let position = 0;
   let isClosed = false;

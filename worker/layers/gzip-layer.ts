@@ -31,11 +31,8 @@ export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signa
   const { source: bytes, lazy } = await store.blockSource(source);
   const ingest = await store.ingest(`gzip-${source}`);
   try {
-    // A failed write reaches us through its callback (and commit); without a listener its 'error' event would throw.
-    ingest.on('error', () => undefined);
     // Each piece is written before the next is asked for: gzipInto frees a block's output once its write is done.
-    const write = (chunk: Buffer): Promise<void> => new Promise((resolve, reject) => ingest.write(chunk, (err) => (err ? reject(err) : resolve())));
-    const diffId = await gzipInto(bytes, write, { signal });
+    const diffId = await gzipInto(bytes, (chunk) => ingest.writeChunk(chunk), { signal });
     if (diffId !== layer.diffId) {
       const err = new Error(`layer ${source} does not hash to its diffId ${layer.diffId} (it gives ${diffId})`);
       throw lazy === undefined ? err : changedLayer(lazy, err);
