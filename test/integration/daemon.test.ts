@@ -37,6 +37,25 @@ async function until(what: string, test: () => boolean | Promise<boolean>, ms = 
   }
 }
 
+interface RunningDaemon { pid: number | undefined; log: () => string; stop: () => Promise<void> }
+
+/** `tsbuild daemon --socket SOCKET` (TMPDIR and `extraEnv` in its environment) once it listens; its stderr is its log. */
+async function startDaemon(socket: string, tmp: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunningDaemon> {
+  let log = '';
+  const child = spawn(TSBUILD, ['daemon', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: tmp, ...extraEnv } });
+  child.stderr?.on('data', (c: Buffer) => { log += c.toString(); });
+  await until('the daemon to listen', () => log.includes('listening on'));
+  return {
+    pid: child.pid,
+    log: () => log,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
 /** The pids the daemon handed connections to, in order (its log). */
 function servedPids(log: string): number[] {
   return [...log.matchAll(/connection → process (\d+)/g)].map((m) => Number(m[1]));
@@ -50,8 +69,8 @@ const timeless = (text: string): string => text.replace(/\d+\.\d+s\b/g, 'N.Ns');
 describe('tsbuild daemon', function () {
   this.timeout(180_000);
   let env: BuildEnv | undefined;
-  let daemon: ChildProcess | undefined;
-  let daemonLog = '';
+  let daemon: RunningDaemon | undefined;
+  const daemonLog = (): string => daemon?.log() ?? '';
   let sockDir: string;
   let socket: string;
   let ctx: string;
@@ -70,15 +89,10 @@ describe('tsbuild daemon', function () {
     await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\nCOPY hello.txt /hello.txt\nRUN cat /hello.txt > /copy.txt\n`);
     daemonTmp = join(env.dir, 'daemon-tmp');
     await mkdir(daemonTmp);
-    daemon = spawn(TSBUILD, ['daemon', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: daemonTmp } });
-    daemon.stderr?.on('data', (c: Buffer) => { daemonLog += c.toString(); });
-    await until('the daemon to listen', () => daemonLog.includes('listening on'));
+    daemon = await startDaemon(socket, daemonTmp);
   });
   after(async () => {
-    if (daemon?.pid !== undefined && daemon.exitCode === null) {
-      daemon.kill('SIGTERM');
-      await new Promise((r) => daemon?.once('exit', r));
-    }
+    await daemon?.stop();
     await env?.stop();
   });
 
@@ -88,12 +102,12 @@ describe('tsbuild daemon', function () {
 
   /** Runs through the daemon and checks that it did: one more connection was handed to a warm process. */
   async function throughDaemon(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult & { pid: number }> {
-    const before = servedPids(daemonLog).length;
+    const before = servedPids(daemonLog()).length;
     const res = await start(args, { ...opts, env: { ...viaDaemon, ...opts.env } }).result;
     // The daemon's log line can reach us after the command's exit (two pipes, no order between them).
-    await until('the daemon to log the connection', () => servedPids(daemonLog).length > before, 5_000).catch(() => undefined);
-    const pids = servedPids(daemonLog);
-    expect(pids.length, `no connection reached the daemon:\n${daemonLog}`).to.equal(before + 1);
+    await until('the daemon to log the connection', () => servedPids(daemonLog()).length > before, 5_000).catch(() => undefined);
+    const pids = servedPids(daemonLog());
+    expect(pids.length, `no connection reached the daemon:\n${daemonLog()}`).to.equal(before + 1);
     return { ...res, pid: pids[pids.length - 1] ?? -1 };
   }
 
@@ -150,11 +164,11 @@ describe('tsbuild daemon', function () {
   it('cancels a running build on SIGINT to the client, which exits 130 and leaves the root clean', async () => {
     const dir = await sleepCtx('sigint');
     const sigRoot = join(env?.dir ?? '', 'root-sigint');
-    const before = servedPids(daemonLog).length;
+    const before = servedPids(daemonLog()).length;
     const s = start(['build', '--root', sigRoot, '--progress', 'plain', dir], { env: viaDaemon });
     await until('the RUN step to start', () => s.stderrSoFar().includes('sigint-started'), 60_000);
-    expect(servedPids(daemonLog).length).to.equal(before + 1);
-    const pid = servedPids(daemonLog).at(-1) ?? -1;
+    expect(servedPids(daemonLog()).length).to.equal(before + 1);
+    const pid = servedPids(daemonLog()).at(-1) ?? -1;
     s.child.kill('SIGINT');
     const res = await s.result;
     expect(res.code, res.stderr).to.equal(130);
@@ -167,7 +181,7 @@ describe('tsbuild daemon', function () {
     const killRoot = join(env?.dir ?? '', 'root-sigkill');
     const s = start(['build', '--root', killRoot, '--progress', 'plain', dir], { env: viaDaemon });
     await until('the RUN step to start', () => s.stderrSoFar().includes('sigkill-started'), 60_000);
-    const pid = servedPids(daemonLog).at(-1) ?? -1;
+    const pid = servedPids(daemonLog()).at(-1) ?? -1;
     expect(alive(pid)).to.equal(true);
     s.child.kill('SIGKILL');
     await s.result;
@@ -198,7 +212,7 @@ describe('tsbuild daemon', function () {
       const s = start(['build', '--root', join(env?.dir ?? '', 'root-limits'), '--progress', 'plain', dir], { env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1' }, wrapper: ['bash', '-c', script, 'bash'] });
       try {
         await until('the RUN step to start', () => s.stderrSoFar().includes('limits-started'), 60_000);
-        const pid = servedPids(daemonLog).at(-1) ?? -1;
+        const pid = servedPids(daemonLog()).at(-1) ?? -1;
         // The children the served process has now and still has half a second later: a short-lived child (one ended
         // between a listing and its reads in two full CI runs of 2026-12-01, another was read outside the cgroup once
         // and could not be told apart after the fact) is not what this checks; every process that stays is.
@@ -245,13 +259,13 @@ describe('tsbuild daemon', function () {
   ];
   for (const [what, opts] of startTimeCases) {
     it(`runs the command directly when ${what} (node reads it at start; a process cannot be given groups)`, async () => {
-      const before = servedPids(daemonLog).length;
+      const before = servedPids(daemonLog()).length;
       const res = await start(['--version'], { ...opts, env: { ...viaDaemon, TSBUILD_DAEMON_DEBUG: '1', ...opts.env } }).result;
       expect(res.code, res.stderr).to.equal(0);
       expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
       expect(res.stderr).to.match(/not using the daemon: (NODE_OPTIONS differs|NODE_EXTRA_CA_CERTS differs|GLIBC_TUNABLES differs|MALLOC_MMAP_THRESHOLD_ differs|other supplementary groups)/);
       // The warm process it reached ends unused; the daemon starts another.
-      await until('the daemon to log the connection', () => servedPids(daemonLog).length > before, 5_000);
+      await until('the daemon to log the connection', () => servedPids(daemonLog()).length > before, 5_000);
     });
   }
 
@@ -326,9 +340,9 @@ describe('tsbuild daemon', function () {
 
   it('warms each process with a build in a scratch root of its own, which it removes and whose output goes nowhere', async () => {
     // Served commands went through warm processes above; the next one is warming or ready now.
-    await until('a warm process to finish its warm-up', async () => (await readdir(daemonTmp)).length === 0 && daemonLog.includes('connection →'));
-    expect(daemonLog).to.not.contain('pre-warming stopped');
-    expect(daemonLog).to.not.match(/#\d+ |cache: /);   // no progress or summary of the warm-up in the daemon's log
+    await until('a warm process to finish its warm-up', async () => (await readdir(daemonTmp)).length === 0 && daemonLog().includes('connection →'));
+    expect(daemonLog()).to.not.contain('pre-warming stopped');
+    expect(daemonLog()).to.not.match(/#\d+ |cache: /);   // no progress or summary of the warm-up in the daemon's log
     const res = await throughDaemon(['build', '--root', root, '--progress', 'plain', ctx]);
     expect(res.code, res.stderr).to.equal(0);
     expect(res.stderr).to.match(/^cache: (\d+)\/\1 steps cached/m);
@@ -343,22 +357,19 @@ describe('tsbuild daemon', function () {
     const tunables = 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0';
     const ownDir = await mkdtemp(join(env?.dir ?? tmpdir(), 'tunables-'));
     const ownSocket = join(ownDir, 'tsbuild.sock');
-    let ownLog = '';
-    const own = spawn(TSBUILD, ['daemon', '--socket', ownSocket], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, TMPDIR: ownDir, GLIBC_TUNABLES: tunables } });
-    own.stderr?.on('data', (c: Buffer) => { ownLog += c.toString(); });
+    const own = await startDaemon(ownSocket, ownDir, { GLIBC_TUNABLES: tunables });
     try {
-      await until('the second daemon to have a warm process', () => ownLog.includes('ready'));
+      await until('the second daemon to have a warm process', () => own.log().includes('ready'));
       const via = { TSBUILD_DAEMON_SOCKET: ownSocket, TSBUILD_DAEMON_DEBUG: '1' };
       const same = await start(['--version'], { env: { ...via, GLIBC_TUNABLES: tunables } }).result;
       expect(same.code, same.stderr).to.equal(0);
       expect(same.stderr).to.not.contain('not using the daemon');
-      await until('the second daemon to log the connection', () => servedPids(ownLog).length === 1, 5_000);
+      await until('the second daemon to log the connection', () => servedPids(own.log()).length === 1, 5_000);
       const other = await start(['--version'], { env: { ...via, GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=1' } }).result;
       expect(other.code, other.stderr).to.equal(0);
       expect(other.stderr).to.contain('not using the daemon: GLIBC_TUNABLES differs');
     } finally {
-      own.kill('SIGTERM');
-      await new Promise((r) => { if (own.exitCode !== null) r(undefined); else own.once('exit', r); });
+      await own.stop();
     }
   });
 
