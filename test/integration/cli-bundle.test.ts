@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readBlobLayout } from '../../builder/bundle/snapshot-blob.js';
 import { PROJECT_ROOT, run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // bin/tsbuild runs the esbuild bundle (dist/bundle/cli/launch.js), which every CLI test exercises; these check what
@@ -83,6 +84,15 @@ describe('the startup snapshot of the tsbuild command', () => {
     // The same command through the ESM bundle prints the same help.
     const esm = await tsbuild(['build', '--help'], { env: { TSBUILD_SNAPSHOT: '0' } });
     expect(res.stdout).to.equal(esm.stdout);
+  });
+
+  it('holds the code cache only of the builtins its heap did not load (make build trimmed it)', async () => {
+    const layout = readBlobLayout(await readFile(join(realSnap, 'tsbuild.blob')));
+    const inHeap = new Set(layout.builtinsInHeap);
+    expect(inHeap.has('fs') && inHeap.has('zlib'), 'the build path loads node:fs and node:zlib at build time').to.equal(true);
+    expect(layout.codeCache.filter((e) => inHeap.has(e.id)).map((e) => e.id)).to.deep.equal([]);
+    // node:sqlite, node:tls and node:http load behind lazy stand-ins, in the running process: their caches stay.
+    expect(layout.codeCache.map((e) => e.id)).to.include.members(['sqlite', 'tls', 'http']);
   });
 
   it('gives each process started from the blob its own random ids (no random pool was kept in the blob)', async () => {
