@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { Transform } from 'node:stream';
-import type { TransformCallback } from 'node:stream';
 import { constants, crc32, deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Digest } from '../../registry/oci/index.js';
 
@@ -121,65 +119,7 @@ function defaultParallelism(): number {
 }
 
 /**
- * One gzip member of a stream (GzipBlocks above), as a Transform: what is written is copied into the blocks. The
- * diffId is `diffId()` after the stream ended.
- */
-export class ParallelGzip extends Transform {
-  readonly #blocks = new GzipBlocks();
-  readonly #maxJobs: number;
-  #block: Buffer;
-  #fill = 0;
-  #diffId: Digest | undefined;
-
-  constructor(options: { parallel?: number } = {}) {
-    super();
-    this.#maxJobs = options.parallel ?? defaultParallelism();
-    this.#block = this.#blocks.take();
-    this.push(HEADER);
-  }
-
-  /** sha256 of the uncompressed input, known once the stream has ended. */
-  diffId(): Digest {
-    if (this.#diffId === undefined) throw new Error('diffId asked for before the stream ended');
-    return this.#diffId;
-  }
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(chunk.length - offset, BLOCK - this.#fill);
-      chunk.copy(this.#block, this.#fill, offset, offset + n);
-      this.#fill += n;
-      offset += n;
-      if (this.#fill === BLOCK) {
-        this.#blocks.start(this.#block, BLOCK, false);
-        this.#block = this.#blocks.take();
-        this.#fill = 0;
-      }
-    }
-    this.#drain(this.#maxJobs - 1).then(() => cb(), cb);
-  }
-
-  override _flush(cb: TransformCallback): void {
-    this.#blocks.start(this.#block, this.#fill, true);
-    this.#drain(0).then(() => {
-      const { trailer, diffId } = this.#blocks.finish();
-      this.#diffId = diffId;
-      cb(null, trailer);
-    }, cb);
-  }
-
-  /** Pushes finished blocks in order until at most `keep` are still running. */
-  async #drain(keep: number): Promise<void> {
-    while (this.#blocks.jobs.length > keep) {
-      const out = await this.#blocks.next();
-      if (out) this.push(out);
-    }
-  }
-}
-
-/**
- * The same gzip member as ParallelGzip, its input read from `source` straight into its own blocks, handed to `sink`
+ * One gzip member of `source` (GzipBlocks above), its input read straight into its own blocks, handed to `sink`
  * piece by piece in order: the header, each block's deflate output, the trailer. Up to `parallel` blocks deflate at
  * once while the next one is read. A piece is the sink's only until the sink's promise settles: a block's output is
  * freed right then (`release`), so the sink must have written or copied it. Memory stays at a few blocks whatever
