@@ -33,6 +33,7 @@ import { localContextSources, namedContextKinds, namedImage, type NamedContext, 
 import type { ProgressWriter } from './progress/index.js';
 import { gcAfterBuild } from './gc.js';
 import { historyRetentionFromEnv } from './history-retention.js';
+import { raisedWhileBuilding } from './format-error.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
@@ -220,7 +221,8 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   try {
     return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms, retention);
   } catch (err) {
-    throw withSource(err, { file: req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text });   // a failed step shows its line with a caret
+    // A failed step shows its line with a caret; whatever the code, it failed the build (exit status 1).
+    throw raisedWhileBuilding(withSource(err, { file: req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text }));
   }
 }
 

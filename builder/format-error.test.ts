@@ -3,7 +3,7 @@ import { DockerfileError, compile, withSource } from '../frontend/index.js';
 import type { Vertex } from '../frontend/index.js';
 import { StepError } from '../solver/index.js';
 import { UserError } from '../common/index.js';
-import { formatError } from './format-error.js';
+import { exitStatus, formatError, raisedWhileBuilding } from './format-error.js';
 
 // The file named in these errors does not exist: every caret below comes from the text the error carries.
 const platform = { os: 'linux', architecture: 'amd64' };
@@ -39,5 +39,17 @@ describe('formatError', () => {
     const err = withSource(new DockerfileError(at, 'bad'), { file: FILE, text: 'FROM scratch\n' });
     expect(err.source).to.equal(undefined);
     expect(formatError(err)).to.equal('error: /elsewhere/Dockerfile:1:1: bad');
+  });
+});
+
+describe('exitStatus', () => {
+  it('gives 2 to bad usage refused before the build, 1 to the same codes raised by the running build, 1 to any other failure', () => {
+    expect(exitStatus(new UserError('INVALID_ARGUMENT', 'unknown output type'))).to.equal(2);
+    expect(exitStatus(new UserError('INVALID_REFERENCE', 'invalid -t'))).to.equal(2);
+    expect(exitStatus(raisedWhileBuilding(new UserError('INVALID_ARGUMENT', 'unable to find user "nosuchuser"')))).to.equal(1);
+    expect(exitStatus(raisedWhileBuilding(new UserError('INVALID_REFERENCE', 'FROM reference does not parse')))).to.equal(1);
+    expect(exitStatus(new UserError('RUN_FAILED', 'RUN failed'))).to.equal(1);
+    expect(exitStatus(raisedWhileBuilding(new UserError('CANCELLED', 'interrupted')))).to.equal(130);
+    expect(exitStatus(new Error('a bug'))).to.equal(70);
   });
 });

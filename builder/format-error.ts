@@ -3,12 +3,27 @@ import { relative } from 'node:path';
 import { locationOf, sourceExcerpt, sourceOf } from '../frontend/index.js';
 import { isTsbuildError, type ErrorCode } from '../common/index.js';
 
-/** Exit statuses: 1 for a failed build (as buildx), 2 for bad usage, 130 for Ctrl-C, 70 (EX_SOFTWARE) for a bug. */
+const USAGE: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
+/** The errors a running build raised (builder/build.ts marks them): see exitStatus. */
+const raisedByBuild = new WeakSet<object>();
+
+/** Marks `err` as raised while a build ran, after its command line was accepted; returns it. */
+export function raisedWhileBuilding<T>(err: T): T {
+  if (typeof err === 'object' && err !== null) raisedByBuild.add(err);
+  return err;
+}
+
+/**
+ * Exit statuses: 1 for a failed build (as buildx), 2 for bad usage, 130 for Ctrl-C, 70 (EX_SOFTWARE) for a bug.
+ * Bad usage is what the command line asks for, refused before the build starts. The same codes raised by a running
+ * build (COPY --chown=nosuchuser, a FROM reference that does not parse, an ADD whose URL answers 404, RUN
+ * --security=insecure not granted) come from the Dockerfile or the world: a failed build, as buildx reports every
+ * failed solve with 1.
+ */
 export function exitStatus(err: unknown): number {
   if (!isTsbuildError(err)) return 70;
-  const usage: ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
   if (err.code === 'CANCELLED') return 130;
-  return usage.includes(err.code) ? 2 : 1;
+  return USAGE.includes(err.code) && !raisedByBuild.has(err) ? 2 : 1;
 }
 
 /** The caret lines for a located error: from the Dockerfile text it carries, else from the file as it is now. */

@@ -313,7 +313,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD file://${join(served, 'repo.git')} /x/\n`);
     const file = await build([ctx]);
-    expect(file.code).to.equal(2);   // INVALID_ARGUMENT, a usage error (builder/format-error.ts exitStatus)
+    expect(file.code).to.equal(1);   // INVALID_ARGUMENT from the Dockerfile's ADD: a failed build (builder/format-error.ts exitStatus)
     expect(file.stderr).to.contain('file:');
     const local = await build(['-o', `type=local,dest=${out()}`, `file://${join(served, 'repo.git')}`]);
     expect(local.code).to.equal(1);
