@@ -9,3 +9,4 @@ export * from './go-json.js';
 export * from './go-units.js';
 export * from './replace-file.js';
 export * from './file-chunks.js';
+export * from './child-process.js';

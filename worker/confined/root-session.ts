@@ -1,15 +1,16 @@
-import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { resolve } from 'node:path';
 import { UserError } from '../../common/index.js';
-import { fsattrPath } from './fsattr-path.js';
+import { giveBackWriter, takeWriter } from './writer-pool.js';
 import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 
-// Every write into a root goes through one tsbuild-fsattr `root` process per operation (a layer apply, a COPY, a
-// WORKDIR, a stub clean-up): it opens the root once and resolves every path with openat2 relative to it, so no host
-// path string that crosses a component the build controls ever reaches the kernel. See worker/native/fsattr/root.c
-// for the protocol. Writes are streamed without waiting; queries wait for their answer (which also means every
-// write before them is done); the first failing call ends the process and surfaces as a ConfinedFsError.
+// Every write into a root goes through one tsbuild-fsattr session per operation (a layer apply, a COPY, a WORKDIR,
+// a stub clean-up). The session's writer opens the root once and resolves every path with openat2 relative to it,
+// so no host path string that crosses a component the build controls ever reaches the kernel. See
+// worker/native/fsattr/root.c for the protocol. Writes are streamed without waiting; queries wait for their answer
+// (which also means every write before them is done); the first failing call ends the process and surfaces as a
+// ConfinedFsError. A session that ends cleanly gives its writer back for the next one (writer-pool.ts).
 
 /** A failing system call inside the confined writer, as the C side reported it. */
 export class ConfinedFsError extends Error {
@@ -61,7 +62,10 @@ interface Waiter { resolve: (v: Buffer | number) => void; reject: (e: unknown) =
 /** One confined writer process on a root. */
 export class RootSession {
   readonly #child: ChildProcessWithoutNullStreams;
+  /** Settles when the session is over: the writer exited, or was given back after E. */
   readonly #exited: Promise<void>;
+  #end: () => void = () => undefined;
+  readonly #listeners: { out: (c: Buffer) => void; err: (c: Buffer) => void; error: (e: Error) => void; close: (code: number | null) => void };
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   /**
@@ -77,27 +81,40 @@ export class RootSession {
   #failure: unknown;
   #closed = false;
   #aborting = false;
+  #isGivenBack = false;
 
   private constructor(root: string, options: SessionOptions) {
-    const args = ['root', root];
-    if (options.sourceRoot !== undefined) args.push('--src', options.sourceRoot);
-    for (const lower of options.lowerRoots ?? []) args.push('--lower', lower);
-    if (options.inherit !== undefined) args.push('--upper', options.inherit.upperDir, '--prev', options.inherit.previousDir);
+    // The writer may have been started for an earlier session, in another working directory's time: absolute paths.
+    const args = [resolve(root)];
+    if (options.sourceRoot !== undefined) args.push('--src', resolve(options.sourceRoot));
+    for (const lower of options.lowerRoots ?? []) args.push('--lower', resolve(lower));
+    if (options.inherit !== undefined) args.push('--upper', resolve(options.inherit.upperDir), '--prev', resolve(options.inherit.previousDir));
     // Rootless, overlay reads user.overlay.opaque (worker/rootless/overlay-flavour.ts); trusted.* would be EPERM.
     if (isInUserNamespace()) args.push('--opaque-xattr', overlayOpaqueXattr());
-    this.#child = spawn(fsattrPath(), args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.#child.stdout.on('data', (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); });
-    this.#child.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString('utf8'); });
-    this.#child.stdin.on('error', () => undefined);   // EPIPE after a failure: the exit status tells why
-    this.#exited = new Promise((resolve) => {
-      this.#child.on('error', (e) => { this.#failure ??= new Error('cannot run tsbuild-fsattr; run make native', { cause: e }); resolve(); });
-      this.#child.on('close', (code) => {
+    this.#child = takeWriter();
+    this.#listeners = {
+      out: (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); },
+      err: (c: Buffer) => { this.#stderr += c.toString('utf8'); },
+      error: (e: Error) => {
+        this.#failure ??= new Error('cannot run tsbuild-fsattr; run make native', { cause: e });
+        for (const w of this.#waiters.splice(0)) w.reject(this.#failure);
+        this.#end();
+      },
+      close: (code: number | null) => {
         if (code !== 0 && !this.#aborting) this.#failure ??= this.#parseFailure(code);
         const err = this.#failure ?? new Error('tsbuild-fsattr exited before answering');
         for (const w of this.#waiters.splice(0)) w.reject(err);
-        resolve();
-      });
-    });
+        this.#end();
+      },
+    };
+    this.#child.stdout.on('data', this.#listeners.out);
+    this.#child.stderr.on('data', this.#listeners.err);
+    this.#child.on('error', this.#listeners.error);
+    this.#child.on('close', this.#listeners.close);
+    this.#exited = new Promise((done) => { this.#end = done; });
+    // `serve` reads the arguments of `root` first, each NUL-ended, then an empty field (root.c).
+    for (const a of args) if (a.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a writer's root or option holds a NUL byte: ${JSON.stringify(a)}`, 'report this: tsbuild names its roots itself');
+    this.#push(Buffer.from(`${args.join('\0')}\0\0`));
   }
 
   /** Starts a session on `root`, a directory the caller trusts (a snapshot dir or a mount point it made). */
@@ -118,6 +135,9 @@ export class RootSession {
     await session.close();
     return result;
   }
+
+  /** The writer process serving this session (diagnostics; a writer serves one session after another). */
+  get writerPid(): number | undefined { return this.#child.pid; }
 
   /** The failure that ended the process, once known. */
   get failure(): unknown { return this.#failure; }
@@ -228,9 +248,22 @@ export class RootSession {
   /** Ends the input (the C side then sets the held directory times) and waits; throws the session's failure. */
   async close(): Promise<void> {
     if (!this.#closed) {
+      // E ends the session as end of input would (directory times set), and the writer serves the next one.
+      let isDone = false;
+      try {
+        isDone = (await this.#query(false, 'E')).toString() === 'ok';
+      } catch {
+        // the writer failed: its failure is below
+      }
       this.#closed = true;
-      await this.#flush();
-      this.#child.stdin.end();
+      if (isDone) {
+        this.#isGivenBack = true;
+        this.#detach();
+        giveBackWriter(this.#child);
+        this.#end();
+      } else {
+        this.#child.stdin.end();
+      }
     }
     await this.#exited;
     if (this.#failure !== undefined) throw this.#failure;
@@ -239,9 +272,18 @@ export class RootSession {
   /** Kills the process (after a failure on the TypeScript side) and waits for it. */
   async abort(): Promise<void> {
     this.#closed = true;
+    if (this.#isGivenBack) return;   // closed cleanly before: the writer serves another session now
     this.#aborting = true;
     if (this.#child.exitCode === null && this.#child.signalCode === null) this.#child.kill('SIGKILL');
     await this.#exited;
+  }
+
+  // The writer goes on to another session: nothing of this one may still listen to it.
+  #detach(): void {
+    this.#child.stdout.removeListener('data', this.#listeners.out);
+    this.#child.stderr.removeListener('data', this.#listeners.err);
+    this.#child.removeListener('error', this.#listeners.error);
+    this.#child.removeListener('close', this.#listeners.close);
   }
 
   #op(op: string, ...fields: string[]): void {

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { HelperMount } from './helper-spec.js';
 
+/** Where etcFileMounts puts its files, in its order: known before the step's network is. */
+export const ETC_FILE_TARGETS: readonly string[] = ['/etc/hosts', '/etc/hostname', '/etc/resolv.conf'];
+
 /**
  * /etc/hosts, /etc/hostname and /etc/resolv.conf for one step, as 'file' mounts: the helper writes them into its
  * private scratch tmpfs and binds them read-write, so nothing a step writes to them reaches its layer (as with
@@ -17,6 +20,6 @@ export function etcFileMounts(hostname: string, resolvConf?: string, extraHosts:
   } catch {
     resolv = '';
   }
-  const files: [string, string][] = [['hosts', hosts], ['hostname', `${hostname}\n`], ['resolv.conf', resolv]];
-  return files.map(([name, content]) => ({ kind: 'file', target: `/etc/${name}`, content }));
+  const contents = [hosts, `${hostname}\n`, resolv];
+  return ETC_FILE_TARGETS.map((target, i) => ({ kind: 'file', target, content: contents[i] ?? '' }));
 }

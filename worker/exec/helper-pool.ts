@@ -5,6 +5,7 @@ import { writeFile } from 'node:fs/promises';
 import type { BuildCgroups } from './build-cgroups.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import { isInUserNamespace } from '../rootless/index.js';
+import { isChildRunning, setChildRef } from '../../common/index.js';
 
 /** Starts `tsbuild-run` with its four pipes: spec in on stdin, the container's stdout/stderr, status lines on fd 3. */
 export function startHelper(binary: string): ChildProcess {
@@ -49,7 +50,7 @@ export class HelperPool {
   /** Whether taking a helper for `binary` now gives one already in the sandboxed steps' shared cgroups. */
   hasJoined(binary: string): boolean {
     const ready = this.#waiting.get(binary);
-    return ready !== undefined && isWaiting(ready.child) && ready.state === 'joined';
+    return ready !== undefined && isChildRunning(ready.child) && ready.state === 'joined';
   }
 
   /**
@@ -58,7 +59,7 @@ export class HelperPool {
    */
   take(binary: string, cgroups: readonly string[]): TakenHelper {
     const ready = this.#waiting.get(binary);
-    if (ready !== undefined && !isWaiting(ready.child)) {
+    if (ready !== undefined && !isChildRunning(ready.child)) {
       this.#waiting.delete(binary);
       ready.child.kill('SIGKILL');
     } else if (ready !== undefined) {
@@ -66,7 +67,7 @@ export class HelperPool {
       // Not fit (another policy, or a move whose target is not known yet): it stays for the next sandboxed step.
       if (!fits) return { child: startHelper(binary), cgroups: [] };
       this.#waiting.delete(binary);
-      setRef(ready.child, true);
+      setChildRef(ready.child, true);
       if (!this.#closed) setImmediate(() => this.#prepare(binary));
       // A move still under way counts as none: the helper joins itself (a second move to the same cgroup is harmless).
       return { child: ready.child, cgroups: ready.state === 'joined' ? ready.target ?? [] : [] };
@@ -108,7 +109,7 @@ export class HelperPool {
     const child = startHelper(binary);
     child.on('error', () => undefined);   // a helper that could not start is dropped by take(), which starts another
     child.stdin?.on('error', () => undefined);
-    setRef(child, false);
+    setChildRef(child, false);
     const waiting: Waiting = { child, state: 'clean' };
     this.#waiting.set(binary, waiting);
     child.once('exit', () => {
@@ -131,10 +132,6 @@ export function sameFiles(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && [...a].sort().join('\0') === [...b].sort().join('\0');
 }
 
-function isWaiting(child: ChildProcess): boolean {
-  return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
-}
-
 // Until `pid` has exited (a zombie has left its cgroups) or `ms` have passed.
 function waitGoneSync(pid: number, ms: number): void {
   const tick = new Int32Array(new SharedArrayBuffer(4));
@@ -147,16 +144,5 @@ function waitGoneSync(pid: number, ms: number): void {
     }
     if (state === 'Z' || state === 'X') return;
     Atomics.wait(tick, 0, 0, 1);
-  }
-}
-
-// The child and its pipes: an unreferenced waiting helper lets Node exit; a taken one keeps it alive again.
-function setRef(child: ChildProcess, on: boolean): void {
-  if (on) child.ref();
-  else child.unref();
-  for (const stream of child.stdio) {
-    const handle = stream as unknown as { ref?: () => void; unref?: () => void } | null;
-    if (on) handle?.ref?.();
-    else handle?.unref?.();
   }
 }

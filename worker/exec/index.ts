@@ -34,7 +34,7 @@ import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
-import { etcFileMounts } from './etc-files.js';
+import { ETC_FILE_TARGETS, etcFileMounts } from './etc-files.js';
 import { helperPath, runHelper, seccompFilter } from './helper-process.js';
 import type { HelperPool } from './helper-pool.js';
 import type { HelperResult } from './helper-process.js';
@@ -147,9 +147,12 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
   return undefined;
 }
 
+/** A step's network, started: what the helper's spec says, the step's /etc/resolv.conf, and how to let it go. */
+interface StepNetwork { spec: HelperSpec['network']; resolvConf?: string | undefined; done(): Promise<void> }
+
 // The step's network: a user-mode network (from the build's pool, or private) for 'default', the host's for
 // 'host', lo for 'none'. `done` gives a pooled network back, or stops a private one.
-async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: HelperSpec['network']; network?: UserNetwork; done(): Promise<void> }> {
+async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<StepNetwork> {
   if (op.network === 'host') return { spec: 'host', done: async () => undefined };
   if (op.network === 'none') return { spec: 'none', done: async () => undefined };
   const pool = env.networks;
@@ -161,11 +164,13 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<{ spec: He
   }
   // A privileged step holds CAP_NET_ADMIN in the namespace and could leave routes or firewall rules behind.
   const isReusable = op.security !== 'insecure';
-  return {
-    spec: { netns: network.netns, inode: network.netnsInode },
-    network,
-    done: async () => (pool !== undefined ? pool.release(network, isReusable) : network.stop()),
-  };
+  const done = async (): Promise<void> => (pool !== undefined ? pool.release(network, isReusable) : network.stop());
+  try {
+    return { spec: { netns: network.netns, inode: network.netnsInode }, resolvConf: await network.resolvConf(), done };
+  } catch (err) {
+    await done();
+    throw err;
+  }
 }
 
 /** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
@@ -176,30 +181,25 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits);
   const isJoined = willShare && env.helpers?.hasJoined(helperPath()) === true;
   const warm = isInUserNamespace() || isJoined ? Promise.resolve() : warmCgroupMigration();
+  // The first step's waits run side by side: the seccomp filter (compiled once per process), the shared cgroups
+  // (made once), the network (a new one starts slirp4netns) and the look at the rootfs (a chain not read yet is
+  // mounted and read) each wait on another process or the kernel. runIn awaits the network once the step's user is
+  // known.
+  if (op.security !== 'insecure') void seccompFilter().catch(() => undefined);
+  // The shared cgroups are made once per worker (build-cgroups.ts); sharedCgroup awaits the same set.
+  if (willShare && !isInUserNamespace()) void env.cgroups?.acquire(DEFAULT_DEVICE_RULES).catch(() => undefined);
+  const network = stepNetwork(op, env);
+  network.catch(() => undefined);   // awaited in runIn, or below when runIn failed first
   // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
   // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
   // process is started once the helper runs (runIn), off the critical path. Otherwise it is started first, so that
   // it boots while the network and the /etc files are made.
   const known = env.rootfs.isFresh === true ? env.accounts?.known(env.rootfs.lowerDirs) : undefined;
   const session = known === undefined ? openSession(env.rootfs) : undefined;
-  let net: Awaited<ReturnType<typeof stepNetwork>>;
-  let resolvConf: string | undefined;
   try {
-    net = await stepNetwork(op, env);
-    try {
-      resolvConf = await net.network?.resolvConf();
-    } catch (err) {
-      await net.done();
-      throw err;
-    }
-  } catch (err) {
-    await session?.abort();
-    throw err;
-  }
-  try {
-    await runIn(op, env, session, known, net.spec, resolvConf, warm, signal, progress);
+    await runIn(op, env, session, known, network, warm, signal, progress);
   } finally {
-    await net.done();
+    await (await network.catch(() => undefined))?.done();
   }
 }
 
@@ -208,10 +208,10 @@ function openSession(rootfs: OverlayRootfs): RootSession {
 }
 
 // Owns `session` (when given) from here on: closes it after the stub clean-up, or aborts it on any failure. Without
-// one (`known` accounts, fresh upper), it starts one while the helper runs.
+// one (`known` accounts, fresh upper), it starts one while the helper runs. `starting`: the step's network, which
+// the caller lets go.
 async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | undefined, known: Accounts | undefined,
-  network: HelperSpec['network'], resolvConf: string | undefined, warm: Promise<void>, signal: AbortSignal,
-  progress: ProgressSink): Promise<void> {
+  starting: Promise<StepNetwork>, warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
   const tail = new OutputTail(20);
   // The step's output reaches the log as buildkitd lets it through (2 MiB, 200 KiB/s); the tail sees all of it.
   const logs = new StepLogs(progress);
@@ -228,10 +228,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
     mkdirSync(env.stateDir, { recursive: true });
     const stateDir = realpathSync(env.stateDir);
     const hostname = env.hostname ?? DEFAULT_HOSTNAME;
-    const etcMounts = etcFileMounts(hostname, resolvConf, op.extraHosts);
     plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
-    const mounts = [...etcMounts, ...plan.mounts];
-    const targets = ['/proc', '/dev', '/sys', ...mounts.map((m) => m.target)];
+    const targets = ['/proc', '/dev', '/sys', ...ETC_FILE_TARGETS, ...plan.mounts.map((m) => m.target)];
     let user: ExecUser;
     if (session === undefined && known !== undefined) {
       user = execUser(op.user, known);
@@ -246,6 +244,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         inspectUpperIn(s, targets),
       ]);
     }
+    const network = await starting;
+    const mounts = [...etcFileMounts(hostname, network.resolvConf, op.extraHosts), ...plan.mounts];
     // The helper's private tmpfs: the /etc files and (kernel overlayfs) the rootfs mount point live there, so a
     // step writes and removes nothing of its own on disk. fuse-overlayfs mounts the rootfs before the helper, on a
     // host dir.
@@ -279,7 +279,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         ...(isRootless ? { userxattr: true } : {}),
         ...(isPrivileged ? {} : { seccompFilter: await seccompFilter() }),
         ...(devices !== undefined && cgroup.v2Dir !== undefined ? { devices: { cgroupDir: cgroup.v2Dir, rules: devices } } : {}),
-        network,
+        network: network.spec,
         cgroups: cgroup.procsFiles,
         locks: plan.locks,
         ...(unmountPremounted !== undefined ? { premounted: true } : {}),

@@ -6,6 +6,7 @@
  *   tsbuild-fsattr read --batches   the same for any number of batches, for one long-lived process: each batch is
  *                         its paths then an empty field ("\0"); its answer ends with the field "E" (flushed).
  *   tsbuild-fsattr root   the confined writer: every write into a root (root.c has its protocol).
+ *   tsbuild-fsattr serve  the same writer, its arguments on stdin, one session after another (root.c).
  *
  * Every failing call is reported on stderr as one JSON line {"op":..,"arg":..,"errno":..} and the exit status is 1;
  * read skips paths that vanished (ENOENT), since a walk and the read may race with nothing else.
@@ -87,6 +88,7 @@ static size_t fields(char *buf, size_t len, char ***out) {
 }
 
 int root_main(int argc, char **argv);
+int root_serve(void);
 
 /* read --batches: one path at a time; an empty field ends a batch, answered by "E\0" and a flush. */
 static int read_batches(void) {
@@ -112,6 +114,7 @@ int main(int argc, char **argv) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { fail("prctl", "PR_SET_PDEATHSIG"); return 1; }
   if (getppid() != parent) return 1;
   if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
+  if (argc == 2 && strcmp(argv[1], "serve") == 0) return root_serve();
   if (argc == 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) return read_batches();
   if (argc != 2 || strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "usage: tsbuild-fsattr read < NUL-separated paths | tsbuild-fsattr root <root> ...\n");

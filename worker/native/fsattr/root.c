@@ -41,8 +41,16 @@
  *   Z                  "<crossed> <linked>": entries written through a symlink so far, and I entries linked
  *   R path             resolves `path` in the source root (--src, else the root) following symlinks inside it, as G
  *                      answers: "<len>" then the resolved path relative to that root ('' = the root itself)
+ *   E                  ends the session as end of input does, answers "ok", then serves the next one (below)
  * At end of input the held directory times are applied and the exit status is 0. The first failing call is reported
  * on stderr as one JSON line {"op":..,"arg":<the operation's path>,"errno":..} and the process exits 1.
+ *
+ *   tsbuild-fsattr serve   a pooled writer: stdin first carries the arguments of `root` after the word itself
+ *                      (<root> [options...]), each NUL-ended, then an empty field; the session follows as above. After
+ *                      E the process execs itself into `serve` again, so the next session starts from a new image:
+ *                      nothing of the last root (fds, held times, the current entry, the union cache) can reach it.
+ *                      End of input while waiting for arguments is a clean exit. Node forks its whole heap for every
+ *                      process it starts (~5 ms of its main thread on a slow VM); a served writer is started once.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -1104,6 +1112,44 @@ static int open_root(const char *path) {
   return fd;
 }
 
+/* After E: every write of the session is done and its directory times are set. The reply goes out first (the
+ * session's caller waits on it, not on the exec); the caller sends nothing more until it has the reply, so input
+ * left in the buffer is a protocol error, not the next session. */
+static void serve_again(void) {
+  if (inpos != inlen) { errno = EINVAL; cur_arg = "E"; die("parse"); }
+  reply("ok");
+  char *again[] = { "tsbuild-fsattr", "serve", NULL };
+  execv("/proc/self/exe", again);
+  cur_arg = "/proc/self/exe";
+  die("exec");
+}
+
+int root_main(int argc, char **argv);
+
+int root_serve(void) {
+  /* A new image holds nothing of an earlier session but stdin, stdout and stderr: make sure of it. */
+  if (close_range(3, ~0U, 0) != 0) die("close_range");
+  int c = in_byte();
+  if (c < 0) return 0;   /* the pool let this writer go */
+  inpos--;               /* the first byte of the first argument: read it again below */
+  size_t argc = 2, cap = 16;
+  char **argv = malloc(cap * sizeof *argv);
+  if (!argv) die("malloc");
+  argv[0] = "tsbuild-fsattr";
+  argv[1] = "root";
+  for (;;) {
+    char *f = field(0);
+    if (f[0] == '\0') break;
+    if (argc + 2 > cap) {
+      argv = realloc(argv, (cap *= 2) * sizeof *argv);
+      if (!argv) die("malloc");
+    }
+    if (!(argv[argc++] = strdup(f))) die("malloc");
+  }
+  argv[argc] = NULL;
+  return root_main((int)argc, argv);
+}
+
 int root_main(int argc, char **argv) {
   if (argc < 3) { fprintf(stderr, "usage: tsbuild-fsattr root <root> [--src dir] [--lower dir]...\n"); return 2; }
   umask(0);
@@ -1130,6 +1176,7 @@ int root_main(int argc, char **argv) {
       return 2;
     }
   }
+  int again = 0;
   for (;;) {
     int op = in_byte();
     if (op < 0) break;
@@ -1170,8 +1217,10 @@ int root_main(int argc, char **argv) {
       break;
     }
     case 'Z': reply("%ld %ld", crossed, linked); break;
+    case 'E': again = 1; break;
     default: errno = EINVAL; die("parse");
     }
+    if (again) break;
   }
   cur_reset();
   inherit_forget();
@@ -1180,5 +1229,6 @@ int root_main(int argc, char **argv) {
     if (futimens(held[i].fd, held[i].ts) != 0) die("futimens");
     close(held[i].fd);
   }
+  if (again) serve_again();
   return 0;
 }

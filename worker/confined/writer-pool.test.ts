@@ -1,0 +1,112 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ConfinedFsError, RootSession } from './index.js';
+
+const run = promisify(execFile);
+
+// A session that ends cleanly gives its writer back (writer-pool.ts) and the writer execs itself afresh
+// (root.c, E): the next session, on another root, must get a writer that holds nothing of the last one.
+
+function fdsOf(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`).map((fd) => `${fd} -> ${readlinkSync(`/proc/${pid}/fd/${fd}`)}`);
+}
+
+// Until `pid` has exited (gone, or a zombie) or two seconds have passed.
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    let state: string | undefined;
+    try {
+      state = /\) (\S)/.exec(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.[1];
+    } catch {
+      return true;
+    }
+    if (state === 'Z' || state === 'X') return true;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return false;
+}
+
+describe('confined writers served one session after another', () => {
+  let dir: string;
+  beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'tsbuild-writer-pool-')); });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves the next session, on another root, from a writer that kept no fd of the last one, with its directory times set', async () => {
+    const [a, b] = [join(dir, 'a'), join(dir, 'b')];
+    mkdirSync(a);
+    mkdirSync(b);
+    const first = RootSession.open(a, { lowerRoots: [b] });
+    // Directory times are held on open fds until the session ends: E must set them before the writer moves on.
+    for (let i = 0; i < 20; i++) {
+      first.dir(`d${i}`, false);
+      first.meta({ uid: 0, gid: 0, mode: 0o750, mtimeNs: 1_000_000_000n * BigInt(i + 1) });
+    }
+    const pid = first.writerPid;
+    await first.close();
+    expect(statSync(join(a, 'd7')).mtimeMs).to.equal(8000);
+    expect(statSync(join(a, 'd7')).mode & 0o777).to.equal(0o750);
+    // Idle: only its pipes, no root, lower or held directory of the session before.
+    expect(pid).to.be.a('number');
+    const idle = fdsOf(pid ?? 0);
+    expect(idle.map((l) => l.split(' ')[0]).sort()).to.deep.equal(['0', '1', '2']);
+    expect(idle.join('\n')).to.not.include(dir);
+
+    const second = RootSession.open(b);
+    expect(second.writerPid).to.equal(pid);
+    await second.file('f', Buffer.from('second'));
+    expect(await second.stat('f')).to.equal('file');
+    // The first root is not this session's: its entries are not visible here.
+    expect(await second.stat('d7')).to.equal(undefined);
+    await second.close();
+    expect(readdirSync(b)).to.deep.equal(['f']);
+  });
+
+  it('never gives back a writer whose session failed or was aborted', async () => {
+    const root = join(dir, 'r');
+    mkdirSync(root);
+    writeFileSync(join(root, 'file'), 'x');
+    const failing = RootSession.open(root);
+    failing.policy('copy');
+    failing.dir('file', false);   // a directory where a file is, under the copy policy: ENOTDIR or EEXIST
+    const failedPid = failing.writerPid;
+    let err: unknown;
+    try { await failing.close(); } catch (e) { err = e; }
+    expect(err).to.be.instanceOf(ConfinedFsError);
+    expect(await gone(failedPid ?? 0)).to.equal(true);
+
+    const aborted = RootSession.open(root);
+    expect(aborted.writerPid).to.not.equal(failedPid);
+    expect(await aborted.stat('file')).to.equal('file');
+    const abortedPid = aborted.writerPid;
+    await aborted.abort();
+    expect(await gone(abortedPid ?? 0)).to.equal(true);
+
+    const next = RootSession.open(root);
+    expect([failedPid, abortedPid]).to.not.include(next.writerPid);
+    expect(await next.stat('file')).to.equal('file');
+    await next.close();
+  });
+
+  it('lets Node exit with writers idle, and the writers go with it', async () => {
+    const root = join(dir, 'r');
+    mkdirSync(root);
+    const script = join(dir, 'exits.mjs');
+    const module = join(fileURLToPath(new URL('.', import.meta.url)), 'index.js');
+    writeFileSync(script, [
+      `import { RootSession } from ${JSON.stringify(module)};`,
+      `const s = RootSession.open(${JSON.stringify(root)});`,
+      `s.dir('made', false);`,
+      'const pid = s.writerPid;',
+      'await s.close();',
+      'console.log(pid);',
+    ].join('\n'));
+    const { stdout } = await run(process.execPath, [script], { timeout: 20_000 });
+    expect(readdirSync(root)).to.deep.equal(['made']);
+    expect(await gone(Number(stdout.trim()))).to.equal(true);
+  });
+});
