@@ -1,8 +1,10 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, formatCheckWarning, formatLintText, lintResults, lintViolationsText, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults } from '../frontend/index.js';
-import type { ImageConfig, Platform, RegistryClient } from '../registry/index.js';
+import { checkDockerfile, formatCheckWarning, formatLintText, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type SourceRange, type StageFrom } from '../frontend/index.js';
+import { namedContextKey } from '../common/index.js';
+import { parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { literalBases } from './base-prefetch.js';
-import type { NamedContext } from './options/build-flags.js';
+import { isOciLayoutRef } from './oci-layout-image.js';
+import { namedImage, type NamedContext } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 
 // BuildKit's build checks, as a build and `--check` run them. They run once the base images are resolved, as in
@@ -52,9 +54,44 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   return result.warnings;
 }
 
+/**
+ * Where `--call=check` fails instead of linting: a stage's FROM whose image reference does not parse. BuildKit's
+ * check converts every stage (no target: all of them), and its conversion's error becomes the lint results'
+ * BuildError; a build refuses the same line (compile.ts). The first such FROM, located and worded as a build
+ * reports it; undefined when there is none, or the Dockerfile does not parse (the check itself reports that).
+ */
+export function baseReferenceError(dockerfile: { path: string; text: string }, contexts: Record<string, NamedContext>, args: GlobalArgOptions): DockerfileError | undefined {
+  const file = relativeName(dockerfile.path);
+  const located = (at: SourceRange, message: string, hint: string, options?: ErrorOptions): DockerfileError =>
+    withSource(new DockerfileError(at, message, hint, options), { file, text: dockerfile.text });
+  let froms: StageFrom[];
+  try {
+    froms = neededStageFroms(dockerfile.text, undefined, { args, replaced: Object.keys(contexts), allStages: true, file });
+  } catch {
+    return undefined;
+  }
+  for (const { baseName, at } of froms) {
+    const named = contexts[namedContextKey(baseName)];
+    const text = namedImage(baseName, contexts);
+    if (baseName.toLowerCase() === 'scratch' || (named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
+    if (baseName === '') return located(at, 'FROM needs an image reference', 'write FROM <image>, or give the ARG it names a value');
+    try {
+      parseReference(text);
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      return located(at, message.includes(baseName) ? message : `invalid image reference "${baseName}": ${message}`,
+        'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+    }
+  }
+  return undefined;
+}
+
+/** A located error as BuildKit's lint results carry it (pb.Location: its ranges, lines 1-based, no columns). */
+type BuildErrorLocation = { ranges?: { start: { line: number }; end: { line: number } }[] };
+
 /** `--call=check`'s answer: BuildKit's lint results, the text buildx prints for them, and the exit status it gives. */
 export interface CheckCall {
-  results: LintResults & { buildError?: { message: string; location: Record<string, never> } };
+  results: LintResults & { buildError?: { message: string; location: BuildErrorLocation } };
   text: string;
   /** BuildKit's own text of the results (its result.txt): the findings without buildx's count line, by base name. */
   resultText: string;
@@ -69,11 +106,19 @@ export interface CheckCall {
  * without a target). `displayName` is the Dockerfile as buildx names it in the text (see checkDisplayName). With
  * `# check=error=true` and findings, the results carry BuildKit's build error too.
  */
-export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions, replaced: string[] = []): CheckCall {
+export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions, replaced: string[] = [],
+  conversionError?: DockerfileError): CheckCall {
   const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);
   const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));
+  if (conversionError !== undefined) {
+    // The conversion stopped there: its error is the answer's (BuildKit's BuildError), findings or not. buildx then
+    // prints the findings and the error, never "no warnings found".
+    const { line, endLine } = conversionError.at;
+    results.buildError = { message: conversionError.detail, location: { ranges: [{ start: { line }, end: { line: endLine } }] } };
+    return { results, text: results.warnings.length > 0 ? text : '', resultText, status: 1, failure: conversionError };
+  }
   const status = result.warnings.length > 0 ? 1 : 0;
   if (!result.isError) return { results, text, resultText, status };
   const message = lintViolation(result.warnings);

@@ -324,7 +324,7 @@ async function targetsAction(context: string, flags: BuildFlags, call: CallFunc,
  * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
 async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal): Promise<void> {
-  const { runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
+  const { baseReferenceError, runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
@@ -334,7 +334,8 @@ async function checkAction(context: string, flags: BuildFlags, root: string, cal
     namedContexts, ...(flags.target ? { target: flags.target } : {}),
     platform, args,
   }));
-  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, Object.keys(namedContexts));
+  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, Object.keys(namedContexts),
+    baseReferenceError(dockerfile, namedContexts, args));
   // Go writes a LintResults without findings with `"warnings": null`.
   const json = { ...checked.results, warnings: checked.results.warnings.length > 0 ? checked.results.warnings : null };
   await writeCallMetadata(flags.metadataFile, { 'result.json': json, 'result.statuscode': String(checked.status), 'result.txt': checked.resultText, version: '1.0.0' });

@@ -4,6 +4,7 @@ import { parseWithSource } from '../parser/parse-dockerfile.js';
 import { DockerfileError } from '../errors.js';
 import { nearest } from '../parser/suggest.js';
 import type { SourceText } from '../parser/source-text.js';
+import type { SourceRange } from '../graph.js';
 
 // Which stages the target needs and in which order to build them. A stage depends on another through
 // `FROM <earlier stage>`, `COPY --from=<stage name or index>` and `RUN --mount=…,from=<stage>`; a `--from` that names
@@ -116,7 +117,18 @@ export function orderStages(stages: StageSource[], target: number, deps: Map<num
  * Throws, as compile does, for a Dockerfile that does not parse or a target or stage reference that is not there.
  */
 export function neededStageBases(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[] } = {}): string[] {
-  const { dockerfile, src } = parseWithSource(text);
+  return neededStageFroms(text, target, opts).map((f) => f.baseName);
+}
+
+/** A stage's FROM image: its reference (expanded as neededStageBases does), and where the line writes it. */
+export interface StageFrom { baseName: string; at: SourceRange }
+
+/**
+ * neededStageBases with where each FROM writes its image, for an error about that reference. `allStages`: every
+ * stage's, as BuildKit's check converts every stage when no target is given.
+ */
+export function neededStageFroms(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string } = {}): StageFrom[] {
+  const { dockerfile, src } = parseWithSource(text, opts.file);
   const scope = opts.args ? globalArgScope(dockerfile, opts.args) : undefined;
   const replaced = new Set(opts.replaced ?? []);
   const stages: StageSource[] = [];
@@ -136,6 +148,9 @@ export function neededStageBases(text: string, target?: string, opts: { args?: G
     const base = stages.find((o) => o.index < s.index && o.name === s.baseName.toLowerCase());
     if (base) baseOf.set(s.index, base.index);
   }
-  const order = orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
-  return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).map((i) => stages[i]?.baseName ?? '');
+  const order = opts.allStages === true ? stages.map((s) => s.index) : orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
+  return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).flatMap((i) => {
+    const s = stages[i];
+    return s === undefined ? [] : [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? '') }];
+  });
 }

@@ -217,6 +217,33 @@ describe('buildx compatibility (issue 17)', function () {
       expect(meta['result.statuscode']).to.equal('1');
     });
 
+    it('fails --call=check on a FROM whose reference does not parse, in any stage, as BuildKit\'s conversion does', async () => {
+      const dir = join(env.dir, 'checks-bad-from');
+      await mkdir(dir);
+      // The bad FROM is in a stage the default target does not need: BuildKit's check converts every stage.
+      await writeFile(join(dir, 'Dockerfile'), `FROM Bad::Ref AS unused\nRUN true\nFROM ${env.base}\nCMD ["true"]\n`);
+      const text = await tsbuild(['build', '--call=check', dir]);
+      expect(text.code, text.stderr).to.equal(1);
+      expect(text.stdout).to.not.contain('no warnings found');
+      expect(text.stderr).to.contain('Dockerfile:1:6: invalid image reference "Bad::Ref"');
+      expect(text.stderr).to.contain('1 | FROM Bad::Ref AS unused');
+      expect(text.stderr).to.not.match(/internal error|\n\s+at /);
+      const md = join(env.dir, 'checks-bad-from.md.json');
+      const json = await tsbuild(['build', '--call=check,format=json', '--metadata-file', md, dir]);
+      expect(json.code).to.equal(1);
+      type Results = { warnings: unknown; buildError: { message: string; location: unknown } };
+      const res = JSON.parse(json.stdout) as Results;
+      expect(res.warnings).to.equal(null);
+      expect(res.buildError.message).to.match(/^invalid image reference "Bad::Ref": /);
+      expect(res.buildError.location).to.deep.equal({ ranges: [{ start: { line: 1 }, end: { line: 1 } }] });
+      const meta = JSON.parse(await readFile(md, 'utf8')) as Record<string, unknown>;
+      expect(meta['result.statuscode']).to.equal('1');
+      // The same line fails a build, located the same way.
+      const build = await tsbuild(['build', '--target', 'unused', dir]);
+      expect(build.code).to.equal(1);
+      expect(build.stderr).to.contain('Dockerfile:1:6: invalid image reference "Bad::Ref"');
+    });
+
     it('reports UndefinedVar against the base image\'s ENV, with --check and in the build', async () => {
       const base = join(env.dir, 'env-base');
       await mkdir(base);
