@@ -65,7 +65,28 @@ export class SnapshotMetadata {
   }
 
   all(): SnapshotRow[] {
-    return this.#db.prepare('SELECT * FROM snapshots ORDER BY id').all().map((r) => {
+    return this.#rows('SELECT * FROM snapshots ORDER BY id');
+  }
+
+  /**
+   * What an open checks on every build, without reading every row (a shared CI root holds thousands): snapshots
+   * being written or viewed by a process (to remove when it is gone), and committed ones of another boot never
+   * synced (torn, to drop with their children).
+   */
+  recoveryCandidates(boot: string): { owned: SnapshotRow[]; torn: SnapshotRow[] } {
+    return {
+      owned: this.#rows("SELECT * FROM snapshots WHERE kind != 'committed' AND owner IS NOT NULL ORDER BY id"),
+      torn: this.#rows("SELECT * FROM snapshots WHERE kind = 'committed' AND synced = 0 AND boot IS NOT ? ORDER BY id", boot),
+    };
+  }
+
+  /** The ids of every row, as the directory names under the snapshots dir. */
+  ids(): Set<string> {
+    return new Set(this.#db.prepare('SELECT id FROM snapshots').all().map((r) => String(r['id'])));
+  }
+
+  #rows(sql: string, ...params: string[]): SnapshotRow[] {
+    return this.#db.prepare(sql).all(...params).map((r) => {
       const row = toRow(r);
       if (!row) throw new Error('malformed snapshot row');
       return row;

@@ -274,20 +274,23 @@ export class OverlaySnapshotter {
 
   async #recover(): Promise<void> {
     this.#adoptSyncs();
-    for (const row of this.#meta.all()) {
-      if (row.kind !== 'committed' && row.owner !== null && !isProcessAlive(row.owner)) await this.remove(row.name).catch(() => undefined);
+    const { owned, torn } = this.#meta.recoveryCandidates(this.#boot);
+    for (const row of owned) {
+      if (row.owner !== null && !isProcessAlive(row.owner)) await this.remove(row.name).catch(() => undefined);
     }
     // Committed under an earlier boot and never synced: the machine went down before close() ran, so the contents
     // may be torn. Drop them and everything built on them, children first (a child's id is larger than its parent's).
-    const rows = this.#meta.all();
-    const doomed = new Set(rows.filter((r) => r.kind === 'committed' && !r.synced && r.boot !== this.#boot).map((r) => r.name));
-    for (const row of rows) if (row.parent !== null && doomed.has(row.parent)) doomed.add(row.name);
-    for (const row of rows.filter((r) => doomed.has(r.name)).reverse()) await this.remove(row.name).catch(() => undefined);
+    if (torn.length > 0) {
+      const rows = this.#meta.all();
+      const doomed = new Set(torn.map((r) => r.name));
+      for (const row of rows) if (row.parent !== null && doomed.has(row.parent)) doomed.add(row.name);
+      for (const row of rows.filter((r) => doomed.has(r.name)).reverse()) await this.remove(row.name).catch(() => undefined);
+    }
     // List the directories before the rows: another live process inserts a row before it creates the row's
     // directory, so every directory seen here already has its row. Read the other way round, a snapshot prepared
     // in between would look unreferenced and lose its directory under the process using it.
     const entries = await readdir(this.#dir);
-    const ids = new Set(this.#meta.all().map((r) => String(r.id)));
+    const ids = this.#meta.ids();
     for (const entry of entries) {
       if (/^\d+$/.test(entry) && !ids.has(entry)) await rm(join(this.#dir, entry), { recursive: true, force: true });
     }
