@@ -39,6 +39,7 @@ function mkdirIfMissing(path: string): void {
 const cacheDir = compileCacheDir();
 // enableCompileCache is Node >= 22.1; on 22.0 the CLI just starts slower.
 if (cacheDir !== undefined) module.enableCompileCache?.(cacheDir);
-const { main, exitWithoutTeardown } = await import('./main.js');
+const { main, exitWithoutTeardown, leaveDatabasesToExitUnlessWarm } = await import('./main.js');
+leaveDatabasesToExitUnlessWarm();
 await main(process.argv.slice(2));
 exitWithoutTeardown();

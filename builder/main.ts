@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { leaveDatabasesToExit } from '../common/exit-policy.js';
 import { mapStack } from './stack-source-maps.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +36,15 @@ async function takePrepared(args: string[]): Promise<{ controller: AbortControll
  */
 export function exitWithoutTeardown(): void {
   process.once('exit', () => process.exit());
+}
+
+/**
+ * What each entry of the CLI calls before main(): the process ends with its command, so the databases it closes are
+ * left to the exit (common/sqlite-open.ts). Not in the daemon's warm process (TSBUILD_DAEMON_WARM, read before main
+ * removes it), whose pre-warm builds close roots before its command runs.
+ */
+export function leaveDatabasesToExitUnlessWarm(): void {
+  if (process.env['TSBUILD_DAEMON_WARM'] !== '1') leaveDatabasesToExit();
 }
 
 /** The CLI: runs the command line `argv` (without node and the script) and sets process.exitCode. */

@@ -10,3 +10,4 @@ export * from './go-units.js';
 export * from './replace-file.js';
 export * from './file-chunks.js';
 export * from './child-process.js';
+export * from './exit-policy.js';

@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
+import { areDatabasesLeftToExit } from './exit-policy.js';
 
 /**
  * Opens a SQLite database shared by concurrent tsbuild processes, in WAL mode. Two processes creating the same
@@ -18,4 +19,9 @@ export function openSharedDb(path: string, setup: string, busyMs = 10_000): Data
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.random() * 20);
     }
   }
+}
+
+/** Closes a database opened by openSharedDb, unless the process leaves it to its exit (common/exit-policy.ts). */
+export function closeSharedDb(db: DatabaseSync): void {
+  if (!areDatabasesLeftToExit()) db.close();
 }

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { openSharedDb, UserError } from '../common/index.js';
+import { closeSharedDb, openSharedDb, UserError } from '../common/index.js';
 
 /**
  * Bumped when the tables change incompatibly. A cache.db of another version is refused, never rebuilt: its records
@@ -81,7 +81,7 @@ export function closeCacheDb(db: DatabaseSync): void {
     connections.delete(path);
     break;
   }
-  db.close();
+  closeSharedDb(db);
 }
 
 /**

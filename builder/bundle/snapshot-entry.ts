@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setFlagsFromString, startupSnapshot } from 'node:v8';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { exitWithoutTeardown, main, prepareBuildProgram } from '../main.js';
+import { exitWithoutTeardown, leaveDatabasesToExitUnlessWarm, main, prepareBuildProgram } from '../main.js';
 import { useBundleStacks } from '../stack-source-maps.js';
 
 // The entry of the V8 startup snapshot (`make build` bundles it into ONE CommonJS file, dist/bundle/snap/tsbuild.cjs,
@@ -147,5 +147,6 @@ startupSnapshot.setDeserializeMainFunction(() => {
   // finds the checkout from it. The bundle file sits beside the blob, two folders below dist/ as the ESM chunks do.
   (globalThis as { __tsbuildImportMetaUrl?: string }).__tsbuildImportMetaUrl = pathToFileURL(resolve(dirname(blob), 'tsbuild.cjs')).href;
   useBundleStacks(pathToFileURL(`${dirname(blob)}/`).href);
+  leaveDatabasesToExitUnlessWarm();
   void main(args).then(exitWithoutTeardown);
 });

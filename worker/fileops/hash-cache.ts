@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isDigest, type Digest } from '../../registry/oci/index.js';
-import { openSharedDb } from '../../common/index.js';
+import { closeSharedDb, openSharedDb } from '../../common/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 
 /**
@@ -113,7 +113,7 @@ export class FileHashCache implements HashCache {
     try {
       this.flush();
     } finally {
-      this.#db.close();
+      closeSharedDb(this.#db);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SnapshotInfo } from './snapshotter.js';
-import { openSharedDb } from '../../common/index.js';
+import { closeSharedDb, openSharedDb } from '../../common/index.js';
 
 /**
  * One row of the snapshot table: `name` is the key while active, the name once committed. `size` is -1 until
@@ -196,7 +196,7 @@ export class SnapshotMetadata {
   }
 
   close(): void {
-    this.#db.close();
+    closeSharedDb(this.#db);
   }
 }
 
