@@ -17,7 +17,7 @@ export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
 export { encodeTarHeader, padding as tarPadding } from './layers/tar-header.js';
 export { chainIds } from './layers/chain-id.js';
-export { ConfinedFsError, writeTree } from './confined/index.js';
+export { ConfinedFsError, dropIdleWriters, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError, MissingBlobError } from './errors.js';
 export { StatMemo, statMemoFor } from './fileops/index.js';

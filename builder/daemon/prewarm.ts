@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { prepareBuildProgram } from '../main.js';
+import { dropIdleWriters } from '../../worker/index.js';
 
 // What a warm process of `tsbuild daemon` does before its request arrives: the first-use costs every build pays that
 // depend on nothing the request brings (bench/RESULTS.md, "The no-op through `tsbuild daemon`", measures each).
@@ -66,6 +67,8 @@ async function warmBuild(run: (argv: string[]) => Promise<void>): Promise<void> 
       for (const handler of handlers[sig]) process.on(sig, handler as NodeJS.SignalsListener);
     }
     process.exitCode = undefined;
+    // The served command's writers start under the client's limits and cgroup, which this process takes on next.
+    dropIdleWriters();
     await rm(dir, { recursive: true, force: true });
     // main took the program prepared for `build` (a commander program parses once): the request gets a fresh one.
     await prepareBuildProgram();

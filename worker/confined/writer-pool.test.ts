@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,6 +64,26 @@ describe('confined writers served one session after another', () => {
     expect(await second.stat('d7')).to.equal(undefined);
     await second.close();
     expect(readdirSync(b)).to.deep.equal(['f']);
+  });
+
+  it('has let go of the root when close() returns: the root can be unmounted at once', async () => {
+    // A writer answers E only once every fd of the session is closed; before that, unmounting the root right after
+    // close() raced with it (EBUSY, "target is busy").
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt);
+    for (let round = 0; round < 20; round++) {
+      execFileSync('mount', ['-t', 'tmpfs', 'tmpfs', mnt]);
+      try {
+        const session = RootSession.open(mnt);
+        for (let i = 0; i < 50; i++) {
+          session.dir(`d${i}/e`, false);
+          session.meta({ uid: 0, gid: 0, mtimeNs: 1_000_000_000n });
+        }
+        await session.close();
+      } finally {
+        execFileSync('umount', [mnt]);
+      }
+    }
   });
 
   it('never gives back a writer whose session failed or was aborted', async () => {

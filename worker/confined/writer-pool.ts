@@ -44,3 +44,16 @@ export function giveBackWriter(child: ChildProcessWithoutNullStreams): void {
   idle.set(child, onExit);
   child.once('exit', onExit);
 }
+
+/**
+ * Lets every idle writer go (end of input: a clean exit). For a process about to take on another's limits and
+ * cgroup (the daemon's warm process, before the command it serves): the writers its command uses are then started
+ * under them, as on a direct run.
+ */
+export function dropIdleWriters(): void {
+  for (const [child, onExit] of idle) {
+    idle.delete(child);
+    child.removeListener('exit', onExit);
+    child.stdin.end();
+  }
+}

@@ -1112,11 +1112,14 @@ static int open_root(const char *path) {
   return fd;
 }
 
-/* After E: every write of the session is done and its directory times are set. The reply goes out first (the
- * session's caller waits on it, not on the exec); the caller sends nothing more until it has the reply, so input
- * left in the buffer is a protocol error, not the next session. */
+/* After E: every write of the session is done and its directory times are set. Every fd of the session (the
+ * roots, held directories, a source dir) is closed before the reply: the caller may unmount the root as soon as it
+ * has it, and an fd still open in it would make that umount fail with EBUSY. The reply goes out before the exec (the
+ * caller waits on it, not on the exec); the caller sends nothing more until it has the reply, so input left in the
+ * buffer is a protocol error, not the next session. */
 static void serve_again(void) {
   if (inpos != inlen) { errno = EINVAL; cur_arg = "E"; die("parse"); }
+  if (close_range(3, ~0U, 0) != 0) die("close_range");
   reply("ok");
   char *again[] = { "tsbuild-fsattr", "serve", NULL };
   execv("/proc/self/exe", again);
