@@ -16,7 +16,7 @@ export type { GlobalArgOptions } from './compile/global-args.js';
 export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { dumpDockerfile, dumpInstruction } from './dump.js';
-export { isSecretName, REDACTED } from './secret-name.js';
+export { isSecretName, mayHoldSecretName, REDACTED } from './secret-name.js';
 export { checkDockerfile, formatCheckWarning } from './checks/index.js';
 export { ruleDescription, ruleUrl } from './checks/rule-docs.js';
 export { formatLintText, lintResults, lintViolationsText } from './checks/lint-results.js';

@@ -11,5 +11,15 @@ export function isSecretName(name: string): boolean {
   return secretPattern.test(name) && !allowPattern.test(name);
 }
 
+const anySecretWord = new RegExp(SECRET_WORDS.join('|'), 'i');
+
+/**
+ * False when no name anywhere in `text` can be a secret one: every secret name holds a secret word. A cheap test
+ * that lets a caller skip a walk that would redact nothing.
+ */
+export function mayHoldSecretName(text: string): boolean {
+  return anySecretWord.test(text);
+}
+
 /** The text that stands in for a redacted value in reports, summaries and artifacts. */
 export const REDACTED = '<redacted>';

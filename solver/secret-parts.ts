@@ -1,4 +1,4 @@
-import { isSecretName } from '../frontend/index.js';
+import { isSecretName, mayHoldSecretName } from '../frontend/index.js';
 import { canonicalJson, sha256 } from '../registry/oci/index.js';
 import type { CacheKeyParts } from './cache-key.js';
 
@@ -20,6 +20,9 @@ export function isRedacted(value: string | undefined): boolean {
  * misses, and the value itself is never stored. Idempotent.
  */
 export function redactParts(parts: CacheKeyParts): CacheKeyParts {
+  // Nothing can be secret-looking where no secret word appears: the parts as they are (the op is canonical JSON
+  // already, keyOp; parsed and written again it would come out the same bytes). Most steps of most builds.
+  if (!mayHoldSecretName(parts.op) && !mayHoldSecretName(parts.opText) && !Object.keys(parts.args).some(mayHoldSecretName)) return { ...parts };
   const args: Record<string, string> = {};
   for (const [name, value] of Object.entries(parts.args)) args[name] = isSecretName(name) ? redactOnce(value) : value;
   return { ...parts, args, op: canonicalJson(redactDeep(JSON.parse(parts.op) as unknown)), opText: redactAssignments(parts.opText) };
