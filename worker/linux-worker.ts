@@ -57,8 +57,8 @@ export class LinuxWorker implements Worker {
   readonly #networks = new UserNetworkPool();
   /** The RUN steps' cgroups (steps without limits share them): made as steps need them, removed by close(). */
   readonly #cgroups = new BuildCgroups();
-  /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once. */
-  readonly #accounts = new ChainAccounts();
+  /** The users and groups of the snapshot chains RUN steps ran on, so a chain is read once (for the root: chain-accounts/). */
+  readonly #accounts: ChainAccounts;
   /** The last result of each COPY from a context: a COPY that misses links its unchanged files from it. */
   readonly #copies: CopyHistory;
   /** What each ADD <git url>'s ref resolved to when its step was keyed: the ADD fetches exactly that commit. */
@@ -73,6 +73,7 @@ export class LinuxWorker implements Worker {
     this.#sourceDateEpoch = opts.sourceDateEpoch;
     this.#hashes = new FileHashCache(join(opts.root, 'file-hashes.db'));
     this.#copies = new CopyHistory(join(opts.root, 'copy-history'));
+    this.#accounts = new ChainAccounts(join(opts.root, 'chain-accounts'));
   }
 
   /** Opens (creating if needed) the worker state under `opts.root`. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RootSession } from '../confined/index.js';
@@ -88,5 +88,30 @@ describe('ChainAccounts (accounts of a chain, carried up while a layer leaves /e
     expect(chains.known([dir('adds-user'), dir('base')])).to.equal(undefined);
     expect(chains.known([dir('links-etc'), dir('base')])).to.equal(undefined);
     expect(chains.known([dir('plain'), dir('usr-etc-2')])).to.equal(undefined);
+  });
+
+  it('keeps what it read for the root\'s later workers, believed only while every lower dir is the same dir', async () => {
+    const stored = dir('stored');
+    const base = dir('stored-base');
+    await mkdir(join(base, 'etc'), { recursive: true });
+    await writeFile(join(base, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nweb:x:33:33::/var/www:/bin/sh\n');
+    chains = new ChainAccounts(stored);
+    expect(await userOf([base], 'web')).to.deep.include({ uid: 33 });
+    // A later worker of the root knows the chain without reading it: a change a committed dir never has is not seen.
+    await writeFile(join(base, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nweb:x:44:44::/var/www:/bin/sh\n');
+    chains = new ChainAccounts(stored);
+    const known = chains.known([base]);
+    expect(known === undefined ? undefined : execUser('web', known)).to.deep.include({ uid: 33 });
+    // The same path made anew (a root emptied and built again numbers its snapshots from 1): read again.
+    await rm(base, { recursive: true });
+    await mkdir(join(base, 'etc'), { recursive: true });
+    await writeFile(join(base, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\nweb:x:55:55::/var/www:/bin/sh\n');
+    chains = new ChainAccounts(stored);
+    expect(chains.known([base])).to.equal(undefined);
+    expect(await userOf([base], 'web')).to.deep.include({ uid: 55 });
+    // A file that is not a record is no answer.
+    for (const f of await readdir(stored)) await writeFile(join(stored, f), '{"v":1,');
+    chains = new ChainAccounts(stored);
+    expect(chains.known([base])).to.equal(undefined);
   });
 });

@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Accounts, EntryStat, RootSession } from '../confined/index.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
@@ -13,14 +16,24 @@ import { readRootfsAccounts } from './rootfs-file.js';
 interface Known { accounts: Accounts; isPlain: boolean }
 
 const MAX_ENTRIES = 512;
+/** Chains whose read is kept on disk (readRootfsAccounts results only; carried-up chains are cheap to derive). */
+const MAX_STORED = 256;
 
 /**
- * The accounts of snapshot chains one worker has seen, keyed by the chain's lower dirs. Owned by the worker of one
- * state root (a root removed and created again at the same path numbers its snapshot dirs anew, so a key must not
- * outlive the worker that opened it).
+ * The accounts of snapshot chains one worker has seen, keyed by the chain's lower dirs, and (with a directory) what
+ * was read kept for the root's later workers (StoredReads). Owned by the worker of one state root.
  */
 export class ChainAccounts {
   readonly #known = new Map<string, Known>();
+  readonly #stored: StoredReads | undefined;
+
+  /**
+   * `dir`: where reads are kept for the worker's later processes (a directory of the state root, gone with it).
+   * Without, what is read lives as long as this object.
+   */
+  constructor(dir?: string) {
+    this.#stored = dir === undefined ? undefined : new StoredReads(dir);
+  }
 
   /**
    * The accounts of a step's rootfs before the step: `session` is the step's confined session on its upper dir with
@@ -36,21 +49,34 @@ export class ChainAccounts {
     const isFresh = upper !== undefined && upper.type === 'd' && upper.isEmptyDir && !upper.isOpaqueDir;
     if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs);
     const key = keyOf(rootfs.lowerDirs);
-    const hit = this.#known.get(key);
+    const hit = this.#lookup(rootfs.lowerDirs);
     if (hit !== undefined) return hit.accounts;
-    const below = this.#known.get(keyOf(rootfs.lowerDirs.slice(1)));
+    const below = this.#lookup(rootfs.lowerDirs.slice(1));
     if (below?.isPlain === true && hasBelow && leavesEtcAlone(top, topEtc)) {
       this.#remember(key, below);
       return below.accounts;
     }
     const read = await readRootfsAccounts(rootfs, true);
-    this.#remember(key, { accounts: read.accounts, isPlain: read.isPlain });
+    const known = { accounts: read.accounts, isPlain: read.isPlain };
+    this.#remember(key, known);
+    this.#stored?.store(rootfs.lowerDirs, known);
     return read.accounts;
   }
 
   /** The accounts of a chain of lower dirs already known (read, or noted after the step that made its top). */
   known(lowerDirs: readonly string[]): Accounts | undefined {
-    return lowerDirs.length === 0 ? undefined : this.#known.get(keyOf(lowerDirs))?.accounts;
+    return this.#lookup(lowerDirs)?.accounts;
+  }
+
+  // What this object knows of a chain, else what an earlier process read of it (remembered from then on).
+  #lookup(lowerDirs: readonly string[]): Known | undefined {
+    if (lowerDirs.length === 0) return undefined;
+    const key = keyOf(lowerDirs);
+    const hit = this.#known.get(key);
+    if (hit !== undefined || this.#stored === undefined) return hit;
+    const loaded = this.#stored.load(lowerDirs);
+    if (loaded !== undefined) this.#remember(key, loaded);
+    return loaded;
   }
 
   /**
@@ -69,6 +95,65 @@ export class ChainAccounts {
     this.#known.set(key, value);
     if (this.#known.size > MAX_ENTRIES) this.#known.delete(this.#known.keys().next().value as string);
   }
+}
+
+/**
+ * Reads of chains kept for the worker's later processes: the first RUN step of every build would otherwise mount its
+ * base chain read-only and read /etc/passwd and /etc/group again (three processes: mount, the confined reader, umount).
+ * One file per chain, named by the digest of its lower dirs. A chain's dirs are committed snapshots, never written
+ * again, but a path can name another snapshot once a root was emptied and made anew (ids then start again): each
+ * file also holds every lower dir's inode and ctime, and is believed only while all of them are the same. Anything
+ * unreadable is no answer (the chain is read again). Files are written whole under a temporary name, then renamed.
+ */
+class StoredReads {
+  readonly #dir: string;
+  constructor(dir: string) { this.#dir = dir; }
+
+  load(lowerDirs: readonly string[]): Known | undefined {
+    try {
+      const file = JSON.parse(readFileSync(this.#path(lowerDirs), 'utf8')) as StoredRead;
+      if (file.v !== 1 || keyOf(file.lowerDirs) !== keyOf(lowerDirs) || keyOf(file.ids) !== keyOf(identities(lowerDirs))) return undefined;
+      return { accounts: file.accounts, isPlain: file.isPlain };
+    } catch {
+      return undefined;
+    }
+  }
+
+  store(lowerDirs: readonly string[], known: Known): void {
+    try {
+      mkdirSync(this.#dir, { recursive: true });
+      const record: StoredRead = { v: 1, lowerDirs: [...lowerDirs], ids: identities(lowerDirs), ...known };
+      const path = this.#path(lowerDirs);
+      const tmp = `${path}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify(record));
+      renameSync(tmp, path);
+      this.#trim();
+    } catch {
+      // a cache: the next process reads the chain again
+    }
+  }
+
+  #path(lowerDirs: readonly string[]): string {
+    return join(this.#dir, `${createHash('sha256').update(keyOf(lowerDirs)).digest('hex')}.json`);
+  }
+
+  // The oldest written go first beyond MAX_STORED (a file of a pruned chain is never believed again, only kept).
+  #trim(): void {
+    const files = readdirSync(this.#dir).filter((f) => f.endsWith('.json'));
+    if (files.length <= MAX_STORED) return;
+    const byAge = files.map((f) => ({ f, t: statSync(join(this.#dir, f)).mtimeMs })).sort((a, b) => a.t - b.t);
+    for (const { f } of byAge.slice(0, files.length - MAX_STORED)) rmSync(join(this.#dir, f), { force: true });
+  }
+}
+
+interface StoredRead { v: 1; lowerDirs: string[]; ids: string[]; accounts: Accounts; isPlain: boolean }
+
+// Each dir's inode and ctime: what a dir made anew at the same path does not keep.
+function identities(lowerDirs: readonly string[]): string[] {
+  return lowerDirs.map((d) => {
+    const st = statSync(d, { bigint: true });
+    return `${st.dev}:${st.ino}:${st.ctimeNs}`;
+  });
 }
 
 function keyOf(lowerDirs: readonly string[]): string {
