@@ -82,6 +82,7 @@ export class RootSession {
   #closed = false;
   #aborting = false;
   #isGivenBack = false;
+  #closing: Promise<void> | undefined;
 
   private constructor(root: string, options: SessionOptions) {
     // The writer may have been started for an earlier session, in another working directory's time: absolute paths.
@@ -91,6 +92,8 @@ export class RootSession {
     if (options.inherit !== undefined) args.push('--upper', resolve(options.inherit.upperDir), '--prev', resolve(options.inherit.previousDir));
     // Rootless, overlay reads user.overlay.opaque (worker/rootless/overlay-flavour.ts); trusted.* would be EPERM.
     if (isInUserNamespace()) args.push('--opaque-xattr', overlayOpaqueXattr());
+    // Checked before a writer is taken: a throw after would leave it taken, and Node waiting for it.
+    for (const a of args) if (a.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a writer's root or option holds a NUL byte: ${JSON.stringify(a)}`, 'report this: tsbuild names its roots itself');
     this.#child = takeWriter();
     this.#listeners = {
       out: (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); },
@@ -113,7 +116,6 @@ export class RootSession {
     this.#child.on('close', this.#listeners.close);
     this.#exited = new Promise((done) => { this.#end = done; });
     // `serve` reads the arguments of `root` first, each NUL-ended, then an empty field (root.c).
-    for (const a of args) if (a.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a writer's root or option holds a NUL byte: ${JSON.stringify(a)}`, 'report this: tsbuild names its roots itself');
     this.#push(Buffer.from(`${args.join('\0')}\0\0`));
   }
 
@@ -247,26 +249,35 @@ export class RootSession {
 
   /** Ends the input (the C side then sets the held directory times) and waits; throws the session's failure. */
   async close(): Promise<void> {
-    if (!this.#closed) {
-      // E ends the session as end of input would (directory times set), and the writer serves the next one.
-      let isDone = false;
-      try {
-        isDone = (await this.#query(false, 'E')).toString() === 'ok';
-      } catch {
-        // the writer failed: its failure is below
-      }
-      this.#closed = true;
-      if (isDone) {
-        this.#isGivenBack = true;
-        this.#detach();
-        giveBackWriter(this.#child);
-        this.#end();
-      } else {
-        this.#child.stdin.end();
-      }
+    this.#closing ??= this.#endSession();
+    await this.#closing;
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  // E ends the session as end of input would (directory times set, every fd closed), and the writer serves the next
+  // one. Nothing may follow E on the pipe: the session is closed for ops as soon as E is encoded.
+  async #endSession(): Promise<void> {
+    if (this.#closed) {
+      await this.#exited;
+      return;
+    }
+    const answer = this.#query(false, 'E');
+    this.#closed = true;
+    let isDone = false;
+    try {
+      isDone = (await answer).toString() === 'ok';
+    } catch {
+      // the writer failed: close() throws its failure
+    }
+    if (isDone) {
+      this.#isGivenBack = true;
+      this.#detach();
+      giveBackWriter(this.#child);
+      this.#end();
+    } else {
+      this.#child.stdin.end();
     }
     await this.#exited;
-    if (this.#failure !== undefined) throw this.#failure;
   }
 
   /** Kills the process (after a failure on the TypeScript side) and waits for it. */
