@@ -31,15 +31,24 @@ export function literalBases(dockerfileText: string, contexts: Record<string, Na
   }
   const out = new Map<string, Reference>();
   for (const image of bases) {
-    if (image.includes('$') || image.toLowerCase() === 'scratch') continue;
-    const named = contexts[namedContextKey(image)];
-    const text = namedImage(image, contexts);
-    if ((named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
+    const text = image.includes('$') ? undefined : registryImageText(image, contexts);
+    if (text === undefined) continue;
     try {
       out.set(image, parseReference(text));
     } catch { /* the compiler reports it, located */ }
   }
   return [...out].map(([written, ref]) => ({ written, ref }));
+}
+
+/**
+ * The reference a FROM's image stands for in a registry (a `--build-context` image in place of the name), or
+ * undefined when it names none: `scratch`, an OCI layout, a named context that is not an image.
+ */
+export function registryImageText(image: string, contexts: Record<string, NamedContext>): string | undefined {
+  if (image.toLowerCase() === 'scratch') return undefined;
+  const named = contexts[namedContextKey(image)];
+  const text = namedImage(image, contexts);
+  return (named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch' ? undefined : text;
 }
 
 /**

@@ -1,10 +1,9 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, formatCheckWarning, formatLintText, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type SourceRange, type StageFrom } from '../frontend/index.js';
-import { namedContextKey } from '../common/index.js';
+import { checkDockerfile, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
+import { isTsbuildError } from '../common/index.js';
 import { parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
-import { literalBases } from './base-prefetch.js';
-import { isOciLayoutRef } from './oci-layout-image.js';
-import { namedImage, type NamedContext } from './options/build-flags.js';
+import { literalBases, registryImageText } from './base-prefetch.js';
+import type { NamedContext } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 
 // BuildKit's build checks, as a build and `--check` run them. They run once the base images are resolved, as in
@@ -62,8 +61,6 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
  */
 export function baseReferenceError(dockerfile: { path: string; text: string }, contexts: Record<string, NamedContext>, args: GlobalArgOptions): DockerfileError | undefined {
   const file = relativeName(dockerfile.path);
-  const located = (at: SourceRange, message: string, hint: string, options?: ErrorOptions): DockerfileError =>
-    withSource(new DockerfileError(at, message, hint, options), { file, text: dockerfile.text });
   let froms: StageFrom[];
   try {
     froms = neededStageFroms(dockerfile.text, undefined, { args, replaced: Object.keys(contexts), allStages: true, file });
@@ -71,17 +68,20 @@ export function baseReferenceError(dockerfile: { path: string; text: string }, c
     return undefined;
   }
   for (const { baseName, at } of froms) {
-    const named = contexts[namedContextKey(baseName)];
-    const text = namedImage(baseName, contexts);
-    if (baseName.toLowerCase() === 'scratch' || (named !== undefined && named.kind !== 'image') || isOciLayoutRef(text) || text === 'scratch') continue;
-    if (baseName === '') return located(at, 'FROM needs an image reference', 'write FROM <image>, or give the ARG it names a value');
-    try {
-      parseReference(text);
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      return located(at, message.includes(baseName) ? message : `invalid image reference "${baseName}": ${message}`,
-        'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+    const text = registryImageText(baseName, contexts);
+    if (text === undefined) continue;
+    let err: DockerfileError | undefined;
+    if (baseName === '') {
+      err = new DockerfileError(at, 'FROM needs an image reference', 'write FROM <image>, or give the ARG it names a value');
+    } else {
+      try {
+        parseReference(text);
+      } catch (e) {
+        if (!isTsbuildError(e)) throw e;
+        err = invalidBaseReference(at, baseName, e);
+      }
     }
+    if (err !== undefined) return withSource(err, { file, text: dockerfile.text });
   }
   return undefined;
 }

@@ -19,6 +19,15 @@ export class DockerfileError extends TsbuildError {
   }
 }
 
+/**
+ * A FROM whose image reference does not parse (`err`: the reference parser's INVALID_REFERENCE), located at `at`:
+ * a mistake in the Dockerfile (exit 1, as buildx), worded the same by the build and by `--call=check`.
+ */
+export function invalidBaseReference(at: SourceRange, ref: string, err: TsbuildError): DockerfileError {
+  return new DockerfileError(at, err.message.includes(ref) ? err.message : `invalid image reference "${ref}": ${err.message}`,
+    err.hint ?? 'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+}
+
 /** The Dockerfile place an error says it happened at (DockerfileError, a located step error), if any. */
 export function locationOf(err: unknown): SourceRange | undefined {
   const at: unknown = (err as { at?: unknown } | null)?.at;

@@ -1,7 +1,7 @@
 // The frontend's public surface: Dockerfile text in, plain-data build graph out. Pure: no fs writes, no processes.
 export * from './graph.js';
 export type * from './ast.js';
-export { DockerfileError, formatDockerfileError, locationOf, sourceExcerpt, sourceOf, withSource } from './errors.js';
+export { DockerfileError, formatDockerfileError, invalidBaseReference, locationOf, sourceExcerpt, sourceOf, withSource } from './errors.js';
 export type { DockerfileSource } from './errors.js';
 export { parseDockerfile } from './parser/parse-dockerfile.js';
 export { processWord, processWords, ShellSyntaxError } from './shell/lex.js';

@@ -1,7 +1,7 @@
 import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
-import { DockerfileError, withSource } from '../errors.js';
+import { DockerfileError, invalidBaseReference, withSource } from '../errors.js';
 import type { BuildGraph, CopyOp, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
@@ -174,7 +174,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       } catch (err) {
         // A malformed reference is a mistake in the Dockerfile: point at its line (exit 1, as buildx), not at usage.
         if (isTsbuildError(err) && err.code === 'INVALID_REFERENCE') {
-          throw new DockerfileError(src.find(w.inst.location, w.ref), err.message.includes(w.ref) ? err.message : `invalid image reference "${w.ref}": ${err.message}`, err.hint ?? 'write FROM name[:tag][@digest], e.g. FROM alpine:3.20', { cause: err });
+          throw invalidBaseReference(src.find(w.inst.location, w.ref), w.ref, err);
         }
         throw err;
       }

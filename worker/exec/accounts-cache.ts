@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { replaceFile } from '../../common/index.js';
 import type { Accounts, EntryStat, RootSession } from '../confined/index.js';
 import type { OverlayRootfs } from './index.js';
 import { readRootfsAccounts } from './rootfs-file.js';
@@ -59,7 +60,7 @@ export class ChainAccounts {
     const read = await readRootfsAccounts(rootfs, true);
     const known = { accounts: read.accounts, isPlain: read.isPlain };
     this.#remember(key, known);
-    this.#stored?.store(rootfs.lowerDirs, known);
+    await this.#stored?.store(rootfs.lowerDirs, known);
     return read.accounts;
   }
 
@@ -100,10 +101,10 @@ export class ChainAccounts {
 /**
  * Reads of chains kept for the worker's later processes: the first RUN step of every build would otherwise mount its
  * base chain read-only and read /etc/passwd and /etc/group again (three processes: mount, the confined reader, umount).
- * One file per chain, named by the digest of its lower dirs. A chain's dirs are committed snapshots, never written
- * again, but a path can name another snapshot once a root was emptied and made anew (ids then start again): each
- * file also holds every lower dir's inode and ctime, and is believed only while all of them are the same. Anything
- * unreadable is no answer (the chain is read again). Files are written whole under a temporary name, then renamed.
+ * One file per chain, named by the digest of its lower dirs, replaced whole (common/replace-file.ts). A chain's dirs
+ * are committed snapshots, never written again, but a path can name another snapshot once a root was emptied and
+ * made anew (ids then start again): each file also holds every lower dir's inode and ctime, and is believed only
+ * while all of them are the same. Anything unreadable is no answer (the chain is read again).
  */
 class StoredReads {
   readonly #dir: string;
@@ -119,14 +120,11 @@ class StoredReads {
     }
   }
 
-  store(lowerDirs: readonly string[], known: Known): void {
+  async store(lowerDirs: readonly string[], known: Known): Promise<void> {
     try {
       mkdirSync(this.#dir, { recursive: true });
       const record: StoredRead = { v: 1, lowerDirs: [...lowerDirs], ids: identities(lowerDirs), ...known };
-      const path = this.#path(lowerDirs);
-      const tmp = `${path}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify(record));
-      renameSync(tmp, path);
+      await replaceFile(this.#path(lowerDirs), JSON.stringify(record), 0o644);
       this.#trim();
     } catch {
       // a cache: the next process reads the chain again
