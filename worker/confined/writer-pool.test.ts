@@ -12,8 +12,27 @@ const run = promisify(execFile);
 // A session that ends cleanly gives its writer back (writer-pool.ts) and the writer execs itself afresh
 // (root.c, E): the next session, on another root, must get a writer that holds nothing of the last one.
 
-function fdsOf(pid: number): string[] {
-  return readdirSync(`/proc/${pid}/fd`).map((fd) => `${fd} -> ${readlinkSync(`/proc/${pid}/fd/${fd}`)}`);
+// The fds of an idle writer. It answered E and is exec'ing itself into `serve`: while it starts, its loader opens
+// and closes files of its own (fd 3: ld.so.cache, libc). So this waits until it is `serve` again with exactly its
+// three pipes, and returns every fd target it saw on the way as well: none may be of the session before.
+async function idleFds(pid: number): Promise<{ fds: string[]; seen: string[] }> {
+  const seen: string[] = [];
+  let fds: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    fds = [];
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        seen.push(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        fds.push(fd);
+      } catch {
+        // closed between the listing and the look
+      }
+    }
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    if (cmdline === 'tsbuild-fsattr\0serve\0' && fds.sort().join(',') === '0,1,2') break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return { fds, seen };
 }
 
 // Until `pid` has exited (gone, or a zombie) or two seconds have passed.
@@ -52,9 +71,9 @@ describe('confined writers served one session after another', () => {
     expect(statSync(join(a, 'd7')).mode & 0o777).to.equal(0o750);
     // Idle: only its pipes, no root, lower or held directory of the session before.
     expect(pid).to.be.a('number');
-    const idle = fdsOf(pid ?? 0);
-    expect(idle.map((l) => l.split(' ')[0]).sort()).to.deep.equal(['0', '1', '2']);
-    expect(idle.join('\n')).to.not.include(dir);
+    const idle = await idleFds(pid ?? 0);
+    expect(idle.fds).to.deep.equal(['0', '1', '2']);
+    expect(idle.seen.join('\n')).to.not.include(dir);
 
     const second = RootSession.open(b);
     expect(second.writerPid).to.equal(pid);
