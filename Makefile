@@ -32,6 +32,7 @@ setup:
 build: native
 	@$(TSC) -p tsconfig.json
 	@rm -rf dist/bundle && $(ESBUILD) builder/launch.ts $(BUNDLE_FLAGS)
+	@$(ESBUILD) builder/version-cli.ts --bundle --format=cjs --platform=node --target=node22 --outfile=dist/bundle/cli/version.cjs --log-level=warning
 	@$(NODE) builder/bundle/build-snapshot.mjs
 
 native: $(NATIVE) $(FSATTR) $(DAEMON_CLIENT)

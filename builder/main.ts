@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { leaveDatabasesToExit } from '../common/exit-policy.js';
+import { CLOSED_OUTPUT_STATUS, outputClosed, stopWhenOutputCloses } from './closed-output.js';
 import { mapStack } from './stack-source-maps.js';
 import { VERSION } from './version.js';
 
@@ -59,6 +60,8 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {
     // What commander prints for it, without loading commander and the command table (~10 ms of a 40 ms start).
+    // bin/tsbuild runs builder/version-cli.ts for it instead; this is the daemon's and `node launch.js`'s.
+    stopWhenOutputCloses(() => undefined);
     process.stdout.write(`${VERSION}\n`);
   } else {
     const { CommanderError } = await import('commander');
@@ -79,6 +82,7 @@ export async function main(argv: string[]): Promise<void> {
     // half-written blobs) before the process exits; a second Ctrl-C exits at once.
     const ready = await takePrepared(args);
     const controller = ready?.controller ?? new AbortController();
+    stopWhenOutputCloses(() => controller.abort(new Error('the output was closed (EPIPE): its reader went away')));
     let interrupts = 0;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
@@ -97,5 +101,6 @@ export async function main(argv: string[]): Promise<void> {
         process.exitCode = exitStatus(err);
       }
     }
+    if (outputClosed()) process.exitCode = CLOSED_OUTPUT_STATUS;
   }
 }

@@ -12,9 +12,13 @@ describe('the bundled tsbuild command', () => {
   before(async () => { dir = await mkdtemp(join(tmpdir(), 'tsbuild-bundle-')); });
   after(async () => { await rm(dir, { recursive: true, force: true }); });
 
+  // The launcher's own path: a bare --version runs a script of its own (builder/version-cli.ts), and a valid startup
+  // snapshot is started instead of the launcher (TSBUILD_SNAPSHOT=0 turns it off).
+  const viaLauncher = (cache: string): { env: NodeJS.ProcessEnv } => ({ env: { XDG_CACHE_HOME: cache, TSBUILD_SNAPSHOT: '0' } });
+
   it('keeps its compile cache in a directory private to the user', async () => {
     const cache = join(dir, 'xdg-cache');
-    const res = await tsbuild(['--version'], { env: { XDG_CACHE_HOME: cache } });
+    const res = await tsbuild(['--help'], viaLauncher(cache));
     expect(res.code, res.stderr).to.equal(0);
     const cacheDir = join(cache, 'tsbuild', 'compile-cache');
     expect((await stat(cacheDir)).mode & 0o777).to.equal(0o700);
@@ -26,15 +30,31 @@ describe('the bundled tsbuild command', () => {
     const cacheDir = join(cache, 'tsbuild', 'compile-cache');
     await mkdir(cacheDir, { recursive: true, mode: 0o755 });
     await chmod(cacheDir, 0o755);
-    const res = await tsbuild(['--version'], { env: { XDG_CACHE_HOME: cache } });
+    const res = await tsbuild(['--help'], viaLauncher(cache));
     expect(res.code, res.stderr).to.equal(0);
-    expect(res.stdout.trim()).to.match(/^\d+\.\d+\.\d+/);
+    expect(res.stdout).to.match(/^Usage: tsbuild/m);
     expect(await readdir(cacheDir)).to.deep.equal([]);
   });
 
   it('runs without a cache when the cache location cannot be made (/proc)', async () => {
-    const res = await tsbuild(['--version'], { env: { XDG_CACHE_HOME: '/proc/self' } });
+    const res = await tsbuild(['--help'], viaLauncher('/proc/self'));
     expect(res.code, res.stderr).to.equal(0);
+  });
+
+  it('answers a bare --version (and -v) with the version alone, as main() does, without the launcher', async () => {
+    const cache = join(dir, 'version-cache');
+    const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-v']) {
+      const res = await tsbuild([flag], { env: { XDG_CACHE_HOME: cache } });
+      expect(res.code, res.stderr).to.equal(0);
+      expect(res.stdout).to.equal(`${pkg.version}\n`);
+      expect(res.stderr).to.equal('');
+    }
+    // The launcher was never run: it makes its compile cache before anything else.
+    await stat(cache).then(() => expect.fail('the launcher ran for --version'), (err: NodeJS.ErrnoException) => expect(err.code).to.equal('ENOENT'));
+    // With more on the command line commander answers, as before.
+    const more = await tsbuild(['--version', '--debug'], viaLauncher(cache));
+    expect(more.stdout.trim()).to.equal(pkg.version);
   });
 });
 

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,20 @@ describe('the tsbuild command', () => {
     const r = await tsbuild(['--version']);
     expect(r.code).to.equal(0);
     expect(r.stdout.trim()).to.equal(pkg.version);
+  });
+
+  it('ends with 141, a closed pipe\'s status, without a stack trace, when the reader of its output goes away', async () => {
+    // `tsbuild --help | head -1`: from the startup snapshot, from the ESM launcher, and the --version script.
+    const cases: [string[], NodeJS.ProcessEnv][] = [[['--help'], {}], [['--help'], { TSBUILD_SNAPSHOT: '0' }], [['--version'], {}]];
+    for (const [args, env] of cases) {
+      const child = spawn(TSBUILD, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+      child.stdout.destroy();   // gone before the command writes: it takes tens of ms to start
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+      const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+      expect(code, `${args.join(' ')} ${JSON.stringify(env)}: ${stderr}`).to.equal(141);
+      expect(stderr).to.equal('');
+    }
   });
 
   it('documents the buildx flags and examples in build --help', async () => {

@@ -2,7 +2,7 @@
 // --network=host needs --allow network.host, and Ctrl-C leaves no slirp4netns behind.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
@@ -92,5 +92,32 @@ describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
     const pids = [...slirp, ...holder];
     for (let i = 0; i < 100 && pids.some(isProcessAlive); i++) await new Promise((r) => setTimeout(r, 20));
     expect(pids.filter(isProcessAlive), 'left running after Ctrl-C').to.deep.equal([]);
+  });
+
+  it('stops the build as Ctrl-C does, and ends with 141, when the reader of its output goes away', async () => {
+    // `tsbuild build … 2>&1 | head`: the pipe closes under a running RUN step, which goes on printing (a closed pipe
+    // is seen at the next write, as by any program: SIGPIPE comes with a write too).
+    const ctx = await context('closed-pipe', `FROM ${env.base}\nRUN echo "step-started-$((40+2))"; for i in $(seq 300); do echo tick; sleep 0.2; done\n`);
+    const root = join(env.dir, 'root-pipe');
+    const child = spawn(TSBUILD, ['build', '--root', root, '--progress', 'plain', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let output = '';
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (c: Buffer) => {
+        output += c.toString('utf8');
+        if (output.includes('step-started-42')) resolve();
+      });
+      void exited.then(() => reject(new Error(`the build ended before its RUN started:\n${output}`)));
+    });
+    const shells = await descendantsNamed(child.pid as number, 'sh');
+    expect(shells, 'the step runs').to.have.length.above(0);
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const started = Date.now();
+    expect(await exited).to.equal(141);
+    expect(Date.now() - started, 'ended long before the step would have').to.be.below(30_000);
+    expect(shells.filter(isProcessAlive), 'the step left running').to.deep.equal([]);
+    const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+    expect(mounts.split('\n').filter((l) => l.includes(root)), 'mounts left under the root').to.deep.equal([]);
   });
 });

@@ -1,0 +1,33 @@
+/**
+ * The status a command ends with when the reader of its output went away (`tsbuild history --json | head -1`): the
+ * one a shell shows for a process killed by SIGPIPE (128 + 13), as docker, buildx and git end in the same pipeline.
+ * Node ignores SIGPIPE, so without this a closed pipe surfaced as an unhandled EPIPE with a stack trace.
+ */
+export const CLOSED_OUTPUT_STATUS = 141;
+
+let closed = false;
+let listening = false;
+
+/**
+ * Listens for EPIPE on stdout and stderr: the first one calls `stop` (the command's abort, so a build cleans up its
+ * mounts and processes as after Ctrl-C instead of running on for nobody) and the command ends with
+ * CLOSED_OUTPUT_STATUS. Any other error of those streams is thrown as before. Once per process (the daemon's warm
+ * process runs main twice).
+ */
+export function stopWhenOutputCloses(stop: () => void): void {
+  if (listening) return;
+  listening = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EPIPE') throw err;
+      if (!closed) stop();
+      closed = true;
+      process.exitCode = CLOSED_OUTPUT_STATUS;
+    });
+  }
+}
+
+/** Whether the output was closed under the command (then its status is CLOSED_OUTPUT_STATUS, whatever it set since). */
+export function outputClosed(): boolean {
+  return closed;
+}
