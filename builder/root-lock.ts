@@ -1,8 +1,7 @@
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { UserError } from '../common/index.js';
+import { makeDirs, UserError } from '../common/index.js';
 
 /** A held lock on a state root; `release` lets others in. */
 export interface RootLock { release(): Promise<void> }
@@ -48,7 +47,9 @@ export async function tryLockRoot(root: string, mode: 'shared' | 'exclusive'): P
 }
 
 async function openLockDb(root: string): Promise<DatabaseSync> {
-  await mkdir(root, { recursive: true });
+  await makeDirs(root).catch((err: NodeJS.ErrnoException) => {
+    throw new UserError('INVALID_ARGUMENT', `cannot create the state root ${root}: ${err.code ?? err.message}`, 'pass --root a directory tsbuild can create and write', { cause: err });
+  });
   const file = join(root, 'lock.db');
   try {
     return new DatabaseSync(file, { timeout: 0 });

@@ -24,6 +24,7 @@ export type ErrorCode =
   | 'TEMPLATE_FAILED'
   | 'BUILDER_NOT_FOUND'
   | 'BUILDER_INVALID'
+  | 'OUTPUT_FAILED'
   | 'CANCELLED';
 
 /**

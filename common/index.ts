@@ -8,6 +8,7 @@ export * from './named-context-key.js';
 export * from './go-json.js';
 export * from './go-units.js';
 export * from './replace-file.js';
+export * from './make-dirs.js';
 export * from './file-chunks.js';
 export * from './child-process.js';
 export * from './exit-policy.js';

@@ -9,7 +9,7 @@ import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
-import { ensureParent, prepareDestinations } from '../options/destinations.js';
+import { destinationFailure, destState, ensureParent, prepareDestinations } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
@@ -145,8 +145,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
   await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
   // As buildx: an --iidfile from an earlier build goes first (a failed build leaves none), and what is written at the
-  // end is a new file in its place, never through a symbolic link that was there.
-  if (flags.iidfile) await rm(flags.iidfile, { force: true });
+  // end is a new file in its place, never through a symbolic link that was there. A device or pipe (/dev/stdout) is
+  // written into and never removed (buildx's os.Remove, run as root, removes /dev/stdout itself).
+  if (flags.iidfile && (await destState(flags.iidfile)) !== 'special') await rm(flags.iidfile, { force: true });
   if (flags.metadataFile) await checkReplaceable(resolve(flags.metadataFile));
   if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
   const settings = {
@@ -218,7 +219,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       progress.close();
       // The build's one report: written to --report, the job summary, the attached referrer and the terminal.
       const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } }, outcome.storedRecord);
-      if (flags.report) await writeReportFiles(report, flags.report);
+      if (flags.report) await writeReportFiles(report, flags.report).catch((err: unknown) => { throw destinationFailure(err, `--report ${flags.report}`, signal); });
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
@@ -234,9 +235,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
         await writeMetadata(flags.metadataFile, outcome, {
           names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(),
           ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-        });
+        }).catch((err: unknown) => { throw destinationFailure(err, `--metadata-file ${flags.metadataFile}`, signal); });
       }
-      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId);
+      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId).catch((err: unknown) => { throw destinationFailure(err, `--iidfile ${flags.iidfile}`, signal); });
       if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
       if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
       const { pushPlans, renderPushPlan } = await import('../push-plan.js');

@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
-import { UserError } from '../../common/index.js';
+import { makeDirs, UserError } from '../../common/index.js';
 import type { BlobTarget, CopyOutcome } from './target.js';
 
 /** The `oci-layout` file of every layout tsbuild writes. */
@@ -48,7 +48,7 @@ export class OciLayoutDir implements BlobTarget {
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
     if (await this.has(desc)) return 'exists';   // content-addressed: already there
-    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await makeDirs(join(this.dir, 'blobs', 'sha256'));
     const path = this.#blobPath(desc);
     const tmp = `${path}.tsbuild-tmp-${process.pid}`;
     try {
@@ -77,7 +77,7 @@ export class OciLayoutDir implements BlobTarget {
    */
   async updateIndex(update: (previous: ImageIndex | undefined) => ImageIndex): Promise<void> {
     const previous = await this.readIndex();
-    await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
+    await makeDirs(join(this.dir, 'blobs', 'sha256'));
     if (!previous) await writeFile(join(this.dir, 'oci-layout'), LAYOUT_FILE);
     const tmp = join(this.dir, `index.json.tsbuild-tmp-${process.pid}`);
     await writeFile(tmp, canonicalJson(update(previous)));

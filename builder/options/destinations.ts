@@ -1,18 +1,22 @@
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { UserError } from '../../common/index.js';
+import { isTsbuildError, makeDirs, UserError } from '../../common/index.js';
 
-/** What is at a destination path now. */
-export type DestState = 'absent' | 'file' | 'empty-dir' | 'oci-layout' | 'other-dir';
+/**
+ * What is at a destination path now. 'special': a device, FIFO or socket (`dest=/dev/null`, `--iidfile /dev/stdout`,
+ * a named pipe): written into as it is, never replaced by a file or removed (as root, a rename over /dev/null made it
+ * a regular file on the host).
+ */
+export type DestState = 'absent' | 'file' | 'special' | 'empty-dir' | 'oci-layout' | 'other-dir';
 
-/** Looks at `path` without following it into anything: missing, a file, an empty directory, an OCI layout, or else. */
+/** Looks at `path` (through a link): missing, a file, a special file, an empty directory, an OCI layout, or else. */
 export async function destState(path: string): Promise<DestState> {
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return undefined;
     throw new UserError('INVALID_ARGUMENT', `cannot read ${path}: ${err.code ?? err.message}`, 'check the path and its permissions');
   });
   if (!info) return 'absent';
-  if (!info.isDirectory()) return 'file';
+  if (!info.isDirectory()) return info.isFile() ? 'file' : 'special';
   const names = await readdir(path);
   if (names.length === 0) return 'empty-dir';
   // image-spec image-layout.md: an `oci-layout` file marks the directory; index.json is its entry point.
@@ -30,25 +34,42 @@ export async function checkLayoutDir(path: string, what: string): Promise<void> 
     throw new UserError('INVALID_ARGUMENT', `${what}: ${path} exists and is not an OCI image layout; refusing to write into it`,
       'name a new or empty directory, or an existing OCI layout (a directory with oci-layout and index.json) to add to');
   }
-  if (state === 'file') {
+  if (state === 'file' || state === 'special') {
     throw new UserError('INVALID_ARGUMENT', `${what}: ${path} is a file, not a directory`, 'name a new or empty directory, or drop tar=false to write a tarball');
   }
 }
 
-/** A destination that receives one file (a tarball, a report): never an existing directory. */
-export async function checkFileDest(path: string, what: string): Promise<void> {
+/**
+ * A destination that receives one file (a tarball, a report): never an existing directory. Returns what is there:
+ * its writer writes a 'special' one in place.
+ */
+export async function checkFileDest(path: string, what: string): Promise<DestState> {
   const state = await destState(path);
-  if (state !== 'absent' && state !== 'file') {
+  if (state !== 'absent' && state !== 'file' && state !== 'special') {
     throw new UserError('INVALID_ARGUMENT', `${what}: ${path} is a directory; refusing to replace it with a file`,
       'name a file (e.g. out.tar), or use tar=false for an OCI layout directory');
   }
+  return state;
+}
+
+/**
+ * What the system said when a destination could not be written (ENOSPC: `dest=/dev/full`, a full disk; EACCES,
+ * EROFS, EIO; ENOENT under /proc) is the destination's failure, not a bug in tsbuild: a user error naming it (`what`:
+ * the flag as given), exit status 1 instead of an internal error's 70. Anything else (a tsbuild error, an abort, a
+ * bug) is returned as it is.
+ */
+export function destinationFailure(err: unknown, what: string, signal?: AbortSignal): unknown {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  if (signal?.aborted || isTsbuildError(err) || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return err;
+  return new UserError('OUTPUT_FAILED', `${what}: writing failed: ${(err as Error).message}`,
+    code === 'ENOSPC' ? 'free some space where it goes, or name another destination' : 'check that the destination is writable', { cause: err });
 }
 
 /** Creates the parent directories of `file` (as buildx does for its outputs); a failure names the path. */
 export async function ensureParent(file: string, what: string): Promise<void> {
   const parent = dirname(resolve(file));
   try {
-    await mkdir(parent, { recursive: true });
+    await makeDirs(parent);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new UserError('INVALID_ARGUMENT', `${what}: cannot create directory ${parent} (${code})`, 'choose a writable path', { cause: err });
@@ -76,7 +97,8 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
       await checkFileDest(out.dest, `-o type=${out.type},dest=${out.dest}`);
       await ensureParent(out.dest, `-o dest=${out.dest}`);
     } else if (out.type === 'local') {
-      if ((await destState(out.dest)) === 'file') throw new UserError('INVALID_ARGUMENT', `-o type=local,dest=${out.dest}: ${out.dest} is a file, not a directory`, 'name a directory');
+      const state = await destState(out.dest);
+      if (state === 'file' || state === 'special') throw new UserError('INVALID_ARGUMENT', `-o type=local,dest=${out.dest}: ${out.dest} is a file, not a directory`, 'name a directory');
     }
   }
   for (const c of cacheTo) {
@@ -87,7 +109,8 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
   }
   for (const file of files) {
     if (file === undefined) continue;
-    if ((await destState(file)) !== 'absent' && (await destState(file)) !== 'file') {
+    const state = await destState(file);
+    if (state !== 'absent' && state !== 'file' && state !== 'special') {
       throw new UserError('INVALID_ARGUMENT', `${file} is a directory; refusing to replace it with a file`, 'name a file');
     }
     await ensureParent(file, file);

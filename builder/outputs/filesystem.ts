@@ -1,11 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
-import { UserError } from '../../common/index.js';
+import { makeDirs, UserError } from '../../common/index.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
 async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -25,7 +25,7 @@ async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string
  * (returned as `skipped`).
  */
 export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<{ skipped: string[] }> {
-  await mkdir(dest, { recursive: true });
+  await makeDirs(dest);
   const owner = localOwner();
   return withFinalFs(worker, fs, async (dir) => {
     try {

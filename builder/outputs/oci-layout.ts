@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -8,7 +8,7 @@ import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, type BlobProvider } from '../content/index.js';
-import { fileChunks, UserError } from '../../common/index.js';
+import { fileChunks, makeDirs, UserError } from '../../common/index.js';
 import { encodeTarHeader, tarPadding } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -82,9 +82,13 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
     await writeTar(process.stdout, image, blobs, index, layoutFile, signal, extra, false);
     return;
   }
-  await checkFileDest(target.dest, 'image output');
+  if ((await checkFileDest(target.dest, 'image output')) === 'special') {
+    // dest=/dev/null, a named pipe: written into as buildx writes it; a rename over it would replace the device.
+    await writeTar(createWriteStream(target.dest), image, blobs, index, layoutFile, signal, extra);
+    return;
+  }
   const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
-  await mkdir(dirname(resolve(target.dest)), { recursive: true });
+  await makeDirs(dirname(resolve(target.dest)));
   try {
     await writeTar(createWriteStream(tmp), image, blobs, index, layoutFile, signal, extra);
     // rename replaces a file atomically and fails on a directory: nothing but the old tarball can be lost.
@@ -172,10 +176,11 @@ async function writeTar(out: Writable, image: AssembledImage | AssembledIndex, b
       out.end();
       await finished(out);
     }
+    out.removeListener('error', onError);
   } catch (err) {
     if (end) out.destroy();   // its file descriptor closes before the caller removes the file
+    // onError stays: a failed write's 'error' event comes after its callback (ENOSPC on /dev/full), and a stream
+    // error nobody listens for ends the process as an uncaught exception.
     throw err;
-  } finally {
-    out.removeListener('error', onError);
   }
 }

@@ -14,6 +14,7 @@ import { writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
 import { UserError } from '../../common/index.js';
+import { destinationFailure } from '../options/destinations.js';
 
 /** What the outputs need from the build. */
 export interface OutputContext {
@@ -119,66 +120,76 @@ function digestOf(root: AssembledImage | AssembledIndex): string {
   return 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;
 }
 
-/** Writes every requested output. */
+/** Writes every requested output; a destination's own failure is a user error naming it (destinationFailure). */
 export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx: OutputContext): Promise<Pushed> {
   const result: Pushed = { pushed: [], imageNames: [] };
-  // One platform stays `single` under an index too (attestations make one): docker, tar and local want its image.
-  const single = built.platforms.length === 1 ? built.platforms[0] : undefined;
   for (const out of outputs) {
-    switch (out.type) {
-      case 'cacheonly':
-        break;
-      case 'image': {
-        const { root } = await outputImage(built, out, `-o type=image`, ctx);
-        if (!outputs.slice(0, outputs.indexOf(out)).some((o) => o.type === 'image')) result.written = writtenOf(root);
-        if (!out.push) { ctx.progress.note(`image ${digestOf(root)} kept in the build store (no push requested)`); break; }
-        if (out.names.length === 0) {
-          throw new Error('push requested without a name: the CLI checks this before building');
-        }
-        const byDigest = out.pushByDigest === true;
-        for (const name of out.names) {
-          const canonical = 'images' in root
-            ? await pushIndex(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest)
-            : await pushImage(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest);
-          result.pushed.push(byDigest ? canonical : name);
-          if (!byDigest) result.imageNames.push(name);
-          if (byDigest || out.nameCanonical === true) result.imageNames.push(canonical);
-        }
-        break;
-      }
-      case 'oci': {
-        const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
-        if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-        await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
-        ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
-        break;
-      }
-      case 'docker': {
-        if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
-        const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
-        if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-        await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
-        ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
-        break;
-      }
-      case 'local':
-        // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
-        for (const p of built.platforms) {
-          const dest = single ? out.dest : join(out.dest, platformDir(p.platform));
-          const { skipped } = await writeLocal(ctx.worker, p.fs, dest);
-          // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
-          if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
-          ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
-        }
-        break;
-      case 'tar':
-        if (!single) throw new Error('a filesystem tar holds one platform: the CLI checks this before building');
-        await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
-        ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
-        break;
+    try {
+      await writeOutput(built, out, outputs, ctx, result);
+    } catch (err) {
+      // A registry output's failures are the registry client's own.
+      throw 'dest' in out ? destinationFailure(err, `-o type=${out.type},dest=${out.dest}`, ctx.signal) : err;
     }
   }
   return result;
+}
+
+/** Writes one output (of `outputs`) and adds what it pushed or wrote to `result`. */
+async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSpec[], ctx: OutputContext, result: Pushed): Promise<void> {
+  // One platform stays `single` under an index too (attestations make one): docker, tar and local want its image.
+  const single = built.platforms.length === 1 ? built.platforms[0] : undefined;
+  switch (out.type) {
+    case 'cacheonly':
+      break;
+    case 'image': {
+      const { root } = await outputImage(built, out, `-o type=image`, ctx);
+      if (!outputs.slice(0, outputs.indexOf(out)).some((o) => o.type === 'image')) result.written = writtenOf(root);
+      if (!out.push) { ctx.progress.note(`image ${digestOf(root)} kept in the build store (no push requested)`); break; }
+      if (out.names.length === 0) {
+        throw new Error('push requested without a name: the CLI checks this before building');
+      }
+      const byDigest = out.pushByDigest === true;
+      for (const name of out.names) {
+        const canonical = 'images' in root
+          ? await pushIndex(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest)
+          : await pushImage(ctx.client, ctx.blobs, root, name, ctx.progress, ctx.signal, byDigest);
+        result.pushed.push(byDigest ? canonical : name);
+        if (!byDigest) result.imageNames.push(name);
+        if (byDigest || out.nameCanonical === true) result.imageNames.push(canonical);
+      }
+      break;
+    }
+    case 'oci': {
+      const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
+      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
+      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
+      ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
+      break;
+    }
+    case 'docker': {
+      if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
+      const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
+      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
+      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
+      ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
+      break;
+    }
+    case 'local':
+      // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
+      for (const p of built.platforms) {
+        const dest = single ? out.dest : join(out.dest, platformDir(p.platform));
+        const { skipped } = await writeLocal(ctx.worker, p.fs, dest);
+        // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
+        if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
+        ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
+      }
+      break;
+    case 'tar':
+      if (!single) throw new Error('a filesystem tar holds one platform: the CLI checks this before building');
+      await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
+      ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
+      break;
+  }
 }
 
 /** Refuses, before anything is built, the outputs that cannot hold several platforms (as buildx does). */

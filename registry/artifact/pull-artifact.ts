@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, realpath, rename, rm } from 'node:fs/promises';
+import { open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, relative, isAbsolute, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RegistryClient } from '../client.js';
 import type { Descriptor } from '../oci/descriptor.js';
 import { formatReference, type Reference } from '../reference.js';
 import { TITLE_ANNOTATION, titlePath } from './title-path.js';
-import { UserError } from '../../common/index.js';
+import { makeDirs, UserError } from '../../common/index.js';
 
 /**
  * Pulls an artifact's files into `dir`: each layer with a title annotation is streamed (verified against its digest
@@ -32,12 +32,12 @@ export async function pullArtifact(client: RegistryClient, ref: Reference, dir: 
     seen.add(target);
     planned.push({ layer, target });
   }
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const root = await realpath(dir);
   const written: string[] = [];
   for (const { layer, target } of planned) {
     const parent = dirname(target);
-    await mkdir(parent, { recursive: true });
+    await makeDirs(parent);
     // A symlinked directory inside dir (left by an earlier pull, or planted) must not carry a file out of it.
     const realParent = await realpath(parent);
     const rel = relative(root, realParent);
