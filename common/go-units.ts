@@ -11,3 +11,34 @@ export function goBytesSize(bytes: number): string {
   while (size >= 1024 && i < BINARY_UNITS.length - 1) { size /= 1024; i++; }
   return `${Number(size.toPrecision(4))}${BINARY_UNITS[i]}`;
 }
+
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+
+/**
+ * A byte count as docker/go-units' HumanSize prints it, which `docker buildx du` and `prune` use for their tables:
+ * decimal units, at most 4 significant digits, no trailing zeros: 1.056MB, 318MB, 8.224kB, 0B.
+ */
+export function goHumanSize(bytes: number): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= 1000 && i < DECIMAL_UNITS.length - 1) { size /= 1000; i++; }
+  return `${Number(size.toPrecision(4))}${DECIMAL_UNITS[i]}`;
+}
+
+/** A duration (ms) as docker/go-units' HumanDuration says it: "Less than a second", "About a minute", "13 days"… */
+export function goHumanDuration(ms: number): string {
+  const seconds = Math.trunc(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.trunc(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.trunc(ms / 3_600_000 + 0.5);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.trunc(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.trunc(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.trunc(hours / 24 / 30)} months`;
+  return `${Math.trunc(ms / 3_600_000 / 24 / 365)} years`;
+}

@@ -1,15 +1,37 @@
 import type { Command } from 'commander';
-import { formatSize } from '../options/units.js';
+import { UserError } from '../../common/index.js';
+import { parseDuration } from '../options/units.js';
+import { usageSummary, usageTable, usageVerbose } from '../usage-table.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 
-/** `tsbuild du`: what the build cache in `--root` holds. */
+/**
+ * `tsbuild du`: what the build cache in `--root` holds, printed as `docker buildx du` prints it (builder/usage-table.ts).
+ * `--filter until=DURATION` lists the records not used for that long (what `prune --filter until=DURATION` would
+ * consider); with a filter, as in buildx, no summary.
+ */
 export function registerDu(program: Command): void {
   program.command('du').description('show the build cache disk usage')
-    .option('--verbose', 'list every record')
-    .action((flags: { verbose?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
-      const du = (await root.cache()).du();
-      if (flags.verbose) for (const e of du.entries) process.stdout.write(`${e.key.slice(7, 19)}  ${formatSize(e.size).padStart(9)}  ${e.leased ? 'in use ' : '       '} ${e.opText}\n`);
-      process.stdout.write(`Records: ${du.count}\nTotal:   ${formatSize(du.size)}\n`);
-    }));
+    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h): records not used for that long', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--verbose', 'every record in detail')
+    .action((flags: { verbose?: boolean; filter: string[] }, cmd: Command) => {
+      const until = untilFilter(flags.filter);
+      return withRoot(rootOf(cmd), {}, async (root) => {
+        const now = Date.now();
+        const entries = (await root.cache()).du().entries.filter((e) => until === undefined || e.lastUsed < now - until);
+        process.stdout.write(flags.verbose ? usageVerbose(entries, now) : usageTable(entries, now));
+        if (flags.filter.length === 0) process.stdout.write(usageSummary(entries));
+      });
+    });
+}
+
+/** The one filter du and prune take, as buildx writes it (`until=24h`): its duration in ms, or undefined without one. */
+export function untilFilter(filters: string[]): number | undefined {
+  let until: number | undefined;
+  for (const f of filters) {
+    const m = /^until=(.+)$/.exec(f);
+    if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
+    until = parseDuration(m[1]);
+  }
+  return until;
 }

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parseDuration, formatSize } from '../options/units.js';
+import { prunedTotal, usageTable, usageVerbose } from '../usage-table.js';
+import { untilFilter } from './du.js';
 import { UserError } from '../../common/index.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
@@ -15,14 +16,10 @@ export function registerPrune(program: Command): void {
     .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', (v: string, p: string[] = []) => [...p, v], [])
     .option('-a, --all', 'remove all unused build cache')
     .option('-f, --force', 'do not prompt for confirmation (tsbuild never prompts; accepted as buildx takes it)')
-    .option('--verbose', 'accepted as buildx takes it')
-    .action(async (flags: { keepStorage?: string; reservedSpace?: string; maxUsedSpace?: string; minFreeSpace?: string; filter: string[]; all?: boolean }, cmd: Command) => {
-      let until: number | undefined;
-      for (const f of flags.filter) {
-        const m = /^until=(.+)$/.exec(f);
-        if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
-        until = Date.now() - parseDuration(m[1]);
-      }
+    .option('--verbose', 'every removed record in detail')
+    .action(async (flags: { keepStorage?: string; reservedSpace?: string; maxUsedSpace?: string; minFreeSpace?: string; filter: string[]; all?: boolean; verbose?: boolean }, cmd: Command) => {
+      const olderThan = untilFilter(flags.filter);
+      const until = olderThan === undefined ? undefined : Date.now() - olderThan;
       if (flags.keepStorage !== undefined && flags.reservedSpace !== undefined) {
         throw new UserError('INVALID_ARGUMENT', '--keep-storage and --reserved-space are the same setting', 'give only --reserved-space');
       }
@@ -35,10 +32,14 @@ export function registerPrune(program: Command): void {
       await withRoot(rootOf(cmd), {}, async (root) => {
         // Exclusive: no build may pick a snapshot or blob for reuse between planning and removal.
         await root.lock('exclusive', () => process.stderr.write(`waiting for the builds running on ${root.dir} to finish\n`));
+        const before = (await root.cache()).du().entries;
         const plan = await pruneRoot(root, {
           ...(flags.all ? { all: true } : {}), ...(until !== undefined ? { until } : {}), ...pruneSpaceOptions(policy, root.dir),
         });
-        process.stdout.write(`Deleted ${plan.keys.length} records, ${plan.snapshots.length} snapshots, ${plan.blobs.length} blobs\nTotal reclaimed: ${formatSize(plan.reclaimed)}\n`);
+        // As `docker buildx prune` prints it: the records removed, then the bytes freed (their snapshots and blobs).
+        const removed = new Set<string>(plan.keys);
+        const pruned = before.filter((e) => removed.has(e.key));
+        process.stdout.write(`${flags.verbose ? usageVerbose(pruned) : usageTable(pruned)}${prunedTotal(plan.reclaimed)}`);
       });
     });
 }

@@ -331,7 +331,7 @@ describe('tsbuild daemon', function () {
     for (let i = 0; i < 4; i++) {
       const res = await throughDaemon(['du', '--root', root]);
       expect(res.code, res.stderr).to.equal(0);
-      expect(res.stdout).to.contain('Records:');
+      expect(res.stdout).to.contain('Total:');
       pids.push(res.pid);
     }
     expect(new Set(pids).size).to.equal(4);
