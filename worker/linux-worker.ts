@@ -336,6 +336,12 @@ function contextChanged(err: unknown, dir: string): CopyError | undefined {
     return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than the system allows (4096 bytes): ${rel.slice(0, 120)}…`,
       'shorten the directory names in the context, or leave that directory out with .dockerignore', { cause: err });
   }
+  if (e.code === 'ENOENT' && rel.includes('\uFFFD')) {
+    // Node lists names as UTF-8: a name that is not (Latin-1 bytes, say) comes back with U+FFFD in it, and that
+    // name does not exist. BuildKit copies such names byte for byte; tsbuild refuses them by name.
+    return new CopyError('INVALID_ARGUMENT', `a file name in the build context is not valid UTF-8: ${rel} (each \uFFFD stands for bytes that are not)`,
+      'rename the file to UTF-8 (e.g. convmv -f latin1 -t utf-8), or leave its directory out with .dockerignore', { cause: err });
+  }
   return new CopyError('COPY_SOURCE_NOT_FOUND', `the build context changed while it was read: ${rel || '.'} (${e.code} on ${e.syscall ?? 'read'})`,
     'keep the context still during the build: a file was removed, replaced or turned into a link while tsbuild read it', { cause: err });
 }

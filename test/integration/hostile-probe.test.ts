@@ -147,5 +147,12 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
       execFileSync('rm', ['-rf', ctx]);   // GNU rm walks it relative to fds; a path-based rm would fail on it
     }
   });
+
+  it('refuses a context file whose name is not UTF-8 by name, not as a context that changed', async () => {
+    const ctx = await context('latin1', 'FROM scratch\nCOPY . /x/\n');
+    await mkdir(join(ctx, 'd'));
+    await writeFile(Buffer.from(`${join(ctx, 'd')}/caf\xe9`, 'latin1'), 'x\n');   // "café" in Latin-1: 0xE9 alone
+    expectCleanError(await build(ctx), /Dockerfile:2: a file name in the build context is not valid UTF-8: d\/caf\uFFFD/);
+  });
 });
 
