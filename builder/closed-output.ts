@@ -7,20 +7,22 @@ export const CLOSED_OUTPUT_STATUS = 141;
 
 let closed = false;
 let listening = false;
+let stopCommand: () => void = () => undefined;
 
 /**
  * Listens for EPIPE on stdout and stderr: the first one calls `stop` (the command's abort, so a build cleans up its
  * mounts and processes as after Ctrl-C instead of running on for nobody) and the command ends with
- * CLOSED_OUTPUT_STATUS. Any other error of those streams is thrown as before. Once per process (the daemon's warm
- * process runs main twice).
+ * CLOSED_OUTPUT_STATUS. Any other error of those streams is thrown as before. The listeners are added once; a later
+ * call only changes what they stop (the daemon's warm process runs main for its warm-up builds, then for the command).
  */
 export function stopWhenOutputCloses(stop: () => void): void {
+  stopCommand = stop;
   if (listening) return;
   listening = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code !== 'EPIPE') throw err;
-      if (!closed) stop();
+      if (!closed) stopCommand();
       closed = true;
       process.exitCode = CLOSED_OUTPUT_STATUS;
     });
