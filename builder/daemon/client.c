@@ -458,7 +458,7 @@ int main(int argc, char **argv) {
   free(req.data);
 
   /* From here on the command runs there: no fallback any more (it may already have done something). */
-  int want_stdin = 0, stdin_done = 0, last_signal = 0;
+  int want_stdin = 0, stdin_done = 0, last_signal = 0, output_closed = 0;
   char *frame = NULL;
   size_t frame_cap = 0;
   for (;;) {
@@ -498,6 +498,7 @@ int main(int argc, char **argv) {
     if (p[0].revents & (POLLIN | POLLHUP | POLLERR)) {
       if (read_all(fd, head, 5) != 0) {
         /* Gone without a status: killed (by the signal we forwarded, if any). */
+        if (output_closed) return 141;
         if (last_signal) return 128 + last_signal;
         fprintf(stderr, "tsbuild: the daemon's process ended without an exit status\n");
         return 1;
@@ -514,11 +515,20 @@ int main(int argc, char **argv) {
       }
       frame[len] = 0;
       switch (head[0]) {
-      case '1': write_all(1, frame, len); break;
-      case '2': write_all(2, frame, len); break;
+      case '1':
+      case '2':
+        /* The reader of our output went away (`tsbuild ... | head`): the command stops as a direct run stops
+           (builder/closed-output.ts: as on Ctrl-C, at its next write), and we end with its status, 141. */
+        if (write_all(head[0] - '0', frame, len) != 0 && errno == EPIPE && !output_closed) {
+          unsigned char s = SIGTERM;
+          output_closed = 1;
+          send_frame(fd, 'S', &s, 1);
+        }
+        break;
       case 'i': want_stdin = 1; break;
       case 'X': {
         int n = 0;
+        if (output_closed) return 141;
         if (sscanf(frame, "exit %d", &n) == 1) return n & 0xff;
         if (sscanf(frame, "signal %d", &n) == 1) return 128 + n;
         return 1;

@@ -176,6 +176,25 @@ describe('tsbuild daemon', function () {
     expect(await mountsUnder(sigRoot)).to.deep.equal([]);
   });
 
+  it('stops the build and exits 141, as a direct run does, when the reader of the client\'s output goes away', async () => {
+    // `tsbuild build … | head` through the daemon: the client meets EPIPE writing a frame and stops the command.
+    const dir = join(env?.dir ?? '', 'closed-pipe');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env?.base}\nRUN echo pipe-started; for i in $(seq 300); do echo tick; sleep 0.2; done\n`);
+    const pipeRoot = join(env?.dir ?? '', 'root-pipe');
+    const before = servedPids(daemonLog()).length;
+    const s = start(['build', '--root', pipeRoot, '--progress', 'plain', dir], { env: viaDaemon });
+    await until('the RUN step to start', () => s.stderrSoFar().includes('pipe-started'), 60_000);
+    expect(servedPids(daemonLog()).length).to.equal(before + 1);
+    const pid = servedPids(daemonLog()).at(-1) ?? -1;
+    s.child.stdout?.destroy();
+    s.child.stderr?.destroy();
+    const res = await s.result;
+    expect(res.code).to.equal(141);
+    await until('the warm process to end', () => !alive(pid));
+    expect(await mountsUnder(pipeRoot)).to.deep.equal([]);
+  });
+
   it('aborts the command when the client is killed (SIGKILL)', async () => {
     const dir = await sleepCtx('sigkill');
     const killRoot = join(env?.dir ?? '', 'root-sigkill');
