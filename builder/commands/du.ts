@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { UserError } from '../../common/index.js';
-import { parseDuration } from '../options/units.js';
+import { untilFilter } from '../options/cache-filter.js';
 import { usageSummary, usageTable, usageVerbose } from '../usage-table.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
@@ -23,15 +22,4 @@ export function registerDu(program: Command): void {
         if (flags.filter.length === 0) process.stdout.write(usageSummary(entries));
       });
     });
-}
-
-/** The one filter du and prune take, as buildx writes it (`until=24h`): its duration in ms, or undefined without one. */
-export function untilFilter(filters: string[]): number | undefined {
-  let until: number | undefined;
-  for (const f of filters) {
-    const m = /^until=(.+)$/.exec(f);
-    if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `unsupported --filter ${f}`, 'use --filter until=24h');
-    until = parseDuration(m[1]);
-  }
-  return until;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { prunedTotal, usageTable, usageVerbose } from '../usage-table.js';
-import { untilFilter } from './du.js';
+import { untilFilter } from '../options/cache-filter.js';
 import { UserError } from '../../common/index.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
