@@ -37,7 +37,7 @@ export async function exportToDir(dest: string, exported: CacheExport, ctx: Expo
   try {
     return await writeCacheDir(dest, exported, ctx, tag);
   } catch (err) {
-    throw destinationFailure(err, `--cache-to type=local,dest=${dest}`, ctx.signal);
+    throw destinationFailure(err, `--cache-to type=local,dest=${dest}`, dest, ctx.signal);
   }
 }
 

@@ -219,7 +219,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       progress.close();
       // The build's one report: written to --report, the job summary, the attached referrer and the terminal.
       const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } }, outcome.storedRecord);
-      if (flags.report) await writeReportFiles(report, flags.report).catch((err: unknown) => { throw destinationFailure(err, `--report ${flags.report}`, signal); });
+      if (flags.report) await writeReportFiles(report, flags.report).catch((err: unknown) => { throw destinationFailure(err, `--report ${flags.report}`, flags.report ?? '', signal); });
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
@@ -235,9 +235,9 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
         await writeMetadata(flags.metadataFile, outcome, {
           names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(),
           ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-        }).catch((err: unknown) => { throw destinationFailure(err, `--metadata-file ${flags.metadataFile}`, signal); });
+        }).catch((err: unknown) => { throw destinationFailure(err, `--metadata-file ${flags.metadataFile}`, flags.metadataFile ?? '', signal); });
       }
-      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId).catch((err: unknown) => { throw destinationFailure(err, `--iidfile ${flags.iidfile}`, signal); });
+      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId).catch((err: unknown) => { throw destinationFailure(err, `--iidfile ${flags.iidfile}`, flags.iidfile ?? '', signal); });
       if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
       if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
       const { pushPlans, renderPushPlan } = await import('../push-plan.js');

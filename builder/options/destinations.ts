@@ -53,16 +53,23 @@ export async function checkFileDest(path: string, what: string): Promise<DestSta
 }
 
 /**
- * What the system said when a destination could not be written (ENOSPC: `dest=/dev/full`, a full disk; EACCES,
- * EROFS, EIO; ENOENT under /proc) is the destination's failure, not a bug in tsbuild: a user error naming it (`what`:
- * the flag as given), exit status 1 instead of an internal error's 70. Anything else (a tsbuild error, an abort, a
- * bug) is returned as it is.
+ * What the system said when a destination (`dest`: '-' for standard output) could not be written (ENOSPC:
+ * `dest=/dev/full`, a full disk; EACCES, EROFS, EIO; ENOENT under /proc) is the destination's failure, not a bug in
+ * tsbuild: a user error naming it (`what`: the flag as given), exit status 1 instead of an internal error's 70. An
+ * error about another path (reading the content store for the output) and anything else (a tsbuild error, an abort,
+ * a bug) is returned as it is.
  */
-export function destinationFailure(err: unknown, what: string, signal?: AbortSignal): unknown {
-  const code = (err as NodeJS.ErrnoException | null)?.code;
+export function destinationFailure(err: unknown, what: string, dest: string, signal?: AbortSignal): unknown {
+  const { code, path } = (err ?? {}) as NodeJS.ErrnoException;
   if (signal?.aborted || isTsbuildError(err) || typeof code !== 'string' || !/^E[A-Z0-9]+$/.test(code)) return err;
+  if (typeof path === 'string' && (dest === '-' || !isAbout(resolve(path), resolve(dest)))) return err;
   return new UserError('OUTPUT_FAILED', `${what}: writing failed: ${(err as Error).message}`,
     code === 'ENOSPC' ? 'free some space where it goes, or name another destination' : 'check that the destination is writable', { cause: err });
+}
+
+/** Whether `path` is the destination `dest`, inside it, one of its parents, or beside it (its temp file, FILE.json). */
+function isAbout(path: string, dest: string): boolean {
+  return path === dest || path.startsWith(`${dest}/`) || dest.startsWith(`${path}/`) || dirname(path) === dirname(dest);
 }
 
 /** Creates the parent directories of `file` (as buildx does for its outputs); a failure names the path. */

@@ -128,7 +128,7 @@ export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx
       await writeOutput(built, out, outputs, ctx, result);
     } catch (err) {
       // A registry output's failures are the registry client's own.
-      throw 'dest' in out ? destinationFailure(err, `-o type=${out.type},dest=${out.dest}`, ctx.signal) : err;
+      throw 'dest' in out ? destinationFailure(err, `-o type=${out.type},dest=${out.dest}`, out.dest, ctx.signal) : err;
     }
   }
   return result;
