@@ -10,6 +10,9 @@
  */
 export interface TabWriterOptions { minwidth: number; padding: number; padchar?: ' ' | '\t'; tabwidth?: number }
 
+/** What docker's CLI formats its tables with (cli/command/formatter: tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)). */
+export const DOCKER_CLI_TABLE: TabWriterOptions = { minwidth: 10, padding: 3 };
+
 const width = (s: string): number => [...s].length;
 
 /** `text` (lines with tab-terminated cells) laid out as Go's tabwriter lays it out with space padding. */

@@ -117,10 +117,39 @@ export class BuildHistory {
 
   /** One build with its step records; a unique prefix of the id is enough. */
   getBuild(id: string): BuildRecord | undefined {
-    const rows = this.#db.prepare("SELECT id, record FROM builds WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2").all(id, `${escapeLike(id)}%`);
-    const exact = rows.find((row) => row['id'] === id);
-    const row = exact ?? (rows.length === 1 ? rows[0] : undefined);
+    const found = this.#resolveId(id);
+    if (found === undefined) return undefined;
+    const row = this.#db.prepare('SELECT record FROM builds WHERE id = ?').get(found);
     return row === undefined ? undefined : parseBuildRecord(str(row, 'record'));
+  }
+
+  /**
+   * Removes the builds `refs` name (ids, or unique prefixes of them, as getBuild takes them), or every build with
+   * `all`. A ref that names no build, or more than one, is left in `unknown` and nothing of it removed.
+   */
+  removeBuilds(refs: string[], all = false): { removed: string[]; unknown: string[] } {
+    return inTransaction(this.#db, () => {
+      if (all) {
+        const removed = this.#db.prepare('SELECT id FROM builds').all().map((row) => str(row, 'id'));
+        this.#db.exec('DELETE FROM builds');
+        return { removed, unknown: [] };
+      }
+      const removed: string[] = [];
+      const unknown: string[] = [];
+      for (const ref of refs) {
+        const id = this.#resolveId(ref);
+        if (id === undefined) { unknown.push(ref); continue; }
+        this.#db.prepare('DELETE FROM builds WHERE id = ?').run(id);
+        removed.push(id);
+      }
+      return { removed, unknown };
+    });
+  }
+
+  /** The id `ref` names: itself, or the one id it is a prefix of; undefined for none or several. */
+  #resolveId(ref: string): string | undefined {
+    const ids = this.#db.prepare("SELECT id FROM builds WHERE id = ? OR id LIKE ? ESCAPE '\\' LIMIT 2").all(ref, `${escapeLike(ref)}%`).map((row) => str(row, 'id'));
+    return ids.includes(ref) ? ref : ids.length === 1 ? ids[0] : undefined;
   }
 
   close(): void {

@@ -1,6 +1,6 @@
 import { UserError, goJsonCompact } from '../../common/index.js';
 import { GoMap, GoStruct, TemplateError, executeTemplate, parseTemplate, type Template } from '../imagetools/go-template.js';
-import { tabWrite } from '../tab-writer.js';
+import { DOCKER_CLI_TABLE, tabWrite } from '../tab-writer.js';
 import { formatPlatformGroups, type BuilderView, type NodeView } from './view.js';
 
 // `tsbuild ls` as buildx's commands/ls.go prints it: docker's table formatter (tabwriter 10,1,3) with the header
@@ -18,7 +18,7 @@ export function lsTable(builders: BuilderView[], trunc: boolean): string {
     rows.push(cells(rowFields(b, undefined, true, trunc)));
     for (const n of b.nodes) rows.push(cells(rowFields(b, n, true, trunc)));
   }
-  return `${tabWrite(rows.map((r) => r.join('\t')).join('\n'), { minwidth: 10, padding: 3 })}\n`;
+  return `${tabWrite(rows.map((r) => r.join('\t')).join('\n'), DOCKER_CLI_TABLE)}\n`;
 }
 
 /** One row's fields as buildx's lsContext methods give them; `isTable` adds the `*` and the ` \_ ` indents. */
@@ -58,7 +58,7 @@ export async function lsTemplate(builders: BuilderView[], format: string, trunc:
     for (const n of b.nodes) rows.push(await run(row(rowFields(b, n, isTable, trunc))));
   }
   const text = rows.map((r) => `${r}\n`).join('');
-  return isTable ? tabWrite(text, { minwidth: 10, padding: 3 }) : text;
+  return isTable ? tabWrite(text, DOCKER_CLI_TABLE) : text;
 }
 
 /** A template error with the hint of `ls`'s fields (the template module's own hint is about imagetools'). */

@@ -9,14 +9,12 @@ import {
 } from '../builders/index.js';
 import { VERSION } from '../version.js';
 import { collect, platformsOption } from './build-flags.js';
-import { rootOf } from './global-options.js';
+import { builderOf, rootOf } from './global-options.js';
 import { formatPlatform } from '../../registry/oci/index.js';
 
 // buildx's builder commands (version, ls, inspect, create, use, rm, stop), so that CI scripts written for buildx
 // (setup-buildx-action, build-push-action, shell scripts) run their setup and cleanup unchanged. tsbuild has one
 // builder, this machine: `default`; names made with `create` are kept in the state root and all build here.
-
-const builderFlag = (cmd: Command): string | undefined => (cmd.optsWithGlobals() as { builder?: string }).builder || undefined;
 
 /** The builders of the command's root as `ls` and `inspect` show them. */
 function views(cmd: Command, records = readBuilders(rootOf(cmd))): BuilderView[] {
@@ -62,7 +60,7 @@ export function registerBuilders(program: Command): void {
     .option('--timeout <duration>', 'accepted as buildx takes it (nothing to wait for)')
     .action((name: string | undefined, _flags: unknown, cmd: Command) => {
       const records = readBuilders(rootOf(cmd));
-      const wanted = name ?? builderFlag(cmd) ?? currentBuilder(records);
+      const wanted = name ?? builderOf(cmd) ?? currentBuilder(records);
       const found = requireBuilder(records, wanted);
       const shown = typeof found === 'string' ? found : found.name;
       const view = views(cmd, records).find((b) => b.name === shown);
@@ -110,7 +108,7 @@ export function registerBuilders(program: Command): void {
     .option('--default', 'set builder as default for current context (accepted: there is one context)')
     .option('--global', 'builder persists context changes (accepted: there is one context)')
     .action(async (name: string | undefined, _flags: unknown, cmd: Command) => {
-      const wanted = name ?? builderFlag(cmd);
+      const wanted = name ?? builderOf(cmd);
       if (wanted === undefined) throw new UserError('INVALID_ARGUMENT', 'use needs a builder name', 'tsbuild use NAME (tsbuild ls lists them)');
       await updateBuilders(rootOf(cmd), (records) => ({ records: useBuilder(records, wanted), result: undefined }));
     });
@@ -128,7 +126,7 @@ export function registerBuilders(program: Command): void {
         return;   // every builder is this machine, running: none is inactive
       }
       const outcomes = await updateBuilders(rootOf(cmd), (records) => {
-        const removed = removeBuilders(records, names.length > 0 ? names : [builderFlag(cmd) ?? '']);
+        const removed = removeBuilders(records, names.length > 0 ? names : [builderOf(cmd) ?? '']);
         return { records: removed.records, result: removed.outcomes };
       });
       for (const o of outcomes) process.stderr.write(o.removed ? `${o.name} removed\n` : `failed to remove ${o.name}: ${o.error}\n`);
@@ -140,6 +138,6 @@ export function registerBuilders(program: Command): void {
     .description('stop a builder instance (nothing to stop: it runs only while tsbuild builds)')
     .action((name: string | undefined, _flags: unknown, cmd: Command) => {
       const records = readBuilders(rootOf(cmd));
-      requireBuilder(records, name ?? builderFlag(cmd) ?? currentBuilder(records));
+      requireBuilder(records, name ?? builderOf(cmd) ?? currentBuilder(records));
     });
 }

@@ -2,7 +2,9 @@ import type { Command } from 'commander';
 import type { BuildSummary } from '../../solver/index.js';
 import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
-import { rootOf } from './global-options.js';
+import { currentBuilder, readBuilders } from '../builders/index.js';
+import { historyJsonLines, historyTable } from '../history-list.js';
+import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 
 function row(b: BuildSummary): string {
@@ -28,6 +30,35 @@ export function registerHistory(program: Command): void {
       if (flags.json) process.stdout.write(`${JSON.stringify(builds, null, 2)}\n`);
       else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
     }));
+  history.command('ls').description('list build records, as `docker buildx history ls`')
+    .option('--format <format>', 'table or json (one object a line)', 'table')
+    .option('--no-trunc', "don't truncate output")
+    .option('--filter <filter>', 'not supported: tsbuild keeps no build states to filter on', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--local', 'not supported: tsbuild does not record the repository a build came from')
+    .action((flags: { format: string; trunc?: boolean; filter: string[]; local?: boolean }, cmd: Command) => {
+      if (flags.format !== 'table' && flags.format !== 'json') {
+        throw new UserError('INVALID_ARGUMENT', `--format ${flags.format}: tsbuild writes table or json`, 'use --format table (the default) or --format json');
+      }
+      if (flags.filter.length > 0 || flags.local) {
+        throw new UserError('INVALID_ARGUMENT', `history ls ${flags.local ? '--local' : `--filter ${flags.filter[0]}`} is not supported`, 'list every build and filter its --format json output');
+      }
+      return withRoot(rootOf(cmd), {}, async (root) => {
+        const builds = (await root.history()).listBuilds();
+        if (flags.format === 'table') { process.stdout.write(historyTable(builds, { trunc: flags.trunc !== false })); return; }
+        const records = readBuilders(root.dir);
+        const builder = builderOf(cmd) ?? currentBuilder(records);
+        process.stdout.write(historyJsonLines(builds, builder, records.builders.find((b) => b.name === builder)?.nodes[0]?.name ?? builder));
+      });
+    });
+  history.command('rm').argument('[ref...]', 'build ids (or unique prefixes of them)').description('remove build records, as `docker buildx history rm`')
+    .option('--all', 'remove every build record')
+    .action((refs: string[], flags: { all?: boolean }, cmd: Command) => {
+      if (refs.length === 0 && !flags.all) throw new UserError('INVALID_ARGUMENT', 'history rm needs a build id, or --all', 'list the builds with `tsbuild history ls`');
+      return withRoot(rootOf(cmd), {}, async (root) => {
+        const { unknown } = (await root.history()).removeBuilds(refs, flags.all === true);
+        if (unknown.length > 0) throw new UserError('INVALID_ARGUMENT', `no build record found for ${unknown.map((r) => JSON.stringify(r)).join(', ')}`, 'list the builds with `tsbuild history ls`');
+      });
+    });
   history.command('inspect').argument('[id]', 'build id (default: the latest build, as buildx)').description('show every step of a build with timings, hit/miss and reasons')
     .option('--json', 'print JSON')
     .action((given: string | undefined, flags: { json?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
