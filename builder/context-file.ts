@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { open, readlink } from 'node:fs/promises';
 import { relative, resolve, sep } from 'node:path';
-import { UserError } from '../common/index.js';
+import { readTextBounded, UserError } from '../common/index.js';
 
 /** Far beyond any real Dockerfile or .dockerignore (a 50 MB one parses in 0.4 s); a 4 GB one would exhaust the heap. */
 export const MAX_CONTEXT_FILE_BYTES = 64 * 1024 * 1024;
@@ -35,21 +35,8 @@ export async function readContextFile(path: string, contextDir: string): Promise
         throw new UserError('DOCKERFILE_NOT_FOUND', `${path} is not a regular file (a FIFO, socket or device)`, 'use a regular file');
       }
     }
-    const tooLarge = (size: string): UserError =>
-      new UserError('DOCKERFILE_NOT_FOUND', `${path} is ${size}, more than ${MAX_CONTEXT_FILE_BYTES} bytes`, 'a Dockerfile or .dockerignore this large is not one');
-    if (st.size > MAX_CONTEXT_FILE_BYTES) throw tooLarge(`${st.size} bytes`);
-    if (st.isFile()) return await fh.readFile('utf8');
-    // A pipe or device (`-f /dev/stdin`, `-f /dev/zero`) has no size to check first: read up to the bound. Read
-    // whole, /dev/zero took 2 s and 600 MB before Node gave up on the string.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const { bytesRead, buffer } = await fh.read({ buffer: Buffer.alloc(1024 * 1024) });
-      if (bytesRead === 0) return Buffer.concat(chunks).toString('utf8');
-      total += bytesRead;
-      if (total > MAX_CONTEXT_FILE_BYTES) throw tooLarge('a stream');
-      chunks.push(buffer.subarray(0, bytesRead));
-    }
+    return await readTextBounded(fh, MAX_CONTEXT_FILE_BYTES, (size) => new UserError('DOCKERFILE_NOT_FOUND',
+      `${path} is ${size === undefined ? 'a stream' : `${size} bytes`}, more than ${MAX_CONTEXT_FILE_BYTES} bytes`, 'a Dockerfile or .dockerignore this large is not one'));
   } finally {
     await fh.close();
   }

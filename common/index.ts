@@ -9,6 +9,7 @@ export * from './go-json.js';
 export * from './go-units.js';
 export * from './replace-file.js';
 export * from './make-dirs.js';
+export * from './read-bounded.js';
 export * from './file-chunks.js';
 export * from './child-process.js';
 export * from './exit-policy.js';

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { UserError } from '../../common/index.js';
+import { open, readFile } from 'node:fs/promises';
+import { isTsbuildError, readTextBounded, UserError } from '../../common/index.js';
 import type { BakeFile } from './config.js';
 import { parseDotEnv } from './compose.js';
 
@@ -16,6 +16,20 @@ export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
   return text === undefined ? {} : parseDotEnv(text);
 }
 
+/** Far beyond any real bake or compose file (the bound of a Dockerfile, builder/context-file.ts). */
+const MAX_BAKE_FILE_BYTES = 64 * 1024 * 1024;
+
+/** One bake file's text, refused past MAX_BAKE_FILE_BYTES (`-f /dev/zero` is read only that far). */
+async function readBakeFile(path: string, name: string): Promise<string> {
+  const fh = await open(path, 'r');
+  try {
+    return await readTextBounded(fh, MAX_BAKE_FILE_BYTES, (size) => new UserError('INVALID_ARGUMENT',
+      `bake file ${name} is ${size === undefined ? 'a stream' : `${size} bytes`}, more than ${MAX_BAKE_FILE_BYTES} bytes`, 'check the -f path'));
+  } finally {
+    await fh.close();
+  }
+}
+
 /** Reads the bake files; `readStdin` is called for `-`. */
 export async function readBakeFiles(names: string[], cwd: string, readStdin: () => Promise<string>): Promise<BakeFile[]> {
   const isDefault = names.length === 0;
@@ -24,8 +38,9 @@ export async function readBakeFiles(names: string[], cwd: string, readStdin: () 
     if (name === '-') { out.push({ name: '-', text: await readStdin() }); continue; }
     let text: string;
     try {
-      text = await readFile(name.startsWith('/') ? name : `${cwd}/${name}`, 'utf8');
+      text = await readBakeFile(name.startsWith('/') ? name : `${cwd}/${name}`, name);
     } catch (err) {
+      if (isTsbuildError(err)) throw err;
       if (isDefault && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw new UserError('INVALID_ARGUMENT', `cannot read bake file ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the -f path', { cause: err });
     }

@@ -148,11 +148,12 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
     }
   });
 
-  it('refuses a Dockerfile over 64 MiB, a file\'s by its size and an endless stream (-f /dev/zero) at the bound, not by exhausting memory', async () => {
+  it('refuses a Dockerfile (and a bake file) over 64 MiB, a file\'s by its size and an endless stream (-f /dev/zero) at the bound, not by exhausting memory', async () => {
     const ctx = await context('huge-dockerfile', 'FROM scratch\n');
     execFileSync('truncate', ['-s', '65M', join(ctx, 'Dockerfile')]);
     expectCleanError(await build(ctx), /Dockerfile is 68157440 bytes, more than 67108864 bytes/);
     expectCleanError(await build(ctx, '-f', '/dev/zero'), /\/dev\/zero is a stream, more than 67108864 bytes/);
+    expectCleanError(await tsbuildWithin(60, ['bake', '--root', root, '-f', '/dev/zero']), /bake file \/dev\/zero is a stream, more than 67108864 bytes/);
   });
 
   it('refuses a context file whose name is not UTF-8 by name, not as a context that changed', async () => {
