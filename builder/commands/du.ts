@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { untilFilter } from '../options/cache-filter.js';
 import { usageSummary, usageTable, usageVerbose } from '../usage-table.js';
+import { collect } from './build-flags.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 
@@ -11,7 +12,7 @@ import { withRoot } from './root.js';
  */
 export function registerDu(program: Command): void {
   program.command('du').description('show the build cache disk usage')
-    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h): records not used for that long', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h): records not used for that long', collect, [])
     .option('--verbose', 'every record in detail')
     .action((flags: { verbose?: boolean; filter: string[] }, cmd: Command) => {
       const until = untilFilter(flags.filter);

@@ -4,6 +4,7 @@ import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
 import { currentBuilder, readBuilders } from '../builders/index.js';
 import { historyJsonLines, historyTable } from '../history-list.js';
+import { collect } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 
@@ -33,7 +34,7 @@ export function registerHistory(program: Command): void {
   history.command('ls').description('list build records, as `docker buildx history ls`')
     .option('--format <format>', 'table or json (one object a line)', 'table')
     .option('--no-trunc', "don't truncate output")
-    .option('--filter <filter>', 'not supported: tsbuild keeps no build states to filter on', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--filter <filter>', 'not supported: tsbuild keeps no build states to filter on', collect, [])
     .option('--local', 'not supported: tsbuild does not record the repository a build came from')
     .action((flags: { format: string; trunc?: boolean; filter: string[]; local?: boolean }, cmd: Command) => {
       if (flags.format !== 'table' && flags.format !== 'json') {
@@ -55,7 +56,7 @@ export function registerHistory(program: Command): void {
     .action((refs: string[], flags: { all?: boolean }, cmd: Command) => {
       if (refs.length === 0 && !flags.all) throw new UserError('INVALID_ARGUMENT', 'history rm needs a build id, or --all', 'list the builds with `tsbuild history ls`');
       return withRoot(rootOf(cmd), {}, async (root) => {
-        const { unknown } = (await root.history()).removeBuilds(refs, flags.all === true);
+        const unknown = (await root.history()).removeBuilds(refs, flags.all === true);
         if (unknown.length > 0) throw new UserError('INVALID_ARGUMENT', `no build record found for ${unknown.map((r) => JSON.stringify(r)).join(', ')}`, 'list the builds with `tsbuild history ls`');
       });
     });

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { prunedTotal, usageTable, usageVerbose } from '../usage-table.js';
 import { untilFilter } from '../options/cache-filter.js';
 import { UserError } from '../../common/index.js';
+import { collect } from './build-flags.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 import { parseDiskSpace, pruneRoot, pruneSpaceOptions } from '../gc.js';
@@ -13,7 +14,7 @@ export function registerPrune(program: Command): void {
     .option('--max-used-space <size>', 'maximum amount of disk space allowed to keep for cache (e.g. 10GB, 60%)')
     .option('--min-free-space <size>', 'target amount of free disk space after pruning (e.g. 20GB, 20%)')
     .option('--keep-storage <size>', 'amount of disk space to keep for cache (deprecated: use --reserved-space)')
-    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', (v: string, p: string[] = []) => [...p, v], [])
+    .option('--filter <filter>', 'only until=DURATION (e.g. until=24h) is supported', collect, [])
     .option('-a, --all', 'remove all unused build cache')
     .option('-f, --force', 'do not prompt for confirmation (tsbuild never prompts; accepted as buildx takes it)')
     .option('--verbose', 'every removed record in detail')
