@@ -1,28 +1,28 @@
 const BINARY_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
+const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
+
+/** go-units' CustomSize("%.4g%s", bytes, base, units), which both sizes below are: 4 significant digits, no trailing zeros. */
+function customSize(bytes: number, base: number, units: readonly string[]): string {
+  let size = bytes;
+  let i = 0;
+  while (size >= base && i < units.length - 1) { size /= base; i++; }
+  return `${Number(size.toPrecision(4))}${units[i]}`;
+}
 
 /**
  * A byte count as docker/go-units' BytesSize prints it, which buildx and BuildKit use wherever they show a size
- * (`inspect`'s GC policy, a compose shm_size, the RUN log clip line): binary units, at most 4 significant digits,
- * no trailing zeros: 2MiB, 200KiB, 9.313GiB.
+ * (`inspect`'s GC policy, a compose shm_size, the RUN log clip line): binary units: 2MiB, 200KiB, 9.313GiB.
  */
 export function goBytesSize(bytes: number): string {
-  let size = bytes;
-  let i = 0;
-  while (size >= 1024 && i < BINARY_UNITS.length - 1) { size /= 1024; i++; }
-  return `${Number(size.toPrecision(4))}${BINARY_UNITS[i]}`;
+  return customSize(bytes, 1024, BINARY_UNITS);
 }
-
-const DECIMAL_UNITS = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
 
 /**
  * A byte count as docker/go-units' HumanSize prints it, which `docker buildx du` and `prune` use for their tables:
- * decimal units, at most 4 significant digits, no trailing zeros: 1.056MB, 318MB, 8.224kB, 0B.
+ * decimal units: 1.056MB, 318MB, 8.224kB, 0B.
  */
 export function goHumanSize(bytes: number): string {
-  let size = bytes;
-  let i = 0;
-  while (size >= 1000 && i < DECIMAL_UNITS.length - 1) { size /= 1000; i++; }
-  return `${Number(size.toPrecision(4))}${DECIMAL_UNITS[i]}`;
+  return customSize(bytes, 1000, DECIMAL_UNITS);
 }
 
 /** A duration (ms) as docker/go-units' HumanDuration says it: "Less than a second", "About a minute", "13 days"… */
