@@ -35,8 +35,7 @@ export async function readContextFile(path: string, contextDir: string): Promise
         throw new UserError('DOCKERFILE_NOT_FOUND', `${path} is not a regular file (a FIFO, socket or device)`, 'use a regular file');
       }
     }
-    return await readTextBounded(fh, MAX_CONTEXT_FILE_BYTES, (size) => new UserError('DOCKERFILE_NOT_FOUND',
-      `${path} is ${size === undefined ? 'a stream' : `${size} bytes`}, more than ${MAX_CONTEXT_FILE_BYTES} bytes`, 'a Dockerfile or .dockerignore this large is not one'));
+    return await readTextBounded(fh, { max: MAX_CONTEXT_FILE_BYTES, name: path, code: 'DOCKERFILE_NOT_FOUND', hint: 'a Dockerfile or .dockerignore this large is not one' }, st);
   } finally {
     await fh.close();
   }

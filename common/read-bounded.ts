@@ -1,21 +1,28 @@
+import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { UserError, type ErrorCode } from './errors.js';
+
+/** What a text file a user names is refused as past `max` bytes: `name` is it as the user gave it. */
+export interface TextBound { max: number; name: string; code: ErrorCode; hint: string }
 
 /**
- * The text of an open file, at most `max` bytes: `tooLarge()` is thrown past that. A regular file is checked by its
- * size first; a pipe or device (`-f /dev/stdin`, `-f /dev/zero`) has none and is read up to the bound. Read whole,
+ * The text of an open file, at most `bound.max` bytes, else a UserError naming it ("NAME is N bytes, more than MAX
+ * bytes", "NAME is a stream, …"). A regular file is checked by its size first (`st`: the caller's fstat of `fh`, if
+ * it made one); a pipe or device (`-f /dev/stdin`, `-f /dev/zero`) has none and is read up to the bound. Read whole,
  * /dev/zero took 2 s and 600 MB before Node gave up on the string.
  */
-export async function readTextBounded(fh: FileHandle, max: number, tooLarge: (size: number | undefined) => Error): Promise<string> {
-  const st = await fh.stat();
-  if (st.size > max) throw tooLarge(st.size);
-  if (st.isFile()) return fh.readFile('utf8');
+export async function readTextBounded(fh: FileHandle, bound: TextBound, st?: Stats): Promise<string> {
+  const stats = st ?? await fh.stat();
+  const tooLarge = (what: string): UserError => new UserError(bound.code, `${bound.name} is ${what}, more than ${bound.max} bytes`, bound.hint);
+  if (stats.size > bound.max) throw tooLarge(`${stats.size} bytes`);
+  if (stats.isFile()) return fh.readFile('utf8');
   const chunks: Buffer[] = [];
   let total = 0;
   for (;;) {
     const { bytesRead, buffer } = await fh.read({ buffer: Buffer.alloc(1024 * 1024) });
     if (bytesRead === 0) return Buffer.concat(chunks).toString('utf8');
     total += bytesRead;
-    if (total > max) throw tooLarge(undefined);
+    if (total > bound.max) throw tooLarge('a stream');
     chunks.push(buffer.subarray(0, bytesRead));
   }
 }

@@ -2,6 +2,7 @@ import { open, readFile } from 'node:fs/promises';
 import { isTsbuildError, readTextBounded, UserError } from '../../common/index.js';
 import type { BakeFile } from './config.js';
 import { parseDotEnv } from './compose.js';
+import { MAX_CONTEXT_FILE_BYTES } from '../context-file.js';
 
 // Which files bake reads, as buildx's bake.ReadLocalFiles: the `-f` files in order (`-` is stdin; later files
 // override earlier ones), else every default name that exists, in buildx's order.
@@ -16,15 +17,11 @@ export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
   return text === undefined ? {} : parseDotEnv(text);
 }
 
-/** Far beyond any real bake or compose file (the bound of a Dockerfile, builder/context-file.ts). */
-const MAX_BAKE_FILE_BYTES = 64 * 1024 * 1024;
-
-/** One bake file's text, refused past MAX_BAKE_FILE_BYTES (`-f /dev/zero` is read only that far). */
+/** One bake file's text, refused past the bound of a Dockerfile (`-f /dev/zero` is read only that far). */
 async function readBakeFile(path: string, name: string): Promise<string> {
   const fh = await open(path, 'r');
   try {
-    return await readTextBounded(fh, MAX_BAKE_FILE_BYTES, (size) => new UserError('INVALID_ARGUMENT',
-      `bake file ${name} is ${size === undefined ? 'a stream' : `${size} bytes`}, more than ${MAX_BAKE_FILE_BYTES} bytes`, 'check the -f path'));
+    return await readTextBounded(fh, { max: MAX_CONTEXT_FILE_BYTES, name: `bake file ${name}`, code: 'INVALID_ARGUMENT', hint: 'check the -f path' });
   } finally {
     await fh.close();
   }
