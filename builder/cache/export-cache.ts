@@ -1,7 +1,7 @@
 import type { CacheExport } from '../../solver/index.js';
 import { MediaType, canonicalJson, parseReference, sha256 as sha, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
-import { checkLayoutDir, destinationFailure } from '../options/destinations.js';
+import { checkLayoutDir, writingTo } from '../options/destinations.js';
 import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/index.js';
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
@@ -34,11 +34,7 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
  * manifest first under its tag (replacing the entry with the same tag). A directory holding anything else is refused.
  */
 export async function exportToDir(dest: string, exported: CacheExport, ctx: ExportContext, tag = 'latest'): Promise<CacheDocument> {
-  try {
-    return await writeCacheDir(dest, exported, ctx, tag);
-  } catch (err) {
-    throw destinationFailure(err, `--cache-to type=local,dest=${dest}`, dest, ctx.signal);
-  }
+  return writingTo(`--cache-to type=local,dest=${dest}`, dest, ctx.signal, () => writeCacheDir(dest, exported, ctx, tag));
 }
 
 async function writeCacheDir(dest: string, exported: CacheExport, ctx: ExportContext, tag: string): Promise<CacheDocument> {

@@ -9,7 +9,7 @@ import { keyValues } from '../options/key-values.js';
 import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
-import { destinationFailure, destState, ensureParent, prepareDestinations } from '../options/destinations.js';
+import { destState, ensureParent, prepareDestinations, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
@@ -219,7 +219,8 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       progress.close();
       // The build's one report: written to --report, the job summary, the attached referrer and the terminal.
       const report = await loadReport(root, outcome.buildId, { graph: outcome.graph, metrics: outcome.metrics, image: { digest: outcome.digest, names: outcome.pushed, ...(outcome.attestations ? { attestations: outcome.attestations } : {}) } }, outcome.storedRecord);
-      if (flags.report) await writeReportFiles(report, flags.report).catch((err: unknown) => { throw destinationFailure(err, `--report ${flags.report}`, flags.report ?? '', signal); });
+      const reportFile = flags.report;
+      if (reportFile) await writingTo(`--report ${reportFile}`, reportFile, signal, () => writeReportFiles(report, reportFile));
       await writeStepSummary(report, env);
       if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
@@ -231,13 +232,14 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
       const { explainAgainst, renderExplain } = await import('./explain.js');
       if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
       const names = flags.output.length || flags.push ? flags.tag : [];
-      if (flags.metadataFile) {
-        await writeMetadata(flags.metadataFile, outcome, {
+      const { metadataFile, iidfile } = flags;
+      if (metadataFile) {
+        await writingTo(`--metadata-file ${metadataFile}`, metadataFile, signal, () => writeMetadata(metadataFile, outcome, {
           names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(),
           ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-        }).catch((err: unknown) => { throw destinationFailure(err, `--metadata-file ${flags.metadataFile}`, flags.metadataFile ?? '', signal); });
+        }));
       }
-      if (flags.iidfile) await writeFile(flags.iidfile, outcome.imageId).catch((err: unknown) => { throw destinationFailure(err, `--iidfile ${flags.iidfile}`, flags.iidfile ?? '', signal); });
+      if (iidfile) await writingTo(`--iidfile ${iidfile}`, iidfile, signal, () => writeFile(iidfile, outcome.imageId));
       if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
       if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
       const { pushPlans, renderPushPlan } = await import('../push-plan.js');

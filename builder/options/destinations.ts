@@ -67,6 +67,15 @@ export function destinationFailure(err: unknown, what: string, dest: string, sig
     code === 'ENOSPC' ? 'free some space where it goes, or name another destination' : 'check that the destination is writable', { cause: err });
 }
 
+/** Runs `write` to the destination `dest` (`what`: the flag as given); its failure as destinationFailure says it. */
+export async function writingTo<T>(what: string, dest: string, signal: AbortSignal | undefined, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw destinationFailure(err, what, dest, signal);
+  }
+}
+
 /** Whether `path` is the destination `dest`, inside it, one of its parents, or beside it (its temp file, FILE.json). */
 function isAbout(path: string, dest: string): boolean {
   return path === dest || path.startsWith(`${dest}/`) || dest.startsWith(`${path}/`) || dirname(path) === dirname(dest);

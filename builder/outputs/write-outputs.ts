@@ -14,7 +14,7 @@ import { writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
 import { UserError } from '../../common/index.js';
-import { destinationFailure } from '../options/destinations.js';
+import { writingTo } from '../options/destinations.js';
 
 /** What the outputs need from the build. */
 export interface OutputContext {
@@ -120,16 +120,13 @@ function digestOf(root: AssembledImage | AssembledIndex): string {
   return 'images' in root ? root.indexDescriptor.digest : root.manifestDescriptor.digest;
 }
 
-/** Writes every requested output; a destination's own failure is a user error naming it (destinationFailure). */
+/** Writes every requested output; a destination's own failure is a user error naming it (writingTo). */
 export async function writeOutputs(built: BuiltImage, outputs: OutputSpec[], ctx: OutputContext): Promise<Pushed> {
   const result: Pushed = { pushed: [], imageNames: [] };
   for (const out of outputs) {
-    try {
-      await writeOutput(built, out, outputs, ctx, result);
-    } catch (err) {
-      // A registry output's failures are the registry client's own.
-      throw 'dest' in out ? destinationFailure(err, `-o type=${out.type},dest=${out.dest}`, out.dest, ctx.signal) : err;
-    }
+    const write = (): Promise<void> => writeOutput(built, out, outputs, ctx, result);
+    // A registry output's failures are the registry client's own.
+    await ('dest' in out ? writingTo(`-o type=${out.type},dest=${out.dest}`, out.dest, ctx.signal, write) : write());
   }
   return result;
 }
