@@ -12,7 +12,7 @@ const TABLE = { minwidth: 1, tabwidth: 8, padding: 1, padchar: '\t' } as const;
 
 /** A record's ID as wide as BuildKit's (25 characters): the start of its cache key, which `du --verbose` shows whole. */
 function recordId(e: DiskUsageEntry): string {
-  return e.key.slice(e.key.indexOf(':') + 1, e.key.indexOf(':') + 26);
+  return e.key.slice(e.key.indexOf(':') + 1).slice(0, 25);
 }
 
 /** The table: ID, RECLAIMABLE (not held by a running build), SIZE, LAST ACCESSED. Empty for no records. */

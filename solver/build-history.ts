@@ -125,24 +125,21 @@ export class BuildHistory {
 
   /**
    * Removes the builds `refs` name (ids, or unique prefixes of them, as getBuild takes them), or every build with
-   * `all`. A ref that names no build, or more than one, is left in `unknown` and nothing of it removed.
+   * `all`. Returns the refs that name no build, or more than one: nothing of those is removed.
    */
-  removeBuilds(refs: string[], all = false): { removed: string[]; unknown: string[] } {
+  removeBuilds(refs: string[], all = false): string[] {
     return inTransaction(this.#db, () => {
       if (all) {
-        const removed = this.#db.prepare('SELECT id FROM builds').all().map((row) => str(row, 'id'));
         this.#db.exec('DELETE FROM builds');
-        return { removed, unknown: [] };
+        return [];
       }
-      const removed: string[] = [];
       const unknown: string[] = [];
       for (const ref of refs) {
         const id = this.#resolveId(ref);
-        if (id === undefined) { unknown.push(ref); continue; }
-        this.#db.prepare('DELETE FROM builds WHERE id = ?').run(id);
-        removed.push(id);
+        if (id === undefined) unknown.push(ref);
+        else this.#db.prepare('DELETE FROM builds WHERE id = ?').run(id);
       }
-      return { removed, unknown };
+      return unknown;
     });
   }
 
