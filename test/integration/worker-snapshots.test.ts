@@ -140,6 +140,48 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
     expect(gone).to.equal(true);
   });
 
+  it('makes the next snapshot\'s directory ahead of its prepare, takes it by rename, and removes an unused one at close', async () => {
+    const dir = join(root, 'snapshots');
+    const spares = async (): Promise<string[]> => (await readdir(dir)).filter((e) => e.startsWith('spare.')).sort();
+    // Made in the thread pool after a prepare returns; `work` is its last mkdir.
+    const made = async (name: string): Promise<number> => {
+      for (let i = 0; i < 200; i++) {
+        const found = await stat(join(dir, name, 'work')).then(() => true, () => false);
+        if (found) return (await stat(join(dir, name))).ino;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      throw new Error(`${name} was never made`);
+    };
+    expect(await spares()).to.deep.equal([]);
+    await snap.prepare('a-key');
+    const first = await made(`spare.${process.pid}.1`);
+    await snap.prepare('b-key');
+    const upper = snap.activeDirs('b-key');
+    expect((await stat(join(upper.upperDir, '..'))).ino).to.equal(first);   // the spare itself, renamed to b's id
+    expect((await stat(upper.workDir)).mode & 0o777).to.equal(0o700);
+    expect((await stat(upper.upperDir)).mode & 0o777).to.equal(0o755);
+    await made(`spare.${process.pid}.2`);
+    expect(await spares()).to.deep.equal([`spare.${process.pid}.2`]);
+    // b's directory works as any other: written through its mount, committed, diffed.
+    await withMountedSnapshot(snap, 'b-key', async (d) => { await writeFile(join(d, 'f'), 'F'); });
+    await snap.commit('b', 'b-key');
+    expect(await tarNames(snap, 'b')).to.deep.equal(['f']);
+    snap.close();
+    expect(await spares()).to.deep.equal([]);
+    snap = await OverlaySnapshotter.open(root);
+  });
+
+  it('removes a dead process\'s spare directory when opened, and keeps a live process\'s', async () => {
+    const dir = join(root, 'snapshots');
+    const dead = `spare.${2 ** 22 + 1}.1`;   // above any pid_max: no such process
+    const live = `spare.${process.pid}.9`;
+    for (const name of [dead, live]) await mkdir(join(dir, name, 'fs'), { recursive: true });
+    snap.close();
+    snap = await OverlaySnapshotter.open(root);
+    expect((await readdir(dir)).filter((e) => e.startsWith('spare.'))).to.deep.equal([live]);
+    await rm(join(dir, live), { recursive: true });
+  });
+
   it('asks ext2/3/4 to spread the snapshot directories over block groups (FS_TOPDIR_FL on snapshots/), once per root', async () => {
     const dir = join(root, 'snapshots');
     const fsType = (await run('stat', ['-f', '-c', '%T', dir])).stdout.trim();
