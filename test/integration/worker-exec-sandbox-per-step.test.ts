@@ -88,6 +88,30 @@ describe('tsbuild build: the RUN sandbox on every step of a chain (issue 15 per-
     }
   });
 
+  it('starts a waiting helper when a step begins (prepare), once, and gives that very helper to the step', async () => {
+    const pool = new HelperPool();
+    const binary = helperPath();
+    // This process's own helpers, by pid (other tests and builds on the machine have theirs).
+    const helpers = (): string[] => spawnSync('pgrep', ['-P', String(process.pid), '-f', binary], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l !== '').sort();
+    const children: ChildProcess[] = [];
+    try {
+      expect(helpers()).to.deep.equal([]);
+      pool.prepare(binary);
+      const waiting = helpers();
+      expect(waiting).to.have.length(1);
+      pool.prepare(binary);   // one waits already: no second fork
+      expect(helpers()).to.deep.equal(waiting);
+      const taken = pool.take(binary, []).child;
+      children.push(taken);
+      expect(String(taken.pid)).to.equal(waiting[0]);
+      await new Promise((r) => setImmediate(r));   // take() starts the next one to wait
+      expect(helpers()).to.have.length(2);
+    } finally {
+      for (const child of children) await killAndWait(child);
+      pool.close();
+    }
+  });
+
   it('gives a helper already in the sandboxed cgroups only to a sandboxed step', async () => {
     const cgroups = new BuildCgroups();
     const pool = new HelperPool(cgroups);

@@ -190,6 +190,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   if (willShare && !isInUserNamespace()) void env.cgroups?.acquire(DEFAULT_DEVICE_RULES).catch(() => undefined);
   const network = stepNetwork(op, env);
   network.catch(() => undefined);   // awaited in runIn, or below when runIn failed first
+  env.helpers?.prepare(helperPath());   // the first step's helper forks while its network starts
   // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
   // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
   // process is started once the helper runs (runIn), off the critical path. Otherwise it is started first, so that
