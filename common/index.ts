@@ -13,3 +13,4 @@ export * from './read-bounded.js';
 export * from './file-chunks.js';
 export * from './child-process.js';
 export * from './exit-policy.js';
+export * from './byte-names.js';

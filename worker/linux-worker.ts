@@ -272,7 +272,11 @@ export class LinuxWorker implements Worker {
         return fn({ kind: 'inline', files: source.files });
       case 'fs': {
         const snapshot = source.fs.snapshot;
-        if (snapshot !== null) return withMountedSnapshot(this.#snapshots, snapshot, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }));
+        if (snapshot !== null) {
+          return withMountedSnapshot(this.#snapshots, snapshot, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }).catch((err: unknown) => {
+            throw notUtf8Name(err, dir, 'the image or stage COPY --from reads', 'rename the file to UTF-8 in the stage that makes it, or leave its directory out of the COPY') ?? err;
+          }));
+        }
         const empty = await mkdtemp(join(this.#root, 'tmp', `empty-${process.pid}-`));
         try {
           return await fn({ kind: 'dir', path: empty, excludes: [] });
@@ -324,6 +328,19 @@ async function removeDeadTempDirs(tmp: string): Promise<void> {
 const RACE_CODES = new Set(['ENOENT', 'ENOTDIR', 'ELOOP', 'EINVAL', 'ESTALE', 'ENAMETOOLONG']);
 
 /**
+ * A COPY source holding a name that is not UTF-8, refused by name: Node lists names as UTF-8, so such a name (Latin-1
+ * bytes, say) comes back with U+FFFD in it and that name does not exist. BuildKit copies such names byte for byte;
+ * tsbuild's copy keeps names as text (a layer a RUN step writes carries them byte for byte: layers/byte-names.ts).
+ */
+function notUtf8Name(err: unknown, dir: string, where: string, hint: string): CopyError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || e.code !== 'ENOENT' || typeof e.path !== 'string' || !e.path.includes('\uFFFD')) return undefined;
+  const rel = relative(dir, e.path);
+  if (rel.startsWith('..')) return undefined;
+  return new CopyError('INVALID_ARGUMENT', `a file name in ${where} is not valid UTF-8: ${rel} (each \uFFFD stands for bytes that are not)`, hint, { cause: err });
+}
+
+/**
  * A context that changed while a COPY listed and read it (a file removed, replaced by a link or a directory) as a
  * COPY_SOURCE_NOT_FOUND naming the file, instead of the raw ENOENT/ELOOP/EINVAL of the read, an internal error.
  */
@@ -336,12 +353,8 @@ function contextChanged(err: unknown, dir: string): CopyError | undefined {
     return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than the system allows (4096 bytes): ${rel.slice(0, 120)}…`,
       'shorten the directory names in the context, or leave that directory out with .dockerignore', { cause: err });
   }
-  if (e.code === 'ENOENT' && rel.includes('\uFFFD')) {
-    // Node lists names as UTF-8: a name that is not (Latin-1 bytes, say) comes back with U+FFFD in it, and that
-    // name does not exist. BuildKit copies such names byte for byte; tsbuild refuses them by name.
-    return new CopyError('INVALID_ARGUMENT', `a file name in the build context is not valid UTF-8: ${rel} (each \uFFFD stands for bytes that are not)`,
-      'rename the file to UTF-8 (e.g. convmv -f latin1 -t utf-8), or leave its directory out with .dockerignore', { cause: err });
-  }
+  const notUtf8 = notUtf8Name(err, dir, 'the build context', 'rename the file to UTF-8 (e.g. convmv -f latin1 -t utf-8), or leave its directory out with .dockerignore');
+  if (notUtf8 !== undefined) return notUtf8;
   return new CopyError('COPY_SOURCE_NOT_FOUND', `the build context changed while it was read: ${rel || '.'} (${e.code} on ${e.syscall ?? 'read'})`,
     'keep the context still during the build: a file was removed, replaced or turned into a link while tsbuild read it', { cause: err });
 }

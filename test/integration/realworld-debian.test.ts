@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
-import { lstat, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { publishDebian } from '../fixtures/debian-image.js';
@@ -254,18 +254,57 @@ describe('real-world builds on a Debian bookworm base', function () {
     expect(r.stderr).to.match(/Temporary failure resolving|Could not resolve|Failed to fetch/);
   });
 
-  it('keeps file capabilities set by setcap, fifos, and long and non-ASCII names through push and unpack', async () => {
+  it('writes names that are not UTF-8 into -o type=local, and refuses them in COPY --from by name', async () => {
+    const ctx = join(dir, 'ctx-latin-local');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${base} AS latin`,
+      `RUN mkdir /latin && echo latin > "/latin/$(printf 'caf\\351')" && ln -s "$(printf 'caf\\351')" /latin/link`,
+      `FROM ${base}`,
+      'COPY --from=latin /latin /copied',
+      '',
+    ].join('\n'));
+    const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    const out = join(dir, 'latin-local');
+    const local = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--target', 'latin', '-o', `type=local,dest=${out}`, ctx]);
+    expect(local.code, local.stderr.slice(-2000)).to.equal(0);
+    const latin = Buffer.from(join(out, 'latin'));
+    expect(await readFile(Buffer.concat([latin, Buffer.from('/'), cafe]), 'utf8')).to.equal('latin\n');
+    expect((await readlink(Buffer.concat([latin, Buffer.from('/link')]), { encoding: 'buffer' })).equals(cafe)).to.equal(true);
+    // tsbuild's COPY keeps names as text: refused by name, with a hint, not an internal error.
+    const copy = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ctx]);
+    expect(copy.code).to.equal(1);
+    expect(copy.stderr).to.match(/Dockerfile:4: a file name in the image or stage COPY --from reads is not valid UTF-8: latin\/caf\uFFFD/);
+    expect(copy.stderr).to.match(/^hint: /m);
+    expect(copy.stderr).to.not.match(/internal error|\n\s+at /);
+  });
+
+  it('keeps file capabilities set by setcap, fifos, and long, non-ASCII and non-UTF-8 names through push and unpack', async () => {
     const long = 'd'.repeat(120);
     const r = await build('special-files', [
+      // cap_ipc_owner and cap_setfcap (bits 15 and 31) make bytes >= 0x80 in the binary xattr: no UTF-8 text.
       'RUN --mount=type=cache,target=/var/lib/apt/lists,sharing=locked apt-get update && apt-get install -y --no-install-recommends libcap2-bin \\',
-      ' && cp /bin/true /usr/local/bin/captool && setcap cap_net_bind_service=+ep /usr/local/bin/captool',
+      ' && cp /bin/true /usr/local/bin/captool && setcap cap_net_bind_service,cap_ipc_owner,cap_setfcap=+ep /usr/local/bin/captool',
       `RUN mkfifo /fifo && mkdir -p "/dir with space/ünïcödé" /long/${long}/${long} && echo u > "/dir with space/ünïcödé/f ile" \\`,
       `  && echo deep > /long/${long}/${long}/file`,
+      // Names that are not UTF-8 (Latin-1 bytes), as a package's test data or an unpacked tarball may hold: a file, a
+      // directory, a hard link into it and a symlink pointing at the file. Go's tar carries them byte for byte.
+      `RUN mkdir /latin && cd /latin && echo latin > "$(printf 'caf\\351')" && mkdir "$(printf 'd\\377')" \\`,
+      `  && ln "$(printf 'caf\\351')" "$(printf 'd\\377/h\\351')" && ln -s "$(printf 'caf\\351')" link`,
     ]);
     const rootfs = await unpack(await pull(r.ref, 'special-files'), 'special-files');
     const caps = await run('getcap', [join(rootfs, 'usr/local/bin/captool')]);
     expect(caps.code, caps.stderr).to.equal(0);
-    expect(caps.stdout).to.contain('cap_net_bind_service=ep');
+    expect(caps.stdout).to.contain('cap_net_bind_service,cap_ipc_owner,cap_setfcap=ep');
+    const latin = Buffer.from(join(rootfs, 'latin'));
+    const at = (...names: Buffer[]): Buffer => Buffer.concat([latin, ...names.flatMap((n) => [Buffer.from('/'), n])]);
+    const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]);
+    const dir = Buffer.from([0x64, 0xff]);
+    const linked = Buffer.from([0x68, 0xe9]);
+    expect((await readdir(latin, { encoding: 'buffer' })).map((n) => n.toString('hex')).sort()).to.deep.equal([cafe, dir, Buffer.from('link')].map((n) => n.toString('hex')).sort());
+    expect(await readFile(at(cafe), 'utf8')).to.equal('latin\n');
+    expect((await lstat(at(dir, linked))).ino).to.equal((await lstat(at(cafe))).ino);
+    expect((await readlink(at(Buffer.from('link')), { encoding: 'buffer' })).equals(cafe)).to.equal(true);
     expect((await lstat(join(rootfs, 'fifo'))).isFIFO()).to.equal(true);
     expect(await readFile(join(rootfs, 'dir with space/ünïcödé/f ile'), 'utf8')).to.equal('u\n');
     expect(await readFile(join(rootfs, 'long', long, long, 'file'), 'utf8')).to.equal('deep\n');

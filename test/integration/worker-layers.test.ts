@@ -141,6 +141,36 @@ describe('layer diff and apply', () => {
     expect(mtimes).to.include(1_000_000);
   });
 
+  it('exports names that are not UTF-8 and binary xattrs byte for byte, as GNU tar reads and extracts them', async () => {
+    const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]);   // "café" in Latin-1
+    const dir = Buffer.from([0x64, 0xff]);
+    const linked = Buffer.from([0x68, 0xe9]);
+    const under = (top: string, ...names: Buffer[]): Buffer => Buffer.concat([Buffer.from(top), ...names.flatMap((n) => [Buffer.from('/'), n])]);
+    await layer('latin', undefined, async (d) => {
+      await writeFile(under(d, cafe), 'latin\n');
+      await mkdir(under(d, dir));
+      await link(under(d, cafe), under(d, dir, linked));
+      await symlink(cafe, under(d, Buffer.from('link')));
+      await writeFile(join(d, 'captool'), '');
+      // Bits 15 and 31: the xattr's value holds bytes >= 0x80, no UTF-8 text.
+      execFileSync('setcap', ['cap_ipc_owner,cap_setfcap=+ep', join(d, 'captool')]);
+    });
+    const data = await toBuffer(await snap.diff('latin'));
+    const listing = execFileSync('tar', ['-tvf', '-', '--quoting-style=escape'], { input: data, encoding: 'latin1' });
+    expect(listing).to.match(/ caf\\351$/m);
+    expect(listing).to.match(/ d\\377\/h\\351 link to caf\\351$/m);
+    expect(listing).to.match(/ link -> caf\\351$/m);
+    const out = await mkdtemp(join(tmpdir(), 'tsbuild-latin-'));
+    try {
+      execFileSync('tar', ['--xattrs', '--xattrs-include=*', '-xf', '-', '-C', out], { input: data });
+      expect(await readFile(under(out, cafe), 'utf8')).to.equal('latin\n');
+      expect((await lstat(under(out, dir, linked))).ino).to.equal((await lstat(under(out, cafe))).ino);
+      expect(execFileSync('getcap', [join(out, 'captool')], { encoding: 'utf8' })).to.contain('cap_ipc_owner,cap_setfcap=ep');
+    } finally {
+      await rm(out, { recursive: true, force: true });
+    }
+  });
+
   it('reports an empty diff for a snapshot that changed nothing', async () => {
     await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
     await layer('same', 'base', async () => undefined);

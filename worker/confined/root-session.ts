@@ -1,7 +1,8 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { UserError } from '../../common/index.js';
+import { showName, UserError } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 import { giveBackWriter, takeWriter } from './writer-pool.js';
 import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 
@@ -155,17 +156,17 @@ export class RootSession {
   /** 'layer': whatever is in the way goes; 'copy': a directory and a non-directory never replace each other. */
   policy(p: 'layer' | 'copy'): void { this.#op('K', p === 'layer' ? 'l' : 'c'); }
 
-  dir(path: string, followLast: boolean): void { this.#op('D', path, followLast ? '1' : '0'); }
-  copy(path: string, sourcePath: string): void { this.#op('C', path, sourcePath); }
+  dir(path: FsName, followLast: boolean): void { this.#op('D', path, followLast ? '1' : '0'); }
+  copy(path: FsName, sourcePath: FsName): void { this.#op('C', path, sourcePath); }
   /**
    * As `copy`, but hard-links the file the previous result holds at the same path when the C side finds that safe
    * (worker/native/fsattr/root.c, op_inherit: `size` and `mtimeNs` must match); the caller vouches that it has the
    * source's content, owner and mode. The `meta` that follows applies only when it copied.
    */
   inherit(path: string, sourcePath: string, size: bigint, mtimeNs: bigint): void { this.#op('I', path, sourcePath, size.toString(), mtimeNs.toString()); }
-  symlink(path: string, target: string): void { this.#op('L', path, target); }
-  hardlink(path: string, target: string): void { this.#op('H', path, target); }
-  node(path: string, kind: 'char' | 'block' | 'fifo', major = 0, minor = 0): void { this.#op('N', path, kind[0] ?? 'p', String(major), String(minor)); }
+  symlink(path: FsName, target: FsName): void { this.#op('L', path, target); }
+  hardlink(path: FsName, target: FsName): void { this.#op('H', path, target); }
+  node(path: FsName, kind: 'char' | 'block' | 'fifo', major = 0, minor = 0): void { this.#op('N', path, kind[0] ?? 'p', String(major), String(minor)); }
   whiteout(path: string): void { this.#op('W', path); }
   opaque(path: string): void { this.#op('O', path); }
 
@@ -297,12 +298,16 @@ export class RootSession {
     this.#child.removeListener('close', this.#listeners.close);
   }
 
-  #op(op: string, ...fields: string[]): void {
+  // A field given as bytes (a name that is not UTF-8: common/byte-names.ts) goes to the writer as those bytes.
+  #op(op: string, ...fields: FsName[]): void {
     if (this.#closed) throw this.#failure ?? new Error('confined writer already closed');
     let most = op.length * 3 + 1;   // UTF-8 takes at most 3 bytes per UTF-16 code unit
     for (const f of fields) {
-      if (f.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a path or name holds a NUL byte: ${JSON.stringify(f.length > 200 ? `${f.slice(0, 200)}...` : f)}`, 'file names, owners and link targets cannot hold NUL bytes: remove it from the Dockerfile, build arg, context or image');
-      most += f.length * 3 + 1;
+      if (typeof f === 'string' ? f.includes('\0') : f.includes(0)) {
+        const shown = showName(f);
+        throw new UserError('INVALID_ARGUMENT', `a path or name holds a NUL byte: ${JSON.stringify(shown.length > 200 ? `${shown.slice(0, 200)}...` : shown)}`, 'file names, owners and link targets cannot hold NUL bytes: remove it from the Dockerfile, build arg, context or image');
+      }
+      most += typeof f === 'string' ? f.length * 3 + 1 : f.length + 1;
     }
     if (this.#opEnd + most > this.#ops.length) {
       this.#sealOps();
@@ -314,7 +319,7 @@ export class RootSession {
     let at = start + this.#ops.write(op, start);
     this.#ops[at++] = 0;
     for (const f of fields) {
-      at += this.#ops.write(f, at);
+      at += typeof f === 'string' ? this.#ops.write(f, at) : f.copy(this.#ops, at);
       this.#ops[at++] = 0;
     }
     this.#opEnd = at;

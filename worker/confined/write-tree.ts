@@ -1,5 +1,6 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { concatNames, nameOf, showName } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 import { RootSession } from './root-session.js';
 
 /** How a tree is written into a user's directory. */
@@ -8,7 +9,7 @@ export interface WriteTreeOptions {
   owner: { uid: number; gid: number };
 }
 
-/** What `writeTree` left out: device nodes and sockets, by path relative to the tree. */
+/** What `writeTree` left out: device nodes and sockets, by path relative to the tree (bytes that are not UTF-8 as \xNN). */
 export interface WriteTreeResult { skipped: string[] }
 
 /**
@@ -21,17 +22,18 @@ export interface WriteTreeResult { skipped: string[] }
  */
 export async function writeTree(source: string, dest: string, options: WriteTreeOptions): Promise<WriteTreeResult> {
   const skipped: string[] = [];
-  const seen = new Map<string, string>();
+  const seen = new Map<string, FsName>();
   const { uid, gid } = options.owner;
   await RootSession.with(dest, { sourceRoot: source }, async (session) => {
     session.base('', 'beneath');
     session.policy('layer');
     session.parents({ uid, gid }, 0o755);
-    const visit = async (rel: string): Promise<void> => {
-      const names = (await readdir(rel === '' ? source : join(source, rel))).sort();
+    // Names as bytes, written as bytes: a name that is not UTF-8 is kept (common/byte-names.ts).
+    const visit = async (rel: FsName): Promise<void> => {
+      const names = (await readdir(rel.length === 0 ? source : concatNames(source, '/', rel), { encoding: 'buffer' })).sort(Buffer.compare).map(nameOf);
       for (const name of names) {
-        const path = rel === '' ? name : `${rel}/${name}`;
-        const st = await lstat(join(source, path));
+        const path = rel.length === 0 ? name : concatNames(rel, '/', name);
+        const st = await lstat(concatNames(source, '/', path));
         const ns = BigInt(Math.floor(st.mtimeMs)) * 1_000_000n;
         const times = { atimeNs: ns, mtimeNs: ns };
         if (st.isDirectory()) {
@@ -39,7 +41,7 @@ export async function writeTree(source: string, dest: string, options: WriteTree
           session.meta({ uid, gid, mode: st.mode & 0o7777, ...times });
           await visit(path);
         } else if (st.isSymbolicLink()) {
-          session.symlink(path, await readlink(join(source, path)));
+          session.symlink(path, nameOf(await readlink(concatNames(source, '/', path), { encoding: 'buffer' })));
           session.meta({ uid, gid, ...times });
         } else if (st.isFile() && st.nlink > 1 && seen.has(`${st.dev}:${st.ino}`)) {
           session.hardlink(path, seen.get(`${st.dev}:${st.ino}`) ?? '');
@@ -53,7 +55,7 @@ export async function writeTree(source: string, dest: string, options: WriteTree
           session.node(path, 'fifo');
           session.meta({ uid, gid, mode: st.mode & 0o777, ...times });
         } else {
-          skipped.push(path);
+          skipped.push(showName(path));
         }
         await session.flushIfFull();
       }

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fsattrPath } from '../confined/index.js';
+import { nameBytes, nameKey, nameOf } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 
 // Node has no xattr API. Reading them for a layer export goes through worker/native/fsattr (plain C, built by the
 // Makefile): one long-lived `tsbuild-fsattr read --batches` process answers every layer's batch in turn, so a small
@@ -9,27 +11,38 @@ import { fsattrPath } from '../confined/index.js';
 // writer (worker/confined). (It replaced a python3 script whose start-up alone cost 30–350 ms per RUN step on these
 // hosts, then a process per layer; see bench/RESULTS.md.)
 
+const NUL = Buffer.from([0]);
+
 /** NUL-separated fields, the only framing that carries any path byte for byte. */
-function nulFields(fields: string[]): Buffer {
-  for (const f of fields) if (f.includes('\0') || f === '') throw new Error(`fsattr field is empty or contains NUL: ${JSON.stringify(f)}`);
-  return Buffer.from(fields.map((f) => `${f}\0`).join(''), 'utf8');
+function nulFields(fields: FsName[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const f of fields) {
+    const bytes = nameBytes(f);
+    if (bytes.length === 0 || bytes.includes(0)) throw new Error(`fsattr field is empty or contains NUL: ${JSON.stringify(bytes.toString('utf8'))}`);
+    parts.push(bytes, NUL);
+  }
+  return Buffer.concat(parts);
 }
 
-/** The extended attributes of each path (not following symlinks); paths without any are absent from the map. */
-export async function readXattrs(paths: string[]): Promise<Map<string, Record<string, Buffer>>> {
+/**
+ * The extended attributes of each path (not following symlinks), by nameKey (a string path is its own key); paths
+ * without any are absent from the map. A path given as bytes (not UTF-8) is read by those bytes.
+ */
+export async function readXattrs(paths: FsName[]): Promise<Map<string, Record<string, Buffer>>> {
   const result = new Map<string, Record<string, Buffer>>();
   if (paths.length === 0) return result;
   const out = await XattrReader.shared().read(nulFields(paths));
   let current: Record<string, Buffer> | undefined;
   let name: string | undefined;
-  for (const field of out.toString('utf8').split('\0')) {
-    if (field === '') continue;
-    const tag = field[0];
-    const rest = field.slice(1);
-    if (tag === 'P') { current = {}; result.set(rest, current); }
-    else if (tag === 'N') name = rest;
-    else if (tag === 'V' && current && name !== undefined) { current[name] = Buffer.from(rest, 'hex'); name = undefined; }
-    else throw new Error(`tsbuild-fsattr: malformed output field ${JSON.stringify(field.slice(0, 40))}`);
+  // Field by field in the bytes: a path is given back as it was sent, whatever its bytes.
+  for (let start = 0, end = out.indexOf(0); end !== -1; start = end + 1, end = out.indexOf(0, start)) {
+    if (end === start) continue;
+    const tag = out[start];
+    const rest = out.subarray(start + 1, end);
+    if (tag === 0x50) { current = {}; result.set(nameKey(nameOf(rest)), current); }   // P
+    else if (tag === 0x4e) name = rest.toString('utf8');   // N
+    else if (tag === 0x56 && current && name !== undefined) { current[name] = Buffer.from(rest.toString('latin1'), 'hex'); name = undefined; }   // V
+    else throw new Error(`tsbuild-fsattr: malformed output field ${JSON.stringify(rest.subarray(0, 40).toString('utf8'))}`);
   }
   return result;
 }

@@ -3,6 +3,8 @@ import { lstat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { baseName, components, concatNames, dirName, nameBytes, nameKey, nameOf, showName } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 import { readXattrs } from './fs-attrs.js';
 import type { BlockSource } from './parallel-gzip.js';
 import { encodeTarHeader, padding } from './tar-header.js';
@@ -28,7 +30,7 @@ export interface LayerTarOptions {
   snapshotter?: SnapshotterKind | undefined;
 }
 
-interface WalkEntry { rel: string; path: string; st: Stats }
+interface WalkEntry { rel: FsName; path: FsName; st: Stats }
 
 // layerTar's chunks (the export path fills the gzip's own 1 MiB blocks instead).
 const READ_CHUNK = 256 << 10;
@@ -68,7 +70,7 @@ export function layerTarSource(upperDir: string, options: LayerTarOptions = {}):
 }
 
 /** One tar entry: its header and, for a regular file with content, where to read the body. */
-interface Entry { header: TarHeader; body?: { path: string; st: Stats } | undefined }
+interface Entry { header: TarHeader; body?: { path: FsName; st: Stats } | undefined }
 
 // Entries are walked, and their xattrs read, a batch at a time: the layer's header fields are made and dropped as the
 // tar is written, so memory does not grow with the number of files (a whole-tree array of 20,000 paths and Stats
@@ -85,7 +87,7 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
   const fuseXattr = fuseOpaqueXattr();
   const readsFuse = fuseXattr !== opaqueXattr || (options.snapshotter ?? snapshotterKind()) === 'fuse-overlayfs';
   // Filled as the walk goes: the walk is pre-order, so a directory is known before anything inside it.
-  const fuseDirs = new Set<string>();
+  const fuseDirs = new Set<string>();   // by nameKey
   const walker = walk(upperDir, '');
   for (;;) {
     const batch: WalkEntry[] = [];
@@ -97,24 +99,24 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
     // Only directories can be opaque and only these xattrs matter for a layer; one helper round trip a batch.
     const xattrs = await readXattrs(batch.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
     for (const e of batch) {
-      const attrs = xattrs.get(e.path) ?? {};
-      if (readsFuse && e.st.isDirectory() && attrs[fuseXattr]?.toString() === 'y') fuseDirs.add(e.rel);
+      const attrs = xattrs.get(nameKey(e.path)) ?? {};
+      if (readsFuse && e.st.isDirectory() && attrs[fuseXattr]?.toString() === 'y') fuseDirs.add(nameKey(e.rel));
       if (isFuseMarker(e, fuseDirs)) continue;
       // Whole seconds, as the ustar mtime field holds them.
       const mtime = (Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp) / 1000) | 0;
       const marker = { mode: 0, uid: 0, gid: 0, mtime, size: 0 };
       const base = { name: e.rel, mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, mtime, size: 0, pax: paxXattrs(attrs) };
       if (isOverlayWhiteout(e.st)) {
-        const slash = e.rel.lastIndexOf('/');
-        yield { header: { ...marker, name: `${e.rel.slice(0, slash + 1)}${WHITEOUT_PREFIX}${e.rel.slice(slash + 1)}`, type: 'file' } };
+        const dir = dirName(e.rel);
+        yield { header: { ...marker, name: concatNames(dir, dir === '' ? '' : '/', WHITEOUT_PREFIX, baseName(e.rel)), type: 'file' } };
       } else if (e.st.isDirectory()) {
-        yield { header: { ...base, name: `${e.rel}/`, type: 'directory' } };
+        yield { header: { ...base, name: concatNames(e.rel, '/'), type: 'directory' } };
         // OCI (image-spec layer.md, "Opaque Whiteout") wants the marker with the directory; we write it right after
         // the directory entry so a streaming applier clears the lower contents before writing the new ones.
-        const isOpaque = fuseDirs.has(e.rel) ? await existsBelow(options.lowerDirs ?? [], e.rel) : attrs[opaqueXattr]?.toString() === 'y';
-        if (isOpaque) yield { header: { ...marker, name: `${e.rel}/${OPAQUE_MARKER}`, type: 'file' } };
+        const isOpaque = fuseDirs.has(nameKey(e.rel)) ? await existsBelow(options.lowerDirs ?? [], e.rel) : attrs[opaqueXattr]?.toString() === 'y';
+        if (isOpaque) yield { header: { ...marker, name: concatNames(e.rel, '/', OPAQUE_MARKER), type: 'file' } };
       } else if (e.st.isSymbolicLink()) {
-        yield { header: { ...base, type: 'symlink', linkname: readlinkSync(e.path) } };
+        yield { header: { ...base, type: 'symlink', linkname: nameOf(readlinkSync(e.path, { encoding: 'buffer' })) } };
       } else {
         const first = e.st.nlink > 1 ? seen.get(e.st.dev, e.st.ino) : undefined;
         if (first !== undefined) {
@@ -139,38 +141,39 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
 }
 
 /**
- * The first path written of each inode with more than one link, packed: inode → offset of the path's UTF-8 bytes. Every
+ * The first path written of each inode with more than one link, packed: inode → offset of the path's bytes. Every
  * file an incremental COPY linked from the previous result has two links (the other one outside this layer), so for a
  * 20,000-file COPY this held 20,000 paths as strings until the layer was hashed (~10 MiB of old generation).
  */
 class LinkTargets {
   /** On the device of the first inode (a layer's upper dir is one filesystem); any other is keyed by text. */
   readonly #byInode = new Map<number, number>();
-  readonly #other = new Map<string, string>();
+  readonly #other = new Map<string, FsName>();
   #dev: number | undefined;
   #bytes = Buffer.allocUnsafe(64 * 1024);
   #at = 0;
 
-  get(dev: number, ino: number): string | undefined {
+  get(dev: number, ino: number): FsName | undefined {
     if (dev !== this.#dev) return this.#other.get(`${dev}:${ino}`);
     const at = this.#byInode.get(ino);
-    return at === undefined ? undefined : this.#bytes.toString('utf8', at + 4, at + 4 + this.#bytes.readUInt32LE(at));
+    return at === undefined ? undefined : nameOf(this.#bytes.subarray(at + 4, at + 4 + this.#bytes.readUInt32LE(at)));   // written once, never changed
   }
 
-  set(dev: number, ino: number, path: string): void {
+  set(dev: number, ino: number, path: FsName): void {
     this.#dev ??= dev;
     if (dev !== this.#dev) {
       this.#other.set(`${dev}:${ino}`, path);
       return;
     }
-    const length = Buffer.byteLength(path);
+    const bytes = nameBytes(path);
+    const length = bytes.length;
     if (this.#at + 4 + length > this.#bytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.#bytes.length * 2, this.#at + 4 + length));
       this.#bytes.copy(grown, 0, 0, this.#at);
       this.#bytes = grown;
     }
     this.#bytes.writeUInt32LE(length, this.#at);
-    this.#bytes.write(path, this.#at + 4, length, 'utf8');
+    bytes.copy(this.#bytes, this.#at + 4);
     this.#byInode.set(ino, this.#at);
     this.#at += 4 + length;
   }
@@ -184,7 +187,7 @@ class TarWriter implements BlockSource {
   readonly #entries: AsyncGenerator<Entry>;
   #pending: Buffer | undefined;
   #pendingAt = 0;
-  #file: { fd: number; path: string; left: number; offset: number } | undefined;
+  #file: { fd: number; path: FsName; left: number; offset: number } | undefined;
   #zeros = 0;
   #state: 'entries' | 'end' | 'done' = 'entries';
   #isClosed = false;
@@ -240,7 +243,7 @@ class TarWriter implements BlockSource {
     const n = readSync(file.fd, buf, at, want, file.offset);
     // Shorter than fstat said: the file shrank under the export. Refused rather than padded (a rewrite of the same
     // size could only be told by reading twice, which no tar writer does).
-    if (n === 0) throw new Error(`${file.path} changed while the layer was being written`);
+    if (n === 0) throw new Error(`${showName(file.path)} changed while the layer was being written`);
     file.left -= n;
     file.offset += n;
     if (file.left === 0) {
@@ -258,9 +261,8 @@ class TarWriter implements BlockSource {
 
 /** An entry fuse-overlayfs put in a directory it marked opaque (see worker/rootless/overlay-flavour.ts). */
 function isFuseMarker(e: WalkEntry, fuseDirs: Set<string>): boolean {
-  const slash = e.rel.lastIndexOf('/');
-  const name = e.rel.slice(slash + 1);
-  if (!FUSE_OPAQUE_ENTRIES.includes(name) || !fuseDirs.has(slash < 0 ? '' : e.rel.slice(0, slash))) return false;
+  const name = baseName(e.rel);
+  if (typeof name !== 'string' || !FUSE_OPAQUE_ENTRIES.includes(name) || !fuseDirs.has(nameKey(dirName(e.rel)))) return false;
   return (e.st.isFile() && e.st.size === 0) || isOverlayWhiteout(e.st);
 }
 
@@ -270,13 +272,13 @@ function isFuseMarker(e: WalkEntry, fuseDirs: Set<string>): boolean {
  * out of the lower) hides it. An opaque parent in an upper lower is not looked at: at worst a directory that replaced
  * something hidden anyway keeps a redundant marker.
  */
-async function existsBelow(lowerDirs: string[], rel: string): Promise<boolean> {
-  const parts = rel.split('/');
+async function existsBelow(lowerDirs: string[], rel: FsName): Promise<boolean> {
+  const parts = components(rel);
   for (const lower of lowerDirs) {
-    let path = lower;
+    let path: FsName = lower;
     let st: Stats | undefined;
     for (const [i, part] of parts.entries()) {
-      path = join(path, part);
+      path = concatNames(path, '/', part);
       st = await lstat(path).catch(() => undefined);
       if (st === undefined) break;
       if (i < parts.length - 1 && !st.isDirectory()) return false;   // a file or whiteout there hides the rest
@@ -287,13 +289,13 @@ async function existsBelow(lowerDirs: string[], rel: string): Promise<boolean> {
 }
 
 // Synchronous readdir and lstat (no thread-pool round trip per name); the caller yields to the event loop between
-// batches. Pre-order, names sorted bytewise.
-function* walk(dir: string, rel: string): Generator<WalkEntry> {
-  // Only the sorted names are kept while the walk is inside this directory, not their sort keys.
-  const names = readdirSync(dir).map((name) => ({ name, key: Buffer.from(name) })).sort((a, b) => Buffer.compare(a.key, b.key)).map((n) => n.name);
+// batches. Pre-order, names sorted bytewise. Names are read as bytes (byte-names.ts): one that is not UTF-8 is
+// walked, read and written by its bytes.
+function* walk(dir: FsName, rel: FsName): Generator<WalkEntry> {
+  const names = readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare).map(nameOf);
   for (const name of names) {
-    const path = join(dir, name);
-    const childRel = rel ? `${rel}/${name}` : name;
+    const path = typeof dir === 'string' && typeof name === 'string' ? join(dir, name) : concatNames(dir, '/', name);
+    const childRel = rel.length > 0 ? concatNames(rel, '/', name) : name;
     const st = lstatSync(path);
     yield { rel: childRel, path, st };
     if (st.isDirectory()) yield* walk(path, childRel);
@@ -304,12 +306,12 @@ function* walk(dir: string, rel: string): Generator<WalkEntry> {
 // /etc/shadow`, `/r -> /root`) is exported as a link and never read through. The file itself is opened with
 // O_NOFOLLOW and checked to be the inode the walk saw, so not even a swap between walk and read can make an export
 // carry a host file's bytes.
-function openNoFollow(path: string, seen: Stats): number {
+function openNoFollow(path: FsName, seen: Stats): number {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   try {
     const st = fstatSync(fd);
     if (!st.isFile() || st.ino !== seen.ino || st.dev !== seen.dev || st.size !== seen.size) {
-      throw new Error(`${path} changed while the layer was being written`);
+      throw new Error(`${showName(path)} changed while the layer was being written`);
     }
     return fd;
   } catch (err) {
@@ -318,16 +320,15 @@ function openNoFollow(path: string, seen: Stats): number {
   }
 }
 
-// PAX values are written as UTF-8 text (tar-header.ts), so only xattrs whose value survives that are carried (binary values,
-// such as security.capability, need raw PAX bytes: TODO #12). Overlay's own trusted.overlay.* (user.overlay.*
-// rootless) never leave the host.
-function paxXattrs(attrs: Record<string, Buffer>): Record<string, string> | undefined {
-  const out: Record<string, string> = {};
+// Every xattr as a PAX `SCHILY.xattr.*` record: a value that is UTF-8 as its text (the bytes tsbuild always wrote),
+// a binary one (security.capability, which `setcap` in a RUN step writes) as its bytes, as Go's archive/tar writes
+// both. Overlay's own trusted.overlay.* (user.overlay.* rootless) never leave the host.
+function paxXattrs(attrs: Record<string, Buffer>): Record<string, FsName> | undefined {
+  const out: Record<string, FsName> = {};
   for (const name of Object.keys(attrs).sort()) {
     const value = attrs[name];
     if (!value || isOverlayXattr(name)) continue;
-    const text = value.toString('utf8');
-    if (Buffer.from(text, 'utf8').equals(value)) out[`SCHILY.xattr.${name}`] = text;
+    out[`SCHILY.xattr.${name}`] = nameOf(value);
   }
   return Object.keys(out).length > 0 ? out : undefined;
 }

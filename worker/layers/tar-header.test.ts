@@ -6,7 +6,9 @@ import type { TarHeader } from './tar-header.js';
 
 // What tar-stream 3 writes for one entry without a body, up to its end: the bytes layers were written with before
 // tar-header.ts, which every layer digest depends on.
-async function tarStreamHeader(h: TarHeader): Promise<Buffer> {
+// (The cases here have text names and values: tar-stream writes only text.)
+type TextHeader = TarHeader & { name: string; linkname?: string | undefined; pax?: Record<string, string> | undefined };
+async function tarStreamHeader(h: TextHeader): Promise<Buffer> {
   const pack = tar.pack();
   const header: Partial<Header> & Pick<Header, 'name'> = {
     name: h.name, type: h.type, mode: h.mode | 0o100000, uid: h.uid, gid: h.gid, mtime: new Date(h.mtime * 1000),
@@ -27,7 +29,7 @@ async function tarStreamHeader(h: TarHeader): Promise<Buffer> {
 }
 
 const base = { mode: 0o644, uid: 1000, gid: 100, mtime: 1_700_000_000, size: 0 };
-const cases: Array<[string, TarHeader]> = [
+const cases: Array<[string, TextHeader]> = [
   ['a plain file', { ...base, name: 'etc/passwd', type: 'file', size: 1234 }],
   ['mode 000 and setuid', { ...base, name: 'a', type: 'file', mode: 0o4000 }],
   ['a directory', { ...base, name: 'usr/lib/', type: 'directory', mode: 0o755 }],
@@ -49,4 +51,19 @@ describe('encodeTarHeader', () => {
       expect(encodeTarHeader(header).equals(await tarStreamHeader(header))).to.equal(true);
     });
   }
+
+  it('writes a name, a link name and an xattr value given as bytes into PAX records as those bytes', () => {
+    const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]);   // "café" in Latin-1: not UTF-8
+    const value = Buffer.from([0x01, 0x00, 0x00, 0x02, 0x00, 0x80, 0x00, 0x80]);
+    const out = encodeTarHeader({ ...base, name, type: 'symlink', linkname: name, pax: { 'SCHILY.xattr.security.capability': value } });
+    const records = Buffer.concat([
+      Buffer.from('13 path='), name, Buffer.from('\n'),
+      Buffer.from('17 linkpath='), name, Buffer.from('\n'),
+      Buffer.from('45 SCHILY.xattr.security.capability='), value, Buffer.from('\n'),
+    ]);
+    expect(out.length).to.equal(3 * 512);   // the PAX header, its records (one block), the entry's header
+    expect(out.subarray(512, 512 + records.length).equals(records)).to.equal(true);
+    expect(out.subarray(0, 9).toString()).to.equal('PaxHeader');
+    expect(String.fromCharCode(out[156] ?? 0)).to.equal('x');
+  });
 });

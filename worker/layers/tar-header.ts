@@ -7,9 +7,13 @@
 /** The kinds of entry a layer tar holds. */
 export type TarEntryType = 'file' | 'link' | 'symlink' | 'character-device' | 'block-device' | 'directory' | 'fifo';
 
-/** One entry's header fields. `mode` is the permission bits (masked to 07777 when written). */
+/**
+ * One entry's header fields. `mode` is the permission bits (masked to 07777 when written). A name, link name or PAX
+ * value given as bytes (a file name that is not UTF-8, a binary xattr: byte-names.ts) is written as those bytes, in a
+ * PAX record, as Go's archive/tar writes them.
+ */
 export interface TarHeader {
-  name: string;
+  name: string | Buffer;
   type: TarEntryType;
   mode: number;
   uid: number;
@@ -18,11 +22,11 @@ export interface TarHeader {
   mtime: number;
   /** Bytes of the body (files only). */
   size: number;
-  linkname?: string | undefined;
+  linkname?: string | Buffer | undefined;
   devmajor?: number | undefined;
   devminor?: number | undefined;
   /** PAX records (`SCHILY.xattr.*`), written in this order. */
-  pax?: Record<string, string> | undefined;
+  pax?: Record<string, string | Buffer> | undefined;
 }
 
 const BLOCK = 512;
@@ -55,8 +59,10 @@ export function padding(size: number): number {
 
 type UstarFields = Omit<TarHeader, 'type' | 'name' | 'linkname' | 'pax'> & { type: TarEntryType | 'pax-header' };
 
-// tar-stream's encode(): undefined when the name or link name does not fit (the caller then writes PAX).
-function ustar(h: UstarFields, fullName: string, linkname: string | undefined): Buffer | undefined {
+// tar-stream's encode(): undefined when the name or link name does not fit (the caller then writes PAX). Bytes that
+// are not UTF-8 are never ASCII: they always go to PAX.
+function ustar(h: UstarFields, fullName: string | Buffer, linkname: string | Buffer | undefined): Buffer | undefined {
+  if (typeof fullName !== 'string' || typeof linkname === 'object') return undefined;
   let name = fullName;
   let prefix = '';
   if (Buffer.byteLength(name) !== name.length) return undefined;   // not ASCII
@@ -86,19 +92,20 @@ function ustar(h: UstarFields, fullName: string, linkname: string | undefined): 
 }
 
 function paxRecords(h: TarHeader): Buffer {
-  let text = '';
-  if (h.name) text += paxRecord(` path=${h.name}\n`);
-  if (h.linkname) text += paxRecord(` linkpath=${h.linkname}\n`);
-  for (const [key, value] of Object.entries(h.pax ?? {})) text += paxRecord(` ${key}=${value}\n`);
-  return Buffer.from(text);
+  const records: Buffer[] = [];
+  if (h.name.length > 0) records.push(paxRecord('path', h.name));
+  if (h.linkname !== undefined && h.linkname.length > 0) records.push(paxRecord('linkpath', h.linkname));
+  for (const [key, value] of Object.entries(h.pax ?? {})) records.push(paxRecord(key, value));
+  return Buffer.concat(records);
 }
 
-// A PAX record starts with its own length in decimal, that length included.
-function paxRecord(body: string): string {
-  const len = Buffer.byteLength(body);
+// A PAX record starts with its own length in decimal, that length included: `LEN KEY=VALUE\n`.
+function paxRecord(key: string, value: string | Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), typeof value === 'string' ? Buffer.from(value) : value, Buffer.from('\n')]);
+  const len = body.length;
   let digits = Math.floor(Math.log(len) / Math.log(10)) + 1;
   if (len + digits >= Math.pow(10, digits)) digits++;
-  return `${len + digits}${body}`;
+  return Buffer.concat([Buffer.from(String(len + digits)), body]);
 }
 
 function octal(value: number, n: number): string {
