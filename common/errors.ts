@@ -54,3 +54,19 @@ export class UserError extends TsbuildError {
     this.code = code;
   }
 }
+
+/** The host's limit on a whole path (PATH_MAX). */
+export const HOST_PATH_MAX = 4096;
+
+/**
+ * An fs error that is the host's path limit, ENAMETOOLONG (a path over HOST_PATH_MAX bytes), as a user error naming
+ * `what` and the end of the path: the limit is hit by what a build was given (a RUN step that nests directories ~4,000
+ * bytes deep has paths over it once they sit in tsbuild's root), never by a bug. Undefined for any other error.
+ */
+export function pathTooLongError(err: unknown, what: string, hint: string): UserError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || e.code !== 'ENAMETOOLONG') return undefined;
+  const path = e.path === undefined ? '' : String(e.path);
+  const shown = path.length > 120 ? `…${path.slice(-120)}` : path;
+  return new UserError('INVALID_ARGUMENT', `${what} is longer than this host allows (${HOST_PATH_MAX} bytes): ${shown}`, hint, { cause: err });
+}

@@ -14,3 +14,4 @@ export * from './file-chunks.js';
 export * from './child-process.js';
 export * from './exit-policy.js';
 export * from './byte-names.js';
+export * from './remove-tree.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
-import { makeDirs, UserError } from '../../common/index.js';
+import { makeDirs, pathTooLongError, UserError } from '../../common/index.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
 async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -31,7 +31,7 @@ export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string)
     try {
       return await writeTree(dir, dest, { owner });
     } catch (err) {
-      if (!(err instanceof ConfinedFsError)) throw err;
+      if (!(err instanceof ConfinedFsError)) throw tooLongInImage(err) ?? err;
       throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });
     }
   });
@@ -50,6 +50,13 @@ function localOwner(): { uid: number; gid: number } {
 /** `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. */
 export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
   await withFinalFs(worker, fs, async (dir) => {
-    await pipeline(layerTar(dir), dest === '-' ? process.stdout : createWriteStream(dest), { signal });
+    await pipeline(layerTar(dir), dest === '-' ? process.stdout : createWriteStream(dest), { signal }).catch((err: unknown) => {
+      throw tooLongInImage(err) ?? err;
+    });
   });
+}
+
+/** A path of the final filesystem over the host's limit, where it is mounted to be read. */
+function tooLongInImage(err: unknown): UserError | undefined {
+  return pathTooLongError(err, 'a path in the image', 'nest the directories less deeply: a path in the image plus the directory tsbuild mounts it on (about 40 bytes) must stay under 4096 bytes');
 }

@@ -9,7 +9,7 @@ import { SnapshotMetadata } from './metadata.js';
 import { removeDeadMounts, run } from './mount.js';
 import type { LayerRecord, SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
-import { isProcessAlive } from '../../common/index.js';
+import { isProcessAlive, removeTree } from '../../common/index.js';
 import { overlayMountOptions, snapshotterKind } from '../rootless/index.js';
 
 /** `<root>/snapshots/sync/`: the files of background syncs (close('background')). */
@@ -147,7 +147,7 @@ export class OverlaySnapshotter {
 
   async remove(keyOrName: string): Promise<void> {
     const row = this.#meta.delete(keyOrName);
-    if (row) await rm(this.#idDir(row.id), { recursive: true, force: true });
+    if (row) await removeTree(this.#idDir(row.id));
   }
 
   /** Mounts for any snapshot: writable for an active key, read-only for a view or a committed name. */
@@ -343,7 +343,7 @@ export class OverlaySnapshotter {
     for (const entry of entries) {
       const spareOf = SPARE.exec(entry)?.[1];
       const unused = spareOf !== undefined ? !isProcessAlive(Number(spareOf)) : /^\d+$/.test(entry) && !ids.has(entry);
-      if (unused) await rm(join(this.#dir, entry), { recursive: true, force: true });
+      if (unused) await removeTree(join(this.#dir, entry));
     }
   }
 }
