@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunMount } from '../../frontend/index.js';
+import { removeTree } from '../../common/index.js';
 import { RootSession, inRootPath } from '../confined/index.js';
 
 type CacheMount = Extract<RunMount, { type: 'cache' }>;
@@ -66,7 +67,7 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
     const n = (inUse.get(path) ?? 1) - 1;
     if (n > 0) inUse.set(path, n);
     else inUse.delete(path);
-    if (isFresh) await rm(path, { recursive: true, force: true });
+    if (isFresh) await removeTree(path);
   };
   try {
     await create(path, m);
