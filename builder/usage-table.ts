@@ -1,5 +1,7 @@
 import { goHumanDuration, goHumanSize } from '../common/index.js';
 import type { DiskUsageEntry } from '../solver/index.js';
+import type { CacheMountUsage } from '../worker/index.js';
+import type { UsageType } from './options/cache-filter.js';
 import { tabWrite } from './tab-writer.js';
 
 // The build cache's records as `docker buildx du` and `docker buildx prune` print BuildKit's (buildx
@@ -7,31 +9,39 @@ import { tabWrite } from './tab-writer.js';
 // A tsbuild record is a layer result, never mutable and never shared with an image store: no asterisks. BuildKit's
 // "Usage count" is not kept by tsbuild and is left out rather than made up.
 
+/** A row of du's and prune's tables: a cache record (`regular`), or a RUN cache mount (`exec.cachemount`, mutable). */
+export interface UsageRow extends DiskUsageEntry { type?: UsageType }
+
+/** A cache mount as a row: its ID is its directory's name (the sha256 of its id), as a record's is its key. */
+export function cacheMountRow(m: CacheMountUsage): UsageRow {
+  return { key: `sha256:${m.name}`, opText: m.description, size: m.size, created: m.created, lastUsed: m.lastUsed, leased: false, type: 'exec.cachemount' };
+}
+
 /** buildx's tabwriter.NewWriter(os.Stdout, 1, 8, 1, '\t', 0). */
 const TABLE = { minwidth: 1, tabwidth: 8, padding: 1, padchar: '\t' } as const;
 
 /** A record's ID as wide as BuildKit's (25 characters): the start of its cache key, which `du --verbose` shows whole. */
-function recordId(e: DiskUsageEntry): string {
+function recordId(e: UsageRow): string {
   return e.key.slice(e.key.indexOf(':') + 1).slice(0, 25);
 }
 
 /** The table: ID, RECLAIMABLE (not held by a running build), SIZE, LAST ACCESSED. Empty for no records. */
-export function usageTable(entries: readonly DiskUsageEntry[], now = Date.now()): string {
+export function usageTable(entries: readonly UsageRow[], now = Date.now()): string {
   if (entries.length === 0) return '';
   const rows = entries.map((e) => `${recordId(e).padEnd(40)}\t${String(!e.leased).padEnd(5)}\t${goHumanSize(e.size).padEnd(10)}\t${goHumanDuration(now - e.lastUsed)} ago`);
   return tabWrite(`ID\tRECLAIMABLE\tSIZE\tLAST ACCESSED\n${rows.join('\n')}\n`, TABLE);
 }
 
 /** `--verbose`: each record as KEY: value lines, a blank line after each. */
-export function usageVerbose(entries: readonly DiskUsageEntry[], now = Date.now()): string {
+export function usageVerbose(entries: readonly UsageRow[], now = Date.now()): string {
   const kv = (k: string, v: string | boolean): string => `${k}:\t${String(v)}\n`;
-  return tabWrite(entries.map((e) => kv('ID', e.key) + kv('Created at', goTime(e.created)) + kv('Mutable', false) + kv('Reclaimable', !e.leased)
+  return tabWrite(entries.map((e) => kv('ID', e.key) + kv('Created at', goTime(e.created)) + kv('Mutable', e.type === 'exec.cachemount') + kv('Reclaimable', !e.leased)
     + kv('Shared', false) + kv('Size', goHumanSize(e.size)) + kv('Description', e.opText) + kv('Last used', `${goHumanDuration(now - e.lastUsed)} ago`)
-    + kv('Type', 'regular') + '\n').join(''), TABLE);
+    + kv('Type', e.type ?? 'regular') + '\n').join(''), TABLE);
 }
 
 /** What `du` ends with when no filter is given: the reclaimable and total sizes. */
-export function usageSummary(entries: readonly DiskUsageEntry[]): string {
+export function usageSummary(entries: readonly UsageRow[]): string {
   const total = entries.reduce((n, e) => n + e.size, 0);
   const reclaimable = entries.reduce((n, e) => n + (e.leased ? 0 : e.size), 0);
   return tabWrite(`Reclaimable:\t${goHumanSize(reclaimable)}\nTotal:\t${goHumanSize(total)}\n`, TABLE);

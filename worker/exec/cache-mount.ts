@@ -1,12 +1,33 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import type { RunMount } from '../../frontend/index.js';
 import { removeTree } from '../../common/index.js';
 import { RootSession, inRootPath } from '../confined/index.js';
 
 type CacheMount = Extract<RunMount, { type: 'cache' }>;
+
+/** `<root>/cache-mounts`: one directory per cache id, `<sha256(id)>`, with `<name>.lock` and `<name>.id` beside it. */
+export const CACHE_MOUNTS_DIR = 'cache-mounts';
+
+/** A shared cache directory's name (a private one's copy has a suffix and lives only while its step runs). */
+const CACHE_NAME = /^[0-9a-f]{64}$/;
+
+/** A cache mount's directory as `tsbuild du` and `prune` show it (BuildKit's exec.cachemount records). */
+export interface CacheMountUsage {
+  /** Its directory's name under CACHE_MOUNTS_DIR: the sha256 of its id. */
+  name: string;
+  /** Apparent bytes of everything in it. */
+  size: number;
+  created: number;
+  /** When a step last mounted it. */
+  lastUsed: number;
+  /** As BuildKit's: `cached mount TARGET with id "ID"`. */
+  description: string;
+}
 
 /** A cache directory made ready for one run: where it is, the lock file to hold, and what to do afterwards. */
 export interface CacheDir { path: string; lock?: string; release(): Promise<void> }
@@ -20,9 +41,17 @@ async function create(path: string, m: CacheMount): Promise<void> {
   try {
     await mkdir(path);
   } catch (err) {
-    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST') return;
+    if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST') {
+      // Its mtime is its last use (du, prune --filter until=): a step's own writes inside only move it when they
+      // add or remove a top entry, which is a use too.
+      const now = new Date();
+      await utimes(path, now, now).catch(() => undefined);   // bookkeeping: never a reason to fail the step
+      return;
+    }
     throw err;
   }
+  // What du --verbose says of it (the directory's name is only a hash); tsbuild's own file, beside the cache.
+  await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target })).catch(() => undefined);
   // Owner and mode apply when the cache is created, as in BuildKit; later runs see it as they left it. They are set
   // on the directory just made, through its fd (O_NOFOLLOW|O_DIRECTORY), never by a path a step could redirect.
   const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -81,4 +110,43 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
     lock: m.sharing === 'locked' ? `${shared}.lock` : undefined,
     release,
   };
+}
+
+const execFileAsync = promisify(execFile);
+
+/** The shared cache mounts under `cacheDir`, with their sizes (one `du`, which walks by file descriptor at any depth). */
+export async function listCacheMounts(cacheDir: string): Promise<CacheMountUsage[]> {
+  let names: string[];
+  try {
+    names = (await readdir(cacheDir)).filter((n) => CACHE_NAME.test(n)).sort();
+  } catch {
+    return [];   // no cache mount was ever used on this root
+  }
+  if (names.length === 0) return [];
+  const { stdout } = await execFileAsync('du', ['-s', '-b', '--', ...names], { cwd: cacheDir, maxBuffer: 1 << 24 });
+  const sizes = new Map(stdout.split('\n').filter((l) => l !== '').map((l) => {
+    const tab = l.indexOf('\t');
+    return [l.slice(tab + 1), Number(l.slice(0, tab))] as const;
+  }));
+  const out: CacheMountUsage[] = [];
+  for (const name of names) {
+    const st = await stat(join(cacheDir, name)).catch(() => undefined);
+    if (st === undefined) continue;   // removed meanwhile
+    let description = 'cached mount';
+    try {
+      const known = JSON.parse(await readFile(join(cacheDir, `${name}.id`), 'utf8')) as { id?: unknown; target?: unknown };
+      if (typeof known.id === 'string' && typeof known.target === 'string') description = `cached mount ${known.target} with id ${JSON.stringify(known.id)}`;
+    } catch { /* made before the id was kept */ }
+    out.push({ name, size: sizes.get(name) ?? 0, created: st.birthtimeMs || st.ctimeMs, lastUsed: st.mtimeMs, description });
+  }
+  return out;
+}
+
+/** Removes the shared cache mount `name` under `cacheDir` (and its lock and id files); the caller holds the root exclusively. */
+export async function removeCacheMount(cacheDir: string, name: string): Promise<void> {
+  if (!CACHE_NAME.test(name)) throw new Error(`not a cache mount name: ${name}`);
+  const path = join(cacheDir, name);
+  await removeTree(path);
+  await rm(`${path}.lock`, { force: true });
+  await rm(`${path}.id`, { force: true });
 }
