@@ -37,7 +37,8 @@ export interface CacheDir { path: string; lock?: string; release(): Promise<void
 // cache (use sharing=locked for cross-process exclusion, which flock()s through the helper).
 const inUse = new Map<string, number>();
 
-async function create(path: string, m: CacheMount): Promise<void> {
+/** Makes the cache directory unless it is there (then it marks its use); true when it made it. */
+async function create(path: string, m: CacheMount): Promise<boolean> {
   try {
     await mkdir(path);
   } catch (err) {
@@ -46,12 +47,10 @@ async function create(path: string, m: CacheMount): Promise<void> {
       // add or remove a top entry, which is a use too.
       const now = new Date();
       await utimes(path, now, now).catch(() => undefined);   // bookkeeping: never a reason to fail the step
-      return;
+      return false;
     }
     throw err;
   }
-  // What du --verbose says of it (the directory's name is only a hash); tsbuild's own file, beside the cache.
-  await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target })).catch(() => undefined);
   // Owner and mode apply when the cache is created, as in BuildKit; later runs see it as they left it. They are set
   // on the directory just made, through its fd (O_NOFOLLOW|O_DIRECTORY), never by a path a step could redirect.
   const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
@@ -61,6 +60,7 @@ async function create(path: string, m: CacheMount): Promise<void> {
   } finally {
     await dir.close();
   }
+  return true;
 }
 
 // `source=` names a directory inside the cache. Earlier steps wrote the cache's content, so the path is resolved by
@@ -99,7 +99,8 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
     if (isFresh) await removeTree(path);
   };
   try {
-    await create(path, m);
+    // What du --verbose says of a shared cache (its directory's name is only a hash): tsbuild's own file beside it.
+    if (await create(path, m) && !isFresh) await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target })).catch(() => undefined);
     await ensureSubdir(path, m.source, m);
   } catch (err) {
     await release();
