@@ -21,7 +21,7 @@ import { cleanComponents } from './confined/index.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
-import { isProcessAlive } from '../common/index.js';
+import { HOST_PATH_MAX, isProcessAlive } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
 /**
@@ -360,7 +360,7 @@ function contextChanged(err: unknown, dir: string): CopyError | undefined {
   const rel = relative(dir, e.path);
   if (rel.startsWith('..')) return undefined;
   if (e.code === 'ENAMETOOLONG') {
-    return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than the system allows (4096 bytes): ${rel.slice(0, 120)}…`,
+    return new CopyError('INVALID_ARGUMENT', `a path in the build context is longer than this host allows (${HOST_PATH_MAX} bytes): ${rel.slice(0, 120)}…`,
       'shorten the directory names in the context, or leave that directory out with .dockerignore', { cause: err });
   }
   const notUtf8 = notUtf8Name(err, dir, 'the build context', 'rename the file to UTF-8 (e.g. convmv -f latin1 -t utf-8), or leave its directory out with .dockerignore');

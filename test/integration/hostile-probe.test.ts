@@ -142,7 +142,7 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
     // Made one relative step at a time (cd), as no single path to it fits in PATH_MAX.
     execFileSync('bash', ['-c', 'n=$(printf "d%.0s" $(seq 200)); for i in $(seq 24); do mkdir "$n" && cd "$n" || exit 1; done; echo x > f'], { cwd: ctx });
     try {
-      expectCleanError(await build(ctx), /Dockerfile:2: a path in the build context is longer than the system allows/);
+      expectCleanError(await build(ctx), /Dockerfile:2: a path in the build context is longer than this host allows \(4096 bytes\)/);
     } finally {
       execFileSync('rm', ['-rf', ctx]);   // GNU rm walks it relative to fds; a path-based rm would fail on it
     }
