@@ -15,6 +15,11 @@ export function nameOf(bytes: Buffer): FsName {
   return isUtf8(bytes) ? bytes.toString('utf8') : bytes;
 }
 
+/** A directory's entries as read in bytes (`readdir(dir, { encoding: 'buffer' })`), sorted bytewise, as names. */
+export function sortedNames(entries: Buffer[]): FsName[] {
+  return entries.sort(Buffer.compare).map(nameOf);
+}
+
 /** The bytes of a name. */
 export function nameBytes(name: FsName): Buffer {
   return typeof name === 'string' ? Buffer.from(name, 'utf8') : name;

@@ -1,5 +1,5 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
-import { concatNames, nameOf, showName } from '../../common/index.js';
+import { concatNames, nameOf, showName, sortedNames } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
 import { RootSession } from './root-session.js';
 
@@ -30,7 +30,7 @@ export async function writeTree(source: string, dest: string, options: WriteTree
     session.parents({ uid, gid }, 0o755);
     // Names as bytes, written as bytes: a name that is not UTF-8 is kept (common/byte-names.ts).
     const visit = async (rel: FsName): Promise<void> => {
-      const names = (await readdir(rel.length === 0 ? source : concatNames(source, '/', rel), { encoding: 'buffer' })).sort(Buffer.compare).map(nameOf);
+      const names = sortedNames(await readdir(rel.length === 0 ? source : concatNames(source, '/', rel), { encoding: 'buffer' }));
       for (const name of names) {
         const path = rel.length === 0 ? name : concatNames(rel, '/', name);
         const st = await lstat(concatNames(source, '/', path));

@@ -3,7 +3,7 @@ import { lstat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { baseName, components, concatNames, dirName, nameBytes, nameKey, nameOf, showName } from '../../common/index.js';
+import { baseName, components, concatNames, dirName, nameBytes, nameKey, nameOf, showName, sortedNames } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
 import { readXattrs } from './fs-attrs.js';
 import type { BlockSource } from './parallel-gzip.js';
@@ -292,7 +292,7 @@ async function existsBelow(lowerDirs: string[], rel: FsName): Promise<boolean> {
 // batches. Pre-order, names sorted bytewise. Names are read as bytes (byte-names.ts): one that is not UTF-8 is
 // walked, read and written by its bytes.
 function* walk(dir: FsName, rel: FsName): Generator<WalkEntry> {
-  const names = readdirSync(dir, { encoding: 'buffer' }).sort(Buffer.compare).map(nameOf);
+  const names = sortedNames(readdirSync(dir, { encoding: 'buffer' }));
   for (const name of names) {
     const path = typeof dir === 'string' && typeof name === 'string' ? join(dir, name) : concatNames(dir, '/', name);
     const childRel = rel.length > 0 ? concatNames(rel, '/', name) : name;
