@@ -124,7 +124,9 @@ export async function listCacheMounts(cacheDir: string): Promise<CacheMountUsage
     return [];   // no cache mount was ever used on this root
   }
   if (names.length === 0) return [];
-  const { stdout } = await execFileAsync('du', ['-s', '-b', '--', ...names], { cwd: cacheDir, maxBuffer: 1 << 24 });
+  // A directory removed meanwhile (a prune beside this du) fails du for that name only: the others' lines stand.
+  const stdout = await execFileAsync('du', ['-s', '-b', '--', ...names], { cwd: cacheDir, maxBuffer: 1 << 24 })
+    .then((r) => r.stdout, (err: { stdout?: unknown }) => (typeof err.stdout === 'string' ? err.stdout : ''));
   const sizes = new Map(stdout.split('\n').filter((l) => l !== '').map((l) => {
     const tab = l.indexOf('\t');
     return [l.slice(tab + 1), Number(l.slice(0, tab))] as const;
