@@ -183,15 +183,16 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits);
   const isJoined = willShare && env.helpers?.hasJoined(helperPath()) === true;
   const warm = isInUserNamespace() || isJoined ? Promise.resolve() : warmCgroupMigration();
-  // The first step's waits run side by side: the seccomp filter (compiled once per process), the shared cgroups
-  // (made once), the network (a new one starts slirp4netns) and the look at the rootfs (a chain not read yet is
+  // The first step's waits run side by side: the network (a new one starts slirp4netns), the seccomp filter
+  // (compiled once per process), the shared cgroups (made once) and the look at the rootfs (a chain not read yet is
   // mounted and read) each wait on another process or the kernel. runIn awaits the network once the step's user is
-  // known.
+  // known. The network, the longest of them (~20-40 ms to slirp4netns's ready), forks first: each fork holds this
+  // thread ~5 ms, and the others' come after it.
+  const network = stepNetwork(op, env);
+  network.catch(() => undefined);   // awaited in runIn, or below when runIn failed first
   if (op.security !== 'insecure') void seccompFilter().catch(() => undefined);
   // The shared cgroups are made once per worker (build-cgroups.ts); sharedCgroup awaits the same set.
   if (willShare && !isInUserNamespace()) void env.cgroups?.acquire(DEFAULT_DEVICE_RULES).catch(() => undefined);
-  const network = stepNetwork(op, env);
-  network.catch(() => undefined);   // awaited in runIn, or below when runIn failed first
   env.helpers?.prepare(helperPath());   // the first step's helper forks while its network starts
   // One confined process resolves USER, looks at the upper dir before the step and removes the stubs after it
   // (stubs.ts). On a fresh upper whose chain's accounts are known nothing needs a look before the step: the
