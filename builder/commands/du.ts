@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { join } from 'node:path';
 import { cacheFilter, typeSelected } from '../options/cache-filter.js';
 import { cacheMountRow, usageSummary, usageTable, usageVerbose } from '../usage-table.js';
 import type { UsageRow } from '../usage-table.js';
@@ -20,9 +21,12 @@ export function registerDu(program: Command): void {
       const filter = cacheFilter(flags.filter);
       return withRoot(rootOf(cmd), {}, async (root) => {
         const now = Date.now();
+        // The worker's module is loaded only when a command needs it (commands register eagerly).
+        const { CACHE_MOUNTS_DIR, listCacheMounts } = await import('../../worker/index.js');
         const rows: UsageRow[] = [
           ...(typeSelected(filter, 'regular') ? (await root.cache()).du().entries : []),
-          ...(typeSelected(filter, 'exec.cachemount') ? (await (await root.worker()).cacheMounts()).map(cacheMountRow) : []),
+          // Listed without opening the worker (which makes its directories): du reads a root it may not write.
+          ...(typeSelected(filter, 'exec.cachemount') ? (await listCacheMounts(join(root.dir, CACHE_MOUNTS_DIR))).map(cacheMountRow) : []),
         ];
         const entries = rows.filter((e) => filter.until === undefined || e.lastUsed < now - filter.until);
         process.stdout.write(flags.verbose ? usageVerbose(entries, now) : usageTable(entries, now));
