@@ -42,8 +42,11 @@ export class OverlaySnapshotter {
   #committedHere = false;
   #closed = false;
   readonly #chains = new Map<string, { id: number; dirs: string[] }>();
-  /** The next snapshot's directory, being made or made (#nextSpare); undefined once taken, until the next is started. */
-  #spare: Promise<string | undefined> | undefined;
+  /**
+   * The next snapshot's directory (#nextSpare): where it is, and `made`, which resolves to it once made (undefined
+   * when that failed). Undefined once taken, until the next is started.
+   */
+  #spare: { dir: string; made: Promise<string | undefined> } | undefined;
   #spares = 0;
 
   private constructor(dir: string, meta: SnapshotMetadata) {
@@ -66,7 +69,7 @@ export class OverlaySnapshotter {
     if (parent !== undefined) this.#committed(parent);
     const taken = this.#spare;
     this.#spare = undefined;
-    const spare = taken === undefined ? undefined : await taken;
+    const spare = taken === undefined ? undefined : await taken.made;
     // The row first, then its directory: #recover (of any process) lists directories before rows for that order.
     const row = this.#meta.insert(key, 'active', parent);
     try {
@@ -95,16 +98,19 @@ export class OverlaySnapshotter {
    * inode, so the snapshot stays in the group the search chose. A spare nobody takes is removed at close(), or by the
    * next open once its process is gone (#recover).
    */
-  async #nextSpare(): Promise<string | undefined> {
+  #nextSpare(): { dir: string; made: Promise<string | undefined> } {
     const dir = join(this.#dir, `spare.${process.pid}.${++this.#spares}`);
-    try {
-      await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
-      await mkdir(join(dir, 'work'), { mode: 0o700 });
-      return dir;
-    } catch {
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      return undefined;   // the next prepare() makes its directory itself, as without a spare
-    }
+    const make = async (): Promise<string | undefined> => {
+      try {
+        await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
+        await mkdir(join(dir, 'work'), { mode: 0o700 });
+        return dir;
+      } catch {
+        await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+        return undefined;   // the next prepare() makes its directory itself, as without a spare
+      }
+    };
+    return { dir, made: make() };
   }
 
   async view(key: string, parent: string): Promise<Mount[]> {
@@ -224,9 +230,8 @@ export class OverlaySnapshotter {
     const spare = this.#spare;
     this.#spare = undefined;
     if (spare === undefined) return;
-    const made = join(this.#dir, `spare.${process.pid}.${this.#spares}`);
     // Synchronously: a CLI process exits right after close(), before a promise's callback would run.
-    if (existsSync(join(made, 'work'))) rmSync(made, { recursive: true, force: true });
+    if (existsSync(join(spare.dir, 'work'))) rmSync(spare.dir, { recursive: true, force: true });
   }
 
   /**
