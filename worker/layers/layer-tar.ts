@@ -1,7 +1,6 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readSync, readdirSync, readlinkSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { baseName, components, concatNames, dirName, nameBytes, nameKey, nameOf, showName, sortedNames } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
@@ -294,7 +293,7 @@ async function existsBelow(lowerDirs: string[], rel: FsName): Promise<boolean> {
 function* walk(dir: FsName, rel: FsName): Generator<WalkEntry> {
   const names = sortedNames(readdirSync(dir, { encoding: 'buffer' }));
   for (const name of names) {
-    const path = typeof dir === 'string' && typeof name === 'string' ? join(dir, name) : concatNames(dir, '/', name);
+    const path = concatNames(dir, '/', name);
     const childRel = rel.length > 0 ? concatNames(rel, '/', name) : name;
     const st = lstatSync(path);
     yield { rel: childRel, path, st };
