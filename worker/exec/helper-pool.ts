@@ -68,22 +68,13 @@ export class HelperPool {
       if (!fits) return { child: startHelper(binary), cgroups: [] };
       this.#waiting.delete(binary);
       setChildRef(ready.child, true);
-      if (!this.#closed) setImmediate(() => this.#prepare(binary));
+      if (!this.#closed) setImmediate(() => this.prepare(binary));
       // A move still under way counts as none: the helper joins itself (a second move to the same cgroup is harmless).
       return { child: ready.child, cgroups: ready.state === 'joined' ? ready.target ?? [] : [] };
     }
     // After the caller has written its spec (same tick): the fork overlaps with the helper setting up its step.
-    if (!this.#closed) setImmediate(() => this.#prepare(binary));
+    if (!this.#closed) setImmediate(() => this.prepare(binary));
     return { child: startHelper(binary), cgroups: [] };
-  }
-
-  /**
-   * Starts a waiting helper for `binary` now unless one waits already: what a step calls when it begins, so that the
-   * fork (~5-10 ms of the main thread) happens while the step waits for its network and cgroups, not after them when
-   * it takes the helper. Only the first step of a worker finds none waiting (take() starts the next one each time).
-   */
-  prepare(binary: string): void {
-    this.#prepare(binary);
   }
 
   /** A step's helper has finished: the waiting helpers join the shared cgroups now, before the next step needs one. */
@@ -113,7 +104,12 @@ export class HelperPool {
     for (const pid of pids) waitGoneSync(pid, 200);
   }
 
-  #prepare(binary: string): void {
+  /**
+   * Starts a waiting helper for `binary` now unless one waits already. take() calls it for the next step; a step calls
+   * it when it begins, so that the fork (~5-10 ms of the main thread) happens while the step waits for its network and
+   * cgroups, not after them when it takes the helper: only the first step of a worker finds none waiting.
+   */
+  prepare(binary: string): void {
     if (this.#closed || this.#waiting.has(binary)) return;
     const child = startHelper(binary);
     child.on('error', () => undefined);   // a helper that could not start is dropped by take(), which starts another
