@@ -8,8 +8,8 @@ import type { Digest } from '../registry/oci/index.js';
 import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
-import { BuildCgroups, CACHE_MOUNTS_DIR, ChainAccounts, HelperPool, listCacheMounts, removeCacheMount, runExec, UserNetworkPool } from './exec/index.js';
-import type { CacheMountUsage, ExecMountSource } from './exec/index.js';
+import { BuildCgroups, cacheMountsDir, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
+import type { ExecMountSource } from './exec/index.js';
 import { CopyError, CopyHistory, FileHashCache, GitCommits, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
@@ -79,7 +79,7 @@ export class LinuxWorker implements Worker {
   /** Opens (creating if needed) the worker state under `opts.root`. */
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
     await mkdir(join(opts.root, 'tmp'), { recursive: true });
-    await mkdir(join(opts.root, CACHE_MOUNTS_DIR), { recursive: true });
+    await mkdir(cacheMountsDir(opts.root), { recursive: true });
     await mkdir(join(opts.root, RUN_SCRATCH), { recursive: true });
     await removeDeadTempDirs(join(opts.root, 'tmp'));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
@@ -151,7 +151,7 @@ export class LinuxWorker implements Worker {
         await runExec(op, {
           rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
           sources,
-          cacheDir: join(this.#root, CACHE_MOUNTS_DIR),
+          cacheDir: cacheMountsDir(this.#root),
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
@@ -198,16 +198,6 @@ export class LinuxWorker implements Worker {
    */
   async removeSnapshot(name: string): Promise<void> {
     await this.#snapshots.remove(name);
-  }
-
-  /** The `RUN --mount=type=cache` directories kept in the root, with their sizes and last use (`tsbuild du`). */
-  cacheMounts(): Promise<CacheMountUsage[]> {
-    return listCacheMounts(join(this.#root, CACHE_MOUNTS_DIR));
-  }
-
-  /** Removes a cache mount's directory (`tsbuild prune`); the caller holds the root exclusively. */
-  async removeCacheMount(name: string): Promise<void> {
-    await removeCacheMount(join(this.#root, CACHE_MOUNTS_DIR), name);
   }
 
   /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */

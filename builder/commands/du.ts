@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { join } from 'node:path';
 import { cacheFilter, typeSelected } from '../options/cache-filter.js';
 import { cacheMountRow, usageSummary, usageTable, usageVerbose } from '../usage-table.js';
 import type { UsageRow } from '../usage-table.js';
@@ -22,11 +21,11 @@ export function registerDu(program: Command): void {
       return withRoot(rootOf(cmd), {}, async (root) => {
         const now = Date.now();
         // The worker's module is loaded only when a command needs it (commands register eagerly).
-        const { CACHE_MOUNTS_DIR, listCacheMounts } = await import('../../worker/index.js');
+        const { cacheMountsDir, listCacheMounts } = await import('../../worker/index.js');
         const rows: UsageRow[] = [
           ...(typeSelected(filter, 'regular') ? (await root.cache()).du().entries : []),
           // Listed without opening the worker (which makes its directories): du reads a root it may not write.
-          ...(typeSelected(filter, 'exec.cachemount') ? (await listCacheMounts(join(root.dir, CACHE_MOUNTS_DIR))).map(cacheMountRow) : []),
+          ...(typeSelected(filter, 'exec.cachemount') ? (await listCacheMounts(cacheMountsDir(root.dir))).map(cacheMountRow) : []),
         ];
         const entries = rows.filter((e) => filter.until === undefined || e.lastUsed < now - filter.until);
         process.stdout.write(flags.verbose ? usageVerbose(entries, now) : usageTable(entries, now));

@@ -51,10 +51,11 @@ export function registerPrune(program: Command): void {
           reclaimed += plan.reclaimed;
         }
         if (typeSelected(filter, 'exec.cachemount') && Object.keys(policy).length === 0) {
-          const worker = await root.worker();
-          for (const mount of await worker.cacheMounts()) {
+          const { cacheMountsDir, listCacheMounts, removeCacheMount } = await import('../../worker/index.js');
+          const dir = cacheMountsDir(root.dir);
+          for (const mount of await listCacheMounts(dir)) {
             if (until !== undefined && mount.lastUsed >= until) continue;
-            await worker.removeCacheMount(mount.name);
+            await removeCacheMount(dir, mount.name);
             pruned.push(cacheMountRow(mount));
             reclaimed += mount.size;
           }

@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunMount } from '../../frontend/index.js';
@@ -11,14 +11,16 @@ import { RootSession, inRootPath } from '../confined/index.js';
 type CacheMount = Extract<RunMount, { type: 'cache' }>;
 
 /** `<root>/cache-mounts`: one directory per cache id, `<sha256(id)>`, with `<name>.lock` and `<name>.id` beside it. */
-export const CACHE_MOUNTS_DIR = 'cache-mounts';
+export function cacheMountsDir(root: string): string {
+  return join(root, 'cache-mounts');
+}
 
 /** A shared cache directory's name (a private one's copy has a suffix and lives only while its step runs). */
 const CACHE_NAME = /^[0-9a-f]{64}$/;
 
 /** A cache mount's directory as `tsbuild du` and `prune` show it (BuildKit's exec.cachemount records). */
 export interface CacheMountUsage {
-  /** Its directory's name under CACHE_MOUNTS_DIR: the sha256 of its id. */
+  /** Its directory's name under cacheMountsDir: the sha256 of its id. */
   name: string;
   /** Apparent bytes of everything in it. */
   size: number;
@@ -43,17 +45,14 @@ async function create(path: string, m: CacheMount): Promise<boolean> {
     await mkdir(path);
   } catch (err) {
     if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'EEXIST') {
-      // Its mtime is its last use (du, prune --filter until=): a step's own writes inside only move it when they
-      // add or remove a top entry, which is a use too.
-      const now = new Date();
-      await utimes(path, now, now).catch(() => undefined);   // bookkeeping: never a reason to fail the step
+      await markUsed(path).catch(() => undefined);   // bookkeeping: never a reason to fail the step
       return false;
     }
     throw err;
   }
   // Owner and mode apply when the cache is created, as in BuildKit; later runs see it as they left it. They are set
   // on the directory just made, through its fd (O_NOFOLLOW|O_DIRECTORY), never by a path a step could redirect.
-  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  const dir = await openDir(path);
   try {
     await dir.chown(m.uid, m.gid);
     await dir.chmod(m.mode);
@@ -61,6 +60,23 @@ async function create(path: string, m: CacheMount): Promise<boolean> {
     await dir.close();
   }
   return true;
+}
+
+/** The cache directory itself, never through a symlink. */
+function openDir(path: string): ReturnType<typeof open> {
+  return open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+}
+
+// Its mtime is its last use (du, prune --filter until=): a step's own writes inside only move it when they add or
+// remove a top entry, which is a use too. Set through the directory's fd, as owner and mode are.
+async function markUsed(path: string): Promise<void> {
+  const dir = await openDir(path);
+  try {
+    const now = new Date();
+    await dir.utimes(now, now);
+  } finally {
+    await dir.close();
+  }
 }
 
 // `source=` names a directory inside the cache. Earlier steps wrote the cache's content, so the path is resolved by
@@ -100,7 +116,10 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
   };
   try {
     // What du --verbose says of a shared cache (its directory's name is only a hash): tsbuild's own file beside it.
-    if (await create(path, m) && !isFresh) await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target })).catch(() => undefined);
+    if (await create(path, m) && !isFresh) {
+      await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target }), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW })
+        .catch(() => undefined);
+    }
     await ensureSubdir(path, m.source, m);
   } catch (err) {
     await release();
@@ -133,8 +152,8 @@ export async function listCacheMounts(cacheDir: string): Promise<CacheMountUsage
   }));
   const out: CacheMountUsage[] = [];
   for (const name of names) {
-    const st = await stat(join(cacheDir, name)).catch(() => undefined);
-    if (st === undefined) continue;   // removed meanwhile
+    const st = await lstat(join(cacheDir, name)).catch(() => undefined);
+    if (st === undefined || !st.isDirectory()) continue;   // removed meanwhile
     let description = 'cached mount';
     try {
       const known = JSON.parse(await readFile(join(cacheDir, `${name}.id`), 'utf8')) as { id?: unknown; target?: unknown };
