@@ -5,6 +5,8 @@ export type { CacheMountUsage } from './exec/index.js';
 export type { LinuxWorkerOptions } from './linux-worker.js';
 export { FileContentStore } from './content/store.js';
 export type { ContentStore, Ingest } from './content/content-store.js';
+export { exchangeFiles, SpliceSizeError, spliceFiles } from './content/output-files.js';
+export type { SplicePart } from './content/output-files.js';
 export { OverlaySnapshotter } from './snapshots/overlay.js';
 export type { Mount, SnapshotInfo } from './snapshots/snapshotter.js';
 export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.js';

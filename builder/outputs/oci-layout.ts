@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
@@ -9,7 +9,7 @@ import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, type BlobProvider } from '../content/index.js';
 import { fileChunks, makeDirs, UserError } from '../../common/index.js';
-import { encodeTarHeader, tarPadding } from '../../worker/index.js';
+import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, tarPadding, type SplicePart } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
 export interface OciLayoutTarget {
@@ -78,23 +78,29 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
   const index = Buffer.from(canonicalJson(layoutIndex([entry], target.indexAnnotations)));
   if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
   const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
+  const files = tarFiles(image, index, layoutFile, extra);
   if (target.dest === '-') {
-    await writeTar(process.stdout, image, blobs, index, layoutFile, signal, extra, false);
+    await writeTarStream(process.stdout, files, blobs, signal, false);
     return;
   }
   if ((await checkFileDest(target.dest, 'image output')) === 'special') {
     // dest=/dev/null, a named pipe: written into as buildx writes it; a rename over it would replace the device.
-    await writeTar(createWriteStream(target.dest), image, blobs, index, layoutFile, signal, extra);
+    await writeTarStream(createWriteStream(target.dest), files, blobs, signal);
     return;
   }
   const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
   await makeDirs(dirname(resolve(target.dest)));
+  let placed = false;
   try {
-    await writeTar(createWriteStream(tmp), image, blobs, index, layoutFile, signal, extra);
-    // rename replaces a file atomically and fails on a directory: nothing but the old tarball can be lost.
-    await rename(tmp, target.dest);
+    await writeTarFile(tmp, files, blobs, signal);
+    // An old tarball is exchanged with the new one, and removed in the background: a rename over it would make ext4
+    // write the new one out first (worker/content/output-files.ts). rename replaces a file atomically too, and fails
+    // on a directory: nothing but the old tarball can be lost.
+    const old = await lstat(target.dest).catch(() => undefined);
+    if (!old?.isFile() || !(await exchangeFiles(tmp, target.dest))) await rename(tmp, target.dest);
+    placed = true;
   } finally {
-    await rm(tmp, { force: true });
+    if (!placed) await rm(tmp, { force: true });
   }
 }
 
@@ -121,14 +127,97 @@ function dockerManifestJson(image: AssembledImage, names: string[]): Buffer {
   return Buffer.from(JSON.stringify([{ Config: blob(image.configDescriptor), RepoTags: repoTags, Layers: image.manifest.layers.map(blob) }]));
 }
 
+/** One file of the tarball: its name and size, and its bytes or the blob they come from. */
+interface TarFile { name: string; size: number; body: Buffer | Descriptor }
+
+/** The tarball's files in order: `oci-layout`, every blob once (a layer can repeat), `index.json`, `manifest.json`. */
+function tarFiles(image: AssembledImage | AssembledIndex, index: Buffer, layoutFile: Buffer, dockerManifest?: Buffer): TarFile[] {
+  const files: TarFile[] = [{ name: 'oci-layout', size: layoutFile.length, body: layoutFile }];
+  const seen = new Set<string>();
+  for (const desc of blobsOf(image)) {
+    if (seen.has(desc.digest)) continue;
+    seen.add(desc.digest);
+    files.push({ name: layoutBlobPath(desc.digest), size: desc.size, body: desc });
+  }
+  files.push({ name: 'index.json', size: index.length, body: index });
+  if (dockerManifest) files.push({ name: 'manifest.json', size: dockerManifest.length, body: dockerManifest });
+  return files;
+}
+
+const tarHeader = (f: TarFile): Buffer => encodeTarHeader({ name: f.name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: f.size });
+const TAR_END = 1024;   // the end of the archive: two zero blocks, as tar-stream's finalize
+
+function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
+  return new UserError('DIGEST_MISMATCH', `${f.name}: read ${more ? `more than ${f.size}` : read} bytes of a blob whose descriptor says ${f.size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
+}
+
+function storeDamaged(desc: Descriptor, size: number): UserError {
+  const holds = size < desc.size ? `ends at byte ${size} of ${desc.size}` : `holds ${size} bytes, not the ${desc.size} of its descriptor`;
+  return new UserError('DIGEST_MISMATCH', `blob ${desc.digest} in the content store ${holds}`, 'the local copy of the blob is damaged: build the image again (or prune, then build)');
+}
+
 /**
- * The tarball: `oci-layout`, every blob, `index.json` (and docker's `manifest.json`), with the header blocks tar-stream
- * wrote before (worker encodeTarHeader is its port), each write awaited. A blob the content store holds is read through
+ * The tarball into a regular file (the temp file beside dest): every header written at its offset, the blobs the
+ * content store holds copied by the kernel (spliceFiles), the others (a base layer still in its registry) streamed
+ * to their offsets.
+ */
+async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider, signal?: AbortSignal): Promise<void> {
+  const out = await open(path, 'w');
+  const opened: FileHandle[] = [];
+  try {
+    const local: SplicePart[] = [];
+    const blobOf = new Map<SplicePart, Descriptor>();
+    let at = 0;
+    for (const f of files) {
+      signal?.throwIfAborted();
+      await out.write(tarHeader(f), 0, 512, at);
+      at += 512;
+      if (Buffer.isBuffer(f.body)) {
+        await out.write(f.body, 0, f.size, at);
+      } else {
+        const file = await blobs.openFile?.(f.body);
+        if (file !== undefined) {
+          opened.push(file);
+          const part = { from: file, at, size: f.size };
+          local.push(part);
+          blobOf.set(part, f.body);
+        } else {
+          let written = 0;
+          for await (const chunk of await blobs.fetch(f.body, signal)) {
+            const b = chunk as Buffer;
+            if (written + b.length > f.size) throw sizeMismatch(f, written + b.length, true);
+            await out.write(b, 0, b.length, at + written);
+            written += b.length;
+          }
+          if (written !== f.size) throw sizeMismatch(f, written, false);
+        }
+      }
+      at += f.size;
+      const pad = tarPadding(f.size);
+      if (pad > 0) await out.write(Buffer.alloc(pad), 0, pad, at);
+      at += pad;
+    }
+    await out.write(Buffer.alloc(TAR_END), 0, TAR_END, at);
+    try {
+      await spliceFiles(out, path, local, signal);
+    } catch (err) {
+      const desc = err instanceof SpliceSizeError ? blobOf.get(err.part) : undefined;
+      throw desc && err instanceof SpliceSizeError ? storeDamaged(desc, err.actual) : err;
+    }
+  } finally {
+    for (const file of opened) await file.close();
+    await out.close();
+  }
+}
+
+/**
+ * The tarball into a stream (standard output, a pipe, a device), with the header blocks tar-stream wrote before
+ * (worker encodeTarHeader is its port), each write awaited. A blob the content store holds is read through
  * fileChunks' few reused buffers: streamed through tar-stream, a 270 MB layer left ~75 MB of read buffers for V8 to
  * collect (peak RSS 147 MiB against 72 without the output, bench/RESULTS.md, ninth round). One that is not local (a
  * base layer still in its registry) is streamed. `end`: end `out` (a file; destroyed on a failure), not process.stdout.
  */
-async function writeTar(out: Writable, image: AssembledImage | AssembledIndex, blobs: BlobProvider, index: Buffer, layoutFile: Buffer, signal?: AbortSignal, dockerManifest?: Buffer, end = true) {
+async function writeTarStream(out: Writable, files: TarFile[], blobs: BlobProvider, signal?: AbortSignal, end = true) {
   let failure: Error | undefined;
   const onError = (err: Error) => { failure ??= err; };
   out.on('error', onError);
@@ -136,42 +225,38 @@ async function writeTar(out: Writable, image: AssembledImage | AssembledIndex, b
     if (failure) { rej(failure); return; }
     out.write(chunk, (err) => (err ? rej(err) : res()));
   });
-  const entry = async (name: string, size: number, body: Buffer | AsyncIterable<Buffer>) => {
-    await write(encodeTarHeader({ name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size }));
+  const entry = async (f: TarFile, body: Buffer | AsyncIterable<Buffer>) => {
+    await write(tarHeader(f));
     let written = 0;
     for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
       signal?.throwIfAborted();
       written += chunk.length;
-      if (written > size) break;
+      if (written > f.size) break;
       await write(chunk);
     }
-    if (written !== size) {
-      throw new UserError('DIGEST_MISMATCH', `${name}: read ${written > size ? `more than ${size}` : written} bytes of a blob whose descriptor says ${size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
-    }
-    const pad = tarPadding(size);
+    if (written !== f.size) throw sizeMismatch(f, written, written > f.size);
+    const pad = tarPadding(f.size);
     if (pad > 0) await write(Buffer.alloc(pad));
   };
   try {
-    await entry('oci-layout', layoutFile.length, layoutFile);
-    const seen = new Set<string>();
-    for (const desc of blobsOf(image)) {
-      if (seen.has(desc.digest)) continue;   // a layer can repeat in a manifest; a tar holds it once
-      seen.add(desc.digest);
-      const name = layoutBlobPath(desc.digest);
+    for (const f of files) {
+      if (Buffer.isBuffer(f.body)) {
+        await entry(f, f.body);
+        continue;
+      }
+      const desc = f.body;
       const file = await blobs.openFile?.(desc);
       if (file === undefined) {
-        await entry(name, desc.size, await blobs.fetch(desc, signal));
+        await entry(f, await blobs.fetch(desc, signal));
         continue;
       }
       try {
-        await entry(name, desc.size, fileChunks(file, desc.size, (at) => new UserError('DIGEST_MISMATCH', `blob ${desc.digest} in the content store ends at byte ${at} of ${desc.size}`, 'the local copy of the blob is damaged: build the image again (or prune, then build)')));
+        await entry(f, fileChunks(file, desc.size, (at) => storeDamaged(desc, at)));
       } finally {
         await file.close();
       }
     }
-    await entry('index.json', index.length, index);
-    if (dockerManifest) await entry('manifest.json', dockerManifest.length, dockerManifest);
-    await write(Buffer.alloc(1024));   // the end of the archive: two zero blocks, as tar-stream's finalize
+    await write(Buffer.alloc(TAR_END));
     if (end) {
       out.end();
       await finished(out);

@@ -1,14 +1,17 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, runBytes, TSBUILD } from '../fixtures/tsbuild-cli.js';
 
-// The OCI tarball (-o type=oci / type=docker) as builder/outputs/oci-layout.ts writes it, entry by entry through reused
-// buffers: byte for byte what tar-stream (the library that wrote it before) packs for the same entries, to a file and to
-// stdout, with a layer of several MiB from the content store and the base's layer, and read by skopeo.
+// The OCI tarball (-o type=oci / type=docker) as builder/outputs/oci-layout.ts writes it: byte for byte what tar-stream
+// (the library that wrote it before) packs for the same entries, to a file (headers at their offsets, the store's blobs
+// copied by the kernel) and to stdout (entry by entry through reused buffers), with a layer of several MiB from the
+// content store and the base's layer, and read by skopeo. A rebuild into the same file replaces it (an exchange) with
+// nothing left beside it; one that does not fit fails by its flag and keeps the previous tarball.
 
 /** The entries of a tar, in order, read with tar-stream. */
 async function entries(bytes: Buffer): Promise<{ name: string; body: Buffer }[]> {
@@ -83,5 +86,53 @@ describe('OCI and docker tarballs', function () {
     expect(bytes.equals(await repacked(list))).to.equal(true);
     const inspected = await run('skopeo', ['inspect', `docker-archive:${file}`]);
     expect(inspected.code, inspected.stderr).to.equal(0);
+  });
+
+  it('replaces the tarball a rebuild writes to the same file, with every blob hashing to its name and nothing beside it', async () => {
+    const dir = join(env!.dir, 'again');
+    const ctx2 = join(dir, 'ctx');
+    await mkdir(ctx2, { recursive: true });
+    const file = join(dir, 'image.tar');
+    let previous: Buffer | undefined;
+    for (const marker of ['one', 'two']) {
+      await writeFile(join(ctx2, 'Dockerfile'), `FROM ${env!.base}\nRUN head -c 3000000 /dev/urandom > /big && echo ${marker} > /marker\n`);
+      const built = await run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '--provenance=false', '-o', `type=oci,dest=${file}`, ctx2]);
+      expect(built.code, built.stderr).to.equal(0);
+      const bytes = await readFile(file);
+      const blobs = (await entries(bytes)).filter((e) => e.name.startsWith('blobs/sha256/'));
+      expect(blobs.length).to.be.greaterThan(3);
+      for (const b of blobs) expect(createHash('sha256').update(b.body).digest('hex'), b.name).to.equal(b.name.slice('blobs/sha256/'.length));
+      if (previous) expect(bytes.equals(previous)).to.equal(false);
+      previous = bytes;
+      // The old tarball is removed by a process of its own after the exchange: give it a moment.
+      for (let i = 0; i < 100 && (await readdir(dir)).length > 2; i++) await new Promise((r) => setTimeout(r, 50));
+      expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'image.tar']);
+    }
+  });
+
+  it('keeps the previous tarball, and leaves nothing beside it, when the new one does not fit', async () => {
+    // A 6 MB tmpfs: the small tarball fits, the next one (5 MB more of layer) does not beside it.
+    const small = join(env!.dir, 'small');
+    const ctx3 = join(env!.dir, 'ctx-small');
+    await mkdir(small);
+    await mkdir(ctx3);
+    await run('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', small]);
+    try {
+      const file = join(small, 'image.tar');
+      const build = () => run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '--provenance=false', '-o', `type=oci,dest=${file}`, ctx3]);
+      await writeFile(join(ctx3, 'Dockerfile'), `FROM ${env!.base}\nRUN echo small > /marker\n`);
+      const first = await build();
+      expect(first.code, first.stderr).to.equal(0);
+      const before = await readFile(file);
+      await writeFile(join(ctx3, 'Dockerfile'), `FROM ${env!.base}\nRUN head -c 5000000 /dev/urandom > /big\n`);
+      const r = await build();
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.contain(`-o type=oci,dest=${file}: writing failed: ENOSPC`);
+      expect(r.stderr).to.not.contain('internal error');
+      expect((await readFile(file)).equals(before)).to.equal(true);
+      expect(await readdir(small)).to.deep.equal(['image.tar']);
+    } finally {
+      await run('umount', [small]);
+    }
   });
 });

@@ -7,6 +7,8 @@
  *                         its paths then an empty field ("\0"); its answer ends with the field "E" (flushed).
  *   tsbuild-fsattr root   the confined writer: every write into a root (root.c has its protocol).
  *   tsbuild-fsattr serve  the same writer, its arguments on stdin, one session after another (root.c).
+ *   tsbuild-fsattr splice whole files copied into places of one output file by the kernel (splice.c).
+ *   tsbuild-fsattr exchange NEW DEST   a complete output file takes the place of the old one (splice.c).
  *
  * Every failing call is reported on stderr as one JSON line {"op":..,"arg":..,"errno":..} and the exit status is 1;
  * read skips paths that vanished (ENOENT), since a walk and the read may race with nothing else.
@@ -89,6 +91,8 @@ static size_t fields(char *buf, size_t len, char ***out) {
 
 int root_main(int argc, char **argv);
 int root_serve(void);
+int splice_main(void);
+int exchange_main(const char *new_path, const char *dest);
 
 /* read --batches: one path at a time; an empty field ends a batch, answered by "E\0" and a flush. */
 static int read_batches(void) {
@@ -115,6 +119,8 @@ int main(int argc, char **argv) {
   if (getppid() != parent) return 1;
   if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
   if (argc == 2 && strcmp(argv[1], "serve") == 0) return root_serve();
+  if (argc == 2 && strcmp(argv[1], "splice") == 0) return splice_main();
+  if (argc == 4 && strcmp(argv[1], "exchange") == 0) return exchange_main(argv[2], argv[3]);
   if (argc == 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) return read_batches();
   if (argc != 2 || strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "usage: tsbuild-fsattr read < NUL-separated paths | tsbuild-fsattr root <root> ...\n");
