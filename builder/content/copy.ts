@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import type { Descriptor, Digest, Repository } from '../../registry/index.js';
 import type { BlobProvider, BlobTarget, CopyOutcome } from './target.js';
@@ -35,12 +36,23 @@ export async function copy(src: BlobProvider, dst: BlobTarget, descriptors: read
   await queue.addAll(blobs.map((desc) => async () => {
     const open = () => src.fetch(desc, opts.signal);
     const from = dst.repository && opts.mountFrom ? mountSource(opts.mountFrom(desc.digest), dst.repository) : undefined;
-    const outcome = from && dst.mount ? await dst.mount(desc, from, open, opts.signal) : await dst.push(desc, open, opts.signal);
+    const outcome = from && dst.mount ? await dst.mount(desc, from, open, opts.signal) : await put(src, dst, desc, open, opts.signal);
     outcomes[outcome]++;
     done += desc.size;
     opts.progress?.(desc, outcome, done, total);
   }));
   return outcomes;
+}
+
+/** `dst.push`, or `dst.pushFile` when the target takes a file and `src` has the blob as one (the kernel copies it). */
+async function put(src: BlobProvider, dst: BlobTarget, desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+  const file = dst.pushFile && src.openFile ? await src.openFile(desc) : undefined;
+  if (file === undefined || !dst.pushFile) return dst.push(desc, open, signal);
+  try {
+    return await dst.pushFile(desc, file, signal);
+  } finally {
+    await file.close();
+  }
 }
 
 /** The same-registry guard: a repository a blob can be mounted into `target` from (same registry, not itself). */

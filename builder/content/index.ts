@@ -1,5 +1,6 @@
 // Moving blobs between any two places: the content store, an OCI layout directory, a registry repository.
 export type { BlobProvider, BlobTarget, CopyOutcome } from './target.js';
+export { storeBlobDamaged } from './target.js';
 export { copy, mountSource, COPY_CONCURRENCY, type CopyOptions, type CopyOutcomes, type CopyProgress } from './copy.js';
 export { RepositoryTarget } from './repository-target.js';
 export { StoreTarget } from './store-target.js';

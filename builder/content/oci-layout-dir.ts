@@ -1,11 +1,11 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { copyFile, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
 import { makeDirs, UserError } from '../../common/index.js';
-import type { BlobTarget, CopyOutcome } from './target.js';
+import { storeBlobDamaged, type BlobTarget, type CopyOutcome } from './target.js';
 
 /** The `oci-layout` file of every layout tsbuild writes. */
 export const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
@@ -47,12 +47,30 @@ export class OciLayoutDir implements BlobTarget {
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+    return this.#put(desc, async (tmp) => { await pipeline(await open(), createWriteStream(tmp), ...(signal ? [{ signal }] : [])); });
+  }
+
+  /**
+   * The blob from a content store's file, copied by the kernel: fs.copyFile (libuv's copy_file_range) of the open
+   * file through /proc/self/fd, so that no path is looked up again. A file of another size is a damaged blob.
+   */
+  async pushFile(desc: Descriptor, file: FileHandle, signal?: AbortSignal): Promise<CopyOutcome> {
+    return this.#put(desc, async (tmp) => {
+      signal?.throwIfAborted();
+      await copyFile(`/proc/self/fd/${file.fd}`, tmp, constants.COPYFILE_EXCL);
+      const { size } = await stat(tmp);
+      if (size !== desc.size) throw storeBlobDamaged(desc, size);
+    });
+  }
+
+  /** Writes the blob into a temp file beside its place (`write`), then renames it there; 'exists' when it is there. */
+  async #put(desc: Descriptor, write: (tmp: string) => Promise<void>): Promise<CopyOutcome> {
     if (await this.has(desc)) return 'exists';   // content-addressed: already there
     await makeDirs(join(this.dir, 'blobs', 'sha256'));
     const path = this.#blobPath(desc);
     const tmp = `${path}.tsbuild-tmp-${process.pid}`;
     try {
-      await pipeline(await open(), createWriteStream(tmp), ...(signal ? [{ signal }] : []));
+      await write(tmp);
       await rename(tmp, path);
     } finally {
       await rm(tmp, { force: true });

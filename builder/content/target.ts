@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { UserError } from '../../common/index.js';
 import type { Descriptor, Repository } from '../../registry/index.js';
 
 /** What putting one blob at a target took. */
@@ -28,6 +29,14 @@ export interface BlobProvider {
  */
 export interface BlobTarget extends BlobProvider {
   push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome>;
+  /** As push, from a local file (a provider's openFile, which the caller closes), copied by the kernel. */
+  pushFile?(desc: Descriptor, file: FileHandle, signal?: AbortSignal): Promise<CopyOutcome>;
   readonly repository?: Repository;
   mount?(desc: Descriptor, from: Repository, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome>;
+}
+
+/** A content store's file of a blob that does not hold `size` bytes, its descriptor's size: it was damaged. */
+export function storeBlobDamaged(desc: Descriptor, size: number): UserError {
+  const holds = size < desc.size ? `ends at byte ${size} of ${desc.size}` : `holds ${size} bytes, not the ${desc.size} of its descriptor`;
+  return new UserError('DIGEST_MISMATCH', `blob ${desc.digest} in the content store ${holds}`, 'the local copy of the blob is damaged: build the image again (or prune, then build)');
 }

@@ -7,7 +7,7 @@ import { MediaType, canonicalJson, type Descriptor, type ImageIndex } from '../.
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
-import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, type BlobProvider } from '../content/index.js';
+import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, storeBlobDamaged, type BlobProvider } from '../content/index.js';
 import { fileChunks, makeDirs, UserError } from '../../common/index.js';
 import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, tarPadding, type SplicePart } from '../../worker/index.js';
 
@@ -151,11 +151,6 @@ function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
   return new UserError('DIGEST_MISMATCH', `${f.name}: read ${more ? `more than ${f.size}` : read} bytes of a blob whose descriptor says ${f.size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
 }
 
-function storeDamaged(desc: Descriptor, size: number): UserError {
-  const holds = size < desc.size ? `ends at byte ${size} of ${desc.size}` : `holds ${size} bytes, not the ${desc.size} of its descriptor`;
-  return new UserError('DIGEST_MISMATCH', `blob ${desc.digest} in the content store ${holds}`, 'the local copy of the blob is damaged: build the image again (or prune, then build)');
-}
-
 /**
  * The tarball into a regular file (the temp file beside dest): every header written at its offset, the blobs the
  * content store holds copied by the kernel (spliceFiles), the others (a base layer still in its registry) streamed
@@ -202,7 +197,7 @@ async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider,
       await spliceFiles(out, path, local, signal);
     } catch (err) {
       const desc = err instanceof SpliceSizeError ? blobOf.get(err.part) : undefined;
-      throw desc && err instanceof SpliceSizeError ? storeDamaged(desc, err.actual) : err;
+      throw desc && err instanceof SpliceSizeError ? storeBlobDamaged(desc, err.actual) : err;
     }
   } finally {
     for (const file of opened) await file.close();
@@ -251,7 +246,7 @@ async function writeTarStream(out: Writable, files: TarFile[], blobs: BlobProvid
         continue;
       }
       try {
-        await entry(f, fileChunks(file, desc.size, (at) => storeDamaged(desc, at)));
+        await entry(f, fileChunks(file, desc.size, (at) => storeBlobDamaged(desc, at)));
       } finally {
         await file.close();
       }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunningRegistry } from '../fixtures/registry-server.js';
@@ -62,6 +63,10 @@ describe('outputs and attached reports', function () {
     const layout = join(dir, 'layout');
     const r = await build(`type=oci,dest=${layout},tar=false`, ['--provenance=false']);
     expect(r.code, r.stderr).to.equal(0);
+    // The store's blobs were copied by the kernel (OciLayoutDir.pushFile): each holds the bytes its name is the digest of.
+    const blobNames = await readdir(join(layout, 'blobs/sha256'));
+    expect(blobNames.length).to.be.greaterThan(3);
+    for (const name of blobNames) expect(createHash('sha256').update(await readFile(join(layout, 'blobs/sha256', name))).digest('hex')).to.equal(name);
     const bundle = join(dir, 'bundle');
     const unpack = await run('umoci', ['unpack', '--image', `${layout}:1`, bundle]);
     expect(unpack.code, unpack.stderr).to.equal(0);
