@@ -42,6 +42,14 @@ export async function replaceFile(path: string, data: string | Uint8Array, mode:
 }
 
 /**
+ * A new name beside `path` for a file that will be renamed to it (`PATH.tsbuild-tmp-PID-RANDOM`): created O_EXCL
+ * (flags 'wx'), it can be neither a file left by an earlier build nor a symbolic link someone else planted there.
+ */
+export function tempPathBeside(path: string): string {
+  return `${path}.tsbuild-tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/**
  * atomicwriter's validateDestination: what replaceFile may replace is nothing or a regular file (no setuid, setgid
  * or sticky bit). Callers that write at the end of long work check it first too, so a bad path costs no build.
  */

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
-import { makeDirs, UserError } from '../../common/index.js';
+import { makeDirs, tempPathBeside, UserError } from '../../common/index.js';
 import { storeBlobDamaged, type BlobTarget, type CopyOutcome } from './target.js';
 
 /** The `oci-layout` file of every layout tsbuild writes. */
@@ -47,7 +47,7 @@ export class OciLayoutDir implements BlobTarget {
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
-    return this.#put(desc, async (tmp) => { await pipeline(await open(), createWriteStream(tmp), ...(signal ? [{ signal }] : [])); });
+    return this.#put(desc, async (tmp) => { await pipeline(await open(), createWriteStream(tmp, { flags: 'wx' }), ...(signal ? [{ signal }] : [])); });
   }
 
   /**
@@ -68,7 +68,7 @@ export class OciLayoutDir implements BlobTarget {
     if (await this.has(desc)) return 'exists';   // content-addressed: already there
     await makeDirs(join(this.dir, 'blobs', 'sha256'));
     const path = this.#blobPath(desc);
-    const tmp = `${path}.tsbuild-tmp-${process.pid}`;
+    const tmp = tempPathBeside(path);
     try {
       await write(tmp);
       await rename(tmp, path);
@@ -97,8 +97,12 @@ export class OciLayoutDir implements BlobTarget {
     const previous = await this.readIndex();
     await makeDirs(join(this.dir, 'blobs', 'sha256'));
     if (!previous) await writeFile(join(this.dir, 'oci-layout'), LAYOUT_FILE);
-    const tmp = join(this.dir, `index.json.tsbuild-tmp-${process.pid}`);
-    await writeFile(tmp, canonicalJson(update(previous)));
-    await rename(tmp, join(this.dir, 'index.json'));
+    const tmp = tempPathBeside(join(this.dir, 'index.json'));
+    try {
+      await writeFile(tmp, canonicalJson(update(previous)), { flag: 'wx' });
+      await rename(tmp, join(this.dir, 'index.json'));
+    } finally {
+      await rm(tmp, { force: true });
+    }
   }
 }

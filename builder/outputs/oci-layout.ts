@@ -8,7 +8,7 @@ import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, storeBlobDamaged, type BlobProvider } from '../content/index.js';
-import { fileChunks, makeDirs, UserError } from '../../common/index.js';
+import { fileChunks, makeDirs, tempPathBeside, UserError } from '../../common/index.js';
 import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, tarPadding, type SplicePart } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -88,7 +88,7 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
     await writeTarStream(createWriteStream(target.dest), files, blobs, signal);
     return;
   }
-  const tmp = `${target.dest}.tsbuild-tmp-${process.pid}`;
+  const tmp = tempPathBeside(target.dest);
   await makeDirs(dirname(resolve(target.dest)));
   let placed = false;
   try {
@@ -157,7 +157,7 @@ function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
  * to their offsets.
  */
 async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider, signal?: AbortSignal): Promise<void> {
-  const out = await open(path, 'w');
+  const out = await open(path, 'wx');   // tempPathBeside: never an existing file or a planted link
   const opened: FileHandle[] = [];
   try {
     const local: SplicePart[] = [];
