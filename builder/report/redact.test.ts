@@ -36,6 +36,17 @@ describe('redaction of secret-named build args', () => {
     expect(JSON.stringify(r)).to.not.contain('s3cr3t');
   });
 
+  it('copies only what it changes: the record keeps its secrets, unchanged parts are shared', () => {
+    const files = Object.fromEntries(Array.from({ length: 2000 }, (_, i) => [`app/node_modules/m${i}/index.js`, `sha256:${String(i).padStart(64, '0')}`]));
+    const rec = { ...input.record, keyManifest: [{ vertex: 's1', locator: 'Dockerfile#0/1', files: { vertex: files } }] };
+    const r = redactRecord(rec);
+    expect(r.keyManifest).to.equal(rec.keyManifest);   // nothing in it to scrub: the same object, not a copy
+    expect(r.vertices[2]?.text).to.not.contain(SECRET);
+    expect(rec.vertices[2]?.text).to.contain(SECRET);   // the record itself is left as it was
+    expect(rec.vertices[2]?.reasons?.[0]).to.deep.equal(argMiss);
+    expect(rec.args.GITHUB_TOKEN).to.equal(SECRET);
+  });
+
   it('hands back its own copy as it is (a stored record, then reported), and still redacts any other object', () => {
     const r = redactRecord(input.record);
     expect(redactRecord(r)).to.equal(r);
