@@ -151,6 +151,11 @@ function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
   return new UserError('DIGEST_MISMATCH', `${f.name}: read ${more ? `more than ${f.size}` : read} bytes of a blob whose descriptor says ${f.size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
 }
 
+/** All of `bytes` at `at` (a write may take fewer bytes than it was given; the rest goes again). */
+async function writeAt(out: FileHandle, bytes: Buffer, at: number): Promise<void> {
+  for (let done = 0; done < bytes.length;) done += (await out.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
+}
+
 /**
  * The tarball into a regular file (the temp file beside dest): every header written at its offset, the blobs the
  * content store holds copied by the kernel (spliceFiles), the others (a base layer still in its registry) streamed
@@ -165,10 +170,10 @@ async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider,
     let at = 0;
     for (const f of files) {
       signal?.throwIfAborted();
-      await out.write(tarHeader(f), 0, 512, at);
+      await writeAt(out, tarHeader(f), at);
       at += 512;
       if (Buffer.isBuffer(f.body)) {
-        await out.write(f.body, 0, f.size, at);
+        await writeAt(out, f.body, at);
       } else {
         const file = await blobs.openFile?.(f.body);
         if (file !== undefined) {
@@ -181,7 +186,7 @@ async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider,
           for await (const chunk of await blobs.fetch(f.body, signal)) {
             const b = chunk as Buffer;
             if (written + b.length > f.size) throw sizeMismatch(f, written + b.length, true);
-            await out.write(b, 0, b.length, at + written);
+            await writeAt(out, b, at + written);
             written += b.length;
           }
           if (written !== f.size) throw sizeMismatch(f, written, false);
@@ -189,10 +194,10 @@ async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider,
       }
       at += f.size;
       const pad = tarPadding(f.size);
-      if (pad > 0) await out.write(Buffer.alloc(pad), 0, pad, at);
+      if (pad > 0) await writeAt(out, Buffer.alloc(pad), at);
       at += pad;
     }
-    await out.write(Buffer.alloc(TAR_END), 0, TAR_END, at);
+    await writeAt(out, Buffer.alloc(TAR_END), at);
     try {
       await spliceFiles(out, path, local, signal);
     } catch (err) {
