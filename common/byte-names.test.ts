@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { baseName, components, concatNames, dirName, nameKey, nameOf, showName } from './byte-names.js';
+import { baseName, components, concatNames, dirName, joinComponents, nameKey, nameOf, showName } from './byte-names.js';
 
 describe('byte names', () => {
   const latin = Buffer.from([0x64, 0xff]);   // "d" and a byte that is never UTF-8
@@ -19,6 +19,9 @@ describe('byte names', () => {
     expect(dirName(path)).to.deep.equal(Buffer.concat([Buffer.from('a/'), latin]));
     expect(dirName('top')).to.equal('');
     expect(showName(path)).to.equal('a/d\\xff/\\xc3\\xa9');
+    expect(joinComponents(components(path))).to.deep.equal(path);
+    expect(joinComponents(['a', 'é'])).to.equal('a/é');
+    expect(joinComponents([])).to.equal('');
   });
 
   it('keys text and bytes apart: no string collides with a byte name', () => {

@@ -43,6 +43,14 @@ export function nameKey(name: FsName): string {
   return typeof name === 'string' ? name : `\0${name.toString('latin1')}`;
 }
 
+const SLASH = Buffer.from('/');
+
+/** Path components joined with '/' (the inverse of `components`), a string while every part is one. */
+export function joinComponents(parts: FsName[]): FsName {
+  if (parts.every((p) => typeof p === 'string')) return parts.join('/');
+  return Buffer.concat(parts.flatMap((p, i) => (i === 0 ? [nameBytes(p)] : [SLASH, nameBytes(p)])));
+}
+
 /** Where the last '/' of a name is (-1 when none). */
 function lastSlash(name: FsName): number {
   return typeof name === 'string' ? name.lastIndexOf('/') : name.lastIndexOf(0x2f);

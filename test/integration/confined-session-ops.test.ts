@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RootSession } from '../../worker/confined/index.js';
+import { ConfinedFsError, RootSession } from '../../worker/confined/index.js';
 
 // The confined writer's ops are encoded into one reused buffer on the TypeScript side (root-session.ts): many ops
 // across its 64 KiB boundary, file content pushed between ops, and flushes in the middle must reach the C side
@@ -41,6 +42,31 @@ describe('RootSession op stream', () => {
       if (i % 250 === 0) expect(readlinkSync(join(dir, 'link'))).to.equal(`../${'x'.repeat(3000)}/${i}`);
     }
     expect(lstatSync(join(root, `${long}3`, 'é-3')).mtimeMs).to.equal(3000);
+  });
+
+  it('writes files, whiteouts and opaque markers under names that are not UTF-8, and names such a path in a failure by its bytes', async () => {
+    const latin = (text: string): Buffer => Buffer.from(text, 'latin1');   // "é" as the one byte 0xe9: not UTF-8
+    await RootSession.with(root, {}, async (session) => {
+      session.policy('layer');
+      session.dir(latin('d\u00e9'), false);
+      session.opaque(latin('d\u00e9'));
+      await session.file(latin('d\u00e9/caf\u00e9'), Buffer.from('latin\n'));
+      session.whiteout(latin('gone\u00e9'));
+    });
+    const dir = Buffer.concat([Buffer.from(`${root}/`), latin('d\u00e9')]);
+    expect(readdirSync(root, { encoding: 'buffer' }).map((n) => n.toString('latin1')).sort()).to.deep.equal(['d\u00e9', 'gone\u00e9']);
+    expect(readFileSync(Buffer.concat([dir, latin('/caf\u00e9')]), 'utf8')).to.equal('latin\n');
+    // An argv string cannot hold the byte 0xe9: the shell's printf makes it.
+    const opaque = execFileSync('sh', ['-c', 'getfattr --absolute-names --only-values -n trusted.overlay.opaque "$1/d$(printf \'\\351\')"', 'sh', root]);
+    expect(opaque.toString()).to.equal('y');
+    expect(lstatSync(Buffer.concat([Buffer.from(`${root}/`), latin('gone\u00e9')])).isCharacterDevice()).to.equal(true);
+    const err = await RootSession.with(root, {}, async (session) => {
+      session.policy('layer');
+      session.hardlink(latin('l\u00e9'), latin('missing\u00e9'));
+      await session.sync();
+    }).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(ConfinedFsError);
+    expect((err as ConfinedFsError).arg).to.equal('l\\xe9');
   });
 
   it('refuses a field with a NUL before anything is sent', async () => {

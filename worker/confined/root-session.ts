@@ -1,7 +1,7 @@
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { resolve } from 'node:path';
-import { showName, UserError } from '../../common/index.js';
+import { nameOf, showName, UserError } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
 import { giveBackWriter, takeWriter } from './writer-pool.js';
 import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
@@ -13,7 +13,7 @@ import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 // (which also means every write before them is done); the first failing call ends the process and surfaces as a
 // ConfinedFsError. A session that ends cleanly gives its writer back for the next one (writer-pool.ts).
 
-/** A failing system call inside the confined writer, as the C side reported it. */
+/** A failing system call inside the confined writer, as the C side reported it; `arg` is its path as showName shows it. */
 export class ConfinedFsError extends Error {
   constructor(readonly op: string, readonly arg: string, readonly errno: number) {
     super(`${op} ${JSON.stringify(arg)}: ${errnoName(errno)}`);
@@ -78,6 +78,7 @@ export class RootSession {
   #opEnd = 0;
   #waiters: Waiter[] = [];
   #out: Buffer = Buffer.alloc(0);
+  /** The writer's stderr, one char per byte (latin1): the failing path in its JSON line is the name's bytes. */
   #stderr = '';
   #failure: unknown;
   #closed = false;
@@ -98,7 +99,7 @@ export class RootSession {
     this.#child = takeWriter();
     this.#listeners = {
       out: (c: Buffer) => { this.#out = this.#out.length === 0 ? c : Buffer.concat([this.#out, c]); this.#drainReplies(); },
-      err: (c: Buffer) => { this.#stderr += c.toString('utf8'); },
+      err: (c: Buffer) => { this.#stderr += c.toString('latin1'); },
       error: (e: Error) => {
         this.#failure ??= new Error('cannot run tsbuild-fsattr; run make native', { cause: e });
         for (const w of this.#waiters.splice(0)) w.reject(this.#failure);
@@ -167,11 +168,11 @@ export class RootSession {
   symlink(path: FsName, target: FsName): void { this.#op('L', path, target); }
   hardlink(path: FsName, target: FsName): void { this.#op('H', path, target); }
   node(path: FsName, kind: 'char' | 'block' | 'fifo', major = 0, minor = 0): void { this.#op('N', path, kind[0] ?? 'p', String(major), String(minor)); }
-  whiteout(path: string): void { this.#op('W', path); }
-  opaque(path: string): void { this.#op('O', path); }
+  whiteout(path: FsName): void { this.#op('W', path); }
+  opaque(path: FsName): void { this.#op('O', path); }
 
   /** A regular file with this content (streamed, never whole in memory unless it is a Buffer). */
-  async file(path: string, content: Buffer | AsyncIterable<unknown>): Promise<void> {
+  async file(path: FsName, content: Buffer | AsyncIterable<unknown>): Promise<void> {
     this.#op('F', path);
     if (Buffer.isBuffer(content)) {
       if (content.length > 0) this.#chunk(content);
@@ -422,11 +423,12 @@ export class RootSession {
       const parsed: unknown = JSON.parse(last);
       if (typeof parsed === 'object' && parsed !== null) {
         const { op, arg, errno } = parsed as Record<string, unknown>;
-        if (typeof op === 'string' && typeof arg === 'string' && typeof errno === 'number') return new ConfinedFsError(op, arg, errno);
+        // root.c writes the path's bytes as they are (escaping only quotes, backslashes and control bytes).
+        if (typeof op === 'string' && typeof arg === 'string' && typeof errno === 'number') return new ConfinedFsError(op, showName(nameOf(Buffer.from(arg, 'latin1'))), errno);
       }
     } catch {
       // not JSON: fall through to the raw text
     }
-    return new Error(`tsbuild-fsattr root failed (exit ${String(code)}): ${last}`);
+    return new Error(`tsbuild-fsattr root failed (exit ${String(code)}): ${Buffer.from(last, 'latin1').toString('utf8')}`);
   }
 }
