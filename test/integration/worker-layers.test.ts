@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -168,6 +168,56 @@ describe('layer diff and apply', () => {
       expect(execFileSync('getcap', [join(out, 'captool')], { encoding: 'utf8' })).to.contain('cap_ipc_owner,cap_setfcap=ep');
     } finally {
       await rm(out, { recursive: true, force: true });
+    }
+  });
+
+  it('applies names that are not UTF-8 and a binary file capability from a GNU tar layer byte for byte, and whites such a name out', async () => {
+    const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]);   // "café" in Latin-1
+    const dir = Buffer.from([0x64, 0xff]);
+    const linked = Buffer.from([0x68, 0xe9]);
+    // Two names that both read as "x\uFFFD" when decoded as UTF-8: they must stay two files.
+    const twins = [Buffer.from([0x78, 0xe8]), Buffer.from([0x78, 0xe9])];
+    const under = (top: string, ...names: Buffer[]): Buffer => Buffer.concat([Buffer.from(top), ...names.flatMap((n) => [Buffer.from('/'), n])]);
+    const src = await mkdtemp(join(tmpdir(), 'tsbuild-latin-src-'));
+    try {
+      await writeFile(under(src, cafe), 'latin\n');
+      await mkdir(under(src, dir));
+      await link(under(src, cafe), under(src, dir, linked));
+      await symlink(cafe, under(src, Buffer.from('link')));
+      for (const [i, twin] of twins.entries()) await writeFile(under(src, twin), `twin ${i}\n`);
+      await writeFile(join(src, 'captool'), '');
+      execFileSync('setcap', ['cap_setfcap=ep', join(src, 'captool')]);
+      const capability = execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.capability', join(src, 'captool')]);
+      expect(capability.some((b) => b >= 0x80), 'cap_setfcap is bit 31: a byte >= 0x80').to.equal(true);
+      // GNU tar writes these names and the xattr into PAX records as bytes, as Go's archive/tar (docker, BuildKit) does.
+      await applyAs('latin', undefined, execFileSync('tar', ['--format=pax', '--xattrs', '-C', src, '-cf', '-', '.']));
+      const upper = snap.lowerDirs('latin')[0] as string;
+      const hex = (names: Buffer[]): string[] => names.map((n) => n.toString('hex')).sort();
+      expect(hex(await readdir(upper, { encoding: 'buffer' }))).to.deep.equal(hex([cafe, dir, Buffer.from('link'), ...twins, Buffer.from('captool')]));
+      expect(hex(await readdir(under(upper, dir), { encoding: 'buffer' }))).to.deep.equal(hex([linked]));
+      expect(await readFile(under(upper, cafe), 'utf8')).to.equal('latin\n');
+      expect((await lstat(under(upper, dir, linked))).ino).to.equal((await lstat(under(upper, cafe))).ino);
+      expect((await readlink(under(upper, Buffer.from('link')), { encoding: 'buffer' })).equals(cafe)).to.equal(true);
+      expect(await Promise.all(twins.map((t) => readFile(under(upper, t), 'utf8')))).to.deep.equal(['twin 0\n', 'twin 1\n']);
+      expect(execFileSync('getcap', [join(upper, 'captool')], { encoding: 'utf8' })).to.contain('cap_setfcap=ep');
+      const applied = execFileSync('getfattr', ['--absolute-names', '--only-values', '-n', 'security.capability', join(upper, 'captool')]);
+      expect(applied.equals(capability)).to.equal(true);
+
+      // A later layer's `.wh.caf\xe9` hides that file and nothing else.
+      const hide = await mkdtemp(join(tmpdir(), 'tsbuild-latin-wh-'));
+      try {
+        await writeFile(under(hide, Buffer.concat([Buffer.from('.wh.'), cafe])), '');
+        await applyAs('hide', 'latin', execFileSync('tar', ['--format=pax', '-C', hide, '-cf', '-', '.']));
+      } finally {
+        await rm(hide, { recursive: true, force: true });
+      }
+      const whiteout = await lstat(under(snap.lowerDirs('hide')[0] as string, cafe));
+      expect(whiteout.isCharacterDevice() && whiteout.rdev === 0, 'an overlay whiteout named with the same bytes').to.equal(true);
+      await withMountedSnapshot(snap, 'hide', async (d) => {
+        expect(hex(await readdir(d, { encoding: 'buffer' }))).to.deep.equal(hex([dir, Buffer.from('link'), ...twins, Buffer.from('captool')]));
+      });
+    } finally {
+      await rm(src, { recursive: true, force: true });
     }
   });
 

@@ -1,16 +1,15 @@
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
-import type { Header } from 'tar-stream';
+import { createHash, type Hash } from 'node:crypto';
+import { addAbortSignal, type Readable } from 'node:stream';
+import { joinComponents, showName } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 import type { Digest } from '../../registry/oci/index.js';
 import { ConfinedFsError, EscapeError, RootSession, cleanComponents } from '../confined/index.js';
 import type { EntryMeta } from '../confined/index.js';
 import { LayerError } from '../errors.js';
 import { isInUserNamespace, isOverlayXattr, mappedIdLimits } from '../rootless/index.js';
 import { decompressed } from './decompress.js';
-import { OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteouts.js';
+import { readTar, type TarEntry } from './tar-reader.js';
+import { OPAQUE_MARKER, whiteoutTarget } from './whiteouts.js';
 
 /** How a layer is applied. */
 export interface ApplyOptions {
@@ -38,35 +37,25 @@ export interface DroppedEntry { entry: string; what: string }
 export async function applyLayer(input: Readable, targetDir: string, options: ApplyOptions = {}): Promise<{ diffId: Digest; dropped: DroppedEntry[] }> {
   const dropped: DroppedEntry[] = [];
   const hash = createHash('sha256');
-  const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
-  const extract = tar.extract();
   // One confined writer for the whole layer, its parents resolved in-root over the merged view ('union').
   const session = RootSession.open(targetDir, { lowerRoots: options.lowerDirs ?? [] });
   session.base('', 'union');
   session.policy('layer');
-  const source = await decompressed(input);
-  const feeding = pipeline(source, tap, extract, options.signal ? { signal: options.signal } : {});
-  const consuming = (async () => {
-    try {
-      for await (const entry of extract) {
-        await applyEntry(entry as unknown as Readable & { header: Header }, session, options, dropped);
-        entry.resume();
-      }
-    } catch (err) {
-      extract.destroy(err instanceof Error ? err : new Error(String(err)));
-      throw err;
-    }
-  })();
-  const [fed, consumed] = await Promise.allSettled([feeding, consuming]);
-  if (consumed.status === 'rejected' || fed.status === 'rejected') await session.abort();
-  if (consumed.status === 'rejected') {
-    const err: unknown = session.failure ?? consumed.reason;
+  let source: Readable | undefined;
+  try {
+    source = await decompressed(input);
+    if (options.signal) addAbortSignal(options.signal, source);
+    for await (const entry of readTar(hashed(source, hash))) await applyEntry(entry, session, options, dropped);
+  } catch (err) {
+    await session.abort();
+    source?.destroy();
+    input.destroy();
+    const failure: unknown = session.failure ?? err;
     // A refused entry or a host failure (ENOSPC, EIO) is reported as it is; anything else broke the stream the
     // entries come from.
-    if (err instanceof LayerError || err instanceof ConfinedFsError) throw layerFailure(err, options);
-    throw unreadable(fed.status === 'rejected' ? fed.reason : err, options);
+    if (failure instanceof LayerError || failure instanceof ConfinedFsError) throw layerFailure(failure, options);
+    throw unreadable(failure, options);
   }
-  if (fed.status === 'rejected') throw unreadable(fed.reason, options);
   // Directory mtimes are set by the writer at the end, deepest first, through the fds it kept.
   await session.close().catch((err: unknown) => { throw layerFailure(err, options); });
   return { diffId: `sha256:${hash.digest('hex')}`, dropped };
@@ -85,10 +74,18 @@ function layerFailure(err: unknown, options: ApplyOptions): unknown {
   return new LayerError(`cannot apply the entry: ${err.message}`, at);
 }
 
-async function applyEntry(entry: Readable & { header: Header }, session: RootSession, options: ApplyOptions, dropped: DroppedEntry[]): Promise<void> {
+/** The chunks of `source`, each added to `hash` on the way: the diffId is over every byte of the uncompressed tar. */
+async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerator<Buffer, void, undefined> {
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+}
+
+async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyOptions, dropped: DroppedEntry[]): Promise<void> {
   const h = entry.header;
-  const fail = (message: string, cause?: unknown): LayerError => new LayerError(message, { entry: h.name, layer: options.layer, cause });
-  let parts: string[];
+  const fail = (message: string, cause?: unknown): LayerError => new LayerError(message, { entry: showName(h.name), layer: options.layer, cause });
+  let parts: FsName[];
   try {
     parts = cleanComponents(h.name);
   } catch (err) {
@@ -96,27 +93,27 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
     throw err;
   }
   if (parts.length === 0) return;   // the root itself: its metadata belongs to the parent snapshot
-  const base = parts[parts.length - 1] as string;
-  const parent = parts.slice(0, -1).join('/');
-  const path = parts.join('/');
-  const ns = BigInt((h.mtime ?? new Date(0)).getTime()) * 1_000_000n;
-  const meta: EntryMeta = { uid: h.uid ?? 0, gid: h.gid ?? 0, mode: h.mode, atimeNs: ns, mtimeNs: ns };
+  const base = parts[parts.length - 1] as FsName;
+  const parent = joinComponents(parts.slice(0, -1));
+  const path = joinComponents(parts);
+  const ns = h.mtimeNs;
+  const meta: EntryMeta = { uid: h.uid, gid: h.gid, mode: h.mode, atimeNs: ns, mtimeNs: ns };
   const limits = mappedIdLimits();
   if (meta.uid >= limits.uid || meta.gid >= limits.gid) {
     // Rootless: the user namespace maps ids 0..N-1 (the user and its /etc/subuid range); the kernel cannot store
     // another owner, and changing it would change the image.
     throw new LayerError(`owner ${meta.uid}:${meta.gid} is outside the ids this user namespace maps (uid < ${limits.uid}, gid < ${limits.gid})`,
-      { entry: h.name, layer: options.layer, hint: 'give the user a larger range in /etc/subuid and /etc/subgid (65536 ids cover most images), or build as root' });
+      { entry: showName(h.name), layer: options.layer, hint: 'give the user a larger range in /etc/subuid and /etc/subgid (65536 ids cover most images), or build as root' });
   }
 
   if (base === OPAQUE_MARKER) {
     session.opaque(parent);
     return;
   }
-  if (base.startsWith(WHITEOUT_PREFIX)) {
-    const hidden = base.slice(WHITEOUT_PREFIX.length);
+  const hidden = whiteoutTarget(base);
+  if (hidden !== undefined) {
     if (hidden === '' || hidden === '.' || hidden === '..') throw fail('refused: whiteout names no entry');
-    session.whiteout(parent === '' ? hidden : `${parent}/${hidden}`);
+    session.whiteout(joinComponents([...parts.slice(0, -1), hidden]));
     session.meta({ ...meta, mode: undefined });
     return;
   }
@@ -127,49 +124,50 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
       break;
     case 'file':
     case 'contiguous-file':
-    case undefined:
-    case null:
       // O_CREAT|O_EXCL|O_NOFOLLOW: never through a symlink that appeared at the final component.
-      await session.file(path, entry);
+      await session.file(path, entry.body);
       session.meta(meta);
       break;
     case 'symlink':
-      session.symlink(path, h.linkname ?? '');
+      session.symlink(path, h.linkname);
       session.meta({ ...meta, mode: undefined });
       break;
     case 'link': {
-      let target: string[];
+      let target: FsName[];
       try {
-        target = cleanComponents(h.linkname ?? '');
+        target = cleanComponents(h.linkname);
       } catch (err) {
         if (err instanceof EscapeError) throw fail(`refused: ${err.message}`, err);
         throw err;
       }
       if (target.length === 0) throw fail('refused: hardlink to the root');
-      session.hardlink(path, target.join('/'));
+      session.hardlink(path, joinComponents(target));
       break;
     }
     case 'character-device':
     case 'block-device':
-      if (!options.allowDevices) throw fail(`refused: device node (${h.devmajor ?? 0}:${h.devminor ?? 0}) in a layer`);
+      if (!options.allowDevices) throw fail(`refused: device node (${h.devmajor}:${h.devminor}) in a layer`);
       // In a user namespace mknod of a real device is EPERM (a 0/0 whiteout is the one node anyone may make).
-      if (isInUserNamespace() && !((h.devmajor ?? 0) === 0 && (h.devminor ?? 0) === 0 && h.type === 'character-device')) {
-        dropped.push({ entry: path, what: `${h.type} ${h.devmajor ?? 0}:${h.devminor ?? 0}` });
+      if (isInUserNamespace() && !(h.devmajor === 0 && h.devminor === 0 && h.type === 'character-device')) {
+        dropped.push({ entry: showName(path), what: `${h.type} ${h.devmajor}:${h.devminor}` });
         return;
       }
-      session.node(path, h.type === 'character-device' ? 'char' : 'block', h.devmajor ?? 0, h.devminor ?? 0);
+      session.node(path, h.type === 'character-device' ? 'char' : 'block', h.devmajor, h.devminor);
       session.meta(meta);
       break;
     case 'fifo':
       session.node(path, 'fifo');
       session.meta(meta);
       break;
-    default:
-      throw fail(`refused: unsupported entry type ${String(h.type)}`);
+    case 'unknown':
+      // containerd and docker refuse a type they do not know too ("unhandled tar header type").
+      throw fail(`refused: unsupported entry type ${JSON.stringify(h.typeflag)}`);
   }
-  for (const [name, value] of xattrsOf(h)) {
+  for (const [name, value] of h.xattrs) {
+    // overlayfs's own xattrs (trusted.overlay.*, user.overlay.*) would change what the mount shows: never from a layer.
+    if (isOverlayXattr(name)) continue;
     // trusted.* needs CAP_SYS_ADMIN in the initial user namespace: rootless it can only be named, not kept.
-    if (isInUserNamespace() && name.startsWith('trusted.')) dropped.push({ entry: path, what: `xattr ${name}` });
+    if (isInUserNamespace() && name.startsWith('trusted.')) dropped.push({ entry: showName(path), what: `xattr ${name}` });
     else session.xattr(name, value);
   }
   await session.flushIfFull();
@@ -179,17 +177,4 @@ async function applyEntry(entry: Readable & { header: Header }, session: RootSes
 function unreadable(err: unknown, options: ApplyOptions): unknown {
   if (err instanceof LayerError || options.signal?.aborted || (err instanceof Error && err.name === 'AbortError')) return err;
   return new LayerError(`cannot read the layer: ${err instanceof Error ? err.message : String(err)}`, { layer: options.layer, cause: err });
-}
-
-function xattrsOf(h: Header): Array<[string, Buffer]> {
-  const pax = h.pax !== null && typeof h.pax === 'object' ? (h.pax as Record<string, unknown>) : {};
-  const out: Array<[string, Buffer]> = [];
-  for (const [key, value] of Object.entries(pax)) {
-    if (!key.startsWith('SCHILY.xattr.') || typeof value !== 'string') continue;
-    const name = key.slice('SCHILY.xattr.'.length);
-    // tar-stream decodes PAX values as UTF-8; a replacement character means the value was binary and is lost.
-    if (isOverlayXattr(name) || value.includes('\uFFFD')) continue;
-    out.push([name, Buffer.from(value, 'utf8')]);
-  }
-  return out;
 }
