@@ -63,6 +63,12 @@ describe('copyInto (ADD)', () => {
       { name: 'esc/etc/evil', content: 'x' },
     ]));
     await writeFile(path.join(ctx, 'hardlink-escape.tar'), await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]));
+    // The first header is whole, so these are taken for archives; the second header's checksum is off, or the
+    // archive ends 2 bytes into pkg/bin.sh's 4-byte body.
+    const damaged = Buffer.from(good);
+    damaged.writeUInt8(damaged.readUInt8(512 + 3) ^ 0x01, 512 + 3);
+    await writeFile(path.join(ctx, 'damaged.tar'), damaged);
+    await writeFile(path.join(ctx, 'cut.tar'), good.subarray(0, 1024 + 2));
   });
   beforeEach(async () => {
     root = path.join(base, `root${n++}`);
@@ -115,6 +121,15 @@ describe('copyInto (ADD)', () => {
       expect(await readFile(r('etc/passwd'), 'utf8')).to.equal('root:x:0:0::/:/bin/sh\n');
     });
   }
+
+  it('refuses a damaged and a cut-short archive with INVALID_ARGUMENT, naming the archive, the entry and the byte', async () => {
+    const damaged = await copyInto(addOp(['damaged.tar'], '/x/'), context, root, signal, progress).catch((e: unknown) => e);
+    expect(damaged).to.have.property('code', 'INVALID_ARGUMENT');
+    expect(String((damaged as Error).message)).to.equal('archive damaged.tar: not a tar archive, or a damaged one: header checksum mismatch at byte 512');
+    const cut = await copyInto(addOp(['cut.tar'], '/y/'), context, root, signal, progress).catch((e: unknown) => e);
+    expect(cut).to.have.property('code', 'INVALID_ARGUMENT');
+    expect(String((cut as Error).message)).to.equal('archive cut.tar: truncated archive: it ends at byte 1026, in the body of entry "pkg/bin.sh" (header at byte 512), 2 of its 4 bytes read');
+  });
 
   describe('from a URL', () => {
     let server: Server;

@@ -4,9 +4,11 @@ import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import tar from 'tar-stream';
+import { joinComponents, showName } from '../../common/index.js';
+import type { FsName } from '../../common/index.js';
 import { CopyError, throwIfAborted } from './errors.js';
-import { inRootPath, type RootSession } from '../confined/index.js';
+import { cleanComponents, EscapeError, inRootPath, type RootSession } from '../confined/index.js';
+import { isTarHeader, readTar, TarReadError } from '../layers/tar-reader.js';
 import type { WriteOptions } from './tree-writer.js';
 
 /** The compressions ADD recognises on a local archive, by magic bytes (never by file name, as docker does). */
@@ -53,19 +55,17 @@ export async function extractArchive(file: string, compression: Compression, des
     session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: 0o755 }, true);
   }
   session.base(dest, 'in-root');
-  const extract = tar.extract();
-  const feeding = pipeline(decompress(file, compression, opts.signal), extract, { signal: opts.signal });
-  feeding.catch(() => undefined);
+  const source = decompress(file, compression, opts.signal);
   let written = 0;
   try {
-    for await (const entry of extract) {
+    for await (const entry of readTar(source)) {
       throwIfAborted(opts.signal);
       const h = entry.header;
       const name = entryPath(h.name, file);
-      if (name === '') { entry.resume(); continue; }
-      const mode = (h.mode ?? 0o644) & 0o7777;
-      const ns = BigInt((h.mtime ?? new Date()).getTime()) * 1_000_000n;
-      const owner = opts.owner ?? { uid: h.uid ?? 0, gid: h.gid ?? 0 };
+      if (name === '') continue;
+      const mode = h.mode & 0o7777;
+      const ns = h.mtimeNs;
+      const owner = opts.owner ?? { uid: h.uid, gid: h.gid };
       const meta = { ...owner, mode: opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'), atimeNs: ns, mtimeNs: ns };
       switch (h.type) {
         case 'directory':
@@ -74,18 +74,16 @@ export async function extractArchive(file: string, compression: Compression, des
           break;
         case 'file':
         case 'contiguous-file':
-        case null:
-        case undefined:
-          await session.file(name, entry);
+          await session.file(name, entry.body);
           session.meta(meta);
           break;
         case 'symlink':
-          session.symlink(name, h.linkname ?? '');
+          session.symlink(name, h.linkname);
           session.meta({ ...meta, mode: undefined });
           break;
         case 'link': {
-          const target = entryPath(h.linkname ?? '', file);
-          if (target === '') throw breakout(h.linkname ?? '', file);
+          const target = entryPath(h.linkname, file);
+          if (target === '') throw breakout(h.linkname, file);
           session.hardlink(name, target);
           break;
         }
@@ -94,40 +92,43 @@ export async function extractArchive(file: string, compression: Compression, des
         case 'fifo':
           // A remote build context never needs a device node on the host (its temp dir): refused by name.
           if (devices === 'refuse' && h.type !== 'fifo') {
-            throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(h.name)} is a ${h.type}`, 'a build context cannot hold device nodes; leave them out of the archive');
+            throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(showName(h.name))} is a ${h.type}`, 'a build context cannot hold device nodes; leave them out of the archive');
           }
-          session.node(name, h.type === 'fifo' ? 'fifo' : h.type === 'character-device' ? 'char' : 'block', h.devmajor ?? 0, h.devminor ?? 0);
+          session.node(name, h.type === 'fifo' ? 'fifo' : h.type === 'character-device' ? 'char' : 'block', h.devmajor, h.devminor);
           session.meta(meta);
           break;
-        default:
-          entry.resume();
+        case 'unknown':
           await session.flushIfFull();
-          continue;   // nothing written (a type this writer has no use for)
+          continue;   // nothing written (a type this writer has no use for); its body is skipped
       }
       written++;
-      entry.resume();
       await session.flushIfFull();
     }
-    await feeding;
     await session.sync();
     return written;
   } catch (err) {
-    extract.destroy();
+    source.destroy();
+    if (err instanceof TarReadError) {
+      throw new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: ${err.message}`, 'the archive is damaged or cut short; make it again (tar -cf) and check that the copy in the context is whole', { cause: err });
+    }
     throw err;
   } finally {
     if (session.failure === undefined) session.base('', 'in-root');
   }
 }
 
-/** A tar entry name made relative and clean; throws when it climbs out of the destination. */
-function entryPath(name: string, file: string): string {
-  const rel = path.posix.normalize(name.replace(/^\/+/, ''));
-  if (rel === '..' || rel.startsWith('../')) throw breakout(name, file);
-  return rel === '.' || rel === './' ? '' : rel.replace(/\/$/, '');
+/** A tar entry name made relative and clean ('' for the destination itself); throws when it climbs out of it. */
+function entryPath(name: FsName, file: string): FsName {
+  try {
+    return joinComponents(cleanComponents(name));
+  } catch (err) {
+    if (err instanceof EscapeError) throw breakout(name, file);
+    throw err;
+  }
 }
 
-function breakout(name: string, file: string): CopyError {
-  return new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(name)} points outside the destination`,
+function breakout(name: FsName, file: string): CopyError {
+  return new CopyError('INVALID_ARGUMENT', `archive ${path.basename(file)}: entry ${JSON.stringify(showName(name))} points outside the destination`,
     'the archive is unsafe to extract (path traversal); repack it with relative paths inside the archive');
 }
 
@@ -163,14 +164,4 @@ async function readHead(stream: Readable, size: number): Promise<Buffer> {
     if (length >= size) break;
   }
   return Buffer.concat(chunks).subarray(0, size);
-}
-
-/** A tar header block: the checksum at 148..155 matches the block's byte sum with that field read as spaces. */
-function isTarHeader(block: Buffer): boolean {
-  if (block.length < 512) return false;
-  const stored = parseInt(block.subarray(148, 156).toString('latin1').replace(/\0.*$/s, '').trim(), 8);
-  if (Number.isNaN(stored)) return false;
-  let sum = 0;
-  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : (block[i] ?? 0);
-  return sum === stored;
 }
