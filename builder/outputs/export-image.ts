@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { constants, createGunzip, createGzip, createZstdCompress, createZstdDecompress } from 'node:zlib';
-import type { FileContentStore } from '../../worker/index.js';
+import { clampMtimes, type FileContentStore } from '../../worker/index.js';
 import { MediaType, canonicalJson, sha256, type Descriptor, type Platform } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import { annotationsFor } from '../options/annotations.js';
@@ -71,38 +70,24 @@ function variantName(kind: string, to: Compression, level: number | undefined): 
  * the same inputs give the same bytes. Returns the new blob and its diffId.
  */
 async function rewriteTimestamps(store: FileContentStore, layer: Descriptor, epochSeconds: number, to: Compression, level: number | undefined, mediaType: string, signal: AbortSignal): Promise<{ desc: Descriptor; diffId: string }> {
-  const how = variantName(`rewrite-timestamp=${epochSeconds}`, to, level);
+  // `tar=bytes`: variants stored before the layer was re-encoded by clampMtimes came from tar-stream, which turned
+  // names and xattr values that are not UTF-8 into U+FFFD; a new name keeps the store from handing those out again.
+  const how = variantName(`rewrite-timestamp=${epochSeconds},tar=bytes`, to, level);
   const known = await store.variant(layer.digest, how);
   if (known?.diffId !== undefined) return { desc: { mediaType, digest: known.digest, size: known.size }, diffId: known.diffId };
-  const limit = epochSeconds * 1000;
-  const extract = tar.extract();
-  const pack = tar.pack();
   const diff = createHash('sha256');
   const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { diff.update(chunk); cb(null, chunk); } });
   const ingest = await store.ingest(`rewrite-${layer.digest}-${epochSeconds}-${to}`);
   const d = decompressor(compressionOfMediaType(layer.mediaType));
   const c = compressor(to, level);
-  const reading = pipeline([await store.read(layer.digest), ...(d ? [d] : []), extract] as unknown as [Readable, NodeJS.WritableStream], { signal });
-  const copying = (async () => {
-    for await (const entry of extract) {
-      const header = { ...entry.header };
-      if (header.mtime && header.mtime.getTime() > limit) header.mtime = new Date(limit);
-      const pax = header.pax as Record<string, string> | undefined;
-      if (pax?.mtime !== undefined && Number(pax.mtime) * 1000 > limit) header.pax = { ...pax, mtime: String(epochSeconds) };
-      await pipeline(entry, pack.entry(header));
-    }
-    pack.finalize();
-  })();
-  const writing = pipeline([pack, tap, ...(c ? [c] : []), ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
+  const clamp = async function* (tar: AsyncIterable<Buffer>): AsyncGenerator<Buffer> { yield* clampMtimes(tar, epochSeconds); };
   try {
-    await Promise.all([reading, copying, writing]);
+    await pipeline([await store.read(layer.digest), ...(d ? [d] : []), clamp, tap, ...(c ? [c] : []), ingest] as unknown as [Readable, NodeJS.WritableStream], { signal });
     const desc = await ingest.commit();
     const diffId: Descriptor['digest'] = `sha256:${diff.digest('hex')}`;
     await store.putVariant(layer.digest, how, { digest: desc.digest, size: desc.size, diffId });
     return { desc: { mediaType, digest: desc.digest, size: desc.size }, diffId };
   } catch (err) {
-    pack.destroy();
-    extract.destroy();
     await ingest.abort();
     throw err;
   }
