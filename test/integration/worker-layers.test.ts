@@ -141,6 +141,18 @@ describe('layer diff and apply', () => {
     expect(mtimes).to.include(1_000_000);
   });
 
+  it('exports owners above 262143 (the ustar field\'s 6 digits) exactly, as PAX records GNU tar reads', async () => {
+    await layer('owners', undefined, async (d) => {
+      await writeFile(join(d, 'high'), 'x');
+      await chown(join(d, 'high'), 300000, 2 ** 21 + 5);
+      await writeFile(join(d, 'low'), 'y');
+      await chown(join(d, 'low'), 262143, 1000);
+    });
+    const listing = execFileSync('tar', ['-tvf', '-', '--numeric-owner'], { input: await toBuffer(await snap.diff('owners')), encoding: 'utf8' });
+    expect(listing).to.match(/ 300000\/2097157 .* high$/m);
+    expect(listing).to.match(/ 262143\/1000 .* low$/m);
+  });
+
   it('exports names that are not UTF-8 and binary xattrs byte for byte, as GNU tar reads and extracts them', async () => {
     const cafe = Buffer.from([0x63, 0x61, 0x66, 0xe9]);   // "café" in Latin-1
     const dir = Buffer.from([0x64, 0xff]);

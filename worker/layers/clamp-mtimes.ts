@@ -12,8 +12,6 @@ import { readTar, type TarEntryHeader } from './tar-reader.js';
 const NS = 1_000_000_000n;
 /** The largest mtime the 11 octal digits of the ustar field hold; encodeTarHeader writes whole seconds there. */
 const MAX_USTAR_SECONDS = 0o77777777777n;
-/** The largest uid or gid encodeTarHeader's 6 octal digits hold (tar-stream's field width, kept for its bytes). */
-const MAX_USTAR_ID = 0o777777;
 /** Two zero blocks: the end of an archive, as tar-stream's finalize wrote it. */
 const END_OF_ARCHIVE = Buffer.alloc(1024);
 
@@ -52,16 +50,15 @@ function withRepeatedPaths(h: TarHeader): Buffer {
 function clampedHeader(h: TarEntryHeader, limitNs: bigint): TarHeader {
   const mtimeNs = h.mtimeNs > limitNs ? limitNs : h.mtimeNs;
   const pax: Record<string, Buffer | string> = {};
-  // encodeTarHeader writes whole seconds in the ustar fields and nothing else; what they cannot hold goes to PAX
-  // records, as Go's archive/tar writes them (and readTar reads them back): an mtime with a fraction (only a layer
-  // from another builder has one: tsbuild writes whole seconds) or outside the field, a uid or gid over 6 digits.
+  // encodeTarHeader writes whole seconds in the ustar field; an mtime it cannot hold goes to a PAX record, as Go's
+  // archive/tar writes it (and readTar reads it back): one with a fraction (only a layer from another builder has one:
+  // tsbuild writes whole seconds) or outside the field. (A uid or gid too large for its field encodeTarHeader puts
+  // in a PAX record itself.)
   let seconds = mtimeNs / NS - (mtimeNs % NS < 0n ? 1n : 0n);   // floor, also before 1970
   if (mtimeNs % NS !== 0n || seconds < 0n || seconds > MAX_USTAR_SECONDS) {
     pax['mtime'] = paxTime(mtimeNs);
     seconds = seconds < 0n ? 0n : seconds > MAX_USTAR_SECONDS ? MAX_USTAR_SECONDS : seconds;
   }
-  if (h.uid > MAX_USTAR_ID) pax['uid'] = String(h.uid);
-  if (h.gid > MAX_USTAR_ID) pax['gid'] = String(h.gid);
   for (const [name, value] of h.xattrs) pax[`SCHILY.xattr.${name}`] = value;
   return {
     name: h.name,

@@ -1,7 +1,14 @@
 import { expect } from 'chai';
 import tar from 'tar-stream';
 import type { Header } from 'tar-stream';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
 import { encodeTarHeader } from './tar-header.js';
+import { readTar } from './tar-reader.js';
 import type { TarHeader } from './tar-header.js';
 
 // What tar-stream 3 writes for one entry without a body, up to its end: the bytes layers were written with before
@@ -42,7 +49,8 @@ const cases: Array<[string, TextHeader]> = [
   ['a non-ASCII name', { ...base, name: 'ü/ñame', type: 'file', size: 3 }],
   ['a link name over 100 bytes', { ...base, name: 'l', type: 'symlink', linkname: 'L'.repeat(150) }],
   ['xattrs as PAX records', { ...base, name: 'x/', type: 'directory', pax: { 'SCHILY.xattr.user.a': 'b', 'SCHILY.xattr.user.ü': 'wert' } }],
-  ['a large uid and an old mtime', { ...base, name: 'u', type: 'file', uid: 2 ** 21 + 5, mtime: 0 }],
+  ['an old mtime', { ...base, name: 'u', type: 'file', mtime: 0 }],
+  ['the largest uid and gid a ustar field holds', { ...base, name: 'u', type: 'file', uid: 0o777777, gid: 0o777777 }],
 ];
 
 describe('encodeTarHeader', () => {
@@ -51,6 +59,19 @@ describe('encodeTarHeader', () => {
       expect(encodeTarHeader(header).equals(await tarStreamHeader(header))).to.equal(true);
     });
   }
+
+  it('writes a uid or gid its field cannot hold as a PAX record, which GNU tar and readTar read back', async () => {
+    // tar-stream wrote 777777 in the field for these, so the file came out owned by 262143.
+    const header: TarHeader = { ...base, name: 'owned', type: 'file', size: 2, uid: 2 ** 21 + 5, gid: 300000 };
+    const file = join(await mkdtemp(join(tmpdir(), 'tsbuild-tar-ids-')), 'ids.tar');
+    await writeFile(file, Buffer.concat([encodeTarHeader(header), Buffer.from('hi'), Buffer.alloc(510 + 1024)]));
+    const { stdout } = await promisify(execFile)('tar', ['-tvf', file, '--numeric-owner']);
+    expect(stdout).to.match(/^-rw-r--r-- 2097157\/300000 +2 /);
+    for await (const entry of readTar(Readable.from([await readFile(file)]))) {
+      expect([entry.header.uid, entry.header.gid]).to.deep.equal([2 ** 21 + 5, 300000]);
+    }
+    await rm(dirname(file), { recursive: true });
+  });
 
   it('writes a name, a link name and an xattr value given as bytes into PAX records as those bytes', () => {
     const name = Buffer.from([0x63, 0x61, 0x66, 0xe9]);   // "café" in Latin-1: not UTF-8

@@ -25,7 +25,7 @@ export interface TarHeader {
   linkname?: string | Buffer | undefined;
   devmajor?: number | undefined;
   devminor?: number | undefined;
-  /** PAX records (`SCHILY.xattr.*`), written in this order. */
+  /** PAX records (`SCHILY.xattr.*`, `mtime`), written in this order (after `uid`/`gid` when those do not fit). */
   pax?: Record<string, string | Buffer> | undefined;
 }
 
@@ -37,8 +37,20 @@ const TYPEFLAG: Record<TarEntryType | 'pax-header', number> = {
   file: 0, link: 1, symlink: 2, 'character-device': 3, 'block-device': 4, directory: 5, fifo: 6, 'pax-header': 72,
 };
 
+/**
+ * The largest uid or gid the ustar field holds as tar-stream writes it (6 octal digits and a space). tar-stream wrote
+ * 777777 for a larger one, silently: a file of uid 300000 came out of the layer owned by 262143. A larger id goes to a
+ * PAX `uid`/`gid` record instead, as Go's archive/tar writes an id its field cannot hold; a smaller one is written as
+ * before, so no layer's bytes change.
+ */
+const MAX_USTAR_ID = 0o777777;
+
 /** The header blocks for `h` (one ustar block, or a PAX header, its records and the ustar block). */
-export function encodeTarHeader(h: TarHeader): Buffer {
+export function encodeTarHeader(header: TarHeader): Buffer {
+  const ids: Record<string, string> = {};
+  if (header.uid > MAX_USTAR_ID) ids['uid'] = String(header.uid);
+  if (header.gid > MAX_USTAR_ID) ids['gid'] = String(header.gid);
+  const h = Object.keys(ids).length > 0 ? { ...header, pax: { ...ids, ...header.pax } } : header;
   const size = h.type === 'file' ? h.size : 0;
   if (!h.pax) {
     const plain = ustar({ ...h, size }, h.name, h.linkname);
