@@ -99,6 +99,19 @@ describe('copyInto (ADD)', () => {
     });
   }
 
+  it('keeps the xattrs of archive entries, a binary file capability among them, as docker\'s untar does', async () => {
+    // Made by GNU tar from real files: security.capability holds bytes >= 0x80 (cap_setfcap), user.note is text.
+    const src = path.join(base, 'xattr-src');
+    await mkdir(path.join(src, 'x'), { recursive: true });
+    await writeFile(path.join(src, 'x/captool'), 'cap');
+    execFileSync('setcap', ['cap_setfcap=+ep', path.join(src, 'x/captool')]);
+    execFileSync('setfattr', ['-n', 'user.note', '-v', 'kept', path.join(src, 'x')]);
+    execFileSync('tar', ['--xattrs', '--xattrs-include=*', '--format=pax', '-cf', path.join(ctx, 'xattrs.tar'), '-C', src, 'x']);
+    await copyInto(addOp(['xattrs.tar'], '/opt/'), context, root, signal, progress);
+    expect(execFileSync('getcap', [r('opt/x/captool')], { encoding: 'utf8' })).to.contain('cap_setfcap=ep');
+    expect(execFileSync('getfattr', ['--only-values', '-n', 'user.note', r('opt/x')], { encoding: 'utf8' })).to.equal('kept');
+  });
+
   it('copies a compressed file that is not a tar as it is', async () => {
     await copyInto(addOp(['not-a-tar.gz'], '/d/'), context, root, signal, progress);
     expect((await readdir(r('d')))).to.deep.equal(['not-a-tar.gz']);

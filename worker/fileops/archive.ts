@@ -8,6 +8,7 @@ import { joinComponents, showName } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { cleanComponents, EscapeError, inRootPath, type RootSession } from '../confined/index.js';
+import { setXattrs } from '../layers/apply.js';
 import { isTarHeader, readTar, TarReadError } from '../layers/tar-reader.js';
 import type { WriteOptions } from './tree-writer.js';
 
@@ -101,6 +102,9 @@ export async function extractArchive(file: string, compression: Compression, des
           await session.flushIfFull();
           continue;   // nothing written (a type this writer has no use for); its body is skipped
       }
+      // Into a root (ADD) the entry's xattrs are set; rootless, a trusted.* one cannot be kept and is left out. A
+      // remote context is unpacked on the host (devices 'refuse'), where an archive's security.* xattrs have no business.
+      if (devices === 'create') setXattrs(session, h.xattrs, () => undefined);
       written++;
       await session.flushIfFull();
     }

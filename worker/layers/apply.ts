@@ -163,14 +163,22 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
       // containerd and docker refuse a type they do not know too ("unhandled tar header type").
       throw fail(`refused: unsupported entry type ${JSON.stringify(h.typeflag)}`);
   }
-  for (const [name, value] of h.xattrs) {
-    // overlayfs's own xattrs (trusted.overlay.*, user.overlay.*) would change what the mount shows: never from a layer.
+  setXattrs(session, h.xattrs, (name) => dropped.push({ entry: showName(path), what: `xattr ${name}` }));
+  await session.flushIfFull();
+}
+
+/**
+ * Sets a tar entry's xattrs on the entry the session made last, as a layer apply and ADD's unpack both do (docker's
+ * untar does for ADD too). overlayfs's own (trusted.overlay.*, user.overlay.*) would change what the mount shows:
+ * never from a tar. trusted.* needs CAP_SYS_ADMIN in the initial user namespace: rootless it can only be named
+ * (`dropped`), not kept.
+ */
+export function setXattrs(session: RootSession, xattrs: ReadonlyArray<[string, Buffer]>, dropped: (name: string) => void): void {
+  for (const [name, value] of xattrs) {
     if (isOverlayXattr(name)) continue;
-    // trusted.* needs CAP_SYS_ADMIN in the initial user namespace: rootless it can only be named, not kept.
-    if (isInUserNamespace() && name.startsWith('trusted.')) dropped.push({ entry: showName(path), what: `xattr ${name}` });
+    if (isInUserNamespace() && name.startsWith('trusted.')) dropped(name);
     else session.xattr(name, value);
   }
-  await session.flushIfFull();
 }
 
 // Errors while decompressing or parsing are the layer's fault (truncated, corrupt, not a tar); cancellation is not.
