@@ -19,7 +19,7 @@ export { applyLayer } from './layers/apply.js';
 export type { ApplyOptions } from './layers/apply.js';
 export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
-export { encodeTarHeader, padding as tarPadding } from './layers/tar-header.js';
+export { encodeTarHeader, END_OF_ARCHIVE as TAR_END, padding as tarPadding } from './layers/tar-header.js';
 export { clampMtimes } from './layers/clamp-mtimes.js';
 export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, dropIdleWriters, writeTree } from './confined/index.js';

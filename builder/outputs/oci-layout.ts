@@ -9,7 +9,7 @@ import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, storeBlobDamaged, type BlobProvider } from '../content/index.js';
 import { fileChunks, makeDirs, tempPathBeside, UserError } from '../../common/index.js';
-import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, tarPadding, type SplicePart } from '../../worker/index.js';
+import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, TAR_END, tarPadding, type SplicePart } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
 export interface OciLayoutTarget {
@@ -145,7 +145,6 @@ function tarFiles(image: AssembledImage | AssembledIndex, index: Buffer, layoutF
 }
 
 const tarHeader = (f: TarFile): Buffer => encodeTarHeader({ name: f.name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: f.size });
-const TAR_END = 1024;   // the end of the archive: two zero blocks, as tar-stream's finalize
 
 function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
   return new UserError('DIGEST_MISMATCH', `${f.name}: read ${more ? `more than ${f.size}` : read} bytes of a blob whose descriptor says ${f.size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');

@@ -1,6 +1,6 @@
 import { showName } from '../../common/index.js';
 import { LayerError } from '../errors.js';
-import { encodeTarHeader, padding, type TarEntryType, type TarHeader } from './tar-header.js';
+import { encodeTarHeader, END_OF_ARCHIVE, padding, type TarEntryType, type TarHeader } from './tar-header.js';
 import { readTar, type TarEntryHeader } from './tar-reader.js';
 
 // `rewrite-timestamp=true` re-encodes a layer that is already built. It reads the layer with readTar and writes it with
@@ -12,8 +12,6 @@ import { readTar, type TarEntryHeader } from './tar-reader.js';
 const NS = 1_000_000_000n;
 /** The largest mtime the 11 octal digits of the ustar field hold; encodeTarHeader writes whole seconds there. */
 const MAX_USTAR_SECONDS = 0o77777777777n;
-/** Two zero blocks: the end of an archive, as tar-stream's finalize wrote it. */
-const END_OF_ARCHIVE = Buffer.alloc(1024);
 
 /**
  * The layer tar `input` (decompressed) again, with every mtime later than `epochSeconds` set to it (SOURCE_DATE_EPOCH,
@@ -28,7 +26,7 @@ export async function* clampMtimes(input: AsyncIterable<Buffer | Uint8Array>, ep
     const pad = padding(header.size);
     if (pad > 0) yield Buffer.alloc(pad);
   }
-  yield END_OF_ARCHIVE;
+  yield Buffer.alloc(END_OF_ARCHIVE);
 }
 
 /**

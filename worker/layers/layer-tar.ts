@@ -6,7 +6,7 @@ import { baseName, components, concatNames, dirName, nameBytes, nameKey, nameOf,
 import type { FsName } from '../../common/index.js';
 import { readXattrs } from './fs-attrs.js';
 import type { BlockSource } from './parallel-gzip.js';
-import { encodeTarHeader, padding } from './tar-header.js';
+import { encodeTarHeader, END_OF_ARCHIVE, padding } from './tar-header.js';
 import type { TarHeader } from './tar-header.js';
 import { FUSE_OPAQUE_ENTRIES, fuseOpaqueXattr, isOverlayXattr, overlayOpaqueXattr, snapshotterKind } from '../rootless/index.js';
 import type { SnapshotterKind } from '../rootless/index.js';
@@ -33,8 +33,6 @@ interface WalkEntry { rel: FsName; path: FsName; st: Stats }
 
 // layerTar's chunks (the export path fills the gzip's own 1 MiB blocks instead).
 const READ_CHUNK = 256 << 10;
-// Two zero blocks end a tar.
-const END_OF_TAR = 1024;
 
 /**
  * Streams an overlay upper dir as an OCI layer tar: entries in depth-first order with names sorted bytewise,
@@ -213,7 +211,7 @@ class TarWriter implements BlockSource {
         if (this.#isClosed) return at;   // closed meanwhile
         if (next.done) {
           this.#state = 'end';
-          this.#zeros = END_OF_TAR;
+          this.#zeros = END_OF_ARCHIVE;
           continue;
         }
         const { header, body } = next.value;

@@ -63,6 +63,9 @@ export function encodeTarHeader(header: TarHeader): Buffer {
   return Buffer.concat([paxHeader, records, Buffer.alloc(padding(records.length)), main]);
 }
 
+/** Bytes of the end of an archive: two zero blocks (tar-stream's finalize, GNU tar and Go write them). */
+export const END_OF_ARCHIVE = 2 * BLOCK;
+
 /** Zero bytes after a body of `size` bytes up to the next 512-byte block. */
 export function padding(size: number): number {
   const rest = size % BLOCK;
