@@ -150,6 +150,21 @@ function sizeMismatch(f: TarFile, read: number, more: boolean): UserError {
   return new UserError('DIGEST_MISMATCH', `${f.name}: read ${more ? `more than ${f.size}` : read} bytes of a blob whose descriptor says ${f.size}`, 'the blob is damaged where it was read from: build the image again (or prune, then build)');
 }
 
+/**
+ * The chunks of `body`, which must be exactly `f.size` bytes: a blob read from somewhere that holds more or fewer is
+ * damaged there (DIGEST_MISMATCH), and what it holds beyond its size is never written.
+ */
+async function* sizedBody(f: TarFile, body: Buffer | AsyncIterable<Buffer>, signal?: AbortSignal): AsyncGenerator<Buffer> {
+  let read = 0;
+  for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
+    signal?.throwIfAborted();
+    read += chunk.length;
+    if (read > f.size) throw sizeMismatch(f, read, true);
+    yield chunk;
+  }
+  if (read !== f.size) throw sizeMismatch(f, read, false);
+}
+
 /** All of `bytes` at `at` (a write may take fewer bytes than it was given; the rest goes again). */
 async function writeAt(out: FileHandle, bytes: Buffer, at: number): Promise<void> {
   for (let done = 0; done < bytes.length;) done += (await out.write(bytes, done, bytes.length - done, at + done)).bytesWritten;
@@ -182,13 +197,10 @@ async function writeTarFile(path: string, files: TarFile[], blobs: BlobProvider,
           blobOf.set(part, f.body);
         } else {
           let written = 0;
-          for await (const chunk of await blobs.fetch(f.body, signal)) {
-            const b = chunk as Buffer;
-            if (written + b.length > f.size) throw sizeMismatch(f, written + b.length, true);
-            await writeAt(out, b, at + written);
-            written += b.length;
+          for await (const chunk of sizedBody(f, await blobs.fetch(f.body, signal) as AsyncIterable<Buffer>, signal)) {
+            await writeAt(out, chunk, at + written);
+            written += chunk.length;
           }
-          if (written !== f.size) throw sizeMismatch(f, written, false);
         }
       }
       at += f.size;
@@ -226,14 +238,7 @@ async function writeTarStream(out: Writable, files: TarFile[], blobs: BlobProvid
   });
   const entry = async (f: TarFile, body: Buffer | AsyncIterable<Buffer>) => {
     await write(tarHeader(f));
-    let written = 0;
-    for await (const chunk of Buffer.isBuffer(body) ? [body] : body) {
-      signal?.throwIfAborted();
-      written += chunk.length;
-      if (written > f.size) break;
-      await write(chunk);
-    }
-    if (written !== f.size) throw sizeMismatch(f, written, written > f.size);
+    for await (const chunk of sizedBody(f, body, signal)) await write(chunk);
     const pad = tarPadding(f.size);
     if (pad > 0) await write(Buffer.alloc(pad));
   };
