@@ -6,6 +6,7 @@ export type { EntryMeta, EntryStat, SessionOptions } from './root-session.js';
 export { EscapeError, cleanComponents, inRootPath } from './clean-path.js';
 export { numericId, readAccounts } from './accounts.js';
 export type { Accounts, GroupEntry, PasswdEntry } from './accounts.js';
-export { fsattrPath } from './fsattr-path.js';
+export { fsattrPath, parseFsattrReport } from './fsattr-path.js';
+export type { FsattrReport } from './fsattr-path.js';
 export { writeTree } from './write-tree.js';
 export type { WriteTreeOptions, WriteTreeResult } from './write-tree.js';

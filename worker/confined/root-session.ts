@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { resolve } from 'node:path';
 import { nameOf, showName, UserError } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
+import { parseFsattrReport } from './fsattr-path.js';
 import { giveBackWriter, takeWriter } from './writer-pool.js';
 import { isInUserNamespace, overlayOpaqueXattr } from '../rootless/index.js';
 
@@ -417,18 +418,10 @@ export class RootSession {
   }
 
   #parseFailure(code: number | null): Error {
-    const lines = this.#stderr.trim().split('\n');
-    const last = lines[lines.length - 1] ?? '';
-    try {
-      const parsed: unknown = JSON.parse(last);
-      if (typeof parsed === 'object' && parsed !== null) {
-        const { op, arg, errno } = parsed as Record<string, unknown>;
-        // root.c writes the path's bytes as they are (escaping only quotes, backslashes and control bytes).
-        if (typeof op === 'string' && typeof arg === 'string' && typeof errno === 'number') return new ConfinedFsError(op, showName(nameOf(Buffer.from(arg, 'latin1'))), errno);
-      }
-    } catch {
-      // not JSON: fall through to the raw text
-    }
+    const report = parseFsattrReport(this.#stderr);
+    // root.c writes the path's bytes as they are (escaping only quotes, backslashes and control bytes).
+    if (report) return new ConfinedFsError(report.op, showName(nameOf(Buffer.from(report.arg, 'latin1'))), report.errno);
+    const last = this.#stderr.trim().split('\n').pop() ?? '';
     return new Error(`tsbuild-fsattr root failed (exit ${String(code)}): ${Buffer.from(last, 'latin1').toString('utf8')}`);
   }
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { FileHandle } from 'node:fs/promises';
 import { getSystemErrorMessage, getSystemErrorName } from 'node:util';
-import { fsattrPath } from '../confined/index.js';
+import { fsattrPath, parseFsattrReport } from '../confined/index.js';
 
 // An output file made of the content store's blobs (the OCI tarball), written with two calls Node does not have,
 // through `tsbuild-fsattr` (worker/native/fsattr/splice.c):
@@ -49,7 +49,7 @@ async function spliceBatch(out: FileHandle, outPath: string, parts: readonly Spl
     child.once('close', (c) => resolve(c));
   });
   if (code === 0) return;
-  const report = parseReport(stderr);
+  const report = parseFsattrReport(stderr);
   const part = report ? parts[Number(report.arg)] : undefined;
   if (report?.op === 'size' && part && typeof report.size === 'number') throw new SpliceSizeError(part, report.size);
   if (report && report.errno > 0) {
@@ -73,15 +73,4 @@ export async function exchangeFiles(newPath: string, dest: string): Promise<bool
     child.once('close', (c) => resolve(c));
   });
   return code === 0;
-}
-
-function parseReport(stderr: string): { op: string; arg: string; errno: number; size?: number } | undefined {
-  const line = stderr.trim().split('\n').pop() ?? '';
-  try {
-    const r = JSON.parse(line) as { op?: unknown; arg?: unknown; errno?: unknown; size?: unknown };
-    if (typeof r.op !== 'string' || typeof r.arg !== 'string' || typeof r.errno !== 'number') return undefined;
-    return { op: r.op, arg: r.arg, errno: r.errno, ...(typeof r.size === 'number' ? { size: r.size } : {}) };
-  } catch {
-    return undefined;
-  }
 }
