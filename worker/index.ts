@@ -21,6 +21,8 @@ export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
 export { encodeTarHeader, END_OF_ARCHIVE as TAR_END, padding as tarPadding } from './layers/tar-header.js';
 export { clampMtimes } from './layers/clamp-mtimes.js';
+// For the SBOM scan (builder/attest/sbom), which reads package databases out of layer tars without unpacking them.
+export { readTar, TarReadError } from './layers/tar-reader.js';
 export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, dropIdleWriters, writeTree } from './confined/index.js';
 export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';

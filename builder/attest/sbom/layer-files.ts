@@ -1,8 +1,10 @@
+import { isUtf8 } from 'node:buffer';
 import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import * as zlib from 'node:zlib';
-import tar from 'tar-stream';
+import { nameBytes } from '../../../common/index.js';
 import type { Descriptor, Digest } from '../../../registry/oci/index.js';
+import { LayerError, readTar, TarReadError } from '../../../worker/index.js';
 
 // The SBOM reads a handful of package-database files out of the image without mounting it: a rootfs built from
 // someone else's Dockerfile may hold symlinks pointing anywhere on the host, and a scanner that opened paths in a
@@ -10,6 +12,11 @@ import type { Descriptor, Digest } from '../../../registry/oci/index.js';
 // an index path → (layer, bytes): whiteouts (`.wh.name`) and opaque markers (`.wh..wh..opq`) remove what lower
 // layers put there (image-spec layer.md), a symlink or directory never counts as a file, and only regular files that
 // `wanted` selects are kept, each up to `maxFileBytes`.
+//
+// Names are bytes (common/byte-names.ts), and the index is kept on the bytes too: each path is the latin1 string of
+// its bytes, which maps byte n to char n and back, so a whiteout `.wh.caf\xe9` removes exactly `caf\xe9` and never
+// `caf\uFFFD` (a UTF-8 decoder turns both into the latter). Only the result is text: a path whose bytes are not UTF-8
+// has no string that names it, and no package database this scanner reads lives at one, so it is never selected.
 
 /** Where the layers' bytes come from: the content store. */
 export interface LayerBlobs {
@@ -33,7 +40,8 @@ export interface LayerFiles {
   skipped: string[];
 }
 
-interface Kept { layer: number; bytes: Buffer }
+/** A kept file: the layer that wrote it, its path as text (for the result) and its bytes. */
+interface Kept { layer: number; path: string; bytes: Buffer }
 
 /** `name` of a tar entry as a clean relative path (`./a//b/` → `a/b`), or undefined for one that climbs out. */
 export function cleanPath(name: string): string | undefined {
@@ -46,10 +54,16 @@ export function cleanPath(name: string): string | undefined {
   return parts.join('/');
 }
 
+/** The text of an index path (latin1 of its bytes), or undefined when its bytes are not UTF-8. */
+function textOf(key: string): string | undefined {
+  const bytes = Buffer.from(key, 'latin1');
+  return isUtf8(bytes) ? bytes.toString('utf8') : undefined;
+}
+
 function removeUnder(files: Map<string, Kept>, dir: string, belowLayer: number, self: boolean): void {
-  for (const [path, kept] of files) {
+  for (const [key, kept] of files) {
     if (kept.layer >= belowLayer) continue;
-    if ((self && path === dir) || dir === '' || path.startsWith(`${dir}/`)) files.delete(path);
+    if ((self && key === dir) || dir === '' || key.startsWith(`${dir}/`)) files.delete(key);
   }
 }
 
@@ -72,48 +86,48 @@ export async function readLayerFiles(
   const skipped = new Set<string>();
   let total = 0;
   for (const [layer, desc] of layers.entries()) {
-    const extract = tar.extract();
-    extract.on('entry', (header, stream, next) => {
-      const path = cleanPath(header.name);
-      const done = (): void => { stream.on('end', () => next()); stream.resume(); };
-      if (path === undefined || path === '') { done(); return; }
-      const slash = path.lastIndexOf('/');
-      const dir = slash < 0 ? '' : path.slice(0, slash);
-      const base = path.slice(slash + 1);
-      if (base === '.wh..wh..opq') { removeUnder(files, dir, layer, false); done(); return; }
-      if (base.startsWith('.wh.')) {
-        const gone = dir === '' ? base.slice(4) : `${dir}/${base.slice(4)}`;
-        removeUnder(files, gone, layer, true);
-        done();
-        return;
-      }
-      // Anything but a directory at a path replaces what was there, and everything under it.
-      if (header.type !== 'directory') removeUnder(files, path, layer + 1, true);
-      else if ((files.get(path)?.layer ?? layer) < layer) files.delete(path);
-      const size = header.size ?? 0;
-      if (header.type !== 'file' || !wanted(path)) { done(); return; }
-      if (size > limits.maxFileBytes || total + size > limits.maxTotalBytes) { skipped.add(path); done(); return; }
-      const chunks: Buffer[] = [];
-      let got = 0;
-      stream.on('data', (chunk: unknown) => {
-        const c = chunk as Buffer;
-        got += c.length;
-        if (got <= limits.maxFileBytes) chunks.push(c);
-      });
-      stream.on('end', () => {
-        // The header's size is what the tar says; the bytes counted are what it held.
-        if (got <= limits.maxFileBytes) {
-          files.set(path, { layer, bytes: Buffer.concat(chunks) });
-          total += got;
-          skipped.delete(path);
+    // A body the loop does not read is skipped by readTar when the next entry is asked for.
+    const apply = async (input: AsyncIterable<Buffer>): Promise<void> => {
+      for await (const { header, body } of readTar(input)) {
+        const key = cleanPath(nameBytes(header.name).toString('latin1'));
+        if (key === undefined || key === '') continue;
+        const slash = key.lastIndexOf('/');
+        const dir = slash < 0 ? '' : key.slice(0, slash);
+        const base = key.slice(slash + 1);
+        if (base === '.wh..wh..opq') { removeUnder(files, dir, layer, false); continue; }
+        if (base.startsWith('.wh.')) {
+          const hidden = base.slice(4);
+          // `.wh.` alone names no entry (applyLayer refuses it); at the top it would otherwise remove everything.
+          if (hidden !== '' && hidden !== '.' && hidden !== '..') removeUnder(files, dir === '' ? hidden : `${dir}/${hidden}`, layer, true);
+          continue;
         }
-        next();
-      });
-    });
+        // Anything but a directory at a path replaces what was there, and everything under it.
+        if (header.type !== 'directory') removeUnder(files, key, layer + 1, true);
+        else if ((files.get(key)?.layer ?? layer) < layer) files.delete(key);
+        // Type '7' is a regular file in the image: applyLayer writes it as one.
+        if (header.type !== 'file' && header.type !== 'contiguous-file') continue;
+        const path = textOf(key);
+        if (path === undefined || !wanted(path)) continue;
+        if (header.size > limits.maxFileBytes || total + header.size > limits.maxTotalBytes) { skipped.add(path); continue; }
+        // The body is exactly header.size bytes (or readTar throws: truncated), so the size checked is the size kept.
+        // Its chunks are views of the input's chunks: concat copies them, so no input chunk (from gunzip, or the blob itself) stays alive.
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(chunk);
+        files.set(key, { layer, path, bytes: Buffer.concat(chunks, header.size) });
+        total += header.size;
+        skipped.delete(path);
+      }
+    };
     const source = await blobs.read(desc.digest);
     const unpack = decompressor(desc.mediaType);
-    if (unpack) await pipeline(source, unpack, extract, ...(signal ? [{ signal }] : []));
-    else await pipeline(source, extract, ...(signal ? [{ signal }] : []));
+    try {
+      if (unpack) await pipeline(source, unpack, apply, ...(signal ? [{ signal }] : []));
+      else await pipeline(source, apply, ...(signal ? [{ signal }] : []));
+    } catch (err) {
+      // The message names the entry and the byte offset already; the layer is what it cannot say.
+      if (err instanceof TarReadError) throw new LayerError(`cannot read the layer for the SBOM: ${err.message}`, { layer: desc.digest, cause: err });
+      throw err;
+    }
   }
-  return { files: new Map([...files].map(([p, k]) => [p, k.bytes])), skipped: [...skipped].sort() };
+  return { files: new Map([...files.values()].map((k) => [k.path, k.bytes])), skipped: [...skipped].sort() };
 }
