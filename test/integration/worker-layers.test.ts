@@ -233,6 +233,30 @@ describe('layer diff and apply', () => {
     }
   });
 
+  it('sets an entry\'s access time from its PAX atime, never earlier than its mtime, as docker\'s and containerd\'s untar do', async () => {
+    const src = await mkdtemp(join(tmpdir(), 'tsbuild-atime-src-'));
+    try {
+      await writeFile(join(src, 'read-later'), 'a\n');
+      await writeFile(join(src, 'read-before'), 'b\n');
+      await mkdir(join(src, 'dir'));
+      // utimes(path, atime, mtime): GNU tar's PAX format records both (and ctime, which nothing keeps).
+      await utimes(join(src, 'read-later'), 1_700_000_000.25, 1_600_000_000.5);
+      await utimes(join(src, 'read-before'), 1_500_000_000, 1_600_000_000);
+      await utimes(join(src, 'dir'), 1_650_000_000, 1_600_000_000);
+      await applyAs('atimes', undefined, execFileSync('tar', ['--format=pax', '--atime-preserve=system', '-C', src, '-cf', '-', 'read-later', 'read-before', 'dir']));
+      const upper = snap.lowerDirs('atimes')[0] as string;
+      const times = async (name: string): Promise<[bigint, bigint]> => {
+        const st = await lstat(join(upper, name), { bigint: true });
+        return [st.atimeNs, st.mtimeNs];
+      };
+      expect(await times('read-later')).to.deep.equal([1_700_000_000_250_000_000n, 1_600_000_000_500_000_000n]);
+      expect(await times('read-before'), 'an atime before the mtime is the mtime').to.deep.equal([1_600_000_000_000_000_000n, 1_600_000_000_000_000_000n]);
+      expect(await times('dir')).to.deep.equal([1_650_000_000_000_000_000n, 1_600_000_000_000_000_000n]);
+    } finally {
+      await rm(src, { recursive: true, force: true });
+    }
+  });
+
   it('reports an empty diff for a snapshot that changed nothing', async () => {
     await layer('base', undefined, async (d) => { await writeFile(join(d, 'a'), 'A'); });
     await layer('same', 'base', async () => undefined);

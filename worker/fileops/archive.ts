@@ -9,7 +9,7 @@ import type { FsName } from '../../common/index.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { cleanComponents, EscapeError, inRootPath, type RootSession } from '../confined/index.js';
 import { setXattrs } from '../layers/apply.js';
-import { isTarHeader, readTar, TarReadError } from '../layers/tar-reader.js';
+import { isTarHeader, readTar, TarReadError, unpackTimes } from '../layers/tar-reader.js';
 import type { WriteOptions } from './tree-writer.js';
 
 /** The compressions ADD recognises on a local archive, by magic bytes (never by file name, as docker does). */
@@ -65,9 +65,8 @@ export async function extractArchive(file: string, compression: Compression, des
       const name = entryPath(h.name, file);
       if (name === '') continue;
       const mode = h.mode & 0o7777;
-      const ns = h.mtimeNs;
       const owner = opts.owner ?? { uid: h.uid, gid: h.gid };
-      const meta = { ...owner, mode: opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'), atimeNs: ns, mtimeNs: ns };
+      const meta = { ...owner, mode: opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'), ...unpackTimes(h) };
       switch (h.type) {
         case 'directory':
           session.dir(name, false);

@@ -8,7 +8,7 @@ import type { EntryMeta } from '../confined/index.js';
 import { LayerError } from '../errors.js';
 import { isInUserNamespace, isOverlayXattr, mappedIdLimits } from '../rootless/index.js';
 import { decompressed } from './decompress.js';
-import { readTar, type TarEntry } from './tar-reader.js';
+import { readTar, unpackTimes, type TarEntry } from './tar-reader.js';
 import { OPAQUE_MARKER, whiteoutTarget } from './whiteouts.js';
 
 /** How a layer is applied. */
@@ -96,8 +96,7 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
   const base = parts[parts.length - 1] as FsName;
   const parent = joinComponents(parts.slice(0, -1));
   const path = joinComponents(parts);
-  const ns = h.mtimeNs;
-  const meta: EntryMeta = { uid: h.uid, gid: h.gid, mode: h.mode, atimeNs: ns, mtimeNs: ns };
+  const meta: EntryMeta = { uid: h.uid, gid: h.gid, mode: h.mode, ...unpackTimes(h) };
   const limits = mappedIdLimits();
   if (meta.uid >= limits.uid || meta.gid >= limits.gid) {
     // Rootless: the user namespace maps ids 0..N-1 (the user and its /etc/subuid range); the kernel cannot store

@@ -65,6 +65,7 @@ export interface PaxFields {
   uid?: number;
   gid?: number;
   mtimeNs?: bigint;
+  atimeNs?: bigint;
   /** `SCHILY.xattr.<name>` records, in order; a name written twice keeps its last value. */
   xattrs: Array<[string, Buffer]>;
   /** The first GNU.sparse.* key, when there is one: the entry is a sparse file. */
@@ -121,8 +122,11 @@ export function decodePax(data: Buffer, at: number): PaxFields {
       case 'mtime':
         fields.mtimeNs = paxTime(value.toString('latin1'), bad);
         break;
+      case 'atime':
+        fields.atimeNs = paxTime(value.toString('latin1'), bad);
+        break;
       default:
-        break;   // atime, ctime, uname, gname, comment, hdrcharset…: nothing an unpacked file keeps
+        break;   // ctime, uname, gname, comment, hdrcharset…: nothing an unpacked file keeps
     }
   }
   fields.xattrs = [...xattrs];

@@ -106,6 +106,16 @@ describe('readTar', () => {
     expect(cap.header.mtimeNs).to.equal(1_620_284_889_500_000_000n);
   });
 
+  it('reads a PAX atime record with its fraction, and leaves atimeNs undefined where the archive has none', async () => {
+    const entries = await readAll(Buffer.concat([
+      encodeTarHeader({ name: 'a', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1, size: 0, pax: { atime: '1700000000.25' } }),
+      encodeTarHeader({ name: 'b', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 1, size: 0 }),
+      Buffer.alloc(1024),
+    ]));
+    expect(find(entries, 'a').header.atimeNs).to.equal(1_700_000_000_250_000_000n);
+    expect(find(entries, 'b').header.atimeNs).to.equal(undefined);
+  });
+
   it('reads GNU long names and long link names (types L and K) as their bytes from GNU tar --format=gnu', async () => {
     const archive = gnuTar(['--format=gnu'], src);
     expect(archive.includes(Buffer.from('././@LongLink')), 'GNU tar wrote long-name headers').to.equal(true);

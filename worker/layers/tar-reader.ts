@@ -36,6 +36,8 @@ export interface TarEntryHeader {
   size: number;
   /** Nanoseconds since the epoch: the PAX `mtime` record with its fraction when there is one, else whole seconds. */
   mtimeNs: bigint;
+  /** The PAX `atime` record, when there is one (GNU tar --format=posix writes it; ustar has no field for it). */
+  atimeNs?: bigint;
   devmajor: number;
   devminor: number;
   /** `SCHILY.xattr.<name>` PAX records in the order written (the last one of a name wins), values as their bytes. */
@@ -254,9 +256,19 @@ function decodeHeader(block: Buffer, flag: string, at: number, pax: PaxFields | 
     if (pax.uid !== undefined) header.uid = pax.uid;
     if (pax.gid !== undefined) header.gid = pax.gid;
     if (pax.mtimeNs !== undefined) header.mtimeNs = pax.mtimeNs;
+    if (pax.atimeNs !== undefined) header.atimeNs = pax.atimeNs;
     header.xattrs = pax.xattrs;
   }
   return header;
+}
+
+/**
+ * The times an unpacked entry gets, as docker's and containerd's untar set them: the modification time, and the
+ * access time the archive records unless that is earlier (a file is never read before it was written).
+ */
+export function unpackTimes(h: TarEntryHeader): { atimeNs: bigint; mtimeNs: bigint } {
+  const atimeNs = h.atimeNs !== undefined && h.atimeNs > h.mtimeNs ? h.atimeNs : h.mtimeNs;
+  return { atimeNs, mtimeNs: h.mtimeNs };
 }
 
 function mtimeOf(block: Buffer, at: number): bigint {
