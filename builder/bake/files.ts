@@ -11,6 +11,8 @@ import { MAX_CONTEXT_FILE_BYTES } from '../context-file.js';
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yml', 'docker-compose.yaml',
   'docker-bake.json', 'docker-bake.hcl', 'docker-bake.override.json', 'docker-bake.override.hcl'];
 
+const CWD_PREFIX = 'cwd://';
+
 /** The working directory's `.env` (compose interpolation reads it), or nothing. */
 export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
   const text = await readFile(`${cwd}/.env`, 'utf8').catch(() => undefined);
@@ -31,8 +33,11 @@ async function readBakeFile(path: string, name: string): Promise<string> {
 export async function readBakeFiles(names: string[], cwd: string, readStdin: () => Promise<string>): Promise<BakeFile[]> {
   const isDefault = names.length === 0;
   const out: BakeFile[] = [];
-  for (const name of isDefault ? DEFAULT_FILES : names) {
-    if (name === '-') { out.push({ name: '-', text: await readStdin() }); continue; }
+  for (const given of isDefault ? DEFAULT_FILES : names) {
+    if (given === '-') { out.push({ name: '-', text: await readStdin() }); continue; }
+    // `cwd://FILE` is a local file even when bake builds a remote definition (buildx's readBakeFiles strips the
+    // prefix); docker/metadata-action's `bake-file` output is written in that form.
+    const name = given.startsWith(CWD_PREFIX) ? given.slice(CWD_PREFIX.length) : given;
     let text: string;
     try {
       text = await readBakeFile(name.startsWith('/') ? name : `${cwd}/${name}`, name);

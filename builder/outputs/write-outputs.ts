@@ -85,15 +85,22 @@ async function outputImage(built: BuiltImage, asked: ImageExportAttrs, text: str
   }
   const first = exported[0];
   if (first === undefined) throw new Error('a build produced no image');
-  const layout = { indexAnnotations: first.indexAnnotations, descriptorAnnotations: first.descriptorAnnotations };
-  if (!built.index) return { root: first.image, layout };
+  if (!built.index) {
+    // One manifest: an OCI layout's index.json is the only index, and its entry the manifest's descriptor.
+    return { root: first.image, layout: { indexAnnotations: first.indexAnnotations, descriptorAnnotations: first.descriptorAnnotations } };
+  }
+  // An image index (platforms, attestations): `annotation-index.*` belongs on it and `annotation-manifest-descriptor.*`
+  // on each platform's entry in it, wherever the index goes (a registry, a layout), as BuildKit's exporter puts them.
+  const isAnnotated = Object.keys(first.indexAnnotations).length > 0 || exported.some((e) => Object.keys(e.descriptorAnnotations).length > 0);
   const changed = exported.some((e, k) => e.image.manifestDescriptor.digest !== built.platforms[k]?.image.manifestDescriptor.digest);
-  if (!changed) return { root: built.index, layout };
+  if (!changed && !isAnnotated) return { root: built.index, layout: {} };
   const attestations = [];
   for (const att of built.index.attestations ?? []) attestations.push(await retarget(att, built, exported.map((e) => e.image), ctx));
-  const index = assembleIndex(exported.map((e) => e.image), built.index.index.annotations, attestations);
+  const images = exported.map((e) => (Object.keys(e.descriptorAnnotations).length === 0 ? e.image
+    : { ...e.image, manifestDescriptor: { ...e.image.manifestDescriptor, annotations: { ...e.image.manifestDescriptor.annotations, ...e.descriptorAnnotations } } }));
+  const index = assembleIndex(images, { ...built.index.index.annotations, ...first.indexAnnotations }, attestations);
   await ctx.store.put(index.indexBytes, index.indexDescriptor.mediaType);
-  return { root: index, layout };
+  return { root: index, layout: {} };
 }
 
 /** `att` made about the exported image of the platform it described; its statements come from the store. */

@@ -54,8 +54,9 @@ class Planner implements MountPlan {
     return posix.resolve(this.cwd, t);
   }
 
+  /** A new directory of the step's state dir: every call its own (`m<N><suffix>`), so no two mounts share a file. */
   async scratch(suffix: string): Promise<string> {
-    const dir = join(this.stateDir, `m${this.#n}${suffix}`);
+    const dir = join(this.stateDir, `m${this.#n++}${suffix}`);
     await mkdir(dir, { recursive: true });
     return dir;
   }
@@ -63,7 +64,6 @@ class Planner implements MountPlan {
   // A bind of `source` (a subpath) from a host dir or a read-only overlay. A writable bind never writes through:
   // like BuildKit, its changes go to a throwaway upper dir in stateDir.
   async bind(src: ExecMountSource, source: string, target: string, readwrite: boolean): Promise<void> {
-    this.#n++;
     const lowerDirs = src.kind === 'dir' ? [src.path] : src.lowerDirs;
     const root = lowerDirs.length === 0 ? await this.scratch('-empty') : lowerDirs[0] ?? '';
     if (lowerDirs.length <= 1 && !readwrite) {

@@ -1,0 +1,83 @@
+import { expect } from 'chai';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// What buildx CI scripts do that tsbuild once got wrong (found by an audit against buildx's sources): several
+// secrets in one RUN, index annotations from docker/metadata-action, and its `cwd://` bake file.
+
+interface Index { annotations?: Record<string, string>; manifests: { platform?: { os: string }; annotations?: Record<string, string> }[] }
+
+describe('buildx CI scripts', function () {
+  this.timeout(240_000);
+  let env: BuildEnv;
+  let root = '';
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  const rawIndex = async (ref: string): Promise<Index> => {
+    const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+    expect(raw.code, raw.stderr).to.equal(0);
+    return JSON.parse(raw.stdout) as Index;
+  };
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-buildx-ci-');
+    root = join(env.dir, 'root');
+  });
+  after(async () => { await env?.stop(); });
+
+  it('gives each RUN --mount=type=secret its own secret when a step mounts several', async () => {
+    // BuildKit mounts each secret id at its own target; tsbuild's mount planner copied every secret of a step into
+    // the same scratch file (worker/exec/mount-plan.ts: secret() never advances the scratch counter), so all of
+    // them read the last one.
+    const ctx = join(env.dir, 'secrets');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${env.base}`,
+      'RUN --mount=type=secret,id=a --mount=type=secret,id=b cat /run/secrets/a /run/secrets/b > /out.txt',
+      '',
+    ].join('\n'));
+    await writeFile(join(env.dir, 'b.txt'), 'from-file\n');
+    const out = join(env.dir, 'secrets-out');
+    ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--secret', 'id=a,env=AUDIT_SECRET_A',
+      '--secret', `id=b,src=${join(env.dir, 'b.txt')}`, '-o', `type=local,dest=${out}`, '.'],
+    { cwd: ctx, env: { AUDIT_SECRET_A: 'from-env\n' } }));
+    expect(await readFile(join(out, 'out.txt'), 'utf8')).to.equal('from-env\nfrom-file\n');
+  });
+
+  describe('index and manifest-descriptor annotations on a pushed image index', () => {
+    let ctx = '';
+    before(async () => {
+      ctx = join(env.dir, 'annotations');
+      await mkdir(ctx, { recursive: true });
+      await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\nRUN echo hi > /hi.txt\n`);
+    });
+
+    it('puts --annotation index:K=V on the index a push with default provenance writes (docker/metadata-action annotations)', async () => {
+      const ref = `${env.registry.host}/audit/annotations:flag`;
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '-t', ref, '--push',
+        '--annotation', 'index:org.opencontainers.image.revision=abc', '--annotation', 'manifest-descriptor:audit.md=1', '.'], { cwd: ctx }));
+      const index = await rawIndex(ref);
+      expect(index.annotations ?? {}).to.deep.include({ 'org.opencontainers.image.revision': 'abc' });
+      const image = index.manifests.find((m) => m.platform?.os === 'linux');
+      expect(image?.annotations ?? {}).to.deep.include({ 'audit.md': '1' });
+    });
+
+    it('puts -o annotation-index.K=V on the pushed index', async () => {
+      const ref = `${env.registry.host}/audit/annotations:attr`;
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain',
+        '-o', `type=image,name=${ref},push=true,annotation-index.audit.idx=yes`, '.'], { cwd: ctx }));
+      expect((await rawIndex(ref)).annotations ?? {}).to.deep.include({ 'audit.idx': 'yes' });
+    });
+  });
+
+  it('reads a bake file given as -f cwd://FILE (docker/metadata-action bake-file output)', async () => {
+    const ctx = join(env.dir, 'bake');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\n`);
+    await writeFile(join(ctx, 'docker-bake.hcl'), 'target "docker-metadata-action" {}\ntarget "build" {\n  inherits = ["docker-metadata-action"]\n}\n');
+    await writeFile(join(ctx, 'meta.json'), JSON.stringify({ target: { 'docker-metadata-action': { tags: ['audit/app:main'] } } }));
+    const r = ok(await tsbuild(['bake', '--root', root, '-f', './docker-bake.hcl', '-f', `cwd://${join(ctx, 'meta.json')}`, 'build', '--print'], { cwd: ctx }));
+    expect((JSON.parse(r.stdout) as { target: Record<string, { tags?: string[] }> }).target.build?.tags).to.deep.equal(['audit/app:main']);
+  });
+});
