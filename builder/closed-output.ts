@@ -21,10 +21,14 @@ export function stopWhenOutputCloses(stop: () => void): void {
   listening = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (err: NodeJS.ErrnoException) => {
+      // Once the reader has gone, what the stream reports next is the stop's own doing: an output that was writing
+      // into stdout (`-o type=tar,dest=- | head -c 100`) is aborted, and its pipeline destroys stdout with that
+      // AbortError. It was thrown from here, an uncaught exception with a stack and status 1.
+      if (closed) return;
       if (err.code !== 'EPIPE') throw err;
-      if (!closed) stopCommand();
       closed = true;
       process.exitCode = CLOSED_OUTPUT_STATUS;
+      stopCommand();
     });
   }
 }

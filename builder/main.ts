@@ -96,6 +96,9 @@ export async function main(argv: string[]): Promise<void> {
     } catch (err) {
       if (err instanceof CommanderError) {
         process.exitCode = err.exitCode === 0 ? 0 : 2;
+      } else if (outputClosed()) {
+        // The command failed because its reader went away (an output writing into stdout ends with EPIPE): that is
+        // the status below, silently, as a program killed by SIGPIPE.
       } else {
         process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
         process.exitCode = exitStatus(err);

@@ -34,7 +34,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
     .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])
     .option('--annotation <key=value>', 'add an annotation to the image: [manifest|index|manifest-descriptor[PLATFORM]:]KEY=VALUE; repeatable', collect, [])
-    .option('--network <mode>', 'default network of RUN: default, none, host (host needs --allow network.host)')
+    .option('--network <mode>', 'default network of RUN: default, none, host (grants network.host to the build\'s steps)')
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of /dev/shm in every RUN, e.g. 256m (default 64m)')
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
@@ -63,7 +63,11 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .action((context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
       const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
-      return runBuildFlags(context, { ...flags, root: rootOf(cmd) }, signal);
+      // `--network host` on the command line is the person running the build granting it, as buildx adds the
+      // network.host entitlement for it (build/opt.go); a Dockerfile's RUN --network=host and a bake file's
+      // `network = "host"` still need --allow network.host.
+      const allow = flags.network === 'host' && !flags.allow.includes('network.host') ? [...flags.allow, 'network.host'] : flags.allow;
+      return runBuildFlags(context, { ...flags, allow, root: rootOf(cmd) }, signal);
     }));
 
 }

@@ -67,6 +67,11 @@ describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
     expect(out).to.contain('default-refused-42');
     expect(out).to.not.contain('default-reached-42');
     expect(out).to.contain('hello-from-host');
+    // `--network host` on the command line grants it to every step, as buildx adds the network.host entitlement.
+    const every = await context('net-flag', `FROM ${env.base}\nRUN nc -w 3 127.0.0.1 ${port} </dev/null\n`);
+    const granted = await tsbuild(['build', '--root', join(env.dir, 'root-net'), '--progress', 'plain', '--network', 'host', every]);
+    expect(granted.code, granted.stderr).to.equal(0);
+    expect(granted.stdout + granted.stderr).to.contain('hello-from-host');
   });
 
   it('stops slirp4netns and the namespace when the build is interrupted with Ctrl-C (SIGINT)', async () => {
@@ -92,6 +97,18 @@ describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
     const pids = [...slirp, ...holder];
     for (let i = 0; i < 100 && pids.some(isProcessAlive); i++) await new Promise((r) => setTimeout(r, 20));
     expect(pids.filter(isProcessAlive), 'left running after Ctrl-C').to.deep.equal([]);
+  });
+
+  it('ends with 141 and no stack trace when the reader of an image written to stdout goes away (-o type=tar,dest=- | head -c 100)', async () => {
+    const ctx = await context('closed-tar', `FROM ${env.base}\nRUN echo hi > /hi\n`);
+    const child = spawn(TSBUILD, ['build', '--root', join(env.dir, 'root-tar-pipe'), '--progress', 'quiet', '-o', 'type=tar,dest=-', ctx], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    // The tar of the Debian base is far larger than a pipe holds: the writer is still writing when its reader goes.
+    await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
+    expect(await exited, stderr).to.equal(141);
+    expect(stderr).to.not.match(/AbortError|\n\s+at /);
   });
 
   it('stops the build as Ctrl-C does, and ends with 141, when the reader of its output goes away', async () => {
