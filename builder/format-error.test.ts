@@ -15,7 +15,7 @@ describe('formatError', () => {
     const err = await compile(text, { file: FILE, platform, buildPlatform: platform, resolveImage: () => Promise.reject(new Error('no images here')) }).then(() => undefined, (e: unknown) => e);
     expect(err).to.be.instanceOf(DockerfileError);
     expect(formatError(err).split('\n')).to.deep.equal([
-      `error: ${FILE}:2:1: unknown instruction "COPPY"`,
+      `ERROR: ${FILE}:2:1: unknown instruction "COPPY"`,
       '  2 | COPPY src/ /app/',
       '    | ^^^^^',
       'hint: did you mean COPY?',
@@ -28,17 +28,23 @@ describe('formatError', () => {
     const vertex = { id: 'v1', location: at, text: 'RUN false' } as unknown as Vertex;
     const err = withSource(new StepError(vertex.id, at, vertex.text, new UserError('RUN_FAILED', 'RUN failed: exit code 1')), { file: FILE, text });
     expect(formatError(err).split('\n')).to.deep.equal([
-      `error: ${FILE}:2: RUN failed: exit code 1`,
+      `ERROR: ${FILE}:2: RUN failed: exit code 1`,
       '  2 | RUN false',
       '    | ^^^^^^^^^',
     ]);
+  });
+
+  it('says `failed to solve:` of what a running build raised, as buildx does, and not of a refused command line', () => {
+    expect(formatError(raisedWhileBuilding(new UserError('RUN_FAILED', 'Dockerfile:2: process "/bin/sh -c false" did not complete successfully: exit code: 1'))))
+      .to.equal('ERROR: failed to solve: Dockerfile:2: process "/bin/sh -c false" did not complete successfully: exit code: 1');
+    expect(formatError(new UserError('INVALID_ARGUMENT', 'unknown output type "floppy"', 'use type=image'))).to.equal('ERROR: unknown output type "floppy"\nhint: use type=image');
   });
 
   it('attaches no text to an error that points into another file', () => {
     const at = { file: '/elsewhere/Dockerfile', line: 1, column: 1, endLine: 1, endColumn: 2 };
     const err = withSource(new DockerfileError(at, 'bad'), { file: FILE, text: 'FROM scratch\n' });
     expect(err.source).to.equal(undefined);
-    expect(formatError(err)).to.equal('error: /elsewhere/Dockerfile:1:1: bad');
+    expect(formatError(err)).to.equal('ERROR: /elsewhere/Dockerfile:1:1: bad');
   });
 });
 

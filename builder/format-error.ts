@@ -38,17 +38,19 @@ function sourceLines(err: unknown): string[] {
 }
 
 /**
- * What the user sees for a failure: `error: message`, the Dockerfile line with a caret when the error has a place,
- * `hint: …`. A TsbuildError prints no stack; a bug does, and `--debug` adds the cause chain to both.
+ * What the user sees for a failure, in buildx's shape: `ERROR: failed to solve: message` for what a running build
+ * raised (the line CI logs are searched for, and build-push-action quotes), `ERROR: message` for a command line
+ * refused before it started; then the Dockerfile line with a caret when the error has a place, and `hint: …`. A
+ * TsbuildError prints no stack; a bug does, and `--debug` adds the cause chain to both.
  */
 export function formatError(err: unknown, debug = false): string {
   const out: string[] = [];
   if (isTsbuildError(err)) {
-    out.push(`error: ${err.message}`);
+    out.push(`ERROR: ${raisedByBuild.has(err) ? 'failed to solve: ' : ''}${err.message}`);
     out.push(...sourceLines(err));
     if (err.hint) out.push(`hint: ${err.hint}`);
   } else {
-    out.push(`error: internal error (a bug in tsbuild, please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    out.push(`ERROR: internal error (a bug in tsbuild, please report it): ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
   }
   if (debug) {
     for (let c = (err as { cause?: unknown } | null)?.cause; c; c = (c as { cause?: unknown }).cause) {

@@ -138,7 +138,7 @@ describe('tsbuild bake', function () {
     const failed = await bake(['-f', 'fails.hcl', '--push', 'fails']);
     // A failed build exits 1, as buildx does; the message is the failing target's, not the cancelled one's.
     expect(failed.code, failed.stderr).to.equal(1);
-    expect(failed.stderr).to.match(/error: target "broken": .*missing\.txt/);
+    expect(failed.stderr).to.match(/ERROR: (failed to solve: )?target "broken": .*missing\.txt/);
     expect(failed.stderr).to.not.include('target "slow"');
     // The slow target was cancelled: it never finished its RUN, so nothing was pushed.
     const slow = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${env.registry.host}/bake-slow:1`]);

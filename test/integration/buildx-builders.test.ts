@@ -97,27 +97,27 @@ describe('buildx builder commands (setup-buildx-action + build-push-action)', fu
     expect(ok(await cli(['ls'])).stdout.split('\n')[1]).to.match(/^default\* +docker/);
     const after = await cli(['build', '--builder', name, '.']);
     expect(after.code).to.equal(1);
-    expect(after.stderr).to.contain(`error: no builder "${name}" found`);
+    expect(after.stderr).to.contain(`ERROR: no builder "${name}" found`);
   });
 
   it('fails as buildx fails: unknown names exit 1 with its message, default cannot go, names are checked', async () => {
     for (const args of [['inspect', 'nope'], ['stop', 'nope'], ['--builder', 'nope', 'du'], ['bake', '--builder', 'nope'], ['history', '--builder', 'nope'], ['imagetools', 'inspect', '--builder', 'nope', 'x']]) {
       const r = await cli(args);
       expect(r.code, args.join(' ')).to.equal(1);
-      expect(r.stderr, args.join(' ')).to.contain('error: no builder "nope" found');
+      expect(r.stderr, args.join(' ')).to.contain('ERROR: no builder "nope" found');
     }
     const env1 = await cli(['prune'], { BUILDX_BUILDER: 'nope' });
     expect(env1.code).to.equal(1);
     const rmDefault = await cli(['rm', 'default']);
     expect(rmDefault.code).to.equal(1);
-    expect(rmDefault.stderr).to.contain('failed to remove default:').and.to.contain('error: failed to remove one or more builders');
+    expect(rmDefault.stderr).to.contain('failed to remove default:').and.to.contain('ERROR: failed to remove one or more builders');
     const bad = await cli(['create', '--name', '1bad']);
     expect(bad.code).to.equal(1);
     expect(bad.stderr).to.contain('invalid name 1bad, name needs to start with a letter and may not contain symbols, except ._-');
     const reserved = await cli(['create', '--name', 'default']);
     expect(reserved.stderr).to.contain('default is a reserved name and cannot be used to identify builder instance');
     const use = await cli(['use', 'nope']);
-    expect([use.code, use.stderr]).to.deep.equal([1, 'error: failed to find instance "nope"\nhint: list the builders with `tsbuild ls`\n']);
+    expect([use.code, use.stderr]).to.deep.equal([1, 'ERROR: failed to find instance "nope"\nhint: list the builders with `tsbuild ls`\n']);
     ok(await cli(['use', 'default']));
     ok(await cli(['stop']));
     ok(await cli(['inspect', '--bootstrap']));

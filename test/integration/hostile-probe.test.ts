@@ -129,7 +129,7 @@ describe('hostile probe: Dockerfile and context inputs end in a clean error, nev
         if (r.code !== 0) {
           expect(r.code, 'hung (timeout)').to.not.equal(124);
           expect(r.stderr).to.not.match(/internal error|\n\s+at /);
-          expect(r.stderr).to.match(/^error: .*Dockerfile:2: /m);
+          expect(r.stderr).to.match(/^ERROR: failed to solve: .*Dockerfile:2: /m);
         }
       }
     } finally {

@@ -301,7 +301,7 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
       const r = await run('setpriv', ['--reuid', other, '--regid', other, '--init-groups', 'env', '-i', 'HOME=/nonexistent',
         'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'build', '--progress', 'plain', '/nonexistent'], { cwd: '/' });
       expect(r.code, r.stderr).to.equal(1);
-      expect(r.stderr).to.contain(`error: rootless: /etc/subuid grants no subordinate ids to ${other}`);
+      expect(r.stderr).to.contain(`ERROR: rootless: /etc/subuid grants no subordinate ids to ${other}`);
       expect(r.stderr).to.contain(`hint: as root: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${other}`);
       expect(r.stderr).not.to.match(/\n\s+at /);
     } finally {
