@@ -6,7 +6,7 @@ import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
 import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
-import { parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
+import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
 import { destState, ensureParent, prepareDestinations, writingTo } from '../options/destinations.js';
@@ -109,8 +109,11 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
   return outputs;
 }
 
-async function buildAction(context: string | undefined, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
+async function buildAction(context: string | undefined, given: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
+  const loads = given.output.map(loadOutputOf);
+  const loadNames = loads.flatMap((l) => l?.names ?? []);
+  const flags = loads.some((l) => l !== undefined) ? { ...given, output: given.output.filter((_, k) => loads[k] === undefined), load: true } : given;
   const buildArgs = keyValues('--build-arg', flags.buildArg);
   // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
   const epoch = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
@@ -146,7 +149,7 @@ async function buildAction(context: string | undefined, flags: BuildFlags, signa
   const { findLoader, loadArchive } = await import('../outputs/load.js');
   const loader = flags.load ? await findLoader() : undefined;
   const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
-  if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: flags.tag });
+  if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: loadNames.length > 0 ? loadNames : flags.tag });
   await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
   // As buildx: an --iidfile from an earlier build goes first (a failed build leaves none), and what is written at the
   // end is a new file in its place, never through a symbolic link that was there. A device or pipe (/dev/stdout) is

@@ -182,6 +182,18 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
 }
 
 /**
+ * `-o type=docker` without `dest=`: buildx's `--load` (its docker exporter writes into the daemon), with the names its
+ * `name=` gives (none: the `-t` names). Undefined for any other output.
+ */
+export function loadOutputOf(text: string): { names: string[] } | undefined {
+  if (!text.includes('=')) return undefined;
+  const attrs = parseCsvAttrs(text);
+  if (attrs.type !== 'docker' || attrs.dest) return undefined;
+  checkAttrs('docker', attrs, text);
+  return { names: attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : [] };
+}
+
+/**
  * The registry hosts that `registry.insecure=true` on an image output or a registry cache names: the registry client
  * treats them as `--insecure-registry` hosts (unverified TLS, or plain HTTP when they speak no TLS), as BuildKit does.
  */

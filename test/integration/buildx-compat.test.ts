@@ -407,10 +407,12 @@ describe('buildx compatibility (issue 17)', function () {
       ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '.'], { cwd: ctx, env: { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: summary, TSBUILD_SUMMARY: 'false' } }));
     });
 
-    it('refuses --load by name when neither docker nor podman answers', async () => {
-      const r = await build(['--load', '.']);
-      expect(r.code).to.equal(2);
-      expect(r.stderr).to.contain('--load needs a running docker or podman');
+    it('refuses --load by name when neither docker nor podman answers, and -o type=docker without dest, which is --load in buildx', async () => {
+      for (const flags of [['--load'], ['-o', 'type=docker'], ['-o', 'type=docker,name=app:1']]) {
+        const r = await build([...flags, '.']);
+        expect(r.code, flags.join(' ')).to.equal(2);
+        expect(r.stderr, flags.join(' ')).to.contain('--load needs a running docker or podman');
+      }
     });
   });
 });
