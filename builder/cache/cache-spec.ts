@@ -72,6 +72,27 @@ export function cacheEntries(values: string[]): string[] {
 }
 
 /**
+ * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (gha, s3, azblob) that a build
+ * goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries on when a cache
+ * cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. build-push-action's
+ * `cache-from: type=gha` then runs, without that cache. A `--cache-to` without it is refused by its parser.
+ */
+export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--cache-to'): { kept: string[]; warnings: string[] } {
+  const kept: string[] = [];
+  const warnings: string[] = [];
+  for (const text of entries) {
+    const attrs = text.includes('=') ? parseCsvAttrs(text) : {};
+    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '');
+    if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
+      warnings.push(`warning: ${flag} ${text}: cache type ${attrs.type ?? ''} is not supported by tsbuild; building without it`);
+    } else {
+      kept.push(text);
+    }
+  }
+  return { kept, warnings };
+}
+
+/**
  * Parses `--cache-to type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]`, `type=inline`, or a bare
  * REF (buildx's shorthand for type=registry,ref=REF).
  */
@@ -79,7 +100,7 @@ export function parseCacheTo(text: string): CacheToSpec {
   if (!text.includes('=')) return { type: 'registry', ref: text, mode: 'min' };
   const attrs = parseCsvAttrs(text);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
-    refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline');
+    refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline, or add ignore-error=true to build without it');
   }
   if (!CACHE_TO_ATTRS[attrs.type ?? '']) {
     throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-to ${text}`, 'use type=registry, type=local or type=inline');

@@ -12,7 +12,7 @@ import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSi
 import { destState, ensureParent, prepareDestinations, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
-import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo, unsupportedCaches } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
 import { UserError, checkReplaceable, goJson, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
@@ -136,8 +136,11 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
-  const cacheTo = cacheEntries(flags.cacheTo).map(parseCacheTo);
-  const cacheFrom = cacheEntries(flags.cacheFrom).map(parseCacheFrom);
+  const toCaches = unsupportedCaches(cacheEntries(flags.cacheTo), '--cache-to');
+  const fromCaches = unsupportedCaches(cacheEntries(flags.cacheFrom), '--cache-from');
+  const cacheTo = toCaches.kept.map(parseCacheTo);
+  const cacheFrom = fromCaches.kept.map(parseCacheFrom);
+  for (const w of [...fromCaches.warnings, ...toCaches.warnings]) process.stderr.write(`${w}\n`);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
   if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {

@@ -136,6 +136,15 @@ describe('buildx compatibility (issue 17)', function () {
       expect(r.stderr).to.contain('ignore-error=true');
     });
 
+    it('builds without a gha, s3 or azblob cache it cannot reach, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
+      // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`.
+      const r = ok(await build(['--cache-from', 'type=gha', '--cache-from', 'type=s3,region=eu-west-1,bucket=b',
+        '--cache-to', 'type=gha,mode=max,ignore-error=true', '.']));
+      expect(r.stderr).to.contain('warning: --cache-from type=gha: cache type gha is not supported by tsbuild; building without it');
+      expect(r.stderr).to.contain('warning: --cache-from type=s3,region=eu-west-1,bucket=b: cache type s3');
+      expect(r.stderr).to.contain('warning: --cache-to type=gha,mode=max,ignore-error=true: cache type gha');
+    });
+
     it('adds --add-host lines to RUN\'s /etc/hosts', async () => {
       const out = join(env.dir, 'hosts-out');
       ok(await build(['--add-host', 'db.internal:10.1.2.3', '-o', `type=local,dest=${out}`, '.']));
