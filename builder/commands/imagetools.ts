@@ -9,7 +9,7 @@ import { UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[] }
+interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[]; append?: boolean; progress?: string }
 
 function annotations(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -30,9 +30,14 @@ export function registerImagetools(program: Command): void {
     .option('-t, --tag <ref>', 'where to push the index; repeatable', collect, [])
     .option('--dry-run', 'print the index instead of pushing it')
     .option('--annotation <key=value>', 'an index annotation; repeatable', collect, [])
-    .action((sources: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
+    .option('--append', 'add the sources to what the first -t already names (a CI matrix adding its platform)')
+    .option('--progress <mode>', 'accepted for buildx scripts: what is copied is reported on stderr as one line per tag')
+    .action((given: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
       if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
+      if (flags.append === true && flags.tag.length === 0) throw new UserError('INVALID_ARGUMENT', 'imagetools create --append needs -t REF: the index it adds to', 'add -t registry/repository:tag');
       const targets = flags.tag.map(parseReference);
+      // buildx's --append: the first tag's image or index is the first source (it must exist).
+      const sources = flags.append === true ? [flags.tag[0] as string, ...given] : given;
       const entries = await collectEntries(client, sources.map((s) => sourceReference(s, targets)));
       const created = indexOf(entries, annotations(flags.annotation));
       if (flags.dryRun === true) {

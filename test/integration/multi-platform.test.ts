@@ -178,6 +178,15 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(same.stderr).to.contain('0 manifests copied');
     expect(same.stdout.trim()).to.equal(created.stdout.trim());
 
+    // A CI matrix where each job adds its platform: --append starts from what the tag holds (and --progress, which
+    // buildx scripts pass, is accepted).
+    const first = await tsbuild(['imagetools', 'create', '-t', `${host}/appended:1`, `${repo}@${digests[0] ?? ''}`]);
+    expect(first.code, first.stderr).to.equal(0);
+    const appended = await tsbuild(['imagetools', 'create', '--append', '--progress', 'plain', '-t', `${host}/appended:1`, `${repo}@${digests[1] ?? ''}`]);
+    expect(appended.code, appended.stderr).to.equal(0);
+    expect(appended.stdout.trim(), 'the same index as both at once').to.equal(created.stdout.trim());
+    expect((await rawIndex(`${host}/appended:1`)).manifests.map((m) => m.digest)).to.deep.equal(children.flat());
+
     const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
     expect(inspect.code, inspect.stderr).to.equal(0);
     expect(inspect.stdout).to.contain(`Name:      ${host}/final:1`).and.contain('MediaType: application/vnd.oci.image.index.v1+json')
