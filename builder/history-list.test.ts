@@ -30,7 +30,7 @@ describe('history ls as `docker buildx history ls` prints it', () => {
       '',
     ].join('\n'));
     expect(historyTable([build('bbbb', { dockerfile: long })], { now, trunc: false })).to.contain(`bbbb       ${'x'.repeat(50)}   Completed`);
-    expect(JSON.parse(historyJsonLines([build('aaaa')], 'ci', 'ci0'))).to.deep.equal({
+    expect(JSON.parse(historyJsonLines([build('aaaa')], 'ci/ci0'))).to.deep.equal({
       ref: 'ci/ci0/aaaa', name: 'app', status: 'Completed', created_at: '2026-12-01T11:57:00.000Z', total_steps: 5, completed_steps: 5, cached_steps: 2,
       completed_at: '2026-12-01T11:57:01.400Z',
     });

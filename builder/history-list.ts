@@ -50,10 +50,10 @@ export function historyTable(builds: readonly Listed[], opts: { now?: number; tr
   return `${tabWrite(['BUILD ID\tNAME\tSTATUS\tCREATED AT\tDURATION\t', ...rows].join('\n'), DOCKER_CLI_TABLE)}\n`;
 }
 
-/** `--format json`: one object a line, with buildx's keys; `ref` is BUILDER/NODE/ID as buildx writes it. */
-export function historyJsonLines(builds: readonly Listed[], builder: string, node: string): string {
+/** `--format json`: one object a line, with buildx's keys; `ref` is BUILDER/NODE/ID as buildx writes it (`prefix`: buildRefPrefix). */
+export function historyJsonLines(builds: readonly Listed[], prefix: string): string {
   return builds.map((b) => `${JSON.stringify({
-    ref: `${builder}/${node}/${b.id}`, name: buildName(b), status: status(b), created_at: new Date(b.started).toISOString(),
+    ref: `${prefix}/${b.id}`, name: buildName(b), status: status(b), created_at: new Date(b.started).toISOString(),
     total_steps: b.steps, completed_steps: b.steps, cached_steps: b.cached, completed_at: new Date(b.finished).toISOString(),
   })}\n`).join('');
 }

@@ -83,6 +83,8 @@ export interface MetadataContext {
   sourceDateEpoch?: number;
   /** When the build finished: an oci/docker export's `org.opencontainers.image.created` without SOURCE_DATE_EPOCH. */
   now: Date;
+  /** `BUILDER/NODE` of `buildx.build.ref` (builders' buildRefPrefix). */
+  refPrefix: string;
 }
 
 /** Go's time.RFC3339 of a UTC time: seconds, `Z`. */
@@ -134,7 +136,8 @@ export function buildxMetadata(outcome: BuildOutcome, ctx: MetadataContext): Rec
   const remote = outcome.records.filter((r) => r.cacheSource === 'remote').length;
   const warnings = ctx.request.warnings ? outcome.metadata?.warnings ?? [] : [];
   const all: Record<string, unknown> = {
-    'buildx.build.ref': outcome.buildId,
+    // BUILDER/NODE/ID, as buildx writes it: docker/actions-toolkit splits it in three to export the build record.
+    'buildx.build.ref': `${ctx.refPrefix}/${outcome.buildId}`,
     ...provenanceKeys(outcome.metadata, ctx.request.provenance),
     ...(warnings.length ? { 'buildx.build.warnings': warnings } : {}),
     ...exporterKeys(outcome, ctx),

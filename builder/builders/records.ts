@@ -147,3 +147,17 @@ export function currentBuilder(records: BuilderRecords): string {
   const c = records.current;
   return c !== undefined && records.builders.some((b) => b.name === c) ? c : DEFAULT_BUILDER;
 }
+
+/**
+ * `BUILDER/NODE` of buildx's build refs (`buildx.build.ref` in a metadata file, `ref` in `history ls --format json`):
+ * the builder `--builder` names (else the current one) and its first node; `default` has one node, `default`.
+ */
+export function buildRefPrefix(records: BuilderRecords, named?: string): string {
+  const builder = named?.toLowerCase() ?? currentBuilder(records);
+  return `${builder}/${records.builders.find((b) => b.name === builder)?.nodes[0]?.name ?? builder}`;
+}
+
+/** The build id of a ref given as buildx writes it (`BUILDER/NODE/ID`), or as the id alone. */
+export function buildIdOfRef(ref: string): string {
+  return ref.slice(ref.lastIndexOf('/') + 1);
+}

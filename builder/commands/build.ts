@@ -20,7 +20,8 @@ import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
-import { rootOf } from './global-options.js';
+import { builderOf, rootOf } from './global-options.js';
+import { buildRefPrefix, readBuilders } from '../builders/index.js';
 import { retryText, withRoot, type Root } from './root.js';
 
 /** `tsbuild build`. */
@@ -67,7 +68,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
       // network.host entitlement for it (build/opt.go); a Dockerfile's RUN --network=host and a bake file's
       // `network = "host"` still need --allow network.host.
       const allow = flags.network === 'host' && !flags.allow.includes('network.host') ? [...flags.allow, 'network.host'] : flags.allow;
-      return runBuildFlags(context, { ...flags, allow, root: rootOf(cmd) }, signal);
+      return runBuildFlags(context, { ...flags, allow, root: rootOf(cmd), ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}) }, signal);
     }));
 
 }
@@ -245,7 +246,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
       const { metadataFile, iidfile } = flags;
       if (metadataFile) {
         await writingTo(`--metadata-file ${metadataFile}`, metadataFile, signal, () => writeMetadata(metadataFile, outcome, {
-          names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(),
+          names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(), refPrefix: buildRefPrefix(readBuilders(flags.root), flags.builder),
           ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
         }));
       }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { BuildSummary } from '../../solver/index.js';
 import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
-import { currentBuilder, readBuilders } from '../builders/index.js';
+import { buildIdOfRef, buildRefPrefix, readBuilders } from '../builders/index.js';
 import { historyJsonLines, historyTable } from '../history-list.js';
 import { collect } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
@@ -46,9 +46,7 @@ export function registerHistory(program: Command): void {
       return withRoot(rootOf(cmd), {}, async (root) => {
         const builds = (await root.history()).listBuilds();
         if (flags.format === 'table') { process.stdout.write(historyTable(builds, { trunc: flags.trunc !== false })); return; }
-        const records = readBuilders(root.dir);
-        const builder = builderOf(cmd) ?? currentBuilder(records);
-        process.stdout.write(historyJsonLines(builds, builder, records.builders.find((b) => b.name === builder)?.nodes[0]?.name ?? builder));
+        process.stdout.write(historyJsonLines(builds, buildRefPrefix(readBuilders(root.dir), builderOf(cmd))));
       });
     });
   history.command('rm').argument('[ref...]', 'build ids (or unique prefixes of them)').description('remove build records, as `docker buildx history rm`')
@@ -56,7 +54,7 @@ export function registerHistory(program: Command): void {
     .action((refs: string[], flags: { all?: boolean }, cmd: Command) => {
       if (refs.length === 0 && !flags.all) throw new UserError('INVALID_ARGUMENT', 'history rm needs a build id, or --all', 'list the builds with `tsbuild history ls`');
       return withRoot(rootOf(cmd), {}, async (root) => {
-        const unknown = (await root.history()).removeBuilds(refs, flags.all === true);
+        const unknown = (await root.history()).removeBuilds(refs.map(buildIdOfRef), flags.all === true);
         if (unknown.length > 0) throw new UserError('INVALID_ARGUMENT', `no build record found for ${unknown.map((r) => JSON.stringify(r)).join(', ')}`, 'list the builds with `tsbuild history ls`');
       });
     });
@@ -66,7 +64,8 @@ export function registerHistory(program: Command): void {
       // --json is also an option of `history`, which takes it wherever it appears on the line.
       const json = flags.json === true || (history.opts() as { json?: boolean }).json === true;
       const store = await root.history();
-      const id = given ?? latestBuildId(store.listBuilds());
+      // A ref as a metadata file or `history ls --format json` gives it (BUILDER/NODE/ID), or the id alone.
+      const id = given !== undefined ? buildIdOfRef(given) : latestBuildId(store.listBuilds());
       if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root.dir}`, 'run `tsbuild build` first, or pass --root of the builds');
       const stored = store.getBuild(id);
       if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root.dir}`, 'list builds with `tsbuild history`');

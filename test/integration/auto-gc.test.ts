@@ -213,7 +213,7 @@ describe('build history retention', function () {
     expect(r.code, r.stderr).to.equal(0);
     return (JSON.parse(r.stdout) as { id: string }[]).map((b) => b.id);
   };
-  const buildRef = async (n: number) => (JSON.parse(await readFile(join(dir, `m${n}.json`), 'utf8')) as Record<string, string>)['buildx.build.ref'];
+  const buildRef = async (n: number) => (JSON.parse(await readFile(join(dir, `m${n}.json`), 'utf8')) as Record<string, string>)['buildx.build.ref']?.split('/').pop();
 
   it('keeps the newest TSBUILD_HISTORY_MAX_ENTRIES builds, and all of them with 0', async () => {
     for (let n = 0; n < 4; n++) {

@@ -67,7 +67,11 @@ describe('buildx --metadata-file keys and -D', function () {
       expect(prv.invocation.parameters.args['build-arg:FLAVOUR']).to.equal('mint');
       expect(prv).to.not.have.property('buildConfig');
       expect(prv).to.not.have.property('metadata');
-      expect(meta['buildx.build.ref']).to.be.a('string').and.not.equal('');
+      // BUILDER/NODE/ID, as buildx writes it (docker/actions-toolkit splits it in three), and history takes it whole.
+      expect(meta['buildx.build.ref']).to.match(/^default\/default\/[0-9a-z]+$/);
+      const inspected = await tsbuild(['history', 'inspect', '--json', '--root', join(env.dir, 'root'), meta['buildx.build.ref']]);
+      expect(inspected.code, inspected.stderr).to.equal(0);
+      expect((JSON.parse(inspected.stdout) as { id: string }).id).to.equal(meta['buildx.build.ref'].split('/')[2]);
     });
 
     it('holds the whole predicate with BUILDX_METADATA_PROVENANCE=max, and none with disabled or false', async () => {
