@@ -1,8 +1,17 @@
 import { expect } from 'chai';
-import { goJson } from './go-json.js';
+import { goJson, goTimeJson } from './go-json.js';
 
 describe('goJson', () => {
   it('escapes what Go\'s encoding/json escapes, with MarshalIndent\'s two spaces', () => {
     expect(goJson({ a: '<b>&\u2028' })).to.equal('{\n  "a": "\\u003cb\\u003e\\u0026\\u2028"\n}');
+  });
+});
+
+describe('goTimeJson', () => {
+  it('writes a time as encoding/json does: the fraction without trailing zeros, none when it is zero', () => {
+    expect(goTimeJson(1_700_000_000_000)).to.equal('2023-11-14T22:13:20Z');
+    expect(goTimeJson(1_700_000_000_120)).to.equal('2023-11-14T22:13:20.12Z');
+    expect(goTimeJson(1_700_000_000_001)).to.equal('2023-11-14T22:13:20.001Z');
+    expect(goTimeJson(0)).to.equal('1970-01-01T00:00:00Z');
   });
 });

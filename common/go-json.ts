@@ -22,3 +22,11 @@ export function goJsonCompact(value: unknown): string {
 export function goQuote(text: string): string {
   return escapeAsGo(JSON.stringify(text));
 }
+
+/**
+ * A time (ms since the epoch, UTC) as encoding/json writes a time.Time: RFC 3339 with the fraction's trailing zeros
+ * dropped (`2023-11-14T22:13:20Z`, `…:20.12Z`), where toISOString always writes three digits (`…:20.000Z`).
+ */
+export function goTimeJson(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_all, fraction: string) => (fraction === '' ? 'Z' : `.${fraction}Z`));
+}

@@ -4,6 +4,7 @@ import {
   MediaType, canonicalJson, sha256,
   type ContainerConfig, type Descriptor, type History, type ImageConfig, type ImageManifest, type Platform,
 } from '../../registry/oci/index.js';
+import { goTimeJson } from '../../common/index.js';
 
 /** An image ready to store or push: its config and manifest, each with the exact bytes that were digested. */
 export interface AssembledImage {
@@ -44,11 +45,12 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   const fs = results[stage.result];
   if (!fs) throw new Error(`no result for target vertex ${stage.result}`);
   const chain = chainOf(graph, stage.result);
-  const epoch = opts.sourceDateEpoch !== undefined ? new Date(opts.sourceDateEpoch * 1000).toISOString() : undefined;
+  // Times as BuildKit (Go) writes them into the config: `1970-01-01T00:00:00Z` for SOURCE_DATE_EPOCH=0, not `…00.000Z`.
+  const epoch = opts.sourceDateEpoch !== undefined ? goTimeJson(opts.sourceDateEpoch * 1000) : undefined;
   const now = (opts.now ?? new Date()).getTime();
-  const at = (id: string): string => epoch ?? new Date(opts.builtAt?.[id] ?? now).toISOString();
+  const at = (id: string): string => epoch ?? goTimeJson(opts.builtAt?.[id] ?? now);
   const steps = chain.filter((v) => v.op.kind !== 'image' && v.op.kind !== 'scratch');
-  const created = epoch ?? new Date(Math.max(0, ...steps.map((v) => opts.builtAt?.[v.id] ?? now))).toISOString();
+  const created = epoch ?? goTimeJson(Math.max(0, ...steps.map((v) => opts.builtAt?.[v.id] ?? now)));
 
   const history = chainHistory(graph, chain, results, at);
   const runtime: ContainerConfig = { ...stage.config };

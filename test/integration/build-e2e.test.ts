@@ -137,6 +137,9 @@ describe('tsbuild build, end to end against a real registry', function () {
       expect(inspect.code, inspect.stderr).to.equal(0);
       const parsed = JSON.parse(inspect.stdout) as { Digest: string; Created: string };
       expect(parsed.Created).to.equal('2023-11-14T22:13:20Z');
+      // The config's own bytes, as BuildKit (Go) writes a time: no `.000` (skopeo above reformats what it parsed).
+      const config = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}`])).stdout) as { created: string; history: { created: string }[] };
+      expect([config.created, config.history.at(-1)?.created]).to.deep.equal(['2023-11-14T22:13:20Z', '2023-11-14T22:13:20Z']);
       digests.push(parsed.Digest);
       tarballs.push(createHash('sha256').update(await readFile(out)).digest('hex'));
       // The layout holds the default min provenance too (BuildKit attaches it to type=oci): it does not break the bytes.
