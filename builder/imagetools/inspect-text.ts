@@ -1,20 +1,38 @@
 import { formatPlatform, formatReference, type Descriptor, type ManifestDocument, type Reference } from '../../registry/index.js';
+import { tabWrite } from '../tab-writer.js';
+
+/** buildx's writers here: tabwriter.NewWriter(out, 0, 0, 1, ' ', 0). */
+const INSPECT = { minwidth: 0, padding: 1 };
+const PFX = '  ';
+
+/** Lines of `label\tvalue` as one tabwriter block, flushed: buildx flushes where a new alignment starts. */
+const block = (rows: Array<[string, string]>): string => `${tabWrite(rows.map(([label, value]) => `${label}\t${value}`).join('\n'), INSPECT)}\n`;
 
 /**
- * `imagetools inspect` as buildx prints it: Name, MediaType, Digest, and for an index its Manifests with each one's
- * Name (`repo@digest`), MediaType and Platform, the labels padded to one column.
+ * `imagetools inspect` as buildx prints it (util/imagetools/printers.go): Name, MediaType, Digest, and for an index
+ * its Manifests with each one's Name (`repo@digest`), MediaType, Platform and Annotations. The labels are aligned by
+ * Go's tabwriter over each run of lines buildx writes between two flushes: the manifests up to one with annotations,
+ * whose `Annotations:` ends the run; the annotations (`key:` and value, keys sorted: Go ranges over a map) align on
+ * their own.
  */
 export function inspectText(ref: Reference, descriptor: Descriptor, document: ManifestDocument): string {
-  const row = (indent: string, label: string, value: string): string => `${indent}${`${label}:`.padEnd(11)}${value}\n`;
-  let out = row('', 'Name', formatReference(ref)) + row('', 'MediaType', document.mediaType) + row('', 'Digest', descriptor.digest);
+  let out = block([['Name:', formatReference(ref)], ['MediaType:', document.mediaType], ['Digest:', descriptor.digest]]);
   if (document.kind !== 'index') return out;
-  out += '           \nManifests: \n';
+  out += block([['', ''], ['Manifests:', '']]);
   const repo = formatReference({ registry: ref.registry, path: ref.path });
+  let rows: Array<[string, string]> = [];
   document.index.manifests.forEach((m, i) => {
-    if (i > 0) out += '           \n';
-    out += row('  ', 'Name', `${repo}@${m.digest}`) + row('  ', 'MediaType', m.mediaType);
-    if (m.platform) out += row('  ', 'Platform', formatPlatform(m.platform));
-    for (const [k, v] of Object.entries(m.annotations ?? {})) out += row('  ', 'Annotation', `${k}=${v}`);
+    if (i > 0) rows.push(['', '']);
+    rows.push([`${PFX}Name:`, `${repo}@${m.digest}`], [`${PFX}MediaType:`, m.mediaType]);
+    if (m.platform) rows.push([`${PFX}Platform:`, formatPlatform(m.platform)]);
+    const annotations = Object.entries(m.annotations ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (annotations.length > 0) {
+      rows.push([`${PFX}Annotations:`, '']);
+      out += block(rows);
+      rows = [];
+      out += block(annotations.map(([k, v]) => [`${PFX}${PFX}${k}:`, v]));
+    }
   });
+  if (rows.length > 0) out += block(rows);
   return out;
 }

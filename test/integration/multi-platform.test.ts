@@ -190,7 +190,7 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
     expect(inspect.code, inspect.stderr).to.equal(0);
     expect(inspect.stdout).to.contain(`Name:      ${host}/final:1`).and.contain('MediaType: application/vnd.oci.image.index.v1+json')
-      .and.contain('Platform:  linux/amd64').and.contain('Platform:  linux/arm64').and.contain(`${host}/final@${arm64}`);
+      .and.contain('  Platform:    linux/amd64').and.contain('  Platform:    linux/arm64').and.contain('  Annotations: \n    vnd.docker.reference.digest: ').and.contain(`${host}/final@${arm64}`);
     const raw = await tsbuild(['imagetools', 'inspect', '--raw', `${host}/final:1`]);
     expect(JSON.parse(raw.stdout)).to.deep.equal(index);
   });
