@@ -5,6 +5,7 @@ import { isTsbuildError } from '../../common/index.js';
 import { BakeTargetError } from './errors.js';
 import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
+import { checkFsEntitlements } from './fs-entitlements.js';
 import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
 import { BakeProgress } from './bake-progress.js';
@@ -61,7 +62,8 @@ export async function runBake(
   const runningSteps: RunningSteps = new Map();
   // Every target's flags are checked before any target starts (a refused context or entitlement), as buildx checks
   // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
-  for (const name of names) targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) });
+  const planned = names.map((name) => ({ name, ...targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) }) }));
+  checkFsEntitlements(planned, opts.allow);
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });

@@ -48,11 +48,12 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   const file = inlineDockerfile ?? (dockerfile.startsWith('cwd://') ? (isRemote ? resolve(localPath(dockerfile)) : localPath(dockerfile))
     : isAbsolute(dockerfile) || isRemote ? dockerfile : join(context, dockerfile));
   const granted = opts.allow.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean);
-  // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, which tsbuild has no check for (it
-  // reads and writes the paths the file names, as buildx does once they are granted).
+  // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, the paths outside the working directory
+  // the bake may read and write (fs-entitlements.ts checks them for every target before any starts).
   for (const a of granted) {
-    if (!/^(network\.host|security\.insecure|fs(\.read|\.write)?=.+)$/.test(a)) {
-      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, --allow security.insecure or --allow fs.read=PATH / fs.write=PATH');
+    // buildx's ParseEntitlements: ssh (the default agent), and image[.push|.load]=REF, which it accepts too.
+    if (!/^(network\.host|security\.insecure|ssh|fs(\.read|\.write)?=.+|image(\.push|\.load)?=.+)$/.test(a)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, security.insecure, ssh, fs.read=PATH or fs.write=PATH');
     }
   }
   const missing = (t.entitlements ?? []).filter((e) => !granted.includes(e));

@@ -188,7 +188,8 @@ describe('buildx --metadata-file keys and -D', function () {
       await mkdir(bakeDir, { recursive: true });
       await writeFile(join(bakeDir, 'docker-bake.hcl'), `target "default" {\n  context = "${ctx}"\n  args = { V = "<&>" }\n  output = ["type=oci,dest=${join(env.dir, 'bake-escape.tar')}"]\n}\n`);
       const file = join(env.dir, 'bake-escape.json');
-      ok(await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '--metadata-file', file], { cwd: bakeDir, env: { SOURCE_DATE_EPOCH: EPOCH } }));
+      // The context and the tarball are outside the bake's directory: granted, as buildx bake needs it (fs entitlements).
+      ok(await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '--allow', `fs=${env.dir}`, '--metadata-file', file], { cwd: bakeDir, env: { SOURCE_DATE_EPOCH: EPOCH } }));
       const text = await readFile(file, 'utf8');
       expect(text).to.contain('"build-arg:V": "\\u003c\\u0026\\u003e"');
       expect(text).to.match(/^\{\n {2}"default": \{\n {4}"/);

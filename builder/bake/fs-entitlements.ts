@@ -1,0 +1,114 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { UserError } from '../../common/index.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
+import type { BuildFlags } from '../commands/build-flags.js';
+import { isRemoteUrl, parseBuildContexts } from '../options/build-flags.js';
+import { parseOutput } from '../options/output.js';
+import { parseSecret } from '../options/secrets.js';
+
+// A bake file comes with the repository, as the Dockerfile does: whoever wrote it chose every path in it. buildx
+// (since v0.20) lets a bake read and write only inside the working directory unless the person running it grants
+// more with `--allow fs.read=PATH`, `fs.write=PATH` or `fs=PATH` (bake/entitlements.go), and so does tsbuild bake:
+// without it a bake file could put `secret src=/etc/shadow` or `contexts = { h = "/root" }` into an image, print a
+// host file as a Dockerfile's error line, or write an output over `/etc`. Paths are compared after their symbolic
+// links are followed as far as they exist, so a link in the repository cannot lead out. BUILDX_BAKE_ENTITLEMENTS_FS=0
+// turns the check off, as in buildx. The same check asks for `--allow ssh` before a bake file forwards the invoker's
+// SSH agent (`ssh = ["default"]`).
+
+/** A path a target reads or writes, and what in the target names it (for the message). */
+interface Access { path: string; what: string }
+
+/** The local paths a target's build reads and writes: its context, Dockerfile, named contexts, secrets, SSH sockets, local caches and outputs. */
+export function fsAccessOf(context: string, flags: BuildFlags, env: NodeJS.ProcessEnv = process.env): { read: Access[]; write: Access[] } {
+  const read: Access[] = [];
+  const write: Access[] = [];
+  if (!isRemoteUrl(context)) read.push({ path: context, what: 'context' });
+  // A remote context's Dockerfile is read inside the fetched context, unless it is a file of this host (cwd://).
+  if (flags.file !== undefined && flags.file !== '-' && (!isRemoteUrl(context) || isAbsolute(flags.file))) read.push({ path: flags.file, what: 'dockerfile' });
+  for (const [name, c] of Object.entries(parseBuildContexts(flags.buildContext))) {
+    if (c.kind === 'local') read.push({ path: c.dir, what: `contexts.${name}` });
+    else if (c.kind === 'image' && c.ref.startsWith('oci-layout://')) read.push({ path: c.ref.slice('oci-layout://'.length).replace(/(:[\w][\w.-]*)?(@sha256:[a-f0-9]{64})?$/, ''), what: `contexts.${name}` });
+  }
+  for (const text of flags.secret) {
+    const s = parseSecret(text);
+    // As resolveSecrets reads it: src, else the variable named like the id when it is set, else the file named like it.
+    const file = s.src ?? (s.env === undefined && env[s.id] === undefined ? s.id : undefined);
+    if (file !== undefined) read.push({ path: file, what: `secret ${s.id}` });
+  }
+  for (const text of flags.ssh) {
+    const eq = text.indexOf('=');
+    if (eq > 0) for (const p of text.slice(eq + 1).split(',').map((x) => x.trim()).filter(Boolean)) read.push({ path: p, what: `ssh ${text.slice(0, eq)}` });
+  }
+  for (const c of cacheEntries(flags.cacheFrom).filter((t) => /(^|,)type=local(,|$)/.test(t)).map(parseCacheFrom)) {
+    if (c.type === 'local') read.push({ path: c.src, what: 'cache-from' });
+  }
+  for (const c of cacheEntries(flags.cacheTo).filter((t) => /(^|,)type=local(,|$)/.test(t)).map(parseCacheTo)) {
+    if (c.type === 'local') write.push({ path: c.dest, what: 'cache-to' });
+  }
+  for (const text of flags.output) {
+    const o = parseOutput(text, flags.tag);
+    if ('dest' in o && o.dest !== '-') write.push({ path: o.dest, what: `output type=${o.type}` });
+  }
+  return { read, write };
+}
+
+/** `p` (relative to `cwd`) with the symbolic links of its existing part followed: where the kernel would take it. */
+function evaluated(p: string, cwd: string): string {
+  const abs = resolve(cwd, p);
+  let existing = abs;
+  const rest: string[] = [];
+  while (!existsSync(existing) && dirname(existing) !== existing) {
+    rest.unshift(basename(existing));
+    existing = dirname(existing);
+  }
+  try {
+    return join(realpathSync(existing), ...rest);
+  } catch {
+    return abs;   // a dangling link or no permission: compared as written
+  }
+}
+
+const isUnder = (p: string, dir: string): boolean => dir === sep || p === dir || p.startsWith(`${dir}${sep}`);
+
+/**
+ * Refuses targets that read or write outside the working directory without a grant, naming every path and the
+ * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values.
+ */
+export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, allow: string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
+  if (/^(0|false)$/i.test(env.BUILDX_BAKE_ENTITLEMENTS_FS ?? '')) return;
+  const grants = { read: [] as string[], write: [] as string[] };
+  for (const a of allow.flatMap((x) => x.split(',')).map((x) => x.trim())) {
+    const m = /^fs(\.read|\.write)?=(.+)$/.exec(a);
+    if (!m?.[2]) continue;
+    const path = m[2] === '*' ? sep : evaluated(m[2], cwd);
+    if (m[1] !== '.write') grants.read.push(path);
+    if (m[1] !== '.read') grants.write.push(path);
+  }
+  const home = evaluated('.', cwd);
+  const missing: string[] = [];
+  const flags = new Set<string>();
+  const allowsSsh = allow.flatMap((x) => x.split(',')).some((x) => x.trim() === 'ssh');
+  for (const t of targets) {
+    // The default agent ($SSH_AUTH_SOCK) is the invoker's keys: buildx asks for --allow ssh before a bake file uses it.
+    for (const text of t.flags.ssh) {
+      if (!text.includes('=') && !allowsSsh) {
+        missing.push(`target ${JSON.stringify(t.name)} ssh ${text}: forwards your SSH agent`);
+        flags.add('--allow=ssh');
+      }
+    }
+    const { read, write } = fsAccessOf(t.context, t.flags, env);
+    for (const [kind, list] of [['read', read], ['write', write]] as const) {
+      for (const a of list) {
+        const p = evaluated(a.path, cwd);
+        if (isUnder(p, home) || grants[kind].some((g) => isUnder(p, g))) continue;
+        missing.push(`target ${JSON.stringify(t.name)} ${a.what}: ${kind} ${p}`);
+        flags.add(`--allow=fs.${kind}=${p}`);
+      }
+    }
+  }
+  if (missing.length > 0) {
+    throw new UserError('INVALID_ARGUMENT', `the bake definition reaches outside the working directory ${home}: ${missing.join('; ')}`,
+      `if you trust it, pass ${[...flags].join(' ')} (or run bake from a directory that holds these paths)`);
+  }
+}

@@ -1,0 +1,121 @@
+import { expect } from 'chai';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
+import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// A bake file comes with the repository, as the Dockerfile does: without `--allow fs.read=PATH` / `fs.write=PATH`
+// it may not read host files outside the working directory into an image (a secret's src, a named context, the
+// context or Dockerfile itself) nor write outside it (an output's dest), as buildx bake's fs entitlements have it.
+// Found by a containment audit: tsbuild accepted the flags but never checked them.
+
+describe('bake: a bake file reaches no host path outside the working directory unless --allow fs grants it', function () {
+  this.timeout(240_000);
+  let env: BuildEnv;
+  let project = '';
+  let host = '';
+  let marker: string[] = [];
+
+  const bake = (hcl: string, dockerfile: string, args: string[] = [], vars: NodeJS.ProcessEnv = {}): Promise<CliResult> => (async () => {
+    await writeFile(join(project, 'docker-bake.hcl'), hcl);
+    await writeFile(join(project, 'Dockerfile'), dockerfile);
+    return tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', ...args], { cwd: project, env: { TSBUILD_DAEMON: '0', ...vars } });
+  })();
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-bake-fs-');
+    project = join(env.dir, 'project');
+    host = join(env.dir, 'host');
+    await mkdir(project, { recursive: true });
+    marker = await makeHostMarker(host);
+  });
+  after(async () => { await env?.stop(); });
+
+  it('refuses a secret whose src is a host file outside the working directory', async () => {
+    const r = await bake([
+      'target "default" {',
+      `  secret = ["id=loot,src=${join(host, 'dir', 'inner')}"]`,
+      `  output = ["type=local,dest=${join(project, 'out')}"]`,
+      '}', '',
+    ].join('\n'), `FROM ${env.base}\nRUN --mount=type=secret,id=loot cat /run/secrets/loot > /loot.txt\n`);
+    expect(r.code, 'the bake read a host file outside the working directory into the image').to.not.equal(0);
+    expect(existsSync(join(project, 'out', 'loot.txt'))).to.equal(false);
+    expect(await snapshotTree(host)).to.deep.equal(marker);
+  });
+
+  it('refuses a named context that is a host directory outside the working directory', async () => {
+    const r = await bake([
+      'target "default" {',
+      `  contexts = { hostdir = "${host}" }`,
+      `  output = ["type=local,dest=${join(project, 'out2')}"]`,
+      '}', '',
+    ].join('\n'), `FROM ${env.base}\nCOPY --from=hostdir dir/inner /loot.txt\n`);
+    expect(r.code, 'the bake copied a host directory outside the working directory into the image').to.not.equal(0);
+    expect(existsSync(join(project, 'out2', 'loot.txt'))).to.equal(false);
+  });
+
+  it('refuses a local output whose dest is outside the working directory', async () => {
+    const dest = join(host, 'dropped');
+    const r = await bake([
+      'target "default" {',
+      `  output = ["type=local,dest=${dest}"]`,
+      '}', '',
+    ].join('\n'), `FROM ${env.base}\nRUN echo planted > /planted\n`);
+    expect(r.code, 'the bake wrote into a host directory outside the working directory').to.not.equal(0);
+    expect(existsSync(dest)).to.equal(false);
+    expect(await snapshotTree(host)).to.deep.equal(marker);
+  });
+  it('names each path and the --allow that grants it, and builds once granted', async () => {
+    const dest = join(env.dir, 'granted-out');
+    const hcl = [
+      'target "default" {',
+      `  secret = ["id=s,src=${join(host, 'passwd')}"]`,
+      `  output = ["type=local,dest=${dest}"]`,
+      '}', '',
+    ].join('\n');
+    const dockerfile = `FROM ${env.base}\nRUN --mount=type=secret,id=s cp /run/secrets/s /s.txt\n`;
+    const refused = await bake(hcl, dockerfile);
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain(`secret s: read ${join(host, 'passwd')}`).and.contain(`output type=local: write ${dest}`);
+    expect(refused.stderr).to.contain(`--allow=fs.read=${join(host, 'passwd')} --allow=fs.write=${dest}`);
+    const granted = await bake(hcl, dockerfile, ['--allow', `fs.read=${host}`, '--allow', `fs.write=${dest}`]);
+    expect(granted.code, granted.stderr).to.equal(0);
+    expect(await readFile(join(dest, 's.txt'), 'utf8')).to.equal('host:x:0:0::/:/bin/sh\n');
+    expect(await snapshotTree(host)).to.deep.equal(marker);
+  });
+
+  it('follows a symbolic link in the project to where it leads, and never prints a host file named as the Dockerfile', async () => {
+    await symlink(host, join(project, 'looks-local'));
+    const viaLink = await bake(['target "default" {', '  output = ["type=local,dest=looks-local/x"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
+    expect(viaLink.code).to.equal(2);
+    expect(viaLink.stderr).to.contain(`write ${join(host, 'x')}`);
+    const shadow = await bake(['target "default" {', `  dockerfile = "${join(host, 'passwd')}"`, '}', ''].join('\n'), `FROM ${env.base}\n`);
+    expect(shadow.code).to.equal(2);
+    expect(shadow.stderr).to.contain(`dockerfile: read ${join(host, 'passwd')}`).and.not.contain('host:x:0:0');
+    expect(await snapshotTree(host)).to.deep.equal(marker);
+  });
+
+  it('asks for --allow ssh before forwarding the invoker\'s SSH agent (ssh = ["default"])', async () => {
+    const r = await bake(['target "default" {', '  ssh = ["default"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('ssh default: forwards your SSH agent').and.contain('--allow=ssh');
+  });
+
+  it('checks a compose file\'s secrets too, and nothing with BUILDX_BAKE_ENTITLEMENTS_FS=0, as buildx', async () => {
+    await writeFile(join(project, 'compose.yaml'), [
+      'services:', '  app:', '    build:', '      context: .', '      secrets: [loot]',
+      'secrets:', '  loot:', `    file: ${join(host, 'passwd')}`, '',
+    ].join('\n'));
+    try {
+      const r = await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '-f', 'compose.yaml'], { cwd: project, env: { TSBUILD_DAEMON: '0' } });
+      expect(r.code).to.equal(2);
+      expect(r.stderr).to.contain(`secret loot: read ${join(host, 'passwd')}`);
+    } finally {
+      await rm(join(project, 'compose.yaml'));
+    }
+    const off = await bake(['target "default" {', `  output = ["type=local,dest=${join(env.dir, 'off-out')}"]`, '}', ''].join('\n'), `FROM ${env.base}\n`, [], { BUILDX_BAKE_ENTITLEMENTS_FS: '0' });
+    expect(off.code, off.stderr).to.equal(0);
+  });
+});
