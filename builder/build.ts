@@ -274,7 +274,7 @@ async function buildLocked(
   let leaseId: string | undefined;
   // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the
   // COPY keys, the context report and the provenance's context digest walk the context once.
-  const context: ContextSource = { kind: 'context', dir: contextDir, excludes };
+  const context: ContextSource = { kind: 'context', dir: contextDir, excludes, ...(req.ssh?.default !== undefined ? { sshAgent: req.ssh.default } : {}) };
   let recorder: StepRecorder | undefined;
   let exporter: IncrementalCacheExport | undefined;
   let outcome: BuildOutcome | undefined;

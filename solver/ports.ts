@@ -25,6 +25,8 @@ export interface ContextSource {
   excludes: string[];
   /** `--build-context NAME=DIR`: the named local contexts, each read like the main one (its own .dockerignore). */
   named?: Record<string, ContextSource>;
+  /** The `--ssh default` agent socket, for an ADD of an ssh git URL (never keyed or recorded). */
+  sshAgent?: string | undefined;
 }
 
 /** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */

@@ -10,7 +10,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, cacheMountsDir, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { CopyError, CopyHistory, FileHashCache, GitCommits, contentDigest, copyInto, statMemoFor } from './fileops/index.js';
+import { CopyError, CopyHistory, FileHashCache, GitCommits, contentDigest, type GitAccess, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -130,7 +130,7 @@ export class LinuxWorker implements Worker {
       const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
         : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental, this.#gitCommits));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental, this.#gitAccess(source)));
       });
     });
     const written = outcome?.written;
@@ -177,7 +177,7 @@ export class LinuxWorker implements Worker {
     const key = snapshot === null ? undefined : sha256(canonicalJson({ v: 1, kind: 'snapshot-selection', snapshot, op }));
     const known = key === undefined ? undefined : this.#hashes.getTree(key);
     if (known !== undefined) return known;
-    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#gitCommits));
+    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#gitAccess(source)));
     if (key !== undefined) this.#hashes.setTree(key, result);
     return result;
   }
@@ -259,6 +259,11 @@ export class LinuxWorker implements Worker {
       await this.#snapshots.remove(committed ? name : key).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** What an ADD <git url> from `source` fetches with: the build's commits, and the `--ssh default` agent it was given. */
+  #gitAccess(source: FileSource): GitAccess {
+    return { commits: this.#gitCommits, sshAgent: source.kind === 'context' ? source.sshAgent : undefined };
   }
 
   async #withCopySource<T>(source: FileSource, fn: (src: CopySourceDir) => Promise<T>): Promise<T> {

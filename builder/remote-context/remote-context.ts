@@ -104,7 +104,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
       const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
       works.push(work);
       if (arg.kind === 'git') {
-        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND' });
+        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: userAgent() });
         out[name] = { kind: 'local', dir: await subdirOf(checkout.dir, arg.ref.subdir, label), dockerignore: false };
         sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
       } else {
@@ -139,7 +139,7 @@ function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: 
 async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
   switch (arg.kind) {
     case 'git': {
-      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND' });
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: userAgent() });
       const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
       return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
     }
@@ -248,4 +248,12 @@ async function refuseSymlinks(root: string, rel: string, mustExist: boolean): Pr
         'tsbuild does not follow links in a remote context to find the Dockerfile or .dockerignore; name the real file with -f');
     }
   }
+}
+
+/**
+ * The SSH agent a git context named on the command line is fetched with: the invoking user's ($SSH_AUTH_SOCK), as
+ * buildx forwards the default agent for an ssh git context. Never their key files (git-fetch.ts).
+ */
+function userAgent(): string | undefined {
+  return process.env.SSH_AUTH_SOCK || undefined;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
-import type { GitCommits } from './git-commits.js';
+import type { GitAccess } from './git-commits.js';
 import { fetchGit } from './git-fetch.js';
 import { parseGitRef, redactUrl } from './git-ref.js';
 import type { WriteOptions } from './tree-writer.js';
@@ -14,10 +14,10 @@ import type { WriteOptions } from './tree-writer.js';
  * (git-fetch.ts: no hooks, network protocols only), then writes the checkout's contents into the directory `dest`
  * through the root's confined writer: directories, files and symlinks (kept as links), owned by --chown or root,
  * modes as checked out unless --chmod. `.git` only with --keep-git-dir (or `?keep-git-dir=true`); `--checksum`
- * is the commit the ref must resolve to. `commits`: the build's resolutions, whose commit the step was keyed by: that
+ * is the commit the ref must resolve to. `git.commits`: the build's resolutions, whose commit the step was keyed by: that
  * commit is fetched, never the ref's newer one. Returns the commit.
  */
-export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, commits?: GitCommits): Promise<string> {
+export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, git?: GitAccess): Promise<string> {
   const ref = parseGitRef(source);
   if (ref === undefined) throw new Error(`addGit: ${redactUrl(source)} is not a git URL`);
   if (checksum !== undefined && checksum !== '') {
@@ -27,8 +27,9 @@ export async function addGit(source: string, dest: string, keepGitDir: boolean |
   const work = await mkdtemp(path.join(tmpdir(), `tsbuild-add-git-${process.pid}-`));
   try {
     const code = 'COPY_SOURCE_NOT_FOUND';
-    const commit = await commits?.resolve(ref, { signal: opts.signal, code });
-    const checkout = await fetchGit(ref, work, { signal: opts.signal, code, ...(keepGitDir ? { keepGitDir } : {}), ...(commit !== undefined ? { commit } : {}) });
+    const sshAgent = git?.sshAgent;
+    const commit = await git?.commits.resolve(ref, { signal: opts.signal, code, sshAgent });
+    const checkout = await fetchGit(ref, work, { signal: opts.signal, code, sshAgent, ...(keepGitDir ? { keepGitDir } : {}), ...(commit !== undefined ? { commit } : {}) });
     let from = checkout.dir;
     for (const part of ref.subdir.split('/').filter((p) => p !== '')) {
       from = path.join(from, part);

@@ -4,7 +4,7 @@ import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
-import type { GitCommits } from './git-commits.js';
+import type { GitAccess } from './git-commits.js';
 import { resolveGitCommit } from './git-fetch.js';
 import { parseGitRef, redactUrl } from './git-ref.js';
 import { throwIfAborted } from './errors.js';
@@ -38,7 +38,7 @@ const READ_BUFFER = 64 * 1024;
  * source the commit its ref resolves to (through `commits`, the build's resolutions, when given: the ADD then fetches
  * that very commit).
  */
-export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache, commits?: GitCommits): Promise<ContentDigest> {
+export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache, access?: GitAccess): Promise<ContentDigest> {
   const perPath = new PathDigests();
   if (source.kind === 'inline') {
     for (const f of source.files) perPath.add(f.name, sha256(canonicalJson({ type: 'file', mode: 0o644, content: sha256(f.content) })));
@@ -52,8 +52,8 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
       continue;
     }
     // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
-    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND' } as const;
-    const commit = await (commits === undefined ? resolveGitCommit(git, how) : commits.resolve(git, how));
+    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access?.sshAgent } as const;
+    const commit = await (access === undefined ? resolveGitCommit(git, how) : access.commits.resolve(git, how));
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));
   }
   const local = op.sources.filter((s) => !urls.includes(s));

@@ -4,7 +4,7 @@ import type { ProgressSink } from '../../solver/index.js';
 import { ConfinedFsError, RootSession, inRootPath, readAccounts } from '../confined/index.js';
 import type { Accounts } from '../confined/index.js';
 import { addGit } from './add-git.js';
-import type { GitCommits } from './git-commits.js';
+import type { GitAccess } from './git-commits.js';
 import { addUrl, isUrl } from './add-url.js';
 import { isGitUrl } from './git-ref.js';
 import { detectArchive, extractArchive } from './archive.js';
@@ -46,7 +46,7 @@ export interface CopyOutcome { written: FileRecords | undefined }
  * inside the root only (openat2 RESOLVE_IN_ROOT), files are created O_EXCL|O_NOFOLLOW, and all writes happen in one
  * process in order.
  */
-export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink, incremental?: IncrementalCopy, commits?: GitCommits): Promise<CopyOutcome> {
+export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink, incremental?: IncrementalCopy, git?: GitAccess): Promise<CopyOutcome> {
   throwIfAborted(signal);
   const sourceRoot = source.kind === 'dir' ? source.path : undefined;
   // ADD writes archives and downloads outside the TreeWriter: never incremental.
@@ -55,13 +55,13 @@ export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: strin
   const options = previous === undefined || incremental === undefined ? { sourceRoot }
     : { sourceRoot, lowerRoots: incremental.lowerDirs, inherit: { upperDir: incremental.upperDir, previousDir: previous.dir } };
   try {
-    return await RootSession.with(rootDir, options, (session) => copyWith(session, op, source, signal, progress, incremental === undefined ? undefined : { previous: previous?.files }, commits));
+    return await RootSession.with(rootDir, options, (session) => copyWith(session, op, source, signal, progress, incremental === undefined ? undefined : { previous: previous?.files }, git));
   } catch (err) {
     throw copyFailure(err);
   }
 }
 
-async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined, commits: GitCommits | undefined): Promise<CopyOutcome> {
+async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined, git: GitAccess | undefined): Promise<CopyOutcome> {
   let accounts: Promise<Accounts> | undefined;
   const opts: WriteOptions = {
     owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session))),
@@ -96,7 +96,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   // What ADD wrote besides the copied files, for the step's last status line (the TreeWriter counts only copies).
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
-    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, commits); added.repos++; }
+    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, git); added.repos++; }
     else { await addUrl(url, op.dest, destIsDir, op.checksum, session, opts); added.urls++; }
   }
   for (const item of kept) {

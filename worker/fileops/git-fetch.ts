@@ -27,7 +27,11 @@ export interface GitCheckout {
  * `commit`: the commit to check out, the one the ref resolved to when the step was keyed (git-commits.ts); the ref
  * is then not resolved again.
  */
-export interface GitFetchOptions { signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean; commit?: string }
+export interface GitFetchOptions {
+  signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean; commit?: string;
+  /** The SSH agent socket an ssh remote may authenticate with; without it ssh offers no key at all. */
+  sshAgent?: string | undefined;
+}
 
 // Protocols git may use, for the main fetch and every submodule: never file:// (or a bare local path) and never
 // ext:: (runs a command). `-c` settings reach the git processes git starts itself (GIT_CONFIG_PARAMETERS).
@@ -143,8 +147,12 @@ class GitRunner {
     this.#env = {
       PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, LANG: 'C', LC_ALL: 'C',
       GIT_TERMINAL_PROMPT: '0', GIT_CONFIG_NOSYSTEM: '1', GIT_CONFIG_GLOBAL: '/dev/null', GIT_ASKPASS: '/bin/false',
-      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_PROTOCOL_FROM_USER: '0',
-      ...(process.env.SSH_AUTH_SOCK ? { SSH_AUTH_SOCK: process.env.SSH_AUTH_SOCK } : {}),
+      // ssh finds the invoking user's ~/.ssh by the password database, not $HOME: IdentityFile=none keeps their key
+      // files out, so an ssh remote gets only the agent the caller passes (`--ssh default` for a Dockerfile's ADD), as
+      // BuildKit's git source authenticates with the forwarded agent alone. A Dockerfile could otherwise fetch any
+      // private repository the person running the build can reach, into the image or the log.
+      GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o IdentityFile=none', GIT_PROTOCOL_FROM_USER: '0',
+      ...(opts.sshAgent ? { SSH_AUTH_SOCK: opts.sshAgent } : {}),
       ...(process.env.https_proxy ? { https_proxy: process.env.https_proxy } : {}),
       ...(process.env.HTTPS_PROXY ? { HTTPS_PROXY: process.env.HTTPS_PROXY } : {}),
       ...(process.env.no_proxy ? { no_proxy: process.env.no_proxy } : {}),

@@ -8,7 +8,7 @@ export { StatMemo, statMemoFor } from './walk.js';
 export type { DirListing, EntryStat } from './dir-listing.js';
 export { CopyError, type CopyErrorCode } from './errors.js';
 export { isGitUrl, parseGitRef, redactUrl, GitRefError, type GitRef } from './git-ref.js';
-export { GitCommits } from './git-commits.js';
+export { GitCommits, type GitAccess } from './git-commits.js';
 export { fetchGit, redactText, GitFetchError, type GitCheckout, type GitFetchOptions } from './git-fetch.js';
 export { classifyContextFile, extractContextArchive, type ContextFileKind } from './context-archive.js';
 export { downloadDispatcher } from './download-dispatcher.js';
