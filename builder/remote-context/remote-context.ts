@@ -109,7 +109,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
         sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
       } else {
         const dir = path.join(work, 'context');
-        await mkdir(dir, { mode: 0o700 });
+        await makeContextRoot(dir);
         const body = path.join(work, 'download');
         await download(arg.url, body, label, signal);
         await chmod(body, 0o644);   // llb.HTTP's default mode
@@ -164,7 +164,7 @@ async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work:
  */
 async function contextFromFile(body: string, label: string, work: string, file: string | undefined, signal: AbortSignal, dockerfileFlag?: string): Promise<Omit<Fetched, 'source'>> {
   const contextDir = path.join(work, 'context');
-  await mkdir(contextDir, { mode: 0o700 });
+  await makeContextRoot(contextDir);
   const kind = await classifyContextFile(body, label, signal);
   if (kind.kind === 'archive') {
     await extractContextArchive(body, kind.compression, contextDir, label, signal);
@@ -256,4 +256,14 @@ async function refuseSymlinks(root: string, rel: string, mustExist: boolean): Pr
  */
 function userAgent(): string | undefined {
   return process.env.SSH_AUTH_SOCK || undefined;
+}
+
+/**
+ * The root of a fetched context, inside the private (0700) work dir: 0755, as the root of the snapshot BuildKit
+ * unpacks a context into, so `COPY . /app/` makes /app 0755 as from a local context (from 0700 it came out 0700,
+ * unreadable to the image's other users). chmod, not mkdir's mode: the umask would narrow that.
+ */
+async function makeContextRoot(dir: string): Promise<void> {
+  await mkdir(dir, { mode: 0o700 });
+  await chmod(dir, 0o755);
 }

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { access, chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, writeFile } from 'node:fs/promises';
+import { access, chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -204,6 +204,8 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await readFile(join(o, 'ctx', 'main.txt'), 'utf8')).to.equal('main\n');
     expect(await readFile(join(o, 'ctx', 'sub', 'sub.txt'), 'utf8')).to.equal('sub v1\n');
     expect(await exists(join(o, 'ctx', '.git'))).to.equal(false);
+    // COPY . /ctx/ takes the context root's mode: 0755 as from a local context, never the private temp dir's 0700.
+    expect((await stat(join(o, 'ctx'))).mode & 0o7777).to.equal(0o755);
     expect(r.stderr).to.contain(mainCommit);
     const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as { contextSource?: { url: string; commit?: string } }[];
     expect(history[0]?.contextSource).to.deep.equal({ url: gitUrl(), commit: mainCommit });
@@ -462,6 +464,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     const o = out();
     ok(await tsbuildStdin(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${o}`, '-'], tarball, dir));
     expect(await readFile(join(o, 'in', 'dir', 'a.txt'), 'utf8')).to.equal('a\n');
+    expect((await stat(join(o, 'in'))).mode & 0o7777, 'COPY . /in/ from a tar context').to.equal(0o755);
     expect(await readlink(join(o, 'in', 'link'))).to.equal('/etc/passwd');
     const o2 = out();
     ok(await tsbuildStdin(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${o2}`, '-'], 'FROM scratch\nCOPY . /none/\n', dir));

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TsbuildError, type ErrorCode } from '../../common/index.js';
@@ -54,6 +54,9 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
   const dir = path.join(workDir, 'checkout');
   await mkdir(home, { mode: 0o700 });
   await mkdir(dir, { mode: 0o700 });
+  // The checkout's root is a context's or an ADD's source root: 0755, as the root of BuildKit's git snapshot (so
+  // `COPY . /app/` from a git context makes /app 0755); the work dir around it stays private.
+  await chmod(dir, 0o755);
   const git = new GitRunner(home, g, opts);
   // A pinned commit is fetched by its id (a server that refuses unadvertised ids gets the fallback below).
   const { sha, fetchRef } = opts.commit !== undefined ? { sha: opts.commit, fetchRef: opts.commit } : await resolveRef(git, g);
