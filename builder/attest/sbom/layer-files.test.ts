@@ -1,7 +1,5 @@
 import { expect } from 'chai';
-import { PassThrough, type Readable } from 'node:stream';
-import { gzipSync } from 'node:zlib';
-import { MediaType, sha256, type Descriptor, type Digest } from '../../../registry/oci/index.js';
+import { MemoryBlobs as Blobs } from '../../../test/fixtures/memory-blobs.js';
 import { encodeTarHeader, TAR_END, tarPadding } from '../../../worker/index.js';
 import { readLayerFiles } from './layer-files.js';
 
@@ -20,21 +18,6 @@ const entryBytes = (e: Entry): Buffer => {
 /** A layer tar of `entries`, plain. */
 const layerTar = (entries: Entry[]): Buffer => Buffer.concat([...entries.map(entryBytes), Buffer.alloc(TAR_END)]);
 
-/** Gzipped layer tars kept in memory, served by digest like the content store. */
-class Blobs {
-  readonly #blobs = new Map<string, Buffer>();
-  add(tar: Buffer): Descriptor {
-    const bytes = gzipSync(tar);
-    const digest = sha256(bytes);
-    this.#blobs.set(digest, bytes);
-    return { mediaType: MediaType.ociLayerGzip, digest, size: bytes.length };
-  }
-  async read(digest: Digest): Promise<Readable> {
-    const out = new PassThrough();
-    out.end(this.#blobs.get(digest));
-    return out;
-  }
-}
 
 /** `text` with its last component's bytes `tail` (not UTF-8) after it. */
 const withBytes = (text: string, tail: number[]): Buffer => Buffer.concat([Buffer.from(text), Buffer.from(tail)]);

@@ -1,17 +1,15 @@
 import { expect } from 'chai';
-import { PassThrough, type Readable } from 'node:stream';
-import { createGzip } from 'node:zlib';
 import tar from 'tar-stream';
-import { MediaType, sha256, type Descriptor, type Digest } from '../../../registry/oci/index.js';
+import type { Descriptor } from '../../../registry/oci/index.js';
+import { MemoryBlobs } from '../../../test/fixtures/memory-blobs.js';
 import { readLayerFiles } from './layer-files.js';
 import { parserFor, scanLayers } from './scan.js';
 
 type Entry = { name: string; body?: string; type?: 'file' | 'directory' | 'symlink'; linkname?: string };
 
-/** Gzipped layer tars kept in memory, served by digest like the content store. */
-class Blobs {
-  readonly #blobs = new Map<string, Buffer>();
-  async add(entries: Entry[]): Promise<Descriptor> {
+/** Layers of `entries`, packed by tar-stream, kept as the content store would serve them. */
+class Blobs extends MemoryBlobs {
+  async addEntries(entries: Entry[]): Promise<Descriptor> {
     const pack = tar.pack();
     for (const e of entries) {
       if (e.type === 'symlink') pack.entry({ name: e.name, type: 'symlink', linkname: e.linkname ?? '/' });
@@ -20,17 +18,8 @@ class Blobs {
     }
     pack.finalize();
     const chunks: Buffer[] = [];
-    const gz = pack.pipe(createGzip());
-    for await (const c of gz) chunks.push(c as Buffer);
-    const bytes = Buffer.concat(chunks);
-    const digest = sha256(bytes);
-    this.#blobs.set(digest, bytes);
-    return { mediaType: MediaType.ociLayerGzip, digest, size: bytes.length };
-  }
-  async read(digest: Digest): Promise<Readable> {
-    const out = new PassThrough();
-    out.end(this.#blobs.get(digest));
-    return out;
+    for await (const c of pack) chunks.push(c as Buffer);
+    return this.add(Buffer.concat(chunks));
   }
 }
 
@@ -48,8 +37,8 @@ describe('scanning layer tars', () => {
   it('applies whiteouts, opaque directories and replacements across layers', async () => {
     const blobs = new Blobs();
     const layers = [
-      await blobs.add([{ name: 'a/keep' , body: '1' }, { name: 'a/gone', body: '2' }, { name: 'b/x', body: '3' }, { name: 'c', body: '4' }]),
-      await blobs.add([{ name: 'a/.wh.gone' }, { name: 'b/.wh..wh..opq' }, { name: 'b/y', body: '5' }, { name: 'c', type: 'symlink', linkname: '/etc/shadow' }]),
+      await blobs.addEntries([{ name: 'a/keep' , body: '1' }, { name: 'a/gone', body: '2' }, { name: 'b/x', body: '3' }, { name: 'c', body: '4' }]),
+      await blobs.addEntries([{ name: 'a/.wh.gone' }, { name: 'b/.wh..wh..opq' }, { name: 'b/y', body: '5' }, { name: 'c', type: 'symlink', linkname: '/etc/shadow' }]),
     ];
     const read = await readLayerFiles(layers, blobs, () => true);
     expect([...read.files.keys()].sort()).to.deep.equal(['a/keep', 'b/y']);
@@ -57,7 +46,7 @@ describe('scanning layer tars', () => {
 
   it('never reads through a symlink and skips files over the size limit', async () => {
     const blobs = new Blobs();
-    const layers = [await blobs.add([
+    const layers = [await blobs.addEntries([
       { name: 'var/lib/dpkg/status', type: 'symlink', linkname: '/etc/shadow' },
       { name: 'lib/apk/db/installed', body: 'P:big\nV:1\n'.repeat(100) },
     ])];
@@ -69,8 +58,8 @@ describe('scanning layer tars', () => {
   it('lists each package once and reads the distribution from os-release', async () => {
     const blobs = new Blobs();
     const layers = [
-      await blobs.add([{ name: './usr/lib/os-release', body: 'ID=debian\nVERSION_ID="12"\n' }, { name: './var/lib/dpkg/status', body: DPKG }]),
-      await blobs.add([
+      await blobs.addEntries([{ name: './usr/lib/os-release', body: 'ID=debian\nVERSION_ID="12"\n' }, { name: './var/lib/dpkg/status', body: DPKG }]),
+      await blobs.addEntries([
         { name: 'app/package-lock.json', body: JSON.stringify({ lockfileVersion: 3, packages: { 'node_modules/left-pad': { version: '1.3.0' } } }) },
         { name: 'app/node_modules/left-pad/package.json', body: '{"name":"left-pad","version":"1.3.0"}' },
       ]),
