@@ -88,11 +88,17 @@ describe('compile: args and environment', () => {
 
   it('gives RUN the ARGs in scope as env and history prefix, but keeps them out of the image config', async () => {
     const { graph } = await build('FROM alpine\nARG A=1\nARG B\nRUN make\n', { buildArgs: { B: 'two' } });
-    expect([vertex(graph, 's0.1').text, vertex(graph, 's0.2').text]).to.deep.equal(['ARG A=1', 'ARG B']);
+    // History shows the value the build uses, as BuildKit's dispatchArg writes it: the --build-arg one for B.
+    expect([vertex(graph, 's0.1').text, vertex(graph, 's0.2').text]).to.deep.equal(['ARG A=1', 'ARG B=two']);
     expect(exec(graph, 's0.3').env).to.include.members(['A=1', 'B=two']);
     expect(vertex(graph, 's0.3').text).to.equal('RUN |2 A=1 B=two /bin/sh -c make # buildkit');
     expect(vertex(graph, 's0.3').args).to.deep.equal({ A: '1', B: 'two' });
     expect(graph.stages[0]?.config.Env?.some((e) => e.startsWith('A='))).to.equal(false);
+  });
+
+  it('writes ARG into history with the value used: the --build-arg over the default, the default expanded, or the bare name', async () => {
+    const { graph } = await build('FROM alpine\nENV BASE=/opt\nARG TOKEN=default-token\nARG DIR=${BASE}/app\nARG UNSET\n', { buildArgs: { TOKEN: 's3cr3t' } });
+    expect(['s0.2', 's0.3', 's0.4'].map((id) => vertex(graph, id).text)).to.deep.equal(['ARG TOKEN=s3cr3t', 'ARG DIR=/opt/app', 'ARG UNSET']);
   });
 
   it('expands an ARG default against earlier ARGs and ENV', async () => {

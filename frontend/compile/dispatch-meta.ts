@@ -118,8 +118,8 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'ARG':
-      // BuildKit writes `ARG k=default` into history (docker history shows it), with the Dockerfile's default, never
-      // the --build-arg value; the value still reaches the steps that use it through their env and args.
+      // BuildKit writes `ARG k=v` into history (docker history shows it) with the value the build uses: the
+      // --build-arg value, else the default expanded, else a same-named global ARG's (dispatchArg in convert.go).
       meta({}, `ARG ${dispatchArg(inst, st, ctx, ex).join(' ')}`);
       return true;
     default:
@@ -134,15 +134,15 @@ function expandPairs(args: string[], ex: Expander): [string, string][] {
   });
 }
 
-// ARG: --build-arg wins, then the default (expanded), then a same-named global ARG. Returns history's `k[=default]`.
+// ARG: --build-arg wins, then the default (expanded), then a same-named global ARG. Returns history's `k[=value]`.
 function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex: Expander): string[] {
   const commit: string[] = [];
   for (const word of inst.args) {
     const eq = word.indexOf('=');
     const key = eq >= 0 ? word.slice(0, eq) : word;
     const fallback = eq >= 0 ? ex.word(word.slice(eq + 1)) : ctx.globalArgs.get(key);
-    commit.push(fallback === undefined ? key : `${key}=${fallback}`);
     const value = Object.hasOwn(ctx.buildArgs, key) ? ctx.buildArgs[key] : fallback;
+    commit.push(value === undefined ? key : `${key}=${value}`);
     const existing = st.args.findIndex((a) => a.key === key);
     if (existing >= 0) st.args.splice(existing, 1);
     st.args.push({ key, value });
