@@ -56,8 +56,14 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   const runtime: ContainerConfig = { ...stage.config };
   if (opts.labels && Object.keys(opts.labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...opts.labels };
 
+  // MAINTAINER sets the author (the chain's last), else the base image's stays: BuildKit starts from the base config.
+  const maintainer = chain.findLast((v) => v.op.kind === 'meta' && v.op.author !== undefined)?.op;
+  const baseImage = chain[0]?.op.kind === 'image' ? chain[0].op.digest : undefined;
+  const author = maintainer?.kind === 'meta' && maintainer.author !== undefined ? maintainer.author
+    : graph.stages.find((s) => baseImage !== undefined && s.base?.digest === baseImage)?.base?.config.author;
   const config: ImageConfig = {
     created,
+    ...(author !== undefined && author !== '' ? { author } : {}),
     architecture: stage.platform.architecture,
     os: stage.platform.os,
     ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),

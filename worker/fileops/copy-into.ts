@@ -130,7 +130,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
 async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal, memo: StatMemo | undefined): Promise<void> {
   if (item.stat.isDirectory()) {
     const destDir = op.parents ? path.posix.join(op.dest, item.keep) : op.dest;
-    writer.dirTarget(destDir, item.stat);
+    writer.dirTarget(destDir, item.stat, op.parents);
     // Entry paths below a directory are clean (names from readdir), so they are joined to the cleaned destination and
     // source paths by concatenation: no path.join/relative per entry.
     const destRel = inRootPath(destDir);

@@ -49,8 +49,9 @@ export function sessionResolver(session: RootSession): SourceResolver {
 /**
  * Expands `sources` against the source root: a leading `/` means the root, wildcards follow Go filepath.Match per
  * segment, and a source that is a symlink is followed within the root (BuildKit sets FollowSymlinks for COPY's own
- * sources; links *inside* a copied directory stay links). Throws COPY_SOURCE_NOT_FOUND for a missing, excluded or
- * escaping source, with a hint naming the .dockerignore pattern that hid it.
+ * sources; links *inside* a copied directory stay links). A wildcard matching nothing selects nothing, as in BuildKit.
+ * Throws COPY_SOURCE_NOT_FOUND for a missing, excluded or escaping path, with a hint naming the .dockerignore pattern
+ * that hid it.
  */
 export async function selectSources(sources: readonly string[], root: SelectionRoot, op: Pick<CopyOp, 'parents'>): Promise<SelectedSource[]> {
   const out: SelectedSource[] = [];
@@ -96,7 +97,12 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
     }
     found.push({ rel, abs, stat, keep: splitPath(rel).slice(pivot).join('/') });
   }
-  if (found.length === 0) throw await notFound(source, hidden ?? relPath, root);
+  if (found.length === 0) {
+    // BuildKit gives every COPY source AllowEmptyWildcard (dockerfile2llb): a wildcard that matches nothing copies
+    // nothing, which `COPY package.json yarn.lock* ./` (an optional lockfile) relies on. A plain path must exist.
+    if (wild) return [];
+    throw await notFound(source, hidden ?? relPath, root);
+  }
   return found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 

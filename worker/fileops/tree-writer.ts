@@ -56,13 +56,18 @@ export class TreeWriter {
 
   /**
    * The directory a copied directory's contents go to. An existing directory (symlinks followed inside the root) is
-   * used as it is; a missing one is created with the source directory's metadata, its parents 0755.
+   * used as it is; a missing one is created 0755 (or as --chmod makes 0755), owned as the copy is, its parents
+   * 0755: BuildKit's copy makes the destination before copying into it and leaves its metadata alone, so only the
+   * directories under it take their sources' modes. A context made by `mktemp -d` (0700) still gives `COPY . /app`
+   * a /app the image's other users can read. `isCopied`: the directory is itself one of the copied entries (COPY
+   * --parents, which BuildKit copies from the source root with the matched paths included): its source's metadata.
    */
-  dirTarget(containerPath: string, source: EntryStat): void {
+  dirTarget(containerPath: string, source: EntryStat, isCopied = false): void {
     const rel = inRootPath(containerPath);
     if (rel === '') return;   // the root exists and keeps its own metadata
     this.#session.dir(rel, true);
-    this.#session.meta(this.#meta(source, 'dir'), true);
+    const meta = this.#meta(source, 'dir');
+    this.#session.meta(isCopied ? meta : { ...meta, mode: this.#opts.mode === undefined ? 0o755 : this.#opts.mode(0o755, true) }, true);
   }
 
   /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
