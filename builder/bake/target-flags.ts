@@ -19,6 +19,8 @@ export interface BakeRunOptions {
   insecureRegistry: string[];
   /** Directory of each built dependency's OCI layout, by target name (for `target:NAME` contexts). */
   layouts: Map<string, string>;
+  /** `--builder`: named in each target's build ref (`buildx.build.ref`). */
+  builder?: string;
 }
 
 /** A field for Go's csvvalue: quoted when it holds a comma or a quote. */
@@ -73,7 +75,7 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   const disabled = (type: string): boolean => attest.some((a) => a.type === type && a.disabled === true);
   const flags: BuildFlags = {
     file, tag: t.tags ?? [], buildArg: Object.entries(t.args ?? {}).map(([k, v]) => `${k}=${v}`),
-    root: opts.root, progress: opts.progress, quiet: opts.quiet, ...(opts.debug ? { debug: true } : {}),
+    root: opts.root, progress: opts.progress, quiet: opts.quiet, ...(opts.debug ? { debug: true } : {}), ...(opts.builder !== undefined ? { builder: opts.builder } : {}),
     output: outputs.map(entryText), ...(isLoad ? { load: true } : {}),
     cache: t['no-cache'] !== true, cacheFilter: t['no-cache-filter'] ?? [],
     cacheTo: (t['cache-to'] ?? []).map(entryText), cacheFrom: (t['cache-from'] ?? []).map(entryText),

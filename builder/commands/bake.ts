@@ -3,7 +3,7 @@ import { UserError } from '../../common/index.js';
 import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
 import { collect, defaultProgress, progressOf } from './build-flags.js';
-import { rootOf } from './global-options.js';
+import { builderOf, rootOf } from './global-options.js';
 
 // `tsbuild bake`: docker buildx bake's command line. The bake modules (the HCL parser among them) load only here.
 
@@ -83,5 +83,6 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   await runBake(resolved, {
     root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
+    ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}),
   }, runBuildFlags, signal);
 }

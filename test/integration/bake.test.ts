@@ -68,6 +68,12 @@ describe('tsbuild bake', function () {
     expect(metadata.app?.['containerimage.digest']).to.equal(app.Digest);
     expect(metadata.base?.['containerimage.digest']).to.equal(base.Digest);
     expect(metadata.app?.['image.name']).to.equal(`${env.registry.host}/bake-app:1`);
+    // buildx's BUILDER/NODE/ID: the current builder (default), or the one --builder names.
+    expect(metadata.app?.['buildx.build.ref']).to.match(/^default\/default\/[0-9a-z]+$/);
+    ok(await tsbuild(['create', '--name', 'bakeci', '--root', join(env.dir, 'root')]));
+    const named = join(env.dir, 'bake-meta-builder.json');
+    ok(await bake(['--builder', 'bakeci', '--metadata-file', named, 'base']));
+    expect((JSON.parse(await readFile(named, 'utf8')) as Metadata).base?.['buildx.build.ref']).to.match(/^bakeci\/bakeci0\/[0-9a-z]+$/);
   });
 
   it('writes build warnings once beside the targets with BUILDX_METADATA_WARNINGS=1, as buildx bake does', async () => {
