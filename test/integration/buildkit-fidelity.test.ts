@@ -59,6 +59,16 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     expect(last(all, 'app/package.json')?.type).to.equal('file');
   });
 
+  it('COPY --parents understands ** (zero or more directories), and a wildcard matching nothing is not an error', async () => {
+    // --parents copies "/" with IncludePatterns [pattern] (moby patternmatcher: `**/` is `(.*/)?`), no required paths.
+    const files = { 'pkg/top.json': '1', 'pkg/c/y.json': '2', 'pkg/a/b/x.json': '3', 'src/x/y/z.go': 'package z', 'docs/readme.md': 'd' };
+    const r = await build('FROM BASE\nCOPY --parents pkg/**/*.json /p1/\nCOPY --parents **/*.go /p2/\nCOPY --parents docs/** nothing/**/*.x /p3/\n', files);
+    expect(r.code, r.stderr).to.equal(0);
+    const names = (await entries(r.tar)).map((e) => e.name);
+    expect(names).to.include.members(['p1/pkg/top.json', 'p1/pkg/c/y.json', 'p1/pkg/a/b/x.json', 'p2/src/x/y/z.go', 'p3/docs/readme.md']);
+    expect(names.filter((n) => n.startsWith('p2/')).sort()).to.deep.equal(['p2/src', 'p2/src/x', 'p2/src/x/y', 'p2/src/x/y/z.go']);
+  });
+
   it('a directory COPY creates its top-level destination 0755, not with the source directory\'s mode', async () => {
     // fsutil copy: prepareTargetDir / Copy() MkdirAll the destination with defaultDirectoryMode (0755, or the numeric
     // --chmod) before copying; the existing top-level directory's metadata is then left alone (only nested

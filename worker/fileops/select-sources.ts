@@ -73,6 +73,13 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
   let candidates = [''];
   let hidden: string | undefined;
   for (const seg of segments) {
+    if (parents && seg === '**') {
+      // COPY --parents matches with BuildKit's pattern matcher, where `**` is zero or more directories.
+      const next: string[] = [];
+      for (const c of candidates) next.push(...(await dirsUnder(root, c)));
+      candidates = next;
+      continue;
+    }
     if (!hasWildcard(seg)) { candidates = candidates.map((c) => join(c, unescapeSegment(seg))); continue; }
     const next: string[] = [];
     for (const c of candidates) {
@@ -97,6 +104,9 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
     }
     found.push({ rel, abs, stat, keep: splitPath(rel).slice(pivot).join('/') });
   }
+  // `**` can match a directory and what is under it: the directory's copy holds them already.
+  const dirs = found.filter((f) => f.stat.isDirectory()).map((f) => `${f.rel}/`);
+  if (dirs.length > 0) found.splice(0, found.length, ...found.filter((f) => !dirs.some((d) => f.rel.startsWith(d))));
   if (found.length === 0) {
     // BuildKit gives every COPY source AllowEmptyWildcard (dockerfile2llb): a wildcard that matches nothing copies
     // nothing, which `COPY package.json yarn.lock* ./` (an optional lockfile) relies on. A plain path must exist.
@@ -126,6 +136,27 @@ async function listDir(root: SelectionRoot, rel: string): Promise<string[]> {
   }
 }
 
+/**
+ * `rel` and every directory below it that .dockerignore leaves visible, for `**`. A symbolic link is never descended
+ * into (a walk of the tree, as BuildKit's, does not follow links); each directory is reached through the resolver.
+ */
+async function dirsUnder(root: SelectionRoot, rel: string): Promise<string[]> {
+  const out: string[] = [];
+  const queue = [rel];
+  for (let dir = queue.shift(); dir !== undefined; dir = queue.shift()) {
+    const resolved = await root.resolve(dir);
+    if (resolved === undefined || bare(resolved) !== dir) continue;   // gone, or reached through a link
+    const stat = await lstatOrUndefined(path.join(root.dir, resolved));
+    if (stat === undefined || !stat.isDirectory()) continue;
+    out.push(dir);
+    for (const name of await listDir(root, dir)) {
+      const child = join(dir, name);
+      if (!root.ignore.excludes(child)) queue.push(child);
+    }
+  }
+  return out;
+}
+
 async function lstatOrUndefined(p: string): Promise<EntryStat | undefined> {
   try {
     return await lstat(p, { bigint: true });
@@ -133,6 +164,11 @@ async function lstatOrUndefined(p: string): Promise<EntryStat | undefined> {
     if (isErrno(err, 'ENOENT') || isErrno(err, 'ENOTDIR')) return undefined;
     throw err;
   }
+}
+
+/** A resolver's answer in selectOne's own form: '' for the root, no leading or trailing slash. */
+function bare(rel: string): string {
+  return rel.replace(/^[./]+$/, '').replace(/^\/+|\/+$/g, '');
 }
 
 function join(a: string, b: string): string {
