@@ -76,6 +76,7 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   const flags: BuildFlags = {
     file, tag: t.tags ?? [], buildArg: Object.entries(t.args ?? {}).map(([k, v]) => `${k}=${v}`),
     root: opts.root, progress: opts.progress, quiet: opts.quiet, ...(opts.debug ? { debug: true } : {}), ...(opts.builder !== undefined ? { builder: opts.builder } : {}),
+    isBakeTarget: true,
     output: outputs.map(entryText), ...(isLoad ? { load: true } : {}),
     cache: t['no-cache'] !== true, cacheFilter: t['no-cache-filter'] ?? [],
     cacheTo: (t['cache-to'] ?? []).map(entryText), cacheFrom: (t['cache-from'] ?? []).map(entryText),

@@ -102,6 +102,8 @@ export interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string; debug?: boolean;
   /** `--builder` (or $BUILDX_BUILDER): the builder named in build refs; undefined for the current one. */
   builder?: string;
+  /** The flags are a bake target's: its git contexts get only an SSH agent `--ssh` forwards (gitAgentOf). */
+  isBakeTarget?: boolean;
   push?: boolean; output: string[]; progress: ProgressMode;
   /** commander reads `--no-cache` as the negation of `cache` and `--no-cache-filter X` as `cacheFilter`. */
   cache: boolean; cacheFilter: string[];

@@ -178,13 +178,13 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
   // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
   // removed in the `finally` below (and here when what follows fails before it).
   const { fetchNamedContexts, resolveContext } = await import('../remote-context/index.js');
-  const remote = await resolveContext(context ?? '.', flags.file, signal);
+  const remote = await resolveContext(context ?? '.', flags.file, signal, gitAgentOf(flags, ssh));
   let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
   let stdinDockerfile: string | undefined;
   let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
     // --build-context NAME=<git or http(s) URL>: fetched like the context, removed in the `finally` below.
-    named = await fetchNamedContexts(namedContexts, signal);
+    named = await fetchNamedContexts(namedContexts, signal, gitAgentOf(flags, ssh));
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
     const { resolveSecrets } = await import('../options/secrets.js');
@@ -306,11 +306,21 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The SSH agent git contexts over ssh are fetched with (never the user's key files, git-fetch.ts): the one `--ssh
+ * default` forwards, else, for git URLs the user typed on `tsbuild build`'s own command line, theirs
+ * ($SSH_AUTH_SOCK), as one fetches with one's own git. A bake file's contexts are the repository's input: only the
+ * agent the user forwarded.
+ */
+function gitAgentOf(flags: BuildFlags, ssh: Record<string, string>): string | undefined {
+  return ssh['default'] ?? (flags.isBakeTarget === true ? undefined : process.env.SSH_AUTH_SOCK || undefined);
+}
+
 /** The Dockerfile a `--call` reads: from the context as given; a remote or stdin context is fetched, then removed. */
 async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string }> {
   const { readDockerfile } = await import('../build.js');
   const { resolveContext } = await import('../remote-context/index.js');
-  const remote = await resolveContext(context, flags.file, signal);
+  const remote = await resolveContext(context, flags.file, signal, gitAgentOf(flags, parseSsh(flags.ssh)));
   try {
     if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
     return await readDockerfile({

@@ -57,7 +57,7 @@ export async function classifyContext(context: string): Promise<ContextArgument>
  * read where it is. The fetched tree is then read by the ordinary context reader like a local one.
  * `file` is `-f`: relative to the fetched context's root (BuildKit), absolute for a Dockerfile on this host.
  */
-export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal): Promise<ResolvedContext | undefined> {
+export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, gitAgent?: string): Promise<ResolvedContext | undefined> {
   const arg = await classifyContext(context);
   if (arg.kind === 'local') return undefined;
   if (arg.kind === 'stdin' && file === '-') {
@@ -66,7 +66,7 @@ export async function resolveContext(context: string, file: string | undefined, 
   const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
-    const resolved = await fetchInto(arg, work, file, signal);
+    const resolved = await fetchInto(arg, work, file, signal, gitAgent);
     return { ...resolved, locator: dockerfileName(arg, file, resolved.dockerfileText !== undefined), cleanup };
   } catch (err) {
     await cleanup();
@@ -90,7 +90,7 @@ export interface FetchedNamedContexts {
  * unpacked). Each is fetched with the build context's containment (a private 0700 temp dir outside the state root,
  * git without hooks or config over network protocols only) and is then a local named context.
  */
-export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal): Promise<FetchedNamedContexts> {
+export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal, gitAgent?: string): Promise<FetchedNamedContexts> {
   const works: string[] = [];
   const cleanup = async (): Promise<void> => { await Promise.all(works.map((w) => rm(w, { recursive: true, force: true }))); };
   const out: Record<string, NamedContext> = { ...contexts };
@@ -104,7 +104,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
       const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
       works.push(work);
       if (arg.kind === 'git') {
-        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: userAgent() });
+        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent });
         out[name] = { kind: 'local', dir: await subdirOf(checkout.dir, arg.ref.subdir, label), dockerignore: false };
         sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
       } else {
@@ -136,10 +136,10 @@ function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: 
   return arg.kind === 'git' ? `${where}#${arg.ref.ref}:${path.posix.join(arg.ref.subdir, rel)}` : `${where}:${rel}`;
 }
 
-async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal): Promise<Fetched> {
+async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal, gitAgent: string | undefined): Promise<Fetched> {
   switch (arg.kind) {
     case 'git': {
-      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: userAgent() });
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent });
       const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
       return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
     }
@@ -248,14 +248,6 @@ async function refuseSymlinks(root: string, rel: string, mustExist: boolean): Pr
         'tsbuild does not follow links in a remote context to find the Dockerfile or .dockerignore; name the real file with -f');
     }
   }
-}
-
-/**
- * The SSH agent a git context named on the command line is fetched with: the invoking user's ($SSH_AUTH_SOCK), as
- * buildx forwards the default agent for an ssh git context. Never their key files (git-fetch.ts).
- */
-function userAgent(): string | undefined {
-  return process.env.SSH_AUTH_SOCK || undefined;
 }
 
 /**
