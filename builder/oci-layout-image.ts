@@ -5,6 +5,7 @@ import {
 } from '../registry/index.js';
 import { UserError } from '../common/index.js';
 import { BytesProvider, copy, OciLayoutDir, type BlobTarget } from './content/index.js';
+import { parseOciLayoutRef } from './options/oci-layout-ref.js';
 
 // `--build-context NAME=oci-layout://DIR[:TAG][@sha256:…]`: an image read from a local OCI image layout, as BuildKit
 // reads one. index.json (or the digest asked for) → the platform's manifest → config; the manifest, config and every
@@ -21,11 +22,9 @@ const DOC_LIMIT = 4 * 1024 * 1024;
 
 /** Resolves `oci-layout://DIR[:TAG][@sha256:…]` on `platform` and copies its blobs into `store` (the content store). */
 export async function resolveOciLayout(text: string, platform: Platform | undefined, store: BlobTarget, signal?: AbortSignal): Promise<ResolvedImage> {
-  const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(text);
-  const dir = m?.[1];
-  if (!m || dir === undefined) throw new UserError('INVALID_ARGUMENT', `invalid OCI layout reference ${JSON.stringify(text)}`, 'write oci-layout://DIR[:TAG][@sha256:…]');
-  const tag = m[2];
-  const digest = m[3] as Digest | undefined;
+  const ref = parseOciLayoutRef(text);
+  if (ref === undefined) throw new UserError('INVALID_ARGUMENT', `invalid OCI layout reference ${JSON.stringify(text)}`, 'write oci-layout://DIR[:TAG][@sha256:…]');
+  const { dir, tag, digest } = ref;
   const fail = (what: string, hint = 'write it with -o type=oci,tar=false,dest=DIR (or skopeo copy … oci:DIR)'): never => {
     throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: ${what}`, hint);
   };

@@ -3,9 +3,10 @@ import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { UserError } from '../../common/index.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import { isRemoteUrl, parseBuildContexts } from '../options/build-flags.js';
+import { isRemoteUrl, parseBuildContexts, sshSpec } from '../options/build-flags.js';
 import { parseOutput } from '../options/output.js';
-import { parseSecret } from '../options/secrets.js';
+import { parseOciLayoutRef } from '../options/oci-layout-ref.js';
+import { parseSecret, secretSource } from '../options/secrets.js';
 
 // A bake file comes with the repository, as the Dockerfile does: whoever wrote it chose every path in it. buildx
 // (since v0.20) lets a bake read and write only inside the working directory unless the person running it grants
@@ -28,17 +29,19 @@ export function fsAccessOf(context: string, flags: BuildFlags, env: NodeJS.Proce
   if (flags.file !== undefined && flags.file !== '-' && (!isRemoteUrl(context) || isAbsolute(flags.file))) read.push({ path: flags.file, what: 'dockerfile' });
   for (const [name, c] of Object.entries(parseBuildContexts(flags.buildContext))) {
     if (c.kind === 'local') read.push({ path: c.dir, what: `contexts.${name}` });
-    else if (c.kind === 'image' && c.ref.startsWith('oci-layout://')) read.push({ path: c.ref.slice('oci-layout://'.length).replace(/(:[\w][\w.-]*)?(@sha256:[a-f0-9]{64})?$/, ''), what: `contexts.${name}` });
+    else if (c.kind === 'image') {
+      const layout = parseOciLayoutRef(c.ref);
+      if (layout !== undefined) read.push({ path: layout.dir, what: `contexts.${name}` });
+    }
   }
   for (const text of flags.secret) {
-    const s = parseSecret(text);
-    // As resolveSecrets reads it: src, else the variable named like the id when it is set, else the file named like it.
-    const file = s.src ?? (s.env === undefined && env[s.id] === undefined ? s.id : undefined);
-    if (file !== undefined) read.push({ path: file, what: `secret ${s.id}` });
+    const spec = parseSecret(text);
+    const source = secretSource(spec, env);   // the file resolveSecrets will read, if any
+    if ('file' in source) read.push({ path: source.file, what: `secret ${spec.id}` });
   }
   for (const text of flags.ssh) {
-    const eq = text.indexOf('=');
-    if (eq > 0) for (const p of text.slice(eq + 1).split(',').map((x) => x.trim()).filter(Boolean)) read.push({ path: p, what: `ssh ${text.slice(0, eq)}` });
+    const { id, paths } = sshSpec(text);
+    for (const p of paths) read.push({ path: p, what: `ssh ${id}` });
   }
   for (const c of cacheEntries(flags.cacheFrom).filter((t) => /(^|,)type=local(,|$)/.test(t)).map(parseCacheFrom)) {
     if (c.type === 'local') read.push({ path: c.src, what: 'cache-from' });
@@ -92,7 +95,7 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
   for (const t of targets) {
     // The default agent ($SSH_AUTH_SOCK) is the invoker's keys: buildx asks for --allow ssh before a bake file uses it.
     for (const text of t.flags.ssh) {
-      if (!text.includes('=') && !allowsSsh) {
+      if (sshSpec(text).paths.length === 0 && !allowsSsh) {
         missing.push(`target ${JSON.stringify(t.name)} ssh ${text}: forwards your SSH agent`);
         flags.add('--allow=ssh');
       }

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
 import { namedContextKey, UserError } from '../../common/index.js';
+import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';
@@ -92,6 +93,14 @@ export function parseUlimits(values: string[]): { name: UlimitName; soft: number
   return [...out.values()];
 }
 
+/** One `--ssh` value's id and the paths it names (none: the default agent), before anything is looked up. */
+export function sshSpec(text: string): { id: string; paths: string[] } {
+  const m = /^([A-Za-z0-9_.-]+)(?:=(.*))?$/.exec(text);
+  const id = m?.[1];
+  if (!m || id === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
+  return { id, paths: (m[2] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '') };
+}
+
 /**
  * `--ssh default|ID=SOCKET[,SOCKET]` as buildx reads it: an SSH agent socket by id, for RUN --mount=type=ssh.
  * `default` alone is `$SSH_AUTH_SOCK`. Only agent sockets are forwarded (not key files); with several sockets for
@@ -100,10 +109,7 @@ export function parseUlimits(values: string[]): { name: UlimitName; soft: number
 export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
   const out: Record<string, string> = {};
   for (const text of values) {
-    const m = /^([A-Za-z0-9_.-]+)(?:=(.*))?$/.exec(text);
-    const id = m?.[1];
-    if (!m || id === undefined) throw new UserError('INVALID_ARGUMENT', `invalid --ssh ${JSON.stringify(text)}`, 'write default or ID=SOCKET');
-    const paths = (m[2] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+    const { id, paths } = sshSpec(text);
     if (paths.length === 0) {
       const sock = env.SSH_AUTH_SOCK;
       if (!sock) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: SSH_AUTH_SOCK is not set`, 'start an agent (eval $(ssh-agent); ssh-add) or write --ssh ID=SOCKET');
@@ -171,9 +177,9 @@ export function parseBuildContexts(values: string[], cwd = process.cwd()): Recor
 
 /** `oci-layout://DIR[:TAG][@sha256:…]` with DIR made absolute (the image source resolves it from any directory). */
 function ociLayoutRef(name: string, value: string, cwd: string): string {
-  const m = /^oci-layout:\/\/(.+?)(?::([\w][\w.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(value);
-  if (!m?.[1]) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: expected oci-layout://DIR[:TAG][@sha256:…]`, 'e.g. --build-context base=oci-layout://./layout');
-  return `oci-layout://${resolve(cwd, m[1])}${m[2] ? `:${m[2]}` : ''}${m[3] ? `@${m[3]}` : ''}`;
+  const ref = parseOciLayoutRef(value);
+  if (ref === undefined) throw new UserError('INVALID_ARGUMENT', `--build-context ${name}=${value}: expected oci-layout://DIR[:TAG][@sha256:…]`, 'e.g. --build-context base=oci-layout://./layout');
+  return formatOciLayoutRef({ ...ref, dir: resolve(cwd, ref.dir) });
 }
 
 /** The kind of each named context, as the frontend's compile needs it (`docker-image://scratch`: BuildKit's empty one). */

@@ -34,6 +34,15 @@ export function parseSecret(value: string): SecretSpec {
 }
 
 /**
+ * Where a secret comes from, as BuildKit's secrets provider decides it: `env` names a variable; with neither `src`
+ * nor `env`, the variable named like the id when it is set; otherwise the file `src`, or the file named like the id.
+ */
+export function secretSource(spec: SecretSpec, env: NodeJS.ProcessEnv): { variable: string } | { file: string } {
+  const variable = spec.env ?? (spec.src === undefined && env[spec.id] !== undefined ? spec.id : undefined);
+  return variable !== undefined ? { variable } : { file: spec.src ?? spec.id };
+}
+
+/**
  * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
  * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
  * go to a 0600 temp file that `cleanup` removes.
@@ -43,9 +52,9 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
   let tmp: string | undefined;
   for (const value of values.filter((v) => v !== '')) {
     const spec = parseSecret(value);
-    const name = spec.env ?? (spec.src === undefined && env[spec.id] !== undefined ? spec.id : undefined);
-    if (name === undefined) {
-      const path = resolve(spec.src ?? spec.id);
+    const source = secretSource(spec, env);
+    if ('file' in source) {
+      const path = resolve(source.file);
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile()) {
         throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${spec.src === undefined ? `neither an environment variable ${spec.id} nor a file ${path}` : `${path} is not a file`}`, 'write --secret id=NAME,src=FILE or id=NAME,env=VAR');
@@ -53,6 +62,7 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
       files[spec.id] = path;
       continue;
     }
+    const name = source.variable;
     const content = env[name];
     if (content === undefined) {
       throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: environment variable ${name} is not set`, `export ${name}=… or pass src=FILE`);
