@@ -106,14 +106,14 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
   }
   // `**` can match a directory and what is under it: the directory's copy holds them already.
   const dirs = found.filter((f) => f.stat.isDirectory()).map((f) => `${f.rel}/`);
-  if (dirs.length > 0) found.splice(0, found.length, ...found.filter((f) => !dirs.some((d) => f.rel.startsWith(d))));
-  if (found.length === 0) {
+  const selected = dirs.length === 0 ? found : found.filter((f) => !dirs.some((d) => f.rel.startsWith(d)));
+  if (selected.length === 0) {
     // BuildKit gives every COPY source AllowEmptyWildcard (dockerfile2llb): a wildcard that matches nothing copies
     // nothing, which `COPY package.json yarn.lock* ./` (an optional lockfile) relies on. A plain path must exist.
     if (wild) return [];
     throw await notFound(source, hidden ?? relPath, root);
   }
-  return found.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return selected.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
 }
 
 async function notFound(source: string, rel: string, root: SelectionRoot): Promise<CopyError> {
