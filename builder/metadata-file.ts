@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { goJson, replaceFile } from '../common/index.js';
+import { goJson, goRfc3339, replaceFile } from '../common/index.js';
 import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
@@ -87,11 +87,6 @@ export interface MetadataContext {
   refPrefix: string;
 }
 
-/** Go's time.RFC3339 of a UTC time: seconds, `Z`. */
-function rfc3339(at: Date): string {
-  return at.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 /**
  * The exporters' keys. An image output reports the image as written, its config digest for a single image (not an
  * index) and the names; BuildKit's oci and docker exporters also stamp the descriptor with its creation time. The
@@ -104,7 +99,7 @@ function exporterKeys(outcome: BuildOutcome, ctx: MetadataContext): Record<strin
   const layoutExport = !ctx.outputs.some((o) => o.type === 'image') && ctx.outputs.some((o) => o.type === 'oci' || o.type === 'docker');
   const created = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : ctx.now;
   // A map in the descriptor BuildKit marshals: Go writes its keys sorted.
-  const annotations = sortedKeys({ ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': rfc3339(created) } : {}) });
+  const annotations = sortedKeys({ ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': goRfc3339(created.getTime()) } : {}) });
   const configDigest = outcome.written ? outcome.written.configDigest : outcome.index ? undefined : outcome.image.configDescriptor.digest;
   const shown = outcome.imageNames.length ? outcome.imageNames : ctx.names;
   return {

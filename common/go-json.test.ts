@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { goJson, goTimeJson } from './go-json.js';
+import { goJson, goRfc3339, goTimeJson } from './go-json.js';
 
 describe('goJson', () => {
   it('escapes what Go\'s encoding/json escapes, with MarshalIndent\'s two spaces', () => {
@@ -13,5 +13,11 @@ describe('goTimeJson', () => {
     expect(goTimeJson(1_700_000_000_120)).to.equal('2023-11-14T22:13:20.12Z');
     expect(goTimeJson(1_700_000_000_001)).to.equal('2023-11-14T22:13:20.001Z');
     expect(goTimeJson(0)).to.equal('1970-01-01T00:00:00Z');
+  });
+});
+
+describe('goRfc3339', () => {
+  it('writes whole seconds, as time.RFC3339 formats a time (the fraction cut, not rounded)', () => {
+    expect(goRfc3339(1_700_000_000_999)).to.equal('2023-11-14T22:13:20Z');
   });
 });

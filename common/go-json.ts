@@ -30,3 +30,8 @@ export function goQuote(text: string): string {
 export function goTimeJson(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_all, fraction: string) => (fraction === '' ? 'Z' : `.${fraction}Z`));
 }
+
+/** A time (ms since the epoch, UTC) as Go's time.RFC3339 layout formats it: whole seconds, `Z`. */
+export function goRfc3339(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
+import { goRfc3339 } from '../../common/index.js';
 import type { Pos } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
@@ -87,7 +88,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   strlen: { arity: [1, 1], fn: (a) => [...str(a, 0)].length },
   substr: { arity: [3, 3], fn: substrFn },
   subtract: { arity: [2, 2], fn: (a) => num(a, 0) - num(a, 1) },
-  timestamp: { arity: [0, 0], fn: () => new Date().toISOString().replace(/\.\d{3}Z$/, 'Z') },
+  timestamp: { arity: [0, 0], fn: () => goRfc3339(Date.now()) },
   title: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
   trim: { arity: [2, 2], fn: (a) => { const cut = new Set(str(a, 1)); const c = [...str(a, 0)]; let s = 0; let e = c.length; while (s < e && cut.has(c[s] ?? '')) s++; while (e > s && cut.has(c[e - 1] ?? '')) e--; return c.slice(s, e).join('') } },
   trimprefix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return s.startsWith(p) ? s.slice(p.length) : s } },
