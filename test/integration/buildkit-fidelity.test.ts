@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -100,6 +101,38 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     const r = await build('FROM BASE\nMAINTAINER Jane Doe <jane@example.com>\n');
     expect(r.code, r.stderr).to.equal(0);
     expect((await inspectConfig(`oci-archive:${r.tar}`))['author']).to.equal('Jane Doe <jane@example.com>');
+  });
+
+  it('a COPY onto an existing symlink writes through it to its target inside the root, and keeps the link', async () => {
+    // fsutil copy.Copy resolves the destination with continuity's fs.RootPath, which follows every symlink, the last
+    // component too, inside the root: `COPY tz /etc/localtime` rewrites the zone file, and /etc/localtime stays a link.
+    // A link pointing up and out (../../..) lands inside the root, never on the host.
+    const marker = `tsbuild-through-${process.pid}-${n}`;
+    const r = await build(['FROM BASE',
+      'RUN mkdir -p /usr/share/zoneinfo /data && echo utc > /usr/share/zoneinfo/UTC && ln -s /usr/share/zoneinfo/UTC /etc/localtime'
+        + ` && ln -s ../../../../../../../${marker} /etc/up && ln -s /data/cfg /etc/cfg && ln -s /etc/cfg /etc/chain`,
+      'COPY tz /etc/localtime',
+      'COPY tz /etc/up',
+      'COPY tz /etc/chain',
+      'COPY <<EOT /etc/cfg2',
+      'heredoc',
+      'EOT',
+      `RUN test "$(cat /usr/share/zoneinfo/UTC)" = tz && test "$(cat /${marker})" = tz && test "$(cat /data/cfg)" = tz`,
+      ''].join('\n'), { tz: 'tz' });
+    expect(r.code, r.stderr).to.equal(0);
+    const all = await entries(r.tar);
+    for (const link of ['etc/localtime', 'etc/up', 'etc/chain', 'etc/cfg']) expect(last(all, link)?.type, link).to.equal('symlink');
+    for (const file of ['usr/share/zoneinfo/UTC', marker, 'data/cfg', 'etc/cfg2']) expect(last(all, file)?.type, file).to.equal('file');
+    expect(existsSync(`/${marker}`)).to.equal(false);
+  });
+
+  it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {
+    const loop = await build('FROM BASE\nRUN ln -s loop1 /etc/loop2 && ln -s loop2 /etc/loop1\nCOPY tz /etc/loop1\n', { tz: 'tz' });
+    expect(loop.code).to.equal(1);
+    expect(loop.stderr).to.include('Dockerfile:3: cannot copy to /etc/loop1: too many levels of symbolic links');
+    const dangling = await build('FROM BASE\nRUN ln -s /nowhere/f /etc/dangling\nCOPY tz /etc/dangling\n', { tz: 'tz' });
+    expect(dangling.code).to.equal(1);
+    expect(dangling.stderr).to.include("Dockerfile:3: cannot copy to /etc/dangling: it is a symlink whose target's directory does not exist in the image");
   });
 
 });

@@ -123,11 +123,18 @@ describe('issue 14: nothing a build controls can write outside its root', functi
       await copyInto(op(['f'], '/out/'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
       expect(await readFile(inRoot('f'), 'utf8')).to.equal('from the context\n');
     });
-    it('COPY onto the symlink itself replaces the link, not its target', async () => {
+    it('COPY onto the symlink itself writes through it as BuildKit does, to the target inside the root', async () => {
       await symlink(path.join(host, 'file'), path.join(root, 'file-link'));
+      await mkdir(path.join(root, host), { recursive: true });
       await copyInto(op(['f'], '/file-link'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
-      expect(await readFile(path.join(root, 'file-link'), 'utf8')).to.equal('from the context\n');
-      expect((await lstat(path.join(root, 'file-link'))).isFile()).to.equal(true);
+      expect(await readFile(inRoot('file'), 'utf8')).to.equal('from the context\n');
+      expect(await readlink(path.join(root, 'file-link'))).to.equal(path.join(host, 'file'));
+    });
+    it('COPY onto a symlink to a host file whose directory the image lacks fails, and writes nothing', async () => {
+      await symlink(path.join(host, 'file'), path.join(root, 'file-link'));
+      const err = await copyInto(op(['f'], '/file-link'), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress).then(() => undefined, (e: unknown) => e);
+      expect(String(err)).to.include("cannot copy to /file-link: it is a symlink whose target's directory does not exist in the image");
+      expect(await readlink(path.join(root, 'file-link'))).to.equal(path.join(host, 'file'));
     });
     it('COPY --from (another stage, owners kept) writes inside the root', async () => {
       const stage = path.join(base, `stage${n}`);

@@ -217,6 +217,16 @@ export class RootSession {
     return typeof body === 'number' ? { errno: body } : { rel: body.toString('utf8') };
   }
 
+  /**
+   * Where a file written at `path` lands: an existing symlink there is written through to its target inside the root,
+   * as BuildKit's COPY resolves its destination (every link followed, the last one too). `path` itself when nothing is
+   * in the way; the errno when a link's target has no parent directory (ENOENT) or the links loop (ELOOP).
+   */
+  async resolveDest(path: string): Promise<{ rel: string } | { errno: number }> {
+    const body = await this.#query(true, 'V', path);
+    return typeof body === 'number' ? { errno: body } : { rel: body.toString('utf8') };
+  }
+
   /** lstat of `path` in root `index` (0 = the session's root), refusing symlinks on the way. */
   async lstat(index: number, path: string): Promise<EntryStat | undefined> {
     const line = (await this.#query(false, 'S', String(index), path)).toString();

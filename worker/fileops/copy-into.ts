@@ -75,8 +75,12 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   session.parents(opts.owner ?? { uid: 0, gid: 0 }, 0o755);
   const writer = new TreeWriter(session, opts, history);
   const destIsDir = op.dest.endsWith('/') || (await session.stat(inRootPath(op.dest))) === 'dir';
+  // A destination that is not a directory but a symlink in the image is written through, to the link's target inside
+  // the root, as BuildKit does (`COPY tz /etc/localtime` changes the zone file and keeps the link). A directory dest is
+  // followed already: stat above follows links, and so does every write's parent.
+  const dest = destIsDir || op.parents ? op.dest : await throughLink(session, op.dest);
   if (source.kind === 'inline') {
-    await copyInline(source.files, op.dest, destIsDir, session, opts);
+    await copyInline(source.files, dest, destIsDir, session, opts);
     return { written: undefined };
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
@@ -97,7 +101,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
     if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, git); added.repos++; }
-    else { await addUrl(url, op.dest, destIsDir, op.checksum, session, opts); added.urls++; }
+    else { await addUrl(url, dest, destIsDir, op.checksum, session, opts); added.urls++; }
   }
   for (const item of kept) {
     throwIfAborted(signal);
@@ -109,7 +113,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
         continue;
       }
     }
-    await copyItem(item, source.path, op, destIsDir, writer, { ignore, exclude }, signal, source.memo);
+    await copyItem(item, source.path, op, dest, destIsDir, writer, { ignore, exclude }, signal, source.memo);
   }
   // Also waits for every write: a record of a copy that wrote anything through a symlink is not kept (the path an
   // entry was sent with is then not where it is).
@@ -127,9 +131,10 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
 }
 
 // `memo`: the build's listing of its context (walk.ts StatMemo), which the COPY's content key has already taken.
-async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal, memo: StatMemo | undefined): Promise<void> {
+// `dest`: op.dest, or where it leads when it is a symlink (throughLink).
+async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, dest: string, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal, memo: StatMemo | undefined): Promise<void> {
   if (item.stat.isDirectory()) {
-    const destDir = op.parents ? path.posix.join(op.dest, item.keep) : op.dest;
+    const destDir = op.parents ? path.posix.join(op.dest, item.keep) : dest;
     writer.dirTarget(destDir, item.stat, op.parents);
     // Entry paths below a directory are clean (names from readdir), so they are joined to the cleaned destination and
     // source paths by concatenation: no path.join/relative per entry.
@@ -142,7 +147,7 @@ async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, de
     return;
   }
   const name = path.posix.basename(item.rel);
-  const target = op.parents ? path.posix.join(op.dest, item.keep) : destIsDir ? path.posix.join(op.dest, name) : op.dest;
+  const target = op.parents ? path.posix.join(op.dest, item.keep) : destIsDir ? path.posix.join(dest, name) : dest;
   await writer.put(target, item.abs, sourceRelative(sourceRoot, item.abs), item.stat);
 }
 
@@ -152,11 +157,23 @@ async function copyInline(files: { name: string; content: string }[], dest: stri
   }
   for (const file of files) {
     const target = destIsDir ? path.posix.join(dest, file.name) : dest;
-    // An existing symlink at the target is replaced, never written through (O_EXCL|O_NOFOLLOW on the C side).
+    // An existing symlink at a name inside a directory dest is replaced (O_EXCL|O_NOFOLLOW on the C side); only the
+    // dest itself is written through (throughLink), as in BuildKit.
     await session.file(inRootPath(target), Buffer.from(file.content, 'utf8'));
     session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: opts.mode === undefined ? 0o644 : opts.mode(0o644, false) });
   }
   await session.sync();
+}
+
+/** The image path a write to `dest` lands on: `dest`, or the target of the symlink(s) there (RootSession.resolveDest). */
+async function throughLink(session: RootSession, dest: string): Promise<string> {
+  const r = await session.resolveDest(inRootPath(dest));
+  if ('rel' in r) return `/${r.rel}`;
+  if (r.errno === 40) {
+    throw new CopyError('INVALID_ARGUMENT', `cannot copy to ${dest}: too many levels of symbolic links`, 'the destination is a symlink loop in the image; remove it in an earlier step or copy to another path');
+  }
+  throw new CopyError('INVALID_ARGUMENT', `cannot copy to ${dest}: it is a symlink whose target's directory does not exist in the image`,
+    'create that directory in an earlier step, remove the link, or copy to another path');
 }
 
 // errno values of the host, not of the Dockerfile: they stay plain errors.

@@ -29,7 +29,7 @@
  *   m ...              as M, only when the previous op created the entry
  *   x name hexvalue    setxattr on that entry
  *   Queries, answered by one line on stdout (G: the line "<len>" then the bytes; a failure is "-<errno>"):
- *   Q path             stat in the root following symlinks: "d", "f <size>", "o" or "n" (absent)
+ *   Q path             stat in the root following symlinks: "d", "f <size>", "o" (other, or a symlink loop) or "n" (absent)
  *   G path max         contents of a regular file (following symlinks in the root), at most `max` bytes
  *   S idx path         lstat in root `idx` (0 = root, 1.. = --lower) refusing every symlink on the way:
  *                      "n" or "<t> <mode> <uid> <gid> <size> <mtime ns> <empty dir 0|1> <opaque dir 0|1>"
@@ -41,6 +41,8 @@
  *   Z                  "<crossed> <linked>": entries written through a symlink so far, and I entries linked
  *   R path             resolves `path` in the source root (--src, else the root) following symlinks inside it, as G
  *                      answers: "<len>" then the resolved path relative to that root ('' = the root itself)
+ *   V path             where a file written at `path` lands with an existing symlink there written through inside
+ *                      the base (see q_dest): "<len>" then the path relative to the base, or "-<errno>"
  *   E                  ends the session as end of input does, answers "ok", then serves the next one (below)
  * At end of input the held directory times are applied and the exit status is 0. The first failing call is reported
  * on stderr as one JSON line {"op":..,"arg":<the operation's path>,"errno":..} and the process exits 1.
@@ -878,6 +880,8 @@ static void q_stat(const char *path) {
   int fd = open_how(basefd, path, O_PATH, base_resolve);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) { reply("n"); return; }
+    /* A symlink loop is no directory: COPY then asks V, which names the loop. */
+    if (errno == ELOOP) { reply("o"); return; }
     die("openat2");
   }
   struct stat st;
@@ -991,15 +995,12 @@ static void q_rmdir(const char *path) {
   if (rc != 0) reply("-%d", e); else reply("ok");
 }
 
-static void q_resolve(const char *path) {
-  int rootfd = srcfd >= 0 ? srcfd : roots[0];
-  int fd = open_how(rootfd, path, O_PATH, IN_ROOT);
-  if (fd < 0) { if (errno == ELOOP || !gone(errno)) { reply("-%d", errno); return; } reply("-%d", ENOENT); return; }
+/* `fd`'s path relative to `rootfd` (both open in this process), written into `out`; "" for the root itself. */
+static void rel_to(int rootfd, int fd, char *out, size_t cap) {
   static char full[4096], rootp[4096];
   char proc[64];
   proc_path(proc, sizeof proc, fd);
   ssize_t n = readlink(proc, full, sizeof full - 1);
-  close(fd);
   if (n < 0) die("readlink");
   full[n] = '\0';
   proc_path(proc, sizeof proc, rootfd);
@@ -1010,8 +1011,79 @@ static void q_resolve(const char *path) {
   if (strcmp(full, rootp) == 0) rel = "";
   else if (strncmp(full, rootp, (size_t)r) == 0 && full[r] == '/') rel = full + r + 1;
   else { errno = EXDEV; die("resolve"); }
+  if (strlen(rel) >= cap) { errno = ENAMETOOLONG; die("resolve"); }
+  strcpy(out, rel);
+}
+
+static void reply_path(const char *rel) {
   fprintf(stdout, "%zu\n%s", strlen(rel), rel);
   if (fflush(stdout) != 0) die("write");
+}
+
+static void q_resolve(const char *path) {
+  int rootfd = srcfd >= 0 ? srcfd : roots[0];
+  int fd = open_how(rootfd, path, O_PATH, IN_ROOT);
+  if (fd < 0) { if (errno == ELOOP || !gone(errno)) { reply("-%d", errno); return; } reply("-%d", ENOENT); return; }
+  static char rel[4096];
+  rel_to(rootfd, fd, rel, sizeof rel);
+  close(fd);
+  reply_path(rel);
+}
+
+/*
+ * V: where a file written at `path` lands, as BuildKit's COPY resolves its destination (fsutil's Copy takes continuity's
+ * fs.RootPath of it, which follows the last component too): an existing symlink there is written through to its target
+ * inside the base, hop by hop, at most 40 hops (ELOOP after). Each hop's parent is opened in the base as every write
+ * is, and the target read from that fd, so the answer is a path under the base whatever the links say. A missing parent
+ * of the first path is fine (the write makes it); of a link's target it is ENOENT, as the copy would be in BuildKit.
+ */
+static void q_dest(const char *path) {
+  static char rel[4096], target[4096];
+  char *cur = strdup(path);
+  if (!cur) die("malloc");
+  for (int hop = 0;; hop++) {
+    size_t len = strlen(cur);
+    char *parent = malloc(len + 1);
+    if (!parent) die("malloc");
+    const char *name = split(cur, parent, len + 1);
+    int pfd = open_how(basefd, parent, O_PATH | O_DIRECTORY, base_resolve);
+    free(parent);
+    if (pfd < 0 && hop == 0 && gone(errno)) { reply_path(cur); free(cur); return; }
+    if (pfd < 0) { reply("-%d", gone(errno) && errno != ELOOP ? ENOENT : errno); free(cur); return; }
+    rel_to(basefd, pfd, rel, sizeof rel);
+    struct stat st;
+    int islink = strcmp(name, ".") != 0 && strcmp(name, "..") != 0 && *name != '\0'
+      && fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
+    if (!islink) {
+      close(pfd);
+      /* Unchanged when nothing was followed: the caller's own (clean) path. */
+      if (hop == 0) { reply_path(cur); free(cur); return; }
+      size_t n = strlen(rel) + strlen(name) + 2;
+      char *out = malloc(n);
+      if (!out) die("malloc");
+      snprintf(out, n, "%s%s%s", rel, *rel ? "/" : "", name);
+      reply_path(out);
+      free(out);
+      free(cur);
+      return;
+    }
+    if (hop == 40) { close(pfd); reply("-%d", ELOOP); free(cur); return; }
+    ssize_t t = readlinkat(pfd, name, target, sizeof target - 1);
+    close(pfd);
+    if (t < 0) die("readlinkat");
+    target[t] = '\0';
+    const char *tail = target;
+    while (*tail == '/') tail++;
+    size_t n = (target[0] == '/' ? 0 : strlen(rel) + 1) + strlen(tail) + 1;
+    char *next = malloc(n);
+    if (!next) die("malloc");
+    if (target[0] == '/') snprintf(next, n, "%s", tail);
+    else snprintf(next, n, "%s%s%s", rel, *rel ? "/" : "", tail);
+    /* A target ending in '/' or '.' names a directory: the kernel's own walk (`Q`) sees that before this is asked. */
+    while ((len = strlen(next)) > 0 && next[len - 1] == '/') next[len - 1] = '\0';
+    free(cur);
+    cur = next;
+  }
 }
 
 /* ---- inherit: a file the previous result of the same COPY already holds (worker/fileops/copy-into.ts) ---- */
@@ -1211,6 +1283,7 @@ int root_main(int argc, char **argv) {
     case 'X': { char *p = field(0); cur_arg = p; q_rmdir(p); break; }
     case 'Y': reply("ok"); break;
     case 'R': { char *p = field(0); cur_arg = p; q_resolve(p); break; }
+    case 'V': { char *p = field(0); cur_arg = p; q_dest(p); break; }
     case 'I': {
       /* Fields are read from the input in order: never as function arguments, whose evaluation order C leaves open. */
       cur_reset();
