@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { formatReference, parseReference } from '../../registry/index.js';
+import { formatReference, isIndexMediaType, parseReference } from '../../registry/index.js';
 import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
-import { collectEntries, indexOf, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
+import { combine, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
 import { inspectText } from '../imagetools/inspect-text.js';
 import { inspectFormatted } from '../imagetools/inspect-format.js';
 import { parseTemplate } from '../imagetools/go-template.js';
@@ -9,7 +9,16 @@ import { UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[]; append?: boolean; progress?: string }
+interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[]; append?: boolean; progress?: string; preferIndex: boolean }
+
+/** A boolean flag's value as Go's strconv.ParseBool reads `--flag=VALUE` (buildx's --prefer-index=false). */
+function parseBool(name: string): (value: string) => boolean {
+  return (value) => {
+    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+    throw new UserError('INVALID_ARGUMENT', `--${name}=${value}: expected true or false`, `write --${name}=false or leave it out`);
+  };
+}
 
 function annotations(values: string[]): Record<string, string> {
   const out: Record<string, string> = {};
@@ -32,21 +41,24 @@ export function registerImagetools(program: Command): void {
     .option('--annotation <key=value>', 'an index annotation; repeatable', collect, [])
     .option('--append', 'add the sources to what the first -t already names (a CI matrix adding its platform)')
     .option('--progress <mode>', 'accepted for buildx scripts: what is copied is reported on stderr as one line per tag')
+    .option('--prefer-index [bool]', 'a lone image manifest as the source is wrapped in an index (=false: pushed as it is, as a lone index always is)', parseBool('prefer-index'), true)
     .action((given: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
       if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
       if (flags.append === true && flags.tag.length === 0) throw new UserError('INVALID_ARGUMENT', 'imagetools create --append needs -t REF: the index it adds to', 'add -t registry/repository:tag');
       const targets = flags.tag.map(parseReference);
       // buildx's --append: the first tag's image or index is the first source (it must exist).
       const sources = flags.append === true ? [flags.tag[0] as string, ...given] : given;
-      const entries = await collectEntries(client, sources.map((s) => sourceReference(s, targets)));
-      const created = indexOf(entries, annotations(flags.annotation));
+      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), annotations(flags.annotation), flags.preferIndex);
       if (flags.dryRun === true) {
-        process.stdout.write(`${JSON.stringify(created.index, null, 2)}\n`);
+        // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
+        process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);
         return;
       }
+      const what = created.kept ? `${isIndexMediaType(created.descriptor.mediaType) ? 'index' : 'manifest'} ${created.descriptor.digest} kept as it is`
+        : `index ${created.descriptor.digest} over ${created.entries.length} manifests`;
       for (const target of targets) {
         const c = await pushCreatedIndex(client, created, target);
-        process.stderr.write(`${formatReference(target)}: index ${created.descriptor.digest} over ${entries.length} manifests; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
+        process.stderr.write(`${formatReference(target)}: ${what}; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
       }
       process.stdout.write(`${created.descriptor.digest}\n`);
     }));

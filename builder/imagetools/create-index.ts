@@ -13,8 +13,28 @@ import { copy, RepositoryTarget } from '../content/index.js';
 /** One manifest the new index lists, and the repository it is read from. */
 export interface IndexEntry { descriptor: Descriptor; source: Reference }
 
-/** The index `create` makes: the document, its exact bytes and descriptor, and where each entry comes from. */
-export interface CreatedIndex { index: ImageIndex; bytes: Uint8Array; descriptor: Descriptor; entries: IndexEntry[] }
+/**
+ * What `create` pushes: its exact bytes and descriptor, and where each manifest it names comes from. `kept`: a lone
+ * source pushed as it is (combine), its one entry the source itself; else a new index over `entries`.
+ */
+export interface CreatedIndex { bytes: Uint8Array; descriptor: Descriptor; entries: IndexEntry[]; kept: boolean }
+
+/**
+ * What `create` makes of its sources, as buildx's Combine decides: a lone source with no annotations is kept byte for
+ * byte (an index always; an image manifest when `preferIndex` is false), so re-tagging an image with `create -t new
+ * old` keeps its digest, as a signature made over that digest needs. Anything else is a new index over every manifest.
+ */
+export async function combine(client: RegistryClient, sources: Reference[], annotations: Record<string, string>, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
+  const [lone] = sources;
+  if (lone !== undefined && sources.length === 1 && Object.keys(annotations).length === 0) {
+    const fetched = await client.getManifest(lone, undefined, signal);
+    if (fetched.document.kind === 'index' || !preferIndex) {
+      const descriptor: Descriptor = { mediaType: fetched.document.mediaType, digest: fetched.descriptor.digest, size: fetched.bytes.length };
+      return { bytes: fetched.bytes, descriptor, entries: [{ descriptor, source: { ...repo(lone), digest: descriptor.digest } }], kept: true };
+    }
+  }
+  return indexOf(await collectEntries(client, sources, signal), annotations);
+}
 
 /**
  * A source as the user wrote it: `repo[:tag]`, `repo@sha256:…`, or a bare `sha256:…`, which names a manifest in the
@@ -30,7 +50,7 @@ export function sourceReference(text: string, targets: Reference[]): Reference {
 }
 
 /** Reads every source (an image manifest or an index) and returns the manifests, de-duplicated, each with its platform. */
-export async function collectEntries(client: RegistryClient, sources: Reference[], signal?: AbortSignal): Promise<IndexEntry[]> {
+async function collectEntries(client: RegistryClient, sources: Reference[], signal?: AbortSignal): Promise<IndexEntry[]> {
   const entries = new Map<string, IndexEntry>();
   for (const source of sources) {
     const fetched = await client.getManifest(source, undefined, signal);
@@ -62,8 +82,8 @@ export async function collectEntries(client: RegistryClient, sources: Reference[
   return list;
 }
 
-/** The OCI image index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx). */
-export function indexOf(entries: IndexEntry[], annotations: Record<string, string> = {}): CreatedIndex {
+/** A new OCI image index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx). */
+function indexOf(entries: IndexEntry[], annotations: Record<string, string> = {}): CreatedIndex {
   const docker = entries.length > 0 && entries.every((e) => e.descriptor.mediaType === MediaType.dockerManifest);
   const mediaType = docker ? MediaType.dockerManifestList : MediaType.ociIndex;
   const index: ImageIndex = {
@@ -71,7 +91,7 @@ export function indexOf(entries: IndexEntry[], annotations: Record<string, strin
     ...(!docker && Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
   const bytes = Buffer.from(canonicalJson(index));
-  return { index, bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries };
+  return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries, kept: false };
 }
 
 function repo(ref: Reference): Repository {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { run, runBytes, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // Multi-platform images end to end, against the real registry: `--platform linux/amd64,linux/arm64` with a RUN that
 // really executes arm64 busybox (Debian's busybox-static:arm64) under QEMU; a cross-compiling Dockerfile whose
@@ -186,6 +187,24 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(appended.code, appended.stderr).to.equal(0);
     expect(appended.stdout.trim(), 'the same index as both at once').to.equal(created.stdout.trim());
     expect((await rawIndex(`${host}/appended:1`)).manifests.map((m) => m.digest)).to.deep.equal(children.flat());
+
+    // A lone source with no annotations is pushed as it is (buildx's Combine), so re-tagging keeps the digest a
+    // signature was made over: an index always, into another repository with its manifests copied first; an image
+    // manifest only with --prefer-index=false (by default it is wrapped in a new index).
+    const promoted = await tsbuild(['imagetools', 'create', '-t', `${host}/promoted:1`, `${repo}@${digests[0] ?? ''}`]);
+    expect(promoted.code, promoted.stderr).to.equal(0);
+    expect(promoted.stdout.trim()).to.equal(digests[0]);
+    expect(promoted.stderr).to.contain(`index ${digests[0] ?? ''} kept as it is; 3 manifests copied`);
+    expect(await rawIndex(`${host}/promoted:1`)).to.deep.equal(await rawIndex(`${repo}@${digests[0] ?? ''}`));
+    expect(await fileIn(`${host}/promoted:1`, 'amd64', 'arch')).to.equal('x86_64\n');
+    const lone = await tsbuild(['imagetools', 'create', '--prefer-index=false', '-t', `${host}/lone:1`, `${repo}@${amd64}`]);
+    expect(lone.code, lone.stderr).to.equal(0);
+    expect(lone.stdout.trim()).to.equal(amd64);
+    const loneRaw = await runBytes('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${host}/lone:1`]);
+    expect(`sha256:${createHash('sha256').update(loneRaw.stdout).digest('hex')}`).to.equal(amd64);
+    const wrapped = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/lone:2`, `${repo}@${amd64}`]);
+    expect((JSON.parse(wrapped.stdout) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).to.deep.equal([amd64]);
+    expect((await tsbuild(['imagetools', 'create', '--prefer-index=maybe', '-t', `${host}/lone:3`, `${repo}@${amd64}`])).stderr).to.contain('--prefer-index=maybe: expected true or false');
 
     const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
     expect(inspect.code, inspect.stderr).to.equal(0);
