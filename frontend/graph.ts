@@ -58,6 +58,11 @@ export interface ExecOp {
   kind: 'exec';
   argv: string[];           // shell form already wrapped in SHELL (default ["/bin/sh","-c"])
   env: string[];            // KEY=value
+  /**
+   * Proxy variables from the build args (both spellings, KEY=value), appended to `env` when the step runs and left out
+   * of its cache key, as BuildKit's ExecOp meta proxyEnv: a runner behind another proxy still hits the cache.
+   */
+  proxyEnv?: string[];
   cwd: string;              // absolute
   user: string;             // as written (`name`, `uid`, `uid:gid`, `name:group`); '' means root
   mounts: RunMount[];

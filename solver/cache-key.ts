@@ -54,8 +54,11 @@ function normaliseOp(op: Op, inputs: string[]): unknown {
       return { kind: op.kind, digest: op.digest };
     case 'scratch':
       return { kind: op.kind };
-    case 'exec':
-      return { ...op, mounts: op.mounts.map((m) => normaliseMount(m, inputs)) };
+    case 'exec': {
+      // proxyEnv is not keyed (BuildKit's ExecOp CacheMap clears Meta.ProxyEnv too).
+      const { proxyEnv: _, ...keyed } = op;
+      return { ...keyed, mounts: op.mounts.map((m) => normaliseMount(m, inputs)) };
+    }
     case 'copy':
       // The selected files' content is keyed separately (parts.content), so only the source's kind stays.
       return { ...op, from: op.from.kind === 'context' && op.from.name !== undefined ? { kind: 'context', name: op.from.name } : { kind: op.from.kind } };

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { amd64, arm64, build, copy, exec, vertex } from './compile-fixtures.js';
 import { neededStageBases } from './stage-plan.js';
+import { keyOp } from '../../solver/cache-key.js';
 
 describe('compile: stages', () => {
   const multi = 'FROM golang:1.22 AS build\nRUN go build -o /app\nFROM missing-image AS broken\nRUN false\nFROM alpine AS final\nCOPY --from=build /app /app\n';
@@ -113,10 +114,30 @@ describe('compile: args and environment', () => {
     expect(exec(graph, 's0.3').env).to.include.members(['TARGETARCH=arm64', 'BUILDOS=linux']);
   });
 
-  it('passes proxy build args to RUN without an ARG line and without history', async () => {
-    const { graph } = await build('FROM alpine\nRUN wget x\n', { buildArgs: { HTTP_PROXY: 'http://p:3128' } });
-    expect(exec(graph, 's0.1').env).to.include('HTTP_PROXY=http://p:3128');
+  it('passes proxy build args to RUN without an ARG line and without history, in both spellings, outside the key', async () => {
+    // BuildKit: proxyEnvFromBuildArgs matches the names in any case; the executor's proxyEnvList sets HTTP_PROXY and
+    // http_proxy alike; ExecOp's CacheMap clears the proxy env, so another proxy on another runner still hits.
+    const { graph } = await build('FROM alpine\nRUN wget x\n', { buildArgs: { HTTP_PROXY: 'http://p:3128', https_proxy: 'http://p:3129', No_Proxy: 'localhost', FTP_PROXY: '' } });
+    expect(exec(graph, 's0.1').proxyEnv).to.deep.equal(['HTTP_PROXY=http://p:3128', 'http_proxy=http://p:3128', 'HTTPS_PROXY=http://p:3129', 'https_proxy=http://p:3129', 'NO_PROXY=localhost', 'no_proxy=localhost']);
+    expect(exec(graph, 's0.1').env.some((e) => /proxy/i.test(e))).to.equal(false);
     expect(vertex(graph, 's0.1').text).to.equal('RUN /bin/sh -c wget x # buildkit');
+    const other = await build('FROM alpine\nRUN wget x\n', { buildArgs: { HTTP_PROXY: 'http://elsewhere:8080' } });
+    expect(keyOp(vertex(other.graph, 's0.1'))).to.equal(keyOp(vertex(graph, 's0.1')));
+  });
+
+  it('starts a stage FROM another stage with its ARGs: RUN sees them, expansions use them, history shows them', async () => {
+    // BuildKit dispatchState.init: the child takes the parent's LLB state (its env holds the ARG values) and its
+    // buildArgs list.
+    const { graph } = await build('FROM alpine AS base\nARG VERSION=1.2.3\nFROM base\nENV V=${VERSION}\nRUN echo $VERSION\n');
+    expect(graph.stages[1]?.config.Env).to.include('V=1.2.3');
+    expect(exec(graph, 's1.2').env).to.include('VERSION=1.2.3');
+    expect(vertex(graph, 's1.2').text).to.equal('RUN |1 VERSION=1.2.3 /bin/sh -c echo $VERSION # buildkit');
+    expect(graph.stages[1]?.config.Env?.some((e) => e.startsWith('VERSION='))).to.equal(false);
+  });
+
+  it('keeps a re-declared ARG at its first place in the RUN history prefix, with its new value', async () => {
+    const { graph } = await build('FROM alpine\nARG a=1\nARG b=2\nARG a=3\nRUN true\n');
+    expect(vertex(graph, 's0.4').text).to.equal('RUN |2 a=3 b=2 /bin/sh -c true # buildkit');
   });
 
   it('builds ExecOp env from the image, ENV and a default PATH, in order', async () => {
@@ -188,9 +209,16 @@ describe('compile: instructions', () => {
     expect(exec(graph, 's0.2').argv).to.deep.equal(['/bin/bash', '-eo', 'pipefail', '-c', 'a | b']);
   });
 
+  it('writes only the HEALTHCHECK fields that are set, as omitempty does in BuildKit\'s config', async () => {
+    const { graph } = await build('FROM alpine\nHEALTHCHECK --interval=90s --retries=3 CMD true\n');
+    expect(graph.stages[0]?.config.Healthcheck).to.deep.equal({ Test: ['CMD-SHELL', 'true'], Interval: 90e9, Retries: 3 });
+  });
+
   it('resets an inherited CMD when ENTRYPOINT is set, but not a CMD set in the same stage', async () => {
     const a = await build('FROM node:20\nENTRYPOINT ["/init"]\n');
-    expect(a.graph.stages[0]?.config).to.deep.include({ Entrypoint: ['/init'], Cmd: null });
+    // BuildKit sets Config.Cmd = nil, which omitempty leaves out of the config JSON.
+    expect(a.graph.stages[0]?.config).to.deep.include({ Entrypoint: ['/init'] });
+    expect(a.graph.stages[0]?.config).to.not.have.property('Cmd');
     const b = await build('FROM node:20\nCMD ["serve"]\nENTRYPOINT ["/init"]\n');
     expect(b.graph.stages[0]?.config).to.deep.include({ Entrypoint: ['/init'], Cmd: ['serve'] });
   });

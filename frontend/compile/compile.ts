@@ -184,6 +184,8 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
   // Dispatch the stages in order.
   const out: Vertex[] = [];
   const built = new Map<number, Stage>();
+  // Each dispatched stage's final state: a stage built FROM it starts from that state (startStage).
+  const ended = new Map<number, StageState>();
   const imageSources = new Map<string, number>();
   const ctx: DispatchContext = {
     src,
@@ -215,7 +217,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const s = stages[i];
     const platform = platforms.get(i);
     if (!s || !platform) continue;
-    const st = startStage(s, platform, baseOf.get(i), built, images, fromUsed.get(i) ?? {}, out);
+    const st = startStage(s, platform, baseOf.get(i), ended, images, fromUsed.get(i) ?? {}, out);
     const local = localBase.get(i);
     if (local !== undefined) fromLocalContext(st, ctx, s.from, local);
     if (bare.has(i)) {
@@ -230,6 +232,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
         throw new DockerfileError(inst.location, `the build needs more than ${MAX_BUILD_STEPS} steps`, 'split the build: every step keeps its whole environment and configuration, so a build this long takes gigabytes');
       }
     }
+    ended.set(i, st);
     const stage: Stage = { index: i, platform, vertices: st.vertices, result: st.parent, config: st.config };
     if (s.name !== undefined) stage.name = s.name;
     const baseImage = baseOf.has(i) ? undefined : images.get(`${s.baseName}|${formatPlatform(platform)}`);
@@ -287,16 +290,19 @@ function fromLocalContext(st: StageState, ctx: DispatchContext, from: Instructio
   pushVertex(st, ctx, { op, inputs: [st.parent], text: `local source for ${name}`, location: from.location, args: {}, emptyLayer: false });
 }
 
-function startStage(s: StageSource, platform: Platform, base: number | undefined, built: Map<number, Stage>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {
+function startStage(s: StageSource, platform: Platform, base: number | undefined, ended: Map<number, StageState>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {
   let config: ContainerConfig;
   let parent: VertexId;
   const vertices: VertexId[] = [];
   if (base !== undefined) {
-    const parentStage = built.get(base);
-    if (!parentStage) throw new Error(`stage ${base} not built before stage ${s.index}`);
-    config = structuredClone(parentStage.config);
-    parent = parentStage.result;
-    vertices.push(parent);
+    const from = ended.get(base);
+    if (!from) throw new Error(`stage ${base} not built before stage ${s.index}`);
+    // BuildKit's dispatchState.init: a stage FROM another starts from that stage's state, its build environment with
+    // the ARG values in it and its declared ARGs (RUN sees them, and their `|N k=v` history prefix), not only its config.
+    return {
+      index: s.index, platform, config: structuredClone(from.config), env: structuredClone(from.env), args: structuredClone(from.args),
+      workdir: from.config.WorkingDir || '/', user: from.config.User ?? '', cmdSet: false, parent: from.parent, vertices: [from.parent], step: 0,
+    };
   } else {
     const isScratch = s.baseName.toLowerCase() === 'scratch';
     const image = images.get(`${s.baseName}|${formatPlatform(platform)}`);

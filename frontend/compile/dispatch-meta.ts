@@ -3,7 +3,9 @@ import type { Instruction } from '../ast.js';
 import { DockerfileError } from '../errors.js';
 import type { MetaOp } from '../graph.js';
 import { formatGoDuration, goQuoteSlice, goSlice, parseGoDuration } from './go-format.js';
+import { exposedPorts, PortSpecError } from './expose-port.js';
 import { normalizeWorkdir } from './paths.js';
+import { isStopSignal } from './stop-signal.js';
 import { addConfigEnv, addEnv, Expander, pushVertex } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
 
@@ -24,6 +26,8 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
   const ex = new Expander(st, ctx, inst);
   const meta = (change: Partial<ContainerConfig>, text: string, extra: Partial<MetaOp> = {}): void => {
     Object.assign(st.config, change);
+    // A field reset to null leaves the config, as Go's omitempty writes BuildKit's (ENTRYPOINT's `Cmd: nil`).
+    for (const [k, v] of Object.entries(change)) if (v === null) delete st.config[k as keyof ContainerConfig];
     pushVertex(st, ctx, { op: { kind: 'meta', change, ...extra }, inputs: [st.parent], text, location: inst.location, args: Object.fromEntries(ex.used), emptyLayer: true });
   };
   const fail = (message: string, hint?: string, needle = ''): never => {
@@ -62,7 +66,14 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'EXPOSE': {
-      const ports = inst.args.flatMap((p) => ex.words(p)).flatMap((p) => expandPort(p, fail));
+      const ports = inst.args.flatMap((p) => ex.words(p)).flatMap((p) => {
+        try {
+          return exposedPorts(p);
+        } catch (err) {
+          if (err instanceof PortSpecError) return fail(err.message, 'write EXPOSE <port>[-<end>][/tcp|/udp|/sctp]', p);
+          throw err;
+        }
+      });
       const exposed = { ...(st.config.ExposedPorts ?? {}) };
       for (const p of ports) exposed[p] = {};
       meta({ ExposedPorts: exposed }, `EXPOSE ${goSlice(ports)}`);
@@ -84,7 +95,7 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
     }
     case 'STOPSIGNAL': {
       const sig = ex.word(inst.args[0] ?? '');
-      if (!/^(\d+|(SIG)?[A-Z][A-Z0-9+-]*)$/i.test(sig)) fail(`invalid signal: ${sig}`, 'use a name such as SIGTERM or a number', sig);
+      if (!isStopSignal(sig)) fail(`invalid signal: ${sig}`, 'use a signal name such as SIGTERM or SIGQUIT, or its non-zero number', sig);
       meta({ StopSignal: sig }, `STOPSIGNAL ${sig}`);
       return true;
     }
@@ -143,24 +154,13 @@ function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex
     const fallback = eq >= 0 ? ex.word(word.slice(eq + 1)) : ctx.globalArgs.get(key);
     const value = Object.hasOwn(ctx.buildArgs, key) ? ctx.buildArgs[key] : fallback;
     commit.push(value === undefined ? key : `${key}=${value}`);
+    // A re-declared ARG keeps its first place in RUN's `|N k=v` history prefix (BuildKit runCommandString).
     const existing = st.args.findIndex((a) => a.key === key);
-    if (existing >= 0) st.args.splice(existing, 1);
-    st.args.push({ key, value });
+    if (existing >= 0) st.args[existing] = { key, value };
+    else st.args.push({ key, value });
     if (value !== undefined) addEnv(st.env, key, value);
   }
   return commit;
-}
-
-function expandPort(spec: string, fail: (m: string, h?: string, n?: string) => never): string[] {
-  const m = /^(\d+)(?:-(\d+))?(?:\/(\w+))?$/.exec(spec);
-  if (!m) return fail(`invalid port "${spec}"`, 'write EXPOSE <port>[/tcp|/udp|/sctp]', spec);
-  const proto = (m[3] ?? 'tcp').toLowerCase();
-  const start = Number(m[1]);
-  const end = m[2] === undefined ? start : Number(m[2]);
-  if (end < start || end > 65535) return fail(`invalid port range "${spec}"`, undefined, spec);
-  const out: string[] = [];
-  for (let p = start; p <= end; p++) out.push(`${p}/${proto}`);
-  return out;
 }
 
 function healthConfig(inst: Instruction, fail: (m: string, h?: string, n?: string) => never): HealthConfig {
@@ -175,16 +175,19 @@ function healthConfig(inst: Instruction, fail: (m: string, h?: string, n?: strin
     if (ns !== 0 && ns < 1e6) return fail(`Interval "${name}" cannot be less than 1ms`, undefined, v);
     return ns;
   };
-  health.Interval = dur('interval');
-  health.Timeout = dur('timeout');
-  health.StartPeriod = dur('start-period');
-  health.StartInterval = dur('start-interval');
+  // Zero fields are left out, as Go's omitempty on every HealthcheckConfig field writes BuildKit's config.
+  const set = (field: 'Interval' | 'Timeout' | 'StartPeriod' | 'StartInterval' | 'Retries', value: number): void => {
+    if (value !== 0) health[field] = value;
+  };
+  set('Interval', dur('interval'));
+  set('Timeout', dur('timeout'));
+  set('StartPeriod', dur('start-period'));
+  set('StartInterval', dur('start-interval'));
   const retries = inst.flags.find((f) => f.name === 'retries')?.value;
-  health.Retries = 0;
   if (retries !== undefined && retries !== '') {
     if (!/^-?\d+$/.test(retries)) return fail(`invalid --retries value "${retries}"`, undefined, retries);
     if (Number(retries) < 0) return fail(`--retries cannot be negative (${retries})`, undefined, retries);
-    health.Retries = Number(retries);
+    set('Retries', Number(retries));
   }
   return health;
 }

@@ -11,8 +11,13 @@ import type { DispatchContext, StageState } from './stage-state.js';
 // RUN → ExecOp. Arguments are not expanded here: the shell in the container does that, with the ARGs in scope in its
 // environment (BuildKit dispatchRun).
 
-/** Proxy build args are predefined: usable without an ARG line, given to RUN but kept out of history. */
-export const PROXY_ARGS = ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'FTP_PROXY', 'ftp_proxy', 'NO_PROXY', 'no_proxy', 'ALL_PROXY', 'all_proxy'];
+/**
+ * Proxy build args are predefined: usable without an ARG line, given to RUN but kept out of history. A build arg
+ * whose name is one of these in any case gives RUN both spellings, upper and lower case, as BuildKit's
+ * proxyEnvFromBuildArgs (strings.EqualFold) and its executor's proxyEnvList do: curl reads only http_proxy, Go only
+ * HTTPS_PROXY or https_proxy.
+ */
+const PROXY_ARGS = ['http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy'];
 
 /** Dispatches RUN. */
 export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchContext): void {
@@ -67,15 +72,18 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
     }
   });
   const env = st.env.map(([k, v]) => `${k}=${v}`);
+  const proxyEnv: string[] = [];
   for (const p of PROXY_ARGS) {
-    const v = ctx.buildArgs[p];
-    if (v !== undefined && !st.env.some(([k]) => k === p)) env.push(`${p}=${v}`);
+    const given = Object.keys(ctx.buildArgs).find((k) => k.toLowerCase() === p);
+    const v = given === undefined ? undefined : ctx.buildArgs[given];
+    if (v === undefined || v === '') continue;
+    for (const name of [p.toUpperCase(), p]) if (!st.env.some(([k]) => k === name)) proxyEnv.push(`${name}=${v}`);
   }
   // History shows every ARG in scope as `|N K=v …` before the command (BuildKit runCommandString).
   const args: Record<string, string> = {};
   const envMap = new Map(st.env);
   for (const a of st.args) args[a.key] = envMap.get(a.key) ?? a.value ?? '';
   const argText = st.args.length > 0 ? `|${st.args.length} ${st.args.map((a) => `${a.key}=${args[a.key] ?? ''}`).join(' ')} ` : '';
-  const op: ExecOp = { kind: 'exec', argv, env, cwd: st.workdir, user: st.user, mounts, network, security };
+  const op: ExecOp = { kind: 'exec', argv, env, ...(proxyEnv.length > 0 ? { proxyEnv } : {}), cwd: st.workdir, user: st.user, mounts, network, security };
   pushVertex(st, ctx, { op, inputs, text: `RUN ${argText}${argv.join(' ')} # buildkit`, location: inst.location, args: { ...Object.fromEntries(ex.used), ...args }, emptyLayer: false });
 }

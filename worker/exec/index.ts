@@ -273,7 +273,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
       await warm;
       const running = runHelper({
         argv: op.argv,
-        env: processEnv(op.env, plan.env, user.home),
+        env: processEnv(op.proxyEnv === undefined ? op.env : [...op.env, ...op.proxyEnv], plan.env, user.home),
         cwd: op.cwd,
         hostname,
         uid: user.uid,
