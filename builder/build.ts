@@ -372,10 +372,19 @@ async function buildLocked(
     if (recorder && record.status !== 'succeeded') record.vertices = recorder.records();   // a failed build's report has its steps too
     const current = currentSnapshot(record);
     record.context = await contextReportFor({ contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, memo: statMemoFor(context), index: history, current })
-      .catch((err: unknown) => { req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`); return undefined; });
+      .catch((err: unknown) => {
+        // A failed build says why itself (often the same Dockerfile error the report met): no second line for it.
+        if (record.status === 'succeeded') req.progress.note(`context report skipped: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
-    history.recordBuild(stored, contextBriefOf(current), retention);   // what the next builds' context reports read of this one
+    try {
+      history.recordBuild(stored, contextBriefOf(current), retention);   // what the next builds' context reports read of this one
+    } catch (err) {
+      // The build's own outcome stands: a record that could not be kept (a full disk) never replaces its error.
+      req.progress.note(`build record not kept: ${err instanceof Error ? err.message : String(err)}`);
+    }
     if (outcome) outcome.storedRecord = stored;   // the build's report reads it from here, not back from the history
     await gcAfterBuild(root, req.progress, req.signal);   // under the build's lease, so its results stay: gc.ts
     if (leaseId) await cache.release(leaseId);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { locationOf, sourceExcerpt, sourceOf } from '../frontend/index.js';
-import { isTsbuildError, type ErrorCode } from '../common/index.js';
+import { hostFailure, isTsbuildError, type ErrorCode } from '../common/index.js';
 
 const USAGE: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
 /** The errors a running build raised (builder/build.ts marks them): see exitStatus. */
@@ -21,9 +21,19 @@ export function raisedWhileBuilding<T>(err: T): T {
  * failed solve with 1.
  */
 export function exitStatus(err: unknown): number {
+  err = shown(err);
   if (!isTsbuildError(err)) return 70;
   if (err.code === 'CANCELLED') return 130;
   return USAGE.includes(err.code) && !raisedByBuild.has(err) ? 2 : 1;
+}
+
+/** What the user is told `err` is: a full disk or a read-only file system that a plain error met (hostFailure) is theirs. */
+function shown(err: unknown): unknown {
+  if (isTsbuildError(err)) return err;
+  const host = hostFailure(err);
+  if (host === undefined) return err;
+  if (typeof err === 'object' && err !== null && raisedByBuild.has(err)) raisedByBuild.add(host);
+  return host;
 }
 
 /** The caret lines for a located error: from the Dockerfile text it carries, else from the file as it is now. */
@@ -44,6 +54,7 @@ function sourceLines(err: unknown): string[] {
  * TsbuildError prints no stack; a bug does, and `--debug` adds the cause chain to both.
  */
 export function formatError(err: unknown, debug = false): string {
+  err = shown(err);
   const out: string[] = [];
   if (isTsbuildError(err)) {
     out.push(`ERROR: ${raisedByBuild.has(err) ? 'failed to solve: ' : ''}${err.message}`);

@@ -6,6 +6,7 @@ import { UserError } from '../common/index.js';
 import { formatSize, parseSize } from './options/units.js';
 import type { Root } from './commands/root.js';
 import type { ProgressWriter } from './progress/index.js';
+import { SnapshotHasChildrenError, type LinuxWorker } from '../worker/index.js';
 
 /** An amount of disk space as BuildKit writes it: bytes, or a percentage of the root's filesystem. */
 export type DiskSpace = { bytes: number } | { percent: number };
@@ -87,7 +88,7 @@ export async function pruneRoot(root: Root, opts: PruneOptions): Promise<PrunePl
   const cache = await root.cache();
   const worker = await root.worker();
   const plan = cache.prune(opts);
-  for (const name of plan.snapshots) await worker.removeSnapshot(name);
+  await removeSnapshots(worker, plan.snapshots);
   const kept = new Set(plan.keptBlobs);
   const variants = new Map<Digest, number>();
   for (const digest of plan.blobs) {
@@ -101,6 +102,30 @@ export async function pruneRoot(root: Root, opts: PruneOptions): Promise<PrunePl
     variantBytes += size;
   }
   return { ...plan, blobs: [...plan.blobs, ...variants.keys()], reclaimed: plan.reclaimed + variantBytes };
+}
+
+/**
+ * Removes snapshots no record needs any more. The plan lists children before parents, yet a result a rebuild replaced
+ * (two builds of one step at once: the loser's snapshot) can stand on a parent listed before it, and a snapshot is
+ * never removed under one built on it: so whatever has a child left is tried again after the others, until a round
+ * removes nothing. The records are gone already, so a snapshot left here would be on disk with nothing to find it:
+ * the ones still standing under a kept snapshot are named in the error.
+ */
+async function removeSnapshots(worker: LinuxWorker, names: readonly string[]): Promise<void> {
+  let pending = [...names];
+  while (pending.length > 0) {
+    const blocked: string[] = [];
+    for (const name of pending) {
+      try {
+        await worker.removeSnapshot(name);
+      } catch (err) {
+        if (!(err instanceof SnapshotHasChildrenError)) throw err;
+        blocked.push(name);
+      }
+    }
+    if (blocked.length === pending.length) throw new Error(`prune: snapshots ${blocked.join(', ')} still have children that no record lists`);
+    pending = blocked;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { leaveDatabasesToExit } from '../common/exit-policy.js';
+import { leaveDatabasesToExit, removeUnplaced } from '../common/exit-policy.js';
 import { CLOSED_OUTPUT_STATUS, outputClosed, stopWhenOutputCloses } from './closed-output.js';
 import { mapStack } from './stack-source-maps.js';
 import { VERSION } from './version.js';
@@ -48,6 +48,11 @@ export function leaveDatabasesToExitUnlessWarm(): void {
   if (process.env['TSBUILD_DAEMON_WARM'] !== '1') leaveDatabasesToExit();
 }
 
+/** A command ended by `sig` exits 128 + its number, as a shell reports it (docker and buildx do the same). */
+function signalStatus(sig: 'SIGINT' | 'SIGTERM'): number {
+  return sig === 'SIGINT' ? 130 : 143;
+}
+
 /** The CLI: runs the command line `argv` (without node and the script) and sets process.exitCode. */
 export async function main(argv: string[]): Promise<void> {
   // A warm process of `tsbuild daemon` (started by it with an IPC channel): waits for one client's command line and
@@ -67,6 +72,9 @@ export async function main(argv: string[]): Promise<void> {
     const { CommanderError } = await import('commander');
     const { buildProgram, normalizeArgv } = await import('./cli.js');
     const { exitStatus, formatError } = await import('./format-error.js');
+    const { isTsbuildError } = await import('../common/index.js');
+    // A failure of its own, which a signal during it does not make a cancellation: every tsbuild error but CANCELLED.
+    const isFailure = (err: unknown): boolean => isTsbuildError(err) && err.code !== 'CANCELLED';
     const { runRootless } = await import('./rootless.js');
     const args = normalizeArgv(argv);
     // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
@@ -83,10 +91,17 @@ export async function main(argv: string[]): Promise<void> {
     const ready = await takePrepared(args);
     const controller = ready?.controller ?? new AbortController();
     stopWhenOutputCloses(() => controller.abort(new Error('the output was closed (EPIPE): its reader went away')));
-    let interrupts = 0;
+    // The first signal that arrived: the command's status is 128 + its number (130, 143), whatever the abort made fail.
+    let signalled: 'SIGINT' | 'SIGTERM' | undefined;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
-        if (++interrupts > 1) process.exit(130);
+        if (signalled !== undefined) {
+          // The second one: no clean-up of the work in progress, but no half-written file beside a destination.
+          const removed = removeUnplaced();
+          process.stderr.write(`ERROR: interrupted again by ${sig}: exiting without cleaning up${removed.length > 0 ? ` (removed ${removed.join(', ')})` : ''}\n`);
+          process.exit(signalStatus(signalled));
+        }
+        signalled = sig;
         controller.abort(new Error(`interrupted by ${sig}`));
       });
     }
@@ -99,6 +114,10 @@ export async function main(argv: string[]): Promise<void> {
       } else if (outputClosed()) {
         // The command failed because its reader went away (an output writing into stdout ends with EPIPE): that is
         // the status below, silently, as a program killed by SIGPIPE.
+      } else if (signalled !== undefined && !isFailure(err)) {
+        // Whatever the abort broke (a base image's lookup, a gzip child, an output's stream) is the interrupt, not a bug.
+        process.stderr.write(`${isTsbuildError(err) ? formatError(err) : `ERROR: cancelled: interrupted by ${signalled}`}\n`);
+        process.exitCode = signalStatus(signalled);
       } else {
         process.stderr.write(`${mapStack(formatError(err, args.includes('--debug')))}\n`);
         process.exitCode = exitStatus(err);

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { makeDirs, UserError } from '../common/index.js';
+import { hostFailure, makeDirs, UserError } from '../common/index.js';
 
 /** A held lock on a state root; `release` lets others in. */
 export interface RootLock { release(): Promise<void> }
@@ -67,8 +67,11 @@ function attempt(db: DatabaseSync, mode: 'shared' | 'exclusive', root: string): 
     if (isBusy(err)) return false;
     db.close();
     const file = join(root, 'lock.db');
-    throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`,
-      `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
+    // A full disk or a read-only root is the machine's, and says so; only what is left can be a damaged lock.db.
+    const host = hostFailure(err);
+    throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${host?.message ?? (err instanceof Error ? err.message : String(err))}`,
+      host !== undefined ? `${host.hint ?? ''}; with the disk full, even prune cannot start: free space elsewhere on that file system first`
+        : `check that the state root is writable; a damaged lock.db (it holds no data) may be removed while no tsbuild uses ${root}`, { cause: err });
   }
 }
 

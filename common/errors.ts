@@ -25,6 +25,8 @@ export type ErrorCode =
   | 'BUILDER_NOT_FOUND'
   | 'BUILDER_INVALID'
   | 'OUTPUT_FAILED'
+  | 'HOST_RESOURCE'
+  | 'STATE_DAMAGED'
   | 'CANCELLED';
 
 /**

@@ -1,3 +1,5 @@
+import { rmSync } from 'node:fs';
+
 // Apart from sqlite-open.ts so that the CLI's entry can set it before anything loads node:sqlite (main.ts keeps its
 // imports to what --version needs).
 
@@ -20,4 +22,29 @@ export function leaveDatabasesToExit(): void {
 /** Whether databases are left to the process's exit instead of closed (leaveDatabasesToExit). */
 export function areDatabasesLeftToExit(): boolean {
   return isLeftToExit;
+}
+
+/** Temp files beside a user's destination that are not placed yet (replaceWithNew): what a hard exit removes. */
+const unplaced = new Set<string>();
+
+/** Marks `path` as a temp file to remove if the process exits before it is placed (or forgets it: `placed`). */
+export function trackUnplaced(path: string, placed = false): void {
+  if (placed) unplaced.delete(path);
+  else unplaced.add(path);
+}
+
+/**
+ * Removes every temp file not placed yet, synchronously: for an exit that skips the clean-up of the work in progress
+ * (a second Ctrl-C), so that no half-written file is left beside the user's destination. The names removed.
+ */
+export function removeUnplaced(): string[] {
+  const removed: string[] = [];
+  for (const path of unplaced) {
+    try {
+      rmSync(path, { force: true });
+      removed.push(path);
+    } catch { /* what cannot be removed is named by the caller's message either way */ }
+  }
+  unplaced.clear();
+  return removed;
 }

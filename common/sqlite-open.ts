@@ -1,4 +1,5 @@
 import { DatabaseSync } from 'node:sqlite';
+import { UserError } from './errors.js';
 import { areDatabasesLeftToExit } from './exit-policy.js';
 
 /**
@@ -15,10 +16,22 @@ export function openSharedDb(path: string, setup: string, busyMs = 10_000): Data
       db.exec(`PRAGMA busy_timeout=${busyMs}; PRAGMA journal_mode=WAL; ${setup}`);
       return db;
     } catch (err) {
-      if (!/database is locked|SQLITE_BUSY/i.test(String(err)) || Date.now() > deadline) { db.close(); throw err; }
+      if (!/database is locked|SQLITE_BUSY/i.test(String(err)) || Date.now() > deadline) { db.close(); throw damagedDb(path, err) ?? err; }
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5 + Math.random() * 20);
     }
   }
+}
+
+/**
+ * SQLite's answer for a file that is not (or no longer) a database it can read, SQLITE_NOTADB or SQLITE_CORRUPT, as
+ * the user error it is: the state root was damaged from outside (a truncated copy, a full disk during a crash), and
+ * tsbuild cannot repair it. Undefined for any other error.
+ */
+export function damagedDb(path: string, err: unknown): UserError | undefined {
+  const { code, errcode, errstr } = (err ?? {}) as { code?: unknown; errcode?: unknown; errstr?: unknown };
+  if (code !== 'ERR_SQLITE_ERROR' || (errcode !== 26 && errcode !== 11)) return undefined;
+  return new UserError('STATE_DAMAGED', `the state database ${path} is damaged: ${typeof errstr === 'string' ? errstr : String(err)}`,
+    'tsbuild cannot repair it: move the state root aside (e.g. mv ROOT ROOT.damaged) or build with another --root; the next build starts with an empty cache', { cause: err });
 }
 
 /** Closes a database opened by openSharedDb, unless the process leaves it to its exit (common/exit-policy.ts). */

@@ -1,5 +1,5 @@
 import type { SourceRange } from './graph.js';
-import { TsbuildError } from '../common/index.js';
+import { TsbuildError, type ErrorCode } from '../common/index.js';
 
 /** The Dockerfile text an error points into: `file` as the error's `at.file` names it. */
 export interface DockerfileSource { file: string; text: string }
@@ -16,6 +16,23 @@ export class DockerfileError extends TsbuildError {
     super(`${at.file}:${at.line}:${at.column}: ${message}`, hint, options);
     this.at = at;
     this.detail = message;
+  }
+}
+
+/**
+ * A failure that is not the Dockerfile's own but happened at one of its places (a FROM whose image the registry does
+ * not have, a registry that cannot be reached): the cause's code and hint, its message after the place, as BuildKit
+ * prints `Dockerfile:4: …`.
+ */
+export class LocatedError extends TsbuildError {
+  readonly code: ErrorCode;
+  readonly at: SourceRange;
+  /** As DockerfileError's: the text `at` points into (withSource). */
+  source: DockerfileSource | undefined;
+  constructor(at: SourceRange, message: string, cause: TsbuildError, hint = cause.hint) {
+    super(`${at.file}:${at.line}: ${message}`, hint, { cause });
+    this.code = cause.code;
+    this.at = at;
   }
 }
 

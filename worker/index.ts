@@ -8,6 +8,7 @@ export type { ContentStore, Ingest } from './content/content-store.js';
 export { exchangeFiles, SpliceSizeError, spliceFiles } from './content/output-files.js';
 export type { SplicePart } from './content/output-files.js';
 export { OverlaySnapshotter } from './snapshots/overlay.js';
+export { SnapshotHasChildrenError } from './snapshots/metadata.js';
 export type { Mount, SnapshotInfo } from './snapshots/snapshotter.js';
 export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.js';
 export { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';

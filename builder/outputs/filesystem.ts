@@ -6,6 +6,8 @@ import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
 import { makeDirs, pathTooLongError, UserError } from '../../common/index.js';
+import { checkFileDest } from '../options/destinations.js';
+import { replaceWithNew } from './place-file.js';
 
 /** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
 async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
@@ -47,12 +49,19 @@ function localOwner(): { uid: number; gid: number } {
   return { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
 }
 
-/** `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. */
+/**
+ * `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. A file
+ * takes the place of an old one only once it is whole (replaceWithNew); a special file (dest=/dev/null, a named pipe)
+ * is written into, as buildx writes it.
+ */
 export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
   await withFinalFs(worker, fs, async (dir) => {
-    await pipeline(layerTar(dir), dest === '-' ? process.stdout : createWriteStream(dest), { signal }).catch((err: unknown) => {
+    const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(layerTar(dir), out, { signal }).catch((err: unknown) => {
       throw tooLongInImage(err) ?? err;
     });
+    if (dest === '-') await into(process.stdout);
+    else if ((await checkFileDest(dest, 'tar output')) === 'special') await into(createWriteStream(dest));
+    else await replaceWithNew(dest, (tmp) => into(createWriteStream(tmp, { flags: 'wx' })));
   });
 }
 

@@ -1,15 +1,15 @@
 import { createWriteStream } from 'node:fs';
-import { lstat, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { MediaType, canonicalJson, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
+import { replaceWithNew } from './place-file.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, storeBlobDamaged, type BlobProvider } from '../content/index.js';
-import { fileChunks, makeDirs, tempPathBeside, UserError } from '../../common/index.js';
-import { encodeTarHeader, exchangeFiles, SpliceSizeError, spliceFiles, TAR_END, tarPadding, type SplicePart } from '../../worker/index.js';
+import { fileChunks, UserError } from '../../common/index.js';
+import { encodeTarHeader, SpliceSizeError, spliceFiles, TAR_END, tarPadding, type SplicePart } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
 export interface OciLayoutTarget {
@@ -88,20 +88,7 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
     await writeTarStream(createWriteStream(target.dest), files, blobs, signal);
     return;
   }
-  const tmp = tempPathBeside(target.dest);
-  await makeDirs(dirname(resolve(target.dest)));
-  let placed = false;
-  try {
-    await writeTarFile(tmp, files, blobs, signal);
-    // An old tarball is exchanged with the new one, and removed in the background: a rename over it would make ext4
-    // write the new one out first (worker/content/output-files.ts). rename replaces a file atomically too, and fails
-    // on a directory: nothing but the old tarball can be lost.
-    const old = await lstat(target.dest).catch(() => undefined);
-    if (!old?.isFile() || !(await exchangeFiles(tmp, target.dest))) await rename(tmp, target.dest);
-    placed = true;
-  } finally {
-    if (!placed) await rm(tmp, { force: true });
-  }
+  await replaceWithNew(target.dest, (tmp) => writeTarFile(tmp, files, blobs, signal));
 }
 
 /**

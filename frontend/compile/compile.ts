@@ -1,7 +1,7 @@
 import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
-import { DockerfileError, invalidBaseReference, withSource } from '../errors.js';
+import { DockerfileError, invalidBaseReference, LocatedError, locationOf, withSource } from '../errors.js';
 import type { BuildGraph, CopyOp, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
@@ -175,6 +175,14 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
         // A malformed reference is a mistake in the Dockerfile: point at its line (exit 1, as buildx), not at usage.
         if (isTsbuildError(err) && err.code === 'INVALID_REFERENCE') {
           throw invalidBaseReference(src.find(w.inst.location, w.ref), w.ref, err);
+        }
+        // Where the image was asked for, as BuildKit says it (`bsae: failed to resolve source metadata …`); a --from
+        // that names no stage was taken for an image, which a typo of a stage name also is.
+        if (isTsbuildError(err) && locationOf(err) === undefined) {
+          const names = stages.flatMap((s) => (s.name === undefined ? [] : [s.name]));
+          const typo = w.inst.keyword !== 'FROM' && !/[/:.@]/.test(w.ref)
+            ? `no stage is named "${w.ref}"${names.length > 0 ? ` (the stages: ${names.join(', ')})` : ''}, so it was looked up as an image; ${err.hint ?? 'check the name'}` : undefined;
+          throw new LocatedError(src.find(w.inst.location, w.ref), `${w.ref}: failed to resolve source metadata: ${err.message}`, err, typo);
         }
         throw err;
       }

@@ -107,7 +107,9 @@ export class RootSession {
         this.#end();
       },
       close: (code: number | null) => {
-        if (code !== 0 && !this.#aborting) this.#failure ??= this.#parseFailure(code);
+        // A writer that reported a failure before an abort reached it failed by itself (ENOSPC while the caller, seeing
+        // only EPIPE on its input, aborted): that report is the failure, not the abort.
+        if (code !== 0 && (!this.#aborting || parseFsattrReport(this.#stderr) !== undefined)) this.#failure ??= this.#parseFailure(code);
         const err = this.#failure ?? new Error('tsbuild-fsattr exited before answering');
         for (const w of this.#waiters.splice(0)) w.reject(err);
         this.#end();

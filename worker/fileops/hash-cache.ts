@@ -1,8 +1,8 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isDigest, type Digest } from '../../registry/oci/index.js';
-import { closeSharedDb, openSharedDb } from '../../common/index.js';
+import { closeSharedDb, isTsbuildError, openSharedDb } from '../../common/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 
 /**
@@ -53,8 +53,16 @@ export class FileHashCache implements HashCache {
 
   constructor(file: string) {
     mkdirSync(path.dirname(file), { recursive: true });
-    this.#db = openSharedDb(file, `PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS file_hash (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS tree_digest (key TEXT PRIMARY KEY, value TEXT NOT NULL, used INTEGER NOT NULL)`);
+    const setup = `PRAGMA synchronous=NORMAL; CREATE TABLE IF NOT EXISTS file_hash (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS tree_digest (key TEXT PRIMARY KEY, value TEXT NOT NULL, used INTEGER NOT NULL)`;
+    try {
+      this.#db = openSharedDb(file, setup);
+    } catch (err) {
+      // Only a cache of digests tsbuild can compute again: a damaged one is started anew.
+      if (!isTsbuildError(err) || err.code !== 'STATE_DAMAGED') throw err;
+      for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
+      this.#db = openSharedDb(file, setup);
+    }
     this.#get = this.#db.prepare('SELECT digest FROM file_hash WHERE key = ?');
     this.#set = this.#db.prepare('INSERT OR REPLACE INTO file_hash (key, digest) VALUES (?, ?)');
     this.#getTree = this.#db.prepare('SELECT value, used FROM tree_digest WHERE key = ?');

@@ -22,6 +22,13 @@ export interface SnapshotRow {
  */
 export interface LayerRecord { diffId: string; size: number; options: string }
 
+
+/** A snapshot cannot go while another is built on it: the caller removes that one first (prune orders its list so). */
+export class SnapshotHasChildrenError extends Error {
+  constructor(readonly snapshot: string, readonly child: string) {
+    super(`snapshot ${snapshot} is the parent of ${child}; remove that first`);
+  }
+}
 /**
  * Snapshot metadata in SQLite (WAL): every state change is one statement or transaction, so after kill -9 the table
  * shows each snapshot either before or after a change, never half-way.
@@ -185,14 +192,14 @@ export class SnapshotMetadata {
     }
   }
 
-  /** Deletes a row unless a snapshot still names it as parent; returns the deleted row. */
+  /** Deletes a row unless a snapshot still names it as parent (SnapshotHasChildrenError); returns the deleted row. */
   delete(name: string): SnapshotRow | undefined {
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const row = this.get(name);
       if (row) {
         const child = this.#db.prepare('SELECT name FROM snapshots WHERE parent = ? LIMIT 1').get(name);
-        if (child) throw new Error(`snapshot ${name} is the parent of ${String(child['name'])}; remove that first`);
+        if (child) throw new SnapshotHasChildrenError(name, String(child['name']));
         this.#db.prepare('DELETE FROM snapshots WHERE id = ?').run(row.id);
       }
       this.#db.exec('COMMIT');
