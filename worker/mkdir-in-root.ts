@@ -5,15 +5,15 @@ import { UserError } from '../common/index.js';
 /**
  * WORKDIR: `mkdir -p` of `path` inside the mounted root `rootDir` through the confined writer, following symlinks
  * as a chroot would (openat2 RESOLVE_IN_ROOT: a link to a host directory lands in the image's directory of that
- * name). Only the directories it creates get the owner of `user` (BuildKit's WORKDIR behaviour), 0755; existing ones
- * keep theirs.
+ * name). Only the directories it creates get the owner of `user` as BuildKit's Mkdir WithUser resolves it (worker/
+ * user.ts: `USER 5` gives 5:5, `USER games:` 5:0), 0755; existing ones keep theirs.
  */
 export async function mkdirInRoot(rootDir: string, path: string, user: string): Promise<void> {
   const rel = inRootPath(path);
   if (rel === '') return;
   try {
     await RootSession.with(rootDir, {}, async (session) => {
-      const owner = resolveOwner(await readAccounts(session), user);
+      const { owner } = await resolveOwner(user, () => readAccounts(session));
       session.parents(owner, 0o755);
       session.policy('copy');
       session.dir(rel, true);

@@ -77,15 +77,14 @@ describe('multi-stage builds with RUN', function () {
     expect(r.stderr).to.match(/Dockerfile:3/).and.to.contain('exit code: 7').and.to.contain('about to fail');
   });
 
-  it('fails the build (status 1, as buildx) on a COPY --chown user the image does not have, naming the user and the line', async () => {
+  it('builds a COPY --chown user the image does not have as BuildKit does (0:0), warning with the name in the step\'s log', async () => {
     const ctx = join(dir, 'chown');
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'f'), 'f\n');
-    await writeFile(join(ctx, 'Dockerfile'), [`FROM ${registry.host}/busybox:latest`, 'COPY --chown=nosuchuser f /f', ''].join('\n'));
+    await writeFile(join(ctx, 'Dockerfile'), [`FROM ${registry.host}/busybox:latest`, 'COPY --chown=nosuchuser f /f', 'RUN test "$(stat -c %u:%g /f)" = 0:0', ''].join('\n'));
     const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ctx]);
-    expect(r.code, r.stderr).to.equal(1);
-    expect(r.stderr).to.contain('"nosuchuser"').and.to.match(/Dockerfile:2/);
-    expect(r.stderr).to.not.contain('internal error');
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('warning: --chown=nosuchuser: user "nosuchuser" (not in /etc/passwd); owned by 0:0');
   });
 
   it('refuses RUN --security=insecure unless --allow security.insecure grants it', async () => {

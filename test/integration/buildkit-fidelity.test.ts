@@ -126,6 +126,15 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     expect(existsSync(`/${marker}`)).to.equal(false);
   });
 
+  it('WORKDIR creates its directory for USER as BuildKit\'s Mkdir WithUser: a numeric user is also the gid, `user:` is gid 0', async () => {
+    // readUser (solver/llbsolver/ops/user_linux.go): ByID sets UID and GID to the number; WithUser("1234:") makes an
+    // empty group name, which marshals as ByID 0.
+    const r = await build('FROM BASE\nUSER 1234\nWORKDIR /w1\nUSER 1234:\nWORKDIR /w2\nUSER 1234:77\nWORKDIR /w3\n');
+    expect(r.code, r.stderr).to.equal(0);
+    const all = await entries(r.tar);
+    expect(['w1', 'w2', 'w3'].map((d) => { const e = last(all, d); return [e?.uid, e?.gid]; })).to.deep.equal([[1234, 1234], [1234, 0], [1234, 77]]);
+  });
+
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {
     const loop = await build('FROM BASE\nRUN ln -s loop1 /etc/loop2 && ln -s loop2 /etc/loop1\nCOPY tz /etc/loop1\n', { tz: 'tz' });
     expect(loop.code).to.equal(1);

@@ -64,7 +64,7 @@ export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: strin
 async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined, git: GitAccess | undefined): Promise<CopyOutcome> {
   let accounts: Promise<Accounts> | undefined;
   const opts: WriteOptions = {
-    owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session))),
+    owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session)), progress),
     keepIds: op.from.kind === 'vertex',
     mode: parseChmod(op.chmod),
     signal,
