@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { packTar } from '../fixtures/pack-tar.js';
 import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -39,6 +43,14 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     const tar = join(dir, `out${n}.tar`);
     const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--provenance=false', ...extra, '-o', `type=oci,dest=${tar}`, ctx]);
     return { code: r.code, stderr: r.stderr, tar, ctx };
+  };
+
+  /** A new context directory holding `files` (bytes as given); the Dockerfile is written by build(). */
+  const contextWith = async (files: Record<string, Buffer>): Promise<string> => {
+    const ctx = join(dir, `ctx${++n}`);
+    await mkdir(ctx, { recursive: true });
+    for (const [p, content] of Object.entries(files)) await writeFile(join(ctx, p), content);
+    return ctx;
   };
 
   /** Every layer entry of the image, later layers last (name without a leading './'). */
@@ -133,6 +145,30 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     expect(r.code, r.stderr).to.equal(0);
     const all = await entries(r.tar);
     expect(['w1', 'w2', 'w3'].map((d) => { const e = last(all, d); return [e?.uid, e?.gid]; })).to.deep.equal([[1234, 1234], [1234, 0], [1234, 77]]);
+  });
+
+  it('ADD --unpack=false copies a local archive as a file, --unpack=true extracts a downloaded one; --chmod leaves an archive\'s modes alone', async () => {
+    // dispatchCopy: unpack defaults to isAddCommand and --unpack overrides it, for local sources (AttemptUnpack…) and
+    // http ones (AttemptUnpack: unpack); the backend's unpack untars with the chown options only, never the mode.
+    const archive = gzipSync(await packTar([{ name: 't.txt', type: 'file', mode: 0o644, content: 't\n' }]));
+    const server = createServer((_req, res) => { res.writeHead(200, { 'content-type': 'application/gzip' }); res.end(archive); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/arch.tar.gz`;
+      const r = await build(['FROM BASE', 'ADD --unpack=false arch.tar.gz /nounpack/', `ADD --unpack=true ${url} /ru/`, `ADD ${url} /plain/`,
+        'ADD --chmod=700 arch.tar.gz /chm/', 'COPY --chmod=751 arch.tar.gz /cm/a/b/x', ''].join('\n'), {}, [], await contextWith({ 'arch.tar.gz': archive }));
+      expect(r.code, r.stderr).to.equal(0);
+      const all = await entries(r.tar);
+      expect(last(all, 'nounpack/arch.tar.gz')?.type).to.equal('file');
+      expect(last(all, 'nounpack/t.txt')).to.equal(undefined);
+      expect(last(all, 'ru/t.txt')?.type).to.equal('file');
+      expect(last(all, 'plain/arch.tar.gz')?.type).to.equal('file');
+      expect((last(all, 'chm/t.txt')?.mode ?? 0) & 0o7777).to.equal(0o644);
+      // An octal --chmod is also the mode of the parents the COPY creates (fsutil Copy: MkdirAll with CopyInfo.Mode).
+      expect(['cm', 'cm/a', 'cm/a/b', 'cm/a/b/x'].map((p) => (last(all, p)?.mode ?? 0) & 0o7777)).to.deep.equal([0o751, 0o751, 0o751, 0o751]);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inRootPath, type RootSession } from '../confined/index.js';
+import { detectArchive, extractArchive } from './archive.js';
 import { downloadDispatcher } from './download-dispatcher.js';
 import { redactUrl } from './git-ref.js';
 import { CopyError } from './errors.js';
@@ -22,7 +23,7 @@ export function isUrl(source: string): boolean {
  * the confined writer: a mismatch leaves nothing in the root. The file is named after the URL's last path segment when dest is a directory,
  * gets mode 0600 as the Dockerfile reference says, and the Last-Modified time when the server sends one.
  */
-export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions): Promise<void> {
+export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions, unpack = false): Promise<'downloaded' | 'extracted'> {
   const url = parseHttpUrl(source);
   const expected = parseChecksum(checksum);
   const name = path.posix.basename(decodeURIComponent(url.pathname));
@@ -49,11 +50,20 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     if (expected !== undefined && actual !== expected) {
       throw new CopyError('DIGEST_MISMATCH', `ADD ${source}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
     }
+    // ADD --unpack=true: a downloaded archive is extracted into the destination, as BuildKit's AttemptUnpack does for
+    // an http source; anything else is written as a file.
+    const compression = unpack ? await detectArchive(temp, opts.signal) : undefined;
+    if (compression !== undefined) {
+      await extractArchive(temp, compression, destPath, session, opts);
+      await session.sync();
+      return 'extracted';
+    }
     const lastModified = Date.parse(response.headers.get('last-modified') ?? '');
     const ns = Number.isNaN(lastModified) ? undefined : BigInt(lastModified) * 1_000_000n;
     await session.file(inRootPath(target), createReadStream(temp));
     session.meta({ ...(opts.owner ?? { uid: 0, gid: 0 }), mode: opts.mode === undefined ? 0o600 : opts.mode(0o600, false), atimeNs: ns, mtimeNs: ns });
     await session.sync();
+    return 'downloaded';
   } finally {
     await rm(tempDir, { recursive: true, force: true });
   }

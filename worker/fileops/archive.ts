@@ -47,7 +47,7 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
  * hardlinks that climb out are refused (checked lexically here); symlinks on the way are followed with the
  * destination as the root (RESOLVE_IN_ROOT, chroot semantics like docker's chrootarchive), so an archive's
  * `esc -> /etc` plus `esc/passwd` lands in <dest>/etc/passwd, never outside. Leading `/` in names is dropped as
- * tar(1) does. Owners come from the archive unless --chown is given. Returns how many entries it wrote.
+ * tar(1) does. Owners come from the archive unless --chown is given; modes always do. Returns how many entries it wrote.
  */
 export async function extractArchive(file: string, compression: Compression, destDir: string, session: RootSession, opts: WriteOptions, devices: 'create' | 'refuse' = 'create'): Promise<number> {
   const dest = inRootPath(destDir);
@@ -64,9 +64,9 @@ export async function extractArchive(file: string, compression: Compression, des
       const h = entry.header;
       const name = entryPath(h.name, file);
       if (name === '') continue;
-      const mode = h.mode & 0o7777;
+      // The archive's own modes: BuildKit's unpack passes --chown to the untar, never --chmod.
       const owner = opts.owner ?? { uid: h.uid, gid: h.gid };
-      const meta = { ...owner, mode: opts.mode === undefined ? mode : opts.mode(mode, h.type === 'directory'), ...unpackTimes(h) };
+      const meta = { ...owner, mode: h.mode & 0o7777, ...unpackTimes(h) };
       switch (h.type) {
         case 'directory':
           session.dir(name, false);

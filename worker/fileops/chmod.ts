@@ -11,6 +11,15 @@ const CLAUSE = /^([ugoa]*)([-+=])([rwxXst]*)$/;
  * (`u+x,go-w`, `a=rX`) as chmod(1) understands it (BuildKit accepts symbolic modes since Dockerfile 1.14), applied to
  * each entry's own source mode. Undefined means: keep the source modes.
  */
+/**
+ * The mode of the parent directories a COPY with a numeric --chmod creates, as fsutil's Copy makes them in BuildKit
+ * (MkdirAll with CopyInfo.Mode, set only for an octal --chmod): the permission bits, under the daemon's umask 022
+ * (--chmod=751 gives 0751, 777 gives 0755). Undefined for a symbolic or no --chmod (parents are then 0755).
+ */
+export function parentDirMode(spec: string | undefined): number | undefined {
+  return spec !== undefined && OCTAL.test(spec) ? parseInt(spec, 8) & 0o777 & ~0o022 : undefined;
+}
+
 export function parseChmod(spec: string | undefined): ModeMapper | undefined {
   if (spec === undefined || spec === '') return undefined;
   if (OCTAL.test(spec)) {

@@ -8,7 +8,7 @@ import type { GitAccess } from './git-commits.js';
 import { addUrl, isUrl } from './add-url.js';
 import { isGitUrl } from './git-ref.js';
 import { detectArchive, extractArchive } from './archive.js';
-import { parseChmod } from './chmod.js';
+import { parentDirMode, parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
@@ -71,8 +71,9 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     progress,
   };
   session.policy('copy');
-  // Parent directories COPY creates are 0755 and owned by --chown (with its resolved gid) or root.
-  session.parents(opts.owner ?? { uid: 0, gid: 0 }, 0o755);
+  // Parent directories COPY creates are 0755 (an octal --chmod's mode: parentDirMode) and owned by --chown (with its
+  // resolved gid) or root.
+  session.parents(opts.owner ?? { uid: 0, gid: 0 }, parentDirMode(op.chmod) ?? 0o755);
   const writer = new TreeWriter(session, opts, history);
   const destIsDir = op.dest.endsWith('/') || (await session.stat(inRootPath(op.dest))) === 'dir';
   // A destination that is not a directory but a symlink in the image is written through, to the link's target inside
@@ -101,11 +102,13 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
     if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, git); added.repos++; }
-    else { await addUrl(url, dest, destIsDir, op.checksum, session, opts); added.urls++; }
+    else if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, op.unpack === true)) === 'extracted') added.archives++;
+    else added.urls++;
   }
   for (const item of kept) {
     throwIfAborted(signal);
-    if (op.mode === 'add' && item.stat.isFile()) {
+    // ADD extracts a local archive unless --unpack=false (BuildKit: unpack defaults to isAddCommand).
+    if (op.mode === 'add' && op.unpack !== false && item.stat.isFile()) {
       const compression = await detectArchive(item.abs, signal);
       if (compression !== undefined) {
         added.entries += await extractArchive(item.abs, compression, op.parents ? path.posix.join(op.dest, path.posix.dirname(item.keep)) : op.dest, session, opts);
