@@ -184,10 +184,11 @@ export class LinuxWorker implements Worker {
 
   /**
    * The solver checks a cache hit's snapshot with this, so a record whose snapshot is gone (pruned, or lost to a
-   * crash between a prune's record delete and its snapshot removal) is rebuilt as `evicted` instead of failing later.
+   * crash between a prune's record delete and its snapshot removal, or its directory removed by hand) is rebuilt as
+   * `evicted` instead of failing later.
    */
   async hasSnapshot(name: string): Promise<boolean> {
-    return this.#snapshots.stat(name)?.kind === 'committed';
+    return this.#snapshots.hasCommitted(name);
   }
 
   /**

@@ -125,6 +125,19 @@ describe('interrupts, full disks and damaged state', function () {
     expect(du.stdout).to.match(/Total:\s+0B/);
   });
 
+  it('rebuilds a cached step whose snapshot directory was removed by hand, instead of failing at its mount', async () => {
+    const ctx = await context(`FROM ${env.base}\nRUN echo a > /a\n`);
+    const root = join(env.dir, 'root-gone');
+    expect((await tsbuild(['build', '--root', root, ctx])).code).to.equal(0);
+    const dirs = (await readdir(join(root, 'snapshots'))).filter((e) => /^\d+$/.test(e)).map(Number).sort((a, b) => a - b);
+    await run('rm', ['-rf', join(root, 'snapshots', String(dirs.at(-1)))]);   // the RUN's: the newest
+    const out = join(env.dir, `out${++n}`);
+    const r = await tsbuild(['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('the result was pruned');
+    expect(await readFile(join(out, 'a'), 'utf8')).to.equal('a\n');
+  });
+
   it('names the --from that matched no stage, its line, and the stages there are', async () => {
     const ctx = await context(`FROM ${env.base} AS base\nRUN true\nFROM ${env.base}\nCOPY --from=bsae /etc/passwd /x\n`);
     const r = await tsbuild(['build', '--root', join(env.dir, 'root-typo'), ctx]);

@@ -178,6 +178,15 @@ export class OverlaySnapshotter {
     return { upperDir: join(base, 'fs'), workDir: join(base, 'work'), lowerDirs: row.parent === null ? [] : this.#chain(row.parent) };
   }
 
+  /**
+   * A committed snapshot whose directory is there: one removed by hand from the state root (its row left behind)
+   * is not, and a cache hit on it is rebuilt instead of failing at its mount.
+   */
+  hasCommitted(name: string): boolean {
+    const row = this.#meta.get(name);
+    return row !== undefined && row.kind === 'committed' && existsSync(join(this.#idDir(row.id), 'fs'));
+  }
+
   stat(keyOrName: string): SnapshotInfo | undefined {
     const row = this.#meta.get(keyOrName);
     return row && toInfo(row);
