@@ -158,7 +158,12 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
   // As buildx: an --iidfile from an earlier build goes first (a failed build leaves none), and what is written at the
   // end is a new file in its place, never through a symbolic link that was there. A device or pipe (/dev/stdout) is
   // written into and never removed (buildx's os.Remove, run as root, removes /dev/stdout itself).
-  if (flags.iidfile && (await destState(flags.iidfile)) !== 'special') await rm(flags.iidfile, { force: true });
+  if (flags.iidfile && (await destState(flags.iidfile)) !== 'special') {
+    const iidfile = flags.iidfile;
+    await rm(iidfile, { force: true }).catch((err: NodeJS.ErrnoException) => {
+      throw new UserError('INVALID_ARGUMENT', `--iidfile ${iidfile}: cannot replace it: ${err.code ?? err.message}`, 'name a file tsbuild may remove and write, or a path that does not exist yet', { cause: err });
+    });
+  }
   if (flags.metadataFile) await checkReplaceable(resolve(flags.metadataFile));
   if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
   const settings = {
