@@ -27,9 +27,15 @@ export interface UploadTarget {
   ref: string;
 }
 
+// The statuses containerd's pusher accepts besides the spec's (202 to start, 201 when done): "some registries return
+// 200, 202 or 204".
+const UPLOAD_STARTED = [200, 202, 204];
+const UPLOAD_DONE = [200, 201, 204];
+
 /** Starts an upload session: POST /v2/<name>/blobs/uploads/ and the Location to send the bytes to. */
 export async function startUpload(session: Session, registry: string, path: string, scopes: string[], ref: string, signal?: AbortSignal): Promise<UploadTarget> {
-  const res = await session.send({ kind: 'blob-upload', method: 'POST', registry, url: `/v2/${path}/blobs/uploads/`, ref, scopes, ok: [202], headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) });
+  // 202 is the spec's; some registries answer 200 or 204 with the Location all the same (containerd's pusher takes them).
+  const res = await session.send({ kind: 'blob-upload', method: 'POST', registry, url: `/v2/${path}/blobs/uploads/`, ref, scopes, ok: UPLOAD_STARTED, headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) });
   await res.body.dump();
   return { registry, path, location: requireLocation(res, ref), scopes, ref };
 }
@@ -59,7 +65,7 @@ export async function sendBlob(session: Session, target: UploadTarget, desc: Des
       url: withDigest(location, desc),
       body,
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(desc.size) },
-      ok: [201],
+      ok: UPLOAD_DONE,
     });
     await res.body.dump();
     return;
@@ -81,7 +87,7 @@ export async function sendBlob(session: Session, target: UploadTarget, desc: Des
     await res.body.dump();
     location = requireLocation(res, target.ref);
   }
-  const res = await session.send({ ...base, kind: 'blob-upload', method: 'PUT', url: withDigest(location, desc), headers: { 'content-length': '0' }, ok: [201] });
+  const res = await session.send({ ...base, kind: 'blob-upload', method: 'PUT', url: withDigest(location, desc), headers: { 'content-length': '0' }, ok: UPLOAD_DONE });
   await res.body.dump();
 }
 

@@ -19,7 +19,7 @@ import { hostPlatform } from './oci/platform.js';
 import { formatReference, formatRepository, type Reference, type Repository } from './reference.js';
 import { RegistryError } from './registry-error.js';
 import { DEFAULT_RETRY, withRetry, type RetryEvent, type RetryPolicy } from './retry.js';
-import { header, Session } from './session.js';
+import { header, readLimited, Session } from './session.js';
 import { Transport, type TransportOptions } from './transport.js';
 import { verifyStream } from './verify-stream.js';
 
@@ -34,6 +34,8 @@ export interface RegistryClientOptions extends TransportOptions, Partial<UploadO
 
 /** Manifests, indexes and configs are read whole; anything bigger than this is refused while reading. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** One page of a tag list: distribution pages at 100 tags by default; a registry that sends every tag of a huge repository in one page still fits. */
+const MAX_TAGS_PAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * An OCI distribution client for any number of registries. Pulls verify every byte against its digest as it streams;
@@ -240,14 +242,21 @@ export class RegistryClient {
       if (mountFrom !== undefined && mountFrom.registry === repo.registry && mountFrom.path !== repo.path) {
         const scopes = [...push, repositoryScope(mountFrom.path, 'pull')];
         const url = `/v2/${repo.path}/blobs/uploads/?mount=${encodeURIComponent(desc.digest)}&from=${encodeURIComponent(mountFrom.path)}`;
-        const res = await this.#session.send({ kind: 'blob-mount', method: 'POST', registry: repo.registry, url, ref: name, scopes, ok: [201, 202], headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) });
-        await res.body.dump();
-        if (res.statusCode === 201) {
-          metrics.blobsMounted++;
-          return 'mounted';
+        // A token that may push here but not pull from `from` is refused the mount (401/403): containerd then uploads
+        // as if no mount had been asked, and so does this.
+        const res = await this.#session.send({ kind: 'blob-mount', method: 'POST', registry: repo.registry, url, ref: name, scopes, ok: [201, 202], headers: { 'content-length': '0' }, ...(signal ? { signal } : {}) })
+          .catch((err: unknown) => { if (err instanceof RegistryError && err.code === 'REGISTRY_AUTH') return undefined; throw err; });
+        if (res === undefined) {
+          target = await startUpload(this.#session, repo.registry, repo.path, push, name, signal);
+        } else {
+          await res.body.dump();
+          if (res.statusCode === 201) {
+            metrics.blobsMounted++;
+            return 'mounted';
+          }
+          // 202: the registry could not mount (not there, or not allowed) and opened a normal upload instead.
+          target = { registry: repo.registry, path: repo.path, location: requireLocation(res, name), scopes: push, ref: name };
         }
-        // 202: the registry could not mount (not there, or not allowed) and opened a normal upload instead.
-        target = { registry: repo.registry, path: repo.path, location: requireLocation(res, name), scopes: push, ref: name };
       } else {
         target = await startUpload(this.#session, repo.registry, repo.path, push, name, signal);
       }
@@ -277,7 +286,7 @@ export class RegistryClient {
     const name = formatReference(ref);
     const target = ref.tag ?? ref.digest ?? digest;
     await this.#retrying(`PUT manifest ${name}`, async () => {
-      const res = await this.#session.send({ kind: 'manifest-put', method: 'PUT', registry: ref.registry, url: `/v2/${ref.path}/manifests/${target}`, ref: name, scopes: [repositoryScope(ref.path, 'pull,push')], body: bytes, headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, ok: [200, 201], ...(signal ? { signal } : {}) });
+      const res = await this.#session.send({ kind: 'manifest-put', method: 'PUT', registry: ref.registry, url: `/v2/${ref.path}/manifests/${target}`, ref: name, scopes: [repositoryScope(ref.path, 'pull,push')], body: bytes, headers: { 'content-type': mediaType, 'content-length': String(bytes.length) }, ok: [200, 201, 202, 204], ...(signal ? { signal } : {}) });
       await res.body.dump();
       const stored = header(res, 'docker-content-digest');
       if (stored !== undefined && stored !== digest) throw new RegistryError({ code: 'DIGEST_MISMATCH', ref: name, status: res.statusCode, message: `registry stored manifest ${name} as ${stored}, expected ${digest}` });
@@ -289,12 +298,21 @@ export class RegistryClient {
   async listTags(repo: Repository, signal?: AbortSignal): Promise<string[]> {
     const tags: string[] = [];
     let url: string | undefined = `/v2/${repo.path}/tags/list`;
-    while (url !== undefined) {
+    // A Link back to a page already read (a loop) ends the list instead of asking for ever.
+    const seen = new Set<string>();
+    while (url !== undefined && !seen.has(url)) {
+      seen.add(url);
       const page: string = url;
       const res = await this.#retrying(`GET tags ${formatRepository(repo)}`, () =>
         this.#session.send({ kind: 'tags-list', method: 'GET', registry: repo.registry, url: page, ref: formatRepository(repo), scopes: [repositoryScope(repo.path, 'pull')], ok: [200], notFound: 'IMAGE_NOT_FOUND', ...(signal ? { signal } : {}) }),
       signal);
-      const body = (await res.body.json()) as { tags?: unknown };
+      const text = await readLimited(res, MAX_TAGS_PAGE_BYTES);
+      let body: { tags?: unknown };
+      try {
+        body = JSON.parse(text) as { tags?: unknown };
+      } catch {
+        throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: formatRepository(repo), status: res.statusCode, message: `GET tags ${formatRepository(repo)}: the registry's tag list is not JSON (or over ${MAX_TAGS_PAGE_BYTES} bytes)` });
+      }
       if (Array.isArray(body.tags)) for (const t of body.tags as unknown[]) if (typeof t === 'string') tags.push(t);
       url = /<([^>]+)>;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
     }

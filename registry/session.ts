@@ -31,6 +31,8 @@ export interface Call {
 
 const USER_AGENT = 'tsbuild/0.1';
 const ERROR_BODY_LIMIT = 64 * 1024;
+/** A token answer is a JWT or two in JSON: a few KiB. Anything near this is not one. */
+const TOKEN_BODY_LIMIT = 1024 * 1024;
 
 /**
  * Sends calls: authorization (challenge, token, one retry on 401), metrics, and errors that say what to do. There is no
@@ -59,7 +61,7 @@ export class Session {
       }
       this.metrics.requests.token++;
       const res = await this.#raw(url, { method: init.method, headers: init.headers, ...(init.body !== undefined ? { body: init.body } : {}) }, url.host, `token for ${url.host}`);
-      const text = await res.body.text();
+      const text = await readLimited(res, TOKEN_BODY_LIMIT);
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -79,9 +81,11 @@ export class Session {
   async send(call: Call): Promise<Dispatcher.ResponseData> {
     await this.#prepare(call.registry);
     const url = this.url(call.registry, call.url);
-    // Credentials go to the registry's own host only: an upload Location on another host (a storage backend, a
-    // CDN) gets none, as docker/distribution's clients do. Redirects are handled the same way by undici.
-    const isOwnHost = url.host === this.url(call.registry, '/').host;
+    // Credentials go to the registry's own origin only, scheme and port included: an upload Location on another host
+    // (a storage backend, a CDN), or on the same host over plain HTTP (a TLS-terminating proxy in front of the
+    // registry), gets none, as containerd's pusher strips its authorizer on a change of host or scheme. Redirects are
+    // handled the same way by undici.
+    const isOwnHost = url.origin === this.url(call.registry, '/').origin;
     // At most one 401 that teaches the challenge (sent without credentials) and one that refreshes a token.
     let learned = false;
     let refreshed = false;
@@ -91,6 +95,16 @@ export class Session {
       if (authorization !== undefined) headers['authorization'] = authorization;
       this.metrics.requests[call.kind]++;
       const res = await this.#raw(url, { method: call.method, headers, body: call.body, signal: call.signal }, call.registry, call.ref);
+      // A 401 from where a redirect led (a blob CDN) is that server's, not the registry's: its challenge must not
+      // teach the registry's (the next token request would send the user's password to its realm).
+      if (res.statusCode === 401 && answeredElsewhere(res, url)) {
+        await res.body.dump();
+        throw new RegistryError({
+          code: 'REGISTRY_AUTH', ref: call.ref, status: 401,
+          message: `${call.method} ${call.ref}: the storage the registry redirected to refused the request (401)`,
+          hint: `the registry ${call.registry} sent the download to another server, which wants credentials of its own; tsbuild never sends it the registry's`,
+        });
+      }
       if (res.statusCode === 401 && !(authorization === undefined ? learned : refreshed)) {
         await res.body.dump();
         // Without credentials sent, the 401 only says which ones the registry wants: learning that must not drop a
@@ -195,14 +209,27 @@ export function header(res: Dispatcher.ResponseData, name: string): string | und
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
-async function readLimited(res: Dispatcher.ResponseData): Promise<string> {
+/**
+ * True when undici followed a redirect to an origin other than `asked`'s for `res`: its redirect handler records the
+ * URL of every response it saw, the last one the URL that answered.
+ */
+function answeredElsewhere(res: Dispatcher.ResponseData, asked: URL): boolean {
+  const history = (res.context as { history?: unknown } | undefined)?.history;
+  const last: unknown = Array.isArray(history) ? history.at(-1) : undefined;
+  return last instanceof URL && last.origin !== asked.origin;
+}
+
+/** The first `limit` bytes of a body as text; the rest is never read (the body is destroyed), as containerd's 64 KB. */
+export async function readLimited(res: Dispatcher.ResponseData, limit = ERROR_BODY_LIMIT): Promise<string> {
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const chunk of res.body as AsyncIterable<Buffer>) {
-    if (n < ERROR_BODY_LIMIT) chunks.push(chunk);
+    chunks.push(chunk);
     n += chunk.length;
+    // A body that never ends (a hostile or broken server) would otherwise be read for ever.
+    if (n >= limit) { res.body.destroy(); break; }
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, ERROR_BODY_LIMIT);
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
 }
 
 function parseErrorBody(text: string): { codes: string[]; messages: string[] } {

@@ -31,7 +31,7 @@ function annotations(values: string[]): Record<string, string> {
 }
 
 /** `tsbuild imagetools create|inspect`, as `docker buildx imagetools`: merge images into an index, show one. */
-export function registerImagetools(program: Command): void {
+export function registerImagetools(program: Command, signal: AbortSignal): void {
   const tools = program.command('imagetools').description('work with images in a registry: merge per-platform images into one index, inspect');
 
   addRegistryFlags(tools.command('create').argument('<sources...>', 'images or indexes to merge: REF, REPO@sha256:… or a bare sha256:… in the -t repository')
@@ -48,7 +48,7 @@ export function registerImagetools(program: Command): void {
       const targets = flags.tag.map(parseReference);
       // buildx's --append: the first tag's image or index is the first source (it must exist).
       const sources = flags.append === true ? [flags.tag[0] as string, ...given] : given;
-      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), annotations(flags.annotation), flags.preferIndex);
+      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), annotations(flags.annotation), flags.preferIndex, signal);
       if (flags.dryRun === true) {
         // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
         process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);
@@ -57,7 +57,7 @@ export function registerImagetools(program: Command): void {
       const what = created.kept ? `${isIndexMediaType(created.descriptor.mediaType) ? 'index' : 'manifest'} ${created.descriptor.digest} kept as it is`
         : `index ${created.descriptor.digest} over ${created.entries.length} manifests`;
       for (const target of targets) {
-        const c = await pushCreatedIndex(client, created, target);
+        const c = await pushCreatedIndex(client, created, target, signal);
         process.stderr.write(`${formatReference(target)}: ${what}; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
       }
       process.stdout.write(`${created.descriptor.digest}\n`);
@@ -71,7 +71,7 @@ export function registerImagetools(program: Command): void {
       // Parsed before any request, so a bad template fails fast with its position (exit 2).
       const template = flags.format !== undefined ? parseTemplate(flags.format) : undefined;
       const ref = parseReference(refText);
-      const fetched = await client.getManifest(ref);
+      const fetched = await client.getManifest(ref, undefined, signal);
       if (template) process.stdout.write(await inspectFormatted(client, ref, refText, fetched, template));
       else if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
       else process.stdout.write(inspectText(ref, fetched.descriptor, fetched.document));

@@ -132,7 +132,9 @@ export class Authenticator {
     }
     if (response.status !== 200) throw new TokenError(response.status, `token server ${realm.origin} answered ${response.status}`);
     const body = response.body as Record<string, unknown> | undefined;
-    const token = typeof body?.['token'] === 'string' ? body['token'] : typeof body?.['access_token'] === 'string' ? body['access_token'] : undefined;
+    // access_token when it is set, else token, as containerd's FetchToken and go-containerregistry read the answer.
+    const filled = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+    const token = filled(body?.['access_token']) ?? filled(body?.['token']);
     if (token === undefined || token === '') throw new TokenError(response.status, `token server ${realm.origin} sent no token`);
     // The spec's default lifetime is 60 s; renew 10 s early so a token does not expire mid-request.
     const expiresIn = typeof body?.['expires_in'] === 'number' && body['expires_in'] > 0 ? body['expires_in'] : 60;

@@ -15,9 +15,17 @@ export function formatPlatform(p: Platform): string {
 export function parsePlatform(text: string): Platform | undefined {
   const parts = text.trim().toLowerCase().split('/');
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) return undefined;
-  const [os, architecture, variant] = parts as [string, string, string | undefined];
-  return variant ? { os, architecture: normalizeArch(architecture), variant } : { os, architecture: normalizeArch(architecture) };
+  const [os, arch, given] = parts as [string, string, string | undefined];
+  // Debian's names for two ARM ABIs and the i386 alias name a variant too (containerd's normalizeArch).
+  const alias = ARCH_ALIASES[arch];
+  const architecture = alias?.architecture ?? normalizeArch(arch);
+  const variant = alias !== undefined ? alias.variant : given;
+  return variant ? { os, architecture, variant } : { os, architecture };
 }
+
+const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> = {
+  i386: { architecture: '386' }, armhf: { architecture: 'arm', variant: 'v7' }, armel: { architecture: 'arm', variant: 'v6' },
+};
 
 /** Node's `process.arch` names → OCI architecture names. */
 export function ociArch(nodeArch: string): string {
@@ -39,10 +47,66 @@ function normalizeArch(arch: string): string {
   return arch;
 }
 
-/** True when an image built for `candidate` satisfies a request for `wanted` (variant only checked when asked for). */
+/** True when an image built for `candidate` can serve a request for `wanted` (platformRank). */
 export function platformMatches(wanted: Platform, candidate: Platform): boolean {
-  if (wanted.os !== candidate.os || wanted.architecture !== candidate.architecture) return false;
-  if (!wanted.variant) return true;
-  // arm64 images commonly omit the v8 variant (containerd's platforms.Normalize treats them as equal).
-  return wanted.variant === (candidate.variant ?? (candidate.architecture === 'arm64' ? 'v8' : undefined));
+  return platformRank(wanted, candidate) !== undefined;
+}
+
+/**
+ * How well an image for `candidate` serves a request for `wanted`, as containerd's platforms.Only orders them (what
+ * BuildKit and docker pull with): 0 for the platform itself, higher for each fallback the CPU also runs (amd64/v3 →
+ * v2 → v1 → 386; arm/v7 → v6 → v5; arm64 → arm/v8 …), undefined when it cannot. Variants are compared after
+ * containerd's normalisation (arm64 v8 and amd64 v1 are no variant, arm without one is v7): an amd64 host is never
+ * served an amd64/v3 image, which its CPU may not run.
+ */
+export function platformRank(wanted: Platform, candidate: Platform): number | undefined {
+  const c = normalizeForMatch(candidate);
+  const i = platformVector(normalizeForMatch(wanted)).findIndex((w) => w.os === c.os && w.architecture === c.architecture && (w.variant ?? '') === (c.variant ?? ''));
+  return i < 0 ? undefined : i;
+}
+
+/** containerd's Normalize of os, architecture and variant (platforms/database.go normalizeArch). */
+function normalizeForMatch(p: Platform): Platform {
+  const os = p.os.toLowerCase();
+  let arch = p.architecture.toLowerCase();
+  let variant = (p.variant ?? '').toLowerCase();
+  const alias = ARCH_ALIASES[arch];
+  if (alias !== undefined) { arch = alias.architecture; variant = alias.variant ?? ''; }
+  else if (arch === 'x86_64' || arch === 'x86-64' || arch === 'amd64') { arch = 'amd64'; if (variant === 'v1') variant = ''; }
+  else if (arch === 'aarch64' || arch === 'arm64') { arch = 'arm64'; variant = ['8', 'v8', 'v8.0'].includes(variant) ? '' : ['9', '9.0', 'v9.0'].includes(variant) ? 'v9' : variant; }
+  else if (arch === 'arm') variant = variant === '' || variant === '7' ? 'v7' : ['5', '6', '8'].includes(variant) ? `v${variant}` : variant;
+  return variant === '' ? { os, architecture: arch } : { os, architecture: arch, variant };
+}
+
+// arm64 variants and the versions each runs (containerd's arm64variantToVersion): major versions with their minor.
+const ARM64_VERSIONS: Record<string, [number, number][]> = {
+  ...Object.fromEntries(Array.from({ length: 10 }, (_, m) => [m === 0 ? 'v8' : `v8.${m}`, [[8, m]] as [number, number][]])),
+  'v8.0': [[8, 0]],
+  ...Object.fromEntries(Array.from({ length: 8 }, (_, m) => [m === 0 ? 'v9' : `v9.${m}`, [[9, m], [8, Math.min(m + 5, 9)]] as [number, number][]])),
+  'v9.0': [[9, 0], [8, 5]],
+};
+
+/** containerd's platformVector: the platforms an image may be for to run where `p` (normalised) is asked, best first. */
+function platformVector(p: Platform): Platform[] {
+  const at = (architecture: string, variant?: string): Platform => normalizeForMatch(variant === undefined ? { os: p.os, architecture } : { os: p.os, architecture, variant });
+  const level = (v: string | undefined): number => Number.parseInt((v ?? '').replace(/^v/, ''), 10);
+  if (p.architecture === 'amd64') {
+    const out = [p];
+    for (let v = level(p.variant) - 1; v >= 1; v--) out.push(at('amd64', `v${v}`));
+    return [...out, at('386')];
+  }
+  if (p.architecture === 'arm') {
+    const out = [p];
+    for (let v = level(p.variant) - 1; v >= 5; v--) out.push(at('arm', `v${v}`));
+    return out;
+  }
+  if (p.architecture === 'arm64') {
+    const variant = p.variant ?? 'v8';
+    const out: Platform[] = [];
+    for (const [major, minor] of ARM64_VERSIONS[variant] ?? []) {
+      for (let m = minor; m >= 0; m--) out.push(at('arm64', m === 0 ? `v${major}` : `v${major}.${m}`));
+    }
+    return [...out, ...platformVector(at('arm', variant.startsWith('v8') || variant.startsWith('v9') ? 'v8' : variant))];
+  }
+  return [p];
 }
