@@ -116,18 +116,23 @@ export class Authenticator {
   async #token(registry: string, challenge: Challenge, scopes: string[], credentials: Credentials | undefined): Promise<CachedToken> {
     const realm = new URL(challenge.params['realm'] ?? '');
     const service = challenge.params['service'];
-    let response: TokenResponse;
+    let response: TokenResponse | undefined;
     if (credentials?.identityToken !== undefined) {
       // OAuth2 refresh-token grant (docs/spec/auth/oauth.md), as docker does with an identity token.
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: credentials.identityToken, client_id: 'tsbuild' });
       if (service !== undefined) form.set('service', service);
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
-      response = await this.#fetchToken(registry, realm, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
-    } else {
+      response = await this.#fetchToken(registry, new URL(realm), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+      // Token servers without the OAuth2 POST answer 404 (GCR), 401 (Artifactory) or 400 (ACR): containerd's
+      // fetchToken then asks with GET and the token as the Basic secret, and so does this.
+      if ([400, 401, 404].includes(response.status)) response = undefined;
+    }
+    if (response === undefined) {
       if (service !== undefined) realm.searchParams.set('service', service);
       for (const scope of scopes) realm.searchParams.append('scope', scope);
       const headers: Record<string, string> = {};
-      if (credentials?.username !== undefined && credentials.password !== undefined) headers['authorization'] = basic(credentials);
+      if (credentials?.identityToken !== undefined) headers['authorization'] = basic({ username: '', password: credentials.identityToken });
+      else if (credentials?.username !== undefined && credentials.password !== undefined) headers['authorization'] = basic(credentials);
       response = await this.#fetchToken(registry, realm, { method: 'GET', headers });
     }
     if (response.status !== 200) throw new TokenError(response.status, `token server ${realm.origin} answered ${response.status}`);

@@ -167,6 +167,30 @@ describe('registry client against hostile registries', function () {
     }
   });
 
+  it('asks for a token with GET when the token server has no OAuth2 POST for an identity token, as containerd', async () => {
+    const asked: string[] = [];
+    const tokenPort = await serve((req, res) => {
+      asked.push(`${req.method} ${req.headers.authorization ?? '-'}`);
+      if (req.method === 'POST') { res.writeHead(404).end(); return; }
+      const ok = req.headers.authorization === `Basic ${Buffer.from(':refresh-abc').toString('base64')}`;
+      res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? '{"token":"","access_token":"t0k"}' : '{}');
+    });
+    const port = await serve((req, res) => {
+      if (req.headers.authorization !== 'Bearer t0k') {
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${tokenPort}/token",service="reg"` }).end();
+        return;
+      }
+      res.writeHead(404).end();
+    });
+    const client = new RegistryClient({ credentials: async () => ({ credentials: { identityToken: 'refresh-abc' }, source: 'test' }), retry: { attempts: 1 } });
+    try {
+      expect(await client.hasBlob(parseReference(`127.0.0.1:${port}/app`), desc.digest)).to.equal(false);
+    } finally {
+      await client.close();
+    }
+    expect(asked).to.deep.equal(['POST -', `GET Basic ${Buffer.from(':refresh-abc').toString('base64')}`]);
+  });
+
   it('reads only the first 64 KiB of an error body that never ends', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'x');
     const port = await serve((req, res) => {
