@@ -11,8 +11,9 @@ import { readReferrers, type ReferrersAnswer } from './referrers-read.js';
 import { copyMetrics, type RegistryMetrics } from './metrics.js';
 import type { Descriptor } from './oci/descriptor.js';
 import { sha256, type Digest } from './oci/digest.js';
-import type { ImageConfig, ResolvedImage } from './oci/image.js';
-import type { Platform } from './oci/platform.js';
+import type { ImageConfig, ImageIndex, ResolvedImage } from './oci/image.js';
+import { isIndexMediaType, isManifestMediaType } from './oci/media-types.js';
+import { platformRank, type Platform } from './oci/platform.js';
 import { parseImageConfig } from './image-config.js';
 import { selectPlatform } from './platform-select.js';
 import { hostPlatform } from './oci/platform.js';
@@ -77,6 +78,47 @@ export class RegistryClient {
     }, signal);
   }
 
+  /**
+   * The manifest of `index` for `platform` (selectPlatform). When no entry's platform serves it, as containerd's
+   * images.Manifest does: an entry without a platform is matched on its config's, and an index inside the index is
+   * walked into (three levels at most); the best of those by platformRank wins.
+   */
+  async #choose(ref: Reference, index: ImageIndex, platform: Platform, name: string, signal: AbortSignal | undefined, local: LocalDocuments | undefined, depth = 0): Promise<{ selected: Descriptor; fetched: FetchedManifest; rank: number }> {
+    const fetch = async (d: Descriptor): Promise<FetchedManifest> => await localManifest(local, d, name) ?? await this.getManifest(ref, d, signal);
+    let notFound: unknown;
+    try {
+      const selected = selectPlatform(index, platform, name);
+      const fetched = await fetch(selected);
+      if (fetched.document.kind !== 'manifest') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: name, message: `${name}: index entry ${selected.digest} is itself an index` });
+      return { selected, fetched, rank: selected.platform === undefined ? 0 : (platformRank(platform, selected.platform) ?? 0) };
+    } catch (err) {
+      if (!(err instanceof RegistryError && err.code === 'PLATFORM_NOT_FOUND')) throw err;
+      notFound = err;
+    }
+    let best: { selected: Descriptor; fetched: FetchedManifest; rank: number } | undefined;
+    for (const d of index.manifests) {
+      let found: typeof best;
+      if (isIndexMediaType(d.mediaType) && depth < 3) {
+        const child = await fetch(d);
+        if (child.document.kind !== 'index') continue;
+        found = await this.#choose(ref, child.document.index, platform, name, signal, local, depth + 1).catch((err: unknown) => {
+          if (err instanceof RegistryError && err.code === 'PLATFORM_NOT_FOUND') return undefined;
+          throw err;
+        });
+      } else if (isManifestMediaType(d.mediaType) && d.platform === undefined) {
+        const fetched = await fetch(d);
+        if (fetched.document.kind !== 'manifest') continue;
+        const config = parseImageConfig(await localBytes(local, fetched.document.manifest.config) ?? await this.readBlob(ref, fetched.document.manifest.config, signal), name);
+        const own: Platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
+        const rank = platformRank(platform, own);
+        if (rank !== undefined) found = { selected: { ...d, platform: own }, fetched, rank };
+      }
+      if (found !== undefined && (best === undefined || found.rank < best.rank)) best = found;
+    }
+    if (best === undefined) throw notFound;
+    return best;
+  }
+
   /** Resolves a reference to one image manifest: a tag or digest, through an index to `platform` (default: this host's). */
   async resolve(ref: Reference, platform: Platform = hostPlatform(), signal?: AbortSignal): Promise<Descriptor> {
     const fetched = await this.getManifest(ref, undefined, signal);
@@ -97,9 +139,7 @@ export class RegistryClient {
     let fetched = top;
     let selected: Descriptor | undefined;
     if (top.document.kind === 'index') {
-      selected = selectPlatform(top.document.index, platform, name);
-      fetched = await localManifest(local, selected, name) ?? await this.getManifest(ref, selected, signal);
-      if (fetched.document.kind !== 'manifest') throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: name, message: `${name}: index entry ${selected.digest} is itself an index` });
+      ({ selected, fetched } = await this.#choose(ref, top.document.index, platform, name, signal, local));
     }
     if (fetched.document.kind !== 'manifest') throw new Error('unreachable: a manifest document was checked above');
     const manifest = fetched.document.manifest;

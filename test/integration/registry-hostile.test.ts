@@ -6,7 +6,7 @@ import { createServer as createNetServer, type AddressInfo, type Server as NetSe
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { dockerConfigCredentials, parseReference, RegistryClient, sha256, staticCredentials, type Descriptor } from '../../registry/index.js';
+import { anonymous, dockerConfigCredentials, parseReference, RegistryClient, sha256, staticCredentials, type Descriptor } from '../../registry/index.js';
 import { caught } from '../fixtures/registry-assertions.js';
 import { makeCertificate } from '../fixtures/registry-server.js';
 
@@ -189,6 +189,44 @@ describe('registry client against hostile registries', function () {
       await client.close();
     }
     expect(asked).to.deep.equal(['POST -', `GET Basic ${Buffer.from(':refresh-abc').toString('base64')}`]);
+  });
+
+  it('resolves an index whose entries carry no platform by their configs, and an index inside an index, as containerd', async () => {
+    const docs = new Map<string, { type: string; bytes: Buffer }>();
+    const put = (type: string, value: unknown): Descriptor => {
+      const bytes = Buffer.from(JSON.stringify(value));
+      const d: Descriptor = { mediaType: type, digest: sha256(bytes), size: bytes.length };
+      docs.set(d.digest, { type, bytes });
+      return d;
+    };
+    const image = (architecture: string): Descriptor => {
+      const config = put('application/vnd.oci.image.config.v1+json', { architecture, os: 'linux', rootfs: { type: 'layers', diff_ids: [] }, config: {} });
+      return put('application/vnd.oci.image.manifest.v1+json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config, layers: [] });
+    };
+    const arm = image('arm64');
+    const amd = image('amd64');
+    const index = (manifests: Descriptor[]): Descriptor => put('application/vnd.oci.image.index.v1+json', { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests });
+    const tags = new Map<string, Descriptor>([
+      ['noplat', index([arm, amd])],
+      ['nested', index([index([{ ...arm, platform: { os: 'linux', architecture: 'arm64' } }, { ...amd, platform: { os: 'linux', architecture: 'amd64' } }])])],
+    ]);
+    const port = await serve((req, res) => {
+      const name = /^\/v2\/app\/(?:manifests|blobs)\/(.+)$/.exec(req.url ?? '')?.[1] ?? '';
+      const digest = tags.get(name)?.digest ?? name;
+      const doc = docs.get(digest);
+      if (doc === undefined) { res.writeHead(404).end(); return; }
+      res.writeHead(200, { 'content-type': doc.type, 'docker-content-digest': digest, 'content-length': String(doc.bytes.length) }).end(req.method === 'HEAD' ? undefined : doc.bytes);
+    });
+    const client = new RegistryClient({ credentials: anonymous, retry: { attempts: 1 } });
+    try {
+      for (const tag of ['noplat', 'nested']) {
+        const resolved = await client.resolveImage(parseReference(`127.0.0.1:${port}/app:${tag}`), { os: 'linux', architecture: 'amd64' });
+        expect(resolved.descriptor.digest, tag).to.equal(amd.digest);
+        expect(resolved.platform, tag).to.deep.include({ os: 'linux', architecture: 'amd64' });
+      }
+    } finally {
+      await client.close();
+    }
   });
 
   it('reads only the first 64 KiB of an error body that never ends', async () => {
