@@ -229,6 +229,23 @@ describe('registry client against hostile registries', function () {
     }
   });
 
+  it('says a schema 1 manifest is one, at once, instead of calling it altered and asking again', async () => {
+    let requests = 0;
+    const port = await serve((_req, res) => {
+      requests++;
+      const body = JSON.stringify({ schemaVersion: 1, name: 'app', tag: 'old', fsLayers: [], signatures: [{}] });
+      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'docker-content-digest': sha256(Buffer.from('the payload without signatures')) }).end(body);
+    });
+    const client = new RegistryClient({ credentials: anonymous });
+    try {
+      const err = await caught(client.getManifest(parseReference(`127.0.0.1:${port}/app:old`)));
+      expect(err.message).to.contain('is a Docker schema 1 manifest');
+    } finally {
+      await client.close();
+    }
+    expect(requests).to.equal(1);
+  });
+
   it('reads only the first 64 KiB of an error body that never ends', async () => {
     const chunk = Buffer.alloc(64 * 1024, 'x');
     const port = await serve((req, res) => {
