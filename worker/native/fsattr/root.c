@@ -219,6 +219,20 @@ static const char *split(const char *path, char *parent, size_t cap) {
   return slash + 1;
 }
 
+/* The parent directory of `path` opened in `rootfd` with `resolve`, its last component in *name (a pointer into
+   `path`); -1 (errno set) when there is none. */
+static int parent_at(int rootfd, const char *path, const char **name, int flags, uint64_t resolve) {
+  size_t len = strlen(path);
+  char *parent = malloc(len + 1);
+  if (!parent) die("malloc");
+  *name = split(path, parent, len + 1);
+  int pfd = open_how(rootfd, parent, flags | O_DIRECTORY, resolve);
+  int e = errno;
+  free(parent);
+  errno = e;
+  return pfd;
+}
+
 static void set_parent_meta(int pfd, const char *name) {
   if (fchownat(pfd, name, parent_uid, parent_gid, AT_SYMLINK_NOFOLLOW) != 0) die("fchownat");
   int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -809,12 +823,8 @@ static void op_symlink(const char *path, const char *target) {
 static void op_link(const char *path, const char *target) {
   const char *name;
   int pfd = entry_parent(path, &name);
-  size_t len = strlen(target);
-  char *tparent = malloc(len + 1);
-  if (!tparent) die("malloc");
-  const char *tname = split(target, tparent, len + 1);
-  int tpfd = open_how(basefd, tparent, O_PATH | O_DIRECTORY, base_resolve);
-  free(tparent);
+  const char *tname;
+  int tpfd = parent_at(basefd, target, &tname, O_PATH, base_resolve);
   if (tpfd < 0) die("openat2 link target");
   struct stat st;
   if (fstatat(tpfd, tname, &st, AT_SYMLINK_NOFOLLOW) != 0) die("link target");
@@ -915,13 +925,7 @@ static void q_read(const char *path, const char *max) {
 
 /* The parent of `path` in root `rootfd` with no symlink anywhere; -1 (errno set) when there is none. */
 static int nolink_parent(int rootfd, const char *path, const char **name, int flags) {
-  size_t len = strlen(path);
-  char *parent = malloc(len + 1);
-  if (!parent) die("malloc");
-  *name = split(path, parent, len + 1);
-  int pfd = open_how(rootfd, parent, flags | O_DIRECTORY, NO_LINKS);
-  free(parent);
-  return pfd;
+  return parent_at(rootfd, path, name, flags, NO_LINKS);
 }
 
 static int gone(int e) { return e == ENOENT || e == ENOTDIR || e == ELOOP || e == EXDEV; }
@@ -1042,12 +1046,8 @@ static void q_dest(const char *path) {
   char *cur = strdup(path);
   if (!cur) die("malloc");
   for (int hop = 0;; hop++) {
-    size_t len = strlen(cur);
-    char *parent = malloc(len + 1);
-    if (!parent) die("malloc");
-    const char *name = split(cur, parent, len + 1);
-    int pfd = open_how(basefd, parent, O_PATH | O_DIRECTORY, base_resolve);
-    free(parent);
+    const char *name;
+    int pfd = parent_at(basefd, cur, &name, O_PATH, base_resolve);
     if (pfd < 0 && hop == 0 && gone(errno)) { reply_path(cur); free(cur); return; }
     if (pfd < 0) { reply("-%d", gone(errno) && errno != ELOOP ? ENOENT : errno); free(cur); return; }
     rel_to(basefd, pfd, rel, sizeof rel);
@@ -1080,7 +1080,7 @@ static void q_dest(const char *path) {
     if (target[0] == '/') snprintf(next, n, "%s", tail);
     else snprintf(next, n, "%s%s%s", rel, *rel ? "/" : "", tail);
     /* A target ending in '/' or '.' names a directory: the kernel's own walk (`Q`) sees that before this is asked. */
-    while ((len = strlen(next)) > 0 && next[len - 1] == '/') next[len - 1] = '\0';
+    for (size_t len = strlen(next); len > 0 && next[len - 1] == '/'; len--) next[len - 1] = '\0';
     free(cur);
     cur = next;
   }
