@@ -27,10 +27,10 @@ export function areDatabasesLeftToExit(): boolean {
 /** Temp files beside a user's destination that are not placed yet (replaceWithNew): what a hard exit removes. */
 const unplaced = new Set<string>();
 
-/** Marks `path` as a temp file to remove if the process exits before it is placed (or forgets it: `placed`). */
-export function trackUnplaced(path: string, placed = false): void {
-  if (placed) unplaced.delete(path);
-  else unplaced.add(path);
+/** Marks `path` as a temp file to remove if the process exits before it is placed; the function forgets it again. */
+export function trackUnplaced(path: string): () => void {
+  unplaced.add(path);
+  return () => { unplaced.delete(path); };
 }
 
 /**

@@ -14,7 +14,7 @@ import { exchangeFiles } from '../../worker/index.js';
 export async function replaceWithNew(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
   const tmp = tempPathBeside(dest);
   await makeDirs(dirname(resolve(dest)));
-  trackUnplaced(tmp);
+  const forget = trackUnplaced(tmp);
   let placed = false;
   try {
     await write(tmp);
@@ -23,6 +23,6 @@ export async function replaceWithNew(dest: string, write: (tmp: string) => Promi
     placed = true;
   } finally {
     if (!placed) await rm(tmp, { force: true });
-    trackUnplaced(tmp, true);
+    forget();
   }
 }
