@@ -1,3 +1,4 @@
+import { chmod, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -50,12 +51,25 @@ async function openLockDb(root: string): Promise<DatabaseSync> {
   await makeDirs(root).catch((err: NodeJS.ErrnoException) => {
     throw new UserError('INVALID_ARGUMENT', `cannot create the state root ${root}: ${err.code ?? err.message}`, 'pass --root a directory tsbuild can create and write', { cause: err });
   });
+  await keepPrivate(root);
   const file = join(root, 'lock.db');
   try {
     return new DatabaseSync(file, { timeout: 0 });
   } catch (err) {
     throw new UserError('STORE_LOCKED', `cannot lock ${file}: ${err instanceof Error ? err.message : String(err)}`, 'check that the state root is writable', { cause: err });
   }
+}
+
+/**
+ * The state root is tsbuild's alone: 0700, made so at every lock (a root an older version made 0755 included). Image
+ * contents sit in it as the image has them, setuid-root files, files with security.capability and device nodes
+ * included, and so do pulled private layers and the build records: a root other users could traverse would let any
+ * of them run an image's setuid shell as root (moby CVE-2021-41091, containerd CVE-2021-41103; buildkitd's root is
+ * 0700 too). Only a root this process owns is changed.
+ */
+async function keepPrivate(root: string): Promise<void> {
+  const st = await stat(root);
+  if ((st.mode & 0o077) !== 0 && st.uid === process.getuid?.()) await chmod(root, 0o700);
 }
 
 /** True when the lock is taken; false when another process holds it. Any other failure closes `db` and throws. */

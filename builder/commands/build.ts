@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
@@ -9,7 +9,7 @@ import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
-import { destState, ensureParent, prepareDestinations, writingTo } from '../options/destinations.js';
+import { destState, ensureParent, prepareDestinations, writeOutputFile, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo, unsupportedCaches } from '../cache/cache-spec.js';
@@ -255,7 +255,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
           ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
         }));
       }
-      if (iidfile) await writingTo(`--iidfile ${iidfile}`, iidfile, signal, () => writeFile(iidfile, outcome.imageId));
+      if (iidfile) await writingTo(`--iidfile ${iidfile}`, iidfile, signal, () => writeOutputFile(iidfile, outcome.imageId));
       if (loader && loadTmp) await loadArchive(loader, join(loadTmp, 'image.tar'));
       if (flags.quiet) process.stdout.write(`${outcome.imageId}\n`);
       const { pushPlans, renderPushPlan } = await import('../push-plan.js');

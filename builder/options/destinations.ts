@@ -1,6 +1,6 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isTsbuildError, makeDirs, UserError } from '../../common/index.js';
+import { isTsbuildError, makeDirs, replaceFile, UserError } from '../../common/index.js';
 
 /**
  * What is at a destination path now. 'special': a device, FIFO or socket (`dest=/dev/null`, `--iidfile /dev/stdout`,
@@ -131,4 +131,14 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
     }
     await ensureParent(file, file);
   }
+}
+
+/**
+ * Writes a small output file (--iidfile, a report): into a device or pipe as it is (/dev/stdout), else as a new file
+ * in place of whatever is at `path` (replaceFile), a symbolic link replaced and never written through: the build's own
+ * `-o type=local` may have planted one there.
+ */
+export async function writeOutputFile(path: string, data: string): Promise<void> {
+  if ((await destState(path)) === 'special') await writeFile(path, data);
+  else await replaceFile(path, data, 0o644, { replaceLink: true });
 }

@@ -1,5 +1,6 @@
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
+import { writeOutputFile } from '../options/destinations.js';
 import type { BuildRecord } from '../../solver/index.js';
 import type { BuildOutcome } from '../build.js';
 import { readBuildRecord, readDockerfileText, type HistorySource } from './load-report.js';
@@ -45,7 +46,7 @@ export async function writeReportFiles(report: Report, file: string): Promise<st
   const targets: [string, ReportFormat][] = format
     ? [[resolve(file), format]]
     : (['json', 'md', 'html'] as const).map((f) => [resolve(`${file}.${f}`), f]);
-  for (const [path, f] of targets) await writeFile(path, renderReport(report, f));
+  for (const [path, f] of targets) await writeOutputFile(path, renderReport(report, f));
   return targets.map(([path]) => path);
 }
 

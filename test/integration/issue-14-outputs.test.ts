@@ -66,6 +66,32 @@ describe('issue 14: -o type=local and type=tar keep a hostile image inside the d
     expect(suid.mode & 0o7777).to.equal(me.uid === 0 ? 0o755 : 0o4755);
   });
 
+  it('writes --iidfile and --report as new files in place of links that the same build\'s -o type=local planted', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const linking = join(env.dir, 'ctx-links');
+    await mkdir(linking, { recursive: true });
+    await writeFile(join(linking, 'Dockerfile'), `FROM ${env.base}\nRUN ln -s ${hostMarker}/passwd /iid && ln -s ${hostMarker}/dir/inner /rep.json\n`);
+    const dest = join(env.dir, 'artifacts');
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '-o', `type=local,dest=${dest}`, '--iidfile', join(dest, 'iid'), '--report', join(dest, 'rep.json'), linking]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect((await lstat(join(dest, 'iid'))).isFile()).to.equal(true);
+    expect(await readFile(join(dest, 'iid'), 'utf8')).to.match(/^sha256:[0-9a-f]{64}$/);
+    expect((await lstat(join(dest, 'rep.json'))).isFile()).to.equal(true);
+    // afterEach: the host marker the links led to is unchanged.
+  });
+
+  it('keeps the state root private (0700), where image contents such as a setuid-root file sit as the image has them', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const root = join(env.dir, 'root-private');
+    await mkdir(root, { mode: 0o755 });
+    const r = await tsbuild(['build', '--root', root, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect((await lstat(root)).mode & 0o777, 'made private at the first build').to.equal(0o700);
+    await run('chmod', ['0755', root]);   // as an older tsbuild left it
+    expect((await tsbuild(['build', '--root', root, ctx])).code).to.equal(0);
+    expect((await lstat(root)).mode & 0o777, 'made private again').to.equal(0o700);
+  });
+
   it('leaves device nodes out and writes a root-owned setuid file without its setuid bit', async () => {
     if (env === undefined) throw new Error('build env did not start');
     const source = join(env.dir, 'tree-src');
