@@ -48,7 +48,6 @@ export async function runBake(
   build: BuildTarget,
   signal: AbortSignal,
 ): Promise<void> {
-  const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
   const layouts = new Map<string, string>();
   const names = buildOrder(resolved.targets);
   // The targets some other target uses as a `target:` context.
@@ -64,6 +63,8 @@ export async function runBake(
   // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
   const planned = names.map((name) => ({ name, ...targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) }) }));
   checkFsEntitlements(planned, opts.allow);
+  // Made once the bake is accepted: a refused one leaves nothing behind.
+  const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
@@ -71,6 +72,9 @@ export async function runBake(
   let first: { error: unknown } | undefined;
 
   const buildOne = async (name: string): Promise<void> => {
+    // Again as the target starts: a target it depends on may have written an output since, with a link in it that
+    // leads this target's paths out of the working directory (the paths are evaluated as they are now).
+    checkFsEntitlements(planned.filter((p) => p.name === name), opts.allow);
     const target = resolved.targets[name] as Target;
     let inline: string | undefined;
     if (target['dockerfile-inline'] !== undefined) {

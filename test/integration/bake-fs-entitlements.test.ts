@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -67,6 +67,33 @@ describe('bake: a bake file reaches no host path outside the working directory u
     expect(existsSync(dest)).to.equal(false);
     expect(await snapshotTree(host)).to.deep.equal(marker);
   });
+  it('checks each target again as it starts, against links an earlier target\'s output has written since, and leaves no temp dir', async () => {
+    // Target a's local output holds `esc -> <host dir>`; target b, built after a (it uses a as a context), names a
+    // path through that link as its output. At the bake's start the path did not exist yet.
+    const tmp = join(env.dir, 'bake-tmp');
+    await mkdir(tmp, { recursive: true });
+    const r = await bake([
+      'group "default" { targets = ["a", "b"] }',
+      'target "a" {',
+      `  dockerfile-inline = "FROM ${env.base}\\nRUN ln -s ${host} /esc\\n"`,
+      '  output = ["type=local,dest=out-a"]',
+      '}',
+      'target "b" {',
+      '  contexts = { dep = "target:a" }',
+      '  dockerfile-inline = "FROM scratch\\nCOPY --from=dep /bin/busybox /pwned\\n"',
+      '  output = ["type=local,dest=out-a/esc"]',
+      '}', '',
+    ].join('\n'), `FROM ${env.base}\n`, [], { TMPDIR: tmp });
+    expect(r.code, 'target b wrote through the link target a planted').to.not.equal(0);
+    expect(r.stderr).to.contain(`target "b" output type=local: write ${host}`);
+    expect(await snapshotTree(host)).to.deep.equal(marker);
+    expect(await readdir(tmp), 'the bake\'s temp dir is removed').to.deep.equal([]);
+    // A bake refused before any target starts makes no temp dir at all.
+    const refused = await bake(`target "default" {\n  output = ["type=local,dest=${join(host, 'x')}"]\n}\n`, `FROM ${env.base}\n`, [], { TMPDIR: tmp });
+    expect(refused.code).to.not.equal(0);
+    expect(await readdir(tmp)).to.deep.equal([]);
+  });
+
   it('names each path and the --allow that grants it, and builds once granted', async () => {
     const dest = join(env.dir, 'granted-out');
     const hcl = [
