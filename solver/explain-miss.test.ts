@@ -79,6 +79,22 @@ const cases: Case[] = [
     }],
   },
   {
+    name: 'the same text with another --add-host names the option, never "X → X"',
+    before: { ...before, op: JSON.stringify({ kind: 'exec', argv: ['/bin/sh', '-c', 'make'], env: [], extraHosts: ['1.2.3.4\ta'] }) },
+    now: { ...before, op: JSON.stringify({ kind: 'exec', argv: ['/bin/sh', '-c', 'make'], env: [], extraHosts: ['1.2.3.5\ta'], shmSize: 1 }) },
+    want: [{ kind: 'options', options: ['--add-host', '--shm-size'] }],
+  },
+  {
+    name: 'another SHELL for the same command is a SHELL setting, not an instruction change',
+    before: { ...before, op: JSON.stringify({ kind: 'exec', argv: ['/bin/sh', '-c', 'make'], env: [] }), opText: 'RUN /bin/sh -c make' },
+    now: { ...before, op: JSON.stringify({ kind: 'exec', argv: ['/bin/bash', '-c', 'make'], env: [] }), opText: 'RUN /bin/bash -c make' },
+    want: [{ kind: 'setting', setting: 'SHELL', before: '["/bin/sh","-c"]', after: '["/bin/bash","-c"]' }],
+  },
+  {
+    name: 'a step forced by --no-cache-filter says so',
+    before, now: before, ctx: { noCache: '--no-cache-filter build' }, want: [{ kind: 'no-cache', flag: '--no-cache-filter build' }],
+  },
+  {
     name: 'a COPY that became a RUN is an instruction change, without listing the copied files as removed',
     before: { ...before, op: '{"kind":"copy"}', opText: 'COPY . /app', content: { context: sha256('ctx') } },
     now: before,

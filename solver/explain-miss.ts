@@ -10,7 +10,7 @@ export interface FileChange { path: string; before?: Digest; after?: Digest }
 export type MissReason =
   | { kind: 'new' }                                             // this step was never built before
   | { kind: 'evicted' }                                         // same key as last time, but the result was pruned
-  | { kind: 'no-cache' }                                        // --no-cache / --no-cache-filter
+  | { kind: 'no-cache'; flag?: string }                         // forced by `flag`: --no-cache (absent) or --no-cache-filter STAGE
   | { kind: 'instruction'; before: string; after: string }
   | { kind: 'arg'; name: string; before?: string; after?: string }
   | { kind: 'base'; ref: string; before: string; after: string }   // FROM resolved to another image digest
@@ -19,12 +19,15 @@ export type MissReason =
   | { kind: 'platform'; before: string; after: string }
   // An earlier ENV/USER/SHELL changed what this RUN runs with: config-only steps pass their parent's key through
   // (as in BuildKit, where they never enter the graph), so the change shows up here, in the op itself.
-  | { kind: 'setting'; setting: 'ENV' | 'USER' | 'WORKDIR' | 'SHELL'; name?: string; before?: string; after?: string };
+  | { kind: 'setting'; setting: 'ENV' | 'USER' | 'WORKDIR' | 'SHELL'; name?: string; before?: string; after?: string }
+  // The same instruction text with other options: the command line's (--add-host, --ulimit, --shm-size) or a RUN
+  // flag's parts the text leaves out; `options` names each as its flag.
+  | { kind: 'options'; options: string[] };
 
 /** What explainMiss() needs besides the two key parts. */
 export interface MissContext {
-  /** The step was forced to run (--no-cache, or its stage is in --no-cache-filter). */
-  noCache?: boolean;
+  /** The step was forced to run: true for --no-cache, the flag as given for `--no-cache-filter STAGE`. */
+  noCache?: boolean | string;
   /** The vertices behind `now.inputs`, position for position, to name a changed parent. */
   parents?: { id: VertexId; text: string }[];
   /** The image reference of a FROM step, to name it in a `base` reason. */
@@ -43,6 +46,7 @@ export const MAX_LISTED_CHANGES = 20;
  */
 export function explainMiss(before: CacheKeyParts | undefined, now: CacheKeyParts, ctx: MissContext = {}): MissReason[] {
   if (ctx.noCache === true) return [{ kind: 'no-cache' }];
+  if (typeof ctx.noCache === 'string') return [{ kind: 'no-cache', flag: ctx.noCache }];
   if (before === undefined || before.v !== now.v) return [{ kind: 'new' }];
   const reasons: MissReason[] = [];
   if (before.platform !== now.platform) reasons.push({ kind: 'platform', before: before.platform, after: now.platform });
@@ -57,8 +61,11 @@ export function explainMiss(before: CacheKeyParts | undefined, now: CacheKeyPart
       // An op that changed only through an arg or an inherited ENV/USER is explained by those reasons instead; RUN's
       // history text carries its args (`RUN |1 V=2 …`), so it is compared without them.
       const textChanged = stripArgPrefix(before.opText, before.args) !== stripArgPrefix(now.opText, now.args);
-      if (textChanged || (args.length === 0 && parents.length === 0 && settings.length === 0)) {
+      if (textChanged && !settings.some((s) => s.kind === 'setting' && s.setting === 'SHELL')) {
         reasons.push({ kind: 'instruction', before: before.opText, after: now.opText });
+      } else if (!textChanged && args.length === 0 && parents.length === 0 && settings.length === 0) {
+        // Nothing the text shows changed: say which of the op's options did, not "X → X".
+        reasons.push({ kind: 'options', options: changedOptions(before.op, now.op) });
       }
     }
   }
@@ -134,6 +141,20 @@ function fileChanges(before: Record<string, Digest>, now: Record<string, Digest>
   return out;
 }
 
+// An op field as the flag that sets it, for an `options` reason.
+const OPTION_FLAGS: Record<string, string> = {
+  extraHosts: '--add-host', ulimits: '--ulimit', shmSize: '--shm-size', network: '--network', security: '--security', mounts: '--mount',
+  chown: '--chown', chmod: '--chmod', link: '--link', exclude: '--exclude', parents: '--parents', checksum: '--checksum', keepGitDir: '--keep-git-dir', unpack: '--unpack',
+};
+
+/** The top-level fields two ops (canonical JSON) differ in, as flags where they have one. */
+function changedOptions(beforeOp: string, nowOp: string): string[] {
+  const b = JSON.parse(beforeOp) as Record<string, unknown>;
+  const a = JSON.parse(nowOp) as Record<string, unknown>;
+  const fields = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => JSON.stringify(b[k]) !== JSON.stringify(a[k])).sort();
+  return fields.map((f) => OPTION_FLAGS[f] ?? f);
+}
+
 /** RUN's history text without BuildKit's `|N k=v …` prefix of the build args in scope. */
 function stripArgPrefix(text: string, args: Record<string, string>): string {
   const entries = Object.entries(args);
@@ -183,6 +204,13 @@ function settingReasons(beforeOp: string, nowOp: string, args: Record<string, st
     if (bv !== undefined) r.before = bv;
     if (av !== undefined) r.after = av;
     out.push(r);
+  }
+  // A SHELL change is the argv's head: the same command text run by another shell.
+  const shell = (argv: unknown): string | undefined => (Array.isArray(argv) && argv.length > 1 ? JSON.stringify(argv.slice(0, -1)) : undefined);
+  const bs = shell(b.argv);
+  const as = shell(a.argv);
+  if (bs !== as && bs !== undefined && as !== undefined && Array.isArray(b.argv) && Array.isArray(a.argv) && b.argv.at(-1) === a.argv.at(-1)) {
+    out.push({ kind: 'setting', setting: 'SHELL', before: bs, after: as });
   }
   if (b.user !== a.user) out.push({ kind: 'setting', setting: 'USER', before: String(b.user ?? ''), after: String(a.user ?? '') });
   if (b.cwd !== a.cwd) out.push({ kind: 'setting', setting: 'WORKDIR', before: String(b.cwd ?? ''), after: String(a.cwd ?? '') });

@@ -148,7 +148,8 @@ describe('solve: the cache matrix', () => {
     const r = await h.solve(graphOf(specs), { noCacheFilter: ['deps'] });
     const missed = r.records.filter((x) => !x.cached).map((x) => x.id);
     expect(missed).to.deep.equal(['s0.0', 's0.1', 's1.1']);
-    expect(step(r, 's1.1').reasons).to.deep.equal([{ kind: 'no-cache' }]);
+    // s1.1 is built on the forced stage: forced too, and it says by which flag.
+    expect(step(r, 's1.1').reasons).to.deep.equal([{ kind: 'no-cache', flag: '--no-cache-filter deps' }]);
   });
 
   it('stores each miss with the size of the layers it added', async () => {

@@ -196,7 +196,7 @@ class SolveRun {
     let shared = this.#byKey.get(key.digest);
     const isLeader = shared === undefined;
     if (shared === undefined) {
-      const explain = (): MissReason[] => explainStep(step, inputs, previous, forced);
+      const explain = (): MissReason[] => explainStep(step, inputs, previous, forced && this.#opts.noCache !== true ? `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}` : forced);
       shared = this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started));
       this.#byKey.set(key.digest, shared);
     }

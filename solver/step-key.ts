@@ -71,7 +71,7 @@ async function isSnapshotPresent(worker: Pick<Worker, 'hasSnapshot'>, fs: FsStat
  * Why `step` misses, against the key its locator had last time (`previous`): the parents named by the steps that
  * last changed their filesystems, the FROM's reference, and the files behind both keys' content.
  */
-export function explainStep(step: KeyedStep, inputs: Map<VertexId, SolvedInput>, previous: StepRecord | undefined, noCache = false): MissReason[] {
+export function explainStep(step: KeyedStep, inputs: Map<VertexId, SolvedInput>, previous: StepRecord | undefined, noCache: boolean | string = false): MissReason[] {
   const vertex = step.vertex;
   return explainMiss(previous?.parts, step.key.parts, {
     noCache,

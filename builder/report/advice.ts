@@ -111,15 +111,19 @@ function baseAdvice(report: Report): Advice[] {
 
 /** --no-cache (or --no-cache-filter) forced steps to run. */
 function noCacheAdvice(report: Report): Advice[] {
+  const flags = report.steps.flatMap((s) => s.reasons.flatMap(({ reason }) => (reason.kind === 'no-cache' ? [reason.flag ?? '--no-cache'] : [])));
   const forced = report.steps.filter((s) => s.reasons.some(({ reason }) => reason.kind === 'no-cache'));
   if (forced.length === 0) return [];
   const savedMs = forced.reduce((t, s) => t + s.durationMs, 0);
+  const flag = flags.find((f) => f === '--no-cache') ?? flags[0] ?? '--no-cache';
   return [{
     kind: 'no-cache',
     severity: 'info',
-    message: `--no-cache forced ${forced.length} steps to run (${(savedMs / 1000).toFixed(1)} s).`,
+    message: `${flag} forced ${forced.length} steps to run (${(savedMs / 1000).toFixed(1)} s).`,
     steps: forced.map((s) => s.id),
-    suggestion: { text: 'Drop --no-cache unless you need a fresh build; to refresh one stage only, use --no-cache-filter STAGE.' },
+    suggestion: { text: flag === '--no-cache'
+      ? 'Drop --no-cache unless you need a fresh build; to refresh one stage only, use --no-cache-filter STAGE.'
+      : `Drop ${flag} unless that stage must be built afresh: the steps built on it run again too.` },
     savedMs,
   }];
 }

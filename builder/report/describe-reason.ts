@@ -11,7 +11,7 @@ export function describeReason(shown: MissReason): string {
   switch (reason.kind) {
     case 'new': return 'never built before';
     case 'evicted': return 'built before with the same inputs, but the result was pruned';
-    case 'no-cache': return '--no-cache';
+    case 'no-cache': return reason.flag ?? '--no-cache';
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
     case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
@@ -21,6 +21,7 @@ export function describeReason(shown: MissReason): string {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;
       return `${what} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     }
+    case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';

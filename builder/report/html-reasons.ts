@@ -45,7 +45,7 @@ function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number
       const label = parent ? `#${parent.number} ${oneLine(parent.step.instruction, 60)}` : oneLine(reason.text, 60);
       return `parent step missed: <a class="step-link" href="#step-${h(reason.vertex)}" data-step="${h(reason.vertex)}">${h(label)}</a>`;
     }
-    case 'new': case 'evicted': case 'no-cache': case 'platform': case 'setting':
+    case 'new': case 'evicted': case 'no-cache': case 'platform': case 'setting': case 'options':
       return undefined;
     default:
       return assertNever(reason);

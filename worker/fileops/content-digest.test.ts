@@ -86,6 +86,21 @@ describe('contentDigest and hashFile', () => {
     expect(createHash('sha256').update(JSON.stringify(Object.entries(many.files))).digest('hex')).to.equal(MANY_FILES);
   });
 
+  it('names the files of one directory holding more than 1000 by their leading characters, so a changed one is found', async () => {
+    mkdirSync(f('wide'), { recursive: true });
+    for (let i = 0; i < 1500; i++) writeFileSync(f(`wide/f${String(i).padStart(4, '0')}.txt`), `${i}`);
+    // `COPY . /src` of a context that is this directory: the 1500 files side by side at the top.
+    const source: CopySourceDir = { kind: 'dir', path: f('wide'), excludes: [] };
+    const before = await contentDigest(copyOp(['.']), source, signal);
+    expect(Object.keys(before.files)).to.include.members(['f000*', 'f149*']);
+    expect(Object.keys(before.files).length).to.be.within(150, 1000);
+    writeFileSync(f('wide/f1499.txt'), 'changed');
+    const after = await contentDigest(copyOp(['.']), source, signal);
+    const changed = Object.keys(after.files).filter((k) => after.files[k] !== before.files[k]);
+    expect(changed).to.deep.equal(['f149*']);
+    expect(after.digest).to.not.equal(before.digest);
+  });
+
   it('hashes a file through a reused buffer of any size to the sha256 of its bytes', async () => {
     for (const bufferSize of [5, 4096, 65536]) {
       const buffer = Buffer.alloc(bufferSize);

@@ -303,7 +303,7 @@ function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest>
     depth = d;
     size = groups;
   }
-  if (depth === 0) return Object.fromEntries(entries(0, MAX_FILE_DIGESTS));
+  if (depth === 0) return byLeadingCharacters(perPath, order, pathAt) ?? Object.fromEntries(entries(0, MAX_FILE_DIGESTS));
   // A group is a run of sorted paths (those sharing a prefix are adjacent): its digest is that of its pairs' JSON.
   const out: [string, Digest][] = [];
   for (let i = 0; i < order.length;) {
@@ -323,6 +323,44 @@ function bound(perPath: PathDigests, order: Uint32Array): Record<string, Digest>
     i = end;
   }
   return Object.fromEntries(out);
+}
+
+/**
+ * When no grouping by directories fits (more than MAX_FILE_DIGESTS entries side by side in one directory), groups by
+ * the paths' first characters instead: the longest prefix length whose groups fit, each group keyed `<prefix>*` (a
+ * path no longer than the prefix keeps its own name). A changed file is then named by a narrow pattern (`f149*` of
+ * f0000.txt … f1499.txt) instead of not at all, and adding a file changes only its own group. Undefined when even one
+ * character makes too many groups.
+ */
+function byLeadingCharacters(perPath: PathDigests, order: Uint32Array, pathAt: (i: number) => string): Record<string, Digest> | undefined {
+  const keyOf = (path: string, k: number): string => (path.length > k ? `${path.slice(0, k)}*` : path);
+  const count = (k: number): number => {
+    let n = 0;
+    let last: string | undefined;
+    for (let i = 0; i < order.length; i++) {
+      const key = keyOf(pathAt(i), k);
+      if (key !== last) { n++; last = key; }
+    }
+    return n;
+  };
+  // Longer prefixes make more groups (a shared stretch, `file_`, makes the same number): the longest that fits.
+  let best = 0;
+  for (let k = 1; ; k++) {
+    const n = count(k);
+    if (n > MAX_FILE_DIGESTS) break;
+    best = k;
+    if (n === order.length) break;   // every path its own group already
+  }
+  if (best === 0) return undefined;
+  const out: Record<string, Digest> = {};
+  for (let i = 0; i < order.length;) {
+    const key = keyOf(pathAt(i), best);
+    let end = i + 1;
+    while (end < order.length && keyOf(pathAt(end), best) === key) end++;
+    out[key] = end === i + 1 && key === pathAt(i) ? perPath.digest(order[i] ?? 0) : pairsDigest('', perPath, order.subarray(i, end), '');
+    i = end;
+  }
+  return out;
 }
 
 /**
