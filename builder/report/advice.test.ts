@@ -28,6 +28,9 @@ describe('adviseBuild: reorder a broad COPY before an expensive install', () => 
       after: 'COPY --chown=app Gemfile Gemfile.lock ./\nRUN bundle install\nCOPY --chown=app . .' },
     { name: 'a system package install that needs no context moves above the COPY', copy: 'COPY src/ /app/src/', run: 'RUN apt-get update && apt-get install -y curl', files: ['src/a.c'],
       after: 'RUN apt-get update && apt-get install -y curl\nCOPY src/ /app/src/' },
+    // The build after the install reads the sources: it stays after the COPY, in a RUN of its own, its flags kept.
+    { name: 'an install chained with a build is split, the build left after the COPY', copy: 'COPY . .', run: 'RUN --mount=type=cache,target=/root/.npm npm ci && npm run build', files: ['src/index.js'],
+      after: 'COPY package*.json ./\nRUN --mount=type=cache,target=/root/.npm npm ci\nCOPY . .\nRUN --mount=type=cache,target=/root/.npm npm run build' },
   ];
   for (const c of cases) {
     it(`suggests it when ${c.name}`, () => {
@@ -46,6 +49,8 @@ describe('adviseBuild: reorder a broad COPY before an expensive install', () => 
 
   const none: { name: string; lines: (StepSpec | string)[] }[] = [
     { name: 'the changed file is a manifest the install reads', lines: copyThenRun('COPY . .', 'RUN npm ci', ['package-lock.json', 'src/index.js']) },
+    { name: 'other commands come before the install', lines: copyThenRun('COPY . .', 'RUN node gen.js && npm ci', ['src/index.js']) },
+    { name: 'the install part names the changed file', lines: copyThenRun('COPY . .', 'RUN cp src/index.js /tmp/ && npm ci', ['src/index.js']) },
     { name: 'the RUN after the COPY is cheap', lines: copyThenRun('COPY . .', 'RUN npm ci', ['src/index.js'], 50).concat([{ line: 'RUN sleep 5', ms: 5000, reasons: [parent('s0.4')] }]) },
     { name: 'the COPY names a single file', lines: copyThenRun('COPY server.js .', 'RUN npm ci', ['server.js']) },
     { name: 'the COPY comes from another stage', lines: copyThenRun('COPY --from=build /out .', 'RUN npm ci', ['out/a.js']) },

@@ -38,22 +38,31 @@ function adviceFor(report: Report, run: ReportStep, copy: ReportStep): Advice | 
   const args = copyArgs(copy.instruction);
   const changes = contentChanges(copy);
   if (args === undefined || args.hasFrom || changes === undefined || !isBroad(args.sources, changes)) return undefined;
-  const ecosystem = ecosystemOf(runCommand(run.instruction) ?? '');
+  const command = runCommand(run.instruction) ?? '';
+  const ecosystem = ecosystemOf(command);
   if (ecosystem === undefined) return undefined;   // a build step, not an install: it likely reads the sources
   const { manifests } = ecosystem;
   if (changes.some((c) => isManifest(c.path, manifests))) return undefined;   // the install had to re-run anyway
+  const parts = installParts(command, ecosystem.command);
+  if (parts === undefined) return undefined;   // install and other commands interleaved: no safe reordering to offer
+  // A RUN that names a changed file reads it: the install part must not.
+  if (changes.some((c) => parts.install.includes(c.path) || parts.install.includes(c.path.split('/').at(-1) ?? c.path))) return undefined;
 
   const between = stageSteps(report, copy, run).map((s) => s.instruction);
   const before = [copy.instruction, ...between, run.instruction];
   const flags = (/^\s*(?:COPY|ADD)\s+((?:--(?:chown|chmod|link)\S*\s+)*)/i.exec(copy.instruction)?.[1] ?? '').trim();
   const firstCopy = manifests.length > 0 ? [['COPY', flags, ...manifests, dirDest(args.dest)].filter((w) => w !== '').join(' ')] : [];
-  const after = [...firstCopy, ...between, run.instruction, copy.instruction];
+  // `npm ci && npm run build`: the install moves before the broad COPY, the build stays after it, in a RUN of its own.
+  const runFlags = (/^\s*RUN\s+((?:--\S+\s+)*)/i.exec(run.instruction)?.[1] ?? '');
+  const installRun = parts.rest === undefined ? run.instruction : `RUN ${runFlags}${parts.install}`;
+  const after = [...firstCopy, ...between, installRun, copy.instruction, ...(parts.rest === undefined ? [] : [`RUN ${runFlags}${parts.rest}`])];
   const changed = changes.slice(0, 3).map((c) => c.path).join(', ') + (changes.length > 3 ? ` and ${changes.length - 3} more` : '');
   const seconds = (run.durationMs / 1000).toFixed(1);
   const at = (s: ReportStep) => (s.location ? ` (${s.location.label})` : '');
-  const what = manifests.length > 0
+  const what = (manifests.length > 0
     ? `copy the ${ecosystem.name} manifests (${manifests.join(' ')}) first, run the install, then copy the rest`
-    : 'it installs system packages and needs nothing from the context: run it before the COPY';
+    : 'it installs system packages and needs nothing from the context: run it before the COPY')
+    + (parts.rest === undefined ? '' : `, and run \`${oneLine(parts.rest, 60)}\` after it in a RUN of its own`);
   return {
     kind: 'reorder-copy',
     severity: 'warning',
@@ -62,6 +71,23 @@ function adviceFor(report: Report, run: ReportStep, copy: ReportStep): Advice | 
     suggestion: { text: `Reorder: ${what}. Edits to your sources then leave the install cached.`, before: before.join('\n'), after: after.join('\n') },
     savedMs: run.durationMs,
   };
+}
+
+// Commands that prepare or clean up around an install and read nothing from the build context.
+const SETUP = /^(?:set\s+-\S+|cd\s+\S+|mkdir\s|export\s|true|:|apt-get\s+(?:-\S+\s+)*(?:update|clean)\b|apt\s+update\b|apk\s+update\b|rm\s+-r?f\s+\/(?:var\/lib\/apt\/lists|var\/cache|tmp|root\/\.npm|root\/\.cache)\S*|npm\s+config\s|yarn\s+config\s|corepack\s+enable\b)/;
+
+/**
+ * A RUN's shell command cut into the install (with the set-up and clean-up around it) and what follows it (`rest`,
+ * undefined when nothing does), at `&&`, `;` and new lines; undefined when other commands come before or between the
+ * install commands, where no split keeps the order the RUN had.
+ */
+function installParts(command: string, install: RegExp): { install: string; rest?: string } | undefined {
+  const segments = command.split(/\s*(?:&&|;|\n)\s*/).map((s) => s.trim()).filter((s) => s !== '');
+  const kinds = segments.map((s) => (install.test(s) ? 'install' : SETUP.test(s) ? 'setup' : 'other'));
+  const firstOther = kinds.indexOf('other');
+  if (firstOther < 0) return { install: command };
+  if (!kinds.slice(0, firstOther).includes('install') || kinds.slice(firstOther).includes('install')) return undefined;
+  return { install: segments.slice(0, firstOther).join(' && '), rest: segments.slice(firstOther).join(' && ') };
 }
 
 /** The changed files of a COPY that missed for content reasons only; undefined if anything else changed. */
