@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { locationOf, sourceExcerpt, sourceOf } from '../frontend/index.js';
-import { hostFailure, isTsbuildError, type ErrorCode } from '../common/index.js';
+import { hostFailure, isTsbuildError, redactText, type ErrorCode } from '../common/index.js';
 
 const USAGE: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
 /** The errors a running build raised (builder/build.ts marks them): see exitStatus. */
@@ -57,7 +57,8 @@ export function formatError(err: unknown, debug = false): string {
   err = shown(err);
   const out: string[] = [];
   if (isTsbuildError(err)) {
-    out.push(`ERROR: ${raisedByBuild.has(err) ? 'failed to solve: ' : ''}${err.message}`);
+    // A URL's credentials (an ADD source, a git remote) never reach a terminal or a CI log.
+    out.push(`ERROR: ${raisedByBuild.has(err) ? 'failed to solve: ' : ''}${redactText(err.message)}`);
     out.push(...sourceLines(err));
     if (err.hint) out.push(`hint: ${err.hint}`);
   } else {

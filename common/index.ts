@@ -1,6 +1,7 @@
 // The cross-cutting leaf of tsbuild: what every folder needs and no folder owns. Imports nothing from the project.
 export * from './errors.js';
 export * from './host-failure.js';
+export * from './redact-url.js';
 export * from './process-alive.js';
 export * from './sqlite-open.js';
 export * from './crash-point.js';

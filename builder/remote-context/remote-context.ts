@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { UserError } from '../../common/index.js';
+import { redactText, redactUrl, UserError } from '../../common/index.js';
 import {
-  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, redactText, redactUrl, type GitRef,
+  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, type GitRef,
 } from '../../worker/index.js';
 import type { NamedContext } from '../options/build-flags.js';
 

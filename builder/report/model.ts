@@ -5,7 +5,7 @@ import { adviseBuild, type Advice } from './advice.js';
 import { keyManifestOf, type KeyedBuildRecord, type StepKey } from '../explain/key-manifest.js';
 import type { ContextReport } from '../context-report/context-report.js';
 import { describeReason } from './describe-reason.js';
-import { redactRecord } from './redact.js';
+import { redactInstruction, redactRecord } from './redact.js';
 import { displayText, keywordOf, locationLabel, sourceText, stageNameOf } from './instruction-text.js';
 
 /** The cache-hit analysis of one build: plain JSON, rendered as JSON, Markdown and HTML. */
@@ -171,7 +171,8 @@ function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undef
     id: v.id,
     stage: { index: stageIndex },
     keyword,
-    instruction: written ?? displayText(v.text),
+    // As written in the Dockerfile, with what the reasons hide hidden here too (ARG DB_PASSWORD=…, ADD https://u:p@…).
+    instruction: redactInstruction(written ?? displayText(v.text)),
     ...(loc ? { location: { file: loc.file, line: loc.line, endLine: loc.endLine, label: locationLabel(loc.file, loc.line) } } : {}),
     cached: v.cached,
     ...(v.cached && v.cacheSource === 'remote' && v.cacheRef !== undefined ? { cacheRef: v.cacheRef } : {}),

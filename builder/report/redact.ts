@@ -1,5 +1,6 @@
 import { isSecretName, REDACTED } from '../../frontend/index.js';
 import { isRedacted, type MissReason } from '../../solver/index.js';
+import { redactText } from '../../common/index.js';
 
 // Values this short are too likely to occur by chance ("1", "yes") to be cut out of free text; they are still
 // redacted wherever their name stands beside them (`NAME=value`, the args map, arg and ENV miss reasons).
@@ -20,9 +21,10 @@ export function redactRecord<T extends WithArgs>(record: T): T {
   // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
   const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
   const known = scrubber(secrets);
-  // Most strings of a record (digests, paths) hold no `=`: no assignment to look for in them.
+  // Most strings of a record (digests, paths) hold no `=`: no assignment to look for in them. A URL's credentials
+  // (a proxy build arg `http://user:pass@proxy`, an ADD source) go too (redactText).
   const scrub = (text: string): string => {
-    const out = known(text);
+    const out = redactText(known(text));
     return out.includes('=') ? redactAssignments(out) : out;
   };
   const copy = { ...(deepMap(record, scrub) as T) };
@@ -48,8 +50,11 @@ const redacted = new WeakSet<object>();
 export function redactReason(reason: MissReason): MissReason {
   if (reason.kind === 'arg' && isSecretName(reason.name)) return hideValues(reason);
   if (reason.kind === 'setting' && reason.name !== undefined && isSecretName(reason.name)) return hideValues(reason);
-  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(reason.before), after: redactAssignments(reason.after) };
-  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(reason.text) };
+  if (reason.kind === 'instruction') return { ...reason, before: redactAssignments(redactText(reason.before)), after: redactAssignments(redactText(reason.after)) };
+  if (reason.kind === 'parent') return { ...reason, text: redactAssignments(redactText(reason.text)) };
+  if (reason.kind === 'arg' || reason.kind === 'setting') {
+    return { ...reason, ...(reason.before !== undefined ? { before: redactText(reason.before) } : {}), ...(reason.after !== undefined ? { after: redactText(reason.after) } : {}) };
+  }
   return reason;
 }
 
@@ -74,6 +79,11 @@ function reasonValues(record: WithArgs): [string, string][] {
 // prefix): the value is cut by its name even when it is not known, e.g. in the text of an earlier build. An unquoted
 // value runs to the next blank, as in the RUN prefix, where values are written raw.
 const ASSIGNMENT = /(^|[\s"'|;&(])([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|'[^']*'|\S*)/g;
+
+/** An instruction as a report shows it: secret-named `NAME=value` values and URL credentials cut out. */
+export function redactInstruction(text: string): string {
+  return redactAssignments(redactText(text));
+}
 
 function redactAssignments(text: string): string {
   return text.replace(ASSIGNMENT, (whole, lead: string, name: string, value: string) => (isSecretName(name) && value !== REDACTED ? `${lead}${name}=${REDACTED}` : whole));
@@ -120,7 +130,13 @@ function deepMap(value: unknown, scrub: (text: string) => string): unknown {
     let out: Record<string, unknown> | undefined;
     for (const [k, v] of Object.entries(value)) {
       const mapped = deepMap(v, scrub);
-      if (mapped !== v) (out ??= { ...value })[k] = mapped;
+      // A key may be a URL too (an ADD source's files in the key manifest): its credentials go, the path keys stay.
+      const key = k.includes('@') ? redactText(k) : k;
+      if (key !== k) {
+        out ??= { ...value };
+        delete out[k];
+        out[key] = mapped;
+      } else if (mapped !== v) (out ??= { ...value })[k] = mapped;
     }
     return out ?? value;
   }

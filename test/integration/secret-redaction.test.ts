@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { filesContaining } from '../fixtures/files-containing.js';
@@ -88,5 +90,36 @@ describe('secret-named build args in reports, history and attached reports', fun
     // Not checked here on purpose: the image's own config history (`RUN |1 GITHUB_TOKEN=… …`, as BuildKit writes it)
     // and the cache keys keep the value; that is what the build-time SecretsUsedInArgOrEnv warning is for.
     expect((await readdir(root)).length).to.be.greaterThan(0);
+  });
+
+  it('keeps the password of a URL (a proxy build arg, an ADD source) out of the reports, the summary and history, and sends an ADD URL\'s as Basic auth', async () => {
+    const PROXY_PW = 'pr0xy-pw-value';
+    const ADD_PW = 'hunter2-add-pw';
+    const seen: (string | undefined)[] = [];
+    const server = createServer((req, res) => {
+      seen.push(req.headers.authorization);
+      res.writeHead(req.headers.authorization === `Basic ${Buffer.from(`alice:${ADD_PW}`).toString('base64')}` ? 200 : 401).end('payload\n');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const ctx = join(dir, 'url-creds');
+      await mkdir(ctx, { recursive: true });
+      const port = (server.address() as AddressInfo).port;
+      await writeFile(join(ctx, 'Dockerfile'), `FROM ${env?.base ?? ''}\nADD http://alice:${ADD_PW}@127.0.0.1:${port}/file.txt /file.txt\nRUN cat /file.txt\n`);
+      const root = join(dir, 'root-url');
+      const summary = join(dir, 'summary-url.md');
+      const r = await tsbuild(['build', '--root', root, '--progress', 'plain', '--build-arg', `HTTPS_PROXY=http://bob:${PROXY_PW}@10.0.0.1:3128`, '--build-arg', 'NO_PROXY=127.0.0.1',
+        '--report', join(dir, 'url-report'), ctx], { env: { GITHUB_STEP_SUMMARY: summary } });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(seen).to.include(`Basic ${Buffer.from(`alice:${ADD_PW}`).toString('base64')}`);
+      const clean = (what: string, text: string): void => { expect(text, what).to.not.contain(PROXY_PW).and.not.contain(ADD_PW); };
+      for (const ext of ['json', 'md', 'html']) clean(`report .${ext}`, await readFile(join(dir, `url-report.${ext}`), 'utf8'));
+      clean('step summary', await readFile(summary, 'utf8'));
+      const history = await tsbuild(['history', '--root', root, '--json']);
+      const id = (JSON.parse(history.stdout) as { id: string }[])[0]?.id ?? '';
+      clean('history inspect', (await tsbuild(['history', '--root', root, 'inspect', id, '--json'])).stdout);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

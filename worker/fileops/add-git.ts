@@ -6,7 +6,8 @@ import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
 import type { GitAccess } from './git-commits.js';
 import { fetchGit } from './git-fetch.js';
-import { parseGitRef, redactUrl } from './git-ref.js';
+import { parseGitRef } from './git-ref.js';
+import { redactUrl } from '../../common/index.js';
 import type { WriteOptions } from './tree-writer.js';
 
 /**

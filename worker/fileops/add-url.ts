@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { downloadDispatcher } from './download-dispatcher.js';
-import { redactUrl } from './git-ref.js';
+import { redactUrl } from '../../common/index.js';
 import { CopyError } from './errors.js';
 import type { WriteOptions } from './tree-writer.js';
 
@@ -31,9 +31,17 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${source}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
   }
   const target = destIsDir ? path.posix.join(destPath, name) : destPath;
+  // Credentials in the URL are sent as Basic authorization, as BuildKit's http source does (fetch refuses a URL that
+  // holds them); a redirect to another origin drops the header (the fetch standard).
+  const headers: Record<string, string> = {};
+  if (url.username !== '' || url.password !== '') {
+    headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
   let response: Response;
   try {
-    response = await fetch(url, { signal: opts.signal, redirect: 'follow', dispatcher: downloadDispatcher() });
+    response = await fetch(url, { signal: opts.signal, redirect: 'follow', headers, dispatcher: downloadDispatcher() });
   } catch (err) {
     throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that the build host can reach it', { cause: err });
   }

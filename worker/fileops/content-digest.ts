@@ -6,7 +6,8 @@ import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js'
 import { isUrl } from './add-url.js';
 import type { GitAccess } from './git-commits.js';
 import { resolveGitCommit } from './git-fetch.js';
-import { parseGitRef, redactUrl } from './git-ref.js';
+import { parseGitRef } from './git-ref.js';
+import { redactUrl } from '../../common/index.js';
 import { throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
 import { STAT_KEY_BYTES, statKeyText, writeStatKey, type EntryStat } from './dir-listing.js';

@@ -3,7 +3,8 @@ import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TsbuildError, type ErrorCode } from '../../common/index.js';
-import { redactUrl, type GitRef } from './git-ref.js';
+import type { GitRef } from './git-ref.js';
+import { redactText, redactUrl } from '../../common/index.js';
 
 /** A git source that could not be fetched: the remote is unreachable, the ref is missing, the checksum differs. */
 export class GitFetchError extends TsbuildError {
@@ -200,9 +201,4 @@ class GitRunner {
       });
     });
   }
-}
-
-/** Every `scheme://user:password@` in a text (git's own messages repeat the URL) with its credentials redacted. */
-export function redactText(text: string): string {
-  return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@\s?#]*@/g, (m) => redactUrl(m));
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { parseGitRef, redactUrl, type GitRef } from './git-ref.js';
+import { parseGitRef, type GitRef } from './git-ref.js';
+import { redactUrl } from '../../common/index.js';
 
 describe('parseGitRef (BuildKit dfgitutil.ParseGitRef rules)', () => {
   const cases: [string, Partial<GitRef> | undefined][] = [

@@ -1,4 +1,4 @@
-import { TsbuildError, type ErrorCode } from '../../common/index.js';
+import { redactUrl, TsbuildError, type ErrorCode } from '../../common/index.js';
 
 /**
  * A git source as BuildKit reads one (frontend/dockerfile/dfgitutil ParseGitRef, util/gitutil ParseURL): the remote
@@ -136,14 +136,4 @@ function loadQuery(g: GitRef, query: URLSearchParams, raw: string): void {
     g.ref = full;
   }
   if (g.ref.startsWith('-')) throw bad(`invalid ref ${JSON.stringify(g.ref)}`);
-}
-
-/** `url` with any password (and, over http(s), a token given as the user) replaced by `xxxxx`, for every message and record. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/@?#]*)@/, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    // A lone user over http(s) is usually a token (https://TOKEN@host/…); over ssh it is the login (git@…).
-    if (colon < 0) return `${scheme}${/^https?:/i.test(scheme) ? 'xxxxx' : userinfo}@`;
-    return `${scheme}${userinfo.slice(0, colon)}:xxxxx@`;
-  });
 }

@@ -1,0 +1,18 @@
+// Credentials written into URLs (`https://user:password@host/…`, `https://TOKEN@host/…`), as a git remote, an ADD
+// source, a proxy build arg or a registry's message may carry them: cut out of every message, record and report.
+
+/** `url` with any password (and, over http(s), a token given as the user) replaced by `xxxxx`, for every message and record. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/@?#]*)@/, (_m, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    // A lone user over http(s) is usually a token (https://TOKEN@host/…); over ssh it is the login (git@…).
+    if (colon < 0) return `${scheme}${/^https?:/i.test(scheme) ? 'xxxxx' : userinfo}@`;
+    return `${scheme}${userinfo.slice(0, colon)}:xxxxx@`;
+  });
+}
+
+/** Every `scheme://user:password@` in a text (git's own messages repeat the URL) with its credentials redacted. */
+export function redactText(text: string): string {
+  if (!text.includes('@')) return text;
+  return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@\s?#"']*@/g, (m) => redactUrl(m));
+}
