@@ -14,7 +14,9 @@ export type MissReason =
   | { kind: 'instruction'; before: string; after: string }
   | { kind: 'arg'; name: string; before?: string; after?: string }
   | { kind: 'base'; ref: string; before: string; after: string }   // FROM resolved to another image digest
-  | { kind: 'parent'; vertex: VertexId; text: string }          // an input step changed
+  // An input step changed: it missed, or (`moved`) it was a hit and the step builds on it instead of another now (a
+  // step removed or moved before it).
+  | { kind: 'parent'; vertex: VertexId; text: string; moved?: true }
   | { kind: 'content'; source: string; changes: FileChange[]; count: number }
   | { kind: 'platform'; before: string; after: string }
   // An earlier ENV/USER/SHELL changed what this RUN runs with: config-only steps pass their parent's key through
@@ -28,8 +30,8 @@ export type MissReason =
 export interface MissContext {
   /** The step was forced to run: true for --no-cache, the flag as given for `--no-cache-filter STAGE`. */
   noCache?: boolean | string;
-  /** The vertices behind `now.inputs`, position for position, to name a changed parent. */
-  parents?: { id: VertexId; text: string }[];
+  /** The vertices behind `now.inputs`, position for position, to name a changed parent; `cached`: it was a hit. */
+  parents?: { id: VertexId; text: string; cached?: boolean }[];
   /** The image reference of a FROM step, to name it in a `base` reason. */
   ref?: string;
   /** Per-file digests behind `before.content` and `now.content`, to list the files that changed. */
@@ -88,12 +90,12 @@ function argReasons(before: Record<string, string>, now: Record<string, string>)
   return out;
 }
 
-function parentReasons(before: Digest[], now: Digest[], parents: { id: VertexId; text: string }[]): MissReason[] {
+function parentReasons(before: Digest[], now: Digest[], parents: { id: VertexId; text: string; cached?: boolean }[]): MissReason[] {
   const out: MissReason[] = [];
   for (let i = 0; i < now.length; i++) {
     if (before[i] === now[i]) continue;
     const parent = parents[i];
-    out.push({ kind: 'parent', vertex: parent?.id ?? `input ${i}`, text: parent?.text ?? '' });
+    out.push({ kind: 'parent', vertex: parent?.id ?? `input ${i}`, text: parent?.text ?? '', ...(parent?.cached === true ? { moved: true as const } : {}) });
   }
   return out;
 }
@@ -155,8 +157,8 @@ function changedOptions(beforeOp: string, nowOp: string): string[] {
   return fields.map((f) => OPTION_FLAGS[f] ?? f);
 }
 
-/** RUN's history text without BuildKit's `|N k=v …` prefix of the build args in scope. */
-function stripArgPrefix(text: string, args: Record<string, string>): string {
+/** RUN's history text without BuildKit's `|N k=v …` prefix of the build args in scope: the instruction as written. */
+export function stripArgPrefix(text: string, args: Record<string, string>): string {
   const entries = Object.entries(args);
   const head = `RUN |${entries.length} `;
   if (entries.length === 0 || !text.startsWith(head)) return text;

@@ -78,7 +78,8 @@ describe('solve: the cache matrix', () => {
     await h.solve(graphOf(ab));
     const swapped = await h.solve(graphOf(ba));
     expect(step(swapped, 's0.1').reasons).to.deep.equal([{ kind: 'instruction', before: 'RUN a', after: 'RUN b' }]);
-    expect(step(swapped, 's0.2').reasons.map((x) => x.kind)).to.deep.equal(['instruction', 'parent']);
+    // `RUN a` stood first before: it moved after `RUN b`, which missed (an instruction change at its place).
+    expect(step(swapped, 's0.2').reasons).to.deep.equal([{ kind: 'parent', vertex: 's0.1', text: 'RUN b' }]);
     const restored = await h.solve(graphOf(ab));
     expect(restored.records.every((x) => x.cached)).to.equal(true);
   });
@@ -150,6 +151,27 @@ describe('solve: the cache matrix', () => {
     expect(missed).to.deep.equal(['s0.0', 's0.1', 's1.1']);
     // s1.1 is built on the forced stage: forced too, and it says by which flag.
     expect(step(r, 's1.1').reasons).to.deep.equal([{ kind: 'no-cache', flag: '--no-cache-filter deps' }]);
+  });
+
+  it('explains a step inserted before others as new, and the steps after it by their parent, never as an edit into a neighbour', async () => {
+    const before: StageSpec[] = [{ name: 'app', from: 'scratch', steps: [{ run: 'one' }, { run: 'two' }, { run: 'three' }] }];
+    const inserted: StageSpec[] = [{ name: 'app', from: 'scratch', steps: [{ run: 'inserted' }, { run: 'one' }, { run: 'two' }, { run: 'three' }] }];
+    await h.solve(graphOf(before));
+    const r = await h.solve(graphOf(inserted));
+    const kinds = (id: string): string[] => step(r, id).reasons.map((x) => x.kind);
+    expect(kinds('s0.1')).to.deep.equal(['new']);
+    for (const id of ['s0.2', 's0.3', 's0.4']) expect(kinds(id), id).to.deep.equal(['parent']);
+    // And the other way: removing it again, each step after it is found where it stood.
+    const back = await h.solve(graphOf(before));
+    for (const id of ['s0.1', 's0.2', 's0.3']) {
+      expect(step(back, id).cached || step(back, id).reasons.every((x) => x.kind === 'parent' || x.kind === 'evicted'), id).to.equal(true);
+    }
+  });
+
+  it('still says an instruction edited in place changed, from what to what', async () => {
+    await h.solve(graphOf([{ name: 'app', from: 'scratch', steps: [{ run: 'make' }, { run: 'test' }] }]));
+    const r = await h.solve(graphOf([{ name: 'app', from: 'scratch', steps: [{ run: 'make all' }, { run: 'test' }] }]));
+    expect(step(r, 's0.1').reasons.map((x) => x.kind)).to.deep.equal(['instruction']);
   });
 
   it('stores each miss with the size of the layers it added', async () => {

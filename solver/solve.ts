@@ -6,8 +6,8 @@ import type { Digest } from '../registry/oci/index.js';
 import { crashPoint } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 import type { CacheKey } from './cache-key.js';
-import type { MissReason } from './explain-miss.js';
-import { checkGraph, portableLocatorOf } from './graph-order.js';
+import { stripArgPrefix, type MissReason } from './explain-miss.js';
+import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
 import type { ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
 import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, StepRecord, Worker } from './ports.js';
@@ -156,9 +156,11 @@ class SolveRun {
   readonly #queue: PQueue;
   readonly #execQueue: PQueue;
   readonly #byKey = new Map<Digest, Promise<Outcome>>();
+  readonly #vertices: Map<VertexId, Vertex>;
 
   constructor(graph: BuildGraph, opts: SolveOptions, signal: AbortSignal) {
     this.#graph = graph;
+    this.#vertices = new Map(graph.vertices.map((v) => [v.id, v]));
     this.#opts = opts;
     this.#signal = signal;
     this.leaseId = opts.buildId ?? randomUUID();
@@ -190,7 +192,8 @@ class SolveRun {
     const { key, locator } = step;
     this.#opts.onKeyed?.(locator, { ...key, files: step.parts.files });
     const forced = this.#isForced(vertex, step.parts, inputs);
-    const previous = (await this.#opts.cache.previous(locator)) ?? (await this.#remotePrevious(vertex));
+    const matched = this.#matchPrevious(await this.#lastBuild(), locator, vertex);
+    const previous = matched.found ? matched.record : await this.#remotePrevious(vertex);
     // Hold before looking up, so a concurrent prune cannot remove the record between the lookup and its use.
     await this.#opts.cache.hold(this.leaseId, [key.digest]);
     let shared = this.#byKey.get(key.digest);
@@ -219,7 +222,7 @@ class SolveRun {
       size: outcome.size,
       ...source,
     };
-    return { ...solvedStep(step, inputs, outcome.fs), forced, record, cacheKey: key };
+    return { ...solvedStep(step, inputs, outcome.fs), cached, forced, record, cacheKey: key };
   }
 
   /**
@@ -330,6 +333,63 @@ class SolveRun {
     return opened;
   }
 
+  /**
+   * What the cache held at each locator of this build's stages before this solve wrote any: "the last build" of every
+   * step, read once, as the first step is keyed. A step that moved (one inserted or removed before it) is looked for
+   * at its old place, which this build's own writes would otherwise have replaced by then. A few places past each
+   * stage's last are read too: a step removed near a stage's end leaves the ones after it there.
+   */
+  #lastBuild(): Promise<Map<string, StepRecord | undefined>> {
+    this.#last ??= (async () => {
+      const out = new Map<string, StepRecord | undefined>();
+      const stages = new Map<string, number>();
+      for (const v of this.#graph.vertices) {
+        const locator = locatorOf(this.#graph, v, this.#opts.locatorPrefix);
+        out.set(locator, await this.#opts.cache.previous(locator));
+        const { stage, position } = placeOf(locator);
+        if (position !== undefined) stages.set(stage, Math.max(stages.get(stage) ?? -1, position));
+      }
+      for (const [stage, last] of stages) {
+        for (let p = last + 1; p <= last + 8; p++) {
+          const record = await this.#opts.cache.previous(`${stage}${p}`);
+          if (record === undefined) break;
+          out.set(`${stage}${p}`, record);
+        }
+      }
+      return out;
+    })();
+    return this.#last;
+  }
+
+  #last: Promise<Map<string, StepRecord | undefined>> | undefined;
+
+  /**
+   * The last build of `vertex` among `last` (#lastBuild): the record at its own place when the same instruction stood
+   * there. Else, when every step after it in the stage moved by as many places as it did (steps were inserted or
+   * removed before it), the record where it stood: its reasons are then its parent's, never an "instruction changed"
+   * into its old neighbour's text; steps that changed places otherwise (swapped) keep the record here ("instruction
+   * changed"). An instruction the stage never held is new when what stood here stands elsewhere in the stage now, and
+   * an edit in place otherwise. `found` false: nothing was here, the remote cache may know.
+   */
+  #matchPrevious(last: Map<string, StepRecord | undefined>, locator: string, vertex: Vertex): { found: boolean; record?: StepRecord } {
+    const here = last.get(locator);
+    const { stage, position } = placeOf(locator);
+    const was = here === undefined ? undefined : stripArgPrefix(here.parts.opText, here.parts.args);
+    if (here !== undefined && (was === stripArgPrefix(vertex.text, vertex.args) || position === undefined)) return { found: true, record: here };
+    if (position === undefined) return { found: false };
+    const stageNow = (this.#graph.stages.find((s) => s.vertices.includes(vertex.id))?.vertices ?? []).map((id) => this.#vertices.get(id));
+    const shifts = stageNow.map((v, i) => (v === undefined ? undefined : nearestPlace(last, stage, stripArgPrefix(v.text, v.args), i)));
+    const shift = shifts[position];
+    if (shift !== undefined) {
+      const moved = shift.by !== 0 && shifts.slice(position + 1).every((s) => s === undefined || s.by === shift.by);
+      if (moved || here !== undefined) return { found: true, record: moved ? shift.record : here };
+    }
+    // Nothing stood here (the stage grew): the remote cache may know.
+    if (here === undefined) return { found: false };
+    const standsElsewhere = stageNow.some((v) => v !== undefined && v.id !== vertex.id && stripArgPrefix(v.text, v.args) === was);
+    return standsElsewhere ? { found: true } : { found: true, record: here };
+  }
+
   async #remotePrevious(vertex: Vertex): Promise<StepRecord | undefined> {
     const key = await this.#opts.remote?.previous(portableLocatorOf(this.#graph, vertex));
     return key === undefined ? undefined : { ...key, files: {} };
@@ -368,4 +428,24 @@ async function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): 
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** Where `instruction` stood last time in `stage` nearest to `position` now: by how many places, and its record. */
+function nearestPlace(last: Map<string, StepRecord | undefined>, stage: string, instruction: string, position: number): { by: number; record: StepRecord } | undefined {
+  let best: { by: number; record: StepRecord } | undefined;
+  for (const [locator, record] of last) {
+    const at = placeOf(locator);
+    if (record === undefined || at.stage !== stage || at.position === undefined) continue;
+    if (stripArgPrefix(record.parts.opText, record.parts.args) !== instruction) continue;
+    const by = at.position - position;
+    if (best === undefined || Math.abs(by) < Math.abs(best.by)) best = { by, record };
+  }
+  return best;
+}
+
+/** A locator's stage part (through its last `/`) and position in the stage; no position for one not in a stage. */
+function placeOf(locator: string): { stage: string; position?: number } {
+  const slash = locator.lastIndexOf('/');
+  const position = Number(locator.slice(slash + 1));
+  return Number.isInteger(position) && slash >= 0 && locator.slice(slash + 1) !== '' ? { stage: locator.slice(0, slash + 1), position } : { stage: locator };
 }

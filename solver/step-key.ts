@@ -75,7 +75,7 @@ export function explainStep(step: KeyedStep, inputs: Map<VertexId, SolvedInput>,
   const vertex = step.vertex;
   return explainMiss(previous?.parts, step.key.parts, {
     noCache,
-    parents: step.parts.keyedInputs.map((id) => ({ id: inputs.get(id)?.fsId ?? id, text: inputs.get(id)?.fsText ?? '' })),
+    parents: step.parts.keyedInputs.map((id) => ({ id: inputs.get(id)?.fsId ?? id, text: inputs.get(id)?.fsText ?? '', ...(inputs.get(id)?.cached === true ? { cached: true } : {}) })),
     ...(vertex.op.kind === 'image' ? { ref: vertex.op.ref } : {}),
     ...(previous === undefined ? {} : { filesBefore: previous.files }),
     filesNow: step.parts.files,

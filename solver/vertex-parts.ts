@@ -12,7 +12,11 @@ import type { ContentDigest, ContentFiles, ContextSource, FileSource, FsState } 
  * invalidate the RUN after it, as in BuildKit, where such instructions never enter the LLB graph. (ENV, WORKDIR and
  * USER still reach later steps: through the env, cwd and user inside their ops.) `fsId`/`fsText` name that step.
  */
-export interface SolvedInput { key: Digest; fs: FsState; text: string; fsKey: Digest; fsId: VertexId; fsText: string }
+export interface SolvedInput {
+  key: Digest; fs: FsState; text: string; fsKey: Digest; fsId: VertexId; fsText: string;
+  /** The step was taken from the cache: a step keyed on it that misses does so because it builds on another step now. */
+  cached?: boolean;
+}
 
 /** The key parts of a vertex, the per-file digests behind its content, and the vertices behind `parts.inputs`. */
 export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; keyedInputs: VertexId[] }

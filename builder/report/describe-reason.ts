@@ -15,7 +15,7 @@ export function describeReason(shown: MissReason): string {
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
     case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
-    case 'parent': return `parent step missed: ${displayText(reason.text)}`;
+    case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${displayText(reason.text)}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
     case 'setting': {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;

@@ -43,7 +43,7 @@ function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number
     case 'parent': {
       const parent = byId.get(reason.vertex);
       const label = parent ? `#${parent.number} ${oneLine(parent.step.instruction, 60)}` : oneLine(reason.text, 60);
-      return `parent step missed: <a class="step-link" href="#step-${h(reason.vertex)}" data-step="${h(reason.vertex)}">${h(label)}</a>`;
+      return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: <a class="step-link" href="#step-${h(reason.vertex)}" data-step="${h(reason.vertex)}">${h(label)}</a>`;
     }
     case 'new': case 'evicted': case 'no-cache': case 'platform': case 'setting': case 'options':
       return undefined;
