@@ -112,12 +112,17 @@ describe('explainMiss', () => {
 
   it('lists at most 20 changed files but counts them all', () => {
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`f${String(i).padStart(2, '0')}`, sha256(String(i))]));
-    const [reason] = explainMiss({ ...before, content: { context: sha256('1') } }, { ...before, content: { context: sha256('2') } }, { filesBefore: {}, filesNow: { context: many } });
+    const [reason] = explainMiss({ ...before, content: { context: sha256('1') } }, { ...before, content: { context: sha256('2') } }, { filesBefore: { context: {} }, filesNow: { context: many } });
     expect(reason?.kind).to.equal('content');
     if (reason?.kind !== 'content') return;
     expect(reason.changes).to.have.length(MAX_LISTED_CHANGES);
     expect(reason.count).to.equal(50);
     expect(reason.changes[0]?.path).to.equal('f00');
+  });
+
+  it('says only that the content differs when the previous side recorded no per-file digests (a remote cache record)', () => {
+    const [reason] = explainMiss({ ...before, content: { context: sha256('1') } }, { ...before, content: { context: sha256('2') } }, { filesBefore: {}, filesNow: { context: { 'src/f1': sha256('x') } } });
+    expect(reason).to.deep.equal({ kind: 'content', source: 'context', changes: [], count: 0, unlisted: true });
   });
 
   it('reports every kind of change at once when several things changed', () => {

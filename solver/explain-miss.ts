@@ -17,7 +17,8 @@ export type MissReason =
   // An input step changed: it missed, or (`moved`) it was a hit and the step builds on it instead of another now (a
   // step removed or moved before it).
   | { kind: 'parent'; vertex: VertexId; text: string; moved?: true }
-  | { kind: 'content'; source: string; changes: FileChange[]; count: number }
+  // `unlisted`: the previous build's per-file digests are not known (a remote cache record): which files, unknown.
+  | { kind: 'content'; source: string; changes: FileChange[]; count: number; unlisted?: true }
   | { kind: 'platform'; before: string; after: string }
   // An earlier ENV/USER/SHELL changed what this RUN runs with: config-only steps pass their parent's key through
   // (as in BuildKit, where they never enter the graph), so the change shows up here, in the op itself.
@@ -121,7 +122,13 @@ function contentReasons(before: Record<string, Digest>, now: Record<string, Dige
     // A source on one side only came or went with the instruction, whose own reason says so; listing every file of
     // it as added or removed would bury that.
     if (before[source] === now[source] || before[source] === undefined || now[source] === undefined) continue;
-    const changes = fileChanges(ctx.filesBefore?.[source] ?? {}, ctx.filesNow?.[source] ?? {});
+    // Without the previous side's files every file would read as added: say only that the content differs.
+    const known = ctx.filesBefore?.[source];
+    if (known === undefined) {
+      out.push({ kind: 'content', source, changes: [], count: 0, unlisted: true });
+      continue;
+    }
+    const changes = fileChanges(known, ctx.filesNow?.[source] ?? {});
     out.push({ kind: 'content', source, changes: changes.slice(0, MAX_LISTED_CHANGES), count: changes.length });
   }
   return out;

@@ -115,6 +115,7 @@ const short = (d: string | undefined): string => (d === undefined ? '(absent)' :
 export function describeDifference(reason: MissReason): string {
   switch (reason.kind) {
     case 'content': {
+      if (reason.unlisted) return `files differ in ${reason.source} (no per-file digests recorded on one side)`;
       const files = reason.changes.map((c) => `${c.path} ${short(c.before)} → ${short(c.after)}`);
       const more = reason.count > reason.changes.length ? `; ${reason.count - reason.changes.length} more` : '';
       return `files differ in ${reason.source}: ${files.join('; ')}${more}`;

@@ -23,6 +23,7 @@ export function describeReason(shown: MissReason): string {
     }
     case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
+      if (reason.unlisted) return `files changed in ${reason.source} (the build it is compared with recorded no per-file digests)`;
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
       return `files changed in ${reason.source}: ${listed.join(', ')}${more}`;

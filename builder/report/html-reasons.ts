@@ -22,6 +22,7 @@ function reasonHtml({ reason, text }: ReportReason, byId: Map<string, { step: Re
 function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number: number }>): string | undefined {
   switch (reason.kind) {
     case 'content': {
+      if (reason.unlisted) return `files changed in <code>${h(reason.source)}</code> <span class="muted">(the build it is compared with recorded no per-file digests)</span>`;
       const files = reason.changes.map((c) => {
         const state = c.before === undefined ? 'added' : c.after === undefined ? 'removed' : 'changed';
         return `<li><span class="file-state ${state}">${state}</span> <code class="file">${h(c.path)}</code></li>`;
