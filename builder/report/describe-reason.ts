@@ -3,6 +3,12 @@ import { assertNever } from '../../frontend/index.js';
 import { displayText } from './instruction-text.js';
 import { redactReason } from './redact.js';
 
+// A reason is one line: a heredoc's body stays out of it.
+const firstLine = (text: string): string => (text.includes('\n') ? `${text.slice(0, text.indexOf('\n'))} …` : text);
+
+/** A content source as a reader knows it: `vertex` is the stage or image a COPY --from reads. */
+const sourceName = (source: string): string => (source === 'vertex' ? 'the stage it copies from' : source);
+
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '∅');
 
 /** One line of plain text saying why a step missed; the terminal, Markdown and HTML reports all use it. */
@@ -15,7 +21,7 @@ export function describeReason(shown: MissReason): string {
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
     case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
-    case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${displayText(reason.text)}`;
+    case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${firstLine(displayText(reason.text))}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
     case 'setting': {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;
@@ -23,10 +29,10 @@ export function describeReason(shown: MissReason): string {
     }
     case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
-      if (reason.unlisted) return `files changed in ${reason.source} (the build it is compared with recorded no per-file digests)`;
+      if (reason.unlisted) return `files changed in ${sourceName(reason.source)} (the build it is compared with recorded no per-file digests)`;
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
-      return `files changed in ${reason.source}: ${listed.join(', ')}${more}`;
+      return `files changed in ${sourceName(reason.source)}: ${listed.join(', ')}${more}`;
     }
     default: return assertNever(reason);
   }
