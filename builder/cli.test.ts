@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { normalizeArgv } from './cli.js';
+import { buildProgram, explicitBooleans, normalizeArgv } from './cli.js';
 
 describe('normalizeArgv', () => {
   const cases: [string[], string[]][] = [
@@ -20,4 +20,13 @@ describe('normalizeArgv', () => {
   for (const [input, want] of cases) {
     it(`reads \`tsbuild ${input.join(' ')}\` as \`tsbuild ${want.join(' ')}\``, () => expect(normalizeArgv(input)).to.deep.equal(want));
   }
+});
+
+describe('explicitBooleans', () => {
+  it('reads buildx\'s --flag=true / --flag=false for the command\'s boolean options only', async () => {
+    const program = await buildProgram(new AbortController().signal, ['build']);
+    expect(explicitBooleans(program, ['build', '--push=true', '--no-cache=false', '--load=0', '--pull=TRUE', '--provenance=false', '-t', 'x', '.']))
+      .to.deep.equal(['build', '--push', '--pull', '--provenance=false', '-t', 'x', '.']);
+    expect(explicitBooleans(program, ['build', '--push=maybe', '.']), 'left to commander, which names it').to.deep.equal(['build', '--push=maybe', '.']);
+  });
 });

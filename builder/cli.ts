@@ -78,6 +78,25 @@ export function normalizeArgv(argv: string[]): string[] {
   return out;
 }
 
+/**
+ * `--push=true`, `--no-cache=false`: buildx's flags are pflag booleans, which take an explicit value. A boolean option
+ * of the command being run (one taking no value) written with a true value becomes the bare flag, with a false one
+ * it goes; anything else is left to commander (which names it unknown). Strconv.ParseBool's spellings.
+ */
+export function explicitBooleans(program: Command, args: string[]): string[] {
+  const command = program.commands.find((c) => c.name() === args[0] || c.aliases().includes(args[0] ?? ''));
+  if (command === undefined) return args;
+  const flags = new Set(command.options.filter((o) => !o.required && !o.optional && o.long !== undefined).map((o) => o.long as string));
+  const end = args.indexOf('--');
+  return args.flatMap((a, i) => {
+    const m = /^(--[a-z][a-z0-9-]*)=(.*)$/.exec(a);
+    if (m === null || (end >= 0 && i > end) || !flags.has(m[1] ?? '')) return [a];
+    if (/^(1|t|T|true|TRUE|True)$/.test(m[2] ?? '')) return [m[1] ?? a];
+    if (/^(0|f|F|false|FALSE|False)$/.test(m[2] ?? '')) return [];
+    return [a];
+  });
+}
+
 /** Options every command takes, which docker and buildx users write before the subcommand. */
 const GLOBAL_WITH_VALUE = ['--root', '--builder'];
 const GLOBAL_FLAGS = ['--debug'];

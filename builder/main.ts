@@ -107,7 +107,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     const program = (ready?.program ?? await buildProgram(controller.signal, args)).exitOverride();
     try {
-      await program.parseAsync(args, { from: 'user' });
+      const { explicitBooleans } = await import('./cli.js');
+      await program.parseAsync(explicitBooleans(program, args), { from: 'user' });
     } catch (err) {
       if (err instanceof CommanderError) {
         process.exitCode = err.exitCode === 0 ? 0 : 2;

@@ -153,6 +153,19 @@ target "webapp" {
     expect(failure(() => print(loop, ['a'])).message).to.match(/infinite loop from (a to b|b to a)/);
   });
 
+  it('skips empty strings in output, attest, secret and ssh lists (buildx eachElement, TestVariableEmpty)', () => {
+    const out = print('variable "PUSH" { default = false }\ntarget "default" {\n  output = [PUSH ? "type=registry" : "", "type=oci,dest=img.tar"]\n  attest = [""]\n  secret = [""]\n  ssh = ["", "default"]\n}\n') as { target: { default: Record<string, unknown> } };
+    expect(out.target.default['output']).to.deep.equal([{ dest: 'img.tar', type: 'oci' }]);
+    expect(out.target.default['attest']).to.equal(undefined);
+    expect(out.target.default['secret']).to.equal(undefined);
+    expect(out.target.default['ssh']).to.deep.equal([{ id: 'default' }]);
+  });
+
+  it('reads a target named on the command line with a dot as its sanitized name, as buildx does (compose service web.app)', () => {
+    const out = print('target "web_app" {\n}\n', ['web.app']) as { target: Record<string, unknown> };
+    expect(Object.keys(out.target)).to.deep.equal(['web_app']);
+  });
+
   it('expands nested groups and sorts the default group', () => {
     const hcl = 'group "default" {\n  targets = ["z", "inner"]\n}\ngroup "inner" {\n  targets = ["b", "a"]\n}\ntarget "a" {}\ntarget "b" {}\ntarget "z" {}\n';
     const out = print(hcl) as { group: unknown; target: Record<string, unknown> };
@@ -271,6 +284,14 @@ describe('bake expressions and functions', () => {
     ['{a = {b = "c"}}.a.b', 'c'],
     ['[{n = 1}, {n = 2}][*].n', [1, 2]],
     ['"$${literal}"', '${literal}'],
+    // go-cty's FormatDate, as buildx's stdlib has it: the common tag pattern, words, 12-hour clock, offsets, literals.
+    ['formatdate("YYYYMMDD-hhmmss", "2026-12-02T05:07:09Z")', '20261202-050709'],
+    ['formatdate("EEE, DD MMM YYYY H:mm AA ZZZ", "2026-12-02T17:07:09Z")', 'Wed, 02 Dec 2026 5:07 PM UTC'],
+    ['formatdate("YY-M-D h:m:s Z ZZZZ ZZZZZ", "2026-01-02T03:04:05-08:00")', '26-1-2 3:4:5 -08:00 -0800 -08:00'],
+    ['formatdate("\'week\' EEEE \'\'", "2026-12-06T00:00:00Z")', "week Sunday '"],
+    ['index(["a", "b", "c"], "b")', 1],
+    ['regexall("[a-z]+", "ab12cd")', ['ab', 'cd']],
+    ['regexall("([0-9])([0-9])", "12 34")', [['1', '2'], ['3', '4']]],
   ];
   for (const [expr, want] of cases) it(`evaluates ${expr}`, () => expect(value(expr)).to.deep.equal(want));
 

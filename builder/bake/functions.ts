@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { goRfc3339 } from '../../common/index.js';
+import { formatDate } from './formatdate.js';
 import type { Pos } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
@@ -89,6 +90,13 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   substr: { arity: [3, 3], fn: substrFn },
   subtract: { arity: [2, 2], fn: (a) => num(a, 0) - num(a, 1) },
   timestamp: { arity: [0, 0], fn: () => goRfc3339(Date.now()) },
+  formatdate: { arity: [2, 2], fn: (a) => formatDate(str(a, 0), str(a, 1)) },
+  index: { arity: [2, 2], fn: (a) => {
+    const i = list(a, 0).findIndex((x) => valuesEqual(x, a[1] ?? null));
+    if (i < 0) throw new ValueError('index: item not found');
+    return i;
+  } },
+  regexall: { arity: [2, 2], fn: (a) => [...str(a, 1).matchAll(new RegExp(regexOf(str(a, 0)).source, 'gu'))].map((m) => (m.length > 1 ? (m.groups ? m.groups : m.slice(1).map((x) => x ?? '')) : m[0])) as Value[] },
   title: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
   trim: { arity: [2, 2], fn: (a) => { const cut = new Set(str(a, 1)); const c = [...str(a, 0)]; let s = 0; let e = c.length; while (s < e && cut.has(c[s] ?? '')) s++; while (e > s && cut.has(c[e - 1] ?? '')) e--; return c.slice(s, e).join('') } },
   trimprefix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return s.startsWith(p) ? s.slice(p.length) : s } },
@@ -103,7 +111,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
 
 /** buildx's functions tsbuild has not implemented: named in the error so the user knows it is not a typo. */
 const NOT_IMPLEMENTED = ['bcrypt', 'byteslen', 'bytesslice', 'chunklist', 'cidrhost', 'cidrnetmask', 'cidrsubnet', 'cidrsubnets', 'convert', 'csvdecode',
-  'formatdate', 'formattimestamp', 'hasindex', 'index', 'regexall', 'rsadecrypt', 'semvercmp', 'sethaselement', 'setintersection', 'setproduct',
+  'formattimestamp', 'hasindex', 'rsadecrypt', 'semvercmp', 'sethaselement', 'setintersection', 'setproduct',
   'setsubtract', 'setsymmetricdifference', 'setunion', 'timeadd', 'unixtimestampparse', 'uuidv5'];
 
 function fail(message: string): never {

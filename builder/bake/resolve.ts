@@ -194,7 +194,9 @@ function withDefaults(t: Target): Target {
 /** Resolves the named targets (or groups, or glob patterns) with the `--set` values. */
 export function resolveTargets(config: Config, names: string[], sets: string[]): Resolved {
   const wanted: string[] = [];
-  for (const n of names) {
+  // A compose service `web.app` is the target `web_app` (HCL names hold no dot), and buildx's ReadTargets reads the
+  // command line's names the same way (sanitizeTargetName).
+  for (const n of names.map((x) => x.replaceAll('.', '_'))) {
     if (!isGlob(n)) { wanted.push(n); continue; }
     const re = globRegExp(n);
     const matched = [...config.groups.map((g) => g.name), ...config.targets.map((t) => t.name)].filter((x) => re.test(x));

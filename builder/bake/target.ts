@@ -156,9 +156,11 @@ function stringMap(v: Value, what: string): Entry {
 }
 
 /** One list attribute whose items are CSV strings or objects (buildx accepts both since v0.18). */
+// An empty string is no entry, as null is not: `output = [PUSH ? "type=registry" : "", …]` (buildx's eachElement skips
+// it, isEmptyOrUnknown; TestVariableEmpty).
 function structured<T>(v: Value, what: string, fromText: (s: string) => T | T[], fromObject: (o: Entry) => T): T[] {
   return toList(v, what).flatMap((item) => {
-    if (item === null) return [];
+    if (item === null || item === '') return [];
     if (isObject(item)) return [fromObject(stringMap(item, what))];
     const r = fromText(toStr(item, `an element of ${what}`));
     return Array.isArray(r) ? r : [r];
@@ -179,7 +181,7 @@ export function setAttribute(t: Target, key: string, v: Value): void {
   else if (key === 'ssh') t.ssh = structured<SshEntry>(v, key, parseSsh, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.paths ? { paths: o.paths.split(',') } : {}) }));
   else if (key === 'attest') {
     t.attest = toList(v, key).flatMap((item): AttestEntry[] => {
-      if (item === null) return [];
+      if (item === null || item === '') return [];
       if (!isObject(item)) return [parseAttest(toStr(item, 'an element of attest'))];
       const a: AttestEntry = {};
       for (const [k, x] of Object.entries(item)) if (x !== null) a[k] = k === 'disabled' ? toBool(x, 'attest disabled') : toStr(x, `attest ${k}`);
