@@ -3,6 +3,7 @@ import { envDefault } from './options/env-default.js';
 import { defaultRoot } from './options/root.js';
 import { builderOption, checkBuilderOption } from './options/builder.js';
 import { VERSION } from './version.js';
+import { parseGoBool } from '../common/index.js';
 import { COMMANDS, COMMAND_NAMES, type Register } from './commands/index.js';
 
 // The program: global options, then the commands of builder/commands/, each loaded only when the command line names
@@ -91,9 +92,8 @@ export function explicitBooleans(program: Command, args: string[]): string[] {
   return args.flatMap((a, i) => {
     const m = /^(--[a-z][a-z0-9-]*)=(.*)$/.exec(a);
     if (m === null || (end >= 0 && i > end) || !flags.has(m[1] ?? '')) return [a];
-    if (/^(1|t|T|true|TRUE|True)$/.test(m[2] ?? '')) return [m[1] ?? a];
-    if (/^(0|f|F|false|FALSE|False)$/.test(m[2] ?? '')) return [];
-    return [a];
+    const b = parseGoBool(m[2]);
+    return b === undefined ? [a] : b ? [m[1] ?? a] : [];
   });
 }
 

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { goJson, goRfc3339, replaceFile } from '../common/index.js';
+import { goJson, goRfc3339, parseGoBool, replaceFile } from '../common/index.js';
 import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
@@ -17,14 +17,6 @@ export type MetadataProvenanceMode = 'min' | 'max' | 'disabled';
 
 /** What the metadata file holds beyond the exporters' keys, from buildx's environment variables. */
 export interface MetadataRequest { provenance: MetadataProvenanceMode; warnings: boolean }
-
-/** Go's strconv.ParseBool, which buildx reads its boolean variables with. */
-function parseGoBool(text: string | undefined): boolean | undefined {
-  if (text === undefined) return undefined;
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  return undefined;
-}
 
 /** buildx's util/confutil/metadata.go: provenance `min` unless `max` or disabled (`disabled` or a false boolean); warnings off unless true. */
 export function metadataRequestFromEnv(env: NodeJS.ProcessEnv): MetadataRequest {

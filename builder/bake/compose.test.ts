@@ -84,6 +84,27 @@ secrets:
     expect(out.target.db).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', tags: ['docker.io/tonistiigi/db:v2'] });
   });
 
+  it('merges several compose files as compose-go does: lists appended, args by key, a build path as its context', () => {
+    const out = print([
+      { name: 'compose.yaml', text: 'services:\n  app:\n    build: { context: ., tags: ["r/app:1"], args: ["A=1"], platforms: [linux/amd64] }\n' },
+      { name: 'compose.override.yaml', text: 'services:\n  app:\n    build: { tags: ["r/app:2"], args: ["B=2"], platforms: [linux/arm64] }\n  db:\n    build: ./db\n' },
+      { name: 'compose.more.yaml', text: 'services:\n  db:\n    build: { dockerfile: Dockerfile.db }\n' },
+    ]) as { target: Record<string, Record<string, unknown>> };
+    expect(out.target['app']).to.deep.include({ args: { A: '1', B: '2' }, tags: ['r/app:1', 'r/app:2'], platforms: ['linux/amd64', 'linux/arm64'] });
+    expect(out.target['db']).to.deep.include({ context: 'db', dockerfile: 'Dockerfile.db' });
+  });
+
+  it('reads build.sbom and build.provenance as attestations (TestParseComposeAttests, ...Disabled)', () => {
+    const out = print([{ name: 'compose.yaml', text: 'services:\n  app:\n    build: { context: ., sbom: true, provenance: mode=max }\n  off:\n    build: { context: ., sbom: false, provenance: false }\n' }]) as { target: Record<string, Record<string, unknown>> };
+    expect(out.target['app']?.['attest']).to.deep.equal([{ type: 'sbom' }, { type: 'provenance', mode: 'max' }]);
+    expect(out.target['off']?.['attest']).to.deep.equal([{ type: 'sbom', disabled: true }, { type: 'provenance', disabled: true }]);
+  });
+
+  it('reads a file of another name as compose when it is one (validateComposeFile: `-f compose.prod`, `-f -`)', () => {
+    const out = print([{ name: 'compose.prod', text: 'services:\n  app:\n    build: .\n' }]) as { target: Record<string, unknown> };
+    expect(Object.keys(out.target)).to.deep.equal(['app']);
+  });
+
   it('adds x-bake attributes and lets a bake file add to a compose target', () => {
     const out = print([
       { name: 'compose.yaml', text: 'services:\n  app:\n    build:\n      context: .\n      x-bake:\n        platforms: linux/amd64 linux/arm64\n        tags:\n          - r/app:1\n        output: type=registry\n' },

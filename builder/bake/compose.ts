@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
-import { goBytesSize } from '../../common/index.js';
+import { goBytesSize, parseGoBool } from '../../common/index.js';
 import { BakeFileError } from './errors.js';
 import type { BakeFile, Config, TargetDef } from './config.js';
-import { parseCache, parseExport, parseSecret, parseSsh, type Target } from './target.js';
+import { parseAttest, parseCache, parseExport, parseSecret, parseSsh, type Target } from './target.js';
 import { ValueError } from './value.js';
 
 // Compose files as bake reads them (docker/buildx bake/compose.go): every service with a `build:` section is a target
@@ -58,11 +58,44 @@ function interpolateAll(v: Yaml, env: (k: string) => string | undefined, file: s
   return v;
 }
 
-/** Later compose files override earlier ones: mappings merge key by key, everything else is replaced. */
-function deepMerge(a: Yaml, b: Yaml): Yaml {
-  if (!isMap(a) || !isMap(b)) return b;
+/**
+ * Later compose files override earlier ones as compose-go's override.Merge has it: mappings merge key by key,
+ * sequences are appended (tags, platforms), scalars replaced, and a null keeps what was there. A service's `build`
+ * written as a path is its `context` first (mergeBuild), and its `args`, `labels`, `additional_contexts` and
+ * `extra_hosts` merge by key whether written as a list or a mapping (mergeToSequence). `path`: the keys down to here.
+ */
+function deepMerge(a: Yaml, b: Yaml, path: string[] = []): Yaml {
+  const at = path.length === 3 && path[0] === 'services' && path[2] === 'build' ? 'build'
+    : path.length === 4 && path[0] === 'services' && path[2] === 'build' && ['args', 'labels', 'additional_contexts', 'extra_hosts'].includes(path[3] ?? '') ? 'by-key' : undefined;
+  if (at === 'build') return mergeMaps(asBuild(a), asBuild(b), path);
+  if (at === 'by-key') return { ...byKey(a, path[3] === 'extra_hosts' ? ':' : '='), ...byKey(b, path[3] === 'extra_hosts' ? ':' : '=') };
+  if (b === null || b === undefined) return a;
+  if (Array.isArray(a) && Array.isArray(b)) return [...a, ...b];
+  return mergeMaps(a, b, path);
+}
+
+function mergeMaps(a: Yaml, b: Yaml, path: string[]): Yaml {
+  if (!isMap(a) || !isMap(b)) return b ?? a;
   const out: { [k: string]: Yaml } = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k] ?? null, v) : v;
+  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k] ?? null, v, [...path, k]) : v;
+  return out;
+}
+
+/** `build: ./db` as the mapping it stands for. */
+function asBuild(v: Yaml): Yaml {
+  return typeof v === 'string' ? { context: v } : v;
+}
+
+/** A compose `KEY=VALUE` list or a mapping, as a mapping (a bare KEY is null: looked up later). */
+function byKey(v: Yaml, sep: '=' | ':'): { [k: string]: Yaml } {
+  if (isMap(v)) return v;
+  const out: { [k: string]: Yaml } = {};
+  if (!Array.isArray(v)) return out;
+  for (const item of v) {
+    const s = scalar(item) ?? '';
+    const i = sep === '=' ? s.indexOf('=') : s.search(/[=:]/);
+    out[i < 0 ? s : s.slice(0, i)] = i < 0 ? null : s.slice(i + 1);
+  }
   return out;
 }
 
@@ -150,6 +183,14 @@ function serviceTarget(build: { [k: string]: Yaml }, s: { [k: string]: Yaml }, s
   const network = str('network'); if (network !== undefined) t.network = network;
   const platforms = list(build.platforms); if (platforms.length) t.platforms = platforms;
   const target = str('target'); if (target !== undefined) t.target = target;
+  // buildx's CanonicalizeAttest: true is the attestation, false disables it, anything else is its options.
+  const attest = (['sbom', 'provenance'] as const).flatMap((kind) => {
+    const v = scalar(build[kind]);
+    if (v === undefined || v === '') return [];
+    const flag = parseGoBool(v);
+    return [parseAttest(flag === true ? `type=${kind}` : flag === false ? `type=${kind},disabled=true` : `type=${kind},${v}`)];
+  });
+  if (attest.length) t.attest = attest;
   if (build.no_cache === true) t['no-cache'] = true;
   if (build.pull === true) t.pull = true;
   const shm = ramBytes(build.shm_size); if (shm !== undefined && shm > 0) t['shm-size'] = goBytesSize(shm);

@@ -36,8 +36,12 @@ export interface ConfigOptions {
 }
 
 /** A compose file by its name, as buildx tells them apart. */
-export function isComposeFile(name: string): boolean {
-  return /\.ya?ml$/i.test(name);
+export function isComposeFile(file: { name: string; text: string }): boolean {
+  if (/\.ya?ml$/i.test(file.name)) return true;
+  if (/\.(json|hcl)$/i.test(file.name)) return false;
+  // Any other name (`-f -`, `compose.prod`) is compose when it reads as one, as buildx's validateComposeFile tries
+  // compose first: a YAML mapping with a top-level `services:` key.
+  return /^services:[ \t]*(#.*)?$/m.test(file.text);
 }
 
 const BLOCK_TYPES = new Set(['variable', 'target', 'group', 'function']);
@@ -46,9 +50,9 @@ const TARGET_NAME = /^[a-zA-Z0-9_-]+$/;
 /** Parses and evaluates HCL and JSON bake files into one Config. */
 export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
   // Compose files are read first, whatever their place among -f: bake files then add to their targets (buildx).
-  const composeFiles = files.filter((f) => isComposeFile(f.name));
+  const composeFiles = files.filter((f) => isComposeFile(f));
   const compose = composeFiles.length ? parseComposeFiles(composeFiles, (k) => opts.lookupVar(k) ?? opts.dotEnv?.[k]) : { targets: [], groups: [] };
-  const bodies = files.filter((f) => !isComposeFile(f.name)).map((f) => (isJsonFile(f) ? jsonBody(f) : parseHcl(f.text, f.name)));
+  const bodies = files.filter((f) => !isComposeFile(f)).map((f) => (isJsonFile(f) ? jsonBody(f) : parseHcl(f.text, f.name)));
   const variables = new Map<string, Block>();
   const attrs = new Map<string, Attribute>();
   const functions = new Map<string, UserFunction>();

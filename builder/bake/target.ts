@@ -1,4 +1,5 @@
 import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
+import { parseGoBool } from '../../common/index.js';
 
 // A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
 // names, the structured ones (output, cache-from/to, secret, ssh, attest) parsed from their CSV or object forms as
@@ -144,9 +145,9 @@ export function parseAttest(text: string): AttestEntry {
 
 /** Go's strconv.ParseBool, which buildx reads boolean overrides with. */
 export function goBool(text: string): boolean {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(text)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(text)) return false;
-  throw new ValueError(`invalid boolean ${JSON.stringify(text)}`);
+  const b = parseGoBool(text);
+  if (b === undefined) throw new ValueError(`invalid boolean ${JSON.stringify(text)}`);
+  return b;
 }
 
 function stringMap(v: Value, what: string): Entry {

@@ -5,7 +5,7 @@ import { combine, pushCreatedIndex, sourceReference } from '../imagetools/create
 import { inspectText } from '../imagetools/inspect-text.js';
 import { inspectFormatted } from '../imagetools/inspect-format.js';
 import { parseTemplate } from '../imagetools/go-template.js';
-import { UserError } from '../../common/index.js';
+import { parseGoBool, UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -14,8 +14,8 @@ interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; a
 /** A boolean flag's value as Go's strconv.ParseBool reads `--flag=VALUE` (buildx's --prefer-index=false). */
 function parseBool(name: string): (value: string) => boolean {
   return (value) => {
-    if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
-    if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+    const b = parseGoBool(value);
+    if (b !== undefined) return b;
     throw new UserError('INVALID_ARGUMENT', `--${name}=${value}: expected true or false`, `write --${name}=false or leave it out`);
   };
 }
