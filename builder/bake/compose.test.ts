@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { parseComposeFiles } from './compose.js';
 
 // Compose files as bake reads them; expected documents written from buildx's bake/compose_test.go and bake_test.go.
 
@@ -103,6 +104,27 @@ secrets:
   it('reads a file of another name as compose when it is one (validateComposeFile: `-f compose.prod`, `-f -`)', () => {
     const out = print([{ name: 'compose.prod', text: 'services:\n  app:\n    build: .\n' }]) as { target: Record<string, unknown> };
     expect(Object.keys(out.target)).to.deep.equal(['app']);
+  });
+
+  it('reads the services of included files and of extended services (TestInclude; compose-go ApplyExtends)', () => {
+    const files: Record<string, string> = { 'sub/compose-foo.yml': 'services:\n  foo:\n    build: { context: ., target: buildfoo }\n' };
+    const parsed = parseComposeFiles([{ name: 'compose.yaml', text: [
+      'include: [sub/compose-foo.yml]',
+      'services:',
+      '  bar: { build: { context: ., target: buildbar } }',
+      '  base: { build: { context: ./base, args: [A=1] } }',
+      '  ext: { extends: base, build: { args: [B=2] } }',
+      '',
+    ].join('\n') }], () => undefined, (path) => {
+      const text = files[path];
+      if (text === undefined) throw new Error(`no ${path}`);
+      return text;
+    });
+    const byName = Object.fromEntries(parsed.targets.map((t) => [t.name, t.target]));
+    expect(Object.keys(byName).sort()).to.deep.equal(['bar', 'base', 'ext', 'foo']);
+    expect(byName['foo']).to.deep.include({ target: 'buildfoo' });
+    expect(byName['ext']).to.deep.include({ context: 'base', args: { A: '1', B: '2' } });
+    expect(() => parseComposeFiles([{ name: 'c.yaml', text: 'services:\n  a: { extends: b, build: . }\n  b: { extends: a, build: . }\n' }], () => undefined)).to.throw('extends cycle');
   });
 
   it('adds x-bake attributes and lets a bake file add to a compose target', () => {

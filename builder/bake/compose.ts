@@ -1,4 +1,5 @@
-import { posix } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { posix, resolve, sep } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { goBytesSize, parseGoBool } from '../../common/index.js';
 import { BakeFileError } from './errors.js';
@@ -127,25 +128,12 @@ const namedContexts = (m: Record<string, string>): Record<string, string> =>
   Object.fromEntries(Object.entries(m).map(([k, v]) => [k, /^(service|target):/.test(v) ? `target:${v.slice(v.indexOf(':') + 1).replaceAll('.', '_')}` : v]));
 
 /** Parses compose files into bake targets and the "default" group (empty when no service builds). */
-export function parseComposeFiles(files: BakeFile[], env: (k: string) => string | undefined): Pick<Config, 'targets' | 'groups'> {
+export function parseComposeFiles(files: BakeFile[], env: (k: string) => string | undefined, read: (path: string) => string = defaultRead): Pick<Config, 'targets' | 'groups'> {
   let merged: Yaml = {};
-  for (const f of files) {
-    let doc: Yaml;
-    try {
-      doc = parseYaml(f.text) as Yaml;
-    } catch (err) {
-      if (err instanceof YAMLParseError) {
-        const at = err.linePos?.[0];
-        throw new BakeFileError(at ? { file: f.name, line: at.line, column: at.col } : { file: f.name }, `invalid YAML: ${err.message.split('\n')[0] ?? ''}`);
-      }
-      throw err;
-    }
-    if (!isMap(doc)) throw new BakeFileError({ file: f.name }, 'empty compose file');
-    merged = deepMerge(merged, interpolateAll(doc, env, f.name));
-  }
+  for (const f of files) merged = deepMerge(merged, loadWithIncludes(f, env, read, new Set()));
   const file = files.map((f) => f.name).join(', ');
   const root = isMap(merged) ? merged : {};
-  const services = isMap(root.services) ? root.services : {};
+  const services = withExtends(isMap(root.services) ? root.services : {}, file);
   const secrets = isMap(root.secrets) ? root.secrets : {};
   const targets: TargetDef[] = [];
   for (const [service, raw] of Object.entries(services)) {
@@ -164,6 +152,90 @@ export function parseComposeFiles(files: BakeFile[], env: (k: string) => string 
   }
   const groups = targets.length ? [{ name: 'default', pos: { file, line: 1, column: 1 }, targets: targets.map((t) => t.name) }] : [];
   return { targets, groups };
+}
+
+function parseDocument(f: BakeFile): { [k: string]: Yaml } {
+  let doc: Yaml;
+  try {
+    doc = parseYaml(f.text) as Yaml;
+  } catch (err) {
+    if (err instanceof YAMLParseError) {
+      const at = err.linePos?.[0];
+      throw new BakeFileError(at ? { file: f.name, line: at.line, column: at.col } : { file: f.name }, `invalid YAML: ${err.message.split('\n')[0] ?? ''}`);
+    }
+    throw err;
+  }
+  if (!isMap(doc)) throw new BakeFileError({ file: f.name }, 'empty compose file');
+  return doc;
+}
+
+/** A file of the working directory's, as compose includes are read: none outside it (a bake file reads no host file). */
+function defaultRead(path: string): string {
+  const full = resolve(path);
+  const cwd = process.cwd();
+  if (full !== cwd && !full.startsWith(`${cwd}${sep}`)) throw new ValueError(`${path} is outside the working directory ${cwd}`);
+  return readFileSync(full, 'utf8');
+}
+
+/**
+ * A compose file with the services of the files its `include:` names first (compose-go's ApplyInclude: paths relative
+ * to the including file; a service defined on both sides is an error), interpolated.
+ */
+function loadWithIncludes(f: BakeFile, env: (k: string) => string | undefined, read: (path: string) => string, seen: Set<string>): { [k: string]: Yaml } {
+  if (seen.has(f.name)) throw new BakeFileError({ file: f.name }, 'include cycle');
+  const doc = interpolateAll(parseDocument(f), env, f.name) as { [k: string]: Yaml };
+  const includes = Array.isArray(doc.include) ? doc.include : doc.include === undefined || doc.include === null ? [] : [doc.include];
+  let merged: { [k: string]: Yaml } = {};
+  for (const item of includes) {
+    const paths = isMap(item) ? (Array.isArray(item.path) ? item.path : [item.path]) : [item];
+    for (const p of paths) {
+      const rel = scalar(p ?? null);
+      if (rel === undefined || rel === '') continue;
+      const name = posix.isAbsolute(rel) ? rel : posix.join(posix.dirname(f.name), rel);
+      let text: string;
+      try {
+        text = read(name);
+      } catch (err) {
+        throw new BakeFileError({ file: f.name }, `include ${rel}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      merged = deepMerge(merged, loadWithIncludes({ name, text }, env, read, new Set([...seen, f.name]))) as { [k: string]: Yaml };
+    }
+  }
+  const { include: _, ...own } = doc;
+  const ownServices = isMap(own.services) ? own.services : {};
+  const included = isMap(merged.services) ? merged.services : {};
+  for (const name of Object.keys(ownServices)) {
+    if (name in included) throw new BakeFileError({ file: f.name }, `services.${name} conflicts with imported resource`);
+  }
+  return deepMerge(merged, own) as { [k: string]: Yaml };
+}
+
+/**
+ * Services with `extends: base` (or `{ service: base }`) take the base service's definition, theirs merged over it
+ * (compose-go's ApplyExtends), bases of bases first. Only services of the same files: `file:` is refused by name.
+ */
+function withExtends(services: { [k: string]: Yaml }, file: string): { [k: string]: Yaml } {
+  const done = new Map<string, Yaml>();
+  const resolveOne = (name: string, chain: string[]): Yaml => {
+    const known = done.get(name);
+    if (known !== undefined) return known;
+    if (chain.includes(name)) throw new BakeFileError({ file }, `extends cycle: ${[...chain, name].join(' → ')}`);
+    const raw = services[name];
+    const s = isMap(raw) ? raw : {};
+    const ext = s.extends;
+    let out: Yaml = raw ?? null;
+    if (ext !== undefined && ext !== null) {
+      if (isMap(ext) && ext.file !== undefined) throw new BakeFileError({ file }, `service ${name}: extends from another file is not supported by tsbuild bake`);
+      const base = isMap(ext) ? scalar(ext.service ?? null) : scalar(ext);
+      if (base === undefined || !(base in services)) throw new BakeFileError({ file }, `service ${name} extends ${base ?? '?'}, which is not defined`);
+      const { extends: _, ...own } = s;
+      const { extends: __, ...inherited } = (isMap(resolveOne(base, [...chain, name])) ? resolveOne(base, [...chain, name]) : {}) as { [k: string]: Yaml };
+      out = deepMerge(inherited, own, ['services', name]);
+    }
+    done.set(name, out);
+    return out;
+  };
+  return Object.fromEntries(Object.keys(services).map((name) => [name, resolveOne(name, [])]));
 }
 
 function serviceTarget(build: { [k: string]: Yaml }, s: { [k: string]: Yaml }, serviceEnv: Record<string, string>, secrets: { [k: string]: Yaml }, env: (k: string) => string | undefined): Target {
