@@ -93,23 +93,27 @@ function byKey(v: Yaml, sep: '=' | ':'): { [k: string]: Yaml } {
   const out: { [k: string]: Yaml } = {};
   if (!Array.isArray(v)) return out;
   for (const item of v) {
-    const s = scalar(item) ?? '';
-    const i = sep === '=' ? s.indexOf('=') : s.search(/[=:]/);
-    out[i < 0 ? s : s.slice(0, i)] = i < 0 ? null : s.slice(i + 1);
+    const [k, x] = splitEntry(scalar(item) ?? '', sep);
+    out[k] = x ?? null;
   }
   return out;
 }
 
+/** `KEY=VALUE` (or `HOST:IP` / `HOST=IP` for extra_hosts) as key and value; a bare KEY has no value. */
+function splitEntry(s: string, sep: '=' | ':'): [string, string | undefined] {
+  const i = sep === '=' ? s.indexOf('=') : s.search(/[=:]/);
+  return i < 0 ? [s, undefined] : [s.slice(0, i), s.slice(i + 1)];
+}
+
 /** A compose `KEY=VALUE` list or mapping as a map; a bare KEY (or a null value) asks `lookup`. */
-function mapping(v: Yaml | undefined, lookup: (k: string) => string | undefined, sep = '='): Record<string, string> {
+function mapping(v: Yaml | undefined, lookup: (k: string) => string | undefined, sep: '=' | ':' = '='): Record<string, string> {
   const out: Record<string, string> = {};
   // extra_hosts may name a host twice (two addresses): compose keeps both, buildx joins them with ",".
   const put = (k: string, x: string | undefined): void => { if (x !== undefined) out[k] = sep === ':' && k in out ? `${out[k] ?? ''},${x}` : x; };
   if (Array.isArray(v)) {
     for (const item of v) {
-      const s = scalar(item) ?? '';
-      const i = sep === '=' ? s.indexOf('=') : s.search(/[=:]/);
-      if (i < 0) put(s, lookup(s)); else put(s.slice(0, i), s.slice(i + 1));
+      const [k, x] = splitEntry(scalar(item) ?? '', sep);
+      put(k, x ?? lookup(k));
     }
   } else if (isMap(v)) for (const [k, x] of Object.entries(v)) put(k, x === null ? lookup(k) : Array.isArray(x) ? x.map(String).join(',') : scalar(x));
   return out;
