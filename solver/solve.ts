@@ -157,6 +157,8 @@ class SolveRun {
   readonly #execQueue: PQueue;
   readonly #byKey = new Map<Digest, Promise<Outcome>>();
   readonly #vertices: Map<VertexId, Vertex>;
+  /** #lastBuild's answer, read once. */
+  #last: Promise<Map<string, StepRecord | undefined>> | undefined;
 
   constructor(graph: BuildGraph, opts: SolveOptions, signal: AbortSignal) {
     this.#graph = graph;
@@ -199,7 +201,9 @@ class SolveRun {
     let shared = this.#byKey.get(key.digest);
     const isLeader = shared === undefined;
     if (shared === undefined) {
-      const explain = (): MissReason[] => explainStep(step, inputs, previous, forced && this.#opts.noCache !== true ? `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}` : forced);
+      // What forced it, for its reason: --no-cache, or the --no-cache-filter its stage (or one it builds on) is in.
+      const forcedBy = !forced || this.#opts.noCache === true ? forced : `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}`;
+      const explain = (): MissReason[] => explainStep(step, inputs, previous, forcedBy);
       shared = this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started));
       this.#byKey.set(key.digest, shared);
     }
@@ -360,8 +364,6 @@ class SolveRun {
     })();
     return this.#last;
   }
-
-  #last: Promise<Map<string, StepRecord | undefined>> | undefined;
 
   /**
    * The last build of `vertex` among `last` (#lastBuild): the record at its own place when the same instruction stood
