@@ -2,7 +2,7 @@ import type { ProgressSink, ImageSource } from '../solver/index.js';
 import type { FileContentStore } from '../worker/index.js';
 import { isOciLayoutRef, ociLayoutByDigest, resolveOciLayout } from './oci-layout-image.js';
 import {
-  MAX_MANIFEST_BYTES, parseReference, withDigest, type Descriptor, type Digest, type LocalDocuments, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
+  formatPlatform, MAX_MANIFEST_BYTES, parseReference, withDigest, type Descriptor, type Digest, type LocalDocuments, type ImageConfig, type ImageManifest, type Platform, type RegistryClient, type ResolvedImage,
 } from '../registry/index.js';
 import { copy, RepositoryTarget, StoreTarget } from './content/index.js';
 
@@ -15,7 +15,11 @@ export class RegistryImageSource implements ImageSource {
   readonly #store: StoreTarget;
   readonly #documents: LocalDocuments;
   readonly #resolved = new Map<Digest, ResolvedImage>();
-  /** Images resolved during this build, by the reference the Dockerfile wrote: base digests for reports. */
+  /**
+   * Images resolved during this build, by the reference the Dockerfile wrote and the platform: every platform's own
+   * (keyed by the reference alone, the second platform of a build replaced the first's, and that platform's base
+   * layers were then taken for its own: rewritten, recompressed, uploaded instead of mounted).
+   */
   readonly resolvedRefs = new Map<string, ResolvedImage>();
 
   constructor(client: RegistryClient, store: FileContentStore) {
@@ -31,7 +35,7 @@ export class RegistryImageSource implements ImageSource {
     const layout = isOciLayoutRef(text);
     const image = layout ? await resolveOciLayout(text, platform, this.#store, signal) : await this.#client.resolveImage(parseReference(text), platform, signal, this.#documents);
     this.#resolved.set(image.descriptor.digest, image);
-    if (!layout) this.resolvedRefs.set(text, image);
+    if (!layout) this.resolvedRefs.set(`${text}|${formatPlatform(platform)}`, image);
     return { ref: image.ref, digest: image.descriptor.digest, config: image.config };
   }
 

@@ -93,6 +93,22 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(r.stderr).to.contain('[linux/amd64 4/4] RUN uname -m').and.contain('[linux/arm64 4/4] RUN uname -m');
   });
 
+  it('keeps every platform\'s base layers as the base has them: rewrite-timestamp and zstd touch only the build\'s own', async () => {
+    // BuildKit never rewrites or recompresses a base image's layers. Keyed by the FROM's text alone, the second
+    // platform's base replaced the first's, whose base layer was then rewritten as if the build had made it.
+    const ctx = await context('rewrite', [`FROM ${host}/busybox:multi`, 'RUN echo built > /built']);
+    const ref = `${host}/rewrite:1`;
+    const r = await tsbuild(['build', '--progress', 'plain', '--root', join(dir, 'root-rewrite'), '--platform', 'linux/amd64,linux/arm64', '--provenance=false',
+      '-o', `type=image,name=${ref},push=true,rewrite-timestamp=true`, ctx], { env: { ...process.env, SOURCE_DATE_EPOCH: '1' } });
+    expect(r.code, r.stderr).to.equal(0);
+    for (const arch of ['amd64', 'arm64']) {
+      const layers = async (image: string): Promise<string[]> =>
+        (JSON.parse(await skopeo(['--override-arch', arch, 'inspect', '--tls-verify=false', `docker://${image}`])) as { Layers: string[] }).Layers;
+      const base = await layers(`${host}/busybox:multi`);
+      expect((await layers(ref)).slice(0, base.length), arch).to.deep.equal(base);
+    }
+  });
+
   it('runs a --platform=$BUILDPLATFORM stage once for both targets (cross-compilation) and reports each step per platform', async () => {
     const ctx = await context('cross', [
       'FROM --platform=$BUILDPLATFORM ' + `${host}/busybox:multi AS build`,
