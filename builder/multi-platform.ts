@@ -1,5 +1,5 @@
 import type { BuildGraph, RunMount, SourceRef, Stage, Vertex } from '../frontend/index.js';
-import { MediaType, canonicalJson, formatPlatform, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
+import { MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
 import type { AssembledImage } from './image/assemble.js';
 
 // A build for several platforms compiles the Dockerfile once per target platform and solves the union of those
@@ -96,15 +96,19 @@ export interface AssembledIndex {
  * attestation manifests (platform unknown/unknown) after them.
  */
 export function assembleIndex(images: AssembledImage[], annotations?: Record<string, string>, attestations: AssembledImage[] = []): AssembledIndex {
+  const manifests = [...images, ...attestations].map((i) => ({ ...i.manifestDescriptor }));
+  // Docker manifests (oci-mediatypes=false) go into a Docker manifest list, as BuildKit's exporter writes it; that
+  // format has no annotations.
+  const mediaType = indexMediaTypeFor(manifests);
   const index: ImageIndex = {
     schemaVersion: 2,
-    mediaType: MediaType.ociIndex,
-    manifests: [...images, ...attestations].map((i) => ({ ...i.manifestDescriptor })),
-    ...(annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
+    mediaType,
+    manifests,
+    ...(mediaType === MediaType.ociIndex && annotations && Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
   const indexBytes = Buffer.from(canonicalJson(index));
   return {
-    index, indexBytes, indexDescriptor: { mediaType: MediaType.ociIndex, digest: sha256(indexBytes), size: indexBytes.length }, images,
+    index, indexBytes, indexDescriptor: { mediaType, digest: sha256(indexBytes), size: indexBytes.length }, images,
     ...(attestations.length > 0 ? { attestations } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { combine, pushCreatedIndex, sourceReference } from '../imagetools/create
 import { inspectText } from '../imagetools/inspect-text.js';
 import { inspectFormatted } from '../imagetools/inspect-format.js';
 import { parseTemplate } from '../imagetools/go-template.js';
+import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseGoBool, UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -20,16 +21,6 @@ function parseBool(name: string): (value: string) => boolean {
   };
 }
 
-function annotations(values: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const item of values) {
-    const eq = item.indexOf('=');
-    if (eq <= 0) throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(item)}: expected key=value`, 'write --annotation org.opencontainers.image.description="…"');
-    out[item.slice(0, eq).replace(/^index:/, '')] = item.slice(eq + 1);
-  }
-  return out;
-}
-
 /** `tsbuild imagetools create|inspect`, as `docker buildx imagetools`: merge images into an index, show one. */
 export function registerImagetools(program: Command, signal: AbortSignal): void {
   const tools = program.command('imagetools').description('work with images in a registry: merge per-platform images into one index, inspect');
@@ -38,7 +29,7 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
     .description('create one image index from the manifests of the sources, without pulling layers'))
     .option('-t, --tag <ref>', 'where to push the index; repeatable', collect, [])
     .option('--dry-run', 'print the index instead of pushing it')
-    .option('--annotation <key=value>', 'an index annotation; repeatable', collect, [])
+    .option('--annotation <[type[platform]:]key=value>', 'index:KEY=VALUE on the index, manifest-descriptor[PLATFORM]:KEY=VALUE on its entries; repeatable', collect, [])
     .option('--append', 'add the sources to what the first -t already names (a CI matrix adding its platform)')
     .option('--progress <mode>', 'accepted for buildx scripts: what is copied is reported on stderr as one line per tag')
     .option('--prefer-index [bool]', 'a lone image manifest as the source is wrapped in an index (=false: pushed as it is, as a lone index always is)', parseBool('prefer-index'), true)
@@ -48,7 +39,7 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
       const targets = flags.tag.map(parseReference);
       // buildx's --append: the first tag's image or index is the first source (it must exist).
       const sources = flags.append === true ? [flags.tag[0] as string, ...given] : given;
-      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), annotations(flags.annotation), flags.preferIndex, signal);
+      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
       if (flags.dryRun === true) {
         // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
         process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);

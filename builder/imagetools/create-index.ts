@@ -1,8 +1,9 @@
 import {
-  MediaType, canonicalJson, formatPlatform, formatReference, parseImageConfig, parseReference, sha256, type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
+  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, formatReference, parseImageConfig, parseReference, sha256, type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
 import { copy, RepositoryTarget } from '../content/index.js';
+import type { Annotations } from '../options/annotations.js';
 
 // `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
 // digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the
@@ -24,9 +25,14 @@ export interface CreatedIndex { bytes: Uint8Array; descriptor: Descriptor; entri
  * byte (an index always; an image manifest when `preferIndex` is false), so re-tagging an image with `create -t new
  * old` keeps its digest, as a signature made over that digest needs. Anything else is a new index over every manifest.
  */
-export async function combine(client: RegistryClient, sources: Reference[], annotations: Record<string, string>, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
+export async function combine(client: RegistryClient, sources: Reference[], annotations: Annotations, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
+  // buildx's combine: an index gets `index` and `manifest-descriptor` annotations only.
+  for (const a of annotations) {
+    if (a.kind === 'manifest') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "manifest" annotations are not supported by imagetools create yet`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
+    if (a.kind === 'index-descriptor') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "index-descriptor" annotations are invalid while creating an image`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
+  }
   const [lone] = sources;
-  if (lone !== undefined && sources.length === 1 && Object.keys(annotations).length === 0) {
+  if (lone !== undefined && sources.length === 1 && annotations.length === 0) {
     const fetched = await client.getManifest(lone, undefined, signal);
     if (fetched.document.kind === 'index' || !preferIndex) {
       const descriptor: Descriptor = { mediaType: fetched.document.mediaType, digest: fetched.descriptor.digest, size: fetched.bytes.length };
@@ -61,34 +67,35 @@ async function collectEntries(client: RegistryClient, sources: Reference[], sign
     }
     // A lone manifest carries no platform: its config says which one it is.
     const config = parseImageConfig(await client.readBlob(source, fetched.document.manifest.config, signal), name);
-    const platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) };
+    const platform = {
+      os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}),
+      ...(config['os.version'] ? { 'os.version': config['os.version'] } : {}),
+    };
     const digest = fetched.descriptor.digest;
     if (!entries.has(digest)) {
       entries.set(digest, { descriptor: { mediaType: fetched.document.mediaType, digest, size: fetched.descriptor.size, platform }, source: { ...repo(source), digest } });
     }
   }
-  const list = [...entries.values()];
-  const seen = new Map<string, string>();
-  for (const e of list) {
-    const p = e.descriptor.platform;
-    if (!p || p.os === 'unknown') continue; // attestation manifests (unknown/unknown) may repeat
-    const key = formatPlatform(p);
-    const other = seen.get(key);
-    if (other !== undefined) {
-      throw new UserError('INVALID_ARGUMENT', `two sources give ${key}: ${other} and ${e.descriptor.digest}`, 'pass one image per platform');
-    }
-    seen.set(key, e.descriptor.digest);
-  }
-  return list;
+  // As buildx's combine: only the same digest twice is one entry. Two images of one os/arch (Windows images that
+  // differ by os.version) are both listed; a reader picks by the rest of the platform.
+  return [...entries.values()];
 }
 
-/** A new OCI image index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx). */
-function indexOf(entries: IndexEntry[], annotations: Record<string, string> = {}): CreatedIndex {
-  const docker = entries.length > 0 && entries.every((e) => e.descriptor.mediaType === MediaType.dockerManifest);
-  const mediaType = docker ? MediaType.dockerManifestList : MediaType.ociIndex;
+/**
+ * A new index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx), with the
+ * `--annotation`s: `index:` ones on it, `manifest-descriptor[PLATFORM]:` ones on each entry (of that platform).
+ */
+function indexOf(entries: IndexEntry[], annotations: Annotations = []): CreatedIndex {
+  const mediaType = indexMediaTypeFor(entries.map((e) => e.descriptor));
+  const onIndex = Object.fromEntries(annotations.filter((a) => a.kind === 'index').map((a) => [a.key, a.value]));
+  const manifests = entries.map((e) => {
+    const p = e.descriptor.platform;
+    const own = annotations.filter((a) => a.kind === 'manifest-descriptor' && (a.platform === undefined || (p !== undefined && a.platform === formatPlatform(p))));
+    return own.length === 0 ? e.descriptor : { ...e.descriptor, annotations: { ...e.descriptor.annotations, ...Object.fromEntries(own.map((a) => [a.key, a.value])) } };
+  });
   const index: ImageIndex = {
-    schemaVersion: 2, mediaType, manifests: entries.map((e) => e.descriptor),
-    ...(!docker && Object.keys(annotations).length > 0 ? { annotations } : {}),
+    schemaVersion: 2, mediaType, manifests,
+    ...(mediaType === MediaType.ociIndex && Object.keys(onIndex).length > 0 ? { annotations: onIndex } : {}),
   };
   const bytes = Buffer.from(canonicalJson(index));
   return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries, kept: false };

@@ -22,3 +22,8 @@ export function isIndexMediaType(mediaType: string): boolean {
 export function isManifestMediaType(mediaType: string): boolean {
   return mediaType === MediaType.ociManifest || mediaType === MediaType.dockerManifest;
 }
+
+/** The index over `manifests`: a Docker manifest list when every one is a Docker manifest (as buildx and BuildKit write it), else an OCI index. */
+export function indexMediaTypeFor(manifests: ReadonlyArray<{ mediaType: string }>): string {
+  return manifests.length > 0 && manifests.every((m) => m.mediaType === MediaType.dockerManifest) ? MediaType.dockerManifestList : MediaType.ociIndex;
+}

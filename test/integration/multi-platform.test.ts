@@ -109,6 +109,15 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     }
   });
 
+  it('puts Docker manifests (oci-mediatypes=false) in a Docker manifest list, as BuildKit\'s exporter does', async () => {
+    const ctx = await context('docker-types', [`FROM ${host}/busybox:multi`, 'RUN echo d > /d']);
+    const ref = `${host}/docker-types:1`;
+    const { meta } = await build(['--root', join(dir, 'root-docker-types'), '--platform', 'linux/amd64,linux/arm64', '--provenance=false', '-o', `type=image,name=${ref},push=true,oci-mediatypes=false`], ctx);
+    const index = await rawIndex(ref);
+    expect(index.mediaType).to.equal('application/vnd.docker.distribution.manifest.list.v2+json');
+    expect(meta['containerimage.descriptor'].mediaType).to.equal('application/vnd.docker.distribution.manifest.list.v2+json');
+  });
+
   it('runs a --platform=$BUILDPLATFORM stage once for both targets (cross-compilation) and reports each step per platform', async () => {
     const ctx = await context('cross', [
       'FROM --platform=$BUILDPLATFORM ' + `${host}/busybox:multi AS build`,
@@ -221,6 +230,16 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     const wrapped = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/lone:2`, `${repo}@${amd64}`]);
     expect((JSON.parse(wrapped.stdout) as { manifests: { digest: string }[] }).manifests.map((m) => m.digest)).to.deep.equal([amd64]);
     expect((await tsbuild(['imagetools', 'create', '--prefer-index=maybe', '-t', `${host}/lone:3`, `${repo}@${amd64}`])).stderr).to.contain('--prefer-index=maybe: expected true or false');
+    // --annotation as buildx's combine places them: index: on the index, manifest-descriptor[PLATFORM]: on the entries
+    // of that platform; manifest: and untyped ones are refused, never written as index keys named "manifest:…".
+    const annotated = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/ann:1`, '--annotation', 'index:a=1', '--annotation', 'manifest-descriptor[linux/arm64]:b=2', `${repo}@${amd64}`, `${repo}@${arm64}`]);
+    expect(annotated.code, annotated.stderr).to.equal(0);
+    const doc = JSON.parse(annotated.stdout) as { annotations?: Record<string, string>; manifests: { digest: string; annotations?: Record<string, string> }[] };
+    expect(doc.annotations).to.deep.equal({ a: '1' });
+    expect(doc.manifests.map((m) => m.annotations?.['b'])).to.deep.equal([undefined, '2']);
+    const untyped = await tsbuild(['imagetools', 'create', '--dry-run', '-t', `${host}/ann:2`, '--annotation', 'foo=bar', `${repo}@${amd64}`, `${repo}@${arm64}`]);
+    expect(untyped.code).to.equal(2);
+    expect(untyped.stderr).to.contain('"manifest" annotations are not supported by imagetools create yet');
 
     const inspect = await tsbuild(['imagetools', 'inspect', `${host}/final:1`]);
     expect(inspect.code, inspect.stderr).to.equal(0);
