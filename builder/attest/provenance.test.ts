@@ -25,13 +25,16 @@ const input: ProvenanceInput = {
 };
 
 describe('provenanceStatement', () => {
-  it('names the base image by purl and digest, the Dockerfile and the context', () => {
+  it('names the base image by purl and digest, and no local source, as BuildKit lists its materials', () => {
     const s = provenanceStatement(input, { mode: 'min', version: 'v0.2' }) as { predicate: { materials: unknown[] } };
     expect(s.predicate.materials).to.deep.equal([
       { uri: 'pkg:docker/debian@bookworm?platform=linux%2Famd64', digest: { sha256: BASE.slice(7) } },
-      { uri: 'local:dockerfile/Dockerfile', digest: { sha256: sha256('FROM debian').slice(7) } },
-      { uri: 'local:context', digest: { sha256: sha256('ctx').slice(7) } },
     ]);
+  });
+
+  it('gives the builder\'s platform as the environment\'s, not the image\'s (BuildKit\'s BuilderPlatform)', () => {
+    const s = provenanceStatement({ ...input, platform: { os: 'linux', architecture: 'arm64' } }, { mode: 'min', version: 'v0.2' }) as { predicate: { invocation: { environment: { platform: string } } } };
+    expect(s.predicate.invocation.environment.platform).to.equal('linux/amd64');
   });
   it('leaves build args out in min mode, as BuildKit', () => {
     const text = JSON.stringify(provenanceStatement(input, { mode: 'min', version: 'v0.2' }));

@@ -84,7 +84,10 @@ export function dockerPurl(ref: string, platform?: Platform): string {
   return `pkg:docker/${name}@${version}${platform ? `?platform=${encodeURIComponent(formatPlatform(platform))}` : ''}`;
 }
 
-/** The images, the Dockerfile and the context the build read, each with its digest. */
+/**
+ * The images the build read, each with its digest, as BuildKit lists its materials: local sources (the Dockerfile,
+ * the context) are no material (their URIs resolve nowhere a verifier could fetch).
+ */
 export function materialsOf(input: ProvenanceInput): Material[] {
   const out: Material[] = [];
   const seen = new Set<string>();
@@ -95,8 +98,6 @@ export function materialsOf(input: ProvenanceInput): Material[] {
     seen.add(uri);
     out.push({ uri, digest: { sha256: digestHex(v.op.digest) } });
   }
-  out.push({ uri: `local:dockerfile/${input.dockerfile.name}`, digest: { sha256: digestHex(input.dockerfile.digest) } });
-  if (input.context) out.push({ uri: 'local:context', digest: { sha256: digestHex(input.context) } });
   return out;
 }
 
@@ -212,7 +213,8 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
     invocation: {
       configSource: { ...configSource, entryPoint: input.dockerfile.name },
       parameters: request,
-      environment: { platform: formatPlatform(input.platform) },
+      // The builder's own platform, as BuildKit's BuilderPlatform (platforms.DefaultSpec), not the image's.
+      environment: { platform: formatPlatform(input.builderPlatform) },
     },
     ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}),
     metadata: {
