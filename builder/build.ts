@@ -331,7 +331,7 @@ async function buildLocked(
     }
     const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
     const attestContext: AttestContext = {
-      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, excludes, contextSource: context, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
+      request: req.attest ?? {}, buildId, started: new Date(started), contextDir, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
       ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',

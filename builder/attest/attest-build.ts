@@ -1,8 +1,8 @@
 import { relative } from 'node:path';
-import type { BuildGraph, CopyOp } from '../../frontend/index.js';
-import type { ContextSource, LayerRef, SolveResult } from '../../solver/index.js';
+import type { BuildGraph } from '../../frontend/index.js';
+import type { LayerRef, SolveResult } from '../../solver/index.js';
 import type { LinuxWorker } from '../../worker/index.js';
-import { formatPlatform, sha256, type Digest, type Platform } from '../../registry/index.js';
+import { formatPlatform, sha256, type Platform } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { attestationManifest, type AttestationManifest } from './attach.js';
@@ -22,9 +22,6 @@ export interface AttestContext {
   buildId: string;
   started: Date;
   contextDir: string;
-  excludes: string[];
-  /** The build's context source as the solver saw it: its walk (worker `statMemoFor`) is reused, not repeated. */
-  contextSource?: ContextSource;
   dockerfile: { path: string; text: string };
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
@@ -40,13 +37,6 @@ export interface AttestContext {
   progress: ProgressWriter;
   signal: AbortSignal;
   creator: string;
-}
-
-/** The digest of everything the build context offers (after .dockerignore), as COPY . would key it. */
-async function contextDigest(ctx: AttestContext): Promise<Digest> {
-  const copy: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
-  const digest = await ctx.worker.contentDigest(ctx.contextSource ?? { kind: 'context', dir: ctx.contextDir, excludes: ctx.excludes }, copy, ctx.signal);
-  return digest.digest;
 }
 
 /** The SBOM statements of one platform: the image's filesystem, then (scan-stage) each other stage it built from. */
@@ -82,7 +72,7 @@ function subjectNameOf(t: AttestTarget, ctx: AttestContext): string {
 }
 
 /** What one platform's provenance is made from. */
-function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date, context: Digest | undefined): ProvenanceInput {
+function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date): ProvenanceInput {
   const dockerfileName = relative(ctx.contextDir, ctx.dockerfile.path) || 'Dockerfile';
   const cacheSources = [...new Set(ctx.solved.records.flatMap((r) => (r.cacheRef ? [r.cacheRef] : [])))];
   return {
@@ -90,7 +80,6 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date, 
     buildId: ctx.buildId, startedOn: ctx.started, finishedOn: finished,
     platform: t.platform, builderPlatform: ctx.builderPlatform,
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
-    ...(context ? { context } : {}),
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}), secrets: ctx.secretIds,
     graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources,
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
@@ -100,12 +89,11 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date, 
 /**
  * The build record's provenance (BuildKit keeps one in `max` mode, SLSA v0.2, with every build's history record,
  * whatever `--provenance` says): one statement per platform, in the order of `targets`. buildx's `--metadata-file`
- * reads it (`buildx.build.provenance`). Without the context's digest: BuildKit's materials name no local source, and
- * the digest is a walk of the whole context (+15 % on a no-op build of a 10k-file context that COPYs one file).
+ * reads it (`buildx.build.provenance`).
  */
 export function recordProvenance(targets: AttestTarget[], ctx: AttestContext): Statement<unknown>[] {
   const finished = new Date();
-  return targets.map((t) => provenanceStatement(provenanceInputOf(t, ctx, finished, undefined), { mode: 'max', version: 'v0.2' }));
+  return targets.map((t) => provenanceStatement(provenanceInputOf(t, ctx, finished), { mode: 'max', version: 'v0.2' }));
 }
 
 /**
@@ -117,12 +105,11 @@ export async function attestImages(targets: AttestTarget[], ctx: AttestContext):
   if (!provenance && !sbom) return [];
   const finished = new Date();
   const epoch = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : undefined;
-  const context = provenance ? await contextDigest(ctx) : undefined;
   const out: AttestationManifest[] = [];
   for (const t of targets) {
     const subjectName = subjectNameOf(t, ctx);
     const statements: Statement<unknown>[] = [];
-    if (provenance) statements.push(provenanceStatement(provenanceInputOf(t, ctx, finished, context), provenance));
+    if (provenance) statements.push(provenanceStatement(provenanceInputOf(t, ctx, finished), provenance));
     if (sbom) statements.push(...await sbomStatements(t, subjectName, ctx, (epoch ?? finished).toISOString()));
     const manifest = attestationManifest(t.image.manifestDescriptor, statements);
     for (const b of manifest.blobs) await ctx.worker.store.put(b.bytes, b.descriptor.mediaType);

@@ -49,8 +49,6 @@ export interface ProvenanceInput {
   builderPlatform: Platform;
   /** The Dockerfile's name relative to the context (what BuildKit calls `filename`) and the digest of its text. */
   dockerfile: { name: string; digest: Digest };
-  /** The content digest of the build context (after .dockerignore), when it was taken. */
-  context?: Digest;
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   target?: string;
