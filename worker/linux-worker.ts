@@ -24,6 +24,9 @@ import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 import { HOST_PATH_MAX, isProcessAlive } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
+/** Progress of work a step does for itself (a filtered context for a bind mount): not the step's own lines. */
+const SILENT: ProgressSink = { log: () => undefined, status: () => undefined };
+
 /**
  * The mount point of every RUN helper's private tmpfs (worker/exec: ExecEnvironment.scratchDir): empty on the host,
  * shared by the worker's steps, never removed while a worker may run (removing a directory detaches what other mount
@@ -146,7 +149,7 @@ export class LinuxWorker implements Worker {
       const stateDir = mkdtempSync(join(this.#root, 'tmp', `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
-        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id);
+        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
         await runExec(op, {
           rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
@@ -293,10 +296,19 @@ export class LinuxWorker implements Worker {
     }
   }
 
-  async #execSource(source: FileSource, stateDir: string, id: string): Promise<ExecMountSource> {
+  async #execSource(source: FileSource, stateDir: string, id: string, signal: AbortSignal): Promise<ExecMountSource> {
     switch (source.kind) {
-      case 'context':
-        return { kind: 'dir', path: source.dir };
+      case 'context': {
+        // BuildKit mounts the context as COPY sees it, without what .dockerignore leaves out (the step's key leaves it
+        // out too: a file it hides must neither reach the step nor change what it reads behind the cache's back). A
+        // context with excludes is copied, filtered, into the step's state dir, through the confined writer.
+        if (source.excludes.length === 0) return { kind: 'dir', path: source.dir };
+        const filtered = join(stateDir, 'context', encodeURIComponent(id));
+        await mkdir(filtered, { recursive: true });
+        const all: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
+        await copyInto(all, { kind: 'dir', path: source.dir, excludes: source.excludes, memo: statMemoFor(source) }, filtered, signal, SILENT);
+        return { kind: 'dir', path: filtered };
+      }
       case 'fs': {
         if (source.fs.snapshot === null) {
           const empty = join(stateDir, 'empty', encodeURIComponent(id));

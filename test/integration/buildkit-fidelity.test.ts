@@ -171,6 +171,14 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     }
   });
 
+  it('a RUN bind mount of the context leaves out what .dockerignore excludes, as COPY does (dockerui: the same filtered context)', async () => {
+    const r = await build(['FROM BASE',
+      'RUN --mount=type=bind,target=/ctx test -e /ctx/keep.txt && test ! -e /ctx/token.secret && test ! -e /ctx/sub/skip.txt && test -e /ctx/sub/keep.txt && cat /ctx/keep.txt',
+      'RUN --mount=type=bind,source=sub,target=/sub test ! -e /sub/skip.txt && test -e /sub/keep.txt',
+      ''].join('\n'), { 'keep.txt': 'kept\n', 'token.secret': 'hunter2\n', 'sub/skip.txt': 'x', 'sub/keep.txt': 'y', '.dockerignore': '*.secret\nsub/skip.txt\n' });
+    expect(r.code, r.stderr).to.equal(0);
+  });
+
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {
     const loop = await build('FROM BASE\nRUN ln -s loop1 /etc/loop2 && ln -s loop2 /etc/loop1\nCOPY tz /etc/loop1\n', { tz: 'tz' });
     expect(loop.code).to.equal(1);
