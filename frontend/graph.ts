@@ -74,6 +74,8 @@ export interface ExecOp {
   ulimits?: { name: UlimitName; soft: number; hard: number }[];
   /** `--shm-size`: /dev/shm's size in bytes (64 MiB when absent), as BuildKit's ExecOp meta shmSize. */
   shmSize?: number;
+  /** The build arg `BUILDKIT_SANDBOX_HOSTNAME`, as BuildKit's ExecOp meta hostname; absent: the worker's default. */
+  hostname?: string;
 }
 
 /** COPY and ADD. Paths are expanded; `dest` is absolute (resolved against WORKDIR) and keeps a trailing slash. */

@@ -125,6 +125,12 @@ describe('compile: args and environment', () => {
     expect(keyOp(vertex(other.graph, 's0.1'))).to.equal(keyOp(vertex(graph, 's0.1')));
   });
 
+  it('gives RUN the sandbox hostname of --build-arg BUILDKIT_SANDBOX_HOSTNAME, as BuildKit', async () => {
+    const { graph } = await build('FROM alpine\nRUN hostname\n', { buildArgs: { BUILDKIT_SANDBOX_HOSTNAME: 'ci-box' } });
+    expect(exec(graph, 's0.1').hostname).to.equal('ci-box');
+    expect(exec((await build('FROM alpine\nRUN hostname\n')).graph, 's0.1')).to.not.have.property('hostname');
+  });
+
   it('starts a stage FROM another stage with its ARGs: RUN sees them, expansions use them, history shows them', async () => {
     // BuildKit dispatchState.init: the child takes the parent's LLB state (its env holds the ARG values) and its
     // buildArgs list.

@@ -84,6 +84,10 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
   const envMap = new Map(st.env);
   for (const a of st.args) args[a.key] = envMap.get(a.key) ?? a.value ?? '';
   const argText = st.args.length > 0 ? `|${st.args.length} ${st.args.map((a) => `${a.key}=${args[a.key] ?? ''}`).join(' ')} ` : '';
-  const op: ExecOp = { kind: 'exec', argv, env, ...(proxyEnv.length > 0 ? { proxyEnv } : {}), cwd: st.workdir, user: st.user, mounts, network, security };
+  const hostname = ctx.buildArgs['BUILDKIT_SANDBOX_HOSTNAME'];
+  const op: ExecOp = {
+    kind: 'exec', argv, env, ...(proxyEnv.length > 0 ? { proxyEnv } : {}), cwd: st.workdir, user: st.user, mounts, network, security,
+    ...(hostname ? { hostname } : {}),
+  };
   pushVertex(st, ctx, { op, inputs, text: `RUN ${argText}${argv.join(' ')} # buildkit`, location: inst.location, args: { ...Object.fromEntries(ex.used), ...args }, emptyLayer: false });
 }

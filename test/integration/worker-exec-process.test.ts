@@ -74,7 +74,7 @@ describe('runExec: the process and its sandbox', () => {
 
   it('sets the hostname and provides /etc/hosts, /etc/hostname and /etc/resolv.conf without leaking them', async () => {
     const { env, out } = await run(fx, 'hostname; cat /etc/hostname; grep -c localhost /etc/hosts; test -e /etc/resolv.conf && echo resolv');
-    expect(out).to.equal('tsbuild\ntsbuild\n2\nresolv\n');
+    expect(out).to.equal('buildkitsandbox\nbuildkitsandbox\n2\nresolv\n');
     const upper = await readdir(env.rootfs.upperDir);
     expect(upper, 'no /proc, /dev, /sys stubs either').to.deep.equal([]);
   });

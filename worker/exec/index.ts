@@ -94,7 +94,7 @@ export interface ExecEnvironment {
   scratchDir?: string;
   /** cgroup limits for the step; unlimited when absent. */
   limits?: ExecLimits;
-  /** The container's hostname (default "tsbuild"). */
+  /** The container's hostname when the op names none (default "buildkitsandbox", as BuildKit's). */
   hostname?: string;
   /**
    * The build's networks for steps with the default network (network.ts). Absent: such a step gets a network of
@@ -109,7 +109,9 @@ export interface ExecEnvironment {
   helpers?: HelperPool;
 }
 
-const DEFAULT_HOSTNAME = 'tsbuild';
+// BuildKit's sandbox hostname (executor/oci: hostname "buildkitsandbox"), what a RUN step sees unless the build arg
+// BUILDKIT_SANDBOX_HOSTNAME set another (ExecOp.hostname).
+const DEFAULT_HOSTNAME = 'buildkitsandbox';
 
 function envName(entry: string): string {
   const eq = entry.indexOf('=');
@@ -231,7 +233,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
     // round trip through the thread pool each.
     mkdirSync(env.stateDir, { recursive: true });
     const stateDir = realpathSync(env.stateDir);
-    const hostname = env.hostname ?? DEFAULT_HOSTNAME;
+    const hostname = op.hostname ?? env.hostname ?? DEFAULT_HOSTNAME;
     plan = await planMounts(op.mounts, { ...env, stateDir }, op.cwd);
     const targets = ['/proc', '/dev', '/sys', ...ETC_FILE_TARGETS, ...plan.mounts.map((m) => m.target)];
     let user: ExecUser;
