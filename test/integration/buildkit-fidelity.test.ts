@@ -179,6 +179,14 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     expect(r.code, r.stderr).to.equal(0);
   });
 
+  it('a RUN can open /dev/stdout and /dev/stderr (its output streams are pipes, as runc is handed them), and its output reaches the log', async () => {
+    const r = await build(['FROM BASE',
+      'RUN echo to-stdout-dev > /dev/stdout && echo to-stderr-dev > /dev/stderr && echo via-tee | tee /dev/stderr > /dev/null && test -p /proc/self/fd/1',
+      ''].join('\n'));
+    expect(r.code, r.stderr).to.equal(0);
+    for (const line of ['to-stdout-dev', 'to-stderr-dev', 'via-tee']) expect(r.stderr).to.include(line);
+  });
+
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {
     const loop = await build('FROM BASE\nRUN ln -s loop1 /etc/loop2 && ln -s loop2 /etc/loop1\nCOPY tz /etc/loop1\n', { tz: 'tz' });
     expect(loop.code).to.equal(1);

@@ -36,6 +36,43 @@ void check_parent(void) {
   if (p.revents & (POLLHUP | POLLERR)) _exit(EXIT_SETUP);
 }
 
+/*
+ * The step's stdout and stderr are pipes, as BuildKit's are (runc is handed os.Pipe ends): the driver gives this
+ * process socket pairs (what node's 'pipe' stdio is), and a socket cannot be opened again through /proc/self/fd, so
+ * `echo x > /dev/stdout` or `tee /dev/stderr` in a RUN failed with ENXIO. This process copies what the step writes
+ * into its pipes to its own stdout and stderr, until both end: when pid 1 of the step's namespace exits, the kernel
+ * kills the rest of it, so nothing the step started keeps them open after it.
+ */
+static void relay(int out, int err) {
+  struct pollfd fds[2] = { { .fd = out, .events = POLLIN, .revents = 0 }, { .fd = err, .events = POLLIN, .revents = 0 } };
+  static char buf[1 << 16];
+  int open_ends = 2;
+  while (open_ends > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      fail("poll", "stdio relay", errno);
+    }
+    for (int i = 0; i < 2; i++) {
+      if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        open_ends--;
+        continue;
+      }
+      // What the driver no longer reads (it went away) is dropped: the step is killed through PDEATHSIG anyway.
+      for (ssize_t done = 0; done < n;) {
+        ssize_t w = write(i == 0 ? STDOUT_FILENO : STDERR_FILENO, buf + done, (size_t)(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        done += w;
+      }
+    }
+  }
+}
+
 static _Noreturn void container(struct spec *s, int alive_write) {
   close(alive_write);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
@@ -121,13 +158,26 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fail("pipe2", "stdio pipes", errno);
+  // The driver going away must not kill this process by SIGPIPE before it reports: relay() drops what it cannot write.
+  signal(SIGPIPE, SIG_IGN);
   if (unshare(CLONE_NEWPID) != 0) fail("unshare", "pid", errno);
   pid_t pid = fork();
   if (pid < 0) fail("fork", "", errno);
-  if (pid == 0) container(&s, alive[1]);
+  if (pid == 0) {
+    signal(SIGPIPE, SIG_DFL);
+    if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) fail("dup2", "stdio pipes", errno);
+    close(out[0]);
+    close(err[0]);
+    container(&s, alive[1]);
+  }
   child_pid = pid;
   if (stopping) kill(pid, SIGKILL);
   close(alive[0]);
+  close(out[1]);
+  close(err[1]);
+  relay(out[0], err[0]);
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) fail("waitpid", "", errno);
