@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { goJson, goRfc3339, parseGoBool, replaceFile } from '../common/index.js';
+import { goJson, parseGoBool, replaceFile } from '../common/index.js';
 import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.js';
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
@@ -72,9 +72,6 @@ export interface MetadataContext {
   names: string[];
   outputs: OutputSpec[];
   request: MetadataRequest;
-  sourceDateEpoch?: number;
-  /** When the build finished: an oci/docker export's `org.opencontainers.image.created` without SOURCE_DATE_EPOCH. */
-  now: Date;
   /** `BUILDER/NODE` of `buildx.build.ref` (builders' buildRefPrefix). */
   refPrefix: string;
 }
@@ -88,10 +85,9 @@ export interface MetadataContext {
 function exporterKeys(outcome: BuildOutcome, ctx: MetadataContext): Record<string, unknown> {
   if (!outcome.written && ctx.outputs.length > 0) return {};
   const desc: Descriptor = outcome.written?.descriptor ?? (outcome.index ? outcome.index.indexDescriptor : outcome.image.manifestDescriptor);
-  const layoutExport = !ctx.outputs.some((o) => o.type === 'image') && ctx.outputs.some((o) => o.type === 'oci' || o.type === 'docker');
-  const created = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : ctx.now;
-  // A map in the descriptor BuildKit marshals: Go writes its keys sorted.
-  const annotations = sortedKeys({ ...desc.annotations, ...(layoutExport ? { 'org.opencontainers.image.created': goRfc3339(created.getTime()) } : {}) });
+  // A map in the descriptor BuildKit marshals: Go writes its keys sorted. An oci/docker export's descriptor carries the
+  // annotations of its index.json entry (its creation time among them: layoutDescriptorAnnotations).
+  const annotations = sortedKeys({ ...desc.annotations });
   const configDigest = outcome.written ? outcome.written.configDigest : outcome.index ? undefined : outcome.image.configDescriptor.digest;
   const shown = outcome.imageNames.length ? outcome.imageNames : ctx.names;
   return {

@@ -251,8 +251,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
       const { metadataFile, iidfile } = flags;
       if (metadataFile) {
         await writingTo(`--metadata-file ${metadataFile}`, metadataFile, signal, () => writeMetadata(metadataFile, outcome, {
-          names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), now: new Date(), refPrefix: buildRefPrefix(readBuilders(flags.root), flags.builder),
-          ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
+          names, outputs, request: req.metadata ?? metadataRequestFromEnv(env), refPrefix: buildRefPrefix(readBuilders(flags.root), flags.builder),
         }));
       }
       if (iidfile) await writingTo(`--iidfile ${iidfile}`, iidfile, signal, () => writeOutputFile(iidfile, outcome.imageId));

@@ -8,7 +8,7 @@ import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
 import { copy, LAYOUT_FILE, layoutBlobPath, OciLayoutDir, storeBlobDamaged, type BlobProvider } from '../content/index.js';
-import { fileChunks, UserError } from '../../common/index.js';
+import { fileChunks, goRfc3339, UserError } from '../../common/index.js';
 import { encodeTarHeader, SpliceSizeError, spliceFiles, TAR_END, tarPadding, type SplicePart } from '../../worker/index.js';
 
 /** Where and how to write an OCI image layout (image-spec image-layout.md). */
@@ -25,8 +25,23 @@ export interface OciLayoutTarget {
   dockerManifest?: boolean;
   /** `annotation-index.*`: annotations of index.json. */
   indexAnnotations?: Record<string, string>;
-  /** `annotation-manifest-descriptor.*`: annotations of the manifest's entry in index.json. */
+  /**
+   * Annotations of the image's entry in index.json: `annotation-manifest-descriptor.*` and the
+   * `org.opencontainers.image.created` the caller stamps (layoutDescriptorAnnotations).
+   */
   descriptorAnnotations?: Record<string, string>;
+}
+
+const CREATED = 'org.opencontainers.image.created';
+
+/**
+ * The annotations of a layout's entry as BuildKit's oci and docker exporters write them (exporter/oci/export.go): the
+ * `annotation-manifest-descriptor.*` ones, and `org.opencontainers.image.created` (SOURCE_DATE_EPOCH, else the export
+ * time, RFC 3339 in seconds) unless those name it. `--metadata-file` reports the same descriptor.
+ */
+export function layoutDescriptorAnnotations(asked: Record<string, string> | undefined, sourceDateEpoch: number | undefined): Record<string, string> {
+  const at = sourceDateEpoch !== undefined ? sourceDateEpoch * 1000 : Date.now();
+  return { [CREATED]: goRfc3339(at), ...(asked ?? {}) };
 }
 
 /** Every blob of `image` in layout order: layers, config, manifest (each platform's, then the image index). */

@@ -10,7 +10,7 @@ import type { ProgressWriter } from '../progress/index.js';
 import { retargetAttestation } from '../attest/attach.js';
 import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
-import { writeOciLayout } from './oci-layout.js';
+import { layoutDescriptorAnnotations, writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
 import { writeFsTar, writeLocal } from './filesystem.js';
 import { UserError } from '../../common/index.js';
@@ -49,8 +49,11 @@ export interface Pushed {
   written?: { descriptor: Descriptor; configDigest?: Digest };
 }
 
-function writtenOf(root: AssembledImage | AssembledIndex): { descriptor: Descriptor; configDigest?: Digest } {
-  return 'images' in root ? { descriptor: root.indexDescriptor } : { descriptor: root.manifestDescriptor, configDigest: root.configDescriptor.digest };
+/** The written image's descriptor; an OCI layout's entry also carries `entryAnnotations`, as BuildKit reports it. */
+function writtenOf(root: AssembledImage | AssembledIndex, entryAnnotations?: Record<string, string>): { descriptor: Descriptor; configDigest?: Digest } {
+  const written = 'images' in root ? { descriptor: root.indexDescriptor } : { descriptor: root.manifestDescriptor, configDigest: root.configDescriptor.digest };
+  if (!entryAnnotations) return written;
+  return { ...written, descriptor: { ...written.descriptor, annotations: { ...written.descriptor.annotations, ...entryAnnotations } } };
 }
 
 /** Layers that came from a base image: `compression=` leaves them as they are unless force-compression is set. */
@@ -165,16 +168,18 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
     }
     case 'oci': {
       const { root, layout } = await outputImage(built, out, `-o type=oci`, ctx);
-      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: out.tar, names: out.names, ...layout }, ctx.signal);
+      const descriptorAnnotations = layoutDescriptorAnnotations(layout.descriptorAnnotations, ctx.sourceDateEpoch);
+      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root, descriptorAnnotations);
+      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: out.tar, names: out.names, ...layout, descriptorAnnotations }, ctx.signal);
       ctx.progress.note(`wrote OCI layout ${out.tar ? 'tarball' : 'directory'} ${out.dest === '-' ? 'to stdout' : out.dest}`);
       break;
     }
     case 'docker': {
       if (!single) throw new Error('a docker archive holds one platform: the CLI checks this before building');
       const { root, layout } = await outputImage({ platforms: [single] }, out, `-o type=docker`, ctx);
-      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root);
-      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout }, ctx.signal);
+      const descriptorAnnotations = layoutDescriptorAnnotations(layout.descriptorAnnotations, ctx.sourceDateEpoch);
+      if (!outputs.some((o) => o.type === 'image')) result.written ??= writtenOf(root, descriptorAnnotations);
+      await writeOciLayout(root, ctx.blobs, { dest: out.dest, tar: true, names: out.names, dockerManifest: true, ...layout, descriptorAnnotations }, ctx.signal);
       ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
       break;
     }

@@ -143,17 +143,28 @@ describe('buildx --metadata-file keys and -D', function () {
     it('stamps an oci export\'s descriptor with its creation time (SOURCE_DATE_EPOCH) and writes the keys sorted, as Go does', async () => {
       const layout = join(env.dir, 'layout');
       const { text, meta } = await build(['-t', 'app:1', '--provenance=false', '-o', `type=oci,tar=false,dest=${layout}`]);
-      const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number }[] };
+      const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string; size: number; annotations?: Record<string, string> }[] };
       const written = index.manifests[0];
+      const created = new Date(Number(EPOCH) * 1000).toISOString().replace('.000Z', 'Z');
       expect(meta['containerimage.digest']).to.equal(written?.digest);
       expect(meta['containerimage.descriptor']).to.deep.equal({
         mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: written?.digest, size: written?.size,
-        annotations: { 'org.opencontainers.image.created': new Date(Number(EPOCH) * 1000).toISOString().replace('.000Z', 'Z') },
+        annotations: { 'org.opencontainers.image.created': created },
       });
+      // index.json's entry carries it too, beside the names (BuildKit exporter/oci/export.go stamps the descriptor).
+      expect(written?.annotations).to.deep.equal({ 'io.containerd.image.name': 'app:1', 'org.opencontainers.image.created': created, 'org.opencontainers.image.ref.name': '1' });
       expect(meta['containerimage.config.digest']).to.match(/^sha256:[0-9a-f]{64}$/);
       expect(meta['image.name']).to.equal('app:1');
       const keys = Object.keys(JSON.parse(text) as object);
       expect(keys).to.deep.equal([...keys].sort());
+    });
+
+    it('lets annotation-manifest-descriptor name the creation time of an oci export\'s entry, as BuildKit keeps a given one', async () => {
+      const layout = join(env.dir, 'layout-created');
+      const { meta } = await build(['-t', 'app:1', '--provenance=false', '-o', `type=oci,tar=false,dest=${layout},annotation-manifest-descriptor.org.opencontainers.image.created=2020-01-01T00:00:00Z`]);
+      const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+      expect(index.manifests[0]?.annotations?.['org.opencontainers.image.created']).to.equal('2020-01-01T00:00:00Z');
+      expect(meta['containerimage.descriptor']?.annotations).to.deep.equal({ 'org.opencontainers.image.created': '2020-01-01T00:00:00Z' });
     });
 
     it('stamps a docker export\'s descriptor too, and gives an image output\'s as the registry holds it', async () => {
