@@ -47,7 +47,7 @@ export function planWithCache(plan: Plan): string {
   const lines = ['', 'cache (from --root):'];
   const text = new Map(plan.graph.vertices.map((v) => [v.id, v.text]));
   for (const p of plan.predictions) {
-    const why = p.wouldHit ? '' : `  (${p.reasons.map(describeReason).join('; ')})`;
+    const why = p.wouldHit ? '' : `  (${p.reasons.map((r) => describeReason(r, (id) => (text.has(id) ? `${id} ${text.get(id) ?? ''}` : undefined))).join('; ')})`;
     lines.push(`  ${p.id.padEnd(8)} ${p.wouldHit ? 'HIT ' : 'RUN '} ${text.get(p.id) ?? ''}${why}`);
   }
   return `${planText(plan.graph)}${lines.join('\n')}\n`;

@@ -35,13 +35,20 @@ export class PlainProgress implements ProgressWriter {
 
   #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
 
+  /** Another step as its header line showed it (`#17 [deps 4/5] COPY --from=deps …`), once it has one. */
+  #header(vertex: string): string | undefined {
+    const n = this.#numbers.get(vertex);
+    const label = this.#labels.get(vertex);
+    return n !== undefined && label !== undefined ? `#${n} ${label}` : undefined;
+  }
+
   event(e: ProgressEvent): void {
     const n = this.#n(e.vertex);
     switch (e.type) {
       case 'start':
         this.#started.set(e.vertex, e.time);
         this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
-        for (const r of e.reasons) this.#line(`#${n} MISS ${describeReason(r)}`);
+        for (const r of e.reasons) this.#line(`#${n} MISS ${describeReason(r, (v) => this.#header(v))}`);
         break;
       case 'cached':
         this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);

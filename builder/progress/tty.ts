@@ -37,7 +37,7 @@ export class TtyProgress implements ProgressWriter {
     const row = this.#rows.get(e.vertex);
     switch (e.type) {
       case 'start':
-        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map(describeReason).join('; ') });
+        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map((r) => describeReason(r, (v) => this.#labels.get(v))).join('; ') });
         break;
       case 'cached':
         this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'cached', start: e.time, end: e.time, logs: [] });

@@ -1,7 +1,7 @@
 import type { MissReason } from '../../solver/index.js';
 import { assertNever } from '../../frontend/index.js';
 import { displayText } from './instruction-text.js';
-import { redactReason } from './redact.js';
+import { redactInstruction, redactReason } from './redact.js';
 
 // A reason is one line: a heredoc's body stays out of it.
 const firstLine = (text: string): string => (text.includes('\n') ? `${text.slice(0, text.indexOf('\n'))} …` : text);
@@ -11,8 +11,17 @@ const sourceName = (source: string): string => (source === 'vertex' ? 'the stage
 
 const short = (digest: string | undefined) => (digest ? digest.replace(/^sha256:/, '').slice(0, 12) : '∅');
 
-/** One line of plain text saying why a step missed; the terminal, Markdown and HTML reports all use it. */
-export function describeReason(shown: MissReason): string {
+const labelOf = (vertex: string, stepLabel: ((vertex: string) => string | undefined) | undefined): string | undefined => {
+  const label = stepLabel?.(vertex);
+  return label === undefined ? undefined : redactInstruction(label);
+};
+
+/**
+ * One line of plain text saying why a step missed; the terminal, Markdown and HTML reports all use it. `stepLabel`
+ * names another step of the build as its reader saw it (the progress header, the Dockerfile line): a parent's history
+ * text leaves out `--from` and `--link`, as BuildKit's does, so `COPY --from=deps a ./` read as a COPY of the context.
+ */
+export function describeReason(shown: MissReason, stepLabel?: (vertex: string) => string | undefined): string {
   const reason = redactReason(shown);   // progress lines end up in CI logs: no secret-named arg values there either
   switch (reason.kind) {
     case 'new': return 'never built before';
@@ -21,7 +30,7 @@ export function describeReason(shown: MissReason): string {
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
     case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
-    case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${firstLine(displayText(reason.text))}`;
+    case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${firstLine(labelOf(reason.vertex, stepLabel) ?? displayText(reason.text))}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
     case 'setting': {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;

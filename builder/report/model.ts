@@ -103,7 +103,8 @@ export function buildReport(raw: ReportInput): Report {
   const lines = input.dockerfileText?.split('\n');
   const origin = record.started;
   const platforms = new Map<string, number>();
-  const steps = record.vertices.map((v) => reportStep(v, input, lines, origin, platforms));
+  const instructions = new Map(record.vertices.map((v) => [v.id, instructionOf(v, lines)]));
+  const steps = record.vertices.map((v) => reportStep(v, input, instructions, origin, platforms));
   addKeys(steps, keyManifestOf(record));
   nameStages(steps, input.graph);
   const byId = new Map(steps.map((s) => [s.id, s]));
@@ -161,22 +162,26 @@ function stageIndexOf(id: string, platforms: Map<string, number>): number {
   return (platform === undefined ? 0 : (platforms.get(platform) ?? 0) * 1000) + Number(m[2]);
 }
 
-function reportStep(v: VertexRecord, input: ReportInput, lines: string[] | undefined, origin: number, platforms: Map<string, number>): ReportStep {
+/** A step as written in the Dockerfile, with what the reasons hide hidden here too (ARG DB_PASSWORD=…, ADD https://u:p@…). */
+function instructionOf(v: VertexRecord, lines: string[] | undefined): string {
+  const written = v.location ? sourceText(lines, v.location.line, v.location.endLine, keywordOf(v.text)) : undefined;
+  return redactInstruction(written ?? displayText(v.text));
+}
+
+function reportStep(v: VertexRecord, input: ReportInput, instructions: Map<string, string>, origin: number, platforms: Map<string, number>): ReportStep {
   const keyword = keywordOf(v.text);
   const loc = v.location;
-  const written = loc ? sourceText(lines, loc.line, loc.endLine, keyword) : undefined;
   const stageIndex = input.graph?.vertices.find((g) => g.id === v.id)?.stage ?? stageIndexOf(v.id, platforms);
   const startMs = Math.max(0, v.started - origin);
   return {
     id: v.id,
     stage: { index: stageIndex },
     keyword,
-    // As written in the Dockerfile, with what the reasons hide hidden here too (ARG DB_PASSWORD=…, ADD https://u:p@…).
-    instruction: redactInstruction(written ?? displayText(v.text)),
+    instruction: instructions.get(v.id) ?? instructionOf(v, undefined),
     ...(loc ? { location: { file: loc.file, line: loc.line, endLine: loc.endLine, label: locationLabel(loc.file, loc.line) } } : {}),
     cached: v.cached,
     ...(v.cached && v.cacheSource === 'remote' && v.cacheRef !== undefined ? { cacheRef: v.cacheRef } : {}),
-    reasons: v.reasons.map((reason) => ({ reason, text: describeReason(reason) })),
+    reasons: v.reasons.map((reason) => ({ reason, text: describeReason(reason, (id) => instructions.get(id)) })),
     rootCauses: [],
     startMs,
     endMs: Math.max(startMs, v.finished - origin),
