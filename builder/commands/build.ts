@@ -9,6 +9,7 @@ import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
+import { openSshAgents } from '../options/ssh-key-agent.js';
 import { destState, ensureParent, prepareDestinations, writeOutputFile, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
 import { githubAnnotation } from '../format-error.js';
@@ -39,7 +40,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of /dev/shm in every RUN, e.g. 256m (default 64m)')
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
-    .option('--ssh <default|id=socket>', 'SSH agent socket for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
+    .option('--ssh <default|id=socket|id=key[,key]>', 'SSH agent socket, or private key files, for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
     .option('--call <method>', 'build (default), check, outline (the target\'s build args, secrets and SSH) or targets (the stages); add ,format=json for BuildKit\'s JSON, ,ignorestatus=true to exit 0 on check findings')
     .addOption(new Option('--print <method>', 'buildx\'s older spelling of --call').hideHelp())
@@ -176,20 +177,28 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
-    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(Object.keys(ssh).length ? { ssh } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}),
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
   // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
   // removed in the `finally` below (and here when what follows fails before it).
   const { fetchNamedContexts, resolveContext } = await import('../remote-context/index.js');
-  const remote = await resolveContext(context ?? '.', flags.file, signal, gitAgentOf(flags, ssh));
+  // --ssh ID=KEY: an agent of this build's own answers for the keys until the build ends (ssh-key-agent.ts).
+  const agents = await openSshAgents(ssh);
+  let remote: Awaited<ReturnType<typeof resolveContext>>;
+  try {
+    remote = await resolveContext(context ?? '.', flags.file, signal, gitAgentOf(flags, agents.sockets));
+  } catch (err) {
+    await agents.close();
+    throw err;
+  }
   let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
   let stdinDockerfile: string | undefined;
   let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
     // --build-context NAME=<git or http(s) URL>: fetched like the context, removed in the `finally` below.
-    named = await fetchNamedContexts(namedContexts, signal, gitAgentOf(flags, ssh));
+    named = await fetchNamedContexts(namedContexts, signal, gitAgentOf(flags, agents.sockets));
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
     const { resolveSecrets } = await import('../options/secrets.js');
@@ -197,6 +206,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
   } catch (err) {
     await named?.cleanup();
     await remote?.cleanup();
+    await agents.close();
     throw err;
   }
   const { createProgress } = await import('../progress/index.js');
@@ -209,6 +219,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
     ...(Object.keys(named.contexts).length ? { namedContexts: named.contexts } : {}),
+    ...(Object.keys(agents.sockets).length ? { ssh: agents.sockets } : {}),
   };
   for (const [name, source] of Object.entries(named.sources)) progress.note(`build context ${name}: ${source.url}${source.commit ? ` at ${source.commit}` : ''}`);
   if (remote?.source?.url !== undefined) progress.note(`build context ${remote.source.url}${remote.source.commit ? ` at ${remote.source.ref ?? ''} ${remote.source.commit}` : ''}`);
@@ -264,6 +275,7 @@ async function buildAction(context: string | undefined, given: BuildFlags, signa
     await secrets.cleanup();
     await named.cleanup();
     await remote?.cleanup();
+    await agents.close();
     if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
   }
 }
@@ -324,7 +336,8 @@ function gitAgentOf(flags: BuildFlags, ssh: Record<string, string>): string | un
 async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string }> {
   const { readDockerfile } = await import('../build.js');
   const { resolveContext } = await import('../remote-context/index.js');
-  const remote = await resolveContext(context, flags.file, signal, gitAgentOf(flags, parseSsh(flags.ssh)));
+  const agents = await openSshAgents(parseSsh(flags.ssh));
+  const remote = await resolveContext(context, flags.file, signal, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
   try {
     if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
     return await readDockerfile({

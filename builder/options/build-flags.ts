@@ -6,6 +6,7 @@ import type { UlimitName } from '../../frontend/index.js';
 import { parseSize } from './units.js';
 import { namedContextKey, UserError } from '../../common/index.js';
 import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
+import type { SshSource } from './ssh-key-agent.js';
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';
@@ -102,12 +103,12 @@ export function sshSpec(text: string): { id: string; paths: string[] } {
 }
 
 /**
- * `--ssh default|ID=SOCKET[,SOCKET]` as buildx reads it: an SSH agent socket by id, for RUN --mount=type=ssh.
- * `default` alone is `$SSH_AUTH_SOCK`. Only agent sockets are forwarded (not key files); with several sockets for
- * one id, the first is used. Paths are the user's own, resolved here; a Dockerfile never names a host path.
+ * `--ssh default|ID=SOCKET|ID=KEY[,KEY]` as buildx reads it (BuildKit's sshprovider): one agent socket, or private
+ * key files that an agent of the build's own answers for (ssh-key-agent.ts), by id, for RUN --mount=type=ssh.
+ * `default` alone is `$SSH_AUTH_SOCK`. Paths are the user's own, resolved here; a Dockerfile never names a host path.
  */
-export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, string> {
-  const out: Record<string, string> = {};
+export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Record<string, SshSource> {
+  const out: Record<string, SshSource> = {};
   for (const text of values) {
     const { id, paths } = sshSpec(text);
     if (paths.length === 0) {
@@ -115,17 +116,23 @@ export function parseSsh(values: string[], env: NodeJS.ProcessEnv = process.env,
       if (!sock) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: SSH_AUTH_SOCK is not set`, 'start an agent (eval $(ssh-agent); ssh-add) or write --ssh ID=SOCKET');
       paths.push(sock);
     }
-    const socket = resolve(cwd, paths[0] ?? '');
-    let info;
-    try {
-      info = statSync(socket);
-    } catch (err) {
-      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} does not exist`, 'name a running SSH agent\'s socket (ssh-agent prints it as SSH_AUTH_SOCK)', { cause: err });
+    const sockets: string[] = [];
+    const keys: string[] = [];
+    for (const given of paths) {
+      const path = resolve(cwd, given);
+      let info;
+      try {
+        info = statSync(path);
+      } catch (err) {
+        throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${path} does not exist`, 'name a running SSH agent\'s socket (ssh-agent prints it as SSH_AUTH_SOCK) or a private key file', { cause: err });
+      }
+      if (info.isSocket()) sockets.push(path);
+      else if (info.isFile()) keys.push(path);
+      else throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${path} is neither an agent socket nor a key file`, 'name a running SSH agent\'s socket or a private key file');
     }
-    if (!info.isSocket()) {
-      throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: ${socket} is not an agent socket (key files are not supported)`, `load the key into an agent (ssh-add ${socket}) and pass the agent's socket`);
-    }
-    out[id] = socket;
+    if (sockets.length > 1) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: only one agent socket per id`, 'name one socket, or give the other agent an id of its own');
+    if (sockets.length > 0 && keys.length > 0) throw new UserError('INVALID_ARGUMENT', `--ssh ${text}: an agent socket and key files cannot be combined`, 'add the keys to the agent (ssh-add KEY), or give each its own id');
+    out[id] = sockets[0] !== undefined ? { socket: sockets[0] } : { keys };
   }
   return out;
 }

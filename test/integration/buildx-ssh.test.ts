@@ -85,15 +85,46 @@ describe('buildx --ssh with RUN --mount=type=ssh (issue 17)', function () {
     expect(await readFile(join(out, 'answer.txt'), 'utf8')).to.contain('exit 2');   // no agent: ssh-add -l exits 2
   });
 
-  it('refuses --ssh with a key file or a missing socket by name, before building', async () => {
-    await writeFile(join(env.dir, 'id_test'), 'not a socket');
+  it('answers for key files (--ssh default=KEY,KEY as buildx): ssh-add -L lists them and ssh-add -T signs with each', async () => {
+    const keys: string[] = [];
+    for (const [type, extra] of [['ed25519', []], ['rsa', ['-b', '2048']], ['ecdsa', []], ['rsa', ['-b', '2048', '-m', 'PEM']]] as [string, string[]][]) {
+      const file = join(env.dir, `id_${type}${keys.length}`);
+      const r = await run('ssh-keygen', ['-q', '-t', type, ...extra, '-N', '', '-C', `key${keys.length}`, '-f', file]);
+      expect(r.code, r.stderr).to.equal(0);
+      keys.push(file);
+      await copyFile(`${file}.pub`, join(ctx, `key${keys.length - 1}.pub`));
+    }
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${env.base}`, 'COPY ssh/ /ssh/', 'COPY run-ssh-add /usr/local/bin/', 'COPY *.pub /pub/',
+      'RUN --mount=type=ssh (run-ssh-add -L; for k in /pub/*.pub; do run-ssh-add -T "$k" && echo "signed $k"; done; true) > /answer.txt 2>&1',
+      '',
+    ].join('\n'));
+    const out = join(env.dir, 'out-keys');
+    ok(await build(['--ssh', `default=${keys.join(',')}`, '-o', `type=local,dest=${out}`, '.'], { SSH_AUTH_SOCK: '' }));
+    const answer = await readFile(join(out, 'answer.txt'), 'utf8');
+    for (const [i, key] of keys.entries()) {
+      const [type, blob] = (await readFile(`${key}.pub`, 'utf8')).split(' ');
+      expect(answer, answer).to.contain(`${type} ${blob}`);
+      expect(answer, answer).to.contain(`signed /pub/key${i}.pub`);
+    }
+  });
+
+  it('refuses a passphrase-protected key, a file that is no key, a socket mixed with keys and a missing path, by name, before building', async () => {
+    const locked = join(env.dir, 'id_locked');
+    expect((await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', locked])).code).to.equal(0);
+    const plain = join(env.dir, 'id_ed25519_plain');
+    expect((await run('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', plain])).code).to.equal(0);
+    await writeFile(join(env.dir, 'id_test'), 'not a key');
     for (const [args, text] of [
-      [['--ssh', `default=${join(env.dir, 'id_test')}`], 'is not an agent socket (key files are not supported)'],
+      [['--ssh', `default=${locked}`], `${locked}: the key is passphrase-protected`],
+      [['--ssh', `default=${join(env.dir, 'id_test')}`], `cannot read ${join(env.dir, 'id_test')} as a private key`],
+      [['--ssh', `default=${socket},${plain}`], 'an agent socket and key files cannot be combined'],
       [['--ssh', `default=${join(env.dir, 'nope.sock')}`], 'does not exist'],
     ] as [string[], string][]) {
       const r = await build([...args, '.']);
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.contain(text);
+      expect(r.stderr).not.to.match(/\n\s+at /);
     }
     const unset = await build(['--ssh', 'default', '.'], { SSH_AUTH_SOCK: '' });
     expect(unset.code).to.equal(2);
