@@ -61,10 +61,19 @@ describe('remote build contexts and ADD of a git repository', function () {
   const out = (): string => join(dir, `out${++n}`);
   const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
   const build = (args: string[], cwd = dir): Promise<CliResult> => run(TSBUILD, ['build', '--root', root, '--progress', 'plain', ...args], { cwd });
-  const leftovers = async (): Promise<string[]> => (await readdir(tmpdir())).filter((f) => /^tsbuild-(remote|add-git|git)-/.test(f));
+  // Every tsbuild this suite starts gets a TMPDIR of its own (set in before()), so what another process on the
+  // machine fetches into the shared /tmp at the same time is never counted as this suite's leftover.
+  const hostTmp = tmpdir();
+  let privateTmp = '';
+  let savedTmp: string | undefined;
+  const leftovers = async (): Promise<string[]> => (await readdir(privateTmp)).filter((f) => /^tsbuild-(remote|add-git|git)-/.test(f));
 
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'remote-context-test-'));
+    dir = await mkdtemp(join(hostTmp, 'remote-context-test-'));
+    privateTmp = join(dir, 'tmp');
+    await mkdir(privateTmp);
+    savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
     root = join(dir, 'root');
     served = join(dir, 'served');
     hookMarker = join(dir, 'hook-ran');
@@ -191,6 +200,8 @@ describe('remote build contexts and ADD of a git repository', function () {
   });
 
   after(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
     daemon?.kill();
     http?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -508,7 +519,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     afterEach(async () => {
       expect(await snapshotTree(marker)).to.deep.equal(before);
       expect(await readFile('/etc/passwd', 'utf8')).to.equal(passwd);
-      for (const p of [join(tmpdir(), escapeName), join('/', escapeName), join(marker, escapeName), join('/etc', escapeName)]) expect(await exists(p), p).to.equal(false);
+      for (const p of [join(hostTmp, escapeName), join(privateTmp, escapeName), join('/', escapeName), join(marker, escapeName), join('/etc', escapeName)]) expect(await exists(p), p).to.equal(false);
       expect(await leftovers()).to.deep.equal([]);
     });
     const dockerfile: TarEntry = { name: 'Dockerfile', content: 'FROM scratch\nCOPY . /in/\n' };
