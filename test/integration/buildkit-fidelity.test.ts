@@ -4,10 +4,10 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { packTar } from '../fixtures/pack-tar.js';
-import { chmod, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 import { copyToLayout, inspectConfig, layerEntries, layoutBlobs, type LayerEntry } from './realworld-image.js';
 
 // What real-world Dockerfiles showed when built with tsbuild and buildah side by side, judged against BuildKit's
@@ -185,6 +185,25 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
       ''].join('\n'));
     expect(r.code, r.stderr).to.equal(0);
     for (const line of ['to-stdout-dev', 'to-stderr-dev', 'via-tee']) expect(r.stderr).to.include(line);
+  });
+
+  it('COPY and COPY --from keep a file\'s xattrs, so a setcap\'d binary keeps its capability (fsutil copyXAttrs after chown)', async () => {
+    const ctx = await contextWith({});
+    await copyFile('/bin/true', join(ctx, 'binder'));
+    const cap = await run('setcap', ['cap_net_bind_service=+ep', join(ctx, 'binder')]);
+    expect(cap.code, `setcap (libcap2-bin, scripts/setup.sh): ${cap.stderr}`).to.equal(0);
+    const r = await build(['FROM BASE AS src', 'COPY binder /usr/local/bin/binder', 'FROM BASE', 'COPY --from=src --chown=1000:1000 /usr/local/bin/binder /b1',
+      'COPY --from=src /usr/local/bin/ /bindir/', ''].join('\n'), {}, [], ctx);
+    expect(r.code, r.stderr).to.equal(0);
+    // umoci applies the layers' SCHILY.xattr records as root: getcap reads what a container would get.
+    const layout = await copyToLayout(`oci-archive:${r.tar}`, join(dir, `layout${++n}`));
+    const bundle = join(dir, `bundle${++n}`);
+    const unpack = await run('umoci', ['unpack', '--image', `${layout}:x`, bundle]);
+    expect(unpack.code, unpack.stderr).to.equal(0);
+    for (const file of ['b1', 'bindir/binder']) {
+      const got = await run('getcap', [join(bundle, 'rootfs', file)]);
+      expect(got.stdout, file).to.contain('cap_net_bind_service=ep');
+    }
   });
 
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {

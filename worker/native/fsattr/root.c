@@ -109,6 +109,13 @@ static struct {
   size_t held;    /* kind 'D': a directory whose fd now sits in held[] for its deferred times */
 } cur = { 0, -1, -1, NULL, 0, 0, 0 };
 
+/*
+ * The source a `C` op copied the current file from, kept open while it has xattrs: the `M` after it sets them on the
+ * copy once owner and mode are set (chown clears security.capability), as BuildKit's copy (fsutil copyXAttrs after
+ * copyFileInfo) keeps a setcap'd binary's capability through COPY --from.
+ */
+static int xattr_src = -1;
+
 struct held { int fd; struct timespec ts[2]; };
 static struct held *held;
 static size_t nheld, capheld;
@@ -603,6 +610,7 @@ static void clear_for_nondir(int pfd, const char *name) {
 /* ---- the current entry ---- */
 
 static void cur_reset(void) {
+  if (xattr_src >= 0) { close(xattr_src); xattr_src = -1; }
   if (cur.fd >= 0) close(cur.fd);
   if (cur.pfd >= 0) close(cur.pfd);
   free(cur.name);
@@ -637,6 +645,34 @@ static void hold_dir_time(int fd, struct timespec ts[2]) {
   nheld++;
 }
 
+/* Overlay's own metadata (an upper dir's trusted.overlay.*, rootless user.overlay.*, fuse-overlayfs's) is never copied:
+ * set on a file in an upper dir it would be read by the kernel as a redirect or an opaque marker. */
+static int is_overlay_xattr(const char *name) {
+  return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 || strncmp(name, "user.fuseoverlayfs.", 19) == 0;
+}
+
+/* Every xattr of `src` onto `dst`, both open fds. As BuildKit's copy, one that cannot be read or set (trusted.* in a
+ * user namespace, security.selinux without SELinux) is left out and the copy goes on. */
+static void copy_xattrs(int src, int dst) {
+  ssize_t size = flistxattr(src, NULL, 0);
+  if (size <= 0) return;
+  char *names = malloc((size_t)size);
+  if (!names) die("malloc");
+  size = flistxattr(src, names, (size_t)size);
+  for (ssize_t at = 0; size > 0 && at < size; at += (ssize_t)strlen(names + at) + 1) {
+    const char *name = names + at;
+    if (is_overlay_xattr(name)) continue;
+    ssize_t vlen = fgetxattr(src, name, NULL, 0);
+    if (vlen < 0) continue;
+    char *value = malloc((size_t)vlen + 1);
+    if (!value) die("malloc");
+    vlen = fgetxattr(src, name, value, (size_t)vlen);
+    if (vlen >= 0) (void)fsetxattr(dst, name, value, (size_t)vlen, 0);
+    free(value);
+  }
+  free(names);
+}
+
 static void meta(const char *uid, const char *gid, const char *mode, const char *atime, const char *mtime) {
   if (cur.kind == 0 || cur.followed) return;
   uid_t u = (uid_t)num(uid);
@@ -652,6 +688,11 @@ static void meta(const char *uid, const char *gid, const char *mode, const char 
     mode_t m = (mode_t)strtoul(mode, NULL, 8) & 07777;
     if (cur.kind == 'd' || cur.kind == 'f') { if (fchmod(cur.fd, m) != 0) die("fchmod"); }
     else if (cur.kind == 'n') { proc_path(proc, sizeof proc, cur.fd); if (chmod(proc, m) != 0) die("chmod"); }
+  }
+  if (xattr_src >= 0) {
+    if (cur.kind == 'f') copy_xattrs(xattr_src, cur.fd);
+    close(xattr_src);
+    xattr_src = -1;
   }
   struct timespec ts[2];
   int a = parse_time(atime, &ts[0]);
@@ -808,8 +849,10 @@ static void op_copy(const char *path, const char *src) {
     }
     if (n == 0) break;
   }
-  close(in);
   cur_set('f', fd, -1, NULL, 1);
+  // Most files have no xattrs: one flistxattr, and the source is closed at once.
+  if (flistxattr(in, NULL, 0) > 0) xattr_src = in;
+  else close(in);
 }
 
 static void op_symlink(const char *path, const char *target) {
