@@ -75,7 +75,7 @@ export async function main(argv: string[]): Promise<void> {
     const { isTsbuildError } = await import('../common/index.js');
     // A failure of its own, which a signal during it does not make a cancellation: every tsbuild error but CANCELLED.
     const isFailure = (err: unknown): boolean => isTsbuildError(err) && err.code !== 'CANCELLED';
-    const { runRootless } = await import('./rootless.js');
+    const { ECHO_MS, isRootlessChild, runRootless } = await import('./rootless.js');
     const args = normalizeArgv(argv);
     // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
     // status; everything below then runs in the child, as uid 0 of that namespace.
@@ -93,8 +93,12 @@ export async function main(argv: string[]): Promise<void> {
     stopWhenOutputCloses(() => controller.abort(new Error('the output was closed (EPIPE): its reader went away')));
     // The first signal that arrived: the command's status is 128 + its number (130, 143), whatever the abort made fail.
     let signalled: 'SIGINT' | 'SIGTERM' | undefined;
+    let signalledAt = 0;
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.on(sig, () => {
+        // A rootless build's Ctrl-C arrives twice: from the terminal, and passed on by the process outside the
+        // namespace (which passes on a SIGINT sent to it alone: builder/rootless.ts). The echo is not a second Ctrl-C.
+        if (signalled === sig && isRootlessChild() && Date.now() - signalledAt < ECHO_MS) return;
         if (signalled !== undefined) {
           // The second one: no clean-up of the work in progress, but no half-written file beside a destination.
           const removed = removeUnplaced();
@@ -102,6 +106,7 @@ export async function main(argv: string[]): Promise<void> {
           process.exit(signalStatus(signalled));
         }
         signalled = sig;
+        signalledAt = Date.now();
         controller.abort(new Error(`interrupted by ${sig}`));
       });
     }

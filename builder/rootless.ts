@@ -12,17 +12,28 @@
 // so registry pulls and pushes, DNS and proxies work exactly as outside, and HOME/XDG_* (hence ~/.docker/config.json
 // and $XDG_DATA_HOME/tsbuild) are the user's own.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { release, userInfo } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { constants as osConstants, release, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { checkUserNamespaces, firstSubordinateRange, isInUserNamespace, probeFuseOverlay, probeOverlay, rootlessUnavailable, SNAPSHOTTER_ENV, snapshotterKind } from '../worker/index.js';
 import type { IdRange } from '../worker/index.js';
 import { defaultRoot } from './options/root.js';
 
-/** Commands that touch snapshots (mounts, files owned by subordinate ids) and so run inside the namespace. */
-const NAMESPACED_COMMANDS = new Set(['build', 'du', 'prune']);
+/**
+ * Commands that open a state root, and so may read or remove snapshots (files owned by subordinate ids, mounts): they
+ * run inside the namespace. `push` exports layers from snapshots, `bake` builds, opening a root recovers it.
+ */
+const NAMESPACED_COMMANDS = new Set(['build', 'bake', 'plan', 'history', 'du', 'prune', 'report', 'explain', 'context', 'push']);
 /** Set in the re-executed child so it knows its ids came from this re-exec (and prints what it uses). */
 const CHILD_ENV = 'TSBUILD_ROOTLESS';
+
+/** True in the CLI re-executed inside the namespace. */
+export function isRootlessChild(): boolean {
+  return process.env[CHILD_ENV] === '1';
+}
+
+/** A rootless child takes the same signal again within this many ms as the echo of the first (reexec passes it on). */
+export const ECHO_MS = 300;
 /** Fewer subordinate ids than this and common images (nobody = 65534) do not fit. */
 const RECOMMENDED_IDS = 65536;
 
@@ -56,7 +67,7 @@ export async function runRootless(args: string[]): Promise<number | undefined> {
   const uid = process.getuid?.();
   const command = commandOf(args);
   if (uid === 0) {
-    if (process.env[CHILD_ENV] === '1' && isInUserNamespace() && command === 'build') await describeNamespace(args);
+    if (isRootlessChild() && isInUserNamespace() && command === 'build') await describeNamespace(args);
     return undefined;
   }
   if (uid === undefined || command === undefined || !NAMESPACED_COMMANDS.has(command)) return undefined;
@@ -70,7 +81,36 @@ export async function runRootless(args: string[]): Promise<number | undefined> {
       throw rootlessUnavailable(`${program} is not installed`, 'install util-linux and uidmap (apt-get install uidmap), or run make setup');
     }
   }
+  checkRootIds(rootOf(args), subuid, subgid);
   return reexec(uid, gid, subuid, subgid);
+}
+
+/** The file in a rootless state root that names the subordinate ids its snapshots' owners were written with. */
+const IDS_FILE = 'rootless-ids';
+
+/**
+ * A rootless root's snapshots keep their owners as host ids (the namespace's uid 1000 is the first subordinate id +
+ * 999). Under another /etc/subuid range every one of them would show as the overflow id 65534: cached steps would
+ * hit and give layers owned by 65534 (a COPY --from of a cached stage), a RUN on one would fail on permissions, and
+ * the user could not remove them. So the range a root was first used with is written in it, and another is refused.
+ * BuildKit's rootless mode does not check this; podman has `system migrate` for it.
+ */
+function checkRootIds(root: string, subuid: IdRange, subgid: IdRange): void {
+  const now = `uid ${subuid.start} ${subuid.count} gid ${subgid.start} ${subgid.count}\n`;
+  const file = join(root, IDS_FILE);
+  const recorded = readOptional(file);
+  if (recorded === undefined) {
+    try {
+      mkdirSync(root, { recursive: true, mode: 0o700 });
+      writeFileSync(file, now, { flag: 'wx', mode: 0o644 });
+    } catch {
+      // Not ours to write (another user's root, a read-only one): the command inside says what is wrong with it.
+    }
+    return;
+  }
+  if (recorded === now) return;
+  throw rootlessUnavailable(`the state root ${root} was written with other subordinate ids (${recorded.trim()}) than /etc/subuid and /etc/subgid give now (${now.trim()}): its cached files would be owned by nobody (65534)`,
+    `use a new --root, or restore the old ranges; the old root can then only be removed by root (rm -rf ${root})`);
 }
 
 function reexec(uid: number, gid: number, subuid: IdRange, subgid: IdRange): Promise<number> {
@@ -84,15 +124,17 @@ function reexec(uid: number, gid: number, subuid: IdRange, subgid: IdRange): Pro
   env['TSBUILD_ROOT'] ??= defaultRoot();
   return new Promise((resolve, reject) => {
     const child = spawn('unshare', unshareArgs, { stdio: 'inherit', env });
-    // Ctrl-C reaches the child through the terminal's process group; it cleans up and exits, and so do we. A
-    // SIGTERM or SIGHUP sent to us alone is passed on.
+    // Every signal is passed on, as rootlesskit's parent does: a SIGINT sent to us alone (a wrapper's
+    // child.kill('SIGINT'), a CI runner) was dropped. Ctrl-C at a terminal reaches the child from its process group
+    // too; the child takes the second copy within ECHO_MS as the same interrupt (main.ts).
     const forward = (sig: NodeJS.Signals) => () => { child.kill(sig); };
-    const handlers = { SIGINT: () => undefined, SIGTERM: forward('SIGTERM'), SIGHUP: forward('SIGHUP') } as const;
+    const handlers = { SIGINT: forward('SIGINT'), SIGTERM: forward('SIGTERM'), SIGHUP: forward('SIGHUP') } as const;
     for (const [sig, fn] of Object.entries(handlers)) process.on(sig, fn);
     child.on('error', (err) => reject(rootlessUnavailable(`cannot run unshare: ${err.message}`, 'install util-linux (unshare >= 2.38)')));
     child.on('close', (code, sig) => {
       for (const [s, fn] of Object.entries(handlers)) process.off(s, fn);
-      resolve(code ?? (sig === 'SIGINT' ? 130 : 128 + 15));
+      // As a shell reports a child killed by a signal: 128 + its number (SIGKILL 137, not 143).
+      resolve(code ?? 128 + (sig ? osConstants.signals[sig] : 15));
     });
   });
 }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -357,6 +358,82 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     } finally {
       await secured.stop();
     }
+  });
+
+  it('runs bake and push in the namespace too: a later push exports layers whose files only the namespace can read', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const dir = join(home, 'bakectx');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN mkdir /p && echo s > /p/secret && chmod 700 /p && chown -R 1000:1000 /p\n`);
+    await writeFile(join(dir, 'docker-bake.hcl'), `target "default" {\n  context = "."\n  tags = ["${env.registry.host}/rootless-bake:1"]\n}\n`);
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    execFileSync('chown', ['-R', `${uid}:${uid}`, dir]);
+    const bake = await run('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`,
+      'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'bake', '--progress', 'plain'], { cwd: dir });
+    expect(bake.code, bake.stderr).to.equal(0);
+    const push = await asUser(home, TSBUILD, ['push', `${env.registry.host}/rootless-bake:1`]);
+    expect(push.code, push.stderr).to.equal(0);
+    const layout = await pull(`${env.registry.host}/rootless-bake:1`, 'rootless-bake');
+    const layers = await imageLayers(layout);
+    const all = layers.headers.flat();
+    expect(all.some((h) => h.startsWith('p/ directory 700 1000:1000 ')), all.join('\n')).to.equal(true);
+    expect(all.some((h) => h.startsWith('p/secret file 644 1000:1000 ')), all.join('\n')).to.equal(true);
+  });
+
+  it('cancels on a SIGINT sent to the tsbuild process alone (a wrapper\'s child.kill), as rootful does: exit 130', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const dir = join(home, 'sigctx');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN echo started && sleep 60\n`);
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    execFileSync('chown', ['-R', `${uid}:${uid}`, dir]);
+    // setpriv, env and bin/tsbuild each exec the next: the pid is the outer tsbuild's.
+    const child = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`,
+      'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'build', '--progress', 'plain', '--no-cache', dir], { cwd: home, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+    const closed = once(child, 'close');
+    for (let i = 0; i < 300 && !/#\d+ [\d.]+ started/.test(stderr); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(stderr).to.match(/#\d+ [\d.]+ started/);
+    const t0 = Date.now();
+    child.kill('SIGINT');
+    const [code] = await closed as [number | null];
+    expect(code, stderr).to.equal(130);
+    expect(Date.now() - t0, 'the step was not cut short').to.be.below(30_000);
+    expect(stderr).not.to.contain('interrupted again');
+    // Ctrl-C at a terminal: the whole process group gets it, the child inside from both; still one clean cancel.
+    const group = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`,
+      'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'build', '--progress', 'plain', '--no-cache', dir], { cwd: home, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let groupErr = '';
+    group.stderr.on('data', (c: Buffer) => { groupErr += c.toString(); });
+    const groupClosed = once(group, 'close');
+    for (let i = 0; i < 300 && !/#\d+ [\d.]+ started/.test(groupErr); i++) await new Promise((r) => setTimeout(r, 100));
+    process.kill(-(group.pid ?? 0), 'SIGINT');
+    const [groupCode] = await groupClosed as [number | null];
+    expect(groupCode, groupErr).to.equal(130);
+    expect(groupErr).not.to.contain('interrupted again');
+  });
+
+  it('refuses a root written under other subordinate ids, naming both ranges, instead of building with owners turned into 65534', async () => {
+    const before = await build(['-o', 'type=cacheonly', ctx]);
+    expect(before.code, before.stderr).to.equal(0);
+    const saved = await Promise.all(['/etc/subuid', '/etc/subgid'].map((f) => readFile(f, 'utf8')));
+    try {
+      for (const file of ['/etc/subuid', '/etc/subgid']) {
+        const text = await readFile(file, 'utf8');
+        await writeFile(file, text.replace(new RegExp(`^${USER}:(\\d+):`, 'm'), (_all, start: string) => `${USER}:${Number(start) + 70000}:`));
+      }
+      const r = await build(['-o', 'type=cacheonly', ctx]);
+      expect(r.code, r.stderr).to.equal(1);
+      expect(r.stderr).to.match(/ERROR: rootless: the state root .* was written with other subordinate ids \(uid \d+ 65536 gid \d+ 65536\) than \/etc\/subuid and \/etc\/subgid give now/);
+      expect(r.stderr).to.contain('hint: use a new --root');
+      expect(r.stderr).not.to.match(/\n\s+at /);
+    } finally {
+      await writeFile('/etc/subuid', saved[0] ?? '');
+      await writeFile('/etc/subgid', saved[1] ?? '');
+    }
+    const after = await build(['-o', 'type=cacheonly', ctx]);
+    expect(after.code, after.stderr).to.equal(0);
   });
 
   describe('hostile builds stay inside their root (issue 14 cases, rootless, with a host dir the user owns)', () => {
