@@ -44,6 +44,14 @@ describe('buildx RUN flags: --ulimit, --shm-size (issue 17)', function () {
     expect(await readFile(join(env.dir, 'out-512', 'limits.txt'), 'utf8')).to.contain('nofile 512 512');
   });
 
+  it('names the --ulimit the kernel refused and why, not an RLIMIT number and an errno', async () => {
+    // Above fs.nr_open (1048576 by default): even root cannot set it.
+    const r = await build(['--ulimit', 'nofile=2000000000', '-o', 'type=cacheonly', '.']);
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.contain('setting up the RUN container failed: setrlimit("nofile"): EPERM');
+    expect(r.stderr).to.contain('hint: --ulimit nofile:');
+  });
+
   it('refuses a bad --ulimit or --shm-size by name, before building', async () => {
     for (const [args, text] of [
       [['--ulimit', 'nofiles=10'], 'unknown --ulimit type "nofiles"'],

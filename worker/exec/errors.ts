@@ -1,4 +1,15 @@
+import * as util from 'node:util';
 import { TsbuildError } from '../../common/index.js';
+
+/** `EPERM (operation not permitted)` for errno 1 (the message needs Node >= 22.12); the number for one Node does not know. */
+function errnoText(errno: number): string {
+  try {
+    const message = (util as { getSystemErrorMessage?: (n: number) => string }).getSystemErrorMessage?.(-errno);
+    return `${util.getSystemErrorName(-errno)}${message ? ` (${message})` : ''}`;
+  } catch {
+    return `errno ${errno}`;
+  }
+}
 
 /** A RUN step's process failed: non-zero exit, killed by a signal, or its executable could not be started. */
 export class RunError extends TsbuildError {
@@ -20,7 +31,7 @@ export class RunError extends TsbuildError {
 export class ContainerSetupError extends TsbuildError {
   readonly code = 'RUN_FAILED';
   constructor(readonly op: string, readonly arg: string, readonly errno: number, hint?: string) {
-    super(`setting up the RUN container failed: ${op}(${JSON.stringify(arg)}): errno ${errno}`,
+    super(`setting up the RUN container failed: ${op}(${JSON.stringify(arg)}): ${errnoText(errno)}`,
       hint ?? 'tsbuild needs root, overlayfs and namespaces; check that the mount targets in the step are valid paths');
   }
 }

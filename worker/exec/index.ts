@@ -50,7 +50,7 @@ import type { Accounts } from '../confined/index.js';
 import type { UpperBefore } from './stubs.js';
 import { execUser, resolveUser } from './user.js';
 import type { ExecUser } from './user.js';
-import { rlimitOf } from './rlimits.js';
+import { rlimitOf, ulimitName } from './rlimits.js';
 import { isInUserNamespace, snapshotterKind } from '../rootless/index.js';
 import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
@@ -142,6 +142,12 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
     return new RunError(op.argv, missing ? 127 : 126, tail,
       `exec: "${f.arg}": ${missing ? 'executable file not found in $PATH' : 'permission denied'}`,
       missing ? 'install the program in an earlier step or use its absolute path' : undefined);
+  }
+  if (f !== undefined && f.op === 'setrlimit') {
+    const name = ulimitName(Number(f.arg)) ?? f.arg;
+    return new ContainerSetupError(f.op, name, f.errno, f.errno === 1
+      ? `--ulimit ${name}: a hard limit above the one tsbuild runs with needs CAP_SYS_RESOURCE (rootless: at most yours, ulimit -H)`
+      : `check the --ulimit ${name} values`);
   }
   if (f !== undefined) return new ContainerSetupError(f.op, f.arg, f.errno);
   if (result.signal !== undefined) {

@@ -12,3 +12,8 @@ const RLIMITS: Record<UlimitName, number> = {
 export function rlimitOf(u: { name: UlimitName; soft: number; hard: number }): { resource: number; soft: number; hard: number } {
   return { resource: RLIMITS[u.name], soft: u.soft, hard: u.hard };
 }
+
+/** The `--ulimit` name of an RLIMIT_* number, for errors (`7` → `nofile`). */
+export function ulimitName(resource: number): UlimitName | undefined {
+  return (Object.keys(RLIMITS) as UlimitName[]).find((name) => RLIMITS[name] === resource);
+}
