@@ -158,7 +158,9 @@ class SolveRun {
   readonly #byKey = new Map<Digest, Promise<Outcome>>();
   readonly #vertices: Map<VertexId, Vertex>;
   /** #lastBuild's answer, read once. */
-  #last: Promise<Map<string, StepRecord | undefined>> | undefined;
+  #last: Promise<LastBuild> | undefined;
+  /** Per stage (by its first vertex): its steps' instructions now, and where each stood last time (#stageShifts). */
+  readonly #shifts = new Map<VertexId, { texts: (string | undefined)[]; shifts: ({ by: number; record: StepRecord } | undefined)[] }>();
 
   constructor(graph: BuildGraph, opts: SolveOptions, signal: AbortSignal) {
     this.#graph = graph;
@@ -343,7 +345,7 @@ class SolveRun {
    * at its old place, which this build's own writes would otherwise have replaced by then. A few places past each
    * stage's last are read too: a step removed near a stage's end leaves the ones after it there.
    */
-  #lastBuild(): Promise<Map<string, StepRecord | undefined>> {
+  #lastBuild(): Promise<LastBuild> {
     this.#last ??= (async () => {
       const out = new Map<string, StepRecord | undefined>();
       const stages = new Map<string, number>();
@@ -360,9 +362,25 @@ class SolveRun {
           out.set(`${stage}${p}`, record);
         }
       }
-      return out;
+      return { records: out, places: placesOf(out) };
     })();
     return this.#last;
+  }
+
+  /**
+   * The instructions of `vertex`'s stage now, and for each where the same instruction stood last time nearest to its
+   * place: computed once a stage, so a stage of N steps costs N lookups, not N² (a 1000-line stage took 150 s).
+   */
+  #stageShifts(last: LastBuild, stage: string, vertex: Vertex): { texts: (string | undefined)[]; shifts: ({ by: number; record: StepRecord } | undefined)[] } {
+    const ids = this.#graph.stages.find((s) => s.vertices.includes(vertex.id))?.vertices ?? [];
+    const key = ids[0] ?? vertex.id;
+    let known = this.#shifts.get(key);
+    if (known === undefined) {
+      const texts = ids.map((id) => { const v = this.#vertices.get(id); return v === undefined ? undefined : stripArgPrefix(v.text, v.args); });
+      known = { texts, shifts: texts.map((text, i) => (text === undefined ? undefined : nearestPlace(last.places, stage, text, i))) };
+      this.#shifts.set(key, known);
+    }
+    return known;
   }
 
   /**
@@ -373,14 +391,13 @@ class SolveRun {
    * changed"). An instruction the stage never held is new when what stood here stands elsewhere in the stage now, and
    * an edit in place otherwise. `found` false: nothing was here, the remote cache may know.
    */
-  #matchPrevious(last: Map<string, StepRecord | undefined>, locator: string, vertex: Vertex): { found: boolean; record?: StepRecord } {
-    const here = last.get(locator);
+  #matchPrevious(last: LastBuild, locator: string, vertex: Vertex): { found: boolean; record?: StepRecord } {
+    const here = last.records.get(locator);
     const { stage, position } = placeOf(locator);
     const was = here === undefined ? undefined : stripArgPrefix(here.parts.opText, here.parts.args);
     if (here !== undefined && (was === stripArgPrefix(vertex.text, vertex.args) || position === undefined)) return { found: true, record: here };
     if (position === undefined) return { found: false };
-    const stageNow = (this.#graph.stages.find((s) => s.vertices.includes(vertex.id))?.vertices ?? []).map((id) => this.#vertices.get(id));
-    const shifts = stageNow.map((v, i) => (v === undefined ? undefined : nearestPlace(last, stage, stripArgPrefix(v.text, v.args), i)));
+    const { texts, shifts } = this.#stageShifts(last, stage, vertex);
     const shift = shifts[position];
     if (shift !== undefined) {
       const moved = shift.by !== 0 && shifts.slice(position + 1).every((s) => s === undefined || s.by === shift.by);
@@ -388,7 +405,7 @@ class SolveRun {
     }
     // Nothing stood here (the stage grew): the remote cache may know.
     if (here === undefined) return { found: false };
-    const standsElsewhere = stageNow.some((v) => v !== undefined && v.id !== vertex.id && stripArgPrefix(v.text, v.args) === was);
+    const standsElsewhere = texts.some((text, i) => i !== position && text === was);
     return standsElsewhere ? { found: true } : { found: true, record: here };
   }
 
@@ -432,15 +449,34 @@ async function untilSettledOrAborted(p: Promise<unknown>, signal: AbortSignal): 
   }
 }
 
-/** Where `instruction` stood last time in `stage` nearest to `position` now: by how many places, and its record. */
-function nearestPlace(last: Map<string, StepRecord | undefined>, stage: string, instruction: string, position: number): { by: number; record: StepRecord } | undefined {
-  let best: { by: number; record: StepRecord } | undefined;
-  for (const [locator, record] of last) {
+/** The last build's step records by locator, and by stage and instruction (placesOf). */
+interface LastBuild {
+  records: Map<string, StepRecord | undefined>;
+  places: Map<string, { position: number; record: StepRecord }[]>;
+}
+
+const placeKey = (stage: string, instruction: string): string => `${stage}\0${instruction}`;
+
+/** Where each instruction stood last time, by stage: one pass over the records, so a lookup is a map's. */
+function placesOf(records: Map<string, StepRecord | undefined>): Map<string, { position: number; record: StepRecord }[]> {
+  const out = new Map<string, { position: number; record: StepRecord }[]>();
+  for (const [locator, record] of records) {
     const at = placeOf(locator);
-    if (record === undefined || at.stage !== stage || at.position === undefined) continue;
-    if (stripArgPrefix(record.parts.opText, record.parts.args) !== instruction) continue;
+    if (record === undefined || at.position === undefined) continue;
+    const key = placeKey(at.stage, stripArgPrefix(record.parts.opText, record.parts.args));
+    const list = out.get(key);
+    if (list === undefined) out.set(key, [{ position: at.position, record }]);
+    else list.push({ position: at.position, record });
+  }
+  return out;
+}
+
+/** Where `instruction` stood last time in `stage` nearest to `position` now: by how many places, and its record. */
+function nearestPlace(places: LastBuild['places'], stage: string, instruction: string, position: number): { by: number; record: StepRecord } | undefined {
+  let best: { by: number; record: StepRecord } | undefined;
+  for (const at of places.get(placeKey(stage, instruction)) ?? []) {
     const by = at.position - position;
-    if (best === undefined || Math.abs(by) < Math.abs(best.by)) best = { by, record };
+    if (best === undefined || Math.abs(by) < Math.abs(best.by)) best = { by, record: at.record };
   }
   return best;
 }
