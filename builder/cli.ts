@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { envDefault } from './options/env-default.js';
-import { defaultRoot } from './options/root.js';
+import { checkRootOption, defaultRoot } from './options/root.js';
 import { builderOption, checkBuilderOption } from './options/builder.js';
 import { VERSION } from './version.js';
 import { parseGoBool } from '../common/index.js';
@@ -22,6 +22,7 @@ export async function buildProgram(signal: AbortSignal, args?: string[]): Promis
     // --root is the program's, declared once: written before or after the command's name, shown in every command's help.
     .addOption(envDefault(new Option('--root <dir>', 'state directory (cache, snapshots, blobs)'), defaultRoot))
     .addOption(builderOption())
+    .hook('preAction', checkRootOption)
     .hook('preAction', checkBuilderOption)
     .configureHelp({ showGlobalOptions: true })
     .addHelpText('after', `

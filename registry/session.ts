@@ -264,7 +264,12 @@ export function networkError(err: unknown, registry: string, ref: string, url: U
     return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `cannot reach registry ${registry} at ${url.origin}: ${code}`, hint: `check that the registry is running and that ${url.host} is the right host and port`, cause: err });
   }
   if (code !== undefined && (code.startsWith('ERR_TLS') || code.includes('CERT') || code === 'EPROTO' || code.startsWith('ERR_SSL'))) {
-    return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `TLS to registry ${registry} failed: ${message}`, hint: `put the registry's CA in /etc/docker/certs.d/${url.host}/ca.crt, or list ${registry} as insecure if it speaks plain HTTP`, cause: err });
+    const plain = /wrong version number|packet length too long/i.test(message);
+    return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: plain ? `TLS to registry ${registry} failed: it answered in plain HTTP` : `TLS to registry ${registry} failed: ${message}`, hint: `put the registry's CA in /etc/docker/certs.d/${url.host}/ca.crt, or list ${registry} as insecure if it speaks plain HTTP`, cause: err });
+  }
+  // undici's redirect interceptor: a loop, or more hops than it follows (Go's net/http: "stopped after 10 redirects").
+  if (code === 'UND_ERR_INVALID_ARG' && /redirect/i.test(message)) {
+    return new RegistryError({ code: 'REGISTRY_REQUEST', ref, message: `registry ${registry} redirected ${url.pathname} in a loop (or too many times): ${message.split('.')[0] ?? message}`, hint: 'the registry or a proxy in front of it is misconfigured; check its redirects', cause: err });
   }
   if (code !== undefined && TRANSIENT.includes(code)) {
     return new RegistryError({ code: 'REGISTRY_UNREACHABLE', ref, message: `connection to registry ${registry} failed: ${code} (${message})`, hint: 'the connection dropped; it is retried automatically', transient: true, cause: err });

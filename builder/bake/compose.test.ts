@@ -134,4 +134,15 @@ secrets:
     ]) as { target: { app: unknown } };
     expect(out.target.app).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', args: { A: '1' }, tags: ['r/app:1'], platforms: ['linux/amd64', 'linux/arm64'], output: [{ type: 'registry' }] });
   });
+
+  it('refuses a YAML alias inside its own anchor and an alias bomb by file, as compose-go does, never overflowing the stack', () => {
+    const parse = (text: string) => () => parseComposeFiles([{ name: 'compose.yaml', text }], () => undefined);
+    expect(parse('x-a: &a\n  b: *a\nservices: {}\n')).to.throw('compose.yaml: invalid YAML: an alias (*name) refers to a node that holds it');
+    expect(parse('services:\n  a: &s\n    build: .\n    x: *s\n')).to.throw('an alias (*name) refers to a node that holds it');
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(', ')}]`);
+    expect(parse(`x-bomb:\n${levels.map((l) => `  ${l}`).join('\n')}\nservices: {}\n`)).to.throw(/compose.yaml: invalid YAML: .*alias/i);
+    // An anchor used twice side by side is no cycle.
+    expect(parse('x-b: &b { context: . }\nservices:\n  a: { build: *b }\n  c: { build: *b }\n')).not.to.throw();
+  });
 });

@@ -167,10 +167,23 @@ function parseDocument(f: BakeFile): { [k: string]: Yaml } {
       const at = err.linePos?.[0];
       throw new BakeFileError(at ? { file: f.name, line: at.line, column: at.col } : { file: f.name }, `invalid YAML: ${err.message.split('\n')[0] ?? ''}`);
     }
+    // The yaml library refuses an alias bomb ("billion laughs") with a ReferenceError of its own.
+    if (err instanceof ReferenceError && /alias/i.test(err.message)) throw new BakeFileError({ file: f.name }, `invalid YAML: ${err.message}`);
     throw err;
   }
   if (!isMap(doc)) throw new BakeFileError({ file: f.name }, 'empty compose file');
+  if (isCyclic(doc)) throw new BakeFileError({ file: f.name }, 'invalid YAML: an alias (*name) refers to a node that holds it');
   return doc;
+}
+
+/** True when `value` holds itself (a YAML alias inside its own anchor's node), which no compose file can mean. */
+function isCyclic(value: unknown, within = new Set<object>()): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (within.has(value)) return true;
+  within.add(value);
+  const cyclic = Object.values(value as Record<string, unknown>).some((v) => isCyclic(v, within));
+  within.delete(value);
+  return cyclic;
 }
 
 /** A file of the working directory's, as compose includes are read: none outside it (a bake file reads no host file). */

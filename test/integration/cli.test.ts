@@ -27,6 +27,18 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('refuses an empty --root, or one that is a file, by name (exit 2), for every command that opens it', async () => {
+    for (const command of [['du'], ['history', 'ls'], ['report'], ['prune', '-f'], ['build', '.']]) {
+      const empty = await tsbuild(['--root', '', ...command]);
+      expect(empty.code, `${command.join(' ')}: ${empty.stderr}`).to.equal(2);
+      expect(empty.stderr).to.contain('ERROR: --root is empty');
+      const file = await tsbuild(['--root', '/etc/hostname', ...command]);
+      expect(file.code, `${command.join(' ')}: ${file.stderr}`).to.equal(2);
+      expect(file.stderr).to.contain('ERROR: --root /etc/hostname is not a directory');
+      expect(file.stderr).not.to.match(/\n\s+at /);
+    }
+  });
+
   it('documents the buildx flags and examples in build --help', async () => {
     const r = await tsbuild(['build', '--help']);
     expect(r.code).to.equal(0);

@@ -266,4 +266,19 @@ describe('registry client against hostile registries', function () {
       await client.close();
     }
   });
+
+  it('names a registry that redirects a manifest to itself, as a registry error and not an internal one', async () => {
+    const port = await serve((req, res) => {
+      if (req.url === '/v2/') { res.writeHead(200).end('{}'); return; }
+      res.writeHead(302, { location: `http://127.0.0.1:${(req.socket.localPort ?? 0)}${req.url ?? '/'}` }).end();
+    });
+    const client = new RegistryClient({ credentials: anonymous, retry: { attempts: 1 } });
+    try {
+      const err = await caught(client.getManifest(parseReference(`127.0.0.1:${port}/app:loop`)));
+      expect(err.code).to.equal('REGISTRY_REQUEST');
+      expect(err.message).to.match(/redirected \/v2\/app\/manifests\/loop in a loop/);
+    } finally {
+      await client.close();
+    }
+  });
 });
