@@ -35,21 +35,28 @@ export function parseAnnotations(attrs: Record<string, string>, text: string): A
 
 /** Reads one `--annotation` flag: `[TYPE[,TYPE…][PLATFORM]:]KEY=VALUE`, as buildx does. */
 export function parseAnnotationFlag(text: string): Annotations {
+  if (text === '') return [];   // buildx skips an empty one (a CI script's unset variable)
   const eq = text.indexOf('=');
   if (eq <= 0) throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(text)}: missing KEY=VALUE`, 'e.g. --annotation org.opencontainers.image.title=app');
   const head = text.slice(0, eq);
   const value = text.slice(eq + 1);
   const colon = head.indexOf(':');
-  const m = colon > 0 ? /^([a-z,-]+)(?:\[([^\]]+)\])?$/.exec(head.slice(0, colon)) : null;
-  // `KEY=VALUE` alone (or a key that merely holds a colon) is a manifest annotation, buildx's default.
-  if (!m?.[1]) return [{ kind: 'manifest', key: head, value }];
+  // `KEY=VALUE` alone is a manifest annotation, buildx's default. Everything before a colon is a list of types, each
+  // with an optional platform, as buildx's ParseAnnotations reads it: `Manifest:k` or `manifest[linux/amd64:k` is an
+  // error there, never a key that holds a colon.
+  if (colon < 0) return [{ kind: 'manifest', key: head, value }];
   const key = head.slice(colon + 1);
   if (!key) throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(text)}: missing key`, 'write [TYPE[PLATFORM]:]KEY=VALUE');
-  const platform = m[2] ? platformText(m[2], '--annotation') : undefined;
-  return m[1].split(',').map((kind) => {
+  return head.slice(0, colon).split(',').map((typeAndPlatform) => {
+    const m = /^([a-z-]+)(?:\[([A-Za-z0-9_/-]+)\])?$/.exec(typeAndPlatform);
+    if (!m?.[1]) {
+      throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(text)}: invalid annotation type ${JSON.stringify(typeAndPlatform)}, expected type and optional platform in square brackets`, 'write [TYPE[PLATFORM]:]KEY=VALUE, e.g. manifest[linux/amd64]:org.opencontainers.image.title=app');
+    }
+    const kind = m[1];
     if (!['manifest', 'index', 'manifest-descriptor', 'index-descriptor'].includes(kind)) {
       throw new UserError('INVALID_ARGUMENT', `--annotation ${JSON.stringify(text)}: unknown annotation type ${JSON.stringify(kind)}`, 'use manifest, index, manifest-descriptor or index-descriptor');
     }
+    const platform = m[2] ? platformText(m[2], '--annotation') : undefined;
     return { kind: kind as AnnotationKind, ...(platform ? { platform } : {}), key, value };
   });
 }

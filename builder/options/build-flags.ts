@@ -62,6 +62,7 @@ export function parseShmSize(text: string | undefined): number | undefined {
     throw new UserError('INVALID_ARGUMENT', `invalid --shm-size ${JSON.stringify(text)}`, 'give a size such as 128m or 1g');
   }
   if (bytes < 4096) throw new UserError('INVALID_ARGUMENT', `--shm-size ${text} is too small`, 'give at least 4k, e.g. --shm-size 128m');
+  if (!Number.isSafeInteger(bytes)) throw new UserError('INVALID_ARGUMENT', `--shm-size ${text}: value out of range`, 'give a size such as 128m or 1g');
   return bytes;
 }
 
@@ -85,6 +86,11 @@ export function parseUlimits(values: string[]): { name: UlimitName; soft: number
     if (!isUlimitName(name)) throw new UserError('INVALID_ARGUMENT', `unknown --ulimit type "${name}"`, `use one of ${Object.keys(ULIMIT_NAMES).join(', ')}`);
     const soft = Number(m[2]);
     const hard = m[3] === undefined ? soft : Number(m[3]);
+    // go-units parses int64s; a value past what the helper carries exactly is out of range here (the kernel's own
+    // limits, such as fs.nr_open for nofile, are checked when the step starts, and named then).
+    if (!Number.isSafeInteger(soft) || !Number.isSafeInteger(hard)) {
+      throw new UserError('INVALID_ARGUMENT', `--ulimit ${text}: value out of range`, 'e.g. --ulimit nofile=1024:2048, -1 for unlimited');
+    }
     const limit = (v: number): number => (v < 0 ? Infinity : v);
     if (soft < -1 || hard < -1 || limit(soft) > limit(hard)) {
       throw new UserError('INVALID_ARGUMENT', `--ulimit ${text}: the soft limit must be at most the hard limit (-1 is unlimited)`, 'e.g. --ulimit nofile=1024:2048');

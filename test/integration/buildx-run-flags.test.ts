@@ -58,6 +58,8 @@ describe('buildx RUN flags: --ulimit, --shm-size (issue 17)', function () {
       [['--ulimit', 'nofile=10:5'], 'soft limit must be at most the hard limit'],
       [['--ulimit', 'nofile'], 'invalid --ulimit'],
       [['--shm-size', 'lots'], '--shm-size'],
+      [['--ulimit', 'nofile=99999999999999999999'], '--ulimit nofile=99999999999999999999: value out of range'],
+      [['--shm-size', '9000000t'], '--shm-size 9000000t: value out of range'],
     ] as [string[], string][]) {
       const r = await build([...args, '.']);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
