@@ -1,5 +1,5 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
+import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
 import { isTsbuildError } from '../common/index.js';
 import { parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { literalBases, registryImageText } from './base-prefetch.js';
@@ -45,7 +45,8 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   let result: ReturnType<typeof checkDockerfile>;
   try {
     result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
-  } catch {
+  } catch (err) {
+    if (err instanceof CheckOptionsError) throw err;   // a `# check=` BuildKit cannot read fails the build, as there
     return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));

@@ -17,7 +17,7 @@ export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { dumpDockerfile, dumpInstruction } from './dump.js';
 export { isSecretName, mayHoldSecretName, REDACTED } from './secret-name.js';
-export { checkDockerfile, formatCheckWarning } from './checks/index.js';
+export { checkDockerfile, CheckOptionsError, formatCheckWarning } from './checks/index.js';
 export { ruleDescription, ruleUrl } from './checks/rule-docs.js';
 export { formatLintText, lintResults, lintViolationsText } from './checks/lint-results.js';
 export type { LintResults, LintWarning } from './checks/lint-results.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { checkDockerfile } from './index.js';
+import { CheckOptionsError, checkDockerfile } from './index.js';
 
 const rules = (text: string) => checkDockerfile(text).warnings.map((w) => `${w.rule}@${w.line}`);
 
@@ -35,6 +35,17 @@ describe('build checks (BuildKit rules)', () => {
     expect(r.warnings.map((w) => w.rule)).to.deep.equal(['FromAsCasing']);
     expect(r.isError).to.equal(true);
     expect(checkDockerfile('# check=skip=all\nFROM a as b\n').warnings).to.deep.equal([]);
+  });
+  it('reads # check= as BuildKit\'s ParseLintOptions: Go booleans, experimental=, and a failure at the directive for anything else', () => {
+    expect(checkDockerfile('# check=error=T\nFROM a as b\n').isError).to.equal(true);
+    expect(checkDockerfile('# check=experimental=all;error=0\nFROM a as b\n').isError).to.equal(false);
+    for (const [directive, why] of [
+      ['error=maybe', 'failed to parse check option "error=maybe": invalid syntax'],
+      ['bogus', 'invalid check option "bogus"'],
+      ['skip=X;nonsense=1', 'invalid check option "nonsense"'],
+    ]) {
+      expect(() => checkDockerfile(`# check=${directive ?? ''}\nFROM a as b\n`), directive).to.throw(CheckOptionsError, `Dockerfile:1:1: failed to parse check options: ${why ?? ''}`);
+    }
   });
 
   describe('UndefinedVar', () => {

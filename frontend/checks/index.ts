@@ -1,3 +1,6 @@
+import { parseGoBool } from '../../common/index.js';
+import type { Directive } from '../ast.js';
+import { DockerfileError } from '../errors.js';
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
@@ -24,17 +27,37 @@ export type { CheckWarning } from './rules.js';
 /** The outcome of the build checks: what they found, and whether `# check=error=true` makes findings fatal. */
 export interface CheckResult { warnings: CheckWarning[]; isError: boolean }
 
-/** Reads the `# check=skip=A,B;error=true` directive (BuildKit's syntax; `skip=all` turns every rule off). */
-export function checkDirective(value: string | undefined): { skip: Set<string>; skipAll: boolean; isError: boolean } {
+/** A `# check=` directive BuildKit cannot read: the build fails at its line, as BuildKit's fails (convert.go). */
+export class CheckOptionsError extends DockerfileError {}
+
+/**
+ * Reads the `# check=skip=A,B;error=true` directive as BuildKit's ParseLintOptions does: at most three `;` parts,
+ * each `skip=`, `experimental=` or `error=` (Go's ParseBool); `skip=all` turns every rule off. Anything else fails.
+ */
+export function checkDirective(directive: Directive | undefined): { skip: Set<string>; skipAll: boolean; isError: boolean } {
   const skip = new Set<string>();
   let skipAll = false;
   let isError = false;
   // Only the text before the first space counts (`# check=skip=all // opts`), as BuildKit's ParseDirective returns it.
-  const options = (value ?? '').split(' ')[0] ?? '';
-  for (const part of options.split(';')) {
-    const [k, v = ''] = part.split('=').map((s) => s.trim());
-    if (k === 'skip') for (const rule of v.split(',').map((s) => s.trim()).filter(Boolean)) { if (rule === 'all') skipAll = true; else skip.add(rule); }
-    if (k === 'error') isError = /^(true|1)$/i.test(v);
+  const options = (directive?.value ?? '').split(' ')[0]?.trim() ?? '';
+  if (options === '' || directive === undefined) return { skip, skipAll, isError };
+  const fail = (why: string): never => { throw new CheckOptionsError(directive.location, `failed to parse check options: ${why}`, 'write # check=skip=RULE[,RULE];error=true|false'); };
+  const parts = options.split(';');
+  for (const part of [...parts.slice(0, 2), ...(parts.length > 2 ? [parts.slice(2).join(';')] : [])]) {
+    const eq = part.indexOf('=');
+    if (eq < 0) fail(`invalid check option ${JSON.stringify(part)}`);
+    const k = part.slice(0, eq).trim();
+    const v = part.slice(eq + 1).trim();
+    if (k === 'skip') {
+      if (v === 'all') skipAll = true;
+      else for (const rule of v.split(',').map((r) => r.trim()).filter(Boolean)) skip.add(rule);
+    } else if (k === 'error') {
+      const b = parseGoBool(v);
+      if (b === undefined) fail(`failed to parse check option ${JSON.stringify(part)}: invalid syntax`);
+      isError = b === true;
+    } else if (k !== 'experimental') {
+      fail(`invalid check option ${JSON.stringify(k)}`);
+    }
   }
   return { skip, skipAll, isError };
 }
@@ -45,7 +68,7 @@ export function checkDirective(value: string | undefined): { skip: Set<string>; 
  */
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
-  const directive = checkDirective(df.directives.find((d) => d.name === 'check')?.value);
+  const directive = checkDirective(df.directives.find((d) => d.name === 'check'));
   const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced)];
   const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
