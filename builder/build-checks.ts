@@ -1,7 +1,7 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
+import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
 import { isTsbuildError } from '../common/index.js';
-import { parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
+import { formatPlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { literalBases, registryImageText } from './base-prefetch.js';
 import type { NamedContext } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
@@ -41,10 +41,11 @@ export async function resolveBaseEnv(
  * Runs the checks for a build: findings become progress notes, and are returned (for `--metadata-file`); fatal (the
  * first one located) with `# check=error=true`. `replaced`: the stage names `--build-context` replaces.
  */
-export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = []): CheckWarning[] {
+export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = [], graph?: BuildGraph): CheckWarning[] {
   let result: ReturnType<typeof checkDockerfile>;
   try {
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
+    const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path)) : [];
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, found });
   } catch (err) {
     if (err instanceof CheckOptionsError) throw err;   // a `# check=` BuildKit cannot read fails the build, as there
     return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
@@ -52,6 +53,28 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
   if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
   return result.warnings;
+}
+
+/**
+ * InvalidBaseImagePlatform, as BuildKit's validateBaseImagePlatform: a stage's base image whose config names another
+ * os or architecture than the stage is built for (a single-platform image, or `--platform windows/amd64` on a Linux
+ * one). The build goes on with it, as BuildKit's does; the warning says the image is not what was asked for.
+ */
+function basePlatformWarnings(graph: BuildGraph, file: string): CheckWarning[] {
+  const out: CheckWarning[] = [];
+  const seen = new Set<string>();
+  for (const stage of graph.stages) {
+    const from = graph.vertices.find((v) => v.id === stage.vertices[0]);
+    if (stage.base === undefined || from?.op.kind !== 'image' || from.location === undefined) continue;
+    const { os, architecture } = stage.base.config;
+    if (os === stage.platform.os && architecture === stage.platform.architecture) continue;
+    const actual = formatPlatform({ os, architecture, ...(stage.base.config.variant ? { variant: stage.base.config.variant } : {}) });
+    const message = `Base image ${stage.base.ref} was pulled with platform "${actual}", expected "${formatPlatform(stage.platform)}" for current build`;
+    if (seen.has(`${from.location.line}|${message}`)) continue;   // a multi-platform graph holds each stage per platform
+    seen.add(`${from.location.line}|${message}`);
+    out.push({ rule: 'InvalidBaseImagePlatform', message, file, line: from.location.line, column: 1, endLine: from.location.endLine });
+  }
+  return out;
 }
 
 /**

@@ -284,7 +284,7 @@ async function buildLocked(
     // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read at.
     const shown = req.remoteContext ? { path: req.remoteContext.locator, text: dockerfile.text } : dockerfile;
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
-    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}));
+    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);

@@ -20,6 +20,11 @@ export interface CheckOptions {
    * them (and stages built on them, whose base is then the named context) unchecked, as BuildKit never dispatches them.
    */
   replaced?: string[];
+  /**
+   * Findings the caller made beyond the text (InvalidBaseImagePlatform, once the base images are resolved): the
+   * `# check=` directive skips them or makes them fatal like the others.
+   */
+  found?: CheckWarning[];
 }
 
 export type { CheckWarning } from './rules.js';
@@ -69,7 +74,7 @@ export function checkDirective(directive: Directive | undefined): { skip: Set<st
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkDirective(df.directives.find((d) => d.name === 'check'));
-  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced)];
+  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...(opts.found ?? [])];
   const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }

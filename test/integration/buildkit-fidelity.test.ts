@@ -206,6 +206,17 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     }
   });
 
+  it('warns InvalidBaseImagePlatform when the base image is not of the platform asked for, and # check=skip= drops it', async () => {
+    const r = await build('FROM BASE\nENV A=1\n', {}, ['--platform', 'windows/amd64']);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/Dockerfile:1: warning: InvalidBaseImagePlatform: Base image \S+ was pulled with platform "linux\/amd64", expected "windows\/amd64" for current build/);
+    const skipped = await build('# check=skip=InvalidBaseImagePlatform\nFROM BASE\nENV A=1\n', {}, ['--platform', 'windows/amd64']);
+    expect(skipped.code, skipped.stderr).to.equal(0);
+    expect(skipped.stderr).not.to.contain('InvalidBaseImagePlatform');
+    const native = await build('FROM BASE\nENV A=1\n');
+    expect(native.stderr).not.to.contain('InvalidBaseImagePlatform');
+  });
+
   it('a COPY onto a symlink loop, or onto a link whose target has no directory, fails naming the destination', async () => {
     const loop = await build('FROM BASE\nRUN ln -s loop1 /etc/loop2 && ln -s loop2 /etc/loop1\nCOPY tz /etc/loop1\n', { tz: 'tz' });
     expect(loop.code).to.equal(1);
