@@ -58,6 +58,12 @@ export function registerHistory(program: Command): void {
         if (unknown.length > 0) throw new UserError('INVALID_ARGUMENT', `no build record found for ${unknown.map((r) => JSON.stringify(r)).join(', ')}`, 'list the builds with `tsbuild history ls`');
       });
     });
+  // buildx's other history commands: named, never taken for an image called "logs" (which was then looked up on Docker Hub).
+  for (const [name, instead] of [['logs', 'tsbuild history inspect ID (every step) or tsbuild report ID'], ['export', 'tsbuild report ID --format json (the report) or history inspect --json'],
+    ['import', 'run the build again with --cache-from'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
+    history.command(name).allowUnknownOption().allowExcessArguments().description(`not supported: use ${instead}`)
+      .action(() => { throw new UserError('INVALID_ARGUMENT', `history ${name} is not supported by tsbuild`, `use ${instead}`); });
+  }
   history.command('inspect').argument('[id]', 'build id (default: the latest build, as buildx)').description('show every step of a build with timings, hit/miss and reasons')
     .option('--json', 'print JSON')
     .action((given: string | undefined, flags: { json?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {

@@ -22,6 +22,15 @@ describe('history ls and rm as buildx', function () {
   });
   after(async () => { await env.stop(); });
 
+  it('names buildx\'s history commands it does not have (logs, export, import, open, trace) instead of looking up an image so called', async () => {
+    for (const args of [['logs'], ['logs', 'abc'], ['export', '--ref', 'x', '-o', 'f.dockerbuild'], ['import'], ['open'], ['trace', 'x']]) {
+      const r = await tsbuild(['history', ...args, '--root', root]);
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(`ERROR: history ${args[0] ?? ''} is not supported by tsbuild`);
+      expect(r.stderr).not.to.contain('docker.io');
+    }
+  });
+
   it('lists the builds newest first, as a table and as JSON lines, and removes one by a prefix of its id, then all', async () => {
     const table = await tsbuild(['history', 'ls', '--root', root]);
     expect(table.code, table.stderr).to.equal(0);
