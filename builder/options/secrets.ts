@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseCsvAttrs } from './output.js';
 import { UserError } from '../../common/index.js';
+import { MAX_SECRET_BYTES } from '../../worker/index.js';
 
 /** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
 export interface SecretFiles { files: Record<string, string>; cleanup(): Promise<void> }
@@ -58,6 +59,9 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile()) {
         throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${spec.src === undefined ? `neither an environment variable ${spec.id} nor a file ${path}` : `${path} is not a file`}`, 'write --secret id=NAME,src=FILE or id=NAME,env=VAR');
+      }
+      if (info.size > MAX_SECRET_BYTES) {
+        throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${path} is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: pass a smaller file');
       }
       files[spec.id] = path;
       continue;

@@ -61,6 +61,17 @@ describe('runExec: RUN --mount', () => {
     expect(await readdir(env.rootfs.upperDir)).to.deep.equal([]);
   });
 
+  it('reads a secret whose stated size is wrong (a sysfs file) to its end, and refuses one over BuildKit\'s 500 KiB', async () => {
+    const env = await fx.step(undefined, { secrets: { mac: '/sys/class/net/lo/address' } });
+    const out = await run(env, 'cat /run/secrets/mac', [{ type: 'secret', id: 'mac', required: true, uid: 0, gid: 0, mode: 0o400 }]);
+    expect(out).to.equal(await readFile('/sys/class/net/lo/address', 'utf8'));
+    const big = join(fx.root, 'big');
+    await writeFile(big, Buffer.alloc(500 * 1024 + 1));
+    const bigEnv = await fx.step(undefined, { secrets: { big } });
+    const err = await run(bigEnv, 'true', [{ type: 'secret', id: 'big', required: true, uid: 0, gid: 0, mode: 0o400 }]).then(() => undefined, (e: unknown) => e);
+    expect(String(err)).to.contain('secret "big" is larger than 500 KiB');
+  });
+
   it('puts a secret in an environment variable with env=', async () => {
     const secretFile = join(fx.root, 'envtoken');
     await writeFile(secretFile, 'abc');

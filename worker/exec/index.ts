@@ -56,6 +56,7 @@ import { premountOverlays, removeFuseMarkers } from '../snapshots/mount.js';
 import { createRootlessCgroup } from './rootless-cgroup.js';
 
 export { CancelledError, ContainerSetupError, NetworkSetupError, RunError, SecretError } from './errors.js';
+export { MAX_SECRET_BYTES } from './mount-plan.js';
 export type { ExecLimits } from './cgroup.js';
 export { BuildCgroups } from './build-cgroups.js';
 export { ChainAccounts } from './accounts-cache.js';

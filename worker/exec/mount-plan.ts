@@ -1,4 +1,4 @@
-import { chown, copyFile, chmod, mkdir, readFile } from 'node:fs/promises';
+import { chown, chmod, mkdir, open, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { assertNever, sourceKey } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
@@ -87,11 +87,12 @@ class Planner implements MountPlan {
       if (m.required) throw new SecretError(m.id);
       return;
     }
-    if (m.env !== undefined) this.env.push(`${m.env}=${await readFile(file, 'utf8')}`);
+    const value = await readSecret(file, m.id);
+    if (m.env !== undefined) this.env.push(`${m.env}=${value.toString('utf8')}`);
     if (m.env !== undefined && m.target === undefined) return;
     // A private copy with the requested owner and mode; bound read-only, so the step cannot change the original.
     const dir = await this.scratch('-secret');
-    await copyFile(file, join(dir, 'secret'));
+    await writeFile(join(dir, 'secret'), value, { mode: 0o600 });
     await chown(join(dir, 'secret'), m.uid, m.gid);
     await chmod(join(dir, 'secret'), m.mode);
     this.mounts.push({ kind: 'bind', srcRoot: dir, srcPath: 'secret', target: this.target(m.target ?? `/run/secrets/${m.id}`), readonly: true });
@@ -156,4 +157,28 @@ export async function planMounts(mounts: RunMount[], env: ExecEnvironment, cwd: 
     throw err;
   }
   return planner;
+}
+
+/** BuildKit's limit on a secret (session/secrets/secretsprovider: MaxSecretSize, 500 KiB). */
+export const MAX_SECRET_BYTES = 500 * 1024;
+
+/**
+ * A secret's bytes, read to EOF and at most MAX_SECRET_BYTES: a file whose size the kernel states wrongly (sysfs says
+ * 4096 and gives less) is read as it is, where a copy that trusted the size looped for ever.
+ */
+async function readSecret(file: string, id: string): Promise<Buffer> {
+  const fh = await open(file, 'r');
+  try {
+    const buf = Buffer.alloc(MAX_SECRET_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n > MAX_SECRET_BYTES) throw new UserError('SECRET_NOT_FOUND', `secret "${id}" is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: mount a smaller file, or fetch the data in the step');
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
 }
