@@ -292,8 +292,18 @@ describe('bake expressions and functions', () => {
     ['index(["a", "b", "c"], "b")', 1],
     ['regexall("[a-z]+", "ab12cd")', ['ab', 'cd']],
     ['regexall("([0-9])([0-9])", "12 34")', [['1', '2'], ['3', '4']]],
+    // Go's flag group at the start of a pattern (RE2), which JavaScript takes as flags.
+    ['regex("(?i)a+", "xAab")', 'Aa'],
   ];
   for (const [expr, want] of cases) it(`evaluates ${expr}`, () => expect(value(expr)).to.deep.equal(want));
+
+  it('turns what a function\'s arguments break (an invalid pattern, a negative count) and a self-calling function into bake-file errors', () => {
+    for (const [expr, text] of [['regex("[", "a")', 'regex(): Invalid regular expression'], ['indent(-1, "a\\nb")', 'indent(): '], ['loop(1)', 'function loop calls functions more than 64 deep']]) {
+      const err = failure(() => print(`function "loop" {\n  params = [n]\n  result = loop(n)\n}\ntarget "default" {\n  tags = [${expr ?? ''}]\n}\n`));
+      expect(err.code, expr).to.equal('INVALID_ARGUMENT');
+      expect(err.message, expr).to.contain(text);
+    }
+  });
 
   it('gives timestamp() in RFC 3339 UTC without fractions, as Go\'s time.RFC3339', () => {
     expect(value('timestamp()')).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

@@ -19,7 +19,17 @@ const map = (args: Value[], i: number): { [k: string]: Value } => toMap(args[i] 
 const hash = (alg: string): Fn => (a) => createHash(alg).update(str(a, 0)).digest('hex');
 
 /** Go regexp syntax is close enough to JavaScript's for the patterns bake files use; named groups differ. */
-const regexOf = (pattern: string): RegExp => new RegExp(pattern.replace(/\(\?P</g, '(?<'), 'u');
+const withGlobal = (re: RegExp): RegExp => new RegExp(re.source, `${re.flags}g`);
+
+/**
+ * A Go (RE2) pattern as a JavaScript RegExp: `(?P<name>` groups, and leading `(?i)`/`(?s)`/`(?m)` flags (Go's way
+ * to set them), which JavaScript takes as flags. Other RE2-only syntax fails as the function's error.
+ */
+const regexOf = (pattern: string): RegExp => {
+  const lead = /^\(\?([ism]+)\)/.exec(pattern);
+  const flags = `u${[...new Set(lead?.[1] ?? '')].join('')}`;
+  return new RegExp((lead ? pattern.slice(lead[0].length) : pattern).replace(/\(\?P</g, '(?<'), flags);
+};
 
 const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   absolute: { arity: [1, 1], fn: (a) => Math.abs(num(a, 0)) },
@@ -74,7 +84,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   pow: { arity: [2, 2], fn: (a) => num(a, 0) ** num(a, 1) },
   range: { arity: [1, 3], fn: rangeFn },
   regex: { arity: [2, 2], fn: (a) => regexFn(str(a, 0), str(a, 1)) },
-  regex_replace: { arity: [3, 3], fn: (a) => str(a, 0).replace(new RegExp(regexOf(str(a, 1)).source, 'gu'), str(a, 2).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')) },
+  regex_replace: { arity: [3, 3], fn: (a) => str(a, 0).replace(withGlobal(regexOf(str(a, 1))), str(a, 2).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')) },
   replace: { arity: [3, 3], fn: replaceFn },
   reverse: { arity: [1, 1], fn: (a) => [...str(a, 0)].reverse().join('') },
   reverselist: { arity: [1, 1], fn: (a) => [...list(a, 0)].reverse() },
@@ -96,7 +106,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
     if (i < 0) throw new ValueError('index: item not found');
     return i;
   } },
-  regexall: { arity: [2, 2], fn: (a) => [...str(a, 1).matchAll(new RegExp(regexOf(str(a, 0)).source, 'gu'))].map((m) => (m.length > 1 ? (m.groups ? m.groups : m.slice(1).map((x) => x ?? '')) : m[0])) as Value[] },
+  regexall: { arity: [2, 2], fn: (a) => [...str(a, 1).matchAll(withGlobal(regexOf(str(a, 0))))].map((m) => (m.length > 1 ? (m.groups ? m.groups : m.slice(1).map((x) => x ?? '')) : m[0])) as Value[] },
   title: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
   trim: { arity: [2, 2], fn: (a) => { const cut = new Set(str(a, 1)); const c = [...str(a, 0)]; let s = 0; let e = c.length; while (s < e && cut.has(c[s] ?? '')) s++; while (e > s && cut.has(c[e - 1] ?? '')) e--; return c.slice(s, e).join('') } },
   trimprefix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return s.startsWith(p) ? s.slice(p.length) : s } },

@@ -206,9 +206,29 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     // A user function sees its parameters and the file's variables, not the caller's for/matrix bindings.
     let root = scope;
     while (root.parent) root = root.parent;
-    return evaluate(user.result, root.child(vars));
+    // A function that calls itself (HCL has no way to end such a call) would overflow the stack.
+    if (userDepth >= MAX_USER_DEPTH) throw new BakeFileError(e.pos, `function ${e.name} calls functions more than ${MAX_USER_DEPTH} deep (does it call itself?)`);
+    userDepth++;
+    try {
+      return evaluate(user.result, root.child(vars));
+    } finally {
+      userDepth--;
+    }
   }
-  return at(e.pos, () => callFunction(e.name, args, e.pos));
+  return at(e.pos, () => {
+    try {
+      return callFunction(e.name, args, e.pos);
+    } catch (err) {
+      // What a builtin's own machinery throws for an argument (RegExp's SyntaxError on `regex("[", …)`, a RangeError
+      // from a negative or huge count) is the bake file's error, not tsbuild's.
+      if (err instanceof SyntaxError || err instanceof RangeError || err instanceof TypeError) throw new ValueError(`${e.name}(): ${err.message}`);
+      throw err;
+    }
+  });
 }
+
+/** How deep user functions may call each other; evaluation is synchronous, so one counter serves. */
+const MAX_USER_DEPTH = 64;
+let userDepth = 0;
 
 export { toStr, toList, toMap, toBool, toNum };
