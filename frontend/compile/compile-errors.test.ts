@@ -98,11 +98,27 @@ describe('compile: hostile sizes end in an error at file:line, not a stack overf
 });
 
 describe('compile: a build of more than 5,000 steps', () => {
-  it('is refused at the instruction that passes the bound (10,000 ENV lines exhausted a 4 GB heap)', async () => {
-    const err = await rejects(`FROM scratch\n${Array.from({ length: 10_000 }, (_, i) => `ENV V${i}=${i}\n`).join('')}`);
+  it('is refused at the instruction that passes the bound', async () => {
+    const err = await rejects(`FROM scratch\n${Array.from({ length: 10_000 }, () => 'RUN true\n').join('')}`);
     expect(err.code).to.equal('DOCKERFILE_SYNTAX');
     expect(err.message).to.match(/more than 5000 steps/);
     expect(err.at).to.deep.include({ line: 5_001 });
+  });
+
+  it('refuses 10,000 ENV lines (they exhausted a 4 GB heap) where what the steps carry passes 32 MiB', async () => {
+    const err = await rejects(`FROM scratch\n${Array.from({ length: 10_000 }, (_, i) => `ENV V${i}=${i}\n`).join('')}`);
+    expect(err.code).to.equal('DOCKERFILE_SYNTAX');
+    expect(err.message).to.match(/the build's steps carry more than 32 MiB of environment, args and labels/);
+  });
+
+  it('refuses a 600-byte Dockerfile that doubles an ENV value into 40 MiB every later step would carry, at the line that passes the bound', async () => {
+    const lines = ['FROM scratch', 'ENV A0=aaaaaaaaaaaaaaaa'];
+    for (let i = 1; i <= 17; i++) lines.push(`ENV A${i}=\${A${i - 1}}\${A${i - 1}}`);
+    for (let i = 1; i <= 10; i++) lines.push(`ENV B${i}=\${A17}\${A17}`);
+    lines.push('RUN true');
+    const err = await rejects(`${lines.join('\n')}\n`);
+    expect(err.message).to.match(/carry more than 32 MiB/);
+    expect(err.at).to.deep.include({ line: 22 });   // B3: 8 + 12 + 16 MiB of A17 and the Bs carried by then
   });
 
   it('counts only the steps the target needs: 10,000 stages of which the last is built compile', async () => {

@@ -35,6 +35,23 @@ type Resolved = { ref: string; digest: Digest; config: ImageConfig };
  */
 export const MAX_BUILD_STEPS = 5_000;
 
+/**
+ * What the steps of a build may carry, summed over every step: each step keeps its stage's whole environment, args
+ * and labels (keyed, recorded, written to the history), so a 600-byte Dockerfile that doubles an ENV value eighteen
+ * times made 40 MiB of environment that every later step carried (86 s, 2.5 GB of memory, a 1.7 GB cache.db).
+ * BuildKit refuses such a build at its gRPC message limit (16 MiB, the definition carries each RUN's env).
+ */
+export const MAX_PLAN_BYTES = 32 * 1024 * 1024;
+
+/** The bytes a step of `st` carries: its environment, args and labels. */
+function carriedBytes(st: StageState): number {
+  let n = 0;
+  for (const [k, v] of st.env) n += k.length + v.length;
+  for (const a of st.args) n += a.key.length + (a.value?.length ?? 0);
+  for (const [k, v] of Object.entries(st.config.Labels ?? {})) n += k.length + v.length;
+  return n;
+}
+
 /** Compiles Dockerfile text into the build graph of the target stage. Bad input throws DockerfileError only. */
 export async function compile(text: string, opts: CompileOptions): Promise<BuildGraph> {
   const file = opts.file ?? 'Dockerfile';
@@ -221,6 +238,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       return isLocal(ref) ? { kind: 'context' as const, name: namedContextKey(ref) } : { kind: 'vertex' as const, id: ctx.fromVertex(ref, st, inst) };
     },
   };
+  let carried = 0;
   for (const i of order) {
     const s = stages[i];
     const platform = platforms.get(i);
@@ -238,6 +256,11 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       else if (!dispatchMeta(inst, st, ctx)) throw new Error(`no dispatcher for ${inst.keyword}`);
       if (out.length > MAX_BUILD_STEPS) {
         throw new DockerfileError(inst.location, `the build needs more than ${MAX_BUILD_STEPS} steps`, 'split the build: every step keeps its whole environment and configuration, so a build this long takes gigabytes');
+      }
+      carried += carriedBytes(st);
+      if (carried > MAX_PLAN_BYTES) {
+        throw new DockerfileError(inst.location, `the build's steps carry more than ${MAX_PLAN_BYTES / 1024 / 1024} MiB of environment, args and labels`,
+          'every step keeps its stage\'s whole environment: keep large values out of ENV, ARG and LABEL (read them from a file in the step)');
       }
     }
     ended.set(i, st);
