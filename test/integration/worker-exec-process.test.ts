@@ -42,6 +42,15 @@ describe('runExec: the process and its sandbox', () => {
     expect((err as RunError).exitCode).to.equal(127);
   });
 
+  it('says an environment past the kernel\'s limit is an argument list too long (E2BIG), not a permission problem', async () => {
+    const env = await fx.step();
+    const op = shell('echo ok', { env: ['PATH=/usr/bin:/bin', `BIG=${'b'.repeat(200_000)}`] });
+    const err = await runExec(op, env, new AbortController().signal, new RecordingProgress()).then(() => undefined, (e: unknown) => e);
+    expect(err).to.be.instanceOf(RunError);
+    expect((err as RunError).message).to.contain('exec: "/bin/sh": argument list too long');
+    expect((err as RunError).hint).to.contain('128 KiB for one string');
+  });
+
   it('finds a bare argv[0] through the PATH of the container environment', async () => {
     const env = await fx.step();
     const progress = new RecordingProgress();

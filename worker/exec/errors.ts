@@ -1,6 +1,15 @@
 import * as util from 'node:util';
 import { TsbuildError } from '../../common/index.js';
 
+/** The kernel's text for an errno, as Go's syscall.Errno prints it (`argument list too long`); the number when unknown. */
+export function errnoMessage(errno: number): string {
+  try {
+    return (util as { getSystemErrorMessage?: (n: number) => string }).getSystemErrorMessage?.(-errno) ?? util.getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
+  }
+}
+
 /** `EPERM (operation not permitted)` for errno 1 (the message needs Node >= 22.12); the number for one Node does not know. */
 function errnoText(errno: number): string {
   try {

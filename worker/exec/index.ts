@@ -33,7 +33,7 @@ import { warmCgroupMigration } from './cgroup-warmup.js';
 import type { ExecLimits, StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
-import { CancelledError, ContainerSetupError, NetworkSetupError, RunError } from './errors.js';
+import { CancelledError, ContainerSetupError, errnoMessage, NetworkSetupError, RunError } from './errors.js';
 import { ETC_FILE_TARGETS, etcFileMounts } from './etc-files.js';
 import { helperPath, runHelper, seccompFilter } from './helper-process.js';
 import type { HelperPool } from './helper-pool.js';
@@ -140,9 +140,12 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
   if (f !== undefined && f.op === 'execve') {
     // The container was fine; the step's program is missing or not executable: BuildKit words it like this too.
     const missing = f.errno === 2;
-    return new RunError(op.argv, missing ? 127 : 126, tail,
-      `exec: "${f.arg}": ${missing ? 'executable file not found in $PATH' : 'permission denied'}`,
-      missing ? 'install the program in an earlier step or use its absolute path' : undefined);
+    // runc words it by the errno (`argument list too long` for E2BIG, `exec format error` …); EACCES is the common one.
+    const why = missing ? 'executable file not found in $PATH' : f.errno === 13 ? 'permission denied' : errnoMessage(f.errno);
+    const hint = missing ? 'install the program in an earlier step or use its absolute path'
+      : f.errno === 7 ? 'the step\'s environment and arguments passed the kernel\'s limit (128 KiB for one string): keep large values out of ENV, ARG and the command line'
+        : undefined;
+    return new RunError(op.argv, missing ? 127 : 126, tail, `exec: "${f.arg}": ${why}`, hint);
   }
   if (f !== undefined && f.op === 'setrlimit') {
     const name = ulimitName(Number(f.arg)) ?? f.arg;
