@@ -63,6 +63,18 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
     expect(snap.list().map((s) => s.name)).to.deep.equal(['base', 'top']);
   });
 
+  it('refuses a 501st layer by count, as overlayfs mounts at most 500 lower dirs, instead of failing at the mount', async () => {
+    let parent: string | undefined;
+    for (let i = 0; i < 500; i++) {
+      await snap.prepare(`l${i}-key`, parent);
+      await snap.commit(`l${i}`, `l${i}-key`);
+      parent = `l${i}`;
+    }
+    const err = await snap.prepare('l500-key', parent).then(() => undefined, (e: unknown) => e);
+    expect(String(err)).to.contain('the filesystem would stack 501 layers, more than overlayfs can mount');
+    expect((err as { code?: string }).code).to.equal('INVALID_LAYER');
+  });
+
   it('never lets an active snapshot be a parent', async () => {
     await snap.prepare('active');
     const err = await snap.prepare('child', 'active').then(() => undefined, (e: unknown) => e);

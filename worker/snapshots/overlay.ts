@@ -9,7 +9,7 @@ import { SnapshotMetadata } from './metadata.js';
 import { removeDeadMounts, run } from './mount.js';
 import type { LayerRecord, SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
-import { isProcessAlive, removeTree } from '../../common/index.js';
+import { isProcessAlive, removeTree, UserError } from '../../common/index.js';
 import { overlayMountOptions, snapshotterKind } from '../rootless/index.js';
 
 /** `<root>/snapshots/sync/`: the files of background syncs (close('background')). */
@@ -66,7 +66,16 @@ export class OverlaySnapshotter {
   }
 
   async prepare(key: string, parent?: string): Promise<Mount[]> {
-    if (parent !== undefined) this.#committed(parent);
+    if (parent !== undefined) {
+      this.#committed(parent);
+      // overlayfs stacks at most 500 lower dirs (OVL_MAX_STACK), and a step's own mount of its image reads the upper
+      // dir as one more: refused here, by count, rather than as a mount's EINVAL (or an internal error) later.
+      const depth = this.#chain(parent).length;
+      if (depth >= MAX_STACK) {
+        throw new UserError('INVALID_LAYER', `the filesystem would stack ${depth + 1} layers, more than overlayfs can mount (500 lower dirs, a step's own view of its image included)`,
+          'the base image and the steps before this one have too many layers: squash the base image, or merge RUN steps');
+      }
+    }
     const taken = this.#spare;
     this.#spare = undefined;
     const spare = taken === undefined ? undefined : await taken.made;
@@ -380,6 +389,12 @@ async function spreadSnapshotDirs(dir: string): Promise<void> {
   // A root this process may read but not write (`tsbuild du` of another user's root) is opened all the same.
   try { writeFileSync(marker, ''); } catch { /* asked again at the next open */ }
 }
+
+/**
+ * The most committed layers a snapshot may stand on: overlayfs's OVL_MAX_STACK is 500 lower dirs, and a step's
+ * read-only view of its image (rootfs-file.ts) stacks its own upper dir on them as one more.
+ */
+const MAX_STACK = 500;
 
 function readOnlyMounts(lower: string[]): Mount[] {
   const [only] = lower;
