@@ -174,7 +174,7 @@ export async function readExcludes(contextDir: string, dockerfilePath: string): 
       if (isTsbuildError(err)) throw err;
       return undefined;
     });
-    if (text !== undefined) return parseDockerignore(text);
+    if (text !== undefined) return parseDockerignore(text, candidate);
   }
   return [];
 }

@@ -2,6 +2,12 @@ import { expect } from 'chai';
 import { createIgnoreMatcher, parseDockerignore } from './dockerignore.js';
 
 describe('.dockerignore', () => {
+  it('refuses an ignore file of more than 10,000 patterns by name (300,000 took minutes and gigabytes)', () => {
+    const text = Array.from({ length: 10_001 }, (_, i) => `p${i}`).join('\n');
+    expect(() => parseDockerignore(text, 'ctx/Dockerfile.dockerignore')).to.throw('ctx/Dockerfile.dockerignore holds more than 10000 patterns');
+    expect(parseDockerignore(Array.from({ length: 10_000 }, (_, i) => `p${i}`).join('\n'))).to.have.length(10_000);
+  });
+
   it('drops comments and blank lines, cleans paths and keeps ! exceptions', () => {
     const text = '# comment\n\n  node_modules/  \n/dist\n!dist/keep.txt\n./a/../b\n*.log\r\n';
     expect(parseDockerignore(text)).to.deep.equal(['node_modules', 'dist', '!dist/keep.txt', 'b', '*.log']);
