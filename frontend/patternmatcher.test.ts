@@ -123,4 +123,39 @@ describe('patternmatcher: patterns whose RegExp could backtrack without end matc
       expect(got, `${pattern} ~ ${path}`).to.equal(want || parents.some((p) => new RegExp(source).test(p)));
     }
   });
+
+  it('gives moby\'s per-path answers when one matcher checks many paths (its answers per directory are kept)', () => {
+    let seed = 7;
+    const rand = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = (alphabet: string[], len: number): string => Array.from({ length: len }, () => alphabet[rand(alphabet.length)] ?? '').join('');
+    // moby's MatchesOrParentMatches, written out: the path, then each parent prefix, tried against every pattern.
+    const test = (pattern: string, text: string): boolean => {
+      const { type, source } = compile(pattern);
+      if (type === 'exact') return text === pattern;
+      if (type === 'prefix') return text.startsWith(pattern.slice(0, -2));
+      if (type === 'suffix') return text.endsWith(pattern.slice(2)) || (pattern.startsWith('**/') && text === pattern.slice(3));
+      return new RegExp(source).test(text);
+    };
+    for (let round = 0; round < 500; round++) {
+      const segment = (): string => ['a', 'b', 'ab', '*', '**', '?', 'a*'][rand(7)] ?? '';
+      const patterns = Array.from({ length: 1 + rand(6) }, () => `${rand(3) === 0 ? '!' : ''}${Array.from({ length: 1 + rand(3) }, segment).join('/')}`);
+      const matcher = new PatternMatcher(patterns);
+      const cleaned = matcher.patterns;
+      for (let i = 0; i < 40; i++) {
+        const path = Array.from({ length: 1 + rand(5) }, () => pick(['a', 'b'], 1 + rand(2))).join('/');
+        const prefixes = path.split('/').slice(0, -1).map((_, k, parts) => parts.slice(0, k + 1).join('/'));
+        let want = false;
+        for (const pattern of cleaned) {
+          const exclusion = pattern.startsWith('!');
+          if (exclusion !== want) continue;
+          const bare = exclusion ? pattern.slice(1) : pattern;
+          if (test(bare, path) || prefixes.some((p) => test(bare, p))) want = !exclusion;
+        }
+        expect(matcher.matchesOrParentMatches(path), `${JSON.stringify(patterns)} ~ ${path}`).to.equal(want);
+      }
+    }
+  });
 });

@@ -25,6 +25,8 @@ class Pattern {
   readonly #ends = { head: 0, tail: 0 };
   /** The longest run of plain characters the pattern holds: a path without it cannot match. */
   readonly #needle: string = '';
+  /** The plain characters the pattern starts and ends with: a path that lacks either cannot match. */
+  readonly #plain = { head: '', tail: '' };
 
   constructor(cleaned: string, exclusion: boolean) {
     this.cleaned = cleaned;
@@ -37,6 +39,13 @@ class Pattern {
       } catch {
         throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
       }
+      // Most paths fail a `node_modules/*` or `*.log` on their first or last characters, before the RegExp runs.
+      // (Each character outside `*?[]\\^` stands for itself in compile()'s RegExp.)
+      const meta = /[*?[\]\\^]/;
+      const first = cleaned.search(meta);
+      let last = cleaned.length;
+      while (last > 0 && !meta.test(cleaned[last - 1] ?? '')) last--;
+      if (first !== -1) this.#plain = { head: cleaned.slice(0, first), tail: cleaned.slice(last) };
       const tokens = globTokens(cleaned);
       // The RegExp stays for the everyday shapes (`**/*.ts`, `dir/**`, `*a*`): with at most one `**/` and two
       // repeats it backtracks over one name or one split of the path at a time. Three repeats, or two `**/`
@@ -61,6 +70,7 @@ class Pattern {
       }
       case 'regexp': {
         const tokens = this.#tokens;
+        if (!path.startsWith(this.#plain.head) || !path.endsWith(this.#plain.tail)) return false;
         if (tokens === undefined) return this.#regexp?.test(path) ?? false;
         // The single characters before the first repeat and after the last must match the path's ends (`**/*.log`
         // needs `.log` at its end): most paths are told apart here, before any simulation.
@@ -198,6 +208,9 @@ function globTokens(pattern: string): GlobToken[] | undefined {
   return tokens;
 }
 
+/** What #dirHits may keep, in bytes (one per pattern and directory). */
+const DIR_HITS_BYTES = 16 * 1024 * 1024;
+
 /** Go's filepath.Dir on a slash path. */
 function goDir(path: string): string {
   const i = path.lastIndexOf('/');
@@ -210,6 +223,8 @@ function goDir(path: string): string {
  */
 export class PatternMatcher {
   readonly #patterns: Pattern[] = [];
+  /** #dirHits' answers by directory. */
+  readonly #dirs = new Map<string, Uint8Array>();
   /** True when some pattern is an exclusion (`!…`): an excluded directory may then still hold included files. */
   readonly hasExclusions: boolean;
 
@@ -242,17 +257,34 @@ export class PatternMatcher {
   matchesOrParentMatches(file: string): boolean {
     let matched = false;
     const parent = goDir(file);
-    const parentDirs = parent.split('/');
-    for (const pattern of this.#patterns) {
+    const parentHits = parent === '.' ? undefined : this.#dirHits(parent);
+    const patterns = this.#patterns;
+    for (let i = 0; i < patterns.length; i++) {
+      const pattern = patterns[i] as Pattern;
       // An inclusion cannot change a match, nor an exclusion a non-match: skip them.
       if (pattern.exclusion !== matched) continue;
-      let match = pattern.match(file);
-      if (!match && parent !== '.') {
-        for (let i = 0; i < parentDirs.length && !match; i++) match = pattern.match(parentDirs.slice(0, i + 1).join('/'));
-      }
-      if (match) matched = !pattern.exclusion;
+      if (parentHits?.[i] === 1 || pattern.match(file)) matched = !pattern.exclusion;
     }
     return matched;
+  }
+
+  /**
+   * For each pattern, 1 when it matches `dir` or one of its parents (the prefixes moby's MatchesOrParentMatches tries:
+   * `a`, `a/b`, `a/b/c`). Kept per directory, as BuildKit's walker keeps MatchesUsingParentResults' answers on its
+   * stack: every file of a directory shares them, and a directory's answers extend its parent's by one match. Without
+   * this, each file re-matched every prefix of its path against every pattern: a 1,000-line .dockerignore over 4,000
+   * files twelve directories deep took 45 s of CPU per no-op build.
+   */
+  #dirHits(dir: string): Uint8Array {
+    const known = this.#dirs.get(dir);
+    if (known !== undefined) return known;
+    const slash = dir.lastIndexOf('/');
+    const hits = slash === -1 ? new Uint8Array(this.#patterns.length) : this.#dirHits(dir.slice(0, slash)).slice();
+    this.#patterns.forEach((pattern, i) => { if (hits[i] === 0 && pattern.match(dir)) hits[i] = 1; });
+    // Bounded at ~16 MB whatever the context: walks go depth first, so a cleared cache refills with the current chain.
+    if (this.#dirs.size * this.#patterns.length >= DIR_HITS_BYTES) this.#dirs.clear();
+    this.#dirs.set(dir, hits);
+    return hits;
   }
 
   /** True when a context-relative path is excluded; the path is cleaned first and the context root never is. */
