@@ -223,6 +223,8 @@ function goDir(path: string): string {
  */
 export class PatternMatcher {
   readonly #patterns: Pattern[] = [];
+  /** The `!` patterns as plain paths, or undefined when one holds a wildcard (see mayReincludeBelow). */
+  readonly #reincluded: string[] | undefined;
   /** #dirHits' answers by directory. */
   readonly #dirs = new Map<string, Uint8Array>();
   /** True when some pattern is an exclusion (`!…`): an excluded directory may then still hold included files. */
@@ -242,6 +244,20 @@ export class PatternMatcher {
       this.#patterns.push(new Pattern(p, exclusion));
     }
     this.hasExclusions = this.#patterns.some((p) => p.exclusion);
+    const reincluded = this.#patterns.filter((p) => p.exclusion).map((p) => p.cleaned.replace(/\/\*\*$/, '').replace(/\/\*$/, ''));
+    this.#reincluded = reincluded.some((p) => /[*?[\]^\\]/.test(p)) ? undefined : reincluded;
+  }
+
+  /**
+   * False when no `!` pattern can re-include anything below the excluded directory `dir`, so a walk need not enter
+   * it: every `!` pattern is a plain path (a trailing `/*` or `/**` aside) outside `dir`. fsutil's walker skips such a
+   * directory the same way (onlyPrefixExcludeExceptions): `node_modules` with `*.md` and `!README.md` is not entered.
+   */
+  mayReincludeBelow(dir: string): boolean {
+    if (!this.hasExclusions) return false;
+    if (this.#reincluded === undefined) return true;
+    const below = `${dir}/`;
+    return this.#reincluded.some((p) => `${p}/`.startsWith(below));
   }
 
   /** True when there are no patterns. */

@@ -7,14 +7,11 @@ import { PatternMatcher } from '../../frontend/index.js';
 export class PathFilter {
   readonly #patterns: string[];
   readonly #matcher: PatternMatcher;
-  /** True when some pattern starts with `!`: an excluded directory may then still hold included files. */
-  readonly hasExceptions: boolean;
 
   constructor(patterns: readonly string[]) {
     this.#patterns = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
     // moby's patternmatcher, ported in frontend/patternmatcher.ts: the same matcher the cache key uses.
     this.#matcher = new PatternMatcher(this.#patterns);
-    this.hasExceptions = this.#matcher.hasExclusions;
   }
 
   /** True when there are no patterns at all (the fast path: nothing to check). */
@@ -26,6 +23,11 @@ export class PathFilter {
   excludes(rel: string): boolean {
     if (this.#patterns.length === 0 || rel === '' || rel === '.') return false;
     return this.#matcher.excludes(rel);
+  }
+
+  /** False when nothing below the excluded directory `rel` can be re-included by a `!` pattern (see PatternMatcher). */
+  mayReincludeBelow(rel: string): boolean {
+    return this.#matcher.mayReincludeBelow(rel);
   }
 
   /** The last pattern that on its own excludes `rel`, for an error hint; undefined when none does. */

@@ -46,6 +46,35 @@ describe('walkTree and StatMemo', () => {
     expect([...walkTree(join(dir, 'b'), 'sub/b', filters, signal)].map((e) => e.rel)).to.deep.equal(['link']);
   });
 
+  it('enters a hidden directory only when a `!` pattern may reach inside it, as fsutil\'s walker', () => {
+    mkdirSync(join(dir, 'node_modules/p'), { recursive: true });
+    mkdirSync(join(dir, 'node_modules/keep'), { recursive: true });
+    writeFileSync(join(dir, 'node_modules/p/x.js'), 'x');
+    writeFileSync(join(dir, 'node_modules/keep/k.js'), 'k');
+    writeFileSync(join(dir, 'README.md'), 'r');
+    writeFileSync(join(dir, 'doc.md'), 'd');
+    class Recording extends StatMemo {
+      readonly listed: string[] = [];
+      override list(abs: string): DirListing { this.listed.push(abs.slice(dir.length)); return super.list(abs); }
+    }
+    const walk = (ignore: string[], exclude: string[] = []): { rels: string[]; listed: string[] } => {
+      const memo = new Recording();
+      const rels = [...walkTree(dir, '', { ignore: new PathFilter(ignore), exclude: new PathFilter(exclude) }, signal, memo)].map((e) => e.rel);
+      return { rels, listed: memo.listed };
+    };
+    const plain = walk(['node_modules', '*.md', '!README.md']);
+    expect(plain.rels).to.deep.equal(['README.md', 'a.txt', 'b', 'b/c', 'b/c/d.txt', 'b/link']);
+    expect(plain.listed).to.not.include('/node_modules');
+    const inside = walk(['node_modules', '!node_modules/keep/**']);
+    expect(inside.rels.filter((r) => r.startsWith('node_modules'))).to.deep.equal(['node_modules', 'node_modules/keep', 'node_modules/keep/k.js']);
+    const wildcard = walk(['node_modules', '!**/k.js']);
+    expect(wildcard.rels.filter((r) => r.startsWith('node_modules'))).to.deep.equal(['node_modules', 'node_modules/keep', 'node_modules/keep/k.js']);
+    // A directory hidden by COPY --exclude with no exception is skipped even when .dockerignore has wildcard ones.
+    const both = walk(['*.md', '!**/x.js'], ['node_modules']);
+    expect(both.listed).to.not.include('/node_modules');
+    expect(both.rels.filter((r) => r.startsWith('node_modules'))).to.deep.equal([]);
+  });
+
   it('keeps in a listing exactly the lstat fields a copy and a key read', () => {
     const listing = DirListing.read(join(dir, 'b'));
     expect(listing.names).to.deep.equal(['c', 'link']);

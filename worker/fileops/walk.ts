@@ -84,13 +84,16 @@ function* walkDir(dirAbs: string, dirRel: string, rootRel: string, filters: Walk
     const stat = listing.stat(i);
     const rel = dirRel === '' ? name : `${dirRel}/${name}`;
     const abs = prefix + name;
-    const hidden = (checksIgnore && filters.ignore.excludes(rootRel === '' ? rel : `${rootRel}/${rel}`)) || (checksExclude && filters.exclude.excludes(rel));
-    if (!hidden) {
+    const contextRel = rootRel === '' ? rel : `${rootRel}/${rel}`;
+    const ignored = checksIgnore && filters.ignore.excludes(contextRel);
+    const excluded = checksExclude && filters.exclude.excludes(rel);
+    if (!ignored && !excluded) {
       yield { rel, abs, stat };
       if (stat.isDirectory()) yield* walkDir(abs, rel, rootRel, filters, signal, memo);
       continue;
     }
-    if (!stat.isDirectory() || !(filters.ignore.hasExceptions || filters.exclude.hasExceptions)) continue;
+    // A hidden directory is entered only when each filter that hides it has a `!` pattern that may reach inside.
+    if (!stat.isDirectory() || (ignored && !filters.ignore.mayReincludeBelow(contextRel)) || (excluded && !filters.exclude.mayReincludeBelow(rel))) continue;
     let announced = false;
     for (const inner of walkDir(abs, rel, rootRel, filters, signal, memo)) {
       if (!announced) { yield { rel, abs, stat }; announced = true; }
