@@ -1,6 +1,6 @@
 import { REDACTED, isSecretName, type VertexId } from '../../frontend/index.js';
 import { explainMiss, type MissReason } from '../../solver/index.js';
-import { describeReason, type Report, type ReportStep } from '../report/index.js';
+import { describeReason, valueText, type Report, type ReportStep } from '../report/index.js';
 import type { StepKey } from './key-manifest.js';
 
 /** How a step fared on each side. */
@@ -122,7 +122,7 @@ export function describeDifference(reason: MissReason): string {
     }
     case 'arg':
       if (reason.before === REDACTED || reason.after === REDACTED) return `build arg ${reason.name} differs (secret-looking name: values not shown)`;
-      return `build arg ${reason.name} differs: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
+      return `build arg ${reason.name} differs: ${valueText(reason.before)} → ${valueText(reason.after)}`;
     case 'base': return `base image ${reason.ref} differs: ${reason.before} → ${reason.after}`;
     case 'parent': return `parent step differs: ${reason.text.split('\n')[0] ?? ''}`;
     case 'evicted': return 'same key on both sides';

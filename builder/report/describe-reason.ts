@@ -21,6 +21,11 @@ const labelOf = (vertex: string, stepLabel: ((vertex: string) => string | undefi
  * names another step of the build as its reader saw it (the progress header, the Dockerfile line): a parent's history
  * text leaves out `--from` and `--link`, as BuildKit's does, so `COPY --from=deps a ./` read as a COPY of the context.
  */
+/** A value in a reason: quoted, or `(unset)` for one that was not set (the HTML report says the same). */
+export function valueText(value: string | undefined): string {
+  return value === undefined ? '(unset)' : JSON.stringify(value);
+}
+
 export function describeReason(shown: MissReason, stepLabel?: (vertex: string) => string | undefined): string {
   const reason = redactReason(shown);   // progress lines end up in CI logs: no secret-named arg values there either
   switch (reason.kind) {
@@ -28,13 +33,13 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
     case 'evicted': return 'built before with the same inputs, but the result was pruned';
     case 'no-cache': return reason.flag ?? '--no-cache';
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
-    case 'arg': return `build arg ${reason.name} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
+    case 'arg': return `build arg ${reason.name} changed: ${valueText(reason.before)} → ${valueText(reason.after)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
     case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${firstLine(labelOf(reason.vertex, stepLabel) ?? displayText(reason.text))}`;
     case 'platform': return `platform changed: ${reason.before} → ${reason.after}`;
     case 'setting': {
       const what = reason.name ? `${reason.setting} ${reason.name}` : reason.setting;
-      return `${what} changed: ${JSON.stringify(reason.before ?? null)} → ${JSON.stringify(reason.after ?? null)}`;
+      return `${what} changed: ${valueText(reason.before)} → ${valueText(reason.after)}`;
     }
     case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
