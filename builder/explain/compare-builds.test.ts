@@ -60,5 +60,14 @@ describe('compareBuilds', () => {
     const cold = compareBuilds(report('here', [{ id: 's0.1', line: 2, text: 'COPY a /a', cached: false, parts: copyThere }]), 'h', there, 't');
     expect(cold.steps[0]).to.deep.include({ sameKey: true, outcome: 'missed here, hit there', reasons: [] });
     expect(renderComparison(cold)).to.contain('same key on both sides: this root did not have the result');
+    expect(cold.unrelated).to.equal(false);
+  });
+
+  it('says when the two builds share no instruction: another Dockerfile, paired by position only', () => {
+    const there = report('there', [{ id: 's0.1', line: 2, text: 'LABEL version=1', cached: true, parts: parts('LABEL version=1', [D('0')], {}) }]);
+    const here = report('here', [{ id: 's0.1', line: 2, text: 'COPY a /a', cached: false, parts: copyHere }]);
+    const c = compareBuilds(here, 'h', there, 't');
+    expect(c.unrelated).to.equal(true);
+    expect(renderComparison(c)).to.contain('note: the two builds have no instruction in common');
   });
 });

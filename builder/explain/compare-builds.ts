@@ -34,6 +34,11 @@ export interface Comparison {
   /** Steps (locators) only one side has, e.g. after a Dockerfile edit. */
   onlyHere: string[];
   onlyThere: string[];
+  /**
+   * True when no step past a FROM has the same instruction on both sides: most likely two different Dockerfiles (a
+   * report of another project), whose steps were paired by position only.
+   */
+  unrelated: boolean;
 }
 
 interface KeyedStep { step: ReportStep; key: StepKey }
@@ -85,7 +90,15 @@ export function compareBuilds(here: Report, hereSource: string, there: Report, t
     steps,
     onlyHere: mine.filter((s) => !theirsByLocator.has(s.key.locator)).map((s) => s.key.locator),
     onlyThere: theirs.filter((s) => !mineLocators.has(s.key.locator)).map((s) => s.key.locator),
+    unrelated: shareNoInstruction(mine, theirs),
   };
+}
+
+function shareNoInstruction(mine: KeyedStep[], theirs: KeyedStep[]): boolean {
+  const texts = (steps: KeyedStep[]): string[] => steps.filter((s) => s.step.keyword !== 'FROM').map((s) => s.step.instruction);
+  const theirTexts = new Set(texts(theirs));
+  const myTexts = texts(mine);
+  return myTexts.length > 0 && theirTexts.size > 0 && !myTexts.some((t) => theirTexts.has(t));
 }
 
 function keyedSteps(report: Report): KeyedStep[] {
@@ -134,6 +147,7 @@ export function describeDifference(reason: MissReason): string {
 /** The comparison as text: one block per differing step, then a summary line. */
 export function renderComparison(c: Comparison): string {
   const lines = [`explain: build ${c.here.id} (${c.here.source}) against build ${c.there.id} (${c.there.source})`];
+  if (c.unrelated) lines.push('note: the two builds have no instruction in common (past FROM): they look like builds of different Dockerfiles, and their steps are paired by position only');
   for (const s of c.steps) {
     lines.push(`${s.location ? `${s.location} ` : ''}${s.instruction}    ${s.outcome}`);
     if (s.sameKey) {
