@@ -4,11 +4,11 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { packTar } from '../fixtures/pack-tar.js';
-import { chmod, copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
-import { copyToLayout, inspectConfig, layerEntries, layoutBlobs, type LayerEntry } from './realworld-image.js';
+import { copyToLayout, inspectConfig, layerEntries, layoutBlobs, unpackLayout, type LayerEntry } from './realworld-image.js';
 
 // What real-world Dockerfiles showed when built with tsbuild and buildah side by side, judged against BuildKit's
 // sources (moby/buildkit dockerfile2llb, tonistiigi/fsutil copy): each case states what BuildKit does, and failed on
@@ -80,6 +80,61 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     const names = (await entries(r.tar)).map((e) => e.name);
     expect(names).to.include.members(['p1/pkg/top.json', 'p1/pkg/c/y.json', 'p1/pkg/a/b/x.json', 'p2/src/x/y/z.go', 'p3/docs/readme.md']);
     expect(names.filter((n) => n.startsWith('p2/')).sort()).to.deep.equal(['p2/src', 'p2/src/x', 'p2/src/x/y', 'p2/src/x/y/z.go']);
+  });
+
+  it('COPY --parents makes the directories it keeps from their sources: their modes and owners, then --chown and --chmod', async () => {
+    // dispatchCopy: --parents copies "/" (or the /./ pivot) with IncludePatterns [source]. fsutil copy.go: a directory
+    // on the way to a match is made when something under it matches (createParentDirs → copyDirectoryOnly mkdir, then
+    // copyFileInfo: --chown or the source's owner (context: 0:0), the source's mode or what --chmod makes of it, octal
+    // exactly). An existing one is only chmod'ed to its source's mode (copyDirectoryOnly with overwriteTargetMetadata),
+    // owner kept, --chmod not applied. The destination's own new parents are MkdirAll's: 0755 (octal --chmod's), --chown.
+    const ctx = await contextWith({});
+    const tree: [string, number][] = [['a', 0o700], ['a/b', 0o750], ['x', 0o711], ['x/p', 0o770], ['x/p/q', 0o755], ['x/nogo', 0o700]];
+    for (const [d] of tree) await mkdir(join(ctx, d));
+    for (const f of ['a/b/c.txt', 'x/top.go', 'x/p/q/m.go', 'x/nogo/readme']) await writeFile(join(ctx, f), f);
+    for (const [d, m] of tree) await chmod(join(ctx, d), m);
+    const old = new Date('2001-02-03T04:05:06Z');
+    await utimes(join(ctx, 'a'), old, old);
+    const dockerfile = ['FROM BASE AS st',
+      'RUN mkdir -p /s/d/e && touch /s/d/e/f && chown 7:8 /s/d && chmod 705 /s/d && chmod 751 /s/d/e',
+      'FROM BASE',
+      'RUN mkdir -p /ex/a && chmod 777 /ex/a && chown 5:6 /ex/a',
+      'COPY --parents a/b/c.txt /dst/',
+      'COPY --parents ./x/**/*.go /go/',
+      'COPY --parents --chown=1000:1001 a/b/c.txt /own/',
+      'COPY --parents --chmod=777 a/b/c.txt /oct/',
+      'COPY --parents --chmod=g+w a/b/c.txt /sym/',
+      'COPY --parents --chmod=640 a/b/c.txt /ex/',
+      'COPY --from=st --parents /s/d/e/f /st/',
+      ''].join('\n');
+    const image = async (): Promise<string> => {
+      const r = await build(dockerfile, {}, [], ctx);
+      expect(r.code, r.stderr).to.equal(0);
+      return await unpackLayout(await copyToLayout(`oci-archive:${r.tar}`, join(dir, `layout${++n}`)), join(dir, `bundle${++n}`));
+    };
+    const entryOf = async (rootfs: string, p: string): Promise<string> => {
+      const st = await lstat(join(rootfs, p)).catch(() => undefined);
+      return st === undefined ? 'absent' : `${(st.mode & 0o7777).toString(8)} ${st.uid}:${st.gid}`;
+    };
+    const rootfs = await image();
+    const want: Record<string, string> = {
+      'dst': '755 0:0', 'dst/a': '700 0:0', 'dst/a/b': '750 0:0', 'dst/a/b/c.txt': '644 0:0',
+      'go/x': '711 0:0', 'go/x/p': '770 0:0', 'go/x/p/q': '755 0:0', 'go/x/nogo': 'absent',
+      'own': '755 1000:1001', 'own/a': '700 1000:1001', 'own/a/b': '750 1000:1001',
+      'oct/a': '777 0:0', 'oct/a/b': '777 0:0', 'oct/a/b/c.txt': '777 0:0',
+      'sym': '755 0:0', 'sym/a': '720 0:0', 'sym/a/b': '770 0:0', 'sym/a/b/c.txt': '664 0:0',
+      'ex/a': '700 5:6', 'ex/a/b': '640 0:0',
+      'st/s': '755 0:0', 'st/s/d': '705 7:8', 'st/s/d/e': '751 0:0',
+    };
+    const modes: Record<string, string> = {};
+    for (const p of Object.keys(want)) modes[p] = await entryOf(rootfs, p);
+    expect(modes).to.deep.equal(want);
+    // Not the source's times: copyFileInfo sets them, then making b in a bumps a's mtime to the time of the copy.
+    expect((await lstat(join(rootfs, 'dst/a'))).mtimeMs).to.be.above(old.getTime());
+    // A kept directory is part of the COPY's content key (BuildKit's checksum has the parents' headers): a new mode
+    // in the context is a new result, not a cache hit.
+    await chmod(join(ctx, 'a'), 0o755);
+    expect(await entryOf(await image(), 'dst/a')).to.equal('755 0:0');
   });
 
   it('a directory COPY creates its top-level destination 0755, not with the source directory\'s mode', async () => {

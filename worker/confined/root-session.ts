@@ -196,6 +196,12 @@ export class RootSession {
       m.atimeNs === undefined ? '-' : m.atimeNs.toString(), m.mtimeNs === undefined ? '-' : m.mtimeNs.toString());
   }
 
+  /**
+   * The mode of the entry the previous call found already there; one it created is left alone, and owner and times
+   * are always kept (root.c `e`: what fsutil does to an existing directory COPY --parents keeps).
+   */
+  modeIfExisting(mode: number): void { this.#op('e', (mode & 0o7777).toString(8)); }
+
   xattr(name: string, value: Buffer): void { this.#op('x', name, value.toString('hex')); }
 
   /** What is at `path` following symlinks inside the base: 'dir', 'file', 'other' or undefined. */

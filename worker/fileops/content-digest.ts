@@ -141,10 +141,19 @@ class PathDigests {
 
 const DIGEST_PREFIX = 'sha256:';
 
-/** Every entry `items` select, in order: each item, then (for a directory) what is below it that no filter hides. */
+/**
+ * Every entry `items` select, in order: the directories COPY --parents keeps on the way to an item (each once), the
+ * item, then (for a directory) what is below it that no filter hides.
+ */
 function* selected(items: SelectedSource[], exclude: PathFilter, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
+  const kept = new Set<string>();
   for (const item of items) {
     if (exclude.excludes(item.rel)) continue;
+    for (const dir of item.kept) {
+      if (kept.has(dir.rel)) continue;
+      kept.add(dir.rel);
+      yield { path: dir.rel, abs: dir.abs, stat: dir.stat };
+    }
     yield { path: item.rel === '' ? '.' : item.rel, abs: item.abs, stat: item.stat };
     if (!item.stat.isDirectory()) continue;
     for (const e of walkTree(item.abs, item.rel, { ignore, exclude }, signal, memo)) {

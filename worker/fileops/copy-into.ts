@@ -72,7 +72,8 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   };
   session.policy('copy');
   // Parent directories COPY creates are 0755 (an octal --chmod's mode: parentDirMode) and owned by --chown (with its
-  // resolved gid) or root.
+  // resolved gid) or root: the destination's own (fsutil MkdirAll). The directories COPY --parents keeps under it are
+  // made from their sources first (makeKeptDirs).
   session.parents(opts.owner ?? { uid: 0, gid: 0 }, parentDirMode(op.chmod) ?? 0o755);
   const writer = new TreeWriter(session, opts, history);
   const destIsDir = op.dest.endsWith('/') || (await session.stat(inRootPath(op.dest))) === 'dir';
@@ -105,8 +106,10 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     else if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, op.unpack === true)) === 'extracted') added.archives++;
     else added.urls++;
   }
+  const keptDirs = { source: -1, made: new Set<string>() };
   for (const item of kept) {
     throwIfAborted(signal);
+    if (op.parents) makeKeptDirs(item, op.dest, writer, keptDirs);
     // ADD extracts a local archive unless --unpack=false (BuildKit: unpack defaults to isAddCommand).
     if (op.mode === 'add' && op.unpack !== false && item.stat.isFile()) {
       const compression = await detectArchive(item.abs, signal);
@@ -152,6 +155,23 @@ async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, de
   const name = path.posix.basename(item.rel);
   const target = op.parents ? path.posix.join(op.dest, item.keep) : destIsDir ? path.posix.join(dest, name) : dest;
   await writer.put(target, item.abs, sourceRelative(sourceRoot, item.abs), item.stat);
+}
+
+/**
+ * Makes the directories COPY --parents keeps on the way to `item` (TreeWriter.keptDir). Each COPY source is a copy of
+ * its own in BuildKit, with its own record of the directories it made (fsutil's parentDirs): a later source that keeps
+ * the same directory finds it there and sets its source mode again, so `made` starts over with each source.
+ */
+function makeKeptDirs(item: SelectedSource, dest: string, writer: TreeWriter, state: { source: number; made: Set<string> }): void {
+  if (item.source !== state.source) {
+    state.source = item.source;
+    state.made.clear();
+  }
+  for (const dir of item.kept) {
+    if (state.made.has(dir.keep)) continue;
+    state.made.add(dir.keep);
+    writer.keptDir(path.posix.join(dest, dir.keep), dir.stat);
+  }
 }
 
 async function copyInline(files: { name: string; content: string }[], dest: string, destIsDir: boolean, session: RootSession, opts: WriteOptions): Promise<void> {

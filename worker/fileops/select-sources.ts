@@ -17,6 +17,27 @@ export interface SelectedSource {
   stat: EntryStat;
   /** What COPY --parents keeps under the destination: `rel`, or the part after a `/./` pivot. */
   keep: string;
+  /** Which of the COPY's sources (its index) selected it: BuildKit copies each source on its own. */
+  source: number;
+  /** COPY --parents: the directories kept on the way to it under the destination, outermost first; else empty. */
+  kept: KeptDir[];
+}
+
+/**
+ * A directory COPY --parents keeps between the destination and a selected path without selecting it: BuildKit copies
+ * the source root (or the `/./` pivot) with the source as an include pattern, and makes such a directory from its own
+ * source directory when something under it matches (fsutil copy.go, createParentDirs). Its mode (and owner, for COPY
+ * --from) is in the result, so it is in the COPY's content key too, as BuildKit's checksum has the parents' headers.
+ */
+export interface KeptDir {
+  /** Where it goes, relative to the destination. */
+  keep: string;
+  /** Its path relative to the source root, as `rel` is. */
+  rel: string;
+  /** Host path of its source directory, symlinks followed inside the source root. */
+  abs: string;
+  /** lstat of its source directory (symlinks on the way followed inside the source root). */
+  stat: EntryStat;
 }
 
 /** What the sources are matched against. */
@@ -55,11 +76,17 @@ export function sessionResolver(session: RootSession): SourceResolver {
  */
 export async function selectSources(sources: readonly string[], root: SelectionRoot, op: Pick<CopyOp, 'parents'>): Promise<SelectedSource[]> {
   const out: SelectedSource[] = [];
-  for (const source of sources) out.push(...(await selectOne(source, root, op.parents)));
+  const dirs = new Map<string, { abs: string; stat: EntryStat }>();
+  for (const [i, source] of sources.entries()) {
+    for (const item of await selectOne(source, i, root, op.parents)) {
+      if (op.parents) item.kept = await keptDirs(item, root, dirs);
+      out.push(item);
+    }
+  }
   return out;
 }
 
-async function selectOne(source: string, root: SelectionRoot, parents: boolean): Promise<SelectedSource[]> {
+async function selectOne(source: string, index: number, root: SelectionRoot, parents: boolean): Promise<SelectedSource[]> {
   const pivotAt = parents ? source.indexOf('/./') : -1;
   const clean = path.posix.normalize(`./${source}`.replace(/^\.\/\/+/, './'));
   const relPath = clean === '.' ? '' : clean.replace(/^\/+/, '');
@@ -102,7 +129,7 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
       if (wild) { hidden ??= rel; continue; }
       throw await notFound(source, rel, root);
     }
-    found.push({ rel, abs, stat, keep: splitPath(rel).slice(pivot).join('/') });
+    found.push({ rel, abs, stat, keep: splitPath(rel).slice(pivot).join('/'), source: index, kept: [] });
   }
   // `**` can match a directory and what is under it: the directory's copy holds them already.
   const dirs = found.filter((f) => f.stat.isDirectory()).map((f) => `${f.rel}/`);
@@ -114,6 +141,29 @@ async function selectOne(source: string, root: SelectionRoot, parents: boolean):
     throw await notFound(source, hidden ?? relPath, root);
   }
   return selected.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+}
+
+/** The directories `item.keep` passes through, each with the stat of its source directory (cached in `stats`). */
+async function keptDirs(item: SelectedSource, root: SelectionRoot, stats: Map<string, { abs: string; stat: EntryStat }>): Promise<KeptDir[]> {
+  const keep = splitPath(item.keep);
+  const rel = splitPath(item.rel);
+  const pivot = rel.length - keep.length;   // components before a `/./` pivot, not kept
+  const out: KeptDir[] = [];
+  for (let i = 1; i < keep.length; i++) {
+    const dirRel = rel.slice(0, pivot + i).join('/');
+    let found = stats.get(dirRel);
+    if (found === undefined) {
+      // Resolved inside the source root as the selected path was: it lies under this directory, so this is one.
+      const resolved = await root.resolve(dirRel);
+      const abs = path.join(root.dir, resolved ?? dirRel);
+      const stat = resolved === undefined ? undefined : await lstatOrUndefined(abs);
+      if (stat === undefined || !stat.isDirectory()) throw new Error(`${JSON.stringify(dirRel)} in the ${root.label} is not a directory, yet ${JSON.stringify(item.rel)} was found under it`);
+      found = { abs, stat };
+      stats.set(dirRel, found);
+    }
+    out.push({ keep: keep.slice(0, i).join('/'), rel: dirRel, ...found });
+  }
+  return out;
 }
 
 async function notFound(source: string, rel: string, root: SelectionRoot): Promise<CopyError> {

@@ -70,6 +70,21 @@ export class TreeWriter {
     this.#session.meta(isCopied ? meta : { ...meta, mode: this.#opts.mode === undefined ? 0o755 : this.#opts.mode(0o755, true) }, true);
   }
 
+  /**
+   * A directory COPY --parents keeps between the destination and a matched path, from its source directory `source`,
+   * as fsutil's createParentDirs makes it: a missing one gets the source's owner and mode as every copied entry does
+   * (--chown, --chmod applied) but not its times (what is created in it next sets its mtime, as it does in BuildKit);
+   * an existing one only takes the source's own mode, never --chmod's, and keeps its owner (copyDirectoryOnly).
+   */
+  keptDir(containerPath: string, source: EntryStat): void {
+    const rel = inRootPath(containerPath);
+    if (rel === '') return;
+    this.#session.dir(rel, true);
+    const { uid, gid, mode } = this.#meta(source, 'dir');
+    this.#session.meta({ uid, gid, mode }, true);
+    this.#session.modeIfExisting(Number(source.mode));
+  }
+
   /** Writes one entry at `containerPath` from the source entry `sourceRel` (relative to the source root). */
   async put(containerPath: string, sourceAbs: string, sourceRel: string, stat: EntryStat): Promise<void> {
     await this.putRel(inRootPath(containerPath), sourceAbs, sourceRel, stat);

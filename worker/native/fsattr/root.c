@@ -27,6 +27,9 @@
  *                      entry the previous op made; skipped for a directory reached through a symlink. Directory times
  *                      are set at the end, deepest last-written first, through the fd held since the entry was made.
  *   m ...              as M, only when the previous op created the entry
+ *   e mode             mode only, only when the previous op found the entry already there (owner and times kept;
+ *                      skipped, as M is, for a directory reached through a symlink): fsutil's copyDirectoryOnly
+ *                      chmods an existing parent directory COPY --parents keeps to its source's mode, nothing else
  *   x name hexvalue    setxattr on that entry
  *   Queries, answered by one line on stdout (G: the line "<len>" then the bytes; a failure is "-<errno>"):
  *   Q path             stat in the root following symlinks: "d", "f <size>", "o" (other, or a symlink loop) or "n" (absent)
@@ -717,6 +720,15 @@ static void meta(const char *uid, const char *gid, const char *mode, const char 
   }
 }
 
+/* `e`: the mode of an entry the previous op did not create. */
+static void mode_if_existing(const char *mode) {
+  if (cur.created || cur.followed) return;
+  mode_t m = (mode_t)strtoul(mode, NULL, 8) & 07777;
+  int fd = cur.kind == 'd' || cur.kind == 'f' ? cur.fd : cur.kind == 'D' ? held[cur.held].fd : -1;
+  if (fd < 0) return;   /* a node or a link: not what `e` is for */
+  if (fchmod(fd, m) != 0) die("fchmod");
+}
+
 static int unhex(const char *hex, unsigned char *out, size_t *len) {
   size_t n = strlen(hex);
   if (n % 2) return -1;
@@ -1317,6 +1329,7 @@ int root_main(int argc, char **argv) {
       if (op == 'M' || cur.created) meta(u, g, mo, a, mt);
       break;
     }
+    case 'e': mode_if_existing(field(0)); break;
     case 'x': { char *n = field(0); xattr(n, field(1)); break; }
     case 'Q': { char *p = field(0); cur_arg = p; q_stat(p); break; }
     case 'G': { char *p = field(0); cur_arg = p; q_read(p, field(1)); break; }
