@@ -211,7 +211,7 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     try {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/arch.tar.gz`;
       const r = await build(['FROM BASE', 'ADD --unpack=false arch.tar.gz /nounpack/', `ADD --unpack=true ${url} /ru/`, `ADD ${url} /plain/`,
-        'ADD --chmod=700 arch.tar.gz /chm/', 'COPY --chmod=751 arch.tar.gz /cm/a/b/x', ''].join('\n'), {}, [], await contextWith({ 'arch.tar.gz': archive }));
+        'ADD --chmod=700 arch.tar.gz /chm/', 'COPY --chmod=751 arch.tar.gz /cm/a/b/x', 'COPY --chmod=777 arch.tar.gz /open/a/x', ''].join('\n'), {}, [], await contextWith({ 'arch.tar.gz': archive }));
       expect(r.code, r.stderr).to.equal(0);
       const all = await entries(r.tar);
       expect(last(all, 'nounpack/arch.tar.gz')?.type).to.equal('file');
@@ -221,6 +221,9 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
       expect((last(all, 'chm/t.txt')?.mode ?? 0) & 0o7777).to.equal(0o644);
       // An octal --chmod is also the mode of the parents the COPY creates (fsutil Copy: MkdirAll with CopyInfo.Mode).
       expect(['cm', 'cm/a', 'cm/a/b', 'cm/a/b/x'].map((p) => (last(all, p)?.mode ?? 0) & 0o7777)).to.deep.equal([0o751, 0o751, 0o751, 0o751]);
+      // Exactly, no umask: fsutil's MkdirAll chmods each directory it makes to the mode (moby/buildkit#6801, fixed in
+      // the fsutil BuildKit vendors since 2026-07).
+      expect(['open', 'open/a', 'open/a/x'].map((p) => (last(all, p)?.mode ?? 0) & 0o7777)).to.deep.equal([0o777, 0o777, 0o777]);
     } finally {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }

@@ -13,11 +13,12 @@ const CLAUSE = /^([ugoa]*)([-+=])([rwxXst]*)$/;
  */
 /**
  * The mode of the parent directories a COPY with a numeric --chmod creates, as fsutil's Copy makes them in BuildKit
- * (MkdirAll with CopyInfo.Mode, set only for an octal --chmod): the permission bits, under the daemon's umask 022
- * (--chmod=751 gives 0751, 777 gives 0755). Undefined for a symbolic or no --chmod (parents are then 0755).
+ * (MkdirAll with CopyInfo.Mode, set only for an octal --chmod): the permission bits exactly, whatever the umask
+ * (--chmod=777 gives 0777: MkdirAll chmods what it made, moby/buildkit#6801). Undefined for a symbolic or no --chmod
+ * (parents are then 0755).
  */
 export function parentDirMode(spec: string | undefined): number | undefined {
-  return spec !== undefined && OCTAL.test(spec) ? parseInt(spec, 8) & 0o777 & ~0o022 : undefined;
+  return spec !== undefined && OCTAL.test(spec) ? parseInt(spec, 8) & 0o777 : undefined;
 }
 
 export function parseChmod(spec: string | undefined): ModeMapper | undefined {
