@@ -34,6 +34,13 @@ const SILENT: ProgressSink = { log: () => undefined, status: () => undefined };
  */
 const RUN_SCRATCH = 'run-scratch';
 
+/**
+ * The worker's temp dirs (exec state, empty sources, ADD <url> downloads), named `<kind>-<pid>-<random>` so that the
+ * next worker opening the root removes those of a killed process (removeDeadTempDirs). Under the state root, not the
+ * host's /tmp: what a build leaves behind stays where its root's owner looks (and on its disk, not a tmpfs).
+ */
+const TEMP = 'tmp';
+
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
   /** State directory: content store, snapshots, cache mounts, temp dirs. */
@@ -81,10 +88,10 @@ export class LinuxWorker implements Worker {
 
   /** Opens (creating if needed) the worker state under `opts.root`. */
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
-    await mkdir(join(opts.root, 'tmp'), { recursive: true });
+    await mkdir(join(opts.root, TEMP), { recursive: true });
     await mkdir(cacheMountsDir(opts.root), { recursive: true });
     await mkdir(join(opts.root, RUN_SCRATCH), { recursive: true });
-    await removeDeadTempDirs(join(opts.root, 'tmp'));
+    await removeDeadTempDirs(join(opts.root, TEMP));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
 
@@ -133,7 +140,7 @@ export class LinuxWorker implements Worker {
       const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
         : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, incremental, this.#gitAccess(source)));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, { incremental, git: this.#gitAccess(source), tempDir: join(this.#root, TEMP) }));
       });
     });
     const written = outcome?.written;
@@ -146,7 +153,7 @@ export class LinuxWorker implements Worker {
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
       // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
-      const stateDir = mkdtempSync(join(this.#root, 'tmp', `exec-${process.pid}-`));
+      const stateDir = mkdtempSync(join(this.#root, TEMP, `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal);
@@ -286,7 +293,7 @@ export class LinuxWorker implements Worker {
             throw notUtf8Name(err, dir, 'the image or stage COPY --from reads', 'rename the file to UTF-8 in the stage that makes it, or leave its directory out of the COPY') ?? err;
           }));
         }
-        const empty = await mkdtemp(join(this.#root, 'tmp', `empty-${process.pid}-`));
+        const empty = await mkdtemp(join(this.#root, TEMP, `empty-${process.pid}-`));
         try {
           return await fn({ kind: 'dir', path: empty, excludes: [] });
         } finally {

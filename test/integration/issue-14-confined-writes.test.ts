@@ -164,14 +164,14 @@ describe('issue 14: nothing a build controls can write outside its root', functi
       expect(await readlink(path.join(root, 'x', 'esc'))).to.equal(host);
     });
     it('ADD <url> writes inside the root', async () => {
-      await copyInto(op([`${url}/f`], '/out/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
+      await copyInto(op([`${url}/f`], '/out/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base });
       expect(await readFile(inRoot('f'), 'utf8')).to.equal('downloaded /f\n');
     });
     it('ADD <url> ignores a planted temp name next to the target', async () => {
       await mkdir(path.join(root, 'dl'));
       // The name the old downloader used; an earlier RUN could plant it.
       await symlink(path.join(host, 'file'), path.join(root, 'dl', `tool.bin.tsbuild-download-${process.pid}`));
-      await copyInto(op([`${url}/tool.bin`], '/dl/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
+      await copyInto(op([`${url}/tool.bin`], '/dl/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base });
       expect(await readFile(path.join(root, 'dl', 'tool.bin'), 'utf8')).to.equal('downloaded /tool.bin\n');
     });
     it('WORKDIR through the symlink creates the directory inside the root', async () => {

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -316,6 +318,49 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(r.code, r.stderr).to.equal(0);
     const listing = execFileSync('tar', ['-xOf', join(home, 'build-stage.tar'), 'out/log'], { encoding: 'utf8' });
     expect(listing).to.equal('1\n2\n');
+  });
+
+  it('downloads ADD <url> into its state root in the namespace, never into the user\'s TMPDIR', async () => {
+    // 8 MiB in 64 KiB pieces every 10 ms: the download is on disk long enough to be seen where it is written.
+    const piece = Buffer.alloc(64 * 1024, 7);
+    const pieces = 128;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-length': String(piece.length * pieces) });
+      let sent = 0;
+      const timer = setInterval(() => { res.write(piece); if (++sent === pieces) { clearInterval(timer); res.end(); } }, 10);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/slow.bin`;
+      const digest = sha256(Buffer.concat(Array.from({ length: pieces }, () => piece)));
+      const dir = join(home, 'ctx-add-url');
+      const userTmp = join(home, 'tmp-add-url');
+      const root = join(home, 'add-url-root');
+      await mkdir(dir);
+      await mkdir(userTmp, { mode: 0o700 });
+      await writeFile(join(dir, 'Dockerfile'), `FROM scratch\nADD --checksum=${digest} ${url} /slow.bin\n`);
+      execFileSync('chown', ['-R', `${USER}:${USER}`, dir, userTmp]);
+      let done = false;
+      const building = build(['--root', root, '-o', `type=local,dest=${join(home, 'out-add-url')}`, dir], [`TMPDIR=${userTmp}`]).finally(() => { done = true; });
+      const seen = new Set<string>();
+      while (!done) {
+        for (const entry of await readdir(join(root, 'tmp')).catch(() => [])) seen.add(entry);
+        for (const entry of await readdir(userTmp)) if (!entry.startsWith('tsbuild-mnt-')) seen.add(`TMPDIR/${entry}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const r = await building;
+      expect(r.code, r.stderr).to.equal(0);
+      // (The state root's temp dir also holds rootless mode's overlay probe for a moment: overlay-probe-<pid>-….)
+      expect([...seen].filter((e) => e.startsWith('TMPDIR/')), 'TMPDIR during the build').to.deep.equal([]);
+      expect([...seen].filter((e) => /^download-\d+-/.test(e)), 'the download dir, seen under the state root').to.have.length(1);
+      expect(sha256(await readFile(join(home, 'out-add-url', 'slow.bin')))).to.equal(digest);
+      expect(await readdir(join(root, 'tmp'))).to.deep.equal([]);
+      expect(await readdir(userTmp)).to.deep.equal([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('names what a base layer loses rootless (a device node, a trusted.* xattr) and still builds', async () => {

@@ -11,11 +11,22 @@ import tar from 'tar-stream';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { copyInto } from '../../worker/fileops/index.js';
+import { killNode, mountsMentioning, startTsbuild, waitFor } from '../fixtures/crash-points.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // ADD: local archives are extracted (safely), URLs are downloaded from a real local HTTP server.
 
 const progress: ProgressSink = { log: () => undefined, status: () => undefined };
 const signal = new AbortController().signal;
+
+/** Polls `check` until it gives a value; fails after 30 s. */
+async function until<T>(check: () => Promise<T | undefined>): Promise<T> {
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 20))) {
+    const value = await check();
+    if (value !== undefined) return value;
+  }
+  throw new Error('timed out');
+}
 
 function addOp(sources: string[], dest: string, extra: Partial<CopyOp> = {}): CopyOp {
   return { kind: 'copy', mode: 'add', from: { kind: 'context' }, sources, dest, link: false, parents: false, exclude: [], ...extra };
@@ -147,22 +158,71 @@ describe('copyInto (ADD)', () => {
   describe('from a URL', () => {
     let server: Server;
     let url: string;
+    /** The state root's temp dir the worker hands a copy (LinuxWorker: <root>/tmp). */
+    let state: string;
+    /** The host's temp dir as this process sees it (TMPDIR): a download must never land there. */
+    let hostTmp: string;
+    let savedTmp: string | undefined;
     const body = 'downloaded body\n';
     const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const add = (sources: string[], dest: string, extra: Partial<CopyOp> = {}, how = signal): Promise<unknown> =>
+      copyInto(addOp(sources, dest, extra), context, root, how, progress, { tempDir: state });
     before(async () => {
       server = createServer((req, res) => {
         if (req.url === '/files/tool.bin') {
           res.writeHead(200, { 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT', 'content-type': 'application/octet-stream' });
           res.end(body);
+        } else if (req.url === '/endless') {
+          // 200 and zeros for ever, slowly: a download that is under way for as long as the test looks at it.
+          res.writeHead(200, { 'content-type': 'application/octet-stream' });
+          const timer = setInterval(() => res.write(Buffer.alloc(64 * 1024)), 10);
+          res.on('close', () => clearInterval(timer));
         } else { res.writeHead(404); res.end(); }
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      state = path.join(base, 'state-tmp');
+      hostTmp = path.join(base, 'host-tmp');
+      await mkdir(state);
+      await mkdir(hostTmp, { mode: 0o700 });
+      savedTmp = process.env.TMPDIR;
+      process.env.TMPDIR = hostTmp;
     });
-    after(async () => { await new Promise((resolve) => server.close(resolve)); });
+    after(async () => {
+      if (savedTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = savedTmp;
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    });
+    afterEach(async () => {
+      // Whatever a download did, it left nothing behind in either place.
+      expect(await readdir(state), 'the state root\'s temp dir').to.deep.equal([]);
+      expect(await readdir(hostTmp), 'TMPDIR').to.deep.equal([]);
+    });
+
+    it('downloads into a private dir under the state root\'s temp dir, never TMPDIR, and removes it when cancelled', async () => {
+      const cancel = new AbortController();
+      const adding = add([`${url}/endless`], '/dl/big', {}, cancel.signal).then(() => undefined, (e: unknown) => e);
+      // The dir is named <kind>-<pid>-… so that the next worker on the root removes it once this process is gone.
+      const file = await until(async () => {
+        for (const entry of await readdir(state)) {
+          const st = await stat(path.join(state, entry, 'download')).catch(() => undefined);
+          if (st !== undefined && st.size > 256 * 1024) return { entry, st };
+        }
+        expect(await readdir(hostTmp), 'TMPDIR while downloading').to.deep.equal([]);
+        return undefined;
+      });
+      expect(file.entry).to.match(new RegExp(`^download-${process.pid}-`));
+      expect((await stat(path.join(state, file.entry))).mode & 0o777).to.equal(0o700);
+      expect(file.st.mode & 0o777).to.equal(0o600);
+      expect(await readdir(hostTmp), 'TMPDIR while downloading').to.deep.equal([]);
+      cancel.abort();
+      expect(await adding).to.be.instanceOf(Error);
+      expect(await readdir(root)).to.deep.equal(['etc']);
+    });
 
     it('downloads into a directory under the URL\'s file name, mode 0600, Last-Modified as mtime', async () => {
-      await copyInto(addOp([`${url}/files/tool.bin`], '/dl/', { checksum: digest }), context, root, signal, progress);
+      await add([`${url}/files/tool.bin`], '/dl/', { checksum: digest });
       expect(await readFile(r('dl/tool.bin'), 'utf8')).to.equal(body);
       const st = await stat(r('dl/tool.bin'));
       expect(st.mode & 0o7777).to.equal(0o600);
@@ -172,21 +232,112 @@ describe('copyInto (ADD)', () => {
     it('refuses a download whose --checksum does not match and leaves nothing in the root', async () => {
       const wrong = `sha256:${'0'.repeat(64)}`;
       const before = await readdir(root);
-      const err = await copyInto(addOp([`${url}/files/tool.bin`], '/dl/', { checksum: wrong }), context, root, signal, progress).catch((e: unknown) => e);
+      const err = await add([`${url}/files/tool.bin`], '/dl/', { checksum: wrong }).catch((e: unknown) => e);
       expect(err).to.have.property('code', 'DIGEST_MISMATCH');
       expect(await readdir(root)).to.deep.equal(before);
     });
 
     it('reports an HTTP error status', async () => {
-      const err = await copyInto(addOp([`${url}/missing`], '/dl/f'), context, root, signal, progress).catch((e: unknown) => e);
+      const err = await add([`${url}/missing`], '/dl/f').catch((e: unknown) => e);
       expect(err).to.have.property('code', 'INVALID_ARGUMENT');
     });
 
     // ADD of a git repository is BuildKit's git source (worker/fileops/add-git.ts; test/integration/remote-context.test.ts).
     it('fetches git URLs: an unreachable repository fails naming it, credentials redacted', async () => {
-      const err = await copyInto(addOp(['http://user:s3cret@127.0.0.1:1/o/r.git#main'], '/src/'), context, root, signal, progress).catch((e: unknown) => e);
+      const err = await add(['http://user:s3cret@127.0.0.1:1/o/r.git#main'], '/src/').catch((e: unknown) => e);
       expect(err).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
       expect(err).to.have.property('message').that.contains('http://user:xxxxx@127.0.0.1:1/o/r.git').and.not.contains('s3cret');
     });
+  });
+});
+
+// The same through the real command, killed as a CI job kill does it: a download in flight is in the state root's
+// temp dir, not the host's TMPDIR (a tmpfs on many hosts, where every byte is RAM and a kill -9's leftover stayed for
+// ever), and the next build or prune on the root removes what the killed one left.
+describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function () {
+  this.timeout(120_000);
+  let dir: string;
+  let hostTmp: string;
+  let server: Server;
+  let url: string;
+  const env = (): NodeJS.ProcessEnv => ({ TMPDIR: hostTmp, TSBUILD_DAEMON: '0' });
+  const context = async (name: string, dockerfile: string): Promise<string> => {
+    const ctx = path.join(dir, name);
+    await mkdir(ctx);
+    await writeFile(path.join(ctx, 'Dockerfile'), dockerfile);
+    return ctx;
+  };
+  /** The files (not directories) under `top`, recursively, with their sizes; mount points of snapshots are skipped. */
+  const filesUnder = async (top: string): Promise<string[]> => {
+    const out: string[] = [];
+    for (const entry of await readdir(top, { recursive: true, withFileTypes: true })) {
+      const rel = path.relative(top, path.join(entry.parentPath, entry.name));
+      if (!rel.startsWith('tsbuild-mnt-') && !entry.isDirectory()) out.push(`${rel} ${(await stat(path.join(top, rel))).size}`);
+    }
+    return out;
+  };
+  /** Starts a build of the endless download and kills it once 1 MiB of it is on disk; returns its pid. */
+  const killMidDownload = async (root: string, ctx: string): Promise<number> => {
+    const build = startTsbuild(['build', '--root', root, '--progress', 'plain', ctx], env());
+    const where = await waitFor(`1 MiB of the download on disk (${build.output()})`, async () => {
+      for (const [top, dirs] of [[hostTmp, await readdir(hostTmp)], [path.join(root, 'tmp'), await readdir(path.join(root, 'tmp')).catch(() => [])]] as const) {
+        for (const d of dirs) {
+          const st = await stat(path.join(top, d, 'download')).catch(() => undefined);
+          if (st !== undefined && st.size > 1024 * 1024) return path.join(top, d);
+        }
+      }
+      return undefined;
+    }, 60_000);
+    expect(path.dirname(where), 'where the download is written').to.equal(path.join(root, 'tmp'));
+    expect(path.basename(where)).to.match(new RegExp(`^download-${build.pid}-`));
+    expect(await filesUnder(hostTmp), 'TMPDIR during the download').to.deep.equal([]);
+    killNode(build.pid);
+    expect((await build.done).signal).to.equal('SIGKILL');
+    // kill -9 skipped every `finally`: the partial download stays until the next process opening the root.
+    expect(await readdir(path.join(root, 'tmp')), 'the leftover this test is about').to.have.length(1);
+    expect(await filesUnder(hostTmp), 'TMPDIR after the kill').to.deep.equal([]);
+    return build.pid;
+  };
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'tsbuild-add-kill-'));
+    hostTmp = path.join(dir, 'host-tmp');
+    await mkdir(hostTmp, { mode: 0o700 });
+    server = createServer((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      if (req.url === '/small') { res.end('small\n'); return; }
+      const timer = setInterval(() => res.write(Buffer.alloc(64 * 1024)), 10);
+      res.on('close', () => clearInterval(timer));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    server?.closeAllConnections();
+    await new Promise((resolve) => server?.close(resolve));
+    // A failed test may leave a killed build's snapshot mounted in hostTmp: off before the directory goes.
+    for (const line of mountsMentioning([hostTmp]).reverse()) {
+      const target = line.split(' ')[4];
+      if (target !== undefined) await run('umount', ['-l', target]);
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('downloads under the state root, and the next build removes what a killed one left; TMPDIR stays empty', async () => {
+    const root = path.join(dir, 'root-build');
+    await killMidDownload(root, await context('endless', `FROM scratch\nADD ${url}/endless /big\n`));
+    const next = await tsbuild(['build', '--root', root, '--progress', 'plain', await context('small', `FROM scratch\nADD ${url}/small /small\n`)], { env: env() });
+    expect(next.code, next.stderr).to.equal(0);
+    expect(await readdir(path.join(root, 'tmp'))).to.deep.equal([]);
+    expect(await readdir(hostTmp)).to.deep.equal([]);
+  });
+
+  it('tsbuild prune removes what a killed build left in the state root', async () => {
+    const root = path.join(dir, 'root-prune');
+    await killMidDownload(root, await context('endless-prune', `FROM scratch\nADD ${url}/endless /big\n`));
+    const prune = await tsbuild(['prune', '--root', root], { env: env() });
+    expect(prune.code, prune.stderr).to.equal(0);
+    expect(await readdir(path.join(root, 'tmp'))).to.deep.equal([]);
+    expect(await readdir(hostTmp)).to.deep.equal([]);
   });
 });

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -18,12 +17,16 @@ export function isUrl(source: string): boolean {
 }
 
 /**
- * ADD <url>: streams the body to a temp file in a private directory outside the root (never into memory, never a
- * name a RUN step could plant), verifies --checksum while it streams, and only then streams it into the root through
- * the confined writer: a mismatch leaves nothing in the root. The file is named after the URL's last path segment when dest is a directory,
- * gets mode 0600 as the Dockerfile reference says, and the Last-Modified time when the server sends one.
+ * ADD <url>: streams the body to a file in a fresh private directory under `tempDir` (never into memory, never a name
+ * a RUN step could plant), verifies --checksum while it streams, and only then streams it into the root through the
+ * confined writer: a mismatch leaves nothing in the root. The file is named after the URL's last path segment when
+ * dest is a directory, gets mode 0600 as the Dockerfile reference says, and the Last-Modified time when the server
+ * sends one. `tempDir` is the state root's temp dir (LinuxWorker), not the host's: a download has no size limit
+ * (BuildKit sets none either; its http source writes into a snapshot under its own root), so on a host whose /tmp is
+ * a tmpfs it would take RAM, and one a SIGKILLed build left there would stay for ever; under the state root the
+ * directory is named `download-<pid>-…` so the next build or prune on the root removes it once that pid is gone.
  */
-export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions, unpack = false): Promise<'downloaded' | 'extracted'> {
+export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, unpack = false): Promise<'downloaded' | 'extracted'> {
   const url = parseHttpUrl(source);
   const expected = parseChecksum(checksum);
   const name = path.posix.basename(decodeURIComponent(url.pathname));
@@ -50,8 +53,8 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   }
   const hash = createHash('sha256');
   const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
-  const tempDir = await mkdtemp(path.join(tmpdir(), `tsbuild-add-${process.pid}-`));
-  const temp = path.join(tempDir, 'download');
+  const work = await mkdtemp(path.join(tempDir, `download-${process.pid}-`));   // 0700
+  const temp = path.join(work, 'download');
   try {
     await pipeline(Readable.fromWeb(response.body), tap, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
     const actual = `sha256:${hash.digest('hex')}`;
@@ -73,7 +76,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     await session.sync();
     return 'downloaded';
   } finally {
-    await rm(tempDir, { recursive: true, force: true });
+    await rm(work, { recursive: true, force: true });
   }
 }
 

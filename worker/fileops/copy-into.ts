@@ -6,6 +6,7 @@ import type { Accounts } from '../confined/index.js';
 import { addGit } from './add-git.js';
 import type { GitAccess } from './git-commits.js';
 import { addUrl, isUrl } from './add-url.js';
+import { redactUrl } from '../../common/index.js';
 import { isGitUrl } from './git-ref.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { parentDirMode, parseChmod } from './chmod.js';
@@ -31,6 +32,19 @@ export interface IncrementalCopy {
   previous: { dir: string; files: FileRecords } | undefined;
 }
 
+/** What the worker lends a copy besides its op and source; all optional. */
+export interface CopyResources {
+  /** Link unchanged files from the last result of the same COPY (COPY from a context only). */
+  incremental?: IncrementalCopy | undefined;
+  /** What ADD <git url> fetches with. */
+  git?: GitAccess | undefined;
+  /**
+   * A directory under the state root for ADD <url> downloads (never the host's /tmp: add-url.ts), its entries named
+   * `<kind>-<pid>-…` so that the worker removes those of a killed build; needed only for URL sources.
+   */
+  tempDir?: string | undefined;
+}
+
 /** What an incremental copy wrote, for the next one; undefined when it cannot be used (see TreeWriter.written). */
 export interface CopyOutcome { written: FileRecords | undefined }
 
@@ -46,22 +60,22 @@ export interface CopyOutcome { written: FileRecords | undefined }
  * inside the root only (openat2 RESOLVE_IN_ROOT), files are created O_EXCL|O_NOFOLLOW, and all writes happen in one
  * process in order.
  */
-export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink, incremental?: IncrementalCopy, git?: GitAccess): Promise<CopyOutcome> {
+export async function copyInto(op: CopyOp, source: CopySourceDir, rootDir: string, signal: AbortSignal, progress: ProgressSink, resources: CopyResources = {}): Promise<CopyOutcome> {
   throwIfAborted(signal);
   const sourceRoot = source.kind === 'dir' ? source.path : undefined;
   // ADD writes archives and downloads outside the TreeWriter: never incremental.
-  if (op.mode !== 'copy' || source.kind !== 'dir') incremental = undefined;
+  const incremental = op.mode === 'copy' && source.kind === 'dir' ? resources.incremental : undefined;
   const previous = incremental?.previous;
   const options = previous === undefined || incremental === undefined ? { sourceRoot }
     : { sourceRoot, lowerRoots: incremental.lowerDirs, inherit: { upperDir: incremental.upperDir, previousDir: previous.dir } };
   try {
-    return await RootSession.with(rootDir, options, (session) => copyWith(session, op, source, signal, progress, incremental === undefined ? undefined : { previous: previous?.files }, git));
+    return await RootSession.with(rootDir, options, (session) => copyWith(session, op, source, signal, progress, incremental === undefined ? undefined : { previous: previous?.files }, resources));
   } catch (err) {
     throw copyFailure(err);
   }
 }
 
-async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined, git: GitAccess | undefined): Promise<CopyOutcome> {
+async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir, signal: AbortSignal, progress: ProgressSink, history: WriterHistory | undefined, resources: CopyResources): Promise<CopyOutcome> {
   let accounts: Promise<Accounts> | undefined;
   const opts: WriteOptions = {
     owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session)), progress),
@@ -102,8 +116,9 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   // What ADD wrote besides the copied files, for the step's last status line (the TreeWriter counts only copies).
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
-    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, git); added.repos++; }
-    else if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, op.unpack === true)) === 'extracted') added.archives++;
+    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, resources.git); added.repos++; continue; }
+    if (resources.tempDir === undefined) throw new Error(`ADD ${redactUrl(url)}: the worker gave the copy no temp dir to download into`);
+    if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, resources.tempDir, op.unpack === true)) === 'extracted') added.archives++;
     else added.urls++;
   }
   const keptDirs = { source: -1, made: new Set<string>() };
