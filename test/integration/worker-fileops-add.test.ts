@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer } from 'node:net';
 import { lstat, mkdir, mkdtemp, readFile, readdir, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -157,7 +157,9 @@ describe('copyInto (ADD)', () => {
 
   describe('from a URL', () => {
     let server: Server;
+    let liar: NetServer;
     let url: string;
+    let liarUrl: string;
     /** The state root's temp dir the worker hands a copy (LinuxWorker: <root>/tmp). */
     let state: string;
     /** The host's temp dir as this process sees it (TMPDIR): a download must never land there. */
@@ -179,8 +181,25 @@ describe('copyInto (ADD)', () => {
           res.on('close', () => clearInterval(timer));
         } else { res.writeHead(404); res.end(); }
       });
+      // Servers that lie about Content-Length, which node's http server will not do: /short closes after 10 of the
+      // 100 bytes it announced, anything else announces 10 bytes and then streams zeros until the client goes.
+      liar = createNetServer((socket) => {
+        socket.on('error', () => undefined);
+        socket.once('data', (request: Buffer) => {
+          if (request.toString().startsWith('GET /short ')) {
+            socket.end('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');
+            return;
+          }
+          socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789');
+          const pump = (): void => { while (!socket.destroyed && socket.write(Buffer.alloc(64 * 1024))); };
+          socket.on('drain', pump);
+          pump();
+        });
+      });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
       url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      liarUrl = `http://127.0.0.1:${(liar.address() as AddressInfo).port}`;
       state = path.join(base, 'state-tmp');
       hostTmp = path.join(base, 'host-tmp');
       await mkdir(state);
@@ -193,6 +212,7 @@ describe('copyInto (ADD)', () => {
       else process.env.TMPDIR = savedTmp;
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
+      await new Promise((resolve) => liar.close(resolve));
     });
     afterEach(async () => {
       // Whatever a download did, it left nothing behind in either place.
@@ -219,6 +239,19 @@ describe('copyInto (ADD)', () => {
       cancel.abort();
       expect(await adding).to.be.instanceOf(Error);
       expect(await readdir(root)).to.deep.equal(['etc']);
+    });
+
+    it('fails a body that ends before its Content-Length, naming the URL, and writes nothing', async () => {
+      const err = await add([`${liarUrl}/short`], '/dl/f').catch((e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+      expect(String((err as Error).message)).to.match(new RegExp(`^ADD ${liarUrl}/short: the download broke off after \\d+ of 100 bytes`));
+      expect(await readdir(root)).to.deep.equal(['etc']);
+    });
+
+    it('takes exactly Content-Length bytes from a server that sends more (HTTP framing: the rest is not body), never the endless tail', async () => {
+      const ten = `sha256:${createHash('sha256').update('0123456789').digest('hex')}`;
+      await add([`${liarUrl}/lie`], '/dl/f', { checksum: ten });
+      expect(await readFile(r('dl/f'), 'utf8')).to.equal('0123456789');
     });
 
     it('downloads into a directory under the URL\'s file name, mode 0600, Last-Modified as mtime', async () => {

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { detectArchive, extractArchive } from './archive.js';
@@ -52,11 +52,10 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
   }
   const hash = createHash('sha256');
-  const tap = new Transform({ transform(chunk: Buffer, _enc, cb) { hash.update(chunk); cb(null, chunk); } });
   const work = await mkdtemp(path.join(tempDir, `download-${process.pid}-`));   // 0700
   const temp = path.join(work, 'download');
   try {
-    await pipeline(Readable.fromWeb(response.body), tap, createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
+    await pipeline(body(response.body, response.headers, source, hash, opts.signal), createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
     const actual = `sha256:${hash.digest('hex')}`;
     if (expected !== undefined && actual !== expected) {
       throw new CopyError('DIGEST_MISMATCH', `ADD ${source}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
@@ -78,6 +77,43 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * The response body, hashed into `hash` as it passes, as a named download failure when it breaks off or is longer
+ * than its Content-Length. Undici's HTTP/1.1 parser already ends a body at its Content-Length (what a lying server
+ * sends after it is not body, and the connection is dropped) and refuses Content-Length together with chunked, as Go's
+ * client does for BuildKit; the bound here keeps that true whatever the dispatcher speaks. A content-coded body
+ * (gzip, br) arrives decoded, so its Content-Length, of the coded bytes, bounds nothing (BuildKit's Go client decodes
+ * gzip the same way and drops the length).
+ */
+async function* body(stream: ReadableStream<Uint8Array>, headers: Headers, source: string, hash: Hash, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const declared = identityLength(headers);
+  let received = 0;
+  try {
+    for await (const chunk of Readable.fromWeb(stream) as AsyncIterable<Uint8Array>) {
+      received += chunk.byteLength;
+      if (declared !== undefined && received > declared) {
+        throw new CopyError('INVALID_ARGUMENT', `ADD ${redactUrl(source)}: the server sent more than the ${declared} bytes its Content-Length says`,
+          'the server does not keep to HTTP framing: check the URL and the server');
+      }
+      hash.update(chunk);
+      yield chunk;
+    }
+  } catch (err) {
+    if (err instanceof CopyError || signal.aborted) throw err;
+    const cause = err instanceof Error ? (err.cause instanceof Error ? `${err.message}: ${err.cause.message}` : err.message) : String(err);
+    throw new CopyError('INVALID_ARGUMENT', `ADD ${redactUrl(source)}: the download broke off after ${received}${declared === undefined ? '' : ` of ${declared}`} bytes (${cause})`,
+      'the server or the network closed the connection early: check that the build host can reach it and retry', { cause: err });
+  }
+}
+
+/** The Content-Length of a body that arrives as sent (no content coding), or undefined. */
+function identityLength(headers: Headers): number | undefined {
+  const coding = headers.get('content-encoding');
+  if (coding !== null && coding.trim().toLowerCase() !== 'identity') return undefined;
+  const length = headers.get('content-length');
+  return length !== null && /^\d+$/.test(length.trim()) ? Number(length.trim()) : undefined;
 }
 
 function parseHttpUrl(source: string): URL {
