@@ -275,6 +275,14 @@ describe('copyInto (ADD)', () => {
       expect(err).to.have.property('code', 'INVALID_ARGUMENT');
     });
 
+    it('names a URL whose download failed with its password redacted (the step\'s error line reaches CI logs)', async () => {
+      const withPassword = url.replace('http://', 'http://alice:s3cret@');
+      for (const [source, opts] of [[`${withPassword}/missing`, {}], [`${withPassword}/files/tool.bin`, { checksum: `sha256:${'0'.repeat(64)}` }], ['http://alice:s3cret@127.0.0.1:1/x', {}]] as const) {
+        const err = await add([source], '/dl/f', opts).catch((e: unknown) => e);
+        expect(err).to.have.property('message').that.contains('alice:xxxxx@').and.not.contains('s3cret');
+      }
+    });
+
     // ADD of a git repository is BuildKit's git source (worker/fileops/add-git.ts; test/integration/remote-context.test.ts).
     it('fetches git URLs: an unreachable repository fails naming it, credentials redacted', async () => {
       const err = await add(['http://user:s3cret@127.0.0.1:1/o/r.git#main'], '/src/').catch((e: unknown) => e);

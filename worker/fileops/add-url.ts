@@ -31,7 +31,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   const expected = parseChecksum(checksum);
   const name = path.posix.basename(decodeURIComponent(url.pathname));
   if (destIsDir && (name === '' || name === '/')) {
-    throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${source}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
+    throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${redactUrl(source)}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
   }
   const target = destIsDir ? path.posix.join(destPath, name) : destPath;
   // Credentials in the URL are sent as Basic authorization, as BuildKit's http source does (fetch refuses a URL that
@@ -46,10 +46,10 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
   try {
     response = await fetch(url, { signal: opts.signal, redirect: 'follow', headers, dispatcher: downloadDispatcher() });
   } catch (err) {
-    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that the build host can reach it', { cause: err });
+    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${redactUrl(source)}: ${err instanceof Error ? err.message : String(err)}`, 'check the URL and that the build host can reach it', { cause: err });
   }
   if (!response.ok || response.body === null) {
-    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${source}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
+    throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${redactUrl(source)}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
   }
   const hash = createHash('sha256');
   const work = await mkdtemp(path.join(tempDir, `download-${process.pid}-`));   // 0700
@@ -58,7 +58,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     await pipeline(body(response.body, response.headers, source, hash, opts.signal), createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
     const actual = `sha256:${hash.digest('hex')}`;
     if (expected !== undefined && actual !== expected) {
-      throw new CopyError('DIGEST_MISMATCH', `ADD ${source}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
+      throw new CopyError('DIGEST_MISMATCH', `ADD ${redactUrl(source)}: checksum mismatch: expected ${expected}, got ${actual}`, 'the file at the URL changed or --checksum is wrong; update --checksum if the new content is expected');
     }
     // ADD --unpack=true: a downloaded archive is extracted into the destination, as BuildKit's AttemptUnpack does for
     // an http source; anything else is written as a file.
@@ -123,7 +123,7 @@ function parseHttpUrl(source: string): URL {
   }
   const url = new URL(source);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CopyError('INVALID_ARGUMENT', `ADD does not support ${url.protocol} URLs: ${source}`, 'use an http(s) URL, or COPY a local file');
+    throw new CopyError('INVALID_ARGUMENT', `ADD does not support ${url.protocol} URLs: ${redactUrl(source)}`, 'use an http(s) URL, or COPY a local file');
   }
   return url;
 }
