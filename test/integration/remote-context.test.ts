@@ -371,6 +371,23 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await leftovers()).to.deep.equal([]);
   });
 
+  it('ADD <git url> checks the repository out under the state root\'s temp dir, never TMPDIR (a repository has no size limit)', async () => {
+    const ctx = join(dir, 'add-where');
+    const bin = join(dir, 'git-wrapper');
+    const log = join(dir, 'git-wrapper.log');
+    await mkdir(ctx, { recursive: true });
+    await mkdir(bin, { recursive: true });
+    // A stand-in git on PATH that writes down where each git command runs, then runs the real one.
+    await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$PWD $*" >> '${log}'\nexec /usr/bin/git "$@"\n`, { mode: 0o755 });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD ${gitUrl()}#v1 /where\n`);
+    const r = await run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${out()}`, ctx], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
+    ok(r);
+    const checkouts = (await readFile(log, 'utf8')).split('\n').filter((line) => / (init|fetch|checkout)( |$)/.test(line));
+    expect(checkouts, 'git ran no checkout').to.not.deep.equal([]);
+    for (const line of checkouts) expect(line.startsWith(join(root, 'tmp', 'git-')), line).to.equal(true);
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
   it('ADD <git url> fetches the commit its step was keyed by when the branch moves in between, and resolves a ref once a build', async () => {
     const ctx = join(dir, 'add-moving');
     await mkdir(ctx, { recursive: true });

@@ -1,6 +1,5 @@
 import { constants } from 'node:fs';
 import { lstat, mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
@@ -18,14 +17,16 @@ import type { WriteOptions } from './tree-writer.js';
  * is the commit the ref must resolve to. `git.commits`: the build's resolutions, whose commit the step was keyed by: that
  * commit is fetched, never the ref's newer one. Returns the commit.
  */
-export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, git?: GitAccess): Promise<string> {
+export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, git?: GitAccess): Promise<string> {
   const ref = parseGitRef(source);
   if (ref === undefined) throw new Error(`addGit: ${redactUrl(source)} is not a git URL`);
   if (checksum !== undefined && checksum !== '') {
     if (!/^[0-9a-f]{4,64}$/.test(checksum)) throw new CopyError('INVALID_ARGUMENT', `invalid --checksum ${JSON.stringify(checksum)} for a git source`, 'give the commit (or a prefix of it) the ref must resolve to');
     ref.checksum = checksum;
   }
-  const work = await mkdtemp(path.join(tmpdir(), `tsbuild-add-git-${process.pid}-`));
+  // The checkout goes under the state root's temp dir, as ADD <url>'s download does (add-url.ts): a repository can be
+  // of any size, and one a SIGKILLed build left there is removed by the next build or prune (`git-<pid>-…`).
+  const work = await mkdtemp(path.join(tempDir, `git-${process.pid}-`));
   try {
     const code = 'COPY_SOURCE_NOT_FOUND';
     const sshAgent = git?.sshAgent;

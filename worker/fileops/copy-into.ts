@@ -116,8 +116,8 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   // What ADD wrote besides the copied files, for the step's last status line (the TreeWriter counts only copies).
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
-    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, resources.git); added.repos++; continue; }
     if (resources.tempDir === undefined) throw new Error(`ADD ${redactUrl(url)}: the worker gave the copy no temp dir to download into`);
+    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, resources.tempDir, resources.git); added.repos++; continue; }
     if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, resources.tempDir, op.unpack === true)) === 'extracted') added.archives++;
     else added.urls++;
   }
