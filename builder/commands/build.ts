@@ -111,7 +111,9 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
   return outputs;
 }
 
-async function buildAction(context: string | undefined, given: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
+async function buildAction(context: string | undefined, asked: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
+  // `-o ""` is no output, as buildx's ParseExports skips it (it was a local export into the working directory).
+  const given = { ...asked, output: asked.output.filter((o) => o !== '') };
   // Every flag is checked before anything starts: a typo costs no build and leaves no temp file.
   const loads = given.output.map(loadOutputOf);
   const loadNames = loads.flatMap((l) => l?.names ?? []);

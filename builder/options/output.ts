@@ -135,14 +135,48 @@ function compressionOf(attrs: Record<string, string>, text: string): ImageExport
 }
 
 /**
+ * Whether `-o TEXT` is a bare destination (a directory, or `-` for a tar on stdout): buildx's ExportEntry reads a
+ * value as one when it is a single CSV field (no comma, no quote). tsbuild also requires it to hold no `=`, where
+ * buildx would make a directory named `dest=out`: such a value is read as attributes and asks for its `type=`.
+ */
+function isBareDestination(text: string): boolean {
+  return !/[,"=]/.test(text);
+}
+
+/**
+ * Refuses a CSV field that is not `key=value` (an empty one included), as buildx's ExportEntry does ("invalid value
+ * …"): `-o ",,,"` or `-o out,` was read as a directory named `,,,` / `out,`.
+ */
+function checkFields(text: string): void {
+  let field = '';
+  let isQuoted = false;
+  const fields: string[] = [];
+  for (const c of text) {
+    if (c === '"') isQuoted = !isQuoted;
+    if (c === ',' && !isQuoted) { fields.push(field); field = ''; } else field += c;
+  }
+  fields.push(field);
+  const bad = fields.find((f) => !f.includes('='));
+  if (bad !== undefined) {
+    throw new UserError('INVALID_ARGUMENT', `-o ${JSON.stringify(text)}: invalid field ${JSON.stringify(bad)}: expected key=value`,
+      'write -o type=TYPE[,key=value…] with no empty fields, or -o DIR for a directory (a name without "," "=" or a quote)');
+  }
+}
+
+/**
  * Parses one `-o` value. Like buildx: `-o DIR` alone means `type=local,dest=DIR`, `-o -` a tar on stdout;
  * `type=registry` is `type=image,push=true`. `tags` are the `-t` names, used when the output names none.
  * Every attribute buildx documents is either read here or refused by name.
  */
 export function parseOutput(text: string, tags: string[]): OutputSpec {
-  if (!text.includes('=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
+  if (isBareDestination(text)) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
+  checkFields(text);
   const attrs = parseCsvAttrs(text);
   const type = attrs.type ?? '';
+  if (type === '') {
+    throw new UserError('INVALID_ARGUMENT', `-o ${JSON.stringify(text)}: type= is missing`,
+      'write -o type=local,dest=DIR (or just -o DIR), -o type=registry, -o type=oci,dest=FILE …');
+  }
   if (!(type in ACCEPTED)) {
     throw new UserError('INVALID_ARGUMENT', `unknown output type ${JSON.stringify(type)} in -o ${text}`,
       'use one of type=image, registry, oci, docker, local, tar, cacheonly');
@@ -151,7 +185,7 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
   const names = attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : tags;
   const need = (kind: string): string => {
     const dest = attrs.dest;
-    if (!dest) throw new UserError('INVALID_ARGUMENT', `output type=${kind} needs dest=`, `e.g. -o type=${kind},dest=out.tar`);
+    if (!dest) throw new UserError('INVALID_ARGUMENT', `output type=${kind} needs dest=`, `e.g. -o type=${kind},dest=${kind === 'local' || (kind === 'oci' && attrs.tar === 'false') ? 'out' : 'out.tar'}`);
     return dest;
   };
   if ((type === 'local' || type === 'tar') && parseBool(attrs['platform-split'], false, 'platform-split')) {
@@ -186,7 +220,8 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
  * `name=` gives (none: the `-t` names). Undefined for any other output.
  */
 export function loadOutputOf(text: string): { names: string[] } | undefined {
-  if (!text.includes('=')) return undefined;
+  if (isBareDestination(text)) return undefined;
+  checkFields(text);
   const attrs = parseCsvAttrs(text);
   if (attrs.type !== 'docker' || attrs.dest) return undefined;
   checkAttrs('docker', attrs, text);

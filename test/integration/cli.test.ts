@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, symlink } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, TSBUILD, run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { PROJECT_ROOT, TSBUILD, run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 describe('the tsbuild command', () => {
   it('prints the package version with --version', async () => {
@@ -51,6 +51,33 @@ describe('the tsbuild command', () => {
     const r = await tsbuild(['build', '-o', 'type=floppy', '--root', '/tmp/tsbuild-cli-unused', '.']);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('unknown output type').and.to.contain('hint:');
+  });
+
+  it('refuses an -o with an empty or bare field as buildx does, and takes -o "" as no output, writing nothing into the working directory', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-cli-output-'));
+    try {
+      await mkdir(join(dir, 'ctx'));
+      await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+      await writeFile(join(dir, 'ctx', 'f'), 'f\n');
+      const build = (output: string): Promise<CliResult> =>
+        tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '-o', output, 'ctx'], { cwd: dir });
+      // buildx's ExportEntry: a value with a comma is CSV whose every field is key=value ("invalid value …").
+      for (const [output, field] of [[',,,', ''], ['out,', 'out'], ['a,b', 'a'], ['type=local,,dest=o', '']] as const) {
+        const r = await build(output);
+        expect(r.code, `${output}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(`ERROR: -o ${JSON.stringify(output)}: invalid field ${JSON.stringify(field)}`).and.to.contain('hint:');
+      }
+      const untyped = await build('name=x');
+      expect(untyped.code, untyped.stderr).to.equal(2);
+      expect(untyped.stderr).to.contain('ERROR: -o "name=x": type= is missing');
+      // ParseExports skips an empty -o: the build runs with no output (it exported its files into the cwd).
+      const empty = await build('');
+      expect(empty.code, empty.stderr).to.equal(0);
+      expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'root']);
+      expect((await readdir(join(dir, 'ctx'))).sort()).to.deep.equal(['Dockerfile', 'f']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('refuses --push without a name', async () => {
