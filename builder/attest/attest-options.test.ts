@@ -7,7 +7,11 @@ describe('parseAttestFlags', () => {
     ['--provenance=true is mode=min', { provenance: 'true' }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
     ['--provenance=mode=max,version=v1', { provenance: 'mode=max,version=v1' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
     ['--provenance=false is off', { provenance: 'false' }, {}, {}],
-    ['--provenance=none is off, over --attest', { provenance: 'none', attest: ['type=provenance,mode=max'] }, {}, {}],
+    ['--provenance=false is off, over --attest', { provenance: 'false', attest: ['type=provenance,mode=max'] }, {}, {}],
+    ['--provenance=F (a Go ParseBool spelling) is off', { provenance: 'F' }, {}, {}],
+    ['--provenance="" is not given, as in buildx', { provenance: '' }, {}, {}],
+    ['--provenance=mode=full is max, as BuildKit reads it', { provenance: 'mode=full' }, {}, { provenance: { mode: 'max', version: 'v0.2' } }],
+    ['--attest type=provenance,disabled=false is on', { attest: ['type=provenance,disabled=false'] }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
     ['--sbom=true', { sbom: 'true' }, {}, { sbom: { scanStage: false } }],
     ['--attest type=sbom with the scan-stage build arg', { attest: ['type=sbom'] }, { BUILDKIT_SBOM_SCAN_STAGE: 'true' }, { sbom: { scanStage: true } }],
     ['--attest type=provenance,disabled=true', { attest: ['type=provenance,disabled=true'] }, {}, {}],
@@ -20,7 +24,7 @@ describe('parseAttestFlags', () => {
     expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
     expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' }, sbom: { scanStage: false } });
     expect(parseAttestFlags({ provenance: 'mode=max' }, {}, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v0.2' } });
-    for (const off of [{ provenance: 'false' }, { provenance: '0' }, { provenance: 'none' }, { attest: ['type=provenance,disabled=true'] }]) {
+    for (const off of [{ provenance: 'false' }, { provenance: '0' }, { provenance: 'FALSE' }, { attest: ['type=provenance,disabled=true'] }]) {
       expect(parseAttestFlags(off, {}, on), JSON.stringify(off)).to.deep.equal({});
     }
   });
@@ -45,8 +49,17 @@ describe('parseAttestFlags', () => {
     for (const value of ['0', 'false', '', 'nope']) expect(defaultProvenanceApplies(push, { BUILDX_NO_DEFAULT_ATTESTATIONS: value }), value).to.equal(true);
   });
 
+  it('refuses what buildx\'s Attest.UnmarshalText refuses: a disabled= that is no ParseBool value, a bare field, a lone non-boolean', () => {
+    for (const flags of [
+      { attest: ['type=provenance,disabled=maybe'] }, { attest: ['type=sbom,disabled=yes'] }, { attest: ['type=provenance,true'] },
+      { provenance: 'none' }, { provenance: 'yes' }, { sbom: 'off' }, { provenance: 'tRuE' }, { provenance: 'true,mode=max' },
+    ]) {
+      expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('refuses an unknown mode, type or option with a usage error', () => {
-    for (const flags of [{ provenance: 'mode=full' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }, { provenance: 'reproducible=maybe' }, { sbom: 'scan-context=true' }]) {
+    for (const flags of [{ provenance: 'mode=fast' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }, { provenance: 'reproducible=maybe' }, { sbom: 'scan-context=true' }]) {
       expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });

@@ -1,4 +1,4 @@
-import { UserError } from '../../common/index.js';
+import { parseGoBool, UserError } from '../../common/index.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProvenanceOptions } from './provenance.js';
 
@@ -11,50 +11,63 @@ export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOpti
 /** buildx's default provenance (its `mode=min,inline-only=true`). */
 const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: 'v0.2' };
 
+// scan-stage and scan-context are read by the SBOM scanner, which takes these spellings.
 const TRUE = ['true', '1', 'yes', 'on'];
-const FALSE = ['false', '0', 'no', 'off', 'none'];
 
 function invalid(flag: string, text: string, why: string, hint: string): UserError {
   return new UserError('INVALID_ARGUMENT', `${flag} ${JSON.stringify(text)}: ${why}`, hint);
 }
 
-/** `a=b,c=d` (or a lone boolean) as entries, keys lower-cased. */
-function attrs(flag: string, text: string): Map<string, string> {
+/**
+ * `a=b,c=d` as entries, keys lower-cased, as buildx's Attest.UnmarshalText reads them: every field is key=value, and
+ * `disabled` is a Go strconv.ParseBool value (`disabled=maybe` is an error there, not "enabled").
+ * `--provenance`/`--sbom` may also be one ParseBool value alone (buildx's CanonicalizeAttest): it is `disabled=!v`.
+ */
+function attrs(flag: string, text: string, isShorthand: boolean): Map<string, string> {
   const out = new Map<string, string>();
+  const alone = isShorthand ? parseGoBool(text.trim()) : undefined;
+  if (alone !== undefined) return out.set('disabled', String(!alone));
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) {
-      if (TRUE.includes(part.toLowerCase()) || FALSE.includes(part.toLowerCase())) { out.set('enabled', part.toLowerCase()); continue; }
-      throw invalid(flag, text, `"${part}" is not key=value`, 'write e.g. mode=max, or true/false');
+      const example = flag === '--sbom' ? 'scan-stage=true' : flag === '--provenance' ? 'mode=max' : 'type=provenance,mode=max or type=sbom,disabled=true';
+      throw invalid(flag, text, `"${part}" is not key=value`, `write e.g. ${example}${isShorthand ? ', or true/false' : ''}`);
     }
-    out.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1).trim());
+    const key = part.slice(0, eq).trim().toLowerCase();
+    const value = part.slice(eq + 1).trim();
+    if (key === 'disabled' && parseGoBool(value) === undefined) {
+      throw invalid(flag, text, `invalid value disabled=${value}: not a boolean`, 'write disabled=true or disabled=false (Go\'s strconv.ParseBool: 1, t, true, 0, f, false)');
+    }
+    out.set(key, value);
   }
   return out;
 }
 
 function isOff(a: Map<string, string>): boolean {
-  const enabled = a.get('enabled');
-  const disabled = a.get('disabled');
-  return (enabled !== undefined && FALSE.includes(enabled)) || (disabled !== undefined && TRUE.includes(disabled.toLowerCase()));
+  return parseGoBool(a.get('disabled')) === true;
 }
 
 function provenanceOf(flag: string, text: string, a: Map<string, string>): ProvenanceOptions | undefined {
   if (isOff(a)) return undefined;
-  const mode = a.get('mode') ?? 'min';
+  // BuildKit's provenance reads `full` as `max` (solver/llbsolver/provenance.go).
+  const asked = a.get('mode') ?? 'min';
+  const mode = asked === 'full' ? 'max' : asked;
   if (mode !== 'min' && mode !== 'max') throw invalid(flag, text, `mode must be min or max, not "${mode}"`, 'write mode=min (no build args) or mode=max (build args and every step)');
   const version = a.get('version') ?? 'v0.2';
   if (version !== 'v0.2' && version !== 'v1') throw invalid(flag, text, `version must be v0.2 or v1, not "${version}"`, 'write version=v1 for SLSA provenance v1, or leave it out for v0.2');
   const builderId = a.get('builder-id');
   for (const key of a.keys()) {
-    if (!['enabled', 'disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible'].includes(key)) {
+    if (!['disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible'].includes(key)) {
       throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, disabled=true');
     }
   }
-  const reproducible = a.get('reproducible');
-  if (reproducible !== undefined && !TRUE.includes(reproducible.toLowerCase()) && !FALSE.includes(reproducible.toLowerCase())) {
-    throw invalid(flag, text, `reproducible must be true or false, not "${reproducible}"`, 'write reproducible=true or reproducible=false');
+  // BuildKit reads reproducible with strconv.ParseBool and fails the build on anything else.
+  const reproducibleText = a.get('reproducible');
+  const reproducible = parseGoBool(reproducibleText);
+  if (reproducibleText !== undefined && reproducible === undefined) {
+    throw invalid(flag, text, `reproducible must be true or false, not "${reproducibleText}"`, 'write reproducible=true or reproducible=false');
   }
-  return { mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible: TRUE.includes(reproducible.toLowerCase()) } : {}) };
+  return { mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible } : {}) };
 }
 
 function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions | undefined {
@@ -63,7 +76,7 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
     throw invalid(flag, text, 'tsbuild scans with its own scanner and runs no generator image', 'leave generator= out: the SBOM lists dpkg, apk, npm and Python packages');
   }
   for (const key of a.keys()) {
-    if (!['enabled', 'disabled', 'type', 'scan-stage', 'scan-context'].includes(key)) {
+    if (!['disabled', 'type', 'scan-stage', 'scan-context'].includes(key)) {
       throw invalid(flag, text, `unknown sbom option "${key}"`, 'known: scan-stage=true, disabled=true');
     }
   }
@@ -75,8 +88,8 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
 }
 
 /**
- * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=min`, `false|0|none` = off,
- * `mode=min|max`, `version=v1`, `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
+ * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=min`, `false` = off (any Go
+ * ParseBool spelling), `mode=min|max`, `version=v1`, `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
  * (repeatable; the later of two for one type wins, as in buildx). `BUILDKIT_SBOM_SCAN_STAGE=true` as a build arg
  * also scans the stages, as in BuildKit.
  *
@@ -89,14 +102,15 @@ export function parseAttestFlags(
   let provenance: ProvenanceOptions | undefined = opts.defaultProvenance ? DEFAULT_PROVENANCE : undefined;
   let sbom: SbomOptions | undefined;
   for (const text of flags.attest ?? []) {
-    const a = attrs('--attest', text);
+    const a = attrs('--attest', text, false);
     const type = a.get('type');
     if (type === 'provenance') provenance = provenanceOf('--attest', text, a);
     else if (type === 'sbom') sbom = sbomOf('--attest', text, a);
     else throw invalid('--attest', text, type === undefined ? 'type= is missing' : `unknown attestation type "${type}"`, 'write --attest type=provenance,mode=max or --attest type=sbom');
   }
-  if (flags.provenance !== undefined) provenance = provenanceOf('--provenance', flags.provenance, attrs('--provenance', flags.provenance));
-  if (flags.sbom !== undefined) sbom = sbomOf('--sbom', flags.sbom, attrs('--sbom', flags.sbom));
+  // An empty --provenance or --sbom is not given, as in buildx (`if o.provenance != ""`).
+  if (flags.provenance) provenance = provenanceOf('--provenance', flags.provenance, attrs('--provenance', flags.provenance, true));
+  if (flags.sbom) sbom = sbomOf('--sbom', flags.sbom, attrs('--sbom', flags.sbom, true));
   if (sbom && TRUE.includes((buildArgs.BUILDKIT_SBOM_SCAN_STAGE ?? '').toLowerCase())) sbom = { scanStage: true };
   return { ...(provenance ? { provenance } : {}), ...(sbom ? { sbom } : {}) };
 }

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { UserError } from '../../common/index.js';
+import { parseGoBool, UserError } from '../../common/index.js';
 import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
 import { collect, defaultProgress, progressOf } from './build-flags.js';
@@ -39,7 +39,11 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .action((targets: string[], flags: BakeFlags, cmd: Command) => bakeAction(targets, flags, cmd, signal));
 }
 
-const canonicalAttest = (type: string, v: string): string => (/^(1|t|true|0|f|false)$/i.test(v) ? `type=${type},disabled=${!/^(1|t|true)$/i.test(v)}` : `type=${type},${v}`);
+/** buildx's CanonicalizeAttest: a Go ParseBool value (`true`, `0`, `F` …, not `tRuE`) is `disabled=!v`, anything else attributes. */
+const canonicalAttest = (type: string, v: string): string => {
+  const b = parseGoBool(v);
+  return b !== undefined ? `type=${type},disabled=${!b}` : `type=${type},${v}`;
+};
 
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');

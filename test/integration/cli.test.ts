@@ -5,6 +5,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT, TSBUILD, run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
+/** A temp dir holding `ctx/`, a context whose Dockerfile builds without a registry (FROM scratch); the caller removes it. */
+async function scratchContext(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-cli-'));
+  await mkdir(join(dir, 'ctx'));
+  await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+  await writeFile(join(dir, 'ctx', 'f'), 'f\n');
+  return dir;
+}
+
 describe('the tsbuild command', () => {
   it('prints the package version with --version', async () => {
     const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -54,11 +63,8 @@ describe('the tsbuild command', () => {
   });
 
   it('refuses an -o with an empty or bare field as buildx does, and takes -o "" as no output, writing nothing into the working directory', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-cli-output-'));
+    const dir = await scratchContext();
     try {
-      await mkdir(join(dir, 'ctx'));
-      await writeFile(join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
-      await writeFile(join(dir, 'ctx', 'f'), 'f\n');
       const build = (output: string): Promise<CliResult> =>
         tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '-o', output, 'ctx'], { cwd: dir });
       // buildx's ExportEntry: a value with a comma is CSV whose every field is key=value ("invalid value …").
@@ -75,6 +81,27 @@ describe('the tsbuild command', () => {
       expect(empty.code, empty.stderr).to.equal(0);
       expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'root']);
       expect((await readdir(join(dir, 'ctx'))).sort()).to.deep.equal(['Dockerfile', 'f']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses an attestation flag buildx refuses (disabled= not a boolean, a lone non-boolean) by name, before building (exit 2)', async () => {
+    const dir = await scratchContext();
+    try {
+      const cases: [string[], string][] = [
+        [['--attest', 'type=provenance,disabled=maybe'], 'ERROR: --attest "type=provenance,disabled=maybe": invalid value disabled=maybe'],
+        [['--attest', 'type=sbom,disabled=yes'], 'ERROR: --attest "type=sbom,disabled=yes": invalid value disabled=yes'],
+        [['--provenance', 'none'], 'ERROR: --provenance "none": "none" is not key=value'],
+        [['--sbom', 'on'], 'ERROR: --sbom "on": "on" is not key=value'],
+        [['--provenance', 'mode=bogus'], 'ERROR: --provenance "mode=bogus": mode must be min or max'],
+      ];
+      for (const [flags, error] of cases) {
+        const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ...flags, 'ctx'], { cwd: dir });
+        expect(r.code, `${flags.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(error).and.to.contain('hint:');
+        expect(r.stderr).not.to.contain('#1 ');   // nothing started
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
