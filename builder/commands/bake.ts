@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { parseGoBool, UserError } from '../../common/index.js';
 import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
-import { collect, defaultProgress, progressOf } from './build-flags.js';
+import { collect, defaultProgress, progressOf, PROGRESS_MODES } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 
 // `tsbuild bake`: docker buildx bake's command line. The bake modules (the HCL parser among them) load only here.
@@ -27,7 +27,7 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--no-cache', 'do not use the cache when building (--set=*.no-cache=true)')
     .option('--pull', 'always resolve base images (--set=*.pull=true; tsbuild always does)')
     .addOption(envDefault(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)')
-      .choices(['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none']), () => defaultProgress()))
+      .choices(PROGRESS_MODES), () => defaultProgress()))
     .option('--metadata-file <file>', 'write every target\'s build metadata to a file, one object keyed by target name')
     .option('--call <method>', 'build (default), check or targets, for every target')
     .option('--check', 'shorthand for --call=check')
@@ -47,6 +47,8 @@ const canonicalAttest = (type: string, v: string): string => {
 
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
+  // First, as buildx bake makes its progress printer before it reads a file: a bad $BUILDKIT_PROGRESS stops even --print.
+  const { progress, quiet } = progressOf({ progress: flags.progress }, cmd.getOptionValueSource('progress') === 'cli');
   // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
   if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
     throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
@@ -83,7 +85,6 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (flags.print) { process.stdout.write(printDefinition(resolved)); return; }
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
-  const { progress, quiet } = progressOf({ progress: flags.progress }, cmd.getOptionValueSource('progress') === 'cli');
   await runBake(resolved, {
     root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),

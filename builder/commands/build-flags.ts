@@ -53,11 +53,26 @@ export function buildxOnlyWarnings(cmd: Command): string[] {
   return given.map((f) => `warning: ${name(f)} has no effect: ${f.why}`);
 }
 
+/** The `--progress` modes (and `$BUILDKIT_PROGRESS` values) tsbuild knows: buildx's, and tsbuild's own JSON. */
+export const PROGRESS_MODES = ['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none'] as const;
+
+const isProgressMode = (v: string): v is (typeof PROGRESS_MODES)[number] => (PROGRESS_MODES as readonly string[]).includes(v);
+
 /**
  * `--progress` and `-q` as buildx combines them: `quiet` is `-q` (no progress, the image ID printed), `none` prints
- * nothing at all, and `-q` with an explicit other mode is an error.
+ * nothing at all, and `-q` with an explicit other mode is an error. `$BUILDKIT_PROGRESS` replaces `auto` (the
+ * default, or given), as buildx's NewPrinter does; a value that names no mode is refused before anything runs, as
+ * buildx's progressui.NewDisplay refuses it ("invalid progress mode bogus"), instead of being read as auto.
  */
-export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean): { progress: ProgressMode; quiet: boolean } {
+export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean, env: NodeJS.ProcessEnv = process.env): { progress: ProgressMode; quiet: boolean } {
+  const fromEnv = env.BUILDKIT_PROGRESS;
+  if (flags.progress === 'auto' && fromEnv && !flags.quiet) {
+    if (!isProgressMode(fromEnv)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid progress mode ${JSON.stringify(fromEnv)} in $BUILDKIT_PROGRESS`,
+        `set BUILDKIT_PROGRESS to one of ${PROGRESS_MODES.join(', ')}, or unset it`);
+    }
+    return progressOf({ ...flags, progress: fromEnv }, false, {});
+  }
   const mode = flags.progress === 'none' ? 'quiet' : flags.progress;
   if (flags.quiet && isExplicit && !['auto', 'quiet', 'none'].includes(flags.progress)) {
     throw new UserError('INVALID_ARGUMENT', `--progress=${flags.progress} and --quiet cannot be used together`, 'drop one of them (--progress=quiet is --quiet)');
@@ -114,10 +129,13 @@ export interface BuildFlags {
   insecureRegistry: string[];
 }
 
-/** `--progress` when the flag is absent: `$BUILDKIT_PROGRESS` (as buildx reads it) when it names a mode, else auto. */
+/**
+ * `--progress` when the flag is absent, as its help shows it: `$BUILDKIT_PROGRESS` when it names a mode, else auto
+ * (progressOf refuses a value that names none).
+ */
 export function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode | 'none' {
   const v = env.BUILDKIT_PROGRESS;
-  return v === 'plain' || v === 'tty' || v === 'rawjson' || v === 'quiet' || v === 'none' || v === 'auto' || v === 'tsbuild-json' ? v : 'auto';
+  return v !== undefined && isProgressMode(v) ? v : 'auto';
 }
 
 export function isJsonProgress(mode: ProgressMode): boolean {

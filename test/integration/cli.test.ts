@@ -107,6 +107,25 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('refuses a $BUILDKIT_PROGRESS that names no mode, as buildx does, before building or reading a bake file (exit 2)', async () => {
+    const dir = await scratchContext();
+    try {
+      await writeFile(join(dir, 'docker-bake.hcl'), 'target "default" {\n  context = "ctx"\n}\n');
+      for (const [args, value] of [[['build', 'ctx'], 'bogus'], [['build', '--progress', 'auto', 'ctx'], 'PLAIN'], [['bake', '--print'], 'bogus']] as const) {
+        const r = await tsbuild([args[0], '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir, env: { BUILDKIT_PROGRESS: value } });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(`ERROR: invalid progress mode "${value}" in $BUILDKIT_PROGRESS`).and.to.contain('hint:');
+        expect(r.stdout).to.equal('');
+      }
+      // -q and an explicit --progress do not read it, as in buildx.
+      const quiet = await tsbuild(['build', '--root', join(dir, 'root'), '-q', 'ctx'], { cwd: dir, env: { BUILDKIT_PROGRESS: 'bogus' } });
+      expect(quiet.code, quiet.stderr).to.equal(0);
+      expect(quiet.stdout).to.match(/^sha256:[0-9a-f]{64}\n$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --push without a name', async () => {
     const r = await tsbuild(['build', '--push', '--root', '/tmp/tsbuild-cli-unused', '.']);
     expect(r.code).to.equal(2);
