@@ -294,7 +294,7 @@ function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
       try {
         setAttribute(target, a.name, v);
       } catch (err) {
-        if (err instanceof ValueError) throw new BakeFileError(a.pos, err.message);
+        if (err instanceof ValueError) throw new BakeFileError(a.pos, `target ${JSON.stringify(name)}: ${err.message}`);
         throw err;
       }
     }

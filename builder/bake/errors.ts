@@ -1,4 +1,4 @@
-import { TsbuildError, type ErrorCode } from '../../common/index.js';
+import { isTsbuildError, TsbuildError, type ErrorCode } from '../../common/index.js';
 import type { Pos } from './hcl-ast.js';
 
 /**
@@ -22,4 +22,12 @@ export class BakeTargetError extends TsbuildError {
     super(`target ${JSON.stringify(target)}: ${cause.message}`, cause.hint, { cause });
     this.code = cause.code;
   }
+}
+
+/** A target's failure (its build's, or its flags' before any build) with the target's name first. */
+export function targetError(name: string, err: unknown): unknown {
+  if (err instanceof BakeTargetError) return err;
+  if (isTsbuildError(err)) return new BakeTargetError(name, err);
+  if (err instanceof Error) err.message = `target ${JSON.stringify(name)}: ${err.message}`;
+  return err;
 }

@@ -1,6 +1,7 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
 import { UserError } from '../../common/index.js';
+import { targetError } from './errors.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import type { BuildFlags } from '../commands/build-flags.js';
 import { isRemoteUrl, parseBuildContexts, sshSpec } from '../options/build-flags.js';
@@ -100,7 +101,15 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
         flags.add('--allow=ssh');
       }
     }
-    const { read, write } = fsAccessOf(t.context, t.flags, env);
+    // The paths come from the target's flags as `tsbuild build` parses them: a value it refuses (`-o type=nope`) is
+    // refused here first, and must say which target holds it.
+    let access: ReturnType<typeof fsAccessOf>;
+    try {
+      access = fsAccessOf(t.context, t.flags, env);
+    } catch (err) {
+      throw targetError(t.name, err);
+    }
+    const { read, write } = access;
     for (const [kind, list] of [['read', read], ['write', write]] as const) {
       for (const a of list) {
         const p = evaluated(a.path, cwd);

@@ -83,7 +83,7 @@ export function parseOverrides(config: Config, sets: string[]): Map<string, Map<
 }
 
 /** buildx's AddOverrides: each --set key applied to one resolved target. */
-function applyOverrides(t: Target, overrides: Map<string, Override> | undefined): Target {
+function applyOverrides(name: string, t: Target, overrides: Map<string, Override> | undefined): Target {
   if (!overrides) return t;
   const n: Target = { ...t };
   for (const [key, o] of overrides) {
@@ -124,7 +124,7 @@ function applyOverrides(t: Target, overrides: Map<string, Override> | undefined)
           throw new ValueError(`unknown key: ${field}`);
       }
     } catch (err) {
-      if (err instanceof ValueError) throw bad(`--set: ${err.message}`);
+      if (err instanceof ValueError) throw bad(`target ${JSON.stringify(name)}: --set ${key}: ${err.message}`);
       throw err;
     }
   }
@@ -181,7 +181,7 @@ function resolveTarget(config: Config, name: string, overrides: Map<string, Map<
   for (const parent of def.target.inherits ?? []) base = mergeTarget(base, resolveTarget(config, parent, overrides, visiting));
   visiting.delete(name);
   let t = mergeTarget(base, def.target);
-  t = normalizeTarget(applyOverrides(t, overrides.get(name)));
+  t = normalizeTarget(applyOverrides(name, t, overrides.get(name)));
   return t;
 }
 

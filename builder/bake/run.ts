@@ -1,8 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isTsbuildError } from '../../common/index.js';
-import { BakeTargetError } from './errors.js';
+import { targetError } from './errors.js';
 import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
 import { checkFsEntitlements } from './fs-entitlements.js';
@@ -61,7 +60,13 @@ export async function runBake(
   const runningSteps: RunningSteps = new Map();
   // Every target's flags are checked before any target starts (a refused context or entitlement), as buildx checks
   // its build options before the solve: a bad target costs no build. The layouts' names are placeholders here.
-  const planned = names.map((name) => ({ name, ...targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) }) }));
+  const planned = names.map((name) => {
+    try {
+      return { name, ...targetFlags(name, resolved.targets[name] as Target, { ...opts, layouts: new Map(names.map((n) => [n, n])) }) };
+    } catch (err) {
+      throw targetError(name, err);
+    }
+  });
   checkFsEntitlements(planned, opts.allow);
   // Made once the bake is accepted: a refused one leaves nothing behind.
   const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
@@ -132,11 +137,4 @@ export async function runBake(
     signal.removeEventListener('abort', onAbort);
     await rm(tmp, { recursive: true, force: true });
   }
-}
-
-/** A target's failure with the target's name first. */
-function targetError(name: string, err: unknown): unknown {
-  if (isTsbuildError(err)) return new BakeTargetError(name, err);
-  if (err instanceof Error) err.message = `target ${JSON.stringify(name)}: ${err.message}`;
-  return err;
 }

@@ -151,6 +151,25 @@ describe('tsbuild bake', function () {
     expect(slow.code).to.not.equal(0);
   });
 
+  it('names the target whose output is refused, before any target builds: in the file (with file:line), by --set, and at the flag check', async () => {
+    await writeFile(join(dir, 'outputs.hcl'), [
+      'variable "REGISTRY" {}',
+      'target "good" {', '  context = "base"', '  args = { BASE_IMAGE = "${REGISTRY}/busybox:latest" }', '}',
+      'target "nope" {', '  context = "base"', '  output = ["type=nope"]', '}', '',
+    ].join('\n'));
+    const nope = await bake(['-f', 'outputs.hcl', 'good', 'nope']);
+    expect(nope.code, nope.stderr).to.equal(2);
+    expect(nope.stderr).to.contain('ERROR: target "nope": unknown output type "nope"').and.to.contain('hint:');
+    expect(nope.stderr).not.to.match(/^#\d+ /m);   // refused before any target started
+    const set = await bake(['-f', 'outputs.hcl', '--set', 'good.output=,,,', 'good']);
+    expect(set.code, set.stderr).to.equal(2);
+    expect(set.stderr).to.contain('ERROR: target "good": --set output: invalid output field ""');
+    await writeFile(join(dir, 'commas.hcl'), 'target "commas" {\n  context = "base"\n  output = [",,,"]\n}\n');
+    const commas = await bake(['-f', 'commas.hcl', '--print']);
+    expect(commas.code, commas.stderr).to.equal(2);
+    expect(commas.stderr).to.contain('ERROR: commas.hcl:3:3: target "commas": invalid output field ""');
+  });
+
   it('fails with the failing target\'s name, and a bad file with file:line and no stack', async () => {
     await mkdir(join(dir, 'broken'), { recursive: true });
     await writeFile(join(dir, 'broken', 'Dockerfile'), `FROM ${env.registry.host}/busybox:latest\nCOPY missing.txt /x\n`);
