@@ -186,16 +186,26 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
   // removed in the `finally` below (and here when what follows fails before it).
   const { fetchNamedContexts, resolveContext } = await import('../remote-context/index.js');
+  // --secret sources are checked before anything is fetched, as buildx's CreateSecrets runs before the solve: a
+  // missing file is a usage error (exit 2, as a missing --ssh socket) and costs no clone or download.
+  const { resolveSecrets } = await import('../options/secrets.js');
+  const secrets = await resolveSecrets(flags.secret);
   // --ssh ID=KEY: an agent of this build's own answers for the keys until the build ends (ssh-key-agent.ts).
-  const agents = await openSshAgents(ssh);
+  let agents: Awaited<ReturnType<typeof openSshAgents>>;
+  try {
+    agents = await openSshAgents(ssh);
+  } catch (err) {
+    await secrets.cleanup();
+    throw err;
+  }
   let remote: Awaited<ReturnType<typeof resolveContext>>;
   try {
     remote = await resolveContext(context ?? '.', flags.file, signal, gitAgentOf(flags, agents.sockets));
   } catch (err) {
     await agents.close();
+    await secrets.cleanup();
     throw err;
   }
-  let secrets: Awaited<ReturnType<typeof import('../options/secrets.js').resolveSecrets>>;
   let stdinDockerfile: string | undefined;
   let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
@@ -203,12 +213,11 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     named = await fetchNamedContexts(namedContexts, signal, gitAgentOf(flags, agents.sockets));
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
-    const { resolveSecrets } = await import('../options/secrets.js');
-    secrets = await resolveSecrets(flags.secret);
   } catch (err) {
     await named?.cleanup();
     await remote?.cleanup();
     await agents.close();
+    await secrets.cleanup();
     throw err;
   }
   const { createProgress } = await import('../progress/index.js');

@@ -37,7 +37,7 @@ describe('--secret, as buildx reads it', () => {
       await typed.cleanup();
       let code: unknown;
       await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], {}).catch((err: { code?: unknown }) => { code = err.code; });
-      expect(code).to.equal('SECRET_NOT_FOUND');
+      expect(code).to.equal('INVALID_ARGUMENT');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -46,7 +46,9 @@ export function secretSource(spec: SecretSpec, env: NodeJS.ProcessEnv): { variab
 /**
  * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
  * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
- * go to a 0600 temp file that `cleanup` removes.
+ * go to a 0600 temp file that `cleanup` removes. A source that is not there is the command line's error
+ * (INVALID_ARGUMENT, exit 2), as buildx finds it in its options before the solve (secretsprovider.NewStore); a RUN
+ * that needs a secret no --secret gave is the build's (SECRET_NOT_FOUND, worker/exec).
  */
 export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
   const files: Record<string, string> = {};
@@ -58,10 +60,10 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
       const path = resolve(source.file);
       const info = await stat(path).catch(() => undefined);
       if (!info?.isFile()) {
-        throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${spec.src === undefined ? `neither an environment variable ${spec.id} nor a file ${path}` : `${path} is not a file`}`, 'write --secret id=NAME,src=FILE or id=NAME,env=VAR');
+        throw new UserError('INVALID_ARGUMENT', `--secret ${value}: ${spec.src === undefined ? `neither an environment variable ${spec.id} nor a file ${path}` : `${path} is not a file`}`, 'write --secret id=NAME,src=FILE or id=NAME,env=VAR');
       }
       if (info.size > MAX_SECRET_BYTES) {
-        throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: ${path} is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: pass a smaller file');
+        throw new UserError('INVALID_ARGUMENT', `--secret ${value}: ${path} is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: pass a smaller file');
       }
       files[spec.id] = path;
       continue;
@@ -69,7 +71,7 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
     const name = source.variable;
     const content = env[name];
     if (content === undefined) {
-      throw new UserError('SECRET_NOT_FOUND', `--secret ${value}: environment variable ${name} is not set`, `export ${name}=… or pass src=FILE`);
+      throw new UserError('INVALID_ARGUMENT', `--secret ${value}: environment variable ${name} is not set`, `export ${name}=… or pass src=FILE`);
     }
     tmp ??= await mkdtemp(join(tmpdir(), 'tsbuild-secrets-'));
     files[spec.id] = join(tmp, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));

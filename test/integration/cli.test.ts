@@ -126,6 +126,25 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('refuses a --secret or --ssh source that is not there alike, as usage errors before anything starts (exit 2)', async () => {
+    const dir = await scratchContext();
+    try {
+      const cases: [string[], string][] = [
+        [['--secret', `id=x,src=${join(dir, 'missing')}`], `ERROR: --secret id=x,src=${join(dir, 'missing')}: ${join(dir, 'missing')} is not a file`],
+        [['--secret', 'id=x,env=TSBUILD_TEST_UNSET_SECRET'], 'ERROR: --secret id=x,env=TSBUILD_TEST_UNSET_SECRET: environment variable TSBUILD_TEST_UNSET_SECRET is not set'],
+        [['--ssh', `default=${join(dir, 'missing.sock')}`], `ERROR: --ssh default=${join(dir, 'missing.sock')}: ${join(dir, 'missing.sock')} does not exist`],
+      ];
+      for (const [flags, error] of cases) {
+        const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', ...flags, 'ctx'], { cwd: dir });
+        expect(r.code, `${flags.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(error).and.to.contain('hint:');
+        expect(r.stderr).not.to.contain('failed to solve');
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --push without a name', async () => {
     const r = await tsbuild(['build', '--push', '--root', '/tmp/tsbuild-cli-unused', '.']);
     expect(r.code).to.equal(2);
