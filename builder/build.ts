@@ -44,6 +44,12 @@ export interface BuildRequest {
   dockerfile?: string;
   /** The Dockerfile's text when it came from stdin (`-f -` or the context `-`); wins over `dockerfile`. */
   dockerfileText?: string;
+  /**
+   * The name errors, warnings and step locations give the Dockerfile, when not its path (or a remote context's
+   * locator): `Dockerfile` for one read from stdin, as BuildKit names it (buildx writes it to a temp dir as
+   * `Dockerfile` and sets `filename` so), never CONTEXT/Dockerfile, a file that was not built and may not exist.
+   */
+  dockerfileName?: string;
   tags: string[];
   target?: string;
   buildArgs: Record<string, string>;
@@ -222,8 +228,13 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
     return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms, retention);
   } catch (err) {
     // A failed step shows its line with a caret; whatever the code, it failed the build (exit status 1).
-    throw raisedWhileBuilding(withSource(err, { file: req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text }));
+    throw raisedWhileBuilding(withSource(err, { file: shownName(req, dockerfile), text: dockerfile.text }));
   }
+}
+
+/** The name errors, warnings and steps give the Dockerfile (see BuildRequest.dockerfileName). */
+function shownName(req: BuildRequest, dockerfile: { path: string }): string {
+  return req.dockerfileName ?? req.remoteContext?.locator ?? dockerfile.path;
 }
 
 /** Compiles the Dockerfile for each platform; several platforms give one merged graph (see multi-platform.ts). */
@@ -281,8 +292,9 @@ async function buildLocked(
   try {
     // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
     const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
-    // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read at.
-    const shown = req.remoteContext ? { path: req.remoteContext.locator, text: dockerfile.text } : dockerfile;
+    // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read
+    // at, and one from stdin as BuildKit does.
+    const shown = { path: shownName(req, dockerfile), text: dockerfile.text };
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
     const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
     checkEntitlements(graph, req.allow);

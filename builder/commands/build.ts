@@ -229,6 +229,8 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
+    // A Dockerfile from stdin (`-f -`, or the context `-` holding one) is `Dockerfile` in errors and warnings, as BuildKit names it.
+    ...(stdinDockerfile !== undefined || (remote?.source?.kind === 'stdin' && remote.dockerfileText !== undefined) ? { dockerfileName: 'Dockerfile' } : {}),
     ...(Object.keys(named.contexts).length ? { namedContexts: named.contexts } : {}),
     ...(Object.keys(agents.sockets).length ? { ssh: agents.sockets } : {}),
   };
@@ -350,6 +352,9 @@ async function callDockerfile(context: string, flags: BuildFlags, signal: AbortS
   const agents = await openSshAgents(parseSsh(flags.ssh));
   const remote = await resolveContext(context, flags.file, signal, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
   try {
+    // `-f -`: the Dockerfile is stdin, named as BuildKit names it (it was read as the file `-`, or a remote
+    // context's own Dockerfile was checked instead).
+    if (flags.file === '-') return { path: 'Dockerfile', text: await readStdin() };
     if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
     return await readDockerfile({
       contextDir: remote.contextDir,

@@ -14,6 +14,20 @@ async function scratchContext(): Promise<string> {
   return dir;
 }
 
+/** Runs `bin/tsbuild ARGS` in `cwd` with `input` on its stdin. */
+function withStdin(args: string[], input: string, cwd: string): Promise<CliResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(TSBUILD, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
+    child.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
+    child.on('error', reject);
+    child.on('close', (code) => resolveRun({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
 describe('the tsbuild command', () => {
   it('prints the package version with --version', async () => {
     const pkg = JSON.parse(await readFile(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string };
@@ -140,6 +154,30 @@ describe('the tsbuild command', () => {
         expect(r.stderr).to.contain(error).and.to.contain('hint:');
         expect(r.stderr).not.to.contain('failed to solve');
       }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a Dockerfile read from stdin `Dockerfile` in errors and warnings, as BuildKit does, never CONTEXT/Dockerfile', async () => {
+    const dir = await scratchContext();   // ctx/Dockerfile is another file, which a message must not point at
+    try {
+      const build = (args: string[], input: string): Promise<CliResult> => withStdin(['build', '--root', join(dir, 'root'), '--progress', 'plain', ...args], input, dir);
+      const syntax = await build(['-f', '-', 'ctx'], 'FROM scratch\nCOPPY f /f\n');
+      expect(syntax.code, syntax.stderr).to.equal(1);
+      expect(syntax.stderr).to.contain('ERROR: failed to solve: Dockerfile:2:1: unknown instruction "COPPY"').and.to.contain('2 | COPPY f /f');
+      const step = await build(['-f', '-', 'ctx'], 'FROM scratch AS Foo\nCOPY nope /x\n');
+      expect(step.code, step.stderr).to.equal(1);
+      expect(step.stderr).to.match(/^#- Dockerfile:1: warning: StageNameCasing/m);
+      expect(step.stderr).to.contain('ERROR: failed to solve: Dockerfile:2: "nope" not found in build context');
+      for (const r of [syntax, step]) expect(r.stderr).not.to.contain('ctx/Dockerfile');
+      // The context `-` holding a Dockerfile: BuildKit's name too (it was `-:2:1`).
+      const context = await build(['-'], 'FROM scratch\nCOPPY f /f\n');
+      expect(context.stderr).to.contain('ERROR: failed to solve: Dockerfile:2:1: unknown instruction "COPPY"');
+      // --check -f - reads stdin (it read the file CONTEXT/-) and names it `stdin`, as buildx's lint output does.
+      const check = await withStdin(['build', '--root', join(dir, 'root'), '--check', '-f', '-', 'ctx'], 'FROM scratch AS Foo\nCOPY f /f\n', dir);
+      expect(check.code, check.stderr).to.equal(1);
+      expect(check.stdout).to.contain('StageNameCasing').and.to.contain('stdin:1');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
