@@ -173,9 +173,15 @@ export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'doc
   }
 }
 
-/** `.dockerignore` beside the context root, or `<Dockerfile>.dockerignore` beside the Dockerfile (BuildKit's rule). */
-export async function readExcludes(contextDir: string, dockerfilePath: string): Promise<string[]> {
-  for (const candidate of [`${dockerfilePath}.dockerignore`, join(contextDir, '.dockerignore')]) {
+/**
+ * `.dockerignore` beside the context root, or `<Dockerfile>.dockerignore` beside the Dockerfile (BuildKit's rule).
+ * `dockerfilePath` is undefined for a Dockerfile that is no file here (from stdin): BuildKit reads
+ * `<filename>.dockerignore` from the Dockerfile's own source, which buildx makes a temp dir holding only the
+ * Dockerfile, so only the context's `.dockerignore` applies.
+ */
+export async function readExcludes(contextDir: string, dockerfilePath: string | undefined): Promise<string[]> {
+  const candidates = [...(dockerfilePath !== undefined ? [`${dockerfilePath}.dockerignore`] : []), join(contextDir, '.dockerignore')];
+  for (const candidate of candidates) {
     const text = await readContextFile(candidate, contextDir).catch((err: unknown) => {
       if (isTsbuildError(err)) throw err;
       return undefined;
@@ -212,7 +218,8 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
     throw new UserError('CONTEXT_NOT_FOUND', `build context ${contextDir} is not a directory`, 'pass the directory holding your sources, e.g. `tsbuild build .`');
   }
   const dockerfile = await readDockerfile({ ...req, contextDir });
-  const excludes = await readExcludes(contextDir, dockerfile.path);
+  // A Dockerfile given as text (stdin, or a URL serving one) has no `<Dockerfile>.dockerignore`: CONTEXT/Dockerfile's is not its.
+  const excludes = await readExcludes(contextDir, req.dockerfileText !== undefined ? undefined : dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
   const retention = historyRetentionFromEnv();   // read before any work: a bad value stops the build, not its record

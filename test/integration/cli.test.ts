@@ -183,6 +183,23 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('applies no CONTEXT/Dockerfile.dockerignore to a Dockerfile from stdin, only the context\'s .dockerignore, as BuildKit', async () => {
+    const dir = await scratchContext();
+    try {
+      await writeFile(join(dir, 'ctx', 'Dockerfile.dockerignore'), 'f\n');
+      const args = ['build', '--root', join(dir, 'root'), '--progress', 'plain', '-o', 'type=local,dest=out'];
+      // The file it belongs to: f is excluded, so the COPY fails.
+      const own = await tsbuild([...args, '-f', 'ctx/Dockerfile', 'ctx'], { cwd: dir });
+      expect(own.code, own.stderr).to.equal(1);
+      expect(own.stderr).to.contain('"f" not found in build context');
+      const stdin = await withStdin([...args, '-f', '-', 'ctx'], 'FROM scratch\nCOPY f /f\n', dir);
+      expect(stdin.code, stdin.stderr).to.equal(0);
+      expect(await readFile(join(dir, 'out', 'f'), 'utf8')).to.equal('f\n');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses --push without a name', async () => {
     const r = await tsbuild(['build', '--push', '--root', '/tmp/tsbuild-cli-unused', '.']);
     expect(r.code).to.equal(2);
