@@ -190,6 +190,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   // missing file is a usage error (exit 2, as a missing --ssh socket) and costs no clone or download.
   const { resolveSecrets } = await import('../options/secrets.js');
   const secrets = await resolveSecrets(flags.secret);
+  for (const w of secrets.warnings) process.stderr.write(`${w}\n`);
   // --ssh ID=KEY: an agent of this build's own answers for the keys until the build ends (ssh-key-agent.ts).
   let agents: Awaited<ReturnType<typeof openSshAgents>>;
   try {

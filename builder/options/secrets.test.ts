@@ -38,6 +38,10 @@ describe('--secret, as buildx reads it', () => {
       let code: unknown;
       await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], {}).catch((err: { code?: unknown }) => { code = err.code; });
       expect(code).to.equal('INVALID_ARGUMENT');
+      // An unset variable leaves the secret out with a warning, as BuildKit answers "not found" only when asked.
+      const unset = await resolveSecrets(['id=npm,env=NPM_TOKEN_UNSET'], {});
+      expect(unset.files).to.deep.equal({});
+      expect(unset.warnings).to.deep.equal(['warning: --secret id=npm,env=NPM_TOKEN_UNSET: environment variable NPM_TOKEN_UNSET is not set; the build has no secret "npm" (a RUN mount of it with required=true fails)']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -6,7 +6,12 @@ import { UserError } from '../../common/index.js';
 import { MAX_SECRET_BYTES } from '../../worker/index.js';
 
 /** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
-export interface SecretFiles { files: Record<string, string>; cleanup(): Promise<void> }
+export interface SecretFiles {
+  files: Record<string, string>;
+  /** What the user should know: a variable that is not set (its secret left out, as buildx leaves it). */
+  warnings: string[];
+  cleanup(): Promise<void>;
+}
 
 /** The fields buildx's --secret takes (util/buildflags/secrets.go); any other is an error there and here. */
 const SECRET_KEYS = new Set(['type', 'id', 'src', 'source', 'env']);
@@ -46,12 +51,16 @@ export function secretSource(spec: SecretSpec, env: NodeJS.ProcessEnv): { variab
 /**
  * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
  * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
- * go to a 0600 temp file that `cleanup` removes. A source that is not there is the command line's error
- * (INVALID_ARGUMENT, exit 2), as buildx finds it in its options before the solve (secretsprovider.NewStore); a RUN
- * that needs a secret no --secret gave is the build's (SECRET_NOT_FOUND, worker/exec).
+ * go to a 0600 temp file that `cleanup` removes. A file that is not there is the command line's error
+ * (INVALID_ARGUMENT, exit 2), as buildx finds it in its options before the solve (secretsprovider.NewStore stats it).
+ * A variable that is not set is not: BuildKit looks it up only when a step asks and answers "not found", so the
+ * secret is left out with a warning — a fork's pull request in CI runs without the repository's secrets, and a RUN
+ * whose mount is not required=true builds without it. A RUN that needs a secret it does not have is the build's
+ * error (SECRET_NOT_FOUND, worker/exec).
  */
 export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
   const files: Record<string, string> = {};
+  const warnings: string[] = [];
   let tmp: string | undefined;
   for (const value of values.filter((v) => v !== '')) {
     const spec = parseSecret(value);
@@ -71,11 +80,12 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
     const name = source.variable;
     const content = env[name];
     if (content === undefined) {
-      throw new UserError('INVALID_ARGUMENT', `--secret ${value}: environment variable ${name} is not set`, `export ${name}=… or pass src=FILE`);
+      warnings.push(`warning: --secret ${value}: environment variable ${name} is not set; the build has no secret "${spec.id}" (a RUN mount of it with required=true fails)`);
+      continue;
     }
     tmp ??= await mkdtemp(join(tmpdir(), 'tsbuild-secrets-'));
     files[spec.id] = join(tmp, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
     await writeFile(files[spec.id] ?? '', content, { mode: 0o600 });
   }
-  return { files, cleanup: async () => { if (tmp) await rm(tmp, { recursive: true, force: true }); } };
+  return { files, warnings, cleanup: async () => { if (tmp) await rm(tmp, { recursive: true, force: true }); } };
 }
