@@ -124,6 +124,13 @@ describe('patternmatcher: patterns whose RegExp could backtrack without end matc
     }
   });
 
+  it('reads a pattern\'s plain ends as moby\'s RegExp does: an escape is a class, the / of a **/ is optional', () => {
+    expect(new PatternMatcher(['token\\d']).matchesOrParentMatches('token1')).to.equal(true);
+    expect(new PatternMatcher(['id**/rsa']).matchesOrParentMatches('idrsa')).to.equal(true);
+    expect(new PatternMatcher(['id**/rsa']).matchesOrParentMatches('id/x/rsa')).to.equal(true);
+    expect(new PatternMatcher(['*.log']).matchesOrParentMatches('a.txt')).to.equal(false);
+  });
+
   it('gives moby\'s per-path answers when one matcher checks many paths (its answers per directory are kept)', () => {
     let seed = 7;
     const rand = (n: number): number => {
@@ -140,7 +147,7 @@ describe('patternmatcher: patterns whose RegExp could backtrack without end matc
       return new RegExp(source).test(text);
     };
     for (let round = 0; round < 500; round++) {
-      const segment = (): string => ['a', 'b', 'ab', '*', '**', '?', 'a*'][rand(7)] ?? '';
+      const segment = (): string => ['a', 'b', 'ab', '*', '**', '?', 'a*', 'a**', '\\w', 'b\\w'][rand(10)] ?? '';
       const patterns = Array.from({ length: 1 + rand(6) }, () => `${rand(3) === 0 ? '!' : ''}${Array.from({ length: 1 + rand(3) }, segment).join('/')}`);
       const matcher = new PatternMatcher(patterns);
       const cleaned = matcher.patterns;

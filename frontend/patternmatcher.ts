@@ -40,21 +40,25 @@ class Pattern {
         throw new UserError('INVALID_ARGUMENT', `invalid pattern ${JSON.stringify(cleaned)}: syntax error in pattern`, 'check the brackets and escapes (filepath.Match syntax)');
       }
       // Most paths fail a `node_modules/*` or `*.log` on their first or last characters, before the RegExp runs.
-      // (Each character outside `*?[]\\^` stands for itself in compile()'s RegExp.)
+      // Each character outside `*?[]\^` stands for itself in compile()'s RegExp, with two exceptions: the one after a
+      // `\` (moby hands `\d` to the regexp as a class), so a pattern with an escape has no prefilter; and the `/` of a
+      // `**/`, which belongs to its optional group (`id**/rsa` matches `idrsa`).
       const meta = /[*?[\]\\^]/;
       const first = cleaned.search(meta);
       let last = cleaned.length;
       while (last > 0 && !meta.test(cleaned[last - 1] ?? '')) last--;
-      if (first !== -1) this.#plain = { head: cleaned.slice(0, first), tail: cleaned.slice(last) };
+      if (cleaned.slice(last - 2, last + 1) === '**/') last++;
+      if (first !== -1 && !cleaned.includes('\\')) this.#plain = { head: cleaned.slice(0, first), tail: cleaned.slice(last) };
       const tokens = globTokens(cleaned);
       // The RegExp stays for the everyday shapes (`**/*.ts`, `dir/**`, `*a*`): with at most one `**/` and two
       // repeats it backtracks over one name or one split of the path at a time. Three repeats, or two `**/`
       // (`**/a/**/b` over 2,000 directories), take the simulation.
       if (tokens !== undefined && runaway(tokens, cleaned.endsWith('**'))) {
         this.#tokens = tokens;
-        const head = tokens.findIndex((t) => t.kind !== 'one');
-        this.#ends = { head, tail: tokens.length - 1 - tokens.findLastIndex((t) => t.kind !== 'one') };
-        this.#needle = longestLiteral(tokens);
+        const fixed = requiredChars(tokens);
+        const head = fixed.indexOf(false);
+        this.#ends = { head, tail: tokens.length - 1 - fixed.lastIndexOf(false) };
+        this.#needle = longestLiteral(tokens, fixed);
       }
     }
   }
@@ -148,13 +152,22 @@ function runaway(tokens: GlobToken[], endsWithAll: boolean): boolean {
   return repeats >= 3 || groups >= 2;
 }
 
-function longestLiteral(tokens: GlobToken[]): string {
+// For each token, true when it is one character every match has at that place: a `one` outside every optional
+// `**/` group. The `/` inside a group is not one (`**/**/a` matches `a`).
+
+function requiredChars(tokens: GlobToken[]): boolean[] {
+  const out = tokens.map((t) => t.kind === 'one');
+  tokens.forEach((t, i) => { if (t.kind === 'optional') for (let j = i; j < t.to && j < out.length; j++) out[j] = false; });
+  return out;
+}
+
+function longestLiteral(tokens: GlobToken[], required: boolean[]): string {
   let best = '';
   let run = '';
-  for (const t of tokens) {
-    run = t.kind === 'one' && t.lit !== undefined ? run + t.lit : '';
+  tokens.forEach((t, i) => {
+    run = required[i] === true && t.kind === 'one' && t.lit !== undefined ? run + t.lit : '';
     if (run.length > best.length) best = run;
-  }
+  });
   return best;
 }
 
