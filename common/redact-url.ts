@@ -3,7 +3,9 @@
 
 /** `url` with any password (and, over http(s), a token given as the user) replaced by `xxxxx`, for every message and record. */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/@?#]*)@/, (_m, scheme: string, userinfo: string) => {
+  // The userinfo ends at the authority's last `@`, as Go's url.Parse and the WHATWG parser read it: a raw `@` in a
+  // password (`http://deploy:hunter2@Secret42@proxy`) is part of the password.
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(':');
     // A lone user over http(s) is usually a token (https://TOKEN@host/…); over ssh it is the login (git@…).
     if (colon < 0) return `${scheme}${/^https?:/i.test(scheme) ? 'xxxxx' : userinfo}@`;
@@ -14,5 +16,5 @@ export function redactUrl(url: string): string {
 /** Every `scheme://user:password@` in a text (git's own messages repeat the URL) with its credentials redacted. */
 export function redactText(text: string): string {
   if (!text.includes('@')) return text;
-  return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/@\s?#"']*@/g, (m) => redactUrl(m));
+  return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/\s?#"']*@/g, (m) => redactUrl(m));
 }
