@@ -5,6 +5,7 @@ import { goRfc3339 } from '../../common/index.js';
 import { formatDate } from './formatdate.js';
 import type { Pos } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
+import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
@@ -17,19 +18,6 @@ const num = (args: Value[], i: number): number => toNum(args[i] ?? null, `argume
 const list = (args: Value[], i: number): Value[] => toList(args[i] ?? null, `argument ${i + 1}`);
 const map = (args: Value[], i: number): { [k: string]: Value } => toMap(args[i] ?? null, `argument ${i + 1}`);
 const hash = (alg: string): Fn => (a) => createHash(alg).update(str(a, 0)).digest('hex');
-
-/** Go regexp syntax is close enough to JavaScript's for the patterns bake files use; named groups differ. */
-const withGlobal = (re: RegExp): RegExp => new RegExp(re.source, `${re.flags}g`);
-
-/**
- * A Go (RE2) pattern as a JavaScript RegExp: `(?P<name>` groups, and leading `(?i)`/`(?s)`/`(?m)` flags (Go's way
- * to set them), which JavaScript takes as flags. Other RE2-only syntax fails as the function's error.
- */
-const regexOf = (pattern: string): RegExp => {
-  const lead = /^\(\?([ism]+)\)/.exec(pattern);
-  const flags = `u${[...new Set(lead?.[1] ?? '')].join('')}`;
-  return new RegExp((lead ? pattern.slice(lead[0].length) : pattern).replace(/\(\?P</g, '(?<'), flags);
-};
 
 const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   absolute: { arity: [1, 1], fn: (a) => Math.abs(num(a, 0)) },
@@ -83,8 +71,8 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   parseint: { arity: [2, 2], fn: (a) => { const n = parseInt(str(a, 0), num(a, 1)); return Number.isNaN(n) ? fail(`cannot parse ${JSON.stringify(str(a, 0))} as an integer`) : n } },
   pow: { arity: [2, 2], fn: (a) => num(a, 0) ** num(a, 1) },
   range: { arity: [1, 3], fn: rangeFn },
-  regex: { arity: [2, 2], fn: (a) => regexFn(str(a, 0), str(a, 1)) },
-  regex_replace: { arity: [3, 3], fn: (a) => str(a, 0).replace(withGlobal(regexOf(str(a, 1))), str(a, 2).replace(/\$\{?(\w+)\}?/g, '$<$1>').replace(/\$<(\d+)>/g, '$$$1')) },
+  regex: { arity: [2, 2], fn: (a) => regex(str(a, 0), str(a, 1)) },
+  regex_replace: { arity: [3, 3], fn: (a) => regexReplace(str(a, 0), str(a, 1), str(a, 2)) },
   replace: { arity: [3, 3], fn: replaceFn },
   reverse: { arity: [1, 1], fn: (a) => [...str(a, 0)].reverse().join('') },
   reverselist: { arity: [1, 1], fn: (a) => [...list(a, 0)].reverse() },
@@ -106,7 +94,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
     if (i < 0) throw new ValueError('index: item not found');
     return i;
   } },
-  regexall: { arity: [2, 2], fn: (a) => [...str(a, 1).matchAll(withGlobal(regexOf(str(a, 0))))].map((m) => (m.length > 1 ? (m.groups ? m.groups : m.slice(1).map((x) => x ?? '')) : m[0])) as Value[] },
+  regexall: { arity: [2, 2], fn: (a) => regexAll(str(a, 0), str(a, 1)) },
   title: { arity: [1, 1], fn: (a) => str(a, 0).replace(/(^|[^\p{L}\p{N}'])(\p{L})/gu, (_, p: string, c: string) => p + c.toUpperCase()) },
   trim: { arity: [2, 2], fn: (a) => { const cut = new Set(str(a, 1)); const c = [...str(a, 0)]; let s = 0; let e = c.length; while (s < e && cut.has(c[s] ?? '')) s++; while (e > s && cut.has(c[e - 1] ?? '')) e--; return c.slice(s, e).join('') } },
   trimprefix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return s.startsWith(p) ? s.slice(p.length) : s } },
@@ -183,14 +171,6 @@ function rangeFn(a: Value[]): Value {
   const out: number[] = [];
   for (let v = start; step > 0 ? v < end : v > end; v += step) { out.push(v); if (out.length > 1024) fail('range() would produce more than 1024 numbers') }
   return out;
-}
-
-function regexFn(pattern: string, s: string): Value {
-  const m = regexOf(pattern).exec(s);
-  if (!m) fail(`the pattern ${JSON.stringify(pattern)} did not match`);
-  if (m.groups && Object.keys(m.groups).length) return Object.fromEntries(Object.entries(m.groups).map(([k, v]) => [k, v ?? null]));
-  if (m.length > 1) return m.slice(1).map((g) => g ?? null);
-  return m[0];
 }
 
 function replaceFn(a: Value[]): Value {

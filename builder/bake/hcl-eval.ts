@@ -38,7 +38,7 @@ export function evaluate(expr: Expr, scope: Scope): Value {
   try {
     return evalExpr(expr, scope);
   } catch (err) {
-    if (err instanceof ValueError) throw new BakeFileError(expr.pos, err.message);
+    if (err instanceof ValueError) throw new BakeFileError(expr.pos, err.message, err.hint);
     throw err;
   }
 }
@@ -47,7 +47,7 @@ function at<T>(pos: Pos, f: () => T): T {
   try {
     return f();
   } catch (err) {
-    if (err instanceof ValueError) throw new BakeFileError(pos, err.message);
+    if (err instanceof ValueError) throw new BakeFileError(pos, err.message, err.hint);
     throw err;
   }
 }
@@ -219,8 +219,8 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     try {
       return callFunction(e.name, args, e.pos);
     } catch (err) {
-      // What a builtin's own machinery throws for an argument (RegExp's SyntaxError on `regex("[", …)`, a RangeError
-      // from a negative or huge count) is the bake file's error, not tsbuild's.
+      // What a builtin's own machinery throws for an argument (a RangeError from a negative or huge count) is the
+      // bake file's error, not tsbuild's.
       if (err instanceof SyntaxError || err instanceof RangeError || err instanceof TypeError) throw new ValueError(`${e.name}(): ${err.message}`);
       throw err;
     }

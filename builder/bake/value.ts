@@ -4,8 +4,12 @@
 /** An evaluated HCL value. */
 export type Value = null | boolean | number | string | Value[] | { [key: string]: Value };
 
-/** Thrown by a conversion; the evaluator adds the position. */
-export class ValueError extends Error {}
+/** Thrown by a conversion or a function; the evaluator adds the position (and keeps the hint). */
+export class ValueError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
 
 export function isObject(v: Value): v is { [key: string]: Value } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
