@@ -14,12 +14,14 @@ LDLIBS_NATIVE := -lseccomp
 # globalThis.Headers is undefined in the bundle: undici's cookie helpers read it at load (to brand-check Node's Headers
 # too), and reading that lazy global initialises Node's own copy of undici, ~15-20 ms of every registry command.
 # tsbuild uses no cookies and never names globalThis.Headers itself.
+# re2js (bake's regex functions) is evaluated on a bake file's first regex call, not with the bake command's chunk
+# (builder/bundle/re2js-lazy.ts).
 # Then the V8 startup snapshot of the same CLI (dist/bundle/snap/, builder/bundle/build-snapshot.mjs), which bin/tsbuild
 # starts instead when it is valid for the node it runs; a snapshot that cannot be built is reported, never an error.
 # As root it also runs two small builds and a push from a first blob (a scratch root in $TMPDIR, a loopback registry)
 # and builds the blob again with the bytecode of every function they compiled.
 ESBUILD := node_modules/.bin/esbuild
-BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
+BUNDLE_FLAGS := --bundle --splitting --alias:undici=./builder/bundle/undici-lazy.ts --alias:re2js=./builder/bundle/re2js-lazy.ts --format=esm --platform=node --target=node22 --outdir=dist/bundle/cli \
 	--define:globalThis.Headers=undefined --chunk-names=[name]-[hash] --keep-names --sourcemap --sources-content=false --log-level=warning \
 	--banner:js="import { createRequire as __tsbuildRequire } from 'node:module'; const require = __tsbuildRequire(import.meta.url);"
 

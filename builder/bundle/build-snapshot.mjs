@@ -268,7 +268,7 @@ try {
     entryPoints: ['builder/bundle/snapshot-entry.ts'],
     outfile: `${out}/tsbuild.cjs`,
     bundle: true, format: 'cjs', platform: 'node', target: 'node22',
-    alias: { undici: './builder/bundle/undici-lazy.ts' },
+    alias: { undici: './builder/bundle/undici-lazy.ts', re2js: './builder/bundle/re2js-lazy.ts' },
     define: { 'globalThis.Headers': 'undefined', 'import.meta.url': 'globalThis.__tsbuildImportMetaUrl' },
     keepNames: true, minifyWhitespace: true, minifySyntax: true, sourcemap: true, sourcesContent: false, logLevel: 'warning',
     plugins: [lazyBuiltins],

@@ -56,6 +56,23 @@ describe('the bundled tsbuild command', () => {
     const more = await tsbuild(['--version', '--debug'], viaLauncher(cache));
     expect(more.stdout.trim()).to.equal(pkg.version);
   });
+
+  it('runs bake\'s regex functions on re2js from the bundle and from the snapshot, which load it through a stand-in', async () => {
+    // The bundles alias re2js to builder/bundle/re2js-lazy.ts (the unbundled dist/ that unit tests run never does):
+    // RE2JS.compile must reach the real class, and a refused pattern must still be recognised as re2js's error.
+    const project = join(dir, 'bake-regex');
+    await mkdir(project, { recursive: true });
+    await writeFile(join(project, 'docker-bake.hcl'), 'target "default" {\n  tags = [regex_replace("v1.2.3", "^v(\\\\d+)", "$${1}x"), jsonencode(regexall("(a)|(b)", "ab")), try(regex("(a)\\\\1", "aa"), "refused")]\n}\n');
+    await writeFile(join(project, 'bad.hcl'), 'target "default" {\n  tags = [regex("a(?=b)", "ab")]\n}\n');
+    for (const env of [{ TSBUILD_SNAPSHOT: '0' }, {}]) {
+      const ok = await tsbuild(['bake', '--print'], { cwd: project, env });
+      expect(ok.code, ok.stderr).to.equal(0);
+      expect((JSON.parse(ok.stdout) as { target: { default: { tags: string[] } } }).target.default.tags).to.deep.equal(['1x.2.3', '[["a",null],[null,"b"]]', 'refused']);
+      const bad = await tsbuild(['bake', '--print', '-f', 'bad.hcl'], { cwd: project, env });
+      expect(bad.code, bad.stderr).to.equal(2);
+      expect(bad.stderr).to.contain('bad.hcl:2:11: regex(): Invalid regular expression "a(?=b)": invalid or unsupported Perl syntax: `(?=`');
+    }
+  });
 });
 
 // bin/tsbuild starts the V8 startup snapshot (dist/bundle/snap, builder/bundle/snapshot-entry.ts) only when its stamp
