@@ -15,7 +15,7 @@ import { UserError } from '../../common/index.js';
 // native binding; Node's crypto does the signing either way.
 
 /** A private key loaded from a file, and its public key in the SSH wire format. */
-interface AgentKey { key: KeyObject; blob: Buffer; comment: string; kind: 'ed25519' | 'rsa' | 'ecdsa'; curve?: string }
+interface AgentKey { key: KeyObject; blob: Buffer; kind: 'ed25519' | 'rsa' | 'ecdsa'; curve?: string }
 
 /** The agent: a socket path to forward, and `close` to stop answering and remove it. */
 export interface KeyAgent { socket: string; close(): Promise<void> }
@@ -89,7 +89,7 @@ const bufOf = (n: bigint): Buffer => { const hex = n.toString(16); return Buffer
 const padTo = (b: Buffer, size: number): Buffer => (b.length >= size ? b.subarray(b.length - size) : Buffer.concat([Buffer.alloc(size - b.length), b]));
 
 /** An `openssh-key-v1` file (OpenSSH's PROTOCOL.key): the one private key in it, unencrypted. */
-function opensshKey(body: Buffer): { key: KeyObject; comment: string } {
+function opensshKey(body: Buffer): KeyObject {
   const magic = Buffer.from('openssh-key-v1\0');
   if (!body.subarray(0, magic.length).equals(magic)) throw new Error('not an openssh-key-v1 file');
   const r = new Reader(body.subarray(magic.length));
@@ -124,8 +124,7 @@ function opensshKey(body: Buffer): { key: KeyObject; comment: string } {
   } else {
     throw new Error(`an unsupported key type ${type}`);
   }
-  const comment = p.text();
-  return { key: createPrivateKey({ key: jwk, format: 'jwk' }), comment };
+  return createPrivateKey({ key: jwk, format: 'jwk' });   // the comment after it is never listed (loadKeyFile)
 }
 
 /** Loads one key file as buildx does (an OpenSSH or PEM private key, without a passphrase); errors name the file. */
@@ -144,8 +143,10 @@ export async function loadKeyFile(path: string): Promise<AgentKey> {
   }
   try {
     const pem = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
-    const { key, comment } = pem ? opensshKey(Buffer.from(pem[1] ?? '', 'base64')) : { key: createPrivateKey(text), comment: path };
-    return { key, comment: comment || path, ...publicBlob(key) };
+    // No comment is listed, as BuildKit's sshprovider adds keys without one: a key's comment (user@host) and the
+    // file's host path are nothing a RUN step should learn.
+    const key = pem ? opensshKey(Buffer.from(pem[1] ?? '', 'base64')) : createPrivateKey(text);
+    return { key, ...publicBlob(key) };
   } catch (err) {
     if (err instanceof UserError) throw new UserError(err.code, `--ssh: ${path}: ${err.message}`, err.hint, { cause: err });
     const passphrase = (err as NodeJS.ErrnoException).code === 'ERR_MISSING_PASSPHRASE';
@@ -170,7 +171,7 @@ function signWith(k: AgentKey, data: Buffer, flags: number): Buffer {
 
 /** The answer to one agent message (its type byte and payload). */
 function answer(keys: AgentKey[], type: number, payload: Buffer): Buffer {
-  if (type === REQUEST_IDENTITIES) return Buffer.concat([Buffer.from([IDENTITIES_ANSWER]), u32(keys.length), ...keys.flatMap((k) => [str(k.blob), str(k.comment)])]);
+  if (type === REQUEST_IDENTITIES) return Buffer.concat([Buffer.from([IDENTITIES_ANSWER]), u32(keys.length), ...keys.flatMap((k) => [str(k.blob), str('')])]);
   if (type !== SIGN_REQUEST) return Buffer.from([FAILURE]);
   try {
     const r = new Reader(payload);
@@ -184,19 +185,32 @@ function answer(keys: AgentKey[], type: number, payload: Buffer): Buffer {
   }
 }
 
+/**
+ * Answers a connection's messages in order. A client that sends and never reads is not read from either: once the
+ * socket holds replies it has not taken, reading stops until it drains, as x/crypto's ServeAgent (BuildKit's) writes
+ * each reply before reading the next. Before, a RUN step flooding requests grew tsbuild's heap without bound (5 MB
+ * of requests, 577 MB).
+ */
 function serve(keys: AgentKey[], conn: Socket): void {
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   conn.on('error', () => conn.destroy());
-  conn.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
+  const work = (): void => {
     while (pending.length >= 4) {
       const n = pending.readUInt32BE(0);
       if (n === 0 || n > MAX_MESSAGE) { conn.destroy(); return; }
       if (pending.length < 4 + n) return;
       const reply = answer(keys, pending[4] ?? 0, pending.subarray(5, 4 + n));
       pending = pending.subarray(4 + n);
-      conn.write(Buffer.concat([u32(reply.length), reply]));
+      if (!conn.write(Buffer.concat([u32(reply.length), reply]))) {
+        conn.pause();
+        conn.once('drain', () => { conn.resume(); work(); });
+        return;
+      }
     }
+  };
+  conn.on('data', (chunk: Buffer) => {
+    pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+    if (!conn.isPaused()) work();
   });
 }
 
