@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { posix, resolve, sep } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { goBytesSize, parseGoBool } from '../../common/index.js';
@@ -186,11 +186,15 @@ function isCyclic(value: unknown, within = new Set<object>()): boolean {
   return cyclic;
 }
 
-/** A file of the working directory's, as compose includes are read: none outside it (a bake file reads no host file). */
+/**
+ * A file of the working directory's, as compose includes are read: none outside it (a bake file reads no host file),
+ * symbolic links followed to where they lead first, as a repository can hold one (`leak.yml -> ../../etc/x`: its
+ * YAML error quoted the host file's lines).
+ */
 function defaultRead(path: string): string {
-  const full = resolve(path);
-  const cwd = process.cwd();
-  if (full !== cwd && !full.startsWith(`${cwd}${sep}`)) throw new ValueError(`${path} is outside the working directory ${cwd}`);
+  const cwd = realpathSync(process.cwd());
+  const full = realpathSync(resolve(path));
+  if (full !== cwd && !full.startsWith(`${cwd}${sep}`)) throw new ValueError(`${path} is outside the working directory ${cwd}${full === resolve(path) ? '' : ` (it leads to ${full})`}`);
   return readFileSync(full, 'utf8');
 }
 

@@ -124,6 +124,19 @@ describe('bake: a bake file reaches no host path outside the working directory u
     expect(await snapshotTree(host)).to.deep.equal(marker);
   });
 
+  it('reads no compose include: through a symbolic link out of the project, and quotes none of its lines', async () => {
+    await symlink(join(host, 'passwd'), join(project, 'leak.yml'));
+    await writeFile(join(project, 'compose.yaml'), ['include:', '  - leak.yml', 'services:', '  app:', '    build: .', ''].join('\n'));
+    try {
+      const r = await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '-f', 'compose.yaml', '--print'], { cwd: project, env: { TSBUILD_DAEMON: '0' } });
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.contain('leak.yml is outside the working directory').and.not.contain('host:x:0:0');
+    } finally {
+      await rm(join(project, 'compose.yaml'));
+      await rm(join(project, 'leak.yml'));
+    }
+  });
+
   it('asks for --allow ssh before forwarding the invoker\'s SSH agent (ssh = ["default"])', async () => {
     const r = await bake(['target "default" {', '  ssh = ["default"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(r.code).to.equal(2);
