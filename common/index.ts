@@ -10,6 +10,7 @@ export * from './named-context-key.js';
 export * from './go-json.js';
 export * from './go-units.js';
 export * from './replace-file.js';
+export * from './planted-trees.js';
 export * from './make-dirs.js';
 export * from './read-bounded.js';
 export * from './file-chunks.js';

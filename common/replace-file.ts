@@ -3,6 +3,7 @@ import { constants } from 'node:fs';
 import { lstat, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { UserError } from './errors.js';
+import { refuseThroughPlanted } from './planted-trees.js';
 
 /**
  * Replaces the file at `path` with `data`, as moby's atomicwriter does (buildx writes its metadata file with it, docker
@@ -16,6 +17,7 @@ import { UserError } from './errors.js';
  */
 export async function replaceFile(path: string, data: string | Uint8Array, mode: number, opts: { replaceLink?: boolean } = {}): Promise<void> {
   const target = resolve(path);
+  await refuseThroughPlanted(target, path);
   await checkReplaceable(target, opts);
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}.tmp-${randomBytes(8).toString('hex')}`);

@@ -1,6 +1,6 @@
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { isTsbuildError, makeDirs, replaceFile, UserError } from '../../common/index.js';
+import { isTsbuildError, makeDirs, refuseThroughPlanted, replaceFile, UserError } from '../../common/index.js';
 
 /**
  * What is at a destination path now. 'special': a device, FIFO or socket (`dest=/dev/null`, `--iidfile /dev/stdout`,
@@ -139,6 +139,7 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
  * `-o type=local` may have planted one there.
  */
 export async function writeOutputFile(path: string, data: string): Promise<void> {
+  await refuseThroughPlanted(path, path);
   if ((await destState(path)) === 'special') await writeFile(path, data);
   else await replaceFile(path, data, 0o644, { replaceLink: true });
 }

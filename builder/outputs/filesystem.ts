@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
-import { makeDirs, pathTooLongError, UserError } from '../../common/index.js';
+import { makeDirs, markPlanted, pathTooLongError, UserError } from '../../common/index.js';
 import { checkFileDest } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
 
@@ -28,6 +28,7 @@ async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string
  */
 export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<{ skipped: string[] }> {
   await makeDirs(dest);
+  markPlanted(dest);
   const owner = localOwner();
   return withFinalFs(worker, fs, async (dir) => {
     try {

@@ -1,6 +1,6 @@
 import { lstat, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { makeDirs, tempPathBeside, trackUnplaced } from '../../common/index.js';
+import { makeDirs, refuseThroughPlanted, tempPathBeside, trackUnplaced } from '../../common/index.js';
 import { exchangeFiles } from '../../worker/index.js';
 
 /**
@@ -12,6 +12,7 @@ import { exchangeFiles } from '../../worker/index.js';
  * atomically too, and fails on a directory: nothing but the old file can be lost.
  */
 export async function replaceWithNew(dest: string, write: (tmp: string) => Promise<void>): Promise<void> {
+  await refuseThroughPlanted(dest, dest);
   const tmp = tempPathBeside(dest);
   await makeDirs(dirname(resolve(dest)));
   const forget = trackUnplaced(tmp);

@@ -80,6 +80,21 @@ describe('issue 14: -o type=local and type=tar keep a hostile image inside the d
     // afterEach: the host marker the links led to is unchanged.
   });
 
+  it('refuses --iidfile, --metadata-file, --report and a file output below a directory link the same build\'s -o type=local planted', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const linking = join(env.dir, 'ctx-dirlink');
+    await mkdir(linking, { recursive: true });
+    await writeFile(join(linking, 'Dockerfile'), `FROM ${env.base}\nRUN ln -s ${hostMarker}/dir /meta\n`);
+    const dest = join(env.dir, 'artifacts-dirlink');
+    for (const flags of [['--iidfile', join(dest, 'meta', 'iid')], ['--metadata-file', join(dest, 'meta', 'md.json')], ['--report', join(dest, 'meta', 'rep.json')], ['-o', `type=tar,dest=${join(dest, 'meta', 'img.tar')}`]]) {
+      const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '-o', `type=local,dest=${dest}`, ...flags, linking]);
+      expect(r.code, `${flags.join(' ')}: ${r.stderr}`).to.not.equal(0);
+      expect(r.stderr).to.contain(`${join(dest, 'meta')} is a symbolic link that the image put in the -o type=local output`);
+      expect(r.stderr).not.to.match(/\n\s+at /);
+    }
+    // afterEach: the host marker the link led to is unchanged (nothing new in its dir/).
+  });
+
   it('keeps the state root private (0700), where image contents such as a setuid-root file sit as the image has them', async () => {
     if (env === undefined) throw new Error('build env did not start');
     const root = join(env.dir, 'root-private');
