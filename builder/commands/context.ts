@@ -27,7 +27,7 @@ export function registerContext(program: Command): void {
       const dir = rootOf(cmd);
       const hasHistory = await stat(join(dir, 'cache.db')).then(() => true, () => false);
       const report = await withRoot(dir, {}, async (root) => contextReportFor({
-        contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, ...(hasHistory ? { index: await root.history() } : {}),
+        contextDir, dockerfilePath: dockerfile.path, dockerfileText: dockerfile.text, excludes, scanExcluded: true, ...(hasHistory ? { index: await root.history() } : {}),
       }));
       process.stdout.write(flags.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderContextText(report));
     });

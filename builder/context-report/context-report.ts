@@ -1,6 +1,6 @@
 import { matchesGlob } from 'node:path';
 import { cleanPathForContext, contextCopies, type ContextCopy } from './context-copies.js';
-import type { ContextFile } from './scan-context.js';
+import type { ContextFile, ContextScan } from './scan-context.js';
 
 /** Files and bytes of one part of the context: a top-level directory (`src/`) or a top-level file. */
 export interface ContextPart {
@@ -36,7 +36,8 @@ export interface CopyUse extends Omit<ContextCopy, 'runs'> {
 /** `tsbuild context` and the build report's context section. Plain data. */
 export interface ContextReport {
   sent: { files: number; bytes: number };
-  excluded: { files: number; bytes: number; parts: ContextPart[] };
+  /** What .dockerignore keeps out: counted files, and the directories excluded whole that were not walked (`dir/`). */
+  excluded: { files: number; bytes: number; parts: ContextPart[]; unscanned?: string[] };
   /** What is sent, by top-level directory or file, largest first. */
   parts: ContextPart[];
   largest: { path: string; bytes: number }[];
@@ -71,7 +72,8 @@ const CHURN = 5;
  * The context report of `files` (scanned with the .dockerignore applied) for the Dockerfile `dockerfileText`, with
  * churn from `history` (this Dockerfile's recorded builds, oldest first). Pure.
  */
-export function contextReport(files: ContextFile[], dockerfileText: string, dockerfilePath: string, history: ContextSnapshot[]): ContextReport {
+export function contextReport(scan: ContextScan, dockerfileText: string, dockerfilePath: string, history: ContextSnapshot[]): ContextReport {
+  const { files, unscanned } = scan;
   const copies = contextCopies(dockerfileText, dockerfilePath);
   const sent = files.filter((f) => !f.isExcluded);
   const excluded = files.filter((f) => f.isExcluded);
@@ -94,7 +96,7 @@ export function contextReport(files: ContextFile[], dockerfileText: string, dock
   const lastDuration = (line: number): number | undefined => [...history].reverse().find((h) => h.durations[line] !== undefined)?.durations[line];
   return {
     sent: totals(sent),
-    excluded: { ...totals(excluded), parts: partsOf(excluded, () => []) },
+    excluded: { ...totals(excluded), parts: partsOf(excluded, () => []), ...(unscanned.length > 0 ? { unscanned } : {}) },
     parts: partsOf(sent, (p) => readers.get(p) ?? []),
     largest: largestOf(sent, LARGEST).map((f) => ({ path: f.path, bytes: f.bytes })),
     suggestions: suggestionsOf(sent, readers),
@@ -201,4 +203,16 @@ function churnOf(history: ContextSnapshot[]): FileChurn[] {
     for (const path of before.keys()) if (!now.has(path)) changed(path);
   }
   return [...changes].map(([path, n]) => ({ path, changes: n })).sort((a, b) => b.changes - a.changes || (a.path < b.path ? -1 : 1));
+}
+
+/**
+ * What .dockerignore kept out, as the reports say it: `12 files, 3.0 kB`, then the directories excluded whole that a
+ * build did not walk (`12 files, 3.0 kB and node_modules/ (not walked)`, or only those when nothing was counted).
+ */
+export function excludedText(c: ContextReport, bytes: (n: number) => string): string {
+  const dirs = c.excluded.unscanned ?? [];
+  const counted = `${c.excluded.files} files, ${bytes(c.excluded.bytes)}`;
+  if (dirs.length === 0) return counted;
+  const named = `${dirs.slice(0, 3).join(', ')}${dirs.length > 3 ? ` and ${dirs.length - 3} more` : ''} (not walked)`;
+  return c.excluded.files === 0 ? named : `${counted} and ${named}`;
 }

@@ -17,6 +17,8 @@ export interface ContextReportRequest {
   excludes: string[];
   /** The build's listing of its context (worker `statMemoFor`): directories its COPYs walked are not read again. */
   memo?: StatMemo;
+  /** Also walk the directories .dockerignore excludes whole, to count them (scanContext): `tsbuild context` does. */
+  scanExcluded?: boolean;
   /** The root's build history; absent: no churn figures. */
   index?: BuildHistory;
   /** The build being recorded now (not in the history yet): the newest snapshot (currentSnapshot). */
@@ -25,10 +27,10 @@ export interface ContextReportRequest {
 
 /** Scans the context and reads this Dockerfile's recorded builds (their key manifests) into a ContextReport. */
 export async function contextReportFor(req: ContextReportRequest): Promise<ContextReport> {
-  const files = scanContext(req.contextDir, req.excludes, req.memo);
+  const scan = scanContext(req.contextDir, req.excludes, req.memo, { scanExcluded: req.scanExcluded === true });
   const history = req.index ? contextHistory(req.index, resolve(req.dockerfilePath)) : [];
   if (req.current) history.push(req.current);
-  return contextReport(files, req.dockerfileText, req.dockerfilePath, history);
+  return contextReport(scan, req.dockerfileText, req.dockerfilePath, history);
 }
 
 /**

@@ -1,14 +1,16 @@
 import { formatBytes as humanBytes } from '../report/format.js';
-import type { ContextReport } from './context-report.js';
+import { excludedText, type ContextReport } from './context-report.js';
 
 /** `tsbuild context` as text. */
 export function renderContextText(r: ContextReport): string {
-  const lines = [`context: ${r.sent.files} files, ${humanBytes(r.sent.bytes)} sent; .dockerignore excluded ${r.excluded.files} files, ${humanBytes(r.excluded.bytes)}`];
+  const lines = [`context: ${r.sent.files} files, ${humanBytes(r.sent.bytes)} sent; .dockerignore excluded ${excludedText(r, humanBytes)}`];
   lines.push('sent, by top-level entry:');
   for (const p of r.parts) lines.push(`  ${p.path.padEnd(24)} ${String(p.files).padStart(6)} files ${humanBytes(p.bytes).padStart(10)}   ${p.readBy.length ? `read by ${p.readBy.join(', ')}` : 'read by no COPY'}`);
-  if (r.excluded.parts.length) {
+  const unscanned = r.excluded.unscanned ?? [];
+  if (r.excluded.parts.length || unscanned.length) {
     lines.push('excluded by .dockerignore:');
     for (const p of r.excluded.parts) lines.push(`  ${p.path.padEnd(24)} ${String(p.files).padStart(6)} files ${humanBytes(p.bytes).padStart(10)}`);
+    for (const d of unscanned) lines.push(`  ${d.padEnd(24)} (not walked)`);
   }
   lines.push('largest files sent:');
   for (const f of r.largest) lines.push(`  ${humanBytes(f.bytes).padStart(10)}  ${f.path}`);

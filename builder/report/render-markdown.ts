@@ -3,7 +3,7 @@ import { formatBytes, formatMs, shortDigest, shortReason, stepNumbers } from './
 import type { Report, ReportStep } from './model.js';
 import { oneLine } from './reorder-advice.js';
 import type { Trends } from './trends.js';
-import type { ContextReport } from '../context-report/context-report.js';
+import { excludedText, type ContextReport } from '../context-report/context-report.js';
 
 // GitHub-flavoured Markdown for CI job summaries ($GITHUB_STEP_SUMMARY) and pull-request comments: a summary table,
 // one row per step, the advice with Dockerfile snippets. Everything from the user (instructions, file names, arg
@@ -46,7 +46,7 @@ const CONTEXT_PARTS = 8;
 
 /** "Build context": what was sent, by top-level entry, and the .dockerignore lines that would send less. */
 function contextSection(c: ContextReport): string[] {
-  const excluded = c.excluded.files > 0 ? `; .dockerignore kept out ${c.excluded.files} files, ${formatBytes(c.excluded.bytes)}` : '';
+  const excluded = c.excluded.files > 0 || (c.excluded.unscanned ?? []).length > 0 ? `; .dockerignore kept out ${excludedText(c, formatBytes)}` : '';
   const out = ['### Build context', '', `Sent ${c.sent.files} files, ${formatBytes(c.sent.bytes)}${excluded}.`, ''];
   if (c.parts.length > 0) {
     out.push('| Entry | Files | Size | Read by |', '|---|--:|--:|---|');
