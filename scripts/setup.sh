@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
 # Debian packages the tests and the demo use. apt-get only runs when one is missing.
-packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz chromium debootstrap libcap2-bin xz-utils bzip2 git
+packages=(docker-registry skopeo umoci busybox-static gcc make libc6-dev zstd pigz chromium debootstrap libcap2-bin attr acl xz-utils bzip2 git
   qemu-user-static binfmt-support openssl ca-certificates libseccomp-dev slirp4netns uidmap fuse-overlayfs openssh-client)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

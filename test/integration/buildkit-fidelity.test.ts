@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { packTar } from '../fixtures/pack-tar.js';
-import { chmod, copyFile, lstat, mkdir, mkdtemp, utimes, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
@@ -15,6 +15,21 @@ import { copyToLayout, inspectConfig, layerEntries, layoutBlobs, unpackLayout, t
 // tsbuild until it did the same.
 
 interface HistoryEntry { created_by?: string; empty_layer?: boolean }
+
+/** `xa set PATH NAME VALUE` / `xa get PATH NAME` in a RUN step: busybox has no setfattr; built static by the test. */
+const XATTR_TOOL = `#include <stdio.h>
+#include <string.h>
+#include <sys/xattr.h>
+int main(int argc, char **argv) {
+  char v[4096];
+  if (argc == 5 && strcmp(argv[1], "set") == 0) return setxattr(argv[2], argv[3], argv[4], strlen(argv[4]), 0) != 0;
+  if (argc != 4 || strcmp(argv[1], "get") != 0) return 2;
+  ssize_t n = getxattr(argv[2], argv[3], v, sizeof v);
+  if (n < 0) { puts("(none)"); return 0; }
+  printf("%.*s\\n", (int)n, v);
+  return 0;
+}
+`;
 
 describe('real-world Dockerfiles build as BuildKit builds them', function () {
   this.timeout(180_000);
@@ -262,6 +277,40 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
       const got = await run('getcap', [join(bundle, 'rootfs', file)]);
       expect(got.stdout, file).to.contain('cap_net_bind_service=ep');
     }
+  });
+
+  it('COPY keeps a directory\'s xattrs and ACLs, set after its contents: a later RUN sees them (fsutil copyDirectory, copyXAttrs)', async () => {
+    // fsutil's copy sets every copied entry's xattrs after its owner and mode (copyFileInfo, then copyXAttrs with
+    // lgetxattr/lsetxattr), a directory's once its contents are copied; the context transfer carries a directory's
+    // (fsutil Stat). BuildKit's layers keep only security.capability, so what shows is what a later RUN sees: the
+    // xattr, and a default ACL's effect on what the RUN creates (umask ignored: 0664), not on the copied files.
+    const ctx = await contextWith({ 'xa.c': Buffer.from(XATTR_TOOL) });
+    const cc = await run('cc', ['-static', '-O2', '-o', join(ctx, 'xa'), join(ctx, 'xa.c')]);
+    expect(cc.code, `cc -static (gcc, libc6-dev: scripts/setup.sh): ${cc.stderr}`).to.equal(0);
+    await mkdir(join(ctx, 'a/sub'), { recursive: true });
+    await writeFile(join(ctx, 'a/sub/f'), 'f');
+    const attr = await run('setfattr', ['-n', 'user.k', '-v', 'ctx-value', join(ctx, 'a/sub')]);
+    expect(attr.code, `setfattr (attr, scripts/setup.sh): ${attr.stderr}`).to.equal(0);
+    const acl = await run('setfacl', ['-d', '-m', 'u:1000:rwx', join(ctx, 'a/sub')]);
+    expect(acl.code, `setfacl (acl, scripts/setup.sh): ${acl.stderr}`).to.equal(0);
+    const r = await build(['FROM BASE AS st',
+      'COPY xa /xa',
+      'RUN mkdir -p /s/d/e && /xa set /s/d user.r run-value && touch /s/d/e/f',
+      'FROM BASE',
+      'COPY xa /xa',
+      'COPY a /ctx/',
+      'COPY --from=st /s /st/',
+      'RUN umask 022 && touch /ctx/sub/new && { /xa get /ctx/sub user.k; /xa get /st/d user.r;'
+        + ' for f in f new; do /xa get /ctx/sub/$f system.posix_acl_access | grep -qx "(none)" && echo $f: no ACL || echo $f: ACL; done; ls -ln /ctx/sub; } > /out',
+      ''].join('\n'), {}, [], ctx);
+    expect(r.code, r.stderr).to.equal(0);
+    const rootfs = await unpackLayout(await copyToLayout(`oci-archive:${r.tar}`, join(dir, `layout${++n}`)), join(dir, `bundle${++n}`));
+    const [k, rv, fAcl, newAcl, , ...listing] = (await readFile(join(rootfs, 'out'), 'utf8')).trim().split('\n');
+    expect([k, rv]).to.deep.equal(['ctx-value', 'run-value']);
+    // The copied file was made before its directory had the default ACL; the RUN's file inherits it.
+    expect([fAcl, newAcl]).to.deep.equal(['f: no ACL', 'new: ACL']);
+    const modes = Object.fromEntries(listing.map((l) => l.split(/\s+/)).map((f) => [f.at(-1), f[0]]));
+    expect(modes).to.deep.equal({ f: '-rw-r--r--', new: '-rw-rw-r--' });
   });
 
   it('warns InvalidBaseImagePlatform when the base image is not of the platform asked for, and # check=skip= drops it', async () => {

@@ -69,6 +69,35 @@ describe('RootSession op stream', () => {
     expect((err as ConfinedFsError).arg).to.equal('l\\xe9');
   });
 
+  it('sets a source entry\'s xattrs on a directory, a symlink and a fifo, never overlay\'s own, never through the link', async () => {
+    // fsutil copyXAttrs reads and sets with llistxattr/lgetxattr/lsetxattr: a symlink's own xattrs (trusted.*; user.*
+    // are refused on links), not its target's. Root on the host may set trusted.* on any of them.
+    const src = mkdtempSync(join(tmpdir(), 'tsbuild-session-src-'));
+    try {
+      const sh = (script: string): Buffer => execFileSync('sh', ['-c', script, 'sh', src]);
+      sh('cd "$1" && mkdir d && mkfifo p && ln -s d l && setfattr -n user.k -v dir d && setfattr -n trusted.overlay.opaque -v y d'
+        + ' && setfattr -h -n trusted.k -v link l && setfattr -n trusted.k -v fifo p');
+      await RootSession.with(root, { sourceRoot: src }, async (session) => {
+        session.policy('copy');
+        session.dir('d', false);
+        session.xattrsFrom('d');
+        session.meta({ uid: 0, gid: 0, mode: 0o755, mtimeNs: 1_000_000_000n });
+        session.symlink('l', 'd');
+        session.xattrsFrom('l');
+        session.meta({ uid: 0, gid: 0 });
+        session.node('p', 'fifo');
+        session.xattrsFrom('p');
+        session.meta({ uid: 0, gid: 0, mode: 0o644 });
+      });
+      const attrs = (p: string): string => execFileSync('getfattr', ['-h', '--absolute-names', '-d', '-m', '-', join(root, p)], { encoding: 'utf8' })
+        .split('\n').filter((l) => l !== '' && !l.startsWith('#')).join(' ');
+      expect({ d: attrs('d'), l: attrs('l'), p: attrs('p') }).to.deep.equal({ d: 'user.k="dir"', l: 'trusted.k="link"', p: 'trusted.k="fifo"' });
+      expect(lstatSync(join(root, 'd')).mtimeMs).to.equal(1000);
+    } finally {
+      rmSync(src, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a field with a NUL before anything is sent', async () => {
     const err = await RootSession.with(root, {}, async (session) => { session.dir('a\0b', false); }).then(() => undefined, (e: unknown) => e);
     expect(String(err)).to.contain('NUL');

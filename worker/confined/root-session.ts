@@ -203,6 +203,12 @@ export class RootSession {
   modeIfExisting(mode: number): void { this.#op('e', (mode & 0o7777).toString(8)); }
 
   xattr(name: string, value: Buffer): void { this.#op('x', name, value.toString('hex')); }
+  /**
+   * The xattrs of `sourcePath` in the source root (its last component not followed), overlay's own left out, for the
+   * `meta` that follows: set after owner and mode, a directory's at the end with its times (root.c `A`). `copy` and
+   * `inherit` take their source's without it.
+   */
+  xattrsFrom(sourcePath: FsName): void { this.#op('A', sourcePath); }
 
   /** What is at `path` following symlinks inside the base: 'dir', 'file', 'other' or undefined. */
   async stat(path: string): Promise<'dir' | 'file' | 'other' | undefined> {

@@ -81,6 +81,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
     owner: op.chown === undefined || op.chown === '' ? undefined : await resolveChown(op.chown, () => (accounts ??= readAccounts(session)), progress),
     keepIds: op.from.kind === 'vertex',
     mode: parseChmod(op.chmod),
+    isLinkXattrsKept: op.from.kind === 'vertex',
     signal,
     progress,
   };
@@ -124,7 +125,7 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const keptDirs = { source: -1, made: new Set<string>() };
   for (const item of kept) {
     throwIfAborted(signal);
-    if (op.parents) makeKeptDirs(item, op.dest, writer, keptDirs);
+    if (op.parents) makeKeptDirs(item, source.path, op.dest, writer, keptDirs);
     // ADD extracts a local archive unless --unpack=false (BuildKit: unpack defaults to isAddCommand).
     if (op.mode === 'add' && op.unpack !== false && item.stat.isFile()) {
       const compression = await detectArchive(item.abs, signal);
@@ -156,11 +157,11 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
 async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, dest: string, destIsDir: boolean, writer: TreeWriter, filters: { ignore: PathFilter; exclude: PathFilter }, signal: AbortSignal, memo: StatMemo | undefined): Promise<void> {
   if (item.stat.isDirectory()) {
     const destDir = op.parents ? path.posix.join(op.dest, item.keep) : dest;
-    writer.dirTarget(destDir, item.stat, op.parents);
+    const sourceRel = sourceRelative(sourceRoot, item.abs);
+    writer.dirTarget(destDir, item.stat, sourceRel, op.parents);
     // Entry paths below a directory are clean (names from readdir), so they are joined to the cleaned destination and
     // source paths by concatenation: no path.join/relative per entry.
     const destRel = inRootPath(destDir);
-    const sourceRel = sourceRelative(sourceRoot, item.abs);
     for (const entry of walkTree(item.abs, item.rel, filters, signal, memo)) {
       const full = writer.putRel(destRel === '' ? entry.rel : `${destRel}/${entry.rel}`, entry.abs, sourceRel === '' ? entry.rel : `${sourceRel}/${entry.rel}`, entry.stat);
       if (full !== undefined) await full;
@@ -177,7 +178,7 @@ async function copyItem(item: SelectedSource, sourceRoot: string, op: CopyOp, de
  * its own in BuildKit, with its own record of the directories it made (fsutil's parentDirs): a later source that keeps
  * the same directory finds it there and sets its source mode again, so `made` starts over with each source.
  */
-function makeKeptDirs(item: SelectedSource, dest: string, writer: TreeWriter, state: { source: number; made: Set<string> }): void {
+function makeKeptDirs(item: SelectedSource, sourceRoot: string, dest: string, writer: TreeWriter, state: { source: number; made: Set<string> }): void {
   if (item.source !== state.source) {
     state.source = item.source;
     state.made.clear();
@@ -185,7 +186,7 @@ function makeKeptDirs(item: SelectedSource, dest: string, writer: TreeWriter, st
   for (const dir of item.kept) {
     if (state.made.has(dir.keep)) continue;
     state.made.add(dir.keep);
-    writer.keptDir(path.posix.join(dest, dir.keep), dir.stat);
+    writer.keptDir(path.posix.join(dest, dir.keep), dir.stat, sourceRelative(sourceRoot, dir.abs));
   }
 }
 

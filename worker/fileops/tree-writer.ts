@@ -17,6 +17,11 @@ export interface WriteOptions {
   keepIds: boolean;
   /** --chmod; undefined keeps the source modes. */
   mode: ModeMapper | undefined;
+  /**
+   * Copy the xattrs of symlinks and device nodes too (COPY --from): fsutil's copy sets every entry's, but BuildKit's
+   * context transfer reads only directories' and regular files' (fsutil Stat), so from the context they have none.
+   */
+  isLinkXattrsKept?: boolean;
   signal: AbortSignal;
   progress: ProgressSink;
 }
@@ -62,10 +67,11 @@ export class TreeWriter {
    * a /app the image's other users can read. `isCopied`: the directory is itself one of the copied entries (COPY
    * --parents, which BuildKit copies from the source root with the matched paths included): its source's metadata.
    */
-  dirTarget(containerPath: string, source: EntryStat, isCopied = false): void {
+  dirTarget(containerPath: string, source: EntryStat, sourceRel: string, isCopied = false): void {
     const rel = inRootPath(containerPath);
     if (rel === '') return;   // the root exists and keeps its own metadata
     this.#session.dir(rel, true);
+    if (isCopied) this.#session.xattrsFrom(sourceRel);
     const meta = this.#meta(source, 'dir');
     this.#session.meta(isCopied ? meta : { ...meta, mode: this.#opts.mode === undefined ? 0o755 : this.#opts.mode(0o755, true) }, true);
   }
@@ -74,12 +80,14 @@ export class TreeWriter {
    * A directory COPY --parents keeps between the destination and a matched path, from its source directory `source`,
    * as fsutil's createParentDirs makes it: a missing one gets the source's owner and mode as every copied entry does
    * (--chown, --chmod applied) but not its times (what is created in it next sets its mtime, as it does in BuildKit);
-   * an existing one only takes the source's own mode, never --chmod's, and keeps its owner (copyDirectoryOnly).
+   * an existing one only takes the source's own mode, never --chmod's, and keeps its owner (copyDirectoryOnly). A
+   * missing one takes its source's xattrs too, at once (createParentDirs sets them before what goes in it).
    */
-  keptDir(containerPath: string, source: EntryStat): void {
+  keptDir(containerPath: string, source: EntryStat, sourceRel: string): void {
     const rel = inRootPath(containerPath);
     if (rel === '') return;
     this.#session.dir(rel, true);
+    this.#session.xattrsFrom(sourceRel);
     const { uid, gid, mode } = this.#meta(source, 'dir');
     this.#session.meta({ uid, gid, mode }, true);
     this.#session.modeIfExisting(Number(source.mode));
@@ -103,6 +111,7 @@ export class TreeWriter {
     if (stat.isDirectory()) {
       // An image symlink where the source has a directory is written through, inside the root, and keeps its meta.
       this.#session.dir(rel, true);
+      this.#session.xattrsFrom(sourceRel);
       this.#session.meta(this.#meta(stat, 'dir'));
     } else if (stat.isFile()) {
       const linkKey = stat.nlink > 1n ? `${stat.dev}:${stat.ino}` : undefined;
@@ -128,9 +137,11 @@ export class TreeWriter {
     } else if (stat.isSymbolicLink()) {
       // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
       this.#session.symlink(rel, readlinkSync(sourceAbs));
+      if (this.#opts.isLinkXattrsKept === true) this.#session.xattrsFrom(sourceRel);
       this.#session.meta(this.#meta(stat, 'symlink'));
     } else if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) {
       this.#session.node(rel, stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'char' : 'block', Number(major(stat.rdev)), Number(minor(stat.rdev)));
+      if (this.#opts.isLinkXattrsKept === true) this.#session.xattrsFrom(sourceRel);
       this.#session.meta(this.#meta(stat, 'file'));
     }
     // Sockets are skipped: they cannot be copied and mean nothing in an image (BuildKit fails on them; docker skips).

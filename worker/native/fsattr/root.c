@@ -31,6 +31,10 @@
  *                      skipped, as M is, for a directory reached through a symlink): fsutil's copyDirectoryOnly
  *                      chmods an existing parent directory COPY --parents keeps to its source's mode, nothing else
  *   x name hexvalue    setxattr on that entry
+ *   A src              the xattrs of `src` under --src (its last component never followed), overlay's own left out,
+ *                      go onto the entry the op before made, with the M/m that follows, after its owner and mode: a
+ *                      directory's with its times at the end (fsutil sets them after the directory's contents), any
+ *                      other at once. `C` and `I` read their source's xattrs themselves.
  *   Queries, answered by one line on stdout (G: the line "<len>" then the bytes; a failure is "-<errno>"):
  *   Q path             stat in the root following symlinks: "d", "f <size>", "o" (other, or a symlink loop) or "n" (absent)
  *   G path max         contents of a regular file (following symlinks in the root), at most `max` bytes
@@ -113,13 +117,15 @@ static struct {
 } cur = { 0, -1, -1, NULL, 0, 0, 0 };
 
 /*
- * The source a `C` op copied the current file from, kept open while it has xattrs: the `M` after it sets them on the
- * copy once owner and mode are set (chown clears security.capability), as BuildKit's copy (fsutil copyXAttrs after
- * copyFileInfo) keeps a setcap'd binary's capability through COPY --from.
+ * The xattrs of the source of the entry being written (`A`, or the file a `C` copied), read at once and set by the
+ * M after it once owner and mode are set (chown clears security.capability), as BuildKit's copy (fsutil copyXAttrs
+ * after copyFileInfo) keeps a setcap'd binary's capability and a directory's ACLs through COPY. Kept as bytes, not as
+ * an fd: a directory's wait in held[] until the end. Records: name, NUL, u32 value length, value.
  */
-static int xattr_src = -1;
+struct xattrs { char *buf; size_t len, cap; };
+static struct xattrs pending;
 
-struct held { int fd; struct timespec ts[2]; };
+struct held { int fd; struct timespec ts[2]; struct xattrs xattrs; };
 static struct held *held;
 static size_t nheld, capheld;
 
@@ -613,7 +619,7 @@ static void clear_for_nondir(int pfd, const char *name) {
 /* ---- the current entry ---- */
 
 static void cur_reset(void) {
-  if (xattr_src >= 0) { close(xattr_src); xattr_src = -1; }
+  pending.len = 0;
   if (cur.fd >= 0) close(cur.fd);
   if (cur.pfd >= 0) close(cur.pfd);
   free(cur.name);
@@ -636,7 +642,8 @@ static int parse_time(const char *s, struct timespec *ts) {
   return 1;
 }
 
-static void hold_dir_time(int fd, struct timespec ts[2]) {
+/* Holds directory fd `fd` for its times and the pending xattrs, both set at the end. */
+static void hold_dir(int fd, struct timespec ts[2]) {
   if (nheld == capheld) {
     capheld = capheld ? capheld * 2 : 1024;
     held = realloc(held, capheld * sizeof *held);
@@ -645,6 +652,14 @@ static void hold_dir_time(int fd, struct timespec ts[2]) {
   held[nheld].fd = fd;
   held[nheld].ts[0] = ts[0];
   held[nheld].ts[1] = ts[1];
+  held[nheld].xattrs = (struct xattrs){ NULL, 0, 0 };
+  if (pending.len > 0) {
+    held[nheld].xattrs.buf = malloc(pending.len);
+    if (!held[nheld].xattrs.buf) die("malloc");
+    memcpy(held[nheld].xattrs.buf, pending.buf, pending.len);
+    held[nheld].xattrs.len = pending.len;
+    pending.len = 0;
+  }
   nheld++;
 }
 
@@ -654,26 +669,74 @@ static int is_overlay_xattr(const char *name) {
   return strncmp(name, "trusted.overlay.", 16) == 0 || strncmp(name, "user.overlay.", 13) == 0 || strncmp(name, "user.fuseoverlayfs.", 19) == 0;
 }
 
-/* Every xattr of `src` onto `dst`, both open fds. As BuildKit's copy, one that cannot be read or set (trusted.* in a
- * user namespace, security.selinux without SELinux) is left out and the copy goes on. */
-static void copy_xattrs(int src, int dst) {
-  ssize_t size = flistxattr(src, NULL, 0);
+static void xattrs_put(struct xattrs *x, const void *p, size_t n) {
+  if (x->len + n > x->cap) {
+    x->cap = (x->len + n) * 2;
+    x->buf = realloc(x->buf, x->cap);
+    if (!x->buf) die("malloc");
+  }
+  memcpy(x->buf + x->len, p, n);
+  x->len += n;
+}
+
+/*
+ * Every xattr of source fd `fd` into `pending`. An O_PATH fd (a symlink, a device: `is_path`) is read through its
+ * /proc/self/fd link, which lands on the entry itself and is not followed further. As BuildKit's copy, one that cannot
+ * be read is left out and the copy goes on.
+ */
+static void read_xattrs(int fd, int is_path) {
+  char proc[64];
+  proc_path(proc, sizeof proc, fd);
+  pending.len = 0;
+  ssize_t size = is_path ? listxattr(proc, NULL, 0) : flistxattr(fd, NULL, 0);
   if (size <= 0) return;
   char *names = malloc((size_t)size);
   if (!names) die("malloc");
-  size = flistxattr(src, names, (size_t)size);
+  size = is_path ? listxattr(proc, names, (size_t)size) : flistxattr(fd, names, (size_t)size);
   for (ssize_t at = 0; size > 0 && at < size; at += (ssize_t)strlen(names + at) + 1) {
     const char *name = names + at;
     if (is_overlay_xattr(name)) continue;
-    ssize_t vlen = fgetxattr(src, name, NULL, 0);
+    ssize_t vlen = is_path ? getxattr(proc, name, NULL, 0) : fgetxattr(fd, name, NULL, 0);
     if (vlen < 0) continue;
     char *value = malloc((size_t)vlen + 1);
     if (!value) die("malloc");
-    vlen = fgetxattr(src, name, value, (size_t)vlen);
-    if (vlen >= 0) (void)fsetxattr(dst, name, value, (size_t)vlen, 0);
+    vlen = is_path ? getxattr(proc, name, value, (size_t)vlen) : fgetxattr(fd, name, value, (size_t)vlen);
+    if (vlen >= 0) {
+      uint32_t n = (uint32_t)vlen;
+      xattrs_put(&pending, name, strlen(name) + 1);
+      xattrs_put(&pending, &n, sizeof n);
+      xattrs_put(&pending, value, (size_t)vlen);
+    }
     free(value);
   }
   free(names);
+}
+
+/*
+ * Sets the xattrs `x` holds on `fd` (through /proc/self/fd for an O_PATH fd). As BuildKit's copy, one that cannot be
+ * set (trusted.* in a user namespace, security.selinux without SELinux, user.* on a symlink) is left out.
+ */
+static void apply_xattrs(const struct xattrs *x, int fd, int is_path) {
+  char proc[64];
+  proc_path(proc, sizeof proc, fd);
+  for (size_t at = 0; at < x->len;) {
+    const char *name = x->buf + at;
+    at += strlen(name) + 1;
+    uint32_t n;
+    memcpy(&n, x->buf + at, sizeof n);
+    at += sizeof n;
+    (void)(is_path ? setxattr(proc, name, x->buf + at, n, 0) : fsetxattr(fd, name, x->buf + at, n, 0));
+    at += n;
+  }
+}
+
+/* `A`: the xattrs of source entry `src`, for the M that follows. */
+static void op_xattrs_from(const char *src) {
+  if (srcfd < 0) { errno = EBADF; die("source"); }
+  int fd = open_how(srcfd, src[0] ? src : ".", O_PATH | O_NOFOLLOW, IN_ROOT);   /* "": the source root itself */
+  if (fd < 0) { cur_arg = src; die("open source"); }
+  read_xattrs(fd, 1);
+  close(fd);
 }
 
 static void meta(const char *uid, const char *gid, const char *mode, const char *atime, const char *mtime) {
@@ -692,22 +755,39 @@ static void meta(const char *uid, const char *gid, const char *mode, const char 
     if (cur.kind == 'd' || cur.kind == 'f') { if (fchmod(cur.fd, m) != 0) die("fchmod"); }
     else if (cur.kind == 'n') { proc_path(proc, sizeof proc, cur.fd); if (chmod(proc, m) != 0) die("chmod"); }
   }
-  if (xattr_src >= 0) {
-    if (cur.kind == 'f') copy_xattrs(xattr_src, cur.fd);
-    close(xattr_src);
-    xattr_src = -1;
-  }
   struct timespec ts[2];
   int a = parse_time(atime, &ts[0]);
   int b = parse_time(mtime, &ts[1]);
-  if (!a && !b) return;
-  if (cur.kind == 'd' && nheld < MAX_HELD) {
-    /* Creating anything inside a directory bumps its mtime: set at the end, through this fd. */
-    hold_dir_time(cur.fd, ts);
+  if (cur.kind == 'd' && (a || b) && nheld < MAX_HELD) {
+    /* Creating anything inside a directory bumps its mtime: set at the end, through this fd. Its xattrs wait too,
+     * as fsutil's copyDirectory sets them after the contents: a default ACL copied now would be inherited by every
+     * entry made in it next. A directory without times (COPY --parents keeps it) gets them now, as createParentDirs
+     * sets them before the entry under it. */
+    hold_dir(cur.fd, ts);
     cur.fd = -1;
     cur.kind = 'D';   /* still the current entry for x, through the held fd */
     cur.held = nheld - 1;
-  } else if (cur.kind == 'd') {
+    return;
+  }
+  /* Any other entry's now; a directory's too past the fd budget, though what is made in it next may then inherit a
+   * default ACL. */
+  if (pending.len > 0) {
+    switch (cur.kind) {
+    case 'd': case 'f': apply_xattrs(&pending, cur.fd, 0); break;
+    case 'n': apply_xattrs(&pending, cur.fd, 1); break;
+    case 'l': {
+      int fd = openat(cur.pfd, cur.name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) die("openat");
+      apply_xattrs(&pending, fd, 1);
+      close(fd);
+      break;
+    }
+    default: break;
+    }
+    pending.len = 0;
+  }
+  if (!a && !b) return;
+  if (cur.kind == 'd') {
     /* Past the fd budget the time is set now: a later child may bump it, but nothing leaves the root. */
     if (futimens(cur.fd, ts) != 0) die("futimens");
   } else if (cur.kind == 'f') {
@@ -862,9 +942,8 @@ static void op_copy(const char *path, const char *src) {
     if (n == 0) break;
   }
   cur_set('f', fd, -1, NULL, 1);
-  // Most files have no xattrs: one flistxattr, and the source is closed at once.
-  if (flistxattr(in, NULL, 0) > 0) xattr_src = in;
-  else close(in);
+  read_xattrs(in, 0);
+  close(in);
 }
 
 static void op_symlink(const char *path, const char *target) {
@@ -1331,6 +1410,7 @@ int root_main(int argc, char **argv) {
     }
     case 'e': mode_if_existing(field(0)); break;
     case 'x': { char *n = field(0); xattr(n, field(1)); break; }
+    case 'A': { char *p = field(0); cur_arg = p; op_xattrs_from(p); break; }
     case 'Q': { char *p = field(0); cur_arg = p; q_stat(p); break; }
     case 'G': { char *p = field(0); cur_arg = p; q_read(p, field(1)); break; }
     case 'S': { char *i = field(0); char *p = field(1); cur_arg = p; q_lstat(i, p); break; }
@@ -1358,6 +1438,8 @@ int root_main(int argc, char **argv) {
   inherit_forget();
   cur_arg = "";
   for (size_t i = nheld; i-- > 0;) {
+    apply_xattrs(&held[i].xattrs, held[i].fd, 0);
+    free(held[i].xattrs.buf);
     if (futimens(held[i].fd, held[i].ts) != 0) die("futimens");
     close(held[i].fd);
   }
