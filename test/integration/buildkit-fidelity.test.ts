@@ -313,6 +313,34 @@ describe('real-world Dockerfiles build as BuildKit builds them', function () {
     expect(modes).to.deep.equal({ f: '-rw-r--r--', new: '-rw-rw-r--' });
   });
 
+  it('COPY of a directory .dockerignore excludes while a `!` line keeps something in it copies what is kept, keyed by it alone', async () => {
+    // fsutil's walker sends an excluded directory as the parent of every entry a `!` pattern keeps, with only those
+    // entries (filter.go, parentDirs): BuildKit's context then has a/ (its own mode) and a/keep.txt, and every COPY
+    // reads that. A file the `!` lines do not keep stays missing.
+    const files = { '.dockerignore': 'a\n!a/keep.txt\n', 'a/keep.txt': 'kept', 'a/drop.txt': 'dropped', 'a/sub/s.txt': 's', 'ab/x.txt': 'x' };
+    const dockerfile = ['FROM BASE', 'COPY a/ /slash/', 'COPY a /plain/', 'COPY a/keep.txt /one', 'COPY a* /glob/', 'COPY --parents **/keep.txt /par/', ''].join('\n');
+    const r = await build(dockerfile, files);
+    expect(r.code, r.stderr).to.equal(0);
+    const names = (await entries(r.tar)).map((e) => e.name).filter((name) => /^(slash|plain|one|glob|par)(\/|$)/.test(name)).sort();
+    expect(names).to.deep.equal(['glob', 'glob/keep.txt', 'glob/x.txt', 'one', 'par', 'par/a', 'par/a/keep.txt', 'plain', 'plain/keep.txt', 'slash', 'slash/keep.txt']);
+    const missing = await build('FROM BASE\nCOPY a/drop.txt /x\n', files);
+    expect(missing.code).to.equal(1);
+    expect(missing.stderr).to.include('"a/drop.txt" not found in build context');
+    // The key has what is copied: a change to an entry left out keeps the step cached, one to the kept file does not.
+    const ctx = r.ctx;
+    const again = async (): Promise<string> => {
+      const b = await build('FROM BASE\nCOPY a/ /slash/\n', {}, [], ctx);
+      expect(b.code, b.stderr).to.equal(0);
+      return b.stderr;
+    };
+    await again();
+    await writeFile(join(ctx, 'a/drop.txt'), 'changed');
+    await writeFile(join(ctx, 'a/sub/s.txt'), 'changed');
+    expect(await again()).to.match(/COPY a\/ \/slash\/\n#\d+ CACHED/);
+    await writeFile(join(ctx, 'a/keep.txt'), 'changed');
+    expect(await again()).not.to.match(/COPY a\/ \/slash\/\n#\d+ CACHED/);
+  });
+
   it('warns InvalidBaseImagePlatform when the base image is not of the platform asked for, and # check=skip= drops it', async () => {
     const r = await build('FROM BASE\nENV A=1\n', {}, ['--platform', 'windows/amd64']);
     expect(r.code, r.stderr).to.equal(0);

@@ -6,6 +6,7 @@ import { CopyError } from './errors.js';
 import type { PathFilter } from './filters.js';
 import { hasWildcard, matchSegment, unescapeSegment } from './path-match.js';
 import { inRootPath, type RootSession } from '../confined/index.js';
+import { keepsAnything } from './walk.js';
 
 /** One path a COPY source selected in the source directory, top-level symlinks already followed. */
 export interface SelectedSource {
@@ -113,7 +114,8 @@ async function selectOne(source: string, index: number, root: SelectionRoot, par
       for (const name of await listDir(root, c)) {
         const rel = join(c, name);
         if (!matchSegment(seg, name)) continue;
-        if (root.ignore.excludes(rel)) hidden ??= rel;
+        // An excluded directory may still be in the context with what `!` lines keep in it: decided below.
+        if (root.ignore.excludes(rel) && !root.ignore.mayReincludeBelow(rel)) hidden ??= rel;
         else next.push(rel);
       }
     }
@@ -125,7 +127,13 @@ async function selectOne(source: string, index: number, root: SelectionRoot, par
     const abs = path.join(root.dir, resolved ?? rel);
     const stat = resolved === undefined ? undefined : await lstatOrUndefined(abs);
     const followedRel = resolved ?? rel;
-    if (stat === undefined || root.ignore.excludes(rel) || root.ignore.excludes(followedRel)) {
+    const isExcluded = root.ignore.excludes(rel) || root.ignore.excludes(followedRel);
+    // BuildKit's context still has a directory .dockerignore excludes when a `!` line keeps something in it (fsutil's
+    // walker sends it as the parent of what it keeps, with only that): `COPY a/ /dst/` with `a` and `!a/keep.txt`
+    // copies keep.txt. A symlink that is excluded itself is not sent, whatever it points to.
+    const isSent = !isExcluded || (stat !== undefined && stat.isDirectory() && (rel === bare(followedRel) || !root.ignore.excludes(rel))
+      && keepsAnything(abs, followedRel, root.ignore));
+    if (stat === undefined || !isSent) {
       if (wild) { hidden ??= rel; continue; }
       throw await notFound(source, rel, root);
     }
@@ -187,7 +195,8 @@ async function listDir(root: SelectionRoot, rel: string): Promise<string[]> {
 }
 
 /**
- * `rel` and every directory below it that .dockerignore leaves visible, for `**`. A symbolic link is never descended
+ * `rel` and every directory below it that .dockerignore leaves visible or may re-include something in, for `**`
+ * (selectOne keeps an excluded one only when something in it is kept). A symbolic link is never descended
  * into (a walk of the tree, as BuildKit's, does not follow links); each directory is reached through the resolver.
  */
 async function dirsUnder(root: SelectionRoot, rel: string): Promise<string[]> {
@@ -201,7 +210,7 @@ async function dirsUnder(root: SelectionRoot, rel: string): Promise<string[]> {
     out.push(dir);
     for (const name of await listDir(root, dir)) {
       const child = join(dir, name);
-      if (!root.ignore.excludes(child)) queue.push(child);
+      if (!root.ignore.excludes(child) || root.ignore.mayReincludeBelow(child)) queue.push(child);
     }
   }
   return out;

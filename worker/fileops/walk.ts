@@ -1,6 +1,6 @@
 import { DirListing, type EntryStat } from './dir-listing.js';
 import { throwIfAborted } from './errors.js';
-import type { PathFilter } from './filters.js';
+import { PathFilter } from './filters.js';
 
 /** One entry below a selected source, in pre-order (a directory before its contents), names sorted. */
 export interface WalkEntry {
@@ -71,6 +71,20 @@ export function statMemoFor(source: object): StatMemo {
  */
 export function* walkTree(abs: string, rootRel: string, filters: WalkFilters, signal: AbortSignal, memo?: StatMemo): Generator<WalkEntry> {
   yield* walkDir(abs, '', rootRel, filters, signal, memo);
+}
+
+const KEEPS_ALL = new PathFilter([]);
+const NEVER_ABORTED = new AbortController().signal;
+
+/**
+ * True when the directory `abs` (at `rootRel` in the source root) holds an entry `ignore` keeps, however deep: one
+ * .dockerignore excludes but whose `!` lines re-include something inside is still in BuildKit's build context (fsutil's
+ * walker sends the parents of every entry it keeps), holding only what they keep. Stops at the first kept entry.
+ */
+export function keepsAnything(abs: string, rootRel: string, ignore: PathFilter): boolean {
+  if (!ignore.mayReincludeBelow(rootRel)) return false;
+  for (const _ of walkDir(abs, '', rootRel, { ignore, exclude: KEEPS_ALL }, NEVER_ABORTED, undefined)) return true;
+  return false;
 }
 
 function* walkDir(dirAbs: string, dirRel: string, rootRel: string, filters: WalkFilters, signal: AbortSignal, memo: StatMemo | undefined): Generator<WalkEntry> {
