@@ -18,14 +18,12 @@ import { applyLayer } from './layers/apply.js';
 import { chainIds } from './layers/chain-id.js';
 import { exportLayer } from './layers/diff.js';
 import { cleanComponents } from './confined/index.js';
+import { ContextMounts } from './context-mount.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 import { HOST_PATH_MAX, isProcessAlive } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
-
-/** Progress of work a step does for itself (a filtered context for a bind mount): not the step's own lines. */
-const SILENT: ProgressSink = { log: () => undefined, status: () => undefined };
 
 /**
  * The mount point of every RUN helper's private tmpfs (worker/exec: ExecEnvironment.scratchDir): empty on the host,
@@ -75,6 +73,8 @@ export class LinuxWorker implements Worker {
   readonly #gitCommits = new GitCommits();
   /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
   readonly #helpers = new HelperPool(this.#cgroups);
+  /** RUN bind mounts of the build's contexts: their whiteout layers, removed by close(). */
+  readonly #contextMounts: ContextMounts;
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
@@ -84,6 +84,7 @@ export class LinuxWorker implements Worker {
     this.#hashes = new FileHashCache(join(opts.root, 'file-hashes.db'));
     this.#copies = new CopyHistory(join(opts.root, 'copy-history'));
     this.#accounts = new ChainAccounts(join(opts.root, 'chain-accounts'));
+    this.#contextMounts = new ContextMounts(join(opts.root, TEMP));
   }
 
   /** Opens (creating if needed) the worker state under `opts.root`. */
@@ -156,7 +157,7 @@ export class LinuxWorker implements Worker {
       const stateDir = mkdtempSync(join(this.#root, TEMP, `exec-${process.pid}-`));
       try {
         const sources: Record<string, ExecMountSource> = {};
-        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal);
+        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
         await runExec(op, {
           rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
@@ -211,9 +212,10 @@ export class LinuxWorker implements Worker {
     await this.#snapshots.remove(name);
   }
 
-  /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups. */
+  /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups and context layers. */
   close(): void {
     this.#helpers.close();
+    this.#contextMounts.close();
     this.#networks.close();
     this.#cgroups.close();
     this.#hashes.close();
@@ -303,19 +305,10 @@ export class LinuxWorker implements Worker {
     }
   }
 
-  async #execSource(source: FileSource, stateDir: string, id: string, signal: AbortSignal): Promise<ExecMountSource> {
+  async #execSource(source: FileSource, stateDir: string, id: string, signal: AbortSignal, progress: ProgressSink): Promise<ExecMountSource> {
     switch (source.kind) {
-      case 'context': {
-        // BuildKit mounts the context as COPY sees it, without what .dockerignore leaves out (the step's key leaves it
-        // out too: a file it hides must neither reach the step nor change what it reads behind the cache's back). A
-        // context with excludes is copied, filtered, into the step's state dir, through the confined writer.
-        if (source.excludes.length === 0) return { kind: 'dir', path: source.dir };
-        const filtered = join(stateDir, 'context', encodeURIComponent(id));
-        await mkdir(filtered, { recursive: true });
-        const all: CopyOp = { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: ['.'], dest: '/', link: false, parents: false, exclude: [] };
-        await copyInto(all, { kind: 'dir', path: source.dir, excludes: source.excludes, memo: statMemoFor(source) }, filtered, signal, SILENT);
-        return { kind: 'dir', path: filtered };
-      }
+      case 'context':
+        return this.#contextMounts.source(source, stateDir, id, signal, progress);
       case 'fs': {
         if (source.fs.snapshot === null) {
           const empty = join(stateDir, 'empty', encodeURIComponent(id));

@@ -19,6 +19,7 @@ import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { startRegistry } from '../fixtures/registry-server.js';
 import { PROJECT_ROOT, run, TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 import { packTar } from '../fixtures/pack-tar.js';
+import { bindCheckReport, hostTree, SUB_MTIME, writeBindContext } from '../fixtures/bind-context.js';
 
 // Issue 20: `tsbuild build` run by an unprivileged user. The suite makes a real user with subordinate id ranges,
 // runs the real CLI as that user (setpriv, HOME and XDG_* in a directory the user owns), and checks what matters:
@@ -479,6 +480,29 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     }
     const after = await build(['-o', 'type=cacheonly', ctx]);
     expect(after.code, after.stderr).to.equal(0);
+  });
+
+  it('binds a context with .dockerignore as an overlay of the user\'s directory (kernel and fuse-overlayfs): excluded files hidden, the directory never written', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const uid = Number(execFileSync('id', ['-u', USER], { encoding: 'utf8' }).trim());
+    for (const [name, extraEnv, roType] of [['kernel', [], /^overlay$/], ['fuse', ['TSBUILD_SNAPSHOTTER=fuse-overlayfs'], /^fuse\.fuse-overlayfs$/]] as const) {
+      const bindCtx = join(home, `bind-ctx-${name}`);
+      await mkdir(bindCtx);
+      await writeBindContext(bindCtx, env.base);
+      // The user's own files: uid 0 in the namespace, so shown as 0:0 as the copy (and BuildKit) shows them.
+      execFileSync('chown', ['-R', '-h', `${USER}:${USER}`, bindCtx]);
+      const before = await hostTree(bindCtx);
+      expect(before.every((l) => l.split(' ')[2] === `${uid}:${uid}`)).to.equal(true);
+      const r = await build(['--root', join(home, `bind-root-${name}`), '--no-cache', bindCtx], [...extraEnv]);
+      expect(r.code, r.stderr).to.equal(0);
+      const report = bindCheckReport(r.stderr);
+      expect(report.passed, r.stderr).to.deep.equal(['ro', 'rw', 'after']);
+      for (const t of report.roMountTypes) expect(t, name).to.match(roType);
+      expect(report.subMeta).to.deep.equal(Array(3).fill(`750 ${SUB_MTIME} 0:0`));
+      expect(report.owners).to.deep.equal(['0:0', '0:0', '0:0']);
+      expect(report.aclProbe).to.deep.equal(['644']);
+      expect(await hostTree(bindCtx), name).to.deep.equal(before);
+    }
   });
 
   describe('hostile builds stay inside their root (issue 14 cases, rootless, with a host dir the user owns)', () => {

@@ -5,6 +5,7 @@ export { CopyHistory, type CopyRecord } from './copy-history.js';
 export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
 export { StatMemo, statMemoFor } from './walk.js';
+export { WHITEOUT_LAYER, writeContextWhiteouts, type ContextWhiteouts, type FilteredContext } from './context-whiteouts.js';
 export type { DirListing, EntryStat } from './dir-listing.js';
 export { CopyError, type CopyErrorCode } from './errors.js';
 export { isGitUrl, parseGitRef, GitRefError, type GitRef } from './git-ref.js';
