@@ -1,5 +1,4 @@
 import { UserError } from '../common/index.js';
-import { PatternMatcher } from './patternmatcher.js';
 
 export { cleanPath } from './clean-path.js';
 import { cleanPath } from './clean-path.js';
@@ -33,9 +32,3 @@ export function parseDockerignore(text: string, file = '.dockerignore'): string[
  * its own: 300,000 took 113 s and 3.4 GB on a two-file context. Real ones hold tens.
  */
 export const MAX_IGNORE_PATTERNS = 10_000;
-
-/** A predicate that is true when a context-relative path (forward slashes) is excluded by the patterns. */
-export function createIgnoreMatcher(patterns: string[]): (relPath: string) => boolean {
-  const matcher = new PatternMatcher(patterns);
-  return (relPath: string): boolean => matcher.excludes(relPath.replace(/^\/+/, ''));
-}

@@ -6,7 +6,7 @@ export type { DockerfileSource } from './errors.js';
 export { parseDockerfile } from './parser/parse-dockerfile.js';
 export { processWord, processWords, ShellSyntaxError } from './shell/lex.js';
 export type { EnvLookup, ExpandResult, LexOptions } from './shell/lex.js';
-export { parseDockerignore, createIgnoreMatcher } from './dockerignore.js';
+export { parseDockerignore } from './dockerignore.js';
 export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
 export { neededStageBases, neededStageFroms } from './compile/stage-plan.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { createIgnoreMatcher, parseDockerignore } from './dockerignore.js';
+import { parseDockerignore } from './dockerignore.js';
 import { compile, PatternMatcher } from './patternmatcher.js';
 
 // moby/patternmatcher's own table (patternmatcher_test.go, TestMatches), checked against MatchesOrParentMatches.
@@ -75,7 +75,7 @@ describe('PatternMatcher (moby/patternmatcher port)', () => {
 });
 
 describe('.dockerignore matching (docker on Linux)', () => {
-  const ignored = (text: string, path: string) => createIgnoreMatcher(parseDockerignore(text))(path);
+  const ignored = (text: string, path: string) => new PatternMatcher(parseDockerignore(text)).excludes(path);
   it('is case-sensitive: `build` does not drop `Build/`', () => {
     expect(ignored('build\n', 'Build/x.txt')).to.equal(false);
     expect(ignored('build\n', 'build/x.txt')).to.equal(true);

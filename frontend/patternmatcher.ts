@@ -154,7 +154,6 @@ function runaway(tokens: GlobToken[], endsWithAll: boolean): boolean {
 
 // For each token, true when it is one character every match has at that place: a `one` outside every optional
 // `**/` group. The `/` inside a group is not one (`**/**/a` matches `a`).
-
 function requiredChars(tokens: GlobToken[]): boolean[] {
   const out = tokens.map((t) => t.kind === 'one');
   tokens.forEach((t, i) => { if (t.kind === 'optional') for (let j = i; j < t.to && j < out.length; j++) out[j] = false; });
