@@ -322,6 +322,14 @@ export class PatternMatcher {
     return this.matchesOrParentMatches(p);
   }
 
+  /**
+   * True when the directory `dir` is excluded with everything below it: no `!` pattern can keep anything inside, so
+   * nothing under it is in the build context and a walk need not enter it.
+   */
+  excludesWhole(dir: string): boolean {
+    return this.excludes(dir) && !this.mayReincludeBelow(dir);
+  }
+
   /** The last inclusion pattern that on its own excludes `path`, for an error hint. */
   culprit(path: string): { pattern: string; index: number } | undefined {
     let found: { pattern: string; index: number } | undefined;

@@ -31,7 +31,7 @@ export function scanContext(dir: string, excludes: string[], memo: StatMemo = ne
     for (const { name, stat } of memo.list(abs)) {
       const path = rel === '' ? name : `${rel}/${name}`;
       if (stat.isDirectory()) {
-        if (opts.scanExcluded !== true && matcher !== undefined && matcher.excludes(path) && !matcher.mayReincludeBelow(path)) unscanned.push(`${path}/`);
+        if (opts.scanExcluded !== true && matcher?.excludesWhole(path) === true) unscanned.push(`${path}/`);
         else walk(`${abs}/${name}`, path);
       } else if (stat.isFile() || stat.isSymbolicLink()) {
         out.push({ path, bytes: stat.isFile() ? Number(stat.size) : 0, isExcluded: isExcluded(path) });

@@ -30,6 +30,11 @@ export class PathFilter {
     return this.#matcher.mayReincludeBelow(rel);
   }
 
+  /** True when the directory `rel` is excluded with everything below it (see PatternMatcher.excludesWhole). */
+  excludesWhole(rel: string): boolean {
+    return this.excludes(rel) && !this.#matcher.mayReincludeBelow(rel);
+  }
+
   /** The last pattern that on its own excludes `rel`, for an error hint; undefined when none does. */
   culprit(rel: string): { pattern: string; index: number } | undefined {
     return this.#matcher.culprit(rel);

@@ -115,7 +115,7 @@ async function selectOne(source: string, index: number, root: SelectionRoot, par
         const rel = join(c, name);
         if (!matchSegment(seg, name)) continue;
         // An excluded directory may still be in the context with what `!` lines keep in it: decided below.
-        if (root.ignore.excludes(rel) && !root.ignore.mayReincludeBelow(rel)) hidden ??= rel;
+        if (root.ignore.excludesWhole(rel)) hidden ??= rel;
         else next.push(rel);
       }
     }
@@ -210,7 +210,7 @@ async function dirsUnder(root: SelectionRoot, rel: string): Promise<string[]> {
     out.push(dir);
     for (const name of await listDir(root, dir)) {
       const child = join(dir, name);
-      if (!root.ignore.excludes(child) || root.ignore.mayReincludeBelow(child)) queue.push(child);
+      if (!root.ignore.excludesWhole(child)) queue.push(child);
     }
   }
   return out;
