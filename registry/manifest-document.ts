@@ -3,6 +3,7 @@ import { isDigest } from './oci/digest.js';
 import type { ImageIndex, ImageManifest } from './oci/image.js';
 import { isIndexMediaType, isManifestMediaType } from './oci/media-types.js';
 import type { Platform } from './oci/platform.js';
+import { jsonObjectOf } from './json-object.js';
 import { RegistryError } from './registry-error.js';
 
 /** A manifest document as fetched: an image manifest or an index, with its media type. */
@@ -15,14 +16,7 @@ export type ManifestDocument = { kind: 'manifest'; mediaType: string; manifest: 
 export function parseManifestDocument(bytes: Uint8Array, contentType: string | undefined, ref: string): ManifestDocument {
   const bad = (what: string): RegistryError =>
     new RegistryError({ code: 'REGISTRY_REQUEST', ref, message: `manifest of ${ref} is not valid: ${what}`, hint: 'the registry served something that is not an OCI or Docker schema 2 manifest' });
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw bad('not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad('not a JSON object');
-  const doc = value as Record<string, unknown>;
+  const doc = jsonObjectOf(bytes, bad);
   if (doc['schemaVersion'] !== 2) throw bad(`schemaVersion ${JSON.stringify(doc['schemaVersion'])} is not 2 (schema 1 is not supported)`);
   const declared = typeof doc['mediaType'] === 'string' ? doc['mediaType'] : contentType?.split(';')[0]?.trim();
   const mediaType = declared !== undefined && declared !== '' && declared !== 'application/json' ? declared : Array.isArray(doc['manifests']) ? 'application/vnd.oci.image.index.v1+json' : 'application/vnd.oci.image.manifest.v1+json';
