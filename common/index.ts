@@ -18,3 +18,4 @@ export * from './child-process.js';
 export * from './exit-policy.js';
 export * from './byte-names.js';
 export * from './remove-tree.js';
+export * from './csv-fields.js';

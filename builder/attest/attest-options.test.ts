@@ -58,6 +58,14 @@ describe('parseAttestFlags', () => {
     }
   });
 
+  it('splits a value as buildx\'s csvvalue does: a field quoted whole keeps its commas; an empty field or a stray quote is refused', () => {
+    expect(parseAttestFlags({ attest: ['type=provenance,"builder-id=https://ci.example/run?a=1,b=2"'] }, {}))
+      .to.deep.equal({ provenance: { mode: 'min', version: 'v0.2', builderId: 'https://ci.example/run?a=1,b=2' } });
+    for (const flags of [{ attest: ['type=sbom,,scan-stage=true'] }, { provenance: 'mode=max,' }, { attest: ['type=provenance,mode="max"'] }, { attest: [''] }]) {
+      expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('refuses an unknown mode, type or option with a usage error', () => {
     for (const flags of [{ provenance: 'mode=fast' }, { attest: ['type=vex'] }, { sbom: 'generator=docker/scout-sbom-indexer' }, { provenance: 'colour=red' }, { provenance: 'reproducible=maybe' }, { sbom: 'scan-context=true' }]) {
       expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');

@@ -1,4 +1,5 @@
 import { parseGoBool, UserError } from '../../common/index.js';
+import { flagFields } from '../options/csv-attrs.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProvenanceOptions } from './provenance.js';
 
@@ -19,7 +20,8 @@ function invalid(flag: string, text: string, why: string, hint: string): UserErr
 }
 
 /**
- * `a=b,c=d` as entries, keys lower-cased, as buildx's Attest.UnmarshalText reads them: every field is key=value, and
+ * `a=b,c=d` as entries, keys trimmed and lower-cased, as buildx's Attest.UnmarshalText reads them: CSV fields
+ * (csvvalue), every one key=value (an empty one is not), the value as written, and
  * `disabled` is a Go strconv.ParseBool value (`disabled=maybe` is an error there, not "enabled").
  * `--provenance`/`--sbom` may also be one ParseBool value alone (buildx's CanonicalizeAttest): it is `disabled=!v`.
  */
@@ -27,14 +29,14 @@ function attrs(flag: string, text: string, isShorthand: boolean): Map<string, st
   const out = new Map<string, string>();
   const alone = isShorthand ? parseGoBool(text.trim()) : undefined;
   if (alone !== undefined) return out.set('disabled', String(!alone));
-  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+  for (const part of flagFields(flag, text)) {
     const eq = part.indexOf('=');
     if (eq < 0) {
       const example = flag === '--sbom' ? 'scan-stage=true' : flag === '--provenance' ? 'mode=max' : 'type=provenance,mode=max or type=sbom,disabled=true';
       throw invalid(flag, text, `"${part}" is not key=value`, `write e.g. ${example}${isShorthand ? ', or true/false' : ''}`);
     }
     const key = part.slice(0, eq).trim().toLowerCase();
-    const value = part.slice(eq + 1).trim();
+    const value = part.slice(eq + 1);
     if (key === 'disabled' && parseGoBool(value) === undefined) {
       throw invalid(flag, text, `invalid value disabled=${value}: not a boolean`, 'write disabled=true or disabled=false (Go\'s strconv.ParseBool: 1, t, true, 0, f, false)');
     }

@@ -363,6 +363,10 @@ describe('bake file errors', () => {
     ['variable "A" {\n  default = B\n}\nvariable "B" {\n  default = A\n}\ntarget "a" {}\n', /variable cycle not allowed/],
     ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2:25: unterminated string/],
     ['target "a b" {}\n', /invalid target name "a b"/],
+    // CSV values are split as buildx's csvvalue splits them; a malformed one is the file's error at the attribute.
+    ['target "a" {\n  output = ["type=local,\\"dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": "type=local,\\"dest=out": parse error on line 1, column 13: extraneous or missing " in quoted-field/],
+    ['target "a" {\n  cache-from = ["type=local,src=\\"c\\""]\n}\n', /^docker-bake\.hcl:2:3: target "a": .*column 16: bare " in non-quoted-field/],
+    ['target "a" {\n  output = ["type=local,,dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": invalid output field "": expected key=value/],
   ];
   for (const [text, want] of cases) {
     it(`reports ${want.source.slice(0, 60)}`, () => {

@@ -21,4 +21,9 @@ describe('bake --list', () => {
   it('lists variables with their values', () => {
     expect(JSON.parse(listDefinitions(config, 'type=variables,format=json'))).to.deep.equal([{ name: 'N', value: '3' }, { name: 'TAG', description: 'the tag', value: 'v1' }]);
   });
+
+  it('refuses a --list value csvvalue refuses as the flag\'s usage error (it was an internal error)', () => {
+    expect(() => listDefinitions(config, 'type="targets')).to.throw(/--list "type=\\"targets": parse error on line 1, column 6: bare " in non-quoted-field/)
+      .with.property('code', 'INVALID_ARGUMENT');
+  });
 });

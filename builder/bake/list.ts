@@ -1,6 +1,6 @@
 import { UserError } from '../../common/index.js';
 import type { Config } from './config.js';
-import { csvFields } from './target.js';
+import { flagFields } from '../options/csv-attrs.js';
 import { tabWrite } from '../tab-writer.js';
 import { formatNumber, type Value } from './value.js';
 
@@ -22,7 +22,7 @@ function valueText(v: Value, type: string | undefined): string | undefined {
 
 /** The `--list` output for `spec` (`targets`, `variables`, or `type=…[,format=table|json]`). */
 export function listDefinitions(config: Config, spec: string): string {
-  const fields = csvFields(spec);
+  const fields = flagFields('--list', spec);
   let type = fields.length === 1 && fields[0] === spec && !spec.startsWith('type=') ? spec : '';
   let format = 'table';
   if (!type) {

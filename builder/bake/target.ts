@@ -1,5 +1,5 @@
 import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
-import { parseGoBool } from '../../common/index.js';
+import { csvFields, CsvError, parseGoBool } from '../../common/index.js';
 
 // A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
 // names, the structured ones (output, cache-from/to, secret, ssh, attest) parsed from their CSV or object forms as
@@ -58,32 +58,25 @@ const STRING_KEYS = new Set(['description', 'context', 'dockerfile', 'dockerfile
 const LIST_KEYS = new Set(['inherits', 'annotations', 'tags', 'platforms', 'no-cache-filter', 'ulimits', 'entitlements']);
 const MAP_KEYS = new Set(['contexts', 'args', 'labels', 'extra-hosts']);
 
-/** Go's csvvalue.Fields: comma-separated fields, a field may be double-quoted ("" is a quote inside). */
-export function csvFields(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let inQuotes = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inQuotes) {
-      if (c === '"' && text[i + 1] === '"') { cur += '"'; i++; }
-      else if (c === '"') inQuotes = false;
-      else cur += c;
-    } else if (c === '"' && cur === '') inQuotes = true;
-    else if (c === ',') { out.push(cur); cur = ''; }
-    else cur += c;
+/** A CSV value's fields (common/csv-fields.ts), a malformed one being the bake file's error at the value. */
+function fields(text: string): string[] {
+  try {
+    return csvFields(text);
+  } catch (err) {
+    throw bakeError(text, err);
   }
-  if (inQuotes) throw new ValueError(`unterminated quote in ${JSON.stringify(text)}`);
-  out.push(cur);
-  return out;
+}
+
+function bakeError(text: string, err: unknown): unknown {
+  return err instanceof CsvError ? new ValueError(`${JSON.stringify(text)}: ${err.message}`, 'quote a whole field that holds a comma or a quote ("name=a,b"), with a quote inside it doubled') : err;
 }
 
 /** An `output` value (`type=registry,name=…`, or a bare path meaning type=local, or `-` meaning a tar on stdout). */
 export function parseExport(text: string): Entry {
-  const fields = csvFields(text);
-  if (fields.length === 1 && fields[0] === text && !text.startsWith('type=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
+  const parts = fields(text);
+  if (parts.length === 1 && parts[0] === text && !text.startsWith('type=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
   const e: Entry = {};
-  for (const f of fields) {
+  for (const f of parts) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new ValueError(`invalid output field ${JSON.stringify(f)}: expected key=value`);
     e[f.slice(0, eq).trim().toLowerCase()] = f.slice(eq + 1);
@@ -95,9 +88,9 @@ export function parseExport(text: string): Entry {
 /** `cache-from`/`cache-to` values: `type=…,k=v`, or one or more bare references (each a registry cache). */
 export function parseCache(text: string): Entry[] {
   if (text === '') return [];
-  if (!text.includes('=')) return csvFields(text).map((ref) => ({ type: 'registry', ref }));
+  if (!text.includes('=')) return fields(text).map((ref) => ({ type: 'registry', ref }));
   const e: Entry = {};
-  for (const f of csvFields(text)) {
+  for (const f of fields(text)) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new ValueError(`invalid cache field ${JSON.stringify(f)}: expected key=value`);
     e[f.slice(0, eq).toLowerCase()] = f.slice(eq + 1);
@@ -109,7 +102,7 @@ export function parseCache(text: string): Entry[] {
 export function parseSecret(text: string): SecretEntry {
   const s: SecretEntry = {};
   let type: string | undefined;
-  for (const f of csvFields(text)) {
+  for (const f of fields(text)) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new ValueError(`invalid secret field ${JSON.stringify(f)}: expected key=value`);
     const key = f.slice(0, eq).toLowerCase();
@@ -131,7 +124,7 @@ export function parseSsh(text: string): SshEntry {
 
 export function parseAttest(text: string): AttestEntry {
   const a: AttestEntry = {};
-  for (const f of csvFields(text)) {
+  for (const f of fields(text)) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new ValueError(`invalid attest field ${JSON.stringify(f)}: expected key=value`);
     const key = f.slice(0, eq).trim().toLowerCase();

@@ -35,6 +35,9 @@ describe('builder records as buildx keeps its instances', () => {
       [none, { name: 'x', driver: 'docker' }, 'additional instances of driver "docker" cannot be created'],
       [none, { name: 'x', driver: 'nope' }, 'failed to find driver "nope"'],
       [none, { name: 'x', driverOpts: ['image'] }, 'invalid value "image", expecting k=v'],
+      // csvToMap splits with csvvalue: an empty field is no k=v, a quote inside an unquoted field a parse error.
+      [none, { name: 'x', driverOpts: ['image=x,,network=host'] }, 'invalid value "", expecting k=v'],
+      [none, { name: 'x', driverOpts: ['image="x"'] }, 'parse error on line 1, column 7: bare " in non-quoted-field'],
       [one, { name: 'a', node: 'a0', leave: true }, 'can not leave last node, do you want to rm instance instead?'],
     ];
     for (const [records, r, message] of cases) expect(() => createBuilder(records, req(r), {}), message).to.throw(message);
@@ -45,6 +48,9 @@ describe('builder records as buildx keeps its instances', () => {
     records = createBuilder(records, req({ name: 'a', append: true, endpoint: 'ssh://h', driverOpts: ['image=x,network=host'] })).records;
     expect(records.builders[0]?.nodes.map((n) => n.name)).to.deep.equal(['a0', 'a1']);
     expect(records.builders[0]?.nodes[1]).to.deep.include({ endpoint: 'ssh://h', driverOpts: { image: 'x', network: 'host' } });
+    // A quoted field keeps its commas; a key keeps its case (an env.NAME is a variable's name).
+    const quoted = createBuilder(none, req({ name: 'q', driverOpts: ['"env.NO_PROXY=a,b",image=x'] })).records;
+    expect(quoted.builders[0]?.nodes[0]?.driverOpts).to.deep.equal({ 'env.NO_PROXY': 'a,b', image: 'x' });
     records = createBuilder(records, req({ name: 'a', node: 'a0', platforms: ['linux/arm64'] })).records;
     expect(records.builders[0]?.nodes[0]?.platforms).to.deep.equal(['linux/arm64']);
     records = createBuilder(records, req({ name: 'a', node: 'a1', leave: true })).records;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { UserError } from '../../common/index.js';
+import { csvFields, CsvError, UserError } from '../../common/index.js';
 import { DEFAULT_BUILDER, currentBuilder, findBuilder, validateName, type BuilderNodeRecord, type BuilderRecords } from './records.js';
 
 // What `create`, `use` and `rm` do to the records, as buildx's builder.Create, runUse and runRm decide it (the texts
@@ -40,10 +40,11 @@ export function createBuilder(records: BuilderRecords, req: CreateRequest, env: 
   if (!INSTANCE_DRIVERS.includes(driver)) fail(`failed to find driver ${JSON.stringify(driver)}`, `drivers: ${INSTANCE_DRIVERS.join(', ')}`);
   if (driver === 'remote' && req.endpoint === undefined && !env['BUILDKIT_HOST']) fail('no remote endpoint provided', 'give the endpoint: tsbuild create --driver remote tcp://HOST:PORT');
   const driverOpts: Record<string, string> = {};
-  for (const o of req.driverOpts.flatMap(splitCsv)) {
+  // The key keeps its case, as csvToMap keeps it (env.HTTP_PROXY=… names a variable).
+  for (const o of req.driverOpts.flatMap(driverOptFields)) {
     const eq = o.indexOf('=');
-    if (eq <= 0) fail(`invalid value ${JSON.stringify(o)}, expecting k=v`);
-    driverOpts[o.slice(0, eq).toLowerCase()] = o.slice(eq + 1);
+    if (eq < 0) fail(`invalid value ${JSON.stringify(o)}, expecting k=v`);
+    driverOpts[o.slice(0, eq)] = o.slice(eq + 1);
   }
   const builder = existing ? { ...existing, nodes: [...existing.nodes] } : { name, driver, nodes: [] as BuilderNodeRecord[] };
   const nodeName = req.node !== undefined ? validateName(req.node) : nextNodeName(builder.name, builder.nodes);
@@ -129,17 +130,17 @@ function generateName(records: BuilderRecords): string {
   }
 }
 
-/** `--driver-opt a=1,b=2` is two options, as buildx's csvToMap reads it (quoted fields keep their commas). */
-function splitCsv(text: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (const c of text) {
-    if (c === '"') quoted = !quoted;
-    else if (c === ',' && !quoted) { out.push(cur); cur = ''; } else cur += c;
+/**
+ * `--driver-opt a=1,b=2` is two options, as buildx's csvToMap reads it (builder/builder.go): csvvalue's fields
+ * (common/csv-fields.ts), an empty one or a malformed value refused.
+ */
+function driverOptFields(text: string): string[] {
+  try {
+    return csvFields(text);
+  } catch (err) {
+    if (err instanceof CsvError) fail(`--driver-opt ${JSON.stringify(text)}: ${err.message}`, 'write KEY=VALUE[,KEY=VALUE…], a field holding a comma quoted whole ("k=a,b")');
+    throw err;
   }
-  out.push(cur);
-  return out.filter((s) => s !== '');
 }
 
 /** `--buildkitd-flags` as words (buildx splits them with shlex): whitespace, single and double quotes. */

@@ -60,6 +60,16 @@ describe('registry cache format', () => {
 
   it('reads a bare --cache-to REF as type=registry, and comma-separated bare refs as several entries, as buildx', () => {
     expect(parseCacheTo('r.example/app:cache')).to.deep.equal({ type: 'registry', ref: 'r.example/app:cache', mode: 'min' });
-    expect(cacheEntries(['a/app:cache,b/app:cache', '', 'type=local,dest=/tmp/c,mode=max'])).to.deep.equal(['a/app:cache', 'b/app:cache', 'type=local,dest=/tmp/c,mode=max']);
+    expect(cacheEntries(['a/app:cache,b/app:cache', '', 'type=local,dest=/tmp/c,mode=max'], '--cache-to')).to.deep.equal(['a/app:cache', 'b/app:cache', 'type=local,dest=/tmp/c,mode=max']);
+  });
+
+  it('splits cache values as buildx\'s csvvalue does: quotes group, spaces are kept, an open quote is the flag\'s usage error', () => {
+    expect(cacheEntries(['a/app:cache, b/app:cache'], '--cache-from')).to.deep.equal(['a/app:cache', ' b/app:cache']);
+    expect(parseCacheTo('type=local,"dest=/tmp/a,b",mode=max')).to.deep.equal({ type: 'local', dest: '/tmp/a,b', mode: 'max' });
+    expect(parseCacheFrom('type=local,src= /tmp/c')).to.deep.equal({ type: 'local', src: ' /tmp/c' });
+    for (const bad of ['"a/app:cache', 'type=local,dest="/tmp/c"']) {
+      expect(() => cacheEntries([bad], '--cache-to').map(parseCacheTo), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+    expect(() => parseCacheTo('type=local,,dest=/tmp/c')).to.throw(/invalid field ""/).with.property('code', 'INVALID_ARGUMENT');
   });
 });

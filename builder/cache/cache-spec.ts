@@ -1,5 +1,6 @@
 import type { CacheExportMode } from '../../solver/index.js';
-import { parseBool, parseCsvAttrs } from '../options/output.js';
+import { parseBool } from '../options/output.js';
+import { flagFields, parseCsvAttrs } from '../options/csv-attrs.js';
 import { UserError } from '../../common/index.js';
 
 /** Attributes every exported cache shares. */
@@ -65,10 +66,10 @@ function need(attrs: Record<string, string>, key: string, flag: string, example:
 
 /**
  * The `--cache-to` / `--cache-from` values as buildx lists them (ParseCacheEntry): an empty value is skipped, and a
- * value without `=` is one registry reference per comma-separated field (`--cache-to a/app:cache,b/app:cache`).
+ * value without `=` is one registry reference per CSV field (`--cache-to a/app:cache,b/app:cache`), as written.
  */
-export function cacheEntries(values: string[]): string[] {
-  return values.flatMap((v) => (v.includes('=') ? [v] : v.split(',').map((f) => f.trim()))).filter((v) => v !== '');
+export function cacheEntries(values: string[], flag: '--cache-from' | '--cache-to'): string[] {
+  return values.filter((v) => v !== '').flatMap((v) => (v.includes('=') ? [v] : flagFields(flag, v)));
 }
 
 /**
@@ -81,7 +82,7 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
   const kept: string[] = [];
   const warnings: string[] = [];
   for (const text of entries) {
-    const attrs = text.includes('=') ? parseCsvAttrs(text) : {};
+    const attrs = text.includes('=') ? parseCsvAttrs(flag, text) : {};
     const isOther = OTHER_BACKENDS.includes(attrs.type ?? '');
     if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
       warnings.push(`warning: ${flag} ${text}: cache type ${attrs.type ?? ''} is not supported by tsbuild; building without it`);
@@ -98,7 +99,7 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
  */
 export function parseCacheTo(text: string): CacheToSpec {
   if (!text.includes('=')) return { type: 'registry', ref: text, mode: 'min' };
-  const attrs = parseCsvAttrs(text);
+  const attrs = parseCsvAttrs('--cache-to', text);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline, or add ignore-error=true to build without it');
   }
@@ -123,7 +124,7 @@ export function parseCacheTo(text: string): CacheToSpec {
 /** Parses `--cache-from type=registry,ref=REF`, `type=local,src=DIR`, or a bare REF (buildx's shorthand). */
 export function parseCacheFrom(text: string): CacheFromSpec {
   if (!text.includes('=')) return { type: 'registry', ref: text };
-  const attrs = parseCsvAttrs(text);
+  const attrs = parseCsvAttrs('--cache-from', text);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-from', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,src=DIR');
   }

@@ -140,8 +140,8 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const outputs = outputsOf(flags);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
-  const toCaches = unsupportedCaches(cacheEntries(flags.cacheTo), '--cache-to');
-  const fromCaches = unsupportedCaches(cacheEntries(flags.cacheFrom), '--cache-from');
+  const toCaches = unsupportedCaches(cacheEntries(flags.cacheTo, '--cache-to'), '--cache-to');
+  const fromCaches = unsupportedCaches(cacheEntries(flags.cacheFrom, '--cache-from'), '--cache-from');
   const cacheTo = toCaches.kept.map(parseCacheTo);
   const cacheFrom = fromCaches.kept.map(parseCacheFrom);
   for (const w of [...fromCaches.warnings, ...toCaches.warnings]) process.stderr.write(`${w}\n`);

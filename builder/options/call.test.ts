@@ -18,4 +18,10 @@ describe('parseCallFunc (--call, as buildx ParseCallFunc)', () => {
     expect(() => parseCallFunc('check,format=yaml')).to.throw('format "yaml"');
     expect(() => parseCallFunc('check,ignorestatus=maybe')).to.throw('invalid boolean');
   });
+
+  it('splits the value as buildx\'s csvvalue does: spaces are kept, a field may be quoted, a stray quote is refused', () => {
+    expect(parseCallFunc('check,"format=json"')).to.deep.equal({ name: 'lint', format: 'json', ignoreStatus: false });
+    expect(() => parseCallFunc('check, format=json')).to.throw('invalid --call field " format=json"');
+    expect(() => parseCallFunc('check,format="json"')).to.throw('bare " in non-quoted-field').with.property('code', 'INVALID_ARGUMENT');
+  });
 });

@@ -1,7 +1,8 @@
 import { UserError } from '../../common/index.js';
+import { flagFields } from './csv-attrs.js';
 import { parseBool } from './output.js';
 
-// `--call` as buildx reads it (util/buildflags ParseCallFunc): comma-separated fields, one bare name and the
+// `--call` as buildx reads it (util/buildflags ParseCallFunc): CSV fields (csvvalue), one bare name and the
 // `format=` and `ignorestatus=` attributes; `check` is buildx's alias of BuildKit's `lint`; `build` is no call at all.
 
 /** What `--call` asks for instead of a build. */
@@ -21,7 +22,7 @@ export function parseCallFunc(value: string | undefined): CallFunc | undefined {
   let name: string | undefined;
   let format = '';
   let ignoreStatus = false;
-  for (const field of value.split(',').map((f) => f.trim())) {
+  for (const field of flagFields('--call', value)) {
     const eq = field.indexOf('=');
     if (eq < 0) {
       if (name !== undefined) throw new UserError('INVALID_ARGUMENT', `invalid --call value ${JSON.stringify(value)}: two methods`, 'give one method: --call=check, --call=outline or --call=targets, optionally with ,format=json');

@@ -23,4 +23,22 @@ describe('parseOutput', () => {
   it('refuses a file output without dest', () => {
     expect(() => parseOutput('type=oci', [])).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });
+
+  it('refuses what csvvalue refuses, and a field that is not key=value (an empty one included), as buildx does', () => {
+    const cases: [string, RegExp][] = [
+      ['type=local,dest="out"', /column 17: bare " in non-quoted-field/],
+      ['type=local,"dest=out', /column 13: extraneous or missing " in quoted-field/],
+      ['out,', /invalid field "out"/],
+      ['type=local,dest=out,', /invalid field ""/],
+      [',,,', /invalid field ""/],
+      ['type=local,,dest=out', /invalid field ""/],
+      ['type=local,out', /invalid field "out"/],
+    ];
+    for (const [text, message] of cases) expect(() => parseOutput(text, []), text).to.throw(message).with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('reads a field quoted whole as one field, a doubled quote in it as a quote, the value as written', () => {
+    expect(parseOutput('type=local,"dest=say ""hi"", a,b"', [])).to.deep.equal({ type: 'local', dest: 'say "hi", a,b' });
+    expect(parseOutput('type=local,dest= out', [])).to.deep.equal({ type: 'local', dest: ' out' });
+  });
 });

@@ -1,4 +1,5 @@
 import { parseAnnotations, type Annotations } from './annotations.js';
+import { parseCsvAttrs } from './csv-attrs.js';
 import { UserError } from '../../common/index.js';
 import { parseReference } from '../../registry/index.js';
 
@@ -37,22 +38,6 @@ export type OutputSpec =
   | { type: 'local'; dest: string }
   | { type: 'tar'; dest: string }
   | { type: 'cacheonly' };
-
-/** Splits buildx's CSV `key=value,key=value` syntax; values may be double-quoted to hold commas. */
-export function parseCsvAttrs(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const raw of text.match(/(?:[^,"]|"[^"]*")+/g) ?? []) {
-    // A whole field may be quoted (`"name=a,b"`, as Go's encoding/csv reads buildx flags), or just its value.
-    const field = raw.trim().replace(/^"(.*)"$/, '$1');
-    const eq = field.indexOf('=');
-    // Annotation keys keep their case (`annotation.org.opencontainers.image.title`); attribute names are lower-cased.
-    const rawKey = (eq < 0 ? field : field.slice(0, eq)).trim();
-    const key = /^annotation/i.test(rawKey) ? rawKey.replace(/^[^.]*/, (p) => p.toLowerCase()) : rawKey.toLowerCase();
-    const value = eq < 0 ? '' : field.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1');
-    if (key) out[key] = value;
-  }
-  return out;
-}
 
 /** Reads a boolean attribute as Go's strconv.ParseBool does. */
 export function parseBool(value: string | undefined, fallback: boolean, flag: string): boolean {
@@ -136,31 +121,12 @@ function compressionOf(attrs: Record<string, string>, text: string): ImageExport
 
 /**
  * Whether `-o TEXT` is a bare destination (a directory, or `-` for a tar on stdout): buildx's ExportEntry reads a
- * value as one when it is a single CSV field (no comma, no quote). tsbuild also requires it to hold no `=`, where
+ * value as one when it is a single CSV field (no comma, no quote); the other values are key=value fields, every one
+ * (parseCsvAttrs: `-o ",,,"` or `-o out,` are refused, not directories named `,,,` / `out,`). tsbuild also requires it to hold no `=`, where
  * buildx would make a directory named `dest=out`: such a value is read as attributes and asks for its `type=`.
  */
 function isBareDestination(text: string): boolean {
   return !/[,"=]/.test(text);
-}
-
-/**
- * Refuses a CSV field that is not `key=value` (an empty one included), as buildx's ExportEntry does ("invalid value
- * …"): `-o ",,,"` or `-o out,` was read as a directory named `,,,` / `out,`.
- */
-function checkFields(text: string): void {
-  let field = '';
-  let isQuoted = false;
-  const fields: string[] = [];
-  for (const c of text) {
-    if (c === '"') isQuoted = !isQuoted;
-    if (c === ',' && !isQuoted) { fields.push(field); field = ''; } else field += c;
-  }
-  fields.push(field);
-  const bad = fields.find((f) => !f.includes('='));
-  if (bad !== undefined) {
-    throw new UserError('INVALID_ARGUMENT', `-o ${JSON.stringify(text)}: invalid field ${JSON.stringify(bad)}: expected key=value`,
-      'write -o type=TYPE[,key=value…] with no empty fields, or -o DIR for a directory (a name without "," "=" or a quote)');
-  }
 }
 
 /**
@@ -170,8 +136,7 @@ function checkFields(text: string): void {
  */
 export function parseOutput(text: string, tags: string[]): OutputSpec {
   if (isBareDestination(text)) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
-  checkFields(text);
-  const attrs = parseCsvAttrs(text);
+  const attrs = parseCsvAttrs('-o', text);
   const type = attrs.type ?? '';
   if (type === '') {
     throw new UserError('INVALID_ARGUMENT', `-o ${JSON.stringify(text)}: type= is missing`,
@@ -221,8 +186,7 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
  */
 export function loadOutputOf(text: string): { names: string[] } | undefined {
   if (isBareDestination(text)) return undefined;
-  checkFields(text);
-  const attrs = parseCsvAttrs(text);
+  const attrs = parseCsvAttrs('-o', text);
   if (attrs.type !== 'docker' || attrs.dest) return undefined;
   checkAttrs('docker', attrs, text);
   return { names: attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : [] };

@@ -13,11 +13,15 @@ describe('--secret, as buildx reads it', () => {
     ['type=env,id=a,src=VAR', { id: 'a', env: 'VAR' }],   // with type=env, src names the variable
     ['type=env,id=a', { id: 'a' }],
     ['id=a', { id: 'a' }],
+    // csvvalue's fields (util/buildflags/secrets.go): a field quoted whole keeps its commas, the value is as written.
+    ['id=a,"src=/p/a,b"', { id: 'a', src: '/p/a,b' }],
+    ['ID=a,src= /f', { id: 'a', src: ' /f' }],
   ];
   for (const [text, want] of cases) it(`reads ${text}`, () => expect(parseSecret(text)).to.deep.equal(want));
 
   it('refuses an unknown key, an unknown type and a missing id by name, never dropping them', () => {
-    for (const text of ['id=a,scr=/f', 'id=a,required=true', 'type=ssh,id=a', 'src=/f']) {
+    // A space before a key is part of it; an empty field is not key=value; a quote inside an unquoted field is an error.
+    for (const text of ['id=a,scr=/f', 'id=a,required=true', 'type=ssh,id=a', 'src=/f', 'id=a, src=/f', 'id=a,,src=/f', 'id=a,src="/f"', 'id=a,"src=/f']) {
       expect(() => parseSecret(text), text).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });

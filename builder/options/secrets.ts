@@ -1,7 +1,7 @@
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseCsvAttrs } from './output.js';
+import { parseCsvAttrs } from './csv-attrs.js';
 import { UserError } from '../../common/index.js';
 import { MAX_SECRET_BYTES } from '../../worker/index.js';
 
@@ -24,7 +24,7 @@ export interface SecretSpec { id: string; src?: string; env?: string }
  * `src` the variable's name; an unknown field or type is refused by name (never dropped).
  */
 export function parseSecret(value: string): SecretSpec {
-  const a = parseCsvAttrs(value);
+  const a = parseCsvAttrs('--secret', value);
   for (const key of Object.keys(a)) {
     if (!SECRET_KEYS.has(key)) throw new UserError('INVALID_ARGUMENT', `--secret ${value}: unexpected key "${key}"`, 'write --secret id=NAME[,src=FILE|,env=VAR][,type=file|env]');
   }

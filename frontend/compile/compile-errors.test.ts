@@ -13,6 +13,8 @@ describe('compile: errors', () => {
     ['a variable in --from', 'FROM alpine\nARG S=a\nCOPY --from=$S /x /y\n', {}, 3, 6],
     ['a bad --mount', 'FROM alpine\nRUN --mount=type=nfs,target=/x make\n', {}, 2, 5],
     ['a mount key that does not exist', 'FROM alpine\nRUN --mount=type=cache,tagret=/x make\n', {}, 2, 5],
+    // BuildKit splits --mount with csvvalue.Fields (commands_runmount.go parseMount): an empty field is no key=value.
+    ['an empty field in --mount', 'FROM alpine\nRUN --mount=type=cache,,target=/x make\n', {}, 2, 5],
     ['a bad --network', 'FROM alpine\nRUN --network=bridge make\n', {}, 2, 5],
     ['a duplicate stage name', 'FROM alpine AS a\nFROM alpine AS A\n', {}, 2, 16],
     ['a bad ${} in ENV', 'FROM alpine\nENV A=${B\n', {}, 2, 7],
@@ -27,6 +29,15 @@ describe('compile: errors', () => {
       expect(err.at).to.deep.include({ line, column });
     });
   }
+
+  it('refuses a quote inside an unquoted --mount field and a space before a key, as csvvalue and BuildKit\'s parseMount do', async () => {
+    // The flag's own quotes and escapes are gone before the value is split: these reach it as target="/x" and ` target`.
+    const quote = await rejects('FROM alpine\nRUN --mount=type=cache,target=\\"/x\\" make\n');
+    expect(quote.message).to.contain('failed to parse csv mounts: parse error on line 1, column 19: bare " in non-quoted-field');
+    const space = await rejects('FROM alpine\nRUN --mount=type=cache,\\ target=/x make\n');
+    expect(space.message).to.contain('unexpected key \' target\'');
+    for (const err of [quote, space]) expect(err.at).to.deep.include({ line: 2 });
+  });
 
   it('reports a heredoc marker with an unterminated quote as a path that does not expand, not a crash', async () => {
     const err = await rejects("FROM alpine\nCOPY <<'x /y\n");

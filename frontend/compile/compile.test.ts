@@ -244,6 +244,11 @@ describe('compile: instructions', () => {
     ]);
     expect(op).to.deep.include({ network: 'none', security: 'insecure' });
   });
+
+  it('reads a --mount field quoted whole as one field, its commas kept (csvvalue)', async () => {
+    const { graph } = await build('FROM alpine\nRUN --mount=\'type=cache,"target=/a,b","id=a,b",sharing=locked\' x\n');
+    expect(exec(graph, 's0.1').mounts[0]).to.deep.include({ type: 'cache', target: '/a,b', id: 'a,b', sharing: 'locked' });
+  });
 });
 
 describe('compile: a local named context as a stage filesystem (--build-context NAME=DIR)', () => {

@@ -1,3 +1,4 @@
+import { csvFields, CsvError } from '../../common/index.js';
 import type { RunMount, SourceRef } from '../graph.js';
 
 // RUN --mount values (BuildKit instructions/commands_runmount.go): CSV of key=value fields, defaults applied here so
@@ -16,14 +17,17 @@ export class MountError extends Error {}
 const KEYS = new Set(['type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw', 'id', 'sharing', 'mode', 'uid', 'gid', 'size', 'required', 'env']);
 const BOOL_KEYS = new Set(['readonly', 'ro', 'readwrite', 'rw', 'required']);
 
-/** Splits a --mount value; `expand` is applied to every value except `from` (stage names are never expanded). */
+/**
+ * Splits a --mount value as BuildKit's parseMount does (csvvalue.Fields, common/csv-fields.ts: an empty field is an
+ * error, spaces are kept); `expand` is applied to every value except `from` (stage names are never expanded).
+ */
 export function parseMountSpec(value: string, expand: (v: string) => string): MountSpec {
   const fields = new Map<string, string>();
-  for (const field of splitCsv(value)) {
+  for (const field of mountFields(value)) {
     const eq = field.indexOf('=');
-    const key = (eq >= 0 ? field.slice(0, eq) : field).trim().toLowerCase();
-    if (!KEYS.has(key)) throw new MountError(`unexpected key '${key}' in '${field}'`);
+    const key = (eq >= 0 ? field.slice(0, eq) : field).toLowerCase();
     if (eq < 0 && !BOOL_KEYS.has(key)) throw new MountError(`invalid field '${field}' must be a key=value pair`);
+    if (!KEYS.has(key)) throw new MountError(`unexpected key '${key}' in '${field}'`);
     const raw = eq >= 0 ? field.slice(eq + 1) : 'true';
     fields.set(canonicalKey(key), key === 'from' ? raw : expand(raw));
   }
@@ -101,24 +105,10 @@ function parseSize(v: string): number {
   return Math.round(Number(m[1]) * (mult[(m[2] ?? '').toLowerCase()] ?? 1));
 }
 
-// CSV as Go's encoding/csv reads one record: commas separate, double quotes group.
-function splitCsv(value: string): string[] {
-  const out: string[] = [];
-  let cur = '';
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const ch = value[i] ?? '';
-    if (ch === '"') {
-      if (quoted && value[i + 1] === '"') {
-        cur += '"';
-        i++;
-      } else quoted = !quoted;
-    } else if (ch === ',' && !quoted) {
-      out.push(cur);
-      cur = '';
-    } else cur += ch;
+function mountFields(value: string): string[] {
+  try {
+    return csvFields(value);
+  } catch (err) {
+    throw err instanceof CsvError ? new MountError(`failed to parse csv mounts: ${err.message}`) : err;
   }
-  if (quoted) throw new MountError(`unterminated quote in '${value}'`);
-  out.push(cur);
-  return out.filter((f) => f !== '');
 }
