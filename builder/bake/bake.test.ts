@@ -366,7 +366,7 @@ describe('bake file errors', () => {
     // CSV values are split as buildx's csvvalue splits them; a malformed one is the file's error at the attribute.
     ['target "a" {\n  output = ["type=local,\\"dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": "type=local,\\"dest=out": parse error on line 1, column 13: extraneous or missing " in quoted-field/],
     ['target "a" {\n  cache-from = ["type=local,src=\\"c\\""]\n}\n', /^docker-bake\.hcl:2:3: target "a": .*column 16: bare " in non-quoted-field/],
-    ['target "a" {\n  output = ["type=local,,dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": invalid output field "": expected key=value/],
+    ['target "a" {\n  output = ["type=local,,dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": "type=local,,dest=out": invalid value "": expected key=value/],
   ];
   for (const [text, want] of cases) {
     it(`reports ${want.source.slice(0, 60)}`, () => {

@@ -1,5 +1,6 @@
 import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
 import { csvFields, CsvError, parseGoBool } from '../../common/index.js';
+import { parseExportEntry } from '../options/export-entry.js';
 
 // A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
 // names, the structured ones (output, cache-from/to, secret, ssh, attest) parsed from their CSV or object forms as
@@ -71,15 +72,13 @@ function bakeError(text: string, err: unknown): unknown {
   return err instanceof CsvError ? new ValueError(`${JSON.stringify(text)}: ${err.message}`, 'quote a whole field that holds a comma or a quote ("name=a,b"), with a quote inside it doubled') : err;
 }
 
-/** An `output` value (`type=registry,name=…`, or a bare path meaning type=local, or `-` meaning a tar on stdout). */
+/** An `output` value, as `-o` reads it (options/export-entry.ts): `type=…,k=v`, a bare path (type=local), `-` (a tar on stdout). */
 export function parseExport(text: string): Entry {
-  const parts = fields(text);
-  if (parts.length === 1 && parts[0] === text && !text.startsWith('type=')) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
-  const e: Entry = {};
-  for (const f of parts) {
-    const eq = f.indexOf('=');
-    if (eq < 0) throw new ValueError(`invalid output field ${JSON.stringify(f)}: expected key=value`);
-    e[f.slice(0, eq).trim().toLowerCase()] = f.slice(eq + 1);
+  let e: Entry;
+  try {
+    e = parseExportEntry(text);
+  } catch (err) {
+    throw bakeError(text, err);
   }
   if (!e.type) throw new ValueError(`output ${JSON.stringify(text)} has no type=`);
   return e;

@@ -12,6 +12,17 @@ describe('parseOutput', () => {
     ['type=local,dest=out', [], { type: 'local', dest: 'out' }],
     ['./out', [], { type: 'local', dest: './out' }],
     ['-', [], { type: 'tar', dest: '-' }],
+    // buildx's ExportEntry.UnmarshalText: one field, written without quotes, not starting with type=, is the local
+    // directory, `=` and all.
+    ['dest=out', [], { type: 'local', dest: 'dest=out' }],
+    ['name=x', [], { type: 'local', dest: 'name=x' }],
+    // CreateExports (build/opt.go): a tar file output without dest= goes to stdout.
+    ['type=tar', [], { type: 'tar', dest: '-' }],
+    ['type=oci', [], { type: 'oci', dest: '-', tar: true, names: [] }],
+    // The key is trimmed and lower-cased, the value kept as written; a field quoted whole keeps its commas.
+    ['type=local, DEST=out', [], { type: 'local', dest: 'out' }],
+    ['type=local,dest= out', [], { type: 'local', dest: ' out' }],
+    ['type=local,"dest=say ""hi"", a,b"', [], { type: 'local', dest: 'say "hi", a,b' }],
   ];
   for (const [text, tags, want] of cases) {
     it(`reads ${text} as buildx does`, () => expect(parseOutput(text, tags)).to.deep.equal(want));
@@ -20,25 +31,25 @@ describe('parseOutput', () => {
   it('refuses an unknown type with INVALID_ARGUMENT', () => {
     expect(() => parseOutput('type=floppy', [])).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });
-  it('refuses a file output without dest', () => {
-    expect(() => parseOutput('type=oci', [])).to.throw().with.property('code', 'INVALID_ARGUMENT');
+
+  it('refuses a directory output without dest, or with dest=- (stdout), as buildx\'s CreateExports does', () => {
+    for (const text of ['type=local', 'type=local,dest=', 'type=local,dest=-', 'type=oci,tar=false', 'type=oci,tar=false,dest=-']) {
+      expect(() => parseOutput(text, []), text).to.throw(/dest (is required|cannot be stdout) for (local|oci) exporter/).with.property('code', 'INVALID_ARGUMENT');
+    }
   });
 
   it('refuses what csvvalue refuses, and a field that is not key=value (an empty one included), as buildx does', () => {
     const cases: [string, RegExp][] = [
       ['type=local,dest="out"', /column 17: bare " in non-quoted-field/],
       ['type=local,"dest=out', /column 13: extraneous or missing " in quoted-field/],
-      ['out,', /invalid field "out"/],
-      ['type=local,dest=out,', /invalid field ""/],
-      [',,,', /invalid field ""/],
-      ['type=local,,dest=out', /invalid field ""/],
-      ['type=local,out', /invalid field "out"/],
+      ['"out"', /invalid value "out"/],
+      ['out,', /invalid value "out"/],
+      ['type=local,dest=out,', /invalid value ""/],
+      [',,,', /invalid value ""/],
+      ['type=local,,dest=out', /invalid value ""/],
+      ['type=local,out', /invalid value "out"/],
+      ['dest=out,x=y', /type= is missing/],
     ];
     for (const [text, message] of cases) expect(() => parseOutput(text, []), text).to.throw(message).with.property('code', 'INVALID_ARGUMENT');
-  });
-
-  it('reads a field quoted whole as one field, a doubled quote in it as a quote, the value as written', () => {
-    expect(parseOutput('type=local,"dest=say ""hi"", a,b"', [])).to.deep.equal({ type: 'local', dest: 'say "hi", a,b' });
-    expect(parseOutput('type=local,dest= out', [])).to.deep.equal({ type: 'local', dest: ' out' });
   });
 });

@@ -1,5 +1,6 @@
 import { parseAnnotations, type Annotations } from './annotations.js';
-import { parseCsvAttrs } from './csv-attrs.js';
+import { csvUsageError } from './csv-attrs.js';
+import { parseExportEntry, type ExportEntry } from './export-entry.js';
 import { UserError } from '../../common/index.js';
 import { parseReference } from '../../registry/index.js';
 
@@ -119,24 +120,23 @@ function compressionOf(attrs: Record<string, string>, text: string): ImageExport
   return out;
 }
 
-/**
- * Whether `-o TEXT` is a bare destination (a directory, or `-` for a tar on stdout): buildx's ExportEntry reads a
- * value as one when it is a single CSV field (no comma, no quote); the other values are key=value fields, every one
- * (parseCsvAttrs: `-o ",,,"` or `-o out,` are refused, not directories named `,,,` / `out,`). tsbuild also requires it to hold no `=`, where
- * buildx would make a directory named `dest=out`: such a value is read as attributes and asks for its `type=`.
- */
-function isBareDestination(text: string): boolean {
-  return !/[,"=]/.test(text);
+/** `-o TEXT` as buildx's ExportEntry reads it (export-entry.ts), a malformed value being -o's usage error. */
+function exportEntryOf(text: string): ExportEntry {
+  try {
+    return parseExportEntry(text);
+  } catch (err) {
+    throw csvUsageError('-o', text, err, 'write -o type=TYPE[,key=value…] (a field holding a comma or a quote quoted whole: "name=a,b"), or -o DIR for a directory');
+  }
 }
 
 /**
  * Parses one `-o` value. Like buildx: `-o DIR` alone means `type=local,dest=DIR`, `-o -` a tar on stdout;
- * `type=registry` is `type=image,push=true`. `tags` are the `-t` names, used when the output names none.
+ * `type=registry` is `type=image,push=true`; a tar file output without `dest=` goes to stdout, as buildx's
+ * CreateExports (build/opt.go) sends it. `tags` are the `-t` names, used when the output names none.
  * Every attribute buildx documents is either read here or refused by name.
  */
 export function parseOutput(text: string, tags: string[]): OutputSpec {
-  if (isBareDestination(text)) return text === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: text };
-  const attrs = parseCsvAttrs('-o', text);
+  const attrs = exportEntryOf(text);
   const type = attrs.type ?? '';
   if (type === '') {
     throw new UserError('INVALID_ARGUMENT', `-o ${JSON.stringify(text)}: type= is missing`,
@@ -148,11 +148,15 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
   }
   checkAttrs(type, attrs, text);
   const names = attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : tags;
-  const need = (kind: string): string => {
-    const dest = attrs.dest;
-    if (!dest) throw new UserError('INVALID_ARGUMENT', `output type=${kind} needs dest=`, `e.g. -o type=${kind},dest=${kind === 'local' || (kind === 'oci' && attrs.tar === 'false') ? 'out' : 'out.tar'}`);
+  // CreateExports: an exporter that writes a directory needs a dest= other than stdout; one that writes a tar file
+  // writes it to stdout without one.
+  const dir = (kind: string): string => {
+    const dest = attrs.dest ?? '';
+    if (dest === '') throw new UserError('INVALID_ARGUMENT', `-o ${text}: dest is required for ${kind} exporter`, `e.g. -o type=${kind}${kind === 'oci' ? ',tar=false' : ''},dest=out`);
+    if (dest === '-') throw new UserError('INVALID_ARGUMENT', `-o ${text}: dest cannot be stdout for ${kind} exporter`, 'name a directory, or write a tar to stdout with -o type=tar,dest=-');
     return dest;
   };
+  const file = (): string => attrs.dest || '-';
   if ((type === 'local' || type === 'tar') && parseBool(attrs['platform-split'], false, 'platform-split')) {
     throw new UserError('INVALID_ARGUMENT', `-o ${text}: platform-split=true is not supported`, 'tsbuild builds one platform at a time; drop platform-split');
   }
@@ -168,14 +172,17 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
         ...compressionOf(attrs, text),
       };
     }
-    case 'oci': return { type: 'oci', dest: need('oci'), tar: parseBool(attrs.tar, true, 'tar'), names, ...compressionOf(attrs, text) };
+    case 'oci': {
+      const tar = parseBool(attrs.tar, true, 'tar');
+      return { type: 'oci', dest: tar ? file() : dir('oci'), tar, names, ...compressionOf(attrs, text) };
+    }
     case 'docker':
       if (!parseBool(attrs.tar, true, 'tar')) {
         throw new UserError('INVALID_ARGUMENT', `-o ${text}: tar=false is not supported for type=docker`, 'use -o type=oci,tar=false,dest=DIR for a layout directory');
       }
-      return { type: 'docker', dest: need('docker'), names, ...compressionOf(attrs, text) };
-    case 'local': return { type: 'local', dest: need('local') };
-    case 'tar': return { type: 'tar', dest: need('tar') };
+      return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text) };
+    case 'local': return { type: 'local', dest: dir('local') };
+    case 'tar': return { type: 'tar', dest: file() };
     default: return { type: 'cacheonly' };
   }
 }
@@ -185,8 +192,7 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
  * `name=` gives (none: the `-t` names). Undefined for any other output.
  */
 export function loadOutputOf(text: string): { names: string[] } | undefined {
-  if (isBareDestination(text)) return undefined;
-  const attrs = parseCsvAttrs('-o', text);
+  const attrs = exportEntryOf(text);
   if (attrs.type !== 'docker' || attrs.dest) return undefined;
   checkAttrs('docker', attrs, text);
   return { names: attrs.name ? attrs.name.split(/[,\s]+/).filter(Boolean) : [] };

@@ -163,11 +163,11 @@ describe('tsbuild bake', function () {
     expect(nope.stderr).not.to.match(/^#\d+ /m);   // refused before any target started
     const set = await bake(['-f', 'outputs.hcl', '--set', 'good.output=,,,', 'good']);
     expect(set.code, set.stderr).to.equal(2);
-    expect(set.stderr).to.contain('ERROR: target "good": --set output: invalid output field ""');
+    expect(set.stderr).to.contain('ERROR: target "good": --set output: ",,,": invalid value ""');
     await writeFile(join(dir, 'commas.hcl'), 'target "commas" {\n  context = "base"\n  output = [",,,"]\n}\n');
     const commas = await bake(['-f', 'commas.hcl', '--print']);
     expect(commas.code, commas.stderr).to.equal(2);
-    expect(commas.stderr).to.contain('ERROR: commas.hcl:3:3: target "commas": invalid output field ""');
+    expect(commas.stderr).to.contain('ERROR: commas.hcl:3:3: target "commas": ",,,": invalid value ""');
   });
 
   it('fails with the failing target\'s name, and a bad file with file:line and no stack', async () => {

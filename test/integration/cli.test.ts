@@ -76,25 +76,42 @@ describe('the tsbuild command', () => {
     expect(r.stderr).to.contain('unknown output type').and.to.contain('hint:');
   });
 
-  it('refuses an -o with an empty or bare field as buildx does, and takes -o "" as no output, writing nothing into the working directory', async () => {
+  it('reads -o as buildx\'s ExportEntry does: one unquoted field is a directory (dest=out too), others key=value fields, -o "" no output', async () => {
     const dir = await scratchContext();
     try {
       const build = (output: string): Promise<CliResult> =>
         tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '-o', output, 'ctx'], { cwd: dir });
-      // buildx's ExportEntry: a value with a comma is CSV whose every field is key=value ("invalid value …").
-      for (const [output, field] of [[',,,', ''], ['out,', 'out'], ['a,b', 'a'], ['type=local,,dest=o', '']] as const) {
+      // A value of several fields is key=value, every one ("invalid value …"); a quoted single field is no directory.
+      for (const [output, field] of [[',,,', ''], ['out,', 'out'], ['a,b', 'a'], ['type=local,,dest=o', ''], ['"out"', 'out']] as const) {
         const r = await build(output);
         expect(r.code, `${output}: ${r.stderr}`).to.equal(2);
-        expect(r.stderr).to.contain(`ERROR: -o ${JSON.stringify(output)}: invalid field ${JSON.stringify(field)}`).and.to.contain('hint:');
+        expect(r.stderr).to.contain(`ERROR: -o ${JSON.stringify(output)}: invalid value ${JSON.stringify(field)}`).and.to.contain('hint:');
       }
-      const untyped = await build('name=x');
+      const open = await build('type=local,"dest=o');
+      expect(open.code, open.stderr).to.equal(2);
+      expect(open.stderr).to.contain('ERROR: -o "type=local,\\"dest=o": parse error on line 1, column 13: extraneous or missing " in quoted-field');
+      const untyped = await build('name=x,push=true');
       expect(untyped.code, untyped.stderr).to.equal(2);
-      expect(untyped.stderr).to.contain('ERROR: -o "name=x": type= is missing');
+      expect(untyped.stderr).to.contain('ERROR: -o "name=x,push=true": type= is missing');
+      // CreateExports: a directory exporter needs a dest, and not stdout.
+      for (const [output, error] of [['type=local', 'dest is required for local exporter'], ['type=local,dest=-', 'dest cannot be stdout for local exporter']] as const) {
+        const r = await build(output);
+        expect(r.code, `${output}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.contain(`ERROR: -o ${output}: ${error}`);
+      }
       // ParseExports skips an empty -o: the build runs with no output (it exported its files into the cwd).
       const empty = await build('');
       expect(empty.code, empty.stderr).to.equal(0);
       expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'root']);
-      expect((await readdir(join(dir, 'ctx'))).sort()).to.deep.equal(['Dockerfile', 'f']);
+      // `-o dest=out` is the directory `dest=out`, as buildx writes it; `-o type=tar` without dest= is a tar on stdout.
+      const named = await build('dest=out');
+      expect(named.code, named.stderr).to.equal(0);
+      expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'dest=out', 'root']);
+      expect(await readFile(join(dir, 'dest=out', 'f'), 'utf8')).to.equal('f\n');
+      const tar = await build('type=tar');
+      expect(tar.code, tar.stderr).to.equal(0);
+      expect(tar.stdout.slice(0, 2)).to.equal('f\0');   // the tar's first header: the file f
+      expect((await readdir(dir)).sort()).to.deep.equal(['ctx', 'dest=out', 'root']);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
