@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { parseGoBool, UserError } from '../../common/index.js';
 import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
-import { collect, defaultProgress, progressOf, PROGRESS_MODES } from './build-flags.js';
+import { collect, defaultProgress, progressOf } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 
 // `tsbuild bake`: docker buildx bake's command line. The bake modules (the HCL parser among them) load only here.
@@ -26,8 +26,7 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--load', 'shorthand for --set=*.load=true: load every image into docker or podman')
     .option('--no-cache', 'do not use the cache when building (--set=*.no-cache=true)')
     .option('--pull', 'always resolve base images (--set=*.pull=true; tsbuild always does)')
-    .addOption(envDefault(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto)')
-      .choices(PROGRESS_MODES), () => defaultProgress()))
+    .addOption(envDefault(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet, none, rawjson or tsbuild-json; default $BUILDKIT_PROGRESS, else auto'), () => defaultProgress()))
     .option('--metadata-file <file>', 'write every target\'s build metadata to a file, one object keyed by target name')
     .option('--call <method>', 'build (default), check or targets, for every target')
     .option('--check', 'shorthand for --call=check')

@@ -23,11 +23,33 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
   });
 
   it('reads --progress quiet as -q, none as no output at all, and refuses -q with another explicit mode', () => {
-    expect(progressOf({ progress: 'quiet' }, true)).to.deep.equal({ progress: 'quiet', quiet: true });
-    expect(progressOf({ progress: 'none' }, true)).to.deep.equal({ progress: 'quiet', quiet: false });
-    expect(progressOf({ progress: 'plain', quiet: true }, false)).to.deep.equal({ progress: 'quiet', quiet: true });
-    expect(() => progressOf({ progress: 'plain', quiet: true }, true)).to.throw().with.property('code', 'INVALID_ARGUMENT');
-    expect(progressOf({ progress: 'plain' }, true)).to.deep.equal({ progress: 'plain', quiet: false });
+    expect(progressOf({ progress: 'quiet' }, true, {})).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(progressOf({ progress: 'none' }, true, {})).to.deep.equal({ progress: 'quiet', quiet: false });
+    expect(progressOf({ progress: 'plain', quiet: true }, false, {})).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(() => progressOf({ progress: 'plain', quiet: true }, true, {})).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(progressOf({ progress: 'plain' }, true, {})).to.deep.equal({ progress: 'plain', quiet: false });
+  });
+
+  it('refuses a --progress that names no mode as progressui.NewDisplay does, with a usage error', () => {
+    for (const mode of ['bogus', 'PLAIN', 'json']) {
+      expect(() => progressOf({ progress: mode }, true, {}), mode).to.throw(`invalid progress mode ${mode}`).with.property('code', 'INVALID_ARGUMENT');
+    }
+    // `--progress ""` is progressui's DefaultMode: auto, without $BUILDKIT_PROGRESS (NewPrinter reads it for "auto" only).
+    expect(progressOf({ progress: '' }, true, { BUILDKIT_PROGRESS: 'plain' })).to.deep.equal({ progress: 'auto', quiet: false });
+  });
+
+  it('takes $BUILDKIT_PROGRESS for auto only, untranslated as buildx\'s NewPrinter does: none is no mode there, quiet prints no image ID', () => {
+    const env = (v: string): NodeJS.ProcessEnv => ({ BUILDKIT_PROGRESS: v });
+    // The flag's value when it is not given is only what help shows: the variable decides.
+    expect(progressOf({ progress: 'plain' }, false, env('rawjson'))).to.deep.equal({ progress: 'rawjson', quiet: false });
+    expect(progressOf({ progress: 'auto' }, true, env('plain'))).to.deep.equal({ progress: 'plain', quiet: false });
+    expect(progressOf({ progress: 'tty' }, true, env('plain'))).to.deep.equal({ progress: 'tty', quiet: false });
+    expect(progressOf({ progress: 'auto' }, false, env('quiet'))).to.deep.equal({ progress: 'quiet', quiet: false });
+    expect(progressOf({ progress: 'auto', quiet: true }, false, env('bogus'))).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(progressOf({ progress: 'auto' }, false, env(''))).to.deep.equal({ progress: 'auto', quiet: false });
+    for (const v of ['none', 'bogus', 'PLAIN']) {
+      expect(() => progressOf({ progress: 'auto' }, false, env(v)), v).to.throw(`invalid progress mode "${v}" in $BUILDKIT_PROGRESS`).with.property('code', 'INVALID_ARGUMENT');
+    }
   });
 
   it('reads --platform local as the host platform, as buildx does', () => {

@@ -53,32 +53,49 @@ export function buildxOnlyWarnings(cmd: Command): string[] {
   return given.map((f) => `warning: ${name(f)} has no effect: ${f.why}`);
 }
 
-/** The `--progress` modes (and `$BUILDKIT_PROGRESS` values) tsbuild knows: buildx's, and tsbuild's own JSON. */
-export const PROGRESS_MODES = ['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet', 'none'] as const;
+/**
+ * The display modes BuildKit's progressui.NewDisplay takes (auto, tty, plain, rawjson, quiet; `""` is auto), and
+ * tsbuild's own JSON events: what `$BUILDKIT_PROGRESS` may name. buildx's NewPrinter passes that variable through
+ * untranslated, so `none` is no mode there ("invalid progress mode none").
+ */
+const DISPLAY_MODES = ['auto', 'plain', 'tty', 'rawjson', 'tsbuild-json', 'quiet'] as const;
 
-const isProgressMode = (v: string): v is (typeof PROGRESS_MODES)[number] => (PROGRESS_MODES as readonly string[]).includes(v);
+/** The `--progress` values: the display modes and `none`, which buildx's toDisplayMode turns into quiet. */
+const PROGRESS_MODES = [...DISPLAY_MODES, 'none'] as const;
+
+const isDisplayMode = (v: string): v is (typeof DISPLAY_MODES)[number] => (DISPLAY_MODES as readonly string[]).includes(v);
 
 /**
- * `--progress` and `-q` as buildx combines them: `quiet` is `-q` (no progress, the image ID printed), `none` prints
- * nothing at all, and `-q` with an explicit other mode is an error. `$BUILDKIT_PROGRESS` replaces `auto` (the
- * default, or given), as buildx's NewPrinter does; a value that names no mode is refused before anything runs, as
- * buildx's progressui.NewDisplay refuses it ("invalid progress mode bogus"), instead of being read as auto.
+ * `--progress`, `-q` and `$BUILDKIT_PROGRESS` as buildx combines them (commands/build.go toDisplayMode, then
+ * util/progress/printer.go NewPrinter, then progressui.NewDisplay):
+ * - `--progress quiet` is `-q` (no progress, the image ID printed); `none` is the quiet display without the image ID;
+ *   `-q` with an explicit other mode is an error; `--progress ""` is auto without the variable;
+ * - `$BUILDKIT_PROGRESS` replaces `auto` (the default, or given) unless `-q`: one of DISPLAY_MODES, its `quiet` the
+ *   display only (the image ID is printed for `-q` alone); anything else is refused before anything runs;
+ * - any other `--progress` is refused as NewDisplay refuses it: `invalid progress mode bogus`, a usage error.
+ * `isExplicit`: --progress was given (otherwise its value is only the default help shows).
  */
 export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean, env: NodeJS.ProcessEnv = process.env): { progress: ProgressMode; quiet: boolean } {
-  const fromEnv = env.BUILDKIT_PROGRESS;
-  if (flags.progress === 'auto' && fromEnv && !flags.quiet) {
-    if (!isProgressMode(fromEnv)) {
-      throw new UserError('INVALID_ARGUMENT', `invalid progress mode ${JSON.stringify(fromEnv)} in $BUILDKIT_PROGRESS`,
-        `set BUILDKIT_PROGRESS to one of ${PROGRESS_MODES.join(', ')}, or unset it`);
+  const given = isExplicit ? flags.progress : 'auto';
+  if (given !== '' && given !== 'none' && !isDisplayMode(given)) {
+    throw new UserError('INVALID_ARGUMENT', `invalid progress mode ${given}`, `use --progress ${PROGRESS_MODES.join(', ')}`);
+  }
+  if (flags.quiet) {
+    if (!['auto', 'quiet', 'none'].includes(given)) {
+      throw new UserError('INVALID_ARGUMENT', `--progress=${given} and --quiet cannot be used together`, 'drop one of them (--progress=quiet is --quiet)');
     }
-    return progressOf({ ...flags, progress: fromEnv }, false, {});
+    return { progress: 'quiet', quiet: true };
   }
-  const mode = flags.progress === 'none' ? 'quiet' : flags.progress;
-  if (flags.quiet && isExplicit && !['auto', 'quiet', 'none'].includes(flags.progress)) {
-    throw new UserError('INVALID_ARGUMENT', `--progress=${flags.progress} and --quiet cannot be used together`, 'drop one of them (--progress=quiet is --quiet)');
+  const fromEnv = env.BUILDKIT_PROGRESS;
+  if (given === 'auto' && fromEnv) {
+    if (!isDisplayMode(fromEnv)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid progress mode ${JSON.stringify(fromEnv)} in $BUILDKIT_PROGRESS`,
+        `set BUILDKIT_PROGRESS to one of ${DISPLAY_MODES.join(', ')}, or unset it`);
+    }
+    return { progress: fromEnv, quiet: false };
   }
-  const quiet = flags.quiet === true || flags.progress === 'quiet';
-  return { progress: quiet ? 'quiet' : (mode as ProgressMode), quiet };
+  if (given === 'none') return { progress: 'quiet', quiet: false };
+  return { progress: given === '' ? 'auto' : given, quiet: given === 'quiet' };
 }
 
 /** Flags shared by `build` and `plan`, named as in `docker buildx build`. */
@@ -129,13 +146,10 @@ export interface BuildFlags {
   insecureRegistry: string[];
 }
 
-/**
- * `--progress` when the flag is absent, as its help shows it: `$BUILDKIT_PROGRESS` when it names a mode, else auto
- * (progressOf refuses a value that names none).
- */
-export function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode | 'none' {
+/** `--progress` when the flag is absent, as its help shows it: `$BUILDKIT_PROGRESS` when it names a mode, else auto. */
+export function defaultProgress(env: NodeJS.ProcessEnv = process.env): ProgressMode {
   const v = env.BUILDKIT_PROGRESS;
-  return v !== undefined && isProgressMode(v) ? v : 'auto';
+  return v !== undefined && isDisplayMode(v) ? v : 'auto';
 }
 
 export function isJsonProgress(mode: ProgressMode): boolean {

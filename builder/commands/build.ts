@@ -20,7 +20,7 @@ import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
 import type { ProgressWriter } from '../progress/index.js';
-import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, PROGRESS_MODES, type BuildFlags } from './build-flags.js';
+import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, defaultProgress, isJsonProgress, platformsOption, progressOf, type BuildFlags } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 import { buildRefPrefix, readBuilders } from '../builders/index.js';
 import { retryText, withRoot, type Root } from './root.js';
@@ -30,8 +30,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
   addBuildxOnlyFlags(addBuildFlags(program.command('build').argument('[context]', 'build context directory', '.').description('build an image from a Dockerfile'))
     .option('--push', 'push the image to the registry of each -t name (shorthand for --output=type=registry)')
     .option('-o, --output <spec>', 'output destination: type=image|registry|oci|docker|local|tar[,dest=…][,name=…][,push=…][,tar=false]', collect, [])
-    .addOption(envDefault(new Option('--progress <mode>', 'progress output (default: $BUILDKIT_PROGRESS, else auto); rawjson is buildx\'s SolveStatus JSON, tsbuild-json tsbuild\'s own events')
-      .choices(PROGRESS_MODES), () => defaultProgress()))
+    .addOption(envDefault(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet (-q), none, rawjson (buildx\'s SolveStatus JSON) or tsbuild-json (tsbuild\'s own events); default $BUILDKIT_PROGRESS, else auto'), () => defaultProgress()))
     .option('--pull', 'always resolve base images from the registry (tsbuild always does: it keeps no local tag cache)')
     .option('--load', 'load the image into docker or podman (`docker load`), whichever is running')
     .option('--build-context <name=value>', 'additional build context: NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR replaces the stage NAME, FROM NAME, COPY --from=NAME and RUN --mount=from=NAME; repeatable', collect, [])

@@ -138,11 +138,19 @@ describe('the tsbuild command', () => {
     }
   });
 
-  it('refuses a $BUILDKIT_PROGRESS that names no mode, as buildx does, before building or reading a bake file (exit 2)', async () => {
+  it('refuses a --progress or $BUILDKIT_PROGRESS that names no mode, as buildx does, before building or reading a bake file (ERROR:, exit 2)', async () => {
     const dir = await scratchContext();
     try {
       await writeFile(join(dir, 'docker-bake.hcl'), 'target "default" {\n  context = "ctx"\n}\n');
-      for (const [args, value] of [[['build', 'ctx'], 'bogus'], [['build', '--progress', 'auto', 'ctx'], 'PLAIN'], [['bake', '--print'], 'bogus']] as const) {
+      // progressui.NewDisplay's words, on the line every other usage error has (it was commander's lowercase `error:`).
+      for (const args of [['build', '--progress', 'bogus', 'ctx'], ['bake', '--progress', 'bogus', '--print']]) {
+        const r = await tsbuild([args[0] ?? '', '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.match(/^ERROR: invalid progress mode bogus\nhint: /);
+        expect(r.stdout).to.equal('');
+      }
+      // NewPrinter passes the variable on untranslated: `none` (a --progress value only) is no display mode.
+      for (const [args, value] of [[['build', 'ctx'], 'bogus'], [['build', 'ctx'], 'none'], [['build', '--progress', 'auto', 'ctx'], 'PLAIN'], [['bake', '--print'], 'bogus']] as const) {
         const r = await tsbuild([args[0], '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir, env: { BUILDKIT_PROGRESS: value } });
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
         expect(r.stderr).to.contain(`ERROR: invalid progress mode "${value}" in $BUILDKIT_PROGRESS`).and.to.contain('hint:');
@@ -152,6 +160,11 @@ describe('the tsbuild command', () => {
       const quiet = await tsbuild(['build', '--root', join(dir, 'root'), '-q', 'ctx'], { cwd: dir, env: { BUILDKIT_PROGRESS: 'bogus' } });
       expect(quiet.code, quiet.stderr).to.equal(0);
       expect(quiet.stdout).to.match(/^sha256:[0-9a-f]{64}\n$/);
+      // BUILDKIT_PROGRESS=quiet is the quiet display only: the image ID is printed for -q / --progress quiet.
+      const display = await tsbuild(['build', '--root', join(dir, 'root'), 'ctx'], { cwd: dir, env: { BUILDKIT_PROGRESS: 'quiet' } });
+      expect(display.code, display.stderr).to.equal(0);
+      expect(display.stdout).to.equal('');
+      expect(display.stderr).to.equal('');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
