@@ -51,11 +51,13 @@ async function registrations(args: string[] | undefined): Promise<Register[]> {
 
 /**
  * A mistyped option prints one error line and the command's usage line, not the whole help (which hid the error in
- * CI logs). Applied to every command once all are registered.
+ * CI logs). The line starts `ERROR: ` as every other failure's does (format-error.ts), and as buildx prints a flag
+ * error (cmd/buildx/main.go), where commander writes `error: `. Applied to every command once all are registered.
  */
 function oneLineUsageErrors(cmd: Command, path: string[] = []): void {
   const names = [...path, cmd.name()];
   const full = names.join(' ');
+  cmd.configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'ERROR: ')) });
   cmd.showHelpAfterError(`usage: ${full} ${cmd.usage()}\n(run '${full} --help' for every option)`);
   // Usage errors of subcommands reach main.ts as CommanderErrors too, so they exit 2 like the program's own.
   if (path.length > 0) cmd.exitOverride();

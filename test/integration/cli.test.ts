@@ -170,6 +170,12 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('prints commander\'s own usage errors on an ERROR: line too (exit 2)', async () => {
+    const r = await tsbuild(['build', '--bogus', '.']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/^ERROR: unknown option '--bogus'\nusage: tsbuild build /);
+  });
+
   it('refuses a --secret file or --ssh socket that is not there alike, as usage errors before anything starts (exit 2); an unset --secret variable only warns', async () => {
     const dir = await scratchContext();
     try {
