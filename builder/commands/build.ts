@@ -107,6 +107,12 @@ function outputsOf(flags: BuildFlags): OutputSpec[] {
       throw new UserError('INVALID_ARGUMENT', '--push needs an image name', 'add -t registry/repo:tag (or -o type=registry,name=…)');
     }
   }
+  // As buildx's CreateExports (build/opt.go): one output at most on stdout, and not a terminal's, where a tar is noise.
+  const onStdout = outputs.filter((o) => 'dest' in o && o.dest === '-');
+  if (onStdout.length > 1) throw new UserError('INVALID_ARGUMENT', 'multiple outputs configured to write to stdout', 'give all but one of them dest=FILE');
+  if (onStdout[0] && process.stdout.isTTY) {
+    throw new UserError('INVALID_ARGUMENT', `dest file is required for ${onStdout[0].type} exporter. refusing to write to console`, 'give dest=FILE, or redirect standard output to a file or a pipe');
+  }
   return outputs;
 }
 

@@ -117,6 +117,24 @@ describe('the tsbuild command', () => {
     }
   });
 
+  it('writes one output at most to stdout, and refuses a terminal there, as buildx\'s CreateExports does (exit 2)', async () => {
+    const dir = await scratchContext();
+    try {
+      const args = ['build', '--root', join(dir, 'root'), '--progress', 'plain'];
+      const two = await tsbuild([...args, '-o', 'type=tar', '-o', '-', 'ctx'], { cwd: dir });
+      expect(two.code, two.stderr).to.equal(2);
+      expect(two.stderr).to.contain('ERROR: multiple outputs configured to write to stdout');
+      // On a terminal (script(1) gives the command one): a tar there is noise, so it is refused before anything runs.
+      const quote = (a: string): string => `'${a.replaceAll("'", "'\\''")}'`;
+      const tty = await run('script', ['-qec', [TSBUILD, ...args, '-o', 'type=tar', 'ctx'].map(quote).join(' '), '/dev/null'], { cwd: dir });
+      expect(tty.code, tty.stdout).to.equal(2);
+      expect(tty.stdout).to.contain('ERROR: dest file is required for tar exporter. refusing to write to console');
+      expect(tty.stdout).not.to.contain('#1 ');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses an attestation flag buildx refuses (disabled= not a boolean, a lone non-boolean) by name, before building (exit 2)', async () => {
     const dir = await scratchContext();
     try {
