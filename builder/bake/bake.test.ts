@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BakeFileError, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { addSourceDateEpoch, BakeFileError, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
 
 // Bake files → `--print` JSON. The expected documents are written by hand from buildx's docs
@@ -25,7 +25,8 @@ function failure(f: () => unknown): { code: string; message: string } {
 }
 
 describe('bake --print', () => {
-  it('prints the docs example of --print db with buildx\'s default dockerfile', () => {
+  // The docs show `"context": "./"`, but buildx prints what toBuildOpt writes back, path.Clean'ed (since 2021).
+  it('prints the docs example of --print db with buildx\'s default dockerfile and the context cleaned', () => {
     const hcl = `
 group "default" {
   targets = ["db", "webapp-dev"]
@@ -39,7 +40,7 @@ target "webapp-dev" {
 }`;
     expect(print(hcl, ['db'])).to.deep.equal({
       group: { default: { targets: ['db'] } },
-      target: { db: { context: './', dockerfile: 'Dockerfile', tags: ['docker.io/tiborvass/db'] } },
+      target: { db: { context: '.', dockerfile: 'Dockerfile', tags: ['docker.io/tiborvass/db'] } },
     });
   });
 
@@ -179,6 +180,35 @@ target "webapp" {
     expect(out.group.default.targets).to.deep.equal(['app-a', 'app-b']);
     expect(out.target['app-b']).to.deep.include({ tags: ['x'], args: { A: '1' } });
     expect(failure(() => print(hcl, ['nope-*'])).message).to.equal('could not find any target matching "nope-*"');
+  });
+
+  it('prints a local context path.Clean\'ed and without cwd://, as buildx\'s toBuildOpt writes it back before --print', () => {
+    const hcl = 'target "a" {\n  context = "./"\n}\ntarget "b" {\n  context = "cwd://src/../app/"\n}\ntarget "c" {\n  context = BAKE_CMD_CONTEXT\n}\n'
+      + 'target "d" {\n  context = "https://github.com/o/r.git#main:sub/"\n}\ntarget "e" {\n  context = "./app/"\n  dockerfile = "./build/Dockerfile"\n}\n';
+    const out = print(hcl, ['a', 'b', 'c', 'd', 'e']) as { target: Record<string, { context: string; dockerfile: string }> };
+    expect(Object.fromEntries(Object.entries(out.target).map(([k, t]) => [k, t.context]))).to.deep.equal({ a: '.', b: 'app', c: '.', d: 'https://github.com/o/r.git#main:sub/', e: 'app' });
+    expect(out.target.e?.dockerfile).to.equal('./build/Dockerfile');
+  });
+
+  it('removes repeated outputs and cache entries as buildx\'s removeDupes, which moves the last entry into a repeat\'s place', () => {
+    const hcl = 'target "base" {\n  cache-from = ["type=gha"]\n}\ntarget "app" {\n  inherits = ["base"]\n  cache-from = ["type=gha", "r/app:cache", "type=local,src=c"]\n'
+      + '  output = ["type=local,dest=a", "type=local,dest=a", "type=tar,dest=b", "type=oci,dest=c"]\n}\n';
+    const out = print(hcl, ['app']) as { target: { app: Record<string, unknown> } };
+    expect(out.target.app['cache-from']).to.deep.equal([{ type: 'gha' }, { src: 'c', type: 'local' }, { ref: 'r/app:cache', type: 'registry' }]);
+    expect(out.target.app['output']).to.deep.equal([{ dest: 'a', type: 'local' }, { dest: 'c', type: 'oci' }, { dest: 'b', type: 'tar' }]);
+  });
+
+  it('keeps one ssh entry per id, the later in the first\'s place, and reads the object form\'s paths as a list', () => {
+    const out = print('target "default" {\n  ssh = ["default", "key=a,b", "default=/x", { id = "obj", paths = ["p1", "p2"] }]\n}\n') as { target: { default: Record<string, unknown> } };
+    expect(out.target.default['ssh']).to.deep.equal([{ id: 'default', paths: ['/x'] }, { id: 'key', paths: ['a', 'b'] }, { id: 'obj', paths: ['p1', 'p2'] }]);
+  });
+
+  it('adds SOURCE_DATE_EPOCH to the args of a target that does not set it, and keeps one the file sets to ""', () => {
+    const config = parseBakeFiles([{ name: 'f.hcl', text: 'target "a" {}\ntarget "b" {\n  args = { SOURCE_DATE_EPOCH = "" }\n}\n' }], { lookupVar: () => undefined, builtins });
+    const r = resolveTargets(config, ['a', 'b'], []);
+    addSourceDateEpoch(r, '1700000000');
+    expect(r.targets.a?.args).to.deep.equal({ SOURCE_DATE_EPOCH: '1700000000' });
+    expect(r.targets.b?.args).to.deep.equal({ SOURCE_DATE_EPOCH: '' });
   });
 
   it('escapes ${ as $${ in args, labels and annotations, and <, >, & as Go does', () => {

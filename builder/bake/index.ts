@@ -3,7 +3,7 @@
 export { BakeFileError, BakeTargetError } from './errors.js';
 export { parseBakeFiles, type BakeFile, type Config, type ConfigOptions } from './config.js';
 export { readBakeFiles, readDotEnv, DEFAULT_FILES } from './files.js';
-export { resolveTargets, type Resolved } from './resolve.js';
+export { addSourceDateEpoch, resolveTargets, type Resolved } from './resolve.js';
 export { printDefinition, targetJson } from './print.js';
 export type { Target, Entry } from './target.js';
 export { listDefinitions } from './list.js';

@@ -1,3 +1,5 @@
+import { cleanPath } from '../../frontend/index.js';
+import { isRemoteUrl } from '../options/build-flags.js';
 import type { Resolved } from './resolve.js';
 import { TARGET_KEYS, type Target } from './target.js';
 
@@ -20,7 +22,8 @@ export function targetJson(t: Target): Record<string, unknown> {
     if (key === 'description' && v === '') continue;
     if (Array.isArray(v) && v.length === 0) continue;
     if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
-    if (key === 'args' || key === 'labels' || key === 'extra-hosts') v = sorted(escMap(v as Record<string, string>));
+    if (key === 'context') v = printedContext(v as string);
+    else if (key === 'args' || key === 'labels' || key === 'extra-hosts') v = sorted(escMap(v as Record<string, string>));
     else if (key === 'contexts') v = sorted(v as Record<string, string>);
     else if (key === 'annotations') v = (v as string[]).map(esc);
     else if (key === 'dockerfile-inline') v = esc(v as string);
@@ -30,6 +33,16 @@ export function targetJson(t: Target): Record<string, unknown> {
     out[key] = v;
   }
   return out;
+}
+
+/**
+ * The context as buildx prints it: its toBuildOpt (run before --print) writes back the context it builds from, a
+ * local one `path.Clean`ed and without `cwd://` (`./` and BAKE_CMD_CONTEXT print as `.`, `./app/` as `app`); a remote
+ * one as written.
+ */
+function printedContext(context: string): string {
+  if (context.startsWith('cwd://')) return cleanPath(context.slice('cwd://'.length));
+  return isRemoteUrl(context) ? context : cleanPath(context);
 }
 
 /** The `--print` document, newline-terminated. */

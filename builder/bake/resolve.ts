@@ -249,3 +249,12 @@ function loadLinks(config: Config, name: string, resolved: Resolved, overrides: 
     }
   }
 }
+
+/**
+ * buildx bake (commands/bake.go) passes SOURCE_DATE_EPOCH from the environment as a build arg of every target whose
+ * args do not hold it; an arg the file sets, even to "", is kept (a presence test, not a value test).
+ */
+export function addSourceDateEpoch(resolved: Resolved, epoch: string | undefined): void {
+  if (!epoch) return;
+  for (const t of Object.values(resolved.targets)) if (!(t.args && 'SOURCE_DATE_EPOCH' in t.args)) t.args = { ...(t.args ?? {}), SOURCE_DATE_EPOCH: epoch };
+}

@@ -170,8 +170,18 @@ export function setAttribute(t: Target, key: string, v: Value): void {
   else if (key === 'pull' || key === 'no-cache') rec[key] = toBool(v, key);
   else if (key === 'output') t.output = structured<Entry>(v, key, parseExport, (o) => { if (!o.type) throw new ValueError('type is required for output'); return o; });
   else if (key === 'cache-from' || key === 'cache-to') t[key] = structured<Entry>(v, key, parseCache, (o) => { if (!o.type) throw new ValueError(`type required for ${JSON.stringify(o)}`); return o; });
-  else if (key === 'secret') t.secret = structured<SecretEntry>(v, key, parseSecret, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.src ?? o.source ? { src: o.src ?? o.source } : {}), ...(o.env !== undefined ? { env: o.env } : {}) }));
-  else if (key === 'ssh') t.ssh = structured<SshEntry>(v, key, parseSsh, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.paths ? { paths: o.paths.split(',') } : {}) }));
+  // The object forms convert to buildx's object types (secrets_cty.go, ssh_cty.go), whose conversion drops the
+  // attributes the type lacks: a secret's `source` is only a CSV spelling of `src`.
+  else if (key === 'secret') t.secret = structured<SecretEntry>(v, key, parseSecret, (o) => ({ ...(o.id !== undefined ? { id: o.id } : {}), ...(o.src ? { src: o.src } : {}), ...(o.env !== undefined ? { env: o.env } : {}) }));
+  else if (key === 'ssh') {
+    t.ssh = toList(v, key).flatMap((item): SshEntry[] => {
+      if (item === null || item === '') return [];
+      if (!isObject(item)) return [parseSsh(toStr(item, 'an element of ssh'))];
+      const id = item.id ?? null;
+      const paths = item.paths ?? null;
+      return [{ ...(id !== null ? { id: toStr(id, 'ssh id') } : {}), ...(paths !== null ? { paths: toList(paths, 'ssh paths').map((p) => toStr(p, 'an element of ssh paths')) } : {}) }];
+    });
+  }
   else if (key === 'attest') {
     t.attest = toList(v, key).flatMap((item): AttestEntry[] => {
       if (item === null || item === '') return [];
@@ -209,6 +219,42 @@ function dedupe<T>(items: T[] | undefined, keyOf: (t: T) => string = (t) => JSON
 
 const dedupeStrings = (s: string[] | undefined): string[] | undefined => (s ? [...new Set(s.filter((x) => x !== ''))] : s);
 
+/**
+ * buildx's removeDupes (util/buildflags/utils.go), which outputs and cache entries are normalized with: from the
+ * second-to-last entry back, an entry equal to a later one has that later one swapped with the last and the last
+ * dropped. The order is not "first kept": [a, a, b, c] gives [a, c, b]. `s` is permuted in place as Go permutes the
+ * slice's array; the kept entries are the first `length` of it.
+ */
+function removeDupes<T>(s: T[]): { permuted: T[]; length: number } {
+  let n = s.length;
+  for (let i = n - 2; i >= 0; i--) {
+    for (let j = i + 1; j < n; j++) {
+      if (sameJson(s[i], s[j])) {
+        [s[j], s[n - 1]] = [s[n - 1] as T, s[j] as T];
+        n--;
+        break;
+      }
+    }
+  }
+  return { permuted: s, length: n };
+}
+
+const normalizeEntries = (s: Entry[] | undefined): Entry[] | undefined => {
+  if (!s) return s;
+  const { permuted, length } = removeDupes([...s]);
+  return permuted.slice(0, length);
+};
+
+/**
+ * CacheOptions.Merge: the two lists appended and normalized; but with nothing to merge into it returns `b` after a
+ * Normalize whose result it drops, so `b` keeps its length in the order that Normalize permuted it to (the target's
+ * own normalize then removes the repeats).
+ */
+function mergeCache(a: Entry[] | undefined, b: Entry[]): Entry[] {
+  if (a === undefined) return removeDupes([...b]).permuted;
+  return normalizeEntries([...a, ...b]) ?? [];
+}
+
 /** buildx's Target.Merge: `b` over `a`. Lists that merge append; the rest replace; maps merge key by key. */
 export function mergeTarget(a: Target, b: Target): Target {
   const t: Target = { ...a };
@@ -218,9 +264,9 @@ export function mergeTarget(a: Target, b: Target): Target {
   if (b.description) t.description = b.description;
   for (const key of ['args', 'contexts', 'labels', 'extra-hosts'] as const) if (b[key]) t[key] = { ...(a[key] ?? {}), ...b[key] };
   for (const key of ['annotations', 'no-cache-filter', 'ulimits', 'entitlements'] as const) if (b[key]) t[key] = [...(a[key] ?? []), ...b[key]];
-  if (b['cache-from']) t['cache-from'] = dedupe([...(a['cache-from'] ?? []), ...b['cache-from']]);
+  if (b['cache-from']) t['cache-from'] = mergeCache(a['cache-from'], b['cache-from']);
   if (b.secret) t.secret = dedupe([...(a.secret ?? []), ...b.secret], (s) => s.id ?? '');
-  if (b.ssh) t.ssh = dedupe([...(a.ssh ?? []), ...b.ssh]);
+  if (b.ssh) t.ssh = dedupe([...(a.ssh ?? []), ...b.ssh], (x) => x.id ?? '');
   if (b.attest) t.attest = dedupe([...(a.attest ?? []), ...b.attest], (x) => String(x.type));
   if (b.inherits) t.inherits = [...(a.inherits ?? []), ...b.inherits];
   return t;
@@ -232,7 +278,9 @@ export function normalizeTarget(t: Target): Target {
   for (const key of ['annotations', 'tags', 'platforms', 'no-cache-filter', 'ulimits'] as const) { const v = dedupeStrings(n[key]); if (v) n[key] = v; }
   if (n.attest) n.attest = dedupe(n.attest, (x) => String(x.type));
   if (n.secret) n.secret = dedupe(n.secret, (s) => s.id ?? '');
-  for (const key of ['ssh', 'cache-from', 'cache-to', 'output'] as const) { const v = dedupe(n[key] as Entry[] | undefined); if (v) (n as Record<string, unknown>)[key] = v; }
+  // SSH keys by id, the later in the first's place (removeSSHDupes); outputs and cache entries by removeDupes.
+  if (n.ssh) n.ssh = dedupe(n.ssh, (x) => x.id ?? '');
+  for (const key of ['cache-from', 'cache-to', 'output'] as const) { const v = normalizeEntries(n[key]); if (v) n[key] = v; }
   if (n.network === 'host') n.entitlements = [...(n.entitlements ?? []), 'network.host'];
   if (n.entitlements) n.entitlements = dedupeStrings(n.entitlements) ?? [];
   if (n.contexts) {

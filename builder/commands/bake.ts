@@ -52,7 +52,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
     throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
   }
-  const { listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
+  const { addSourceDateEpoch, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
   const vars = new Map<string, string>();
   for (const v of flags.var) {
     const eq = v.indexOf('=');
@@ -78,9 +78,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (flags.sbom) sets.push(`*.attest=${canonicalAttest('sbom', flags.sbom)}`);
   if (flags.provenance) sets.push(`*.attest=${canonicalAttest('provenance', flags.provenance)}`);
   const resolved = resolveTargets(config, names.length ? names : ['default'], sets);
-  // buildx passes SOURCE_DATE_EPOCH from the environment as a build arg of every target that does not set it.
-  const epoch = process.env.SOURCE_DATE_EPOCH;
-  if (epoch) for (const t of Object.values(resolved.targets)) if (!t.args?.SOURCE_DATE_EPOCH) t.args = { ...(t.args ?? {}), SOURCE_DATE_EPOCH: epoch };
+  addSourceDateEpoch(resolved, process.env.SOURCE_DATE_EPOCH);
   if (flags.print) { process.stdout.write(printDefinition(resolved)); return; }
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
