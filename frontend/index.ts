@@ -8,6 +8,7 @@ export { processWord, processWords, ShellSyntaxError } from './shell/lex.js';
 export type { EnvLookup, ExpandResult, LexOptions } from './shell/lex.js';
 export { parseDockerignore } from './dockerignore.js';
 export { cleanPath } from './clean-path.js';
+export { editDistance } from './parser/suggest.js';
 export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
 export { neededStageBases, neededStageFroms } from './compile/stage-plan.js';

@@ -114,7 +114,7 @@ target "webapp" {
 
   it('refuses an override for a target no file defines, as buildx words it', () => {
     const f = failure(() => print('target "webapp" {\n}\n', ['webapp'], ['nosuchtarget.context=foo']));
-    expect(f.code).to.equal('INVALID_ARGUMENT');
+    expect(f.code).to.equal('BAKE_DEFINITION');
     expect(f.message).to.equal("could not find any target matching 'nosuchtarget'");
   });
 
@@ -251,7 +251,7 @@ target "default" {
 
   it('refuses an override that is not of the default\'s type, at the variable\'s line', () => {
     const f = failure(() => args({ PUSH: 'maybe' }));
-    expect(f.message).to.match(/^docker-bake\.hcl:6:\d+: invalid boolean "maybe"/);
+    expect(f.message).to.match(/^docker-bake\.hcl:6,\d+-\d+: invalid boolean "maybe"/);
   });
 
   it('does not let the environment override a top-level attribute', () => {
@@ -261,7 +261,7 @@ target "default" {
   it('runs validation blocks', () => {
     const v = 'variable "PORT" {\n  default = 80\n  validation {\n    condition = PORT > 0\n    error_message = "PORT must be positive"\n  }\n}\ntarget "default" {}\n';
     expect(print(v)).to.have.property('target');
-    expect(failure(() => print(v, ['default'], [], { PORT: '-1' })).message).to.equal('docker-bake.hcl:4:5: PORT must be positive');
+    expect(failure(() => print(v, ['default'], [], { PORT: '-1' })).message).to.equal('docker-bake.hcl:4,17-25: Validation failed; PORT must be positive');
   });
 });
 
@@ -328,9 +328,9 @@ describe('bake expressions and functions', () => {
   for (const [expr, want] of cases) it(`evaluates ${expr}`, () => expect(value(expr)).to.deep.equal(want));
 
   it('turns what a function\'s arguments break (an invalid pattern, a negative count) and a self-calling function into bake-file errors', () => {
-    for (const [expr, text] of [['regex("[", "a")', 'regex(): Invalid regular expression'], ['indent(-1, "a\\nb")', 'indent(): '], ['loop(1)', 'function loop calls functions more than 64 deep']]) {
+    for (const [expr, text] of [['regex("[", "a")', 'Call to function "regex" failed: Invalid regular expression'], ['indent(-1, "a\\nb")', 'Call to function "indent" failed: '], ['loop(1)', 'function loop calls functions more than 64 deep']]) {
       const err = failure(() => print(`function "loop" {\n  params = [n]\n  result = loop(n)\n}\ntarget "default" {\n  tags = [${expr ?? ''}]\n}\n`));
-      expect(err.code, expr).to.equal('INVALID_ARGUMENT');
+      expect(err.code, expr).to.equal('BAKE_DEFINITION');
       expect(err.message, expr).to.contain(text);
     }
   });
@@ -351,7 +351,7 @@ describe('bake target references', () => {
   });
 
   it('refuses a target that reads itself', () => {
-    expect(failure(() => print('target "default" {\n  tags = target.default.tags\n}\n')).message).to.match(/^docker-bake\.hcl:2:10: target "default" refers to itself/);
+    expect(failure(() => print('target "default" {\n  tags = target.default.tags\n}\n')).message).to.match(/^docker-bake\.hcl:2,10-11: target "default" refers to itself/);
   });
 });
 
@@ -381,22 +381,60 @@ describe('bake matrix and JSON files', () => {
   });
 });
 
+describe('bake definition errors, as buildx prints them', () => {
+  // Each expected message is hcl's diagnostic (`file:line,col-endcol: Summary; Detail`) as buildx prints it after
+  // `ERROR: `, at the range hcl gives: hclsyntax FunctionCallExpr.Value (the name), hcl.Traversal.TraverseAbs (the
+  // root name), hclsyntax Body.Content (the attribute's name), buildx's gohcl DecodeExpression (the expression's
+  // StartRange, with go-cty's convert.MismatchMessage), hclparser validateVariables (the condition).
+  const cases: [string, string, string[]][] = [
+    ['an unknown function', 'target "a" {\n  tags = [nosuch(1)]\n}\n', ['docker-bake.hcl:2,11-17: Call to unknown function; There is no function named "nosuch".']],
+    ['a misspelt function', 'target "a" {\n  tags = [uper("x")]\n}\n', ['docker-bake.hcl:2,11-15: Call to unknown function; There is no function named "uper". Did you mean "upper"?']],
+    ['an unknown variable', 'target "a" {\n  tags = [UNDEFINED]\n}\n', ['docker-bake.hcl:2,11-20: Unknown variable; There is no variable named "UNDEFINED".']],
+    ['a misspelt variable', 'variable "TAG" {}\ntarget "a" {\n  tags = ["r/a:${TAGG}"]\n}\n', ['docker-bake.hcl:3,18-22: Unknown variable; There is no variable named "TAGG". Did you mean "TAG"?']],
+    ['an unknown attribute', 'target "a" {\n  colour = "red"\n}\n', ['docker-bake.hcl:2,3-9: Unsupported argument; An argument named "colour" is not expected here.']],
+    ['a misspelt attribute', 'target "a" {\n  tag = ["x"]\n}\n', ['docker-bake.hcl:2,3-6: Unsupported argument; An argument named "tag" is not expected here. Did you mean "tags"?']],
+    ['a string for a list', 'target "a" {\n  tags = "x"\n}\n', ['docker-bake.hcl:2,11-12: Unsuitable value type; Unsuitable value: list of string required, but have string']],
+    ['a list in a list of strings', 'target "a" {\n  platforms = ["linux/amd64", ["x"]]\n}\n', ['docker-bake.hcl:2,15-16: Unsuitable value type; Unsuitable value: element 1: string required, but have tuple']],
+    ['a list in a map', 'target "a" {\n  args = { A = ["x"] }\n}\n', ['docker-bake.hcl:2,10-11: Unsuitable value type; Unsuitable value: element "A": string required, but have tuple']],
+    ['a word for a bool', 'target "a" {\n  pull = "yes"\n}\n', ['docker-bake.hcl:2,11-14: Unsuitable value type; Unsuitable value: a bool is required']],
+    ['a list for a string', 'target "a" {\n  context = [1]\n}\n', ['docker-bake.hcl:2,13-14: Unsuitable value type; Unsuitable value: string required, but have tuple']],
+    ['a failed validation', 'variable "N" {\n  default = 1\n  validation {\n    condition = N > 2\n    error_message = "N must be > 2"\n  }\n}\ntarget "a" {}\n', ['docker-bake.hcl:4,17-22: Validation failed; N must be > 2']],
+    ['a validation without a bool', 'variable "N" {\n  default = 1\n  validation {\n    condition = "maybe"\n    error_message = "no"\n  }\n}\ntarget "a" {}\n', ['docker-bake.hcl:4,17-24: Invalid condition result; Invalid condition result value: a bool is required']],
+    ['an unknown target', 'target "b" {}\n', ['failed to find target a']],
+    ['an unknown parent', 'target "a" {\n  inherits = ["nope"]\n}\n', ['failed to find target nope']],
+  ];
+  for (const [what, text, [want]] of cases) {
+    it(`reports ${what}`, () => {
+      const f = failure(() => print(text, ['a']));
+      expect(f.code).to.equal('BAKE_DEFINITION');
+      expect(f.message).to.equal(want);
+    });
+  }
+
+  it('takes a target that inherits from itself, or from one that inherits from it, as buildx does: the repeat is skipped', () => {
+    expect((print('target "a" {\n  inherits = ["a"]\n  tags = ["x"]\n}\n', ['a']) as { target: unknown }).target).to.deep.equal({ a: { context: '.', dockerfile: 'Dockerfile', tags: ['x'] } });
+    const loop = 'target "a" {\n  inherits = ["b"]\n}\ntarget "b" {\n  inherits = ["a"]\n  tags = ["t"]\n}\n';
+    expect((print(loop, ['a']) as { target: unknown }).target).to.deep.equal({ a: { context: '.', dockerfile: 'Dockerfile', tags: ['t'] } });
+  });
+
+  it('names the using target\'s platforms first when a target: context\'s are not a subset (loadLinks)', () => {
+    const hcl = 'target "base" {\n  platforms = ["linux/amd64", "linux/arm64"]\n}\ntarget "a" {\n  contexts = { b = "target:base" }\n  platforms = ["linux/amd64", "linux/s390x"]\n}\n';
+    expect(failure(() => print(hcl, ['a'])).message).to.equal("target base can't be used by a because its platforms [linux/amd64 linux/s390x] are not a subset of [linux/amd64 linux/arm64]");
+  });
+});
+
 describe('bake file errors', () => {
   const cases: [string, RegExp][] = [
-    ['target "a" {\n  tags = ["x"\n  y = 1\n}\n', /^docker-bake\.hcl:3:3: expected "," or "\]" in the list/],
-    ['target "a" {\n  tags = [nosuch(1)]\n}\n', /^docker-bake\.hcl:2:11: there is no function named "nosuch"/],
-    ['target "a" {\n  tags = [cidrhost("10.0.0.0/8", 1)]\n}\n', /^docker-bake\.hcl:2:11: function cidrhost\(\) is not supported by tsbuild bake yet/],
-    ['target "a" {\n  tags = [UNDEFINED]\n}\n', /^docker-bake\.hcl:2:11: unknown variable "UNDEFINED"/],
-    ['target "a" {\n  colour = "red"\n}\n', /^docker-bake\.hcl:2:3: target "a": unsupported attribute "colour"/],
-    ['target "a" {\n  resources = { memory = "1g" }\n}\n', /^docker-bake\.hcl:2:3: target "a": attribute "resources" is not supported by tsbuild bake/],
-    ['target "a" {\n  tags = "x"\n}\n', /^docker-bake\.hcl:2:3: target "a": tags is a string; a list is required/],
+    ['target "a" {\n  tags = ["x"\n  y = 1\n}\n', /^docker-bake\.hcl:3,3-4: expected "," or "\]" in the list/],
+    ['target "a" {\n  tags = [cidrhost("10.0.0.0/8", 1)]\n}\n', /^docker-bake\.hcl:2,11-19: function cidrhost\(\) is not supported by tsbuild bake yet/],
+    ['target "a" {\n  resources = { memory = "1g" }\n}\n', /^docker-bake\.hcl:2,3-12: target "a": attribute "resources" is not supported by tsbuild bake/],
     ['variable "A" {\n  default = B\n}\nvariable "B" {\n  default = A\n}\ntarget "a" {}\n', /variable cycle not allowed/],
-    ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2:25: unterminated string/],
+    ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2,25-26: unterminated string/],
     ['target "a b" {}\n', /invalid target name "a b"/],
     // CSV values are split as buildx's csvvalue splits them; a malformed one is the file's error at the attribute.
-    ['target "a" {\n  output = ["type=local,\\"dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": "type=local,\\"dest=out": parse error on line 1, column 13: extraneous or missing " in quoted-field/],
-    ['target "a" {\n  cache-from = ["type=local,src=\\"c\\""]\n}\n', /^docker-bake\.hcl:2:3: target "a": .*column 16: bare " in non-quoted-field/],
-    ['target "a" {\n  output = ["type=local,,dest=out"]\n}\n', /^docker-bake\.hcl:2:3: target "a": "type=local,,dest=out": invalid value "": expected key=value/],
+    ['target "a" {\n  output = ["type=local,\\"dest=out"]\n}\n', /^docker-bake\.hcl:2,12-13: Unsuitable value type; Unsuitable value: "type=local,\\"dest=out": parse error on line 1, column 13: extraneous or missing " in quoted-field/],
+    ['target "a" {\n  cache-from = ["type=local,src=\\"c\\""]\n}\n', /^docker-bake\.hcl:2,16-17: Unsuitable value type; .*column 16: bare " in non-quoted-field/],
+    ['target "a" {\n  output = ["type=local,,dest=out"]\n}\n', /^docker-bake\.hcl:2,12-13: Unsuitable value type; Unsuitable value: "type=local,,dest=out": invalid value "": expected key=value/],
   ];
   for (const [text, want] of cases) {
     it(`reports ${want.source.slice(0, 60)}`, () => {

@@ -1,11 +1,12 @@
 import type { Attribute, Block, Body, Expr, Pos } from './hcl-ast.js';
-import { BakeFileError } from './errors.js';
+import { BakeFileError, spanAt } from './errors.js';
+import { fullRange, mismatchMessage, nameSuggestion, unsuitableValue } from './hcl-diagnostics.js';
 import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
 import { parseHcl, parseHclExpression } from './hcl-parser.js';
 import { parseComposeFiles } from './compose.js';
-import { goBool, mergeTarget, setAttribute, TARGET_KEYS, type Target } from './target.js';
-import { isObject, toList, toStr, ValueError, type Value } from './value.js';
+import { attributeType, goBool, isTargetAttribute, mergeTarget, REFUSED_KEYS, setAttribute, TARGET_KEYS, type Target } from './target.js';
+import { isObject, toBool, toList, toStr, ValueError, type Value } from './value.js';
 
 // Bake files → targets and groups, as buildx's bake.ParseFiles does for HCL and JSON files: every file's variables,
 // functions and top-level attributes share one namespace (a later file's definition wins), each target block is
@@ -200,17 +201,26 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
       inProgress.delete(name);
     }
   };
-  scope = new Scope(undefined, new Map(), resolve, functions);
-  // Validation blocks run whether or not a target uses the variable, as in buildx.
-  for (const [name, block] of variables) {
-    resolve(name, block.pos);
+  scope = new Scope(undefined, new Map(), resolve, functions, () => [...variables.keys(), ...attrs.keys(), ...Object.keys(opts.builtins)]);
+  // Every variable is resolved, then every validation block runs, whether or not a target uses the variable, as
+  // buildx's Parse does (validateVariables), with its diagnostics at the condition.
+  for (const [name, block] of variables) resolve(name, block.pos);
+  for (const block of variables.values()) {
     for (const v of block.body.blocks.filter((x) => x.type === 'validation')) {
       const cond = attribute(v, 'condition');
-      if (!cond) throw new BakeFileError(v.pos, 'a validation block needs a condition');
+      const msg = attribute(v, 'error_message');
+      for (const [key, a] of [['condition', cond], ['error_message', msg]] as const) {
+        if (!a) throw new BakeFileError(v.pos, `Missing required argument; The argument "${key}" is required, but no definition was found.`);
+      }
+      if (!cond || !msg) continue;
       const ok = evaluate(cond.expr, scope);
-      if (ok !== true && ok !== 'true') {
-        const msg = attribute(v, 'error_message');
-        throw new BakeFileError(cond.pos, msg ? toStr(evaluate(msg.expr, scope)) : `validation failed for variable ${name}`);
+      const at = fullRange(cond.expr);
+      if (ok === null) throw new BakeFileError(at, 'Invalid condition result; Condition expression must return either true or false, not null.');
+      const invalid = mismatchMessage(ok, 'bool');
+      if (invalid) throw new BakeFileError(at, `Invalid condition result; Invalid condition result value: ${invalid}`);
+      if (!toBool(ok)) {
+        const text = evaluate(msg.expr, scope);
+        throw new BakeFileError(at, `Validation failed; ${text === null ? 'This check failed, but has an invalid error message.' : toStr(text, 'error_message')}`);
       }
     }
   }
@@ -290,11 +300,23 @@ function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
     const target: Target = {};
     for (const a of b.body.attributes) {
       if (a.name === 'name' || a.name === 'matrix') continue;
+      if (a.name in REFUSED_KEYS) throw new BakeFileError(spanAt(a.pos, a.name.length), `target ${JSON.stringify(name)}: attribute ${JSON.stringify(a.name)} is not supported by tsbuild bake: ${REFUSED_KEYS[a.name]}`);
+      // hclsyntax's Body.Content refuses an attribute the schema lacks, at its name, before any value is evaluated.
+      if (!isTargetAttribute(a.name)) {
+        const like = nameSuggestion(a.name, TARGET_KEYS);
+        throw new BakeFileError(spanAt(a.pos, a.name.length), `Unsupported argument; An argument named ${JSON.stringify(a.name)} is not expected here.${like ? ` Did you mean ${JSON.stringify(like)}?` : ''}`,
+          `target ${JSON.stringify(name)}: see https://docs.docker.com/build/bake/reference/#target for a target's attributes`);
+      }
       const v = evaluate(a.expr, s);
+      // A value that does not decode is gohcl's "Unsuitable value type" at the start of the expression.
+      const hint = `target ${JSON.stringify(name)} sets ${a.name} here`;
+      const want = attributeType(a.name);
+      const mismatch = want && mismatchMessage(v, want);
+      if (mismatch) throw unsuitableValue(a.expr, mismatch, `${hint}: give it a ${want}`);
       try {
         setAttribute(target, a.name, v);
       } catch (err) {
-        if (err instanceof ValueError) throw new BakeFileError(a.pos, `target ${JSON.stringify(name)}: ${err.message}`);
+        if (err instanceof ValueError) throw unsuitableValue(a.expr, err.message, hint);
         throw err;
       }
     }

@@ -4,7 +4,8 @@ import { posix } from 'node:path';
 import { goRfc3339 } from '../../common/index.js';
 import { formatDate } from './formatdate.js';
 import type { Pos } from './hcl-ast.js';
-import { BakeFileError } from './errors.js';
+import { BakeFileError, spanAt } from './errors.js';
+import { unknownFunction } from './hcl-diagnostics.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
 
@@ -120,8 +121,8 @@ function fail(message: string): never {
 export function callFunction(name: string, args: Value[], pos: Pos): Value {
   const f = IMPLEMENTED[name];
   if (!f) {
-    if (NOT_IMPLEMENTED.includes(name)) throw new BakeFileError(pos, `function ${name}() is not supported by tsbuild bake yet`, 'compute the value another way, or pass it in as a variable from the environment');
-    throw new BakeFileError(pos, `there is no function named ${JSON.stringify(name)}`, 'see https://docs.docker.com/build/bake/stdlib/ for the functions bake files can call');
+    if (NOT_IMPLEMENTED.includes(name)) throw new BakeFileError(spanAt(pos, name.length), `function ${name}() is not supported by tsbuild bake yet`, 'compute the value another way, or pass it in as a variable from the environment');
+    throw unknownFunction(name, pos, FUNCTION_NAMES);
   }
   const [lo, hi] = f.arity;
   if (args.length < lo || args.length > hi) fail(`${name}() takes ${lo === hi ? lo : hi === Infinity ? `at least ${lo}` : `${lo} to ${hi}`} argument${hi === 1 ? '' : 's'}, got ${args.length}`);

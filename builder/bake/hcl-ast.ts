@@ -12,8 +12,8 @@ export type TemplatePart =
   | { kind: 'if'; cond: Expr; then: TemplatePart[]; else: TemplatePart[] }
   | { kind: 'for'; keyVar?: string; valueVar: string; coll: Expr; body: TemplatePart[] };
 
-/** An HCL expression. */
-export type Expr = { pos: Pos } & (
+/** An HCL expression: from `pos` to `end`, the place just after its last character (hcl.Range's End). */
+export type Expr = { pos: Pos; end: Pos } & (
   | { kind: 'literal'; value: null | boolean | number }
   | { kind: 'template'; parts: TemplatePart[] }
   | { kind: 'variable'; name: string }

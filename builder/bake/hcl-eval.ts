@@ -1,6 +1,7 @@
 import type { Expr, Pos, TemplatePart } from './hcl-ast.js';
-import { BakeFileError } from './errors.js';
-import { callFunction } from './functions.js';
+import { BakeFileError, type Range } from './errors.js';
+import { fullRange, startRange, unknownFunction, unknownVariable } from './hcl-diagnostics.js';
+import { callFunction, FUNCTION_NAMES, isStdlibFunction } from './functions.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
 
 // Evaluates HCL expressions to plain values. Names resolve through a chain of scopes: a `for` or `matrix` binding,
@@ -17,10 +18,18 @@ export class Scope {
     /** Names resolved on demand (the file's variables); undefined when the name is not one. */
     readonly lookup?: (name: string, pos: Pos) => Value | undefined,
     readonly functions: Map<string, UserFunction> = parent?.functions ?? new Map(),
+    /** The names `lookup` knows, for "did you mean" (hcl suggests from every name in scope). */
+    readonly known: () => Iterable<string> = () => [],
   ) {}
 
   child(vars: Record<string, Value>): Scope {
     return new Scope(this, new Map(Object.entries(vars)), undefined, this.functions);
+  }
+
+  #names(): string[] {
+    const out: string[] = [];
+    for (let s: Scope | undefined = this; s; s = s.parent) out.push(...s.vars.keys(), ...s.known());
+    return out;
   }
 
   get(name: string, pos: Pos): Value {
@@ -29,7 +38,7 @@ export class Scope {
       const v = s.lookup?.(name, pos);
       if (v !== undefined) return v;
     }
-    throw new BakeFileError(pos, `unknown variable ${JSON.stringify(name)}`, 'declare it with a variable block: variable "NAME" { default = "…" }');
+    throw unknownVariable(name, pos, this.#names());
   }
 }
 
@@ -38,12 +47,12 @@ export function evaluate(expr: Expr, scope: Scope): Value {
   try {
     return evalExpr(expr, scope);
   } catch (err) {
-    if (err instanceof ValueError) throw new BakeFileError(expr.pos, err.message, err.hint);
+    if (err instanceof ValueError) throw new BakeFileError(fullRange(expr), err.message, err.hint);
     throw err;
   }
 }
 
-function at<T>(pos: Pos, f: () => T): T {
+function at<T>(pos: Range, f: () => T): T {
   try {
     return f();
   } catch (err) {
@@ -59,32 +68,32 @@ function evalExpr(e: Expr, scope: Scope): Value {
     case 'variable': return scope.get(e.name, e.pos);
     case 'getattr': {
       const obj = evaluate(e.object, scope);
-      if (Array.isArray(obj)) return obj.map((o) => at(e.pos, () => getAttr(o, e.name)));
-      return at(e.pos, () => getAttr(obj, e.name));
+      if (Array.isArray(obj)) return obj.map((o) => at(fullRange(e), () => getAttr(o, e.name)));
+      return at(fullRange(e), () => getAttr(obj, e.name));
     }
     case 'index': {
       const obj = evaluate(e.object, scope);
       const key = evaluate(e.key, scope);
-      return at(e.pos, () => index(obj, key));
+      return at(fullRange(e), () => index(obj, key));
     }
     case 'splat': {
       const obj = evaluate(e.object, scope);
       const items = obj === null ? [] : Array.isArray(obj) ? obj : [obj];
-      return items.map((item) => e.steps.reduce<Value>((v, s) => at(e.pos, () => ('attr' in s ? getAttr(v, s.attr) : index(v, evaluate(s.index, scope)))), item));
+      return items.map((item) => e.steps.reduce<Value>((v, s) => at(fullRange(e), () => ('attr' in s ? getAttr(v, s.attr) : index(v, evaluate(s.index, scope)))), item));
     }
     case 'call': return call(e, scope);
     case 'tuple': return e.items.map((i) => evaluate(i, scope));
     case 'object': {
       const out: { [k: string]: Value } = {};
-      for (const item of e.items) out[at(item.key.pos, () => toStr(evaluate(item.key, scope), 'object key'))] = evaluate(item.value, scope);
+      for (const item of e.items) out[at(fullRange(item.key), () => toStr(evaluate(item.key, scope), 'object key'))] = evaluate(item.value, scope);
       return out;
     }
-    case 'conditional': return at(e.pos, () => toBool(evaluate(e.cond, scope), 'the condition')) ? evaluate(e.then, scope) : evaluate(e.else, scope);
+    case 'conditional': return at(fullRange(e), () => toBool(evaluate(e.cond, scope), 'the condition')) ? evaluate(e.then, scope) : evaluate(e.else, scope);
     case 'unary': {
       const v = evaluate(e.operand, scope);
-      return at(e.pos, () => (e.op === '!' ? !toBool(v, 'the operand of !') : -toNum(v, 'the operand of -')));
+      return at(fullRange(e), () => (e.op === '!' ? !toBool(v, 'the operand of !') : -toNum(v, 'the operand of -')));
     }
-    case 'binary': return binary(e.op, e.left, e.right, scope, e.pos);
+    case 'binary': return binary(e.op, e.left, e.right, scope, fullRange(e));
     case 'for': return forExpr(e, scope);
   }
 }
@@ -117,11 +126,11 @@ function template(parts: TemplatePart[], scope: Scope, pos: Pos): Value {
   for (const p of parts) {
     switch (p.kind) {
       case 'text': out += p.text; break;
-      case 'interp': { const v = evaluate(p.expr, scope); out += at(p.expr.pos, () => toStr(v, 'the interpolated value')); break; }
-      case 'if': out += toStr(template(at(p.cond.pos, () => toBool(evaluate(p.cond, scope), 'the %{if} condition')) ? p.then : p.else, scope, pos)); break;
+      case 'interp': { const v = evaluate(p.expr, scope); out += at(fullRange(p.expr), () => toStr(v, 'the interpolated value')); break; }
+      case 'if': out += toStr(template(at(fullRange(p.cond), () => toBool(evaluate(p.cond, scope), 'the %{if} condition')) ? p.then : p.else, scope, pos)); break;
       case 'for': {
         const coll = evaluate(p.coll, scope);
-        for (const [k, v] of entries(coll, p.coll.pos)) out += toStr(template(p.body, scope.child({ [p.valueVar]: v, ...(p.keyVar ? { [p.keyVar]: k } : {}) }), pos));
+        for (const [k, v] of entries(coll, fullRange(p.coll))) out += toStr(template(p.body, scope.child({ [p.valueVar]: v, ...(p.keyVar ? { [p.keyVar]: k } : {}) }), pos));
         break;
       }
     }
@@ -129,7 +138,7 @@ function template(parts: TemplatePart[], scope: Scope, pos: Pos): Value {
   return out;
 }
 
-function entries(coll: Value, pos: Pos): [Value, Value][] {
+function entries(coll: Value, pos: Range): [Value, Value][] {
   if (Array.isArray(coll)) return coll.map((v, i) => [i, v]);
   if (isObject(coll)) return Object.keys(coll).sort().map((k) => [k, coll[k] ?? null]);
   throw new BakeFileError(pos, `cannot iterate over a ${typeName(coll)}`);
@@ -140,20 +149,20 @@ function forExpr(e: Extract<Expr, { kind: 'for' }>, scope: Scope): Value {
   const isObjectResult = e.keyExpr !== undefined;
   const list: Value[] = [];
   const obj: { [k: string]: Value } = {};
-  for (const [k, v] of entries(coll, e.coll.pos)) {
+  for (const [k, v] of entries(coll, fullRange(e.coll))) {
     const s = scope.child({ [e.valueVar]: v, ...(e.keyVar ? { [e.keyVar]: k } : {}) });
-    if (e.cond && !at(e.cond.pos, () => toBool(evaluate(e.cond as Expr, s), 'the for condition'))) continue;
+    if (e.cond && !at(fullRange(e.cond as Expr), () => toBool(evaluate(e.cond as Expr, s), 'the for condition'))) continue;
     const value = evaluate(e.valueExpr, s);
     if (!isObjectResult) { list.push(value); continue; }
-    const key = at(e.pos, () => toStr(evaluate(e.keyExpr as Expr, s), 'the for key'));
+    const key = at(fullRange(e), () => toStr(evaluate(e.keyExpr as Expr, s), 'the for key'));
     if (e.isGrouped) obj[key] = [...((obj[key] as Value[] | undefined) ?? []), value];
-    else if (key in obj) throw new BakeFileError(e.pos, `duplicate key ${JSON.stringify(key)} in the for expression`, 'add ... after the value to group them');
+    else if (key in obj) throw new BakeFileError(fullRange(e), `duplicate key ${JSON.stringify(key)} in the for expression`, 'add ... after the value to group them');
     else obj[key] = value;
   }
   return isObjectResult ? obj : list;
 }
 
-function binary(op: string, l: Expr, r: Expr, scope: Scope, pos: Pos): Value {
+function binary(op: string, l: Expr, r: Expr, scope: Scope, pos: Range): Value {
   // && and || evaluate both sides in HCL (no short circuit), but an error on the unused side is rare; we do as HCL.
   const a = evaluate(l, scope);
   const b = evaluate(r, scope);
@@ -189,17 +198,19 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
       }
     }
     if (e.name === 'can') return false;
-    throw new BakeFileError(e.pos, 'no argument of try() could be evaluated');
+    throw new BakeFileError(fullRange(e), 'no argument of try() could be evaluated');
   }
+  // hclsyntax looks the function up before it evaluates the arguments.
+  if (!scope.functions.has(e.name) && !isStdlibFunction(e.name)) throw unknownFunction(e.name, e.pos, [...FUNCTION_NAMES, ...scope.functions.keys()]);
   let args = e.args.map((a) => evaluate(a, scope));
   if (e.expandFinal) {
     const last = args.pop() ?? null;
-    args = [...args, ...at(e.pos, () => toList(last, `the last argument of ${e.name}(…)`))];
+    args = [...args, ...at(fullRange(e), () => toList(last, `the last argument of ${e.name}(…)`))];
   }
   const user = scope.functions.get(e.name);
   if (user) {
     const fixed = user.params.length;
-    if (args.length < fixed || (args.length > fixed && !user.variadic)) throw new BakeFileError(e.pos, `function ${e.name} takes ${fixed} argument${fixed === 1 ? '' : 's'}, got ${args.length}`);
+    if (args.length < fixed || (args.length > fixed && !user.variadic)) throw new BakeFileError(fullRange(e), `function ${e.name} takes ${fixed} argument${fixed === 1 ? '' : 's'}, got ${args.length}`);
     const vars: Record<string, Value> = {};
     user.params.forEach((p, i) => { vars[p] = args[i] ?? null; });
     if (user.variadic) vars[user.variadic] = args.slice(fixed);
@@ -207,7 +218,7 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     let root = scope;
     while (root.parent) root = root.parent;
     // A function that calls itself (HCL has no way to end such a call) would overflow the stack.
-    if (userDepth >= MAX_USER_DEPTH) throw new BakeFileError(e.pos, `function ${e.name} calls functions more than ${MAX_USER_DEPTH} deep (does it call itself?)`);
+    if (userDepth >= MAX_USER_DEPTH) throw new BakeFileError(fullRange(e), `function ${e.name} calls functions more than ${MAX_USER_DEPTH} deep (does it call itself?)`);
     userDepth++;
     try {
       return evaluate(user.result, root.child(vars));
@@ -215,16 +226,17 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
       userDepth--;
     }
   }
-  return at(e.pos, () => {
-    try {
-      return callFunction(e.name, args, e.pos);
-    } catch (err) {
-      // What a builtin's own machinery throws for an argument (a RangeError from a negative or huge count) is the
-      // bake file's error, not tsbuild's.
-      if (err instanceof SyntaxError || err instanceof RangeError || err instanceof TypeError) throw new ValueError(`${e.name}(): ${err.message}`);
-      throw err;
+  try {
+    return callFunction(e.name, args, e.pos);
+  } catch (err) {
+    // What a builtin's own machinery throws for an argument (a RangeError from a negative or huge count) is the
+    // bake file's error, not tsbuild's; hclsyntax reports a function's error at its name and "(".
+    if (err instanceof ValueError || err instanceof SyntaxError || err instanceof RangeError || err instanceof TypeError) {
+      const message = err.message.replace(new RegExp(`^${e.name}(\\(\\))?: `), '');
+      throw new BakeFileError(startRange(e), `Error in function call; Call to function ${JSON.stringify(e.name)} failed: ${message}.`, err instanceof ValueError ? err.hint : undefined);
     }
-  });
+    throw err;
+  }
 }
 
 /** How deep user functions may call each other; evaluation is synchronous, so one counter serves. */

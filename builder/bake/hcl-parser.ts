@@ -120,7 +120,7 @@ class Parser extends Scanner {
     this.expect(':');
     this.nested--;
     const otherwise = this.expr();
-    return { pos, kind: 'conditional', cond, then, else: otherwise };
+    return { pos, end: this.pos(), kind: 'conditional', cond, then, else: otherwise };
   }
 
   binary(level: number): Expr {
@@ -137,7 +137,7 @@ class Parser extends Scanner {
       this.nested++;
       const right = this.binary(level + 1);
       this.nested--;
-      left = { pos, kind: 'binary', op, left, right };
+      left = { pos, end: this.pos(), kind: 'binary', op, left, right };
     }
   }
 
@@ -149,7 +149,8 @@ class Parser extends Scanner {
       this.i++;
       this.descend();
       try {
-        return { pos, kind: 'unary', op: c, operand: this.unary() };
+        const operand = this.unary();
+        return { pos, end: this.pos(), kind: 'unary', op: c, operand };
       } finally {
         this.depth--;
       }
@@ -170,22 +171,24 @@ class Parser extends Scanner {
           else if (this.ch() === '[' && this.ch(1) !== '*') { this.i++; this.nested++; steps.push({ index: this.expr() }); this.expect(']'); this.nested--; }
           else break;
         }
-        e = { pos, kind: 'splat', object: e, steps };
+        e = { pos, end: this.pos(), kind: 'splat', object: e, steps };
       } else if (this.ch() === '.' && IDENT_START.test(this.ch(1))) {
         this.i++;
-        e = { pos, kind: 'getattr', object: e, name: this.ident() };
+        const name = this.ident();
+        e = { pos, end: this.pos(), kind: 'getattr', object: e, name };
       } else if (this.ch() === '.' && /\d/.test(this.ch(1))) {
         this.i++;
         const start = this.i;
         while (/\d/.test(this.ch())) this.i++;
-        e = { pos, kind: 'index', object: e, key: { pos, kind: 'literal', value: Number(this.src.slice(start, this.i)) } };
+        const end = this.pos();
+        e = { pos, end, kind: 'index', object: e, key: { pos, end, kind: 'literal', value: Number(this.src.slice(start, this.i)) } };
       } else if (this.ch() === '[') {
         this.i++;
         this.nested++;
         const key = this.expr();
         this.expect(']');
         this.nested--;
-        e = { pos, kind: 'index', object: e, key };
+        e = { pos, end: this.pos(), kind: 'index', object: e, key };
       } else {
         this.i = save;
         return e;
@@ -198,7 +201,7 @@ class Parser extends Scanner {
     const pos = this.pos();
     const c = this.ch();
     const num = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(this.src.slice(this.i, this.i + 64));
-    if (num) { this.i += num[0].length; return { pos, kind: 'literal', value: Number(num[0]) }; }
+    if (num) { this.i += num[0].length; return { pos, end: this.pos(), kind: 'literal', value: Number(num[0]) }; }
     if (c === '"') return this.quoted();
     if (this.peek('<<')) return this.heredoc();
     if (c === '(') {
@@ -211,10 +214,11 @@ class Parser extends Scanner {
     if (c === '{') return this.object();
     if (IDENT_START.test(c)) {
       const name = this.ident();
-      if (name === 'true' || name === 'false') return { pos, kind: 'literal', value: name === 'true' };
-      if (name === 'null') return { pos, kind: 'literal', value: null };
+      const end = this.pos();
+      if (name === 'true' || name === 'false') return { pos, end, kind: 'literal', value: name === 'true' };
+      if (name === 'null') return { pos, end, kind: 'literal', value: null };
       if (this.ch() === '(') return this.call(name, pos);
-      return { pos, kind: 'variable', name };
+      return { pos, end, kind: 'variable', name };
     }
     throw this.error(`expected an expression, found ${this.describeHere()}`);
   }
@@ -235,7 +239,7 @@ class Parser extends Scanner {
     }
     this.i++;
     this.nested--;
-    return { pos, kind: 'call', name, args, expandFinal };
+    return { pos, end: this.pos(), kind: 'call', name, args, expandFinal };
   }
 
   /** After `[` or `{`: a `for` expression when the next word is `for`. */
@@ -277,7 +281,7 @@ class Parser extends Scanner {
     if (this.peek('if') && !IDENT.test(this.ch(2))) { this.i += 2; cond = this.expr(); }
     this.expect(close);
     this.nested--;
-    return { pos, kind: 'for', ...(keyVar !== undefined ? { keyVar } : {}), valueVar, coll, ...(keyExpr ? { keyExpr } : {}), valueExpr, ...(cond ? { cond } : {}), isGrouped };
+    return { pos, end: this.pos(), kind: 'for', ...(keyVar !== undefined ? { keyVar } : {}), valueVar, coll, ...(keyExpr ? { keyExpr } : {}), valueExpr, ...(cond ? { cond } : {}), isGrouped };
   }
 
   tuple(): Expr {
@@ -296,7 +300,7 @@ class Parser extends Scanner {
     }
     this.i++;
     this.nested--;
-    return { pos, kind: 'tuple', items };
+    return { pos, end: this.pos(), kind: 'tuple', items };
   }
 
   object(): Expr {
@@ -315,7 +319,7 @@ class Parser extends Scanner {
         const save = this.i;
         const name = this.ident();
         this.ws();
-        if ((this.ch() === '=' && this.ch(1) !== '=') || this.ch() === ':') { key = { pos: keyPos, kind: 'template', parts: [{ kind: 'text', text: name }] }; isBareKey = true; }
+        if ((this.ch() === '=' && this.ch(1) !== '=') || this.ch() === ':') { key = { pos: keyPos, end: this.pos(save + name.length), kind: 'template', parts: [{ kind: 'text', text: name }] }; isBareKey = true; }
         else { this.i = save; key = this.expr(); }
       } else key = this.expr();
       this.ws();
@@ -328,14 +332,14 @@ class Parser extends Scanner {
     }
     this.i++;
     this.nested--;
-    return { pos, kind: 'object', items };
+    return { pos, end: this.pos(), kind: 'object', items };
   }
 
   quoted(): Expr {
     const pos = this.pos();
     this.i++;
     const parts = this.templateParts('"');
-    return { pos, kind: 'template', parts: structure(parts) };
+    return { pos, end: this.pos(), kind: 'template', parts: structure(parts) };
   }
 
   heredoc(): Expr {
@@ -358,7 +362,7 @@ class Parser extends Scanner {
     }
     const sub = new Parser(content, this.file, pos.line);
     const parts = sub.templateParts(undefined);
-    return { pos, kind: 'template', parts: structure(parts) };
+    return { pos, end: this.pos(), kind: 'template', parts: structure(parts) };
   }
 
   /** Template text up to `close` (a quoted string) or the end (a heredoc), as a flat list of parts and directives. */

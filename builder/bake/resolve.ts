@@ -1,4 +1,4 @@
-import { UserError } from '../../common/index.js';
+import { definitionError } from './errors.js';
 import type { Config } from './config.js';
 import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, type Entry, type Target } from './target.js';
 import { ValueError } from './value.js';
@@ -20,9 +20,8 @@ export interface Resolved {
 
 const ARRAY_KEYS = new Set(['output', 'cache-to', 'cache-from', 'tags', 'platform', 'secrets', 'ssh', 'attest', 'entitlements', 'network', 'annotations', 'policy']);
 
-function bad(message: string, hint?: string): UserError {
-  return new UserError('INVALID_ARGUMENT', message, hint);
-}
+// Every error here exits 1, as buildx's do (errors.ts BAKE_DEFINITION).
+const bad = definitionError;
 
 /** path.Match's glob (`*`, `?`, `[…]`) as a regular expression over a whole name. */
 function globRegExp(pattern: string): RegExp {
@@ -245,7 +244,8 @@ function loadLinks(config: Config, name: string, resolved: Resolved, overrides: 
     const p1 = t.platforms ?? [];
     const p2 = t2.platforms ?? [];
     if (p1.length > 1 && p2.length > 1 && !p1.every((p) => p2.includes(p))) {
-      throw bad(`target ${dep} can't be used by ${name} because its platforms [${p2.join(' ')}] are not a subset of [${p1.join(' ')}]`);
+      // buildx's wording, which names the using target's platforms first (loadLinks: t.Platforms, t2.Platforms).
+      throw bad(`target ${dep} can't be used by ${name} because its platforms [${p1.join(' ')}] are not a subset of [${p2.join(' ')}]`);
     }
   }
 }

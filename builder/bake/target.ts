@@ -1,6 +1,7 @@
 import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
 import { csvFields, CsvError, parseGoBool } from '../../common/index.js';
 import { parseExportEntry } from '../options/export-entry.js';
+import type { AttributeType } from './hcl-diagnostics.js';
 
 // A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
 // names, the structured ones (output, cache-from/to, secret, ssh, attest) parsed from their CSV or object forms as
@@ -58,6 +59,19 @@ export const REFUSED_KEYS: Record<string, string> = {
 const STRING_KEYS = new Set(['description', 'context', 'dockerfile', 'dockerfile-inline', 'target', 'network', 'shm-size', 'call']);
 const LIST_KEYS = new Set(['inherits', 'annotations', 'tags', 'platforms', 'no-cache-filter', 'ulimits', 'entitlements']);
 const MAP_KEYS = new Set(['contexts', 'args', 'labels', 'extra-hosts']);
+
+/** The type a plain attribute decodes to in buildx's Target (string, *bool, []string, map[string]*string). */
+export function attributeType(key: string): AttributeType | undefined {
+  if (STRING_KEYS.has(key)) return 'string';
+  if (LIST_KEYS.has(key)) return 'list of string';
+  if (MAP_KEYS.has(key)) return 'map of string';
+  return key === 'pull' || key === 'no-cache' ? 'bool' : undefined;
+}
+
+/** Whether `key` is an attribute of buildx's Target (tsbuild refuses some of them by name: REFUSED_KEYS). */
+export function isTargetAttribute(key: string): boolean {
+  return (TARGET_KEYS as readonly string[]).includes(key) || key in REFUSED_KEYS;
+}
 
 /** A CSV value's fields (common/csv-fields.ts), a malformed one being the bake file's error at the value. */
 function fields(text: string): string[] {

@@ -37,10 +37,11 @@ export function toStr(v: Value, what = 'value'): string {
   throw new ValueError(`${what} is a ${typeName(v)}; a string is required`);
 }
 
-/** HCL's conversion to bool: a bool, or the strings "true" and "false". */
+/** HCL's conversion to bool: a bool, or the strings "true", "1", "false" and "0" (go-cty's string to bool). */
 export function toBool(v: Value, what = 'value'): boolean {
   if (typeof v === 'boolean') return v;
-  if (v === 'true' || v === 'false') return v === 'true';
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
   throw new ValueError(`${what} is ${v === null ? 'null' : `a ${typeName(v)}`}; a bool is required`);
 }
 

@@ -162,12 +162,12 @@ describe('tsbuild bake', function () {
     expect(nope.stderr).to.contain('ERROR: target "nope": unknown output type "nope"').and.to.contain('hint:');
     expect(nope.stderr).not.to.match(/^#\d+ /m);   // refused before any target started
     const set = await bake(['-f', 'outputs.hcl', '--set', 'good.output=,,,', 'good']);
-    expect(set.code, set.stderr).to.equal(2);
+    expect(set.code, set.stderr).to.equal(1);   // buildx: ERROR: … and 1, as for a bad file
     expect(set.stderr).to.contain('ERROR: target "good": --set output: ",,,": invalid value ""');
     await writeFile(join(dir, 'commas.hcl'), 'target "commas" {\n  context = "base"\n  output = [",,,"]\n}\n');
     const commas = await bake(['-f', 'commas.hcl', '--print']);
-    expect(commas.code, commas.stderr).to.equal(2);
-    expect(commas.stderr).to.contain('ERROR: commas.hcl:3:3: target "commas": ",,,": invalid value ""');
+    expect(commas.code, commas.stderr).to.equal(1);
+    expect(commas.stderr).to.contain('ERROR: commas.hcl:3,12-13: Unsuitable value type; Unsuitable value: ",,,": invalid value ""').and.to.contain('hint: target "commas" sets output here');
   });
 
   it('fails with the failing target\'s name, and a bad file with file:line and no stack', async () => {
@@ -178,9 +178,14 @@ describe('tsbuild bake', function () {
     expect(failed.code).to.not.equal(0);
     expect(failed.stderr).to.include('target "broken"');
     await writeFile(join(dir, 'bad.hcl'), 'target "x" {\n  tags = [nosuch()]\n}\n');
+    // buildx prints hcl's diagnostic and exits 1 (cmd/buildx/main.go), for a bad file as for a failed build.
     const bad = await bake(['-f', 'bad.hcl', '--print']);
-    expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.include('bad.hcl:2:11: there is no function named "nosuch"');
+    expect(bad.code).to.equal(1);
+    expect(bad.stderr).to.include('ERROR: bad.hcl:2,11-17: Call to unknown function; There is no function named "nosuch".');
+    expect(bad.stderr).to.include('  2 |   tags = [nosuch()]\n    |           ^^^^^^');
     expect(bad.stderr).to.not.match(/\n\s+at /);
+    const unknown = await bake(['-f', 'broken.hcl', '--print', 'nosuch']);
+    expect(unknown.code).to.equal(1);
+    expect(unknown.stderr).to.include('ERROR: failed to find target nosuch');
   });
 });
