@@ -28,8 +28,11 @@ export class CsvError extends Error {
 const BARE_QUOTE = 'bare " in non-quoted-field';
 const QUOTE = 'extraneous or missing " in quoted-field';
 
-/** The fields of `text` as go-csvvalue's Fields splits them; throws CsvError where Go's reader fails. */
-export function csvFields(text: string): string[] {
+/**
+ * The fields of `text` as go-csvvalue's Fields splits them; throws CsvError where Go's reader fails. `comma` is the
+ * reader's Comma (buildx reads a typed bake variable's map entries with another one).
+ */
+export function csvFields(text: string, comma = ','): string[] {
   const line = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
   if (line === '') throw new CsvError('empty value: there are no fields (Go\'s csv reader: EOF)');
   // csv.ParseError counts bytes, 1-based, from the start of the value.
@@ -41,13 +44,13 @@ export function csvFields(text: string): string[] {
   let i = 0;
   for (;;) {
     if (line[i] !== '"') {
-      const comma = line.indexOf(',', i);
-      const field = line.slice(i, comma < 0 ? undefined : comma);
+      const end = line.indexOf(comma, i);
+      const field = line.slice(i, end < 0 ? undefined : end);
       const quote = field.indexOf('"');
       if (quote >= 0) fail(i + quote, BARE_QUOTE);
       out.push(field);
-      if (comma < 0) return out;
-      i = comma + 1;
+      if (end < 0) return out;
+      i = end + comma.length;
       continue;
     }
     // A quoted field: text up to each lone quote, `""` standing for one quote.
@@ -60,9 +63,9 @@ export function csvFields(text: string): string[] {
       i = quote + 1;
       if (line[i] === '"') { field += '"'; i++; continue; }
       if (i === line.length) { out.push(field); return out; }
-      if (line[i] !== ',') fail(i - 1, QUOTE);
+      if (!line.startsWith(comma, i)) fail(i - 1, QUOTE);
       out.push(field);
-      i++;
+      i += comma.length;
       break;
     }
   }

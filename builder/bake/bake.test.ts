@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { addSourceDateEpoch, BakeFileError, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { addSourceDateEpoch, BakeFileError, listDefinitions, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
 
 // Bake files → `--print` JSON. The expected documents are written by hand from buildx's docs
@@ -251,7 +251,7 @@ target "default" {
 
   it('refuses an override that is not of the default\'s type, at the variable\'s line', () => {
     const f = failure(() => args({ PUSH: 'maybe' }));
-    expect(f.message).to.match(/^docker-bake\.hcl:6,\d+-\d+: invalid boolean "maybe"/);
+    expect(f.message).to.equal('docker-bake.hcl:5,17-17: Invalid value; failed to parse PUSH as bool: strconv.ParseBool: parsing "maybe": invalid syntax');
   });
 
   it('does not let the environment override a top-level attribute', () => {
@@ -262,6 +262,128 @@ target "default" {
     const v = 'variable "PORT" {\n  default = 80\n  validation {\n    condition = PORT > 0\n    error_message = "PORT must be positive"\n  }\n}\ntarget "default" {}\n';
     expect(print(v)).to.have.property('target');
     expect(failure(() => print(v, ['default'], [], { PORT: '-1' })).message).to.equal('docker-bake.hcl:4,17-25: Validation failed; PORT must be positive');
+  });
+});
+
+describe('bake typed variables (buildx hclparser resolveValue)', () => {
+  const typed = `
+variable "LABELS" {
+  type = map(string)
+  default = { team = "core", tier = 1 }
+}
+variable "TAGS" {
+  type = list(string)
+  default = ["a", "b"]
+}
+variable "PORTS" {
+  type = set(number)
+  default = [443, 80, 443]
+}
+variable "IMAGE" {
+  type = object({ name = string, version = string })
+  default = { name = "app", version = "1.0", extra = "dropped" }
+}
+variable "PUSH" {
+  type = bool
+  default = "true"
+}
+variable "N" {
+  type = number
+  default = "2"
+}
+variable "PAIR" {
+  type = tuple([number, string])
+  default = [1, "one"]
+}
+target "default" {
+  tags = [for t in TAGS : "\${IMAGE.name}:\${t}"]
+  labels = LABELS
+  args = {
+    PORTS = join(",", PORTS)
+    PUSH = PUSH ? "yes" : "no"
+    N = N + 1
+    PAIR = "\${PAIR[0]}-\${PAIR[1]}"
+    IMAGE = jsonencode(IMAGE)
+  }
+}`;
+  const target = (env: Record<string, string> = {}): Record<string, unknown> => (print(typed, ['default'], [], env) as { target: { default: Record<string, unknown> } }).target.default;
+
+  it('converts each default to its type: a set sorted without repeats, an object\'s extra attribute dropped, "2" a number', () => {
+    expect(target()).to.deep.equal({
+      context: '.', dockerfile: 'Dockerfile',
+      args: { IMAGE: '{"name":"app","version":"1.0"}', N: '3', PAIR: '1-one', PORTS: '80,443', PUSH: 'yes' },
+      labels: { team: 'core', tier: '1' }, tags: ['app:a', 'app:b'],
+    });
+  });
+
+  it('reads a list, set, map and tuple from CSV and a primitive by its type, as valueFromCSV and convertPrimitive', () => {
+    const t = target({ TAGS: 'x,"y,z"', PORTS: '3,1,3', LABELS: 'a:1,"""b:c"":2"', PUSH: '0', N: '1e1', PAIR: '2,two' });
+    expect(t.tags).to.deep.equal(['app:x', 'app:y,z']);
+    expect(t.labels).to.deep.equal({ a: '1', 'b:c': '2' });
+    expect(t.args).to.deep.include({ PORTS: '1,3', PUSH: 'no', N: '11', PAIR: '2-two' });
+  });
+
+  it('reads NAME_JSON as JSON of the type, in preference to NAME for a typed variable; an object only so', () => {
+    const t = target({ IMAGE_JSON: '{"name":"web","version":"2"}', TAGS: 'ignored', TAGS_JSON: '["j1","j2"]', LABELS_JSON: '{"k":"v"}' });
+    expect(t.tags).to.deep.equal(['web:j1', 'web:j2']);
+    expect(t.labels).to.deep.equal({ k: 'v' });
+    expect(failure(() => target({ IMAGE: 'web' })).message).to.equal('docker-bake.hcl:14,18-18: Invalid value; unsupported type object for variable IMAGE');
+  });
+
+  it('takes NAME_JSON as the text of an untyped variable only when NAME is unset', () => {
+    const hcl = 'variable "V" {\n  default = "d"\n}\ntarget "default" {\n  tags = [V]\n}\n';
+    const tags = (env: Record<string, string>): unknown => (print(hcl, ['default'], [], env) as { target: { default: { tags: unknown } } }).target.default.tags;
+    expect(tags({ V_JSON: '["x"]' })).to.deep.equal(['["x"]']);
+    expect(tags({ V: 'plain', V_JSON: '["x"]' })).to.deep.equal(['plain']);
+  });
+
+  const errors: [string, Record<string, string>, string][] = [
+    ['a number that is NaN', { N: 'NaN' }, 'docker-bake.hcl:22,14-14: Invalid value; failed to parse N as number: invalid number value'],
+    ['a word for a bool', { PUSH: 'maybe' }, 'docker-bake.hcl:18,17-17: Invalid value; failed to parse PUSH as bool: strconv.ParseBool: parsing "maybe": invalid syntax'],
+    ['a CSV list element of the wrong type', { PORTS: '1,x' }, 'docker-bake.hcl:10,18-18: Invalid value; failed to convert variable PORTS from CSV: failed to parse element of type set of number: failed to parse PORTS as number: strconv.ParseFloat: parsing "x": invalid syntax'],
+    ['an empty CSV list', { TAGS: '' }, 'docker-bake.hcl:6,17-17: Invalid value; failed to convert variable TAGS from CSV: failed to parse  as CSV: EOF'],
+    ['a CSV tuple of the wrong length', { PAIR: '1' }, 'docker-bake.hcl:26,17-17: Invalid value; failed to convert variable PAIR from CSV: tuple expects 2 elements but only 1 provided'],
+    ['a map entry without a key', { LABELS: 'a' }, 'docker-bake.hcl:2,19-19: Invalid value; failed to convert variable LABELS from CSV: expected one k/v pair but got 1 pieces from a'],
+    ['JSON of another type', { IMAGE_JSON: '{"name":"web"}' }, 'docker-bake.hcl:14,18-18: Invalid value; failed to convert variable IMAGE from JSON: attribute "version" is required'],
+  ];
+  for (const [what, env, want] of errors) it(`refuses ${what}`, () => expect(failure(() => target(env)).message).to.equal(want));
+
+  it('refuses a default that does not convert to the type, and a type hcl does not know', () => {
+    expect(failure(() => print('variable "L" {\n  type = list(number)\n  default = ["oops"]\n}\ntarget "default" {}\n')).message)
+      .to.equal('docker-bake.hcl:1,14-14: Invalid value; invalid type list of number for variable L default value: a number is required');
+    expect(failure(() => print('variable "B" {\n  type = boolean\n}\ntarget "default" {}\n')).message)
+      .to.equal('docker-bake.hcl:2,10-17: Invalid type specification; The keyword "boolean" is not a valid type specification.');
+    expect(failure(() => print('variable "A" {\n  type = any\n  default = 1\n}\ntarget "default" {}\n', ['default'], [], { A: '2' })).message)
+      .to.equal('docker-bake.hcl:1,14-14: Invalid value; unsupported type dynamic for variable A');
+  });
+
+  it('gives a typed variable without a default null, an untyped one ""', () => {
+    const hcl = 'variable "T" {\n  type = string\n}\nvariable "U" {}\ntarget "default" {\n  args = { T = T == null ? "null" : T, U = U }\n}\n';
+    expect((print(hcl) as { target: { default: { args: unknown } } }).target.default.args).to.deep.equal({ T: 'null', U: '' });
+  });
+
+  it('lists the types by cty\'s names and the values as cty\'s JSON with --list variables', () => {
+    const config = parseBakeFiles([{ name: 'docker-bake.hcl', text: typed }], { lookupVar: () => undefined, builtins });
+    expect(JSON.parse(listDefinitions(config, 'type=variables,format=json'))).to.deep.equal([
+      { name: 'IMAGE', type: 'object', value: '{"name":"app","version":"1.0"}' },
+      { name: 'LABELS', type: 'map of string', value: '{"team":"core","tier":"1"}' },
+      { name: 'N', type: 'number', value: '2' },
+      { name: 'PAIR', type: 'tuple', value: '[1,"one"]' },
+      { name: 'PORTS', type: 'set of number', value: '[80,443]' },
+      { name: 'PUSH', type: 'bool', value: 'true' },
+      { name: 'TAGS', type: 'list of string', value: '["a","b"]' },
+    ]);
+  });
+
+  it('reads no variable and no --set args value from the environment with BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP (resolveTargets envLookup=false)', () => {
+    process.env.TSBUILD_BAKE_TEST_ARG = 'fromEnv';
+    try {
+      const config = parseBakeFiles([{ name: 'f.hcl', text: 'target "a" {}\n' }], { lookupVar: () => undefined, builtins });
+      expect(resolveTargets(config, ['a'], ['a.args.TSBUILD_BAKE_TEST_ARG'], false).targets.a?.args).to.deep.equal({ TSBUILD_BAKE_TEST_ARG: '' });
+      expect(resolveTargets(config, ['a'], ['a.args.TSBUILD_BAKE_TEST_ARG']).targets.a?.args).to.deep.equal({ TSBUILD_BAKE_TEST_ARG: 'fromEnv' });
+    } finally {
+      delete process.env.TSBUILD_BAKE_TEST_ARG;
+    }
   });
 });
 

@@ -5,8 +5,10 @@ import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
 import { parseHcl, parseHclExpression } from './hcl-parser.js';
 import { parseComposeFiles } from './compose.js';
-import { attributeType, goBool, isTargetAttribute, mergeTarget, REFUSED_KEYS, setAttribute, TARGET_KEYS, type Target } from './target.js';
+import { attributeType, isTargetAttribute, mergeTarget, REFUSED_KEYS, setAttribute, TARGET_KEYS, type Target } from './target.js';
 import { isObject, toBool, toList, toStr, ValueError, type Value } from './value.js';
+import { findOverride, overrideValue } from './variable-override.js';
+import { constraintName, convertValue, friendlyName, parseVarType, type VarType } from './variable-type.js';
 
 // Bake files → targets and groups, as buildx's bake.ParseFiles does for HCL and JSON files: every file's variables,
 // functions and top-level attributes share one namespace (a later file's definition wins), each target block is
@@ -99,11 +101,11 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
   const config: Config = { variables: [], targets: compose.targets, groups: compose.groups };
   for (const [name, b] of variables) {
     const description = attribute(b, 'description');
-    const type = attribute(b, 'type');
+    const type = declaredType(b);
     config.variables.push({
       name, value: scope.get(name, b.pos),
       ...(description ? { description: toStr(evaluate(description.expr, scope), 'description') } : {}),
-      ...(type ? { type: typeKeyword(type.expr) } : {}),
+      ...(type ? { type: constraintName(type) } : {}),
     });
   }
   for (const b of blocks) {
@@ -152,7 +154,7 @@ function jsonBody(f: BakeFile): Body {
       const inner = block.value;
       if (inner.kind !== 'object') throw new BakeFileError(inner.pos, `${key} ${JSON.stringify(keyOf(block.key))} must be an object`);
       body.blocks.push({
-        type: key, labels: [keyOf(block.key)], pos: block.key.pos,
+        type: key, labels: [keyOf(block.key)], pos: block.key.pos, open: inner.pos,
         body: { attributes: inner.items.map((a) => ({ name: keyOf(a.key), expr: a.value, pos: a.key.pos })), blocks: [] },
       });
     }
@@ -194,7 +196,7 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
     if (inProgress.has(name)) throw new BakeFileError(pos, `variable cycle not allowed for ${name}`);
     inProgress.add(name);
     try {
-      const v = attr ? evaluate(attr.expr, scope) : variableValue(name, block as Block, scope, opts);
+      const v = attr ? evaluate(attr.expr, scope) : variableValue(name, block as Block, scope, opts, (n) => variables.has(n));
       done.set(name, v);
       return v;
     } finally {
@@ -227,38 +229,41 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
   return scope;
 }
 
-/** A variable's value: its default, replaced by an override converted to the default's type (buildx's rule). */
-function variableValue(name: string, block: Block, scope: Scope, opts: ConfigOptions): Value {
-  const def = attribute(block, 'default');
+/** A variable's declared type; `type = null` declares none (buildx's typeConstraint). */
+function declaredType(block: Block): VarType | undefined {
   const type = attribute(block, 'type');
-  const typeName = type ? typeKeyword(type.expr) : undefined;
-  const override = opts.lookupVar(name);
-  const value = def ? evaluate(def.expr, scope) : typeName ? null : '';
-  if (override === undefined) return value;
-  const at = (def ?? block).pos;
-  try {
-    const kind = typeName ?? (value === null ? 'string' : typeof value === 'object' ? 'complex' : typeof value);
-    switch (kind) {
-      case 'string': case 'any': return override;
-      case 'bool': case 'boolean': return goBool(override);
-      case 'number': {
-        const n = Number(override);
-        if (override.trim() === '' || Number.isNaN(n)) throw new ValueError(`failed to parse ${name} as number: ${JSON.stringify(override)}`);
-        return n;
-      }
-      case 'list(string)': case 'set(string)': return override === '' ? [] : override.split(',');
-      default: throw new ValueError(`unsupported type ${kind === 'complex' ? (Array.isArray(value) ? 'tuple' : 'object') : kind} for variable ${name} set from the environment`);
-    }
-  } catch (err) {
-    if (err instanceof ValueError) throw new BakeFileError(at, err.message, `the environment sets ${name}; unset it or give it a value of the default's type`);
-    throw err;
-  }
+  if (!type || (type.expr.kind === 'literal' && type.expr.value === null)) return undefined;
+  return parseVarType(type.expr);
 }
 
-function typeKeyword(e: Expr): string {
-  if (e.kind === 'variable' && ['string', 'number', 'bool', 'any'].includes(e.name)) return e.name;
-  if (e.kind === 'call' && (e.name === 'list' || e.name === 'set') && e.args.length === 1 && e.args[0]?.kind === 'variable') return `${e.name}(${e.args[0].name})`;
-  throw new BakeFileError(e.pos, 'this variable type is not supported by tsbuild bake', 'use string, number, bool, any, list(string) or set(string)');
+/**
+ * A variable's value as buildx's resolveValue makes it: the default converted to the declared type (no default: ""
+ * untyped, null typed), replaced by an override from the environment or --var read by that type, or by the
+ * default's (variable-override.ts). A failure that is not the default expression's own is reported, as buildx
+ * reports it, at the start of the variable's body ("Invalid value").
+ */
+function variableValue(name: string, block: Block, scope: Scope, opts: ConfigOptions, isVariable: (n: string) => boolean): Value {
+  const def = attribute(block, 'default');
+  const type = declaredType(block);
+  const invalid = (message: string): BakeFileError => new BakeFileError(spanAt(block.open, 0), `Invalid value; ${message}`,
+    `variable ${JSON.stringify(name)}: give it a value of type ${type ? constraintName(type) : 'of its default'}`);
+  let value: Value = def ? evaluate(def.expr, scope) : type ? null : '';
+  if (def && type) {
+    try {
+      value = convertValue(value, type);
+    } catch (err) {
+      if (err instanceof ValueError) throw invalid(`invalid type ${friendlyName(type)} for variable ${name} default value: ${err.message}`);
+      throw err;
+    }
+  }
+  const override = findOverride(name, type !== undefined, opts.lookupVar, (n) => isVariable(n) || n in opts.builtins);
+  if (!override) return value;
+  try {
+    return overrideValue(name, override, type, def ? value : undefined);
+  } catch (err) {
+    if (err instanceof ValueError) throw invalid(err.message);
+    throw err;
+  }
 }
 
 function evalGroup(b: Block, label: string, scope: Scope): Config['groups'][number] {

@@ -32,8 +32,8 @@ export type Expr = { pos: Pos; end: Pos } & (
 /** `name = expr` in a body. */
 export interface Attribute { name: string; expr: Expr; pos: Pos }
 
-/** `type "label" … { body }`. */
-export interface Block { type: string; labels: string[]; body: Body; pos: Pos }
+/** `type "label" … { body }`; `open` is where its body starts, the "{" (hcl's MissingItemRange for the body). */
+export interface Block { type: string; labels: string[]; body: Body; pos: Pos; open: Pos }
 
 /** A file's or a block's contents, in source order. */
 export interface Body { attributes: Attribute[]; blocks: Block[] }

@@ -68,13 +68,14 @@ class Parser extends Scanner {
           else throw this.error(`expected "=" or a block's "{" after ${JSON.stringify(name)}, found ${this.describeHere()}`);
           this.ws(false);
         }
+        const open = this.pos();
         this.i++;
         const saved = this.nested;
         this.nested = 0;
         const inner = this.body(true);
         this.nested = saved;
         this.i++;
-        body.blocks.push({ type: name, labels, body: inner, pos } satisfies Block);
+        body.blocks.push({ type: name, labels, body: inner, pos, open } satisfies Block);
       }
       this.ws(false);
       if (this.atEnd() || this.ch() === '\n' || (inBraces && this.ch() === '}')) continue;

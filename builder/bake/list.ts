@@ -1,8 +1,8 @@
-import { UserError } from '../../common/index.js';
+import { goJsonCompact, UserError } from '../../common/index.js';
 import type { Config } from './config.js';
 import { flagFields } from '../options/csv-attrs.js';
 import { tabWrite } from '../tab-writer.js';
-import { formatNumber, type Value } from './value.js';
+import { formatNumber, isObject, type Value } from './value.js';
 
 // `bake --list targets|variables` (also `type=targets,format=json`), as buildx's commands/bake.go prints them: a
 // tabwriter table (tab-padded, tab width 8) or indented JSON.
@@ -12,12 +12,19 @@ function tabTable(rows: string[][]): string {
   return `${tabWrite(rows.map((r) => r.join('\t')).join('\n'), { minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8 })}\n`;
 }
 
-function valueText(v: Value, type: string | undefined): string | undefined {
+/** A value as buildx's Parse lists it: a primitive as text, a list or object as cty's JSON (keys sorted, Go's escapes). */
+function valueText(v: Value): string | undefined {
   if (v === null) return undefined;
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return formatNumber(v);
   if (typeof v === 'boolean') return String(v);
-  return type === undefined || type !== 'string' ? JSON.stringify(v) : undefined;
+  return goJsonCompact(sortKeys(v));
+}
+
+function sortKeys(v: Value): Value {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (isObject(v)) return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k] ?? null)]));
+  return v;
 }
 
 /** The `--list` output for `spec` (`targets`, `variables`, or `type=…[,format=table|json]`). */
@@ -36,7 +43,7 @@ export function listDefinitions(config: Config, spec: string): string {
   if (format !== 'table' && format !== 'json') throw new UserError('INVALID_ARGUMENT', `invalid --list format ${JSON.stringify(format)}`, 'use format=table or format=json');
   if (type === 'variables') {
     const vars = [...config.variables].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((v) => ({ name: v.name, ...(v.description ? { description: v.description } : {}), ...(v.type ? { type: v.type } : {}), value: valueText(v.value, v.type) }));
+      .map((v) => ({ name: v.name, ...(v.description ? { description: v.description } : {}), ...(v.type ? { type: v.type } : {}), value: valueText(v.value) }));
     if (format === 'json') return `${JSON.stringify(vars, null, 2)}\n`;
     return tabTable([['VARIABLE', 'TYPE', 'VALUE', 'DESCRIPTION'], ...vars.map((v) => [v.name, v.type ?? '', v.value ?? '<null>', v.description ?? ''])]);
   }

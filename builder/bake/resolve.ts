@@ -44,7 +44,7 @@ function globRegExp(pattern: string): RegExp {
 const isGlob = (s: string): boolean => /[*?[\]]/.test(s);
 
 /** Parses `--set` values against the config's target names (a pattern must match at least one target). */
-export function parseOverrides(config: Config, sets: string[]): Map<string, Map<string, Override>> {
+export function parseOverrides(config: Config, sets: string[], envLookup = true): Map<string, Map<string, Override>> {
   const out = new Map<string, Map<string, Override>>();
   for (const v of sets) {
     const eq = v.indexOf('=');
@@ -68,12 +68,13 @@ export function parseOverrides(config: Config, sets: string[]): Map<string, Map<
         if (value !== undefined) { o.isAppend = isAppend; o.values = [...(o.values ?? []), value]; }
       } else if (field === 'args' || field === 'contexts' || field === 'labels' || field === 'extra-hosts' || field === 'secret') {
         if (keys.length < 3) throw bad(`invalid key ${left}, ${field} requires name`, `write --set ${pattern}.${field}.NAME=VALUE`);
-        if (value === undefined) {
-          // `--set t.args.FOO` takes FOO from the environment, or leaves the arg alone when unset.
+        if (value === undefined && envLookup) {
+          // `--set t.args.FOO` takes FOO from the environment, or leaves the arg alone when unset; with the
+          // environment's lookup disabled it sets FOO to "" (newOverrides falls through with no value).
           const env = process.env[keys.slice(2).join('.')];
           if (env === undefined) continue;
           o.value = env;
-        } else o.value = value;
+        } else o.value = value ?? '';
       } else if (value !== undefined) o.value = value;
       per.set(okey, o);
     }
@@ -191,7 +192,7 @@ function withDefaults(t: Target): Target {
 }
 
 /** Resolves the named targets (or groups, or glob patterns) with the `--set` values. */
-export function resolveTargets(config: Config, names: string[], sets: string[]): Resolved {
+export function resolveTargets(config: Config, names: string[], sets: string[], envLookup = true): Resolved {
   const wanted: string[] = [];
   // A compose service `web.app` is the target `web_app` (HCL names hold no dot), and buildx's ReadTargets reads the
   // command line's names the same way (sanitizeTargetName).
@@ -203,7 +204,7 @@ export function resolveTargets(config: Config, names: string[], sets: string[]):
     wanted.push(...matched);
   }
   const unique = [...new Set(wanted)];
-  const overrides = parseOverrides(config, sets);
+  const overrides = parseOverrides(config, sets, envLookup);
   const resolved: Resolved = { groups: {}, targets: {}, linked: new Set() };
   for (const name of unique) {
     const { targets, groups } = expandGroup(config, name, new Set());

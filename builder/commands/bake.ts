@@ -62,8 +62,11 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   // BUILDX_BAKE_FILE names the files when -f does not (BUILDX_BAKE_PATH_SEPARATOR between them, default ":").
   const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
   const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), async () => (await import('node:stream/consumers')).text(process.stdin));
+  // BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP=1: variables, compose interpolation and `--set T.args.NAME` read only --var,
+  // not the environment (buildx's envLookupAllowed).
+  const envLookup = parseGoBool(process.env.BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP) !== true;
   const config = parseBakeFiles(files, {
-    lookupVar: (name) => vars.get(name) ?? process.env[name],
+    lookupVar: (name) => vars.get(name) ?? (envLookup ? process.env[name] : undefined),
     builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
     dotEnv: await readDotEnv(process.cwd()),
   });
@@ -77,7 +80,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (flags.pull) sets.push('*.pull=true');
   if (flags.sbom) sets.push(`*.attest=${canonicalAttest('sbom', flags.sbom)}`);
   if (flags.provenance) sets.push(`*.attest=${canonicalAttest('provenance', flags.provenance)}`);
-  const resolved = resolveTargets(config, names.length ? names : ['default'], sets);
+  const resolved = resolveTargets(config, names.length ? names : ['default'], sets, envLookup);
   addSourceDateEpoch(resolved, process.env.SOURCE_DATE_EPOCH);
   if (flags.print) { process.stdout.write(printDefinition(resolved)); return; }
   const { runBake } = await import('../bake/run.js');
