@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { addSourceDateEpoch, BakeFileError, listDefinitions, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
 
@@ -446,6 +447,48 @@ describe('bake expressions and functions', () => {
     ['regexall("([0-9])([0-9])", "12 34")', [['1', '2'], ['3', '4']]],
     // Go's flag group at the start of a pattern (RE2), which JavaScript takes as flags.
     ['regex("(?i)a+", "xAab")', 'Aa'],
+    // The rest of buildx's stdlib (bake/hclparser/stdlib.go); expected values from go-cty's and go-cty-funcs'
+    // functions (their tests and Terraform's documentation of the same functions).
+    ['setunion(["b", "a"], ["c", "a"])', ['a', 'b', 'c']],
+    ['setunion([1, 10, 2], [3])', [1, 2, 3, 10]],
+    ['setunion(["a"], [1])', ['1', 'a']],
+    ['setintersection(["a", "b"], ["b", "c"])', ['b']],
+    ['setsubtract(["a", "b", "c"], ["b"])', ['a', 'c']],
+    ['setsymmetricdifference(["a", "b"], ["b", "c"])', ['a', 'c']],
+    ['sethaselement(["a", "b"], "b")', true],
+    ['sethaselement(["1"], 1)', false],
+    ['setproduct(["a", "b"], ["1", "2"])', [['a', '1'], ['a', '2'], ['b', '1'], ['b', '2']]],
+    ['chunklist(["a", "b", "c"], 2)', [['a', 'b'], ['c']]],
+    ['chunklist(["a", "b"], 0)', [['a', 'b']]],
+    ['hasindex(["a"], 0)', true],
+    ['hasindex({a = 1}, "b")', false],
+    ['csvdecode("a,b\\n1,\\"x,y\\"\\n3,4\\n")', [{ a: '1', b: 'x,y' }, { a: '3', b: '4' }]],
+    ['cidrhost("10.12.112.0/20", 16)', '10.12.112.16'],
+    ['cidrhost("10.12.112.0/20", -2)', '10.12.127.254'],
+    ['cidrhost("fd00:fd12:3456:7890::/56", 16)', 'fd00:fd12:3456:7800::10'],
+    ['cidrnetmask("172.16.0.0/12")', '255.240.0.0'],
+    ['cidrsubnet("172.16.0.0/12", 4, 2)', '172.18.0.0/16'],
+    ['cidrsubnet("fd00:fd12:3456:7890::/56", 16, 162)', 'fd00:fd12:3456:7800:a200::/72'],
+    ['cidrsubnets("10.1.0.0/16", 4, 4, 8, 4)', ['10.1.0.0/20', '10.1.16.0/20', '10.1.32.0/24', '10.1.48.0/20']],
+    ['timeadd("2017-11-22T00:00:00Z", "10m")', '2017-11-22T00:10:00Z'],
+    ['timeadd("2024-01-01T00:00:00+02:00", "-1h30m")', '2023-12-31T22:30:00+02:00'],
+    ['formattimestamp("X", "2024-01-01T00:00:00Z")', '1704067200'],
+    ['formattimestamp("YYYY-MM-DD hh:mm", 1704067200)', '2024-01-01 00:00'],
+    ['unixtimestampparse(1609632000)', { day: 3, hour: 0, iso_week: 53, iso_year: 2020, minute: 0, month: 1, month_name: 'January', rfc3339: '2021-01-03T00:00:00Z', second: 0, weekday: 0, weekday_name: 'Sunday', year: 2021, year_day: 3 }],
+    ['uuidv5("dns", "python.org")', '886313e1-3b8a-5372-9b90-0c9aee199e5d'],
+    ['uuidv5("6ba7b811-9dad-11d1-80b4-00c04fd430c8", "https://x")', '48d34be5-10a3-5c30-96ef-9cf9a60110f2'],
+    ['semvercmp("1.2.3", ">= 1.2.0, < 2.0.0")', true],
+    ['semvercmp("2.0.0-beta", ">=1.0")', false],
+    ['semvercmp("2.0.0-beta", ">=1.0-0")', true],
+    ['semvercmp("1.3.9", "~1.3")', true],
+    ['semvercmp("1.4.0", "~1.3")', false],
+    ['semvercmp("0.2.9", "^0.2.3")', true],
+    ['semvercmp("0.3.0", "^0.2.3")', false],
+    ['semvercmp("v1.4.5", "1.2 - 1.4.5")', true],
+    ['semvercmp("1.5.0", "<1.2 || >=1.5")', true],
+    ['convert(["b", "a", "b"], set(string))', ['a', 'b']],
+    ['convert("1", number)', 1],
+    ['convert({a = 1}, map(string))', { a: '1' }],
   ];
   for (const [expr, want] of cases) it(`evaluates ${expr}`, () => expect(value(expr)).to.deep.equal(want));
 
@@ -453,6 +496,22 @@ describe('bake expressions and functions', () => {
     for (const [expr, text] of [['regex("[", "a")', 'Call to function "regex" failed: Invalid regular expression'], ['indent(-1, "a\\nb")', 'Call to function "indent" failed: '], ['loop(1)', 'function loop calls functions more than 64 deep']]) {
       const err = failure(() => print(`function "loop" {\n  params = [n]\n  result = loop(n)\n}\ntarget "default" {\n  tags = [${expr ?? ''}]\n}\n`));
       expect(err.code, expr).to.equal('BAKE_DEFINITION');
+      expect(err.message, expr).to.contain(text);
+    }
+  });
+
+  it('decrypts with rsadecrypt what PKCS #1 v1.5 encrypted with the key\'s public half, as Go\'s rsa.DecryptPKCS1v15', () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const cipher = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('s3cret')).toString('base64');
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const out = print(`variable "C" {}\nvariable "K" {}\ntarget "default" {\n  tags = [rsadecrypt(C, K)]\n}\n`, ['default'], [], { C: cipher, K: pem }) as { target: { default: { tags: string[] } } };
+    expect(out.target.default.tags).to.deep.equal(['s3cret']);
+  });
+
+  it('refuses what the go-cty functions refuse: bytes functions on a string, a bad CIDR, a duration without a unit', () => {
+    for (const [expr, text] of [['byteslen("x")', 'bytes required, but have string'], ['cidrhost("10.0.0.0/33", 1)', 'invalid CIDR expression'],
+      ['timeadd("2017-11-22T00:00:00Z", "10")', 'time: missing unit in duration "10"'], ['cidrsubnet("10.0.0.0/30", 4, 0)', 'insufficient address space to extend prefix of 30 by 4']]) {
+      const err = failure(() => print(`target "default" {\n  tags = [${expr ?? ''}]\n}\n`));
       expect(err.message, expr).to.contain(text);
     }
   });
@@ -548,7 +607,7 @@ describe('bake definition errors, as buildx prints them', () => {
 describe('bake file errors', () => {
   const cases: [string, RegExp][] = [
     ['target "a" {\n  tags = ["x"\n  y = 1\n}\n', /^docker-bake\.hcl:3,3-4: expected "," or "\]" in the list/],
-    ['target "a" {\n  tags = [cidrhost("10.0.0.0/8", 1)]\n}\n', /^docker-bake\.hcl:2,11-19: function cidrhost\(\) is not supported by tsbuild bake yet/],
+    ['target "a" {\n  tags = [bcrypt("x")]\n}\n', /^docker-bake\.hcl:2,11-17: function bcrypt\(\) is not supported by tsbuild bake yet/],
     ['target "a" {\n  resources = { memory = "1g" }\n}\n', /^docker-bake\.hcl:2,3-12: target "a": attribute "resources" is not supported by tsbuild bake/],
     ['variable "A" {\n  default = B\n}\nvariable "B" {\n  default = A\n}\ntarget "a" {}\n', /variable cycle not allowed/],
     ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2,25-26: unterminated string/],

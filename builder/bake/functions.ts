@@ -6,8 +6,13 @@ import { formatDate } from './formatdate.js';
 import type { Pos } from './hcl-ast.js';
 import { BakeFileError, spanAt } from './errors.js';
 import { unknownFunction } from './hcl-diagnostics.js';
+import { cidrHost, cidrNetmask, cidrSubnet, cidrSubnets } from './cidr-functions.js';
+import { chunkList, csvDecode, hasIndex, setHasElement, setOperation, setProduct } from './collection-functions.js';
+import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
-import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, valuesEqual, type Value } from './value.js';
+import { semverCompare } from './semver.js';
+import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
+import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
 // by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.
@@ -105,13 +110,34 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   urlencode: { arity: [1, 1], fn: (a) => encodeURIComponent(str(a, 0)).replace(/%20/g, '+') },
   uuidv4: { arity: [0, 0], fn: () => randomUUID() },
   values: { arity: [1, 1], fn: (a) => { const m = map(a, 0); return Object.keys(m).sort().map((k) => m[k] ?? null) } },
+  // go-cty's byteslen and bytesslice take cty's bytes capsule, which no bake value is: as in buildx they refuse a string.
+  byteslen: { arity: [1, 1], fn: (a) => fail(`Invalid value for "buf" parameter: bytes required, but have ${typeName(a[0] ?? null)}`) },
+  bytesslice: { arity: [3, 3], fn: (a) => fail(`Invalid value for "buf" parameter: bytes required, but have ${typeName(a[0] ?? null)}`) },
+  chunklist: { arity: [2, 2], fn: (a) => chunkList(list(a, 0), num(a, 1)) },
+  cidrhost: { arity: [2, 2], fn: (a) => cidrHost(str(a, 0), num(a, 1)) },
+  cidrnetmask: { arity: [1, 1], fn: (a) => cidrNetmask(str(a, 0)) },
+  cidrsubnet: { arity: [3, 3], fn: (a) => cidrSubnet(str(a, 0), num(a, 1), num(a, 2)) },
+  cidrsubnets: { arity: [1, Infinity], fn: (a) => cidrSubnets(str(a, 0), a.slice(1).map((_, i) => num(a, i + 1))) },
+  csvdecode: { arity: [1, 1], fn: (a) => csvDecode(str(a, 0)) },
+  formattimestamp: { arity: [2, 2], fn: (a) => formatTimestamp(str(a, 0), a[1] ?? null) },
+  hasindex: { arity: [2, 2], fn: (a) => hasIndex(a[0] ?? null, a[1] ?? null) },
+  rsadecrypt: { arity: [2, 2], fn: (a) => rsaDecrypt(str(a, 0), str(a, 1)) },
+  semvercmp: { arity: [2, 2], fn: (a) => semverCompare(str(a, 0), str(a, 1)) },
+  sethaselement: { arity: [2, 2], fn: (a) => setHasElement(a[0] ?? null, a[1] ?? null) },
+  setintersection: { arity: [1, Infinity], fn: (a) => setOperation('intersection', a) },
+  setproduct: { arity: [0, Infinity], fn: setProduct },
+  setsubtract: { arity: [2, 2], fn: (a) => setOperation('subtract', a) },
+  setsymmetricdifference: { arity: [1, Infinity], fn: (a) => setOperation('symmetricdifference', a) },
+  setunion: { arity: [1, Infinity], fn: (a) => setOperation('union', a) },
+  timeadd: { arity: [2, 2], fn: (a) => timeAdd(str(a, 0), str(a, 1)) },
+  unixtimestampparse: { arity: [1, 1], fn: (a) => unixTimestampParse(num(a, 0)) },
+  uuidv5: { arity: [2, 2], fn: (a) => uuidV5(str(a, 0), str(a, 1)) },
   zipmap: { arity: [2, 2], fn: (a) => { const k = list(a, 0); const v = list(a, 1); if (k.length !== v.length) fail('the two lists differ in length'); return Object.fromEntries(k.map((key, i) => [toStr(key), v[i] ?? null])) } },
 };
 
 /** buildx's functions tsbuild has not implemented: named in the error so the user knows it is not a typo. */
-const NOT_IMPLEMENTED = ['bcrypt', 'byteslen', 'bytesslice', 'chunklist', 'cidrhost', 'cidrnetmask', 'cidrsubnet', 'cidrsubnets', 'convert', 'csvdecode',
-  'formattimestamp', 'hasindex', 'rsadecrypt', 'semvercmp', 'sethaselement', 'setintersection', 'setproduct',
-  'setsubtract', 'setsymmetricdifference', 'setunion', 'timeadd', 'unixtimestampparse', 'uuidv5'];
+// bcrypt (go-cty-funcs crypto.BcryptFunc) needs a Blowfish bcrypt, which Node does not have.
+const NOT_IMPLEMENTED = ['bcrypt'];
 
 function fail(message: string): never {
   throw new ValueError(message);
@@ -192,7 +218,7 @@ function substrFn(a: Value[]): Value {
 
 /** For user functions declared in the file: whether a name would shadow a stdlib function (buildx refuses). */
 export function isStdlibFunction(name: string): boolean {
-  return name in IMPLEMENTED || NOT_IMPLEMENTED.includes(name) || name === 'try' || name === 'can';
+  return name in IMPLEMENTED || NOT_IMPLEMENTED.includes(name) || name === 'try' || name === 'can' || name === 'convert';
 }
 
 export { isObject };

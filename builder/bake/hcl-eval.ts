@@ -2,6 +2,7 @@ import type { Expr, Pos, TemplatePart } from './hcl-ast.js';
 import { BakeFileError, type Range } from './errors.js';
 import { fullRange, startRange, unknownFunction, unknownVariable } from './hcl-diagnostics.js';
 import { callFunction, FUNCTION_NAMES, isStdlibFunction } from './functions.js';
+import { convertValue, parseVarType } from './variable-type.js';
 import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
 
 // Evaluates HCL expressions to plain values. Names resolve through a chain of scopes: a `for` or `matrix` binding,
@@ -199,6 +200,19 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     }
     if (e.name === 'can') return false;
     throw new BakeFileError(fullRange(e), 'no argument of try() could be evaluated');
+  }
+  // convert(value, type) takes a type expression (hcl typeexpr.ConvertFunc), which is not a value.
+  if (e.name === 'convert' && !scope.functions.has('convert')) {
+    const [valueExpr, typeExpr] = e.args;
+    if (!valueExpr || !typeExpr || e.args.length !== 2) throw new BakeFileError(startRange(e), `Error in function call; Call to function "convert" failed: convert() takes 2 arguments, got ${e.args.length}.`);
+    const value = evaluate(valueExpr, scope);
+    const type = parseVarType(typeExpr);
+    try {
+      return convertValue(value, type);
+    } catch (err) {
+      if (err instanceof ValueError) throw new BakeFileError(fullRange(valueExpr), `Invalid function argument; Invalid value for "value" parameter: ${err.message}.`);
+      throw err;
+    }
   }
   // hclsyntax looks the function up before it evaluates the arguments.
   if (!scope.functions.has(e.name) && !isStdlibFunction(e.name)) throw unknownFunction(e.name, e.pos, [...FUNCTION_NAMES, ...scope.functions.keys()]);

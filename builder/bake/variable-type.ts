@@ -121,7 +121,7 @@ export function convertValue(v: Value, t: VarType): Value {
 }
 
 /** A set of primitives as cty iterates it: no repeats; strings by their text, numbers by value, false before true. */
-function sortedSet(items: Value[]): Value[] {
+export function sortedSet(items: Value[]): Value[] {
   const unique = items.filter((x, i) => items.findIndex((y) => valuesEqual(x, y)) === i);
   return unique.sort((a, b) => {
     if (typeof a === 'number' && typeof b === 'number') return a - b;
