@@ -1,3 +1,4 @@
+import { goJson } from '../../common/index.js';
 import { cleanPath } from '../../frontend/index.js';
 import { isRemoteUrl } from '../options/build-flags.js';
 import type { Resolved } from './resolve.js';
@@ -50,10 +51,5 @@ export function printDefinition(r: Resolved): string {
   const groups = sorted(Object.fromEntries(Object.entries(r.groups).map(([k, g]) => [k, { ...(g.description ? { description: g.description } : {}), targets: g.targets }])));
   const targets = sorted(Object.fromEntries(Object.entries(r.targets).map(([k, t]) => [k, targetJson(t)])));
   const doc = { ...(Object.keys(groups).length ? { group: groups } : {}), target: targets };
-  return `${goEscape(JSON.stringify(doc, null, 2))}\n`;
-}
-
-/** Go's encoding/json HTML-safe escaping (these characters only occur inside strings in JSON text). */
-function goEscape(json: string): string {
-  return json.replaceAll('<', '\\u003c').replaceAll('>', '\\u003e').replaceAll('&', '\\u0026').replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029');
+  return `${goJson(doc)}\n`;
 }
