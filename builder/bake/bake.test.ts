@@ -574,6 +574,7 @@ describe('bake definition errors, as buildx prints them', () => {
     ['a misspelt variable', 'variable "TAG" {}\ntarget "a" {\n  tags = ["r/a:${TAGG}"]\n}\n', ['docker-bake.hcl:3,18-22: Unknown variable; There is no variable named "TAGG". Did you mean "TAG"?']],
     ['an unknown attribute', 'target "a" {\n  colour = "red"\n}\n', ['docker-bake.hcl:2,3-9: Unsupported argument; An argument named "colour" is not expected here.']],
     ['a misspelt attribute', 'target "a" {\n  tag = ["x"]\n}\n', ['docker-bake.hcl:2,3-6: Unsupported argument; An argument named "tag" is not expected here. Did you mean "tags"?']],
+    ['a block for an attribute', 'target "a" {\n  args {\n    A = "1"\n  }\n}\n', ['docker-bake.hcl:2,3-7: Unsupported block type; Blocks of type "args" are not expected here. Did you mean to define argument "args"? If so, use the equals sign to assign it a value.']],
     ['a string for a list', 'target "a" {\n  tags = "x"\n}\n', ['docker-bake.hcl:2,11-12: Unsuitable value type; Unsuitable value: list of string required, but have string']],
     ['a list in a list of strings', 'target "a" {\n  platforms = ["linux/amd64", ["x"]]\n}\n', ['docker-bake.hcl:2,15-16: Unsuitable value type; Unsuitable value: element 1: string required, but have tuple']],
     ['a list in a map', 'target "a" {\n  args = { A = ["x"] }\n}\n', ['docker-bake.hcl:2,10-11: Unsuitable value type; Unsuitable value: element "A": string required, but have tuple']],

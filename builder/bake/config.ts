@@ -211,10 +211,7 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
     for (const v of block.body.blocks.filter((x) => x.type === 'validation')) {
       const cond = attribute(v, 'condition');
       const msg = attribute(v, 'error_message');
-      for (const [key, a] of [['condition', cond], ['error_message', msg]] as const) {
-        if (!a) throw new BakeFileError(v.pos, `Missing required argument; The argument "${key}" is required, but no definition was found.`);
-      }
-      if (!cond || !msg) continue;
+      if (!cond || !msg) throw new BakeFileError(v.pos, `Missing required argument; The argument "${cond ? 'error_message' : 'condition'}" is required, but no definition was found.`);
       const ok = evaluate(cond.expr, scope);
       const at = fullRange(cond.expr);
       if (ok === null) throw new BakeFileError(at, 'Invalid condition result; Condition expression must return either true or false, not null.');
@@ -246,7 +243,7 @@ function variableValue(name: string, block: Block, scope: Scope, opts: ConfigOpt
   const def = attribute(block, 'default');
   const type = declaredType(block);
   const invalid = (message: string): BakeFileError => new BakeFileError(spanAt(block.open, 0), `Invalid value; ${message}`,
-    `variable ${JSON.stringify(name)}: give it a value of type ${type ? constraintName(type) : 'of its default'}`);
+    `variable ${JSON.stringify(name)}: give it a value of ${type ? `type ${constraintName(type)}` : 'its default\'s type'}`);
   let value: Value = def ? evaluate(def.expr, scope) : type ? null : '';
   if (def && type) {
     try {
@@ -325,7 +322,11 @@ function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
         throw err;
       }
     }
-    for (const inner of b.body.blocks) throw new BakeFileError(inner.pos, `unsupported block ${JSON.stringify(inner.type)} in a target`);
+    // hclsyntax Body.Content: a target has no blocks; `args { … }` is most likely `args = { … }`.
+    for (const inner of b.body.blocks) {
+      const asArgument = isTargetAttribute(inner.type) ? ` Did you mean to define argument ${JSON.stringify(inner.type)}? If so, use the equals sign to assign it a value.` : '';
+      throw new BakeFileError(spanAt(inner.pos, inner.type.length), `Unsupported block type; Blocks of type ${JSON.stringify(inner.type)} are not expected here.${asArgument}`);
+    }
     return { name, pos: b.pos, target };
   });
 }
