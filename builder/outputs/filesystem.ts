@@ -57,7 +57,9 @@ function localOwner(): { uid: number; gid: number } {
  */
 export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
   await withFinalFs(worker, fs, async (dir) => {
-    const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(layerTar(dir), out, { signal }).catch((err: unknown) => {
+    // Every xattr, as fsutil's WriteTar writes BuildKit's tar exporter's (exporter/tar/export.go: each entry's Stat,
+    // xattrs and all); only an image layer keeps security.capability alone.
+    const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(layerTar(dir, { xattrs: 'all' }), out, { signal }).catch((err: unknown) => {
       throw tooLongInImage(err) ?? err;
     });
     if (dest === '-') await into(process.stdout);

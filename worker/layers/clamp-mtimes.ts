@@ -7,7 +7,10 @@ import { readTar, type TarEntryHeader } from './tar-reader.js';
 // encodeTarHeader, the pair that keeps names, link names and xattr values as bytes: a Latin-1 name (`caf\xe9`) or a
 // binary security.capability value came out of tar-stream, which did this before, decoded as UTF-8 and so corrupted.
 // Only the mtime changes; an entry is otherwise written as layerTar writes the same file, so a rewritten tsbuild layer
-// is the layer tsbuild would have built from the same tree with those mtimes.
+// is the layer tsbuild would have built from the same tree with those mtimes. Its xattr records stay as the layer had
+// them, as BuildKit's rewrite keeps every PAX record (util/converter/tarconverter: Go's tar reader into its writer):
+// a layer tsbuild built carries security.capability alone (layer-tar.ts), and base layers, whatever they carry, are
+// never rewritten (export-image.ts; BuildKit's immDiffIDs).
 
 const NS = 1_000_000_000n;
 /** The largest mtime the 11 octal digits of the ustar field hold; encodeTarHeader writes whole seconds there. */

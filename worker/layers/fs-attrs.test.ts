@@ -35,6 +35,14 @@ describe('readXattrs (one long-lived reader process for every batch)', () => {
     for (const got of many) expect(got.get(join(dir, 'a'))).to.deep.equal(want);
   });
 
+  it('reads only the attributes asked for, leaving out a path that has none of them', async () => {
+    const got = await readXattrs([join(dir, 'a'), join(dir, 'b')], ['user.bytes', 'security.capability']);
+    expect([...got.entries()]).to.deep.equal([[join(dir, 'a'), { 'user.bytes': Buffer.from([0, 1, 0xff]) }]]);
+    expect((await readXattrs([join(dir, 'a')], ['security.capability'])).size).to.equal(0);
+    // The reader of every attribute is another process, unaffected.
+    expect(Object.keys((await readXattrs([join(dir, 'a')])).get(join(dir, 'a')) ?? {}).sort()).to.deep.equal(['trusted.overlay.opaque', 'user.bytes']);
+  });
+
   it('does not keep Node running once its batches are answered', async () => {
     const script = join(dir, 'exits.mjs');
     const module = join(fileURLToPath(new URL('.', import.meta.url)), 'fs-attrs.js');

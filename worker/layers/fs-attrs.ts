@@ -26,12 +26,14 @@ function nulFields(fields: FsName[]): Buffer {
 
 /**
  * The extended attributes of each path (not following symlinks), by nameKey (a string path is its own key); paths
- * without any are absent from the map. A path given as bytes (not UTF-8) is read by those bytes.
+ * without any are absent from the map. A path given as bytes (not UTF-8) is read by those bytes. With `only`, just
+ * those attributes: the value of any other is never read (an SELinux host labels every file, an ACL'd tree has one
+ * on each entry; a layer export needs neither).
  */
-export async function readXattrs(paths: FsName[]): Promise<Map<string, Record<string, Buffer>>> {
+export async function readXattrs(paths: FsName[], only?: readonly string[]): Promise<Map<string, Record<string, Buffer>>> {
   const result = new Map<string, Record<string, Buffer>>();
   if (paths.length === 0) return result;
-  const out = await XattrReader.shared().read(nulFields(paths));
+  const out = await XattrReader.shared(only ?? []).read(nulFields(paths));
   let current: Record<string, Buffer> | undefined;
   let name: string | undefined;
   // Field by field in the bytes: a path is given back as it was sent, whatever its bytes.
@@ -50,12 +52,12 @@ export async function readXattrs(paths: FsName[]): Promise<Map<string, Record<st
 const END = Buffer.from('E\0');
 
 /**
- * The one reader process, started on first use and kept (unreferenced while idle, so it never keeps Node alive; it
- * exits when its stdin closes with this process). Batches run one at a time; a failure ends the process, fails the
- * batch it was on, and the next batch starts a new one.
+ * The one reader process of each set of wanted names (all of them, or a layer export's few), started on first use and
+ * kept (unreferenced while idle, so it never keeps Node alive; it exits when its stdin closes with this process).
+ * Batches run one at a time; a failure ends the process, fails the batch it was on, and the next batch starts a new one.
  */
 class XattrReader {
-  static #shared: XattrReader | undefined;
+  static readonly #shared = new Map<string, XattrReader>();
   readonly #child: ChildProcessWithoutNullStreams;
   #queue: Promise<unknown> = Promise.resolve();
   #out: Buffer[] = [];
@@ -63,13 +65,15 @@ class XattrReader {
   #pending: { resolve: (b: Buffer) => void; reject: (e: unknown) => void } | undefined;
   #failure: Error | undefined;
 
-  static shared(): XattrReader {
-    if (XattrReader.#shared === undefined || XattrReader.#shared.#failure !== undefined) XattrReader.#shared = new XattrReader();
-    return XattrReader.#shared;
+  static shared(only: readonly string[]): XattrReader {
+    const key = only.join('\0');
+    let reader = XattrReader.#shared.get(key);
+    if (reader === undefined || reader.#failure !== undefined) XattrReader.#shared.set(key, (reader = new XattrReader(only)));
+    return reader;
   }
 
-  private constructor() {
-    this.#child = spawn(fsattrPath(), ['read', '--batches'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  private constructor(only: readonly string[]) {
+    this.#child = spawn(fsattrPath(), ['read', '--batches', ...only.flatMap((name) => ['--only', name])], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#child.stdout.on('data', (c: Buffer) => this.#onData(c));
     this.#child.stderr.on('data', (c: Buffer) => { this.#stderr += c.toString('utf8'); });
     this.#child.stdin.on('error', () => undefined);   // EPIPE after a failure: the exit status tells why

@@ -27,7 +27,19 @@ export interface LayerTarOptions {
    * Default: snapshotterKind().
    */
   snapshotter?: SnapshotterKind | undefined;
+  /**
+   * The xattrs the tar carries. 'capability' (default, a layer): security.capability alone, as every layer BuildKit
+   * exports (containerd archive/tar.go ChangeWriter.HandleChange reads only that one, for BuildKit's overlay differ
+   * util/overlay WriteUpperdir and its walking differ alike; moby's pkg/archive ReadSecurityXattrToTarHeader the same):
+   * user.* download URLs, ACLs naming host uids and SELinux labels that COPY and RUN left in the snapshot stay there.
+   * 'all': every one but overlay's own, as fsutil's WriteTar writes a `-o type=tar` output (exporter/tar), and as
+   * layers were written before v2 of lazy-layers.ts's record (one recorded then is made again with them).
+   */
+  xattrs?: 'capability' | 'all' | undefined;
 }
+
+/** The only xattr a layer carries (see LayerTarOptions.xattrs). */
+const CAPABILITY = 'security.capability';
 
 interface WalkEntry { rel: FsName; path: FsName; st: Stats }
 
@@ -37,8 +49,8 @@ const READ_CHUNK = 256 << 10;
 /**
  * Streams an overlay upper dir as an OCI layer tar: entries in depth-first order with names sorted bytewise,
  * whiteout devices as `.wh.<name>`, opaque dirs followed by `<dir>/.wh..wh..opq`, repeated inodes as hardlinks,
- * xattrs as PAX `SCHILY.xattr.*`. Owner, mode and (clamped) mtime come from the files; nothing else varies, so the
- * same tree always gives the same bytes. Read only as fast as it is consumed, in 256 KiB chunks.
+ * xattrs (security.capability alone, unless options.xattrs says all) as PAX `SCHILY.xattr.*`. Owner, mode and
+ * (clamped) mtime come from the files; nothing else varies, so the same tree always gives the same bytes. Read only as fast as it is consumed, in 256 KiB chunks.
  */
 export function layerTar(upperDir: string, options: LayerTarOptions = {}): Readable {
   const source = layerTarSource(upperDir, options);
@@ -83,6 +95,9 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
   // when it is the snapshotter; rootless its xattr is its own and is read whichever wrote the upper dir.
   const fuseXattr = fuseOpaqueXattr();
   const readsFuse = fuseXattr !== opaqueXattr || (options.snapshotter ?? snapshotterKind()) === 'fuse-overlayfs';
+  const isAll = options.xattrs === 'all';
+  // A layer's entries are listed, but only these values read: the capability and the opaque markers.
+  const wanted = isAll ? undefined : [CAPABILITY, opaqueXattr, ...(readsFuse && fuseXattr !== opaqueXattr ? [fuseXattr] : [])];
   // Filled as the walk goes: the walk is pre-order, so a directory is known before anything inside it.
   const fuseDirs = new Set<string>();   // by nameKey
   const walker = walk(upperDir, '');
@@ -93,8 +108,10 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
       if (batch.length === BATCH) break;
     }
     if (batch.length === 0) return;
-    // Only directories can be opaque and only these xattrs matter for a layer; one helper round trip a batch.
-    const xattrs = await readXattrs(batch.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path));
+    // One helper round trip a batch. Not only files: the kernel takes a capability on a directory or a fifo too, and
+    // containerd's HandleChange exports one wherever it is; only directories are opaque. Symlinks are not read, as
+    // they never were (only root can give one an xattr; a capability on one is never used, exec goes through it).
+    const xattrs = await readXattrs(batch.filter((e) => !e.st.isSymbolicLink()).map((e) => e.path), wanted);
     for (const e of batch) {
       const attrs = xattrs.get(nameKey(e.path)) ?? {};
       if (readsFuse && e.st.isDirectory() && attrs[fuseXattr]?.toString() === 'y') fuseDirs.add(nameKey(e.rel));
@@ -102,7 +119,7 @@ async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenera
       // Whole seconds, as the ustar mtime field holds them.
       const mtime = (Math.min(Math.floor(e.st.mtimeMs / 1000) * 1000, clamp) / 1000) | 0;
       const marker = { mode: 0, uid: 0, gid: 0, mtime, size: 0 };
-      const base = { name: e.rel, mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, mtime, size: 0, pax: paxXattrs(attrs) };
+      const base = { name: e.rel, mode: e.st.mode & 0o7777, uid: e.st.uid, gid: e.st.gid, mtime, size: 0, pax: paxXattrs(attrs, isAll) };
       if (isOverlayWhiteout(e.st)) {
         const dir = dirName(e.rel);
         yield { header: { ...marker, name: concatNames(dir, dir === '' ? '' : '/', WHITEOUT_PREFIX, baseName(e.rel)), type: 'file' } };
@@ -317,14 +334,15 @@ function openNoFollow(path: FsName, seen: Stats): number {
   }
 }
 
-// Every xattr as a PAX `SCHILY.xattr.*` record: a value that is UTF-8 as its text (the bytes tsbuild always wrote),
-// a binary one (security.capability, which `setcap` in a RUN step writes) as its bytes, as Go's archive/tar writes
-// both. Overlay's own trusted.overlay.* (user.overlay.* rootless) never leave the host.
-function paxXattrs(attrs: Record<string, Buffer>): Record<string, FsName> | undefined {
+// The xattrs as PAX `SCHILY.xattr.*` records: a value that is UTF-8 as its text (the bytes tsbuild always wrote), a
+// binary one (security.capability, which `setcap` in a RUN step writes) as its bytes, as Go's archive/tar writes
+// both. A layer's: security.capability only. Overlay's own trusted.overlay.* (user.overlay.* rootless) never leave
+// the host.
+function paxXattrs(attrs: Record<string, Buffer>, isAll: boolean): Record<string, FsName> | undefined {
   const out: Record<string, FsName> = {};
   for (const name of Object.keys(attrs).sort()) {
     const value = attrs[name];
-    if (!value || isOverlayXattr(name)) continue;
+    if (!value || isOverlayXattr(name) || (!isAll && name !== CAPABILITY)) continue;
     out[`SCHILY.xattr.${name}`] = nameOf(value);
   }
   return Object.keys(out).length > 0 ? out : undefined;

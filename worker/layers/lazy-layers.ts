@@ -5,7 +5,7 @@ import { ContentDigestError, LayerError } from '../errors.js';
 import type { LazyBlob, LazyBlobs } from '../content/content-store.js';
 import { SnapshotLayerRecords } from '../snapshots/layer-records.js';
 import type { SnapshotterKind } from '../rootless/index.js';
-import { layerTarSource } from './layer-tar.js';
+import { layerTarSource, type LayerTarOptions } from './layer-tar.js';
 
 /**
  * The tar options recorded with a lazy layer (exportLayer, diff.ts): everything besides the snapshot's dirs that
@@ -36,12 +36,16 @@ export function snapshotLayers(root: string): LazyBlobs & { close(): void } {
   };
 }
 
-/** The record of a layer's tar options, as exportLayer writes it. */
+/**
+ * The record of a layer's tar options, as exportLayer writes it. v2: the layer carries security.capability alone; a v1
+ * record's layer was measured with every xattr (layer-tar.ts), and is made again with them: its snapshot, a cached
+ * step's, must give the bytes its diffId names until the step runs again.
+ */
 export function formatTarOptions(options: LazyTarOptions): string {
-  return JSON.stringify({ v: 1, ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }), snapshotter: options.snapshotter });
+  return JSON.stringify({ v: 2, ...(options.sourceDateEpoch === undefined ? {} : { sourceDateEpoch: options.sourceDateEpoch }), snapshotter: options.snapshotter });
 }
 
-function parseOptions(text: string): LazyTarOptions {
+function parseOptions(text: string): LazyTarOptions & Pick<LayerTarOptions, 'xattrs'> {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -53,6 +57,7 @@ function parseOptions(text: string): LazyTarOptions {
   return {
     ...(typeof v.sourceDateEpoch === 'number' ? { sourceDateEpoch: v.sourceDateEpoch } : {}),
     snapshotter: v.snapshotter === 'fuse-overlayfs' ? 'fuse-overlayfs' : 'overlayfs',
+    ...(v.v === 1 ? { xattrs: 'all' } : {}),
   };
 }
 

@@ -3,8 +3,10 @@
  *
  *   tsbuild-fsattr read   stdin: paths, each ended by NUL. stdout: for every path that has extended attributes,
  *                         "P<path>\0" then "N<name>\0V<hex value>\0" per attribute. Symlinks are not followed.
- *   tsbuild-fsattr read --batches   the same for any number of batches, for one long-lived process: each batch is
- *                         its paths then an empty field ("\0"); its answer ends with the field "E" (flushed).
+ *   tsbuild-fsattr read --batches [--only NAME]...   the same for any number of batches, for one long-lived process:
+ *                         each batch is its paths then an empty field ("\0"); its answer ends with the field "E"
+ *                         (flushed). With --only, only the values of those attributes are read and written: a path is
+ *                         listed (one llistxattr, as without) but another attribute's value is never read.
  *   tsbuild-fsattr root   the confined writer: every write into a root (root.c has its protocol).
  *   tsbuild-fsattr serve  the same writer, its arguments on stdin, one session after another (root.c).
  *   tsbuild-fsattr splice whole files copied into places of one output file by the kernel (splice.c).
@@ -51,6 +53,16 @@ static void fail(const char *op, const char *arg) {
   fprintf(stderr, "\",\"errno\":%d}\n", errno);
 }
 
+/* The attributes `--only` asks for (none: all of them). */
+static char **only;
+static int nonly;
+
+static int is_wanted(const char *name) {
+  if (nonly == 0) return 1;
+  for (int i = 0; i < nonly; i++) if (strcmp(name, only[i]) == 0) return 1;
+  return 0;
+}
+
 static int read_one(const char *path) {
   ssize_t size = llistxattr(path, NULL, 0);
   if (size < 0) { if (errno == ENOENT || errno == ENOTSUP) return 0; fail("llistxattr", path); return -1; }
@@ -59,8 +71,10 @@ static int read_one(const char *path) {
   if (!names) { fail("malloc", path); return -1; }
   size = llistxattr(path, names, (size_t)size);
   if (size < 0) { fail("llistxattr", path); free(names); return -1; }
-  fputc('P', stdout); fwrite(path, 1, strlen(path) + 1, stdout);
+  int listed = 0;
   for (char *name = names; name < names + size; name += strlen(name) + 1) {
+    if (!is_wanted(name)) continue;
+    if (!listed) { fputc('P', stdout); fwrite(path, 1, strlen(path) + 1, stdout); listed = 1; }
     ssize_t vlen = lgetxattr(path, name, NULL, 0);
     if (vlen < 0) { fail("lgetxattr", path); free(names); return -1; }
     unsigned char *value = malloc((size_t)vlen + 1);
@@ -121,7 +135,14 @@ int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "serve") == 0) return root_serve();
   if (argc == 2 && strcmp(argv[1], "splice") == 0) return splice_main();
   if (argc == 4 && strcmp(argv[1], "exchange") == 0) return exchange_main(argv[2], argv[3]);
-  if (argc == 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) return read_batches();
+  if (argc >= 3 && strcmp(argv[1], "read") == 0 && strcmp(argv[2], "--batches") == 0) {
+    for (int i = 3; i < argc; i += 2) if (strcmp(argv[i], "--only") != 0 || i + 1 == argc) { fprintf(stderr, "usage: tsbuild-fsattr read --batches [--only NAME]...\n"); return 2; }
+    nonly = (argc - 3) / 2;
+    only = calloc((size_t)nonly + 1, sizeof *only);
+    if (!only) { fail("malloc", "--only"); return 1; }
+    for (int i = 0; i < nonly; i++) only[i] = argv[4 + 2 * i];
+    return read_batches();
+  }
   if (argc != 2 || strcmp(argv[1], "read") != 0) {
     fprintf(stderr, "usage: tsbuild-fsattr read < NUL-separated paths | tsbuild-fsattr root <root> ...\n");
     return 2;
