@@ -34,6 +34,22 @@ export function damagedDb(path: string, err: unknown): UserError | undefined {
     'tsbuild cannot repair it: move the state root aside (e.g. mv ROOT ROOT.damaged) or build with another --root; the next build starts with an empty cache', { cause: err });
 }
 
+/**
+ * Adds the columns of `table` a database made before they existed lacks (`[name, SQL type and default]`). Another
+ * process opening the same database may add one at the same moment: its "duplicate column" is success here.
+ */
+export function addMissingColumns(db: DatabaseSync, table: string, columns: ReadonlyArray<readonly [name: string, type: string]>): void {
+  const have = new Set(db.prepare(`PRAGMA table_info(${table})`).all().map((c) => String(c['name'])));
+  for (const [name, type] of columns) {
+    if (have.has(name)) continue;
+    try {
+      db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${type}`);
+    } catch (err) {
+      if (!/duplicate column/i.test(String(err))) throw err;
+    }
+  }
+}
+
 /** Closes a database opened by openSharedDb, unless the process leaves it to its exit (common/exit-policy.ts). */
 export function closeSharedDb(db: DatabaseSync): void {
   if (!areDatabasesLeftToExit()) db.close();

@@ -3,6 +3,7 @@ import { parseBuildRecord, summarizeBuild } from './build-record.js';
 import type { BuildRecord, BuildSummary } from './build-record.js';
 import { acquireCacheDb, closeCacheDb, inTransaction } from './cache-schema.js';
 import { parseJson, str } from './sqlite-row.js';
+import { addMissingColumns } from '../common/index.js';
 
 /**
  * The build history: one record per build (its steps, key manifest, context report), in the `builds` table of
@@ -20,7 +21,7 @@ export class BuildHistory {
   /** Opens (creating when new) the history under `root`. */
   static open(root: string, opts: { busyTimeoutMs?: number } = {}): BuildHistory {
     const db = acquireCacheDb(root, opts.busyTimeoutMs);
-    addColumns(db, ['summary', 'brief']);
+    addMissingColumns(db, 'builds', [['summary', 'TEXT'], ['brief', 'TEXT']]);
     addDockerfileIndex(db);
     return new BuildHistory(db);
   }
@@ -176,18 +177,6 @@ function listedSummary(record: BuildRecord): BuildSummary {
   return summary;
 }
 
-/** Adds the TEXT columns builds.`names` missing from a history made before they existed (another process may be adding them at the same time). */
-function addColumns(db: DatabaseSync, names: ('summary' | 'brief')[]): void {
-  const columns = db.prepare('PRAGMA table_info(builds)').all().map((c) => c['name']);
-  for (const name of names) {
-    if (columns.includes(name)) continue;
-    try {
-      db.exec(`ALTER TABLE builds ADD COLUMN ${name} TEXT`);
-    } catch (err) {
-      if (!/duplicate column/i.test(String(err))) throw err;
-    }
-  }
-}
 
 /** A build's Dockerfile, from the small summary (the whole record only for builds recorded before it existed). */
 const DOCKERFILE_OF = "COALESCE(json_extract(summary, '$.dockerfile'), json_extract(record, '$.dockerfile'))";

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { SnapshotInfo } from './snapshotter.js';
-import { closeSharedDb, openSharedDb } from '../../common/index.js';
+import { addMissingColumns, closeSharedDb, openSharedDb } from '../../common/index.js';
 
 /**
  * One row of the snapshot table: `name` is the key while active, the name once committed. `size` is -1 until
@@ -54,12 +54,8 @@ export class SnapshotMetadata {
       size INTEGER NOT NULL DEFAULT 0,
       owner INTEGER)`);
     // Databases written before boot/synced existed hold only snapshots that were synced at commit.
-    const columns = new Set(this.#db.prepare('PRAGMA table_info(snapshots)').all().map((c) => String(c['name'])));
-    if (!columns.has('boot')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN boot TEXT');
-    if (!columns.has('synced')) addColumn(this.#db, 'ALTER TABLE snapshots ADD COLUMN synced INTEGER NOT NULL DEFAULT 1');
-    for (const [name, type] of [['layer_diff_id', 'TEXT'], ['layer_size', 'INTEGER'], ['layer_options', 'TEXT'], ['sync_token', 'TEXT']] as const) {
-      if (!columns.has(name)) addColumn(this.#db, `ALTER TABLE snapshots ADD COLUMN ${name} ${type}`);
-    }
+    addMissingColumns(this.#db, 'snapshots', [['boot', 'TEXT'], ['synced', 'INTEGER NOT NULL DEFAULT 1'], ['layer_diff_id', 'TEXT'],
+      ['layer_size', 'INTEGER'], ['layer_options', 'TEXT'], ['sync_token', 'TEXT']]);
     // A blob lookup that misses the blob dir asks this for every layer digest (content store, lazy layers).
     this.#db.exec('CREATE INDEX IF NOT EXISTS snapshots_layer ON snapshots(layer_diff_id)');
     // What every open asks (recoveryCandidates, pendingSyncTokens) is a handful of rows among thousands: partial
@@ -231,13 +227,4 @@ function toRow(r: Record<string, unknown> | undefined): SnapshotRow | undefined 
     synced: r['synced'] === undefined || Number(r['synced']) === 1,
     layer: typeof r['layer_diff_id'] === 'string' ? { diffId: r['layer_diff_id'], size: Number(r['layer_size']), options: String(r['layer_options'] ?? '{}') } : null,
   };
-}
-
-/** ALTER TABLE … ADD COLUMN, tolerating another process that added the column first. */
-function addColumn(db: DatabaseSync, sql: string): void {
-  try {
-    db.exec(sql);
-  } catch (err) {
-    if (!/duplicate column/i.test(String(err))) throw err;
-  }
 }
