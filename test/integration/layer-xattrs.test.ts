@@ -26,21 +26,28 @@ async function hostTools(ctx: string): Promise<void> {
   }
 }
 
-/** Every entry of a layer blob that has xattr records, with their names, as Python's tarfile reads the PAX headers. */
-async function layerXattrs(blob: LayoutBlob): Promise<Record<string, string[]>> {
+/** Every entry of a tar (a layer blob, gzip or plain) that has xattr records: their names and values (hex), as Python's tarfile reads them. */
+async function tarXattrs(path: string): Promise<Record<string, Record<string, string>>> {
   const script = [
     'import json, sys, tarfile',
     'out = {}',
     'with tarfile.open(sys.argv[1]) as t:',
     '  for m in t:',
-    '    names = sorted(k[len("SCHILY.xattr."):] for k in m.pax_headers if k.startswith("SCHILY.xattr."))',
-    '    if names: out[m.name] = names',
+    '    x = {k[len("SCHILY.xattr."):]: v.encode("utf-8", "surrogateescape").hex() for k, v in m.pax_headers.items() if k.startswith("SCHILY.xattr.")}',
+    '    if x: out[m.name] = x',
     'print(json.dumps(out))',
   ].join('\n');
-  const r = await run('python3', ['-c', script, blob.path]);
+  const r = await run('python3', ['-c', script, path]);
   expect(r.code, r.stderr).to.equal(0);
-  return JSON.parse(r.stdout) as Record<string, string[]>;
+  return JSON.parse(r.stdout) as Record<string, Record<string, string>>;
 }
+
+/** The names of tarXattrs's xattrs, sorted. */
+async function layerXattrs(blob: LayoutBlob): Promise<Record<string, string[]>> {
+  return Object.fromEntries(Object.entries(await tarXattrs(blob.path)).map(([name, x]) => [name, Object.keys(x).sort()]));
+}
+
+const hex = (text: string): string => Buffer.from(text).toString('hex');
 
 describe('extended attributes in layers and COPY keys, as BuildKit has them', function () {
   this.timeout(240_000);
@@ -122,6 +129,50 @@ describe('extended attributes in layers and COPY keys, as BuildKit has them', fu
     const out = join(dir, 'fs.tar');
     const r = await build(ctx, ['-o', `type=tar,dest=${out}`]);
     expect(r.code, r.stderr).to.equal(0);
-    expect(await layerXattrs({ digest: '', mediaType: 'application/x-tar', path: out })).to.deep.equal({ 'download.bin': ['user.xdg.origin.url'] });
+    expect(await tarXattrs(out)).to.deep.equal({ 'download.bin': { 'user.xdg.origin.url': hex('https://intranet.example/x') } });
+  });
+
+  // BuildKit's COPY key hashes each source entry's tar header with its xattrs, but security.* other than
+  // security.capability and system.* (cache/contenthash tarsum.go v1TarHeaderSelect, over the fsutil Stat the context
+  // transfer sends or NewFileHash reads from a snapshot). Before, a changed xattr left the COPY CACHED with the old one.
+  const isCopyCached = (r: CliResult, copy: string): boolean => r.stderr.split('\n').some((line, i, lines) => line.endsWith(copy) && /^#\d+ CACHED$/.test(lines[i + 1] ?? ''));
+
+  it('runs a COPY again when a context file\'s user.* xattr or capability changed, and not for an ACL alone', async () => {
+    const ctx = await newContext(['FROM scratch', 'COPY f /f']);
+    await writeFile(join(ctx, 'f'), 'content\n');
+    const out = join(dir, 'key.tar');
+    const step = async (change?: [string, string[]]): Promise<{ isCached: boolean; xattrs: Record<string, string> }> => {
+      if (change !== undefined) await must(change[0], [...change[1], join(ctx, 'f')]);
+      const r = await build(ctx, ['-o', `type=tar,dest=${out}`]);
+      expect(r.code, r.stderr).to.equal(0);
+      // A tar output has every xattr of the COPY's snapshot.
+      return { isCached: isCopyCached(r, 'COPY f /f'), xattrs: (await tarXattrs(out))['f'] ?? {} };
+    };
+    expect((await step()).isCached).to.equal(false);
+    expect((await step()).isCached).to.equal(true);
+    expect(await step(['setfattr', ['-n', 'user.x', '-v', '1']])).to.deep.equal({ isCached: false, xattrs: { 'user.x': hex('1') } });
+    expect(await step(['setfattr', ['-n', 'user.x', '-v', '2']])).to.deep.equal({ isCached: false, xattrs: { 'user.x': hex('2') } });
+    const capped = await step(['setcap', ['cap_net_raw+ep']]);
+    expect(capped.isCached).to.equal(false);
+    expect(Object.keys(capped.xattrs).sort()).to.deep.equal(['security.capability', 'user.x']);
+    // An ACL that leaves the mode as it was: BuildKit's key leaves system.* out, so the step stays cached.
+    const acl = await step(['setfacl', ['-m', 'u:1234:r']]);
+    expect(acl.isCached).to.equal(true);
+    expect((await step()).isCached).to.equal(true);
+  });
+
+  it('runs a COPY --from again when only an xattr of the file it copies changed in the stage', async () => {
+    // The stage runs again (its ARG changed) and makes a file with the same content: COPY --from's key is the
+    // content digest of what it copies, so only the xattr tells the two results apart.
+    const ctx = await newContext(['FROM BASE AS stage', 'COPY sys/ /', 'ARG V', 'RUN echo same > /f && setfattr -n user.v -v "$V" /f',
+      'FROM scratch', 'COPY --from=stage /f /f']);
+    await hostTools(ctx);
+    const out = join(dir, 'from.tar');
+    for (const v of ['one', 'two']) {
+      const r = await build(ctx, ['--build-arg', `V=${v}`, '-o', `type=tar,dest=${out}`]);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(isCopyCached(r, 'COPY --from=stage /f /f'), v).to.equal(false);
+      expect((await tarXattrs(out))['f']).to.deep.equal({ 'user.v': hex(v) });
+    }
   });
 });

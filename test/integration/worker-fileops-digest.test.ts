@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import type { CopyOp } from '../../frontend/index.js';
 import { contentDigest, FileHashCache, MAX_FILE_DIGESTS, StatMemo, type CopySourceDir } from '../../worker/fileops/index.js';
 
@@ -112,7 +114,8 @@ describe('contentDigest', () => {
     const file = path.join(base, 'cache', 'hashes.db');
     const first = new FileHashCache(file);
     const a = await contentDigest(copyOp(['src']), source, signal, first);
-    expect([first.hits, first.misses]).to.deep.equal([0, 3]);
+    // src and its three files: each entry's xattrs are remembered by its stat, a directory's too.
+    expect([first.hits, first.misses]).to.deep.equal([0, 4]);
     first.close();
     const second = new FileHashCache(file);
     const b = await contentDigest(copyOp(['src']), source, signal, second);
@@ -122,8 +125,65 @@ describe('contentDigest', () => {
     await writeFile(f('src/app.ts'), 'app changed');
     const c = await contentDigest(copyOp(['src']), source, signal, second);
     expect(c.digest).to.not.equal(a.digest);
-    expect([second.treeHits, second.hits, second.misses]).to.deep.equal([1, 2, 1]);
+    expect([second.treeHits, second.hits, second.misses]).to.deep.equal([1, 3, 1]);
     second.close();
+  });
+
+  it('changes when a file\'s user.* xattr or capability is set or changed, and names it; not for an ACL, as BuildKit\'s key', async () => {
+    // BuildKit hashes each entry's tar header with its xattrs but security.* (security.capability kept) and system.*
+    // (cache/contenthash tarsum.go v1TarHeaderSelect).
+    const file = path.join(base, 'cache', 'hashes.db');
+    const cache = new FileHashCache(file);
+    const digest = async (): Promise<{ digest: string; files: Record<string, string> }> => {
+      const withCache = await contentDigest(copyOp(['src']), source, signal, cache);
+      expect((await contentDigest(copyOp(['src']), source, signal)).digest, 'the same without the hash cache').to.equal(withCache.digest);
+      return withCache;
+    };
+    const before = await digest();
+    const changes: [string, string[]][] = [
+      ['setfattr', ['-n', 'user.x', '-v', '1', f('src/app.ts')]],
+      ['setfattr', ['-n', 'user.x', '-v', '2', f('src/app.ts')]],
+      ['setcap', ['cap_net_raw+ep', f('src/app.ts')]],
+      ['setfattr', ['-n', 'user.d', '-v', 'on-a-dir', f('src')]],
+    ];
+    let last = before;
+    for (const [cmd, args] of changes) {
+      execFileSync(cmd, args);
+      const now = await digest();
+      expect(now.digest, `${cmd} ${args.join(' ')}`).to.not.equal(last.digest);
+      expect(Object.keys(now.files).filter((k) => now.files[k] !== last.files[k])).to.deep.equal([args.includes(f('src')) ? 'src' : 'src/app.ts']);
+      last = now;
+    }
+    // An ACL that leaves the mode as it was (group r--, the mask r--) is not in the key.
+    execFileSync('setfacl', ['-m', 'u:1234:r', f('src/util.ts')]);
+    expect((await digest()).digest).to.equal(last.digest);
+    // Back to no key xattrs at all: the digest of before, which an entry without any never stopped having.
+    execFileSync('setfattr', ['-x', 'user.x', f('src/app.ts')]);
+    execFileSync('setcap', ['-r', f('src/app.ts')]);
+    execFileSync('setfattr', ['-x', 'user.d', f('src')]);
+    expect((await digest()).digest).to.equal(before.digest);
+    cache.close();
+  });
+
+  it('opens a hash cache written before xattrs were counted, and reads the xattrs its rows lack', async () => {
+    const file = path.join(base, 'cache', 'old.db');
+    await mkdir(path.dirname(file), { recursive: true });
+    const old = new DatabaseSync(file);
+    old.exec('CREATE TABLE file_hash (key TEXT PRIMARY KEY, digest TEXT NOT NULL); CREATE TABLE tree_digest (key TEXT PRIMARY KEY, value TEXT NOT NULL, used INTEGER NOT NULL)');
+    old.close();
+    execFileSync('setfattr', ['-n', 'user.x', '-v', '1', f('src/util.ts')]);
+    const first = new FileHashCache(file);
+    const a = await contentDigest(copyOp(['src']), source, signal, first);
+    first.close();
+    // Rows as the old table held them: a content digest alone (xattrs NULL), and no selection result.
+    const db = new DatabaseSync(file);
+    db.exec('UPDATE file_hash SET xattrs = NULL; DELETE FROM tree_digest');
+    db.close();
+    const again = new FileHashCache(file);
+    const b = await contentDigest(copyOp(['src']), source, signal, again);
+    expect([again.hits, again.misses]).to.deep.equal([4, 0]);
+    expect(b).to.deep.equal(a);
+    again.close();
   });
 
   it('digests heredoc files by name and content', async () => {

@@ -13,6 +13,7 @@ import { PathFilter } from './filters.js';
 import { STAT_KEY_BYTES, statKeyText, writeStatKey, type EntryStat } from './dir-listing.js';
 import { hashFile } from './hash-file.js';
 import type { HashCache } from './hash-cache.js';
+import { KeyXattrReader } from './key-xattrs.js';
 import { RootSession } from '../confined/index.js';
 import { selectSources, sessionResolver, type SelectedSource, type SourceResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
@@ -33,8 +34,9 @@ const READ_BUFFER = 64 * 1024;
 
 /**
  * The content digest of exactly what `op` selects from `source`: per path (relative to the source root) its type,
- * permission bits (setuid/setgid/sticky included), content sha256 or symlink target, and device numbers; uid/gid only
- * for COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
+ * permission bits (setuid/setgid/sticky included), content sha256 or symlink target, device numbers, and the xattrs
+ * BuildKit's key counts (key-xattrs.ts: a capability, user.* ones, not an ACL or an SELinux label); uid/gid only for
+ * COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
  * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download), a git
  * source the commit its ref resolves to (through `commits`, the build's resolutions, when given: the ADD then fetches
  * that very commit).
@@ -72,14 +74,13 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const known = treeKey === undefined ? undefined : cache?.getTree?.(treeKey);
   if (known !== undefined) return known;
   const buffers: Buffer[] = [];
+  const xattrs = new KeyXattrReader();
   await forEachLimit(selection(), LANES, (f, lane) => {
     throwIfAborted(signal);
     const slot = perPath.add(f.path);
-    const digest = entryDigest(f, keepIds, cache, () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)));
-    if (typeof digest === 'string') perPath.set(slot, digest);
-    else return digest.then((d) => { perPath.set(slot, d); });
-    return undefined;
+    return entryDigest(f, keepIds, { cache, xattrs, buffer: () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)) }, (d) => perPath.set(slot, d));
   });
+  await xattrs.drain();
   const result = finish(perPath);
   cache?.flush?.();
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
@@ -201,7 +202,8 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
  */
 function selectionKey(urls: PathDigests, found: Iterable<Found>, keepIds: boolean): Digest {
   const hash = createHash('sha256');
-  hash.update(`v2 keepIds=${String(keepIds)}\n`);
+  // v3: entries' xattrs count (a result stored before, without them, must not answer for the same stats).
+  hash.update(`v3 keepIds=${String(keepIds)}\n`);
   for (const [slot, url] of urls.paths.entries()) hash.update(`url\0${url}\0${urls.digest(slot)}\n`);
   // Per entry its path, a NUL and its stat key, batched through one buffer: no string or BigInt per entry.
   const buffer = Buffer.allocUnsafe(64 * 1024);
@@ -237,20 +239,34 @@ async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, 
   await Promise.all(Array.from({ length: limit }, (_, lane) => runner(lane)));
 }
 
+/** What entryDigest reads with: the hash cache, the xattr reader, and the calling lane's read buffer. */
+interface EntryReaders { cache: HashCache | undefined; xattrs: KeyXattrReader; buffer: () => Buffer }
+
 /**
- * sha256 of canonicalJson({ type, mode, uid?, gid?, content?, target?, rdev? }), the text written out directly (keys
- * in canonical order): synchronous unless a file's content must be read (not in the hash cache).
+ * Hands `done` the sha256 of canonicalJson({ type, mode, uid?, gid?, content?, target?, rdev?, xattrs? }), the text
+ * written out directly (keys in canonical order). At once when the hash cache knows the entry (by its stat: a changed
+ * xattr changes ctime); a file whose content it does not know is read first (the returned promise), and xattrs it
+ * does not know are queued for a batch read (a promise only when the lane must wait for earlier batches).
  */
-function entryDigest(f: Found, keepIds: boolean, cache: HashCache | undefined, buffer: () => Buffer): Digest | Promise<Digest> {
+function entryDigest(f: Found, keepIds: boolean, { cache, xattrs, buffer }: EntryReaders, done: (digest: Digest) => void): Promise<void> | undefined {
   const st = f.stat;
-  if (!st.isFile()) return oneShot(entryJson(f, keepIds, undefined));
   const key = statKeyText(st);   // device, inode, size, mtime, ctime
-  const cached = cache?.get(key);
-  if (cached !== undefined) return oneShot(entryJson(f, keepIds, cached));
-  return hashFile(f.abs, st.size, buffer()).then((content) => {
-    cache?.set(key, content);
-    return oneShot(entryJson(f, keepIds, content));
-  });
+  const known = cache?.get(key);
+  const withXattrs = (content: Digest | undefined): Promise<void> | undefined => {
+    const knownXattrs = known?.xattrs;
+    if (knownXattrs !== undefined) {
+      if (content !== known?.content) cache?.set(key, { content, xattrs: knownXattrs });
+      done(oneShot(entryJson(f, keepIds, content, knownXattrs)));
+      return undefined;
+    }
+    return xattrs.read(f.abs, (read) => {
+      cache?.set(key, { content, xattrs: read });
+      done(oneShot(entryJson(f, keepIds, content, read)));
+    });
+  };
+  if (!st.isFile()) return withXattrs(undefined);
+  if (known?.content !== undefined) return withXattrs(known.content);
+  return hashFile(f.abs, st.size, buffer()).then(withXattrs);
 }
 
 /** sha256 of `text` without a Hash object (and its native context, freed only by a GC) per entry. */
@@ -258,7 +274,7 @@ function oneShot(text: string): Digest {
   return `sha256:${hash('sha256', text)}`;
 }
 
-function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined): string {
+function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined, xattrs: Digest | null): string {
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
     : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
   let json = content === undefined ? '{' : `{"content":"${content}",`;
@@ -269,6 +285,8 @@ function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest |
   if (type === 'symlink') json += `"target":${JSON.stringify(readlinkSync(abs))},`;
   json += `"type":"${type}"`;
   if (keepIds) json += `,"uid":${Number(st.uid)}`;
+  // Only an entry that has some: every other keeps the digest it had before xattrs counted.
+  if (xattrs !== null) json += `,"xattrs":"${xattrs}"`;
   return `${json}}`;
 }
 

@@ -2,18 +2,25 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { isDigest, type Digest } from '../../registry/oci/index.js';
-import { closeSharedDb, isTsbuildError, openSharedDb } from '../../common/index.js';
+import { addMissingColumns, closeSharedDb, isTsbuildError, openSharedDb } from '../../common/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 
 /**
- * Remembers file content digests by a key made of (dev, ino, size, mtime ns, ctime ns: dir-listing.ts statKeyText), so an unchanged file is not
- * read again. ctime is in the key because it changes on every write and cannot be set back by the user (unlike mtime).
- * Optionally it also remembers a whole selection's result by a key over every entry's path and stat (`getTree`), so
- * an unchanged 20,000-file COPY source costs one walk and one lookup instead of 20,000.
+ * What is known of one source entry: a regular file's content digest, and the digest of the xattrs its key counts
+ * (null: it has none; key-xattrs.ts). Either is undefined when not known yet.
+ */
+export interface CachedEntry { content?: Digest | undefined; xattrs?: Digest | null | undefined }
+
+/**
+ * Remembers what was read of an entry by a key made of (dev, ino, size, mtime ns, ctime ns: dir-listing.ts
+ * statKeyText), so an unchanged file is not read again. ctime is in the key because it changes on every write, every
+ * xattr set or removed included, and cannot be set back by the user (unlike mtime). Optionally it also remembers a
+ * whole selection's result by a key over every entry's path and stat (`getTree`), so an unchanged 20,000-file COPY
+ * source costs one walk and one lookup instead of 20,000.
  */
 export interface HashCache {
-  get(key: string): Digest | undefined;
-  set(key: string, digest: Digest): void;
+  get(key: string): CachedEntry | undefined;
+  set(key: string, entry: CachedEntry): void;
   getTree?(key: Digest): ContentDigest | undefined;
   setTree?(key: Digest, value: ContentDigest): void;
   /** Writes what `set` buffered; callers call it once after a batch of `set`s. */
@@ -36,7 +43,11 @@ const TREES_KEPT = 256;
  */
 const TOUCH_AFTER_MS = 10 * 60 * 1000;
 
-/** A HashCache persisted in a node:sqlite file; counts hits and misses so callers (and tests) can see it working. */
+/**
+ * A HashCache persisted in a node:sqlite file; counts hits and misses (a key found or not) so callers (and tests) can
+ * see it working. One row per entry: content and xattrs digests side by side, one lookup for both ('' for none:
+ * a directory's content, an entry without key xattrs; NULL xattrs: a row written before they were counted, read again).
+ */
 export class FileHashCache implements HashCache {
   readonly #db: DatabaseSync;
   readonly #get: StatementSync;
@@ -46,7 +57,7 @@ export class FileHashCache implements HashCache {
   readonly #setTree: StatementSync;
   readonly #trimTrees: StatementSync;
   /** Written by `set`, not yet in the database: one transaction per batch instead of one per file. */
-  readonly #pending = new Map<string, Digest>();
+  readonly #pending = new Map<string, CachedEntry>();
   hits = 0;
   misses = 0;
   treeHits = 0;
@@ -63,25 +74,27 @@ export class FileHashCache implements HashCache {
       for (const f of [file, `${file}-wal`, `${file}-shm`]) rmSync(f, { force: true });
       this.#db = openSharedDb(file, setup);
     }
-    this.#get = this.#db.prepare('SELECT digest FROM file_hash WHERE key = ?');
-    this.#set = this.#db.prepare('INSERT OR REPLACE INTO file_hash (key, digest) VALUES (?, ?)');
+    addMissingColumns(this.#db, 'file_hash', [['xattrs', 'TEXT']]);
+    this.#get = this.#db.prepare('SELECT digest, xattrs FROM file_hash WHERE key = ?');
+    this.#set = this.#db.prepare('INSERT OR REPLACE INTO file_hash (key, digest, xattrs) VALUES (?, ?, ?)');
     this.#getTree = this.#db.prepare('SELECT value, used FROM tree_digest WHERE key = ?');
     this.#touchTree = this.#db.prepare('UPDATE tree_digest SET used = ? WHERE key = ?');
     this.#setTree = this.#db.prepare('INSERT OR REPLACE INTO tree_digest (key, value, used) VALUES (?, ?, ?)');
     this.#trimTrees = this.#db.prepare(`DELETE FROM tree_digest WHERE key NOT IN (SELECT key FROM tree_digest ORDER BY used DESC LIMIT ${TREES_KEPT})`);
   }
 
-  get(key: string): Digest | undefined {
+  get(key: string): CachedEntry | undefined {
     const pending = this.#pending.get(key);
-    const row = pending === undefined ? this.#get.get(key) : undefined;
-    const digest = pending ?? (row === undefined ? undefined : row['digest']);
-    if (isDigest(digest)) { this.hits++; return digest; }
-    this.misses++;
-    return undefined;
+    if (pending !== undefined) { this.hits++; return pending; }
+    const row = this.#get.get(key);
+    if (row === undefined) { this.misses++; return undefined; }
+    this.hits++;
+    const { digest, xattrs } = row;
+    return { content: isDigest(digest) ? digest : undefined, xattrs: xattrs === '' ? null : isDigest(xattrs) ? xattrs : undefined };
   }
 
-  set(key: string, digest: Digest): void {
-    this.#pending.set(key, digest);
+  set(key: string, entry: CachedEntry): void {
+    this.#pending.set(key, entry);
     // Written in batches as they fill, so the pending keys of a big context are never all in memory at once.
     if (this.#pending.size >= FLUSH_EVERY) this.flush();
   }
@@ -107,7 +120,7 @@ export class FileHashCache implements HashCache {
     if (this.#pending.size === 0) return;
     this.#db.exec('BEGIN IMMEDIATE');
     try {
-      for (const [key, digest] of this.#pending) this.#set.run(key, digest);
+      for (const [key, { content, xattrs }] of this.#pending) this.#set.run(key, content ?? '', xattrs === undefined ? null : xattrs ?? '');
       this.#db.exec('COMMIT');
     } catch (err) {
       this.#db.exec('ROLLBACK');
