@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CopyOp } from '../frontend/index.js';
@@ -7,6 +7,7 @@ import type { ExecMountSource } from './exec/index.js';
 import { copyInto, statMemoFor, WHITEOUT_LAYER, writeContextWhiteouts } from './fileops/index.js';
 import { overlayMountOptions } from './rootless/index.js';
 import { withMounts } from './snapshots/mount.js';
+import { makeTempDirSync } from './temp-dirs.js';
 
 /** Progress of work a step does for itself (a filtered context for a bind mount): not the step's own lines. */
 const SILENT: ProgressSink = { log: () => undefined, status: () => undefined };
@@ -78,9 +79,9 @@ export class ContextMounts {
   }
 
   async #makeLayer(source: ContextSource, signal: AbortSignal): Promise<ContextLayer> {
-    const dir = mkdtempSync(join(this.#tempDir, `ctxlayer-${process.pid}-`));
+    const dir = makeTempDirSync(this.#tempDir, 'ctxlayer');
     this.#dirs.push(dir);
-    const refusal = await probeLower(source.dir, join(dir, 'probe'));
+    const refusal = await probeLower(source.dir, join(dir, 'probe'), this.#tempDir);
     if (refusal !== undefined) return { kind: 'refused', reason: refusal };
     const written = await writeContextWhiteouts({ path: source.dir, excludes: source.excludes, memo: statMemoFor(source) }, dir, signal);
     return written.kind === 'written' ? { kind: 'layer', dir: join(dir, WHITEOUT_LAYER) } : { kind: 'refused', reason: written.reason };
@@ -90,13 +91,13 @@ export class ContextMounts {
 /**
  * Mounts `dir` as the lower layer of a read-only overlay (under the empty dir `empty`) with the options the
  * snapshotter uses here, and unmounts it: overlay refuses some filesystems as layers (case-folding ones, vfat,
- * autofs) and stacks at most two overlays deep. Returns why it failed, or undefined.
+ * autofs) and stacks at most two overlays deep. Mounted in the temp dir `tempDir`. Returns why it failed, or undefined.
  */
-async function probeLower(dir: string, empty: string): Promise<string | undefined> {
+async function probeLower(dir: string, empty: string, tempDir: string): Promise<string | undefined> {
   if (OPTION_SYNTAX.test(dir) || OPTION_SYNTAX.test(empty)) return 'its path or the state root\'s holds one of , : \\';
   await mkdir(empty);
   try {
-    await withMounts([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${empty}:${dir}`, ...overlayMountOptions()] }], async () => undefined);
+    await withMounts([{ type: 'overlay', source: 'overlay', options: [`lowerdir=${empty}:${dir}`, ...overlayMountOptions()] }], tempDir, async () => undefined);
     return undefined;
   } catch (err) {
     const stderr = (err as { stderr?: unknown }).stderr;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
 import { canonicalJson, sha256 } from '../registry/oci/index.js';
@@ -22,7 +22,9 @@ import { ContextMounts } from './context-mount.js';
 import { mkdirInRoot } from './mkdir-in-root.js';
 import { OverlaySnapshotter } from './snapshots/overlay.js';
 import { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
-import { HOST_PATH_MAX, isProcessAlive } from '../common/index.js';
+import { removeDeadTempDirs } from './remove-dead-temp-dirs.js';
+import { makeTempDir, makeTempDirSync, tempDirOf } from './temp-dirs.js';
+import { HOST_PATH_MAX } from '../common/index.js';
 import type { TestHooks } from '../common/index.js';
 
 /**
@@ -31,13 +33,6 @@ import type { TestHooks } from '../common/index.js';
  * namespaces mounted on it).
  */
 const RUN_SCRATCH = 'run-scratch';
-
-/**
- * The worker's temp dirs (exec state, empty sources, ADD <url> downloads), named `<kind>-<pid>-<random>` so that the
- * next worker opening the root removes those of a killed process (removeDeadTempDirs). Under the state root, not the
- * host's /tmp: what a build leaves behind stays where its root's owner looks (and on its disk, not a tmpfs).
- */
-const TEMP = 'tmp';
 
 /** Where the worker keeps its state, and how it writes layers. */
 export interface LinuxWorkerOptions {
@@ -56,6 +51,8 @@ export interface LinuxWorkerOptions {
  */
 export class LinuxWorker implements Worker {
   readonly #root: string;
+  /** The root's temp dir (temp-dirs.ts): exec state, empty sources, downloads, checkouts, mount points. */
+  readonly #tempDir: string;
   readonly #store: FileContentStore;
   readonly #snapshots: OverlaySnapshotter;
   readonly #sourceDateEpoch: number | undefined;
@@ -78,21 +75,23 @@ export class LinuxWorker implements Worker {
 
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
+    this.#tempDir = tempDirOf(opts.root);
     this.#store = store;
     this.#snapshots = snapshots;
     this.#sourceDateEpoch = opts.sourceDateEpoch;
     this.#hashes = new FileHashCache(join(opts.root, 'file-hashes.db'));
     this.#copies = new CopyHistory(join(opts.root, 'copy-history'));
     this.#accounts = new ChainAccounts(join(opts.root, 'chain-accounts'));
-    this.#contextMounts = new ContextMounts(join(opts.root, TEMP));
+    this.#contextMounts = new ContextMounts(this.#tempDir);
   }
 
   /** Opens (creating if needed) the worker state under `opts.root`. */
   static async open(opts: LinuxWorkerOptions): Promise<LinuxWorker> {
-    await mkdir(join(opts.root, TEMP), { recursive: true });
+    await mkdir(tempDirOf(opts.root), { recursive: true });
     await mkdir(cacheMountsDir(opts.root), { recursive: true });
     await mkdir(join(opts.root, RUN_SCRATCH), { recursive: true });
-    await removeDeadTempDirs(join(opts.root, TEMP));
+    // Before the snapshotter opens: a dead build's mount point may still have a snapshot mounted that #recover removes.
+    await removeDeadTempDirs(tempDirOf(opts.root));
     return new LinuxWorker(opts, await FileContentStore.open(opts.root, opts.hooks), await OverlaySnapshotter.open(opts.root));
   }
 
@@ -141,7 +140,7 @@ export class LinuxWorker implements Worker {
       const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
         : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, { incremental, git: this.#gitAccess(source), tempDir: join(this.#root, TEMP) }));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, { incremental, git: this.#gitAccess(source), tempDir: this.#tempDir }));
       });
     });
     const written = outcome?.written;
@@ -154,7 +153,7 @@ export class LinuxWorker implements Worker {
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
     return this.#step(parent, signal, async (key) => {
       // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
-      const stateDir = mkdtempSync(join(this.#root, TEMP, `exec-${process.pid}-`));
+      const stateDir = makeTempDirSync(this.#tempDir, 'exec');
       try {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
@@ -166,6 +165,7 @@ export class LinuxWorker implements Worker {
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
+          tempDir: this.#tempDir,
           scratchDir: join(this.#root, RUN_SCRATCH),
           networks: this.#networks,
           cgroups: this.#cgroups,
@@ -210,6 +210,20 @@ export class LinuxWorker implements Worker {
    */
   async removeSnapshot(name: string): Promise<void> {
     await this.#snapshots.remove(name);
+  }
+
+  /**
+   * Runs `fn` on filesystem `fs` mounted read-only, or on an empty directory for an empty one (scratch): what COPY
+   * --from and the filesystem outputs (-o type=local, type=tar) read. Both are in the root's temp dir, never the host's.
+   */
+  async withFs<T>(fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
+    if (fs.snapshot !== null) return withMountedSnapshot(this.#snapshots, fs.snapshot, fn);
+    const empty = await makeTempDir(this.#tempDir, 'empty');
+    try {
+      return await fn(empty);
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
   }
 
   /** Releases the metadata database, kills the waiting RUN helper, stops the RUN networks (slirp4netns and their namespaces), removes the RUN cgroups and context layers. */
@@ -288,20 +302,10 @@ export class LinuxWorker implements Worker {
         });
       case 'inline':
         return fn({ kind: 'inline', files: source.files });
-      case 'fs': {
-        const snapshot = source.fs.snapshot;
-        if (snapshot !== null) {
-          return withMountedSnapshot(this.#snapshots, snapshot, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }).catch((err: unknown) => {
-            throw notUtf8Name(err, dir, 'the image or stage COPY --from reads', 'rename the file to UTF-8 in the stage that makes it, or leave its directory out of the COPY') ?? err;
-          }));
-        }
-        const empty = await mkdtemp(join(this.#root, TEMP, `empty-${process.pid}-`));
-        try {
-          return await fn({ kind: 'dir', path: empty, excludes: [] });
-        } finally {
-          await rm(empty, { recursive: true, force: true });
-        }
-      }
+      case 'fs':
+        return this.withFs(source.fs, (dir) => fn({ kind: 'dir', path: dir, excludes: [] }).catch((err: unknown) => {
+          throw notUtf8Name(err, dir, 'the image or stage COPY --from reads', 'rename the file to UTF-8 in the stage that makes it, or leave its directory out of the COPY') ?? err;
+        }));
     }
   }
 
@@ -328,17 +332,6 @@ export class LinuxWorker implements Worker {
         return { kind: 'dir', path: dir };
       }
     }
-  }
-}
-
-/**
- * Temp dirs are named `<kind>-<pid>-<random>` so that a worker opening the root can remove those a killed process
- * left (kill -9 skips every `finally`; an exec state dir may even hold secrets). A live process's dirs stay.
- */
-async function removeDeadTempDirs(tmp: string): Promise<void> {
-  for (const entry of await readdir(tmp)) {
-    const pid = Number(/^[a-z]+-(\d+)-/.exec(entry)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid)) await rm(join(tmp, entry), { recursive: true, force: true });
   }
 }
 

@@ -1,22 +1,10 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { ConfinedFsError, isInUserNamespace, layerTar, withMountedSnapshot, writeTree, type LinuxWorker } from '../../worker/index.js';
+import { ConfinedFsError, isInUserNamespace, layerTar, writeTree, type LinuxWorker } from '../../worker/index.js';
 import { makeDirs, markPlanted, pathTooLongError, UserError } from '../../common/index.js';
 import { checkFileDest } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
-
-/** Runs `fn` on the final filesystem mounted read-only (an empty temp dir for an empty scratch image). */
-async function withFinalFs<T>(worker: LinuxWorker, fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
-  if (fs.snapshot === null) {
-    const dir = await mkdtemp(join(tmpdir(), 'tsbuild-empty-'));
-    try { return await fn(dir); } finally { await rm(dir, { recursive: true, force: true }); }
-  }
-  return withMountedSnapshot(worker.snapshotter, fs.snapshot, fn);
-}
 
 /**
  * `-o type=local,dest=DIR`: the final filesystem written into DIR as buildx's local exporter writes it: modes, links
@@ -30,7 +18,7 @@ export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string)
   await makeDirs(dest);
   markPlanted(dest);
   const owner = localOwner();
-  return withFinalFs(worker, fs, async (dir) => {
+  return worker.withFs(fs, async (dir) => {
     try {
       return await writeTree(dir, dest, { owner });
     } catch (err) {
@@ -56,7 +44,7 @@ function localOwner(): { uid: number; gid: number } {
  * is written into, as buildx writes it.
  */
 export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
-  await withFinalFs(worker, fs, async (dir) => {
+  await worker.withFs(fs, async (dir) => {
     // Every xattr, as fsutil's WriteTar writes BuildKit's tar exporter's (exporter/tar/export.go: each entry's Stat,
     // xattrs and all); only an image layer keeps security.capability alone.
     const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(layerTar(dir, { xattrs: 'all' }), out, { signal }).catch((err: unknown) => {

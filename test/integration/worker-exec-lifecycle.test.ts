@@ -69,7 +69,7 @@ describe('runExec: cancellation and deep layer chains', () => {
     for (const d of ['upper', 'work', 'state']) await mkdir(join(parent, d));
     const env = {
       rootfs: { lowerDirs: lowers, upperDir: join(parent, 'upper'), workDir: join(parent, 'work') },
-      sources: {}, cacheDir: join(fx.root, 'cache'), secrets: {}, stateDir: join(parent, 'state'),
+      sources: {}, cacheDir: join(fx.root, 'cache'), secrets: {}, stateDir: join(parent, 'state'), tempDir: parent,
     };
     const progress = new RecordingProgress();
     await runExec(shell('ls / | grep -c "^f"; cat /f0 /f149; echo'), env, new AbortController().signal, progress);

@@ -59,6 +59,7 @@ export class ExecFixture {
       cacheDir: join(this.root, 'cache'),
       secrets: {},
       stateDir: join(dir, 'state'),
+      tempDir: dir,
       ...extra,
     };
   }

@@ -308,15 +308,6 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
     await writeFile(path.join(ctx, 'Dockerfile'), dockerfile);
     return ctx;
   };
-  /** The files (not directories) under `top`, recursively, with their sizes; mount points of snapshots are skipped. */
-  const filesUnder = async (top: string): Promise<string[]> => {
-    const out: string[] = [];
-    for (const entry of await readdir(top, { recursive: true, withFileTypes: true })) {
-      const rel = path.relative(top, path.join(entry.parentPath, entry.name));
-      if (!rel.startsWith('tsbuild-mnt-') && !entry.isDirectory()) out.push(`${rel} ${(await stat(path.join(top, rel))).size}`);
-    }
-    return out;
-  };
   /** Starts a build of the endless download and kills it once 1 MiB of it is on disk; returns its pid. */
   const killMidDownload = async (root: string, ctx: string): Promise<number> => {
     const build = startTsbuild(['build', '--root', root, '--progress', 'plain', ctx], env());
@@ -331,12 +322,15 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
     }, 60_000);
     expect(path.dirname(where), 'where the download is written').to.equal(path.join(root, 'tmp'));
     expect(path.basename(where)).to.match(new RegExp(`^download-${build.pid}-`));
-    expect(await filesUnder(hostTmp), 'TMPDIR during the download').to.deep.equal([]);
+    expect(await readdir(hostTmp), 'TMPDIR during the download').to.deep.equal([]);
     killNode(build.pid);
     expect((await build.done).signal).to.equal('SIGKILL');
-    // kill -9 skipped every `finally`: the partial download stays until the next process opening the root.
-    expect(await readdir(path.join(root, 'tmp')), 'the leftover this test is about').to.have.length(1);
-    expect(await filesUnder(hostTmp), 'TMPDIR after the kill').to.deep.equal([]);
+    // kill -9 skipped every `finally`: the partial download stays until the next process opening the root, and so
+    // does the step's snapshot, mounted where the ADD writes it (mnt-<pid>-…, still mounted).
+    const left = (await readdir(path.join(root, 'tmp'))).sort();
+    expect(left.map((e) => e.replace(new RegExp(`-${build.pid}-.*`), '')), 'the leftovers this test is about').to.deep.equal(['download', 'mnt']);
+    expect(mountsMentioning([path.join(root, 'tmp', left[1] ?? '')]), 'the step\'s snapshot, still mounted').to.not.deep.equal([]);
+    expect(await readdir(hostTmp), 'TMPDIR after the kill').to.deep.equal([]);
     return build.pid;
   };
 
@@ -356,8 +350,8 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
   after(async () => {
     server?.closeAllConnections();
     await new Promise((resolve) => server?.close(resolve));
-    // A failed test may leave a killed build's snapshot mounted in hostTmp: off before the directory goes.
-    for (const line of mountsMentioning([hostTmp]).reverse()) {
+    // A failed test may leave a killed build's snapshot mounted in a root: off before the directory goes.
+    for (const line of mountsMentioning([dir]).reverse()) {
       const target = line.split(' ')[4];
       if (target !== undefined) await run('umount', ['-l', target]);
     }
@@ -370,6 +364,7 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
     const next = await tsbuild(['build', '--root', root, '--progress', 'plain', await context('small', `FROM scratch\nADD ${url}/small /small\n`)], { env: env() });
     expect(next.code, next.stderr).to.equal(0);
     expect(await readdir(path.join(root, 'tmp'))).to.deep.equal([]);
+    expect(mountsMentioning([path.join(root, 'tmp')])).to.deep.equal([]);
     expect(await readdir(hostTmp)).to.deep.equal([]);
   });
 
@@ -379,6 +374,7 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
     const prune = await tsbuild(['prune', '--root', root], { env: env() });
     expect(prune.code, prune.stderr).to.equal(0);
     expect(await readdir(path.join(root, 'tmp'))).to.deep.equal([]);
+    expect(mountsMentioning([path.join(root, 'tmp')])).to.deep.equal([]);
     expect(await readdir(hostTmp)).to.deep.equal([]);
   });
 });

@@ -36,10 +36,10 @@ async function busyboxLayer(): Promise<Buffer> {
   return out;
 }
 
-// Mount points are named tsbuild-mnt-<pid>-…: only this process's count, so another build on the machine cannot
-// make the check fail.
+// Mount points are <root>/tmp/mnt-<pid>-… (worker/temp-dirs.ts): only this process's count, so another build on the
+// machine cannot make the check fail.
 async function mountRows(): Promise<number> {
-  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(`tsbuild-mnt-${process.pid}-`)).length;
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(`/tmp/mnt-${process.pid}-`)).length;
 }
 
 async function tarNames(blob: Readable): Promise<string[]> {

@@ -21,10 +21,10 @@ async function tarNames(snap: OverlaySnapshotter, name: string): Promise<string[
   return names;
 }
 
-// Mount points are named tsbuild-mnt-<pid>-…: only this process's count, so another build on the machine cannot
-// make the check fail.
+// Mount points are <root>/tmp/mnt-<pid>-… (worker/temp-dirs.ts): only this process's count, so another build on the
+// machine cannot make the check fail.
 async function mountedRows(): Promise<string> {
-  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(`tsbuild-mnt-${process.pid}-`)).join('\n');
+  return (await readFile('/proc/self/mounts', 'utf8')).split('\n').filter((l) => l.includes(`/tmp/mnt-${process.pid}-`)).join('\n');
 }
 
 describe('OverlaySnapshotter on real overlay mounts', () => {
@@ -131,7 +131,7 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
       expect(await readFile(join(d, 'f0'), 'utf8')).to.equal('0');
       expect(await readFile(join(d, 'f149'), 'utf8')).to.equal('149');
     });
-    await withMounts(await snap.mounts(parent as string), async (d) => {
+    await withMounts(await snap.mounts(parent as string), snap.tempDir, async (d) => {
       expect((await readdir(d)).length).to.equal(150);
     });
     await snap.remove('top-key');

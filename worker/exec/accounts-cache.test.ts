@@ -16,7 +16,7 @@ describe('ChainAccounts (accounts of a chain, carried up while a layer leaves /e
     const upper = dir(`upper-${Math.random().toString(36).slice(2)}`);
     await mkdir(upper);
     const rootfs = { upperDir: upper, workDir: join(root, 'work'), lowerDirs: lowers };
-    return RootSession.with(upper, { lowerRoots: lowers }, async (s) => execUser(user, await chains.of(rootfs, s)));
+    return RootSession.with(upper, { lowerRoots: lowers }, async (s) => execUser(user, await chains.of(rootfs, s, root)));
   };
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'tsbuild-accounts-'));

@@ -39,16 +39,16 @@ export class ChainAccounts {
   /**
    * The accounts of a step's rootfs before the step: `session` is the step's confined session on its upper dir with
    * the lower dirs as roots 1.. (the one the stub clean-up uses). Falls back to the full read when the upper dir is
-   * not empty (not a fresh step) or the chain is unknown.
+   * not empty (not a fresh step) or the chain is unknown; that read mounts the rootfs in the temp dir `tempDir`.
    */
-  async of(rootfs: OverlayRootfs, session: RootSession): Promise<Accounts> {
+  async of(rootfs: OverlayRootfs, session: RootSession, tempDir: string): Promise<Accounts> {
     // Every look the decision may need, sent together and answered in one round trip (the top lower's two are
     // unused when the chain is known).
     const hasBelow = rootfs.lowerDirs.length > 1;
     const [upper, top, topEtc] = await Promise.all([session.lstat(0, ''),
       hasBelow ? session.lstat(1, '') : undefined, hasBelow ? session.lstat(1, 'etc') : undefined]);
     const isFresh = upper !== undefined && upper.type === 'd' && upper.isEmptyDir && !upper.isOpaqueDir;
-    if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs);
+    if (!isFresh || rootfs.lowerDirs.length === 0) return readRootfsAccounts(rootfs, tempDir);
     const key = keyOf(rootfs.lowerDirs);
     const hit = this.#lookup(rootfs.lowerDirs);
     if (hit !== undefined) return hit.accounts;
@@ -57,7 +57,7 @@ export class ChainAccounts {
       this.#remember(key, below);
       return below.accounts;
     }
-    const read = await readRootfsAccounts(rootfs, true);
+    const read = await readRootfsAccounts(rootfs, tempDir, true);
     const known = { accounts: read.accounts, isPlain: read.isPlain };
     this.#remember(key, known);
     await this.#stored?.store(rootfs.lowerDirs, known);

@@ -88,6 +88,8 @@ export interface ExecEnvironment {
   ssh?: Record<string, string>;
   /** A private scratch directory for this step (secret copies, inline files, rw bind uppers); removed by the caller. */
   stateDir: string;
+  /** The state root's temp dir (worker/temp-dirs.ts): where the rootfs is mounted when USER must be read from it. */
+  tempDir: string;
   /**
    * An empty directory the helper mounts its private tmpfs on, only ever inside the step's own mount namespace, so
    * the steps of a worker can share one (nothing is ever written into it on the host). Absent: one in stateDir.
@@ -256,7 +258,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
       // look at the upper dir: both only read through the session, so their queries go out together.
       const s = session;
       [user, upperBefore] = await Promise.all([
-        resolveUser(op.user, env.rootfs, env.accounts === undefined ? undefined : { chains: env.accounts, session: s }),
+        resolveUser(op.user, env.rootfs, env.tempDir, env.accounts === undefined ? undefined : { chains: env.accounts, session: s }),
         inspectUpperIn(s, targets),
       ]);
     }

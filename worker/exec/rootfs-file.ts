@@ -10,19 +10,20 @@ import type { OverlayRootfs } from './index.js';
  * them; the one confined reader (openat2 RESOLVE_IN_ROOT) then reads /etc/passwd and /etc/group inside it, so a
  * symlinked /etc never reaches a host file. Walking the layer dirs ourselves would be a second, subtly different
  * overlay implementation; one ~6 ms mount is cheaper than that risk (and accounts-cache.ts spares most steps it).
- * With `withPlain`, also whether /etc, /etc/passwd and /etc/group were reached without any symlink (each a directory
- * or regular file, or absent): what accounts-cache.ts needs to carry the result up to the next layer.
+ * The mount point is in the state root's temp dir `tempDir` (worker/temp-dirs.ts). With `withPlain`, also whether
+ * /etc, /etc/passwd and /etc/group were reached without any symlink (each a directory or regular file, or absent):
+ * what accounts-cache.ts needs to carry the result up to the next layer.
  */
-export async function readRootfsAccounts(rootfs: OverlayRootfs): Promise<Accounts>;
-export async function readRootfsAccounts(rootfs: OverlayRootfs, withPlain: true): Promise<{ accounts: Accounts; isPlain: boolean }>;
-export async function readRootfsAccounts(rootfs: OverlayRootfs, withPlain = false): Promise<Accounts | { accounts: Accounts; isPlain: boolean }> {
+export async function readRootfsAccounts(rootfs: OverlayRootfs, tempDir: string): Promise<Accounts>;
+export async function readRootfsAccounts(rootfs: OverlayRootfs, tempDir: string, withPlain: true): Promise<{ accounts: Accounts; isPlain: boolean }>;
+export async function readRootfsAccounts(rootfs: OverlayRootfs, tempDir: string, withPlain = false): Promise<Accounts | { accounts: Accounts; isPlain: boolean }> {
   const read = async (session: RootSession): Promise<Accounts | { accounts: Accounts; isPlain: boolean }> => {
     const accounts = await readAccounts(session);
     return withPlain ? { accounts, isPlain: await isPlainEtc(session) } : accounts;
   };
   if (rootfs.lowerDirs.length === 0) return RootSession.with(rootfs.upperDir, {}, read);
   const mount = { type: 'overlay' as const, source: 'overlay', options: ['ro', `lowerdir=${[rootfs.upperDir, ...rootfs.lowerDirs].join(':')}`] };
-  return withMounts([mount], (dir) => RootSession.with(dir, {}, read));
+  return withMounts([mount], tempDir, (dir) => RootSession.with(dir, {}, read));
 }
 
 async function isPlainEtc(session: RootSession): Promise<boolean> {

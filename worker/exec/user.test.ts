@@ -31,13 +31,13 @@ describe('resolveUser', () => {
   ];
   for (const [user, want] of cases) {
     it(`resolves USER "${user}" from the upper passwd over the lower one`, async () => {
-      expect(await resolveUser(user, rootfs)).to.deep.equal(want);
+      expect(await resolveUser(user, rootfs, root)).to.deep.equal(want);
     });
   }
 
   it('fails with RUN_FAILED for an unknown user name or group name', async () => {
     for (const user of ['ghost', 'web:ghosts']) {
-      const err = await resolveUser(user, rootfs).then(() => undefined, (e: unknown) => e);
+      const err = await resolveUser(user, rootfs, root).then(() => undefined, (e: unknown) => e);
       expect(err, user).to.have.property('code', 'RUN_FAILED');
     }
   });

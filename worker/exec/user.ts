@@ -47,6 +47,6 @@ export function execUser(user: string, accounts: Accounts): ExecUser {
  * worker's known chains and the step's own session (upper dir, lower dirs as roots 1..), a chain already read is not
  * read again (accounts-cache.ts).
  */
-export async function resolveUser(user: string, rootfs: OverlayRootfs, known?: { chains: ChainAccounts; session: RootSession }): Promise<ExecUser> {
-  return execUser(user, known === undefined ? await readRootfsAccounts(rootfs) : await known.chains.of(rootfs, known.session));
+export async function resolveUser(user: string, rootfs: OverlayRootfs, tempDir: string, known?: { chains: ChainAccounts; session: RootSession }): Promise<ExecUser> {
+  return execUser(user, known === undefined ? await readRootfsAccounts(rootfs, tempDir) : await known.chains.of(rootfs, known.session, tempDir));
 }

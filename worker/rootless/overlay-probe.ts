@@ -1,8 +1,9 @@
 import { execFile } from 'node:child_process';
-import { access, constants, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { overlayMountOptions } from './overlay-flavour.js';
+import { makeTempDir } from '../temp-dirs.js';
 
 const run = promisify(execFile);
 
@@ -16,7 +17,7 @@ export type OverlayProbe = { isWorking: true } | { isWorking: false; detail: str
  */
 export async function probeOverlay(dir: string): Promise<OverlayProbe> {
   await mkdir(dir, { recursive: true });
-  const base = await mkdtemp(join(dir, `overlay-probe-${process.pid}-`));
+  const base = await makeTempDir(dir, 'overlay-probe');
   const [lower, upper, work, target] = ['lower', 'upper', 'work', 'merged'].map((d) => join(base, d)) as [string, string, string, string];
   try {
     for (const d of [lower, upper, work, target]) await mkdir(d);
@@ -55,7 +56,7 @@ export async function probeFuseOverlay(dir: string): Promise<OverlayProbe & { ve
     return { isWorking: false, detail: 'fuse-overlayfs is not installed (apt-get install fuse-overlayfs)' };
   }
   await mkdir(dir, { recursive: true });
-  const base = await mkdtemp(join(dir, `fuse-probe-${process.pid}-`));
+  const base = await makeTempDir(dir, 'fuse-probe');
   const [lower, upper, work, target] = ['lower', 'upper', 'work', 'merged'].map((d) => join(base, d)) as [string, string, string, string];
   try {
     for (const d of [lower, upper, work, target]) await mkdir(d);

@@ -1,12 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, rmdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative, sep } from 'node:path';
+import { readFile, rmdir } from 'node:fs/promises';
+import { dirname, relative, sep } from 'node:path';
 import { promisify } from 'node:util';
 import type { Mount } from './snapshotter.js';
-import { isProcessAlive } from '../../common/index.js';
 import { inRootPath, RootSession } from '../confined/index.js';
 import { FUSE_OPAQUE_ENTRIES, snapshotterKind } from '../rootless/index.js';
+import { makeTempDir } from '../temp-dirs.js';
 
 /** execFile as a promise: the mount(8)/umount(8)/chattr(1) runs of the snapshotter. */
 export const run = promisify(execFile);
@@ -109,10 +108,13 @@ export async function unmount(target: string): Promise<void> {
   await run('umount', [target]);
 }
 
-/** Mounts `mounts` on a fresh temporary directory, runs `fn` on it, and always unmounts and removes it. */
-export async function withMounts<T>(mounts: Mount[], fn: (dir: string) => Promise<T>): Promise<T> {
-  // The pid in the name lets removeDeadMounts() tell a killed process's mount from a live one's.
-  const dir = await mkdtemp(join(tmpdir(), `tsbuild-mnt-${process.pid}-`));
+/**
+ * Mounts `mounts` on a new directory in the state root's temp dir `tempDir` (worker/temp-dirs.ts), runs `fn` on it,
+ * and always unmounts and removes it. Named `mnt-<pid>-…`: a process killed while something is mounted there leaves
+ * it to the next one that opens the root, which unmounts it before it removes the directory (removeDeadTempDirs).
+ */
+export async function withMounts<T>(mounts: Mount[], tempDir: string, fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await makeTempDir(tempDir, 'mnt');
   let mounted = 0;
   try {
     for (const m of mounts) {
@@ -122,8 +124,16 @@ export async function withMounts<T>(mounts: Mount[], fn: (dir: string) => Promis
     return await fn(dir);
   } finally {
     for (; mounted > 0; mounted--) await unmount(dir);
-    await rm(dir, { recursive: true, force: true });
+    // rmdir, never a recursive rm: the mount point is empty once nothing is mounted on it (containerd's WithTempMount
+    // uses os.Remove for the same reason: a RemoveAll after a failed unmount deleted the mounted files).
+    await rmdir(dir);
   }
+}
+
+/** Every mount point in this mount namespace, in the order they were mounted (/proc/self/mountinfo, escapes decoded). */
+export async function mountPoints(): Promise<string[]> {
+  return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((line) => line !== '')
+    .map((line) => (line.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
 }
 
 async function mountBind(mount: Mount, target: string): Promise<void> {
@@ -145,26 +155,4 @@ function commonParent(paths: string[]): string {
     while (common !== '/' && !(p + sep).startsWith(common + sep)) common = dirname(common);
   }
   return common;
-}
-
-/**
- * Unmounts and removes the temporary mount dirs of processes that are gone: kill -9 skips withMounts' `finally`, and
- * the overlay would otherwise stay mounted on snapshot directories forever. Called when a snapshotter opens.
- */
-export async function removeDeadMounts(): Promise<void> {
-  const owned = (name: string): boolean => {
-    const pid = Number(/^tsbuild-mnt-(\d+)-/.exec(name)?.[1]);
-    return Number.isInteger(pid) && pid > 0 && !isProcessAlive(pid);
-  };
-  const mountPoints = (await readFile('/proc/self/mountinfo', 'utf8')).split('\n')
-    .map((line) => (line.split(' ')[4] ?? '').replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
-  // Stacked mounts on one dir come off one by one, the newest first (mountinfo lists them in mount order).
-  for (const target of mountPoints.reverse()) {
-    if (dirname(target) === tmpdir() && owned(target.slice(tmpdir().length + 1))) {
-      // Still busy (a dying process's child not yet gone): detach it, so the dir is no mount point when rmdir runs.
-      await unmount(target).catch(() => run('umount', ['--lazy', target])).catch(() => undefined);
-    }
-  }
-  // rmdir, never rm -r: should an unmount have failed, a recursive rm would delete the snapshot under the mount.
-  for (const entry of await readdir(tmpdir())) if (owned(entry)) await rmdir(join(tmpdir(), entry)).catch(() => undefined);
 }

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { layerTar } from '../layers/layer-tar.js';
 import type { LayerTarOptions } from '../layers/layer-tar.js';
 import { SnapshotMetadata } from './metadata.js';
-import { removeDeadMounts, run } from './mount.js';
+import { run } from './mount.js';
+import { tempDirOf } from '../temp-dirs.js';
 import type { LayerRecord, SnapshotRow } from './metadata.js';
 import type { Mount, SnapshotInfo } from './snapshotter.js';
 import { isProcessAlive, removeTree, UserError } from '../../common/index.js';
@@ -36,6 +37,12 @@ const MAX_CHAINS = 256;
  * rootless: see worker/rootless/overlay-flavour.ts).
  */
 export class OverlaySnapshotter {
+  /**
+   * The state root's temp dir (worker/temp-dirs.ts), where snapshots are mounted to be read or written
+   * (withMountedSnapshot). LinuxWorker.open sweeps it before the snapshotter opens, so no mount a dead process left
+   * there still stands on a directory #recover removes.
+   */
+  readonly tempDir: string;
   readonly #dir: string;
   readonly #meta: SnapshotMetadata;
   readonly #boot = bootId();
@@ -49,8 +56,9 @@ export class OverlaySnapshotter {
   #spare: { dir: string; made: Promise<string | undefined> } | undefined;
   #spares = 0;
 
-  private constructor(dir: string, meta: SnapshotMetadata) {
+  private constructor(dir: string, tempDir: string, meta: SnapshotMetadata) {
     this.#dir = dir;
+    this.tempDir = tempDir;
     this.#meta = meta;
   }
 
@@ -58,9 +66,9 @@ export class OverlaySnapshotter {
   static async open(root: string): Promise<OverlaySnapshotter> {
     const dir = join(root, 'snapshots');
     await mkdir(dir, { recursive: true });
+    await mkdir(tempDirOf(root), { recursive: true });
     await spreadSnapshotDirs(dir);
-    const snap = new OverlaySnapshotter(dir, new SnapshotMetadata(join(dir, 'metadata.db')));
-    await removeDeadMounts(); // before #recover removes directories those mounts still use
+    const snap = new OverlaySnapshotter(dir, tempDirOf(root), new SnapshotMetadata(join(dir, 'metadata.db')));
     await snap.#recover();
     return snap;
   }
