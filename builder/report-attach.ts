@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClient,
@@ -14,10 +13,11 @@ const HTML_NAME = 'tsbuild-report.html';
 /**
  * `build --push --attach-report`: attaches the build's report (JSON + HTML) to every pushed image as an OCI 1.1
  * referrer, so `tsbuild report IMAGE` can show it from any machine later. The subject is the pushed manifest by
- * digest, so a tag moved later does not take the report with it.
+ * digest, so a tag moved later does not take the report with it. The files are written in the temp dir of the state
+ * root `root` (worker/temp-dirs.ts), never the host's $TMPDIR.
  */
-export async function attachReport(report: Report, names: string[], digest: Digest, client: RegistryClient, signal: AbortSignal): Promise<void> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
+export async function attachReport(report: Report, names: string[], digest: Digest, client: RegistryClient, signal: AbortSignal, root: string): Promise<void> {
+  const dir = await (await import('../worker/index.js')).makeRootTempDir(root, 'report');
   try {
     await writeFile(join(dir, JSON_NAME), renderJson(report));
     await writeFile(join(dir, HTML_NAME), renderHtml(report));
@@ -33,9 +33,12 @@ export function isImageArgument(arg: string): boolean {
   return /[/:@]/.test(arg);
 }
 
-/** The report attached to `image` (the newest, when several builds attached one), read back from its registry. */
-export async function fetchAttachedReport(image: string, client: RegistryClient, signal?: AbortSignal): Promise<Report> {
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-report-'));
+/**
+ * The report attached to `image` (the newest, when several builds attached one), read back from its registry into
+ * the temp dir of the state root `root`.
+ */
+export async function fetchAttachedReport(image: string, client: RegistryClient, root: string, signal?: AbortSignal): Promise<Report> {
+  const dir = await (await import('../worker/index.js')).makeRootTempDir(root, 'report');
   try {
     const paths = await fetchBuildReport(client, parseReference(image), dir, signal);
     const json = paths.find((p) => p.endsWith(JSON_NAME));

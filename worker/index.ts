@@ -11,6 +11,7 @@ export { OverlaySnapshotter } from './snapshots/overlay.js';
 export { SnapshotHasChildrenError } from './snapshots/metadata.js';
 export type { Mount, SnapshotInfo } from './snapshots/snapshotter.js';
 export { mountAll, mountOverlay, unmount, withMounts } from './snapshots/mount.js';
+export { makeRootTempDir } from './temp-dirs.js';
 export { withMountedSnapshot } from './snapshots/with-mounted-snapshot.js';
 export { exportLayer } from './layers/diff.js';
 export type { ExportedLayer } from './layers/diff.js';
@@ -33,6 +34,6 @@ export type { DirListing } from './fileops/index.js';
 export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';
-// Remote build contexts (builder/remote-context): git sources and context archives, fetched outside every root.
+// Remote build contexts (builder/remote-context): git sources and context archives, fetched outside every snapshot.
 export { classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, isGitUrl, parseGitRef, GitFetchError, GitRefError } from './fileops/index.js';
 export type { ContextFileKind, GitCheckout, GitRef } from './fileops/index.js';

@@ -67,7 +67,7 @@ export class LinuxWorker implements Worker {
   /** The last result of each COPY from a context: a COPY that misses links its unchanged files from it. */
   readonly #copies: CopyHistory;
   /** What each ADD <git url>'s ref resolved to when its step was keyed: the ADD fetches exactly that commit. */
-  readonly #gitCommits = new GitCommits();
+  readonly #gitCommits: GitCommits;
   /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
   readonly #helpers = new HelperPool(this.#cgroups);
   /** RUN bind mounts of the build's contexts: their whiteout layers, removed by close(). */
@@ -76,6 +76,7 @@ export class LinuxWorker implements Worker {
   private constructor(opts: LinuxWorkerOptions, store: FileContentStore, snapshots: OverlaySnapshotter) {
     this.#root = opts.root;
     this.#tempDir = tempDirOf(opts.root);
+    this.#gitCommits = new GitCommits(this.#tempDir);
     this.#store = store;
     this.#snapshots = snapshots;
     this.#sourceDateEpoch = opts.sourceDateEpoch;

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirs } from '../common/index.js';
 
 /**
  * The temp dir of state root `root`, `<root>/tmp`: what a build, pull, push, bake or output writes for a while and
@@ -18,6 +19,16 @@ export function tempDirOf(root: string): string {
 /** A new private directory (0700) for `kind` in the temp dir `tempDir` (tempDirOf), named for this process. */
 export function makeTempDir(tempDir: string, kind: string): Promise<string> {
   return mkdtemp(join(tempDir, `${kind}-${process.pid}-`));
+}
+
+/**
+ * makeTempDir in the temp dir of state root `root`, made when missing (the root too, 0700): for what a command
+ * writes there before its worker opens the root (a remote build context, --load's archive, bake's layouts).
+ */
+export async function makeRootTempDir(root: string, kind: string): Promise<string> {
+  await makeDirs(root, 0o700);
+  await mkdir(tempDirOf(root), { recursive: true, mode: 0o700 });
+  return makeTempDir(tempDirOf(root), kind);
 }
 
 /** makeTempDir, synchronously: for a caller whose few syscalls are cheaper than a trip through the thread pool. */

@@ -1,5 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { targetError } from './errors.js';
 import { writeMetadataObject } from '../metadata-file.js';
@@ -11,6 +10,7 @@ import { BakeProgress } from './bake-progress.js';
 import type { BuildFlags } from '../commands/build-flags.js';
 import type { SharedBuild } from '../commands/build.js';
 import type { RunningSteps } from '../../solver/index.js';
+import { makeRootTempDir } from '../../worker/index.js';
 
 // Building a resolved bake definition: each target through `tsbuild build`'s own path (commands/build.ts
 // runBuildFlags). As buildx builds every target in one solve, the targets build at once: each starts when the targets
@@ -68,8 +68,10 @@ export async function runBake(
     }
   });
   checkFsEntitlements(planned, opts.allow);
-  // Made once the bake is accepted: a refused one leaves nothing behind.
-  const tmp = await mkdtemp(join(tmpdir(), 'tsbuild-bake-'));
+  // Made once the bake is accepted: a refused one leaves nothing behind. The dependencies' OCI layouts are whole
+  // images: in the state root's temp dir, never the host's $TMPDIR (worker/temp-dirs.ts), where one a killed bake left
+  // is removed by the next build or prune on the root.
+  const tmp = await makeRootTempDir(opts.root, 'bake');
   const cancel = new AbortController();
   const onAbort = (): void => cancel.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });

@@ -1,5 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BuildGraph } from '../../frontend/index.js';
@@ -160,7 +159,9 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   }
   const { findLoader, loadArchive } = await import('../outputs/load.js');
   const loader = flags.load ? await findLoader() : undefined;
-  const loadTmp = loader ? await mkdtemp(join(tmpdir(), 'tsbuild-load-')) : undefined;
+  // The archive `docker load` reads is the whole image: in the state root's temp dir, never the host's $TMPDIR
+  // (worker/temp-dirs.ts), where one a killed build left is removed by the next build or prune.
+  const loadTmp = loader ? await (await import('../../worker/index.js')).makeRootTempDir(flags.root, 'load') : undefined;
   if (loadTmp) outputs.push({ type: 'docker', dest: join(loadTmp, 'image.tar'), names: loadNames.length > 0 ? loadNames : flags.tag });
   await prepareDestinations(outputs, cacheTo, [flags.metadataFile, flags.iidfile]);
   // As buildx: an --iidfile from an earlier build goes first (a failed build leaves none), and what is written at the
@@ -188,13 +189,13 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
-  // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private temp dir,
-  // removed in the `finally` below (and here when what follows fails before it).
+  // The context `-` (a tar or a Dockerfile on stdin), a git URL or an http(s) URL: fetched into a private dir in the
+  // state root's temp dir, removed in the `finally` below (and here when what follows fails before it).
   const { fetchNamedContexts, resolveContext } = await import('../remote-context/index.js');
   // --secret sources are checked before anything is fetched, as buildx's CreateSecrets runs before the solve: a
   // missing file is a usage error (exit 2, as a missing --ssh socket) and costs no clone or download.
   const { resolveSecrets } = await import('../options/secrets.js');
-  const secrets = await resolveSecrets(flags.secret);
+  const secrets = await resolveSecrets(flags.secret, flags.root);
   for (const w of secrets.warnings) process.stderr.write(`${w}\n`);
   // --ssh ID=KEY: an agent of this build's own answers for the keys until the build ends (ssh-key-agent.ts).
   let agents: Awaited<ReturnType<typeof openSshAgents>>;
@@ -206,7 +207,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   }
   let remote: Awaited<ReturnType<typeof resolveContext>>;
   try {
-    remote = await resolveContext(context ?? '.', flags.file, signal, gitAgentOf(flags, agents.sockets));
+    remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets));
   } catch (err) {
     await agents.close();
     await secrets.cleanup();
@@ -216,7 +217,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
     // --build-context NAME=<git or http(s) URL>: fetched like the context, removed in the `finally` below.
-    named = await fetchNamedContexts(namedContexts, signal, gitAgentOf(flags, agents.sockets));
+    named = await fetchNamedContexts(namedContexts, signal, flags.root, gitAgentOf(flags, agents.sockets));
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
   } catch (err) {
@@ -268,7 +269,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
       const reportFile = flags.report;
       if (reportFile) await writingTo(`--report ${reportFile}`, reportFile, signal, () => writeReportFiles(report, reportFile));
       await writeStepSummary(report, env);
-      if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal);
+      if (flags.attachReport) await (await import('../report-attach.js')).attachReport(report, outcome.pushed, outcome.digest, await root.registry(), signal, root.dir);
       // The signature: every build ends by saying what missed and why, unless the user asked for machine output.
       if (!flags.quiet && flags.progress !== 'quiet' && !isJsonProgress(flags.progress)) {
         const summary = renderTerminalSummary(report);
@@ -356,7 +357,7 @@ async function callDockerfile(context: string, flags: BuildFlags, signal: AbortS
   const { readDockerfile } = await import('../build.js');
   const { resolveContext } = await import('../remote-context/index.js');
   const agents = await openSshAgents(parseSsh(flags.ssh));
-  const remote = await resolveContext(context, flags.file, signal, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
+  const remote = await resolveContext(context, flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
   try {
     // `-f -`: the Dockerfile is stdin, named as BuildKit names it (it was read as the file `-`, or a remote
     // context's own Dockerfile was checked instead).

@@ -22,7 +22,7 @@ export async function loadAgainst(against: string, root: Root, signal?: AbortSig
   if (against.endsWith('.json')) {
     throw new UserError('INVALID_ARGUMENT', `report file ${against} not found`, 'pass the path of a report written by --report FILE.json or `tsbuild report --format json`');
   }
-  if (isImageArgument(against)) return { report: await fetchAttachedReport(against, await root.registry(), signal), source: `report attached to ${against}` };
+  if (isImageArgument(against)) return { report: await fetchAttachedReport(against, await root.registry(), root.dir, signal), source: `report attached to ${against}` };
   return { report: await loadReport(root, against), source: `build in ${root.dir}` };
 }
 

@@ -19,7 +19,7 @@ export function registerReport(program: Command, signal: AbortSignal): void {
     .option('-f, --file <path>', 'with --last: the Dockerfile whose builds to read (default: that of the latest build)')
     .action((buildId: string | undefined, flags: ReportFlags, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
       if (flags.last !== undefined) return trendsAction(root, flags);
-      const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId, await root.registry(), signal) : await loadReport(root, buildId);
+      const report = buildId !== undefined && isImageArgument(buildId) ? await fetchAttachedReport(buildId, await root.registry(), root.dir, signal) : await loadReport(root, buildId);
       const format = flags.format ?? (flags.output !== undefined ? formatOfFile(flags.output) : undefined) ?? 'md';
       const text = renderReport(report, format);
       if (flags.output !== undefined) await writeFile(resolve(flags.output), text);

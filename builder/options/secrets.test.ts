@@ -31,19 +31,19 @@ describe('--secret, as buildx reads it', () => {
     try {
       const file = join(dir, 'tok');
       await writeFile(file, 'from-file');
-      const fromEnv = await resolveSecrets([`id=${file}`], { [file]: 'from-env' });
+      const fromEnv = await resolveSecrets([`id=${file}`], dir, { [file]: 'from-env' });
       expect(await readFile(fromEnv.files[file] ?? '', 'utf8')).to.equal('from-env');
       await fromEnv.cleanup();
-      const fromFile = await resolveSecrets([`id=${file}`], {});
+      const fromFile = await resolveSecrets([`id=${file}`], dir, {});
       expect(fromFile.files[file]).to.equal(file);
-      const typed = await resolveSecrets(['type=env,id=t,src=MY_TOKEN'], { MY_TOKEN: 'v' });
+      const typed = await resolveSecrets(['type=env,id=t,src=MY_TOKEN'], dir, { MY_TOKEN: 'v' });
       expect(await readFile(typed.files.t ?? '', 'utf8')).to.equal('v');
       await typed.cleanup();
       let code: unknown;
-      await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], {}).catch((err: { code?: unknown }) => { code = err.code; });
+      await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], dir, {}).catch((err: { code?: unknown }) => { code = err.code; });
       expect(code).to.equal('INVALID_ARGUMENT');
       // An unset variable leaves the secret out with a warning, as BuildKit answers "not found" only when asked.
-      const unset = await resolveSecrets(['id=npm,env=NPM_TOKEN_UNSET'], {});
+      const unset = await resolveSecrets(['id=npm,env=NPM_TOKEN_UNSET'], dir, {});
       expect(unset.files).to.deep.equal({});
       expect(unset.warnings).to.deep.equal(['warning: --secret id=npm,env=NPM_TOKEN_UNSET: environment variable NPM_TOKEN_UNSET is not set; the build has no secret "npm" (a RUN mount of it with required=true fails)']);
     } finally {

@@ -1,9 +1,8 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseCsvAttrs } from './csv-attrs.js';
 import { UserError } from '../../common/index.js';
-import { MAX_SECRET_BYTES } from '../../worker/index.js';
+import { makeRootTempDir, MAX_SECRET_BYTES } from '../../worker/index.js';
 
 /** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
 export interface SecretFiles {
@@ -51,14 +50,17 @@ export function secretSource(spec: SecretSpec, env: NodeJS.ProcessEnv): { variab
 /**
  * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
  * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
- * go to a 0600 temp file that `cleanup` removes. A file that is not there is the command line's error
+ * go to a 0600 file that `cleanup` removes, in a private directory in the temp dir of the state root `root`
+ * (`secrets-<pid>-…`, worker/temp-dirs.ts), where a RUN step's copy of a secret is made too: never the host's $TMPDIR,
+ * shared with other users, where one a build killed with SIGKILL left stayed; the next build or prune on the root
+ * removes it. A file that is not there is the command line's error
  * (INVALID_ARGUMENT, exit 2), as buildx finds it in its options before the solve (secretsprovider.NewStore stats it).
  * A variable that is not set is not: BuildKit looks it up only when a step asks and answers "not found", so the
  * secret is left out with a warning — a fork's pull request in CI runs without the repository's secrets, and a RUN
  * whose mount is not required=true builds without it. A RUN that needs a secret it does not have is the build's
  * error (SECRET_NOT_FOUND, worker/exec).
  */
-export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
+export async function resolveSecrets(values: string[], root: string, env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
   const files: Record<string, string> = {};
   const warnings: string[] = [];
   let tmp: string | undefined;
@@ -83,7 +85,7 @@ export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = 
       warnings.push(`warning: --secret ${value}: environment variable ${name} is not set; the build has no secret "${spec.id}" (a RUN mount of it with required=true fails)`);
       continue;
     }
-    tmp ??= await mkdtemp(join(tmpdir(), 'tsbuild-secrets-'));
+    tmp ??= await makeRootTempDir(root, 'secrets');
     files[spec.id] = join(tmp, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
     await writeFile(files[spec.id] ?? '', content, { mode: 0o600 });
   }

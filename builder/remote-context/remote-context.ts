@@ -1,12 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redactText, redactUrl, UserError } from '../../common/index.js';
 import {
-  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, parseGitRef, type GitRef,
+  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, makeRootTempDir, parseGitRef, type GitRef,
 } from '../../worker/index.js';
 import type { NamedContext } from '../options/build-flags.js';
 
@@ -52,18 +51,23 @@ export async function classifyContext(context: string): Promise<ContextArgument>
 }
 
 /**
- * Fetches a context given as `-` (stdin), a git URL or an http(s) URL into a fresh private temp directory (0700,
- * outside the state root) and says where its context and Dockerfile are; undefined for a local directory, which is
- * read where it is. The fetched tree is then read by the ordinary context reader like a local one.
+ * Fetches a context given as `-` (stdin), a git URL or an http(s) URL into a fresh private directory (0700) in the
+ * temp dir of the state root `root`, and says where its context and Dockerfile are; undefined for a local directory,
+ * which is read where it is. The fetched tree is then read by the ordinary context reader like a local one.
  * `file` is `-f`: relative to the fetched context's root (BuildKit), absolute for a Dockerfile on this host.
+ *
+ * Under the state root, never the host's $TMPDIR: a repository or an archive has no size limit (a tmpfs /tmp is RAM),
+ * and BuildKit fetches a remote context as its git or http source, into a snapshot under its own root (dockerui's
+ * DetectGitContext and llb.HTTP). The directory is named `remote-<pid>-…` (worker/temp-dirs.ts), so what a build
+ * killed with SIGKILL left is removed by the next build or prune on the root.
  */
-export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, gitAgent?: string): Promise<ResolvedContext | undefined> {
+export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, root: string, gitAgent?: string): Promise<ResolvedContext | undefined> {
   const arg = await classifyContext(context);
   if (arg.kind === 'local') return undefined;
   if (arg.kind === 'stdin' && file === '-') {
     throw new UserError('INVALID_ARGUMENT', 'cannot use stdin for both the build context and the Dockerfile', 'give the context as a directory or URL, or the Dockerfile with -f PATH');
   }
-  const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
+  const work = await makeRootTempDir(root, 'remote');
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
     const resolved = await fetchInto(arg, work, file, signal, gitAgent);
@@ -87,10 +91,10 @@ export interface FetchedNamedContexts {
  * `--build-context NAME=<git url>` and `NAME=<http(s) url>`, as BuildKit's dockerui reads named contexts: a git URL
  * is its checkout (`#ref:subdir` and the query options as for the build context), read with no `.dockerignore`; any
  * other http(s) URL is a context holding the downloaded file as `context` (llb.HTTP with Filename "context": not
- * unpacked). Each is fetched with the build context's containment (a private 0700 temp dir outside the state root,
- * git without hooks or config over network protocols only) and is then a local named context.
+ * unpacked). Each is fetched as the build context is (resolveContext: a private 0700 directory in the state root's
+ * temp dir, git without hooks or config over network protocols only) and is then a local named context.
  */
-export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal, gitAgent?: string): Promise<FetchedNamedContexts> {
+export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal, root: string, gitAgent?: string): Promise<FetchedNamedContexts> {
   const works: string[] = [];
   const cleanup = async (): Promise<void> => { await Promise.all(works.map((w) => rm(w, { recursive: true, force: true }))); };
   const out: Record<string, NamedContext> = { ...contexts };
@@ -101,7 +105,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
       const label = `--build-context ${name}=${redactUrl(c.url)}`;
       const arg = await classifyContext(c.url);
       if (arg.kind === 'local' || arg.kind === 'stdin') throw new Error(`fetchNamedContexts: ${label} is not remote`);
-      const work = await mkdtemp(path.join(tmpdir(), 'tsbuild-remote-'));   // mkdtemp makes it 0700
+      const work = await makeRootTempDir(root, 'remote');
       works.push(work);
       if (arg.kind === 'git') {
         const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent });

@@ -10,6 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { descendants, killNode, startTsbuild, waitFor } from '../fixtures/crash-points.js';
 
 // Remote build contexts as buildx takes them (git URLs, tarball URLs, a tar on stdin) and ADD of a git repository,
 // against real parts: `git daemon` and `git http-backend` (behind a small node HTTP server, which also serves the
@@ -51,6 +52,7 @@ describe('remote build contexts and ADD of a git repository', function () {
   let daemon: ChildProcess | undefined;
   let http: Server | undefined;
   let httpUrl = '';
+  let hung = 0;   // requests for /hang/… so far
   let hookMarker = '';
   let mainCommit = '';
   let movingA = '';
@@ -62,11 +64,15 @@ describe('remote build contexts and ADD of a git repository', function () {
   const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
   const build = (args: string[], cwd = dir): Promise<CliResult> => run(TSBUILD, ['build', '--root', root, '--progress', 'plain', ...args], { cwd });
   // Every tsbuild this suite starts gets a TMPDIR of its own (set in before()), so what another process on the
-  // machine fetches into the shared /tmp at the same time is never counted as this suite's leftover.
+  // machine fetches into the shared /tmp at the same time is never counted as this suite's leftover. Nothing belongs
+  // there: fetched contexts and checkouts are in the state root's temp dir (worker/temp-dirs.ts), and removed.
   const hostTmp = tmpdir();
   let privateTmp = '';
   let savedTmp: string | undefined;
-  const leftovers = async (): Promise<string[]> => (await readdir(privateTmp)).filter((f) => /^tsbuild-(remote|add-git|git)-/.test(f));
+  const leftovers = async (): Promise<string[]> => [
+    ...(await readdir(privateTmp)).map((f) => `TMPDIR/${f}`),
+    ...(await readdir(join(root, 'tmp')).catch(() => [])),
+  ].sort();
 
   before(async () => {
     dir = await mkdtemp(join(hostTmp, 'remote-context-test-'));
@@ -179,7 +185,7 @@ describe('remote build contexts and ADD of a git repository', function () {
         });
         return;
       }
-      if (url.pathname.startsWith('/hang/')) return;   // never answers: for the Ctrl-C test
+      if (url.pathname.startsWith('/hang/')) { hung++; return; }   // never answers: for the Ctrl-C and kill tests
       const body = files[url.pathname];
       if (body === undefined) res.writeHead(404).end('not found\n');
       else res.writeHead(200).end(body);
@@ -203,6 +209,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     if (savedTmp === undefined) delete process.env.TMPDIR;
     else process.env.TMPDIR = savedTmp;
     daemon?.kill();
+    http?.closeAllConnections();
     http?.close();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -250,7 +257,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     const name = `${gitUrl()}#dev:sub/Dockerfile.lines`;
     const r = ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
     ok(await build(['-f', 'Dockerfile.lines', `${gitUrl()}#dev:sub`]));
-    expect(r.stderr).not.to.contain(tmpdir());
+    expect(r.stderr).not.to.contain(tmpdir()).and.not.to.contain(join(root, 'tmp'));
     const history = JSON.parse(ok(await run(TSBUILD, ['history', '--root', root, '--json'])).stdout) as Record<string, unknown>[];
     expect(history[0]?.['dockerfile']).to.equal(name);
     expect(history[0]).not.to.have.property('dockerfileText');   // the text is in the record, not in every listing
@@ -315,6 +322,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     // Wait until the temp dir exists (the fetch has started), then interrupt.
     for (let i = 0; i < 600 && (await leftovers()).length === 0; i++) await new Promise((r) => setTimeout(r, 100));
     expect(await leftovers(), 'the fetch never started').to.have.length(1);
+    expect((await leftovers())[0]).to.match(/^remote-\d+-/);
     child.kill('SIGINT');
     const [code] = await once(child, 'close') as [number];
     expect(code, stderr).to.equal(130);
@@ -371,20 +379,54 @@ describe('remote build contexts and ADD of a git repository', function () {
     expect(await leftovers()).to.deep.equal([]);
   });
 
-  it('ADD <git url> checks the repository out under the state root\'s temp dir, never TMPDIR (a repository has no size limit)', async () => {
+  it('runs every git command of ADD <git url> and of a git context in the state root\'s temp dir, never TMPDIR (a repository has no size limit)', async () => {
     const ctx = join(dir, 'add-where');
     const bin = join(dir, 'git-wrapper');
     const log = join(dir, 'git-wrapper.log');
     await mkdir(ctx, { recursive: true });
     await mkdir(bin, { recursive: true });
-    // A stand-in git on PATH that writes down where each git command runs, then runs the real one.
-    await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$PWD $*" >> '${log}'\nexec /usr/bin/git "$@"\n`, { mode: 0o755 });
+    // A stand-in git on PATH that writes down where each git command runs and what TMPDIR holds meanwhile, then runs
+    // the real one. The ADD resolves its ref (ls-remote, for the step's key), then checks it out; the context is
+    // resolved and checked out before the build.
+    await writeFile(join(bin, 'git'), `#!/bin/sh\necho "$PWD|$(ls -A '${privateTmp}' | tr '\\n' ' ')|$*" >> '${log}'\nexec /usr/bin/git "$@"\n`, { mode: 0o755 });
     await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD ${gitUrl()}#v1 /where\n`);
-    const r = await run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${out()}`, ctx], { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } });
-    ok(r);
-    const checkouts = (await readFile(log, 'utf8')).split('\n').filter((line) => / (init|fetch|checkout)( |$)/.test(line));
-    expect(checkouts, 'git ran no checkout').to.not.deep.equal([]);
-    for (const line of checkouts) expect(line.startsWith(join(root, 'tmp', 'git-')), line).to.equal(true);
+    const withWrapper = { env: { ...process.env, PATH: `${bin}:${process.env.PATH ?? ''}` } };
+    ok(await run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${out()}`, ctx], withWrapper));
+    ok(await run(TSBUILD, ['build', '--root', root, '--progress', 'plain', '-o', `type=local,dest=${out()}`, `${gitUrl()}#dev:sub`], withWrapper));
+    const runs = (await readFile(log, 'utf8')).split('\n').filter((line) => line !== '').map((line) => line.split('|') as [string, string, string]);
+    for (const [command, kind] of [['ls-remote', 'git'], ['checkout', 'git'], ['ls-remote', 'remote'], ['checkout', 'remote']]) {
+      expect(runs.some(([pwd, , args]) => args.includes(` ${command} `) && pwd.startsWith(join(root, 'tmp', `${kind}-`))), `git ${command} in ${kind}-…`).to.equal(true);
+    }
+    for (const [pwd, inTmp, args] of runs) {
+      expect(pwd.startsWith(`${join(root, 'tmp')}/`), `${pwd}: git ${args}`).to.equal(true);
+      expect(inTmp, `TMPDIR during git ${args}`).to.equal('');
+    }
+    expect(await leftovers()).to.deep.equal([]);
+  });
+
+  it('removes what a build killed while it resolved an ADD <git url> or fetched a git context left in the state root, at the next build', async () => {
+    const ctx = join(dir, 'add-hang');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), `FROM scratch\nADD ${httpUrl}/hang/repo.git /src\n`);
+    const left: string[] = [];
+    // The ADD's ls-remote (git-<pid>-…, once the worker has opened the root), then a context (remote-<pid>-…, before).
+    for (const [kind, arg] of [['git', ctx], ['remote', `${httpUrl}/hang/repo.git`]] as const) {
+      const killed = startTsbuild(['build', '--root', root, '--progress', 'plain', arg], { TSBUILD_DAEMON: '0' });
+      const asked = hung;
+      const entry = await waitFor(`a ${kind} temp dir (${killed.output()})`, async () => (await leftovers()).find((e) => e.startsWith(`${kind}-`) || e.startsWith('TMPDIR/')));
+      expect(entry).to.match(new RegExp(`^${kind}-${killed.pid}-`));
+      // git is asking the server (which never answers): it and its helper go too, or they would hang on for ever.
+      await waitFor('git\'s request', () => hung > asked);
+      const gits = descendants(killed.pid);
+      killNode(killed.pid);
+      expect((await killed.done).signal).to.equal('SIGKILL');
+      for (const pid of gits) {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone with it */ }
+      }
+      left.push(entry);
+      expect(await leftovers(), 'what kill -9 left').to.deep.equal([...left].sort());
+    }
+    ok(await build(['-o', `type=local,dest=${out()}`, gitUrl()]));
     expect(await leftovers()).to.deep.equal([]);
   });
 

@@ -364,6 +364,68 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     }
   });
 
+  it('keeps a remote context and a mount point in its state root in the namespace, never the user\'s TMPDIR; the next build removes a killed one\'s', async () => {
+    // The context is a tarball URL (fetched before the build, remote-<pid>-…) and the output a FIFO nobody reads yet:
+    // the build waits with the image's filesystem mounted (mnt-<pid>-…) in its own mount namespace.
+    const tarball = await packTar([{ name: 'Dockerfile', content: 'FROM scratch\nCOPY f /f\n' }, { name: 'f', content: 'rootless\n' }]);
+    const server = createServer((_req, res) => { res.writeHead(200, { 'content-length': String(tarball.length) }).end(tarball); });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const userTmp = join(home, 'tmp-kept');
+    const root = join(home, 'kept-root');
+    const fifo = join(home, 'kept.fifo');
+    await mkdir(userTmp, { mode: 0o700 });
+    execFileSync('mkfifo', [fifo]);
+    execFileSync('chown', [`${USER}:${USER}`, userTmp, fifo]);
+    const tmp = join(root, 'tmp');
+    const args = ['--root', root, '-o', `type=tar,dest=${fifo}`, `http://127.0.0.1:${(server.address() as AddressInfo).port}/ctx.tar`];
+    const start = (): { closed: Promise<unknown> } => {
+      const child = spawn('setpriv', ['--reuid', USER, '--regid', USER, '--init-groups', 'env', '-i', `HOME=${home}`, `XDG_DATA_HOME=${join(home, 'data')}`, `TMPDIR=${userTmp}`,
+        'TSBUILD_DAEMON=0', 'PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin', TSBUILD, 'build', '--progress', 'plain', ...args], { cwd: home, stdio: 'ignore' });
+      return { closed: once(child, 'close') };
+    };
+    /** The build's temp dirs once its filesystem is mounted, with the pid they name (the CLI inside the namespace). */
+    const waiting = async (): Promise<{ entries: string[]; pid: number }> => {
+      for (let i = 0; i < 600; i++) {
+        expect(await readdir(userTmp), 'TMPDIR during the build').to.deep.equal([]);
+        const entries = (await readdir(tmp).catch(() => [] as string[])).sort();
+        const mnt = entries.find((e) => e.startsWith('mnt-'));
+        if (mnt !== undefined) return { entries, pid: Number(mnt.split('-')[1]) };
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the build never mounted its filesystem');
+    };
+    try {
+      const first = start();
+      const during = await waiting();
+      expect(during.entries.map((e) => e.replace(/-\d+-.*/, ''))).to.deep.equal(['mnt', 'remote']);
+      for (const e of during.entries) expect(e).to.match(new RegExp(`^[a-z]+-${during.pid}-`));
+      const tarred = await readFile(fifo);
+      await first.closed;
+      expect(tarred.includes(Buffer.from('rootless\n'))).to.equal(true);
+      expect(await readdir(tmp)).to.deep.equal([]);
+      expect(await readdir(userTmp)).to.deep.equal([]);
+
+      const killed = start();
+      const left = await waiting();
+      process.kill(left.pid, 'SIGKILL');
+      await killed.closed;
+      expect((await readdir(tmp)).sort(), 'what kill -9 left').to.deep.equal(left.entries);
+      expect(await readdir(userTmp)).to.deep.equal([]);
+      const small = join(home, 'ctx-kept');
+      await mkdir(small);
+      await writeFile(join(small, 'Dockerfile'), 'FROM scratch\nCOPY f /f\n');
+      await writeFile(join(small, 'f'), 'next\n');
+      execFileSync('chown', ['-R', `${USER}:${USER}`, small]);
+      const next = await build(['--root', root, '-o', `type=local,dest=${join(home, 'out-kept')}`, small], [`TMPDIR=${userTmp}`]);
+      expect(next.code, next.stderr).to.equal(0);
+      expect(await readdir(tmp)).to.deep.equal([]);
+      expect(await readdir(userTmp)).to.deep.equal([]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+
   it('names what a base layer loses rootless (a device node, a trusted.* xattr) and still builds', async () => {
     if (env === undefined) throw new Error('build env did not start');
     await publishWithLayer(env.registry.host, 'with-device', [

@@ -1,22 +1,80 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
+import { packTar } from '../fixtures/pack-tar.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { killNode, mountsMentioning, startTsbuild, storeProblems, waitFor, type RunningBuild } from '../fixtures/crash-points.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // Nothing a build does is left in the host's $TMPDIR (a tmpfs on many CI hosts, and shared with other users): what it
-// keeps for a while (snapshot mount points, the empty directory of an empty output) is in `<root>/tmp/<kind>-<pid>-…`
-// (worker/temp-dirs.ts), and the next build on the root removes what a build killed with SIGKILL left there,
-// unmounting a mount point first. Each case holds the build at the point where its temp dir is in use (an output FIFO
-// nobody reads yet), looks at both places, and then lets it finish, or kills it and runs the next build. TMPDIR is a
+// keeps for a while (snapshot mount points, the empty directory of an empty output, remote build contexts, --load's
+// archive, bake's layouts) is in `<root>/tmp/<kind>-<pid>-…` (worker/temp-dirs.ts), and the next build on the root
+// removes what a build killed with SIGKILL left there, unmounting a mount point first. Each case holds the build at the
+// point where its temp dir is in use (an output FIFO nobody reads yet, an HTTP answer the server holds back, a `docker
+// load` that waits), looks at both places, and then lets it finish, or kills it and runs the next build. TMPDIR is a
 // fresh empty directory of the test's own.
+
+/** An HTTP server that holds back the answers to the paths a test asks it to, until the test answers them. */
+class HoldingServer {
+  readonly #server: Server;
+  readonly #files = new Map<string, Buffer>();
+  readonly #waiting = new Map<string, (held: { req: IncomingMessage; res: ServerResponse }) => void>();
+  url = '';
+
+  constructor() {
+    this.#server = createServer((req, res) => {
+      const path = req.url ?? '/';
+      const hold = this.#waiting.get(path);
+      if (hold !== undefined) {
+        this.#waiting.delete(path);
+        hold({ req, res });
+        return;
+      }
+      const body = this.#files.get(path);
+      if (body === undefined) res.writeHead(404).end();
+      else res.writeHead(200, { 'content-length': String(body.length) }).end(body);
+    });
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  serve(path: string, body: Buffer): void {
+    this.#files.set(path, body);
+  }
+
+  /**
+   * The next request for `path`, answered with the status line and the first `head` bytes of `body` only: the client
+   * has its answer under way (its download file made) until the test calls `finish`.
+   */
+  hold(path: string, body: Buffer, head = 1): Promise<{ finish(): void }> {
+    return new Promise((resolve) => {
+      this.#waiting.set(path, ({ res }) => {
+        res.writeHead(200, { 'content-length': String(body.length) });
+        res.write(body.subarray(0, head));
+        resolve({ finish: () => res.end(body.subarray(head)) });
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise((resolve) => this.#server.close(resolve));
+  }
+}
 
 describe('a build keeps its temp dirs in the state root, never in TMPDIR, and the next build removes a killed one\'s', function () {
   this.timeout(180_000);
   let dir = '';
   let hostTmp = '';
+  const server = new HoldingServer();
   let n = 0;
   const env = (): NodeJS.ProcessEnv => ({ TMPDIR: hostTmp, TSBUILD_DAEMON: '0' });
   const newRoot = (): string => join(dir, `root${++n}`);
@@ -67,10 +125,16 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     expect((await running.done).signal).to.equal('SIGKILL');
   };
 
+  let registry: RunningRegistry | undefined;
+  let proxy: FaultProxy | undefined;
+
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tsbuild-state-tmp-'));
     hostTmp = join(dir, 'host-tmp');
     await mkdir(hostTmp, { mode: 0o700 });
+    await server.start();
+    registry = await startRegistry();
+    proxy = await startFaultProxy(registry.host);
   });
   afterEach(async () => {
     for (const running of started.splice(0)) {
@@ -80,6 +144,9 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     for (const entry of await readdir(hostTmp)) await unmountUnder(join(hostTmp, entry)).then(() => rm(join(hostTmp, entry), { recursive: true, force: true }));
   });
   after(async () => {
+    await proxy?.close();
+    await registry?.stop();
+    await server.close();
     await unmountUnder(dir);
     await rm(dir, { recursive: true, force: true });
   });
@@ -177,7 +244,222 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
       await unmountUnder(tmp);
     }
   });
+
+  it('fetches a remote build context (a tarball URL) into the state root (remote-<pid>-…), removed after a SIGKILL by the next build', async () => {
+    const tarball = await packTar([
+      { name: 'Dockerfile', content: 'FROM scratch\nCOPY ctx.txt /ctx.txt\n' },
+      { name: 'ctx.txt', content: 'from the tarball\n' },
+    ]);
+    const root = newRoot();
+    const out = join(dir, 'remote-out');
+    const held = server.hold('/ctx.tar', tarball);
+    const first = build(root, ['-o', `type=local,dest=${out}`, `${server.url}/ctx.tar`]);
+    await held;
+    await inUse(root, 'remote', first);
+    (await held).finish();
+    const done = await first.done;
+    expect(done.code, done.stderr).to.equal(0);
+    expect(await readFile(join(out, 'ctx.txt'), 'utf8')).to.equal('from the tarball\n');
+    await expectNothingLeft(root);
+
+    const heldAgain = server.hold('/ctx.tar', tarball);
+    const killed = build(root, [`${server.url}/ctx.tar`]);
+    await heldAgain;
+    await inUse(root, 'remote', killed);
+    await kill(killed);
+    expect(await readdir(join(root, 'tmp'))).to.have.length(1);
+    expect(await readdir(hostTmp)).to.deep.equal([]);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
+
+  it('fetches --build-context NAME=<http url> into the state root too, removed after a SIGKILL by the next build', async () => {
+    const ctx = await context({ Dockerfile: 'FROM scratch\nCOPY --from=data context /data.bin\n' });
+    const body = Buffer.from('named context\n');
+    const root = newRoot();
+    const out = join(dir, 'named-out');
+    const held = server.hold('/data.bin', body);
+    const first = build(root, ['--build-context', `data=${server.url}/data.bin`, '-o', `type=local,dest=${out}`, ctx]);
+    await inUse(root, 'remote', first);
+    (await held).finish();
+    const done = await first.done;
+    expect(done.code, done.stderr).to.equal(0);
+    expect(await readFile(join(out, 'data.bin'), 'utf8')).to.equal('named context\n');
+    await expectNothingLeft(root);
+
+    const heldAgain = server.hold('/data.bin', body);
+    const killed = build(root, ['--build-context', `data=${server.url}/data.bin`, ctx]);
+    await heldAgain;
+    await inUse(root, 'remote', killed);
+    await kill(killed);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
+
+  it('writes an --secret env= value in the state root (secrets-<pid>-…), never TMPDIR, and the next build removes what a SIGKILL left', async () => {
+    const ctx = await context({ Dockerfile: `FROM scratch\nADD ${server.url}/secret-wait.bin /w.bin\n` });
+    const root = newRoot();
+    const body = Buffer.from('waited\n');
+    const args = ['--secret', 'id=tok,env=TSBUILD_TEST_TOKEN', '--no-cache', ctx];
+    const withToken = { ...env(), TSBUILD_TEST_TOKEN: 'token-value' };
+    const held = server.hold('/secret-wait.bin', body);
+    const first = track(startTsbuild(['build', '--root', root, '--progress', 'plain', ...args], withToken));
+    await held;
+    const entry = await inUse(root, 'secrets', first);
+    expect(await readFile(join(root, 'tmp', entry, 'tok'), 'utf8')).to.equal('token-value');
+    expect((await stat(join(root, 'tmp', entry, 'tok'))).mode & 0o777).to.equal(0o600);
+    (await held).finish();
+    const done = await first.done;
+    expect(done.code, done.stderr).to.equal(0);
+    await expectNothingLeft(root);
+
+    const heldAgain = server.hold('/secret-wait.bin', body);
+    const killed = track(startTsbuild(['build', '--root', root, '--progress', 'plain', ...args], withToken));
+    await heldAgain;
+    await inUse(root, 'secrets', killed);
+    await kill(killed);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
+
+  it('writes --load\'s archive in the state root (load-<pid>-…), removed after a SIGKILL during the load by the next build', async () => {
+    const ctx = await context({ Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'loaded\n' });
+    const root = newRoot();
+    // A stand-in `docker` on PATH: `info` answers, `load` writes down what it sees in TMPDIR and the root's temp dir
+    // and the size of what it was given, waiting first while the test's hold file is there.
+    const bin = join(dir, 'fake-docker');
+    const seen = join(dir, 'docker-saw');
+    const hold = join(dir, 'docker-hold');
+    await mkdir(bin);
+    await writeFile(join(bin, 'docker'), [
+      '#!/bin/sh',
+      '[ "$1" = info ] && exit 0',
+      '[ "$1" = load ] || exit 1',
+      `{ echo "TMPDIR: $(ls -A "$TMPDIR")"; echo "root: $(ls -A '${join(root, 'tmp')}')"; } > '${seen}.part'`,
+      `mv '${seen}.part' '${seen}'`,
+      `while [ -e '${hold}' ]; do sleep 0.05; done`,
+      `echo "bytes: $(wc -c | tr -d ' ')" >> '${seen}'`,
+      'echo "Loaded image: example/loaded:1"',
+      '',
+    ].join('\n'));
+    await chmod(join(bin, 'docker'), 0o755);
+    const loadEnv = { ...env(), PATH: `${bin}:${process.env.PATH ?? ''}` };
+    const args = ['build', '--root', root, '--progress', 'plain', '--load', '-t', 'example/loaded:1', ctx];
+    const r = await tsbuild(args, { env: loadEnv });
+    expect(r.code, r.stderr).to.equal(0);
+    const saw = await readFile(seen, 'utf8');
+    expect(saw).to.match(new RegExp(`^TMPDIR: \nroot: load-\\d+-\\S+\nbytes: [1-9]\\d*\n$`));
+    await expectNothingLeft(root);
+
+    await rm(seen);
+    await writeFile(hold, '');
+    const killed = track(startTsbuild(args, loadEnv));
+    await waitFor(`docker load to start (${killed.output()})`, () => readFile(seen, 'utf8').catch(() => undefined));
+    expect(await readFile(seen, 'utf8')).to.match(new RegExp(`^TMPDIR: \nroot: load-${killed.pid}-\\S+\n$`));
+    await kill(killed);
+    await rm(hold);
+    expect(await readdir(join(root, 'tmp'))).to.have.length(1);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
+
+  it('writes bake\'s layouts of linked targets in the state root (bake-<pid>-…), removed after a SIGKILL by the next build', async () => {
+    const project = join(dir, 'bake');
+    await mkdir(join(project, 'base'), { recursive: true });
+    await mkdir(join(project, 'app'), { recursive: true });
+    await writeFile(join(project, 'base', 'Dockerfile'), 'FROM scratch\nCOPY base.txt /base.txt\n');
+    await writeFile(join(project, 'base', 'base.txt'), 'base\n');
+    await writeFile(join(project, 'app', 'Dockerfile'), `FROM base\nADD ${server.url}/app.bin /app.bin\n`);
+    const root = newRoot();
+    const out = join(project, 'out');
+    await writeFile(join(project, 'docker-bake.json'), JSON.stringify({
+      target: {
+        base: { context: 'base' },
+        app: { context: 'app', contexts: { base: 'target:base' }, output: ['type=local,dest=out'] },
+      },
+    }));
+    const body = Buffer.from('app\n');
+    const held = server.hold('/app.bin', body);
+    const first = track(startBakeIn(project, root, env()));
+    await held;
+    const entry = await inUse(root, 'bake', first);
+    // The base target's result, read by the app target as its `base` context, is in it.
+    expect(await readdir(join(root, 'tmp', entry))).to.include('base.oci');
+    (await held).finish();
+    const done = await first.done;
+    expect(done.code, done.stderr).to.equal(0);
+    expect(await readFile(join(out, 'base.txt'), 'utf8')).to.equal('base\n');
+    expect(await readFile(join(out, 'app.bin'), 'utf8')).to.equal('app\n');
+    await expectNothingLeft(root);
+
+    const heldAgain = server.hold('/app.bin', body, 0);
+    const killed = track(startBakeIn(project, root, env(), ['--no-cache']));
+    await heldAgain;
+    await inUse(root, 'bake', killed);
+    await kill(killed);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
+
+  it('writes the report --attach-report pushes, and the one `tsbuild report IMAGE` reads, in the state root (report-<pid>-…), removed after a SIGKILL by the next build', async () => {
+    if (proxy === undefined) throw new Error('the registry did not start');
+    const registryProxy = proxy;
+    const ctx = await context({ Dockerfile: 'FROM scratch\nCOPY f /f\n', f: 'pushed\n' });
+    const root = newRoot();
+    const image = `${registryProxy.host}/reported:1`;
+    // Registry requests made while a report's temp dir is in use (or while anything is in TMPDIR, where the old code
+    // wrote it) wait for the test: `holding(release)` resolves at the first such request, which goes on at `release`.
+    let hold: { seen: () => void; release: Promise<void> } | undefined;
+    for (const [method, path] of [['PUT', /\/manifests\//], ['GET', /\/blobs\/sha256:/]] as const) {
+      registryProxy.add({
+        method, path, times: 1_000_000,
+        fault: {
+          kind: 'before', action: async () => {
+            const h = hold;
+            if (h === undefined) return;
+            if ((await readdir(hostTmp)).length === 0 && !(await readdir(join(root, 'tmp'))).some((e) => e.startsWith('report-'))) return;
+            h.seen();
+            await h.release;
+          },
+        },
+      });
+    }
+    const holding = (release: Promise<void>): Promise<void> => new Promise((seen) => { hold = { seen, release }; });
+    // The push: the report's files are written, then pushed as a referrer of the image.
+    let release = (): void => undefined;
+    let seen = holding(new Promise<void>((r) => { release = r; }));
+    const first = build(root, ['-t', image, '--push', '--attach-report', ctx]);
+    await seen;
+    await inUse(root, 'report', first);
+    release();
+    const done = await first.done;
+    expect(done.code, done.stderr).to.equal(0);
+    await expectNothingLeft(root);
+    // `tsbuild report IMAGE` reads it back (a command, not a build: it holds the root all the same).
+    seen = holding(new Promise<void>((r) => { release = r; }));
+    const reading = track(startTsbuild(['report', '--root', root, '--format', 'json', image], env()));
+    await seen;
+    await inUse(root, 'report', reading);
+    release();
+    const read = await reading.done;
+    expect(read.code, read.stderr).to.equal(0);
+    expect(JSON.parse(read.stdout)).to.have.nested.property('schemaVersion', 1);
+    await expectNothingLeft(root);
+
+    seen = holding(new Promise<void>(() => undefined));
+    const killed = build(root, ['-t', image, '--push', '--attach-report', ctx]);
+    await seen;
+    await inUse(root, 'report', killed);
+    await kill(killed);
+    await nextBuild(root);
+    await expectNothingLeft(root);
+  });
 });
+
+/** `tsbuild bake app` in `project` (its docker-bake.json) on `root`, without waiting. */
+function startBakeIn(project: string, root: string, env: NodeJS.ProcessEnv, extra: string[] = []): RunningBuild {
+  return startTsbuild(['bake', '--root', root, '--progress', 'plain', ...extra, 'app'], env, project);
+}
 
 /** The pid of a process that has just ended (never reused this soon on a machine that is not out of pids). */
 async function deadPid(): Promise<number> {

@@ -5,7 +5,6 @@ import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import type { GitAccess } from './git-commits.js';
-import { resolveGitCommit } from './git-fetch.js';
 import { parseGitRef } from './git-ref.js';
 import { redactUrl } from '../../common/index.js';
 import { throwIfAborted } from './errors.js';
@@ -38,8 +37,8 @@ const READ_BUFFER = 64 * 1024;
  * BuildKit's key counts (key-xattrs.ts: a capability, user.* ones, not an ACL or an SELinux label); uid/gid only for
  * COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
  * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download), a git
- * source the commit its ref resolves to (through `commits`, the build's resolutions, when given: the ADD then fetches
- * that very commit).
+ * source the commit its ref resolves to (through `access`, the build's resolutions, which an op with a git source
+ * needs: the ADD then fetches that very commit).
  */
 export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache, access?: GitAccess): Promise<ContentDigest> {
   const perPath = new PathDigests();
@@ -55,8 +54,9 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
       continue;
     }
     // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
-    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access?.sshAgent } as const;
-    const commit = await (access === undefined ? resolveGitCommit(git, how) : access.commits.resolve(git, how));
+    if (access === undefined) throw new Error(`contentDigest: ${redactUrl(url)} is a git source, and no GitAccess was given to resolve it with`);
+    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access.sshAgent } as const;
+    const commit = await access.commits.resolve(git, how);
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));
   }
   const local = op.sources.filter((s) => !urls.includes(s));

@@ -17,13 +17,19 @@ export interface GitAccess { commits: GitCommits; sshAgent?: string | undefined 
  */
 export class GitCommits {
   readonly #commits = new Map<string, Promise<string>>();
+  readonly #tempDir: string;
+
+  /** `tempDir`: the state root's temp dir, where git's HOME for ls-remote is made (worker/temp-dirs.ts). */
+  constructor(tempDir: string) {
+    this.#tempDir = tempDir;
+  }
 
   /** The commit `g`'s ref resolves to: ls-remote the first time, the same answer after. A failure is not kept. */
   resolve(g: GitRef, opts: GitFetchOptions): Promise<string> {
     const key = `${g.remote}\0${g.ref}`;
     const known = this.#commits.get(key);
     if (known !== undefined) return known;
-    const resolving = resolveGitCommit(g, opts);
+    const resolving = resolveGitCommit(g, this.#tempDir, opts);
     this.#commits.set(key, resolving);
     resolving.catch(() => { if (this.#commits.get(key) === resolving) this.#commits.delete(key); });
     return resolving;

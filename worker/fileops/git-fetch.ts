@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { chmod, lstat, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { TsbuildError, type ErrorCode } from '../../common/index.js';
+import { makeTempDir } from '../temp-dirs.js';
 import type { GitRef } from './git-ref.js';
 import { redactText, redactUrl } from '../../common/index.js';
 
@@ -47,8 +47,9 @@ const SHA = /^[0-9a-f]{40}$|^[0-9a-f]{64}$/;
 /**
  * Fetches one ref of `g.remote` as BuildKit's git source does (ls-remote to resolve the ref, a shallow fetch of
  * it, submodules shallow and recursive unless `submodules=false`) into `<workDir>/checkout`. `workDir` is a private
- * (0700) temp directory the caller made outside any root and removes afterwards. git runs with no hooks, no system or
- * user configuration (HOME is `<workDir>/home`), no terminal prompt, and only the network protocols.
+ * (0700) directory the caller made in the state root's temp dir (worker/temp-dirs.ts), outside every snapshot, and
+ * removes afterwards. git runs with no hooks, no system or user configuration (HOME is `<workDir>/home`), no terminal
+ * prompt, and only the network protocols.
  */
 export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions): Promise<GitCheckout> {
   const home = path.join(workDir, 'home');
@@ -88,10 +89,11 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
 
 /**
  * The commit `g` resolves to now (ls-remote, no fetch): what an ADD of a git source is keyed by, so a moved branch
- * misses and an unchanged one hits, as BuildKit's git source keys by the resolved commit.
+ * misses and an unchanged one hits, as BuildKit's git source keys by the resolved commit. git's HOME is a private
+ * directory in the state root's temp dir `tempDir` (`git-<pid>-…`, worker/temp-dirs.ts), as for the checkout.
  */
-export async function resolveGitCommit(g: GitRef, opts: GitFetchOptions): Promise<string> {
-  const work = await mkdtemp(path.join(tmpdir(), `tsbuild-git-${process.pid}-`));
+export async function resolveGitCommit(g: GitRef, tempDir: string, opts: GitFetchOptions): Promise<string> {
+  const work = await makeTempDir(tempDir, 'git');
   try {
     const home = path.join(work, 'home');
     await mkdir(home, { mode: 0o700 });
