@@ -58,9 +58,11 @@ export async function main(argv: string[]): Promise<void> {
   // A warm process of `tsbuild daemon` (started by it with an IPC channel): waits for one client's command line and
   // runs it through this very function, as that client's process (builder/daemon/warm-child.ts).
   if (process.env['TSBUILD_DAEMON_WARM'] === '1' && process.channel !== undefined) {
+    const daemonDir = process.env['TSBUILD_DAEMON_DIR'];
     delete process.env['TSBUILD_DAEMON_WARM'];
+    delete process.env['TSBUILD_DAEMON_DIR'];
     const { serveOneRequest } = await import('./daemon/warm-child.js');
-    await serveOneRequest(main);
+    await serveOneRequest(main, daemonDir);
     return;
   }
   if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-v')) {

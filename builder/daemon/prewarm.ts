@@ -1,23 +1,23 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { prepareBuildProgram } from '../main.js';
-import { dropIdleWriters } from '../../worker/index.js';
+import { dropIdleWriters, makeTempDir, removeDeadTempDirs } from '../../worker/index.js';
 
 // What a warm process of `tsbuild daemon` does before its request arrives: the first-use costs every build pays that
 // depend on nothing the request brings (bench/RESULTS.md, "The no-op through `tsbuild daemon`", measures each).
 // Nothing here reads the user's files or opens a root of theirs.
 
 /**
- * Loads undici's dispatchers and runs a small build twice in a private scratch root; a failure only costs the
- * request the time it would save. TSBUILD_DAEMON_PREWARM_SKIP=http,build leaves either out (for measuring).
+ * Loads undici's dispatchers and runs a small build twice in a private scratch root in the daemon's directory
+ * `daemonDir` (none: no build); a failure only costs the request the time it would save.
+ * TSBUILD_DAEMON_PREWARM_SKIP=http,build leaves either out (for measuring).
  */
-export async function prewarm(run: (argv: string[]) => Promise<void>): Promise<void> {
+export async function prewarm(run: (argv: string[]) => Promise<void>, daemonDir: string | undefined): Promise<void> {
   const skip = new Set((process.env['TSBUILD_DAEMON_PREWARM_SKIP'] ?? '').split(','));
   try {
     if (!skip.has('http')) await warmHttp();
-    if (!skip.has('build')) await warmBuild(run);
+    if (!skip.has('build') && daemonDir !== undefined) await warmBuild(run, daemonDir);
   } catch (err) {
     process.stderr.write(`tsbuild daemon: pre-warming stopped: ${String(err)}\n`);
   }
@@ -44,9 +44,14 @@ LABEL warm=1
  * thing, the xattr reader process of worker/layers/fs-attrs.ts, which a direct run starts on first use and keeps too.
  * Its output goes nowhere: stdout is /dev/null until the request's, and stderr (the daemon's log) is swapped for a sink.
  */
-async function warmBuild(run: (argv: string[]) => Promise<void>): Promise<void> {
+async function warmBuild(run: (argv: string[]) => Promise<void>, daemonDir: string): Promise<void> {
   if (process.getuid?.() !== 0) return;   // served only as root (warm-child.ts); any other user's commands run directly
-  const dir = await mkdtemp(join(tmpdir(), 'tsbuild-daemon-warm-'));
+  // In the daemon's own directory (the socket's: private, server.ts checks it), never the host's $TMPDIR, shared with
+  // other users; named warm-<pid>-… as a state root's temp dirs are (worker/temp-dirs.ts), so that the scratch root of
+  // a warm process killed during its warm-up (the daemon stopping, the OOM killer), and a snapshot it left mounted
+  // there, are taken down by the next warm process.
+  await removeDeadTempDirs(daemonDir);
+  const dir = await makeTempDir(daemonDir, 'warm');
   const handlers = { SIGINT: process.listeners('SIGINT'), SIGTERM: process.listeners('SIGTERM') };
   const stderr = process.stderr;
   const sink = new Writable({ write: (_chunk, _enc, done) => done() });

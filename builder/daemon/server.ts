@@ -151,8 +151,9 @@ class WarmPool {
   #start(): void {
     // As bin/tsbuild starts a command (the same node, flags and startup snapshot); TSBUILD_DAEMON=0 keeps bin/tsbuild
     // from turning into the client itself. Its own process group: a Ctrl-C at the daemon's terminal is not the command's.
+    // TSBUILD_DAEMON_DIR: the socket's directory (private: prepareSocketPath), where it warms up (prewarm.ts).
     const child = spawn(this.#opts.bin, ['daemon-warm-process'], {
-      env: { ...process.env, TSBUILD_DAEMON: '0', TSBUILD_DAEMON_WARM: '1' },
+      env: { ...process.env, TSBUILD_DAEMON: '0', TSBUILD_DAEMON_WARM: '1', TSBUILD_DAEMON_DIR: dirname(this.#opts.socket) },
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       detached: true,
     });

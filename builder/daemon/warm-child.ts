@@ -13,12 +13,15 @@ import { prewarm } from './prewarm.js';
 // as that command would. Nothing the request will need is read before it arrives; no root of the user's is opened
 // ahead of time (prewarm.ts builds once in a scratch root of its own).
 
-/** Serves one request with `run` (the CLI's main), then lets the process end as a direct run would. */
-export async function serveOneRequest(run: (argv: string[]) => Promise<void>): Promise<void> {
+/**
+ * Serves one request with `run` (the CLI's main), then lets the process end as a direct run would. `daemonDir`: the
+ * daemon's private directory, where the pre-warm build makes its scratch root (prewarm.ts).
+ */
+export async function serveOneRequest(run: (argv: string[]) => Promise<void>, daemonDir: string | undefined): Promise<void> {
   // An idle warm process ends with its daemon (the IPC channel closes when the daemon does).
   const orphaned = (): void => process.exit(0);
   process.on('disconnect', orphaned);
-  await prewarm(run);
+  await prewarm(run, daemonDir);
   const socket = await new Promise<Socket>((resolve) => {
     process.on('message', (message: unknown, handle: unknown) => {
       if (message === 'req' && handle !== undefined) resolve(handle as Socket);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -61,7 +61,9 @@ function servedPids(log: string): number[] {
   return [...log.matchAll(/connection → process (\d+)/g)].map((m) => Number(m[1]));
 }
 
-const alive = (pid: number): boolean => existsSync(`/proc/${pid}`);
+const alive = (pid: number): boolean => {
+  try { return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); } catch { return false; }   // a zombie is gone too
+};
 
 /** Output with its durations ("0.3s") blanked: two runs differ in them and nothing else. */
 const timeless = (text: string): string => text.replace(/\d+\.\d+s\b/g, 'N.Ns');
@@ -357,17 +359,43 @@ describe('tsbuild daemon', function () {
     expect(pids).to.not.include(daemon?.pid);
   });
 
-  it('warms each process with a build in a scratch root of its own, which it removes and whose output goes nowhere', async () => {
+  it('warms each process with a build in a scratch root of its own, in the daemon\'s directory (never TMPDIR), which it removes and whose output goes nowhere', async () => {
+    const warming = async (): Promise<string[]> => (await readdir(sockDir)).filter((e) => e.startsWith('warm-'));
     // Served commands went through warm processes above; the next one is warming or ready now.
-    await until('a warm process to finish its warm-up', async () => (await readdir(daemonTmp)).length === 0 && daemonLog().includes('connection →'));
+    await until('a warm process to finish its warm-up', async () => (await warming()).length === 0 && daemonLog().includes('connection →'));
     expect(daemonLog()).to.not.contain('pre-warming stopped');
     expect(daemonLog()).to.not.match(/#\d+ |cache: /);   // no progress or summary of the warm-up in the daemon's log
-    const res = await throughDaemon(['build', '--root', root, '--progress', 'plain', ctx]);
+    const served = throughDaemon(['build', '--root', root, '--progress', 'plain', ctx]);
+    // The process it took is replaced: its successor warms up now, in warm-<pid>-… next to the socket.
+    await until('the next warm-up (or anything in TMPDIR)', async () => (await warming()).length > 0 || (await readdir(daemonTmp)).length > 0);
+    expect(await readdir(daemonTmp), 'TMPDIR during a warm-up').to.deep.equal([]);
+    const res = await served;
     expect(res.code, res.stderr).to.equal(0);
     expect(res.stderr).to.match(/^cache: (\d+)\/\1 steps cached/m);
-    expect(res.stderr).to.not.contain('tsbuild-daemon-warm-');
-    // The served process warmed up before it took the connection; the next one's scratch root goes as well.
-    await until('the warm-up scratch roots to be removed', async () => (await readdir(daemonTmp)).length === 0);
+    expect(res.stderr).to.not.contain('warm-');
+    await until('the warm-up scratch roots to be removed', async () => (await warming()).length === 0);
+    expect(await readdir(daemonTmp)).to.deep.equal([]);
+  });
+
+  it('removes the scratch root of a warm process killed during its warm-up when the next one warms up', async () => {
+    const warming = async (): Promise<string[]> => (await readdir(sockDir)).filter((e) => e.startsWith('warm-'));
+    await until('no warm-up under way', async () => (await warming()).length === 0 && daemonLog().includes('ready'));
+    const served = throughDaemon(['--version']);
+    // The process that served it is replaced; its successor is killed during its warm-up (as the OOM killer would).
+    let entry = '';
+    await until('the next warm-up (or anything in TMPDIR)', async () => {
+      [entry = ''] = await warming();
+      return entry !== '' || (await readdir(daemonTmp)).length > 0;
+    });
+    expect(await readdir(daemonTmp), 'TMPDIR during a warm-up').to.deep.equal([]);
+    const pid = Number(entry.split('-')[1]);
+    process.kill(pid, 'SIGKILL');
+    await until('the killed warm process to be gone', () => !alive(pid));
+    expect((await served).code).to.equal(0);
+    // The daemon starts another, which removes the dead one's (unmounting what it had mounted) before its own warm-up.
+    await until('the killed warm-up\'s scratch root to be removed', async () => !(await warming()).includes(entry));
+    expect(await mountsUnder(join(sockDir, entry))).to.deep.equal([]);
+    expect(await readdir(daemonTmp)).to.deep.equal([]);
   });
 
   it('takes a command whose GLIBC_TUNABLES holds two tunables when the daemon has the same, and no other', async () => {
