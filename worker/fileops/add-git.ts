@@ -1,10 +1,11 @@
 import { constants } from 'node:fs';
-import { lstat, mkdtemp, open, readdir, readlink, rm } from 'node:fs/promises';
+import { lstat, open, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
 import type { GitAccess } from './git-commits.js';
 import { fetchGit } from './git-fetch.js';
+import { makeTempDir } from '../temp-dirs.js';
 import { parseGitRef } from './git-ref.js';
 import { redactUrl } from '../../common/index.js';
 import type { WriteOptions } from './tree-writer.js';
@@ -26,7 +27,7 @@ export async function addGit(source: string, dest: string, keepGitDir: boolean |
   }
   // The checkout goes under the state root's temp dir, as ADD <url>'s download does (add-url.ts): a repository can be
   // of any size, and one a SIGKILLed build left there is removed by the next build or prune (`git-<pid>-…`).
-  const work = await mkdtemp(path.join(tempDir, `git-${process.pid}-`));
+  const work = await makeTempDir(tempDir, 'git');
   try {
     const code = 'COPY_SOURCE_NOT_FOUND';
     const sshAgent = git?.sshAgent;

@@ -1,12 +1,13 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { downloadDispatcher } from './download-dispatcher.js';
+import { makeTempDir } from '../temp-dirs.js';
 import { redactUrl } from '../../common/index.js';
 import { CopyError } from './errors.js';
 import type { WriteOptions } from './tree-writer.js';
@@ -52,7 +53,7 @@ export async function addUrl(source: string, destPath: string, destIsDir: boolea
     throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${redactUrl(source)}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
   }
   const hash = createHash('sha256');
-  const work = await mkdtemp(path.join(tempDir, `download-${process.pid}-`));   // 0700
+  const work = await makeTempDir(tempDir, 'download');
   const temp = path.join(work, 'download');
   try {
     await pipeline(body(response.body, response.headers, source, hash, opts.signal), createWriteStream(temp, { mode: 0o600, flags: 'wx' }), { signal: opts.signal });
