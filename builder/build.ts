@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention } from '../solver/index.js';
+import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
 import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -61,7 +61,7 @@ export interface BuildRequest {
   platforms?: Platform[];
   noCache: boolean;
   noCacheFilter: string[];
-  secrets: Record<string, string>;
+  secrets: Record<string, SecretSource>;
   progress: ProgressWriter;
   signal: AbortSignal;
   sourceDateEpoch?: number;

@@ -38,12 +38,18 @@ export interface ProgressSink {
   status(text: string, current?: number, total?: number): void;
 }
 
+/**
+ * A `--secret`: the path of a host file (src=), or the value itself (env=: a variable's value is kept in memory
+ * and never written to a file). Never enters a layer, a key or a record.
+ */
+export type SecretSource = string | Uint8Array;
+
 /** What a RUN step's mounts resolve to at run time. */
 export interface ExecResources {
   /** Filesystems of mount sources (`from=` a stage or image), by vertex id; the context when `from` is the context. */
   sources: Record<string, FileSource>;
-  /** `--secret id=…,src=…` files by id. Never enter a layer, a key or a record. */
-  secrets: Record<string, string>;
+  /** `--secret` sources by id. */
+  secrets: Record<string, SecretSource>;
   /** `--ssh ID=SOCKET`: host agent sockets by id, for RUN --mount=type=ssh. Never keyed or recorded. */
   ssh?: Record<string, string>;
 }

@@ -1,7 +1,7 @@
 import { assertNever, sourceKey } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
 import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
-import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, Worker } from './ports.js';
+import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, SecretSource, Worker } from './ports.js';
 import { fileSource } from './vertex-parts.js';
 import type { SolvedInput } from './vertex-parts.js';
 import { UserError } from '../common/index.js';
@@ -11,7 +11,7 @@ export interface RunContext {
   worker: Worker;
   images: ImageSource;
   context: ContextSource;
-  secrets: Record<string, string>;
+  secrets: Record<string, SecretSource>;
   /** `--ssh ID=SOCKET`: agent sockets on the host by id. */
   ssh?: Record<string, string>;
   inputs: Map<VertexId, SolvedInput>;
@@ -70,7 +70,7 @@ function parentFs(vertex: Vertex, ctx: RunContext): FsState {
 /** Mount sources keyed by sourceKey() ('context', `context:NAME` or the source vertex id), and only the secrets and SSH agents this step asks for. */
 function execResources(op: ExecOp, ctx: RunContext): ExecResources {
   const sources: Record<string, FileSource> = {};
-  const secrets: Record<string, string> = {};
+  const secrets: Record<string, SecretSource> = {};
   const ssh: Record<string, string> = {};
   for (const m of op.mounts) {
     if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) {

@@ -10,7 +10,7 @@ import { stripArgPrefix, type MissReason } from './explain-miss.js';
 import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
 import type { ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
-import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, StepRecord, Worker } from './ports.js';
+import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, SecretSource, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
@@ -27,7 +27,7 @@ export interface SolveOptions {
   cache: CacheIndex;
   context: ContextSource;
   /** `--secret` files by id; handed to the steps that mount them, never keyed or recorded. */
-  secrets?: Record<string, string>;
+  secrets?: Record<string, SecretSource>;
   /** `--ssh`: agent sockets by id, forwarded to the steps that mount them; never keyed or recorded. */
   ssh?: Record<string, string>;
   /** Run every step, taking nothing from the cache (results are still stored). */

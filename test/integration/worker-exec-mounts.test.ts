@@ -72,6 +72,25 @@ describe('runExec: RUN --mount', () => {
     expect(String(err)).to.contain('secret "big" is larger than 500 KiB');
   });
 
+  it('holds secrets the size of BuildKit\'s cap each, from a file and from memory, NUL bytes included, in the helper\'s scratch tmpfs', async () => {
+    // More than the scratch tmpfs's base 16 MiB: its size grows with the step's secrets (mounts.c mount_scratch).
+    const n = 40;
+    const secrets: Record<string, string | Uint8Array> = {};
+    const mounts: RunMount[] = [];
+    for (let i = 0; i < n; i++) {
+      const value = Buffer.alloc(500 * 1024, i);
+      value.write(`s${i}\n`, 1);
+      if (i % 2 === 0) {
+        secrets[`s${i}`] = join(fx.root, `big-secret-${i}`);
+        await writeFile(join(fx.root, `big-secret-${i}`), value);
+      } else secrets[`s${i}`] = value;
+      mounts.push({ type: 'secret', id: `s${i}`, required: true, uid: 0, gid: 0, mode: 0o400 });
+    }
+    const env = await fx.step(undefined, { secrets });
+    const out = await run(env, 'cat /run/secrets/s* | wc -c; for i in 0 7; do head -c 4 /run/secrets/s$i | od -An -tx1 | tr -d " \\n"; echo; done', mounts);
+    expect(out).to.equal(`${n * 500 * 1024}\n0073300a\n0773370a\n`);
+  });
+
   it('puts a secret in an environment variable with env=', async () => {
     const secretFile = join(fx.root, 'envtoken');
     await writeFile(secretFile, 'abc');

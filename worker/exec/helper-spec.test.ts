@@ -50,4 +50,11 @@ describe('encodeHelperSpec', () => {
     expect(tokens.slice(at, at + 10)).to.deep.equal(['rlimit', '7', '1024', '2048', 'rlimit', '4', 'inf', 'inf', 'shm', '131072']);
     expect(encodeHelperSpec(spec).toString('utf8').split('\0')).not.to.include.members(['rlimit', 'shm']);
   });
+
+  it('passes a secret as one record with its owner, mode and value in hex: NUL bytes and newlines arrive as they are', () => {
+    const value = Buffer.from([0x00, 0x0a, 0xff, 0x41, 0x00]);
+    const tokens = encodeHelperSpec({ ...spec, mounts: [{ kind: 'secret', target: '/run/secrets/s', uid: 1000, gid: 1001, mode: 0o440, value }] }).toString('utf8').split('\0');
+    const at = tokens.indexOf('secret');
+    expect(tokens.slice(at, at + 6)).to.deep.equal(['secret', '/run/secrets/s', '1000', '1001', '288', '000aff4100']);
+  });
 });

@@ -6,13 +6,15 @@ import type { DeviceRule } from './devices.js';
 export interface HelperOverlay { dst: string; lowerDirs: string[]; upperDir?: string; workDir?: string }
 
 /**
- * A container mount: a bind whose source is resolved inside `srcRoot`, a tmpfs, or a file with this content that
- * the helper writes into its scratch tmpfs and binds read-write (needs `scratch`). Targets are absolute.
+ * A container mount: a bind whose source is resolved inside `srcRoot`, a tmpfs, a file with this content that
+ * the helper writes into its scratch tmpfs and binds read-write, or a secret it writes there with this owner and
+ * mode and binds read-only (both need `scratch`). Targets are absolute.
  */
 export type HelperMount =
   | { kind: 'bind'; srcRoot: string; srcPath: string; target: string; readonly: boolean }
   | { kind: 'tmpfs'; target: string; data: string }
-  | { kind: 'file'; target: string; content: string };
+  | { kind: 'file'; target: string; content: string }
+  | { kind: 'secret'; target: string; uid: number; gid: number; mode: number; value: Uint8Array };
 
 /** Everything the helper needs to run one process; all policy is decided before it is built. */
 export interface HelperSpec {
@@ -90,7 +92,9 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   for (const m of spec.mounts) {
     if (m.kind === 'bind') t.push('bind', m.srcRoot, m.srcPath, m.target, m.readonly ? 'ro' : 'rw');
     else if (m.kind === 'tmpfs') t.push('tmpfs', m.target, m.data);
-    else t.push('file', m.target, m.content);
+    else if (m.kind === 'file') t.push('file', m.target, m.content);
+    // Hex: a secret may hold any byte, NUL included. The spec goes down the helper's stdin pipe, never to a file.
+    else t.push('secret', m.target, String(m.uid), String(m.gid), String(m.mode), Buffer.from(m.value).toString('hex'));
   }
   for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
   if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));

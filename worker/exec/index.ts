@@ -13,7 +13,8 @@
 // - --mount=type=cache: `<cacheDir>/<sha256(id)>`, created with uid/gid/mode; locked = flock by the helper for the
 //   whole run (across processes); private = a fresh throwaway dir while this process uses the cache elsewhere;
 //   `from=` is refused (INVALID_ARGUMENT).
-// - --mount=type=secret: a private copy with uid/gid/mode, bound read-only (default /run/secrets/<id>), or `env=`.
+// - --mount=type=secret: written by the helper into its scratch tmpfs with uid/gid/mode, bound read-only (default
+//   /run/secrets/<id>), or `env=`; never on a disk.
 // - --mount=type=ssh: a proxy socket (owned uid/gid, mode) forwarding to the --ssh agent; SSH_AUTH_SOCK points at it.
 // - security=insecure: every capability root has, every device, no seccomp, no masked paths, writable /sys. The
 //   builder must gate it.
@@ -24,7 +25,7 @@ import { mkdirSync, realpathSync } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { join, posix, resolve } from 'node:path';
 import type { ExecOp } from '../../frontend/index.js';
-import type { ProgressSink } from '../../solver/index.js';
+import type { ProgressSink, SecretSource } from '../../solver/index.js';
 import { StepLogs } from './log-limit.js';
 import type { ChainAccounts } from './accounts-cache.js';
 import { BuildCgroups } from './build-cgroups.js';
@@ -82,11 +83,11 @@ export interface ExecEnvironment {
   sources: Record<string, ExecMountSource>;
   /** Persistent directory under which type=cache mounts live (one subdirectory per cache id). */
   cacheDir: string;
-  /** `--secret` files by id (host paths). */
-  secrets: Record<string, string>;
+  /** `--secret` sources by id: a host file's path, or the value itself. */
+  secrets: Record<string, SecretSource>;
   /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */
   ssh?: Record<string, string>;
-  /** A private scratch directory for this step (secret copies, inline files, rw bind uppers); removed by the caller. */
+  /** A private scratch directory for this step (inline files, rw bind uppers); removed by the caller. */
   stateDir: string;
   /** The state root's temp dir (worker/temp-dirs.ts): where the rootfs is mounted when USER must be read from it. */
   tempDir: string;

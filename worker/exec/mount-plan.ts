@@ -1,4 +1,4 @@
-import { chown, chmod, mkdir, open, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { assertNever, sourceKey } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
@@ -8,6 +8,7 @@ import { startSshAgentProxy } from './ssh-agent-proxy.js';
 import { SecretError } from './errors.js';
 import type { HelperMount, HelperOverlay } from './helper-spec.js';
 import type { ExecEnvironment, ExecMountSource } from './index.js';
+import type { SecretSource } from '../../solver/index.js';
 import { UserError } from '../../common/index.js';
 
 /** What a step's RUN --mount list turns into for the helper, plus what to undo afterwards. */
@@ -81,21 +82,19 @@ class Planner implements MountPlan {
     this.mounts.push({ kind: 'bind', srcRoot: dst, srcPath: source, target: this.target(target), readonly: !readwrite });
   }
 
-  async secret(m: Extract<RunMount, { type: 'secret' }>, secrets: Record<string, string>): Promise<void> {
-    const file = secrets[m.id];
-    if (file === undefined) {
+  async secret(m: Extract<RunMount, { type: 'secret' }>, secrets: Record<string, SecretSource>): Promise<void> {
+    const source = secrets[m.id];
+    if (source === undefined) {
       if (m.required) throw new SecretError(m.id);
       return;
     }
-    const value = await readSecret(file, m.id);
+    const value = typeof source === 'string' ? await readSecret(source, m.id) : Buffer.from(source);
+    if (value.length > MAX_SECRET_BYTES) throw secretTooLarge(m.id);
     if (m.env !== undefined) this.env.push(`${m.env}=${value.toString('utf8')}`);
     if (m.env !== undefined && m.target === undefined) return;
-    // A private copy with the requested owner and mode; bound read-only, so the step cannot change the original.
-    const dir = await this.scratch('-secret');
-    await writeFile(join(dir, 'secret'), value, { mode: 0o600 });
-    await chown(join(dir, 'secret'), m.uid, m.gid);
-    await chmod(join(dir, 'secret'), m.mode);
-    this.mounts.push({ kind: 'bind', srcRoot: dir, srcPath: 'secret', target: this.target(m.target ?? `/run/secrets/${m.id}`), readonly: true });
+    // The helper writes the value into its private scratch tmpfs with the requested owner and mode and binds it
+    // read-only (mounts.c mount_secret, as BuildKit's secretMountInstance): no copy of it on any disk.
+    this.mounts.push({ kind: 'secret', target: this.target(m.target ?? `/run/secrets/${m.id}`), uid: m.uid, gid: m.gid, mode: m.mode, value });
   }
 
   // The agent the user forwarded with --ssh ID=SOCKET, through a proxy socket of the mount's owner and mode; the
@@ -162,6 +161,10 @@ export async function planMounts(mounts: RunMount[], env: ExecEnvironment, cwd: 
 /** BuildKit's limit on a secret (session/secrets/secretsprovider: MaxSecretSize, 500 KiB). */
 export const MAX_SECRET_BYTES = 500 * 1024;
 
+function secretTooLarge(id: string): UserError {
+  return new UserError('SECRET_NOT_FOUND', `secret "${id}" is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: mount a smaller file, or fetch the data in the step');
+}
+
 /**
  * A secret's bytes, read to EOF and at most MAX_SECRET_BYTES: a file whose size the kernel states wrongly (sysfs says
  * 4096 and gives less) is read as it is, where a copy that trusted the size looped for ever.
@@ -175,7 +178,7 @@ async function readSecret(file: string, id: string): Promise<Buffer> {
       const { bytesRead } = await fh.read(buf, n, buf.length - n, null);
       if (bytesRead === 0) break;
       n += bytesRead;
-      if (n > MAX_SECRET_BYTES) throw new UserError('SECRET_NOT_FOUND', `secret "${id}" is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: mount a smaller file, or fetch the data in the step');
+      if (n > MAX_SECRET_BYTES) throw secretTooLarge(id);
     }
     return buf.subarray(0, n);
   } finally {

@@ -202,7 +202,8 @@ static void mount_bind_fd(int rootfd, const char *root, const struct mount_entry
   // (runc's "rro" closes the same gap with mount_setattr(AT_RECURSIVE)). Reopen the target so the fd is the mount just made, not the dir under it.
   dst = open_in_root(rootfd, m->target, O_PATH);
   if (dst < 0) fail("openat2", m->target, errno);
-  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) };
+  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) |
+                                         (m->noexec ? MOUNT_ATTR_NOEXEC : 0) };
   if (mount_setattr(dst, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", m->target, errno);
   close(dst);
   close(src);
@@ -215,8 +216,10 @@ static void mount_bind(int rootfd, const char *root, const struct mount_entry *m
   close(srcroot);
 }
 
-// The scratch tmpfs: small (the /etc files and a mount point), only root may enter it, gone with the namespace.
-#define SCRATCH_DATA "mode=0700,size=16m,nr_inodes=4096"
+// The scratch tmpfs: small (the /etc files, a mount point and the step's secrets), only root may enter it, gone
+// with the namespace. Its size is SCRATCH_KIB plus room for every secret, each up to MAX_SECRET_BYTES.
+#define SCRATCH_KIB 16384
+#define SCRATCH_DATA "mode=0700,size=%zuk,nr_inodes=4096"
 
 /**
  * Mounts the step's private tmpfs on s->scratch (this mount namespace only: / is private by now) and, when the
@@ -225,7 +228,12 @@ static void mount_bind(int rootfd, const char *root, const struct mount_entry *m
  */
 void mount_scratch(struct spec *s) {
   if (s->scratch == NULL) return;
-  if (mount("tmpfs", s->scratch, "tmpfs", MS_NOSUID | MS_NODEV, SCRATCH_DATA) != 0) fail("mount", s->scratch, errno);
+  size_t kib = SCRATCH_KIB;
+  for (size_t i = 0; i < s->nmounts; i++)
+    if (s->mounts[i].kind == M_SECRET) kib += (s->mounts[i].len + 4095) / 4096 * 4;   /* tmpfs counts whole pages */
+  char data[64];
+  snprintf(data, sizeof(data), SCRATCH_DATA, kib);
+  if (mount("tmpfs", s->scratch, "tmpfs", MS_NOSUID | MS_NODEV, data) != 0) fail("mount", s->scratch, errno);
   s->scratch_fd = open(s->scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (s->scratch_fd < 0) fail("open", s->scratch, errno);
   if (s->rootfs.dst[0] != '\0') return;
@@ -237,24 +245,40 @@ void mount_scratch(struct spec *s) {
   s->rootfs.dst = dst;
 }
 
-// Writes an M_FILE's content as scratch/file-N (a tmpfs this process just made: nothing of the build's in it) and
-// binds it like a read-write bind mount.
-static void mount_file(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index) {
-  char name[32];
-  snprintf(name, sizeof(name), "file-%zu", index);
-  int fd = openat(scratchfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+// Creates scratch/<name> (a tmpfs this process just made: nothing of the build's in it) holding len bytes of data,
+// owned uid:gid (-1: the helper's own) with `mode` (set on the open fd: the umask must not decide it), and binds it
+// onto m->target.
+static void mount_scratch_file(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, const char *name,
+                               size_t len, uid_t uid, gid_t gid, mode_t mode, bool readonly, bool noexec) {
+  int fd = openat(scratchfd, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) fail("openat", m->target, errno);
-  size_t len = strlen(m->data);
+  if (fchown(fd, uid, gid) != 0) fail("fchown", m->target, errno);
+  if (fchmod(fd, mode) != 0) fail("fchmod", m->target, errno);
   for (size_t off = 0; off < len;) {
     ssize_t w = write(fd, m->data + off, len - off);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0) fail("write", m->target, errno);
     off += (size_t)w;
   }
-  if (fchmod(fd, 0644) != 0) fail("fchmod", m->target, errno);   /* the umask must not decide the mode */
   close(fd);
-  struct mount_entry bind = { .kind = M_BIND, .src_path = name, .target = m->target, .readonly = false };
+  struct mount_entry bind = { .kind = M_BIND, .src_path = name, .target = m->target, .readonly = readonly, .noexec = noexec };
   mount_bind_fd(rootfd, root, &bind, scratchfd);
+}
+
+// An M_FILE (/etc/hosts and friends): root's, 0644, bound read-write like a read-write bind mount.
+static void mount_file(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index) {
+  char name[32];
+  snprintf(name, sizeof(name), "file-%zu", index);
+  mount_scratch_file(rootfd, root, m, scratchfd, name, strlen(m->data), (uid_t)-1, (gid_t)-1, 0644, false, false);
+}
+
+// An M_SECRET, as BuildKit's secretMountInstance.Mount (solver/llbsolver/mounts/mount.go) makes one: the value in
+// a tmpfs, never on a disk, chowned and chmodded (mode & 0777) as the mount asks, bound ro,nosuid,nodev,noexec.
+// Ours is the step's scratch tmpfs, private to this mount namespace and gone with it even on SIGKILL.
+static void mount_secret(int rootfd, const char *root, const struct mount_entry *m, int scratchfd, size_t index) {
+  char name[32];
+  snprintf(name, sizeof(name), "secret-%zu", index);
+  mount_scratch_file(rootfd, root, m, scratchfd, name, m->len, m->uid, m->gid, m->mode & 0777, true, true);
 }
 
 /** Applies one spec mount inside the rootfs (not yet pivoted into); `index` numbers it in the spec. */
@@ -265,6 +289,10 @@ void mount_entry(int rootfd, const char *root, const struct mount_entry *m, int 
   }
   if (m->kind == M_FILE) {
     mount_file(rootfd, root, m, scratchfd, index);
+    return;
+  }
+  if (m->kind == M_SECRET) {
+    mount_secret(rootfd, root, m, scratchfd, index);
     return;
   }
   int dst = ensure_target(rootfd, root, m->target, true);

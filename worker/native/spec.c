@@ -10,7 +10,8 @@
 //   cgroup <cgroup.procs file> | lock <file>
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
-//   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>
+//   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>       file <target> <content>
+//   secret <target> <uid> <gid> <mode> <hex of the value>    (hex: a secret may hold NUL bytes)
 //   rlimit <RLIMIT_* number> <soft|inf> <hard|inf>     shm <KiB>
 #define _GNU_SOURCE
 #include <errno.h>
@@ -92,19 +93,39 @@ static int hex_digit(char ch) {
   return -1;
 }
 
+// Decodes the first 2*n hex digits of hex into out (which may be hex itself: byte i is written after digit 2i+1 is read).
+static void hex_decode(const char *hex, size_t n, unsigned char *out, const char *what) {
+  for (size_t i = 0; i < n; i++) {
+    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) fail("spec", what, EINVAL);
+    out[i] = (unsigned char)(hi << 4 | lo);
+  }
+}
+
 static void read_seccomp(struct cursor *c, struct spec *s) {
   const char *hex = next(c, "seccomp");
   size_t len = strlen(hex);
   if (len == 0 || len % (2 * sizeof(struct sock_filter)) != 0) fail("spec", "seccomp", EINVAL);
   unsigned char *bytes = malloc(len / 2);
   if (bytes == NULL) fail("malloc", "seccomp", ENOMEM);
-  for (size_t i = 0; i < len / 2; i++) {
-    int hi = hex_digit(hex[2 * i]), lo = hex_digit(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) fail("spec", "seccomp", EINVAL);
-    bytes[i] = (unsigned char)(hi << 4 | lo);
-  }
+  hex_decode(hex, len / 2, bytes, "seccomp");
   s->seccomp = (struct sock_filter *)bytes;
   s->nseccomp = len / 2 / sizeof(struct sock_filter);
+}
+
+// A secret's value, hex-encoded by the driver; decoded in place (the token is at least twice as long as the bytes).
+static void read_secret(struct cursor *c, struct mount_entry *m) {
+  m->kind = M_SECRET;
+  m->target = next(c, "secret.target");
+  m->uid = (uid_t)next_num(c, "secret.uid");
+  m->gid = (gid_t)next_num(c, "secret.gid");
+  m->mode = (mode_t)next_num(c, "secret.mode");
+  char *hex = (char *)next(c, "secret.value");
+  size_t n = strlen(hex);
+  if (n % 2 != 0 || n / 2 > MAX_SECRET_BYTES || m->mode > 07777) fail("spec", "secret", EINVAL);
+  hex_decode(hex, n / 2, (unsigned char *)hex, "secret.value");
+  m->data = hex;
+  m->len = n / 2;
 }
 
 // A limit: a decimal number or "inf" (RLIM_INFINITY); the full 64-bit range, unlike parse_num.
@@ -197,11 +218,12 @@ void spec_read(int fd, struct spec *s) {
     } else if (strcmp(key, "scratch") == 0) {
       s->scratch = next(&c, "scratch");
       if (s->scratch[0] != '/') fail("spec", "scratch", EINVAL);
-    } else if (strcmp(key, "bind") == 0 || strcmp(key, "tmpfs") == 0 || strcmp(key, "file") == 0) {
+    } else if (strcmp(key, "bind") == 0 || strcmp(key, "tmpfs") == 0 || strcmp(key, "file") == 0 || strcmp(key, "secret") == 0) {
       s->mounts = push(s->mounts, &s->nmounts, sizeof(struct mount_entry));
       struct mount_entry *m = &s->mounts[s->nmounts - 1];
       memset(m, 0, sizeof(*m));
-      if (key[0] == 'b') {
+      if (key[0] == 's') read_secret(&c, m);
+      else if (key[0] == 'b') {
         m->kind = M_BIND;
         m->src_root = next(&c, "bind.srcRoot");
         m->src_path = next(&c, "bind.srcPath");
@@ -226,7 +248,7 @@ void spec_read(int fd, struct spec *s) {
   // An empty rootfs.dst means "in the scratch tmpfs"; a premounted rootfs is on a host dir by definition.
   if (s->rootfs.dst[0] == '\0' && (s->scratch == NULL || s->premounted)) fail("spec", "rootfs.dst", EINVAL);
   for (size_t i = 0; i < s->nmounts; i++)
-    if (s->mounts[i].kind == M_FILE && s->scratch == NULL) fail("spec", "file needs scratch", EINVAL);
+    if ((s->mounts[i].kind == M_FILE || s->mounts[i].kind == M_SECRET) && s->scratch == NULL) fail("spec", "file needs scratch", EINVAL);
   s->scratch_fd = -1;
   s->argv = realloc(s->argv, (s->nargv + 1) * sizeof(char *));
   s->env = realloc(s->env, (s->nenv + 1) * sizeof(char *));

@@ -24,17 +24,23 @@ struct overlay {
 
 /**
  * One container mount, applied in spec order after the system mounts. M_FILE: a file with `data` as its content,
- * written into the step's scratch tmpfs and bound read-write onto `target` (/etc/hosts and friends).
+ * written into the step's scratch tmpfs and bound read-write onto `target` (/etc/hosts and friends). M_SECRET: `len`
+ * bytes of `data` (any bytes: the spec carries them in hex) written there with uid/gid/mode and bound read-only.
  */
 struct mount_entry {
-  enum { M_BIND, M_TMPFS, M_FILE } kind;
+  enum { M_BIND, M_TMPFS, M_FILE, M_SECRET } kind;
   const char *src_root; /* bind: the source is resolved inside this directory (symlinks cannot escape it) */
   const char *src_path; /* bind: path of the source inside src_root */
   const char *target;   /* absolute path inside the container */
   bool readonly;        /* bind */
-  const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777"; file: its content */
+  bool noexec;          /* bind: MOUNT_ATTR_NOEXEC too (secrets) */
+  const char *data;     /* tmpfs: mount data, e.g. "size=65536k,mode=1777"; file: its content; secret: its bytes */
+  size_t len;           /* secret: length of data */
+  uid_t uid; gid_t gid; mode_t mode; /* secret: the file's owner and permission bits */
 };
 
+/* BuildKit's cap on a secret (session/secrets: MaxSecretSize); the driver refuses larger ones with the id first. */
+#define MAX_SECRET_BYTES (500 * 1024)
 #define MAX_DEVICE_RULES 64
 #define MAX_RLIMITS 16
 
@@ -66,7 +72,7 @@ struct spec {
   const char **locks; size_t nlocks;     /* files to flock(LOCK_EX) for the whole run */
   /**
    * An existing directory the helper mounts a private tmpfs on, in its own mount namespace only (so concurrent steps
-   * may share it): it holds the M_FILE files and, when rootfs.dst is "", the rootfs mount point. NULL: none.
+   * may share it): it holds the M_FILE and M_SECRET files and, when rootfs.dst is "", the rootfs mount point. NULL: none.
    */
   const char *scratch;
   int scratch_fd;
