@@ -195,22 +195,15 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   // --secret sources are checked before anything is fetched, as buildx's CreateSecrets runs before the solve: a
   // missing file is a usage error (exit 2, as a missing --ssh socket) and costs no clone or download.
   const { resolveSecrets } = await import('../options/secrets.js');
-  const secrets = await resolveSecrets(flags.secret, flags.root);
+  const secrets = await resolveSecrets(flags.secret);
   for (const w of secrets.warnings) process.stderr.write(`${w}\n`);
   // --ssh ID=KEY: an agent of this build's own answers for the keys until the build ends (ssh-key-agent.ts).
-  let agents: Awaited<ReturnType<typeof openSshAgents>>;
-  try {
-    agents = await openSshAgents(ssh);
-  } catch (err) {
-    await secrets.cleanup();
-    throw err;
-  }
+  const agents = await openSshAgents(ssh);
   let remote: Awaited<ReturnType<typeof resolveContext>>;
   try {
     remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets));
   } catch (err) {
     await agents.close();
-    await secrets.cleanup();
     throw err;
   }
   let stdinDockerfile: string | undefined;
@@ -224,7 +217,6 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     await named?.cleanup();
     await remote?.cleanup();
     await agents.close();
-    await secrets.cleanup();
     throw err;
   }
   const { createProgress } = await import('../progress/index.js');
@@ -232,7 +224,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = shared?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
-    ...settings, secrets: secrets.files, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
+    ...settings, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
@@ -292,7 +284,6 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
       if (flags.dryRun) for (const plan of await pushPlans(dryRunNames, outcome.image, pushCandidates(outcome.graph, flags), await root.registry(), signal)) process.stdout.write(renderPushPlan(plan));
     });
   } finally {
-    await secrets.cleanup();
     await named.cleanup();
     await remote?.cleanup();
     await agents.close();

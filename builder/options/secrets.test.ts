@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseSecret, resolveSecrets } from './secrets.js';
@@ -31,20 +31,23 @@ describe('--secret, as buildx reads it', () => {
     try {
       const file = join(dir, 'tok');
       await writeFile(file, 'from-file');
-      const fromEnv = await resolveSecrets([`id=${file}`], dir, { [file]: 'from-env' });
-      expect(await readFile(fromEnv.files[file] ?? '', 'utf8')).to.equal('from-env');
-      await fromEnv.cleanup();
-      const fromFile = await resolveSecrets([`id=${file}`], dir, {});
-      expect(fromFile.files[file]).to.equal(file);
-      const typed = await resolveSecrets(['type=env,id=t,src=MY_TOKEN'], dir, { MY_TOKEN: 'v' });
-      expect(await readFile(typed.files.t ?? '', 'utf8')).to.equal('v');
-      await typed.cleanup();
+      // A variable's value stays in memory (no file of it anywhere); a file stays a path, read when a step mounts it.
+      const fromEnv = await resolveSecrets([`id=${file}`], { [file]: 'from-env' });
+      expect(Buffer.from(fromEnv.secrets[file] ?? '').toString('utf8')).to.equal('from-env');
+      expect(fromEnv.secrets[file]).to.be.instanceOf(Uint8Array);
+      const fromFile = await resolveSecrets([`id=${file}`], {});
+      expect(fromFile.secrets[file]).to.equal(file);
+      const typed = await resolveSecrets(['type=env,id=t,src=MY_TOKEN'], { MY_TOKEN: 'v' });
+      expect(Buffer.from(typed.secrets.t ?? '').toString('utf8')).to.equal('v');
+      let tooLarge: unknown;
+      await resolveSecrets(['id=big,env=BIG'], { BIG: 'x'.repeat(500 * 1024 + 1) }).catch((err: { code?: unknown }) => { tooLarge = err.code; });
+      expect(tooLarge).to.equal('INVALID_ARGUMENT');
       let code: unknown;
-      await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], dir, {}).catch((err: { code?: unknown }) => { code = err.code; });
+      await resolveSecrets([`id=x,src=${join(dir, 'missing')}`], {}).catch((err: { code?: unknown }) => { code = err.code; });
       expect(code).to.equal('INVALID_ARGUMENT');
       // An unset variable leaves the secret out with a warning, as BuildKit answers "not found" only when asked.
-      const unset = await resolveSecrets(['id=npm,env=NPM_TOKEN_UNSET'], dir, {});
-      expect(unset.files).to.deep.equal({});
+      const unset = await resolveSecrets(['id=npm,env=NPM_TOKEN_UNSET'], {});
+      expect(unset.secrets).to.deep.equal({});
       expect(unset.warnings).to.deep.equal(['warning: --secret id=npm,env=NPM_TOKEN_UNSET: environment variable NPM_TOKEN_UNSET is not set; the build has no secret "npm" (a RUN mount of it with required=true fails)']);
     } finally {
       await rm(dir, { recursive: true, force: true });

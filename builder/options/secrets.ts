@@ -1,15 +1,15 @@
-import { rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseCsvAttrs } from './csv-attrs.js';
 import { UserError } from '../../common/index.js';
-import { makeRootTempDir, MAX_SECRET_BYTES } from '../../worker/index.js';
+import { MAX_SECRET_BYTES } from '../../worker/index.js';
+import type { SecretSource } from '../../solver/index.js';
 
-/** `--secret` values resolved to files, and the cleanup for any temp file made from an environment variable. */
-export interface SecretFiles {
-  files: Record<string, string>;
+/** `--secret` values resolved: a file's path, or an environment variable's value (held in memory only). */
+export interface ResolvedSecrets {
+  secrets: Record<string, SecretSource>;
   /** What the user should know: a variable that is not set (its secret left out, as buildx leaves it). */
   warnings: string[];
-  cleanup(): Promise<void>;
 }
 
 /** The fields buildx's --secret takes (util/buildflags/secrets.go); any other is an error there and here. */
@@ -48,22 +48,20 @@ export function secretSource(spec: SecretSpec, env: NodeJS.ProcessEnv): { variab
 }
 
 /**
- * Resolves `--secret` values to files, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a
- * variable; with neither, the variable named like the id when it is set, else the file named like it. Env secrets
- * go to a 0600 file that `cleanup` removes, in a private directory in the temp dir of the state root `root`
- * (`secrets-<pid>-…`, worker/temp-dirs.ts), where a RUN step's copy of a secret is made too: never the host's $TMPDIR,
- * shared with other users, where one a build killed with SIGKILL left stayed; the next build or prune on the root
- * removes it. A file that is not there is the command line's error
+ * Resolves `--secret` values, as buildx and BuildKit's secrets provider do: `src` is a file; `env` a variable; with
+ * neither, the variable named like the id when it is set, else the file named like it. An env secret's value stays
+ * in memory, as BuildKit's provider keeps it (session/secrets/secretsprovider: an env source is read with
+ * os.Getenv when a step asks): no file of it on any disk, which a build killed with SIGKILL would leave behind; the
+ * helper writes it into a step's private tmpfs (worker/exec/mount-plan.ts). A file that is not there is the command line's error
  * (INVALID_ARGUMENT, exit 2), as buildx finds it in its options before the solve (secretsprovider.NewStore stats it).
  * A variable that is not set is not: BuildKit looks it up only when a step asks and answers "not found", so the
  * secret is left out with a warning — a fork's pull request in CI runs without the repository's secrets, and a RUN
  * whose mount is not required=true builds without it. A RUN that needs a secret it does not have is the build's
  * error (SECRET_NOT_FOUND, worker/exec).
  */
-export async function resolveSecrets(values: string[], root: string, env: NodeJS.ProcessEnv = process.env): Promise<SecretFiles> {
-  const files: Record<string, string> = {};
+export async function resolveSecrets(values: string[], env: NodeJS.ProcessEnv = process.env): Promise<ResolvedSecrets> {
+  const secrets: Record<string, SecretSource> = {};
   const warnings: string[] = [];
-  let tmp: string | undefined;
   for (const value of values.filter((v) => v !== '')) {
     const spec = parseSecret(value);
     const source = secretSource(spec, env);
@@ -76,7 +74,7 @@ export async function resolveSecrets(values: string[], root: string, env: NodeJS
       if (info.size > MAX_SECRET_BYTES) {
         throw new UserError('INVALID_ARGUMENT', `--secret ${value}: ${path} is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: pass a smaller file');
       }
-      files[spec.id] = path;
+      secrets[spec.id] = path;
       continue;
     }
     const name = source.variable;
@@ -85,9 +83,11 @@ export async function resolveSecrets(values: string[], root: string, env: NodeJS
       warnings.push(`warning: --secret ${value}: environment variable ${name} is not set; the build has no secret "${spec.id}" (a RUN mount of it with required=true fails)`);
       continue;
     }
-    tmp ??= await makeRootTempDir(root, 'secrets');
-    files[spec.id] = join(tmp, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
-    await writeFile(files[spec.id] ?? '', content, { mode: 0o600 });
+    const bytes = Buffer.from(content, 'utf8');
+    if (bytes.length > MAX_SECRET_BYTES) {
+      throw new UserError('INVALID_ARGUMENT', `--secret ${value}: environment variable ${name} is larger than ${MAX_SECRET_BYTES / 1024} KiB`, 'BuildKit refuses secrets this large too: pass a smaller value');
+    }
+    secrets[spec.id] = bytes;
   }
-  return { files, warnings, cleanup: async () => { if (tmp) await rm(tmp, { recursive: true, force: true }); } };
+  return { secrets, warnings };
 }

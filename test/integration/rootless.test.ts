@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -319,6 +319,34 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(r.code, r.stderr).to.equal(0);
     const listing = execFileSync('tar', ['-xOf', join(home, 'build-stage.tar'), 'out/log'], { encoding: 'utf8' });
     expect(listing).to.equal('1\n2\n');
+  });
+
+  it('mounts a file and an env= secret from the helper\'s tmpfs with their owner and mode, read-only, and writes them to no file of the state root', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const tag = randomBytes(4).toString('hex');
+    const dir = join(home, `secret-ctx-${tag}`);
+    await mkdir(dir);
+    const FILE = `rootless-file-s3cr3t-${tag}`;
+    const ENV = `rootless-env-s3cr3t-${tag}`;
+    const fileBytes = Buffer.concat([Buffer.from(FILE), Buffer.from([0, 10, 0])]);
+    const src = join(home, `secret-src-${tag}`);
+    await writeFile(src, fileBytes);
+    await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN --mount=type=secret,id=f,uid=1000,gid=1001,mode=0440 --mount=type=secret,id=e,env=E,target=/run/e sh -c '` +
+      'mkdir /out && stat -c "%u:%g %a" /run/secrets/f > /out/owner && ((echo x >> /run/secrets/f) 2>/dev/null && echo rw || echo ro) > /out/rw && ' +
+      'sha256sum /run/secrets/f /run/e | cut -c1-64 > /out/sha && printf %s "$E" | sha256sum | cut -c1-64 >> /out/sha\'\n');
+    execFileSync('chown', ['-R', `${USER}:${USER}`, dir, src]);
+    const out = join(home, `secret-out-${tag}.tar`);
+    const r = await build(['--secret', `id=f,src=${src}`, '--secret', 'id=e,env=TSB_SECRET_E', '-o', `type=tar,dest=${out}`, dir], [`TSB_SECRET_E=${ENV}`]);
+    expect(r.code, r.stderr).to.equal(0);
+    const inImage = (name: string): string => execFileSync('tar', ['-xOf', out, `out/${name}`], { encoding: 'utf8' });
+    const hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
+    expect(inImage('owner')).to.equal('1000:1001 440\n');
+    expect(inImage('rw')).to.equal('ro\n');
+    expect(inImage('sha')).to.equal(`${hex(fileBytes)}\n${hex(ENV)}\n${hex(ENV)}\n`);
+    for (const needle of [FILE, ENV]) {
+      const found = await run('grep', ['-rlaF', needle, join(home, 'data')]);
+      expect(found.stdout, `files of the state root holding ${needle}`).to.equal('');
+    }
   });
 
   it('downloads ADD <url> into its state root in the namespace, never into the user\'s TMPDIR', async () => {
