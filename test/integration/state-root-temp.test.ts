@@ -159,7 +159,9 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     execFileSync('mkfifo', [fifo]);
     const first = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
     const mnt = await inUse(root, 'mnt', first);
-    expect(isMountPoint(join(root, 'tmp', mnt)), 'the snapshot is mounted there').to.equal(true);
+    // The mount point is made before the snapshot is mounted on it.
+    const mounted = (entry: string): Promise<boolean> => waitFor(`the snapshot mounted on ${entry}`, () => isMountPoint(join(root, 'tmp', entry)));
+    await mounted(mnt);
     const tarred = await readFile(fifo);
     const done = await first.done;
     expect(done.code, done.stderr).to.equal(0);
@@ -168,6 +170,7 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
 
     const killed = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
     const left = await inUse(root, 'mnt', killed);
+    await mounted(left);
     await kill(killed);
     // kill -9 skipped the unmount: the committed snapshot stays mounted there until the next build takes it down.
     expect(isMountPoint(join(root, 'tmp', left)), 'the mount this test is about').to.equal(true);
