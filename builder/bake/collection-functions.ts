@@ -60,7 +60,7 @@ export function hasIndex(collection: Value, key: Value): boolean {
     const n = typeof key === 'number' ? key : typeof key === 'string' && /^-?\d+$/.test(key) ? Number(key) : undefined;
     return n !== undefined && Number.isInteger(n) && n >= 0 && n < collection.length;
   }
-  if (isObject(collection)) return typeof key === 'string' && key in collection;
+  if (isObject(collection)) return typeof key === 'string' && Object.hasOwn(collection, key);
   throw new ValueError(`collection must be a list, a map or a tuple, not ${typeName(collection)}`);
 }
 

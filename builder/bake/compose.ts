@@ -5,7 +5,7 @@ import { goBytesSize, parseGoBool } from '../../common/index.js';
 import { BakeFileError } from './errors.js';
 import type { BakeFile, Config, TargetDef } from './config.js';
 import { parseAttest, parseCache, parseExport, parseSecret, parseSsh, type Target } from './target.js';
-import { ValueError } from './value.js';
+import { setKey, ValueError } from './value.js';
 
 // Compose files as bake reads them (docker/buildx bake/compose.go): every service with a `build:` section is a target
 // named after the service (dots become underscores), all of them in the group "default"; `image` is the tag when the
@@ -29,7 +29,7 @@ export function parseDotEnv(text: string): Record<string, string> {
     const q = value[0];
     if ((q === '"' || q === "'") && value.endsWith(q) && value.length > 1) value = value.slice(1, -1);
     else value = value.replace(/\s+#.*$/, '');
-    out[line.slice(0, eq).trim()] = q === '"' ? value.replace(/\\n/g, '\n') : value;
+    setKey(out, line.slice(0, eq).trim(), q === '"' ? value.replace(/\\n/g, '\n') : value);
   }
   return out;
 }
@@ -78,7 +78,7 @@ function deepMerge(a: Yaml, b: Yaml, path: string[] = []): Yaml {
 function mergeMaps(a: Yaml, b: Yaml, path: string[]): Yaml {
   if (!isMap(a) || !isMap(b)) return b ?? a;
   const out: { [k: string]: Yaml } = { ...a };
-  for (const [k, v] of Object.entries(b)) out[k] = k in out ? deepMerge(out[k] ?? null, v, [...path, k]) : v;
+  for (const [k, v] of Object.entries(b)) setKey(out, k, Object.hasOwn(out, k) ? deepMerge(out[k] ?? null, v, [...path, k]) : v);
   return out;
 }
 
@@ -94,7 +94,7 @@ function byKey(v: Yaml, sep: '=' | ':'): { [k: string]: Yaml } {
   if (!Array.isArray(v)) return out;
   for (const item of v) {
     const [k, x] = splitEntry(scalar(item) ?? '', sep);
-    out[k] = x ?? null;
+    setKey(out, k, x ?? null);
   }
   return out;
 }
@@ -109,7 +109,7 @@ function splitEntry(s: string, sep: '=' | ':'): [string, string | undefined] {
 function mapping(v: Yaml | undefined, lookup: (k: string) => string | undefined, sep: '=' | ':' = '='): Record<string, string> {
   const out: Record<string, string> = {};
   // extra_hosts may name a host twice (two addresses): compose keeps both, buildx joins them with ",".
-  const put = (k: string, x: string | undefined): void => { if (x !== undefined) out[k] = sep === ':' && k in out ? `${out[k] ?? ''},${x}` : x; };
+  const put = (k: string, x: string | undefined): void => { if (x !== undefined) setKey(out, k, sep === ':' && Object.hasOwn(out, k) ? `${out[k] ?? ''},${x}` : x); };
   if (Array.isArray(v)) {
     for (const item of v) {
       const [k, x] = splitEntry(scalar(item) ?? '', sep);
@@ -226,7 +226,7 @@ function loadWithIncludes(f: BakeFile, env: (k: string) => string | undefined, r
   const ownServices = isMap(own.services) ? own.services : {};
   const included = isMap(merged.services) ? merged.services : {};
   for (const name of Object.keys(ownServices)) {
-    if (name in included) throw new BakeFileError({ file: f.name }, `services.${name} conflicts with imported resource`);
+    if (Object.hasOwn(included, name)) throw new BakeFileError({ file: f.name }, `services.${name} conflicts with imported resource`);
   }
   return deepMerge(merged, own) as { [k: string]: Yaml };
 }
@@ -248,7 +248,7 @@ function withExtends(services: { [k: string]: Yaml }, file: string): { [k: strin
     if (ext !== undefined && ext !== null) {
       if (isMap(ext) && ext.file !== undefined) throw new BakeFileError({ file }, `service ${name}: extends from another file is not supported by tsbuild bake`);
       const base = isMap(ext) ? scalar(ext.service ?? null) : scalar(ext);
-      if (base === undefined || !(base in services)) throw new BakeFileError({ file }, `service ${name} extends ${base ?? '?'}, which is not defined`);
+      if (base === undefined || !Object.hasOwn(services, base)) throw new BakeFileError({ file }, `service ${name} extends ${base ?? '?'}, which is not defined`);
       const { extends: _, ...own } = s;
       const { extends: __, ...inherited } = (isMap(resolveOne(base, [...chain, name])) ? resolveOne(base, [...chain, name]) : {}) as { [k: string]: Yaml };
       out = deepMerge(inherited, own, ['services', name]);
@@ -301,7 +301,7 @@ function serviceTarget(build: { [k: string]: Yaml }, s: { [k: string]: Yaml }, s
   if (secretRefs.length) {
     t.secret = secretRefs.map((ref) => {
       const source = isMap(ref) ? scalar(ref.source) ?? '' : scalar(ref) ?? '';
-      const top = secrets[source];
+      const top = Object.hasOwn(secrets, source) ? secrets[source] : undefined;
       const def = isMap(top) ? top : {};
       if (def.external === true) throw new ValueError(`unsupported external secret ${source}`);
       return { id: source, ...(scalar(def.file) ? { src: scalar(def.file) } : {}), ...(scalar(def.environment) ? { env: scalar(def.environment) } : {}) };

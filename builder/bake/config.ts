@@ -81,7 +81,7 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
     const refs: { [k: string]: Value } = {};
     for (const b of blocks) {
       const label = b.labels[0] ?? '';
-      if (b.type !== 'target' || label in refs) continue;
+      if (b.type !== 'target' || Object.hasOwn(refs, label)) continue;
       Object.defineProperty(refs, label, {
         enumerable: true,
         get: () => {
@@ -189,7 +189,7 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
   let scope: Scope;
   const resolve = (name: string, pos: Pos): Value | undefined => {
     if (done.has(name)) return done.get(name) ?? null;
-    if (name in opts.builtins) return opts.builtins[name] ?? '';
+    if (Object.hasOwn(opts.builtins, name)) return opts.builtins[name] ?? '';
     const attr = attrs.get(name);
     const block = variables.get(name);
     if (!attr && !block) return other(name, pos);
@@ -253,7 +253,7 @@ function variableValue(name: string, block: Block, scope: Scope, opts: ConfigOpt
       throw err;
     }
   }
-  const override = findOverride(name, type !== undefined, opts.lookupVar, (n) => isVariable(n) || n in opts.builtins);
+  const override = findOverride(name, type !== undefined, opts.lookupVar, (n) => isVariable(n) || Object.hasOwn(opts.builtins, n));
   if (!override) return value;
   try {
     return overrideValue(name, override, type, def ? value : undefined);
@@ -302,7 +302,7 @@ function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
     const target: Target = {};
     for (const a of b.body.attributes) {
       if (a.name === 'name' || a.name === 'matrix') continue;
-      if (a.name in REFUSED_KEYS) throw new BakeFileError(spanAt(a.pos, a.name.length), `target ${JSON.stringify(name)}: attribute ${JSON.stringify(a.name)} is not supported by tsbuild bake: ${REFUSED_KEYS[a.name]}`);
+      if (Object.hasOwn(REFUSED_KEYS, a.name)) throw new BakeFileError(spanAt(a.pos, a.name.length), `target ${JSON.stringify(name)}: attribute ${JSON.stringify(a.name)} is not supported by tsbuild bake: ${REFUSED_KEYS[a.name]}`);
       // hclsyntax's Body.Content refuses an attribute the schema lacks, at its name, before any value is evaluated.
       if (!isTargetAttribute(a.name)) {
         const like = nameSuggestion(a.name, TARGET_KEYS);

@@ -3,7 +3,7 @@ import { BakeFileError, type Range } from './errors.js';
 import { fullRange, startRange, unknownFunction, unknownVariable } from './hcl-diagnostics.js';
 import { callFunction, FUNCTION_NAMES, isStdlibFunction } from './functions.js';
 import { convertValue, parseVarType } from './variable-type.js';
-import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
+import { ValueError, formatNumber, isObject, setKey, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
 
 // Evaluates HCL expressions to plain values. Names resolve through a chain of scopes: a `for` or `matrix` binding,
 // then the file's variables, which the bake file loader resolves lazily (a variable may use another).
@@ -86,7 +86,7 @@ function evalExpr(e: Expr, scope: Scope): Value {
     case 'tuple': return e.items.map((i) => evaluate(i, scope));
     case 'object': {
       const out: { [k: string]: Value } = {};
-      for (const item of e.items) out[at(fullRange(item.key), () => toStr(evaluate(item.key, scope), 'object key'))] = evaluate(item.value, scope);
+      for (const item of e.items) setKey(out, at(fullRange(item.key), () => toStr(evaluate(item.key, scope), 'object key')), evaluate(item.value, scope));
       return out;
     }
     case 'conditional': return at(fullRange(e), () => toBool(evaluate(e.cond, scope), 'the condition')) ? evaluate(e.then, scope) : evaluate(e.else, scope);
@@ -101,7 +101,7 @@ function evalExpr(e: Expr, scope: Scope): Value {
 
 function getAttr(obj: Value, name: string): Value {
   if (!isObject(obj)) throw new ValueError(`cannot read attribute ${JSON.stringify(name)} of a ${typeName(obj)}`);
-  if (!(name in obj)) throw new ValueError(`this object has no attribute ${JSON.stringify(name)}`);
+  if (!Object.hasOwn(obj, name)) throw new ValueError(`this object has no attribute ${JSON.stringify(name)}`);
   return obj[name] ?? null;
 }
 
@@ -113,7 +113,7 @@ function index(obj: Value, key: Value): Value {
   }
   if (isObject(obj)) {
     const k = toStr(key, 'the key');
-    if (!(k in obj)) throw new ValueError(`this map has no element for the key ${JSON.stringify(k)}`);
+    if (!Object.hasOwn(obj, k)) throw new ValueError(`this map has no element for the key ${JSON.stringify(k)}`);
     return obj[k] ?? null;
   }
   throw new ValueError(`cannot index a ${typeName(obj)}`);
@@ -156,9 +156,10 @@ function forExpr(e: Extract<Expr, { kind: 'for' }>, scope: Scope): Value {
     const value = evaluate(e.valueExpr, s);
     if (!isObjectResult) { list.push(value); continue; }
     const key = at(fullRange(e), () => toStr(evaluate(e.keyExpr as Expr, s), 'the for key'));
-    if (e.isGrouped) obj[key] = [...((obj[key] as Value[] | undefined) ?? []), value];
-    else if (key in obj) throw new BakeFileError(fullRange(e), `duplicate key ${JSON.stringify(key)} in the for expression`, 'add ... after the value to group them');
-    else obj[key] = value;
+    if (e.isGrouped && Object.hasOwn(obj, key)) (obj[key] as Value[]).push(value);
+    else if (e.isGrouped) setKey(obj, key, [value]);
+    else if (Object.hasOwn(obj, key)) throw new BakeFileError(fullRange(e), `duplicate key ${JSON.stringify(key)} in the for expression`, 'add ... after the value to group them');
+    else setKey(obj, key, value);
   }
   return isObjectResult ? obj : list;
 }
@@ -226,8 +227,8 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     const fixed = user.params.length;
     if (args.length < fixed || (args.length > fixed && !user.variadic)) throw new BakeFileError(fullRange(e), `function ${e.name} takes ${fixed} argument${fixed === 1 ? '' : 's'}, got ${args.length}`);
     const vars: Record<string, Value> = {};
-    user.params.forEach((p, i) => { vars[p] = args[i] ?? null; });
-    if (user.variadic) vars[user.variadic] = args.slice(fixed);
+    user.params.forEach((p, i) => setKey(vars, p, args[i] ?? null));
+    if (user.variadic) setKey(vars, user.variadic, args.slice(fixed));
     // A user function sees its parameters and the file's variables, not the caller's for/matrix bindings.
     let root = scope;
     while (root.parent) root = root.parent;

@@ -1,7 +1,7 @@
 import { definitionError } from './errors.js';
 import type { Config } from './config.js';
 import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, type Entry, type Target } from './target.js';
-import { ValueError } from './value.js';
+import { setKey, ValueError } from './value.js';
 
 // From the files' definitions to what bake builds, as buildx's bake.ReadTargets: target patterns and groups expand
 // to targets, each target is its inherits merged under it, then the --set overrides, then buildx's defaults
@@ -120,7 +120,7 @@ function applyOverrides(name: string, t: Target, overrides: Map<string, Override
         case 'push': n.output = pushOverride(n.output ?? [], boolOverride(field, value)); break;
         case 'load': n.output = loadOverride(n.output ?? [], boolOverride(field, value)); break;
         default:
-          if (field in REFUSED_KEYS) throw new ValueError(`--set ${field} is not supported: ${REFUSED_KEYS[field]}`);
+          if (Object.hasOwn(REFUSED_KEYS, field)) throw new ValueError(`--set ${field} is not supported: ${REFUSED_KEYS[field]}`);
           throw new ValueError(`unknown key: ${field}`);
       }
     } catch (err) {
@@ -208,10 +208,10 @@ export function resolveTargets(config: Config, names: string[], sets: string[], 
   const resolved: Resolved = { groups: {}, targets: {}, linked: new Set() };
   for (const name of unique) {
     const { targets, groups } = expandGroup(config, name, new Set());
-    for (const t of [...new Set(targets)]) resolved.targets[t] = withDefaults(resolveTarget(config, t, overrides));
+    for (const t of [...new Set(targets)]) setKey(resolved.targets, t, withDefaults(resolveTarget(config, t, overrides)));
     for (const g of groups) {
       const def = config.groups.find((x) => x.name === g);
-      if (def) resolved.groups[g] = { ...(def.description ? { description: def.description } : {}), targets: [...new Set(def.targets)] };
+      if (def) setKey(resolved.groups, g, { ...(def.description ? { description: def.description } : {}), targets: [...new Set(def.targets)] });
     }
   }
   // The command line's names form the default group (unless "default" is itself a group that was asked for).
@@ -226,7 +226,7 @@ export function resolveTargets(config: Config, names: string[], sets: string[], 
 
 /** Targets used as `target:NAME` contexts, resolved (buildx builds them with only a cache output). */
 function loadLinks(config: Config, name: string, resolved: Resolved, overrides: Map<string, Map<string, Override>>, visited: string[]): void {
-  const t = resolved.targets[name];
+  const t = Object.hasOwn(resolved.targets, name) ? resolved.targets[name] : undefined;
   if (!t) return;
   const path = [...visited, name];
   for (const v of Object.values(t.contexts ?? {})) {
@@ -234,10 +234,10 @@ function loadLinks(config: Config, name: string, resolved: Resolved, overrides: 
     const dep = v.slice('target:'.length);
     if (dep === name) throw bad(`target ${dep} cannot link to itself`);
     if (path.includes(dep)) throw bad(`infinite loop from ${name} to ${dep}`);
-    let t2 = resolved.targets[dep];
+    let t2 = Object.hasOwn(resolved.targets, dep) ? resolved.targets[dep] : undefined;
     if (!t2) {
       t2 = { ...withDefaults(resolveTarget(config, dep, overrides)), output: [{ type: 'cacheonly' }] };
-      resolved.targets[dep] = t2;
+      setKey(resolved.targets, dep, t2);
       resolved.linked.add(dep);
     }
     loadLinks(config, dep, resolved, overrides, path);

@@ -1,6 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { targetError } from './errors.js';
+import { setKey } from './value.js';
 import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
 import { checkFsEntitlements } from './fs-entitlements.js';
@@ -34,7 +35,7 @@ export function buildOrder(targets: Record<string, Target>): string[] {
 
 /** The targets `target`'s `target:` contexts name (those in this bake). */
 function targetDeps(target: Target | undefined, targets: Record<string, Target>): string[] {
-  return Object.values(target?.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && v.slice('target:'.length) in targets ? [v.slice('target:'.length)] : []));
+  return Object.values(target?.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && Object.hasOwn(targets, v.slice('target:'.length)) ? [v.slice('target:'.length)] : []));
 }
 
 /** How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given. */
@@ -106,7 +107,7 @@ export async function runBake(
     }
     if (meta) {
       const { 'buildx.build.warnings': warn, ...rest } = JSON.parse(await readFile(meta, 'utf8').catch(() => '{}')) as Record<string, unknown>;
-      metadata[name] = rest;
+      setKey(metadata, name, rest);
       if (Array.isArray(warn)) warnings.set(name, warn as unknown[]);
     }
   };

@@ -1,4 +1,4 @@
-import { isObject, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
+import { isObject, setKey, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
 import { csvFields, CsvError, parseGoBool } from '../../common/index.js';
 import { parseExportEntry } from '../options/export-entry.js';
 import type { AttributeType } from './hcl-diagnostics.js';
@@ -70,7 +70,7 @@ export function attributeType(key: string): AttributeType | undefined {
 
 /** Whether `key` is an attribute of buildx's Target (tsbuild refuses some of them by name: REFUSED_KEYS). */
 export function isTargetAttribute(key: string): boolean {
-  return (TARGET_KEYS as readonly string[]).includes(key) || key in REFUSED_KEYS;
+  return (TARGET_KEYS as readonly string[]).includes(key) || Object.hasOwn(REFUSED_KEYS, key);
 }
 
 /** A CSV value's fields (common/csv-fields.ts), a malformed one being the bake file's error at the value. */
@@ -106,7 +106,7 @@ export function parseCache(text: string): Entry[] {
   for (const f of fields(text)) {
     const eq = f.indexOf('=');
     if (eq < 0) throw new ValueError(`invalid cache field ${JSON.stringify(f)}: expected key=value`);
-    e[f.slice(0, eq).toLowerCase()] = f.slice(eq + 1);
+    setKey(e, f.slice(0, eq).toLowerCase(), f.slice(eq + 1));
   }
   if (!e.type) throw new ValueError(`type required for ${JSON.stringify(text)}`);
   return [e];
@@ -143,7 +143,7 @@ export function parseAttest(text: string): AttestEntry {
     const key = f.slice(0, eq).trim().toLowerCase();
     const value = f.slice(eq + 1);
     if (key === 'disabled') { if (goBool(value)) a.disabled = true; }
-    else a[key === 'type' ? 'type' : f.slice(0, eq)] = value;
+    else setKey(a, key === 'type' ? 'type' : f.slice(0, eq), value);
   }
   if (!a.type) throw new ValueError('attestation type not specified');
   return a;
@@ -158,7 +158,7 @@ export function goBool(text: string): boolean {
 
 function stringMap(v: Value, what: string): Entry {
   const out: Entry = {};
-  for (const [k, x] of Object.entries(toMap(v, what))) if (x !== null) out[k] = toStr(x, `${what}.${k}`);
+  for (const [k, x] of Object.entries(toMap(v, what))) if (x !== null) setKey(out, k, toStr(x, `${what}.${k}`));
   return out;
 }
 
@@ -201,12 +201,12 @@ export function setAttribute(t: Target, key: string, v: Value): void {
       if (item === null || item === '') return [];
       if (!isObject(item)) return [parseAttest(toStr(item, 'an element of attest'))];
       const a: AttestEntry = {};
-      for (const [k, x] of Object.entries(item)) if (x !== null) a[k] = k === 'disabled' ? toBool(x, 'attest disabled') : toStr(x, `attest ${k}`);
+      for (const [k, x] of Object.entries(item)) if (x !== null) setKey(a, k, k === 'disabled' ? toBool(x, 'attest disabled') : toStr(x, `attest ${k}`));
       if (a.disabled === false) delete a.disabled;
       if (!a.type) throw new ValueError('attestation type not specified');
       return [a];
     });
-  } else if (key in REFUSED_KEYS) throw new ValueError(`attribute ${JSON.stringify(key)} is not supported by tsbuild bake: ${REFUSED_KEYS[key]}`);
+  } else if (Object.hasOwn(REFUSED_KEYS, key)) throw new ValueError(`attribute ${JSON.stringify(key)} is not supported by tsbuild bake: ${REFUSED_KEYS[key]}`);
   else throw new ValueError(`unsupported attribute ${JSON.stringify(key)} in a target`);
 }
 

@@ -11,6 +11,15 @@ export class ValueError extends Error {
   }
 }
 
+/**
+ * Sets `obj[key]` as the object's own entry. A bake file's keys are data: plain assignment would take `"__proto__"`
+ * for the object's prototype (the entry silently lost, the object given another's keys); read keys back with
+ * Object.hasOwn, so that "toString" or "constructor" is not a key every map has.
+ */
+export function setKey<T>(obj: { [key: string]: T }, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 export function isObject(v: Value): v is { [key: string]: Value } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -70,5 +79,5 @@ export function valuesEqual(a: Value, b: Value): boolean {
     return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => valuesEqual(x, b[i] ?? null));
   }
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => k in b && valuesEqual(a[k] ?? null, b[k] ?? null));
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && valuesEqual(a[k] ?? null, b[k] ?? null));
 }

@@ -1,6 +1,6 @@
 import { csvFields, CsvError } from '../../common/index.js';
 import { goBool } from './target.js';
-import { ValueError, type Value } from './value.js';
+import { setKey, ValueError, type Value } from './value.js';
 import { convertValue, friendlyName, isPrimitive, type VarType } from './variable-type.js';
 
 // A variable's value from the environment (or --var), read as buildx's resolveValue reads it
@@ -99,7 +99,7 @@ function valueFromCsv(name: string, text: string, t: VarType): Value {
           throw err;
         }
         if (kv.length !== 2) throw new ValueError(`expected one k/v pair but got ${kv.length} pieces from ${f}`);
-        out[kv[0] ?? ''] = element(kv[1] ?? '', t.element, 'element from type');
+        setKey(out, kv[0] ?? '', element(kv[1] ?? '', t.element, 'element from type'));
       }
       return convertValue(out, t);
     }

@@ -1,7 +1,7 @@
 import type { Expr } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { fullRange } from './hcl-diagnostics.js';
-import { formatNumber, isObject, typeName, ValueError, valuesEqual, type Value } from './value.js';
+import { formatNumber, isObject, setKey, typeName, ValueError, valuesEqual, type Value } from './value.js';
 
 // A variable's `type` (hcl's ext/typeexpr TypeConstraint: string, number, bool, any, list(T), set(T), map(T),
 // tuple([T, …]), object({name = T, …})) and go-cty's conversion of a value to it (convert.Convert), which buildx
@@ -40,7 +40,7 @@ export function parseVarType(e: Expr): VarType {
     for (const item of arg.items) {
       const key = item.key.kind === 'template' && item.key.parts.length === 1 && item.key.parts[0]?.kind === 'text' ? item.key.parts[0].text : undefined;
       if (key === undefined) throw invalid(item.key, 'Object constructor map keys must be attribute names.');
-      attributes[key] = parseVarType(item.value);
+      setKey(attributes, key, parseVarType(item.value));
     }
     return { kind: 'object', attributes };
   }
@@ -111,7 +111,7 @@ export function convertValue(v: Value, t: VarType): Value {
     }
     case 'object': {
       if (!isObject(v)) throw new ValueError(`object required, but have ${have}`);
-      const missing = Object.keys(t.attributes).filter((k) => !(k in v)).sort();
+      const missing = Object.keys(t.attributes).filter((k) => !Object.hasOwn(v, k)).sort();
       if (missing.length === 1) throw new ValueError(`attribute ${JSON.stringify(missing[0])} is required`);
       if (missing.length === 2) throw new ValueError(`attributes ${JSON.stringify(missing[0])} and ${JSON.stringify(missing[1])} are required`);
       if (missing.length > 2) throw new ValueError(`attributes ${missing.slice(0, -1).map((m) => JSON.stringify(m)).join(', ')}, and ${JSON.stringify(missing.at(-1))} are required`);

@@ -1,0 +1,61 @@
+import { expect } from 'chai';
+import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+
+// Bake files are read from the pull requests CI runs `tsbuild bake` on: whatever such a file holds must end in its
+// definition or in a bake-file error (exit 1, file:line,col), never in an internal error, a hang or an exhausted heap.
+
+const builtins = { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: 'linux/amd64' };
+
+function print(files: BakeFile[] | string, targets: string[] = ['default']): { group?: Record<string, { targets: string[] }>; target: Record<string, { args?: Record<string, string>; tags?: string[] }> } {
+  const list = typeof files === 'string' ? [{ name: 'docker-bake.hcl', text: files }] : files;
+  const config = parseBakeFiles(list, { lookupVar: () => undefined, builtins });
+  return JSON.parse(printDefinition(resolveTargets(config, targets, []))) as ReturnType<typeof print>;
+}
+
+/** The default target's args, from `args = { … }` written into one. */
+const argsOf = (args: string): Record<string, string> | undefined => print(`target "default" {\n  args = ${args}\n}\n`).target.default?.args;
+
+describe('bake files from hostile pull requests', () => {
+  it('keeps map keys named like JavaScript\'s Object.prototype as data: __proto__ is a key, toString and constructor are not in every map', () => {
+    // The expected `__proto__` keys are computed ([…]): written plainly, such a key sets the literal's prototype.
+    expect(argsOf('{ "__proto__" = "x", "constructor" = "y" }')).to.deep.equal({ ['__proto__']: 'x', constructor: 'y' });
+    expect(argsOf(`{
+      GROUPED = jsonencode({ for k in ["__proto__", "__proto__"] : k => 1... })
+      LOOKUP = lookup({}, "toString", "absent")
+      HAS = hasindex({}, "constructor")
+      MERGED = jsonencode(merge({ "__proto__" = { a = 1 } }, { b = 2 }))
+      EQUAL = jsonencode({ "__proto__" = 1 } == { "__proto__" = 1 })
+    }`)).to.deep.equal({ GROUPED: '{"__proto__":[1,1]}', LOOKUP: 'absent', HAS: 'false', MERGED: '{"__proto__":{"a":1},"b":2}', EQUAL: 'true' });
+    expect(() => argsOf('{ A = {}.constructor }')).to.throw('this object has no attribute "constructor"');
+    expect(() => print('target "default" {\n  args = { A = toString }\n}\n')).to.throw('There is no variable named "toString"');
+    expect(() => print('target "default" {\n  constructor = "x"\n}\n')).to.throw('An argument named "constructor" is not expected here');
+  });
+
+  it('builds targets and groups named __proto__ and constructor, and reads target.constructor', () => {
+    const hcl = `
+target "__proto__" {
+  tags = ["a"]
+}
+target "constructor" {
+  tags = ["b"]
+}
+target "default" {
+  contexts = { c = "target:constructor" }
+  args = { B = target.constructor.tags[0] }
+}
+group "all" {
+  targets = ["__proto__", "default"]
+}`;
+    const doc = print(hcl, ['all']);
+    expect(Object.keys(doc.target).sort()).to.deep.equal(['__proto__', 'constructor', 'default']);
+    expect(doc.target.__proto__?.tags).to.deep.equal(['a']);
+    expect(doc.target.default?.args).to.deep.equal({ B: 'b' });
+  });
+
+  it('reads compose services and args named __proto__ and toString', () => {
+    const yaml = 'services:\n  __proto__:\n    build: .\n  app:\n    build:\n      context: .\n      args:\n        __proto__: x\n        toString: y\n';
+    const doc = print([{ name: 'compose.yaml', text: yaml }]);
+    expect(Object.keys(doc.target).sort()).to.deep.equal(['__proto__', 'app']);
+    expect(doc.target.app?.args).to.deep.equal({ ['__proto__']: 'x', toString: 'y' });
+  });
+});
