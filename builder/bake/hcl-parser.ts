@@ -362,12 +362,25 @@ class Parser extends Scanner {
       content = lines.map((l) => l.slice(Math.min(strip, /^[ \t]*/.exec(l)?.[0].length ?? 0))).join('\n');
     }
     const sub = new Parser(content, this.file, pos.line);
+    // A heredoc's interpolations are as deep as where the heredoc stands: a heredoc inside a heredoc inside … is
+    // bounded as any other nesting is.
+    sub.depth = this.depth;
     const parts = sub.templateParts(undefined);
     return { pos, end: this.pos(), kind: 'template', parts: structure(parts) };
   }
 
   /** Template text up to `close` (a quoted string) or the end (a heredoc), as a flat list of parts and directives. */
   templateParts(close: '"' | undefined): FlatPart[] {
+    // Each %{if} or %{for} still open is a level of nesting (template structure() and its evaluation recurse on it).
+    const depthBefore = this.depth;
+    try {
+      return this.templatePartsAt(close);
+    } finally {
+      this.depth = depthBefore;
+    }
+  }
+
+  templatePartsAt(close: '"' | undefined): FlatPart[] {
     const out: FlatPart[] = [];
     let text = '';
     let trimNext = false;
@@ -391,8 +404,12 @@ class Parser extends Scanner {
         if (this.ch() === '~') { this.i++; text = text.replace(/\s+$/, ''); }
         flush();
         this.nested++;
-        if (isDirective) out.push(this.directive(pos));
-        else out.push({ kind: 'interp', expr: this.expr() });
+        if (isDirective) {
+          const d = this.directive(pos);
+          if (d.kind === 'directive' && (d.word === 'if' || d.word === 'for')) this.descend();
+          else if (d.kind === 'directive' && (d.word === 'endif' || d.word === 'endfor')) this.depth--;
+          out.push(d);
+        } else out.push({ kind: 'interp', expr: this.expr() });
         this.ws();
         if (this.ch() === '~') { this.i++; trimNext = true; }
         this.expect('}');

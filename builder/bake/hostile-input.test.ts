@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { isTsbuildError } from '../../common/index.js';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 
 // Bake files are read from the pull requests CI runs `tsbuild bake` on: whatever such a file holds must end in its
@@ -14,6 +15,17 @@ function print(files: BakeFile[] | string, targets: string[] = ['default']): { g
 
 /** The default target's args, from `args = { … }` written into one. */
 const argsOf = (args: string): Record<string, string> | undefined => print(`target "default" {\n  args = ${args}\n}\n`).target.default?.args;
+
+/** The TsbuildError `f` throws: its code and message (anything else fails the test with its own stack). */
+function failure(f: () => unknown): { code: string; message: string } {
+  try {
+    f();
+  } catch (err) {
+    if (!isTsbuildError(err)) throw err;
+    return { code: err.code, message: err.message };
+  }
+  throw new Error('expected an error');
+}
 
 describe('bake files from hostile pull requests', () => {
   it('keeps map keys named like JavaScript\'s Object.prototype as data: __proto__ is a key, toString and constructor are not in every map', () => {
@@ -57,5 +69,24 @@ group "all" {
     const doc = print([{ name: 'compose.yaml', text: yaml }]);
     expect(Object.keys(doc.target).sort()).to.deep.equal(['__proto__', 'app']);
     expect(doc.target.app?.args).to.deep.equal({ ['__proto__']: 'x', toString: 'y' });
+  });
+
+  it('refuses heredocs in heredocs and %{if} or %{for} directives nested past the parser\'s bound, at their place', () => {
+    let heredocs = '';
+    for (let i = 0; i < 3000; i++) heredocs += `<<H${i}\n\${`;
+    heredocs += '"x"';
+    for (let i = 2999; i >= 0; i--) heredocs += `}\nH${i}\n`;
+    const deep = [
+      `target "default" {\n  args = { A = ${heredocs} }\n}\n`,
+      `target "default" {\n  args = { A = "${'%{if true}'.repeat(20000)}x${'%{endif}'.repeat(20000)}" }\n}\n`,
+      `target "default" {\n  args = { A = "${'%{for x in [1]}'.repeat(20000)}x${'%{endfor}'.repeat(20000)}" }\n}\n`,
+    ];
+    for (const hcl of deep) {
+      const err = failure(() => print(hcl));
+      expect(err.code).to.equal('BAKE_DEFINITION');
+      expect(err.message).to.match(/^docker-bake\.hcl:\d+,\d+-\d+: expression nested more than 100 levels deep$/);
+    }
+    // 100 levels of directives are still read.
+    expect(argsOf(`{ A = "${'%{if true}'.repeat(90)}x${'%{endif}'.repeat(90)}" }`)).to.deep.equal({ A: 'x' });
   });
 });
