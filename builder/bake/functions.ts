@@ -12,7 +12,7 @@ import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
 import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
-import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
+import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, wellFormed, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
 // by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.
@@ -55,7 +55,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   indexof: { arity: [2, 2], fn: (a) => { const i = list(a, 0).findIndex((v) => valuesEqual(v, a[1] ?? null)); if (i < 0) fail('item not found'); return i } },
   int: { arity: [1, 1], fn: (a) => Math.trunc(num(a, 0)) },
   join: { arity: [2, Infinity], fn: (a) => a.slice(1).flatMap((_, i) => list(a, i + 1)).map((v) => toStr(v, 'a list element')).join(str(a, 0)) },
-  jsondecode: { arity: [1, 1], fn: (a) => { try { return JSON.parse(str(a, 0)) as Value } catch { return fail('invalid JSON') } } },
+  jsondecode: { arity: [1, 1], fn: (a) => jsonDecode(str(a, 0)) },
   jsonencode: { arity: [1, 1], fn: (a) => JSON.stringify(a[0] ?? null) },
   keys: { arity: [1, 1], fn: (a) => Object.keys(map(a, 0)).sort() },
   length: { arity: [1, 1], fn: (a) => { const v = a[0] ?? null; return typeof v === 'string' ? [...v].length : Array.isArray(v) ? v.length : Object.keys(map(a, 0)).length } },
@@ -89,7 +89,8 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   signum: { arity: [1, 1], fn: (a) => Math.sign(num(a, 0)) },
   slice: { arity: [3, 3], fn: (a) => { const l = list(a, 0); const s = num(a, 1); const e = num(a, 2); if (s < 0 || e > l.length || s > e) fail('slice indexes out of range'); return l.slice(s, e) } },
   sort: { arity: [1, 1], fn: (a) => list(a, 0).map((v) => toStr(v, 'a list element')).sort() },
-  split: { arity: [2, 2], fn: (a) => str(a, 1).split(str(a, 0)) },
+  // Go's strings.Split on "" splits between characters, never inside one (a JavaScript split would cut a surrogate pair).
+  split: { arity: [2, 2], fn: (a) => { const s = str(a, 1); const sep = str(a, 0); return sep === '' ? [...s] : s.split(sep) } },
   strlen: { arity: [1, 1], fn: (a) => [...str(a, 0)].length },
   substr: { arity: [3, 3], fn: substrFn },
   subtract: { arity: [2, 2], fn: (a) => num(a, 0) - num(a, 1) },
@@ -107,7 +108,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   trimspace: { arity: [1, 1], fn: (a) => str(a, 0).trim() },
   trimsuffix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return p && s.endsWith(p) ? s.slice(0, -p.length) : s } },
   upper: { arity: [1, 1], fn: (a) => str(a, 0).toUpperCase() },
-  urlencode: { arity: [1, 1], fn: (a) => encodeURIComponent(str(a, 0)).replace(/%20/g, '+') },
+  urlencode: { arity: [1, 1], fn: (a) => encodeURIComponent(wellFormed(str(a, 0))).replace(/%20/g, '+') },
   uuidv4: { arity: [0, 0], fn: () => randomUUID() },
   values: { arity: [1, 1], fn: (a) => { const m = map(a, 0); return Object.keys(m).sort().map((k) => m[k] ?? null) } },
   // go-cty's byteslen and bytesslice take cty's bytes capsule, which no bake value is: as in buildx they refuse a string.
@@ -177,11 +178,29 @@ function format(spec: string, args: Value[]): string {
       case 's': s = toStr(v); break;
       default: return fail(`format verb %${verb} is not supported`);
     }
-    if (prec !== undefined && verb === 's') s = s.slice(0, Number(prec));
+    if (prec !== undefined && verb === 's') s = [...s].slice(0, Number(prec)).join('');
     const w = Number(width || 0);
     if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') ? '0' : ' ');
     return s;
   });
+}
+
+/**
+ * cty's jsondecode: Go's encoding/json, which decodes a lone surrogate escape ("\ud800") as U+FFFD where
+ * JSON.parse keeps half a character (which urlencode, as encodeURIComponent, cannot encode).
+ */
+function jsonDecode(text: string): Value {
+  const revive = (_key: string, v: unknown): unknown => {
+    if (typeof v === 'string') return wellFormed(v);
+    if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).every((k) => k === wellFormed(k))) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), x as unknown]));
+  };
+  try {
+    return JSON.parse(text, revive) as Value;
+  } catch (err) {
+    if (err instanceof SyntaxError) fail('invalid JSON');
+    throw err;
+  }
 }
 
 function formatList(a: Value[]): Value {

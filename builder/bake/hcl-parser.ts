@@ -2,6 +2,7 @@ import type { Attribute, Block, Body, Expr, Pos } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { IDENT, IDENT_START, Scanner } from './hcl-scanner.js';
 import { structure, type FlatPart } from './hcl-template.js';
+import { wellFormed } from './value.js';
 
 // A recursive-descent parser for HCL's native syntax (hashicorp/hcl hclsyntax/spec.md), working on characters
 // directly: templates nest expressions (`"a-${b ? "x" : "y"}"`), which a separate token pass would have to track
@@ -17,6 +18,7 @@ export function parseHcl(text: string, file: string): Body {
 /** Parses one expression (a JSON bake file is one object expression, its strings templates as in HCL's JSON syntax). */
 export function parseHclExpression(text: string, file: string): Expr {
   const p = new Parser(text, file);
+  p.isJson = true;
   p.nested++;
   const e = p.expr();
   p.ws();
@@ -30,6 +32,9 @@ const MAX_DEPTH = 100;
 const BINARY_LEVELS: string[][] = [['||'], ['&&'], ['==', '!='], ['>=', '<=', '>', '<'], ['+', '-'], ['*', '/', '%']];
 
 class Parser extends Scanner {
+  /** Reading a JSON bake file, whose strings are JSON's: a `\u` escape may be half of a UTF-16 surrogate pair. */
+  isJson = false;
+
   body(inBraces: boolean): Body {
     if (!inBraces) return this.bodyItems(false);
     this.descend();
@@ -385,7 +390,7 @@ class Parser extends Scanner {
     let text = '';
     let trimNext = false;
     const flush = (): void => {
-      if (text) out.push({ kind: 'text', text });
+      if (text) out.push({ kind: 'text', text: this.isJson ? wellFormed(text) : text });
       text = '';
     };
     for (;;) {
@@ -424,7 +429,12 @@ class Parser extends Scanner {
           const len = n === 'u' ? 4 : 8;
           const hex = this.src.slice(this.i + 2, this.i + 2 + len);
           if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length !== len) throw this.error(`invalid \\${n} escape`);
-          text += String.fromCodePoint(parseInt(hex, 16));
+          const code = parseInt(hex, 16);
+          // JSON writes a character beyond U+FFFF as two \u escapes, a surrogate pair (a lone half becomes U+FFFD,
+          // as Go's encoding/json reads it: wellFormed below); HCL has \U for it, and refuses what UTF-8 cannot encode.
+          if (this.isJson && n === 'u') text += String.fromCharCode(code);
+          else if (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff)) throw this.error(`Invalid escape sequence; Cannot encode character U+${code.toString(16).padStart(4, '0')} in UTF-8.`);
+          else text += String.fromCodePoint(code);
           this.i += 2 + len;
         } else throw this.error(`invalid escape sequence \\${n}`);
       } else {

@@ -89,4 +89,14 @@ group "all" {
     // 100 levels of directives are still read.
     expect(argsOf(`{ A = "${'%{if true}'.repeat(90)}x${'%{endif}'.repeat(90)}" }`)).to.deep.equal({ A: 'x' });
   });
+
+  it('refuses an escape UTF-8 cannot encode as hcl does, reads JSON\'s lone surrogate as U+FFFD as Go does, and URL-encodes every string', () => {
+    for (const escape of ['\\ud800', '\\UFFFFFFFF']) {
+      const err = failure(() => argsOf(`{ A = "${escape}" }`));
+      expect(err.message).to.match(/^docker-bake\.hcl:2,\d+-\d+: Invalid escape sequence; Cannot encode character U\+(d800|ffffffff) in UTF-8\.$/);
+    }
+    expect(argsOf('{ A = urlencode(jsondecode("\\"\\\\ud800x\\"")), B = jsonencode(split("", "a\\U0001F600b")) }')).to.deep.equal({ A: '%EF%BF%BDx', B: '["a","\u{1F600}","b"]' });
+    const json = '{"target": {"default": {"args": {"A": "\\ud83d\\ude00 \\ud800"}}}}';
+    expect(print([{ name: 'docker-bake.json', text: json }]).target.default?.args).to.deep.equal({ A: '\u{1F600} \ufffd' });
+  });
 });

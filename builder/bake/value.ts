@@ -20,6 +20,14 @@ export function setKey<T>(obj: { [key: string]: T }, key: string, value: T): voi
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+/**
+ * `s` with each lone UTF-16 surrogate replaced by U+FFFD, as Go's UTF-8 strings hold it (encoding/json decodes a lone
+ * `\ud800` so): such a string cannot be URL-encoded, and no Go program sees one.
+ */
+export function wellFormed(s: string): string {
+  return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
+}
+
 export function isObject(v: Value): v is { [key: string]: Value } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
