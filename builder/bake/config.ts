@@ -74,21 +74,33 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
       else blocks.push(b);
     }
   }
-  // `target.NAME.ATTR` reads another target block's own attribute (buildx evaluates that block on demand).
+  // `target.NAME.ATTR` reads another target block's own attribute: buildx evaluates that block on demand, once
+  // (resolveBlock keeps its blockValues). Evaluated again at each reference, a chain of targets that each read the
+  // next twice cost 2^n evaluations; the `target` object, made again at each reference, cost every block.
   const evaluating = new Set<string>();
-  const targetRef = (name: string, pos: Pos): Value | undefined => {
+  const evaluated = new Map<string, Value>();
+  let refs: { [k: string]: Value } | undefined;
+  let refPos: Pos | undefined;
+  const targetRef = (name: string, pos: Pos, root: Scope): Value | undefined => {
     if (name !== 'target') return undefined;
-    const refs: { [k: string]: Value } = {};
+    // Where `target` was last read: the getter below runs as that reference's `.NAME` is read.
+    refPos = pos;
+    if (refs) return refs;
+    refs = {};
     for (const b of blocks) {
       const label = b.labels[0] ?? '';
       if (b.type !== 'target' || Object.hasOwn(refs, label)) continue;
       Object.defineProperty(refs, label, {
         enumerable: true,
         get: () => {
-          if (evaluating.has(label)) throw new BakeFileError(pos, `target ${JSON.stringify(label)} refers to itself through target.${label}`);
+          const known = evaluated.get(label);
+          if (known !== undefined) return known;
+          if (evaluating.has(label)) throw new BakeFileError(refPos ?? b.pos, `target ${JSON.stringify(label)} refers to itself through target.${label}`);
           evaluating.add(label);
           try {
-            return targetValue(evalTarget(b, label, scope)[0]?.target ?? {});
+            const v = targetValue(evalTarget(b, label, root)[0]?.target ?? {});
+            evaluated.set(label, v);
+            return v;
           } finally {
             evaluating.delete(label);
           }
@@ -183,7 +195,7 @@ function userFunction(b: Block): UserFunction {
 
 /** The root scope: variables and top-level attributes, each evaluated once when first used (cycles are errors). */
 function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribute>, functions: Map<string, UserFunction>, opts: ConfigOptions,
-  other: (name: string, pos: Pos) => Value | undefined): Scope {
+  other: (name: string, pos: Pos, scope: Scope) => Value | undefined): Scope {
   const done = new Map<string, Value>();
   const inProgress = new Set<string>();
   let scope: Scope;
@@ -192,7 +204,8 @@ function variableScope(variables: Map<string, Block>, attrs: Map<string, Attribu
     if (Object.hasOwn(opts.builtins, name)) return opts.builtins[name] ?? '';
     const attr = attrs.get(name);
     const block = variables.get(name);
-    if (!attr && !block) return other(name, pos);
+    // The scope is passed: a variable's default may read `target.NAME` while this function is still resolving them.
+    if (!attr && !block) return other(name, pos, scope);
     if (inProgress.has(name)) throw new BakeFileError(pos, `variable cycle not allowed for ${name}`);
     inProgress.add(name);
     try {

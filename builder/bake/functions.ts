@@ -12,7 +12,7 @@ import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
 import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
-import { ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, wellFormed, type Value } from './value.js';
+import { checkJsonDepth, ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, wellFormed, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
 // by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.
@@ -195,6 +195,7 @@ function jsonDecode(text: string): Value {
     if (v === null || typeof v !== 'object' || Array.isArray(v) || Object.keys(v).every((k) => k === wellFormed(k))) return v;
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), x as unknown]));
   };
+  checkJsonDepth(text);
   try {
     return JSON.parse(text, revive) as Value;
   } catch (err) {

@@ -43,15 +43,35 @@ export class Scope {
   }
 }
 
+/**
+ * How deep evaluation may nest: a level per expression being evaluated, inside one expression and through the
+ * variables, `target.NAME` references and user functions that expressions use. It recurses on the JavaScript stack
+ * (about 1 MB: a chain of about 1100 variables ran it out, an internal error), where Go's stack grows to 1 GB and
+ * hcl has no bound; bake files nest tens of levels.
+ */
+const MAX_EVAL_DEPTH = 500;
+let evalDepth = 0;
+
+const CHAIN_HINT = 'a chain of variables, target.NAME references or functions that use one another this long is more than bake files need: shorten it';
+
 /** Evaluates `expr` in `scope`; a type or name error is a BakeFileError at the expression. */
 export function evaluate(expr: Expr, scope: Scope): Value {
+  if (evalDepth >= MAX_EVAL_DEPTH) throw new BakeFileError(fullRange(expr), `evaluation nested more than ${MAX_EVAL_DEPTH} levels deep`, CHAIN_HINT);
+  evalDepth++;
   try {
     return evalExpr(expr, scope);
   } catch (err) {
     if (err instanceof ValueError) throw new BakeFileError(fullRange(expr), err.message, err.hint);
+    // What still runs out of stack (a deep value compared with ==) is this expression's error. Made in a frame too
+    // near the stack's end, the error itself overflows, and a caller's frame reports it instead.
+    if (isStackOverflow(err)) throw new BakeFileError(fullRange(expr), 'too deeply nested to evaluate: the stack ran out', CHAIN_HINT);
     throw err;
+  } finally {
+    evalDepth--;
   }
 }
+
+const isStackOverflow = (err: unknown): boolean => err instanceof RangeError && err.message === 'Maximum call stack size exceeded';
 
 function at<T>(pos: Range, f: () => T): T {
   try {

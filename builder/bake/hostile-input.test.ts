@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { isTsbuildError } from '../../common/index.js';
+import { printInWorker } from '../../test/fixtures/bake-in-worker.js';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 
 // Bake files are read from the pull requests CI runs `tsbuild bake` on: whatever such a file holds must end in its
@@ -98,5 +99,39 @@ group "all" {
     expect(argsOf('{ A = urlencode(jsondecode("\\"\\\\ud800x\\"")), B = jsonencode(split("", "a\\U0001F600b")) }')).to.deep.equal({ A: '%EF%BF%BDx', B: '["a","\u{1F600}","b"]' });
     const json = '{"target": {"default": {"args": {"A": "\\ud83d\\ude00 \\ud800"}}}}';
     expect(print([{ name: 'docker-bake.json', text: json }]).target.default?.args).to.deep.equal({ A: '\u{1F600} \ufffd' });
+  });
+
+  it('refuses chains of variables, attributes, target references and deep JSON past the evaluator\'s bound, at their place', () => {
+    // Top-level attributes are evaluated when used; variables and targets all are.
+    const chains: [string, string][] = [
+      ['attributes', Array.from({ length: 20000 }, (_, i) => `v${i} = v${i + 1}\n`).join('') + 'v20000 = 1\ntarget "use" {\n  tags = [v0]\n}\n'],
+      ['variables', Array.from({ length: 5000 }, (_, i) => `variable "v${i}" {\n  default = v${i + 1}\n}\n`).join('') + 'v5000 = 1\n'],
+      ['targets', Array.from({ length: 5000 }, (_, i) => `target "t${i}" {\n  tags = target.t${i + 1}.tags\n}\n`).join('') + 'target "t5000" {\n  tags = ["a"]\n}\n'],
+    ];
+    for (const [what, hcl] of chains) {
+      const err = failure(() => print(`${hcl}target "default" {\n}\n`));
+      expect(err.code, what).to.equal('BAKE_DEFINITION');
+      expect(err.message, what).to.match(/^docker-bake\.hcl:\d+,\d+-\d+: evaluation nested more than 500 levels deep$/);
+    }
+    // 400 variables in a chain are read.
+    const chain = Array.from({ length: 400 }, (_, i) => `variable "v${i}" {\n  default = v${i + 1}\n}\n`).join('');
+    expect(print(`${chain}v400 = "end"\ntarget "default" {\n  tags = [v0]\n}\n`).target.default?.tags).to.deep.equal(['end']);
+    // Values too deep to compare or print: JSON past 1000 levels is refused, a deep value compared is not a crash.
+    const json = (n: number): string => `"${'['.repeat(n)}${']'.repeat(n)}"`;
+    expect(failure(() => argsOf(`{ A = jsonencode(jsondecode(${json(20000)})) }`)).message).to.contain('Call to function "jsondecode" failed: JSON nested more than 1000 levels deep.');
+    expect(argsOf(`{ A = jsondecode(${json(1000)}) == jsondecode(${json(1000)}) }`)).to.deep.equal({ A: 'true' });
+  });
+
+  it('reads a variable whose default is another target\'s attribute', () => {
+    expect(print('variable "V" {\n  default = target.base.tags\n}\ntarget "base" {\n  tags = ["b"]\n}\ntarget "default" {\n  tags = V\n}\n').target.default?.tags).to.deep.equal(['b']);
+  });
+
+  it('evaluates a target that others read through long fanned-out chains of target.NAME once', async () => {
+    // t0 reads t1 twice, t1 reads t2 twice …: evaluated again at each reference, that is 2^40 evaluations of t40.
+    const hcl = Array.from({ length: 40 }, (_, i) => `target "t${i}" {\n  tags = [target.t${i + 1}.tags[0], target.t${i + 1}.tags[1]]\n}\n`).join('')
+      + 'target "t40" {\n  tags = ["a", "b"]\n}\n';
+    expect(await printInWorker([{ name: 'docker-bake.hcl', text: hcl }], { targets: ['t0'] })).to.deep.equal({
+      definition: { group: { default: { targets: ['t0'] } }, target: { t0: { context: '.', dockerfile: 'Dockerfile', tags: ['a', 'b'] } } },
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
-import { Worker } from 'node:worker_threads';
 import { parseBakeFiles, printDefinition, resolveTargets } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
+import { printInWorker } from '../../test/fixtures/bake-in-worker.js';
 
 // regex, regexall and regex_replace as buildx evaluates them: go-cty's functions on Go's regexp (RE2). The pattern,
 // string and replacement reach the bake file as variables, so each case is written as Go sees it, with no HCL
@@ -41,26 +41,11 @@ describe('bake regex functions (Go regexp, RE2)', () => {
   it('answers patterns that backtrack exponentially in JavaScript at once, as Go\'s linear-time regexp does', async () => {
     // Evaluated in a worker, so an engine that backtracks (JavaScript's RegExp took minutes for `(a+)+$` on 30 "a"s
     // and a "!") is stopped and reported instead of hanging the run.
-    const index = new URL('./index.js', import.meta.url).href;
-    const worker = new Worker(`
-      const { parentPort, workerData } = require('node:worker_threads');
-      import(${JSON.stringify(index)}).then(({ parseBakeFiles, printDefinition, resolveTargets }) => {
-        const env = { S: 'a'.repeat(20000) + '!', X: 'x'.repeat(20000) };
-        const hcl = 'variable "S" {\\n  default = ""\\n}\\nvariable "X" {\\n  default = ""\\n}\\ntarget "default" {\\n  tags = [jsonencode([length(regexall("(a+)+$", S)), length(regexall("(x+x+)+y", X)), regex_replace(S, "^(a|aa)+$", "-") == S, try(regex("(a*)*b", S), "no match")])]\\n}\\n';
-        const config = parseBakeFiles([{ name: 'docker-bake.hcl', text: hcl }], { lookupVar: (n) => env[n], builtins: {} });
-        parentPort.postMessage(JSON.parse(JSON.parse(printDefinition(resolveTargets(config, ['default'], []))).target.default.tags[0]));
-      }, (err) => parentPort.postMessage({ error: String(err) }));
-    `, { eval: true });
-    try {
-      const answer = await new Promise((resolve, reject) => {
-        worker.once('message', resolve);
-        worker.once('error', reject);
-        setTimeout(() => reject(new Error('the regex functions were still evaluating after 30 s')), 30_000).unref();
-      });
-      expect(answer).to.deep.equal([0, 0, true, 'no match']);
-    } finally {
-      await worker.terminate();
-    }
+    const env = { S: 'a'.repeat(20000) + '!', X: 'x'.repeat(20000) };
+    const hcl = 'variable "S" {\n  default = ""\n}\nvariable "X" {\n  default = ""\n}\ntarget "default" {\n  tags = [jsonencode([length(regexall("(a+)+$", S)), length(regexall("(x+x+)+y", X)), regex_replace(S, "^(a|aa)+$", "-") == S, try(regex("(a*)*b", S), "no match")])]\n}\n';
+    const answer = await printInWorker([{ name: 'docker-bake.hcl', text: hcl }], { env });
+    const tags = 'definition' in answer ? (answer.definition as { target: { default: { tags: string[] } } }).target.default.tags : answer;
+    expect(tags).to.deep.equal([JSON.stringify([0, 0, true, 'no match'])]);
   });
 
   // [function, pattern, string, (replacement,) Go's answer]

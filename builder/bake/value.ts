@@ -28,6 +28,28 @@ export function wellFormed(s: string): string {
   return s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd');
 }
 
+/**
+ * The deepest JSON (jsondecode, a NAME_JSON override) read into a value. Values are compared, converted and printed by
+ * recursive functions on a stack of about 1 MB, where Go's encoding/json reads 10000 levels on a stack that grows.
+ */
+export const MAX_JSON_DEPTH = 1000;
+
+/** Refuses JSON text whose arrays and objects nest deeper than MAX_JSON_DEPTH (a ValueError), before it is parsed. */
+export function checkJsonDepth(text: string): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > MAX_JSON_DEPTH) throw new ValueError(`JSON nested more than ${MAX_JSON_DEPTH} levels deep`);
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+}
+
 export function isObject(v: Value): v is { [key: string]: Value } {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }

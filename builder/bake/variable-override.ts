@@ -1,6 +1,6 @@
 import { csvFields, CsvError } from '../../common/index.js';
 import { goBool } from './target.js';
-import { setKey, ValueError, type Value } from './value.js';
+import { checkJsonDepth, setKey, ValueError, type Value } from './value.js';
 import { convertValue, friendlyName, isPrimitive, type VarType } from './variable-type.js';
 
 // A variable's value from the environment (or --var), read as buildx's resolveValue reads it
@@ -118,6 +118,7 @@ export function overrideValue(name: string, override: Override, type: VarType | 
   if (type && override.isJson) {
     let parsed: unknown;
     try {
+      checkJsonDepth(text);
       parsed = JSON.parse(text);
     } catch (err) {
       throw new ValueError(`failed to convert variable ${name} from JSON: ${(err as Error).message}`);
