@@ -120,27 +120,29 @@ export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
       ...(type ? { type: constraintName(type) } : {}),
     });
   }
+  // By name, where each block's definition goes (a search of the lists per block was quadratic in the blocks).
+  const groupAt = new Map(config.groups.map((g, i) => [g.name, i]));
+  const targetOf = new Map(config.targets.map((t) => [t.name, t]));
+  const putGroup = (g: Config['groups'][number]): void => {
+    const i = groupAt.get(g.name);
+    if (i !== undefined) config.groups[i] = g;
+    else { groupAt.set(g.name, config.groups.length); config.groups.push(g); }
+  };
   for (const b of blocks) {
     const label = b.labels[0] ?? '';
     if (b.type === 'group') {
-      const g = evalGroup(b, label, scope);
-      const i = config.groups.findIndex((x) => x.name === label);
-      if (i >= 0) config.groups[i] = g; else config.groups.push(g);
+      putGroup(evalGroup(b, label, scope));
       continue;
     }
     const defs = evalTarget(b, label, scope);
     const names = defs.map((d) => d.name);
     for (const def of defs) {
-      const prev = config.targets.find((t) => t.name === def.name);
+      const prev = targetOf.get(def.name);
       if (prev) prev.target = mergeTarget(prev.target, def.target);
-      else config.targets.push(def);
+      else { targetOf.set(def.name, def); config.targets.push(def); }
     }
     // A matrix target's block name becomes a group of the targets it expands to (buildx: the "renamed" groups).
-    if (names.length !== 1 || names[0] !== label) {
-      const i = config.groups.findIndex((x) => x.name === label);
-      const g = { name: label, pos: b.pos, targets: [...new Set(names)] };
-      if (i >= 0) config.groups[i] = g; else config.groups.push(g);
-    }
+    if (names.length !== 1 || names[0] !== label) putGroup({ name: label, pos: b.pos, targets: [...new Set(names)] });
   }
   return config;
 }

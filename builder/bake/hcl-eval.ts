@@ -29,7 +29,8 @@ export class Scope {
 
   #names(): string[] {
     const out: string[] = [];
-    for (let s: Scope | undefined = this; s; s = s.parent) out.push(...s.vars.keys(), ...s.known());
+    // Not push(...names): a file's tens of thousands of names would be as many arguments, past what a call takes.
+    for (let s: Scope | undefined = this; s; s = s.parent) for (const n of [...s.vars.keys(), ...s.known()]) out.push(n);
     return out;
   }
 

@@ -1,5 +1,5 @@
 import { definitionError } from './errors.js';
-import type { Config } from './config.js';
+import type { Config, TargetDef } from './config.js';
 import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, type Entry, type Target } from './target.js';
 import { setKey, ValueError } from './value.js';
 
@@ -56,7 +56,7 @@ export function parseOverrides(config: Config, sets: string[], envLookup = true)
     if (keys.length < 2 || !pattern || !field) throw bad(`invalid override key ${skey}, expected target.name`, 'write --set TARGET.KEY=VALUE, e.g. --set app.tags=registry/app:1 or --set *.platform=linux/arm64');
     const rest = [field, keys.slice(2).join('.')].filter(Boolean);
     if (eq < 0 && field !== 'args') throw bad(`invalid override ${v}, expected target.name=value`);
-    const names = config.targets.some((t) => t.name === pattern) ? [pattern] : config.targets.map((t) => t.name).filter((n) => isGlob(pattern) && globRegExp(pattern).test(n));
+    const names = indexOf(config).targets.has(pattern) ? [pattern] : config.targets.map((t) => t.name).filter((n) => isGlob(pattern) && globRegExp(pattern).test(n));
     if (names.length === 0) throw bad(`could not find any target matching '${pattern}'`, `the files define: ${config.targets.map((t) => t.name).join(', ') || 'no targets'}`);
     const okey = rest.join('.');
     const value = eq < 0 ? undefined : v.slice(eq + 1);
@@ -156,33 +156,73 @@ function loadOverride(outputs: Entry[], load: boolean): Entry[] {
   return [...outputs, { type: 'docker' }];
 }
 
-/** A group's targets, groups expanded (each group once). */
+// The walks below (groups in groups, inherits, `target:` contexts) keep their own stacks instead of recursing: a
+// bake file can chain as many targets as it holds (20000 inherits ran the JavaScript stack out, an internal error).
+
+/** The config's targets and groups by name: a file may define tens of thousands, and a search of each list per name was quadratic. */
+interface Index { targets: Map<string, TargetDef>; groups: Map<string, Config['groups'][number]> }
+
+const indexes = new WeakMap<Config, Index>();
+function indexOf(config: Config): Index {
+  let index = indexes.get(config);
+  if (!index) {
+    index = { targets: new Map(config.targets.map((t) => [t.name, t])), groups: new Map(config.groups.map((g) => [g.name, g])) };
+    indexes.set(config, index);
+  }
+  return index;
+}
+
+/** A group's targets, groups expanded depth first (each group once), and the groups met. */
 function expandGroup(config: Config, name: string, seen: Set<string>): { targets: string[]; groups: string[] } {
-  const g = config.groups.find((x) => x.name === name);
-  if (!g) return { targets: [name], groups: [] };
-  if (seen.has(name)) return { targets: [], groups: [] };
-  seen.add(name);
+  const { groups: byName } = indexOf(config);
   const targets: string[] = [];
-  const groups = [name];
-  for (const t of g.targets) {
-    const r = expandGroup(config, t, seen);
-    targets.push(...r.targets);
-    groups.push(...r.groups);
+  const groups: string[] = [];
+  const pending = [name];
+  for (let n = pending.pop(); n !== undefined; n = pending.pop()) {
+    const g = byName.get(n);
+    if (!g) { targets.push(n); continue; }
+    if (seen.has(n)) continue;
+    seen.add(n);
+    groups.push(n);
+    for (let i = g.targets.length - 1; i >= 0; i--) pending.push(g.targets[i] as string);
   }
   return { targets, groups };
 }
 
-function resolveTarget(config: Config, name: string, overrides: Map<string, Map<string, Override>>, visiting: Set<string> = new Set()): Target {
-  const def = config.targets.find((t) => t.name === name);
-  if (!def) throw bad(`failed to find target ${name}`, `the files define: ${config.targets.map((t) => t.name).join(', ') || 'no targets'}`);
-  if (visiting.has(name)) return {};
-  visiting.add(name);
-  let base: Target = {};
-  for (const parent of def.target.inherits ?? []) base = mergeTarget(base, resolveTarget(config, parent, overrides, visiting));
-  visiting.delete(name);
-  let t = mergeTarget(base, def.target);
-  t = normalizeTarget(applyOverrides(name, t, overrides.get(name)));
-  return t;
+/**
+ * buildx's Config.target: `name` with its inherits merged under it in order, then its --set overrides, normalized.
+ * As buildx's `visited` map, each target is resolved once per call (inherits that fan out cost each target once,
+ * where resolving each again cost 2^n) and one still being resolved is skipped where an inherit leads back to it.
+ */
+function resolveTarget(config: Config, name: string, overrides: Map<string, Map<string, Override>>): Target {
+  const { targets } = indexOf(config);
+  const visited = new Map<string, Target | undefined>();
+  const stack: { def: TargetDef; next: number }[] = [];
+  const enter = (n: string): void => {
+    const def = targets.get(n);
+    if (!def) throw bad(`failed to find target ${n}`, `the files define: ${config.targets.map((t) => t.name).join(', ') || 'no targets'}`);
+    visited.set(n, undefined);
+    stack.push({ def, next: 0 });
+  };
+  enter(name);
+  for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+    const parents = top.def.target.inherits ?? [];
+    const parent = parents[top.next++];
+    if (parent !== undefined) {
+      if (!visited.has(parent)) enter(parent);
+      continue;
+    }
+    stack.pop();
+    let base: Target = {};
+    for (const p of parents) {
+      const t = visited.get(p);
+      if (t) base = mergeTarget(base, t);
+    }
+    // A resolved target's inherits are spent (withDefaults drops them): kept, a chain of n targets held n²/2 names.
+    const { inherits: _spent, ...own } = mergeTarget(base, top.def.target);
+    visited.set(top.def.name, normalizeTarget(applyOverrides(top.def.name, own, overrides.get(top.def.name))));
+  }
+  return visited.get(name) ?? {};
 }
 
 /** ResolveTarget's last step: no inherits in the result, and buildx's defaults filled in. */
@@ -201,7 +241,7 @@ export function resolveTargets(config: Config, names: string[], sets: string[], 
     const re = globRegExp(n);
     const matched = [...config.groups.map((g) => g.name), ...config.targets.map((t) => t.name)].filter((x) => re.test(x));
     if (matched.length === 0) throw bad(`could not find any target matching ${JSON.stringify(n)}`);
-    wanted.push(...matched);
+    for (const m of matched) wanted.push(m);
   }
   const unique = [...new Set(wanted)];
   const overrides = parseOverrides(config, sets, envLookup);
@@ -210,44 +250,69 @@ export function resolveTargets(config: Config, names: string[], sets: string[], 
     const { targets, groups } = expandGroup(config, name, new Set());
     for (const t of [...new Set(targets)]) setKey(resolved.targets, t, withDefaults(resolveTarget(config, t, overrides)));
     for (const g of groups) {
-      const def = config.groups.find((x) => x.name === g);
+      const def = indexOf(config).groups.get(g);
       if (def) setKey(resolved.groups, g, { ...(def.description ? { description: def.description } : {}), targets: [...new Set(def.targets)] });
     }
   }
   // The command line's names form the default group (unless "default" is itself a group that was asked for).
-  const named = unique.filter((n) => !(n === 'default' && config.groups.some((g) => g.name === 'default')));
+  const named = unique.filter((n) => !(n === 'default' && indexOf(config).groups.has('default')));
   if (named.length > 0 || resolved.groups.default) {
     const g = resolved.groups.default ?? { targets: [] };
     resolved.groups.default = { ...g, targets: [...new Set([...g.targets, ...named])].sort() };
   }
-  for (const name of Object.keys(resolved.targets)) loadLinks(config, name, resolved, overrides, []);
+  const loaded = new Set<string>();
+  for (const name of Object.keys(resolved.targets)) loadLinks(config, name, resolved, overrides, loaded);
   return resolved;
 }
 
-/** Targets used as `target:NAME` contexts, resolved (buildx builds them with only a cache output). */
-function loadLinks(config: Config, name: string, resolved: Resolved, overrides: Map<string, Map<string, Override>>, visited: string[]): void {
-  const t = Object.hasOwn(resolved.targets, name) ? resolved.targets[name] : undefined;
-  if (!t) return;
-  const path = [...visited, name];
-  for (const v of Object.values(t.contexts ?? {})) {
-    if (!v.startsWith('target:')) continue;
-    const dep = v.slice('target:'.length);
-    if (dep === name) throw bad(`target ${dep} cannot link to itself`);
-    if (path.includes(dep)) throw bad(`infinite loop from ${name} to ${dep}`);
-    let t2 = Object.hasOwn(resolved.targets, dep) ? resolved.targets[dep] : undefined;
-    if (!t2) {
-      t2 = { ...withDefaults(resolveTarget(config, dep, overrides)), output: [{ type: 'cacheonly' }] };
-      setKey(resolved.targets, dep, t2);
+/**
+ * buildx's loadLinks: the targets `name` uses as `target:NAME` contexts resolved (buildx builds them with only a cache
+ * output), theirs before each is used, its entitlements inherited and its platforms checked. `loaded`: the targets
+ * whose links are all loaded already, walked again for nothing (buildx walks them at every use, 2^n for targets that
+ * each use the next twice); a cycle through one was refused when it was loaded.
+ */
+function loadLinks(config: Config, root: string, resolved: Resolved, overrides: Map<string, Map<string, Override>>, loaded: Set<string>): void {
+  const targetOf = (n: string): Target | undefined => (Object.hasOwn(resolved.targets, n) ? resolved.targets[n] : undefined);
+  const linksOf = (t: Target | undefined): string[] => Object.values(t?.contexts ?? {}).filter((v) => v.startsWith('target:')).map((v) => v.slice('target:'.length));
+  const stack: { name: string; links: string[]; next: number }[] = [];
+  const onPath = new Set<string>();
+  const enter = (n: string): void => { stack.push({ name: n, links: linksOf(targetOf(n)), next: 0 }); onPath.add(n); };
+  if (loaded.has(root)) return;
+  enter(root);
+  for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+    const dep = top.links[top.next];
+    if (dep === undefined) {
+      stack.pop();
+      onPath.delete(top.name);
+      loaded.add(top.name);
+      const user = stack.at(-1);
+      if (user) linked(user.name, top.name, resolved);
+      if (user) user.next++;
+      continue;
+    }
+    if (dep === top.name) throw bad(`target ${dep} cannot link to itself`);
+    if (onPath.has(dep)) throw bad(`infinite loop from ${top.name} to ${dep}`);
+    if (!targetOf(dep)) {
+      setKey(resolved.targets, dep, { ...withDefaults(resolveTarget(config, dep, overrides)), output: [{ type: 'cacheonly' }] });
       resolved.linked.add(dep);
     }
-    loadLinks(config, dep, resolved, overrides, path);
-    for (const e of t2.entitlements ?? []) if (!(t.entitlements ?? []).includes(e)) t.entitlements = [...(t.entitlements ?? []), e];
-    const p1 = t.platforms ?? [];
-    const p2 = t2.platforms ?? [];
-    if (p1.length > 1 && p2.length > 1 && !p1.every((p) => p2.includes(p))) {
-      // buildx's wording, which names the using target's platforms first (loadLinks: t.Platforms, t2.Platforms).
-      throw bad(`target ${dep} can't be used by ${name} because its platforms [${p1.join(' ')}] are not a subset of [${p2.join(' ')}]`);
-    }
+    if (loaded.has(dep)) {
+      linked(top.name, dep, resolved);
+      top.next++;
+    } else enter(dep);
+  }
+}
+
+/** After `dep`'s own links are loaded: `name`, which uses it as a context, inherits its entitlements and needs its platforms. */
+function linked(name: string, dep: string, resolved: Resolved): void {
+  const t = resolved.targets[name] as Target;
+  const t2 = resolved.targets[dep] as Target;
+  for (const e of t2.entitlements ?? []) if (!(t.entitlements ?? []).includes(e)) t.entitlements = [...(t.entitlements ?? []), e];
+  const p1 = t.platforms ?? [];
+  const p2 = t2.platforms ?? [];
+  if (p1.length > 1 && p2.length > 1 && !p1.every((p) => p2.includes(p))) {
+    // buildx's wording, which names the using target's platforms first (loadLinks: t.Platforms, t2.Platforms).
+    throw bad(`target ${dep} can't be used by ${name} because its platforms [${p1.join(' ')}] are not a subset of [${p2.join(' ')}]`);
   }
 }
 

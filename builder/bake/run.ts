@@ -24,12 +24,24 @@ import { makeRootTempDir } from '../../worker/index.js';
 /** The order to build in: dependencies (by `target:` contexts) first, otherwise by name. */
 export function buildOrder(targets: Record<string, Target>): string[] {
   const out: string[] = [];
-  const visit = (name: string): void => {
-    if (out.includes(name)) return;
-    for (const dep of targetDeps(targets[name], targets)) visit(dep);
-    out.push(name);
-  };
-  for (const name of Object.keys(targets).sort()) visit(name);
+  const placed = new Set<string>();
+  // Depth first, with a stack of its own: a chain of targets each using the next is as long as the file makes it.
+  // (resolveTargets has refused a cycle.)
+  for (const root of Object.keys(targets).sort()) {
+    const stack = [{ name: root, deps: targetDeps(targets[root], targets), next: 0 }];
+    const onStack = new Set([root]);
+    for (let top = stack.at(-1); top !== undefined; top = stack.at(-1)) {
+      const dep = top.deps[top.next++];
+      if (dep === undefined) {
+        stack.pop();
+        onStack.delete(top.name);
+        if (!placed.has(top.name)) { placed.add(top.name); out.push(top.name); }
+      } else if (!placed.has(dep) && !onStack.has(dep)) {
+        stack.push({ name: dep, deps: targetDeps(targets[dep], targets), next: 0 });
+        onStack.add(dep);
+      }
+    }
+  }
   return out;
 }
 
