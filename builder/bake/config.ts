@@ -1,5 +1,6 @@
 import type { Attribute, Block, Body, Expr, Pos } from './hcl-ast.js';
-import { BakeFileError, spanAt } from './errors.js';
+import { BakeFileError, BakeLimitError, spanAt } from './errors.js';
+import { BudgetExceeded, mapBytes, spendBytes, withBudget } from './eval-budget.js';
 import { fullRange, mismatchMessage, nameSuggestion, unsuitableValue } from './hcl-diagnostics.js';
 import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
@@ -50,8 +51,12 @@ export function isComposeFile(file: { name: string; text: string }): boolean {
 const BLOCK_TYPES = new Set(['variable', 'target', 'group', 'function']);
 const TARGET_NAME = /^[a-zA-Z0-9_-]+$/;
 
-/** Parses and evaluates HCL and JSON bake files into one Config. */
+/** Parses and evaluates HCL and JSON bake files into one Config, within one evaluation budget (eval-budget.ts). */
 export function parseBakeFiles(files: BakeFile[], opts: ConfigOptions): Config {
+  return withBudget(() => parseWithinBudget(files, opts));
+}
+
+function parseWithinBudget(files: BakeFile[], opts: ConfigOptions): Config {
   // Compose files are read first, whatever their place among -f: bake files then add to their targets (buildx).
   const composeFiles = files.filter((f) => isComposeFile(f));
   const compose = composeFiles.length ? parseComposeFiles(composeFiles, (k) => opts.lookupVar(k) ?? opts.dotEnv?.[k]) : { targets: [], groups: [] };
@@ -351,9 +356,17 @@ function matrixScopes(matrix: Attribute, scope: Scope): Scope[] {
   const m = evaluate(matrix.expr, scope);
   if (!isObject(m)) throw new BakeFileError(matrix.pos, 'matrix must be a map');
   let combos: Record<string, Value>[] = [{}];
-  for (const key of Object.keys(m).sort()) {
+  const keys = Object.keys(m).sort();
+  for (const key of keys) {
     const values = m[key] ?? null;
     if (!Array.isArray(values)) throw new BakeFileError(matrix.pos, 'matrix values must be a list');
+    // Spent before they are made: three keys of 1024 values are a billion combinations.
+    try {
+      spendBytes(values.length * combos.length * mapBytes(keys.length), `the matrix's ${values.length * combos.length} combinations`);
+    } catch (err) {
+      if (err instanceof BudgetExceeded) throw new BakeLimitError(fullRange(matrix.expr), err.message, err.hint);
+      throw err;
+    }
     const next: Record<string, Value>[] = [];
     for (const v of values) for (const c of combos) next.push({ ...c, [key]: v });
     combos = next;

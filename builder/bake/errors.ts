@@ -45,6 +45,12 @@ export class BakeFileError extends TsbuildError {
   }
 }
 
+/**
+ * A bake file that asks for more evaluation than tsbuild gives one (eval-budget.ts): an error try() and can() pass on,
+ * as an answer taken from them would let the evaluation go on spending.
+ */
+export class BakeLimitError extends BakeFileError {}
+
 /** An error in the definition that has no place in a file (a target no file defines, a --set for none). */
 export function definitionError(message: string, hint?: string): UserError {
   return new UserError(BAKE_DEFINITION, message, hint);

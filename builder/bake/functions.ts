@@ -9,6 +9,8 @@ import { unknownFunction } from './hcl-diagnostics.js';
 import { cidrHost, cidrNetmask, cidrSubnet, cidrSubnets } from './cidr-functions.js';
 import { chunkList, csvDecode, hasIndex, setHasElement, setOperation, setProduct } from './collection-functions.js';
 import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
+import { bytesLeft, listBytes, mapBytes, spendBytes } from './eval-budget.js';
+import { charCount, format, formatList, indent, join, jsonEncode, replace, split } from './string-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
 import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
@@ -37,28 +39,28 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   coalesce: { arity: [1, Infinity], fn: (a) => a.find((v) => v !== null && v !== '') ?? fail('no non-null, non-empty argument') },
   coalescelist: { arity: [1, Infinity], fn: (a) => a.find((v) => Array.isArray(v) && v.length > 0) ?? fail('no non-empty list argument') },
   compact: { arity: [1, 1], fn: (a) => list(a, 0).filter((v) => v !== null && v !== '') },
-  concat: { arity: [1, Infinity], fn: (a) => a.flatMap((_, i) => list(a, i)) },
+  concat: { arity: [1, Infinity], fn: (a) => { const lists = a.map((_, i) => list(a, i)); spendBytes(listBytes(lists.reduce((n, l) => n + l.length, 0)), 'concat()'); return lists.flat() } },
   contains: { arity: [2, 2], fn: (a) => list(a, 0).some((v) => valuesEqual(v, a[1] ?? null)) },
   dirname: { arity: [1, 1], fn: (a) => posix.dirname(str(a, 0)) },
   distinct: { arity: [1, 1], fn: (a) => list(a, 0).filter((v, i, all) => all.findIndex((w) => valuesEqual(v, w)) === i) },
   divide: { arity: [2, 2], fn: (a) => num(a, 0) / num(a, 1) },
   element: { arity: [2, 2], fn: (a) => { const l = list(a, 0); if (!l.length) fail('cannot use element() on an empty list'); return l[((num(a, 1) % l.length) + l.length) % l.length] ?? null } },
   equal: { arity: [2, 2], fn: (a) => valuesEqual(a[0] ?? null, a[1] ?? null) },
-  flatten: { arity: [1, 1], fn: (a) => { const flat = (l: Value[]): Value[] => l.flatMap((v) => (Array.isArray(v) ? flat(v) : [v])); return flat(list(a, 0)) } },
+  flatten: { arity: [1, 1], fn: (a) => flatten(list(a, 0)) },
   floor: { arity: [1, 1], fn: (a) => Math.floor(num(a, 0)) },
   format: { arity: [1, Infinity], fn: (a) => format(str(a, 0), a.slice(1)) },
-  formatlist: { arity: [1, Infinity], fn: formatList },
+  formatlist: { arity: [1, Infinity], fn: (a) => formatList(str(a, 0), a.slice(1)) },
   greaterthan: { arity: [2, 2], fn: (a) => num(a, 0) > num(a, 1) },
   greaterthanorequalto: { arity: [2, 2], fn: (a) => num(a, 0) >= num(a, 1) },
   homedir: { arity: [0, 0], fn: () => homedir() },
-  indent: { arity: [2, 2], fn: (a) => str(a, 1).replace(/\n/g, `\n${' '.repeat(num(a, 0))}`) },
+  indent: { arity: [2, 2], fn: (a) => indent(num(a, 0), str(a, 1)) },
   indexof: { arity: [2, 2], fn: (a) => { const i = list(a, 0).findIndex((v) => valuesEqual(v, a[1] ?? null)); if (i < 0) fail('item not found'); return i } },
   int: { arity: [1, 1], fn: (a) => Math.trunc(num(a, 0)) },
-  join: { arity: [2, Infinity], fn: (a) => a.slice(1).flatMap((_, i) => list(a, i + 1)).map((v) => toStr(v, 'a list element')).join(str(a, 0)) },
+  join: { arity: [2, Infinity], fn: (a) => join(str(a, 0), a.slice(1).map((_, i) => list(a, i + 1))) },
   jsondecode: { arity: [1, 1], fn: (a) => jsonDecode(str(a, 0)) },
-  jsonencode: { arity: [1, 1], fn: (a) => JSON.stringify(a[0] ?? null) },
+  jsonencode: { arity: [1, 1], fn: (a) => jsonEncode(a[0] ?? null) },
   keys: { arity: [1, 1], fn: (a) => Object.keys(map(a, 0)).sort() },
-  length: { arity: [1, 1], fn: (a) => { const v = a[0] ?? null; return typeof v === 'string' ? [...v].length : Array.isArray(v) ? v.length : Object.keys(map(a, 0)).length } },
+  length: { arity: [1, 1], fn: (a) => { const v = a[0] ?? null; return typeof v === 'string' ? charCount(v) : Array.isArray(v) ? v.length : Object.keys(map(a, 0)).length } },
   lessthan: { arity: [2, 2], fn: (a) => num(a, 0) < num(a, 1) },
   lessthanorequalto: { arity: [2, 2], fn: (a) => num(a, 0) <= num(a, 1) },
   log: { arity: [2, 2], fn: (a) => Math.log(num(a, 0)) / Math.log(num(a, 1)) },
@@ -66,7 +68,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   lower: { arity: [1, 1], fn: (a) => str(a, 0).toLowerCase() },
   max: { arity: [1, Infinity], fn: (a) => Math.max(...a.map((_, i) => num(a, i))) },
   md5: { arity: [1, 1], fn: hash('md5') },
-  merge: { arity: [0, Infinity], fn: (a) => Object.fromEntries(a.filter((v) => v !== null).flatMap((v) => Object.entries(toMap(v, 'an argument of merge()')))) },
+  merge: { arity: [0, Infinity], fn: (a) => { const maps = a.filter((v) => v !== null).map((v) => toMap(v, 'an argument of merge()')); spendBytes(mapBytes(maps.reduce((n, m) => n + Object.keys(m).length, 0)), 'merge()'); return Object.fromEntries(maps.flatMap((m) => Object.entries(m))) } },
   min: { arity: [1, Infinity], fn: (a) => Math.min(...a.map((_, i) => num(a, i))) },
   modulo: { arity: [2, 2], fn: (a) => num(a, 0) % num(a, 1) },
   multiply: { arity: [2, 2], fn: (a) => num(a, 0) * num(a, 1) },
@@ -79,7 +81,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   range: { arity: [1, 3], fn: rangeFn },
   regex: { arity: [2, 2], fn: (a) => regex(str(a, 0), str(a, 1)) },
   regex_replace: { arity: [3, 3], fn: (a) => regexReplace(str(a, 0), str(a, 1), str(a, 2)) },
-  replace: { arity: [3, 3], fn: replaceFn },
+  replace: { arity: [3, 3], fn: (a) => replace(str(a, 0), str(a, 1), str(a, 2)) },
   reverse: { arity: [1, 1], fn: (a) => [...str(a, 0)].reverse().join('') },
   reverselist: { arity: [1, 1], fn: (a) => [...list(a, 0)].reverse() },
   sanitize: { arity: [1, 1], fn: (a) => str(a, 0).replace(/[^a-zA-Z0-9_-]/gu, '_') },
@@ -89,9 +91,8 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   signum: { arity: [1, 1], fn: (a) => Math.sign(num(a, 0)) },
   slice: { arity: [3, 3], fn: (a) => { const l = list(a, 0); const s = num(a, 1); const e = num(a, 2); if (s < 0 || e > l.length || s > e) fail('slice indexes out of range'); return l.slice(s, e) } },
   sort: { arity: [1, 1], fn: (a) => list(a, 0).map((v) => toStr(v, 'a list element')).sort() },
-  // Go's strings.Split on "" splits between characters, never inside one (a JavaScript split would cut a surrogate pair).
-  split: { arity: [2, 2], fn: (a) => { const s = str(a, 1); const sep = str(a, 0); return sep === '' ? [...s] : s.split(sep) } },
-  strlen: { arity: [1, 1], fn: (a) => [...str(a, 0)].length },
+  split: { arity: [2, 2], fn: (a) => split(str(a, 0), str(a, 1)) },
+  strlen: { arity: [1, 1], fn: (a) => charCount(str(a, 0)) },
   substr: { arity: [3, 3], fn: substrFn },
   subtract: { arity: [2, 2], fn: (a) => num(a, 0) - num(a, 1) },
   timestamp: { arity: [0, 0], fn: () => goRfc3339(Date.now()) },
@@ -108,7 +109,8 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   trimspace: { arity: [1, 1], fn: (a) => str(a, 0).trim() },
   trimsuffix: { arity: [2, 2], fn: (a) => { const s = str(a, 0); const p = str(a, 1); return p && s.endsWith(p) ? s.slice(0, -p.length) : s } },
   upper: { arity: [1, 1], fn: (a) => str(a, 0).toUpperCase() },
-  urlencode: { arity: [1, 1], fn: (a) => encodeURIComponent(wellFormed(str(a, 0))).replace(/%20/g, '+') },
+  // Each UTF-8 byte is at most "%XX".
+  urlencode: { arity: [1, 1], fn: (a) => { const s = wellFormed(str(a, 0)); spendBytes(3 * Buffer.byteLength(s), 'urlencode()'); return encodeURIComponent(s).replace(/%20/g, '+') } },
   uuidv4: { arity: [0, 0], fn: () => randomUUID() },
   values: { arity: [1, 1], fn: (a) => { const m = map(a, 0); return Object.keys(m).sort().map((k) => m[k] ?? null) } },
   // go-cty's byteslen and bytesslice take cty's bytes capsule, which no bake value is: as in buildx they refuse a string.
@@ -159,30 +161,20 @@ export function callFunction(name: string, args: Value[], pos: Pos): Value {
 /** The names of every function bake files can call here. */
 export const FUNCTION_NAMES = Object.keys(IMPLEMENTED);
 
-function format(spec: string, args: Value[]): string {
-  let k = 0;
-  return spec.replace(/%([-+ #0]*)(\d*)(?:\.(\d+))?([%sdvqftbxXoeEgG])/g, (_m, flags: string, width: string, prec: string | undefined, verb: string) => {
-    if (verb === '%') return '%';
-    const v = args[k++] ?? fail('too few arguments for the format');
-    let s: string;
-    switch (verb) {
-      case 'd': s = formatNumber(Math.trunc(toNum(v))); break;
-      case 'f': s = toNum(v).toFixed(prec === undefined ? 6 : Number(prec)); break;
-      case 'q': s = JSON.stringify(toStr(v)); break;
-      case 't': s = toBool(v) ? 'true' : 'false'; break;
-      case 'x': s = Math.trunc(toNum(v)).toString(16); break;
-      case 'X': s = Math.trunc(toNum(v)).toString(16).toUpperCase(); break;
-      case 'o': s = Math.trunc(toNum(v)).toString(8); break;
-      case 'b': s = Math.trunc(toNum(v)).toString(2); break;
-      case 'v': s = typeof v === 'object' && v !== null ? JSON.stringify(v) : toStr(v); break;
-      case 's': s = toStr(v); break;
-      default: return fail(`format verb %${verb} is not supported`);
+/** flatten: the leaves of nested lists in order, walked with a stack of its own and spent as they are gathered. */
+function flatten(l: Value[]): Value[] {
+  const out: Value[] = [];
+  const pending: { list: Value[]; next: number }[] = [{ list: l, next: 0 }];
+  for (let top = pending.at(-1); top !== undefined; top = pending.at(-1)) {
+    if (top.next >= top.list.length) { pending.pop(); continue; }
+    const v = top.list[top.next++] ?? null;
+    if (Array.isArray(v)) pending.push({ list: v, next: 0 });
+    else {
+      spendBytes(listBytes(1), 'flatten()');
+      out.push(v);
     }
-    if (prec !== undefined && verb === 's') s = [...s].slice(0, Number(prec)).join('');
-    const w = Number(width || 0);
-    if (s.length < w) s = flags.includes('-') ? s.padEnd(w) : s.padStart(w, flags.includes('0') ? '0' : ' ');
-    return s;
-  });
+  }
+  return out;
 }
 
 /**
@@ -196,6 +188,9 @@ function jsonDecode(text: string): Value {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [wellFormed(k), x as unknown]));
   };
   checkJsonDepth(text);
+  // What JSON.parse makes is spent before it is made: at most about 8 bytes of values per character of text
+  // (`[[],[],…]` is a list per 3 characters).
+  spendBytes(8 * text.length, 'jsondecode()');
   try {
     return JSON.parse(text, revive) as Value;
   } catch (err) {
@@ -204,27 +199,12 @@ function jsonDecode(text: string): Value {
   }
 }
 
-function formatList(a: Value[]): Value {
-  const spec = str(a, 0);
-  const rest = a.slice(1);
-  const n = rest.reduce<number | undefined>((len, v) => (Array.isArray(v) ? v.length : len), undefined);
-  if (n === undefined) return [format(spec, rest)];
-  return Array.from({ length: n }, (_, i) => format(spec, rest.map((v) => (Array.isArray(v) ? (v[i] ?? null) : v))));
-}
-
 function rangeFn(a: Value[]): Value {
   const [start, end, step] = a.length === 1 ? [0, num(a, 0), 1] : [num(a, 0), num(a, 1), a.length > 2 ? num(a, 2) : 1];
   if (step === 0) fail('range() step must not be zero');
   const out: number[] = [];
   for (let v = start; step > 0 ? v < end : v > end; v += step) { out.push(v); if (out.length > 1024) fail('range() would produce more than 1024 numbers') }
   return out;
-}
-
-function replaceFn(a: Value[]): Value {
-  const s = str(a, 0);
-  const search = str(a, 1);
-  // go-cty's replace is a plain substring replacement (Terraform's /regex/ form is not in buildx's stdlib).
-  return s.split(search).join(str(a, 2));
 }
 
 function substrFn(a: Value[]): Value {

@@ -53,13 +53,13 @@ export class GoRegexp {
   /**
    * Every successive match, as Go's FindAllStringSubmatchIndex(s, -1): after an empty match the search moves on one
    * character, and an empty match right where the previous match ended is skipped (Go's allMatches), so `a*` in
-   * "baaac" gives "", "aaa", "" where JavaScript's matchAll gives a fourth.
+   * "baaac" gives "", "aaa", "" where JavaScript's matchAll gives a fourth. No more than `max` are looked for.
    */
-  findAll(s: string): MatchIndex[] {
+  findAll(s: string, max = Infinity): MatchIndex[] {
     const m = this.#re.matcher(s);
     const out: MatchIndex[] = [];
     let prevEnd = -1;
-    for (let pos = 0; pos <= s.length && m.find(pos);) {
+    for (let pos = 0; pos <= s.length && out.length < max && m.find(pos);) {
       const idx = this.#indexOf(m);
       const [start = 0, end = 0] = idx;
       let accept = true;
@@ -78,12 +78,14 @@ export class GoRegexp {
   /**
    * Go's ReplaceAllString: every match replaced by `template` with `$1`, `${1}`, `$name`, `${name}` and `$$`
    * expanded (expand below), except an empty match right after the previous match (Go replaces it only at 0).
+   * Undefined when the result would be longer than `maxLength`: it stops there.
    */
-  replaceAll(s: string, template: string): string {
+  replaceAll(s: string, template: string, maxLength = Infinity): string | undefined {
     const m = this.#re.matcher(s);
     let out = '';
     let lastEnd = 0;
     for (let pos = 0; pos <= s.length && m.find(pos);) {
+      if (out.length > maxLength) return undefined;
       const idx = this.#indexOf(m);
       const [start = 0, end = 0] = idx;
       out += s.slice(lastEnd, start);

@@ -1,5 +1,6 @@
 import type { Expr, Pos, TemplatePart } from './hcl-ast.js';
-import { BakeFileError, type Range } from './errors.js';
+import { BakeFileError, BakeLimitError, type Range } from './errors.js';
+import { BudgetExceeded, bytesSpent, listBytes, mapBytes, shallowBytes, spendBytes, spendStep, stringBytes } from './eval-budget.js';
 import { fullRange, startRange, unknownFunction, unknownVariable } from './hcl-diagnostics.js';
 import { callFunction, FUNCTION_NAMES, isStdlibFunction } from './functions.js';
 import { convertValue, parseVarType } from './variable-type.js';
@@ -60,8 +61,10 @@ export function evaluate(expr: Expr, scope: Scope): Value {
   if (evalDepth >= MAX_EVAL_DEPTH) throw new BakeFileError(fullRange(expr), `evaluation nested more than ${MAX_EVAL_DEPTH} levels deep`, CHAIN_HINT);
   evalDepth++;
   try {
+    spendStep();
     return evalExpr(expr, scope);
   } catch (err) {
+    if (err instanceof BudgetExceeded) throw new BakeLimitError(fullRange(expr), err.message, err.hint);
     if (err instanceof ValueError) throw new BakeFileError(fullRange(expr), err.message, err.hint);
     // What still runs out of stack (a deep value compared with ==) is this expression's error. Made in a frame too
     // near the stack's end, the error itself overflows, and a caller's frame reports it instead.
@@ -90,7 +93,10 @@ function evalExpr(e: Expr, scope: Scope): Value {
     case 'variable': return scope.get(e.name, e.pos);
     case 'getattr': {
       const obj = evaluate(e.object, scope);
-      if (Array.isArray(obj)) return obj.map((o) => at(fullRange(e), () => getAttr(o, e.name)));
+      if (Array.isArray(obj)) {
+        spendBytes(listBytes(obj.length), 'this attribute of each element');
+        return obj.map((o) => at(fullRange(e), () => getAttr(o, e.name)));
+      }
       return at(fullRange(e), () => getAttr(obj, e.name));
     }
     case 'index': {
@@ -101,11 +107,16 @@ function evalExpr(e: Expr, scope: Scope): Value {
     case 'splat': {
       const obj = evaluate(e.object, scope);
       const items = obj === null ? [] : Array.isArray(obj) ? obj : [obj];
+      spendBytes(listBytes(items.length), 'this splat');
       return items.map((item) => e.steps.reduce<Value>((v, s) => at(fullRange(e), () => ('attr' in s ? getAttr(v, s.attr) : index(v, evaluate(s.index, scope)))), item));
     }
     case 'call': return call(e, scope);
-    case 'tuple': return e.items.map((i) => evaluate(i, scope));
+    case 'tuple': {
+      spendBytes(listBytes(e.items.length), 'this list');
+      return e.items.map((i) => evaluate(i, scope));
+    }
     case 'object': {
+      spendBytes(mapBytes(e.items.length), 'this map');
       const out: { [k: string]: Value } = {};
       for (const item of e.items) setKey(out, at(fullRange(item.key), () => toStr(evaluate(item.key, scope), 'object key')), evaluate(item.value, scope));
       return out;
@@ -144,15 +155,22 @@ function template(parts: TemplatePart[], scope: Scope, pos: Pos): Value {
   // A template that is a single interpolation keeps its value's type (HCL: "${list}" is the list).
   const only = parts.length === 1 ? parts[0] : undefined;
   if (only?.kind === 'interp') return evaluate(only.expr, scope);
+  // Plain text is the file's own string, which evaluating it does not copy.
+  if (only?.kind === 'text') return only.text;
   let out = '';
+  // Each piece added is charged as it is added (the string is only a rope of them until it is read).
+  const add = (s: string): void => {
+    spendBytes(stringBytes(s), 'this string template');
+    out += s;
+  };
   for (const p of parts) {
     switch (p.kind) {
-      case 'text': out += p.text; break;
-      case 'interp': { const v = evaluate(p.expr, scope); out += at(fullRange(p.expr), () => toStr(v, 'the interpolated value')); break; }
-      case 'if': out += toStr(template(at(fullRange(p.cond), () => toBool(evaluate(p.cond, scope), 'the %{if} condition')) ? p.then : p.else, scope, pos)); break;
+      case 'text': add(p.text); break;
+      case 'interp': { const v = evaluate(p.expr, scope); add(at(fullRange(p.expr), () => toStr(v, 'the interpolated value'))); break; }
+      case 'if': add(toStr(template(at(fullRange(p.cond), () => toBool(evaluate(p.cond, scope), 'the %{if} condition')) ? p.then : p.else, scope, pos))); break;
       case 'for': {
         const coll = evaluate(p.coll, scope);
-        for (const [k, v] of entries(coll, fullRange(p.coll))) out += toStr(template(p.body, scope.child({ [p.valueVar]: v, ...(p.keyVar ? { [p.keyVar]: k } : {}) }), pos));
+        for (const [k, v] of entries(coll, fullRange(p.coll))) add(toStr(template(p.body, scope.child({ [p.valueVar]: v, ...(p.keyVar ? { [p.keyVar]: k } : {}) }), pos)));
         break;
       }
     }
@@ -174,6 +192,7 @@ function forExpr(e: Extract<Expr, { kind: 'for' }>, scope: Scope): Value {
   for (const [k, v] of entries(coll, fullRange(e.coll))) {
     const s = scope.child({ [e.valueVar]: v, ...(e.keyVar ? { [e.keyVar]: k } : {}) });
     if (e.cond && !at(fullRange(e.cond as Expr), () => toBool(evaluate(e.cond as Expr, s), 'the for condition'))) continue;
+    spendBytes(isObjectResult ? mapBytes(1) : listBytes(1), 'this for expression');
     const value = evaluate(e.valueExpr, s);
     if (!isObjectResult) { list.push(value); continue; }
     const key = at(fullRange(e), () => toStr(evaluate(e.keyExpr as Expr, s), 'the for key'));
@@ -217,7 +236,7 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
         const v = evaluate(arg, scope);
         return e.name === 'can' ? true : v;
       } catch (err) {
-        if (!(err instanceof BakeFileError)) throw err;
+        if (!(err instanceof BakeFileError) || err instanceof BakeLimitError) throw err;
       }
     }
     if (e.name === 'can') return false;
@@ -263,8 +282,15 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     }
   }
   try {
-    return callFunction(e.name, args, e.pos);
+    // A builtin's result is charged for itself (a new string, or a new list or map of existing values); one that
+    // makes more (setproduct's lists, jsondecode's tree) or could make too much before it returns (format's padding,
+    // join's text) spends as it goes, and that is not charged again.
+    const before = bytesSpent();
+    const result = callFunction(e.name, args, e.pos);
+    if (!RETURNS_ITS_ARGUMENT.has(e.name)) spendBytes(Math.max(0, shallowBytes(result) - (bytesSpent() - before)), `${e.name}()`);
+    return result;
   } catch (err) {
+    if (err instanceof BudgetExceeded) throw new BakeLimitError(startRange(e), `Error in function call; Call to function ${JSON.stringify(e.name)} failed: ${err.message}.`, err.hint);
     // What a builtin's own machinery throws for an argument (a RangeError from a negative or huge count) is the
     // bake file's error, not tsbuild's; hclsyntax reports a function's error at its name and "(".
     if (err instanceof ValueError || err instanceof SyntaxError || err instanceof RangeError || err instanceof TypeError) {
@@ -274,6 +300,9 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     throw err;
   }
 }
+
+/** The builtins whose result is one of their arguments or a part of one, which makes nothing new. */
+const RETURNS_ITS_ARGUMENT = new Set(['coalesce', 'coalescelist', 'element', 'lookup']);
 
 /** How deep user functions may call each other; evaluation is synchronous, so one counter serves. */
 const MAX_USER_DEPTH = 64;

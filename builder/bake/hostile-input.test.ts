@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { isTsbuildError } from '../../common/index.js';
-import { printInWorker } from '../../test/fixtures/bake-in-worker.js';
+import { printEachInChild, printInChild } from '../../test/fixtures/bake-in-child.js';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
 
 // Bake files are read from the pull requests CI runs `tsbuild bake` on: whatever such a file holds must end in its
@@ -130,7 +130,7 @@ group "all" {
     // t0 reads t1 twice, t1 reads t2 twice …: evaluated again at each reference, that is 2^40 evaluations of t40.
     const hcl = Array.from({ length: 40 }, (_, i) => `target "t${i}" {\n  tags = [target.t${i + 1}.tags[0], target.t${i + 1}.tags[1]]\n}\n`).join('')
       + 'target "t40" {\n  tags = ["a", "b"]\n}\n';
-    expect(await printInWorker([{ name: 'docker-bake.hcl', text: hcl }], { targets: ['t0'] })).to.deep.equal({
+    expect(await printInChild([{ name: 'docker-bake.hcl', text: hcl }], { targets: ['t0'] })).to.deep.equal({
       definition: { group: { default: { targets: ['t0'] } }, target: { t0: { context: '.', dockerfile: 'Dockerfile', tags: ['a', 'b'] } } },
     });
   });
@@ -149,16 +149,55 @@ group "all" {
   it('resolves inherits and target: contexts that fan out once per target, as buildx\'s visited map', async () => {
     // Each target inherits (or uses as contexts) the next one twice: walked again at each use, 2^30 resolutions.
     const fan = (attr: (next: string) => string): string => Array.from({ length: 30 }, (_, i) => `target "t${i}" {\n  ${attr(`t${i + 1}`)}\n}\n`).join('') + 'target "t30" {\n  tags = ["end"]\n}\n';
-    const inherits = await printInWorker([{ name: 'docker-bake.hcl', text: fan((next) => `inherits = ["${next}", "${next}"]`) }], { targets: ['t0'] });
+    const inherits = await printInChild([{ name: 'docker-bake.hcl', text: fan((next) => `inherits = ["${next}", "${next}"]`) }], { targets: ['t0'] });
     expect(inherits).to.have.nested.property('definition.target.t0.tags').that.deep.equals(['end']);
-    const links = await printInWorker([{ name: 'docker-bake.hcl', text: fan((next) => `contexts = { a = "target:${next}", b = "target:${next}" }`) }], { targets: ['t0'] });
+    const links = await printInChild([{ name: 'docker-bake.hcl', text: fan((next) => `contexts = { a = "target:${next}", b = "target:${next}" }`) }], { targets: ['t0'] });
     expect(links).to.have.nested.property('definition.target.t30.tags').that.deep.equals(['end']);
   });
 
   it('reads a file of 50000 attributes, 50000 targets and 50000 groups without a search per name (44 s for the attributes)', async () => {
     const n = 50000;
     const text = Array.from({ length: n }, (_, i) => `a${i} = ${i}\ntarget "t${i}" {\n}\ngroup "g${i}" {\n  targets = ["t${i}"]\n}\n`).join('') + 'target "default" {\n  tags = ["${a49999}"]\n}\n';
-    const answer = await printInWorker([{ name: 'docker-bake.hcl', text }], { timeoutMs: 30_000 });
+    const answer = await printInChild([{ name: 'docker-bake.hcl', text }], { timeoutMs: 30_000 });
     expect(answer).to.have.nested.property('definition.target.default.tags').that.deep.equals(['49999']);
+  });
+
+  it('refuses, at the expression that asks, what would exhaust the memory or never end (buildx runs until the machine gives out)', async () => {
+    const doubling = (next: (prev: string) => string, first: string): string => Array.from({ length: 40 }, (_, i) => `v${i + 1} = ${next(`v${i}`)}\n`).join('') + `v0 = ${first}\nv = v40`;
+    // [what the file holds, text on the line it is refused at ('': a line of a chain), what the error says]
+    const cases: [string, string, string][] = [
+      ['v = [for i in range(20) : format("%40000000s", i)]', 'format(', 'format()\'s padding'],
+      ['v = length(setproduct(range(1024), range(1024), range(1024)))', 'setproduct(', 'setproduct()\'s 1024 × 1024 × 1024 combinations'],
+      ['v = length([for a in range(1024) : [for b in range(1024) : [for c in range(1024) : 1]]])', '[for c', 'this for expression'],
+      ['x = range(1024)\nv = length([for a in x : [for b in x : [for c in x : 1 if false]]])', '1 if', 'evaluates more than 10 million expressions'],
+      ['v = indent(60000000, "a\\nb\\nc")', 'indent(', 'indent()'],
+      ['v = replace(format("%1000s", ""), " ", format("%100000s", ""))', 'replace(', 'replace()'],
+      ['v = regex_replace(format("%1000s", ""), " ", format("%100000s", ""))', 'regex_replace(', 'regex_replace()'],
+      ['x = format("%70000s", "")\nv = join(",", [for i in range(1024) : x])', 'join(', 'join()'],
+      ['x = format("%100s", "")\nv = jsonencode([for i in range(1024) : [for j in range(1024) : x]])', 'jsonencode(', 'jsonencode()'],
+      ['x = range(1024)\nv = flatten([for i in range(1024) : [for j in range(1024) : x]])', 'flatten(', 'flatten()'],
+      ['x = [for i in range(1024) : range(1024)]\nv = convert([for i in range(1024) : x], list(list(list(number))))', 'convert(', 'the conversion'],
+      ['v = regexall("((((((((((a?))))))))))", format("%20000000s", ""))', 'regexall(', 'regexall()\'s more than'],
+      ['v = csvdecode(format("a\\n%s", replace(format("%10000000s", ""), " ", "\\n1")))', 'csvdecode(', 'csvdecode()'],
+      [doubling((p) => `"\${${p}}\${${p}}"`, '"ab"'), '', 'this string template'],
+      [doubling((p) => `concat(${p}, ${p})`, '["ab"]'), '', 'concat()'],
+      ['v = try(format("%500000000s", ""), "fallback")', 'format(', 'format()\'s padding'],
+    ];
+    const files = cases.map(([hcl]) => [{ name: 'docker-bake.hcl', text: `${hcl}\ntarget "default" {\n  args = { V = jsonencode(v) }\n}\n` }]);
+    files.push([{ name: 'docker-bake.hcl', text: 'target "default" {\n  matrix = { a = range(1024), b = range(1024), c = range(1024) }\n  name = "t-${a}-${b}-${c}"\n}\n' }]);
+    cases.push(['', 'matrix = ', 'the matrix\'s 1048576 combinations']);
+    const answers = await printEachInChild(files, { timeoutMs: 60_000 });
+    answers.forEach((answer, i) => {
+      const [hcl, at, says] = cases[i] ?? ['', '', ''];
+      const text = files[i]?.[0]?.text ?? '';
+      const line = at === '' ? '\\d+' : text.split('\n').findIndex((l) => l.includes(at)) + 1;
+      expect(answer, hcl).to.have.nested.property('error.code', 'BAKE_DEFINITION');
+      const message = 'error' in answer ? answer.error.message : '';
+      expect(message, hcl).to.match(new RegExp(`^docker-bake\\.hcl:${line},\\d+`));
+      expect(message, hcl).to.contain(says);
+      if (!says.startsWith('evaluates')) expect(message, hcl).to.contain('the values the bake definition computes would pass 64 MiB');
+    });
+    // What a bake file does compute is left alone: 10000 combinations, a for over a million values.
+    expect(argsOf('{ A = length(setproduct(range(100), range(100))), B = length(flatten([for i in range(1024) : range(1024)])) }')).to.deep.equal({ A: '10000', B: '1048576' });
   });
 });

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseBakeFiles, printDefinition, resolveTargets } from './index.js';
 import { isTsbuildError } from '../../common/index.js';
-import { printInWorker } from '../../test/fixtures/bake-in-worker.js';
+import { printInChild } from '../../test/fixtures/bake-in-child.js';
 
 // regex, regexall and regex_replace as buildx evaluates them: go-cty's functions on Go's regexp (RE2). The pattern,
 // string and replacement reach the bake file as variables, so each case is written as Go sees it, with no HCL
@@ -39,11 +39,11 @@ function failure(f: () => unknown): { code: string; message: string; hint?: stri
 
 describe('bake regex functions (Go regexp, RE2)', () => {
   it('answers patterns that backtrack exponentially in JavaScript at once, as Go\'s linear-time regexp does', async () => {
-    // Evaluated in a worker, so an engine that backtracks (JavaScript's RegExp took minutes for `(a+)+$` on 30 "a"s
+    // Evaluated in a child process, so an engine that backtracks (JavaScript's RegExp took minutes for `(a+)+$` on 30 "a"s
     // and a "!") is stopped and reported instead of hanging the run.
     const env = { S: 'a'.repeat(20000) + '!', X: 'x'.repeat(20000) };
     const hcl = 'variable "S" {\n  default = ""\n}\nvariable "X" {\n  default = ""\n}\ntarget "default" {\n  tags = [jsonencode([length(regexall("(a+)+$", S)), length(regexall("(x+x+)+y", X)), regex_replace(S, "^(a|aa)+$", "-") == S, try(regex("(a*)*b", S), "no match")])]\n}\n';
-    const answer = await printInWorker([{ name: 'docker-bake.hcl', text: hcl }], { env });
+    const answer = await printInChild([{ name: 'docker-bake.hcl', text: hcl }], { env });
     const tags = 'definition' in answer ? (answer.definition as { target: { default: { tags: string[] } } }).target.default.tags : answer;
     expect(tags).to.deep.equal([JSON.stringify([0, 0, true, 'no match'])]);
   });

@@ -1,4 +1,5 @@
 import { GoRegexp, RegexpSyntaxError, type MatchIndex } from './go-regexp.js';
+import { bytesLeft, listBytes, spendBytes, stringBytes } from './eval-budget.js';
 import { ValueError, type Value } from './value.js';
 
 // regex, regexall and regex_replace as buildx's stdlib has them (bake/hclparser/stdlib.go takes all three from
@@ -22,12 +23,20 @@ export function regex(pattern: string, s: string): Value {
 export function regexAll(pattern: string, s: string): Value[] {
   const re = compile('regexall', pattern);
   const shape = shapeOf('regexall', pattern, re);
-  return re.findAll(s).map((idx) => resultOf(shape, re, s, idx));
+  // A match is a string, or a list or map of one per group: a pattern of many groups matching at every character
+  // makes far more than the string it searched. Only as many matches as the budget holds are looked for.
+  const perMatch = listBytes(1) + (shape === 'string' ? stringBytes('') : listBytes(re.subexpNames.length) + re.subexpNames.length * stringBytes(''));
+  const max = Math.floor(bytesLeft() / perMatch);
+  const found = re.findAll(s, max + 1);
+  spendBytes(found.length * perMatch, `regexall()'s ${found.length > max ? 'more than ' : ''}${found.length} matches`);
+  return found.map((idx) => resultOf(shape, re, s, idx));
 }
 
 /** `s` with every match replaced, `$1`/`${name}` expanded as Go's Regexp.ReplaceAllString does. */
 export function regexReplace(s: string, pattern: string, replacement: string): string {
-  return compile('regex_replace', pattern).replaceAll(s, replacement);
+  const out = compile('regex_replace', pattern).replaceAll(s, replacement, bytesLeft());
+  if (out === undefined) spendBytes(Infinity, 'regex_replace()');
+  return out ?? '';
 }
 
 function compile(fn: string, pattern: string): GoRegexp {

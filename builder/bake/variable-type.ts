@@ -2,6 +2,7 @@ import type { Expr } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { fullRange } from './hcl-diagnostics.js';
 import { formatNumber, isObject, setKey, typeName, ValueError, valuesEqual, type Value } from './value.js';
+import { listBytes, mapBytes, spendBytes } from './eval-budget.js';
 
 // A variable's `type` (hcl's ext/typeexpr TypeConstraint: string, number, bool, any, list(T), set(T), map(T),
 // tuple([T, …]), object({name = T, …})) and go-cty's conversion of a value to it (convert.Convert), which buildx
@@ -97,16 +98,20 @@ export function convertValue(v: Value, t: VarType): Value {
       throw new ValueError(`bool required, but have ${have}`);
     case 'list': case 'set': {
       if (!Array.isArray(v)) throw new ValueError(`${constraintName(t)} required${typeof v === 'object' ? '' : `, but have ${have}`}`);
+      // A conversion copies the value down to its type's depth, a list it refers to many times as many times.
+      spendBytes(listBytes(v.length), 'the conversion');
       const items = v.map((x) => convertValue(x, t.element));
       return t.kind === 'list' ? items : sortedSet(items);
     }
     case 'map': {
       if (!isObject(v)) throw new ValueError(`${constraintName(t)} required${typeof v === 'object' ? '' : `, but have ${have}`}`);
+      spendBytes(mapBytes(Object.keys(v).length), 'the conversion');
       return Object.fromEntries(Object.keys(v).sort().map((k) => [k, convertValue(v[k] ?? null, t.element)]));
     }
     case 'tuple': {
       if (!Array.isArray(v)) throw new ValueError(`tuple required, but have ${have}`);
       if (v.length !== t.elements.length) throw new ValueError('tuple required');
+      spendBytes(listBytes(v.length), 'the conversion');
       return v.map((x, i) => convertValue(x, t.elements[i] ?? { kind: 'any' }));
     }
     case 'object': {
@@ -115,6 +120,7 @@ export function convertValue(v: Value, t: VarType): Value {
       if (missing.length === 1) throw new ValueError(`attribute ${JSON.stringify(missing[0])} is required`);
       if (missing.length === 2) throw new ValueError(`attributes ${JSON.stringify(missing[0])} and ${JSON.stringify(missing[1])} are required`);
       if (missing.length > 2) throw new ValueError(`attributes ${missing.slice(0, -1).map((m) => JSON.stringify(m)).join(', ')}, and ${JSON.stringify(missing.at(-1))} are required`);
+      spendBytes(mapBytes(Object.keys(t.attributes).length), 'the conversion');
       return Object.fromEntries(Object.keys(t.attributes).sort().map((k) => [k, convertValue(v[k] ?? null, t.attributes[k] ?? { kind: 'any' })]));
     }
   }
