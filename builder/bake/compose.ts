@@ -28,10 +28,21 @@ export function parseDotEnv(text: string): Record<string, string> {
     let value = line.slice(eq + 1).trim();
     const q = value[0];
     if ((q === '"' || q === "'") && value.endsWith(q) && value.length > 1) value = value.slice(1, -1);
-    else value = value.replace(/\s+#.*$/, '');
+    else value = withoutComment(value);
     setKey(out, line.slice(0, eq).trim(), q === '"' ? value.replace(/\\n/g, '\n') : value);
   }
   return out;
+}
+
+/**
+ * A `.env` value without its ` # comment`: cut at the run of white space before the first "#" that follows white
+ * space. The regex /\s+#.*$/ retried every space of a long run not followed by "#", quadratic in it.
+ */
+function withoutComment(value: string): string {
+  let at = value.search(/\s#/);
+  if (at < 0) return value;
+  while (at > 0 && /\s/.test(value[at - 1] ?? '')) at--;
+  return value.slice(0, at);
 }
 
 /** Compose's interpolation of one string. */

@@ -409,7 +409,8 @@ class Parser extends Scanner {
         const pos = this.pos();
         const isDirective = c === '%';
         this.i += 2;
-        if (this.ch() === '~') { this.i++; text = text.replace(/\s+$/, ''); }
+        // trimEnd, not replace(/\s+$/): that regex tries every space of a long run and is quadratic in it.
+        if (this.ch() === '~') { this.i++; text = text.trimEnd(); }
         flush();
         this.nested++;
         if (isDirective) {
@@ -444,7 +445,7 @@ class Parser extends Scanner {
         text += c;
         this.i++;
       }
-      if (trimNext) { text = text.replace(/^\s+/, ''); if (text) trimNext = false; }
+      if (trimNext) { text = text.trimStart(); if (text) trimNext = false; }
     }
     flush();
     return out;

@@ -200,4 +200,20 @@ group "all" {
     // What a bake file does compute is left alone: 10000 combinations, a for over a million values.
     expect(argsOf('{ A = length(setproduct(range(100), range(100))), B = length(flatten([for i in range(1024) : range(1024)])) }')).to.deep.equal({ A: '10000', B: '1048576' });
   });
+
+  it('answers at once where a backtracking regex took minutes: spaces before ${~, newlines in chomp, a .env value, a semvercmp constraint', async () => {
+    const spaces = ' '.repeat(200000);
+    const hcl = `target "hcl" {
+  args = {
+    TRIM = length("${spaces}x\${~ "y"}")
+    CHOMP = length(chomp("${'\\n'.repeat(100000)}x"))
+    SEMVER = semvercmp("1.0.0", ">= 1.0.0 ${' '.repeat(300000)}")
+  }
+}
+`;
+    const compose = 'services:\n  app:\n    build:\n      context: .\n      args:\n        A: ${SPACED}\n';
+    const answer = await printInChild([{ name: 'docker-bake.hcl', text: hcl }, { name: 'compose.yaml', text: compose }], { targets: ['hcl', 'app'], dotEnv: `SPACED=a${spaces}b # comment\n` });
+    expect(answer).to.have.nested.property('definition.target.hcl.args').that.deep.equals({ TRIM: '200002', CHOMP: '100001', SEMVER: 'true' });
+    expect(answer).to.have.nested.property('definition.target.app.args.A', `a${spaces}b`);
+  });
 });

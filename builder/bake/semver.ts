@@ -1,3 +1,4 @@
+import { GoRegexp } from './go-regexp.js';
 import { ValueError } from './value.js';
 
 // semvercmp(version, constraint), buildx's own function (bake/hclparser/stdlib.go semvercmpFunc) on
@@ -47,13 +48,22 @@ interface Constraint { op: string; con: Version; dirty: boolean; minorDirty: boo
 
 const CV = 'v?([0-9|x|X|\\*]+)(\\.[0-9|x|X|\\*]+)?(\\.[0-9|x|X|\\*]+)?(-([0-9A-Za-z\\-]+(\\.[0-9A-Za-z\\-]+)*))?(\\+([0-9A-Za-z\\-]+(\\.[0-9A-Za-z\\-]+)*))?';
 const OPS = '=||!=|>|<|>=|=>|<=|=<|~|~>|\\^';
-const ONE = new RegExp(`^\\s*(${OPS})\\s*(${CV})\\s*$`);
-const FIND = new RegExp(`(${OPS})\\s*(${CV})`, 'g');
-const RANGE = new RegExp(`\\s*(${CV})\\s+-\\s+(${CV})\\s*`, 'g');
+// Masterminds runs these on Go's regexp; JavaScript's backtracks on them (`\s*` then an empty operator then `\s*`),
+// and a constraint of 30000 spaces took 2.6 s, a megabyte of them hours.
+const ONE = new GoRegexp(`^\\s*(${OPS})\\s*(${CV})\\s*$`);
+const FIND = new GoRegexp(`(${OPS})\\s*(${CV})`);
+const RANGE = new GoRegexp(`\\s*(${CV})\\s+-\\s+(${CV})\\s*`);
+
+/** The text of each group of `re`'s first match in `s` (undefined for a group that did not take part), or undefined. */
+function groupsOf(re: GoRegexp, s: string): (string | undefined)[] | undefined {
+  const idx = re.find(s);
+  if (!idx) return undefined;
+  return re.subexpNames.map((_, g) => ((idx[2 * g] ?? -1) < 0 ? undefined : s.slice(idx[2 * g], idx[2 * g + 1])));
+}
 const isX = (s: string): boolean => s === 'x' || s === 'X' || s === '*';
 
 function parseConstraint(text: string): Constraint {
-  const m = ONE.exec(text);
+  const m = groupsOf(ONE, text);
   if (!m) throw new ValueError(`improper constraint: ${text}`);
   const [, op = '', , major = '', minorPart = '', patchPart = '', pre = ''] = m;
   const minor = minorPart.replace(/^\./, '');
@@ -114,9 +124,10 @@ function check(v: Version, c: Constraint, includePre: boolean): boolean {
 /** semvercmp: whether `version` satisfies `constraint`. */
 export function semverCompare(version: string, constraint: string): boolean {
   const v = parseVersion(version);
-  const rewritten = constraint.replace(RANGE, (_m, from: string, ...rest: unknown[]) => `>= ${from}, <= ${String(rest[9])} `);
+  // Masterminds' rewriteRange: `1.2 - 1.4` is `>= 1.2, <= 1.4` (group 11 is the second version).
+  const rewritten = RANGE.replaceAll(constraint, '>= ${1}, <= ${11} ') ?? constraint;
   return rewritten.split('||').some((alt) => {
-    const parts = [...alt.matchAll(FIND)].map((m) => m[0]);
+    const parts = FIND.findAll(alt).map(([start = 0, end = 0]) => alt.slice(start, end));
     const cs = (parts.length ? parts : [alt]).map((p) => (p.trim() === '' ? { op: '>=', con: parseVersion('0.0.0'), dirty: false, minorDirty: false, patchDirty: false } : parseConstraint(p)));
     const includePre = cs.some((c) => c.con.pre !== '');
     return cs.every((c) => check(v, c, includePre));
