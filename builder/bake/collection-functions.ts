@@ -1,5 +1,6 @@
 import { isObject, toList, toStr, typeName, ValueError, valuesEqual, type Value } from './value.js';
 import { sortedSet } from './variable-type.js';
+import { valueNumbering } from './value-identity.js';
 import { bytesLeft, listBytes, mapBytes, spendBytes, stringBytes } from './eval-budget.js';
 
 // go-cty's stdlib functions on sets and lists that buildx's bake stdlib has (cty/function/stdlib set.go,
@@ -17,24 +18,26 @@ function asSets(args: Value[], what: string[]): Value[][] {
   return lists.map((l) => sortedSet(toString ? l.map((v) => (v === null ? v : toStr(v))) : l));
 }
 
-const has = (set: Value[], v: Value): boolean => set.some((x) => valuesEqual(x, v));
-
 /** setunion, setintersection, setsubtract, setsymmetricdifference. */
 export function setOperation(op: 'union' | 'intersection' | 'subtract' | 'symmetricdifference', args: Value[]): Value[] {
   const sets = asSets(args, op === 'subtract' ? ['a', 'b'] : ['first_set', 'other_sets']);
+  // Membership through one numbering of every value (value-identity.ts), not a search of the other set per element.
+  const number = valueNumbering();
+  const members = (s: Value[]): Set<number> => new Set(s.map(number));
   let acc = sets[0] ?? [];
   for (const s of sets.slice(1)) {
+    const inS = members(s);
     if (op === 'union') acc = [...acc, ...s];
-    else if (op === 'intersection') acc = acc.filter((v) => has(s, v));
-    else if (op === 'subtract') acc = acc.filter((v) => !has(s, v));
-    else acc = [...acc.filter((v) => !has(s, v)), ...s.filter((v) => !has(acc, v))];
+    else if (op === 'intersection') acc = acc.filter((v) => inS.has(number(v)));
+    else if (op === 'subtract') acc = acc.filter((v) => !inS.has(number(v)));
+    else { const inAcc = members(acc); acc = [...acc.filter((v) => !inS.has(number(v))), ...s.filter((v) => !inAcc.has(number(v)))]; }
   }
   return sortedSet(acc);
 }
 
 /** sethaselement: whether the set holds the element, of the set's element type (no conversion). */
 export function setHasElement(set: Value, elem: Value): boolean {
-  return has(asSets([set], ['set'])[0] ?? [], elem);
+  return (asSets([set], ['set'])[0] ?? []).some((x) => valuesEqual(x, elem));
 }
 
 /** setproduct: every combination of one element from each list, in order. */

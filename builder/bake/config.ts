@@ -1,12 +1,12 @@
 import type { Attribute, Block, Body, Expr, Pos } from './hcl-ast.js';
-import { BakeFileError, BakeLimitError, spanAt } from './errors.js';
-import { BudgetExceeded, mapBytes, spendBytes, withBudget } from './eval-budget.js';
+import { BakeFileError, BakeLimitError, spanAt, type Range } from './errors.js';
+import { BudgetExceeded, mapBytes, spendBytes, spendSteps, withBudget } from './eval-budget.js';
 import { fullRange, mismatchMessage, nameSuggestion, unsuitableValue } from './hcl-diagnostics.js';
 import { evaluate, Scope, type UserFunction } from './hcl-eval.js';
 import { isStdlibFunction } from './functions.js';
 import { parseHcl, parseHclExpression } from './hcl-parser.js';
 import { parseComposeFiles } from './compose.js';
-import { attributeType, isTargetAttribute, mergeTarget, REFUSED_KEYS, setAttribute, TARGET_KEYS, type Target } from './target.js';
+import { attributeType, isTargetAttribute, mergeTarget, targetSize, REFUSED_KEYS, setAttribute, TARGET_KEYS, type Target } from './target.js';
 import { isObject, toBool, toList, toStr, ValueError, type Value } from './value.js';
 import { findOverride, overrideValue } from './variable-override.js';
 import { constraintName, convertValue, friendlyName, parseVarType, type VarType } from './variable-type.js';
@@ -143,8 +143,11 @@ function parseWithinBudget(files: BakeFile[], opts: ConfigOptions): Config {
     const names = defs.map((d) => d.name);
     for (const def of defs) {
       const prev = targetOf.get(def.name);
-      if (prev) prev.target = mergeTarget(prev.target, def.target);
-      else { targetOf.set(def.name, def); config.targets.push(def); }
+      if (!prev) { targetOf.set(def.name, def); config.targets.push(def); continue; }
+      // A merge copies the target so far: 5000 blocks of one target, each adding an arg, took 8 s of copying, 50000
+      // would take 14 minutes. The copying is counted as evaluation steps.
+      withinLimit(b.pos, () => spendSteps(targetSize(prev.target) + targetSize(def.target), `merging the blocks of target ${JSON.stringify(def.name)}`));
+      prev.target = mergeTarget(prev.target, def.target);
     }
     // A matrix target's block name becomes a group of the targets it expands to (buildx: the "renamed" groups).
     if (names.length !== 1 || names[0] !== label) putGroup({ name: label, pos: b.pos, targets: [...new Set(names)] });
@@ -351,6 +354,16 @@ function evalTarget(b: Block, label: string, scope: Scope): TargetDef[] {
   });
 }
 
+/** Runs `f`, which spends from the evaluation's budget, placing its refusal at `at`. */
+function withinLimit(at: Pos | Range, f: () => void): void {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof BudgetExceeded) throw new BakeLimitError(at, err.message, err.hint);
+    throw err;
+  }
+}
+
 /** buildx's matrix expansion order: for each key (sorted), each value, each combination so far. */
 function matrixScopes(matrix: Attribute, scope: Scope): Scope[] {
   const m = evaluate(matrix.expr, scope);
@@ -361,12 +374,7 @@ function matrixScopes(matrix: Attribute, scope: Scope): Scope[] {
     const values = m[key] ?? null;
     if (!Array.isArray(values)) throw new BakeFileError(matrix.pos, 'matrix values must be a list');
     // Spent before they are made: three keys of 1024 values are a billion combinations.
-    try {
-      spendBytes(values.length * combos.length * mapBytes(keys.length), `the matrix's ${values.length * combos.length} combinations`);
-    } catch (err) {
-      if (err instanceof BudgetExceeded) throw new BakeLimitError(fullRange(matrix.expr), err.message, err.hint);
-      throw err;
-    }
+    withinLimit(fullRange(matrix.expr), () => spendBytes(values.length * combos.length * mapBytes(keys.length), `the matrix's ${values.length * combos.length} combinations`));
     const next: Record<string, Value>[] = [];
     for (const v of values) for (const c of combos) next.push({ ...c, [key]: v });
     combos = next;

@@ -45,6 +45,13 @@ export function spendStep(): void {
   if (current && ++current.steps > MAX_STEPS) throw new BudgetExceeded(`the bake definition evaluates more than ${MAX_STEPS / 1e6} million expressions`);
 }
 
+/** `n` steps of work that is not an expression's (merging a target's blocks); `what` says what. */
+export function spendSteps(n: number, what: string): void {
+  if (!current) return;
+  current.steps += n;
+  if (current.steps > MAX_STEPS) throw new BudgetExceeded(`${what}: the bake definition takes more than ${MAX_STEPS / 1e6} million steps to evaluate`);
+}
+
 /** `bytes` more of values, about to be made or just made; `what` says what made them. */
 export function spendBytes(bytes: number, what: string): void {
   if (!current) return;

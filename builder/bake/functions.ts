@@ -10,6 +10,7 @@ import { cidrHost, cidrNetmask, cidrSubnet, cidrSubnets } from './cidr-functions
 import { chunkList, csvDecode, hasIndex, setHasElement, setOperation, setProduct } from './collection-functions.js';
 import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
 import { bytesLeft, listBytes, mapBytes, spendBytes } from './eval-budget.js';
+import { uniqueValues } from './value-identity.js';
 import { charCount, format, formatList, indent, join, jsonEncode, replace, split } from './string-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
@@ -42,7 +43,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   concat: { arity: [1, Infinity], fn: (a) => { const lists = a.map((_, i) => list(a, i)); spendBytes(listBytes(lists.reduce((n, l) => n + l.length, 0)), 'concat()'); return lists.flat() } },
   contains: { arity: [2, 2], fn: (a) => list(a, 0).some((v) => valuesEqual(v, a[1] ?? null)) },
   dirname: { arity: [1, 1], fn: (a) => posix.dirname(str(a, 0)) },
-  distinct: { arity: [1, 1], fn: (a) => list(a, 0).filter((v, i, all) => all.findIndex((w) => valuesEqual(v, w)) === i) },
+  distinct: { arity: [1, 1], fn: (a) => uniqueValues(list(a, 0)) },
   divide: { arity: [2, 2], fn: (a) => num(a, 0) / num(a, 1) },
   element: { arity: [2, 2], fn: (a) => { const l = list(a, 0); if (!l.length) fail('cannot use element() on an empty list'); return l[((num(a, 1) % l.length) + l.length) % l.length] ?? null } },
   equal: { arity: [2, 2], fn: (a) => valuesEqual(a[0] ?? null, a[1] ?? null) },

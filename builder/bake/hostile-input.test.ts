@@ -216,4 +216,34 @@ group "all" {
     expect(answer).to.have.nested.property('definition.target.hcl.args').that.deep.equals({ TRIM: '200002', CHOMP: '100001', SEMVER: 'true' });
     expect(answer).to.have.nested.property('definition.target.app.args.A', `a${spaces}b`);
   });
+
+  it('finds repeats and compares in linear time: distinct and sets of a quarter million values, two values of 2^40 elements, 51200 cache entries, 20000 targets inheriting in a chain', async () => {
+    const chain = (name: string): string => Array.from({ length: 40 }, (_, i) => `${name}${i + 1} = [${name}${i}, ${name}${i}]\n`).join('') + `${name}0 = ["x"]\n`;
+    const hcl = `${chain('a')}${chain('b')}
+many = flatten([for i in range(256) : [for j in range(1024) : "\${i}-\${j}"]])
+target "values" {
+  args = {
+    DISTINCT = length(distinct(concat(many, many)))
+    SET = length(setunion(many, ["x"]))
+    SUBTRACT = length(setsubtract(many, many))
+    EQUAL = a40 == b40
+    SAME = length(distinct([a40, b40]))
+  }
+  cache-from = flatten([for i in range(1024) : [for j in range(50) : "type=registry,ref=r/\${i}:\${j}"]])
+}
+`;
+    const inherits = Array.from({ length: 20000 }, (_, i) => `target "t${i}" {\n  inherits = ["t${i + 1}"]\n}\n`).join('')
+      + `target "t20000" {\n  tags = ["end"]\n}\ngroup "all" {\n  targets = [${Array.from({ length: 20000 }, (_, i) => `"t${i}"`).join(', ')}]\n}\n`;
+    const values = await printInChild([{ name: 'docker-bake.hcl', text: hcl }], { targets: ['values'] });
+    const chained = await printInChild([{ name: 'docker-bake.hcl', text: inherits }], { targets: ['all'] });
+    expect(values).to.have.nested.property('definition.target.values.args').that.deep.equals({ DISTINCT: '262144', SET: '262145', SUBTRACT: '0', EQUAL: 'true', SAME: '1' });
+    expect(values).to.have.nested.property('definition.target.values.cache-from').that.has.length(51200);
+    expect(chained).to.have.nested.property('definition.target.t0.tags').that.deep.equals(['end']);
+  });
+
+  it('refuses a target written in thousands of blocks, whose merging copied the target so far at each block', async () => {
+    const text = Array.from({ length: 20000 }, (_, i) => `target "default" {\n  args = { A${i} = "x" }\n}\n`).join('');
+    const answer = await printInChild([{ name: 'docker-bake.hcl', text }], { timeoutMs: 30_000 });
+    expect(answer).to.have.nested.property('error.message').that.matches(/^docker-bake\.hcl:\d+,1-2: merging the blocks of target "default": the bake definition takes more than 10 million steps to evaluate$/);
+  });
 });

@@ -240,15 +240,25 @@ const dedupeStrings = (s: string[] | undefined): string[] | undefined => (s ? [.
  * slice's array; the kept entries are the first `length` of it.
  */
 function removeDupes<T>(s: T[]): { permuted: T[]; length: number } {
+  // Each step leaves s[i+1 .. n-1] without two equal entries, so the entry equal to s[i] there, if any, is the one
+  // `at` holds: linear, where Go's search of the rest for each entry is quadratic (50000 cache-from entries, easily
+  // made by a for expression, never finished).
+  const keys = s.map((x) => JSON.stringify(sortKeys(x)));
+  const at = new Map<string, number>();
   let n = s.length;
+  if (n > 0) at.set(keys[n - 1] as string, n - 1);
   for (let i = n - 2; i >= 0; i--) {
-    for (let j = i + 1; j < n; j++) {
-      if (sameJson(s[i], s[j])) {
-        [s[j], s[n - 1]] = [s[n - 1] as T, s[j] as T];
-        n--;
-        break;
-      }
+    const key = keys[i] as string;
+    const j = at.get(key);
+    if (j !== undefined) {
+      const last = n - 1;
+      [s[j], s[last]] = [s[last] as T, s[j] as T];
+      [keys[j], keys[last]] = [keys[last] as string, keys[j] as string];
+      at.delete(key);
+      if (j !== last) at.set(keys[j] as string, j);
+      n--;
     }
+    at.set(key, i);
   }
   return { permuted: s, length: n };
 }
@@ -267,6 +277,13 @@ const normalizeEntries = (s: Entry[] | undefined): Entry[] | undefined => {
 function mergeCache(a: Entry[] | undefined, b: Entry[]): Entry[] {
   if (a === undefined) return removeDupes([...b]).permuted;
   return normalizeEntries([...a, ...b]) ?? [];
+}
+
+/** How many values `t` holds (strings, list elements, map entries): what copying it in mergeTarget costs. */
+export function targetSize(t: Target): number {
+  let n = 0;
+  for (const v of Object.values(t) as unknown[]) n += Array.isArray(v) ? v.length : v !== null && typeof v === 'object' ? Object.keys(v).length : 1;
+  return n;
 }
 
 /** buildx's Target.Merge: `b` over `a`. Lists that merge append; the rest replace; maps merge key by key. */

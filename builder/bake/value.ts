@@ -104,10 +104,24 @@ export function toMap(v: Value, what = 'value'): { [key: string]: Value } {
 
 /** HCL's `==`: same type and same value, element by element. */
 export function valuesEqual(a: Value, b: Value): boolean {
+  return equalWithin(a, b, new Map());
+}
+
+/**
+ * valuesEqual, each pair of lists or maps compared once (`compared`): two values that each refer to one list twice
+ * at each of 40 levels compare in 40 steps, not 2^40. A pair met again is equal or still being compared: the first
+ * difference ends the whole comparison.
+ */
+function equalWithin(a: Value, b: Value, compared: Map<object, Set<object>>): boolean {
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
+  if (a === b) return true;
+  const pairs = compared.get(a) ?? new Set<object>();
+  if (pairs.has(b)) return true;
+  pairs.add(b);
+  compared.set(a, pairs);
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => valuesEqual(x, b[i] ?? null));
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => equalWithin(x, b[i] ?? null, compared));
   }
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && valuesEqual(a[k] ?? null, b[k] ?? null));
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && equalWithin(a[k] ?? null, b[k] ?? null, compared));
 }

@@ -1,7 +1,8 @@
 import type { Expr } from './hcl-ast.js';
 import { BakeFileError } from './errors.js';
 import { fullRange } from './hcl-diagnostics.js';
-import { formatNumber, isObject, setKey, typeName, ValueError, valuesEqual, type Value } from './value.js';
+import { formatNumber, isObject, setKey, typeName, ValueError, type Value } from './value.js';
+import { uniqueValues } from './value-identity.js';
 import { listBytes, mapBytes, spendBytes } from './eval-budget.js';
 
 // A variable's `type` (hcl's ext/typeexpr TypeConstraint: string, number, bool, any, list(T), set(T), map(T),
@@ -128,8 +129,7 @@ export function convertValue(v: Value, t: VarType): Value {
 
 /** A set of primitives as cty iterates it: no repeats; strings by their text, numbers by value, false before true. */
 export function sortedSet(items: Value[]): Value[] {
-  const unique = items.filter((x, i) => items.findIndex((y) => valuesEqual(x, y)) === i);
-  return unique.sort((a, b) => {
+  return uniqueValues(items).sort((a, b) => {
     if (typeof a === 'number' && typeof b === 'number') return a - b;
     if (typeof a === 'string' && typeof b === 'string') return a < b ? -1 : a > b ? 1 : 0;
     if (typeof a === 'boolean' && typeof b === 'boolean') return Number(a) - Number(b);
