@@ -210,11 +210,24 @@ function jsonDecode(text: string): Value {
   }
 }
 
+/**
+ * go-cty's range (sequence.go RangeFunc): one or two arguments count down when the end is below the start; a step
+ * that leads away from the end is refused; and no more than 1024 numbers, cty's own bound against a range that
+ * would take all the memory there is.
+ */
 function rangeFn(a: Value[]): Value {
-  const [start, end, step] = a.length === 1 ? [0, num(a, 0), 1] : [num(a, 0), num(a, 1), a.length > 2 ? num(a, 2) : 1];
-  if (step === 0) fail('range() step must not be zero');
+  const start = a.length === 1 ? 0 : num(a, 0);
+  const end = num(a, a.length === 1 ? 0 : 1);
+  const step = a.length === 3 ? num(a, 2) : end < start ? -1 : 1;
+  if (step === 0) fail('step must not be zero');
+  const isDown = step < 0;
+  if (isDown && end > start) fail('end must be less than start when step is negative');
+  if (!isDown && end < start) fail('end must be greater than start when step is positive');
   const out: number[] = [];
-  for (let v = start; step > 0 ? v < end : v > end; v += step) { out.push(v); if (out.length > 1024) fail('range() would produce more than 1024 numbers') }
+  for (let v = start; isDown ? v > end : v < end; v += step) {
+    if (out.length >= 1024) fail('more than 1024 values were generated; either decrease the difference between start and end or use a smaller step');
+    out.push(v);
+  }
   return out;
 }
 

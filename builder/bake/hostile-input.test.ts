@@ -246,4 +246,21 @@ target "values" {
     const answer = await printInChild([{ name: 'docker-bake.hcl', text }], { timeoutMs: 30_000 });
     expect(answer).to.have.nested.property('error.message').that.matches(/^docker-bake\.hcl:\d+,1-2: merging the blocks of target "default": the bake definition takes more than 10 million steps to evaluate$/);
   });
+
+  it('counts range() as go-cty does, down when the end is below the start and 1024 numbers at most; refuses durations and unix times past int64', () => {
+    expect(argsOf('{ A = jsonencode([range(-3), range(5, 1), range(1, 10, 4), range(0), length(range(1024))]) }')).to.deep.equal({ A: '[[0,-1,-2],[5,4,3,2],[1,5,9],[],1024]' });
+    for (const [expr, says] of [
+      ['range(1025)', 'more than 1024 values were generated'],
+      ['range(0, 1, 1e-300)', 'more than 1024 values were generated'],
+      ['range(0, 5, -1)', 'end must be less than start when step is negative'],
+      ['range(5, 0, 1)', 'end must be greater than start when step is positive'],
+      ['range(0, 5, 0)', 'step must not be zero'],
+      ['timeadd("2020-01-01T00:00:00Z", "9999999999h")', 'time: invalid duration "9999999999h"'],
+      ['jsonencode(unixtimestampparse(1e300))', 'unix timestamp must be an integer'],
+      ['jsonencode(unixtimestampparse(9e15))', 'unix timestamp 9000000000000000 is past the year 275760'],
+    ]) {
+      const err = failure(() => argsOf(`{ A = ${expr} }`));
+      expect(err.message, expr).to.contain(says);
+    }
+  });
 });

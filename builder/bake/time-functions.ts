@@ -1,5 +1,5 @@
 import { formatDate } from './formatdate.js';
-import { ValueError, type Value } from './value.js';
+import { formatNumber, ValueError, type Value } from './value.js';
 
 // timeadd (go-cty stdlib datetime.go), and buildx's own formattimestamp and unixtimestampparse (bake/hclparser
 // stdlib.go): RFC 3339 times kept in their own offset, Go's time.ParseDuration, Go's time.RFC3339 output (whole
@@ -52,6 +52,8 @@ function parseDuration(text: string): bigint {
     if (scale === undefined) throw new ValueError(`time: unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(text)}`);
     s = s.slice(unit.length);
     total += Number(`${m[1] || '0'}.${m[2] ?? ''}0`) * scale;
+    // Go's Duration is an int64 of nanoseconds: ParseDuration refuses more (2562047h47m16.854775807s).
+    if (total >= 2 ** 63) throw bad();
   }
   return sign * BigInt(Math.round(total));
 }
@@ -62,8 +64,13 @@ export function timeAdd(timestamp: string, duration: string): string {
   return formatRfc3339({ ns: t.ns + parseDuration(duration), offsetMinutes: t.offsetMinutes });
 }
 
+/** JavaScript's Date reaches 8.64e15 ms either side of 1970 (year 275760); Go's time far further. */
+const MAX_UNIX_SECONDS = 8.64e12;
+
 function unixTime(v: number): Time {
-  if (!Number.isInteger(v)) throw new ValueError('unix timestamp must be an integer');
+  // buildx's unixTimestampValue: a whole number that fits an int64 (big.Float.Int64 exact), else this error.
+  if (!Number.isInteger(v) || Math.abs(v) >= 2 ** 63) throw new ValueError('unix timestamp must be an integer');
+  if (Math.abs(v) > MAX_UNIX_SECONDS) throw new ValueError(`unix timestamp ${formatNumber(v)} is past the year 275760, beyond what tsbuild's dates reach`);
   return { ns: BigInt(v) * NS_PER_S, offsetMinutes: 0 };
 }
 
