@@ -29,6 +29,11 @@ export function parseHclExpression(text: string, file: string): Expr {
 /** The deepest nesting of expressions a bake file may have. */
 const MAX_DEPTH = 100;
 
+/** `$`, `%`, and in a quoted string `"`, `\\` and a newline: where a run of template text ends. */
+function isTemplateSpecial(c: number, isQuoted: boolean): boolean {
+  return c === 0x24 || c === 0x25 || (isQuoted && (c === 0x22 || c === 0x5c || c === 0x0a));
+}
+
 const BINARY_LEVELS: string[][] = [['||'], ['&&'], ['==', '!='], ['>=', '<=', '>', '<'], ['+', '-'], ['*', '/', '%']];
 
 class Parser extends Scanner {
@@ -442,8 +447,12 @@ class Parser extends Scanner {
           this.i += 2 + len;
         } else throw this.error(`invalid escape sequence \\${n}`);
       } else {
-        text += c;
-        this.i++;
+        // The run of plain characters up to the next one that means something, at once: a character at a time made
+        // a rope of 32 bytes per character (a 30 MB string took 9 s and 1.1 GB).
+        let end = this.i + 1;
+        while (end < this.src.length && !isTemplateSpecial(this.src.charCodeAt(end), close !== undefined)) end++;
+        text += this.src.slice(this.i, end);
+        this.i = end;
       }
       if (trimNext) { text = text.trimStart(); if (text) trimNext = false; }
     }

@@ -11,10 +11,15 @@ export class Scanner {
   i = 0;
   /** Depth of brackets, braces, parentheses and interpolations: inside any of them a newline is only space. */
   nested = 0;
-  readonly #lineStarts: number[] = [0];
+  /** Where each line starts: 4 bytes a line (a plain array took 8, and 512 MB for a file of 64 MiB of newlines). */
+  readonly #lineStarts: Uint32Array;
 
   constructor(readonly src: string, readonly file: string, readonly baseLine = 0) {
-    for (let k = 0; k < src.length; k++) if (src[k] === '\n') this.#lineStarts.push(k + 1);
+    let lines = 1;
+    for (let k = src.indexOf('\n'); k >= 0; k = src.indexOf('\n', k + 1)) lines++;
+    this.#lineStarts = new Uint32Array(lines);
+    let line = 1;
+    for (let k = src.indexOf('\n'); k >= 0; k = src.indexOf('\n', k + 1)) this.#lineStarts[line++] = k + 1;
   }
 
   pos(at = this.i): Pos {

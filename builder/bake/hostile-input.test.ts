@@ -263,4 +263,9 @@ target "values" {
       expect(err.message, expr).to.contain(says);
     }
   });
+
+  it('reads a string of 30 million characters into a string, not a rope of 30 million pieces (1.1 GB)', async () => {
+    const text = `target "default" {\n  args = { A = length("${'x'.repeat(30_000_000)}") }\n}\n`;
+    expect(await printInChild([{ name: 'docker-bake.hcl', text }], { maxHeapMb: 512 })).to.have.nested.property('definition.target.default.args.A', '30000000');
+  });
 });
