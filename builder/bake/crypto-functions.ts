@@ -1,4 +1,5 @@
 import { createHash, createPrivateKey } from 'node:crypto';
+import { spendSteps } from './eval-budget.js';
 import { ValueError } from './value.js';
 
 // uuidv5 and rsadecrypt as buildx has them from hashicorp/go-cty-funcs (uuid/uuid_v5.go on google/uuid,
@@ -26,7 +27,55 @@ export function uuidV5(namespace: string, name: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-const fromBase64Url = (s: string): bigint => BigInt(`0x${Buffer.from(s, 'base64url').toString('hex') || '0'}`);
+const fromBase64Url = (s: string | undefined): bigint => BigInt(`0x${Buffer.from(s ?? '', 'base64url').toString('hex') || '0'}`);
+
+/**
+ * OpenSSL's OPENSSL_RSA_MAX_MODULUS_BITS: the largest key its own RSA decryption takes. Larger ones cost minutes a
+ * decryption here (a 65536-bit one from a 24 KB bake file did not finish).
+ */
+const MAX_MODULUS_BITS = 16384;
+
+interface RsaKey { n: bigint; k: number; p: bigint; q: bigint; dp: bigint; dq: bigint; qi: bigint }
+
+/**
+ * The key's numbers, refused as Go's x509.ParsePKCS1PrivateKey refuses a key (it runs PrivateKey.Validate: the
+ * primes' product is the modulus, and d inverts e modulo each prime less one); Node's OpenSSL parses any numbers.
+ */
+function privateKey(pem: string): RsaKey {
+  let jwk: { kty?: string; n?: string; e?: string; d?: string; p?: string; q?: string; dp?: string; dq?: string; qi?: string };
+  try {
+    const key = createPrivateKey(pem);
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    if (bits > MAX_MODULUS_BITS) throw new ValueError(`failed to parse key: an RSA modulus of ${bits} bits is larger than the ${MAX_MODULUS_BITS} OpenSSL decrypts with`);
+    jwk = key.export({ format: 'jwk' }) as typeof jwk;
+  } catch (err) {
+    if (err instanceof ValueError) throw err;
+    throw new ValueError(`failed to parse key: ${(err as Error).message}`);
+  }
+  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.d || !jwk.p || !jwk.q) throw new ValueError('failed to parse key: not an RSA private key');
+  const k = Buffer.from(jwk.n, 'base64url').length;
+  const [n, e, d, p, q] = [jwk.n, jwk.e, jwk.d, jwk.p, jwk.q].map(fromBase64Url) as [bigint, bigint, bigint, bigint, bigint];
+  if (p <= 1n || q <= 1n || p * q !== n || (d * e) % (p - 1n) !== 1n || (d * e) % (q - 1n) !== 1n) throw new ValueError('failed to parse key: crypto/rsa: invalid modulus or exponents');
+  return { n, k, p, q, dp: d % (p - 1n), dq: d % (q - 1n), qi: modInverse(q, p) };
+}
+
+/** a⁻¹ mod m by the extended Euclidean algorithm (0 when there is none: the decryption then fails as for a bad key). */
+function modInverse(a: bigint, m: bigint): bigint {
+  let [r0, r1, t0, t1] = [m, a % m, 0n, 1n];
+  while (r1 !== 0n) {
+    const quotient = r0 / r1;
+    [r0, r1, t0, t1] = [r1, r0 - quotient * r1, t1, t0 - quotient * t1];
+  }
+  return r0 === 1n ? ((t0 % m) + m) % m : 0n;
+}
+
+/** c^d mod n through the Chinese remainder theorem, as Go's decrypt does: two exponentiations of half the size. */
+function decrypt(c: bigint, key: RsaKey): bigint {
+  const m1 = modPow(c, key.dp, key.p);
+  const m2 = modPow(c, key.dq, key.q);
+  const h = (((m1 - m2) % key.p) + key.p) % key.p * key.qi % key.p;
+  return m2 + h * key.q;
+}
 
 function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
   let result = 1n;
@@ -46,18 +95,14 @@ function modPow(base: bigint, exp: bigint, mod: bigint): bigint {
 export function rsaDecrypt(ciphertext: string, pem: string): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(ciphertext.replace(/\s/g, ''))) throw new ValueError(`failed to decode input ${JSON.stringify(ciphertext)}: cipher text must be base64-encoded`);
   const data = Buffer.from(ciphertext, 'base64');
-  let jwk: { kty?: string; n?: string; d?: string };
-  try {
-    jwk = createPrivateKey(pem).export({ format: 'jwk' }) as typeof jwk;
-  } catch (err) {
-    throw new ValueError(`failed to parse key: ${(err as Error).message}`);
-  }
-  if (jwk.kty !== 'RSA' || !jwk.n || !jwk.d) throw new ValueError('failed to parse key: not an RSA private key');
-  const n = fromBase64Url(jwk.n);
-  const k = Buffer.from(jwk.n, 'base64url').length;
+  const key = privateKey(pem);
+  const { n, k } = key;
   const c = BigInt(`0x${data.toString('hex') || '0'}`);
   if (data.length > k || c >= n) throw new ValueError('failed to decrypt: crypto/rsa: decryption error');
-  const em = Buffer.from(modPow(c, fromBase64Url(jwk.d), n).toString(16).padStart(k * 2, '0'), 'hex');
+  // A private-key operation costs about the cube of the key's size: counted as evaluation steps (eval-budget.ts), so
+  // a for expression of decryptions ends in the budget's error (a 4096-bit one takes ~50 ms, a million of them hours).
+  spendSteps(20_000 + Math.ceil(((k * 8) / 1024) ** 3 * 2500), 'rsadecrypt()');
+  const em = Buffer.from(decrypt(c, key).toString(16).padStart(k * 2, '0'), 'hex');
   // EM = 0x00 || 0x02 || PS (at least 8 non-zero bytes) || 0x00 || M
   const sep = em.indexOf(0, 2);
   if (em[0] !== 0 || em[1] !== 2 || sep < 10) throw new ValueError('failed to decrypt: crypto/rsa: decryption error');

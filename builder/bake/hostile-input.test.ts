@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { isTsbuildError } from '../../common/index.js';
 import { printEachInChild, printInChild } from '../../test/fixtures/bake-in-child.js';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
@@ -267,5 +268,38 @@ target "values" {
   it('reads a string of 30 million characters into a string, not a rope of 30 million pieces (1.1 GB)', async () => {
     const text = `target "default" {\n  args = { A = length("${'x'.repeat(30_000_000)}") }\n}\n`;
     expect(await printInChild([{ name: 'docker-bake.hcl', text }], { maxHeapMb: 512 })).to.have.nested.property('definition.target.default.args.A', '30000000');
+  });
+
+  it('refuses rsadecrypt with a key OpenSSL would not take (65536 bits), or one whose numbers do not make a key, and counts each decryption against the budget', async () => {
+    // A PKCS #1 key of random 65536-bit numbers: Node parses it, and one decryption with it ran for minutes.
+    const der = (n: bigint): Buffer => {
+      const hex = n.toString(16);
+      const body = Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex');
+      const value = (body[0] ?? 0) & 0x80 ? Buffer.concat([Buffer.from([0]), body]) : body;
+      const len = value.length < 128 ? Buffer.from([value.length]) : Buffer.concat([Buffer.from([0x80 | 4]), Buffer.from([value.length >>> 24, (value.length >>> 16) & 255, (value.length >>> 8) & 255, value.length & 255])]);
+      return Buffer.concat([Buffer.from([0x02]), len, value]);
+    };
+    const big = (bits: number): bigint => BigInt(`0x${'9e3779b97f4a7c15'.repeat(bits / 64)}`) | 1n;
+    const keyOf = (bits: number): string => {
+      const body = Buffer.concat([0n, big(bits), 65537n, big(bits - 64), big(bits / 2), big(bits / 2), 3n, 5n, 7n].map(der));
+      const seq = Buffer.concat([Buffer.from([0x30, 0x80 | 4, body.length >>> 24, (body.length >>> 16) & 255, (body.length >>> 8) & 255, body.length & 255]), body]);
+      return `-----BEGIN RSA PRIVATE KEY-----\n${seq.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END RSA PRIVATE KEY-----\n`;
+    };
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const secret = publicEncrypt({ key: publicKey, padding: constants.RSA_PKCS1_PADDING }, Buffer.from('s3cret')).toString('base64');
+    const heredoc = (key: string): string => `<<EOT\n${key}EOT\n`;
+    // The huge key last: Node's OpenSSL leaves an error behind it that the next key parsed in the process fails with.
+    const files = [
+      `v = [for a in range(1024) : [for b in range(4) : rsadecrypt("${secret}", ${heredoc(pem)})]]`,
+      `v = rsadecrypt("${secret}", ${heredoc(pem)})`,
+      `v = rsadecrypt("${Buffer.alloc(256, 1).toString('base64')}", ${heredoc(keyOf(2048))})`,
+      `v = rsadecrypt("${Buffer.alloc(8192, 1).toString('base64')}", ${heredoc(keyOf(65536))})`,
+    ].map((hcl) => [{ name: 'docker-bake.hcl', text: `${hcl}\ntarget "default" {\n  args = { V = jsonencode(v) }\n}\n` }]);
+    const [many, one, junk, huge] = await printEachInChild(files, { timeoutMs: 60_000 });
+    expect(huge).to.have.nested.property('error.message').that.contains('an RSA modulus of 65536 bits is larger than the 16384 OpenSSL decrypts with');
+    expect(many).to.have.nested.property('error.message').that.contains('rsadecrypt(): the bake definition takes more than 10 million steps to evaluate');
+    expect(one).to.have.nested.property('definition.target.default.args.V', '"s3cret"');
+    expect(junk).to.have.nested.property('error.message').that.contains('failed to parse key: crypto/rsa: invalid modulus or exponents');
   });
 });
