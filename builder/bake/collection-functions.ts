@@ -1,7 +1,7 @@
-import { isObject, toList, toStr, typeName, ValueError, valuesEqual, type Value } from './value.js';
+import { isObject, toList, toStr, typeName, ValueError, type Value } from './value.js';
 import { sortedSet } from './variable-type.js';
 import { valueNumbering } from './value-identity.js';
-import { bytesLeft, listBytes, mapBytes, spendBytes, stringBytes } from './eval-budget.js';
+import { bytesLeft, equalSpending, listBytes, mapBytes, spendBytes, stringBytes } from './eval-budget.js';
 
 // go-cty's stdlib functions on sets and lists that buildx's bake stdlib has (cty/function/stdlib set.go,
 // collection.go, csv.go): sets are lists here, made as cty makes a set (no repeats; a set of primitives in cty's
@@ -37,7 +37,7 @@ export function setOperation(op: 'union' | 'intersection' | 'subtract' | 'symmet
 
 /** sethaselement: whether the set holds the element, of the set's element type (no conversion). */
 export function setHasElement(set: Value, elem: Value): boolean {
-  return (asSets([set], ['set'])[0] ?? []).some((x) => valuesEqual(x, elem));
+  return (asSets([set], ['set'])[0] ?? []).some((x) => equalSpending(x, elem));
 }
 
 /** setproduct: every combination of one element from each list, in order. */

@@ -9,13 +9,13 @@ import { unknownFunction } from './hcl-diagnostics.js';
 import { cidrHost, cidrNetmask, cidrSubnet, cidrSubnets } from './cidr-functions.js';
 import { chunkList, csvDecode, hasIndex, setHasElement, setOperation, setProduct } from './collection-functions.js';
 import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
-import { bytesLeft, listBytes, mapBytes, spendBytes } from './eval-budget.js';
+import { bytesLeft, equalSpending, listBytes, mapBytes, spendBytes } from './eval-budget.js';
 import { uniqueValues } from './value-identity.js';
 import { charCount, format, formatList, indent, join, jsonEncode, replace, split } from './string-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
 import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
-import { checkJsonDepth, ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, wellFormed, type Value } from './value.js';
+import { checkJsonDepth, ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, wellFormed, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
 // by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.
@@ -41,12 +41,12 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   coalescelist: { arity: [1, Infinity], fn: (a) => a.find((v) => Array.isArray(v) && v.length > 0) ?? fail('no non-empty list argument') },
   compact: { arity: [1, 1], fn: (a) => list(a, 0).filter((v) => v !== null && v !== '') },
   concat: { arity: [1, Infinity], fn: (a) => { const lists = a.map((_, i) => list(a, i)); spendBytes(listBytes(lists.reduce((n, l) => n + l.length, 0)), 'concat()'); return lists.flat() } },
-  contains: { arity: [2, 2], fn: (a) => list(a, 0).some((v) => valuesEqual(v, a[1] ?? null)) },
+  contains: { arity: [2, 2], fn: (a) => list(a, 0).some((v) => equalSpending(v, a[1] ?? null)) },
   dirname: { arity: [1, 1], fn: (a) => posix.dirname(str(a, 0)) },
   distinct: { arity: [1, 1], fn: (a) => uniqueValues(list(a, 0)) },
   divide: { arity: [2, 2], fn: (a) => num(a, 0) / num(a, 1) },
   element: { arity: [2, 2], fn: (a) => { const l = list(a, 0); if (!l.length) fail('cannot use element() on an empty list'); return l[((num(a, 1) % l.length) + l.length) % l.length] ?? null } },
-  equal: { arity: [2, 2], fn: (a) => valuesEqual(a[0] ?? null, a[1] ?? null) },
+  equal: { arity: [2, 2], fn: (a) => equalSpending(a[0] ?? null, a[1] ?? null) },
   flatten: { arity: [1, 1], fn: (a) => flatten(list(a, 0)) },
   floor: { arity: [1, 1], fn: (a) => Math.floor(num(a, 0)) },
   format: { arity: [1, Infinity], fn: (a) => format(str(a, 0), a.slice(1)) },
@@ -55,7 +55,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   greaterthanorequalto: { arity: [2, 2], fn: (a) => num(a, 0) >= num(a, 1) },
   homedir: { arity: [0, 0], fn: () => homedir() },
   indent: { arity: [2, 2], fn: (a) => indent(num(a, 0), str(a, 1)) },
-  indexof: { arity: [2, 2], fn: (a) => { const i = list(a, 0).findIndex((v) => valuesEqual(v, a[1] ?? null)); if (i < 0) fail('item not found'); return i } },
+  indexof: { arity: [2, 2], fn: (a) => { const i = list(a, 0).findIndex((v) => equalSpending(v, a[1] ?? null)); if (i < 0) fail('item not found'); return i } },
   int: { arity: [1, 1], fn: (a) => Math.trunc(num(a, 0)) },
   join: { arity: [2, Infinity], fn: (a) => join(str(a, 0), a.slice(1).map((_, i) => list(a, i + 1))) },
   jsondecode: { arity: [1, 1], fn: (a) => jsonDecode(str(a, 0)) },
@@ -75,7 +75,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   multiply: { arity: [2, 2], fn: (a) => num(a, 0) * num(a, 1) },
   negate: { arity: [1, 1], fn: (a) => -num(a, 0) },
   not: { arity: [1, 1], fn: (a) => !toBool(a[0] ?? null) },
-  notequal: { arity: [2, 2], fn: (a) => !valuesEqual(a[0] ?? null, a[1] ?? null) },
+  notequal: { arity: [2, 2], fn: (a) => !equalSpending(a[0] ?? null, a[1] ?? null) },
   or: { arity: [2, 2], fn: (a) => toBool(a[0] ?? null) || toBool(a[1] ?? null) },
   parseint: { arity: [2, 2], fn: (a) => { const n = parseInt(str(a, 0), num(a, 1)); return Number.isNaN(n) ? fail(`cannot parse ${JSON.stringify(str(a, 0))} as an integer`) : n } },
   pow: { arity: [2, 2], fn: (a) => num(a, 0) ** num(a, 1) },
@@ -99,7 +99,7 @@ const IMPLEMENTED: Record<string, { arity: [number, number]; fn: Fn }> = {
   timestamp: { arity: [0, 0], fn: () => goRfc3339(Date.now()) },
   formatdate: { arity: [2, 2], fn: (a) => formatDate(str(a, 0), str(a, 1)) },
   index: { arity: [2, 2], fn: (a) => {
-    const i = list(a, 0).findIndex((x) => valuesEqual(x, a[1] ?? null));
+    const i = list(a, 0).findIndex((x) => equalSpending(x, a[1] ?? null));
     if (i < 0) throw new ValueError('index: item not found');
     return i;
   } },

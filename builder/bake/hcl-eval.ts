@@ -1,10 +1,10 @@
 import type { Expr, Pos, TemplatePart } from './hcl-ast.js';
 import { BakeFileError, BakeLimitError, type Range } from './errors.js';
-import { BudgetExceeded, bytesSpent, listBytes, mapBytes, shallowBytes, spendBytes, spendStep, stringBytes } from './eval-budget.js';
+import { BudgetExceeded, bytesSpent, equalSpending, listBytes, mapBytes, shallowBytes, spendBytes, spendOnArguments, spendStep, stringBytes } from './eval-budget.js';
 import { fullRange, startRange, unknownFunction, unknownVariable } from './hcl-diagnostics.js';
 import { callFunction, FUNCTION_NAMES, isStdlibFunction } from './functions.js';
 import { convertValue, parseVarType } from './variable-type.js';
-import { ValueError, formatNumber, isObject, setKey, toBool, toList, toMap, toNum, toStr, typeName, valuesEqual, type Value } from './value.js';
+import { ValueError, formatNumber, isObject, setKey, toBool, toList, toMap, toNum, toStr, typeName, type Value } from './value.js';
 
 // Evaluates HCL expressions to plain values. Names resolve through a chain of scopes: a `for` or `matrix` binding,
 // then the file's variables, which the bake file loader resolves lazily (a variable may use another).
@@ -210,8 +210,8 @@ function binary(op: string, l: Expr, r: Expr, scope: Scope, pos: Range): Value {
   const b = evaluate(r, scope);
   return at(pos, () => {
     switch (op) {
-      case '==': return valuesEqual(a, b);
-      case '!=': return !valuesEqual(a, b);
+      case '==': return equalSpending(a, b);
+      case '!=': return !equalSpending(a, b);
       case '&&': return toBool(a, 'the left of &&') && toBool(b, 'the right of &&');
       case '||': return toBool(a, 'the left of ||') || toBool(b, 'the right of ||');
       case '>': return toNum(a) > toNum(b);
@@ -286,6 +286,7 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
     // makes more (setproduct's lists, jsondecode's tree) or could make too much before it returns (format's padding,
     // join's text) spends as it goes, and that is not charged again.
     const before = bytesSpent();
+    spendOnArguments(e.name, args, TOUCHES_ONLY.has(e.name) || (e.name === 'length' && typeof args[0] !== 'string'));
     const result = callFunction(e.name, args, e.pos);
     if (!RETURNS_ITS_ARGUMENT.has(e.name)) spendBytes(Math.max(0, shallowBytes(result) - (bytesSpent() - before)), `${e.name}()`);
     return result;
@@ -303,6 +304,9 @@ function call(e: Extract<Expr, { kind: 'call' }>, scope: Scope): Value {
 
 /** The builtins whose result is one of their arguments or a part of one, which makes nothing new. */
 const RETURNS_ITS_ARGUMENT = new Set(['coalesce', 'coalescelist', 'element', 'lookup']);
+
+/** The builtins that read one element or entry of what they are given (length: of a list or map; a string is counted). */
+const TOUCHES_ONLY = new Set([...RETURNS_ITS_ARGUMENT, 'hasindex']);
 
 /** How deep user functions may call each other; evaluation is synchronous, so one counter serves. */
 const MAX_USER_DEPTH = 64;

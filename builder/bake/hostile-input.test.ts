@@ -302,4 +302,15 @@ target "values" {
     expect(one).to.have.nested.property('definition.target.default.args.V', '"s3cret"');
     expect(junk).to.have.nested.property('error.message').that.contains('failed to parse key: crypto/rsa: invalid modulus or exponents');
   });
+
+  it('counts a builtin\'s pass over what it is given and the comparison of values as steps: each of these in two fors never finished', async () => {
+    const cases: [string, string, string][] = [
+      [`big = "${'x'.repeat(5_000_000)}"`, '[for b in range(1024) : length(big)]', 'length(): the bake definition takes more than 10 million steps'],
+      ['big = flatten([for i in range(256) : range(1024)])', '[for b in range(64) : contains(big, -1)]', 'contains(): the bake definition takes more than 10 million steps'],
+      ['big = flatten([for i in range(100) : [for j in range(1024) : "a${j}"]])\nother = flatten([for i in range(100) : [for j in range(1024) : "a${j}"]])', '[for b in range(64) : big == other]', 'comparing values: the bake definition takes more than 10 million steps'],
+    ];
+    const files = cases.map(([defs, inner]) => [{ name: 'docker-bake.hcl', text: `${defs}\ntarget "default" {\n  args = { A = length([for a in range(1024) : ${inner}]) }\n}\n` }]);
+    const answers = await printEachInChild(files, { timeoutMs: 60_000 });
+    answers.forEach((answer, i) => expect(answer).to.have.nested.property('error.message').that.contains(cases[i]?.[2] ?? '?'));
+  });
 });

@@ -1,3 +1,4 @@
+import { spendSteps } from './eval-budget.js';
 import { isObject, type Value } from './value.js';
 
 // Equal values (value.ts valuesEqual) numbered alike, so that sets, distinct() and the like find repeats through a
@@ -22,9 +23,14 @@ export function valueNumbering(): (v: Value) => number {
     if (v === null) return intern('null');
     if (typeof v === 'boolean') return intern(v ? 'true' : 'false');
     if (typeof v === 'number') return Number.isNaN(v) ? next++ : intern(`n${v === 0 ? 0 : v}`);
-    if (typeof v === 'string') return intern(`s${v}`);
+    if (typeof v === 'string') {
+      spendSteps(Math.floor(v.length / 48), 'comparing values');
+      return intern(`s${v}`);
+    }
     const known = byObject.get(v);
     if (known !== undefined) return known;
+    // Numbering walks the value: counted as steps, as comparing it is (eval-budget.ts equalSpending).
+    spendSteps(Math.floor((Array.isArray(v) ? v.length : Object.keys(v).length) / 4), 'comparing values');
     const key = Array.isArray(v)
       ? `[${v.map(number).join(',')}`
       : `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${number((isObject(v) ? v[k] : null) ?? null)}`).join(',')}`;

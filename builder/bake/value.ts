@@ -104,7 +104,15 @@ export function toMap(v: Value, what = 'value'): { [key: string]: Value } {
 
 /** HCL's `==`: same type and same value, element by element. */
 export function valuesEqual(a: Value, b: Value): boolean {
-  return equalWithin(a, b, new Map());
+  return compareValues(a, b).isEqual;
+}
+
+/** valuesEqual, with the work it took: an element per pair of values compared, and a string's length / 16. */
+export function compareValues(a: Value, b: Value): { isEqual: boolean; work: number } {
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return { isEqual: a === b, work: 1 + (typeof a === 'string' ? a.length / 16 : 0) };
+  const work = { n: 0 };
+  const isEqual = equalWithin(a, b, new Map(), work);
+  return { isEqual, work: work.n };
 }
 
 /**
@@ -112,7 +120,8 @@ export function valuesEqual(a: Value, b: Value): boolean {
  * at each of 40 levels compare in 40 steps, not 2^40. A pair met again is equal or still being compared: the first
  * difference ends the whole comparison.
  */
-function equalWithin(a: Value, b: Value, compared: Map<object, Set<object>>): boolean {
+function equalWithin(a: Value, b: Value, compared: Map<object, Set<object>>, work: { n: number }): boolean {
+  work.n += 1 + (typeof a === 'string' ? a.length / 16 : 0);
   if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b;
   if (a === b) return true;
   const pairs = compared.get(a) ?? new Set<object>();
@@ -120,8 +129,8 @@ function equalWithin(a: Value, b: Value, compared: Map<object, Set<object>>): bo
   pairs.add(b);
   compared.set(a, pairs);
   if (Array.isArray(a) || Array.isArray(b)) {
-    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => equalWithin(x, b[i] ?? null, compared));
+    return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => equalWithin(x, b[i] ?? null, compared, work));
   }
   const ka = Object.keys(a);
-  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && equalWithin(a[k] ?? null, b[k] ?? null, compared));
+  return ka.length === Object.keys(b).length && ka.every((k) => Object.hasOwn(b, k) && equalWithin(a[k] ?? null, b[k] ?? null, compared, work));
 }
