@@ -26,7 +26,7 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--load', 'shorthand for --set=*.load=true: load every image into docker or podman')
     .option('--no-cache', 'do not use the cache when building (--set=*.no-cache=true)')
     .option('--pull', 'always resolve base images (--set=*.pull=true; tsbuild always does)')
-    .addOption(envDefault(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet, none, rawjson or tsbuild-json; default $BUILDKIT_PROGRESS, else auto'), () => defaultProgress()))
+    .addOption(envDefault(new Option('--progress <mode>', 'progress output: auto, plain, tty, quiet, rawjson or tsbuild-json; default $BUILDKIT_PROGRESS, else auto'), () => defaultProgress()))
     .option('--metadata-file <file>', 'write every target\'s build metadata to a file, one object keyed by target name')
     .option('--call <method>', 'build (default), check or targets, for every target')
     .option('--check', 'shorthand for --call=check')
@@ -47,7 +47,10 @@ const canonicalAttest = (type: string, v: string): string => {
 async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
   // First, as buildx bake makes its progress printer before it reads a file: a bad $BUILDKIT_PROGRESS stops even --print.
-  const { progress, quiet } = progressOf({ progress: flags.progress }, cmd.getOptionValueSource('progress') === 'cli');
+  const progressGiven = cmd.getOptionValueSource('progress') === 'cli';
+  // bake hands its --progress to NewPrinter as it is (commands/bake.go): build's `none` (toDisplayMode) is no mode here.
+  if (progressGiven && flags.progress === 'none') throw new UserError('INVALID_ARGUMENT', 'invalid progress mode none', 'use --progress quiet for no progress output');
+  const { progress, quiet } = progressOf({ progress: flags.progress }, progressGiven);
   // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
   if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
     throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');

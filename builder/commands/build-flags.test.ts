@@ -43,13 +43,23 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     // The flag's value when it is not given is only what help shows: the variable decides.
     expect(progressOf({ progress: 'plain' }, false, env('rawjson'))).to.deep.equal({ progress: 'rawjson', quiet: false });
     expect(progressOf({ progress: 'auto' }, true, env('plain'))).to.deep.equal({ progress: 'plain', quiet: false });
-    expect(progressOf({ progress: 'tty' }, true, env('plain'))).to.deep.equal({ progress: 'tty', quiet: false });
+    expect(progressOf({ progress: 'tty' }, true, env('plain'), true)).to.deep.equal({ progress: 'tty', quiet: false });
     expect(progressOf({ progress: 'auto' }, false, env('quiet'))).to.deep.equal({ progress: 'quiet', quiet: false });
     expect(progressOf({ progress: 'auto', quiet: true }, false, env('bogus'))).to.deep.equal({ progress: 'quiet', quiet: true });
     expect(progressOf({ progress: 'auto' }, false, env(''))).to.deep.equal({ progress: 'auto', quiet: false });
     for (const v of ['none', 'bogus', 'PLAIN']) {
       expect(() => progressOf({ progress: 'auto' }, false, env(v)), v).to.throw(`invalid progress mode "${v}" in $BUILDKIT_PROGRESS`).with.property('code', 'INVALID_ARGUMENT');
     }
+  });
+
+  it('refuses tty, given or from $BUILDKIT_PROGRESS, when stderr is not a terminal, as progressui.NewDisplay does', () => {
+    const refused = 'failed to get console: provided file is not a console';
+    expect(() => progressOf({ progress: 'tty' }, true, {}, false)).to.throw(refused).with.property('code', 'INVALID_ARGUMENT');
+    expect(() => progressOf({ progress: 'auto' }, false, { BUILDKIT_PROGRESS: 'tty' }, false)).to.throw(refused);
+    // auto is the one that falls back to plain; -q and an explicit mode are not tty.
+    expect(progressOf({ progress: 'auto' }, true, {}, false)).to.deep.equal({ progress: 'auto', quiet: false });
+    expect(progressOf({ progress: 'auto', quiet: true }, false, { BUILDKIT_PROGRESS: 'tty' }, false)).to.deep.equal({ progress: 'quiet', quiet: true });
+    expect(progressOf({ progress: 'plain' }, true, { BUILDKIT_PROGRESS: 'tty' }, false)).to.deep.equal({ progress: 'plain', quiet: false });
   });
 
   it('reads --platform local as the host platform, as buildx does', () => {

@@ -72,10 +72,23 @@ const isDisplayMode = (v: string): v is (typeof DISPLAY_MODES)[number] => (DISPL
  *   `-q` with an explicit other mode is an error; `--progress ""` is auto without the variable;
  * - `$BUILDKIT_PROGRESS` replaces `auto` (the default, or given) unless `-q`: one of DISPLAY_MODES, its `quiet` the
  *   display only (the image ID is printed for `-q` alone); anything else is refused before anything runs;
- * - any other `--progress` is refused as NewDisplay refuses it: `invalid progress mode bogus`, a usage error.
- * `isExplicit`: --progress was given (otherwise its value is only the default help shows).
+ * - any other `--progress` is refused as NewDisplay refuses it: `invalid progress mode bogus`, a usage error;
+ * - `tty` (given or from the variable) when stderr is not a terminal is refused as NewDisplay refuses it ("failed to
+ *   get console"), before anything runs: a CI log gets no cursor movements it cannot show.
+ * `isExplicit`: --progress was given (otherwise its value is only the default help shows). `isTerminal`: stderr is a
+ * terminal (in a daemon's warm process, the client's: builder/daemon/warm-child.ts).
  */
-export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean, env: NodeJS.ProcessEnv = process.env): { progress: ProgressMode; quiet: boolean } {
+export function progressOf(flags: { progress: string; quiet?: boolean }, isExplicit: boolean, env: NodeJS.ProcessEnv = process.env,
+  isTerminal: boolean = process.stderr.isTTY === true): { progress: ProgressMode; quiet: boolean } {
+  const chosen = chooseProgress(flags, isExplicit, env);
+  if (chosen.progress === 'tty' && !isTerminal) {
+    throw new UserError('INVALID_ARGUMENT', 'failed to get console: provided file is not a console',
+      `--progress tty${env.BUILDKIT_PROGRESS === 'tty' && !isExplicit ? ' (from $BUILDKIT_PROGRESS)' : ''} needs stderr to be a terminal; use --progress plain or auto`);
+  }
+  return chosen;
+}
+
+function chooseProgress(flags: { progress: string; quiet?: boolean }, isExplicit: boolean, env: NodeJS.ProcessEnv): { progress: ProgressMode; quiet: boolean } {
   const given = isExplicit ? flags.progress : 'auto';
   if (given !== '' && given !== 'none' && !isDisplayMode(given)) {
     throw new UserError('INVALID_ARGUMENT', `invalid progress mode ${given}`, `use --progress ${PROGRESS_MODES.join(', ')}`);

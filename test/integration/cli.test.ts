@@ -161,10 +161,18 @@ describe('the tsbuild command', () => {
     try {
       await writeFile(join(dir, 'docker-bake.hcl'), 'target "default" {\n  context = "ctx"\n}\n');
       // progressui.NewDisplay's words, on the line every other usage error has (it was commander's lowercase `error:`).
-      for (const args of [['build', '--progress', 'bogus', 'ctx'], ['bake', '--progress', 'bogus', '--print']]) {
-        const r = await tsbuild([args[0] ?? '', '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir });
+      // bake passes its --progress on as it is (commands/bake.go): build's `none` is no mode there.
+      for (const [args, mode] of [[['build', '--progress', 'bogus', 'ctx'], 'bogus'], [['bake', '--progress', 'bogus', '--print'], 'bogus'], [['bake', '--progress', 'none', '--print'], 'none']] as const) {
+        const r = await tsbuild([args[0], '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir });
         expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
-        expect(r.stderr).to.match(/^ERROR: invalid progress mode bogus\nhint: /);
+        expect(r.stderr).to.match(new RegExp(`^ERROR: invalid progress mode ${mode}\\nhint: `));
+        expect(r.stdout).to.equal('');
+      }
+      // tty on a stderr that is a pipe, given or from the variable: NewDisplay's "failed to get console", nothing built.
+      for (const [args, env] of [[['build', '--progress', 'tty', 'ctx'], {}], [['build', 'ctx'], { BUILDKIT_PROGRESS: 'tty' }], [['bake', '--progress', 'tty', '--print'], {}]] as const) {
+        const r = await tsbuild([args[0], '--root', join(dir, 'root'), ...args.slice(1)], { cwd: dir, env });
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+        expect(r.stderr).to.match(/^ERROR: failed to get console: provided file is not a console\nhint: /);
         expect(r.stdout).to.equal('');
       }
       // NewPrinter passes the variable on untranslated: `none` (a --progress value only) is no display mode.
