@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { parseAddHosts } from '../options/build-flags.js';
 import { buildOrder } from './run.js';
 import { entryText, targetFlags, type BakeRunOptions } from './target-flags.js';
 
@@ -37,6 +38,11 @@ describe('bake target → build flags', () => {
     expect(flags.load).to.equal(true);
     expect(flags.output).to.deep.equal([]);
     expect(flags.buildContext).to.deep.equal(['base=oci-layout:///tmp/x/base.oci', 'src=src']);
+  });
+
+  it('passes a host of several extra-hosts addresses (compose\'s "a,b") as one quoted --add-host field', () => {
+    const { flags } = targetFlags('a', { 'extra-hosts': { one: '10.0.0.1', many: '162.242.195.82,162.242.195.83' } }, opts);
+    expect(parseAddHosts(flags.addHost)).to.deep.equal(['10.0.0.1\tone', '162.242.195.82\tmany', '162.242.195.83\tmany']);
   });
 
   it('refuses entitlements --allow did not grant, naming the flag to add', () => {

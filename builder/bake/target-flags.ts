@@ -87,7 +87,8 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
     buildContext, annotation: t.annotations ?? [],
     attest: attest.filter((a) => a.disabled !== true).map((a) => Object.entries({ type: a.type, ...a }).map(([k, v]) => csv(`${k}=${String(v)}`)).join(',')),
     ...(disabled('provenance') ? { provenance: 'false' } : {}), ...(disabled('sbom') ? { sbom: 'false' } : {}),
-    addHost: Object.entries(t['extra-hosts'] ?? {}).map(([h, ip]) => `${h}=${ip}`),
+    // One host with its addresses, however many (compose's "a,b"): a quoted field of the CSV flag value.
+    addHost: Object.entries(t['extra-hosts'] ?? {}).map(([h, ip]) => csv(`${h}=${ip}`)),
     ulimit: t.ulimits ?? [], insecureRegistry: opts.insecureRegistry,
     ...(t.target ? { target: t.target } : {}), ...(t.platforms?.length ? { platform: t.platforms.join(',') } : {}),
     ...(t.network ? { network: t.network } : {}), ...(t['shm-size'] ? { shmSize: t['shm-size'] } : {}),

@@ -89,4 +89,13 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
   it('splits comma-separated --add-host values, as buildx\'s stringSlice does', () => {
     expect(parseAddHosts(['a:10.0.0.1,b=10.0.0.2', 'c:::1'])).to.deep.equal(['10.0.0.1\ta', '10.0.0.2\tb', '::1\tc']);
   });
+
+  it('reads a quoted --add-host field as one host with several addresses, brackets taken off, as toBuildkitExtraHosts', () => {
+    expect(parseAddHosts(['"h=10.0.0.1,[fd00::1]",x:[10.0.0.9]', ''])).to.deep.equal(['10.0.0.1\th', 'fd00::1\th', '10.0.0.9\tx']);
+    expect(parseAddHosts(['v6=::1'])).to.deep.equal(['::1\tv6']);
+    for (const [bad, message] of [['h', 'invalid host h'], ['=1.2.3.4', 'invalid host =1.2.3.4'], ['h:nope', 'is not an IP address'], ['a"b:1.2.3.4', 'bare "'],
+      ['h:host-gateway', 'unable to derive the IP value for host-gateway']]) {
+      expect(() => parseAddHosts([bad ?? '']), bad).to.throw(message).with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
 });

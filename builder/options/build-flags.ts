@@ -3,6 +3,7 @@ import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
+import { flagFields } from './csv-attrs.js';
 import { parseSize } from './units.js';
 import { namedContextKey, UserError } from '../../common/index.js';
 import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
@@ -19,20 +20,35 @@ export function parseNetwork(text: string | undefined): NetworkMode | undefined 
 }
 
 /**
- * Reads `--add-host NAME:IP` (also `NAME=IP`, and `host-gateway` refused) into /etc/hosts lines `IP<TAB>NAME`. One
- * value may hold several, comma-separated, as buildx's stringSlice flag reads it (`--add-host a:10.0.0.1,b:10.0.0.2`).
+ * Reads `--add-host` into /etc/hosts lines `IP<TAB>NAME`, as buildx does (build/utils.go toBuildkitExtraHosts):
+ * - a value is CSV fields, as pflag's stringSlice reads it: `--add-host a:10.0.0.1,b:10.0.0.2` is two hosts, and a
+ *   quoted field keeps its commas (`"h=10.0.0.1,10.0.0.2"`: one name, two addresses);
+ * - a field is `NAME=IPS`, else `NAME:IPS` cut at the first colon (so `h:::1` is h at ::1); IPS are comma-separated
+ *   addresses, each optionally in brackets (`h=[fd00::1]`);
+ * - `host-gateway` needs a docker daemon's gateway address: refused, as buildx's docker-container driver refuses it.
  */
 export function parseAddHosts(values: string[]): string[] {
-  return values.flatMap((v) => v.split(',')).map((t) => t.trim()).filter((t) => t !== '').map((text) => {
-    // docker accepts `name:ip` and `name=ip`; an IPv6 address holds colons, so split at the first separator only.
-    const m = /^([^:=]+)[:=](.+)$/.exec(text);
-    const name = m?.[1]?.trim();
-    const ip = m?.[2]?.trim().replace(/^\[(.*)\]$/, '$1');
-    if (!name || !ip) throw new UserError('INVALID_ARGUMENT', `--add-host ${JSON.stringify(text)}: expected NAME:IP`, 'e.g. --add-host db.local:10.0.0.5');
-    if (ip === 'host-gateway') throw new UserError('INVALID_ARGUMENT', `--add-host ${text}: host-gateway is not supported`, 'RUN shares the host network by default; write the address itself');
-    if (isIP(ip) === 0) throw new UserError('INVALID_ARGUMENT', `--add-host ${JSON.stringify(text)}: ${JSON.stringify(ip)} is not an IP address`, 'e.g. --add-host db.local:10.0.0.5');
-    return `${ip}\t${name}`;
-  });
+  const lines: string[] = [];
+  for (const value of values) {
+    if (value === '') continue;
+    for (const field of flagFields('--add-host', value)) {
+      const eq = field.indexOf('=');
+      const cut = eq >= 0 ? eq : field.indexOf(':');
+      const name = cut > 0 ? field.slice(0, cut) : '';
+      const ips = cut >= 0 ? field.slice(cut + 1) : '';
+      if (name === '' || ips === '') throw new UserError('INVALID_ARGUMENT', `invalid host ${field}: expected NAME:IP or NAME=IP`, 'e.g. --add-host db.local:10.0.0.5');
+      if (ips === 'host-gateway') {
+        throw new UserError('INVALID_ARGUMENT', `unable to derive the IP value for host-gateway: host-gateway is not supported by tsbuild (--add-host ${field})`,
+          'host-gateway is a docker daemon\'s bridge address; write the host\'s own address instead (RUN reaches the host\'s non-loopback addresses through its NAT)');
+      }
+      for (const written of ips.split(',')) {
+        const ip = written.length > 2 && written.startsWith('[') && written.endsWith(']') ? written.slice(1, -1) : written;
+        if (isIP(ip) === 0) throw new UserError('INVALID_ARGUMENT', `invalid host ${field}: ${JSON.stringify(written)} is not an IP address`, 'e.g. --add-host db.local:10.0.0.5');
+        lines.push(`${ip}\t${name}`);
+      }
+    }
+  }
+  return lines;
 }
 
 /**
