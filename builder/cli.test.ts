@@ -16,6 +16,8 @@ describe('normalizeArgv', () => {
     [['--help'], ['--help']],
     [['--version'], ['--version']],
     [[], []],
+    [['--root', '/r'], []],
+    [['--builder', 'b1', '--root', '/r'], []],
   ];
   for (const [input, want] of cases) {
     it(`reads \`tsbuild ${input.join(' ')}\` as \`tsbuild ${want.join(' ')}\``, () => expect(normalizeArgv(input)).to.deep.equal(want));

@@ -128,7 +128,7 @@ function moveGlobalOptions(args: string[]): string[] {
   if (moved.length === 0) return args;
   const rest = args.slice(i);
   const cmd = rest[0];
-  if (cmd === undefined) return args;
+  if (cmd === undefined) return [];   // `buildx --builder X` alone: buildx's bare help, which uses neither
   if (!SUBCOMMANDS.includes(cmd)) return [...rest, ...moved];   // `--root X --push ref .`: a build, options anywhere
   // `history inspect`, `debug parse`: a parent's own options come right after its name (commander reads them there).
   return [cmd, ...moved, ...rest.slice(1)];

@@ -113,6 +113,13 @@ export async function main(argv: string[]): Promise<void> {
       });
     }
     const program = (ready?.program ?? await buildProgram(controller.signal, args)).exitOverride();
+    if (args.length === 0) {
+      // buildx's root command with no arguments prints its help on stdout and succeeds (commands/root.go, RunE):
+      // docker/actions-toolkit's Buildx.isAvailable runs exactly that, and a failure there made setup-buildx-action
+      // download a real buildx and build-push-action stop with "Docker buildx is required".
+      program.outputHelp();
+      return;
+    }
     try {
       const { explicitBooleans } = await import('./cli.js');
       await program.parseAsync(explicitBooleans(program, args), { from: 'user' });

@@ -7,7 +7,7 @@ import {
   builderViews, createBuilder, currentBuilder, inspectText, lsJson, lsTable, lsTemplate, machineFacts, readBuilders, removeBuilders,
   requireBuilder, updateBuilders, useBuilder, type BuilderView,
 } from '../builders/index.js';
-import { VERSION } from '../version.js';
+import { BUILDX_VERSION_FIELD, VERSION } from '../version.js';
 import { collect, platformsOption } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 import { formatPlatform } from '../../registry/oci/index.js';
@@ -41,8 +41,8 @@ function revision(): string {
 
 /** `tsbuild version`, `ls`, `inspect`, `create`, `use`, `rm`, `stop`. */
 export function registerBuilders(program: Command): void {
-  program.command('version').description('show tsbuild\'s version as `docker buildx version` does: NAME VERSION REVISION')
-    .action(() => { process.stdout.write(`tsbuild v${VERSION} ${revision()}\n`); });
+  program.command('version').description('show the buildx release tsbuild follows, with its own version, as `docker buildx version` does: NAME VERSION REVISION')
+    .action(() => { process.stdout.write(`tsbuild ${BUILDX_VERSION_FIELD} ${revision()}\n`); });
 
   program.command('ls').description('list builder instances (every one builds on this machine)')
     .option('--format <format>', 'table, json, or a Go template over .Name, .DriverEndpoint, .Status, .Buildkit, .Platforms (\'table …\' for columns)', 'table')

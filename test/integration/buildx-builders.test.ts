@@ -51,7 +51,7 @@ describe('buildx builder commands (setup-buildx-action + build-push-action)', fu
   it('runs the setup, build and cleanup steps of a buildx CI job unchanged', async () => {
     // setup-buildx-action: `buildx version`, printed by buildx as fmt.Println(Package, Version, Revision).
     const version = ok(await cli(['version'])).stdout;
-    expect(version).to.match(/^tsbuild v\d+\.\d+\.\d+ ([0-9a-f]{40}(\.m)?|unknown)\n$/);
+    expect(version).to.match(/^tsbuild v\d+\.\d+\.\d+\+tsbuild\.\d+\.\d+\.\d+ ([0-9a-f]{40}(\.m)?|unknown)\n$/);
     expect(/\sv?([0-9a-f]{7}|[0-9.]+)/.exec(version)?.[1], 'actions-toolkit Buildx.parseVersion').to.match(/^\d+\.\d+\.\d+$/);
 
     // create prints the new builder's name (create.go: fmt.Printf("%s\n", b.Name)) and nothing else on stdout.

@@ -26,6 +26,27 @@ describe('buildx CI scripts', function () {
   });
   after(async () => { await env?.stop(); });
 
+  describe('docker/actions-toolkit\'s probes of the buildx it drives', () => {
+    it('answers `buildx` with no arguments with its help on stdout and status 0 (Buildx.isAvailable)', async () => {
+      // buildx's root command prints its help and succeeds (commands/root.go, RunE); the toolkit counts any other
+      // status as "no buildx": setup-buildx-action then downloads one, build-push-action stops.
+      const r = ok(await tsbuild(['--root', root], { env: { TSBUILD_ROOT: root } }));
+      expect(r.stdout).to.match(/^Usage: /);
+      const bare = ok(await tsbuild([], { env: { TSBUILD_ROOT: root } }));
+      expect(bare.stdout).to.contain('Commands:');
+    });
+
+    it('reports a buildx version that passes the toolkit\'s version gates for the flags tsbuild takes', async () => {
+      // Buildx.parseVersion reads the first ` vX.Y.Z` of `buildx version`; build-push-action leaves --metadata-file
+      // out below 0.6.0 (and with it the job's `digest` output), --attest below 0.10.0, --annotation below 0.12.0,
+      // and fails `call:` below 0.15.0; bake-action refuses `vars:` below 0.31.0. tsbuild printed its own v0.1.0.
+      const out = ok(await tsbuild(['version'], { env: { TSBUILD_ROOT: root } })).stdout;
+      const parsed = /\sv?([0-9a-f]{7}|[0-9.]+)/.exec(out)?.[1] ?? '';
+      const [major = 0, minor = 0] = parsed.split('.').map(Number);
+      expect(major > 0 || minor >= 31, `parsed "${parsed}" from ${out}`).to.equal(true);
+    });
+  });
+
   it('gives each RUN --mount=type=secret its own secret when a step mounts several', async () => {
     // BuildKit mounts each secret id at its own target; tsbuild's mount planner copied every secret of a step into
     // the same scratch file (worker/exec/mount-plan.ts: secret() never advances the scratch counter), so all of
