@@ -78,7 +78,14 @@ export async function main(argv: string[]): Promise<void> {
     // A failure of its own, which a signal during it does not make a cancellation: every tsbuild error but CANCELLED.
     const isFailure = (err: unknown): boolean => isTsbuildError(err) && err.code !== 'CANCELLED';
     const { ECHO_MS, isRootlessChild, runRootless } = await import('./rootless.js');
-    const args = normalizeArgv(argv);
+    const { METADATA_SUBCOMMAND, pluginCommandLine, pluginMetadata } = await import('./docker-cli-plugin.js');
+    if (argv.length === 1 && argv[0] === METADATA_SUBCOMMAND) {
+      process.stdout.write(pluginMetadata());
+      return;
+    }
+    const plugin = pluginCommandLine(argv, process.env);
+    if (plugin.dockerConfig !== undefined) process.env['DOCKER_CONFIG'] = plugin.dockerConfig;
+    const args = normalizeArgv(plugin.argv);
     // An unprivileged user's build re-executes this CLI in a user namespace (builder/rootless.ts) and exits with its
     // status; everything below then runs in the child, as uid 0 of that namespace.
     try {

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { TSBUILD, run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // What buildx CI scripts do that tsbuild once got wrong (found by an audit against buildx's sources): several
 // secrets in one RUN, index annotations from docker/metadata-action, and its `cwd://` bake file.
@@ -44,6 +45,51 @@ describe('buildx CI scripts', function () {
       const parsed = /\sv?([0-9a-f]{7}|[0-9.]+)/.exec(out)?.[1] ?? '';
       const [major = 0, minor = 0] = parsed.split('.').map(Number);
       expect(major > 0 || minor >= 31, `parsed "${parsed}" from ${out}`).to.equal(true);
+    });
+  });
+
+  describe('`docker buildx` with tsbuild as docker\'s buildx plugin (build-push-action\'s command lines)', () => {
+    // docker/actions-toolkit runs `docker buildx ARGS` whenever a `docker` is on PATH (Buildx.getCommand); docker
+    // reaches tsbuild only if it answers the plugin protocol (builder/docker-cli-plugin.ts).
+    let dockerConfig = '';
+    let ctx = '';
+    const docker = (args: string[], extra: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+      run('docker', args, { cwd: ctx, env: { DOCKER_CONFIG: dockerConfig, TSBUILD_ROOT: root, BUILDX_BUILDER: '', ...extra } });
+    before(async () => {
+      const probe = await run('docker', ['--version']).catch((err: unknown) => ({ code: -1, stdout: '', stderr: String(err) }));
+      if (probe.code !== 0) throw new Error(`these tests drive tsbuild through the docker CLI, which did not run here: ${probe.stderr}`);
+      dockerConfig = join(env.dir, 'docker-config');
+      await mkdir(join(dockerConfig, 'cli-plugins'), { recursive: true });
+      await symlink(TSBUILD, join(dockerConfig, 'cli-plugins', 'docker-buildx'));
+      ctx = join(env.dir, 'plugin-ctx');
+      await mkdir(ctx, { recursive: true });
+      await writeFile(join(ctx, 'Dockerfile'), `FROM ${env.base}\nARG REV\nRUN echo "$REV" > /rev.txt\n`);
+    });
+
+    it('answers the probes setup-buildx-action and build-push-action make: `docker buildx`, version, inspect', async () => {
+      expect(ok(await docker(['buildx'])).stdout).to.match(/^Usage: /);
+      expect(ok(await docker(['buildx', 'version'])).stdout).to.match(/^tsbuild v\d+\.\d+\.\d+/);
+      // Builder.inspect runs it with DEBUG=1 and reads `Key: value` lines.
+      const inspect = ok(await docker(['buildx', 'inspect'], { DEBUG: '1' })).stdout;
+      expect(inspect).to.match(/^Name: +default\nDriver: +docker\n/);
+      expect(inspect).to.contain(`Endpoint:         local://${root}`);
+    });
+
+    it('builds and pushes with build-push-action\'s flags; the metadata file names the pushed index', async () => {
+      const ref = `${env.registry.host}/audit/plugin:main`;
+      const iid = join(env.dir, 'plugin-iid.txt');
+      const meta = join(env.dir, 'plugin-metadata.json');
+      ok(await docker(['buildx', 'build', '--build-arg', 'REV=abc123', '--iidfile', iid,
+        '--label', 'org.opencontainers.image.source=https://github.com/o/r',
+        '--attest', 'type=provenance,mode=max,builder-id=https://github.com/o/r/actions/runs/1/attempts/1',
+        '--tag', ref, '--metadata-file', meta, '--push', '.'], { BUILDX_METADATA_WARNINGS: 'true' }));
+      const metadata = JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>;
+      const raw = await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]);
+      expect(raw.code, raw.stderr).to.equal(0);
+      // Build.resolveDigest reads containerimage.digest; the job's `digest` output is what a later step pulls by.
+      expect(metadata['containerimage.digest']).to.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`);
+      expect(metadata['buildx.build.ref']).to.match(/^[^/]+\/[^/]+\/[0-9a-z]+$/);
+      expect(await readFile(iid, 'utf8')).to.match(/^sha256:[0-9a-f]{64}$/);
     });
   });
 
