@@ -1,7 +1,7 @@
 import type { CacheExportMode } from '../../solver/index.js';
 import { parseBool } from '../options/output.js';
 import { flagFields, parseCsvAttrs } from '../options/csv-attrs.js';
-import { UserError } from '../../common/index.js';
+import { UserError, parseGoBool } from '../../common/index.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {
@@ -73,16 +73,33 @@ export function cacheEntries(values: string[], flag: '--cache-from' | '--cache-t
 }
 
 /**
+ * Whether buildx passes a `type=gha` entry on to BuildKit at all. build/opt.go CreateCaches fills in its `token`,
+ * `url` and `url_v2` from the runner's environment (addGithubToken: ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL, or
+ * ACTIONS_RESULTS_URL, the latter for `url_v2` when `version=2` or ACTIONS_CACHE_SERVICE_V2 says so) and drops,
+ * without a word, an entry left without a token or without either URL (isActive). Outside a GitHub Actions step
+ * (a shell `run:`, a laptop, another CI) a workflow's `cache-from: type=gha` is therefore no cache at all.
+ */
+function isActiveGha(attrs: Record<string, string>, env: NodeJS.ProcessEnv): boolean {
+  const version = attrs['version'] ?? (parseGoBool(env['ACTIONS_CACHE_SERVICE_V2']) === true ? '2' : undefined);
+  const token = attrs['token'] ?? env['ACTIONS_RUNTIME_TOKEN'];
+  const urlV2 = attrs['url_v2'] ?? (version === '2' ? env['ACTIONS_RESULTS_URL'] : undefined);
+  const url = attrs['url'] ?? env['ACTIONS_CACHE_URL'] ?? env['ACTIONS_RESULTS_URL'];
+  return Boolean(token) && (Boolean(url) || Boolean(urlV2));
+}
+
+/**
  * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (gha, s3, azblob) that a build
  * goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries on when a cache
  * cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. build-push-action's
- * `cache-from: type=gha` then runs, without that cache. A `--cache-to` without it is refused by its parser.
+ * `cache-from: type=gha` then runs, without that cache. A `--cache-to` without it is refused by its parser. A gha
+ * entry buildx would not pass on (isActiveGha) is dropped silently, as buildx drops it, `--cache-to` included.
  */
-export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--cache-to'): { kept: string[]; warnings: string[] } {
+export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--cache-to', env: NodeJS.ProcessEnv = process.env): { kept: string[]; warnings: string[] } {
   const kept: string[] = [];
   const warnings: string[] = [];
   for (const text of entries) {
     const attrs = text.includes('=') ? parseCsvAttrs(flag, text) : {};
+    if (attrs.type === 'gha' && !isActiveGha(attrs, env)) continue;
     const isOther = OTHER_BACKENDS.includes(attrs.type ?? '');
     if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
       warnings.push(`warning: ${flag} ${text}: cache type ${attrs.type ?? ''} is not supported by tsbuild; building without it`);

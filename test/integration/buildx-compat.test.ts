@@ -114,7 +114,7 @@ describe('buildx compatibility (issue 17)', function () {
       for (const [args, name] of [
         [['-o', 'type=oci,dest=x.tar,unpack=true'], '"unpack"'],
         [['-o', 'type=oci,dest=x.tar,compression=estargz'], 'compression=estargz'],
-        [['--cache-to', 'type=gha'], 'cache type gha'],
+        [['--cache-to', 'type=gha,token=t,url=http://127.0.0.1:1/'], 'cache type gha'],
         [['--cache-to', `type=local,dest=${join(env.dir, 'c')},compression=zstd`], 'compression=zstd'],
         [['--provenance', 'mode=huge'], 'mode must be min or max'],
         [['--ulimit', 'nofiles=1024'], 'unknown --ulimit type "nofiles"'],
@@ -137,12 +137,29 @@ describe('buildx compatibility (issue 17)', function () {
     });
 
     it('builds without a gha, s3 or azblob cache it cannot reach, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
-      // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`.
+      // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`, in the
+      // action's environment, which has the runner's cache service (without it buildx drops the entries: below).
+      const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/' };
       const r = ok(await build(['--cache-from', 'type=gha', '--cache-from', 'type=s3,region=eu-west-1,bucket=b',
-        '--cache-to', 'type=gha,mode=max,ignore-error=true', '.']));
+        '--cache-to', 'type=gha,mode=max,ignore-error=true', '.'], { env: runner }));
       expect(r.stderr).to.contain('warning: --cache-from type=gha: cache type gha is not supported by tsbuild; building without it');
       expect(r.stderr).to.contain('warning: --cache-from type=s3,region=eu-west-1,bucket=b: cache type s3');
       expect(r.stderr).to.contain('warning: --cache-to type=gha,mode=max,ignore-error=true: cache type gha');
+    });
+
+    it('drops a gha cache without a runner\'s cache service silently, --cache-to included, as buildx does', async () => {
+      // buildx build/opt.go CreateCaches: addGithubToken fills token and url from ACTIONS_RUNTIME_TOKEN and
+      // ACTIONS_CACHE_URL / ACTIONS_RESULTS_URL; isActive drops an entry still missing them. A workflow's
+      // `--cache-to type=gha,mode=max` run outside the action (a `run:` step, act, a laptop) builds with no cache.
+      const none = { ACTIONS_RUNTIME_TOKEN: '', ACTIONS_CACHE_URL: '', ACTIONS_RESULTS_URL: '' };
+      const r = ok(await build(['--cache-from', 'type=gha,scope=main', '--cache-to', 'type=gha,mode=max,scope=main', '.'], { env: none }));
+      expect(r.stderr).not.to.contain('gha');
+      // A token without any URL is as inactive (isActive needs both).
+      ok(await build(['--cache-to', 'type=gha,mode=max', '.'], { env: { ...none, ACTIONS_RUNTIME_TOKEN: 'runtime-token' } }));
+      // With the service's version 2 URL only, the entry is active: refused, tsbuild has no gha client.
+      const v2 = await build(['--cache-to', 'type=gha,mode=max', '.'], { env: { ...none, ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: 'http://127.0.0.1:1/' } });
+      expect(v2.code, v2.stderr).to.equal(2);
+      expect(v2.stderr).to.contain('cache type gha is not supported');
     });
 
     it('adds --add-host lines to RUN\'s /etc/hosts', async () => {
