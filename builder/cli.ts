@@ -34,6 +34,7 @@ Examples:
   tsbuild build -o type=oci,dest=app.tar .       OCI layout tarball, no registry
   tsbuild plan --format dot . | dot -Tsvg         the build graph, without building`);
   for (const register of await registrations(args)) register(program, signal);
+  for (const cmd of program.commands) debugEverywhere(cmd);
   oneLineUsageErrors(program);
   return program;
 }
@@ -47,6 +48,17 @@ async function registrations(args: string[] | undefined): Promise<Register[]> {
   if (first === '-v' || first === '--version') return [];
   const named = first === 'completion' ? [] : COMMANDS.filter((c) => first !== undefined && c.names.includes(first));
   return Promise.all((named.length > 0 ? named : COMMANDS).map((c) => c.load()));
+}
+
+/**
+ * buildx's `-D, --debug` is a persistent flag of its root command: every command takes it (`buildx -D ls`, `docker
+ * buildx inspect --debug`). The commands whose errors have a cause chain to show declare it themselves; every other
+ * one is given it here, so that it is accepted (main.ts reads it from the command line for any error's report).
+ * The program itself does not declare it: its own --debug would take the flag from the command that does.
+ */
+function debugEverywhere(cmd: Command): void {
+  if (!cmd.options.some((o) => o.long === '--debug')) cmd.option('--debug', 'print the cause chain of errors');
+  for (const sub of cmd.commands) debugEverywhere(sub);
 }
 
 /**

@@ -202,6 +202,18 @@ describe('the tsbuild command', () => {
     expect(r.stderr).to.match(/^ERROR: unknown option '--bogus'\nusage: tsbuild build /);
   });
 
+  it('takes -D/--debug on every command, before or after its name, as buildx\'s persistent flag (ls, inspect, version, history ls)', async () => {
+    const dir = await scratchContext();
+    try {
+      for (const args of [['-D', 'ls'], ['inspect', '--debug'], ['version', '-D'], ['history', 'ls', '-D'], ['--debug', 'du']]) {
+        const r = await tsbuild(['--root', join(dir, 'root'), ...args]);
+        expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(0);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a --secret file or --ssh socket that is not there alike, as usage errors before anything starts (exit 2); an unset --secret variable only warns', async () => {
     const dir = await scratchContext();
     try {
