@@ -2,14 +2,14 @@
 // --network=host needs --allow network.host, and Ctrl-C leaves no slirp4netns behind.
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startBuildEnv } from '../fixtures/build-env.js';
 import type { BuildEnv } from '../fixtures/build-env.js';
-import { TSBUILD, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { run, TSBUILD, tsbuild } from '../fixtures/tsbuild-cli.js';
 import { isProcessAlive } from '../../common/index.js';
 
 const exec = promisify(execFile);
@@ -72,6 +72,30 @@ describe('tsbuild build: the RUN sandbox network (issue 14)', function () {
     const granted = await tsbuild(['build', '--root', join(env.dir, 'root-net'), '--progress', 'plain', '--network', 'host', every]);
     expect(granted.code, granted.stderr).to.equal(0);
     expect(granted.stdout + granted.stderr).to.contain('hello-from-host');
+  });
+
+  it('keeps the fds tsbuild inherited out of RUN: a host directory fd is no way out through /proc/self/fd or WORKDIR', async () => {
+    // Whoever starts tsbuild may leave fds open without close-on-exec (a CI runner's pipe, a shell's directory fd).
+    // One reaching the step was a way out of the rootfs: read and write the host directory through
+    // /proc/self/fd/N, or make it the step's cwd with WORKDIR (runc's CVE-2024-21626).
+    const host = join(env.dir, 'host-dir');
+    await mkdir(host);
+    await writeFile(join(host, 'secret.txt'), 'host-secret-42\n');
+    const fd = 40;
+    const ctx = await context('leaked-fd', [
+      `FROM ${env.base}`,
+      `RUN ls /proc/self/fd; cat /proc/self/fd/${fd}/secret.txt; touch /proc/self/fd/${fd}/written-through-fd; true`,
+      `WORKDIR /proc/self/fd/${fd}`,
+      'RUN cat secret.txt; touch written-from-workdir',
+      '',
+    ].join('\n'));
+    // A shell's redirection opens the directory without close-on-exec; tsbuild's node inherits it as fd 40.
+    const r = await run('bash', ['-c', `exec ${fd}<"$1"; shift; exec "$@"`, 'sh', host, TSBUILD, 'build', '--root', join(env.dir, 'root-fd'), '--progress', 'plain', ctx]);
+    const out = r.stdout + r.stderr;
+    expect(out).to.not.contain('host-secret-42');
+    expect(out).to.match(new RegExp(`Dockerfile:4: setting up the RUN container failed: mkdir\\("/proc/self/fd/${fd}"\\)`));
+    expect(r.code).to.not.equal(0);
+    expect(await readdir(host)).to.deep.equal(['secret.txt']);
   });
 
   it('stops slirp4netns and the namespace when the build is interrupted with Ctrl-C (SIGINT)', async () => {

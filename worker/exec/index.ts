@@ -156,6 +156,9 @@ function describeExit(op: ExecOp, result: HelperResult, tail: string[]): Error |
       ? `--ulimit ${name}: a hard limit above the one tsbuild runs with needs CAP_SYS_RESOURCE (rootless: at most yours, ulimit -H)`
       : `check the --ulimit ${name} values`);
   }
+  if (f !== undefined && f.op === 'getcwd') {
+    return new ContainerSetupError(f.op, f.arg, f.errno, `the working directory "${f.arg}" leads out of the container's root filesystem (through /proc): set WORKDIR to a directory of the image`);
+  }
   if (f !== undefined) return new ContainerSetupError(f.op, f.arg, f.errno);
   if (result.signal !== undefined) {
     return new RunError(op.argv, 128 + result.signal, tail, `signal: ${result.signal}`);

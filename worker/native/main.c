@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -138,6 +139,11 @@ int main(int argc, char **argv) {
     fprintf(stderr, "tsbuild-run: fd %d must be the status pipe\n", STATUS_FD);
     return EXIT_SETUP;
   }
+  // The driver passes fds 0-3 and nothing else; anything above came from whoever started tsbuild (a CI runner's
+  // pipe, a shell's directory fd) and would reach the step's process: a directory fd is a way out of the rootfs
+  // (`WORKDIR /proc/self/fd/N`, runc's CVE-2024-21626), any other a channel to the host. runc closes them the same
+  // way before it execs the container's process (libcontainer/standard_init_linux.go, UnsafeCloseFrom).
+  if (syscall(SYS_close_range, STATUS_FD + 1, ~0U, 0) != 0) fail("close_range", "inherited fds", errno);
   umask(022);
   // If the driver dies, so do we (and then the container, through its own PDEATHSIG).
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);

@@ -103,6 +103,12 @@ static void make_cwd(const char *cwd) {
     }
   }
   if (chdir(cwd) != 0) fail("chdir", cwd, errno);
+  // A cwd reached through a magic link to a directory outside the rootfs (/proc/self/fd/N of an fd this process
+  // held) is "(unreachable)" to getcwd(2), which glibc reports as ENOENT: refuse it, as runc's verifyCwd
+  // (libcontainer/init_linux.go) does since CVE-2024-21626.
+  char here[PATH_MAX];
+  errno = ENOENT;
+  if (getcwd(here, sizeof(here)) == NULL || here[0] != '/') fail("getcwd", cwd, errno);
 }
 
 static const char *env_path(const struct spec *s) {
