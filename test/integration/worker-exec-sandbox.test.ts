@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
@@ -57,6 +57,24 @@ describe('runExec: the default sandbox (issue 14)', function () {
     it('keeps /dev/null, /dev/zero and /dev/urandom working', async () => {
       const { out } = await step(await fx.step(), 'echo x > /dev/null && head -c 4 /dev/zero | wc -c && head -c 16 /dev/urandom | wc -c');
       expect(out).to.equal('4\n16\n');
+    });
+
+    it('gives the step device nodes of its own: chmod, chown and touch of /dev/full leave the host\'s node alone', async () => {
+      // The nodes were bind mounts of the host's: the step's root changed the host's inode, and `chmod 0600
+      // /dev/null` in a RUN would have locked every unprivileged process on the machine out of it.
+      const before = await stat('/dev/full');
+      try {
+        const { out } = await step(await fx.step(),
+          'touch -d "2001-02-03 04:05:06" /dev/full && chmod 0600 /dev/full && chown 65534:65534 /dev/full && stat -c "%a %u %Y %t:%T" /dev/full; head -c 2 /dev/full | wc -c');
+        expect(out).to.equal('600 65534 981173106 1:7\n2\n');
+        const after = await stat('/dev/full');
+        expect([after.mode, after.uid, after.gid, after.mtimeMs]).to.deep.equal([before.mode, before.uid, before.gid, before.mtimeMs]);
+      } finally {
+        // The old code's damage, undone so the machine is left as found.
+        await chown('/dev/full', before.uid, before.gid);
+        await chmod('/dev/full', before.mode & 0o7777);
+        await utimes('/dev/full', before.atime, before.mtime);
+      }
     });
 
     it('refuses to open a device node that came with a base layer', async () => {

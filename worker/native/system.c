@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "tsbuild-run.h"
@@ -35,19 +36,35 @@ static void mount_at(int fd, const char *source, const char *fstype, unsigned lo
   close(fd);
 }
 
-// /dev is a fresh tmpfs so nothing created in it reaches the layer; device nodes are bind mounts of the host's
-// (no mknod needed), as runc does when it cannot create device nodes.
+// runc's default devices (libcontainer/specconv AllowedDevices): character devices, 0666, root's.
+static const struct { const char *name; unsigned int major, minor; } devices[] = {
+  { "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+// A device node of the container's own, made in the /dev tmpfs, as runc's createDeviceNode does. A bind mount of
+// the host's node would share its inode: `RUN chmod 0600 /dev/null` (or chown, touch) changed the host's
+// /dev/null for every process on the machine. In a user namespace (rootless) the kernel refuses mknod with EPERM
+// and runc binds the host's node instead; there the step's root cannot change that root-owned inode.
+static void make_device(int dev, size_t i) {
+  const char *name = devices[i].name;
+  if (mknodat(dev, name, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) == 0) {
+    // The umask (022) took the group and other write bits; nothing but this process writes this fresh tmpfs.
+    if (fchmodat(dev, name, 0666, 0) != 0) fail("fchmodat", name, errno);
+    return;
+  }
+  if (errno != EPERM) fail("mknodat", name, errno);
+  char host[32];
+  snprintf(host, sizeof(host), "/dev/%s", name);
+  mount_at(create_in(dev, name, false, 0666), host, NULL, MS_BIND, NULL, host);
+}
+
+// /dev is a fresh tmpfs so nothing created in it reaches the layer.
 static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib) {
   mount_at(ensure_target(rootfd, root, "/dev", true), "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
            "mode=755,size=65536k", "/dev");
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) fail("openat2", "/dev", errno);
-  static const char *const devices[] = { "null", "zero", "full", "random", "urandom", "tty" };
-  for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) {
-    char host[32];
-    snprintf(host, sizeof(host), "/dev/%s", devices[i]);
-    mount_at(create_in(dev, devices[i], false, 0666), host, NULL, MS_BIND, NULL, host);
-  }
+  for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) make_device(dev, i);
   mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
   char shm_data[64];
