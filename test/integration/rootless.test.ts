@@ -314,6 +314,22 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     }
   });
 
+  it('binds the host\'s /sys read-only all the way down for a --network=host step, where sysfs cannot be mounted', async () => {
+    // In the user namespace a step on the host's network namespace cannot mount sysfs (the kernel wants the
+    // network namespace's owner), so the helper binds the host's /sys, submounts and all. Only the top was made
+    // read-only: /sys/fs/cgroup and the rest under it stayed writable, a delegated cgroup of the user's included.
+    const dir = join(home, 'sys-ctx');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), 'ARG BASE\nFROM ${BASE}\nRUN --network=host awk \'$5 ~ "^/sys" { print "mount", $5, $6 }\' /proc/self/mountinfo\n');
+    execFileSync('chown', ['-R', USER, dir]);
+    const r = await build(['--allow', 'network.host', '--no-cache', dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    const mounts = new Map((r.stdout + r.stderr).split('\n').map((l) => /^#\d+ [\d.]+ mount (\/sys\S*) (\S+)$/.exec(l)).filter((m) => m !== null).map((m) => [m[1] ?? '', (m[2] ?? '').split(',')]));
+    expect([...mounts.keys()], 'the host\'s /sys has submounts here').to.include.members(['/sys', '/sys/fs/cgroup']);
+    expect([...mounts].filter(([, opts]) => !opts.includes('ro')).map(([at]) => at), 'writable').to.deep.equal([]);
+    expect(mounts.get('/sys')).to.include.members(['nosuid', 'nodev', 'noexec']);
+  });
+
   it('keeps the cache mount between rootless builds', async () => {
     const r = await build(['--build-arg', 'N=2', '--target', 'build', '-o', `type=tar,dest=${join(home, 'build-stage.tar')}`, ctx]);
     expect(r.code, r.stderr).to.equal(0);

@@ -96,8 +96,12 @@ void mount_system(int rootfd, const char *root, bool privileged, unsigned long l
     if (mount("/sys", p, NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", "/sys", errno);
     int top = open_in_root(rootfd, "/sys", O_PATH);
     if (top < 0) fail("openat2", "/sys", errno);
-    if (!privileged && mount(NULL, fd_path(top, p), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) != 0)
-      fail("remount", "/sys", errno);
+    // The host's /sys comes with its submounts (/sys/fs/cgroup and its hierarchies, a user's delegated cgroup
+    // among them): a remount would make only the top read-only, so the flags go on every mount of the tree at
+    // once, as for a read-only bind (mounts.c) and runc's rootless "rbind,nosuid,noexec,nodev,ro" /sys.
+    struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC |
+                                           (privileged ? 0 : MOUNT_ATTR_RDONLY) };
+    if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", "/sys", errno);
     close(top);
   }
   close(sys);
