@@ -225,6 +225,20 @@ describe('real-world builds on a Debian bookworm base', function () {
     expect((await lstat(join(rootfs, 'srv/shared'))).mode & 0o7777).to.equal(0o2775);
   });
 
+  it('lets a setuid-root binary run after USER gain root, as BuildKit does (no no_new_privs): sudo-style steps work', async () => {
+    // BuildKit's spec leaves no_new_privs off (executor/oci/spec.go, oci.WithNewPrivileges); with it set, a
+    // `USER app` then `RUN sudo …` step failed here and built under docker. The bounding set still holds.
+    const r = await build('suid-run', [
+      'RUN cp /usr/bin/id /usr/local/bin/suid-id && chmod 4755 /usr/local/bin/suid-id',
+      'USER 65534',
+      'RUN suid-id -u > /tmp/euid && suid-id -ru > /tmp/ruid && grep -E "^(NoNewPrivs|CapBnd):" /proc/self/status > /tmp/status',
+    ]);
+    const rootfs = await unpack(await pull(r.ref, 'suid-run'), 'suid-run');
+    expect(await readFile(join(rootfs, 'tmp/euid'), 'utf8')).to.equal('0\n');
+    expect(await readFile(join(rootfs, 'tmp/ruid'), 'utf8')).to.equal('65534\n');
+    expect(await readFile(join(rootfs, 'tmp/status'), 'utf8')).to.equal('CapBnd:\t00000000a80425fb\nNoNewPrivs:\t0\n');
+  });
+
   it('copies into the merged-/usr symlinks, hard-links base files and renames base directories as Debian expects', async () => {
     const r = await build('merged-usr', [
       'COPY --chmod=755 hello.sh /bin/hello.sh',

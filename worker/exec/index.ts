@@ -6,7 +6,8 @@
 //   and DNS, no host loopback, no host interfaces, not shared with a concurrent step); 'none' = own network
 //   namespace with only lo (up); 'host' = the host's (the builder gates it behind --allow network.host, as BuildKit).
 // - sandbox (every step but security=insecure): Docker's default capabilities, device allow-list (devices.ts),
-//   seccomp profile (worker/native/seccomp-profile.h), no_new_privs, its own session (no controlling terminal).
+//   seccomp profile (worker/native/seccomp-profile.h), its own session (no controlling terminal); no no_new_privs,
+//   as BuildKit (a setuid sudo after USER works).
 // - --mount=type=bind: from the context or another stage, any `source=` subpath (resolved inside the source, so a
 //   symlink cannot escape it); a stage with several layers is staged as a read-only overlay first; `rw` writes go
 //   to a throwaway upper dir in stateDir, never to the source.

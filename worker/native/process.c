@@ -165,15 +165,19 @@ _Noreturn void exec_process(const struct spec *s) {
   // Privileged (security=insecure) keeps whatever root has here; setuid to another user still drops it all.
   if (!s->privileged) drop_bounding(mask);
   else if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) fail("prctl", "PR_CAP_AMBIENT_CLEAR_ALL", errno);
+  // No no_new_privs, as BuildKit's spec (executor/oci/spec.go, oci.WithNewPrivileges) and Docker's default: a
+  // setuid-root binary run after `USER app` (sudo, su) gains the step's root, which is where every RUN starts anyway,
+  // within the bounding set dropped above. Without no_new_privs the kernel takes a seccomp filter only from a
+  // process holding CAP_SYS_ADMIN, so it goes on here, before the credentials change, as runc loads it early when
+  // NoNewPrivileges is false (libcontainer/standard_init_linux.go); the profile allows what follows (setgroups,
+  // setres[ug]id, capset, prctl, execve).
+  if (s->nseccomp > 0) load_seccomp(s->seccomp, s->nseccomp);
   if (setgroups(s->ngroups, s->groups) != 0) fail("setgroups", "", errno);
   if (setresgid(s->gid, s->gid, s->gid) != 0) fail("setresgid", "", errno);
   if (setresuid(s->uid, s->uid, s->uid) != 0) fail("setresuid", "", errno);
   if (!s->privileged || s->uid != 0) set_caps(s->uid == 0 ? mask : 0);
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail("prctl", "PR_SET_NO_NEW_PRIVS", errno);
   // Changing credentials cleared the parent-death signal: set it again now that they are final.
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
-  // Last: from here on only the profile's syscalls work (execve among them).
-  if (s->nseccomp > 0) load_seccomp(s->seccomp, s->nseccomp);
   exec_search(s);
 }

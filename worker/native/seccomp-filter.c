@@ -104,8 +104,8 @@ void export_seccomp(int fd, unsigned long long caps) {
 }
 
 /**
- * Installs a filter exported by export_seccomp. Must run after PR_SET_NO_NEW_PRIVS and last before execve: from
- * here on, only the profile's syscalls work.
+ * Installs a filter exported by export_seccomp. The caller must hold CAP_SYS_ADMIN (RUN has no no_new_privs, as in
+ * BuildKit): it runs before the step's credentials are set, and from here on only the profile's syscalls work.
  */
 void load_seccomp(const struct sock_filter *insns, size_t n) {
   if (n == 0 || n > BPF_MAXINSNS) fail("seccomp", "filter length", EINVAL);
