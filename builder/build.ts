@@ -287,7 +287,7 @@ async function buildLocked(
     id: buildId, started, finished: started, status: 'failed', dockerfile: req.remoteContext?.locator ?? dockerfile.path,
     ...(req.remoteContext || req.dockerfileText !== undefined ? { dockerfileText: dockerfile.text } : {}),
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
-    ...(req.remoteContext ? { contextSource: { url: req.remoteContext.url, ...(req.remoteContext.commit ? { commit: req.remoteContext.commit } : {}) } } : {}),
+    ...(req.remoteContext ? { contextSource: { url: req.remoteContext.url, ...(req.remoteContext.commit ? { commit: req.remoteContext.commit } : {}) } } : { contextDir }),
   };
   let leaseId: string | undefined;
   // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { goJson, goRfc3339, goTimeJson } from './go-json.js';
+import { goJson, goLocalTimeJson, goRfc3339, goTimeJson } from './go-json.js';
 
 describe('goJson', () => {
   it('escapes what Go\'s encoding/json escapes, with MarshalIndent\'s two spaces', () => {
@@ -13,6 +13,20 @@ describe('goTimeJson', () => {
     expect(goTimeJson(1_700_000_000_120)).to.equal('2023-11-14T22:13:20.12Z');
     expect(goTimeJson(1_700_000_000_001)).to.equal('2023-11-14T22:13:20.001Z');
     expect(goTimeJson(0)).to.equal('1970-01-01T00:00:00Z');
+  });
+});
+
+describe('goLocalTimeJson', () => {
+  const tz = process.env['TZ'];
+  afterEach(() => { if (tz === undefined) delete process.env['TZ']; else process.env['TZ'] = tz; });   // Node rereads TZ when it is set
+
+  it('writes a time in the local zone as RFC3339Nano formats t.Local(): the offset, or Z in UTC', () => {
+    process.env['TZ'] = 'Europe/Berlin';
+    expect(goLocalTimeJson(1_700_000_000_120)).to.equal('2023-11-14T23:13:20.12+01:00');
+    process.env['TZ'] = 'America/St_Johns';
+    expect(goLocalTimeJson(1_700_000_000_000)).to.equal('2023-11-14T18:43:20-03:30');
+    process.env['TZ'] = 'UTC';
+    expect(goLocalTimeJson(1_700_000_000_000)).to.equal('2023-11-14T22:13:20Z');
   });
 });
 

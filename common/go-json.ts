@@ -31,6 +31,18 @@ export function goTimeJson(ms: number): string {
   return new Date(ms).toISOString().replace(/\.(\d*?)0*Z$/, (_all, fraction: string) => (fraction === '' ? 'Z' : `.${fraction}Z`));
 }
 
+/**
+ * A time (ms since the epoch) in this machine's zone as time.RFC3339Nano formats a `t.Local()`: what buildx's
+ * `history inspect` writes its times in (`2023-11-14T23:13:20.12+01:00`, or `…Z` where the zone is UTC).
+ */
+export function goLocalTimeJson(ms: number): string {
+  const offset = -new Date(ms).getTimezoneOffset();
+  const shifted = goTimeJson(ms + offset * 60_000).slice(0, -1);
+  if (offset === 0) return `${shifted}Z`;
+  const abs = Math.abs(offset);
+  return `${shifted}${offset < 0 ? '-' : '+'}${String(Math.trunc(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
+}
+
 /** A time (ms since the epoch, UTC) as Go's time.RFC3339 layout formats it: whole seconds, `Z`. */
 export function goRfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');

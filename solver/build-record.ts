@@ -16,6 +16,8 @@ export interface BuildRecord {
   /** The digest of the image (manifest) the build produced, when it produced one. */
   resultDigest?: Digest;
   error?: { code?: string; message: string };
+  /** A local build context's directory (absolute): `history inspect` shows it as buildx shows its local state. */
+  contextDir?: string;
   /** A remote build context (git, URL, stdin): its URL with credentials redacted and, for git, the resolved commit. */
   contextSource?: { url: string; commit?: string };
   vertices: VertexRecord[];

@@ -4,6 +4,8 @@ import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
 import { buildIdOfRef, buildRefPrefix, readBuilders } from '../builders/index.js';
 import { historyJsonLines, historyTable } from '../history-list.js';
+import { renderInspect } from '../history-inspect-format.js';
+import { findBuildRecord } from '../history-ref.js';
 import { collect } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
@@ -64,21 +66,28 @@ export function registerHistory(program: Command): void {
     history.command(name).allowUnknownOption().allowExcessArguments().description(`not supported: use ${instead}`)
       .action(() => { throw new UserError('INVALID_ARGUMENT', `history ${name} is not supported by tsbuild`, `use ${instead}`); });
   }
-  history.command('inspect').argument('[id]', 'build id (default: the latest build, as buildx)').description('show every step of a build with timings, hit/miss and reasons')
-    .option('--json', 'print JSON')
-    .action((given: string | undefined, flags: { json?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
-      // --json is also an option of `history`, which takes it wherever it appears on the line.
-      const json = flags.json === true || (history.opts() as { json?: boolean }).json === true;
+  history.command('inspect').argument('[ref]', 'build id, a unique prefix of one, or ^N: the N-th build before the latest (default: the latest)')
+    .description('show a build record, as `docker buildx history inspect`')
+    .option('--format <format>', 'pretty, json or a Go template over buildx\'s inspect fields', 'pretty')
+    .option('--json', "print tsbuild's own record as JSON (every step with its timings, hit/miss and reasons)")
+    .action((given: string | undefined, flags: { format: string; json?: boolean }, cmd: Command) => withRoot(rootOf(cmd), {}, async (root) => {
       const store = await root.history();
-      // A ref as a metadata file or `history ls --format json` gives it (BUILDER/NODE/ID), or the id alone.
-      const id = given !== undefined ? buildIdOfRef(given) : latestBuildId(store.listBuilds());
-      if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root.dir}`, 'run `tsbuild build` first, or pass --root of the builds');
-      const stored = store.getBuild(id);
-      if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root.dir}`, 'list builds with `tsbuild history`');
-      const build = redactRecord(stored);   // records written before redaction existed may still hold values
-      if (json) { process.stdout.write(`${JSON.stringify(build, null, 2)}\n`); return; }
-      for (const v of build.vertices) {
-        process.stdout.write(`${v.cached ? 'CACHED' : 'RAN   '}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(8)}  ${v.text}\n`);
+      // --json is also an option of `history`, which takes it wherever it appears on the line.
+      if (flags.json === true || (history.opts() as { json?: boolean }).json === true) {
+        // The record as tsbuild keeps it; a ref as a metadata file or `history ls --format json` gives it (BUILDER/NODE/ID), or the id alone.
+        const id = given !== undefined ? buildIdOfRef(given) : latestBuildId(store.listBuilds());
+        if (id === undefined) throw new UserError('INVALID_ARGUMENT', `no builds recorded in ${root.dir}`, 'run `tsbuild build` first, or pass --root of the builds');
+        const stored = store.getBuild(id);
+        if (!stored) throw new UserError('INVALID_ARGUMENT', `no build ${id} in ${root.dir}`, 'list builds with `tsbuild history`');
+        process.stdout.write(`${JSON.stringify(redactRecord(stored), null, 2)}\n`);   // records written before redaction existed may still hold values
+        return;
       }
+      const record = redactRecord(findBuildRecord(store, given));
+      process.stdout.write(await renderInspect(record, flags.format, { refGiven: given !== undefined && given !== '', logsCommand: `${commandName()} history logs` }));
     }));
+}
+
+/** How the user runs us, for the commands an output suggests: `docker buildx` when docker runs tsbuild as its plugin. */
+function commandName(): string {
+  return process.env['DOCKER_CLI_PLUGIN_ORIGINAL_CLI_COMMAND'] ? 'docker buildx' : 'tsbuild';
 }

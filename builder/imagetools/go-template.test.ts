@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { TemplateError, renderTemplate } from './go-template.js';
-import { GoMap, GoNil, GoStruct, GoTime, fromJsonAny, type GoValue } from './go-value.js';
+import { GoDuration, GoMap, GoNil, GoStruct, GoTime, fromJsonAny, type GoValue } from './go-value.js';
 import { imageValue } from './inspect-values.js';
 import { isTsbuildError } from '../../common/index.js';
 
@@ -70,6 +70,15 @@ const cases: [string, GoValue, string][] = [
   ['{{(index .Map "nested").k}}', data, '[true v]'],
   ['{{"quoted\\ttab"}} {{`raw\\t`}} {{3}} {{1.5}} {{true}}', data, 'quoted\ttab raw\\t 3 1.5 true'],
   ['{{json .}}', data, '{\n  "name": "example.com/app:1",\n  "manifest": {\n    "mediaType": "application/vnd.oci.image.manifest.v1+json",\n    "digest": "sha256:aa",\n    "size": 528\n  },\n  "list": [\n    "a",\n    "b"\n  ],\n  "map": {\n    "a": 1.5,\n    "b": 2,\n    "big": 1000000,\n    "n": null,\n    "nested": {\n      "k": [\n        true,\n        "v"\n      ]\n    },\n    "s": "x\\u003cy"\n  },\n  "labels": {\n    "a": "2",\n    "z": "1"\n  },\n  "empty": ""\n}'],
+  // A time.Duration (buildx's `history inspect` .Duration): Duration.String, the integer in JSON, compared as an int.
+  ['{{.}}', new GoDuration(1_500_000_000n), '1.5s'],
+  ['{{.}}', new GoDuration(123_000_000n), '123ms'],
+  ['{{.}}', new GoDuration(1_500n), '1.5µs'],
+  ['{{.}}', new GoDuration(3_723_004_000_000n), '1h2m3.004s'],
+  ['{{.}}', new GoDuration(60_000_000_000n), '1m0s'],
+  ['{{.}}', new GoDuration(0n), '0s'],
+  ['{{json .}}', new GoDuration(1_500_000_000n), '1500000000'],
+  ['{{if .}}y{{else}}n{{end}} {{eq . 0}}', new GoDuration(0n), 'n true'],
 ];
 
 describe('go-template: the text/template subset imagetools inspect --format runs', () => {

@@ -1,5 +1,5 @@
 import { TemplateError, parseTemplate, templateError, type Arg, type Command, type Node, type Pipe, type Template } from './go-template-parse.js';
-import { GoMap, GoNil, GoStruct, formatFloat, formatValue, goTypeName, isTrue, marshalIndent, materialize, type GoValue } from './go-value.js';
+import { GoDuration, GoMap, GoNil, GoStruct, formatFloat, formatValue, goTypeName, isTrue, marshalIndent, materialize, type GoValue } from './go-value.js';
 
 export { TemplateError, parseTemplate, type Template } from './go-template-parse.js';
 
@@ -245,7 +245,9 @@ class Run {
     return n < args.length ? `${out}%!(EXTRA ${args.slice(n).map((a) => `${goTypeName(a)}=${printArg(a)}`).join(', ')})` : out;
   }
 
-  compare(name: string, pos: number, values: GoValue[]): boolean {
+  compare(name: string, pos: number, given: GoValue[]): boolean {
+    // A time.Duration is an int64 kind: compared with integers by value (text/template's basicKind).
+    const values = given.map((v) => (v instanceof GoDuration ? v.nanoseconds : v));
     const [a, ...rest] = values;
     if (values.length < 2 || (name !== 'eq' && values.length !== 2)) this.fail(pos, `wrong number of args for ${name}: want 2 got ${values.length}`);
     const basic = (v: GoValue): v is string | number | bigint | boolean => ['string', 'number', 'bigint', 'boolean'].includes(typeof v);
@@ -294,4 +296,4 @@ function argText(arg: Arg): string {
   }
 }
 
-export { GoMap, GoNil, GoStruct, GoTime, fromJsonAny, type GoField, type GoValue } from './go-value.js';
+export { GoDuration, GoMap, GoNil, GoStruct, GoTime, fromJsonAny, type GoField, type GoValue } from './go-value.js';

@@ -6,12 +6,12 @@
  *   number decoded into `any`), printed with `%g` as fmt does;
  * - arrays are slices, {@link GoMap} a map (printed and marshalled with sorted keys), {@link GoStruct} a struct with
  *   its Go field names, JSON names and `omitempty`, {@link GoNil} a typed nil slice/map/pointer, {@link GoTime} a
- *   `time.Time`.
+ *   `time.Time`, {@link GoDuration} a `time.Duration`.
  * A struct field may be lazy (a promise-returning getter): buildx's `.Provenance`/`.SBOM` methods, and `.Image`,
  * which is only fetched when a template reads it.
  */
 import { goQuote } from '../../common/index.js';
-export type GoValue = undefined | null | string | number | bigint | boolean | GoValue[] | GoMap | GoStruct | GoNil | GoTime;
+export type GoValue = undefined | null | string | number | bigint | boolean | GoValue[] | GoMap | GoStruct | GoNil | GoTime | GoDuration;
 
 /** A Go map with string keys. */
 export class GoMap {
@@ -74,6 +74,32 @@ export class GoTime {
   }
 }
 
+/**
+ * A `time.Duration` (int64 nanoseconds): a template prints it as Duration.String does (`1.5s`, `2m3.004s`, `150ms`),
+ * encoding/json writes the integer, and `eq`/`lt` compare it with integers as text/template compares int kinds.
+ */
+export class GoDuration {
+  constructor(readonly nanoseconds: bigint) {}
+  /** Go's Duration.String: `0s`; under a second in ns, µs or ms; else `[h]h[m]m` and seconds, fractions without trailing zeros. */
+  toGoString(): string {
+    const d = this.nanoseconds;
+    const abs = d < 0n ? -d : d;
+    const sign = d < 0n ? '-' : '';
+    const frac = (v: bigint, unit: bigint): string => {
+      const f = (v % unit).toString().padStart(unit.toString().length - 1, '0').replace(/0+$/, '');
+      return `${v / unit}${f ? `.${f}` : ''}`;
+    };
+    if (abs === 0n) return '0s';
+    if (abs < 1_000n) return `${sign}${abs}ns`;
+    if (abs < 1_000_000n) return `${sign}${frac(abs, 1_000n)}µs`;
+    if (abs < 1_000_000_000n) return `${sign}${frac(abs, 1_000_000n)}ms`;
+    const hours = abs / 3_600_000_000_000n;
+    const minutes = (abs / 60_000_000_000n) % 60n;
+    const seconds = frac(abs % 60_000_000_000n, 1_000_000_000n);
+    return `${sign}${hours > 0n ? `${hours}h` : ''}${hours > 0n || minutes > 0n ? `${minutes}m` : ''}${seconds}s`;
+  }
+}
+
 /** A JSON document decoded into Go's `any`: objects become map[string]interface{}, numbers float64. */
 export function fromJsonAny(value: unknown): GoValue {
   if (value === null || value === undefined) return null;
@@ -95,6 +121,7 @@ export function goTypeName(value: GoValue): string {
   if (value instanceof GoMap) return 'map[string]interface {}';
   if (value instanceof GoStruct) return value.typeName;
   if (value instanceof GoTime) return 'time.Time';
+  if (value instanceof GoDuration) return 'time.Duration';
   return value.typeName;
 }
 
@@ -107,6 +134,7 @@ export function isTrue(value: GoValue): boolean {
   if (typeof value === 'boolean') return value;
   if (Array.isArray(value)) return value.length > 0;
   if (value instanceof GoMap) return value.entries.size > 0;
+  if (value instanceof GoDuration) return value.nanoseconds !== 0n;
   return true;
 }
 
@@ -130,7 +158,7 @@ export function formatValue(value: GoValue): string {
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return `[${value.map((v) => formatValue(v)).join(' ')}]`;
   if (value instanceof GoMap) return `map[${value.sortedKeys().map((k) => `${k}:${formatValue(value.entries.get(k))}`).join(' ')}]`;
-  if (value instanceof GoTime) return value.toGoString();
+  if (value instanceof GoTime || value instanceof GoDuration) return value.toGoString();
   if (value instanceof GoNil) return value.kind === 'slice' ? '[]' : value.kind === 'map' ? 'map[]' : '<nil>';
   // Lazy fields print as <nil>: Go would print their pointer; a template that wants them names them.
   const fields = value.fields.filter((f) => f.json !== undefined || typeof f.value !== 'function');
@@ -159,6 +187,7 @@ function isEmpty(value: GoValue): boolean {
   if (value === '' || value === 0 || value === 0n || value === false) return true;
   if (Array.isArray(value)) return value.length === 0;
   if (value instanceof GoMap) return value.entries.size === 0;
+  if (value instanceof GoDuration) return value.nanoseconds === 0n;
   return false;
 }
 
@@ -174,6 +203,7 @@ export function marshalIndent(value: GoValue, indent = ''): string {
   }
   if (typeof value === 'bigint' || typeof value === 'boolean') return String(value);
   if (value instanceof GoTime) return goQuote(value.rfc3339Nano());
+  if (value instanceof GoDuration) return String(value.nanoseconds);
   const block = (open: string, close: string, items: string[]): string =>
     items.length === 0 ? `${open}${close}` : `${open}\n${items.map((i) => `${next}${i}`).join(',\n')}\n${indent}${close}`;
   if (Array.isArray(value)) return block('[', ']', value.map((v) => marshalIndent(v, next)));
