@@ -82,7 +82,9 @@ export function inspectOutput(record: BuildRecord, cwd: string): InspectOutput {
     Duration: BigInt(Math.max(0, record.finished - record.started)) * 1_000_000n,
     Status: record.status === 'succeeded' ? 'completed' : record.status === 'cancelled' ? 'canceled' : 'failed',
     ...errorOf(record),
-    NumCompletedSteps: record.vertices.filter((v) => v.error === undefined).length,
+    // BuildKit counts a vertex with a Completed time, the one that failed too (history.go's status import); the
+    // record holds the steps that finished or failed, not those the failure stopped before they started.
+    NumCompletedSteps: record.vertices.length,
     NumTotalSteps: record.vertices.length,
     NumCachedSteps: record.vertices.filter((v) => v.cached).length,
     BuildArgs: [], Labels: [], Config: emptyConfig(), Errors: errors,

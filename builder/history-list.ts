@@ -1,11 +1,13 @@
 import { posix } from 'node:path';
-import { goHumanDuration } from '../common/index.js';
+import { UserError, goHumanDuration, goJsonCompact, goTimeJson } from '../common/index.js';
 import type { BuildSummary } from '../solver/index.js';
+import { formatList, isTableFormat } from './docker-format.js';
+import { GoStruct } from './imagetools/go-template.js';
 import { DOCKER_CLI_TABLE, tabWrite } from './tab-writer.js';
 
 // `tsbuild history ls` as `docker buildx history ls` prints its build records (buildx commands/history/ls.go): the
 // table BUILD ID, NAME, STATUS, CREATED AT, DURATION (and buildx's Docker Desktop link column, empty outside a
-// terminal and never a link here), or `--format json`: one JSON object a line.
+// terminal and never a link here), `--format json`: one JSON object a line, or a Go template over its lsContext.
 
 type Listed = Pick<BuildSummary, 'id' | 'started' | 'finished' | 'status' | 'dockerfile' | 'target' | 'contextSource' | 'steps' | 'cached'>;
 
@@ -50,10 +52,33 @@ export function historyTable(builds: readonly Listed[], opts: { now?: number; tr
   return `${tabWrite(['BUILD ID\tNAME\tSTATUS\tCREATED AT\tDURATION\t', ...rows].join('\n'), DOCKER_CLI_TABLE)}\n`;
 }
 
-/** `--format json`: one object a line, with buildx's keys; `ref` is BUILDER/NODE/ID as buildx writes it (`prefix`: buildRefPrefix). */
+/** `--format json`: one object a line, as lsContext.MarshalJSON writes it: a Go map (keys sorted), times RFC3339Nano in UTC. */
 export function historyJsonLines(builds: readonly Listed[], prefix: string): string {
-  return builds.map((b) => `${JSON.stringify({
-    ref: `${prefix}/${b.id}`, name: buildName(b), status: status(b), created_at: new Date(b.started).toISOString(),
-    total_steps: b.steps, completed_steps: b.steps, cached_steps: b.cached, completed_at: new Date(b.finished).toISOString(),
+  return builds.map((b) => `${goJsonCompact({
+    cached_steps: b.cached, completed_at: goTimeJson(b.finished), completed_steps: b.steps, created_at: goTimeJson(b.started),
+    name: buildName(b), ref: `${prefix}/${b.id}`, status: status(b), total_steps: b.steps,
   })}\n`).join('');
+}
+
+/** The columns' titles of a `table` template (buildx's lsHeader* constants; the link column has none). */
+const HEADER = { Ref: 'BUILD ID', Name: 'NAME', Status: 'STATUS', CreatedAt: 'CREATED AT', Duration: 'DURATION', Link: '' };
+
+/**
+ * `--format TEMPLATE` over buildx's lsContext: .Ref (the id), .FullRef (BUILDER/NODE/ID), .Name (its last 36
+ * characters in a table unless `trunc` is false), .Status, .CreatedAt, .Duration, .Link (empty in a table, which
+ * never runs on a terminal that could open it; else the Docker Desktop URL buildx gives).
+ */
+export async function historyTemplate(builds: readonly Listed[], format: string, prefix: string, opts: { now?: number; trunc?: boolean } = {}): Promise<string> {
+  const now = opts.now ?? Date.now();
+  const isTable = isTableFormat(format);
+  const rows = builds.map((b) => {
+    const fullRef = `${prefix}/${b.id}`;
+    const fields: Record<string, string> = {
+      Ref: b.id, FullRef: fullRef, Name: isTable && opts.trunc !== false ? trimBeginning(buildName(b), 36) : buildName(b), Status: status(b),
+      CreatedAt: `${goHumanDuration(now - b.started)} ago`, Duration: historyDuration(b.finished - b.started),
+      Link: isTable ? '' : `docker-desktop://dashboard/build/${fullRef}`,
+    };
+    return new GoStruct('history.lsContext', Object.entries(fields).map(([name, value]) => ({ name, value })));
+  });
+  return await formatList(format, HEADER, rows, (err) => new UserError('TEMPLATE_FAILED', err.message, "history ls's fields: .Ref, .FullRef, .Name, .Status, .CreatedAt, .Duration, .Link; e.g. --format '{{.Ref}} {{.Status}}' or 'table {{.Ref}}\\t{{.Name}}'", { cause: err }));
 }

@@ -19,3 +19,4 @@ export * from './exit-policy.js';
 export * from './byte-names.js';
 export * from './remove-tree.js';
 export * from './csv-fields.js';
+export * from './go-time.js';

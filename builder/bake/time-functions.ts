@@ -1,3 +1,4 @@
+import { goParseDuration, goParseRfc3339 } from '../../common/index.js';
 import { formatDate } from './formatdate.js';
 import { formatNumber, ValueError, type Value } from './value.js';
 
@@ -10,13 +11,7 @@ interface Time { ns: bigint; offsetMinutes: number }
 const NS_PER_S = 1_000_000_000n;
 
 function parseRfc3339(text: string): Time {
-  const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$/.exec(text);
-  if (!m) throw new ValueError(`not a valid RFC3339 timestamp: ${JSON.stringify(text)}`);
-  const [, y, mo, d, h, mi, s, frac = '', , sign, oh = '0', om = '0'] = m;
-  const offsetMinutes = sign ? (sign === '-' ? -1 : 1) * (Number(oh) * 60 + Number(om)) : 0;
-  const utcMs = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)) - offsetMinutes * 60_000;
-  const fracNs = frac ? BigInt(frac.slice(1, 10).padEnd(9, '0')) : 0n;
-  return { ns: BigInt(utcMs) * 1_000_000n + fracNs, offsetMinutes };
+  try { return goParseRfc3339(text); } catch (err) { throw new ValueError(err instanceof Error ? err.message : String(err)); }
 }
 
 /** Go's time.Format(time.RFC3339): the time in its offset, whole seconds. */
@@ -31,31 +26,8 @@ function formatRfc3339(t: Time): string {
   return `${date}${t.offsetMinutes < 0 ? '-' : '+'}${p(Math.floor(abs / 60))}:${p(abs % 60)}`;
 }
 
-const UNITS: Record<string, number> = { ns: 1, us: 1e3, 'µs': 1e3, 'μs': 1e3, ms: 1e6, s: 1e9, m: 60e9, h: 3600e9 };
-
-/** Go's time.ParseDuration, in nanoseconds. */
 function parseDuration(text: string): bigint {
-  const bad = (why = 'invalid duration'): ValueError => new ValueError(`time: ${why} ${JSON.stringify(text)}`);
-  let s = text;
-  let sign = 1n;
-  if (s.startsWith('-') || s.startsWith('+')) { if (s[0] === '-') sign = -1n; s = s.slice(1); }
-  if (s === '0') return 0n;
-  if (s === '') throw bad();
-  let total = 0;
-  while (s !== '') {
-    const m = /^(\d*)(?:\.(\d*))?/.exec(s);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) throw bad();
-    s = s.slice(m[0].length);
-    const unit = /^[^\d.]+/.exec(s)?.[0];
-    if (!unit) throw bad('missing unit in duration');
-    const scale = UNITS[unit];
-    if (scale === undefined) throw new ValueError(`time: unknown unit ${JSON.stringify(unit)} in duration ${JSON.stringify(text)}`);
-    s = s.slice(unit.length);
-    total += Number(`${m[1] || '0'}.${m[2] ?? ''}0`) * scale;
-    // Go's Duration is an int64 of nanoseconds: ParseDuration refuses more (2562047h47m16.854775807s).
-    if (total >= 2 ** 63) throw bad();
-  }
-  return sign * BigInt(Math.round(total));
+  try { return goParseDuration(text); } catch (err) { throw new ValueError(err instanceof Error ? err.message : String(err)); }
 }
 
 /** timeadd: an RFC 3339 time plus a Go duration ("1h30m", "-15m"), in the time's own offset. */

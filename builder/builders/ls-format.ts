@@ -1,5 +1,6 @@
 import { UserError, goJsonCompact } from '../../common/index.js';
-import { GoMap, GoStruct, TemplateError, executeTemplate, parseTemplate, type Template } from '../imagetools/go-template.js';
+import { GoStruct, TemplateError } from '../imagetools/go-template.js';
+import { formatList, isTableFormat } from '../docker-format.js';
 import { DOCKER_CLI_TABLE, tabWrite } from '../tab-writer.js';
 import { formatPlatformGroups, type BuilderView, type NodeView } from './view.js';
 
@@ -34,31 +35,17 @@ function rowFields(b: BuilderView, n: NodeView | undefined, isTable: boolean, tr
   };
 }
 
-/**
- * `ls --format TEMPLATE` as docker's formatter.Context runs it: `table TEMPLATE` renders the header (the template
- * over the column titles) and a row per builder and node, laid out by tabwriter(10, 1, 3); any other template is
- * one line per row, unaligned. `\t` and `\n` written in the flag are a tab and a newline.
- */
+/** `ls --format TEMPLATE` as docker's formatter.Context runs it (docker-format.ts), a row per builder and node. */
 export async function lsTemplate(builders: BuilderView[], format: string, trunc: boolean): Promise<string> {
-  const isTable = format.startsWith('table');
-  const source = (isTable ? format.slice('table'.length) : format).trim().replaceAll('\\t', '\t').replaceAll('\\n', '\n');
-  let template: Template;
-  try { template = parseTemplate(source); } catch (err) { throw withLsHint(err); }
-  const run = async (data: GoMap | GoStruct): Promise<string> => {
-    try { return await executeTemplate(template, data); } catch (err) { throw withLsHint(err); }
-  };
-  const rows: string[] = [];
-  if (isTable) {
-    const titles = { Name: HEADER[0], DriverEndpoint: HEADER[1], LastActivity: 'LAST ACTIVITY', Status: HEADER[2], Buildkit: HEADER[3], Platforms: HEADER[4], Error: 'ERROR' };
-    rows.push(await run(new GoMap(new Map(Object.entries(titles)))));
-  }
+  const isTable = isTableFormat(format);
+  const titles = { Name: HEADER[0] ?? '', DriverEndpoint: HEADER[1] ?? '', LastActivity: 'LAST ACTIVITY', Status: HEADER[2] ?? '', Buildkit: HEADER[3] ?? '', Platforms: HEADER[4] ?? '', Error: 'ERROR' };
   const row = (f: Record<string, string>): GoStruct => new GoStruct('commands.lsContext', Object.entries(f).map(([name, value]) => ({ name, value })));
+  const rows: GoStruct[] = [];
   for (const b of builders) {
-    rows.push(await run(row(rowFields(b, undefined, isTable, trunc))));
-    for (const n of b.nodes) rows.push(await run(row(rowFields(b, n, isTable, trunc))));
+    rows.push(row(rowFields(b, undefined, isTable, trunc)));
+    for (const n of b.nodes) rows.push(row(rowFields(b, n, isTable, trunc)));
   }
-  const text = rows.map((r) => `${r}\n`).join('');
-  return isTable ? tabWrite(text, DOCKER_CLI_TABLE) : text;
+  return await formatList(format, titles, rows, withLsHint);
 }
 
 /** A template error with the hint of `ls`'s fields (the template module's own hint is about imagetools'). */

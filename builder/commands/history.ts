@@ -3,7 +3,9 @@ import type { BuildSummary } from '../../solver/index.js';
 import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
 import { buildIdOfRef, buildRefPrefix, readBuilders } from '../builders/index.js';
-import { historyJsonLines, historyTable } from '../history-list.js';
+import { parseHistoryFilters } from '../history-filter.js';
+import { historyJsonLines, historyTable, historyTemplate } from '../history-list.js';
+import { localRepository } from '../history-local.js';
 import { renderInspect } from '../history-inspect-format.js';
 import { findBuildRecord } from '../history-ref.js';
 import { collect } from './build-flags.js';
@@ -34,21 +36,20 @@ export function registerHistory(program: Command): void {
       else process.stdout.write(`${['BUILD ID              STARTED              STATUS     DURATION  CACHE           TAGS', ...builds.map(row)].join('\n')}\n`);
     }));
   history.command('ls').description('list build records, as `docker buildx history ls`')
-    .option('--format <format>', 'table or json (one object a line)', 'table')
+    .option('--format <format>', 'table, json (one object a line) or a Go template (`table TEMPLATE` for columns)', 'table')
     .option('--no-trunc', "don't truncate output")
-    .option('--filter <filter>', 'not supported: tsbuild keeps no build states to filter on', collect, [])
-    .option('--local', 'not supported: tsbuild does not record the repository a build came from')
+    .option('--filter <filter>', 'ref=, repository=, status= (or !=), startedAt<, completedAt<, duration< (or >); all must match', collect, [])
+    .option('--local', "list the builds of this directory's git repository (its remote URL) only")
     .action((flags: { format: string; trunc?: boolean; filter: string[]; local?: boolean }, cmd: Command) => {
-      if (flags.format !== 'table' && flags.format !== 'json') {
-        throw new UserError('INVALID_ARGUMENT', `--format ${flags.format}: tsbuild writes table or json`, 'use --format table (the default) or --format json');
-      }
-      if (flags.filter.length > 0 || flags.local) {
-        throw new UserError('INVALID_ARGUMENT', `history ls ${flags.local ? '--local' : `--filter ${flags.filter[0]}`} is not supported`, 'list every build and filter its --format json output');
-      }
+      const filters = parseHistoryFilters(flags.filter);   // a bad filter is refused before the root is opened
       return withRoot(rootOf(cmd), {}, async (root) => {
-        const builds = (await root.history()).listBuilds();
-        if (flags.format === 'table') { process.stdout.write(historyTable(builds, { trunc: flags.trunc !== false })); return; }
-        process.stdout.write(historyJsonLines(builds, buildRefPrefix(readBuilders(root.dir), builderOf(cmd))));
+        if (flags.local) filters.push(...parseHistoryFilters([`repository=${await localRepository(process.cwd())}`]));
+        // buildx asks BuildKit for the newest 50 records (utils.go recordsLimit), then filters them.
+        const builds = (await root.history()).listBuilds(50).filter((b) => filters.every((f) => f(b)));
+        const prefix = (): string => buildRefPrefix(readBuilders(root.dir), builderOf(cmd));
+        if (flags.format === 'table') process.stdout.write(historyTable(builds, { trunc: flags.trunc !== false }));
+        else if (flags.format === 'json') process.stdout.write(historyJsonLines(builds, prefix()));
+        else process.stdout.write(await historyTemplate(builds, flags.format, prefix(), { trunc: flags.trunc !== false }));
       });
     });
   history.command('rm').argument('[ref...]', 'build ids (or unique prefixes of them)').description('remove build records, as `docker buildx history rm`')

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // `tsbuild history inspect/ls/logs` on a real root, answering as `docker buildx history …` does (buildx
 // commands/history/*.go): scripts and docker/actions-toolkit parse these outputs field by field.
@@ -52,7 +52,8 @@ describe('history commands in buildx\'s formats', function () {
     expect(failed.Status).to.equal('failed');
     expect(failed.Error.Code).to.equal(2);
     expect(failed.Error.Message).to.not.equal('');
-    expect(failed.NumCompletedSteps).to.be.lessThan(failed.NumTotalSteps);
+    // BuildKit counts a step that failed as completed (its vertex has a Completed time).
+    expect(failed.NumCompletedSteps).to.equal(failed.NumTotalSteps);
     const t = await inspect([ids[0] ?? '', '--format', '{{.Status}} {{.NumCachedSteps}}/{{.NumTotalSteps}} {{range .BuildArgs}}{{.Name}}={{.Value}} {{end}}{{if .Error}}error{{end}}']);
     expect(t.code, t.stderr).to.equal(0);
     expect(t.stdout).to.equal('completed 0/4 MODE=good SOURCE_DATE_EPOCH=0 \n');
@@ -70,7 +71,7 @@ describe('history commands in buildx\'s formats', function () {
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 4)).to.deep.equal(['Name:\t\tapp', `Ref:\t\t${ids[2] ?? ''}`, 'Context:\tapp', 'Dockerfile:\tDockerfile']);
-    expect(r.stdout).to.match(/\nStarted:\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nDuration:\t\d+\.\ds\nError:\t\tUnknown .+\nBuild Steps:\t2\/3 \(67% cached\)\n\n/);
+    expect(r.stdout).to.match(/\nStarted:\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nDuration:\t\d+\.\ds\nError:\t\tUnknown .+\nBuild Steps:\t3\/3 \(67% cached\)\n\n/);
     expect(r.stdout).to.contain('\nBUILD ARG\tVALUE\nMODE\t\tbad\n\n');
     expect(r.stdout.endsWith(`Print build logs: tsbuild history logs ${ids[2] ?? ''}\n`)).to.equal(true);
     const previous = await inspect(['^1']);
@@ -82,6 +83,54 @@ describe('history commands in buildx\'s formats', function () {
       expect(e.code, ref).to.equal(2);
       expect(e.stderr).to.contain(message);
     }
+  });
+
+  const ls = (args: string[], cwd?: string) => tsbuild(['history', 'ls', '--root', root, ...args], { cwd: cwd ?? env.dir });
+
+  it('ls --format json writes lsContext.MarshalJSON: a Go map\'s sorted keys, RFC3339Nano times', async () => {
+    const r = await ls(['--format', 'json']);
+    const first = r.stdout.split('\n')[0] ?? '';
+    expect(Object.keys(JSON.parse(first) as object)).to.deep.equal(['cached_steps', 'completed_at', 'completed_steps', 'created_at', 'name', 'ref', 'status', 'total_steps']);
+    for (const line of r.stdout.trimEnd().split('\n')) {
+      const rec = JSON.parse(line) as { created_at: string; completed_at: string };
+      // Go drops a fraction's trailing zeros (…:20.12Z, …:20Z) where toISOString writes three digits.
+      for (const t of [rec.created_at, rec.completed_at]) expect(t).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?Z$/);
+    }
+  });
+
+  it('ls --filter matches as buildx\'s filters (status, ref, times), refuses what buildx refuses, and takes a Go template', async () => {
+    const refs = async (...filters: string[]) => {
+      const r = await ls([...filters.flatMap((f) => ['--filter', f]), '--format', '{{.Ref}}']);
+      expect(r.code, r.stderr).to.equal(0);
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    expect(await refs('status=error')).to.deep.equal([ids[2]]);
+    expect(await refs('status=completed')).to.deep.equal([ids[1], ids[0]]);
+    expect(await refs('status=completed', `ref!=${ids[1] ?? ''}`)).to.deep.equal([ids[0]]);
+    expect(await refs(`ref=${(ids[0] ?? '').slice(2, 9)}`)).to.deep.equal([ids[0]]);
+    expect(await refs('startedAt>1h', 'duration>0s')).to.have.length(3);
+    expect(await refs('startedAt<1h')).to.deep.equal([]);
+    for (const [f, message] of [['startedAt>=1h', 'unsupported filter "startedAt>=1h"'], ['status>x', 'invalid separator for "status>x", expected = or !='],
+      ['duration=1s', 'invalid separator for "duration=1s", expected <=, <, >= or >'], ['duration<soon', 'invalid duration soon'], ['nope', 'invalid filter "nope"']]) {
+      const r = await ls(['--filter', f ?? '']);
+      expect(r.code, f).to.equal(2);
+      expect(r.stderr).to.contain(message);
+    }
+    const table = await ls(['--format', 'table {{.Ref}}\\t{{.Status}}\\t{{.Link}}']);
+    expect(table.stdout.split('\n').slice(0, 2)).to.deep.equal([`BUILD ID${' '.repeat(15)}STATUS${' '.repeat(6)}`, `${ids[2] ?? ''}   Error${' '.repeat(7)}`]);
+    expect((await ls(['--format', '{{.FullRef}} {{.Link}}'])).stdout.split('\n')[0]).to.equal(`default/default/${ids[2] ?? ''} docker-desktop://dashboard/build/default/default/${ids[2] ?? ''}`);
+  });
+
+  it('ls --local lists the builds of the git repository it runs in, and says so outside one', async () => {
+    const outside = await ls(['--local']);
+    expect(outside.code).to.equal(2);
+    expect(outside.stderr).to.contain('could not find git repository for local filter');
+    const repo = join(env.dir, 'repo');
+    await mkdir(repo);
+    for (const args of [['init', '-q'], ['remote', 'add', 'origin', 'https://example.com/other.git']]) expect((await run('git', args, { cwd: repo })).code).to.equal(0);
+    const inside = await ls(['--local', '--format', 'json'], repo);
+    expect(inside.code, inside.stderr).to.equal(0);
+    expect(inside.stdout).to.equal('');   // these builds came from a local directory: no repository recorded
   });
 
   it('inspect --json is still tsbuild\'s own record', async () => {
