@@ -8,7 +8,9 @@ import { historyJsonLines, historyTable, historyTemplate } from '../history-list
 import { localRepository } from '../history-local.js';
 import { renderInspect } from '../history-inspect-format.js';
 import { findBuildRecord } from '../history-ref.js';
-import { collect } from './build-flags.js';
+import { collect, progressOf } from './build-flags.js';
+import { createProgress } from '../progress/index.js';
+import { replayBuild } from '../history-logs.js';
 import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 
@@ -62,7 +64,22 @@ export function registerHistory(program: Command): void {
       });
     });
   // buildx's other history commands: named, never taken for an image called "logs" (which was then looked up on Docker Hub).
-  for (const [name, instead] of [['logs', 'tsbuild history inspect ID (every step) or tsbuild report ID'], ['export', 'tsbuild report ID --format json (the report) or history inspect --json'],
+  history.command('logs').argument('[ref]', 'build id, a unique prefix of one, or ^N: the N-th build before the latest (default: the latest)')
+    .description("print a build's progress again, as `docker buildx history logs` (its steps; the record keeps no command output)")
+    .option('--progress <mode>', 'plain, rawjson or tty', 'plain')
+    .action((given: string | undefined, flags: { progress: string }, cmd: Command) => {
+      // buildx's runLogs: the mode as progressui takes it (auto is plain here); $BUILDKIT_PROGRESS plays no part.
+      const { progress } = progressOf(flags, true, {});
+      const mode = progress === 'auto' ? 'plain' : progress;
+      return withRoot(rootOf(cmd), {}, async (root) => {
+        const record = redactRecord(findBuildRecord(await root.history(), given));
+        const writer = createProgress(mode, process.stderr);
+        replayBuild(record, writer);
+        // Plain's closing line is the wall time it measured live, not the build's: a replay has none, as buildx's.
+        if (mode !== 'plain') writer.close();
+      });
+    });
+  for (const [name, instead] of [['export', 'tsbuild report ID --format json (the report) or history inspect --json'],
     ['import', 'run the build again with --cache-from'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
     history.command(name).allowUnknownOption().allowExcessArguments().description(`not supported: use ${instead}`)
       .action(() => { throw new UserError('INVALID_ARGUMENT', `history ${name} is not supported by tsbuild`, `use ${instead}`); });

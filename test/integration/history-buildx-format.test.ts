@@ -133,6 +133,25 @@ describe('history commands in buildx\'s formats', function () {
     expect(inside.stdout).to.equal('');   // these builds came from a local directory: no repository recorded
   });
 
+  it('logs replays a build\'s steps as buildx\'s plain or rawjson progress, on stderr', async () => {
+    const logs = (args: string[]) => tsbuild(['history', 'logs', '--root', root, ...args]);
+    const cached = await logs(['^1']);
+    expect(cached.code, cached.stderr).to.equal(0);
+    expect(cached.stdout).to.equal('');
+    const lines = cached.stderr.trimEnd().split('\n');
+    expect(lines.filter((l) => / CACHED$/.test(l))).to.have.length(4);
+    expect(lines[0]).to.match(/^#1 /);
+    const failed = await logs([ids[2] ?? '']);
+    expect(failed.stderr).to.match(/^#\d+ RUN echo built-\$MODE > \/n && test "\$MODE" = good$/m);
+    expect(failed.stderr).to.match(/^#\d+ ERROR: .*exit code: 1/m);
+    const raw = await logs(['--progress', 'rawjson']);
+    const statuses = raw.stderr.trimEnd().split('\n').map((l) => JSON.parse(l) as { vertexes?: { name: string; error?: string }[] });
+    expect(statuses.some((s) => s.vertexes?.some((v) => v.error !== undefined))).to.equal(true);
+    const bad = await logs(['--progress', 'fancy']);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain('invalid progress mode fancy');
+  });
+
   it('inspect --json is still tsbuild\'s own record', async () => {
     const r = await inspect([ids[0] ?? '', '--json']);
     const record = JSON.parse(r.stdout) as { id: string; vertices: unknown[] };
