@@ -39,8 +39,8 @@ export const GRPC_UNKNOWN = 2;
 
 /**
  * The frontend attributes BuildKit would hold for the build, from what the record keeps: `build-arg:NAME` for each
- * build arg, `target`, `context` for a remote context (buildx sends its URL), and the ones the record kept as
- * buildx sent them (`attrs`: platform, labels, named contexts, network …).
+ * build arg, `target`, and `context` for a remote context (buildx sends its URL). The record keeps no platform,
+ * labels, named contexts or build settings (network, no-cache, add-hosts …): their fields stay empty.
  */
 function frontendAttrsOf(record: BuildRecord): Map<string, string> {
   const attrs = new Map<string, string>();
