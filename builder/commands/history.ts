@@ -3,14 +3,9 @@ import type { BuildSummary } from '../../solver/index.js';
 import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
 import { buildIdOfRef, buildRefPrefix, readBuilders } from '../builders/index.js';
-import { parseHistoryFilters } from '../history-filter.js';
-import { historyJsonLines, historyTable, historyTemplate } from '../history-list.js';
-import { localRepository } from '../history-local.js';
-import { renderInspect } from '../history-inspect-format.js';
-import { findBuildRecord } from '../history-ref.js';
+import { findBuildRecord, historyJsonLines, historyTable, historyTemplate, localRepository, parseHistoryFilters, renderInspect, replayBuild } from '../history/index.js';
 import { collect, progressOf } from './build-flags.js';
 import { createProgress } from '../progress/index.js';
-import { replayBuild } from '../history-logs.js';
 import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
 

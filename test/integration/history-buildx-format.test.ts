@@ -73,6 +73,11 @@ describe('history commands in buildx\'s formats', function () {
     expect(lines.slice(0, 4)).to.deep.equal(['Name:\t\tapp', `Ref:\t\t${ids[2] ?? ''}`, 'Context:\tapp', 'Dockerfile:\tDockerfile']);
     expect(r.stdout).to.match(/\nStarted:\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\nDuration:\t\d+\.\ds\nError:\t\tUnknown .+\nBuild Steps:\t3\/3 \(67% cached\)\n\n/);
     expect(r.stdout).to.contain('\nBUILD ARG\tVALUE\nMODE\t\tbad\n\n');
+    // tsbuild's own block: every step, hit or miss, and why the RUN missed (the arg), the failed one marked.
+    expect(r.stdout).to.match(/\nSteps:\nCACHED +\d+\.\d\ds  FROM /);
+    expect(r.stdout).to.match(/\nERROR +\d+\.\d\ds  RUN \|1 MODE=bad \/bin\/sh -c echo built-\$MODE/);
+    expect(r.stdout, 'the failed step\'s error is the Error line, not repeated').to.not.contain('miss:');
+    expect((await inspect(['^2'])).stdout).to.match(/\nRAN +\d+\.\d\ds  RUN \|1 MODE=good [^\n]*\n {17}miss: never built before\n/);
     expect(r.stdout.endsWith(`Print build logs: tsbuild history logs ${ids[2] ?? ''}\n`)).to.equal(true);
     const previous = await inspect(['^1']);
     expect(previous.stdout).to.match(/^Name:\t\tapp \(final\)\nContext:/);   // a named ref: no Ref line

@@ -1,9 +1,9 @@
-import { UserError } from '../common/index.js';
-import type { BuildRecord } from '../solver/index.js';
-import { inspectGoValue, inspectOutput } from './history-inspect.js';
-import { inspectPretty } from './history-inspect-text.js';
-import { TemplateError, executeTemplate, parseTemplate, type Template } from './imagetools/go-template.js';
-import { marshalIndent } from './imagetools/go-value.js';
+import { UserError } from '../../common/index.js';
+import type { BuildRecord } from '../../solver/index.js';
+import { inspectGoValue, inspectOutput } from './inspect.js';
+import { inspectPretty } from './inspect-text.js';
+import { TemplateError, executeTemplate, parseTemplate, type Template } from '../imagetools/go-template.js';
+import { marshalIndent } from '../imagetools/go-value.js';
 
 // `history inspect --format` as buildx's runInspect picks its output: `json` is the inspectOutput through a
 // json.Encoder with two-space indents, `pretty` (the default) the text, anything else a text/template over the
@@ -16,7 +16,7 @@ const FIELDS_HINT = "the fields are buildx's inspect output: .Name, .Ref, .Conte
 export async function renderInspect(record: BuildRecord, format: string, opts: { refGiven: boolean; logsCommand: string; cwd?: string }): Promise<string> {
   const out = inspectOutput(record, opts.cwd ?? process.cwd());
   if (format === 'json') return `${marshalIndent(inspectGoValue(out))}\n`;
-  if (format === 'pretty') return inspectPretty(out, opts);
+  if (format === 'pretty') return inspectPretty(out, opts, record.vertices);
   let template: Template;
   try { template = parseTemplate(format); } catch (err) { throw templateFailure('parse', err); }
   try { return `${await executeTemplate(template, inspectGoValue(out))}\n`; } catch (err) { throw templateFailure('execute', err); }

@@ -1,6 +1,6 @@
-import { UserError } from '../common/index.js';
-import type { BuildHistory, BuildRecord } from '../solver/index.js';
-import { buildIdOfRef } from './builders/index.js';
+import { UserError } from '../../common/index.js';
+import type { BuildHistory, BuildRecord } from '../../solver/index.js';
+import { buildIdOfRef } from '../builders/index.js';
 
 // Which build `history inspect REF` and `history logs REF` read, as buildx's queryRecords (commands/history/utils.go)
 // picks it: no REF is the newest build; `^N` the N-th before it (`^0` the newest), counted over the newest 50 records

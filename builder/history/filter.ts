@@ -1,5 +1,5 @@
-import { UserError, goParseDuration, goParseRfc3339 } from '../common/index.js';
-import type { BuildSummary } from '../solver/index.js';
+import { UserError, goParseDuration, goParseRfc3339 } from '../../common/index.js';
+import type { BuildSummary } from '../../solver/index.js';
 
 // `history ls --filter` as buildx reads it (commands/history/utils.go dockerFiltersToBuildkit, valueFiler,
 // timeBasedFilter): KEY=VALUE / KEY!=VALUE for ref, repository and status; KEY<VALUE / KEY>VALUE for startedAt and

@@ -1,8 +1,8 @@
 import { isAbsolute, posix, relative } from 'node:path';
-import { CsvError, csvFields, goLocalTimeJson, parseGoBool } from '../common/index.js';
-import type { BuildRecord } from '../solver/index.js';
-import { buildName } from './history-list.js';
-import { GoDuration, GoNil, GoStruct, GoTime, type GoField, type GoValue } from './imagetools/go-template.js';
+import { CsvError, csvFields, goLocalTimeJson, parseGoBool } from '../../common/index.js';
+import type { BuildRecord } from '../../solver/index.js';
+import { buildName } from './list.js';
+import { GoDuration, GoNil, GoStruct, GoTime, type GoField, type GoValue } from '../imagetools/go-template.js';
 
 // `tsbuild history inspect --format …` as buildx's commands/history/inspect.go builds its inspectOutput: the same
 // fields, read the same way from the attributes BuildKit recorded for the build's frontend (FrontendAttrs), which

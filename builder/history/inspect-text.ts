@@ -1,12 +1,16 @@
-import { goBytesSize } from '../common/index.js';
-import { historyDuration } from './history-list.js';
-import { GRPC_CANCELED, GRPC_UNKNOWN, type InspectOutput, type KeyValue } from './history-inspect.js';
-import { tabWrite, type TabWriterOptions } from './tab-writer.js';
+import { goBytesSize } from '../../common/index.js';
+import type { VertexRecord } from '../../solver/index.js';
+import { describeReason } from '../report/index.js';
+import { historyDuration } from './list.js';
+import { GRPC_CANCELED, GRPC_UNKNOWN, type InspectOutput, type KeyValue } from './inspect.js';
+import { tabWrite, type TabWriterOptions } from '../tab-writer.js';
 
 // `history inspect` without --format (buildx's `pretty`), laid out as runInspect prints it (commands/history/
 // inspect.go): blocks of `Field:<tab>value` through tabwriter.NewWriter(out, 1, 8, 1, '\t', 0), each followed by an
 // empty line, the named contexts, build args and labels as two-column tables, then where to read the logs. buildx's
-// last line, the build's Docker Desktop link, is left out: there is no Desktop that could open it.
+// last line, the build's Docker Desktop link, is left out: there is no Desktop that could open it. tsbuild adds one
+// block before the logs line, its own: every step, hit or miss, with its time and why it missed (what buildx cannot
+// say); --format json and templates stay buildx's alone.
 
 /** buildx's tabwriter for this text: cells padded with tabs to the next multiple of 8. */
 const TABS: TabWriterOptions = { minwidth: 1, padding: 1, padchar: '\t', tabwidth: 8 };
@@ -15,7 +19,7 @@ const TABS: TabWriterOptions = { minwidth: 1, padding: 1, padchar: '\t', tabwidt
 const CODE_NAMES: Record<number, string> = { [GRPC_CANCELED]: 'Canceled', [GRPC_UNKNOWN]: 'Unknown' };
 
 /** The pretty text; `refGiven`: buildx shows the Ref line only when inspecting the latest build. */
-export function inspectPretty(out: InspectOutput, opts: { refGiven: boolean; logsCommand: string }): string {
+export function inspectPretty(out: InspectOutput, opts: { refGiven: boolean; logsCommand: string }, steps: VertexRecord[] = []): string {
   const parts: string[] = [];
   const block = (lines: [string, string | false][]): void => {
     const shown = lines.filter((l): l is [string, string] => l[1] !== false);
@@ -54,6 +58,16 @@ export function inspectPretty(out: InspectOutput, opts: { refGiven: boolean; log
   ]);
   table(out.BuildArgs, 'Build Arg');
   table(out.Labels, 'Label');
+  if (steps.length > 0) {
+    const lines = ['Steps:'];
+    for (const v of steps) {
+      const status = v.error !== undefined ? 'ERROR' : v.cached ? 'CACHED' : 'RAN';
+      lines.push(`${status.padEnd(6)}  ${`${(v.durationMs / 1000).toFixed(2)}s`.padStart(7)}  ${firstLine(v.text)}`);
+      // The failed step's error is the Error line above; a miss says why, as the build's own summary does.
+      if (v.error === undefined && v.reasons[0]) lines.push(`${' '.repeat(17)}miss: ${describeReason(v.reasons[0])}`);
+    }
+    parts.push(`${lines.join('\n')}\n`, '\n');
+  }
   parts.push(`Print build logs: ${opts.logsCommand} ${out.Ref}\n`);
   return parts.join('');
 }
@@ -68,3 +82,5 @@ function goFixed0(n: number): string {
   const floor = Math.floor(n);
   return n - floor === 0.5 ? String(floor % 2 === 0 ? floor : floor + 1) : n.toFixed(0);
 }
+
+const firstLine = (text: string): string => text.split('\n', 1)[0] ?? '';

@@ -1,5 +1,5 @@
-import type { BuildRecord, ProgressEvent } from '../solver/index.js';
-import type { ProgressWriter } from './progress/index.js';
+import type { BuildRecord, ProgressEvent } from '../../solver/index.js';
+import type { ProgressWriter } from '../progress/index.js';
 
 // `tsbuild history logs` as buildx's runLogs (commands/history/logs.go) prints a finished build's progress again
 // through a progress printer (plain by default, rawjson). BuildKit replays the status stream it stored; tsbuild's

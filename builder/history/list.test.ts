@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buildName, historyDuration, historyJsonLines, historyTable } from './history-list.js';
+import { buildName, historyDuration, historyJsonLines, historyTable } from './list.js';
 
 describe('history ls as `docker buildx history ls` prints it', () => {
   const now = Date.UTC(2026, 11, 1, 12, 0, 0);

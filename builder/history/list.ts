@@ -1,9 +1,9 @@
 import { posix } from 'node:path';
-import { UserError, goHumanDuration, goJsonCompact, goTimeJson } from '../common/index.js';
-import type { BuildSummary } from '../solver/index.js';
-import { formatList, isTableFormat } from './docker-format.js';
-import { GoStruct } from './imagetools/go-template.js';
-import { DOCKER_CLI_TABLE, tabWrite } from './tab-writer.js';
+import { UserError, goHumanDuration, goJsonCompact, goTimeJson } from '../../common/index.js';
+import type { BuildSummary } from '../../solver/index.js';
+import { formatList, isTableFormat } from '../docker-format.js';
+import { GoStruct } from '../imagetools/go-template.js';
+import { DOCKER_CLI_TABLE, tabWrite } from '../tab-writer.js';
 
 // `tsbuild history ls` as `docker buildx history ls` prints its build records (buildx commands/history/ls.go): the
 // table BUILD ID, NAME, STATUS, CREATED AT, DURATION (and buildx's Docker Desktop link column, empty outside a

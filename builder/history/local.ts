@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { UserError, redactUrl } from '../common/index.js';
+import { UserError, redactUrl } from '../../common/index.js';
 
 const run = promisify(execFile);
 
