@@ -49,7 +49,9 @@ describe('layer diff and apply', () => {
 
   async function applyAs(name: string, parent: string | undefined, data: Buffer): Promise<string> {
     await snap.prepare(`${name}-key`, parent);
-    const { diffId } = await applyLayer(Readable.from([data]), snap.activeDirs(`${name}-key`).upperDir);
+    // Over the parent's dirs, as LinuxWorker unpacks: a whiteout is made only where a lower layer has the name.
+    const { upperDir, lowerDirs } = snap.activeDirs(`${name}-key`);
+    const { diffId } = await applyLayer(Readable.from([data]), upperDir, { lowerDirs });
     await snap.commit(name, `${name}-key`);
     return diffId;
   }

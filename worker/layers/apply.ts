@@ -146,8 +146,15 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
     case 'character-device':
     case 'block-device':
       if (!options.allowDevices) throw fail(`refused: device node (${h.devmajor}:${h.devminor}) in a layer`);
-      // In a user namespace mknod of a real device is EPERM (a 0/0 whiteout is the one node anyone may make).
-      if (isInUserNamespace() && !(h.devmajor === 0 && h.devminor === 0 && h.type === 'character-device')) {
+      if (h.type === 'character-device' && h.devmajor === 0 && h.devminor === 0) {
+        // In an upper dir a 0/0 character device *is* an overlay whiteout (containerd's overlay apply mknods it as
+        // written, and the mount then hides the name): made as one, so it is only made where it hides something.
+        session.whiteout(path);
+        session.meta({ ...meta, mode: undefined });
+        return;
+      }
+      // In a user namespace mknod of a real device is EPERM.
+      if (isInUserNamespace()) {
         dropped.push({ entry: showName(path), what: `${h.type} ${h.devmajor}:${h.devminor}` });
         return;
       }

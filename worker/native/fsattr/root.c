@@ -428,7 +428,8 @@ static int restart_at_root(int fd, char *rel, int *vis, int nlower) {
   return root;
 }
 
-static int union_dirs(const char *path) {
+/* `rel_out` (may be NULL) gets the directory's link-free path in the lowers, `vis_out` how many lowers show it. */
+static int union_dirs(const char *path, char **rel_out, int *vis_out) {
   size_t cap = strlen(path) + 1;
   char *rest = strdup(path), *rel = strdup("");
   if (!rest || !rel) die("malloc");
@@ -533,11 +534,32 @@ static int union_dirs(const char *path) {
     rel = nrel;
   }
   free(rest);
-  free(rel);
+  if (rel_out) *rel_out = rel; else free(rel);
+  if (vis_out) *vis_out = vis;
   return fd;
 }
 
+/* True when one of the `vis` lowers visible at directory `rel` shows `name`: it is there, and neither a whiteout nor
+ * an opaque directory above it hides it. */
+static int lower_shows(const char *rel, const char *name, int vis) {
+  for (int i = 1; i <= vis; i++) {
+    int dfd = lower_dir(i, rel);
+    if (dfd < 0) continue;
+    struct stat st;
+    int found = fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+    int opaque = found ? 0 : is_opaque(dfd);
+    close(dfd);
+    if (found) return !is_whiteout(&st);
+    if (opaque) return 0;
+  }
+  return 0;
+}
+
+/* The union parent resolved last (entry_parent): its fd, the path asked for, its path in the lowers and how many of
+ * them show it. */
 static char *union_parent_path;
+static char *union_parent_rel;
+static int union_parent_vis;
 static int union_parent_fd = -1;
 
 static void union_forget(void) {
@@ -545,6 +567,8 @@ static void union_forget(void) {
   union_parent_fd = -1;
   free(union_parent_path);
   union_parent_path = NULL;
+  free(union_parent_rel);
+  union_parent_rel = NULL;
 }
 
 /* The parent directory of an entry (created when missing); `*name` is its last component. */
@@ -561,7 +585,7 @@ static int entry_parent(const char *path, const char **name) {
      * its own parent first, or (O, B) drops the cache, so a kept parent is never stale. */
     if (!union_parent_path || strcmp(union_parent_path, parent) != 0) {
       union_forget();
-      union_parent_fd = union_dirs(parent);
+      union_parent_fd = union_dirs(parent, &union_parent_rel, &union_parent_vis);
       union_parent_path = strdup(parent);
       if (!union_parent_path) die("malloc");
     }
@@ -985,18 +1009,44 @@ static void op_whiteout(const char *path) {
   const char *name;
   int pfd = entry_parent(path, &name);
   if (rm_rf_at(pfd, name) != 0) die("remove");
+  /* A layer's whiteout is only made where a lower shows the name. overlayfs lists a directory that no lower has, or an
+   * opaque one, straight from the upper dir, whiteouts and all, and then cannot stat them (ENOENT): `newdir/.wh.x`
+   * or `d/.wh..wh..opq` + `d/.wh.x` left an `x` that `ls` showed as c????????? and COPY --from and -o type=local
+   * failed on. Removing what this layer wrote is all such a whiteout means (containerd's applyNaive: os.RemoveAll). */
+  if (base_union && !lower_shows(union_parent_rel, name, union_parent_vis)) {
+    close(pfd);
+    return;
+  }
   if (mknodat(pfd, name, S_IFCHR, makedev(0, 0)) != 0) die("mknodat");
   cur_set('l', -1, pfd, name, 1);
 }
 
+/* Removes the 0/0 whiteouts directly in directory `dfd`: once it is opaque they hide nothing, and overlayfs would list
+ * them (see op_whiteout). */
+static void drop_whiteouts(int dfd) {
+  int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) die("openat");
+  DIR *d = fdopendir(fd);
+  if (!d) die("fdopendir");
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    if (e->d_type != DT_CHR && e->d_type != DT_UNKNOWN) continue;
+    struct stat st;
+    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) die("fstatat");
+    if (is_whiteout(&st) && unlinkat(dirfd(d), e->d_name, 0) != 0) die("unlinkat");
+  }
+  closedir(d);
+}
+
 static void op_opaque(const char *path) {
   union_forget();   /* an opaque directory hides lowers: parents resolved before may now resolve differently */
-  int at = base_union ? union_dirs(path) : mkdirs(path, 0);
+  int at = base_union ? union_dirs(path, NULL, NULL) : mkdirs(path, 0);
   if (at < 0) die("openat2");
   int fd = openat(at, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) die("openat");
   close(at);
   if (fsetxattr(fd, opaque_xattr, "y", 1, 0) != 0) die("setxattr");
+  if (base_union) drop_whiteouts(fd);
   close(fd);
 }
 

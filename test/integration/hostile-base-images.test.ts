@@ -1,0 +1,81 @@
+import { expect } from 'chai';
+import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { OverlaySnapshotter, applyLayer, withMountedSnapshot } from '../../worker/index.js';
+import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
+
+// Base images as an attacker crafts them: layers that are valid tars but say odd things to the applier. What
+// containerd's archive.Apply (applyNaive, and the overlay converter BuildKit's overlay snapshotter applies with)
+// decides is right; where containerd leaves the mount in a state overlayfs cannot show, tsbuild leaves a state it can.
+
+describe('hostile base images', function () {
+  this.timeout(60_000);
+  let root: string;
+  let snap: OverlaySnapshotter;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), 'tsbuild-hostile-base-'));
+    snap = await OverlaySnapshotter.open(join(root, 'snapshots'));
+  });
+  afterEach(async () => {
+    snap.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function unpack(name: string, parent: string | undefined, entries: TarEntry[]): Promise<void> {
+    await snap.prepare(`${name}-key`, parent);
+    const { upperDir, lowerDirs } = snap.activeDirs(`${name}-key`);
+    const tar = await packTar(entries, { mode: 0o644, mtime: new Date(0) });
+    await applyLayer(Readable.from([tar]), upperDir, { layer: `sha256:${name}`, lowerDirs, allowDevices: true });
+    await snap.commit(name, `${name}-key`);
+  }
+
+  /** Every name the merged view lists under `dir`, each with whether lstat finds it (overlay lists whiteouts it cannot stat). */
+  async function listing(merged: string, dir: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const name of (await readdir(join(merged, dir))).sort()) {
+      out.push(await lstat(join(merged, dir, name)).then(() => name, () => `${name} (listed, but lstat fails)`));
+    }
+    return out;
+  }
+
+  it('leaves no whiteout overlayfs would list but not stat: in a new directory, in an opaque one, or written as a 0/0 device', async () => {
+    await unpack('base', undefined, [
+      { name: 'etc/', type: 'directory', mode: 0o755 },
+      { name: 'etc/passwd', content: 'root:x:0:0::/:/bin/sh\n' },
+      { name: 'etc/group', content: 'root:x:0:\n' },
+      { name: 'd/', type: 'directory', mode: 0o755 },
+      { name: 'd/f', content: 'f\n' },
+      { name: 'keep/', type: 'directory', mode: 0o755 },
+      { name: 'keep/gone', content: 'gone\n' },
+      { name: 'keep/stays', content: 'stays\n' },
+    ]);
+    await unpack('top', 'base', [
+      // A whiteout of a name no lower layer has, in a directory no lower layer has.
+      { name: 'newdir/.wh.x', content: '' },
+      { name: 'newdir/keep', content: 'k\n' },
+      // Opaque, then a whiteout in it; and a whiteout, then opaque.
+      { name: 'etc/.wh..wh..opq', content: '' },
+      { name: 'etc/.wh.passwd', content: '' },
+      { name: 'etc/new', content: 'n\n' },
+      { name: 'd/.wh.f', content: '' },
+      { name: 'd/.wh..wh..opq', content: '' },
+      // A 0/0 character device (what an overlay upper dir holds for a whiteout) in a new directory.
+      { name: 'nd/z', type: 'character-device', devmajor: 0, devminor: 0 },
+      { name: 'nd/keep', content: 'k\n' },
+      // A whiteout that does hide a lower file still does, as a device (or as a 0/0 entry) does.
+      { name: 'keep/.wh.gone', content: '' },
+      { name: 'keep/stays', type: 'character-device', devmajor: 0, devminor: 0 },
+    ]);
+    await withMountedSnapshot(snap, 'top', async (merged) => {
+      expect(await listing(merged, 'newdir')).to.deep.equal(['keep']);
+      expect(await listing(merged, 'etc')).to.deep.equal(['new']);
+      expect(await listing(merged, 'd')).to.deep.equal([]);
+      expect(await listing(merged, 'nd')).to.deep.equal(['keep']);
+      expect(await listing(merged, 'keep')).to.deep.equal([]);
+      expect(await readFile(join(merged, 'etc/new'), 'utf8')).to.equal('n\n');
+    });
+  });
+});
