@@ -7,11 +7,16 @@ export class LayerError extends TsbuildError {
   readonly entry: string | undefined;
   readonly layer: string | undefined;
   constructor(message: string, opts: { entry?: string; layer?: string; hint?: string; cause?: unknown } = {}) {
-    const where = [opts.layer && `layer ${opts.layer}`, opts.entry !== undefined && `entry "${opts.entry}"`].filter(Boolean).join(', ');
-    super(where ? `${where}: ${message}` : message, opts.hint ?? 'the image layer is malformed or hostile; rebuild or re-pull it from a trusted source', opts.cause === undefined ? undefined : { cause: opts.cause });
+    const where = [opts.layer && `layer ${opts.layer}`, opts.entry !== undefined && `entry "${shown(opts.entry)}"`].filter(Boolean).join(', ');
+    super(shown(where ? `${where}: ${message}` : message, 1024), opts.hint ?? 'the image layer is malformed or hostile; rebuild or re-pull it from a trusted source', opts.cause === undefined ? undefined : { cause: opts.cause });
     this.entry = opts.entry;
     this.layer = opts.layer;
   }
+}
+
+/** `text` cut in the middle to about `max` characters: a layer's entry name may be a 1 MiB GNU long name. */
+function shown(text: string, max = 256): string {
+  return text.length <= max ? text : `${text.slice(0, max - 64)}…(${text.length} characters)…${text.slice(-48)}`;
 }
 
 /** Content whose bytes do not match the digest or size it was announced with; nothing was stored. */

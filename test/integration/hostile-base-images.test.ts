@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { OverlaySnapshotter, applyLayer, withMountedSnapshot } from '../../worker/index.js';
-import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
+import { gnuLongHeader, packTar, type TarEntry } from '../fixtures/pack-tar.js';
 
 // Base images as an attacker crafts them: layers that are valid tars but say odd things to the applier. What
 // containerd's archive.Apply (applyNaive, and the overlay converter BuildKit's overlay snapshotter applies with)
@@ -77,5 +77,21 @@ describe('hostile base images', function () {
       expect(await listing(merged, 'keep')).to.deep.equal([]);
       expect(await readFile(join(merged, 'etc/new'), 'utf8')).to.equal('n\n');
     });
+  });
+
+  it('refuses an entry whose name (a 1 MiB GNU long name, all Go\'s reader allows) or hardlink target is longer than PATH_MAX, at once and in a message of bounded size', async function () {
+    this.timeout(20_000);   // the union walk down 500,000 components of the name never ended
+    const deep = `${'a/'.repeat(500_000)}f`;
+    for (const layer of [
+      Buffer.concat([gnuLongHeader('L', deep), await packTar([{ name: 'placeholder', content: 'x' }])]),
+      Buffer.concat([await packTar([{ name: 'f', content: 'x' }]).then((t) => t.subarray(0, 1024)), gnuLongHeader('K', deep), await packTar([{ name: 'h', type: 'link', linkname: 'f' }])]),
+      await packTar([{ name: `${'d/'.repeat(2100)}f`, content: 'x' }]),
+    ]) {
+      const dir = await mkdtemp(join(root, 'long-'));
+      const err = await applyLayer(Readable.from([layer]), dir, { layer: 'sha256:long', allowDevices: true }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_LAYER');
+      expect((err as Error).message).to.match(/refused: a path of \d+ bytes, longer than this host allows \(4096 bytes\)/);
+      expect((err as Error).message.length).to.be.below(1200);
+    }
   });
 });

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { addAbortSignal, type Readable } from 'node:stream';
-import { joinComponents, showName } from '../../common/index.js';
+import { HOST_PATH_MAX, joinComponents, nameBytes, showName } from '../../common/index.js';
 import type { FsName } from '../../common/index.js';
 import type { Digest } from '../../registry/oci/index.js';
 import { ConfinedFsError, EscapeError, RootSession, cleanComponents } from '../confined/index.js';
@@ -85,13 +85,7 @@ async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerato
 async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyOptions, dropped: DroppedEntry[]): Promise<void> {
   const h = entry.header;
   const fail = (message: string, cause?: unknown): LayerError => new LayerError(message, { entry: showName(h.name), layer: options.layer, cause });
-  let parts: FsName[];
-  try {
-    parts = cleanComponents(h.name);
-  } catch (err) {
-    if (err instanceof EscapeError) throw fail(`refused: ${err.message}`, err);
-    throw err;
-  }
+  const parts = entryComponents(h.name, fail);
   if (parts.length === 0) return;   // the root itself: its metadata belongs to the parent snapshot
   const base = parts[parts.length - 1] as FsName;
   const parent = joinComponents(parts.slice(0, -1));
@@ -132,13 +126,7 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
       session.meta({ ...meta, mode: undefined });
       break;
     case 'link': {
-      let target: FsName[];
-      try {
-        target = cleanComponents(h.linkname);
-      } catch (err) {
-        if (err instanceof EscapeError) throw fail(`refused: ${err.message}`, err);
-        throw err;
-      }
+      const target = entryComponents(h.linkname, fail);
       if (target.length === 0) throw fail('refused: hardlink to the root');
       session.hardlink(path, joinComponents(target));
       break;
@@ -171,6 +159,24 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
   }
   setXattrs(session, h.xattrs, (name) => dropped.push({ entry: showName(path), what: `xattr ${name}` }));
   await session.flushIfFull();
+}
+
+/**
+ * The clean components of an entry's name or hardlink target. One that climbs out of the root is refused, and so is
+ * one as long as PATH_MAX or longer: containerd's applyNaive stats it joined to the root and gets ENAMETOOLONG, and
+ * the walk down half a million components of a 1 MiB GNU long name (all Go's reader allows) never ended.
+ */
+function entryComponents(name: FsName, fail: (message: string, cause?: unknown) => LayerError): FsName[] {
+  let parts: FsName[];
+  try {
+    parts = cleanComponents(name);
+  } catch (err) {
+    if (err instanceof EscapeError) throw fail(`refused: ${err.message}`, err);
+    throw err;
+  }
+  const length = nameBytes(joinComponents(parts)).length;
+  if (length >= HOST_PATH_MAX) throw fail(`refused: a path of ${length} bytes, longer than this host allows (${HOST_PATH_MAX} bytes)`);
+  return parts;
 }
 
 /**
