@@ -94,4 +94,15 @@ describe('hostile base images', function () {
       expect((err as Error).message.length).to.be.below(1200);
     }
   });
+
+  it('refuses an owner of 4294967295 or more as no Linux id, not as one a user namespace lacks (the hint said to edit /etc/subuid as root)', async () => {
+    for (const owner of [{ uid: 4294967295, gid: 0 }, { uid: 0, gid: 99_999_999_999 }]) {
+      // As PAX records: the ustar fields hold 7 octal digits.
+      const dir = await mkdtemp(join(root, 'owner-'));
+      const err = await applyLayer(Readable.from([await packTar([{ name: 'f', content: 'x', pax: { uid: String(owner.uid), gid: String(owner.gid) } }])]), dir, { layer: 'sha256:owner' }).then(() => undefined, (e: unknown) => e);
+      expect(err).to.have.property('code', 'INVALID_LAYER');
+      expect((err as Error).message).to.contain(`entry "f": refused: owner ${owner.uid}:${owner.gid} is not a Linux id`);
+      expect(err).to.have.property('hint').that.does.not.contain('subuid');
+    }
+  });
 });

@@ -61,6 +61,9 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   return { diffId: `sha256:${hash.digest('hex')}`, dropped };
 }
 
+/** (uid_t)-1: no file can have it, and chown(2) takes it for "keep the owner" (containerd's Lchown kept root's). */
+const NO_ID = 4294967295;
+
 // errno values of the host, not of the layer: they stay plain errors.
 const HOST_ERRNOS = new Set([5, 12, 24, 28, 30, 122]);   // EIO ENOMEM EMFILE ENOSPC EROFS EDQUOT
 
@@ -91,6 +94,9 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
   const parent = joinComponents(parts.slice(0, -1));
   const path = joinComponents(parts);
   const meta: EntryMeta = { uid: h.uid, gid: h.gid, mode: h.mode, ...unpackTimes(h) };
+  if (meta.uid >= NO_ID || meta.gid >= NO_ID) {
+    throw fail(`refused: owner ${meta.uid}:${meta.gid} is not a Linux id (ids are below ${NO_ID}, which chown reads as "leave unchanged")`);
+  }
   const limits = mappedIdLimits();
   if (meta.uid >= limits.uid || meta.gid >= limits.gid) {
     // Rootless: the user namespace maps ids 0..N-1 (the user and its /etc/subuid range); the kernel cannot store
