@@ -1,10 +1,14 @@
 import { expect } from 'chai';
-import { lstat, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sha256, type Descriptor, type ImageConfig, type ImageManifest } from '../../registry/index.js';
 import { OverlaySnapshotter, applyLayer, withMountedSnapshot } from '../../worker/index.js';
+import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { gnuLongHeader, packTar, type TarEntry } from '../fixtures/pack-tar.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // Base images as an attacker crafts them: layers that are valid tars but say odd things to the applier. What
 // containerd's archive.Apply (applyNaive, and the overlay converter BuildKit's overlay snapshotter applies with)
@@ -103,6 +107,64 @@ describe('hostile base images', function () {
       expect(err).to.have.property('code', 'INVALID_LAYER');
       expect((err as Error).message).to.contain(`entry "f": refused: owner ${owner.uid}:${owner.gid} is not a Linux id`);
       expect(err).to.have.property('hint').that.does.not.contain('subuid');
+    }
+  });
+});
+
+/** Pushes `<host>/<repo>:latest`: the busybox layer under a config `edit` may change to anything, JSON or not. */
+async function publishWithConfig(host: string, repo: string, edit: (config: ImageConfig) => unknown): Promise<void> {
+  const client = new RegistryClient({ credentials: anonymous });
+  try {
+    const target = parseReference(`${host}/${repo}:latest`);
+    const layer = await busyboxLayer();
+    await client.pushBlob(target, layer.descriptor, async () => layer.open());
+    const config = Buffer.from(JSON.stringify(edit(busyboxConfig(layer.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' }))));
+    const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length };
+    await client.pushBlob(target, configDesc, async () => Readable.from([config]));
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [layer.descriptor] };
+    await client.putManifest(target, MediaType.ociManifest, new TextEncoder().encode(canonicalJson(manifest)));
+  } finally {
+    await client.close();
+  }
+}
+
+describe('hostile base images through the CLI', function () {
+  this.timeout(120_000);
+  let registry: RunningRegistry | undefined;
+  let dir: string;
+
+  before(async () => {
+    registry = await startRegistry();
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-hostile-base-cli-'));
+  });
+  after(async () => {
+    await registry?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** `bin/tsbuild build` of `dockerfile`, killed after 60 s (a hang shows as exit 124). */
+  async function build(name: string, dockerfile: string, ...extra: string[]): Promise<CliResult> {
+    const ctx = join(dir, name);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    return run('timeout', ['-k', '5', '60', TSBUILD, 'build', '--root', join(dir, 'root'), '--progress', 'plain', ...extra, ctx], { env: { TSBUILD_DAEMON: '0' } });
+  }
+
+  it('refuses a config whose Env, User or Labels have another type, naming the image and the member (was an internal error)', async () => {
+    if (registry === undefined) throw new Error('registry did not start');
+    const cases = [
+      ['env', (c: ImageConfig) => ({ ...c, config: { ...c.config, Env: 'PATH=/bin' } }), 'config.Env is not an array of strings'],
+      ['user', (c: ImageConfig) => ({ ...c, config: { ...c.config, User: 0 } }), 'config.User is not a string'],
+      ['labels', (c: ImageConfig) => ({ ...c, config: { ...c.config, Labels: { a: 1 } } }), 'config.Labels is not an object of strings'],
+    ] as const;
+    for (const [repo, edit, member] of cases) {
+      await publishWithConfig(registry.host, repo, edit);
+      for (const dockerfile of [`FROM ${registry.host}/${repo}\nRUN true\n`, `FROM scratch\nCOPY --from=${registry.host}/${repo} /etc/passwd /p\n`]) {
+        const r = await build(repo, dockerfile, '-o', `type=local,dest=${join(dir, `out-${repo}`)}`);
+        expect(r.code, r.stderr).to.equal(1);
+        expect(r.stderr).to.contain(`image config of ${registry.host}/${repo}:latest is not valid: ${member}`);
+        expect(r.stderr).to.not.match(/internal error|\n\s+at /);
+      }
     }
   });
 });
