@@ -27,8 +27,11 @@ export interface CacheKeyParts {
   platform: string;
 }
 
-/** The key recipe this tsbuild computes. 2: secret-looking values enter the key as their digest (secret-parts.ts). */
-export const KEY_VERSION = 2;
+/**
+ * The key recipe this tsbuild computes. 2: secret-looking values enter the key as their digest (secret-parts.ts).
+ * 3: a step that changes nothing has its own (empty) layer, where a v2 record holds its parent's result.
+ */
+export const KEY_VERSION = 3;
 
 /** A content-addressed cache key with the parts it was computed from. */
 export interface CacheKey { digest: Digest; parts: CacheKeyParts }

@@ -277,11 +277,11 @@ export class LinuxWorker implements Worker {
       committed = true;
       // The layer is measured and recorded on the snapshot, not written (a lazy layer, layers/diff.ts): the content
       // store makes its bytes from the snapshot when an output, a push or a cache export asks for them.
+      // A step that changed nothing still adds its layer, an empty tar (diffId sha256:5f70bf18…): BuildKit's exporter
+      // takes every snapshot of the ref's layer chain (cache/remote.go getRemote), and dockerfile2llb marks every RUN,
+      // COPY, ADD and WORKDIR history entry as having one (commitToHistory withLayer). Its testExportedHistory
+      // (frontend/dockerfile/dockerfile_history_test.go) counts `RUN ["ls"]` as a layer, empty_layer false.
       const layer = await exportLayer(this.#snapshots, name, { sourceDateEpoch: this.#sourceDateEpoch, signal });
-      if (layer.empty) {
-        await this.#snapshots.remove(name);
-        return parent;
-      }
       return { snapshot: name, layers: [...parent.layers, { descriptor: layer.descriptor, diffId: layer.diffId }] };
     } catch (err) {
       await this.#snapshots.remove(committed ? name : key).catch(() => undefined);

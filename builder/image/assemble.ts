@@ -35,9 +35,10 @@ export interface AssembleOptions {
 
 /**
  * Builds the OCI config and manifest of `graph`'s target from the solver's results. History is the base image's,
- * then one entry per instruction along the target's chain, `empty_layer` where the step added no layer (BuildKit
- * likewise drops empty diffs and marks them; image-spec config.md requires the count of non-empty entries to equal
- * the number of layers).
+ * then one entry per instruction along the target's chain, `empty_layer` where the step added no layer: the
+ * config-only instructions and `WORKDIR /` (every RUN, COPY, ADD and other WORKDIR has a layer, an empty one when it
+ * changed nothing, as BuildKit's; image-spec config.md requires the count of non-empty entries to equal the number
+ * of layers).
  */
 export function assembleImage(graph: BuildGraph, results: Record<string, FsState>, opts: AssembleOptions = {}): AssembledImage {
   const stage = graph.stages[graph.target];

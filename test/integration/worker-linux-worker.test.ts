@@ -115,10 +115,12 @@ describe('LinuxWorker', () => {
     expect(b.snapshot).to.not.equal(a.snapshot);
   });
 
-  it('adds no layer for a WORKDIR that already exists', async () => {
+  it('adds an empty layer for a WORKDIR that already exists, as BuildKit\'s Mkdir snapshot gives one', async () => {
     const base = await worker.unpack(layersOf(image.manifest, image.config), signal, progress);
     const fs: FsState = await worker.mkdir({ kind: 'mkdir', path: '/bin', user: '' }, base, signal);
-    expect(fs).to.deep.equal(base);
+    expect(fs.layers.slice(0, -1)).to.deep.equal(base.layers);
+    expect(fs.layers.at(-1)?.diffId).to.equal('sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef');
+    expect(fs.snapshot).to.not.equal(base.snapshot);
   });
 
   it('creates a WORKDIR on an empty scratch filesystem', async () => {

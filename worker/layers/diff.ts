@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import { MediaType } from '../../registry/oci/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { OverlaySnapshotter } from '../snapshots/overlay.js';
@@ -17,8 +16,6 @@ export interface ExportedLayer {
   descriptor: Descriptor;
   /** sha256 of the uncompressed tar, as the config's rootfs.diff_ids lists it. */
   diffId: Digest;
-  /** True when the snapshot changed nothing: callers leave such a layer out of the image. */
-  empty: boolean;
 }
 
 /** The one buffer a layer is hashed through (the gzip's block size: its blocks are filled the same way). */
@@ -40,7 +37,6 @@ export async function exportLayer(
   // because it created them (layer-tar.ts).
   const [upperDir, ...lowerDirs] = snapshotter.lowerDirs(name);
   if (upperDir === undefined) throw new Error(`snapshot ${name} has no dir`);
-  const empty = (await readdir(upperDir)).length === 0;
   const tarOptions = { sourceDateEpoch: options.sourceDateEpoch, snapshotter: snapshotterKind() };
   const hash = createHash('sha256');
   let size = 0;
@@ -50,6 +46,6 @@ export async function exportLayer(
     size += chunk.length;
   }, options.signal);
   const diffId: Digest = `sha256:${hash.digest('hex')}`;
-  if (!empty) snapshotter.recordLayer(name, { diffId, size, options: formatTarOptions(tarOptions) });
-  return { descriptor: { mediaType: MediaType.ociLayerTar, digest: diffId, size }, diffId, empty };
+  snapshotter.recordLayer(name, { diffId, size, options: formatTarOptions(tarOptions) });
+  return { descriptor: { mediaType: MediaType.ociLayerTar, digest: diffId, size }, diffId };
 }

@@ -1,0 +1,65 @@
+import { expect } from 'chai';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { tsbuild } from '../fixtures/tsbuild-cli.js';
+import { copyToLayout, inspectConfig, layerEntries, layoutBlobs } from './realworld-image.js';
+
+// Image attributes down to the field, as BuildKit writes them for the same Dockerfile: the config, its history
+// entries and the layer list. Each case names the BuildKit source that decides it (dockerfile2llb convert.go,
+// exporter/containerimage writer.go) and failed on tsbuild until it did the same.
+
+interface HistoryEntry { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }
+interface Config { created?: string; config: Record<string, unknown>; history: HistoryEntry[]; rootfs: { diff_ids: string[] } }
+
+/** diffId of the empty tar (two 512-byte zero blocks): BuildKit's layer for a step that changed nothing. */
+const EMPTY_TAR = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
+describe('image attributes as BuildKit writes them', function () {
+  this.timeout(180_000);
+  let env: BuildEnv | undefined;
+  let n = 0;
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-attributes-');
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  /** Builds `dockerfile` (BASE = the busybox fixture) with `files` to an OCI tarball; returns its path. */
+  const build = async (dockerfile: string, files: Record<string, string> = {}): Promise<string> => {
+    if (!env) throw new Error('no build env');
+    const ctx = join(env.dir, `ctx${++n}`);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile.replaceAll('BASE', env.base));
+    for (const [p, content] of Object.entries(files)) await writeFile(join(ctx, p), content);
+    const tar = join(env.dir, `out${n}.tar`);
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '--progress', 'plain', '--provenance=false', '-o', `type=oci,dest=${tar}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    return tar;
+  };
+  const config = async (tar: string): Promise<Config> => (await inspectConfig(`oci-archive:${tar}`)) as unknown as Config;
+
+  it('a RUN, COPY or WORKDIR that changes nothing still adds a layer, the empty tar, and its history entry is not empty_layer', async () => {
+    // dockerfile2llb commits RUN, COPY/ADD and WORKDIR (but `WORKDIR /`) withLayer; the exporter takes every
+    // snapshot of the ref's layer chain (cache/remote.go getRemote) and drops none. BuildKit's own
+    // testExportedHistory (frontend/dockerfile/dockerfile_history_test.go) counts `RUN ["ls"]` as a layer.
+    const tar = await build('FROM BASE\nRUN ["true"]\nCOPY nothing* /tmp/\nWORKDIR /tmp\nWORKDIR /\nENV A=1\n');
+    const c = await config(tar);
+    const ours = c.history.slice(-5);
+    expect(ours.map((h) => [h.created_by, h.empty_layer === true])).to.deep.equal([
+      ['RUN true # buildkit', false],
+      ['COPY nothing* /tmp/ # buildkit', false],
+      ['WORKDIR /tmp', false],
+      ['WORKDIR /', true],
+      ['ENV A=1', true],
+    ]);
+    expect(c.rootfs.diff_ids.slice(1)).to.deep.equal([EMPTY_TAR, EMPTY_TAR, EMPTY_TAR]);
+    expect(c.history.filter((h) => h.empty_layer !== true)).to.have.length(c.rootfs.diff_ids.length);
+    const layout = await copyToLayout(`oci-archive:${tar}`, join(env?.dir ?? '', `layout${++n}`));
+    const { layers } = await layoutBlobs(layout);
+    expect(layers).to.have.length(4);
+    for (const layer of layers.slice(1)) expect(await layerEntries(layer)).to.deep.equal([]);
+  });
+});
