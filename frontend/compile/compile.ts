@@ -337,7 +337,9 @@ function startStage(s: StageSource, platform: Platform, base: number | undefined
   } else {
     const isScratch = s.baseName.toLowerCase() === 'scratch';
     const image = images.get(`${s.baseName}|${formatPlatform(platform)}`);
-    config = structuredClone(image?.config.config ?? {});
+    // scratch starts from BuildKit's emptyImage (dockerfile2llb image.go): its config has WorkingDir "/" (and PATH,
+    // added below for every stage), which the image keeps unless a WORKDIR changes it.
+    config = isScratch ? { WorkingDir: '/' } : structuredClone(image?.config.config ?? {});
     parent = `s${s.index}.0`;
     const op = isScratch || !image ? { kind: 'scratch' as const, platform } : { kind: 'image' as const, ref: image.ref, digest: image.digest, platform };
     out.push({ id: parent, op, inputs: [], text: `FROM ${isScratch ? 'scratch' : (image?.ref ?? s.baseName)}`, location: s.from.location, stage: s.index, args: used, emptyLayer: true });

@@ -62,4 +62,18 @@ describe('image attributes as BuildKit writes them', function () {
     expect(layers).to.have.length(4);
     for (const layer of layers.slice(1)) expect(await layerEntries(layer)).to.deep.equal([]);
   });
+
+  it('FROM scratch starts from BuildKit\'s empty image: WorkingDir "/" and the default PATH in the config', async () => {
+    // dockerfile2llb emptyImage (image.go): Config.WorkingDir = "/", Env = [PATH=...]; BuildKit's
+    // testDockerfileScratchConfig asserts a non-empty WorkingDir. A WORKDIR still replaces it.
+    const c = await config(await build('FROM scratch\nENV foo=bar\n'));
+    expect(c.config['WorkingDir']).to.equal('/');
+    expect(c.config['Env']).to.deep.equal(['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'foo=bar']);
+    expect(c.rootfs.diff_ids).to.deep.equal([]);
+    expect(c.history.map((h) => [h.created_by, h.empty_layer])).to.deep.equal([['ENV foo=bar', true]]);
+    const staged = await config(await build('FROM scratch AS base\nFROM base\nLABEL a=b\n'));
+    expect(staged.config['WorkingDir']).to.equal('/');
+    const moved = await config(await build('FROM scratch\nWORKDIR /app\n'));
+    expect(moved.config['WorkingDir']).to.equal('/app');
+  });
 });
