@@ -5,6 +5,7 @@ import {
   type ContainerConfig, type Descriptor, type History, type ImageConfig, type ImageManifest, type Platform,
 } from '../../registry/oci/index.js';
 import { goTimeJson } from '../../common/index.js';
+import { fillHistoryTimes } from './history-times.js';
 
 /** An image ready to store or push: its config and manifest, each with the exact bytes that were digested. */
 export interface AssembledImage {
@@ -26,9 +27,9 @@ export interface AssembleOptions {
   annotations?: Record<string, string>;
   now?: Date;
   /**
-   * When each step's result was first built (epoch ms; a cache hit's record time). History entries carry it and the
-   * image is as new as its newest step, so a fully cached rebuild gives the very same image (and a re-push sends no
-   * bytes), as docker's builder does.
+   * When each step's result was first built (epoch ms; a cache hit's record time). A layer's history entry carries
+   * it and the image is as new as its last layer, so a fully cached rebuild gives the very same image (and a re-push
+   * sends no bytes), as docker's builder does.
    */
   builtAt?: Record<string, number>;
 }
@@ -49,11 +50,12 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   // Times as BuildKit (Go) writes them into the config: `1970-01-01T00:00:00Z` for SOURCE_DATE_EPOCH=0, not `…00.000Z`.
   const epoch = opts.sourceDateEpoch !== undefined ? goTimeJson(opts.sourceDateEpoch * 1000) : undefined;
   const now = (opts.now ?? new Date()).getTime();
-  const at = (id: string): string => epoch ?? goTimeJson(opts.builtAt?.[id] ?? now);
-  const steps = chain.filter((v) => v.op.kind !== 'image' && v.op.kind !== 'scratch');
-  const created = epoch ?? goTimeJson(Math.max(0, ...steps.map((v) => opts.builtAt?.[v.id] ?? now)));
-
+  // With SOURCE_DATE_EPOCH every step's entry has it (dockerfile2llb commitToHistory with d.epoch). Without, only a
+  // layer has a time of its own, when it was built; the others, and the config's `created`, come from the layers
+  // around them (history-times.ts), as BuildKit's exporter gives them.
+  const at = (id: string, addedLayer: boolean): string | undefined => epoch ?? (addedLayer ? goTimeJson(opts.builtAt?.[id] ?? now) : undefined);
   const history = chainHistory(graph, chain, results, at);
+  const created = epoch ?? fillHistoryTimes(history) ?? goTimeJson(now);
   const runtime: ContainerConfig = { ...stage.config };
   if (opts.labels && Object.keys(opts.labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...opts.labels };
 
@@ -101,7 +103,7 @@ function chainOf(graph: BuildGraph, id: string): Vertex[] {
 }
 
 /** History along `chain`: the base image's entries first, then each instruction's. */
-function chainHistory(graph: BuildGraph, chain: Vertex[], results: Record<string, FsState>, at: (id: string) => string): History[] {
+function chainHistory(graph: BuildGraph, chain: Vertex[], results: Record<string, FsState>, at: (id: string, addedLayer: boolean) => string | undefined): History[] {
   const root = chain[0];
   const base = root ? graph.stages.find((s) => s.vertices[0] === root.id)?.base : undefined;
   const history: History[] = [...(base?.config.history ?? [])];
@@ -109,7 +111,8 @@ function chainHistory(graph: BuildGraph, chain: Vertex[], results: Record<string
     if (v.op.kind === 'image' || v.op.kind === 'scratch') continue;
     const parentLayers = v.inputs[0] !== undefined ? (results[v.inputs[0]]?.layers.length ?? 0) : 0;
     const addedLayer = (results[v.id]?.layers.length ?? 0) > parentLayers;
-    history.push({ created: at(v.id), created_by: v.text, comment: 'buildkit.dockerfile.v0', ...(addedLayer ? {} : { empty_layer: true }) });
+    const created = at(v.id, addedLayer);
+    history.push({ ...(created === undefined ? {} : { created }), created_by: v.text, comment: 'buildkit.dockerfile.v0', ...(addedLayer ? {} : { empty_layer: true }) });
   }
   return history;
 }

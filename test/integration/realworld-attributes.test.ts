@@ -76,4 +76,19 @@ describe('image attributes as BuildKit writes them', function () {
     const moved = await config(await build('FROM scratch\nWORKDIR /app\n'));
     expect(moved.config['WorkingDir']).to.equal('/app');
   });
+
+  it('dates a config-only step by the layers around it and the image by its last layer, as BuildKit\'s exporter', async () => {
+    // dockerfile2llb records no time (commitToHistory without SOURCE_DATE_EPOCH); the exporter's
+    // normalizeLayersAndHistory gives each layer its snapshot's time, a step before the build's first layer that
+    // layer's, one after a layer the previous layer's, and patchImageConfig makes the last entry's the image's.
+    const c = await config(await build('FROM BASE\nENV A=1\nRUN echo 1 > /one\nLABEL l=1\nRUN echo 2 > /two\nUSER nobody\n'));
+    const [env1, run1, label, run2, user] = c.history.slice(-5).map((h) => h.created);
+    expect([env1, label, user, c.created]).to.deep.equal([run1, run1, run2, run2]);
+    // A build that adds no layer is as old as its base's last entry (moby/buildkit#6096: "reset to the timestamp
+    // of last layer created during build in the exporter").
+    const meta = await config(await build('FROM BASE\nLABEL only=1\nENV B=2\n'));
+    const base = meta.history.at(-3)?.created;
+    expect(base).to.be.a('string');
+    expect([meta.history.at(-2)?.created, meta.history.at(-1)?.created, meta.created]).to.deep.equal([base, base, base]);
+  });
 });
