@@ -27,6 +27,7 @@ export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signa
   const annotations = layer.descriptor.annotations ? { annotations: layer.descriptor.annotations } : {};
   const known = await store.variant(source, GZIP_VARIANT);
   if (known !== undefined) return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: known.digest, size: known.size, ...annotations }, diffId: layer.diffId };
+  if (layer.diffId === EMPTY_TAR_DIFF_ID) return emptyLayerBlob(store, source, annotations);
   // A lazy layer (diff.ts) is gzipped straight from its snapshot: its tar is never written to the store.
   const { source: bytes, lazy } = await store.blockSource(source);
   const ingest = await store.ingest(`gzip-${source}`);
@@ -45,6 +46,31 @@ export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signa
     throw lazy !== undefined && isChangedLayer(err) ? changedLayer(lazy, err) : err;
   } finally {
     bytes.close();
+  }
+}
+
+/** The diffId of the empty tar (1024 zero bytes: the end-of-archive blocks alone), a step that changed nothing. */
+export const EMPTY_TAR_DIFF_ID: Digest = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
+
+/**
+ * The empty tar as BuildKit's exporter gzips it (Go's compress/gzip at its default level: a fixed-Huffman block, then
+ * an empty stored final block): 32 bytes, sha256:4f4fb700ef54…, the blob a WORKDIR or a RUN that changes nothing
+ * adds to so many images on every registry. Written as those bytes, the layer is the same blob as BuildKit's, so a
+ * registry that has it already (a base image built by BuildKit) takes it by mount or skips it, and the manifest's
+ * layer digests match a BuildKit build of the same Dockerfile.
+ */
+const EMPTY_TAR_GZIP = Buffer.from('H4sIAAAAAAAA/2IYBaNgFIxYAAgAAP//Lq+17wAEAAA=', 'base64');
+
+async function emptyLayerBlob(store: FileContentStore, source: Digest, annotations: { annotations?: Record<string, string> }): Promise<LayerBlob> {
+  const ingest = await store.ingest(`gzip-${source}`);
+  try {
+    await ingest.writeChunk(EMPTY_TAR_GZIP);
+    const blob = await ingest.commit();
+    await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
+    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: EMPTY_TAR_DIFF_ID };
+  } catch (err) {
+    await ingest.abort();
+    throw err;
   }
 }
 
