@@ -14,6 +14,10 @@ interface Case { name: string; before: CacheKeyParts | undefined; now: CacheKeyP
 
 const cases: Case[] = [
   { name: 'a step never built before is new', before: undefined, now: before, want: [{ kind: 'new' }] },
+  {
+    name: 'a step keyed by an older key recipe is new, with both recipe versions (not a change of the step)',
+    before, now: { ...before, v: 2, opText: 'RUN other' }, want: [{ kind: 'new', recipe: { before: 1, after: 2 } }],
+  },
   { name: 'a forced step says no-cache whatever changed', before, now: { ...before, opText: 'RUN other' }, ctx: { noCache: true }, want: [{ kind: 'no-cache' }] },
   { name: 'identical parts mean the result was evicted', before, now: before, want: [{ kind: 'evicted' }] },
   {

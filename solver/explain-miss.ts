@@ -8,7 +8,8 @@ export interface FileChange { path: string; before?: Digest; after?: Digest }
 
 /** Why a step was not taken from the cache. Plain data: every report renders it. */
 export type MissReason =
-  | { kind: 'new' }                                             // this step was never built before
+  // This step was never built before; `recipe`: it was, but keyed by a tsbuild whose key recipe (KEY_VERSION) differs.
+  | { kind: 'new'; recipe?: { before: number; after: number } }
   | { kind: 'evicted' }                                         // same key as last time, but the result was pruned
   | { kind: 'no-cache'; flag?: string }                         // forced by `flag`: --no-cache (absent) or --no-cache-filter STAGE
   | { kind: 'instruction'; before: string; after: string }
@@ -50,7 +51,8 @@ export const MAX_LISTED_CHANGES = 20;
 export function explainMiss(before: CacheKeyParts | undefined, now: CacheKeyParts, ctx: MissContext = {}): MissReason[] {
   if (ctx.noCache === true) return [{ kind: 'no-cache' }];
   if (typeof ctx.noCache === 'string') return [{ kind: 'no-cache', flag: ctx.noCache }];
-  if (before === undefined || before.v !== now.v) return [{ kind: 'new' }];
+  if (before === undefined) return [{ kind: 'new' }];
+  if (before.v !== now.v) return [{ kind: 'new', recipe: { before: before.v, after: now.v } }];
   const reasons: MissReason[] = [];
   if (before.platform !== now.platform) reasons.push({ kind: 'platform', before: before.platform, after: now.platform });
   const args = argReasons(before.args, now.args);

@@ -29,7 +29,7 @@ export function valueText(value: string | undefined): string {
 export function describeReason(shown: MissReason, stepLabel?: (vertex: string) => string | undefined): string {
   const reason = redactReason(shown);   // progress lines end up in CI logs: no secret-named arg values there either
   switch (reason.kind) {
-    case 'new': return 'never built before';
+    case 'new': return reason.recipe ? `built before by a tsbuild with another cache key recipe (v${reason.recipe.before} → v${reason.recipe.after}): built once again` : 'never built before';
     case 'evicted': return 'built before with the same inputs, but the result was pruned';
     case 'no-cache': return reason.flag ?? '--no-cache';
     case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;

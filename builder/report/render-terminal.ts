@@ -13,7 +13,11 @@ export function renderTerminalSummary(report: Report): string {
   // Steps built for the first time say nothing about a change: one line for all of them.
   const isNew = (id: string) => byId.get(id)?.reasons.every((r) => r.reason.kind === 'new') === true;
   const fresh = [...roots].filter(isNew);
-  if (fresh.length > 0) lines.push(`  ${fresh.length} step${fresh.length > 1 ? 's' : ''} never built before on this root`);
+  // After an upgrade that changed the key recipe every step misses once: said once, not as steps never built.
+  const rekeyed = fresh.filter((id) => byId.get(id)?.reasons.some((r) => r.reason.kind === 'new' && r.reason.recipe !== undefined) === true);
+  const never = fresh.length - rekeyed.length;
+  if (never > 0) lines.push(`  ${never} step${never > 1 ? 's' : ''} never built before on this root`);
+  if (rekeyed.length > 0) lines.push(`  ${rekeyed.length} step${rekeyed.length > 1 ? 's' : ''} keyed by an earlier tsbuild, whose cache key recipe differs: built once again`);
   for (const id of roots) {
     const step = byId.get(id);
     if (!step || step.cached || isNew(id)) continue;
