@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { redactText, redactUrl } from './redact-url.js';
+import { redactCredentials, redactText, redactUrl } from './redact-url.js';
 
 describe('redactUrl / redactText', () => {
   it('hides a password up to the authority\'s last @, as Go\'s url.Parse reads the userinfo', () => {
@@ -12,5 +12,15 @@ describe('redactUrl / redactText', () => {
     expect(redactUrl('ssh://git@github.com/o/r.git')).to.equal('ssh://git@github.com/o/r.git');
     expect(redactUrl('https://TOKEN@github.com/o/r.git')).to.equal('https://xxxxx@github.com/o/r.git');
     expect(redactText('fetch https://host/pkg@1.2 failed, ask me@example.com')).to.equal('fetch https://host/pkg@1.2 failed, ask me@example.com');
+  });
+
+  it('redactCredentials masks the user too, as BuildKit\'s urlutil.RedactCredentials, and leaves git\'s scp form alone', () => {
+    expect(redactCredentials('https://user:ghp_tok@github.com/o/r.git')).to.equal('https://xxxxx:xxxxx@github.com/o/r.git');
+    expect(redactCredentials('https://ghp_tok@github.com/o/r.git')).to.equal('https://xxxxx@github.com/o/r.git');
+    expect(redactCredentials('ssh://git@github.com/o/r.git')).to.equal('ssh://xxxxx@github.com/o/r.git');
+    expect(redactCredentials('https://:pw@h/r')).to.equal('https://:xxxxx@h/r');
+    expect(redactCredentials('http://deploy:hunter2@Secret42@h/r')).to.equal('http://xxxxx:xxxxx@h/r');
+    expect(redactCredentials('git@github.com:o/r.git')).to.equal('git@github.com:o/r.git');
+    expect(redactCredentials('https://github.com/o/r.git')).to.equal('https://github.com/o/r.git');
   });
 });

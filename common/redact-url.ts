@@ -18,3 +18,18 @@ export function redactText(text: string): string {
   if (!text.includes('@')) return text;
   return text.replace(/[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/\s?#"']*@/g, (m) => redactUrl(m));
 }
+
+/**
+ * `url` as BuildKit's urlutil.RedactCredentials writes it: a user and a password both become `xxxxx`, the user too
+ * (`https://xxxxx:xxxxx@host/…`, `ssh://xxxxx@host/…`), and what is no `scheme://` URL (git's `git@host:path`) stays
+ * as it is. buildx sends a local checkout's remote so (`vcs:source`, util/gitutil GitCLI.RemoteURL) and BuildKit writes
+ * it so into provenance: values other tools read and compare, where tsbuild's own messages use redactUrl above.
+ */
+export function redactCredentials(url: string): string {
+  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => {
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    if (colon >= 0) return `${scheme}${user !== '' ? 'xxxxx' : ''}:xxxxx@`;
+    return user !== '' ? `${scheme}xxxxx@` : `${scheme}@`;
+  });
+}
