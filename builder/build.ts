@@ -95,6 +95,11 @@ export interface BuildRequest {
    * `url` and `commit` go into the build record.
    */
   remoteContext?: { locator: string; url: string; commit?: string };
+  /**
+   * The frontend attributes buildx would send for this build's settings (options/frontend-attrs.ts): kept with the
+   * build record for `history inspect`.
+   */
+  frontendAttrs?: Record<string, string>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
   buildId?: string;
   /**
@@ -288,6 +293,7 @@ async function buildLocked(
     ...(req.remoteContext || req.dockerfileText !== undefined ? { dockerfileText: dockerfile.text } : {}),
     ...(req.target ? { target: req.target } : {}), args: req.buildArgs, tags: req.tags, vertices: [],
     ...(req.remoteContext ? { contextSource: { url: req.remoteContext.url, ...(req.remoteContext.commit ? { commit: req.remoteContext.commit } : {}) } } : { contextDir }),
+    ...(req.frontendAttrs && Object.keys(req.frontendAttrs).length > 0 ? { frontendAttrs: { ...req.frontendAttrs } } : {}),
   };
   let leaseId: string | undefined;
   // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the

@@ -20,6 +20,12 @@ export interface BuildRecord {
   contextDir?: string;
   /** A remote build context (git, URL, stdin): its URL with credentials redacted and, for git, the resolved commit. */
   contextSource?: { url: string; commit?: string };
+  /**
+   * The frontend attributes buildx sends besides the build args, `target` and a remote context's URL (fields above):
+   * `platform`, `label:*`, `context:*`, `force-network-mode`, `add-hosts`, `no-cache`, `shm-size`, `ulimit` and the
+   * checkout's `vcs:*`, which BuildKit keeps with its record and `history inspect` reads. Older records have none.
+   */
+  frontendAttrs?: Record<string, string>;
   vertices: VertexRecord[];
 }
 
@@ -33,6 +39,10 @@ export function parseBuildRecord(json: string): BuildRecord {
   const r = value as Partial<BuildRecord>;
   if (typeof r.id !== 'string' || typeof r.started !== 'number' || !Array.isArray(r.vertices)) {
     throw new Error('cache.db: malformed build record');
+  }
+  const attrs: unknown = r.frontendAttrs;
+  if (attrs !== undefined && (typeof attrs !== 'object' || attrs === null || Object.values(attrs).some((v) => typeof v !== 'string'))) {
+    throw new Error('cache.db: malformed build record (frontendAttrs)');
   }
   return value as BuildRecord;
 }

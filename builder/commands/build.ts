@@ -8,6 +8,7 @@ import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
+import { buildSettingsAttrs } from '../options/frontend-attrs.js';
 import { openSshAgents } from '../options/ssh-key-agent.js';
 import { destState, ensureParent, prepareDestinations, writeOutputFile, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
@@ -219,12 +220,14 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     await agents.close();
     throw err;
   }
+  // The settings as buildx sends them, kept with the build's record (`history inspect`).
+  const frontendAttrs = buildSettingsAttrs(settings);
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = shared?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
-    ...settings, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
+    ...settings, frontendAttrs, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),

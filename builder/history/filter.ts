@@ -8,7 +8,7 @@ import type { BuildSummary } from '../../solver/index.js';
 // contains, so `startedAt>=1h` is cut at `=` and refused as an unsupported key, here as there. `ref=` and
 // `repository=` match a part of the value (BuildKit's `~=`), `!=` the whole; `status=` the whole.
 
-type Filtered = Pick<BuildSummary, 'id' | 'started' | 'finished' | 'status' | 'contextSource'>;
+type Filtered = Pick<BuildSummary, 'id' | 'started' | 'finished' | 'status' | 'contextSource' | 'frontendAttrs'>;
 
 /** One parsed filter. */
 export type HistoryFilter = (b: Filtered) => boolean;
@@ -20,9 +20,9 @@ function statusOf(b: Filtered): string {
   return b.status === 'succeeded' ? 'completed' : b.status === 'cancelled' ? 'canceled' : 'error';
 }
 
-/** The repository a build came from: BuildKit reads a git context's remote (tsbuild records no vcs:source). */
+/** The repository a build came from, as BuildKit's history filter reads it: `vcs:source`, else a git context's remote. */
 function repositoryOf(b: Filtered): string {
-  return b.contextSource?.commit !== undefined ? b.contextSource.url : '';
+  return b.frontendAttrs?.['vcs:source'] ?? (b.contextSource?.commit !== undefined ? b.contextSource.url : '');
 }
 
 /** The filters `--filter` gave, parsed; `now` is when durations back from now are measured from. */

@@ -7,7 +7,7 @@ import { GoDuration, GoNil, GoStruct, GoTime, type GoField, type GoValue } from 
 // `tsbuild history inspect --format …` as buildx's commands/history/inspect.go builds its inspectOutput: the same
 // fields, read the same way from the attributes BuildKit recorded for the build's frontend (FrontendAttrs), which
 // tsbuild rebuilds from its own record (frontendAttrsOf). What tsbuild does not record stays empty, and is then
-// omitted as buildx omits it: VCSRepository/VCSRevision, Materials, Attachments, the error's Logs, Sources and Stack.
+// omitted as buildx omits it: Materials, Attachments, the error's Logs, Sources and Stack.
 
 /** buildx's keyValueOutput. */
 export interface KeyValue { Name: string; Value: string }
@@ -39,11 +39,11 @@ export const GRPC_UNKNOWN = 2;
 
 /**
  * The frontend attributes BuildKit would hold for the build, from what the record keeps: `build-arg:NAME` for each
- * build arg, `target`, and `context` for a remote context (buildx sends its URL). The record keeps no platform,
- * labels, named contexts or build settings (network, no-cache, add-hosts …): their fields stay empty.
+ * build arg, `target`, `context` for a remote context (buildx sends its URL), and the others as the record kept them
+ * (BuildRecord.frontendAttrs: settings, labels, named contexts, `vcs:*`; none in a record written before it kept them).
  */
 function frontendAttrsOf(record: BuildRecord): Map<string, string> {
-  const attrs = new Map<string, string>();
+  const attrs = new Map<string, string>(Object.entries(record.frontendAttrs ?? {}));
   for (const [k, v] of Object.entries(record.args)) attrs.set(`build-arg:${k}`, v);
   if (record.target) attrs.set('target', record.target);
   if (record.contextSource) attrs.set('context', record.contextSource.url);
@@ -73,7 +73,9 @@ export function inspectOutput(record: BuildRecord, cwd: string): InspectOutput {
   const out: InspectOutput = {
     Name: buildName(record), Ref: record.id,
     Context: context || (take('context') ?? ''), Dockerfile: dockerfile,
-    VCSRepository: '', VCSRevision: '',
+    // Only for a local context: with a `context` attribute (a remote one) buildx shows no checkout.
+    VCSRepository: attrs.has('context') ? '' : attrs.get('vcs:source') ?? '',
+    VCSRevision: attrs.has('context') ? '' : attrs.get('vcs:revision') ?? '',
     Target: take('target') ?? '',
     Platform: (take('platform') ?? '').split(',').filter((p) => p !== ''),
     KeepGitDir: takeBool('build-arg:BUILDKIT_CONTEXT_KEEP_GIT_DIR'),
