@@ -15,6 +15,7 @@ import {
   formatPlatform, hostPlatform, type Descriptor, type Digest, type Platform, type RegistryMetrics,
 } from '../registry/index.js';
 import { attestImages, recordProvenance, type AttestContext, type AttestTarget } from './attest/attest-build.js';
+import { vcsMetadata } from './attest/provenance.js';
 import { buildxWarnings, type MetadataExtras, type MetadataRequest } from './metadata-file.js';
 import type { AttestRequest } from './attest/attest-options.js';
 import { reportAttestation } from './attest/attach.js';
@@ -96,8 +97,8 @@ export interface BuildRequest {
    */
   remoteContext?: { locator: string; url: string; commit?: string };
   /**
-   * The frontend attributes buildx would send for this build's settings (options/frontend-attrs.ts): kept with the
-   * build record for `history inspect`.
+   * The frontend attributes buildx would send for this build's settings and git checkout (options/frontend-attrs.ts,
+   * git-info/): kept with the build record for `history inspect`; the `vcs:*` ones go into the provenance too.
    */
   frontendAttrs?: Record<string, string>;
   /** The id to record the build under (the CLI picks it, so it can report on a failed build); random when absent. */
@@ -357,7 +358,7 @@ async function buildLocked(
     const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
     const attestContext: AttestContext = {
       request: req.attest ?? {}, buildId, started: new Date(started), contextDir, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
-      ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags,
+      ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}),
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),

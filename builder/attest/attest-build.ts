@@ -28,6 +28,8 @@ export interface AttestContext {
   target?: string;
   secretIds: string[];
   tags: string[];
+  /** The build's `vcs:*` attributes as the provenance's metadata holds them (vcsMetadata). */
+  vcs: Record<string, string>;
   sourceDateEpoch?: number;
   builderPlatform: Platform;
   solved: SolveResult;
@@ -81,7 +83,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     platform: t.platform, builderPlatform: ctx.builderPlatform,
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}), secrets: ctx.secretIds,
-    graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources,
+    graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs,
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };
 }

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { BuildGraph } from '../../frontend/index.js';
 import { sha256 } from '../../registry/oci/index.js';
-import { dockerPurl, isReproducible, provenanceStatement, type ProvenanceInput } from './provenance.js';
+import { dockerPurl, isReproducible, provenanceStatement, vcsMetadata, type ProvenanceInput } from './provenance.js';
 
 const BASE = sha256('base manifest');
 const graph: BuildGraph = {
@@ -87,6 +87,17 @@ describe('provenanceStatement', () => {
     // reproducible=… given: that claim is written, as BuildKit writes its attribute.
     const claimed = provenanceStatement({ ...input, graph }, { mode: 'min', version: 'v0.2', reproducible: true }) as { predicate: { metadata: { reproducible: boolean } } };
     expect(claimed.predicate.metadata.reproducible).to.equal(true);
+  });
+  it('puts the checkout\'s vcs attributes in BuildKit\'s metadata, in min and max, v0.2 and v1, and nowhere without them', () => {
+    const vcs = vcsMetadata({ 'vcs:source': 'https://u:tok@github.com/o/r.git', 'vcs:revision': 'abc', 'vcs:localdir:context': '.', 'vcs:empty': '', 'label:x': 'y' });
+    expect(vcs).to.deep.equal({ source: 'https://xxxxx:xxxxx@github.com/o/r.git', revision: 'abc', 'localdir:context': '.' });
+    for (const mode of ['min', 'max'] as const) {
+      const v02 = provenanceStatement({ ...input, vcs }, { mode, version: 'v0.2' }) as { predicate: { metadata: Record<string, unknown> } };
+      expect(v02.predicate.metadata['https://mobyproject.org/buildkit@v1#metadata'], mode).to.deep.equal({ vcs });
+      const v1 = provenanceStatement({ ...input, vcs }, { mode, version: 'v1' }) as { predicate: { runDetails: { metadata: Record<string, unknown> } } };
+      expect(v1.predicate.runDetails.metadata['buildkit_metadata'], mode).to.deep.equal({ vcs });
+      expect(JSON.stringify(provenanceStatement({ ...input, vcs: {} }, { mode, version: 'v0.2' }))).to.equal(JSON.stringify(provenanceStatement(input, { mode, version: 'v0.2' })));
+    }
   });
   it('keeps the registry in a purl when it is not Docker Hub', () => {
     expect(dockerPurl('localhost:5000/app@sha256:' + 'a'.repeat(64))).to.equal(`pkg:docker/localhost:5000/app@sha256:${'a'.repeat(64)}`);

@@ -4,6 +4,7 @@ import { DOCKER_HUB, digestHex, formatPlatform, parseReference, type Digest, typ
 import { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1, statement, subjectOf, type Statement } from './in-toto.js';
 import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
+import { redactCredentials } from '../../common/index.js';
 
 // SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v0.2 by default
 // as BuildKit, v1 with `version=v1`. `min` carries the request without build args; `max` adds them (secret-looking
@@ -62,6 +63,21 @@ export interface ProvenanceInput {
   cacheSources: string[];
   /** SOURCE_DATE_EPOCH (seconds), when set: `max` clamps its times to it; `reproducible` needs it. */
   sourceDateEpoch?: number;
+  /** The git checkout the build ran in (vcsMetadata): BuildKit's metadata `vcs`, in `min` and `max` alike. */
+  vcs?: Record<string, string>;
+}
+
+/**
+ * The `vcs` of BuildKit's provenance metadata from the build's frontend attributes (provenance/predicate.go
+ * NewPredicate): every `vcs:KEY` as KEY, empty values left out, the source's credentials redacted once more.
+ */
+export function vcsMetadata(attrs: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(attrs)) {
+    if (!k.startsWith('vcs:') || v === '') continue;
+    out[k.slice('vcs:'.length)] = k === 'vcs:source' ? redactCredentials(v) : v;
+  }
+  return out;
 }
 
 /** A resolved dependency (v1) / material (v0.2). */
@@ -183,6 +199,8 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
   const reproducible = opts.reproducible ?? isReproducible(input);
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
+  // BuildKit's own metadata (its `Source` and `Layers` are LLB's, which tsbuild has not): the checkout, when known.
+  const buildkitMetadata = input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : undefined;
   const tsbuildMetadata = max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {};
   if (opts.version === 'v1') {
     return statement(subject, SLSA_V1, {
@@ -196,6 +214,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
         builder: { id: opts.builderId ?? '' },
         metadata: {
           ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
+          ...(buildkitMetadata ? { buildkit_metadata: buildkitMetadata } : {}),
           buildkit_hermetic: hermetic,
           buildkit_completeness: { request: max, resolvedDependencies: false },
           buildkit_reproducible: reproducible,
@@ -219,6 +238,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
       ...(max ? { buildInvocationID: input.buildId, buildStartedOn: startedOn, buildFinishedOn: finishedOn } : {}),
       completeness: { parameters: max, environment: true, materials: false },
       reproducible,
+      ...(buildkitMetadata ? { 'https://mobyproject.org/buildkit@v1#metadata': buildkitMetadata } : {}),
       'https://mobyproject.org/buildkit@v1#hermetic': hermetic,
       ...tsbuildMetadata,
     },

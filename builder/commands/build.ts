@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
@@ -7,8 +7,9 @@ import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
-import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits } from '../options/build-flags.js';
-import { buildSettingsAttrs } from '../options/frontend-attrs.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
+import { buildSettingsAttrs, localMountName } from '../options/frontend-attrs.js';
+import type { GitAttributes, LocalDirs } from '../git-info/index.js';
 import { openSshAgents } from '../options/ssh-key-agent.js';
 import { destState, ensureParent, prepareDestinations, writeOutputFile, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
@@ -220,14 +221,18 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     await agents.close();
     throw err;
   }
-  // The settings as buildx sends them, kept with the build's record (`history inspect`).
-  const frontendAttrs = buildSettingsAttrs(settings);
+  // buildx's git information of a local context's checkout (git-info/): `vcs:*` attributes and, asked for, labels.
+  const git = remote === undefined ? await localGitAttributes(context ?? '.', flags.file, namedContexts) : undefined;
+  if (git?.warning !== undefined) process.stderr.write(`${git.warning}\n`);
+  const labels = { ...settings.labels, ...git?.labels };
+  // The settings as buildx sends them, kept with the build's record (`history inspect`), with the checkout's `vcs:*`.
+  const frontendAttrs = { ...buildSettingsAttrs({ ...settings, labels }), ...git?.vcs };
   const { createProgress } = await import('../progress/index.js');
   const { runBuild } = await import('../build.js');
   const { loadReport, renderTerminalSummary, writeReportFiles, writeStepSummary } = await import('../report/index.js');
   const progress = shared?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
-    ...settings, frontendAttrs, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
+    ...settings, labels, frontendAttrs, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
     ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
@@ -427,4 +432,16 @@ async function outlineAction(context: string, flags: BuildFlags, call: CallFunc,
   const result = outlineResult(outline, dockerfile.text);
   process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatOutline(outline));
   await writeCallMetadata(flags.metadataFile, { 'result.json': result, 'result.txt': formatOutline(outline), version: '1.0.0' });
+}
+
+/**
+ * buildx's getGitAttributes for a local context (build/git.go): the directories it mounts are the context, the
+ * Dockerfile's directory (none for one read from stdin: buildx writes it to a temp dir) and each local named context.
+ */
+async function localGitAttributes(context: string, file: string | undefined, named: Record<string, NamedContext>): Promise<GitAttributes> {
+  const { gitAttributes } = await import('../git-info/index.js');
+  const dirs: LocalDirs = { context };
+  if (file !== '-') dirs.dockerfile = file === undefined ? context : dirname(file);
+  for (const [name, c] of Object.entries(named)) if (c.kind === 'local') dirs[localMountName(name)] = c.dir;
+  return gitAttributes(context, file, dirs, process.env);
 }
