@@ -82,6 +82,22 @@ describe('gitAttributes (buildx build/git.go getGitAttributes)', () => {
     expect((await gitAttributes('.', undefined, {}, {}, repo)).vcs['vcs:revision'], 'dirty only when asked').to.equal(sha);
   });
 
+  it('starts no git at all for a directory with no .git in it or above it (a fork is milliseconds of every build)', async () => {
+    const bin = join(dir, 'spy-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'git'), `#!/bin/sh\ntouch ${join(dir, 'git-ran')}\nexit 1\n`, { mode: 0o755 });
+    const outside = join(dir, 'outside');
+    await mkdir(outside, { recursive: true });
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      expect(await gitAttributes(outside, undefined, {}, {}, dir)).to.deep.equal({ vcs: {}, labels: {} });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(join(dir, 'git-ran')), 'git was started').to.equal(false);
+  });
+
   it('is quiet outside a repository, and warns as buildx when a .git cannot be read or there is no git', async () => {
     const plain = join(dir, 'plain');
     await mkdir(join(plain, '.git'), { recursive: true });

@@ -1,5 +1,5 @@
 import { lstat, realpath } from 'node:fs/promises';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseGoBool } from '../../common/index.js';
 import { GitRunError, LocalGit } from './local-git.js';
 
@@ -43,6 +43,10 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
   const warn = (message: string): GitAttributes => ({ ...NONE, warning: `WARNING: current commit information was not captured by the build: ${message}` });
   // buildx is quiet about a directory that is no repository, and says so when it has a `.git` it could not read.
   const hasGitDir = (): Promise<boolean> => lstat(join(wd, '.git')).then((s) => s.isDirectory(), () => false);
+  // No `.git` in the directory or above it: no checkout git could find (LocalGit drops GIT_DIR and the like), and
+  // no git process either. A fork costs this Node process 5-12 ms on a small VM (bench/RESULTS.md, fourteenth
+  // round), on the critical path of every build outside a checkout, a no-op rebuild's among them.
+  if (!(await gitDirAbove(wd))) return NONE;
   // buildx's gitutil.New finds no git: quiet, unless there is a `.git` it would have read.
   let isWorkTree: boolean;
   try {
@@ -87,6 +91,14 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
   function failure(what: string, err: unknown): GitAttributes {
     if (!(err instanceof GitRunError)) throw err;
     return warn(`${what}: ${err.message}`);
+  }
+}
+
+/** Whether `dir` or a directory above it has a `.git` (a directory, or a file pointing at one: a worktree, a submodule). */
+async function gitDirAbove(dir: string): Promise<boolean> {
+  for (let d = dir; ; d = dirname(d)) {
+    if (await lstat(join(d, '.git')).then(() => true, () => false)) return true;
+    if (dirname(d) === d) return false;
   }
 }
 
