@@ -47,19 +47,11 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
   // no git process either. A fork costs this Node process 5-12 ms on a small VM (bench/RESULTS.md, fourteenth
   // round), on the critical path of every build outside a checkout, a no-op rebuild's among them.
   if (!(await gitDirAbove(wd))) return NONE;
-  // buildx's gitutil.New finds no git: quiet, unless there is a `.git` it would have read.
-  let isWorkTree: boolean;
-  try {
-    isWorkTree = await git.isInsideWorkTree();
-  } catch (err) {
-    if (!(err instanceof GitRunError)) throw err;
-    return (await hasGitDir()) ? warn(`git was not found in the system: ${err.message}`) : NONE;
-  }
-  if (!isWorkTree) return (await hasGitDir()) ? warn('failed to read current commit information with git rev-parse --is-inside-work-tree') : NONE;
-  const root = await git.workTree().catch((err: unknown) => failure('failed to get git root dir', err));
-  if (typeof root !== 'string') return root;
-  let sha = await git.fullCommit().catch((err: unknown) => failure('failed to get git commit', err));
-  if (typeof sha === 'object') return sha;
+  const probed = await git.probe();
+  const found = probed ?? await askEach();
+  if ('warning' in found || 'vcs' in found) return found;
+  const { root } = found;
+  let sha = found.commit;
   const vcs: Record<string, string> = {};
   const labels: Record<string, string> = {};
   if (sha) {
@@ -86,6 +78,24 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
     }
   }
   return { vcs, labels };
+
+  /** buildx's questions one at a time, for what probe() could not answer: the root and commit, or the warning. */
+  async function askEach(): Promise<{ root: string; commit: string | undefined } | GitAttributes> {
+    // buildx's gitutil.New finds no git: quiet, unless there is a `.git` it would have read.
+    let isWorkTree: boolean;
+    try {
+      isWorkTree = await git.isInsideWorkTree();
+    } catch (err) {
+      if (!(err instanceof GitRunError)) throw err;
+      return (await hasGitDir()) ? warn(`git was not found in the system: ${err.message}`) : NONE;
+    }
+    if (!isWorkTree) return (await hasGitDir()) ? warn('failed to read current commit information with git rev-parse --is-inside-work-tree') : NONE;
+    const root = await git.workTree().catch((err: unknown) => failure('failed to get git root dir', err));
+    if (typeof root !== 'string') return root;
+    const commit = await git.fullCommit().catch((err: unknown) => failure('failed to get git commit', err));
+    if (typeof commit === 'object') return commit;
+    return { root, commit };
+  }
 
   /** A git failure after the work tree was found: buildx's wrapped error, as its warning; a bug stays a bug. */
   function failure(what: string, err: unknown): GitAttributes {

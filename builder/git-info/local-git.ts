@@ -25,6 +25,17 @@ export class LocalGit {
   #filters: Promise<string[]> | undefined;
   constructor(readonly dir: string) {}
 
+  /**
+   * IsInsideWorkTree, WorkTree and FullCommit in one run (`rev-parse --is-inside-work-tree --show-toplevel HEAD`):
+   * the usual checkout costs one fork, not three. Undefined when that run fails (no work tree, no commit yet, no
+   * git): the caller then asks each question alone, as buildx does, for its answers and its warnings.
+   */
+  async probe(): Promise<{ root: string; commit: string } | undefined> {
+    const out = await this.#run(['rev-parse', '--is-inside-work-tree', '--show-toplevel', 'HEAD']).catch(() => undefined);
+    const [inside, root, commit] = (out ?? '').split('\n');
+    return inside === 'true' && root && commit && /^[0-9a-f]{40,64}$/.test(commit) ? { root, commit } : undefined;
+  }
+
   /** GitCLI.IsInsideWorkTree; throws only when there is no git to run. */
   async isInsideWorkTree(): Promise<boolean> {
     const out = await this.#clean(['rev-parse', '--is-inside-work-tree']).catch((err: unknown) => {
@@ -65,6 +76,10 @@ export class LocalGit {
    * redacted as BuildKit's urlutil.RedactCredentials; undefined when there is none.
    */
   async remoteUrl(): Promise<string | undefined> {
+    // The usual case in one run: `ls-remote --get-url` gives the URL of the branch's upstream remote, else origin's
+    // (insteadOf applied, as get-url does); with neither it echoes the name `origin`, and the questions below decide.
+    const first = await this.#clean(['ls-remote', '--get-url']).catch(() => '');
+    if (first !== '' && first !== 'origin') return redactCredentials(first);
     const get = (remote: string): Promise<string | undefined> => this.#clean(['remote', 'get-url', remote]).then((u) => u || undefined, () => undefined);
     const symref = await this.#clean(['symbolic-ref', '-q', 'HEAD']).catch(() => '');
     const current = symref === '' ? '' : await this.#clean(['for-each-ref', '--format=%(upstream:remotename)', symref]).catch(() => '');
