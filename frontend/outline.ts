@@ -39,7 +39,7 @@ const clone = (o: StageOutline): StageOutline => ({
 });
 
 /** The outline of `target` (default: the last stage). Throws DockerfileError as compile does for a missing target. */
-export function outlineOf(text: string, opts: GlobalArgOptions & { target?: string } = {}): Outline {
+export function outlineOf(text: string, opts: GlobalArgOptions = {}): Outline {
   const { dockerfile: df, src } = parseWithSource(text);
   const lines = text.split(/\r?\n/);
   const directiveLines = new Set(df.directives.map((d) => d.location.line));

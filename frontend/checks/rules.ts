@@ -1,5 +1,6 @@
 import type { Dockerfile, Instruction } from '../ast.js';
 import { isSecretName } from '../secret-name.js';
+import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
 
 /** One finding of a build check, as BuildKit's linter reports it: the rule, a short explanation, where. */
 export interface CheckWarning {
@@ -14,7 +15,7 @@ export interface CheckWarning {
 
 /** ARGs every build defines without an ARG line (BuildKit's automatic platform args and proxy args). */
 const PREDEFINED_ARGS = new Set([
-  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+  ...AUTOMATIC_ARG_NAMES,
   'HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy',
 ]);
 

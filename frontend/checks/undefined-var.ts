@@ -2,6 +2,7 @@ import type { Dockerfile, Instruction } from '../ast.js';
 import { nearest } from '../parser/suggest.js';
 import type { CheckWarning } from './rules.js';
 import { expandInScope, globalArgScope, type GlobalArgOptions } from '../compile/global-args.js';
+import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
 
 // UndefinedVar (BuildKit's linter): a `$NAME` the frontend expands in an instruction that is neither an ARG declared
 // in the stage, an ENV set earlier in the stage or a parent stage (FROM <stage>), a predefined arg, PATH, nor an ENV
@@ -17,7 +18,7 @@ import { expandInScope, globalArgScope, type GlobalArgOptions } from '../compile
 
 /** Names every stage has without declaring them: BuildKit's automatic args, the proxy args and the default PATH. */
 const ALWAYS_DEFINED = new Set([
-  'TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT', 'BUILDPLATFORM', 'BUILDOS', 'BUILDARCH', 'BUILDVARIANT',
+  ...AUTOMATIC_ARG_NAMES,
   'HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'ftp_proxy', 'no_proxy', 'all_proxy',
   'PATH',
 ]);

@@ -114,6 +114,18 @@ describe('compile: args and environment', () => {
     expect(exec(graph, 's0.3').env).to.include.members(['TARGETARCH=arm64', 'BUILDOS=linux']);
   });
 
+  it('has TARGETSTAGE and the OSVERSION args as BuildKit\'s defaultArgs, and a --build-arg replaces an automatic arg undeclared', async () => {
+    const text = 'FROM --platform=$BUILDPLATFORM golang:1.22 AS build\nARG TARGETSTAGE TARGETOSVERSION BUILDOSVERSION\nRUN make\nFROM alpine AS final\nARG TARGETSTAGE\nRUN x\n';
+    const { graph } = await build(text, { platform: arm64, target: 'build' });
+    expect(exec(graph, 's0.2').env).to.include.members(['TARGETSTAGE=build', 'TARGETOSVERSION=', 'BUILDOSVERSION=']);
+    expect(exec((await build(text)).graph, 's1.2').env).to.include('TARGETSTAGE=final');
+    expect(exec((await build('FROM alpine\nARG TARGETSTAGE\nRUN x\n')).graph, 's0.2').env).to.include('TARGETSTAGE=default');
+    // No global ARG line declares BUILDPLATFORM: the --build-arg still sets the value FROM expands.
+    const { graph: overridden, calls } = await build(text, { platform: amd64, target: 'build', buildArgs: { BUILDPLATFORM: 'linux/arm64' } });
+    expect(calls).to.deep.equal(['golang:1.22@arm64']);
+    expect(overridden.stages[0]?.platform).to.deep.equal(arm64);
+  });
+
   it('passes proxy build args to RUN without an ARG line and without history, in both spellings, outside the key', async () => {
     // BuildKit: proxyEnvFromBuildArgs matches the names in any case; the executor's proxyEnvList sets HTTP_PROXY and
     // http_proxy alike; ExecOp's CacheMap clears the proxy env, so another proxy on another runner still hits.

@@ -10,7 +10,7 @@ import { dispatchMeta } from './dispatch-meta.js';
 import { dispatchRun } from './dispatch-run.js';
 import type { CompileOptions } from './options.js';
 import { setGlobalArg } from './global-args.js';
-import { platformArgs } from './platform-args.js';
+import { automaticArgs, targetStageName } from './platform-args.js';
 import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
 import type { StageLink, StageSource } from './stage-plan.js';
 import { pushVertex } from './stage-state.js';
@@ -65,7 +65,7 @@ export async function compile(text: string, opts: CompileOptions): Promise<Build
 async function compileText(text: string, file: string, opts: CompileOptions): Promise<BuildGraph> {
   const { dockerfile: df, src } = parseWithSource(text, file);
   const buildArgs = opts.buildArgs ?? {};
-  const globalArgs = new Map<string, string>(Object.entries(platformArgs(opts.platform, opts.buildPlatform)));
+  const globalArgs = automaticArgs(opts.platform, opts.buildPlatform, targetStageName(df, opts.target), buildArgs);
   const expandGlobal = (inst: Instruction, word: string, used?: Record<string, string>): string => {
     try {
       const r = processWord(word, (n) => globalArgs.get(n), { escapeToken: df.escapeToken });

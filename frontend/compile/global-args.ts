@@ -1,13 +1,15 @@
 import type { Platform } from '../../registry/oci/index.js';
 import type { Dockerfile } from '../ast.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
-import { platformArgs } from './platform-args.js';
+import { automaticArgs, targetStageName } from './platform-args.js';
 
-/** What the global ARG scope depends on besides the text: `--build-arg` values and the platforms (TARGETARCH …). */
+/** What the global ARG scope depends on besides the text: `--build-arg` values, the platforms (TARGETARCH …), the target. */
 export interface GlobalArgOptions {
   buildArgs?: Record<string, string>;
   platform?: Platform;
   buildPlatform?: Platform;
+  /** `--target`: TARGETSTAGE's value (default: the last stage's name). */
+  target?: string;
 }
 
 /**
@@ -18,7 +20,7 @@ export interface GlobalArgOptions {
 export function globalArgScope(df: Dockerfile, opts: GlobalArgOptions): Map<string, string> {
   const buildArgs = opts.buildArgs ?? {};
   const platform = opts.platform ?? opts.buildPlatform;
-  const scope = new Map<string, string>(platform ? Object.entries(platformArgs(platform, opts.buildPlatform ?? platform)) : []);
+  const scope = platform ? automaticArgs(platform, opts.buildPlatform ?? platform, targetStageName(df, opts.target), buildArgs) : new Map<string, string>();
   for (const inst of df.instructions) {
     if (inst.keyword === 'FROM') break;
     if (inst.keyword !== 'ARG') continue;

@@ -129,7 +129,7 @@ export interface StageFrom { baseName: string; at: SourceRange }
  */
 export function neededStageFroms(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string } = {}): StageFrom[] {
   const { dockerfile, src } = parseWithSource(text, opts.file);
-  const scope = opts.args ? globalArgScope(dockerfile, opts.args) : undefined;
+  const scope = opts.args ? globalArgScope(dockerfile, { ...opts.args, ...(target ? { target } : {}) }) : undefined;
   const replaced = new Set(opts.replaced ?? []);
   const stages: StageSource[] = [];
   for (const inst of dockerfile.instructions) {
