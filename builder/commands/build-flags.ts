@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { formatPlatform, hostPlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
 import type { ProgressMode } from '../progress/index.js';
 import { UserError } from '../../common/index.js';
 
@@ -123,16 +123,18 @@ export function addBuildFlags(cmd: Command): Command {
     .option('--debug', 'print the cause chain of errors');
 }
 
-/** `--platform a,b`: the target platforms, normalised as containerd does (arm64/v8 → arm64, arm → arm/v7), deduplicated. */
+/**
+ * `--platform a,b`: the target platforms as buildx's platformutil.Parse reads them (containerd's Parse, then Normalize:
+ * `arm64` is linux/arm64, `linux` the host's architecture, arm64/v8 → arm64, arm → arm/v7), deduplicated.
+ */
 export function platformsOption(text: string | undefined): Platform[] | undefined {
   if (text === undefined) return undefined;
   const out = new Map<string, Platform>();
   for (const item of text.split(',').map((t) => t.trim()).filter(Boolean)) {
     // `local` is the host's platform, as buildx reads it (platformutil.Parse).
     const p = item.toLowerCase() === 'local' ? hostPlatform() : parsePlatform(item);
-    if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant], e.g. linux/amd64 or linux/amd64,linux/arm64');
-    const normal: Platform = p.architecture === 'arm64' && p.variant === 'v8' ? { os: p.os, architecture: p.architecture }
-      : p.architecture === 'arm' && p.variant === undefined ? { ...p, variant: 'v7' } : p;
+    if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant] (or an architecture alone), e.g. linux/amd64, arm64 or linux/amd64,linux/arm64');
+    const normal = normalizePlatform(p);
     out.set(formatPlatform(normal), normal);
   }
   if (out.size === 0) throw new UserError('INVALID_ARGUMENT', '--platform is empty', 'write os/arch[/variant], e.g. linux/amd64');

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { parsePlatform, platformMatches } from './platform.js';
+import { hostPlatform, normalizePlatform, parsePlatform, platformMatches } from './platform.js';
 
 describe('platform names', () => {
   it('reads the aliases containerd normalises: x86_64, aarch64, i386, armhf, armel', () => {
@@ -8,6 +8,21 @@ describe('platform names', () => {
     expect(parsePlatform('linux/i386')).to.deep.equal({ os: 'linux', architecture: '386' });
     expect(parsePlatform('linux/armhf')).to.deep.equal({ os: 'linux', architecture: 'arm', variant: 'v7' });
     expect(parsePlatform('linux/armel')).to.deep.equal({ os: 'linux', architecture: 'arm', variant: 'v6' });
+  });
+
+  it('reads one part alone as containerd\'s Parse: an OS on the host\'s architecture, else an architecture on the host\'s OS', () => {
+    const host = hostPlatform();
+    expect(parsePlatform('arm64')).to.deep.equal({ os: host.os, architecture: 'arm64' });
+    expect(parsePlatform('aarch64')).to.deep.equal({ os: host.os, architecture: 'arm64' });
+    expect(parsePlatform('linux')).to.deep.equal({ os: 'linux', architecture: host.architecture });
+    expect(parsePlatform('MacOS/arm64')).to.deep.equal({ os: 'darwin', architecture: 'arm64' });
+    for (const bad of ['nonsense', 'linux/arm64/v8/x', 'linux//arm64', 'linux/arm*', '']) expect(parsePlatform(bad), bad).to.equal(undefined);
+  });
+
+  it('normalises as containerd\'s Normalize: arm64/v8 is arm64, arm is arm/v7, amd64/v1 is amd64', () => {
+    expect(normalizePlatform({ os: 'linux', architecture: 'arm64', variant: 'v8' })).to.deep.equal({ os: 'linux', architecture: 'arm64' });
+    expect(normalizePlatform({ os: 'linux', architecture: 'arm' })).to.deep.equal({ os: 'linux', architecture: 'arm', variant: 'v7' });
+    expect(normalizePlatform({ os: 'Linux', architecture: 'x86_64', variant: 'v1' })).to.deep.equal({ os: 'linux', architecture: 'amd64' });
   });
 
   it('matches after normalising both sides: arm64/v8 is arm64, arm is arm/v7, amd64/v1 is amd64', () => {

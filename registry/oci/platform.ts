@@ -11,21 +11,44 @@ export function formatPlatform(p: Platform): string {
   return [p.os, p.architecture, p.variant].filter(Boolean).join('/');
 }
 
-/** Parses `os/arch[/variant]` as given to `--platform`; returns undefined when malformed. */
+/**
+ * Parses a platform as containerd's platforms.Parse reads `--platform` and `FROM --platform`: `os/arch[/variant]`
+ * with the architecture's aliases resolved (aarch64, x86_64, armhf …), or one part alone, which is an OS (on the
+ * host's architecture: `linux`) or else an architecture (on the host's OS: `arm64`). Undefined when malformed.
+ * Callers that compare or format the result normalise it first (normalizePlatform), as buildx does.
+ */
 export function parsePlatform(text: string): Platform | undefined {
   const parts = text.trim().toLowerCase().split('/');
-  if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) return undefined;
+  if (parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) return undefined;
+  if (parts.length === 1) {
+    const [one = ''] = parts;
+    const host = hostPlatform();
+    if (KNOWN_OS.has(normalizeOs(one))) return { os: normalizeOs(one), architecture: host.architecture };
+    const p = parsePlatform(`${host.os}/${one}`);
+    return p && KNOWN_ARCH.has(p.architecture) ? p : undefined;
+  }
   const [os, arch, given] = parts as [string, string, string | undefined];
   // Debian's names for two ARM ABIs and the i386 alias name a variant too (containerd's normalizeArch).
   const alias = ARCH_ALIASES[arch];
   const architecture = alias?.architecture ?? normalizeArch(arch);
   const variant = alias !== undefined ? alias.variant : given;
-  return variant ? { os, architecture, variant } : { os, architecture };
+  return variant ? { os: normalizeOs(os), architecture, variant } : { os: normalizeOs(os), architecture };
 }
 
 const ARCH_ALIASES: Record<string, { architecture: string; variant?: string }> = {
   i386: { architecture: '386' }, armhf: { architecture: 'arm', variant: 'v7' }, armel: { architecture: 'arm', variant: 'v6' },
 };
+
+// containerd's isKnownOS and isKnownArch (platforms/database.go): what one part alone may name.
+const KNOWN_OS = new Set(['aix', 'android', 'darwin', 'dragonfly', 'freebsd', 'hurd', 'illumos', 'ios', 'js', 'linux', 'nacl', 'netbsd', 'openbsd', 'plan9', 'solaris', 'windows', 'zos']);
+const KNOWN_ARCH = new Set(['386', 'amd64', 'amd64p32', 'arm', 'armbe', 'arm64', 'arm64be', 'ppc64', 'ppc64le', 'loong64', 'mips', 'mipsle', 'mips64', 'mips64le',
+  'mips64p32', 'mips64p32le', 'ppc', 'riscv', 'riscv64', 's390', 's390x', 'sparc', 'sparc64', 'wasm']);
+
+/** containerd's normalizeOS: lower case, `macos` is darwin. */
+function normalizeOs(os: string): string {
+  const lower = os.toLowerCase();
+  return lower === 'macos' ? 'darwin' : lower;
+}
 
 /** Node's `process.arch` names → OCI architecture names. */
 export function ociArch(nodeArch: string): string {
@@ -60,14 +83,18 @@ export function platformMatches(wanted: Platform, candidate: Platform): boolean 
  * served an amd64/v3 image, which its CPU may not run.
  */
 export function platformRank(wanted: Platform, candidate: Platform): number | undefined {
-  const c = normalizeForMatch(candidate);
-  const i = platformVector(normalizeForMatch(wanted)).findIndex((w) => w.os === c.os && w.architecture === c.architecture && (w.variant ?? '') === (c.variant ?? ''));
+  const c = normalizePlatform(candidate);
+  const i = platformVector(normalizePlatform(wanted)).findIndex((w) => w.os === c.os && w.architecture === c.architecture && (w.variant ?? '') === (c.variant ?? ''));
   return i < 0 ? undefined : i;
 }
 
-/** containerd's Normalize of os, architecture and variant (platforms/database.go normalizeArch). */
-function normalizeForMatch(p: Platform): Platform {
-  const os = p.os.toLowerCase();
+/**
+ * containerd's platforms.Normalize (platforms/database.go normalizeOS, normalizeArch): arm64/v8 is arm64, arm is
+ * arm/v7, amd64/v1 is amd64, aarch64 is arm64, macos is darwin. What buildx does to every `--platform`, and BuildKit
+ * to the platform an image and its index entry name.
+ */
+export function normalizePlatform(p: Platform): Platform {
+  const os = normalizeOs(p.os);
   let arch = p.architecture.toLowerCase();
   let variant = (p.variant ?? '').toLowerCase();
   const alias = ARCH_ALIASES[arch];
@@ -75,7 +102,8 @@ function normalizeForMatch(p: Platform): Platform {
   else if (arch === 'x86_64' || arch === 'x86-64' || arch === 'amd64') { arch = 'amd64'; if (variant === 'v1') variant = ''; }
   else if (arch === 'aarch64' || arch === 'arm64') { arch = 'arm64'; variant = ['8', 'v8', 'v8.0'].includes(variant) ? '' : ['9', '9.0', 'v9.0'].includes(variant) ? 'v9' : variant; }
   else if (arch === 'arm') variant = variant === '' || variant === '7' ? 'v7' : ['5', '6', '8'].includes(variant) ? `v${variant}` : variant;
-  return variant === '' ? { os, architecture: arch } : { os, architecture: arch, variant };
+  const osVersion = p['os.version'] !== undefined && p['os.version'] !== '' ? { 'os.version': p['os.version'] } : {};
+  return variant === '' ? { os, architecture: arch, ...osVersion } : { os, architecture: arch, variant, ...osVersion };
 }
 
 // arm64 variants and the versions each runs (containerd's arm64variantToVersion): major versions with their minor.
@@ -88,7 +116,7 @@ const ARM64_VERSIONS: Record<string, [number, number][]> = {
 
 /** containerd's platformVector: the platforms an image may be for to run where `p` (normalised) is asked, best first. */
 function platformVector(p: Platform): Platform[] {
-  const at = (architecture: string, variant?: string): Platform => normalizeForMatch(variant === undefined ? { os: p.os, architecture } : { os: p.os, architecture, variant });
+  const at = (architecture: string, variant?: string): Platform => normalizePlatform(variant === undefined ? { os: p.os, architecture } : { os: p.os, architecture, variant });
   const level = (v: string | undefined): number => Number.parseInt((v ?? '').replace(/^v/, ''), 10);
   if (p.architecture === 'amd64') {
     const out = [p];
