@@ -310,7 +310,7 @@ async function buildLocked(
     // at, and one from stdin as BuildKit does.
     const shown = { path: shownName(req, dockerfile), text: dockerfile.text };
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
-    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
+    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text);
@@ -344,7 +344,7 @@ async function buildLocked(
     for (const [k, part] of parts.entries()) {
       const view = views[k] ?? graph;
       const assembled = assembleImage(view, leaves ? await imageResults(view, solved.results, baseLayers, worker.store, req.signal) : solved.results, {
-        labels: req.labels, builtAt: times,
+        labels: req.labels, builtAt: times, platform: part.platform,
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
       const image = await inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? [], remote.blobs, req.signal);

@@ -1,7 +1,7 @@
 import type { BuildGraph, Vertex } from '../../frontend/index.js';
 import type { FsState } from '../../solver/index.js';
 import {
-  MediaType, canonicalJson, sha256,
+  MediaType, canonicalJson, normalizePlatform, sha256,
   type ContainerConfig, type Descriptor, type History, type ImageConfig, type ImageManifest, type Platform,
 } from '../../registry/oci/index.js';
 import { goTimeJson } from '../../common/index.js';
@@ -32,6 +32,11 @@ export interface AssembleOptions {
    * sends no bytes), as docker's builder does.
    */
   builtAt?: Record<string, number>;
+  /**
+   * The platform the build was asked for (`--platform`, else the host's): the image and its index entry name it even
+   * when the target stage runs elsewhere (`FROM --platform=$BUILDPLATFORM`). Without it, the target stage's.
+   */
+  platform?: Platform;
 }
 
 /**
@@ -67,9 +72,7 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   const config: ImageConfig = {
     created,
     ...(author !== undefined && author !== '' ? { author } : {}),
-    architecture: stage.platform.architecture,
-    os: stage.platform.os,
-    ...(stage.platform.variant ? { variant: stage.platform.variant } : {}),
+    ...configPlatform(opts.platform ?? stage.platform, stage.base?.config ?? stage.platform),
     config: runtime,
     rootfs: { type: 'layers', diff_ids: fs.layers.map((l) => l.diffId) },
     history,
@@ -85,9 +88,24 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   };
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDescriptor: Descriptor = {
-    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, platform: platformOf(stage.platform),
+    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, platform: platformOf(normalizePlatform(opts.platform ?? stage.platform)),
   };
   return { config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor };
+}
+
+/**
+ * The os, architecture and variant of the image's config, as BuildKit's Dockerfile2LLB sets them for a requested
+ * platform: the target's os and architecture; the target's variant (and os.version) when it names one or when os or
+ * architecture changed, else the base image's; then containerd's Normalize (arm64/v8 → arm64). `base` is the target
+ * stage's base image config (the stage's own platform for scratch, as BuildKit's emptyImage).
+ */
+function configPlatform(target: Platform, base: Platform): Platform {
+  const same = target.os === base.os && target.architecture === base.architecture;
+  const variant = target.variant || !same ? target.variant : base.variant;
+  const osVersion = target['os.version'] || !same ? target['os.version'] : base['os.version'];
+  return normalizePlatform({
+    os: target.os, architecture: target.architecture, ...(variant ? { variant } : {}), ...(osVersion ? { 'os.version': osVersion } : {}),
+  });
 }
 
 function platformOf(p: Platform): Platform {

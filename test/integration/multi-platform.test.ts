@@ -160,6 +160,24 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(await readFile(join(local, 'linux_arm64', 'app'), 'utf8')).to.equal('compiled on x86_64 for arm64 (linux/amd64)\n');
   });
 
+  it('names each image and its index entry by the asked platform when the target stage runs on $BUILDPLATFORM; reads `arm64` as linux/arm64', async () => {
+    // BuildKit's Dockerfile2LLB gives the image config the requested os/architecture and dockerui's makeExportPlatform
+    // names the index entry by it; the target stage's own platform (the build's) made an index of two amd64 images.
+    const ctx = await context('on-build-platform', [
+      `FROM --platform=$BUILDPLATFORM ${host}/busybox:multi AS out`,
+      'ARG TARGETARCH TARGETSTAGE',
+      'RUN echo "$TARGETARCH $TARGETSTAGE" > /t',
+    ]);
+    const ref = `${host}/on-build-platform:1`;
+    // One part alone is an architecture on the host's OS (containerd's platforms.Parse, as buildx reads --platform).
+    await build(['--root', join(dir, 'root-on-build-platform'), '--platform', 'linux/amd64,arm64', '--provenance=false', '-t', ref, '--push'], ctx);
+    const index = await rawIndex(ref);
+    expect(index.manifests.map((m) => m.platform?.architecture)).to.deep.equal(['amd64', 'arm64']);
+    const arm = JSON.parse(await skopeo(['--override-arch', 'arm64', 'inspect', '--tls-verify=false', `docker://${ref}`])) as { Architecture: string; Os: string };
+    expect([arm.Os, arm.Architecture]).to.deep.equal(['linux', 'arm64']);
+    expect(await fileIn(ref, 'arm64', 't')).to.equal('arm64 out\n');
+  });
+
   it('pushes each platform by digest from its own root, then imagetools create merges them into one tagged index', async () => {
     const ctx = await context('dist', [
       `FROM ${host}/busybox:multi`,
