@@ -36,7 +36,14 @@ export type OutputSpec =
   } & ImageExportAttrs)
   | ({ type: 'oci'; dest: string; tar: boolean; names: string[] } & ImageExportAttrs)
   | ({ type: 'docker'; dest: string; names: string[] } & ImageExportAttrs)
-  | { type: 'local'; dest: string }
+  | {
+    type: 'local'; dest: string;
+    /**
+     * `platform-split`: one directory per platform (`dest/linux_arm64`). Unset: split when several platforms were
+     * built, as BuildKit's local exporter (CreateFSOpts.UsePlatformSplit); false merges them into dest.
+     */
+    platformSplit?: boolean;
+  }
   | { type: 'tar'; dest: string }
   | { type: 'cacheonly' };
 
@@ -157,9 +164,8 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
     return dest;
   };
   const file = (): string => attrs.dest || '-';
-  if ((type === 'local' || type === 'tar') && parseBool(attrs['platform-split'], false, 'platform-split')) {
-    throw new UserError('INVALID_ARGUMENT', `-o ${text}: platform-split=true is not supported`, 'tsbuild builds one platform at a time; drop platform-split');
-  }
+  // BuildKit's tar exporter reads platform-split (it must be a boolean) but always splits several platforms.
+  const platformSplit = attrs['platform-split'] === undefined ? undefined : parseBool(attrs['platform-split'], false, 'platform-split');
   switch (type) {
     case 'image':
     case 'registry': {
@@ -181,7 +187,7 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
         throw new UserError('INVALID_ARGUMENT', `-o ${text}: tar=false is not supported for type=docker`, 'use -o type=oci,tar=false,dest=DIR for a layout directory');
       }
       return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text) };
-    case 'local': return { type: 'local', dest: dir('local') };
+    case 'local': return { type: 'local', dest: dir('local'), ...(platformSplit !== undefined ? { platformSplit } : {}) };
     case 'tar': return { type: 'tar', dest: file() };
     default: return { type: 'cacheonly' };
   }

@@ -1,4 +1,6 @@
 import { createWriteStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
 import { ConfinedFsError, isInUserNamespace, layerTar, writeTree, type LinuxWorker } from '../../worker/index.js';
@@ -53,6 +55,17 @@ export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string,
     if (dest === '-') await into(process.stdout);
     else if ((await checkFileDest(dest, 'tar output')) === 'special') await into(createWriteStream(dest));
     else await replaceWithNew(dest, (tmp) => into(createWriteStream(tmp, { flags: 'wx' })));
+  });
+}
+
+/**
+ * The paths of every entry but the directories in `fs`, relative to its root. Read by name only: a symlink is an
+ * entry, never followed.
+ */
+export async function filesIn(worker: LinuxWorker, fs: FsState): Promise<string[]> {
+  return worker.withFs(fs, async (dir) => {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => !e.isDirectory()).map((e) => relative(dir, join(e.parentPath, e.name)));
   });
 }
 

@@ -12,7 +12,7 @@ import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
 import { layoutDescriptorAnnotations, writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
-import { writeFsTar, writeLocal } from './filesystem.js';
+import { filesIn, writeFsTar, writeLocal } from './filesystem.js';
 import { UserError } from '../../common/index.js';
 import { writingTo } from '../options/destinations.js';
 
@@ -183,21 +183,45 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       ctx.progress.note(`wrote docker archive ${out.dest === '-' ? 'to stdout' : out.dest}`);
       break;
     }
-    case 'local':
-      // Several platforms: one directory each, named as buildx names them (dest/linux_arm64).
+    case 'local': {
+      // Several platforms: one directory each, named as buildx names them (dest/linux_arm64), unless platform-split=false
+      // merges them; platform-split=true gives one platform its directory too (BuildKit's local exporter).
+      const split = out.platformSplit ?? !single;
+      if (!split && !single) await refuseOverlaps(built.platforms, ctx.worker, out.dest);
       for (const p of built.platforms) {
-        const dest = single ? out.dest : join(out.dest, platformDir(p.platform));
+        const dest = split ? join(out.dest, platformDir(p.platform)) : out.dest;
         const { skipped } = await writeLocal(ctx.worker, p.fs, dest);
         // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
         if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
         ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
       }
       break;
+    }
     case 'tar':
       if (!single) throw new Error('a filesystem tar holds one platform: the CLI checks this before building');
       await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
       ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
       break;
+  }
+}
+
+/**
+ * platform-split=false writes every platform into one directory; a file that two platforms both have would be
+ * overwritten by the second, so it is refused before anything is written, as BuildKit's local exporter refuses it
+ * (directories may be shared).
+ */
+async function refuseOverlaps(platforms: PlatformResult[], worker: LinuxWorker, dest: string): Promise<void> {
+  const owner = new Map<string, string>();
+  for (const p of platforms) {
+    const name = formatPlatform(p.platform);
+    for (const file of await filesIn(worker, p.fs)) {
+      const first = owner.get(file);
+      if (first !== undefined) {
+        throw new UserError('INVALID_ARGUMENT', `-o type=local,dest=${dest},platform-split=false: cannot overwrite ${file} from ${first} with ${name} when split option is disabled`,
+          'drop platform-split=false (one directory per platform), or give each platform\'s files their own names (e.g. with $TARGETARCH in the path)');
+      }
+      owner.set(file, name);
+    }
   }
 }
 

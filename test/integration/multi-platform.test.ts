@@ -178,6 +178,32 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(await fileIn(ref, 'arm64', 't')).to.equal('arm64 out\n');
   });
 
+  it('merges the platforms into one directory with -o type=local,platform-split=false, refusing a file two platforms share', async () => {
+    // BuildKit's local exporter (CreateFSOpts.UsePlatformSplit): split by default only for several platforms;
+    // platform-split=false merges them and fails on a file path seen twice; =true gives one platform its directory too.
+    const lines = (dest: string): string[] => [
+      `FROM --platform=$BUILDPLATFORM ${host}/busybox:multi AS build`,
+      'ARG TARGETARCH',
+      'RUN echo $TARGETARCH > /app-$TARGETARCH',
+      'FROM scratch',
+      'ARG TARGETARCH',
+      `COPY --from=build /app-$TARGETARCH /${dest}`,
+    ];
+    const root = join(dir, 'root-split');
+    const merged = join(dir, 'split-merged');
+    await build(['--root', root, '--platform', 'linux/amd64,linux/arm64', '-o', `type=local,dest=${merged},platform-split=false`], await context('split', lines('')));
+    expect((await readdir(merged)).sort()).to.deep.equal(['app-amd64', 'app-arm64']);
+    expect(await readFile(join(merged, 'app-arm64'), 'utf8')).to.equal('arm64\n');
+    const one = join(dir, 'split-one');
+    await build(['--root', root, '--platform', 'linux/arm64', '-o', `type=local,dest=${one},platform-split=true`], await context('split', lines('')));
+    expect(await readdir(one)).to.deep.equal(['linux_arm64']);
+    const clash = join(dir, 'split-clash-out');
+    const r = await tsbuild(['build', '--root', root, '--platform', 'linux/amd64,linux/arm64', '-o', `type=local,dest=${clash},platform-split=false`, await context('split-clash', lines('app'))]);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.contain('cannot overwrite app from linux/amd64 with linux/arm64 when split option is disabled');
+    expect(await readdir(clash).catch(() => []), 'nothing written').to.deep.equal([]);
+  });
+
   it('pushes each platform by digest from its own root, then imagetools create merges them into one tagged index', async () => {
     const ctx = await context('dist', [
       `FROM ${host}/busybox:multi`,
