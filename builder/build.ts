@@ -344,7 +344,10 @@ async function buildLocked(
     for (const [k, part] of parts.entries()) {
       const view = views[k] ?? graph;
       const assembled = assembleImage(view, leaves ? await imageResults(view, solved.results, baseLayers, worker.store, req.signal) : solved.results, {
-        labels: req.labels, builtAt: times, platform: part.platform,
+        // A platform asked for names the image even when the target stage runs on another ($BUILDPLATFORM); without
+        // --platform, a target stage fixed to a foreign platform (FROM --platform=linux/arm64) keeps its own, as its
+        // base image's config does in BuildKit.
+        labels: req.labels, builtAt: times, ...(req.platforms?.length || req.platform ? { platform: part.platform } : {}),
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
       const image = await inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? [], remote.blobs, req.signal);
