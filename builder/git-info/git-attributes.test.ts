@@ -98,6 +98,40 @@ describe('gitAttributes (buildx build/git.go getGitAttributes)', () => {
     expect(existsSync(join(dir, 'git-ran')), 'git was started').to.equal(false);
   });
 
+  it('reads a plain checkout from its files, starting no git, and asks git where its config rewrites URLs', async () => {
+    const bin = join(dir, 'failing-bin');
+    await mkdir(bin, { recursive: true });
+    await writeFile(join(bin, 'git'), `#!/bin/sh\ntouch ${join(dir, 'plain-git-ran')}\nexit 1\n`, { mode: 0o755 });
+    // A packed branch whose upstream is another remote than origin: the files' answers too.
+    const plain = join(dir, 'plain-checkout');
+    await mkdir(plain);
+    git(['init', '-q', '-b', 'main'], plain);
+    git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'x'], plain);
+    git(['pack-refs', '--all'], plain);
+    git(['remote', 'add', 'origin', 'https://github.com/acme/origin.git'], plain);
+    git(['remote', 'add', 'fork', 'https://bot:tok@github.com/bot/app.git'], plain);
+    git(['config', 'branch.main.remote', 'fork'], plain);
+    const plainSha = git(['rev-parse', 'HEAD'], plain);
+    const path = process.env.PATH;
+    process.env.PATH = bin;
+    try {
+      const got = await gitAttributes('.', undefined, { context: '.' }, {}, plain);
+      expect(got.vcs).to.deep.equal({ 'vcs:revision': plainSha, 'vcs:source': 'https://xxxxx:xxxxx@github.com/bot/app.git', 'vcs:localdir:context': '.' });
+    } finally {
+      process.env.PATH = path;
+    }
+    expect(existsSync(join(dir, 'plain-git-ran')), 'git was started for a plain checkout').to.equal(false);
+    const rewritten = join(dir, 'rewritten');
+    await mkdir(rewritten);
+    git(['init', '-q', '-b', 'main'], rewritten);
+    git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'x'], rewritten);
+    git(['pack-refs', '--all'], rewritten);
+    git(['remote', 'add', 'origin', 'gh:acme/app.git'], rewritten);
+    git(['config', 'url.https://github.com/.insteadOf', 'gh:'], rewritten);
+    const head = git(['rev-parse', 'HEAD'], rewritten);
+    expect((await gitAttributes('.', undefined, {}, {}, rewritten)).vcs).to.deep.equal({ 'vcs:revision': head, 'vcs:source': 'https://github.com/acme/app.git' });
+  });
+
   it('is quiet outside a repository, and warns as buildx when a .git cannot be read or there is no git', async () => {
     const plain = join(dir, 'plain');
     await mkdir(join(plain, '.git'), { recursive: true });

@@ -1,6 +1,7 @@
 import { lstat, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { parseGoBool } from '../../common/index.js';
+import { readCheckout } from './git-files.js';
 import { GitRunError, LocalGit } from './local-git.js';
 
 // What buildx tells BuildKit about the git checkout a local build runs in (build/git.go getGitAttributes): unless
@@ -46,9 +47,12 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
   // No `.git` in the directory or above it: no checkout git could find (LocalGit drops GIT_DIR and the like), and
   // no git process either. A fork costs this Node process 5-12 ms on a small VM (bench/RESULTS.md, fourteenth
   // round), on the critical path of every build outside a checkout, a no-op rebuild's among them.
-  if (!(await gitDirAbove(wd))) return NONE;
-  const probed = await git.probe();
-  const found = probed ?? await askEach();
+  const top = await gitDirAbove(wd);
+  if (top === undefined) return NONE;
+  // A plain checkout is read from its files (git-files.ts), without a git process; anything else asks git.
+  const inGitDir = !relative(join(top, '.git'), wd).startsWith('..');
+  const files = inGitDir ? undefined : await readCheckout(top, env);
+  const found = files ?? await git.probe() ?? await askEach();
   if ('warning' in found || 'vcs' in found) return found;
   const { root } = found;
   let sha = found.commit;
@@ -59,7 +63,7 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
     if (setLabels) labels['org.opencontainers.image.revision'] = sha;
     if (setInfo) vcs['vcs:revision'] = sha;
   }
-  const source = await git.remoteUrl();
+  const source = files !== undefined ? files.remoteUrl : await git.remoteUrl();
   if (source) {
     if (setLabels) labels['org.opencontainers.image.source'] = source;
     if (setInfo) vcs['vcs:source'] = source;
@@ -104,11 +108,11 @@ export async function gitAttributes(contextDir: string, dockerfile: string | und
   }
 }
 
-/** Whether `dir` or a directory above it has a `.git` (a directory, or a file pointing at one: a worktree, a submodule). */
-async function gitDirAbove(dir: string): Promise<boolean> {
+/** The nearest of `dir` and the directories above it that has a `.git` (a directory, or a file pointing at one: a worktree, a submodule). */
+async function gitDirAbove(dir: string): Promise<string | undefined> {
   for (let d = dir; ; d = dirname(d)) {
-    if (await lstat(join(d, '.git')).then(() => true, () => false)) return true;
-    if (dirname(d) === d) return false;
+    if (await lstat(join(d, '.git')).then(() => true, () => false)) return d;
+    if (dirname(d) === d) return undefined;
   }
 }
 
