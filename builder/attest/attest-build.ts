@@ -95,7 +95,10 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
  */
 export function recordProvenance(targets: AttestTarget[], ctx: AttestContext): Statement<unknown>[] {
   const finished = new Date();
-  return targets.map((t) => provenanceStatement(provenanceInputOf(t, ctx, finished), { mode: 'max', version: 'v0.2' }));
+  // The builder id the user gave --provenance (or --attest type=provenance) is the record's too, as BuildKit's
+  // recordBuildHistory takes `builder-id` from the build's provenance attributes.
+  const builderId = ctx.request.provenance ? ctx.request.provenance.builderId : undefined;
+  return targets.map((t) => provenanceStatement(provenanceInputOf(t, ctx, finished), { mode: 'max', version: 'v0.2', ...(builderId !== undefined ? { builderId } : {}) }));
 }
 
 /**

@@ -89,6 +89,9 @@ describe('buildx CI scripts', function () {
       // Build.resolveDigest reads containerimage.digest; the job's `digest` output is what a later step pulls by.
       expect(metadata['containerimage.digest']).to.equal(`sha256:${createHash('sha256').update(raw.stdout).digest('hex')}`);
       expect(metadata['buildx.build.ref']).to.match(/^[^/]+\/[^/]+\/[0-9a-z]+$/);
+      // The record's provenance names the builder the job gave, as BuildKit's recordBuildHistory takes builder-id.
+      const recorded = metadata['buildx.build.provenance'] as { builder?: { id?: string } } | undefined;
+      expect(recorded?.builder?.id).to.equal('https://github.com/o/r/actions/runs/1/attempts/1');
       expect(await readFile(iid, 'utf8')).to.match(/^sha256:[0-9a-f]{64}$/);
     });
   });
