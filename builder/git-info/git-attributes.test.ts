@@ -98,16 +98,22 @@ describe('gitAttributes (buildx build/git.go getGitAttributes)', () => {
     expect(existsSync(join(dir, 'git-ran')), 'git was started').to.equal(false);
   });
 
+  /** A checkout `name` in the test's dir with one commit, its branch packed into packed-refs. */
+  const packedCheckout = async (name: string): Promise<string> => {
+    const at = join(dir, name);
+    await mkdir(at);
+    git(['init', '-q', '-b', 'main'], at);
+    git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'x'], at);
+    git(['pack-refs', '--all'], at);
+    return at;
+  };
+
   it('reads a plain checkout from its files, starting no git, and asks git where its config rewrites URLs', async () => {
     const bin = join(dir, 'failing-bin');
     await mkdir(bin, { recursive: true });
     await writeFile(join(bin, 'git'), `#!/bin/sh\ntouch ${join(dir, 'plain-git-ran')}\nexit 1\n`, { mode: 0o755 });
     // A packed branch whose upstream is another remote than origin: the files' answers too.
-    const plain = join(dir, 'plain-checkout');
-    await mkdir(plain);
-    git(['init', '-q', '-b', 'main'], plain);
-    git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'x'], plain);
-    git(['pack-refs', '--all'], plain);
+    const plain = await packedCheckout('plain-checkout');
     git(['remote', 'add', 'origin', 'https://github.com/acme/origin.git'], plain);
     git(['remote', 'add', 'fork', 'https://bot:tok@github.com/bot/app.git'], plain);
     git(['config', 'branch.main.remote', 'fork'], plain);
@@ -121,11 +127,7 @@ describe('gitAttributes (buildx build/git.go getGitAttributes)', () => {
       process.env.PATH = path;
     }
     expect(existsSync(join(dir, 'plain-git-ran')), 'git was started for a plain checkout').to.equal(false);
-    const rewritten = join(dir, 'rewritten');
-    await mkdir(rewritten);
-    git(['init', '-q', '-b', 'main'], rewritten);
-    git(['-c', 'user.email=a@b', '-c', 'user.name=a', 'commit', '-q', '--allow-empty', '-m', 'x'], rewritten);
-    git(['pack-refs', '--all'], rewritten);
+    const rewritten = await packedCheckout('rewritten');
     git(['remote', 'add', 'origin', 'gh:acme/app.git'], rewritten);
     git(['config', 'url.https://github.com/.insteadOf', 'gh:'], rewritten);
     const head = git(['rev-parse', 'HEAD'], rewritten);
