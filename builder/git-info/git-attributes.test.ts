@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitAttributes } from './git-attributes.js';
@@ -127,6 +127,9 @@ describe('gitAttributes (buildx build/git.go getGitAttributes)', () => {
       process.env.PATH = path;
     }
     expect(existsSync(join(dir, 'plain-git-ran')), 'git was started for a plain checkout').to.equal(false);
+    // `[branch.main]` (the old spelling of branch "main") is git's to read: its later remote wins there.
+    await writeFile(join(plain, '.git', 'config'), `${await readFile(join(plain, '.git', 'config'), 'utf8')}[branch.main]\n\tremote = origin\n`);
+    expect((await gitAttributes('.', undefined, {}, {}, plain)).vcs['vcs:source']).to.equal('https://github.com/acme/origin.git');
     const rewritten = await packedCheckout('rewritten');
     git(['remote', 'add', 'origin', 'gh:acme/app.git'], rewritten);
     git(['config', 'url.https://github.com/.insteadOf', 'gh:'], rewritten);

@@ -79,7 +79,8 @@ function parsePlainConfig(text: string): Map<string, Map<string, string>> | unde
       else current = sections.get(name);
       continue;
     }
-    const plain = /^\[([A-Za-z0-9.-]+)\]$/.exec(line);
+    // `[branch.main]`, the old spelling of a subsection, is git's to read.
+    const plain = /^\[([A-Za-z0-9-]+)\]$/.exec(line);
     if (plain !== null) {
       const name = (plain[1] ?? '').toLowerCase();
       current = sections.get(name) ?? new Map();

@@ -115,3 +115,12 @@ describe('ChainAccounts (accounts of a chain, carried up while a layer leaves /e
     expect(chains.known([base])).to.equal(undefined);
   });
 });
+
+describe('execUser (RUN\'s USER, as runc resolves it)', () => {
+  const accounts = { passwd: [{ name: 'root', uid: 0, gid: 0, home: '/root' }], group: [] } as unknown as Parameters<typeof execUser>[1];
+
+  it('names a missing user as runc does, quoting one whose name holds control characters (a NUL, an escape)', () => {
+    expect(() => execUser('app', accounts)).to.throw('unable to find user app: no matching entries in passwd file');
+    expect(() => execUser('a\u0000b\u001b[2J', accounts)).to.throw('unable to find user "a\\u0000b\\u001b[2J": no matching entries in passwd file');
+  });
+});

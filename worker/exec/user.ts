@@ -9,7 +9,10 @@ import { UserError } from '../../common/index.js';
 export interface ExecUser { uid: number; gid: number; groups: number[]; home: string }
 
 function notFound(what: string, name: string, file: string): UserError {
-  return new UserError('RUN_FAILED', `unable to find ${what} ${name}: no matching entries in ${file} file`,
+  // runc's words, the name as written; one with control characters (a base image's config chose it) quoted, so a
+  // NUL or an escape sequence never reaches the terminal.
+  const shown = /[\x00-\x1f\x7f]/.test(name) ? JSON.stringify(name) : name;
+  return new UserError('RUN_FAILED', `unable to find ${what} ${shown}: no matching entries in ${file} file`,
     `add the ${what} to the image's /etc/${file} before this step, or use a numeric id`);
 }
 
