@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
 import { addSourceDateEpoch, BakeFileError, listDefinitions, parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
-import { isTsbuildError } from '../../common/index.js';
+import { failure } from '../../test/fixtures/tsbuild-failure.js';
 
 // Bake files → `--print` JSON. The expected documents are written by hand from buildx's docs
 // (docs/reference/buildx_bake.md, docs/bake-reference.md) and the cases of its bake/bake_test.go, in the shape
@@ -15,15 +15,6 @@ function print(files: BakeFile[] | string, targets: string[] = ['default'], sets
   return JSON.parse(printDefinition(resolveTargets(config, targets, sets)));
 }
 
-function failure(f: () => unknown): { code: string; message: string } {
-  try {
-    f();
-  } catch (err) {
-    if (!isTsbuildError(err)) throw err;
-    return { code: err.code, message: err.message };
-  }
-  throw new Error('expected an error');
-}
 
 describe('bake --print', () => {
   // The docs show `"context": "./"`, but buildx prints what toBuildOpt writes back, path.Clean'ed (since 2021).

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { constants, generateKeyPairSync, publicEncrypt } from 'node:crypto';
-import { isTsbuildError } from '../../common/index.js';
 import { printEachInChild, printInChild } from '../../test/fixtures/bake-in-child.js';
 import { parseBakeFiles, printDefinition, resolveTargets, type BakeFile } from './index.js';
+import { failure } from '../../test/fixtures/tsbuild-failure.js';
 
 // Bake files are read from the pull requests CI runs `tsbuild bake` on: whatever such a file holds must end in its
 // definition or in a bake-file error (exit 1, file:line,col), never in an internal error, a hang or an exhausted heap.
@@ -18,16 +18,6 @@ function print(files: BakeFile[] | string, targets: string[] = ['default']): { g
 /** The default target's args, from `args = { … }` written into one. */
 const argsOf = (args: string): Record<string, string> | undefined => print(`target "default" {\n  args = ${args}\n}\n`).target.default?.args;
 
-/** The TsbuildError `f` throws: its code and message (anything else fails the test with its own stack). */
-function failure(f: () => unknown): { code: string; message: string } {
-  try {
-    f();
-  } catch (err) {
-    if (!isTsbuildError(err)) throw err;
-    return { code: err.code, message: err.message };
-  }
-  throw new Error('expected an error');
-}
 
 describe('bake files from hostile pull requests', () => {
   it('keeps map keys named like JavaScript\'s Object.prototype as data: __proto__ is a key, toString and constructor are not in every map', () => {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { parseBakeFiles, printDefinition, resolveTargets } from './index.js';
-import { isTsbuildError } from '../../common/index.js';
 import { printInChild } from '../../test/fixtures/bake-in-child.js';
+import { failure } from '../../test/fixtures/tsbuild-failure.js';
 
 // regex, regexall and regex_replace as buildx evaluates them: go-cty's functions on Go's regexp (RE2). The pattern,
 // string and replacement reach the bake file as variables, so each case is written as Go sees it, with no HCL
@@ -27,15 +27,6 @@ function bake(fn: Fn, pattern: string, s: string, replacement = ''): unknown {
   return JSON.parse(out.target.default.tags[0] ?? '');
 }
 
-function failure(f: () => unknown): { code: string; message: string; hint?: string } {
-  try {
-    f();
-  } catch (err) {
-    if (!isTsbuildError(err)) throw err;
-    return { code: err.code, message: err.message, hint: err.hint };
-  }
-  throw new Error('expected an error');
-}
 
 describe('bake regex functions (Go regexp, RE2)', () => {
   it('answers patterns that backtrack exponentially in JavaScript at once, as Go\'s linear-time regexp does', async () => {
