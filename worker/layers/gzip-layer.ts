@@ -25,24 +25,39 @@ export async function gzipLayer(store: FileContentStore, layer: LayerBlob, signa
   if (!isUncompressedLayer(layer.descriptor)) return layer;
   const source = layer.descriptor.digest;
   const annotations = layer.descriptor.annotations ? { annotations: layer.descriptor.annotations } : {};
+  const gzipped = (blob: { digest: Digest; size: number }): LayerBlob => ({
+    descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: layer.diffId,
+  });
   const known = await store.variant(source, GZIP_VARIANT);
-  if (known !== undefined) return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: known.digest, size: known.size, ...annotations }, diffId: layer.diffId };
-  if (layer.diffId === EMPTY_TAR_DIFF_ID) return emptyLayerBlob(store, source, annotations);
-  // A lazy layer (diff.ts) is gzipped straight from its snapshot: its tar is never written to the store.
-  const { source: bytes, lazy } = await store.blockSource(source);
+  if (known !== undefined) return gzipped(known);
   const ingest = await store.ingest(`gzip-${source}`);
   try {
+    if (layer.diffId === EMPTY_TAR_DIFF_ID) await ingest.writeChunk(EMPTY_TAR_GZIP);
+    else await gzipFromStore(store, layer, (chunk) => ingest.writeChunk(chunk), signal);
+    const blob = await ingest.commit();
+    await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
+    return gzipped(blob);
+  } catch (err) {
+    await ingest.abort();
+    throw err;
+  }
+}
+
+/**
+ * Deflates the layer's tar from the store into `write`, checking it against the layer's diffId. A lazy layer
+ * (diff.ts) is gzipped straight from its snapshot: its tar is never written to the store.
+ */
+async function gzipFromStore(store: FileContentStore, layer: LayerBlob, write: (chunk: Buffer) => Promise<void>, signal?: AbortSignal): Promise<void> {
+  const source = layer.descriptor.digest;
+  const { source: bytes, lazy } = await store.blockSource(source);
+  try {
     // Each piece is written before the next is asked for: gzipInto frees a block's output once its write is done.
-    const diffId = await gzipInto(bytes, (chunk) => ingest.writeChunk(chunk), { signal });
+    const diffId = await gzipInto(bytes, write, { signal });
     if (diffId !== layer.diffId) {
       const err = new Error(`layer ${source} does not hash to its diffId ${layer.diffId} (it gives ${diffId})`);
       throw lazy === undefined ? err : changedLayer(lazy, err);
     }
-    const blob = await ingest.commit();
-    await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
-    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: layer.diffId };
   } catch (err) {
-    await ingest.abort();
     throw lazy !== undefined && isChangedLayer(err) ? changedLayer(lazy, err) : err;
   } finally {
     bytes.close();
@@ -60,19 +75,6 @@ export const EMPTY_TAR_DIFF_ID: Digest = 'sha256:5f70bf18a086007016e948b04aed3b8
  * layer digests match a BuildKit build of the same Dockerfile.
  */
 const EMPTY_TAR_GZIP = Buffer.from('H4sIAAAAAAAA/2IYBaNgFIxYAAgAAP//Lq+17wAEAAA=', 'base64');
-
-async function emptyLayerBlob(store: FileContentStore, source: Digest, annotations: { annotations?: Record<string, string> }): Promise<LayerBlob> {
-  const ingest = await store.ingest(`gzip-${source}`);
-  try {
-    await ingest.writeChunk(EMPTY_TAR_GZIP);
-    const blob = await ingest.commit();
-    await store.putVariant(source, GZIP_VARIANT, { digest: blob.digest, size: blob.size });
-    return { descriptor: { mediaType: MediaType.ociLayerGzip, digest: blob.digest, size: blob.size, ...annotations }, diffId: EMPTY_TAR_DIFF_ID };
-  } catch (err) {
-    await ingest.abort();
-    throw err;
-  }
-}
 
 /**
  * gzipLayer over a list, each distinct layer once, one layer after another: each one already deflates on every
