@@ -88,11 +88,10 @@ async function* hashed(source: AsyncIterable<Buffer>, hash: Hash): AsyncGenerato
 async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyOptions, dropped: DroppedEntry[]): Promise<void> {
   const h = entry.header;
   const fail = (message: string, cause?: unknown): LayerError => new LayerError(message, { entry: showName(h.name), layer: options.layer, cause });
-  const parts = entryComponents(h.name, fail);
+  const { parts, path } = entryComponents(h.name, fail);
   if (parts.length === 0) return;   // the root itself: its metadata belongs to the parent snapshot
   const base = parts[parts.length - 1] as FsName;
   const parent = joinComponents(parts.slice(0, -1));
-  const path = joinComponents(parts);
   const meta: EntryMeta = { uid: h.uid, gid: h.gid, mode: h.mode, ...unpackTimes(h) };
   if (meta.uid >= NO_ID || meta.gid >= NO_ID) {
     throw fail(`refused: owner ${meta.uid}:${meta.gid} is not a Linux id (ids are below ${NO_ID}, which chown reads as "leave unchanged")`);
@@ -133,8 +132,8 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
       break;
     case 'link': {
       const target = entryComponents(h.linkname, fail);
-      if (target.length === 0) throw fail('refused: hardlink to the root');
-      session.hardlink(path, joinComponents(target));
+      if (target.parts.length === 0) throw fail('refused: hardlink to the root');
+      session.hardlink(path, target.path);
       break;
     }
     case 'character-device':
@@ -168,11 +167,12 @@ async function applyEntry(entry: TarEntry, session: RootSession, options: ApplyO
 }
 
 /**
- * The clean components of an entry's name or hardlink target. One that climbs out of the root is refused, and so is
- * one as long as PATH_MAX or longer: containerd's applyNaive stats it joined to the root and gets ENAMETOOLONG, and
- * the walk down half a million components of a 1 MiB GNU long name (all Go's reader allows) never ended.
+ * The clean components of an entry's name or hardlink target, and the path they make. One that climbs out of the
+ * root is refused, and so is one as long as PATH_MAX or longer: containerd's applyNaive stats it joined to the root
+ * and gets ENAMETOOLONG, and the walk down half a million components of a 1 MiB GNU long name (all Go's reader
+ * allows) never ended.
  */
-function entryComponents(name: FsName, fail: (message: string, cause?: unknown) => LayerError): FsName[] {
+function entryComponents(name: FsName, fail: (message: string, cause?: unknown) => LayerError): { parts: FsName[]; path: FsName } {
   let parts: FsName[];
   try {
     parts = cleanComponents(name);
@@ -180,9 +180,10 @@ function entryComponents(name: FsName, fail: (message: string, cause?: unknown) 
     if (err instanceof EscapeError) throw fail(`refused: ${err.message}`, err);
     throw err;
   }
-  const length = nameBytes(joinComponents(parts)).length;
+  const path = joinComponents(parts);
+  const length = nameBytes(path).length;
   if (length >= HOST_PATH_MAX) throw fail(`refused: a path of ${length} bytes, longer than this host allows (${HOST_PATH_MAX} bytes)`);
-  return parts;
+  return { parts, path };
 }
 
 /**
