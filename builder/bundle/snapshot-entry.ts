@@ -24,6 +24,7 @@ async function evaluateBuildPath(): Promise<void> {
   const { buildProgram } = await import('../cli.js');
   await import('../format-error.js');
   await import('../rootless.js');
+  await import('../docker-cli-plugin.js');   // main.ts asks it about every command line (docker's plugin protocol)
   await import('../commands/build.js');
   await import('../build.js');
   await import('../progress/index.js');
