@@ -3,13 +3,22 @@
 
 /** `url` with any password (and, over http(s), a token given as the user) replaced by `xxxxx`, for every message and record. */
 export function redactUrl(url: string): string {
-  // The userinfo ends at the authority's last `@`, as Go's url.Parse and the WHATWG parser read it: a raw `@` in a
-  // password (`http://deploy:hunter2@Secret42@proxy`) is part of the password.
+  return withUserinfo(url, (scheme, user, password) => {
+    // A lone user over http(s) is usually a token (https://TOKEN@host/…); over ssh it is the login (git@…).
+    if (password === undefined) return /^https?:/i.test(scheme) ? 'xxxxx' : user;
+    return `${user}:xxxxx`;
+  });
+}
+
+/**
+ * `url` with its userinfo (user, and password after the first `:`) replaced by what `redact` makes of it; a string
+ * that is no `scheme://` URL with one stays as it is. The userinfo ends at the authority's last `@`, as Go's url.Parse
+ * and the WHATWG parser read it: a raw `@` in a password (`http://deploy:hunter2@Secret42@proxy`) is part of it.
+ */
+function withUserinfo(url: string, redact: (scheme: string, user: string, password: string | undefined) => string): string {
   return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => {
     const colon = userinfo.indexOf(':');
-    // A lone user over http(s) is usually a token (https://TOKEN@host/…); over ssh it is the login (git@…).
-    if (colon < 0) return `${scheme}${/^https?:/i.test(scheme) ? 'xxxxx' : userinfo}@`;
-    return `${scheme}${userinfo.slice(0, colon)}:xxxxx@`;
+    return `${scheme}${redact(scheme, colon < 0 ? userinfo : userinfo.slice(0, colon), colon < 0 ? undefined : userinfo.slice(colon + 1))}@`;
   });
 }
 
@@ -26,10 +35,5 @@ export function redactText(text: string): string {
  * it so into provenance: values other tools read and compare, where tsbuild's own messages use redactUrl above.
  */
 export function redactCredentials(url: string): string {
-  return url.replace(/^([a-zA-Z][a-zA-Z0-9+.-]*:\/\/)([^/?#]*)@/, (_m, scheme: string, userinfo: string) => {
-    const colon = userinfo.indexOf(':');
-    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
-    if (colon >= 0) return `${scheme}${user !== '' ? 'xxxxx' : ''}:xxxxx@`;
-    return user !== '' ? `${scheme}xxxxx@` : `${scheme}@`;
-  });
+  return withUserinfo(url, (_scheme, user, password) => `${user !== '' ? 'xxxxx' : ''}${password !== undefined ? ':xxxxx' : ''}`);
 }
