@@ -16,6 +16,9 @@ export interface CheckoutFacts { root: string; commit: string; remoteUrl: string
 
 const COMMIT = /^[0-9a-f]{40}$/;
 
+/** What only git reads right: URL rewriting (url.*.insteadOf) and included files. */
+const GIT_ONLY = /insteadof|\[include/i;
+
 /** The facts of the checkout whose `.git` directory is in `top`, or undefined when git must be asked. */
 export async function readCheckout(top: string, env: NodeJS.ProcessEnv): Promise<CheckoutFacts | undefined> {
   const gitDir = join(top, '.git');
@@ -63,7 +66,7 @@ async function refCommit(gitDir: string, ref: string): Promise<string | undefine
  * escapes or continued lines.
  */
 function parsePlainConfig(text: string): Map<string, Map<string, string>> | undefined {
-  if (/insteadof|\[include/i.test(text)) return undefined;
+  if (GIT_ONLY.test(text)) return undefined;
   const sections = new Map<string, Map<string, string>>();
   let current: Map<string, string> | undefined;
   for (const raw of text.split('\n')) {
@@ -101,7 +104,7 @@ async function plainUserConfig(env: NodeJS.ProcessEnv): Promise<boolean> {
   const paths = ['/etc/gitconfig', join(home, '.gitconfig'), join(env['XDG_CONFIG_HOME'] || join(home, '.config'), 'git/config')];
   for (const p of paths) {
     const text = await readText(p);
-    if (text !== undefined && /insteadof|\[include/i.test(text)) return false;
+    if (text !== undefined && GIT_ONLY.test(text)) return false;
   }
   return true;
 }
