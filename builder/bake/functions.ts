@@ -9,13 +9,13 @@ import { unknownFunction } from './hcl-diagnostics.js';
 import { cidrHost, cidrNetmask, cidrSubnet, cidrSubnets } from './cidr-functions.js';
 import { chunkList, csvDecode, hasIndex, setHasElement, setOperation, setProduct } from './collection-functions.js';
 import { rsaDecrypt, uuidV5 } from './crypto-functions.js';
-import { bytesLeft, equalSpending, listBytes, mapBytes, spendBytes } from './eval-budget.js';
+import { equalSpending, listBytes, mapBytes, spendBytes } from './eval-budget.js';
 import { uniqueValues } from './value-identity.js';
 import { charCount, format, formatList, indent, join, jsonEncode, replace, split } from './string-functions.js';
 import { regex, regexAll, regexReplace } from './regex-functions.js';
 import { semverCompare } from './semver.js';
 import { formatTimestamp, timeAdd, unixTimestampParse } from './time-functions.js';
-import { checkJsonDepth, ValueError, formatNumber, isObject, toBool, toList, toMap, toNum, toStr, typeName, wellFormed, type Value } from './value.js';
+import { checkJsonDepth, ValueError, isObject, toBool, toList, toMap, toNum, toStr, typeName, wellFormed, type Value } from './value.js';
 
 // The functions of buildx's bake stdlib (docker/buildx bake/hclparser/stdlib.go, mostly go-cty's function/stdlib),
 // by the names bake files use. Those tsbuild has not implemented are refused by name, never taken for a typo.

@@ -1,4 +1,4 @@
-import { isAbsolute, posix, relative } from 'node:path';
+import { isAbsolute, relative } from 'node:path';
 import { CsvError, csvFields, goLocalTimeJson, parseGoBool } from '../../common/index.js';
 import type { BuildRecord } from '../../solver/index.js';
 import { buildName } from './list.js';

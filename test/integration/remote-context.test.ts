@@ -10,7 +10,7 @@ import { gzipSync } from 'node:zlib';
 import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
-import { descendants, killNode, startTsbuild, waitFor } from '../fixtures/crash-points.js';
+import { descendants, killNode, startTsbuild, waitFor, waitForBuild } from '../fixtures/crash-points.js';
 
 // Remote build contexts as buildx takes them (git URLs, tarball URLs, a tar on stdin) and ADD of a git repository,
 // against real parts: `git daemon` and `git http-backend` (behind a small node HTTP server, which also serves the
@@ -415,7 +415,7 @@ describe('remote build contexts and ADD of a git repository', function () {
     for (const [kind, arg] of [['git', ctx], ['remote', `${httpUrl}/hang/repo.git`]] as const) {
       const killed = startTsbuild(['build', '--root', root, '--progress', 'plain', arg], { TSBUILD_DAEMON: '0' });
       const asked = hung;
-      const entry = await waitFor(`a ${kind} temp dir (${killed.output()})`, async () => (await leftovers()).find((e) => e.startsWith(`${kind}-`) || e.startsWith('TMPDIR/')));
+      const entry = await waitForBuild(killed, `a ${kind} temp dir`, async () => (await leftovers()).find((e) => e.startsWith(`${kind}-`) || e.startsWith('TMPDIR/')));
       expect(entry).to.match(new RegExp(`^${kind}-${killed.pid}-`));
       // git is asking the server (which never answers): it and its helper go too, or they would hang on for ever.
       await waitFor('git\'s request', () => hung > asked);

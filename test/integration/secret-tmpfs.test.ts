@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { killNode, startTsbuild, waitFor, type RunningBuild } from '../fixtures/crash-points.js';
+import { killNode, startTsbuild, waitForBuild, type RunningBuild } from '../fixtures/crash-points.js';
 import { filesContaining } from '../fixtures/files-containing.js';
 
 // A build secret is never written to a disk, as BuildKit never writes one (solver/llbsolver/mounts/mount.go,
@@ -88,7 +88,7 @@ describe('build secrets live on tmpfs only: never a file on the state root\'s di
 
     const held = startTsbuild([...args('1'), '-o', `type=tar,dest=${join(dir, 'held.tar')}`, ctx], buildEnv);
     started.push(held);
-    await waitFor(`the RUN to hold its secrets (${held.output()})`, () => reported(held.output()).includes('ready'), 120_000);
+    await waitForBuild(held, `the RUN to hold its secrets`, () => reported(held.output()).includes('ready'), 120_000);
     expect(await holding(root, hostTmp), 'files holding a secret while the RUN has it').to.deep.equal([]);
     expect(reported(held.output())).to.deep.equal(expected);
     killNode(held.pid);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
 import { packTar } from '../fixtures/pack-tar.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-import { killNode, mountsMentioning, startTsbuild, storeProblems, waitFor, type RunningBuild } from '../fixtures/crash-points.js';
+import { killNode, mountsMentioning, startTsbuild, storeProblems, waitForBuild, type RunningBuild } from '../fixtures/crash-points.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // Nothing a build does is left in the host's $TMPDIR (a tmpfs on many CI hosts, and shared with other users): what it
@@ -102,7 +102,7 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
    */
   const inUse = async (root: string, kind: string, running: RunningBuild): Promise<string> => {
     const tmp = join(root, 'tmp');
-    const found = await waitFor(`a ${kind} temp dir (${running.output()})`, async () => {
+    const found = await waitForBuild(running, `a ${kind} temp dir`, async () => {
       const inHostTmp = await readdir(hostTmp);
       if (inHostTmp.length > 0) return { inHostTmp };
       const entry = (await readdir(tmp).catch(() => [])).find((e) => e.startsWith(`${kind}-`));
@@ -160,8 +160,8 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     const first = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
     const mnt = await inUse(root, 'mnt', first);
     // The mount point is made before the snapshot is mounted on it.
-    const mounted = (entry: string): Promise<boolean> => waitFor(`the snapshot mounted on ${entry}`, () => isMountPoint(join(root, 'tmp', entry)));
-    await mounted(mnt);
+    const mounted = (entry: string, running: RunningBuild): Promise<boolean> => waitForBuild(running, `the snapshot mounted on ${entry}`, () => isMountPoint(join(root, 'tmp', entry)));
+    await mounted(mnt, first);
     const tarred = await readFile(fifo);
     const done = await first.done;
     expect(done.code, done.stderr).to.equal(0);
@@ -170,7 +170,7 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
 
     const killed = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
     const left = await inUse(root, 'mnt', killed);
-    await mounted(left);
+    await mounted(left, killed);
     await kill(killed);
     // kill -9 skipped the unmount: the committed snapshot stays mounted there until the next build takes it down.
     expect(isMountPoint(join(root, 'tmp', left)), 'the mount this test is about').to.equal(true);
@@ -349,7 +349,7 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     await rm(seen);
     await writeFile(hold, '');
     const killed = track(startTsbuild(args, loadEnv));
-    await waitFor(`docker load to start (${killed.output()})`, () => readFile(seen, 'utf8').catch(() => undefined));
+    await waitForBuild(killed, `docker load to start`, () => readFile(seen, 'utf8').catch(() => undefined));
     expect(await readFile(seen, 'utf8')).to.match(new RegExp(`^TMPDIR: \nroot: load-${killed.pid}-\\S+\n$`));
     await kill(killed);
     await rm(hold);

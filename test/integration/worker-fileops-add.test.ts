@@ -11,7 +11,7 @@ import tar from 'tar-stream';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { copyInto } from '../../worker/fileops/index.js';
-import { killNode, mountsMentioning, startTsbuild, waitFor } from '../fixtures/crash-points.js';
+import { killNode, mountsMentioning, startTsbuild, waitForBuild } from '../fixtures/crash-points.js';
 import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 // ADD: local archives are extracted (safely), URLs are downloaded from a real local HTTP server.
@@ -311,7 +311,7 @@ describe('tsbuild build: ADD <url> killed with SIGKILL mid-download', function (
   /** Starts a build of the endless download and kills it once 1 MiB of it is on disk; returns its pid. */
   const killMidDownload = async (root: string, ctx: string): Promise<number> => {
     const build = startTsbuild(['build', '--root', root, '--progress', 'plain', ctx], env());
-    const where = await waitFor(`1 MiB of the download on disk (${build.output()})`, async () => {
+    const where = await waitForBuild(build, `1 MiB of the download on disk`, async () => {
       for (const [top, dirs] of [[hostTmp, await readdir(hostTmp)], [path.join(root, 'tmp'), await readdir(path.join(root, 'tmp')).catch(() => [])]] as const) {
         for (const d of dirs) {
           const st = await stat(path.join(top, d, 'download')).catch(() => undefined);
