@@ -100,9 +100,10 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
    * Waits until `running` has a temp dir of `kind` in `root`'s temp dir (or anything in TMPDIR, where the old code put
    * it), then checks it is in the state root, private and named for the build's pid, and that TMPDIR is empty.
    */
-  const inUse = async (root: string, kind: string, running: RunningBuild): Promise<string> => {
+  const inUse = async (root: string, kind: string, running: RunningBuild, after?: string): Promise<string> => {
     const tmp = join(root, 'tmp');
-    const found = await waitForBuild(running, `a ${kind} temp dir`, async () => {
+    const found = await waitForBuild(running, `a ${kind} temp dir${after === undefined ? '' : ` after ${JSON.stringify(after)}`}`, async () => {
+      if (after !== undefined && !running.output().includes(after)) return undefined;
       const inHostTmp = await readdir(hostTmp);
       if (inHostTmp.length > 0) return { inHostTmp };
       const entry = (await readdir(tmp).catch(() => [])).find((e) => e.startsWith(`${kind}-`));
@@ -158,7 +159,9 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     const fifo = join(dir, 'mnt.fifo');
     execFileSync('mkfifo', [fifo]);
     const first = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
-    const mnt = await inUse(root, 'mnt', first);
+    // The COPY step mounts its own snapshot on an mnt-<pid>-… dir for a moment: the output's is the one made once the
+    // step is done (the test once waited on the COPY's dir, gone a moment later, and timed out).
+    const mnt = await inUse(root, 'mnt', first, '#2 DONE');
     // The mount point is made before the snapshot is mounted on it.
     const mounted = (entry: string, running: RunningBuild): Promise<boolean> => waitForBuild(running, `the snapshot mounted on ${entry}`, () => isMountPoint(join(root, 'tmp', entry)));
     await mounted(mnt, first);
@@ -169,7 +172,7 @@ describe('a build keeps its temp dirs in the state root, never in TMPDIR, and th
     await expectNothingLeft(root);
 
     const killed = build(root, ['-o', `type=tar,dest=${fifo}`, ctx]);
-    const left = await inUse(root, 'mnt', killed);
+    const left = await inUse(root, 'mnt', killed, '#2 CACHED');
     await mounted(left, killed);
     await kill(killed);
     // kill -9 skipped the unmount: the committed snapshot stays mounted there until the next build takes it down.
