@@ -16,6 +16,8 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
   it('warns for the flags buildx ignores or warns about, and refuses the ones it would apply', () => {
     expect(buildxOnlyWarnings(parse(['--rm', '--force-rm', '--squash', '.']))).to.have.length(3)
       .and.to.satisfy((ws: string[]) => ws.every((w) => w.startsWith('warning: --') && w.includes('has no effect')));
+    // pflag booleans: the word after one is the context, never the flag's value (`docker build --rm .`).
+    for (const flag of ['--rm', '--force-rm', '--compress', '--squash']) expect(parse([flag, 'ctx']).args, flag).to.deep.equal(['ctx']);
     expect(buildxOnlyWarnings(parse(['.']))).to.deep.equal([]);
     for (const args of [['--cgroup-parent', 'x'], ['-m', '1g'], ['--resource', 'memory=2g'], ['--cpu-shares', '2'], ['--policy', 'filename=p.rego']]) {
       expect(() => buildxOnlyWarnings(parse([...args, '.'])), args.join(' ')).to.throw().with.property('code', 'INVALID_ARGUMENT');

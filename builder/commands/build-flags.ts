@@ -15,14 +15,16 @@ const joinCommas = (value: string, previous?: string): string => (previous === u
  * - `warn`: buildx warns and ignores them; tsbuild does the same, with the reason.
  * - `refuse`: they change what a RUN may use or what the build is checked against; tsbuild cannot honour them, so the
  *   build stops before it starts (a CI script must not believe a limit or policy applied).
+ * The boolean ones are pflag booleans in buildx: they never take the next word (`--rm .` is the flag and the context);
+ * `--rm=false` is read by cli.ts explicitBooleans like every boolean flag.
  */
 const BUILDX_ONLY: { flags: string; attr: string; kind: 'ignored' | 'warn' | 'refuse'; why: string; hint?: string }[] = [
-  { flags: '--rm [bool]', attr: 'rm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
-  { flags: '--force-rm [bool]', attr: 'forceRm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
-  { flags: '--compress [bool]', attr: 'compress', kind: 'ignored', why: 'the context is read in place, never sent (buildx ignores it too)' },
+  { flags: '--rm', attr: 'rm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
+  { flags: '--force-rm', attr: 'forceRm', kind: 'ignored', why: 'intermediate containers are never kept (buildx ignores it too)' },
+  { flags: '--compress', attr: 'compress', kind: 'ignored', why: 'the context is read in place, never sent (buildx ignores it too)' },
   { flags: '--isolation <value>', attr: 'isolation', kind: 'warn', why: 'the isolation flag is deprecated with BuildKit' },
   { flags: '--security-opt <opt>', attr: 'securityOpt', kind: 'warn', why: 'use RUN --security=insecure with --allow security.insecure' },
-  { flags: '--squash [bool]', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
+  { flags: '--squash', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
   { flags: '--cgroup-parent <path>', attr: 'cgroupParent', kind: 'refuse', why: 'RUN steps run in tsbuild\'s own cgroup', hint: 'drop --cgroup-parent; run tsbuild itself inside the cgroup you want (systemd-run --scope -p Slice=…)' },
   { flags: '--resource <limit>', attr: 'resource', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --resource; limit tsbuild as a whole (systemd-run -p MemoryMax=…), or use --ulimit' },
   { flags: '-m, --memory <bytes>', attr: 'memory', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory; limit tsbuild as a whole (systemd-run -p MemoryMax=…)' },
