@@ -22,6 +22,8 @@ export { applyLayer } from './layers/apply.js';
 export type { ApplyOptions } from './layers/apply.js';
 export { layerTar } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
+export { subDirsTar } from './layers/sub-dirs-tar.js';
+export type { TarSubDir } from './layers/sub-dirs-tar.js';
 export { encodeTarHeader, END_OF_ARCHIVE as TAR_END, padding as tarPadding } from './layers/tar-header.js';
 export { clampMtimes } from './layers/clamp-mtimes.js';
 // For the SBOM scan (builder/attest/sbom), which reads package databases out of layer tars without unpacking them.

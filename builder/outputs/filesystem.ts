@@ -1,9 +1,10 @@
 import { createWriteStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { ConfinedFsError, isInUserNamespace, layerTar, writeTree, type LinuxWorker } from '../../worker/index.js';
+import { ConfinedFsError, isInUserNamespace, layerTar, subDirsTar, writeTree, type LinuxWorker, type TarSubDir } from '../../worker/index.js';
 import { makeDirs, markPlanted, pathTooLongError, UserError } from '../../common/index.js';
 import { checkFileDest } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
@@ -41,21 +42,40 @@ function localOwner(): { uid: number; gid: number } {
 }
 
 /**
- * `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible. A file
- * takes the place of an old one only once it is whole (replaceWithNew); a special file (dest=/dev/null, a named pipe)
- * is written into, as buildx writes it.
+ * `-o type=tar,dest=FILE` (or `-o -` for stdout): the final filesystem as one tar, sorted and reproducible.
+ * Every xattr, as fsutil's WriteTar writes BuildKit's tar exporter's (exporter/tar/export.go: each entry's Stat, xattrs
+ * and all); only an image layer keeps security.capability alone.
  */
 export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
-  await worker.withFs(fs, async (dir) => {
-    // Every xattr, as fsutil's WriteTar writes BuildKit's tar exporter's (exporter/tar/export.go: each entry's Stat,
-    // xattrs and all); only an image layer keeps security.capability alone.
-    const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(layerTar(dir, { xattrs: 'all' }), out, { signal }).catch((err: unknown) => {
-      throw tooLongInImage(err) ?? err;
-    });
-    if (dest === '-') await into(process.stdout);
-    else if ((await checkFileDest(dest, 'tar output')) === 'special') await into(createWriteStream(dest));
-    else await replaceWithNew(dest, (tmp) => into(createWriteStream(tmp, { flags: 'wx' })));
+  await worker.withFs(fs, (dir) => writeTar(() => layerTar(dir, { xattrs: 'all' }), dest, signal));
+}
+
+/**
+ * `-o type=tar` of several platforms: one tar with each platform's filesystem under its own directory (`linux_amd64/`,
+ * `linux_arm64/`: subDirsTar), written as writeFsTar writes one. The top directories are dated `mtime` (seconds).
+ */
+export async function writePlatformsTar(worker: LinuxWorker, trees: { name: string; fs: FsState }[], mtime: number, dest: string, signal: AbortSignal): Promise<void> {
+  await withMounted(worker, trees, (subDirs) => writeTar(() => subDirsTar(subDirs, mtime, { xattrs: 'all' }), dest, signal));
+}
+
+/** `fn` with every tree mounted (`mounted` in the same order), each unmounted once it returns. */
+async function withMounted(worker: LinuxWorker, trees: { name: string; fs: FsState }[], fn: (mounted: TarSubDir[]) => Promise<void>, mounted: TarSubDir[] = []): Promise<void> {
+  const [first, ...rest] = trees;
+  if (first === undefined) return fn(mounted);
+  return worker.withFs(first.fs, (dir) => withMounted(worker, rest, fn, [...mounted, { name: first.name, dir }]));
+}
+
+/**
+ * Writes the tar `open` makes to `dest`: stdout for `-`; a special file (dest=/dev/null, a named pipe) is written
+ * into, as buildx writes it; a file takes the place of an old one only once it is whole (replaceWithNew).
+ */
+async function writeTar(open: () => Readable, dest: string, signal: AbortSignal): Promise<void> {
+  const into = (out: NodeJS.WritableStream): Promise<void> => pipeline(open(), out, { signal }).catch((err: unknown) => {
+    throw tooLongInImage(err) ?? err;
   });
+  if (dest === '-') await into(process.stdout);
+  else if ((await checkFileDest(dest, 'tar output')) === 'special') await into(createWriteStream(dest));
+  else await replaceWithNew(dest, (tmp) => into(createWriteStream(tmp, { flags: 'wx' })));
 }
 
 /**

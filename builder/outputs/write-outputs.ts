@@ -12,7 +12,7 @@ import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
 import { layoutDescriptorAnnotations, writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
-import { filesIn, writeFsTar, writeLocal } from './filesystem.js';
+import { filesIn, writeFsTar, writeLocal, writePlatformsTar } from './filesystem.js';
 import { UserError } from '../../common/index.js';
 import { writingTo } from '../options/destinations.js';
 
@@ -197,11 +197,17 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       }
       break;
     }
-    case 'tar':
-      if (!single) throw new Error('a filesystem tar holds one platform: the CLI checks this before building');
-      await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
-      ctx.progress.note(`wrote the filesystem as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
+    case 'tar': {
+      // Several platforms: one tar with a directory each (linux_amd64/, linux_arm64/), as BuildKit's tar exporter
+      // (exporter/tar/export.go, Export) puts every platform's result under fsutil.SubDirFS whenever the frontend
+      // returned one per platform. Unlike the local exporter it never asks CreateFSOpts.UsePlatformSplit: platform-split
+      // only renames attestation files there (local.CreateFS), so one platform stays at the top even with
+      // platform-split=true, and platform-split=false neither merges the platforms nor refuses a path two of them have.
+      if (single) await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
+      else await writePlatformsTar(ctx.worker, built.platforms.map((p) => ({ name: platformDir(p.platform), fs: p.fs })), ctx.sourceDateEpoch ?? 0, out.dest, ctx.signal);
+      ctx.progress.note(`wrote the ${single ? 'filesystem' : `filesystems of ${built.platforms.map((p) => formatPlatform(p.platform)).join(', ')}`} as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
       break;
+    }
   }
 }
 
@@ -225,13 +231,16 @@ async function refuseOverlaps(platforms: PlatformResult[], worker: LinuxWorker, 
   }
 }
 
-/** Refuses, before anything is built, the outputs that cannot hold several platforms (as buildx does). */
+/**
+ * Refuses, before anything is built, the outputs that cannot hold several platforms: a docker archive (buildx's
+ * "docker exporter does not currently support exporting manifest lists").
+ */
 export function checkOutputsForPlatforms(outputs: OutputSpec[], platforms: Platform[]): void {
   if (platforms.length < 2) return;
   for (const out of outputs) {
-    if (out.type === 'docker' || out.type === 'tar') {
+    if (out.type === 'docker') {
       throw new UserError('INVALID_ARGUMENT', `-o type=${out.type} holds one platform, and ${platforms.length} were asked for (${platforms.map(formatPlatform).join(', ')})`,
-        out.type === 'docker' ? 'use -o type=oci (an image index) or build one --platform at a time' : 'use -o type=local (a directory per platform) or build one --platform at a time');
+        'use -o type=oci (an image index) or build one --platform at a time');
     }
   }
 }

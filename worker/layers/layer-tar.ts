@@ -53,7 +53,12 @@ const READ_CHUNK = 256 << 10;
  * (clamped) mtime come from the files; nothing else varies, so the same tree always gives the same bytes. Read only as fast as it is consumed, in 256 KiB chunks.
  */
 export function layerTar(upperDir: string, options: LayerTarOptions = {}): Readable {
-  const source = layerTarSource(upperDir, options);
+  return tarOf(layerEntries(upperDir, options));
+}
+
+/** `entries` written as a tar stream (layerTar, subDirsTar), read only as fast as it is consumed, in 256 KiB chunks. */
+export function tarOf(entries: AsyncGenerator<TarEntry>): Readable {
+  const source = new TarWriter(entries);
   return new Readable({
     read() {
       const chunk = Buffer.allocUnsafe(READ_CHUNK);
@@ -75,18 +80,19 @@ export function layerTar(upperDir: string, options: LayerTarOptions = {}): Reada
  * Memory stays flat whatever the layer's size; the export path hands it the gzip's own blocks (parallel-gzip.ts).
  */
 export function layerTarSource(upperDir: string, options: LayerTarOptions = {}): BlockSource {
-  return new TarWriter(entries(upperDir, options));
+  return new TarWriter(layerEntries(upperDir, options));
 }
 
 /** One tar entry: its header and, for a regular file with content, where to read the body. */
-interface Entry { header: TarHeader; body?: { path: FsName; st: Stats } | undefined }
+export interface TarEntry { header: TarHeader; body?: { path: FsName; st: Stats } | undefined }
 
 // Entries are walked, and their xattrs read, a batch at a time: the layer's header fields are made and dropped as the
 // tar is written, so memory does not grow with the number of files (a whole-tree array of 20,000 paths and Stats
 // outlived the young generation and grew the old one by ~16 MiB while a big COPY's layer was hashed).
 const BATCH = 256;
 
-async function* entries(upperDir: string, options: LayerTarOptions): AsyncGenerator<Entry> {
+/** The entries of layerTar's tar, in its order. */
+export async function* layerEntries(upperDir: string, options: LayerTarOptions): AsyncGenerator<TarEntry> {
   const clamp = options.sourceDateEpoch === undefined ? Infinity : options.sourceDateEpoch * 1000;
   // Hard-linked inodes already written: the first path of each (later ones become links).
   const seen = new LinkTargets();
@@ -198,7 +204,7 @@ class LinkTargets {
  * body is being read (and how much is left), the zero padding still owed, and whether the end marker is out.
  */
 class TarWriter implements BlockSource {
-  readonly #entries: AsyncGenerator<Entry>;
+  readonly #entries: AsyncGenerator<TarEntry>;
   #pending: Buffer | undefined;
   #pendingAt = 0;
   #file: { fd: number; path: FsName; left: number; offset: number } | undefined;
@@ -206,7 +212,7 @@ class TarWriter implements BlockSource {
   #state: 'entries' | 'end' | 'done' = 'entries';
   #isClosed = false;
 
-  constructor(gen: AsyncGenerator<Entry>) { this.#entries = gen; }
+  constructor(gen: AsyncGenerator<TarEntry>) { this.#entries = gen; }
 
   async fill(buf: Buffer): Promise<number> {
     let at = 0;
