@@ -270,7 +270,7 @@ async function compileAll(
     graphs.push({ platform, graph });
   }
   const only = graphs.length === 1 ? graphs[0] : undefined;
-  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0 }], noCacheFilter: req.noCacheFilter, baseEnv };
+  if (only) return { graph: only.graph, parts: [{ platform: only.platform, name: formatPlatform(only.platform), target: only.graph.target, stageOffset: 0, graph: only.graph }], noCacheFilter: req.noCacheFilter, baseEnv };
   const merged = mergePlatformGraphs(graphs);
   return { ...merged, noCacheFilter: qualifyNoCacheFilter(req.noCacheFilter, merged), baseEnv };
 }
@@ -313,7 +313,7 @@ async function buildLocked(
     const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
-    req.progress.plan(graph, dockerfile.text);
+    req.progress.plan(graph, dockerfile.text, parts);
     // Every finished step is recorded (the report's key manifest) and its layers start going to --cache-to at once.
     const locatorPrefix = req.remoteContext?.locator ?? `${contextDir}:${dockerfile.path}`;
     const cacheTo = (req.cacheTo ?? []).filter((c) => c.type !== 'inline');

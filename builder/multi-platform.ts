@@ -19,6 +19,8 @@ export interface PlatformPart {
   target: number;
   /** What this platform's stage indexes were shifted by in the merged graph. */
   stageOffset: number;
+  /** This platform's graph as compiled, before its ids and stage names were qualified. */
+  graph: BuildGraph;
 }
 
 /** The union of every platform's graph, and where each platform's target is in it. */
@@ -27,9 +29,14 @@ export interface MultiPlatformGraph {
   parts: PlatformPart[];
 }
 
+/** The id in the merged graph of vertex `id` of the platform part named `part`. */
+export function qualifiedId(part: string, id: string): string {
+  return `${part}:${id}`;
+}
+
 /** `graph` with every vertex id and stage qualified by `name`, stage indexes shifted by `offset` to stay unique. */
 function qualify(graph: BuildGraph, name: string, offset: number): BuildGraph {
-  const id = (v: string): string => `${name}:${v}`;
+  const id = (v: string): string => qualifiedId(name, v);
   const vertices: Vertex[] = graph.vertices.map((v) => ({ ...v, id: id(v.id), inputs: v.inputs.map(id), stage: v.stage + offset, op: qualifyOp(v.op, id) }));
   const many = graph.stages.length > 1;
   const stages: Stage[] = graph.stages.map((s) => ({
@@ -58,7 +65,7 @@ export function mergePlatformGraphs(graphs: { platform: Platform; graph: BuildGr
   for (const { platform, graph } of graphs) {
     const name = formatPlatform(platform);
     const q = qualify(graph, name, offset);
-    parts.push({ platform, name, target: merged.stages.length + q.target, stageOffset: offset });
+    parts.push({ platform, name, target: merged.stages.length + q.target, stageOffset: offset, graph });
     merged.vertices.push(...q.vertices);
     merged.stages.push(...q.stages);
     offset += Math.max(0, ...graph.stages.map((s) => s.index)) + 1;

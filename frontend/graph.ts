@@ -125,6 +125,12 @@ export interface Vertex {
   args: Record<string, string>;
   /** True when this step never changes the filesystem (history `empty_layer`). */
   emptyLayer: boolean;
+  /**
+   * TARGETPLATFORM, TARGETOS, TARGETARCH and TARGETVARIANT as this step's environment holds them (an ARG declared in
+   * the stage, an ENV), when it holds any: what BuildKit's platformFromEnv reads to name a step of a stage on another
+   * platform `[linux/amd64->arm64 …]`. Display only, never a key ingredient.
+   */
+  targetEnv?: Record<string, string>;
 }
 
 /** One stage of the Dockerfile that the target needs. */

@@ -27,7 +27,16 @@ export interface VertexRecord {
 /** Progress of a solve, as plain data. `time` is epoch milliseconds. */
 export type ProgressEvent =
   | { type: 'start'; vertex: VertexId; text: string; reasons: MissReason[]; time: number }
-  | { type: 'cached'; vertex: VertexId; text: string; time: number; /** remote cache ref of a remote hit */ source?: string }
+  | {
+    type: 'cached'; vertex: VertexId; text: string; time: number;
+    /** remote cache ref of a remote hit */
+    source?: string;
+    /**
+     * The vertex whose result this one took because both have the same key (a `FROM --platform=$BUILDPLATFORM` stage's
+     * step in each platform's graph): one step, which a display shows once, as BuildKit shows one vertex per digest.
+     */
+    of?: VertexId;
+  }
   | { type: 'done'; vertex: VertexId; time: number; durationMs: number; size: number }
   | { type: 'error'; vertex: VertexId; time: number; message: string }
   | { type: 'log'; vertex: VertexId; stream: 'stdout' | 'stderr'; data: Uint8Array; time: number }

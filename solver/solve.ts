@@ -155,7 +155,7 @@ class SolveRun {
   readonly #signal: AbortSignal;
   readonly #queue: PQueue;
   readonly #execQueue: PQueue;
-  readonly #byKey = new Map<Digest, Promise<Outcome>>();
+  readonly #byKey = new Map<Digest, { vertex: VertexId; outcome: Promise<Outcome> }>();
   readonly #vertices: Map<VertexId, Vertex>;
   /** #lastBuild's answer, read once. */
   #last: Promise<LastBuild> | undefined;
@@ -206,11 +206,11 @@ class SolveRun {
       // What forced it, for its reason: --no-cache, or the --no-cache-filter its stage (or one it builds on) is in.
       const forcedBy = !forced || this.#opts.noCache === true ? forced : `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}`;
       const explain = (): MissReason[] => explainStep(step, inputs, previous, forcedBy);
-      shared = this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started));
+      shared = { vertex: vertex.id, outcome: this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started)) };
       this.#byKey.set(key.digest, shared);
     }
-    const outcome = await shared;
-    if (!isLeader) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now() });
+    const outcome = await shared.outcome;
+    if (!isLeader) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), of: shared.vertex });
     await this.#opts.cache.remember(locator, { ...key, files: step.parts.files });
     const finished = Date.now();
     const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result

@@ -27,14 +27,15 @@ export class BakeProgress {
     const id = (vertex: string): string => `${target}\u0000${vertex}`;
     const name = (vertex: string, text: string): string => labels.get(vertex) ?? prefixedName(target, text);
     return {
-      plan: (graph, dockerfileText) => {
-        labels = new Map([...vertexLabels(graph, dockerfileText)].map(([v, l]) => [v, prefixedName(target, l)]));
+      plan: (graph, dockerfileText, parts) => {
+        labels = new Map([...vertexLabels(graph, dockerfileText, parts)].map(([v, l]) => [v, prefixedName(target, l)]));
         // The display knows each vertex's inputs (rawjson gives them); its labels are the event texts set below.
         for (const v of graph.vertices) this.#graph.vertices.push({ ...v, id: id(v.id), inputs: v.inputs.map(id), text: name(v.id, v.text) });
         this.#out.plan(this.#graph);
       },
       event: (e: ProgressEvent) => {
-        if (e.type === 'start' || e.type === 'cached') this.#out.event({ ...e, vertex: id(e.vertex), text: name(e.vertex, e.text) });
+        if (e.type === 'cached') this.#out.event({ ...e, vertex: id(e.vertex), text: name(e.vertex, e.text), ...(e.of === undefined ? {} : { of: id(e.of) }) });
+        else if (e.type === 'start') this.#out.event({ ...e, vertex: id(e.vertex), text: name(e.vertex, e.text) });
         else this.#out.event({ ...e, vertex: id(e.vertex) });
       },
       note: (text) => this.#out.note(prefixedName(target, text)),

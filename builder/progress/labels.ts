@@ -1,12 +1,23 @@
-import type { BuildGraph } from '../../frontend/index.js';
+import type { BuildGraph, Vertex } from '../../frontend/index.js';
+import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/index.js';
+import { qualifiedId, type PlatformPart } from '../multi-platform.js';
 import { displayText, keywordOf, sourceText } from '../report/instruction-text.js';
 
 /**
  * Step labels as buildx shows them: `[build 2/4] COPY --from=deps /out ./` (stage name or index, position among the
  * stage's steps, the instruction as written in the Dockerfile when its text is known, else read back from history).
- * Vertices shared by several stages keep the label of the first stage that lists them.
+ * Vertices shared by several stages keep the label of the first stage that lists them. With several platforms
+ * (`parts`), each label starts with the platform the stage runs on, as BuildKit's dockerfile2llb prefixCommand names
+ * steps when several were asked for: a `FROM --platform=$BUILDPLATFORM` stage's step is `[linux/amd64 build 2/4]`
+ * in every platform's graph (one step, shown once), and `[linux/amd64->arm64 build 3/4]` once the step's environment
+ * names another target (formatTargetPlatform).
  */
-export function vertexLabels(graph: BuildGraph, dockerfileText?: string): Map<string, string> {
+export function vertexLabels(graph: BuildGraph, dockerfileText?: string, parts: PlatformPart[] = []): Map<string, string> {
+  if (parts.length < 2) return stageLabels(graph, dockerfileText, false);
+  return new Map(parts.flatMap((part) => [...stageLabels(part.graph, dockerfileText, true)].map(([id, label]) => [qualifiedId(part.name, id), label])));
+}
+
+function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPrefixed: boolean): Map<string, string> {
   const byId = new Map(graph.vertices.map((v) => [v.id, v]));
   const lines = dockerfileText?.split('\n');
   const labels = new Map<string, string>();
@@ -19,8 +30,30 @@ export function vertexLabels(graph: BuildGraph, dockerfileText?: string): Map<st
       const shown = displayText(v.text);
       const written = v.location ? sourceText(lines, v.location.line, v.location.endLine, keywordOf(shown)) : undefined;
       const text = written?.replace(/\\\n\s*/g, ' ').replace(/\s+/g, ' ').trim() ?? shown;
-      labels.set(id, `[${name ? `${name} ` : ''}${i + 1}/${stage.vertices.length}] ${text}`);
+      const platform = isPrefixed ? `${formatPlatform(stage.platform)}${targetSuffix(stage.platform, v)} ` : '';
+      labels.set(id, `[${platform}${name ? `${name} ` : ''}${i + 1}/${stage.vertices.length}] ${text}`);
     });
   }
   return labels;
+}
+
+/**
+ * BuildKit's formatTargetPlatform(base, platformFromEnv(env)): `->arm64` when the step's TARGET* variables name
+ * another architecture of the stage's OS, `->windows/amd64` another OS, nothing otherwise (no variable, the same
+ * architecture). A TARGETPLATFORM that parses wins over TARGETOS/TARGETARCH/TARGETVARIANT; an empty part is the
+ * stage's own.
+ */
+function targetSuffix(base: Platform, v: Vertex): string {
+  const env = v.targetEnv;
+  if (env === undefined) return '';
+  const parsed = env['TARGETPLATFORM'] === undefined ? undefined : parsePlatform(env['TARGETPLATFORM']);
+  if (parsed === undefined && !['TARGETOS', 'TARGETARCH', 'TARGETVARIANT'].some((k) => k in env)) return '';
+  const variant = parsed === undefined ? env['TARGETVARIANT'] : parsed.variant;
+  const target = normalizePlatform({
+    os: (parsed === undefined ? env['TARGETOS'] : parsed.os) || base.os,
+    architecture: (parsed === undefined ? env['TARGETARCH'] : parsed.architecture) || base.architecture,
+    ...(variant ? { variant } : {}),
+  });
+  if (target.os !== base.os) return `->${formatPlatform(target)}`;
+  return target.architecture !== base.architecture ? `->${[target.architecture, target.variant].filter(Boolean).join('/')}` : '';
 }

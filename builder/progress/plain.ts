@@ -1,8 +1,10 @@
 import type { BuildGraph } from '../../frontend/index.js';
+import type { PlatformPart } from '../multi-platform.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { describeReason } from '../report/describe-reason.js';
 import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
+import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
 
 /** The longest unterminated line of step output held back waiting for its newline. */
@@ -17,6 +19,7 @@ export class PlainProgress implements ProgressWriter {
   readonly #numbers = new Map<string, number>();
   readonly #started = new Map<string, number>();
   readonly #partial = new Map<string, string>();
+  readonly #shared = new SharedSteps();
   readonly #t0 = Date.now();
 
   constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }
@@ -31,18 +34,20 @@ export class PlainProgress implements ProgressWriter {
 
   #labels = new Map<string, string>();
 
-  plan(graph: BuildGraph, dockerfileText?: string): void { this.#labels = vertexLabels(graph, dockerfileText); }
+  plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void { this.#labels = vertexLabels(graph, dockerfileText, parts); }
 
   #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
 
   /** Another step as its header line showed it (`#17 [deps 4/5] COPY --from=deps …`), once it has one. */
-  #header(vertex: string): string | undefined {
+  #header(step: string): string | undefined {
+    const vertex = this.#shared.shown(step);
     const n = this.#numbers.get(vertex);
     const label = this.#labels.get(vertex);
     return n !== undefined && label !== undefined ? `#${n} ${label}` : undefined;
   }
 
   event(e: ProgressEvent): void {
+    if (this.#shared.isShared(e)) return;
     const n = this.#n(e.vertex);
     switch (e.type) {
       case 'start':

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { BuildGraph } from '../../frontend/index.js';
+import type { PlatformPart } from '../multi-platform.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
+import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
 
 /** One vertex as BuildKit's client.Vertex marshals it (omitempty fields left out). */
@@ -24,13 +26,14 @@ const iso = (ms: number): string => new Date(ms).toISOString();
 export class SolveStatusProgress implements ProgressWriter {
   readonly #out: NodeJS.WritableStream;
   readonly #vertexes = new Map<string, SolveVertex>();
+  readonly #shared = new SharedSteps();
   #labels = new Map<string, string>();
   #inputs = new Map<string, string[]>();
   constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }
 
-  plan(graph: BuildGraph, dockerfileText?: string): void {
-    this.#labels = vertexLabels(graph, dockerfileText);
-    this.#inputs = new Map(graph.vertices.map((v) => [v.id, v.inputs.map((i) => this.#digest(i))]));
+  plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void {
+    this.#labels = vertexLabels(graph, dockerfileText, parts);
+    this.#inputs = new Map(graph.vertices.map((v) => [v.id, v.inputs]));
   }
 
   #digest(id: string): string { return `sha256:${createHash('sha256').update(`tsbuild-vertex:${id}`).digest('hex')}`; }
@@ -38,7 +41,8 @@ export class SolveStatusProgress implements ProgressWriter {
   #vertex(id: string, text?: string): SolveVertex {
     let v = this.#vertexes.get(id);
     if (!v) {
-      const inputs = this.#inputs.get(id);
+      // An input shown as another vertex (SharedSteps) is that vertex: it is settled before this one starts.
+      const inputs = this.#inputs.get(id)?.map((i) => this.#digest(this.#shared.shown(i)));
       v = { digest: this.#digest(id), ...(inputs?.length ? { inputs } : {}), name: this.#labels.get(id) ?? displayText(text ?? id) };
       this.#vertexes.set(id, v);
     }
@@ -48,6 +52,7 @@ export class SolveStatusProgress implements ProgressWriter {
   #write(status: SolveStatus): void { this.#out.write(`${JSON.stringify(status)}\n`); }
 
   event(e: ProgressEvent): void {
+    if (this.#shared.isShared(e)) return;
     switch (e.type) {
       case 'start': { const v = this.#vertex(e.vertex, e.text); v.started = iso(e.time); this.#write({ vertexes: [{ ...v }] }); break; }
       case 'cached': {

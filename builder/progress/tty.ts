@@ -1,8 +1,10 @@
 import type { BuildGraph } from '../../frontend/index.js';
+import type { PlatformPart } from '../multi-platform.js';
 import type { ProgressEvent } from '../../solver/index.js';
 import { describeReason } from '../report/describe-reason.js';
 import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
+import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
 
 interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }
@@ -17,6 +19,7 @@ export class TtyProgress implements ProgressWriter {
   readonly #out: NodeJS.WriteStream;
   readonly #rows = new Map<string, Row>();
   readonly #notes: string[] = [];
+  readonly #shared = new SharedSteps();
   readonly #t0 = Date.now();
   #drawn = 0;
   readonly #timer: NodeJS.Timeout;
@@ -29,15 +32,16 @@ export class TtyProgress implements ProgressWriter {
 
   #labels = new Map<string, string>();
 
-  plan(graph: BuildGraph, dockerfileText?: string): void { this.#labels = vertexLabels(graph, dockerfileText); }
+  plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void { this.#labels = vertexLabels(graph, dockerfileText, parts); }
 
   #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
 
   event(e: ProgressEvent): void {
+    if (this.#shared.isShared(e)) return;
     const row = this.#rows.get(e.vertex);
     switch (e.type) {
       case 'start':
-        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map((r) => describeReason(r, (v) => this.#labels.get(v))).join('; ') });
+        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map((r) => describeReason(r, (v) => this.#labels.get(this.#shared.shown(v)))).join('; ') });
         break;
       case 'cached':
         this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'cached', start: e.time, end: e.time, logs: [] });

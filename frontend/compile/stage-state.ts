@@ -39,6 +39,9 @@ export interface DispatchContext {
   fromSource(ref: string, st: StageState, inst: Instruction): { kind: 'context'; name: string } | { kind: 'vertex'; id: VertexId };
 }
 
+/** The variables BuildKit's platformFromEnv reads (Vertex.targetEnv). */
+const TARGET_ENV = ['TARGETPLATFORM', 'TARGETOS', 'TARGETARCH', 'TARGETVARIANT'];
+
 /** Sets `key` in an ordered env list, replacing an existing entry in place. */
 export function addEnv(env: [string, string][], key: string, value: string): void {
   const i = env.findIndex(([k]) => k === key);
@@ -105,7 +108,10 @@ export class Expander {
 /** Appends a vertex for the stage's next step and makes it the stage's current result. */
 export function pushVertex(st: StageState, ctx: DispatchContext, v: Omit<Vertex, 'id' | 'stage'>): Vertex {
   st.step++;
-  const vertex: Vertex = { id: `s${st.index}.${st.step}`, stage: st.index, ...v };
+  // BuildKit reads them for the steps it names from the environment (RUN, COPY/ADD, WORKDIR's mkdir); a config-only
+  // step is no vertex there, and without them here one shared by every platform's graph is named alike in each.
+  const targetEnv = v.op.kind === 'meta' ? {} : Object.fromEntries(st.env.filter(([k]) => TARGET_ENV.includes(k)));
+  const vertex: Vertex = { id: `s${st.index}.${st.step}`, stage: st.index, ...v, ...(Object.keys(targetEnv).length > 0 ? { targetEnv } : {}) };
   ctx.out.push(vertex);
   st.vertices.push(vertex.id);
   st.parent = vertex.id;

@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { PassThrough } from 'node:stream';
+import { compile } from '../../frontend/compile/compile.js';
+import { formatPlatform, type Platform } from '../../registry/index.js';
+import { mergePlatformGraphs, type MultiPlatformGraph } from '../multi-platform.js';
+import { vertexLabels } from './labels.js';
+import { PlainProgress } from './plain.js';
+
+const amd64: Platform = { os: 'linux', architecture: 'amd64' };
+const DOCKERFILE = [
+  'FROM --platform=$BUILDPLATFORM alpine AS build',
+  'RUN make tools',
+  'ARG TARGETARCH',
+  'RUN make app-$TARGETARCH',
+  'FROM alpine',
+  'COPY --from=build /out /',
+  '',
+].join('\n');
+
+/** DOCKERFILE compiled for each of `targets` on linux/amd64 and merged, as a multi-platform build does. */
+async function merged(targets: Platform[], dockerfile = DOCKERFILE): Promise<MultiPlatformGraph> {
+  const graphs = [];
+  for (const platform of targets) {
+    graphs.push({
+      platform,
+      graph: await compile(dockerfile, {
+        platform, buildPlatform: amd64,
+        resolveImage: async (ref, p) => ({ ref, digest: `sha256:${'b'.repeat(64)}`, config: { ...p, rootfs: { type: 'layers', diff_ids: [] } } }),
+      }),
+    });
+  }
+  return mergePlatformGraphs(graphs);
+}
+
+// BuildKit's dockerfile2llb names a step of a multi-platform build after the platform its stage runs on
+// (prefixCommand), with `->ARCH` once TARGET* in its environment names another (formatTargetPlatform); a step of a
+// $BUILDPLATFORM stage is then named alike in every platform's graph, and shown once (one vertex per digest).
+describe('step labels of a multi-platform build', () => {
+  const labelsOf = async (targets: Platform[], dockerfile?: string): Promise<string[]> => {
+    const { graph, parts } = await merged(targets, dockerfile);
+    return [...vertexLabels(graph, dockerfile ?? DOCKERFILE, parts).values()].map((l) => l.replace(/\] .*/, ']'));
+  };
+
+  it('names a $BUILDPLATFORM stage by the build platform, with ->ARCH once TARGETARCH is in its environment', async () => {
+    const arm64 = { os: 'linux', architecture: 'arm64' };
+    expect(await labelsOf([amd64, arm64])).to.deep.equal([
+      '[linux/amd64 build 1/4]', '[linux/amd64 build 2/4]', '[linux/amd64 build 3/4]', '[linux/amd64 build 4/4]', '[linux/amd64 stage-1 1/2]', '[linux/amd64 stage-1 2/2]',
+      '[linux/amd64 build 1/4]', '[linux/amd64 build 2/4]', '[linux/amd64 build 3/4]', '[linux/amd64->arm64 build 4/4]', '[linux/arm64 stage-1 1/2]', '[linux/arm64 stage-1 2/2]',
+    ]);
+  });
+
+  it('writes the variant with the architecture, and the whole platform for another OS', async () => {
+    const armv7 = { os: 'linux', architecture: 'arm', variant: 'v7' };
+    const windows = { os: 'windows', architecture: 'amd64' };
+    const labels = await labelsOf([armv7, windows]);
+    // TARGETARCH alone names an architecture of the stage's OS: amd64 of windows/amd64 is the stage's own.
+    expect(labels).to.include('[linux/amd64->arm/v7 build 4/4]').and.not.include('[linux/amd64->windows/amd64 build 4/4]');
+    expect(labels).to.include(`[${formatPlatform(armv7)} stage-1 2/2]`);
+    // TARGETOS alone: the architecture is the stage's own.
+    const os = await labelsOf([amd64, windows], DOCKERFILE.replace('ARG TARGETARCH', 'ARG TARGETOS'));
+    expect(os).to.include('[linux/amd64->windows/amd64 build 4/4]').and.include('[linux/amd64 build 4/4]');
+  });
+
+  it('leaves the platform out of a one-platform build', async () => {
+    const { parts } = await merged([amd64]);
+    const graph = parts[0]?.graph;
+    if (!graph) throw new Error('no graph');
+    expect([...vertexLabels(graph, DOCKERFILE, parts).values()].map((l) => l.replace(/\] .*/, ']'))).to.deep.equal(['[build 1/4]', '[build 2/4]', '[build 3/4]', '[build 4/4]', '[stage-1 1/2]', '[stage-1 2/2]']);
+  });
+
+  it('shows a step another platform\'s graph shares once in plain progress, and names it for a miss it caused', async () => {
+    const arm64 = { os: 'linux', architecture: 'arm64' };
+    const { graph, parts } = await merged([amd64, arm64]);
+    const out = new PassThrough();
+    const written: string[] = [];
+    out.on('data', (c: Buffer) => written.push(c.toString()));
+    const p = new PlainProgress(out);
+    p.plan(graph, DOCKERFILE, parts);
+    // What the solver emits: the amd64 graph's `RUN make tools` runs, the arm64 graph's takes its result (`of`).
+    p.event({ type: 'start', vertex: 'linux/amd64:s0.1', text: 'RUN make tools', time: 0, reasons: [{ kind: 'new' }] });
+    p.event({ type: 'done', vertex: 'linux/amd64:s0.1', time: 0, durationMs: 1, size: 0 });
+    p.event({ type: 'cached', vertex: 'linux/arm64:s0.1', text: 'RUN make tools', time: 0, of: 'linux/amd64:s0.1' });
+    p.event({ type: 'start', vertex: 'linux/arm64:s0.3', text: 'RUN make app-arm64', time: 0, reasons: [{ kind: 'parent', vertex: 'linux/arm64:s0.1', text: 'RUN make tools' }] });
+    const text = written.join('');
+    expect(text.match(/make tools/g), text).to.have.length(2);   // its header, and the miss that names it
+    expect(text).to.contain('#1 [linux/amd64 build 2/4] RUN make tools\n#1 MISS');
+    expect(text).to.contain('#2 [linux/amd64->arm64 build 4/4] RUN make app-$TARGETARCH\n#2 MISS parent step missed: #1 [linux/amd64 build 2/4] RUN make tools\n');
+    expect(text).to.not.contain('CACHED');
+  });
+});
