@@ -22,7 +22,8 @@ import { reportAttestation } from './attest/attach.js';
 import type { ReportAttestation } from './report/index.js';
 import { assembleImage, type AssembledImage } from './image/assemble.js';
 import type { Root } from './commands/root.js';
-import { redactRecord } from './report/index.js';
+import { redactRecord, textRedactor } from './report/index.js';
+import { BuildLogRecorder } from './history/index.js';
 import { RegistryImageSource } from './image-source.js';
 import { prefetchBaseImages } from './base-prefetch.js';
 import { addBaseEnv, checkForBuild, type BaseEnv } from './build-checks.js';
@@ -301,6 +302,8 @@ async function buildLocked(
   // COPY keys, the context report and the provenance's context digest walk the context once.
   const context: ContextSource = { kind: 'context', dir: contextDir, excludes, ...(req.ssh?.default !== undefined ? { sshAgent: req.ssh.default } : {}) };
   let recorder: StepRecorder | undefined;
+  // The steps' output and statuses, kept with the record for `history logs`, redacted as the record is.
+  const logs = new BuildLogRecorder(textRedactor(record));
   let exporter: IncrementalCacheExport | undefined;
   let outcome: BuildOutcome | undefined;
   try {
@@ -326,7 +329,7 @@ async function buildLocked(
     const solved = await solve(graph, {
       worker, images, cache: recorder, context,
       secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
-      onEvent: (e) => { recorder?.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
+      onEvent: (e) => { recorder?.observe(e); logs.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}), ...(req.runningSteps ? { runningSteps: req.runningSteps } : {}),
     });
     leaseId = solved.leaseId;
@@ -408,8 +411,12 @@ async function buildLocked(
       });
     crashPoint(req.hooks, 'before-build-record'); // test hook, see common/crash-point.ts
     const stored = redactRecord(record);   // the history may be shown, reported or attached: no secret-named arg values
+    const output = await logs.finish().catch((err: unknown) => {
+      req.progress.note(`build output not kept with its record: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
     try {
-      history.recordBuild(stored, contextBriefOf(current), retention);   // what the next builds' context reports read of this one
+      history.recordBuild(stored, contextBriefOf(current), retention, output);   // what the next builds' context reports read of this one
     } catch (err) {
       // The build's own outcome stands: a record that could not be kept (a full disk) never replaces its error.
       req.progress.note(`build record not kept: ${err instanceof Error ? err.message : String(err)}`);

@@ -21,7 +21,7 @@ export class BuildHistory {
   /** Opens (creating when new) the history under `root`. */
   static open(root: string, opts: { busyTimeoutMs?: number } = {}): BuildHistory {
     const db = acquireCacheDb(root, opts.busyTimeoutMs);
-    addMissingColumns(db, 'builds', [['summary', 'TEXT'], ['brief', 'TEXT']]);
+    addMissingColumns(db, 'builds', [['summary', 'TEXT'], ['brief', 'TEXT'], ['logs', 'BLOB']]);
     addDockerfileIndex(db);
     return new BuildHistory(db);
   }
@@ -29,13 +29,14 @@ export class BuildHistory {
   /**
    * Stores (or replaces) the record of one build. `brief`: a small text the caller derives from the record and reads
    * back with briefsOf instead of the whole record (the builder's context report keeps a digest of the build's context
-   * files there); not interpreted here.
+   * files there); not interpreted here. `logs`: the build's progress as the builder stored it (its steps' output),
+   * read back with logsOf; in the record's row, so pruning or removing the record drops it too. Not interpreted here.
    */
-  recordBuild(record: BuildRecord, brief?: string, keep?: HistoryRetention): void {
+  recordBuild(record: BuildRecord, brief?: string, keep?: HistoryRetention, logs?: Uint8Array): void {
     inTransaction(this.#db, () => {
       this.#db
-        .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary, brief) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)), brief ?? null);
+        .prepare('INSERT OR REPLACE INTO builds (id, started, finished, status, record, summary, brief, logs) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(record.id, record.started, record.finished, record.status, JSON.stringify(record), JSON.stringify(listedSummary(record)), brief ?? null, logs ?? null);
       if (keep !== undefined) this.#prune(keep, record.id);
     });
   }
@@ -122,6 +123,12 @@ export class BuildHistory {
     if (found === undefined) return undefined;
     const row = this.#db.prepare('SELECT record FROM builds WHERE id = ?').get(found);
     return row === undefined ? undefined : parseBuildRecord(str(row, 'record'));
+  }
+
+  /** The logs recorded with the build `id` (its exact id); undefined for a build recorded without them (older tsbuild). */
+  logsOf(id: string): Uint8Array | undefined {
+    const value = this.#db.prepare('SELECT logs FROM builds WHERE id = ?').get(id)?.['logs'];
+    return value instanceof Uint8Array ? value : undefined;
   }
 
   /**

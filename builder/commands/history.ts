@@ -3,7 +3,7 @@ import type { BuildSummary } from '../../solver/index.js';
 import { redactRecord } from '../report/index.js';
 import { UserError } from '../../common/index.js';
 import { buildIdOfRef, buildRefPrefix, readBuilders } from '../builders/index.js';
-import { findBuildRecord, historyJsonLines, historyTable, historyTemplate, localRepository, parseHistoryFilters, renderInspect, replayBuild } from '../history/index.js';
+import { findBuildRecord, historyJsonLines, historyTable, historyTemplate, localRepository, parseHistoryFilters, readStoredLogs, renderInspect, replayBuild } from '../history/index.js';
 import { collect, progressOf } from './build-flags.js';
 import { createProgress } from '../progress/index.js';
 import { builderOf, rootOf } from './global-options.js';
@@ -60,16 +60,18 @@ export function registerHistory(program: Command): void {
     });
   // buildx's other history commands: named, never taken for an image called "logs" (which was then looked up on Docker Hub).
   history.command('logs').argument('[ref]', 'build id, a unique prefix of one, or ^N: the N-th build before the latest (default: the latest)')
-    .description("print a build's progress again, as `docker buildx history logs` (its steps; the record keeps no command output)")
+    .description("print a build's progress again, as `docker buildx history logs`: its steps with their output as the build showed it (a record from a tsbuild that kept no output: its steps alone)")
     .option('--progress <mode>', 'plain, rawjson or tty', 'plain')
     .action((given: string | undefined, flags: { progress: string }, cmd: Command) => {
       // buildx's runLogs: the mode as progressui takes it (auto is plain here); $BUILDKIT_PROGRESS plays no part.
       const { progress } = progressOf(flags, true, {});
       const mode = progress === 'auto' ? 'plain' : progress;
       return withRoot(rootOf(cmd), {}, async (root) => {
-        const record = redactRecord(findBuildRecord(await root.history(), given));
+        const store = await root.history();
+        const record = redactRecord(findBuildRecord(store, given));
+        const logs = store.logsOf(record.id);
         const writer = createProgress(mode, process.stderr);
-        replayBuild(record, writer);
+        await replayBuild(record, writer, logs === undefined ? [] : readStoredLogs(logs, record.id));
         // Plain's closing line is the wall time it measured live, not the build's: a replay has none, as buildx's.
         if (mode !== 'plain') writer.close();
       });

@@ -4,5 +4,7 @@ export { parseHistoryFilters } from './filter.js';
 export { renderInspect } from './inspect-format.js';
 export { historyJsonLines, historyTable, historyTemplate } from './list.js';
 export { localRepository } from './local.js';
+export { BuildLogRecorder } from './log-recorder.js';
 export { replayBuild } from './logs.js';
+export { readStoredLogs } from './stored-logs.js';
 export { findBuildRecord } from './ref.js';

@@ -8,7 +8,7 @@ import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
 
 /** The longest unterminated line of step output held back waiting for its newline. */
-const MAX_PARTIAL_LINE = 64 * 1024;
+export const MAX_PARTIAL_LINE = 64 * 1024;
 
 /**
  * `--progress plain`: one line per event, numbered per vertex like buildx (`#3 [2/4] RUN make`, `#3 DONE 1.2s`),

@@ -11,4 +11,4 @@ export { loadReport, readBuildRecord, type HistorySource } from './load-report.j
 export { formatOfFile, renderReport, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './write-reports.js';
 export type { ReportFormat, ReportSource } from './write-reports.js';
 export { renderTerminalSummary } from './render-terminal.js';
-export { redactReason, redactRecord } from './redact.js';
+export { redactReason, redactRecord, textRedactor } from './redact.js';

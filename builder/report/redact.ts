@@ -17,16 +17,7 @@ export interface WithArgs { args: Record<string, string> }
  */
 export function redactRecord<T extends WithArgs>(record: T): T {
   if (redacted.has(record)) return record;   // made here, in this process: redacting it again changes nothing
-  // A value that is already a digest (cache key parts since recipe v2: solver/secret-parts.ts) is no secret to cut
-  // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
-  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
-  const known = scrubber(secrets);
-  // Most strings of a record (digests, paths) hold no `=`: no assignment to look for in them. A URL's credentials
-  // (a proxy build arg `http://user:pass@proxy`, an ADD source) go too (redactText).
-  const scrub = (text: string): string => {
-    const out = redactText(known(text));
-    return out.includes('=') ? redactAssignments(out) : out;
-  };
+  const scrub = textRedactor(record);
   const copy = { ...(deepMap(record, scrub) as T) };
   copy.args = Object.fromEntries(Object.entries(record.args).map(([k, v]) => [k, isSecretName(k) ? REDACTED : scrub(v)]));
   const vertices = (copy as { vertices?: unknown }).vertices;
@@ -37,6 +28,23 @@ export function redactRecord<T extends WithArgs>(record: T): T {
   }
   redacted.add(copy);
   return copy;
+}
+
+/**
+ * What redactRecord does to each string of `record`, for text kept beside it (its steps' output, stored with it): the
+ * values of its secret-named build args (4 characters or more), secret-named `NAME=value` assignments, URL credentials.
+ */
+export function textRedactor(record: WithArgs): (text: string) => string {
+  // A value that is already a digest (cache key parts since recipe v2: solver/secret-parts.ts) is no secret to cut
+  // out of the text: cutting it would break the key manifest's parts, which must compare equal across machines.
+  const secrets = [...Object.entries(record.args), ...reasonValues(record)].filter(([name, value]) => isSecretName(name) && value !== '' && value !== REDACTED && !isRedacted(value));
+  const known = scrubber(secrets);
+  // Most strings of a record (digests, paths) hold no `=`: no assignment to look for in them. A URL's credentials
+  // (a proxy build arg `http://user:pass@proxy`, an ADD source) go too (redactText).
+  return (text) => {
+    const out = redactText(known(text));
+    return out.includes('=') ? redactAssignments(out) : out;
+  };
 }
 
 /**
