@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createGzip } from 'node:zlib';
+import { createGzip, type Gzip } from 'node:zlib';
 import type { ProgressEvent } from '../../solver/index.js';
 import { MAX_PARTIAL_LINE } from '../progress/index.js';
 import { storedLogLine, storedLogsHeader, type StoredLogEntry } from './stored-logs.js';
@@ -11,14 +11,16 @@ interface HeldOutput { data: Buffer; stream: 'stdout' | 'stderr'; time: number }
  * Keeps a build's progress (its steps' output and statuses) for its history record, as BuildKit keeps the status
  * stream with its record (see stored-logs.ts). The output is already bounded where it is made, per step and stream as
  * buildkitd bounds it (worker/exec/log-limit.ts: BuildKit's limits and `[output clipped, …]` line), so the record
- * keeps what the live progress showed. It is compressed as it arrives: what is held is the gzip of it.
+ * keeps what the live progress showed. It is compressed as it arrives: what is held is the gzip of it. The gzip starts
+ * with the first entry: a build whose steps printed nothing (a no-op rebuild) stores no logs and pays for no deflate
+ * stream (zlib's 256 KiB of state).
  *
  * The stored text is `redact`ed as the record is, a whole line at a time (a value split over two chunks is still
  * cut), so each entry holds the whole lines one chunk completed, per step as `--progress plain` joins them, at that
  * chunk's time: replayed through plain, the same `#N 0.123 line` lines come out.
  */
 export class BuildLogRecorder {
-  readonly #gzip = createGzip();
+  #gzip: Gzip | undefined;
   readonly #compressed: Buffer[] = [];
   readonly #held = new Map<string, HeldOutput>();
   readonly #redact: (text: string) => string;
@@ -26,9 +28,6 @@ export class BuildLogRecorder {
 
   constructor(redact: (text: string) => string) {
     this.#redact = redact;
-    this.#gzip.on('data', (chunk: Buffer) => this.#compressed.push(chunk));
-    this.#gzip.on('error', (err) => { this.#error ??= err; });
-    this.#gzip.write(storedLogsHeader());
   }
 
   /** Takes one event of the build's progress (every one: only output, statuses and a step's end matter here). */
@@ -44,11 +43,13 @@ export class BuildLogRecorder {
     }
   }
 
-  /** The stored logs (gzipped), once the build is over. Called once. */
-  async finish(): Promise<Uint8Array> {
+  /** The stored logs (gzipped), once the build is over; undefined when its steps printed nothing. Called once. */
+  async finish(): Promise<Uint8Array | undefined> {
     for (const [vertex, held] of [...this.#held]) this.#release(vertex, held.time);
-    this.#gzip.end();
-    if (this.#error === undefined) await once(this.#gzip, 'end').catch((err: unknown) => { this.#error ??= err; });
+    const gzip = this.#gzip;
+    if (gzip === undefined) return undefined;
+    gzip.end();
+    if (this.#error === undefined) await once(gzip, 'end').catch((err: unknown) => { this.#error ??= err; });
     if (this.#error !== undefined) throw this.#error instanceof Error ? this.#error : new Error(String(this.#error));
     return Buffer.concat(this.#compressed);
   }
@@ -72,6 +73,16 @@ export class BuildLogRecorder {
   }
 
   #write(entry: StoredLogEntry): void {
-    if (this.#error === undefined) this.#gzip.write(storedLogLine(entry));
+    if (this.#error === undefined) this.#stream().write(storedLogLine(entry));
+  }
+
+  #stream(): Gzip {
+    if (this.#gzip !== undefined) return this.#gzip;
+    const gzip = createGzip();
+    gzip.on('data', (chunk: Buffer) => this.#compressed.push(chunk));
+    gzip.on('error', (err) => { this.#error ??= err; });
+    gzip.write(storedLogsHeader());
+    this.#gzip = gzip;
+    return gzip;
   }
 }

@@ -42,7 +42,9 @@ describe('history logs: stored output replayed', () => {
   async function stored(): Promise<Uint8Array> {
     const recorder = new BuildLogRecorder(textRedactor(record));
     for (const e of events) recorder.observe(e);
-    return recorder.finish();
+    const logs = await recorder.finish();
+    if (logs === undefined) throw new Error('the recorder kept no logs of steps that printed');
+    return logs;
   }
 
   it('prints the lines the live plain progress printed, at the times it printed them, the unended last line at DONE', async () => {
@@ -65,6 +67,12 @@ describe('history logs: stored output replayed', () => {
     const replay = plain();
     await replayBuild(record, replay.writer, entries);
     expect(replay.text()).to.not.contain('cut short');
+  });
+
+  it('keeps no logs when no step printed anything (a no-op rebuild starts no gzip)', async () => {
+    const recorder = new BuildLogRecorder(textRedactor(record));
+    for (const e of events) if (e.type !== 'log' && e.type !== 'status') recorder.observe(e);
+    expect(await recorder.finish()).to.equal(undefined);
   });
 
   it('replays a record stored without logs as its steps alone', async () => {
