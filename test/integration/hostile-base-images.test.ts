@@ -111,17 +111,28 @@ describe('hostile base images', function () {
   });
 });
 
-/** Pushes `<host>/<repo>:latest`: the busybox layer under a config `edit` may change to anything, JSON or not. */
-async function publishWithConfig(host: string, repo: string, edit: (config: ImageConfig) => unknown): Promise<void> {
+/**
+ * Pushes `<host>/<repo>:latest`: the busybox layer, then each of `extra` (an uncompressed tar) as a layer of its own,
+ * under a config `edit` may change to anything, JSON or not.
+ */
+async function publishWithConfig(host: string, repo: string, edit: (config: ImageConfig) => unknown, extra: Buffer[] = []): Promise<void> {
   const client = new RegistryClient({ credentials: anonymous });
   try {
     const target = parseReference(`${host}/${repo}:latest`);
     const layer = await busyboxLayer();
     await client.pushBlob(target, layer.descriptor, async () => layer.open());
-    const config = Buffer.from(JSON.stringify(edit(busyboxConfig(layer.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' }))));
+    const layers = [layer.descriptor];
+    const base = busyboxConfig(layer.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' });
+    for (const tar of extra) {
+      const desc: Descriptor = { mediaType: MediaType.ociLayerTar, digest: sha256(tar), size: tar.length };
+      await client.pushBlob(target, desc, async () => Readable.from([tar]));
+      layers.push(desc);
+      base.rootfs.diff_ids.push(desc.digest);
+    }
+    const config = Buffer.from(JSON.stringify(edit(base)));
     const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(config), size: config.length };
     await client.pushBlob(target, configDesc, async () => Readable.from([config]));
-    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [layer.descriptor] };
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers };
     await client.putManifest(target, MediaType.ociManifest, new TextEncoder().encode(canonicalJson(manifest)));
   } finally {
     await client.close();
@@ -165,6 +176,31 @@ describe('hostile base images through the CLI', function () {
         expect(r.stderr).to.contain(`image config of ${registry.host}/${repo}:latest is not valid: ${member}`);
         expect(r.stderr).to.not.match(/internal error|\n\s+at /);
       }
+    }
+  });
+
+  it('makes a working directory the config names through a dangling symlink at the link\'s target inside the root, as BuildKit\'s executor (was: chdir failed)', async () => {
+    if (registry === undefined) throw new Error('registry did not start');
+    // BuildKit (executor/runcexecutor/executor.go, Run) takes continuity's fs.RootPath of the cwd and makes what is
+    // missing there: an absolute link target is the root's path, `..` stops at the root.
+    const escape = `/etc/tsbuild-wd-escape-${process.pid}`;
+    const cases = [
+      ['wd-abs', '/srv/app', 'srv/app'],
+      ['wd-escape', `../../../..${escape}`, escape.slice(1)],
+    ] as const;
+    for (const [repo, target, lands] of cases) {
+      const layer = await packTar([{ name: 'app', type: 'symlink', linkname: target }], { mode: 0o777, mtime: new Date(0) });
+      await publishWithConfig(registry.host, repo, (c) => ({ ...c, config: { ...c.config, WorkingDir: '/app' } }), [layer]);
+      // The RUN first (the helper makes the cwd), then after a COPY to a relative destination (the confined writer).
+      for (const [i, steps] of ['RUN echo here > here', 'COPY Dockerfile ./\nWORKDIR sub\nRUN echo here > ../here'].entries()) {
+        const out = join(dir, `out-${repo}-${i}`);
+        const r = await build(repo, `FROM ${registry.host}/${repo}\n${steps}\n`, '-o', `type=local,dest=${out}`);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(await readFile(join(out, lands, 'here'), 'utf8')).to.equal('here\n');
+        expect((await lstat(join(out, 'app'))).isSymbolicLink()).to.equal(true);
+        expect(await lstat(escape).then(() => 'made on the host', () => 'absent')).to.equal('absent');
+      }
+      expect(await readFile(join(dir, `out-${repo}-1`, lands, 'Dockerfile'), 'utf8')).to.contain('COPY Dockerfile');
     }
   });
 });

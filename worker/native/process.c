@@ -88,19 +88,54 @@ static void set_caps(unsigned long long mask) {
   if (syscall(SYS_capset, &hdr, data) != 0) fail("capset", "", errno);
 }
 
+/*
+ * Makes the working directory as BuildKit's runc executor does before a step (executor/runcexecutor/executor.go, Run):
+ * continuity's fs.RootPath of the cwd, then MkdirAll 0755 of what is missing there. A symlink on the way is followed
+ * even when its target is missing, which is then made (`/app -> /srv/app` in a base image whose WorkingDir is /app
+ * makes /srv/app), as the frontend's WORKDIR mkdir does through the confined writer (fsattr/root.c mkdirs). This runs
+ * after pivot_root with the old root detached: the kernel's walk can only see the container's tree, an absolute link
+ * target is the root's path and `..` stops at "/", which is what RESOLVE_IN_ROOT gives the confined writer. A failure
+ * names the cwd as the step has it (the WORKDIR the user wrote), not the path a link led to.
+ */
 static void make_cwd(const char *cwd) {
-  char path[PATH_MAX];
-  if (strlen(cwd) >= sizeof(path)) fail("mkdir", cwd, ENAMETOOLONG);
-  strcpy(path, cwd);
-  // Docker creates a missing working directory as root; so do we. It is part of the step's result, not a stub.
-  for (char *p = path + 1; ; p++) {
-    if (*p == '/' || *p == '\0') {
-      char saved = *p;
-      *p = '\0';
-      if (mkdir(path, 0755) != 0 && errno != EEXIST) fail("mkdir", path, errno);
-      *p = saved;
-      if (saved == '\0') break;
+  char done[PATH_MAX] = "", rest[PATH_MAX], link[PATH_MAX], next[PATH_MAX];
+  if (strlen(cwd) >= sizeof(rest)) fail("mkdir", cwd, ENAMETOOLONG);
+  strcpy(rest, cwd);
+  for (int links = 0; rest[0] != '\0';) {
+    char *slash = strchr(rest, '/');
+    size_t n = slash == NULL ? strlen(rest) : (size_t)(slash - rest);
+    char name[NAME_MAX + 1];
+    if (n > NAME_MAX) fail("mkdir", cwd, ENAMETOOLONG);
+    memcpy(name, rest, n);
+    name[n] = '\0';
+    memmove(rest, rest + n + (slash == NULL ? 0 : 1), strlen(rest + n + (slash == NULL ? 0 : 1)) + 1);
+    if (n == 0 || strcmp(name, ".") == 0) continue;
+    if (strcmp(name, "..") == 0) {
+      char *up = strrchr(done, '/');
+      if (up != NULL) *up = '\0';
+      continue;
     }
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", done, name) >= (int)sizeof(path)) fail("mkdir", cwd, ENAMETOOLONG);
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+      if (errno != ENOENT) fail("lstat", cwd, errno);
+      if (mkdir(path, 0755) != 0 && errno != EEXIST) fail("mkdir", cwd, errno);
+      if (lstat(path, &st) != 0) fail("lstat", cwd, errno);
+    }
+    if (S_ISLNK(st.st_mode)) {
+      // Its target takes its place in what is left to walk, from the root when absolute.
+      if (++links > 40) fail("mkdir", cwd, ELOOP);
+      ssize_t t = readlink(path, link, sizeof(link) - 1);
+      if (t < 0) fail("readlink", cwd, errno);
+      link[t] = '\0';
+      if (snprintf(next, sizeof(next), "%s/%s", link, rest) >= (int)sizeof(next)) fail("mkdir", cwd, ENAMETOOLONG);
+      strcpy(rest, next);
+      if (link[0] == '/') done[0] = '\0';
+      continue;
+    }
+    if (!S_ISDIR(st.st_mode)) fail("mkdir", cwd, ENOTDIR);
+    strcpy(done, path);
   }
   if (chdir(cwd) != 0) fail("chdir", cwd, errno);
   // A cwd reached through a magic link to a directory outside the rootfs (/proc/self/fd/N of an fd this process
