@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { parseDockerfile } from '../../frontend/index.js';
+import { cleanPath, parseDockerfile } from '../../frontend/index.js';
 
 /** A COPY or ADD that reads the build context (no `--from`), as written. */
 export interface ContextCopy {
@@ -30,7 +30,7 @@ export function contextCopies(text: string, file: string): ContextCopy[] {
       if (sources.length === 0) continue;
       const copy: ContextCopy = {
         label, line: ins.location.line, instruction, sources,
-        isBroad: sources.some((s) => ['.', './', '*', './*'].includes(s)), runs: [],
+        isBroad: sources.some((s) => ['.', '*'].includes(cleanPathForContext(s))), runs: [],
       };
       out.push(copy);
       stage.push(copy);
@@ -39,8 +39,11 @@ export function contextCopies(text: string, file: string): ContextCopy[] {
   return out;
 }
 
-/** A context source as a glob over context-relative paths: no leading `./` or `/`, no trailing `/`. */
+/**
+ * A context source as a glob over context-relative paths: no leading `./` or `/`, no trailing `/`, and cleaned from
+ * the context root as BuildKit cleans it (`../a` and `sub/../../a` read `a`; worker/fileops/select-sources.ts).
+ */
 export function cleanPathForContext(source: string): string {
-  const s = source.replace(/^(\.\/)+/, '').replace(/^\/+/, '').replace(/\/+$/, '');
+  const s = cleanPath(`/${source}`).slice(1);
   return s === '' ? '.' : s;
 }

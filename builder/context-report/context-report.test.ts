@@ -33,6 +33,12 @@ describe('contextReport readers', () => {
     const parts = contextReport({ files, unscanned: [] }, 'FROM scratch\nCOPY . /app/\n', '/ctx/Dockerfile', []).parts;
     expect(parts.every((p) => p.readBy.includes('Dockerfile:2'))).to.equal(true);
   });
+
+  it('a source that climbs above the context reads the context path it is cleaned to, as the COPY does', () => {
+    expect(readBy('FROM scratch\nCOPY ../README.md sub/../../src /app/\n')).to.deep.equal({ 'src/': ['Dockerfile:2'], 'srcx/': [], 'static/': [], 'README.md': ['Dockerfile:2'] });
+    const report = contextReport({ files, unscanned: [] }, 'FROM scratch\nCOPY ../ /app/\n', '/ctx/Dockerfile', []);
+    expect(report.copies[0]?.isBroad).to.equal(true);
+  });
 });
 
 describe('scanContext', () => {

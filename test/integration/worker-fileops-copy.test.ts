@@ -118,10 +118,38 @@ describe('copyInto (COPY)', () => {
     expect(await readFile(r('all/README.md'), 'utf8')).to.equal('readme');
   });
 
-  it('refuses a source that climbs out of the context', async () => {
+  it('reads a source that climbs above the context from the context root, as BuildKit cleans it (`../a` is the context\'s `a`), never from the host', async () => {
+    const sources = ['../README.md', './../../README.md', 'src/../../README.md', '/../README.md', '../src/../README.md'];
+    for (const [i, source] of sources.entries()) {
+      await copyInto(copyOp([source], `/up${i}/`), context(), root, signal, progress);
+      expect(await readdir(r(`up${i}`)), source).to.deep.equal(['README.md']);
+      expect(await readFile(r(`up${i}/README.md`), 'utf8')).to.equal('readme');
+    }
+    await copyInto(copyOp(['../src/*.md'], '/glob/', { mode: 'add' }), context(), root, signal, progress);
+    expect(await readdir(r('glob'))).to.deep.equal(['notes.md']);
+    await copyInto(copyOp(['..'], '/all/'), context(), root, signal, progress);
+    expect(await readFile(r('all/src/app.ts'), 'utf8')).to.equal('app');
+    // The context has no etc/passwd: the host's is not what `../etc/passwd` names.
     const err = await copyInto(copyOp(['../etc/passwd'], '/x/'), context(), root, signal, progress).catch((e: unknown) => e);
     expect(err).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
-    expect(String((err as Error).message)).to.contain('forbidden path outside the build context');
+    expect(String((err as Error).message)).to.contain('"../etc/passwd" not found in build context');
+  });
+
+  it('cleans `..` in a COPY --from source within that stage\'s root, and each side of a --parents pivot on its own', async () => {
+    await copyInto(copyOp(['../../README.md'], '/s/', { from: { kind: 'vertex', id: 's0.1' } }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress);
+    expect(await readFile(r('s/README.md'), 'utf8')).to.equal('readme');
+    await copyInto(copyOp(['../x/a.txt'], '/p/', { parents: true }), context(), root, signal, progress);
+    expect(await readFile(r('p/x/a.txt'), 'utf8')).to.equal('xa');
+    // dispatchCopy: the part before `/./` is the source root, the part after the kept path, each cleaned from "/".
+    await copyInto(copyOp(['../src/./lib/deep.ts', 'src/./../lib/deep.ts'], '/q/', { parents: true }), context(), root, signal, progress);
+    expect(await readFile(r('q/lib/deep.ts'), 'utf8')).to.equal('deep');
+    expect(await readdir(r('q'))).to.deep.equal(['lib']);
+  });
+
+  it('applies .dockerignore to the cleaned source: `../secret.env` is hidden when secret.env is', async () => {
+    const err = await copyInto(copyOp(['../secret.env'], '/x/'), context(['*.env']), root, signal, progress).catch((e: unknown) => e);
+    expect(err).to.have.property('code', 'COPY_SOURCE_NOT_FOUND');
+    expect(err).to.have.property('hint').that.contains('"*.env"');
   });
 
   it('writes through an absolute symlink in the image but stays inside the root', async () => {

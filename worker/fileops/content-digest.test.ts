@@ -64,6 +64,18 @@ describe('contentDigest and hashFile', () => {
     expect(Object.keys(both.files)).to.deep.equal(Object.keys((await contentDigest(copyOp(['tree']), source, signal)).files));
   });
 
+  it('keys a source that climbs above the context by the context file it names (`../tree/small.txt` is tree/small.txt)', async () => {
+    const source: CopySourceDir = { kind: 'dir', path: dir, excludes: [] };
+    const plain = await contentDigest(copyOp(['tree/small.txt']), source, signal);
+    const climbing = await contentDigest(copyOp(['../tree/small.txt']), source, signal);
+    expect(climbing.digest).to.equal(plain.digest);
+    expect(Object.keys(climbing.files)).to.deep.equal(['tree/small.txt']);
+    writeFileSync(f('tree/small.txt'), 'changed\n');
+    expect((await contentDigest(copyOp(['../tree/small.txt']), source, signal)).digest).to.not.equal(plain.digest);
+    expect((await contentDigest(copyOp(['sub/../../tree']), source, signal)).digest).to.not.equal(TREE_DIGEST);
+    expect((await contentDigest(copyOp(['sub/../../tree']), { ...source, excludes: ['tree/small.txt'] }, signal)).files).to.not.have.property('tree/small.txt');
+  });
+
   it('bounds the per-path map of a >1000-entry tree as it always did', async () => {
     for (let d = 0; d < 12; d++) {
       for (let sub = 0; sub < (d % 3) + 1; sub++) {

@@ -69,11 +69,11 @@ export function sessionResolver(session: RootSession): SourceResolver {
 }
 
 /**
- * Expands `sources` against the source root: a leading `/` means the root, wildcards follow Go filepath.Match per
- * segment, and a source that is a symlink is followed within the root (BuildKit sets FollowSymlinks for COPY's own
- * sources; links *inside* a copied directory stay links). A wildcard matching nothing selects nothing, as in BuildKit.
- * Throws COPY_SOURCE_NOT_FOUND for a missing, excluded or escaping path, with a hint naming the .dockerignore pattern
- * that hid it.
+ * Expands `sources` against the source root: a leading `/` means the root and `..` stops at it, wildcards follow Go
+ * filepath.Match per segment, and a source that is a symlink is followed within the root (BuildKit sets FollowSymlinks
+ * for COPY's own sources; links *inside* a copied directory stay links). A wildcard matching nothing selects nothing,
+ * as in BuildKit. Throws COPY_SOURCE_NOT_FOUND for a missing or excluded path, with a hint naming the .dockerignore
+ * pattern that hid it.
  */
 export async function selectSources(sources: readonly string[], root: SelectionRoot, op: Pick<CopyOp, 'parents'>): Promise<SelectedSource[]> {
   const out: SelectedSource[] = [];
@@ -88,15 +88,16 @@ export async function selectSources(sources: readonly string[], root: SelectionR
 }
 
 async function selectOne(source: string, index: number, root: SelectionRoot, parents: boolean): Promise<SelectedSource[]> {
+  // A source is cleaned as a path from the source root, where `..` at the root stays at the root: `../a`, `./../../a`
+  // and `sub/../../a` all name the root's `a`, as BuildKit's frontend writes them into the copy (dockerfile2llb
+  // convert_copy.go dispatchCopy: system.NormalizePath("/", src), a path.Join("/", src)) and its file op cleans them
+  // again (solver/llbsolver/file/backend.go cleanPath). Lexical only: links are followed later, inside the root.
+  // COPY --parents cleans the part before its `/./` pivot and the part after it each on its own, as dispatchCopy does.
   const pivotAt = parents ? source.indexOf('/./') : -1;
-  const clean = path.posix.normalize(`./${source}`.replace(/^\.\/\/+/, './'));
-  const relPath = clean === '.' ? '' : clean.replace(/^\/+/, '');
-  if (relPath === '..' || relPath.startsWith('../')) {
-    throw new CopyError('COPY_SOURCE_NOT_FOUND', `forbidden path outside the ${root.label}: ${JSON.stringify(source)}`,
-      'COPY and ADD can only read files inside the build context; move the file into it or change the context directory');
-  }
+  const base = pivotAt < 0 ? '' : inRootPath(source.slice(0, pivotAt));
+  const relPath = pivotAt < 0 ? inRootPath(source) : join(base, inRootPath(source.slice(pivotAt + 3)));
   const segments = splitPath(relPath);
-  const pivot = pivotAt < 0 ? 0 : splitPath(path.posix.normalize(source.slice(0, pivotAt + 1).replace(/^\/+/, ''))).filter((s) => s !== '.').length;
+  const pivot = splitPath(base).length;
   const wild = segments.some(hasWildcard);
   let candidates = [''];
   let hidden: string | undefined;
