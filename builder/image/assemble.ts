@@ -60,7 +60,9 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   // around them (history-times.ts), as BuildKit's exporter gives them.
   const at = (id: string, addedLayer: boolean): string | undefined => epoch ?? (addedLayer ? goTimeJson(opts.builtAt?.[id] ?? now) : undefined);
   const history = chainHistory(graph, chain, results, at);
-  const created = epoch ?? fillHistoryTimes(history) ?? goTimeJson(now);
+  // No layer of the build's and no base entry with a time (FROM scratch and config-only steps): BuildKit's
+  // patchImageConfig marshals the last history time it found, a nil *time.Time, so the config says `"created": null`.
+  const created = epoch ?? fillHistoryTimes(history) ?? null;
   const runtime: ContainerConfig = { ...stage.config };
   if (opts.labels && Object.keys(opts.labels).length > 0) runtime.Labels = { ...(runtime.Labels ?? {}), ...opts.labels };
 

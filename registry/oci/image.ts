@@ -63,7 +63,8 @@ export interface HealthConfig {
 
 /** An OCI image config (image-spec config.md). */
 export interface ImageConfig extends Platform {
-  created?: string;
+  /** null only in a config tsbuild writes, as BuildKit does when nothing gave the image a time (a parsed one drops it). */
+  created?: string | null;
   author?: string;
   config?: ContainerConfig;
   rootfs: { type: 'layers'; diff_ids: Digest[] };

@@ -10,7 +10,7 @@ import { copyToLayout, inspectConfig, layerEntries, layoutBlobs } from './realwo
 // exporter/containerimage writer.go) and failed on tsbuild until it did the same.
 
 interface HistoryEntry { created?: string; created_by?: string; empty_layer?: boolean; comment?: string }
-interface Config { created?: string; config: Record<string, unknown>; history: HistoryEntry[]; rootfs: { diff_ids: string[] } }
+interface Config { created?: string | null; config: Record<string, unknown>; history: HistoryEntry[]; rootfs: { diff_ids: string[] } }
 
 /** diffId of the empty tar (two 512-byte zero blocks): BuildKit's layer for a step that changed nothing. */
 const EMPTY_TAR = 'sha256:5f70bf18a086007016e948b04aed3b82103a36bea41755b6cddfaf10ace3c6ef';
@@ -92,5 +92,14 @@ describe('image attributes as BuildKit writes them', function () {
     const base = meta.history.at(-3)?.created;
     expect(base).to.be.a('string');
     expect([meta.history.at(-2)?.created, meta.history.at(-1)?.created, meta.created]).to.deep.equal([base, base, base]);
+  });
+
+  it('writes `"created": null` for FROM scratch with config-only steps, where no layer gives a time, as BuildKit\'s exporter', async () => {
+    // dockerfile2llb leaves Created nil (emptyImage has none, commitToHistory records no time without
+    // SOURCE_DATE_EPOCH); normalizeLayersAndHistory finds no layer to date anything by; patchImageConfig, with no
+    // "created" in the config, marshals the last history time it found: a nil pointer, `null`. Not the export time.
+    const c = await config(await build('FROM scratch\nENV A=1\nLABEL l=1\n'));
+    expect(c).to.have.property('created', null);
+    expect(c.history.map((h) => 'created' in h)).to.deep.equal([false, false]);
   });
 });
