@@ -8,6 +8,7 @@ import { processWord, ShellSyntaxError } from '../shell/lex.js';
 import { dispatchCopy } from './dispatch-copy.js';
 import { dispatchMeta } from './dispatch-meta.js';
 import { dispatchRun } from './dispatch-run.js';
+import { normalizeWorkdir } from './paths.js';
 import type { CompileOptions } from './options.js';
 import { setGlobalArg } from './global-args.js';
 import { automaticArgs, targetStageName } from './platform-args.js';
@@ -347,6 +348,10 @@ function startStage(s: StageSource, platform: Platform, base: number | undefined
   }
   const env = config.Env ?? [];
   if (!env.some((e) => e.startsWith('PATH='))) config.Env = [...env, `PATH=${DEFAULT_PATH}`];
+  // dockerfile2llb replays the base config's WorkingDir as a WORKDIR (convert.go, dispatchWorkdir without commit):
+  // system.NormalizeWorkdir roots the current value and joins the same value to it when relative, so a base's
+  // "app" becomes /app/app in RUN, COPY, later WORKDIRs and the config written; an absolute one is only cleaned.
+  if (config.WorkingDir) config.WorkingDir = normalizeWorkdir(config.WorkingDir, config.WorkingDir);
   // addEnv's rule (a later KEY replaces an earlier one in place) through an index: a base config of 100,000 ENV
   // entries took 16 s of compile with addEnv's linear search.
   const stateEnv: [string, string][] = [];

@@ -9,6 +9,7 @@ import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { gnuLongHeader, packTar, type TarEntry } from '../fixtures/pack-tar.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { inspectConfig } from './realworld-image.js';
 
 // Base images as an attacker crafts them: layers that are valid tars but say odd things to the applier. What
 // containerd's archive.Apply (applyNaive, and the overlay converter BuildKit's overlay snapshotter applies with)
@@ -176,6 +177,28 @@ describe('hostile base images through the CLI', function () {
         expect(r.stderr).to.contain(`image config of ${registry.host}/${repo}:latest is not valid: ${member}`);
         expect(r.stderr).to.not.match(/internal error|\n\s+at /);
       }
+    }
+  });
+
+  it('takes a relative WorkingDir in the base config as BuildKit does: joined to itself under / ("app" is /app/app) for RUN, COPY, WORKDIR and the result\'s config', async () => {
+    if (registry === undefined) throw new Error('registry did not start');
+    // dockerfile2llb (convert.go, dispatching a stage) replays the base config's WorkingDir as a WORKDIR through
+    // dispatchWorkdir, whose system.NormalizeWorkdir(current, wd) (util/system/path.go NormalizePath) roots the
+    // current "app" at / and joins the relative "app" to it: /app/app. A stage FROM that stage keeps /app/app.
+    await publishWithConfig(registry.host, 'wd-rel', (c) => ({ ...c, config: { ...c.config, WorkingDir: 'app' } }));
+    const dockerfile = `FROM ${registry.host}/wd-rel AS base\nRUN pwd > /pwd-run\nCOPY Dockerfile ./\nFROM base AS sub\nWORKDIR sub\nRUN pwd > /pwd-sub\n`;
+    const out = join(dir, 'out-wd-rel');
+    const r = await build('wd-rel', dockerfile, '-o', `type=local,dest=${out}`);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(await readFile(join(out, 'pwd-run'), 'utf8')).to.equal('/app/app\n');
+    expect(await readFile(join(out, 'app/app/Dockerfile'), 'utf8')).to.equal(dockerfile);
+    expect(await readFile(join(out, 'pwd-sub'), 'utf8')).to.equal('/app/app/sub\n');
+    for (const [target, wd] of [['base', '/app/app'], ['sub', '/app/app/sub']] as const) {
+      const tar = join(dir, `wd-rel-${target}.tar`);
+      const o = await build('wd-rel', dockerfile, '--target', target, '--provenance=false', '-o', `type=oci,dest=${tar}`);
+      expect(o.code, o.stderr).to.equal(0);
+      const config = (await inspectConfig(`oci-archive:${tar}`)) as { config: { WorkingDir?: string } };
+      expect(config.config.WorkingDir).to.equal(wd);
     }
   });
 
