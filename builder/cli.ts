@@ -98,18 +98,45 @@ export function normalizeArgv(argv: string[]): string[] {
  * `--push=true`, `--no-cache=false`: buildx's flags are pflag booleans, which take an explicit value. A boolean option
  * of the command being run (one taking no value) written with a true value becomes the bare flag, with a false one
  * it goes; anything else is left to commander (which names it unknown). Strconv.ParseBool's spellings.
+ * A boolean that defaults to true (`imagetools create --prefer-index`) is an optional-value option with a preset:
+ * pflag gives a bare flag its NoOptDefVal and never takes the next word as its value (`--prefer-index SRC` names a
+ * source), where commander's `[value]` takes it; the bare flag is written `--flag=PRESET` so commander cannot.
  */
 export function explicitBooleans(program: Command, args: string[]): string[] {
-  const command = program.commands.find((c) => c.name() === args[0] || c.aliases().includes(args[0] ?? ''));
-  if (command === undefined) return args;
-  const flags = new Set(command.options.filter((o) => !o.required && !o.optional && o.long !== undefined).map((o) => o.long as string));
+  const options = commandPath(program, args).flatMap((c) => c.options);
+  const flags = new Set(options.filter((o) => !o.required && !o.optional && o.long !== undefined).map((o) => o.long as string));
+  const presets = new Map(options.filter((o) => o.optional && o.long !== undefined && o.presetArg !== undefined).map((o) => [o.long as string, String(o.presetArg)]));
   const end = args.indexOf('--');
   return args.flatMap((a, i) => {
+    if (end >= 0 && i > end) return [a];
+    const preset = presets.get(a);
+    if (preset !== undefined) return [`${a}=${preset}`];
     const m = /^(--[a-z][a-z0-9-]*)=(.*)$/.exec(a);
-    if (m === null || (end >= 0 && i > end) || !flags.has(m[1] ?? '')) return [a];
+    if (m === null || !flags.has(m[1] ?? '')) return [a];
     const b = parseGoBool(m[2]);
     return b === undefined ? [a] : b ? [m[1] ?? a] : [];
   });
+}
+
+/**
+ * The commands `args` runs, outermost first (`imagetools create …`: imagetools, then create): each next one is the
+ * first word naming a subcommand of the last, as commander dispatches.
+ */
+function commandPath(program: Command, args: string[]): Command[] {
+  const path: Command[] = [];
+  let current = program;
+  const end = args.indexOf('--');
+  for (const [i, a] of args.entries()) {
+    if (end >= 0 && i >= end) break;
+    const sub = current.commands.find((c) => c.name() === a || c.aliases().includes(a));
+    if (sub === undefined) {
+      if (path.length === 0) break;   // the first word names the command, or there is none
+      continue;
+    }
+    path.push(sub);
+    current = sub;
+  }
+  return path;
 }
 
 /** Options every command takes, which docker and buildx users write before the subcommand. */

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { formatReference, isIndexMediaType, parseReference } from '../../registry/index.js';
 import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
 import { combine, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
@@ -32,7 +32,10 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
     .option('--annotation <[type[platform]:]key=value>', 'index:KEY=VALUE on the index, manifest-descriptor[PLATFORM]:KEY=VALUE on its entries; repeatable', collect, [])
     .option('--append', 'add the sources to what the first -t already names (a CI matrix adding its platform)')
     .option('--progress <mode>', 'accepted for buildx scripts: what is copied is reported on stderr as one line per tag')
-    .option('--prefer-index [bool]', 'a lone image manifest as the source is wrapped in an index (=false: pushed as it is, as a lone index always is)', parseBool('prefer-index'), true)
+    // buildx's pflag boolean defaulting to true: only `--prefer-index=false` turns it off, and a bare flag never takes
+    // the next word (cli.ts explicitBooleans writes it `--prefer-index=true`, the preset).
+    .addOption(new Option('--prefer-index [bool]', 'a lone image manifest as the source is wrapped in an index (=false: pushed as it is, as a lone index always is)')
+      .argParser(parseBool('prefer-index')).preset('true').default(true))
     .action((given: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
       if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
       if (flags.append === true && flags.tag.length === 0) throw new UserError('INVALID_ARGUMENT', 'imagetools create --append needs -t REF: the index it adds to', 'add -t registry/repository:tag');
