@@ -1,4 +1,5 @@
 import { parseDockerfile } from './parser/parse-dockerfile.js';
+import { prevComments } from './prev-comments.js';
 
 // `--call=targets` (BuildKit's targets subrequest, dockerfile2llb ListTargets): every stage with its name, base, and
 // description, the last one the default. A stage's description is its doc comment: among the comment lines between
@@ -31,21 +32,12 @@ export function listTargets(text: string, file = 'Dockerfile'): Target[] {
 }
 
 /**
- * The doc comment of `name` at line `at` (1-based): among the comment lines right above it back to the previous
- * instruction, the first that reads `<name> <text>` gives the text (BuildKit's getDocComment, for stages and ARGs).
+ * The doc comment of `name` at line `at` (1-based): among the comments right above it (prevComments), the first that
+ * reads `<name> <text>` gives the text (BuildKit's getDocComment, for stages and ARGs).
  */
 export function docComment(lines: string[], at: number, directiveLines: Set<number>, name: string): string {
   if (name === '') return '';
-  const comments: string[] = [];
-  for (let n = at - 1; n >= 1; n--) {
-    const line = (lines[n - 1] ?? '').trim();
-    if (line === '' || directiveLines.has(n)) continue;
-    if (!line.startsWith('#')) break;
-    const comment = line.slice(1).trim();
-    if (comment === '') break;   // an empty `#` drops the comments before it
-    comments.unshift(comment);
-  }
-  return comments.find((c) => c.startsWith(`${name} `))?.slice(name.length + 1) ?? '';
+  return prevComments(lines, at, directiveLines).find((c) => c.startsWith(`${name} `))?.slice(name.length + 1) ?? '';
 }
 
 /** The targets as buildx prints them (BuildKit's PrintTargets: a tabwriter table, padding 1). */

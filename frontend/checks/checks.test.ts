@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CheckOptionsError, checkDockerfile } from './index.js';
+import { lintResults } from './lint-results.js';
 
 const rules = (text: string) => checkDockerfile(text).warnings.map((w) => `${w.rule}@${w.line}`);
 
@@ -46,6 +47,54 @@ describe('build checks (BuildKit rules)', () => {
     ]) {
       expect(() => checkDockerfile(`# check=${directive ?? ''}\nFROM a as b\n`), directive).to.throw(CheckOptionsError, `Dockerfile:1:1: failed to parse check options: ${why ?? ''}`);
     }
+  });
+
+  describe('InvalidDefinitionDescription (experimental)', () => {
+    const described = (text: string) => checkDockerfile(text).warnings.filter((w) => w.rule === 'InvalidDefinitionDescription').map((w) => `${w.line}: ${w.message}`);
+
+    it('reports what BuildKit\'s testDefinitionDescription expects, and nothing in its well-described Dockerfile', () => {
+      // frontend/dockerfile/dockerfile_check_test.go: the rule reports even under skip=all (Linter.Run checks only
+      // experimental= for an experimental rule); an empty `#` separates a comment from the ARG below it.
+      expect(described([
+        '# check=skip=all;experimental=InvalidDefinitionDescription', '# foo this is the foo', 'ARG foo=bar', '',
+        '# base this is the base image', 'FROM scratch AS base', '', '# version this is the version number', 'ARG version=latest', '',
+        '# baz this is the baz', 'ARG foo=baz bar=qux baz=quux', '#', 'ARG bit=bat', '', '# comment for something other than ARG or FROM', 'COPY Dockerfile .', '',
+      ].join('\n'))).to.deep.equal([]);
+      expect(described([
+        '# check=experimental=InvalidDefinitionDescription', '# bar this is the bar', 'ARG foo=bar', '# BasE this is the BasE image', 'FROM scratch AS base',
+        '# definitely a bad comment', 'ARG version=latest', '# definitely a bad comment', 'ARG foo=baz bar=qux baz=quux', '',
+      ].join('\n'))).to.deep.equal([
+        '3: Comment for ARG should follow the format: `# foo <description>`',
+        '5: Comment for FROM should follow the format: `# base <description>`',
+        '7: Comment for ARG should follow the format: `# version <description>`',
+        '9: Comment for ARG should follow the format: `# <arg_key> <description>`',
+      ]);
+    });
+    it('runs only when # check=experimental= names it or says all, and then skip= does not silence it', () => {
+      const body = '# a stage\nFROM scratch AS base\n';
+      expect(described(body)).to.deep.equal([]);
+      expect(described(`# check=skip=InvalidDefinitionDescription\n${body}`)).to.deep.equal([]);
+      for (const directive of ['experimental=all', 'experimental=InvalidDefinitionDescription', 'skip=InvalidDefinitionDescription;experimental=all']) {
+        expect(described(`# check=${directive}\n${body}`), directive).to.deep.equal(['3: Comment for FROM should follow the format: `# base <description>`']);
+      }
+    });
+    it('reads the last comment since the previous instruction, past blank lines, as BuildKit\'s parser collects PrevComment', () => {
+      const on = '# check=experimental=all\n';
+      expect(described(`${on}# base builds\n# other words\n\nFROM scratch AS base\n`)).to.deep.equal(['5: Comment for FROM should follow the format: `# base <description>`']);
+      expect(described(`${on}# other words\n   #   base builds\nFROM scratch AS base\n`)).to.deep.equal([]);
+      expect(described(`${on}# base\nFROM scratch AS base\n`), 'a name alone').to.deep.equal([]);
+      expect(described(`${on}FROM scratch AS base\nARG v=1\n# x\nCOPY a b\nARG v\n`), 'the comment belongs to COPY').to.deep.equal([]);
+      expect(described(`${on}# base\tbuilds\nFROM scratch AS Base\n`), 'only a space ends the name').to.deep.equal(['3: Comment for FROM should follow the format: `# base <description>`']);
+      expect(described(`${on}# not a stage name\nFROM scratch\n`), 'FROM without AS').to.deep.equal([]);
+    });
+    it('names its docs page and description as BuildKit\'s ruleset does', () => {
+      const r = checkDockerfile('# check=experimental=all\n# x\nARG a\n');
+      const results = lintResults(r.warnings, '', 'Dockerfile');
+      expect(results.warnings[0]).to.include({
+        ruleName: 'InvalidDefinitionDescription', url: 'https://docs.docker.com/go/dockerfile/rule/invalid-definition-description/',
+        description: 'Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is not intended to be a description comment, add an empty line or comment between the instruction and the comment.',
+      });
+    });
   });
 
   describe('UndefinedVar', () => {

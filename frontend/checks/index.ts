@@ -4,6 +4,7 @@ import { DockerfileError } from '../errors.js';
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
+import { isExperimentalRule } from './rule-docs.js';
 import type { GlobalArgOptions } from '../compile/global-args.js';
 
 /** What the checks may know beyond the text. */
@@ -35,18 +36,21 @@ export interface CheckResult { warnings: CheckWarning[]; isError: boolean }
 /** A `# check=` directive BuildKit cannot read: the build fails at its line, as BuildKit's fails (convert.go). */
 export class CheckOptionsError extends DockerfileError {}
 
+/** What a `# check=` directive says: the rules to skip, the experimental rules to run, and whether findings are fatal. */
+export interface CheckDirective { skip: Set<string>; skipAll: boolean; experimental: Set<string>; experimentalAll: boolean; isError: boolean }
+
 /**
- * Reads the `# check=skip=A,B;error=true` directive as BuildKit's ParseLintOptions does: at most three `;` parts,
- * each `skip=`, `experimental=` or `error=` (Go's ParseBool); `skip=all` turns every rule off. Anything else fails.
+ * Reads the `# check=skip=A,B;experimental=C;error=true` directive as BuildKit's ParseLintOptions does: at most three
+ * `;` parts, each `skip=`, `experimental=` or `error=` (Go's ParseBool); `skip=all` turns every rule off, and
+ * `experimental=all` every experimental one on. Anything else fails.
  */
-export function checkDirective(directive: Directive | undefined): { skip: Set<string>; skipAll: boolean; isError: boolean } {
-  const skip = new Set<string>();
-  let skipAll = false;
-  let isError = false;
+export function checkDirective(directive: Directive | undefined): CheckDirective {
+  const out: CheckDirective = { skip: new Set(), skipAll: false, experimental: new Set(), experimentalAll: false, isError: false };
   // Only the text before the first space counts (`# check=skip=all // opts`), as BuildKit's ParseDirective returns it.
   const options = (directive?.value ?? '').split(' ')[0]?.trim() ?? '';
-  if (options === '' || directive === undefined) return { skip, skipAll, isError };
+  if (options === '' || directive === undefined) return out;
   const fail = (why: string): never => { throw new CheckOptionsError(directive.location, `failed to parse check options: ${why}`, 'write # check=skip=RULE[,RULE];error=true|false'); };
+  const names = (v: string): string[] => v.split(',').map((r) => r.trim()).filter(Boolean);
   const parts = options.split(';');
   for (const part of [...parts.slice(0, 2), ...(parts.length > 2 ? [parts.slice(2).join(';')] : [])]) {
     const eq = part.indexOf('=');
@@ -54,17 +58,26 @@ export function checkDirective(directive: Directive | undefined): { skip: Set<st
     const k = part.slice(0, eq).trim();
     const v = part.slice(eq + 1).trim();
     if (k === 'skip') {
-      if (v === 'all') skipAll = true;
-      else for (const rule of v.split(',').map((r) => r.trim()).filter(Boolean)) skip.add(rule);
+      if (v === 'all') out.skipAll = true;
+      else for (const rule of names(v)) out.skip.add(rule);
+    } else if (k === 'experimental') {
+      if (v === 'all') out.experimentalAll = true;
+      else for (const rule of names(v)) out.experimental.add(rule);
     } else if (k === 'error') {
       const b = parseGoBool(v);
       if (b === undefined) fail(`failed to parse check option ${JSON.stringify(part)}: invalid syntax`);
-      isError = b === true;
-    } else if (k !== 'experimental') {
+      out.isError = b === true;
+    } else {
       fail(`invalid check option ${JSON.stringify(k)}`);
     }
   }
-  return { skip, skipAll, isError };
+  return out;
+}
+
+/** Whether the directive lets `rule` report, as BuildKit's Linter.Run decides (experimental rules ignore skip=). */
+function isEnabled(directive: CheckDirective, rule: string): boolean {
+  if (isExperimentalRule(rule)) return directive.experimentalAll || directive.experimental.has(rule);
+  return !directive.skipAll && !directive.skip.has(rule);
 }
 
 /**
@@ -74,8 +87,8 @@ export function checkDirective(directive: Directive | undefined): { skip: Set<st
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkDirective(df.directives.find((d) => d.name === 'check'));
-  const found = [...runRules(df), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...(opts.found ?? [])];
-  const warnings = directive.skipAll ? [] : found.filter((w) => !directive.skip.has(w.rule));
+  const found = [...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...(opts.found ?? [])];
+  const warnings = found.filter((w) => isEnabled(directive, w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }
 

@@ -25,7 +25,19 @@ const RULE_DESCRIPTIONS: Record<string, string> = {
   CopyIgnoredFile: 'Attempting to Copy file that is excluded by .dockerignore',
   ExposeProtoCasing: 'Protocol in EXPOSE instruction should be lowercase',
   ExposeInvalidFormat: 'IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release',
+  InvalidDefinitionDescription: 'Comment for build stage or argument should follow the format: `# <arg/stage name> <description>`. If this is not intended to be a description comment, add an empty line or comment between the instruction and the comment.',
 };
+
+/**
+ * The rules BuildKit marks Experimental (ruleset.go): its linter runs one only when `# check=experimental=` names it
+ * (or says `all`), and `skip=` does not apply to it (linter.go, Linter.Run).
+ */
+const EXPERIMENTAL_RULES = new Set(['InvalidDefinitionDescription']);
+
+/** Whether BuildKit's ruleset marks `rule` experimental (off unless `# check=experimental=` enables it). */
+export function isExperimentalRule(rule: string): boolean {
+  return EXPERIMENTAL_RULES.has(rule);
+}
 
 /** A rule's docs page, as BuildKit links it: `StageNameCasing` → …/rule/stage-name-casing/ (InvalidBaseImagePlatform has none). */
 export function ruleUrl(rule: string): string | undefined {

@@ -1,6 +1,7 @@
 import type { Dockerfile, Instruction } from '../ast.js';
 import { isSecretName } from '../secret-name.js';
 import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
+import { prevComments } from '../prev-comments.js';
 
 /** One finding of a build check, as BuildKit's linter reports it: the rule, a short explanation, where. */
 export interface CheckWarning {
@@ -34,11 +35,25 @@ function fromParts(inst: Instruction): { image: string; asWord?: string; name?: 
   return { image: inst.args[0] ?? '', ...(inst.args[1] !== undefined ? { asWord: inst.args[1] } : {}), ...(inst.args[2] !== undefined ? { name: inst.args[2] } : {}) };
 }
 
-/** The checks BuildKit runs on a Dockerfile (dockerfile frontend linter), evaluated on the syntax tree alone. */
-export function runRules(df: Dockerfile): CheckWarning[] {
+/**
+ * The checks BuildKit runs on a Dockerfile (dockerfile frontend linter), evaluated on the syntax tree and, for the
+ * comments above an instruction, the text's `lines`. Experimental rules are found here too; the caller keeps them
+ * only when `# check=experimental=` enables them.
+ */
+export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
   const out: CheckWarning[] = [];
   const warn = (rule: string, inst: Instruction, message: string): void => {
     out.push({ rule, message, file: df.file, line: inst.location.line, column: inst.location.column, endLine: inst.location.endLine });
+  };
+  const directiveLines = new Set(df.directives.map((d) => d.location.line));
+  // InvalidDefinitionDescription (experimental), as BuildKit's validateDefinitionDescription (instructions/parse.go)
+  // runs it for `FROM … AS name` and ARG: the last comment right above must start with one of the names defined, as
+  // its first space-separated word. Which comments those are: prevComments. `# <arg_key>` when ARG defines several.
+  const checkDescription = (inst: Instruction, keyword: 'FROM' | 'ARG', names: string[]): void => {
+    const last = prevComments(lines, inst.location.line, directiveLines).at(-1);
+    if (last === undefined || names.length === 0 || names.includes(last.split(' ')[0] ?? '')) return;
+    const example = names.length > 1 ? '<arg_key>' : (names[0] ?? '');
+    warn('InvalidDefinitionDescription', inst, `Comment for ${keyword} should follow the format: \`# ${example} <description>\``);
   };
 
   // NoEmptyContinuation: BuildKit turns its parser's warnings into this rule before any other.
@@ -82,6 +97,7 @@ export function runRules(df: Dockerfile): CheckWarning[] {
           const previous = stageNames.get(lowered);
           if (previous !== undefined) warn('DuplicateStageName', inst, `Duplicate stage name '${name}', stage names should be unique (first defined on line ${previous})`);
           else stageNames.set(lowered, inst.location.line);
+          checkDescription(inst, 'FROM', [lowered]);   // BuildKit's stage Name is lower-cased (parseBuildStageName)
         }
         const platform = inst.flags.find((f) => f.name === 'platform')?.value;
         if (platform !== undefined) platformRules(platform, name?.toLowerCase() ?? '', (rule, message) => warn(rule, inst, message));
@@ -95,6 +111,7 @@ export function runRules(df: Dockerfile): CheckWarning[] {
         break;
       }
       case 'ARG':
+        checkDescription(inst, 'ARG', inst.args.map((word) => word.split('=')[0] ?? ''));
         for (const word of inst.args) {
           const name = word.split('=')[0] ?? '';
           if (!inStage) globalArgs.set(name, word.includes('=') && word.slice(word.indexOf('=') + 1) !== '');

@@ -217,6 +217,31 @@ describe('buildx compatibility (issue 17)', function () {
       expect(failed.stderr).to.contain('lint violation found for rules: FromAsCasing');
     });
 
+    it('prints the experimental InvalidDefinitionDescription with --check only when # check=experimental= enables it', async () => {
+      const dir = join(env.dir, 'checks-experimental');
+      await mkdir(dir);
+      const body = `# the build stage\nFROM ${env.base} AS build\n# ARG v sets the version\nARG v=1\nCMD ["true"]\n`;
+      await writeFile(join(dir, 'Dockerfile'), body);
+      const off = await tsbuild(['build', '--check', dir]);
+      expect(off.code, off.stderr).to.equal(0);
+      expect(off.stdout).to.equal('Check complete, no warnings found.\n');
+      await writeFile(join(dir, 'Dockerfile'), `# check=experimental=InvalidDefinitionDescription\n${body}`);
+      const on = await tsbuild(['build', '--check', dir]);
+      expect(on.code, on.stderr).to.equal(1);
+      expect(on.stdout).to.equal([
+        'Check complete, 2 warnings have been found!', '',
+        'WARNING: InvalidDefinitionDescription - https://docs.docker.com/go/dockerfile/rule/invalid-definition-description/',
+        'Comment for FROM should follow the format: `# build <description>`',
+        `${join(dir, 'Dockerfile')}:3`, '--------------------', '   1 |     # check=experimental=InvalidDefinitionDescription',
+        '   2 |     # the build stage', `   3 | >>> FROM ${env.base} AS build`, '   4 |     # ARG v sets the version', '   5 |     ARG v=1',
+        '--------------------', '',
+        'WARNING: InvalidDefinitionDescription - https://docs.docker.com/go/dockerfile/rule/invalid-definition-description/',
+        'Comment for ARG should follow the format: `# v <description>`',
+        `${join(dir, 'Dockerfile')}:5`, '--------------------', '   3 |     FROM ' + env.base + ' AS build', '   4 |     # ARG v sets the version',
+        '   5 | >>> ARG v=1', '   6 |     CMD ["true"]', '   7 |     ', '--------------------', '',
+      ].join('\n'));
+    });
+
     it('prints BuildKit\'s lint results for --call=check,format=json and keeps them in --metadata-file', async () => {
       const dir = join(env.dir, 'checks-json');
       await mkdir(dir);
