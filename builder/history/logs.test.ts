@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import type { BuildRecord, ProgressEvent, VertexRecord } from '../../solver/index.js';
 import { PlainProgress } from '../progress/plain.js';
 import { textRedactor } from '../report/index.js';
 import { BuildLogRecorder } from './log-recorder.js';
 import { replayBuild } from './logs.js';
-import { readStoredLogs } from './stored-logs.js';
+import { readStoredLogs, storedLogsHeader } from './stored-logs.js';
 
 function plain(): { writer: PlainProgress; text: () => string } {
   const out = new PassThrough();
@@ -73,6 +74,19 @@ describe('history logs: stored output replayed', () => {
     const recorder = new BuildLogRecorder(textRedactor(record));
     for (const e of events) if (e.type !== 'log' && e.type !== 'status') recorder.observe(e);
     expect(await recorder.finish()).to.equal(undefined);
+  });
+
+  it('names the build and the line of a stored line that is no JSON', async () => {
+    const bytes = gzipSync(`${storedLogsHeader()}{"v":"v1","t":1,"s":"stdout","d":"ok\\n"}\n{not json\n`);
+    const entries = [];
+    let error: unknown;
+    try {
+      for await (const e of readStoredLogs(bytes, 'b123')) entries.push(e);
+    } catch (err) {
+      error = err;
+    }
+    expect(entries).to.have.length(1);
+    expect(String(error)).to.contain('cache.db: the logs of build b123, line 3:');
   });
 
   it('replays a record stored without logs as its steps alone', async () => {

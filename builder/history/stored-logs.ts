@@ -44,7 +44,12 @@ export async function* readStoredLogs(bytes: Uint8Array, buildId: string): Async
 }
 
 function parseEntry(line: string, where: string): StoredLogEntry {
-  const value: unknown = JSON.parse(line);
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new Error(`${where}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   if (typeof value !== 'object' || value === null) throw new Error(`${where}: not an object`);
   const o = value as Record<string, unknown>;
   const { v, t, s, d, st, c, n } = o;
