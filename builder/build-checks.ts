@@ -1,6 +1,6 @@
 import { basename, relative } from 'node:path';
 import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
-import { isTsbuildError } from '../common/index.js';
+import { isTsbuildError, UserError } from '../common/index.js';
 import { formatPlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { literalBases, registryImageText } from './base-prefetch.js';
 import type { NamedContext } from './options/build-flags.js';
@@ -47,7 +47,8 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
     const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path)) : [];
     result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, found });
   } catch (err) {
-    if (err instanceof CheckOptionsError) throw err;   // a `# check=` BuildKit cannot read fails the build, as there
+    // A `# check=` or BUILDKIT_DOCKERFILE_CHECK BuildKit cannot read fails the build, as there.
+    if (err instanceof CheckOptionsError || err instanceof UserError) throw err;
     return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));

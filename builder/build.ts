@@ -30,7 +30,7 @@ import { addBaseEnv, checkForBuild, type BaseEnv } from './build-checks.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
-import { assembleIndex, mergePlatformGraphs, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
+import { assembleIndex, mergePlatformGraphs, multiPlatformRequested, platformView, qualifyNoCacheFilter, type AssembledIndex, type PlatformPart } from './multi-platform.js';
 import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 import { gcAfterBuild } from './gc.js';
@@ -229,6 +229,7 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   const excludes = await readExcludes(contextDir, req.dockerfileText !== undefined ? undefined : dockerfile.path);
   const platforms = req.platforms?.length ? req.platforms : [req.platform ?? hostPlatform()];
   checkOutputsForPlatforms(req.outputs, platforms);
+  const asIndex = multiPlatformRequested(req.buildArgs, platforms.length);   // a bad BUILDKIT_MULTI_PLATFORM stops it here
   const retention = historyRetentionFromEnv();   // read before any work: a bad value stops the build, not its record
   // The FROM tags' manifest requests go out now and run beside the lock, the root's opening and the compile.
   prefetchBaseImages(await root.registry(), dockerfile.text, {
@@ -239,7 +240,7 @@ export async function runBuild(req: BuildRequest, root: Root): Promise<BuildOutc
   // Held until the root is closed, after the build's reports too.
   await root.lock('shared', () => req.progress.note(`waiting for a prune of ${root.dir} to finish`));
   try {
-    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms, retention);
+    return await buildLocked(req, root, contextDir, dockerfile, excludes, platforms, asIndex, retention);
   } catch (err) {
     // A failed step shows its line with a caret; whatever the code, it failed the build (exit status 1).
     throw raisedWhileBuilding(withSource(err, { file: shownName(req, dockerfile), text: dockerfile.text }));
@@ -279,7 +280,7 @@ async function compileAll(
 /** The build proper, once the root is locked. */
 async function buildLocked(
   req: BuildRequest, root: Root, contextDir: string, dockerfile: { path: string; text: string }, excludes: string[], platforms: Platform[],
-  retention: HistoryRetention,
+  asIndex: boolean, retention: HistoryRetention,
 ): Promise<BuildOutcome> {
   const worker = await root.worker();
   const cache = await root.cache();
@@ -372,7 +373,7 @@ async function buildLocked(
     const attestations = await attestImages(attestTargets, attestContext);
     const metadata = req.metadata ? metadataExtras(req.metadata, attestTargets, attestContext, checkWarnings) : undefined;
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
-    const index = built.length > 1 || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
+    const index = asIndex || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
     if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');

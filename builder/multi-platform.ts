@@ -1,6 +1,7 @@
 import type { BuildGraph, RunMount, SourceRef, Stage, Vertex } from '../frontend/index.js';
 import { MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
 import type { AssembledImage } from './image/assemble.js';
+import { parseGoBool, UserError } from '../common/index.js';
 
 // A build for several platforms compiles the Dockerfile once per target platform and solves the union of those
 // graphs in ONE solve: vertex ids and stage names are qualified with the platform (`linux/arm64:s1.2`, stage
@@ -27,6 +28,22 @@ export interface PlatformPart {
 export interface MultiPlatformGraph {
   graph: BuildGraph;
   parts: PlatformPart[];
+}
+
+/**
+ * Whether the build's result is an image index even for one platform, as dockerui's MultiPlatformRequested: several
+ * platforms, or the build arg BUILDKIT_MULTI_PLATFORM (Go's ParseBool) set true. Registries and tools that expect
+ * an index (a later `imagetools create` that appends a platform) get one. False with several platforms is a
+ * conflict, as there.
+ */
+export function multiPlatformRequested(buildArgs: Record<string, string>, platformCount: number): boolean {
+  const many = platformCount > 1;
+  const v = buildArgs['BUILDKIT_MULTI_PLATFORM'];
+  if (v === undefined || v === '') return many;
+  const b = parseGoBool(v);
+  if (b === undefined) throw new UserError('INVALID_ARGUMENT', `invalid boolean value for multi-platform: ${v}`, 'give --build-arg BUILDKIT_MULTI_PLATFORM=true or false');
+  if (!b && many) throw new UserError('INVALID_ARGUMENT', 'conflicting config: returning multiple target platforms is not allowed', 'drop BUILDKIT_MULTI_PLATFORM=false, or build one platform');
+  return b;
 }
 
 /** The id in the merged graph of vertex `id` of the platform part named `part`. */

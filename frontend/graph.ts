@@ -45,7 +45,11 @@ export interface ScratchOp { kind: 'scratch'; platform: Platform }
 /** RUN --mount entries, with every default applied by the frontend. */
 export type RunMount =
   | { type: 'bind'; target: string; from: SourceRef; source: string; readwrite: boolean }
-  | { type: 'cache'; target: string; id: string; sharing: 'shared' | 'private' | 'locked'; from?: SourceRef; source: string; readonly: boolean; uid: number; gid: number; mode: number }
+  | {
+    type: 'cache'; target: string; id: string; sharing: 'shared' | 'private' | 'locked'; from?: SourceRef; source: string; readonly: boolean; uid: number; gid: number; mode: number;
+    /** The build arg BUILDKIT_CACHE_MOUNT_NS: caches of the same id under another namespace are other caches. */
+    namespace?: string;
+  }
   | { type: 'tmpfs'; target: string; size?: number }
   | { type: 'secret'; id: string; target?: string; env?: string; required: boolean; uid: number; gid: number; mode: number }
   | { type: 'ssh'; id: string; target: string; required: boolean; uid: number; gid: number; mode: number };

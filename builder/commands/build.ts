@@ -16,7 +16,7 @@ import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../m
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo, unsupportedCaches } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
-import { UserError, checkReplaceable, goJson, testHooksFromEnv } from '../../common/index.js';
+import { UserError, checkReplaceable, goJson, parseGoBool, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
@@ -203,7 +203,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const agents = await openSshAgents(ssh);
   let remote: Awaited<ReturnType<typeof resolveContext>>;
   try {
-    remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets));
+    remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets), parseGoBool(buildArgs.BUILDKIT_CONTEXT_KEEP_GIT_DIR) === true);
   } catch (err) {
     await agents.close();
     throw err;

@@ -61,7 +61,7 @@ export async function classifyContext(context: string): Promise<ContextArgument>
  * DetectGitContext and llb.HTTP). The directory is named `remote-<pid>-…` (worker/temp-dirs.ts), so what a build
  * killed with SIGKILL left is removed by the next build or prune on the root.
  */
-export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, root: string, gitAgent?: string): Promise<ResolvedContext | undefined> {
+export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, root: string, gitAgent?: string, keepGitDir = false): Promise<ResolvedContext | undefined> {
   const arg = await classifyContext(context);
   if (arg.kind === 'local') return undefined;
   if (arg.kind === 'stdin' && file === '-') {
@@ -70,7 +70,7 @@ export async function resolveContext(context: string, file: string | undefined, 
   const work = await makeRootTempDir(root, 'remote');
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
-    const resolved = await fetchInto(arg, work, file, signal, gitAgent);
+    const resolved = await fetchInto(arg, work, file, signal, gitAgent, keepGitDir);
     return { ...resolved, locator: dockerfileName(arg, file, resolved.dockerfileText !== undefined), cleanup };
   } catch (err) {
     await cleanup();
@@ -140,10 +140,13 @@ function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: 
   return arg.kind === 'git' ? `${where}#${arg.ref.ref}:${path.posix.join(arg.ref.subdir, rel)}` : `${where}:${rel}`;
 }
 
-async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal, gitAgent: string | undefined): Promise<Fetched> {
+async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal, gitAgent: string | undefined,
+  keepGitDir: boolean): Promise<Fetched> {
   switch (arg.kind) {
     case 'git': {
-      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent });
+      // `.git` stays when the URL says keep-git-dir=true or the build arg BUILDKIT_CONTEXT_KEEP_GIT_DIR is true, as
+      // dockerui's DetectGitContext adds KeepGitDir for either (named contexts read only the URL's).
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent, ...(keepGitDir ? { keepGitDir } : {}) });
       const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
       return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
     }

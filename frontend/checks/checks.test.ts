@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CheckOptionsError, checkDockerfile } from './index.js';
+import { UserError } from '../../common/index.js';
 import { lintResults } from './lint-results.js';
 
 const rules = (text: string) => checkDockerfile(text).warnings.map((w) => `${w.rule}@${w.line}`);
@@ -41,12 +42,27 @@ describe('build checks (BuildKit rules)', () => {
     expect(checkDockerfile('# check=error=T\nFROM a as b\n').isError).to.equal(true);
     expect(checkDockerfile('# check=experimental=all;error=0\nFROM a as b\n').isError).to.equal(false);
     for (const [directive, why] of [
-      ['error=maybe', 'failed to parse check option "error=maybe": invalid syntax'],
+      ['error=maybe', 'failed to parse check option "error=maybe": strconv.ParseBool: parsing "maybe": invalid syntax'],
       ['bogus', 'invalid check option "bogus"'],
       ['skip=X;nonsense=1', 'invalid check option "nonsense"'],
     ]) {
       expect(() => checkDockerfile(`# check=${directive ?? ''}\nFROM a as b\n`), directive).to.throw(CheckOptionsError, `Dockerfile:1:1: failed to parse check options: ${why ?? ''}`);
     }
+  });
+
+  it('takes the BUILDKIT_DOCKERFILE_CHECK build arg over # check=, as BuildKit\'s testCheckOptions (dockerfile_check_test.go)', () => {
+    const df = '#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n';
+    const r = checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=ConsistentInstructionCasing;error=true' } } });
+    expect(r.warnings.map((w) => `${w.rule}:${w.line}`)).to.deep.equal(['FromAsCasing:2']);
+    expect(r.isError).to.equal(true);
+    const off = checkDockerfile('#check=error=true\nFROM scratch as base\ncopy Dockerfile .\n', 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=all' } } });
+    expect(off).to.deep.equal({ warnings: [], isError: false });
+    // An empty value is BuildKit's empty Config: every rule on, findings not fatal, whatever the file says.
+    expect(checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: '' } } }).warnings.map((w) => w.rule)).to.have.members(['FromAsCasing', 'ConsistentInstructionCasing']);
+    // A later skip= replaces an earlier one, as ParseLintOptions assigns it.
+    expect(checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=FromAsCasing;skip=ConsistentInstructionCasing' } } }).warnings.map((w) => w.rule)).to.deep.equal(['FromAsCasing']);
+    expect(() => checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'nope' } } }))
+      .to.throw(UserError, 'failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: invalid check option "nope"');
   });
 
   describe('InvalidDefinitionDescription (experimental)', () => {

@@ -1,4 +1,4 @@
-import { parseGoBool } from '../../common/index.js';
+import { parseGoBool, UserError } from '../../common/index.js';
 import type { Directive } from '../ast.js';
 import { DockerfileError } from '../errors.js';
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
@@ -40,17 +40,43 @@ export class CheckOptionsError extends DockerfileError {}
 export interface CheckDirective { skip: Set<string>; skipAll: boolean; experimental: Set<string>; experimentalAll: boolean; isError: boolean }
 
 /**
- * Reads the `# check=skip=A,B;experimental=C;error=true` directive as BuildKit's ParseLintOptions does: at most three
- * `;` parts, each `skip=`, `experimental=` or `error=` (Go's ParseBool); `skip=all` turns every rule off, and
- * `experimental=all` every experimental one on. Anything else fails.
+ * Reads the `# check=skip=A,B;experimental=C;error=true` directive as BuildKit's ParseLintOptions does (see
+ * parseCheckOptions). Only the text before the first space counts (`# check=skip=all // opts`), as BuildKit's
+ * ParseDirective returns it.
  */
 export function checkDirective(directive: Directive | undefined): CheckDirective {
+  const options = (directive?.value ?? '').split(' ')[0] ?? '';
+  if (directive === undefined) return parseCheckOptions('', () => undefined as never);
+  return parseCheckOptions(options, (why) => {
+    throw new CheckOptionsError(directive.location, `failed to parse check options: ${why}`, 'write # check=skip=RULE[,RULE];error=true|false');
+  });
+}
+
+/**
+ * The build arg `BUILDKIT_DOCKERFILE_CHECK`, which BuildKit's dockerui reads in place of the `# check=` directive
+ * (newRuleLinter takes the client's LinterConfig over the file's): a CI run can skip rules or make findings fatal
+ * without editing someone's Dockerfile. Undefined when the arg is not given; a value BuildKit cannot read fails the
+ * build, not at a line but as the argument it is.
+ */
+export function checkBuildArg(buildArgs: Record<string, string> | undefined): CheckDirective | undefined {
+  const value = buildArgs?.['BUILDKIT_DOCKERFILE_CHECK'];
+  if (value === undefined) return undefined;
+  return parseCheckOptions(value, (why) => {
+    throw new UserError('INVALID_ARGUMENT', `failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: ${why}`,
+      'give --build-arg BUILDKIT_DOCKERFILE_CHECK=skip=RULE[,RULE];error=true|false (or skip=all)');
+  });
+}
+
+/**
+ * BuildKit's ParseLintOptions: at most three `;` parts (the third keeps any further `;`), each `skip=`,
+ * `experimental=` or `error=` (Go's ParseBool); `skip=all` turns every rule off, `experimental=all` every experimental
+ * one on; a later `skip=` replaces an earlier one, as there. Anything else goes to `fail`.
+ */
+function parseCheckOptions(text: string, fail: (why: string) => never): CheckDirective {
   const out: CheckDirective = { skip: new Set(), skipAll: false, experimental: new Set(), experimentalAll: false, isError: false };
-  // Only the text before the first space counts (`# check=skip=all // opts`), as BuildKit's ParseDirective returns it.
-  const options = (directive?.value ?? '').split(' ')[0]?.trim() ?? '';
-  if (options === '' || directive === undefined) return out;
-  const fail = (why: string): never => { throw new CheckOptionsError(directive.location, `failed to parse check options: ${why}`, 'write # check=skip=RULE[,RULE];error=true|false'); };
-  const names = (v: string): string[] => v.split(',').map((r) => r.trim()).filter(Boolean);
+  const options = text.trim();
+  if (options === '') return out;
+  const names = (v: string): Set<string> => new Set(v.split(',').map((r) => r.trim()));
   const parts = options.split(';');
   for (const part of [...parts.slice(0, 2), ...(parts.length > 2 ? [parts.slice(2).join(';')] : [])]) {
     const eq = part.indexOf('=');
@@ -59,13 +85,13 @@ export function checkDirective(directive: Directive | undefined): CheckDirective
     const v = part.slice(eq + 1).trim();
     if (k === 'skip') {
       if (v === 'all') out.skipAll = true;
-      else for (const rule of names(v)) out.skip.add(rule);
+      else out.skip = names(v);
     } else if (k === 'experimental') {
       if (v === 'all') out.experimentalAll = true;
-      else for (const rule of names(v)) out.experimental.add(rule);
+      else out.experimental = names(v);
     } else if (k === 'error') {
       const b = parseGoBool(v);
-      if (b === undefined) fail(`failed to parse check option ${JSON.stringify(part)}: invalid syntax`);
+      if (b === undefined) fail(`failed to parse check option ${JSON.stringify(part)}: strconv.ParseBool: parsing ${JSON.stringify(v)}: invalid syntax`);
       out.isError = b === true;
     } else {
       fail(`invalid check option ${JSON.stringify(k)}`);
@@ -81,12 +107,13 @@ function isEnabled(directive: CheckDirective, rule: string): boolean {
 }
 
 /**
- * Runs BuildKit's build checks on Dockerfile text (pure: text in, findings out), honouring the `# check=` directive.
+ * Runs BuildKit's build checks on Dockerfile text (pure: text in, findings out), honouring the `# check=` directive
+ * or, over it, the BUILDKIT_DOCKERFILE_CHECK build arg.
  * A Dockerfile that does not parse throws its DockerfileError, as a build would.
  */
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
-  const directive = checkDirective(df.directives.find((d) => d.name === 'check'));
+  const directive = checkBuildArg(opts.args?.buildArgs) ?? checkDirective(df.directives.find((d) => d.name === 'check'));
   const found = [...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...(opts.found ?? [])];
   const warnings = found.filter((w) => isEnabled(directive, w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };

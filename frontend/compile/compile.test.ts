@@ -257,6 +257,15 @@ describe('compile: instructions', () => {
     expect(op).to.deep.include({ network: 'none', security: 'insecure' });
   });
 
+  it('names a cache without an id by its cleaned target, and puts it in the BUILDKIT_CACHE_MOUNT_NS namespace', async () => {
+    // BuildKit's dispatchRunMounts: CacheID = path.Clean(target) when no id, then cacheIDNamespace + "/" + CacheID.
+    const text = 'FROM alpine\nRUN --mount=type=cache,target=/root/.npm/ --mount=type=cache,target=/x//y/../z,id=mine --mount=type=tmpfs,target=/t x\n';
+    const plain = exec((await build(text)).graph, 's0.1').mounts;
+    expect(plain.map((m) => m.type === 'cache' ? [m.id, m.namespace] : m.type)).to.deep.equal([['/root/.npm', undefined], ['mine', undefined], 'tmpfs']);
+    const spaced = exec((await build(text, { buildArgs: { BUILDKIT_CACHE_MOUNT_NS: 'pr-42' } })).graph, 's0.1').mounts;
+    expect(spaced.map((m) => m.type === 'cache' ? [m.id, m.namespace] : m.type)).to.deep.equal([['/root/.npm', 'pr-42'], ['mine', 'pr-42'], 'tmpfs']);
+  });
+
   it('reads a --mount field quoted whole as one field, its commas kept (csvvalue)', async () => {
     const { graph } = await build('FROM alpine\nRUN --mount=\'type=cache,"target=/a,b","id=a,b",sharing=locked\' x\n');
     expect(exec(graph, 's0.1').mounts[0]).to.deep.include({ type: 'cache', target: '/a,b', id: 'a,b', sharing: 'locked' });

@@ -54,7 +54,11 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
           from = ctx.fromSource(spec.from, st, inst);
           if (from.kind === 'vertex') inputs.push(from.id);
         }
-        mounts.push(toRunMount(spec, from, mounts.filter((m) => m.type === 'ssh').length));
+        const mount = toRunMount(spec, from, mounts.filter((m) => m.type === 'ssh').length);
+        // BuildKit's dockerui CacheIDNamespace: one runner can keep, say, each branch's caches apart.
+        const namespace = ctx.buildArgs['BUILDKIT_CACHE_MOUNT_NS'];
+        if (mount.type === 'cache' && namespace) mount.namespace = namespace;
+        mounts.push(mount);
       } catch (err) {
         if (err instanceof MountError) fail(`invalid --mount: ${err.message}`, flag.raw, 'see https://docs.docker.com/reference/dockerfile/#run---mount');
         throw err;

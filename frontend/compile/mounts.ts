@@ -1,5 +1,6 @@
 import { csvFields, CsvError } from '../../common/index.js';
 import type { RunMount, SourceRef } from '../graph.js';
+import { cleanPath } from '../clean-path.js';
 
 // RUN --mount values (BuildKit instructions/commands_runmount.go): CSV of key=value fields, defaults applied here so
 // the worker never has to guess.
@@ -54,9 +55,11 @@ export function toRunMount(spec: MountSpec, from: SourceRef | undefined, index: 
       return { type: 'bind', target, from: from ?? { kind: 'context' }, source: f.get('source') ?? '/', readwrite: bool('readwrite') ?? bool('readonly') === false };
     case 'cache': {
       if (!target) throw new MountError('mount type cache requires a target');
+      // Without an id the cache is the target's, cleaned as BuildKit's dispatchRunMounts cleans it (path.Clean):
+      // `target=/root/.npm/` and `target=/root/.npm` share one cache.
       const sharing = f.get('sharing') ?? 'shared';
       if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new MountError(`unsupported sharing value "${sharing}"`);
-      const m: RunMount = { type: 'cache', target, id: f.get('id') ?? target, sharing, source: f.get('source') ?? '/', readonly: bool('readonly') ?? bool('readwrite') === false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
+      const m: RunMount = { type: 'cache', target, id: f.get('id') ?? cleanPath(target), sharing, source: f.get('source') ?? '/', readonly: bool('readonly') ?? bool('readwrite') === false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
       if (from) m.from = from;
       return m;
     }

@@ -217,6 +217,35 @@ describe('buildx compatibility (issue 17)', function () {
       expect(failed.stderr).to.contain('lint violation found for rules: FromAsCasing');
     });
 
+    it('reads the BUILDKIT_* build args as BuildKit\'s dockerui: DOCKERFILE_CHECK over # check=, MULTI_PLATFORM for an index of one', async () => {
+      const dir = join(env.dir, 'check-arg');
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), `# check=skip=all\nFROM ${env.base} as base\nrun true\n`);
+      // The build arg wins over the directive (newRuleLinter), in a build as in --check.
+      const failed = await build(['--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=skip=ConsistentInstructionCasing;error=true', dir]);
+      expect(failed.code, failed.stderr).to.equal(1);
+      expect(failed.stderr).to.contain('Dockerfile:2: error: FromAsCasing').and.not.to.contain('ConsistentInstructionCasing');
+      const checked = await tsbuild(['build', '--check', '--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=', dir]);
+      expect(checked.stdout.split('\n')[0]).to.equal('Check complete, 2 warnings have been found!');
+      const bad = await build(['--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=skip', dir]);
+      expect(bad.code).to.equal(1);
+      expect(bad.stderr).to.contain('failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: invalid check option "skip"');
+      // BUILDKIT_MULTI_PLATFORM=1: one platform, no attestation, and still an index naming it (skopeo reads it).
+      const dest = join(env.dir, 'one-platform-index');
+      ok(await build(['--provenance=false', '--build-arg', 'BUILDKIT_MULTI_PLATFORM=1', '--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=skip=all',
+        '-o', `type=oci,tar=false,dest=${dest}`, dir]));
+      const raw = ok(await run('skopeo', ['inspect', '--raw', `oci:${dest}`])).stdout;
+      const index = JSON.parse(raw) as { mediaType: string; manifests: { platform?: { architecture: string } }[] };
+      expect(index.mediaType).to.equal('application/vnd.oci.image.index.v1+json');
+      expect(index.manifests.map((m) => m.platform?.architecture)).to.deep.equal(['amd64']);
+      const plain = join(env.dir, 'one-platform-manifest');
+      ok(await build(['--provenance=false', '--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=skip=all', '-o', `type=oci,tar=false,dest=${plain}`, dir]));
+      expect(JSON.parse(ok(await run('skopeo', ['inspect', '--raw', `oci:${plain}`])).stdout).mediaType).to.equal('application/vnd.oci.image.manifest.v1+json');
+      const conflict = await build(['--platform', 'linux/amd64,linux/arm64', '--build-arg', 'BUILDKIT_MULTI_PLATFORM=false', dir]);
+      expect(conflict.code).to.not.equal(0);
+      expect(conflict.stderr).to.contain('conflicting config: returning multiple target platforms is not allowed');
+    });
+
     it('prints the experimental InvalidDefinitionDescription with --check only when # check=experimental= enables it', async () => {
       const dir = join(env.dir, 'checks-experimental');
       await mkdir(dir);

@@ -245,6 +245,13 @@ describe('remote build contexts and ADD of a git repository', function () {
     const o3 = out();
     ok(await build(['-o', `type=local,dest=${o3}`, `${gitUrl()}?ref=main&keep-git-dir=true`]));
     expect((await lstat(join(o3, 'ctx', '.git'))).isDirectory()).to.equal(true);
+    // The build arg BUILDKIT_CONTEXT_KEEP_GIT_DIR keeps it too (dockerui's keyContextKeepGitDirArg); false is the default.
+    const o4 = out();
+    ok(await build(['-o', `type=local,dest=${o4}`, '--build-arg', 'BUILDKIT_CONTEXT_KEEP_GIT_DIR=1', `${gitUrl()}#main`]));
+    expect((await lstat(join(o4, 'ctx', '.git'))).isDirectory()).to.equal(true);
+    const o5 = out();
+    ok(await build(['-o', `type=local,dest=${o5}`, '--build-arg', 'BUILDKIT_CONTEXT_KEEP_GIT_DIR=false', `${gitUrl()}#main`]));
+    expect(await exists(join(o5, 'ctx', '.git'))).to.equal(false);
     // --check and --call=targets read the remote Dockerfile too (and leave no temp dir).
     ok(await build(['--check', `${gitUrl()}#dev:sub`]));
     expect(ok(await build(['--call=targets,format=json', '-f', 'Dockerfile.alt', `${gitUrl()}#v1:sub`])).stdout).to.contain('"targets"');

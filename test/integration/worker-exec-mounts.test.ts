@@ -30,6 +30,18 @@ describe('runExec: RUN --mount', () => {
     expect(await readdir(second.rootfs.upperDir)).to.deep.equal([]);
   });
 
+  it('keeps caches of one id in two BUILDKIT_CACHE_MOUNT_NS namespaces apart, and apart from the un-namespaced one', async () => {
+    const ns = (namespace: string): RunMount => ({ ...cache('apt'), namespace } as RunMount);
+    await run(await fx.step(), 'echo main > /cache/who', [ns('main')]);
+    await run(await fx.step(), 'echo pr > /cache/who', [ns('pr-7')]);
+    expect(await run(await fx.step(), 'cat /cache/who', [ns('main')])).to.equal('main\n');
+    expect(await run(await fx.step(), 'cat /cache/who', [ns('pr-7')])).to.equal('pr\n');
+    expect(await run(await fx.step(), 'ls /cache', [cache('apt')])).to.equal('');
+    // A namespace cannot be spelled by another namespace plus id: ["a/b","c"] and ["a","b/c"] differ.
+    await run(await fx.step(), 'echo one > /cache/f', [{ ...cache('b/c'), namespace: 'a' } as RunMount]);
+    expect(await run(await fx.step(), 'ls /cache', [{ ...cache('c'), namespace: 'a/b' } as RunMount])).to.equal('');
+  });
+
   it('gives a private cache a fresh directory while another run holds it', async () => {
     const a = await fx.step();
     const b = await fx.step();

@@ -98,7 +98,9 @@ async function ensureSubdir(path: string, source: string, m: CacheMount): Promis
  */
 export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<CacheDir> {
   await mkdir(cacheDir, { recursive: true });
-  const name = createHash('sha256').update(m.id).digest('hex');
+  // With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell
+  // another namespace's cache; without one, the id alone (the caches made before namespaces keep their names).
+  const name = createHash('sha256').update(m.namespace === undefined ? m.id : JSON.stringify([m.namespace, m.id])).digest('hex');
   const shared = join(cacheDir, name);
   let path = shared;
   let isFresh = false;
@@ -117,7 +119,7 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
   try {
     // What du --verbose says of a shared cache (its directory's name is only a hash): tsbuild's own file beside it.
     if (await create(path, m) && !isFresh) {
-      await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target }), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW })
+      await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}) }), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW })
         .catch(() => undefined);
     }
     await ensureSubdir(path, m.source, m);
@@ -156,8 +158,10 @@ export async function listCacheMounts(cacheDir: string): Promise<CacheMountUsage
     if (st === undefined || !st.isDirectory()) continue;   // removed meanwhile
     let description = 'cached mount';
     try {
-      const known = JSON.parse(await readFile(join(cacheDir, `${name}.id`), 'utf8')) as { id?: unknown; target?: unknown };
-      if (typeof known.id === 'string' && typeof known.target === 'string') description = `cached mount ${known.target} with id ${JSON.stringify(known.id)}`;
+      const known = JSON.parse(await readFile(join(cacheDir, `${name}.id`), 'utf8')) as { id?: unknown; target?: unknown; namespace?: unknown };
+      if (typeof known.id === 'string' && typeof known.target === 'string') {
+        description = `cached mount ${known.target} with id ${JSON.stringify(known.id)}${typeof known.namespace === 'string' ? ` in namespace ${JSON.stringify(known.namespace)}` : ''}`;
+      }
     } catch { /* made before the id was kept */ }
     out.push({ name, size: sizes.get(name) ?? 0, created: st.birthtimeMs || st.ctimeMs, lastUsed: st.mtimeMs, description });
   }
