@@ -68,6 +68,18 @@ describe('step labels of a multi-platform build', () => {
     expect([...vertexLabels(graph, DOCKERFILE, parts).values()].map((l) => l.replace(/\] .*/, ']'))).to.deep.equal(['[build 1/4]', '[build 2/4]', '[build 3/4]', '[build 4/4]', '[stage-1 1/2]', '[stage-1 2/2]']);
   });
 
+  it('names a FROM step by the image it resolved to, with its digest, as BuildKit does, not by the text written', async () => {
+    const text = 'ARG BASE=alpine\nFROM ${BASE} AS build\nRUN true\nFROM docker.io/library/alpine:3@sha256:' + 'c'.repeat(64) + '\nCOPY --from=build /x /x\n';
+    const graph = await compile(text, {
+      platform: amd64, buildPlatform: amd64,
+      resolveImage: async (ref, p) => ({ ref: ref.includes('/') ? ref : `docker.io/library/${ref}:latest`, digest: `sha256:${'b'.repeat(64)}`, config: { ...p, rootfs: { type: 'layers', diff_ids: [] } } }),
+    });
+    expect([...vertexLabels(graph, text).values()]).to.deep.equal([
+      `[build 1/2] FROM docker.io/library/alpine:latest@sha256:${'b'.repeat(64)}`, '[build 2/2] RUN true',
+      `[stage-1 1/2] FROM docker.io/library/alpine:3@sha256:${'c'.repeat(64)}`, '[stage-1 2/2] COPY --from=build /x /x',
+    ]);
+  });
+
   it('shows a step another platform\'s graph shares once in plain progress, and names it for a miss it caused', async () => {
     const arm64 = { os: 'linux', architecture: 'arm64' };
     const { graph, parts } = await merged([amd64, arm64]);

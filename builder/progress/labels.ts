@@ -5,7 +5,8 @@ import { displayText, keywordOf, sourceText } from '../report/instruction-text.j
 
 /**
  * Step labels as buildx shows them: `[build 2/4] COPY --from=deps /out ./` (stage name or index, position among the
- * stage's steps, the instruction as written in the Dockerfile when its text is known, else read back from history).
+ * stage's steps, the instruction as written in the Dockerfile when its text is known, else read back from history;
+ * a FROM image is its resolved reference, as BuildKit shows it).
  * Vertices shared by several stages keep the label of the first stage that lists them. With several platforms
  * (`parts`), each label starts with the platform the stage runs on, as BuildKit's dockerfile2llb prefixCommand names
  * steps when several were asked for: a `FROM --platform=$BUILDPLATFORM` stage's step is `[linux/amd64 build 2/4]`
@@ -27,14 +28,28 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
     stage.vertices.forEach((id, i) => {
       const v = byId.get(id);
       if (!v || labels.has(id)) return;
-      const shown = displayText(v.text);
-      const written = v.location ? sourceText(lines, v.location.line, v.location.endLine, keywordOf(shown)) : undefined;
-      const text = written?.replace(/\\\n\s*/g, ' ').replace(/\s+/g, ' ').trim() ?? shown;
+      const text = v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : writtenText(v, lines);
       const platform = isPrefixed ? `${formatPlatform(stage.platform)}${targetSuffix(stage.platform, v)} ` : '';
       labels.set(id, `[${platform}${name ? `${name} ` : ''}${i + 1}/${stage.vertices.length}] ${text}`);
     });
   }
   return labels;
+}
+
+/** A step's instruction as written in the Dockerfile (continuations joined), else as the graph has it. */
+function writtenText(v: Vertex, lines: string[] | undefined): string {
+  const shown = displayText(v.text);
+  const written = v.location ? sourceText(lines, v.location.line, v.location.endLine, keywordOf(shown)) : undefined;
+  return written?.replace(/\\\n\s*/g, ' ').replace(/\s+/g, ' ').trim() ?? shown;
+}
+
+/**
+ * A FROM step as BuildKit names it (dockerfile2llb: `"FROM " + BaseName` once the metadata is resolved): the
+ * normalized reference with the digest it resolved to, `FROM docker.io/library/alpine:3.20@sha256:…`, never the
+ * `FROM ${BASE} AS build` as written: the log says which image the build ran on.
+ */
+function imageLabel(ref: string, digest: string): string {
+  return `FROM ${ref.includes('@') ? ref : `${ref}@${digest}`}`;
 }
 
 /**
