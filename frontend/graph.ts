@@ -135,6 +135,8 @@ export interface Vertex {
    * platform `[linux/amd64->arm64 …]`. Display only, never a key ingredient.
    */
   targetEnv?: Record<string, string>;
+  /** A step the base image's ONBUILD triggers made (progress names it `ONBUILD RUN …`, as BuildKit). Display only. */
+  onbuild?: true;
 }
 
 /** One stage of the Dockerfile that the target needs. */

@@ -80,6 +80,19 @@ describe('step labels of a multi-platform build', () => {
     ]);
   });
 
+  it('pads the index to the width of the total, marks ONBUILD steps, and names a COPY --from image with no brackets (prefixCommand)', async () => {
+    const text = `FROM base\n${Array.from({ length: 9 }, (_, k) => `RUN step${k}`).join('\n')}\nCOPY --from=tools:1 /t /t\n`;
+    const graph = await compile(text, {
+      platform: amd64, buildPlatform: amd64,
+      resolveImage: async (ref, p) => ({ ref: `docker.io/library/${ref}`, digest: `sha256:${(ref === 'base' ? 'b' : 'c').repeat(64)}`,
+        config: { ...p, rootfs: { type: 'layers', diff_ids: [] }, ...(ref === 'base' ? { config: { OnBuild: ['RUN echo triggered'] } } : {}) } }),
+    });
+    const labels = [...vertexLabels(graph, text).values()];
+    expect(labels.slice(0, 3)).to.deep.equal([`[ 1/12] FROM docker.io/library/base@sha256:${'b'.repeat(64)}`, '[ 2/12] ONBUILD RUN echo triggered', '[ 3/12] RUN step0']);
+    expect(labels).to.include('[12/12] COPY --from=tools:1 /t /t');
+    expect(labels).to.include(`FROM docker.io/library/tools:1@sha256:${'c'.repeat(64)}`);
+  });
+
   it('shows a step another platform\'s graph shares once in plain progress, and names it for a miss it caused', async () => {
     const arm64 = { os: 'linux', architecture: 'arm64' };
     const { graph, parts } = await merged([amd64, arm64]);

@@ -30,9 +30,14 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
       if (!v || labels.has(id)) return;
       const text = v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : writtenText(v, lines);
       const platform = isPrefixed ? `${formatPlatform(stage.platform)}${targetSuffix(stage.platform, v)} ` : '';
-      labels.set(id, `[${platform}${name ? `${name} ` : ''}${i + 1}/${stage.vertices.length}] ${text}`);
+      // BuildKit's prefixCommand pads the index to the width of the total (`%*d`): `[ 3/12]`.
+      const total = stage.vertices.length;
+      labels.set(id, `[${platform}${name ? `${name} ` : ''}${String(i + 1).padStart(String(total).length)}/${total}] ${v.onbuild ? 'ONBUILD ' : ''}${text}`);
     });
   }
+  // An image only COPY --from or RUN --mount from= names is a stage of no steps in BuildKit (cmdTotal 0): its FROM
+  // has no brackets.
+  for (const v of graph.vertices) if (!labels.has(v.id) && v.op.kind === 'image') labels.set(v.id, imageLabel(v.op.ref, v.op.digest));
   return labels;
 }
 

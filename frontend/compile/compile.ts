@@ -251,10 +251,13 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       st.config = {};
       st.env = [];
     }
-    for (const inst of [...onbuildTriggers(st, s.from, file, built, stages), ...s.instructions]) {
+    const triggers = onbuildTriggers(st, s.from, file, built, stages);
+    for (const inst of [...triggers, ...s.instructions]) {
+      const firstNew = out.length;
       if (inst.keyword === 'RUN') dispatchRun(inst, st, ctx);
       else if (inst.keyword === 'COPY' || inst.keyword === 'ADD') dispatchCopy(inst, st, ctx);
       else if (!dispatchMeta(inst, st, ctx)) throw new Error(`no dispatcher for ${inst.keyword}`);
+      if (triggers.includes(inst)) for (const v of out.slice(firstNew)) v.onbuild = true;
       if (out.length > MAX_BUILD_STEPS) {
         throw new DockerfileError(inst.location, `the build needs more than ${MAX_BUILD_STEPS} steps`, 'split the build: every step keeps its whole environment and configuration, so a build this long takes gigabytes');
       }
