@@ -123,6 +123,11 @@ export interface Vertex {
   inputs: VertexId[];
   /** The instruction as history's created_by shows it, e.g. `RUN /bin/sh -c make # buildkit`, `ENV A=b`. */
   text: string;
+  /**
+   * RUN, COPY/ADD and WORKDIR: the step as progress names it, BuildKit's custom name (step-name.ts): the line as
+   * written with its variables expanded. Display only, never a key ingredient.
+   */
+  name?: string;
   location?: SourceRange;
   stage: number;
   /** The build args (ARG) this step's expansion or environment used, with their values: key ingredients. */

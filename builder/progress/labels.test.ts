@@ -93,6 +93,30 @@ describe('step labels of a multi-platform build', () => {
     expect(labels).to.include(`FROM docker.io/library/tools:1@sha256:${'c'.repeat(64)}`);
   });
 
+  it('expands a step\'s variables as BuildKit\'s processCmdEnv does, but never a secret-named one', async () => {
+    const text = [
+      'FROM base', 'ARG VERSION=1.2 API_TOKEN=abc', 'ENV DIR=/srv/app', 'WORKDIR $DIR/sub', 'copy ${DIR}/x "$DIR" /dst/',
+      'RUN echo "$VERSION" \'$DIR\' $UNSET ${API_TOKEN} $HIDDEN',
+      'RUN --mount=type=secret,id=s,env=VERSION echo $VERSION', 'RUN <<EOF', '  first line', 'second', 'EOF', 'RUN echo ${DIR:?x', '',
+    ].join('\n');
+    const ok = await compile(text, {
+      platform: amd64, buildPlatform: amd64,
+      resolveImage: async (ref, p) => ({ ref, digest: `sha256:${'b'.repeat(64)}`, config: { ...p, rootfs: { type: 'layers', diff_ids: [] }, config: { Env: ['HIDDEN=h'] } } }),
+    });
+    const labels = [...vertexLabels(ok, text).values()].map((l) => l.replace(/^\[ ?\d+\/\d+\] /, ''));
+    expect(labels).to.include.members([
+      'WORKDIR /srv/app/sub', 'COPY /srv/app/x "/srv/app" /dst/',
+      // Quotes kept (single-quoted text literal), an unset variable as written, a secret-named ARG never expanded
+      // (tsbuild's rule), ENV expanded.
+      'RUN echo "1.2" \'$DIR\' $UNSET ${API_TOKEN} h',
+      // A secret mount's env= variable is not the ARG of that name (BuildKit masks it).
+      'RUN --mount=type=secret,id=s,env=VERSION echo $VERSION',
+      'RUN <<EOF (first line...)',
+      // A line the lexer cannot read (RUN is not expanded by the compile, so it builds) is shown as written.
+      'RUN echo ${DIR:?x',
+    ]);
+  });
+
   it('shows a step another platform\'s graph shares once in plain progress, and names it for a miss it caused', async () => {
     const arm64 = { os: 'linux', architecture: 'arm64' };
     const { graph, parts } = await merged([amd64, arm64]);
@@ -109,7 +133,7 @@ describe('step labels of a multi-platform build', () => {
     const text = written.join('');
     expect(text.match(/make tools/g), text).to.have.length(2);   // its header, and the miss that names it
     expect(text).to.contain('#1 [linux/amd64 build 2/4] RUN make tools\n#1 MISS');
-    expect(text).to.contain('#2 [linux/amd64->arm64 build 4/4] RUN make app-$TARGETARCH\n#2 MISS parent step missed: #1 [linux/amd64 build 2/4] RUN make tools\n');
+    expect(text).to.contain('#2 [linux/amd64->arm64 build 4/4] RUN make app-arm64\n#2 MISS parent step missed: #1 [linux/amd64 build 2/4] RUN make tools\n');
     expect(text).to.not.contain('CACHED');
   });
 });

@@ -28,7 +28,7 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
     stage.vertices.forEach((id, i) => {
       const v = byId.get(id);
       if (!v || labels.has(id)) return;
-      const text = v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : writtenText(v, lines);
+      const text = v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : v.name !== undefined ? oneLine(v.name) : writtenText(v, lines);
       const platform = isPrefixed ? `${formatPlatform(stage.platform)}${targetSuffix(stage.platform, v)} ` : '';
       // BuildKit's prefixCommand pads the index to the width of the total (`%*d`): `[ 3/12]`.
       const total = stage.vertices.length;
@@ -45,7 +45,12 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
 function writtenText(v: Vertex, lines: string[] | undefined): string {
   const shown = displayText(v.text);
   const written = v.location ? sourceText(lines, v.location.line, v.location.endLine, keywordOf(shown)) : undefined;
-  return written?.replace(/\\\n\s*/g, ' ').replace(/\s+/g, ' ').trim() ?? shown;
+  return written === undefined ? shown : oneLine(written.replace(/\\\n\s*/g, ' '));
+}
+
+/** A label is one line: runs of white space (a continuation's indentation, a tab) become one space. */
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 /**

@@ -4,6 +4,7 @@ import type { CopyOp, SourceRef } from '../graph.js';
 import { chompHeredocContent, parseHeredocWord } from '../parser/heredoc.js';
 import { resolveDest } from './paths.js';
 import { Expander, pushVertex } from './stage-state.js';
+import { stepName } from './step-name.js';
 import type { DispatchContext, StageState } from './stage-state.js';
 
 // COPY and ADD → CopyOp (BuildKit convert_copy.go). Sources and destination are expanded; --from is not.
@@ -79,5 +80,5 @@ export function dispatchCopy(inst: Instruction, st: StageState, ctx: DispatchCon
   if (bool('keep-git-dir')) op.keepGitDir = true;
   if (flag('unpack') !== undefined) op.unpack = bool('unpack');
   const text = [inst.keyword, ...(op.parents ? ['--parents'] : []), ...(chown ? [`--chown=${chown}`] : []), ...(chmod ? [`--chmod=${chmod}`] : []), ...shown, ...files.map((f) => `<<${f.name}`), dest].join(' ');
-  pushVertex(st, ctx, { op, inputs, text: `${text} # buildkit`, location: inst.location, args: Object.fromEntries(ex.used), emptyLayer: false });
+  pushVertex(st, ctx, { op, inputs, text: `${text} # buildkit`, name: stepName(inst, st, ctx), location: inst.location, args: Object.fromEntries(ex.used), emptyLayer: false });
 }

@@ -7,6 +7,7 @@ import { exposedPorts, PortSpecError } from './expose-port.js';
 import { normalizeWorkdir } from './paths.js';
 import { isStopSignal } from './stop-signal.js';
 import { addConfigEnv, addEnv, Expander, pushVertex } from './stage-state.js';
+import { stepName } from './step-name.js';
 import type { DispatchContext, StageState } from './stage-state.js';
 
 // Instructions that change only the image config (and WORKDIR, which also creates its directory). Each records the
@@ -125,7 +126,7 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       const text = `WORKDIR ${wd}`;
       const args = Object.fromEntries(ex.used);
       if (wd === '/') meta({ WorkingDir: wd }, text);
-      else pushVertex(st, ctx, { op: { kind: 'mkdir', path: wd, user: st.user }, inputs: [st.parent], text, location: inst.location, args, emptyLayer: false });
+      else pushVertex(st, ctx, { op: { kind: 'mkdir', path: wd, user: st.user }, inputs: [st.parent], text, name: stepName(inst, st, ctx), location: inst.location, args, emptyLayer: false });
       return true;
     }
     case 'ARG':

@@ -6,6 +6,7 @@ import { parseHeredocWord } from '../parser/heredoc.js';
 import { withShell } from './dispatch-meta.js';
 import { MountError, parseMountSpec, toRunMount } from './mounts.js';
 import { Expander, pushVertex } from './stage-state.js';
+import { stepName, summarizeHeredoc } from './step-name.js';
 import type { DispatchContext, StageState } from './stage-state.js';
 
 // RUN → ExecOp. Arguments are not expanded here: the shell in the container does that, with the ARGs in scope in its
@@ -28,9 +29,11 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
   const mounts: RunMount[] = [];
   const inputs = [st.parent];
   let argv = inst.args;
+  let heredocSummary = '';
   if (inst.heredocs.length > 0) {
     const first = inst.heredocs[0];
     if (first && parseHeredocWord(argv[0] ?? '') !== undefined && argv.length === 1) {
+      heredocSummary = ` (${summarizeHeredoc(first.content)})`;
       const data = first.chomp ? chompHeredocContent(first.content) : first.content;
       if (data.startsWith('#!')) {
         // A script with a shebang runs as a file, mounted where BuildKit mounts it.
@@ -93,5 +96,7 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
     kind: 'exec', argv, env, ...(proxyEnv.length > 0 ? { proxyEnv } : {}), cwd: st.workdir, user: st.user, mounts, network, security,
     ...(hostname ? { hostname } : {}),
   };
-  pushVertex(st, ctx, { op, inputs, text: `RUN ${argText}${argv.join(' ')} # buildkit`, location: inst.location, args: { ...Object.fromEntries(ex.used), ...args }, emptyLayer: false });
+  const secretEnv = mounts.flatMap((m) => (m.type === 'secret' && m.env !== undefined ? [m.env] : []));
+  const name = stepName(inst, st, ctx, secretEnv, heredocSummary);
+  pushVertex(st, ctx, { op, inputs, text: `RUN ${argText}${argv.join(' ')} # buildkit`, name, location: inst.location, args: { ...Object.fromEntries(ex.used), ...args }, emptyLayer: false });
 }

@@ -1,0 +1,32 @@
+import type { Instruction } from '../ast.js';
+import { isSecretName } from '../secret-name.js';
+import { processWord } from '../shell/lex.js';
+import { lookup, type DispatchContext, type StageState } from './stage-state.js';
+
+/**
+ * What progress calls a RUN, COPY/ADD or WORKDIR step, as BuildKit's dockerfile2llb names it (WithCustomName:
+ * uppercaseCmd(processCmdEnv(shlex, c.String(), env))): the instruction as written, its variables expanded from the
+ * step's environment (ENV and the ARGs in scope) with quotes kept and unset variables left as written, so
+ * `COPY $SRC /app` shows which files. tsbuild's one rule for secrets (secret-name.ts) wins over BuildKit's: a
+ * secret-named variable is never expanded, nor are the variables a `--mount=type=secret,env=NAME` sets, which
+ * BuildKit shows as `****` (withSecretEnvMask). A line the lexer cannot read is shown as written. `suffix` follows
+ * the text (a heredoc's summary).
+ */
+export function stepName(inst: Instruction, st: StageState, ctx: DispatchContext, hidden: readonly string[] = [], suffix = ''): string {
+  const env = lookup(st.env);
+  const shown = (name: string): string | undefined => (isSecretName(name) || hidden.includes(name) ? undefined : env(name));
+  let text = inst.original;
+  try {
+    text = processWord(inst.original, shown, { escapeToken: ctx.escapeToken, rawQuotes: true, skipUnsetEnv: true }).result;
+  } catch {
+    // As processCmdEnv: the name is only for display; the instruction's own expansion reports the error.
+  }
+  const space = text.indexOf(' ');
+  return (space < 0 ? text.toUpperCase() : text.slice(0, space).toUpperCase() + text.slice(space)) + suffix;
+}
+
+/** BuildKit's summarizeHeredoc: the document's first line, trimmed, with `...` when more follow. */
+export function summarizeHeredoc(doc: string): string {
+  const lines = doc.trim().replaceAll('\r\n', '\n').split('\n');
+  return (lines[0] ?? '') + (lines.length > 1 ? '...' : '');
+}
