@@ -1,5 +1,5 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
+import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, neededStageIndexes, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
 import { isTsbuildError, UserError } from '../common/index.js';
 import { formatPlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { literalBases, registryImageText } from './base-prefetch.js';
@@ -41,11 +41,13 @@ export async function resolveBaseEnv(
  * Runs the checks for a build: findings become progress notes, and are returned (for `--metadata-file`); fatal (the
  * first one located) with `# check=error=true`. `replaced`: the stage names `--build-context` replaces.
  */
-export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = [], graph?: BuildGraph): CheckWarning[] {
+export function checkForBuild(dockerfile: { path: string; text: string }, baseEnv: BaseEnv, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = [], graph?: BuildGraph,
+  excludes?: readonly string[]): CheckWarning[] {
   let result: ReturnType<typeof checkDockerfile>;
   try {
     const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path)) : [];
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, found });
+    const stages = dispatchedStages(dockerfile.text, args.target, args, replaced);
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, found, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}) });
   } catch (err) {
     // A `# check=` or BUILDKIT_DOCKERFILE_CHECK BuildKit cannot read fails the build, as there.
     if (err instanceof CheckOptionsError || err instanceof UserError) throw err;
@@ -131,9 +133,12 @@ export interface CheckCall {
  * without a target). `displayName` is the Dockerfile as buildx names it in the text (see checkDisplayName). With
  * `# check=error=true` and findings, the results carry BuildKit's build error too.
  */
-export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions, replaced: string[] = [],
-  conversionError?: DockerfileError): CheckCall {
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced });
+export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions,
+  opts: { replaced?: string[]; conversionError?: DockerfileError | undefined; excludes?: readonly string[]; target?: string } = {}): CheckCall {
+  const { replaced = [], conversionError, excludes } = opts;
+  // BuildKit's lint converts every stage without a target, and only the target's stages with one (DockerfileLint).
+  const stages = opts.target === undefined ? undefined : dispatchedStages(dockerfile.text, opts.target, args, replaced);
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}) });
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);
   const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));
@@ -163,6 +168,15 @@ function checkFailure(warnings: CheckWarning[], path: string, message?: string):
   return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
     message ?? `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
     'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
+}
+
+/** The stages a build of `target` dispatches; undefined (every stage) when the plan cannot be made (compile reports why). */
+function dispatchedStages(text: string, target: string | undefined, args: GlobalArgOptions, replaced: string[]): number[] | undefined {
+  try {
+    return neededStageIndexes(text, target, { args, replaced });
+  } catch {
+    return undefined;
+  }
 }
 
 /** A Dockerfile path as users wrote it: relative to the working directory when inside it. */

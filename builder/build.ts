@@ -314,7 +314,7 @@ async function buildLocked(
     // at, and one from stdin as BuildKit does.
     const shown = { path: shownName(req, dockerfile), text: dockerfile.text };
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
-    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph);
+    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph, excludes);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text, parts);

@@ -11,7 +11,7 @@ export { cleanPath } from './clean-path.js';
 export { editDistance } from './parser/suggest.js';
 export { PatternMatcher } from './patternmatcher.js';
 export { compile } from './compile/compile.js';
-export { neededStageBases, neededStageFroms } from './compile/stage-plan.js';
+export { neededStageBases, neededStageFroms, neededStageIndexes } from './compile/stage-plan.js';
 export type { StageFrom } from './compile/stage-plan.js';
 export type { CompileOptions, ResolveImage } from './compile/options.js';
 export type { GlobalArgOptions } from './compile/global-args.js';

@@ -1,10 +1,11 @@
 // Which build-arg and ENV names look like they hold a secret. One rule for the whole tool: the build warns about
 // them (BuildKit's SecretsUsedInArgOrEnv check) and every report, summary and attached artifact redacts their values.
-// The rule is BuildKit's: a secret word as the whole name or as its first or last `_`-separated word, any case
-// (api_key, DATABASE_PASSWORD, GITHUB_TOKEN, secret_MESSAGE, AUTH), unless a `public` word says otherwise.
+// The rule is BuildKit's (dockerfile2llb getSecretsRegex): a secret word as the whole name or as its first or last
+// `_`-separated word, any case (api_key, DATABASE_PASSWORD, GITHUB_TOKEN, secret_MESSAGE, AUTH), unless a `public`,
+// `file` or `version` word says it holds something else (PUBLIC_KEY, GITHUB_TOKEN_FILE, AUTH_VERSION).
 const SECRET_WORDS = ['apikey', 'auth', 'credential', 'credentials', 'key', 'password', 'pword', 'passwd', 'secret', 'token'];
 const secretPattern = new RegExp(`(?:_|^)(?:${SECRET_WORDS.join('|')})(?:_|$)`, 'i');
-const allowPattern = /(?:_|^)public(?:_|$)/i;
+const allowPattern = /(?:_|^)(?:public|file|version)(?:_|$)/i;
 
 /** True when a variable named `name` probably carries a secret, so its value must never leave the machine. */
 export function isSecretName(name: string): boolean {

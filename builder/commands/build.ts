@@ -351,21 +351,29 @@ function gitAgentOf(flags: BuildFlags, ssh: Record<string, string>): string | un
   return ssh['default'] ?? (flags.isBakeTarget === true ? undefined : process.env.SSH_AUTH_SOCK || undefined);
 }
 
-/** The Dockerfile a `--call` reads: from the context as given; a remote or stdin context is fetched, then removed. */
-async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string }> {
-  const { readDockerfile } = await import('../build.js');
+/**
+ * The Dockerfile a `--call` reads, and the context's .dockerignore patterns (CopyIgnoredFile): from the context as
+ * given; a remote or stdin context is fetched, then removed.
+ */
+async function callDockerfile(context: string, flags: BuildFlags, signal: AbortSignal): Promise<{ path: string; text: string; excludes: string[] }> {
+  const { readDockerfile, readExcludes } = await import('../build.js');
   const { resolveContext } = await import('../remote-context/index.js');
   const agents = await openSshAgents(parseSsh(flags.ssh));
   const remote = await resolveContext(context, flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
   try {
     // `-f -`: the Dockerfile is stdin, named as BuildKit names it (it was read as the file `-`, or a remote
     // context's own Dockerfile was checked instead).
-    if (flags.file === '-') return { path: 'Dockerfile', text: await readStdin() };
-    if (remote === undefined) return await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) });
-    return await readDockerfile({
-      contextDir: remote.contextDir,
-      ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}),
-    });
+    const contextDir = remote?.contextDir ?? context;
+    if (flags.file === '-') return { path: 'Dockerfile', text: await readStdin(), excludes: await readExcludes(contextDir, undefined) };
+    const dockerfile = remote === undefined
+      ? await readDockerfile({ contextDir: context, ...(flags.file ? { dockerfile: flags.file } : {}) })
+      : await readDockerfile({
+        contextDir: remote.contextDir,
+        ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}),
+      });
+    // As a build reads them (build.ts): a Dockerfile given as text has no `<Dockerfile>.dockerignore`.
+    const own = remote?.dockerfileText !== undefined ? undefined : dockerfile.path;
+    return { ...dockerfile, excludes: await readExcludes(contextDir, own) };
   } finally {
     await remote?.cleanup();
   }
@@ -397,8 +405,10 @@ async function checkAction(context: string, flags: BuildFlags, root: string, cal
     namedContexts, ...(flags.target ? { target: flags.target } : {}),
     platform, args,
   }));
-  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, Object.keys(namedContexts),
-    baseReferenceError(dockerfile, namedContexts, args));
+  const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, {
+    replaced: Object.keys(namedContexts), conversionError: baseReferenceError(dockerfile, namedContexts, args), excludes: dockerfile.excludes,
+    ...(flags.target ? { target: flags.target } : {}),
+  });
   // Go writes a LintResults without findings with `"warnings": null`.
   const json = { ...checked.results, warnings: checked.results.warnings.length > 0 ? checked.results.warnings : null };
   await writeCallMetadata(flags.metadataFile, { 'result.json': json, 'result.statuscode': String(checked.status), 'result.txt': checked.resultText, version: '1.0.0' });

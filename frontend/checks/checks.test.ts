@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { CheckOptionsError, checkDockerfile } from './index.js';
+import { neededStageIndexes } from '../compile/stage-plan.js';
 import { UserError } from '../../common/index.js';
 import { lintResults } from './lint-results.js';
 
@@ -63,6 +64,41 @@ describe('build checks (BuildKit rules)', () => {
     expect(checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'skip=FromAsCasing;skip=ConsistentInstructionCasing' } } }).warnings.map((w) => w.rule)).to.deep.equal(['FromAsCasing']);
     expect(() => checkDockerfile(df, 'Dockerfile', { args: { buildArgs: { BUILDKIT_DOCKERFILE_CHECK: 'nope' } } }))
       .to.throw(UserError, 'failed to parse build-arg:BUILDKIT_DOCKERFILE_CHECK: invalid check option "nope"');
+  });
+
+  it('reports CopyIgnoredFile as BuildKit\'s testCopyIgnoredFiles and testCopyIgnoredFileContextRoot (dockerfile_check_test.go)', () => {
+    const found = (text: string, excludes?: string[]): string[] => checkDockerfile(text, 'Dockerfile', excludes ? { excludes } : {}).warnings
+      .filter((w) => w.rule === 'CopyIgnoredFile').map((w) => `${w.line}: ${w.message}`);
+    const df = '\nFROM scratch\nCOPY Dockerfile .\nADD Dockerfile /windy\n';
+    expect(found(df, ['Dockerfile'])).to.deep.equal([
+      '3: Attempting to Copy file "Dockerfile" that is excluded by .dockerignore', '4: Attempting to Add file "Dockerfile" that is excluded by .dockerignore',
+    ]);
+    expect(found(df)).to.deep.equal([]);   // no .dockerignore
+    expect(found(`# check=skip=CopyIgnoredFile\n${df}`, ['Dockerfile'])).to.deep.equal([]);
+    // --from copies from a stage, not the context; a path the patterns do not name is fine.
+    expect(found('FROM scratch AS base\nCOPY Dockerfile /foobar\nADD Dockerfile /windy\nFROM base\nCOPY --from=base /foobar /Dockerfile\n', ['foobar'])).to.deep.equal([]);
+    // An exclusion (`!`) turns the rule off: a file may be re-included below an excluded directory.
+    expect(found('FROM scratch\nCOPY ./Dockerfile .\n', ['**', '!Dockerfile'])).to.deep.equal([]);
+    // The context root only when a pattern excludes every root entry; a parent directory's match counts.
+    expect(found('FROM scratch\nCOPY . .\nCOPY ./ /x\n', ['node_modules'])).to.deep.equal([]);
+    expect(found('FROM scratch\nCOPY . .\n', ['*'])).to.deep.equal(['2: Attempting to Copy file "." that is excluded by .dockerignore']);
+    expect(found('FROM scratch\nCOPY build/out/app.js /app/\n', ['build'])).to.deep.equal(['2: Attempting to Copy file "build/out/app.js" that is excluded by .dockerignore']);
+    // URLs, git sources, heredocs and words with variables are left alone.
+    expect(found('FROM scratch\nADD https://example.com/build /x\nADD git@github.com:a/build.git /y\nCOPY <<build /z\nhi\nbuild\nCOPY $DIR /w\n', ['build', '*.git', 'https:'])).to.deep.equal([]);
+  });
+
+  it('reports the rules BuildKit runs while dispatching only for the stages a build dispatches (testAllTargetUnmarshal)', () => {
+    const df = '\nFROM scratch AS first\nCOPY $foo .\nENV password=x\nCMD a\nfrom scratch as Second\nCOPY $bar .\n';
+    const all = checkDockerfile(df).warnings.map((w) => `${w.rule}:${w.line}`);
+    expect(all).to.include.members(['UndefinedVar:3', 'SecretsUsedInArgOrEnv:4', 'JSONArgsRecommended:5', 'UndefinedVar:7', 'StageNameCasing:6']);
+    // A build of the last stage: the first stage's dispatch-time findings go; parse-time ones (casing) stay.
+    const built = checkDockerfile(df, 'Dockerfile', { stages: [1] }).warnings.map((w) => `${w.rule}:${w.line}`);
+    expect(built).to.include.members(['UndefinedVar:7', 'StageNameCasing:6', 'ConsistentInstructionCasing:6']);
+    expect(built).to.not.include.members(['UndefinedVar:3']);
+    expect(built.filter((w) => w.endsWith(':3') || w.endsWith(':4') || w.endsWith(':5'))).to.deep.equal([]);
+    expect(neededStageIndexes(df)).to.deep.equal([1]);
+    expect(neededStageIndexes(df, 'first')).to.deep.equal([0]);
+    expect(neededStageIndexes('FROM a AS x\nFROM b\nCOPY --from=x / /\n')).to.deep.equal([0, 1]);
   });
 
   describe('InvalidDefinitionDescription (experimental)', () => {

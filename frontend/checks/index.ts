@@ -1,9 +1,10 @@
 import { parseGoBool, UserError } from '../../common/index.js';
-import type { Directive } from '../ast.js';
+import type { Directive, Dockerfile } from '../ast.js';
 import { DockerfileError } from '../errors.js';
 import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
+import { copyIgnoredFiles } from './copy-ignored.js';
 import { isExperimentalRule } from './rule-docs.js';
 import type { GlobalArgOptions } from '../compile/global-args.js';
 
@@ -26,6 +27,33 @@ export interface CheckOptions {
    * `# check=` directive skips them or makes them fatal like the others.
    */
   found?: CheckWarning[];
+  /** The context's .dockerignore patterns, when it has one: CopyIgnoredFile checks COPY/ADD sources against them. */
+  excludes?: readonly string[];
+  /**
+   * The indexes of the stages the build dispatches (neededStageIndexes); absent: every stage, as a check without a
+   * target. BuildKit runs some rules while it dispatches a stage's instructions, so a build never reports those for
+   * a stage it does not build; the rules it runs while parsing report for every stage.
+   */
+  stages?: readonly number[];
+}
+
+/** The rules BuildKit runs in dispatch() and the dispatch* functions (dockerfile2llb/convert.go, convert_copy.go). */
+const DISPATCH_RULES = new Set([
+  'UndefinedVar', 'CopyIgnoredFile', 'SecretsUsedInArgOrEnv', 'LegacyKeyValueFormat', 'WorkdirRelativePath', 'JSONArgsRecommended',
+  'MultipleInstructionsDisallowed', 'ExposeProtoCasing', 'ExposeInvalidFormat',
+]);
+
+/** Drops the findings of dispatch-time rules in stages outside `stages` (lines before the first FROM stay). */
+function inDispatchedStages(df: Dockerfile, found: CheckWarning[], stages: readonly number[] | undefined): CheckWarning[] {
+  if (stages === undefined) return found;
+  const fromLines = df.instructions.filter((i) => i.keyword === 'FROM').map((i) => i.location.line);
+  const stageAt = (line: number): number => {
+    let k = -1;
+    while (k + 1 < fromLines.length && (fromLines[k + 1] ?? Infinity) <= line) k++;
+    return k;
+  };
+  const kept = new Set(stages);
+  return found.filter((w) => !DISPATCH_RULES.has(w.rule) || stageAt(w.line) < 0 || kept.has(stageAt(w.line)));
 }
 
 export type { CheckWarning } from './rules.js';
@@ -114,8 +142,11 @@ function isEnabled(directive: CheckDirective, rule: string): boolean {
 export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOptions = {}): CheckResult {
   const df = parseDockerfile(text, file);
   const directive = checkBuildArg(opts.args?.buildArgs) ?? checkDirective(df.directives.find((d) => d.name === 'check'));
-  const found = [...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...(opts.found ?? [])];
-  const warnings = found.filter((w) => isEnabled(directive, w.rule));
+  const found = [
+    ...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...copyIgnoredFiles(df, file, opts.excludes),
+    ...(opts.found ?? []),
+  ];
+  const warnings = inDispatchedStages(df, found, opts.stages).filter((w) => isEnabled(directive, w.rule));
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }
 

@@ -128,6 +128,25 @@ export interface StageFrom { baseName: string; at: SourceRange }
  * stage's, as BuildKit's check converts every stage when no target is given.
  */
 export function neededStageFroms(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string } = {}): StageFrom[] {
+  const { stages, order, baseOf, replaced, src } = stagePlan(text, target, opts);
+  return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).flatMap((i) => {
+    const s = stages[i];
+    return s === undefined ? [] : [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? '') }];
+  });
+}
+
+/**
+ * The indexes of the stages a build of `target` (default: the last) dispatches, in Dockerfile order: what BuildKit's
+ * dispatchStages walks without AllStages, so the checks it runs while dispatching (UndefinedVar, CopyIgnoredFile …)
+ * see only these. Throws as neededStageFroms.
+ */
+export function neededStageIndexes(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; file?: string } = {}): number[] {
+  const { stages, order, replaced } = stagePlan(text, target, opts);
+  // A stage a named context replaces is never dispatched: the context stands in for it.
+  return order.filter((i) => !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b);
+}
+
+function stagePlan(text: string, target: string | undefined, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string }) {
   const { dockerfile, src } = parseWithSource(text, opts.file);
   const scope = opts.args ? globalArgScope(dockerfile, { ...opts.args, ...(target ? { target } : {}) }) : undefined;
   const replaced = new Set(opts.replaced ?? []);
@@ -149,8 +168,5 @@ export function neededStageFroms(text: string, target?: string, opts: { args?: G
     if (base) baseOf.set(s.index, base.index);
   }
   const order = opts.allStages === true ? stages.map((s) => s.index) : orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
-  return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).flatMap((i) => {
-    const s = stages[i];
-    return s === undefined ? [] : [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? '') }];
-  });
+  return { stages, order, baseOf, replaced, src };
 }

@@ -246,6 +246,24 @@ describe('buildx compatibility (issue 17)', function () {
       expect(conflict.stderr).to.contain('conflicting config: returning multiple target platforms is not allowed');
     });
 
+    it('warns CopyIgnoredFile for a source .dockerignore excludes, and reports dispatch-time checks only for the stages built', async () => {
+      const dir = join(env.dir, 'copy-ignored');
+      await mkdir(dir);
+      await writeFile(join(dir, '.dockerignore'), 'secret.txt\n');
+      await writeFile(join(dir, 'secret.txt'), 'x\n');
+      await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base} AS unused\nCOPY $nowhere /x\nFROM ${env.base}\nCOPY secret.txt /s\n`);
+      // BuildKit's testCopyIgnoredFiles: the warning at the COPY, then the build fails there (the file is not sent).
+      const built = await build([dir]);
+      expect(built.code).to.equal(1);
+      expect(built.stderr).to.contain('Dockerfile:4: warning: CopyIgnoredFile: Attempting to Copy file "secret.txt" that is excluded by .dockerignore');
+      // testAllTargetUnmarshal: the unused stage is not dispatched, so its UndefinedVar is not reported by a build…
+      expect(built.stderr).to.not.contain('$nowhere');
+      // … but --check converts every stage.
+      const checked = await tsbuild(['build', '--check', dir]);
+      expect(checked.stdout).to.contain('Check complete, 2 warnings have been found!').and.to.contain("Usage of undefined variable '$nowhere'")
+        .and.to.contain('Attempting to Copy file "secret.txt" that is excluded by .dockerignore');
+    });
+
     it('prints the experimental InvalidDefinitionDescription with --check only when # check=experimental= enables it', async () => {
       const dir = join(env.dir, 'checks-experimental');
       await mkdir(dir);
