@@ -101,6 +101,28 @@ describe('build checks (BuildKit rules)', () => {
     expect(neededStageIndexes('FROM a AS x\nFROM b\nCOPY --from=x / /\n')).to.deep.equal([0, 1]);
   });
 
+  it('reports SecretsUsedInArgOrEnv as BuildKit\'s testSecretsUsedInArgOrEnv: every key, file/version names allowed, # check= above one instruction', () => {
+    const df = [
+      '# check=skip=InvalidDefinitionDescription', '', 'FROM scratch', 'ARG SECRET_PASSPHRASE', 'ENV SUPER_Secret=foo', 'ENV password=bar secret=baz',
+      'ARG super_duper_secret_token=foo auth=bar', 'ENV apikey=bar sunflower=foo', 'ENV git_key=', 'ENV PUBLIC_KEY=', 'ARG public_token',
+      'ARG SECRET_PASSPHRASE_FILE', 'ENV password_file=bar secret_File=baz', 'ARG AUTH_MODULE_VERSION',
+      '# check=skip=SecretsUsedInArgOrEnv // allow secret in environment', 'ENV password=bar',
+      '# check=skip=SecretsUsedInArgOrEnv // allow secret in arg', 'ARG password',
+      '# check=skip=all // is local to only this instruction', 'ENV alternate_password=bar',
+      '# check=skip=all // is local to only this instruction', 'ARG alternate_password', '',
+    ].join('\n');
+    const found = checkDockerfile(df).warnings.map((w) => `${w.line} ${w.rule}: ${w.message.replace('Do not use ARG or ENV instructions for sensitive data ', '')}`);
+    expect(found).to.have.members([
+      '4 SecretsUsedInArgOrEnv: (ARG "SECRET_PASSPHRASE")', '5 SecretsUsedInArgOrEnv: (ENV "SUPER_Secret")', '6 SecretsUsedInArgOrEnv: (ENV "password")',
+      '6 SecretsUsedInArgOrEnv: (ENV "secret")', '7 SecretsUsedInArgOrEnv: (ARG "auth")', '7 SecretsUsedInArgOrEnv: (ARG "super_duper_secret_token")',
+      '8 SecretsUsedInArgOrEnv: (ENV "apikey")', '9 SecretsUsedInArgOrEnv: (ENV "git_key")',
+    ]);
+    // A global ARG is never dispatched as one, so BuildKit does not check its name.
+    expect(checkDockerfile('ARG PASSWORD\nFROM scratch\n').warnings).to.deep.equal([]);
+    // A comment's check= adds to the file's for that instruction only; one that does not parse changes nothing.
+    expect(checkDockerfile('FROM scratch\n# check=nonsense\nENV password=x\n').warnings.map((w) => w.line)).to.deep.equal([3]);
+  });
+
   describe('InvalidDefinitionDescription (experimental)', () => {
     const described = (text: string) => checkDockerfile(text).warnings.filter((w) => w.rule === 'InvalidDefinitionDescription').map((w) => `${w.line}: ${w.message}`);
 

@@ -6,6 +6,7 @@ import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
 import { copyIgnoredFiles } from './copy-ignored.js';
 import { isExperimentalRule } from './rule-docs.js';
+import { prevComments } from '../prev-comments.js';
 import type { GlobalArgOptions } from '../compile/global-args.js';
 
 /** What the checks may know beyond the text. */
@@ -128,6 +129,37 @@ function parseCheckOptions(text: string, fail: (why: string) => never): CheckDir
   return out;
 }
 
+/**
+ * The rules BuildKit runs with the file's linter alone (validateStageNames, validateCommandCasing, the empty
+ * continuation and default-ARG checks): a `# check=` comment above an instruction does not reach them.
+ */
+const FILE_WIDE_RULES = new Set(['ConsistentInstructionCasing', 'DuplicateStageName', 'ReservedStageName', 'NoEmptyContinuation', 'InvalidDefaultArgInFrom']);
+
+/**
+ * `directive` with what a `# check=…` comment right above the instruction at `line` adds, as BuildKit's
+ * WithMergedConfigFromComments: the first such comment among the instruction's PrevComment, its value up to a space
+ * (`# check=skip=SecretsUsedInArgOrEnv // why`), its skips and experimental rules added for that instruction only
+ * (error= is the file's). A comment that does not parse changes nothing.
+ */
+function withLineComments(directive: CheckDirective, lines: string[], line: number, directiveLines: Set<number>): CheckDirective {
+  for (const comment of prevComments(lines, line, directiveLines)) {
+    const m = /^([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$/.exec(comment);
+    if (m === null || m[1]?.toLowerCase() !== 'check') continue;
+    let local: CheckDirective;
+    try {
+      local = parseCheckOptions((m[2] ?? '').split(' ')[0] ?? '', (why) => { throw new Error(why); });
+    } catch {
+      return directive;
+    }
+    return {
+      skip: new Set([...directive.skip, ...local.skip]), skipAll: directive.skipAll || local.skipAll,
+      experimental: new Set([...directive.experimental, ...local.experimental]), experimentalAll: directive.experimentalAll || local.experimentalAll,
+      isError: directive.isError,
+    };
+  }
+  return directive;
+}
+
 /** Whether the directive lets `rule` report, as BuildKit's Linter.Run decides (experimental rules ignore skip=). */
 function isEnabled(directive: CheckDirective, rule: string): boolean {
   if (isExperimentalRule(rule)) return directive.experimentalAll || directive.experimental.has(rule);
@@ -146,7 +178,13 @@ export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOp
     ...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...copyIgnoredFiles(df, file, opts.excludes),
     ...(opts.found ?? []),
   ];
-  const warnings = inDispatchedStages(df, found, opts.stages).filter((w) => isEnabled(directive, w.rule));
+  const lines = text.split(/\r?\n/);
+  const directiveLines = new Set(df.directives.map((d) => d.location.line));
+  const atLine = new Map(df.instructions.map((i) => [i.location.line, i]));
+  const warnings = inDispatchedStages(df, found, opts.stages).filter((w) => {
+    const local = FILE_WIDE_RULES.has(w.rule) || !atLine.has(w.line) ? directive : withLineComments(directive, lines, w.line, directiveLines);
+    return isEnabled(local, w.rule);
+  });
   return { warnings, isError: directive.isError && warnings.length > 0 };
 }
 

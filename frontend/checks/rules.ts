@@ -115,13 +115,18 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
         for (const word of inst.args) {
           const name = word.split('=')[0] ?? '';
           if (!inStage) globalArgs.set(name, word.includes('=') && word.slice(word.indexOf('=') + 1) !== '');
-          const secret = secretNameIn([name]);
+          // BuildKit checks the names in dispatchArg, which a global ARG (before the first FROM) never reaches.
+          const secret = inStage ? secretNameIn([name]) : undefined;
           if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ARG "${secret}")`);
         }
         break;
       case 'ENV': {
-        const secret = secretNameIn(inst.args.map((a) => a.split('=')[0] ?? ''));
-        if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ENV "${secret}")`);
+        // Every key, as dispatchEnv checks each pair (the legacy `ENV key value` has one).
+        const keys = inst.legacyKeyValue === true ? inst.args.slice(0, 1) : inst.args.map((a) => a.split('=')[0] ?? '');
+        for (const key of keys) {
+          const secret = secretNameIn([key]);
+          if (secret) warn('SecretsUsedInArgOrEnv', inst, `Do not use ARG or ENV instructions for sensitive data (ENV "${secret}")`);
+        }
         if (inst.legacyKeyValue === true) warn('LegacyKeyValueFormat', inst, '"ENV key=value" should be used instead of legacy "ENV key value" format');
         break;
       }
