@@ -47,7 +47,9 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   try {
     const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path)) : [];
     const stages = dispatchedStages(dockerfile.text, args.target, args, replaced);
-    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, found, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}) });
+    result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), {
+      baseEnv, args, replaced, found, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
+    });
   } catch (err) {
     // A `# check=` or BUILDKIT_DOCKERFILE_CHECK BuildKit cannot read fails the build, as there.
     if (err instanceof CheckOptionsError || err instanceof UserError) throw err;
@@ -138,7 +140,9 @@ export function runCheckCall(dockerfile: { path: string; text: string }, display
   const { replaced = [], conversionError, excludes } = opts;
   // BuildKit's lint converts every stage without a target, and only the target's stages with one (DockerfileLint).
   const stages = opts.target === undefined ? undefined : dispatchedStages(dockerfile.text, opts.target, args, replaced);
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), { baseEnv, args, replaced, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}) });
+  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), {
+    baseEnv, args, replaced, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
+  });
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);
   const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));
@@ -176,6 +180,16 @@ function dispatchedStages(text: string, target: string | undefined, args: Global
     return neededStageIndexes(text, target, { args, replaced });
   } catch {
     return undefined;
+  }
+}
+
+/** Whether `ref` is an image reference docker would take (InvalidDefaultArgInFrom's test, ParseNormalizedNamed). */
+function isValidReference(ref: string): boolean {
+  try {
+    parseReference(ref);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -12,7 +12,7 @@ describe('build checks (BuildKit rules)', () => {
     ['SecretsUsedInArgOrEnv', 'FROM a\nARG GITHUB_TOKEN\nENV DB_PASSWORD=x\nENV PUBLIC_KEY=y\n', ['SecretsUsedInArgOrEnv@2', 'SecretsUsedInArgOrEnv@3']],
     ['FromAsCasing', 'FROM a as b\n', ['FromAsCasing@1']],
     ['StageNameCasing', 'FROM a AS Build\n', ['StageNameCasing@1']],
-    ['MultipleInstructionsDisallowed', 'FROM a\nCMD ["a"]\nCMD ["b"]\n', ['MultipleInstructionsDisallowed@3']],
+    ['MultipleInstructionsDisallowed', 'FROM a\nCMD ["a"]\nCMD ["b"]\n', ['MultipleInstructionsDisallowed@2']],   // at the CMD that is ignored (validateUsedOnce)
     ['WorkdirRelativePath', 'FROM a\nWORKDIR app\n', ['WorkdirRelativePath@2']],
     ['ConsistentInstructionCasing', 'FROM a\nrun true\nCOPY . .\n', ['ConsistentInstructionCasing@2']],
     ['LegacyKeyValueFormat', 'FROM a\nENV A b\nLABEL x y\n', ['LegacyKeyValueFormat@2', 'LegacyKeyValueFormat@3']],
@@ -121,6 +121,31 @@ describe('build checks (BuildKit rules)', () => {
     expect(checkDockerfile('ARG PASSWORD\nFROM scratch\n').warnings).to.deep.equal([]);
     // A comment's check= adds to the file's for that instruction only; one that does not parse changes nothing.
     expect(checkDockerfile('FROM scratch\n# check=nonsense\nENV password=x\n').warnings.map((w) => w.line)).to.deep.equal([3]);
+  });
+
+  it('matches BuildKit\'s dockerfile_check_test.go where the text alone decides (messages, SHELL, inherited WORKDIR, defaults-only FROM)', () => {
+    const valid = (ref: string): boolean => ref !== '' && !ref.endsWith(':') && ref === ref.toLowerCase();
+    const found = (text: string): string[] => checkDockerfile(text, 'Dockerfile', { isValidReference: valid }).warnings.map((w) => `${w.line} ${w.rule}: ${w.message}`);
+    // testDuplicateStageName, testReservedStageName, testMaintainerDeprecated: ruleset.go's Format strings.
+    expect(found('\nFROM scratch AS b\nFROM scratch AS b\n')).to.deep.equal(['3 DuplicateStageName: Duplicate stage name "b", stage names should be unique']);
+    expect(found('\nFROM scratch AS scratch\nFROM scratch AS context\n')).to.have.members([
+      '2 ReservedStageName: Stage name should not use the same name as reserved stage "scratch"', '3 ReservedStageName: Stage name should not use the same name as reserved stage "context"']);
+    expect(found('\nFROM scratch\nMAINTAINER me@example.org\n')).to.deep.equal(['3 MaintainerDeprecated: Maintainer instruction is deprecated in favor of using label']);
+    // testJSONArgsRecommended: not after a SHELL, in the stage or the one it is built on.
+    expect(found('\nFROM scratch AS base\nSHELL ["/usr/bin/customshell"]\n\nFROM base\nCMD mycommand\n')).to.deep.equal([]);
+    expect(found('\nFROM scratch\nENTRYPOINT mycommand\n')).to.deep.equal(['3 JSONArgsRecommended: JSON arguments recommended for ENTRYPOINT to prevent unintended behavior related to OS signals']);
+    // testWorkdirRelativePath: the first WORKDIR of the chain of stages only.
+    expect(found('\nFROM scratch AS a\nWORKDIR /app\n\nFROM a AS b\nWORKDIR subdir/\n')).to.deep.equal([]);
+    expect(found('\nFROM scratch\nWORKDIR app/\nWORKDIR more/\n')).to.deep.equal(['3 WorkdirRelativePath: Relative workdir "app/" can have unexpected results if the base image changes']);
+    // testMultipleInstructionsDisallowed: at the instruction that is ignored.
+    expect(found('\nFROM scratch\nCMD ["/a"]\nCOPY <<EOF /a.txt\nhi\nEOF\nCMD ["/b"]\n').map((w) => w.split(':')[0])).to.deep.equal(['3 MultipleInstructionsDisallowed']);
+    // testUndeclaredArg: suggest.Search's suggestion; testInvalidDefaultArgInFrom: the name with defaults only.
+    expect(found('\nFROM --platform=$BULIDPLATFORM scratch\n')).to.deep.equal(["2 UndefinedArgInFrom: FROM argument 'BULIDPLATFORM' is not declared (did you mean BUILDPLATFORM?)"]);
+    expect(found('\nARG tag=latest\nFROM busybox:${tag}${version} AS b\n')).to.deep.equal(["3 UndefinedArgInFrom: FROM argument 'version' is not declared"]);
+    expect(found('\nARG VERSION\nFROM busybox:$VERSION\n')).to.deep.equal(['3 InvalidDefaultArgInFrom: Default value for ARG busybox:$VERSION results in empty or invalid base image name']);
+    expect(found('\nARG SFX="box:"\nFROM busy${SFX}\n')).to.deep.equal(['3 InvalidDefaultArgInFrom: Default value for ARG busy${SFX} results in empty or invalid base image name']);
+    expect(found('\nARG VERSION="latest"\nFROM busybox:${VERSION}\n')).to.deep.equal([]);
+    expect(found('\nARG V=""\nFROM busybox:stable${V}\n')).to.deep.equal([]);
   });
 
   describe('InvalidDefinitionDescription (experimental)', () => {

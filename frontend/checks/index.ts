@@ -5,6 +5,7 @@ import { parseDockerfile } from '../parser/parse-dockerfile.js';
 import { runRules, type CheckWarning } from './rules.js';
 import { undefinedVars } from './undefined-var.js';
 import { copyIgnoredFiles } from './copy-ignored.js';
+import { invalidDefaultArgs } from './invalid-default-arg.js';
 import { isExperimentalRule } from './rule-docs.js';
 import { prevComments } from '../prev-comments.js';
 import type { GlobalArgOptions } from '../compile/global-args.js';
@@ -28,6 +29,11 @@ export interface CheckOptions {
    * `# check=` directive skips them or makes them fatal like the others.
    */
   found?: CheckWarning[];
+  /**
+   * Whether a FROM reference parses (the registry's parser, which the frontend may not import): InvalidDefaultArgInFrom
+   * reports a FROM whose name is no valid reference with only the ARG defaults. Absent: only an empty name is invalid.
+   */
+  isValidReference?: (ref: string) => boolean;
   /** The context's .dockerignore patterns, when it has one: CopyIgnoredFile checks COPY/ADD sources against them. */
   excludes?: readonly string[];
   /**
@@ -175,7 +181,8 @@ export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOp
   const df = parseDockerfile(text, file);
   const directive = checkBuildArg(opts.args?.buildArgs) ?? checkDirective(df.directives.find((d) => d.name === 'check'));
   const found = [
-    ...runRules(df, text.split(/\r?\n/)), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced), ...copyIgnoredFiles(df, file, opts.excludes),
+    ...runRules(df, text.split(/\r?\n/)), ...invalidDefaultArgs(df, opts.args, opts.isValidReference), ...undefinedVars(df, opts.baseEnv, opts.args, opts.replaced),
+    ...copyIgnoredFiles(df, file, opts.excludes),
     ...(opts.found ?? []),
   ];
   const lines = text.split(/\r?\n/);

@@ -2,6 +2,7 @@ import type { Dockerfile, Instruction } from '../ast.js';
 import { isSecretName } from '../secret-name.js';
 import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
 import { prevComments } from '../prev-comments.js';
+import { suggestSearch } from '../parser/suggest.js';
 
 /** One finding of a build check, as BuildKit's linter reports it: the rule, a short explanation, where. */
 export interface CheckWarning {
@@ -77,15 +78,19 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
   const globalArgs = new Map<string, boolean>();   // name → has a default
   const stageNames = new Map<string, number>();
   let inStage = false;
-  let counts = new Map<string, number>();
-  let absoluteWorkdir = false;
+  let counts = new Map<string, Instruction>();
+  // What BuildKit's dispatchState carries into a stage built FROM an earlier one: whether a WORKDIR was set
+  // (workdirSet) and whether the config has a SHELL (JSONArgsRecommended is about /bin/sh -c only).
+  const stageState = new Map<string, { workdirSet: boolean; shellSet: boolean }>();
+  let state = { workdirSet: false, shellSet: false };
   for (const inst of df.instructions) {
     switch (inst.keyword) {
       case 'FROM': {
         inStage = true;
         counts = new Map();
-        absoluteWorkdir = false;
         const { image, asWord, name } = fromParts(inst);
+        state = { ...(stageState.get(image.toLowerCase()) ?? { workdirSet: false, shellSet: false }) };
+        if (name !== undefined && !stageState.has(name.toLowerCase())) stageState.set(name.toLowerCase(), state);
         if (asWord !== undefined) {
           const fromUpper = firstWord(inst) === firstWord(inst).toUpperCase();
           if (fromUpper !== (asWord === asWord.toUpperCase())) warn('FromAsCasing', inst, `'${asWord}' and '${firstWord(inst)}' keywords' casing do not match`);
@@ -93,9 +98,9 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
         if (name !== undefined) {
           if (name !== name.toLowerCase()) warn('StageNameCasing', inst, `Stage name '${name}' should be lowercase`);
           const lowered = name.toLowerCase();
-          if (lowered === 'scratch' || lowered === 'context') warn('ReservedStageName', inst, `'${name}' is reserved and should not be used as a stage name`);
+          if (lowered === 'scratch' || lowered === 'context') warn('ReservedStageName', inst, `Stage name should not use the same name as reserved stage ${JSON.stringify(lowered)}`);
           const previous = stageNames.get(lowered);
-          if (previous !== undefined) warn('DuplicateStageName', inst, `Duplicate stage name '${name}', stage names should be unique (first defined on line ${previous})`);
+          if (previous !== undefined) warn('DuplicateStageName', inst, `Duplicate stage name ${JSON.stringify(lowered)}, stage names should be unique`);
           else stageNames.set(lowered, inst.location.line);
           checkDescription(inst, 'FROM', [lowered]);   // BuildKit's stage Name is lower-cased (parseBuildStageName)
         }
@@ -103,9 +108,9 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
         if (platform !== undefined) platformRules(platform, name?.toLowerCase() ?? '', (rule, message) => warn(rule, inst, message));
         for (const v of varsIn([image, ...inst.flags.map((f) => f.value ?? '')].join(' '))) {
           if (PREDEFINED_ARGS.has(v)) continue;
-          if (!globalArgs.has(v)) warn('UndefinedArgInFrom', inst, `FROM argument '${v}' is not declared`);
-          else if (globalArgs.get(v) === false && /^\$\{?[A-Za-z_]/.test(image) && varsIn(image).length === 1 && image.replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/, '') === '') {
-            warn('InvalidDefaultArgInFrom', inst, `Default value for ARG ${image} results in empty or invalid base image name`);
+          if (!globalArgs.has(v)) {
+            const guess = suggestSearch(v, [...PREDEFINED_ARGS, ...globalArgs.keys()]);
+            warn('UndefinedArgInFrom', inst, `FROM argument '${v}' is not declared${guess ? ` (did you mean ${guess}?)` : ''}`);
           }
         }
         break;
@@ -137,21 +142,29 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
         for (const port of inst.args) exposeRules(port, (rule, message) => warn(rule, inst, message));
         break;
       case 'MAINTAINER':
-        warn('MaintainerDeprecated', inst, 'The MAINTAINER instruction is deprecated, use a label instead to define an image author');
+        warn('MaintainerDeprecated', inst, 'Maintainer instruction is deprecated in favor of using label');
         break;
       case 'WORKDIR': {
+        // Only the first WORKDIR of a stage (or of the stages it is built on) is checked, as BuildKit's
+        // dispatchWorkdir: fixing it fixes every later relative one.
         const dir = inst.args[0] ?? '';
-        if (dir.startsWith('/') || dir.startsWith('$')) absoluteWorkdir = true;
-        else if (!absoluteWorkdir) warn('WorkdirRelativePath', inst, `Relative workdir "${dir}" can have unexpected results if the base image changes`);
+        if (!state.workdirSet && !dir.startsWith('/') && !dir.startsWith('$')) {
+          warn('WorkdirRelativePath', inst, `Relative workdir "${dir}" can have unexpected results if the base image changes`);
+        }
+        state.workdirSet = true;
         break;
       }
       case 'CMD':
       case 'ENTRYPOINT':
-        if (!inst.json) warn('JSONArgsRecommended', inst, `JSON arguments recommended for ${inst.keyword} to prevent unintended behavior related to OS signals`);
+        // Only for the default shell, as dispatchCmd/dispatchEntrypoint: a stage that set SHELL chose its own.
+        if (!inst.json && !state.shellSet) warn('JSONArgsRecommended', inst, `JSON arguments recommended for ${inst.keyword} to prevent unintended behavior related to OS signals`);
         countOnce(inst, counts, warn);
         break;
       case 'HEALTHCHECK':
         countOnce(inst, counts, warn);
+        break;
+      case 'SHELL':
+        state.shellSet = true;
         break;
       default:
         break;
@@ -201,10 +214,13 @@ function exposeRules(raw: string, warn: (rule: string, message: string) => void)
   if (hostPart !== '') warn('ExposeInvalidFormat', `EXPOSE instruction should not define an IP address or host-port mapping, found '${raw}'`);
 }
 
-/** MultipleInstructionsDisallowed: a second CMD, ENTRYPOINT or HEALTHCHECK in one stage overrides the first. */
-function countOnce(inst: Instruction, counts: Map<string, number>, warn: (rule: string, inst: Instruction, message: string) => void): void {
-  const n = (counts.get(inst.keyword) ?? 0) + 1;
-  counts.set(inst.keyword, n);
-  if (n > 1) warn('MultipleInstructionsDisallowed', inst, `Multiple ${inst.keyword} instructions should not be used in the same stage because only the last one will be used`);
+/**
+ * MultipleInstructionsDisallowed: a second CMD, ENTRYPOINT or HEALTHCHECK in one stage overrides the first; reported
+ * at the one it overrides, as BuildKit's validateUsedOnce ("the one that will be ignored").
+ */
+function countOnce(inst: Instruction, seen: Map<string, Instruction>, warn: (rule: string, inst: Instruction, message: string) => void): void {
+  const previous = seen.get(inst.keyword);
+  seen.set(inst.keyword, inst);
+  if (previous !== undefined) warn('MultipleInstructionsDisallowed', previous, `Multiple ${inst.keyword} instructions should not be used in the same stage because only the last one will be used`);
 }
 

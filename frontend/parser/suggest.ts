@@ -29,3 +29,22 @@ export function editDistance(a: string, b: string): number {
   }
   return prev[b.length] ?? 0;
 }
+
+/**
+ * BuildKit's suggest.Search (util/suggest/error.go) as its linter calls it, case-sensitive: the first option within
+ * edit distance 2 that no later option beats, none when an option is `val` itself. What UndefinedVar and
+ * UndefinedArgInFrom suggest.
+ */
+export function suggestSearch(val: string, options: Iterable<string>): string | undefined {
+  let match: string | undefined;
+  let min = 3;
+  for (const option of options) {
+    if (option === val) return undefined;
+    const d = editDistance(val, option);
+    if (d < min) {
+      match = option;
+      min = d;
+    }
+  }
+  return match;
+}
