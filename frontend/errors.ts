@@ -75,16 +75,25 @@ export function withSource<T>(err: T, source: DockerfileSource): T {
 }
 
 /**
- * The one caret renderer: the line `at` starts on, numbered, and a caret line under its columns (to the end of the
- * line when the range goes on to later lines, at least one caret). Empty when the text has no such line.
+ * The one caret renderer: each line of `at`, numbered, with a caret line under its columns (from `at`'s column on the
+ * first line, to the end of each line when the range spans several, at least one caret). Empty when the text has no
+ * such line.
  */
 export function sourceExcerpt(at: SourceRange, text: string): string[] {
-  const src = text.split('\n')[at.line - 1];
-  if (src === undefined) return [];
-  const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
-  const num = String(at.line);
-  const width = at.endLine > at.line ? shown.trimEnd().length - at.column + 1 : at.endColumn - at.column;
-  return [`  ${num} | ${shown}`, `  ${' '.repeat(num.length)} | ${' '.repeat(Math.max(0, at.column - 1))}${'^'.repeat(Math.max(1, width))}`];
+  // Every line of a continued instruction is shown: BuildKit's source map has one range per line of the instruction
+  // (parser.Node.Location, toRanges), and buildx prints each (testErrorsSourceMap's invalidmultiline: lines 2 and 3).
+  const lines = text.split('\n');
+  const width = String(Math.max(at.line, at.endLine)).length;
+  const out: string[] = [];
+  for (let n = at.line; n <= Math.max(at.line, at.endLine); n++) {
+    const src = lines[n - 1];
+    if (src === undefined) break;
+    const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
+    const from = n === at.line ? at.column : shown.length - shown.trimStart().length + 1;
+    const carets = at.endLine > at.line ? shown.trimEnd().length - from + 1 : at.endColumn - at.column;
+    out.push(`  ${String(n).padStart(width)} | ${shown}`, `  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, from - 1))}${'^'.repeat(Math.max(1, carets))}`);
+  }
+  return out;
 }
 
 /**

@@ -60,4 +60,16 @@ describe('parseDockerfile: errors', () => {
       'hint: did you mean COPY?',
     ]);
   });
+
+  it('shows every line of a continued instruction, as BuildKit\'s source map ranges do (testErrorsSourceMap invalidmultiline)', () => {
+    const text = 'from scratch\nrun wh\\\nat\nenv bar=baz';
+    const at = { file: 'Dockerfile', line: 2, column: 1, endLine: 3, endColumn: 3 };
+    expect(formatDockerfileError(new DockerfileError(at, 'RUN failed'), text).split('\n')).to.deep.equal([
+      'Dockerfile:2:1: RUN failed',
+      '  2 | run wh\\',
+      '    | ^^^^^^^',
+      '  3 | at',
+      '    | ^^',
+    ]);
+  });
 });
