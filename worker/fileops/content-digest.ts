@@ -14,7 +14,7 @@ import { hashFile } from './hash-file.js';
 import type { HashCache } from './hash-cache.js';
 import { KeyXattrReader } from './key-xattrs.js';
 import { RootSession } from '../confined/index.js';
-import { selectSources, sessionResolver, type SelectedSource, type SourceResolver } from './select-sources.js';
+import { excludesSource, selectSources, sessionResolver, type SelectedSource, type SourceResolver } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import { StatMemo, walkTree } from './walk.js';
 
@@ -67,7 +67,7 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
   // Walked twice from the build's listing (no syscall): once for the stat key of the whole selection, and, only when
   // that misses, to hash. Nothing per entry is kept but its path and digest.
-  const selection = (): Generator<Found> => selected(items, exclude, ignore, signal, memo);
+  const selection = (): Generator<Found> => selected(items, exclude, op.parents, ignore, signal, memo);
   const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
   // The stat cache for the whole selection: an unchanged tree is one lookup, no file read, no per-entry hash.
   const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, selection(), keepIds);
@@ -146,10 +146,10 @@ const DIGEST_PREFIX = 'sha256:';
  * Every entry `items` select, in order: the directories COPY --parents keeps on the way to an item (each once), the
  * item, then (for a directory) what is below it that no filter hides.
  */
-function* selected(items: SelectedSource[], exclude: PathFilter, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
+function* selected(items: SelectedSource[], exclude: PathFilter, isParents: boolean, ignore: PathFilter, signal: AbortSignal, memo: StatMemo): Generator<Found> {
   const kept = new Set<string>();
   for (const item of items) {
-    if (exclude.excludes(item.rel)) continue;
+    if (excludesSource(exclude, item, isParents)) continue;
     for (const dir of item.kept) {
       if (kept.has(dir.rel)) continue;
       kept.add(dir.rel);

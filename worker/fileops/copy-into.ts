@@ -13,7 +13,7 @@ import { parentDirMode, parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
-import { selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
+import { excludesSource, selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import type { FileRecords } from './copy-history.js';
 import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
@@ -109,8 +109,12 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
   const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op);
   const exclude = new PathFilter(op.exclude);
-  const kept = items.filter((i) => !exclude.excludes(i.rel));
-  if (kept.length + urls.length > 1 && !destIsDir) {
+  const kept = items.filter((i) => !excludesSource(exclude, i, op.parents));
+  // Each source BuildKit matches is copied on its own (file/backend.go docopy over copy.ResolveWildcards); a directory
+  // copies its contents (CopyDirContentsOnly), so several directories merge into a destination without a trailing
+  // slash (`ADD dir* /5`, exclude_patterns_test.go). Only files or URLs, which would overwrite one another there, are
+  // refused, as the classic builder did.
+  if (kept.length + urls.length > 1 && !destIsDir && (urls.length > 0 || kept.some((i) => !i.stat.isDirectory()))) {
     throw new CopyError('INVALID_ARGUMENT', `when using ${op.mode.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`,
       `write the destination as ${op.dest}/`);
   }

@@ -25,6 +25,18 @@ export interface SelectedSource {
 }
 
 /**
+ * Whether COPY --exclude drops a selected source itself. fsutil's copier matches the patterns against paths below the
+ * source it copies, never the source (copy.go, copier.copy: `srcComponents != ""`); a directory's own name does not
+ * reach the destination (CopyDirContentsOnly), so `ADD --exclude=* dir* /6` still makes an empty /6
+ * (exclude_patterns_test.go). A file keeps its name there, and is dropped as the documentation says (BuildKit itself
+ * copies it: moby/buildkit#5489); with --parents the whole path is kept, so it is matched whole.
+ */
+export function excludesSource(exclude: PathFilter, item: SelectedSource, isParents: boolean): boolean {
+  if (item.stat.isDirectory() && !isParents) return false;
+  return exclude.excludes(item.rel);
+}
+
+/**
  * A directory COPY --parents keeps between the destination and a selected path without selecting it: BuildKit copies
  * the source root (or the `/./` pivot) with the source as an include pattern, and makes such a directory from its own
  * source directory when something under it matches (fsutil copy.go, createParentDirs). Its mode (and owner, for COPY
