@@ -35,7 +35,11 @@ export function stageLinks(stage: StageSource, stages: StageSource[], src: Sourc
   const links: StageLink[] = [];
   const add = (inst: Instruction, ref: string, needle: string): void => {
     if (/\$/.test(ref)) {
-      throw new DockerfileError(src.find(inst.location, needle), `variable expansion is not supported for ${needle.split('=')[0] ?? ''}`, 'define a stage with FROM using a global ARG, and refer to it by name');
+      const at = src.find(inst.location, needle);
+      // BuildKit's own words for --from (dockerfile2llb convert.go, toCommand), which its testDockerfileCopyFromArgs
+      // and the users' scripts match whole; the workaround is part of the message there.
+      if (needle.startsWith('--from')) throw new DockerfileError(at, 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
+      throw new DockerfileError(at, `variable expansion is not supported for ${needle.split('=')[0] ?? ''}`, 'define a stage with FROM using a global ARG, and refer to it by name');
     }
     const index = findStage(stages, ref);
     if (index !== undefined && (index < 0 || index >= stages.length)) {
