@@ -57,7 +57,9 @@ export function dispatchCopy(inst: Instruction, st: StageState, ctx: DispatchCon
   }
   const chown = flag('chown') === undefined ? undefined : ex.word(flag('chown') ?? '');
   const chmod = flag('chmod') === undefined ? undefined : ex.word(flag('chmod') ?? '');
-  if (chmod !== undefined && /^\d+$/.test(chmod) && (!/^[0-7]+$/.test(chmod) || Number.parseInt(chmod, 8) > 0o7777)) {
+  // A value that starts with a digit is read as octal by BuildKit (convert_copy.go, dispatchCopy; dchapes-mode
+  // ParseWithUmask), so `64a` fails as a number would, not as a symbolic mode.
+  if (chmod !== undefined && /^\d/.test(chmod) && (!/^[0-7]+$/.test(chmod) || Number.parseInt(chmod, 8) > 0o7777)) {
     fail(`invalid chmod parameter: '${chmod}'. it should be octal string and between 0 and 07777`, chmod);
   }
   const checksum = flag('checksum') === undefined ? undefined : ex.word(flag('checksum') ?? '');
