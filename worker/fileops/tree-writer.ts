@@ -61,10 +61,10 @@ export class TreeWriter {
 
   /**
    * The directory a copied directory's contents go to. An existing directory (symlinks followed inside the root) is
-   * used as it is; a missing one is created 0755 (or as --chmod makes 0755), owned as the copy is, its parents
-   * 0755: BuildKit's copy makes the destination before copying into it and leaves its metadata alone, so only the
-   * directories under it take their sources' modes. A context made by `mktemp -d` (0700) still gives `COPY . /app`
-   * a /app the image's other users can read. `isCopied`: the directory is itself one of the copied entries (COPY
+   * used as it is; a missing one is created 0755 (or as --chmod makes 0755), owned by --chown or root (not by its
+   * source, even in COPY --from), its parents 0755: BuildKit's copy makes the destination before copying into it and
+   * leaves its metadata alone, so only the directories under it take their sources' modes and owners. A context made
+   * by `mktemp -d` (0700) still gives `COPY . /app` a /app the image's other users can read. `isCopied`: the directory is itself one of the copied entries (COPY
    * --parents, which BuildKit copies from the source root with the matched paths included): its source's metadata.
    */
   dirTarget(containerPath: string, source: EntryStat, sourceRel: string, isCopied = false): void {
@@ -73,7 +73,10 @@ export class TreeWriter {
     this.#session.dir(rel, true);
     if (isCopied) this.#session.xattrsFrom(sourceRel);
     const meta = this.#meta(source, 'dir');
-    this.#session.meta(isCopied ? meta : { ...meta, mode: this.#opts.mode === undefined ? 0o755 : this.#opts.mode(0o755, true) }, true);
+    // fsutil's prepareTargetDir makes it with MkdirAll(target, 0755 or --chmod, --chown or root) and then only copies
+    // the source's times onto it (copy.go, copier.copy: copyFileInfo is false for a directory it did not create).
+    const made = { ...meta, ...(this.#opts.owner ?? { uid: 0, gid: 0 }), mode: this.#opts.mode === undefined ? 0o755 : this.#opts.mode(0o755, true) };
+    this.#session.meta(isCopied ? meta : made, true);
   }
 
   /**
