@@ -24,12 +24,13 @@ export const WHITEOUT_LAYER = 'layer';
  * a 0/0 whiteout for each entry .dockerignore excludes (one for a whole excluded directory; entries one by one inside
  * a directory a `!` line re-includes part of, kept exactly when walk.ts keeps it), and for each directory on the way
  * to one a directory with the context directory's mode, times and xattrs (ACLs too), as the copy writes it: overlay
- * shows a merged directory's top layer attributes. Sockets are whited out too: the copy leaves them out.
+ * shows a merged directory's top layer attributes.
  *
  * What the copy shows and an overlay of the live context would not is refused ('unsupported'), never approximated:
  * an entry not owned by 0:0 (the copy writes context files as root's, as BuildKit's context transfer does; overlay
- * would show the owner on the host), a FIFO or device node (the copy makes one of its own, never the host's), and a
- * mount point inside the context (overlay shows one filesystem per layer, the walk crosses into submounts).
+ * would show the owner on the host), a FIFO or device node (the copy makes one of its own, never the host's), a
+ * socket (the copy writes an empty file) and a mount point inside the context (overlay shows one filesystem per layer,
+ * the walk crosses into submounts).
  */
 export async function writeContextWhiteouts(context: FilteredContext, dest: string, signal: AbortSignal): Promise<ContextWhiteouts> {
   // The context path itself may be a link (the walk lists what it leads to, and overlay follows it too).
@@ -94,11 +95,9 @@ function planDir(context: FilteredContext, dirAbs: string, dirRel: string, ignor
     if (stat.uid !== 0n || stat.gid !== 0n) return `${rel} is owned by ${stat.uid}:${stat.gid} (the copy shows context files as 0:0)`;
     if (stat.dev !== rootDev) return `${rel} is on another filesystem than the context (a mount point)`;
     if (stat.isFIFO() || stat.isCharacterDevice() || stat.isBlockDevice()) return `${rel} is a FIFO or a device node`;
-    if (stat.isDirectory()) {
-      if (inner.length > 0) out.push({ kind: 'dir', rel, stat }, ...inner);
-    } else if (!stat.isFile() && !stat.isSymbolicLink()) {
-      out.push({ kind: 'whiteout', rel });   // a socket: the copy skips it (tree-writer.ts), as docker does
-    }
+    // The copy writes a socket as an empty regular file (tree-writer.ts); overlay would show the socket itself.
+    if (!stat.isDirectory() && !stat.isFile() && !stat.isSymbolicLink()) return `${rel} is a socket`;
+    if (stat.isDirectory() && inner.length > 0) out.push({ kind: 'dir', rel, stat }, ...inner);
   }
   return isKept;
 }

@@ -34,6 +34,7 @@ export interface WriterHistory { previous: FileRecords | undefined }
 
 /** The fingerprint of the file being written (one at a time: putRel is synchronous up to its return). */
 const PRINT = Buffer.alloc(FINGERPRINT_BYTES);
+const EMPTY = Buffer.alloc(0);
 
 /**
  * Writes copied entries into a root through one confined writer (worker/confined): directories, files (copied
@@ -146,8 +147,16 @@ export class TreeWriter {
       this.#session.node(rel, stat.isFIFO() ? 'fifo' : stat.isCharacterDevice() ? 'char' : 'block', Number(major(stat.rdev)), Number(minor(stat.rdev)));
       if (this.#opts.isLinkXattrsKept === true) this.#session.xattrsFrom(sourceRel);
       this.#session.meta(this.#meta(stat, 'file'));
+    } else {
+      // A socket becomes an empty regular file with the socket's permissions, as in BuildKit: its context transfer
+      // clears the socket bit (fsutil stat.go, mkstat) so the receiver writes a plain file, and COPY --from makes a
+      // stub (fsutil copy/copy_nowindows.go, copyDevice: mknod without S_IFSOCK). BuildKit's testCopySocket.
+      const meta = this.#meta(stat, 'file');
+      return this.#session.file(rel, EMPTY).then(() => {
+        this.#session.meta(meta);
+        return this.#session.isFull ? this.#session.flushIfFull() : undefined;
+      });
     }
-    // Sockets are skipped: they cannot be copied and mean nothing in an image (BuildKit fails on them; docker skips).
     return this.#session.isFull ? this.#session.flushIfFull() : undefined;
   }
 
