@@ -30,10 +30,10 @@ export function isUrl(source: string): boolean {
 export async function addUrl(source: string, destPath: string, destIsDir: boolean, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, unpack = false): Promise<'downloaded' | 'extracted'> {
   const url = parseHttpUrl(source);
   const expected = parseChecksum(checksum);
-  const name = path.posix.basename(decodeURIComponent(url.pathname));
-  if (destIsDir && (name === '' || name === '/')) {
-    throw new CopyError('INVALID_ARGUMENT', `cannot determine a file name from ${redactUrl(source)}`, 'give a file name as the destination, e.g. ADD <url> /app/file.bin');
-  }
+  // A URL whose path has no last segment (`http://host/`) gives `__unnamed__`, the name BuildKit's Dockerfile frontend
+  // passes its http source (dockerfile2llb convert_copy.go, dispatchCopy: llb.Filename).
+  const base = path.posix.basename(decodeURIComponent(url.pathname));
+  const name = base === '' || base === '.' || base === '/' ? '__unnamed__' : base;
   const target = destIsDir ? path.posix.join(destPath, name) : destPath;
   // Credentials in the URL are sent as Basic authorization, as BuildKit's http source does (fetch refuses a URL that
   // holds them); a redirect to another origin drops the header (the fetch standard).
