@@ -110,14 +110,10 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op);
   const exclude = new PathFilter(op.exclude);
   const kept = items.filter((i) => !excludesSource(exclude, i, op.parents));
-  // Each source BuildKit matches is copied on its own (file/backend.go docopy over copy.ResolveWildcards); a directory
-  // copies its contents (CopyDirContentsOnly), so several directories merge into a destination without a trailing
-  // slash (`ADD dir* /5`, exclude_patterns_test.go). Only files or URLs, which would overwrite one another there, are
-  // refused, as the classic builder did.
-  if (kept.length + urls.length > 1 && !destIsDir && (urls.length > 0 || kept.some((i) => !i.stat.isDirectory()))) {
-    throw new CopyError('INVALID_ARGUMENT', `when using ${op.mode.toUpperCase()} with more than one source file, the destination must be a directory and end with a /`,
-      `write the destination as ${op.dest}/`);
-  }
+  // Several sources (or matches of one wildcard) and a destination that is no directory is no error in BuildKit: each
+  // is copied in turn (solver/llbsolver/file/backend.go, docopy), and fsutil's prepareTargetDir looks at the
+  // destination again each time. So the last file wins, and `ADD *.tar /dest` extracts every archive into /dest.
+  const isMany = kept.length + urls.length > 1 && !destIsDir;
   // What ADD wrote besides the copied files, for the step's last status line (the TreeWriter counts only copies).
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
@@ -139,7 +135,8 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
         continue;
       }
     }
-    await copyItem(item, source.path, op, dest, destIsDir, writer, { ignore, exclude }, signal, source.memo);
+    const isDirNow = isMany && (await session.stat(inRootPath(op.dest))) === 'dir';
+    await copyItem(item, source.path, op, isDirNow ? op.dest : dest, destIsDir || isDirNow, writer, { ignore, exclude }, signal, source.memo);
   }
   // Also waits for every write: a record of a copy that wrote anything through a symlink is not kept (the path an
   // entry was sent with is then not where it is).
