@@ -13,7 +13,7 @@ import { parentDirMode, parseChmod } from './chmod.js';
 import { resolveChown } from './chown.js';
 import { CopyError, throwIfAborted } from './errors.js';
 import { PathFilter } from './filters.js';
-import { excludesSource, selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
+import { excludesSource, pivotDir, selectSources, sessionResolver, type SelectedSource } from './select-sources.js';
 import type { CopySourceDir } from './source.js';
 import type { FileRecords } from './copy-history.js';
 import { sourceRelative, TreeWriter, type WriteOptions, type WriterHistory } from './tree-writer.js';
@@ -107,9 +107,18 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   }
   const ignore = new PathFilter(source.excludes);
   const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  const items = local.length === 0 ? [] : await selectSources(local, { dir: source.path, ignore, label, resolve: sessionResolver(session) }, op);
+  const selectionRoot = { dir: source.path, ignore, label, resolve: sessionResolver(session) };
+  const items = local.length === 0 ? [] : await selectSources(local, selectionRoot, op);
   const exclude = new PathFilter(op.exclude);
   const kept = items.filter((i) => !excludesSource(exclude, i, op.parents));
+  if (op.parents && kept.length === 0) {
+    // `COPY --parents /a/./b* /out/` matching nothing still makes /out (as dirTarget makes a destination: its first
+    // source directory's times, the metadata a copy's new destination gets).
+    for (const s of local) {
+      const dir = await pivotDir(s, selectionRoot);
+      if (dir !== undefined) writer.dirTarget(op.dest, dir.stat, dir.rel);
+    }
+  }
   // Several sources (or matches of one wildcard) and a destination that is no directory is no error in BuildKit: each
   // is copied in turn (solver/llbsolver/file/backend.go, docopy), and fsutil's prepareTargetDir looks at the
   // destination again each time. So the last file wins, and `ADD *.tar /dest` extracts every archive into /dest.

@@ -229,6 +229,22 @@ async function dirsUnder(root: SelectionRoot, rel: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * The directory BuildKit copies a COPY --parents source from: the part before its `/./` pivot, or the source root.
+ * dispatchCopy copies that directory with the rest as an include pattern (dockerfile2llb convert_copy.go), so fsutil's
+ * prepareTargetDir makes the destination even when the pattern matches nothing. Undefined when that part has a
+ * wildcard (BuildKit's AllowEmptyWildcard then copies nothing at all) or is no directory.
+ */
+export async function pivotDir(source: string, root: SelectionRoot): Promise<{ rel: string; stat: EntryStat } | undefined> {
+  const pivotAt = source.indexOf('/./');
+  const base = pivotAt < 0 ? '' : inRootPath(source.slice(0, pivotAt));
+  if (splitPath(base).some(hasWildcard)) return undefined;
+  const resolved = base === '' ? '' : await root.resolve(base);
+  if (resolved === undefined) return undefined;
+  const stat = await lstatOrUndefined(path.join(root.dir, resolved));
+  return stat?.isDirectory() === true ? { rel: bare(resolved), stat } : undefined;
+}
+
 async function lstatOrUndefined(p: string): Promise<EntryStat | undefined> {
   try {
     return await lstat(p, { bigint: true });
