@@ -2,7 +2,7 @@ import type { Dockerfile, Instruction } from '../ast.js';
 import { isSecretName } from '../secret-name.js';
 import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
 import { prevComments } from '../prev-comments.js';
-import { suggestSearch } from '../parser/suggest.js';
+import { nearest } from '../parser/suggest.js';
 
 /** One finding of a build check, as BuildKit's linter reports it: the rule, a short explanation, where. */
 export interface CheckWarning {
@@ -109,7 +109,7 @@ export function runRules(df: Dockerfile, lines: string[]): CheckWarning[] {
         for (const v of varsIn([image, ...inst.flags.map((f) => f.value ?? '')].join(' '))) {
           if (PREDEFINED_ARGS.has(v)) continue;
           if (!globalArgs.has(v)) {
-            const guess = suggestSearch(v, [...PREDEFINED_ARGS, ...globalArgs.keys()]);
+            const guess = nearest(v, [...PREDEFINED_ARGS, ...globalArgs.keys()], { caseSensitive: true });
             warn('UndefinedArgInFrom', inst, `FROM argument '${v}' is not declared${guess ? ` (did you mean ${guess}?)` : ''}`);
           }
         }

@@ -1,5 +1,5 @@
 import type { Dockerfile, Instruction } from '../ast.js';
-import { suggestSearch } from '../parser/suggest.js';
+import { nearest } from '../parser/suggest.js';
 import type { CheckWarning } from './rules.js';
 import { expandInScope, globalArgScope, type GlobalArgOptions } from '../compile/global-args.js';
 import { AUTOMATIC_ARG_NAMES } from '../compile/platform-args.js';
@@ -75,7 +75,8 @@ export function undefinedVars(df: Dockerfile, baseEnv: Record<string, string[]> 
     if (EXPANDED.has(inst.keyword)) {
       for (const name of plainVars(expandedText(inst))) {
         if (known.has(name) || ALWAYS_DEFINED.has(name)) continue;
-        const guess = suggestSearch(name, known);
+        // Case-sensitive, as BuildKit's checks search env.Keys() on Linux (validations.go).
+        const guess = nearest(name, [...known], { caseSensitive: true });
         out.push({ rule: 'UndefinedVar', message: `Usage of undefined variable '$${name}'${guess ? ` (did you mean $${guess}?)` : ''}`, file: df.file, line: inst.location.line, column: inst.location.column, endLine: inst.location.endLine });
         known.add(name);   // reported once per stage
       }

@@ -63,7 +63,7 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
         if (mount.type === 'cache' && namespace) mount.namespace = namespace;
         mounts.push(mount);
       } catch (err) {
-        if (err instanceof MountError) fail(`invalid --mount: ${err.message}`, flag.raw, 'see https://docs.docker.com/reference/dockerfile/#run---mount');
+        if (err instanceof MountError) fail(`invalid --mount: ${err.message}`, flag.raw, err.hint ?? 'see https://docs.docker.com/reference/dockerfile/#run---mount');
         throw err;
       }
     } else if (flag.name === 'network') {

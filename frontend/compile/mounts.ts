@@ -1,6 +1,7 @@
 import { csvFields, CsvError } from '../../common/index.js';
 import type { RunMount, SourceRef } from '../graph.js';
 import { cleanPath } from '../clean-path.js';
+import { nearest } from '../parser/suggest.js';
 
 // RUN --mount values (BuildKit instructions/commands_runmount.go): CSV of key=value fields, defaults applied here so
 // the worker never has to guess.
@@ -12,10 +13,25 @@ export interface MountSpec {
   from?: string;
 }
 
-/** A malformed --mount; the caller turns it into a DockerfileError at the flag. */
-export class MountError extends Error {}
+/** A malformed --mount; the caller turns it into a DockerfileError at the flag, with `hint` when there is one. */
+export class MountError extends Error {
+  constructor(message: string, readonly hint?: string) {
+    super(message);
+  }
+}
 
-const KEYS = new Set(['type', 'from', 'source', 'src', 'target', 'dst', 'destination', 'readonly', 'ro', 'readwrite', 'rw', 'id', 'sharing', 'mode', 'uid', 'gid', 'size', 'required', 'env']);
+/**
+ * A MountError for a value that is not one of `options`, suggesting the nearest as BuildKit's parseMount does
+ * (suggest.WrapError, case-sensitive): `unexpected key 'typ'` → `did you mean type?`.
+ */
+function unknownValue(message: string, value: string, options: Iterable<string>): MountError {
+  const guess = nearest(value, [...options], { caseSensitive: true });
+  return new MountError(message, guess === undefined ? undefined : `did you mean ${guess}?`);
+}
+
+const KEYS = new Set(['type', 'from', 'source', 'target', 'readonly', 'id', 'sharing', 'required', 'size', 'mode', 'uid', 'gid', 'src', 'dst', 'destination', 'ro', 'rw', 'readwrite', 'env']);
+const TYPES = ['bind', 'cache', 'tmpfs', 'secret', 'ssh'];
+const SHARING = ['shared', 'private', 'locked'];
 const BOOL_KEYS = new Set(['readonly', 'ro', 'readwrite', 'rw', 'required']);
 
 /**
@@ -28,12 +44,12 @@ export function parseMountSpec(value: string, expand: (v: string) => string): Mo
     const eq = field.indexOf('=');
     const key = (eq >= 0 ? field.slice(0, eq) : field).toLowerCase();
     if (eq < 0 && !BOOL_KEYS.has(key)) throw new MountError(`invalid field '${field}' must be a key=value pair`);
-    if (!KEYS.has(key)) throw new MountError(`unexpected key '${key}' in '${field}'`);
+    if (!KEYS.has(key)) throw unknownValue(`unexpected key '${key}' in '${field}'`, key, KEYS);
     const raw = eq >= 0 ? field.slice(eq + 1) : 'true';
     fields.set(canonicalKey(key), key === 'from' ? raw : expand(raw));
   }
   const type = fields.get('type') ?? 'bind';
-  if (!['bind', 'cache', 'tmpfs', 'secret', 'ssh'].includes(type)) throw new MountError(`unsupported mount type "${type}"`);
+  if (!TYPES.includes(type)) throw unknownValue(`unsupported mount type "${type}"`, type, TYPES);
   const from = fields.get('from');
   return from !== undefined ? { type: type as RunMount['type'], fields, from } : { type: type as RunMount['type'], fields };
 }
@@ -58,7 +74,7 @@ export function toRunMount(spec: MountSpec, from: SourceRef | undefined, index: 
       // Without an id the cache is the target's, cleaned as BuildKit's dispatchRunMounts cleans it (path.Clean):
       // `target=/root/.npm/` and `target=/root/.npm` share one cache.
       const sharing = f.get('sharing') ?? 'shared';
-      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw new MountError(`unsupported sharing value "${sharing}"`);
+      if (sharing !== 'shared' && sharing !== 'private' && sharing !== 'locked') throw unknownValue(`unsupported sharing value "${sharing}"`, sharing, SHARING);
       const m: RunMount = { type: 'cache', target, id: f.get('id') ?? cleanPath(target), sharing, source: f.get('source') ?? '/', readonly: bool('readonly') ?? bool('readwrite') === false, uid: num('uid', 0), gid: num('gid', 0), mode: num('mode', 0o755, 8) };
       if (from) m.from = from;
       return m;

@@ -36,8 +36,10 @@ export function stageLinks(stage: StageSource, stages: StageSource[], src: Sourc
   const add = (inst: Instruction, ref: string, needle: string): void => {
     if (/\$/.test(ref)) {
       const at = src.find(inst.location, needle);
-      // BuildKit's own words for --from (dockerfile2llb convert.go, toCommand), which its testDockerfileCopyFromArgs
-      // and the users' scripts match whole; the workaround is part of the message there.
+      // BuildKit's own words, which its tests (testDockerfileCopyFromArgs) and the users' scripts match whole: a mount's
+      // from= (instructions/commands_runmount.go parseMount), --from (dockerfile2llb convert.go, toCommand) with its
+      // workaround as part of the message.
+      if (inst.keyword === 'RUN') throw new DockerfileError(at, "'from' doesn't support variable expansion, define alias stage instead");
       if (needle.startsWith('--from')) throw new DockerfileError(at, 'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround');
       throw new DockerfileError(at, `variable expansion is not supported for ${needle.split('=')[0] ?? ''}`, 'define a stage with FROM using a global ARG, and refer to it by name');
     }
@@ -65,7 +67,7 @@ export function targetIndex(stages: StageSource[], target: string | undefined, s
   const index = stages.find((s) => s.name === target.toLowerCase())?.index;
   if (index === undefined) {
     const names = stages.flatMap((s) => (s.name ? [s.name] : []));
-    const guess = nearest(target, names);
+    const guess = nearest(target, names, { caseSensitive: true });
     throw new DockerfileError(src.at(1, 1), `target stage "${target}" could not be found`, guess ? `did you mean ${guess}?` : names.length ? `stages are: ${names.join(', ')}` : 'name a stage with FROM <image> AS <name>');
   }
   return index;

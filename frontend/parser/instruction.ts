@@ -182,8 +182,9 @@ function parseFlags(keyword: string, raw: string[], ctx: LineContext): Flag[] {
     const kind = spec[name];
     if (kind === undefined) {
       const names = Object.keys(spec);
-      const guess = nearest(name, names);
-      const hint = guess ? `did you mean --${guess}?` : names.length ? `${keyword} accepts ${names.map((n) => `--${n}`).join(', ')}` : `${keyword} takes no flags`;
+      // BuildKit's bflag.go words the suggestion with the flag's bare name: `unknown flag: --mont (did you mean mount?)`.
+      const guess = nearest(name, names, { caseSensitive: true });
+      const hint = guess ? `did you mean ${guess}?` : names.length ? `${keyword} accepts ${names.map((n) => `--${n}`).join(', ')}` : `${keyword} takes no flags`;
       throw new DockerfileError(at(), `unknown flag: --${name}`, hint);
     }
     if (kind === 'bool' && value !== undefined && !['', 'true', 'false'].includes(value.toLowerCase())) {

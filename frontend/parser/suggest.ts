@@ -1,19 +1,31 @@
-// "did you mean …?" for misspelt keywords, stage names and flags.
+// "did you mean …?" for misspelt keywords, stage names, flags and --mount keys, as BuildKit's util/suggest picks it.
 
-/** The candidate closest to `word` by edit distance (case-insensitive), when it is close enough to be a typo. */
-export function nearest(word: string, candidates: readonly string[]): string | undefined {
-  const w = word.toLowerCase();
+/**
+ * BuildKit's suggest.Search (util/suggest/error.go): the candidate nearest to `word` by edit distance when it is
+ * fewer than 3 edits away (hcl's limit); none when `word` is itself a candidate, as an exact match means the error
+ * has another cause. Case-insensitive matching (instruction keywords) answers in `word`'s case when that is all lower
+ * or all upper case (matchCase): `coppy` → `copy`, `COPPY` → `COPY`.
+ */
+export function nearest(word: string, candidates: readonly string[], opts: { caseSensitive?: boolean } = {}): string | undefined {
+  const fold = (s: string): string => (opts.caseSensitive === true ? s : s.toLowerCase());
+  const w = fold(word);
   let best: string | undefined;
-  let bestDistance = Infinity;
+  let bestDistance = 3;
   for (const c of candidates) {
-    const d = editDistance(w, c.toLowerCase());
+    if (fold(c) === w) return undefined;
+    const d = editDistance(w, fold(c));
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
     }
   }
-  const limit = Math.max(1, Math.floor(w.length / 3));
-  return bestDistance <= limit ? best : undefined;
+  return best === undefined || opts.caseSensitive === true ? best : matchCase(best, word);
+}
+
+function matchCase(candidate: string, word: string): string {
+  if (word === word.toLowerCase()) return candidate.toLowerCase();
+  if (word === word.toUpperCase()) return candidate.toUpperCase();
+  return candidate;
 }
 
 /** Levenshtein distance: insertions, deletions and substitutions each cost 1. */
@@ -28,23 +40,4 @@ export function editDistance(a: string, b: string): number {
     prev = cur;
   }
   return prev[b.length] ?? 0;
-}
-
-/**
- * BuildKit's suggest.Search (util/suggest/error.go) as its linter calls it, case-sensitive: the first option within
- * edit distance 2 that no later option beats, none when an option is `val` itself. What UndefinedVar and
- * UndefinedArgInFrom suggest.
- */
-export function suggestSearch(val: string, options: Iterable<string>): string | undefined {
-  let match: string | undefined;
-  let min = 3;
-  for (const option of options) {
-    if (option === val) return undefined;
-    const d = editDistance(val, option);
-    if (d < min) {
-      match = option;
-      min = d;
-    }
-  }
-  return match;
 }
