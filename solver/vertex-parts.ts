@@ -50,9 +50,14 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
     await addContent(op.from.kind === 'context' && op.from.name !== undefined ? `context:${op.from.name}` : op.from.kind, op.from, op);
     if (op.from.kind === 'vertex') contentKeyed.add(op.from.id);
   } else if (op.kind === 'exec') {
+    // A bind or cache mount never becomes part of the step's result (dockerfile2llb makes a read-write bind
+    // ForceNoOutput), so BuildKit keys it by the content of the subtree it selects (ExecOp.getMountDeps →
+    // NewContentHashFunc) and not by the key of the stage behind it: a rebuilt stage that gives the same files
+    // leaves the RUN cached (BuildKit's testMountRWCache).
     for (const m of op.mounts) {
-      if ((m.type === 'bind' || m.type === 'cache') && m.from?.kind === 'context') {
-        await addContent(`mount:${m.target}`, m.from, selectOp(m.source));
+      if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined && m.from.kind !== 'inline') {
+        await addContent(`mount:${m.target}`, m.from, selectOp(m.source, m.from));
+        if (m.from.kind === 'vertex') contentKeyed.add(m.from.id);
       }
     }
   }
@@ -95,7 +100,8 @@ function solved(ctx: Pick<PartsContext, 'inputs'>, id: VertexId): SolvedInput {
   return input;
 }
 
-/** A COPY that selects `source` from the context: how a RUN --mount from the context asks for its content key. */
-function selectOp(source: string): CopyOp {
-  return { kind: 'copy', mode: 'copy', from: { kind: 'context' }, sources: [source], dest: '/', link: false, parents: false, exclude: [] };
+/** A COPY that selects `source`: how a RUN --mount asks for the content key of what it mounts. */
+function selectOp(source: string, from: SourceRef): CopyOp {
+  // From a stage, owners are kept in the digest: a mount shows them as they are (a COPY --chown would not).
+  return { kind: 'copy', mode: 'copy', from, sources: [source], dest: '/', link: false, parents: false, exclude: [] };
 }
