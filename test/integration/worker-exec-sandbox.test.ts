@@ -232,9 +232,9 @@ describe('runExec: the default sandbox (issue 14)', function () {
       expect(out).to.equal('hello-from-host\n');
     });
 
-    it('has its own interfaces (lo and tap0) and resolves names through the stack\'s DNS forwarder', async () => {
+    it('has its own interfaces (eth0 and lo) and resolves names through the stack\'s DNS forwarder', async () => {
       const { out } = await step(await shared(), 'ls /sys/class/net | tr "\\n" " "; echo; grep nameserver /etc/resolv.conf', { network: 'default' });
-      expect(out).to.equal('lo tap0 \nnameserver 10.0.2.3\n');
+      expect(out).to.equal('eth0 lo \nnameserver 10.0.2.3\n');
     });
 
     it('reaches Debian\'s archive by name over the default network', async () => {
@@ -274,7 +274,7 @@ describe('runExec: the default sandbox (issue 14)', function () {
     it('starts and stops a private network for a step given none, leaving no slirp4netns behind', async () => {
       const before = new Set(await pidsOf('slirp4netns'));
       const { out } = await step(await fx.step(), 'ls /sys/class/net | tr "\\n" " "', { network: 'default' });
-      expect(out).to.equal('lo tap0 ');
+      expect(out).to.equal('eth0 lo ');
       const leaked = (await pidsOf('slirp4netns')).filter((p) => !before.has(p) && isProcessAlive(p));
       expect(leaked).to.deep.equal([]);
     });

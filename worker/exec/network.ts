@@ -35,7 +35,11 @@ export class UserNetwork {
     this.#exited = Promise.all([holder, slirp].map(exited)).then(() => undefined);
   }
 
-  /** Starts the namespace and its stack; resolves once slirp4netns has configured tap0 (and lo). */
+  /**
+   * Starts the namespace and its stack; resolves once slirp4netns has configured eth0 (and lo). The tap device is
+   * named eth0, the name a step sees under Docker's and BuildKit's bridge networks: scripts and BuildKit's own
+   * testRunDefaultNetwork (`ip link show eth0`) look for it by that name.
+   */
   static async start(): Promise<UserNetwork> {
     // `unshare --net` execs cat in the new namespace; cat exits at EOF on its stdin, i.e. when we go away.
     const holder = spawn('unshare', ['--net', '--', 'cat'], { stdio: ['pipe', 'ignore', 'ignore'] });
@@ -46,7 +50,7 @@ export class UserNetwork {
       await waitForNetns(netns, holder);
       const inode = (await stat(netns)).ino;
       slirp = spawn('slirp4netns', ['--configure', `--mtu=${SLIRP_MTU}`, '--disable-host-loopback', '--enable-sandbox',
-        '--enable-seccomp', '--exit-fd=3', '--ready-fd=4', String(pid), 'tap0'],
+        '--enable-seccomp', '--exit-fd=3', '--ready-fd=4', String(pid), 'eth0'],
       { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] });
       await ready(slirp);
       // Neither child may keep this process running: close() or our exit ends them.
