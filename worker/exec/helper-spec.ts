@@ -32,6 +32,8 @@ export interface HelperSpec {
   network: 'none' | 'host' | { netns: string; inode: number };
   /** RUN --security=insecure: every capability root has, no masked /proc paths, writable /sys. */
   isPrivileged: boolean;
+  /** With isPrivileged as real root: /dev gets BuildKit's insecure-mode nodes (fuse, loop-control, loopN, kmsg …). */
+  hasInsecureDevices?: boolean;
   /** Rootless (a user namespace): overlays get `userxattr`, as the snapshotter mounts them (worker/rootless). */
   userxattr?: boolean;
   /** fuse-overlayfs: the driver mounted the rootfs and the overlays on their dst already; the helper binds the rootfs. */
@@ -77,6 +79,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   if (typeof spec.network === 'string') t.push('net', spec.network);
   else t.push('netns', spec.network.netns, String(spec.network.inode));
   if (spec.isPrivileged) t.push('privileged');
+  if (spec.hasInsecureDevices === true) t.push('insecure-devices');
   if (spec.userxattr === true) t.push('userxattr');
   if (spec.premounted === true) t.push('premounted');
   if (spec.seccompFilter !== undefined) t.push('seccomp', spec.seccompFilter.toString('hex'));

@@ -299,6 +299,8 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         gid: user.gid,
         groups: user.groups,
         isPrivileged,
+        // In a user namespace the kernel refuses device mknod: BuildKit adds these nodes only outside one too.
+        ...(isPrivileged && !isRootless ? { hasInsecureDevices: true } : {}),
         ...(isRootless ? { userxattr: true } : {}),
         ...(isPrivileged ? {} : { seccompFilter: await seccompFilter() }),
         ...(devices !== undefined && cgroup.v2Dir !== undefined ? { devices: { cgroupDir: cgroup.v2Dir, rules: devices } } : {}),

@@ -100,7 +100,7 @@ static _Noreturn void container(struct spec *s, int alive_write) {
   mount_layers(s);
   int rootfd = open(s->rootfs.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open", s->rootfs.dst, errno);
-  mount_system(rootfd, s->rootfs.dst, s->privileged, s->shm_kib);
+  mount_system(rootfd, s->rootfs.dst, s);
   for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i], s->scratch_fd, i);
   struct stat st;
   if (fstat(rootfd, &st) != 0) fail("fstat", s->rootfs.dst, errno);

@@ -5,6 +5,7 @@
 //   arg <s> | env <KEY=v> | cwd <path> | hostname <s> | uid <n> | gid <n> | group <n> | net <none|host>
 //   netns <path> <inode>                               join that network namespace (the build's user-mode one)
 //   privileged | seccomp <hex of a raw BPF filter, as `tsbuild-run --export-seccomp` writes it>
+//   insecure-devices                                   /dev gets security=insecure's extra nodes (system.c)
 //   userxattr                                          overlays get `userxattr` (rootless: user.overlay.* metadata)
 //   premounted                                         rootfs and overlays are mounted already (fuse-overlayfs)
 //   cgroup <cgroup.procs file> | lock <file>
@@ -200,6 +201,7 @@ void spec_read(int fd, struct spec *s) {
       s->netns_inode = next_num(&c, "netns.inode");
       s->isolate_net = true;
     } else if (strcmp(key, "privileged") == 0) s->privileged = true;
+    else if (strcmp(key, "insecure-devices") == 0) s->insecure_devices = true;
     else if (strcmp(key, "userxattr") == 0) s->userxattr = true;
     else if (strcmp(key, "premounted") == 0) s->premounted = true;
     else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);

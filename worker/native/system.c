@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -58,13 +59,49 @@ static void make_device(int dev, size_t i) {
   mount_at(create_in(dev, name, false, 0666), host, NULL, MS_BIND, NULL, host);
 }
 
+// The nodes BuildKit adds for security=insecure when not in a user namespace (util/entitlements/security
+// WithInsecureSpec): dmesg, FUSE and CUSE, KVM, TUN/TAP, and loop devices for `mount -o loop`. Made as runc makes a
+// spec's devices (mknod, 0666, root's); the step's cgroup allows every device, as WithInsecureSpec's rule does.
+static const struct { const char *name; unsigned int major, minor; } insecure_devices[] = {
+  { "kmsg", 1, 11 }, { "cuse", 10, 203 }, { "fuse", 10, 229 }, { "kvm", 10, 232 }, { "net/tun", 10, 200 },
+  { "loop-control", 10, 237 },
+};
+
+static void make_node(int dev, const char *name, mode_t type, unsigned int major, unsigned int minor) {
+  if (mknodat(dev, name, type | 0666, makedev(major, minor)) != 0) fail("mknodat", name, errno);
+  if (fchmodat(dev, name, 0666, 0) != 0) fail("fchmodat", name, errno);
+}
+
+// BuildKit's getFreeLoopID: the host's first free loop device (LOOP_CTL_GET_FREE); 0 when it cannot tell, as BuildKit
+// goes on with 0 then. Nodes loop0 … loopN+7 follow, so a step has eight free ones to attach.
+static int free_loop_id(void) {
+  int fd = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int id = ioctl(fd, 0x4C82 /* LOOP_CTL_GET_FREE */);
+  close(fd);
+  return id < 0 ? 0 : id;
+}
+
+static void make_insecure_devices(int dev) {
+  if (mkdirat(dev, "net", 0755) != 0) fail("mkdirat", "net", errno);
+  for (size_t i = 0; i < sizeof(insecure_devices) / sizeof(insecure_devices[0]); i++)
+    make_node(dev, insecure_devices[i].name, S_IFCHR, insecure_devices[i].major, insecure_devices[i].minor);
+  int last = free_loop_id() + 7;
+  for (int i = 0; i <= last; i++) {
+    char name[32];
+    snprintf(name, sizeof(name), "loop%d", i);
+    make_node(dev, name, S_IFBLK, 7, (unsigned int)i);
+  }
+}
+
 // /dev is a fresh tmpfs so nothing created in it reaches the layer.
-static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib) {
+static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, bool insecure) {
   mount_at(ensure_target(rootfd, root, "/dev", true), "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
            "mode=755,size=65536k", "/dev");
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) fail("openat2", "/dev", errno);
   for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) make_device(dev, i);
+  if (insecure) make_insecure_devices(dev);
   mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
   char shm_data[64];
@@ -86,10 +123,11 @@ static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib) 
  * the owner of the current network namespace; when that fails we bind the host's /sys read-only instead — the one
  * documented fallback.
  */
-void mount_system(int rootfd, const char *root, bool privileged, unsigned long long shm_kib) {
+void mount_system(int rootfd, const char *root, const struct spec *s) {
+  bool privileged = s->privileged;
   unsigned long sys_flags = PROC_FLAGS | (privileged ? 0 : MS_RDONLY);
   mount_at(ensure_target(rootfd, root, "/proc", true), "proc", "proc", PROC_FLAGS, NULL, "/proc");
-  mount_dev(rootfd, root, shm_kib);
+  mount_dev(rootfd, root, s->shm_kib, s->insecure_devices);
   int sys = ensure_target(rootfd, root, "/sys", true);
   char p[32];
   if (mount("sysfs", fd_path(sys, p), "sysfs", sys_flags, NULL) != 0) {

@@ -63,6 +63,7 @@ struct spec {
   const char *netns;  /* join this network namespace (an nsfs path) instead of creating one; needs isolate_net */
   unsigned long long netns_inode; /* ... which must be this nsfs inode (the path names a pid, which can be reused) */
   bool privileged; /* security=insecure: keep every capability, no masked paths, writable /sys */
+  bool insecure_devices; /* security=insecure as real root: make BuildKit's extra /dev nodes (fuse, loop, kmsg …) */
   bool userxattr;  /* rootless: overlays are mounted with `userxattr` (user.overlay.* instead of trusted.overlay.*) */
   bool premounted; /* fuse-overlayfs: the driver mounted rootfs and overlays on their dst; bind the rootfs instead */
   struct sock_filter *seccomp; size_t nseccomp; /* a seccomp filter (raw BPF) to load just before execve */
@@ -102,7 +103,7 @@ void mount_scratch(struct spec *s);
 const char *fd_path(int fd, char buf[32]);
 
 /* system.c */
-void mount_system(int rootfd, const char *root, bool privileged, unsigned long long shm_kib);
+void mount_system(int rootfd, const char *root, const struct spec *s);
 void enter_root(const char *root);
 void mask_paths(void);
 
