@@ -79,7 +79,8 @@ function execResources(op: ExecOp, ctx: RunContext): ExecResources {
       const value = ctx.secrets[m.id];
       if (value !== undefined) secrets[m.id] = value;
       else if (m.required) {
-        throw new UserError('SECRET_NOT_FOUND', `secret "${m.id}" is required but was not given`, `pass it with --secret id=${m.id},src=<file>`);
+        // BuildKit's words (session/secrets GetSecret: `secret ID: not found`), so a log reads the same on both.
+        throw new UserError('SECRET_NOT_FOUND', `secret ${m.id}: not found`, `the mount is required: pass it with --secret id=${m.id},src=<file> (or env=<VAR>)`);
       }
     } else if (m.type === 'ssh') {
       const socket = ctx.ssh?.[m.id];
