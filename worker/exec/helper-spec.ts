@@ -63,6 +63,8 @@ export interface HelperSpec {
   rlimits?: { resource: number; soft: number; hard: number }[];
   /** /dev/shm tmpfs size in KiB (65536 when absent). */
   shmKib?: number;
+  /** A RUN mount targets /dev/shm: the helper mounts no default tmpfs there (BuildKit's dedupMounts). */
+  isShmReplaced?: boolean;
 }
 
 function overlayTokens(key: string, o: HelperOverlay): string[] {
@@ -101,6 +103,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   }
   for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
   if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));
+  if (spec.isShmReplaced === true) t.push('no-shm');
   for (const token of t) {
     if (token.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a RUN argument, environment value or mount holds a NUL byte: ${JSON.stringify(token.length > 200 ? `${token.slice(0, 200)}...` : token)}`, 'a process cannot receive NUL bytes in its arguments or environment: remove it from the Dockerfile, build arg or base image ENV');
   }

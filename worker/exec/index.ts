@@ -314,6 +314,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         mounts,
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
+        ...(plan.mounts.some((m) => m.target === '/dev/shm') ? { isShmReplaced: true } : {}),
       }, signal, logs.sink, tail, helperPath(), env.helpers);
       // The helper is started: the session for the clean-up boots while the step runs.
       session ??= openSession(env.rootfs);

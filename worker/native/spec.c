@@ -13,7 +13,7 @@
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>       file <target> <content>
 //   secret <target> <uid> <gid> <mode> <hex of the value>    (hex: a secret may hold NUL bytes)
-//   rlimit <RLIMIT_* number> <soft|inf> <hard|inf>     shm <KiB>
+//   rlimit <RLIMIT_* number> <soft|inf> <hard|inf>     shm <KiB> | no-shm (a mount replaces /dev/shm)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -213,7 +213,8 @@ void spec_read(int fd, struct spec *s) {
     else if (strcmp(key, "shm") == 0) {
       s->shm_kib = next_num(&c, "shm");
       if (s->shm_kib < 4) fail("spec", "shm", EINVAL);
-    } else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
+    } else if (strcmp(key, "no-shm") == 0) s->shm_kib = 0;
+    else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
     else if (strcmp(key, "overlay") == 0) {
       s->overlays = push(s->overlays, &s->noverlays, sizeof(struct overlay));
       read_overlay(&c, &s->overlays[s->noverlays - 1]);

@@ -104,9 +104,14 @@ static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, 
   if (insecure) make_insecure_devices(dev);
   mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
-  char shm_data[64];
-  snprintf(shm_data, sizeof(shm_data), "mode=1777,size=%lluk", shm_kib);
-  mount_at(create_in(dev, "shm", true, 01777), "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_data, "/dev/shm");
+  // shm_kib 0: a RUN mount takes /dev/shm, and replaces this one as BuildKit's dedupMounts replaces a default mount
+  // of the same destination (executor/oci/mounts.go); the directory stays, as its mount point.
+  int shm = create_in(dev, "shm", true, 01777);
+  if (shm_kib > 0) {
+    char shm_data[64];
+    snprintf(shm_data, sizeof(shm_data), "mode=1777,size=%lluk", shm_kib);
+    mount_at(shm, "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, shm_data, "/dev/shm");
+  } else close(shm);
   mount_at(create_in(dev, "mqueue", true, 0755), "mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL,
            "/dev/mqueue");
   static const char *const links[][2] = {

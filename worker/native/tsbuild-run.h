@@ -81,7 +81,7 @@ struct spec {
   struct overlay *overlays; size_t noverlays; /* staged read-only or scratch-upper overlays on host dirs */
   struct mount_entry *mounts; size_t nmounts;
   struct rlimit_entry rlimits[MAX_RLIMITS]; size_t nrlimits;
-  unsigned long long shm_kib; /* /dev/shm tmpfs size in KiB */
+  unsigned long long shm_kib; /* /dev/shm tmpfs size in KiB; 0: not mounted, a RUN mount replaces it */
 };
 
 /* spec.c */
