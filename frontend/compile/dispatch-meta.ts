@@ -152,8 +152,10 @@ function dispatchArg(inst: Instruction, st: StageState, ctx: DispatchContext, ex
   for (const word of inst.args) {
     const eq = word.indexOf('=');
     const key = eq >= 0 ? word.slice(0, eq) : word;
-    const fallback = eq >= 0 ? ex.word(word.slice(eq + 1)) : ctx.globalArgs.get(key);
-    const value = Object.hasOwn(ctx.buildArgs, key) ? ctx.buildArgs[key] : fallback;
+    // A default is expanded only when no --build-arg replaces it, so `ARG BAR=${FOO:?missing}` fails only when BAR
+    // is left to its default (dispatchArg in convert.go processes the word in its `else if hasDefault` branch).
+    const value = Object.hasOwn(ctx.buildArgs, key) ? ctx.buildArgs[key]
+      : eq >= 0 ? ex.word(word.slice(eq + 1)) : ctx.globalArgs.get(key);
     commit.push(value === undefined ? key : `${key}=${value}`);
     // A re-declared ARG keeps its first place in RUN's `|N k=v` history prefix (BuildKit runCommandString).
     const existing = st.args.findIndex((a) => a.key === key);
