@@ -350,7 +350,8 @@ function startStage(s: StageSource, platform: Platform, base: number | undefined
     vertices.push(parent);
   }
   const env = config.Env ?? [];
-  if (!env.some((e) => e.startsWith('PATH='))) config.Env = [...env, `PATH=${DEFAULT_PATH}`];
+  // PATH is left to the OS on windows (BuildKit #5445: emptyImage and the dispatch loop in convert.go skip it).
+  if (!env.some((e) => e.startsWith('PATH=')) && platform.os !== 'windows') config.Env = [...env, `PATH=${DEFAULT_PATH}`];
   // dockerfile2llb replays the base config's WorkingDir as a WORKDIR (convert.go, dispatchWorkdir without commit):
   // system.NormalizeWorkdir roots the current value and joins the same value to it when relative, so a base's
   // "app" becomes /app/app in RUN, COPY, later WORKDIRs and the config written; an absolute one is only cleaned.

@@ -14,11 +14,13 @@ import type { DispatchContext, StageState } from './stage-state.js';
 // fields it set, with their new whole values, in MetaOp.change; `created_by` texts are BuildKit's (dockerfile2llb
 // convert.go dispatch* functions).
 
-const DEFAULT_SHELL = ['/bin/sh', '-c'];
+// A windows image runs shell forms through cmd.exe (dockerfile2llb defaultshell.go, defaultShell), even when a
+// Linux machine builds it: the config is what a Windows host runs.
+const defaultShell = (os: string): string[] => (os === 'windows' ? ['cmd', '/S', '/C'] : ['/bin/sh', '-c']);
 
-/** SHELL (or /bin/sh -c) + the command joined with spaces, as BuildKit's withShell. */
-export function withShell(config: ContainerConfig, args: string[]): string[] {
-  const shell = config.Shell && config.Shell.length > 0 ? config.Shell : DEFAULT_SHELL;
+/** SHELL (or the platform's default shell) + the command joined with spaces, as BuildKit's withShell. */
+export function withShell(st: Pick<StageState, 'config' | 'platform'>, args: string[]): string[] {
+  const shell = st.config.Shell && st.config.Shell.length > 0 ? st.config.Shell : defaultShell(st.platform.os);
   return [...shell, args.join(' ')];
 }
 
@@ -55,13 +57,13 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'CMD': {
-      const args = inst.json ? inst.args : withShell(st.config, inst.args);
+      const args = inst.json ? inst.args : withShell(st, inst.args);
       st.cmdSet = true;
       meta({ Cmd: args, ArgsEscaped: true }, `CMD ${goQuoteSlice(args)}`);
       return true;
     }
     case 'ENTRYPOINT': {
-      const args = inst.json ? inst.args : withShell(st.config, inst.args);
+      const args = inst.json ? inst.args : withShell(st, inst.args);
       // Docker: ENTRYPOINT resets a CMD inherited from the base image, but not one set earlier in this stage.
       meta(st.cmdSet ? { Entrypoint: args } : { Entrypoint: args, Cmd: null }, `ENTRYPOINT ${goQuoteSlice(args)}`);
       return true;

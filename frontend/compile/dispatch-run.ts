@@ -44,7 +44,7 @@ export function dispatchRun(inst: Instruction, st: StageState, ctx: DispatchCont
       argv = [(argv[0] ?? '') + inst.heredocs.map((h) => `\n${h.content}${h.name}`).join('')];
     }
   }
-  if (!inst.json) argv = withShell(st.config, argv);
+  if (!inst.json) argv = withShell(st, argv);
   let network: ExecOp['network'] = 'default';
   let security: ExecOp['security'] = 'sandbox';
   inst.flags.forEach((flag) => {
