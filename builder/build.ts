@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
 import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
@@ -175,6 +175,13 @@ export async function readDockerfile(req: Pick<BuildRequest, 'contextDir' | 'doc
     return { path, text: await readContextFile(path, req.contextDir) };
   } catch (err) {
     if (isTsbuildError(err)) throw err;
+    // A Dockerfile named `Dockerfile` may be spelled `dockerfile` (moby/moby#10858): dockerui's ReadEntrypoint
+    // (frontend/dockerui/config.go) reads the lowercase name beside it when the default one is missing.
+    const lower = join(dirname(path), 'dockerfile');
+    if (basename(path) === 'Dockerfile' && (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      const text = await readContextFile(lower, req.contextDir).catch(() => undefined);
+      if (text !== undefined) return { path: lower, text };
+    }
     throw new UserError('DOCKERFILE_NOT_FOUND', `failed to read Dockerfile ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
       req.dockerfile ? 'check the -f/--file path' : `add a Dockerfile to ${req.contextDir} or pass -f PATH`, { cause: err });
   }
