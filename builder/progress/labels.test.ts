@@ -44,8 +44,8 @@ describe('step labels of a multi-platform build', () => {
   it('names a $BUILDPLATFORM stage by the build platform, with ->ARCH once TARGETARCH is in its environment', async () => {
     const arm64 = { os: 'linux', architecture: 'arm64' };
     expect(await labelsOf([amd64, arm64])).to.deep.equal([
-      '[linux/amd64 build 1/4]', '[linux/amd64 build 2/4]', '[linux/amd64 build 3/4]', '[linux/amd64 build 4/4]', '[linux/amd64 stage-1 1/2]', '[linux/amd64 stage-1 2/2]',
-      '[linux/amd64 build 1/4]', '[linux/amd64 build 2/4]', '[linux/amd64 build 3/4]', '[linux/amd64->arm64 build 4/4]', '[linux/arm64 stage-1 1/2]', '[linux/arm64 stage-1 2/2]',
+      '[linux/amd64 build 1/3]', '[linux/amd64 build 2/3]', 'ARG TARGETARCH', '[linux/amd64 build 3/3]', '[linux/amd64 stage-1 1/2]', '[linux/amd64 stage-1 2/2]',
+      '[linux/amd64 build 1/3]', '[linux/amd64 build 2/3]', 'ARG TARGETARCH', '[linux/amd64->arm64 build 3/3]', '[linux/arm64 stage-1 1/2]', '[linux/arm64 stage-1 2/2]',
     ]);
   });
 
@@ -54,18 +54,30 @@ describe('step labels of a multi-platform build', () => {
     const windows = { os: 'windows', architecture: 'amd64' };
     const labels = await labelsOf([armv7, windows]);
     // TARGETARCH alone names an architecture of the stage's OS: amd64 of windows/amd64 is the stage's own.
-    expect(labels).to.include('[linux/amd64->arm/v7 build 4/4]').and.not.include('[linux/amd64->windows/amd64 build 4/4]');
+    expect(labels).to.include('[linux/amd64->arm/v7 build 3/3]').and.not.include('[linux/amd64->windows/amd64 build 3/3]');
     expect(labels).to.include(`[${formatPlatform(armv7)} stage-1 2/2]`);
     // TARGETOS alone: the architecture is the stage's own.
     const os = await labelsOf([amd64, windows], DOCKERFILE.replace('ARG TARGETARCH', 'ARG TARGETOS'));
-    expect(os).to.include('[linux/amd64->windows/amd64 build 4/4]').and.include('[linux/amd64 build 4/4]');
+    expect(os).to.include('[linux/amd64->windows/amd64 build 3/3]').and.include('[linux/amd64 build 3/3]');
+  });
+
+  it('numbers only the steps BuildKit makes vertices of: not FROM scratch, a FROM of a stage, or ENV/LABEL/ARG', async () => {
+    // dockerfile2llb counts cmdTotal over an image FROM, RUN, COPY, ADD and WORKDIR (testStepNames: `[stage-1 1/1] COPY`).
+    const text = 'FROM alpine AS base\nENV A=b\nWORKDIR /\nRUN true\nFROM base\nLABEL x=y\nRUN true\nFROM scratch\nCOPY --from=1 /x /x\n';
+    const graph = await compile(text, {
+      platform: amd64, buildPlatform: amd64,
+      resolveImage: async (ref, p) => ({ ref, digest: `sha256:${'b'.repeat(64)}`, config: { ...p, rootfs: { type: 'layers', diff_ids: [] } } }),
+    });
+    expect([...vertexLabels(graph, text).values()].map((l) => l.replace(/\] .*/, ']'))).to.have.members([
+      '[base 1/3]', 'ENV A=b', 'WORKDIR /', '[base 2/3]', 'LABEL x=y', '[stage-1 1/1]', 'FROM scratch', '[stage-2 1/1]',
+    ]);
   });
 
   it('leaves the platform out of a one-platform build', async () => {
     const { parts } = await merged([amd64]);
     const graph = parts[0]?.graph;
     if (!graph) throw new Error('no graph');
-    expect([...vertexLabels(graph, DOCKERFILE, parts).values()].map((l) => l.replace(/\] .*/, ']'))).to.deep.equal(['[build 1/4]', '[build 2/4]', '[build 3/4]', '[build 4/4]', '[stage-1 1/2]', '[stage-1 2/2]']);
+    expect([...vertexLabels(graph, DOCKERFILE, parts).values()].map((l) => l.replace(/\] .*/, ']'))).to.deep.equal(['[build 1/3]', '[build 2/3]', 'ARG TARGETARCH', '[build 3/3]', '[stage-1 1/2]', '[stage-1 2/2]']);
   });
 
   it('names a FROM step by the image it resolved to, with its digest, as BuildKit does, not by the text written', async () => {
@@ -132,8 +144,8 @@ describe('step labels of a multi-platform build', () => {
     p.event({ type: 'start', vertex: 'linux/arm64:s0.3', text: 'RUN make app-arm64', time: 0, reasons: [{ kind: 'parent', vertex: 'linux/arm64:s0.1', text: 'RUN make tools' }] });
     const text = written.join('');
     expect(text.match(/make tools/g), text).to.have.length(2);   // its header, and the miss that names it
-    expect(text).to.contain('#1 [linux/amd64 build 2/4] RUN make tools\n#1 MISS');
-    expect(text).to.contain('#2 [linux/amd64->arm64 build 4/4] RUN make app-arm64\n#2 MISS parent step missed: #1 [linux/amd64 build 2/4] RUN make tools\n');
+    expect(text).to.contain('#1 [linux/amd64 build 2/3] RUN make tools\n#1 MISS');
+    expect(text).to.contain('#2 [linux/amd64->arm64 build 3/3] RUN make app-arm64\n#2 MISS parent step missed: #1 [linux/amd64 build 2/3] RUN make tools\n');
     expect(text).to.not.contain('CACHED');
   });
 });

@@ -25,20 +25,37 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
   const many = graph.stages.length > 1;
   for (const stage of graph.stages) {
     const name = stage.name ?? (many ? `stage-${stage.index}` : '');
-    stage.vertices.forEach((id, i) => {
-      const v = byId.get(id);
-      if (!v || labels.has(id)) return;
-      const text = v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : v.name !== undefined ? oneLine(v.name) : writtenText(v, lines);
+    const own = stage.vertices.flatMap((id) => byId.get(id) ?? []).filter((v) => v.stage === stage.index);
+    const total = own.filter((v) => isNumbered(v) || isRootWorkdir(v)).length;
+    let step = 0;
+    for (const v of own) {
+      if (labels.has(v.id)) continue;
+      const text = `${v.onbuild ? 'ONBUILD ' : ''}${v.op.kind === 'image' ? imageLabel(v.op.ref, v.op.digest) : v.name !== undefined ? oneLine(v.name) : writtenText(v, lines)}`;
+      if (!isNumbered(v)) {
+        labels.set(v.id, text);
+        continue;
+      }
       const platform = isPrefixed ? `${formatPlatform(stage.platform)}${targetSuffix(stage.platform, v)} ` : '';
       // BuildKit's prefixCommand pads the index to the width of the total (`%*d`): `[ 3/12]`.
-      const total = stage.vertices.length;
-      labels.set(id, `[${platform}${name ? `${name} ` : ''}${String(i + 1).padStart(String(total).length)}/${total}] ${v.onbuild ? 'ONBUILD ' : ''}${text}`);
-    });
+      labels.set(v.id, `[${platform}${name ? `${name} ` : ''}${String(++step).padStart(String(total).length)}/${total}] ${text}`);
+    }
   }
   // An image only COPY --from or RUN --mount from= names is a stage of no steps in BuildKit (cmdTotal 0): its FROM
   // has no brackets.
   for (const v of graph.vertices) if (!labels.has(v.id) && v.op.kind === 'image') labels.set(v.id, imageLabel(v.op.ref, v.op.digest));
   return labels;
+}
+
+// BuildKit numbers the steps that are LLB vertices (dockerfile2llb toDispatchState counts cmdTotal, prefixCommand
+// takes the next index): a FROM of an image, RUN, COPY, ADD and WORKDIR. FROM scratch, a FROM of another stage and
+// the config-only instructions (ENV, LABEL, ARG, CMD …) are no vertex there, so they take no number here.
+function isNumbered(v: Vertex): boolean {
+  return v.op.kind === 'image' || v.op.kind === 'exec' || v.op.kind === 'copy' || v.op.kind === 'mkdir';
+}
+
+// `WORKDIR /` creates nothing (no mkdir vertex), yet BuildKit counts every WORKDIR in the stage's total.
+function isRootWorkdir(v: Vertex): boolean {
+  return v.op.kind === 'meta' && v.text.startsWith('WORKDIR ');
 }
 
 /** A step's instruction as written in the Dockerfile (continuations joined), else as the graph has it. */

@@ -90,7 +90,7 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     expect(await fileIn(ref, 'arm64', 'target')).to.equal('linux/arm64 arm64\n');
     expect(await fileIn(ref, 'amd64', 'arch')).to.equal('x86_64\n');
     // Each step once per platform, the platform named as buildx names it.
-    expect(r.stderr).to.contain('[linux/amd64 4/4] RUN uname -m').and.contain('[linux/arm64 4/4] RUN uname -m');
+    expect(r.stderr).to.contain('[linux/amd64 2/2] RUN uname -m').and.contain('[linux/arm64 2/2] RUN uname -m');
   });
 
   it('keeps every platform\'s base layers as the base has them: rewrite-timestamp and zstd touch only the build\'s own', async () => {
@@ -141,8 +141,8 @@ describe('multi-platform builds (--platform a,b, push-by-digest, imagetools crea
     // Progress shows the shared step once, named by the platform it runs on, as BuildKit shows one vertex per digest
     // (dockerfile2llb prefixCommand); a step whose TARGETARCH differs from its stage's is `linux/amd64->arm64`.
     expect(r.stderr.match(/prepared on/g) ?? [], 'one label for the shared step').to.have.length(1);
-    expect(r.stderr).to.contain('[linux/amd64 build 2/5] RUN echo "prepared').and.not.contain('[linux/arm64 build');
-    expect(r.stderr).to.contain('[linux/amd64 build 5/5] RUN echo "compiled').and.contain('[linux/amd64->arm64 build 5/5] RUN echo "compiled');
+    expect(r.stderr).to.contain('[linux/amd64 build 2/3] RUN echo "prepared').and.not.contain('[linux/arm64 build');
+    expect(r.stderr).to.contain('[linux/amd64 build 3/3] RUN echo "compiled').and.contain('[linux/amd64->arm64 build 3/3] RUN echo "compiled');
     expect(r.stderr).to.contain('[linux/arm64 stage-1 2/2] COPY --from=build');
     // Read back from the history (no graph in memory), the Markdown report still names each step's platform.
     const md = await tsbuild(['report', '--root', root, '--format', 'md']);
