@@ -148,6 +148,10 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     if (base) {
       baseOf.set(i, base.index);
       mark(base.index);
+      // The base stage's own ONBUILD triggers run in this stage, so what they read (COPY --from, RUN --mount
+      // from=) is this stage's dependency, as in BuildKit (testOnBuildInheritedStageWithFrom).
+      const triggers = base.instructions.flatMap((inst) => (inst.trigger ? [inst.trigger] : []));
+      if (triggers.length > 0) deps.set(i, [...(deps.get(i) ?? []), ...stageLinks({ ...s, instructions: triggers }, stages, src)]);
     }
     for (const l of deps.get(i) ?? []) if (l.stage !== undefined) mark(l.stage);
   }
@@ -251,7 +255,11 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
       st.config = {};
       st.env = [];
     }
-    const triggers = onbuildTriggers(st, s.from, file, built, stages);
+    const isReadable = (ref: string): boolean => {
+      const index = findStage(stages, ref);
+      return index === undefined ? images.has(`${ref}|${formatPlatform(platform)}`) : built.has(index);
+    };
+    const triggers = onbuildTriggers(st, s.from, file, isReadable);
     for (const inst of [...triggers, ...s.instructions]) {
       const firstNew = out.length;
       if (inst.keyword === 'RUN') dispatchRun(inst, st, ctx);
@@ -284,9 +292,9 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
 
 /**
  * The base's ONBUILD triggers, parsed, located at this stage's FROM, and removed from the config (they fire once,
- * as in docker). A trigger's COPY --from may only name a stage that is already built.
+ * as in docker). A trigger's COPY --from may only name a stage already built or an image already resolved.
  */
-function onbuildTriggers(st: StageState, from: Instruction, file: string, built: Map<number, Stage>, stages: StageSource[]): Instruction[] {
+function onbuildTriggers(st: StageState, from: Instruction, file: string, isReadable: (ref: string) => boolean): Instruction[] {
   const triggers = st.config.OnBuild ?? [];
   if (triggers.length === 0) return [];
   delete st.config.OnBuild;
@@ -304,8 +312,7 @@ function onbuildTriggers(st: StageState, from: Instruction, file: string, built:
       const fromFlag = inst.flags.find((f) => f.name === 'from' || (f.name === 'mount' && /(?:^|,)from=/.test(f.value ?? '')));
       if (fromFlag) {
         const ref = fromFlag.name === 'from' ? (fromFlag.value ?? '') : (/(?:^|,)from=([^,]*)/.exec(fromFlag.value ?? '')?.[1] ?? '');
-        const index = findStage(stages, ref);
-        if (index === undefined || !built.has(index)) {
+        if (!isReadable(ref)) {
           throw new DockerfileError(from.location, `the base image's ONBUILD trigger "${trigger}" reads from "${ref}", which is not a stage built before this one`, 'build that stage earlier, or copy from it explicitly');
         }
       }
