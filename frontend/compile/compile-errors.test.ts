@@ -8,7 +8,8 @@ describe('compile: errors', () => {
     ['an instruction before FROM', 'RUN x\nFROM alpine\n', {}, 1, 1],
     ['a file without FROM', 'ARG A=1\n', {}, 1, 1],
     ['a stage copying from itself', 'FROM alpine AS a\nCOPY --from=a /x /y\n', {}, 2, 1],
-    ['a cycle between stages', 'FROM alpine AS a\nCOPY --from=b /x /y\nFROM alpine AS b\nCOPY --from=a /x /y\n', {}, 2, 1],
+    // BuildKit dispatches stages in file order: a --from naming a later stage is refused (so no cycle can form).
+    ['a --from naming a stage defined after it', 'FROM alpine AS a\nCOPY --from=b /x /y\nFROM alpine AS b\nCOPY --from=a /x /y\n', {}, 2, 6],
     ['an invalid stage index', 'FROM alpine\nCOPY --from=7 /x /y\n', {}, 2, 6],
     ['a variable in --from', 'FROM alpine\nARG S=a\nCOPY --from=$S /x /y\n', {}, 3, 6],
     ['a bad --mount', 'FROM alpine\nRUN --mount=type=nfs,target=/x make\n', {}, 2, 5],
@@ -102,9 +103,9 @@ describe('compile: hostile sizes end in an error at file:line, not a stack overf
     expect(graph.stages).to.have.length(10_000);
   });
 
-  it('still reports a cycle between stages after the walk became iterative', async () => {
+  it('refuses a stage reading one further down, as BuildKit (testOutOfOrderStage), instead of ordering around it', async () => {
     const err = await rejects('FROM scratch AS a\nCOPY --from=c /x /y\nFROM scratch AS b\nCOPY --from=a /x /y\nFROM scratch AS c\nCOPY --from=b /x /y\n');
-    expect(err.message).to.match(/circular dependency detected on stage/);
+    expect(err.message).to.contain('cannot copy from stage "c", it needs to be defined before current stage "a"');
   });
 });
 

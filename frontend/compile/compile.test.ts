@@ -20,7 +20,7 @@ describe('compile: stages', () => {
   });
 
   it('orders vertices so that every input comes before its reader', async () => {
-    const { graph } = await build('FROM alpine AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nRUN touch /x\nFROM a\n');
+    const { graph } = await build('FROM busybox AS b\nRUN touch /x\nFROM alpine AS a\nCOPY --from=b /x /x\nFROM a\n');
     const seen = new Set<string>();
     for (const v of graph.vertices) {
       for (const i of v.inputs) expect(seen.has(i)).to.equal(true);

@@ -47,6 +47,16 @@ export function stageLinks(stage: StageSource, stages: StageSource[], src: Sourc
     if (index !== undefined && (index < 0 || index >= stages.length)) {
       throw new DockerfileError(src.find(inst.location, needle), `invalid stage index ${ref}`, `stage indexes run from 0 to ${stages.length - 1}`);
     }
+    // Stages dispatch in file order in BuildKit, so one named further down is not built yet when this one reads it
+    // (dockerfile2llb dispatch, COPY: `!src.dispatched`; convert_runmount.go dispatchRunMounts, the same for a mount).
+    if (index !== undefined && index > stage.index) {
+      const current = stage.name ?? `stage-${stage.index}`;
+      const mountTarget = /(?:^|,)(?:target|dst|destination)=([^,]*)/.exec(inst.flags.find((f) => f.name === 'mount' && f.raw.includes(needle))?.value ?? '')?.[1] ?? '';
+      const message = inst.keyword === 'RUN'
+        ? `cannot mount from stage "${ref}" to "${mountTarget}", stage needs to be defined before current command`
+        : `cannot copy from stage "${ref}", it needs to be defined before current stage "${current}"`;
+      throw new DockerfileError(src.find(inst.location, needle), message, `move stage "${ref}" above stage "${current}" in the Dockerfile`);
+    }
     links.push(index === undefined ? { inst, ref } : { inst, ref, stage: index });
   };
   for (const inst of stage.instructions) {
