@@ -98,7 +98,8 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     }
   }
   if (stages.length === 0) {
-    throw new DockerfileError(df.instructions[0]?.location ?? src.at(1, 1), 'the Dockerfile has no FROM instruction', 'start the Dockerfile with FROM <image>');
+    // BuildKit's words (dockerfile2llb toDispatchState), which scripts and BuildKit's own tests look for.
+    throw new DockerfileError(df.instructions[0]?.location ?? src.at(1, 1), 'dockerfile contains no stages to build', 'start the Dockerfile with FROM <image>');
   }
 
   // Named contexts (--build-context): one named like a stage replaces it wholly, as in BuildKit (dockerfile2llb
