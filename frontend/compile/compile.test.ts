@@ -192,7 +192,7 @@ describe('compile: instructions', () => {
       'ADD --chmod=644 a.tgz /opt/ # buildkit',
       'RUN make all # buildkit',
       'CMD ["sh" "-c" "x"]',
-      'EXPOSE [80/tcp 53/udp]',
+      'EXPOSE [53/udp 80/tcp]',   // BuildKit's parseExpose sorts the words as written
       'VOLUME [/data]',
       'USER app',
       'STOPSIGNAL SIGQUIT',

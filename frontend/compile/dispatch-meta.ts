@@ -69,7 +69,9 @@ export function dispatchMeta(inst: Instruction, st: StageState, ctx: DispatchCon
       return true;
     }
     case 'EXPOSE': {
-      const ports = inst.args.flatMap((p) => ex.words(p)).flatMap((p) => {
+      // BuildKit sorts the words as written, before expansion (instructions/parse.go parseExpose: slices.Sort), so
+      // history says `EXPOSE [1234/udp 2375/tcp 5000/tcp]` for `EXPOSE 2375 5000 1234/udp`.
+      const ports = [...inst.args].sort().flatMap((p) => ex.words(p)).flatMap((p) => {
         try {
           return exposedPorts(p);
         } catch (err) {
