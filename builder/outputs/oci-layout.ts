@@ -3,6 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { MediaType, canonicalJson, type Descriptor, type ImageIndex } from '../../registry/oci/index.js';
+import { formatReference, parseReference } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { AssembledIndex } from '../multi-platform.js';
 import { checkFileDest, checkLayoutDir } from '../options/destinations.js';
@@ -52,18 +53,22 @@ function blobsOf(image: AssembledImage | AssembledIndex): Descriptor[] {
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
-function layoutEntry(image: AssembledImage | AssembledIndex, target: OciLayoutTarget): Descriptor {
-  const annotations: Record<string, string> = { ...(target.descriptorAnnotations ?? {}) };
-  const first = target.names[0];
-  if (first) {
-    annotations['io.containerd.image.name'] = first;
-    // ref.name is the tag part only (image-spec annotations.md); buildx writes the tag, e.g. "1.2".
-    const tag = /:([^/:@]+)$/.exec(first.split('@')[0] ?? '')?.[1];
-    annotations[REF_NAME] = tag ?? 'latest';
-  }
+/**
+ * index.json's entries for `image`: one per name, as BuildKit's oci exporter writes them (exporter/oci/export.go
+ * normalizedNames, then containerd's archive exporter WithManifest(desc, names...)): io.containerd.image.name is the
+ * normalized name with its tag (`org/repo:tag1` → `docker.io/org/repo:tag1`, `app` → `docker.io/library/app:latest`),
+ * ref.name the part after the repository (ociReferenceName: `tag1`). No name: one entry without them.
+ */
+function layoutEntries(image: AssembledImage | AssembledIndex, target: OciLayoutTarget): Descriptor[] {
   // A multi-platform image is one entry too, the image index, as buildx writes it.
   const { platform: _platform, annotations: _old, ...desc } = 'images' in image ? image.indexDescriptor : image.manifestDescriptor;
-  return { ...desc, ...(Object.keys(annotations).length ? { annotations } : {}) };
+  const base = target.descriptorAnnotations ?? {};
+  if (target.names.length === 0) return [{ ...desc, ...(Object.keys(base).length ? { annotations: { ...base } } : {}) }];
+  return target.names.map((name) => {
+    const ref = parseReference(name);
+    const object = `${ref.tag ?? ''}${ref.digest !== undefined ? `@${ref.digest}` : ''}`;
+    return { ...desc, annotations: { ...base, 'io.containerd.image.name': formatReference(ref), [REF_NAME]: object } };
+  });
 }
 
 function layoutIndex(entries: Descriptor[], annotations: Record<string, string> | undefined): ImageIndex {
@@ -83,14 +88,14 @@ function layoutIndex(entries: Descriptor[], annotations: Record<string, string> 
  */
 export async function writeOciLayout(image: AssembledImage | AssembledIndex, blobs: BlobProvider, target: OciLayoutTarget, signal?: AbortSignal): Promise<void> {
   const layoutFile = Buffer.from(LAYOUT_FILE);
-  const entry = layoutEntry(image, target);
+  const entries = layoutEntries(image, target);
   if (!target.tar) {
     if (target.dest === '-') throw new UserError('INVALID_ARGUMENT', 'a layout directory cannot go to standard output (dest=-)', 'drop tar=false, or name a directory');
     await checkLayoutDir(target.dest, 'OCI layout output');
-    await addToLayoutDir(new OciLayoutDir(target.dest), image, blobs, entry, target.indexAnnotations, signal);
+    await addToLayoutDir(new OciLayoutDir(target.dest), image, blobs, entries, target.indexAnnotations, signal);
     return;
   }
-  const index = Buffer.from(canonicalJson(layoutIndex([entry], target.indexAnnotations)));
+  const index = Buffer.from(canonicalJson(layoutIndex(entries, target.indexAnnotations)));
   if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
   const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
   const files = tarFiles(image, index, layoutFile, extra);
@@ -108,18 +113,16 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
 
 /**
  * Adds `image` to a layout directory: its blobs copied (those already there skipped), then index.json rewritten
- * with the new entry last, replacing an entry of the same image name or the same digest and annotations.
+ * with the new entries last, replacing an entry of one of the same image names or the same digest and annotations.
  */
-async function addToLayoutDir(layout: OciLayoutDir, image: AssembledImage | AssembledIndex, blobs: BlobProvider, entry: Descriptor, indexAnnotations: Record<string, string> | undefined, signal?: AbortSignal) {
+async function addToLayoutDir(layout: OciLayoutDir, image: AssembledImage | AssembledIndex, blobs: BlobProvider, entries: Descriptor[], indexAnnotations: Record<string, string> | undefined, signal?: AbortSignal) {
   await layout.readIndex();   // refuse a broken index.json before writing any blob
   await copy(blobs, layout, blobsOf(image), { signal });
-  const name = entry.annotations?.['io.containerd.image.name'];
+  const names = new Set(entries.flatMap((e) => e.annotations?.['io.containerd.image.name'] ?? []));
+  const sameAs = (m: Descriptor): boolean => entries.some((e) => m.digest === e.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(e.annotations ?? {}));
   await layout.updateIndex((previous) => {
-    const kept = (previous?.manifests ?? []).filter((m) => {
-      if (m.digest === entry.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(entry.annotations ?? {})) return false;
-      return name === undefined || m.annotations?.['io.containerd.image.name'] !== name;
-    });
-    return layoutIndex([...kept, entry], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
+    const kept = (previous?.manifests ?? []).filter((m) => !sameAs(m) && !names.has(m.annotations?.['io.containerd.image.name'] ?? ''));
+    return layoutIndex([...kept, ...entries], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
   });
 }
 

@@ -152,7 +152,7 @@ describe('buildx --metadata-file keys and -D', function () {
         annotations: { 'org.opencontainers.image.created': created },
       });
       // index.json's entry carries it too, beside the names (BuildKit exporter/oci/export.go stamps the descriptor).
-      expect(written?.annotations).to.deep.equal({ 'io.containerd.image.name': 'app:1', 'org.opencontainers.image.created': created, 'org.opencontainers.image.ref.name': '1' });
+      expect(written?.annotations).to.deep.equal({ 'io.containerd.image.name': 'docker.io/library/app:1', 'org.opencontainers.image.created': created, 'org.opencontainers.image.ref.name': '1' });
       expect(meta['containerimage.config.digest']).to.match(/^sha256:[0-9a-f]{64}$/);
       expect(meta['image.name']).to.equal('app:1');
       const keys = Object.keys(JSON.parse(text) as object);
