@@ -137,7 +137,9 @@ export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs
     const mediaType = layerMediaType(target, oci);
     if (attrs.rewriteTimestamp && ctx.sourceDateEpoch !== undefined && !isBase) {
       const rewritten = await rewriteTimestamps(ctx.store, layer, ctx.sourceDateEpoch, target, attrs.compressionLevel, mediaType, ctx.signal);
-      layers.push(rewritten.desc);
+      // BuildKit's converter marks a layer it re-wrote for the epoch (util/converter/converter.go,
+      // labelRewrittenTimestamp), in the manifest too: what testSourceDateEpoch* and `docker buildx imagetools` read.
+      layers.push({ ...rewritten.desc, annotations: { 'buildkit/rewritten-timestamp': String(ctx.sourceDateEpoch) } });
       if (diffIds[i] !== rewritten.diffId) { diffIds[i] = rewritten.diffId as Descriptor['digest']; configChanged = true; }
       changed = true;
     } else if (target !== have) { layers.push(await recompress(ctx.store, layer, target, attrs.compressionLevel, mediaType, ctx.signal)); changed = true; }
