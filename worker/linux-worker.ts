@@ -10,7 +10,7 @@ import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, cacheMountsDir, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { ExecMountSource } from './exec/index.js';
-import { CopyError, CopyHistory, FileHashCache, GitCommits, contentDigest, type GitAccess, copyInto, statMemoFor } from './fileops/index.js';
+import { CopyError, CopyHistory, Downloads, FileHashCache, GitCommits, contentDigest, type RemoteAccess, copyInto, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -68,6 +68,7 @@ export class LinuxWorker implements Worker {
   readonly #copies: CopyHistory;
   /** What each ADD <git url>'s ref resolved to when its step was keyed: the ADD fetches exactly that commit. */
   readonly #gitCommits: GitCommits;
+  readonly #downloads: Downloads;
   /** RUN helpers started ahead of need (one waits while a step runs): killed by close(). */
   readonly #helpers = new HelperPool(this.#cgroups);
   /** RUN bind mounts of the build's contexts: their whiteout layers, removed by close(). */
@@ -77,6 +78,7 @@ export class LinuxWorker implements Worker {
     this.#root = opts.root;
     this.#tempDir = tempDirOf(opts.root);
     this.#gitCommits = new GitCommits(this.#tempDir);
+    this.#downloads = new Downloads(opts.root, this.#tempDir);
     this.#store = store;
     this.#snapshots = snapshots;
     this.#sourceDateEpoch = opts.sourceDateEpoch;
@@ -141,7 +143,7 @@ export class LinuxWorker implements Worker {
       const incremental: IncrementalCopy | undefined = contextDir === undefined ? undefined
         : { upperDir, lowerDirs, previous: record === undefined || previousDir === undefined ? undefined : { dir: previousDir, files: record.files } };
       await withMountedSnapshot(this.#snapshots, key, async (rootDir) => {
-        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, { incremental, git: this.#gitAccess(source), tempDir: this.#tempDir }));
+        outcome = await this.#withCopySource(source, (src) => copyInto(op, src, rootDir, signal, progress, { incremental, remote: this.#remoteAccess(source), tempDir: this.#tempDir }));
       });
     });
     const written = outcome?.written;
@@ -189,7 +191,7 @@ export class LinuxWorker implements Worker {
     const key = snapshot === null ? undefined : sha256(canonicalJson({ v: 1, kind: 'snapshot-selection', snapshot, op }));
     const known = key === undefined ? undefined : this.#hashes.getTree(key);
     if (known !== undefined) return known;
-    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#gitAccess(source)));
+    const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#remoteAccess(source)));
     if (key !== undefined) this.#hashes.setTree(key, result);
     return result;
   }
@@ -289,9 +291,9 @@ export class LinuxWorker implements Worker {
     }
   }
 
-  /** What an ADD <git url> from `source` fetches with: the build's commits, and the `--ssh default` agent it was given. */
-  #gitAccess(source: FileSource): GitAccess {
-    return { commits: this.#gitCommits, sshAgent: source.kind === 'context' ? source.sshAgent : undefined };
+  /** What a remote ADD source fetches with: the build's commits and downloads, and the `--ssh default` agent it was given. */
+  #remoteAccess(source: FileSource): RemoteAccess {
+    return { commits: this.#gitCommits, downloads: this.#downloads, sshAgent: source.kind === 'context' ? source.sshAgent : undefined };
   }
 
   async #withCopySource<T>(source: FileSource, fn: (src: CopySourceDir) => Promise<T>): Promise<T> {

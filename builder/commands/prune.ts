@@ -10,7 +10,7 @@ import { parseDiskSpace, pruneRoot, pruneSpaceOptions } from '../gc.js';
 
 /**
  * `tsbuild prune`: removes cache records (least recently used first) and the snapshots and blobs only they used, and
- * the RUN cache mounts (BuildKit's exec.cachemount records: `docker buildx prune` removes them too, and
+ * ADD <url>'s stored downloads, the RUN cache mounts (BuildKit's exec.cachemount records: `docker buildx prune` removes them too, and
  * `--filter type=exec.cachemount` only them). With a space limit only records are removed: the limits are planned
  * over the records' bytes.
  */
@@ -49,6 +49,11 @@ export function registerPrune(program: Command): void {
           const removed = new Set<string>(plan.keys);
           pruned.push(...before.filter((e) => removed.has(e.key)));
           reclaimed += plan.reclaimed;
+          // ADD <url>'s stored downloads (BuildKit keeps them as regular records too): they only spare a request.
+          if (Object.keys(policy).length === 0) {
+            const { pruneDownloads } = await import('../../worker/index.js');
+            reclaimed += await pruneDownloads(root.dir, until);
+          }
         }
         if (typeSelected(filter, 'exec.cachemount') && Object.keys(policy).length === 0) {
           const { cacheMountsDir, listCacheMounts, removeCacheMount } = await import('../../worker/index.js');

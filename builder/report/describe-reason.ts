@@ -3,6 +3,9 @@ import { assertNever } from '../../frontend/index.js';
 import { displayText } from './instruction-text.js';
 import { redactInstruction, redactReason } from './redact.js';
 
+/** A content path that is an ADD source's URL, not a file in a context or stage. */
+const URL_PATH = /^[a-z][a-z0-9+.-]*:\/\//i;
+
 // A reason is one line: a heredoc's body stays out of it.
 const firstLine = (text: string): string => (text.includes('\n') ? `${text.slice(0, text.indexOf('\n'))} …` : text);
 
@@ -44,6 +47,10 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
     case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
       if (reason.unlisted) return `files changed in ${sourceName(reason.source)} (the build it is compared with recorded no per-file digests)`;
+      // An ADD <url> is keyed by what the URL serves (worker/fileops/downloads.ts): its change happened on the server.
+      if (reason.changes.length > 0 && reason.changes.every((c) => URL_PATH.test(c.path) && c.before !== undefined && c.after !== undefined)) {
+        return `the file at ${reason.changes.map((c) => c.path).join(', ')} changed on the server`;
+      }
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
       return `files changed in ${sourceName(reason.source)}: ${listed.join(', ')}${more}`;

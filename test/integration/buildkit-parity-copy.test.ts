@@ -70,6 +70,8 @@ describe('BuildKit parity, group copy (dockerfile_{copy,add,parents,dockerignore
   let url: string;
   const requests: { method: string; path: string; userAgent: string }[] = [];
   const lastModified = new Date(Math.floor(Date.now() / 1000) * 1000 - 24 * 3600 * 1000);
+  /** What `/changing` serves: a file that changes on the server between builds. */
+  let changing = 'version 1';
   let n = 0;
 
   /** Writes `files` (text or bytes; a `->target` string makes a symlink) under a new directory; returns its path. */
@@ -99,7 +101,8 @@ describe('BuildKit parity, group copy (dockerfile_{copy,add,parents,dockerignore
     root = join(dir, 'root');
     http = createHttpServer((req: IncomingMessage, res) => {
       requests.push({ method: req.method ?? '', path: req.url ?? '', userAgent: req.headers['user-agent'] ?? '' });
-      const body = req.url === '/foo' ? Buffer.from('content1') : req.url === '/' ? Buffer.from('content2') : req.url === '/t.tar.gz' ? tgz : undefined;
+      const body = req.url === '/foo' ? Buffer.from('content1') : req.url === '/' ? Buffer.from('content2') : req.url === '/t.tar.gz' ? tgz
+        : req.url === '/changing' ? Buffer.from(changing) : undefined;
       if (body === undefined) { res.writeHead(404).end(); return; }
       res.writeHead(200, { etag: `"${sha256(body)}"`, 'content-length': body.length, ...(req.url === '/' ? { 'last-modified': lastModified.toUTCString() } : {}) });
       res.end(req.method === 'HEAD' ? undefined : body);
@@ -320,6 +323,31 @@ describe('BuildKit parity, group copy (dockerfile_{copy,add,parents,dockerignore
     expect(await text('addurl/unnamed/__unnamed__')).to.equal('content2');
     expect((await stat(join(out, 'addurl/unnamed/__unnamed__'))).mtime.toUTCString()).to.equal(lastModified.toUTCString());
     expect(requests.filter((r) => r.path === '/foo').length).to.be.greaterThan(0);
+  });
+
+  it('testDockerfileADDFromURL: a rebuild revalidates the download with a HEAD and its ETag; a file changed on the server misses', async () => {
+    // BuildKit's http source keys the step by the content the URL serves (source/http/source.go resolveMetadataRef):
+    // its test asserts a GET, then a HEAD on the second build. The User-Agent (buildkit/v…) is not asserted.
+    const ctx = await tree({ Dockerfile: `FROM scratch\nADD ${url}/changing /got\n` });
+    const dest = join(dir, `out${++n}`);
+    const add = async (): Promise<{ text: string; stderr: string; methods: string[] }> => {
+      const seen = requests.length;
+      const r = await build(['-o', `type=local,dest=${dest}`, ctx]);
+      expect(r.code, r.stderr).to.equal(0);
+      return { text: await readFile(join(dest, 'got'), 'utf8'), stderr: r.stderr, methods: requests.slice(seen).filter((q) => q.path === '/changing').map((q) => q.method) };
+    };
+    const first = await add();
+    expect(first.text).to.equal('version 1');
+    expect(first.methods).to.deep.equal(['GET']);
+    const again = await add();
+    expect(again.methods).to.deep.equal(['HEAD']);
+    expect(again.stderr).to.match(/ADD http:\/\/127\.0\.0\.1:\d+\/changing \/got\n#\d+ CACHED/);
+    changing = 'version 2';
+    const changed = await add();
+    expect(changed.methods).to.deep.equal(['HEAD', 'GET']);
+    expect(changed.text).to.equal('version 2');
+    expect(changed.stderr).to.match(/MISS the file at http:\/\/127\.0\.0\.1:\d+\/changing changed on the server/);
+    expect(changed.stderr).to.not.match(/ADD http:\/\/127\.0\.0\.1:\d+\/changing \/got\n#\d+ CACHED/);
   });
 
   it('testDockerfileAddArchive: local tar and tar.gz are extracted (not with --unpack=false, not by COPY); a URL only with --unpack=true', async () => {

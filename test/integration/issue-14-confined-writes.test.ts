@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import type { CopyOp } from '../../frontend/index.js';
 import type { ProgressSink } from '../../solver/index.js';
 import { removeStubs } from '../../worker/exec/stubs.js';
-import { copyInto } from '../../worker/fileops/index.js';
+import { copyInto, Downloads, GitCommits } from '../../worker/fileops/index.js';
 import { applyLayer } from '../../worker/index.js';
 import { mkdirInRoot } from '../../worker/mkdir-in-root.js';
 import { snapshotTree } from '../fixtures/host-marker.js';
@@ -164,14 +164,14 @@ describe('issue 14: nothing a build controls can write outside its root', functi
       expect(await readlink(path.join(root, 'x', 'esc'))).to.equal(host);
     });
     it('ADD <url> writes inside the root', async () => {
-      await copyInto(op([`${url}/f`], '/out/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base });
+      await copyInto(op([`${url}/f`], '/out/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base, remote: { commits: new GitCommits(base), downloads: new Downloads(path.join(base, 'state-root'), base) } });
       expect(await readFile(inRoot('f'), 'utf8')).to.equal('downloaded /f\n');
     });
     it('ADD <url> ignores a planted temp name next to the target', async () => {
       await mkdir(path.join(root, 'dl'));
       // The name the old downloader used; an earlier RUN could plant it.
       await symlink(path.join(host, 'file'), path.join(root, 'dl', `tool.bin.tsbuild-download-${process.pid}`));
-      await copyInto(op([`${url}/tool.bin`], '/dl/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base });
+      await copyInto(op([`${url}/tool.bin`], '/dl/', { mode: 'add' }), { kind: 'dir', path: ctx, excludes: [] }, root, signal, progress, { tempDir: base, remote: { commits: new GitCommits(base), downloads: new Downloads(path.join(base, 'state-root'), base) } });
       expect(await readFile(path.join(root, 'dl', 'tool.bin'), 'utf8')).to.equal('downloaded /tool.bin\n');
     });
     it('WORKDIR through the symlink creates the directory inside the root', async () => {

@@ -3,7 +3,7 @@ import { lstat, open, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
-import type { GitAccess } from './git-commits.js';
+import type { RemoteAccess } from './remote-access.js';
 import { fetchGit } from './git-fetch.js';
 import { makeTempDir } from '../temp-dirs.js';
 import { parseGitRef } from './git-ref.js';
@@ -18,7 +18,7 @@ import type { WriteOptions } from './tree-writer.js';
  * is the commit the ref must resolve to. `git.commits`: the build's resolutions, whose commit the step was keyed by: that
  * commit is fetched, never the ref's newer one. Returns the commit.
  */
-export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, git?: GitAccess): Promise<string> {
+export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, git?: RemoteAccess): Promise<string> {
   const ref = parseGitRef(source);
   if (ref === undefined) throw new Error(`addGit: ${redactUrl(source)} is not a git URL`);
   if (checksum !== undefined && checksum !== '') {

@@ -4,7 +4,7 @@ import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
-import type { GitAccess } from './git-commits.js';
+import type { RemoteAccess } from './remote-access.js';
 import { parseGitRef } from './git-ref.js';
 import { redactUrl } from '../../common/index.js';
 import { throwIfAborted } from './errors.js';
@@ -36,11 +36,11 @@ const READ_BUFFER = 64 * 1024;
  * permission bits (setuid/setgid/sticky included), content sha256 or symlink target, device numbers, and the xattrs
  * BuildKit's key counts (key-xattrs.ts: a capability, user.* ones, not an ACL or an SELinux label); uid/gid only for
  * COPY --from without --chown (the one case where BuildKit keeps them; context files always become 0:0). Never
- * mtime, never atime. ADD URLs contribute the URL and --checksum (their bytes are unknown before download), a git
- * source the commit its ref resolves to (through `access`, the build's resolutions, which an op with a git source
- * needs: the ADD then fetches that very commit).
+ * mtime, never atime. An ADD URL contributes the content it serves now (or its --checksum), a git source the commit
+ * its ref resolves to (both through `access`, the build's resolutions, which an op with a remote source needs: the
+ * ADD then writes that very body or commit).
  */
-export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache, access?: GitAccess): Promise<ContentDigest> {
+export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: AbortSignal, cache?: HashCache, access?: RemoteAccess): Promise<ContentDigest> {
   const perPath = new PathDigests();
   if (source.kind === 'inline') {
     for (const f of source.files) perPath.add(f.name, sha256(canonicalJson({ type: 'file', mode: 0o644, content: sha256(f.content) })));
@@ -48,13 +48,16 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   }
   const urls = op.mode === 'add' ? op.sources.filter(isUrl) : [];
   for (const url of urls) {
+    if (access === undefined) throw new Error(`contentDigest: ${redactUrl(url)} is a remote source, and no RemoteAccess was given to resolve it with`);
     const git = parseGitRef(url);
     if (git === undefined) {
-      perPath.add(url, sha256(canonicalJson({ type: 'url', url, checksum: op.checksum })));
+      // By the content the URL serves now (or its --checksum), as BuildKit's http source keys it: a file changed on
+      // the server misses. Last-Modified is the file's mtime, so it is part of the result too (formatCacheKey).
+      const got = await access.downloads.key(url, op.checksum, signal);
+      perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'url', digest: got.digest, lastModified: got.lastModified ?? null })));
       continue;
     }
     // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
-    if (access === undefined) throw new Error(`contentDigest: ${redactUrl(url)} is a git source, and no GitAccess was given to resolve it with`);
     const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access.sshAgent } as const;
     const commit = await access.commits.resolve(git, how);
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));

@@ -4,7 +4,7 @@ import type { ProgressSink } from '../../solver/index.js';
 import { ConfinedFsError, RootSession, inRootPath, readAccounts } from '../confined/index.js';
 import type { Accounts } from '../confined/index.js';
 import { addGit } from './add-git.js';
-import type { GitAccess } from './git-commits.js';
+import type { RemoteAccess } from './remote-access.js';
 import { addUrl, isUrl } from './add-url.js';
 import { redactUrl } from '../../common/index.js';
 import { isGitUrl } from './git-ref.js';
@@ -36,8 +36,8 @@ export interface IncrementalCopy {
 export interface CopyResources {
   /** Link unchanged files from the last result of the same COPY (COPY from a context only). */
   incremental?: IncrementalCopy | undefined;
-  /** What ADD <git url> fetches with. */
-  git?: GitAccess | undefined;
+  /** What ADD <git url> and ADD <url> fetch with. */
+  remote?: RemoteAccess | undefined;
   /**
    * A directory under the state root for ADD <url> downloads (never the host's /tmp: add-url.ts), its entries named
    * `<kind>-<pid>-…` so that the worker removes those of a killed build; needed only for URL sources.
@@ -127,8 +127,9 @@ async function copyWith(session: RootSession, op: CopyOp, source: CopySourceDir,
   const added = { archives: 0, entries: 0, urls: 0, repos: 0 };
   for (const url of urls) {
     if (resources.tempDir === undefined) throw new Error(`ADD ${redactUrl(url)}: the worker gave the copy no temp dir to download into`);
-    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, resources.tempDir, resources.git); added.repos++; continue; }
-    if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, resources.tempDir, op.unpack === true)) === 'extracted') added.archives++;
+    if (isGitUrl(url)) { await addGit(url, op.dest, op.keepGitDir, op.checksum, session, opts, resources.tempDir, resources.remote); added.repos++; continue; }
+    if (resources.remote === undefined) throw new Error(`ADD ${redactUrl(url)}: the worker gave the copy no downloads to fetch with`);
+    if ((await addUrl(url, dest, destIsDir, op.checksum, session, opts, resources.remote.downloads, op.unpack === true)) === 'extracted') added.archives++;
     else added.urls++;
   }
   const keptDirs = { source: -1, made: new Set<string>() };

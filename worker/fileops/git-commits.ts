@@ -3,13 +3,6 @@ import { resolveGitCommit } from './git-fetch.js';
 import type { GitRef } from './git-ref.js';
 
 /**
- * What a build's `ADD <git url>` steps fetch with: the commits their refs resolved to, and the SSH agent the person
- * running the build forwarded with `--ssh default` (BuildKit mounts the default agent into an ssh git source, and
- * there is none without that flag).
- */
-export interface GitAccess { commits: GitCommits; sshAgent?: string | undefined }
-
-/**
  * The commit each git remote and ref resolved to, resolved once for the worker's life (one build command): an
  * `ADD <git url>` is keyed by the commit its ref resolves to and then fetches exactly that commit, so a branch that
  * moves between the key and the fetch cannot put newer content under the older key (BuildKit's git source pins the

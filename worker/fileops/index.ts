@@ -9,7 +9,9 @@ export { WHITEOUT_LAYER, writeContextWhiteouts, type ContextWhiteouts, type Filt
 export type { DirListing, EntryStat } from './dir-listing.js';
 export { CopyError, type CopyErrorCode } from './errors.js';
 export { isGitUrl, parseGitRef, GitRefError, type GitRef } from './git-ref.js';
-export { GitCommits, type GitAccess } from './git-commits.js';
+export { GitCommits } from './git-commits.js';
+export { Downloads, downloadsDir, pruneDownloads } from './downloads.js';
+export type { RemoteAccess } from './remote-access.js';
 export { fetchGit, GitFetchError, type GitCheckout, type GitFetchOptions } from './git-fetch.js';
 export { classifyContextFile, extractContextArchive, type ContextFileKind } from './context-archive.js';
 export { downloadDispatcher } from './download-dispatcher.js';
