@@ -7,4 +7,12 @@ describe('describeReason', () => {
     expect(describeReason({ kind: 'arg', name: 'V', after: '' })).to.equal('build arg V changed: (unset) → ""');
     expect(describeReason({ kind: 'setting', setting: 'ENV', name: 'MODE', after: 'prod' })).to.equal('ENV MODE changed: (unset) → "prod"');
   });
+
+  it('says an ADD <url> missed because the file at the URL changed on the server, a context file as changed in context', () => {
+    const url = 'https://example.com/tool.tar.gz';
+    expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: url, before: 'sha256:a', after: 'sha256:b' }], count: 1 }))
+      .to.equal(`the file at ${url} changed on the server`);
+    expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: 'src/a.txt', before: 'sha256:a', after: 'sha256:b' }], count: 1 }))
+      .to.equal('files changed in context: src/a.txt (changed)');
+  });
 });

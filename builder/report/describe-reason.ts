@@ -6,6 +6,14 @@ import { redactInstruction, redactReason } from './redact.js';
 /** A content path that is an ADD source's URL, not a file in a context or stage. */
 const URL_PATH = /^[a-z][a-z0-9+.-]*:\/\//i;
 
+/**
+ * True when a content miss is only ADD <url> files the server now serves otherwise (the step is keyed by what a URL
+ * serves: worker/fileops/downloads.ts); the renderers say that instead of "files changed in context".
+ */
+export function isRemoteChange(reason: Extract<MissReason, { kind: 'content' }>): boolean {
+  return !reason.unlisted && reason.changes.length > 0 && reason.changes.every((c) => URL_PATH.test(c.path) && c.before !== undefined && c.after !== undefined);
+}
+
 // A reason is one line: a heredoc's body stays out of it.
 const firstLine = (text: string): string => (text.includes('\n') ? `${text.slice(0, text.indexOf('\n'))} …` : text);
 
@@ -47,8 +55,7 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
     case 'options': return `options changed: ${reason.options.join(', ')}`;
     case 'content': {
       if (reason.unlisted) return `files changed in ${sourceName(reason.source)} (the build it is compared with recorded no per-file digests)`;
-      // An ADD <url> is keyed by what the URL serves (worker/fileops/downloads.ts): its change happened on the server.
-      if (reason.changes.length > 0 && reason.changes.every((c) => URL_PATH.test(c.path) && c.before !== undefined && c.after !== undefined)) {
+      if (isRemoteChange(reason)) {
         return `the file at ${reason.changes.map((c) => c.path).join(', ')} changed on the server`;
       }
       const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);

@@ -1,5 +1,6 @@
 import { assertNever } from '../../frontend/index.js';
 import type { MissReason } from '../../solver/index.js';
+import { isRemoteChange } from './describe-reason.js';
 import { escapeHtml as h } from './escape-html.js';
 import { shortDigest } from './format.js';
 import type { ReportReason, ReportStep } from './model.js';
@@ -22,6 +23,7 @@ function reasonHtml({ reason, text }: ReportReason, byId: Map<string, { step: Re
 function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number: number }>): string | undefined {
   switch (reason.kind) {
     case 'content': {
+      if (isRemoteChange(reason)) return undefined;   // the text says it: the file at URL changed on the server
       if (reason.unlisted) return `files changed in <code>${h(reason.source)}</code> <span class="muted">(the build it is compared with recorded no per-file digests)</span>`;
       const files = reason.changes.map((c) => {
         const state = c.before === undefined ? 'added' : c.after === undefined ? 'removed' : 'changed';
