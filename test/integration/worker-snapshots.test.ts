@@ -155,25 +155,29 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
   it('makes the next snapshot\'s directory ahead of its prepare, takes it by rename, and removes an unused one at close', async () => {
     const dir = join(root, 'snapshots');
     const spares = async (): Promise<string[]> => (await readdir(dir)).filter((e) => e.startsWith('spare.')).sort();
-    // Made in the thread pool after a prepare returns; `work` is its last mkdir.
-    const made = async (name: string): Promise<number> => {
+    // Made in the thread pool after a prepare returns; `work` is its last mkdir. Named spare.<pid>.<n>, n counted
+    // over the process (the tests before this one made spares too).
+    const made = async (): Promise<{ name: string; ino: number }> => {
       for (let i = 0; i < 200; i++) {
-        const found = await stat(join(dir, name, 'work')).then(() => true, () => false);
-        if (found) return (await stat(join(dir, name))).ino;
+        const [name] = await spares();
+        const found = name !== undefined && await stat(join(dir, name, 'work')).then(() => true, () => false);
+        if (name !== undefined && found) return { name, ino: (await stat(join(dir, name))).ino };
         await new Promise((r) => setTimeout(r, 10));
       }
-      throw new Error(`${name} was never made`);
+      throw new Error('no spare was made');
     };
     expect(await spares()).to.deep.equal([]);
     await snap.prepare('a-key');
-    const first = await made(`spare.${process.pid}.1`);
+    const first = await made();
+    expect(first.name).to.match(new RegExp(`^spare\\.${process.pid}\\.\\d+$`));
     await snap.prepare('b-key');
     const upper = snap.activeDirs('b-key');
-    expect((await stat(join(upper.upperDir, '..'))).ino).to.equal(first);   // the spare itself, renamed to b's id
+    expect((await stat(join(upper.upperDir, '..'))).ino).to.equal(first.ino);   // the spare itself, renamed to b's id
     expect((await stat(upper.workDir)).mode & 0o777).to.equal(0o700);
     expect((await stat(upper.upperDir)).mode & 0o777).to.equal(0o755);
-    await made(`spare.${process.pid}.2`);
-    expect(await spares()).to.deep.equal([`spare.${process.pid}.2`]);
+    const second = await made();
+    expect(second.name).to.not.equal(first.name);
+    expect(await spares()).to.deep.equal([second.name]);
     // b's directory works as any other: written through its mount, committed, diffed.
     await withMountedSnapshot(snap, 'b-key', async (d) => { await writeFile(join(d, 'f'), 'F'); });
     await snap.commit('b', 'b-key');
@@ -181,6 +185,23 @@ describe('OverlaySnapshotter on real overlay mounts', () => {
     snap.close();
     expect(await spares()).to.deep.equal([]);
     snap = await OverlaySnapshotter.open(root);
+  });
+
+  it('gives two snapshotters of one process on one root spares of their own (a bake\'s targets build at once)', async () => {
+    const other = await OverlaySnapshotter.open(root);
+    try {
+      // Each prepare makes its snapshotter's next spare; each second prepare takes its own. Named per snapshotter,
+      // both were spare.<pid>.1, and the second rename found it gone (ENOENT).
+      await snap.prepare('a1');
+      await other.prepare('b1');
+      // Both spares made (in the thread pool) before either is taken, as when the targets' steps run a while.
+      await new Promise((r) => setTimeout(r, 50));
+      await snap.prepare('a2');
+      await other.prepare('b2');
+      expect(snap.activeDirs('a2').upperDir).to.not.equal(other.activeDirs('b2').upperDir);
+    } finally {
+      other.close();
+    }
   });
 
   it('removes a dead process\'s spare directory when opened, and keeps a live process\'s', async () => {

@@ -18,6 +18,12 @@ const SYNC_DIR = 'sync';
 
 /** `<root>/snapshots/spare.<pid>.<n>/`: a snapshot directory made ahead of the step that takes it (#nextSpare). */
 const SPARE = /^spare\.(\d+)\.\d+$/;
+/**
+ * The spares this process has named, over all its snapshotters: a bake builds its targets at once, each on a
+ * snapshotter of its own over one root, and a count per snapshotter gave two of them `spare.<pid>.1`, which the first
+ * to prepare renamed away under the other (ENOENT, an internal error, in the first bake of three RUN targets).
+ */
+let sparesNamed = 0;
 
 /** Chains of lower dirs kept by the snapshotter (each at most as long as the build is deep). */
 const MAX_CHAINS = 256;
@@ -54,7 +60,6 @@ export class OverlaySnapshotter {
    * when that failed). Undefined once taken, until the next is started.
    */
   #spare: { dir: string; made: Promise<string | undefined> } | undefined;
-  #spares = 0;
 
   private constructor(dir: string, tempDir: string, meta: SnapshotMetadata) {
     this.#dir = dir;
@@ -116,7 +121,7 @@ export class OverlaySnapshotter {
    * next open once its process is gone (#recover).
    */
   #nextSpare(): { dir: string; made: Promise<string | undefined> } {
-    const dir = join(this.#dir, `spare.${process.pid}.${++this.#spares}`);
+    const dir = join(this.#dir, `spare.${process.pid}.${++sparesNamed}`);
     const make = async (): Promise<string | undefined> => {
       try {
         await mkdir(join(dir, 'fs'), { recursive: true, mode: 0o755 });
