@@ -7,7 +7,8 @@ import type { BuildFlags } from '../commands/build-flags.js';
 import { isRemoteUrl, parseBuildContexts, sshSpec } from '../options/build-flags.js';
 import { parseOutput } from '../options/output.js';
 import { parseOciLayoutRef } from '../options/oci-layout-ref.js';
-import { parseSecret, secretSource } from '../options/secrets.js';
+import { parseSecret as parseBuildSecret, secretSource } from '../options/secrets.js';
+import { parseCache, parseExport, parseSecret, parseSsh } from './target.js';
 
 // A bake file comes with the repository, as the Dockerfile does: whoever wrote it chose every path in it. buildx
 // (since v0.20) lets a bake read and write only inside the working directory unless the person running it grants
@@ -36,7 +37,7 @@ export function fsAccessOf(context: string, flags: BuildFlags, env: NodeJS.Proce
     }
   }
   for (const text of flags.secret) {
-    const spec = parseSecret(text);
+    const spec = parseBuildSecret(text);
     const source = secretSource(spec, env);   // the file resolveSecrets will read, if any
     if ('file' in source) read.push({ path: source.file, what: `secret ${spec.id}` });
   }
@@ -75,12 +76,51 @@ function evaluated(p: string, cwd: string): string {
 
 const isUnder = (p: string, dir: string): boolean => dir === sep || p === dir || p.startsWith(`${dir}${sep}`);
 
+/** Paths granted beyond the working directory, as the kernel would resolve them. */
+export interface FsGrants { read: string[]; write: string[] }
+
+/**
+ * The host paths the command line's `--set` values name: an output's or local cache-to's dest (write), a local
+ * cache-from's src, a secret's file, an SSH socket or key (read). The invoker wrote them, not the bake file, and
+ * buildx's Target.AddOverrides grants each (ent.FSWrite / ent.FSRead). buildx then checks the paths a build uses as
+ * far as they exist (bake/entitlements.go evaluateToExistingPaths), so a grant lets through only a path that exists:
+ * `--set *.output=type=local,dest=/tmp/out` with /tmp/out there builds, with it missing is asked for (buildx's
+ * testBakeSetExistingOutside / testBakeSetNonExistingOutside); only the existing ones are kept here.
+ */
+export function setGrants(sets: string[], cwd = process.cwd()): FsGrants {
+  const read: string[] = [];
+  const write: string[] = [];
+  for (const v of sets) {
+    const eq = v.indexOf('=');
+    if (eq < 0) continue;
+    const [, field = '', id] = v.slice(0, eq).replace(/\+$/, '').split('.');
+    const value = v.slice(eq + 1);
+    // The values were parsed as the targets were resolved; one that fails here granted nothing there either.
+    try {
+      if (field === 'output' && value !== '') write.push(parseExport(value).dest ?? '');
+      else if (field === 'cache-to') write.push(...parseCache(value).filter((c) => c.type === 'local').map((c) => c.dest ?? ''));
+      else if (field === 'cache-from') read.push(...parseCache(value).filter((c) => c.type === 'local').map((c) => c.src ?? ''));
+      else if (field === 'secrets' || (field === 'secret' && id !== undefined)) {
+        const s = parseSecret(value);
+        if (s.src !== undefined) read.push(s.src);   // buildx's Secret.FilePath
+      } else if (field === 'ssh') read.push(...(parseSsh(value).paths ?? []));
+    } catch {
+      continue;
+    }
+  }
+  // Evaluated now, once, before any target runs: a link a target's output plants later cannot widen a grant.
+  const existing = (list: string[]): string[] => list.filter((p) => p !== '' && p !== '-' && existsSync(resolve(cwd, p))).map((p) => evaluated(p, cwd));
+  return { read: existing(read), write: existing(write) };
+}
+
 /**
  * Refuses targets that read or write outside the working directory without a grant, naming every path and the
- * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values.
+ * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values; `granted`: what its --set values
+ * grant (setGrants).
  */
-export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, allow: string[], cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
+export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, given: { allow: string[]; granted?: FsGrants }, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
   if (/^(0|false)$/i.test(env.BUILDX_BAKE_ENTITLEMENTS_FS ?? '')) return;
+  const { allow } = given;
   const grants = { read: [] as string[], write: [] as string[] };
   for (const a of allow.flatMap((x) => x.split(',')).map((x) => x.trim())) {
     const m = /^fs(\.read|\.write)?=(.+)$/.exec(a);
@@ -89,6 +129,8 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
     if (m[1] !== '.write') grants.read.push(path);
     if (m[1] !== '.read') grants.write.push(path);
   }
+  grants.read.push(...(given.granted?.read ?? []));
+  grants.write.push(...(given.granted?.write ?? []));
   const home = evaluated('.', cwd);
   const missing: string[] = [];
   const flags = new Set<string>();
@@ -120,7 +162,8 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
     }
   }
   if (missing.length > 0) {
-    throw new UserError('INVALID_ARGUMENT', `the bake definition reaches outside the working directory ${home}: ${missing.join('; ')}`,
+    // buildx's words first (its Prompt ends in `additional privileges requested`), then which path and why.
+    throw new UserError('INVALID_ARGUMENT', `additional privileges requested: the bake definition reaches outside the working directory ${home}: ${missing.join('; ')}`,
       `if you trust it, pass ${[...flags].join(' ')} (or run bake from a directory that holds these paths)`);
   }
 }

@@ -4,7 +4,7 @@ import { targetError } from './errors.js';
 import { setKey } from './value.js';
 import { writeMetadataObject } from '../metadata-file.js';
 import type { Resolved } from './resolve.js';
-import { checkFsEntitlements } from './fs-entitlements.js';
+import { checkFsEntitlements, setGrants } from './fs-entitlements.js';
 import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
 import { BakeProgress } from './bake-progress.js';
@@ -56,7 +56,7 @@ export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSign
 /** Runs `build(context, flags)` for every target; writes `metadataFile` as buildx does: one object keyed by target. */
 export async function runBake(
   resolved: Resolved,
-  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string },
+  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string; sets?: string[] },
   build: BuildTarget,
   signal: AbortSignal,
 ): Promise<void> {
@@ -80,7 +80,8 @@ export async function runBake(
       throw targetError(name, err);
     }
   });
-  checkFsEntitlements(planned, opts.allow);
+  const entitled = { allow: opts.allow, granted: setGrants(opts.sets ?? []) };
+  checkFsEntitlements(planned, entitled);
   // Made once the bake is accepted: a refused one leaves nothing behind. The dependencies' OCI layouts are whole
   // images: in the state root's temp dir, never the host's $TMPDIR (worker/temp-dirs.ts), where one a killed bake left
   // is removed by the next build or prune on the root.
@@ -94,7 +95,7 @@ export async function runBake(
   const buildOne = async (name: string): Promise<void> => {
     // Again as the target starts: a target it depends on may have written an output since, with a link in it that
     // leads this target's paths out of the working directory (the paths are evaluated as they are now).
-    checkFsEntitlements(planned.filter((p) => p.name === name), opts.allow);
+    checkFsEntitlements(planned.filter((p) => p.name === name), entitled);
     const target = resolved.targets[name] as Target;
     let inline: string | undefined;
     if (target['dockerfile-inline'] !== undefined) {

@@ -89,7 +89,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
   await runBake(resolved, {
-    root: rootOf(cmd), progress, quiet, allow: flags.allow, insecureRegistry: flags.insecureRegistry,
+    root: rootOf(cmd), progress, quiet, allow: flags.allow, sets, insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
     ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}),
   }, runBuildFlags, signal);
