@@ -44,12 +44,14 @@ export async function readBakeFiles(names: string[], cwd: string, readStdin: () 
     } catch (err) {
       if (isTsbuildError(err)) throw err;
       if (isDefault && (err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new UserError('INVALID_ARGUMENT', `cannot read bake file ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'check the -f path', { cause: err });
+      // Go's words for the common case (`open wrong.hcl: no such file or directory`, as buildx reports it).
+      const code = (err as NodeJS.ErrnoException).code;
+      throw new UserError('INVALID_ARGUMENT', `cannot read bake file: open ${name}: ${code === 'ENOENT' ? 'no such file or directory' : code ?? String(err)}`, 'check the -f path (or BUILDX_BAKE_FILE)', { cause: err });
     }
     out.push({ name, text });
   }
   if (out.length === 0) {
-    throw new UserError('INVALID_ARGUMENT', 'no bake file found', `create docker-bake.hcl (or pass -f FILE); looked for ${DEFAULT_FILES.join(', ')}`);
+    throw new UserError('INVALID_ARGUMENT', "couldn't find a bake definition", `create docker-bake.hcl (or pass -f FILE); looked for ${DEFAULT_FILES.join(', ')}`);
   }
   return out;
 }

@@ -7,3 +7,4 @@ export { addSourceDateEpoch, resolveTargets, type Resolved } from './resolve.js'
 export { printDefinition, targetJson } from './print.js';
 export type { Target, Entry } from './target.js';
 export { listDefinitions } from './list.js';
+export { showDefinitionsRead } from './definitions-progress.js';

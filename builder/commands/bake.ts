@@ -55,7 +55,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
     throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
   }
-  const { addSourceDateEpoch, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets } = await import('../bake/index.js');
+  const { addSourceDateEpoch, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets, showDefinitionsRead } = await import('../bake/index.js');
   const vars = new Map<string, string>();
   for (const v of flags.var) {
     const eq = v.indexOf('=');
@@ -65,6 +65,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   // BUILDX_BAKE_FILE names the files when -f does not (BUILDX_BAKE_PATH_SEPARATOR between them, default ":").
   const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
   const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), async () => (await import('node:stream/consumers')).text(process.stdin));
+  showDefinitionsRead(progress, files, flags.file.length === 0 && fromEnv.length > 0);
   // BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP=1: variables, compose interpolation and `--set T.args.NAME` read only --var,
   // not the environment (buildx's envLookupAllowed).
   const envLookup = parseGoBool(process.env.BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP) !== true;

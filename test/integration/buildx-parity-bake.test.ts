@@ -1,11 +1,12 @@
 import { expect } from 'chai';
+import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { publishBusybox } from '../fixtures/busybox-image.js';
-import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // docker/buildx's own CLI integration tests, group "bake" (tests/bake.go), run against `tsbuild bake`. Each `it` is
 // named after the Go test function it ports; test/compat/buildx-parity/bake.md lists every function, with what is
@@ -67,6 +68,18 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(r.code, r.stderr).to.not.equal(0);
     return r.stdout + r.stderr;
   };
+  /** `bake` with `input` on stdin. */
+  const bakeStdin = (cwd: string, args: string[], input: string, vars: NodeJS.ProcessEnv): Promise<CliResult> => new Promise((resolve, reject) => {
+    const child = spawn(TSBUILD, ['bake', '--root', root, ...args], { cwd, env: { ...process.env, ...vars }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (c: Buffer) => out.push(c));
+    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.on('error', reject);
+    child.stdin.end(input);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+
   const HELLO_DOCKERFILE = 'FROM busybox\nARG HELLO\nRUN echo "Hello ${HELLO}"\n';
   const COPY_FOO = { Dockerfile: 'FROM scratch\nCOPY foo /foo\n', foo: 'foo' };
 
@@ -142,6 +155,30 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(failed(await bakeCmd(cwd, ['--print', 'build', '--set', 'build.secret.missing=env=MISSING']))).to.contain('secret "missing" must be declared before it can be overridden');
   });
 
+  it('testBakeLocal: shows the bake files read as step #1 and builds into an existing directory --set names outside the working directory', async () => {
+    const cwd = await tmpdir({ 'docker-bake.hcl': 'target "default" {\n}\n', ...COPY_FOO });
+    const dest = await tempDir();
+    const r = ok(await bake(cwd, ['--progress=plain', '--set', `*.output=type=local,dest=${dest}`]));
+    expect(r.stderr).to.contain('#1 [internal] load local bake definitions').and.contain('#1 reading docker-bake.hcl');
+    expect(existsSync(join(dest, 'foo'))).to.equal(true);
+  });
+
+  it('testBakeLocalCwdOverride: a cwd:// file overrides the one before it', async () => {
+    const cwd = await tmpdir({
+      'docker-bake.hcl': 'target "default" {\n\tdockerfile-inline = <<EOT\nFROM scratch\nCOPY foo /foo\nEOT\n}\n',
+      'docker-bake-cwd.hcl': 'target "default" {\n\tdockerfile-inline = <<EOT\nFROM scratch\nCOPY bar /bar\nEOT\n}\n',
+      bar: 'bar',
+    });
+    const dest = await tempDir();
+    const r = ok(await bake(cwd, ['--file', 'docker-bake.hcl', '--file', 'cwd://docker-bake-cwd.hcl', '--progress=plain', '--set', `*.output=type=local,dest=${dest}`]));
+    expect(r.stderr).to.contain('#1 [internal] load local bake definitions').and.contain('#1 reading docker-bake.hcl').and.contain('#1 reading docker-bake-cwd.hcl');
+    expect(existsSync(join(dest, 'bar'))).to.equal(true);
+  });
+
+  it('testBakeEmpty: no bake file is "couldn\'t find a bake definition"', async () => {
+    expect(failed(await bakeCmd(await tmpdir()))).to.contain("couldn't find a bake definition");
+  });
+
   it('testBakeShmSize, testBakeUlimits, testBakeExtraHosts: one bake of the three targets', async () => {
     const cwd = await tmpdir({
       'shm.Dockerfile': `FROM ${host}/busybox AS build\nRUN mount | grep /dev/shm > /shmsize\nFROM scratch\nCOPY --from=build /shmsize /\n`,
@@ -167,6 +204,13 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       for (const isEnforced of [true, false]) await check({ BUILDX_BAKE_ENTITLEMENTS_FS: String(isEnforced) }, isEnforced);
     };
     const project = (hcl = 'target "default" {\n}\n'): Promise<string> => tmpdir({ 'docker-bake.hcl': hcl, ...COPY_FOO });
+
+    it('testBakeSetNonExistingSubdirNoParallel: a new directory under the working directory is always allowed', async () => each(async (ent) => {
+      const cwd = await project();
+      const r = ok(await bake(cwd, ['--progress=plain', '--set', `*.output=type=local,dest=${join(cwd, 'not/exists')}`], ent));
+      expect(r.stderr).to.contain('#1 [internal] load local bake definitions').and.contain('#1 reading docker-bake.hcl');
+      expect(existsSync(join(cwd, 'not/exists/foo'))).to.equal(true);
+    }));
 
     it('testBakeSetNonExistingOutsideNoParallel: a new directory outside it is asked for', async () => each(async (ent, isEnforced) => {
       const dest = join(await tempDir(), 'not/exists');
@@ -330,4 +374,25 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(r.stdout).to.contain('\nDockerfile:2').and.contain('subdir/Dockerfile:2').and.contain('subdir/subsubdir/Dockerfile:2');
   });
 
+  it('testBakeFileFromEnvironment: BUILDX_BAKE_FILE names the files (BUILDX_BAKE_PATH_SEPARATOR, - for stdin) unless -f does', async () => {
+    const first = 'target "first" {\n  dockerfile-inline = "FROM scratch\\nCOPY first /"\n}\n';
+    const second = 'target "second" {\n  dockerfile-inline = "FROM scratch\\nCOPY second /"\n}\n';
+    const plain = ['--progress=plain', '--set', '*.output=type=cacheonly'];
+    const noEnv = ok(await bake(await tmpdir({ 'docker-bake.hcl': first, first: 'first' }), [...plain, 'first']));
+    expect(noEnv.stderr).to.contain('#1 [internal] load local bake definitions\n').and.contain('#1 reading docker-bake.hcl').and.not.contain('from BUILDX_BAKE_FILE env');
+    const single = ok(await bake(await tmpdir({ 'first.hcl': first, first: 'first', 'docker-bake.hcl': 'invalid bake file' }), [...plain, 'first'], { BUILDX_BAKE_FILE: 'first.hcl' }));
+    expect(single.stderr).to.contain('#1 [internal] load local bake definitions from BUILDX_BAKE_FILE env').and.contain('#1 reading first.hcl').and.not.contain('docker-bake.hcl');
+    const twoFiles = await tmpdir({ 'first.hcl': first, first: 'first', 'second.hcl': second, second: 'second' });
+    const multiple = ok(await bake(twoFiles, [...plain, 'second', 'first'], { BUILDX_BAKE_FILE: 'first.hcl:second.hcl' }));
+    expect(multiple.stderr).to.contain('from BUILDX_BAKE_FILE env').and.contain('#1 reading first.hcl').and.contain('#1 reading second.hcl');
+    const separator = ok(await bake(twoFiles, [...plain, 'second', 'first'], { BUILDX_BAKE_PATH_SEPARATOR: '@', BUILDX_BAKE_FILE: 'first.hcl@second.hcl' }));
+    expect(separator.stderr).to.contain('#1 reading first.hcl').and.contain('#1 reading second.hcl');
+    const stdin = ok(await bakeStdin(await tmpdir({ 'first.hcl': first, first: 'first', second: 'second' }), [...plain, 'second', 'first'], second, { BUILDX_BAKE_FILE: 'first.hcl:-' }));
+    expect(stdin.stderr).to.contain('from BUILDX_BAKE_FILE env').and.contain('#1 reading first.hcl').and.contain('#1 reading from stdin');
+    expect(failed(await bake(twoFiles, ['--progress=plain', '-f', 'first.hcl', 'first', 'second'], { BUILDX_BAKE_FILE: 'second.hcl' }))).to.contain('failed to find target second');
+    expect(failed(await bake(twoFiles, ['--progress=plain', 'first'], { BUILDX_BAKE_FILE: 'wrong.hcl' }))).to.contain('wrong.hcl: no such file or directory');
+    for (const value of ['', '  ']) {
+      expect(failed(await bake(await tmpdir({ 'first.hcl': first, first: 'first' }), ['--progress=plain', 'first'], { BUILDX_BAKE_FILE: value }))).to.contain("couldn't find a bake definition");
+    }
+  });
 });
