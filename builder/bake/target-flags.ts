@@ -75,7 +75,9 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   const disabled = (type: string): boolean => attest.some((a) => a.type === type && a.disabled === true);
   const flags: BuildFlags = {
     file, tag: t.tags ?? [], buildArg: Object.entries(t.args ?? {}).map(([k, v]) => `${k}=${v}`),
-    root: opts.root, progress: opts.progress, quiet: opts.quiet, ...(opts.debug ? { debug: true } : {}), ...(opts.builder !== undefined ? { builder: opts.builder } : {}),
+    // `bake --progress=quiet` only silences the display: buildx's bake prints no image ID on stdout (commands/bake.go
+    // runBake has no `--quiet` of build's), where stdout may carry a --call answer or --print's JSON.
+    root: opts.root, progress: opts.quiet ? 'quiet' : opts.progress, quiet: false, ...(opts.debug ? { debug: true } : {}), ...(opts.builder !== undefined ? { builder: opts.builder } : {}),
     isBakeTarget: true,
     output: outputs.map(entryText), ...(isLoad ? { load: true } : {}),
     cache: t['no-cache'] !== true, cacheFilter: t['no-cache-filter'] ?? [],

@@ -163,6 +163,20 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(existsSync(join(dest, 'foo'))).to.equal(true);
   });
 
+  it('testBakeLocalMulti: reads compose.yaml and docker-bake.hcl together; -f cwd://FILE; bakeCmd prints nothing on stdout', async () => {
+    const cwd = await tmpdir({ 'docker-bake.hcl': 'target "default" {\n}\n', 'compose.yaml': 'services:\n  app:\n    build: {}\n', ...COPY_FOO });
+    const dest = await tempDir();
+    const r = ok(await bake(cwd, ['--progress=plain', '--set', `*.output=type=local,dest=${dest}`]));
+    expect(r.stderr).to.contain('#1 [internal] load local bake definitions').and.contain('#1 reading compose.yaml').and.contain('#1 reading docker-bake.hcl');
+    expect(existsSync(join(dest, 'foo'))).to.equal(true);
+    const dest2 = await tempDir();
+    const quiet = ok(await bakeCmd(cwd, ['--file', 'cwd://docker-bake.hcl', '--set', `*.output=type=local,dest=${dest2}`]));
+    expect(existsSync(join(dest2, 'foo'))).to.equal(true);
+    // buildx's bake has no build -q: --progress=quiet prints no image ID.
+    expect(quiet.stdout).to.equal('');
+    expect(quiet.stderr).to.equal('');
+  });
+
   it('testBakeLocalCwdOverride: a cwd:// file overrides the one before it', async () => {
     const cwd = await tmpdir({
       'docker-bake.hcl': 'target "default" {\n\tdockerfile-inline = <<EOT\nFROM scratch\nCOPY foo /foo\nEOT\n}\n',
