@@ -166,6 +166,18 @@ target "webapp" {
     expect(Object.keys(out.target)).to.deep.equal(['a', 'b', 'z']);
   });
 
+  it('takes a group\'s own name as a target when the group lists it (as --print writes a group "default" of a target "default") or lists nothing', () => {
+    // buildx's Config.group: a group still being expanded, or one with no targets, gives its caller no targets, and
+    // the caller takes the name itself as a target.
+    const same = print('group "default" {\n  targets = ["default"]\n}\ntarget "default" {\n  tags = ["t"]\n}\n') as { group: unknown; target: Record<string, unknown> };
+    expect(same.group).to.deep.equal({ default: { targets: ['default'] } });
+    expect(same.target).to.deep.equal({ default: { context: '.', dockerfile: 'Dockerfile', tags: ['t'] } });
+    const cycle = print('group "a" {\n  targets = ["b", "x"]\n}\ngroup "b" {\n  targets = ["a"]\n}\ntarget "a" {}\ntarget "x" {}\n', ['a']) as { target: Record<string, unknown> };
+    expect(Object.keys(cycle.target)).to.deep.equal(['a', 'x']);
+    const empty = print('group "default" {\n  targets = ["e", "x"]\n}\ngroup "e" {\n  targets = []\n}\ntarget "e" {}\ntarget "x" {}\n') as { target: Record<string, unknown> };
+    expect(Object.keys(empty.target)).to.deep.equal(['e', 'x']);
+  });
+
   it('matches target names and --set patterns as Go\'s path.Match (TestMatchNames)', () => {
     const hcl = 'target "app-a" {}\ntarget "app-b" {}\ntarget "db" {}\n';
     const out = print(hcl, ['app-*'], ['app-[ab].tags=x', '*.args.A=1']) as { group: { default: { targets: string[] } }; target: Record<string, { tags?: string[]; args?: unknown }> };

@@ -172,19 +172,39 @@ function indexOf(config: Config): Index {
   return index;
 }
 
-/** A group's targets, groups expanded depth first (each group once), and the groups met. */
-function expandGroup(config: Config, name: string, seen: Set<string>): { targets: string[]; groups: string[] } {
+/**
+ * A group's targets, groups expanded depth first (each group once), and the groups met, as buildx's Config.group:
+ * a group that gives its caller no targets, because it is still being expanded (a group "default" that lists a
+ * target "default", as `bake --print` writes a definition) or lists none, stands for the target of its name.
+ */
+function expandGroup(config: Config, name: string): { targets: string[]; groups: string[] } {
   const { groups: byName } = indexOf(config);
+  const top = byName.get(name);
+  if (!top) return { targets: [name], groups: [] };
   const targets: string[] = [];
-  const groups: string[] = [];
-  const pending = [name];
-  for (let n = pending.pop(); n !== undefined; n = pending.pop()) {
-    const g = byName.get(n);
-    if (!g) { targets.push(n); continue; }
-    if (seen.has(n)) continue;
-    seen.add(n);
-    groups.push(n);
-    for (let i = g.targets.length - 1; i >= 0; i--) pending.push(g.targets[i] as string);
+  const groups = [name];
+  // A frame per group being expanded (its own stack: groups nest as deep as the file makes them).
+  const open = new Set([name]);
+  const done = new Set<string>();
+  const stack = [{ name, targets: top.targets, next: 0 }];
+  for (let f = stack.at(-1); f !== undefined; f = stack.at(-1)) {
+    const child = f.targets[f.next++];
+    if (child === undefined) {
+      stack.pop();
+      open.delete(f.name);
+      done.add(f.name);
+      continue;
+    }
+    const g = byName.get(child);
+    if (!g || open.has(child) || g.targets.length === 0) {
+      targets.push(child);
+      if (g && !open.has(child) && !done.has(child)) { groups.push(child); done.add(child); }
+      continue;
+    }
+    if (done.has(child)) continue;   // its targets are in the list already
+    open.add(child);
+    groups.push(child);
+    stack.push({ name: child, targets: g.targets, next: 0 });
   }
   return { targets, groups };
 }
@@ -261,7 +281,7 @@ export function resolveTargets(config: Config, names: string[], sets: string[], 
   const settled = new Map<string, Target>();
   const resolved: Resolved = { groups: {}, targets: {}, linked: new Set() };
   for (const name of unique) {
-    const { targets, groups } = expandGroup(config, name, new Set());
+    const { targets, groups } = expandGroup(config, name);
     for (const t of [...new Set(targets)]) setKey(resolved.targets, t, withDefaults(resolveTarget(config, t, overrides, settled)));
     for (const g of groups) {
       const def = indexOf(config).groups.get(g);

@@ -155,6 +155,32 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(failed(await bakeCmd(cwd, ['--print', 'build', '--set', 'build.secret.missing=env=MISSING']))).to.contain('secret "missing" must be declared before it can be overridden');
   });
 
+  it('testBakePrintKeepEscaped: --print keeps $${…} and %%{…} escaped, and its output builds as a docker-bake.json', async () => {
+    const cwd = await tmpdir({
+      'docker-bake.hcl': [
+        'target "default" {', '\tdockerfile-inline = <<EOT', 'ARG VERSION=latest', `FROM ${host}/alpine:$\${VERSION}`, 'EOT',
+        '\targs = {', '\t\tVERSION = "3.21"', '\t}', '\tannotations = [', '\t\t"org.opencontainers.image.authors=$${user}"', '\t]',
+        '\tlabels = {', '\t\tfoo = "hello %%{bar}"', '\t}', '}', '',
+      ].join('\n'),
+    });
+    const r = ok(await bake(cwd, ['--print']));
+    expect(JSON.parse(r.stdout)).to.deep.equal({
+      group: { default: { targets: ['default'] } },
+      target: {
+        default: {
+          annotations: ['org.opencontainers.image.authors=$${user}'], context: '.', dockerfile: 'Dockerfile',
+          'dockerfile-inline': `ARG VERSION=latest\nFROM ${host}/alpine:$\${VERSION}\n`, args: { VERSION: '3.21' }, labels: { foo: 'hello %%{bar}' },
+        },
+      },
+    });
+    // The printed definition has a group "default" whose target is the target "default": buildx's Config.group takes
+    // the name for the target when the group is still being expanded. The build must happen (tsbuild built nothing).
+    const fromJson = await tmpdir({ 'docker-bake.json': r.stdout });
+    const out = await tempDir();
+    ok(await bakeCmd(fromJson, ['--set', `*.output=type=local,dest=${out}`]));
+    expect(existsSync(join(out, 'bin', 'busybox')), 'the image alpine:3.21 (VERSION from args) was built').to.equal(true);
+  });
+
   it('testBakeLocal: shows the bake files read as step #1 and builds into an existing directory --set names outside the working directory', async () => {
     const cwd = await tmpdir({ 'docker-bake.hcl': 'target "default" {\n}\n', ...COPY_FOO });
     const dest = await tempDir();
