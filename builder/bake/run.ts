@@ -12,6 +12,7 @@ import type { BuildFlags } from '../commands/build-flags.js';
 import type { SharedBuild } from '../commands/build.js';
 import type { RunningSteps } from '../../solver/index.js';
 import { makeRootTempDir } from '../../worker/index.js';
+import { canonicalJson } from '../../registry/index.js';
 
 // Building a resolved bake definition: each target through `tsbuild build`'s own path (commands/build.ts
 // runBuildFlags). As buildx builds every target in one solve, the targets build at once: each starts when the targets
@@ -43,6 +44,19 @@ export function buildOrder(targets: Record<string, Target>): string[] {
     }
   }
   return out;
+}
+
+/** `warnings` without repeats, in order; two are the same when equal but for `vertex` and `sourceInfo.definition`. */
+function dedupWarnings(warnings: unknown[]): unknown[] {
+  const seen = new Set<string>();
+  return warnings.filter((w) => {
+    const { vertex: _vertex, sourceInfo, ...rest } = (w ?? {}) as { vertex?: unknown; sourceInfo?: Record<string, unknown> };
+    const { definition: _definition, ...source } = sourceInfo ?? {};
+    const key = canonicalJson({ ...rest, ...(sourceInfo ? { sourceInfo: source } : {}) });
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** The targets `target`'s `target:` contexts name (those in this bake). */
@@ -144,8 +158,10 @@ export async function runBake(
     display?.close();
     if (first !== undefined) throw first.error;
     if (opts.metadataFile) {
-      // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake.
-      const all = names.flatMap((n) => warnings.get(n) ?? []);
+      // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake, each
+      // once: its printer's dedupWarnings (util/progress/printer.go) keeps one of the warnings equal but for their
+      // vertex and their source's LLB definition, as two targets on one Dockerfile give.
+      const all = dedupWarnings(names.flatMap((n) => warnings.get(n) ?? []));
       if (all.length) metadata['buildx.build.warnings'] = all;
       await writeMetadataObject(opts.metadataFile, metadata);
     }

@@ -342,6 +342,19 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     }
   });
 
+  it('testBakeMetadataWarningsDedup: two targets on one Dockerfile write its 3 warnings once', async () => {
+    const cwd = await tmpdir({
+      'docker-bake.hcl': 'group "default" {\n  targets = ["base", "def"]\n}\ntarget "base" {\n  target = "base"\n}\ntarget "def" {\n}\n',
+      Dockerfile: warningDockerfile(),
+    });
+    const md = join(await tempDir(), 'md.json');
+    ok(await bake(cwd, ['--metadata-file', md, '--set', '*.output=type=cacheonly'], { BUILDX_METADATA_WARNINGS: 'true' }));
+    const dt = JSON.parse(await readFile(md, 'utf8')) as WarningsMetadata;
+    expect((dt.base as { 'buildx.build.ref'?: string })['buildx.build.ref']).to.be.a('string').and.not.equal('');
+    expect((dt.def as { 'buildx.build.ref'?: string })['buildx.build.ref']).to.be.a('string').and.not.equal('');
+    expect(dt['buildx.build.warnings']).to.have.length(3);
+  });
+
   it('testBakeMultiPlatform: pushes an index of both platforms', async () => {
     const cwd = await tmpdir({
       Dockerfile: `FROM --platform=$BUILDPLATFORM ${host}/busybox:latest AS base\nCOPY foo /etc/foo\nRUN cp /etc/foo /etc/bar\n\nFROM scratch\nCOPY --from=base /etc/bar /bar\n`,
