@@ -46,10 +46,17 @@ function printedContext(context: string): string {
   return isRemoteUrl(context) ? context : cleanPath(context);
 }
 
+/**
+ * The `--print` document, each target's object made by `target` (a `--call=…,format=json` bake wraps it with the
+ * call's answer).
+ */
+export function definitionDoc(r: Resolved, target: (name: string, json: Record<string, unknown>) => unknown = (_name, json) => json): Record<string, unknown> {
+  const groups = sorted(Object.fromEntries(Object.entries(r.groups).map(([k, g]) => [k, { ...(g.description ? { description: g.description } : {}), targets: g.targets }])));
+  const targets = sorted(Object.fromEntries(Object.entries(r.targets).map(([k, t]) => [k, target(k, targetJson(t))])));
+  return { ...(Object.keys(groups).length ? { group: groups } : {}), target: targets };
+}
+
 /** The `--print` document, newline-terminated. */
 export function printDefinition(r: Resolved): string {
-  const groups = sorted(Object.fromEntries(Object.entries(r.groups).map(([k, g]) => [k, { ...(g.description ? { description: g.description } : {}), targets: g.targets }])));
-  const targets = sorted(Object.fromEntries(Object.entries(r.targets).map(([k, t]) => [k, targetJson(t)])));
-  const doc = { ...(Object.keys(groups).length ? { group: groups } : {}), target: targets };
-  return `${goJson(doc)}\n`;
+  return `${goJson(definitionDoc(r))}\n`;
 }

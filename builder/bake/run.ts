@@ -9,7 +9,8 @@ import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
 import { BakeProgress } from './bake-progress.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import type { SharedBuild } from '../commands/build.js';
+import type { CallAnswer, SharedBuild } from '../commands/build.js';
+import { callOutput, type TargetAnswer } from './call-output.js';
 import type { RunningSteps } from '../../solver/index.js';
 import { makeRootTempDir } from '../../worker/index.js';
 import { canonicalJson } from '../../registry/index.js';
@@ -64,13 +65,16 @@ function targetDeps(target: Target | undefined, targets: Record<string, Target>)
   return Object.values(target?.contexts ?? {}).flatMap((v) => (v.startsWith('target:') && Object.hasOwn(targets, v.slice('target:'.length)) ? [v.slice('target:'.length)] : []));
 }
 
-/** How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given. */
-export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild) => Promise<void>;
+/**
+ * How a target is built: `tsbuild build` with `flags`, on `signal`, into the bake's shared display when given; a
+ * `--call` hands its answer to `answer` instead of printing it.
+ */
+export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild, answer?: CallAnswer) => Promise<void>;
 
 /** Runs `build(context, flags)` for every target; writes `metadataFile` as buildx does: one object keyed by target. */
 export async function runBake(
   resolved: Resolved,
-  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string; sets?: string[] },
+  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string; sets?: string[]; isCallJson?: boolean },
   build: BuildTarget,
   signal: AbortSignal,
 ): Promise<void> {
@@ -80,7 +84,8 @@ export async function runBake(
   const deps = new Set(names.flatMap((n) => targetDeps(resolved.targets[n], resolved.targets)));
   const metadata: Record<string, unknown> = {};
   const warnings = new Map<string, unknown[]>();
-  // A `--call` (check, outline, targets) prints its answer on stdout: one target after another, as before.
+  const answers = new Map<string, TargetAnswer>();
+  // A `--call` (check, outline, targets): one target after another; their answers are printed together at the end.
   const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
   const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;
   // A step (a base image's pull, a shared stage) that two targets come to at once runs once (solver/solve.ts).
@@ -128,7 +133,8 @@ export async function runBake(
     // One after another: a heading between the targets' progress, never inside machine-read (JSON) progress.
     if (!display && names.length > 1 && !opts.quiet && !['rawjson', 'tsbuild-json'].includes(opts.progress)) process.stderr.write(`#bake target ${name}\n`);
     try {
-      await build(context, flags, cancel.signal, display ? { progress: display.writer(name), after: (t) => display.after(t), runningSteps } : undefined);
+      await build(context, flags, cancel.signal, display ? { progress: display.writer(name), after: (t) => display.after(t), runningSteps } : undefined,
+        (a) => answers.set(name, a));
     } catch (err) {
       throw targetError(name, err);
     }
@@ -157,6 +163,7 @@ export async function runBake(
     await Promise.allSettled(running.values());
     display?.close();
     if (first !== undefined) throw first.error;
+    if (answers.size > 0) process.stdout.write(callOutput(resolved, answers, opts.isCallJson === true));
     if (opts.metadataFile) {
       // buildx writes the warnings (BUILDX_METADATA_WARNINGS) once, beside the targets, for the whole bake, each
       // once: its printer's dedupWarnings (util/progress/printer.go) keeps one of the warnings equal but for their

@@ -4,6 +4,7 @@ import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
 import { collect, defaultProgress, progressOf } from './build-flags.js';
 import { builderOf, rootOf } from './global-options.js';
+import { parseCallFunc } from '../options/call.js';
 
 // `tsbuild bake`: docker buildx bake's command line. The bake modules (the HCL parser among them) load only here.
 
@@ -90,7 +91,7 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
   await runBake(resolved, {
-    root: rootOf(cmd), progress, quiet, allow: flags.allow, sets, insecureRegistry: flags.insecureRegistry,
+    root: rootOf(cmd), progress, quiet, allow: flags.allow, sets, isCallJson: parseCallFunc(call)?.format === 'json', insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
     ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}),
   }, runBuildFlags, signal);

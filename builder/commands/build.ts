@@ -81,12 +81,20 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
  */
 export interface SharedBuild { progress: ProgressWriter; after(text: string): void; runningSteps: RunningSteps }
 
+/**
+ * Where a `--call`'s answer goes: `printed`, the text or JSON as `build --call` prints it, and `json`, BuildKit's
+ * result object. `tsbuild build` writes it to stdout; `tsbuild bake` collects every target's and prints them together.
+ */
+export type CallAnswer = (answer: { printed: string; json: unknown }) => void;
+
+const toStdout: CallAnswer = ({ printed }) => { process.stdout.write(printed); };
+
 /** What `tsbuild build` does with its parsed flags (`--call` included); `tsbuild bake` calls it once per target. */
-export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild): Promise<void> {
+export async function runBuildFlags(context: string, flags: BuildFlags, signal: AbortSignal, shared?: SharedBuild, answer: CallAnswer = toStdout): Promise<void> {
   const call = parseCallFunc(flags.check ? 'check' : (flags.call ?? flags.print));
-  if (call?.name === 'lint') return checkAction(context, flags, flags.root, call, signal);
-  if (call?.name === 'targets') return targetsAction(context, flags, call, signal);
-  if (call?.name === 'outline') return outlineAction(context, flags, call, signal);
+  if (call?.name === 'lint') return checkAction(context, flags, flags.root, call, signal, answer);
+  if (call?.name === 'targets') return targetsAction(context, flags, call, signal, answer);
+  if (call?.name === 'outline') return outlineAction(context, flags, call, signal, answer);
   return buildAction(context, flags, signal, shared);
 }
 
@@ -380,12 +388,12 @@ async function callDockerfile(context: string, flags: BuildFlags, signal: AbortS
 }
 
 /** `--call=targets`: the Dockerfile's stages and their descriptions, as buildx prints them; nothing is built. */
-async function targetsAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
+async function targetsAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal, answer: CallAnswer): Promise<void> {
   const { formatTargets, listTargets, targetsResult } = await import('../../frontend/index.js');
   const dockerfile = await callDockerfile(context, flags, signal);
   const targets = listTargets(dockerfile.text, dockerfile.path);
   const result = targetsResult(targets, dockerfile.text);
-  process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatTargets(targets));
+  answer({ printed: call.format === 'json' ? `${goJson(result)}\n` : formatTargets(targets), json: result });
   await writeCallMetadata(flags.metadataFile, { 'result.json': result, 'result.txt': formatTargets(targets), version: '1.0.0' });
 }
 
@@ -394,7 +402,7 @@ async function targetsAction(context: string, flags: BuildFlags, call: CallFunc,
  * (text or `format=json`); exit 1 when anything was found, as buildx does, unless `ignorestatus=true`. The base images
  * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
-async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal): Promise<void> {
+async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal, answer: CallAnswer): Promise<void> {
   const { baseReferenceError, runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await callDockerfile(context, flags, signal);
@@ -412,8 +420,7 @@ async function checkAction(context: string, flags: BuildFlags, root: string, cal
   // Go writes a LintResults without findings with `"warnings": null`.
   const json = { ...checked.results, warnings: checked.results.warnings.length > 0 ? checked.results.warnings : null };
   await writeCallMetadata(flags.metadataFile, { 'result.json': json, 'result.statuscode': String(checked.status), 'result.txt': checked.resultText, version: '1.0.0' });
-  if (call.format === 'json') process.stdout.write(`${goJson(json)}\n`);
-  else process.stdout.write(checked.text);
+  answer({ printed: call.format === 'json' ? `${goJson(json)}\n` : checked.text, json });
   if (checked.failure !== undefined) throw checked.failure;
   if (!call.ignoreStatus && checked.status !== 0) process.exitCode = checked.status;
 }
@@ -433,14 +440,14 @@ async function writeCallMetadata(file: string | undefined, answer: Record<string
 }
 
 /** `--call=outline`: the target's build args, secrets and SSH sockets, as buildx prints BuildKit's outline; nothing is built. */
-async function outlineAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal): Promise<void> {
+async function outlineAction(context: string, flags: BuildFlags, call: CallFunc, signal: AbortSignal, answer: CallAnswer): Promise<void> {
   const { formatOutline, outlineOf, outlineResult } = await import('../../frontend/index.js');
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const outline = outlineOf(dockerfile.text, { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform(), ...(flags.target ? { target: flags.target } : {}) });
   const result = outlineResult(outline, dockerfile.text);
-  process.stdout.write(call.format === 'json' ? `${goJson(result)}\n` : formatOutline(outline));
+  answer({ printed: call.format === 'json' ? `${goJson(result)}\n` : formatOutline(outline), json: result });
   await writeCallMetadata(flags.metadataFile, { 'result.json': result, 'result.txt': formatOutline(outline), version: '1.0.0' });
 }
 

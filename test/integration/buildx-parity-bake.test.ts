@@ -403,6 +403,45 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       + 'yza\t\t\t\ttrue\t\tinferred bool');
   });
 
+  it('testBakeCallCheck: a target\'s call = "check" answers under the target\'s name and fails', async () => {
+    const cwd = await tmpdir({ Dockerfile: 'FROM scratch\nCOPy foo /foo\n', 'docker-bake.hcl': 'target "validate" {\n\tcall = "check"\n}\n' });
+    const r = await bakeCmd(cwd, ['validate']);
+    failed(r);
+    expect(r.stdout.split('\n')[0]).to.equal('validate');
+    expect(r.stdout).to.contain('ConsistentInstructionCasing');
+  });
+
+  it('testBakeCallCheckFlag: --check answers for each target; --call check,format=json is one document of every target', async () => {
+    const cwd = await tmpdir({
+      'a.Dockerfile': 'FROM scratch\nCOPy foo /foo\n', 'b.Dockerfile': 'FROM scratch\nCOPY foo$BAR /foo\n',
+      'docker-bake.hcl': 'target "build" {\n\tdockerfile = "a.Dockerfile"\n}\n\ntarget "another" {\n\tdockerfile = "b.Dockerfile"\n}\n',
+    });
+    const text = await bakeCmd(cwd, ['build', 'another', '--check']);
+    failed(text);
+    // In target name order, each under its name.
+    expect(text.stdout).to.match(/^another\n\n[^]*UndefinedVar[^]*\nbuild\n\n[^]*ConsistentInstructionCasing/);
+    const json = await bakeCmd(cwd, ['build', 'another', '--call', 'check,format=json']);
+    failed(json);
+    const res = JSON.parse(json.stdout) as { target: Record<string, { build?: unknown; check?: { warnings?: unknown[] } }> };
+    expect(Object.keys(res.target)).to.deep.equal(['another', 'build']);
+    for (const name of ['build', 'another']) {
+      expect(res.target[name]?.build, name).to.be.an('object');
+      expect(res.target[name]?.check?.warnings, name).to.have.length(1);
+    }
+  });
+
+  it('testBakeCallMetadata: --call check,format=json with --metadata-file writes result.json and no build ref', async () => {
+    const cwd = await tmpdir({ 'docker-bake.hcl': 'target "default" {}\n', Dockerfile: warningDockerfile() });
+    const r = await bake(cwd, ['--call', 'check,format=json', '--metadata-file', join(cwd, 'md.json')]);
+    failed(r);
+    const res = JSON.parse(r.stdout) as { target: { default: { build?: unknown; check: { warnings: unknown[] } } } };
+    expect(res.target.default.build).to.be.an('object');
+    expect(res.target.default.check.warnings).to.have.length(3);
+    const md = JSON.parse(await readFile(join(cwd, 'md.json'), 'utf8')) as { default: { 'buildx.build.ref'?: string; 'result.json': { warnings: unknown[] } } };
+    expect(md.default['buildx.build.ref']).to.equal(undefined);
+    expect(md.default['result.json'].warnings).to.have.length(3);
+  });
+
   it('testBakeCheckCallOutput: the warning count line, per target, and each Dockerfile\'s path', async () => {
     const one = `FROM ${host}/busybox\ncopy Dockerfile .\n`;
     const two = `FROM ${host}/busybox\ncopy Dockerfile .\n\nFROM ${host}/busybox as base\nCOPY Dockerfile .\n`;
