@@ -139,7 +139,7 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
     // The default agent ($SSH_AUTH_SOCK) is the invoker's keys: buildx asks for --allow ssh before a bake file uses it.
     for (const text of t.flags.ssh) {
       if (sshSpec(text).paths.length === 0 && !allowsSsh) {
-        missing.push(`target ${JSON.stringify(t.name)} ssh ${text}: forwards your SSH agent`);
+        missing.push(` - Forwarding default SSH agent socket (target ${JSON.stringify(t.name)} ssh ${text})`);
         flags.add('--allow=ssh');
       }
     }
@@ -156,14 +156,15 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
       for (const a of list) {
         const p = evaluated(a.path, cwd);
         if (isUnder(p, home) || grants[kind].some((g) => isUnder(p, g))) continue;
-        missing.push(`target ${JSON.stringify(t.name)} ${a.what}: ${kind} ${p}`);
+        missing.push(` - ${kind === 'read' ? 'Read' : 'Write'} access to path ${p} (target ${JSON.stringify(t.name)} ${a.what})`);
         flags.add(`--allow=fs.${kind}=${p}`);
       }
     }
   }
   if (missing.length > 0) {
-    // buildx's words first (its Prompt ends in `additional privileges requested`), then which path and why.
-    throw new UserError('INVALID_ARGUMENT', `additional privileges requested: the bake definition reaches outside the working directory ${home}: ${missing.join('; ')}`,
+    // buildx's words (its Prompt lists " - Read access to path …" and ends in `additional privileges requested`),
+    // each line with the target and the attribute that asks, and the path in full.
+    throw new UserError('INVALID_ARGUMENT', `additional privileges requested: the bake definition reaches outside the working directory ${home}:\n${missing.join('\n')}`,
       `if you trust it, pass ${[...flags].join(' ')} (or run bake from a directory that holds these paths)`);
   }
 }

@@ -85,7 +85,7 @@ describe('bake: a bake file reaches no host path outside the working directory u
       '}', '',
     ].join('\n'), `FROM ${env.base}\n`, [], { TMPDIR: tmp });
     expect(r.code, 'target b wrote through the link target a planted').to.not.equal(0);
-    expect(r.stderr).to.contain(`target "b" output type=local: write ${host}`);
+    expect(r.stderr).to.contain(`Write access to path ${host} (target "b" output type=local)`);
     expect(await snapshotTree(host)).to.deep.equal(marker);
     expect(await readdir(tmp), 'the bake\'s temp dir is removed').to.deep.equal([]);
     // A bake refused before any target starts makes no temp dir at all.
@@ -105,7 +105,8 @@ describe('bake: a bake file reaches no host path outside the working directory u
     const dockerfile = `FROM ${env.base}\nRUN --mount=type=secret,id=s cp /run/secrets/s /s.txt\n`;
     const refused = await bake(hcl, dockerfile);
     expect(refused.code).to.equal(2);
-    expect(refused.stderr).to.contain(`secret s: read ${join(host, 'passwd')}`).and.contain(`output type=local: write ${dest}`);
+    expect(refused.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "default" secret s)`)
+      .and.contain(`Write access to path ${dest} (target "default" output type=local)`);
     expect(refused.stderr).to.contain(`--allow=fs.read=${join(host, 'passwd')} --allow=fs.write=${dest}`);
     const granted = await bake(hcl, dockerfile, ['--allow', `fs.read=${host}`, '--allow', `fs.write=${dest}`]);
     expect(granted.code, granted.stderr).to.equal(0);
@@ -117,10 +118,10 @@ describe('bake: a bake file reaches no host path outside the working directory u
     await symlink(host, join(project, 'looks-local'));
     const viaLink = await bake(['target "default" {', '  output = ["type=local,dest=looks-local/x"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(viaLink.code).to.equal(2);
-    expect(viaLink.stderr).to.contain(`write ${join(host, 'x')}`);
+    expect(viaLink.stderr).to.contain(`Write access to path ${join(host, 'x')} `);
     const shadow = await bake(['target "default" {', `  dockerfile = "${join(host, 'passwd')}"`, '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(shadow.code).to.equal(2);
-    expect(shadow.stderr).to.contain(`dockerfile: read ${join(host, 'passwd')}`).and.not.contain('host:x:0:0');
+    expect(shadow.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "default" dockerfile)`).and.not.contain('host:x:0:0');
     expect(await snapshotTree(host)).to.deep.equal(marker);
   });
 
@@ -140,7 +141,7 @@ describe('bake: a bake file reaches no host path outside the working directory u
   it('asks for --allow ssh before forwarding the invoker\'s SSH agent (ssh = ["default"])', async () => {
     const r = await bake(['target "default" {', '  ssh = ["default"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain('ssh default: forwards your SSH agent').and.contain('--allow=ssh');
+    expect(r.stderr).to.contain('Forwarding default SSH agent socket (target "default" ssh default)').and.contain('--allow=ssh');
   });
 
   it('checks a compose file\'s secrets too, and nothing with BUILDX_BAKE_ENTITLEMENTS_FS=0, as buildx', async () => {
@@ -151,7 +152,7 @@ describe('bake: a bake file reaches no host path outside the working directory u
     try {
       const r = await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '-f', 'compose.yaml'], { cwd: project, env: { TSBUILD_DAEMON: '0' } });
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.contain(`secret loot: read ${join(host, 'passwd')}`);
+      expect(r.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "app" secret loot)`);
     } finally {
       await rm(join(project, 'compose.yaml'));
     }

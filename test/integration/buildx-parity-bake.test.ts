@@ -330,11 +330,11 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     // The --allow runs are the same whether the check is on or off: run once, with it on.
     const ent = { BUILDX_BAKE_ENTITLEMENTS_FS: 'true', SSH_AUTH_SOCK: key };
     const off = { ...ent, BUILDX_BAKE_ENTITLEMENTS_FS: 'false' };
-    expect(failed(await bake(withKey, ['--progress=plain'], ent))).to.contain('ERROR: additional privileges requested').and.contain('/id_rsa');
+    expect(failed(await bake(withKey, ['--progress=plain'], ent))).to.contain('ERROR: additional privileges requested').and.contain('Read access to path').and.contain('/id_rsa');
     ok(await bake(withKey, ['--progress=plain'], off));
     ok(await bake(withKey, ['--progress=plain', '--allow', `fs.read=${keyDir}`], ent));
     ok(await bake(withKey, ['--progress=plain', '--allow', `fs.read=${key}`], ent));
-    expect(failed(await bake(withAgent, ['--progress=plain'], ent))).to.contain('ERROR: additional privileges requested').and.contain('--allow=ssh');
+    expect(failed(await bake(withAgent, ['--progress=plain'], ent))).to.contain('ERROR: additional privileges requested').and.contain('Forwarding default SSH agent socket');
     ok(await bake(withAgent, ['--progress=plain'], off));
     ok(await bake(withAgent, ['--progress=plain', '--allow=ssh'], ent));
   });
