@@ -9,8 +9,8 @@ import { targetFlags, type BakeRunOptions } from './target-flags.js';
 import type { Target } from './target.js';
 import { BakeProgress } from './bake-progress.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import type { CallAnswer, SharedBuild } from '../commands/build.js';
-import { callOutput, type TargetAnswer } from './call-output.js';
+import type { CallAnswer, CallResult, SharedBuild } from '../commands/build.js';
+import { callOutput } from './call-output.js';
 import type { RunningSteps } from '../../solver/index.js';
 import { makeRootTempDir } from '../../worker/index.js';
 import { canonicalJson } from '../../registry/index.js';
@@ -84,7 +84,7 @@ export async function runBake(
   const deps = new Set(names.flatMap((n) => targetDeps(resolved.targets[n], resolved.targets)));
   const metadata: Record<string, unknown> = {};
   const warnings = new Map<string, unknown[]>();
-  const answers = new Map<string, TargetAnswer>();
+  const answers = new Map<string, CallResult>();
   // A `--call` (check, outline, targets): one target after another; their answers are printed together at the end.
   const atOnce = names.length > 1 && names.every((n) => (resolved.targets[n]?.call ?? 'build') === 'build');
   const display = atOnce ? new BakeProgress(opts.quiet ? 'quiet' : opts.progress) : undefined;

@@ -81,11 +81,11 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
  */
 export interface SharedBuild { progress: ProgressWriter; after(text: string): void; runningSteps: RunningSteps }
 
-/**
- * Where a `--call`'s answer goes: `printed`, the text or JSON as `build --call` prints it, and `json`, BuildKit's
- * result object. `tsbuild build` writes it to stdout; `tsbuild bake` collects every target's and prints them together.
- */
-export type CallAnswer = (answer: { printed: string; json: unknown }) => void;
+/** A `--call`'s answer: `printed`, the text or JSON as `build --call` prints it, and `json`, BuildKit's result object. */
+export interface CallResult { printed: string; json: unknown }
+
+/** Where a `--call`'s answer goes: `tsbuild build` writes it to stdout; `tsbuild bake` collects every target's and prints them together. */
+export type CallAnswer = (answer: CallResult) => void;
 
 const toStdout: CallAnswer = ({ printed }) => { process.stdout.write(printed); };
 
