@@ -1,4 +1,5 @@
 import { MediaType, canonicalJson, sha256, type Descriptor, type ImageConfig, type ImageManifest } from '../../registry/oci/index.js';
+import { EMPTY_DESCRIPTOR } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
 import type { ReportAttestation } from '../report/index.js';
 import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type Statement } from './in-toto.js';
@@ -7,6 +8,8 @@ import { IN_TOTO_MEDIA_TYPE, PREDICATE_TYPE_ANNOTATION, type Statement } from '.
 export const REFERENCE_TYPE_ANNOTATION = 'vnd.docker.reference.type';
 export const REFERENCE_DIGEST_ANNOTATION = 'vnd.docker.reference.digest';
 export const ATTESTATION_MANIFEST = 'attestation-manifest';
+/** The artifactType of an attestation manifest written as an OCI artifact (BuildKit's attestationManifestArtifactType). */
+export const ATTESTATION_ARTIFACT_TYPE = 'application/vnd.docker.attestation.manifest.v1+json';
 
 /** What to store besides the manifest and config: each statement's bytes. */
 export interface AttestationManifest extends AssembledImage {
@@ -19,9 +22,11 @@ export interface AttestationManifest extends AssembledImage {
  * the in-toto statements (`application/vnd.in-toto+json`, each annotated with its predicate type), whose config
  * says `unknown/unknown`, and whose descriptor in the index carries `platform: unknown/unknown` (so no runtime ever
  * picks it) and the `vnd.docker.reference.*` annotations pointing at the image. It also names the image as its
- * OCI `subject`, so registries with the referrers API list it there too.
+ * OCI `subject`, so registries with the referrers API list it there too. `ociArtifact` (the image output's
+ * `oci-artifact=true`): an OCI artifact instead, as BuildKit's commitAttestationsManifest writes it (exporter/
+ * containerimage/writer.go): the empty config (`{}`) and `artifactType`; `config` then still describes it for readers.
  */
-export function attestationManifest(subject: Descriptor, statements: Statement<unknown>[]): AttestationManifest {
+export function attestationManifest(subject: Descriptor, statements: Statement<unknown>[], ociArtifact = false): AttestationManifest {
   const blobs = statements.map((s) => {
     const bytes = Buffer.from(JSON.stringify(s, null, 2));
     const descriptor: Descriptor = { mediaType: IN_TOTO_MEDIA_TYPE, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: s.predicateType } };
@@ -31,11 +36,11 @@ export function attestationManifest(subject: Descriptor, statements: Statement<u
     architecture: 'unknown', os: 'unknown', config: {},
     rootfs: { type: 'layers', diff_ids: blobs.map((b) => b.descriptor.digest) },
   };
-  const configBytes = Buffer.from(canonicalJson(config));
-  const configDescriptor: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+  const configBytes = Buffer.from(ociArtifact ? '{}' : canonicalJson(config));
+  const configDescriptor: Descriptor = ociArtifact ? EMPTY_DESCRIPTOR : { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
   const { platform: _platform, annotations: _annotations, ...subjectDescriptor } = subject;
   const manifest: ImageManifest = {
-    schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDescriptor,
+    schemaVersion: 2, mediaType: MediaType.ociManifest, ...(ociArtifact ? { artifactType: ATTESTATION_ARTIFACT_TYPE } : {}), config: configDescriptor,
     layers: blobs.map((b) => b.descriptor), subject: subjectDescriptor,
   };
   const manifestBytes = Buffer.from(canonicalJson(manifest));
@@ -62,12 +67,12 @@ export function reportAttestation(a: AttestationManifest): ReportAttestation {
  * annotations, rewrite-timestamp) exports a new manifest; BuildKit fills in the subjects at export for the same
  * reason, so the attestations always describe the image that was written.
  */
-export function retargetAttestation(statements: Statement<unknown>[], from: Descriptor, to: Descriptor): AttestationManifest {
+export function retargetAttestation(statements: Statement<unknown>[], from: Descriptor, to: Descriptor, ociArtifact = false): AttestationManifest {
   const fromHex = from.digest.slice('sha256:'.length);
   const toHex = to.digest.slice('sha256:'.length);
   const moved = statements.map((s) => ({
     ...s,
     subject: s.subject.map((sub) => (sub.digest['sha256'] === fromHex ? { ...sub, digest: { ...sub.digest, sha256: toHex } } : sub)),
   }));
-  return attestationManifest(to, moved);
+  return attestationManifest(to, moved, ociArtifact);
 }

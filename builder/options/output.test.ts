@@ -23,10 +23,16 @@ describe('parseOutput', () => {
     ['type=local, DEST=out', [], { type: 'local', dest: 'out' }],
     ['type=local,dest= out', [], { type: 'local', dest: ' out' }],
     ['type=local,"dest=say ""hi"", a,b"', [], { type: 'local', dest: 'say "hi", a,b' }],
+    // BuildKit's oci-artifact (exporter/containerimage/opts.go): attestation manifests as OCI artifacts.
+    ['type=image,name=r/a:1,push=true,oci-mediatypes=true,oci-artifact=true', [], { type: 'image', names: ['r/a:1'], push: true, ociMediatypes: true, ociArtifact: true }],
   ];
   for (const [text, tags, want] of cases) {
     it(`reads ${text} as buildx does`, () => expect(parseOutput(text, tags)).to.deep.equal(want));
   }
+
+  it('refuses oci-artifact=true with oci-mediatypes=false, as BuildKit\'s ImageCommitOpts.Load', () => {
+    expect(() => parseOutput('type=image,name=r/a,oci-mediatypes=false,oci-artifact=true', [])).to.throw(/"oci-artifact=true" conflicts with "oci-mediatypes=false"/).with.property('code', 'INVALID_ARGUMENT');
+  });
 
   it('refuses an unknown type with INVALID_ARGUMENT', () => {
     expect(() => parseOutput('type=floppy', [])).to.throw().with.property('code', 'INVALID_ARGUMENT');

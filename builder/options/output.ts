@@ -21,6 +21,8 @@ export interface ImageExportAttrs {
   annotations?: Annotations;
   /** `rewrite-timestamp=true`: file times clamped to SOURCE_DATE_EPOCH (the build requires it to be set). */
   rewriteTimestamp?: boolean;
+  /** `oci-artifact=true`: attestation manifests as OCI artifacts (artifactType, empty config), as BuildKit writes them. */
+  ociArtifact?: boolean;
 }
 
 /** One `-o/--output` as buildx understands it. */
@@ -62,7 +64,6 @@ export function parseBool(value: string | undefined, fallback: boolean, flag: st
 const UNSUPPORTED: Record<string, string> = {
   'dangling-name-prefix': 'tsbuild keeps no local image store, so there are no dangling images to name',
   unpack: 'tsbuild keeps no local image store to unpack into; use -o type=local,dest=DIR for the files',
-  'oci-artifact': 'attestation manifests are written the way buildx does by default (an index entry with platform unknown/unknown); the OCI artifact form is not implemented',
   'buildinfo': 'build info is deprecated in buildx and not written by tsbuild',
   'buildinfo-attrs': 'build info is deprecated in buildx and not written by tsbuild',
   'attestation-prefix': 'tsbuild does not prefix attestation file names',
@@ -70,7 +71,7 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 /** The attributes each output type accepts (besides `type`). */
-const IMAGE_ATTRS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'rewrite-timestamp', 'store'];
+const IMAGE_ATTRS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'oci-artifact', 'rewrite-timestamp', 'store'];
 const ACCEPTED: Record<string, string[]> = {
   image: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
   registry: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
@@ -118,6 +119,11 @@ function compressionOf(attrs: Record<string, string>, text: string): ImageExport
   if (out.compression === 'zstd' && out.ociMediatypes === false) {
     // Docker's media types have no zstd layer type; buildx switches to OCI types in this case, we say so instead.
     throw new UserError('INVALID_ARGUMENT', `-o ${text}: compression=zstd needs OCI media types`, 'drop oci-mediatypes=false (docker media types have no zstd layer)');
+  }
+  if (attrs['oci-artifact'] !== undefined) out.ociArtifact = parseBool(attrs['oci-artifact'], false, 'oci-artifact');
+  if (out.ociArtifact === true && out.ociMediatypes === false) {
+    // BuildKit exporter/containerimage/opts.go (ImageCommitOpts.Load): an artifact manifest is an OCI type.
+    throw new UserError('INVALID_ARGUMENT', `-o ${text}: exporter option "oci-artifact=true" conflicts with "oci-mediatypes=false"`, 'drop one of them');
   }
   if (attrs['rewrite-timestamp'] !== undefined) out.rewriteTimestamp = parseBool(attrs['rewrite-timestamp'], false, 'rewrite-timestamp');
   // `store=false` asks the image exporter not to keep the image in the daemon's store: tsbuild has none; both accepted.
