@@ -1,7 +1,13 @@
 import { Option, type Command } from 'commander';
-import { formatReference, isIndexMediaType, parseReference } from '../../registry/index.js';
+import { readFile } from 'node:fs/promises';
+import { formatReference, formatRepository, isIndexMediaType, parseReference } from '../../registry/index.js';
 import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
-import { combine, pushCreatedIndex, sourceReference } from '../imagetools/create-index.js';
+import { combine } from '../imagetools/create-index.js';
+import { pushCreatedIndex } from '../imagetools/push-created.js';
+import { createSources } from '../imagetools/create-source.js';
+import { filterPlatforms } from '../imagetools/filter-platforms.js';
+import { platformsOption } from './build-flags.js';
+import { writeMetadataObject } from '../metadata-file.js';
 import { inspectText } from '../imagetools/inspect-text.js';
 import { inspectFormatted } from '../imagetools/inspect-format.js';
 import { parseTemplate } from '../imagetools/go-template.js';
@@ -10,7 +16,9 @@ import { parseGoBool, UserError } from '../../common/index.js';
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-interface CreateFlags extends RegistryFlags { tag: string[]; dryRun?: boolean; annotation: string[]; append?: boolean; progress?: string; preferIndex: boolean }
+interface CreateFlags extends RegistryFlags {
+  tag: string[]; file: string[]; dryRun?: boolean; annotation: string[]; append?: boolean; progress?: string; preferIndex: boolean; platform: string[]; metadataFile?: string;
+}
 
 /** A boolean flag's value as Go's strconv.ParseBool reads `--flag=VALUE` (buildx's --prefer-index=false). */
 function parseBool(name: string): (value: string) => boolean {
@@ -25,8 +33,9 @@ function parseBool(name: string): (value: string) => boolean {
 export function registerImagetools(program: Command, signal: AbortSignal): void {
   const tools = program.command('imagetools').description('work with images in a registry: merge per-platform images into one index, inspect');
 
-  addRegistryFlags(tools.command('create').argument('<sources...>', 'images or indexes to merge: REF, REPO@sha256:… or a bare sha256:… in the -t repository')
+  addRegistryFlags(tools.command('create').argument('[sources...]', 'images or indexes to merge: REF, REPO@sha256:…, a bare sha256:… or a descriptor\'s JSON in the one repository named')
     .description('create one image index from the manifests of the sources, without pulling layers'))
+    .option('-f, --file <path>', 'read a source descriptor (JSON) from a file; repeatable', collect, [])
     .option('-t, --tag <ref>', 'where to push the index; repeatable', collect, [])
     .option('--dry-run', 'print the index instead of pushing it')
     .option('--annotation <[type[platform]:]key=value>', 'index:KEY=VALUE on the index, manifest-descriptor[PLATFORM]:KEY=VALUE on its entries; repeatable', collect, [])
@@ -36,13 +45,18 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
     // the next word (cli.ts explicitBooleans writes it `--prefer-index=true`, the preset).
     .addOption(new Option('--prefer-index [bool]', 'a lone image manifest as the source is wrapped in an index (=false: pushed as it is, as a lone index always is)')
       .argParser(parseBool('prefer-index')).preset('true').default(true))
+    .option('-p, --platform <os/arch,...>', 'keep only these platforms of the sources (and their attestations); repeatable', collect, [])
+    .option('--metadata-file <path>', 'write the pushed descriptor and repository names as JSON (buildx keys)')
     .action((given: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
-      if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', 'imagetools create needs -t REF (or --dry-run)', 'add -t registry/repository:tag');
-      if (flags.append === true && flags.tag.length === 0) throw new UserError('INVALID_ARGUMENT', 'imagetools create --append needs -t REF: the index it adds to', 'add -t registry/repository:tag');
+      if (given.length === 0 && flags.file.length === 0) throw new UserError('INVALID_ARGUMENT', 'no sources specified', 'name the images to combine, or --file DESCRIPTOR.json');
+      if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', "can't push with no tags specified, please set --tag or --dry-run", 'add -t registry/repository:tag');
       const targets = flags.tag.map(parseReference);
-      // buildx's --append: the first tag's image or index is the first source (it must exist).
-      const sources = flags.append === true ? [flags.tag[0] as string, ...given] : given;
-      const created = await combine(client, sources.map((s) => sourceReference(s, targets)), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
+      // buildx's runCreate: the files' descriptors come first, then the arguments; --append puts the first tag before all.
+      const files = await Promise.all(flags.file.map(async (f) => await readFile(f, 'utf8')));
+      const texts = [...(flags.append === true && flags.tag[0] !== undefined ? [flags.tag[0]] : []), ...files, ...given];
+      const wanted = flags.platform.length > 0 ? platformsOption(flags.platform.join(',')) ?? [] : [];
+      const combined = await combine(client, createSources(texts, targets), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
+      const created = await filterPlatforms(client, combined, wanted, signal);
       if (flags.dryRun === true) {
         // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
         process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);
@@ -53,6 +67,14 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
       for (const target of targets) {
         const c = await pushCreatedIndex(client, created, target, signal);
         process.stderr.write(`${formatReference(target)}: ${what}; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
+      }
+      if (flags.metadataFile !== undefined) {
+        // buildx's runCreate: the descriptor pushed, and the target repositories, sorted, comma-separated.
+        const { mediaType, digest, size } = created.descriptor;
+        await writeMetadataObject(flags.metadataFile, {
+          'containerimage.descriptor': { mediaType, digest, size },
+          'image.name': [...new Set(targets.map((t) => formatRepository(t)))].sort().join(','),
+        });
       }
       process.stdout.write(`${created.descriptor.digest}\n`);
     }));

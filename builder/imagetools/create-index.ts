@@ -1,9 +1,10 @@
 import {
-  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, formatReference, parseImageConfig, parseReference, sha256, type Descriptor, type ImageIndex, type Reference, type RegistryClient, type Repository,
+  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, formatReference, sha256,
+  type Descriptor, type FetchedManifest, type ImageIndex, type Platform, type Reference, type RegistryClient, type Repository,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
-import { copy, RepositoryTarget } from '../content/index.js';
 import type { Annotations } from '../options/annotations.js';
+import type { CreateSource } from './create-source.js';
 
 // `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
 // digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the
@@ -25,59 +26,86 @@ export interface CreatedIndex { bytes: Uint8Array; descriptor: Descriptor; entri
  * byte (an index always; an image manifest when `preferIndex` is false), so re-tagging an image with `create -t new
  * old` keeps its digest, as a signature made over that digest needs. Anything else is a new index over every manifest.
  */
-export async function combine(client: RegistryClient, sources: Reference[], annotations: Annotations, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
+export async function combine(client: RegistryClient, sources: CreateSource[], annotations: Annotations, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
   // buildx's combine: an index gets `index` and `manifest-descriptor` annotations only.
   for (const a of annotations) {
     if (a.kind === 'manifest') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "manifest" annotations are not supported by imagetools create yet`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
     if (a.kind === 'index-descriptor') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "index-descriptor" annotations are invalid while creating an image`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
   }
-  const [lone] = sources;
-  if (lone !== undefined && sources.length === 1 && annotations.length === 0) {
-    const fetched = await client.getManifest(lone, undefined, signal);
-    if (fetched.document.kind === 'index' || !preferIndex) {
-      const descriptor: Descriptor = { mediaType: fetched.document.mediaType, digest: fetched.descriptor.digest, size: fetched.bytes.length };
-      return { bytes: fetched.bytes, descriptor, entries: [{ descriptor, source: { ...repo(lone), digest: descriptor.digest } }], kept: true };
-    }
+  const read = await Promise.all(sources.map((s) => readSource(client, s, signal)));
+  const [lone] = read;
+  if (lone !== undefined && read.length === 1 && annotations.length === 0 && (lone.fetched.document.kind === 'index' || !preferIndex)) {
+    return { bytes: lone.fetched.bytes, descriptor: lone.descriptor, entries: [{ descriptor: lone.descriptor, source: { ...repo(lone.ref), digest: lone.descriptor.digest } }], kept: true };
   }
-  return indexOf(await collectEntries(client, sources, signal), annotations);
+  return indexOf(collectEntries(read), annotations);
+}
+
+/** A source as read: its manifest or index, and the descriptor the new index lists for it. */
+interface ReadSource { ref: Reference; fetched: FetchedManifest; descriptor: Descriptor }
+
+/**
+ * Reads one source. Its descriptor is the registry's, with what a descriptor source gave (buildx's mergeDesc: its
+ * media type, annotations, platform; a descriptor with a media type is taken whole); an image manifest without a
+ * platform gets its config's (buildx's loadPlatform).
+ */
+async function readSource(client: RegistryClient, source: CreateSource, signal?: AbortSignal): Promise<ReadSource> {
+  const { ref, given } = source;
+  const fetched = await client.getManifest(ref, given?.digest, signal);
+  const name = formatReference(given ? { ...repo(ref), digest: given.digest } : ref);
+  if (given?.size !== undefined && given.size !== fetched.bytes.length) {
+    throw new UserError('INVALID_ARGUMENT', `invalid size mismatch for ${given.digest}, ${given.size} != ${fetched.bytes.length}`, 'give the descriptor the size the registry serves, or leave size out');
+  }
+  const resolved: Descriptor = { mediaType: fetched.document.mediaType, digest: fetched.descriptor.digest, size: fetched.bytes.length };
+  const descriptor: Descriptor = given?.mediaType !== undefined ? { ...given, mediaType: given.mediaType, size: fetched.bytes.length }
+    : { ...resolved, ...(given?.annotations && Object.keys(given.annotations).length > 0 ? { annotations: given.annotations } : {}), ...(given?.platform ? { platform: given.platform } : {}) };
+  if (fetched.document.kind === 'manifest' && (descriptor.platform?.os ?? '') === '' ) {
+    const platform = await configPlatform(client, ref, fetched.document.manifest.config, name, signal);
+    if (platform) descriptor.platform = platform;
+  }
+  return { ref, fetched, descriptor };
 }
 
 /**
- * A source as the user wrote it: `repo[:tag]`, `repo@sha256:…`, or a bare `sha256:…`, which names a manifest in the
- * first target's repository (buildx's rule, for digests a push-by-digest build reported).
+ * The platform an image manifest's config names. An artifact's config (an attestation's `{}`, the empty descriptor)
+ * names none: buildx lists it with an empty platform; we list it with none.
  */
-export function sourceReference(text: string, targets: Reference[]): Reference {
-  if (/^sha256:[a-f0-9]{64}$/.test(text)) {
-    const first = targets[0];
-    if (!first) throw new UserError('INVALID_ARGUMENT', `source ${text} is a bare digest and there is no -t to say which repository holds it`, 'write it as registry/repository@sha256:…, or add -t');
-    return { registry: first.registry, path: first.path, digest: text as `sha256:${string}` };
+async function configPlatform(client: RegistryClient, ref: Reference, config: Descriptor, name: string, signal?: AbortSignal): Promise<Platform | undefined> {
+  const bytes = await client.readBlob(ref, config, signal);
+  let c: unknown;
+  try {
+    c = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (err) {
+    throw new UserError('INVALID_ARGUMENT', `image config of ${name} is not JSON: ${(err as Error).message}`, 'the source is not an image; name an image or index');
   }
-  return parseReference(text);
+  if (typeof c !== 'object' || c === null) return undefined;
+  const { os, architecture, variant, 'os.version': osVersion } = c as Record<string, unknown>;
+  if (typeof os !== 'string' || typeof architecture !== 'string' || os === '' || architecture === '') return undefined;
+  // A lone manifest carries no platform: its config says which one it is.
+  return {
+    os, architecture, ...(typeof variant === 'string' && variant ? { variant } : {}),
+    ...(typeof osVersion === 'string' && osVersion ? { 'os.version': osVersion } : {}),
+  };
 }
 
-/** Reads every source (an image manifest or an index) and returns the manifests, de-duplicated, each with its platform. */
-async function collectEntries(client: RegistryClient, sources: Reference[], signal?: AbortSignal): Promise<IndexEntry[]> {
+/**
+ * Every manifest of the sources (an index's entries, an image manifest itself), each with the repository it is read
+ * from. As buildx's combine (addDesc): the same digest twice is one entry, the later source's platform and
+ * annotations added to it. Two images of one os/arch (Windows images that differ by os.version) are both listed; a
+ * reader picks by the rest of the platform.
+ */
+function collectEntries(read: ReadSource[]): IndexEntry[] {
   const entries = new Map<string, IndexEntry>();
-  for (const source of sources) {
-    const fetched = await client.getManifest(source, undefined, signal);
-    const name = formatReference(source);
-    if (fetched.document.kind === 'index') {
-      for (const d of fetched.document.index.manifests) if (!entries.has(d.digest)) entries.set(d.digest, { descriptor: d, source: { ...repo(source), digest: d.digest } });
-      continue;
-    }
-    // A lone manifest carries no platform: its config says which one it is.
-    const config = parseImageConfig(await client.readBlob(source, fetched.document.manifest.config, signal), name);
-    const platform = {
-      os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}),
-      ...(config['os.version'] ? { 'os.version': config['os.version'] } : {}),
+  const add = (d: Descriptor, source: Reference): void => {
+    const old = entries.get(d.digest);
+    const merged = old === undefined ? d : {
+      ...old.descriptor, ...(d.platform ? { platform: d.platform } : {}), annotations: { ...old.descriptor.annotations, ...d.annotations },
     };
-    const digest = fetched.descriptor.digest;
-    if (!entries.has(digest)) {
-      entries.set(digest, { descriptor: { mediaType: fetched.document.mediaType, digest, size: fetched.descriptor.size, platform }, source: { ...repo(source), digest } });
-    }
+    entries.set(d.digest, { descriptor: merged, source: { ...repo(source), digest: d.digest } });
+  };
+  for (const { ref, fetched, descriptor } of read) {
+    if (fetched.document.kind === 'index') for (const d of fetched.document.index.manifests) add(d, ref);
+    else add(descriptor, ref);
   }
-  // As buildx's combine: only the same digest twice is one entry. Two images of one os/arch (Windows images that
-  // differ by os.version) are both listed; a reader picks by the rest of the platform.
   return [...entries.values()];
 }
 
@@ -85,7 +113,7 @@ async function collectEntries(client: RegistryClient, sources: Reference[], sign
  * A new index over `entries` (a Docker manifest list when every entry is a Docker manifest, as buildx), with the
  * `--annotation`s: `index:` ones on it, `manifest-descriptor[PLATFORM]:` ones on each entry (of that platform).
  */
-function indexOf(entries: IndexEntry[], annotations: Annotations = []): CreatedIndex {
+export function indexOf(entries: IndexEntry[], annotations: Annotations = []): CreatedIndex {
   const mediaType = indexMediaTypeFor(entries.map((e) => e.descriptor));
   const onIndex = Object.fromEntries(annotations.filter((a) => a.kind === 'index').map((a) => [a.key, a.value]));
   const manifests = entries.map((e) => {
@@ -97,47 +125,15 @@ function indexOf(entries: IndexEntry[], annotations: Annotations = []): CreatedI
     schemaVersion: 2, mediaType, manifests,
     ...(mediaType === MediaType.ociIndex && Object.keys(onIndex).length > 0 ? { annotations: onIndex } : {}),
   };
-  const bytes = Buffer.from(canonicalJson(index));
+  const bytes = indexBytes(index);
   return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries, kept: false };
 }
 
-function repo(ref: Reference): Repository {
+/** The bytes `create` pushes for an index it writes. */
+export function indexBytes(index: ImageIndex): Uint8Array {
+  return Buffer.from(canonicalJson(index));
+}
+
+export function repo(ref: Reference): Repository {
   return { registry: ref.registry, path: ref.path };
-}
-
-/** What `pushIndex` did, for the summary line. */
-export interface CopyCounts { manifestsCopied: number; blobsMounted: number; blobsCopied: number; blobsPresent: number }
-
-/**
- * Puts `created` at `target`: every entry not already in the target's repository is copied there first (blobs, then
- * the manifest by digest), then the index under the target's tag, last, so a reader never sees a dangling index.
- */
-export async function pushCreatedIndex(client: RegistryClient, created: CreatedIndex, target: Reference, signal?: AbortSignal): Promise<CopyCounts> {
-  const counts: CopyCounts = { manifestsCopied: 0, blobsMounted: 0, blobsCopied: 0, blobsPresent: 0 };
-  for (const entry of created.entries) {
-    if (entry.source.registry === target.registry && entry.source.path === target.path) continue;
-    await copyManifest(client, entry, target, counts, signal);
-  }
-  await client.putManifest(target, created.descriptor.mediaType, created.bytes, signal);
-  return counts;
-}
-
-/** Copies one manifest (an image manifest, or an index and its manifests) into the target repository. */
-async function copyManifest(client: RegistryClient, entry: IndexEntry, target: Reference, counts: CopyCounts, signal?: AbortSignal): Promise<void> {
-  const digest = entry.descriptor.digest;
-  const fetched = await client.getManifest(entry.source, digest, signal);
-  const sourceRepo = repo(entry.source);
-  if (fetched.document.kind === 'index') {
-    for (const d of fetched.document.index.manifests) await copyManifest(client, { descriptor: d, source: { ...sourceRepo, digest: d.digest } }, target, counts, signal);
-  } else {
-    const { manifest } = fetched.document;
-    const r = await copy(new RepositoryTarget(client, sourceRepo), new RepositoryTarget(client, target), [manifest.config, ...manifest.layers], {
-      signal, mountFrom: () => [sourceRepo],
-    });
-    counts.blobsMounted += r.mounted;
-    counts.blobsCopied += r.uploaded;
-    counts.blobsPresent += r.exists;
-  }
-  await client.putManifest({ ...repo(target), digest }, fetched.document.mediaType, fetched.bytes, signal);
-  counts.manifestsCopied++;
 }

@@ -86,15 +86,22 @@ async function readReferrersTag(client: RegistryClient, tagRef: Reference, signa
  * OCI-Filters-Applied header), else from the referrers tag schema.
  */
 export async function discoverReferrers(client: RegistryClient, subjectRef: Reference, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Referrers> {
+  const subject = await resolveSubject(client, subjectRef, options.signal);
+  return { subject, ...await listReferrers(client, { registry: subjectRef.registry, path: subjectRef.path }, subject.digest, options) };
+}
+
+/**
+ * As discoverReferrers, for a subject already known by digest in `repo` (no request to resolve it): what containerd's
+ * FetchReferrers answers buildx's imagetools, referrers API first, then the referrers tag.
+ */
+export async function listReferrers(client: RegistryClient, repo: Repository, subject: Digest, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<Omit<Referrers, 'subject'>> {
   const { artifactType, signal } = options;
-  const subject = await resolveSubject(client, subjectRef, signal);
-  const repo: Repository = { registry: subjectRef.registry, path: subjectRef.path };
-  const answer = await client.getReferrers(repo, subject.digest, artifactType !== undefined ? { artifactType } : {}, signal);
+  const answer = await client.getReferrers(repo, subject, artifactType !== undefined ? { artifactType } : {}, signal);
   const keep = (list: Descriptor[]): Descriptor[] => (artifactType === undefined ? list : list.filter((d) => d.artifactType === artifactType));
   if (answer.supported) {
     const filtered = answer.filtersApplied.includes('artifactType') ? answer.manifests : keep(answer.manifests);
-    return { subject, referrers: filtered, via: 'referrers-api' };
+    return { referrers: filtered, via: 'referrers-api' };
   }
-  const index = await readReferrersTag(client, { ...repo, tag: referrersTag(subject.digest) }, signal);
-  return { subject, referrers: keep(index?.manifests ?? []), via: 'tag-schema' };
+  const index = await readReferrersTag(client, { ...repo, tag: referrersTag(subject) }, signal);
+  return { referrers: keep(index?.manifests ?? []), via: 'tag-schema' };
 }
