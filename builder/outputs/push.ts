@@ -18,6 +18,9 @@ export interface PushSource extends BlobProvider {
   headAnswer?(digest: Digest): 'exists' | 'missing' | undefined;
 }
 
+/** The uploads of one push, by digest. */
+type InFlight = Map<Digest, Promise<CopyOutcome>>;
+
 /** Told what the push did with each blob (a push plan compares it with what it expected: push-plan.ts). */
 export type BlobOutcomeSink = (desc: Descriptor, outcome: CopyOutcome) => void;
 
@@ -30,6 +33,7 @@ export type BlobOutcomeSink = (desc: Descriptor, outcome: CopyOutcome) => void;
 export async function pushImage(
   client: RegistryClient, source: PushSource, image: AssembledImage, name: string,
   progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink, manifestAfter?: Promise<unknown>,
+  inFlight: InFlight = new Map(),
 ): Promise<string> {
   const named = parseReference(name);
   const digest = image.manifestDescriptor.digest;
@@ -43,7 +47,7 @@ export async function pushImage(
   const started = Date.now();
   const total = blobs.reduce((n, d) => n + d.size, 0);
   progress.event({ type: 'start', vertex, text: `pushing ${shown}`, reasons: [], time: started });
-  const target = new PushTarget(client, ref, source);
+  const target = new PushTarget(client, ref, source, inFlight);
   const outcomes = await copy(source, target, blobs, {
     signal, mountFrom: (d) => source.repositoriesOf(d),
     progress: (desc, outcome, done) => {
@@ -69,8 +73,12 @@ export async function pushIndex(
   client: RegistryClient, source: PushSource, index: AssembledIndex, name: string,
   progress: ProgressWriter, signal: AbortSignal, byDigest = false, onBlob?: BlobOutcomeSink,
 ): Promise<string> {
-  const images = allDone(index.images.map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob)));
-  const attestations = allDone((index.attestations ?? []).map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob, images)));
+  // One upload of each blob, however many of the manifests name it (a layer every platform COPYs alike, the empty
+  // config of every attestation artifact): two uploads of one new blob at once make distribution 2.8 answer
+  // DIGEST_INVALID to one of them. containerd's pusher serialises them the same way (per-digest locks).
+  const inFlight: InFlight = new Map();
+  const images = allDone(index.images.map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob, undefined, inFlight)));
+  const attestations = allDone((index.attestations ?? []).map((image) => pushImage(client, source, image, name, progress, signal, true, onBlob, images, inFlight)));
   await allDone([images, attestations]);
   const named = parseReference(name);
   const digest = index.indexDescriptor.digest;
@@ -96,12 +104,14 @@ class PushTarget implements BlobTarget {
   readonly #client: RegistryClient;
   readonly #inner: RepositoryTarget;
   readonly #source: PushSource;
+  readonly #inFlight: InFlight;
 
-  constructor(client: RegistryClient, repository: Repository, source: PushSource) {
+  constructor(client: RegistryClient, repository: Repository, source: PushSource, inFlight: InFlight) {
     this.#client = client;
     this.#inner = new RepositoryTarget(client, repository);
     this.repository = this.#inner.repository;
     this.#source = source;
+    this.#inFlight = inFlight;
   }
 
   has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
@@ -120,7 +130,19 @@ class PushTarget implements BlobTarget {
     return this.#put(desc, open, from, signal);
   }
 
+  /** The blob put once per push: a second image naming it waits for the first upload, and finds it there. */
   async #put(desc: Descriptor, open: () => Promise<Readable>, from: Repository | undefined, signal?: AbortSignal): Promise<CopyOutcome> {
+    const running = this.#inFlight.get(desc.digest);
+    if (running !== undefined) {
+      await running;
+      return 'exists';
+    }
+    const put = this.#putOnce(desc, open, from, signal);
+    this.#inFlight.set(desc.digest, put);
+    return await put;
+  }
+
+  async #putOnce(desc: Descriptor, open: () => Promise<Readable>, from: Repository | undefined, signal?: AbortSignal): Promise<CopyOutcome> {
     const answer = this.#source.headAnswer?.(desc.digest);
     if (answer === 'exists') return 'exists';
     const source = this.#source;

@@ -102,12 +102,20 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
     attested = `${R}/buildx/attested:latest`;
     single = `${R}/buildx/imtools-manifest:latest`;
     await build('-t', plain, '--push', all, '--provenance=false');
-    await build('--output', `type=image,name=${attested},push=true,oci-mediatypes=true,oci-artifact=true`, all, '--provenance=mode=min');
+    await build('--metadata-file', join(env.dir, 'md-attested.json'), '--output', `type=image,name=${attested},push=true,oci-mediatypes=true,oci-artifact=true`, all, '--provenance=mode=min');
     await build('-t', single, '--push', '--platform=linux/amd64', '--provenance=false');
     srcIdx = `${R}/buildx/imtools:latest`;
     await create('--platform=linux/amd64,linux/arm64', '-t', srcIdx, plain);
   });
   after(async () => { await env?.stop(); });
+
+  it('(the oci-artifact build) pushes each blob once: five attestation artifacts share one empty config', async () => {
+    // Five platforms: 5 layers, 5 configs, 5 provenance statements and the one `{}` config of the five attestation
+    // manifests. Uploading that one five times at once made distribution 2.8 refuse one (DIGEST_INVALID).
+    const md = JSON.parse(await readFile(join(env.dir, 'md-attested.json'), 'utf8')) as { 'tsbuild.transfer': { blobsUploaded: number; requests: Record<string, number> } };
+    expect(md['tsbuild.transfer'].blobsUploaded).to.equal(16);
+    expect(md['tsbuild.transfer'].requests['blob-head']).to.equal(16);
+  });
 
   it('testImagetoolsCopyManifest: a lone manifest becomes a one-entry index (--metadata-file), or stays itself with --prefer-index=false', async () => {
     const src = await raw(single);
