@@ -1,11 +1,13 @@
 import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { formatReference, formatRepository, isIndexMediaType, parseReference } from '../../registry/index.js';
+import { isIndexMediaType } from '../../registry/index.js';
 import { addRegistryFlags, withRegistry, type RegistryFlags } from './registry-flags.js';
 import { combine } from '../imagetools/create-index.js';
 import { pushCreatedIndex } from '../imagetools/push-created.js';
 import { createSources } from '../imagetools/create-source.js';
 import { filterPlatforms } from '../imagetools/filter-platforms.js';
+import { formatLocation, locationName, parseLocation } from '../imagetools/location.js';
+import { LocationStore } from '../imagetools/location-store.js';
 import { platformsOption } from './build-flags.js';
 import { writeMetadataObject } from '../metadata-file.js';
 import { inspectText } from '../imagetools/inspect-text.js';
@@ -50,13 +52,14 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
     .action((given: string[], flags: CreateFlags) => withRegistry(program, flags, async (client) => {
       if (given.length === 0 && flags.file.length === 0) throw new UserError('INVALID_ARGUMENT', 'no sources specified', 'name the images to combine, or --file DESCRIPTOR.json');
       if (flags.tag.length === 0 && flags.dryRun !== true) throw new UserError('INVALID_ARGUMENT', "can't push with no tags specified, please set --tag or --dry-run", 'add -t registry/repository:tag');
-      const targets = flags.tag.map(parseReference);
+      const targets = flags.tag.map(parseLocation);
+      const store = new LocationStore(client);
       // buildx's runCreate: the files' descriptors come first, then the arguments; --append puts the first tag before all.
       const files = await Promise.all(flags.file.map(async (f) => await readFile(f, 'utf8')));
       const texts = [...(flags.append === true && flags.tag[0] !== undefined ? [flags.tag[0]] : []), ...files, ...given];
       const wanted = flags.platform.length > 0 ? platformsOption(flags.platform.join(',')) ?? [] : [];
-      const combined = await combine(client, createSources(texts, targets), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
-      const created = await filterPlatforms(client, combined, wanted, signal);
+      const combined = await combine(store, createSources(texts, targets), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
+      const created = await filterPlatforms(store, combined, wanted, signal);
       if (flags.dryRun === true) {
         // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
         process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);
@@ -65,15 +68,15 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
       const what = created.kept ? `${isIndexMediaType(created.descriptor.mediaType) ? 'index' : 'manifest'} ${created.descriptor.digest} kept as it is`
         : `index ${created.descriptor.digest} over ${created.entries.length} manifests`;
       for (const target of targets) {
-        const c = await pushCreatedIndex(client, created, target, signal);
-        process.stderr.write(`${formatReference(target)}: ${what}; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
+        const c = await pushCreatedIndex(store, created, target, signal);
+        process.stderr.write(`${formatLocation(target)}: ${what}; ${c.manifestsCopied} manifests copied (${c.blobsMounted} blobs mounted, ${c.blobsCopied} copied, ${c.blobsPresent} present)\n`);
       }
       if (flags.metadataFile !== undefined) {
         // buildx's runCreate: the descriptor pushed, and the target repositories, sorted, comma-separated.
         const { mediaType, digest, size } = created.descriptor;
         await writeMetadataObject(flags.metadataFile, {
           'containerimage.descriptor': { mediaType, digest, size },
-          'image.name': [...new Set(targets.map((t) => formatRepository(t)))].sort().join(','),
+          'image.name': [...new Set(targets.map(locationName))].sort().join(','),
         });
       }
       process.stdout.write(`${created.descriptor.digest}\n`);
@@ -86,10 +89,11 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
       if (flags.format !== undefined && flags.raw === true) throw new UserError('INVALID_ARGUMENT', 'format and raw cannot be used together', 'drop --raw or --format');
       // Parsed before any request, so a bad template fails fast with its position (exit 2).
       const template = flags.format !== undefined ? parseTemplate(flags.format) : undefined;
-      const ref = parseReference(refText);
-      const fetched = await client.getManifest(ref, undefined, signal);
-      if (template) process.stdout.write(await inspectFormatted(client, ref, refText, fetched, template));
+      const at = parseLocation(refText);
+      const store = new LocationStore(client);
+      const fetched = await store.getManifest(at, undefined, signal);
+      if (template) process.stdout.write(await inspectFormatted(store, at, refText, fetched, template));
       else if (flags.raw === true) process.stdout.write(Buffer.from(fetched.bytes));
-      else process.stdout.write(inspectText(ref, fetched.descriptor, fetched.document));
+      else process.stdout.write(inspectText(at, fetched.descriptor, fetched.document));
     }));
 }

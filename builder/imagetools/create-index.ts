@@ -1,10 +1,11 @@
 import {
-  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, formatReference, sha256,
-  type Descriptor, type FetchedManifest, type ImageIndex, type Platform, type Reference, type RegistryClient, type Repository,
+  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type FetchedManifest, type ImageIndex, type Platform,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
 import type { Annotations } from '../options/annotations.js';
 import type { CreateSource } from './create-source.js';
+import { atDigest, formatLocation, type Location } from './location.js';
+import type { LocationStore } from './location-store.js';
 
 // `tsbuild imagetools create`: the merge step of a distributed build. Each runner pushed its platform's image by
 // digest; this puts one index over them, as `docker buildx imagetools create` does, without pulling any layer: the
@@ -13,7 +14,7 @@ import type { CreateSource } from './create-source.js';
 // exactly, so its digest does not change).
 
 /** One manifest the new index lists, and the repository it is read from. */
-export interface IndexEntry { descriptor: Descriptor; source: Reference }
+export interface IndexEntry { descriptor: Descriptor; source: Location }
 
 /**
  * What `create` pushes: its exact bytes and descriptor, and where each manifest it names comes from. `kept`: a lone
@@ -26,32 +27,32 @@ export interface CreatedIndex { bytes: Uint8Array; descriptor: Descriptor; entri
  * byte (an index always; an image manifest when `preferIndex` is false), so re-tagging an image with `create -t new
  * old` keeps its digest, as a signature made over that digest needs. Anything else is a new index over every manifest.
  */
-export async function combine(client: RegistryClient, sources: CreateSource[], annotations: Annotations, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
+export async function combine(store: LocationStore, sources: CreateSource[], annotations: Annotations, preferIndex: boolean, signal?: AbortSignal): Promise<CreatedIndex> {
   // buildx's combine: an index gets `index` and `manifest-descriptor` annotations only.
   for (const a of annotations) {
     if (a.kind === 'manifest') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "manifest" annotations are not supported by imagetools create yet`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
     if (a.kind === 'index-descriptor') throw new UserError('INVALID_ARGUMENT', `--annotation ${a.key}: "index-descriptor" annotations are invalid while creating an image`, 'write index:KEY=VALUE or manifest-descriptor:KEY=VALUE');
   }
-  const read = await Promise.all(sources.map((s) => readSource(client, s, signal)));
+  const read = await Promise.all(sources.map((s) => readSource(store, s, signal)));
   const [lone] = read;
   if (lone !== undefined && read.length === 1 && annotations.length === 0 && (lone.fetched.document.kind === 'index' || !preferIndex)) {
-    return { bytes: lone.fetched.bytes, descriptor: lone.descriptor, entries: [{ descriptor: lone.descriptor, source: { ...repo(lone.ref), digest: lone.descriptor.digest } }], kept: true };
+    return { bytes: lone.fetched.bytes, descriptor: lone.descriptor, entries: [{ descriptor: lone.descriptor, source: atDigest(lone.ref, lone.descriptor.digest) }], kept: true };
   }
   return indexOf(collectEntries(read), annotations);
 }
 
 /** A source as read: its manifest or index, and the descriptor the new index lists for it. */
-interface ReadSource { ref: Reference; fetched: FetchedManifest; descriptor: Descriptor }
+interface ReadSource { ref: Location; fetched: FetchedManifest; descriptor: Descriptor }
 
 /**
  * Reads one source. Its descriptor is the registry's, with what a descriptor source gave (buildx's mergeDesc: its
  * media type, annotations, platform; a descriptor with a media type is taken whole); an image manifest without a
  * platform gets its config's (buildx's loadPlatform).
  */
-async function readSource(client: RegistryClient, source: CreateSource, signal?: AbortSignal): Promise<ReadSource> {
+async function readSource(store: LocationStore, source: CreateSource, signal?: AbortSignal): Promise<ReadSource> {
   const { ref, given } = source;
-  const fetched = await client.getManifest(ref, given?.digest, signal);
-  const name = formatReference(given ? { ...repo(ref), digest: given.digest } : ref);
+  const fetched = await store.getManifest(ref, given?.digest, signal);
+  const name = formatLocation(ref);
   if (given?.size !== undefined && given.size !== fetched.bytes.length) {
     throw new UserError('INVALID_ARGUMENT', `invalid size mismatch for ${given.digest}, ${given.size} != ${fetched.bytes.length}`, 'give the descriptor the size the registry serves, or leave size out');
   }
@@ -59,7 +60,7 @@ async function readSource(client: RegistryClient, source: CreateSource, signal?:
   const descriptor: Descriptor = given?.mediaType !== undefined ? { ...given, mediaType: given.mediaType, size: fetched.bytes.length }
     : { ...resolved, ...(given?.annotations && Object.keys(given.annotations).length > 0 ? { annotations: given.annotations } : {}), ...(given?.platform ? { platform: given.platform } : {}) };
   if (fetched.document.kind === 'manifest' && (descriptor.platform?.os ?? '') === '' ) {
-    const platform = await configPlatform(client, ref, fetched.document.manifest.config, name, signal);
+    const platform = await configPlatform(store, ref, fetched.document.manifest.config, name, signal);
     if (platform) descriptor.platform = platform;
   }
   return { ref, fetched, descriptor };
@@ -69,8 +70,8 @@ async function readSource(client: RegistryClient, source: CreateSource, signal?:
  * The platform an image manifest's config names. An artifact's config (an attestation's `{}`, the empty descriptor)
  * names none: buildx lists it with an empty platform; we list it with none.
  */
-async function configPlatform(client: RegistryClient, ref: Reference, config: Descriptor, name: string, signal?: AbortSignal): Promise<Platform | undefined> {
-  const bytes = await client.readBlob(ref, config, signal);
+async function configPlatform(store: LocationStore, ref: Location, config: Descriptor, name: string, signal?: AbortSignal): Promise<Platform | undefined> {
+  const bytes = await store.readBlob(ref, config, signal);
   let c: unknown;
   try {
     c = JSON.parse(Buffer.from(bytes).toString('utf8'));
@@ -95,12 +96,12 @@ async function configPlatform(client: RegistryClient, ref: Reference, config: De
  */
 function collectEntries(read: ReadSource[]): IndexEntry[] {
   const entries = new Map<string, IndexEntry>();
-  const add = (d: Descriptor, source: Reference): void => {
+  const add = (d: Descriptor, source: Location): void => {
     const old = entries.get(d.digest);
     const merged = old === undefined ? d : {
       ...old.descriptor, ...(d.platform ? { platform: d.platform } : {}), annotations: { ...old.descriptor.annotations, ...d.annotations },
     };
-    entries.set(d.digest, { descriptor: merged, source: { ...repo(source), digest: d.digest } });
+    entries.set(d.digest, { descriptor: merged, source: atDigest(source, d.digest) });
   };
   for (const { ref, fetched, descriptor } of read) {
     if (fetched.document.kind === 'index') for (const d of fetched.document.index.manifests) add(d, ref);
@@ -132,8 +133,4 @@ export function indexOf(entries: IndexEntry[], annotations: Annotations = []): C
 /** The bytes `create` pushes for an index it writes. */
 export function indexBytes(index: ImageIndex): Uint8Array {
   return Buffer.from(canonicalJson(index));
-}
-
-export function repo(ref: Reference): Repository {
-  return { registry: ref.registry, path: ref.path };
 }

@@ -1,5 +1,6 @@
-import { formatRepository, isDigest, parsePlatform, parseReference, type Descriptor, type Reference, type Repository } from '../../registry/index.js';
+import { isDigest, parsePlatform, type Descriptor } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
+import { atDigest, locationName, parseLocation, type Location } from './location.js';
 
 // What `imagetools create` reads: each source as buildx's parseSource takes it (docker/buildx
 // commands/imagetools/create.go): a digest, a reference, or an OCI descriptor as JSON (what `--file` holds). A source
@@ -9,9 +10,9 @@ import { UserError } from '../../common/index.js';
  * One source of `create`: where its manifest is read (`ref`), and, for a descriptor source, the descriptor as given
  * (its annotations, platform and artifactType are what the new index lists).
  */
-export interface CreateSource { ref: Reference; given?: Partial<Descriptor> & { digest: Descriptor['digest'] } }
+export interface CreateSource { ref: Location; given?: Partial<Descriptor> & { digest: Descriptor['digest'] } }
 
-type Parsed = { ref: Reference } | { given: Partial<Descriptor> & { digest: Descriptor['digest'] } };
+type Parsed = { ref: Location } | { given: Partial<Descriptor> & { digest: Descriptor['digest'] } };
 
 /** A source as written: `sha256:…`, a reference, or a descriptor's JSON (`{"mediaType":…,"digest":…,"size":…}`). */
 function parseSource(text: string): Parsed {
@@ -19,7 +20,7 @@ function parseSource(text: string): Parsed {
   const bad = (why: string): UserError => new UserError('INVALID_ARGUMENT', `failed to parse source ${JSON.stringify(text)}, valid sources are digests, references and descriptors: ${why}`,
     'write REPO[:TAG], REPO@sha256:…, sha256:… or a descriptor\'s JSON');
   if (text.startsWith('sha256')) throw bad('not a sha256 digest');
-  if (!text.trimStart().startsWith('{')) return { ref: parseReference(text) };
+  if (!text.trimStart().startsWith('{')) return { ref: parseLocation(text) };
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -53,19 +54,18 @@ function isStringMap(v: unknown): v is Record<string, string> {
  * read from the only repository named by the tags and the other sources (a source's first, else the first tag's); a
  * bare digest (or a descriptor without a media type) by digest there, a descriptor under that repository's tag.
  */
-export function createSources(texts: string[], tags: Reference[]): CreateSource[] {
+export function createSources(texts: string[], tags: Location[]): CreateSource[] {
   const parsed = texts.map(parseSource);
-  const repos = new Set([...tags, ...parsed.flatMap((p) => ('ref' in p ? [p.ref] : []))].map((r) => formatRepository(r)));
+  const repos = new Set([...tags, ...parsed.flatMap((p) => ('ref' in p ? [p.ref] : []))].map(locationName));
   if (repos.size === 0) throw new UserError('INVALID_ARGUMENT', 'no repositories specified, please set a reference in tag or source', 'add -t registry/repository:tag');
-  const named = parsed.find((p): p is { ref: Reference } => 'ref' in p)?.ref ?? tags[0];
+  const named = parsed.find((p): p is { ref: Location } => 'ref' in p)?.ref ?? tags[0];
   const defaultRepo = repos.size === 1 ? named : undefined;
   return parsed.map((p, i) => {
     if ('ref' in p) return { ref: p.ref };
     if (defaultRepo === undefined) {
       throw new UserError('INVALID_ARGUMENT', `multiple repositories specified, cannot infer repository for ${JSON.stringify(texts[i])}`, 'write the source as registry/repository@sha256:…');
     }
-    const repo: Repository = { registry: defaultRepo.registry, path: defaultRepo.path };
-    if (p.given.mediaType === undefined) return { ref: { ...repo, digest: p.given.digest }, given: p.given };
-    return { ref: { ...repo, ...(defaultRepo.tag !== undefined ? { tag: defaultRepo.tag } : {}) }, given: p.given };
+    // Either way the manifest is read by the descriptor's digest; the location only says where.
+    return { ref: atDigest(defaultRepo, p.given.digest), given: p.given };
   });
 }

@@ -1,10 +1,11 @@
 import {
-  formatPlatform, isDigest, isIndexMediaType, listReferrers, normalizePlatform, sha256,
-  type Descriptor, type Digest, type ImageIndex, type Platform, type RegistryClient, type Repository,
+  formatPlatform, isDigest, isIndexMediaType, normalizePlatform, sha256, type Descriptor, type Digest, type ImageIndex, type Platform,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
 import { ATTESTATION_ARTIFACT_TYPE, ATTESTATION_MANIFEST, REFERENCE_DIGEST_ANNOTATION, REFERENCE_TYPE_ANNOTATION } from '../attest/attach.js';
 import { indexBytes, type CreatedIndex, type IndexEntry } from './create-index.js';
+import { atDigest, type Location } from './location.js';
+import type { LocationStore } from './location-store.js';
 
 // `imagetools create --platform`, and the attestations `create` brings along, as buildx's Resolver.filterPlatforms
 // (docker/buildx util/imagetools/create.go) decides them after combine: the entries of the wanted platforms stay (all
@@ -20,7 +21,7 @@ function matcherOf(wanted: Platform[]): (p: Platform) => boolean {
 }
 
 /** The manifests of `created` that `--platform` keeps, and the attestations they bring; `created` itself when unchanged. */
-export async function filterPlatforms(client: RegistryClient, created: CreatedIndex, wanted: Platform[], signal?: AbortSignal): Promise<CreatedIndex> {
+export async function filterPlatforms(store: LocationStore, created: CreatedIndex, wanted: Platform[], signal?: AbortSignal): Promise<CreatedIndex> {
   const matches = matcherOf(wanted);
   if (!isIndexMediaType(created.descriptor.mediaType)) {
     if (wanted.length === 0) return created;
@@ -31,10 +32,10 @@ export async function filterPlatforms(client: RegistryClient, created: CreatedIn
   }
   const index = JSON.parse(Buffer.from(created.bytes).toString('utf8')) as ImageIndex;
   // A kept index is one entry (the index itself): its manifests are read from its repository.
-  const sourceOf = (digest: Digest): Repository => {
+  const sourceOf = (digest: Digest): Location => {
     const entry = created.entries.find((e) => e.descriptor.digest === digest) ?? (created.kept ? created.entries[0] : undefined);
     if (entry === undefined) throw new Error(`imagetools create: no source for ${digest}`);
-    return { registry: entry.source.registry, path: entry.source.path };
+    return entry.source;
   };
   const byDigest = new Map(index.manifests.map((m) => [m.digest, m]));
   const references = new Map<Digest, Descriptor>();   // attestation manifest → the image it is about
@@ -47,13 +48,13 @@ export async function filterPlatforms(client: RegistryClient, created: CreatedIn
   }
   const kept = index.manifests.filter((m) => references.has(m.digest) || m.platform === undefined || matches(m.platform));
   if (kept.length === 0) throw new UserError('INVALID_ARGUMENT', 'none of the manifests match the provided platforms', `the source has ${index.manifests.map((m) => (m.platform ? formatPlatform(m.platform) : m.digest)).join(', ')}`);
-  const entries: IndexEntry[] = kept.map((m) => ({ descriptor: m, source: { ...sourceOf(m.digest), digest: m.digest } }));
+  const entries: IndexEntry[] = kept.map((m) => ({ descriptor: m, source: atDigest(sourceOf(m.digest), m.digest) }));
   const attested = new Set([...references.values()].map((s) => s.digest));
   let added = false;
   for (const d of matched) {
     if (references.has(d) || attested.has(d)) continue;
-    const repo = sourceOf(d);
-    const { referrers } = await listReferrers(client, repo, d, { artifactType: ATTESTATION_ARTIFACT_TYPE, signal });
+    const source = sourceOf(d);
+    const referrers = await store.referrers(source, d, ATTESTATION_ARTIFACT_TYPE, signal);
     const ref = referrers.find((r) => !references.has(r.digest));
     if (ref === undefined) continue;
     // Listed as BuildKit lists an attestation in an index: no runtime picks unknown/unknown.
@@ -62,7 +63,7 @@ export async function filterPlatforms(client: RegistryClient, created: CreatedIn
       ...plain, platform: { architecture: 'unknown', os: 'unknown' },
       annotations: { ...ref.annotations, [REFERENCE_TYPE_ANNOTATION]: ATTESTATION_MANIFEST, [REFERENCE_DIGEST_ANNOTATION]: d },
     };
-    entries.push({ descriptor, source: { ...repo, digest: ref.digest } });
+    entries.push({ descriptor, source: atDigest(source, ref.digest) });
     added = true;
   }
   if (entries.length === index.manifests.length && !added) return created;

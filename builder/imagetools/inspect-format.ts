@@ -1,4 +1,6 @@
-import { isDigest, type Descriptor, type Digest, type Reference, type RegistryClient } from '../../registry/index.js';
+import { isDigest, type Descriptor, type Digest } from '../../registry/index.js';
+import type { Location } from './location.js';
+import type { LocationStore } from './location-store.js';
 import type { FetchedManifest } from '../../registry/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../../registry/oci/index.js';
 import { REFERENCE_DIGEST_ANNOTATION } from '../attest/attach.js';
@@ -37,12 +39,12 @@ class Loaded {
   readonly images = new Map<string, Digest>();
   readonly #refs = new Map<string, Digest[]>();
   readonly #documents = new Map<string, Promise<Json>>();
-  constructor(readonly client: RegistryClient, readonly ref: Reference) {}
+  constructor(readonly store: LocationStore, readonly at: Location) {}
 
   document(digest: Digest): Promise<Json> {
     let found = this.#documents.get(digest);
     if (!found) {
-      found = this.client.getManifest(this.ref, digest).then((f) => asObject(JSON.parse(Buffer.from(f.bytes).toString('utf8'))) ?? {});
+      found = this.store.getManifest(this.at, digest).then((f) => asObject(JSON.parse(Buffer.from(f.bytes).toString('utf8'))) ?? {});
       this.#documents.set(digest, found);
     }
     return found;
@@ -50,11 +52,11 @@ class Loaded {
 
   async blob(desc: Json, limit?: number): Promise<unknown> {
     const d = blobDescriptor(desc);
-    if (limit === undefined) return JSON.parse(Buffer.from(await this.client.readBlob(this.ref, d)).toString('utf8'));
+    if (limit === undefined) return JSON.parse(Buffer.from(await this.store.readBlob(this.at, d)).toString('utf8'));
     if (d.size > limit) throw new Error(`attestation ${d.digest} is ${d.size} bytes, over the ${limit} byte limit`);
     // Not readBlob: its 4 MiB cap is for configs, and an SBOM of a large image is bigger; fetchBlob verifies as it streams.
     const chunks: Buffer[] = [];
-    for await (const chunk of await this.client.fetchBlob(this.ref, d)) chunks.push(chunk as Buffer);
+    for await (const chunk of await this.store.fetchBlob(this.at, d)) chunks.push(chunk as Buffer);
     return JSON.parse(Buffer.concat(chunks).toString('utf8'));
   }
 
@@ -144,9 +146,9 @@ const lazy = <T>(get: () => Promise<T>): (() => Promise<T>) => {
  * with the methods `Provenance` and `SBOM` (tplInput), or, for several platforms, with `Image`, `Provenance` and
  * `SBOM` maps keyed by platform (tplInputs). `name` is the reference as the user wrote it.
  */
-export async function inspectFormatted(client: RegistryClient, ref: Reference, name: string, fetched: FetchedManifest, template: Template): Promise<string> {
-  if (isWholeManifest(template)) return inspectText(ref, fetched.descriptor, fetched.document);
-  const loaded = new Loaded(client, ref);
+export async function inspectFormatted(store: LocationStore, at: Location, name: string, fetched: FetchedManifest, template: Template): Promise<string> {
+  if (isWholeManifest(template)) return inspectText(at, fetched.descriptor, fetched.document);
+  const loaded = new Loaded(store, at);
   const root = { mediaType: fetched.descriptor.mediaType, digest: fetched.descriptor.digest, size: fetched.descriptor.size };
   let manifest: GoValue;
   if (fetched.document.kind === 'index') {

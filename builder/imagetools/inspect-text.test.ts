@@ -20,7 +20,7 @@ describe('inspectText', () => {
         ],
       },
     } as unknown as ManifestDocument;
-    const text = inspectText(parseReference('r.example/app:1'), { mediaType: INDEX, digest: `sha256:${'c'.repeat(64)}`, size: 1 }, document);
+    const text = inspectText({ kind: 'registry', ref: parseReference('r.example/app:1') }, { mediaType: INDEX, digest: `sha256:${'c'.repeat(64)}`, size: 1 }, document);
     // Widths: "MediaType:" + 1 = 11; "Manifests:" + 1 = 11; "  Annotations:" + 1 = 15; "    vnd.docker.reference.digest:" + 1 = 33.
     expect(text.split('\n')).to.deep.equal([
       'Name:      r.example/app:1',

@@ -1,4 +1,5 @@
-import { formatPlatform, formatReference, type Descriptor, type ManifestDocument, type Reference } from '../../registry/index.js';
+import { formatPlatform, formatReference, type Descriptor, type ManifestDocument } from '../../registry/index.js';
+import { formatLocation, type Location } from './location.js';
 import { tabWrite } from '../tab-writer.js';
 
 /** buildx's writers here: tabwriter.NewWriter(out, 0, 0, 1, ' ', 0). */
@@ -15,11 +16,11 @@ const block = (rows: Array<[string, string]>): string => `${tabWrite(rows.map(([
  * whose `Annotations:` ends the run; the annotations (`key:` and value, keys sorted: Go ranges over a map) align on
  * their own.
  */
-export function inspectText(ref: Reference, descriptor: Descriptor, document: ManifestDocument): string {
-  let out = block([['Name:', formatReference(ref)], ['MediaType:', document.mediaType], ['Digest:', descriptor.digest]]);
+export function inspectText(at: Location, descriptor: Descriptor, document: ManifestDocument): string {
+  let out = block([['Name:', formatLocation(at)], ['MediaType:', document.mediaType], ['Digest:', descriptor.digest]]);
   if (document.kind !== 'index') return out;
   out += block([['', ''], ['Manifests:', '']]);
-  const repo = formatReference({ registry: ref.registry, path: ref.path });
+  const repo = at.kind === 'registry' ? formatReference({ registry: at.ref.registry, path: at.ref.path }) : `oci-layout://${at.dir}`;
   let rows: Array<[string, string]> = [];
   document.index.manifests.forEach((m, i) => {
     if (i > 0) rows.push(['', '']);

@@ -1,7 +1,9 @@
-import { listReferrers, type Reference, type RegistryClient } from '../../registry/index.js';
+import type { Descriptor, Digest } from '../../registry/index.js';
 import { ATTESTATION_ARTIFACT_TYPE } from '../attest/attach.js';
-import { copy, RepositoryTarget } from '../content/index.js';
-import { repo, type CreatedIndex, type IndexEntry } from './create-index.js';
+import { copy } from '../content/index.js';
+import type { CreatedIndex, IndexEntry } from './create-index.js';
+import { atDigest, sameRepository, type Location } from './location.js';
+import type { LocationStore } from './location-store.js';
 
 // Pushing what `imagetools create` made: the manifests it names, copied into the target repository when they live
 // elsewhere (blobs mounted across repositories on one registry, else streamed through; manifests by digest, bytes
@@ -9,53 +11,57 @@ import { repo, type CreatedIndex, type IndexEntry } from './create-index.js';
 // supportedArtifactTypes, through BuildKit's contentutil.CopyChain WithReferrers): attestation manifests and cosign
 // or sigstore signatures, recursively (a signature of an attestation). Other referrers stay behind. As buildx, the
 // copies are put by digest; the target registry's referrers API (or no one, on a registry without it) lists them.
+// An OCI layout target lists each copied referrer that no root reaches in index.json (LocationStore.publish).
 
 /** The referrer artifact types copied with a manifest (buildx's supportedArtifactTypes). */
 const COPIED_REFERRERS = new Set([ATTESTATION_ARTIFACT_TYPE, 'application/vnd.dev.cosign.artifact.sig.v1+json', 'application/vnd.dev.sigstore.bundle.v0.3+json']);
 
-/** What `pushIndex` did, for the summary line. */
+/** What `pushCreatedIndex` did, for the summary line. */
 export interface CopyCounts { manifestsCopied: number; blobsMounted: number; blobsCopied: number; blobsPresent: number }
 
+/** One push: where to, what it did so far, each manifest once, and the referrers copied (subject → referrers). */
+interface Push { store: LocationStore; target: Location; counts: CopyCounts; visited: Set<Digest>; referrers: Map<Digest, Descriptor[]>; signal?: AbortSignal | undefined }
+
 /**
- * Puts `created` at `target`: every entry not already in the target's repository is copied there first (blobs, then
- * the manifest by digest), then the index under the target's tag, last, so a reader never sees a dangling index.
+ * Puts `created` at `target`: every entry not already in the target's repository (or layout) is copied there first
+ * (blobs, then the manifest by digest), then the index under the target's tag, last, so a reader never sees a
+ * dangling index.
  */
-export async function pushCreatedIndex(client: RegistryClient, created: CreatedIndex, target: Reference, signal?: AbortSignal): Promise<CopyCounts> {
-  const counts: CopyCounts = { manifestsCopied: 0, blobsMounted: 0, blobsCopied: 0, blobsPresent: 0 };
-  const visited = new Set<string>();
+export async function pushCreatedIndex(store: LocationStore, created: CreatedIndex, target: Location, signal?: AbortSignal): Promise<CopyCounts> {
+  const push: Push = { store, target, counts: { manifestsCopied: 0, blobsMounted: 0, blobsCopied: 0, blobsPresent: 0 }, visited: new Set(), referrers: new Map(), signal };
   for (const entry of created.entries) {
-    if (entry.source.registry === target.registry && entry.source.path === target.path) continue;
-    await copyManifest(client, entry, target, counts, visited, signal);
+    if (sameRepository(entry.source, target)) continue;
+    await copyManifest(push, entry);
   }
-  await client.putManifest(target, created.descriptor.mediaType, created.bytes, signal);
-  return counts;
+  await store.publish(target, created.descriptor, created.bytes, push.referrers, signal);
+  return push.counts;
 }
 
 /**
  * Copies one manifest (an image manifest, or an index and its manifests) into the target repository, then the
  * referrers of it that are attestations or signatures (`visited`: each manifest once, a referrer cycle ends).
  */
-async function copyManifest(client: RegistryClient, entry: IndexEntry, target: Reference, counts: CopyCounts, visited: Set<string>, signal?: AbortSignal): Promise<void> {
+async function copyManifest(push: Push, entry: IndexEntry): Promise<void> {
+  const { store, target, counts, signal } = push;
   const digest = entry.descriptor.digest;
-  if (visited.has(digest)) return;
-  visited.add(digest);
-  const fetched = await client.getManifest(entry.source, digest, signal);
-  const sourceRepo = repo(entry.source);
+  if (push.visited.has(digest)) return;
+  push.visited.add(digest);
+  const fetched = await store.getManifest(entry.source, digest, signal);
   if (fetched.document.kind === 'index') {
-    for (const d of fetched.document.index.manifests) await copyManifest(client, { descriptor: d, source: { ...sourceRepo, digest: d.digest } }, target, counts, visited, signal);
+    for (const d of fetched.document.index.manifests) await copyManifest(push, { descriptor: d, source: atDigest(entry.source, d.digest) });
   } else {
     const { manifest } = fetched.document;
-    const r = await copy(new RepositoryTarget(client, sourceRepo), new RepositoryTarget(client, target), [manifest.config, ...manifest.layers], {
-      signal, mountFrom: () => [sourceRepo],
-    });
+    const from = entry.source;
+    // Blobs are mounted across repositories of one registry; anything else is streamed through.
+    const mountFrom = from.kind === 'registry' ? [{ registry: from.ref.registry, path: from.ref.path }] : [];
+    const r = await copy(store.blobs(from), store.blobs(target), [manifest.config, ...manifest.layers], { signal, mountFrom: () => mountFrom });
     counts.blobsMounted += r.mounted;
     counts.blobsCopied += r.uploaded;
     counts.blobsPresent += r.exists;
   }
-  await client.putManifest({ ...repo(target), digest }, fetched.document.mediaType, fetched.bytes, signal);
+  await store.putManifest(target, { ...fetched.descriptor, mediaType: fetched.document.mediaType }, fetched.bytes, signal);
   counts.manifestsCopied++;
-  const { referrers } = await listReferrers(client, sourceRepo, digest, { signal });
-  for (const r of referrers) {
-    if (COPIED_REFERRERS.has(r.artifactType ?? '')) await copyManifest(client, { descriptor: r, source: { ...sourceRepo, digest: r.digest } }, target, counts, visited, signal);
-  }
+  const referrers = (await store.referrers(entry.source, digest, undefined, signal)).filter((r) => COPIED_REFERRERS.has(r.artifactType ?? ''));
+  if (referrers.length > 0) push.referrers.set(digest, [...push.referrers.get(digest) ?? [], ...referrers]);
+  for (const r of referrers) await copyManifest(push, { descriptor: r, source: atDigest(entry.source, r.digest) });
 }

@@ -102,6 +102,7 @@ export async function listReferrers(client: RegistryClient, repo: Repository, su
     const filtered = answer.filtersApplied.includes('artifactType') ? answer.manifests : keep(answer.manifests);
     return { referrers: filtered, via: 'referrers-api' };
   }
-  const index = await readReferrersTag(client, { ...repo, tag: referrersTag(subject) }, signal);
+  // Only the repository: a Reference passed as one would carry its digest into the tag's reference.
+  const index = await readReferrersTag(client, { registry: repo.registry, path: repo.path, tag: referrersTag(subject) }, signal);
   return { referrers: keep(index?.manifests ?? []), via: 'tag-schema' };
 }

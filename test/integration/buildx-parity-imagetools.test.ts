@@ -184,6 +184,90 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
     check((await raw(target)).doc);
   });
 
+  // OCI layouts: buildx's Location (util/imagetools/location.go), read and written as util/imagetools and BuildKit's
+  // client/ociindex do; a copied referrer no root reaches gets an index.json entry with io.containerd.manifest.subject.
+  const layoutIndex = async (dir: string): Promise<Doc> => JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as Doc;
+  const SUBJECT = 'io.containerd.manifest.subject';
+  /** attested's linux/amd64 + linux/arm64 in its own repository, with a fake signature on each attestation manifest. */
+  const signedSource = async (repo: string): Promise<{ source: string; atts: Desc[]; sigs: Desc[] }> => {
+    const source = `${R}/${repo}:latest`;
+    await create('--platform=linux/amd64,linux/arm64', '-t', source, attested);
+    const atts = (await raw(source)).doc.manifests.filter(isAttestation);
+    expect(atts).to.have.length(2);
+    const sigs = [];
+    for (const a of atts) sigs.push(await pushFakeSignature(repo, a));
+    return { source, atts, sigs };
+  };
+  const directReferrers = (doc: Doc): Desc[] => doc.manifests.filter((m) => m.annotations?.[SUBJECT] !== undefined);
+
+  it('testImagetoolsOCILayoutInspect: an index copied into a layout reads back the same, by tag, by digest, through --format', async () => {
+    const src = await raw(srcIdx);
+    const layout = join(env.dir, 'layout-inspect');
+    await create('-t', `oci-layout://${layout}:latest`, srcIdx);
+    expect((await raw(`oci-layout://${layout}:latest`)).digest).to.equal(src.digest);
+    expect((await raw(`oci-layout://${layout}@${src.digest}`)).digest).to.equal(src.digest);
+    const r = ok(await it_(['inspect', `oci-layout://${layout}:latest`, '--format', '{{.Manifest.Digest}}']));
+    expect(r.stdout.trim()).to.equal(src.digest);
+  });
+
+  it('testImagetoolsOCILayoutCreateSourceAndTarget: registry → layout → registry keeps the index byte for byte', async () => {
+    const src = await raw(srcIdx);
+    const layoutRef = `oci-layout://${join(env.dir, 'layout-roundtrip')}:v1`;
+    await create('-t', layoutRef, srcIdx);
+    const target = `${R}/buildx/imtools-oci-layout-roundtrip-dst:latest`;
+    await create('-t', target, layoutRef);
+    expect((await raw(target)).digest).to.equal(src.digest);
+  });
+
+  it('testImagetoolsOCILayoutReferrers: signatures of attestations get their own index.json entries, and go on to a registry', async () => {
+    const { source, atts, sigs } = await signedSource('buildx/imtools-oci-layout-referrers-src');
+    const layout = join(env.dir, 'layout-referrers');
+    await create('-t', `oci-layout://${layout}:latest`, source);
+    const direct = directReferrers(await layoutIndex(layout));
+    expect(direct.map((d) => [d.digest, d.annotations?.[SUBJECT]]).sort()).to.deep.equal(sigs.map((g, i) => [g.digest, atts[i]?.digest]).sort());
+    const target = `${R}/buildx/imtools-oci-layout-referrers-dst:latest`;
+    await create('-t', target, `oci-layout://${layout}:latest`);
+    const copied = (await raw(target)).doc.manifests.filter(isAttestation).map((m) => m.digest);
+    expect(copied).to.have.members(atts.map((a) => a.digest));
+    for (const g of sigs) expect(copied).to.include((await raw(`${target}@${g.digest}`)).doc.subject?.digest);
+  });
+
+  it('testImagetoolsOCILayoutExistingContent: a second tag into a layout that has the blobs still records the new referrers', async () => {
+    const repo = 'buildx/imtools-oci-layout-existing-content-src';
+    const source = `${R}/${repo}:latest`;
+    const layout = join(env.dir, 'layout-existing-content');
+    await create('--platform=linux/amd64,linux/arm64', '-t', source, attested);
+    await create('-t', `oci-layout://${layout}:latest`, source);
+    const atts = (await raw(source)).doc.manifests.filter(isAttestation);
+    const sigs = [];
+    for (const a of atts) sigs.push(await pushFakeSignature(repo, a));
+    await create('-t', `oci-layout://${layout}:second`, source);
+    await raw(`oci-layout://${layout}:second`);
+    const direct = directReferrers(await layoutIndex(layout));
+    expect(direct.map((d) => [d.digest, d.annotations?.[SUBJECT]]).sort()).to.deep.equal(sigs.map((g, i) => [g.digest, atts[i]?.digest]).sort());
+  });
+
+  it('testImagetoolsOCILayoutMergeSources: a layout and a registry image merge into one index', async () => {
+    const layoutRef = `oci-layout://${join(env.dir, 'layout-merge')}:latest`;
+    await create('-t', layoutRef, single);
+    const arm = byPlatform((await raw(srcIdx)).doc, 'linux/arm64');
+    const srcRegistry = `${R}/buildx/imtools-oci-layout-merge-registry:latest`;
+    await create('--prefer-index=false', '-t', srcRegistry, `${srcIdx}@${arm.digest}`);
+    const target = `${R}/buildx/imtools-oci-layout-merge-target:latest`;
+    await create('-t', target, layoutRef, srcRegistry);
+    expect((await raw(target)).doc.manifests.map(plat)).to.deep.equal(['linux/amd64', 'linux/arm64']);
+  });
+
+  it('testImagetoolsOCILayoutTargetDigest: a layout target named by digest takes that digest, and refuses another', async () => {
+    const src = await raw(single);
+    const exactRef = `oci-layout://${join(env.dir, 'layout-digest')}@${src.digest}`;
+    await create('-t', exactRef, '--prefer-index=false', single);
+    expect((await raw(exactRef)).digest).to.equal(src.digest);
+    const wrong = await it_(['create', '-t', `oci-layout://${join(env.dir, 'layout-digest-wrong')}@sha256:${'1'.repeat(64)}`, '--prefer-index=false', single]);
+    expect(wrong.code).to.not.equal(0);
+    expect(wrong.stderr).to.contain('requested digest');
+  });
+
   it('testImagetoolsAppend: --append adds a platform to what the tag names, as an index', async () => {
     const idx = (await raw(srcIdx)).doc;
     const [amd, arm] = [byPlatform(idx, 'linux/amd64'), byPlatform(idx, 'linux/arm64')];
