@@ -16,6 +16,11 @@ describe('history ls as `docker buildx history ls` prints it', () => {
     expect(buildName({ target: 'lint' })).to.equal('lint');
   });
 
+  it('names a build by its BUILDKIT_BUILD_NAME build arg when set (buildx util/history/name.go), an empty one ignored', () => {
+    expect(buildName({ dockerfile: '/src/app/Dockerfile', target: 'test', args: { BUILDKIT_BUILD_NAME: 'foobar' } })).to.equal('foobar');
+    expect(buildName({ dockerfile: '/src/app/Dockerfile', args: { BUILDKIT_BUILD_NAME: '' } })).to.equal('app');
+  });
+
   it('says durations as buildx history does', () => {
     expect([1400, 59_940, 60_000, 125_000, 3_725_000].map(historyDuration)).to.deep.equal(['1.4s', '59.9s', '1m  0s', '2m  5s', '62m  5s']);
   });

@@ -9,13 +9,16 @@ import { DOCKER_CLI_TABLE, tabWrite } from '../tab-writer.js';
 // table BUILD ID, NAME, STATUS, CREATED AT, DURATION (and buildx's Docker Desktop link column, empty outside a
 // terminal and never a link here), `--format json`: one JSON object a line, or a Go template over its lsContext.
 
-type Listed = Pick<BuildSummary, 'id' | 'started' | 'finished' | 'status' | 'dockerfile' | 'target' | 'contextSource' | 'steps' | 'cached'>;
+type Listed = Pick<BuildSummary, 'id' | 'started' | 'finished' | 'status' | 'dockerfile' | 'target' | 'contextSource' | 'steps' | 'cached'> & Partial<Pick<BuildSummary, 'args'>>;
 
 /**
- * The name buildx gives a build (history/utils.go BuildName), from what a record keeps: the Dockerfile's directory, or
- * `dir/Dockerfile.name` for another file name; a remote context's URL; then ` (target)`.
+ * The name buildx gives a build (util/history/name.go BuildName), from what a record keeps: the build arg
+ * BUILDKIT_BUILD_NAME when set (BuildKit's documented override of the name history and Docker Desktop show); else the
+ * Dockerfile's directory, or `dir/Dockerfile.name` for another file name; a remote context's URL; then ` (target)`.
  */
-export function buildName(b: Pick<Listed, 'dockerfile' | 'target' | 'contextSource'>): string {
+export function buildName(b: Pick<Listed, 'dockerfile' | 'target' | 'contextSource' | 'args'>): string {
+  const override = b.args?.['BUILDKIT_BUILD_NAME'];
+  if (override !== undefined && override !== '') return override;
   let name = '';
   const dockerfile = b.dockerfile?.replaceAll('\\', '/');
   if (dockerfile !== undefined && dockerfile !== '' && dockerfile !== '-') {

@@ -34,9 +34,22 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
   const it_ = (args: string[]): Promise<CliResult> => tsbuild(['imagetools', ...args]);
   const create = async (...args: string[]): Promise<CliResult> => ok(await it_(['create', ...args]));
   /** `imagetools inspect REF --raw`: the bytes and the document. */
-  const raw = async (ref: string): Promise<{ bytes: Buffer; doc: Doc; digest: string }> => {
+  const inspectRaw = async (ref: string): Promise<{ bytes: Buffer; doc: Doc; digest: string }> => {
     const r = ok(await it_(['inspect', ref, '--raw']));
     return { bytes: Buffer.from(r.stdout), doc: JSON.parse(r.stdout) as Doc, digest: sha(r.stdout) };
+  };
+  /**
+   * What `inspect --raw` prints, read from the registry's API for a registry reference (a command less per read: the
+   * file must stay fast); testImagetoolsCopyManifest checks once that both agree. A layout goes through the CLI.
+   */
+  const raw = async (ref: string): Promise<{ bytes: Buffer; doc: Doc; digest: string }> => {
+    if (ref.startsWith('oci-layout://')) return await inspectRaw(ref);
+    const m = /^([^/]+)\/(.+?)(?::([\w][\w.-]*))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ref);
+    expect(m, ref).to.not.equal(null);
+    const res = await fetch(`http://${m?.[1]}/v2/${m?.[2]}/manifests/${m?.[4] ?? m?.[3] ?? 'latest'}`, { headers: { accept: [OCI_MANIFEST, OCI_INDEX, 'application/vnd.docker.distribution.manifest.v2+json', 'application/vnd.docker.distribution.manifest.list.v2+json'].join(', ') } });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    expect(res.status, `${ref}: ${bytes.toString()}`).to.equal(200);
+    return { bytes, doc: JSON.parse(bytes.toString()) as Doc, digest: sha(bytes) };
   };
   const dryRun = async (...args: string[]): Promise<Doc> => JSON.parse((await create('--dry-run', ...args)).stdout) as Doc;
   const byPlatform = (doc: Doc, p: string): Desc => {
@@ -118,7 +131,8 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
   });
 
   it('testImagetoolsCopyManifest: a lone manifest becomes a one-entry index (--metadata-file), or stays itself with --prefer-index=false', async () => {
-    const src = await raw(single);
+    const src = await inspectRaw(single);
+    expect(src.bytes).to.deep.equal((await raw(single)).bytes);
     expect(src.doc.mediaType).to.equal(OCI_MANIFEST);
     const target2 = `${R}/buildx/imtools2-manifest:latest`;
     const md = join(env.dir, 'md-manifest.json');
@@ -410,6 +424,94 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
       expect(sig.annotations?.['dev.sigstore.bundle.content']).to.equal('dsse-envelope');
     }
     for (const r of imageReferrers) expect((await it_(['inspect', `${target}@${r.digest}`, '--raw'])).code, `${r.artifactType} referrer of an image copied`).to.not.equal(0);
+  });
+
+  // tests/compose.go runs `docker compose build` with COMPOSE_BAKE=true, which hands the compose file to buildx bake;
+  // tsbuild's bake reads compose files itself, so the same project goes through `tsbuild bake`.
+  describe('compose (docker/buildx tests/compose.go, through bake)', () => {
+    const project = async (name: string, dockerfile: string, compose: string): Promise<string> => {
+      const dir = join(env.dir, name);
+      await mkdir(dir);
+      await writeFile(join(dir, 'Dockerfile'), dockerfile);
+      await writeFile(join(dir, 'compose.yml'), compose);
+      await writeFile(join(dir, 'foo'), 'foo');
+      return dir;
+    };
+    const bake = (dir: string, ...args: string[]): Promise<CliResult> => tsbuild(['bake', '--root', root, '--progress', 'quiet', ...args], { cwd: dir });
+
+    it('testComposeBuildRegistry: `build --push` of a compose service puts its image in the registry', async () => {
+      const target = `${R}/buildx/registry:latest`;
+      const dir = await project('compose-registry', `FROM ${env.base} AS base\nCOPY foo /etc/foo\nRUN cp /etc/foo /etc/bar\n\nFROM scratch\nCOPY --from=base /etc/bar /bar\n`,
+        `services:\n  bar:\n    build:\n      context: .\n    image: ${target}\n`);
+      ok(await bake(dir, '--push'));
+      const idx = (await raw(target)).doc;
+      const image = idx.manifests.find((m) => !isAttestation(m)) as Desc;
+      const layers = (await raw(`${target}@${image.digest}`)).doc.layers;
+      expect(layers).to.have.length(1);
+    });
+
+    it('testComposeBuildMultiPlatform: build.platforms in the compose file give an index of both', async () => {
+      const target = `${R}/buildx/registry-multi:latest`;
+      const dir = await project('compose-multi', `FROM ${R}/busybox:multi\nCOPY foo /etc/foo\n`,
+        `services:\n  bar:\n    build:\n      context: .\n      platforms:\n        - linux/amd64\n        - linux/arm64\n    image: ${target}\n`);
+      ok(await bake(dir, '--push'));
+      const images = (await raw(target)).doc.manifests.filter((m) => !isAttestation(m));
+      expect(images.map(plat)).to.have.members(['linux/amd64', 'linux/arm64']);
+    });
+
+    it('testComposeBuildCheck: `build --check` fails with the three casing warnings', async () => {
+      const dir = await project('compose-check', `\nfrOM ${env.base} as base\ncOpy Dockerfile .\nfrom scratch\nCOPy --from=base \\\n  /Dockerfile \\\n  /\n\t`,
+        'services:\n  bar:\n    build:\n      context: .\n');
+      const r = await bake(dir, '--check');
+      expect(r.code).to.not.equal(0);
+      expect(r.stdout + r.stderr).to.contain('Check complete, 3 warnings have been found!');
+    });
+  });
+
+  // tests/history.go: the record of a build, found by the ref its metadata file names (BUILDER/NODE/REF).
+  describe('history (docker/buildx tests/history.go)', () => {
+    interface LsRecord { ref: string; name: string; status: string; total_steps: number; completed_steps: number }
+    const history = (...args: string[]): Promise<CliResult> => tsbuild(['history', '--root', root, ...args]);
+    const buildRef = async (...args: string[]): Promise<string> => {
+      const md = join(env.dir, `md-history-${Math.random().toString(16).slice(2)}.json`);
+      ok(await tsbuild(['build', '--root', root, '--progress', 'quiet', '--metadata-file', md, ...args, ctx]));
+      const ref = (JSON.parse(await readFile(md, 'utf8')) as { 'buildx.build.ref': string })['buildx.build.ref'];
+      expect(ref.split('/')).to.have.length(3);
+      return ref;
+    };
+    const lsRecord = async (ref: string): Promise<LsRecord> => {
+      const lines = ok(await history('ls', '--format=json')).stdout.trim().split('\n').filter((l) => l.startsWith('{'));
+      const rec = lines.map((l) => JSON.parse(l) as LsRecord).find((r) => r.ref === ref);
+      expect(rec, `${ref} in history ls`).to.not.equal(undefined);
+      return rec as LsRecord;
+    };
+    let ref = '';
+    before(async () => { ref = await buildRef('--build-arg=TARGETARCH=amd64'); });
+
+    it('testHistoryLs: `ls --format=json` lists the build under its full ref, with a name; `--format={{.Ref}}` its id', async () => {
+      const rec = await lsRecord(ref);
+      expect(rec.name).to.not.equal('');
+      expect(rec.status).to.equal('Completed');
+      expect(ok(await history('ls', '--format={{.Ref}}')).stdout.split('\n')).to.include(ref.split('/')[2]);
+    });
+
+    it('testHistoryInspect: `inspect REF --format=json` names the record and its ref', async () => {
+      const id = ref.split('/')[2] ?? '';
+      const rec = JSON.parse(ok(await history('inspect', id, '--format=json')).stdout) as { Name: string; Ref: string; Status: string };
+      expect(rec.Ref).to.equal(id);
+      expect(rec.Name).to.not.equal('');
+    });
+
+    it('testHistoryBuildName (override): BUILDKIT_BUILD_NAME is the name history shows', async () => {
+      const named = await buildRef('--build-arg=BUILDKIT_BUILD_NAME=foobar');
+      expect((await lsRecord(named)).name).to.equal('foobar');
+    });
+
+    it('testHistoryRm: `rm REF` removes the record', async () => {
+      const id = ref.split('/')[2] ?? '';
+      ok(await history('rm', id));
+      expect(ok(await history('ls', '--format={{.Ref}}')).stdout.split('\n')).to.not.include(id);
+    });
   });
 });
 
