@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
-// docker/buildx's own CLI tests of `imagetools` (tests/imagetools.go), `version` (tests/version.go) reproduced with
-// the tsbuild CLI against the real registry; each `it` is named after buildx's test function, and the ledger is
-// test/compat/buildx-parity/imagetools.md. Kept fast: three builds, then every image the cases need is made from them
+// docker/buildx's own CLI tests of `imagetools` (tests/imagetools.go), compose (tests/compose.go, through bake),
+// `history` (tests/history.go) and `version` (tests/version.go) reproduced with the tsbuild CLI against the real
+// registry; each `it` is named after buildx's test function, and the ledger is test/compat/buildx-parity/imagetools.md. Kept fast: three builds, then every image the cases need is made from them
 // with `imagetools create` (by digest, --platform, --prefer-index=false); buildx's several registries are repositories
 // of one registry here.
 
