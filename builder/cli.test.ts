@@ -13,6 +13,8 @@ describe('normalizeArgv', () => {
     [['build', '-D', '-t', 'a:1', '.'], ['build', '--debug', '-t', 'a:1', '.']],
     [['-D', '--root', '/r', '--push', 'localhost:5000/app:1', '.'], ['build', '-t', 'localhost:5000/app:1', '--push', '.', '--debug', '--root', '/r']],
     [['build', '.', '--', '-D'], ['build', '.', '--', '-D']],
+    [['b', '-t', 'a:1', '.'], ['build', '-t', 'a:1', '.']],
+    [['--root', '/r', 'b', '.'], ['build', '.', '--root', '/r']],
     [['--help'], ['--help']],
     [['--version'], ['--version']],
     [[], []],

@@ -83,6 +83,9 @@ function oneLineUsageErrors(cmd: Command, path: string[] = []): void {
 export function normalizeArgv(argv: string[]): string[] {
   const args = moveGlobalOptions(longDebug(argv));
   const first = args[0];
+  // `buildx b` is buildx's alias of build (commands/build.go, buildCmd's Aliases). Spelled out here, before anything
+  // reads the command's name (the rootless re-exec, the prepared build program), so every reader sees `build`.
+  if (first === 'b') return ['build', ...args.slice(1)];
   if (first === undefined || !first.startsWith('-') || ['-h', '--help', '-v', '--version'].includes(first)) return args;
   const out = ['build'];
   for (let i = 0; i < args.length; i++) {
