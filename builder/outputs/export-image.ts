@@ -15,7 +15,7 @@ const DOCKER_LAYER_TAR = 'application/vnd.docker.image.rootfs.diff.tar';
 /** An image as one output writes it, plus the annotations that belong to the index around it. */
 export interface ExportedImage {
   image: AssembledImage;
-  /** `annotation-index.*`: for the layout's index.json. */
+  /** `annotation-index.*`: for the image index (several platforms, attestations); refused without one (write-outputs.ts). */
   indexAnnotations: Record<string, string>;
   /** `annotation-manifest-descriptor.*`: on the manifest's descriptor in the index. */
   descriptorAnnotations: Record<string, string>;

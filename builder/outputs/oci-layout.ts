@@ -24,8 +24,6 @@ export interface OciLayoutTarget {
    * pointing into blobs/), so `docker load`, `podman load` and `skopeo docker-archive:` read the same tarball.
    */
   dockerManifest?: boolean;
-  /** `annotation-index.*`: annotations of index.json. */
-  indexAnnotations?: Record<string, string>;
   /**
    * Annotations of the image's entry in index.json: `annotation-manifest-descriptor.*` and the
    * `org.opencontainers.image.created` the caller stamps (layoutDescriptorAnnotations).
@@ -92,10 +90,10 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
   if (!target.tar) {
     if (target.dest === '-') throw new UserError('INVALID_ARGUMENT', 'a layout directory cannot go to standard output (dest=-)', 'drop tar=false, or name a directory');
     await checkLayoutDir(target.dest, 'OCI layout output');
-    await addToLayoutDir(new OciLayoutDir(target.dest), image, blobs, entries, target.indexAnnotations, signal);
+    await addToLayoutDir(new OciLayoutDir(target.dest), image, blobs, entries, signal);
     return;
   }
-  const index = Buffer.from(canonicalJson(layoutIndex(entries, target.indexAnnotations)));
+  const index = Buffer.from(canonicalJson(layoutIndex(entries, undefined)));
   if (target.dockerManifest && 'images' in image) throw new Error('a docker archive holds one platform: the CLI checks this before building');
   const extra = target.dockerManifest && !('images' in image) ? dockerManifestJson(image, target.names) : undefined;
   const files = tarFiles(image, index, layoutFile, extra);
@@ -115,14 +113,14 @@ export async function writeOciLayout(image: AssembledImage | AssembledIndex, blo
  * Adds `image` to a layout directory: its blobs copied (those already there skipped), then index.json rewritten
  * with the new entries last, replacing an entry of one of the same image names or the same digest and annotations.
  */
-async function addToLayoutDir(layout: OciLayoutDir, image: AssembledImage | AssembledIndex, blobs: BlobProvider, entries: Descriptor[], indexAnnotations: Record<string, string> | undefined, signal?: AbortSignal) {
+async function addToLayoutDir(layout: OciLayoutDir, image: AssembledImage | AssembledIndex, blobs: BlobProvider, entries: Descriptor[], signal?: AbortSignal) {
   await layout.readIndex();   // refuse a broken index.json before writing any blob
   await copy(blobs, layout, blobsOf(image), { signal });
   const names = new Set(entries.flatMap((e) => e.annotations?.['io.containerd.image.name'] ?? []));
   const sameAs = (m: Descriptor): boolean => entries.some((e) => m.digest === e.digest && canonicalJson(m.annotations ?? {}) === canonicalJson(e.annotations ?? {}));
   await layout.updateIndex((previous) => {
     const kept = (previous?.manifests ?? []).filter((m) => !sameAs(m) && !names.has(m.annotations?.['io.containerd.image.name'] ?? ''));
-    return layoutIndex([...kept, ...entries], { ...(previous?.annotations ?? {}), ...(indexAnnotations ?? {}) });
+    return layoutIndex([...kept, ...entries], previous?.annotations);
   });
 }
 

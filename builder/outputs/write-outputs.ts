@@ -64,7 +64,7 @@ function baseLayers(images: RegistryImageSource): Set<string> {
 /** What one image output writes: the image (or index) after its -o attributes, and the layout annotations. */
 interface OutputImage {
   root: AssembledImage | AssembledIndex;
-  layout: { indexAnnotations?: Record<string, string>; descriptorAnnotations?: Record<string, string> };
+  layout: { descriptorAnnotations?: Record<string, string> };
 }
 
 /**
@@ -89,8 +89,14 @@ async function outputImage(built: BuiltImage, asked: ImageExportAttrs, text: str
   const first = exported[0];
   if (first === undefined) throw new Error('a build produced no image');
   if (!built.index) {
-    // One manifest: an OCI layout's index.json is the only index, and its entry the manifest's descriptor.
-    return { root: first.image, layout: { indexAnnotations: first.indexAnnotations, descriptorAnnotations: first.descriptorAnnotations } };
+    // One manifest and no image index to carry `annotation-index.*`: BuildKit's image writer refuses them rather than
+    // drop them (exporter/containerimage/writer.go, Commit), for every exporter (image, oci, docker) alike. An OCI
+    // layout's index.json entry is the manifest's descriptor, which takes `annotation-manifest-descriptor.*`.
+    if (Object.keys(first.indexAnnotations).length > 0) {
+      throw new UserError('INVALID_ARGUMENT', `${text}: index annotations not supported for single platform export`,
+        'an image index is written for several platforms or with attestations (--provenance); else annotate the manifest (manifest:KEY=VALUE)');
+    }
+    return { root: first.image, layout: { descriptorAnnotations: first.descriptorAnnotations } };
   }
   // An image index (platforms, attestations): `annotation-index.*` belongs on it and `annotation-manifest-descriptor.*`
   // on each platform's entry in it, wherever the index goes (a registry, a layout), as BuildKit's exporter puts them.
