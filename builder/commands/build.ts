@@ -133,6 +133,10 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const loadNames = loads.flatMap((l) => l?.names ?? []);
   const flags = loads.some((l) => l !== undefined) ? { ...given, output: given.output.filter((_, k) => loads[k] === undefined), load: true } : given;
   const buildArgs = keyValues('--build-arg', flags.buildArg);
+  // buildx refuses an empty syntax argument before it builds (build/opt.go toSolveOpt); bare, it is left unset.
+  if (buildArgs.BUILDKIT_SYNTAX?.trim() === '') {
+    throw new UserError('INVALID_ARGUMENT', 'empty BUILDKIT_SYNTAX build-arg is invalid, use --build-arg BUILDKIT_SYNTAX without \'=\' for optional behavior', 'drop --build-arg BUILDKIT_SYNTAX=, or give it a frontend image');
+  }
   // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
   const epoch = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
   if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch)) {
@@ -186,7 +190,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   if (flags.metadataFile) await checkReplaceable(resolve(flags.metadataFile));
   if (flags.report) await ensureParent(flags.report, `--report ${flags.report}`);
   const settings = {
-    contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label),
+    contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label, 'empty'),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter,
     allow: parseAllow(flags.allow), cacheFrom, cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
