@@ -1,4 +1,4 @@
-import { formatPlatform } from '../../registry/oci/index.js';
+import { formatPlatform, formatPlatformAll } from '../../registry/oci/index.js';
 import type { Platform } from '../../registry/oci/index.js';
 import type { Dockerfile } from '../ast.js';
 
@@ -21,7 +21,7 @@ export function automaticArgs(target: Platform, build: Platform, targetStage: st
     BUILDOSVERSION: build['os.version'] ?? '',
     BUILDARCH: build.architecture,
     BUILDVARIANT: build.variant ?? '',
-    TARGETPLATFORM: formatPlatform(target),
+    TARGETPLATFORM: formatPlatformAll(target),   // with the OS version, as BuildKit's defaultArgs (platforms.FormatAll)
     TARGETOS: target.os,
     TARGETOSVERSION: target['os.version'] ?? '',
     TARGETARCH: target.architecture,

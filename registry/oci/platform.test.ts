@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { hostPlatform, normalizePlatform, parsePlatform, platformMatches } from './platform.js';
+import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, platformMatches } from './platform.js';
 
 describe('platform names', () => {
   it('reads the aliases containerd normalises: x86_64, aarch64, i386, armhf, armel', () => {
@@ -17,6 +17,16 @@ describe('platform names', () => {
     expect(parsePlatform('linux')).to.deep.equal({ os: 'linux', architecture: host.architecture });
     expect(parsePlatform('MacOS/arm64')).to.deep.equal({ os: 'darwin', architecture: 'arm64' });
     for (const bad of ['nonsense', 'linux/arm64/v8/x', 'linux//arm64', 'linux/arm*', '']) expect(parsePlatform(bad), bad).to.equal(undefined);
+  });
+
+  it('reads and writes the OS version as containerd\'s Parse and FormatAll: windows(10.0.17763)/amd64', () => {
+    const win = parsePlatform('windows(10.0.17763)/amd64');
+    expect(win).to.deep.equal({ os: 'windows', architecture: 'amd64', 'os.version': '10.0.17763' });
+    expect(formatPlatformAll(win ?? { os: '', architecture: '' })).to.equal('windows(10.0.17763)/amd64');
+    expect(parsePlatform('linux()/arm64')).to.deep.equal({ os: 'linux', architecture: 'arm64' });
+    expect(formatPlatformAll({ os: 'x', architecture: 'y', 'os.version': 'a(b)+c/d%' })).to.equal('x(a%28b%29%2Bc%2Fd%25)/y');
+    expect(parsePlatform('x(a%28b%29%2Bc%2Fd%25)/y')).to.deep.equal({ os: 'x', architecture: 'y', 'os.version': 'a(b)+c/d%' });
+    for (const bad of ['windows(10/amd64', 'windows(1)(2)/amd64', 'windows(%zz)/amd64']) expect(parsePlatform(bad), bad).to.equal(undefined);
   });
 
   it('normalises as containerd\'s Normalize: arm64/v8 is arm64, arm is arm/v7, amd64/v1 is amd64', () => {

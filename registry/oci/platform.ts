@@ -12,19 +12,43 @@ export function formatPlatform(p: Platform): string {
 }
 
 /**
+ * As formatPlatform, with the OS version when there is one: `windows(10.0.17763)/amd64`, containerd's
+ * platforms.FormatAll (what BuildKit's TARGETPLATFORM says, dockerfile2llb/platform.go defaultArgs).
+ */
+export function formatPlatformAll(p: Platform): string {
+  const version = p['os.version'] ?? '';
+  if (version === '') return formatPlatform(p);
+  const encoded = version.replace(/[%+()/]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return formatPlatform({ ...p, os: `${p.os}(${encoded})` });
+}
+
+// containerd's osRe: `os` or `os(version)`; OS features (`+feature`) are not kept by tsbuild's Platform, so refused.
+const OS_PART = /^([A-Za-z0-9_-]+)(?:\(([A-Za-z0-9_.%-]*)\))?$/;
+
+/**
  * Parses a platform as containerd's platforms.Parse reads `--platform` and `FROM --platform`: `os/arch[/variant]`
  * with the architecture's aliases resolved (aarch64, x86_64, armhf …), or one part alone, which is an OS (on the
- * host's architecture: `linux`) or else an architecture (on the host's OS: `arm64`). Undefined when malformed.
+ * host's architecture: `linux`) or else an architecture (on the host's OS: `arm64`). The OS may carry its version,
+ * `windows(10.0.17763)/amd64` (%-escaped), kept as `os.version`. Undefined when malformed.
  * Callers that compare or format the result normalise it first (normalizePlatform), as buildx does.
  */
 export function parsePlatform(text: string): Platform | undefined {
-  const parts = text.trim().toLowerCase().split('/');
+  const [first = '', ...rest] = text.trim().split('/');
+  const osPart = OS_PART.exec(first);
+  if (osPart === null) return undefined;
+  let version: string;
+  try { version = decodeURIComponent(osPart[2] ?? ''); } catch { return undefined; }   // a malformed %-escape
+  const p = parseOsArch([(osPart[1] ?? '').toLowerCase(), ...rest.map((r) => r.toLowerCase())]);
+  return p === undefined || version === '' ? p : { ...p, 'os.version': version };
+}
+
+function parseOsArch(parts: string[]): Platform | undefined {
   if (parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) return undefined;
   if (parts.length === 1) {
     const [one = ''] = parts;
     const host = hostPlatform();
     if (KNOWN_OS.has(normalizeOs(one))) return { os: normalizeOs(one), architecture: host.architecture };
-    const p = parsePlatform(`${host.os}/${one}`);
+    const p = parseOsArch([host.os, one]);
     return p && KNOWN_ARCH.has(p.architecture) ? p : undefined;
   }
   const [os, arch, given] = parts as [string, string, string | undefined];
