@@ -197,6 +197,10 @@ class GitRunner {
       child.on('close', (code) => {
         signal.removeEventListener('abort', cancel);
         if (code === 0) return resolve(out);
+        // A server that cannot serve a shallow fetch (git's dumb HTTP transport: a plain file server over a
+        // repository, as buildx's tests serve one) gets the same fetch in full, as BuildKit's GitCLI.run retries
+        // without --depth when git's error names it or "shallow" (util/gitutil/git_cli.go, argsNoDepth).
+        if (args.includes('--depth=1') && /--depth|shallow/.test(err)) return resolve(this.run(cwd, args.filter((a) => a !== '--depth=1')));
         const detail = redactText(err.trim().split('\n').filter((l) => l.trim() !== '').slice(-3).join('; '));
         const where = `${redactUrl(this.g.remote)}${this.g.ref ? `#${this.g.ref}` : ''}`;
         reject(this.error(`git ${args[0]} of ${where} failed: ${detail || `exit ${code}`}`, 'check the URL, that the ref exists and that this host can reach the repository'));
