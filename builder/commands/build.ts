@@ -215,7 +215,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const agents = await openSshAgents(ssh);
   let remote: Awaited<ReturnType<typeof resolveContext>>;
   try {
-    remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets), parseGoBool(buildArgs.BUILDKIT_CONTEXT_KEEP_GIT_DIR) === true);
+    remote = await resolveContext(context ?? '.', flags.file, signal, flags.root, { agent: gitAgentOf(flags, agents.sockets), secrets: secrets.secrets }, parseGoBool(buildArgs.BUILDKIT_CONTEXT_KEEP_GIT_DIR) === true);
   } catch (err) {
     await agents.close();
     throw err;
@@ -224,7 +224,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   let named: Awaited<ReturnType<typeof fetchNamedContexts>> | undefined;
   try {
     // --build-context NAME=<git or http(s) URL>: fetched like the context, removed in the `finally` below.
-    named = await fetchNamedContexts(namedContexts, signal, flags.root, gitAgentOf(flags, agents.sockets));
+    named = await fetchNamedContexts(namedContexts, signal, flags.root, { agent: gitAgentOf(flags, agents.sockets), secrets: secrets.secrets });
     // docker build's stdin form `-f -`: the Dockerfile from stdin.
     stdinDockerfile = flags.file === '-' ? await readStdin() : undefined;
   } catch (err) {
@@ -371,7 +371,7 @@ async function callDockerfile(context: string, flags: BuildFlags, signal: AbortS
   const { readDockerfile, readExcludes } = await import('../build.js');
   const { resolveContext } = await import('../remote-context/index.js');
   const agents = await openSshAgents(parseSsh(flags.ssh));
-  const remote = await resolveContext(context, flags.file, signal, flags.root, gitAgentOf(flags, agents.sockets)).finally(() => agents.close());
+  const remote = await resolveContext(context, flags.file, signal, flags.root, { agent: gitAgentOf(flags, agents.sockets) }).finally(() => agents.close());
   try {
     // `-f -`: the Dockerfile is stdin, named as BuildKit names it (it was read as the file `-`, or a remote
     // context's own Dockerfile was checked instead).

@@ -8,6 +8,7 @@ import {
   classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, makeRootTempDir, parseGitRef, type GitRef,
 } from '../../worker/index.js';
 import type { NamedContext } from '../options/build-flags.js';
+import { gitAuthHeader, type GitAccess } from './git-auth.js';
 
 /** Where a build's context and Dockerfile come from once a remote or stdin context has been fetched. */
 export interface ResolvedContext {
@@ -61,7 +62,7 @@ export async function classifyContext(context: string): Promise<ContextArgument>
  * DetectGitContext and llb.HTTP). The directory is named `remote-<pid>-…` (worker/temp-dirs.ts), so what a build
  * killed with SIGKILL left is removed by the next build or prune on the root.
  */
-export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, root: string, gitAgent?: string, keepGitDir = false): Promise<ResolvedContext | undefined> {
+export async function resolveContext(context: string, file: string | undefined, signal: AbortSignal, root: string, git: GitAccess = {}, keepGitDir = false): Promise<ResolvedContext | undefined> {
   const arg = await classifyContext(context);
   if (arg.kind === 'local') return undefined;
   if (arg.kind === 'stdin' && file === '-') {
@@ -70,7 +71,7 @@ export async function resolveContext(context: string, file: string | undefined, 
   const work = await makeRootTempDir(root, 'remote');
   const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
   try {
-    const resolved = await fetchInto(arg, work, file, signal, gitAgent, keepGitDir);
+    const resolved = await fetchInto(arg, work, file, signal, git, keepGitDir);
     return { ...resolved, locator: dockerfileName(arg, file, resolved.dockerfileText !== undefined), cleanup };
   } catch (err) {
     await cleanup();
@@ -94,7 +95,7 @@ export interface FetchedNamedContexts {
  * unpacked). Each is fetched as the build context is (resolveContext: a private 0700 directory in the state root's
  * temp dir, git without hooks or config over network protocols only) and is then a local named context.
  */
-export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal, root: string, gitAgent?: string): Promise<FetchedNamedContexts> {
+export async function fetchNamedContexts(contexts: Record<string, NamedContext>, signal: AbortSignal, root: string, git: GitAccess = {}): Promise<FetchedNamedContexts> {
   const works: string[] = [];
   const cleanup = async (): Promise<void> => { await Promise.all(works.map((w) => rm(w, { recursive: true, force: true }))); };
   const out: Record<string, NamedContext> = { ...contexts };
@@ -108,7 +109,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
       const work = await makeRootTempDir(root, 'remote');
       works.push(work);
       if (arg.kind === 'git') {
-        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent });
+        const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(arg.ref, git)) });
         out[name] = { kind: 'local', dir: await subdirOf(checkout.dir, arg.ref.subdir, label), dockerignore: false };
         sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
       } else {
@@ -140,13 +141,19 @@ function dockerfileName(arg: Exclude<ContextArgument, { kind: 'local' }>, file: 
   return arg.kind === 'git' ? `${where}#${arg.ref.ref}:${path.posix.join(arg.ref.subdir, rel)}` : `${where}:${rel}`;
 }
 
-async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal, gitAgent: string | undefined,
+/** How a remote context's git runs: with the SSH agent, and the Authorization header its secrets give (git-auth.ts). */
+async function gitOptions(ref: GitRef, git: GitAccess): Promise<{ sshAgent?: string; authHeader?: string }> {
+  const authHeader = await gitAuthHeader(ref.remote, git.secrets);
+  return { ...(git.agent !== undefined ? { sshAgent: git.agent } : {}), ...(authHeader !== undefined ? { authHeader } : {}) };
+}
+
+async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work: string, file: string | undefined, signal: AbortSignal, git: GitAccess,
   keepGitDir: boolean): Promise<Fetched> {
   switch (arg.kind) {
     case 'git': {
       // `.git` stays when the URL says keep-git-dir=true or the build arg BUILDKIT_CONTEXT_KEEP_GIT_DIR is true, as
       // dockerui's DetectGitContext adds KeepGitDir for either (named contexts read only the URL's).
-      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', sshAgent: gitAgent, ...(keepGitDir ? { keepGitDir } : {}) });
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(arg.ref, git)), ...(keepGitDir ? { keepGitDir } : {}) });
       const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
       return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
     }

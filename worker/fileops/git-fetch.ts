@@ -32,6 +32,8 @@ export interface GitFetchOptions {
   signal: AbortSignal; code: ErrorCode; keepGitDir?: boolean; commit?: string;
   /** The SSH agent socket an ssh remote may authenticate with; without it ssh offers no key at all. */
   sshAgent?: string | undefined;
+  /** The `Authorization` header value an http(s) remote is fetched with (from GIT_AUTH_TOKEN / GIT_AUTH_HEADER). */
+  authHeader?: string;
 }
 
 // Protocols git may use, for the main fetch and every submodule: never file:// (or a bare local path) and never
@@ -146,6 +148,14 @@ async function exists(p: string): Promise<boolean> {
   return lstat(p).then((s) => s.isFile() || s.isDirectory(), () => false);
 }
 
+/**
+ * Where the auth header applies: the remote itself, or for github.com every repository there (a submodule of the
+ * same owner), as BuildKit's tokenScope and actions/checkout do.
+ */
+function tokenScope(remote: string): string {
+  return ['https://github.com/', 'https://www.github.com/'].find((p) => remote.startsWith(p)) ?? remote;
+}
+
 /** Runs git with the fixed, hook-free, config-free environment; failures become GitFetchErrors with stderr redacted. */
 class GitRunner {
   readonly #env: NodeJS.ProcessEnv;
@@ -159,6 +169,12 @@ class GitRunner {
       // private repository the person running the build can reach, into the image or the log.
       GIT_SSH_COMMAND: 'ssh -o BatchMode=yes -o IdentityFile=none', GIT_PROTOCOL_FROM_USER: '0',
       ...(opts.sshAgent ? { SSH_AUTH_SOCK: opts.sshAgent } : {}),
+      // The header as BuildKit's git source sets it (http.<scope>.extraheader, source/git/source.go getAuthToken),
+      // through the environment (GIT_CONFIG_COUNT, git 2.31) rather than `-c`: a command line is readable by every
+      // user of the host in /proc, an environment only by this one.
+      ...(opts.authHeader !== undefined ? {
+        GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: `http.${tokenScope(g.remote)}.extraheader`, GIT_CONFIG_VALUE_0: `Authorization: ${opts.authHeader}`,
+      } : {}),
       ...(process.env.https_proxy ? { https_proxy: process.env.https_proxy } : {}),
       ...(process.env.HTTPS_PROXY ? { HTTPS_PROXY: process.env.HTTPS_PROXY } : {}),
       ...(process.env.no_proxy ? { no_proxy: process.env.no_proxy } : {}),
