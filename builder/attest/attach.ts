@@ -22,11 +22,12 @@ export interface AttestationManifest extends AssembledImage {
  * the in-toto statements (`application/vnd.in-toto+json`, each annotated with its predicate type), whose config
  * says `unknown/unknown`, and whose descriptor in the index carries `platform: unknown/unknown` (so no runtime ever
  * picks it) and the `vnd.docker.reference.*` annotations pointing at the image. It also names the image as its
- * OCI `subject`, so registries with the referrers API list it there too. `ociArtifact` (the image output's
- * `oci-artifact=true`): an OCI artifact instead, as BuildKit's commitAttestationsManifest writes it (exporter/
- * containerimage/writer.go): the empty config (`{}`) and `artifactType`; `config` then still describes it for readers.
+ * OCI `subject`, so registries with the referrers API list it there too. `ociArtifact` is the image output's
+ * `oci-artifact=` (ImageExportAttrs), as BuildKit's commitAttestationsManifest (exporter/containerimage/writer.go)
+ * writes the two forms: true, an OCI artifact (the empty config `{}` and `artifactType`, `config` then still describes
+ * it for readers) with the subject; false, the image config and no subject.
  */
-export function attestationManifest(subject: Descriptor, statements: Statement<unknown>[], ociArtifact = false): AttestationManifest {
+export function attestationManifest(subject: Descriptor, statements: Statement<unknown>[], ociArtifact?: boolean): AttestationManifest {
   const blobs = statements.map((s) => {
     const bytes = Buffer.from(JSON.stringify(s, null, 2));
     const descriptor: Descriptor = { mediaType: IN_TOTO_MEDIA_TYPE, digest: sha256(bytes), size: bytes.length, annotations: { [PREDICATE_TYPE_ANNOTATION]: s.predicateType } };
@@ -36,12 +37,12 @@ export function attestationManifest(subject: Descriptor, statements: Statement<u
     architecture: 'unknown', os: 'unknown', config: {},
     rootfs: { type: 'layers', diff_ids: blobs.map((b) => b.descriptor.digest) },
   };
-  const configBytes = Buffer.from(ociArtifact ? '{}' : canonicalJson(config));
-  const configDescriptor: Descriptor = ociArtifact ? EMPTY_DESCRIPTOR : { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+  const configBytes = Buffer.from(ociArtifact === true ? '{}' : canonicalJson(config));
+  const configDescriptor: Descriptor = ociArtifact === true ? EMPTY_DESCRIPTOR : { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
   const { platform: _platform, annotations: _annotations, ...subjectDescriptor } = subject;
   const manifest: ImageManifest = {
-    schemaVersion: 2, mediaType: MediaType.ociManifest, ...(ociArtifact ? { artifactType: ATTESTATION_ARTIFACT_TYPE } : {}), config: configDescriptor,
-    layers: blobs.map((b) => b.descriptor), subject: subjectDescriptor,
+    schemaVersion: 2, mediaType: MediaType.ociManifest, ...(ociArtifact === true ? { artifactType: ATTESTATION_ARTIFACT_TYPE } : {}), config: configDescriptor,
+    layers: blobs.map((b) => b.descriptor), ...(ociArtifact === false ? {} : { subject: subjectDescriptor }),
   };
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDescriptor: Descriptor = {
@@ -67,7 +68,7 @@ export function reportAttestation(a: AttestationManifest): ReportAttestation {
  * annotations, rewrite-timestamp) exports a new manifest; BuildKit fills in the subjects at export for the same
  * reason, so the attestations always describe the image that was written.
  */
-export function retargetAttestation(statements: Statement<unknown>[], from: Descriptor, to: Descriptor, ociArtifact = false): AttestationManifest {
+export function retargetAttestation(statements: Statement<unknown>[], from: Descriptor, to: Descriptor, ociArtifact?: boolean): AttestationManifest {
   const fromHex = from.digest.slice('sha256:'.length);
   const toHex = to.digest.slice('sha256:'.length);
   const moved = statements.map((s) => ({

@@ -34,6 +34,15 @@ describe('parseOutput', () => {
     expect(() => parseOutput('type=image,name=r/a,oci-mediatypes=false,oci-artifact=true', [])).to.throw(/"oci-artifact=true" conflicts with "oci-mediatypes=false"/).with.property('code', 'INVALID_ARGUMENT');
   });
 
+  it('reads oci-artifact=false, and BUILDX_NO_DEFAULT_OCI_ARTIFACT=true as its default for image and oci outputs (buildx build/opt.go)', () => {
+    expect(parseOutput('type=oci,dest=o.tar,oci-artifact=false', [], {})).to.deep.include({ ociArtifact: false });
+    expect(parseOutput('type=registry', ['r/a:1'], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'true' })).to.deep.include({ ociArtifact: false });
+    expect(parseOutput('type=oci,dest=o.tar', [], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: '1' })).to.deep.include({ ociArtifact: false });
+    expect(parseOutput('type=docker,dest=o.tar', [], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'true' })).not.to.have.property('ociArtifact');
+    expect(parseOutput('type=registry', ['r/a:1'], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'false' })).not.to.have.property('ociArtifact');
+    expect(parseOutput('type=oci,dest=o.tar,oci-artifact=true', [], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'true' })).to.deep.include({ ociArtifact: true });
+  });
+
   it('refuses an unknown type with INVALID_ARGUMENT', () => {
     expect(() => parseOutput('type=floppy', [])).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });

@@ -21,7 +21,13 @@ export interface ImageExportAttrs {
   annotations?: Annotations;
   /** `rewrite-timestamp=true`: file times clamped to SOURCE_DATE_EPOCH (the build requires it to be set). */
   rewriteTimestamp?: boolean;
-  /** `oci-artifact=true`: attestation manifests as OCI artifacts (artifactType, empty config), as BuildKit writes them. */
+  /**
+   * `oci-artifact=`: the form of the attestation manifests, as BuildKit's commitAttestationsManifest (exporter/
+   * containerimage/writer.go) writes them: true, an OCI artifact (artifactType, the empty config) naming the image as
+   * its `subject`; false (also what BUILDX_NO_DEFAULT_OCI_ARTIFACT=true sets), an image config and no subject, for
+   * registries and tools that refuse one. Unset: an image config and the subject, so that registries with the
+   * referrers API list the attestations either way (tsbuild's default).
+   */
   ociArtifact?: boolean;
 }
 
@@ -93,8 +99,12 @@ function checkAttrs(type: string, attrs: Record<string, string>, text: string): 
   }
 }
 
-function compressionOf(attrs: Record<string, string>, text: string): ImageExportAttrs {
+function compressionOf(attrs: Record<string, string>, text: string, env: NodeJS.ProcessEnv): ImageExportAttrs {
   const out: ImageExportAttrs = {};
+  // buildx sets oci-artifact=false on every image and oci output that does not set it when BUILDX_NO_DEFAULT_OCI_ARTIFACT
+  // is true (build/opt.go toSolveOpt).
+  if (attrs['oci-artifact'] !== undefined) out.ociArtifact = parseBool(attrs['oci-artifact'], false, 'oci-artifact');
+  else if (attrs.type !== 'docker' && parseBool(env.BUILDX_NO_DEFAULT_OCI_ARTIFACT, false, 'BUILDX_NO_DEFAULT_OCI_ARTIFACT')) out.ociArtifact = false;
   const c = attrs.compression;
   if (c !== undefined && c !== '') {
     if (c === 'estargz') {
@@ -120,7 +130,6 @@ function compressionOf(attrs: Record<string, string>, text: string): ImageExport
     // Docker's media types have no zstd layer type; buildx switches to OCI types in this case, we say so instead.
     throw new UserError('INVALID_ARGUMENT', `-o ${text}: compression=zstd needs OCI media types`, 'drop oci-mediatypes=false (docker media types have no zstd layer)');
   }
-  if (attrs['oci-artifact'] !== undefined) out.ociArtifact = parseBool(attrs['oci-artifact'], false, 'oci-artifact');
   if (out.ociArtifact === true && out.ociMediatypes === false) {
     // BuildKit exporter/containerimage/opts.go (ImageCommitOpts.Load): an artifact manifest is an OCI type.
     throw new UserError('INVALID_ARGUMENT', `-o ${text}: exporter option "oci-artifact=true" conflicts with "oci-mediatypes=false"`, 'drop one of them');
@@ -148,7 +157,7 @@ function exportEntryOf(text: string): ExportEntry {
  * CreateExports (build/opt.go) sends it. `tags` are the `-t` names, used when the output names none.
  * Every attribute buildx documents is either read here or refused by name.
  */
-export function parseOutput(text: string, tags: string[]): OutputSpec {
+export function parseOutput(text: string, tags: string[], env: NodeJS.ProcessEnv = process.env): OutputSpec {
   const attrs = exportEntryOf(text);
   const type = attrs.type ?? '';
   if (type === '') {
@@ -181,18 +190,18 @@ export function parseOutput(text: string, tags: string[]): OutputSpec {
         ...(insecure !== undefined ? { registryInsecure: parseBool(insecure, false, 'registry.insecure') } : {}),
         ...(attrs['push-by-digest'] !== undefined ? { pushByDigest: parseBool(attrs['push-by-digest'], false, 'push-by-digest') } : {}),
         ...(attrs['name-canonical'] !== undefined ? { nameCanonical: parseBool(attrs['name-canonical'], false, 'name-canonical') } : {}),
-        ...compressionOf(attrs, text),
+        ...compressionOf(attrs, text, env),
       };
     }
     case 'oci': {
       const tar = parseBool(attrs.tar, true, 'tar');
-      return { type: 'oci', dest: tar ? file() : dir('oci'), tar, names, ...compressionOf(attrs, text) };
+      return { type: 'oci', dest: tar ? file() : dir('oci'), tar, names, ...compressionOf(attrs, text, env) };
     }
     case 'docker':
       if (!parseBool(attrs.tar, true, 'tar')) {
         throw new UserError('INVALID_ARGUMENT', `-o ${text}: tar=false is not supported for type=docker`, 'use -o type=oci,tar=false,dest=DIR for a layout directory');
       }
-      return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text) };
+      return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text, env) };
     case 'local': return { type: 'local', dest: dir('local'), ...(platformSplit !== undefined ? { platformSplit } : {}) };
     case 'tar': return { type: 'tar', dest: file() };
     default: return { type: 'cacheonly' };

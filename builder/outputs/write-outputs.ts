@@ -102,11 +102,11 @@ async function outputImage(built: BuiltImage, asked: ImageExportAttrs, text: str
   // on each platform's entry in it, wherever the index goes (a registry, a layout), as BuildKit's exporter puts them.
   const isAnnotated = Object.keys(first.indexAnnotations).length > 0 || exported.some((e) => Object.keys(e.descriptorAnnotations).length > 0);
   const changed = exported.some((e, k) => e.image.manifestDescriptor.digest !== built.platforms[k]?.image.manifestDescriptor.digest);
-  // `oci-artifact=true` rewrites every attestation manifest in the artifact form, so the index changes with them.
-  const asArtifacts = attrs.ociArtifact === true && (built.index.attestations ?? []).length > 0;
-  if (!changed && !isAnnotated && !asArtifacts) return { root: built.index, layout: {} };
+  // `oci-artifact=` rewrites every attestation manifest in the form it asks for, so the index changes with them.
+  const form = (built.index.attestations ?? []).length > 0 ? attrs.ociArtifact : undefined;
+  if (!changed && !isAnnotated && form === undefined) return { root: built.index, layout: {} };
   const attestations = [];
-  for (const att of built.index.attestations ?? []) attestations.push(await retarget(att, built, exported.map((e) => e.image), ctx, asArtifacts));
+  for (const att of built.index.attestations ?? []) attestations.push(await retarget(att, built, exported.map((e) => e.image), ctx, form));
   const images = exported.map((e) => (Object.keys(e.descriptorAnnotations).length === 0 ? e.image
     : { ...e.image, manifestDescriptor: { ...e.image.manifestDescriptor, annotations: { ...e.image.manifestDescriptor.annotations, ...e.descriptorAnnotations } } }));
   const index = assembleIndex(images, { ...built.index.index.annotations, ...first.indexAnnotations }, attestations);
@@ -114,20 +114,20 @@ async function outputImage(built: BuiltImage, asked: ImageExportAttrs, text: str
   return { root: index, layout: {} };
 }
 
-/** `att` made about the exported image of the platform it described; its statements come from the store. */
-async function retarget(att: AssembledImage, built: BuiltImage, exported: AssembledImage[], ctx: OutputContext, asArtifact: boolean): Promise<AssembledImage> {
+/** `att` made about the exported image of the platform it described, in the form `ociArtifact` asks; its statements come from the store. */
+async function retarget(att: AssembledImage, built: BuiltImage, exported: AssembledImage[], ctx: OutputContext, ociArtifact: boolean | undefined): Promise<AssembledImage> {
   const subject = att.manifest.subject?.digest;
   const k = built.platforms.findIndex((p) => p.image.manifestDescriptor.digest === subject);
   const from = built.platforms[k]?.image.manifestDescriptor;
   const to = exported[k]?.manifestDescriptor;
-  if (from === undefined || to === undefined || (from.digest === to.digest && !asArtifact)) return att;
+  if (from === undefined || to === undefined || (from.digest === to.digest && ociArtifact === undefined)) return att;
   const statements: Statement<unknown>[] = [];
   for (const layer of att.manifest.layers) {
     const chunks: Buffer[] = [];
     for await (const chunk of await ctx.store.read(layer.digest)) chunks.push(chunk as Buffer);
     statements.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as Statement<unknown>);
   }
-  const moved = retargetAttestation(statements, from, to, asArtifact);
+  const moved = retargetAttestation(statements, from, to, ociArtifact);
   for (const blob of moved.blobs) await ctx.store.put(blob.bytes, blob.descriptor.mediaType);
   await ctx.store.put(moved.configBytes, moved.configDescriptor.mediaType);
   await ctx.store.put(moved.manifestBytes, moved.manifestDescriptor.mediaType);
