@@ -258,6 +258,9 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const env = process.env;
+  // buildx records every build's context and Dockerfile before it solves (build/build.go, saveLocalState).
+  const { localStateOf, saveLocalState } = await import('../local-state.js');
+  await saveLocalState(`${buildRefPrefix(readBuilders(flags.root), flags.builder)}/${buildId}`, localStateOf('default', context ?? '.', flags.file, remote !== undefined), env);
   const hooks = testHooksFromEnv(process.env);
   // The root's resources (lock, worker, cache, history, registry client) are the build's and its reports', closed once.
   const rootOptions = {
