@@ -498,7 +498,8 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
       const dir = join(home, 'ctx-auth');
       await mkdir(dir);
       await writeFile(join(dir, 'Dockerfile'), `FROM ${env.base}\nRUN echo pushed > /pushed\n`);
-      await mkdir(join(home, '.docker'));
+      // The user's earlier builds made ~/.docker already: buildx's local state of each build is in ~/.docker/buildx.
+      await mkdir(join(home, '.docker'), { recursive: true });
       const auth = Buffer.from('rootless:pw-of-the-user').toString('base64');
       await writeFile(join(home, '.docker', 'config.json'), JSON.stringify({ auths: { [secured.host]: { auth } } }));
       execFileSync('chown', ['-R', `${USER}:${USER}`, dir, join(home, '.docker')]);
