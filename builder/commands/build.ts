@@ -258,9 +258,12 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const { randomUUID } = await import('node:crypto');
   const buildId = randomUUID().replaceAll('-', '').slice(0, 20);
   const env = process.env;
-  // buildx records every build's context and Dockerfile before it solves (build/build.go, saveLocalState).
+  // buildx records every build's context and Dockerfile before it solves (build/build.go, saveLocalState). buildx
+  // cannot run without its config directory; tsbuild can (a CI job's read-only or missing HOME), so there the build
+  // goes on and says what was not recorded.
   const { localStateOf, saveLocalState } = await import('../local-state.js');
-  await saveLocalState(`${buildRefPrefix(readBuilders(flags.root), flags.builder)}/${buildId}`, localStateOf('default', context ?? '.', flags.file, remote !== undefined), env);
+  await saveLocalState(`${buildRefPrefix(readBuilders(flags.root), flags.builder)}/${buildId}`, localStateOf('default', context ?? '.', flags.file, remote !== undefined), env)
+    .catch((err: NodeJS.ErrnoException) => process.stderr.write(`warning: buildx local state of this build not recorded: ${err.message} (set BUILDX_CONFIG to a writable directory)\n`));
   const hooks = testHooksFromEnv(process.env);
   // The root's resources (lock, worker, cache, history, registry client) are the build's and its reports', closed once.
   const rootOptions = {
