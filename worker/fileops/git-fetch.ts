@@ -64,7 +64,11 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
   const git = new GitRunner(home, g, opts);
   // A pinned commit is fetched by its id (a server that refuses unadvertised ids gets the fallback below).
   const { sha, fetchRef } = opts.commit !== undefined ? { sha: opts.commit, fetchRef: opts.commit } : await resolveRef(git, g);
-  await git.run(dir, ['init', '-q', '--template=']);
+  // A SHA-256 repository needs a SHA-256 local repository: fetched into a SHA-1 one, the dumb HTTP protocol asks
+  // for objects the SHA-1 store cannot name ("did not send all necessary objects"). BuildKit chooses the format by
+  // the length of the resolved commit (source/git/source.go, gitSourceHandler.CacheKey: len(md.Checksum) == 64).
+  const objectFormat = sha.length === 64 ? ['--object-format=sha256'] : [];
+  await git.run(dir, ['init', '-q', '--template=', ...objectFormat]);
   await git.run(dir, ['remote', 'add', 'origin', g.remote]);
   let commit: string;
   try {
