@@ -62,9 +62,14 @@ function normaliseOp(op: Op, inputs: string[]): unknown {
       const { proxyEnv: _, ...keyed } = op;
       return { ...keyed, mounts: op.mounts.map((m) => normaliseMount(m, inputs)) };
     }
-    case 'copy':
-      // The selected files' content is keyed separately (parts.content), so only the source's kind stays.
-      return { ...op, from: op.from.kind === 'context' && op.from.name !== undefined ? { kind: 'context', name: op.from.name } : { kind: op.from.kind } };
+    case 'copy': {
+      // The selected files' content is keyed separately (parts.content), so only the source's kind stays. So is
+      // --checksum: an HTTP source's content entry holds it, and a git source is keyed by the commit it resolved to,
+      // which the checksum only verifies: adding one to an ADD of the same commit keeps the cache, as BuildKit's
+      // git source keys by the commit alone (source/git/source.go, CacheKey; testAddGitChecksumCache).
+      const { checksum: _verifiedOnly, ...keyed } = op;
+      return { ...keyed, from: op.from.kind === 'context' && op.from.name !== undefined ? { kind: 'context', name: op.from.name } : { kind: op.from.kind } };
+    }
     case 'mkdir':
     case 'meta':
       return op;

@@ -23,6 +23,10 @@ const GIT_ENV = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOS
 async function gitIn(dir: string, ...lines: string[][]): Promise<void> {
   for (const args of lines) await git('git', ['-c', 'protocol.file.allow=always', '-c', 'init.defaultBranch=master', ...args], { cwd: dir, env: GIT_ENV });
 }
+async function revParse(dir: string, rev: string): Promise<string> {
+  return (await git('git', ['rev-parse', rev], { cwd: dir, env: GIT_ENV })).stdout.trim();
+}
+
 describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)', function () {
   this.timeout(120_000);
   let env: BuildEnv;
@@ -35,6 +39,10 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
   const build = (args: string[], cwd: string, atRoot = root): Promise<CliResult> =>
     tsbuild(['build', '--root', atRoot, '--progress', 'plain', '--provenance', 'false', ...args], { cwd });
   const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  const failsWith = (r: CliResult, text: string): void => {
+    expect(r.code, r.stderr).to.not.equal(0);
+    expect(r.stderr).to.contain(text);
+  };
   const out = (): string => join(env.dir, `out${++n}`);
   /** A fresh directory with these files. */
   const dirWith = async (files: Record<string, string>): Promise<string> => {
@@ -52,6 +60,19 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
     await mkdir(dir, { recursive: true });
     return dir;
   };
+  /** BuildKit's makeCommit: `foo` says which tag it belongs to. */
+  const tagged = (tag: string): string[][] => [['add', 'foo'], ['commit', '-qm', tag], ['tag', tag]];
+  const taggedRepo = async (name: string, format: 'sha1' | 'sha256', tags: string[]): Promise<string> => {
+    const dir = await servedDir(name);
+    await gitIn(dir, ['init', '-q', `--object-format=${format}`]);
+    for (const tag of tags) {
+      await writeFile(join(dir, 'foo'), `foo of ${tag}\n`);
+      await gitIn(dir, ...tagged(tag));
+    }
+    await gitIn(dir, ['update-server-info']);
+    return dir;
+  };
+
   before(async () => {
     env = await startBuildEnv('tsbuild-parity-misc-');
     root = join(env.dir, 'root');
@@ -70,6 +91,168 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
   after(async () => {
     await new Promise((resolve) => (http === undefined ? resolve(undefined) : http.close(resolve)));
     await env?.stop();
+  });
+
+  describe('dockerfile_addgit_test.go', () => {
+    // testAddGit's Dockerfiles, one build for its four passing ones (busybox has no git: `git status -s` is left out).
+    const addGit = async (format: 'sha1' | 'sha256'): Promise<void> => {
+      const repo = await taggedRepo(`addgit-${format}`, format, ['v0.0.1', 'v0.0.2', 'v0.0.3']);
+      const [v2, v3] = [await revParse(repo, 'v0.0.2'), await revParse(repo, 'v0.0.3')];
+      expect(v2).to.have.length(format === 'sha1' ? 40 : 64);
+      const url = `${httpUrl}/addgit-${format}/.git`;
+      const dockerfile = [
+        `FROM ${busybox}`,
+        `ADD ${url}#v0.0.1 /x`,
+        'RUN cd /x && [ "$(cat foo)" = "foo of v0.0.1" ]',
+        `ARG REPO="${url}"`,
+        'ARG TAG="v0.0.2"',
+        `ADD --keep-git-dir=true --chown=4242:8484 --checksum=${v2} \${REPO}#\${TAG} /buildkit-chowned`,
+        'USER 4242',
+        'RUN cd /buildkit-chowned && [ "$(cat foo)" = "foo of v0.0.2" ] && [ "$(stat -c %u foo)" = "4242" ] && [ "$(stat -c %g foo)" = "8484" ] && [ -d .git ]',
+        'USER root',
+        `ADD --checksum=${v3} \${REPO}#v0.0.3 /nogitdir`,
+        'RUN [ -f /nogitdir/foo ] && [ "$(cat /nogitdir/foo)" = "foo of v0.0.3" ] && [ ! -d /nogitdir/.git ]',
+        `ADD --keep-git-dir --checksum=${v2} \${REPO}#\${TAG} /nogitdir2`,
+        'RUN [ "$(cat /nogitdir2/foo)" = "foo of v0.0.2" ] && [ -d /nogitdir2/.git ]',
+        `ARG COMMIT="${v3}"`,
+        `ADD --keep-git-dir=true --checksum=${v3} \${REPO}#\${COMMIT} /commitdir`,
+        'RUN [ "$(cat /commitdir/foo)" = "foo of v0.0.3" ] && [ -d /commitdir/.git ]',
+      ].join('\n');
+      const [good, mismatch, garbage] = await Promise.all([
+        build(['.'], await dirWith({ Dockerfile: dockerfile })),
+        build(['.'], await dirWith({ Dockerfile: `FROM ${busybox}\nADD --checksum=${v2} ${url}#v0.0.3 /faildir\n` })),
+        build(['.'], await dirWith({ Dockerfile: `FROM ${busybox}\nADD --checksum=foobar ${url}#v0.0.3 /faildir\n` })),
+      ]);
+      ok(good);
+      failsWith(mismatch, 'expected checksum to match');
+      failsWith(garbage, 'invalid checksum');
+      failsWith(garbage, 'expected hex commit hash');
+    };
+    it('testAddGitSHA1: ADD of tags and commits, --keep-git-dir, --chown, --checksum (matching, mismatched, not hex)', async () => {
+      await addGit('sha1');
+    });
+    it('testAddGitSHA256: the same from a SHA-256 repository', async () => {
+      await addGit('sha256');
+    });
+
+    it('testAddGitChecksumCache: adding --checksum of the same commit keeps the cache; a wrong one fails, cached or not', async () => {
+      const repo = await taggedRepo('addgit-cache', 'sha1', ['v0.0.1', 'v0.0.2']);
+      const [v1, v2] = [await revParse(repo, 'v0.0.1'), await revParse(repo, 'v0.0.2')];
+      const dockerfile = (flags: string): string => `FROM ${busybox} AS src\nADD --keep-git-dir ${flags}${httpUrl}/addgit-cache/.git#v0.0.2 /repo\n` +
+        'RUN head -c 16 /dev/urandom | base64 > /repo/unique.txt\n\nFROM scratch\nCOPY --from=src /repo/unique.txt /\n';
+      const [o1, o2] = [out(), out()];
+      ok(await build(['-o', `type=local,dest=${o1}`, '.'], await dirWith({ Dockerfile: dockerfile('') })));
+      ok(await build(['-o', `type=local,dest=${o2}`, '.'], await dirWith({ Dockerfile: dockerfile(`--checksum=${v2} `) })));
+      expect(await readFile(join(o2, 'unique.txt'), 'utf8')).to.equal(await readFile(join(o1, 'unique.txt'), 'utf8'));
+      // Not in BuildKit's test, the other side of the same rule: the key no longer holds the checksum, so a wrong
+      // one must fail before a cached step is reused.
+      failsWith(await build(['.'], await dirWith({ Dockerfile: dockerfile(`--checksum=${v1} `) })), 'expected checksum to match');
+    });
+
+    describe('testGitQueryString', () => {
+      interface Case { name: string; url: string; target?: 'withgit' | 'withsubmod'; out?: string; err?: string }
+      let cases: Case[] = [];
+      before(async () => {
+        const sub = await servedDir('qs-submod');
+        await writeFile(join(sub, 'file'), '123\n');
+        await gitIn(sub, ['init', '-q'], ['add', 'file'], ['commit', '-qm', 'initial'], ['update-server-info']);
+        const repo = await servedDir('qs');
+        await writeFile(join(repo, 'foo'), 'base\n');
+        await writeFile(join(repo, 'Dockerfile'), 'FROM scratch AS withgit\nCOPY .git/HEAD out\n\nFROM scratch as withsubmod\nCOPY submod/file out\n\nFROM scratch\nCOPY foo out\n');
+        await gitIn(repo, ['init', '-q'], ['submodule', 'add', '-q', `${httpUrl}/qs-submod/.git`, 'submod'], ['add', 'Dockerfile', 'foo', 'submod'],
+          ['commit', '-qm', 'initial'], ['tag', 'v0.0.1'], ['branch', 'base']);
+        await writeFile(join(repo, 'foo'), 'feature\n');
+        await mkdir(join(repo, 'sub'));
+        await writeFile(join(repo, 'sub/foo'), 'subfeature\n');
+        await writeFile(join(repo, 'sub/Dockerfile'), await readFile(join(repo, 'Dockerfile')));
+        await gitIn(repo, ['add', 'foo', 'sub'], ['commit', '-qm', 'feature'], ['branch', 'feature'], ['checkout', '-q', '-B', 'master', 'base']);
+        for (const tag of ['v0.0.2', 'latest']) {
+          await writeFile(join(repo, 'foo'), `${tag}\n`);
+          await gitIn(repo, ...tagged(tag));
+        }
+        await gitIn(repo, ['update-server-info']);
+        const [v2, latest] = [await revParse(repo, 'v0.0.2'), await revParse(repo, 'latest')];
+        const s = `${httpUrl}/qs/.git`;
+        cases = [
+          { name: 'tag with invalid commit', url: `${s}?tag=v0.0.2&commit=${latest}`, err: 'expected checksum to match' },
+          { name: 'old style ref', url: `${s}#v0.0.2`, out: 'v0.0.2\n' },
+          { name: 'querystring ref', url: `${s}?ref=base`, out: 'base\n' },
+          { name: 'querystring branch', url: `${s}?branch=base`, out: 'base\n' },
+          { name: 'querystring invalid branch', url: `${s}?branch=invalid`, err: 'repository does not contain ref' },
+          { name: 'tag as branch', url: `${s}?branch=v0.0.2`, err: 'repository does not contain ref' },
+          { name: 'allowed mixed refs', url: `${s}?tag=v0.0.2#refs/tags/v0.0.2`, out: 'v0.0.2\n' },
+          { name: 'v2 by commit', url: `${s}?commit=${latest}`, out: 'latest\n' },
+          { name: 'v2 by commit (wrong short)', url: `${s}?commit=${v2.slice(0, 8)}`, err: 'expected checksum to match' },
+          { name: 'v2 by commit (short)', url: `${s}?commit=${latest.slice(0, 8)}`, out: 'latest\n' },
+          { name: 'v2 ref by commit', url: `${s}?ref=${v2}`, out: 'v0.0.2\n' },
+          { name: 'v2 ref by commit (short)', url: `${s}?ref=${v2.slice(0, 8)}`, err: 'repository does not contain ref' },
+          { name: 'tag with commit', url: `${s}?tag=v0.0.2&commit=${v2}`, out: 'v0.0.2\n' },
+          { name: 'commit with commit', url: `${s}?ref=${v2}&commit=${v2}`, out: 'v0.0.2\n' },
+          { name: 'latest with commit', url: `${s}?commit=${latest}`, out: 'latest\n' },
+          { name: 'mismatch refs', url: `${s}?tag=v0.0.2#refs/heads/master`, err: 'ref conflicts' },
+          { name: 'sub old-style', url: `${s}#feature:sub`, out: 'subfeature\n' },
+          { name: 'sub query', url: `${s}?subdir=sub&ref=feature`, out: 'subfeature\n' },
+          { name: 'withgit', url: `${s}?keep-git-dir=true`, target: 'withgit', out: `${latest}\n` },
+          { name: 'withgitandtag', url: `${s}?tag=v0.0.2&keep-git-dir=true`, target: 'withgit', out: `${v2}\n` },
+          // BuildKit's message is `"/.git/HEAD": not found`; tsbuild's names the source and where it looked.
+          { name: 'withgit-default', url: s, target: 'withgit', err: '.git/HEAD" not found' },
+          { name: 'withgit-valueless', url: `${s}?keep-git-dir&submodules`, target: 'withgit', out: `${latest}\n` },
+          { name: 'withgit-forbidden', url: `${s}?keep-git-dir=false`, target: 'withgit', err: '.git/HEAD" not found' },
+          { name: 'withsubmod', url: s, target: 'withsubmod', out: '123\n' },
+          { name: 'withsubmodset', url: `${s}?submodules=true`, target: 'withsubmod', out: '123\n' },
+          { name: 'withsubmodempty', url: `${s}?submodules`, target: 'withsubmod', out: '123\n' },
+          { name: 'withoutsubmod', url: `${s}?submodules=false`, target: 'withsubmod', err: 'submod/file" not found' },
+        ];
+      });
+
+      /** Runs `fn` over the cases two at a time (the machine's cores), keeping the results in case order. */
+      const each = async <T>(list: Case[], fn: (c: Case) => Promise<T>): Promise<T[]> => {
+        const results: T[] = [];
+        for (let i = 0; i < list.length; i += 2) results.push(...await Promise.all(list.slice(i, i + 2).map(fn)));
+        return results;
+      };
+
+      // BuildKit runs every case twice, as a context and as an ADD source; both reach the same fetch (git-fetch.ts),
+      // so the file runs all as ADD sources (the passing ones in one build) and these through the context path. All
+      // 27 x 2 pass by hand (test/compat/buildkit-parity/misc.md).
+      const AS_CONTEXT = ['old style ref', 'v2 by commit (short)', 'sub old-style', 'withgitandtag', 'withsubmod', 'querystring invalid branch',
+        'v2 ref by commit (short)', 'mismatch refs', 'withgit-forbidden', 'v2 by commit (wrong short)'];
+      const AS_FAILING_ADD = ['tag with invalid commit', 'tag as branch', 'withgit-default', 'withoutsubmod'];
+
+      it('testGitQueryString (context_*): URLs as the build context, its Dockerfile\'s target built', async () => {
+        const cwd = await dirWith({});
+        const some = cases.filter((c) => AS_CONTEXT.includes(c.name));
+        expect(some).to.have.length(AS_CONTEXT.length);
+        const outs = await each(some, async (c) => {
+          const o = out();
+          const r = await build([...(c.target ? ['--target', c.target] : []), '-o', `type=local,dest=${o}`, c.url], cwd);
+          return { r, got: r.code === 0 ? await readFile(join(o, 'out'), 'utf8') : undefined };
+        });
+        some.forEach((c, i) => {
+          const { r, got } = outs[i] as { r: CliResult; got?: string };
+          if (c.err !== undefined) failsWith(r, c.err);
+          else expect(got, `${c.name}: ${r.stderr}`).to.equal(c.out);
+        });
+      });
+
+      it('testGitQueryString (add_*): every passing URL as an ADD source, in one build; four failing ones', async () => {
+        // BuildKit's Dockerfile per case: main ADDs the URL at /repo/; withsubmod and withgit copy one file of it.
+        const pick = (c: Case): string => (c.target === 'withgit' ? '.git/HEAD' : c.target === 'withsubmod' ? 'submod/file' : 'foo');
+        const passing = cases.filter((c) => c.err === undefined);
+        const stages = passing.map((c, i) => `FROM scratch AS c${i}\nADD ${c.url} /repo/\n`).join('\n');
+        const collect = passing.map((c, i) => `COPY --from=c${i} /repo/${pick(c)} /c${i}`).join('\n');
+        const o = out();
+        ok(await build(['-o', `type=local,dest=${o}`, '.'], await dirWith({ Dockerfile: `${stages}\nFROM scratch\n${collect}\n` })));
+        for (const [i, c] of passing.entries()) expect(await readFile(join(o, `c${i}`), 'utf8'), c.name).to.equal(c.out);
+
+        const failing = cases.filter((c) => AS_FAILING_ADD.includes(c.name));
+        expect(failing).to.have.length(AS_FAILING_ADD.length);
+        const results = await each(failing, async (c) => build(['.'], await dirWith({
+          Dockerfile: `FROM scratch AS main\nADD ${c.url} /repo/\n\nFROM scratch\nCOPY --from=main /repo/${pick(c)} /repo/foo\n`,
+        })));
+        failing.forEach((c, i) => failsWith(results[i] as CliResult, c.err ?? ''));
+      });
+    });
   });
 
   describe('dockerfile_git_http_test.go', () => {

@@ -21,10 +21,7 @@ import type { WriteOptions } from './tree-writer.js';
 export async function addGit(source: string, dest: string, keepGitDir: boolean | undefined, checksum: string | undefined, session: RootSession, opts: WriteOptions, tempDir: string, git?: RemoteAccess): Promise<string> {
   const ref = parseGitRef(source);
   if (ref === undefined) throw new Error(`addGit: ${redactUrl(source)} is not a git URL`);
-  if (checksum !== undefined && checksum !== '') {
-    if (!/^[0-9a-f]{4,64}$/.test(checksum)) throw new CopyError('INVALID_ARGUMENT', `invalid --checksum ${JSON.stringify(checksum)} for a git source`, 'give the commit (or a prefix of it) the ref must resolve to');
-    ref.checksum = checksum;
-  }
+  if (checksum !== undefined && checksum !== '') ref.checksum = checksum;   // fetchGit verifies it
   // The checkout goes under the state root's temp dir, as ADD <url>'s download does (add-url.ts): a repository can be
   // of any size, and one a SIGKILLed build left there is removed by the next build or prune (`git-<pid>-…`).
   const work = await makeTempDir(tempDir, 'git');

@@ -5,6 +5,7 @@ import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import type { RemoteAccess } from './remote-access.js';
+import { verifyGitChecksum } from './git-fetch.js';
 import { parseGitRef } from './git-ref.js';
 import { redactUrl } from '../../common/index.js';
 import { throwIfAborted } from './errors.js';
@@ -60,6 +61,7 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
     // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
     const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access.sshAgent } as const;
     const commit = await access.commits.resolve(git, how);
+    verifyGitChecksum(op.checksum === undefined || op.checksum === '' ? git : { ...git, checksum: op.checksum }, commit, how.code);
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));
   }
   const local = op.sources.filter((s) => !urls.includes(s));

@@ -82,15 +82,29 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
       throw git.error(`repository ${redactUrl(g.remote)} does not contain commit ${sha}`, 'check the commit; it must be reachable from a branch or tag');
     })).trim();
   }
-  if (g.checksum !== undefined && !commit.startsWith(g.checksum) && !sha.startsWith(g.checksum)) {
-    throw git.error(`git source ${redactUrl(g.remote)}#${g.ref}: expected checksum ${g.checksum}, got ${commit}`, 'the ref moved, or ?checksum= is wrong');
-  }
+  verifyGitChecksum(g, commit, opts.code);
   await git.run(dir, ['checkout', '-q', '--detach', commit]);
   if (g.submodules !== false && (await exists(path.join(dir, '.gitmodules')))) {
     await git.run(dir, ['submodule', 'update', '-q', '--init', '--recursive', '--depth=1']);
   }
   if (!(opts.keepGitDir ?? g.keepGitDir ?? false)) await removeGitDirs(git, dir);
   return { dir, commit, resolvedRef: fetchRef };
+}
+
+/**
+ * Fails unless `commit` starts with the checksum `g` asks for (`--checksum`, `?checksum=`, `?commit=`): checked where
+ * the commit is resolved for the step's key, so a cached step is never reused for a checksum it does not match, and
+ * again after the fetch. BuildKit's checks and words (source/git/source.go, resolveMetadata): a checksum is hex, and
+ * the resolved commit starts with it.
+ */
+export function verifyGitChecksum(g: GitRef, commit: string, code: ErrorCode): void {
+  if (g.checksum === undefined || g.checksum === '') return;
+  if (!/^[0-9a-fA-F]+$/.test(g.checksum)) {
+    throw new GitFetchError('INVALID_ARGUMENT', `invalid checksum ${g.checksum} for Git URL, expected hex commit hash`, 'give the commit (or a prefix of it) the ref must resolve to');
+  }
+  if (!commit.startsWith(g.checksum)) {
+    throw new GitFetchError(code, `git source ${redactUrl(g.remote)}${g.ref ? `#${g.ref}` : ''}: expected checksum to match ${g.checksum}, got ${commit}`, 'the ref moved, or the checksum is wrong');
+  }
 }
 
 /**
@@ -136,7 +150,8 @@ async function resolveRef(git: GitRunner, g: GitRef): Promise<{ sha: string; fet
     const sha = found.get(candidate);
     if (sha !== undefined) return { sha: candidate === tag ? (found.get(`${tag}^{}`) ?? sha) : sha, fetchRef: candidate };
   }
-  throw git.error(`repository ${redactUrl(g.remote)} does not contain ref ${JSON.stringify(ref)}`, 'check the branch or tag after # in the URL (git ls-remote lists them)');
+  // BuildKit's words (source/git/source.go, resolveMetadata), with the remote after them.
+  throw git.error(`repository does not contain ref ${JSON.stringify(ref)}: ${redactUrl(g.remote)}`, 'check the branch or tag after # in the URL (git ls-remote lists them)');
 }
 
 /** `.git` of the checkout and of every submodule (a gitlink file): BuildKit leaves them out unless keep-git-dir. */
