@@ -4,10 +4,11 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
 import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
-import { gzipLayers, statMemoFor, type FileContentStore } from '../worker/index.js';
+import { cacheMountsDir, gzipLayers, resetCacheMounts, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
 import { inlineCacheIfAsked, openRemoteCache, outputFilesystem, writeCaches } from './cache/build-cache.js';
 import { IncrementalCacheExport } from './cache/incremental-export.js';
+import { uncachedCacheMounts } from './cache/uncached-cache-mounts.js';
 import { StepRecorder } from './cache/step-recorder.js';
 import { stepKeyOf, type KeyedBuildRecord } from './explain/key-manifest.js';
 import { contextBriefOf, contextReportFor, currentSnapshot } from './context-report/load-context-report.js';
@@ -332,6 +333,7 @@ async function buildLocked(
       : new IncrementalCacheExport(cacheTo, graph, { client, blobs: remote.blobs, note: (t) => req.progress.note(t), signal: req.signal });
     exporter = incremental;
     context.named = await localContextSources(req.namedContexts ?? {});
+    await resetCacheMounts(cacheMountsDir(root.dir), uncachedCacheMounts(parts.map((p) => p.graph), req.noCache, req.noCacheFilter));
     recorder = new StepRecorder(cache, graph, locatorPrefix, (step) => incremental?.stepFinished(step));
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {

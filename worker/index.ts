@@ -1,6 +1,6 @@
 // The worker's public surface: the Linux worker (overlay snapshots, native helper), content store, layers.
 export { LinuxWorker } from './linux-worker.js';
-export { cacheMountsDir, listCacheMounts, MAX_SECRET_BYTES, removeCacheMount } from './exec/index.js';
+export { cacheMountsDir, listCacheMounts, MAX_SECRET_BYTES, removeCacheMount, resetCacheMounts } from './exec/index.js';
 export { pruneDownloads } from './fileops/index.js';
 export type { CacheMountUsage } from './exec/index.js';
 export type { LinuxWorkerOptions } from './linux-worker.js';

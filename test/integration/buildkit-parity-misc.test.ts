@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { readFile as readFileCb } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, normalize } from 'node:path';
@@ -252,6 +252,53 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
         })));
         failing.forEach((c, i) => failsWith(results[i] as CliResult, c.err ?? ''));
       });
+    });
+  });
+
+  describe('dockerfile_cache_test.go', () => {
+    /** testNoCache's Dockerfile: each stage writes 100 random bytes' digest. */
+    const twoUniques = (): string => `FROM ${busybox} AS s0
+RUN cat /dev/urandom | head -c 100 | sha256sum | tee unique
+FROM ${busybox} AS s1
+RUN cat /dev/urandom | head -c 100 | sha256sum | tee unique2
+FROM scratch
+COPY --from=s0 unique /
+COPY --from=s1 unique2 /
+`;
+    it('testNoCache: --no-cache runs every step again; --no-cache-filter s1 only that stage\'s', async () => {
+      const ctx = await dirWith({ Dockerfile: twoUniques() });
+      const [o1, o2, o3] = [out(), out(), out()];
+      ok(await build(['-o', `type=local,dest=${o1}`, '.'], ctx));
+      ok(await build(['--no-cache', '-o', `type=local,dest=${o2}`, '.'], ctx));
+      ok(await build(['--no-cache-filter', 's1', '-o', `type=local,dest=${o3}`, '.'], ctx));
+      const read = async (o: string): Promise<string[]> => Promise.all(['unique', 'unique2'].map((f) => readFile(join(o, f), 'utf8')));
+      const [[u1, v1], [u2, v2], [u3, v3]] = [await read(o1), await read(o2), await read(o3)];
+      expect(u2).to.not.equal(u1);
+      expect(v2).to.not.equal(v1);
+      expect(u3).to.equal(u2);
+      expect(v3).to.not.equal(v1);
+      expect(v3).to.not.equal(v2);
+    });
+
+    it('testCacheMountModeNoCache: --no-cache starts a cache mount (mode=0773) empty; the next build shares what it left', async () => {
+      // A root of its own: the cache's id is its target, /cache, as in BuildKit's test.
+      const own = join(env.dir, 'root-cachemount');
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox} AS base\nARG FOO=abc\nRUN --mount=type=cache,target=/cache,mode=0773 touch /cache/$FOO && ls -l /cache | wc -l > /out\nFROM scratch\nCOPY --from=base /out /\n` });
+      const counts: string[] = [];
+      for (const args of [[], ['--no-cache'], ['--no-cache', '--build-arg', 'FOO=def'], ['--build-arg', 'FOO=ghi']]) {
+        const o = out();
+        ok(await build([...args, '-o', `type=local,dest=${o}`, '.'], ctx, own));
+        counts.push(await readFile(join(o, 'out'), 'utf8'));
+      }
+      // `ls -l` prints a total line and one per file: abc; abc again, alone; def alone; def and ghi.
+      expect(counts).to.deep.equal(['2\n', '2\n', '2\n', '3\n']);
+    });
+
+    it('testWildcardRenameCache: renaming the file a wildcard COPY selects misses the cache, and the build fails', async () => {
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nCOPY file* /files/\nRUN ls /files/file1\n`, file1: 'foo' });
+      ok(await build(['.'], ctx));
+      await rename(join(ctx, 'file1'), join(ctx, 'file2'));
+      expect((await build(['.'], ctx)).code).to.not.equal(0);
     });
   });
 

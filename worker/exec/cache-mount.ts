@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunMount } from '../../frontend/index.js';
@@ -92,15 +92,39 @@ async function ensureSubdir(path: string, source: string, m: CacheMount): Promis
   });
 }
 
+// With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell
+// another namespace's cache; without one, the id alone (the caches made before namespaces keep their names).
+function cacheName(m: Pick<CacheMount, 'id' | 'namespace'>): string {
+  return createHash('sha256').update(m.namespace === undefined ? m.id : JSON.stringify([m.namespace, m.id])).digest('hex');
+}
+
+/**
+ * Empties the shared caches of `mounts` before a build whose steps with them run uncached (--no-cache, or their
+ * stage in --no-cache-filter): such a step starts from an empty cache, which the build's later steps and builds then
+ * share, as BuildKit prunes the cache mounts of every exec op with IgnoreCache when it loads the build
+ * (solver/llbsolver/bridge.go detectPrunedCacheID, worker/base/worker.go PruneCacheMounts; moby/buildkit#5305). The
+ * directory is renamed aside first, so a step starting meanwhile makes a fresh one instead of finding half of it.
+ */
+export async function resetCacheMounts(cacheDir: string, mounts: Pick<CacheMount, 'id' | 'namespace'>[]): Promise<void> {
+  for (const name of new Set(mounts.map(cacheName))) {
+    const aside = join(cacheDir, `${name}-pruned-${randomBytes(6).toString('hex')}`);
+    try {
+      await rename(join(cacheDir, name), aside);
+    } catch (err) {
+      if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT') continue;   // never used
+      throw err;
+    }
+    await removeTree(aside);
+  }
+}
+
 /**
  * Prepares `<cacheDir>/<sha256(id)>` for a `RUN --mount=type=cache`: the id is only hashed, so no id (`../../x`,
  * `/etc`) can name a path of its own.
  */
 export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<CacheDir> {
   await mkdir(cacheDir, { recursive: true });
-  // With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell
-  // another namespace's cache; without one, the id alone (the caches made before namespaces keep their names).
-  const name = createHash('sha256').update(m.namespace === undefined ? m.id : JSON.stringify([m.namespace, m.id])).digest('hex');
+  const name = cacheName(m);
   const shared = join(cacheDir, name);
   let path = shared;
   let isFresh = false;

@@ -64,7 +64,7 @@ export { BuildCgroups } from './build-cgroups.js';
 export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 export { HelperPool } from './helper-pool.js';
-export { cacheMountsDir, listCacheMounts, removeCacheMount } from './cache-mount.js';
+export { cacheMountsDir, listCacheMounts, removeCacheMount, resetCacheMounts } from './cache-mount.js';
 export type { CacheMountUsage } from './cache-mount.js';
 
 /**
