@@ -374,7 +374,7 @@ async function buildLocked(
     const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
     const attestContext: AttestContext = {
       request: req.attest ?? {}, buildId, started: new Date(started), contextDir, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
-      ...(req.target ? { target: req.target } : {}), secretIds: Object.keys(req.secrets), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}),
+      ...(req.target ? { target: req.target } : {}), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}),
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),

@@ -26,7 +26,6 @@ export interface AttestContext {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   target?: string;
-  secretIds: string[];
   tags: string[];
   /** The build's `vcs:*` attributes as the provenance's metadata holds them (vcsMetadata). */
   vcs: Record<string, string>;
@@ -82,7 +81,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     buildId: ctx.buildId, startedOn: ctx.started, finishedOn: finished,
     platform: t.platform, builderPlatform: ctx.builderPlatform,
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
-    buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}), secrets: ctx.secretIds,
+    buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}),
     graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs,
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };

@@ -19,7 +19,7 @@ const input: ProvenanceInput = {
   subject: { name: '_', digest: sha256('image') }, buildId: 'b1', startedOn: new Date(0), finishedOn: new Date(1000),
   platform: { os: 'linux', architecture: 'amd64' }, builderPlatform: { os: 'linux', architecture: 'amd64' },
   dockerfile: { name: 'Dockerfile', digest: sha256('FROM debian') },
-  buildArgs: { GITHUB_TOKEN: 's3cr3t-value', FLAVOUR: 'mint' }, labels: {}, secrets: ['npmrc'], graph,
+  buildArgs: { GITHUB_TOKEN: 's3cr3t-value', FLAVOUR: 'mint' }, labels: {}, graph,
   keys: {}, cacheSources: [],
   records: [{ id: 's0.1', text: 'RUN', key: sha256('k'), cached: false, reasons: [{ kind: 'arg', name: 'GITHUB_TOKEN', before: 'old-secret', after: 's3cr3t-value' }], started: 0, finished: 1, durationMs: 1, size: 0 }],
 };

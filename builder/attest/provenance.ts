@@ -53,8 +53,6 @@ export interface ProvenanceInput {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   target?: string;
-  /** Secret ids made available to RUN --mount=type=secret (never their values). */
-  secrets: string[];
   /** The platform's view of the solved graph: its target is the image's stage. */
   graph: BuildGraph;
   keys: Record<string, CacheKey>;
@@ -139,8 +137,30 @@ function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, 
     frontend: 'dockerfile.v0',
     args,
     locals: [{ name: 'context' }, { name: 'dockerfile' }],
-    ...(mode === 'max' ? { secrets: input.secrets.map((id) => ({ id })), ssh: [] } : {}),
+    ...(mode === 'max' ? mountedSecretsAndSsh(input.graph) : {}),
   };
+}
+
+/**
+ * The secrets and SSH agents the image's RUN steps mount (never their values), as BuildKit captures them from its
+ * exec ops (solver/llbsolver/provenance.go, captureProvenance; provenance/capture.go AddSecret, AddSSH, Sort): one entry
+ * per id, sorted by id, `optional` unless some step requires it. What was given with --secret but no step used is
+ * not listed.
+ */
+function mountedSecretsAndSsh(graph: BuildGraph): { secrets: { id: string; optional?: true }[]; ssh: { id: string; optional?: true }[] } {
+  const secrets = new Map<string, boolean>();
+  const ssh = new Map<string, boolean>();
+  for (const v of neededVertices(graph)) {
+    if (v.op.kind !== 'exec') continue;
+    for (const m of v.op.mounts) {
+      if (m.type !== 'secret' && m.type !== 'ssh') continue;
+      const seen = m.type === 'secret' ? secrets : ssh;
+      seen.set(m.id, (seen.get(m.id) ?? true) && !m.required);
+    }
+  }
+  const list = (seen: Map<string, boolean>): { id: string; optional?: true }[] =>
+    [...seen].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([id, optional]) => (optional ? { id, optional } : { id }));
+  return { secrets: list(secrets), ssh: list(ssh) };
 }
 
 /** tsbuild's step list: BuildKit's `buildConfig.llbDefinition`, with the cache's view of each step. */

@@ -54,6 +54,18 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
     }
     return dir;
   };
+  const blobOf = (layout: string, digest: string): Promise<Buffer> => readFile(join(layout, 'blobs/sha256', digest.replace('sha256:', '')));
+  /** The first manifest of an OCI layout's index.json: an image manifest, or an index (with attestations). */
+  const topDigest = async (layout: string): Promise<string> =>
+    (JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] }).manifests[0]?.digest ?? '';
+  /** The provenance statement of the first image of an OCI layout written with attestations. */
+  const provenanceOf = async (layout: string): Promise<{ _type: string; predicateType: string; predicate: Record<string, unknown> }> => {
+    const index = JSON.parse((await blobOf(layout, await topDigest(layout))).toString()) as { manifests: { digest: string; annotations?: Record<string, string> }[] };
+    const att = index.manifests.find((m) => m.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest');
+    if (att === undefined) throw new Error(`${layout}: no attestation manifest`);
+    const manifest = JSON.parse((await blobOf(layout, att.digest)).toString()) as { layers: { digest: string }[] };
+    return JSON.parse((await blobOf(layout, manifest.layers[0]?.digest ?? '')).toString()) as Awaited<ReturnType<typeof provenanceOf>>;
+  };
   /** A directory under the HTTP server's root, served at `${httpUrl}/${name}`. */
   const servedDir = async (name: string): Promise<string> => {
     const dir = join(served, name);
@@ -299,6 +311,73 @@ COPY --from=s1 unique2 /
       ok(await build(['.'], ctx));
       await rename(join(ctx, 'file1'), join(ctx, 'file2'));
       expect((await build(['.'], ctx)).code).to.not.equal(0);
+    });
+
+    it('testCacheReleased: after two builds nothing is held: prune --all leaves no cache record', async () => {
+      const own = join(env.dir, 'root-released');
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\n` });
+      ok(await build(['.'], ctx, own));
+      ok(await build(['.'], ctx, own));
+      ok(await tsbuild(['--root', own, 'prune', '--all', '-f']));
+      expect(ok(await tsbuild(['--root', own, 'du'])).stdout).to.match(/Total:\s+0B/);
+    });
+
+    it('testExportCacheLoop: a local cache exported, and exported again into the same directory it is imported from', async () => {
+      const ctx = await dirWith({
+        Dockerfile: `FROM ${busybox} as base\nRUN echo aa > /foo\nWORKDIR /bar\n\nFROM base as base1\nCOPY hello.txt .\n\n` +
+          'FROM base as base2\nCOPY --from=base1 /bar/hello.txt .\nRUN true\n\nFROM scratch\nCOPY --from=base2 /foo /f\n',
+        'hello.txt': 'hello',
+      });
+      const cache = join(env.dir, 'cache-loop');
+      ok(await build(['--cache-to', `type=local,dest=${cache}`, '.'], ctx));
+      // BuildKit prunes between the builds; a new root is the same start.
+      ok(await build(['--cache-to', `type=local,dest=${cache}`, '--cache-from', `type=local,src=${cache}`, '.'], ctx, join(env.dir, 'root-loop')));
+    });
+
+    it('testReproducibleIDs: the same build named twice is the same image (manifest digest)', async () => {
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nENV foo=bar\nCOPY foo /\nRUN echo bar > bar\n`, foo: 'foo-contents' });
+      const [a, b] = [out(), out()];
+      ok(await build(['-o', `type=oci,dest=${a},tar=false,name=example.com/moby/dockerfileids:test`, '.'], ctx));
+      ok(await build(['-o', `type=oci,dest=${b},tar=false,name=example.com/moby/dockerfileids2:test`, '.'], ctx));
+      expect(await topDigest(b)).to.equal(await topDigest(a));
+    });
+
+    it('testCacheImportExport (mode=max): a registry cache brings a new root every step, random output included', async () => {
+      // BuildKit's test exports with the default mode=min and still hits the COPY --from of a stage it did not
+      // export; tsbuild's min cache holds the target stage only, so the port exports mode=max (misc.md).
+      const ctx = await dirWith({
+        Dockerfile: `FROM ${busybox} AS base\nCOPY foo const\nRUN cat /dev/urandom | head -c 100 | sha256sum > unique\nFROM scratch\nCOPY --from=base const /\nCOPY --from=base unique /\n`,
+        foo: 'foobar',
+      });
+      const ref = `${env.registry.host}/buildkit/testexportdf:latest`;
+      const [o1, o2] = [out(), out()];
+      ok(await build(['--cache-to', `type=registry,ref=${ref},mode=max,oci-mediatypes=true`, '-o', `type=local,dest=${o1}`, '.'], ctx));
+      ok(await build(['--cache-from', `type=registry,ref=${ref}`, '-o', `type=local,dest=${o2}`, '.'], ctx, join(env.dir, 'root-import')));
+      expect(await readFile(join(o2, 'const'), 'utf8')).to.equal('foobar');
+      expect(await readFile(join(o2, 'unique'), 'utf8')).to.equal(await readFile(join(o1, 'unique'), 'utf8'));
+    });
+  });
+
+  describe('dockerfile_resources_test.go', () => {
+    it('testShmSize, testUlimit: --shm-size 134217728 and --ulimit nofile=1062:1062 reach RUN (one build)', async () => {
+      const o = out();
+      ok(await build(['--shm-size', '134217728', '--ulimit', 'nofile=1062:1062', '-o', `type=local,dest=${o}`, '.'], await dirWith({
+        Dockerfile: `FROM ${busybox} AS base\nRUN mount | grep /dev/shm > /shmsize\nRUN ulimit -n > /ulimit\nFROM scratch\nCOPY --from=base /shmsize /ulimit /\n`,
+      })));
+      expect(await readFile(join(o, 'shmsize'), 'utf8')).to.contain('size=131072k');
+      expect((await readFile(join(o, 'ulimit'), 'utf8')).trim()).to.equal('1062');
+    });
+  });
+
+  describe('dockerfile_provenance_test.go', () => {
+    it('testSecretSSHProvenance: mode=max lists the secrets and SSH agents the steps mount, optional, by id', async () => {
+      const o = out();
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nRUN --mount=type=secret,id=mysecret --mount=type=secret,id=othersecret --mount=type=ssh echo "ok" > /foo\n` });
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', 'mode=max,version=v1', '-o', `type=oci,dest=${o},tar=false`, '.'], { cwd: ctx }));
+      const { predicate } = await provenanceOf(o);
+      const request = (predicate.buildDefinition as { externalParameters: { request: { secrets: unknown; ssh: unknown } } }).externalParameters.request;
+      expect(request.secrets).to.deep.equal([{ id: 'mysecret', optional: true }, { id: 'othersecret', optional: true }]);
+      expect(request.ssh).to.deep.equal([{ id: 'default', optional: true }]);
     });
   });
 
