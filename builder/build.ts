@@ -97,7 +97,11 @@ export interface BuildRequest {
    * this one's steps and trends group them;
    * `url` and `commit` go into the build record.
    */
-  remoteContext?: { locator: string; url: string; commit?: string };
+  remoteContext?: {
+    locator: string; url: string; commit?: string;
+    /** A git context as given (`URL#REF:DIR`, `URL?ref=…`), credentials redacted: the provenance's configSource. */
+    gitUrl?: string;
+  };
   /**
    * The frontend attributes buildx would send for this build's settings and git checkout (options/frontend-attrs.ts,
    * git-info/): kept with the build record for `history inspect`; the `vcs:*` ones go into the provenance too.
@@ -375,6 +379,7 @@ async function buildLocked(
     const attestContext: AttestContext = {
       request: req.attest ?? {}, buildId, started: new Date(started), contextDir, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
       ...(req.target ? { target: req.target } : {}), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}),
+      ...(req.remoteContext?.gitUrl && req.remoteContext.commit ? { gitContext: { url: req.remoteContext.gitUrl, commit: req.remoteContext.commit } } : {}),
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),

@@ -29,6 +29,8 @@ export interface AttestContext {
   tags: string[];
   /** The build's `vcs:*` attributes as the provenance's metadata holds them (vcsMetadata). */
   vcs: Record<string, string>;
+  /** The git repository the context came from (ProvenanceInput.gitContext); absent for a local context. */
+  gitContext?: { url: string; commit: string };
   sourceDateEpoch?: number;
   builderPlatform: Platform;
   solved: SolveResult;
@@ -83,6 +85,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}),
     graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs,
+    ...(ctx.gitContext ? { gitContext: ctx.gitContext } : {}),
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };
 }

@@ -5,6 +5,7 @@ import { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1, statement, subjectOf, type
 import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
 import { redactCredentials } from '../../common/index.js';
+import { parseGitRef } from '../../worker/index.js';
 
 // SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v0.2 by default
 // as BuildKit, v1 with `version=v1`. `min` carries the request without build args; `max` adds them (secret-looking
@@ -63,6 +64,11 @@ export interface ProvenanceInput {
   sourceDateEpoch?: number;
   /** The git checkout the build ran in (vcsMetadata): BuildKit's metadata `vcs`, in `min` and `max` alike. */
   vcs?: Record<string, string>;
+  /**
+   * The git repository the context was fetched from: `url` as given (`URL#REF:DIR`, `URL?ref=…`, credentials
+   * redacted) and the commit its ref resolved to. Absent for a local context (BuildKit's `locals`).
+   */
+  gitContext?: { url: string; commit: string };
 }
 
 /**
@@ -110,7 +116,24 @@ export function materialsOf(input: ProvenanceInput): Material[] {
     seen.add(uri);
     out.push({ uri, digest: { sha256: digestHex(v.op.digest) } });
   }
+  if (input.gitContext) out.push({ uri: gitFragmentFormat(input.gitContext.url, false), digest: commitDigest(input.gitContext.commit) });
   return out;
+}
+
+/**
+ * A git URL in the fragment form BuildKit writes in provenance (frontend/dockerfile/dfgitutil FragmentFormat):
+ * `REMOTE#REF:DIR`, the directory only `withSubdir` (the configSource; a material is the repository at a ref).
+ */
+function gitFragmentFormat(url: string, withSubdir: boolean): string {
+  const g = parseGitRef(url);
+  if (g === undefined) return url;
+  const subdir = withSubdir ? g.subdir : '';
+  return g.ref !== '' || subdir !== '' ? `${g.remote}#${g.ref}${subdir !== '' ? `:${subdir}` : ''}` : g.remote;
+}
+
+/** A commit as a digest set, named by its object format (provenance/predicate.go digestSetForCommit). */
+function commitDigest(commit: string): Record<string, string> {
+  return commit.length === 64 ? { sha256: commit } : { sha1: commit };
 }
 
 /** The remote caches that answered a step, as materials (`max` only: they depend on the cache's state). */
@@ -132,11 +155,12 @@ function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, 
     for (const [k, v] of Object.entries(input.labels)) args[`label:${k}`] = v;
   }
   if (input.target) args.target = input.target;
-  if (input.dockerfile.name !== 'Dockerfile') args.filename = input.dockerfile.name;
+  // No `filename`: BuildKit moves it to the configSource's path (provenance/predicate.go RequestProvenance).
   return {
     frontend: 'dockerfile.v0',
     args,
-    locals: [{ name: 'context' }, { name: 'dockerfile' }],
+    // BuildKit lists the local sources it read; a git context has none (and `locals` is omitempty there).
+    ...(input.gitContext ? {} : { locals: [{ name: 'context' }, { name: 'dockerfile' }] }),
     ...(mode === 'max' ? mountedSecretsAndSsh(input.graph) : {}),
   };
 }
@@ -214,8 +238,14 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
   const max = opts.mode === 'max';
   const materials = [...materialsOf(input), ...(max ? cacheMaterials(input) : [])];
   const request = requestOf(input, opts.mode);
-  const configSource = { digest: { sha256: digestHex(input.dockerfile.digest) } };
-  const hermetic = isHermetic(input.graph);
+  // A git context names the repository at its commit, as BuildKit's RequestProvenance finds its material.
+  const configSource = input.gitContext
+    ? { uri: gitFragmentFormat(input.gitContext.url, true), digest: commitDigest(input.gitContext.commit) }
+    : { digest: { sha256: digestHex(input.dockerfile.digest) } };
+  // A local context is a source no verifier can fetch: BuildKit then says its dependencies are incomplete, and the
+  // build not hermetic whatever the steps did (provenance/predicate.go NewPredicate).
+  const isComplete = input.gitContext !== undefined;
+  const hermetic = isComplete && isHermetic(input.graph);
   const reproducible = opts.reproducible ?? isReproducible(input);
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
@@ -236,7 +266,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
           ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
           ...(buildkitMetadata ? { buildkit_metadata: buildkitMetadata } : {}),
           buildkit_hermetic: hermetic,
-          buildkit_completeness: { request: max, resolvedDependencies: false },
+          buildkit_completeness: { request: max, resolvedDependencies: isComplete },
           buildkit_reproducible: reproducible,
           ...tsbuildMetadata,
         },
@@ -256,7 +286,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
     ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}),
     metadata: {
       ...(max ? { buildInvocationID: input.buildId, buildStartedOn: startedOn, buildFinishedOn: finishedOn } : {}),
-      completeness: { parameters: max, environment: true, materials: false },
+      completeness: { parameters: max, environment: true, materials: isComplete },
       reproducible,
       ...(buildkitMetadata ? { 'https://mobyproject.org/buildkit@v1#metadata': buildkitMetadata } : {}),
       'https://mobyproject.org/buildkit@v1#hermetic': hermetic,

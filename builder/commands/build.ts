@@ -16,7 +16,7 @@ import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../m
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo, unsupportedCaches } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
-import { UserError, checkReplaceable, goJson, parseGoBool, testHooksFromEnv } from '../../common/index.js';
+import { UserError, checkReplaceable, goJson, parseGoBool, redactCredentials, testHooksFromEnv } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
@@ -245,7 +245,10 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const progress = shared?.progress ?? createProgress(flags.quiet ? 'quiet' : flags.progress);
   const req: BuildRequest = {
     ...settings, labels, frontendAttrs, secrets: secrets.secrets, progress, signal, ...(shared ? { runningSteps: shared.runningSteps } : {}),
-    ...(remote ? { remoteContext: { locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}) } } : {}),
+    ...(remote ? { remoteContext: {
+      locator: remote.locator, url: remote.source?.url ?? '-', ...(remote.source?.commit ? { commit: remote.source.commit } : {}),
+      ...(remote.source?.kind === 'git' ? { gitUrl: redactCredentials(context ?? '.') } : {}),
+    } } : {}),
     ...(remote ? { contextDir: remote.contextDir, ...(remote.dockerfile !== undefined ? { dockerfile: remote.dockerfile } : {}), ...(remote.dockerfileText !== undefined ? { dockerfileText: remote.dockerfileText } : {}) } : {}),
     ...(stdinDockerfile !== undefined ? { dockerfileText: stdinDockerfile } : {}),
     // A Dockerfile from stdin (`-f -`, or the context `-` holding one) is `Dockerfile` in errors and warnings, as BuildKit names it.

@@ -370,6 +370,53 @@ COPY --from=s1 unique2 /
   });
 
   describe('dockerfile_provenance_test.go', () => {
+    // testGitProvenanceAttestation: a git context's provenance names the repository at its commit. BuildKit's loop
+    // over "", v1 and v0.2 is one build per format here, v1 for SHA-1 and v0.2 for SHA-256 ("" is v1 in BuildKit,
+    // v0.2 in tsbuild: misc.md).
+    const gitProvenance = async (format: 'sha1' | 'sha256', version: 'v1' | 'v0.2'): Promise<void> => {
+      const repo = await servedDir(`prov-${format}`);
+      await mkdir(join(repo, 'src'));
+      await writeFile(join(repo, 'src/myapp.Dockerfile'), `FROM ${busybox}\nRUN --network=none echo "git" > /foo\nCOPY myapp.Dockerfile /\n`);
+      await gitIn(repo, ['init', '-q', `--object-format=${format}`], ['add', 'src/myapp.Dockerfile'], ['commit', '-qm', 'initial'], ['branch', 'v1'], ['update-server-info']);
+      const commit = await revParse(repo, 'v1');
+      const o = out();
+      const withUser = httpUrl.replace('http://', 'http://user:pass@');
+      const redacted = httpUrl.replace('http://', 'http://xxxxx:xxxxx@');
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', `mode=max,version=${version}`, '-f', 'myapp.Dockerfile',
+        '-o', `type=oci,dest=${o},tar=false`, `${withUser}/prov-${format}/.git#v1:src`], { cwd: await dirWith({}) }));
+      const { predicate: p } = await provenanceOf(o);
+      const base = `pkg:docker/${busybox.replace(':latest', '')}@latest?platform=linux%2Famd64`;
+      if (version === 'v1') {
+        const def = p.buildDefinition as { externalParameters: { configSource: { uri: string; path: string }; request: { locals?: unknown[]; args?: Record<string, string> } }; resolvedDependencies: { uri: string; digest: Record<string, string> }[] };
+        const run = (p.runDetails as { metadata: { buildkit_hermetic: boolean; buildkit_completeness: { resolvedDependencies: boolean } } }).metadata;
+        expect(def.externalParameters.configSource.uri).to.equal(`${redacted}/prov-${format}/.git#v1:src`);
+        expect(def.externalParameters.configSource.path).to.equal('myapp.Dockerfile');
+        expect(def.resolvedDependencies.map((d) => d.uri)).to.deep.equal([base, `${redacted}/prov-${format}/.git#v1`]);
+        expect(def.resolvedDependencies[1]?.digest[format]).to.equal(commit);
+        expect(def.externalParameters.request.locals ?? []).to.have.length(0);
+        expect(def.externalParameters.request.args ?? {}).to.not.have.property('filename');
+        expect(run.buildkit_completeness.resolvedDependencies).to.equal(true);
+        expect(run.buildkit_hermetic).to.equal(true);
+      } else {
+        const inv = p.invocation as { configSource: { uri: string; entryPoint: string }; parameters: { locals?: unknown[] } };
+        const materials = p.materials as { uri: string; digest: Record<string, string> }[];
+        const meta = p.metadata as { completeness: { materials: boolean }; 'https://mobyproject.org/buildkit@v1#hermetic': boolean };
+        expect(inv.configSource.uri).to.equal(`${redacted}/prov-${format}/.git#v1:src`);
+        expect(inv.configSource.entryPoint).to.equal('myapp.Dockerfile');
+        expect(materials.map((m) => m.uri)).to.deep.equal([base, `${redacted}/prov-${format}/.git#v1`]);
+        expect(materials[1]?.digest[format]).to.equal(commit);
+        expect(inv.parameters.locals ?? []).to.have.length(0);
+        expect(meta.completeness.materials).to.equal(true);
+        expect(meta['https://mobyproject.org/buildkit@v1#hermetic']).to.equal(true);
+      }
+    };
+    it('testGitProvenanceAttestationSHA1: a git context (#v1:src, credentials redacted) as configSource and material, v1', async () => {
+      await gitProvenance('sha1', 'v1');
+    });
+    it('testGitProvenanceAttestationSHA256: the same from a SHA-256 repository, v0.2', async () => {
+      await gitProvenance('sha256', 'v0.2');
+    });
+
     it('testSecretSSHProvenance: mode=max lists the secrets and SSH agents the steps mount, optional, by id', async () => {
       const o = out();
       const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nRUN --mount=type=secret,id=mysecret --mount=type=secret,id=othersecret --mount=type=ssh echo "ok" > /foo\n` });
