@@ -417,6 +417,41 @@ COPY --from=s1 unique2 /
       await gitProvenance('sha256', 'v0.2');
     });
 
+    it('testMultiPlatformProvenance: linux/amd64 and linux/arm64 each with its own v1 provenance, args in max', async () => {
+      const o = out();
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nARG TARGETARCH\nRUN echo "ok-$TARGETARCH" > /foo\n` });
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', 'mode=max,version=v1', '--build-arg', 'FOO=bar', '--label', 'lbl=abc',
+        '--platform', 'linux/amd64,linux/arm64', '-o', `type=oci,dest=${o},tar=false`, '.'], { cwd: ctx }));
+      const index = JSON.parse((await blobOf(o, await topDigest(o))).toString()) as { manifests: { digest: string; platform: { architecture: string }; annotations?: Record<string, string> }[] };
+      const images = index.manifests.filter((m) => m.platform.architecture !== 'unknown');
+      expect(images.map((m) => m.platform.architecture)).to.deep.equal(['amd64', 'arm64']);
+      for (const image of images) {
+        const att = index.manifests.find((m) => m.annotations?.['vnd.docker.reference.digest'] === image.digest);
+        expect(att?.annotations?.['vnd.docker.reference.type']).to.equal('attestation-manifest');
+        const layer = (JSON.parse((await blobOf(o, att?.digest ?? '')).toString()) as { layers: { digest: string }[] }).layers[0]?.digest ?? '';
+        const stmt = JSON.parse((await blobOf(o, layer)).toString()) as { _type: string; predicateType: string; predicate: { buildDefinition: { resolvedDependencies: { uri: string }[]; externalParameters: { request: { args: Record<string, string> } } } } };
+        expect(stmt._type).to.equal('https://in-toto.io/Statement/v1');
+        expect(stmt.predicateType).to.equal('https://slsa.dev/provenance/v1');
+        const deps = stmt.predicate.buildDefinition.resolvedDependencies;
+        expect(deps).to.have.length(1);
+        expect(deps[0]?.uri).to.contain(`@latest?platform=${encodeURIComponent(`linux/${image.platform.architecture}`)}`);
+        expect(stmt.predicate.buildDefinition.externalParameters.request.args).to.deep.equal({ 'build-arg:FOO': 'bar', 'label:lbl': 'abc' });
+      }
+    });
+
+    it('testNilProvenance, testDuplicatePlatformProvenance: mode=max with an empty image, to image, local and tar; one platform given twice', async () => {
+      const nil = await dirWith({ Dockerfile: 'FROM scratch\nENV FOO=bar\n' });
+      const dup = await dirWith({ Dockerfile: `FROM ${busybox} AS base-linux\nFROM base-$TARGETOS\n` });
+      const multi = ['--platform', 'linux/amd64,linux/arm64'];
+      const results = await Promise.all([
+        build(['--provenance', 'mode=max', '-o', 'type=image', '.'], nil),
+        build(['--provenance', 'mode=max', ...multi, '-o', `type=local,dest=${out()}`, '.'], nil),
+        build(['--provenance', 'mode=max', ...multi, '-o', `type=tar,dest=${out()}.tar`, '.'], nil),
+        build(['--provenance', 'mode=max', '--platform', 'linux/amd64,linux/amd64', '-o', `type=oci,dest=${out()},tar=false`, '.'], dup),
+      ]);
+      for (const r of results) ok(r);
+    });
+
     it('testSecretSSHProvenance: mode=max lists the secrets and SSH agents the steps mount, optional, by id', async () => {
       const o = out();
       const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nRUN --mount=type=secret,id=mysecret --mount=type=secret,id=othersecret --mount=type=ssh echo "ok" > /foo\n` });
