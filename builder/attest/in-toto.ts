@@ -1,9 +1,10 @@
 import { digestHex, type Digest } from '../../registry/oci/index.js';
 
-/** The in-toto statement type BuildKit writes (attestation-storage.md: an in-toto v0.1 statement per layer). */
-export const IN_TOTO_STATEMENT_V01 = 'https://in-toto.io/Statement/v0.1';
-/** SLSA v1 provenance goes in a v1 statement, as BuildKit writes it with `version=v1`. */
-export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
+/**
+ * The in-toto statement type of every attestation, SLSA v0.2 provenance and SBOMs included: BuildKit writes v1
+ * statements since moby/buildkit f21f35fa (exporter/attestation/make.go, makeInTotoStatement); v0.1 before.
+ */
+const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 /** The media type of an attestation manifest layer holding one in-toto statement. */
 export const IN_TOTO_MEDIA_TYPE = 'application/vnd.in-toto+json';
 /** The layer annotation naming the statement's predicate type, so readers can pick one without fetching all. */
@@ -26,6 +27,6 @@ export function subjectOf(name: string, digest: Digest): Subject {
 }
 
 /** A statement of `predicate` about `subject`. */
-export function statement<P>(subject: Subject[], predicateType: string, predicate: P, type = IN_TOTO_STATEMENT_V01): Statement<P> {
-  return { _type: type, subject, predicateType, predicate };
+export function statement<P>(subject: Subject[], predicateType: string, predicate: P): Statement<P> {
+  return { _type: IN_TOTO_STATEMENT_V1, subject, predicateType, predicate };
 }

@@ -1,7 +1,7 @@
 import type { BuildGraph } from '../../frontend/index.js';
 import type { CacheKey, VertexRecord } from '../../solver/index.js';
 import { DOCKER_HUB, digestHex, formatPlatform, parseReference, type Digest, type Platform } from '../../registry/index.js';
-import { IN_TOTO_STATEMENT_V01, IN_TOTO_STATEMENT_V1, statement, subjectOf, type Statement } from './in-toto.js';
+import { statement, subjectOf, type Statement } from './in-toto.js';
 import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
 import { redactCredentials } from '../../common/index.js';
@@ -271,7 +271,7 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
           ...tsbuildMetadata,
         },
       },
-    }, IN_TOTO_STATEMENT_V1);
+    });
   }
   return statement(subject, SLSA_V02, {
     builder: { id: opts.builderId ?? '' },
@@ -292,5 +292,5 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
       'https://mobyproject.org/buildkit@v1#hermetic': hermetic,
       ...tsbuildMetadata,
     },
-  }, IN_TOTO_STATEMENT_V01);
+  });
 }

@@ -416,6 +416,55 @@ COPY --from=s1 unique2 /
       await gitProvenance('sha256', 'v0.2');
     });
 
+    it('testProvenanceAttestation (in part): v0.2 and v1, min and max, in in-toto v1 statements, with BuildKit\'s fields', async () => {
+      // BuildKit's loop, less its "" version (v1 there, v0.2 here), its `context:foo` attribute (no CLI input) and
+      // the parts tsbuild does not write (max's layers, source and LLB buildConfig): misc.md.
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nRUN echo "ok" > /foo\n` });
+      const runs = [['v1', 'min'], ['v1', 'max'], ['v0.2', 'min'], ['v0.2', 'max']] as const;
+      const layouts = runs.map(() => out());
+      for (const r of await Promise.all(runs.map(([version, mode], i) => tsbuild(['build', '--root', root, '--progress', 'plain',
+        '--provenance', `mode=${mode},version=${version}`, '--build-arg', 'FOO=bar', '--label', 'lbl=abc', '-o', `type=oci,dest=${layouts[i] ?? ''},tar=false`, '.'], { cwd: ctx })))) ok(r);
+      const base = `pkg:docker/${busybox.replace(':latest', '')}@latest?platform=linux%2Famd64`;
+      for (const [i, [version, mode]] of runs.entries()) {
+        const { _type, predicateType, predicate: p } = await provenanceOf(layouts[i] ?? '');
+        const what = `${version} ${mode}`;
+        expect(_type, what).to.equal('https://in-toto.io/Statement/v1');
+        expect(predicateType, what).to.equal(`https://slsa.dev/provenance/${version}`);
+        const args = mode === 'max' ? { 'build-arg:FOO': 'bar', 'label:lbl': 'abc' } : {};
+        if (version === 'v1') {
+          const def = p.buildDefinition as { buildType: string; externalParameters: { configSource: { uri?: string; path: string }; request: { frontend: string; args: Record<string, string>; locals: { name: string }[] } }; resolvedDependencies: { uri: string; digest: Record<string, string> }[]; internalParameters: { builderPlatform: string } };
+          const run = p.runDetails as { builder: { id: string }; metadata: { invocationID?: string; startedOn?: string; finishedOn?: string; buildkit_hermetic: boolean; buildkit_completeness: { request: boolean; resolvedDependencies: boolean }; buildkit_reproducible: boolean } };
+          expect(def.buildType).to.equal('https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md');
+          expect(run.builder.id).to.equal('');
+          expect(def.externalParameters.configSource.uri ?? '').to.equal('');
+          expect(def.externalParameters.configSource.path).to.equal('Dockerfile');
+          expect(def.externalParameters.request.frontend).to.equal('dockerfile.v0');
+          expect(def.externalParameters.request.args, what).to.deep.equal(args);
+          expect(def.externalParameters.request.locals.map((l) => l.name)).to.deep.equal(['context', 'dockerfile']);
+          expect(def.resolvedDependencies.map((d) => d.uri)).to.deep.equal([base]);
+          expect(def.internalParameters.builderPlatform).to.equal('linux/amd64');
+          expect(run.metadata.buildkit_completeness, what).to.deep.equal({ request: mode === 'max', resolvedDependencies: false });
+          expect([run.metadata.buildkit_hermetic, run.metadata.buildkit_reproducible]).to.deep.equal([false, false]);
+          if (mode === 'max') expect(Date.parse(run.metadata.finishedOn ?? '') >= Date.parse(run.metadata.startedOn ?? '')).to.equal(true);
+        } else {
+          const inv = p.invocation as { configSource: { uri?: string; entryPoint: string }; parameters: { frontend: string; args: Record<string, string>; locals: { name: string }[] }; environment: { platform: string } };
+          const meta = p.metadata as { buildInvocationID?: string; completeness: { parameters: boolean; environment: boolean; materials: boolean }; reproducible: boolean; 'https://mobyproject.org/buildkit@v1#hermetic': boolean };
+          expect(p.buildType).to.equal('https://mobyproject.org/buildkit@v1');
+          expect((p.builder as { id: string }).id).to.equal('');
+          expect(inv.configSource.uri ?? '').to.equal('');
+          expect(inv.configSource.entryPoint).to.equal('Dockerfile');
+          expect(inv.parameters.frontend).to.equal('dockerfile.v0');
+          expect(inv.parameters.args, what).to.deep.equal(args);
+          expect(inv.parameters.locals.map((l) => l.name)).to.deep.equal(['context', 'dockerfile']);
+          expect((p.materials as { uri: string }[]).map((m) => m.uri)).to.deep.equal([base]);
+          expect(inv.environment.platform).to.equal('linux/amd64');
+          expect(meta.completeness, what).to.deep.equal({ parameters: mode === 'max', environment: true, materials: false });
+          expect([meta['https://mobyproject.org/buildkit@v1#hermetic'], meta.reproducible]).to.deep.equal([false, false]);
+          expect(meta.buildInvocationID === undefined, what).to.equal(mode === 'min');
+        }
+      }
+    });
+
     it('testMultiPlatformProvenance: linux/amd64 and linux/arm64 each with its own v1 provenance, args in max', async () => {
       const o = out();
       const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nARG TARGETARCH\nRUN echo "ok-$TARGETARCH" > /foo\n` });
