@@ -61,8 +61,8 @@ export function registerImagetools(program: Command, signal: AbortSignal): void 
       const combined = await combine(store, createSources(texts, targets), flags.annotation.flatMap(parseAnnotationFlag), flags.preferIndex, signal);
       const created = await filterPlatforms(store, combined, wanted, signal);
       if (flags.dryRun === true) {
-        // What would be pushed: a kept source's own bytes; a new index shown indented, as buildx prints its own.
-        process.stdout.write(created.kept ? `${Buffer.from(created.bytes).toString('utf8')}\n` : `${JSON.stringify(JSON.parse(Buffer.from(created.bytes).toString('utf8')), null, 2)}\n`);
+        // What would be pushed, byte for byte (a new index is written indented, as buildx writes and prints it).
+        process.stdout.write(`${Buffer.from(created.bytes).toString('utf8')}\n`);
         return;
       }
       const what = created.kept ? `${isIndexMediaType(created.descriptor.mediaType) ? 'index' : 'manifest'} ${created.descriptor.digest} kept as it is`

@@ -1,7 +1,9 @@
 import {
-  MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type FetchedManifest, type ImageIndex, type Platform,
+  MediaType, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type FetchedManifest, type ImageIndex, type Platform,
 } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
+import { marshalIndent } from './go-value.js';
+import { ociIndexValue } from './inspect-values.js';
 import type { Annotations } from '../options/annotations.js';
 import type { CreateSource } from './create-source.js';
 import { atDigest, formatLocation, type Location } from './location.js';
@@ -130,7 +132,10 @@ export function indexOf(entries: IndexEntry[], annotations: Annotations = []): C
   return { bytes, descriptor: { mediaType, digest: sha256(bytes), size: bytes.length }, entries, kept: false };
 }
 
-/** The bytes `create` pushes for an index it writes. */
+/**
+ * The bytes `create` pushes for an index it writes: buildx's (json.MarshalIndent of ocispecs.Index: struct field
+ * order, two-space indent, Go's escapes), so the same merge has the same digest with either tool.
+ */
 export function indexBytes(index: ImageIndex): Uint8Array {
-  return Buffer.from(canonicalJson(index));
+  return Buffer.from(marshalIndent(ociIndexValue(index as unknown as Record<string, unknown>)));
 }

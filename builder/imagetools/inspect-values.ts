@@ -67,6 +67,23 @@ export function descriptorValue(o: Json): GoStruct {
   ]);
 }
 
+/**
+ * ocispecs.Index (image-spec v1.1 field order), the struct buildx's imagetools create marshals the index it pushes
+ * with (util/imagetools/create.go Combine: json.MarshalIndent(ocispecs.Index{…}, "", "  ")).
+ */
+export function ociIndexValue(o: Json): GoStruct {
+  const manifests = get(o, 'manifests');
+  const subject = asObject(get(o, 'subject'));
+  return new GoStruct('v1.Index', [
+    field('SchemaVersion', 'schemaVersion', int(get(o, 'schemaVersion'))),
+    field('MediaType', 'mediaType', str(get(o, 'mediaType')), true),
+    field('ArtifactType', 'artifactType', str(get(o, 'artifactType')), true),
+    field('Manifests', 'manifests', Array.isArray(manifests) ? manifests.map((m) => descriptorValue(asObject(m) ?? {})) : new GoNil('slice')),
+    field('Subject', 'subject', subject ? descriptorValue(subject) : new GoNil('pointer', '*v1.Descriptor'), true),
+    field('Annotations', 'annotations', strMap(get(o, 'annotations')), true),
+  ]);
+}
+
 /** The anonymous struct buildx's `.Manifest` is for an index: the index with the root descriptor's digest and size. */
 export function indexManifestValue(index: Json, digest: string, size: number): GoStruct {
   const manifests = get(index, 'manifests');
