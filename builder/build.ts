@@ -313,7 +313,13 @@ async function buildLocked(
   let leaseId: string | undefined;
   // One object for the whole build: the worker keeps the build's listing of the context by it (statMemoFor), so the
   // COPY keys, the context report and the provenance's context digest walk the context once.
-  const context: ContextSource = { kind: 'context', dir: contextDir, excludes, ...(req.ssh?.default !== undefined ? { sshAgent: req.ssh.default } : {}) };
+  // An ADD of a private http(s) git repository authenticates with the GIT_AUTH_TOKEN / GIT_AUTH_HEADER secrets, as
+  // BuildKit's git source reads them from the session; only those ids reach the worker's git.
+  const gitSecrets = Object.fromEntries(Object.entries(req.secrets).filter(([id]) => /^GIT_AUTH_(TOKEN|HEADER)(\.|$)/.test(id)));
+  const context: ContextSource = {
+    kind: 'context', dir: contextDir, excludes, ...(req.ssh?.default !== undefined ? { sshAgent: req.ssh.default } : {}),
+    ...(Object.keys(gitSecrets).length > 0 ? { gitSecrets } : {}),
+  };
   let recorder: StepRecorder | undefined;
   // The steps' output and statuses, kept with the record for `history logs`, redacted as the record is.
   const logs = new BuildLogRecorder(textRedactor(record));

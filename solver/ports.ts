@@ -27,6 +27,11 @@ export interface ContextSource {
   named?: Record<string, ContextSource>;
   /** The `--ssh default` agent socket, for an ADD of an ssh git URL (never keyed or recorded). */
   sshAgent?: string | undefined;
+  /**
+   * The build's GIT_AUTH_TOKEN / GIT_AUTH_HEADER secrets (optionally `.HOST`), for an ADD of an http(s) git URL, as
+   * BuildKit's git source looks them up in the session (never keyed or recorded).
+   */
+  gitSecrets?: Record<string, SecretSource>;
 }
 
 /** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */

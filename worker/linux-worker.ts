@@ -291,9 +291,10 @@ export class LinuxWorker implements Worker {
     }
   }
 
-  /** What a remote ADD source fetches with: the build's commits and downloads, and the `--ssh default` agent it was given. */
+  /** What a remote ADD source fetches with: the build's commits and downloads, the `--ssh default` agent and GIT_AUTH_* secrets. */
   #remoteAccess(source: FileSource): RemoteAccess {
-    return { commits: this.#gitCommits, downloads: this.#downloads, sshAgent: source.kind === 'context' ? source.sshAgent : undefined };
+    if (source.kind !== 'context') return { commits: this.#gitCommits, downloads: this.#downloads };
+    return { commits: this.#gitCommits, downloads: this.#downloads, sshAgent: source.sshAgent, gitSecrets: source.gitSecrets };
   }
 
   async #withCopySource<T>(source: FileSource, fn: (src: CopySourceDir) => Promise<T>): Promise<T> {

@@ -5,10 +5,10 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redactText, redactUrl, UserError } from '../../common/index.js';
 import {
-  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, makeRootTempDir, parseGitRef, type GitRef,
+  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, gitAuthHeader, makeRootTempDir, parseGitRef, type GitRef,
 } from '../../worker/index.js';
 import type { NamedContext } from '../options/build-flags.js';
-import { gitAuthHeader, type GitAccess } from './git-auth.js';
+import type { GitAccess } from './git-auth.js';
 
 /** Where a build's context and Dockerfile come from once a remote or stdin context has been fetched. */
 export interface ResolvedContext {

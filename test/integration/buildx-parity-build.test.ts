@@ -268,6 +268,23 @@ describe('buildx parity: tests/build.go', function () {
       expect(await readFile(join(dest, 'foo'), 'utf8')).to.equal('foo');
     });
 
+    it('ADD <http git url> in a Dockerfile authenticates with --secret id=GIT_AUTH_TOKEN too, as BuildKit\'s git source', async () => {
+      // BuildKit's git source reads the session's GIT_AUTH_* secrets whoever asked for the source (source/git/
+      // source.go, authSecretNames); without them the private repository cannot be read.
+      // A server of its own: the fixture stops asking once a request has passed (as GitServeHTTP's WithAccessToken).
+      const own = await serveGitHttp(repo, { token });
+      try {
+        const ctx = await tmpdir({ Dockerfile: `FROM scratch\nADD ${own.url}#main /src\n` });
+        const refused = await buildCmd([`--output=type=local,dest=${await tmpdir({})}`, ctx]);
+        expect(refused.code, refused.stderr).to.not.equal(0);
+        const dest = await tmpdir({});
+        ok(await buildCmd(['--secret', 'id=GIT_AUTH_TOKEN,env=GIT_AUTH_TOKEN', `--output=type=local,dest=${dest}`, ctx], { env: { GIT_AUTH_TOKEN: token } }));
+        expect(await readFile(join(dest, 'src', 'foo'), 'utf8')).to.equal('foo');
+      } finally {
+        await own.stop();
+      }
+    });
+
     it('testBuildLocalStateRemote: a remote context is its URL, -f as given', async () => {
       const dest = await tmpdir({});
       ok(await buildCmd(['-f', 'build.Dockerfile', '--metadata-file', join(dest, 'md.json'), '--output', `type=local,dest=${dest}`, server?.url ?? ''], { cwd: repo }));

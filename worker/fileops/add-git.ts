@@ -3,7 +3,7 @@ import { lstat, open, readdir, readlink, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { inRootPath, type RootSession } from '../confined/index.js';
 import { CopyError } from './errors.js';
-import type { RemoteAccess } from './remote-access.js';
+import { gitAuth, type RemoteAccess } from './remote-access.js';
 import { fetchGit } from './git-fetch.js';
 import { makeTempDir } from '../temp-dirs.js';
 import { parseGitRef } from './git-ref.js';
@@ -27,9 +27,9 @@ export async function addGit(source: string, dest: string, keepGitDir: boolean |
   const work = await makeTempDir(tempDir, 'git');
   try {
     const code = 'COPY_SOURCE_NOT_FOUND';
-    const sshAgent = git?.sshAgent;
-    const commit = await git?.commits.resolve(ref, { signal: opts.signal, code, sshAgent });
-    const checkout = await fetchGit(ref, work, { signal: opts.signal, code, sshAgent, ...(keepGitDir ? { keepGitDir } : {}), ...(commit !== undefined ? { commit } : {}) });
+    const auth = await gitAuth(git, ref.remote);
+    const commit = await git?.commits.resolve(ref, { signal: opts.signal, code, ...auth });
+    const checkout = await fetchGit(ref, work, { signal: opts.signal, code, ...auth, ...(keepGitDir ? { keepGitDir } : {}), ...(commit !== undefined ? { commit } : {}) });
     let from = checkout.dir;
     for (const part of ref.subdir.split('/').filter((p) => p !== '')) {
       from = path.join(from, part);

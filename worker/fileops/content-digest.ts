@@ -4,7 +4,7 @@ import type { CopyOp } from '../../frontend/index.js';
 import type { ContentDigest } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
-import type { RemoteAccess } from './remote-access.js';
+import { gitAuth, type RemoteAccess } from './remote-access.js';
 import { verifyGitChecksum } from './git-fetch.js';
 import { parseGitRef } from './git-ref.js';
 import { redactUrl } from '../../common/index.js';
@@ -59,7 +59,7 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
       continue;
     }
     // A git source is keyed by the commit its ref resolves to now (ls-remote), never by the URL's credentials.
-    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', sshAgent: access.sshAgent } as const;
+    const how = { signal, code: 'COPY_SOURCE_NOT_FOUND', ...(await gitAuth(access, git.remote)) } as const;
     const commit = await access.commits.resolve(git, how);
     verifyGitChecksum(op.checksum === undefined || op.checksum === '' ? git : { ...git, checksum: op.checksum }, commit, how.code);
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));

@@ -13,5 +13,6 @@ export { GitCommits } from './git-commits.js';
 export { Downloads, downloadsDir, pruneDownloads } from './downloads.js';
 export type { RemoteAccess } from './remote-access.js';
 export { fetchGit, GitFetchError, type GitCheckout, type GitFetchOptions } from './git-fetch.js';
+export { gitAuthHeader } from './git-auth.js';
 export { classifyContextFile, extractContextArchive, type ContextFileKind } from './context-archive.js';
 export { downloadDispatcher } from './download-dispatcher.js';
