@@ -103,6 +103,8 @@ describe('step labels of a multi-platform build', () => {
     expect(labels.slice(0, 3)).to.deep.equal([`[ 1/12] FROM docker.io/library/base@sha256:${'b'.repeat(64)}`, '[ 2/12] ONBUILD RUN echo triggered', '[ 3/12] RUN step0']);
     expect(labels).to.include('[12/12] COPY --from=tools:1 /t /t');
     expect(labels).to.include(`FROM docker.io/library/tools:1@sha256:${'c'.repeat(64)}`);
+    // A bake's shared display plans a graph of no stages, its vertices already named per target: nothing relabelled.
+    expect(vertexLabels({ ...graph, stages: [] }, text).size).to.equal(0);
   });
 
   it('expands a step\'s variables as BuildKit\'s processCmdEnv does, but never a secret-named one', async () => {

@@ -41,8 +41,9 @@ function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPr
     }
   }
   // An image only COPY --from or RUN --mount from= names is a stage of no steps in BuildKit (cmdTotal 0): its FROM
-  // has no brackets.
-  for (const v of graph.vertices) if (!labels.has(v.id) && v.op.kind === 'image') labels.set(v.id, imageLabel(v.op.ref, v.op.digest));
+  // has no brackets. Only in a graph of stages: a bake's shared display (bake-progress.ts) has none, its texts are
+  // each target's own labels already.
+  if (graph.stages.length > 0) for (const v of graph.vertices) if (!labels.has(v.id) && v.op.kind === 'image') labels.set(v.id, imageLabel(v.op.ref, v.op.digest));
   return labels;
 }
 
