@@ -1,5 +1,5 @@
 import { existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UserError } from '../../common/index.js';
 import { targetError } from './errors.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
@@ -114,6 +114,15 @@ export function setGrants(sets: string[], cwd = process.cwd()): FsGrants {
 }
 
 /**
+ * A path as buildx's Prompt lists it (bake/entitlements.go toRelativePaths): relative to the working directory when
+ * that takes at most one `..`, else in full. The --allow flags of the hint name it in full.
+ */
+function shownPath(p: string, home: string): string {
+  const rel = relative(home, p);
+  return rel.startsWith(`..${sep}..`) ? p : rel;
+}
+
+/**
  * Refuses targets that read or write outside the working directory without a grant, naming every path and the
  * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values; `granted`: what its --set values
  * grant (setGrants).
@@ -156,14 +165,14 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
       for (const a of list) {
         const p = evaluated(a.path, cwd);
         if (isUnder(p, home) || grants[kind].some((g) => isUnder(p, g))) continue;
-        missing.push(` - ${kind === 'read' ? 'Read' : 'Write'} access to path ${p} (target ${JSON.stringify(t.name)} ${a.what})`);
+        missing.push(` - ${kind === 'read' ? 'Read' : 'Write'} access to path ${shownPath(p, home)} (target ${JSON.stringify(t.name)} ${a.what})`);
         flags.add(`--allow=fs.${kind}=${p}`);
       }
     }
   }
   if (missing.length > 0) {
     // buildx's words (its Prompt lists " - Read access to path …" and ends in `additional privileges requested`),
-    // each line with the target and the attribute that asks, and the path in full.
+    // each line with the target and the attribute that asks; the hint names the paths in full.
     throw new UserError('INVALID_ARGUMENT', `additional privileges requested: the bake definition reaches outside the working directory ${home}:\n${missing.join('\n')}`,
       `if you trust it, pass ${[...flags].join(' ')} (or run bake from a directory that holds these paths)`);
   }

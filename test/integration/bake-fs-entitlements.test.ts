@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { makeHostMarker, snapshotTree } from '../fixtures/host-marker.js';
 import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
@@ -17,6 +17,8 @@ describe('bake: a bake file reaches no host path outside the working directory u
   let project = '';
   let host = '';
   let marker: string[] = [];
+  /** A path as the refusal lists it: relative to the working directory, as buildx's toRelativePaths (one `..` here). */
+  const shown = (p: string): string => relative(project, p);
 
   const bake = (hcl: string, dockerfile: string, args: string[] = [], vars: NodeJS.ProcessEnv = {}): Promise<CliResult> => (async () => {
     await writeFile(join(project, 'docker-bake.hcl'), hcl);
@@ -85,7 +87,7 @@ describe('bake: a bake file reaches no host path outside the working directory u
       '}', '',
     ].join('\n'), `FROM ${env.base}\n`, [], { TMPDIR: tmp });
     expect(r.code, 'target b wrote through the link target a planted').to.not.equal(0);
-    expect(r.stderr).to.contain(`Write access to path ${host} (target "b" output type=local)`);
+    expect(r.stderr).to.contain(`Write access to path ${shown(host)} (target "b" output type=local)`);
     expect(await snapshotTree(host)).to.deep.equal(marker);
     expect(await readdir(tmp), 'the bake\'s temp dir is removed').to.deep.equal([]);
     // A bake refused before any target starts makes no temp dir at all.
@@ -105,8 +107,8 @@ describe('bake: a bake file reaches no host path outside the working directory u
     const dockerfile = `FROM ${env.base}\nRUN --mount=type=secret,id=s cp /run/secrets/s /s.txt\n`;
     const refused = await bake(hcl, dockerfile);
     expect(refused.code).to.equal(2);
-    expect(refused.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "default" secret s)`)
-      .and.contain(`Write access to path ${dest} (target "default" output type=local)`);
+    expect(refused.stderr).to.contain(`Read access to path ${shown(join(host, 'passwd'))} (target "default" secret s)`)
+      .and.contain(`Write access to path ${shown(dest)} (target "default" output type=local)`);
     expect(refused.stderr).to.contain(`--allow=fs.read=${join(host, 'passwd')} --allow=fs.write=${dest}`);
     const granted = await bake(hcl, dockerfile, ['--allow', `fs.read=${host}`, '--allow', `fs.write=${dest}`]);
     expect(granted.code, granted.stderr).to.equal(0);
@@ -118,10 +120,10 @@ describe('bake: a bake file reaches no host path outside the working directory u
     await symlink(host, join(project, 'looks-local'));
     const viaLink = await bake(['target "default" {', '  output = ["type=local,dest=looks-local/x"]', '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(viaLink.code).to.equal(2);
-    expect(viaLink.stderr).to.contain(`Write access to path ${join(host, 'x')} `);
+    expect(viaLink.stderr).to.contain(`Write access to path ${shown(join(host, 'x'))} `);
     const shadow = await bake(['target "default" {', `  dockerfile = "${join(host, 'passwd')}"`, '}', ''].join('\n'), `FROM ${env.base}\n`);
     expect(shadow.code).to.equal(2);
-    expect(shadow.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "default" dockerfile)`).and.not.contain('host:x:0:0');
+    expect(shadow.stderr).to.contain(`Read access to path ${shown(join(host, 'passwd'))} (target "default" dockerfile)`).and.not.contain('host:x:0:0');
     expect(await snapshotTree(host)).to.deep.equal(marker);
   });
 
@@ -152,7 +154,7 @@ describe('bake: a bake file reaches no host path outside the working directory u
     try {
       const r = await tsbuild(['bake', '--root', join(env.dir, 'root'), '--progress', 'plain', '-f', 'compose.yaml'], { cwd: project, env: { TSBUILD_DAEMON: '0' } });
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.contain(`Read access to path ${join(host, 'passwd')} (target "app" secret loot)`);
+      expect(r.stderr).to.contain(`Read access to path ${shown(join(host, 'passwd'))} (target "app" secret loot)`);
     } finally {
       await rm(join(project, 'compose.yaml'));
     }
