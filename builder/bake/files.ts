@@ -20,7 +20,7 @@ export async function readDotEnv(cwd: string): Promise<Record<string, string>> {
 }
 
 /** One bake file's text, refused past the bound of a Dockerfile (`-f /dev/zero` is read only that far). */
-async function readBakeFile(path: string, name: string): Promise<string> {
+export async function readBakeFile(path: string, name: string): Promise<string> {
   const fh = await open(path, 'r');
   try {
     return await readTextBounded(fh, { max: MAX_CONTEXT_FILE_BYTES, name: `bake file ${name}`, code: 'INVALID_ARGUMENT', hint: 'check the -f path' });

@@ -1,6 +1,6 @@
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { UserError } from '../../common/index.js';
+import { parseGoBool, UserError } from '../../common/index.js';
 import { targetError } from './errors.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import type { BuildFlags } from '../commands/build-flags.js';
@@ -123,12 +123,31 @@ function shownPath(p: string, home: string): string {
 }
 
 /**
+ * Whether the fs paths are checked (buildx's EntitlementConf.Prompt): BUILDX_BAKE_ENTITLEMENTS_FS says, when set; else
+ * they are, unless the definition is remote and BAKE_ALLOW_REMOTE_FS_ACCESS is true (the invoker trusts that remote
+ * with the host's files, as buildx's remote escape cases run it). A value Go's ParseBool refuses is an error, as there.
+ */
+function fsEntitlementsEnabled(isRemote: boolean, env: NodeJS.ProcessEnv): boolean {
+  const bool = (name: string): boolean | undefined => {
+    const v = env[name];
+    if (v === undefined) return undefined;
+    const b = parseGoBool(v);
+    if (b === undefined) throw new UserError('INVALID_ARGUMENT', `failed to parse ${name} value ${JSON.stringify(v)}`, 'use true or false (1 or 0)');
+    return b;
+  };
+  const fs = bool('BUILDX_BAKE_ENTITLEMENTS_FS');
+  if (fs !== undefined) return fs;
+  return !(isRemote && bool('BAKE_ALLOW_REMOTE_FS_ACCESS') === true);
+}
+
+/**
  * Refuses targets that read or write outside the working directory without a grant, naming every path and the
  * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values; `granted`: what its --set values
  * grant (setGrants).
  */
-export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, given: { allow: string[]; granted?: FsGrants }, cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
-  if (/^(0|false)$/i.test(env.BUILDX_BAKE_ENTITLEMENTS_FS ?? '')) return;
+export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, given: { allow: string[]; granted?: FsGrants; isRemote?: boolean },
+  cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
+  if (!fsEntitlementsEnabled(given.isRemote === true, env)) return;
   const { allow } = given;
   const grants = { read: [] as string[], write: [] as string[] };
   for (const a of allow.flatMap((x) => x.split(',')).map((x) => x.trim())) {

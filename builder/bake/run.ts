@@ -74,7 +74,7 @@ export type BuildTarget = (context: string, flags: BuildFlags, signal: AbortSign
 /** Runs `build(context, flags)` for every target; writes `metadataFile` as buildx does: one object keyed by target. */
 export async function runBake(
   resolved: Resolved,
-  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string; sets?: string[]; isCallJson?: boolean },
+  opts: Omit<BakeRunOptions, 'layouts'> & { metadataFile?: string; sets?: string[]; isCallJson?: boolean; isRemote?: boolean },
   build: BuildTarget,
   signal: AbortSignal,
 ): Promise<void> {
@@ -99,7 +99,7 @@ export async function runBake(
       throw targetError(name, err);
     }
   });
-  const entitled = { allow: opts.allow, granted: setGrants(opts.sets ?? []) };
+  const entitled = { allow: opts.allow, granted: setGrants(opts.sets ?? []), isRemote: opts.isRemote === true };
   checkFsEntitlements(planned, entitled);
   // Made once the bake is accepted: a refused one leaves nothing behind. The dependencies' OCI layouts are whole
   // images: in the state root's temp dir, never the host's $TMPDIR (worker/temp-dirs.ts), where one a killed bake left

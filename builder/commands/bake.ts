@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { parseGoBool, UserError } from '../../common/index.js';
+import { parseGoBool, redactUrl, UserError } from '../../common/index.js';
 import { formatPlatform, hostPlatform } from '../../registry/oci/index.js';
 import { envDefault } from '../options/env-default.js';
 import { collect, defaultProgress, progressOf } from './build-flags.js';
@@ -45,18 +45,19 @@ const canonicalAttest = (type: string, v: string): string => {
   return b !== undefined ? `type=${type},disabled=${!b}` : `type=${type},${v}`;
 };
 
-async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
+async function bakeAction(args: string[], flags: BakeFlags, cmd: Command, signal: AbortSignal): Promise<void> {
   if (flags.print && flags.list) throw new UserError('INVALID_ARGUMENT', '--print and --list are mutually exclusive');
   // First, as buildx bake makes its progress printer before it reads a file: a bad $BUILDKIT_PROGRESS stops even --print.
   const progressGiven = cmd.getOptionValueSource('progress') === 'cli';
   // bake hands its --progress to NewPrinter as it is (commands/bake.go): build's `none` (toDisplayMode) is no mode here.
   if (progressGiven && flags.progress === 'none') throw new UserError('INVALID_ARGUMENT', 'invalid progress mode none', 'use --progress quiet for no progress output');
   const { progress, quiet } = progressOf({ progress: flags.progress }, progressGiven);
-  // buildx reads a definition from a git or HTTP URL given as the first argument; tsbuild reads local files only.
-  if (names[0] !== undefined && (/^(https?|git|ssh):\/\//.test(names[0]) || names[0].startsWith('git@'))) {
-    throw new UserError('INVALID_ARGUMENT', `bake ${names[0]}: a remote bake definition is not supported`, 'clone the repository and run tsbuild bake in it (-f for its bake file)');
-  }
-  const { addSourceDateEpoch, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, resolveTargets, showDefinitionsRead } = await import('../bake/index.js');
+  const {
+    addSourceDateEpoch, bakeArgs, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, readRemoteFiles, remoteTargets, resolveTargets,
+    showDefinitionsRead, withGitAuth,
+  } = await import('../bake/index.js');
+  // A git or http(s) URL as the first argument is a remote definition, a second one the command context (buildx's bakeArgs).
+  const { url, cmdContext, targets: names } = bakeArgs(args);
   const vars = new Map<string, string>();
   for (const v of flags.var) {
     const eq = v.indexOf('=');
@@ -65,14 +66,31 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   }
   // BUILDX_BAKE_FILE names the files when -f does not (BUILDX_BAKE_PATH_SEPARATOR between them, default ":").
   const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
-  const files = await readBakeFiles(flags.file.length ? flags.file : fromEnv, process.cwd(), async () => (await import('node:stream/consumers')).text(process.stdin));
-  showDefinitionsRead(progress, files, flags.file.length === 0 && fromEnv.length > 0);
+  const given = flags.file.length ? flags.file : fromEnv;
+  const readStdin = async (): Promise<string> => (await import('node:stream/consumers')).text(process.stdin);
+  let files;
+  let remote;
+  if (url === undefined) {
+    files = await readBakeFiles(given, process.cwd(), readStdin);
+    showDefinitionsRead(progress, files, flags.file.length === 0 && fromEnv.length > 0);
+  } else {
+    // buildx's readBakeFiles: the `cwd://` files are local, read after the remote's (and override them); the others are the remote's.
+    const local = given.filter((f) => f.startsWith('cwd://'));
+    remote = await readRemoteFiles(url, given.filter((f) => !f.startsWith('cwd://')), signal, rootOf(cmd));
+    files = remote.files;
+    if (local.length > 0) {
+      const localFiles = await readBakeFiles(local, process.cwd(), readStdin);
+      showDefinitionsRead(progress, localFiles, flags.file.length === 0 && fromEnv.length > 0);
+      files = [...files, ...localFiles];
+    }
+    if (files.length === 0) throw new UserError('INVALID_ARGUMENT', "couldn't find a bake definition", `${redactUrl(url)} has none of the default bake files; name one with -f`);
+  }
   // BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP=1: variables, compose interpolation and `--set T.args.NAME` read only --var,
   // not the environment (buildx's envLookupAllowed).
   const envLookup = parseGoBool(process.env.BUILDX_BAKE_DISABLE_VARS_ENV_LOOKUP) !== true;
   const config = parseBakeFiles(files, {
     lookupVar: (name) => vars.get(name) ?? (envLookup ? process.env[name] : undefined),
-    builtins: { BAKE_CMD_CONTEXT: 'cwd://', BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
+    builtins: { BAKE_CMD_CONTEXT: cmdContext, BAKE_LOCAL_PLATFORM: formatPlatform(hostPlatform()) },
     dotEnv: await readDotEnv(process.cwd()),
   });
   if (flags.list) { process.stdout.write(listDefinitions(config, flags.list)); return; }
@@ -85,13 +103,15 @@ async function bakeAction(names: string[], flags: BakeFlags, cmd: Command, signa
   if (flags.pull) sets.push('*.pull=true');
   if (flags.sbom) sets.push(`*.attest=${canonicalAttest('sbom', flags.sbom)}`);
   if (flags.provenance) sets.push(`*.attest=${canonicalAttest('provenance', flags.provenance)}`);
-  const resolved = resolveTargets(config, names.length ? names : ['default'], sets, envLookup);
+  let resolved = resolveTargets(config, names.length ? names : ['default'], sets, envLookup);
   addSourceDateEpoch(resolved, process.env.SOURCE_DATE_EPOCH);
-  if (flags.print) { process.stdout.write(printDefinition(resolved)); return; }
+  // A remote definition's relative contexts are the remote's (buildx's updateContext; its --print shows the context so).
+  if (flags.print) { process.stdout.write(printDefinition(remote ? remoteTargets(resolved, remote.input, true) : resolved)); return; }
+  if (remote && url !== undefined) resolved = withGitAuth(remoteTargets(resolved, remote.input, false), url);
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
   await runBake(resolved, {
-    root: rootOf(cmd), progress, quiet, allow: flags.allow, sets, isCallJson: parseCallFunc(call)?.format === 'json', insecureRegistry: flags.insecureRegistry,
+    root: rootOf(cmd), progress, quiet, allow: flags.allow, sets, isRemote: url !== undefined, isCallJson: parseCallFunc(call)?.format === 'json', insecureRegistry: flags.insecureRegistry,
     ...(flags.debug ? { debug: true } : {}), ...(flags.metadataFile ? { metadataFile: flags.metadataFile } : {}),
     ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}),
   }, runBuildFlags, signal);

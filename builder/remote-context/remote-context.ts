@@ -273,3 +273,52 @@ async function makeContextRoot(dir: string): Promise<void> {
   await mkdir(dir, { mode: 0o700 });
   await chmod(dir, 0o755);
 }
+
+/** A remote fetched whole (no Dockerfile looked for): a git checkout or an archive's tree, or the text a URL served. */
+export interface FetchedTree {
+  /** The checkout (at `#ref:subdir`) or the unpacked archive; absent when the URL served no archive. */
+  dir?: string;
+  /** The body of a URL that served no archive. */
+  text?: string;
+  kind: 'git' | 'url';
+  /** Removes the private temp directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * Fetches a git or http(s) URL as a context is fetched (a private 0700 directory in the state root's temp dir, git
+ * without hooks or configuration, the subdir checked for links), without looking for a Dockerfile in it: for a
+ * remote bake definition, which buildx reads from the URL's source (bake/remote.go ReadRemoteFiles: dockerui's
+ * DetectGitContext, else DetectHTTPContext, whose body is unpacked when it is an archive, else is the definition).
+ * `maxText` bounds a body that is no archive (buildx's maxBakeDefinitionSize).
+ */
+export async function fetchRemoteTree(url: string, signal: AbortSignal, root: string, git: GitAccess, maxText: number): Promise<FetchedTree> {
+  const arg = await classifyContext(url);
+  if (arg.kind !== 'git' && arg.kind !== 'url') throw new Error(`fetchRemoteTree: ${redactUrl(url)} is not a URL`);
+  const work = await makeRootTempDir(root, 'remote');
+  const cleanup = (): Promise<void> => rm(work, { recursive: true, force: true });
+  try {
+    if (arg.kind === 'git') {
+      const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(arg.ref, git)) });
+      return { kind: 'git', dir: await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(url)), cleanup };
+    }
+    const label = redactUrl(url);
+    const body = path.join(work, 'download');
+    await download(arg.url, body, label, signal);
+    const kind = await classifyContextFile(body, label, signal);
+    if (kind.kind === 'archive') {
+      const dir = path.join(work, 'context');
+      await makeContextRoot(dir);
+      await extractContextArchive(body, kind.compression, dir, label, signal);
+      await rm(body, { force: true });
+      return { kind: 'url', dir, cleanup };
+    }
+    if ((await stat(body)).size > maxText) {
+      throw new UserError('INVALID_ARGUMENT', `${label}: non-archive definition URL bigger than maximum allowed size (${maxText} bytes)`, 'serve the bake file as it is, or a tar archive holding it');
+    }
+    return { kind: 'url', text: await readFile(body, 'utf8'), cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}

@@ -1,10 +1,11 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { git, serveGitHttp, type GitHttpServer } from '../fixtures/git-http-server.js';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
@@ -510,5 +511,116 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     for (const value of ['', '  ']) {
       expect(failed(await bake(await tmpdir({ 'first.hcl': first, first: 'first' }), ['--progress=plain', 'first'], { BUILDX_BAKE_FILE: value }))).to.contain("couldn't find a bake definition");
     }
+  });
+
+  describe('remote definitions (one repository on a dumb-HTTP git server, as buildx\'s GitServeHTTP)', () => {
+    // buildx makes a repository per case; here one holds every case's files and targets (its `bar` directory is `sub`,
+    // beside testBakeRemoteDockerfileCwd's `bar` file), and the cases share bake runs: a run builds several targets.
+    const INLINE_FOO = ['\tdockerfile-inline = <<EOT', 'FROM scratch', 'COPY foo /foo', 'EOT'];
+    let repo = '';
+    let server: GitHttpServer | undefined;
+    let authed: GitHttpServer | undefined;
+    const token = randomBytes(10).toString('hex');
+    before(async () => {
+      repo = await tmpdir({
+        'docker-bake.hcl': [
+          'variable "ESCAPE_ROOT" {', '}',
+          'target "default" {', ...INLINE_FOO, '}',
+          'target "subdir" {', '\tcontext = "./sub"', '}',
+          'target "named" {', '\tcontext = "./build"', '\tdockerfile = "Dockerfile"', '\tcontexts = {', '\t\tfiles = "./files-src/"', '\t\tdot = "."', '\t}', '}',
+          'target "cmd" {', '\tcontext = BAKE_CMD_CONTEXT', ...INLINE_FOO, '}',
+          'target "dfcwd" {', '\tcontext = "."', '\tdockerfile = "cwd://Dockerfile.app"', '}',
+          'target "localdf" {', '\tcontext = BAKE_CMD_CONTEXT', '\tdockerfile = "Dockerfile.app"', '}',
+          'target "escape-root" {', '\tcontext = "cwd://${ESCAPE_ROOT}"', ...INLINE_FOO, '}',
+          'target "escape-rel" {', '\tcontext = "cwd://../"', ...INLINE_FOO, '}', '',
+        ].join('\n'),
+        'sub/Dockerfile': 'FROM scratch\nCOPY super-cool.txt /\n', 'sub/super-cool.txt': 'super cool',
+        'build/Dockerfile': 'FROM scratch\nCOPY --from=files file.txt /file.txt\nCOPY --from=dot marker.txt /marker.txt\n',
+        'files-src/file.txt': 'hello', 'marker.txt': 'hello',
+        Dockerfile: 'FROM scratch\nCOPY bar /bar\n', foo: 'foo', bar: 'bar',
+      });
+      await git(repo, 'init', '-q', '-b', 'main');
+      await git(repo, 'add', '.');
+      await git(repo, 'commit', '-q', '-m', 'initial commit');
+      server = await serveGitHttp(repo);
+      authed = await serveGitHttp(repo, { token });
+    });
+    after(async () => { await server?.stop(); await authed?.stop(); });
+    const url = (): string => server?.url ?? '';
+    const outputs = (dests: Record<string, string>): string[] => Object.entries(dests).flatMap(([t, d]) => ['--set', `${t}.output=type=local,dest=${d}`]);
+
+    it('testBakePrintRemoteContextSubdir: a relative context prints as the repository at #ref:subdir', async () => {
+      const cwd = await tmpdir();
+      for (const [ref, expected] of [['', `${url()}#:sub`], ['#main', `${url()}#main:sub`]] as const) {
+        const def = JSON.parse(ok(await bake(cwd, [url() + ref, 'subdir', '--print'])).stdout) as Definition;
+        expect(def).to.deep.equal({ group: { default: { targets: ['subdir'] } }, target: { subdir: { context: expected, dockerfile: 'Dockerfile' } } });
+      }
+    });
+
+    it('testBakeRemote, testBakeRemoteAuth, testBakeRemoteContextSubdir, testBakeRemoteNamedContextSubdir, testBakeRemoteNamedContextDot, '
+      + 'testBakeRemoteCmdContext, testBakeRemoteDockerfileCwd: one bake of their targets, the repository behind a token', async () => {
+      const cwd = await tmpdir({ foo: 'foo', 'Dockerfile.app': 'FROM scratch\nCOPY foo /foo\n' });
+      const d = { default: await tempDir(), subdir: await tempDir(), named: await tempDir(), cmd: await tempDir(), dfcwd: await tempDir() };
+      // Without BUILDX_BAKE_GIT_AUTH_TOKEN the server refuses the fetch (and the token never shows).
+      expect(failed(await bakeCmd(cwd, [authed?.url ?? '', 'default', ...outputs({ default: d.default })]))).to.not.contain(token);
+      ok(await bakeCmd(cwd, [authed?.url ?? '', ...Object.keys(d), ...outputs(d)], { BUILDX_BAKE_GIT_AUTH_TOKEN: token }));
+      expect(await readFile(join(d.default, 'foo'), 'utf8')).to.equal('foo');
+      expect(await readFile(join(d.subdir, 'super-cool.txt'), 'utf8')).to.equal('super cool');
+      expect(await readFile(join(d.named, 'file.txt'), 'utf8')).to.equal('hello');
+      expect(await readFile(join(d.named, 'marker.txt'), 'utf8')).to.equal('hello');
+      expect(await readFile(join(d.cmd, 'foo'), 'utf8')).to.equal('foo');
+      // dockerfile = "cwd://Dockerfile.app": the local Dockerfile (COPY foo), the repository's context, not its Dockerfile (COPY bar).
+      expect(existsSync(join(d.dfcwd, 'foo')) && !existsSync(join(d.dfcwd, 'bar'))).to.equal(true);
+    });
+
+    it('testBakeRemoteDockerfileCwd (without the local Dockerfile), testBakeRemoteLocalContextRemoteDockerfile: refused', async () => {
+      const cwd = await tmpdir({ foo: 'foo', 'Dockerfile.app': 'FROM scratch\nCOPY foo /foo\n' });
+      expect(failed(await bakeCmd(cwd, [url(), 'localdf', '--set', '*.output=type=cacheonly'])))
+        .to.contain('reading a dockerfile for a remote build invocation is currently not supported');
+      expect(failed(await bakeCmd(await tmpdir({ foo: 'foo' }), [url(), 'dfcwd', '--set', '*.output=type=cacheonly']))).to.contain('Dockerfile.app');
+    });
+
+    it('testBakeRemoteLocalOverride, testBakeRemoteCmdContextOverride: a cwd:// file overrides the remote one; a second URL is BAKE_CMD_CONTEXT', async () => {
+      const cwd = await tmpdir({ 'local-docker-bake.hcl': ['target "default" {', '\tdockerfile-inline = <<EOT', 'FROM scratch', 'COPY bar /bar', 'EOT', '}', ''].join('\n') });
+      const d = { default: await tempDir(), cmd: await tempDir() };
+      ok(await bakeCmd(cwd, [url(), url(), 'default', 'cmd', '--file', 'cwd://local-docker-bake.hcl', ...outputs(d)]));
+      expect(existsSync(join(d.default, 'bar')) && !existsSync(join(d.default, 'foo'))).to.equal(true);
+      expect(await readFile(join(d.cmd, 'foo'), 'utf8')).to.equal('foo');
+    });
+
+    it('testBakeRemoteCmdContextEscapeRoot, testBakeRemoteCmdContextEscapeRelative: a cwd:// context outside the working directory is asked for, '
+      + 'unless BAKE_ALLOW_REMOTE_FS_ACCESS=1', async () => {
+      const src = await tmpdir({ foo: 'foo', 'other/foo': 'foo', 'subdir/.keep': '' });
+      const cwd = join(src, 'subdir');
+      const d = { 'escape-root': await tempDir(), 'escape-rel': await tempDir() };
+      const vars = { ESCAPE_ROOT: join(src, 'other') };
+      const refused = failed(await bakeCmd(cwd, [url(), ...Object.keys(d), ...outputs(d)], vars));
+      expect(refused).to.contain('additional privileges requested').and.contain('Read access to path ../other ').and.contain('Read access to path .. ');
+      ok(await bakeCmd(cwd, [url(), ...Object.keys(d), ...outputs(d)], { ...vars, BAKE_ALLOW_REMOTE_FS_ACCESS: '1' }));
+      expect(existsSync(join(d['escape-root'], 'foo')) && existsSync(join(d['escape-rel'], 'foo'))).to.equal(true);
+    });
+
+    it('a remote definition reads no file through a symbolic link, and a relative context stays inside the repository', async () => {
+      const linked = await tmpdir({ 'docker-bake.hcl': 'target "default" {\n\tcontext = "../../.."\n}\n', Dockerfile: 'FROM scratch\nCOPY foo /foo\n', foo: 'foo' });
+      await symlink('/etc/passwd', join(linked, 'passwd.hcl'));
+      await git(linked, 'init', '-q', '-b', 'main');
+      await git(linked, 'add', '.');
+      await git(linked, 'commit', '-q', '-m', 'links');
+      const s = await serveGitHttp(linked);
+      try {
+        const cwd = await tmpdir();
+        const r = failed(await bakeCmd(cwd, [s.url, '-f', 'passwd.hcl', '--print']));
+        expect(r).to.contain('symbolic link').and.not.contain('root:x:0:0');
+        // `../../..` is printed as buildx prints it, and is the repository's root (BuildKit cleans a subdir from "/"),
+        // never a directory of this host.
+        const def = JSON.parse(ok(await bake(cwd, [s.url, '--print'])).stdout) as Definition;
+        expect(def.target.default?.context).to.equal(`${s.url}#:../../..`);
+        const dest = await tempDir();
+        ok(await bakeCmd(cwd, [s.url, ...outputs({ default: dest })]));
+        expect(await readFile(join(dest, 'foo'), 'utf8')).to.equal('foo');
+      } finally {
+        await s.stop();
+      }
+    });
   });
 });
