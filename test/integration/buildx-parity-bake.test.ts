@@ -3,10 +3,14 @@ import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { git, serveGitHttp, type GitHttpServer } from '../fixtures/git-http-server.js';
 import { publishBusybox } from '../fixtures/busybox-image.js';
+import { packTar } from '../fixtures/pack-tar.js';
 import { TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // docker/buildx's own CLI integration tests, group "bake" (tests/bake.go), run against `tsbuild bake`. Each `it` is
@@ -598,6 +602,31 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       expect(refused).to.contain('additional privileges requested').and.contain('Read access to path ../other ').and.contain('Read access to path .. ');
       ok(await bakeCmd(cwd, [url(), ...Object.keys(d), ...outputs(d)], { ...vars, BAKE_ALLOW_REMOTE_FS_ACCESS: '1' }));
       expect(existsSync(join(d['escape-root'], 'foo')) && existsSync(join(d['escape-rel'], 'foo'))).to.equal(true);
+    });
+
+    it('an http(s) URL: a tar.gz is the definition\'s tree and the context ".", a body that is no archive the definition itself; no link is followed', async () => {
+      const hcl = ['target "default" {', ...INLINE_FOO, '}', ''].join('\n');
+      const archive = gzipSync(await packTar([{ name: 'docker-bake.hcl', content: hcl }, { name: 'foo', content: 'foo' },
+        { name: 'link.hcl', type: 'symlink', linkname: '/etc/passwd' }], { mode: 0o644 }));
+      const http = createServer((req, res) => {
+        if (req.url === '/def.tar.gz') res.writeHead(200).end(archive);
+        else if (req.url === '/docker-bake.hcl') res.writeHead(200).end('target "default" {\n\targs = { FROM_URL = "yes" }\n}\n');
+        else res.writeHead(404).end();
+      });
+      await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+      const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+      try {
+        const cwd = await tmpdir();
+        const dest = await tempDir();
+        ok(await bakeCmd(cwd, [`${base}/def.tar.gz`, ...outputs({ default: dest })]));
+        expect(await readFile(join(dest, 'foo'), 'utf8')).to.equal('foo');
+        expect(failed(await bakeCmd(cwd, [`${base}/def.tar.gz`, '-f', 'link.hcl', '--print']))).to.contain('symbolic link').and.not.contain('root:x:0:0');
+        // No archive: the body is the definition; its context stays the working directory's (buildx: no Input.State).
+        const def = JSON.parse(ok(await bake(cwd, [`${base}/docker-bake.hcl`, '--print'])).stdout) as Definition;
+        expect(def.target.default).to.deep.include({ context: '.', args: { FROM_URL: 'yes' } });
+      } finally {
+        await new Promise((resolve) => http.close(resolve));
+      }
     });
 
     it('a remote definition reads no file through a symbolic link, and a relative context stays inside the repository', async () => {
