@@ -220,11 +220,10 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     expect(existsSync(join(dest, 'bar'))).to.equal(true);
   });
 
-  it('testBakeRemoteLinkedTargetSecrets (both files local): secrets reach the RUNs of targets linked through target: contexts', async () => {
-    // buildx's regression test for docker/buildx#4011 reads the first file from a git server; tsbuild reads no remote
-    // definition (see the ledger), so both files are -f files here; the linked build once (buildx repeats it 5 times
-    // for its session race, which tsbuild's one-process builds do not have).
-    const cwd = await tmpdir({
+  it('testBakeRemoteLinkedTargetSecrets: secrets reach the RUNs of targets linked through target: contexts, the first file from a git server', async () => {
+    // buildx's regression test for docker/buildx#4011; the linked build once (buildx repeats it 5 times for its
+    // session race, which tsbuild's one-process builds do not have).
+    const remote = await tmpdir({
       'remote.hcl': [
         'target "base" {', '\toutput = ["type=cacheonly"]', '\tdockerfile-inline = <<EOT', `FROM ${host}/busybox`, 'EOT', '}',
         'target "source-prep" {', '\tcontexts = {', '\t\tbase = "target:base"', '\t}', '\tsecret = ["id=SECRET1"]', '\toutput = ["type=cacheonly"]',
@@ -232,6 +231,12 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
         'target "vs" {', '\tcontexts = {', '\t\tbase = "target:base"', '\t\tsource-prep = "target:source-prep"', '\t}', '\toutput = ["type=cacheonly"]',
         '\tdockerfile-inline = <<EOT', 'FROM base', 'COPY --from=source-prep /secret1 /', 'EOT', '}', '',
       ].join('\n'),
+    });
+    await git(remote, 'init', '-q', '-b', 'main');
+    await git(remote, 'add', 'remote.hcl');
+    await git(remote, 'commit', '-q', '-m', 'initial commit');
+    const server = await serveGitHttp(remote);
+    const cwd = await tmpdir({
       'docker-bake.hcl': [
         'target "vs-console" {', '\tcontexts = {', '\t\tbase = "target:vs"', '\t}', '\tsecret = ["id=SECRET2"]', '\toutput = ["type=cacheonly"]',
         '\tdockerfile-inline = <<EOT', 'FROM base', 'RUN --mount=type=secret,id=SECRET2,env=SECRET2 [ -n "$SECRET2" ] && echo $SECRET2 > /secret2', 'EOT', '}',
@@ -240,8 +245,12 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       ].join('\n'),
     });
     const out = await tempDir();
-    ok(await bake(cwd, ['--no-cache', '--progress=plain', '--file=remote.hcl', '--file=cwd://docker-bake.hcl', '--set', `default.output=type=local,dest=${out}`],
-      { SECRET1: 'foo', SECRET2: 'bar' }));
+    try {
+      ok(await bake(cwd, [server.url, '--no-cache', '--progress=plain', '--file=remote.hcl', '--file=cwd://docker-bake.hcl', '--set', `default.output=type=local,dest=${out}`],
+        { SECRET1: 'foo', SECRET2: 'bar' }));
+    } finally {
+      await server.stop();
+    }
     expect(await readFile(join(out, 'secret1_copy'), 'utf8')).to.equal('foo\n');
     expect(await readFile(join(out, 'secret2'), 'utf8')).to.equal('bar\n');
   });
