@@ -620,6 +620,7 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       const http = createServer((req, res) => {
         if (req.url === '/def.tar.gz') res.writeHead(200).end(archive);
         else if (req.url === '/docker-bake.hcl') res.writeHead(200).end('target "default" {\n\targs = { FROM_URL = "yes" }\n}\n');
+        else if (req.url === '/bad.hcl') res.writeHead(200).end('target "default" {\n\tcontext = nosuch(1)\n}\n');
         else res.writeHead(404).end();
       });
       await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
@@ -633,6 +634,9 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
         // No archive: the body is the definition; its context stays the working directory's (buildx: no Input.State).
         const def = JSON.parse(ok(await bake(cwd, [`${base}/docker-bake.hcl`, '--print'])).stdout) as Definition;
         expect(def.target.default).to.deep.include({ context: '.', args: { FROM_URL: 'yes' } });
+        // The file is named by its URL in an error about it, with the URL's credentials redacted.
+        const bad = failed(await bakeCmd(cwd, [`${base.replace('//', '//u:sekrit@')}/bad.hcl`, '--print']));
+        expect(bad).to.contain('bad.hcl:2').and.contain('nosuch').and.not.contain('sekrit');
       } finally {
         await new Promise((resolve) => http.close(resolve));
       }
