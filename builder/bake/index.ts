@@ -8,4 +8,4 @@ export { printDefinition, targetJson } from './print.js';
 export type { Target, Entry } from './target.js';
 export { listDefinitions } from './list.js';
 export { showDefinitionsRead } from './definitions-progress.js';
-export { bakeArgs, readRemoteFiles, remoteTargets, withGitAuth, type RemoteInput } from './remote.js';
+export { bakeArgs, readRemoteFiles, remoteTargets, withGitAuth, withGitSsh, type RemoteInput } from './remote.js';

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { bakeArgs, remoteUrlWithSubdir, withGitAuth } from './remote.js';
+import { bakeArgs, remoteUrlWithSubdir, withGitAuth, withGitSsh } from './remote.js';
 import type { Resolved } from './resolve.js';
 
 // A remote bake definition's command line and contexts, as buildx's commands/bake.go bakeArgs, bake/bake.go
@@ -32,5 +32,18 @@ describe('bake: remote definitions', () => {
     expect(out.targets.named?.secret).to.deep.equal(secrets);
     expect(out.targets.other?.secret).to.equal(undefined);
     expect(out.targets.local?.secret).to.equal(undefined);
+  });
+
+  it('forwards the default SSH agent to the targets of a definition or a context over ssh, unless they name their own', () => {
+    const resolved: Resolved = {
+      groups: {}, linked: new Set(),
+      targets: { plain: { context: 'https://h/r.git#:sub' }, own: { context: '.', ssh: [{ id: 'key', paths: ['k'] }] }, ssh: { context: 'git@h:r.git' } },
+    };
+    const overSsh = withGitSsh(resolved, 'ssh://git@h/r.git');
+    expect(overSsh.targets.plain?.ssh).to.deep.equal([{ id: 'default' }]);
+    expect(overSsh.targets.own?.ssh).to.deep.equal([{ id: 'key', paths: ['k'] }]);
+    const overHttps = withGitSsh(resolved, 'https://h/r.git');
+    expect(overHttps.targets.plain?.ssh).to.equal(undefined);
+    expect(overHttps.targets.ssh?.ssh).to.deep.equal([{ id: 'default' }]);
   });
 });

@@ -208,6 +208,24 @@ export function withGitAuth(resolved: Resolved, url: string, env: NodeJS.Process
   return { ...resolved, targets };
 }
 
+/** buildx's buildflags.IsGitSSH: a git reference fetched over ssh (`ssh://…` or the scp form `user@host:path`). */
+function isGitSsh(s: string): boolean {
+  return isGitRef(s) && (/^ssh:\/\//i.test(s) || !/^[a-z][a-z0-9+.-]*:\/\//i.test(s));
+}
+
+/**
+ * The default SSH agent for every target without `ssh` of its own when the definition or the target's context is a
+ * git repository over ssh (buildx's toBuildOpt: SSHSpecs `default`), so that its build can fetch it. Forwarding the
+ * default agent is then asked for with --allow ssh, as buildx's entitlements ask for it.
+ */
+export function withGitSsh(resolved: Resolved, url: string): Resolved {
+  const targets: Record<string, Target> = {};
+  for (const [name, t] of Object.entries(resolved.targets)) {
+    targets[name] = (t.ssh ?? []).length === 0 && (isGitSsh(url) || isGitSsh(t.context ?? '.')) ? { ...t, ssh: [{ id: 'default' }] } : t;
+  }
+  return { ...resolved, targets };
+}
+
 /**
  * Fetches the definition's remote and reads `names` from it (buildx's ReadRemoteFiles): a git repository at
  * `#ref:subdir`, an archive unpacked, or a URL serving the definition itself (then named by its URL). The SSH agent is

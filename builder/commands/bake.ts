@@ -54,7 +54,7 @@ async function bakeAction(args: string[], flags: BakeFlags, cmd: Command, signal
   const { progress, quiet } = progressOf({ progress: flags.progress }, progressGiven);
   const {
     addSourceDateEpoch, bakeArgs, listDefinitions, parseBakeFiles, printDefinition, readBakeFiles, readDotEnv, readRemoteFiles, remoteTargets, resolveTargets,
-    showDefinitionsRead, withGitAuth,
+    showDefinitionsRead, withGitAuth, withGitSsh,
   } = await import('../bake/index.js');
   // A git or http(s) URL as the first argument is a remote definition, a second one the command context (buildx's bakeArgs).
   const { url, cmdContext, targets: names } = bakeArgs(args);
@@ -107,7 +107,7 @@ async function bakeAction(args: string[], flags: BakeFlags, cmd: Command, signal
   addSourceDateEpoch(resolved, process.env.SOURCE_DATE_EPOCH);
   // A remote definition's relative contexts are the remote's (buildx's updateContext; its --print shows the context so).
   if (flags.print) { process.stdout.write(printDefinition(remote ? remoteTargets(resolved, remote.input, true) : resolved)); return; }
-  if (remote && url !== undefined) resolved = withGitAuth(remoteTargets(resolved, remote.input, false), url);
+  if (remote && url !== undefined) resolved = withGitSsh(withGitAuth(remoteTargets(resolved, remote.input, false), url), url);
   const { runBake } = await import('../bake/run.js');
   const { runBuildFlags } = await import('./build.js');
   await runBake(resolved, {

@@ -33,9 +33,9 @@ describe('git over ssh: whose agent', function () {
   });
 
   /** Runs tsbuild (it fails: the stand-in ssh reaches nothing) and returns the agents ssh was given. */
-  const agents = async ([command, ...args]: string[], cwd?: string): Promise<string[]> => {
+  const agents = async ([command, ...args]: string[], cwd?: string, vars: NodeJS.ProcessEnv = {}): Promise<string[]> => {
     await rm(join(env.dir, 'calls'), { force: true });
-    const r = await tsbuild([command ?? 'build', '--root', join(env.dir, 'root'), ...args], { ...(cwd ? { cwd } : {}), env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SSH_AUTH_SOCK: socket } });
+    const r = await tsbuild([command ?? 'build', '--root', join(env.dir, 'root'), ...args], { ...(cwd ? { cwd } : {}), env: { PATH: `${bin}:${process.env.PATH ?? ''}`, SSH_AUTH_SOCK: socket, ...vars } });
     expect(r.code, 'ssh reaches nothing').to.not.equal(0);
     const calls = await readFile(join(env.dir, 'calls'), 'utf8').catch(() => '');
     expect(calls, r.stderr).to.not.equal('');
@@ -59,5 +59,19 @@ describe('git over ssh: whose agent', function () {
     await mkdir(project, { recursive: true });
     await writeFile(join(project, 'docker-bake.hcl'), `target "default" {\n  context = "${REMOTE}"\n}\n`);
     expect(await agents(['bake', '--progress', 'plain'], project)).to.deep.equal(['agent: none']);
+  });
+
+  it('gives a remote bake definition over ssh the user\'s agent, or the one BUILDX_BAKE_GIT_SSH names (buildx\'s ReadRemoteFiles)', async () => {
+    const other = join(env.dir, 'other.sock');
+    const second = createServer();
+    await new Promise<void>((resolve) => second.listen(other, resolve));
+    try {
+      const cwd = join(env.dir, 'remote-bake');
+      await mkdir(cwd, { recursive: true });
+      expect(await agents(['bake', '--progress', 'plain', REMOTE, '--print'], cwd)).to.deep.equal([`agent: ${socket}`]);
+      expect(await agents(['bake', '--progress', 'plain', REMOTE, '--print'], cwd, { BUILDX_BAKE_GIT_SSH: other })).to.deep.equal([`agent: ${other}`]);
+    } finally {
+      second.close();
+    }
   });
 });
