@@ -68,6 +68,9 @@ async function bakeAction(args: string[], flags: BakeFlags, cmd: Command, signal
   const fromEnv = process.env.BUILDX_BAKE_FILE?.split(process.env.BUILDX_BAKE_PATH_SEPARATOR || ':').map((f) => f.trim()).filter(Boolean) ?? [];
   const given = flags.file.length ? flags.file : fromEnv;
   const readStdin = async (): Promise<string> => (await import('node:stream/consumers')).text(process.stdin);
+  // One log for the whole bake, numbered as buildx numbers its one session: the definitions step is #1, the targets'
+  // steps follow it (each display of this process continues the count).
+  (await import('../progress/index.js')).shareStepNumbers();
   let files;
   let remote;
   if (url === undefined) {

@@ -5,7 +5,7 @@ import { TtyProgress } from './tty.js';
 import type { ProgressMode, ProgressWriter } from './writer.js';
 
 export type { ProgressMode, ProgressWriter } from './writer.js';
-export { MAX_PARTIAL_LINE } from './plain.js';
+export { MAX_PARTIAL_LINE, shareStepNumbers } from './plain.js';
 
 /** The writer for a `--progress` mode; `auto` is tty on a terminal and plain otherwise, as in buildx. */
 export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr): ProgressWriter {

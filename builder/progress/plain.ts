@@ -11,12 +11,25 @@ import type { ProgressWriter } from './writer.js';
 export const MAX_PARTIAL_LINE = 64 * 1024;
 
 /**
+ * Step numbers shared by every plain display of this process once shareStepNumbers() was called: a command that shows
+ * several displays (bake: its definitions step, then the targets' builds) writes one log numbered as buildx numbers
+ * its one session (`#1 [internal] load local bake definitions`, then `#2 …`). Otherwise each display counts from 1.
+ */
+let sharedNumbers: { next: number } | undefined;
+
+/** Makes every plain display created from now on in this process continue one numbering (see sharedNumbers). */
+export function shareStepNumbers(): void {
+  sharedNumbers ??= { next: 1 };
+}
+
+/**
  * `--progress plain`: one line per event, numbered per vertex like buildx (`#3 [2/4] RUN make`, `#3 DONE 1.2s`),
  * plus tsbuild's addition: `#3 MISS …` lines saying why the step could not come from the cache.
  */
 export class PlainProgress implements ProgressWriter {
   readonly #out: NodeJS.WritableStream;
   readonly #numbers = new Map<string, number>();
+  readonly #numbering = sharedNumbers;
   readonly #started = new Map<string, number>();
   readonly #partial = new Map<string, string>();
   readonly #shared = new SharedSteps();
@@ -26,7 +39,7 @@ export class PlainProgress implements ProgressWriter {
 
   #n(vertex: string): number {
     let n = this.#numbers.get(vertex);
-    if (n === undefined) this.#numbers.set(vertex, (n = this.#numbers.size + 1));
+    if (n === undefined) this.#numbers.set(vertex, (n = this.#numbering === undefined ? this.#numbers.size + 1 : this.#numbering.next++));
     return n;
   }
 

@@ -191,6 +191,10 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
     const dest = await tempDir();
     const r = ok(await bake(cwd, ['--progress=plain', '--set', `*.output=type=local,dest=${dest}`]));
     expect(r.stderr).to.contain('#1 [internal] load local bake definitions').and.contain('#1 reading docker-bake.hcl');
+    // One log, as buildx's one session: the target's steps continue after the definitions step, never a second #1.
+    const ones = r.stderr.split('\n').filter((l) => l.startsWith('#1 '));
+    expect(ones.every((l) => /^#1 (\[internal\] load local bake definitions|reading |DONE )/.test(l)), r.stderr).to.equal(true);
+    expect(r.stderr).to.match(/^#2 FROM scratch$/m);
     expect(existsSync(join(dest, 'foo'))).to.equal(true);
   });
 
