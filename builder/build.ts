@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource } from '../solver/index.js';
+import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource, type RemoteCache } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
 import { cacheMountsDir, gzipLayers, resetCacheMounts, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -210,12 +210,15 @@ export async function readExcludes(contextDir: string, dockerfilePath: string | 
   return [];
 }
 
-/** When each vertex's result was first built: its cache record's time (now for a step that just ran), read only. */
-function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>): Record<string, number> {
+/**
+ * When each vertex's result was first built: its cache record's time (now for a step that just ran; the exporter's for
+ * a remote hit stored here), else, for a remote hit never fetched, the time the remote cache says. Read only.
+ */
+async function builtAt(cache: SqliteCacheIndex, keys: Record<string, CacheKey>, remote: RemoteCache | undefined): Promise<Record<string, number>> {
   const created = cache.createdAt(Object.values(keys).map((k) => k.digest));
   const out: Record<string, number> = {};
   for (const [id, key] of Object.entries(keys)) {
-    const at = created.get(key.digest);
+    const at = created.get(key.digest) ?? (await remote?.lookup(key.digest))?.created;
     if (at !== undefined) out[id] = at;
   }
   return out;
@@ -354,7 +357,7 @@ async function buildLocked(
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
-    const times = builtAt(cache, solved.keys);
+    const times = await builtAt(cache, solved.keys, remote.cache);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
     // Base image layers stay as they came (a pushed image keeps its base's blobs, whatever their compression).
@@ -373,7 +376,7 @@ async function buildLocked(
         labels: req.labels, builtAt: times, ...(req.platforms?.length || req.platform ? { platform: part.platform } : {}),
         ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
       });
-      const image = await inlineCacheIfAsked(assembled, view, solved, req.cacheTo ?? [], remote.blobs, req.signal);
+      const image = await inlineCacheIfAsked(assembled, view, { ...solved, builtAt: times }, req.cacheTo ?? [], remote.blobs, req.signal);
       await putDocument(worker.store, image.configBytes, image.configDescriptor);
       await putDocument(worker.store, image.manifestBytes, image.manifestDescriptor);
       const target = solved.results[view.stages[view.target]?.result ?? ''];
@@ -402,7 +405,7 @@ async function buildLocked(
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });
     await exporter?.settle();
-    await writeCaches(req.cacheTo ?? [], views, solved, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
+    await writeCaches(req.cacheTo ?? [], views, { ...solved, builtAt: times }, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
     // The image as written when -o attributes changed it (compression, annotations …): what was pushed and is reported.
     const digest = out.written?.descriptor.digest ?? (index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest);
     record.status = 'succeeded';

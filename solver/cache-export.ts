@@ -17,6 +17,8 @@ export interface ExportRecord {
   /** The whole filesystem, bottom first. */
   layers: LayerRef[];
   size: number;
+  /** When the result was first built (epoch ms): the image times of a runner that takes it from the cache. */
+  created?: number;
 }
 
 /** A COPY's content digest over a filesystem, so a runner can key a COPY --from a lazy result without its bytes. */
@@ -31,6 +33,8 @@ export interface ExportSource {
   keys: Record<VertexId, CacheKey>;
   sizes: Record<VertexId, number>;
   contents: ContentFact[];
+  /** When each result was first built (epoch ms), where known. */
+  builtAt?: Record<VertexId, number>;
 }
 
 /**
@@ -46,7 +50,8 @@ export function cacheExport(graph: BuildGraph, solved: ExportSource, mode: Cache
     const fs = solved.results[v.id];
     if (!scope.has(v.id) || key === undefined || fs === undefined || seen.has(key.digest)) continue;
     seen.add(key.digest);
-    records.push({ key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0 });
+    const created = solved.builtAt?.[v.id];
+    records.push({ key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0, ...(created !== undefined ? { created } : {}) });
   }
   const chains = new Set(records.map((r) => chainOf(r.layers)));
   const contents = solved.contents.filter((c) => chains.has(c.chain));

@@ -66,8 +66,9 @@ export class SqliteCacheIndex implements CacheIndex {
     };
   }
 
-  async put(key: CacheKey, record: { result: FsState; size: number }): Promise<void> {
+  async put(key: CacheKey, record: { result: FsState; size: number; created?: number | undefined }): Promise<void> {
     const now = this.#now();
+    const created = record.created ?? now;
     inTransaction(this.#db, () => {
       this.#writePending();
       // A forced rebuild replaces the result: remember the old one so prune can hand its snapshot and blobs back.
@@ -81,7 +82,7 @@ export class SqliteCacheIndex implements CacheIndex {
            ON CONFLICT (key) DO UPDATE SET parts = excluded.parts, result = excluded.result, created = excluded.created,
              last_used = excluded.last_used, size = excluded.size`,
         )
-        .run(key.digest, JSON.stringify(key.parts), JSON.stringify(record.result), now, now, record.size);
+        .run(key.digest, JSON.stringify(key.parts), JSON.stringify(record.result), created, now, record.size);
     });
   }
 

@@ -19,7 +19,7 @@ export class LazyResults {
   readonly #signal: AbortSignal;
   readonly #opening = new Map<Digest, Promise<FsState>>();
   readonly #opened = new Map<Digest, FsState>();
-  readonly #remoteHits = new Map<Digest, { key: CacheKey; size: number }>();
+  readonly #remoteHits = new Map<Digest, { key: CacheKey; size: number; created: number | undefined }>();
   readonly #facts = new Map<string, ContentFact>();
 
   constructor(worker: Worker, cache: CacheIndex, remote: RemoteCache | undefined, signal: AbortSignal) {
@@ -30,8 +30,8 @@ export class LazyResults {
   }
 
   /** Remembers a remote hit, so its result is stored locally once opened. */
-  noteRemoteHit(key: CacheKey, size: number): void {
-    this.#remoteHits.set(key.digest, { key, size });
+  noteRemoteHit(key: CacheKey, size: number, created?: number): void {
+    this.#remoteHits.set(key.digest, { key, size, created });
   }
 
   /** `input` with a filesystem the worker can use (fetched and unpacked when it was a lazy remote hit). */
@@ -41,7 +41,7 @@ export class LazyResults {
     const hit = this.#remoteHits.get(input.key);
     if (hit !== undefined) {
       this.#remoteHits.delete(input.key);
-      await this.#cache.put(hit.key, { result: fs, size: hit.size });
+      await this.#cache.put(hit.key, { result: fs, size: hit.size, created: hit.created });
     }
     return { ...input, fs };
   }

@@ -106,6 +106,12 @@ export interface RemoteRecord {
   size: number;
   /** Where it came from, as the user wrote it (`host/cache:main`, a directory): shown in reports. */
   ref: string;
+  /**
+   * When the exporting runner first built the result (epoch ms), when the cache says: the image's `created` and
+   * history times of a step hit here, so an image rebuilt wholly from the cache has the exporter's digest (BuildKit
+   * keeps the same as `buildkit/createdat`).
+   */
+  created?: number | undefined;
 }
 
 /**
@@ -139,8 +145,8 @@ export interface StepRecord extends CacheKey { files: ContentFiles }
 export interface CacheIndex {
   /** The record for `key`, marking it used now; undefined when it was never stored or was pruned. */
   get(key: Digest): Promise<CacheRecord | undefined>;
-  /** Stores (or replaces) the result for `key`. */
-  put(key: CacheKey, record: { result: FsState; size: number }): Promise<void>;
+  /** Stores (or replaces) the result for `key`; `created` (epoch ms) when it was built elsewhere first (a remote hit). */
+  put(key: CacheKey, record: { result: FsState; size: number; created?: number | undefined }): Promise<void>;
   /** The last key seen at `locator` (stage + step position + Dockerfile), for explainMiss(). */
   previous(locator: string): Promise<StepRecord | undefined>;
   /** Remembers `step` as the key now at `locator`. */

@@ -276,7 +276,7 @@ class SolveRun {
       }
       const remote = await this.#opts.remote?.lookup(key.digest);
       if (remote !== undefined) {
-        this.lazy.noteRemoteHit(key, remote.size);
+        this.lazy.noteRemoteHit(key, remote.size, remote.created);
         this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), source: remote.ref });
         this.emit({ type: 'status', vertex: vertex.id, text: `from remote cache ${remote.ref}`, time: Date.now() });
         const fs: FsState = { snapshot: null, layers: remote.layers, lazy: { ref: remote.ref } };

@@ -1,5 +1,5 @@
 import type { BuildGraph } from '../../frontend/index.js';
-import { cacheExport, materialize, type CacheExport, type CacheExportMode, type FsState, type ProgressSink, type SolveResult } from '../../solver/index.js';
+import { cacheExport, materialize, type CacheExport, type CacheExportMode, type FsState, type ProgressSink, type ExportSource } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { parseReference, type Platform, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -28,7 +28,7 @@ export async function openRemoteCache(
 }
 
 /** `image` with an inline cache of its own steps when `--cache-to type=inline` asked for one. */
-export async function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, solved: SolveResult, cacheTo: CacheToSpec[], blobs: BlobLocator, signal?: AbortSignal): Promise<AssembledImage> {
+export async function inlineCacheIfAsked(image: AssembledImage, graph: BuildGraph, solved: ExportSource, cacheTo: CacheToSpec[], blobs: BlobLocator, signal?: AbortSignal): Promise<AssembledImage> {
   return cacheTo.some((c) => c.type === 'inline') ? withInlineCache(image, await outgoingExport(cacheExport(graph, solved, 'min'), blobs, signal)) : image;
 }
 
@@ -53,7 +53,7 @@ export async function outputFilesystem(
  * platform's chain, in one cache document, as buildx does.
  */
 export async function writeCaches(
-  specs: CacheToSpec[], graphs: BuildGraph[], solved: SolveResult, images: AssembledImage[], pushed: string[],
+  specs: CacheToSpec[], graphs: BuildGraph[], solved: ExportSource, images: AssembledImage[], pushed: string[],
   ctx: { client: RegistryClient; remote: BuildCache; progress: ProgressWriter; signal: AbortSignal },
 ): Promise<void> {
   const { blobs } = ctx.remote;
@@ -73,7 +73,7 @@ export async function writeCaches(
 }
 
 /** The union of each graph's export, one record per key. */
-function exportOf(graphs: BuildGraph[], solved: SolveResult, mode: CacheExportMode): CacheExport {
+function exportOf(graphs: BuildGraph[], solved: ExportSource, mode: CacheExportMode): CacheExport {
   const out: CacheExport = { records: [], contents: [] };
   const keys = new Set<string>();
   const facts = new Set<string>();

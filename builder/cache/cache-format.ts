@@ -10,7 +10,11 @@ export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.tsbuild.cache.config.v1+
 export const INLINE_CACHE_KEY = 'tsbuild.cache.v1';
 
 /** One record as stored: `layers` are indexes into the document's `layers`. */
-export interface StoredRecord { key: Digest; parts: CacheKeyParts; locator: string; layers: number[]; size: number }
+export interface StoredRecord {
+  key: Digest; parts: CacheKeyParts; locator: string; layers: number[]; size: number;
+  /** When the result was first built (epoch ms); absent in caches written before it was kept. */
+  created?: number;
+}
 
 /** The cache config document ("Registry cache format" in the README). */
 export interface CacheConfig { v: 1; layers: LayerRef[]; records: StoredRecord[]; contents: ContentFact[] }
@@ -40,7 +44,9 @@ export function cacheConfig(exported: CacheExport): CacheConfig {
     }
     return i;
   };
-  const records = exported.records.map((r) => ({ key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size }));
+  const records = exported.records.map((r): StoredRecord => ({
+    key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size, ...(r.created !== undefined ? { created: r.created } : {}),
+  }));
   return { v: 1, layers, records, contents: exported.contents };
 }
 
@@ -77,7 +83,8 @@ export function parseCacheConfig(value: unknown, where: string): CacheConfig {
     if (cacheKey(parts).digest !== key) bad(`records[${i}]: key ${key} is not the digest of its parts`);
     const idx = arr(rec.layers, `records[${i}].layers`, bad).map((n) => (Number.isInteger(n) && typeof n === 'number' && n >= 0 && n < layers.length ? n : bad(`records[${i}]: bad layer index ${String(n)}`)));
     const size = typeof rec.size === 'number' && rec.size >= 0 ? rec.size : bad(`records[${i}].size`);
-    return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size };
+    const created = rec.created === undefined ? undefined : typeof rec.created === 'number' && Number.isSafeInteger(rec.created) && rec.created >= 0 ? rec.created : bad(`records[${i}].created`);
+    return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size, ...(created !== undefined ? { created } : {}) };
   });
   const contents = arr(doc.contents ?? [], 'contents', bad).map((c, i): ContentFact => {
     const fact = obj(c) ?? bad(`contents[${i}] is not an object`);

@@ -31,7 +31,7 @@ export class RemoteCacheSet implements RemoteCache {
       for (const r of config.records) {
         if (this.#records.has(r.key)) continue;
         const layers = r.layers.map((i) => config.layers[i]).filter((l): l is LayerRef => l !== undefined);
-        this.#records.set(r.key, { parts: r.parts, layers, size: r.size, ref: cache.ref });
+        this.#records.set(r.key, { parts: r.parts, layers, size: r.size, ref: cache.ref, ...(r.created !== undefined ? { created: r.created } : {}) });
         if (r.locator !== '' && !this.#locators.has(r.locator)) this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
       }
       for (const c of config.contents) {

@@ -29,9 +29,9 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
   let host: string;
   let n = 0;
 
-  const build = async (args: string[], context = ctx): Promise<{ r: CliResult; meta: Metadata }> => {
+  const build = async (args: string[], context = ctx, env: NodeJS.ProcessEnv = EPOCH): Promise<{ r: CliResult; meta: Metadata }> => {
     const meta = join(dir, `meta-${++n}.json`);
-    const r = await tsbuild(['build', '--progress', 'plain', '--metadata-file', meta, ...args, context], { env: EPOCH });
+    const r = await tsbuild(['build', '--progress', 'plain', '--metadata-file', meta, ...args, context], { env });
     expect(r.code, r.stderr).to.equal(0);
     return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
   };
@@ -120,6 +120,18 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 7, remote: 7 });
     expect(meta['tsbuild.transfer'].blobBytesDown).to.be.lessThan(200_000);
     expect(await readFile(join(out, 'app/copy.txt'), 'utf8')).to.equal('v1\n');
+  });
+
+  it('gives an image rebuilt wholly from the cache the exporter\'s digest without SOURCE_DATE_EPOCH: history times come with the records', async () => {
+    // BuildKit's testImportExportReproducibleIDs: its cache keeps each result's creation time (buildkit/createdat).
+    // Here the cache config's records carry `created`; before, the importing runner stamped its own time.
+    const cacheDir = join(dir, 'cache-times');
+    const oci = (name: string): string => `type=oci,dest=${join(dir, name)},tar=false`;
+    const first = await build(['--root', freshRoot(), '--provenance=false', '--cache-to', `type=local,dest=${cacheDir},mode=max`, '-o', oci('times-a')], ctx, {});
+    await new Promise((resolve) => setTimeout(resolve, 1100));   // a later second: a stamped time would differ
+    const second = await build(['--root', freshRoot(), '--provenance=false', '--cache-from', `type=local,src=${cacheDir}`, '-o', oci('times-b')], ctx, {});
+    expect(second.meta['tsbuild.cache']).to.include({ steps: 7, cached: 7, remote: 7 });
+    expect(second.meta['containerimage.digest']).to.equal(first.meta['containerimage.digest']);
   });
 
   it('round-trips an inline cache: the image config carries it and --cache-from IMAGE reads it', async () => {
