@@ -102,9 +102,10 @@ export class Downloads {
       throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${redactUrl(source)}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
     }
     const got = await this.#save(response, source, expected, signal);
+    const tag = response.headers.get('etag');
     const entry: Stored = {
       digest: got.digest,
-      ...(response.headers.get('etag') !== null ? { etag: response.headers.get('etag') ?? '' } : {}),
+      ...(tag !== null ? { etag: tag } : {}),
       ...(got.lastModified !== undefined ? { lastModified: got.lastModified } : {}),
     };
     await this.#writeEntry(name, entry);
@@ -122,11 +123,7 @@ export class Downloads {
       const digest = `sha256:${hash.digest('hex')}`;
       if (expected !== undefined && digest !== expected) throw checksumMismatch(source, expected, digest);
       const file = this.#bodyPath(digest);
-      // The temp dir is the root's own (<root>/tmp), so this is a rename; a root whose tmp is mounted apart copies.
-      await rename(temp, file).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EXDEV') throw err;
-        await copyFile(temp, file);
-      });
+      await moveIntoStore(temp, file);
       return { digest, lastModified: response.headers.get('last-modified') ?? undefined, file };
     } finally {
       await rm(work, { recursive: true, force: true });
@@ -160,10 +157,7 @@ export class Downloads {
     const work = await makeTempDir(this.#tempDir, 'download');
     try {
       await writeFile(join(work, 'entry'), JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
-      await rename(join(work, 'entry'), join(this.#dir, `${name}.json`)).catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EXDEV') throw err;
-        await copyFile(join(work, 'entry'), join(this.#dir, `${name}.json`));
-      });
+      await moveIntoStore(join(work, 'entry'), join(this.#dir, `${name}.json`));
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -172,6 +166,17 @@ export class Downloads {
   #bodyPath(digest: string): string {
     return join(this.#dir, `${digest.slice('sha256:'.length)}.data`);
   }
+}
+
+/**
+ * Puts a finished file from the temp dir at its name in the store, replacing what is there. The temp dir is the state
+ * root's own (<root>/tmp), so this is a rename; a root whose tmp is mounted apart copies.
+ */
+async function moveIntoStore(from: string, to: string): Promise<void> {
+  await rename(from, to).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EXDEV') throw err;
+    await copyFile(from, to);
+  });
 }
 
 /**
