@@ -1,12 +1,10 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { readFile as readFileCb } from 'node:fs';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { join, normalize } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { serveDir, type StaticHttpServer } from '../fixtures/static-http-server.js';
 import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // BuildKit's own Dockerfile integration tests, group "misc" (moby/buildkit frontend/dockerfile/
@@ -32,7 +30,7 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
   let env: BuildEnv;
   let root = '';
   let busybox = '';
-  let http: Server | undefined;
+  let http: StaticHttpServer | undefined;
   let httpUrl = '';
   let served = '';
   let n = 0;
@@ -92,16 +90,11 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
     served = join(env.dir, 'served');
     await mkdir(served);
     // Plain files over HTTP, confined to `served`: git repositories (dumb protocol), a tar context, a Dockerfile.
-    http = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^\/+/, '');
-      if (rel.startsWith('..')) { res.writeHead(403).end(); return; }
-      readFileCb(join(served, rel), (err, body) => { if (err) res.writeHead(404).end(); else res.writeHead(200).end(body); });
-    });
-    await new Promise<void>((resolve) => http?.listen(0, '127.0.0.1', resolve));
-    httpUrl = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    http = await serveDir(served);
+    httpUrl = http.url;
   });
   after(async () => {
-    await new Promise((resolve) => (http === undefined ? resolve(undefined) : http.close(resolve)));
+    await http?.stop();
     await env?.stop();
   });
 
