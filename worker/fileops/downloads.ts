@@ -101,19 +101,14 @@ export class Downloads {
     if (!response.ok || response.body === null) {
       throw new CopyError('INVALID_ARGUMENT', `ADD failed to fetch ${redactUrl(source)}: HTTP ${response.status} ${response.statusText}`, 'check the URL; ADD only follows plain http(s) downloads');
     }
-    const got = await this.#save(response, source, expected, signal);
-    const tag = response.headers.get('etag');
-    const entry: Stored = {
-      digest: got.digest,
-      ...(tag !== null ? { etag: tag } : {}),
-      ...(got.lastModified !== undefined ? { lastModified: got.lastModified } : {}),
-    };
-    await this.#writeEntry(name, entry);
-    return got;
+    return this.#save(name, response, source, expected, signal);
   }
 
-  /** Streams the body into the store, hashing as it passes; the store holds it only once it is whole and verified. */
-  async #save(response: Response, source: string, expected: string | undefined, signal: AbortSignal): Promise<Download> {
+  /**
+   * Streams the body into the store, hashing as it passes; the store holds it only once it is whole and verified, and
+   * then the URL's entry `name` naming it. Both pass through one temp dir of this download.
+   */
+  async #save(name: string, response: Response, source: string, expected: string | undefined, signal: AbortSignal): Promise<Download> {
     await mkdir(this.#dir, { recursive: true, mode: 0o700 });
     const hash = createHash('sha256');
     const work = await makeTempDir(this.#tempDir, 'download');
@@ -124,7 +119,12 @@ export class Downloads {
       if (expected !== undefined && digest !== expected) throw checksumMismatch(source, expected, digest);
       const file = this.#bodyPath(digest);
       await moveIntoStore(temp, file);
-      return { digest, lastModified: response.headers.get('last-modified') ?? undefined, file };
+      const tag = response.headers.get('etag');
+      const lastModified = response.headers.get('last-modified') ?? undefined;
+      const entry: Stored = { digest, ...(tag !== null ? { etag: tag } : {}), ...(lastModified !== undefined ? { lastModified } : {}) };
+      await writeFile(join(work, 'entry'), JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
+      await moveIntoStore(join(work, 'entry'), join(this.#dir, `${name}.json`));
+      return { digest, lastModified, file };
     } finally {
       await rm(work, { recursive: true, force: true });
     }
@@ -151,16 +151,6 @@ export class Downloads {
     const now = new Date();
     await utimes(join(this.#dir, `${name}.json`), now, now).catch(() => undefined);
     return { digest: stored.digest, lastModified: stored.lastModified, file: this.#bodyPath(stored.digest) };
-  }
-
-  async #writeEntry(name: string, entry: Stored): Promise<void> {
-    const work = await makeTempDir(this.#tempDir, 'download');
-    try {
-      await writeFile(join(work, 'entry'), JSON.stringify(entry), { mode: 0o600, flag: 'wx' });
-      await moveIntoStore(join(work, 'entry'), join(this.#dir, `${name}.json`));
-    } finally {
-      await rm(work, { recursive: true, force: true });
-    }
   }
 
   #bodyPath(digest: string): string {
