@@ -74,6 +74,27 @@ describe('interrupts, full disks and damaged state', function () {
     }
   });
 
+  it('cancels once, exit 130, when Ctrl-C reaches the whole process group (the helpers as well) during a RUN', async () => {
+    // A terminal's Ctrl-C is sent to every process of the foreground group: tsbuild, its RUN helper and its confined
+    // writers get it at the same moment. The helpers leave the cancelling to tsbuild; before, one that stopped its
+    // step (or died) first could end the build as a failed step or an internal error instead of a cancel.
+    const sleeping = await context(`FROM ${env.base}\nRUN echo "group-started-$((40+2))"; sleep 60\n`);
+    for (let round = 0; round < 3; round++) {
+      const child = spawn(TSBUILD, ['build', '--root', join(env.dir, 'root-group'), '--no-cache', '--progress', 'plain', sleeping],
+        { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      const closed = new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+      for (let i = 0; i < 300 && !stderr.includes('group-started-42'); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(stderr).to.contain('group-started-42');
+      process.kill(-(child.pid ?? 0), 'SIGINT');
+      const code = await closed;
+      expect(code, stderr).to.equal(130);
+      expect(stderr).to.contain('ERROR: failed to solve: build cancelled').and.not.contain('internal error').and.not.contain('interrupted again');
+      expect(stderr).not.to.match(/\n\s+at /);
+    }
+  });
+
   it('keeps the old file of -o type=tar when the new one cannot be written, and leaves no temp file', async () => {
     const disk = await smallDisk('400k');
     const dest = join(disk, 'fs.tar');

@@ -135,6 +135,21 @@ describe('confined writers served one session after another', () => {
     await next.close();
   });
 
+  it('keeps writing through the signals a terminal or CI runner sends the whole process group; the build ends it', async () => {
+    // Ctrl-C reaches the writer and the build at once: a writer that died of it failed the build ("tsbuild-fsattr
+    // root failed (exit null)") before the build had seen the signal and cancelled.
+    const root = join(dir, 'r');
+    mkdirSync(root);
+    const session = RootSession.open(root);
+    session.dir('before', false);
+    expect(await session.stat('before')).to.equal('dir');
+    for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const) process.kill(session.writerPid ?? 0, sig);
+    await new Promise((r) => setTimeout(r, 50));
+    session.dir('after', false);
+    await session.close();
+    expect(readdirSync(root).sort()).to.deep.equal(['after', 'before']);
+  });
+
   it('lets Node exit with writers idle, and the writers go with it', async () => {
     const root = join(dir, 'r');
     mkdirSync(root);

@@ -1,11 +1,15 @@
 import { chmod, chown, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import { join } from 'node:path';
 
 // RUN --mount=type=ssh: the step never sees the host's agent socket. Each mount gets a socket of its own, owned by
 // the mount's uid/gid with its mode (as BuildKit's), and every connection to it is piped to the agent the user named
 // with --ssh. The Dockerfile picks only the id and where the socket appears inside the container.
+
+/** How long a new connection waits for the agent to close the step's previous one: a stuck agent delays, never blocks. */
+const REAP_WAIT_MS = 1000;
 
 /** A listening proxy socket: bind `dir`/`name` into the container; `close` stops it and removes the directory. */
 export interface SshAgentProxy { dir: string; name: string; close(): Promise<void> }
@@ -16,14 +20,30 @@ export async function startSshAgentProxy(agent: string, owner: { uid: number; gi
   const dir = await mkdtemp(join(tmpdir(), 'tsbuild-ssh-'));
   const name = 'agent.sock';
   const open = new Set<Socket>();
+  // The agent's ends of connections the step has finished with, not yet closed by the agent. A step that connects
+  // again at once (three `ssh` in a row) is joined to the agent only after they are gone: the agent sees one
+  // connection at a time, as the step made them, and not a second socket beside one it has not yet reaped.
+  const finishing = new Set<Promise<void>>();
   const server = createServer((client) => {
-    const upstream = connect(agent);
-    for (const s of [client, upstream]) {
-      open.add(s);
-      s.on('close', () => open.delete(s));
-      s.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent or the step went away: drop both
-    }
-    client.pipe(upstream).pipe(client);
+    client.pause();
+    // One turn of the event loop first: the end of a connection the step closed before making this one is then seen.
+    const joined = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => finishing.size === 0 ? undefined : Promise.race([Promise.all(finishing), delay(REAP_WAIT_MS, undefined, { ref: false })]));
+    void joined.then(() => {
+      if (client.destroyed) return;
+      const upstream = connect(agent);
+      const reaped = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
+      client.once('end', () => {
+        finishing.add(reaped);
+        void reaped.then(() => finishing.delete(reaped));
+      });
+      for (const s of [client, upstream]) {
+        open.add(s);
+        s.on('close', () => open.delete(s));
+        s.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent or the step went away: drop both
+      }
+      client.pipe(upstream).pipe(client);
+    });
   });
   try {
     await new Promise<void>((resolve, reject) => {

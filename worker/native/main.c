@@ -81,6 +81,7 @@ static _Noreturn void container(struct spec *s, int alive_write) {
   struct sigaction dfl = { .sa_handler = SIG_DFL };
   sigaction(SIGTERM, &dfl, NULL);
   sigaction(SIGINT, &dfl, NULL);
+  sigaction(SIGQUIT, &dfl, NULL);
   sigaction(SIGHUP, &dfl, NULL);
   // A session of its own: the step loses the caller's controlling terminal, so it can neither open /dev/tty
   // (ENXIO) nor push input into the caller's terminal with TIOCSTI. Docker's containers never share one either.
@@ -135,6 +136,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: tsbuild-run < spec (status on fd %d) | tsbuild-run --export-seccomp\n", STATUS_FD);
     return EXIT_SETUP;
   }
+  // Ctrl-C at a terminal reaches every process of tsbuild's process group at once. The driver cancels a step itself
+  // (SIGTERM, then SIGKILL) once it has seen the interrupt; a helper that stopped its step on its own could report a
+  // failed step before the driver saw the signal, and the build would end as a step's failure, not as cancelled.
+  // The step's own processes get the default back (container()).
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
   if (fcntl(STATUS_FD, F_SETFD, FD_CLOEXEC) != 0) {
     fprintf(stderr, "tsbuild-run: fd %d must be the status pipe\n", STATUS_FD);
     return EXIT_SETUP;
@@ -162,7 +169,6 @@ int main(int argc, char **argv) {
   struct sigaction sa = { .sa_handler = on_stop };
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
-  sigaction(SIGINT, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fail("pipe2", "stdio pipes", errno);

@@ -131,6 +131,13 @@ int main(int argc, char **argv) {
   pid_t parent = getppid();
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) { fail("prctl", "PR_SET_PDEATHSIG"); return 1; }
   if (getppid() != parent) return 1;
+  /* Ctrl-C at a terminal (or a CI runner's signal to the process group) reaches this process as well as the build.
+   * The build ends a writer itself (end of input, SIGKILL) once it has seen the signal; a writer that died of it first
+   * made the build fail with "tsbuild-fsattr root failed (exit null)" instead of being cancelled. */
+  signal(SIGINT, SIG_IGN);
+  signal(SIGQUIT, SIG_IGN);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
   if (argc >= 2 && strcmp(argv[1], "root") == 0) return root_main(argc, argv);
   if (argc == 2 && strcmp(argv[1], "serve") == 0) return root_serve();
   if (argc == 2 && strcmp(argv[1], "splice") == 0) return splice_main();
