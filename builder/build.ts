@@ -354,6 +354,7 @@ async function buildLocked(
       secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); logs.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}), ...(req.runningSteps ? { runningSteps: req.runningSteps } : {}),
+      targets: parts.map((part) => part.target), needsStageResults: req.attest?.sbom?.scanStage === true,
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;

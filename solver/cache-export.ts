@@ -21,8 +21,14 @@ export interface ExportRecord {
   created?: number;
 }
 
-/** A COPY's content digest over a filesystem, so a runner can key a COPY --from a lazy result without its bytes. */
-export interface ContentFact { chain: Digest; selector: Digest; digest: ContentDigest }
+/**
+ * What a COPY `selector` takes from a filesystem (its content digest), so a runner can key a COPY --from without
+ * that filesystem's bytes. The filesystem is named by `chain` (its layers: a result the cache holds) and by `source`
+ * (the cache key of the step that made it): with mode=min the build stages' results are not exported, but a runner
+ * that never builds such a stage still keys the final stage's COPY --from it, as BuildKit's exported cache keys let
+ * its solver do. At least one of the two is set.
+ */
+export interface ContentFact { chain?: Digest; source?: Digest; selector: Digest; digest: ContentDigest }
 
 /** What a solve can share through a remote cache. Plain data; builder/cache serialises it. */
 export interface CacheExport { records: ExportRecord[]; contents: ContentFact[] }
@@ -54,15 +60,24 @@ export function cacheExport(graph: BuildGraph, solved: ExportSource, mode: Cache
     records.push({ key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0, ...(created !== undefined ? { created } : {}) });
   }
   const chains = new Set(records.map((r) => chainOf(r.layers)));
-  const contents = solved.contents.filter((c) => chains.has(c.chain));
+  // A fact over a filesystem this export does not hold is still of use by the key of the step that made it.
+  const contents = solved.contents.flatMap((c): ContentFact[] => {
+    if (c.chain !== undefined && chains.has(c.chain)) return [c];
+    return c.source === undefined ? [] : [{ source: c.source, selector: c.selector, digest: c.digest }];
+  });
   return { records, contents };
 }
 
-/** The target stage's result and its parents, down to its FROM. */
-function targetChain(graph: BuildGraph): Set<VertexId> {
+/** The key a content fact is known by in a set of facts: one entry per filesystem name and selector. */
+export function contentFactId(c: ContentFact): string {
+  return `${c.chain ?? ''} ${c.source ?? ''} ${c.selector}`;
+}
+
+/** The target stage's (or `target`'s) result and its parents, down to its FROM (through the stages it is built on). */
+export function targetChain(graph: BuildGraph, target = graph.target): Set<VertexId> {
   const byId = new Map(graph.vertices.map((v) => [v.id, v]));
   const out = new Set<VertexId>();
-  let id = graph.stages[graph.target]?.result;
+  let id = graph.stages[target]?.result;
   while (id !== undefined && !out.has(id)) {
     out.add(id);
     id = byId.get(id)?.inputs[0];

@@ -35,7 +35,7 @@ export interface ContextSource {
 }
 
 /** Where a file operation reads from: the context, another vertex's filesystem or heredoc files. */
-export type FileSource = ContextSource | { kind: 'fs'; fs: FsState } | { kind: 'inline'; files: { name: string; content: string }[] };
+export type FileSource = ContextSource | { kind: 'fs'; fs: FsState; key?: Digest } | { kind: 'inline'; files: { name: string; content: string }[] };
 
 /** Where a step's output and status go; the solver turns these into progress events. */
 export interface ProgressSink {
@@ -122,10 +122,13 @@ export interface RemoteCache {
   /** The record for `key`, if any source has one. */
   lookup(key: Digest): Promise<RemoteRecord | undefined>;
   /**
-   * The content digest another runner computed for the COPY `selector` (see selectorOf) over the filesystem whose
-   * layers' diffIds hash to `chain` (see chainOf): a COPY --from a lazy result is keyed without fetching it.
+   * The content digest another runner computed for the COPY `selector` (see selectorOf) over a filesystem: the one
+   * whose layers' diffIds hash to `at.chain` (see chainOf), else the result of the step keyed `at.key`. A COPY --from
+   * a lazy result is keyed without fetching it, and one from a step this runner has not built without building it.
    */
-  contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined>;
+  contentDigest(at: { chain?: Digest; key?: Digest }, selector: Digest): Promise<ContentDigest | undefined>;
+  /** Whether contentDigest() knows anything taken over the result of the step keyed `key`. */
+  hasContentOf(key: Digest): Promise<boolean>;
   /** The key last exported at a portable locator (Dockerfile name, stage, position): explains misses on a new root. */
   previous(locator: string): Promise<CacheKey | undefined>;
   /** Makes sure the content store the worker unpacks from holds the blobs of `layers`. */

@@ -68,11 +68,57 @@ describe('solve with a remote cache (two runners)', () => {
     expect(b.worker.filesOf(r.results['s1.3'] ?? { snapshot: null, layers: [] })).to.include({ '/bin/compile': 'compile', '/app.txt': 'v2', '/finish': 'finish' });
   });
 
-  it('with a min export, reruns the stages outside the target chain and still hits the target chain', async () => {
+  it('with a min export, never runs the build stage: the COPY --from is keyed by the fact about its key', async () => {
+    // BuildKit's min mode exports the build stage's cache keys without results; its solver then takes the final
+    // stage from the cache without solving the build stage. Before, tsbuild reran every step of it.
     const remote = new FakeRemoteCache(cacheExport(graphOf(twoStages()), built, 'min'));
+    const r = await b.solve(graphOf(twoStages()), { remote });
+    // s0.0 is FROM alpine:3, one key with s1.0: a remote hit either way.
+    expect(r.records.map((x) => [x.id, x.cached])).to.deep.equal([['s0.0', true], ['s1.0', true], ['s1.1', true], ['s1.2', true], ['s1.3', true]]);
+    expect(step(r, 's1.1').cacheSource).to.equal('remote');
+    expect(b.worker.calls.filter((c) => c.method === 'exec' || c.method === 'copy')).to.deep.equal([]);
+    expect(r.results['s0.2']).to.equal(undefined);
+    expect(r.keys['s0.2']?.digest).to.equal(built.keys['s0.2']?.digest);
+    expect(b.events.filter((e) => 'vertex' in e && (e.vertex === 's0.1' || e.vertex === 's0.2'))).to.deep.equal([]);
+    // What it learnt is exported again: a third runner hits as well.
+    const again = cacheExport(graphOf(twoStages()), r, 'min');
+    expect(again.contents).to.deep.equal(cacheExport(graphOf(twoStages()), built, 'min').contents);
+  });
+
+  it('with a min export and a changed build-stage file, runs the build stage at once (no fact names its new key)', async () => {
+    const remote = new FakeRemoteCache(cacheExport(graphOf(twoStages()), built, 'min'));
+    b.worker.context['src/a.ts'] = 'a2';
+    const r = await b.solve(graphOf(twoStages()), { remote });
+    expect(r.records.filter((x) => !x.cached).map((x) => x.id)).to.deep.equal(['s0.1', 's0.2']);
+    expect(r.results['s0.2']?.snapshot).to.be.a('string');
+    // The compiled output did not change: the final stage still hits.
+    expect(step(r, 's1.1').cacheSource).to.equal('remote');
+    expect(step(r, 's0.2').durationMs).to.be.at.least(0);
+  });
+
+  it('with a min export from before key-named facts, runs the build stage as before', async () => {
+    const exported = cacheExport(graphOf(twoStages()), built, 'min');
+    const remote = new FakeRemoteCache({ ...exported, contents: exported.contents.filter((c) => c.chain !== undefined) });
     const r = await b.solve(graphOf(twoStages()), { remote });
     expect(r.records.filter((x) => !x.cached).map((x) => x.id)).to.deep.equal(['s0.1', 's0.2']);
     expect(step(r, 's1.1').cacheSource).to.equal('remote');
+  });
+
+  it('runs a deferred build stage when a step needs its files, and locates its failure at its own step', async () => {
+    const remote = new FakeRemoteCache(cacheExport(graphOf(twoStages()), built, 'min'));
+    // The final stage's COPY --from now selects another file: no fact, so the deferred stage runs for it.
+    const changed: StageSpec[] = [twoStages()[0] as StageSpec, { from: { image: 'alpine:3' }, steps: [{ copy: ['src'], dest: '/srcs/', from: 0 }, { run: 'finish' }] }];
+    const r = await b.solve(graphOf(changed), { remote });
+    expect(r.records.filter((x) => !x.cached).map((x) => x.id)).to.deep.equal(['s0.1', 's0.2', 's1.1', 's1.2']);
+    // The fake copy keeps the selected path under dest: the build stage's /src/src/a.ts, run here for this COPY.
+    expect(b.worker.filesOf(r.results['s1.2'] ?? { snapshot: null, layers: [] })).to.deep.include({ '/srcs/src/src/a.ts': 'a' });
+    const c = new Harness(blobs);
+    c.worker.context = { ...CONTEXT };
+    c.worker.execHook = (op) => { if (op.argv.at(-1) === 'compile') throw new Error('compiler crashed'); };
+    let err: unknown;
+    try { await c.solve(graphOf(changed), { remote }); } catch (e) { err = e; }
+    c.dispose();
+    expect(String(err)).to.contain('RUN compile').and.contain('compiler crashed');
   });
 
   it('exports one record per key: the shared FROM once, and min mode only the target chain', () => {
@@ -81,7 +127,9 @@ describe('solve with a remote cache (two runners)', () => {
     expect(max.records).to.have.length(6); // 7 vertices, both FROM alpine:3 share a key
     expect(min.records.map((x) => x.locator)).to.deep.equal(['Dockerfile#1/0', 'Dockerfile#1/1', 'Dockerfile#1/2', 'Dockerfile#1/3']);
     expect(max.contents).to.have.length(1); // the COPY --from's selection over the build stage's result
-    expect(min.contents).to.deep.equal([]);
+    expect(max.contents[0]?.chain).to.be.a('string');
+    // min holds no result of the build stage: the fact is kept by the key of the step that made it.
+    expect(min.contents.map((c) => [c.chain, c.source])).to.deep.equal([[undefined, built.keys['s0.2']?.digest]]);
   });
 
   it('stores an opened remote hit in the local index, so the next build on that root hits locally', async () => {

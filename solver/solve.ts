@@ -8,7 +8,7 @@ import type { TestHooks } from '../common/index.js';
 import type { CacheKey } from './cache-key.js';
 import { stripArgPrefix, type MissReason } from './explain-miss.js';
 import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
-import type { ContentFact } from './cache-export.js';
+import { targetChain, type ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
 import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, SecretSource, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
@@ -69,12 +69,23 @@ export interface SolveOptions {
    * the solves makes it; a lone build has none.
    */
   runningSteps?: RunningSteps;
+  /**
+   * The caller reads the results of stages besides the target (BUILDKIT_SBOM_SCAN_STAGE scans them): every step that
+   * misses is run. Otherwise, with a remote cache, a step of another stage that misses is run only once something
+   * needs its filesystem (see SolveRun.#deferrable).
+   */
+  needsStageResults?: boolean;
+  /** The stages (positions in graph.stages) whose results the caller reads: every platform's target of a merged graph. Default: graph.target. */
+  targets?: number[];
 }
 
 /** The solved graph: every vertex's filesystem and what happened to it. */
 export interface SolveResult {
   results: Record<VertexId, FsState>;
-  /** One record per vertex, in graph order. */
+  /**
+   * One record per vertex, in graph order, except a deferred miss nothing needed (never run, as BuildKit never solves
+   * a vertex whose dependents were found in the cache): it has no record and no result.
+   */
   records: VertexRecord[];
   /**
    * The lease that keeps this build's cache records (and their snapshots and blobs) from prune. Still held on
@@ -89,7 +100,11 @@ export interface SolveResult {
   contents: ContentFact[];
 }
 
-interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string }
+interface Outcome {
+  fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string;
+  /** A miss not run yet: `fs` is a placeholder (LazyResults.defer) that runs it when opened. */
+  deferred?: true;
+}
 interface Solved extends SolvedInput { forced: boolean; record: VertexRecord; cacheKey: CacheKey }
 
 /**
@@ -104,27 +119,23 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
   const onAbort = (): void => controller.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   if (opts.signal?.aborted === true) onAbort();
-  const run = new SolveRun(graph, opts, controller.signal);
-  let first: { error: Error } | undefined;
+  const run = new SolveRun(graph, opts, controller);
   const pending = new Map<VertexId, Promise<Solved>>();
   for (const id of order) {
     const vertex = byId.get(id);
     if (vertex === undefined) continue;
     const promise = run.solveVertex(vertex, pending).catch((err: unknown) => {
-      if (first === undefined) {
-        first = { error: locateError(err, vertex, opts.signal) };
-        run.emit({ type: 'error', vertex: vertex.id, time: Date.now(), message: first.error.message });
-        controller.abort(first.error);
-      }
+      run.fail(err, vertex);
       throw err;
     });
     pending.set(id, promise);
   }
   const settled = await Promise.allSettled(pending.values());
+  await run.settleStarted();
   opts.signal?.removeEventListener('abort', onAbort);
-  if (first !== undefined) {
+  if (run.failure !== undefined) {
     await opts.cache.release(run.leaseId);
-    throw first.error;
+    throw run.failure;
   }
   const solved = new Map<VertexId, Solved>();
   for (const s of settled) {
@@ -138,10 +149,13 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
   for (const v of graph.vertices) {
     const s = solved.get(v.id);
     if (s === undefined) continue;
-    results[v.id] = run.lazy.settled(s.fs);
-    records.push(s.record);
     keys[v.id] = s.cacheKey;
-    sizes[v.id] = s.record.size;
+    const fs = run.lazy.settled(s.fs);
+    if (fs === undefined) continue;   // deferred and never needed
+    const record = run.lazy.isDeferred(s.fs) ? run.deferredRecord(s.record) : s.record;
+    results[v.id] = fs;
+    records.push(record);
+    sizes[v.id] = record.size;
   }
   return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts() };
 }
@@ -161,12 +175,40 @@ class SolveRun {
   #last: Promise<LastBuild> | undefined;
   /** Per stage (by its first vertex): its steps' instructions now, and where each stood last time (#stageShifts). */
   readonly #shifts = new Map<VertexId, { texts: (string | undefined)[]; shifts: ({ by: number; record: StepRecord } | undefined)[] }>();
+  readonly #controller: AbortController;
+  /** The first failure, located at its step; what solve() rejects with. */
+  failure: Error | undefined;
+  readonly #failures = new WeakSet<object>();
+  /**
+   * Steps that may be deferred when they miss: those of stages the target is not built on (their results are read
+   * only by COPY --from and RUN --mount=from), when a remote cache may hold facts that key those reads without them.
+   */
+  readonly #deferrable: Set<VertexId>;
+  /** Stage result vertex → its stage's index, for the deferrable stages. */
+  readonly #stageResults = new Map<VertexId, number>();
+  /** Deferred steps that ran, by vertex: their outcome and when they finished. */
+  readonly #deferredRuns = new Map<VertexId, { outcome: Outcome; finished: number }>();
+  /** Deferred stages started because no fact about their result was known: solve() waits for them. */
+  readonly #started: Promise<unknown>[] = [];
 
-  constructor(graph: BuildGraph, opts: SolveOptions, signal: AbortSignal) {
+  constructor(graph: BuildGraph, opts: SolveOptions, controller: AbortController) {
     this.#graph = graph;
     this.#vertices = new Map(graph.vertices.map((v) => [v.id, v]));
     this.#opts = opts;
+    this.#controller = controller;
+    const signal = controller.signal;
     this.#signal = signal;
+    this.#deferrable = new Set();
+    if (opts.remote !== undefined && opts.needsStageResults !== true && opts.noCache !== true) {
+      const needed = new Set((opts.targets ?? [graph.target]).flatMap((t) => [...targetChain(graph, t)]));
+      const stages = new Set<number>();
+      for (const stage of graph.stages) {
+        if (needed.has(stage.result)) continue;
+        stages.add(stage.index);
+        this.#stageResults.set(stage.result, stage.index);
+      }
+      for (const v of graph.vertices) if (v.stage !== undefined && stages.has(v.stage) && !needed.has(v.id)) this.#deferrable.add(v.id);
+    }
     this.leaseId = opts.buildId ?? randomUUID();
     this.lazy = new LazyResults(opts.worker, opts.cache, opts.remote, signal);
     this.#queue = new PQueue({ concurrency: opts.concurrency ?? Math.max(2, availableParallelism()) });
@@ -175,6 +217,39 @@ class SolveRun {
 
   emit(e: ProgressEvent): void {
     this.#opts.onEvent?.(e);
+  }
+
+  /**
+   * Records `err`, the failure of `vertex`, located at its step: the first one is the solve's failure (its error event
+   * sent, the rest cancelled). An error already located here (a deferred step's, seen again by the step that needed
+   * it) is passed on as it is.
+   */
+  fail(err: unknown, vertex: Vertex): Error {
+    if (typeof err === 'object' && err !== null && this.#failures.has(err)) return err as Error;
+    const located = locateError(err, vertex, this.#opts.signal);
+    this.#failures.add(located);
+    if (this.failure === undefined) {
+      this.failure = located;
+      this.emit({ type: 'error', vertex: vertex.id, time: Date.now(), message: located.message });
+      this.#controller.abort(located);
+    }
+    return located;
+  }
+
+  /** Waits for the deferred stages started without a need (see #startUnlessKnown). */
+  async settleStarted(): Promise<void> {
+    await Promise.allSettled(this.#started);
+  }
+
+  /** The record of a deferred step that ran: when it ran and what it made, instead of the placeholder's. */
+  deferredRecord(record: VertexRecord): VertexRecord {
+    const ran = this.#deferredRuns.get(record.id);
+    if (ran === undefined) return record;
+    const { outcome, finished } = ran;
+    return {
+      ...record, cached: outcome.cached, reasons: outcome.cached ? [] : record.reasons,
+      started: outcome.started, finished, durationMs: finished - outcome.started, size: outcome.size,
+    };
   }
 
   /** Waits for the vertex's inputs, keys it, then takes it from the cache or runs it (once per key). */
@@ -206,11 +281,16 @@ class SolveRun {
       // What forced it, for its reason: --no-cache, or the --no-cache-filter its stage (or one it builds on) is in.
       const forcedBy = !forced || this.#opts.noCache === true ? forced : `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}`;
       const explain = (): MissReason[] => explainStep(step, inputs, previous, forcedBy);
-      shared = { vertex: vertex.id, outcome: this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started)) };
+      shared = { vertex: vertex.id, outcome: this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started, this.#deferrable.has(vertex.id))) };
       this.#byKey.set(key.digest, shared);
     }
     const outcome = await shared.outcome;
-    if (!isLeader) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), of: shared.vertex });
+    if (isLeader && outcome.deferred === true && this.#stageResults.has(vertex.id)) {
+      await this.#startUnlessKnown(outcome.fs, solvedStep(step, inputs, outcome.fs).fsKey);
+    }
+    // The same key in a chain a target needs (a FROM both stages name): what the deferrable one left waiting runs now.
+    if (outcome.deferred === true && !this.#deferrable.has(vertex.id)) await this.lazy.start(outcome.fs);
+    if (!isLeader && outcome.deferred !== true) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), of: shared.vertex });
     await this.#opts.cache.remember(locator, { ...key, files: step.parts.files });
     const finished = Date.now();
     const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result
@@ -265,7 +345,16 @@ class SolveRun {
     }
   }
 
-  async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number): Promise<Outcome> {
+  /**
+   * A deferred stage's result missed: unless the remote cache knows what COPY --from takes from it by its key, a step
+   * that reads it will need it built, so the stage runs now, beside the others, as it would have without deferral.
+   */
+  async #startUnlessKnown(fs: FsState, fsKey: Digest): Promise<void> {
+    if (await this.#opts.remote?.hasContentOf(fsKey) === true) return;
+    this.#started.push(this.#enqueue(() => this.lazy.start(fs)).catch(() => undefined));   // its failure is recorded by fail()
+  }
+
+  async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number, mayDefer: boolean): Promise<Outcome> {
     const running = forced ? undefined : this.#opts.runningSteps?.get(key.digest);
     if (running !== undefined) await untilSettledOrAborted(running, this.#signal);
     if (!forced) {
@@ -283,10 +372,24 @@ class SolveRun {
         return { fs, cached: true, size: remote.size, reasons: [], started, remote: remote.ref };
       }
     }
+    if (mayDefer && !forced) {
+      // Run when a step needs the filesystem (LazyResults.open, contentDigest without a fact), or never.
+      const reasons = explain();
+      const fs = this.lazy.defer(async () => {
+        try {
+          const outcome = await this.#resolve(vertex, key, forced, inputs, () => reasons, Date.now(), false);
+          this.#deferredRuns.set(vertex.id, { outcome, finished: Date.now() });
+          return outcome.fs;
+        } catch (err) {
+          throw this.fail(err, vertex);
+        }
+      });
+      return { fs, cached: false, size: 0, reasons, started, deferred: true };
+    }
     // Ours to run: another solve that comes to this key meanwhile waits for it (no await between its check and this).
     const shared = this.#opts.runningSteps;
     const other = shared?.get(key.digest);
-    if (shared !== undefined && other !== undefined && !forced) return this.#resolve(vertex, key, forced, inputs, explain, started);
+    if (shared !== undefined && other !== undefined && !forced) return this.#resolve(vertex, key, forced, inputs, explain, started, false);
     let ran = (): void => undefined;
     const mine = new Promise<void>((resolve) => { ran = resolve; });
     shared?.set(key.digest, mine);
@@ -302,6 +405,8 @@ class SolveRun {
   async #run(vertex: Vertex, key: CacheKey, inputs: Map<VertexId, Solved>, explain: () => MissReason[]): Promise<Outcome> {
     const reasons = explain();
     const progress = this.#progress(vertex.id);
+    // Before an exec slot is taken: opening may run a deferred step, which may need a slot of its own.
+    const opened = await this.#openInputs(vertex, inputs, progress);
     let runStarted = Date.now();
     const execute = async (): Promise<FsState> => {
       this.#signal.throwIfAborted();
@@ -314,14 +419,14 @@ class SolveRun {
         context: this.#opts.context,
         secrets: this.#opts.secrets ?? {},
         ...(this.#opts.ssh ? { ssh: this.#opts.ssh } : {}),
-        inputs: await this.#openInputs(vertex, inputs, progress),
+        inputs: opened,
         signal: this.#signal,
         progress,
       });
     };
     const fs = vertex.op.kind === 'exec' ? await this.#execSlot(execute) : await execute();
     const parentId = vertex.inputs[0];
-    const size = addedSize(fs, parentId === undefined ? undefined : inputs.get(parentId)?.fs);
+    const size = addedSize(fs, parentId === undefined ? undefined : opened.get(parentId)?.fs);
     crashPoint(this.#opts.hooks, 'before-cache-put');
     await this.#opts.cache.put(key, { result: fs, size });
     crashPoint(this.#opts.hooks, 'after-cache-put');
@@ -330,12 +435,14 @@ class SolveRun {
     return { fs, cached: false, size, reasons, started: runStarted };
   }
 
-  /** The inputs with their files at hand: a step that reads its inputs' files opens lazy remote hits first. */
+  /**
+   * The inputs with their files at hand: deferred inputs run (every step needs a real filesystem to build on), and
+   * for a step that reads its inputs' files, lazy remote hits fetched.
+   */
   async #openInputs(vertex: Vertex, inputs: Map<VertexId, Solved>, progress: ProgressSink): Promise<Map<VertexId, SolvedInput>> {
     const readsFiles = vertex.op.kind === 'exec' || vertex.op.kind === 'copy' || vertex.op.kind === 'mkdir';
-    if (!readsFiles) return inputs;
     const opened = new Map<VertexId, SolvedInput>();
-    for (const [id, input] of inputs) opened.set(id, await this.lazy.open(input, progress));
+    for (const [id, input] of inputs) opened.set(id, await this.lazy.open(input, progress, readsFiles));
     return opened;
   }
 

@@ -85,8 +85,11 @@ export function fileSource(ref: SourceRef, ctx: Pick<PartsContext, 'inputs' | 'c
       if (named === undefined) throw new Error(`no named context "${ref.name}" was given to the solver`);
       return named;
     }
-    case 'vertex':
-      return { kind: 'fs', fs: solved(ctx, ref.id).fs };
+    case 'vertex': {
+      // The key of the step that made the filesystem: a remote cache's facts name a source it never exported by it.
+      const input = solved(ctx, ref.id);
+      return { kind: 'fs', fs: input.fs, key: input.fsKey };
+    }
     case 'inline':
       return { kind: 'inline', files: ref.files };
     default:

@@ -1,5 +1,5 @@
 import type { BuildGraph } from '../../frontend/index.js';
-import { cacheExport, materialize, type CacheExport, type CacheExportMode, type FsState, type ProgressSink, type ExportSource } from '../../solver/index.js';
+import { cacheExport, contentFactId, materialize, type CacheExport, type CacheExportMode, type FsState, type ProgressSink, type ExportSource } from '../../solver/index.js';
 import type { FileContentStore, LinuxWorker } from '../../worker/index.js';
 import { parseReference, type Platform, type RegistryClient } from '../../registry/index.js';
 import type { AssembledImage } from '../image/assemble.js';
@@ -81,7 +81,7 @@ function exportOf(graphs: BuildGraph[], solved: ExportSource, mode: CacheExportM
     const part = cacheExport(graph, solved, mode);
     for (const r of part.records) if (!keys.has(r.key)) { keys.add(r.key); out.records.push(r); }
     for (const c of part.contents) {
-      const id = `${c.chain} ${c.selector}`;
+      const id = contentFactId(c);
       if (!facts.has(id)) { facts.add(id); out.contents.push(c); }
     }
   }

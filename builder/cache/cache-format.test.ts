@@ -36,6 +36,21 @@ describe('registry cache format', () => {
     expect(parseCacheConfig(JSON.parse(Buffer.from(doc.configBytes).toString()), 'test')).to.deep.equal(doc.config);
   });
 
+  it('keeps a fact known only by its step\'s key apart (`keyed`), so a reader of `contents` alone reads on as before', () => {
+    const exported = sample();
+    const keyedFact = { source: key('a').digest, selector: sha256('sel2'), digest: { digest: sha256('files2'), files: { 'out/y': sha256('y') } } };
+    const both = { ...exported.contents[0], source: key('b').digest } as CacheExport['contents'][number];
+    const doc = cacheDocument({ ...exported, contents: [both, keyedFact] });
+    expect(doc.config.contents).to.deep.equal([both]);
+    expect(doc.config.keyed).to.deep.equal([keyedFact]);
+    const raw = JSON.parse(Buffer.from(doc.configBytes).toString()) as { contents: { chain?: string }[]; keyed?: { chain?: string; source?: string }[] };
+    expect(raw.contents.every((c) => typeof c.chain === 'string')).to.equal(true);
+    expect(parseCacheConfig(raw, 'test')).to.deep.equal(doc.config);
+    const nameless = structuredClone(raw);
+    if (nameless.keyed?.[0]) delete nameless.keyed[0].source;
+    expect(() => parseCacheConfig(nameless, 'test')).to.throw(/keyed\[0\]\.source/).with.property('code', 'INVALID_ARGUMENT');
+  });
+
   it('refuses a record whose key is not the digest of its parts, and out-of-range layer indexes', () => {
     const good = JSON.parse(Buffer.from(cacheDocument(sample()).configBytes).toString()) as { records: { key: string; layers: number[] }[] };
     const forged = structuredClone(good);

@@ -16,8 +16,12 @@ export interface StoredRecord {
   created?: number;
 }
 
-/** The cache config document ("Registry cache format" in the README). */
-export interface CacheConfig { v: 1; layers: LayerRef[]; records: StoredRecord[]; contents: ContentFact[] }
+/**
+ * The cache config document ("Registry cache format" in the README). `contents` holds the facts with a `chain` (as
+ * every version wrote them; `source` is optional there), `keyed` those known only by the step's key: a reader from
+ * before `keyed` reads the rest of the document as it did.
+ */
+export interface CacheConfig { v: 1; layers: LayerRef[]; records: StoredRecord[]; contents: ContentFact[]; keyed?: ContentFact[] }
 
 /** A cache manifest ready to push or write: the config's bytes and the manifest's, with their descriptors. */
 export interface CacheDocument {
@@ -47,7 +51,13 @@ export function cacheConfig(exported: CacheExport): CacheConfig {
   const records = exported.records.map((r): StoredRecord => ({
     key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size, ...(r.created !== undefined ? { created: r.created } : {}),
   }));
-  return { v: 1, layers, records, contents: exported.contents };
+  const keyed = exported.contents.filter((c) => c.chain === undefined);
+  return { v: 1, layers, records, contents: exported.contents.filter((c) => c.chain !== undefined), ...(keyed.length > 0 ? { keyed } : {}) };
+}
+
+/** Every content fact of a config, wherever it is kept. */
+export function contentFactsOf(config: CacheConfig): ContentFact[] {
+  return [...config.contents, ...(config.keyed ?? [])];
 }
 
 /** The OCI manifest for `exported`: config of CACHE_CONFIG_MEDIA_TYPE, every referenced layer in `layers`. */
@@ -86,14 +96,25 @@ export function parseCacheConfig(value: unknown, where: string): CacheConfig {
     const created = rec.created === undefined ? undefined : typeof rec.created === 'number' && Number.isSafeInteger(rec.created) && rec.created >= 0 ? rec.created : bad(`records[${i}].created`);
     return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size, ...(created !== undefined ? { created } : {}) };
   });
-  const contents = arr(doc.contents ?? [], 'contents', bad).map((c, i): ContentFact => {
-    const fact = obj(c) ?? bad(`contents[${i}] is not an object`);
-    const d = obj(fact.digest) ?? bad(`contents[${i}].digest`);
-    const files: Record<string, Digest> = {};
-    for (const [path, f] of Object.entries(obj(d.files) ?? {})) files[path] = digest(f, `contents[${i}].files`, bad);
-    return { chain: digest(fact.chain, `contents[${i}].chain`, bad), selector: digest(fact.selector, `contents[${i}].selector`, bad), digest: { digest: digest(d.digest, `contents[${i}].digest`, bad), files } };
-  });
-  return { v: 1, layers, records, contents };
+  const contents = arr(doc.contents ?? [], 'contents', bad).map((c, i) => contentFact(c, `contents[${i}]`, 'chain', bad));
+  const keyed = arr(doc.keyed ?? [], 'keyed', bad).map((c, i) => contentFact(c, `keyed[${i}]`, 'source', bad));
+  return { v: 1, layers, records, contents, ...(keyed.length > 0 ? { keyed } : {}) };
+}
+
+/** One content fact; `named` is the name it must have (`chain` in `contents`, `source` in `keyed`), the other is optional. */
+function contentFact(value: unknown, where: string, named: 'chain' | 'source', bad: Bad): ContentFact {
+  const fact = obj(value) ?? bad(`${where} is not an object`);
+  const d = obj(fact.digest) ?? bad(`${where}.digest`);
+  const files: Record<string, Digest> = {};
+  for (const [path, f] of Object.entries(obj(d.files) ?? {})) files[path] = digest(f, `${where}.files`, bad);
+  const name = (field: 'chain' | 'source'): Digest | undefined =>
+    field === named || fact[field] !== undefined ? digest(fact[field], `${where}.${field}`, bad) : undefined;
+  const chain = name('chain');
+  const source = name('source');
+  return {
+    ...(chain !== undefined ? { chain } : {}), ...(source !== undefined ? { source } : {}),
+    selector: digest(fact.selector, `${where}.selector`, bad), digest: { digest: digest(d.digest, `${where}.digest`, bad), files },
+  };
 }
 
 type Bad = (what: string) => never;

@@ -1,7 +1,7 @@
-import type { CacheKey, ContentDigest, LayerRef, ProgressSink, RemoteCache, RemoteRecord } from '../../solver/index.js';
+import { ContentFacts, type CacheKey, type ContentDigest, type LayerRef, type ProgressSink, type RemoteCache, type RemoteRecord } from '../../solver/index.js';
 import type { Digest } from '../../registry/oci/index.js';
 import type { Repository } from '../../registry/index.js';
-import type { CacheConfig } from './cache-format.js';
+import { contentFactsOf, type CacheConfig } from './cache-format.js';
 
 /** Where a loaded cache's blobs are read from. */
 export type CacheLocation = { kind: 'registry'; repo: Repository } | { kind: 'dir'; dir: string };
@@ -19,7 +19,7 @@ export type LayerFetch = (layers: LayerRef[], signal: AbortSignal, progress: Pro
 export class RemoteCacheSet implements RemoteCache {
   readonly caches: readonly LoadedCache[];
   readonly #records = new Map<Digest, RemoteRecord>();
-  readonly #contents = new Map<string, ContentDigest>();
+  readonly #contents = new ContentFacts();
   readonly #locators = new Map<string, CacheKey>();
   readonly #fetch: LayerFetch;
 
@@ -34,10 +34,7 @@ export class RemoteCacheSet implements RemoteCache {
         this.#records.set(r.key, { parts: r.parts, layers, size: r.size, ref: cache.ref, ...(r.created !== undefined ? { created: r.created } : {}) });
         if (r.locator !== '' && !this.#locators.has(r.locator)) this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
       }
-      for (const c of config.contents) {
-        const id = `${c.chain} ${c.selector}`;
-        if (!this.#contents.has(id)) this.#contents.set(id, c.digest);
-      }
+      for (const c of contentFactsOf(config)) this.#contents.add(c);
     }
   }
 
@@ -53,8 +50,12 @@ export class RemoteCacheSet implements RemoteCache {
     return this.#records.get(key);
   }
 
-  async contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined> {
-    return this.#contents.get(`${chain} ${selector}`);
+  async contentDigest(at: { chain?: Digest; key?: Digest }, selector: Digest): Promise<ContentDigest | undefined> {
+    return this.#contents.get(at, selector);
+  }
+
+  async hasContentOf(key: Digest): Promise<boolean> {
+    return this.#contents.hasContentOf(key);
   }
 
   async previous(locator: string): Promise<CacheKey | undefined> {

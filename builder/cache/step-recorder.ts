@@ -151,7 +151,8 @@ export class StepRecorder implements CacheIndex {
         }
         return record;
       },
-      contentDigest: (chain, selector) => remote.contentDigest(chain, selector),
+      contentDigest: (at, selector) => remote.contentDigest(at, selector),
+      hasContentOf: (key) => remote.hasContentOf(key),
       previous: (locator) => remote.previous(locator),
       fetchLayers: (layers, signal, progress) => remote.fetchLayers(layers, signal, progress),
     };

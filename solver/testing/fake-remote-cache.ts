@@ -1,6 +1,7 @@
 import type { Digest } from '../../registry/oci/index.js';
 import type { CacheExport } from '../cache-export.js';
 import type { CacheKey } from '../cache-key.js';
+import { ContentFacts } from '../content-facts.js';
 import type { ContentDigest, LayerRef, RemoteCache, RemoteRecord } from '../ports.js';
 
 /** A RemoteCache over another runner's cacheExport(), in memory. Counts the layer bytes it is asked to fetch. */
@@ -9,7 +10,7 @@ export class FakeRemoteCache implements RemoteCache {
   readonly fetched: Digest[] = [];
   fetchedBytes = 0;
   readonly #records = new Map<Digest, RemoteRecord>();
-  readonly #contents = new Map<string, ContentDigest>();
+  readonly #contents = new ContentFacts();
   readonly #locators = new Map<string, CacheKey>();
 
   constructor(exported: CacheExport, readonly ref = 'registry.test/cache:main') {
@@ -17,15 +18,19 @@ export class FakeRemoteCache implements RemoteCache {
       this.#records.set(r.key, { parts: r.parts, layers: r.layers, size: r.size, ref });
       this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
     }
-    for (const c of exported.contents) this.#contents.set(`${c.chain} ${c.selector}`, c.digest);
+    for (const c of exported.contents) this.#contents.add(c);
   }
 
   async lookup(key: Digest): Promise<RemoteRecord | undefined> {
     return this.#records.get(key);
   }
 
-  async contentDigest(chain: Digest, selector: Digest): Promise<ContentDigest | undefined> {
-    return this.#contents.get(`${chain} ${selector}`);
+  async contentDigest(at: { chain?: Digest; key?: Digest }, selector: Digest): Promise<ContentDigest | undefined> {
+    return this.#contents.get(at, selector);
+  }
+
+  async hasContentOf(key: Digest): Promise<boolean> {
+    return this.#contents.hasContentOf(key);
   }
 
   async previous(locator: string): Promise<CacheKey | undefined> {
