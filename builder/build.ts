@@ -358,6 +358,7 @@ async function buildLocked(
     });
     leaseId = solved.leaseId;
     record.vertices = solved.records;
+    for (const line of skippedStages(graph, solved.skipped)) req.progress.note(line);
     const times = await builtAt(cache, solved.keys, remote.cache);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
@@ -465,6 +466,23 @@ async function imageResults(view: BuildGraph, results: Record<string, FsState>, 
   const own = target.layers.filter((l) => !baseLayers.has(l.descriptor.digest));
   const gzipped = new Map((await gzipLayers(store, own, signal)).map((l, i) => [own[i]?.descriptor.digest ?? '', l]));
   return { ...results, [id]: { ...target, layers: target.layers.map((l) => gzipped.get(l.descriptor.digest) ?? l) } };
+}
+
+/**
+ * One line per stage whose missed steps were never run (solve()'s deferred misses): the build says why a stage it
+ * keyed did not run, as it says why a step missed.
+ */
+function skippedStages(graph: BuildGraph, skipped: string[]): string[] {
+  const byStage = new Map<number, number>();
+  const stageOf = new Map(graph.vertices.map((v) => [v.id, v.stage]));
+  for (const id of skipped) {
+    const stage = stageOf.get(id);
+    if (stage !== undefined) byStage.set(stage, (byStage.get(stage) ?? 0) + 1);
+  }
+  return [...byStage].map(([index, n]) => {
+    const stage = graph.stages.find((s) => s.index === index);
+    return `stage ${stage?.name ?? index} not run (${n} ${n === 1 ? 'step' : 'steps'} keyed): the cache knew what the steps reading it take from it`;
+  });
 }
 
 /** What `--metadata-file` holds beyond the image: the record's provenance (unless disabled) and the check warnings. */

@@ -78,6 +78,7 @@ describe('solve with a remote cache (two runners)', () => {
     expect(step(r, 's1.1').cacheSource).to.equal('remote');
     expect(b.worker.calls.filter((c) => c.method === 'exec' || c.method === 'copy')).to.deep.equal([]);
     expect(r.results['s0.2']).to.equal(undefined);
+    expect(r.skipped).to.deep.equal(['s0.1', 's0.2']);
     expect(r.keys['s0.2']?.digest).to.equal(built.keys['s0.2']?.digest);
     expect(b.events.filter((e) => 'vertex' in e && (e.vertex === 's0.1' || e.vertex === 's0.2'))).to.deep.equal([]);
     // What it learnt is exported again: a third runner hits as well.

@@ -98,6 +98,8 @@ export interface SolveResult {
   sizes: Record<VertexId, number>;
   /** Content digests taken over vertex filesystems (COPY --from), for a cache export. */
   contents: ContentFact[];
+  /** The deferred misses nothing needed, never run (no record, no result), in graph order. */
+  skipped: VertexId[];
 }
 
 interface Outcome {
@@ -146,18 +148,22 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
   const records: VertexRecord[] = [];
   const keys: Record<VertexId, CacheKey> = {};
   const sizes: Record<VertexId, number> = {};
+  const skipped: VertexId[] = [];
   for (const v of graph.vertices) {
     const s = solved.get(v.id);
     if (s === undefined) continue;
     keys[v.id] = s.cacheKey;
     const fs = run.lazy.settled(s.fs);
-    if (fs === undefined) continue;   // deferred and never needed
+    if (fs === undefined) {   // deferred and never needed
+      skipped.push(v.id);
+      continue;
+    }
     const record = run.lazy.isDeferred(s.fs) ? run.deferredRecord(s.record) : s.record;
     results[v.id] = fs;
     records.push(record);
     sizes[v.id] = record.size;
   }
-  return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts() };
+  return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts(), skipped };
 }
 
 /** The state of one solve() call. */

@@ -113,6 +113,7 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     // takes from RUN cp's result, found by that step's key, and hits. Before, both ran again (~10 MB written).
     expect(meta['tsbuild.cache']).to.include({ steps: 5, cached: 5, missed: 0, remote: 5 });
     expect(r.stderr).not.to.contain('big.copy');
+    expect(r.stderr).to.contain('#- stage build not run (2 steps keyed): the cache knew what the steps reading it take from it');
     expect(meta['tsbuild.transfer'].blobBytesDown).to.be.lessThan(200_000);
     expect(await imageDigest(`${host}/app:4`)).to.equal(digestA);
     // What it knew without building is exported again: a third runner, from min2, hits the same way.
