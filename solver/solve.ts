@@ -411,14 +411,18 @@ class SolveRun {
   async #run(vertex: Vertex, key: CacheKey, inputs: Map<VertexId, Solved>, explain: () => MissReason[]): Promise<Outcome> {
     const reasons = explain();
     const progress = this.#progress(vertex.id);
-    // Before an exec slot is taken: opening may run a deferred step, which may need a slot of its own.
-    const opened = await this.#openInputs(vertex, inputs, progress);
+    // Deferred inputs run before an exec slot is taken (they may need one of their own); lazy remote hits are fetched
+    // once the step has started, under its header.
+    const built = await this.#openInputs(inputs, progress, false);
+    const readsFiles = vertex.op.kind === 'exec' || vertex.op.kind === 'copy' || vertex.op.kind === 'mkdir';
+    let opened = built;
     let runStarted = Date.now();
     const execute = async (): Promise<FsState> => {
       this.#signal.throwIfAborted();
       // A RUN waiting for an exec slot has not started: its start (and its duration) count from the slot.
       runStarted = Date.now();
       this.emit({ type: 'start', vertex: vertex.id, text: vertex.text, reasons, time: runStarted });
+      opened = await this.#openInputs(built, progress, readsFiles);
       return runOp(vertex, {
         worker: this.#opts.worker,
         images: this.#opts.images,
@@ -442,13 +446,12 @@ class SolveRun {
   }
 
   /**
-   * The inputs with their files at hand: deferred inputs run (every step needs a real filesystem to build on), and
-   * for a step that reads its inputs' files, lazy remote hits fetched.
+   * The inputs with a filesystem to build on: deferred inputs run, and with `files` (the step reads its inputs'
+   * files) lazy remote hits fetched too.
    */
-  async #openInputs(vertex: Vertex, inputs: Map<VertexId, Solved>, progress: ProgressSink): Promise<Map<VertexId, SolvedInput>> {
-    const readsFiles = vertex.op.kind === 'exec' || vertex.op.kind === 'copy' || vertex.op.kind === 'mkdir';
+  async #openInputs(inputs: Map<VertexId, SolvedInput>, progress: ProgressSink, files: boolean): Promise<Map<VertexId, SolvedInput>> {
     const opened = new Map<VertexId, SolvedInput>();
-    for (const [id, input] of inputs) opened.set(id, await this.lazy.open(input, progress, readsFiles));
+    for (const [id, input] of inputs) opened.set(id, await this.lazy.open(input, progress, files));
     return opened;
   }
 
