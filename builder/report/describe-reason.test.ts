@@ -8,6 +8,15 @@ describe('describeReason', () => {
     expect(describeReason({ kind: 'setting', setting: 'ENV', name: 'MODE', after: 'prod' })).to.equal('ENV MODE changed: (unset) → "prod"');
   });
 
+  it('shows a changed instruction as written, not as history text, unless only the history text tells them apart', () => {
+    expect(describeReason({ kind: 'instruction', before: 'RUN /bin/sh -c echo a # buildkit', after: 'RUN |1 V=2 /bin/sh -c echo b # buildkit' }))
+      .to.equal('instruction changed: "RUN echo a" → "RUN echo b"');
+    expect(describeReason({ kind: 'instruction', before: 'COPY a /x # buildkit', after: 'COPY --chmod=600 a /x # buildkit' }))
+      .to.equal('instruction changed: "COPY a /x" → "COPY --chmod=600 a /x"');
+    expect(describeReason({ kind: 'instruction', before: 'RUN /bin/sh -c make # buildkit', after: 'RUN /bin/sh -c make' }))
+      .to.equal('instruction changed: "RUN /bin/sh -c make # buildkit" → "RUN /bin/sh -c make"');
+  });
+
   it('says an ADD <url> missed because the file at the URL changed on the server, a context file as changed in context', () => {
     const url = 'https://example.com/tool.tar.gz';
     expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: url, before: 'sha256:a', after: 'sha256:b' }], count: 1 }))

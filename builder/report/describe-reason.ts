@@ -32,6 +32,17 @@ const labelOf = (vertex: string, stepLabel: ((vertex: string) => string | undefi
  * names another step of the build as its reader saw it (the progress header, the Dockerfile line): a parent's history
  * text leaves out `--from` and `--link`, as BuildKit's does, so `COPY --from=deps a ./` read as a COPY of the context.
  */
+/**
+ * The two sides of a changed instruction as the user wrote them (`RUN make`, not the recorded history text `RUN
+ * /bin/sh -c make # buildkit`), unless that reading hides the change (a shell form turned into the same exec form):
+ * then as recorded.
+ */
+export function instructionSides(reason: Extract<MissReason, { kind: 'instruction' }>): { before: string; after: string } {
+  const before = displayText(reason.before);
+  const after = displayText(reason.after);
+  return before === after ? { before: reason.before, after: reason.after } : { before, after };
+}
+
 /** A value in a reason: quoted, or `(unset)` for one that was not set (the HTML report says the same). */
 export function valueText(value: string | undefined): string {
   return value === undefined ? '(unset)' : JSON.stringify(value);
@@ -43,7 +54,10 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
     case 'new': return reason.recipe ? `built before by a tsbuild with another cache key recipe (v${reason.recipe.before} → v${reason.recipe.after}): built once again` : 'never built before';
     case 'evicted': return 'built before with the same inputs, but the result was pruned';
     case 'no-cache': return reason.flag ?? '--no-cache';
-    case 'instruction': return `instruction changed: ${JSON.stringify(reason.before)} → ${JSON.stringify(reason.after)}`;
+    case 'instruction': {
+      const { before, after } = instructionSides(reason);
+      return `instruction changed: ${JSON.stringify(before)} → ${JSON.stringify(after)}`;
+    }
     case 'arg': return `build arg ${reason.name} changed: ${valueText(reason.before)} → ${valueText(reason.after)}`;
     case 'base': return `base image ${reason.ref} changed: ${short(reason.before)} → ${short(reason.after)}`;
     case 'parent': return `${reason.moved ? 'builds on another step now' : 'parent step missed'}: ${firstLine(labelOf(reason.vertex, stepLabel) ?? displayText(reason.text))}`;

@@ -1,6 +1,6 @@
 import { assertNever } from '../../frontend/index.js';
 import type { MissReason } from '../../solver/index.js';
-import { isRemoteChange } from './describe-reason.js';
+import { instructionSides, isRemoteChange } from './describe-reason.js';
 import { escapeHtml as h } from './escape-html.js';
 import { shortDigest } from './format.js';
 import type { ReportReason, ReportStep } from './model.js';
@@ -34,7 +34,8 @@ function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number
       return `${what} changed in <code>${h(reason.source)}</code><ul class="files">${files.join('')}${more}</ul>`;
     }
     case 'instruction': {
-      const parts = diffWords(reason.before, reason.after);
+      const sides = instructionSides(reason);
+      const parts = diffWords(sides.before, sides.after);
       const before = parts.filter((p) => p.op !== 'add').map((p) => (p.op === 'del' ? `<del>${h(p.text)}</del>` : h(p.text))).join('');
       const after = parts.filter((p) => p.op !== 'del').map((p) => (p.op === 'add' ? `<ins>${h(p.text)}</ins>` : h(p.text))).join('');
       return `instruction changed<div class="diff"><div class="diff-line"><span class="sign">−</span><code>${before}</code></div><div class="diff-line"><span class="sign">+</span><code>${after}</code></div></div>`;
