@@ -53,4 +53,30 @@ describe('issue 14: RUN --mount=type=cache keeps its writes inside the cache', f
     expect(files.some((f) => f.endsWith(`${hostMarker}/dir/inner`)), found.stdout).to.equal(true);
     for (const f of files) expect(await readFile(f, 'utf8')).to.equal('evil\n');
   });
+
+  it('keeps a cache mount with its own uid, gid or mode apart from the same id without them, as BuildKit keys it by its base', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const ctx = join(env.dir, 'ctx-owned');
+    await mkdir(ctx, { recursive: true });
+    const npm = '/home/app/.npm';
+    await writeFile(join(ctx, 'Dockerfile'), [
+      `FROM ${env.base}`,
+      'RUN mkdir -p /out',
+      `RUN --mount=type=cache,target=${npm} echo root > ${npm}/made-by && stat -c %u:%g ${npm} > /out/a`,
+      // Before, this step found the root-owned cache the step above made (one directory per id, owner set once).
+      `RUN --mount=type=cache,target=${npm},uid=1000,gid=1000 stat -c %u:%g ${npm} > /out/b && ls -A ${npm} > /out/b-list && touch ${npm}/mark`,
+      `RUN --mount=type=cache,target=${npm},uid=1000,gid=1000 ls -A ${npm} > /out/c-list`,
+      `RUN --mount=type=cache,target=${npm} ls -A ${npm} > /out/d-list`,
+      '',
+    ].join('\n'));
+    const out = join(env.dir, 'out-owned');
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root-owned'), '--progress', 'plain', '-o', `type=local,dest=${out}`, ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    const read = async (name: string): Promise<string> => (await readFile(join(out, 'out', name), 'utf8')).trim();
+    expect(await read('a')).to.equal('0:0');
+    expect(await read('b')).to.equal('1000:1000');
+    expect(await read('b-list')).to.equal('');
+    expect(await read('c-list')).to.equal('mark');
+    expect(await read('d-list')).to.equal('made-by');
+  });
 });

@@ -92,10 +92,21 @@ async function ensureSubdir(path: string, source: string, m: CacheMount): Promis
   });
 }
 
-// With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell
-// another namespace's cache; without one, the id alone (the caches made before namespaces keep their names).
-function cacheName(m: Pick<CacheMount, 'id' | 'namespace'>): string {
-  return createHash('sha256').update(m.namespace === undefined ? m.id : JSON.stringify([m.namespace, m.id])).digest('hex');
+/** What names a cache directory: the mount's id, namespace, and the owner and mode it is made with. */
+type CacheIdentity = Pick<CacheMount, 'id' | 'namespace' | 'uid' | 'gid' | 'mode' | 'source'>;
+
+/**
+ * With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell another
+ * namespace's cache; without one, the id alone (the caches made before namespaces keep their names). A mount with
+ * its own uid, gid or mode (and no `source=`) is another cache than the same id without them, as in BuildKit: there
+ * such a mount's base is a `mkdir /cache` with that owner and mode (dockerfile2llb setCacheUIDGID), and its cache
+ * directory is keyed by id and base (solver/llbsolver/mounts getRefCacheDir). Before, `target=/root/.npm` and
+ * `target=/root/.npm,uid=1000` shared one directory, owned by whichever step made it.
+ */
+function cacheName(m: CacheIdentity): string {
+  const owned = (m.uid !== 0 || m.gid !== 0 || m.mode !== 0o755) && (m.source === '' || m.source === '/');
+  const name = !owned && m.namespace === undefined ? m.id : JSON.stringify([m.namespace ?? null, m.id, ...(owned ? [m.uid, m.gid, m.mode] : [])]);
+  return createHash('sha256').update(name).digest('hex');
 }
 
 /**
@@ -105,7 +116,7 @@ function cacheName(m: Pick<CacheMount, 'id' | 'namespace'>): string {
  * (solver/llbsolver/bridge.go detectPrunedCacheID, worker/base/worker.go PruneCacheMounts; moby/buildkit#5305). The
  * directory is renamed aside first, so a step starting meanwhile makes a fresh one instead of finding half of it.
  */
-export async function resetCacheMounts(cacheDir: string, mounts: Pick<CacheMount, 'id' | 'namespace'>[]): Promise<void> {
+export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]): Promise<void> {
   for (const name of new Set(mounts.map(cacheName))) {
     const aside = join(cacheDir, `${name}-pruned-${randomBytes(6).toString('hex')}`);
     try {
