@@ -487,9 +487,9 @@ function skippedStages(graph: BuildGraph, skipped: string[]): string[] {
 
 /** What `--metadata-file` holds beyond the image: the record's provenance (unless disabled) and the check warnings. */
 function metadataExtras(asked: MetadataRequest, targets: AttestTarget[], ctx: AttestContext, warnings: CheckWarning[]): MetadataExtras {
-  const statements = asked.provenance === 'disabled' ? [] : recordProvenance(targets, ctx);
+  const predicates = asked.provenance === 'disabled' ? [] : recordProvenance(targets, ctx);
   return {
-    provenance: statements.map((s, k) => ({ platform: formatPlatform(targets[k]?.platform ?? hostPlatform()), predicate: s.predicate as Record<string, unknown> })),
+    provenance: predicates.map((predicate, k) => ({ platform: formatPlatform(targets[k]?.platform ?? hostPlatform()), predicate })),
     warnings: asked.warnings ? buildxWarnings(warnings, ctx.dockerfile) : [],
   };
 }

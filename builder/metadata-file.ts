@@ -4,6 +4,7 @@ import { ruleDescription, ruleUrl, type CheckWarning } from '../frontend/index.j
 import type { Descriptor } from '../registry/index.js';
 import type { BuildOutcome } from './build.js';
 import type { OutputSpec } from './options/output.js';
+import { toSlsa02, type PredicateV1 } from './attest/slsa02.js';
 
 // `--metadata-file` as buildx writes it (docker/buildx commands/build.go decodeExporterResponse, build/provenance.go):
 // the exporters' response (BuildKit exporter/containerimage, exporter/oci: `containerimage.*` and `image.name`, only
@@ -61,8 +62,8 @@ export function buildxWarnings(warnings: CheckWarning[], dockerfile: { path: str
 
 /** What the build kept for the metadata file, when one was asked for (BuildOutcome.metadata). */
 export interface MetadataExtras {
-  /** The build record's provenance predicate (SLSA v0.2, max) per platform, `os/arch[/variant]`. */
-  provenance: { platform: string; predicate: Record<string, unknown> }[];
+  /** The build record's provenance predicate (SLSA v1, max, as BuildKit's history record) per platform, `os/arch[/variant]`. */
+  provenance: { platform: string; predicate: PredicateV1 }[];
   warnings: BuildxWarning[];
 }
 
@@ -106,9 +107,11 @@ function provenanceKeys(extras: MetadataExtras | undefined, mode: MetadataProven
   const out: Record<string, unknown> = {};
   const several = extras.provenance.length > 1;
   for (const { platform, predicate } of extras.provenance) {
-    // buildx's encodeProvenance: `min` resets the predicate's buildConfig and metadata.
-    const { buildConfig: _config, metadata: _metadata, ...min } = predicate;
-    out[several ? `buildx.build.provenance/${platform}` : 'buildx.build.provenance'] = mode === 'max' ? predicate : min;
+    // buildx's encodeProvenance: a v1 record's predicate is written as v0.2 (ConvertToSLSA02), and `min` resets its
+    // buildConfig and metadata.
+    const v02 = toSlsa02(predicate);
+    const { buildConfig: _config, metadata: _metadata, ...min } = v02;
+    out[several ? `buildx.build.provenance/${platform}` : 'buildx.build.provenance'] = mode === 'max' ? v02 : min;
   }
   return out;
 }

@@ -9,7 +9,8 @@ import { attestationManifest, type AttestationManifest } from './attach.js';
 import type { AttestRequest } from './attest-options.js';
 import { statement, subjectOf, type Statement } from './in-toto.js';
 import { neededVertices } from './needed-vertices.js';
-import { dockerPurl, provenanceStatement, type ProvenanceInput } from './provenance.js';
+import { dockerPurl, provenancePredicate, provenanceStatement, type ProvenanceInput } from './provenance.js';
+import type { PredicateV1 } from './slsa02.js';
 import { scanLayers } from './sbom/scan.js';
 import { SPDX_PREDICATE_TYPE, spdxDocument } from './spdx.js';
 
@@ -91,16 +92,16 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
 }
 
 /**
- * The build record's provenance (BuildKit keeps one in `max` mode, SLSA v0.2, with every build's history record,
- * whatever `--provenance` says): one statement per platform, in the order of `targets`. buildx's `--metadata-file`
- * reads it (`buildx.build.provenance`).
+ * The build record's provenance (BuildKit keeps one in `max` mode, SLSA v1, with every build's history record,
+ * whatever `--provenance` says: solver/llbsolver/history.go, v1 since 3cee8770b): one predicate per platform, in the
+ * order of `targets`. buildx's `--metadata-file` reads it (`buildx.build.provenance`, converted to v0.2).
  */
-export function recordProvenance(targets: AttestTarget[], ctx: AttestContext): Statement<unknown>[] {
+export function recordProvenance(targets: AttestTarget[], ctx: AttestContext): PredicateV1[] {
   const finished = new Date();
   // The builder id the user gave --provenance (or --attest type=provenance) is the record's too, as BuildKit's
   // recordBuildHistory takes `builder-id` from the build's provenance attributes.
   const builderId = ctx.request.provenance ? ctx.request.provenance.builderId : undefined;
-  return targets.map((t) => provenanceStatement(provenanceInputOf(t, ctx, finished), { mode: 'max', version: 'v0.2', ...(builderId !== undefined ? { builderId } : {}) }));
+  return targets.map((t) => provenancePredicate(provenanceInputOf(t, ctx, finished), { mode: 'max', version: 'v1', ...(builderId !== undefined ? { builderId } : {}) }));
 }
 
 /**

@@ -4,26 +4,29 @@ import { defaultProvenanceApplies, parseAttestFlags } from './attest-options.js'
 describe('parseAttestFlags', () => {
   const cases: [string, Parameters<typeof parseAttestFlags>[0], Record<string, string>, unknown][] = [
     ['nothing asked: nothing attached', {}, {}, {}],
-    ['--provenance=true is mode=min', { provenance: 'true' }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
+    // No version given is SLSA v1, BuildKit's default since dockerfile/1.22.0 (frontend/attestations/parse.go).
+    ['--provenance=true is mode=min, SLSA v1', { provenance: 'true' }, {}, { provenance: { mode: 'min', version: 'v1' } }],
     ['--provenance=mode=max,version=v1', { provenance: 'mode=max,version=v1' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
+    ['--provenance=mode=max,version=v0.2 keeps v0.2', { provenance: 'mode=max,version=v0.2' }, {}, { provenance: { mode: 'max', version: 'v0.2' } }],
+    ['--attest type=provenance,version=v0.2 keeps v0.2', { attest: ['type=provenance,version=v0.2'] }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
     ['--provenance=false is off', { provenance: 'false' }, {}, {}],
     ['--provenance=false is off, over --attest', { provenance: 'false', attest: ['type=provenance,mode=max'] }, {}, {}],
     ['--provenance=F (a Go ParseBool spelling) is off', { provenance: 'F' }, {}, {}],
     ['--provenance="" is not given, as in buildx', { provenance: '' }, {}, {}],
-    ['--provenance=mode=full is max, as BuildKit reads it', { provenance: 'mode=full' }, {}, { provenance: { mode: 'max', version: 'v0.2' } }],
-    ['--attest type=provenance,disabled=false is on', { attest: ['type=provenance,disabled=false'] }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
+    ['--provenance=mode=full is max, as BuildKit reads it', { provenance: 'mode=full' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
+    ['--attest type=provenance,disabled=false is on', { attest: ['type=provenance,disabled=false'] }, {}, { provenance: { mode: 'min', version: 'v1' } }],
     ['--sbom=true', { sbom: 'true' }, {}, { sbom: { scanStage: false } }],
     ['--attest type=sbom with the scan-stage build arg', { attest: ['type=sbom'] }, { BUILDKIT_SBOM_SCAN_STAGE: 'true' }, { sbom: { scanStage: true } }],
     ['--attest type=provenance,disabled=true', { attest: ['type=provenance,disabled=true'] }, {}, {}],
-    ['--provenance=mode=min,reproducible=true is the claim BuildKit writes', { provenance: 'mode=min,reproducible=true' }, {}, { provenance: { mode: 'min', version: 'v0.2', reproducible: true } }],
+    ['--provenance=mode=min,reproducible=true is the claim BuildKit writes', { provenance: 'mode=min,reproducible=true' }, {}, { provenance: { mode: 'min', version: 'v1', reproducible: true } }],
   ];
   for (const [name, flags, args, expected] of cases) it(name, () => expect(parseAttestFlags(flags, args)).to.deep.equal(expected));
 
-  it('adds min provenance by default only where no flag mentions provenance', () => {
+  it('adds min provenance (SLSA v1) by default only where no flag mentions provenance', () => {
     const on = { defaultProvenance: true };
-    expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
-    expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' }, sbom: { scanStage: false } });
-    expect(parseAttestFlags({ provenance: 'mode=max' }, {}, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v0.2' } });
+    expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1' } });
+    expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1' }, sbom: { scanStage: false } });
+    expect(parseAttestFlags({ provenance: 'mode=max' }, {}, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
     for (const off of [{ provenance: 'false' }, { provenance: '0' }, { provenance: 'FALSE' }, { attest: ['type=provenance,disabled=true'] }]) {
       expect(parseAttestFlags(off, {}, on), JSON.stringify(off)).to.deep.equal({});
     }
@@ -60,7 +63,7 @@ describe('parseAttestFlags', () => {
 
   it('splits a value as buildx\'s csvvalue does: a field quoted whole keeps its commas; an empty field or a stray quote is refused', () => {
     expect(parseAttestFlags({ attest: ['type=provenance,"builder-id=https://ci.example/run?a=1,b=2"'] }, {}))
-      .to.deep.equal({ provenance: { mode: 'min', version: 'v0.2', builderId: 'https://ci.example/run?a=1,b=2' } });
+      .to.deep.equal({ provenance: { mode: 'min', version: 'v1', builderId: 'https://ci.example/run?a=1,b=2' } });
     for (const flags of [{ attest: ['type=sbom,,scan-stage=true'] }, { provenance: 'mode=max,' }, { attest: ['type=provenance,mode="max"'] }, { attest: [''] }]) {
       expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }

@@ -1,7 +1,7 @@
 import { parseGoBool, UserError } from '../../common/index.js';
 import { flagFields } from '../options/csv-attrs.js';
 import type { OutputSpec } from '../options/output.js';
-import type { ProvenanceOptions } from './provenance.js';
+import { DEFAULT_SLSA_VERSION, type ProvenanceOptions } from './provenance.js';
 
 /** `--sbom` once parsed: scan the final image, and with `scan-stage=true` every other stage built too. */
 export interface SbomOptions { scanStage: boolean }
@@ -9,8 +9,8 @@ export interface SbomOptions { scanStage: boolean }
 /** The attestations a build attaches: none, provenance, an SBOM or both. */
 export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOptions }
 
-/** buildx's default provenance (its `mode=min,inline-only=true`). */
-const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: 'v0.2' };
+/** buildx's default provenance (its `mode=min,inline-only=true`), in BuildKit's default SLSA version (DEFAULT_SLSA_VERSION). */
+const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: DEFAULT_SLSA_VERSION };
 
 // scan-stage and scan-context are read by the SBOM scanner, which takes these spellings.
 const TRUE = ['true', '1', 'yes', 'on'];
@@ -55,8 +55,8 @@ function provenanceOf(flag: string, text: string, a: Map<string, string>): Prove
   const asked = a.get('mode') ?? 'min';
   const mode = asked === 'full' ? 'max' : asked;
   if (mode !== 'min' && mode !== 'max') throw invalid(flag, text, `mode must be min or max, not "${mode}"`, 'write mode=min (no build args) or mode=max (build args and every step)');
-  const version = a.get('version') ?? 'v0.2';
-  if (version !== 'v0.2' && version !== 'v1') throw invalid(flag, text, `version must be v0.2 or v1, not "${version}"`, 'write version=v1 for SLSA provenance v1, or leave it out for v0.2');
+  const version = a.get('version') ?? DEFAULT_SLSA_VERSION;
+  if (version !== 'v0.2' && version !== 'v1') throw invalid(flag, text, `version must be v0.2 or v1, not "${version}"`, 'write version=v0.2 for SLSA provenance v0.2, or leave it out for v1');
   const builderId = a.get('builder-id');
   for (const key of a.keys()) {
     if (!['disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible'].includes(key)) {
@@ -91,7 +91,7 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
 
 /**
  * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=min`, `false` = off (any Go
- * ParseBool spelling), `mode=min|max`, `version=v1`, `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
+ * ParseBool spelling), `mode=min|max`, `version=v1|v0.2` (v1 when left out), `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
  * (repeatable; the later of two for one type wins, as in buildx). `BUILDKIT_SBOM_SCAN_STAGE=true` as a build arg
  * also scans the stages, as in BuildKit.
  *

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import type { BuildGraph } from '../../frontend/index.js';
 import { sha256 } from '../../registry/oci/index.js';
-import { dockerPurl, isReproducible, provenanceStatement, vcsMetadata, type ProvenanceInput } from './provenance.js';
+import { dockerPurl, isReproducible, provenancePredicate, provenanceStatement, vcsMetadata, type ProvenanceInput } from './provenance.js';
+import { toSlsa02 } from './slsa02.js';
 
 const BASE = sha256('base manifest');
 const graph: BuildGraph = {
@@ -97,6 +98,25 @@ describe('provenanceStatement', () => {
       const v1 = provenanceStatement({ ...input, vcs }, { mode, version: 'v1' }) as { predicate: { runDetails: { metadata: Record<string, unknown> } } };
       expect(v1.predicate.runDetails.metadata['buildkit_metadata'], mode).to.deep.equal({ vcs });
       expect(JSON.stringify(provenanceStatement({ ...input, vcs: {} }, { mode, version: 'v0.2' }))).to.equal(JSON.stringify(provenanceStatement(input, { mode, version: 'v0.2' })));
+    }
+  });
+  it('writes v0.2 as BuildKit\'s ConvertToSLSA02 of the v1 predicate: path as entryPoint, request as parameters, completeness moved over', () => {
+    const git: ProvenanceInput = { ...input, gitContext: { url: 'https://example.com/r.git#main:src', commit: 'c'.repeat(40) }, vcs: { revision: 'abc' } };
+    for (const mode of ['min', 'max'] as const) {
+      const v1 = provenancePredicate(git, { mode, version: 'v1', builderId: 'https://ci.example/1' });
+      const v02 = provenanceStatement(git, { mode, version: 'v0.2', builderId: 'https://ci.example/1' }).predicate as Record<string, Record<string, unknown>>;
+      expect(v02, mode).to.deep.equal(toSlsa02(v1));
+      expect(v02.builder).to.deep.equal({ id: 'https://ci.example/1' });
+      expect(v02.buildType).to.equal('https://mobyproject.org/buildkit@v1');
+      expect(v02.materials).to.deep.equal(v1.buildDefinition.resolvedDependencies);
+      expect(v02.invocation).to.deep.equal({
+        configSource: { uri: 'https://example.com/r.git#main:src', digest: { sha1: 'c'.repeat(40) }, entryPoint: 'Dockerfile' },
+        parameters: v1.buildDefinition.externalParameters.request,
+        environment: { platform: 'linux/amd64' },
+      });
+      const { completeness } = v02.metadata as { completeness: Record<string, boolean> };
+      expect(completeness, mode).to.deep.equal({ parameters: v1.runDetails.metadata.buildkit_completeness.request, environment: true, materials: true });
+      expect((v02.metadata ?? {})['https://mobyproject.org/buildkit@v1#metadata']).to.deep.equal({ vcs: { revision: 'abc' } });
     }
   });
   it('keeps the registry in a purl when it is not Docker Hub', () => {

@@ -6,9 +6,11 @@ import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
 import { redactCredentials } from '../../common/index.js';
 import { parseGitRef } from '../../worker/index.js';
+import { toSlsa02, type Material, type PredicateV1 } from './slsa02.js';
 
-// SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v0.2 by default
-// as BuildKit, v1 with `version=v1`. `min` carries the request without build args; `max` adds them (secret-looking
+// SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v1 by default
+// as BuildKit since dockerfile/1.22.0 (frontend/attestations/parse.go defaultSLSAVersion, a12f3aae7), v0.2 with
+// `version=v0.2` (converted from the v1 predicate, as BuildKit does: slsa02.ts). `min` carries the request without build args; `max` adds them (secret-looking
 // values redacted) and tsbuild's own step list where BuildKit puts its LLB: each step's instruction, inputs, cache key
 // ingredients and whether it ran or came from a cache, and why.
 //
@@ -30,7 +32,8 @@ import { parseGitRef } from '../../worker/index.js';
 /** The predicate types. */
 export const SLSA_V02 = 'https://slsa.dev/provenance/v0.2';
 export const SLSA_V1 = 'https://slsa.dev/provenance/v1';
-const BUILD_TYPE_V02 = 'https://mobyproject.org/buildkit@v1';
+/** The version written when none is asked for: BuildKit's (frontend/attestations/parse.go defaultSLSAVersion). */
+export const DEFAULT_SLSA_VERSION = 'v1';
 const BUILD_TYPE_V1 = 'https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md';
 
 /** `--provenance` once parsed. */
@@ -83,9 +86,6 @@ export function vcsMetadata(attrs: Record<string, string>): Record<string, strin
   }
   return out;
 }
-
-/** A resolved dependency (v1) / material (v0.2). */
-export interface Material { uri: string; digest: Record<string, string> }
 
 /** The purl BuildKit gives an image: `pkg:docker/alpine@3.17?platform=linux%2Famd64`, registry kept when not Docker Hub. */
 export function dockerPurl(ref: string, platform?: Platform): string {
@@ -235,6 +235,12 @@ function clampedTime(at: Date, epoch: number | undefined): string {
 /** The provenance statement for one platform's image; in `min`, the same bytes for the same inputs (see the top). */
 export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOptions): Statement<unknown> {
   const subject = [subjectOf(input.subject.name, input.subject.digest)];
+  const predicate = provenancePredicate(input, opts);
+  return opts.version === 'v1' ? statement(subject, SLSA_V1, predicate) : statement(subject, SLSA_V02, toSlsa02(predicate));
+}
+
+/** The v1 predicate every statement (and the build record's provenance) is made from. */
+export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOptions): PredicateV1 {
   const max = opts.mode === 'max';
   const materials = [...materialsOf(input), ...(max ? cacheMaterials(input) : [])];
   const request = requestOf(input, opts.mode);
@@ -251,46 +257,23 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
   // BuildKit's own metadata (its `Source` and `Layers` are LLB's, which tsbuild has not): the checkout, when known.
   const buildkitMetadata = input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : undefined;
-  const tsbuildMetadata = max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {};
-  if (opts.version === 'v1') {
-    return statement(subject, SLSA_V1, {
-      buildDefinition: {
-        buildType: BUILD_TYPE_V1,
-        externalParameters: { configSource: { ...configSource, path: input.dockerfile.name }, request },
-        internalParameters: { ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}), builderPlatform: formatPlatform(input.builderPlatform) },
-        resolvedDependencies: materials,
-      },
-      runDetails: {
-        builder: { id: opts.builderId ?? '' },
-        metadata: {
-          ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
-          ...(buildkitMetadata ? { buildkit_metadata: buildkitMetadata } : {}),
-          buildkit_hermetic: hermetic,
-          buildkit_completeness: { request: max, resolvedDependencies: isComplete },
-          buildkit_reproducible: reproducible,
-          ...tsbuildMetadata,
-        },
-      },
-    });
-  }
-  return statement(subject, SLSA_V02, {
-    builder: { id: opts.builderId ?? '' },
-    buildType: BUILD_TYPE_V02,
-    materials,
-    invocation: {
-      configSource: { ...configSource, entryPoint: input.dockerfile.name },
-      parameters: request,
-      // The builder's own platform, as BuildKit's BuilderPlatform (platforms.DefaultSpec), not the image's.
-      environment: { platform: formatPlatform(input.builderPlatform) },
+  return {
+    buildDefinition: {
+      buildType: BUILD_TYPE_V1,
+      externalParameters: { configSource: { ...configSource, path: input.dockerfile.name }, request },
+      internalParameters: { ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}), builderPlatform: formatPlatform(input.builderPlatform) },
+      resolvedDependencies: materials,
     },
-    ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}),
-    metadata: {
-      ...(max ? { buildInvocationID: input.buildId, buildStartedOn: startedOn, buildFinishedOn: finishedOn } : {}),
-      completeness: { parameters: max, environment: true, materials: isComplete },
-      reproducible,
-      ...(buildkitMetadata ? { 'https://mobyproject.org/buildkit@v1#metadata': buildkitMetadata } : {}),
-      'https://mobyproject.org/buildkit@v1#hermetic': hermetic,
-      ...tsbuildMetadata,
+    runDetails: {
+      builder: { id: opts.builderId ?? '' },
+      metadata: {
+        ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
+        ...(buildkitMetadata ? { buildkit_metadata: buildkitMetadata } : {}),
+        buildkit_hermetic: hermetic,
+        buildkit_completeness: { request: max, resolvedDependencies: isComplete },
+        buildkit_reproducible: reproducible,
+        ...(max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {}),
+      },
     },
-  });
+  };
 }

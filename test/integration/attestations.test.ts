@@ -13,11 +13,15 @@ import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
 
 interface Desc { mediaType: string; digest: string; size: number; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }
 interface Spdx { spdxVersion: string; packages: { name: string; versionInfo: string; externalRefs: { referenceLocator: string }[] }[] }
+/** SLSA provenance v1 as BuildKit writes it, the default version (BuildKit's since dockerfile/1.22.0). */
 interface Slsa {
-  buildType: string;
-  materials: { uri: string; digest: { sha256?: string } }[];
-  invocation: { parameters: { frontend: string; args: Record<string, string> }; environment: { platform: string } };
-  buildConfig?: { llbDefinition: { id: string; op: { instruction: string }; cache?: { result: string } }[] };
+  buildDefinition: {
+    buildType: string;
+    externalParameters: { request: { frontend: string; args?: Record<string, string> } };
+    internalParameters: { builderPlatform: string; buildConfig?: { llbDefinition: { id: string; op: { instruction: string }; cache?: { result: string } }[] } };
+    resolvedDependencies: { uri: string; digest: { sha256?: string } }[];
+  };
+  runDetails: { metadata: Record<string, unknown> };
 }
 
 const LEFT_PAD = JSON.stringify({ name: 'left-pad', version: '1.3.0', description: 'String left pad', main: 'index.js', license: 'WTFPL' });
@@ -89,7 +93,7 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(attestation.annotations).to.deep.equal({ 'vnd.docker.reference.digest': image.digest, 'vnd.docker.reference.type': 'attestation-manifest' });
     const manifest = await skopeoRaw(`${registry.host}/attest@${attestation.digest}`) as { layers: Desc[]; subject?: Desc };
     expect(manifest.layers.map((l) => [l.mediaType, l.annotations?.['in-toto.io/predicate-type']])).to.deep.equal([
-      ['application/vnd.in-toto+json', 'https://slsa.dev/provenance/v0.2'],
+      ['application/vnd.in-toto+json', 'https://slsa.dev/provenance/v1'],
       ['application/vnd.in-toto+json', 'https://spdx.dev/Document'],
     ]);
     expect(manifest.subject?.digest).to.equal(image.digest);
@@ -108,12 +112,12 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(purls.some((p) => p.startsWith('pkg:deb/debian/hello@'))).to.equal(true);
 
     const provenance = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa };
-    const slsa = provenance.SLSA;
-    expect(slsa.buildType).to.equal('https://mobyproject.org/buildkit@v1');
-    expect(slsa.invocation.parameters.frontend).to.equal('dockerfile.v0');
-    expect(slsa.materials).to.deep.include({ uri: `pkg:docker/${registry.host}/debian@bookworm?platform=${encodeURIComponent(image.platform ? `${image.platform.os}/${image.platform.architecture}` : '')}`, digest: { sha256: base.manifest.slice(7) } });
-    expect(slsa.invocation.parameters.args['build-arg:GITHUB_TOKEN']).to.equal('<redacted>');
-    expect(slsa.buildConfig?.llbDefinition.map((s) => s.op.instruction).join('\n')).to.contain('apt-get install');
+    const slsa = provenance.SLSA.buildDefinition;
+    expect(slsa.buildType).to.equal('https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md');
+    expect(slsa.externalParameters.request.frontend).to.equal('dockerfile.v0');
+    expect(slsa.resolvedDependencies).to.deep.include({ uri: `pkg:docker/${registry.host}/debian@bookworm?platform=${encodeURIComponent(image.platform ? `${image.platform.os}/${image.platform.architecture}` : '')}`, digest: { sha256: base.manifest.slice(7) } });
+    expect(slsa.externalParameters.request.args?.['build-arg:GITHUB_TOKEN']).to.equal('<redacted>');
+    expect(slsa.internalParameters.buildConfig?.llbDefinition.map((s) => s.op.instruction).join('\n')).to.contain('apt-get install');
     expect(JSON.stringify(provenance)).not.to.contain(TOKEN);
     expect(JSON.stringify(await inspect(ref, '{{json .SBOM}}'))).not.to.contain(TOKEN);
     // {{json .}} is buildx's {name, manifest, image}: the config's history records the ARG and the RUN's ARGs as
@@ -136,16 +140,22 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(none).to.deep.equal({});   // buildx's empty provenanceStub
   });
 
-  it('writes min provenance (no build args) in SLSA v1 into an OCI layout with --attest', async () => {
-    const ctx = await context('v1', ['ARG FLAVOUR', 'RUN echo $FLAVOUR > /flavour']);
-    const out = join(dir, 'v1-layout');
-    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--attest', 'type=provenance,version=v1',
+  it('writes min provenance (no build args) in SLSA v0.2 into an OCI layout with --attest type=provenance,version=v0.2', async () => {
+    const ctx = await context('v02', ['ARG FLAVOUR', 'RUN echo $FLAVOUR > /flavour']);
+    const out = join(dir, 'v02-layout');
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--attest', 'type=provenance,version=v0.2',
       '--build-arg', 'FLAVOUR=mint', '-o', `type=oci,dest=${out},tar=false`, ctx]);
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     const copy = await run('skopeo', ['inspect', '--raw', `oci:${out}`]);
     expect(copy.code, copy.stderr).to.equal(0);
     const index = JSON.parse(copy.stdout) as { manifests: Desc[] };
     expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
+    const att = JSON.parse(await readFile(join(out, 'blobs/sha256', index.manifests[1]?.digest.slice(7) ?? ''), 'utf8')) as { layers: Desc[] };
+    expect(att.layers.map((l) => l.annotations?.['in-toto.io/predicate-type'])).to.deep.equal(['https://slsa.dev/provenance/v0.2']);
+    const statement = JSON.parse(await readFile(join(out, 'blobs/sha256', att.layers[0]?.digest.slice(7) ?? ''), 'utf8')) as { predicateType: string; predicate: { buildType: string; invocation: { parameters: { args?: Record<string, string> } } } };
+    expect(statement.predicateType).to.equal('https://slsa.dev/provenance/v0.2');
+    expect(statement.predicate.buildType).to.equal('https://mobyproject.org/buildkit@v1');
+    expect(statement.predicate.invocation.parameters.args ?? {}).to.deep.equal({});   // min: no build args
   });
 
   // buildx's default, made deterministic (issue 21 follow-up): min provenance on a pushed image with no flag, and the
@@ -164,11 +174,11 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(digests[1], 'the index, attestation manifest included, is the same from an empty root').to.equal(digests[0]);
     const index = await skopeoRaw(ref) as { manifests: Desc[] };
     expect(index.manifests.map((m) => m.annotations?.['vnd.docker.reference.type'])).to.deep.equal([undefined, 'attestation-manifest']);
-    const { SLSA: slsa } = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa & { metadata: Record<string, unknown> } };
-    expect(slsa.invocation.parameters.args).to.deep.equal({});   // min: no build args
-    expect(slsa.metadata).to.not.have.any.keys('buildInvocationID', 'buildStartedOn', 'buildFinishedOn', 'tsbuild_metadata');
+    const { SLSA: slsa } = await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa };
+    expect(slsa.buildDefinition.externalParameters.request.args ?? {}).to.deep.equal({});   // min: no build args
+    expect(slsa.runDetails.metadata).to.not.have.any.keys('invocationId', 'invocationID', 'startedOn', 'finishedOn', 'tsbuild_metadata');
     // No RUN, pinned base, SOURCE_DATE_EPOCH: tsbuild can claim a bit-for-bit rebuild, and the two roots just did one.
-    expect(slsa.metadata.reproducible).to.equal(true);
+    expect(slsa.runDetails.metadata.buildkit_reproducible).to.equal(true);
 
     const off = join(dir, 'off.json');
     const r = await tsbuild(['build', '--root', join(dir, 'root-default-a'), '--progress', 'plain', '--metadata-file', off, '-t', `${registry.host}/attest:off`, '--push', ctx], { env: { BUILDX_NO_DEFAULT_ATTESTATIONS: '1' } });

@@ -363,9 +363,8 @@ COPY --from=s1 unique2 /
 
   describe('dockerfile_provenance_test.go', () => {
     // testGitProvenanceAttestation: a git context's provenance names the repository at its commit. BuildKit's loop
-    // over "", v1 and v0.2 is one build per format here, v1 for SHA-1 and v0.2 for SHA-256 ("" is v1 in BuildKit,
-    // v0.2 in tsbuild: misc.md).
-    const gitProvenance = async (format: 'sha1' | 'sha256', version: 'v1' | 'v0.2'): Promise<void> => {
+    // over "", v1 and v0.2 is one build per format here: "" (v1, the default in both) for SHA-1 and v0.2 for SHA-256.
+    const gitProvenance = async (format: 'sha1' | 'sha256', version: '' | 'v0.2'): Promise<void> => {
       const repo = await servedDir(`prov-${format}`);
       await mkdir(join(repo, 'src'));
       await writeFile(join(repo, 'src/myapp.Dockerfile'), `FROM ${busybox}\nRUN --network=none echo "git" > /foo\nCOPY myapp.Dockerfile /\n`);
@@ -374,11 +373,12 @@ COPY --from=s1 unique2 /
       const o = out();
       const withUser = httpUrl.replace('http://', 'http://user:pass@');
       const redacted = httpUrl.replace('http://', 'http://xxxxx:xxxxx@');
-      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', `mode=max,version=${version}`, '-f', 'myapp.Dockerfile',
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', `mode=max${version ? `,version=${version}` : ''}`, '-f', 'myapp.Dockerfile',
         '-o', `type=oci,dest=${o},tar=false`, `${withUser}/prov-${format}/.git#v1:src`], { cwd: await dirWith({}) }));
-      const { predicate: p } = await provenanceOf(o);
+      const { predicateType, predicate: p } = await provenanceOf(o);
+      expect(predicateType).to.equal(`https://slsa.dev/provenance/${version || 'v1'}`);
       const base = `pkg:docker/${busybox.replace(':latest', '')}@latest?platform=linux%2Famd64`;
-      if (version === 'v1') {
+      if (version === '') {
         const def = p.buildDefinition as { externalParameters: { configSource: { uri: string; path: string }; request: { locals?: unknown[]; args?: Record<string, string> } }; resolvedDependencies: { uri: string; digest: Record<string, string> }[] };
         const run = (p.runDetails as { metadata: { buildkit_hermetic: boolean; buildkit_completeness: { resolvedDependencies: boolean } } }).metadata;
         expect(def.externalParameters.configSource.uri).to.equal(`${redacted}/prov-${format}/.git#v1:src`);
@@ -402,29 +402,29 @@ COPY --from=s1 unique2 /
         expect(meta['https://mobyproject.org/buildkit@v1#hermetic']).to.equal(true);
       }
     };
-    it('testGitProvenanceAttestationSHA1: a git context (#v1:src, credentials redacted) as configSource and material, v1', async () => {
-      await gitProvenance('sha1', 'v1');
+    it('testGitProvenanceAttestationSHA1: a git context (#v1:src, credentials redacted) as configSource and material, v1 by default', async () => {
+      await gitProvenance('sha1', '');
     });
     it('testGitProvenanceAttestationSHA256: the same from a SHA-256 repository, v0.2', async () => {
       await gitProvenance('sha256', 'v0.2');
     });
 
-    it('testProvenanceAttestation (in part): v0.2 and v1, min and max, in in-toto v1 statements, with BuildKit\'s fields', async () => {
-      // BuildKit's loop, less its "" version (v1 there, v0.2 here), its `context:foo` attribute (no CLI input) and
-      // the parts tsbuild does not write (max's layers, source and LLB buildConfig): misc.md.
+    it('testProvenanceAttestation (in part): "" (v1), v1 and v0.2, min and max, in in-toto v1 statements, with BuildKit\'s fields', async () => {
+      // BuildKit's loop, less its `context:foo` attribute (no CLI input) and the parts tsbuild does not write (max's
+      // layers, source and LLB buildConfig): misc.md. No version is v1, as BuildKit's defaultSLSAVersion.
       const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nRUN echo "ok" > /foo\n` });
-      const runs = [['v1', 'min'], ['v1', 'max'], ['v0.2', 'min'], ['v0.2', 'max']] as const;
+      const runs = [['', 'min'], ['', 'max'], ['v1', 'min'], ['v1', 'max'], ['v0.2', 'min'], ['v0.2', 'max']] as const;
       const layouts = runs.map(() => out());
       for (const r of await Promise.all(runs.map(([version, mode], i) => tsbuild(['build', '--root', root, '--progress', 'plain',
-        '--provenance', `mode=${mode},version=${version}`, '--build-arg', 'FOO=bar', '--label', 'lbl=abc', '-o', `type=oci,dest=${layouts[i] ?? ''},tar=false`, '.'], { cwd: ctx })))) ok(r);
+        '--provenance', `mode=${mode}${version ? `,version=${version}` : ''}`, '--build-arg', 'FOO=bar', '--label', 'lbl=abc', '-o', `type=oci,dest=${layouts[i] ?? ''},tar=false`, '.'], { cwd: ctx })))) ok(r);
       const base = `pkg:docker/${busybox.replace(':latest', '')}@latest?platform=linux%2Famd64`;
       for (const [i, [version, mode]] of runs.entries()) {
         const { _type, predicateType, predicate: p } = await provenanceOf(layouts[i] ?? '');
-        const what = `${version} ${mode}`;
+        const what = `${version || '""'} ${mode}`;
         expect(_type, what).to.equal('https://in-toto.io/Statement/v1');
-        expect(predicateType, what).to.equal(`https://slsa.dev/provenance/${version}`);
+        expect(predicateType, what).to.equal(`https://slsa.dev/provenance/${version || 'v1'}`);
         const args = mode === 'max' ? { 'build-arg:FOO': 'bar', 'label:lbl': 'abc' } : {};
-        if (version === 'v1') {
+        if (version !== 'v0.2') {
           const def = p.buildDefinition as { buildType: string; externalParameters: { configSource: { uri?: string; path: string }; request: { frontend: string; args: Record<string, string>; locals: { name: string }[] } }; resolvedDependencies: { uri: string; digest: Record<string, string> }[]; internalParameters: { builderPlatform: string } };
           const run = p.runDetails as { builder: { id: string }; metadata: { invocationID?: string; startedOn?: string; finishedOn?: string; buildkit_hermetic: boolean; buildkit_completeness: { request: boolean; resolvedDependencies: boolean }; buildkit_reproducible: boolean } };
           expect(def.buildType).to.equal('https://github.com/moby/buildkit/blob/master/docs/attestations/slsa-definitions.md');

@@ -15,6 +15,9 @@ const REMOTE = `https://ci-user:${TOKEN}@github.com/acme/app.git`;
 const REDACTED_REMOTE = 'https://xxxxx:xxxxx@github.com/acme/app.git';
 const VCS_METADATA = 'https://mobyproject.org/buildkit@v1#metadata';
 
+/** The pushed attestation: SLSA v1, BuildKit's default version. */
+interface SlsaV1 { buildDefinition: { externalParameters: { request: { args: Record<string, string> } } }; runDetails: { metadata: { buildkit_metadata?: { vcs?: Record<string, string> } } } }
+/** The metadata file's record provenance: v0.2, as buildx converts BuildKit's v1 record (build/provenance.go encodeProvenance). */
 interface Slsa { invocation: { parameters: { args: Record<string, string> } }; metadata?: Record<string, unknown> }
 
 describe('buildx git information of a local context, and the settings a history record keeps', function () {
@@ -58,10 +61,11 @@ describe('buildx git information of a local context, and the settings a history 
     const vcs = { revision: sha, source: REDACTED_REMOTE, 'localdir:context': '.', 'localdir:dockerfile': '.', 'localdir:assets': 'assets' };
 
     // The attestation pushed with the image: BuildKit's metadata `vcs`, the attributes out of the request's args.
-    const pushed = (await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa }).SLSA;
-    expect(pushed.metadata?.[VCS_METADATA]).to.deep.equal({ vcs });
-    expect(Object.keys(pushed.invocation.parameters.args).filter((k) => k.startsWith('vcs:'))).to.deep.equal([]);
-    expect(pushed.invocation.parameters.args).to.include({ 'label:org.opencontainers.image.source': REDACTED_REMOTE, 'label:team': 'infra' });
+    const pushed = (await inspect(ref, '{{json .Provenance}}') as { SLSA: SlsaV1 }).SLSA;
+    expect(pushed.runDetails.metadata.buildkit_metadata).to.deep.equal({ vcs });
+    const { args } = pushed.buildDefinition.externalParameters.request;
+    expect(Object.keys(args).filter((k) => k.startsWith('vcs:'))).to.deep.equal([]);
+    expect(args).to.include({ 'label:org.opencontainers.image.source': REDACTED_REMOTE, 'label:team': 'infra' });
     // The metadata file's record provenance (BUILDX_METADATA_PROVENANCE=max keeps its metadata).
     expect((meta['buildx.build.provenance'] as Slsa).metadata?.[VCS_METADATA]).to.deep.equal({ vcs });
 
@@ -93,8 +97,8 @@ describe('buildx git information of a local context, and the settings a history 
 
   it('leaves all of it out with BUILDX_GIT_INFO=false, and marks a dirty tree with BUILDX_GIT_CHECK_DIRTY', async () => {
     const { ref, meta } = await build('off', ['--no-cache'], { BUILDX_GIT_INFO: 'false' });
-    const pushed = (await inspect(ref, '{{json .Provenance}}') as { SLSA: Slsa }).SLSA;
-    expect(pushed.metadata).to.not.have.property(VCS_METADATA);
+    const pushed = (await inspect(ref, '{{json .Provenance}}') as { SLSA: SlsaV1 }).SLSA;
+    expect(pushed.runDetails.metadata.buildkit_metadata?.vcs).to.equal(undefined);
     expect((meta['buildx.build.provenance'] as Slsa).metadata).to.not.have.property(VCS_METADATA);
     const { image } = await inspect(ref, '{{json .}}') as { image: { config: { Labels?: Record<string, string> } } };
     expect(image.config.Labels ?? {}).to.deep.equal({});
