@@ -389,7 +389,7 @@ async function buildLocked(
     const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
     const attestContext: AttestContext = {
       request: req.attest ?? {}, buildId, started: new Date(started), contextDir, dockerfile, buildArgs: req.buildArgs, labels: req.labels,
-      ...(req.target ? { target: req.target } : {}), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}),
+      ...(req.target ? { target: req.target } : {}), tags: req.tags, vcs: vcsMetadata(req.frontendAttrs ?? {}), frontendAttrs: req.frontendAttrs ?? {},
       ...(req.remoteContext?.gitUrl && req.remoteContext.commit ? { gitContext: { url: req.remoteContext.gitUrl, commit: req.remoteContext.commit } } : {}),
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}), builderPlatform: hostPlatform(),
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',

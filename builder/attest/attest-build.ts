@@ -30,6 +30,8 @@ export interface AttestContext {
   tags: string[];
   /** The build's `vcs:*` attributes as the provenance's metadata holds them (vcsMetadata). */
   vcs: Record<string, string>;
+  /** The build's settings as buildx's frontend attributes (ProvenanceInput.frontendAttrs). */
+  frontendAttrs: Record<string, string>;
   /** The git repository the context came from (ProvenanceInput.gitContext); absent for a local context. */
   gitContext?: { url: string; commit: string };
   sourceDateEpoch?: number;
@@ -85,7 +87,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     platform: t.platform, builderPlatform: ctx.builderPlatform,
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}),
-    graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs,
+    graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs, frontendAttrs: ctx.frontendAttrs,
     ...(ctx.gitContext ? { gitContext: ctx.gitContext } : {}),
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };

@@ -67,7 +67,7 @@ describe('provenanceStatement', () => {
     for (const version of ['v0.2', 'v1'] as const) {
       const first = JSON.stringify(provenanceStatement(input, { mode: 'min', version }));
       expect(JSON.stringify(provenanceStatement(again, { mode: 'min', version })), version).to.equal(first);
-      expect(first).not.to.match(/"b1"|InvocationID|invocationID|StartedOn|startedOn|FinishedOn|finishedOn|1970/);
+      expect(first).not.to.match(/"b1"|InvocationI[Dd]|invocationI[Dd]|StartedOn|startedOn|FinishedOn|finishedOn|1970/);
     }
   });
   it('keeps the id and the times in max, clamped to SOURCE_DATE_EPOCH, and lists the caches that answered', () => {
@@ -76,7 +76,9 @@ describe('provenanceStatement', () => {
     expect(v02.predicate.metadata).to.include({ buildInvocationID: 'b1', buildStartedOn: '2023-11-14T22:13:20.000Z', buildFinishedOn: '2023-11-14T22:13:20.000Z' });
     expect(v02.predicate.materials.map((m) => m.uri)).to.include('pkg:docker/localhost:5000/cache@main');
     const early = provenanceStatement({ ...late, sourceDateEpoch: 2_100_000_000 }, { mode: 'max', version: 'v1' }) as { predicate: { runDetails: { metadata: Record<string, unknown> } } };
-    expect(early.predicate.runDetails.metadata).to.include({ invocationID: 'b1', startedOn: '2033-05-18T03:33:20.000Z', finishedOn: '2033-05-18T03:33:21.000Z' });
+    // SLSA v1 spells it invocationId (in-toto-golang slsa1.BuildMetadata `json:"invocationId"`).
+    expect(early.predicate.runDetails.metadata).to.include({ invocationId: 'b1', startedOn: '2033-05-18T03:33:20.000Z', finishedOn: '2033-05-18T03:33:21.000Z' });
+    expect(early.predicate.runDetails.metadata).to.not.have.property('invocationID');
   });
   it('claims reproducible only with SOURCE_DATE_EPOCH and no RUN step', () => {
     expect(isReproducible({ graph, sourceDateEpoch: 1 })).to.equal(false);
@@ -118,6 +120,53 @@ describe('provenanceStatement', () => {
       expect(completeness, mode).to.deep.equal({ parameters: v1.runDetails.metadata.buildkit_completeness.request, environment: true, materials: true });
       expect((v02.metadata ?? {})['https://mobyproject.org/buildkit@v1#metadata']).to.deep.equal({ vcs: { revision: 'abc' } });
     }
+  });
+  it('calls a min request complete unless it left build args or labels out, as BuildKit\'s scrubMinRequest', () => {
+    const completeness = (i: ProvenanceInput, mode: 'min' | 'max'): unknown => provenancePredicate(i, { mode, version: 'v1' }).runDetails.metadata.buildkit_completeness;
+    const plain: ProvenanceInput = { ...input, buildArgs: {}, labels: {} };
+    expect(completeness(plain, 'min')).to.deep.equal({ request: true, resolvedDependencies: false });
+    expect(completeness(input, 'min')).to.deep.equal({ request: false, resolvedDependencies: false });
+    expect(completeness({ ...plain, labels: { team: 'infra' } }, 'min')).to.deep.equal({ request: false, resolvedDependencies: false });
+    expect(completeness(input, 'max')).to.deep.equal({ request: true, resolvedDependencies: false });
+    const v02 = provenanceStatement(plain, { mode: 'min', version: 'v0.2' }).predicate as { metadata: { completeness: unknown } };
+    expect(v02.metadata.completeness).to.deep.equal({ parameters: true, environment: true, materials: false });
+  });
+  it('puts the build\'s settings in the request args as BuildKit\'s FilterArgs does: not platform or vcs, keys sorted, in min too but no-cache', () => {
+    const frontendAttrs = {
+      'label:team': 'infra', 'context:assets': 'local:assets', 'no-cache': 'final', platform: 'linux/amd64', 'force-network-mode': 'none',
+      'add-hosts': 'db.local=10.0.0.5', 'shm-size': '134217728', ulimit: 'nofile=1024:2048', 'vcs:source': 'https://example.com/r.git',
+    };
+    const settings = { 'add-hosts': 'db.local=10.0.0.5', 'context:assets': 'local:assets', 'force-network-mode': 'none', 'no-cache': 'final', 'shm-size': '134217728', ulimit: 'nofile=1024:2048' };
+    const at = { ...input, labels: { team: 'infra' }, frontendAttrs, target: 'final' };
+    const max = provenancePredicate(at, { mode: 'max', version: 'v1' }).buildDefinition.externalParameters.request.args as Record<string, string>;
+    expect(Object.keys(max)).to.deep.equal(['add-hosts', 'build-arg:FLAVOUR', 'build-arg:GITHUB_TOKEN', 'context:assets', 'force-network-mode', 'label:team', 'no-cache', 'shm-size', 'target', 'ulimit']);
+    expect(max).to.include({ ...settings, 'build-arg:GITHUB_TOKEN': '<redacted>', 'label:team': 'infra', target: 'final' });
+    // min keeps to what decides the result: whether the cache may answer does not (a --no-cache rebuild, same bytes).
+    const { 'no-cache': _noCache, ...inputs } = settings;
+    const min = provenancePredicate(at, { mode: 'min', version: 'v1' }).buildDefinition.externalParameters.request.args;
+    expect(min).to.deep.equal({ ...inputs, target: 'final' });
+  });
+  it('shapes v1 as Go marshals BuildKit\'s struct: buildkit_metadata always, hermetic and reproducible only when true, no empty list or map', () => {
+    const bare: ProvenanceInput = { ...input, buildArgs: {}, labels: {}, graph: { ...graph, stages: [{ ...graph.stages[0]!, vertices: [], result: '' }], vertices: [] } };
+    const p = provenancePredicate(bare, { mode: 'max', version: 'v1' });
+    expect(Object.keys(p.buildDefinition)).to.deep.equal(['buildType', 'externalParameters', 'internalParameters']);   // no resolvedDependencies
+    expect(p.buildDefinition.externalParameters.request).to.deep.equal({ frontend: 'dockerfile.v0', locals: [{ name: 'context' }, { name: 'dockerfile' }] });
+    expect(Object.keys(p.runDetails.metadata)).to.deep.equal(['invocationId', 'startedOn', 'finishedOn', 'buildkit_metadata', 'buildkit_completeness', 'tsbuild_metadata']);
+    expect(p.runDetails.metadata.buildkit_metadata).to.deep.equal({});
+    const full = provenancePredicate({ ...input, gitContext: { url: 'https://example.com/r.git', commit: 'c'.repeat(40) }, graph: { ...graph, vertices: graph.vertices.slice(0, 1), stages: [{ ...graph.stages[0]!, vertices: ['s0.0'], result: 's0.0' }] }, sourceDateEpoch: 1 }, { mode: 'min', version: 'v1' });
+    expect(Object.keys(full.buildDefinition)).to.deep.equal(['buildType', 'resolvedDependencies', 'externalParameters', 'internalParameters']);
+    expect(full.runDetails.metadata).to.deep.include({ buildkit_hermetic: true, buildkit_reproducible: true });
+  });
+  it('lists the images sorted by reference, as BuildKit\'s capture sorts its sources, whatever order the stages read them in', () => {
+    const alpine = { id: 's1.0', op: { kind: 'image' as const, ref: 'docker.io/library/alpine:3.20', digest: sha256('alpine'), platform: { os: 'linux', architecture: 'amd64' } }, inputs: [], text: 'FROM alpine:3.20', stage: 1, args: {}, emptyLayer: true };
+    const copy = { id: 's0.2', op: { kind: 'copy', from: 's1.0', sources: ['/etc/os-release'], dest: '/' } as never, inputs: ['s0.1', 's1.0'], text: 'COPY --from=1 /etc/os-release /', stage: 0, args: {}, emptyLayer: false };
+    const two: BuildGraph = {
+      target: 0,
+      stages: [{ ...graph.stages[0]!, vertices: ['s0.0', 's0.1', 's0.2'], result: 's0.2' }, { index: 1, platform: { os: 'linux', architecture: 'amd64' }, vertices: ['s1.0'], result: 's1.0', config: {} }],
+      vertices: [...graph.vertices, copy, alpine],
+    };
+    const deps = provenancePredicate({ ...input, graph: two }, { mode: 'min', version: 'v1' }).buildDefinition.resolvedDependencies ?? [];
+    expect(deps.map((d) => d.uri)).to.deep.equal(['pkg:docker/alpine@3.20?platform=linux%2Famd64', 'pkg:docker/debian@bookworm?platform=linux%2Famd64']);
   });
   it('keeps the registry in a purl when it is not Docker Hub', () => {
     expect(dockerPurl('localhost:5000/app@sha256:' + 'a'.repeat(64))).to.equal(`pkg:docker/localhost:5000/app@sha256:${'a'.repeat(64)}`);

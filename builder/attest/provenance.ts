@@ -24,7 +24,8 @@ import { toSlsa02, type Material, type PredicateV1 } from './slsa02.js';
 //   (https://slsa.dev/spec/v1.0/provenance#buildmetadata). A content-derived id was not chosen: SLSA says the id
 //   SHOULD be globally unique to one invocation, and two invocations sharing one would mislead a log search.
 // - `--cache-from` sources that answered a step are listed only in `max`: which cache served a step depends on the
-//   cache's state, not on the build's inputs (a rebuild served by the local cache would otherwise differ).
+//   cache's state, not on the build's inputs (a rebuild served by the local cache would otherwise differ). For the
+//   same reason the request's `no-cache` (--no-cache, --no-cache-filter: whether the cache may answer) is `max`'s only.
 // So a cached rebuild, on this root or another, gives the same provenance bytes, attestation manifest and index.
 // `max` keeps the id (it names the build in tsbuild's history and reports) and the times, clamped to
 // SOURCE_DATE_EPOCH when it is set, and its step list says which steps were cache hits: it describes one run.
@@ -57,6 +58,11 @@ export interface ProvenanceInput {
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   target?: string;
+  /**
+   * The build's settings as the frontend attributes buildx sends (options/frontend-attrs.ts buildSettingsAttrs, with
+   * `vcs:*`): `no-cache`, `force-network-mode`, `add-hosts`, `shm-size`, `ulimit`, `context:NAME` reach the request.
+   */
+  frontendAttrs?: Record<string, string>;
   /** The platform's view of the solved graph: its target is the image's stage. */
   graph: BuildGraph;
   keys: Record<string, CacheKey>;
@@ -104,18 +110,20 @@ export function dockerPurl(ref: string, platform?: Platform): string {
 
 /**
  * The images the build read, each with its digest, as BuildKit lists its materials: local sources (the Dockerfile,
- * the context) are no material (their URIs resolve nowhere a verifier could fetch).
+ * the context) are no material (their URIs resolve nowhere a verifier could fetch). Images come sorted by reference,
+ * then the git context, as BuildKit's capture sorts its sources (provenance/capture.go Sort) before slsaMaterials.
  */
 export function materialsOf(input: ProvenanceInput): Material[] {
-  const out: Material[] = [];
+  const images: { ref: string; material: Material }[] = [];
   const seen = new Set<string>();
   for (const v of neededVertices(input.graph)) {
     if (v.op.kind !== 'image') continue;
     const uri = dockerPurl(v.op.ref, v.op.platform);
     if (seen.has(uri)) continue;
     seen.add(uri);
-    out.push({ uri, digest: { sha256: digestHex(v.op.digest) } });
+    images.push({ ref: v.op.ref, material: { uri, digest: { sha256: digestHex(v.op.digest) } } });
   }
+  const out = images.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0)).map((i) => i.material);
   if (input.gitContext) out.push({ uri: gitFragmentFormat(input.gitContext.url, false), digest: commitDigest(input.gitContext.commit) });
   return out;
 }
@@ -147,21 +155,51 @@ function cacheMaterials(input: ProvenanceInput): Material[] {
   return out;
 }
 
-/** The request as BuildKit's frontend receives it; build args and labels only in `max` (BuildKit's rule). */
-function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, unknown> {
+/** Frontend attributes BuildKit keeps out of the request: the host-specific ones (provenance/predicate.go FilterArgs). */
+const HOST_SPECIFIC_ATTRS = new Set(['cgroup-parent', 'image-resolve-mode', 'platform', 'cache-imports']);
+
+/**
+ * The request's args as BuildKit's provenance holds them: the frontend attributes less the host-specific ones and
+ * `attest:*` (FilterArgs), less `filename` (it is the configSource's `path`) and `vcs:*` (they go to the metadata:
+ * RequestProvenance, NewPredicate), secret-looking build args redacted. Go writes the map's keys sorted.
+ */
+function requestArgsOf(input: ProvenanceInput): Record<string, string> {
   const args: Record<string, string> = {};
-  if (mode === 'max') {
-    for (const [k, v] of Object.entries(redactedArgs(input.buildArgs))) args[`build-arg:${k}`] = v;
-    for (const [k, v] of Object.entries(input.labels)) args[`label:${k}`] = v;
+  for (const [k, v] of Object.entries(redactedArgs(input.buildArgs))) args[`build-arg:${k}`] = v;
+  for (const [k, v] of Object.entries(input.labels)) args[`label:${k}`] = v;
+  for (const [k, v] of Object.entries(input.frontendAttrs ?? {})) {
+    if (k.startsWith('vcs:') || k.startsWith('label:') || k.startsWith('attest:') || HOST_SPECIFIC_ATTRS.has(k)) continue;
+    args[k] = v;
   }
   if (input.target) args.target = input.target;
-  // No `filename`: BuildKit moves it to the configSource's path (provenance/predicate.go RequestProvenance).
+  return Object.fromEntries(Object.keys(args).sort().map((k) => [k, args[k] ?? '']));
+}
+
+/** True when `min` had to leave build args or labels out of the request (BuildKit's scrubMinRequest). */
+function isScrubbed(args: Record<string, string>): boolean {
+  return Object.keys(args).some(isScrubbedArg);
+}
+
+function isScrubbedArg(key: string): boolean {
+  return key.startsWith('build-arg:') || key.startsWith('label:');
+}
+
+/**
+ * The request as BuildKit's provenance holds it (provenance/types Parameters, each field omitempty): `min` leaves
+ * out build args, labels, secrets and SSH (provenance.go scrubMinRequest), and `no-cache` (see the top), and an
+ * empty `args` is no `args`.
+ */
+function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, unknown> {
+  const all = requestArgsOf(input);
+  const args = mode === 'max' ? all : Object.fromEntries(Object.entries(all).filter(([k]) => !isScrubbedArg(k) && k !== 'no-cache'));
+  const { secrets, ssh } = mode === 'max' ? mountedSecretsAndSsh(input.graph) : { secrets: [], ssh: [] };
   return {
     frontend: 'dockerfile.v0',
-    args,
+    ...(Object.keys(args).length > 0 ? { args } : {}),
+    ...(secrets.length > 0 ? { secrets } : {}),
+    ...(ssh.length > 0 ? { ssh } : {}),
     // BuildKit lists the local sources it read; a git context has none (and `locals` is omitempty there).
     ...(input.gitContext ? {} : { locals: [{ name: 'context' }, { name: 'dockerfile' }] }),
-    ...(mode === 'max' ? mountedSecretsAndSsh(input.graph) : {}),
   };
 }
 
@@ -239,7 +277,12 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
   return opts.version === 'v1' ? statement(subject, SLSA_V1, predicate) : statement(subject, SLSA_V02, toSlsa02(predicate));
 }
 
-/** The v1 predicate every statement (and the build record's provenance) is made from. */
+/**
+ * The v1 predicate every statement (and the build record's provenance) is made from, shaped as BuildKit's Go
+ * struct marshals it (provenance/types ProvenancePredicateSLSA1, in-toto-golang slsa1): fields in struct order, the
+ * omitempty ones (`resolvedDependencies`, `buildkit_hermetic`, `buildkit_reproducible`) left out when empty or false,
+ * `buildkit_metadata` always there. `invocationId` is SLSA v1's spelling (slsa1.BuildMetadata), not v0.2's `ID`.
+ */
 export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOptions): PredicateV1 {
   const max = opts.mode === 'max';
   const materials = [...materialsOf(input), ...(max ? cacheMaterials(input) : [])];
@@ -256,22 +299,23 @@ export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOpti
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
   // BuildKit's own metadata (its `Source` and `Layers` are LLB's, which tsbuild has not): the checkout, when known.
-  const buildkitMetadata = input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : undefined;
+  const buildkitMetadata = input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : {};
   return {
     buildDefinition: {
       buildType: BUILD_TYPE_V1,
+      ...(materials.length > 0 ? { resolvedDependencies: materials } : {}),
       externalParameters: { configSource: { ...configSource, path: input.dockerfile.name }, request },
       internalParameters: { ...(max ? { buildConfig: { llbDefinition: stepsOf(input) } } : {}), builderPlatform: formatPlatform(input.builderPlatform) },
-      resolvedDependencies: materials,
     },
     runDetails: {
       builder: { id: opts.builderId ?? '' },
       metadata: {
-        ...(max ? { invocationID: input.buildId, startedOn, finishedOn } : {}),
-        ...(buildkitMetadata ? { buildkit_metadata: buildkitMetadata } : {}),
-        buildkit_hermetic: hermetic,
-        buildkit_completeness: { request: max, resolvedDependencies: isComplete },
-        buildkit_reproducible: reproducible,
+        ...(max ? { invocationId: input.buildId, startedOn, finishedOn } : {}),
+        buildkit_metadata: buildkitMetadata,
+        ...(hermetic ? { buildkit_hermetic: true } : {}),
+        // The request is whole unless `min` left build args or labels out (NewPredicate, scrubMinRequest).
+        buildkit_completeness: { request: max || !isScrubbed(requestArgsOf(input)), resolvedDependencies: isComplete },
+        ...(reproducible ? { buildkit_reproducible: true } : {}),
         ...(max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {}),
       },
     },

@@ -17,18 +17,18 @@ export interface TsbuildMetadata { buildId: string; steps: number; cached: numbe
 export interface PredicateV1 {
   buildDefinition: {
     buildType: string;
+    resolvedDependencies?: Material[];
     externalParameters: { configSource: { uri?: string; digest?: Record<string, string>; path: string }; request: Record<string, unknown> };
     internalParameters: { buildConfig?: unknown; builderPlatform: string };
-    resolvedDependencies: Material[];
   };
   runDetails: {
     builder: { id: string };
     metadata: {
-      invocationID?: string; startedOn?: string; finishedOn?: string;
-      buildkit_metadata?: BuildkitMetadata;
-      buildkit_hermetic: boolean;
+      invocationId?: string; startedOn?: string; finishedOn?: string;
+      buildkit_metadata: BuildkitMetadata;
+      buildkit_hermetic?: true;
       buildkit_completeness: { request: boolean; resolvedDependencies: boolean };
-      buildkit_reproducible: boolean;
+      buildkit_reproducible?: true;
       tsbuild_metadata?: TsbuildMetadata;
     };
   };
@@ -49,7 +49,7 @@ export function toSlsa02(p: PredicateV1): Record<string, unknown> {
   return {
     builder: { id: p.runDetails.builder.id },
     buildType: BUILD_TYPE_V02,
-    materials: def.resolvedDependencies,
+    materials: def.resolvedDependencies ?? [],
     invocation: {
       configSource: { ...source, entryPoint: path },
       parameters: def.externalParameters.request,
@@ -57,13 +57,15 @@ export function toSlsa02(p: PredicateV1): Record<string, unknown> {
     },
     ...(def.internalParameters.buildConfig !== undefined ? { buildConfig: def.internalParameters.buildConfig } : {}),
     metadata: {
-      ...(meta.invocationID !== undefined ? { buildInvocationID: meta.invocationID } : {}),
+      ...(meta.invocationId !== undefined ? { buildInvocationID: meta.invocationId } : {}),
       ...(meta.startedOn !== undefined ? { buildStartedOn: meta.startedOn } : {}),
       ...(meta.finishedOn !== undefined ? { buildFinishedOn: meta.finishedOn } : {}),
       completeness: { parameters: meta.buildkit_completeness.request, environment: true, materials: meta.buildkit_completeness.resolvedDependencies },
-      reproducible: meta.buildkit_reproducible,
-      ...(meta.buildkit_metadata ? { 'https://mobyproject.org/buildkit@v1#metadata': meta.buildkit_metadata } : {}),
-      'https://mobyproject.org/buildkit@v1#hermetic': meta.buildkit_hermetic,
+      reproducible: meta.buildkit_reproducible === true,
+      // These two as tsbuild's v0.2 has always written them, so a v0.2 reader's bytes do not move with the v1
+      // default; Go's marshalling of BuildKit's struct writes `#metadata` always and leaves a false `#hermetic` out.
+      ...(Object.keys(meta.buildkit_metadata).length > 0 ? { 'https://mobyproject.org/buildkit@v1#metadata': meta.buildkit_metadata } : {}),
+      'https://mobyproject.org/buildkit@v1#hermetic': meta.buildkit_hermetic === true,
       ...(meta.tsbuild_metadata ? { tsbuild_metadata: meta.tsbuild_metadata } : {}),
     },
   };

@@ -66,6 +66,9 @@ describe('buildx git information of a local context, and the settings a history 
     const { args } = pushed.buildDefinition.externalParameters.request;
     expect(Object.keys(args).filter((k) => k.startsWith('vcs:'))).to.deep.equal([]);
     expect(args).to.include({ 'label:org.opencontainers.image.source': REDACTED_REMOTE, 'label:team': 'infra' });
+    // The build's settings, as buildx sends them and BuildKit's FilterArgs keeps them; not the platform (host-specific).
+    expect(args).to.include({ 'force-network-mode': 'none', 'add-hosts': 'db.local=10.0.0.5', 'shm-size': '134217728', ulimit: 'nofile=1024:2048', 'no-cache': 'final', 'context:assets': 'local:assets' });
+    expect(args).to.not.have.property('platform');
     // The metadata file's record provenance (BUILDX_METADATA_PROVENANCE=max keeps its metadata).
     expect((meta['buildx.build.provenance'] as Slsa).metadata?.[VCS_METADATA]).to.deep.equal({ vcs });
 
