@@ -32,6 +32,21 @@ describe('parseAttestFlags', () => {
     }
   });
 
+  it('reads BUILDKIT_ATTEST_PROVENANCE and BUILDKIT_ATTEST_SBOM build args as BuildKit does, v1 unless version=v0.2; a flag naming the type wins', () => {
+    const on = { defaultProvenance: true };
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: '' })).to.deep.equal({ provenance: { mode: 'min', version: 'v1' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max,version=v0.2' })).to.deep.equal({ provenance: { mode: 'max', version: 'v0.2' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' }, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'false' }, on)).to.deep.equal({});
+    expect(parseAttestFlags({ provenance: 'false' }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({});
+    expect(parseAttestFlags({ attest: ['type=provenance,version=v0.2'] }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_SBOM: '' })).to.deep.equal({ sbom: { scanStage: false } });
+    for (const args of [{ BUILDKIT_ATTEST_VEX: '' }, { BUILDKIT_ATTEST_PROVENANCE: 'version=v3' }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=fast' }] as Record<string, string>[]) {
+      expect(() => parseAttestFlags({}, args), JSON.stringify(args)).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('applies the default to pushed images and OCI layouts, not to docker, local, tar or unpushed outputs', () => {
     const cases: [Parameters<typeof defaultProvenanceApplies>[0], boolean][] = [
       [[{ type: 'image', names: ['r/a'], push: true }], true],

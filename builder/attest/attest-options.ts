@@ -12,6 +12,9 @@ export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOpti
 /** buildx's default provenance (its `mode=min,inline-only=true`), in BuildKit's default SLSA version (DEFAULT_SLSA_VERSION). */
 const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: DEFAULT_SLSA_VERSION };
 
+/** The build args BuildKit reads as attestations (frontend/attestations/parse.go). */
+const ATTEST_BUILD_ARG = 'BUILDKIT_ATTEST_';
+
 // scan-stage and scan-context are read by the SBOM scanner, which takes these spellings.
 const TRUE = ['true', '1', 'yes', 'on'];
 
@@ -97,12 +100,27 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
  *
  * Provenance that no flag mentions is `mode=min` when `defaultProvenance` is true (see `defaultProvenanceApplies`),
  * as buildx's default; any `--provenance` or `--attest type=provenance`, `false` included, replaces the default.
+ *
+ * BuildKit also takes an attestation from a build arg, `BUILDKIT_ATTEST_<TYPE>=ATTRS` (frontend/attestations/parse.go
+ * Parse reads `build-arg:BUILDKIT_ATTEST_` beside `attest:`), an empty value asking for the type's defaults (v1
+ * provenance). There the two race (one Go map); here the build arg replaces buildx's default and a flag naming the
+ * type replaces the build arg. Its value reads as `--provenance`'s/`--sbom`'s (`false` turns it off).
  */
 export function parseAttestFlags(
   flags: { provenance?: string; sbom?: string; attest?: string[] }, buildArgs: Record<string, string>, opts: { defaultProvenance?: boolean } = {},
 ): AttestRequest {
   let provenance: ProvenanceOptions | undefined = opts.defaultProvenance ? DEFAULT_PROVENANCE : undefined;
   let sbom: SbomOptions | undefined;
+  for (const [name, text] of Object.entries(buildArgs)) {
+    if (!name.startsWith(ATTEST_BUILD_ARG)) continue;
+    const flag = `--build-arg ${name}`;
+    const type = name.slice(ATTEST_BUILD_ARG.length).toLowerCase();
+    const a = text.trim() === '' ? new Map<string, string>() : attrs(flag, text, true);
+    if (type === 'provenance') provenance = provenanceOf(flag, text, a);
+    else if (type === 'sbom') sbom = sbomOf(flag, text, a);
+    // BuildKit's Validate: "unknown attestation type".
+    else throw invalid(flag, text, `unknown attestation type "${type}"`, 'BUILDKIT_ATTEST_PROVENANCE and BUILDKIT_ATTEST_SBOM are the attestation build args');
+  }
   for (const text of flags.attest ?? []) {
     const a = attrs('--attest', text, false);
     const type = a.get('type');

@@ -158,6 +158,22 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(statement.predicate.invocation.parameters.args ?? {}).to.deep.equal({});   // min: no build args
   });
 
+  it('takes provenance from a BUILDKIT_ATTEST_PROVENANCE build arg, as BuildKit reads one: mode=max, SLSA v1', async () => {
+    const ctx = await context('attest-arg', ['COPY a.txt /a.txt'], { 'a.txt': 'arg\n' });
+    const out = join(dir, 'attest-arg-layout');
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--build-arg', 'BUILDKIT_ATTEST_PROVENANCE=mode=max',
+      '-o', `type=oci,dest=${out},tar=false`, ctx]);
+    expect(r.code, r.stderr.slice(-3000)).to.equal(0);
+    const blob = async (digest: string): Promise<unknown> => JSON.parse(await readFile(join(out, 'blobs/sha256', digest.slice(7)), 'utf8')) as unknown;
+    const index = await blob((JSON.parse(await readFile(join(out, 'index.json'), 'utf8')) as { manifests: Desc[] }).manifests[0]?.digest ?? '') as { manifests: Desc[] };
+    const att = await blob(index.manifests[1]?.digest ?? '') as { layers: Desc[] };
+    const statement = await blob(att.layers[0]?.digest ?? '') as { predicateType: string; predicate: Slsa };
+    expect(statement.predicateType).to.equal('https://slsa.dev/provenance/v1');
+    // max: the step list and the build args (this one included, as BuildKit keeps every build-arg: in the request).
+    expect(statement.predicate.buildDefinition.internalParameters.buildConfig?.llbDefinition.map((s) => s.op.instruction).join('\n')).to.contain('COPY a.txt /a.txt');
+    expect(statement.predicate.buildDefinition.externalParameters.request.args).to.include({ 'build-arg:BUILDKIT_ATTEST_PROVENANCE': 'mode=max' });
+  });
+
   // buildx's default, made deterministic (issue 21 follow-up): min provenance on a pushed image with no flag, and the
   // same statement, attestation manifest and index from a second, empty root.
   it('attaches min provenance to a pushed image by default, the same bytes from an empty root; none when turned off', async () => {
