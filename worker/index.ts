@@ -30,8 +30,8 @@ export { clampMtimes } from './layers/clamp-mtimes.js';
 // For the SBOM scan (builder/attest/sbom), which reads package databases out of layer tars without unpacking them.
 export { readTar, TarReadError } from './layers/tar-reader.js';
 export { chainIds } from './layers/chain-id.js';
-export { ConfinedFsError, dropIdleWriters, writeTree } from './confined/index.js';
-export type { WriteTreeOptions, WriteTreeResult } from './confined/index.js';
+export { ConfinedFsError, dropIdleWriters, removeStale, writeTree } from './confined/index.js';
+export type { ResultTree, WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError, MissingBlobError } from './errors.js';
 export { StatMemo, statMemoFor } from './fileops/index.js';
 export type { DirListing } from './fileops/index.js';

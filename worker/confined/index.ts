@@ -10,3 +10,5 @@ export { fsattrPath, parseFsattrReport } from './fsattr-path.js';
 export type { FsattrReport } from './fsattr-path.js';
 export { writeTree } from './write-tree.js';
 export type { WriteTreeOptions, WriteTreeResult } from './write-tree.js';
+export { removeStale } from './remove-stale.js';
+export type { ResultTree } from './remove-stale.js';

@@ -265,6 +265,25 @@ export class RootSession {
     return (await this.#query(false, 'X', path)).toString() === 'ok';
   }
 
+  /**
+   * Removes entry `path` and, for a directory, everything below it, never following a symlink: one is unlinked as a
+   * link. Its parent must be reached with no symlink (root.c `r`); the base itself is never removed.
+   */
+  remove(path: FsName): void { this.#op('r', path); }
+
+  /** The entries of directory `path`, reached with no symlink (root.c `J`): each name, and whether it is a directory. */
+  async list(path: FsName): Promise<{ name: FsName; isDir: boolean }[]> {
+    const body = await this.#query(true, 'J', path);
+    if (typeof body === 'number') throw new Error(`tsbuild-fsattr answered J with -${body}`);   // J reports failures as writes do
+    const out: { name: FsName; isDir: boolean }[] = [];
+    for (let at = 0; at < body.length;) {
+      const end = body.indexOf(0, at);
+      out.push({ isDir: body[at] === 0x64, name: nameOf(body.subarray(at + 1, end)) });
+      at = end + 1;
+    }
+    return out;
+  }
+
   /** Once everything sent so far is done: how many entries were written through a symlink, and how many inherited. */
   async writeCounts(): Promise<{ crossed: number; linked: number }> {
     const [crossed, linked] = (await this.#query(false, 'Z')).toString().split(' ').map(Number);
@@ -411,9 +430,9 @@ export class RootSession {
     if (this.#pendingBytes >= FLUSH_AT) await this.#flush();
   }
 
-  async #query(withBody: true, op: string, ...fields: string[]): Promise<Buffer | number>;
-  async #query(withBody: false, op: string, ...fields: string[]): Promise<Buffer>;
-  async #query(withBody: boolean, op: string, ...fields: string[]): Promise<Buffer | number> {
+  async #query(withBody: true, op: string, ...fields: FsName[]): Promise<Buffer | number>;
+  async #query(withBody: false, op: string, ...fields: FsName[]): Promise<Buffer>;
+  async #query(withBody: boolean, op: string, ...fields: FsName[]): Promise<Buffer | number> {
     this.#op(op, ...fields);
     const answer = new Promise<Buffer | number>((resolve, reject) => { this.#waiters.push({ resolve, reject, withBody }); });
     await this.#flush();

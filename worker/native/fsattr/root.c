@@ -43,6 +43,14 @@
  *   U path isdir       removes a mount stub (an empty file, or an empty directory): "r <parent mtime ns>" or "k"
  *   T path ns          sets the mtime of `path` ('' = the root), no symlinks: "ok" or "-errno"
  *   X path             rmdir, no symlinks: "ok" or "-errno"     Y   "ok" once everything before it is done
+ *   r path             removes entry `path` of the base and, for a directory, everything below it, its parent reached
+ *                      with no symlink on the way (ELOOP otherwise) and nothing followed below it: a symlink is
+ *                      unlinked as a link, a directory opened O_NOFOLLOW|O_DIRECTORY and emptied fd-relative. Absent
+ *                      is done; the base itself ('' , '.', '..') is EINVAL. For `-o type=local,mode=delete`
+ *                      (worker/confined/remove-stale.ts), where dest is the user's and what is in it the image's
+ *   J path             the entries of directory `path` of the base, reached with no symlink (a failure is reported as
+ *                      a write's): "<len>" then, per entry, 'd' (a directory) or 'o' (anything else, a symlink too),
+ *                      its name and a NUL
  *   I path src size mtime   regular file `path` hard-linked from the same path under --prev when it is safe (see
                       op_inherit), else exactly as `C path src`; the M that follows applies only to a copy
  *   Z                  "<crossed> <linked>": entries written through a symlink so far, and I entries linked
@@ -1183,6 +1191,49 @@ static void q_rmdir(const char *path) {
   if (rc != 0) reply("-%d", e); else reply("ok");
 }
 
+/* `r`: see the protocol. The parent is reached with no symlink: every directory the caller removes from is one it
+ * listed with J, so a link there means the tree changed under it, and nothing is followed to find out where. */
+static void op_remove(const char *path) {
+  const char *name;
+  int pfd = nolink_parent(basefd, path, &name, O_PATH);
+  if (pfd < 0) die("openat2");
+  if (*name == '\0' || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) { errno = EINVAL; die("remove"); }
+  if (rm_rf_at(pfd, name) != 0) die("remove");
+  close(pfd);
+}
+
+/* `J`: see the protocol. */
+static void q_list(const char *path) {
+  int fd = open_how(basefd, path, O_RDONLY | O_DIRECTORY, NO_LINKS);
+  if (fd < 0) die("openat2");
+  DIR *d = fdopendir(fd);
+  if (!d) die("fdopendir");
+  char *out = NULL;
+  size_t len = 0, cap = 0;
+  struct dirent *e;
+  while ((errno = 0, e = readdir(d)) != NULL) {
+    if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) continue;
+    struct stat st;
+    /* d_type is DT_UNKNOWN on some filesystems: lstat says what the entry is. */
+    int isdir = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode));
+    size_t n = strlen(e->d_name);
+    if (len + n + 2 > cap) {
+      cap = (len + n + 2) * 2;
+      out = realloc(out, cap);
+      if (!out) die("malloc");
+    }
+    out[len++] = isdir ? 'd' : 'o';
+    memcpy(out + len, e->d_name, n + 1);
+    len += n + 1;
+  }
+  if (errno != 0) die("readdir");
+  closedir(d);
+  fprintf(stdout, "%zu\n", len);
+  if (len > 0) fwrite(out, 1, len, stdout);
+  if (fflush(stdout) != 0) die("write");
+  free(out);
+}
+
 /* `fd`'s path relative to `rootfd` (both open in this process), written into `out`; "" for the root itself. */
 static void rel_to(int rootfd, int fd, char *out, size_t cap) {
   static char full[4096], rootp[4096];
@@ -1467,6 +1518,8 @@ int root_main(int argc, char **argv) {
     case 'U': { char *p = field(0); cur_arg = p; q_unstub(p, field(1)); break; }
     case 'T': { char *p = field(0); cur_arg = p; q_mtime(p, field(1)); break; }
     case 'X': { char *p = field(0); cur_arg = p; q_rmdir(p); break; }
+    case 'r': { cur_reset(); char *p = field(0); cur_arg = p; op_remove(p); break; }
+    case 'J': { char *p = field(0); cur_arg = p; q_list(p); break; }
     case 'Y': reply("ok"); break;
     case 'R': { char *p = field(0); cur_arg = p; q_resolve(p); break; }
     case 'V': { char *p = field(0); cur_arg = p; q_dest(p); break; }
