@@ -15,15 +15,16 @@ import { replaceWithNew } from './place-file.js';
  * through one confined writer on DIR (worker/confined writeTree), so a symlink from the image (`x -> /etc`, `up ->
  * ../../..`) or one already in DIR is written or replaced, never followed out of DIR. Unlike buildx run as root,
  * nothing becomes a live privilege on the host: root-owned files lose setuid/setgid and device nodes are left out
- * (returned as `skipped`).
+ * (returned as `skipped`). `at`: a directory of DIR to write into instead (a platform's, `linux_arm64`), made by the
+ * same writer: a link an earlier image left in DIR under that name is replaced, never written through.
  */
-export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string): Promise<{ skipped: string[] }> {
+export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string, at = ''): Promise<{ skipped: string[] }> {
   await makeDirs(dest);
   markPlanted(dest);
   const owner = localOwner();
   return worker.withFs(fs, async (dir) => {
     try {
-      return await writeTree(dir, dest, { owner });
+      return await writeTree(dir, dest, { owner, at });
     } catch (err) {
       if (!(err instanceof ConfinedFsError)) throw tooLongInImage(err) ?? err;
       throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });

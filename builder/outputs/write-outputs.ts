@@ -197,8 +197,9 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       const split = out.platformSplit ?? !single;
       if (!split && !single) await refuseOverlaps(built.platforms, ctx.worker, out.dest);
       for (const p of built.platforms) {
-        const dest = split ? join(out.dest, platformDir(p.platform)) : out.dest;
-        const { skipped } = await writeLocal(ctx.worker, p.fs, dest);
+        const at = split ? platformDir(p.platform) : '';
+        const dest = split ? join(out.dest, at) : out.dest;
+        const { skipped } = await writeLocal(ctx.worker, p.fs, out.dest, at);
         // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
         if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
         ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);

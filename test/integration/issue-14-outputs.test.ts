@@ -66,6 +66,25 @@ describe('issue 14: -o type=local and type=tar keep a hostile image inside the d
     expect(suid.mode & 0o7777).to.equal(me.uid === 0 ? 0o755 : 0o4755);
   });
 
+  it('with several platforms, replaces a platform\'s directory planted in DEST as a link instead of writing through it', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const scratch = join(env.dir, 'ctx-platforms');
+    await mkdir(scratch, { recursive: true });
+    await writeFile(join(scratch, 'Dockerfile'), 'FROM scratch\nCOPY foo /passwd\n');
+    await writeFile(join(scratch, 'foo'), 'from-image\n');
+    const dest = join(env.dir, 'dest-platforms');
+    await mkdir(dest);
+    // An earlier image exported with platform-split=false may leave any top-level name in DEST, a platform's too.
+    await symlink(hostMarker, join(dest, 'linux_arm64'));
+    const r = await tsbuild(['build', '--root', join(env.dir, 'root'), '--platform', 'linux/amd64,linux/arm64', '-o', `type=local,dest=${dest}`, scratch]);
+    expect(r.code, r.stderr).to.equal(0);
+    for (const p of ['linux_amd64', 'linux_arm64']) {
+      expect((await lstat(join(dest, p))).isDirectory(), p).to.equal(true);
+      expect(await readFile(join(dest, p, 'passwd'), 'utf8'), p).to.equal('from-image\n');
+    }
+    // afterEach: the host marker's passwd is its own.
+  });
+
   it('writes --iidfile and --report as new files in place of links that the same build\'s -o type=local planted', async () => {
     if (env === undefined) throw new Error('build env did not start');
     const linking = join(env.dir, 'ctx-links');

@@ -7,6 +7,12 @@ import { RootSession } from './root-session.js';
 export interface WriteTreeOptions {
   /** Owner of every entry written (the invoking user, as buildx's local exporter does). */
   owner: { uid: number; gid: number };
+  /**
+   * A directory of `dest` to write the tree into instead of `dest` itself (a platform's directory, `linux_arm64`):
+   * made by the same writer, beneath `dest`, a real directory whatever was there (a link an earlier image put in
+   * `dest` under that name is replaced, never written through). Mode 0755, as BuildKit's platformDirStat.
+   */
+  at?: string;
 }
 
 /** What `writeTree` left out: device nodes and sockets, by path relative to the tree (bytes that are not UTF-8 as \xNN). */
@@ -28,6 +34,12 @@ export async function writeTree(source: string, dest: string, options: WriteTree
     session.base('', 'beneath');
     session.policy('layer');
     session.parents({ uid, gid }, 0o755);
+    const at = options.at ?? '';
+    if (at !== '') {
+      session.dir(at, false);
+      session.meta({ uid, gid, mode: 0o755 });
+    }
+    const destPath = (path: FsName): FsName => (at === '' ? path : concatNames(at, '/', path));
     // Names as bytes, written as bytes: a name that is not UTF-8 is kept (common/byte-names.ts).
     const visit = async (rel: FsName): Promise<void> => {
       const names = sortedNames(await readdir(rel.length === 0 ? source : concatNames(source, '/', rel), { encoding: 'buffer' }));
@@ -37,22 +49,22 @@ export async function writeTree(source: string, dest: string, options: WriteTree
         const ns = BigInt(Math.floor(st.mtimeMs)) * 1_000_000n;
         const times = { atimeNs: ns, mtimeNs: ns };
         if (st.isDirectory()) {
-          session.dir(path, false);
+          session.dir(destPath(path), false);
           session.meta({ uid, gid, mode: st.mode & 0o7777, ...times });
           await visit(path);
         } else if (st.isSymbolicLink()) {
-          session.symlink(path, nameOf(await readlink(concatNames(source, '/', path), { encoding: 'buffer' })));
+          session.symlink(destPath(path), nameOf(await readlink(concatNames(source, '/', path), { encoding: 'buffer' })));
           session.meta({ uid, gid, ...times });
         } else if (st.isFile() && st.nlink > 1 && seen.has(`${st.dev}:${st.ino}`)) {
-          session.hardlink(path, seen.get(`${st.dev}:${st.ino}`) ?? '');
+          session.hardlink(destPath(path), destPath(seen.get(`${st.dev}:${st.ino}`) ?? ''));
         } else if (st.isFile()) {
           if (st.nlink > 1) seen.set(`${st.dev}:${st.ino}`, path);
           // The C side opens the source beneath `source` without following its last component.
-          session.copy(path, path);
+          session.copy(destPath(path), path);
           const mode = st.mode & 0o7777 & (uid === 0 ? ~0o6000 : 0o7777);
           session.meta({ uid, gid, mode, ...times });
         } else if (st.isFIFO()) {
-          session.node(path, 'fifo');
+          session.node(destPath(path), 'fifo');
           session.meta({ uid, gid, mode: st.mode & 0o777, ...times });
         } else {
           skipped.push(showName(path));
