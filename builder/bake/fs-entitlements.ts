@@ -4,8 +4,8 @@ import { parseGoBool, UserError } from '../../common/index.js';
 import { targetError } from './errors.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import { isRemoteUrl, parseBuildContexts, sshSpec } from '../options/build-flags.js';
-import { parseOutput } from '../options/output.js';
+import { isRemoteUrl, LOCAL_DELETE, parseBuildContexts, sshSpec } from '../options/build-flags.js';
+import { parseOutput, type OutputSpec } from '../options/output.js';
 import { parseOciLayoutRef } from '../options/oci-layout-ref.js';
 import { parseSecret as parseBuildSecret, secretSource } from '../options/secrets.js';
 import { parseCache, parseExport, parseSecret, parseSsh } from './target.js';
@@ -141,28 +141,62 @@ function fsEntitlementsEnabled(isRemote: boolean, env: NodeJS.ProcessEnv): boole
 }
 
 /**
- * Refuses targets that read or write outside the working directory without a grant, naming every path and the
- * `--allow` that grants it, before any target starts. `allow`: the bake's --allow values; `granted`: what its --set values
- * grant (setGrants).
+ * Refuses targets that read or write outside the working directory without a grant, or delete in a local output
+ * (`mode=delete`) without `--allow=buildx.local.delete`, naming every path and the `--allow` that grants it, before any
+ * target starts. `allow`: the bake's --allow values; `granted`: what its --set values grant (setGrants). The delete
+ * grant is asked for whatever dest is and whatever BUILDX_BAKE_ENTITLEMENTS_FS says: buildx's bake counts it among the
+ * privileges, not the paths (bake/entitlements.go check and Prompt), unlike `tsbuild build`, which lets a
+ * subdirectory of the working directory go without it (builder/options/local-delete.ts).
  */
 export function checkFsEntitlements(targets: Array<{ name: string; context: string; flags: BuildFlags }>, given: { allow: string[]; granted?: FsGrants; isRemote?: boolean },
   cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): void {
-  if (!fsEntitlementsEnabled(given.isRemote === true, env)) return;
-  const { allow } = given;
+  const allow = given.allow.flatMap((x) => x.split(',')).map((x) => x.trim());
+  const missing: string[] = [];
+  const flags = new Set<string>();
+  if (!allow.includes(LOCAL_DELETE)) {
+    for (const t of targets) {
+      for (const o of outputsOf(t)) {
+        if (o.type !== 'local' || o.mode !== 'delete') continue;
+        missing.push(` - Deleting stale files from local output destinations (target ${JSON.stringify(t.name)} output dest=${o.dest})`);
+        flags.add(`--allow=${LOCAL_DELETE}`);
+      }
+    }
+  }
+  const home = evaluated('.', cwd);
+  if (fsEntitlementsEnabled(given.isRemote === true, env)) missing.push(...missingFsAccess(targets, allow, given.granted, cwd, env, flags));
+  if (missing.length > 0) {
+    // buildx's words (its Prompt lists " - Read access to path …" and ends in `additional privileges requested`),
+    // each line with the target and the attribute that asks; the hint names the paths in full.
+    throw new UserError('INVALID_ARGUMENT', `additional privileges requested by the bake definition (working directory ${home}):\n${missing.join('\n')}`,
+      `if you trust it, pass ${[...flags].join(' ')}${[...flags].some((f) => f.startsWith('--allow=fs')) ? ' (or run bake from a directory that holds these paths)' : ''}`);
+  }
+}
+
+/** A target's outputs as `tsbuild build` parses them; a value it refuses is refused here first, naming the target. */
+function outputsOf(t: { name: string; flags: BuildFlags }): OutputSpec[] {
+  try {
+    return t.flags.output.map((text) => parseOutput(text, t.flags.tag));
+  } catch (err) {
+    throw targetError(t.name, err);
+  }
+}
+
+/** The lines of what the targets read or write outside the working directory without a grant; their flags go to `flags`. */
+function missingFsAccess(targets: Array<{ name: string; context: string; flags: BuildFlags }>, allow: string[], granted: FsGrants | undefined,
+  cwd: string, env: NodeJS.ProcessEnv, flags: Set<string>): string[] {
   const grants = { read: [] as string[], write: [] as string[] };
-  for (const a of allow.flatMap((x) => x.split(',')).map((x) => x.trim())) {
+  for (const a of allow) {
     const m = /^fs(\.read|\.write)?=(.+)$/.exec(a);
     if (!m?.[2]) continue;
     const path = m[2] === '*' ? sep : evaluated(m[2], cwd);
     if (m[1] !== '.write') grants.read.push(path);
     if (m[1] !== '.read') grants.write.push(path);
   }
-  grants.read.push(...(given.granted?.read ?? []));
-  grants.write.push(...(given.granted?.write ?? []));
+  grants.read.push(...(granted?.read ?? []));
+  grants.write.push(...(granted?.write ?? []));
   const home = evaluated('.', cwd);
   const missing: string[] = [];
-  const flags = new Set<string>();
-  const allowsSsh = allow.flatMap((x) => x.split(',')).some((x) => x.trim() === 'ssh');
+  const allowsSsh = allow.includes('ssh');
   for (const t of targets) {
     // The default agent ($SSH_AUTH_SOCK) is the invoker's keys: buildx asks for --allow ssh before a bake file uses it.
     for (const text of t.flags.ssh) {
@@ -189,10 +223,5 @@ export function checkFsEntitlements(targets: Array<{ name: string; context: stri
       }
     }
   }
-  if (missing.length > 0) {
-    // buildx's words (its Prompt lists " - Read access to path …" and ends in `additional privileges requested`),
-    // each line with the target and the attribute that asks; the hint names the paths in full.
-    throw new UserError('INVALID_ARGUMENT', `additional privileges requested: the bake definition reaches outside the working directory ${home}:\n${missing.join('\n')}`,
-      `if you trust it, pass ${[...flags].join(' ')} (or run bake from a directory that holds these paths)`);
-  }
+  return missing;
 }

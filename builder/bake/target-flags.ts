@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import { UserError } from '../../common/index.js';
 import type { BuildFlags } from '../commands/build-flags.js';
-import { isRemoteUrl } from '../options/build-flags.js';
+import { isRemoteUrl, LOCAL_DELETE, localDeleteValueError } from '../options/build-flags.js';
 import type { ProgressMode } from '../progress/index.js';
 import type { Entry, Target } from './target.js';
 
@@ -53,9 +53,11 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
   // buildx bake's --allow: the build entitlements, and fs[.read|.write]=PATH, the paths outside the working directory
   // the bake may read and write (fs-entitlements.ts checks them for every target before any starts).
   for (const a of granted) {
-    // buildx's ParseEntitlements: ssh (the default agent), and image[.push|.load]=REF, which it accepts too.
-    if (!/^(network\.host|security\.insecure|ssh|fs(\.read|\.write)?=.+|image(\.push|\.load)?=.+)$/.test(a)) {
-      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, security.insecure, ssh, fs.read=PATH or fs.write=PATH');
+    // buildx's ParseEntitlements: ssh (the default agent), image[.push|.load]=REF, which it accepts too, and
+    // buildx.local.delete, which takes no value (bake/entitlements.go).
+    if (a.startsWith(`${LOCAL_DELETE}=`)) throw localDeleteValueError();
+    if (!/^(network\.host|security\.insecure|ssh|buildx\.local\.delete|fs(\.read|\.write)?=.+|image(\.push|\.load)?=.+)$/.test(a)) {
+      throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(a)} in --allow`, 'use --allow network.host, security.insecure, ssh, buildx.local.delete, fs.read=PATH or fs.write=PATH');
     }
   }
   const missing = (t.entitlements ?? []).filter((e) => !granted.includes(e));
@@ -85,7 +87,9 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
     label: Object.entries(t.labels ?? {}).map(([k, v]) => `${k}=${v}`),
     secret: (t.secret ?? []).map((s) => [s.id !== undefined ? `id=${s.id}` : '', s.src !== undefined ? `src=${s.src}` : '', s.env !== undefined ? `env=${s.env}` : ''].filter(Boolean).map(csv).join(',')),
     ssh: (t.ssh ?? []).map((s) => (s.paths?.length ? `${s.id ?? 'default'}=${s.paths.join(',')}` : (s.id ?? 'default'))),
-    allow: granted.filter((a) => a === 'network.host' || a === 'security.insecure'),
+    // buildx.local.delete goes on to the build's own check: bake asked for it for every mode=delete output already
+    // (fs-entitlements.ts), wherever dest is, as buildx's bake does.
+    allow: granted.filter((a) => a === 'network.host' || a === 'security.insecure' || a === LOCAL_DELETE),
     buildContext, annotation: t.annotations ?? [],
     attest: attest.filter((a) => a.disabled !== true).map((a) => Object.entries({ type: a.type, ...a }).map(([k, v]) => csv(`${k}=${String(v)}`)).join(',')),
     ...(disabled('provenance') ? { provenance: 'false' } : {}), ...(disabled('sbom') ? { sbom: 'false' } : {}),

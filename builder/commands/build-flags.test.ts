@@ -71,8 +71,11 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
   });
 
   it('grants the entitlements tsbuild has and refuses the rest by name, typos included', () => {
-    expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal(['network.host', 'security.insecure']);
-    for (const e of ['device', 'buildx.local.delete', 'network.hots']) expect(() => parseAllow([e]), e).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal({ entitlements: ['network.host', 'security.insecure'], isLocalDeleteAllowed: false });
+    // buildx.local.delete is tsbuild's to check (local outputs), never one of the build's entitlements.
+    expect(parseAllow(['buildx.local.delete'])).to.deep.equal({ entitlements: [], isLocalDeleteAllowed: true });
+    expect(() => parseAllow(['buildx.local.delete=true'])).to.throw('buildx.local.delete does not accept a value');
+    for (const e of ['device', 'network.hots', 'buildx.local']) expect(() => parseAllow([e]), e).to.throw().with.property('code', 'INVALID_ARGUMENT');
   });
 
   it('refuses a --build-context for one platform (NAME::PLATFORM) by name instead of never matching it', () => {

@@ -8,6 +8,7 @@ import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
 import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
+import { checkLocalDelete } from '../options/local-delete.js';
 import { buildSettingsAttrs, localMountName } from '../options/frontend-attrs.js';
 import type { GitAttributes, LocalDirs } from '../git-info/index.js';
 import { openSshAgents } from '../options/ssh-key-agent.js';
@@ -57,7 +58,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--attach-report', 'attach the cache report (JSON + HTML) to each pushed image as an OCI referrer')
     .option('--dry-run', 'with --push: build, push nothing, and print per blob whether the push would skip, mount or upload it')
     .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
-    .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure; repeatable', collect, [])
+    .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure, buildx.local.delete (-o type=local,mode=delete outside a subdirectory of the working directory); repeatable', collect, [])
     .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
@@ -156,6 +157,8 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     for (const tag of flags.tag) parseReference(tag);
   }
   const outputs = outputsOf(flags);
+  const allowed = parseAllow(flags.allow);
+  checkLocalDelete(outputs, allowed.isLocalDeleteAllowed);
   // --dry-run: build everything, push nothing; print what each push would send (push-plan.ts).
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   const toCaches = unsupportedCaches(cacheEntries(flags.cacheTo, '--cache-to'), '--cache-to');
@@ -192,7 +195,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const settings = {
     contextDir: context ?? '.', tags: flags.tag, buildArgs, labels: keyValues('--label', flags.label, 'empty'),
     outputs, noCache: flags.cache === false, noCacheFilter: flags.cacheFilter,
-    allow: parseAllow(flags.allow), cacheFrom, cacheTo,
+    allow: allowed.entitlements, cacheFrom, cacheTo,
     ...(flags.file ? { dockerfile: flags.file } : {}), ...(flags.target ? { target: flags.target } : {}),
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).

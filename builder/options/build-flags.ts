@@ -51,21 +51,43 @@ export function parseAddHosts(values: string[]): string[] {
   return lines;
 }
 
+/** What `--allow` grants: the build's entitlements (RUN's), and whether a local output may delete (buildx's own). */
+export interface Allowed {
+  /** `network.host`, `security.insecure`: checked against the Dockerfile's RUN steps. */
+  entitlements: string[];
+  /**
+   * `buildx.local.delete`: `-o type=local,mode=delete` may delete in any dest (local-delete.ts). buildx checks it itself
+   * and never sends it to BuildKit (util/buildflags/entitlements.go ParseEntitlements); nor does it reach a RUN here.
+   */
+  isLocalDeleteAllowed: boolean;
+}
+
 /**
  * `--allow` entitlements (repeatable, comma-separated), checked as buildx checks them: `network.host` and
- * `security.insecure` are granted; `device` and `buildx.local.delete` are buildx's but have nothing to grant here
- * (no RUN --device, no local-output deletion); anything else is a typo and refused, never granted silently.
+ * `security.insecure` are granted, and `buildx.local.delete` (no value: "buildx.local.delete does not accept a
+ * value", as buildx says); `device` is buildx's but has nothing to grant here (no RUN --device); anything else is a
+ * typo and refused, never granted silently.
  */
-export function parseAllow(values: string[]): string[] {
-  const out: string[] = [];
+export function parseAllow(values: string[]): Allowed {
+  const out: Allowed = { entitlements: [], isLocalDeleteAllowed: false };
   for (const e of values.flatMap((a) => a.split(',')).map((a) => a.trim()).filter((a) => a !== '')) {
-    if (e === 'network.host' || e === 'security.insecure') { if (!out.includes(e)) out.push(e); continue; }
-    if (e === 'device' || e.startsWith('device=') || e === 'buildx.local.delete') {
-      throw new UserError('INVALID_ARGUMENT', `--allow ${e} is not supported`, 'tsbuild grants network.host and security.insecure only');
+    if (e === 'network.host' || e === 'security.insecure') { if (!out.entitlements.includes(e)) out.entitlements.push(e); continue; }
+    if (e === LOCAL_DELETE) { out.isLocalDeleteAllowed = true; continue; }
+    if (e.startsWith(`${LOCAL_DELETE}=`)) throw localDeleteValueError();
+    if (e === 'device' || e.startsWith('device=')) {
+      throw new UserError('INVALID_ARGUMENT', `--allow ${e} is not supported`, 'tsbuild grants network.host, security.insecure and buildx.local.delete only');
     }
-    throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(e)} in --allow`, 'use --allow network.host or --allow security.insecure');
+    throw new UserError('INVALID_ARGUMENT', `invalid entitlement ${JSON.stringify(e)} in --allow`, 'use --allow network.host, --allow security.insecure or --allow buildx.local.delete');
   }
   return out;
+}
+
+/** buildx's entitlement for `-o type=local,mode=delete` (util/buildflags/entitlements.go EntitlementBuildxLocalDelete). */
+export const LOCAL_DELETE = 'buildx.local.delete';
+
+/** `--allow buildx.local.delete=VALUE`, refused in buildx's words (build and bake alike). */
+export function localDeleteValueError(): UserError {
+  return new UserError('INVALID_ARGUMENT', `${LOCAL_DELETE} does not accept a value`, `write --allow=${LOCAL_DELETE}`);
 }
 
 /** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */

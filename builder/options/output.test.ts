@@ -10,6 +10,11 @@ describe('parseOutput', () => {
     ['type=image,"name=r/a:1,r/a:2"', [], { type: 'image', names: ['r/a:1', 'r/a:2'], push: false }],
     ['type=docker,dest=img.tar', ['x'], { type: 'docker', dest: 'img.tar', names: ['x'] }],
     ['type=local,dest=out', [], { type: 'local', dest: 'out' }],
+    // mode= as BuildKit's ParseLocalExporterMode reads it: trimmed, any case; copy is the default and is not recorded.
+    ['type=local,dest=out,mode=delete', [], { type: 'local', dest: 'out', mode: 'delete' }],
+    ['type=local,dest=out,mode= DELETE ', [], { type: 'local', dest: 'out', mode: 'delete' }],
+    ['type=local,dest=out,mode=Copy', [], { type: 'local', dest: 'out' }],
+    ['type=local,dest=out,mode=', [], { type: 'local', dest: 'out' }],
     ['./out', [], { type: 'local', dest: './out' }],
     ['-', [], { type: 'tar', dest: '-' }],
     // buildx's ExportEntry.UnmarshalText: one field, written without quotes, not starting with type=, is the local
@@ -41,6 +46,11 @@ describe('parseOutput', () => {
     expect(parseOutput('type=docker,dest=o.tar', [], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'true' })).not.to.have.property('ociArtifact');
     expect(parseOutput('type=registry', ['r/a:1'], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'false' })).not.to.have.property('ociArtifact');
     expect(parseOutput('type=oci,dest=o.tar,oci-artifact=true', [], { BUILDX_NO_DEFAULT_OCI_ARTIFACT: 'true' })).to.deep.include({ ociArtifact: true });
+  });
+
+  it('refuses a local mode other than copy or delete in BuildKit\'s words', () => {
+    expect(() => parseOutput('type=local,dest=out,mode=mirror', [])).to.throw('invalid local exporter mode "mirror"').with.property('code', 'INVALID_ARGUMENT');
+    expect(() => parseOutput('type=tar,dest=out,mode=delete', [])).to.throw('attribute "mode" is not supported for type=tar');
   });
 
   it('refuses an unknown type with INVALID_ARGUMENT', () => {

@@ -51,9 +51,29 @@ export type OutputSpec =
      * built, as BuildKit's local exporter (CreateFSOpts.UsePlatformSplit); false merges them into dest.
      */
     platformSplit?: boolean;
+    /**
+     * `mode=`: 'copy' (the default) writes the result over what dest holds; 'delete' then removes every entry of
+     * dest the result does not have (BuildKit's local exporter mode, client/exporters.go ParseLocalExporterMode).
+     * Absent: copy.
+     */
+    mode?: LocalExportMode;
   }
   | { type: 'tar'; dest: string }
   | { type: 'cacheonly' };
+
+/** How `-o type=local` treats what dest already holds (`mode=`). */
+export type LocalExportMode = 'copy' | 'delete';
+
+/**
+ * `mode=` of a local output as BuildKit's ParseLocalExporterMode (client/exporters.go) reads it: trimmed, any case;
+ * absent or empty is copy.
+ */
+export function parseLocalExportMode(value: string | undefined): LocalExportMode {
+  const mode = (value ?? '').trim().toLowerCase();
+  if (mode === '' || mode === 'copy') return 'copy';
+  if (mode === 'delete') return 'delete';
+  throw new UserError('INVALID_ARGUMENT', `invalid local exporter mode ${JSON.stringify(value)}`, 'use mode=copy (the default) or mode=delete');
+}
 
 /** Reads a boolean attribute as Go's strconv.ParseBool does. */
 export function parseBool(value: string | undefined, fallback: boolean, flag: string): boolean {
@@ -83,7 +103,7 @@ const ACCEPTED: Record<string, string[]> = {
   registry: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
   oci: [...IMAGE_ATTRS, 'dest', 'tar'],
   docker: [...IMAGE_ATTRS, 'dest', 'tar'],
-  local: ['dest', 'platform-split'],
+  local: ['dest', 'platform-split', 'mode'],
   tar: ['dest', 'platform-split'],
   cacheonly: [],
 };
@@ -202,7 +222,8 @@ export function parseOutput(text: string, tags: string[], env: NodeJS.ProcessEnv
         throw new UserError('INVALID_ARGUMENT', `-o ${text}: tar=false is not supported for type=docker`, 'use -o type=oci,tar=false,dest=DIR for a layout directory');
       }
       return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text, env) };
-    case 'local': return { type: 'local', dest: dir('local'), ...(platformSplit !== undefined ? { platformSplit } : {}) };
+    case 'local': return { type: 'local', dest: dir('local'), ...(platformSplit !== undefined ? { platformSplit } : {}),
+      ...(parseLocalExportMode(attrs.mode) === 'delete' ? { mode: 'delete' as const } : {}) };
     case 'tar': return { type: 'tar', dest: file() };
     default: return { type: 'cacheonly' };
   }

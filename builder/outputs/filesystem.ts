@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { ConfinedFsError, isInUserNamespace, layerTar, subDirsTar, writeTree, type LinuxWorker, type TarSubDir } from '../../worker/index.js';
+import { ConfinedFsError, isInUserNamespace, layerTar, removeStale, subDirsTar, writeTree, type LinuxWorker, type TarSubDir } from '../../worker/index.js';
 import { makeDirs, markPlanted, pathTooLongError, UserError } from '../../common/index.js';
 import { checkFileDest } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
@@ -28,6 +28,25 @@ export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string,
     } catch (err) {
       if (!(err instanceof ConfinedFsError)) throw tooLongInImage(err) ?? err;
       throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });
+    }
+  });
+}
+
+/**
+ * `-o type=local,dest=DIR,mode=delete`, once every tree is written: removes what DIR holds that the result does not, so
+ * DIR holds exactly the result. The result is every tree at its place (`at`: '' for DIR itself, a platform's
+ * directory of a platform split), as BuildKit's delete mode sends one filesystem, the platforms merged or each under
+ * its directory (exporter/local/export.go, Export). Done by the confined writer on DIR (worker/confined
+ * removeStale): nothing is followed out of DIR and DIR itself stays. Returns how many entries were removed.
+ */
+export async function removeStaleLocal(worker: LinuxWorker, trees: { at: string; fs: FsState }[], dest: string): Promise<number> {
+  return withMounted(worker, trees.map((t) => ({ name: t.at, fs: t.fs })), async (mounted) => {
+    try {
+      return (await removeStale(dest, mounted.map((m) => ({ dir: m.dir, at: m.name })))).removed;
+    } catch (err) {
+      if (!(err instanceof ConfinedFsError)) throw err;
+      throw new UserError('INVALID_ARGUMENT', `removing stale entries from ${dest} (mode=delete) failed: ${err.message}`,
+        'check that everything in the destination may be removed by you, or use mode=copy', { cause: err });
     }
   });
 }
@@ -60,7 +79,7 @@ export async function writePlatformsTar(worker: LinuxWorker, trees: { name: stri
 }
 
 /** `fn` with every tree mounted (`mounted` in the same order), each unmounted once it returns. */
-async function withMounted(worker: LinuxWorker, trees: { name: string; fs: FsState }[], fn: (mounted: TarSubDir[]) => Promise<void>, mounted: TarSubDir[] = []): Promise<void> {
+async function withMounted<T>(worker: LinuxWorker, trees: { name: string; fs: FsState }[], fn: (mounted: TarSubDir[]) => Promise<T>, mounted: TarSubDir[] = []): Promise<T> {
   const [first, ...rest] = trees;
   if (first === undefined) return fn(mounted);
   return worker.withFs(first.fs, (dir) => withMounted(worker, rest, fn, [...mounted, { name: first.name, dir }]));

@@ -12,7 +12,7 @@ import type { Statement } from '../attest/in-toto.js';
 import { exportImage } from './export-image.js';
 import { layoutDescriptorAnnotations, writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
-import { filesIn, writeFsTar, writeLocal, writePlatformsTar } from './filesystem.js';
+import { filesIn, removeStaleLocal, writeFsTar, writeLocal, writePlatformsTar } from './filesystem.js';
 import { UserError } from '../../common/index.js';
 import { writingTo } from '../options/destinations.js';
 
@@ -203,6 +203,13 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
         // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
         if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
         ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
+      }
+      if (out.mode === 'delete') {
+        // The result is the whole of dest: with a split, a platform's directory is part of it and anything else at
+        // the top of dest is stale too (BuildKit sends the platforms as one tree in delete mode).
+        const trees = built.platforms.map((p) => ({ at: split ? platformDir(p.platform) : '', fs: p.fs }));
+        const removed = await removeStaleLocal(ctx.worker, trees, out.dest);
+        ctx.progress.note(`removed ${removed} stale ${removed === 1 ? 'entry' : 'entries'} from ${out.dest} (mode=delete)`);
       }
       break;
     }

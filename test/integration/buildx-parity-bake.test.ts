@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -336,6 +336,28 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
       ok(await bake(cwd2, ['--progress=plain', '--allow', `fs.write=${granted}`], ent));
       expect(existsSync(join(granted, 'foo'))).to.equal(true);
     }));
+  });
+
+  it('testBakeLocalExportDeleteMode: mode=delete in the definition or a --set needs --allow=buildx.local.delete, which takes no value, and removes stale files', async () => {
+    const bakefile = 'target "default" {\n\toutput = ["type=local,dest=out,mode=delete"]\n}\n';
+    // definition requires allow (even for dest under the working directory: bake asks for it wherever dest is)
+    let d = await tmpdir({ 'docker-bake.hcl': bakefile, ...COPY_FOO });
+    expect(failed(await bake(d, ['--progress=rawjson']))).to.contain('--allow=buildx.local.delete');
+    // and so whatever BUILDX_BAKE_ENTITLEMENTS_FS says: it is no path entitlement
+    expect(failed(await bakeCmd(d, [], { BUILDX_BAKE_ENTITLEMENTS_FS: '0' }))).to.contain('--allow=buildx.local.delete');
+    // set requires allow
+    d = await tmpdir({ 'docker-bake.hcl': 'target "default" {}\n', ...COPY_FOO });
+    expect(failed(await bake(d, ['--progress=rawjson', '--set', '*.output=type=local,dest=out,mode=delete']))).to.contain('--allow=buildx.local.delete');
+    // allow does not accept value
+    d = await tmpdir({ 'docker-bake.hcl': bakefile, ...COPY_FOO });
+    expect(failed(await bakeCmd(d, ['--allow=buildx.local.delete=true']))).to.contain('buildx.local.delete does not accept a value');
+    expect(existsSync(join(d, 'out'))).to.equal(false);
+    // allow deletes stale files
+    await mkdir(join(d, 'out', 'old'), { recursive: true });
+    await writeFile(join(d, 'out', 'stale'), 'stale', { mode: 0o600 });
+    await writeFile(join(d, 'out', 'old', 'f'), 'stale');
+    ok(await bakeCmd(d, ['--allow=buildx.local.delete']));
+    expect(await readdir(join(d, 'out'))).to.deep.equal(['foo']);
   });
 
   it('testBakeSSHPathNoParallel, testBakeSSHDefaultNoParallel: an SSH key outside the working directory and the default agent are asked for', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { git, serveGitHttp, type GitHttpServer } from '../fixtures/git-http-server.js';
@@ -205,6 +205,39 @@ describe('buildx parity: tests/build.go', function () {
         expect(meta['buildx.build.ref']).to.be.a('string').and.not.be.empty;
         expect((meta['buildx.build.warnings'] as unknown[] | undefined) ?? [], mode).to.have.length(mode === 'true' ? 3 : 0);
       }
+    });
+
+    it('testBuildLocalExportDeleteMode: mode=delete removes stale files, without --allow only in a subdirectory of the working directory', async () => {
+      const needsAllow = 'local output mode=delete for destination';
+      // requires allow for current working directory
+      let dir = await createTestProject();
+      expect(failed(await buildCmd(['--output=type=local,dest=.,mode=delete', '.'], { cwd: dir })).stderr).to.contain(`${needsAllow} "."`).and.contain('--allow=buildx.local.delete');
+      // requires allow for outside destination
+      const outside = join(await tmpdir({}), 'out');
+      expect(failed(await buildCmd([`--output=type=local,dest=${outside},mode=delete`, '.'], { cwd: dir })).stderr).to.contain('--allow=buildx.local.delete');
+      // requires allow for symlink outside destination (nothing was written through it)
+      await symlink(await tmpdir({}), join(dir, 'out'));
+      expect(failed(await buildCmd(['--output=type=local,dest=out,mode=delete', '.'], { cwd: dir })).stderr).to.contain('--allow=buildx.local.delete');
+      // allow does not accept value
+      expect(failed(await buildCmd(['--allow=buildx.local.delete=true', '--output=type=local,dest=out2', '.'], { cwd: dir })).stderr).to.contain('buildx.local.delete does not accept a value');
+      // an unknown mode, in ParseLocalExporterMode's words
+      expect(failed(await buildCmd(['--output=type=local,dest=out2,mode=mirror', '.'], { cwd: dir })).stderr).to.contain('invalid local exporter mode "mirror"');
+      // deletes stale files in subdirectory without allow (the mode trimmed and in any case, as BuildKit reads it)
+      dir = await createTestProject();
+      await mkdir(join(dir, 'out', 'olddir', 'sub'), { recursive: true });
+      await writeFile(join(dir, 'out', 'stale'), 'stale', { mode: 0o600 });
+      await writeFile(join(dir, 'out', 'olddir', 'sub', 'f'), 'stale');
+      ok(await buildCmd(['--output=type=local,dest=out,mode= Delete ', '.'], { cwd: dir }));
+      expect(await readdir(join(dir, 'out'))).to.deep.equal(['bar']);
+      // mode=copy (the default) keeps them
+      await writeFile(join(dir, 'out', 'stale'), 'stale');
+      ok(await buildCmd(['--output=type=local,dest=out,mode=copy', '.'], { cwd: dir }));
+      expect((await readdir(join(dir, 'out'))).sort()).to.deep.equal(['bar', 'stale']);
+      // allow permits current working directory
+      dir = await createTestProject();
+      await writeFile(join(dir, 'stale'), 'stale', { mode: 0o600 });
+      ok(await buildCmd(['--allow=buildx.local.delete', '--output=type=local,dest=.,mode=delete', '.'], { cwd: dir }));
+      expect(await readdir(dir)).to.deep.equal(['bar']);
     });
 
     it('testBuildIndexAnnotationsLoadDocker: an index annotation on a single-platform docker export is refused', async () => {
