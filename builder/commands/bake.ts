@@ -31,7 +31,7 @@ export function registerBake(program: Command, signal: AbortSignal): void {
     .option('--metadata-file <file>', 'write every target\'s build metadata to a file, one object keyed by target name')
     .option('--call <method>', 'build (default), check or targets, for every target')
     .option('--check', 'shorthand for --call=check')
-    .option('--allow <entitlement>', 'grant what the bake file asks for: network.host, security.insecure, ssh, fs.read=PATH, fs.write=PATH, fs=PATH (paths outside the working directory; * for any); repeatable', collect, [])
+    .option('--allow <entitlement>', 'grant what the bake file asks for: network.host, security.insecure, ssh, buildx.local.delete (local outputs with mode=delete), fs.read=PATH, fs.write=PATH, fs=PATH (paths outside the working directory; * for any); repeatable', collect, [])
     .option('--sbom <value>', 'shorthand for --set=*.attest=type=sbom')
     .option('--provenance <value>', 'shorthand for --set=*.attest=type=provenance')
     .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS or plain HTTP; repeatable', collect, [])
