@@ -33,13 +33,14 @@ export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string,
 }
 
 /**
- * `-o type=local,dest=DIR,mode=delete`, once every tree is written: removes what DIR holds that the result does not, so
- * DIR holds exactly the result. The result is every tree at its place (`at`: '' for DIR itself, a platform's
+ * `-o type=local,dest=DIR,mode=delete`: removes what DIR holds that the result does not, so that once every tree is
+ * written DIR holds exactly the result. The result is every tree at its place (`at`: '' for DIR itself, a platform's
  * directory of a platform split), as BuildKit's delete mode sends one filesystem, the platforms merged or each under
  * its directory (exporter/local/export.go, Export). Done by the confined writer on DIR (worker/confined
  * removeStale): nothing is followed out of DIR and DIR itself stays. Returns how many entries were removed.
  */
 export async function removeStaleLocal(worker: LinuxWorker, trees: { at: string; fs: FsState }[], dest: string): Promise<number> {
+  await makeDirs(dest);
   return withMounted(worker, trees.map((t) => ({ name: t.at, fs: t.fs })), async (mounted) => {
     try {
       return (await removeStale(dest, mounted.map((m) => ({ dir: m.dir, at: m.name })))).removed;

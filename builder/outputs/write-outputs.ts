@@ -196,6 +196,16 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       // merges them; platform-split=true gives one platform its directory too (BuildKit's local exporter).
       const split = out.platformSplit ?? !single;
       if (!split && !single) await refuseOverlaps(built.platforms, ctx.worker, out.dest);
+      if (out.mode === 'delete') {
+        // The result is the whole of dest: with a split, a platform's directory is part of it and anything else at the
+        // top of dest is stale too (BuildKit sends the platforms as one tree in delete mode). Removed before the trees
+        // are written, which leaves the same entries: what is stale is what no tree has, and writeTree replaces
+        // whatever is in the way of what a tree has. Done after, the removals would date every directory they
+        // touched now, where BuildKit's receiver sets the directory times last (fsutil DiskWriter.Wait).
+        const trees = built.platforms.map((p) => ({ at: split ? platformDir(p.platform) : '', fs: p.fs }));
+        const removed = await removeStaleLocal(ctx.worker, trees, out.dest);
+        ctx.progress.note(`removed ${removed} stale ${removed === 1 ? 'entry' : 'entries'} from ${out.dest} (mode=delete)`);
+      }
       for (const p of built.platforms) {
         const at = split ? platformDir(p.platform) : '';
         const dest = split ? join(out.dest, at) : out.dest;
@@ -203,13 +213,6 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
         // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
         if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
         ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
-      }
-      if (out.mode === 'delete') {
-        // The result is the whole of dest: with a split, a platform's directory is part of it and anything else at
-        // the top of dest is stale too (BuildKit sends the platforms as one tree in delete mode).
-        const trees = built.platforms.map((p) => ({ at: split ? platformDir(p.platform) : '', fs: p.fs }));
-        const removed = await removeStaleLocal(ctx.worker, trees, out.dest);
-        ctx.progress.note(`removed ${removed} stale ${removed === 1 ? 'entry' : 'entries'} from ${out.dest} (mode=delete)`);
       }
       break;
     }

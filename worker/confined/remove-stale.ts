@@ -13,14 +13,15 @@ export interface ResultTree { dir: string; at: string }
 type InResult = 'dir' | 'other';
 
 /**
- * After an export into `dest` (`-o type=local,mode=delete`): removes every entry of `dest` the result does not have,
- * so that `dest` holds exactly the result, as BuildKit's delete mode has fsutil's receiver (ReceiveOpt.Merge=false,
+ * For an export into `dest` (`-o type=local,mode=delete`): removes every entry of `dest` the result does not have, so
+ * that once the result is written `dest` holds exactly it, as BuildKit's delete mode has fsutil's receiver (ReceiveOpt.Merge=false,
  * session/filesync/diffcopy.go syncTargetDiffCopy) walk the destination beside what it receives and remove the rest.
  * The result is the union of `trees`. `dest` itself is never removed, and nothing outside it is reached: `dest` is
  * walked through one confined writer (worker/native/fsattr/root.c `J` and `r`), which lists a directory only when it
  * is reached with no symlink and removes an entry without following one (a stale `up -> /` is unlinked as a link,
- * never descended). A directory is descended only when the result has a directory there too (the export just made
- * it one); everything else the result lacks goes whole. Names the export left out (device nodes, sockets: writeTree's
+ * never descended). A directory is descended only when the result has a directory there too; what the result has
+ * under a name that is something else in `dest` is left to the export, which replaces it whole (writeTree), and
+ * everything the result lacks goes whole. Names the export left out (device nodes, sockets: writeTree's
  * `skipped`) are in the result: BuildKit writes them, so what is at such a name in `dest` is not stale. Returns how
  * many entries were removed (a directory with what was in it counts once).
  */
