@@ -1,10 +1,11 @@
-import { existsSync, realpathSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { existsSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { parseGoBool, UserError } from '../../common/index.js';
 import { targetError } from './errors.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from '../cache/cache-spec.js';
 import type { BuildFlags } from '../commands/build-flags.js';
 import { isRemoteUrl, LOCAL_DELETE, parseBuildContexts, sshSpec } from '../options/build-flags.js';
+import { evaluatedPath } from '../options/existing-path.js';
 import { parseOutput, type OutputSpec } from '../options/output.js';
 import { parseOciLayoutRef } from '../options/oci-layout-ref.js';
 import { parseSecret as parseBuildSecret, secretSource } from '../options/secrets.js';
@@ -58,19 +59,16 @@ export function fsAccessOf(context: string, flags: BuildFlags, env: NodeJS.Proce
   return { read, write };
 }
 
-/** `p` (relative to `cwd`) with the symbolic links of its existing part followed: where the kernel would take it. */
+/**
+ * `p` (relative to `cwd`) with the symbolic links of its existing part followed, as buildx's bake checks paths
+ * (bake/entitlements.go, osutil.EvaluateToExistingPath): a dangling link counts where it points. A path that cannot
+ * be evaluated (a link loop, a file where a directory is named) is compared as written.
+ */
 function evaluated(p: string, cwd: string): string {
-  const abs = resolve(cwd, p);
-  let existing = abs;
-  const rest: string[] = [];
-  while (!existsSync(existing) && dirname(existing) !== existing) {
-    rest.unshift(basename(existing));
-    existing = dirname(existing);
-  }
   try {
-    return join(realpathSync(existing), ...rest);
+    return evaluatedPath(p, cwd);
   } catch {
-    return abs;   // a dangling link or no permission: compared as written
+    return resolve(cwd, p);
   }
 }
 
