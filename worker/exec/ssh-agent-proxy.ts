@@ -33,14 +33,28 @@ export async function startSshAgentProxy(agent: string, owner: { uid: number; gi
       if (client.destroyed) return;
       const upstream = connect(agent);
       const reaped = new Promise<void>((resolve) => upstream.once('close', () => resolve()));
-      client.once('end', () => {
+      let done = false;
+      const finished = (): void => {
+        if (done) return;
+        done = true;
         finishing.add(reaped);
         void reaped.then(() => finishing.delete(reaped));
-      });
+      };
+      // The step closed its end (the pipe then ends the agent's) or reset it (a client that closes with part of the
+      // answer unread: its kernel sends RST): either way the agent's end is only half-closed here, so the agent closes
+      // it itself and this side sees its `close` then. Destroying it here would leave nothing to wait for.
+      client.once('end', finished);
+      const release = (): void => {
+        finished();
+        if (!upstream.writableEnded) upstream.end();
+        upstream.resume();   // nothing reads the rest of the answer now: let the agent's close come through
+      };
+      client.once('error', () => { client.destroy(); release(); });
+      client.once('close', release);
+      upstream.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent went away: drop both
       for (const s of [client, upstream]) {
         open.add(s);
         s.on('close', () => open.delete(s));
-        s.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent or the step went away: drop both
       }
       client.pipe(upstream).pipe(client);
     });
