@@ -57,6 +57,13 @@ export interface ExecResources {
   secrets: Record<string, SecretSource>;
   /** `--ssh ID=SOCKET`: host agent sockets by id, for RUN --mount=type=ssh. Never keyed or recorded. */
   ssh?: Record<string, string>;
+  /**
+   * Each `--mount=type=cache,from=…` by target: the content digest of what it mounts from its source, as the step's key
+   * has it (`content['mount:TARGET']`). The worker names the cache directory by it, so another source content is
+   * another cache, seeded with that content, and the same content finds what the last run left (BuildKit keys it by
+   * id and the source's ref: solver/llbsolver/mounts/mount.go getRefCacheDir).
+   */
+  cacheSources?: Record<string, Digest>;
 }
 
 /** A file-content digest with the per-path digests that made it, so a miss can say which file changed. */

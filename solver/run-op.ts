@@ -1,8 +1,8 @@
 import { assertNever, sourceKey } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
-import type { ImageConfig, ImageManifest } from '../registry/oci/index.js';
+import type { Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, SecretSource, Worker } from './ports.js';
-import { fileSource } from './vertex-parts.js';
+import { fileSource, mountContentName } from './vertex-parts.js';
 import type { SolvedInput } from './vertex-parts.js';
 import { UserError } from '../common/index.js';
 
@@ -15,6 +15,8 @@ export interface RunContext {
   /** `--ssh ID=SOCKET`: agent sockets on the host by id. */
   ssh?: Record<string, string>;
   inputs: Map<VertexId, SolvedInput>;
+  /** The content digests of the step's key (CacheKeyParts.content): what names a `type=cache,from=` mount's cache. */
+  content?: Record<string, Digest>;
   signal: AbortSignal;
   progress: ProgressSink;
 }
@@ -72,9 +74,16 @@ function execResources(op: ExecOp, ctx: RunContext): ExecResources {
   const sources: Record<string, FileSource> = {};
   const secrets: Record<string, SecretSource> = {};
   const ssh: Record<string, string> = {};
+  const cacheSources: Record<string, Digest> = {};
   for (const m of op.mounts) {
     if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) {
       sources[sourceKey(m.from)] = fileSource(m.from, ctx);
+      if (m.type === 'cache') {
+        // vertexParts keyed it by the content it selects: the same digest names its cache (the seed is that content).
+        const digest = ctx.content?.[mountContentName(m.target)];
+        if (digest === undefined) throw new Error(`RUN --mount=type=cache,from=… at ${m.target}: the step's key has no content digest of its source`);
+        cacheSources[m.target] = digest;
+      }
     } else if (m.type === 'secret') {
       const value = ctx.secrets[m.id];
       if (value !== undefined) secrets[m.id] = value;
@@ -91,5 +100,5 @@ function execResources(op: ExecOp, ctx: RunContext): ExecResources {
       }
     }
   }
-  return { sources, secrets, ...(Object.keys(ssh).length > 0 ? { ssh } : {}) };
+  return { sources, secrets, ...(Object.keys(ssh).length > 0 ? { ssh } : {}), ...(Object.keys(cacheSources).length > 0 ? { cacheSources } : {}) };
 }

@@ -430,6 +430,7 @@ class SolveRun {
         secrets: this.#opts.secrets ?? {},
         ...(this.#opts.ssh ? { ssh: this.#opts.ssh } : {}),
         inputs: opened,
+        content: key.parts.content,
         signal: this.#signal,
         progress,
       });

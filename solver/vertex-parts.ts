@@ -56,7 +56,7 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
     // leaves the RUN cached (BuildKit's testMountRWCache).
     for (const m of op.mounts) {
       if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined && m.from.kind !== 'inline') {
-        await addContent(`mount:${m.target}`, m.from, selectOp(m.source, m.from));
+        await addContent(mountContentName(m.target), m.from, selectOp(m.source, m.from));
         if (m.from.kind === 'vertex') contentKeyed.add(m.from.id);
       }
     }
@@ -74,6 +74,11 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
     platform: ctx.platform,
   });
   return { parts, files, keyedInputs };
+}
+
+/** The name of a RUN mount's source content in CacheKeyParts.content: `mount:TARGET`. */
+export function mountContentName(target: string): string {
+  return `mount:${target}`;
 }
 
 /** Where a COPY or mount reads from, resolved against the solved inputs and the build context. */

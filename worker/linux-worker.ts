@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
+import { sourceKey } from '../frontend/index.js';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
 import { canonicalJson, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
@@ -9,8 +10,8 @@ import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, Progr
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, cacheMountsDir, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
-import type { ExecMountSource } from './exec/index.js';
-import { CopyError, CopyHistory, Downloads, FileHashCache, GitCommits, contentDigest, type RemoteAccess, copyInto, statMemoFor } from './fileops/index.js';
+import type { CacheSeed, ExecMountSource } from './exec/index.js';
+import { CopyError, CopyHistory, Downloads, FileHashCache, GitCommits, contentDigest, type RemoteAccess, copyInto, copySubtree, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -161,10 +162,12 @@ export class LinuxWorker implements Worker {
         const sources: Record<string, ExecMountSource> = {};
         for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
+        const cacheSeeds = this.#cacheSeeds(op, resources, signal, progress);
         await runExec(op, {
           rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
           sources,
           cacheDir: cacheMountsDir(this.#root),
+          ...(cacheSeeds === undefined ? {} : { cacheSeeds }),
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
           stateDir,
@@ -311,6 +314,22 @@ export class LinuxWorker implements Worker {
           throw notUtf8Name(err, dir, 'the image or stage COPY --from reads', 'rename the file to UTF-8 in the stage that makes it, or leave its directory out of the COPY') ?? err;
         }));
     }
+  }
+
+  // What each `type=cache,from=` mount starts from: the digest the solver keyed its source by, and a copy of the subtree
+  // it mounts, read from the source as COPY --from reads it (a stage mounted read-only, or the context) and written
+  // into the new cache directory through the confined writer (copySubtree). Only called for a cache not made yet.
+  #cacheSeeds(op: ExecOp, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Record<string, CacheSeed> | undefined {
+    const seeds: Record<string, CacheSeed> = {};
+    for (const m of op.mounts) {
+      if (m.type !== 'cache' || m.from === undefined) continue;
+      const from = m.from;
+      const source = resources.sources[sourceKey(from)];
+      const digest = resources.cacheSources?.[m.target];
+      if (source === undefined || digest === undefined) throw new Error(`exec: the cache mount at ${m.target} has from= but no source or source digest`);
+      seeds[m.target] = { digest, fill: (dir, path, isOptional) => this.#withCopySource(source, (src) => copySubtree(from, path, isOptional, src, dir, signal, progress)) };
+    }
+    return Object.keys(seeds).length > 0 ? seeds : undefined;
   }
 
   async #execSource(source: FileSource, stateDir: string, id: string, signal: AbortSignal, progress: ProgressSink): Promise<ExecMountSource> {

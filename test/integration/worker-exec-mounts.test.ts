@@ -3,7 +3,9 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunMount } from '../../frontend/index.js';
 import { runExec, RunError, SecretError } from '../../worker/exec/index.js';
-import type { ExecEnvironment } from '../../worker/exec/index.js';
+import type { CacheSeed, ExecEnvironment } from '../../worker/exec/index.js';
+import { copySubtree } from '../../worker/fileops/index.js';
+import type { Digest } from '../../registry/oci/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
 
 async function run(env: ExecEnvironment, script: string, mounts: RunMount[]): Promise<string> {
@@ -51,6 +53,45 @@ describe('runExec: RUN --mount', () => {
     ]);
     expect(outA).to.equal('a\n');
     expect(outB).to.equal('b\n');
+  });
+
+  // A `from=` cache's seed, as the worker makes it: a confined COPY of the subtree from a source dir (here a plain one).
+  function seeded(source: string, digest: string, sharing: 'shared' | 'private' = 'shared'): { mount: RunMount; seeds: Record<string, CacheSeed> } {
+    const from = { kind: 'vertex', id: 's0.1' } as const;
+    const seed: CacheSeed = {
+      digest: `sha256:${digest.repeat(64)}` as Digest,
+      fill: (dir, path, isOptional) => copySubtree(from, path, isOptional, { kind: 'dir', path: source, excludes: [] }, dir, new AbortController().signal, new RecordingProgress()),
+    };
+    return { mount: { ...cache('seeded', sharing), from, source: '/wd' } as RunMount, seeds: { '/cache': seed } };
+  }
+
+  it('testSharedCacheMountsNoScratch: two runs of one seeded shared cache use one directory at the same time', async () => {
+    const source = join(fx.root, 'seed-source');
+    await mkdir(join(source, 'wd'), { recursive: true });
+    await writeFile(join(source, 'wd', 'baz'), 'base');
+    const { mount, seeds } = seeded(source, 'a');
+    const wait = (mine: string, other: string): string => `touch /cache/${mine}; i=0; while [ ! -f /cache/${other} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ls /cache`;
+    const [one, two] = await Promise.all([
+      run(await fx.step(undefined, { cacheSeeds: seeds }), wait('one', 'two'), [mount]),
+      run(await fx.step(undefined, { cacheSeeds: seeds }), wait('two', 'one'), [mount]),
+    ]);
+    expect(one).to.equal('baz\none\ntwo\n');
+    expect(two).to.equal('baz\none\ntwo\n');
+  });
+
+  it('seeds the private copy of a seeded cache from the source too, while another run holds the shared one', async () => {
+    const source = join(fx.root, 'seed-private');
+    await mkdir(join(source, 'wd'), { recursive: true });
+    await writeFile(join(source, 'wd', 'baz'), 'base');
+    const { mount, seeds } = seeded(source, 'b', 'private');
+    const [a, b] = await Promise.all([
+      run(await fx.step(undefined, { cacheSeeds: seeds }), 'echo a > /cache/who; sleep 0.6; ls /cache; cat /cache/who', [mount]),
+      run(await fx.step(undefined, { cacheSeeds: seeds }), 'sleep 0.3; ls /cache; echo b > /cache/who; cat /cache/who', [mount]),
+    ]);
+    expect(a).to.equal('baz\nwho\na\n');
+    expect(b).to.equal('baz\nb\n');
+    // The private copy went with its run; the shared one has what the first run left.
+    expect(await run(await fx.step(undefined, { cacheSeeds: seeds }), 'cat /cache/who', [mount])).to.equal('a\n');
   });
 
   it('serialises two runs of a locked cache', async () => {

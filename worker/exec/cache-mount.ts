@@ -5,18 +5,23 @@ import { lstat, mkdir, open, readFile, readdir, rename, rm, writeFile } from 'no
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { RunMount } from '../../frontend/index.js';
+import type { Digest } from '../../registry/oci/index.js';
 import { removeTree } from '../../common/index.js';
 import { RootSession, inRootPath } from '../confined/index.js';
+import { createSeeded } from './seeded-cache.js';
 
 type CacheMount = Extract<RunMount, { type: 'cache' }>;
 
-/** `<root>/cache-mounts`: one directory per cache id, `<sha256(id)>`, with `<name>.lock` and `<name>.id` beside it. */
+/**
+ * `<root>/cache-mounts`: one directory per cache id, `<sha256(id)>` (`<sha256(id)>.<source digest>` for a cache with
+ * `from=`: seeded-cache.ts), with `<name>.lock` and `<name>.id` beside it.
+ */
 export function cacheMountsDir(root: string): string {
   return join(root, 'cache-mounts');
 }
 
 /** A shared cache directory's name (a private one's copy has a suffix and lives only while its step runs). */
-const CACHE_NAME = /^[0-9a-f]{64}$/;
+const CACHE_NAME = /^[0-9a-f]{64}(?:\.[0-9a-f]{64})?$/;
 
 /** A cache mount's directory as `tsbuild du` and `prune` show it (BuildKit's exec.cachemount records). */
 export interface CacheMountUsage {
@@ -31,8 +36,19 @@ export interface CacheMountUsage {
   description: string;
 }
 
-/** A cache directory made ready for one run: where it is, the lock file to hold, and what to do afterwards. */
-export interface CacheDir { path: string; lock?: string; release(): Promise<void> }
+/**
+ * A cache directory made ready for one run: where it is, the path inside it the step mounts (`source=`, or what
+ * cacheSubpath says for a seeded one), the lock file to hold, and what to do afterwards.
+ */
+export interface CacheDir { path: string; subpath: string; lock?: string; release(): Promise<void> }
+
+/**
+ * What a `--mount=type=cache,from=…` starts from: the content digest of what it mounts from its source (the RUN key's
+ * `mount:TARGET`), and `fill`, which copies the subtree `path` of that source into a new cache directory `dir` at the
+ * same path, as COPY --from keeps it (the worker's confined copy; seeded-cache.ts); with `isOptional` a source without
+ * `path` copies nothing.
+ */
+export interface CacheSeed { digest: Digest; fill(dir: string, path: string, isOptional: boolean): Promise<void> }
 
 // Cache directories this process is using right now, with a use count: `sharing=private` takes a fresh directory
 // when its cache is in use. Only this process's runs are seen; concurrent tsbuild processes can share a private
@@ -92,8 +108,23 @@ async function ensureSubdir(path: string, source: string, m: CacheMount): Promis
   });
 }
 
-/** What names a cache directory: the mount's id, namespace, and the owner and mode it is made with. */
-type CacheIdentity = Pick<CacheMount, 'id' | 'namespace' | 'uid' | 'gid' | 'mode' | 'source'>;
+/** What names a cache directory: the mount's id, namespace, the owner and mode it is made with, and its source. */
+type CacheIdentity = Pick<CacheMount, 'id' | 'namespace' | 'uid' | 'gid' | 'mode' | 'source' | 'from'>;
+
+/** True when the mount's uid, gid or mode apply: BuildKit makes its `/cache` with them (setCacheUIDGID). */
+function isOwned(m: CacheIdentity): boolean {
+  return (m.uid !== 0 || m.gid !== 0 || m.mode !== 0o755) && inRootPath(m.source) === '';
+}
+
+/**
+ * The path inside the cache directory that the step mounts. Without `from=`, the `source=` subpath. With it, BuildKit
+ * bases the cache on the source (dockerfile2llb dispatchRunMounts) and mounts `source=` of it; with no `source=` but a
+ * uid, gid or mode it makes `/cache` on the source with them (setCacheUIDGID, a mkdir that keeps an existing one) and
+ * mounts that.
+ */
+function cacheSubpath(m: CacheIdentity): string {
+  return m.from !== undefined && isOwned(m) ? 'cache' : inRootPath(m.source);
+}
 
 /**
  * With a namespace (BUILDKIT_CACHE_MOUNT_NS) the pair is hashed as JSON, so no id in one namespace can spell another
@@ -103,10 +134,27 @@ type CacheIdentity = Pick<CacheMount, 'id' | 'namespace' | 'uid' | 'gid' | 'mode
  * directory is keyed by id and base (solver/llbsolver/mounts getRefCacheDir). Before, `target=/root/.npm` and
  * `target=/root/.npm,uid=1000` shared one directory, owned by whichever step made it.
  */
-function cacheName(m: CacheIdentity): string {
-  const owned = (m.uid !== 0 || m.gid !== 0 || m.mode !== 0o755) && (m.source === '' || m.source === '/');
+function cacheName(m: CacheIdentity, seed?: Digest): string {
+  if (m.from !== undefined) {
+    if (seed === undefined) throw new Error(`cache mount "${m.id}" has from= but no source digest to name its cache by`);
+    return `${seededPrefix(m)}.${seed.slice('sha256:'.length)}`;
+  }
+  const owned = isOwned(m);
   const name = !owned && m.namespace === undefined ? m.id : JSON.stringify([m.namespace ?? null, m.id, ...(owned ? [m.uid, m.gid, m.mode] : [])]);
   return createHash('sha256').update(name).digest('hex');
+}
+
+/**
+ * A cache with `from=` is `<prefix>.<hex of the source's content digest>`, the prefix hashing id, namespace, the path
+ * it mounts, owner and mode (when they apply) and a `from` marker, so no cache without `from=` has its name. BuildKit
+ * keys it `id:refID` (getRefCacheDir), one cache holding the whole source; here a cache holds the subtree it mounts,
+ * so the path is in the name too (`source=/a` and `source=/b` with the same content are two caches, each seeded with
+ * its own). BuildKit finds every source's cache of an id by the `id:` prefix when --no-cache prunes it (SearchCacheDir
+ * withNested); resetCacheMounts does the same with the prefix.
+ */
+function seededPrefix(m: CacheIdentity): string {
+  const owned = isOwned(m);
+  return createHash('sha256').update(JSON.stringify([m.namespace ?? null, m.id, 'from', cacheSubpath(m), ...(owned ? [m.uid, m.gid, m.mode] : [])])).digest('hex');
 }
 
 /**
@@ -117,7 +165,13 @@ function cacheName(m: CacheIdentity): string {
  * directory is renamed aside first, so a step starting meanwhile makes a fresh one instead of finding half of it.
  */
 export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]): Promise<void> {
-  for (const name of new Set(mounts.map(cacheName))) {
+  const names = new Set(mounts.filter((m) => m.from === undefined).map((m) => cacheName(m)));
+  const prefixes = new Set(mounts.filter((m) => m.from !== undefined).map((m) => `${seededPrefix(m)}.`));
+  if (prefixes.size > 0) {
+    const entries = await readdir(cacheDir).catch(() => []);
+    for (const e of entries) if (CACHE_NAME.test(e) && prefixes.has(e.slice(0, 65))) names.add(e);
+  }
+  for (const name of names) {
     const aside = join(cacheDir, `${name}-pruned-${randomBytes(6).toString('hex')}`);
     try {
       await rename(join(cacheDir, name), aside);
@@ -133,9 +187,10 @@ export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]
  * Prepares `<cacheDir>/<sha256(id)>` for a `RUN --mount=type=cache`: the id is only hashed, so no id (`../../x`,
  * `/etc`) can name a path of its own.
  */
-export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<CacheDir> {
+export async function prepareCacheDir(cacheDir: string, m: CacheMount, seed?: CacheSeed): Promise<CacheDir> {
   await mkdir(cacheDir, { recursive: true });
-  const name = cacheName(m);
+  const name = cacheName(m, seed?.digest);
+  const subpath = cacheSubpath(m);
   const shared = join(cacheDir, name);
   let path = shared;
   let isFresh = false;
@@ -152,18 +207,21 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount): Promise<
     if (isFresh) await removeTree(path);
   };
   try {
+    const isMade = seed === undefined ? await create(path, m) : await createSeeded(path, subpath, seed, { isPrivate: isFresh, isOptional: isOwned(m), mark: markUsed });
     // What du --verbose says of a shared cache (its directory's name is only a hash): tsbuild's own file beside it.
-    if (await create(path, m) && !isFresh) {
+    if (isMade && !isFresh) {
       await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}) }), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW })
         .catch(() => undefined);
     }
-    await ensureSubdir(path, m.source, m);
+    // A seeded cache has its subpath from the seed; only BuildKit's `/cache` is made when the source lacks it.
+    if (seed === undefined || isOwned(m)) await ensureSubdir(path, subpath, m);
   } catch (err) {
     await release();
     throw err;
   }
   return {
     path,
+    subpath,
     lock: m.sharing === 'locked' ? `${shared}.lock` : undefined,
     release,
   };

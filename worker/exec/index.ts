@@ -13,7 +13,7 @@
 //   to a throwaway upper dir in stateDir, never to the source.
 // - --mount=type=cache: `<cacheDir>/<sha256(id)>`, created with uid/gid/mode; locked = flock by the helper for the
 //   whole run (across processes); private = a fresh throwaway dir while this process uses the cache elsewhere;
-//   `from=` is refused (INVALID_ARGUMENT).
+//   `from=` = a cache per source content, seeded with the mounted subtree of the source (seeded-cache.ts).
 // - --mount=type=secret: written by the helper into its scratch tmpfs with uid/gid/mode, bound read-only (default
 //   /run/secrets/<id>), or `env=`; never on a disk.
 // - --mount=type=ssh: a proxy socket (owned uid/gid, mode) forwarding to the --ssh agent; SSH_AUTH_SOCK points at it.
@@ -42,6 +42,7 @@ import type { HelperPool } from './helper-pool.js';
 import type { HelperResult } from './helper-process.js';
 import type { HelperSpec } from './helper-spec.js';
 import type { MountPlan } from './mount-plan.js';
+import type { CacheSeed } from './cache-mount.js';
 import { planMounts } from './mount-plan.js';
 import { UserNetwork } from './network.js';
 import type { UserNetworkPool } from './network.js';
@@ -65,7 +66,7 @@ export { ChainAccounts } from './accounts-cache.js';
 export { UserNetwork, UserNetworkPool } from './network.js';
 export { HelperPool } from './helper-pool.js';
 export { cacheMountsDir, listCacheMounts, removeCacheMount, resetCacheMounts } from './cache-mount.js';
-export type { CacheMountUsage } from './cache-mount.js';
+export type { CacheMountUsage, CacheSeed } from './cache-mount.js';
 
 /**
  * An overlay root filesystem for one step: read-only lower dirs (top first, overlayfs order) and the step's upper.
@@ -84,6 +85,8 @@ export interface ExecEnvironment {
   sources: Record<string, ExecMountSource>;
   /** Persistent directory under which type=cache mounts live (one subdirectory per cache id). */
   cacheDir: string;
+  /** What each `type=cache,from=…` mount (by target) starts from: its source's digest and the copy that seeds it. */
+  cacheSeeds?: Record<string, CacheSeed>;
   /** `--secret` sources by id: a host file's path, or the value itself. */
   secrets: Record<string, SecretSource>;
   /** `--ssh` agent sockets on the host by id; each step gets a proxy socket of its own (mount-plan.ts). */

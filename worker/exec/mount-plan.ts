@@ -2,7 +2,6 @@ import { chmod, mkdir, open } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { assertNever, sourceKey } from '../../frontend/index.js';
 import type { RunMount, SourceRef } from '../../frontend/index.js';
-import { inRootPath } from '../confined/index.js';
 import { prepareCacheDir } from './cache-mount.js';
 import { startSshAgentProxy } from './ssh-agent-proxy.js';
 import { SecretError } from './errors.js';
@@ -113,15 +112,14 @@ class Planner implements MountPlan {
     this.#sshSet = true;
   }
 
-  async cache(m: Extract<RunMount, { type: 'cache' }>, cacheDir: string): Promise<void> {
-    if (m.from !== undefined) {
-      throw new UserError('INVALID_ARGUMENT', `RUN --mount=type=cache,from=… is not supported (cache id "${m.id}")`, 'drop from= and populate the cache in the step itself');
-    }
-    const dir = await prepareCacheDir(cacheDir, m);
+  async cache(m: Extract<RunMount, { type: 'cache' }>, env: ExecEnvironment): Promise<void> {
+    const seed = m.from === undefined ? undefined : env.cacheSeeds?.[m.target];
+    if (m.from !== undefined && seed === undefined) throw new Error(`runExec: no seed for the cache mount at ${m.target} (from=${sourceKey(m.from)}) in the exec environment`);
+    const dir = await prepareCacheDir(env.cacheDir, m, seed);
     this.#releases.push(dir.release);
     if (dir.lock !== undefined) this.locks.push(dir.lock);
-    // source= is a subpath of the cache, resolved in-root by the helper (openat2 RESOLVE_IN_ROOT in the cache dir).
-    this.mounts.push({ kind: 'bind', srcRoot: dir.path, srcPath: `/${inRootPath(m.source)}`, target: this.target(m.target), readonly: m.readonly });
+    // The subpath is resolved in-root by the helper again (openat2 RESOLVE_IN_ROOT in the cache dir).
+    this.mounts.push({ kind: 'bind', srcRoot: dir.path, srcPath: `/${dir.subpath}`, target: this.target(m.target), readonly: m.readonly });
   }
 
   async add(m: RunMount, env: ExecEnvironment): Promise<void> {
@@ -131,7 +129,7 @@ class Planner implements MountPlan {
         if (m.from.kind === 'inline' && src.kind === 'dir') await makeScriptsExecutable(src.path, m.from.files);
         return this.bind(src, m.source, m.target, m.readwrite);
       }
-      case 'cache': return this.cache(m, env.cacheDir);
+      case 'cache': return this.cache(m, env);
       case 'tmpfs':
         this.mounts.push({ kind: 'tmpfs', target: this.target(m.target), data: m.size === undefined ? 'mode=1777' : `mode=1777,size=${m.size}` });
         return;

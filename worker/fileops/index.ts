@@ -1,6 +1,7 @@
 // COPY/ADD semantics on plain host directories: the worker's file operations. Callers mount; nothing here does.
 export type { CopySourceDir } from './source.js';
 export { copyInto, type CopyOutcome, type CopyResources, type IncrementalCopy } from './copy-into.js';
+export { copySubtree } from './copy-subtree.js';
 export { CopyHistory, type CopyRecord } from './copy-history.js';
 export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
