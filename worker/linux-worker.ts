@@ -327,7 +327,9 @@ export class LinuxWorker implements Worker {
       const source = resources.sources[sourceKey(from)];
       const digest = resources.cacheSources?.[m.target];
       if (source === undefined || digest === undefined) throw new Error(`exec: the cache mount at ${m.target} has from= but no source or source digest`);
-      seeds[m.target] = { digest, fill: (dir, path, isOptional) => this.#withCopySource(source, (src) => copySubtree(from, path, isOptional, src, dir, signal, progress)) };
+      // An empty filesystem (FROM scratch) has nothing to copy, and its stand-in directory's 0700 is not its root's mode.
+      const isEmpty = source.kind === 'fs' && source.fs.snapshot === null && source.fs.lazy === undefined;
+      seeds[m.target] = { digest, fill: async (dir, path, isOptional) => isEmpty ? undefined : this.#withCopySource(source, (src) => copySubtree(from, path, isOptional, src, dir, signal, progress)) };
     }
     return Object.keys(seeds).length > 0 ? seeds : undefined;
   }

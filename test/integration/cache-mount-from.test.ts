@@ -92,6 +92,7 @@ describe('RUN --mount=type=cache,from=: a cache seeded from a stage', function (
     const root = join(env.dir, 'root-escape');
     const read = await build('escape', [
       ...PREP(hostMarker),
+      'FROM scratch AS empty',
       'FROM BASE',
       'RUN mkdir /out',
       'RUN --mount=type=cache,from=prep,source=/evil,target=/c ls -A /c > /out/evil && cat /c/passwd > /out/passwd',
@@ -99,7 +100,10 @@ describe('RUN --mount=type=cache,from=: a cache seeded from a stage', function (
       // No source=: the whole stage, its root as it is; with a uid (and no source=) BuildKit's `/cache` made on it.
       'RUN --mount=type=cache,from=prep,target=/w ls -A /w/seed > /out/whole && stat -c "%u:%g %a" /w > /out/whole-root',
       'RUN --mount=type=cache,from=prep,target=/o,uid=1000,gid=1000,mode=0700 stat -c "%u:%g %a" /o > /out/owned && ls -A /o > /out/owned-list',
+      'RUN --mount=type=cache,from=empty,target=/e stat -c "%u:%g %a" /e > /out/empty && ls -A /e > /out/empty-list',
     ], [], root);
+    expect(await read('empty')).to.equal('0:0 755');
+    expect(await read('empty-list')).to.equal('');
     expect(await read('whole')).to.equal('a\nsub');
     expect(await read('whole-root')).to.equal('0:0 755');
     expect(await read('owned')).to.equal('1000:1000 700');
