@@ -129,7 +129,7 @@ describe('RUN --mount=type=cache,from=: a cache seeded from a stage', function (
     expect(await read('list')).to.equal('mine\nrun.sh');
   });
 
-  it('testCachedMounts: a cache on a stage keeps the stage\'s file and what an earlier step wrote', async () => {
+  it('testCachedMounts: a cache on a stage keeps the stage\'s file and what an earlier step wrote; one on an image starts with its files', async () => {
     if (env === undefined) throw new Error('build env did not start');
     const read = await build('cached', [
       'FROM BASE AS base',
@@ -138,8 +138,11 @@ describe('RUN --mount=type=cache,from=: a cache seeded from a stage', function (
       'RUN mkdir /out',
       'RUN --mount=type=cache,id=mycache2,from=base,source=/wd,target=/wd2 echo -n second > /wd2/bar',
       'RUN --mount=type=cache,id=mycache2,from=base,source=/wd,target=/src1 cat /src1/bar > /out/bar && cat /src1/baz > /out/baz',
+      // from= an image: its layers are the source.
+      'RUN --mount=type=cache,from=BASE,source=/etc,target=/img head -n 1 /img/passwd > /out/img && head -n 1 /etc/passwd > /out/own',
     ], [], join(env.dir, 'root-cached'));
     expect(await read('bar')).to.equal('second');
     expect(await read('baz')).to.equal('base');
+    expect(await read('img')).to.match(/^root:/).and.equal(await read('own'));
   });
 });
