@@ -56,27 +56,32 @@ describe('runExec: RUN --mount', () => {
   });
 
   // A `from=` cache's seed, as the worker makes it: a confined COPY of the subtree from a source dir (here a plain one).
-  function seeded(source: string, digest: string, sharing: 'shared' | 'private' = 'shared'): { mount: RunMount; seeds: Record<string, CacheSeed> } {
+  function seeded(source: string, digest: string, sharing: 'shared' | 'private' = 'shared'): { mount: RunMount; seeds: Record<string, CacheSeed>; fills: () => number } {
     const from = { kind: 'vertex', id: 's0.1' } as const;
+    let fills = 0;
     const seed: CacheSeed = {
       digest: `sha256:${digest.repeat(64)}` as Digest,
-      fill: (dir, path, isOptional) => copySubtree(from, path, isOptional, { kind: 'dir', path: source, excludes: [] }, dir, new AbortController().signal, new RecordingProgress()),
+      fill: (dir, path, isOptional) => {
+        fills++;
+        return copySubtree(from, path, isOptional, { kind: 'dir', path: source, excludes: [] }, dir, new AbortController().signal, new RecordingProgress());
+      },
     };
-    return { mount: { ...cache('seeded', sharing), from, source: '/wd' } as RunMount, seeds: { '/cache': seed } };
+    return { mount: { ...cache('seeded', sharing), from, source: '/wd' } as RunMount, seeds: { '/cache': seed }, fills: () => fills };
   }
 
   it('testSharedCacheMountsNoScratch: two runs of one seeded shared cache use one directory at the same time', async () => {
     const source = join(fx.root, 'seed-source');
     await mkdir(join(source, 'wd'), { recursive: true });
     await writeFile(join(source, 'wd', 'baz'), 'base');
-    const { mount, seeds } = seeded(source, 'a');
+    const { mount, seeds, fills } = seeded(source, 'a');
     const wait = (mine: string, other: string): string => `touch /cache/${mine}; i=0; while [ ! -f /cache/${other} ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; ls /cache`;
-    const [one, two] = await Promise.all([
-      run(await fx.step(undefined, { cacheSeeds: seeds }), wait('one', 'two'), [mount]),
-      run(await fx.step(undefined, { cacheSeeds: seeds }), wait('two', 'one'), [mount]),
-    ]);
+    const a = await fx.step(undefined, { cacheSeeds: seeds });
+    const b = await fx.step(undefined, { cacheSeeds: seeds });
+    const [one, two] = await Promise.all([run(a, wait('one', 'two'), [mount]), run(b, wait('two', 'one'), [mount])]);
     expect(one).to.equal('baz\none\ntwo\n');
     expect(two).to.equal('baz\none\ntwo\n');
+    // One seed for both: the second run waited for the first one's instead of filling (and renaming) its own.
+    expect(fills()).to.equal(1);
   });
 
   it('seeds the private copy of a seeded cache from the source too, while another run holds the shared one', async () => {

@@ -185,11 +185,11 @@ export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]
 
 /**
  * Prepares `<cacheDir>/<sha256(id)>` for a `RUN --mount=type=cache`: the id is only hashed, so no id (`../../x`,
- * `/etc`) can name a path of its own.
+ * `/etc`) can name a path of its own. A mount with `from=` needs its `seed`, filled in `tempDir` (seeded-cache.ts).
  */
-export async function prepareCacheDir(cacheDir: string, m: CacheMount, seed?: CacheSeed): Promise<CacheDir> {
+export async function prepareCacheDir(cacheDir: string, m: CacheMount, seed?: { seed: CacheSeed; tempDir: string }): Promise<CacheDir> {
   await mkdir(cacheDir, { recursive: true });
-  const name = cacheName(m, seed?.digest);
+  const name = cacheName(m, seed?.seed.digest);
   const subpath = cacheSubpath(m);
   const shared = join(cacheDir, name);
   let path = shared;
@@ -207,7 +207,7 @@ export async function prepareCacheDir(cacheDir: string, m: CacheMount, seed?: Ca
     if (isFresh) await removeTree(path);
   };
   try {
-    const isMade = seed === undefined ? await create(path, m) : await createSeeded(path, subpath, seed, { isPrivate: isFresh, isOptional: isOwned(m), mark: markUsed });
+    const isMade = seed === undefined ? await create(path, m) : await createSeeded(path, subpath, seed.seed, { isPrivate: isFresh, isOptional: isOwned(m), tempDir: seed.tempDir, mark: markUsed });
     // What du --verbose says of a shared cache (its directory's name is only a hash): tsbuild's own file beside it.
     if (isMade && !isFresh) {
       await writeFile(`${path}.id`, JSON.stringify({ id: m.id, target: m.target, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}) }), { flag: constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW })

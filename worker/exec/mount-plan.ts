@@ -115,7 +115,7 @@ class Planner implements MountPlan {
   async cache(m: Extract<RunMount, { type: 'cache' }>, env: ExecEnvironment): Promise<void> {
     const seed = m.from === undefined ? undefined : env.cacheSeeds?.[m.target];
     if (m.from !== undefined && seed === undefined) throw new Error(`runExec: no seed for the cache mount at ${m.target} (from=${sourceKey(m.from)}) in the exec environment`);
-    const dir = await prepareCacheDir(env.cacheDir, m, seed);
+    const dir = await prepareCacheDir(env.cacheDir, m, seed === undefined ? undefined : { seed, tempDir: env.tempDir });
     this.#releases.push(dir.release);
     if (dir.lock !== undefined) this.locks.push(dir.lock);
     // The subpath is resolved in-root by the helper again (openat2 RESOLVE_IN_ROOT in the cache dir).
