@@ -160,7 +160,9 @@ export class LinuxWorker implements Worker {
       const stateDir = makeTempDirSync(this.#tempDir, 'exec');
       try {
         const sources: Record<string, ExecMountSource> = {};
-        for (const [id, src] of Object.entries(resources.sources)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
+        // Only binds mount a source; a cache mount's is read once, by its seed, when its cache is made.
+        const bound = new Set(op.mounts.flatMap((m) => (m.type === 'bind' ? [sourceKey(m.from)] : [])));
+        for (const [id, src] of Object.entries(resources.sources)) if (bound.has(id)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
         const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
         const cacheSeeds = this.#cacheSeeds(op, resources, signal, progress);
         await runExec(op, {
@@ -318,7 +320,7 @@ export class LinuxWorker implements Worker {
 
   // What each `type=cache,from=` mount starts from: the digest the solver keyed its source by, and a copy of the subtree
   // it mounts, read from the source as COPY --from reads it (a stage mounted read-only, or the context) and written
-  // into the new cache directory through the confined writer (copySubtree). Only called for a cache not made yet.
+  // into the new cache directory through the confined writer (copySubtree). `fill` runs only for a cache not made yet.
   #cacheSeeds(op: ExecOp, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Record<string, CacheSeed> | undefined {
     const seeds: Record<string, CacheSeed> = {};
     for (const m of op.mounts) {
