@@ -86,6 +86,29 @@ describe('solve with a remote cache (two runners)', () => {
     expect(again.contents).to.deep.equal(cacheExport(graphOf(twoStages()), built, 'min').contents);
   });
 
+  it('with a min export, never runs a stage only another deferred stage is built on (FROM deps AS build)', async () => {
+    // Before, `deps` (whose result no fact names: the final stage copies from `build`) was started at once, for nothing.
+    const chained = (): StageSpec[] => [
+      { name: 'deps', from: { image: 'alpine:3' }, steps: [{ copy: ['src'], dest: '/src/' }, { run: 'install' }] },
+      { name: 'build', from: { stage: 0 }, steps: [{ run: 'compile' }] },
+      { from: { image: 'alpine:3' }, steps: [{ copy: ['compile'], dest: '/bin/', from: 1 }, { run: 'finish' }] },
+    ];
+    await a.solve(graphOf(chained()));
+    const exported = cacheExport(graphOf(chained()), await a.solve(graphOf(chained())), 'min');
+    const r = await b.solve(graphOf(chained()), { remote: new FakeRemoteCache(exported) });
+    expect(b.worker.calls.filter((c) => c.method === 'exec' || c.method === 'copy')).to.deep.equal([]);
+    expect(r.skipped).to.deep.equal(['s0.1', 's0.2', 's1.1']);   // FROM deps is deps' result itself
+    // A changed `build` step has no fact: the stage runs, and runs `deps` under it first.
+    const changed = chained();
+    changed[1] = { name: 'build', from: { stage: 0 }, steps: [{ run: 'compile' }, { run: 'strip' }] };
+    const c = new Harness(blobs);
+    c.worker.context = { ...CONTEXT };
+    const ran = await c.solve(graphOf(changed), { remote: new FakeRemoteCache(exported) });
+    c.dispose();
+    expect(ran.records.filter((x) => !x.cached).map((x) => x.id)).to.deep.equal(['s0.1', 's0.2', 's1.1', 's1.2']);
+    expect(ran.records.find((x) => x.id === 's2.1')?.cacheSource).to.equal('remote');   // same /compile: still a hit
+  });
+
   it('with a min export and a changed build-stage file, runs the build stage at once (no fact names its new key)', async () => {
     const remote = new FakeRemoteCache(cacheExport(graphOf(twoStages()), built, 'min'));
     b.worker.context['src/a.ts'] = 'a2';

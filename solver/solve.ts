@@ -190,8 +190,12 @@ class SolveRun {
    * only by COPY --from and RUN --mount=from), when a remote cache may hold facts that key those reads without them.
    */
   readonly #deferrable: Set<VertexId>;
-  /** Stage result vertex → its stage's index, for the deferrable stages. */
-  readonly #stageResults = new Map<VertexId, number>();
+  /**
+   * Results of deferrable stages that a step which is not deferrable reads (a target stage's COPY --from, a mount):
+   * where #startUnlessKnown decides whether the stage runs at once. A stage read only by other deferred stages (`FROM
+   * deps AS build`) is left to them: it runs if and when one of them does.
+   */
+  readonly #startPoints = new Set<VertexId>();
   /** Deferred steps that ran, by vertex: their outcome and when they finished. */
   readonly #deferredRuns = new Map<VertexId, { outcome: Outcome; finished: number }>();
   /** Deferred stages started because no fact about their result was known: solve() waits for them. */
@@ -208,12 +212,17 @@ class SolveRun {
     if (opts.remote !== undefined && opts.needsStageResults !== true && opts.noCache !== true) {
       const needed = new Set((opts.targets ?? [graph.target]).flatMap((t) => [...targetChain(graph, t)]));
       const stages = new Set<number>();
+      const results = new Set<VertexId>();
       for (const stage of graph.stages) {
         if (needed.has(stage.result)) continue;
         stages.add(stage.index);
-        this.#stageResults.set(stage.result, stage.index);
+        results.add(stage.result);
       }
       for (const v of graph.vertices) if (v.stage !== undefined && stages.has(v.stage) && !needed.has(v.id)) this.#deferrable.add(v.id);
+      for (const v of graph.vertices) {
+        if (this.#deferrable.has(v.id)) continue;
+        for (const id of v.inputs) if (results.has(id)) this.#startPoints.add(id);
+      }
     }
     this.leaseId = opts.buildId ?? randomUUID();
     this.lazy = new LazyResults(opts.worker, opts.cache, opts.remote, signal);
@@ -291,7 +300,7 @@ class SolveRun {
       this.#byKey.set(key.digest, shared);
     }
     const outcome = await shared.outcome;
-    if (isLeader && outcome.deferred === true && this.#stageResults.has(vertex.id)) {
+    if (isLeader && outcome.deferred === true && this.#startPoints.has(vertex.id)) {
       await this.#startUnlessKnown(outcome.fs, solvedStep(step, inputs, outcome.fs).fsKey);
     }
     // The same key in a chain a target needs (a FROM both stages name): what the deferrable one left waiting runs now.
