@@ -128,6 +128,28 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     expect(rebuilt.meta['tsbuild.cache']).to.include({ steps: 7, cached: 5, missed: 2, remote: 5 });
   });
 
+  it('mode=min with a chain of build stages (deps, then build FROM deps): a fresh runner runs neither', async () => {
+    const chained = join(dir, 'ctx-chained');
+    await run('mkdir', ['-p', chained]);
+    await writeFile(join(chained, 'Dockerfile'), [
+      `FROM ${host}/busybox:latest AS deps`,
+      'RUN echo "deps-$((40+2))" && echo d > /deps',
+      'FROM deps AS build',
+      'RUN echo "build-$((40+2))" && cat /deps > /out',
+      `FROM ${host}/busybox:latest`,
+      'COPY --from=build /out /out',
+      '',
+    ].join('\n'));
+    const first = await build(['--root', freshRoot(), '--cache-to', `type=registry,ref=${host}/cache:chained`, '-o', 'type=cacheonly'], chained);
+    expect(first.r.stderr).to.contain('deps-42').and.contain('build-42');
+    const { r, meta } = await build(['--root', freshRoot(), '--cache-from', `type=registry,ref=${host}/cache:chained`, '-o', `type=local,dest=${join(dir, 'chained-out')}`], chained);
+    expect(r.stderr).not.to.contain('deps-42');
+    expect(r.stderr).not.to.contain('build-42');
+    expect(r.stderr).to.contain('#- stage deps not run').and.contain('#- stage build not run');
+    expect(meta['tsbuild.cache']).to.include({ missed: 0 });
+    expect(await readFile(join(dir, 'chained-out', 'out'), 'utf8')).to.equal('d\n');
+  });
+
   it('round-trips a local cache directory and writes the lazily hit filesystem with -o type=local', async () => {
     const cacheDir = join(dir, 'cache-dir');
     await build(['--root', rootA(), '--cache-to', `type=local,dest=${cacheDir},mode=max`]);
