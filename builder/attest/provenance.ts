@@ -187,10 +187,9 @@ function isScrubbedArg(key: string): boolean {
 /**
  * The request as BuildKit's provenance holds it (provenance/types Parameters, each field omitempty): `min` leaves
  * out build args, labels, secrets and SSH (provenance.go scrubMinRequest), and `no-cache` (see the top), and an
- * empty `args` is no `args`.
+ * empty `args` is no `args`. `all`: requestArgsOf(input), which the completeness flag reads too.
  */
-function requestOf(input: ProvenanceInput, mode: 'min' | 'max'): Record<string, unknown> {
-  const all = requestArgsOf(input);
+function requestOf(input: ProvenanceInput, mode: 'min' | 'max', all: Record<string, string>): Record<string, unknown> {
   const args = mode === 'max' ? all : Object.fromEntries(Object.entries(all).filter(([k]) => !isScrubbedArg(k) && k !== 'no-cache'));
   const { secrets, ssh } = mode === 'max' ? mountedSecretsAndSsh(input.graph) : { secrets: [], ssh: [] };
   return {
@@ -286,7 +285,8 @@ export function provenanceStatement(input: ProvenanceInput, opts: ProvenanceOpti
 export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOptions): PredicateV1 {
   const max = opts.mode === 'max';
   const materials = [...materialsOf(input), ...(max ? cacheMaterials(input) : [])];
-  const request = requestOf(input, opts.mode);
+  const requestArgs = requestArgsOf(input);
+  const request = requestOf(input, opts.mode, requestArgs);
   // A git context names the repository at its commit, as BuildKit's RequestProvenance finds its material.
   const configSource = input.gitContext
     ? { uri: gitFragmentFormat(input.gitContext.url, true), digest: commitDigest(input.gitContext.commit) }
@@ -314,7 +314,7 @@ export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOpti
         buildkit_metadata: buildkitMetadata,
         ...(hermetic ? { buildkit_hermetic: true } : {}),
         // The request is whole unless `min` left build args or labels out (NewPredicate, scrubMinRequest).
-        buildkit_completeness: { request: max || !isScrubbed(requestArgsOf(input)), resolvedDependencies: isComplete },
+        buildkit_completeness: { request: max || !isScrubbed(requestArgs), resolvedDependencies: isComplete },
         ...(reproducible ? { buildkit_reproducible: true } : {}),
         ...(max ? { tsbuild_metadata: { buildId: input.buildId, steps: input.records.length, cached: input.records.filter((r) => r.cached).length } } : {}),
       },
