@@ -49,6 +49,7 @@ export async function startSshAgentProxy(agent: string, owner: { uid: number; gi
         if (!upstream.writableEnded) upstream.end();
         upstream.resume();   // nothing reads the rest of the answer now: let the agent's close come through
       };
+      // Released at the reset itself: waiting for the socket's `close` let the step's next connection in first.
       client.once('error', () => { client.destroy(); release(); });
       client.once('close', release);
       upstream.on('error', () => { client.destroy(); upstream.destroy(); });   // the agent went away: drop both
