@@ -102,11 +102,8 @@ export interface SolveResult {
   skipped: VertexId[];
 }
 
-interface Outcome {
-  fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string;
-  /** A miss not run yet: `fs` is a placeholder (LazyResults.defer) that runs it when opened. */
-  deferred?: true;
-}
+/** A miss not run yet has a placeholder `fs` (LazyResults.defer, isDeferred) that runs it when opened. */
+interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string }
 interface Solved extends SolvedInput { forced: boolean; record: VertexRecord; cacheKey: CacheKey }
 
 /**
@@ -300,12 +297,13 @@ class SolveRun {
       this.#byKey.set(key.digest, shared);
     }
     const outcome = await shared.outcome;
-    if (isLeader && outcome.deferred === true && this.#startPoints.has(vertex.id)) {
+    const isDeferred = this.lazy.isDeferred(outcome.fs);
+    if (isLeader && isDeferred && this.#startPoints.has(vertex.id)) {
       await this.#startUnlessKnown(outcome.fs, solvedStep(step, inputs, outcome.fs).fsKey);
     }
     // The same key in a chain a target needs (a FROM both stages name): what the deferrable one left waiting runs now.
-    if (outcome.deferred === true && !this.#deferrable.has(vertex.id)) await this.lazy.start(outcome.fs);
-    if (!isLeader && outcome.deferred !== true) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), of: shared.vertex });
+    if (isDeferred && !this.#deferrable.has(vertex.id)) await this.lazy.start(outcome.fs);
+    if (!isLeader && !isDeferred) this.emit({ type: 'cached', vertex: vertex.id, text: vertex.text, time: Date.now(), of: shared.vertex });
     await this.#opts.cache.remember(locator, { ...key, files: step.parts.files });
     const finished = Date.now();
     const cached = outcome.cached || !isLeader; // a second vertex with the same key reuses the first one's result
@@ -399,7 +397,7 @@ class SolveRun {
           throw this.fail(err, vertex);
         }
       });
-      return { fs, cached: false, size: 0, reasons, started, deferred: true };
+      return { fs, cached: false, size: 0, reasons, started };
     }
     // Ours to run: another solve that comes to this key meanwhile waits for it (no await between its check and this).
     const shared = this.#opts.runningSteps;
