@@ -8,6 +8,7 @@ import { collect, progressOf } from './build-flags.js';
 import { createProgress } from '../progress/index.js';
 import { builderOf, rootOf } from './global-options.js';
 import { withRoot } from './root.js';
+import { writeOutputFile } from '../options/destinations.js';
 
 function row(b: BuildSummary): string {
   const when = new Date(b.started).toISOString().replace('T', ' ').slice(0, 19);
@@ -76,8 +77,23 @@ export function registerHistory(program: Command): void {
         if (mode !== 'plain') writer.close();
       });
     });
-  for (const [name, instead] of [['export', 'tsbuild report ID --format json (the report) or history inspect --json'],
-    ['import', 'run the build again with --cache-from'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
+  history.command('export').argument('[ref...]', 'build ids (or unique prefixes, or ^N); default: the latest build')
+    .description('export build records into a Docker Desktop bundle (.dockerbuild), as `docker buildx history export`')
+    .option('-o, --output <file>', 'output file path (default: standard output, when it is no terminal)')
+    .option('--all', 'export every build record')
+    .option('--finalize', 'ensure the records are finalized first (tsbuild\'s are, once their build ends)')
+    .action((refs: string[], flags: { output?: string; all?: boolean }, cmd: Command) => {
+      // buildx's checks, in its order: refs with --all, then a terminal as the output (before any record is read).
+      if (flags.all && refs.length > 0) throw new UserError('INVALID_ARGUMENT', 'cannot specify refs when using --all', 'drop the refs, or --all');
+      if (flags.output === undefined && process.stdout.isTTY) throw new UserError('INVALID_ARGUMENT', 'refusing to write to console, use --output to specify a file', 'add -o FILE.dockerbuild, or redirect standard output');
+      return withRoot(rootOf(cmd), {}, async (root) => {
+        const { exportHistory } = await import('../history/export.js');
+        const bundle = await exportHistory(await root.history(), flags.all === true ? 'all' : refs, buildRefPrefix(readBuilders(root.dir), builderOf(cmd)));
+        if (flags.output === undefined) process.stdout.write(bundle);
+        else await writeOutputFile(flags.output, bundle);
+      });
+    });
+  for (const [name, instead] of [['import', 'run the build again with --cache-from'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
     history.command(name).allowUnknownOption().allowExcessArguments().description(`not supported: use ${instead}`)
       .action(() => { throw new UserError('INVALID_ARGUMENT', `history ${name} is not supported by tsbuild`, `use ${instead}`); });
   }

@@ -42,7 +42,7 @@ export const GRPC_UNKNOWN = 2;
  * build arg, `target`, `context` for a remote context (buildx sends its URL), and the others as the record kept them
  * (BuildRecord.frontendAttrs: settings, labels, named contexts, `vcs:*`; none in a record written before it kept them).
  */
-function frontendAttrsOf(record: BuildRecord): Map<string, string> {
+export function frontendAttrsOf(record: BuildRecord): Map<string, string> {
   const attrs = new Map<string, string>(Object.entries(record.frontendAttrs ?? {}));
   for (const [k, v] of Object.entries(record.args)) attrs.set(`build-arg:${k}`, v);
   if (record.target) attrs.set('target', record.target);

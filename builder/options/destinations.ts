@@ -138,7 +138,7 @@ export async function prepareDestinations(outputs: Destinations['outputs'], cach
  * in place of whatever is at `path` (replaceFile), a symbolic link replaced and never written through: the build's own
  * `-o type=local` may have planted one there.
  */
-export async function writeOutputFile(path: string, data: string): Promise<void> {
+export async function writeOutputFile(path: string, data: string | Uint8Array): Promise<void> {
   await refuseThroughPlanted(path, path);
   if ((await destState(path)) === 'special') await writeFile(path, data);
   else await replaceFile(path, data, 0o644, { replaceLink: true });

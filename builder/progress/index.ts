@@ -6,6 +6,7 @@ import type { ProgressMode, ProgressWriter } from './writer.js';
 
 export type { ProgressMode, ProgressWriter } from './writer.js';
 export { MAX_PARTIAL_LINE, shareStepNumbers } from './plain.js';
+export { SolveStatusProgress, type SolveStatus } from './solve-status.js';
 
 /** The writer for a `--progress` mode; `auto` is tty on a terminal and plain otherwise, as in buildx. */
 export function createProgress(mode: ProgressMode, out: NodeJS.WriteStream = process.stderr): ProgressWriter {

@@ -24,12 +24,15 @@ const iso = (ms: number): string => new Date(ms).toISOString();
  * Vertex digests are sha256 of tsbuild's vertex ids (stable within a build; BuildKit's are LLB op digests).
  */
 export class SolveStatusProgress implements ProgressWriter {
-  readonly #out: NodeJS.WritableStream;
+  readonly #emit: (status: SolveStatus) => void;
   readonly #vertexes = new Map<string, SolveVertex>();
   readonly #shared = new SharedSteps();
   #labels = new Map<string, string>();
   #inputs = new Map<string, string[]>();
-  constructor(out: NodeJS.WritableStream = process.stderr) { this.#out = out; }
+  /** `out`: where the JSON lines go; or a function that takes each SolveStatus (`history export` encodes them). */
+  constructor(out: NodeJS.WritableStream | ((status: SolveStatus) => void) = process.stderr) {
+    this.#emit = typeof out === 'function' ? out : (status) => { out.write(`${JSON.stringify(status)}\n`); };
+  }
 
   plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void {
     this.#labels = vertexLabels(graph, dockerfileText, parts);
@@ -49,7 +52,7 @@ export class SolveStatusProgress implements ProgressWriter {
     return v;
   }
 
-  #write(status: SolveStatus): void { this.#out.write(`${JSON.stringify(status)}\n`); }
+  #write(status: SolveStatus): void { this.#emit(status); }
 
   event(e: ProgressEvent): void {
     if (this.#shared.isShared(e)) return;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
-import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // docker/buildx's own CLI tests of `imagetools` (tests/imagetools.go), compose (tests/compose.go, through bake),
 // `history` (tests/history.go) and `version` (tests/version.go) reproduced with the tsbuild CLI against the real
@@ -506,6 +506,26 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
       const named = await buildRef('--build-arg=BUILDKIT_BUILD_NAME=foobar');
       expect((await lsRecord(named)).name).to.equal('foobar');
     });
+
+    // buildx's tests only ask for the file; the bundle is also read back as Docker Desktop reads it: skopeo opens it as
+    // the gzipped OCI archive it is, its manifest's config is the history record, its layer the status stream.
+    const exported = async (...args: string[]): Promise<void> => {
+      const out = join(env.dir, `export-${Math.random().toString(16).slice(2)}.dockerbuild`);
+      ok(await history('export', ...args, '--output', out));
+      const manifest = JSON.parse(ok(await run('skopeo', ['inspect', '--raw', `oci-archive:${out}`])).stdout) as { config: { mediaType: string }; layers: { mediaType: string; size: number }[] };
+      expect(manifest.config.mediaType).to.equal('application/vnd.buildkit.historyrecord.v0');
+      expect(manifest.layers.map((l) => l.mediaType)).to.deep.equal(['application/vnd.buildkit.status.v0']);
+      expect(manifest.layers[0]?.size).to.be.greaterThan(0);
+      const record = JSON.parse(ok(await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}`])).stdout) as Record<string, unknown>;
+      expect(record['Ref']).to.equal(ref.split('/')[2]);
+      expect(record['Frontend']).to.equal('dockerfile.v0');
+      expect(record['FrontendAttrs']).to.deep.include({ 'build-arg:TARGETARCH': 'amd64' });
+      expect(record['localState']).to.deep.include({ Target: 'default', LocalPath: ctx });
+    };
+
+    it('testHistoryExport: `export REF --output FILE` writes the build\'s bundle', async () => { await exported(ref); });
+
+    it('testHistoryExportFinalize: `export REF --finalize --output FILE` too', async () => { await exported(ref, '--finalize'); });
 
     it('testHistoryRm: `rm REF` removes the record', async () => {
       const id = ref.split('/')[2] ?? '';

@@ -22,8 +22,8 @@ describe('history ls and rm as buildx', function () {
   });
   after(async () => { await env.stop(); });
 
-  it('names buildx\'s history commands it does not have (export, import, open, trace) instead of looking up an image so called', async () => {
-    for (const args of [['export', '--ref', 'x', '-o', 'f.dockerbuild'], ['import'], ['open'], ['trace', 'x']]) {
+  it('names buildx\'s history commands it does not have (import, open, trace) instead of looking up an image so called', async () => {
+    for (const args of [['import'], ['open'], ['trace', 'x']]) {
       const r = await tsbuild(['history', ...args, '--root', root]);
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.contain(`ERROR: history ${args[0] ?? ''} is not supported by tsbuild`);
