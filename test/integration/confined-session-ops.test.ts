@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfinedFsError, RootSession } from '../../worker/confined/index.js';
 
-// The confined writer's ops are encoded into one reused buffer on the TypeScript side (root-session.ts): many ops
+// The confined writer's ops are encoded into one reused buffer on the TypeScript side (session-wire.ts): many ops
 // across its 64 KiB boundary, file content pushed between ops, and flushes in the middle must reach the C side
 // whole and in order.
 

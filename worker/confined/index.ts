@@ -1,6 +1,7 @@
 // Confined writes into a root: one tsbuild-fsattr session per operation (on pooled writer processes), the lexical
 // path cleaner, and the one reader of an image's users and groups. Everything in worker/ that writes into a root goes through here.
-export { ConfinedFsError, RootSession } from './root-session.js';
+export { ConfinedFsError } from './confined-fs-error.js';
+export { RootSession } from './root-session.js';
 export { dropIdleWriters } from './writer-pool.js';
 export type { EntryMeta, EntryStat, SessionOptions } from './root-session.js';
 export { EscapeError, cleanComponents, inRootPath } from './clean-path.js';
