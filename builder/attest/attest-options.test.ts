@@ -5,16 +5,18 @@ describe('parseAttestFlags', () => {
   const cases: [string, Parameters<typeof parseAttestFlags>[0], Record<string, string>, unknown][] = [
     ['nothing asked: nothing attached', {}, {}, {}],
     // No version given is SLSA v1, BuildKit's default since dockerfile/1.22.0 (frontend/attestations/parse.go).
-    ['--provenance=true is mode=min, SLSA v1', { provenance: 'true' }, {}, { provenance: { mode: 'min', version: 'v1' } }],
+    // Asked for without a mode: BuildKit's default, max (solver/llbsolver/provenance.go); only buildx's implicit default is min.
+    ['--provenance=true is mode=max, SLSA v1', { provenance: 'true' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
     ['--provenance=mode=max,version=v1', { provenance: 'mode=max,version=v1' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
     ['--provenance=mode=max,version=v0.2 keeps v0.2', { provenance: 'mode=max,version=v0.2' }, {}, { provenance: { mode: 'max', version: 'v0.2' } }],
-    ['--attest type=provenance,version=v0.2 keeps v0.2', { attest: ['type=provenance,version=v0.2'] }, {}, { provenance: { mode: 'min', version: 'v0.2' } }],
+    ['--attest type=provenance,version=v0.2 keeps v0.2', { attest: ['type=provenance,version=v0.2'] }, {}, { provenance: { mode: 'max', version: 'v0.2' } }],
+    ['--attest type=provenance,mode=min is min', { attest: ['type=provenance,mode=min'] }, {}, { provenance: { mode: 'min', version: 'v1' } }],
     ['--provenance=false is off', { provenance: 'false' }, {}, {}],
     ['--provenance=false is off, over --attest', { provenance: 'false', attest: ['type=provenance,mode=max'] }, {}, {}],
     ['--provenance=F (a Go ParseBool spelling) is off', { provenance: 'F' }, {}, {}],
     ['--provenance="" is not given, as in buildx', { provenance: '' }, {}, {}],
     ['--provenance=mode=full is max, as BuildKit reads it', { provenance: 'mode=full' }, {}, { provenance: { mode: 'max', version: 'v1' } }],
-    ['--attest type=provenance,disabled=false is on', { attest: ['type=provenance,disabled=false'] }, {}, { provenance: { mode: 'min', version: 'v1' } }],
+    ['--attest type=provenance,disabled=false is on, max', { attest: ['type=provenance,disabled=false'] }, {}, { provenance: { mode: 'max', version: 'v1' } }],
     ['--sbom=true', { sbom: 'true' }, {}, { sbom: { scanStage: false } }],
     ['--attest type=sbom with the scan-stage build arg', { attest: ['type=sbom'] }, { BUILDKIT_SBOM_SCAN_STAGE: 'true' }, { sbom: { scanStage: true } }],
     ['--attest type=provenance,disabled=true', { attest: ['type=provenance,disabled=true'] }, {}, {}],
@@ -35,12 +37,12 @@ describe('parseAttestFlags', () => {
   it('reads BUILDKIT_ATTEST_PROVENANCE and BUILDKIT_ATTEST_SBOM build args as BuildKit does, v1 unless version=v0.2; a flag naming the type wins', () => {
     const on = { defaultProvenance: true };
     expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
-    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: '' })).to.deep.equal({ provenance: { mode: 'min', version: 'v1' } });
+    expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: '' })).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
     expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max,version=v0.2' })).to.deep.equal({ provenance: { mode: 'max', version: 'v0.2' } });
     expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' }, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
     expect(parseAttestFlags({}, { BUILDKIT_ATTEST_PROVENANCE: 'false' }, on)).to.deep.equal({});
     expect(parseAttestFlags({ provenance: 'false' }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({});
-    expect(parseAttestFlags({ attest: ['type=provenance,version=v0.2'] }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
+    expect(parseAttestFlags({ attest: ['type=provenance,mode=min,version=v0.2'] }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=max' })).to.deep.equal({ provenance: { mode: 'min', version: 'v0.2' } });
     expect(parseAttestFlags({}, { BUILDKIT_ATTEST_SBOM: '' })).to.deep.equal({ sbom: { scanStage: false } });
     for (const args of [{ BUILDKIT_ATTEST_VEX: '' }, { BUILDKIT_ATTEST_PROVENANCE: 'version=v3' }, { BUILDKIT_ATTEST_PROVENANCE: 'mode=fast' }] as Record<string, string>[]) {
       expect(() => parseAttestFlags({}, args), JSON.stringify(args)).to.throw().with.property('code', 'INVALID_ARGUMENT');
@@ -78,7 +80,7 @@ describe('parseAttestFlags', () => {
 
   it('splits a value as buildx\'s csvvalue does: a field quoted whole keeps its commas; an empty field or a stray quote is refused', () => {
     expect(parseAttestFlags({ attest: ['type=provenance,"builder-id=https://ci.example/run?a=1,b=2"'] }, {}))
-      .to.deep.equal({ provenance: { mode: 'min', version: 'v1', builderId: 'https://ci.example/run?a=1,b=2' } });
+      .to.deep.equal({ provenance: { mode: 'max', version: 'v1', builderId: 'https://ci.example/run?a=1,b=2' } });
     for (const flags of [{ attest: ['type=sbom,,scan-stage=true'] }, { provenance: 'mode=max,' }, { attest: ['type=provenance,mode="max"'] }, { attest: [''] }]) {
       expect(() => parseAttestFlags(flags, {}), JSON.stringify(flags)).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }

@@ -54,8 +54,11 @@ function isOff(a: Map<string, string>): boolean {
 
 function provenanceOf(flag: string, text: string, a: Map<string, string>): ProvenanceOptions | undefined {
   if (isOff(a)) return undefined;
-  // BuildKit's provenance reads `full` as `max` (solver/llbsolver/provenance.go).
-  const asked = a.get('mode') ?? 'min';
+  // Provenance asked for without a mode is BuildKit's default, max (solver/llbsolver/provenance.go: `mode := "max"`
+  // unless the attributes name one): `--provenance=true` reaches it as `type=provenance` (buildx's
+  // CanonicalizeAttest), with no mode. Only buildx's own default, which no flag mentions, says min (DEFAULT_PROVENANCE).
+  // BuildKit also reads `full` as `max`.
+  const asked = a.get('mode') ?? 'max';
   const mode = asked === 'full' ? 'max' : asked;
   if (mode !== 'min' && mode !== 'max') throw invalid(flag, text, `mode must be min or max, not "${mode}"`, 'write mode=min (no build args) or mode=max (build args and every step)');
   const version = a.get('version') ?? DEFAULT_SLSA_VERSION;
@@ -93,7 +96,7 @@ function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions
 }
 
 /**
- * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=min`, `false` = off (any Go
+ * The attestations asked for with buildx's flags: `--provenance` (`true` = `mode=max`, `false` = off (any Go
  * ParseBool spelling), `mode=min|max`, `version=v1|v0.2` (v1 when left out), `builder-id=…`), `--sbom` (`true`, `scan-stage=true`) and `--attest type=…,…`
  * (repeatable; the later of two for one type wins, as in buildx). `BUILDKIT_SBOM_SCAN_STAGE=true` as a build arg
  * also scans the stages, as in BuildKit.

@@ -60,7 +60,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--explain-against <ref|build-id|file>', 'at the end, compare this build with another (an image pushed with --attach-report, a report JSON file, a build id)')
     .option('--allow <entitlement>', 'allow extra privileged entitlement: network.host, security.insecure, buildx.local.delete (-o type=local,mode=delete outside a subdirectory of the working directory); repeatable', collect, [])
     .option('--insecure-registry <host>', 'a registry host[:port] reached with unverified TLS, or plain HTTP when it speaks no TLS (buildx registry.insecure); repeatable', collect, [])
-    .option('--provenance <value>', 'attach SLSA provenance: true (mode=min), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
+    .option('--provenance <value>', 'attach SLSA provenance: true (mode=max, as BuildKit reads provenance without a mode), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
     .action((context: string, given: BuildFlags, cmd: Command) => {

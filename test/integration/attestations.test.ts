@@ -140,10 +140,10 @@ describe('attestations: SLSA provenance and an SPDX SBOM attached as BuildKit at
     expect(none).to.deep.equal({});   // buildx's empty provenanceStub
   });
 
-  it('writes min provenance (no build args) in SLSA v0.2 into an OCI layout with --attest type=provenance,version=v0.2', async () => {
+  it('writes min provenance (no build args) in SLSA v0.2 into an OCI layout with --attest type=provenance,mode=min,version=v0.2', async () => {
     const ctx = await context('v02', ['ARG FLAVOUR', 'RUN echo $FLAVOUR > /flavour']);
     const out = join(dir, 'v02-layout');
-    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--attest', 'type=provenance,version=v0.2',
+    const r = await tsbuild(['build', '--root', join(dir, 'root'), '--progress', 'plain', '--attest', 'type=provenance,mode=min,version=v0.2',
       '--build-arg', 'FLAVOUR=mint', '-o', `type=oci,dest=${out},tar=false`, ctx]);
     expect(r.code, r.stderr.slice(-3000)).to.equal(0);
     const copy = await run('skopeo', ['inspect', '--raw', `oci:${out}`]);
