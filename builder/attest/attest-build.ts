@@ -85,7 +85,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     subject: { name: subjectNameOf(t, ctx), digest: t.image.manifestDescriptor.digest },
     buildId: ctx.buildId, startedOn: ctx.started, finishedOn: finished,
     platform: t.platform, builderPlatform: ctx.builderPlatform,
-    dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text) },
+    dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text), text: ctx.dockerfile.text },
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}),
     graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs, frontendAttrs: ctx.frontendAttrs,
     ...(ctx.gitContext ? { gitContext: ctx.gitContext } : {}),

@@ -157,6 +157,29 @@ describe('provenanceStatement', () => {
     expect(Object.keys(full.buildDefinition)).to.deep.equal(['buildType', 'resolvedDependencies', 'externalParameters', 'internalParameters']);
     expect(full.runDetails.metadata).to.deep.include({ buildkit_hermetic: true, buildkit_reproducible: true });
   });
+  it('carries the Dockerfile and each step\'s lines in max, as BuildKit\'s source metadata; none in min', () => {
+    const text = 'FROM debian:bookworm\nRUN curl \\\n  x\n';
+    const at = (line: number, endLine: number) => ({ file: 'Dockerfile', line, column: 1, endLine, endColumn: 4 });
+    const located: ProvenanceInput = {
+      ...input, dockerfile: { ...input.dockerfile, text },
+      graph: { ...graph, vertices: graph.vertices.map((v, i) => ({ ...v, location: i === 0 ? at(1, 1) : at(2, 3) })) },
+    };
+    const max = provenancePredicate(located, { mode: 'max', version: 'v1' }).runDetails.metadata.buildkit_metadata;
+    expect(max.source).to.deep.equal({
+      locations: {
+        's0.0': { locations: [{ ranges: [{ start: { line: 1 }, end: { line: 1 } }] }] },
+        's0.1': { locations: [{ ranges: [{ start: { line: 2 }, end: { line: 3 } }] }] },
+      },
+      infos: [{ filename: 'Dockerfile', language: 'Dockerfile', data: Buffer.from(text).toString('base64') }],
+    });
+    // The step list names the same steps.
+    const steps = provenancePredicate(located, { mode: 'max', version: 'v1' }).buildDefinition.internalParameters.buildConfig as { llbDefinition: { id: string }[] };
+    expect(steps.llbDefinition.map((s) => s.id)).to.deep.equal(['s0.0', 's0.1']);
+    expect(provenancePredicate(located, { mode: 'min', version: 'v1' }).runDetails.metadata.buildkit_metadata).to.deep.equal({});
+    const v02 = provenanceStatement(located, { mode: 'max', version: 'v0.2' }).predicate as { metadata: Record<string, { source?: unknown }> };
+    expect(v02.metadata['https://mobyproject.org/buildkit@v1#metadata']?.source).to.deep.equal(max.source);
+  });
+
   it('lists the images sorted by reference, as BuildKit\'s capture sorts its sources, whatever order the stages read them in', () => {
     const alpine = { id: 's1.0', op: { kind: 'image' as const, ref: 'docker.io/library/alpine:3.20', digest: sha256('alpine'), platform: { os: 'linux', architecture: 'amd64' } }, inputs: [], text: 'FROM alpine:3.20', stage: 1, args: {}, emptyLayer: true };
     const copy = { id: 's0.2', op: { kind: 'copy', from: 's1.0', sources: ['/etc/os-release'], dest: '/' } as never, inputs: ['s0.1', 's1.0'], text: 'COPY --from=1 /etc/os-release /', stage: 0, args: {}, emptyLayer: false };

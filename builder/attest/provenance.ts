@@ -6,7 +6,7 @@ import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
 import { redactCredentials } from '../../common/index.js';
 import { parseGitRef } from '../../worker/index.js';
-import { toSlsa02, type Material, type PredicateV1 } from './slsa02.js';
+import { toSlsa02, type BuildkitMetadata, type Material, type PredicateV1 } from './slsa02.js';
 
 // SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v1 by default
 // as BuildKit since dockerfile/1.22.0 (frontend/attestations/parse.go defaultSLSAVersion, a12f3aae7), v0.2 with
@@ -53,8 +53,11 @@ export interface ProvenanceInput {
   finishedOn: Date;
   platform: Platform;
   builderPlatform: Platform;
-  /** The Dockerfile's name relative to the context (what BuildKit calls `filename`) and the digest of its text. */
-  dockerfile: { name: string; digest: Digest };
+  /**
+   * The Dockerfile's name relative to the context (what BuildKit calls `filename`) and the digest of its text; the
+   * text itself, which `max` carries as BuildKit's source info.
+   */
+  dockerfile: { name: string; digest: Digest; text?: string };
   buildArgs: Record<string, string>;
   labels: Record<string, string>;
   target?: string;
@@ -241,6 +244,23 @@ function stepsOf(input: ProvenanceInput): unknown[] {
   return redactDeep(steps, input.buildArgs);
 }
 
+/**
+ * BuildKit's `max` source metadata (provenance.AddBuildConfig, provenance/types Source): the Dockerfile as a source
+ * info (its name, language `Dockerfile`, its bytes, base64 as Go writes a []byte), and for each step with a place in
+ * it the lines it spans (pb.Locations of source 0: BuildKit's Dockerfile ranges carry lines only). Steps are named
+ * as the step list names them. Undefined without the Dockerfile's text.
+ */
+function sourceOf(input: ProvenanceInput): NonNullable<BuildkitMetadata['source']> | undefined {
+  const text = input.dockerfile.text;
+  if (text === undefined) return undefined;
+  const located = neededVertices(input.graph).filter((v) => v.location !== undefined).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const locations = Object.fromEntries(located.map((v) => [v.id, { locations: [{ ranges: [{ start: { line: v.location?.line ?? 0 }, end: { line: v.location?.endLine ?? 0 } }] }] }]));
+  return {
+    ...(located.length > 0 ? { locations } : {}),
+    infos: [{ filename: input.dockerfile.name, language: 'Dockerfile', data: Buffer.from(text).toString('base64') }],
+  };
+}
+
 /** True when no step could reach the network: no RUN, or every RUN with --network=none (BuildKit's definition). */
 function isHermetic(graph: BuildGraph): boolean {
   return neededVertices(graph).every((v) => v.op.kind !== 'exec' || v.op.network === 'none');
@@ -298,8 +318,10 @@ export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOpti
   const reproducible = opts.reproducible ?? isReproducible(input);
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
-  // BuildKit's own metadata (its `Source` and `Layers` are LLB's, which tsbuild has not): the checkout, when known.
-  const buildkitMetadata = input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : {};
+  // BuildKit's own metadata: the checkout, when known; in `max` the Dockerfile and where each step is in it (its
+  // `Layers`, each LLB step's result layers, tsbuild does not keep per step).
+  const source = max ? sourceOf(input) : undefined;
+  const buildkitMetadata = { ...(input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : {}), ...(source ? { source } : {}) };
   return {
     buildDefinition: {
       buildType: BUILD_TYPE_V1,

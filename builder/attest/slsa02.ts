@@ -7,8 +7,17 @@
 /** A resolved dependency (v1) / material (v0.2). */
 export interface Material { uri: string; digest: Record<string, string> }
 
-/** `buildkit_metadata` (v1) / `https://mobyproject.org/buildkit@v1#metadata` (v0.2): what tsbuild knows of it. */
-export interface BuildkitMetadata { vcs?: Record<string, string> }
+/** Where a step's instruction is: BuildKit's pb.Locations as encoding/json writes it (zero fields left out). */
+export interface StepLocations { locations: { ranges: { start: { line: number }; end: { line: number } }[] }[] }
+
+/**
+ * `buildkit_metadata` (v1) / `https://mobyproject.org/buildkit@v1#metadata` (v0.2): what tsbuild knows of it. `source`
+ * (max only) is BuildKit's provenance/types Source: each step's place in the Dockerfile, and the Dockerfile itself.
+ */
+export interface BuildkitMetadata {
+  vcs?: Record<string, string>;
+  source?: { locations?: Record<string, StepLocations>; infos: { filename: string; language: string; data: string }[] };
+}
 
 /** tsbuild's own metadata (max only): its build id and what the cache answered. */
 export interface TsbuildMetadata { buildId: string; steps: number; cached: number }
