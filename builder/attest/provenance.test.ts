@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import type { BuildGraph } from '../../frontend/index.js';
+import type { BuildGraph, SourceRef } from '../../frontend/index.js';
 import { sha256 } from '../../registry/oci/index.js';
 import { dockerPurl, isReproducible, provenancePredicate, provenanceStatement, vcsMetadata, type ProvenanceInput } from './provenance.js';
 import { toSlsa02 } from './slsa02.js';
@@ -157,6 +157,22 @@ describe('provenanceStatement', () => {
     expect(Object.keys(full.buildDefinition)).to.deep.equal(['buildType', 'resolvedDependencies', 'externalParameters', 'internalParameters']);
     expect(full.runDetails.metadata).to.deep.include({ buildkit_hermetic: true, buildkit_reproducible: true });
   });
+  it('lists each named local context a step reads among the locals, by its mount name, sorted as BuildKit\'s capture', () => {
+    const copy = (id: string, from: SourceRef) => ({ id, op: { kind: 'copy', mode: 'copy', from, sources: ['.'], dest: '/x/', link: false, parents: false, exclude: [] } as never, inputs: ['s0.0'], text: 'COPY', stage: 0, args: {}, emptyLayer: false });
+    const named: ProvenanceInput = {
+      ...input,
+      graph: {
+        ...graph,
+        stages: [{ ...graph.stages[0]!, vertices: ['s0.0', 'c1', 'c2', 'c3'], result: 'c3' }],
+        vertices: [graph.vertices[0]!, copy('c1', { kind: 'context', name: 'assets' }), { ...copy('c2', { kind: 'context', name: 'context' }), inputs: ['c1'] }, { ...copy('c3', { kind: 'context' }), inputs: ['c2'] }],
+      },
+    };
+    for (const mode of ['min', 'max'] as const) {
+      const request = provenancePredicate(named, { mode, version: 'v1' }).buildDefinition.externalParameters.request as { locals: { name: string }[] };
+      expect(request.locals.map((l) => l.name), mode).to.deep.equal(['_context', 'assets', 'context', 'dockerfile']);
+    }
+  });
+
   it('carries the Dockerfile and each step\'s lines in max, as BuildKit\'s source metadata; none in min', () => {
     const text = 'FROM debian:bookworm\nRUN curl \\\n  x\n';
     const at = (line: number, endLine: number) => ({ file: 'Dockerfile', line, column: 1, endLine, endColumn: 4 });

@@ -1,4 +1,5 @@
-import type { BuildGraph } from '../../frontend/index.js';
+import type { BuildGraph, SourceRef } from '../../frontend/index.js';
+import { localMountName } from '../options/frontend-attrs.js';
 import type { CacheKey, VertexRecord } from '../../solver/index.js';
 import { DOCKER_HUB, digestHex, formatPlatform, parseReference, type Digest, type Platform } from '../../registry/index.js';
 import { statement, subjectOf, type Statement } from './in-toto.js';
@@ -201,8 +202,25 @@ function requestOf(input: ProvenanceInput, mode: 'min' | 'max', all: Record<stri
     ...(secrets.length > 0 ? { secrets } : {}),
     ...(ssh.length > 0 ? { ssh } : {}),
     // BuildKit lists the local sources it read; a git context has none (and `locals` is omitempty there).
-    ...(input.gitContext ? {} : { locals: [{ name: 'context' }, { name: 'dockerfile' }] }),
+    ...(input.gitContext ? {} : { locals: localsRead(input.graph).map((name) => ({ name })) }),
   };
+}
+
+/**
+ * The local sources the build read, by the name of their local mount, sorted as BuildKit's capture sorts them
+ * (provenance/capture.go Sort): the context and the Dockerfile, and each named local context (--build-context
+ * NAME=DIR) a step reads, under the mount name buildx gives it (localMountName).
+ */
+function localsRead(graph: BuildGraph): string[] {
+  const names = new Set(['context', 'dockerfile']);
+  const note = (ref: SourceRef | undefined): void => {
+    if (ref?.kind === 'context' && ref.name !== undefined) names.add(localMountName(ref.name));
+  };
+  for (const v of neededVertices(graph)) {
+    if (v.op.kind === 'copy') note(v.op.from);
+    if (v.op.kind === 'exec') for (const m of v.op.mounts) if (m.type === 'bind' || m.type === 'cache') note(m.from);
+  }
+  return [...names].sort();
 }
 
 /**
