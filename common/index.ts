@@ -20,3 +20,4 @@ export * from './byte-names.js';
 export * from './remove-tree.js';
 export * from './csv-fields.js';
 export * from './go-time.js';
+export * from './user-agent.js';

@@ -7,6 +7,7 @@ import { RegistryError, type RegistryErrorCode } from './registry-error.js';
 import { parseRetryAfter } from './retry.js';
 import type { Transport } from './transport.js';
 import { registryEndpoint } from './reference.js';
+import { USER_AGENT } from '../common/index.js';
 
 /** One HTTP request to a registry's API. */
 export interface Call {
@@ -29,7 +30,6 @@ export interface Call {
   notFound?: RegistryErrorCode;
 }
 
-const USER_AGENT = 'tsbuild/0.1';
 const ERROR_BODY_LIMIT = 64 * 1024;
 /** A token answer is a JWT or two in JSON: a few KiB. Anything near this is not one. */
 const TOKEN_BODY_LIMIT = 1024 * 1024;

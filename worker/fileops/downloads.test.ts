@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { USER_AGENT } from '../../common/index.js';
 import { Downloads, downloadsDir, pruneDownloads } from './downloads.js';
 
 const sha256 = (s: string): string => `sha256:${createHash('sha256').update(s).digest('hex')}`;
@@ -20,6 +21,8 @@ describe('Downloads (ADD <url>: keyed by content, revalidated by ETag)', () => {
   /** What the server serves now, per path: body, ETag (none when undefined), whether it answers If-None-Match with 304. */
   const served = new Map<string, { body: string; etag?: string; notModified?: boolean; bareNotModified?: boolean }>();
   const requests: { method: string; path: string; ifNoneMatch?: string }[] = [];
+  /** The User-Agent of each request, in order. */
+  const agents: (string | undefined)[] = [];
   const signal = new AbortController().signal;
   const build = (): Downloads => new Downloads(root, temp);
 
@@ -27,6 +30,7 @@ describe('Downloads (ADD <url>: keyed by content, revalidated by ETag)', () => {
     server = createServer((req, res) => {
       const ifNoneMatch = req.headers['if-none-match'];
       requests.push({ method: req.method ?? '', path: req.url ?? '', ...(ifNoneMatch !== undefined ? { ifNoneMatch } : {}) });
+      agents.push(req.headers['user-agent']);
       const entry = served.get(req.url ?? '');
       if (entry === undefined) { res.writeHead(404).end(); return; }
       const tag = entry.etag;
@@ -51,6 +55,7 @@ describe('Downloads (ADD <url>: keyed by content, revalidated by ETag)', () => {
     temp = path.join(root, 'tmp');
     await mkdir(temp, { recursive: true });
     requests.length = 0;
+    agents.length = 0;
   });
   afterEach(async () => {
     expect(await readdir(temp), 'the temp dir after every download').to.deep.equal([]);
@@ -65,6 +70,15 @@ describe('Downloads (ADD <url>: keyed by content, revalidated by ETag)', () => {
     const got = await one.fetch(`${url}/a`, undefined, signal);
     expect(await readFile(got.file, 'utf8')).to.equal('A1');
     expect(methods('/a')).to.deep.equal(['GET']);
+  });
+
+  it('names tsbuild as the User-Agent of its GET and HEAD, as BuildKit\'s http source names itself (not the HTTP library)', async () => {
+    served.set('/ua', { body: 'U', etag: '"u"' });
+    await build().fetch(`${url}/ua`, undefined, signal);
+    await build().key(`${url}/ua`, undefined, signal);
+    expect(methods('/ua')).to.deep.equal(['GET', 'HEAD']);
+    expect(agents).to.deep.equal([USER_AGENT, USER_AGENT]);
+    expect(USER_AGENT).to.match(/^tsbuild\/\d+\.\d+$/);
   });
 
   it('revalidates in the next build with a HEAD and the stored ETag; only a changed body is fetched again', async () => {

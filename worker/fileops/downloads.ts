@@ -4,7 +4,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { redactUrl } from '../../common/index.js';
+import { redactUrl, USER_AGENT } from '../../common/index.js';
 import { downloadDispatcher } from './download-dispatcher.js';
 import { CopyError } from './errors.js';
 import { makeTempDir } from '../temp-dirs.js';
@@ -219,7 +219,7 @@ function checksumMismatch(source: string, expected: string, actual: string): Cop
 function request(source: string): { url: URL; headers: Record<string, string> } {
   const url = parseHttpUrl(source);
   // fetch refuses a URL that holds credentials; a redirect to another origin drops the header (the fetch standard).
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   if (url.username !== '' || url.password !== '') {
     headers['authorization'] = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
     url.username = '';
