@@ -1,6 +1,6 @@
 import { REDACTED, isSecretName, type VertexId } from '../../frontend/index.js';
 import { explainMiss, type MissReason } from '../../solver/index.js';
-import { describeReason, valueText, type Report, type ReportStep } from '../report/index.js';
+import { describeReason, shownPath, valueText, type Report, type ReportStep } from '../report/index.js';
 import type { StepKey } from './key-manifest.js';
 
 /** How a step fared on each side. */
@@ -129,7 +129,7 @@ export function describeDifference(reason: MissReason): string {
   switch (reason.kind) {
     case 'content': {
       if (reason.unlisted) return `files differ in ${reason.source} (no per-file digests recorded on one side)`;
-      const files = reason.changes.map((c) => `${c.path} ${short(c.before)} → ${short(c.after)}`);
+      const files = reason.changes.map((c) => `${shownPath(c.path)} ${short(c.before)} → ${short(c.after)}`);
       const more = reason.count > reason.changes.length ? `; ${reason.count - reason.changes.length} more` : '';
       return `files differ in ${reason.source}: ${files.join('; ')}${more}`;
     }

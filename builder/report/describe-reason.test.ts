@@ -24,4 +24,11 @@ describe('describeReason', () => {
     expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: 'src/a.txt', before: 'sha256:a', after: 'sha256:b' }], count: 1 }))
       .to.equal('files changed in context: src/a.txt (changed)');
   });
+
+  it('quotes a file name holding control characters: a context\'s newline or escape sequence never reaches the terminal or a CI log raw', () => {
+    const hostile = 'a\n::error::pwned\u001b[31m\u0085';
+    const text = describeReason({ kind: 'content', source: 'context', changes: [{ path: hostile, before: 'sha256:a', after: 'sha256:b' }], count: 1 });
+    expect(text).to.equal('files changed in context: "a\\n::error::pwned\\u001b[31m\\u0085" (changed)');
+    expect(text).to.not.match(/[\u0000-\u001f\u007f-\u009f]/);
+  });
 });

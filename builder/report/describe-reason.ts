@@ -70,12 +70,21 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
     case 'content': {
       if (reason.unlisted) return `files changed in ${sourceName(reason.source)} (the build it is compared with recorded no per-file digests)`;
       if (isRemoteChange(reason)) {
-        return `the file at ${reason.changes.map((c) => c.path).join(', ')} changed on the server`;
+        return `the file at ${reason.changes.map((c) => shownPath(c.path)).join(', ')} changed on the server`;
       }
-      const listed = reason.changes.slice(0, 5).map((c) => `${c.path} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
+      const listed = reason.changes.slice(0, 5).map((c) => `${shownPath(c.path)} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
       return `files changed in ${sourceName(reason.source)}: ${listed.join(', ')}${more}`;
     }
     default: return assertNever(reason);
   }
+}
+
+/**
+ * A file path as a reason line shows it: as it is, or quoted with its control characters escaped when it holds any.
+ * A context's file names are the context author's: a name with a newline or an escape sequence would otherwise end
+ * the line (and start one a CI log reads as a command, `::error::…`) or recolour the terminal.
+ */
+export function shownPath(path: string): string {
+  return /[\u0000-\u001f\u007f-\u009f]/.test(path) ? JSON.stringify(path).replace(/[\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : path;
 }

@@ -1,5 +1,5 @@
 // The cache-hit analysis report: model, advice, renderers (JSON, Markdown, HTML) and the files `--report` writes.
-export { describeReason, valueText } from './describe-reason.js';
+export { describeReason, shownPath, valueText } from './describe-reason.js';
 export { buildReport } from './model.js';
 export type { Report, ReportAttestation, ReportBuild, ReportInput, ReportReason, ReportStep, ReportTotals } from './model.js';
 export { adviseBuild } from './advice.js';
