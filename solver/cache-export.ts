@@ -3,7 +3,7 @@ import type { Digest } from '../registry/oci/index.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
 import { portableLocatorOf } from './graph-order.js';
 import { chainOf } from './materialize.js';
-import type { ContentDigest, FsState, LayerRef } from './ports.js';
+import type { ContentDigest, ContentFiles, FsState, LayerRef } from './ports.js';
 
 /** `min`: the target stage's chain only (what the final image is made of); `max`: every vertex of every stage. */
 export type CacheExportMode = 'min' | 'max';
@@ -19,6 +19,8 @@ export interface ExportRecord {
   size: number;
   /** When the result was first built (epoch ms): the image times of a runner that takes it from the cache. */
   created?: number;
+  /** The per-file digests behind the key's content: a runner that misses against this key names the files that changed. */
+  files?: ContentFiles;
 }
 
 /**
@@ -41,6 +43,8 @@ export interface ExportSource {
   contents: ContentFact[];
   /** When each result was first built (epoch ms), where known. */
   builtAt?: Record<VertexId, number>;
+  /** The per-file digests behind each vertex's content, where it read files (SolveResult.files). */
+  files?: Record<VertexId, ContentFiles>;
 }
 
 /**
@@ -57,7 +61,11 @@ export function cacheExport(graph: BuildGraph, solved: ExportSource, mode: Cache
     if (!scope.has(v.id) || key === undefined || fs === undefined || seen.has(key.digest)) continue;
     seen.add(key.digest);
     const created = solved.builtAt?.[v.id];
-    records.push({ key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0, ...(created !== undefined ? { created } : {}) });
+    const files = solved.files?.[v.id];
+    records.push({
+      key: key.digest, parts: key.parts, locator: portableLocatorOf(graph, v), layers: fs.layers, size: solved.sizes[v.id] ?? 0,
+      ...(created !== undefined ? { created } : {}), ...(files !== undefined && Object.keys(files).length > 0 ? { files } : {}),
+    });
   }
   const chains = new Set(records.map((r) => chainOf(r.layers)));
   // A fact over a filesystem this export does not hold is still of use by the key of the step that made it.

@@ -138,6 +138,11 @@ export interface RemoteCache {
   hasContentOf(key: Digest): Promise<boolean>;
   /** The key last exported at a portable locator (Dockerfile name, stage, position): explains misses on a new root. */
   previous(locator: string): Promise<CacheKey | undefined>;
+  /**
+   * The per-file digests behind the content of that key, when the cache kept them: asked only for a miss whose
+   * content differs, so its files can be named. Undefined when unknown.
+   */
+  previousFiles(locator: string): Promise<ContentFiles | undefined>;
   /** Makes sure the content store the worker unpacks from holds the blobs of `layers`. */
   fetchLayers(layers: LayerRef[], signal: AbortSignal, progress: ProgressSink): Promise<void>;
 }

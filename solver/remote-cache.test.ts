@@ -57,6 +57,30 @@ describe('solve with a remote cache (two runners)', () => {
     expect(b.events.some((e) => e.type === 'cached' && e.source === remote.ref)).to.equal(true);
   });
 
+  it('names the files that changed against the export, from the per-file digests it carries (and says only that they differ without them)', async () => {
+    const exported = cacheExport(graphOf(twoStages()), built, 'max');
+    const copy = exported.records.find((x) => x.locator.endsWith('/2') && x.files?.['context'] !== undefined);
+    expect(copy?.files?.['context'], 'the COPY app.txt record carries its files').to.have.keys(['app.txt']);
+    b.worker.context['app.txt'] = 'v2';
+    const r = await b.solve(graphOf(twoStages()), { remote: new FakeRemoteCache(exported) });
+    const [reason, ...others] = step(r, 's1.2').reasons;
+    expect(others).to.deep.equal([]);
+    expect(reason).to.deep.include({ kind: 'content', source: 'context', count: 1 });
+    const change = reason?.kind === 'content' ? reason.changes[0] : undefined;
+    expect(change?.path).to.equal('app.txt');
+    expect(change?.before).to.equal(copy?.files?.['context']?.['app.txt']);
+    expect(change?.after).to.be.a('string').and.not.equal(change?.before);
+    const withoutFiles = { ...exported, records: exported.records.map(({ files: _files, ...rest }) => rest) };
+    const c = new Harness(blobs);
+    c.worker.context = { ...CONTEXT, 'app.txt': 'v2' };
+    try {
+      const r2 = await c.solve(graphOf(twoStages()), { remote: new FakeRemoteCache(withoutFiles) });
+      expect(step(r2, 's1.2').reasons).to.deep.equal([{ kind: 'content', source: 'context', changes: [], count: 0, unlisted: true }]);
+    } finally {
+      c.dispose();
+    }
+  });
+
   it('misses only the steps after a changed file and fetches the final chain, never the build stage’s layers', async () => {
     const remote = new FakeRemoteCache(cacheExport(graphOf(twoStages()), built, 'max'));
     b.worker.context['app.txt'] = 'v2';

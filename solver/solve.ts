@@ -10,7 +10,7 @@ import { stripArgPrefix, type MissReason } from './explain-miss.js';
 import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
 import { targetChain, type ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
-import type { CacheIndex, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, SecretSource, StepRecord, Worker } from './ports.js';
+import type { CacheIndex, ContentFiles, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, SecretSource, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
@@ -100,11 +100,16 @@ export interface SolveResult {
   contents: ContentFact[];
   /** The deferred misses nothing needed, never run (no record, no result), in graph order. */
   skipped: VertexId[];
+  /**
+   * The per-file digests behind each keyed vertex's content (vertices that read files: COPY, ADD, RUN --mount), for
+   * a cache export: a runner that misses against the exported key can then name the files that changed.
+   */
+  files: Record<VertexId, ContentFiles>;
 }
 
 /** A miss not run yet has a placeholder `fs` (LazyResults.defer, isDeferred) that runs it when opened. */
 interface Outcome { fs: FsState; cached: boolean; size: number; reasons: MissReason[]; started: number; remote?: string }
-interface Solved extends SolvedInput { forced: boolean; record: VertexRecord; cacheKey: CacheKey }
+interface Solved extends SolvedInput { forced: boolean; record: VertexRecord; cacheKey: CacheKey; files: ContentFiles }
 
 /**
  * Solves `graph`: keys every vertex, takes hits from the cache and runs the misses on the worker, independent
@@ -145,11 +150,13 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
   const records: VertexRecord[] = [];
   const keys: Record<VertexId, CacheKey> = {};
   const sizes: Record<VertexId, number> = {};
+  const files: Record<VertexId, ContentFiles> = {};
   const skipped: VertexId[] = [];
   for (const v of graph.vertices) {
     const s = solved.get(v.id);
     if (s === undefined) continue;
     keys[v.id] = s.cacheKey;
+    if (Object.keys(s.files).length > 0) files[v.id] = s.files;
     const fs = run.lazy.settled(s.fs);
     if (fs === undefined) {   // deferred and never needed
       skipped.push(v.id);
@@ -160,7 +167,7 @@ export async function solve(graph: BuildGraph, opts: SolveOptions): Promise<Solv
     records.push(record);
     sizes[v.id] = record.size;
   }
-  return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts(), skipped };
+  return { results, records, leaseId: run.leaseId, keys, sizes, contents: run.lazy.facts(), skipped, files };
 }
 
 /** The state of one solve() call. */
@@ -292,7 +299,14 @@ class SolveRun {
     if (shared === undefined) {
       // What forced it, for its reason: --no-cache, or the --no-cache-filter its stage (or one it builds on) is in.
       const forcedBy = !forced || this.#opts.noCache === true ? forced : `--no-cache-filter ${(this.#opts.noCacheFilter ?? []).join(',')}`;
-      const explain = (): MissReason[] => explainStep(step, inputs, previous, forcedBy);
+      const explain = async (): Promise<MissReason[]> => {
+        const reasons = explainStep(step, inputs, previous, forcedBy);
+        // Against a remote cache's key the files behind its content are in a blob of their own: read only now, for a
+        // miss whose content differs, so the reason can name the files.
+        if (matched.found || previous === undefined || !reasons.some((r) => r.kind === 'content' && r.unlisted === true)) return reasons;
+        const files = await this.#opts.remote?.previousFiles(portableLocatorOf(this.#graph, vertex));
+        return files === undefined ? reasons : explainStep(step, inputs, { ...previous, files }, forcedBy);
+      };
       shared = { vertex: vertex.id, outcome: this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started, this.#deferrable.has(vertex.id))) };
       this.#byKey.set(key.digest, shared);
     }
@@ -321,7 +335,7 @@ class SolveRun {
       size: outcome.size,
       ...source,
     };
-    return { ...solvedStep(step, inputs, outcome.fs), cached, forced, record, cacheKey: key };
+    return { ...solvedStep(step, inputs, outcome.fs), cached, forced, record, cacheKey: key, files: step.parts.files };
   }
 
   /**
@@ -367,7 +381,7 @@ class SolveRun {
     this.#started.push(this.#enqueue(() => this.lazy.start(fs)).catch(() => undefined));   // its failure is recorded by fail()
   }
 
-  async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => MissReason[], started: number, mayDefer: boolean): Promise<Outcome> {
+  async #resolve(vertex: Vertex, key: CacheKey, forced: boolean, inputs: Map<VertexId, Solved>, explain: () => Promise<MissReason[]>, started: number, mayDefer: boolean): Promise<Outcome> {
     const running = forced ? undefined : this.#opts.runningSteps?.get(key.digest);
     if (running !== undefined) await untilSettledOrAborted(running, this.#signal);
     if (!forced) {
@@ -387,10 +401,10 @@ class SolveRun {
     }
     if (mayDefer && !forced) {
       // Run when a step needs the filesystem (LazyResults.open, contentDigest without a fact), or never.
-      const reasons = explain();
+      const reasons = await explain();
       const fs = this.lazy.defer(async () => {
         try {
-          const outcome = await this.#resolve(vertex, key, forced, inputs, () => reasons, Date.now(), false);
+          const outcome = await this.#resolve(vertex, key, forced, inputs, async () => reasons, Date.now(), false);
           this.#deferredRuns.set(vertex.id, { outcome, finished: Date.now() });
           return outcome.fs;
         } catch (err) {
@@ -415,8 +429,8 @@ class SolveRun {
   }
 
   /** Runs the step (a miss) and stores its result. */
-  async #run(vertex: Vertex, key: CacheKey, inputs: Map<VertexId, Solved>, explain: () => MissReason[]): Promise<Outcome> {
-    const reasons = explain();
+  async #run(vertex: Vertex, key: CacheKey, inputs: Map<VertexId, Solved>, explain: () => Promise<MissReason[]>): Promise<Outcome> {
+    const reasons = await explain();
     const progress = this.#progress(vertex.id);
     // Deferred inputs run before an exec slot is taken (they may need one of their own); lazy remote hits are fetched
     // once the step has started, under its header.

@@ -9,7 +9,7 @@ import type { ProgressWriter } from '../progress/index.js';
 import { BlobLocator } from './blob-locator.js';
 import type { CacheFromSpec, CacheToSpec } from './cache-spec.js';
 import { exportToDir, exportToRegistry, outgoingExport, withInlineCache } from './export-cache.js';
-import { loadCaches } from './load-cache.js';
+import { loadCaches, readCacheDocument } from './load-cache.js';
 import { RemoteCacheSet } from './remote-cache-set.js';
 
 /** A build's remote caches: the solver's RemoteCache (when any `--cache-from` loaded) and where every blob is. */
@@ -23,7 +23,8 @@ export async function openRemoteCache(
   const loaded = await loadCaches(specs, ctx.client, ctx.platform, (text) => ctx.progress.note(text), ctx.signal);
   const blobs = new BlobLocator(ctx.client, ctx.store, loaded, ctx.images);
   for (const c of loaded) ctx.progress.note(`using cache ${c.ref}: ${c.config.records.length} steps`);
-  const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetchLayers(layers, signal, progress));
+  const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetchLayers(layers, signal, progress),
+    (c, desc) => readCacheDocument(c, desc, ctx.client, ctx.signal));
   return { cache, blobs };
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { cacheKey, type CacheExport } from '../../solver/index.js';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
-import { CACHE_CONFIG_MEDIA_TYPE, cacheDocument, parseCacheConfig } from './cache-format.js';
+import { gzipSync } from 'node:zlib';
+import { CACHE_CONFIG_MEDIA_TYPE, CACHE_FILES_MEDIA_TYPE, MAX_CACHE_FILES_JSON, cacheConfig, cacheDocument, parseCacheConfig, parseFilesBlob } from './cache-format.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo } from './cache-spec.js';
 
 const layer = (name: string, size: number) => ({ descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256(`blob ${name}`), size }, diffId: sha256(`tar ${name}`) });
@@ -49,6 +50,36 @@ describe('registry cache format', () => {
     const nameless = structuredClone(raw);
     if (nameless.keyed?.[0]) delete nameless.keyed[0].source;
     expect(() => parseCacheConfig(nameless, 'test')).to.throw(/keyed\[0\]\.source/).with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('carries each record\'s per-file digests in a gzipped blob of its own, listed after the layers and named by the record', () => {
+    const exported = sample();
+    const files = { context: { 'src/a.ts': sha256('a'), 'src/b.ts': sha256('b') } };
+    const withFiles: CacheExport = { ...exported, records: exported.records.map((r, i) => (i === 1 ? { ...r, files } : r)) };
+    const doc = cacheDocument(withFiles);
+    expect(doc.files).to.have.length(1);
+    const blob = doc.files[0]!;
+    expect(blob.descriptor).to.deep.include({ mediaType: CACHE_FILES_MEDIA_TYPE, digest: sha256(blob.bytes), size: blob.bytes.length });
+    expect(doc.config.records.map((r) => r.files)).to.deep.equal([undefined, blob.descriptor]);
+    const manifest = JSON.parse(Buffer.from(doc.manifestBytes).toString()) as { layers: { digest: string }[] };
+    expect(manifest.layers.map((l) => l.digest)).to.deep.equal([...doc.layers.map((l) => l.digest), blob.descriptor.digest]);
+    expect(parseFilesBlob(blob.bytes, 'test')).to.deep.equal(files);
+    expect(parseCacheConfig(JSON.parse(Buffer.from(doc.configBytes).toString()), 'test').records[1]?.files).to.deep.equal(blob.descriptor);
+    // The same document again (deterministic gzip), and an inline cache (no blobs of its own) names none.
+    expect(Buffer.from(cacheDocument(withFiles).manifestBytes).equals(Buffer.from(doc.manifestBytes))).to.equal(true);
+    expect(cacheConfig(withFiles).records.map((r) => r.files)).to.deep.equal([undefined, undefined]);
+  });
+
+  it('refuses a hostile files blob: not gzip, unzipping past the bound, not a map of paths to digests; and a record naming an oversized one', () => {
+    const bad = (bytes: Uint8Array): unknown => expect(() => parseFilesBlob(bytes, 'r')).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    bad(Buffer.from('{"context":{}}'));
+    bad(gzipSync(Buffer.alloc(MAX_CACHE_FILES_JSON + 1, 0x20)));
+    bad(gzipSync(Buffer.from('[1,2]')));
+    bad(gzipSync(Buffer.from('{"context":{"a":"not-a-digest"}}')));
+    bad(gzipSync(Buffer.from('{"context":"x"}')));
+    const doc = JSON.parse(Buffer.from(cacheDocument(sample()).configBytes).toString()) as { records: Record<string, unknown>[] };
+    doc.records[0]!['files'] = { mediaType: CACHE_FILES_MEDIA_TYPE, digest: sha256('x'), size: 1 << 30 };
+    expect(() => parseCacheConfig(doc, 'test')).to.throw(/records\[0\]\.files\.size/);
   });
 
   it('refuses a record whose key is not the digest of its parts, and out-of-range layer indexes', () => {

@@ -1,7 +1,9 @@
-import { cacheKey, type CacheExport, type CacheKeyParts, type ContentFact, type LayerRef } from '../../solver/index.js';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { cacheKey, type CacheExport, type CacheKeyParts, type ContentFact, type ContentFiles, type ExportRecord, type LayerRef } from '../../solver/index.js';
 import {
   MediaType, canonicalJson, isDigest, sha256, type Descriptor, type Digest, type ImageManifest,
 } from '../../registry/oci/index.js';
+import { MAX_MANIFEST_BYTES } from '../../registry/index.js';
 import { UserError } from '../../common/index.js';
 
 /** The media type of a cache manifest's config blob (and the manifest's artifactType). */
@@ -14,6 +16,47 @@ export interface StoredRecord {
   key: Digest; parts: CacheKeyParts; locator: string; layers: number[]; size: number;
   /** When the result was first built (epoch ms); absent in caches written before it was kept. */
   created?: number;
+  /** The blob of the per-file digests behind the key's content (filesBlob), for a reader that misses against it. */
+  files?: Descriptor;
+}
+
+/** The media type of a record's files blob: its ContentFiles as canonical JSON, gzipped. */
+export const CACHE_FILES_MEDIA_TYPE = 'application/vnd.tsbuild.cache.files.v1+json+gzip';
+/** The most a files blob may unzip to: a reader refuses more (a hostile cache must not make it allocate without bound). */
+export const MAX_CACHE_FILES_JSON = 64 * 1024 * 1024;
+
+/**
+ * A record's per-file digests as the blob a cache document carries beside its config, fetched only by a runner that
+ * misses against the record's key (RemoteCacheSet.previousFiles): a big context's listing (~1 MB gzipped for
+ * 20,000 files) is no weight on the config every reader loads. Undefined when it would be larger than a reader takes
+ * whole (MAX_MANIFEST_BYTES): that record's misses then say only that the files differ, as before.
+ */
+export function filesBlob(files: ContentFiles): { descriptor: Descriptor; bytes: Buffer } | undefined {
+  const json = Buffer.from(canonicalJson(files));
+  if (json.length > MAX_CACHE_FILES_JSON) return undefined;
+  const bytes = gzipSync(json);
+  if (bytes.length > MAX_MANIFEST_BYTES) return undefined;
+  return { descriptor: { mediaType: CACHE_FILES_MEDIA_TYPE, digest: sha256(bytes), size: bytes.length }, bytes };
+}
+
+/** The ContentFiles of a files blob (gunzipped, bounded, every path mapped to a digest); throws a UserError naming `where`. */
+export function parseFilesBlob(bytes: Uint8Array, where: string): ContentFiles {
+  const bad = (what: string): never => {
+    throw new UserError('INVALID_ARGUMENT', `cache ${where}: files blob ${what}`, 'the cache was written by another tool or version; export it again with --cache-to');
+  };
+  let json: unknown;
+  try {
+    json = JSON.parse(gunzipSync(bytes, { maxOutputLength: MAX_CACHE_FILES_JSON }).toString('utf8'));
+  } catch {
+    bad('is not gzipped JSON within the size tsbuild reads');
+  }
+  const out: ContentFiles = {};
+  for (const [source, paths] of Object.entries(obj(json) ?? bad('is not a JSON object'))) {
+    const files: Record<string, Digest> = {};
+    for (const [path, d] of Object.entries(obj(paths) ?? bad(`source ${JSON.stringify(source)} is not an object`))) files[path] = digest(d, 'file digest', bad);
+    out[source] = files;
+  }
+  return out;
 }
 
 /**
@@ -30,12 +73,17 @@ export interface CacheDocument {
   configDescriptor: Descriptor;
   manifestBytes: Uint8Array;
   manifestDescriptor: Descriptor;
-  /** Every layer the records name, once: the manifest's `layers`, so registries keep them and can mount them. */
+  /** Every layer the records name, once: the manifest's first `layers`, so registries keep them and can mount them. */
   layers: Descriptor[];
+  /** The records' files blobs, once each: listed after the layers in the manifest, and pushed with the config. */
+  files: { descriptor: Descriptor; bytes: Buffer }[];
 }
 
-/** The config document of `exported`: layers deduplicated by digest, in first-use order. */
-export function cacheConfig(exported: CacheExport): CacheConfig {
+/**
+ * The config document of `exported`: layers deduplicated by digest, in first-use order. `filesOf` gives a record's
+ * files blob (cacheDocument); without it (an inline cache, which has no blobs of its own) records name none.
+ */
+export function cacheConfig(exported: CacheExport, filesOf: (r: ExportRecord) => Descriptor | undefined = () => undefined): CacheConfig {
   const layers: LayerRef[] = [];
   const index = new Map<Digest, number>();
   const indexOf = (l: LayerRef): number => {
@@ -48,9 +96,13 @@ export function cacheConfig(exported: CacheExport): CacheConfig {
     }
     return i;
   };
-  const records = exported.records.map((r): StoredRecord => ({
-    key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size, ...(r.created !== undefined ? { created: r.created } : {}),
-  }));
+  const records = exported.records.map((r): StoredRecord => {
+    const files = filesOf(r);
+    return {
+      key: r.key, parts: r.parts, locator: r.locator, layers: r.layers.map(indexOf), size: r.size,
+      ...(r.created !== undefined ? { created: r.created } : {}), ...(files !== undefined ? { files } : {}),
+    };
+  });
   const keyed = exported.contents.filter((c) => c.chain === undefined);
   return { v: 1, layers, records, contents: exported.contents.filter((c) => c.chain !== undefined), ...(keyed.length > 0 ? { keyed } : {}) };
 }
@@ -62,17 +114,23 @@ export function contentFactsOf(config: CacheConfig): ContentFact[] {
 
 /** The OCI manifest for `exported`: config of CACHE_CONFIG_MEDIA_TYPE, every referenced layer in `layers`. */
 export function cacheDocument(exported: CacheExport, annotations: Record<string, string> = {}): CacheDocument {
-  const config = cacheConfig(exported);
+  const files = new Map<Digest, { descriptor: Descriptor; bytes: Buffer }>();
+  const config = cacheConfig(exported, (r) => {
+    const blob = r.files === undefined ? undefined : filesBlob(r.files);
+    if (blob !== undefined) files.set(blob.descriptor.digest, blob);
+    return blob?.descriptor;
+  });
   const configBytes = Buffer.from(canonicalJson(config));
   const configDescriptor: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: sha256(configBytes), size: configBytes.length };
   const layers = config.layers.map((l) => l.descriptor);
   const manifest: ImageManifest = {
-    schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: CACHE_CONFIG_MEDIA_TYPE, config: configDescriptor, layers,
+    schemaVersion: 2, mediaType: MediaType.ociManifest, artifactType: CACHE_CONFIG_MEDIA_TYPE, config: configDescriptor,
+    layers: [...layers, ...[...files.values()].map((f) => f.descriptor)],
     ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
   };
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDescriptor: Descriptor = { mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length };
-  return { config, configBytes, configDescriptor, manifestBytes, manifestDescriptor, layers };
+  return { config, configBytes, configDescriptor, manifestBytes, manifestDescriptor, layers, files: [...files.values()] };
 }
 
 /**
@@ -94,7 +152,8 @@ export function parseCacheConfig(value: unknown, where: string): CacheConfig {
     const idx = arr(rec.layers, `records[${i}].layers`, bad).map((n) => (Number.isInteger(n) && typeof n === 'number' && n >= 0 && n < layers.length ? n : bad(`records[${i}]: bad layer index ${String(n)}`)));
     const size = typeof rec.size === 'number' && rec.size >= 0 ? rec.size : bad(`records[${i}].size`);
     const created = rec.created === undefined ? undefined : typeof rec.created === 'number' && Number.isSafeInteger(rec.created) && rec.created >= 0 ? rec.created : bad(`records[${i}].created`);
-    return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size, ...(created !== undefined ? { created } : {}) };
+    const files = rec.files === undefined ? undefined : filesDescriptor(rec.files, `records[${i}].files`, bad);
+    return { key, parts, locator: typeof rec.locator === 'string' ? rec.locator : '', layers: idx, size, ...(created !== undefined ? { created } : {}), ...(files !== undefined ? { files } : {}) };
   });
   const contents = arr(doc.contents ?? [], 'contents', bad).map((c, i) => contentFact(c, `contents[${i}]`, 'chain', bad));
   const keyed = arr(doc.keyed ?? [], 'keyed', bad).map((c, i) => contentFact(c, `keyed[${i}]`, 'source', bad));
@@ -133,6 +192,13 @@ function digest(v: unknown, what: string, bad: Bad): Digest {
 
 function str(v: unknown, what: string, bad: Bad): string {
   return typeof v === 'string' ? v : bad(`${what} is not a string`);
+}
+
+/** A record's files blob descriptor: a digest and a size a reader takes whole. */
+function filesDescriptor(v: unknown, what: string, bad: Bad): Descriptor {
+  const d = obj(v) ?? bad(`${what} is not an object`);
+  const size = typeof d.size === 'number' && Number.isInteger(d.size) && d.size >= 0 && d.size <= MAX_MANIFEST_BYTES ? d.size : bad(`${what}.size`);
+  return { mediaType: str(d.mediaType, `${what}.mediaType`, bad), digest: digest(d.digest, `${what}.digest`, bad), size };
 }
 
 function layerRef(v: unknown, what: string, bad: Bad): LayerRef {

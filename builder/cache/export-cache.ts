@@ -22,7 +22,8 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
   const ref = parseReference(text);
   const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, ctx.signal));
   const outcomes = await ctx.blobs.ensureAt(ref, doc.layers, ctx.signal);
-  await copy(new BytesProvider([{ descriptor: doc.configDescriptor, bytes: doc.configBytes }]), new RepositoryTarget(ctx.client, ref), [doc.configDescriptor], { signal: ctx.signal });
+  const documents = [{ descriptor: doc.configDescriptor, bytes: doc.configBytes }, ...doc.files];
+  await copy(new BytesProvider(documents), new RepositoryTarget(ctx.client, ref), documents.map((d) => d.descriptor), { signal: ctx.signal });
   await ctx.client.putManifest(ref, MediaType.ociManifest, doc.manifestBytes, ctx.signal);
   ctx.note(`exported cache to ${text}: ${doc.config.records.length} steps, ${doc.layers.length} layers (${outcomes.uploaded} uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there)`);
   return doc;
@@ -42,10 +43,9 @@ async function writeCacheDir(dest: string, exported: CacheExport, ctx: ExportCon
   await checkLayoutDir(layout.dir, '--cache-to type=local');
   const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, ctx.signal));
   await copy(ctx.blobs, layout, doc.layers, { signal: ctx.signal });
-  const documents = new BytesProvider([
-    { descriptor: doc.configDescriptor, bytes: doc.configBytes }, { descriptor: doc.manifestDescriptor, bytes: doc.manifestBytes },
-  ]);
-  await copy(documents, layout, [doc.configDescriptor, doc.manifestDescriptor], { signal: ctx.signal });
+  // Readers find the manifest through index.json, rewritten only after every blob is written.
+  const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }, { descriptor: doc.manifestDescriptor, bytes: doc.manifestBytes }];
+  await copy(new BytesProvider(documents), layout, documents.map((d) => d.descriptor), { signal: ctx.signal });
   // The newest cache first: readers take the first manifest of the index.
   const entry = { ...doc.manifestDescriptor, annotations: { ...(doc.manifestDescriptor.annotations ?? {}), [REF_NAME]: tag } };
   await layout.updateIndex((previous) => {

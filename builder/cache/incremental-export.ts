@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { BuildGraph, VertexId } from '../../frontend/index.js';
-import { cacheExport, type CacheKey, type ExportSource, type FsState } from '../../solver/index.js';
+import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
 import type { CacheToSpec } from './cache-spec.js';
 import { exportToDir, exportToRegistry, type ExportContext } from './export-cache.js';
@@ -90,10 +90,12 @@ function partialSource(finished: Map<VertexId, FinishedStep>): ExportSource {
   const results: Record<VertexId, FsState> = {};
   const keys: Record<VertexId, CacheKey> = {};
   const sizes: Record<VertexId, number> = {};
+  const files: Record<VertexId, ContentFiles> = {};
   for (const [id, step] of finished) {
     results[id] = step.fs;
     keys[id] = step.key;
     sizes[id] = step.size;
+    files[id] = step.files;
   }
-  return { results, keys, sizes, contents: [] };
+  return { results, keys, sizes, contents: [], files };
 }

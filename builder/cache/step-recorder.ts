@@ -154,6 +154,7 @@ export class StepRecorder implements CacheIndex {
       contentDigest: (at, selector) => remote.contentDigest(at, selector),
       hasContentOf: (key) => remote.hasContentOf(key),
       previous: (locator) => remote.previous(locator),
+      previousFiles: (locator) => remote.previousFiles(locator),
       fetchLayers: (layers, signal, progress) => remote.fetchLayers(layers, signal, progress),
     };
   }

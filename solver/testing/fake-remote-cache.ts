@@ -2,7 +2,7 @@ import type { Digest } from '../../registry/oci/index.js';
 import type { CacheExport } from '../cache-export.js';
 import type { CacheKey } from '../cache-key.js';
 import { ContentFacts } from '../content-facts.js';
-import type { ContentDigest, LayerRef, RemoteCache, RemoteRecord } from '../ports.js';
+import type { ContentDigest, ContentFiles, LayerRef, RemoteCache, RemoteRecord } from '../ports.js';
 
 /** A RemoteCache over another runner's cacheExport(), in memory. Counts the layer bytes it is asked to fetch. */
 export class FakeRemoteCache implements RemoteCache {
@@ -12,11 +12,13 @@ export class FakeRemoteCache implements RemoteCache {
   readonly #records = new Map<Digest, RemoteRecord>();
   readonly #contents = new ContentFacts();
   readonly #locators = new Map<string, CacheKey>();
+  readonly #files = new Map<string, ContentFiles>();
 
   constructor(exported: CacheExport, readonly ref = 'registry.test/cache:main') {
     for (const r of exported.records) {
       this.#records.set(r.key, { parts: r.parts, layers: r.layers, size: r.size, ref });
       this.#locators.set(r.locator, { digest: r.key, parts: r.parts });
+      if (r.files !== undefined) this.#files.set(r.locator, r.files);
     }
     for (const c of exported.contents) this.#contents.add(c);
   }
@@ -35,6 +37,10 @@ export class FakeRemoteCache implements RemoteCache {
 
   async previous(locator: string): Promise<CacheKey | undefined> {
     return this.#locators.get(locator);
+  }
+
+  async previousFiles(locator: string): Promise<ContentFiles | undefined> {
+    return this.#files.get(locator);
   }
 
   async fetchLayers(layers: LayerRef[], signal: AbortSignal): Promise<void> {
