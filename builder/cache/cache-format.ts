@@ -27,8 +27,9 @@ export const MAX_CACHE_FILES_JSON = 64 * 1024 * 1024;
 
 /**
  * A record's per-file digests as the blob a cache document carries beside its config, fetched only by a runner that
- * misses against the record's key (RemoteCacheSet.previousFiles): a big context's listing (~1 MB gzipped for
- * 20,000 files) is no weight on the config every reader loads. Undefined when it would be larger than a reader takes
+ * misses against the record's key (RemoteCacheSet.previousFiles): the config every reader loads does not carry the
+ * listings (each up to MAX_FILE_DIGESTS entries, deeper paths grouped under their directories, as the solver keeps
+ * them: tens of KB gzipped at most). Undefined when it would be larger than a reader takes
  * whole (MAX_MANIFEST_BYTES): that record's misses then say only that the files differ, as before.
  */
 export function filesBlob(files: ContentFiles): { descriptor: Descriptor; bytes: Buffer } | undefined {
