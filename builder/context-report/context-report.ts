@@ -78,11 +78,14 @@ export function contextReport(scan: ContextScan, dockerfileText: string, dockerf
   const sent = files.filter((f) => !f.isExcluded);
   const excluded = files.filter((f) => f.isExcluded);
   const tests = copies.map((c) => ({ c, reads: readsTest(c) }));
-  // One pass over the sent files: who reads each (most files: nobody or the same one copy), and each copy's totals.
+  // One pass over the sent files: who reads each, by its index in `sent` (most files: nobody or the same one copy),
+  // and each copy's totals. An array, not a Map by path: 20,000 entries of a Map were a tenth of a big context's
+  // no-op build (its inserts, then its garbage).
   const none: ContextCopy[] = [];
-  const readers = new Map<string, ContextCopy[]>();
+  const readersAt: ContextCopy[][] = new Array<ContextCopy[]>(sent.length);
   const read = new Map<ContextCopy, { files: number; bytes: number }>(copies.map((c) => [c, { files: 0, bytes: 0 }]));
-  for (const f of sent) {
+  for (let i = 0; i < sent.length; i++) {
+    const f = sent[i] as ContextFile;
     let by = none;
     for (const t of tests) {
       if (!t.reads(f.path)) continue;
@@ -90,21 +93,28 @@ export function contextReport(scan: ContextScan, dockerfileText: string, dockerf
       const n = read.get(t.c);
       if (n !== undefined) { n.files++; n.bytes += f.bytes; }
     }
-    readers.set(f.path, by);
+    readersAt[i] = by;
   }
   const churn = churnOf(history);
+  // The readers of a churned path (few, and none in a build whose files did not change): only a sent file has any.
+  let sentIndex: Map<string, number> | undefined;
+  const readersOf = (path: string): ContextCopy[] => {
+    sentIndex ??= new Map(sent.map((f, i) => [f.path, i]));
+    const i = sentIndex.get(path);
+    return i === undefined ? none : readersAt[i] ?? none;
+  };
   const lastDuration = (line: number): number | undefined => [...history].reverse().find((h) => h.durations[line] !== undefined)?.durations[line];
   return {
     sent: totals(sent),
-    excluded: { ...totals(excluded), parts: partsOf(excluded, () => []), ...(unscanned.length > 0 ? { unscanned } : {}) },
-    parts: partsOf(sent, (p) => readers.get(p) ?? []),
+    excluded: { ...totals(excluded), parts: partsOf(excluded, () => none), ...(unscanned.length > 0 ? { unscanned } : {}) },
+    parts: partsOf(sent, (i) => readersAt[i] ?? none),
     largest: largestOf(sent, LARGEST).map((f) => ({ path: f.path, bytes: f.bytes })),
-    suggestions: suggestionsOf(sent, readers),
+    suggestions: suggestionsOf(sent, readersAt),
     copies: copies.map((c) => {
       const { runs, ...copy } = c;
       return {
         ...copy, ...(read.get(c) ?? { files: 0, bytes: 0 }),
-        churn: churn.filter((x) => readers.get(x.path)?.includes(c) === true).slice(0, CHURN),
+        churn: churn.filter((x) => readersOf(x.path).includes(c)).slice(0, CHURN),
         after: runs.map((r) => {
           const ms = lastDuration(r.line);
           return { label: r.label, instruction: r.instruction, ...(ms !== undefined ? { durationMs: ms } : {}) };
@@ -140,15 +150,26 @@ function partOf(path: string): string {
   return slash < 0 ? path : path.slice(0, slash + 1);
 }
 
-function partsOf(files: ContextFile[], readersOf: (path: string) => ContextCopy[]): ContextPart[] {
+/** The top-level parts of `files`, with their readers (`readersAt`: by index in `files`), largest first. */
+function partsOf(files: ContextFile[], readersAt: (i: number) => ContextCopy[]): ContextPart[] {
   const parts = new Map<string, ContextPart>();
-  for (const f of files) {
-    const name = partOf(f.path);
-    const part = parts.get(name) ?? { path: name, files: 0, bytes: 0, readBy: [] };
+  // Files come grouped by directory: while they stay under the last part (a `name/`), no name is cut and looked up.
+  let last: ContextPart | undefined;
+  for (let i = 0; i < files.length; i++) {
+    const f = files[i] as ContextFile;
+    let part = last !== undefined && last.path.endsWith('/') && f.path.startsWith(last.path) ? last : undefined;
+    if (part === undefined) {
+      const name = partOf(f.path);
+      part = parts.get(name);
+      if (part === undefined) {
+        part = { path: name, files: 0, bytes: 0, readBy: [] };
+        parts.set(name, part);
+      }
+    }
+    last = part;
     part.files++;
     part.bytes += f.bytes;
-    for (const c of readersOf(f.path)) if (!part.readBy.includes(c.label)) part.readBy.push(c.label);
-    parts.set(name, part);
+    for (const c of readersAt(i)) if (!part.readBy.includes(c.label)) part.readBy.push(c.label);
   }
   return [...parts.values()].sort((a, b) => b.bytes - a.bytes || (a.path < b.path ? -1 : 1));
 }
@@ -177,12 +198,14 @@ function readsTest(c: ContextCopy): SourceTest {
   return (path) => tests.some((t) => t(path));
 }
 
-function suggestionsOf(sent: ContextFile[], readers: Map<string, ContextCopy[]>): IgnoreSuggestion[] {
+function suggestionsOf(sent: ContextFile[], readersAt: ContextCopy[][]): IgnoreSuggestion[] {
   const out: IgnoreSuggestion[] = [];
   for (const s of SUSPECTS) {
-    const hit = sent.filter((f) => s.matches(f.path));
-    if (hit.length === 0) continue;
-    const by = hit.flatMap((f) => readers.get(f.path) ?? []);
+    const at: number[] = [];
+    for (let i = 0; i < sent.length; i++) if (s.matches((sent[i] as ContextFile).path)) at.push(i);
+    if (at.length === 0) continue;
+    const hit = at.map((i) => sent[i] as ContextFile);
+    const by = at.flatMap((i) => readersAt[i] ?? []);
     if (by.some((c) => !c.isBroad)) continue;   // a COPY names it: the image needs it
     out.push({ pattern: s.pattern, ...totals(hit), sweptBy: [...new Set(by.map((c) => c.label))] });
   }
