@@ -84,7 +84,7 @@ export class RemoteCacheSet implements RemoteCache {
     const desc = at.files;
     let files = this.#files.get(desc.digest);
     if (files === undefined) {
-      files = read(at.cache, desc).then((bytes) => parseFilesBlob(bytes, at.cache.ref), () => undefined).catch(() => undefined);
+      files = read(at.cache, desc).then((bytes) => parseFilesBlob(bytes, at.cache.ref)).catch(() => undefined);
       this.#files.set(desc.digest, files);
     }
     return files;

@@ -6,7 +6,7 @@ import { encodeTarHeader, TAR_END, tarPadding } from '../../worker/index.js';
 import { LAYOUT_FILE, layoutBlobPath } from '../content/index.js';
 import type { LocalState } from '../local-state.js';
 import { frontendAttrsOf, inspectOutput } from './inspect.js';
-import { STATUS_MEDIA_TYPE } from './status-stream.js';
+import { protoTimestamp, STATUS_MEDIA_TYPE } from './status-stream.js';
 
 // `tsbuild history export` as buildx writes a Docker Desktop build bundle (util/desktop/bundle/export.go): an OCI
 // image layout, tarred as containerd's archive exporter tars one (entries sorted by name, no docker manifest.json)
@@ -39,13 +39,6 @@ function jsonBlob(mediaType: string, value: unknown): Blob {
   return { desc: { mediaType, digest: sha256(bytes), size: bytes.length }, bytes };
 }
 
-/** A google.protobuf.Timestamp as encoding/json writes the Go struct: zero fields left out. */
-function timestamp(ms: number): { seconds?: number; nanos?: number } {
-  const seconds = Math.floor(ms / 1000);
-  const nanos = Math.round((ms - seconds * 1000) * 1_000_000);
-  return { ...(seconds !== 0 ? { seconds } : {}), ...(nanos !== 0 ? { nanos } : {}) };
-}
-
 /** A map[string]string as encoding/json writes it: keys sorted. */
 function sortedMap(entries: Iterable<[string, string]>): Record<string, string> {
   return Object.fromEntries([...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
@@ -67,8 +60,8 @@ export function historyRecordJson(r: BundleRecord, status: Descriptor): Record<s
     Frontend: 'dockerfile.v0',
     ...(attrs.size > 0 ? { FrontendAttrs: sortedMap(attrs) } : {}),
     ...(out.Error !== undefined ? { error: { code: out.Error.Code, ...(out.Error.Message !== '' ? { message: out.Error.Message } : {}) } } : {}),
-    CreatedAt: timestamp(record.started),
-    CompletedAt: timestamp(record.finished),
+    CreatedAt: protoTimestamp(record.started),
+    CompletedAt: protoTimestamp(record.finished),
     logs: { media_type: status.mediaType, digest: status.digest, size: status.size },
     ...(response.length > 0 ? { ExporterResponse: sortedMap(response) } : {}),
     ...(out.NumCachedSteps !== 0 ? { numCachedSteps: out.NumCachedSteps } : {}),

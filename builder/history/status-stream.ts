@@ -83,15 +83,24 @@ function int(w: BinaryWriter, field: number, value: number | undefined): void {
   if (value !== undefined && value !== 0) w.tag(field, WireType.Varint).int64(value);
 }
 
+/**
+ * A time (epoch ms) as a google.protobuf.Timestamp's fields, zero ones left out (as proto3 leaves them off the wire
+ * and encoding/json's omitempty leaves them out of a record).
+ */
+export function protoTimestamp(ms: number): { seconds?: number; nanos?: number } {
+  const seconds = Math.floor(ms / 1000);
+  const nanos = Math.round((ms - seconds * 1000) * 1_000_000);
+  return { ...(seconds !== 0 ? { seconds } : {}), ...(nanos !== 0 ? { nanos } : {}) };
+}
+
 /** An RFC 3339 time (the SolveStatus JSON's) as a google.protobuf.Timestamp: seconds 1, nanos 2. */
 function time(w: BinaryWriter, field: number, value: string | undefined): void {
   if (value === undefined) return;
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) return;
-  const seconds = Math.floor(ms / 1000);
-  const nanos = (ms - seconds * 1000) * 1_000_000;
+  const { seconds, nanos } = protoTimestamp(ms);
   w.tag(field, WireType.LengthDelimited).fork();
-  if (seconds !== 0) w.tag(1, WireType.Varint).int64(seconds);
-  if (nanos !== 0) w.tag(2, WireType.Varint).int32(nanos);
+  if (seconds !== undefined) w.tag(1, WireType.Varint).int64(seconds);
+  if (nanos !== undefined) w.tag(2, WireType.Varint).int32(nanos);
   w.join();
 }
