@@ -28,11 +28,11 @@ export class RemoteCacheSet implements RemoteCache {
   readonly #contents = new ContentFacts();
   readonly #locators = new Map<string, LocatedKey>();
   readonly #fetch: LayerFetch;
-  readonly #read: DocumentRead | undefined;
+  readonly #read: DocumentRead;
   /** Files blobs read (or being read), by digest: steps sharing one read it once. */
   readonly #files = new Map<Digest, Promise<ContentFiles | undefined>>();
 
-  constructor(caches: LoadedCache[], fetch: LayerFetch, read?: DocumentRead) {
+  constructor(caches: LoadedCache[], fetch: LayerFetch, read: DocumentRead) {
     this.caches = caches;
     this.#fetch = fetch;
     this.#read = read;
@@ -79,12 +79,11 @@ export class RemoteCacheSet implements RemoteCache {
    */
   async previousFiles(locator: string): Promise<ContentFiles | undefined> {
     const at = this.#locators.get(locator);
-    const read = this.#read;
-    if (at?.files === undefined || read === undefined) return undefined;
+    if (at?.files === undefined) return undefined;
     const desc = at.files;
     let files = this.#files.get(desc.digest);
     if (files === undefined) {
-      files = read(at.cache, desc).then((bytes) => parseFilesBlob(bytes, at.cache.ref)).catch(() => undefined);
+      files = this.#read(at.cache, desc).then((bytes) => parseFilesBlob(bytes, at.cache.ref)).catch(() => undefined);
       this.#files.set(desc.digest, files);
     }
     return files;
