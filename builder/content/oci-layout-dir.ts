@@ -3,7 +3,7 @@ import { copyFile, readFile, rename, rm, stat, writeFile, type FileHandle } from
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { canonicalJson, digestHex, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
+import { canonicalJson, digestHex, sha256, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
 import { makeDirs, tempPathBeside, UserError } from '../../common/index.js';
 import { storeBlobDamaged, type BlobTarget, type CopyOutcome } from './target.js';
 
@@ -40,10 +40,18 @@ export class OciLayoutDir implements BlobTarget {
     return createReadStream(this.#blobPath(desc));
   }
 
-  /** A small blob (a manifest, a config) read whole, refused above `limit` bytes. */
+  /**
+   * A small blob (a manifest, a config) read whole and checked against its digest, refused above `limit` bytes. A
+   * layout is a directory anyone may have written (a CI cache restored from another run, a layout handed over), so
+   * what it holds under a digest's name is not trusted to be that digest until it is hashed.
+   */
   async readAll(desc: Descriptor, limit: number, where: string): Promise<Buffer> {
     if (desc.size > limit) throw new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${desc.size} bytes)`);
-    return readFile(this.#blobPath(desc));
+    const bytes = await readFile(this.#blobPath(desc));
+    if (bytes.length > limit) throw new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${bytes.length} bytes)`);
+    const actual = sha256(bytes);
+    if (actual !== desc.digest) throw new UserError('DIGEST_MISMATCH', `${where}: blob ${desc.digest} does not match its digest (${actual})`, 'the layout is damaged or was altered; write it again');
+    return bytes;
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {

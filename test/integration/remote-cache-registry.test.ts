@@ -170,6 +170,21 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     expect(r.stderr).to.contain('MISS files changed in context: app.txt (changed)');
   });
 
+  it('does not use a local cache directory whose config was altered under its digest: warns, builds without it', async () => {
+    // A cache directory is often restored from another run (actions/cache): what a blob's file holds is checked
+    // against the name it is read by, as the registry client checks what a registry sends.
+    const cacheDir = join(dir, 'cache-altered');
+    await build(['--root', rootA(), '--cache-to', `type=local,dest=${cacheDir},mode=max`]);
+    const index = JSON.parse(await readFile(join(cacheDir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifest = JSON.parse(await readFile(join(cacheDir, 'blobs/sha256', index.manifests[0]?.digest.slice(7) ?? ''), 'utf8')) as { config: { digest: string } };
+    const configFile = join(cacheDir, 'blobs/sha256', manifest.config.digest.slice(7));
+    const config = await readFile(configFile, 'utf8');
+    await writeFile(configFile, config.replace(/"/, ' "'));   // the same JSON, other bytes
+    const { r, meta } = await build(['--root', freshRoot(), '--cache-from', `type=local,src=${cacheDir}`]);
+    expect(r.stderr).to.contain(`cache ${cacheDir} not used: cache ${cacheDir}: blob ${manifest.config.digest} does not match its digest`);
+    expect(meta['tsbuild.cache']).to.include({ remote: 0 });
+  });
+
   it('gives an image rebuilt wholly from the cache the exporter\'s digest without SOURCE_DATE_EPOCH: history times come with the records', async () => {
     // BuildKit's testImportExportReproducibleIDs: its cache keeps each result's creation time (buildkit/createdat).
     // Here the cache config's records carry `created`; before, the importing runner stamped its own time.
