@@ -46,10 +46,10 @@ export function fsAccessOf(context: string, flags: BuildFlags, env: NodeJS.Proce
     const { id, paths } = sshSpec(text);
     for (const p of paths) read.push({ path: p, what: `ssh ${id}` });
   }
-  for (const c of cacheEntries(flags.cacheFrom, '--cache-from').filter((t) => /(^|,)type=local(,|$)/.test(t)).map(parseCacheFrom)) {
+  for (const c of cacheEntries(flags.cacheFrom, '--cache-from').filter((t) => /(^|,)type=local(,|$)/.test(t)).map((t) => parseCacheFrom(t))) {
     if (c.type === 'local') read.push({ path: c.src, what: 'cache-from' });
   }
-  for (const c of cacheEntries(flags.cacheTo, '--cache-to').filter((t) => /(^|,)type=local(,|$)/.test(t)).map(parseCacheTo)) {
+  for (const c of cacheEntries(flags.cacheTo, '--cache-to').filter((t) => /(^|,)type=local(,|$)/.test(t)).map((t) => parseCacheTo(t))) {
     if (c.type === 'local') write.push({ path: c.dest, what: 'cache-to' });
   }
   for (const text of flags.output) {

@@ -45,7 +45,8 @@ export class BlobLocator implements BlobProvider {
     if (await this.#store.has(desc)) return this.#store.fetch(desc);
     for (const cache of this.#caches) {
       if (!cache.config.layers.some((l) => l.descriptor.digest === desc.digest)) continue;
-      const where = cache.location.kind === 'dir' ? new OciLayoutDir(cache.location.dir) : new RepositoryTarget(this.#client, cache.location.repo);
+      const { location } = cache;
+      const where = location.kind === 'dir' ? new OciLayoutDir(location.dir) : location.kind === 'gha' ? location.cache : new RepositoryTarget(this.#client, location.repo);
       return where.fetch(desc, signal);
     }
     const repo = this.repositoriesOf(desc.digest)[0];

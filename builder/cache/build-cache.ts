@@ -7,8 +7,8 @@ import type { RegistryImageSource } from '../image-source.js';
 import type { OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { BlobLocator } from './blob-locator.js';
-import type { CacheFromSpec, CacheToSpec } from './cache-spec.js';
-import { exportToDir, exportToRegistry, outgoingExport, withInlineCache } from './export-cache.js';
+import { cacheName, type CacheFromSpec, type CacheToSpec } from './cache-spec.js';
+import { exportTo, outgoingExport, withInlineCache } from './export-cache.js';
 import { loadCaches, readCacheDocument } from './load-cache.js';
 import { RemoteCacheSet } from './remote-cache-set.js';
 
@@ -63,12 +63,11 @@ export async function writeCaches(
   const exportCtx = { client: ctx.client, blobs, note: (t: string) => ctx.progress.note(t), signal: ctx.signal };
   for (const spec of specs) {
     try {
-      if (spec.type === 'registry') await exportToRegistry(spec.ref, exportOf(graphs, solved, spec.mode), exportCtx);
-      else if (spec.type === 'local') await exportToDir(spec.dest, exportOf(graphs, solved, spec.mode), exportCtx, spec.tag);
+      if (spec.type !== 'inline') await exportTo(spec, exportOf(graphs, solved, spec.mode), exportCtx);
     } catch (err) {
       // `ignore-error=true` (buildx): a cache that cannot be written costs the next build time, not this build.
       if (spec.type === 'inline' || !spec.ignoreError || ctx.signal.aborted) throw err;
-      ctx.progress.note(`warning: cache export to ${spec.type === 'registry' ? spec.ref : spec.dest} failed (ignore-error=true): ${err instanceof Error ? err.message : String(err)}`);
+      ctx.progress.note(`warning: cache export to ${cacheName(spec)} failed (ignore-error=true): ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }

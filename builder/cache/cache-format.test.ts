@@ -3,7 +3,7 @@ import { cacheKey, type CacheExport } from '../../solver/index.js';
 import { MediaType, sha256 } from '../../registry/oci/index.js';
 import { gzipSync } from 'node:zlib';
 import { CACHE_CONFIG_MEDIA_TYPE, CACHE_FILES_MEDIA_TYPE, MAX_CACHE_FILES_JSON, cacheConfig, cacheDocument, parseCacheConfig, parseFilesBlob } from './cache-format.js';
-import { cacheEntries, parseCacheFrom, parseCacheTo } from './cache-spec.js';
+import { cacheEntries, parseCacheFrom, parseCacheTo, redactedEntry } from './cache-spec.js';
 
 const layer = (name: string, size: number) => ({ descriptor: { mediaType: MediaType.ociLayerGzip, digest: sha256(`blob ${name}`), size }, diffId: sha256(`tar ${name}`) });
 const key = (op: string) => cacheKey({ v: 1, op, opText: `RUN ${op}`, inputs: [], content: {}, args: {}, platform: 'linux/amd64' });
@@ -114,8 +114,31 @@ describe('registry cache format', () => {
     expect(parseCacheTo('type=local,"dest=/tmp/a,b",mode=max')).to.deep.equal({ type: 'local', dest: '/tmp/a,b', mode: 'max' });
     expect(parseCacheFrom('type=local,src= /tmp/c')).to.deep.equal({ type: 'local', src: ' /tmp/c' });
     for (const bad of ['"a/app:cache', 'type=local,dest="/tmp/c"']) {
-      expect(() => cacheEntries([bad], '--cache-to').map(parseCacheTo), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
+      expect(() => cacheEntries([bad], '--cache-to').map((t) => parseCacheTo(t)), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
     expect(() => parseCacheTo('type=local,,dest=/tmp/c')).to.throw(/invalid field ""/).with.property('code', 'INVALID_ARGUMENT');
+  });
+
+  it('reads type=gha\'s service as buildx fills it in and BuildKit chooses its version', () => {
+    const runner = { ACTIONS_RUNTIME_TOKEN: 'tok', ACTIONS_CACHE_SERVICE_V2: 'True', ACTIONS_RESULTS_URL: 'https://results-receiver.actions.githubusercontent.com/' };
+    expect(parseCacheTo('type=gha,mode=max', runner)).to.deep.equal({
+      type: 'gha', mode: 'max', scope: 'buildkit', timeoutMs: 600_000, service: { url: 'https://results-receiver.actions.githubusercontent.com/', token: 'tok' },
+    });
+    // An explicit url_v2 and token win over the environment; timeout is a Go duration.
+    expect(parseCacheFrom('type=gha,scope=main,url_v2=http://cache.internal/,token=t2,timeout=90s', runner)).to.deep.equal({
+      type: 'gha', scope: 'main', timeoutMs: 90_000, service: { url: 'http://cache.internal/', token: 't2' },
+    });
+    // The results receiver's URL as `url` (an older buildx) is version 2 too; any other bare `url` is version 1.
+    expect(parseCacheFrom('type=gha', { ACTIONS_RUNTIME_TOKEN: 'tok', ACTIONS_RESULTS_URL: 'https://results-receiver.actions.githubusercontent.com/' })).to.have.property('type', 'gha');
+    expect(() => parseCacheFrom('type=gha', { ACTIONS_RUNTIME_TOKEN: 'tok', ACTIONS_CACHE_URL: 'https://artifactcache.actions.githubusercontent.com/x/' })).to.throw(/version 1/);
+    expect(parseCacheFrom('type=gha,version=2,url=http://cache.internal/', { ACTIONS_RUNTIME_TOKEN: 'tok' })).to.have.nested.property('service.url', 'http://cache.internal/');
+    expect(() => parseCacheTo('type=gha,version=two', runner)).to.throw(/api version/);
+    expect(() => parseCacheTo('type=gha,token=secret-1,url_v2=http://x/,bogus=1', {})).to.throw(/"bogus"/).and.satisfy((e: Error) => !e.message.includes('secret-1'));
+  });
+
+  it('shows cache entries without their credentials', () => {
+    expect(redactedEntry('type=gha,token=abc,scope=x,ghtoken=def')).to.equal('type=gha,token=***,scope=x,ghtoken=***');
+    expect(redactedEntry('token=abc')).to.equal('token=***');
+    expect(redactedEntry('type=registry,ref=r/app:cache')).to.equal('type=registry,ref=r/app:cache');
   });
 });

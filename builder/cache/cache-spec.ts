@@ -2,6 +2,9 @@ import type { CacheExportMode } from '../../solver/index.js';
 import { parseBool } from '../options/output.js';
 import { flagFields, parseCsvAttrs } from '../options/csv-attrs.js';
 import { UserError, parseGoBool } from '../../common/index.js';
+import { parseDuration } from '../options/units.js';
+import type { ActionsCacheService } from './gha/actions-cache.js';
+import { DEFAULT_GHA_SCOPE } from './gha/gha-cache.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {
@@ -13,19 +16,30 @@ interface CacheToCommon {
 export type CacheToSpec =
   | ({ type: 'registry'; ref: string; mode: CacheExportMode; registryInsecure?: boolean } & CacheToCommon)
   | ({ type: 'local'; dest: string; mode: CacheExportMode; tag?: string } & CacheToCommon)
+  | ({ type: 'gha'; mode: CacheExportMode } & GhaSpec & CacheToCommon)
   | { type: 'inline' };
 
-/** One `--cache-from`: a registry reference (a cache manifest, or an image with an inline cache) or a directory. */
-export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string };
+/**
+ * One `--cache-from`: a registry reference (a cache manifest, or an image with an inline cache), a directory, or a
+ * GitHub Actions cache scope.
+ */
+export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string } | ({ type: 'gha' } & GhaSpec);
+
+/** A `type=gha` cache: the runner's cache service (version 2), a scope in it, and how long its transfers may take. */
+export interface GhaSpec { service: ActionsCacheService; scope: string; timeoutMs: number }
 
 /** Cache backends buildx documents that tsbuild has no client for. */
-const OTHER_BACKENDS = ['gha', 's3', 'azblob'];
+const OTHER_BACKENDS = ['s3', 'azblob'];
+
+/** The attributes of `type=gha` on either flag (BuildKit's cache/remotecache/gha). */
+const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'repository', 'ghtoken'];
 
 /** The attributes each `--cache-to` type accepts. */
 const CACHE_TO_ATTRS: Record<string, string[]> = {
   registry: ['ref', 'mode', 'image-manifest', 'oci-mediatypes', 'compression', 'compression-level', 'force-compression', 'ignore-error', 'registry.insecure'],
   local: ['dest', 'tag', 'mode', 'image-manifest', 'oci-mediatypes', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
   inline: [],
+  gha: [...GHA_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
 };
 
 function refuse(flag: string, text: string, what: string, hint: string): never {
@@ -58,6 +72,11 @@ function mode(value: string | undefined): CacheExportMode {
   throw new UserError('INVALID_ARGUMENT', `invalid cache mode ${JSON.stringify(value)}`, 'use mode=min (the final image’s steps) or mode=max (every step)');
 }
 
+/** A cache entry as messages show it: the values of `token=` and `ghtoken=` (credentials) replaced. */
+export function redactedEntry(text: string): string {
+  return text.replace(/(^|,)("?)(token|ghtoken)=[^,]*/g, '$1$2$3=***');
+}
+
 function need(attrs: Record<string, string>, key: string, flag: string, example: string): string {
   const value = attrs[key];
   if (!value) throw new UserError('INVALID_ARGUMENT', `${flag} type=${attrs.type ?? ''} needs ${key}=`, `e.g. ${flag} ${example}`);
@@ -73,36 +92,57 @@ export function cacheEntries(values: string[], flag: '--cache-from' | '--cache-t
 }
 
 /**
- * Whether buildx passes a `type=gha` entry on to BuildKit at all. build/opt.go CreateCaches fills in its `token`,
- * `url` and `url_v2` from the runner's environment (addGithubToken: ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL, or
+ * What a `type=gha` entry reaches, as buildx and BuildKit decide it. buildx (build/opt.go addGithubToken) fills in
+ * `token`, `url` and `url_v2` from the runner's environment (ACTIONS_RUNTIME_TOKEN, ACTIONS_CACHE_URL, or
  * ACTIONS_RESULTS_URL, the latter for `url_v2` when `version=2` or ACTIONS_CACHE_SERVICE_V2 says so) and drops,
- * without a word, an entry left without a token or without either URL (isActive). Outside a GitHub Actions step
- * (a shell `run:`, a laptop, another CI) a workflow's `cache-from: type=gha` is therefore no cache at all.
+ * without a word, an entry left without a token or without either URL (isActive): outside a GitHub Actions step (a
+ * shell `run:`, a laptop, another CI) a workflow's `cache-from: type=gha` is no cache at all. BuildKit
+ * (remotecache/gha getConfig) then speaks version 2 to `url_v2`, or to `url` when `version=2` or the URL is
+ * github.com's results receiver, and version 1 otherwise: that retired protocol is 'v1' here, a backend tsbuild
+ * has no client for.
  */
-function isActiveGha(attrs: Record<string, string>, env: NodeJS.ProcessEnv): boolean {
-  const version = attrs['version'] ?? (parseGoBool(env['ACTIONS_CACHE_SERVICE_V2']) === true ? '2' : undefined);
+function ghaService(attrs: Record<string, string>, env: NodeJS.ProcessEnv): 'inactive' | 'v1' | ActionsCacheService {
+  const envVersion = parseGoBool(env['ACTIONS_CACHE_SERVICE_V2']) === true ? '2' : undefined;
   const token = attrs['token'] ?? env['ACTIONS_RUNTIME_TOKEN'];
-  const urlV2 = attrs['url_v2'] ?? (version === '2' ? env['ACTIONS_RESULTS_URL'] : undefined);
+  const urlV2 = attrs['url_v2'] ?? ((attrs['version'] ?? envVersion) === '2' ? env['ACTIONS_RESULTS_URL'] : undefined);
   const url = attrs['url'] ?? env['ACTIONS_CACHE_URL'] ?? env['ACTIONS_RESULTS_URL'];
-  return Boolean(token) && (Boolean(url) || Boolean(urlV2));
+  if (!token || (!url && !urlV2)) return 'inactive';
+  const version = attrs['version'];
+  if (version !== undefined && !/^\d+$/.test(version)) throw new UserError('INVALID_ARGUMENT', `type=gha: failed to parse api version ${JSON.stringify(version)}, expected positive integer`, 'use version=2 (or leave it out)');
+  if (version !== '1' && urlV2) return { url: urlV2, token };
+  if (!url) return 'inactive';
+  if (version === '2' || (version === undefined && url.includes('results-receiver.actions.githubusercontent.com'))) return { url, token };
+  return 'v1';
+}
+
+/** The `--cache-from`/`--cache-to` `type=gha` attributes as a GhaSpec (the entry is known to be active and v2). */
+function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): GhaSpec {
+  const service = ghaService(attrs, env);
+  if (service === 'inactive' || service === 'v1') {
+    refuse(flag, text, service === 'v1' ? 'version 1 of GitHub\'s cache service is not supported (it was retired in 2025)' : 'no cache service: no token, or no url', service === 'v1' ? 'use url_v2= (ACTIONS_RESULTS_URL) with version=2' : 'run it in a GitHub Actions step that exposes ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL');
+  }
+  const timeout = attrs['timeout'];
+  return { service, scope: attrs['scope'] ?? DEFAULT_GHA_SCOPE, timeoutMs: timeout === undefined ? 10 * 60_000 : parseDuration(timeout) };
 }
 
 /**
- * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (gha, s3, azblob) that a build
- * goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries on when a cache
- * cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. build-push-action's
- * `cache-from: type=gha` then runs, without that cache. A `--cache-to` without it is refused by its parser. A gha
- * entry buildx would not pass on (isActiveGha) is dropped silently, as buildx drops it, `--cache-to` included.
+ * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (s3, azblob, gha's retired version
+ * 1) that a build goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries
+ * on when a cache cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. A
+ * `--cache-to` without it is refused by its parser. A gha entry buildx would not pass on (ghaService 'inactive') is
+ * dropped silently, as buildx drops it, `--cache-to` included.
  */
 export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--cache-to', env: NodeJS.ProcessEnv = process.env): { kept: string[]; warnings: string[] } {
   const kept: string[] = [];
   const warnings: string[] = [];
   for (const text of entries) {
     const attrs = text.includes('=') ? parseCsvAttrs(flag, text) : {};
-    if (attrs.type === 'gha' && !isActiveGha(attrs, env)) continue;
-    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '');
+    const gha = attrs.type === 'gha' ? ghaService(attrs, env) : undefined;
+    if (gha === 'inactive') continue;
+    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '') || gha === 'v1';
     if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
-      warnings.push(`warning: ${flag} ${text}: cache type ${attrs.type ?? ''} is not supported by tsbuild; building without it`);
+      const what = gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`;
+      warnings.push(`warning: ${flag} ${redactedEntry(text)}: ${what} not supported by tsbuild; building without it`);
     } else {
       kept.push(text);
     }
@@ -114,9 +154,10 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
  * Parses `--cache-to type=registry,ref=REF[,mode=min|max]`, `type=local,dest=DIR[,mode=…]`, `type=inline`, or a bare
  * REF (buildx's shorthand for type=registry,ref=REF).
  */
-export function parseCacheTo(text: string): CacheToSpec {
-  if (!text.includes('=')) return { type: 'registry', ref: text, mode: 'min' };
-  const attrs = parseCsvAttrs('--cache-to', text);
+export function parseCacheTo(entry: string, env: NodeJS.ProcessEnv = process.env): CacheToSpec {
+  if (!entry.includes('=')) return { type: 'registry', ref: entry, mode: 'min' };
+  const attrs = parseCsvAttrs('--cache-to', entry);
+  const text = redactedEntry(entry);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline, or add ignore-error=true to build without it');
   }
@@ -134,18 +175,20 @@ export function parseCacheTo(text: string): CacheToSpec {
       };
     }
     case 'local': return { type: 'local', dest: need(attrs, 'dest', '--cache-to', 'type=local,dest=/tmp/cache,mode=max'), mode: mode(attrs.mode), ...(attrs.tag ? { tag: attrs.tag } : {}), ...ignoreError };
+    case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
     default: return { type: 'inline' };
   }
 }
 
 /** Parses `--cache-from type=registry,ref=REF`, `type=local,src=DIR`, or a bare REF (buildx's shorthand). */
-export function parseCacheFrom(text: string): CacheFromSpec {
-  if (!text.includes('=')) return { type: 'registry', ref: text };
-  const attrs = parseCsvAttrs('--cache-from', text);
+export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.env): CacheFromSpec {
+  if (!entry.includes('=')) return { type: 'registry', ref: entry };
+  const attrs = parseCsvAttrs('--cache-from', entry);
+  const text = redactedEntry(entry);
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-from', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,src=DIR');
   }
-  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'] };
+  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'], gha: GHA_ATTRS };
   for (const key of Object.keys(attrs)) {
     if (key === 'type' || (allowed[attrs.type ?? ''] ?? []).includes(key)) continue;
     if (allowed[attrs.type ?? '']) {
@@ -159,7 +202,17 @@ export function parseCacheFrom(text: string): CacheFromSpec {
       return { type: 'registry', ref: need(attrs, 'ref', '--cache-from', 'type=registry,ref=registry.example/app:cache'), ...(insecure !== undefined ? { registryInsecure: parseBool(insecure, false, 'registry.insecure') } : {}) };
     }
     case 'local': return { type: 'local', src: need(attrs, 'src', '--cache-from', 'type=local,src=/tmp/cache') };
+    case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-from', text, env) };
     default:
       throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-from ${text}`, 'use type=registry or type=local (an inline cache is read with type=registry,ref=IMAGE)');
+  }
+}
+
+/** How messages name a cache: its reference, its directory, or `gha:SCOPE` (never the token). */
+export function cacheName(spec: Exclude<CacheToSpec, { type: 'inline' }> | CacheFromSpec): string {
+  switch (spec.type) {
+    case 'registry': return spec.ref;
+    case 'gha': return `gha:${spec.scope}`;
+    default: return 'dest' in spec ? spec.dest : spec.src;
   }
 }

@@ -5,6 +5,8 @@ import { checkLayoutDir, writingTo } from '../options/destinations.js';
 import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/index.js';
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
+import type { CacheToSpec, GhaSpec } from './cache-spec.js';
+import { GhaCache } from './gha/gha-cache.js';
 
 /** What an export needs besides the records. */
 export interface ExportContext {
@@ -27,6 +29,38 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
   await ctx.client.putManifest(ref, MediaType.ociManifest, doc.manifestBytes, ctx.signal);
   ctx.note(`exported cache to ${text}: ${doc.config.records.length} steps, ${doc.layers.length} layers (${outcomes.uploaded} uploaded, ${outcomes.mounted} mounted, ${outcomes.exists} already there)`);
   return doc;
+}
+
+/**
+ * `--cache-to type=gha`: every referenced layer, the files blobs and the config as entries of their own (those the
+ * cache holds already are skipped), then the manifest as the scope's newest index. Bounded by the entry's
+ * `timeout` (BuildKit's default 10 minutes) on top of the build's own cancellation.
+ */
+export async function exportToGha(spec: GhaSpec, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
+  const signal = withTimeout(ctx.signal, spec.timeoutMs);
+  const cache = new GhaCache(spec.service, spec.scope);
+  const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
+  const layers = await copy(ctx.blobs, cache, doc.layers, { signal });
+  const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
+  await copy(new BytesProvider(documents), cache, documents.map((d) => d.descriptor), { signal });
+  const key = await cache.saveIndex(doc.manifestBytes, signal);
+  ctx.note(`exported cache to ${cache.name} (${key}): ${doc.config.records.length} steps, ${doc.layers.length} layers (${layers.uploaded} uploaded, ${layers.exists} already there)`);
+  return doc;
+}
+
+/** Exports to one `--cache-to` other than inline. */
+export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
+  switch (spec.type) {
+    case 'registry': return exportToRegistry(spec.ref, exported, ctx);
+    case 'local': return exportToDir(spec.dest, exported, ctx, spec.tag);
+    case 'gha': return exportToGha(spec, exported, ctx);
+  }
+}
+
+/** `signal`, aborted also after `ms`. */
+export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
+  const timeout = AbortSignal.timeout(ms);
+  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
 }
 
 /**

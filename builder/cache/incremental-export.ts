@@ -2,8 +2,8 @@ import PQueue from 'p-queue';
 import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
-import type { CacheToSpec } from './cache-spec.js';
-import { exportToDir, exportToRegistry, type ExportContext } from './export-cache.js';
+import { cacheName, type CacheToSpec } from './cache-spec.js';
+import { exportTo, type ExportContext } from './export-cache.js';
 import type { FinishedStep } from './step-recorder.js';
 
 /** How many steps' layers go up at once while the build runs (each step's blobs are themselves bounded). */
@@ -73,10 +73,9 @@ export class IncrementalCacheExport {
       if (spec.type === 'inline') continue;
       const exported = cacheExport(this.#graph, source, spec.mode);
       if (exported.records.length === 0) continue;
-      const where = spec.type === 'registry' ? spec.ref : spec.dest;
+      const where = cacheName(spec);
       try {
-        if (spec.type === 'registry') await exportToRegistry(spec.ref, exported, this.#ctx);
-        else await exportToDir(spec.dest, exported, this.#ctx);
+        await exportTo(spec, exported, this.#ctx);
         this.#ctx.note(`the build failed: ${where} holds the ${exported.records.length} steps that finished`);
       } catch (err) {
         this.#ctx.note(`cache export to ${where} after the failure failed: ${err instanceof Error ? err.message : String(err)}`);

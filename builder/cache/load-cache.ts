@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  parseManifestDocument, parseReference, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
+  MediaType, parseManifestDocument, parseReference, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
 } from '../../registry/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
-import type { CacheFromSpec } from './cache-spec.js';
+import { cacheName, type CacheFromSpec, type GhaSpec } from './cache-spec.js';
+import { withTimeout } from './export-cache.js';
+import { GhaCache } from './gha/gha-cache.js';
 import { OciLayoutDir } from '../content/index.js';
 import type { LoadedCache } from './remote-cache-set.js';
 import { isTsbuildError, UserError } from '../../common/index.js';
@@ -18,13 +20,37 @@ export async function loadCaches(specs: CacheFromSpec[], client: RegistryClient,
   const out: LoadedCache[] = [];
   for (const spec of specs) {
     try {
-      out.push(spec.type === 'registry' ? await loadRegistry(spec.ref, client, platform, signal) : await loadDir(spec.src));
+      const loaded = await load(spec, client, platform, signal);
+      if (loaded !== undefined) out.push(loaded);
     } catch (err) {
-      if (!isTsbuildError(err)) throw err;
-      warn(`cache ${spec.type === 'registry' ? spec.ref : spec.src} not used: ${err.message}`);
+      if (!isTsbuildError(err) || signal?.aborted === true) throw err;
+      warn(`cache ${cacheName(spec)} not used: ${err.message}`);
     }
   }
   return out;
+}
+
+async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache | undefined> {
+  switch (spec.type) {
+    case 'registry': return loadRegistry(spec.ref, client, platform, signal);
+    case 'local': return loadDir(spec.src);
+    case 'gha': return loadGha(spec, signal);
+  }
+}
+
+/**
+ * A `type=gha` scope's newest index and its config. A scope with no index yet is no cache, without a warning of its
+ * own: the first run of a workflow has none (BuildKit's importer says nothing either).
+ */
+async function loadGha(spec: GhaSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
+  const signal = withTimeout(buildSignal, spec.timeoutMs);
+  const cache = new GhaCache(spec.service, spec.scope);
+  const bytes = await cache.loadIndex(signal);
+  if (bytes === undefined) return undefined;
+  const doc = parseManifestDocument(bytes, MediaType.ociManifest, cache.name);
+  if (doc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${cache.name}: the index is not a cache manifest`, 'write it again with --cache-to type=gha');
+  const config = doc.manifest.config;
+  return { ref: cache.name, location: { kind: 'gha', cache }, config: configOf(config, await cache.readDocument(config, signal), cache.name) };
 }
 
 async function loadRegistry(text: string, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache> {
@@ -77,9 +103,10 @@ function configOf(desc: Descriptor, bytes: Uint8Array, where: string): CacheConf
 
 /**
  * A small blob of a loaded cache (a record's files blob), read whole and verified: from its registry repository, or
- * from its layout directory.
+ * from its layout directory, or from its GitHub Actions cache.
  */
 export async function readCacheDocument(cache: LoadedCache, desc: Descriptor, client: RegistryClient, signal?: AbortSignal): Promise<Uint8Array> {
   if (cache.location.kind === 'registry') return client.readBlob(cache.location.repo, desc, signal);
+  if (cache.location.kind === 'gha') return cache.location.cache.readDocument(desc, signal);
   return new OciLayoutDir(cache.location.dir).readAll(desc, MAX_MANIFEST_BYTES, `cache ${cache.ref}`);
 }

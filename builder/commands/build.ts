@@ -163,8 +163,8 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const dryRunNames = flags.dryRun ? dryRunTargets(outputs, flags) : [];
   const toCaches = unsupportedCaches(cacheEntries(flags.cacheTo, '--cache-to'), '--cache-to');
   const fromCaches = unsupportedCaches(cacheEntries(flags.cacheFrom, '--cache-from'), '--cache-from');
-  const cacheTo = toCaches.kept.map(parseCacheTo);
-  const cacheFrom = fromCaches.kept.map(parseCacheFrom);
+  const cacheTo = toCaches.kept.map((t) => parseCacheTo(t));
+  const cacheFrom = fromCaches.kept.map((t) => parseCacheFrom(t));
   for (const w of [...fromCaches.warnings, ...toCaches.warnings]) process.stderr.write(`${w}\n`);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
@@ -355,7 +355,12 @@ function dryRunTargets(outputs: OutputSpec[], flags: BuildFlags): string[] {
 /** Repositories a push could mount blobs from: the base images and the registry caches. */
 function pushCandidates(graph: BuildGraph, flags: BuildFlags): string[] {
   const bases = graph.vertices.flatMap((v) => (v.op.kind === 'image' ? [v.op.ref] : []));
-  const caches = [...flags.cacheFrom.map(parseCacheFrom), ...flags.cacheTo.map(parseCacheTo)].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
+  // Registry entries only: parsing another backend's entry here could refuse what the build itself went on without.
+  const isRegistry = (t: string): boolean => !t.includes('=') || /(^|,)type=registry(,|$)/.test(t);
+  const caches = [
+    ...cacheEntries(flags.cacheFrom, '--cache-from').filter(isRegistry).map((t) => parseCacheFrom(t)),
+    ...cacheEntries(flags.cacheTo, '--cache-to').filter(isRegistry).map((t) => parseCacheTo(t)),
+  ].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
   return [...bases, ...caches];
 }
 

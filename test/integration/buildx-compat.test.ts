@@ -114,7 +114,7 @@ describe('buildx compatibility (issue 17)', function () {
       for (const [args, name] of [
         [['-o', 'type=oci,dest=x.tar,unpack=true'], '"unpack"'],
         [['-o', 'type=oci,dest=x.tar,compression=estargz'], 'compression=estargz'],
-        [['--cache-to', 'type=gha,token=t,url=http://127.0.0.1:1/'], 'cache type gha'],
+        [['--cache-to', 'type=gha,token=t,url=http://127.0.0.1:1/'], 'version 1 of GitHub\'s cache service is not supported'],
         [['--cache-to', `type=local,dest=${join(env.dir, 'c')},compression=zstd`], 'compression=zstd'],
         [['--provenance', 'mode=huge'], 'mode must be min or max'],
         [['--ulimit', 'nofiles=1024'], 'unknown --ulimit type "nofiles"'],
@@ -136,15 +136,16 @@ describe('buildx compatibility (issue 17)', function () {
       expect(r.stderr).to.contain('ignore-error=true');
     });
 
-    it('builds without a gha, s3 or azblob cache it cannot reach, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
-      // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`, in the
-      // action's environment, which has the runner's cache service (without it buildx drops the entries: below).
-      const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/' };
+    it('builds without an s3 or azblob cache, or gha\'s retired version 1 service, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
+      // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`, in an
+      // environment with only version 1 of the runner's cache service (ACTIONS_CACHE_URL; GitHub retired it in 2025;
+      // version 2 is spoken: gha-cache.test.ts), and without it buildx drops the entries (below).
+      const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '' };
       const r = ok(await build(['--cache-from', 'type=gha', '--cache-from', 'type=s3,region=eu-west-1,bucket=b',
         '--cache-to', 'type=gha,mode=max,ignore-error=true', '.'], { env: runner }));
-      expect(r.stderr).to.contain('warning: --cache-from type=gha: cache type gha is not supported by tsbuild; building without it');
+      expect(r.stderr).to.contain('warning: --cache-from type=gha: version 1 of GitHub\'s cache service (retired in 2025) is not supported by tsbuild; building without it');
       expect(r.stderr).to.contain('warning: --cache-from type=s3,region=eu-west-1,bucket=b: cache type s3');
-      expect(r.stderr).to.contain('warning: --cache-to type=gha,mode=max,ignore-error=true: cache type gha');
+      expect(r.stderr).to.contain('warning: --cache-to type=gha,mode=max,ignore-error=true: version 1 of GitHub');
     });
 
     it('drops a gha cache without a runner\'s cache service silently, --cache-to included, as buildx does', async () => {
@@ -156,10 +157,10 @@ describe('buildx compatibility (issue 17)', function () {
       expect(r.stderr).not.to.contain('gha');
       // A token without any URL is as inactive (isActive needs both).
       ok(await build(['--cache-to', 'type=gha,mode=max', '.'], { env: { ...none, ACTIONS_RUNTIME_TOKEN: 'runtime-token' } }));
-      // With the service's version 2 URL only, the entry is active: refused, tsbuild has no gha client.
+      // With the service's version 2 URL only, the entry is active: the export is tried (nothing listens there).
       const v2 = await build(['--cache-to', 'type=gha,mode=max', '.'], { env: { ...none, ACTIONS_RUNTIME_TOKEN: 't', ACTIONS_CACHE_SERVICE_V2: 'true', ACTIONS_RESULTS_URL: 'http://127.0.0.1:1/' } });
-      expect(v2.code, v2.stderr).to.equal(2);
-      expect(v2.stderr).to.contain('cache type gha is not supported');
+      expect(v2.code, v2.stderr).to.equal(1);
+      expect(v2.stderr).to.contain('GitHub Actions cache gha:buildkit: cannot reach 127.0.0.1:1');
     });
 
     it('adds --add-host lines to RUN\'s /etc/hosts', async () => {
