@@ -2,7 +2,9 @@ import PQueue from 'p-queue';
 import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
-import { cacheName, type CacheToSpec } from './cache-spec.js';
+import { cacheName, type CacheToSpec, type GhaSpec } from './cache-spec.js';
+import { GhaCache } from './gha/gha-cache.js';
+import { copy } from '../content/index.js';
 import { exportTo, type ExportContext } from './export-cache.js';
 import type { FinishedStep } from './step-recorder.js';
 
@@ -12,17 +14,20 @@ const CONCURRENCY = 2;
 /**
  * `--cache-to` while the build runs. Design (the simpler of the two in issue 19): the blobs of each finished step
  * in the export's scope (every step for mode=max; the target stage's chain for mode=min) are sent to each registry
- * cache in the background as the step finishes, bounded; the cache manifest is written once, at the end, on success
- * (writeCaches) and on failure (exportFailed: the records of the steps that finished). The manifest always goes
- * last, after every blob it names is confirmed in the repository (exportToRegistry HEADs them again), and a local
- * export is renamed into place whole: an interrupted export never leaves a manifest pointing at missing blobs.
+ * or GitHub Actions cache in the background as the step finishes, bounded; the cache manifest is written once, at
+ * the end, on success (writeCaches) and on failure (exportFailed: the records of the steps that finished). The
+ * manifest always goes last, after every blob it names is confirmed where it goes (exportToRegistry HEADs them
+ * again, exportToGha looks each up), and a local export is renamed into place whole: an interrupted export never
+ * leaves a manifest pointing at missing blobs.
  */
 export class IncrementalCacheExport {
   readonly #specs: CacheToSpec[];
   readonly #graph: BuildGraph;
   readonly #ctx: ExportContext;
   readonly #queue = new PQueue({ concurrency: CONCURRENCY });
+  /** The blobs sent, by cache name. */
   readonly #sent = new Map<string, Set<Digest>>();
+  readonly #ghaCaches = new Map<GhaSpec, GhaCache>();
 
   constructor(specs: CacheToSpec[], graph: BuildGraph, ctx: ExportContext) {
     this.#specs = specs;
@@ -30,30 +35,41 @@ export class IncrementalCacheExport {
     this.#ctx = ctx;
   }
 
-  /** Starts sending `step`'s layers to every registry cache whose scope holds it. Never throws: failures are noted. */
+  /** Starts sending `step`'s layers to every registry or gha cache whose scope holds it. Never throws: failures are noted. */
   stepFinished(step: FinishedStep): void {
     const source = partialSource(new Map([[step.vertex.id, step]]));
     for (const spec of this.#specs) {
-      if (spec.type !== 'registry') continue;
+      if (spec.type !== 'registry' && spec.type !== 'gha') continue;
+      const name = cacheName(spec);
       // cacheExport decides the scope (mode=min: the target's chain), as it will for the manifest at the end.
       const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);
-      const sent = this.#sent.get(spec.ref) ?? new Set<Digest>();
-      this.#sent.set(spec.ref, sent);
+      const sent = this.#sent.get(name) ?? new Set<Digest>();
+      this.#sent.set(name, sent);
       // Keyed by the layer as the build holds it (uncompressed for its own steps); gzipped in the queue, once.
       const local = layers.filter((l) => !sent.has(l.descriptor.digest));
       if (local.length === 0) continue;
       for (const l of local) sent.add(l.descriptor.digest);
-      const repo = parseReference(spec.ref);
       void this.#queue.add(async () => {
         if (this.#ctx.signal?.aborted === true) return;
         const blobs = (await this.#ctx.blobs.outgoing(local, this.#ctx.signal)).map((l) => l.descriptor);
-        await this.#ctx.blobs.ensureAt(repo, blobs, this.#ctx.signal);
+        if (spec.type === 'registry') await this.#ctx.blobs.ensureAt(parseReference(spec.ref), blobs, this.#ctx.signal);
+        else await copy(this.#ctx.blobs, this.#gha(spec), blobs, { signal: this.#ctx.signal });
       }).catch((err: unknown) => {
-        // Not fatal: the final export HEADs every blob again and uploads what is still missing.
+        // Not fatal: the final export asks for every blob again and uploads what is still missing.
         for (const l of local) sent.delete(l.descriptor.digest);
-        this.#ctx.note(`cache export to ${spec.ref}: early upload of ${step.vertex.text} failed (${err instanceof Error ? err.message : String(err)}); retrying at the end`);
+        this.#ctx.note(`cache export to ${name}: early upload of ${step.vertex.text} failed (${err instanceof Error ? err.message : String(err)}); retrying at the end`);
       });
     }
+  }
+
+  /** One GhaCache a `type=gha` entry. */
+  #gha(spec: GhaSpec): GhaCache {
+    let cache = this.#ghaCaches.get(spec);
+    if (cache === undefined) {
+      cache = new GhaCache(spec.service, spec.scope);
+      this.#ghaCaches.set(spec, cache);
+    }
+    return cache;
   }
 
   /** Waits for the uploads started so far. */
