@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource, type RemoteCache } from '../solver/index.js';
+import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource, type RemoteCache, type RunLimits } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
 import { cacheMountsDir, gzipLayers, resetCacheMounts, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -83,6 +83,8 @@ export interface BuildRequest {
   /** `--ulimit` and `--shm-size`: resource limits and /dev/shm size (bytes) of every RUN. */
   ulimits?: ExecOp['ulimits'];
   shmSize?: number;
+  /** `--resource`: cgroup limits of every RUN; not part of any step's key, as BuildKit's op metadata. */
+  limits?: RunLimits;
   /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
   ssh?: Record<string, string>;
   /** Steps other builds of this process on the same root are running (bake's targets at once; SolveOptions.runningSteps). */
@@ -351,7 +353,7 @@ async function buildLocked(
     // One solve for every platform: a step with the same key in several platforms' graphs runs once.
     const solved = await solve(graph, {
       worker, images, cache: recorder, context,
-      secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
+      secrets: req.secrets, ...(req.ssh ? { ssh: req.ssh } : {}), ...(req.limits ? { limits: req.limits } : {}), noCache: req.noCache, noCacheFilter, signal: req.signal,
       onEvent: (e) => { recorder?.observe(e); logs.observe(e); req.progress.event(e); }, onKeyed: recorder.keyed, buildId, locatorPrefix, ...(req.hooks ? { hooks: req.hooks } : {}),
       ...(remote.cache ? { remote: recorder.watchRemote(remote.cache) } : {}), ...(req.runningSteps ? { runningSteps: req.runningSteps } : {}),
       targets: parts.map((part) => part.target), needsStageResults: req.attest?.sbom?.scanStage === true,

@@ -64,6 +64,25 @@ export interface ExecResources {
    * id and the source's ref: solver/llbsolver/mounts/mount.go getRefCacheDir).
    */
   cacheSources?: Record<string, Digest>;
+  /** The build's cgroup limits for every RUN (`--resource`); never keyed or recorded. */
+  limits?: RunLimits;
+}
+
+/**
+ * buildx's `--resource` (and docker build's `-m`, `--cpu-*`): cgroup limits of every RUN step, as BuildKit applies
+ * its OpMetadata.linux_resources, which are metadata, not part of a step's key: a step cached under other limits is a
+ * hit. Absent fields are unlimited. `memorySwapBytes` is memory plus swap, -1 unlimited, as docker's --memory-swap.
+ */
+export interface RunLimits {
+  memoryBytes?: number;
+  memorySwapBytes?: number;
+  cpuShares?: number;
+  cpuPeriodUs?: number;
+  cpuQuotaUs?: number;
+  /** CPUs the step may run on (`0-3,5`). */
+  cpusetCpus?: string;
+  /** Memory nodes the step may use (`0,1`). */
+  cpusetMems?: string;
 }
 
 /** A file-content digest with the per-path digests that made it, so a miss can say which file changed. */

@@ -1,7 +1,7 @@
 import { assertNever, sourceKey } from '../frontend/index.js';
 import type { ExecOp, Vertex, VertexId } from '../frontend/index.js';
 import type { Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
-import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, SecretSource, Worker } from './ports.js';
+import type { ContextSource, ExecResources, FileSource, FsState, ImageSource, LayerRef, ProgressSink, RunLimits, SecretSource, Worker } from './ports.js';
 import { fileSource, mountContentName } from './vertex-parts.js';
 import type { SolvedInput } from './vertex-parts.js';
 import { UserError } from '../common/index.js';
@@ -14,6 +14,8 @@ export interface RunContext {
   secrets: Record<string, SecretSource>;
   /** `--ssh ID=SOCKET`: agent sockets on the host by id. */
   ssh?: Record<string, string>;
+  /** `--resource`: every RUN's cgroup limits. */
+  limits?: RunLimits;
   inputs: Map<VertexId, SolvedInput>;
   /** The content digests of the step's key (CacheKeyParts.content): what names a `type=cache,from=` mount's cache. */
   content?: Record<string, Digest>;
@@ -100,5 +102,8 @@ function execResources(op: ExecOp, ctx: RunContext): ExecResources {
       }
     }
   }
-  return { sources, secrets, ...(Object.keys(ssh).length > 0 ? { ssh } : {}), ...(Object.keys(cacheSources).length > 0 ? { cacheSources } : {}) };
+  return {
+    sources, secrets, ...(Object.keys(ssh).length > 0 ? { ssh } : {}), ...(Object.keys(cacheSources).length > 0 ? { cacheSources } : {}),
+    ...(ctx.limits ? { limits: ctx.limits } : {}),
+  };
 }

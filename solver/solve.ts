@@ -10,7 +10,7 @@ import { stripArgPrefix, type MissReason } from './explain-miss.js';
 import { checkGraph, locatorOf, portableLocatorOf } from './graph-order.js';
 import { targetChain, type ContentFact } from './cache-export.js';
 import { LazyResults } from './lazy-results.js';
-import type { CacheIndex, ContentFiles, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, SecretSource, StepRecord, Worker } from './ports.js';
+import type { CacheIndex, ContentFiles, ContextSource, FsState, ImageSource, ProgressSink, RemoteCache, RunLimits, SecretSource, StepRecord, Worker } from './ports.js';
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
@@ -30,6 +30,8 @@ export interface SolveOptions {
   secrets?: Record<string, SecretSource>;
   /** `--ssh`: agent sockets by id, forwarded to the steps that mount them; never keyed or recorded. */
   ssh?: Record<string, string>;
+  /** `--resource`: cgroup limits of every RUN, as BuildKit's op metadata: never keyed or recorded. */
+  limits?: RunLimits;
   /** Run every step, taking nothing from the cache (results are still stored). */
   noCache?: boolean;
   /** Stage names (or indexes) whose steps run regardless of the cache, and so do the steps built on them. */
@@ -450,6 +452,7 @@ class SolveRun {
         context: this.#opts.context,
         secrets: this.#opts.secrets ?? {},
         ...(this.#opts.ssh ? { ssh: this.#opts.ssh } : {}),
+        ...(this.#opts.limits ? { limits: this.#opts.limits } : {}),
         inputs: opened,
         content: key.parts.content,
         signal: this.#signal,

@@ -172,6 +172,7 @@ export class LinuxWorker implements Worker {
           ...(cacheSeeds === undefined ? {} : { cacheSeeds }),
           secrets: resources.secrets,
           ...(resources.ssh ? { ssh: resources.ssh } : {}),
+          ...(resources.limits ? { limits: resources.limits } : {}),
           stateDir,
           tempDir: this.#tempDir,
           scratchDir: join(this.#root, RUN_SCRATCH),

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, platformsOption, progressOf } from './build-flags.js';
-import { parseAddHosts, parseAllow, parseBuildContexts } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseResourceLimits } from '../options/build-flags.js';
 
 describe('buildx flags tsbuild reads differently or not at all', () => {
   const parse = (args: string[]): Command => {
@@ -13,13 +13,26 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     expect(parse(['--platform', 'linux/amd64', '--platform', 'linux/arm64,linux/arm/v7', '.']).opts().platform).to.equal('linux/amd64,linux/arm64,linux/arm/v7');
   });
 
+  it('reads --resource entries as buildx\'s ParseResourceLimits: docker sizes, later entries winning, 0 unset', () => {
+    expect(parseResourceLimits([])).to.equal(undefined);
+    expect(parseResourceLimits(['memory=512m', 'memory-swap=1g', 'cpu-shares=512', 'cpu-period=100000', 'cpu-quota=50000', 'cpuset-cpus=0-1', 'cpuset-mems=0'])).to.deep.equal({
+      memoryBytes: 512 * 1024 ** 2, memorySwapBytes: 1024 ** 3, cpuShares: 512, cpuPeriodUs: 100_000, cpuQuotaUs: 50_000, cpusetCpus: '0-1', cpusetMems: '0',
+    });
+    expect(parseResourceLimits(['memory=1g', 'memory=2G', ' cpu-shares = 2 '])).to.deep.equal({ memoryBytes: 2 * 1024 ** 3, cpuShares: 2 });
+    expect(parseResourceLimits(['memory-swap=-1'])).to.deep.equal({ memorySwapBytes: -1 });
+    expect(parseResourceLimits(['memory=1g', 'memory=0', 'cpu-quota=0'])).to.equal(undefined);
+    for (const bad of ['memory', 'cpu-shares=x', 'cpu-period=999', 'cpuset-mems=a', 'swap=1', 'memory-swap=1g', 'memory=2g,memory-swap=1g']) {
+      expect(() => parseResourceLimits(bad.split(',')), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('warns for the flags buildx ignores or warns about, and refuses the ones it would apply', () => {
     expect(buildxOnlyWarnings(parse(['--rm', '--force-rm', '--squash', '.']))).to.have.length(3)
       .and.to.satisfy((ws: string[]) => ws.every((w) => w.startsWith('warning: --') && w.includes('has no effect')));
     // pflag booleans: the word after one is the context, never the flag's value (`docker build --rm .`).
     for (const flag of ['--rm', '--force-rm', '--compress', '--squash']) expect(parse([flag, 'ctx']).args, flag).to.deep.equal(['ctx']);
     expect(buildxOnlyWarnings(parse(['.']))).to.deep.equal([]);
-    for (const args of [['--cgroup-parent', 'x'], ['-m', '1g'], ['--resource', 'memory=2g'], ['--cpu-shares', '2'], ['--policy', 'filename=p.rego']]) {
+    for (const args of [['--cgroup-parent', 'x'], ['--policy', 'filename=p.rego']]) {
       expect(() => buildxOnlyWarnings(parse([...args, '.'])), args.join(' ')).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });

@@ -26,14 +26,6 @@ const BUILDX_ONLY: { flags: string; attr: string; kind: 'ignored' | 'warn' | 're
   { flags: '--security-opt <opt>', attr: 'securityOpt', kind: 'warn', why: 'use RUN --security=insecure with --allow security.insecure' },
   { flags: '--squash', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
   { flags: '--cgroup-parent <path>', attr: 'cgroupParent', kind: 'refuse', why: 'RUN steps run in tsbuild\'s own cgroup', hint: 'drop --cgroup-parent; run tsbuild itself inside the cgroup you want (systemd-run --scope -p Slice=…)' },
-  { flags: '--resource <limit>', attr: 'resource', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --resource; limit tsbuild as a whole (systemd-run -p MemoryMax=…), or use --ulimit' },
-  { flags: '-m, --memory <bytes>', attr: 'memory', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory; limit tsbuild as a whole (systemd-run -p MemoryMax=…)' },
-  { flags: '--memory-swap <bytes>', attr: 'memorySwap', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --memory-swap' },
-  { flags: '-c, --cpu-shares <n>', attr: 'cpuShares', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-shares; limit tsbuild as a whole (systemd-run -p CPUWeight=…)' },
-  { flags: '--cpu-period <n>', attr: 'cpuPeriod', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-period' },
-  { flags: '--cpu-quota <n>', attr: 'cpuQuota', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpu-quota; limit tsbuild as a whole (systemd-run -p CPUQuota=…)' },
-  { flags: '--cpuset-cpus <cpus>', attr: 'cpusetCpus', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpuset-cpus; pin tsbuild itself (taskset -c …)' },
-  { flags: '--cpuset-mems <mems>', attr: 'cpusetMems', kind: 'refuse', why: 'per-RUN resource limits are not implemented', hint: 'drop --cpuset-mems' },
   { flags: '--policy <spec>', attr: 'policy', kind: 'refuse', why: 'build policies (source policy files) are not implemented', hint: 'drop --policy; nothing would check the sources the build uses' },
 ];
 
@@ -159,6 +151,8 @@ export interface BuildFlags {
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
   pull?: boolean; load?: boolean; buildContext: string[]; annotation: string[]; provenance?: string; sbom?: string; attest: string[];
   network?: string; addHost: string[]; shmSize?: string; ulimit: string[]; ssh: string[]; check?: boolean; call?: string; print?: string;
+  /** `--resource key=value` (repeatable) and docker build's hidden per-limit flags, which buildx turns into entries of it. */
+  resource?: string[]; memory?: string; memorySwap?: string; cpuShares?: string; cpuPeriod?: string; cpuQuota?: string; cpusetCpus?: string; cpusetMems?: string;
   explainAgainst?: string; dryRun?: boolean;
   insecureRegistry: string[];
 }

@@ -7,7 +7,7 @@ import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
-import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseResourceLimits, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
 import { checkLocalDelete } from '../options/local-delete.js';
 import { buildSettingsAttrs, localMountName } from '../options/frontend-attrs.js';
 import type { GitAttributes, LocalDirs } from '../git-info/index.js';
@@ -41,6 +41,15 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of /dev/shm in every RUN, e.g. 256m (default 64m)')
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
+    .option('--resource <key=value>', 'cgroup limit for every RUN: memory=2g, memory-swap=3g (-1 unlimited), cpu-shares=512, cpu-period=100000, cpu-quota=50000, cpuset-cpus=0-1, cpuset-mems=0; repeatable', collect, [])
+    // docker build's spellings, hidden as in buildx, which turns each into a --resource entry (legacyResourceValue).
+    .addOption(new Option('-m, --memory <bytes>').hideHelp())
+    .addOption(new Option('--memory-swap <bytes>').hideHelp())
+    .addOption(new Option('-c, --cpu-shares <n>').hideHelp())
+    .addOption(new Option('--cpu-period <n>').hideHelp())
+    .addOption(new Option('--cpu-quota <n>').hideHelp())
+    .addOption(new Option('--cpuset-cpus <cpus>').hideHelp())
+    .addOption(new Option('--cpuset-mems <mems>').hideHelp())
     .option('--ssh <default|id=socket|id=key[,key]>', 'SSH agent socket, or private key files, for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK); repeatable', collect, [])
     .option('--check', 'evaluate the build checks and print them, without building (--call=check)')
     .option('--call <method>', 'build (default), check, outline (the target\'s build args, secrets and SSH) or targets (the stages); add ,format=json for BuildKit\'s JSON, ,ignorestatus=true to exit 0 on check findings')
@@ -146,6 +155,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   const platforms = platformsOption(flags.platform);
   const shmSize = parseShmSize(flags.shmSize);
   const ulimits = parseUlimits(flags.ulimit);
+  const limits = parseResourceLimits(resourceEntries(flags));
   const ssh = parseSsh(flags.ssh);
   const network = parseNetwork(flags.network);
   const extraHosts = parseAddHosts(flags.addHost);
@@ -202,7 +212,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
-    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}),
+    ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(limits !== undefined ? { limits } : {}),
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };
@@ -482,4 +492,16 @@ async function localGitAttributes(context: string, file: string | undefined, nam
   if (file !== '-') dirs.dockerfile = file === undefined ? context : dirname(file);
   for (const [name, c] of Object.entries(named)) if (c.kind === 'local') dirs[localMountName(name)] = c.dir;
   return gitAttributes(context, file, dirs, process.env);
+}
+
+/**
+ * The `--resource` entries as buildx assembles them (commands/build.go): docker build's per-limit flags first, each
+ * as `KEY=VALUE`, then the `--resource` values; a key given twice keeps the later value.
+ */
+function resourceEntries(flags: BuildFlags): string[] {
+  const legacy: [string, string | undefined][] = [
+    ['memory', flags.memory], ['memory-swap', flags.memorySwap], ['cpu-shares', flags.cpuShares], ['cpu-period', flags.cpuPeriod],
+    ['cpu-quota', flags.cpuQuota], ['cpuset-cpus', flags.cpusetCpus], ['cpuset-mems', flags.cpusetMems],
+  ];
+  return [...legacy.flatMap(([k, v]) => (v === undefined ? [] : [`${k}=${v}`])), ...(flags.resource ?? [])];
 }

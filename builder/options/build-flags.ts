@@ -3,11 +3,78 @@ import { statSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
+import type { RunLimits } from '../../solver/index.js';
 import { flagFields } from './csv-attrs.js';
 import { parseSize } from './units.js';
 import { namedContextKey, UserError } from '../../common/index.js';
 import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
 import type { SshSource } from './ssh-key-agent.js';
+
+/** The `--resource` keys (buildx build/utils.go), docker run's flag names. */
+const RESOURCE_KEYS = ['memory', 'memory-swap', 'cpu-shares', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems'] as const;
+
+/** A cpuset list as the kernel and BuildKit's cpuset.Validate take it: `0-3,5,7-8`. */
+const CPUSET = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;
+
+/**
+ * `--resource KEY=VALUE` entries as buildx's ParseResourceLimits reads them, checked as docker checks a container's
+ * (a swap limit needs a memory limit at most as large; a CFS period of 1 ms to 1 s; a quota of at least 1 ms), so a
+ * typo stops the build before anything runs instead of failing each RUN at its cgroup. Values of 0 are unset, as
+ * buildx sends only positive ones. Undefined when nothing is limited.
+ */
+export function parseResourceLimits(entries: string[]): RunLimits | undefined {
+  const limits: RunLimits = {};
+  const bad = (entry: string, why: string, hint = 'e.g. --resource memory=2g or --resource cpu-quota=50000'): UserError =>
+    new UserError('INVALID_ARGUMENT', `invalid --resource ${JSON.stringify(entry)}: ${why}`, hint);
+  const integer = (entry: string, v: string): number => {
+    if (!/^-?\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw bad(entry, `${JSON.stringify(v)} is not an integer`);
+    return Number(v);
+  };
+  const size = (entry: string, v: string): number => {
+    try {
+      return parseSize(v);
+    } catch {
+      throw bad(entry, `${JSON.stringify(v)} is not a size`, 'give bytes or a size such as 512m or 2g');
+    }
+  };
+  for (const entry of entries) {
+    const eq = entry.indexOf('=');
+    if (eq < 0) throw bad(entry, 'expected key=value');
+    const key = entry.slice(0, eq).trim();
+    const value = entry.slice(eq + 1).trim();
+    switch (key) {
+      case 'memory': { const n = size(entry, value); if (n > 0) limits.memoryBytes = n; else delete limits.memoryBytes; break; }
+      case 'memory-swap': { const n = value === '-1' ? -1 : size(entry, value); if (n !== 0) limits.memorySwapBytes = n; else delete limits.memorySwapBytes; break; }
+      case 'cpu-shares': { const n = integer(entry, value); if (n > 0) limits.cpuShares = n; else delete limits.cpuShares; break; }
+      case 'cpu-period': {
+        const n = integer(entry, value);
+        if (n > 0 && (n < 1000 || n > 1_000_000)) throw bad(entry, 'the CFS period is 1000 to 1000000 microseconds');
+        if (n > 0) limits.cpuPeriodUs = n; else delete limits.cpuPeriodUs;
+        break;
+      }
+      case 'cpu-quota': {
+        const n = integer(entry, value);
+        if (n > 0 && n < 1000) throw bad(entry, 'the CFS quota is at least 1000 microseconds');
+        if (n > 0) limits.cpuQuotaUs = n; else delete limits.cpuQuotaUs;
+        break;
+      }
+      case 'cpuset-cpus':
+      case 'cpuset-mems': {
+        if (!CPUSET.test(value)) throw bad(entry, `${JSON.stringify(value)} is not a list of ${key === 'cpuset-cpus' ? 'CPUs' : 'memory nodes'}`, `e.g. --resource ${key}=0-1 or ${key}=0,2`);
+        if (key === 'cpuset-cpus') limits.cpusetCpus = value; else limits.cpusetMems = value;
+        break;
+      }
+      default:
+        throw new UserError('INVALID_ARGUMENT', `unknown resource ${JSON.stringify(key)}`, `use one of ${RESOURCE_KEYS.join(', ')}`);
+    }
+  }
+  const swap = limits.memorySwapBytes;
+  if (swap !== undefined && swap !== -1) {
+    if (limits.memoryBytes === undefined) throw new UserError('INVALID_ARGUMENT', `--resource memory-swap=${swap} needs a memory limit`, 'add --resource memory=SIZE (memory-swap is memory plus swap), or give memory-swap=-1');
+    if (swap < limits.memoryBytes) throw new UserError('INVALID_ARGUMENT', `--resource memory-swap (${swap} bytes) is below the memory limit (${limits.memoryBytes} bytes)`, 'memory-swap is memory plus swap: give at least the memory limit, or -1 for unlimited swap');
+  }
+  return Object.keys(limits).length > 0 ? limits : undefined;
+}
 
 /** `--network`: the default network of every RUN that does not name one. */
 export type NetworkMode = 'default' | 'none' | 'host';

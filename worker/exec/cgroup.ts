@@ -4,9 +4,15 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
+import type { RunLimits } from '../../solver/index.js';
 
-/** Resource limits for one RUN step; absent fields mean unlimited. */
-export interface ExecLimits { memoryBytes?: number; pidsMax?: number; cpuShares?: number }
+/** Resource limits for one RUN step (the build's `--resource`, and a pids bound); absent fields mean unlimited. */
+export interface ExecLimits extends RunLimits { pidsMax?: number }
+
+/** True when `limits` limits nothing. */
+export function isUnlimited(limits: ExecLimits = {}): boolean {
+  return Object.values(limits).every((v) => v === undefined);
+}
 
 /**
  * A step's cgroup(s): the cgroup.procs files the container joins, and their removal. On cgroup v2, a device
@@ -35,21 +41,65 @@ export async function v1Dirs(id: string, limits: ExecLimits, devices: readonly D
 }
 
 async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
-  const settings: [string, string, number | undefined][] = [
-    ['memory', 'memory.limit_in_bytes', limits.memoryBytes],
-    ['pids', 'pids.max', limits.pidsMax],
-    ['cpu', 'cpu.shares', limits.cpuShares],
+  // runc's order within a controller: the period before the quota, the memory limit before memory+swap (which may
+  // never be below it).
+  const swap = limits.memorySwapBytes;
+  const settings: [string, [string, number | string | undefined][]][] = [
+    ['memory', [['memory.limit_in_bytes', limits.memoryBytes], ['memory.memsw.limit_in_bytes', swap]]],
+    ['pids', [['pids.max', limits.pidsMax]]],
+    ['cpu', [['cpu.shares', limits.cpuShares], ['cpu.cfs_period_us', limits.cpuPeriodUs], ['cpu.cfs_quota_us', limits.cpuQuotaUs]]],
   ];
-  for (const [controller, file, value] of settings) {
+  for (const [controller, files] of settings) {
+    const wanted = files.some(([, v]) => v !== undefined);
     // Hybrid hosts may lack a controller; without a limit to apply it is not needed.
     if (!existsSync(join(CGROUP_ROOT, controller))) {
-      if (value !== undefined) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${CGROUP_ROOT}`);
+      if (wanted) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${CGROUP_ROOT}`);
       continue;
     }
     const dir = join(CGROUP_ROOT, controller, 'tsbuild', id);
     await mkdir(dir, { recursive: true });
     dirs.push(dir);
-    if (value !== undefined) await writeFile(join(dir, file), String(value));
+    for (const [file, value] of files) {
+      if (value === undefined) continue;
+      if (file === 'memory.memsw.limit_in_bytes' && !existsSync(join(dir, file))) {
+        // No swap accounting (swapaccount=0): memory+swap cannot be limited. Unlimited asks for nothing.
+        if (value === -1) continue;
+        throw new Error('this kernel does not account swap (memory.memsw.limit_in_bytes is missing): --memory-swap cannot be applied');
+      }
+      await writeFile(join(dir, file), String(value));
+    }
+  }
+  if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) await v1Cpuset(id, limits, dirs);
+}
+
+/**
+ * The cpuset controller takes no task until the cgroup has CPUs and memory nodes, and a new v1 cpuset starts with
+ * neither (cgroup.clone_children is off): the `tsbuild` level gets its parent's, the step's what it asks for or
+ * else the level above's. The kernel refuses a CPU or node outside the parent's with EINVAL.
+ */
+async function v1Cpuset(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
+  const root = join(CGROUP_ROOT, 'cpuset');
+  if (!existsSync(root)) throw new Error(`cgroup v1 controller cpuset is not mounted at ${CGROUP_ROOT}`);
+  const level = join(root, 'tsbuild');
+  await mkdir(level, { recursive: true });
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    if ((await readFile(join(level, file), 'utf8')).trim() === '') await writeFile(join(level, file), await readFile(join(root, file), 'utf8'));
+  }
+  const dir = join(level, id);
+  await mkdir(dir);
+  dirs.push(dir);
+  await writeCpuset(dir, 'cpuset.cpus', limits.cpusetCpus, join(level, 'cpuset.cpus'));
+  await writeCpuset(dir, 'cpuset.mems', limits.cpusetMems, join(level, 'cpuset.mems'));
+}
+
+async function writeCpuset(dir: string, file: string, value: string | undefined, inherited: string): Promise<void> {
+  try {
+    await writeFile(join(dir, file), value ?? await readFile(inherited, 'utf8'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EINVAL' && value !== undefined) {
+      throw new Error(`${file} ${value}: not a subset of what this host's cgroup allows (${(await readFile(inherited, 'utf8')).trim()})`, { cause: err });
+    }
+    throw err;
   }
 }
 
@@ -70,7 +120,7 @@ async function v2(id: string, limits: ExecLimits): Promise<string[]> {
   const parent = join(CGROUP_ROOT, 'tsbuild');
   await mkdir(parent, { recursive: true });
   const available = (await readFile(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
-  const wanted = ['memory', 'pids', 'cpu'].filter((c) => available.includes(c));
+  const wanted = ['memory', 'pids', 'cpu', ...(limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined ? ['cpuset'] : [])].filter((c) => available.includes(c));
   // A controller's files only appear in a child when every ancestor delegates it through subtree_control.
   for (const dir of [CGROUP_ROOT, parent]) {
     if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
@@ -86,10 +136,25 @@ async function v2(id: string, limits: ExecLimits): Promise<string[]> {
   return [dir];
 }
 
+/** The v2 files for `limits`, converted as runc converts v1 values (cgroups/fs2 and utils ConvertCPUSharesToCgroupV2Value). */
+export function v2Files(limits: ExecLimits): [string, string][] {
+  const files: [string, string][] = [];
+  if (limits.memoryBytes !== undefined) files.push(['memory.max', String(limits.memoryBytes)]);
+  // v2 limits swap alone; docker's --memory-swap is memory plus swap.
+  const swap = limits.memorySwapBytes;
+  if (swap !== undefined) files.push(['memory.swap.max', swap === -1 ? 'max' : String(Math.max(swap - (limits.memoryBytes ?? 0), 0))]);
+  if (limits.pidsMax !== undefined) files.push(['pids.max', String(limits.pidsMax)]);
+  if (limits.cpuShares !== undefined) files.push(['cpu.weight', String(sharesToWeight(limits.cpuShares))]);
+  if (limits.cpuQuotaUs !== undefined || limits.cpuPeriodUs !== undefined) {
+    files.push(['cpu.max', `${limits.cpuQuotaUs !== undefined && limits.cpuQuotaUs > 0 ? limits.cpuQuotaUs : 'max'} ${limits.cpuPeriodUs ?? 100_000}`]);
+  }
+  if (limits.cpusetCpus !== undefined) files.push(['cpuset.cpus', limits.cpusetCpus]);
+  if (limits.cpusetMems !== undefined) files.push(['cpuset.mems', limits.cpusetMems]);
+  return files;
+}
+
 async function v2Limits(dir: string, limits: ExecLimits): Promise<void> {
-  if (limits.memoryBytes !== undefined) await writeFile(join(dir, 'memory.max'), String(limits.memoryBytes));
-  if (limits.pidsMax !== undefined) await writeFile(join(dir, 'pids.max'), String(limits.pidsMax));
-  if (limits.cpuShares !== undefined) await writeFile(join(dir, 'cpu.weight'), String(sharesToWeight(limits.cpuShares)));
+  for (const [file, value] of v2Files(limits)) await writeFile(join(dir, file), value);
 }
 
 async function removeCgroupDir(dir: string): Promise<void> {

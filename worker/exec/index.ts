@@ -32,7 +32,7 @@ import type { ChainAccounts } from './accounts-cache.js';
 import { BuildCgroups } from './build-cgroups.js';
 import { createCgroup } from './cgroup.js';
 import { warmCgroupMigration } from './cgroup-warmup.js';
-import type { ExecLimits, StepCgroup } from './cgroup.js';
+import { isUnlimited, type ExecLimits, type StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { CancelledError, ContainerSetupError, errnoMessage, NetworkSetupError, RunError } from './errors.js';
@@ -360,9 +360,6 @@ async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[]
   return isUnlimited(env.limits) ? env.cgroups?.acquire(devices) : undefined;
 }
 
-function isUnlimited(limits: ExecLimits = {}): boolean {
-  return limits.memoryBytes === undefined && limits.pidsMax === undefined && limits.cpuShares === undefined;
-}
 
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */
 function stubAncestors(path: string): string[] {

@@ -1,7 +1,7 @@
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ExecLimits, StepCgroup } from './cgroup.js';
+import { v2Files, type ExecLimits, type StepCgroup } from './cgroup.js';
 
 // Rootless (uid 0 of a user namespace), the host's cgroup tree belongs to real root: /sys/fs/cgroup/<controller>
 // (v1) and the v2 root are not writable, and a BPF device filter needs CAP_SYS_ADMIN in the initial namespace. What
@@ -41,9 +41,13 @@ export async function createRootlessCgroup(id: string, limits: ExecLimits = {}):
   const dir = join(found.dir, `tsbuild-${id}`);
   await mkdir(dir);
   try {
-    const files: [string, number | undefined][] = [['memory.max', limits.memoryBytes], ['pids.max', limits.pidsMax]];
-    for (const [file, value] of files) if (value !== undefined) await writeFile(join(dir, file), String(value));
-    if (limits.cpuShares !== undefined) throw new Error('cpu shares are not applied rootless (cpu.weight needs the cpu controller delegated)');
+    // What the delegated cgroup's controllers allow (cgroup.controllers); the kernel refuses a file of one that was
+    // not delegated (ENOENT), which names the limit.
+    for (const [file, value] of v2Files(limits)) {
+      await writeFile(join(dir, file), value).catch((err: unknown) => {
+        throw new Error(`RUN resource limit ${file} cannot be applied rootless: ${(err as NodeJS.ErrnoException).code ?? String(err)} (its controller is not delegated to this user)`, { cause: err });
+      });
+    }
   } catch (err) {
     await rmdir(dir).catch(() => undefined);
     throw err;

@@ -1,0 +1,62 @@
+// `--resource` (buildx) and docker build's `-m`, `--cpu-*` flags: cgroup limits of every RUN, applied by the kernel,
+// never part of a step's key (BuildKit's OpMetadata.linux_resources).
+import { expect } from 'chai';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+describe('tsbuild build --resource: cgroup limits of every RUN', function () {
+  this.timeout(120_000);
+  let env: BuildEnv;
+  let n = 0;
+  before(async () => { env = await startBuildEnv('tsbuild-run-resources-'); });
+  after(async () => { await env.stop(); });
+
+  async function context(dockerfile: string[]): Promise<string> {
+    const ctx = join(env.dir, `ctx-${++n}`);
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), [`FROM ${env.base}`, ...dockerfile, ''].join('\n'));
+    return ctx;
+  }
+  const build = (root: string, args: string[], ctx: string): Promise<CliResult> =>
+    tsbuild(['build', '--root', join(env.dir, root), '--progress', 'plain', ...args, ctx]);
+
+  it('kills a RUN over --memory (the OOM killer), which runs without it; the limit is not in the step\'s key', async () => {
+    // $((…)): the word is printed by the step only, never by the echoed command line.
+    const ctx = await context(['RUN dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null && echo "fits-$((40+2))"']);
+    const limited = await build('mem', ['--memory', '32m'], ctx);
+    expect(limited.code, limited.stderr).to.equal(1);
+    expect(limited.stderr).to.contain('exit code: 137').and.not.contain('fits-42');
+    const free = await build('mem', [], ctx);
+    expect(free.code, free.stderr).to.equal(0);
+    expect(free.stderr).to.contain('fits-42');
+    // Now cached: a limit (even the one that failed it) does not make it miss.
+    const again = await build('mem', ['--resource', 'memory=32m'], ctx);
+    expect(again.code, again.stderr).to.equal(0);
+    expect(again.stderr).to.contain('CACHED').and.not.contain('fits-42');
+  });
+
+  it('pins RUN to --cpuset-cpus, the later of --resource and the legacy flag winning', async () => {
+    const ctx = await context(['RUN grep Cpus_allowed_list /proc/self/status']);
+    const r = await build('cpuset', ['--cpuset-cpus', '0-1', '--resource', 'cpuset-cpus=0', '--no-cache'], ctx);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/Cpus_allowed_list:\s+0\n/);
+  });
+
+  it('refuses a bad limit by name before building: an unknown key, a size, swap without memory, a CPU list', async () => {
+    const ctx = await context(['RUN echo "ran-$((40+2))"']);
+    for (const [args, words] of [
+      [['--resource', 'disk=1g'], 'unknown resource "disk"'],
+      [['-m', 'lots'], 'invalid --resource "memory=lots"'],
+      [['--memory-swap', '1g'], 'needs a memory limit'],
+      [['--memory', '1g', '--memory-swap', '512m'], 'below the memory limit'],
+      [['--cpuset-cpus', '0;1'], 'not a list of CPUs'],
+      [['--cpu-quota', '10'], 'at least 1000 microseconds'],
+    ] as [string[], string][]) {
+      const r = await build('bad', args, ctx);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).to.equal(2);
+      expect(r.stderr).to.contain(words).and.not.contain('ran-42');
+    }
+  });
+});
