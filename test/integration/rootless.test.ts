@@ -330,6 +330,28 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(mounts.get('/sys')).to.include.members(['nosuid', 'nodev', 'noexec']);
   });
 
+  it('runs a default-network step whatever the kernel lets it mount at /sys/fs/cgroup, and nothing there is writable', async () => {
+    // On its own network namespace the step gets a fresh sysfs, and the helper mounts the step's cgroups on its
+    // /sys/fs/cgroup as for a rootful step. In the user namespace the kernel may refuse those mounts: the step runs
+    // then with the empty directory, and a half-made tmpfs is never left writable.
+    const dir = join(home, 'cgroup-ctx');
+    await mkdir(dir);
+    await writeFile(join(dir, 'Dockerfile'), [
+      'ARG BASE', 'FROM ${BASE}',
+      'RUN awk \'$5 ~ "^/sys/fs/cgroup" { print "mount", $5, $6 }\' /proc/self/mountinfo; ls /sys/fs/cgroup | sed "s/^/entry /"; touch /sys/fs/cgroup/x 2>/dev/null || echo "cgroup-ro-$((40+2))"',
+      '',
+    ].join('\n'));
+    execFileSync('chown', ['-R', USER, dir]);
+    const r = await build(['--no-cache', dir]);
+    expect(r.code, r.stderr).to.equal(0);
+    const out = r.stdout + r.stderr;
+    expect(out).to.contain('cgroup-ro-42');
+    const mounts = out.split('\n').map((l) => /^#\d+ [\d.]+ mount (\/sys\S*) (\S+)$/.exec(l)).filter((m) => m !== null);
+    expect(mounts.filter((m) => !(m[2] ?? '').split(',').includes('ro')).map((m) => m[1]), 'writable').to.deep.equal([]);
+    // An empty /sys/fs/cgroup has no mount of its own; one with entries is mounted.
+    if (/^#\d+ [\d.]+ entry /m.test(out)) expect(mounts.map((m) => m[1])).to.include('/sys/fs/cgroup');
+  });
+
   it('keeps the cache mount between rootless builds', async () => {
     const r = await build(['--build-arg', 'N=2', '--target', 'build', '-o', `type=tar,dest=${join(home, 'build-stage.tar')}`, ctx]);
     expect(r.code, r.stderr).to.equal(0);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from '../../common/index.js';
-import { CGROUP_ROOT, v1Dirs } from './cgroup.js';
+import { CGROUP_ROOT, removeCgroupTreeSync, v1Dirs } from './cgroup.js';
 import type { StepCgroup } from './cgroup.js';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
@@ -53,19 +53,14 @@ export class BuildCgroups {
     const sets = [...this.#dirs];
     this.#sets.clear();
     this.#dirs.length = 0;
-    for (const d of sets.reverse()) {
-      try {
-        rmdirSync(d);
-      } catch {
-        // EBUSY (a task still dying) or already gone
-      }
-    }
+    // With any child cgroups a privileged step made in its (writable) /sys/fs/cgroup.
+    for (const d of sets.reverse()) removeCgroupTreeSync(d);
   }
 }
 
 // A worker killed with SIGKILL leaves its cgroups behind, shared (build-PID-…) and per step (step-PID-…, cgroup v2 or
-// a step with limits; worker/exec/index.ts): the next one removes those whose process is gone. An empty cgroup only;
-// rmdir refuses one that still has tasks.
+// a step with limits; worker/exec/index.ts): the next one removes those whose process is gone, with any child cgroups
+// a privileged step made in them. A cgroup without tasks only; rmdir refuses one that still has some.
 function removeDeadBuildCgroups(): void {
   for (const controller of ['memory', 'pids', 'cpu', 'devices', '']) {
     const parent = join(CGROUP_ROOT, controller, 'tsbuild');
@@ -78,11 +73,7 @@ function removeDeadBuildCgroups(): void {
     for (const entry of entries) {
       const pid = Number(/^(?:build|step)-(\d+)-/.exec(entry)?.[1]);
       if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
-      try {
-        rmdirSync(join(parent, entry));
-      } catch {
-        // still has tasks, or already gone
-      }
+      removeCgroupTreeSync(join(parent, entry));
     }
   }
 }

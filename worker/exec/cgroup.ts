@@ -1,5 +1,5 @@
-import { existsSync } from 'node:fs';
-import { mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceRuleLine } from './devices.js';
@@ -157,7 +157,16 @@ async function v2Limits(dir: string, limits: ExecLimits): Promise<void> {
   for (const [file, value] of v2Files(limits)) await writeFile(join(dir, file), value);
 }
 
-async function removeCgroupDir(dir: string): Promise<void> {
+// A step sees its own cgroup at /sys/fs/cgroup, writable when privileged (RUN --security=insecure), as in Docker; the
+// kernel refuses to remove a cgroup that still has child cgroups (EBUSY), so any the step made go first, deepest
+// first, as runc's RemovePath removes a container's. Only the EBUSY path reads the directory: a step's usual removal
+// stays one rmdir.
+function childCgroups(entries: { name: string; isDirectory(): boolean }[], dir: string): string[] {
+  return entries.filter((e) => e.isDirectory()).map((e) => join(dir, e.name));
+}
+
+/** Removes a cgroup directory and any child cgroups in it; waits out tasks that are still dying. */
+export async function removeCgroupDir(dir: string): Promise<void> {
   // The helper returns only after pid 1 of the namespace was reaped, and the kernel reaps the rest of the
   // namespace before that; the retry covers the short moment the cgroup still counts a dying task.
   for (let attempt = 0; ; attempt++) {
@@ -165,12 +174,36 @@ async function removeCgroupDir(dir: string): Promise<void> {
       await rmdir(dir);
       return;
     } catch (err) {
-      const code = typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
+      const code = errorCode(err);
       if (code === 'ENOENT') return;
       if (code !== 'EBUSY' || attempt >= 50) throw err;
-      await sleep(20);
+      const children = childCgroups(await readdir(dir, { withFileTypes: true }), dir);
+      for (const child of children) await removeCgroupDir(child);
+      if (children.length === 0) await sleep(20);
     }
   }
+}
+
+/**
+ * removeCgroupDir without the wait, for removals that run as a worker closes: a cgroup a dying task still holds
+ * stays (EBUSY), for the next worker to remove. Never throws.
+ */
+export function removeCgroupTreeSync(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch (err) {
+    if (errorCode(err) !== 'EBUSY') return;
+    try {
+      for (const child of childCgroups(readdirSync(dir, { withFileTypes: true }), dir)) removeCgroupTreeSync(child);
+      rmdirSync(dir);
+    } catch {
+      // a task still in it, or gone meanwhile
+    }
+  }
+}
+
+function errorCode(err: unknown): unknown {
+  return typeof err === 'object' && err !== null && 'code' in err ? err.code : undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import { constants, existsSync } from 'node:fs';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { v2Files, type ExecLimits, type StepCgroup } from './cgroup.js';
+import { removeCgroupDir, v2Files, type ExecLimits, type StepCgroup } from './cgroup.js';
 
 // Rootless (uid 0 of a user namespace), the host's cgroup tree belongs to real root: /sys/fs/cgroup/<controller>
 // (v1) and the v2 root are not writable, and a BPF device filter needs CAP_SYS_ADMIN in the initial namespace. What
@@ -52,5 +52,5 @@ export async function createRootlessCgroup(id: string, limits: ExecLimits = {}):
     await rmdir(dir).catch(() => undefined);
     throw err;
   }
-  return { procsFiles: [join(dir, 'cgroup.procs')], remove: async () => { await rmdir(dir).catch(() => undefined); } };
+  return { procsFiles: [join(dir, 'cgroup.procs')], remove: async () => { await removeCgroupDir(dir).catch(() => undefined); } };
 }

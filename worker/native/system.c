@@ -1,13 +1,16 @@
-// The mounts every container gets (/proc, a private /dev, /sys), the switch into the rootfs, and runc's default
-// masked and read-only /proc and /sys paths.
+// The mounts every container gets (/proc, a private /dev, /sys with the step's own cgroups), the switch into the
+// rootfs, and runc's default masked and read-only /proc and /sys paths.
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -123,10 +126,127 @@ static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, 
   close(dev);
 }
 
+// /sys/fs/cgroup as Docker's containers have it (runc's mountCgroupV1/mountCgroupV2 with a cgroup namespace). This
+// process joined the step's cgroups and then unshared its cgroup namespace (main.c), so a cgroup filesystem mounted
+// now has as its root the cgroup this process is in: the step's own for the controllers it has one of (memory, pids,
+// cpu, devices), tsbuild's for the others. A JVM or the Go runtime reads the step's limits (memory.limit_in_bytes,
+// memory.max) where it looks for them, and nothing above those roots is in reach.
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define CGROUP_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+// The tmpfs holds a directory and a few links per hierarchy; a privileged step, which may write to it, gets no more.
+#define CGROUP_TMPFS_DATA "mode=755,size=64k"
+
+// runc's test for a cgroup v2 host (cgroups.IsCgroup2UnifiedMode) and, on /sys/fs/cgroup/unified, for a hybrid one.
+// A path of the host's mount namespace (this one is its copy): what the host has mounted, not the rootfs.
+static bool is_cgroup2(const char *path) {
+  struct statfs st;
+  return statfs(path, &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC;
+}
+
+// Mounts on fd (closed here). False when the kernel refuses: every caller goes on without that mount.
+static bool try_mount_at(int fd, const char *source, const char *fstype, unsigned long flags, const char *data) {
+  char p[32];
+  bool ok = mount(source, fd_path(fd, p), fstype, flags, data) == 0;
+  close(fd);
+  return ok;
+}
+
+// Makes the directory `name` in the cgroup tmpfs cg and mounts fstype on it; a mount the kernel refuses takes its
+// directory away again, so what the step sees holds only hierarchies that are there.
+static bool mount_in(int cg, const char *name, const char *fstype, unsigned long flags, const char *data) {
+  // EEXIST: a name taken already (a named hierarchy called like a controller); the first one keeps it.
+  if (mkdirat(cg, name, 0755) != 0) {
+    if (errno == EEXIST) return false;
+    fail("mkdirat", name, errno);
+  }
+  int fd = openat(cg, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) fail("openat", name, errno);
+  if (try_mount_at(fd, fstype, fstype, flags, data)) return true;
+  if (unlinkat(cg, name, AT_REMOVEDIR) != 0) fail("rmdir", name, errno);
+  return false;
+}
+
+// One v1 hierarchy as /proc/self/cgroup names it ("memory", "cpu,cpuacct", "name=systemd"): mounted on a directory
+// of that name ("systemd" for a named one, mounted "none,name=systemd"), with a link per controller of a combined
+// one ("cpu" and "cpuacct" -> "cpu,cpuacct"), as systemd lays out the host's and runc a container's. The kernel
+// mounts an existing hierarchy only when asked for exactly its controllers, which this list gives.
+static bool mount_v1_hierarchy(int cg, const char *controllers, unsigned long flags) {
+  bool named = strncmp(controllers, "name=", 5) == 0 && strchr(controllers, ',') == NULL;
+  const char *dir = named ? controllers + 5 : controllers;
+  // Hierarchy names may be "." or "..": no directory of the tmpfs may be named after one.
+  if (dir[0] == '\0' || strcmp(dir, ".") == 0 || strcmp(dir, "..") == 0 || strchr(dir, '/') != NULL) return false;
+  char data[256];
+  if ((size_t)snprintf(data, sizeof(data), "%s%s", named ? "none," : "", controllers) >= sizeof(data)) return false;
+  if (!mount_in(cg, dir, "cgroup", flags, data)) return false;
+  if (named || strchr(controllers, ',') == NULL) return true;
+  char parts[256];
+  snprintf(parts, sizeof(parts), "%s", controllers);
+  for (char *save = NULL, *c = strtok_r(parts, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save)) {
+    if (strncmp(c, "name=", 5) == 0) continue;
+    if (symlinkat(controllers, cg, c) != 0 && errno != EEXIST) fail("symlinkat", c, errno);
+  }
+  return true;
+}
+
+// Every v1 hierarchy the kernel has (the "ID:controllers:path" lines of /proc/self/cgroup, but for the "0::" line of
+// cgroup v2), each mounted in the tmpfs cg. Returns how many it mounted.
+static size_t mount_v1_hierarchies(int cg, unsigned long flags) {
+  FILE *f = fopen("/proc/self/cgroup", "re");
+  if (f == NULL) fail("fopen", "/proc/self/cgroup", errno);
+  size_t mounted = 0;
+  char *line = NULL;
+  size_t cap = 0;
+  while (getline(&line, &cap, f) >= 0) {
+    char *controllers = strchr(line, ':');
+    char *end = controllers == NULL ? NULL : strchr(controllers + 1, ':');
+    if (end == NULL || end == controllers + 1) continue;
+    *end = '\0';
+    if (mount_v1_hierarchy(cg, controllers + 1, flags)) mounted++;
+  }
+  free(line);
+  fclose(f);
+  return mounted;
+}
+
 /**
- * Mounts /proc (the new pid namespace's), /dev and /sys (read-only unless privileged) into the rootfs. sysfs can only be mounted by
- * the owner of the current network namespace; when that fails we bind the host's /sys read-only instead — the one
- * documented fallback.
+ * Mounts the step's own cgroups on /sys/fs/cgroup of the fresh sysfs: on a cgroup v2 host cgroup2 itself; on a v1
+ * or hybrid host a tmpfs with every v1 hierarchy under its name and the v2 one as `unified` when the host has it.
+ * nosuid,nodev,noexec and read-only as Docker mounts them; writable for a privileged step, as Docker's and
+ * BuildKit's (WithWriteableCgroupfs) are. These mounts are informational, what a step reads about its own limits:
+ * where the kernel refuses them (a user namespace, rootless, may lack the right to mount a hierarchy) the step goes
+ * on with /sys/fs/cgroup as sysfs left it, an empty directory, as before they existed.
+ */
+static void mount_cgroups(int rootfd, bool privileged) {
+  unsigned long flags = CGROUP_FLAGS | (privileged ? 0 : MS_RDONLY);
+  int fd = open_in_root(rootfd, CGROUP_ROOT, O_PATH | O_DIRECTORY);
+  if (fd < 0) {
+    if (errno == ENOENT) return;   // a kernel without cgroups: sysfs has no fs/cgroup
+    fail("openat2", CGROUP_ROOT, errno);
+  }
+  if (is_cgroup2(CGROUP_ROOT)) {
+    (void)try_mount_at(fd, "cgroup2", "cgroup2", flags, NULL);
+    return;
+  }
+  if (!try_mount_at(fd, "tmpfs", "tmpfs", CGROUP_FLAGS, CGROUP_TMPFS_DATA)) return;
+  // Opened again: the tmpfs just mounted, not the sysfs directory under it.
+  int cg = open_in_root(rootfd, CGROUP_ROOT, O_PATH | O_DIRECTORY);
+  if (cg < 0) fail("openat2", CGROUP_ROOT, errno);
+  size_t mounted = mount_v1_hierarchies(cg, flags);
+  if (is_cgroup2(CGROUP_ROOT "/unified") && mount_in(cg, "unified", "cgroup2", flags, NULL)) mounted++;
+  char p[32];
+  // Nothing mounted, or a tmpfs that would stay writable: the tmpfs goes, the hierarchies under it with it, and the
+  // step sees the empty directory. MNT_DETACH: cg itself still holds the mount.
+  bool keep = mounted > 0 && (privileged || mount(NULL, fd_path(cg, p), NULL,
+                                                  MS_REMOUNT | MS_BIND | MS_RDONLY | CGROUP_FLAGS, NULL) == 0);
+  if (!keep && umount2(fd_path(cg, p), MNT_DETACH) != 0) fail("umount2", CGROUP_ROOT, errno);
+  close(cg);
+}
+
+/**
+ * Mounts /proc (the new pid namespace's), /dev and /sys (read-only unless privileged, with the step's cgroups at
+ * /sys/fs/cgroup) into the rootfs. sysfs can only be mounted by the owner of the current network namespace; when
+ * that fails we bind the host's /sys read-only instead — the one documented fallback, which brings the host's cgroup
+ * mounts along.
  */
 void mount_system(int rootfd, const char *root, const struct spec *s) {
   bool privileged = s->privileged;
@@ -146,6 +266,8 @@ void mount_system(int rootfd, const char *root, const struct spec *s) {
                                            (privileged ? 0 : MOUNT_ATTR_RDONLY) };
     if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", "/sys", errno);
     close(top);
+  } else {
+    mount_cgroups(rootfd, privileged);
   }
   close(sys);
 }
