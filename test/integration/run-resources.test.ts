@@ -1,6 +1,7 @@
 // `--resource` (buildx) and docker build's `-m`, `--cpu-*` flags: cgroup limits of every RUN, applied by the kernel,
 // never part of a step's key (BuildKit's OpMetadata.linux_resources).
 import { expect } from 'chai';
+import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -35,6 +36,16 @@ describe('tsbuild build --resource: cgroup limits of every RUN', function () {
     const again = await build('mem', ['--resource', 'memory=32m'], ctx);
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stderr).to.contain('CACHED').and.not.contain('fits-42');
+  });
+
+  it('shows the limits in the step\'s own /sys/fs/cgroup (BuildKit\'s testLinuxResources: memory=67108864)', async () => {
+    const isV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const files = isV2 ? ['memory.max', 'cpu.max'] : ['memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us', 'cpu/cpu.cfs_period_us'];
+    const ctx = await context([`RUN cd /sys/fs/cgroup && for f in ${files.join(' ')}; do echo "$f=$(cat $f)"; done`]);
+    const r = await build('visible', ['--resource', 'memory=67108864', '--cpu-quota', '50000', '--cpu-period', '100000'], ctx);
+    expect(r.code, r.stderr).to.equal(0);
+    const expected = isV2 ? ['memory.max=67108864', 'cpu.max=50000 100000'] : ['memory/memory.limit_in_bytes=67108864', 'cpu/cpu.cfs_quota_us=50000', 'cpu/cpu.cfs_period_us=100000'];
+    for (const line of expected) expect(r.stderr).to.contain(line);
   });
 
   it('pins RUN to --cpuset-cpus, the later of --resource and the legacy flag winning', async () => {

@@ -109,7 +109,7 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
       }
     });
     child.stdin?.on('error', () => { /* the helper died before reading its spec: its exit status says why */ });
-    child.stdin?.end(encodeHelperSpec(isInCgroups ? { ...spec, cgroups: [] } : spec));
+    child.stdin?.end(encodeHelperSpec(isInCgroups ? { ...spec, cgroupsJoined: true } : spec));
     child.on('error', (err) => {
       signal.removeEventListener('abort', onAbort);
       reject(new Error(`could not start ${binary}`, { cause: err }));

@@ -47,6 +47,11 @@ export interface HelperSpec {
   devices?: { cgroupDir: string; rules: readonly DeviceRule[] };
   /** cgroup.procs files the container joins. */
   cgroups: string[];
+  /**
+   * The helper is in `cgroups` already (a waiting one moved there ahead of need, helper-pool.ts): it joins none, and
+   * still knows which they are (it mounts the hierarchies of those at /sys/fs/cgroup).
+   */
+  cgroupsJoined?: boolean;
   /** Files the helper flock()s exclusively for the whole run (sharing=locked cache mounts). */
   locks: string[];
   /**
@@ -90,6 +95,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
     for (const r of spec.devices.rules) t.push('device', r.type, r.major === undefined ? '*' : String(r.major), r.minor === undefined ? '*' : String(r.minor), r.access);
   }
   for (const c of spec.cgroups) t.push('cgroup', c);
+  if (spec.cgroupsJoined === true) t.push('cgroups-joined');
   for (const l of spec.locks) t.push('lock', l);
   if (spec.scratch !== undefined) t.push('scratch', spec.scratch);
   t.push(...overlayTokens('rootfs', spec.rootfs));

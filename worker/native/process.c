@@ -47,6 +47,7 @@ void join_netns(const char *path, unsigned long long inode) {
 
 /** Moves this process into every cgroup the driver created (writing 0 means "the writer"). */
 void join_cgroups(const struct spec *s) {
+  if (s->cgroups_joined) return;
   for (size_t i = 0; i < s->ncgroups; i++) {
     int fd = open(s->cgroups[i], O_WRONLY | O_CLOEXEC);
     if (fd < 0) fail("open", s->cgroups[i], errno);

@@ -9,6 +9,7 @@
 //   userxattr                                          overlays get `userxattr` (rootless: user.overlay.* metadata)
 //   premounted                                         rootfs and overlays are mounted already (fuse-overlayfs)
 //   cgroup <cgroup.procs file> | lock <file>
+//   cgroups-joined                                     this helper is in the cgroups listed already (helper-pool.ts)
 //   devcgroup <cgroup v2 dir> | device <a|b|c> <major|*> <minor|*> <access>   (the v2 device allow-list)
 //   rootfs <dst> <upper> <work> <n> <lower>...        overlay <dst> <upper|""> <work|""> <n> <lower>...
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>       file <target> <content>
@@ -204,6 +205,7 @@ void spec_read(int fd, struct spec *s) {
     else if (strcmp(key, "insecure-devices") == 0) s->insecure_devices = true;
     else if (strcmp(key, "userxattr") == 0) s->userxattr = true;
     else if (strcmp(key, "premounted") == 0) s->premounted = true;
+    else if (strcmp(key, "cgroups-joined") == 0) s->cgroups_joined = true;
     else if (strcmp(key, "seccomp") == 0) read_seccomp(&c, s);
     else if (strcmp(key, "devcgroup") == 0) s->devcgroup = next(&c, "devcgroup");
     else if (strcmp(key, "device") == 0) read_device(&c, s);

@@ -129,8 +129,10 @@ static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, 
 // /sys/fs/cgroup as Docker's containers have it (runc's mountCgroupV1/mountCgroupV2 with a cgroup namespace). This
 // process joined the step's cgroups and then unshared its cgroup namespace (main.c), so a cgroup filesystem mounted
 // now has as its root the cgroup this process is in: the step's own for the controllers it has one of (memory, pids,
-// cpu, devices), tsbuild's for the others. A JVM or the Go runtime reads the step's limits (memory.limit_in_bytes,
-// memory.max) where it looks for them, and nothing above those roots is in reach.
+// cpu, devices, cpuset with a --resource cpuset), tsbuild's for the others. Only the former are mounted: in any other
+// hierarchy the root would be tsbuild's own cgroup, on a systemd host the names and statistics of the host's units
+// and containers. A JVM or the Go runtime reads the step's limits (memory.limit_in_bytes, memory.max) where it looks
+// for them, and nothing above the step's own cgroups is in reach.
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_FLAGS (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 // The tmpfs holds a directory and a few links per hierarchy; a privileged step, which may write to it, gets no more.
@@ -166,6 +168,24 @@ static bool mount_in(int cg, const char *name, const char *fstype, unsigned long
   return false;
 }
 
+// True when the step joined a cgroup of its own in the v1 hierarchy of `controllers` ("cpu,cpuacct"): one of the
+// spec's cgroup.procs files is /sys/fs/cgroup/<one of them>/... (the driver writes them so, `cpu` for cpu,cpuacct).
+static bool has_own_cgroup(const struct spec *s, const char *controllers) {
+  char parts[256];
+  if ((size_t)snprintf(parts, sizeof(parts), "%s", controllers) >= sizeof(parts)) return false;
+  for (char *save = NULL, *c = strtok_r(parts, ",", &save); c != NULL; c = strtok_r(NULL, ",", &save)) {
+    if (strncmp(c, "name=", 5) == 0) continue;
+    size_t n = strlen(c);
+    for (size_t i = 0; i < s->ncgroups; i++) {
+      const char *path = s->cgroups[i];
+      if (strncmp(path, CGROUP_ROOT "/", sizeof(CGROUP_ROOT)) == 0 && strncmp(path + sizeof(CGROUP_ROOT), c, n) == 0 &&
+          path[sizeof(CGROUP_ROOT) + n] == '/')
+        return true;
+    }
+  }
+  return false;
+}
+
 // One v1 hierarchy as /proc/self/cgroup names it ("memory", "cpu,cpuacct", "name=systemd"): mounted on a directory
 // of that name ("systemd" for a named one, mounted "none,name=systemd"), with a link per controller of a combined
 // one ("cpu" and "cpuacct" -> "cpu,cpuacct"), as systemd lays out the host's and runc a container's. The kernel
@@ -189,8 +209,8 @@ static bool mount_v1_hierarchy(int cg, const char *controllers, unsigned long fl
 }
 
 // Every v1 hierarchy the kernel has (the "ID:controllers:path" lines of /proc/self/cgroup, but for the "0::" line of
-// cgroup v2), each mounted in the tmpfs cg. Returns how many it mounted.
-static size_t mount_v1_hierarchies(int cg, unsigned long flags) {
+// cgroup v2) that the step has a cgroup of its own in, each mounted in the tmpfs cg. Returns how many it mounted.
+static size_t mount_v1_hierarchies(int cg, const struct spec *s, unsigned long flags) {
   FILE *f = fopen("/proc/self/cgroup", "re");
   if (f == NULL) fail("fopen", "/proc/self/cgroup", errno);
   size_t mounted = 0;
@@ -201,7 +221,7 @@ static size_t mount_v1_hierarchies(int cg, unsigned long flags) {
     char *end = controllers == NULL ? NULL : strchr(controllers + 1, ':');
     if (end == NULL || end == controllers + 1) continue;
     *end = '\0';
-    if (mount_v1_hierarchy(cg, controllers + 1, flags)) mounted++;
+    if (has_own_cgroup(s, controllers + 1) && mount_v1_hierarchy(cg, controllers + 1, flags)) mounted++;
   }
   free(line);
   fclose(f);
@@ -209,14 +229,18 @@ static size_t mount_v1_hierarchies(int cg, unsigned long flags) {
 }
 
 /**
- * Mounts the step's own cgroups on /sys/fs/cgroup of the fresh sysfs: on a cgroup v2 host cgroup2 itself; on a v1
- * or hybrid host a tmpfs with every v1 hierarchy under its name and the v2 one as `unified` when the host has it.
+ * Mounts the step's own cgroups on /sys/fs/cgroup of the fresh sysfs: on a cgroup v2 host cgroup2 itself, when the
+ * step has a cgroup (rootless without a delegated one it has none: the root would be the user's session); on a v1
+ * or hybrid host a tmpfs with each v1 hierarchy the step has a cgroup in, under its name (the hybrid host's v2
+ * hierarchy, where steps get no cgroup, is not mounted).
  * nosuid,nodev,noexec and read-only as Docker mounts them; writable for a privileged step, as Docker's and
  * BuildKit's (WithWriteableCgroupfs) are. These mounts are informational, what a step reads about its own limits:
  * where the kernel refuses them (a user namespace, rootless, may lack the right to mount a hierarchy) the step goes
  * on with /sys/fs/cgroup as sysfs left it, an empty directory, as before they existed.
  */
-static void mount_cgroups(int rootfd, bool privileged) {
+static void mount_cgroups(int rootfd, const struct spec *s) {
+  bool privileged = s->privileged;
+  if (s->ncgroups == 0) return;
   unsigned long flags = CGROUP_FLAGS | (privileged ? 0 : MS_RDONLY);
   int fd = open_in_root(rootfd, CGROUP_ROOT, O_PATH | O_DIRECTORY);
   if (fd < 0) {
@@ -231,8 +255,7 @@ static void mount_cgroups(int rootfd, bool privileged) {
   // Opened again: the tmpfs just mounted, not the sysfs directory under it.
   int cg = open_in_root(rootfd, CGROUP_ROOT, O_PATH | O_DIRECTORY);
   if (cg < 0) fail("openat2", CGROUP_ROOT, errno);
-  size_t mounted = mount_v1_hierarchies(cg, flags);
-  if (is_cgroup2(CGROUP_ROOT "/unified") && mount_in(cg, "unified", "cgroup2", flags, NULL)) mounted++;
+  size_t mounted = mount_v1_hierarchies(cg, s, flags);
   char p[32];
   // Nothing mounted, or a tmpfs that would stay writable: the tmpfs goes, the hierarchies under it with it, and the
   // step sees the empty directory. MNT_DETACH: cg itself still holds the mount.
@@ -267,7 +290,7 @@ void mount_system(int rootfd, const char *root, const struct spec *s) {
     if (mount_setattr(top, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", "/sys", errno);
     close(top);
   } else {
-    mount_cgroups(rootfd, privileged);
+    mount_cgroups(rootfd, s);
   }
   close(sys);
 }

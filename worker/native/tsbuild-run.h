@@ -70,6 +70,7 @@ struct spec {
   const char *devcgroup;                 /* cgroup v2 dir to attach the device allow-list to (NULL: none) */
   struct device_rule devices[MAX_DEVICE_RULES]; size_t ndevices;
   const char **cgroups; size_t ncgroups; /* cgroup.procs files to join */
+  bool cgroups_joined; /* the helper was moved into `cgroups` before its spec came (helper-pool.ts): join none */
   const char **locks; size_t nlocks;     /* files to flock(LOCK_EX) for the whole run */
   /**
    * An existing directory the helper mounts a private tmpfs on, in its own mount namespace only (so concurrent steps
