@@ -133,6 +133,7 @@ describe('registry cache format', () => {
     expect(() => parseCacheFrom('type=gha', { ACTIONS_RUNTIME_TOKEN: 'tok', ACTIONS_CACHE_URL: 'https://artifactcache.actions.githubusercontent.com/x/' })).to.throw(/version 1/);
     expect(parseCacheFrom('type=gha,version=2,url=http://cache.internal/', { ACTIONS_RUNTIME_TOKEN: 'tok' })).to.have.nested.property('service.url', 'http://cache.internal/');
     expect(() => parseCacheTo('type=gha,version=two', runner)).to.throw(/api version/);
+    expect(() => parseCacheTo('type=gha,scope=a#b', runner)).to.throw(/scope "a#b"/);
     expect(() => parseCacheTo('type=gha,token=secret-1,url_v2=http://x/,bogus=1', {})).to.throw(/"bogus"/).and.satisfy((e: Error) => !e.message.includes('secret-1'));
   });
 

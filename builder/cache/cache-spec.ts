@@ -121,8 +121,11 @@ function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env:
   if (service === 'inactive' || service === 'v1') {
     refuse(flag, text, service === 'v1' ? 'version 1 of GitHub\'s cache service is not supported (it was retired in 2025)' : 'no cache service: no token, or no url', service === 'v1' ? 'use url_v2= (ACTIONS_RESULTS_URL) with version=2' : 'run it in a GitHub Actions step that exposes ACTIONS_RUNTIME_TOKEN and ACTIONS_RESULTS_URL');
   }
+  const scope = attrs['scope'] ?? DEFAULT_GHA_SCOPE;
+  // `#` numbers a scope's index entries (gha-cache.ts): scope `a` must never find `a#b`'s. The service refuses commas.
+  if (scope === '' || /[#,]/.test(scope)) refuse(flag, text, `scope ${JSON.stringify(scope)} is not usable as a cache key`, 'give a scope without "#" or ",", e.g. scope=${{ github.ref_name }}-linux-amd64');
   const timeout = attrs['timeout'];
-  return { service, scope: attrs['scope'] ?? DEFAULT_GHA_SCOPE, timeoutMs: timeout === undefined ? 10 * 60_000 : parseDuration(timeout) };
+  return { service, scope, timeoutMs: timeout === undefined ? 10 * 60_000 : parseDuration(timeout) };
 }
 
 /**
