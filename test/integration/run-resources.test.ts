@@ -55,6 +55,13 @@ describe('tsbuild build --resource: cgroup limits of every RUN', function () {
     expect(r.stderr).to.match(/Cpus_allowed_list:\s+0\n/);
   });
 
+  it('fails a step whose limit this host cannot apply (a CPU it lacks) naming the limit, not as an internal error', async () => {
+    const ctx = await context(['RUN echo "ran-$((40+2))"']);
+    const r = await build('host-refused', ['--cpuset-cpus', '1023'], ctx);
+    expect(r.code, r.stderr).to.not.equal(0);
+    expect(r.stderr).to.contain('RUN resource limit cpuset.cpus=1023: the host\'s cgroup refused it').and.not.contain('internal error').and.not.contain('ran-42');
+  });
+
   it('refuses a bad limit by name before building: an unknown key, a size, swap without memory, a CPU list', async () => {
     const ctx = await context(['RUN echo "ran-$((40+2))"']);
     for (const [args, words] of [

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
+import { ResourceLimitError } from './errors.js';
 import type { RunLimits } from '../../solver/index.js';
 
 /** Resource limits for one RUN step (the build's `--resource`, and a pids bound); absent fields mean unlimited. */
@@ -53,7 +54,7 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
     const wanted = files.some(([, v]) => v !== undefined);
     // Hybrid hosts may lack a controller; without a limit to apply it is not needed.
     if (!existsSync(join(CGROUP_ROOT, controller))) {
-      if (wanted) throw new Error(`cgroup v1 controller ${controller} is not mounted at ${CGROUP_ROOT}`);
+      if (wanted) throw new ResourceLimitError(`needs the cgroup v1 controller ${controller}, which is not mounted at ${CGROUP_ROOT}`);
       continue;
     }
     const dir = join(CGROUP_ROOT, controller, 'tsbuild', id);
@@ -64,9 +65,9 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
       if (file === 'memory.memsw.limit_in_bytes' && !existsSync(join(dir, file))) {
         // No swap accounting (swapaccount=0): memory+swap cannot be limited. Unlimited asks for nothing.
         if (value === -1) continue;
-        throw new Error('this kernel does not account swap (memory.memsw.limit_in_bytes is missing): --memory-swap cannot be applied');
+        throw new ResourceLimitError(`memory-swap=${value}: this kernel does not account swap (memory.memsw.limit_in_bytes is missing)`);
       }
-      await writeFile(join(dir, file), String(value));
+      await writeLimit(dir, file, value);
     }
   }
   if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) await v1Cpuset(id, limits, dirs);
@@ -79,7 +80,7 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
  */
 async function v1Cpuset(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
   const root = join(CGROUP_ROOT, 'cpuset');
-  if (!existsSync(root)) throw new Error(`cgroup v1 controller cpuset is not mounted at ${CGROUP_ROOT}`);
+  if (!existsSync(root)) throw new ResourceLimitError(`cpuset: the cgroup v1 controller cpuset is not mounted at ${CGROUP_ROOT}`);
   const level = join(root, 'tsbuild');
   await mkdir(level, { recursive: true });
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
@@ -93,13 +94,21 @@ async function v1Cpuset(id: string, limits: ExecLimits, dirs: string[]): Promise
 }
 
 async function writeCpuset(dir: string, file: string, value: string | undefined, inherited: string): Promise<void> {
+  if (value === undefined) await writeFile(join(dir, file), await readFile(inherited, 'utf8'));
+  else await writeLimit(dir, file, value, `this host's cgroup allows ${(await readFile(inherited, 'utf8')).trim()}`);
+}
+
+/**
+ * Writes a limit the user gave; the kernel's refusal (EINVAL, ERANGE for a CPU the host lacks, EBUSY) is the user's
+ * to fix, named by the file and value, never an internal error.
+ */
+async function writeLimit(dir: string, file: string, value: number | string, context = ''): Promise<void> {
   try {
-    await writeFile(join(dir, file), value ?? await readFile(inherited, 'utf8'));
+    await writeFile(join(dir, file), String(value));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EINVAL' && value !== undefined) {
-      throw new Error(`${file} ${value}: not a subset of what this host's cgroup allows (${(await readFile(inherited, 'utf8')).trim()})`, { cause: err });
-    }
-    throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === undefined || code === 'ENOENT' && !existsSync(dir)) throw err;
+    throw new ResourceLimitError(`${file}=${String(value).trim()}: the host's cgroup refused it (${code}${context ? `; ${context}` : ''})`, { cause: err });
   }
 }
 
@@ -154,7 +163,7 @@ export function v2Files(limits: ExecLimits): [string, string][] {
 }
 
 async function v2Limits(dir: string, limits: ExecLimits): Promise<void> {
-  for (const [file, value] of v2Files(limits)) await writeFile(join(dir, file), value);
+  for (const [file, value] of v2Files(limits)) await writeLimit(dir, file, value);
 }
 
 // A step sees its own cgroup at /sys/fs/cgroup, writable when privileged (RUN --security=insecure), as in Docker; the

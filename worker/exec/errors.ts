@@ -45,6 +45,17 @@ export class ContainerSetupError extends TsbuildError {
   }
 }
 
+/**
+ * A `--resource` limit this host cannot apply: a CPU or memory node it lacks, swap it does not account, a controller
+ * it has not mounted, a value its kernel refuses. Named by the cgroup file and value, as the user can change either.
+ */
+export class ResourceLimitError extends TsbuildError {
+  readonly code = 'INVALID_ARGUMENT';
+  constructor(what: string, options?: ErrorOptions) {
+    super(`RUN resource limit ${what}`, 'change or drop that --resource (or -m, --cpu-*, --cpuset-*) value for this host', options);
+  }
+}
+
 /** The build's RUN network (a network namespace behind slirp4netns) could not be started. */
 export class NetworkSetupError extends TsbuildError {
   readonly code = 'RUN_FAILED';

@@ -2,6 +2,7 @@ import { constants, existsSync } from 'node:fs';
 import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { removeCgroupDir, v2Files, type ExecLimits, type StepCgroup } from './cgroup.js';
+import { ResourceLimitError } from './errors.js';
 
 // Rootless (uid 0 of a user namespace), the host's cgroup tree belongs to real root: /sys/fs/cgroup/<controller>
 // (v1) and the v2 root are not writable, and a BPF device filter needs CAP_SYS_ADMIN in the initial namespace. What
@@ -35,7 +36,7 @@ export async function createRootlessCgroup(id: string, limits: ExecLimits = {}):
   const found = await delegatedCgroup();
   const wanted = Object.values(limits).some((v) => v !== undefined);
   if ('reason' in found) {
-    if (wanted) throw new Error(`RUN resource limits need a cgroup, and rootless there is none: ${found.reason}`);
+    if (wanted) throw new ResourceLimitError(`needs a cgroup, and rootless there is none: ${found.reason}`);
     return { procsFiles: [], remove: async () => undefined, note: `RUN steps get no cgroup of their own: ${found.reason}` };
   }
   const dir = join(found.dir, `tsbuild-${id}`);
@@ -45,7 +46,7 @@ export async function createRootlessCgroup(id: string, limits: ExecLimits = {}):
     // not delegated (ENOENT), which names the limit.
     for (const [file, value] of v2Files(limits)) {
       await writeFile(join(dir, file), value).catch((err: unknown) => {
-        throw new Error(`RUN resource limit ${file} cannot be applied rootless: ${(err as NodeJS.ErrnoException).code ?? String(err)} (its controller is not delegated to this user)`, { cause: err });
+        throw new ResourceLimitError(`${file}=${value} cannot be applied rootless: ${(err as NodeJS.ErrnoException).code ?? String(err)} (its controller is not delegated to this user)`, { cause: err });
       });
     }
   } catch (err) {
