@@ -7,6 +7,7 @@ import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
 import type { CacheToSpec, GhaSpec } from './cache-spec.js';
 import { GhaCache } from './gha/gha-cache.js';
+import { UserError } from '../../common/index.js';
 
 /** What an export needs besides the records. */
 export interface ExportContext {
@@ -37,15 +38,16 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
  * `timeout` (BuildKit's default 10 minutes) on top of the build's own cancellation.
  */
 export async function exportToGha(spec: GhaSpec, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
-  const signal = withTimeout(ctx.signal, spec.timeoutMs);
   const cache = new GhaCache(spec.service, spec.scope);
-  const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
-  const layers = await copy(ctx.blobs, cache, doc.layers, { signal });
-  const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
-  await copy(new BytesProvider(documents), cache, documents.map((d) => d.descriptor), { signal });
-  const key = await cache.saveIndex(doc.manifestBytes, signal);
-  ctx.note(`exported cache to ${cache.name} (${key}): ${doc.config.records.length} steps, ${doc.layers.length} layers (${layers.uploaded} uploaded, ${layers.exists} already there)`);
-  return doc;
+  return withTimeout(cache.name, spec, ctx.signal, async (signal) => {
+    const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
+    const layers = await copy(ctx.blobs, cache, doc.layers, { signal });
+    const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
+    await copy(new BytesProvider(documents), cache, documents.map((d) => d.descriptor), { signal });
+    const key = await cache.saveIndex(doc.manifestBytes, signal);
+    ctx.note(`exported cache to ${cache.name} (${key}): ${doc.config.records.length} steps, ${doc.layers.length} layers (${layers.uploaded} uploaded, ${layers.exists} already there)`);
+    return doc;
+  });
 }
 
 /** Exports to one `--cache-to` other than inline. */
@@ -57,10 +59,19 @@ export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, e
   }
 }
 
-/** `signal`, aborted also after `ms`. */
-export function withTimeout(signal: AbortSignal | undefined, ms: number): AbortSignal {
-  const timeout = AbortSignal.timeout(ms);
-  return signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+/**
+ * Runs `fn` with the build's signal, aborted also after the cache's `timeout` (BuildKit's default 10 minutes for a gha
+ * import or export). The timeout's abort becomes the cache's error, which a `--cache-from` reports and skips and
+ * `ignore-error=true` forgives; the build's own cancellation stays what it is.
+ */
+export async function withTimeout<T>(name: string, spec: { timeoutMs: number }, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const timeout = AbortSignal.timeout(spec.timeoutMs);
+  try {
+    return await fn(build === undefined ? timeout : AbortSignal.any([build, timeout]));
+  } catch (err) {
+    if (!timeout.aborted || build?.aborted === true) throw err;
+    throw new UserError('REGISTRY_UNREACHABLE', `cache ${name}: not done within its timeout (${spec.timeoutMs / 1000} s)`, 'raise timeout= on the cache entry (a Go duration, e.g. timeout=30m), or check the cache service', { cause: err });
+  }
 }
 
 /**

@@ -43,14 +43,15 @@ async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platf
  * own: the first run of a workflow has none (BuildKit's importer says nothing either).
  */
 async function loadGha(spec: GhaSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
-  const signal = withTimeout(buildSignal, spec.timeoutMs);
   const cache = new GhaCache(spec.service, spec.scope);
-  const bytes = await cache.loadIndex(signal);
-  if (bytes === undefined) return undefined;
-  const doc = parseManifestDocument(bytes, MediaType.ociManifest, cache.name);
-  if (doc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${cache.name}: the index is not a cache manifest`, 'write it again with --cache-to type=gha');
-  const config = doc.manifest.config;
-  return { ref: cache.name, location: { kind: 'gha', cache }, config: configOf(config, await cache.readDocument(config, signal), cache.name) };
+  return withTimeout(cache.name, spec, buildSignal, async (signal) => {
+    const bytes = await cache.loadIndex(signal);
+    if (bytes === undefined) return undefined;
+    const doc = parseManifestDocument(bytes, MediaType.ociManifest, cache.name);
+    if (doc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${cache.name}: the index is not a cache manifest`, 'write it again with --cache-to type=gha');
+    const config = doc.manifest.config;
+    return { ref: cache.name, location: { kind: 'gha', cache }, config: configOf(config, await cache.readDocument(config, signal), cache.name) };
+  });
 }
 
 async function loadRegistry(text: string, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache> {

@@ -115,6 +115,17 @@ describe('GitHub Actions cache (--cache-to / --cache-from type=gha)', function (
     expect(await readFile(join(out, 'app/copy.txt'), 'utf8')).to.equal('v1\n');
   });
 
+  it('a service that hangs: --cache-from gives up at its timeout= with a warning and the build goes on', async () => {
+    gha.stalled = true;
+    try {
+      const { r, meta } = await build(['--cache-from', 'type=gha,scope=ci,timeout=1s']);
+      expect(r.stderr).to.contain('cache gha:ci not used: cache gha:ci: not done within its timeout (1 s)');
+      expect(meta['tsbuild.cache'].remote).to.equal(0);
+    } finally {
+      gha.stalled = false;
+    }
+  });
+
   it('a token the service refuses: --cache-from warns and builds, --cache-to fails the build unless ignore-error=true; the token is never shown', async () => {
     const wrong = { ...gha.env, ACTIONS_RUNTIME_TOKEN: 'expired-token-0123' };
     const { r } = await build(['--cache-from', 'type=gha,scope=ci', '--cache-to', 'type=gha,scope=ci,ignore-error=true'], ctx, wrong);
