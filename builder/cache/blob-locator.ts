@@ -46,7 +46,7 @@ export class BlobLocator implements BlobProvider {
     for (const cache of this.#caches) {
       if (!cache.config.layers.some((l) => l.descriptor.digest === desc.digest)) continue;
       const { location } = cache;
-      const where = location.kind === 'dir' ? new OciLayoutDir(location.dir) : location.kind === 'gha' ? location.cache : new RepositoryTarget(this.#client, location.repo);
+      const where = location.kind === 'dir' ? new OciLayoutDir(location.dir) : location.kind === 'store' ? location.store : new RepositoryTarget(this.#client, location.repo);
       return where.fetch(desc, signal);
     }
     const repo = this.repositoriesOf(desc.digest)[0];

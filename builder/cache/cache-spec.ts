@@ -5,6 +5,7 @@ import { UserError, parseGoBool } from '../../common/index.js';
 import { parseDuration } from '../options/units.js';
 import type { ActionsCacheService } from './gha/actions-cache.js';
 import { DEFAULT_GHA_SCOPE } from './gha/gha-cache.js';
+import type { S3Location } from './s3/s3-cache.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {
@@ -17,22 +18,36 @@ export type CacheToSpec =
   | ({ type: 'registry'; ref: string; mode: CacheExportMode; registryInsecure?: boolean } & CacheToCommon)
   | ({ type: 'local'; dest: string; mode: CacheExportMode; tag?: string } & CacheToCommon)
   | ({ type: 'gha'; mode: CacheExportMode } & GhaSpec & CacheToCommon)
+  | ({ type: 's3'; mode: CacheExportMode } & S3Spec & CacheToCommon)
   | { type: 'inline' };
 
 /**
  * One `--cache-from`: a registry reference (a cache manifest, or an image with an inline cache), a directory, or a
  * GitHub Actions cache scope.
  */
-export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string } | ({ type: 'gha' } & GhaSpec);
+export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string } | ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec);
+
+/** A `--cache-from`/`--cache-to` entry whose cache is a CacheStore. */
+export type StoreSpec = ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec);
+
+/** A `type=s3` cache: where it is (bucket, prefixes, names) and the credentials it is written and read with. */
+export interface S3Spec { location: S3Location }
 
 /** A `type=gha` cache: the runner's cache service (version 2), a scope in it, and how long its transfers may take. */
 export interface GhaSpec { service: ActionsCacheService; scope: string; timeoutMs: number }
 
 /** Cache backends buildx documents that tsbuild has no client for. */
-const OTHER_BACKENDS = ['s3', 'azblob'];
+const OTHER_BACKENDS = ['azblob'];
 
 /** The attributes of `type=gha` on either flag (BuildKit's cache/remotecache/gha). */
 const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'repository', 'ghtoken'];
+
+/**
+ * The attributes of `type=s3` (BuildKit's cache/remotecache/s3). `touch_refresh`, `upload_parallelism`,
+ * `disable_accept_encoding`, `retry_mode` and `retry_max_attempts` are tuning of BuildKit's client, accepted and not needed.
+ */
+const S3_ATTRS = ['bucket', 'region', 'prefix', 'manifests_prefix', 'blobs_prefix', 'name', 'endpoint_url', 'use_path_style',
+  'access_key_id', 'secret_access_key', 'session_token', 'touch_refresh', 'upload_parallelism', 'disable_accept_encoding', 'retry_mode', 'retry_max_attempts'];
 
 /** The attributes each `--cache-to` type accepts. */
 const CACHE_TO_ATTRS: Record<string, string[]> = {
@@ -40,6 +55,7 @@ const CACHE_TO_ATTRS: Record<string, string[]> = {
   local: ['dest', 'tag', 'mode', 'image-manifest', 'oci-mediatypes', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
   inline: [],
   gha: [...GHA_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
+  s3: [...S3_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
 };
 
 function refuse(flag: string, text: string, what: string, hint: string): never {
@@ -74,7 +90,7 @@ function mode(value: string | undefined): CacheExportMode {
 
 /** A cache entry as messages show it: the values of `token=` and `ghtoken=` (credentials) replaced. */
 export function redactedEntry(text: string): string {
-  return text.replace(/(^|,)("?)(token|ghtoken)=[^,]*/g, '$1$2$3=***');
+  return text.replace(/(^|,)("?)(token|ghtoken|secret_access_key|session_token)=[^,]*/g, '$1$2$3=***');
 }
 
 function need(attrs: Record<string, string>, key: string, flag: string, example: string): string {
@@ -115,6 +131,35 @@ function ghaService(attrs: Record<string, string>, env: NodeJS.ProcessEnv): 'ina
   return 'v1';
 }
 
+/**
+ * The `type=s3` attributes as BuildKit's getConfig reads them: bucket and region from the attributes or AWS_BUCKET /
+ * AWS_REGION, credentials from the attributes or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
+ * (the environment credentials of aws-actions/configure-aws-credentials; BuildKit's SDK also reads ~/.aws and
+ * instance roles, tsbuild does not).
+ */
+function s3Spec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): S3Spec {
+  const bucket = attrs['bucket'] ?? env['AWS_BUCKET'];
+  if (!bucket) refuse(flag, text, 'bucket ($AWS_BUCKET) not set for s3 cache', 'add bucket=NAME');
+  const region = attrs['region'] ?? env['AWS_REGION'];
+  if (!region) refuse(flag, text, 'region ($AWS_REGION) not set for s3 cache', 'add region=us-east-1 (or the bucket\'s region)');
+  const accessKeyId = attrs['access_key_id'] ?? env['AWS_ACCESS_KEY_ID'];
+  const secretAccessKey = attrs['secret_access_key'] ?? env['AWS_SECRET_ACCESS_KEY'];
+  if (!accessKeyId || !secretAccessKey) refuse(flag, text, 'no credentials for s3 cache', 'give access_key_id= and secret_access_key=, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (instance roles and ~/.aws are not read)');
+  const sessionToken = attrs['session_token'] ?? (attrs['access_key_id'] === undefined ? env['AWS_SESSION_TOKEN'] : undefined);
+  const endpoint = attrs['endpoint_url'];
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) refuse(flag, text, `endpoint_url ${JSON.stringify(endpoint)} is not an http(s) URL`, 'e.g. endpoint_url=https://minio.example:9000');
+  const names = (attrs['name'] ?? 'buildkit').split(';');
+  if (names.some((n) => n === '')) refuse(flag, text, 'name= holds an empty name', 'e.g. name=main;pr-12');
+  const usePathStyle = parseGoBool(attrs['use_path_style'] ?? 'false') === true;
+  return {
+    location: {
+      bucket, region, ...(endpoint !== undefined ? { endpoint } : {}), pathStyle: usePathStyle,
+      prefix: attrs['prefix'] ?? '', blobsPrefix: attrs['blobs_prefix'] ?? 'blobs/', manifestsPrefix: attrs['manifests_prefix'] ?? 'manifests/', names,
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+    },
+  };
+}
+
 /** The `--cache-from`/`--cache-to` `type=gha` attributes as a GhaSpec (the entry is known to be active and v2). */
 function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): GhaSpec {
   const service = ghaService(attrs, env);
@@ -129,8 +174,8 @@ function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env:
 }
 
 /**
- * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (s3, azblob, gha's retired version
- * 1) that a build goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries
+ * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (azblob, gha's retired version 1),
+ * or an s3 entry without credentials, that a build goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries
  * on when a cache cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. A
  * `--cache-to` without it is refused by its parser. A gha entry buildx would not pass on (ghaService 'inactive') is
  * dropped silently, as buildx drops it, `--cache-to` included.
@@ -142,10 +187,14 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
     const attrs = text.includes('=') ? parseCsvAttrs(flag, text) : {};
     const gha = attrs.type === 'gha' ? ghaService(attrs, env) : undefined;
     if (gha === 'inactive') continue;
-    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '') || gha === 'v1';
+    // BuildKit's SDK would look further (~/.aws, an instance role) and, finding nothing, fail the import: the build
+    // goes on without it. tsbuild reads the attributes and the environment only, so it knows at once.
+    const s3WithoutCredentials = attrs.type === 's3' && !((attrs['access_key_id'] ?? env['AWS_ACCESS_KEY_ID']) && (attrs['secret_access_key'] ?? env['AWS_SECRET_ACCESS_KEY']));
+    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '') || gha === 'v1' || s3WithoutCredentials;
     if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
-      const what = gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`;
-      warnings.push(`warning: ${flag} ${redactedEntry(text)}: ${what} not supported by tsbuild; building without it`);
+      const why = s3WithoutCredentials ? 'no AWS credentials (access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)'
+        : `${gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`} not supported by tsbuild`;
+      warnings.push(`warning: ${flag} ${redactedEntry(text)}: ${why}; building without it`);
     } else {
       kept.push(text);
     }
@@ -179,6 +228,7 @@ export function parseCacheTo(entry: string, env: NodeJS.ProcessEnv = process.env
     }
     case 'local': return { type: 'local', dest: need(attrs, 'dest', '--cache-to', 'type=local,dest=/tmp/cache,mode=max'), mode: mode(attrs.mode), ...(attrs.tag ? { tag: attrs.tag } : {}), ...ignoreError };
     case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
+    case 's3': return { type: 's3', ...s3Spec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
     default: return { type: 'inline' };
   }
 }
@@ -191,7 +241,7 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
   if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
     refuse('--cache-from', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,src=DIR');
   }
-  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'], gha: GHA_ATTRS };
+  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'], gha: GHA_ATTRS, s3: S3_ATTRS };
   for (const key of Object.keys(attrs)) {
     if (key === 'type' || (allowed[attrs.type ?? ''] ?? []).includes(key)) continue;
     if (allowed[attrs.type ?? '']) {
@@ -206,6 +256,7 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
     }
     case 'local': return { type: 'local', src: need(attrs, 'src', '--cache-from', 'type=local,src=/tmp/cache') };
     case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-from', text, env) };
+    case 's3': return { type: 's3', ...s3Spec(attrs, '--cache-from', text, env) };
     default:
       throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-from ${text}`, 'use type=registry or type=local (an inline cache is read with type=registry,ref=IMAGE)');
   }
@@ -216,6 +267,7 @@ export function cacheName(spec: Exclude<CacheToSpec, { type: 'inline' }> | Cache
   switch (spec.type) {
     case 'registry': return spec.ref;
     case 'gha': return `gha:${spec.scope}`;
+    case 's3': return `s3://${spec.location.bucket}/${spec.location.prefix}`;
     default: return 'dest' in spec ? spec.dest : spec.src;
   }
 }

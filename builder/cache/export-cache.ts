@@ -5,8 +5,8 @@ import { checkLayoutDir, writingTo } from '../options/destinations.js';
 import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/index.js';
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
-import type { CacheToSpec, GhaSpec } from './cache-spec.js';
-import { GhaCache } from './gha/gha-cache.js';
+import type { CacheToSpec, StoreSpec } from './cache-spec.js';
+import { openCacheStore } from './cache-store.js';
 import { UserError } from '../../common/index.js';
 
 /** What an export needs besides the records. */
@@ -33,19 +33,19 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
 }
 
 /**
- * `--cache-to type=gha`: every referenced layer, the files blobs and the config as entries of their own (those the
- * cache holds already are skipped), then the manifest as the scope's newest index. Bounded by the entry's
- * `timeout` (BuildKit's default 10 minutes) on top of the build's own cancellation.
+ * `--cache-to type=gha|s3` (a CacheStore): every referenced layer, the files blobs and the config as objects of their
+ * own (those the store holds already are skipped), then the manifest as the newest index. A gha entry is bounded by
+ * its `timeout` (BuildKit's default 10 minutes) on top of the build's own cancellation.
  */
-export async function exportToGha(spec: GhaSpec, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
-  const cache = new GhaCache(spec.service, spec.scope);
-  return withTimeout(cache.name, spec, ctx.signal, async (signal) => {
+export async function exportToStore(spec: StoreSpec, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
+  const store = openCacheStore(spec);
+  return withTimeout(store.name, spec.type === 'gha' ? spec : {}, ctx.signal, async (signal) => {
     const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
-    const layers = await copy(ctx.blobs, cache, doc.layers, { signal });
+    const layers = await copy(ctx.blobs, store, doc.layers, { signal });
     const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
-    await copy(new BytesProvider(documents), cache, documents.map((d) => d.descriptor), { signal });
-    const key = await cache.saveIndex(doc.manifestBytes, signal);
-    ctx.note(`exported cache to ${cache.name} (${key}): ${doc.config.records.length} steps, ${doc.layers.length} layers (${layers.uploaded} uploaded, ${layers.exists} already there)`);
+    await copy(new BytesProvider(documents), store, documents.map((d) => d.descriptor), { signal });
+    const where = await store.saveIndex(doc.manifestBytes, signal);
+    ctx.note(`exported cache to ${store.name} (${where}): ${doc.config.records.length} steps, ${doc.layers.length} layers (${layers.uploaded} uploaded, ${layers.exists} already there)`);
     return doc;
   });
 }
@@ -55,7 +55,8 @@ export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, e
   switch (spec.type) {
     case 'registry': return exportToRegistry(spec.ref, exported, ctx);
     case 'local': return exportToDir(spec.dest, exported, ctx, spec.tag);
-    case 'gha': return exportToGha(spec, exported, ctx);
+    case 'gha':
+    case 's3': return exportToStore(spec, exported, ctx);
   }
 }
 
@@ -64,7 +65,8 @@ export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, e
  * import or export). The timeout's abort becomes the cache's error, which a `--cache-from` reports and skips and
  * `ignore-error=true` forgives; the build's own cancellation stays what it is.
  */
-export async function withTimeout<T>(name: string, spec: { timeoutMs: number }, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+export async function withTimeout<T>(name: string, spec: { timeoutMs?: number }, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  if (spec.timeoutMs === undefined) return fn(build ?? new AbortController().signal);
   const timeout = AbortSignal.timeout(spec.timeoutMs);
   try {
     return await fn(build === undefined ? timeout : AbortSignal.any([build, timeout]));

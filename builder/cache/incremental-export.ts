@@ -2,8 +2,8 @@ import PQueue from 'p-queue';
 import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
-import { cacheName, type CacheToSpec, type GhaSpec } from './cache-spec.js';
-import { GhaCache } from './gha/gha-cache.js';
+import { cacheName, type CacheToSpec, type StoreSpec } from './cache-spec.js';
+import { openCacheStore, type CacheStore } from './cache-store.js';
 import { copy } from '../content/index.js';
 import { exportTo, type ExportContext } from './export-cache.js';
 import type { FinishedStep } from './step-recorder.js';
@@ -14,7 +14,7 @@ const CONCURRENCY = 2;
 /**
  * `--cache-to` while the build runs. Design (the simpler of the two in issue 19): the blobs of each finished step
  * in the export's scope (every step for mode=max; the target stage's chain for mode=min) are sent to each registry
- * or GitHub Actions cache in the background as the step finishes, bounded; the cache manifest is written once, at
+ * or store (gha, s3) cache in the background as the step finishes, bounded; the cache manifest is written once, at
  * the end, on success (writeCaches) and on failure (exportFailed: the records of the steps that finished). The
  * manifest always goes last, after every blob it names is confirmed where it goes (exportToRegistry HEADs them
  * again, exportToGha looks each up), and a local export is renamed into place whole: an interrupted export never
@@ -27,7 +27,7 @@ export class IncrementalCacheExport {
   readonly #queue = new PQueue({ concurrency: CONCURRENCY });
   /** The blobs sent, by cache name. */
   readonly #sent = new Map<string, Set<Digest>>();
-  readonly #ghaCaches = new Map<GhaSpec, GhaCache>();
+  readonly #stores = new Map<StoreSpec, CacheStore>();
 
   constructor(specs: CacheToSpec[], graph: BuildGraph, ctx: ExportContext) {
     this.#specs = specs;
@@ -39,7 +39,7 @@ export class IncrementalCacheExport {
   stepFinished(step: FinishedStep): void {
     const source = partialSource(new Map([[step.vertex.id, step]]));
     for (const spec of this.#specs) {
-      if (spec.type !== 'registry' && spec.type !== 'gha') continue;
+      if (spec.type !== 'registry' && spec.type !== 'gha' && spec.type !== 's3') continue;
       const name = cacheName(spec);
       // cacheExport decides the scope (mode=min: the target's chain), as it will for the manifest at the end.
       const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);
@@ -53,7 +53,7 @@ export class IncrementalCacheExport {
         if (this.#ctx.signal?.aborted === true) return;
         const blobs = (await this.#ctx.blobs.outgoing(local, this.#ctx.signal)).map((l) => l.descriptor);
         if (spec.type === 'registry') await this.#ctx.blobs.ensureAt(parseReference(spec.ref), blobs, this.#ctx.signal);
-        else await copy(this.#ctx.blobs, this.#gha(spec), blobs, { signal: this.#ctx.signal });
+        else await copy(this.#ctx.blobs, this.#store(spec), blobs, { signal: this.#ctx.signal });
       }).catch((err: unknown) => {
         // Not fatal: the final export asks for every blob again and uploads what is still missing.
         for (const l of local) sent.delete(l.descriptor.digest);
@@ -62,14 +62,14 @@ export class IncrementalCacheExport {
     }
   }
 
-  /** One GhaCache a `type=gha` entry. */
-  #gha(spec: GhaSpec): GhaCache {
-    let cache = this.#ghaCaches.get(spec);
-    if (cache === undefined) {
-      cache = new GhaCache(spec.service, spec.scope);
-      this.#ghaCaches.set(spec, cache);
+  /** One store a `type=gha|s3` entry. */
+  #store(spec: StoreSpec): CacheStore {
+    let store = this.#stores.get(spec);
+    if (store === undefined) {
+      store = openCacheStore(spec);
+      this.#stores.set(spec, store);
     }
-    return cache;
+    return store;
   }
 
   /** Waits for the uploads started so far. */

@@ -4,9 +4,9 @@ import {
   MediaType, parseManifestDocument, parseReference, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
 } from '../../registry/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
-import { cacheName, type CacheFromSpec, type GhaSpec } from './cache-spec.js';
+import { cacheName, type CacheFromSpec, type StoreSpec } from './cache-spec.js';
 import { withTimeout } from './export-cache.js';
-import { GhaCache } from './gha/gha-cache.js';
+import { openCacheStore, readStoreDocument } from './cache-store.js';
 import { OciLayoutDir } from '../content/index.js';
 import type { LoadedCache } from './remote-cache-set.js';
 import { isTsbuildError, UserError } from '../../common/index.js';
@@ -34,23 +34,24 @@ async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platf
   switch (spec.type) {
     case 'registry': return loadRegistry(spec.ref, client, platform, signal);
     case 'local': return loadDir(spec.src);
-    case 'gha': return loadGha(spec, signal);
+    case 'gha':
+    case 's3': return loadStore(spec, signal);
   }
 }
 
 /**
- * A `type=gha` scope's newest index and its config. A scope with no index yet is no cache, without a warning of its
+ * A gha or s3 cache's newest index and its config. A store with no index yet is no cache, without a warning of its
  * own: the first run of a workflow has none (BuildKit's importer says nothing either).
  */
-async function loadGha(spec: GhaSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
-  const cache = new GhaCache(spec.service, spec.scope);
-  return withTimeout(cache.name, spec, buildSignal, async (signal) => {
-    const bytes = await cache.loadIndex(signal);
+async function loadStore(spec: StoreSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
+  const store = openCacheStore(spec);
+  return withTimeout(store.name, spec.type === 'gha' ? spec : {}, buildSignal, async (signal) => {
+    const bytes = await store.loadIndex(signal);
     if (bytes === undefined) return undefined;
-    const doc = parseManifestDocument(bytes, MediaType.ociManifest, cache.name);
-    if (doc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${cache.name}: the index is not a cache manifest`, 'write it again with --cache-to type=gha');
+    const doc = parseManifestDocument(bytes, MediaType.ociManifest, store.name);
+    if (doc.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `cache ${store.name}: the index is not a cache manifest`, `write it again with --cache-to type=${spec.type}`);
     const config = doc.manifest.config;
-    return { ref: cache.name, location: { kind: 'gha', cache }, config: configOf(config, await cache.readDocument(config, signal), cache.name) };
+    return { ref: store.name, location: { kind: 'store', store }, config: configOf(config, await readStoreDocument(store, config, signal), store.name) };
   });
 }
 
@@ -104,10 +105,10 @@ function configOf(desc: Descriptor, bytes: Uint8Array, where: string): CacheConf
 
 /**
  * A small blob of a loaded cache (a record's files blob), read whole and verified: from its registry repository, or
- * from its layout directory, or from its GitHub Actions cache.
+ * from its layout directory, or from its store (gha, s3).
  */
 export async function readCacheDocument(cache: LoadedCache, desc: Descriptor, client: RegistryClient, signal?: AbortSignal): Promise<Uint8Array> {
   if (cache.location.kind === 'registry') return client.readBlob(cache.location.repo, desc, signal);
-  if (cache.location.kind === 'gha') return cache.location.cache.readDocument(desc, signal);
+  if (cache.location.kind === 'store') return readStoreDocument(cache.location.store, desc, signal);
   return new OciLayoutDir(cache.location.dir).readAll(desc, MAX_MANIFEST_BYTES, `cache ${cache.ref}`);
 }

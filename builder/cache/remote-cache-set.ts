@@ -1,11 +1,11 @@
 import { ContentFacts, type CacheKey, type ContentDigest, type ContentFiles, type LayerRef, type ProgressSink, type RemoteCache, type RemoteRecord } from '../../solver/index.js';
 import type { Descriptor, Digest } from '../../registry/oci/index.js';
 import type { Repository } from '../../registry/index.js';
-import type { GhaCache } from './gha/gha-cache.js';
+import type { CacheStore } from './cache-store.js';
 import { contentFactsOf, parseFilesBlob, type CacheConfig } from './cache-format.js';
 
 /** Where a loaded cache's blobs are read from. */
-export type CacheLocation = { kind: 'registry'; repo: Repository } | { kind: 'dir'; dir: string } | { kind: 'gha'; cache: GhaCache };
+export type CacheLocation = { kind: 'registry'; repo: Repository } | { kind: 'dir'; dir: string } | { kind: 'store'; store: CacheStore };
 
 /** One `--cache-from` after loading: its documents are here, its layers still where they were. */
 export interface LoadedCache { ref: string; location: CacheLocation; config: CacheConfig }

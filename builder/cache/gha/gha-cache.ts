@@ -1,7 +1,8 @@
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MAX_MANIFEST_BYTES, RegistryError, verifyStream, type Descriptor } from '../../../registry/index.js';
-import type { BlobTarget, CopyOutcome } from '../../content/index.js';
+import type { CopyOutcome } from '../../content/index.js';
+import type { CacheStore } from '../cache-store.js';
 import { ActionsCacheClient, readBounded, type ActionsCacheService } from './actions-cache.js';
 
 /** Each blob's entry: content-addressed, so written once and shared by every scope and branch that may read it. */
@@ -24,7 +25,7 @@ const BLOB_TRIES = 3;
  * entries by branch: a pull request reads its base branch's entries and writes its own). Every blob read is checked
  * against its digest; the index is read as any cache manifest is, bounded, and names only digests.
  */
-export class GhaCache implements BlobTarget {
+export class GhaCache implements CacheStore {
   readonly scope: string;
   /** `gha:SCOPE`: how messages name this cache. */
   readonly name: string;
@@ -76,13 +77,6 @@ export class GhaCache implements BlobTarget {
       return 'uploaded';
     }
     throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `GitHub Actions cache ${this.name}: blob ${desc.digest} cannot be written: its ${BLOB_TRIES} keys are taken by entries never finalised`, hint: 'other jobs are writing it now, or died writing it; the next run tries again' });
-  }
-
-  /** A small blob (the cache config, a files blob) read whole, bounded and checked against its digest. */
-  async readDocument(desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
-    if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `GitHub Actions cache ${this.name}: ${desc.digest} is too large to be a document (${desc.size} bytes)` });
-    // verifyStream fails a body longer than desc.size, so the bound here is never what stops it.
-    return (await readBounded(await this.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
   }
 
   /** The scope's newest cache manifest, or undefined when the scope has none yet. */

@@ -1,0 +1,35 @@
+import type { Readable } from 'node:stream';
+import { MAX_MANIFEST_BYTES, RegistryError, type Descriptor } from '../../registry/index.js';
+import type { BlobTarget } from '../content/index.js';
+import { readBounded } from './gha/actions-cache.js';
+import { GhaCache } from './gha/gha-cache.js';
+import { S3Cache } from './s3/s3-cache.js';
+import type { StoreSpec } from './cache-spec.js';
+
+/**
+ * A cache backend that is a store of named objects rather than a registry or a layout directory (BuildKit's gha and
+ * s3 backends): blobs by digest, written once, and an index that names the newest cache manifest. Blobs are written
+ * before the index, so a reader that finds an index finds what it names (until the store evicts it).
+ */
+export interface CacheStore extends BlobTarget {
+  /** How messages name it (`gha:SCOPE`, `s3://BUCKET/PREFIX…`), never with a credential. */
+  readonly name: string;
+  /** A blob's bytes, checked against `desc` as they stream. */
+  fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
+  /** The newest cache manifest, or undefined when there is none yet. */
+  loadIndex(signal?: AbortSignal): Promise<Buffer | undefined>;
+  /** Writes `manifest` as the newest index; returns where (a key) for the note. */
+  saveIndex(manifest: Uint8Array, signal?: AbortSignal): Promise<string>;
+}
+
+/** A small blob of a store (the cache config, a files blob) read whole, bounded and checked against its digest. */
+export async function readStoreDocument(store: CacheStore, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
+  if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: store.name, message: `cache ${store.name}: ${desc.digest} is too large to be a document (${desc.size} bytes)` });
+  // The fetch fails a body longer than desc.size (verifyStream), so the bound here is never what stops it.
+  return (await readBounded(await store.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
+}
+
+/** The store of a `type=gha` or `type=s3` cache entry. */
+export function openCacheStore(spec: StoreSpec): CacheStore {
+  return spec.type === 'gha' ? new GhaCache(spec.service, spec.scope) : new S3Cache(spec.location);
+}

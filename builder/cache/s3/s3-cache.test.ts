@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { signS3Request, type S3Location } from './s3-cache.js';
+
+describe('S3 request signing (AWS Signature Version 4)', () => {
+  it('signs AWS\'s own example "PUT Object" to the signature the S3 documentation gives', () => {
+    // docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html, "Example: PUT Object" (its key has a
+    // `$`, percent-encoded in the signed path). Its "GET Object" example signs a Range header, which aws4 never signs.
+    const at: S3Location = {
+      bucket: 'examplebucket', region: 'us-east-1', endpoint: 'https://s3.amazonaws.com', pathStyle: false,
+      prefix: '', blobsPrefix: '', manifestsPrefix: '', names: ['x'],
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    };
+    const { url, signed } = signS3Request(at, 'PUT', 'test$file.text', {
+      Date: 'Fri, 24 May 2013 00:00:00 GMT', 'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+      'x-amz-content-sha256': '44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072',
+    }, new Date('2013-05-24T00:00:00Z'));
+    expect(url).to.equal('https://examplebucket.s3.amazonaws.com/test%24file.text');
+    expect(signed['Authorization']).to.equal('AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, '
+      + 'SignedHeaders=date;host;x-amz-content-sha256;x-amz-date;x-amz-storage-class, Signature=98ad721746da40c64f1a55b78f14c238d841ea1380cd77a1b5971af0ece108bd');
+  });
+
+  it('puts the bucket in the path for use_path_style and percent-encodes a digest key\'s colon', () => {
+    const at: S3Location = {
+      bucket: 'cache', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', pathStyle: true,
+      prefix: 'ci/', blobsPrefix: 'blobs/', manifestsPrefix: 'manifests/', names: ['x'],
+      credentials: { accessKeyId: 'k', secretAccessKey: 's', sessionToken: 'tok' },
+    };
+    const { url, signed } = signS3Request(at, 'HEAD', 'ci/blobs/sha256:ab', {});
+    expect(url).to.equal('http://127.0.0.1:9000/cache/ci/blobs/sha256%3Aab');
+    expect(signed['X-Amz-Security-Token']).to.equal('tok');
+    expect(signed['Authorization']).to.match(/^AWS4-HMAC-SHA256 Credential=k\/\d{8}\/eu-west-1\/s3\/aws4_request, /);
+  });
+});

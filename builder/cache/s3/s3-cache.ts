@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import aws4 from 'aws4';
+import { request, type Dispatcher } from 'undici';
+import { MAX_MANIFEST_BYTES, RegistryError, verifyStream, type Descriptor } from '../../../registry/index.js';
+import { downloadDispatcher } from '../../../worker/index.js';
+import { USER_AGENT } from '../../../common/index.js';
+import type { CopyOutcome } from '../../content/index.js';
+import type { CacheStore } from '../cache-store.js';
+import { readBounded } from '../gha/actions-cache.js';
+
+/** AWS credentials as the S3 API signs with them (attributes, else AWS_ACCESS_KEY_ID … of the environment). */
+export interface S3Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
+
+/** Where a `type=s3` cache lives, as BuildKit's cache/remotecache/s3 lays it out. */
+export interface S3Location {
+  bucket: string;
+  region: string;
+  /** `endpoint_url`: an S3-compatible service (MinIO, R2 …); absent: AWS's `s3.REGION.amazonaws.com`. */
+  endpoint?: string;
+  /** `use_path_style`: `ENDPOINT/BUCKET/KEY` instead of `BUCKET.ENDPOINT/KEY`. */
+  pathStyle: boolean;
+  /** `prefix`, `blobs_prefix` (default `blobs/`), `manifests_prefix` (default `manifests/`). */
+  prefix: string;
+  blobsPrefix: string;
+  manifestsPrefix: string;
+  /** `name` (default `buildkit`, `;` between several): the manifests written; the first is read. */
+  names: string[];
+  credentials: S3Credentials;
+}
+
+/**
+ * A `type=s3` cache: each blob at `PREFIX BLOBS_PREFIX sha256:…` (BuildKit's layout, so the layers of both builders'
+ * caches are shared objects), the cache manifest at `PREFIX MANIFESTS_PREFIX NAME`, overwritten by each export. The
+ * manifest is tsbuild's own document: BuildKit's at the same name is not read (a warning, the build goes on).
+ *
+ * Requests are signed with AWS Signature Version 4 by aws4 (the signer the AWS JavaScript SDK v2 used, for a handful
+ * of object calls where the whole SDK would weigh on every command's start-up snapshot) and sent with undici. A
+ * blob's PUT carries its sha256 as `x-amz-content-sha256`: the signature covers the content and S3 refuses bytes
+ * that do not match. Every blob read is checked against its digest.
+ */
+export class S3Cache implements CacheStore {
+  readonly name: string;
+  readonly #at: S3Location;
+  readonly #dispatcher: Dispatcher;
+
+  constructor(at: S3Location, dispatcher: Dispatcher = downloadDispatcher()) {
+    this.#at = at;
+    this.#dispatcher = dispatcher;
+    this.name = `s3://${at.bucket}/${at.prefix}`;
+  }
+
+  async has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    const res = await this.#send('HEAD', this.#blobKey(desc), {}, undefined, signal);
+    await res.body.dump();
+    if (res.statusCode === 200) return true;
+    if (res.statusCode === 404) return false;
+    throw this.#statusError(`HEAD ${desc.digest}`, res.statusCode);
+  }
+
+  async fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
+    const res = await this.#send('GET', this.#blobKey(desc), {}, undefined, signal);
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      if (res.statusCode === 404) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `cache ${this.name}: blob ${desc.digest} is not in the bucket`, hint: 'a lifecycle rule may have removed it; the next --cache-to writes it again' });
+      throw this.#statusError(`GET ${desc.digest}`, res.statusCode);
+    }
+    const out = new PassThrough();
+    pipeline(res.body, verifyStream(desc, this.name), out).catch((err: unknown) => out.destroy(err as Error));
+    return out;
+  }
+
+  async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
+    if (await this.has(desc, signal)) return 'exists';
+    await this.#put(this.#blobKey(desc), desc.size, desc.digest.slice('sha256:'.length), await open(), signal);
+    return 'uploaded';
+  }
+
+  async loadIndex(signal?: AbortSignal): Promise<Buffer | undefined> {
+    const key = this.#manifestKey(this.#at.names[0] ?? 'buildkit');
+    const res = await this.#send('GET', key, {}, undefined, signal);
+    if (res.statusCode === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    if (res.statusCode !== 200) {
+      await res.body.dump();
+      throw this.#statusError(`GET ${key}`, res.statusCode);
+    }
+    const bytes = await readBounded(res.body, MAX_MANIFEST_BYTES);
+    if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `cache ${this.name}: ${key} is over ${MAX_MANIFEST_BYTES} bytes` });
+    return bytes;
+  }
+
+  async saveIndex(manifest: Uint8Array, signal?: AbortSignal): Promise<string> {
+    const hash = createHash('sha256').update(manifest).digest('hex');
+    const keys = this.#at.names.map((n) => this.#manifestKey(n));
+    for (const key of keys) await this.#put(key, manifest.length, hash, Readable.from([Buffer.from(manifest)]), signal);
+    return keys.join(', ');
+  }
+
+  #blobKey(desc: Descriptor): string {
+    return `${this.#at.prefix}${this.#at.blobsPrefix}${desc.digest}`;
+  }
+
+  #manifestKey(name: string): string {
+    return `${this.#at.prefix}${this.#at.manifestsPrefix}${name}`;
+  }
+
+  async #put(key: string, size: number, sha256Hex: string, body: Readable, signal?: AbortSignal): Promise<void> {
+    const res = await this.#send('PUT', key, { 'content-length': String(size), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': sha256Hex }, body, signal);
+    const text = (await readBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
+    if (res.statusCode !== 200) throw this.#statusError(`PUT ${key}`, res.statusCode, s3ErrorCode(text));
+  }
+
+  /** One signed request for `key`. */
+  async #send(method: 'GET' | 'HEAD' | 'PUT', key: string, headers: Record<string, string>, body: Readable | undefined, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    const { url, signed } = signS3Request(this.#at, method, key, headers);
+    try {
+      return await request(url, { method, headers: { ...signed, 'user-agent': USER_AGENT }, body, dispatcher: this.#dispatcher, ...(signal ? { signal } : {}) });
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      throw new RegistryError({
+        code: 'REGISTRY_UNREACHABLE', ref: this.name, transient: true, cause: err,
+        message: `cache ${this.name}: cannot reach ${new URL(url).host}: ${err instanceof Error ? err.message : String(err)}`,
+        hint: 'check endpoint_url / region and the network; a --cache-from goes on without the cache',
+      });
+    }
+  }
+
+  #statusError(what: string, status: number, code = ''): RegistryError {
+    const auth = status === 401 || status === 403;
+    return new RegistryError({
+      code: auth ? 'REGISTRY_AUTH' : 'REGISTRY_REQUEST', ref: this.name, status,
+      message: `cache ${this.name}: ${what} failed with HTTP ${status}${code ? ` (${code})` : ''}`,
+      hint: auth ? 'the credentials (access_key_id/secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) are missing, wrong, or not allowed on this bucket' : 'see the S3 error code above',
+    });
+  }
+}
+
+/**
+ * The URL and signed headers of an S3 object request: virtual-hosted (`BUCKET.s3.REGION.amazonaws.com/KEY`) unless
+ * path style, each key segment percent-encoded as S3 canonicalises it (aws4 encodes the path it signs the same way).
+ */
+export function signS3Request(at: S3Location, method: string, key: string, headers: Record<string, string>, date?: Date): { url: string; signed: Record<string, string> } {
+  const endpoint = new URL(at.endpoint ?? `https://s3.${at.region}.amazonaws.com`);
+  const host = at.pathStyle ? endpoint.host : `${at.bucket}.${endpoint.host}`;
+  const encodedKey = key.split('/').map(encodeRfc3986).join('/');
+  const base = endpoint.pathname.replace(/\/+$/, '');
+  const path = `${base}${at.pathStyle ? `/${encodeRfc3986(at.bucket)}` : ''}/${encodedKey}`;
+  const opts: aws4.Request = {
+    host, path, method, service: 's3', region: at.region, doNotEncodePath: true,
+    headers: { ...headers, ...(headers['x-amz-content-sha256'] === undefined ? { 'x-amz-content-sha256': EMPTY_SHA256 } : {}), ...(date ? { 'X-Amz-Date': amzDate(date) } : {}) },
+  };
+  aws4.sign(opts, { accessKeyId: at.credentials.accessKeyId, secretAccessKey: at.credentials.secretAccessKey, ...(at.credentials.sessionToken ? { sessionToken: at.credentials.sessionToken } : {}) });
+  const signed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.headers ?? {})) if (v !== undefined && k.toLowerCase() !== 'host') signed[k] = String(v);
+  return { url: `${endpoint.protocol}//${host}${path}`, signed };
+}
+
+/** The sha256 of no bytes: the payload hash of a GET or HEAD. */
+const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/** RFC 3986 unreserved characters kept, everything else percent-encoded, as SigV4 wants a path segment. */
+function encodeRfc3986(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function amzDate(d: Date): string {
+  return d.toISOString().replace(/[:-]|\.\d{3}/g, '');
+}
+
+/** `<Code>NoSuchBucket</Code>` of an S3 error body; '' when there is none. */
+function s3ErrorCode(xml: string): string {
+  return /<Code>([^<]{1,64})<\/Code>/.exec(xml)?.[1] ?? '';
+}

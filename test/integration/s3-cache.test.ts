@@ -1,0 +1,97 @@
+import { expect } from 'chai';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+import { publishBusybox } from '../fixtures/busybox-image.js';
+import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
+
+// `--cache-to/--cache-from type=s3` as buildx passes them, each runner a fresh --root, against s3rver (an S3 API
+// server in Node, from npm: no S3 service is reachable here; it does not check SigV4 signatures, which the unit test
+// builder/cache/s3/s3-cache.test.ts pins to AWS's documented example instead).
+
+interface Metadata { 'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number } }
+
+const SECRET = 's3-secret-key-0042';
+
+describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
+  this.timeout(300_000);
+  let registry: RunningRegistry;
+  let s3: S3rver;
+  let dir: string;
+  let store: string;
+  let ctx: string;
+  let cache = '';
+  let n = 0;
+  const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: '', AWS_BUCKET: '' };
+
+  const build = async (args: string[], context = ctx): Promise<{ r: CliResult; meta: Metadata }> => {
+    const meta = join(dir, `meta-${++n}.json`);
+    const r = await tsbuild(['build', '--root', join(dir, `root-${n}`), '--progress', 'plain', '--metadata-file', meta, ...args, context], { env });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout + r.stderr).not.to.contain(SECRET);
+    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
+  };
+  /** The keys s3rver holds in the bucket (its directory keeps one `KEY._S3rver_object` file per object). */
+  const keys = async (): Promise<string[]> => (await readdir(join(store, 'cache'), { recursive: true }))
+    .filter((f) => f.endsWith('._S3rver_object')).map((f) => f.slice(0, -'._S3rver_object'.length)).sort();
+
+  before(async () => {
+    registry = await startRegistry();
+    await publishBusybox(registry.host, 'busybox');
+    dir = await mkdtemp(join(tmpdir(), 'tsbuild-s3-'));
+    store = join(dir, 's3');
+    s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: store, configureBuckets: [{ name: 'cache', configs: [] }] });
+    const { port } = await s3.run();
+    cache = `type=s3,bucket=cache,endpoint_url=http://127.0.0.1:${port},use_path_style=true,prefix=ci/`;
+    ctx = await writeRemoteCacheContext(join(dir, 'ctx'), registry.host, randomBytes(256 * 1024), 'v1\n');
+  });
+  after(async () => {
+    await s3?.close();
+    await registry?.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runner A exports every step (mode=max): blobs at PREFIX blobs/sha256:…, the manifest at PREFIX manifests/NAME', async () => {
+    const { r, meta } = await build(['--cache-to', `${cache},mode=max`]);
+    expect(meta['tsbuild.cache']).to.include({ missed: 6, remote: 0 });
+    expect(r.stderr).to.match(/exported cache to s3:\/\/cache\/ci\/ \(ci\/manifests\/buildkit\): 6 steps, \d+ layers/);
+    const stored = await keys();
+    expect(stored).to.include('ci/manifests/buildkit');
+    const manifest = JSON.parse(await readFile(join(store, 'cache', 'ci/manifests/buildkit._S3rver_object'), 'utf8')) as { config: { digest: string; mediaType: string }; layers: { digest: string }[] };
+    expect(manifest.config.mediaType).to.equal('application/vnd.tsbuild.cache.config.v1+json');
+    for (const d of [manifest.config.digest, ...manifest.layers.map((l) => l.digest)]) expect(stored).to.include(`ci/blobs/${d}`);
+  });
+
+  it('runner B (empty root) hits every step from the bucket and writes the right files; a changed file is named', async () => {
+    const out = join(dir, 'out-b');
+    const { r, meta } = await build(['--cache-from', cache, '-o', `type=local,dest=${out}`]);
+    expect(r.stderr).to.contain('using cache s3://cache/ci/: 6 steps');
+    expect(meta['tsbuild.cache']).to.include({ steps: 7, cached: 7, remote: 7 });
+    expect(await readFile(join(out, 'app/copy.txt'), 'utf8')).to.equal('v1\n');
+    const changed = join(dir, 'ctx-changed');
+    await run('cp', ['-a', ctx, changed]);
+    await writeFile(join(changed, 'app.txt'), 'v2\n');
+    const c = await build(['--cache-from', cache, '--cache-to', `${cache},mode=max,name=buildkit;pr-7`], changed);
+    expect(c.r.stderr).to.contain('MISS files changed in context: app.txt (changed)');
+    expect(c.meta['tsbuild.cache']).to.include({ missed: 2 });
+    expect(await keys()).to.include('ci/manifests/pr-7');
+  });
+
+  it('a bucket with no cache yet is no cache, without a warning; a missing bucket or credential is refused by name, the secret never shown', async () => {
+    const empty = await build(['--cache-from', cache.replace('prefix=ci/', 'prefix=nothing/')]);
+    expect(empty.r.stderr).not.to.contain('nothing/');
+    expect(empty.meta['tsbuild.cache'].remote).to.equal(0);
+    for (const [entry, words] of [
+      ['type=s3,region=eu-west-1', 'bucket ($AWS_BUCKET) not set'],
+      [`type=s3,bucket=cache,secret_access_key=${SECRET}-attr,bogus=1`, '"bogus"'],
+    ] as [string, string][]) {
+      const r = await tsbuild(['build', '--root', join(dir, 'root-bad'), '--cache-to', entry, ctx], { env });
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(words).and.not.contain(SECRET);
+    }
+  });
+});
