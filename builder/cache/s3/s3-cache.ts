@@ -3,7 +3,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import aws4 from 'aws4';
 import { request, type Dispatcher } from 'undici';
-import { MAX_MANIFEST_BYTES, RegistryError, verifyStream, type Descriptor } from '../../../registry/index.js';
+import { DEFAULT_RETRY, MAX_MANIFEST_BYTES, RegistryError, verifyStream, withRetry, type Descriptor } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
 import { USER_AGENT } from '../../../common/index.js';
 import type { CopyOutcome } from '../../content/index.js';
@@ -52,20 +52,18 @@ export class S3Cache implements CacheStore {
   }
 
   async has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
-    const res = await this.#send('HEAD', this.#blobKey(desc), {}, undefined, signal);
-    await res.body.dump();
-    if (res.statusCode === 200) return true;
-    if (res.statusCode === 404) return false;
-    throw this.#statusError(`HEAD ${desc.digest}`, res.statusCode);
+    return withRetry(`s3 HEAD ${desc.digest}`, DEFAULT_RETRY, async () => {
+      const res = await this.#send('HEAD', this.#blobKey(desc), {}, undefined, signal);
+      await res.body.dump();
+      if (res.statusCode === 200) return true;
+      if (res.statusCode === 404) return false;
+      throw this.#statusError(`HEAD ${desc.digest}`, res.statusCode);
+    }, undefined, signal);
   }
 
   async fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
-    const res = await this.#send('GET', this.#blobKey(desc), {}, undefined, signal);
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      if (res.statusCode === 404) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `cache ${this.name}: blob ${desc.digest} is not in the bucket`, hint: 'a lifecycle rule may have removed it; the next --cache-to writes it again' });
-      throw this.#statusError(`GET ${desc.digest}`, res.statusCode);
-    }
+    const res = await this.#get(this.#blobKey(desc), signal);
+    if (res === undefined) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `cache ${this.name}: blob ${desc.digest} is not in the bucket`, hint: 'a lifecycle rule may have removed it; the next --cache-to writes it again' });
     const out = new PassThrough();
     pipeline(res.body, verifyStream(desc, this.name), out).catch((err: unknown) => out.destroy(err as Error));
     return out;
@@ -73,21 +71,14 @@ export class S3Cache implements CacheStore {
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
     if (await this.has(desc, signal)) return 'exists';
-    await this.#put(this.#blobKey(desc), desc.size, desc.digest.slice('sha256:'.length), await open(), signal);
+    await this.#put(this.#blobKey(desc), desc.size, desc.digest.slice('sha256:'.length), open, signal);
     return 'uploaded';
   }
 
   async loadIndex(signal?: AbortSignal): Promise<Buffer | undefined> {
     const key = this.#manifestKey(this.#at.names[0] ?? 'buildkit');
-    const res = await this.#send('GET', key, {}, undefined, signal);
-    if (res.statusCode === 404) {
-      await res.body.dump();
-      return undefined;
-    }
-    if (res.statusCode !== 200) {
-      await res.body.dump();
-      throw this.#statusError(`GET ${key}`, res.statusCode);
-    }
+    const res = await this.#get(key, signal);
+    if (res === undefined) return undefined;
     const bytes = await readBounded(res.body, MAX_MANIFEST_BYTES);
     if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `cache ${this.name}: ${key} is over ${MAX_MANIFEST_BYTES} bytes` });
     return bytes;
@@ -96,7 +87,7 @@ export class S3Cache implements CacheStore {
   async saveIndex(manifest: Uint8Array, signal?: AbortSignal): Promise<string> {
     const hash = createHash('sha256').update(manifest).digest('hex');
     const keys = this.#at.names.map((n) => this.#manifestKey(n));
-    for (const key of keys) await this.#put(key, manifest.length, hash, Readable.from([Buffer.from(manifest)]), signal);
+    for (const key of keys) await this.#put(key, manifest.length, hash, async () => Readable.from([Buffer.from(manifest)]), signal);
     return keys.join(', ');
   }
 
@@ -108,10 +99,24 @@ export class S3Cache implements CacheStore {
     return `${this.#at.prefix}${this.#at.manifestsPrefix}${name}`;
   }
 
-  async #put(key: string, size: number, sha256Hex: string, body: Readable, signal?: AbortSignal): Promise<void> {
-    const res = await this.#send('PUT', key, { 'content-length': String(size), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': sha256Hex }, body, signal);
-    const text = (await readBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
-    if (res.statusCode !== 200) throw this.#statusError(`PUT ${key}`, res.statusCode, s3ErrorCode(text));
+  /** GET `key`: the response (status 200), or undefined for 404; a 5xx or 429 is tried again. */
+  async #get(key: string, signal?: AbortSignal): Promise<Dispatcher.ResponseData | undefined> {
+    return withRetry(`s3 GET ${key}`, DEFAULT_RETRY, async () => {
+      const res = await this.#send('GET', key, {}, undefined, signal);
+      if (res.statusCode === 200) return res;
+      await res.body.dump();
+      if (res.statusCode === 404) return undefined;
+      throw this.#statusError(`GET ${key}`, res.statusCode);
+    }, undefined, signal);
+  }
+
+  /** PUT `key` from a stream `open` makes (again for a retry: a stream is never sent twice). */
+  async #put(key: string, size: number, sha256Hex: string, open: () => Promise<Readable>, signal?: AbortSignal): Promise<void> {
+    await withRetry(`s3 PUT ${key}`, DEFAULT_RETRY, async () => {
+      const res = await this.#send('PUT', key, { 'content-length': String(size), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': sha256Hex }, await open(), signal);
+      const text = (await readBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
+      if (res.statusCode !== 200) throw this.#statusError(`PUT ${key}`, res.statusCode, s3ErrorCode(text));
+    }, undefined, signal);
   }
 
   /** One signed request for `key`. */
