@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { UserError, type ErrorCode } from './errors.js';
 
 /** What a text file a user names is refused as past `max` bytes: `name` is it as the user gave it. */
@@ -25,4 +26,23 @@ export async function readTextBounded(fh: FileHandle, bound: TextBound, st?: Sta
     if (total > bound.max) throw tooLarge('a stream');
     chunks.push(buffer.subarray(0, bytesRead));
   }
+}
+
+/**
+ * A stream read whole, or undefined past `limit` bytes (the stream destroyed, the rest never read): a body that
+ * never ends, from a hostile or broken server, is refused instead of read for ever.
+ */
+export async function readStreamBounded(stream: Readable, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of stream) {
+    const b = chunk as Buffer;
+    n += b.length;
+    if (n > limit) {
+      stream.destroy();
+      return undefined;
+    }
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
 }

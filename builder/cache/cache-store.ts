@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { MAX_MANIFEST_BYTES, RegistryError, type Descriptor } from '../../registry/index.js';
 import type { BlobTarget } from '../content/index.js';
-import { readBounded } from './gha/actions-cache.js';
+import { readStreamBounded } from '../../common/index.js';
 import { GhaCache } from './gha/gha-cache.js';
 import { S3Cache } from './s3/s3-cache.js';
 import type { StoreSpec } from './cache-spec.js';
@@ -26,7 +26,7 @@ export interface CacheStore extends BlobTarget {
 export async function readStoreDocument(store: CacheStore, desc: Descriptor, signal?: AbortSignal): Promise<Buffer> {
   if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: store.name, message: `cache ${store.name}: ${desc.digest} is too large to be a document (${desc.size} bytes)` });
   // The fetch fails a body longer than desc.size (verifyStream), so the bound here is never what stops it.
-  return (await readBounded(await store.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
+  return (await readStreamBounded(await store.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
 }
 
 /** The store of a `type=gha` or `type=s3` cache entry. */

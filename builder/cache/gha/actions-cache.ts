@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { RegistryError, withRetry, DEFAULT_RETRY } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
-import { USER_AGENT } from '../../../common/index.js';
+import { readStreamBounded, USER_AGENT } from '../../../common/index.js';
 
 /**
  * A client of GitHub Actions' cache service, version 2 (the one github.com runs since 2025; version 1 is retired):
@@ -106,7 +106,7 @@ export class ActionsCacheClient {
     const url = `${this.#service.url.replace(/\/+$/, '')}/twirp/github.actions.results.api.v1.CacheService/${method}`;
     return withRetry(`cache ${method}`, DEFAULT_RETRY, async () => {
       const res = await this.#send(url, 'POST', { authorization: `Bearer ${this.#service.token}`, 'content-type': 'application/json' }, JSON.stringify(body), signal);
-      const text = (await readBounded(res.body, ANSWER_LIMIT))?.toString('utf8') ?? '';
+      const text = (await readStreamBounded(res.body, ANSWER_LIMIT))?.toString('utf8') ?? '';
       // 409 (already exists) and 404 (not found) are answers, not failures; Twirp says them with a status.
       if (quiet.includes(res.statusCode)) return undefined;
       if (res.statusCode !== 200) throw this.#statusError(method, res.statusCode, twirpMessage(text));
@@ -164,20 +164,4 @@ function hostOf(url: string): string {
   } catch {
     return 'the cache service';
   }
-}
-
-/** A stream read whole, or undefined (the rest never read) past `limit` bytes: an answer that never ends is refused. */
-export async function readBounded(stream: Readable, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const chunk of stream) {
-    const b = chunk as Buffer;
-    n += b.length;
-    if (n > limit) {
-      stream.destroy();
-      return undefined;
-    }
-    chunks.push(b);
-  }
-  return Buffer.concat(chunks);
 }

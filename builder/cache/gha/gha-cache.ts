@@ -3,7 +3,8 @@ import { pipeline } from 'node:stream/promises';
 import { MAX_MANIFEST_BYTES, RegistryError, verifyStream, type Descriptor } from '../../../registry/index.js';
 import type { CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
-import { ActionsCacheClient, readBounded, type ActionsCacheService } from './actions-cache.js';
+import { ActionsCacheClient, type ActionsCacheService } from './actions-cache.js';
+import { readStreamBounded } from '../../../common/index.js';
 
 /** Each blob's entry: content-addressed, so written once and shared by every scope and branch that may read it. */
 const BLOB_KEY = 'tsbuild-blob-1-';
@@ -84,7 +85,7 @@ export class GhaCache implements CacheStore {
     const prefix = this.#indexPrefix();
     const entry = await this.#client.lookup(prefix, [prefix], signal);
     if (entry === undefined) return undefined;
-    const bytes = await readBounded(await this.#client.download(entry, signal), MAX_MANIFEST_BYTES);
+    const bytes = await readStreamBounded(await this.#client.download(entry, signal), MAX_MANIFEST_BYTES);
     if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `GitHub Actions cache ${this.name}: index ${entry.key} is over ${MAX_MANIFEST_BYTES} bytes` });
     return bytes;
   }

@@ -5,10 +5,9 @@ import aws4 from 'aws4';
 import { request, type Dispatcher } from 'undici';
 import { DEFAULT_RETRY, MAX_MANIFEST_BYTES, RegistryError, verifyStream, withRetry, type Descriptor } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
-import { USER_AGENT } from '../../../common/index.js';
+import { readStreamBounded, USER_AGENT } from '../../../common/index.js';
 import type { CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
-import { readBounded } from '../gha/actions-cache.js';
 
 /** AWS credentials as the S3 API signs with them (attributes, else AWS_ACCESS_KEY_ID … of the environment). */
 export interface S3Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -79,7 +78,7 @@ export class S3Cache implements CacheStore {
     const key = this.#manifestKey(this.#at.names[0] ?? 'buildkit');
     const res = await this.#get(key, signal);
     if (res === undefined) return undefined;
-    const bytes = await readBounded(res.body, MAX_MANIFEST_BYTES);
+    const bytes = await readStreamBounded(res.body, MAX_MANIFEST_BYTES);
     if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `cache ${this.name}: ${key} is over ${MAX_MANIFEST_BYTES} bytes` });
     return bytes;
   }
@@ -114,7 +113,7 @@ export class S3Cache implements CacheStore {
   async #put(key: string, size: number, sha256Hex: string, open: () => Promise<Readable>, signal?: AbortSignal): Promise<void> {
     await withRetry(`s3 PUT ${key}`, DEFAULT_RETRY, async () => {
       const res = await this.#send('PUT', key, { 'content-length': String(size), 'content-type': 'application/octet-stream', 'x-amz-content-sha256': sha256Hex }, await open(), signal);
-      const text = (await readBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
+      const text = (await readStreamBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
       if (res.statusCode !== 200) throw this.#statusError(`PUT ${key}`, res.statusCode, s3ErrorCode(text));
     }, undefined, signal);
   }
