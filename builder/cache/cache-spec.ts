@@ -4,8 +4,8 @@ import { flagFields, parseCsvAttrs } from '../options/csv-attrs.js';
 import { UserError, parseGoBool } from '../../common/index.js';
 import { parseDuration } from '../options/units.js';
 import type { ActionsCacheService } from './gha/actions-cache.js';
-import { DEFAULT_GHA_SCOPE } from './gha/gha-cache.js';
-import type { S3Location } from './s3/s3-cache.js';
+import { DEFAULT_GHA_SCOPE, ghaCacheName } from './gha/gha-cache.js';
+import { s3CacheName, type S3Location } from './s3/s3-cache.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {
@@ -266,8 +266,8 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
 export function cacheName(spec: Exclude<CacheToSpec, { type: 'inline' }> | CacheFromSpec): string {
   switch (spec.type) {
     case 'registry': return spec.ref;
-    case 'gha': return `gha:${spec.scope}`;
-    case 's3': return `s3://${spec.location.bucket}/${spec.location.prefix}`;
+    case 'gha': return ghaCacheName(spec.scope);
+    case 's3': return s3CacheName(spec.location);
     default: return 'dest' in spec ? spec.dest : spec.src;
   }
 }

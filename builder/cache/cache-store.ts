@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { MAX_MANIFEST_BYTES, RegistryError, type Descriptor } from '../../registry/index.js';
 import type { BlobTarget } from '../content/index.js';
-import { readStreamBounded } from '../../common/index.js';
+import { readStreamBounded, UserError } from '../../common/index.js';
 import { GhaCache } from './gha/gha-cache.js';
 import { S3Cache } from './s3/s3-cache.js';
 import type { StoreSpec } from './cache-spec.js';
@@ -32,4 +32,22 @@ export async function readStoreDocument(store: CacheStore, desc: Descriptor, sig
 /** The store of a `type=gha` or `type=s3` cache entry. */
 export function openCacheStore(spec: StoreSpec): CacheStore {
   return spec.type === 'gha' ? new GhaCache(spec.service, spec.scope) : new S3Cache(spec.location);
+}
+
+/**
+ * Runs `fn` with the build's signal, aborted also after a gha cache's `timeout` (BuildKit's default 10 minutes for a gha
+ * import or export). The timeout's abort becomes the cache's error, which a `--cache-from` reports and skips and
+ * `ignore-error=true` forgives; the build's own cancellation stays what it is.
+ */
+export async function withTimeout<T>(name: string, spec: StoreSpec, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  // BuildKit's s3 cache has no timeout attribute; a gha one has `timeout=` (default 10 minutes).
+  const ms = spec.type === 'gha' ? spec.timeoutMs : undefined;
+  if (ms === undefined) return fn(build ?? new AbortController().signal);
+  const timeout = AbortSignal.timeout(ms);
+  try {
+    return await fn(build === undefined ? timeout : AbortSignal.any([build, timeout]));
+  } catch (err) {
+    if (!timeout.aborted || build?.aborted === true) throw err;
+    throw new UserError('REGISTRY_UNREACHABLE', `cache ${name}: not done within its timeout (${ms / 1000} s)`, 'raise timeout= on the cache entry (a Go duration, e.g. timeout=30m), or check the cache service', { cause: err });
+  }
 }

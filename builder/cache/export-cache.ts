@@ -6,8 +6,7 @@ import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
 import type { CacheToSpec, StoreSpec } from './cache-spec.js';
-import { openCacheStore } from './cache-store.js';
-import { UserError } from '../../common/index.js';
+import { openCacheStore, withTimeout } from './cache-store.js';
 
 /** What an export needs besides the records. */
 export interface ExportContext {
@@ -39,7 +38,7 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
  */
 export async function exportToStore(spec: StoreSpec, exported: CacheExport, ctx: ExportContext): Promise<CacheDocument> {
   const store = openCacheStore(spec);
-  return withTimeout(store.name, spec.type === 'gha' ? spec : {}, ctx.signal, async (signal) => {
+  return withTimeout(store.name, spec, ctx.signal, async (signal) => {
     const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
     const layers = await copy(ctx.blobs, store, doc.layers, { signal });
     const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
@@ -57,22 +56,6 @@ export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, e
     case 'local': return exportToDir(spec.dest, exported, ctx, spec.tag);
     case 'gha':
     case 's3': return exportToStore(spec, exported, ctx);
-  }
-}
-
-/**
- * Runs `fn` with the build's signal, aborted also after the cache's `timeout` (BuildKit's default 10 minutes for a gha
- * import or export). The timeout's abort becomes the cache's error, which a `--cache-from` reports and skips and
- * `ignore-error=true` forgives; the build's own cancellation stays what it is.
- */
-export async function withTimeout<T>(name: string, spec: { timeoutMs?: number }, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  if (spec.timeoutMs === undefined) return fn(build ?? new AbortController().signal);
-  const timeout = AbortSignal.timeout(spec.timeoutMs);
-  try {
-    return await fn(build === undefined ? timeout : AbortSignal.any([build, timeout]));
-  } catch (err) {
-    if (!timeout.aborted || build?.aborted === true) throw err;
-    throw new UserError('REGISTRY_UNREACHABLE', `cache ${name}: not done within its timeout (${spec.timeoutMs / 1000} s)`, 'raise timeout= on the cache entry (a Go duration, e.g. timeout=30m), or check the cache service', { cause: err });
   }
 }
 

@@ -2,8 +2,8 @@ import PQueue from 'p-queue';
 import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
-import { cacheName, type CacheToSpec, type StoreSpec } from './cache-spec.js';
-import { openCacheStore, type CacheStore } from './cache-store.js';
+import { cacheName, type CacheToSpec } from './cache-spec.js';
+import { openCacheStore } from './cache-store.js';
 import { copy } from '../content/index.js';
 import { exportTo, type ExportContext } from './export-cache.js';
 import type { FinishedStep } from './step-recorder.js';
@@ -27,7 +27,6 @@ export class IncrementalCacheExport {
   readonly #queue = new PQueue({ concurrency: CONCURRENCY });
   /** The blobs sent, by cache name. */
   readonly #sent = new Map<string, Set<Digest>>();
-  readonly #stores = new Map<StoreSpec, CacheStore>();
 
   constructor(specs: CacheToSpec[], graph: BuildGraph, ctx: ExportContext) {
     this.#specs = specs;
@@ -35,7 +34,7 @@ export class IncrementalCacheExport {
     this.#ctx = ctx;
   }
 
-  /** Starts sending `step`'s layers to every registry or gha cache whose scope holds it. Never throws: failures are noted. */
+  /** Starts sending `step`'s layers to every registry, gha or s3 cache whose scope holds it. Never throws: failures are noted. */
   stepFinished(step: FinishedStep): void {
     const source = partialSource(new Map([[step.vertex.id, step]]));
     for (const spec of this.#specs) {
@@ -53,23 +52,13 @@ export class IncrementalCacheExport {
         if (this.#ctx.signal?.aborted === true) return;
         const blobs = (await this.#ctx.blobs.outgoing(local, this.#ctx.signal)).map((l) => l.descriptor);
         if (spec.type === 'registry') await this.#ctx.blobs.ensureAt(parseReference(spec.ref), blobs, this.#ctx.signal);
-        else await copy(this.#ctx.blobs, this.#store(spec), blobs, { signal: this.#ctx.signal });
+        else await copy(this.#ctx.blobs, openCacheStore(spec), blobs, { signal: this.#ctx.signal });
       }).catch((err: unknown) => {
         // Not fatal: the final export asks for every blob again and uploads what is still missing.
         for (const l of local) sent.delete(l.descriptor.digest);
         this.#ctx.note(`cache export to ${name}: early upload of ${step.vertex.text} failed (${err instanceof Error ? err.message : String(err)}); retrying at the end`);
       });
     }
-  }
-
-  /** One store a `type=gha|s3` entry. */
-  #store(spec: StoreSpec): CacheStore {
-    let store = this.#stores.get(spec);
-    if (store === undefined) {
-      store = openCacheStore(spec);
-      this.#stores.set(spec, store);
-    }
-    return store;
   }
 
   /** Waits for the uploads started so far. */

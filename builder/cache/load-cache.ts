@@ -5,8 +5,7 @@ import {
 } from '../../registry/index.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_KEY, parseCacheConfig, type CacheConfig } from './cache-format.js';
 import { cacheName, type CacheFromSpec, type StoreSpec } from './cache-spec.js';
-import { withTimeout } from './export-cache.js';
-import { openCacheStore, readStoreDocument } from './cache-store.js';
+import { openCacheStore, readStoreDocument, withTimeout } from './cache-store.js';
 import { OciLayoutDir } from '../content/index.js';
 import type { LoadedCache } from './remote-cache-set.js';
 import { isTsbuildError, UserError } from '../../common/index.js';
@@ -45,7 +44,7 @@ async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platf
  */
 async function loadStore(spec: StoreSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
   const store = openCacheStore(spec);
-  return withTimeout(store.name, spec.type === 'gha' ? spec : {}, buildSignal, async (signal) => {
+  return withTimeout(store.name, spec, buildSignal, async (signal) => {
     const bytes = await store.loadIndex(signal);
     if (bytes === undefined) return undefined;
     const doc = parseManifestDocument(bytes, MediaType.ociManifest, store.name);

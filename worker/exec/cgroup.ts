@@ -102,7 +102,7 @@ async function writeCpuset(dir: string, file: string, value: string | undefined,
  * Writes a limit the user gave; the kernel's refusal (EINVAL, ERANGE for a CPU the host lacks, EBUSY) is the user's
  * to fix, named by the file and value, never an internal error.
  */
-async function writeLimit(dir: string, file: string, value: number | string, context = ''): Promise<void> {
+export async function writeLimit(dir: string, file: string, value: number | string, context = ''): Promise<void> {
   try {
     await writeFile(join(dir, file), String(value));
   } catch (err) {

@@ -360,7 +360,6 @@ async function sharedCgroup(env: ExecEnvironment, devices: readonly DeviceRule[]
   return isUnlimited(env.limits) ? env.cgroups?.acquire(devices) : undefined;
 }
 
-
 /** The directories above a mount target, deepest first ('/a/b/c' → '/a/b', '/a'). */
 function stubAncestors(path: string): string[] {
   const out: string[] = [];

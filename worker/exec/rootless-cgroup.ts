@@ -1,7 +1,7 @@
 import { constants, existsSync } from 'node:fs';
-import { access, mkdir, readFile, rmdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { removeCgroupDir, v2Files, type ExecLimits, type StepCgroup } from './cgroup.js';
+import { isUnlimited, removeCgroupDir, v2Files, writeLimit, type ExecLimits, type StepCgroup } from './cgroup.js';
 import { ResourceLimitError } from './errors.js';
 
 // Rootless (uid 0 of a user namespace), the host's cgroup tree belongs to real root: /sys/fs/cgroup/<controller>
@@ -34,9 +34,8 @@ export async function delegatedCgroup(): Promise<{ dir: string } | { reason: str
 /** A step cgroup for rootless mode: a child of the delegated cgroup, or none (then `limits` must be empty). */
 export async function createRootlessCgroup(id: string, limits: ExecLimits = {}): Promise<StepCgroup & { note?: string }> {
   const found = await delegatedCgroup();
-  const wanted = Object.values(limits).some((v) => v !== undefined);
   if ('reason' in found) {
-    if (wanted) throw new ResourceLimitError(`needs a cgroup, and rootless there is none: ${found.reason}`);
+    if (!isUnlimited(limits)) throw new ResourceLimitError(`needs a cgroup, and rootless there is none: ${found.reason}`);
     return { procsFiles: [], remove: async () => undefined, note: `RUN steps get no cgroup of their own: ${found.reason}` };
   }
   const dir = join(found.dir, `tsbuild-${id}`);
@@ -44,11 +43,7 @@ export async function createRootlessCgroup(id: string, limits: ExecLimits = {}):
   try {
     // What the delegated cgroup's controllers allow (cgroup.controllers); the kernel refuses a file of one that was
     // not delegated (ENOENT), which names the limit.
-    for (const [file, value] of v2Files(limits)) {
-      await writeFile(join(dir, file), value).catch((err: unknown) => {
-        throw new ResourceLimitError(`${file}=${value} cannot be applied rootless: ${(err as NodeJS.ErrnoException).code ?? String(err)} (its controller is not delegated to this user)`, { cause: err });
-      });
-    }
+    for (const [file, value] of v2Files(limits)) await writeLimit(dir, file, value, 'rootless: its controller is not delegated to this user');
   } catch (err) {
     await rmdir(dir).catch(() => undefined);
     throw err;

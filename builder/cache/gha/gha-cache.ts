@@ -27,15 +27,14 @@ const BLOB_TRIES = 3;
  * against its digest; the index is read as any cache manifest is, bounded, and names only digests.
  */
 export class GhaCache implements CacheStore {
-  readonly scope: string;
-  /** `gha:SCOPE`: how messages name this cache. */
+  readonly #scope: string;
   readonly name: string;
   readonly #client: ActionsCacheClient;
 
-  constructor(service: ActionsCacheService, scope: string, client?: ActionsCacheClient) {
-    this.scope = scope;
-    this.name = `gha:${scope}`;
-    this.#client = client ?? new ActionsCacheClient(service, this.name);
+  constructor(service: ActionsCacheService, scope: string) {
+    this.#scope = scope;
+    this.name = ghaCacheName(scope);
+    this.#client = new ActionsCacheClient(service, this.name);
   }
 
   async has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
@@ -113,8 +112,13 @@ export class GhaCache implements CacheStore {
   }
 
   #indexPrefix(): string {
-    return `${INDEX_KEY}${this.scope}#`;
+    return `${INDEX_KEY}${this.#scope}#`;
   }
+}
+
+/** How messages name a gha cache: `gha:SCOPE`. */
+export function ghaCacheName(scope: string): string {
+  return `gha:${scope}`;
 }
 
 /** The scope as BuildKit takes it: `scope=` or `buildkit`. */

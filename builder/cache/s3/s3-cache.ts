@@ -47,7 +47,7 @@ export class S3Cache implements CacheStore {
   constructor(at: S3Location, dispatcher: Dispatcher = downloadDispatcher()) {
     this.#at = at;
     this.#dispatcher = dispatcher;
-    this.name = `s3://${at.bucket}/${at.prefix}`;
+    this.name = s3CacheName(at);
   }
 
   async has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
@@ -141,6 +141,11 @@ export class S3Cache implements CacheStore {
       hint: auth ? 'the credentials (access_key_id/secret_access_key or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) are missing, wrong, or not allowed on this bucket' : 'see the S3 error code above',
     });
   }
+}
+
+/** How messages name an s3 cache: `s3://BUCKET/PREFIX` (never with a credential). */
+export function s3CacheName(at: S3Location): string {
+  return `s3://${at.bucket}/${at.prefix}`;
 }
 
 /**
