@@ -612,7 +612,10 @@ describe('bake file errors', () => {
   const cases: [string, RegExp][] = [
     ['target "a" {\n  tags = ["x"\n  y = 1\n}\n', /^docker-bake\.hcl:3,3-4: expected "," or "\]" in the list/],
     ['target "a" {\n  tags = [bcrypt("x")]\n}\n', /^docker-bake\.hcl:2,11-17: function bcrypt\(\) is not supported by tsbuild bake yet/],
-    ['target "a" {\n  resources = { memory = "1g" }\n}\n', /^docker-bake\.hcl:2,3-12: target "a": attribute "resources" is not supported by tsbuild bake/],
+    ['target "a" {\n  policy = ["x"]\n}\n', /^docker-bake\.hcl:2,3-9: target "a": attribute "policy" is not supported by tsbuild bake/],
+    ['target "a" {\n  resources = { memroy = "1g" }\n}\n', /^docker-bake\.hcl:2,\d+-\d+: .*unknown resources key "memroy"/],
+    ['target "a" {\n  resources = { cpu-shares = "lots" }\n}\n', /^docker-bake\.hcl:2,\d+-\d+: .*invalid value lots for int64 key resources\.cpu-shares/],
+    ['target "a" {\n  resources = { cpu-quota = 1.5 }\n}\n', /^docker-bake\.hcl:2,\d+-\d+: .*invalid value 1\.5 for int64 key resources\.cpu-quota/],
     ['variable "A" {\n  default = B\n}\nvariable "B" {\n  default = A\n}\ntarget "a" {}\n', /variable cycle not allowed/],
     ['target "a" {\n  tags = ["unterminated]\n}\n', /^docker-bake\.hcl:2,25-26: unterminated string/],
     ['target "a b" {}\n', /invalid target name "a b"/],
@@ -629,4 +632,55 @@ describe('bake file errors', () => {
       expect((caught as Error).message).to.match(want);
     });
   }
+});
+
+describe('bake resources (per-RUN cgroup limits, buildx\'s ResourcesConfig)', () => {
+  // buildx's bake_test.go: the full object, its --set overrides, and inherits that do not leak into a sibling.
+  const hcl = `
+target "base" {
+  resources = {
+    memory = "1g"
+  }
+}
+target "webapp" {
+  inherits = ["base"]
+  resources = {
+    memory-swap = "4g"
+    cpu-shares = 1024
+    cpuset-mems = "0,1"
+    cpu-period = "100000"
+    memory = "2g"
+    cpu-quota = 50000
+    cpuset-cpus = "0-3"
+  }
+}
+target "other" {
+  inherits = ["base"]
+}`;
+  const targets = (t: string[], sets: string[] = []): Record<string, { resources?: unknown }> => (print(hcl, t, sets) as { target: Record<string, { resources?: unknown }> }).target;
+
+  it('prints the object in ResourcesConfig\'s field order, the int64 fields as numbers (a string that spells one converted)', () => {
+    const printed = JSON.stringify(targets(['webapp']).webapp?.resources);
+    expect(printed).to.equal('{"memory":"2g","memory-swap":"4g","cpu-shares":1024,"cpu-period":100000,"cpu-quota":50000,"cpuset-cpus":"0-3","cpuset-mems":"0,1"}');
+  });
+
+  it('merges an inherited object field by field, without a child\'s limit reaching its base or a sibling', () => {
+    const t = targets(['webapp', 'other', 'base']);
+    expect(t.other?.resources).to.deep.equal({ memory: '1g' });
+    expect(t.base?.resources).to.deep.equal({ memory: '1g' });
+    expect((t.webapp?.resources as { memory: string }).memory).to.equal('2g');
+  });
+
+  it('takes --set T.resources.KEY=VALUE, refuses a bad int64, a missing name, an append and an unknown key', () => {
+    const t = targets(['other'], ['other.resources.cpu-quota=25000', 'other.resources.memory=512m']);
+    expect(JSON.stringify(t.other?.resources)).to.equal('{"memory":"512m","cpu-quota":25000}');
+    expect(failure(() => targets(['other'], ['other.resources.cpu-quota=notanumber'])).message).to.contain('invalid value notanumber for int64 key resources.cpu-quota');
+    expect(failure(() => targets(['other'], ['other.resources=1g'])).message).to.contain('invalid key other.resources, resources requires name');
+    expect(failure(() => targets(['other'], ['other.resources.memory+=1g'])).message).to.contain('resources does not support append');
+    expect(failure(() => targets(['other'], ['other.resources.swap=1g'])).message).to.contain('unknown resources key "swap"');
+  });
+
+  it('prints an empty resources object as buildx prints its non-nil pointer', () => {
+    expect((print('target "a" {\n  resources = {}\n}\n', ['a']) as { target: { a: unknown } }).target.a).to.deep.equal({ context: '.', dockerfile: 'Dockerfile', resources: {} });
+  });
 });

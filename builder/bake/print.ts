@@ -2,7 +2,8 @@ import { goJson } from '../../common/index.js';
 import { cleanPath } from '../../frontend/index.js';
 import { isRemoteUrl } from '../options/build-flags.js';
 import type { Resolved } from './resolve.js';
-import { TARGET_KEYS, type Target } from './target.js';
+import { RESOURCE_KEYS } from '../options/build-flags.js';
+import { TARGET_KEYS, type Resources, type Target } from './target.js';
 
 // `bake --print`: the resolved definition as buildx prints it (commands/bake.go: json.MarshalIndent of
 // {group, target} with two spaces). Go writes struct fields in declaration order (TARGET_KEYS), map keys sorted,
@@ -22,12 +23,14 @@ export function targetJson(t: Target): Record<string, unknown> {
     if (v === undefined) continue;
     if (key === 'description' && v === '') continue;
     if (Array.isArray(v) && v.length === 0) continue;
-    if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
+    // A `resources` object is a pointer in buildx's Target: printed when set, even with no limit in it.
+    if (key !== 'resources' && v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0) continue;
     if (key === 'context') v = printedContext(v as string);
     else if (key === 'args' || key === 'labels' || key === 'extra-hosts') v = sorted(escMap(v as Record<string, string>));
     else if (key === 'contexts') v = sorted(v as Record<string, string>);
     else if (key === 'annotations') v = (v as string[]).map(esc);
     else if (key === 'dockerfile-inline') v = esc(v as string);
+    else if (key === 'resources') v = Object.fromEntries(RESOURCE_KEYS.flatMap((k) => { const x = (v as Resources)[k]; return x === undefined ? [] : [[k, x]]; }));
     else if (key === 'output' || key === 'cache-from' || key === 'cache-to' || key === 'attest') v = (v as Record<string, unknown>[]).map(sorted);
     else if (key === 'secret') v = (v as Record<string, string>[]).map((s) => ({ ...(s.id ? { id: s.id } : {}), ...(s.src ? { src: s.src } : {}), ...(s.env ? { env: s.env } : {}) }));
     else if (key === 'ssh') v = (v as { id?: string; paths?: string[] }[]).map((s) => ({ ...(s.id ? { id: s.id } : {}), ...(s.paths?.length ? { paths: s.paths } : {}) }));

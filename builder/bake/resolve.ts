@@ -1,6 +1,6 @@
 import { definitionError } from './errors.js';
 import type { Config, TargetDef } from './config.js';
-import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, type Entry, type Target } from './target.js';
+import { goBool, mergeTarget, normalizeTarget, parseAttest, parseCache, parseExport, parseSecret, parseSsh, REFUSED_KEYS, setResource, type Entry, type Target } from './target.js';
 import { setKey, ValueError } from './value.js';
 
 // From the files' definitions to what bake builds, as buildx's bake.ReadTargets: target patterns and groups expand
@@ -66,6 +66,11 @@ export function parseOverrides(config: Config, sets: string[], envLookup = true)
       const o: Override = { ...(per.get(okey) ?? {}) };
       if (ARRAY_KEYS.has(field)) {
         if (value !== undefined) { o.isAppend = isAppend; o.values = [...(o.values ?? []), value]; }
+      } else if (field === 'resources') {
+        // buildx's parseOverride: exactly one name below resources, set (never appended) from the value given.
+        if (keys.length !== 3) throw bad(`invalid key ${left}, resources requires name`, `write --set ${pattern}.resources.memory=2g (or memory-swap, cpu-shares, cpu-period, cpu-quota, cpuset-cpus, cpuset-mems)`);
+        if (isAppend) throw bad(`invalid key ${left}, resources does not support append`, `write --set ${skey}=VALUE`);
+        o.value = value ?? '';
       } else if (field === 'args' || field === 'contexts' || field === 'labels' || field === 'extra-hosts' || field === 'secret') {
         if (keys.length < 3) throw bad(`invalid key ${left}, ${field} requires name`, `write --set ${pattern}.${field}.NAME=VALUE`);
         if (value === undefined && envLookup) {
@@ -117,6 +122,7 @@ function applyOverrides(name: string, t: Target, overrides: Map<string, Override
         case 'ssh': { const e = values.filter(Boolean).map(parseSsh); n.ssh = o.isAppend ? [...(n.ssh ?? []), ...e] : e; break; }
         case 'attest': n.attest = mergeTarget({ attest: n.attest ?? [] }, { attest: values.filter(Boolean).map(parseAttest) }).attest ?? []; break;
         case 'no-cache': case 'pull': n[field] = boolOverride(field, value); break;
+        case 'resources': { const r = { ...(n.resources ?? {}) }; setResource(r, sub, value); n.resources = r; break; }
         case 'push': n.output = pushOverride(n.output ?? [], boolOverride(field, value)); break;
         case 'load': n.output = loadOverride(n.output ?? [], boolOverride(field, value)); break;
         default:

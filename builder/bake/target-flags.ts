@@ -3,7 +3,7 @@ import { UserError } from '../../common/index.js';
 import type { BuildFlags } from '../commands/build-flags.js';
 import { isRemoteUrl, LOCAL_DELETE, localDeleteValueError } from '../options/build-flags.js';
 import type { ProgressMode } from '../progress/index.js';
-import type { Entry, Target } from './target.js';
+import { resourceEntries, type Entry, type Target } from './target.js';
 
 // A resolved bake target as `tsbuild build` flags, the way buildx's bake.toBuildOpt turns a target into build
 // options: the Dockerfile is relative to the context, `cwd://` means the working directory, `target:NAME` contexts
@@ -95,7 +95,7 @@ export function targetFlags(name: string, t: Target, opts: BakeRunOptions, inlin
     ...(disabled('provenance') ? { provenance: 'false' } : {}), ...(disabled('sbom') ? { sbom: 'false' } : {}),
     // One host with its addresses, however many (compose's "a,b"): a quoted field of the CSV flag value.
     addHost: Object.entries(t['extra-hosts'] ?? {}).map(([h, ip]) => csv(`${h}=${ip}`)),
-    ulimit: t.ulimits ?? [], insecureRegistry: opts.insecureRegistry,
+    ulimit: t.ulimits ?? [], resource: resourceEntries(t.resources), insecureRegistry: opts.insecureRegistry,
     ...(t.target ? { target: t.target } : {}), ...(t.platforms?.length ? { platform: t.platforms.join(',') } : {}),
     ...(t.network ? { network: t.network } : {}), ...(t['shm-size'] ? { shmSize: t['shm-size'] } : {}),
     ...(t.call ? { call: t.call } : {}),

@@ -1,6 +1,7 @@
-import { isObject, setKey, toBool, toList, toMap, toStr, ValueError, type Value } from './value.js';
+import { isObject, setKey, toBool, toList, toMap, toNum, toStr, ValueError, type Value } from './value.js';
 import { csvFields, CsvError, parseGoBool } from '../../common/index.js';
 import { parseExportEntry } from '../options/export-entry.js';
+import { RESOURCE_KEYS } from '../options/build-flags.js';
 import type { AttributeType } from './hcl-diagnostics.js';
 
 // A bake target as buildx defines it (docker/buildx bake/bake.go `Target`): its attributes under their bake-file
@@ -43,16 +44,27 @@ export interface Target {
   call?: string;
   entitlements?: string[];
   'extra-hosts'?: Record<string, string>;
+  resources?: Resources;
 }
+
+/**
+ * `resources`: per-RUN cgroup limits, buildx's buildflags.ResourcesConfig (an object in a bake file, `--set
+ * T.resources.KEY=V`), which its bake hands to the build as `--resource KEY=VALUE` entries (ToEntries).
+ */
+export interface Resources {
+  memory?: string; 'memory-swap'?: string; 'cpu-shares'?: number; 'cpu-period'?: number; 'cpu-quota'?: number; 'cpuset-cpus'?: string; 'cpuset-mems'?: string;
+}
+
+/** ResourcesConfig's int64 fields: a number, or a string that spells one, and whole (gocty's int64). */
+const RESOURCE_INTS = new Set(['cpu-shares', 'cpu-period', 'cpu-quota']);
 
 /** The attributes in buildx's struct order: the key order of `--print`. */
 export const TARGET_KEYS = ['description', 'inherits', 'annotations', 'attest', 'context', 'contexts', 'dockerfile', 'dockerfile-inline', 'args', 'labels',
   'tags', 'cache-from', 'cache-to', 'target', 'secret', 'ssh', 'platforms', 'output', 'pull', 'no-cache', 'network', 'no-cache-filter', 'shm-size',
-  'ulimits', 'call', 'entitlements', 'extra-hosts'] as const satisfies readonly (keyof Target)[];
+  'ulimits', 'resources', 'call', 'entitlements', 'extra-hosts'] as const satisfies readonly (keyof Target)[];
 
 /** buildx attributes tsbuild refuses with a reason rather than ignore (they would change what the build may do). */
 export const REFUSED_KEYS: Record<string, string> = {
-  resources: 'per-RUN resource limits are not implemented',
   policy: 'build policies are not implemented',
 };
 
@@ -206,8 +218,32 @@ export function setAttribute(t: Target, key: string, v: Value): void {
       if (!a.type) throw new ValueError('attestation type not specified');
       return [a];
     });
+  } else if (key === 'resources') {
+    const r: Resources = {};
+    for (const [k, x] of Object.entries(toMap(v, key))) if (x !== null) setResource(r, k, x);
+    t.resources = r;
   } else if (Object.hasOwn(REFUSED_KEYS, key)) throw new ValueError(`attribute ${JSON.stringify(key)} is not supported by tsbuild bake: ${REFUSED_KEYS[key]}`);
   else throw new ValueError(`unsupported attribute ${JSON.stringify(key)} in a target`);
+}
+
+/**
+ * One field of `resources` from a bake-file value or a `--set` string, converted as buildx's FromCtyValue converts
+ * it (cty: a number where a string is wanted is spelled, a string that spells a number is one) or as its SetField
+ * parses an override. A key ResourcesConfig lacks is refused: a misspelt limit must not be a build without it.
+ */
+export function setResource(r: Resources, key: string, v: Value): void {
+  if (!(RESOURCE_KEYS as readonly string[]).includes(key)) throw new ValueError(`unknown resources key ${JSON.stringify(key)}`, `use one of ${RESOURCE_KEYS.join(', ')}`);
+  const rec = r as Record<string, string | number>;
+  if (!RESOURCE_INTS.has(key)) { rec[key] = toStr(v, `resources.${key}`); return; }
+  const n = typeof v === 'string' && !/^-?\d+$/.test(v) ? Number.NaN : toNum(v, `resources.${key}`);
+  if (!Number.isSafeInteger(n)) throw new ValueError(`invalid value ${typeof v === 'string' ? v : JSON.stringify(v)} for int64 key resources.${key}`);
+  rec[key] = n;
+}
+
+/** ResourcesConfig.ToEntries: the `--resource` entries of a target's limits, in buildx's order. */
+export function resourceEntries(r: Resources | undefined): string[] {
+  if (!r) return [];
+  return RESOURCE_KEYS.flatMap((k) => (r[k] === undefined ? [] : [`${k}=${String(r[k])}`]));
 }
 
 const sameJson = (a: unknown, b: unknown): boolean => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
@@ -300,6 +336,8 @@ export function mergeTarget(a: Target, b: Target): Target {
   if (b.ssh) t.ssh = dedupe([...(a.ssh ?? []), ...b.ssh], (x) => x.id ?? '');
   if (b.attest) t.attest = dedupe([...(a.attest ?? []), ...b.attest], (x) => String(x.type));
   if (b.inherits) t.inherits = [...(a.inherits ?? []), ...b.inherits];
+  // ResourcesConfig.Merge: field by field, into a copy (a child's limit never reaches its base or a sibling).
+  if (b.resources) t.resources = { ...(a.resources ?? {}), ...b.resources };
   return t;
 }
 

@@ -10,8 +10,8 @@ import { namedContextKey, UserError } from '../../common/index.js';
 import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
 import type { SshSource } from './ssh-key-agent.js';
 
-/** The `--resource` keys (buildx build/utils.go), docker run's flag names. */
-const RESOURCE_KEYS = ['memory', 'memory-swap', 'cpu-shares', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems'] as const;
+/** The `--resource` keys (buildx build/utils.go), docker run's flag names, in buildx's ResourcesConfig order. */
+export const RESOURCE_KEYS = ['memory', 'memory-swap', 'cpu-shares', 'cpu-period', 'cpu-quota', 'cpuset-cpus', 'cpuset-mems'] as const;
 
 /** A cpuset list as the kernel and BuildKit's cpuset.Validate take it: `0-3,5,7-8`. */
 const CPUSET = /^\d+(-\d+)?(,\d+(-\d+)?)*$/;

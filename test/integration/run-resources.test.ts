@@ -77,4 +77,17 @@ describe('tsbuild build --resource: cgroup limits of every RUN', function () {
       expect(r.stderr).to.contain(words).and.not.contain('ran-42');
     }
   });
+  it('applies a bake target\'s `resources` (and a --set over it) to its RUN steps, as buildx bake passes them on', async () => {
+    const isV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const files = isV2 ? ['memory.max', 'cpu.max'] : ['memory/memory.limit_in_bytes', 'cpu/cpu.cfs_quota_us'];
+    const ctx = await context([`RUN cd /sys/fs/cgroup && for f in ${files.join(' ')}; do echo "$f=$(cat $f)"; done`]);
+    await writeFile(join(ctx, 'docker-bake.hcl'), 'target "base" {\n  resources = { memory = "64m" }\n}\ntarget "app" {\n  inherits = ["base"]\n  resources = { cpu-quota = 50000, cpu-period = "100000" }\n}\n');
+    const r = await tsbuild(['bake', '--root', join(env.dir, 'bake'), '--progress', 'plain', '--set', 'app.resources.memory=48m', 'app'], { cwd: ctx });
+    expect(r.code, r.stderr).to.equal(0);
+    const expected = isV2 ? ['memory.max=50331648', 'cpu.max=50000 100000'] : ['memory/memory.limit_in_bytes=50331648', 'cpu/cpu.cfs_quota_us=50000'];
+    for (const line of expected) expect(r.stderr).to.contain(line);
+    const bad = await tsbuild(['bake', '--root', join(env.dir, 'bake'), '--progress', 'plain', '--set', 'app.resources.memory=lots', 'app'], { cwd: ctx });
+    expect(bad.code).to.not.equal(0);
+    expect(bad.stderr).to.contain('"memory=lots"').and.not.contain('    at ');
+  });
 });
