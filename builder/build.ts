@@ -83,6 +83,8 @@ export interface BuildRequest {
   /** `--ulimit` and `--shm-size`: resource limits and /dev/shm size (bytes) of every RUN. */
   ulimits?: ExecOp['ulimits'];
   shmSize?: number;
+  /** `--cgroup-parent`: the cgroup each RUN's own is made under; in each RUN's key, as in BuildKit's ExecOp meta. */
+  cgroupParent?: string;
   /** `--resource`: cgroup limits of every RUN; not part of any step's key, as BuildKit's op metadata. */
   limits?: RunLimits;
   /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
@@ -118,7 +120,7 @@ export interface BuildRequest {
   hooks?: TestHooks;
 }
 
-/** The build-wide RUN settings (`--network`, `--add-host`, `--ulimit`, `--shm-size`) applied to the graph's exec ops. */
+/** The build-wide RUN settings (`--network`, `--add-host`, `--ulimit`, `--shm-size`, `--cgroup-parent`) applied to the graph's exec ops. */
 function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
   for (const v of graph.vertices) {
     if (v.op.kind !== 'exec') continue;
@@ -126,6 +128,7 @@ function applyBuildSettings(graph: BuildGraph, req: BuildRequest): void {
     if (req.extraHosts?.length) v.op.extraHosts = [...req.extraHosts];
     if (req.ulimits?.length) v.op.ulimits = req.ulimits.map((u) => ({ ...u }));
     if (req.shmSize !== undefined) v.op.shmSize = req.shmSize;
+    if (req.cgroupParent !== undefined) v.op.cgroupParent = req.cgroupParent;
   }
 }
 

@@ -78,6 +78,8 @@ export interface ExecOp {
   ulimits?: { name: UlimitName; soft: number; hard: number }[];
   /** `--shm-size`: /dev/shm's size in bytes (64 MiB when absent), as BuildKit's ExecOp meta shmSize. */
   shmSize?: number;
+  /** `--cgroup-parent`: the cgroup (a path below the root) the step's own is made under, as BuildKit's ExecOp meta cgroupParent. */
+  cgroupParent?: string;
   /** The build arg `BUILDKIT_SANDBOX_HOSTNAME`, as BuildKit's ExecOp meta hostname; absent: the worker's default. */
   hostname?: string;
 }

@@ -154,7 +154,7 @@ function fileChanges(before: Record<string, Digest>, now: Record<string, Digest>
 
 // An op field as the flag that sets it, for an `options` reason.
 const OPTION_FLAGS: Record<string, string> = {
-  extraHosts: '--add-host', ulimits: '--ulimit', shmSize: '--shm-size', network: '--network', security: '--security', mounts: '--mount',
+  extraHosts: '--add-host', ulimits: '--ulimit', shmSize: '--shm-size', cgroupParent: '--cgroup-parent', network: '--network', security: '--security', mounts: '--mount',
   chown: '--chown', chmod: '--chmod', link: '--link', exclude: '--exclude', parents: '--parents', checksum: '--checksum', keepGitDir: '--keep-git-dir', unpack: '--unpack',
 };
 

@@ -25,7 +25,6 @@ const BUILDX_ONLY: { flags: string; attr: string; kind: 'ignored' | 'warn' | 're
   { flags: '--isolation <value>', attr: 'isolation', kind: 'warn', why: 'the isolation flag is deprecated with BuildKit' },
   { flags: '--security-opt <opt>', attr: 'securityOpt', kind: 'warn', why: 'use RUN --security=insecure with --allow security.insecure' },
   { flags: '--squash', attr: 'squash', kind: 'warn', why: 'squash is removed with BuildKit; squash inside the build with a multi-stage Dockerfile' },
-  { flags: '--cgroup-parent <path>', attr: 'cgroupParent', kind: 'refuse', why: 'RUN steps run in tsbuild\'s own cgroup', hint: 'drop --cgroup-parent; run tsbuild itself inside the cgroup you want (systemd-run --scope -p Slice=…)' },
   { flags: '--policy <spec>', attr: 'policy', kind: 'refuse', why: 'build policies (source policy files) are not implemented', hint: 'drop --policy; nothing would check the sources the build uses' },
 ];
 
@@ -150,7 +149,7 @@ export interface BuildFlags {
   cache: boolean; cacheFilter: string[];
   metadataFile?: string; iidfile?: string; cacheTo: string[]; cacheFrom: string[]; label: string[]; secret: string[]; quiet?: boolean; allow: string[]; report?: string; attachReport?: boolean;
   pull?: boolean; load?: boolean; buildContext: string[]; annotation: string[]; provenance?: string; sbom?: string; attest: string[];
-  network?: string; addHost: string[]; shmSize?: string; ulimit: string[]; ssh: string[]; check?: boolean; call?: string; print?: string;
+  network?: string; addHost: string[]; shmSize?: string; cgroupParent?: string; ulimit: string[]; ssh: string[]; check?: boolean; call?: string; print?: string;
   /** `--resource key=value` (repeatable) and docker build's hidden per-limit flags, which buildx turns into entries of it. */
   resource?: string[]; memory?: string; memorySwap?: string; cpuShares?: string; cpuPeriod?: string; cpuQuota?: string; cpusetCpus?: string; cpusetMems?: string;
   explainAgainst?: string; dryRun?: boolean;

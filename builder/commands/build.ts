@@ -7,7 +7,7 @@ import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
 import { parseAnnotationFlag } from '../options/annotations.js';
-import { parseAddHosts, parseAllow, parseBuildContexts, parseNetwork, parseResourceLimits, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseCgroupParent, parseNetwork, parseResourceLimits, parseShmSize, parseSsh, parseUlimits, type NamedContext } from '../options/build-flags.js';
 import { checkLocalDelete } from '../options/local-delete.js';
 import { buildSettingsAttrs, localMountName } from '../options/frontend-attrs.js';
 import type { GitAttributes, LocalDirs } from '../git-info/index.js';
@@ -40,6 +40,7 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--network <mode>', 'default network of RUN: default, none, host (grants network.host to the build\'s steps)')
     .option('--add-host <host:ip>', 'add a line to RUN\'s /etc/hosts; repeatable', collect, [])
     .option('--shm-size <size>', 'size of /dev/shm in every RUN, e.g. 256m (default 64m)')
+    .option('--cgroup-parent <path>', 'cgroup every RUN\'s own is made under (PATH/tsbuild/STEP, e.g. ci/builds); part of each RUN\'s cache key, as in BuildKit')
     .option('--ulimit <name=soft:hard>', 'resource limit for every RUN, docker\'s names (nofile=1024:2048; -1 unlimited); repeatable', collect, [])
     .option('--resource <key=value>', 'cgroup limit for every RUN: memory=2g, memory-swap=3g (-1 unlimited), cpu-shares=512, cpu-period=100000, cpu-quota=50000, cpuset-cpus=0-1, cpuset-mems=0; repeatable', collect, [])
     // docker build's spellings, hidden as in buildx, which turns each into a --resource entry (legacyResourceValue).
@@ -154,6 +155,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   }
   const platforms = platformsOption(flags.platform);
   const shmSize = parseShmSize(flags.shmSize);
+  const cgroupParent = parseCgroupParent(flags.cgroupParent);
   const ulimits = parseUlimits(flags.ulimit);
   const limits = parseResourceLimits(resourceEntries(flags));
   const ssh = parseSsh(flags.ssh);
@@ -213,6 +215,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
     ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(limits !== undefined ? { limits } : {}),
+    ...(cgroupParent !== undefined ? { cgroupParent } : {}),
     // buildx's BUILDX_METADATA_PROVENANCE and BUILDX_METADATA_WARNINGS: what --metadata-file holds (metadata-file.ts).
     ...(flags.metadataFile ? { metadata: metadataRequestFromEnv(process.env) } : {}),
   };

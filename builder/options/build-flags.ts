@@ -157,6 +157,27 @@ export function localDeleteValueError(): UserError {
   return new UserError('INVALID_ARGUMENT', `${LOCAL_DELETE} does not accept a value`, `write --allow=${LOCAL_DELETE}`);
 }
 
+/**
+ * `--cgroup-parent PATH`: the cgroup every RUN's own is made under (`PATH/tsbuild/STEP` in each hierarchy, as
+ * BuildKit makes `PATH/buildkit/ID`), a path below the cgroup root. systemd's `NAME.slice:` form is runc's systemd
+ * driver's, which tsbuild does not use: the slice's cgroupfs path is asked for instead. `..` is refused, so the path
+ * stays below the root; undefined without the flag.
+ */
+export function parseCgroupParent(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const bad = (why: string, hint = 'give a cgroup path below the root, e.g. --cgroup-parent ci/builds'): UserError =>
+    new UserError('INVALID_ARGUMENT', `invalid --cgroup-parent ${JSON.stringify(text)}: ${why}`, hint);
+  if (/\.slice:/.test(text)) throw bad('systemd\'s slice:prefix form is not supported', 'give the slice\'s cgroupfs path, e.g. --cgroup-parent system.slice/builds.slice');
+  const segments = text.split('/').filter((s) => s !== '');
+  if (segments.length === 0) return undefined;   // `/`: the root, tsbuild's default place
+  // A cgroup's name is any bytes but `/`; `.` and `..` would name another place than the path says.
+  for (const s of segments) {
+    if (s === '.' || s === '..') throw bad(`${JSON.stringify(s)} is not a cgroup name`);
+    if (/[\0\n]/.test(s)) throw bad('a cgroup name holds no NUL or newline');
+  }
+  return segments.join('/');
+}
+
 /** `--shm-size`: RUN's /dev/shm size in bytes (docker's size syntax, e.g. 128m, 1g); undefined keeps 64 MiB. */
 export function parseShmSize(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;

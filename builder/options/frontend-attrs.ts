@@ -18,6 +18,7 @@ export interface BuildSettings {
   noCache: boolean;
   noCacheFilter: string[];
   shmSize?: number;
+  cgroupParent?: string;
   ulimits?: { name: string; soft: number; hard: number }[];
 }
 
@@ -34,6 +35,7 @@ export function buildSettingsAttrs(s: BuildSettings): Record<string, string> {
   // toBuildkitExtraHosts: NAME=IP, one per address, comma-separated.
   if (s.extraHosts?.length) attrs['add-hosts'] = s.extraHosts.map((line) => line.split('\t').reverse().join('=')).join(',');
   if (s.shmSize !== undefined && s.shmSize > 0) attrs['shm-size'] = String(s.shmSize);
+  if (s.cgroupParent !== undefined) attrs['cgroup-parent'] = s.cgroupParent;
   // toBuildkitUlimits: go-units Ulimit.String, NAME=SOFT:HARD.
   if (s.ulimits?.length) attrs.ulimit = s.ulimits.map((u) => `${u.name}=${u.soft}:${u.hard}`).join(',');
   return attrs;

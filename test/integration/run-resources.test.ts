@@ -1,7 +1,7 @@
 // `--resource` (buildx) and docker build's `-m`, `--cpu-*` flags: cgroup limits of every RUN, applied by the kernel,
 // never part of a step's key (BuildKit's OpMetadata.linux_resources).
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -89,5 +89,44 @@ describe('tsbuild build --resource: cgroup limits of every RUN', function () {
     const bad = await tsbuild(['bake', '--root', join(env.dir, 'bake'), '--progress', 'plain', '--set', 'app.resources.memory=lots', 'app'], { cwd: ctx });
     expect(bad.code).to.not.equal(0);
     expect(bad.stderr).to.contain('"memory=lots"').and.not.contain('    at ');
+  });
+  describe('--cgroup-parent', () => {
+    // A name of this test's own, removed after it (the levels made for it stay after a build, as runc leaves them).
+    const parent = `tsbuild-test-${process.pid}/ci`;
+    const isV2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+    const hierarchies = isV2 ? ['/sys/fs/cgroup'] : ['pids', 'memory', 'cpu', 'devices', 'cpuset'].map((c) => `/sys/fs/cgroup/${c}`).filter((d) => existsSync(d));
+    after(() => {
+      for (const h of hierarchies) {
+        for (const d of [`${parent}/tsbuild`, parent, parent.split('/')[0] ?? '']) if (existsSync(join(h, d))) rmdirSync(join(h, d));
+      }
+    });
+
+    it('makes each RUN\'s cgroup under PARENT/tsbuild (limits and the cpuset levels too), and a build without it misses naming it', async () => {
+      const level = join(hierarchies[0] ?? '', parent, 'tsbuild');
+      const ctx = await context(['RUN sleep 1 && grep Cpus_allowed_list /proc/self/status && echo "under-$((40+2))"']);
+      const seen: string[] = [];
+      const watch = setInterval(() => { if (existsSync(level)) for (const d of readdirSync(level)) if (d.startsWith('step-') && !seen.includes(d)) seen.push(d); }, 50);
+      const r = await build('parent', ['--cgroup-parent', `/${parent}/`, '--cpuset-cpus', '0', '--memory', '64m'], ctx).finally(() => clearInterval(watch));
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stderr).to.contain('under-42').and.match(/Cpus_allowed_list:\s+0\n/);
+      expect(seen, `no step cgroup seen in ${level}`).to.have.length(1);
+      expect(readdirSync(level).filter((d) => d.startsWith('step-')), 'the step\'s cgroup is removed after it').to.deep.equal([]);
+      if (!isV2) expect(readFileSync(`/sys/fs/cgroup/cpuset/${parent}/tsbuild/cpuset.cpus`, 'utf8').trim()).to.not.equal('');
+      const again = await build('parent', ['--cgroup-parent', parent], ctx);
+      expect(again.code, again.stderr).to.equal(0);
+      expect(again.stderr).to.contain('CACHED').and.not.contain('under-42');
+      const without = await build('parent', [], ctx);
+      expect(without.code, without.stderr).to.equal(0);
+      expect(without.stderr).to.contain('under-42').and.contain('--cgroup-parent');
+    });
+
+    it('refuses a path that leaves the cgroup root, and systemd\'s slice: form, before building', async () => {
+      const ctx = await context(['RUN echo "ran-$((40+2))"']);
+      for (const [value, want] of [['a/../../b', '".." is not a cgroup name'], ['builds.slice:tsbuild:x', 'slice:prefix form is not supported']]) {
+        const r = await build('parent-bad', ['--cgroup-parent', value ?? ''], ctx);
+        expect(r.code, r.stderr).to.equal(2);
+        expect(r.stderr).to.contain(want).and.not.contain('ran-42').and.not.contain('    at ');
+      }
+    });
   });
 });

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
@@ -29,11 +29,26 @@ function sharesToWeight(shares: number): number {
   return Math.round(1 + ((Math.min(Math.max(shares, 2), 262144) - 2) * 9999) / 262142);
 }
 
-export async function v1Dirs(id: string, limits: ExecLimits, devices: readonly DeviceRule[] | undefined): Promise<string[]> {
+/**
+ * The level a hierarchy's step cgroups go in: `ROOT/tsbuild`, or `ROOT/PARENT/tsbuild` for `--cgroup-parent PARENT`
+ * (a path checked to stay below the root, builder/options parseCgroupParent), as BuildKit's `PARENT/buildkit/ID`.
+ */
+export function stepLevel(hierarchy: string, parent?: string): string {
+  return parent === undefined ? join(hierarchy, 'tsbuild') : join(hierarchy, parent, 'tsbuild');
+}
+
+/** The directories from `hierarchy` (exclusive) down to `level`, top first: each one `mkdir -p` may make. */
+function levelsBelow(hierarchy: string, level: string): string[] {
+  const out: string[] = [];
+  for (let d = level; d.length > hierarchy.length; d = dirname(d)) out.unshift(d);
+  return out;
+}
+
+export async function v1Dirs(id: string, limits: ExecLimits, devices: readonly DeviceRule[] | undefined, parent?: string): Promise<string[]> {
   const dirs: string[] = [];
   try {
-    await v1Into(id, limits, dirs);
-    if (devices !== undefined) await v1Devices(id, devices, dirs);
+    await v1Into(id, limits, dirs, parent);
+    if (devices !== undefined) await v1Devices(id, devices, dirs, parent);
   } catch (err) {
     for (const d of dirs.reverse()) await rmdir(d).catch(() => undefined);
     throw err;
@@ -41,7 +56,7 @@ export async function v1Dirs(id: string, limits: ExecLimits, devices: readonly D
   return dirs;
 }
 
-async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
+async function v1Into(id: string, limits: ExecLimits, dirs: string[], parent: string | undefined): Promise<void> {
   // runc's order within a controller: the period before the quota, the memory limit before memory+swap (which may
   // never be below it).
   const swap = limits.memorySwapBytes;
@@ -57,7 +72,7 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
       if (wanted) throw new ResourceLimitError(`needs the cgroup v1 controller ${controller}, which is not mounted at ${CGROUP_ROOT}`);
       continue;
     }
-    const dir = join(CGROUP_ROOT, controller, 'tsbuild', id);
+    const dir = join(stepLevel(join(CGROUP_ROOT, controller), parent), id);
     await mkdir(dir, { recursive: true });
     dirs.push(dir);
     for (const [file, value] of files) {
@@ -70,21 +85,24 @@ async function v1Into(id: string, limits: ExecLimits, dirs: string[]): Promise<v
       await writeLimit(dir, file, value);
     }
   }
-  if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) await v1Cpuset(id, limits, dirs);
+  if (limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined) await v1Cpuset(id, limits, dirs, parent);
 }
 
 /**
  * The cpuset controller takes no task until the cgroup has CPUs and memory nodes, and a new v1 cpuset starts with
- * neither (cgroup.clone_children is off): the `tsbuild` level gets its parent's, the step's what it asks for or
- * else the level above's. The kernel refuses a CPU or node outside the parent's with EINVAL.
+ * neither (cgroup.clone_children is off): each level down to `tsbuild` (through a --cgroup-parent's) gets its
+ * parent's when empty, the step's what it asks for or else the level above's. The kernel refuses a CPU or node outside
+ * the parent's with EINVAL.
  */
-async function v1Cpuset(id: string, limits: ExecLimits, dirs: string[]): Promise<void> {
+async function v1Cpuset(id: string, limits: ExecLimits, dirs: string[], parent: string | undefined): Promise<void> {
   const root = join(CGROUP_ROOT, 'cpuset');
   if (!existsSync(root)) throw new ResourceLimitError(`cpuset: the cgroup v1 controller cpuset is not mounted at ${CGROUP_ROOT}`);
-  const level = join(root, 'tsbuild');
+  const level = stepLevel(root, parent);
   await mkdir(level, { recursive: true });
-  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    if ((await readFile(join(level, file), 'utf8')).trim() === '') await writeFile(join(level, file), await readFile(join(root, file), 'utf8'));
+  for (const dir of levelsBelow(root, level)) {
+    for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+      if ((await readFile(join(dir, file), 'utf8')).trim() === '') await writeFile(join(dir, file), await readFile(join(dirname(dir), file), 'utf8'));
+    }
   }
   const dir = join(level, id);
   await mkdir(dir);
@@ -114,24 +132,24 @@ export async function writeLimit(dir: string, file: string, value: number | stri
 
 // Deny everything, then allow the list: the kernel checks each open/mknod against the rules of the cgroup the
 // process is in (and its ancestors). Written before the container joins, so no moment runs without them.
-async function v1Devices(id: string, devices: readonly DeviceRule[], dirs: string[]): Promise<void> {
+async function v1Devices(id: string, devices: readonly DeviceRule[], dirs: string[], parent: string | undefined): Promise<void> {
   if (!existsSync(join(CGROUP_ROOT, 'devices'))) {
     throw new Error(`cgroup v1 controller devices is not mounted at ${CGROUP_ROOT}: RUN steps cannot get a device allow-list`);
   }
-  const dir = join(CGROUP_ROOT, 'devices', 'tsbuild', id);
+  const dir = join(stepLevel(join(CGROUP_ROOT, 'devices'), parent), id);
   await mkdir(dir, { recursive: true });
   dirs.push(dir);
   await writeFile(join(dir, 'devices.deny'), 'a');
   for (const rule of devices) await writeFile(join(dir, 'devices.allow'), deviceRuleLine(rule));
 }
 
-async function v2(id: string, limits: ExecLimits): Promise<string[]> {
-  const parent = join(CGROUP_ROOT, 'tsbuild');
+async function v2(id: string, limits: ExecLimits, cgroupParent: string | undefined): Promise<string[]> {
+  const parent = stepLevel(CGROUP_ROOT, cgroupParent);
   await mkdir(parent, { recursive: true });
   const available = (await readFile(join(CGROUP_ROOT, 'cgroup.controllers'), 'utf8')).split(/\s+/);
   const wanted = ['memory', 'pids', 'cpu', ...(limits.cpusetCpus !== undefined || limits.cpusetMems !== undefined ? ['cpuset'] : [])].filter((c) => available.includes(c));
   // A controller's files only appear in a child when every ancestor delegates it through subtree_control.
-  for (const dir of [CGROUP_ROOT, parent]) {
+  for (const dir of [CGROUP_ROOT, ...levelsBelow(CGROUP_ROOT, parent)]) {
     if (wanted.length > 0) await writeFile(join(dir, 'cgroup.subtree_control'), wanted.map((c) => `+${c}`).join(' '));
   }
   const dir = join(parent, id);
@@ -219,11 +237,21 @@ function errorCode(err: unknown): unknown {
  * Creates the step's cgroup — `/sys/fs/cgroup/tsbuild/<id>` on cgroup v2, `/sys/fs/cgroup/<controller>/tsbuild/<id>`
  * for memory, pids, cpu (and devices) on v1 — and applies the limits given. `devices` is the device allow-list
  * (undefined = every device, as a privileged step): written to devices.deny/allow on v1; on v2 the caller passes
- * it to the helper, which attaches it to `v2Dir` as a BPF_CGROUP_DEVICE program.
+ * it to the helper, which attaches it to `v2Dir` as a BPF_CGROUP_DEVICE program. `parent` (--cgroup-parent) puts the
+ * `tsbuild` level under that path; the levels made for it stay, as runc leaves a parent it made.
  */
-export async function createCgroup(id: string, limits: ExecLimits = {}, devices?: readonly DeviceRule[]): Promise<StepCgroup> {
+export async function createCgroup(id: string, limits: ExecLimits = {}, devices?: readonly DeviceRule[], parent?: string): Promise<StepCgroup> {
   const isV2 = existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
-  const dirs = isV2 ? await v2(id, limits) : await v1Dirs(id, limits, devices);
+  let dirs: string[];
+  try {
+    dirs = isV2 ? await v2(id, limits, parent) : await v1Dirs(id, limits, devices, parent);
+  } catch (err) {
+    // A parent the host will not nest under (v2: one with processes of its own cannot give its children
+    // controllers, EBUSY) is the user's to change, named as the flag.
+    const code = errorCode(err);
+    if (parent === undefined || err instanceof ResourceLimitError || typeof code !== 'string') throw err;
+    throw new ResourceLimitError(`--cgroup-parent ${parent}: the host's cgroup refused it (${code})`, { cause: err }, 'give another --cgroup-parent (on cgroup v2, one without processes of its own), or drop it');
+  }
   return {
     procsFiles: dirs.map((d) => join(d, 'cgroup.procs')),
     ...(isV2 && dirs[0] !== undefined ? { v2Dir: dirs[0] } : {}),

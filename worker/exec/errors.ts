@@ -51,8 +51,8 @@ export class ContainerSetupError extends TsbuildError {
  */
 export class ResourceLimitError extends TsbuildError {
   readonly code = 'INVALID_ARGUMENT';
-  constructor(what: string, options?: ErrorOptions) {
-    super(`RUN resource limit ${what}`, 'change or drop that --resource (or -m, --cpu-*, --cpuset-*) value for this host', options);
+  constructor(what: string, options?: ErrorOptions, hint = 'change or drop that --resource (or -m, --cpu-*, --cpuset-*) value for this host') {
+    super(`RUN resource limit ${what}`, hint, options);
   }
 }
 

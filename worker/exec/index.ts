@@ -35,7 +35,7 @@ import { warmCgroupMigration } from './cgroup-warmup.js';
 import { isUnlimited, type ExecLimits, type StepCgroup } from './cgroup.js';
 import { DEFAULT_DEVICE_RULES } from './devices.js';
 import type { DeviceRule } from './devices.js';
-import { CancelledError, ContainerSetupError, errnoMessage, NetworkSetupError, RunError } from './errors.js';
+import { CancelledError, ContainerSetupError, errnoMessage, NetworkSetupError, ResourceLimitError, RunError } from './errors.js';
 import { ETC_FILE_TARGETS, etcFileMounts } from './etc-files.js';
 import { helperPath, runHelper, seccompFilter } from './helper-process.js';
 import type { HelperPool } from './helper-pool.js';
@@ -202,7 +202,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm. Nor when
   // the waiting helper is in the shared cgroups this step gets already (helper-pool.ts): it joins none.
-  const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits);
+  const willShare = env.cgroups !== undefined && op.security !== 'insecure' && isUnlimited(env.limits) && op.cgroupParent === undefined;
   const isJoined = willShare && env.helpers?.hasJoined(helperPath()) === true;
   const warm = isInUserNamespace() || isJoined ? Promise.resolve() : warmCgroupMigration();
   // The first step's waits run side by side: the network (a new one starts slirp4netns), the seccomp filter
@@ -286,7 +286,11 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
     // and a cgroup only under a delegated v2 subtree. The seccomp profile and namespaces stay as they are.
     const isRootless = isInUserNamespace();
     const devices = isPrivileged || isRootless ? undefined : DEFAULT_DEVICE_RULES;
-    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits) : await sharedCgroup(env, devices) ?? await createCgroup(cgroupId, env.limits, devices);
+    // Rootless, the only cgroups this process may make are in its delegated subtree: a --cgroup-parent elsewhere is
+    // refused rather than quietly ignored.
+    if (isRootless && op.cgroupParent !== undefined) throw new ResourceLimitError(`--cgroup-parent ${op.cgroupParent}: rootless, RUN steps get a cgroup only under the delegated one`, undefined, 'drop --cgroup-parent, or run tsbuild itself in the cgroup you want (systemd-run --user --scope -p Slice=…)');
+    const cgroup: StepCgroup & { note?: string } = isRootless ? await createRootlessCgroup(cgroupId, env.limits)
+      : (op.cgroupParent === undefined ? await sharedCgroup(env, devices) : undefined) ?? await createCgroup(cgroupId, env.limits, devices, op.cgroupParent);
     if (isRootless) noteRootlessOnce(progress, cgroup.note);
     const rootfs = { dst: rootDir, ...env.rootfs, lowerDirs: await lowerDirsOf(env.rootfs, stateDir) };
     // fuse-overlayfs: mounted here, before the helper (which then binds them); kernel overlayfs: by the helper.
