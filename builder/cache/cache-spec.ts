@@ -5,6 +5,7 @@ import { UserError, parseGoBool } from '../../common/index.js';
 import { parseDuration } from '../options/units.js';
 import type { ActionsCacheService } from './gha/actions-cache.js';
 import { DEFAULT_GHA_SCOPE, ghaCacheName } from './gha/gha-cache.js';
+import { awsCredentials } from './s3/aws-credentials.js';
 import { s3CacheName, type S3Location } from './s3/s3-cache.js';
 
 /** Attributes every exported cache shares. */
@@ -133,19 +134,17 @@ function ghaService(attrs: Record<string, string>, env: NodeJS.ProcessEnv): 'ina
 
 /**
  * The `type=s3` attributes as BuildKit's getConfig reads them: bucket and region from the attributes or AWS_BUCKET /
- * AWS_REGION, credentials from the attributes or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN
- * (the environment credentials of aws-actions/configure-aws-credentials; BuildKit's SDK also reads ~/.aws and
- * instance roles, tsbuild does not).
+ * AWS_REGION, credentials from the attributes, the environment (aws-actions/configure-aws-credentials' AWS_ACCESS_KEY_ID
+ * …) or a shared-file profile (s3/aws-credentials.ts; BuildKit's SDK also assumes roles and asks instance
+ * endpoints, tsbuild does not).
  */
 function s3Spec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): S3Spec {
   const bucket = attrs['bucket'] ?? env['AWS_BUCKET'];
   if (!bucket) refuse(flag, text, 'bucket ($AWS_BUCKET) not set for s3 cache', 'add bucket=NAME');
   const region = attrs['region'] ?? env['AWS_REGION'];
   if (!region) refuse(flag, text, 'region ($AWS_REGION) not set for s3 cache', 'add region=us-east-1 (or the bucket\'s region)');
-  const accessKeyId = attrs['access_key_id'] ?? env['AWS_ACCESS_KEY_ID'];
-  const secretAccessKey = attrs['secret_access_key'] ?? env['AWS_SECRET_ACCESS_KEY'];
-  if (!accessKeyId || !secretAccessKey) refuse(flag, text, 'no credentials for s3 cache', 'give access_key_id= and secret_access_key=, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (instance roles and ~/.aws are not read)');
-  const sessionToken = attrs['session_token'] ?? (attrs['access_key_id'] === undefined ? env['AWS_SESSION_TOKEN'] : undefined);
+  const found = awsCredentials(attrs, env);
+  if (found.credentials === undefined) refuse(flag, text, `no credentials for s3 cache: ${found.why}`, 'give access_key_id= and secret_access_key=, set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile with aws_access_key_id in ~/.aws/credentials (AWS_PROFILE)');
   const endpoint = attrs['endpoint_url'];
   if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) refuse(flag, text, `endpoint_url ${JSON.stringify(endpoint)} is not an http(s) URL`, 'e.g. endpoint_url=https://minio.example:9000');
   const names = (attrs['name'] ?? 'buildkit').split(';');
@@ -155,7 +154,7 @@ function s3Spec(attrs: Record<string, string>, flag: string, text: string, env: 
     location: {
       bucket, region, ...(endpoint !== undefined ? { endpoint } : {}), pathStyle: usePathStyle,
       prefix: attrs['prefix'] ?? '', blobsPrefix: attrs['blobs_prefix'] ?? 'blobs/', manifestsPrefix: attrs['manifests_prefix'] ?? 'manifests/', names,
-      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+      credentials: found.credentials,
     },
   };
 }
@@ -187,13 +186,14 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
     const attrs = text.includes('=') ? parseCsvAttrs(flag, text) : {};
     const gha = attrs.type === 'gha' ? ghaService(attrs, env) : undefined;
     if (gha === 'inactive') continue;
-    // BuildKit's SDK would look further (~/.aws, an instance role) and, finding nothing, fail the import: the build
-    // goes on without it. tsbuild reads the attributes and the environment only, so it knows at once.
-    const s3WithoutCredentials = attrs.type === 's3' && !((attrs['access_key_id'] ?? env['AWS_ACCESS_KEY_ID']) && (attrs['secret_access_key'] ?? env['AWS_SECRET_ACCESS_KEY']));
+    // BuildKit's SDK would also try what needs a call to AWS (a role, SSO, an instance's endpoint) and, finding
+    // nothing, fail the import: the build goes on without it. tsbuild follows what needs no call, so it knows at once.
+    const s3Lookup = attrs.type === 's3' ? awsCredentials(attrs, env) : undefined;
+    const s3Missing = s3Lookup !== undefined && s3Lookup.credentials === undefined ? s3Lookup.why : undefined;
+    const s3WithoutCredentials = s3Missing !== undefined;
     const isOther = OTHER_BACKENDS.includes(attrs.type ?? '') || gha === 'v1' || s3WithoutCredentials;
     if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
-      const why = s3WithoutCredentials ? 'no AWS credentials (access_key_id and secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)'
-        : `${gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`} not supported by tsbuild`;
+      const why = s3Missing ?? `${gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`} not supported by tsbuild`;
       warnings.push(`warning: ${flag} ${redactedEntry(text)}: ${why}; building without it`);
     } else {
       kept.push(text);

@@ -140,7 +140,8 @@ describe('buildx compatibility (issue 17)', function () {
       // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`, in an
       // environment with only version 1 of the runner's cache service (ACTIONS_CACHE_URL; GitHub retired it in 2025;
       // version 2 is spoken: gha-cache.test.ts), and without it buildx drops the entries (below).
-      const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '' };
+      const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '',
+        AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_CONFIG_FILE: '/nonexistent/aws-config' };
       const r = ok(await build(['--cache-from', 'type=gha', '--cache-from', 'type=s3,region=eu-west-1,bucket=b',
         '--cache-to', 'type=gha,mode=max,ignore-error=true', '.'], { env: runner }));
       expect(r.stderr).to.contain('warning: --cache-from type=gha: version 1 of GitHub\'s cache service (retired in 2025) is not supported by tsbuild; building without it');

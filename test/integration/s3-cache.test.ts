@@ -26,7 +26,8 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
   let ctx: string;
   let cache = '';
   let n = 0;
-  const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: '', AWS_BUCKET: '' };
+  // No shared files: the machine's own ~/.aws must not decide what these tests see.
+  const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: '', AWS_BUCKET: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_CONFIG_FILE: '/nonexistent/aws-config' };
 
   const build = async (args: string[], context = ctx): Promise<{ r: CliResult; meta: Metadata }> => {
     const meta = join(dir, `meta-${++n}.json`);
@@ -93,5 +94,23 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.contain(words).and.not.contain(SECRET);
     }
+  });
+
+  it('finds the key in a shared-file profile (AWS_PROFILE) when neither attributes nor environment hold one', async () => {
+    const profiles = join(dir, 'aws-credentials');
+    await writeFile(profiles, `[ci]\naws_access_key_id = S3RVER\naws_secret_access_key = ${SECRET}\n`);
+    const fromFile = { ...env, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: profiles, AWS_CONFIG_FILE: join(dir, 'no-config'), AWS_PROFILE: 'ci' };
+    const root = join(dir, 'root-profile');
+    const r = await tsbuild(['build', '--root', root, '--progress', 'plain', '--cache-from', cache, ctx], { env: fromFile });
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain('using cache s3://cache/ci/').and.not.contain('warning');
+    // A profile that only names a role is no credential: a --cache-from warns and builds, a --cache-to is refused.
+    await writeFile(profiles, '[ci]\nrole_arn = arn:aws:iam::1:role/cache\n');
+    const warned = await tsbuild(['build', '--root', root, '--progress', 'plain', '--cache-from', cache, ctx], { env: fromFile });
+    expect(warned.code, warned.stderr).to.equal(0);
+    expect(warned.stderr).to.contain('AWS profile ci gets its credentials by role_arn, which tsbuild does not follow; building without it');
+    const refused = await tsbuild(['build', '--root', root, '--progress', 'plain', '--cache-to', cache, ctx], { env: fromFile });
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.contain('no credentials for s3 cache: AWS profile ci');
   });
 });
