@@ -44,7 +44,7 @@ const OTHER_BACKENDS = ['azblob'];
 const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'repository', 'ghtoken'];
 
 /**
- * The attributes of `type=s3` (BuildKit's cache/remotecache/s3). `touch_refresh`, `upload_parallelism`,
+ * The attributes of `type=s3` (BuildKit's cache/remotecache/s3). `upload_parallelism`,
  * `disable_accept_encoding`, `retry_mode` and `retry_max_attempts` are tuning of BuildKit's client, accepted and not needed.
  */
 const S3_ATTRS = ['bucket', 'region', 'prefix', 'manifests_prefix', 'blobs_prefix', 'name', 'endpoint_url', 'use_path_style',
@@ -154,9 +154,20 @@ function s3Spec(attrs: Record<string, string>, flag: string, text: string, env: 
     location: {
       bucket, region, ...(endpoint !== undefined ? { endpoint } : {}), pathStyle: usePathStyle,
       prefix: attrs['prefix'] ?? '', blobsPrefix: attrs['blobs_prefix'] ?? 'blobs/', manifestsPrefix: attrs['manifests_prefix'] ?? 'manifests/', names,
-      credentials: found.credentials,
+      credentials: found.credentials, touchRefreshMs: touchRefresh(attrs['touch_refresh']),
     },
   };
+}
+
+/** `touch_refresh` as BuildKit reads it: a duration, 24 hours when absent or not one (BuildKit ignores a bad value too). */
+function touchRefresh(text: string | undefined): number {
+  const day = 24 * 3_600_000;
+  if (text === undefined) return day;
+  try {
+    return parseDuration(text);
+  } catch {
+    return day;
+  }
 }
 
 /** The `--cache-from`/`--cache-to` `type=gha` attributes as a GhaSpec (the entry is known to be active and v2). */

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
@@ -93,6 +93,24 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
       const r = await tsbuild(['build', '--root', join(dir, 'root-bad'), '--cache-to', entry, ctx], { env });
       expect(r.code, r.stderr).to.equal(2);
       expect(r.stderr).to.contain(words).and.not.contain(SECRET);
+    }
+  });
+
+  it('copies a blob older than touch_refresh onto itself when an export names it (BuildKit\'s touch), and no other', async () => {
+    // s3rver's Last-Modified is its object file's mtime: every blob is made two days old.
+    const blobs = (await keys()).filter((k) => k.startsWith('ci/blobs/'));
+    const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
+    for (const k of blobs) await utimes(join(store, 'cache', `${k}._S3rver_object`), twoDaysAgo, twoDaysAgo);
+    const metadata = async (key: string): Promise<Record<string, string>> => JSON.parse(await readFile(join(store, 'cache', `${key}._S3rver_metadata.json`), 'utf8')) as Record<string, string>;
+    const { r } = await build(['--cache-from', cache, '--cache-to', `${cache},mode=max,touch_refresh=24h,name=touched`]);
+    expect(r.stderr).to.match(/exported cache to s3:\/\/cache\/ci\/ \(ci\/manifests\/touched\): 6 steps, \d+ layers \(0 uploaded/);
+    const manifest = JSON.parse(await readFile(join(store, 'cache', 'ci/manifests/touched._S3rver_object'), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const named = new Set([manifest.config.digest, ...manifest.layers.map((l) => l.digest)].map((d) => `ci/blobs/${d}`));
+    expect(named.size).to.be.greaterThan(1);
+    for (const k of blobs) {
+      const touched = (await metadata(k))['x-amz-meta-updated-at'];
+      if (named.has(k)) expect(touched, `${k} is named: touched`).to.match(/^\d{4}-\d\d-\d\dT/);
+      else expect(touched, `${k} is not named: left alone`).to.equal(undefined);
     }
   });
 

@@ -7,7 +7,7 @@ describe('S3 request signing (AWS Signature Version 4)', () => {
     // `$`, percent-encoded in the signed path). Its "GET Object" example signs a Range header, which aws4 never signs.
     const at: S3Location = {
       bucket: 'examplebucket', region: 'us-east-1', endpoint: 'https://s3.amazonaws.com', pathStyle: false,
-      prefix: '', blobsPrefix: '', manifestsPrefix: '', names: ['x'],
+      prefix: '', blobsPrefix: '', manifestsPrefix: '', names: ['x'], touchRefreshMs: 86_400_000,
       credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
     };
     const { url, signed } = signS3Request(at, 'PUT', 'test$file.text', {
@@ -22,7 +22,7 @@ describe('S3 request signing (AWS Signature Version 4)', () => {
   it('puts the bucket in the path for use_path_style and percent-encodes a digest key\'s colon', () => {
     const at: S3Location = {
       bucket: 'cache', region: 'eu-west-1', endpoint: 'http://127.0.0.1:9000', pathStyle: true,
-      prefix: 'ci/', blobsPrefix: 'blobs/', manifestsPrefix: 'manifests/', names: ['x'],
+      prefix: 'ci/', blobsPrefix: 'blobs/', manifestsPrefix: 'manifests/', names: ['x'], touchRefreshMs: 86_400_000,
       credentials: { accessKeyId: 'k', secretAccessKey: 's', sessionToken: 'tok' },
     };
     const { url, signed } = signS3Request(at, 'HEAD', 'ci/blobs/sha256:ab', {});

@@ -27,7 +27,12 @@ export interface S3Location {
   /** `name` (default `buildkit`, `;` between several): the manifests written; the first is read. */
   names: string[];
   credentials: S3Credentials;
+  /** `touch_refresh` (default 24h): a blob found older than this is copied onto itself, so lifecycle rules spare it. */
+  touchRefreshMs: number;
 }
+
+/** S3's largest CopyObject source: a bigger blob would need a multipart copy, and is left untouched. */
+const MAX_COPY_BYTES = 5 * 1024 ** 3;
 
 /**
  * A `type=s3` cache: each blob at `PREFIX BLOBS_PREFIX sha256:…` (BuildKit's layout, so the layers of both builders'
@@ -51,12 +56,18 @@ export class S3Cache implements CacheStore {
   }
 
   async has(desc: Descriptor, signal?: AbortSignal): Promise<boolean> {
+    return (await this.#head(desc, signal)) !== undefined;
+  }
+
+  /** HEAD of a blob: when it was last written (epoch ms; 0 if S3 did not say), or undefined when it is not there. */
+  async #head(desc: Descriptor, signal?: AbortSignal): Promise<number | undefined> {
     return withRetry(`s3 HEAD ${desc.digest}`, DEFAULT_RETRY, async () => {
       const res = await this.#send('HEAD', this.#blobKey(desc), {}, undefined, signal);
       await res.body.dump();
-      if (res.statusCode === 200) return true;
-      if (res.statusCode === 404) return false;
-      throw this.#statusError(`HEAD ${desc.digest}`, res.statusCode);
+      if (res.statusCode === 404) return undefined;
+      if (res.statusCode !== 200) throw this.#statusError(`HEAD ${desc.digest}`, res.statusCode);
+      const modified = Date.parse(String(res.headers['last-modified'] ?? ''));
+      return Number.isNaN(modified) ? 0 : modified;
     }, undefined, signal);
   }
 
@@ -69,7 +80,13 @@ export class S3Cache implements CacheStore {
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
-    if (await this.has(desc, signal)) return 'exists';
+    const modified = await this.#head(desc, signal);
+    if (modified !== undefined) {
+      // BuildKit's touch: a blob every export still names, but written long ago, would be taken by a lifecycle rule
+      // that expires old objects while the manifest keeps naming it. A copy onto itself makes it new again.
+      if (Date.now() - modified > this.#at.touchRefreshMs && desc.size < MAX_COPY_BYTES) await this.#touch(this.#blobKey(desc), signal);
+      return 'exists';
+    }
     await this.#put(this.#blobKey(desc), desc.size, desc.digest.slice('sha256:'.length), open, signal);
     return 'uploaded';
   }
@@ -88,6 +105,19 @@ export class S3Cache implements CacheStore {
     const keys = this.#at.names.map((n) => this.#manifestKey(n));
     for (const key of keys) await this.#put(key, manifest.length, hash, async () => Readable.from([Buffer.from(manifest)]), signal);
     return keys.join(', ');
+  }
+
+  /** CopyObject of `key` onto itself with new metadata (S3 refuses a self-copy that changes nothing). */
+  async #touch(key: string, signal?: AbortSignal): Promise<void> {
+    await withRetry(`s3 touch ${key}`, DEFAULT_RETRY, async () => {
+      // URL-encoded as S3 wants it, but for the digest's `:`, which BuildKit sends as it is (and some S3-compatible
+      // servers, s3rver among them, decode the header with decodeURI, which leaves a `%3A` alone).
+      const source = `/${this.#at.bucket}/${key.split('/').map((s) => encodeRfc3986(s).replaceAll('%3A', ':')).join('/')}`;
+      const res = await this.#send('PUT', key, { 'x-amz-copy-source': source, 'x-amz-metadata-directive': 'REPLACE', 'x-amz-meta-updated-at': new Date().toISOString() }, undefined, signal);
+      const text = (await readStreamBounded(res.body, 64 * 1024))?.toString('utf8') ?? '';
+      // A copy can fail after its 200 (S3 then sends the error in the body).
+      if (res.statusCode !== 200 || s3ErrorCode(text) !== '') throw this.#statusError(`touch (CopyObject) ${key}`, res.statusCode, s3ErrorCode(text));
+    }, undefined, signal);
   }
 
   #blobKey(desc: Descriptor): string {
