@@ -1,43 +1,14 @@
-import { readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { loadReport, type Report } from '../report/index.js';
 import { rootOf } from './global-options.js';
 import { withRoot, type Root } from './root.js';
-import { fetchAttachedReport, isImageArgument } from '../report-attach.js';
+import { loadReportArg } from '../report-source.js';
 import { compareBuilds, renderComparison, type Comparison } from '../explain/compare-builds.js';
 import { parseKeyManifest } from '../explain/key-manifest.js';
 import { UserError } from '../../common/index.js';
 
 /** The formats `explain` prints. */
 export type ExplainFormat = 'text' | 'json';
-
-/**
- * The other side of a comparison: a report file a CI job saved (read offline), the report attached to an image
- * (`--attach-report`), or a build id in `root`.
- */
-export async function loadAgainst(against: string, root: Root, signal?: AbortSignal): Promise<{ report: Report; source: string }> {
-  const isFile = await stat(against).then((s) => s.isFile(), () => false);
-  if (isFile) return { report: parseReportFile(await readFile(against, 'utf8'), against), source: `file ${resolve(against)}` };
-  if (against.endsWith('.json')) {
-    throw new UserError('INVALID_ARGUMENT', `report file ${against} not found`, 'pass the path of a report written by --report FILE.json or `tsbuild report --format json`');
-  }
-  if (isImageArgument(against)) return { report: await fetchAttachedReport(against, await root.registry(), root.dir, signal), source: `report attached to ${against}` };
-  return { report: await loadReport(root, against), source: `build in ${root.dir}` };
-}
-
-function parseReportFile(text: string, file: string): Report {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new UserError('INVALID_ARGUMENT', `${file} is not JSON: ${(err as Error).message}`, 'pass a report written by --report FILE.json', { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || (value as { schemaVersion?: unknown }).schemaVersion !== 1 || !Array.isArray((value as { steps?: unknown }).steps)) {
-    throw new UserError('INVALID_ARGUMENT', `${file} is not a schemaVersion 1 tsbuild report`, 'pass a report written by --report FILE.json');
-  }
-  return value as Report;
-}
 
 /** Fails with a hint when a report predates key manifests: there is nothing to compare. */
 function checkKeys(report: Report, what: string): void {
@@ -52,7 +23,7 @@ function checkKeys(report: Report, what: string): void {
 /** Compares build `buildId` (the latest in `root` when absent) with `against`. */
 export async function explainAgainst(root: Root, buildId: string | undefined, against: string, signal?: AbortSignal): Promise<Comparison> {
   const here = await loadReport(root, buildId);
-  const there = await loadAgainst(against, root, signal);
+  const there = await loadReportArg(against, root, signal);
   checkKeys(here, 'this build');
   checkKeys(there.report, there.source);
   return compareBuilds(here, `root ${root.dir}`, there.report, there.source);
@@ -67,7 +38,7 @@ export function renderExplain(c: Comparison, format: ExplainFormat): string {
 export function registerExplain(program: Command, signal: AbortSignal): void {
   program.command('explain').argument('[build-id]', 'the build to explain (default: the latest in --root)')
     .description('compare a build with another machine\'s: which steps hit there and missed here, and which ingredient differs')
-    .requiredOption('--against <ref|build-id|file>', 'an image pushed with --attach-report, a report JSON file, or a build id in --root')
+    .requiredOption('--against <ref|build-id|file>', 'an image pushed with --attach-report, a report JSON file, a bundle from `history export` (.dockerbuild), or a build id in --root')
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (buildId: string | undefined, flags: { against: string; format: ExplainFormat }, cmd: Command) => {
       const comparison = await withRoot(rootOf(cmd), {}, (root) => explainAgainst(root, buildId, flags.against, signal));

@@ -93,7 +93,7 @@ export function registerHistory(program: Command): void {
         else await writeOutputFile(flags.output, bundle);
       });
     });
-  for (const [name, instead] of [['import', 'run the build again with --cache-from'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
+  for (const [name, instead] of [['import', 'tsbuild report FILE.dockerbuild, or tsbuild explain --against FILE.dockerbuild (a bundle tsbuild exported: the build\'s report rides in it)'], ['open', 'tsbuild report ID --format html'], ['trace', 'tsbuild report ID --format html (its timeline)']] as const) {
     history.command(name).allowUnknownOption().allowExcessArguments().description(`not supported: use ${instead}`)
       .action(() => { throw new UserError('INVALID_ARGUMENT', `history ${name} is not supported by tsbuild`, `use ${instead}`); });
   }

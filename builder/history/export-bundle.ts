@@ -26,9 +26,18 @@ export interface BundleRecord {
   defaultPlatform: string;
   /** The build's local state as buildx saved it (local-state.ts), when there is one. */
   localState?: LocalState;
+  /** The build's report as JSON (renderJson), the bundle's REPORT_MEDIA_TYPE layer. */
+  report?: Buffer;
 }
 
 export const HISTORY_RECORD_MEDIA_TYPE = 'application/vnd.buildkit.historyrecord.v0';
+
+/**
+ * The layer tsbuild adds to each build's manifest beside buildx's: the build's report, `--report FILE.json`'s
+ * document, which `explain --against` and `report` read back from the bundle (read-bundle.ts). Docker Desktop reads a
+ * record's blobs by the descriptors its config names, so a layer it does not know is left alone.
+ */
+export const REPORT_MEDIA_TYPE = 'application/vnd.tsbuild.report.v1+json';
 
 /** A blob of the bundle and its descriptor. */
 interface Blob { desc: Descriptor; bytes: Buffer }
@@ -76,8 +85,10 @@ export function historyRecordJson(r: BundleRecord, status: Descriptor): Record<s
 function recordBlobs(r: BundleRecord): { blobs: Blob[]; manifest: Descriptor } {
   const status: Blob = { desc: { mediaType: STATUS_MEDIA_TYPE, digest: sha256(r.status), size: r.status.length }, bytes: r.status };
   const config = jsonBlob(HISTORY_RECORD_MEDIA_TYPE, historyRecordJson(r, status.desc));
-  const manifest = jsonBlob(MediaType.ociManifest, { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config.desc, layers: [status.desc] });
-  return { blobs: [status, config, manifest], manifest: manifest.desc };
+  const report: Blob | undefined = r.report === undefined ? undefined : { desc: { mediaType: REPORT_MEDIA_TYPE, digest: sha256(r.report), size: r.report.length }, bytes: r.report };
+  const layers = report === undefined ? [status.desc] : [status.desc, report.desc];
+  const manifest = jsonBlob(MediaType.ociManifest, { schemaVersion: 2, mediaType: MediaType.ociManifest, config: config.desc, layers });
+  return { blobs: [status, ...(report ? [report] : []), config, manifest], manifest: manifest.desc };
 }
 
 /** The bundle of `records` (at least one), gzipped, as `history export` writes it. */

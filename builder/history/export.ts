@@ -1,7 +1,7 @@
 import { formatPlatformAll, hostPlatform, normalizePlatform } from '../../registry/oci/index.js';
 import type { BuildHistory, BuildRecord } from '../../solver/index.js';
 import { readLocalState } from '../local-state.js';
-import { redactRecord } from '../report/index.js';
+import { buildReport, readDockerfileText, redactRecord, renderJson } from '../report/index.js';
 import { buildBundle, type BundleRecord } from './export-bundle.js';
 import { findBuildRecord } from './ref.js';
 import { statusStreamOf } from './status-stream.js';
@@ -40,7 +40,10 @@ export async function exportHistory(store: BuildHistory, refs: string[] | 'all',
     const logs = store.logsOf(record.id);
     const status = await statusStreamOf(record, logs === undefined ? [] : readStoredLogs(logs, record.id));
     const localState = await readLocalState(`${refPrefix}/${record.id}`);
-    bundled.push({ record, status, defaultPlatform, ...(localState !== undefined ? { localState } : {}) });
+    // The report a CI job's bundle carries to the machine that asks why its own build missed (read-bundle.ts).
+    const dockerfileText = await readDockerfileText(record);
+    const report = Buffer.from(renderJson(buildReport({ record, ...(dockerfileText !== undefined ? { dockerfileText } : {}) })));
+    bundled.push({ record, status, defaultPlatform, ...(localState !== undefined ? { localState } : {}), report });
   }
   return buildBundle(bundled);
 }

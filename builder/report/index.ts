@@ -7,7 +7,7 @@ export type { Advice } from './advice.js';
 export { renderJson } from './render-json.js';
 export { renderMarkdown } from './render-markdown.js';
 export { renderHtml } from './render-html.js';
-export { loadReport, readBuildRecord, type HistorySource } from './load-report.js';
+export { loadReport, readBuildRecord, readDockerfileText, type HistorySource } from './load-report.js';
 export { formatOfFile, renderReport, stepSummaryPath, writeReportFiles, writeReports, writeStepSummary } from './write-reports.js';
 export type { ReportFormat, ReportSource } from './write-reports.js';
 export { renderTerminalSummary } from './render-terminal.js';

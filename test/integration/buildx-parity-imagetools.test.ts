@@ -508,13 +508,14 @@ describe('buildx parity: imagetools (docker/buildx tests/imagetools.go)', functi
     });
 
     // buildx's tests only ask for the file; the bundle is also read back as Docker Desktop reads it: skopeo opens it as
-    // the gzipped OCI archive it is, its manifest's config is the history record, its layer the status stream.
+    // the gzipped OCI archive it is, its manifest's config is the history record, its layers the status stream and
+    // tsbuild's report (which `explain --against FILE` reads; Docker Desktop follows the descriptors the record names).
     const exported = async (...args: string[]): Promise<void> => {
       const out = join(env.dir, `export-${Math.random().toString(16).slice(2)}.dockerbuild`);
       ok(await history('export', ...args, '--output', out));
       const manifest = JSON.parse(ok(await run('skopeo', ['inspect', '--raw', `oci-archive:${out}`])).stdout) as { config: { mediaType: string }; layers: { mediaType: string; size: number }[] };
       expect(manifest.config.mediaType).to.equal('application/vnd.buildkit.historyrecord.v0');
-      expect(manifest.layers.map((l) => l.mediaType)).to.deep.equal(['application/vnd.buildkit.status.v0']);
+      expect(manifest.layers.map((l) => l.mediaType)).to.deep.equal(['application/vnd.buildkit.status.v0', 'application/vnd.tsbuild.report.v1+json']);
       expect(manifest.layers[0]?.size).to.be.greaterThan(0);
       const record = JSON.parse(ok(await run('skopeo', ['inspect', '--config', '--raw', `oci-archive:${out}`])).stdout) as Record<string, unknown>;
       expect(record['Ref']).to.equal(ref.split('/')[2]);

@@ -112,4 +112,29 @@ describe('explain --against another machine\'s build', function () {
     expect(missing.code).to.equal(2);
     expect(missing.stderr).to.contain('not found');
   });
+  it('compares with the build bundle a CI job exported (history export, .dockerbuild): the report rides in it', async () => {
+    // Root A's latest build (all hits, above) as CI keeps it: docker/build-push-action uploads this bundle.
+    const bundle = join(dir, 'ci.dockerbuild');
+    const exported = await tsbuild(['history', 'export', '--root', join(dir, 'rootA'), '-o', bundle]);
+    expect(exported.code, exported.stderr).to.equal(0);
+    const r = await tsbuild(['explain', '--root', join(dir, 'rootB'), '--against', bundle, '--format', 'json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const c = JSON.parse(r.stdout) as Compared;
+    expect(c.steps.find((s) => s.instruction.startsWith('COPY a.txt'))?.outcome).to.equal('missed here, hit there');
+    expect(r.stdout).to.not.contain('hunter2');
+    const text = await tsbuild(['explain', '--root', join(dir, 'rootB'), '--against', bundle]);
+    expect(text.stdout).to.contain(`bundle ${bundle}, build `);
+    // `tsbuild report FILE` shows the build the bundle holds, as its own root would.
+    const fromBundle = await tsbuild(['report', '--root', join(dir, 'rootB'), bundle, '--format', 'json']);
+    const fromRoot = await tsbuild(['report', '--root', join(dir, 'rootA'), '--format', 'json']);
+    expect(fromBundle.code, fromBundle.stderr).to.equal(0);
+    expect((JSON.parse(fromBundle.stdout) as { build: { id: string } }).build.id).to.equal((JSON.parse(fromRoot.stdout) as { build: { id: string } }).build.id);
+    // Someone else's file: a damaged one is refused by name, not read as far as it goes.
+    const damaged = join(dir, 'damaged.dockerbuild');
+    const bytes = await readFile(bundle);
+    await writeFile(damaged, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const bad = await tsbuild(['explain', '--root', join(dir, 'rootB'), '--against', damaged]);
+    expect(bad.code).to.equal(2);
+    expect(bad.stderr).to.contain(`${damaged} is not a readable build bundle`).and.not.contain('    at ');
+  });
 });
