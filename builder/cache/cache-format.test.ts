@@ -137,9 +137,39 @@ describe('registry cache format', () => {
     expect(() => parseCacheTo('type=gha,token=secret-1,url_v2=http://x/,bogus=1', {})).to.throw(/"bogus"/).and.satisfy((e: Error) => !e.message.includes('secret-1'));
   });
 
+  it('reads type=azblob as BuildKit\'s getConfig: attributes over BUILDKIT_AZURE_STORAGE_*, the account from the URL\'s host, its defaults', () => {
+    const key = Buffer.from('account key').toString('base64');
+    expect(parseCacheTo(`type=azblob,account_url=https://acct.blob.core.windows.net,secret_access_key=${key},mode=max`, {})).to.deep.equal({
+      type: 'azblob', mode: 'max', location: {
+        accountUrl: 'https://acct.blob.core.windows.net', accountName: 'acct', container: 'buildkit-cache', prefix: '',
+        blobsPrefix: 'blobs', manifestsPrefix: 'manifests', names: ['buildkit'], secretAccessKey: key,
+      },
+    });
+    const env = { BUILDKIT_AZURE_STORAGE_ACCOUNT_URL: 'http://127.0.0.1:10000/devstoreaccount1', BUILDKIT_AZURE_STORAGE_ACCOUNT_NAME: 'devstoreaccount1', BUILDKIT_AZURE_STORAGE_CONTAINER: 'ci', BUILDKIT_AZURE_STORAGE_PREFIX: 'app' };
+    expect(parseCacheFrom(`type=azblob,secret_access_key=${key},name=main;pr-1,container=other`, env)).to.deep.equal({
+      type: 'azblob', location: {
+        accountUrl: 'http://127.0.0.1:10000/devstoreaccount1', accountName: 'devstoreaccount1', container: 'other', prefix: 'app',
+        blobsPrefix: 'blobs', manifestsPrefix: 'manifests', names: ['main', 'pr-1'], secretAccessKey: key,
+      },
+    });
+    for (const [entry, words] of [
+      [`type=azblob,secret_access_key=${key}`, 'account_url ($BUILDKIT_AZURE_STORAGE_ACCOUNT_URL) not set'],
+      [`type=azblob,account_url=ftp://acct/,secret_access_key=${key}`, 'not an http(s) URL'],
+      [`type=azblob,account_url=https://acct.blob.core.windows.net/?sv=2022&sig=x,secret_access_key=${key}`, 'without a query'],
+      ['type=azblob,account_url=https://acct.blob.core.windows.net', 'no secret_access_key'],
+      ['type=azblob,account_url=https://acct.blob.core.windows.net,secret_access_key=not-base64!', 'not base64'],
+      [`type=azblob,account_url=https://acct.blob.core.windows.net,secret_access_key=${key},bucket=b`, '"bucket"'],
+    ] as [string, string][]) {
+      expect(() => parseCacheTo(entry, {}), entry).to.throw(words)
+        .and.satisfy((e: Error & { code?: string }) => e.code === 'INVALID_ARGUMENT' && !/not-base64|sig=x/.test(e.message) && !e.message.includes(key));
+    }
+  });
+
   it('shows cache entries without their credentials', () => {
     expect(redactedEntry('type=gha,token=abc,scope=x,ghtoken=def')).to.equal('type=gha,token=***,scope=x,ghtoken=***');
     expect(redactedEntry('token=abc')).to.equal('token=***');
     expect(redactedEntry('type=registry,ref=r/app:cache')).to.equal('type=registry,ref=r/app:cache');
+    expect(redactedEntry('type=azblob,account_url=https://a.blob.core.windows.net,secret_access_key=a2V5,mode=max')).to.equal('type=azblob,account_url=https://a.blob.core.windows.net,secret_access_key=***,mode=max');
+    expect(redactedEntry('type=azblob,account_url=https://a.blob.core.windows.net/?sv=1&sig=abc,name=x')).to.equal('type=azblob,account_url=https://a.blob.core.windows.net/?***,name=x');
   });
 });

@@ -7,6 +7,7 @@ import type { ActionsCacheService } from './gha/actions-cache.js';
 import { DEFAULT_GHA_SCOPE, ghaCacheName } from './gha/gha-cache.js';
 import { awsCredentials } from './s3/aws-credentials.js';
 import { s3CacheName, type S3Location } from './s3/s3-cache.js';
+import { azblobCacheName, type AzblobLocation } from './azblob/azblob-cache.js';
 
 /** Attributes every exported cache shares. */
 interface CacheToCommon {
@@ -20,25 +21,26 @@ export type CacheToSpec =
   | ({ type: 'local'; dest: string; mode: CacheExportMode; tag?: string } & CacheToCommon)
   | ({ type: 'gha'; mode: CacheExportMode } & GhaSpec & CacheToCommon)
   | ({ type: 's3'; mode: CacheExportMode } & S3Spec & CacheToCommon)
+  | ({ type: 'azblob'; mode: CacheExportMode } & AzblobSpec & CacheToCommon)
   | { type: 'inline' };
 
 /**
- * One `--cache-from`: a registry reference (a cache manifest, or an image with an inline cache), a directory, or a
- * GitHub Actions cache scope.
+ * One `--cache-from`: a registry reference (a cache manifest, or an image with an inline cache), a directory, a
+ * GitHub Actions cache scope, an S3 bucket or an Azure Blob Storage container.
  */
-export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string } | ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec);
+export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: boolean } | { type: 'local'; src: string } | StoreSpec;
 
 /** A `--cache-from`/`--cache-to` entry whose cache is a CacheStore. */
-export type StoreSpec = ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec);
+export type StoreSpec = ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec) | ({ type: 'azblob' } & AzblobSpec);
 
 /** A `type=s3` cache: where it is (bucket, prefixes, names) and the credentials it is written and read with. */
 export interface S3Spec { location: S3Location }
 
+/** A `type=azblob` cache: where it is (account, container, prefixes, names) and the account key it is signed with. */
+export interface AzblobSpec { location: AzblobLocation }
+
 /** A `type=gha` cache: the runner's cache service (version 2), a scope in it, and how long its transfers may take. */
 export interface GhaSpec { service: ActionsCacheService; scope: string; timeoutMs: number }
-
-/** Cache backends buildx documents that tsbuild has no client for. */
-const OTHER_BACKENDS = ['azblob'];
 
 /** The attributes of `type=gha` on either flag (BuildKit's cache/remotecache/gha). */
 const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'repository', 'ghtoken'];
@@ -50,6 +52,9 @@ const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'rep
 const S3_ATTRS = ['bucket', 'region', 'prefix', 'manifests_prefix', 'blobs_prefix', 'name', 'endpoint_url', 'use_path_style',
   'access_key_id', 'secret_access_key', 'session_token', 'touch_refresh', 'upload_parallelism', 'disable_accept_encoding', 'retry_mode', 'retry_max_attempts'];
 
+/** The attributes of `type=azblob` (BuildKit's cache/remotecache/azblob getConfig). */
+const AZBLOB_ATTRS = ['account_url', 'account_name', 'container', 'prefix', 'manifests_prefix', 'blobs_prefix', 'name', 'secret_access_key'];
+
 /** The attributes each `--cache-to` type accepts. */
 const CACHE_TO_ATTRS: Record<string, string[]> = {
   registry: ['ref', 'mode', 'image-manifest', 'oci-mediatypes', 'compression', 'compression-level', 'force-compression', 'ignore-error', 'registry.insecure'],
@@ -57,6 +62,7 @@ const CACHE_TO_ATTRS: Record<string, string[]> = {
   inline: [],
   gha: [...GHA_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
   s3: [...S3_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
+  azblob: [...AZBLOB_ATTRS, 'mode', 'compression', 'compression-level', 'force-compression', 'ignore-error'],
 };
 
 function refuse(flag: string, text: string, what: string, hint: string): never {
@@ -89,9 +95,13 @@ function mode(value: string | undefined): CacheExportMode {
   throw new UserError('INVALID_ARGUMENT', `invalid cache mode ${JSON.stringify(value)}`, 'use mode=min (the final image’s steps) or mode=max (every step)');
 }
 
-/** A cache entry as messages show it: the values of `token=` and `ghtoken=` (credentials) replaced. */
+/**
+ * A cache entry as messages show it: the values of `token=`, `ghtoken=`, `secret_access_key=` and `session_token=`
+ * (credentials) replaced, and the query of an `account_url=` (a SAS token, refused, but not to be shown either).
+ */
 export function redactedEntry(text: string): string {
-  return text.replace(/(^|,)("?)(token|ghtoken|secret_access_key|session_token)=[^,]*/g, '$1$2$3=***');
+  return text.replace(/(^|,)("?)(token|ghtoken|secret_access_key|session_token)=[^,]*/g, '$1$2$3=***')
+    .replace(/(^|,)("?account_url=[^,?]*)\?[^,]*/g, '$1$2?***');
 }
 
 function need(attrs: Record<string, string>, key: string, flag: string, example: string): string {
@@ -170,6 +180,37 @@ function touchRefresh(text: string | undefined): number {
   }
 }
 
+/**
+ * The `type=azblob` attributes as BuildKit's getConfig reads them: `account_url` (or BUILDKIT_AZURE_STORAGE_ACCOUNT_URL),
+ * `account_name` (or BUILDKIT_AZURE_STORAGE_ACCOUNT_NAME, else the first label of the URL's host), `container` (or
+ * BUILDKIT_AZURE_STORAGE_CONTAINER, default `buildkit-cache`), `prefix` (or BUILDKIT_AZURE_STORAGE_PREFIX). The key
+ * is `secret_access_key` only, as in BuildKit; an entry without one was set aside by unsupportedCaches or is refused.
+ */
+function azblobSpec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): AzblobSpec {
+  const accountUrl = attrs['account_url'] ?? env['BUILDKIT_AZURE_STORAGE_ACCOUNT_URL'];
+  if (!accountUrl) refuse(flag, text, 'account_url ($BUILDKIT_AZURE_STORAGE_ACCOUNT_URL) not set for azblob cache', 'add account_url=https://ACCOUNT.blob.core.windows.net');
+  const url = URL.parse(accountUrl);
+  if (url === null || !/^https?:$/.test(url.protocol) || url.search !== '' || url.hash !== '') {
+    refuse(flag, text, 'account_url is not an http(s) URL without a query', 'e.g. account_url=https://ACCOUNT.blob.core.windows.net (a SAS token is not supported: give secret_access_key=)');
+  }
+  const accountName = attrs['account_name'] ?? env['BUILDKIT_AZURE_STORAGE_ACCOUNT_NAME'] ?? url.hostname.split('.')[0] ?? '';
+  if (!accountName) refuse(flag, text, 'no account name for azblob cache', 'add account_name=ACCOUNT (or set BUILDKIT_AZURE_STORAGE_ACCOUNT_NAME)');
+  const container = attrs['container'] ?? env['BUILDKIT_AZURE_STORAGE_CONTAINER'] ?? 'buildkit-cache';
+  if (!container) refuse(flag, text, 'container= is empty', 'give container=NAME, or leave it out for buildkit-cache');
+  const secretAccessKey = attrs['secret_access_key'];
+  if (!secretAccessKey) refuse(flag, text, 'no secret_access_key for azblob cache', 'add secret_access_key= (the storage account\'s access key); tsbuild does not sign in through Azure AD as BuildKit does without one');
+  // The Go SDK BuildKit signs with refuses a key that is not padded standard base64; Node's decoder would take anything.
+  if (secretAccessKey.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(secretAccessKey)) refuse(flag, text, 'secret_access_key is not base64 (an account key is)', 'copy the storage account\'s access key as the portal or `az storage account keys list` shows it');
+  const names = (attrs['name'] ?? 'buildkit').split(';');
+  if (names.some((n) => n === '')) refuse(flag, text, 'name= holds an empty name', 'e.g. name=main;pr-12');
+  return {
+    location: {
+      accountUrl, accountName, container, prefix: attrs['prefix'] ?? env['BUILDKIT_AZURE_STORAGE_PREFIX'] ?? '',
+      blobsPrefix: attrs['blobs_prefix'] ?? 'blobs', manifestsPrefix: attrs['manifests_prefix'] ?? 'manifests', names, secretAccessKey,
+    },
+  };
+}
+
 /** The `--cache-from`/`--cache-to` `type=gha` attributes as a GhaSpec (the entry is known to be active and v2). */
 function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env: NodeJS.ProcessEnv): GhaSpec {
   const service = ghaService(attrs, env);
@@ -184,11 +225,11 @@ function ghaSpec(attrs: Record<string, string>, flag: string, text: string, env:
 }
 
 /**
- * The `--cache-from` / `--cache-to` entries of a backend tsbuild has no client for (azblob, gha's retired version 1),
- * or an s3 entry without credentials, that a build goes on without, each with the warning that says so: every such `--cache-from`, as BuildKit carries
- * on when a cache cannot be imported, and a `--cache-to` with `ignore-error=true`, which asks for just that. A
- * `--cache-to` without it is refused by its parser. A gha entry buildx would not pass on (ghaService 'inactive') is
- * dropped silently, as buildx drops it, `--cache-to` included.
+ * The `--cache-from` / `--cache-to` entries tsbuild cannot use (gha's retired version 1, an s3 entry without
+ * credentials, an azblob entry without `secret_access_key`) that a build goes on without, each with the warning that
+ * says so: every such `--cache-from`, as BuildKit carries on when a cache cannot be imported, and a `--cache-to` with
+ * `ignore-error=true`, which asks for just that. A `--cache-to` without it is refused by its parser. A gha entry buildx
+ * would not pass on (ghaService 'inactive') is dropped silently, as buildx drops it, `--cache-to` included.
  */
 export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--cache-to', env: NodeJS.ProcessEnv = process.env): { kept: string[]; warnings: string[] } {
   const kept: string[] = [];
@@ -201,10 +242,13 @@ export function unsupportedCaches(entries: string[], flag: '--cache-from' | '--c
     // nothing, fail the import: the build goes on without it. tsbuild follows what needs no call, so it knows at once.
     const s3Lookup = attrs.type === 's3' ? awsCredentials(attrs, env) : undefined;
     const s3Missing = s3Lookup !== undefined && s3Lookup.credentials === undefined ? s3Lookup.why : undefined;
-    const s3WithoutCredentials = s3Missing !== undefined;
-    const isOther = OTHER_BACKENDS.includes(attrs.type ?? '') || gha === 'v1' || s3WithoutCredentials;
-    if (isOther && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
-      const why = s3Missing ?? `${gha === 'v1' ? 'version 1 of GitHub\'s cache service (retired in 2025) is' : `cache type ${attrs.type ?? ''} is`} not supported by tsbuild`;
+    // Without a key BuildKit signs in through Azure AD (DefaultAzureCredential: a managed identity, az login …), which
+    // tsbuild has no client for: the entry is as one without credentials.
+    const azblobWithoutKey = attrs.type === 'azblob' && !attrs['secret_access_key'];
+    if ((gha === 'v1' || s3Missing !== undefined || azblobWithoutKey) && (flag === '--cache-from' || parseBool(attrs['ignore-error'], false, 'ignore-error'))) {
+      const why = s3Missing
+        ?? (azblobWithoutKey ? 'no secret_access_key (tsbuild signs with the account key; it has no Azure AD sign-in)'
+          : 'version 1 of GitHub\'s cache service (retired in 2025) is not supported by tsbuild');
       warnings.push(`warning: ${flag} ${redactedEntry(text)}: ${why}; building without it`);
     } else {
       kept.push(text);
@@ -221,9 +265,6 @@ export function parseCacheTo(entry: string, env: NodeJS.ProcessEnv = process.env
   if (!entry.includes('=')) return { type: 'registry', ref: entry, mode: 'min' };
   const attrs = parseCsvAttrs('--cache-to', entry);
   const text = redactedEntry(entry);
-  if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
-    refuse('--cache-to', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,dest=DIR (e.g. with actions/cache) or type=inline, or add ignore-error=true to build without it');
-  }
   if (!CACHE_TO_ATTRS[attrs.type ?? '']) {
     throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-to ${text}`, 'use type=registry, type=local or type=inline');
   }
@@ -240,6 +281,7 @@ export function parseCacheTo(entry: string, env: NodeJS.ProcessEnv = process.env
     case 'local': return { type: 'local', dest: need(attrs, 'dest', '--cache-to', 'type=local,dest=/tmp/cache,mode=max'), mode: mode(attrs.mode), ...(attrs.tag ? { tag: attrs.tag } : {}), ...ignoreError };
     case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
     case 's3': return { type: 's3', ...s3Spec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
+    case 'azblob': return { type: 'azblob', ...azblobSpec(attrs, '--cache-to', text, env), mode: mode(attrs.mode), ...ignoreError };
     default: return { type: 'inline' };
   }
 }
@@ -249,10 +291,7 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
   if (!entry.includes('=')) return { type: 'registry', ref: entry };
   const attrs = parseCsvAttrs('--cache-from', entry);
   const text = redactedEntry(entry);
-  if (OTHER_BACKENDS.includes(attrs.type ?? '')) {
-    refuse('--cache-from', text, `cache type ${attrs.type ?? ''} is not supported`, 'use type=registry,ref=REF or type=local,src=DIR');
-  }
-  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'], gha: GHA_ATTRS, s3: S3_ATTRS };
+  const allowed: Record<string, string[]> = { registry: ['ref', 'registry.insecure'], local: ['src'], gha: GHA_ATTRS, s3: S3_ATTRS, azblob: AZBLOB_ATTRS };
   for (const key of Object.keys(attrs)) {
     if (key === 'type' || (allowed[attrs.type ?? ''] ?? []).includes(key)) continue;
     if (allowed[attrs.type ?? '']) {
@@ -268,17 +307,19 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
     case 'local': return { type: 'local', src: need(attrs, 'src', '--cache-from', 'type=local,src=/tmp/cache') };
     case 'gha': return { type: 'gha', ...ghaSpec(attrs, '--cache-from', text, env) };
     case 's3': return { type: 's3', ...s3Spec(attrs, '--cache-from', text, env) };
+    case 'azblob': return { type: 'azblob', ...azblobSpec(attrs, '--cache-from', text, env) };
     default:
       throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-from ${text}`, 'use type=registry or type=local (an inline cache is read with type=registry,ref=IMAGE)');
   }
 }
 
-/** How messages name a cache: its reference, its directory, or `gha:SCOPE` (never the token). */
+/** How messages name a cache: its reference, its directory, or its store's name (`gha:SCOPE`, `s3://…`, `azblob://…`; never a credential). */
 export function cacheName(spec: Exclude<CacheToSpec, { type: 'inline' }> | CacheFromSpec): string {
   switch (spec.type) {
     case 'registry': return spec.ref;
     case 'gha': return ghaCacheName(spec.scope);
     case 's3': return s3CacheName(spec.location);
+    case 'azblob': return azblobCacheName(spec.location);
     default: return 'dest' in spec ? spec.dest : spec.src;
   }
 }

@@ -4,15 +4,16 @@ import type { BlobTarget } from '../content/index.js';
 import { readStreamBounded, UserError } from '../../common/index.js';
 import { GhaCache } from './gha/gha-cache.js';
 import { S3Cache } from './s3/s3-cache.js';
+import { AzblobCache } from './azblob/azblob-cache.js';
 import type { StoreSpec } from './cache-spec.js';
 
 /**
- * A cache backend that is a store of named objects rather than a registry or a layout directory (BuildKit's gha and
- * s3 backends): blobs by digest, written once, and an index that names the newest cache manifest. Blobs are written
+ * A cache backend that is a store of named objects rather than a registry or a layout directory (BuildKit's gha, s3
+ * and azblob backends): blobs by digest, written once, and an index that names the newest cache manifest. Blobs are written
  * before the index, so a reader that finds an index finds what it names (until the store evicts it).
  */
 export interface CacheStore extends BlobTarget {
-  /** How messages name it (`gha:SCOPE`, `s3://BUCKET/PREFIX…`), never with a credential. */
+  /** How messages name it (`gha:SCOPE`, `s3://BUCKET/PREFIX…`, `azblob://ACCOUNT/CONTAINER/PREFIX`), never with a credential. */
   readonly name: string;
   /** A blob's bytes, checked against `desc` as they stream. */
   fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable>;
@@ -29,9 +30,13 @@ export async function readStoreDocument(store: CacheStore, desc: Descriptor, sig
   return (await readStreamBounded(await store.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
 }
 
-/** The store of a `type=gha` or `type=s3` cache entry. */
+/** The store of a `type=gha`, `type=s3` or `type=azblob` cache entry. */
 export function openCacheStore(spec: StoreSpec): CacheStore {
-  return spec.type === 'gha' ? new GhaCache(spec.service, spec.scope) : new S3Cache(spec.location);
+  switch (spec.type) {
+    case 'gha': return new GhaCache(spec.service, spec.scope);
+    case 's3': return new S3Cache(spec.location);
+    case 'azblob': return new AzblobCache(spec.location);
+  }
 }
 
 /**
@@ -40,7 +45,7 @@ export function openCacheStore(spec: StoreSpec): CacheStore {
  * `ignore-error=true` forgives; the build's own cancellation stays what it is.
  */
 export async function withTimeout<T>(name: string, spec: StoreSpec, build: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  // BuildKit's s3 cache has no timeout attribute; a gha one has `timeout=` (default 10 minutes).
+  // BuildKit's s3 and azblob caches have no timeout attribute; a gha one has `timeout=` (default 10 minutes).
   const ms = spec.type === 'gha' ? spec.timeoutMs : undefined;
   if (ms === undefined) return fn(build ?? new AbortController().signal);
   const timeout = AbortSignal.timeout(ms);

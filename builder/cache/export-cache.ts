@@ -32,7 +32,7 @@ export async function exportToRegistry(text: string, exported: CacheExport, ctx:
 }
 
 /**
- * `--cache-to type=gha|s3` (a CacheStore): every referenced layer, the files blobs and the config as objects of their
+ * `--cache-to type=gha|s3|azblob` (a CacheStore): every referenced layer, the files blobs and the config as objects of their
  * own (those the store holds already are skipped), then the manifest as the newest index. A gha entry is bounded by
  * its `timeout` (BuildKit's default 10 minutes) on top of the build's own cancellation.
  */
@@ -55,7 +55,8 @@ export async function exportTo(spec: Exclude<CacheToSpec, { type: 'inline' }>, e
     case 'registry': return exportToRegistry(spec.ref, exported, ctx);
     case 'local': return exportToDir(spec.dest, exported, ctx, spec.tag);
     case 'gha':
-    case 's3': return exportToStore(spec, exported, ctx);
+    case 's3':
+    case 'azblob': return exportToStore(spec, exported, ctx);
   }
 }
 

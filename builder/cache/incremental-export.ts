@@ -14,7 +14,7 @@ const CONCURRENCY = 2;
 /**
  * `--cache-to` while the build runs. Design (the simpler of the two in issue 19): the blobs of each finished step
  * in the export's scope (every step for mode=max; the target stage's chain for mode=min) are sent to each registry
- * or store (gha, s3) cache in the background as the step finishes, bounded; the cache manifest is written once, at
+ * or store (gha, s3, azblob) cache in the background as the step finishes, bounded; the cache manifest is written once, at
  * the end, on success (writeCaches) and on failure (exportFailed: the records of the steps that finished). The
  * manifest always goes last, after every blob it names is confirmed where it goes (exportToRegistry HEADs them
  * again, exportToGha looks each up), and a local export is renamed into place whole: an interrupted export never
@@ -34,11 +34,11 @@ export class IncrementalCacheExport {
     this.#ctx = ctx;
   }
 
-  /** Starts sending `step`'s layers to every registry, gha or s3 cache whose scope holds it. Never throws: failures are noted. */
+  /** Starts sending `step`'s layers to every registry or store (gha, s3, azblob) cache whose scope holds it. Never throws: failures are noted. */
   stepFinished(step: FinishedStep): void {
     const source = partialSource(new Map([[step.vertex.id, step]]));
     for (const spec of this.#specs) {
-      if (spec.type !== 'registry' && spec.type !== 'gha' && spec.type !== 's3') continue;
+      if (spec.type === 'inline' || spec.type === 'local') continue;
       const name = cacheName(spec);
       // cacheExport decides the scope (mode=min: the target's chain), as it will for the manifest at the end.
       const layers = cacheExport(this.#graph, source, spec.mode).records.flatMap((r) => r.layers);

@@ -34,12 +34,13 @@ async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platf
     case 'registry': return loadRegistry(spec.ref, client, platform, signal);
     case 'local': return loadDir(spec.src);
     case 'gha':
-    case 's3': return loadStore(spec, signal);
+    case 's3':
+    case 'azblob': return loadStore(spec, signal);
   }
 }
 
 /**
- * A gha or s3 cache's newest index and its config. A store with no index yet is no cache, without a warning of its
+ * A gha, s3 or azblob cache's newest index and its config. A store with no index yet is no cache, without a warning of its
  * own: the first run of a workflow has none (BuildKit's importer says nothing either).
  */
 async function loadStore(spec: StoreSpec, buildSignal?: AbortSignal): Promise<LoadedCache | undefined> {
@@ -104,7 +105,7 @@ function configOf(desc: Descriptor, bytes: Uint8Array, where: string): CacheConf
 
 /**
  * A small blob of a loaded cache (a record's files blob), read whole and verified: from its registry repository, or
- * from its layout directory, or from its store (gha, s3).
+ * from its layout directory, or from its store (gha, s3, azblob).
  */
 export async function readCacheDocument(cache: LoadedCache, desc: Descriptor, client: RegistryClient, signal?: AbortSignal): Promise<Uint8Array> {
   if (cache.location.kind === 'registry') return client.readBlob(cache.location.repo, desc, signal);

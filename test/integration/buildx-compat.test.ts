@@ -136,16 +136,17 @@ describe('buildx compatibility (issue 17)', function () {
       expect(r.stderr).to.contain('ignore-error=true');
     });
 
-    it('builds without an azblob cache, an s3 one without credentials, or gha\'s retired version 1 service, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
+    it('builds without an s3 cache without credentials, an azblob one without its key, or gha\'s retired version 1 service, saying so: any --cache-from, and a --cache-to with ignore-error=true', async () => {
       // build-push-action's usual `cache-from: type=gha` / `cache-to: type=gha,mode=max,ignore-error=true`, in an
       // environment with only version 1 of the runner's cache service (ACTIONS_CACHE_URL; GitHub retired it in 2025;
       // version 2 is spoken: gha-cache.test.ts), and without it buildx drops the entries (below).
       const runner = { ACTIONS_RUNTIME_TOKEN: 'runtime-token', ACTIONS_CACHE_URL: 'http://127.0.0.1:1/', ACTIONS_RESULTS_URL: '', ACTIONS_CACHE_SERVICE_V2: '', AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '',
         AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_CONFIG_FILE: '/nonexistent/aws-config' };
       const r = ok(await build(['--cache-from', 'type=gha', '--cache-from', 'type=s3,region=eu-west-1,bucket=b',
-        '--cache-to', 'type=gha,mode=max,ignore-error=true', '.'], { env: runner }));
+        '--cache-from', 'type=azblob,account_url=https://acct.blob.core.windows.net', '--cache-to', 'type=gha,mode=max,ignore-error=true', '.'], { env: runner }));
       expect(r.stderr).to.contain('warning: --cache-from type=gha: version 1 of GitHub\'s cache service (retired in 2025) is not supported by tsbuild; building without it');
       expect(r.stderr).to.contain('warning: --cache-from type=s3,region=eu-west-1,bucket=b: no AWS credentials');
+      expect(r.stderr).to.contain('warning: --cache-from type=azblob,account_url=https://acct.blob.core.windows.net: no secret_access_key');
       expect(r.stderr).to.contain('warning: --cache-to type=gha,mode=max,ignore-error=true: version 1 of GitHub');
     });
 
