@@ -266,7 +266,7 @@ export function parseCacheTo(entry: string, env: NodeJS.ProcessEnv = process.env
   const attrs = parseCsvAttrs('--cache-to', entry);
   const text = redactedEntry(entry);
   if (!CACHE_TO_ATTRS[attrs.type ?? '']) {
-    throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-to ${text}`, 'use type=registry, type=local or type=inline');
+    throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-to ${text}`, 'use type=registry, local, inline, gha, s3 or azblob');
   }
   checkCacheToAttrs(attrs, text);
   const ignoreError = attrs['ignore-error'] !== undefined ? { ignoreError: parseBool(attrs['ignore-error'], false, 'ignore-error') } : {};
@@ -309,7 +309,7 @@ export function parseCacheFrom(entry: string, env: NodeJS.ProcessEnv = process.e
     case 's3': return { type: 's3', ...s3Spec(attrs, '--cache-from', text, env) };
     case 'azblob': return { type: 'azblob', ...azblobSpec(attrs, '--cache-from', text, env) };
     default:
-      throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-from ${text}`, 'use type=registry or type=local (an inline cache is read with type=registry,ref=IMAGE)');
+      throw new UserError('INVALID_ARGUMENT', `unknown cache type ${JSON.stringify(attrs.type ?? '')} in --cache-from ${text}`, 'use type=registry, local, gha, s3 or azblob (an inline cache is read with type=registry,ref=IMAGE)');
   }
 }
 
