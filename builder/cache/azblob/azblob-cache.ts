@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
-import { DEFAULT_RETRY, MAX_MANIFEST_BYTES, RegistryError, verifyStream, withRetry, type Descriptor } from '../../../registry/index.js';
+import { DEFAULT_RETRY, RegistryError, withRetry, type Descriptor } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
-import { readStreamBounded, USER_AGENT } from '../../../common/index.js';
+import { USER_AGENT } from '../../../common/index.js';
 import type { CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
+import { readIndexBody, verifiedBlob } from '../store-io.js';
 import { sharedKeyAuthorization } from './shared-key.js';
 
 /** Where a `type=azblob` cache lives, as BuildKit's cache/remotecache/azblob lays it out. */
@@ -68,9 +68,7 @@ export class AzblobCache implements CacheStore {
   async fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
     const res = await this.#get(this.#blobKey(desc), signal);
     if (res === undefined) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `cache ${this.name}: blob ${desc.digest} is not in the container`, hint: 'a lifecycle rule may have removed it; the next --cache-to writes it again' });
-    const out = new PassThrough();
-    pipeline(res.body, verifyStream(desc, this.name), out).catch((err: unknown) => out.destroy(err as Error));
-    return out;
+    return verifiedBlob(res.body, desc, this.name);
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
@@ -83,9 +81,7 @@ export class AzblobCache implements CacheStore {
     const key = this.#manifestKey(this.#at.names[0] ?? 'buildkit');
     const res = await this.#get(key, signal);
     if (res === undefined) return undefined;
-    const bytes = await readStreamBounded(res.body, MAX_MANIFEST_BYTES);
-    if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `cache ${this.name}: ${key} is over ${MAX_MANIFEST_BYTES} bytes` });
-    return bytes;
+    return readIndexBody(res.body, this.name, key);
   }
 
   async saveIndex(manifest: Uint8Array, signal?: AbortSignal): Promise<string> {

@@ -1,10 +1,9 @@
-import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { MAX_MANIFEST_BYTES, RegistryError, verifyStream, type Descriptor } from '../../../registry/index.js';
+import { Readable } from 'node:stream';
+import { RegistryError, type Descriptor } from '../../../registry/index.js';
 import type { CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
+import { readIndexBody, verifiedBlob } from '../store-io.js';
 import { ActionsCacheClient, type ActionsCacheService } from './actions-cache.js';
-import { readStreamBounded } from '../../../common/index.js';
 
 /** Each blob's entry: content-addressed, so written once and shared by every scope and branch that may read it. */
 const BLOB_KEY = 'tsbuild-blob-1-';
@@ -51,10 +50,7 @@ export class GhaCache implements CacheStore {
   async fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
     const entry = await this.#lookupBlob(desc, signal);
     if (entry === undefined) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `GitHub Actions cache ${this.name}: blob ${desc.digest} is not in the cache`, hint: 'the entry was evicted (GitHub keeps 10 GB a repository, unused entries 7 days); the next --cache-to writes it again' });
-    const body = await this.#client.download(entry, signal);
-    const out = new PassThrough();
-    pipeline(body, verifyStream(desc, this.name), out).catch((err: unknown) => out.destroy(err as Error));
-    return out;
+    return verifiedBlob(await this.#client.download(entry, signal), desc, this.name);
   }
 
   /**
@@ -84,9 +80,7 @@ export class GhaCache implements CacheStore {
     const prefix = this.#indexPrefix();
     const entry = await this.#client.lookup(prefix, [prefix], signal);
     if (entry === undefined) return undefined;
-    const bytes = await readStreamBounded(await this.#client.download(entry, signal), MAX_MANIFEST_BYTES);
-    if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `GitHub Actions cache ${this.name}: index ${entry.key} is over ${MAX_MANIFEST_BYTES} bytes` });
-    return bytes;
+    return readIndexBody(await this.#client.download(entry, signal), this.name, `index ${entry.key}`);
   }
 
   /**

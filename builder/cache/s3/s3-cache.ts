@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
-import { PassThrough, Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import aws4 from 'aws4';
 import { request, type Dispatcher } from 'undici';
-import { DEFAULT_RETRY, MAX_MANIFEST_BYTES, RegistryError, verifyStream, withRetry, type Descriptor } from '../../../registry/index.js';
+import { DEFAULT_RETRY, RegistryError, withRetry, type Descriptor } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
 import { readStreamBounded, USER_AGENT } from '../../../common/index.js';
 import type { CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
+import { readIndexBody, verifiedBlob } from '../store-io.js';
 
 /** AWS credentials as the S3 API signs with them (attributes, else AWS_ACCESS_KEY_ID … of the environment). */
 export interface S3Credentials { accessKeyId: string; secretAccessKey: string; sessionToken?: string }
@@ -74,9 +74,7 @@ export class S3Cache implements CacheStore {
   async fetch(desc: Descriptor, signal?: AbortSignal): Promise<Readable> {
     const res = await this.#get(this.#blobKey(desc), signal);
     if (res === undefined) throw new RegistryError({ code: 'IMAGE_NOT_FOUND', ref: this.name, message: `cache ${this.name}: blob ${desc.digest} is not in the bucket`, hint: 'a lifecycle rule may have removed it; the next --cache-to writes it again' });
-    const out = new PassThrough();
-    pipeline(res.body, verifyStream(desc, this.name), out).catch((err: unknown) => out.destroy(err as Error));
-    return out;
+    return verifiedBlob(res.body, desc, this.name);
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
@@ -95,9 +93,7 @@ export class S3Cache implements CacheStore {
     const key = this.#manifestKey(this.#at.names[0] ?? 'buildkit');
     const res = await this.#get(key, signal);
     if (res === undefined) return undefined;
-    const bytes = await readStreamBounded(res.body, MAX_MANIFEST_BYTES);
-    if (bytes === undefined) throw new RegistryError({ code: 'REGISTRY_REQUEST', ref: this.name, message: `cache ${this.name}: ${key} is over ${MAX_MANIFEST_BYTES} bytes` });
-    return bytes;
+    return readIndexBody(res.body, this.name, key);
   }
 
   async saveIndex(manifest: Uint8Array, signal?: AbortSignal): Promise<string> {
