@@ -33,7 +33,7 @@ function sharesToWeight(shares: number): number {
  * The level a hierarchy's step cgroups go in: `ROOT/tsbuild`, or `ROOT/PARENT/tsbuild` for `--cgroup-parent PARENT`
  * (a path checked to stay below the root, builder/options parseCgroupParent), as BuildKit's `PARENT/buildkit/ID`.
  */
-export function stepLevel(hierarchy: string, parent?: string): string {
+function stepLevel(hierarchy: string, parent?: string): string {
   return parent === undefined ? join(hierarchy, 'tsbuild') : join(hierarchy, parent, 'tsbuild');
 }
 
