@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import S3rver from 's3rver';
 import { publishBusybox } from '../fixtures/busybox-image.js';
+import { startFaultProxy } from '../fixtures/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
@@ -25,6 +26,7 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
   let store: string;
   let ctx: string;
   let cache = '';
+  let s3Host = '';
   let n = 0;
   // No shared files: the machine's own ~/.aws must not decide what these tests see.
   const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: '', AWS_BUCKET: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_CONFIG_FILE: '/nonexistent/aws-config' };
@@ -47,6 +49,7 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
     store = join(dir, 's3');
     s3 = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: store, configureBuckets: [{ name: 'cache', configs: [] }] });
     const { port } = await s3.run();
+    s3Host = `127.0.0.1:${port}`;
     cache = `type=s3,bucket=cache,endpoint_url=http://127.0.0.1:${port},use_path_style=true,prefix=ci/`;
     ctx = await writeRemoteCacheContext(join(dir, 'ctx'), registry.host, randomBytes(256 * 1024), 'v1\n');
   });
@@ -111,6 +114,26 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
       const touched = (await metadata(k))['x-amz-meta-updated-at'];
       if (named.has(k)) expect(touched, `${k} is named: touched`).to.match(/^\d{4}-\d\d-\d\dT/);
       else expect(touched, `${k} is not named: left alone`).to.equal(undefined);
+    }
+  });
+
+  it('tries HEAD, PUT and GET again on a 5xx or a dropped connection (a blob\'s PUT from its stream opened anew)', async () => {
+    // Faults a real service produces only at random: a proxy in front of s3rver injects them, once each.
+    const proxy = await startFaultProxy(s3Host);
+    try {
+      const through = `type=s3,bucket=cache,endpoint_url=http://${proxy.host},use_path_style=true,prefix=ci3/`;
+      proxy.add({ method: 'HEAD', path: /^\/cache\/ci3\/blobs\//, times: 1, fault: { kind: 'status', status: 503 } });
+      proxy.add({ method: 'PUT', path: /^\/cache\/ci3\/blobs\//, times: 1, fault: { kind: 'reset' } });
+      proxy.add({ method: 'PUT', path: /^\/cache\/ci3\/manifests\//, times: 1, fault: { kind: 'status', status: 500 } });
+      const { r } = await build(['--cache-to', `${through},mode=max`]);
+      expect(r.stderr).to.contain('exported cache to s3://cache/ci3/ (ci3/manifests/buildkit): 6 steps');
+      expect(proxy.log.filter((e) => e.fault !== undefined).map((e) => `${e.method} ${e.fault ?? ''}`).sort()).to.deep.equal(['HEAD status', 'PUT reset', 'PUT status']);
+      proxy.add({ method: 'GET', path: /^\/cache\/ci3\/manifests\//, times: 1, fault: { kind: 'status', status: 503 } });
+      const b = await build(['--cache-from', through]);
+      expect(b.r.stderr).to.contain('using cache s3://cache/ci3/: 6 steps');
+      expect(b.meta['tsbuild.cache']).to.include({ cached: 7, remote: 7 });
+    } finally {
+      await proxy.close();
     }
   });
 
