@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Command } from 'commander';
 import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, platformsOption, progressOf } from './build-flags.js';
-import { parseAddHosts, parseAllow, parseBuildContexts, parseResourceLimits } from '../options/build-flags.js';
+import { parseAddHosts, parseAllow, parseBuildContexts, parseCgroupParent, parseResourceLimits } from '../options/build-flags.js';
 
 describe('buildx flags tsbuild reads differently or not at all', () => {
   const parse = (args: string[]): Command => {
@@ -26,13 +26,24 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     }
   });
 
+  it('reads --cgroup-parent as a path below the cgroup root: slashes trimmed, `/` the default place, `..` and systemd\'s slice: form refused', () => {
+    expect(parseCgroupParent(undefined)).to.equal(undefined);
+    expect(parseCgroupParent('/ci//builds/')).to.equal('ci/builds');
+    expect(parseCgroupParent('system.slice/builds.slice')).to.equal('system.slice/builds.slice');
+    expect(parseCgroupParent('/')).to.equal(undefined);
+    for (const bad of ['..', 'a/../../b', './x', 'builds.slice:tsbuild:x', 'a\nb']) {
+      expect(() => parseCgroupParent(bad), bad).to.throw().with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('warns for the flags buildx ignores or warns about, and refuses the ones it would apply', () => {
     expect(buildxOnlyWarnings(parse(['--rm', '--force-rm', '--squash', '.']))).to.have.length(3)
       .and.to.satisfy((ws: string[]) => ws.every((w) => w.startsWith('warning: --') && w.includes('has no effect')));
     // pflag booleans: the word after one is the context, never the flag's value (`docker build --rm .`).
     for (const flag of ['--rm', '--force-rm', '--compress', '--squash']) expect(parse([flag, 'ctx']).args, flag).to.deep.equal(['ctx']);
     expect(buildxOnlyWarnings(parse(['.']))).to.deep.equal([]);
-    for (const args of [['--cgroup-parent', 'x'], ['--policy', 'filename=p.rego']]) {
+    // --cgroup-parent is applied now (options/build-flags.ts parseCgroupParent); --policy is still refused.
+    for (const args of [['--policy', 'filename=p.rego']]) {
       expect(() => buildxOnlyWarnings(parse([...args, '.'])), args.join(' ')).to.throw().with.property('code', 'INVALID_ARGUMENT');
     }
   });
