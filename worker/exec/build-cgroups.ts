@@ -62,7 +62,8 @@ export class BuildCgroups {
 // a step with limits; worker/exec/index.ts): the next one removes those whose process is gone, with any child cgroups
 // a privileged step made in them. A cgroup without tasks only; rmdir refuses one that still has some.
 function removeDeadBuildCgroups(): void {
-  for (const controller of ['memory', 'pids', 'cpu', 'devices', '']) {
+  // cpuset too: a step with --cpuset-cpus/--cpuset-mems has one there (cgroup.ts v1Cpuset).
+  for (const controller of ['memory', 'pids', 'cpu', 'cpuset', 'devices', '']) {
     const parent = join(CGROUP_ROOT, controller, 'tsbuild');
     let entries: string[];
     try {
