@@ -75,6 +75,8 @@ describe('tsbuild build: the RUN sandbox on every step of a chain (issue 15 per-
     const parent = '/sys/fs/cgroup/pids/tsbuild';
     if (!existsSync('/sys/fs/cgroup/pids')) throw new Error('this host has no cgroup v1 pids controller to test the sweep with');
     const dead = [`step-${gone}-0-aa`, `build-${gone}-bb-0`].map((n) => join(parent, n));
+    // A step with --cpuset-cpus has a cpuset cgroup too (cgroup.ts v1Cpuset): swept as well.
+    if (existsSync('/sys/fs/cgroup/cpuset')) dead.push(join('/sys/fs/cgroup/cpuset/tsbuild', `step-${gone}-0-dd`));
     const live = join(parent, `step-${process.pid}-0-cc`);
     for (const d of [...dead, live]) await mkdir(d, { recursive: true });
     const cgroups = new BuildCgroups();
