@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { compile, parseDockerignore, withSource, type BuildGraph, type CheckWarning, type ExecOp } from '../frontend/index.js';
-import { solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource, type RemoteCache, type RunLimits } from '../solver/index.js';
+import { failedExecOf, solve, type RunningSteps, type SqliteCacheIndex, type CacheKey, type ContextSource, type VertexRecord, type FsState, type HistoryRetention, type SecretSource, type RemoteCache, type RunLimits } from '../solver/index.js';
 import { readContextFile } from './context-file.js';
 import { cacheMountsDir, gzipLayers, resetCacheMounts, statMemoFor, type FileContentStore } from '../worker/index.js';
 import type { CacheFromSpec, CacheToSpec } from './cache/cache-spec.js';
@@ -35,6 +35,7 @@ import { assembleIndex, mergePlatformGraphs, multiPlatformRequested, platformVie
 import { localContextSources, namedContextKinds, namedImage, type NamedContext, type NetworkMode } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 import { gcAfterBuild } from './gc.js';
+import { debugFailedRun, debugResult, type DebugRequest } from './debug/debug-session.js';
 import { historyRetentionFromEnv } from './history-retention.js';
 import { raisedWhileBuilding } from './format-error.js';
 import { UserError, crashPoint, isTsbuildError } from '../common/index.js';
@@ -85,6 +86,8 @@ export interface BuildRequest {
   shmSize?: number;
   /** `--cgroup-parent`: the cgroup each RUN's own is made under; in each RUN's key, as in BuildKit's ExecOp meta. */
   cgroupParent?: string;
+  /** `tsbuild debug build`: a session where a RUN failed, or in the image made (debug/debug-session.ts). */
+  debug?: DebugRequest;
   /** `--resource`: cgroup limits of every RUN; not part of any step's key, as BuildKit's op metadata. */
   limits?: RunLimits;
   /** `--ssh`: SSH agent sockets by id, forwarded to RUN --mount=type=ssh; never keyed or recorded. */
@@ -367,6 +370,7 @@ async function buildLocked(
     const times = await builtAt(cache, solved.keys, remote.cache);
     const views = parts.map((part) => platformView(graph, part));
     const built: PlatformResult[] = [];
+    let debugTarget: { fs: FsState; config: AssembledImage['config'] } | undefined;
     // Base image layers stay as they came (a pushed image keeps its base's blobs, whatever their compression).
     const baseLayers = new Set([...images.resolvedRefs.values()].flatMap((r) => r.manifest.layers.map((l) => l.digest)));
     // The image leaves the build (an output, inline cache, attestations about it): its own layers are gzipped now.
@@ -390,6 +394,7 @@ async function buildLocked(
       if (!target) throw new Error(`solve returned no result for the ${part.name} target stage`);
       const fs = await outputFilesystem(target, req.outputs, { worker, remote, progress: req.progress, signal: req.signal });
       built.push({ platform: part.platform, image, fs });
+      debugTarget ??= { fs: target, config: image.config };
     }
     const attestTargets = built.map((b, k) => ({ platform: b.platform, image: b.image, view: views[k] ?? graph }));
     const attestContext: AttestContext = {
@@ -415,6 +420,10 @@ async function buildLocked(
     await writeCaches(req.cacheTo ?? [], views, { ...solved, builtAt: times }, built.map((b) => b.image), out.pushed, { client, remote, progress: req.progress, signal: req.signal });
     // The image as written when -o attributes changed it (compression, annotations …): what was pushed and is reported.
     const digest = out.written?.descriptor.digest ?? (index ? index.indexDescriptor.digest : first.image.manifestDescriptor.digest);
+    // buildx starts the --invoke command after a build that succeeded too, or any session with --on=always.
+    if (req.debug && (req.debug.on === 'always' || req.debug.isInvokeGiven) && debugTarget) {
+      await debugResult(worker, debugTarget.fs, debugTarget.config, req.debug, req.progress, req.signal);
+    }
     record.status = 'succeeded';
     record.resultDigest = digest;
     outcome = {
@@ -425,6 +434,12 @@ async function buildLocked(
     };
     return outcome;
   } catch (err) {
+    // `tsbuild debug build`: where a RUN failed, a session in its container before the build ends with its error.
+    const failed = req.debug && !req.signal.aborted ? failedExecOf(err) : undefined;
+    if (req.debug && failed) {
+      await debugFailedRun(worker, failed, req.debug, req.progress, req.signal)
+        .catch((e: unknown) => req.progress.note(`debug: no session: ${e instanceof Error ? e.message : String(e)}`));
+    }
     record.status = req.signal.aborted ? 'cancelled' : 'failed';
     record.error = { message: err instanceof Error ? err.message : String(err), ...(isTsbuildError(err) ? { code: err.code } : {}) };
     if (exporter && recorder && !req.signal.aborted) await exporter.exportFailed(recorder.finished);

@@ -30,9 +30,11 @@ const QUOTE = 'extraneous or missing " in quoted-field';
 
 /**
  * The fields of `text` as go-csvvalue's Fields splits them; throws CsvError where Go's reader fails. `comma` is the
- * reader's Comma (buildx reads a typed bake variable's map entries with another one).
+ * reader's Comma (buildx reads a typed bake variable's map entries with another one). `lazyQuotes`: Go's LazyQuotes
+ * (buildx's `debug --invoke`): a quote inside an unquoted field is data, a lone one inside a quoted field too, and a
+ * quoted field left open runs to the end.
  */
-export function csvFields(text: string, comma = ','): string[] {
+export function csvFields(text: string, comma = ',', lazyQuotes = false): string[] {
   const line = text.endsWith('\r\n') ? text.slice(0, -2) : text.endsWith('\n') ? text.slice(0, -1) : text;
   if (line === '') throw new CsvError('empty value: there are no fields (Go\'s csv reader: EOF)');
   // csv.ParseError counts bytes, 1-based, from the start of the value.
@@ -47,7 +49,7 @@ export function csvFields(text: string, comma = ','): string[] {
       const end = line.indexOf(comma, i);
       const field = line.slice(i, end < 0 ? undefined : end);
       const quote = field.indexOf('"');
-      if (quote >= 0) fail(i + quote, BARE_QUOTE);
+      if (quote >= 0 && !lazyQuotes) fail(i + quote, BARE_QUOTE);
       out.push(field);
       if (end < 0) return out;
       i = end + comma.length;
@@ -58,12 +60,16 @@ export function csvFields(text: string, comma = ','): string[] {
     i++;
     for (;;) {
       const quote = line.indexOf('"', i);
+      if (quote < 0 && lazyQuotes) { out.push(field + line.slice(i)); return out; }
       if (quote < 0) fail(i, QUOTE);
       field += line.slice(i, quote);
       i = quote + 1;
       if (line[i] === '"') { field += '"'; i++; continue; }
       if (i === line.length) { out.push(field); return out; }
-      if (!line.startsWith(comma, i)) fail(i - 1, QUOTE);
+      if (!line.startsWith(comma, i)) {
+        if (lazyQuotes) { field += '"'; continue; }
+        fail(i - 1, QUOTE);
+      }
       out.push(field);
       i += comma.length;
       break;

@@ -7,6 +7,8 @@ export { explainMiss, MAX_LISTED_CHANGES } from './explain-miss.js';
 export type { FileChange, MissContext, MissReason } from './explain-miss.js';
 export type { ProgressEvent, VertexRecord } from './progress-event.js';
 export { StepError } from './step-error.js';
+export { failedExecOf } from './run-op.js';
+export type { FailedExec } from './run-op.js';
 export { SqliteCacheIndex } from './cache-index.js';
 export { BuildHistory } from './build-history.js';
 export type { HistoryRetention } from './build-history.js';

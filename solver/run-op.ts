@@ -23,6 +23,22 @@ export interface RunContext {
   progress: ProgressSink;
 }
 
+/**
+ * A RUN that failed, as it was run: what `tsbuild debug --on=error` needs to open a shell where it failed (its
+ * parent filesystem, with the step's mounts, secrets and environment). Kept by the error's identity, not in it.
+ */
+export interface FailedExec { op: ExecOp; parent: FsState; resources: ExecResources }
+const failedExecs = new WeakMap<object, FailedExec>();
+
+/** The RUN behind `err` (or an error it was the cause of, as a located StepError), when a RUN's failure is what it is. */
+export function failedExecOf(err: unknown): FailedExec | undefined {
+  for (let e = err, depth = 0; typeof e === 'object' && e !== null && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    const found = failedExecs.get(e);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
 /** An empty filesystem: FROM scratch. */
 export const EMPTY_FS: FsState = { snapshot: null, layers: [] };
 
@@ -36,8 +52,16 @@ export async function runOp(vertex: Vertex, ctx: RunContext): Promise<FsState> {
     }
     case 'scratch':
       return EMPTY_FS;
-    case 'exec':
-      return ctx.worker.exec(op, parentFs(vertex, ctx), execResources(op, ctx), ctx.signal, ctx.progress);
+    case 'exec': {
+      const parent = parentFs(vertex, ctx);
+      const resources = execResources(op, ctx);
+      try {
+        return await ctx.worker.exec(op, parent, resources, ctx.signal, ctx.progress);
+      } catch (err) {
+        if (typeof err === 'object' && err !== null) failedExecs.set(err, { op, parent, resources });
+        throw err;
+      }
+    }
     case 'copy':
       return ctx.worker.copy(op, parentFs(vertex, ctx), fileSource(op.from, ctx), ctx.signal, ctx.progress);
     case 'mkdir':

@@ -155,36 +155,54 @@ export class LinuxWorker implements Worker {
   }
 
   async exec(op: ExecOp, parent: FsState, resources: ExecResources, signal: AbortSignal, progress: ProgressSink): Promise<FsState> {
-    return this.#step(parent, signal, async (key) => {
-      // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
-      const stateDir = makeTempDirSync(this.#tempDir, 'exec');
-      try {
-        const sources: Record<string, ExecMountSource> = {};
-        // Only binds mount a source; a cache mount's is read once, by its seed, when its cache is made.
-        const bound = new Set(op.mounts.flatMap((m) => (m.type === 'bind' ? [sourceKey(m.from)] : [])));
-        for (const [id, src] of Object.entries(resources.sources)) if (bound.has(id)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
-        const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
-        const cacheSeeds = this.#cacheSeeds(op, resources, signal, progress);
-        await runExec(op, {
-          rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
-          sources,
-          cacheDir: cacheMountsDir(this.#root),
-          ...(cacheSeeds === undefined ? {} : { cacheSeeds }),
-          secrets: resources.secrets,
-          ...(resources.ssh ? { ssh: resources.ssh } : {}),
-          ...(resources.limits ? { limits: resources.limits } : {}),
-          stateDir,
-          tempDir: this.#tempDir,
-          scratchDir: join(this.#root, RUN_SCRATCH),
-          networks: this.#networks,
-          cgroups: this.#cgroups,
-          accounts: this.#accounts,
-          helpers: this.#helpers,
-        }, signal, progress);
-      } finally {
-        rmSync(stateDir, { recursive: true, force: true });
-      }
-    });
+    return this.#step(parent, signal, async (key) => { await this.#runIn(key, op, resources, signal, progress); });
+  }
+
+  /**
+   * `tsbuild debug`: runs `op` on `parent` as a RUN step would (its mounts, secrets, network, sandbox), its stdio the
+   * person's at this process's terminal, and throws away what it changed. Returns the process's exit status.
+   */
+  async interact(op: ExecOp, parent: FsState, resources: ExecResources, terminal: 'stdio' | 'tty', signal: AbortSignal, progress: ProgressSink): Promise<number> {
+    const key = `debug-${randomUUID()}`;
+    await this.#snapshots.prepare(key, parent.snapshot ?? undefined);
+    try {
+      return await this.#runIn(key, op, resources, signal, progress, terminal);
+    } finally {
+      await this.#snapshots.remove(key).catch(() => undefined);
+    }
+  }
+
+  /** Runs `op` in the active snapshot `key` (its upper dir the step's changes). */
+  async #runIn(key: string, op: ExecOp, resources: ExecResources, signal: AbortSignal, progress: ProgressSink, terminal?: 'stdio' | 'tty'): Promise<number> {
+    // Synchronous: a directory of a few small files, tens of µs, not worth two trips through the thread pool.
+    const stateDir = makeTempDirSync(this.#tempDir, 'exec');
+    try {
+      const sources: Record<string, ExecMountSource> = {};
+      // Only binds mount a source; a cache mount's is read once, by its seed, when its cache is made.
+      const bound = new Set(op.mounts.flatMap((m) => (m.type === 'bind' ? [sourceKey(m.from)] : [])));
+      for (const [id, src] of Object.entries(resources.sources)) if (bound.has(id)) sources[id] = await this.#execSource(src, stateDir, id, signal, progress);
+      const { upperDir, workDir, lowerDirs } = this.#snapshots.activeDirs(key);
+      const cacheSeeds = this.#cacheSeeds(op, resources, signal, progress);
+      return await runExec(op, {
+        rootfs: { lowerDirs, upperDir, workDir, isFresh: true },   // #step prepared it just now
+        sources,
+        cacheDir: cacheMountsDir(this.#root),
+        ...(cacheSeeds === undefined ? {} : { cacheSeeds }),
+        secrets: resources.secrets,
+        ...(resources.ssh ? { ssh: resources.ssh } : {}),
+        ...(resources.limits ? { limits: resources.limits } : {}),
+        stateDir,
+        tempDir: this.#tempDir,
+        scratchDir: join(this.#root, RUN_SCRATCH),
+        networks: this.#networks,
+        cgroups: this.#cgroups,
+        accounts: this.#accounts,
+        helpers: this.#helpers,
+        ...(terminal !== undefined ? { terminal } : {}),
+      }, signal, progress);
+    } finally {
+      rmSync(stateDir, { recursive: true, force: true });
+    }
   }
 
   async contentDigest(source: FileSource, op: CopyOp, signal: AbortSignal): Promise<ContentDigest> {

@@ -1,3 +1,4 @@
+import type { DebugRequest } from '../debug/debug-session.js';
 import { Option, type Command } from 'commander';
 import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
 import type { ProgressMode } from '../progress/index.js';
@@ -140,6 +141,8 @@ export function platformOption(text: string | undefined): Platform | undefined {
 
 export interface BuildFlags {
   file?: string; tag: string[]; target?: string; buildArg: string[]; platform?: string; root: string; debug?: boolean;
+  /** Under `tsbuild debug`: the session to start (debug/debug-session.ts). */
+  debugSession?: DebugRequest;
   /** `--builder` (or $BUILDX_BUILDER): the builder named in build refs; undefined for the current one. */
   builder?: string;
   /** The flags are a bake target's: its git contexts get only an SSH agent `--ssh` forwards (gitAgentOf). */

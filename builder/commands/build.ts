@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { BuildGraph } from '../../frontend/index.js';
 import type { BuildOutcome, BuildRequest } from '../build.js';
+import type { DebugRequest } from '../debug/debug-session.js';
 import { envDefault } from '../options/env-default.js';
 import { keyValues } from '../options/key-values.js';
 import { loadOutputOf, parseOutput, registryInsecureHosts, type OutputSpec } from '../options/output.js';
@@ -73,9 +74,12 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
     .option('--provenance <value>', 'attach SLSA provenance: true (mode=max, as BuildKit reads provenance without a mode), mode=min|max[,version=v1][,builder-id=URL], or false (default: mode=min when pushing or writing type=oci, unless BUILDX_NO_DEFAULT_ATTESTATIONS=1)')
     .option('--sbom <value>', 'attach an SPDX SBOM of the image: true, scan-stage=true (also the build stages), or false')
     .option('--attest <spec>', 'attach an attestation: type=provenance[,mode=max] or type=sbom[,scan-stage=true]; repeatable', collect, [])
-    .action((context: string, given: BuildFlags, cmd: Command) => {
+    .action(async (context: string, given: BuildFlags, cmd: Command) => {
       for (const w of buildxOnlyWarnings(cmd)) process.stderr.write(`${w}\n`);
-      const flags = { ...given, ...progressOf(given, cmd.getOptionValueSource('progress') === 'cli') };
+      const session = cmd.parent?.name() === 'debug' ? await debugRequestOf(cmd.parent.opts(), context, given) : undefined;
+      const progress = progressOf(given, cmd.getOptionValueSource('progress') === 'cli');
+      // A session takes the terminal: a live display drawing over it would garble both.
+      const flags = { ...given, ...progress, ...(session !== undefined && (progress.progress === 'auto' || progress.progress === 'tty') ? { progress: 'plain' as const } : {}), ...(session !== undefined ? { debugSession: session } : {}) };
       // `--network host` on the command line is the person running the build granting it, as buildx adds the
       // network.host entitlement for it (build/opt.go); a Dockerfile's RUN --network=host and a bake file's
       // `network = "host"` still need --allow network.host.
@@ -83,6 +87,13 @@ export function registerBuild(program: Command, signal: AbortSignal): void {
       return runBuildFlags(context, { ...flags, allow, root: rootOf(cmd), ...(builderOf(cmd) !== undefined ? { builder: builderOf(cmd) } : {}) }, signal);
     }));
 
+}
+
+/** `tsbuild debug`'s options for the build under it; stdin must be free for the session. */
+async function debugRequestOf(opts: { on?: string; invoke?: string }, context: string, flags: BuildFlags): Promise<DebugRequest> {
+  if (context === '-' || flags.file === '-') throw new UserError('INVALID_ARGUMENT', 'tsbuild debug build reads the session\'s input from stdin: the context or Dockerfile cannot come from it too', 'pass the context as a directory and -f as a file');
+  const { parseInvokeConfig } = await import('../options/invoke.js');
+  return { on: opts.on === 'always' ? 'always' : 'error', invoke: parseInvokeConfig(opts.invoke), isInvokeGiven: opts.invoke !== undefined };
 }
 
 /**
@@ -271,6 +282,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     ...(stdinDockerfile !== undefined || (remote?.source?.kind === 'stdin' && remote.dockerfileText !== undefined) ? { dockerfileName: 'Dockerfile' } : {}),
     ...(Object.keys(named.contexts).length ? { namedContexts: named.contexts } : {}),
     ...(Object.keys(agents.sockets).length ? { ssh: agents.sockets } : {}),
+    ...(flags.debugSession !== undefined ? { debug: flags.debugSession } : {}),
   };
   for (const [name, source] of Object.entries(named.sources)) progress.note(`build context ${name}: ${source.url}${source.commit ? ` at ${source.commit}` : ''}`);
   if (remote?.source?.url !== undefined) progress.note(`build context ${remote.source.url}${remote.source.commit ? ` at ${remote.source.ref ?? ''} ${remote.source.commit}` : ''}`);

@@ -1,10 +1,17 @@
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { UserError } from '../../common/index.js';
+import { registerBuild } from './build.js';
 
-/** `tsbuild debug parse`: how tsbuild reads its inputs. */
-export function registerDebug(program: Command): void {
-  const debug = program.command('debug').description('inspect how tsbuild reads its inputs');
+/**
+ * `tsbuild debug build …` (buildx's `debug [--on=error|always] [--invoke CMD] build`): a shell where a RUN failed, or
+ * a command in the image made; `tsbuild debug parse`: how tsbuild reads a Dockerfile.
+ */
+export function registerDebug(program: Command, signal: AbortSignal): void {
+  const debug = program.command('debug').description('debug a build (a shell where a RUN failed, or in the image made), or inspect how tsbuild reads its inputs')
+    .addOption(new Option('--on <when>', 'when the session starts: error (a RUN failed) or always (also after a build that succeeded)').choices(['error', 'always']).default('error'))
+    .option('--invoke <command>', 'what the session runs: a command (default sh), or args=…,entrypoint=…,env=…,user=…,cwd=…,tty=… (JSON arrays allowed)');
+  registerBuild(debug, signal);
   debug.command('parse').description('print the parsed Dockerfile instructions')
     .option('-f, --file <path>', 'Dockerfile to parse', 'Dockerfile')
     .addOption(new Option('--format <format>', 'json: the parse tree as JSON; dump: BuildKit\'s parser dump, `(copy ["--from=a"] "src" "/dst")`').choices(['json', 'dump']).default('json'))

@@ -8,9 +8,10 @@ import { isInUserNamespace } from '../rootless/index.js';
 import { isChildRunning, setChildRef } from '../../common/index.js';
 
 /** Starts `tsbuild-run` with its four pipes: spec in on stdin, the container's stdout/stderr, status lines on fd 3. */
-export function startHelper(binary: string): ChildProcess {
+export function startHelper(binary: string, stdio: 'pipes' | 'terminal' = 'pipes'): ChildProcess {
   // An empty environment: the helper reads none (the step's comes in the spec), and Node need not copy ours.
-  return spawn(binary, [], { stdio: ['pipe', 'pipe', 'pipe', 'pipe'], env: {} });
+  // 'terminal' (`tsbuild debug`): its stdout and stderr are ours and our stdin is its fd 4, which it relays to the step.
+  return spawn(binary, [], { stdio: stdio === 'pipes' ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'inherit', 'inherit', 'pipe', 0], env: {} });
 }
 
 /** A helper to run a step: `cgroups` are the cgroup.procs files it is in already (its container inherits them). */

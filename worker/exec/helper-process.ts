@@ -71,7 +71,9 @@ export function runHelper(spec: HelperSpec, signal: AbortSignal, progress: Progr
   return new Promise((resolve, reject) => {
     // A helper started earlier (helper-pool.ts) waits for its spec; without a pool, one is started now. One already
     // in exactly the step's cgroups joins none: its container is born in them.
-    const taken = pool?.take(binary, spec.cgroups) ?? { child: startHelper(binary), cgroups: [] };
+    // `tsbuild debug` (spec.terminal): a helper of its own, given this process's stdin, stdout and stderr.
+    const taken = spec.terminal !== undefined ? { child: startHelper(binary, 'terminal'), cgroups: [] }
+      : pool?.take(binary, spec.cgroups) ?? { child: startHelper(binary), cgroups: [] };
     const child = taken.child;
     const isInCgroups = taken.cgroups.length > 0 && sameFiles(taken.cgroups, spec.cgroups);   // take() checked
     const result: HelperResult = { stubs: [] };

@@ -70,6 +70,12 @@ export interface HelperSpec {
   shmKib?: number;
   /** A RUN mount targets /dev/shm: the helper mounts no default tmpfs there (BuildKit's dedupMounts). */
   isShmReplaced?: boolean;
+  /**
+   * `tsbuild debug`: the process's stdio is a person's, relayed by the helper from its fd 4 (this process's stdin)
+   * into a pipe ('stdio') or a pseudo-terminal of the step's own ('tty'), and out to its stdout and stderr, which are
+   * this process's. Absent: a build step's (stdin /dev/null, output to the driver).
+   */
+  terminal?: 'stdio' | 'tty';
 }
 
 function overlayTokens(key: string, o: HelperOverlay): string[] {
@@ -110,6 +116,7 @@ export function encodeHelperSpec(spec: HelperSpec): Buffer {
   for (const r of spec.rlimits ?? []) t.push('rlimit', String(r.resource), r.soft < 0 ? 'inf' : String(r.soft), r.hard < 0 ? 'inf' : String(r.hard));
   if (spec.shmKib !== undefined) t.push('shm', String(spec.shmKib));
   if (spec.isShmReplaced === true) t.push('no-shm');
+  if (spec.terminal !== undefined) t.push('terminal', spec.terminal);
   for (const token of t) {
     if (token.includes('\0')) throw new UserError('INVALID_ARGUMENT', `a RUN argument, environment value or mount holds a NUL byte: ${JSON.stringify(token.length > 200 ? `${token.slice(0, 200)}...` : token)}`, 'a process cannot receive NUL bytes in its arguments or environment: remove it from the Dockerfile, build arg or base image ENV');
   }

@@ -115,6 +115,11 @@ export interface ExecEnvironment {
   accounts?: ChainAccounts;
   /** The worker's helpers started ahead of need (helper-pool.ts). Absent: each step starts its own. */
   helpers?: HelperPool;
+  /**
+   * `tsbuild debug`: the process talks to the person at this process's stdin and stdout (HelperSpec.terminal), and
+   * its exit status is returned rather than a failure; the step's output is not logged.
+   */
+  terminal?: 'stdio' | 'tty';
 }
 
 // BuildKit's sandbox hostname (executor/oci: hostname "buildkitsandbox"), what a RUN step sees unless the build arg
@@ -197,8 +202,11 @@ async function stepNetwork(op: ExecOp, env: ExecEnvironment): Promise<StepNetwor
   }
 }
 
-/** Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. */
-export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+/**
+ * Runs one RUN step to completion; throws RunError (code RUN_FAILED) with exit code and last output lines. With
+ * `env.terminal` (`tsbuild debug`) the process's exit status (128+signal when killed) is returned instead.
+ */
+export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSignal, progress: ProgressSink): Promise<number> {
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
   // Rootless, this process cannot write cgroup.procs files outside its delegated subtree: nothing to warm. Nor when
   // the waiting helper is in the shared cgroups this step gets already (helper-pool.ts): it joins none.
@@ -223,7 +231,7 @@ export async function runExec(op: ExecOp, env: ExecEnvironment, signal: AbortSig
   const known = env.rootfs.isFresh === true ? env.accounts?.known(env.rootfs.lowerDirs) : undefined;
   const session = known === undefined ? openSession(env.rootfs) : undefined;
   try {
-    await runIn(op, env, session, known, network, warm, signal, progress);
+    return await runIn(op, env, session, known, network, warm, signal, progress);
   } finally {
     await (await network.catch(() => undefined))?.done();
   }
@@ -237,7 +245,7 @@ function openSession(rootfs: OverlayRootfs): RootSession {
 // one (`known` accounts, fresh upper), it starts one while the helper runs. `starting`: the step's network, which
 // the caller lets go.
 async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | undefined, known: Accounts | undefined,
-  starting: Promise<StepNetwork>, warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<void> {
+  starting: Promise<StepNetwork>, warm: Promise<void>, signal: AbortSignal, progress: ProgressSink): Promise<number> {
   const tail = new OutputTail(20);
   // The step's output reaches the log as buildkitd lets it through (2 MiB, 200 KiB/s); the tail sees all of it.
   const logs = new StepLogs(progress);
@@ -322,6 +330,7 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
         ...(op.ulimits?.length ? { rlimits: op.ulimits.map(rlimitOf) } : {}),
         ...(op.shmSize !== undefined ? { shmKib: Math.ceil(op.shmSize / 1024) } : {}),
         ...(plan.mounts.some((m) => m.target === '/dev/shm') ? { isShmReplaced: true } : {}),
+        ...(env.terminal !== undefined ? { terminal: env.terminal } : {}),
       }, signal, logs.sink, tail, helperPath(), env.helpers);
       // The helper is started: the session for the clean-up boots while the step runs.
       session ??= openSession(env.rootfs);
@@ -352,11 +361,14 @@ async function runIn(op: ExecOp, env: ExecEnvironment, given: RootSession | unde
     }
   }
   if (signal.aborted) throw new CancelledError(`RUN ${op.argv.join(' ')}`, { cause: signal.reason });
+  // A person's shell ends as they end it: its status is theirs to see, not a failed step (a setup failure still is).
+  if (env.terminal !== undefined && result.failure === undefined) return result.signal !== undefined ? 128 + result.signal : result.exitCode ?? 0;
   const err = describeExit(op, result, tail.lines());
   if (err !== undefined) {
     logs.flushKept();
     throw err;
   }
+  return 0;
 }
 
 // Steps without limits share the build's cgroups for their device policy; a step with limits gets its own.

@@ -9,8 +9,10 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -43,33 +45,81 @@ void check_parent(void) {
  * `echo x > /dev/stdout` or `tee /dev/stderr` in a RUN failed with ENXIO. This process copies what the step writes
  * into its pipes to its own stdout and stderr, until both end: when pid 1 of the step's namespace exits, the kernel
  * kills the rest of it, so nothing the step started keeps them open after it.
+ *
+ * `tsbuild debug` adds an input: what arrives on TERMINAL_FD (a person's terminal or stdin) goes to `in` (the step's
+ * stdin pipe, or its pseudo-terminal's master, then also `out`), written only as `in` takes it, so a step that reads
+ * no input never stalls its output. The step never holds TERMINAL_FD itself: through /proc/self/fd a process can
+ * open the file behind an fd again, with the rights of root in the container, and a terminal takes ioctls.
  */
-static void relay(int out, int err) {
-  struct pollfd fds[2] = { { .fd = out, .events = POLLIN, .revents = 0 }, { .fd = err, .events = POLLIN, .revents = 0 } };
+static volatile sig_atomic_t winched = 0;
+static void on_winch(int sig) { (void)sig; winched = 1; }
+
+static void copy_winsize(int to) {
+  struct winsize ws;
+  if (ioctl(TERMINAL_FD, TIOCGWINSZ, &ws) == 0) ioctl(to, TIOCSWINSZ, &ws);
+}
+
+static void write_all(int fd, const char *buf, ssize_t n) {
+  // What the driver no longer reads (it went away) is dropped: the step is killed through PDEATHSIG anyway.
+  for (ssize_t done = 0; done < n;) {
+    ssize_t w = write(fd, buf + done, (size_t)(n - done));
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) break;
+    done += w;
+  }
+}
+
+static void relay(int out, int err, int in, bool tty) {
+  enum { OUT, ERR, SRC, DST };
+  struct pollfd fds[4] = {
+    { .fd = out, .events = POLLIN, .revents = 0 }, { .fd = err, .events = POLLIN, .revents = 0 },
+    { .fd = in >= 0 ? TERMINAL_FD : -1, .events = POLLIN, .revents = 0 }, { .fd = -1, .events = POLLOUT, .revents = 0 },
+  };
   static char buf[1 << 16];
-  int open_ends = 2;
+  static char pending[1 << 12];
+  ssize_t npending = 0, sent = 0;
+  bool src_open = in >= 0;
+  int open_ends = (out >= 0) + (err >= 0);
   while (open_ends > 0) {
-    if (poll(fds, 2, -1) < 0) {
+    if (tty && winched) { winched = 0; copy_winsize(in); }
+    // Input is read only once the last of it is written: TERMINAL_FD is not polled while `in` is full.
+    fds[SRC].fd = src_open && npending == 0 ? TERMINAL_FD : -1;
+    fds[DST].fd = npending > 0 ? in : -1;
+    if (poll(fds, 4, -1) < 0) {
       if (errno == EINTR) continue;
       fail("poll", "stdio relay", errno);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = OUT; i <= ERR; i++) {
       if (fds[i].fd < 0 || (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
       ssize_t n = read(fds[i].fd, buf, sizeof buf);
       if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      // A pseudo-terminal's master reads EIO once the step's last process has closed the other side.
       if (n <= 0) {
-        close(fds[i].fd);
+        if (!tty || i != OUT) close(fds[i].fd);
         fds[i].fd = -1;
         open_ends--;
         continue;
       }
-      // What the driver no longer reads (it went away) is dropped: the step is killed through PDEATHSIG anyway.
-      for (ssize_t done = 0; done < n;) {
-        ssize_t w = write(i == 0 ? STDOUT_FILENO : STDERR_FILENO, buf + done, (size_t)(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) break;
-        done += w;
+      write_all(i == OUT ? STDOUT_FILENO : STDERR_FILENO, buf, n);
+    }
+    if (fds[SRC].fd >= 0 && (fds[SRC].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+      ssize_t n = read(TERMINAL_FD, pending, sizeof pending);
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) {
+        // The person's input ended: the step's stdin ends too (a pseudo-terminal has no end of its own to give).
+        src_open = false;
+        if (!tty) { close(in); in = -1; }
+      } else {
+        npending = n;
+        sent = 0;
       }
+    }
+    if (fds[DST].fd >= 0 && (fds[DST].revents & (POLLOUT | POLLERR | POLLHUP)) != 0) {
+      ssize_t w = write(in, pending + sent, (size_t)(npending - sent));
+      if (w < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (w <= 0) { npending = 0; src_open = false; continue; }   // the step closed its stdin: no more input
+      sent += w;
+      if (sent == npending) npending = 0;
     }
   }
 }
@@ -86,6 +136,9 @@ static _Noreturn void container(struct spec *s, int alive_write) {
   // A session of its own: the step loses the caller's controlling terminal, so it can neither open /dev/tty
   // (ENXIO) nor push input into the caller's terminal with TIOCSTI. Docker's containers never share one either.
   if (setsid() < 0) fail("setsid", "", errno);
+  // `tsbuild debug` with a terminal: the pseudo-terminal made for the step (main) is its controlling terminal, so a
+  // shell gets job control and Ctrl-C reaches the step's foreground process, never tsbuild.
+  if (s->terminal == T_TTY && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail("ioctl", "TIOCSCTTY", errno);
   // Join the cgroups before unsharing the cgroup namespace, so the container sees its own cgroup as its root.
   join_cgroups(s);
   // The build's network namespace (prepared by the driver, lo up, a user-mode stack behind tap0) is joined before
@@ -150,12 +203,15 @@ int main(int argc, char **argv) {
   // pipe, a shell's directory fd) and would reach the step's process: a directory fd is a way out of the rootfs
   // (`WORKDIR /proc/self/fd/N`, runc's CVE-2024-21626), any other a channel to the host. runc closes them the same
   // way before it execs the container's process (libcontainer/standard_init_linux.go, UnsafeCloseFrom).
-  if (syscall(SYS_close_range, STATUS_FD + 1, ~0U, 0) != 0) fail("close_range", "inherited fds", errno);
+  // TERMINAL_FD too, unless the spec says it is `tsbuild debug`'s (below, once the spec is read).
+  if (syscall(SYS_close_range, TERMINAL_FD + 1, ~0U, 0) != 0) fail("close_range", "inherited fds", errno);
   umask(022);
   // If the driver dies, so do we (and then the container, through its own PDEATHSIG).
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   struct spec s;
   spec_read(STDIN_FILENO, &s);
+  if (s.terminal == T_PIPES) close(TERMINAL_FD);
+  else if (fcntl(TERMINAL_FD, F_SETFD, FD_CLOEXEC) != 0) fail("fcntl", "terminal fd", errno);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (devnull < 0) fail("open", "/dev/null", errno);
   if (dup2(devnull, STDIN_FILENO) < 0) fail("dup2", "stdin", errno);
@@ -170,8 +226,26 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
-  int out[2], err[2];
-  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fail("pipe2", "stdio pipes", errno);
+  int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
+  int tty = -1;   // T_TTY: the pseudo-terminal's other side, the step's stdin, stdout and stderr
+  if (s.terminal == T_TTY) {
+    // A pseudo-terminal of the step's own (runc gives `-t` containers one too): a person's terminal never reaches it.
+    out[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (out[0] < 0) fail("posix_openpt", "", errno);
+    if (grantpt(out[0]) != 0 || unlockpt(out[0]) != 0) fail("unlockpt", "", errno);
+    const char *name = ptsname(out[0]);
+    if (name == NULL) fail("ptsname", "", errno);
+    tty = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (tty < 0) fail("open", name, errno);
+    if (fcntl(out[0], F_SETFL, O_NONBLOCK) != 0) fail("fcntl", "pty", errno);
+    copy_winsize(out[0]);
+    struct sigaction wa = { .sa_handler = on_winch };   // no SA_RESTART: poll returns, the size is copied
+    sigemptyset(&wa.sa_mask);
+    sigaction(SIGWINCH, &wa, NULL);
+  } else {
+    if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) fail("pipe2", "stdio pipes", errno);
+    if (s.terminal == T_STDIO && (pipe2(in, O_CLOEXEC) != 0 || fcntl(in[1], F_SETFL, O_NONBLOCK) != 0)) fail("pipe2", "stdin pipe", errno);
+  }
   // The driver going away must not kill this process by SIGPIPE before it reports: relay() drops what it cannot write.
   signal(SIGPIPE, SIG_IGN);
   if (unshare(CLONE_NEWPID) != 0) fail("unshare", "pid", errno);
@@ -179,17 +253,28 @@ int main(int argc, char **argv) {
   if (pid < 0) fail("fork", "", errno);
   if (pid == 0) {
     signal(SIGPIPE, SIG_DFL);
-    if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) fail("dup2", "stdio pipes", errno);
+    if (tty >= 0) {
+      if (dup2(tty, STDIN_FILENO) < 0 || dup2(tty, STDOUT_FILENO) < 0 || dup2(tty, STDERR_FILENO) < 0) fail("dup2", "pty", errno);
+    } else {
+      if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) fail("dup2", "stdio pipes", errno);
+      if (in[0] >= 0 && dup2(in[0], STDIN_FILENO) < 0) fail("dup2", "stdin pipe", errno);
+      close(err[0]);
+    }
     close(out[0]);
-    close(err[0]);
     container(&s, alive[1]);
   }
   child_pid = pid;
   if (stopping) kill(pid, SIGKILL);
   close(alive[0]);
-  close(out[1]);
-  close(err[1]);
-  relay(out[0], err[0]);
+  if (tty >= 0) {
+    close(tty);   // the step holds the only other ends: the master reads EIO once they are gone
+    relay(out[0], -1, out[0], true);
+  } else {
+    close(out[1]);
+    close(err[1]);
+    if (in[0] >= 0) close(in[0]);
+    relay(out[0], err[0], in[1], false);
+  }
   int status;
   while (waitpid(pid, &status, 0) < 0)
     if (errno != EINTR) fail("waitpid", "", errno);

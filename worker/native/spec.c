@@ -15,6 +15,7 @@
 //   bind <srcRoot> <srcPath> <target> <ro|rw>          tmpfs <target> <data>       file <target> <content>
 //   secret <target> <uid> <gid> <mode> <hex of the value>    (hex: a secret may hold NUL bytes)
 //   rlimit <RLIMIT_* number> <soft|inf> <hard|inf>     shm <KiB> | no-shm (a mount replaces /dev/shm)
+//   terminal <stdio|tty>                               `tsbuild debug`: the step's stdio is the person's, relayed (main.c)
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdlib.h>
@@ -216,6 +217,12 @@ void spec_read(int fd, struct spec *s) {
       s->shm_kib = next_num(&c, "shm");
       if (s->shm_kib < 4) fail("spec", "shm", EINVAL);
     } else if (strcmp(key, "no-shm") == 0) s->shm_kib = 0;
+    else if (strcmp(key, "terminal") == 0) {
+      const char *mode = next(&c, "terminal");
+      if (strcmp(mode, "stdio") == 0) s->terminal = T_STDIO;
+      else if (strcmp(mode, "tty") == 0) s->terminal = T_TTY;
+      else fail("spec", "terminal", EINVAL);
+    }
     else if (strcmp(key, "rootfs") == 0) read_overlay(&c, &s->rootfs);
     else if (strcmp(key, "overlay") == 0) {
       s->overlays = push(s->overlays, &s->noverlays, sizeof(struct overlay));

@@ -11,6 +11,8 @@
 #include <linux/filter.h>
 
 #define STATUS_FD 3
+/* `tsbuild debug`: the person's terminal (or whatever their stdin is), which the helper reads and the step never holds. */
+#define TERMINAL_FD 4
 #define EXIT_SETUP 125
 
 /** An overlay mount: read-only when upper is empty. */
@@ -83,6 +85,12 @@ struct spec {
   struct mount_entry *mounts; size_t nmounts;
   struct rlimit_entry rlimits[MAX_RLIMITS]; size_t nrlimits;
   unsigned long long shm_kib; /* /dev/shm tmpfs size in KiB; 0: not mounted, a RUN mount replaces it */
+  /**
+   * T_PIPES: a build step (stdin /dev/null, stdout and stderr relayed to the driver). T_STDIO and T_TTY: `tsbuild
+   * debug`, a person at the other end of TERMINAL_FD: what it gives is relayed into the step's stdin pipe (T_STDIO) or a
+   * pseudo-terminal made for the step (T_TTY), and its output to this process's own stdout and stderr.
+   */
+  enum { T_PIPES, T_STDIO, T_TTY } terminal;
 };
 
 /* spec.c */
