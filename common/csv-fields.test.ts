@@ -57,3 +57,13 @@ describe('csvFields', () => {
     });
   }
 });
+
+describe('csvFields with Go\'s LazyQuotes (buildx debug --invoke)', () => {
+  it('keeps a quote inside an unquoted field, a lone quote inside a quoted one, and runs an open quoted field to the end', () => {
+    expect(csvFields('args=["ls"],tty=false', ',', true)).to.deep.equal(['args=["ls"]', 'tty=false']);
+    expect(csvFields('"a "b" c",d', ',', true)).to.deep.equal(['a "b" c', 'd']);
+    expect(csvFields('"open field, to the end', ',', true)).to.deep.equal(['open field, to the end']);
+    // Doubled quotes still stand for one, as the strict reader reads them.
+    expect(csvFields('entrypoint=["sh"],"args=[""-c"", ""ls /""]"', ',', true)).to.deep.equal(['entrypoint=["sh"]', 'args=["-c", "ls /"]']);
+  });
+});
