@@ -127,6 +127,14 @@ describe('tsbuild daemon', function () {
     expect(summary(again.stderr)).to.match(/^cache: (\d+)\/\1 steps cached/);
   });
 
+  it('runs `tsbuild debug` itself, never through the daemon: the session is the person\'s stdin, not a warm process\'s', async () => {
+    const before = servedPids(daemonLog()).length;
+    const r = await start(['debug', '--on=always', 'build', '--root', root, ctx], { env: viaDaemon, input: 'cat /copy.txt\n' }).result;
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('hello\n');
+    expect(servedPids(daemonLog()).length).to.equal(before);
+  });
+
   it('fails a bad Dockerfile with the same error text and exit status as a direct run', async () => {
     const bad = join(env?.dir ?? '', 'bad');
     await mkdir(bad, { recursive: true });
