@@ -56,7 +56,8 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
     return [];   // the compile has parsed this text already; a check that cannot is not the build's failure
   }
   for (const w of result.warnings) progress.note(formatCheckWarning(w, result.isError));
-  if (result.isError) throw checkFailure(result.warnings, dockerfile.path);
+  // BuildKit's build fails with the lint's own message (linter.go, LintError), as the check call does.
+  if (result.isError) throw checkFailure(result.warnings, dockerfile.path, lintViolation(result.warnings));
   return result.warnings;
 }
 
@@ -166,11 +167,10 @@ export function lintViolation(warnings: CheckWarning[]): string {
 }
 
 /** The error of findings made fatal by `# check=error=true`, located at the first. */
-function checkFailure(warnings: CheckWarning[], path: string, message?: string): DockerfileError {
+function checkFailure(warnings: CheckWarning[], path: string, message: string): DockerfileError {
   const w = warnings[0];
   const line = w?.line ?? 1;
-  return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 },
-    message ?? `build checks failed: ${warnings.length} finding${warnings.length === 1 ? '' : 's'} (first: ${w?.rule ?? ''}: ${w?.message ?? ''})`,
+  return new DockerfileError({ file: path, line, column: w?.column ?? 1, endLine: line, endColumn: w?.column ?? 1 }, message,
     'fix them, or skip rules with `# check=skip=RULE` at the top of the Dockerfile');
 }
 
