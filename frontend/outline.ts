@@ -94,7 +94,7 @@ export function outlineOf(text: string, opts: GlobalArgOptions = {}): Outline {
     const used = new Set(expand(stage.from.args[0] ?? '', scope).matched);
     const platform = stage.from.flags.find((f) => f.name === 'platform')?.value;
     if (platform !== undefined) for (const m of expand(platform, scope).matched) used.add(m);
-    const baseIndex = stages.findIndex((s) => s.index < stage.index && s.name === base.toLowerCase());
+    const baseIndex = stages.findLastIndex((s) => s.index < stage.index && s.name === base.toLowerCase());
     const o = baseIndex >= 0 ? clone(outlines[baseIndex] ?? global) : clone(global);
     if (baseIndex >= 0) o.base = baseIndex;
     for (const u of used) o.usedArgs.add(u);

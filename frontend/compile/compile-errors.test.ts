@@ -17,7 +17,6 @@ describe('compile: errors', () => {
     // BuildKit splits --mount with csvvalue.Fields (commands_runmount.go parseMount): an empty field is no key=value.
     ['an empty field in --mount', 'FROM alpine\nRUN --mount=type=cache,,target=/x make\n', {}, 2, 5],
     ['a bad --network', 'FROM alpine\nRUN --network=bridge make\n', {}, 2, 5],
-    ['a duplicate stage name', 'FROM alpine AS a\nFROM alpine AS A\n', {}, 2, 16],
     ['a bad ${} in ENV', 'FROM alpine\nENV A=${B\n', {}, 2, 7],
     ['an invalid --platform', 'FROM --platform=no/such/platform/here alpine\n', {}, 1, 17],
     ['a bad HEALTHCHECK duration', 'FROM alpine\nHEALTHCHECK --interval=soon CMD true\n', {}, 2, 24],

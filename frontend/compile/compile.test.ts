@@ -34,6 +34,14 @@ describe('compile: stages', () => {
     expect(copy(graph, 's1.2').from).to.deep.equal({ kind: 'vertex', id: 's0.1' });
   });
 
+  it('takes a stage name given twice as BuildKit does: FROM the last above it, --from and --target the last in the file', async () => {
+    const text = 'FROM busybox AS b\nRUN one\nFROM b AS c\nFROM alpine AS b\nRUN two\nFROM scratch\nCOPY --from=b /x /x\n';
+    const { graph } = await build(text);
+    expect(copy(graph, 's3.1').from).to.deep.equal({ kind: 'vertex', id: 's2.1' });
+    expect((await build(text, { target: 'b' })).graph.stages.map((s) => s.index)).to.deep.equal([2]);
+    expect((await build(text, { target: 'c' })).graph.stages.map((s) => s.index)).to.deep.equal([0, 1]);
+  });
+
   it('treats a --from that names no stage as an image with its own source vertex', async () => {
     const { graph, calls } = await build('FROM alpine\nCOPY --from=busybox /bin/busybox /bin/\n');
     expect(calls).to.include('busybox@amd64');

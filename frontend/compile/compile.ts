@@ -82,10 +82,9 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
   const stages: StageSource[] = [];
   for (const inst of df.instructions) {
     if (inst.keyword === 'FROM') {
+      // A name may be given twice: BuildKit only warns (DuplicateStageName), and a reference means the last stage of
+      // that name above it for FROM, the last in the file for --from and --target (dispatchStates.statesByName).
       const name = inst.args.length === 3 ? inst.args[2]?.toLowerCase() : undefined;
-      if (name !== undefined && stages.some((s) => s.name === name)) {
-        throw new DockerfileError(src.findLast(inst.location, inst.args[2] ?? ''), `duplicate stage name "${name}"`, 'give every stage a different name');
-      }
       const stage: StageSource = { index: stages.length, from: inst, baseName: '', instructions: [] };
       if (name !== undefined) stage.name = name;
       stages.push(stage);
@@ -145,7 +144,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     if (kind === 'local') localBase.set(i, namedContextKey(s.baseName));
     if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
     if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
-    const base = stages.find((o) => o.index < i && o.name === s.baseName.toLowerCase());
+    const base = stages.findLast((o) => o.index < i && o.name === s.baseName.toLowerCase());
     if (base) {
       baseOf.set(i, base.index);
       mark(base.index);

@@ -23,11 +23,14 @@ export interface StageSource {
 /** A reference from an instruction to another stage or an image. */
 export interface StageLink { inst: Instruction; ref: string; stage?: number }
 
-/** Resolves a --from / from= value to a stage index (name, case-insensitive, or number), or undefined for an image. */
+/**
+ * Resolves a --from / from= value to a stage index (name, case-insensitive, or number), or undefined for an image. A
+ * name given to two stages means the last one, as in BuildKit (its stages by name are looked up once all are added).
+ */
 export function findStage(stages: StageSource[], ref: string): number | undefined {
   if (/^\d+$/.test(ref)) return Number(ref);
   const lower = ref.toLowerCase();
-  return stages.find((s) => s.name === lower)?.index;
+  return stages.findLast((s) => s.name === lower)?.index;
 }
 
 /** Every stage/image reference a stage makes, in instruction order. */
@@ -74,7 +77,7 @@ export function stageLinks(stage: StageSource, stages: StageSource[], src: Sourc
 /** The target stage's index: by name (`--target`) or the last stage. */
 export function targetIndex(stages: StageSource[], target: string | undefined, src: SourceText): number {
   if (target === undefined || target === '') return stages.length - 1;
-  const index = stages.find((s) => s.name === target.toLowerCase())?.index;
+  const index = stages.findLast((s) => s.name === target.toLowerCase())?.index;
   if (index === undefined) {
     const names = stages.flatMap((s) => (s.name ? [s.name] : []));
     const guess = nearest(target, names, { caseSensitive: true });
@@ -180,7 +183,7 @@ function stagePlan(text: string, target: string | undefined, opts: { args?: Glob
   const deps = new Map(stages.map((s) => [s.index, stageLinks(s, stages, src)]));
   const baseOf = new Map<number, number>();
   for (const s of stages) {
-    const base = stages.find((o) => o.index < s.index && o.name === s.baseName.toLowerCase());
+    const base = stages.findLast((o) => o.index < s.index && o.name === s.baseName.toLowerCase());
     if (base) baseOf.set(s.index, base.index);
   }
   const order = opts.allStages === true ? stages.map((s) => s.index) : orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
