@@ -1,4 +1,4 @@
-import { neededStageBases, type GlobalArgOptions } from '../frontend/index.js';
+import { neededStageBases } from '../frontend/index.js';
 import { namedContextKey } from '../common/index.js';
 import { formatReference, parseReference, type Reference, type RegistryClient } from '../registry/index.js';
 import { isOciLayoutRef } from './oci-layout-image.js';
@@ -18,14 +18,11 @@ export function literalBaseImages(dockerfileText: string, contexts: Record<strin
   return [...out.values()];
 }
 
-/**
- * literalBaseImages with each image's FROM text (the key the build checks take), one entry per text. With `args`
- * (build-checks.ts), FROM lines are expanded in the global ARG scope first, so `FROM $BASE` is included too.
- */
-export function literalBases(dockerfileText: string, contexts: Record<string, NamedContext> = {}, target?: string, args?: GlobalArgOptions): { written: string; ref: Reference }[] {
+/** literalBaseImages with each image's FROM text, one entry per text. */
+function literalBases(dockerfileText: string, contexts: Record<string, NamedContext>, target?: string): { written: string; ref: Reference }[] {
   let bases: string[];
   try {
-    bases = neededStageBases(dockerfileText, target, { replaced: Object.keys(contexts), ...(args ? { args } : {}) });
+    bases = neededStageBases(dockerfileText, target, { replaced: Object.keys(contexts) });
   } catch {
     return [];
   }

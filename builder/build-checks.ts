@@ -1,8 +1,8 @@
 import { basename, relative } from 'node:path';
 import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, neededStageIndexes, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
 import { isTsbuildError, UserError } from '../common/index.js';
-import { formatPlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
-import { literalBases, registryImageText } from './base-prefetch.js';
+import { formatPlatformAll, normalizePlatform, parsePlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
+import { registryImageText } from './base-prefetch.js';
 import type { NamedContext } from './options/build-flags.js';
 import type { ProgressWriter } from './progress/index.js';
 
@@ -21,20 +21,61 @@ export function addBaseEnv(into: BaseEnv, written: string, config: ImageConfig):
   into[written] = [...new Set([...(into[written] ?? []), ...names])];
 }
 
+/** What `--check` learns from the base images: their ENV names, and the findings only a resolved image gives. */
+export interface ResolvedBases { baseEnv: BaseEnv; found: CheckWarning[] }
+
 /**
- * `--check` resolves what a build would: the images the target's stages name literally (base-prefetch.ts), their
- * configs for `platform`. An image that cannot be resolved leaves its stages unchecked by UndefinedVar, as one whose
- * FROM names a variable: the check is about the Dockerfile, and the build reports the registry's answer.
+ * `--check` resolves what a build would: the images the target's stages name (expanded in the global ARG scope, a
+ * `--build-context` image in place of the name), their configs for each stage's platform (`FROM --platform`, else
+ * `platform`). An image that cannot be resolved leaves its stages unchecked by UndefinedVar, as one whose FROM names
+ * a variable: the check is about the Dockerfile, and the build reports the registry's answer. An image for another
+ * platform than its stage's is InvalidBaseImagePlatform, as BuildKit's lint reports it while converting.
  */
-export async function resolveBaseEnv(
-  text: string, client: RegistryClient, opts: { namedContexts?: Record<string, NamedContext>; target?: string; platform: Platform; args: GlobalArgOptions }, signal?: AbortSignal,
-): Promise<BaseEnv> {
-  const env: BaseEnv = {};
-  await Promise.all(literalBases(text, opts.namedContexts, opts.target, opts.args).map(async ({ written, ref }) => {
-    const image = await client.resolveImage(ref, opts.platform, signal).catch(() => undefined);
-    if (image !== undefined) addBaseEnv(env, written, image.config);
+export async function resolveBases(
+  dockerfile: { path: string; text: string }, client: RegistryClient, opts: { namedContexts?: Record<string, NamedContext>; target?: string; platform: Platform; args: GlobalArgOptions }, signal?: AbortSignal,
+): Promise<ResolvedBases> {
+  const namedContexts = opts.namedContexts ?? {};
+  let froms: StageFrom[];
+  try {
+    froms = neededStageFroms(dockerfile.text, opts.target, { args: opts.args, replaced: Object.keys(namedContexts) });
+  } catch {
+    return { baseEnv: {}, found: [] };   // the build reports why
+  }
+  const baseEnv: BaseEnv = {};
+  const found: CheckWarning[] = [];
+  const file = relativeName(dockerfile.path);
+  const resolved = new Map<string, Promise<ImageConfig | undefined>>();
+  await Promise.all(froms.map(async (from) => {
+    const text = from.baseName.includes('$') ? undefined : registryImageText(from.baseName, namedContexts);
+    const platform = from.platform !== undefined ? parsePlatform(from.platform) : opts.platform;
+    if (text === undefined || platform === undefined) return;
+    let ref: ReturnType<typeof parseReference>;
+    try {
+      ref = parseReference(text);
+    } catch {
+      return;   // baseReferenceError reports it
+    }
+    const key = `${text}|${formatPlatformAll(platform)}`;
+    if (!resolved.has(key)) resolved.set(key, client.resolveImage(ref, platform, signal).then((image) => image.config, () => undefined));
+    const config = await resolved.get(key);
+    if (config === undefined) return;
+    addBaseEnv(baseEnv, from.baseName, config);
+    const mismatch = basePlatformMismatch(from.baseName, platform, config);
+    if (mismatch !== undefined) found.push({ rule: 'InvalidBaseImagePlatform', message: mismatch, file, line: from.at.line, column: 1, endLine: from.at.endLine });
   }));
-  return env;
+  found.sort((a, b) => a.line - b.line);
+  return { baseEnv, found };
+}
+
+/**
+ * BuildKit's validateBaseImagePlatform: the message when an image's config names another os or architecture than
+ * its stage is built for (the variant and OS version do not count), both written as platforms.FormatAll writes a
+ * normalised platform. `name` is the FROM's image as written (its variables expanded), BuildKit's origName.
+ */
+function basePlatformMismatch(name: string, expected: Platform, config: ImageConfig): string | undefined {
+  if (config.os === expected.os && config.architecture === expected.architecture) return undefined;
+  const actual: Platform = { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}), ...(config['os.version'] ? { 'os.version': config['os.version'] } : {}) };
+  return `Base image ${name} was pulled with platform ${JSON.stringify(formatPlatformAll(normalizePlatform(actual)))}, expected ${JSON.stringify(formatPlatformAll(normalizePlatform(expected)))} for current build`;
 }
 
 /**
@@ -45,7 +86,7 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
   excludes?: readonly string[]): CheckWarning[] {
   let result: ReturnType<typeof checkDockerfile>;
   try {
-    const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path)) : [];
+    const found = graph ? basePlatformWarnings(graph, relativeName(dockerfile.path), writtenBases(dockerfile.text, args, replaced)) : [];
     const stages = dispatchedStages(dockerfile.text, args.target, args, replaced);
     result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), {
       baseEnv, args, replaced, found, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
@@ -65,22 +106,30 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
  * InvalidBaseImagePlatform, as BuildKit's validateBaseImagePlatform: a stage's base image whose config names another
  * os or architecture than the stage is built for (a single-platform image, or `--platform windows/amd64` on a Linux
  * one). The build goes on with it, as BuildKit's does; the warning says the image is not what was asked for.
+ * `written`: each FROM line's image as written, which the message names (else the resolved reference).
  */
-function basePlatformWarnings(graph: BuildGraph, file: string): CheckWarning[] {
+function basePlatformWarnings(graph: BuildGraph, file: string, written: Map<number, string>): CheckWarning[] {
   const out: CheckWarning[] = [];
   const seen = new Set<string>();
   for (const stage of graph.stages) {
     const from = graph.vertices.find((v) => v.id === stage.vertices[0]);
     if (stage.base === undefined || from?.op.kind !== 'image' || from.location === undefined) continue;
-    const { os, architecture } = stage.base.config;
-    if (os === stage.platform.os && architecture === stage.platform.architecture) continue;
-    const actual = formatPlatform({ os, architecture, ...(stage.base.config.variant ? { variant: stage.base.config.variant } : {}) });
-    const message = `Base image ${stage.base.ref} was pulled with platform "${actual}", expected "${formatPlatform(stage.platform)}" for current build`;
+    const message = basePlatformMismatch(written.get(from.location.line) ?? stage.base.ref, stage.platform, stage.base.config);
+    if (message === undefined) continue;
     if (seen.has(`${from.location.line}|${message}`)) continue;   // a multi-platform graph holds each stage per platform
     seen.add(`${from.location.line}|${message}`);
     out.push({ rule: 'InvalidBaseImagePlatform', message, file, line: from.location.line, column: 1, endLine: from.location.endLine });
   }
   return out;
+}
+
+/** Each stage's FROM image as written (global ARGs expanded), by the FROM's line; empty when the plan cannot be made. */
+function writtenBases(text: string, args: GlobalArgOptions, replaced: string[]): Map<number, string> {
+  try {
+    return new Map(neededStageFroms(text, undefined, { args, replaced, allStages: true }).map((f) => [f.at.line, f.baseName]));
+  } catch {
+    return new Map();
+  }
 }
 
 /**
@@ -137,12 +186,12 @@ export interface CheckCall {
  * `# check=error=true` and findings, the results carry BuildKit's build error too.
  */
 export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions,
-  opts: { replaced?: string[]; conversionError?: DockerfileError | undefined; excludes?: readonly string[]; target?: string } = {}): CheckCall {
-  const { replaced = [], conversionError, excludes } = opts;
+  opts: { replaced?: string[]; conversionError?: DockerfileError | undefined; excludes?: readonly string[]; target?: string; found?: CheckWarning[] } = {}): CheckCall {
+  const { replaced = [], conversionError, excludes, found = [] } = opts;
   // BuildKit's lint converts every stage without a target, and only the target's stages with one (DockerfileLint).
   const stages = opts.target === undefined ? undefined : dispatchedStages(dockerfile.text, opts.target, args, replaced);
   const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), {
-    baseEnv, args, replaced, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
+    baseEnv, args, replaced, found, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
   });
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);

@@ -449,18 +449,18 @@ async function targetsAction(context: string, flags: BuildFlags, call: CallFunc,
  * the target's stages name are resolved first, as a build would (build-checks.ts).
  */
 async function checkAction(context: string, flags: BuildFlags, root: string, call: CallFunc, signal: AbortSignal, answer: CallAnswer): Promise<void> {
-  const { baseReferenceError, runCheckCall, resolveBaseEnv } = await import('../build-checks.js');
+  const { baseReferenceError, runCheckCall, resolveBases } = await import('../build-checks.js');
   const { hostPlatform } = await import('../../registry/index.js');
   const dockerfile = await callDockerfile(context, flags, signal);
   const platform = platformsOption(flags.platform)?.[0] ?? hostPlatform();
   const args = { buildArgs: keyValues('--build-arg', flags.buildArg), platform, buildPlatform: hostPlatform() };
   const namedContexts = parseBuildContexts(flags.buildContext);
-  const baseEnv = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBaseEnv(dockerfile.text, await r.registry(), {
+  const { baseEnv, found } = await withRoot(root, { insecureRegistries: flags.insecureRegistry }, async (r) => resolveBases(dockerfile, await r.registry(), {
     namedContexts, ...(flags.target ? { target: flags.target } : {}),
     platform, args,
   }));
   const checked = runCheckCall(dockerfile, checkDisplayName(context, flags.file), baseEnv, args, {
-    replaced: Object.keys(namedContexts), conversionError: baseReferenceError(dockerfile, namedContexts, args), excludes: dockerfile.excludes,
+    replaced: Object.keys(namedContexts), conversionError: baseReferenceError(dockerfile, namedContexts, args), excludes: dockerfile.excludes, found,
     ...(flags.target ? { target: flags.target } : {}),
   });
   // Go writes a LintResults without findings with `"warnings": null`.

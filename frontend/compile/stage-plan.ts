@@ -139,18 +139,23 @@ export function neededStageBases(text: string, target?: string, opts: { args?: G
   return neededStageFroms(text, target, opts).map((f) => f.baseName);
 }
 
-/** A stage's FROM image: its reference (expanded as neededStageBases does), and where the line writes it. */
-export interface StageFrom { baseName: string; at: SourceRange }
+/**
+ * A stage's FROM image: its reference (expanded as neededStageBases does), where the line writes it, and its
+ * `--platform` flag when it has one (expanded the same way).
+ */
+export interface StageFrom { baseName: string; at: SourceRange; platform?: string }
 
 /**
  * neededStageBases with where each FROM writes its image, for an error about that reference. `allStages`: every
  * stage's, as BuildKit's check converts every stage when no target is given.
  */
 export function neededStageFroms(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string } = {}): StageFrom[] {
-  const { stages, order, baseOf, replaced, src } = stagePlan(text, target, opts);
+  const { stages, order, baseOf, replaced, src, expand } = stagePlan(text, target, opts);
   return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).flatMap((i) => {
     const s = stages[i];
-    return s === undefined ? [] : [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? '') }];
+    if (s === undefined) return [];
+    const platform = s.from.flags.find((f) => f.name === 'platform')?.value;
+    return [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? ''), ...(platform !== undefined ? { platform: expand(platform) } : {}) }];
   });
 }
 
@@ -168,13 +173,13 @@ export function neededStageIndexes(text: string, target?: string, opts: { args?:
 function stagePlan(text: string, target: string | undefined, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string }) {
   const { dockerfile, src } = parseWithSource(text, opts.file);
   const scope = opts.args ? globalArgScope(dockerfile, { ...opts.args, ...(target ? { target } : {}) }) : undefined;
+  const expand = (written: string): string => (scope ? expandInScope(written, scope, dockerfile.escapeToken) : written);
   const replaced = new Set(opts.replaced ?? []);
   const stages: StageSource[] = [];
   for (const inst of dockerfile.instructions) {
     if (inst.keyword === 'FROM') {
       const name = inst.args.length === 3 ? inst.args[2]?.toLowerCase() : undefined;
-      const written = inst.args[0] ?? '';
-      const baseName = scope ? expandInScope(written, scope, dockerfile.escapeToken) : written;
+      const baseName = expand(inst.args[0] ?? '');
       stages.push({ index: stages.length, from: inst, baseName, instructions: [], ...(name === undefined ? {} : { name }) });
     } else if (!replaced.has(stages[stages.length - 1]?.name ?? '')) {
       stages[stages.length - 1]?.instructions.push(inst);
@@ -187,5 +192,5 @@ function stagePlan(text: string, target: string | undefined, opts: { args?: Glob
     if (base) baseOf.set(s.index, base.index);
   }
   const order = opts.allStages === true ? stages.map((s) => s.index) : orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
-  return { stages, order, baseOf, replaced, src };
+  return { stages, order, baseOf, replaced, src, expand };
 }
