@@ -30,6 +30,14 @@ describe('compile: errors', () => {
     });
   }
 
+  it('refuses a FROM --platform that names no platform in BuildKit\'s words, with the ARG it may have meant (testUndeclaredArg)', async () => {
+    const empty = await rejects('FROM --platform=$BULIDPLATFORM scratch\n');
+    expect(empty.detail).to.equal('empty platform value from expression $BULIDPLATFORM (did you mean BUILDPLATFORM?)');
+    const bad = await rejects('ARG MY_ARCH=amd64\nFROM --platform=linux/${MYARCH} scratch\n');
+    expect(bad.detail).to.equal('failed to parse platform linux/${MYARCH}: "" is an invalid component of "linux/": platform specifier component must match "^[A-Za-z0-9_.-]+$": invalid argument (did you mean MY_ARCH?)');
+    expect(bad.at).to.deep.include({ line: 2, column: 17 });
+  });
+
   it('refuses a quote inside an unquoted --mount field and a space before a key, as csvvalue and BuildKit\'s parseMount do', async () => {
     // The flag's own quotes and escapes are gone before the value is split: these reach it as target="/x" and ` target`.
     const quote = await rejects('FROM alpine\nRUN --mount=type=cache,target=\\"/x\\" make\n');

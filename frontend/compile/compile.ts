@@ -1,4 +1,4 @@
-import { formatPlatform, parsePlatform } from '../../registry/oci/index.js';
+import { formatPlatform } from '../../registry/oci/index.js';
 import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
 import { DockerfileError, invalidBaseReference, LocatedError, locationOf, withSource } from '../errors.js';
@@ -6,6 +6,7 @@ import type { BuildGraph, CopyOp, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
 import { dispatchCopy } from './dispatch-copy.js';
+import { expandFromPlatform } from './from-platform.js';
 import { dispatchMeta } from './dispatch-meta.js';
 import { dispatchRun } from './dispatch-run.js';
 import { normalizeWorkdir } from './paths.js';
@@ -168,10 +169,9 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     const pflag = s.from.flags.find((f) => f.name === 'platform')?.value;
     let platform = baseOf.has(i) ? (platforms.get(baseOf.get(i) ?? -1) ?? opts.platform) : opts.platform;
     if (pflag !== undefined) {
-      const expanded = expandGlobal(s.from, pflag, used);
-      const p = parsePlatform(expanded);
-      if (!p) throw new DockerfileError(src.find(s.from.location, pflag), `invalid platform "${expanded}"`, 'write --platform=os/arch[/variant], e.g. linux/amd64');
-      platform = p;
+      const expanded = expandFromPlatform(pflag, globalArgs, df.escapeToken, src.find(s.from.location, pflag));
+      for (const n of expanded.matched) used[n] = globalArgs.get(n) ?? '';
+      platform = expanded.platform;
     }
     platforms.set(i, platform);
     fromUsed.set(i, used);

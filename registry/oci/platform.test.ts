@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, platformMatches } from './platform.js';
+import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, platformMatches, platformParseError } from './platform.js';
 
 describe('platform names', () => {
   it('reads the aliases containerd normalises: x86_64, aarch64, i386, armhf, armel', () => {
@@ -17,6 +17,16 @@ describe('platform names', () => {
     expect(parsePlatform('linux')).to.deep.equal({ os: 'linux', architecture: host.architecture });
     expect(parsePlatform('MacOS/arm64')).to.deep.equal({ os: 'darwin', architecture: 'arm64' });
     for (const bad of ['nonsense', 'linux/arm64/v8/x', 'linux//arm64', 'linux/arm*', '']) expect(parsePlatform(bad), bad).to.equal(undefined);
+  });
+
+  it('says why a platform does not parse in containerd\'s words (platforms.Parse), as BuildKit\'s errors quote them', () => {
+    expect(platformParseError('linux/amd64')).to.equal(undefined);
+    expect(platformParseError('linux/')).to.equal('"" is an invalid component of "linux/": platform specifier component must match "^[A-Za-z0-9_.-]+$": invalid argument');
+    expect(platformParseError('li nux/amd64')).to.equal('"li nux" is an invalid OS component of "li nux/amd64": OSAndVersion specifier component must match '
+      + String.raw`"^([A-Za-z0-9_-]+)(?:\\(([A-Za-z0-9_.%-]*)((?:\\+[A-Za-z0-9_.%-]+)*)\\))?$": invalid argument`);
+    expect(platformParseError('nonsense')).to.equal('"nonsense": unknown operating system or architecture: invalid argument');
+    expect(platformParseError('linux/arm64/v8/x')).to.equal('"linux/arm64/v8/x": cannot parse platform specifier: invalid argument');
+    expect(platformParseError('linux/arm*')).to.equal('"linux/arm*": wildcards not yet supported: invalid argument');
   });
 
   it('reads and writes the OS version as containerd\'s Parse and FormatAll: windows(10.0.17763)/amd64', () => {

@@ -42,6 +42,32 @@ export function parsePlatform(text: string): Platform | undefined {
   return p === undefined || version === '' ? p : { ...p, 'os.version': version };
 }
 
+// containerd's specifierRe and osRe, as its errors print them.
+const SPECIFIER_RE = '^[A-Za-z0-9_.-]+$';
+const OS_RE = '^([A-Za-z0-9_-]+)(?:\\(([A-Za-z0-9_.%-]*)((?:\\+[A-Za-z0-9_.%-]+)*)\\))?$';
+
+/**
+ * Why parsePlatform refuses `text`, in containerd's words (platforms.Parse): what BuildKit's errors about a
+ * platform it could not parse say. Undefined when `text` parses.
+ */
+export function platformParseError(text: string): string | undefined {
+  if (parsePlatform(text) !== undefined) return undefined;
+  const q = (s: string): string => JSON.stringify(s);
+  if (text.includes('*')) return `${q(text)}: wildcards not yet supported: invalid argument`;
+  const parts = text.split('/');
+  const capped = [...parts.slice(0, 3), ...(parts.length > 3 ? [parts.slice(3).join('/')] : [])];
+  for (const [i, part] of capped.entries()) {
+    if (i === 0 && !new RegExp(OS_RE).test(part)) {
+      return `${q(part)} is an invalid OS component of ${q(text)}: OSAndVersion specifier component must match ${q(OS_RE)}: invalid argument`;
+    }
+    if (i > 0 && !new RegExp(SPECIFIER_RE).test(part)) {
+      return `${q(part)} is an invalid component of ${q(text)}: platform specifier component must match ${q(SPECIFIER_RE)}: invalid argument`;
+    }
+  }
+  if (capped.length === 1) return `${q(text)}: unknown operating system or architecture: invalid argument`;
+  return `${q(text)}: cannot parse platform specifier: invalid argument`;
+}
+
 function parseOsArch(parts: string[]): Platform | undefined {
   if (parts.length > 3 || parts.some((p) => !/^[a-z0-9_.-]+$/.test(p))) return undefined;
   if (parts.length === 1) {
