@@ -1,5 +1,5 @@
 import { basename, relative } from 'node:path';
-import { checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, neededStageIndexes, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
+import { checkBeforeError, checkDockerfile, CheckOptionsError, formatCheckWarning, formatLintText, invalidBaseReference, lintResults, lintViolationsText, neededStageFroms, neededStageIndexes, withSource, DockerfileError, type BuildGraph, type CheckWarning, type GlobalArgOptions, type LintResults, type StageFrom } from '../frontend/index.js';
 import { isTsbuildError, UserError } from '../common/index.js';
 import { formatPlatformAll, normalizePlatform, parsePlatform, parseReference, type ImageConfig, type Platform, type RegistryClient } from '../registry/index.js';
 import { registryImageText } from './base-prefetch.js';
@@ -103,6 +103,16 @@ export function checkForBuild(dockerfile: { path: string; text: string }, baseEn
 }
 
 /**
+ * A build whose conversion failed with `err`: the checks BuildKit reports before such an error (checkBeforeError),
+ * printed as the build prints its findings; the error follows.
+ */
+export function reportChecksBeforeError(dockerfile: { path: string; text: string }, err: unknown, args: GlobalArgOptions, progress: ProgressWriter, replaced: string[] = []): void {
+  if (!(err instanceof DockerfileError) || err instanceof CheckOptionsError) return;
+  const warnings = checkBeforeError(dockerfile.text, relativeName(dockerfile.path), { args, replaced, isValidReference }, err);
+  for (const w of warnings) progress.note(formatCheckWarning(w));
+}
+
+/**
  * InvalidBaseImagePlatform, as BuildKit's validateBaseImagePlatform: a stage's base image whose config names another
  * os or architecture than the stage is built for (a single-platform image, or `--platform windows/amd64` on a Linux
  * one). The build goes on with it, as BuildKit's does; the warning says the image is not what was asked for.
@@ -133,9 +143,10 @@ function writtenBases(text: string, args: GlobalArgOptions, replaced: string[]):
 }
 
 /**
- * Where `--call=check` fails instead of linting: a stage's FROM whose image reference does not parse. BuildKit's
- * check converts every stage (no target: all of them), and its conversion's error becomes the lint results'
- * BuildError; a build refuses the same line (compile.ts). The first such FROM, located and worded as a build
+ * Where `--call=check` fails instead of linting: a stage's FROM whose `--platform` names no platform, else the first
+ * whose image reference does not parse (BuildKit sets every stage's platform up before it resolves any image).
+ * BuildKit's check converts every stage (no target: all of them), and its conversion's error becomes the lint
+ * results' BuildError; a build refuses the same line (compile.ts). The first such FROM, located and worded as a build
  * reports it; undefined when there is none, or the Dockerfile does not parse (the check itself reports that).
  */
 export function baseReferenceError(dockerfile: { path: string; text: string }, contexts: Record<string, NamedContext>, args: GlobalArgOptions): DockerfileError | undefined {
@@ -146,6 +157,8 @@ export function baseReferenceError(dockerfile: { path: string; text: string }, c
   } catch {
     return undefined;
   }
+  const platformError = froms.find((f) => f.platformError !== undefined)?.platformError;
+  if (platformError !== undefined) return withSource(platformError, { file, text: dockerfile.text });
   for (const { baseName, at } of froms) {
     const text = registryImageText(baseName, contexts);
     if (text === undefined) continue;
@@ -187,12 +200,22 @@ export interface CheckCall {
  */
 export function runCheckCall(dockerfile: { path: string; text: string }, displayName: string, baseEnv: BaseEnv, args: GlobalArgOptions,
   opts: { replaced?: string[]; conversionError?: DockerfileError | undefined; excludes?: readonly string[]; target?: string; found?: CheckWarning[] } = {}): CheckCall {
-  const { replaced = [], conversionError, excludes, found = [] } = opts;
+  const { replaced = [], excludes, found = [] } = opts;
+  let { conversionError } = opts;
   // BuildKit's lint converts every stage without a target, and only the target's stages with one (DockerfileLint).
   const stages = opts.target === undefined ? undefined : dispatchedStages(dockerfile.text, opts.target, args, replaced);
-  const result = checkDockerfile(dockerfile.text, relativeName(dockerfile.path), {
-    baseEnv, args, replaced, found, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}),
-  });
+  const file = relativeName(dockerfile.path);
+  const checkOptions = { baseEnv, args, replaced, found, isValidReference, ...(excludes ? { excludes } : {}), ...(stages ? { stages } : {}) };
+  let result: ReturnType<typeof checkDockerfile> = { warnings: [], isError: false };
+  try {
+    result = checkDockerfile(dockerfile.text, file, checkOptions);
+  } catch (err) {
+    // A Dockerfile that does not parse: BuildKit's lint answers with the findings before it and the error.
+    if (!(err instanceof DockerfileError) || err instanceof CheckOptionsError) throw err;
+    conversionError = withSource(err, { file, text: dockerfile.text });
+  }
+  // A conversion that stopped reported only what BuildKit's had found by then.
+  if (conversionError !== undefined) result = { warnings: checkBeforeError(dockerfile.text, file, checkOptions, conversionError), isError: false };
   const results: CheckCall['results'] = lintResults(result.warnings, dockerfile.text, basename(dockerfile.path));
   const text = formatLintText(results, dockerfile.text, displayName);
   const resultText = lintViolationsText(results, dockerfile.text, basename(dockerfile.path));

@@ -27,7 +27,7 @@ import { redactRecord, textRedactor } from './report/index.js';
 import { BuildLogRecorder } from './history/index.js';
 import { RegistryImageSource } from './image-source.js';
 import { prefetchBaseImages } from './base-prefetch.js';
-import { addBaseEnv, checkForBuild, type BaseEnv } from './build-checks.js';
+import { addBaseEnv, checkForBuild, reportChecksBeforeError, type BaseEnv } from './build-checks.js';
 import type { OutputSpec } from './options/output.js';
 import { checkOutputsForPlatforms, writeOutputs, type PlatformResult } from './outputs/write-outputs.js';
 import { checkEmulation } from './emulation.js';
@@ -342,8 +342,13 @@ async function buildLocked(
     // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read
     // at, and one from stdin as BuildKit does.
     const shown = { path: shownName(req, dockerfile), text: dockerfile.text };
-    const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images);
-    const checkWarnings = checkForBuild(shown, baseEnv, { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) }, req.progress, Object.keys(req.namedContexts ?? {}), graph, excludes);
+    const checkArgs = { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) };
+    const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images).catch((err: unknown) => {
+      // BuildKit reports the findings it made before its conversion stopped, then the error.
+      reportChecksBeforeError(shown, err, checkArgs, req.progress, Object.keys(req.namedContexts ?? {}));
+      throw err;
+    });
+    const checkWarnings = checkForBuild(shown, baseEnv, checkArgs, req.progress, Object.keys(req.namedContexts ?? {}), graph, excludes);
     checkEntitlements(graph, req.allow);
     checkEmulation(graph, hostPlatform());
     req.progress.plan(graph, dockerfile.text, parts);

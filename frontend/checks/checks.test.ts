@@ -1,5 +1,7 @@
 import { expect } from 'chai';
-import { CheckOptionsError, checkDockerfile } from './index.js';
+import { CheckOptionsError, checkBeforeError, checkDockerfile } from './index.js';
+import { DockerfileError } from '../errors.js';
+import { FromPlatformError } from '../compile/from-platform.js';
 import { neededStageIndexes } from '../compile/stage-plan.js';
 import { UserError } from '../../common/index.js';
 import { lintResults } from './lint-results.js';
@@ -146,6 +148,18 @@ describe('build checks (BuildKit rules)', () => {
     expect(found('\nARG SFX="box:"\nFROM busy${SFX}\n')).to.deep.equal(['3 InvalidDefaultArgInFrom: Default value for ARG busy${SFX} results in empty or invalid base image name']);
     expect(found('\nARG VERSION="latest"\nFROM busybox:${VERSION}\n')).to.deep.equal([]);
     expect(found('\nARG V=""\nFROM busybox:stable${V}\n')).to.deep.equal([]);
+  });
+
+  it('reports what BuildKit has found when an error stops it: parse-time rules above a bad instruction, FROM rules down to a bad platform', () => {
+    const at = (line: number) => ({ file: 'Dockerfile', line, column: 1, endLine: line, endColumn: 1 });
+    const found = (text: string, err: DockerfileError): string[] => checkBeforeError(text, 'Dockerfile', {}, err).map((w) => `${w.rule}@${w.line}`);
+    // testWarningsBeforeError: instructions.Parse stops at BADCMD; the casing of a later line is never looked at.
+    expect(found('\nFROM scratch AS BadStageName\nMAINTAINER me@example.org\nBADCMD\nfrom scratch as x\n', new DockerfileError(at(4), 'unknown instruction "BADCMD"')))
+      .to.deep.equal(['StageNameCasing@2', 'MaintainerDeprecated@3']);
+    // A FROM --platform that names nothing: the stages above it were set up, the ones below were not; no dispatch-time rule.
+    const text = 'FROM --platform=$BULIDPLATFORM scratch\nENV password=x\nFROM --platform=$NOPE scratch as b\n';
+    expect(found(text, new FromPlatformError(at(1), 'empty platform value from expression $BULIDPLATFORM'))).to.deep.equal(['UndefinedArgInFrom@1', 'FromAsCasing@3']);
+    expect(found(text, new DockerfileError(at(3), 'later'))).to.have.members(['UndefinedArgInFrom@1', 'FromAsCasing@3', 'UndefinedArgInFrom@3']);
   });
 
   describe('InvalidDefinitionDescription (experimental)', () => {

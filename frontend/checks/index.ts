@@ -8,6 +8,7 @@ import { copyIgnoredFiles } from './copy-ignored.js';
 import { invalidDefaultArgs } from './invalid-default-arg.js';
 import { isExperimentalRule } from './rule-docs.js';
 import { prevComments } from '../prev-comments.js';
+import { FromPlatformError } from '../compile/from-platform.js';
 import type { GlobalArgOptions } from '../compile/global-args.js';
 
 /** What the checks may know beyond the text. */
@@ -193,6 +194,41 @@ export function checkDockerfile(text: string, file = 'Dockerfile', opts: CheckOp
     return isEnabled(local, w.rule);
   });
   return { warnings, isError: directive.isError && warnings.length > 0 };
+}
+
+/** The rules BuildKit runs while the parser reads the file (NoEmptyContinuation) and instructions.Parse reads each instruction. */
+const PARSE_RULES = new Set(['NoEmptyContinuation', 'StageNameCasing', 'FromAsCasing', 'MaintainerDeprecated', 'InvalidDefinitionDescription']);
+/** The rules BuildKit runs on each FROM while it sets up the stages (buildDispatchStates), in file order. */
+const STAGE_SETUP_RULES = new Set(['UndefinedArgInFrom', 'RedundantTargetPlatform', 'FromPlatformFlagConstDisallowed']);
+/** The rules BuildKit has run once every stage is set up, before it dispatches any instruction. */
+const PRE_DISPATCH_RULES = new Set([...PARSE_RULES, ...STAGE_SETUP_RULES, 'DuplicateStageName', 'ReservedStageName', 'ConsistentInstructionCasing', 'InvalidDefaultArgInFrom']);
+
+/**
+ * What BuildKit has reported when `err` stops its conversion of `text`, as it reports findings while it goes and then
+ * the error. Where the error arose decides: an instruction that does not parse, the parse-time rules on the
+ * instructions above it; a FROM `--platform` that cannot be set up (FromPlatformError), every rule run before
+ * dispatching, those of each FROM only down to the failing one; a later error, every rule run before dispatching.
+ * Rules that need the base images or run while dispatching are left out. A `# check=` BuildKit cannot read, or text
+ * above the error that does not parse on its own, gives nothing.
+ */
+export function checkBeforeError(text: string, file: string, opts: CheckOptions, err: DockerfileError): CheckWarning[] {
+  const line = err.at.line;
+  let phase: 'parse' | 'stages' | 'dispatch' = err instanceof FromPlatformError ? 'stages' : 'dispatch';
+  try {
+    parseDockerfile(text, file);
+  } catch {
+    phase = 'parse';
+  }
+  try {
+    if (phase === 'parse') {
+      const above = text.split(/\r?\n/).slice(0, Math.max(line - 1, 0)).join('\n');
+      return checkDockerfile(above, file, { ...opts, found: [] }).warnings.filter((w) => PARSE_RULES.has(w.rule) && w.line < line);
+    }
+    return checkDockerfile(text, file, { ...opts, found: [] }).warnings
+      .filter((w) => PRE_DISPATCH_RULES.has(w.rule) && (phase === 'dispatch' || !STAGE_SETUP_RULES.has(w.rule) || w.line <= line));
+  } catch {
+    return [];
+  }
 }
 
 /** One finding as printed: `Dockerfile:3: warning: JSONArgsRecommended: …`. */

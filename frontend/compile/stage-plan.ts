@@ -2,6 +2,7 @@ import { expandInScope, globalArgScope, type GlobalArgOptions } from './global-a
 import type { Instruction } from '../ast.js';
 import { parseWithSource } from '../parser/parse-dockerfile.js';
 import { DockerfileError } from '../errors.js';
+import { expandFromPlatform, FromPlatformError } from './from-platform.js';
 import { nearest } from '../parser/suggest.js';
 import type { SourceText } from '../parser/source-text.js';
 import type { SourceRange } from '../graph.js';
@@ -141,21 +142,33 @@ export function neededStageBases(text: string, target?: string, opts: { args?: G
 
 /**
  * A stage's FROM image: its reference (expanded as neededStageBases does), where the line writes it, and its
- * `--platform` flag when it has one (expanded the same way).
+ * `--platform` flag when it has one (expanded the same way), with, when that names no platform and the global ARGs
+ * were given, the error compile refuses it with.
  */
-export interface StageFrom { baseName: string; at: SourceRange; platform?: string }
+export interface StageFrom { baseName: string; at: SourceRange; platform?: string; platformError?: FromPlatformError }
 
 /**
  * neededStageBases with where each FROM writes its image, for an error about that reference. `allStages`: every
  * stage's, as BuildKit's check converts every stage when no target is given.
  */
 export function neededStageFroms(text: string, target?: string, opts: { args?: GlobalArgOptions; replaced?: string[]; allStages?: boolean; file?: string } = {}): StageFrom[] {
-  const { stages, order, baseOf, replaced, src, expand } = stagePlan(text, target, opts);
+  const { stages, order, baseOf, replaced, src, expand, scope, escapeToken } = stagePlan(text, target, opts);
   return order.filter((i) => !baseOf.has(i) && !replaced.has(stages[i]?.name ?? '')).sort((a, b) => a - b).flatMap((i) => {
     const s = stages[i];
     if (s === undefined) return [];
+    const from: StageFrom = { baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? '') };
     const platform = s.from.flags.find((f) => f.name === 'platform')?.value;
-    return [{ baseName: s.baseName, at: src.find(s.from.location, s.from.args[0] ?? ''), ...(platform !== undefined ? { platform: expand(platform) } : {}) }];
+    if (platform === undefined) return [from];
+    from.platform = expand(platform);
+    if (scope !== undefined) {
+      try {
+        expandFromPlatform(platform, scope, escapeToken, src.find(s.from.location, platform));
+      } catch (err) {
+        if (!(err instanceof FromPlatformError)) throw err;
+        from.platformError = err;
+      }
+    }
+    return [from];
   });
 }
 
@@ -192,5 +205,5 @@ function stagePlan(text: string, target: string | undefined, opts: { args?: Glob
     if (base) baseOf.set(s.index, base.index);
   }
   const order = opts.allStages === true ? stages.map((s) => s.index) : orderStages(stages, targetIndex(stages, target, src), deps, baseOf, src);
-  return { stages, order, baseOf, replaced, src, expand };
+  return { stages, order, baseOf, replaced, src, expand, scope, escapeToken: dockerfile.escapeToken };
 }
