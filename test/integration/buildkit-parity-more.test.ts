@@ -1,0 +1,447 @@
+import { expect } from 'chai';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { publishBusybox } from '../fixtures/busybox-image.js';
+import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+
+// BuildKit's own Dockerfile integration tests that the other buildkit-parity-* files do not port (moby/buildkit
+// frontend/dockerfile/dockerfile_{check,source_date_epoch,onbuild,platform,resources,provenance}_test.go), run
+// through the tsbuild CLI. Each `it` is named after the Go test function it ports. Docker Hub's busybox and alpine,
+// which BuildKit's tests name, are the fixture's busybox on the local registry, set up as docker.io's mirror in
+// tsbuild.toml, so the Dockerfiles keep BuildKit's text. Cases share one registry and one root and run in parallel.
+
+/** One finding as BuildKit's tests expect it (expectedLintWarning). */
+interface Expected { rule: string; detail: string; line: number; description: string; url?: string }
+
+// The rules' descriptions and docs pages as BuildKit's dockerfile_check_test.go spells them in its expectations.
+const DESCRIBED: Record<string, [string, string?]> = {
+  CopyIgnoredFile: ['Attempting to Copy file that is excluded by .dockerignore', 'https://docs.docker.com/go/dockerfile/rule/copy-ignored-file/'],
+  SecretsUsedInArgOrEnv: ['Sensitive data should not be used in the ARG or ENV commands', 'https://docs.docker.com/go/dockerfile/rule/secrets-used-in-arg-or-env/'],
+  UndefinedVar: ['Variables should be defined before their use', 'https://docs.docker.com/go/dockerfile/rule/undefined-var/'],
+  FromAsCasing: ["The 'as' keyword should match the case of the 'from' keyword", 'https://docs.docker.com/go/dockerfile/rule/from-as-casing/'],
+  StageNameCasing: ['Stage names should be lowercase', 'https://docs.docker.com/go/dockerfile/rule/stage-name-casing/'],
+  NoEmptyContinuation: ['Empty continuation lines will become errors in a future release', 'https://docs.docker.com/go/dockerfile/rule/no-empty-continuation/'],
+  ConsistentInstructionCasing: ['All commands within the Dockerfile should use the same casing (either upper or lower)', 'https://docs.docker.com/go/dockerfile/rule/consistent-instruction-casing/'],
+  DuplicateStageName: ['Stage names should be unique', 'https://docs.docker.com/go/dockerfile/rule/duplicate-stage-name/'],
+  ReservedStageName: ['Reserved words should not be used as stage names', 'https://docs.docker.com/go/dockerfile/rule/reserved-stage-name/'],
+  JSONArgsRecommended: ['JSON arguments recommended for ENTRYPOINT/CMD to prevent unintended behavior related to OS signals', 'https://docs.docker.com/go/dockerfile/rule/json-args-recommended/'],
+  MaintainerDeprecated: ['The MAINTAINER instruction is deprecated, use a label instead to define an image author', 'https://docs.docker.com/go/dockerfile/rule/maintainer-deprecated/'],
+  UndefinedArgInFrom: ['FROM command must use declared ARGs', 'https://docs.docker.com/go/dockerfile/rule/undefined-arg-in-from/'],
+  WorkdirRelativePath: ['Relative workdir without an absolute workdir declared within the build can have unexpected results if the base image changes', 'https://docs.docker.com/go/dockerfile/rule/workdir-relative-path/'],
+  MultipleInstructionsDisallowed: ['Multiple instructions of the same type should not be used in the same stage', 'https://docs.docker.com/go/dockerfile/rule/multiple-instructions-disallowed/'],
+  LegacyKeyValueFormat: ['Legacy key/value format with whitespace separator should not be used', 'https://docs.docker.com/go/dockerfile/rule/legacy-key-value-format/'],
+  RedundantTargetPlatform: ['Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior', 'https://docs.docker.com/go/dockerfile/rule/redundant-target-platform/'],
+  InvalidDefaultArgInFrom: ['Default value for global ARG results in an empty or invalid base image name', 'https://docs.docker.com/go/dockerfile/rule/invalid-default-arg-in-from/'],
+  FromPlatformFlagConstDisallowed: ['FROM --platform flag should not use a constant value', 'https://docs.docker.com/go/dockerfile/rule/from-platform-flag-const-disallowed/'],
+  ExposeProtoCasing: ['Protocol in EXPOSE instruction should be lowercase', 'https://docs.docker.com/go/dockerfile/rule/expose-proto-casing/'],
+  ExposeInvalidFormat: ['IP address and host-port mapping should not be used in EXPOSE instruction. This will become an error in a future release', 'https://docs.docker.com/go/dockerfile/rule/expose-invalid-format/'],
+  InvalidBaseImagePlatform: ['Base image platform does not match expected target platform'],
+};
+const w = (rule: string, detail: string, line: number): Expected => {
+  const [description, url] = DESCRIBED[rule] ?? ['?'];
+  return { rule, detail, line, description, ...(url !== undefined ? { url } : {}) };
+};
+
+/** BuildKit's lintTestParams, less the client and directory. */
+interface LintCase {
+  dockerfile: string;
+  dockerignore?: string;
+  warnings?: Expected[];
+  /** What the lint subrequest (`--call=check`) reports when it differs from the build's warnings. */
+  unmarshalWarnings?: Expected[];
+  /** The build's error, and the lint results' error message (BuildKit compares that one exactly). */
+  buildErr?: string;
+  /** tsbuild's words for the same error where they differ from BuildKit's on purpose (STYLE.md, errors). */
+  tsbuildErr?: string;
+  /** The build's error when only a pattern is known (BuildKit's StreamBuildErrRegexp). */
+  streamBuildErr?: RegExp;
+  frontendAttrs?: Record<string, string>;
+}
+
+interface BuildxWarningJson { level: number; short: string; detail?: string[]; url?: string }
+interface LintWarningJson { ruleName: string; description?: string; url?: string; detail: string; location: { ranges: { start: { line: number } }[] } }
+interface LintResultsJson { warnings: LintWarningJson[] | null; buildError?: { message: string; location: unknown } }
+
+describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, resources, provenance)', function () {
+  this.timeout(120_000);
+  let env: BuildEnv;
+  let host = '';
+  let root = '';
+  let config = '';
+  let n = 0;
+
+  before(async () => {
+    env = await startBuildEnv('tsbuild-parity-more-');
+    host = env.registry.host;
+    root = join(env.dir, 'root');
+    // Docker Hub's library/busybox (both platforms, as the index BuildKit's tests pull) and library/alpine, served
+    // by the local registry as docker.io's mirror.
+    await publishBusybox(host, 'library/busybox', 'single');
+    for (const tag of ['latest', 'stable-musl']) await copyImage(`${host}/library/busybox:multi`, `${host}/library/busybox:${tag}`);
+    config = join(env.dir, 'tsbuild.toml');
+    await writeFile(config, `[registry."docker.io"]\nmirrors = ["${host}"]\n`);
+    const alpine = await dirWith({ Dockerfile: 'FROM busybox\nCOPY alpine-release /etc/alpine-release\n', 'alpine-release': '3.20.0\n' });
+    ok(await cli(['build', '--root', root, '--progress', 'plain', '--provenance', 'false', '--platform', 'linux/amd64,linux/arm64', '--push', '-t', `${host}/library/alpine:latest`, alpine]));
+  });
+  after(async () => {
+    await env?.stop();
+  });
+
+  /** The CLI with docker.io mirrored to the local registry. */
+  const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> =>
+    tsbuild(args, { ...opts, env: { TSBUILD_CONFIG: config, ...opts.env } });
+  const build = (args: string[], cwd?: string): Promise<CliResult> =>
+    cli(['build', '--root', root, '--progress', 'plain', '--provenance', 'false', ...args], cwd !== undefined ? { cwd } : {});
+  const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
+  const copyImage = async (from: string, to: string): Promise<void> => {
+    const r = await run('skopeo', ['copy', '--all', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${from}`, `docker://${to}`]);
+    expect(r.code, r.stderr).to.equal(0);
+  };
+  /** A fresh directory with these files (mode 0600, as BuildKit's fstest.CreateFile gives them). */
+  const dirWith = async (files: Record<string, string | Buffer>): Promise<string> => {
+    const dir = join(env.dir, `ctx${++n}`);
+    await mkdir(dir, { recursive: true });
+    for (const [name, body] of Object.entries(files)) {
+      await mkdir(join(dir, name, '..'), { recursive: true });
+      await writeFile(join(dir, name), body, { mode: 0o600 });
+    }
+    return dir;
+  };
+
+  describe('dockerfile_check_test.go', () => {
+    const sortWarnings = (list: Expected[]): Expected[] => [...list].sort((a, b) => a.line - b.line || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0));
+    const short = (x: Expected): string => `${x.rule}: ${x.detail} (line ${x.line})`;
+    const lineOf = (s: string): number => Number(/\(line (\d+)\)$/.exec(s)?.[1] ?? 0);
+
+    /** The frontend attributes as CLI flags. */
+    const attrFlags = (attrs: Record<string, string>): string[] => Object.entries(attrs).flatMap(([k, v]) => {
+      if (k.startsWith('build-arg:')) return ['--build-arg', `${k.slice('build-arg:'.length)}=${v}`];
+      if (k === 'platform') return ['--platform', v];
+      throw new Error(`no CLI flag for the frontend attribute ${k}`);
+    });
+
+    /**
+     * checkProgressStream: a build (for linux/amd64 and linux/arm64 unless the case gives attributes), its warnings
+     * from --metadata-file (buildx.build.warnings, BuildKit's VertexWarning) when it succeeds, else from the notes it
+     * printed, each once however many platforms are built.
+     */
+    const checkProgressStream = async (dir: string, c: LintCase, what: string): Promise<void> => {
+      const md = join(dir, '..', `${dir.split('/').pop() ?? ''}.md.json`);
+      const flags = c.frontendAttrs ? attrFlags(c.frontendAttrs) : ['--platform', 'linux/amd64,linux/arm64'];
+      const r = await cli(['build', '--root', root, '--progress', 'plain', '--provenance', 'false', '--metadata-file', md, ...flags, dir], { env: { BUILDX_METADATA_WARNINGS: '1' } });
+      let got: { short: string; description?: string; url?: string; level: number }[];
+      if (c.buildErr === undefined && c.streamBuildErr === undefined) {
+        expect(r.code, `${what}: ${r.stderr}`).to.equal(0);
+        const meta = JSON.parse(await readFile(md, 'utf8')) as { 'buildx.build.warnings'?: BuildxWarningJson[] };
+        got = (meta['buildx.build.warnings'] ?? []).map((x) => ({
+          short: Buffer.from(x.short, 'base64').toString(), level: x.level,
+          ...(x.detail?.[0] !== undefined ? { description: Buffer.from(x.detail[0], 'base64').toString() } : {}), ...(x.url !== undefined ? { url: x.url } : {}),
+        }));
+      } else {
+        expect(r.code, `${what}: ${r.stderr}`).to.not.equal(0);
+        if (c.buildErr !== undefined) expect(r.stderr, what).to.contain(c.tsbuildErr ?? c.buildErr);
+        else if (c.streamBuildErr !== undefined) expect(r.stderr, what).to.match(c.streamBuildErr);
+        // A failed build writes no metadata file: the warnings are its notes, `#- FILE:LINE: warning: RULE: DETAIL`.
+        got = [...r.stderr.matchAll(/^#- [^\n]*?:(\d+): (?:warning|error): ([A-Za-z]+): ([^\n]*)$/gm)]
+          .map((m) => ({ short: `${m[2] ?? ''}: ${m[3] ?? ''} (line ${m[1] ?? ''})`, level: 1 }));
+      }
+      const want = sortWarnings(c.warnings ?? []);
+      got.sort((a, b) => lineOf(a.short) - lineOf(b.short) || (a.short < b.short ? -1 : a.short > b.short ? 1 : 0));
+      expect(got.map((x) => x.short), `${what}: ${r.stderr}`).to.deep.equal(want.map(short));
+      if (c.buildErr === undefined && c.streamBuildErr === undefined) {
+        expect(got.map((x) => [x.description, x.url, x.level]), what).to.deep.equal(want.map((x) => [x.description, x.url, 1]));
+      }
+    };
+
+    /** checkUnmarshal: the lint subrequest, `--call=check,format=json`, with the case's attributes. */
+    const checkUnmarshal = async (dir: string, c: LintCase, what: string): Promise<void> => {
+      const r = await cli(['build', '--call=check,format=json', ...attrFlags(c.frontendAttrs ?? {}), dir]);
+      const results = JSON.parse(r.stdout) as LintResultsJson;
+      if (c.buildErr === undefined) {
+        expect(results.buildError, `${what}: ${r.stdout}`).to.equal(undefined);
+      } else {
+        expect(results.buildError?.message, what).to.equal(c.tsbuildErr ?? c.buildErr);
+        // BuildKit requires a location (its SourceIndex within the sources), not that it has ranges: a lint
+        // violation has none.
+        expect(results.buildError?.location, what).to.be.an('object');
+      }
+      const want = sortWarnings(c.unmarshalWarnings ?? c.warnings ?? []);
+      const got = [...results.warnings ?? []].sort((a, b) => (a.location.ranges[0]?.start.line ?? 0) - (b.location.ranges[0]?.start.line ?? 0) || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0));
+      expect(got.map((x) => [x.ruleName, x.detail, x.location.ranges[0]?.start.line]), what).to.deep.equal(want.map((x) => [x.rule, x.detail, x.line]));
+      expect(got.map((x) => [x.description, x.url]), what).to.deep.equal(want.map((x) => [x.description, x.url]));
+    };
+
+    /** BuildKit's checkLinterWarnings: the same Dockerfile built (warntype=progress) and linted (warntype=unmarshal). */
+    const checkLinterWarnings = async (c: LintCase, what = c.dockerfile): Promise<void> => {
+      const dir = await dirWith({ Dockerfile: c.dockerfile, ...(c.dockerignore !== undefined ? { '.dockerignore': c.dockerignore } : {}) });
+      await Promise.all([checkProgressStream(dir, c, `${what} (progress)`), checkUnmarshal(dir, c, `${what} (unmarshal)`)]);
+    };
+    /** Every case of one BuildKit test, at once. */
+    const checkAll = async (cases: LintCase[]): Promise<void> => {
+      await Promise.all(cases.map((c) => checkLinterWarnings(c)));
+    };
+
+    it('testRuleCheckOption: # check=skip=/error=, and the BUILDKIT_DOCKERFILE_CHECK build arg over it', async () => {
+      const fromAs = [w('FromAsCasing', "'as' and 'FROM' keywords' casing do not match", 2)];
+      await checkAll([
+        { dockerfile: '#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n' },
+        { dockerfile: '#check=skip=all;error=true\nFROM scratch as base\ncopy Dockerfile .\n' },
+        { dockerfile: '#check=skip=ConsistentInstructionCasing,FromAsCasing\nFROM scratch as base\ncopy Dockerfile .\n' },
+        { dockerfile: '#check=skip=ConsistentInstructionCasing,FromAsCasing;error=true\nFROM scratch as base\ncopy Dockerfile .\n' },
+        { dockerfile: '#check=skip=ConsistentInstructionCasing\nFROM scratch as base\ncopy Dockerfile .\n', warnings: fromAs },
+        { dockerfile: '#check=skip=ConsistentInstructionCasing;error=true\nFROM scratch as base\ncopy Dockerfile .\n', warnings: fromAs, buildErr: 'lint violation found for rules: FromAsCasing' },
+        {
+          dockerfile: '#check=skip=all\nFROM scratch as base\ncopy Dockerfile .\n', warnings: fromAs, buildErr: 'lint violation found for rules: FromAsCasing',
+          frontendAttrs: { 'build-arg:BUILDKIT_DOCKERFILE_CHECK': 'skip=ConsistentInstructionCasing;error=true' },
+        },
+        { dockerfile: '#check=error=true\nFROM scratch as base\ncopy Dockerfile .\n', frontendAttrs: { 'build-arg:BUILDKIT_DOCKERFILE_CHECK': 'skip=all' } },
+      ]);
+    });
+
+    it('testStageName: StageNameCasing and FromAsCasing', async () => {
+      await checkAll([
+        {
+          dockerfile: '\n# warning: stage name should be lowercase\n#\nFROM scratch AS BadStageName\n\n# warning: \'as\' should match \'FROM\' cmd casing.\n#\nFROM scratch as base2\n\nFROM scratch AS base3\n',
+          warnings: [w('StageNameCasing', "Stage name 'BadStageName' should be lowercase", 4), w('FromAsCasing', "'as' and 'FROM' keywords' casing do not match", 8)],
+        },
+        {
+          dockerfile: '\n# warning: \'AS\' should match \'from\' cmd casing.\n#\nfrom scratch AS base\n\nfrom scratch as base2\n',
+          warnings: [w('FromAsCasing', "'AS' and 'from' keywords' casing do not match", 4)],
+        },
+      ]);
+    });
+
+    it('testNoEmptyContinuation: an empty line inside a continued instruction', async () => {
+      await checkAll([{
+        dockerfile: '\nFROM scratch\n# warning: empty continuation line\nCOPY Dockerfile \\\n\n.\nCOPY Dockerfile \\\n.\n',
+        warnings: [w('NoEmptyContinuation', 'Empty continuation line', 6)],
+      }]);
+    });
+
+    it('testConsistentInstructionCasing: the majority\'s casing, mixed-case commands, and a heredoc left alone', async () => {
+      const casing = (cmd: string, majority: string, line: number): Expected => w('ConsistentInstructionCasing', `Command '${cmd}' should match the case of the command majority (${majority})`, line);
+      await checkAll([
+        { dockerfile: '\n# warning: \'FROM\' should be either lowercased or uppercased\n#\nFrom scratch as base\nFROM scratch AS base2\n', warnings: [casing('From', 'uppercase', 4)] },
+        { dockerfile: '\nFROM scratch\n# warning: \'copy\' should match command majority\'s casing (uppercase)\ncopy Dockerfile /foo\nCOPY Dockerfile /bar\n', warnings: [casing('copy', 'uppercase', 4)] },
+        { dockerfile: '\n# warning: \'frOM\' should be either lowercased or uppercased\n#\nfrOM scratch as base\nfrom scratch as base2\n', warnings: [casing('frOM', 'lowercase', 4)] },
+        { dockerfile: '\nfrom scratch\n# warning: \'COPY\' should match command majority\'s casing (lowercase)\nCOPY Dockerfile /foo\ncopy Dockerfile /bar\n', warnings: [casing('COPY', 'lowercase', 4)] },
+        { dockerfile: '\n# warning: \'from\' should match command majority\'s casing (uppercase)\n#\nfrom scratch\nCOPY Dockerfile /foo\nCOPY Dockerfile /bar\nCOPY Dockerfile /baz\n', warnings: [casing('from', 'uppercase', 4)] },
+        { dockerfile: '\n# warning: \'FROM\' should match command majority\'s casing (lowercase)\n#\nFROM scratch\ncopy Dockerfile /foo\ncopy Dockerfile /bar\ncopy Dockerfile /baz\n', warnings: [casing('FROM', 'lowercase', 4)] },
+        { dockerfile: '\nfrom scratch\ncopy Dockerfile /foo\ncopy Dockerfile /bar\n' },
+        { dockerfile: '\nFROM scratch\nCOPY Dockerfile /foo\nCOPY Dockerfile /bar\n' },
+        { dockerfile: '\nFROM alpine\nRUN <<\'EOT\'\nenv\nEOT\n' },
+      ]);
+    });
+
+    it('testDuplicateStageName: a second stage of one name, and none with two names', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM scratch AS b\nFROM scratch AS b\n', warnings: [w('DuplicateStageName', 'Duplicate stage name "b", stage names should be unique', 3)] },
+        { dockerfile: '\nFROM scratch AS b1\nFROM scratch AS b2\n' },
+      ]);
+    });
+
+    it('testReservedStageName: scratch and context as stage names, not as bases', async () => {
+      await checkAll([
+        {
+          dockerfile: '\nFROM scratch AS scratch\nFROM scratch AS context\n',
+          warnings: [
+            w('ReservedStageName', 'Stage name should not use the same name as reserved stage "scratch"', 2),
+            w('ReservedStageName', 'Stage name should not use the same name as reserved stage "context"', 3),
+          ],
+        },
+        { dockerfile: '\nFROM scratch\nFROM scratch AS a\n' },
+      ]);
+    });
+
+    it('testJSONArgsRecommended: CMD and ENTRYPOINT in shell form, unless a SHELL (here or in the base stage) is set', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nCMD mycommand\n', warnings: [w('JSONArgsRecommended', 'JSON arguments recommended for CMD to prevent unintended behavior related to OS signals', 3)] },
+        { dockerfile: '\nFROM scratch\nENTRYPOINT mycommand\n', warnings: [w('JSONArgsRecommended', 'JSON arguments recommended for ENTRYPOINT to prevent unintended behavior related to OS signals', 3)] },
+        { dockerfile: '\nFROM scratch\nSHELL ["/usr/bin/customshell"]\nCMD mycommand\n' },
+        { dockerfile: '\nFROM scratch\nSHELL ["/usr/bin/customshell"]\nENTRYPOINT mycommand\n' },
+        { dockerfile: '\nFROM scratch AS base\nSHELL ["/usr/bin/customshell"]\n\nFROM base\nCMD mycommand\n' },
+        { dockerfile: '\nFROM scratch AS base\nSHELL ["/usr/bin/customshell"]\n\nFROM base\nENTRYPOINT mycommand\n' },
+      ]);
+    });
+
+    it('testMaintainerDeprecated: MAINTAINER, a label instead, and # check=skip= above an instruction', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nMAINTAINER me@example.org\n', warnings: [w('MaintainerDeprecated', 'Maintainer instruction is deprecated in favor of using label', 3)] },
+        { dockerfile: '\nFROM scratch\nLABEL org.opencontainers.image.authors="me@example.org"\n' },
+        { dockerfile: '\nFROM scratch\n# check=skip=JSONArgsRecommended\nCMD mycommand\n' },
+        { dockerfile: '\nFROM scratch\n# check=skip=JSONArgsRecommended\nENTRYPOINT mycommand\n' },
+        { dockerfile: '\nFROM scratch\n# check=skip=MaintainerDeprecated\nMAINTAINER me@example.org\n' },
+      ]);
+    });
+
+    it('testWarningsBeforeError: the findings of the lines before an unknown instruction, then its error', async () => {
+      await checkAll([{
+        dockerfile: '\nFROM scratch AS BadStageName\nMAINTAINER me@example.org\nBADCMD\n',
+        warnings: [w('StageNameCasing', "Stage name 'BadStageName' should be lowercase", 2), w('MaintainerDeprecated', 'Maintainer instruction is deprecated in favor of using label', 3)],
+        buildErr: 'dockerfile parse error on line 4: unknown instruction: BADCMD',
+        // tsbuild's error names the file, line and column first, and the instruction quoted (STYLE.md's own example).
+        tsbuildErr: 'unknown instruction "BADCMD"',
+      }]);
+    });
+
+    it('testUndeclaredArg: UndefinedArgInFrom, with suggestions, and the build errors of an empty platform', async () => {
+      await checkAll([
+        { dockerfile: '\nARG base=scratch\nFROM $base\nCOPY Dockerfile .\n' },
+        { dockerfile: '\nARG BUILDPLATFORM=linux/amd64\nFROM --platform=$BUILDPLATFORM scratch\nCOPY Dockerfile .\n' },
+        { dockerfile: '\nFROM --platform=$BUILDPLATFORM scratch\nCOPY Dockerfile .\n' },
+        { dockerfile: '\nARG DEBUG\nFROM scratch${DEBUG}\nCOPY Dockerfile .\n' },
+        { dockerfile: '\nARG DEBUG\nFROM scra${DEBUG:-tch}\nCOPY Dockerfile .\n' },
+        { dockerfile: '\nARG DEBUG=""\nFROM scratch${DEBUG-@bogus}\nCOPY Dockerfile .\n' },
+        {
+          dockerfile: '\nFROM --platform=$BULIDPLATFORM scratch\nCOPY Dockerfile .\n',
+          warnings: [w('UndefinedArgInFrom', "FROM argument 'BULIDPLATFORM' is not declared (did you mean BUILDPLATFORM?)", 2)],
+          buildErr: 'empty platform value from expression $BULIDPLATFORM (did you mean BUILDPLATFORM?)',
+        },
+        {
+          dockerfile: '\nARG MY_OS=linux\nARG MY_ARCH=amd64\nFROM --platform=linux/${MYARCH} busybox\nCOPY Dockerfile .\n\t',
+          warnings: [w('UndefinedArgInFrom', "FROM argument 'MYARCH' is not declared (did you mean MY_ARCH?)", 4)],
+          buildErr: 'failed to parse platform linux/${MYARCH}: "" is an invalid component of "linux/": platform specifier component must match "^[A-Za-z0-9_.-]+$": invalid argument (did you mean MY_ARCH?)',
+        },
+        { dockerfile: '\nARG tag=latest\nFROM busybox:${tag}${version} AS b\nCOPY Dockerfile .\n', warnings: [w('UndefinedArgInFrom', "FROM argument 'version' is not declared", 3)] },
+      ]);
+    });
+
+    it('testWorkdirRelativePath: a relative WORKDIR with no absolute one before it in the stage chain', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nWORKDIR app/\n', warnings: [w('WorkdirRelativePath', 'Relative workdir "app/" can have unexpected results if the base image changes', 3)] },
+        { dockerfile: '\nFROM scratch AS a\nWORKDIR /app\n\nFROM a AS b\nWORKDIR subdir/\n' },
+        { dockerfile: '\nFROM scratch\n# check=skip=WorkdirRelativePath\nWORKDIR app/\n' },
+      ]);
+    });
+
+    it('testUnmatchedVars: UndefinedVar, with the base image\'s ENV and suggestions', async () => {
+      const undefinedVar = (detail: string, line: number): Expected => w('UndefinedVar', detail, line);
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nARG foo\nCOPY Dockerfile${foo} .\n' },
+        { dockerfile: '\nFROM alpine AS base\nARG foo=Dockerfile\n\nFROM base\nCOPY $foo .\n' },
+        { dockerfile: '\nFROM alpine\nRUN echo $PATH\n' },
+        { dockerfile: '\nFROM alpine\nCOPY $foo .\nARG foo=bar\nRUN echo $foo\n', warnings: [undefinedVar("Usage of undefined variable '$foo'", 3)] },
+        {
+          dockerfile: '\nFROM alpine\nARG DIR_BINARIES=binaries/\nARG DIR_ASSETS=assets/\nARG DIR_CONFIG=config/\nCOPY $DIR_ASSET .\n\t',
+          warnings: [undefinedVar("Usage of undefined variable '$DIR_ASSET' (did you mean $DIR_ASSETS?)", 6)],
+        },
+        { dockerfile: '\nFROM alpine\nENV PATH=$PAHT:/tmp/bin\n\t\t', warnings: [undefinedVar("Usage of undefined variable '$PAHT' (did you mean $PATH?)", 3)] },
+      ]);
+    });
+
+    it('testMultipleInstructionsDisallowed: ENTRYPOINT, CMD and HEALTHCHECK twice in a stage, not across stages', async () => {
+      const twice = (instruction: string, line: number): Expected =>
+        w('MultipleInstructionsDisallowed', `Multiple ${instruction} instructions should not be used in the same stage because only the last one will be used`, line);
+      await checkAll([
+        {
+          dockerfile: '\nFROM scratch\nENTRYPOINT ["/myapp"]\nENTRYPOINT ["/myotherapp"]\nCMD ["/myapp"]\nCMD ["/myotherapp"]\nHEALTHCHECK CMD ["/myapp"]\nHEALTHCHECK CMD ["/myotherapp"]\n',
+          warnings: [twice('ENTRYPOINT', 3), twice('CMD', 5), twice('HEALTHCHECK', 7)],
+        },
+        {
+          dockerfile: '\nFROM scratch\nENTRYPOINT ["/myapp"]\nCMD ["/myapp"]\nHEALTHCHECK CMD ["/myapp"]\nCOPY <<EOF /a.txt\nHello, World!\nEOF\nENTRYPOINT ["/myotherapp"]\nCMD ["/myotherapp"]\nHEALTHCHECK CMD ["/myotherapp"]\n',
+          warnings: [twice('ENTRYPOINT', 3), twice('CMD', 4), twice('HEALTHCHECK', 5)],
+        },
+        { dockerfile: '\nFROM scratch AS a\nENTRYPOINT ["/myapp"]\nCMD ["/myapp"]\nHEALTHCHECK CMD ["/myapp"]\n\nFROM a AS b\nENTRYPOINT ["/myotherapp"]\nCMD ["/myotherapp"]\nHEALTHCHECK CMD ["/myotherapp"]\n' },
+      ]);
+    });
+
+    it('testLegacyKeyValueFormat: ENV and LABEL as `key value`, in a built stage and in one no build reaches', async () => {
+      const legacy = (instruction: string, line: number): Expected =>
+        w('LegacyKeyValueFormat', `"${instruction} key=value" should be used instead of legacy "${instruction} key value" format`, line);
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nENV testkey value\nLABEL key value\n', warnings: [legacy('ENV', 3), legacy('LABEL', 4)] },
+        { dockerfile: '\nFROM scratch\nENV testkey=value\nLABEL key=value\n' },
+        { dockerfile: '\nFROM scratch\n# check=skip=LegacyKeyValueFormat\nENV testkey value\n# check=skip=LegacyKeyValueFormat\nLABEL key value\n' },
+      ]);
+      // A stage no build reaches: the build does not report its instructions, the lint (which converts every stage)
+      // does. BuildKit's test writes lines 3 and 4 for them, but its checkLintWarning never compares a lint result's
+      // line; they are on lines 5 and 6, and this port checks that too.
+      await checkLinterWarnings({
+        dockerfile: '\nFROM scratch AS a\n\nFROM a AS b\nENV testkey value\nLABEL key value\n\nFROM a AS c\n',
+        unmarshalWarnings: [legacy('ENV', 5), legacy('LABEL', 6)],
+      });
+    });
+
+    it('testRedundantTargetPlatform: --platform=$TARGETPLATFORM and ${TARGETPLATFORM} in FROM', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM --platform=$TARGETPLATFORM scratch\n', warnings: [w('RedundantTargetPlatform', 'Setting platform to predefined $TARGETPLATFORM in FROM is redundant as this is the default behavior', 2)] },
+        { dockerfile: '\nFROM --platform=${TARGETPLATFORM} scratch\n', warnings: [w('RedundantTargetPlatform', 'Setting platform to predefined ${TARGETPLATFORM} in FROM is redundant as this is the default behavior', 2)] },
+        { dockerfile: '\n# check=skip=RedundantTargetPlatform\nFROM --platform=$TARGETPLATFORM scratch\n' },
+      ]);
+    });
+
+    it('testSecretsUsedInArgOrEnv: secret-looking ARG and ENV names, and # check=skip= above one instruction', async () => {
+      const secret = (what: string, line: number): Expected => w('SecretsUsedInArgOrEnv', `Do not use ARG or ENV instructions for sensitive data (${what})`, line);
+      await checkAll([{
+        dockerfile: [
+          '# check=skip=InvalidDefinitionDescription', '', 'FROM scratch', 'ARG SECRET_PASSPHRASE', 'ENV SUPER_Secret=foo', 'ENV password=bar secret=baz',
+          'ARG super_duper_secret_token=foo auth=bar', 'ENV apikey=bar sunflower=foo', 'ENV git_key=', 'ENV PUBLIC_KEY=', 'ARG public_token',
+          'ARG SECRET_PASSPHRASE_FILE', 'ENV password_file=bar secret_File=baz', 'ARG AUTH_MODULE_VERSION',
+          '# check=skip=SecretsUsedInArgOrEnv // allow secret in environment', 'ENV password=bar',
+          '# check=skip=SecretsUsedInArgOrEnv // allow secret in arg', 'ARG password',
+          '# check=skip=all // is local to only this instruction', 'ENV alternate_password=bar',
+          '# check=skip=all // is local to only this instruction', 'ARG alternate_password', '',
+        ].join('\n'),
+        warnings: [
+          secret('ARG "SECRET_PASSPHRASE"', 4), secret('ENV "SUPER_Secret"', 5), secret('ENV "password"', 6), secret('ENV "secret"', 6),
+          secret('ARG "auth"', 7), secret('ARG "super_duper_secret_token"', 7), secret('ENV "apikey"', 8), secret('ENV "git_key"', 9),
+        ],
+      }]);
+    });
+
+    it('testInvalidDefaultArgInFrom: a FROM that names no valid image with the global ARGs\' defaults only', async () => {
+      const invalid = (from: string): Expected => w('InvalidDefaultArgInFrom', `Default value for ARG ${from} results in empty or invalid base image name`, 3);
+      await checkAll([
+        { dockerfile: '\nARG VERSION\nFROM busybox:$VERSION\n', frontendAttrs: { 'build-arg:VERSION': 'latest' }, warnings: [invalid('busybox:$VERSION')] },
+        { dockerfile: '\nARG IMAGE\nFROM $IMAGE\n', frontendAttrs: { 'build-arg:IMAGE': 'busybox:latest' }, warnings: [invalid('$IMAGE')] },
+        { dockerfile: '\nARG SFX="box:"\nFROM busy${SFX}\n', frontendAttrs: { 'build-arg:SFX': 'box:latest' }, warnings: [invalid('busy${SFX}')] },
+        { dockerfile: '\nARG VERSION="latest"\nFROM busybox:${VERSION}\n', frontendAttrs: { 'build-arg:VERSION': 'latest' } },
+        { dockerfile: '\nARG BUSYBOX_VARIANT=""\nFROM busybox:stable${BUSYBOX_VARIANT}\n', frontendAttrs: { 'build-arg:BUSYBOX_VARIANT': '-musl' } },
+        { dockerfile: '\n\tARG BUSYBOX_VARIANT\n\tFROM busybox:stable${BUSYBOX_VARIANT}\n\t', frontendAttrs: { 'build-arg:BUSYBOX_VARIANT': '-musl' } },
+      ]);
+    });
+
+    it('testFromPlatformFlagConstDisallowed: a constant --platform, unless the stage\'s name says which', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM --platform=linux/amd64 scratch\n', warnings: [w('FromPlatformFlagConstDisallowed', 'FROM --platform flag should not use constant value "linux/amd64"', 2)] },
+        { dockerfile: '\nFROM --platform=linux/amd64 scratch AS my_amd64_stage\n' },
+        { dockerfile: '\nFROM --platform=linux/amd64 scratch AS linux\n' },
+      ]);
+    });
+
+    it('testCopyIgnoredFileContextRoot: COPY . . is an ignored file only when every root entry is excluded', async () => {
+      await checkAll([
+        { dockerfile: '\nFROM scratch\nCOPY . .\n', dockerignore: '\n.*\n' },
+        { dockerfile: '\nFROM scratch\nCOPY . .\n', dockerignore: '\n*\n', warnings: [w('CopyIgnoredFile', 'Attempting to Copy file "." that is excluded by .dockerignore', 3)] },
+      ]);
+    });
+
+    it('testExposeProtoCasing: an upper-case protocol in EXPOSE', async () => {
+      await checkAll([{
+        dockerfile: '\nFROM scratch\nEXPOSE 80/TcP 8080/TCP 8080/udp\n',
+        warnings: [w('ExposeProtoCasing', "Defined protocol '80/TcP' in EXPOSE instruction should be lowercase", 3), w('ExposeProtoCasing', "Defined protocol '8080/TCP' in EXPOSE instruction should be lowercase", 3)],
+      }]);
+    });
+
+    it('testExposeInvalidFormat: an IP address or a host port in EXPOSE', async () => {
+      const invalid = (port: string): Expected => w('ExposeInvalidFormat', `EXPOSE instruction should not define an IP address or host-port mapping, found '${port}'`, 3);
+      await checkAll([{
+        dockerfile: '\nFROM scratch\nEXPOSE 127.0.0.1:80:80 [::1]:8080:8080 5000:5000 8000\n',
+        warnings: [invalid('127.0.0.1:80:80'), invalid('[::1]:8080:8080'), invalid('5000:5000')],
+      }]);
+    });
+
+    it('testBaseImagePlatformMismatch: a base image only for another platform than the build\'s', async () => {
+      // BuildKit pushes the image for the platform that is not the host's, then builds on it for the host's.
+      const [other, current] = process.arch === 'arm64' ? ['linux/amd64', 'linux/arm64'] : ['linux/arm64', 'linux/amd64'];
+      const target = `${host}/buildkit/testbaseimageplatform:latest`;
+      ok(await build(['--platform', other, '--push', '-t', target, await dirWith({ Dockerfile: '\nFROM scratch\nCOPY foo /foo\n', foo: 'test' })]));
+      await checkLinterWarnings({
+        dockerfile: `\nFROM ${target}\nENV foo=bar\n\t`,
+        warnings: [w('InvalidBaseImagePlatform', `Base image ${target} was pulled with platform "${other}", expected "${current}" for current build`, 2)],
+        frontendAttrs: { platform: current },
+      });
+    });
+  });
+});
