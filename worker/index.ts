@@ -39,5 +39,5 @@ export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, sna
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';
 export type { IdRange } from './rootless/index.js';
 // Remote build contexts (builder/remote-context): git sources and context archives, fetched outside every snapshot.
-export { classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, gitAuthHeader, isGitUrl, parseGitRef, GitFetchError, GitRefError } from './fileops/index.js';
+export { archiveMaxTime, classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, gitAuthHeader, isGitUrl, parseGitRef, GitFetchError, GitRefError } from './fileops/index.js';
 export type { ContextFileKind, GitCheckout, GitRef } from './fileops/index.js';

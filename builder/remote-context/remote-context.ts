@@ -1,11 +1,11 @@
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { chmod, lstat, mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { redactText, redactUrl, UserError } from '../../common/index.js';
 import {
-  classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, gitAuthHeader, makeRootTempDir, parseGitRef, type GitRef,
+  archiveMaxTime, classifyContextFile, downloadDispatcher, extractContextArchive, fetchGit, gitAuthHeader, makeRootTempDir, parseGitRef, type GitRef,
 } from '../../worker/index.js';
 import type { NamedContext } from '../options/build-flags.js';
 import type { GitAccess } from './git-auth.js';
@@ -17,8 +17,11 @@ export interface ResolvedContext {
   dockerfile?: string;
   /** The Dockerfile's text when the context itself was one (stdin or a URL serving a text file). */
   dockerfileText?: string;
-  /** What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records. */
-  source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string };
+  /**
+   * What was fetched, credentials redacted, and for git the commit the ref resolved to: for progress and records.
+   * `time`: what BuildKit takes as SOURCE_DATE_EPOCH=context (sourceTime).
+   */
+  source?: { kind: 'git' | 'url' | 'stdin'; url?: string; ref?: string; commit?: string; time?: number };
   /**
    * The Dockerfile's stable name, which stands for the temp paths in the build record (`dockerfile`) and the step
    * locators: for git `URL#REF:PATH` (the remote redacted, PATH the Dockerfile's path in the repository, subdir
@@ -82,8 +85,8 @@ export async function resolveContext(context: string, file: string | undefined, 
 /** The named contexts of a build with every remote one fetched (now a local directory), and how to remove them. */
 export interface FetchedNamedContexts {
   contexts: Record<string, NamedContext>;
-  /** What each remote one was: its URL (redacted) and, for git, the commit. */
-  sources: Record<string, { url: string; commit?: string }>;
+  /** What each remote one was: its URL (redacted), for git the commit, and its time (sourceTime). */
+  sources: Record<string, { url: string; commit?: string; time?: number }>;
   /** Removes the temp directories (also after a failure or Ctrl-C). */
   cleanup(): Promise<void>;
 }
@@ -99,7 +102,7 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
   const works: string[] = [];
   const cleanup = async (): Promise<void> => { await Promise.all(works.map((w) => rm(w, { recursive: true, force: true }))); };
   const out: Record<string, NamedContext> = { ...contexts };
-  const sources: Record<string, { url: string; commit?: string }> = {};
+  const sources: Record<string, { url: string; commit?: string; time?: number }> = {};
   try {
     for (const [name, c] of Object.entries(contexts)) {
       if (c.kind !== 'remote') continue;
@@ -111,16 +114,16 @@ export async function fetchNamedContexts(contexts: Record<string, NamedContext>,
       if (arg.kind === 'git') {
         const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(arg.ref, git)) });
         out[name] = { kind: 'local', dir: await subdirOf(checkout.dir, arg.ref.subdir, label), dockerignore: false };
-        sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit };
+        sources[name] = { url: redactUrl(arg.ref.remote), commit: checkout.commit, time: checkout.committed };
       } else {
         const dir = path.join(work, 'context');
         await makeContextRoot(dir);
         const body = path.join(work, 'download');
-        await download(arg.url, body, label, signal);
+        const time = await sourceTime(await download(arg.url, body, label, signal), body, signal);
         await chmod(body, 0o644);   // llb.HTTP's default mode
         await rename(body, path.join(dir, 'context'));
         out[name] = { kind: 'local', dir, dockerignore: false };
-        sources[name] = { url: redactUrl(arg.url.toString()) };
+        sources[name] = { url: redactUrl(arg.url.toString()), ...(time !== undefined ? { time } : {}) };
       }
     }
   } catch (err) {
@@ -155,13 +158,16 @@ async function fetchInto(arg: Exclude<ContextArgument, { kind: 'local' }>, work:
       // dockerui's DetectGitContext adds KeepGitDir for either (named contexts read only the URL's).
       const checkout = await fetchGit(arg.ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(arg.ref, git)), ...(keepGitDir ? { keepGitDir } : {}) });
       const root = await subdirOf(checkout.dir, arg.ref.subdir, redactUrl(arg.given));
-      return { contextDir: root, ...(await dockerfileIn(root, file)), source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit } };
+      return {
+        contextDir: root, ...(await dockerfileIn(root, file)),
+        source: { kind: 'git', url: redactUrl(arg.ref.remote), ref: checkout.resolvedRef, commit: checkout.commit, time: checkout.committed },
+      };
     }
     case 'url': {
       const label = redactUrl(arg.url.toString());
       const body = path.join(work, 'download');
-      await download(arg.url, body, label, signal);
-      return { ...(await contextFromFile(body, label, work, file, signal)), source: { kind: 'url', url: label } };
+      const time = await sourceTime(await download(arg.url, body, label, signal), body, signal);
+      return { ...(await contextFromFile(body, label, work, file, signal)), source: { kind: 'url', url: label, ...(time !== undefined ? { time } : {}) } };
     }
     case 'stdin': {
       const body = path.join(work, 'stdin');
@@ -192,7 +198,18 @@ async function contextFromFile(body: string, label: string, work: string, file: 
   return { contextDir, dockerfileText: await readFile(body, 'utf8') };
 }
 
-async function download(url: URL, dest: string, label: string, signal: AbortSignal): Promise<void> {
+/**
+ * The time BuildKit takes as SOURCE_DATE_EPOCH=context (or =NAME of a named context) for a download (dockerfile2llb
+ * epoch.go): the response's Last-Modified, else the newest regular file of the body when it is a tar archive.
+ */
+async function sourceTime(headers: Headers, body: string, signal: AbortSignal): Promise<number | undefined> {
+  const modified = Date.parse(headers.get('last-modified') ?? '');
+  if (!Number.isNaN(modified)) return Math.floor(modified / 1000);
+  return archiveMaxTime(body, signal);
+}
+
+/** Downloads `url` into `dest` (a new file); the response's headers. */
+async function download(url: URL, dest: string, label: string, signal: AbortSignal): Promise<Headers> {
   // fetch() refuses a URL with credentials: they become a Basic Authorization header, as curl and BuildKit send them.
   const headers: Record<string, string> = {};
   const bare = new URL(url);
@@ -213,6 +230,7 @@ async function download(url: URL, dest: string, label: string, signal: AbortSign
     throw new UserError('CONTEXT_NOT_FOUND', `cannot fetch build context ${label}: HTTP ${response.status} ${response.statusText}`, 'check the URL');
   }
   await pipeline(Readable.fromWeb(response.body), createWriteStream(dest, { mode: 0o600, flags: 'wx' }), { signal });
+  return response.headers;
 }
 
 /**
@@ -320,5 +338,38 @@ export async function fetchRemoteTree(url: string, signal: AbortSignal, root: st
   } catch (err) {
     await cleanup();
     throw err;
+  }
+}
+
+/**
+ * The time of the one source a SOURCE_DATE_EPOCH stage ADDs (BuildKit's resolveSourceDateEpochFromState): a git
+ * URL's commit (checked against `checksum` when given), else an http(s) download's Last-Modified or its archive's
+ * newest regular file (sourceTime), the body checked against `checksum` (a sha256 digest) when given. Undefined when it
+ * has none. Fetched as a remote context is, into a private directory of the state root's temp dir, removed after.
+ */
+export async function remoteSourceTime(url: string, checksum: string | undefined, signal: AbortSignal, root: string, git: GitAccess = {}): Promise<number | undefined> {
+  const arg = await classifyContext(url);
+  if (arg.kind !== 'git' && arg.kind !== 'url') {
+    throw new UserError('INVALID_ARGUMENT', 'SOURCE_DATE_EPOCH stage source must be a single HTTP(S) or Git ADD', 'ADD an http(s) URL or a git repository in that stage');
+  }
+  const work = await makeRootTempDir(root, 'remote');
+  try {
+    if (arg.kind === 'git') {
+      const ref = checksum !== undefined ? { ...arg.ref, checksum } : arg.ref;
+      return (await fetchGit(ref, work, { signal, code: 'CONTEXT_NOT_FOUND', ...(await gitOptions(ref, git)) })).committed;
+    }
+    const label = redactUrl(url);
+    const body = path.join(work, 'download');
+    const headers = await download(arg.url, body, label, signal);
+    if (checksum !== undefined) {
+      const { createHash } = await import('node:crypto');
+      const hash = createHash('sha256');
+      await pipeline(createReadStream(body), hash);
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== checksum) throw new UserError('CONTEXT_NOT_FOUND', `digest mismatch ${got}: ${checksum}`, `the content of ${label} is not what --checksum says`);
+    }
+    return await sourceTime(headers, body, signal);
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }

@@ -43,6 +43,31 @@ export async function detectArchive(file: string, signal: AbortSignal): Promise<
 }
 
 /**
+ * The newest mtime (whole seconds) of a regular file in `file` when it is a tar archive (plain or compressed), else
+ * undefined, also for an archive that turns out damaged: what BuildKit takes as SOURCE_DATE_EPOCH=context for a
+ * context downloaded without a Last-Modified header (dockerfile2llb epoch.go, archiveMaxTimeFromRef).
+ */
+export async function archiveMaxTime(file: string, signal: AbortSignal): Promise<number | undefined> {
+  const compression = await detectArchive(file, signal);
+  if (compression === undefined) return undefined;
+  const source = decompress(file, compression, signal);
+  let newest: bigint | undefined;
+  try {
+    for await (const entry of readTar(source)) {
+      throwIfAborted(signal);
+      const h = entry.header;
+      if ((h.type === 'file' || h.type === 'contiguous-file') && (newest === undefined || h.mtimeNs > newest)) newest = h.mtimeNs;
+    }
+  } catch (err) {
+    if (err instanceof TarReadError) return undefined;
+    throw err;
+  } finally {
+    source.destroy();
+  }
+  return newest === undefined ? undefined : Number(newest / 1_000_000_000n);
+}
+
+/**
  * Extracts a tar archive into the container directory `destDir` through the confined writer: `..` names and
  * hardlinks that climb out are refused (checked lexically here); symlinks on the way are followed with the
  * destination as the root (RESOLVE_IN_ROOT, chroot semantics like docker's chrootarchive), so an archive's

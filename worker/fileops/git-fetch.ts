@@ -21,6 +21,8 @@ export interface GitCheckout {
   commit: string;
   /** The full ref it came from (`refs/heads/main`, `refs/tags/v1`), or the commit when fetched by commit. */
   resolvedRef: string;
+  /** The commit's committer time, seconds since the epoch (what BuildKit takes as SOURCE_DATE_EPOCH=context). */
+  committed: number;
 }
 
 /**
@@ -83,12 +85,13 @@ export async function fetchGit(g: GitRef, workDir: string, opts: GitFetchOptions
     })).trim();
   }
   verifyGitChecksum(g, commit, opts.code);
+  const committed = Number((await git.run(dir, ['show', '-s', '--format=%ct', commit])).trim());
   await git.run(dir, ['checkout', '-q', '--detach', commit]);
   if (g.submodules !== false && (await exists(path.join(dir, '.gitmodules')))) {
     await git.run(dir, ['submodule', 'update', '-q', '--init', '--recursive', '--depth=1']);
   }
   if (!(opts.keepGitDir ?? g.keepGitDir ?? false)) await removeGitDirs(git, dir);
-  return { dir, commit, resolvedRef: fetchRef };
+  return { dir, commit, resolvedRef: fetchRef, committed };
 }
 
 /**

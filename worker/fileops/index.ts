@@ -16,4 +16,5 @@ export type { RemoteAccess } from './remote-access.js';
 export { fetchGit, GitFetchError, type GitCheckout, type GitFetchOptions } from './git-fetch.js';
 export { gitAuthHeader } from './git-auth.js';
 export { classifyContextFile, extractContextArchive, type ContextFileKind } from './context-archive.js';
+export { archiveMaxTime } from './archive.js';
 export { downloadDispatcher } from './download-dispatcher.js';
