@@ -68,7 +68,13 @@ export interface BuildRequest {
   secrets: Record<string, SecretSource>;
   progress: ProgressWriter;
   signal: AbortSignal;
+  /** The build's epoch (SOURCE_DATE_EPOCH resolved: source-date-epoch.ts): the image's dates, rewrite-timestamp's clamp. */
   sourceDateEpoch?: number;
+  /**
+   * SOURCE_DATE_EPOCH as the Dockerfile reads it once resolved (BuildKit replaces `context` or a stage's name by the
+   * number), over the build arg or the global ARG's default; `buildArgs` keep what was asked, for the records.
+   */
+  epochArg?: string;
   /** Entitlements granted with `--allow` (buildx's names): `security.insecure`, `network.host`. */
   allow: string[];
   /** `--cache-from`: remote caches asked after a local miss. */
@@ -275,6 +281,11 @@ function shownName(req: BuildRequest, dockerfile: { path: string }): string {
   return req.dockerfileName ?? req.remoteContext?.locator ?? dockerfile.path;
 }
 
+/** The build args the Dockerfile is read with: the request's, SOURCE_DATE_EPOCH as resolved (BuildRequest.epochArg). */
+function dockerfileArgs(req: BuildRequest): Record<string, string> {
+  return req.epochArg === undefined ? req.buildArgs : { ...req.buildArgs, SOURCE_DATE_EPOCH: req.epochArg };
+}
+
 /** Compiles the Dockerfile for each platform; several platforms give one merged graph (see multi-platform.ts). */
 async function compileAll(
   req: BuildRequest, dockerfile: { path: string; text: string }, platforms: Platform[], images: RegistryImageSource,
@@ -283,7 +294,7 @@ async function compileAll(
   const baseEnv: BaseEnv = {};   // for the build checks (build-checks.ts), by the FROM text the compiler resolved
   for (const platform of platforms) {
     const graph = await compile(dockerfile.text, {
-      file: dockerfile.path, buildArgs: req.buildArgs, platform, buildPlatform: hostPlatform(),
+      file: dockerfile.path, buildArgs: dockerfileArgs(req), platform, buildPlatform: hostPlatform(),
       ...(req.target ? { target: req.target } : {}), namedContexts: namedContextKinds(req.namedContexts ?? {}),
       resolveImage: async (ref, p) => {
         const image = await images.resolve(namedImage(ref, req.namedContexts ?? {}), p, req.signal);
@@ -342,7 +353,7 @@ async function buildLocked(
     // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read
     // at, and one from stdin as BuildKit does.
     const shown = { path: shownName(req, dockerfile), text: dockerfile.text };
-    const checkArgs = { buildArgs: req.buildArgs, buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) };
+    const checkArgs = { buildArgs: dockerfileArgs(req), buildPlatform: hostPlatform(), ...(platforms[0] ? { platform: platforms[0] } : {}), ...(req.target ? { target: req.target } : {}) };
     const { graph, parts, noCacheFilter, baseEnv } = await compileAll(req, shown, platforms, images).catch((err: unknown) => {
       // BuildKit reports the findings it made before its conversion stopped, then the error.
       reportChecksBeforeError(shown, err, checkArgs, req.progress, Object.keys(req.namedContexts ?? {}));

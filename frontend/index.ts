@@ -19,6 +19,8 @@ export { planText, planDot } from './plan.js';
 export { printDockerfile, printInstruction } from './printer.js';
 export { dumpDockerfile, dumpInstruction } from './dump.js';
 export { isSecretName, mayHoldSecretName, REDACTED } from './secret-name.js';
+export { sourceDateEpochRequest } from './source-date-epoch.js';
+export type { EpochRequest, EpochSource } from './source-date-epoch.js';
 export { checkBeforeError, checkDockerfile, CheckOptionsError, formatCheckWarning } from './checks/index.js';
 export { FromPlatformError } from './compile/from-platform.js';
 export { ruleDescription, ruleUrl } from './checks/rule-docs.js';

@@ -12,6 +12,7 @@ import { parseAddHosts, parseAllow, parseBuildContexts, parseCgroupParent, parse
 import { checkLocalDelete } from '../options/local-delete.js';
 import { buildSettingsAttrs, localMountName } from '../options/frontend-attrs.js';
 import type { GitAttributes, LocalDirs } from '../git-info/index.js';
+import type { GitAccess } from '../remote-context/index.js';
 import { openSshAgents } from '../options/ssh-key-agent.js';
 import { destState, ensureParent, prepareDestinations, writeOutputFile, writingTo } from '../options/destinations.js';
 import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../metadata-file.js';
@@ -159,11 +160,9 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   if (buildArgs.BUILDKIT_SYNTAX?.trim() === '') {
     throw new UserError('INVALID_ARGUMENT', 'empty BUILDKIT_SYNTAX build-arg is invalid, use --build-arg BUILDKIT_SYNTAX without \'=\' for optional behavior', 'drop --build-arg BUILDKIT_SYNTAX=, or give it a frontend image');
   }
-  // buildx passes SOURCE_DATE_EPOCH as a build arg too; either place sets it (the build arg wins, as in BuildKit).
-  const epoch = buildArgs.SOURCE_DATE_EPOCH ?? process.env.SOURCE_DATE_EPOCH;
-  if (epoch !== undefined && epoch !== '' && !/^\d+$/.test(epoch)) {
-    throw new UserError('INVALID_ARGUMENT', `invalid SOURCE_DATE_EPOCH ${JSON.stringify(epoch)}`, 'use seconds since 1970-01-01 UTC, e.g. $(git log -1 --format=%ct)');
-  }
+  // buildx passes SOURCE_DATE_EPOCH from the environment as the build arg when none is given (build/opt.go); what it
+  // names (seconds, `context`, a named context, a stage) is resolved once the contexts are fetched (source-date-epoch.ts).
+  if (process.env.SOURCE_DATE_EPOCH !== undefined && !Object.hasOwn(buildArgs, 'SOURCE_DATE_EPOCH')) buildArgs.SOURCE_DATE_EPOCH = process.env.SOURCE_DATE_EPOCH;
   const platforms = platformsOption(flags.platform);
   const shmSize = parseShmSize(flags.shmSize);
   const cgroupParent = parseCgroupParent(flags.cgroupParent);
@@ -191,9 +190,6 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   for (const w of [...fromCaches.warnings, ...toCaches.warnings]) process.stderr.write(`${w}\n`);
   // BUILDKIT_INLINE_CACHE=1 as a build arg is the old spelling of --cache-to type=inline.
   if (/^(1|true)$/i.test(buildArgs.BUILDKIT_INLINE_CACHE ?? '') && !cacheTo.some((c) => c.type === 'inline')) cacheTo.push({ type: 'inline' });
-  if (outputs.some((o) => (o.type === 'image' || o.type === 'oci' || o.type === 'docker') && o.rewriteTimestamp) && epoch === undefined) {
-    throw new UserError('INVALID_ARGUMENT', 'rewrite-timestamp=true needs SOURCE_DATE_EPOCH', 'set it in the environment or pass --build-arg SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)');
-  }
   if (flags.attachReport && !outputs.some((o) => o.type === 'image' && o.push)) {
     throw new UserError('INVALID_ARGUMENT', '--attach-report needs a pushed image', 'add --push (or -o type=registry)');
   }
@@ -223,7 +219,6 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     ...(platforms ? { platforms } : {}),
     // buildx's default: min provenance on pushed and OCI-layout images (deterministic here, see attest/provenance.ts).
     attest: parseAttestFlags(flags, buildArgs, { defaultProvenance: defaultProvenanceApplies(outputs, process.env) }),
-    ...(epoch !== undefined && epoch !== '' ? { sourceDateEpoch: Number(epoch) } : {}),
     ...(network ? { network } : {}), ...(extraHosts.length ? { extraHosts } : {}), ...(Object.keys(namedContexts).length ? { namedContexts } : {}),
     ...(ulimits.length ? { ulimits } : {}), ...(shmSize !== undefined ? { shmSize } : {}), ...(limits !== undefined ? { limits } : {}),
     ...(cgroupParent !== undefined ? { cgroupParent } : {}),
@@ -296,17 +291,20 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
   await saveLocalState(`${buildRefPrefix(readBuilders(flags.root), flags.builder)}/${buildId}`, localStateOf('default', context ?? '.', flags.file, remote !== undefined), env)
     .catch((err: NodeJS.ErrnoException) => process.stderr.write(`warning: buildx local state of this build not recorded: ${err.message} (set BUILDX_CONFIG to a writable directory)\n`));
   const hooks = testHooksFromEnv(process.env);
-  // The root's resources (lock, worker, cache, history, registry client) are the build's and its reports', closed once.
-  const rootOptions = {
-    // registry.insecure=true on -o type=image and the --cache-to/--cache-from names: those hosts too.
-    insecureRegistries: [...flags.insecureRegistry, ...registryInsecureHosts(outputs, [...cacheTo, ...cacheFrom])], onRetry: (e: RetryEvent) => progress.note(retryText(e)), hooks,
-    ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
-  };
   try {
+    // SOURCE_DATE_EPOCH: seconds, or the time of the context, a named context or a source-only stage (BuildKit's).
+    const dated = await buildEpochOf(req, remote?.source?.time, named.sources, namedContexts, { signal, root: flags.root, git: { agent: gitAgentOf(flags, agents.sockets), secrets: secrets.secrets } })
+      .catch((err: unknown) => { progress.close(); throw err; });
+    // The root's resources (lock, worker, cache, history, registry client) are the build's and its reports', closed once.
+    const rootOptions = {
+      // registry.insecure=true on -o type=image and the --cache-to/--cache-from names: those hosts too.
+      insecureRegistries: [...flags.insecureRegistry, ...registryInsecureHosts(outputs, [...cacheTo, ...cacheFrom])], onRetry: (e: RetryEvent) => progress.note(retryText(e)), hooks,
+      ...(dated.sourceDateEpoch !== undefined ? { sourceDateEpoch: dated.sourceDateEpoch } : {}),
+    };
     await withRoot(flags.root, rootOptions, async (root) => {
       let outcome: BuildOutcome;
       try {
-        outcome = await runBuild({ ...req, buildId, hooks }, root);
+        outcome = await runBuild({ ...req, ...dated, buildId, hooks }, root);
       } catch (err) {
         progress.close();
         await reportFailure(err, buildId, root, flags, env);
@@ -346,6 +344,25 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
     await agents.close();
     if (loadTmp) await rm(loadTmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * The epoch a build uses (source-date-epoch.ts) from the fetched contexts' times, and SOURCE_DATE_EPOCH as its
+ * Dockerfile then reads it. A Dockerfile that cannot be read here is left to the build to report.
+ */
+async function buildEpochOf(req: BuildRequest, contextTime: number | undefined, namedSources: Record<string, { time?: number }>, namedContexts: Record<string, NamedContext>,
+  fetch: { signal: AbortSignal; root: string; git: GitAccess }): Promise<Pick<BuildRequest, 'sourceDateEpoch' | 'epochArg'>> {
+  const { readDockerfile } = await import('../build.js');
+  const dockerfile = await readDockerfile(req).catch(() => undefined);
+  if (dockerfile === undefined) return {};
+  const { resolveBuildEpoch } = await import('../source-date-epoch.js');
+  const { remoteSourceTime } = await import('../remote-context/index.js');
+  const named = Object.fromEntries(Object.keys(namedContexts).map((name) => [name, namedSources[name]?.time]));
+  const { epoch, arg } = await resolveBuildEpoch({ path: req.dockerfileName ?? req.remoteContext?.locator ?? dockerfile.path, text: dockerfile.text }, {
+    buildArgs: req.buildArgs, ...(req.platforms?.[0] ? { platform: req.platforms[0] } : {}), ...(req.target ? { target: req.target } : {}),
+    times: { context: contextTime, named, source: (url, checksum) => remoteSourceTime(url, checksum, fetch.signal, fetch.root, fetch.git) },
+  });
+  return { ...(epoch !== undefined ? { sourceDateEpoch: epoch } : {}), ...(arg !== undefined ? { epochArg: arg } : {}) };
 }
 
 /**

@@ -19,8 +19,13 @@ export interface ImageExportAttrs {
   ociMediatypes?: boolean;
   /** `annotation.*`, `annotation-manifest.*`, `annotation-index.*`, `annotation-*-descriptor.*`. */
   annotations?: Annotations;
-  /** `rewrite-timestamp=true`: file times clamped to SOURCE_DATE_EPOCH (the build requires it to be set). */
+  /** `rewrite-timestamp=true`: the layers' file times clamped to the epoch; without one they are left as they are. */
   rewriteTimestamp?: boolean;
+  /**
+   * `source-date-epoch=`: this output's epoch (seconds) instead of the build's SOURCE_DATE_EPOCH, null for none at
+   * all (an empty value), as BuildKit's exporters read it (exporter/util/epoch ParseExporterAttrs).
+   */
+  sourceDateEpoch?: number | null;
   /**
    * `oci-artifact=`: the form of the attestation manifests, as BuildKit's commitAttestationsManifest (exporter/
    * containerimage/writer.go) writes them: true, an OCI artifact (artifactType, the empty config) naming the image as
@@ -97,7 +102,7 @@ const UNSUPPORTED: Record<string, string> = {
 };
 
 /** The attributes each output type accepts (besides `type`). */
-const IMAGE_ATTRS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'oci-artifact', 'rewrite-timestamp', 'store'];
+const IMAGE_ATTRS = ['name', 'compression', 'compression-level', 'force-compression', 'oci-mediatypes', 'oci-artifact', 'rewrite-timestamp', 'source-date-epoch', 'store'];
 const ACCEPTED: Record<string, string[]> = {
   image: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
   registry: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
@@ -155,6 +160,12 @@ function compressionOf(attrs: Record<string, string>, text: string, env: NodeJS.
     throw new UserError('INVALID_ARGUMENT', `-o ${text}: exporter option "oci-artifact=true" conflicts with "oci-mediatypes=false"`, 'drop one of them');
   }
   if (attrs['rewrite-timestamp'] !== undefined) out.rewriteTimestamp = parseBool(attrs['rewrite-timestamp'], false, 'rewrite-timestamp');
+  const epoch = attrs['source-date-epoch'];
+  if (epoch !== undefined) {
+    // Go's strconv.ParseInt(v, 10, 64), and BuildKit's words when it fails.
+    if (epoch !== '' && !/^[+-]?\d+$/.test(epoch)) throw new UserError('INVALID_ARGUMENT', `-o ${text}: invalid source-date-epoch: strconv.ParseInt: parsing ${JSON.stringify(epoch)}: invalid syntax`, 'give seconds since 1970-01-01 UTC, or nothing for no epoch');
+    out.sourceDateEpoch = epoch === '' ? null : Number(epoch);
+  }
   // `store=false` asks the image exporter not to keep the image in the daemon's store: tsbuild has none; both accepted.
   if (attrs.store !== undefined) parseBool(attrs.store, true, 'store');
   const annotations = parseAnnotations(attrs, text);

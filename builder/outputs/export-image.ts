@@ -130,16 +130,18 @@ export async function exportImage(image: AssembledImage, attrs: ImageExportAttrs
   const diffIds = [...image.config.rootfs.diff_ids];
   let changed = !oci;
   let configChanged = false;
+  // The output's own source-date-epoch= wins over the build's, an empty one meaning none (BuildKit's exporter Epoch).
+  const epoch = attrs.sourceDateEpoch === undefined ? ctx.sourceDateEpoch : (attrs.sourceDateEpoch ?? undefined);
   for (const [i, layer] of image.manifest.layers.entries()) {
     const have = compressionOfMediaType(layer.mediaType);
     const isBase = ctx.baseLayers.has(layer.digest);
     const target = want !== undefined && (attrs.forceCompression || !isBase) ? want : have;
     const mediaType = layerMediaType(target, oci);
-    if (attrs.rewriteTimestamp && ctx.sourceDateEpoch !== undefined && !isBase) {
-      const rewritten = await rewriteTimestamps(ctx.store, layer, ctx.sourceDateEpoch, target, attrs.compressionLevel, mediaType, ctx.signal);
+    if (attrs.rewriteTimestamp && epoch !== undefined && !isBase) {
+      const rewritten = await rewriteTimestamps(ctx.store, layer, epoch, target, attrs.compressionLevel, mediaType, ctx.signal);
       // BuildKit's converter marks a layer it re-wrote for the epoch (util/converter/converter.go,
       // labelRewrittenTimestamp), in the manifest too: what testSourceDateEpoch* and `docker buildx imagetools` read.
-      layers.push({ ...rewritten.desc, annotations: { 'buildkit/rewritten-timestamp': String(ctx.sourceDateEpoch) } });
+      layers.push({ ...rewritten.desc, annotations: { 'buildkit/rewritten-timestamp': String(epoch) } });
       if (diffIds[i] !== rewritten.diffId) { diffIds[i] = rewritten.diffId as Descriptor['digest']; configChanged = true; }
       changed = true;
     } else if (target !== have) { layers.push(await recompress(ctx.store, layer, target, attrs.compressionLevel, mediaType, ctx.signal)); changed = true; }
