@@ -1,8 +1,14 @@
 import { expect } from 'chai';
+import { execFile } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { serveDir, type StaticHttpServer } from '../fixtures/static-http-server.js';
 import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // BuildKit's own Dockerfile integration tests that the other buildkit-parity-* files do not port (moby/buildkit
@@ -85,8 +91,18 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
     ok(await cli(['build', '--root', root, '--progress', 'plain', '--provenance', 'false', '--platform', 'linux/amd64,linux/arm64', '--push', '-t', `${host}/library/alpine:latest`, alpine]));
   });
   after(async () => {
+    await Promise.all(servers.map((s) => s.stop()));
     await env?.stop();
   });
+  const servers: StaticHttpServer[] = [];
+  /** An HTTP server of `files` (BuildKit's httpserver.NewTestServer), with a Last-Modified for the paths `modified` names. */
+  const serve = async (files: Record<string, string | Buffer>, modified: Record<string, number> = {}): Promise<string> => {
+    const dir = await dirWith(files);
+    const headers = Object.fromEntries(Object.entries(modified).map(([path, at]) => [path, { 'last-modified': new Date(at * 1000).toUTCString() }]));
+    const server = await serveDir(dir, headers);
+    servers.push(server);
+    return server.url;
+  };
 
   /** The CLI with docker.io mirrored to the local registry. */
   const cli = (args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> =>
@@ -442,6 +458,163 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
         warnings: [w('InvalidBaseImagePlatform', `Base image ${target} was pulled with platform "${other}", expected "${current}" for current build`, 2)],
         frontendAttrs: { platform: current },
       });
+    });
+  });
+  describe('dockerfile_source_date_epoch_test.go', () => {
+    /** BuildKit's makeTarContext: regular files, 0600, with these mtimes (seconds). */
+    const makeTarContext = async (files: { name: string; data: string; modTime: number }[]): Promise<Buffer> => {
+      const pack = tar.pack();
+      for (const f of files) pack.entry({ name: f.name, mode: 0o600, mtime: new Date(f.modTime * 1000), type: 'file' }, f.data);
+      pack.finalize();
+      const chunks: Buffer[] = [];
+      for await (const c of pack as unknown as AsyncIterable<Buffer>) chunks.push(c);
+      return Buffer.concat(chunks);
+    };
+    interface Layout { manifest: { layers: { digest: string; annotations?: Record<string, string> }[] }; config: { created?: string }; blob(digest: string): Promise<Buffer> }
+    /** The single-platform image of an OCI layout directory: BuildKit's readOCIManifest and readOCIImageCreated. */
+    const readLayout = async (dir: string): Promise<Layout> => {
+      const blob = (digest: string): Promise<Buffer> => readFile(join(dir, 'blobs/sha256', digest.replace('sha256:', '')));
+      const index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      const manifest = JSON.parse((await blob(index.manifests[0]?.digest ?? '')).toString()) as Layout['manifest'] & { config: { digest: string } };
+      return { manifest, config: JSON.parse((await blob(manifest.config.digest)).toString()) as Layout['config'], blob };
+    };
+    /** readOCILayerMap: a layer's files by name. */
+    const layerFiles = async (layout: Layout, digest: string): Promise<Record<string, string>> => {
+      const extract = tar.extract();
+      const files: Record<string, string> = {};
+      const done = new Promise<void>((resolve, reject) => {
+        extract.on('entry', (h, stream, next) => {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: unknown) => chunks.push(c as Buffer));
+          stream.on('end', () => { files[h.name.replace(/^\.?\//, '')] = Buffer.concat(chunks).toString(); next(); });
+        });
+        extract.on('finish', resolve);
+        extract.on('error', reject);
+      });
+      Readable.from([gunzipSync(await layout.blob(digest))]).pipe(extract);
+      await done;
+      return files;
+    };
+    const created = (layout: Layout): number => Date.parse(layout.config.created ?? '') / 1000;
+    const rewritten = (layout: Layout, i = layout.manifest.layers.length - 1): string | undefined => layout.manifest.layers[i]?.annotations?.['buildkit/rewritten-timestamp'];
+    /** Builds `args` to an OCI layout directory and reads it. */
+    const ociBuild = async (args: string[], cwd: string, attrs = ''): Promise<Layout> => {
+      const out = join(env.dir, `oci${++n}`);
+      ok(await build(['-o', `type=oci,dest=${out},tar=false${attrs}`, ...args], cwd));
+      return readLayout(out);
+    };
+    const oct21 = Date.UTC(2015, 9, 21, 7, 28, 0) / 1000;
+
+    it('testSourceDateEpochDockerfileDefault: the global ARG\'s default is the epoch rewrite-timestamp clamps to', async () => {
+      const layout = await ociBuild(['.'], await dirWith({ Dockerfile: `\nARG SOURCE_DATE_EPOCH=${oct21}\nFROM scratch\nCOPY Dockerfile .\n` }), ',rewrite-timestamp=true');
+      expect(layout.manifest.layers).to.have.length(1);
+      expect(rewritten(layout)).to.equal(String(oct21));
+    });
+
+    it('testSourceDateEpochDockerfileDefaultReset: an empty source-date-epoch= on the output turns the epoch off for it', async () => {
+      const layout = await ociBuild(['.'], await dirWith({ Dockerfile: `\nARG SOURCE_DATE_EPOCH=${oct21}\nFROM scratch\nCOPY Dockerfile .\n` }), ',source-date-epoch=,rewrite-timestamp=true');
+      expect(layout.manifest.layers).to.have.length(1);
+      expect(rewritten(layout)).to.equal(undefined);
+    });
+
+    it('testSourceDateEpochDockerfileDefaultInvalid: a default that is no number, context or source is refused', async () => {
+      const r = await build(['-o', `type=oci,dest=${join(env.dir, `oci${++n}`)},tar=false`, '.'], await dirWith({ Dockerfile: '\nARG SOURCE_DATE_EPOCH=not-a-timestamp\nFROM scratch\nCOPY Dockerfile .\n' }));
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.contain('invalid SOURCE_DATE_EPOCH: not-a-timestamp');
+    });
+
+    it('testSourceDateEpochContextGit: SOURCE_DATE_EPOCH=context of a git context is its commit\'s time', async () => {
+      const served = await dirWith({});
+      const repo = join(served, 'repo');
+      await mkdir(repo);
+      await writeFile(join(repo, 'Dockerfile'), 'FROM scratch\nCOPY Dockerfile /\n', { mode: 0o600 });
+      const commitTime = 1700000101;
+      const at = new Date(commitTime * 1000).toISOString();
+      const git = promisify(execFile);
+      const gitEnv = { ...process.env, GIT_CONFIG_GLOBAL: '/dev/null', GIT_CONFIG_NOSYSTEM: '1', GIT_AUTHOR_NAME: 'test', GIT_AUTHOR_EMAIL: 'test@example.com', GIT_COMMITTER_NAME: 'test', GIT_COMMITTER_EMAIL: 'test@example.com', GIT_AUTHOR_DATE: at, GIT_COMMITTER_DATE: at };
+      for (const args of [['init', '-q', '-b', 'master'], ['add', 'Dockerfile'], ['commit', '-qm', 'msg'], ['update-server-info']]) await git('git', args, { cwd: repo, env: gitEnv });
+      const server = await serveDir(served);
+      servers.push(server);
+      const layout = await ociBuild(['--build-arg', 'SOURCE_DATE_EPOCH=context', `${server.url}/repo/.git`], await dirWith({}));
+      expect(created(layout)).to.equal(commitTime);
+    });
+
+    it('testSourceDateEpochContextHTTPLastModified: SOURCE_DATE_EPOCH=context of an http context is its Last-Modified', async () => {
+      const lastModified = 1700000201;
+      const archiveMaxTime = 1700000202;
+      const url = await serve({
+        'context.tar': await makeTarContext([
+          { name: 'Dockerfile', data: 'FROM scratch\nCOPY foo /\n', modTime: archiveMaxTime - 3600 }, { name: 'foo', data: 'bar', modTime: archiveMaxTime },
+        ]),
+      }, { '/context.tar': lastModified });
+      const layout = await ociBuild(['--build-arg', 'SOURCE_DATE_EPOCH=context', `${url}/context.tar`], await dirWith({}));
+      expect(created(layout)).to.equal(lastModified);
+    });
+
+    it('testSourceDateEpochContextHTTPArchive: without Last-Modified, the archive\'s newest file; RUN reads it as the number', async () => {
+      const archiveMaxTime = 1700000302;
+      const url = await serve({
+        'context.tar': await makeTarContext([
+          { name: 'Dockerfile', data: 'FROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo -n "$SOURCE_DATE_EPOCH" >/epoch\n', modTime: archiveMaxTime - 3600 },
+          { name: 'foo', data: 'bar', modTime: archiveMaxTime },
+        ]),
+      });
+      const layout = await ociBuild(['--build-arg', 'SOURCE_DATE_EPOCH=context', `${url}/context.tar`], await dirWith({}), ',rewrite-timestamp=true');
+      const last = layout.manifest.layers.at(-1)?.digest ?? '';
+      expect(rewritten(layout)).to.equal(String(archiveMaxTime));
+      expect((await layerFiles(layout, last))['epoch']).to.equal(String(archiveMaxTime));
+      expect(created(layout)).to.equal(archiveMaxTime);
+    });
+
+    it('testSourceDateEpochContextLocalUnset: SOURCE_DATE_EPOCH=context of a local context is no epoch, and rewrites nothing', async () => {
+      const layout = await ociBuild(['--build-arg', 'SOURCE_DATE_EPOCH=context', '.'], await dirWith({ Dockerfile: 'FROM scratch\nCOPY Dockerfile /\n' }), ',rewrite-timestamp=true');
+      expect(layout.manifest.layers).to.have.length(1);
+      expect(rewritten(layout)).to.equal(undefined);
+    });
+
+    it('testSourceDateEpochStageHTTPArchive: a stage that only ADDs an archive is the epoch, its newest file\'s time', async () => {
+      const archiveMaxTime = 1700000402;
+      const url = await serve({ 'src.tar': await makeTarContext([{ name: 'foo', data: 'bar', modTime: archiveMaxTime }]) });
+      const dockerfile = `\nARG SOURCE_DATE_EPOCH=mysource\nFROM scratch AS mysource\nADD ${url}/src.tar /\nFROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo -n "$SOURCE_DATE_EPOCH" >/epoch\n`;
+      const layout = await ociBuild(['.'], await dirWith({ Dockerfile: dockerfile }), ',rewrite-timestamp=true');
+      expect(rewritten(layout)).to.equal(String(archiveMaxTime));
+      expect((await layerFiles(layout, layout.manifest.layers.at(-1)?.digest ?? ''))['epoch']).to.equal(String(archiveMaxTime));
+      expect(created(layout)).to.equal(archiveMaxTime);
+    });
+
+    it('testSourceDateEpochStageOverride: the build arg wins over a default that names a stage', async () => {
+      const url = await serve({ 'src.tar': await makeTarContext([{ name: 'foo', data: 'bar', modTime: 1700000501 }]) });
+      const dockerfile = `\nARG SOURCE_DATE_EPOCH=mysource\nFROM scratch AS mysource\nADD ${url}/src.tar /\nFROM scratch\nCOPY Dockerfile .\n`;
+      const layout = await ociBuild(['--build-arg', 'SOURCE_DATE_EPOCH=1700000502', '.'], await dirWith({ Dockerfile: dockerfile }), ',rewrite-timestamp=true');
+      expect(layout.manifest.layers).to.have.length(1);
+      expect(rewritten(layout)).to.equal('1700000502');
+    });
+
+    it('testSourceDateEpochStageInvalid: a stage that does more than ADD one source is refused', async () => {
+      const r = await build(['-o', `type=oci,dest=${join(env.dir, `oci${++n}`)},tar=false`, '.'],
+        await dirWith({ Dockerfile: '\nARG SOURCE_DATE_EPOCH=mysource\nFROM scratch AS mysource\nCOPY Dockerfile /Dockerfile\nFROM scratch\n' }));
+      expect(r.code).to.not.equal(0);
+      expect(r.stderr).to.contain('SOURCE_DATE_EPOCH stage does not meet source-only requirements');
+    });
+
+    it('testSourceDateEpochNamedContextHTTPLastModified: a named context\'s Last-Modified, named by the default', async () => {
+      const lastModified = 1700000601;
+      const url = await serve({ 'src.tar': await makeTarContext([{ name: 'foo', data: 'bar', modTime: lastModified + 3600 }]) }, { '/src.tar': lastModified });
+      const layout = await ociBuild(['--build-context', `mysource=${url}/src.tar`, '.'],
+        await dirWith({ Dockerfile: '\nARG SOURCE_DATE_EPOCH=mysource\nFROM scratch\nCOPY Dockerfile .\n' }), ',rewrite-timestamp=true');
+      expect(layout.manifest.layers).to.have.length(1);
+      expect(rewritten(layout)).to.equal(String(lastModified));
+      expect(created(layout)).to.equal(lastModified);
+    });
+
+    it('testSourceDateEpochNamedContextHTTPArchive: a named context without Last-Modified: its archive\'s newest file', async () => {
+      const archiveMaxTime = 1700000602;
+      const url = await serve({ 'src.tar': await makeTarContext([{ name: 'foo', data: 'bar', modTime: archiveMaxTime }]) });
+      const layout = await ociBuild(['--build-context', `mysource=${url}/src.tar`, '.'],
+        await dirWith({ Dockerfile: '\nARG SOURCE_DATE_EPOCH=mysource\nFROM busybox\nARG SOURCE_DATE_EPOCH\nRUN echo -n "$SOURCE_DATE_EPOCH" >/epoch\n' }), ',rewrite-timestamp=true');
+      expect(rewritten(layout)).to.equal(String(archiveMaxTime));
+      expect((await layerFiles(layout, layout.manifest.layers.at(-1)?.digest ?? ''))['epoch']).to.equal(String(archiveMaxTime));
+      expect(created(layout)).to.equal(archiveMaxTime);
     });
   });
 });
