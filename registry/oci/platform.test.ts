@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, platformMatches, platformParseError } from './platform.js';
+import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, platformMatches, platformParseError, type Platform } from './platform.js';
 
 describe('platform names', () => {
   it('reads the aliases containerd normalises: x86_64, aarch64, i386, armhf, armel', () => {
@@ -17,6 +17,20 @@ describe('platform names', () => {
     expect(parsePlatform('linux')).to.deep.equal({ os: 'linux', architecture: host.architecture });
     expect(parsePlatform('MacOS/arm64')).to.deep.equal({ os: 'darwin', architecture: 'arm64' });
     for (const bad of ['nonsense', 'linux/arm64/v8/x', 'linux//arm64', 'linux/arm*', '']) expect(parsePlatform(bad), bad).to.equal(undefined);
+  });
+
+  it('matches Windows images by OS version as containerd\'s windowsVersionMatcher: same major.minor, the build by LTSC release', () => {
+    const win = (v: string): Platform => ({ os: 'windows', architecture: 'amd64', 'os.version': v });
+    expect(platformMatches(win('1.2.3'), win('1.2.3'))).to.equal(true);
+    expect(platformMatches(win('1.2.3'), win('1.1.0'))).to.equal(false);
+    expect(platformMatches(win('10.0.17763'), win('10.0.17763.1234'))).to.equal(true);
+    expect(platformMatches(win('10.0.17763'), win('10.0.20348'))).to.equal(false);
+    expect(platformMatches(win('10.0.26100'), win('10.0.20348.1006'))).to.equal(true);   // LTSC 2025 runs LTSC 2022 images
+    expect(platformMatches(win('10.0.20348'), win('10.0.26100'))).to.equal(false);
+    expect(platformMatches({ os: 'windows', architecture: 'amd64' }, win('10.0.20348'))).to.equal(true);
+    expect(platformMatches(win('10.0.20348'), { os: 'windows', architecture: 'amd64' })).to.equal(true);
+    // Only Windows compares versions.
+    expect(platformMatches({ os: 'linux', architecture: 'amd64', 'os.version': '1' }, { os: 'linux', architecture: 'amd64', 'os.version': '2' })).to.equal(true);
   });
 
   it('says why a platform does not parse in containerd\'s words (platforms.Parse), as BuildKit\'s errors quote them', () => {

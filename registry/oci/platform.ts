@@ -134,8 +134,34 @@ export function platformMatches(wanted: Platform, candidate: Platform): boolean 
  */
 export function platformRank(wanted: Platform, candidate: Platform): number | undefined {
   const c = normalizePlatform(candidate);
-  const i = platformVector(normalizePlatform(wanted)).findIndex((w) => w.os === c.os && w.architecture === c.architecture && (w.variant ?? '') === (c.variant ?? ''));
+  const w = normalizePlatform(wanted);
+  if (w.os === 'windows' && !windowsVersionMatches(w['os.version'] ?? '', c['os.version'] ?? '')) return undefined;
+  const i = platformVector(w).findIndex((v) => v.os === c.os && v.architecture === c.architecture && (v.variant ?? '') === (c.variant ?? ''));
   return i < 0 ? undefined : i;
+}
+
+// Windows Server LTSC builds a host of a later build runs images of (containerd's compatLTSCReleases).
+const LTSC_2022 = 20348;
+const COMPAT_LTSC = [LTSC_2022, 26100];
+
+/**
+ * containerd's windowsVersionMatcher (platform_windows_compat.go), the one place a platform's OS version decides a
+ * match: a Windows image serves a Windows request of the same major.minor, of the same build before LTSC 2022, else of
+ * a build from the LTSC release before the asked one up to it. Either version empty (or not major.minor.build) matches.
+ */
+function windowsVersionMatches(wanted: string, candidate: string): boolean {
+  const parse = (v: string): [number, number, number] | undefined => {
+    const [major, minor, build] = v.split('.');
+    const n = [major, minor, build].map((x) => (x !== undefined && /^\d+$/.test(x) ? Number(x) : NaN));
+    return n.some((x) => Number.isNaN(x)) ? undefined : n as [number, number, number];
+  };
+  const host = parse(wanted);
+  if (host === undefined || (host[0] === 0 && host[1] === 0 && host[2] === 0) || candidate === '') return true;
+  const ctr = parse(candidate) ?? [0, 0, 0];
+  if (host[0] !== ctr[0] || host[1] !== ctr[1]) return false;
+  if (host[2] < LTSC_2022) return host[2] === ctr[2];
+  const supported = [...COMPAT_LTSC].reverse().find((b) => host[2] > b) ?? LTSC_2022;
+  return supported <= ctr[2] && ctr[2] <= host[2];
 }
 
 /**
