@@ -1,5 +1,5 @@
 import type { BuildGraph, RunMount, SourceRef, Stage, Vertex } from '../frontend/index.js';
-import { MediaType, canonicalJson, formatPlatform, indexMediaTypeFor, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
+import { MediaType, canonicalJson, formatPlatformAll, indexMediaTypeFor, sha256, type Descriptor, type ImageIndex, type Platform } from '../registry/index.js';
 import type { AssembledImage } from './image/assemble.js';
 import { parseGoBool, UserError } from '../common/index.js';
 
@@ -80,7 +80,7 @@ export function mergePlatformGraphs(graphs: { platform: Platform; graph: BuildGr
   const parts: PlatformPart[] = [];
   let offset = 0;
   for (const { platform, graph } of graphs) {
-    const name = formatPlatform(platform);
+    const name = formatPlatformAll(platform);   // BuildKit prefixes steps with platforms.FormatAll
     const q = qualify(graph, name, offset);
     parts.push({ platform, name, target: merged.stages.length + q.target, stageOffset: offset, graph });
     merged.vertices.push(...q.vertices);
@@ -139,5 +139,5 @@ export function assembleIndex(images: AssembledImage[], annotations?: Record<str
 
 /** buildx's per-platform directory name for `type=local` and `type=tar` outputs: `linux_arm64`, `linux_arm_v7`. */
 export function platformDir(platform: Platform): string {
-  return formatPlatform(platform).replaceAll('/', '_');
+  return formatPlatformAll(platform).replaceAll('/', '_');
 }

@@ -94,6 +94,13 @@ describe('buildx flags tsbuild reads differently or not at all', () => {
     expect(host).to.have.length(1);
   });
 
+  it('keeps platforms that differ by OS version apart and the first of two equal ones, normalised', () => {
+    expect(platformsOption('windows(1.2.3)/bar,windows(1.1.0)/bar,windows(1.2.3)/bar')).to.deep.equal([
+      { os: 'windows', architecture: 'bar', 'os.version': '1.2.3' }, { os: 'windows', architecture: 'bar', 'os.version': '1.1.0' },
+    ]);
+    expect(platformsOption('linux/arm64/v8,linux/aarch64')).to.deep.equal([{ os: 'linux', architecture: 'arm64' }]);
+  });
+
   it('grants the entitlements tsbuild has and refuses the rest by name, typos included', () => {
     expect(parseAllow(['network.host,security.insecure', 'network.host'])).to.deep.equal({ entitlements: ['network.host', 'security.insecure'], isLocalDeleteAllowed: false });
     // buildx.local.delete is tsbuild's to check (local outputs), never one of the build's entitlements.

@@ -1,6 +1,6 @@
 import type { DebugRequest } from '../debug/debug-session.js';
 import { Option, type Command } from 'commander';
-import { formatPlatform, hostPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
+import { formatPlatformAll, hostPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/oci/index.js';
 import type { ProgressMode } from '../progress/index.js';
 import { UserError } from '../../common/index.js';
 
@@ -129,7 +129,10 @@ export function platformsOption(text: string | undefined): Platform[] | undefine
     const p = item.toLowerCase() === 'local' ? hostPlatform() : parsePlatform(item);
     if (!p) throw new UserError('INVALID_ARGUMENT', `invalid --platform ${JSON.stringify(item)}`, 'write os/arch[/variant] (or an architecture alone), e.g. linux/amd64, arm64 or linux/amd64,linux/arm64');
     const normal = normalizePlatform(p);
-    out.set(formatPlatform(normal), normal);
+    // By the OS version too, as BuildKit builds `windows(1.2.3)/x,windows(1.1.0)/x` as two platforms (buildx's Dedupe
+    // keys by platforms.Format, which drops it, and then sends the list without versions: tsbuild keeps them).
+    const key = formatPlatformAll(normal);
+    if (!out.has(key)) out.set(key, normal);
   }
   if (out.size === 0) throw new UserError('INVALID_ARGUMENT', '--platform is empty', 'write os/arch[/variant], e.g. linux/amd64');
   return [...out.values()];

@@ -90,7 +90,7 @@ export function assembleImage(graph: BuildGraph, results: Record<string, FsState
   };
   const manifestBytes = Buffer.from(canonicalJson(manifest));
   const manifestDescriptor: Descriptor = {
-    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, platform: platformOf(normalizePlatform(opts.platform ?? stage.platform)),
+    mediaType: MediaType.ociManifest, digest: sha256(manifestBytes), size: manifestBytes.length, platform: exportPlatform(normalizePlatform(opts.platform ?? stage.platform), config),
   };
   return { config, configBytes, configDescriptor, manifest, manifestBytes, manifestDescriptor };
 }
@@ -110,8 +110,14 @@ function configPlatform(target: Platform, base: Platform): Platform {
   });
 }
 
-function platformOf(p: Platform): Platform {
-  return p.variant ? { os: p.os, architecture: p.architecture, variant: p.variant } : { os: p.os, architecture: p.architecture };
+/**
+ * The platform the image's index entry names, BuildKit's makeExportPlatform (frontend/dockerui/build.go): the one
+ * asked for, its OS version included (a pull of `windows(10.0.20348)/amd64` picks the entry by it); a Windows one
+ * without a version takes the image config's (extendWindowsPlatform: the base image's).
+ */
+function exportPlatform(p: Platform, image: Platform): Platform {
+  const version = p['os.version'] || (p.os === 'windows' && image.os === 'windows' ? image['os.version'] : undefined);
+  return { os: p.os, architecture: p.architecture, ...(p.variant ? { variant: p.variant } : {}), ...(version ? { 'os.version': version } : {}) };
 }
 
 /** The parent chain that ends in `id`, root (FROM) first. */
