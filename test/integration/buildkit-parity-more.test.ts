@@ -617,4 +617,54 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
       expect(created(layout)).to.equal(archiveMaxTime);
     });
   });
+  describe('dockerfile_platform_test.go', () => {
+    /** The images of an index (or one manifest) in the registry: each one's index platform and config. */
+    const readImages = async (ref: string): Promise<{ platform?: Record<string, string>; config: Record<string, unknown> }[]> => {
+      const inspect = async (args: string[]): Promise<string> => {
+        const r = await run('skopeo', ['inspect', '--tls-verify=false', ...args]);
+        expect(r.code, r.stderr).to.equal(0);
+        return r.stdout;
+      };
+      const top = JSON.parse(await inspect(['--raw', `docker://${ref}`])) as { manifests?: { digest: string; platform?: Record<string, string> }[] };
+      const repo = ref.replace(/:[^:/]+$/, '');
+      const entries = top.manifests ?? [{ digest: '' }];
+      return Promise.all(entries.map(async (m) => ({
+        ...(m.platform ? { platform: m.platform } : {}),
+        config: JSON.parse(await inspect(['--config', '--raw', `docker://${m.digest === '' ? ref : `${repo}@${m.digest}`}`])) as Record<string, unknown>,
+      })));
+    };
+
+    it('testPlatformWithOSVersion: windows(1.2.3)/bar and windows(1.1.0)/bar are two platforms, TARGETOSVERSION each; a pull picks by version', async () => {
+      // BuildKit gives the frontend attribute `platform` both; buildx's --platform would fold them into one (its Dedupe
+      // keys by platforms.Format), tsbuild's keeps both, as BuildKit builds them.
+      const [p1, p2] = ['windows(1.2.3)/bar', 'windows(1.1.0)/bar'];
+      const target = `${host}/buildkit/testplatformwithosversion:latest`;
+      const ctx = await dirWith({ Dockerfile: `\nFROM ${target} AS reg\n\nFROM scratch AS base\nARG TARGETOSVERSION\nCOPY <<EOF /osversion\n\${TARGETOSVERSION}\nEOF\nARG TARGETPLATFORM\nCOPY <<EOF /targetplatform\n\${TARGETPLATFORM}\nEOF\n` });
+      const dest = join(env.dir, `out${++n}`);
+      ok(await build(['--platform', `${p1},${p2}`, '--target', 'base', '-o', `type=local,dest=${dest}`, '-o', `type=image,name=${target},push=true`, ctx]));
+      const images = await readImages(target);
+      expect(images.map((i) => i.config['os.version'])).to.deep.equal(['1.2.3', '1.1.0']);
+      for (const [p, version] of [[p1, '1.2.3'], [p2, '1.1.0']] as const) {
+        expect(await readFile(join(dest, p.replace('/', '_'), 'osversion'), 'utf8')).to.equal(`${version}\n`);
+        expect(await readFile(join(dest, p.replace('/', '_'), 'targetplatform'), 'utf8')).to.equal(`${p}\n`);
+      }
+      for (const [p, version] of [[p1, '1.2.3'], [p2, '1.1.0']] as const) {
+        const out = join(env.dir, `out${++n}`);
+        ok(await build(['--platform', p, '--target', 'reg', '-o', `type=local,dest=${out}`, ctx]));
+        expect(await readFile(join(out, 'osversion'), 'utf8'), p).to.equal(`${version}\n`);
+      }
+    });
+
+    it('testMaintainBaseOSVersion: a child built for windows/amd64 keeps its base image\'s OS version', async () => {
+      const target = `${host}/buildkit/testplatformwithosversion-1:latest`;
+      ok(await build(['--platform', 'windows(10.0.20348.1006)/amd64', '-o', `type=image,name=${target},push=true`,
+        await dirWith({ Dockerfile: '\nFROM scratch\nARG TARGETPLATFORM\nCOPY <<EOF /platform\n${TARGETPLATFORM}\nEOF\n' })]));
+      const base = await readImages(target);
+      expect(base.map((i) => i.config['os.version'])).to.deep.equal(['10.0.20348.1006']);
+      const target2 = `${host}/buildkit/testplatformwithosversion-2:latest`;
+      ok(await build(['--platform', 'windows/amd64', '-o', `type=image,name=${target2},push=true`, await dirWith({ Dockerfile: `\nFROM ${target}\nCOPY <<EOF /other\nhello\nEOF\n` })]));
+      const child = await readImages(target2);
+      expect(child.map((i) => i.config['os.version'])).to.deep.equal(['10.0.20348.1006']);
+    });
+  });
 });
