@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -665,6 +665,33 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
       ok(await build(['--platform', 'windows/amd64', '-o', `type=image,name=${target2},push=true`, await dirWith({ Dockerfile: `\nFROM ${target}\nCOPY <<EOF /other\nhello\nEOF\n` })]));
       const child = await readImages(target2);
       expect(child.map((i) => i.config['os.version'])).to.deep.equal(['10.0.20348.1006']);
+    });
+  });
+  describe('dockerfile_resources_test.go', () => {
+    it('testCgroupParent: RUN runs under --cgroup-parent (its pids.max limits the step), which the step does not see', async () => {
+      // BuildKit's test needs cgroup v2 and skips on v1; tsbuild puts the step at PARENT/tsbuild/STEP in every
+      // hierarchy, so on a v1 host the limit is set in the pids hierarchy's PARENT.
+      const cgroupName = `test.${process.pid}.${++n}`;
+      const isV2 = await readFile('/sys/fs/cgroup/cgroup.subtree_control').then(() => true, () => false);
+      const limited = isV2 ? join('/sys/fs/cgroup', cgroupName) : join('/sys/fs/cgroup/pids', cgroupName);
+      await mkdir(limited);
+      try {
+        await writeFile(join(limited, 'pids.max'), '10');
+        const dest = join(env.dir, `out${++n}`);
+        ok(await build(['--cgroup-parent', cgroupName, '-o', `type=local,dest=${dest}`, await dirWith({
+          Dockerfile: '\nFROM alpine AS base\nRUN mkdir /out; (for i in $(seq 1 10); do sleep 1 & done 2>/out/error); cat /proc/self/cgroup > /out/cgroup\nFROM scratch\nCOPY --from=base /out /\n',
+        })]));
+        // cgroupns does not leak the parent cgroup name (BuildKit's test looks for a name it never made, `foocgroup`).
+        expect((await readFile(join(dest, 'cgroup'), 'utf8')).trim()).to.not.contain(cgroupName);
+        expect((await readFile(join(dest, 'error'), 'utf8')).trim()).to.contain('Resource temporarily unavailable');
+      } finally {
+        // tsbuild leaves PARENT/tsbuild in each hierarchy it made a step's cgroup in (its steps' own are gone).
+        const hierarchies = isV2 ? ['/sys/fs/cgroup'] : (await readdir('/sys/fs/cgroup')).map((h) => join('/sys/fs/cgroup', h));
+        for (const h of hierarchies) {
+          await rmdir(join(h, cgroupName, 'tsbuild')).catch(() => undefined);
+          await rmdir(join(h, cgroupName)).catch(() => undefined);
+        }
+      }
     });
   });
 });
