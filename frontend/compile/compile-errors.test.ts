@@ -77,6 +77,23 @@ describe('compile: ONBUILD triggers', () => {
     }
   });
 
+  it('plans and resolves what a base image\'s triggers read that the Dockerfile does not name (testOnBuildNewDeps, testOnBuildNamedContext)', async () => {
+    images['onbuild-copy'] = { OnBuild: ['COPY --from=busybox /bin/busybox /out/busybox'] };
+    images['onbuild-mount'] = { OnBuild: ['RUN --mount=type=bind,target=/in,from=inputstage cat /in/foo > /out/bar'] };
+    try {
+      const copied = await build('FROM onbuild-copy AS base\nFROM scratch\nCOPY --from=base /out /\n');
+      expect(copied.calls.sort()).to.deep.equal(['busybox@amd64', 'onbuild-copy@amd64']);
+      expect(copy(copied.graph, 's0.1').from).to.deep.equal({ kind: 'vertex', id: 's0.1.from0' });
+      // The stage the trigger mounts is built first though nothing in the Dockerfile reads it.
+      const mounted = await build('FROM alpine AS inputstage\nRUN echo -n foo > /foo\nFROM onbuild-mount AS base\nFROM scratch\nCOPY --from=base /out /\n');
+      expect(mounted.graph.stages.map((st) => st.index)).to.deep.equal([0, 1, 2]);
+      expect(vertex(mounted.graph, 's1.1').inputs).to.include('s0.1');
+    } finally {
+      delete images['onbuild-copy'];
+      delete images['onbuild-mount'];
+    }
+  });
+
   it('rejects a malformed trigger in a base image at the FROM line', async () => {
     images['bad-onbuild'] = { OnBuild: ['COPPY a b'] };
     try {

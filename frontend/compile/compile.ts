@@ -1,23 +1,22 @@
-import { formatPlatform } from '../../registry/oci/index.js';
-import type { ContainerConfig, Digest, ImageConfig, Platform } from '../../registry/oci/index.js';
+import type { ContainerConfig, Platform } from '../../registry/oci/index.js';
 import type { Instruction } from '../ast.js';
-import { DockerfileError, invalidBaseReference, LocatedError, locationOf, withSource } from '../errors.js';
+import { DockerfileError, withSource } from '../errors.js';
 import type { BuildGraph, CopyOp, Stage, Vertex, VertexId } from '../graph.js';
 import { parseDockerfile, parseWithSource } from '../parser/parse-dockerfile.js';
 import { processWord, ShellSyntaxError } from '../shell/lex.js';
 import { dispatchCopy } from './dispatch-copy.js';
-import { expandFromPlatform } from './from-platform.js';
+import { imageKey, planBuild, type ResolvedImage } from './build-plan.js';
 import { dispatchMeta } from './dispatch-meta.js';
 import { dispatchRun } from './dispatch-run.js';
 import { normalizeWorkdir } from './paths.js';
 import type { CompileOptions } from './options.js';
 import { setGlobalArg } from './global-args.js';
 import { automaticArgs, targetStageName } from './platform-args.js';
-import { findStage, orderStages, stageLinks, targetIndex } from './stage-plan.js';
-import type { StageLink, StageSource } from './stage-plan.js';
+import { findStage, targetIndex } from './stage-plan.js';
+import type { StageSource } from './stage-plan.js';
 import { pushVertex } from './stage-state.js';
 import type { DispatchContext, StageState } from './stage-state.js';
-import { isTsbuildError, namedContextKey } from '../../common/index.js';
+import { namedContextKey } from '../../common/index.js';
 
 // Dockerfile → BuildGraph. Decisions worth knowing:
 // - FROM <image>/scratch is the stage's step 0 (ImageOp/ScratchOp, id `s<i>.0`). FROM <stage> adds no vertex: the
@@ -27,8 +26,6 @@ import { isTsbuildError, namedContextKey } from '../../common/index.js';
 // - Only stages the target reaches are expanded, resolved and dispatched; images are resolved concurrently.
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-type Resolved = { ref: string; digest: Digest; config: ImageConfig };
 
 /**
  * The most steps one build may need. Each step's cache key and record carry the stage's whole environment and config,
@@ -116,100 +113,10 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     replaced.add(s.index);
     s.instructions = [];
   }
-  // Stages whose filesystem is a local named context, by that context's name: a stage the directory replaces (its
-  // config stays empty, as BuildKit's, which has no image for it: `bare`) or `FROM NAME` naming the directory (config
-  // as on scratch: BuildKit's emptyImage). Either way the directory is read like any context: its own .dockerignore applied,
-  // copied into the root by the confined writer, never mounted or resolved on the host.
-  const localBase = new Map<number, string>();
-  // Replaced stages that have no image config at all (a directory, or docker-image://scratch), as in BuildKit.
-  const bare = new Set<number>();
-
-  // Stage links (static: names are never expanded), then the stages the target needs.
-  const deps = new Map<number, StageLink[]>();
-  const baseOf = new Map<number, number>();
-  const target = targetIndex(stages, opts.target, src);
-  for (const s of stages) deps.set(s.index, stageLinks(s, stages, src));
-  const provisional = new Set<number>();
-  // A worklist, not recursion: a chain of 10,000 stages must not overflow the call stack.
-  const pending = [target];
-  const mark = (i: number): void => {
-    if (!provisional.has(i)) pending.push(i);
-  };
-  for (let i = pending.pop(); i !== undefined; i = pending.pop()) {
-    if (provisional.has(i)) continue;
-    provisional.add(i);
-    const s = stages[i];
-    if (!s) continue;
-    s.baseName = replaced.has(i) ? (s.name ?? '') : expandGlobal(s.from, s.from.args[0] ?? '');
-    const kind = stages.some((o) => o.index < i && o.name === s.baseName.toLowerCase()) ? undefined : kindOf(s.baseName);
-    if (kind === 'local') localBase.set(i, namedContextKey(s.baseName));
-    if (kind === 'local' || kind === 'scratch') s.baseName = 'scratch';
-    if ((kind === 'local' || kind === 'scratch') && replaced.has(i)) bare.add(i);
-    const base = stages.findLast((o) => o.index < i && o.name === s.baseName.toLowerCase());
-    if (base) {
-      baseOf.set(i, base.index);
-      mark(base.index);
-      // The base stage's own ONBUILD triggers run in this stage, so what they read (COPY --from, RUN --mount
-      // from=) is this stage's dependency, as in BuildKit (testOnBuildInheritedStageWithFrom).
-      const triggers = base.instructions.flatMap((inst) => (inst.trigger ? [inst.trigger] : []));
-      if (triggers.length > 0) deps.set(i, [...(deps.get(i) ?? []), ...stageLinks({ ...s, instructions: triggers }, stages, src)]);
-    }
-    for (const l of deps.get(i) ?? []) if (l.stage !== undefined) mark(l.stage);
-  }
-  const order = orderStages(stages, target, deps, baseOf, src);
-
-  // Platforms, then every image the needed stages read, resolved concurrently.
-  const platforms = new Map<number, Platform>();
-  const fromUsed = new Map<number, Record<string, string>>();
-  for (const i of order) {
-    const s = stages[i];
-    if (!s) continue;
-    const used: Record<string, string> = {};
-    expandGlobal(s.from, s.from.args[0] ?? '', used);
-    const pflag = s.from.flags.find((f) => f.name === 'platform')?.value;
-    let platform = baseOf.has(i) ? (platforms.get(baseOf.get(i) ?? -1) ?? opts.platform) : opts.platform;
-    if (pflag !== undefined) {
-      const expanded = expandFromPlatform(pflag, globalArgs, df.escapeToken, src.find(s.from.location, pflag));
-      for (const n of expanded.matched) used[n] = globalArgs.get(n) ?? '';
-      platform = expanded.platform;
-    }
-    platforms.set(i, platform);
-    fromUsed.set(i, used);
-  }
-  const wanted = new Map<string, { ref: string; platform: Platform; inst: Instruction }>();
-  const want = (ref: string, platform: Platform, inst: Instruction): void => {
-    wanted.set(`${ref}|${formatPlatform(platform)}`, { ref, platform, inst });
-  };
-  for (const i of order) {
-    const s = stages[i];
-    const platform = platforms.get(i);
-    if (!s || !platform) continue;
-    if (!baseOf.has(i) && s.baseName.toLowerCase() !== 'scratch') want(s.baseName, platform, s.from);
-    for (const l of deps.get(i) ?? []) if (l.stage === undefined && !isLocal(l.ref)) want(l.ref, platform, l.inst);
-  }
-  const images = new Map<string, Resolved>();
-  await Promise.all(
-    [...wanted].map(async ([key, w]) => {
-      if (w.ref === '') throw new DockerfileError(w.inst.location, 'FROM needs an image reference', 'write FROM <image>');
-      try {
-        images.set(key, await opts.resolveImage(w.ref, w.platform));
-      } catch (err) {
-        // A malformed reference is a mistake in the Dockerfile: point at its line (exit 1, as buildx), not at usage.
-        if (isTsbuildError(err) && err.code === 'INVALID_REFERENCE') {
-          throw invalidBaseReference(src.find(w.inst.location, w.ref), w.ref, err);
-        }
-        // Where the image was asked for, as BuildKit says it (`bsae: failed to resolve source metadata …`); a --from
-        // that names no stage was taken for an image, which a typo of a stage name also is.
-        if (isTsbuildError(err) && locationOf(err) === undefined) {
-          const names = stages.flatMap((s) => (s.name === undefined ? [] : [s.name]));
-          const typo = w.inst.keyword !== 'FROM' && !/[/:.@]/.test(w.ref)
-            ? `no stage is named "${w.ref}"${names.length > 0 ? ` (the stages: ${names.join(', ')})` : ''}, so it was looked up as an image; ${err.hint ?? 'check the name'}` : undefined;
-          throw new LocatedError(src.find(w.inst.location, w.ref), `${w.ref}: failed to resolve source metadata: ${err.message}`, err, typo);
-        }
-        throw err;
-      }
-    }),
-  );
+  // Stages, platforms and images: what the target needs, ONBUILD triggers of its base images included (build-plan.ts).
+  const { order, platforms, fromUsed, images, baseOf, localBase, bare } = await planBuild({
+    stages, src, file, target: targetIndex(stages, opts.target, src), replaced, kindOf, isLocal, expandGlobal, globalArgs, escapeToken: df.escapeToken, opts,
+  });
 
   // Dispatch the stages in order.
   const out: Vertex[] = [];
@@ -230,7 +137,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
         if (result === undefined) throw new Error(`stage ${index} used before it was built`);
         return result;
       }
-      const image = images.get(`${ref}|${formatPlatform(st.platform)}`);
+      const image = images.get(imageKey(ref, st.platform));
       if (!image) throw new Error(`image ${ref} was not resolved`);
       const step = `s${st.index}.${st.step + 1}`;
       const k = imageSources.get(step) ?? 0;
@@ -257,7 +164,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     }
     const isReadable = (ref: string): boolean => {
       const index = findStage(stages, ref);
-      return index === undefined ? images.has(`${ref}|${formatPlatform(platform)}`) : built.has(index);
+      return index === undefined ? images.has(imageKey(ref, platform)) : built.has(index);
     };
     const triggers = onbuildTriggers(st, s.from, file, isReadable);
     for (const inst of [...triggers, ...s.instructions]) {
@@ -278,7 +185,7 @@ async function compileText(text: string, file: string, opts: CompileOptions): Pr
     ended.set(i, st);
     const stage: Stage = { index: i, platform, vertices: st.vertices, result: st.parent, config: st.config };
     if (s.name !== undefined) stage.name = s.name;
-    const baseImage = baseOf.has(i) ? undefined : images.get(`${s.baseName}|${formatPlatform(platform)}`);
+    const baseImage = baseOf.has(i) ? undefined : images.get(imageKey(s.baseName, platform));
     if (baseImage) stage.base = baseImage;
     else if (baseOf.has(i)) {
       const parentBase = built.get(baseOf.get(i) ?? -1)?.base;
@@ -332,7 +239,7 @@ function fromLocalContext(st: StageState, ctx: DispatchContext, from: Instructio
   pushVertex(st, ctx, { op, inputs: [st.parent], text: `local source for ${name}`, location: from.location, args: {}, emptyLayer: false });
 }
 
-function startStage(s: StageSource, platform: Platform, base: number | undefined, ended: Map<number, StageState>, images: Map<string, Resolved>, used: Record<string, string>, out: Vertex[]): StageState {
+function startStage(s: StageSource, platform: Platform, base: number | undefined, ended: Map<number, StageState>, images: Map<string, ResolvedImage>, used: Record<string, string>, out: Vertex[]): StageState {
   let config: ContainerConfig;
   let parent: VertexId;
   const vertices: VertexId[] = [];
@@ -347,7 +254,7 @@ function startStage(s: StageSource, platform: Platform, base: number | undefined
     };
   } else {
     const isScratch = s.baseName.toLowerCase() === 'scratch';
-    const image = images.get(`${s.baseName}|${formatPlatform(platform)}`);
+    const image = images.get(imageKey(s.baseName, platform));
     // scratch starts from BuildKit's emptyImage (dockerfile2llb image.go): its config has WorkingDir "/" (and PATH,
     // added below for every stage), which the image keeps unless a WORKDIR changes it.
     config = isScratch ? { WorkingDir: '/' } : structuredClone(image?.config.config ?? {});
