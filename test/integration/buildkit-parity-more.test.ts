@@ -694,4 +694,37 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
       }
     });
   });
+  describe('dockerfile_onbuild_test.go', () => {
+    it('testOnBuildNamedContext: an OCI-layout named context\'s trigger copies from a stage only it names', async () => {
+      const ocidir = join(env.dir, `oci${++n}`);
+      ok(await build(['-o', `type=oci,dest=${ocidir},tar=false`, await dirWith({ Dockerfile: '\n\tFROM busybox:latest\n\tONBUILD COPY --from=otherstage /testfile /out/foo\n\t' })]));
+      const index = JSON.parse(await readFile(join(ocidir, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+      expect(index.manifests).to.have.length(1);
+      const dest = join(env.dir, `out${++n}`);
+      ok(await build(['--build-context', `base=oci-layout://${ocidir}@${index.manifests[0]?.digest ?? ''}`, '-o', `type=local,dest=${dest}`, await dirWith({
+        Dockerfile: '\n\t\tFROM alpine AS otherstage\n\t\tRUN echo -n "hello" > /testfile\n\n\t\tFROM base AS inputstage\n\n\t\tFROM scratch\n\t\tCOPY --from=inputstage /out/foo /bar\n\t',
+      })]));
+      expect(await readFile(join(dest, 'bar'), 'utf8')).to.equal('hello');
+    });
+
+    it('testOnBuildNewDeps: triggers that read an image and a stage the Dockerfile never names, nested', async () => {
+      const target = `${host}/buildkit/testonbuilddeps:base`;
+      ok(await build(['-o', `type=image,name=${target},push=true`, await dirWith({ Dockerfile: '\nFROM busybox\nONBUILD COPY --from=alpine /etc/alpine-release /out/alpine-release2\n' })]));
+      let dest = join(env.dir, `out${++n}`);
+      ok(await build(['-o', `type=local,dest=${dest}`, await dirWith({ Dockerfile: `\n\tFROM ${target} AS base\n\tRUN cat /out/alpine-release2 > /out/alpine-release3\n\tFROM scratch\n\tCOPY --from=base /out /\n\t` })]));
+      expect((await readFile(join(dest, 'alpine-release3'), 'utf8')).length).to.be.greaterThan(5);
+      // A second base whose trigger mounts a stage named inputstage, which is itself built on the first base.
+      const target2 = `${host}/buildkit/testonbuilddeps:base2`;
+      ok(await build(['-o', `type=image,name=${target2},push=true`, await dirWith({
+        Dockerfile: '\nFROM alpine\nONBUILD RUN --mount=type=bind,target=/in,from=inputstage mkdir /out && cat /in/foo > /out/bar && cat /in/out/alpine-release2 > /out/bar2\n',
+      })]));
+      dest = join(env.dir, `out${++n}`);
+      ok(await build(['-o', `type=local,dest=${dest}`, await dirWith({
+        Dockerfile: `\n\tFROM ${target} AS inputstage\n\tRUN cat /out/alpine-release2 > /out/alpine-release4\n\tRUN echo -n foo > /foo\n\tFROM ${target2} AS base\n\tRUN echo -n bar3 > /out/bar3\n\tFROM scratch\n\tCOPY --from=base /out /\n\t`,
+      })]));
+      expect(await readFile(join(dest, 'bar'), 'utf8')).to.equal('foo');
+      expect((await readFile(join(dest, 'bar2'), 'utf8')).length).to.be.greaterThan(5);
+      expect(await readFile(join(dest, 'bar3'), 'utf8')).to.equal('bar3');
+    });
+  });
 });
