@@ -607,6 +607,69 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
       expect(created(layout)).to.equal(lastModified);
     });
 
+    it('testReproSourceDateEpoch: rewrite-timestamp reproduces a pushed image exactly, after a prune and in another root', async () => {
+      // BuildKit pins digests of images built on Docker Hub's debian:bullseye by its own snapshotters: not
+      // portable. The port builds on the busybox fixture and asserts what those digests stand for: the same image
+      // again after pruning every cache record, and from a fresh root. The rest is BuildKit's test.
+      const tm = 1673354096;   // 2023-01-10T12:34:56Z
+      const base = `${host}/library/busybox:single`;
+      const baseConfig = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', '--tls-verify=false', `docker://${base}`])).stdout) as { history: { created: string }[] };
+      const baseManifest = JSON.parse((await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${base}`])).stdout) as { layers: { digest: string }[] };
+      const cases = [
+        {
+          name: 'Basic',
+          dockerfile: `FROM ${base}\nRUN touch /foo\nRUN touch /foo.1\nRUN touch -d '2010-01-01 12:34:56' /foo-2010\nRUN touch -d '2010-01-01 12:34:56' /foo-2010.1\n`
+            + "RUN touch -d '2030-01-01 12:34:56' /foo-2030\nRUN touch -d '2030-01-01 12:34:56' /foo-2030.1\nRUN rm -f /foo.1\nRUN rm -f /foo-2010.1\nRUN rm -f /foo-2030.1\n",
+        },
+        { name: 'CopyLink', dockerfile: `FROM ${base}\nCOPY --link foo foo\n`, files: { foo: 'foo' } },
+        { name: 'NoAdditionalLayer', dockerfile: `FROM ${base}\n`, noCacheExport: true },
+      ];
+      const manifestOf = async (ref: string): Promise<{ digest: string; manifest: { layers: { digest: string; annotations?: Record<string, string> }[] }; config: { history: { created: string }[] } }> => {
+        const raw = (await run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout;
+        const config = JSON.parse((await run('skopeo', ['inspect', '--config', '--raw', '--tls-verify=false', `docker://${ref}`])).stdout) as { history: { created: string }[] };
+        const { createHash } = await import('node:crypto');
+        return { digest: `sha256:${createHash('sha256').update(raw).digest('hex')}`, manifest: JSON.parse(raw) as { layers: { digest: string; annotations?: Record<string, string> }[] }, config };
+      };
+      for (const tc of cases) {
+        const ctx = await dirWith({ Dockerfile: tc.dockerfile, ...(tc.files ?? {}) });
+        const target = `${host}/buildkit/testreprosourcedateepoch-${tc.name.toLowerCase()}:${tm}`;
+        const caseRoot = join(env.dir, `root-${tc.name}`);
+        const solve = (at: string, rewrite = true): Promise<CliResult> => cli(['build', '--root', at, '--progress', 'plain', '--provenance', 'false',
+          '--build-arg', `SOURCE_DATE_EPOCH=${tm}`, '--platform', 'linux/amd64',
+          '-o', `type=image,name=${target},push=true,oci-mediatypes=true${rewrite ? ',rewrite-timestamp=true' : ''}`,
+          '--cache-to', `type=registry,ref=${target}-cache,oci-mediatypes=true`, ctx]);
+        ok(await solve(caseRoot));
+        const first = await manifestOf(target);
+        // Image history from the base config must remain immutable.
+        baseConfig.history.forEach((h, i) => expect(first.config.history[i]?.created, tc.name).to.equal(h.created));
+        // Image layers, except the base layers, must have rewritten-timestamp.
+        for (const [i, l] of first.manifest.layers.entries()) {
+          if (i < baseManifest.layers.length) {
+            expect(l.annotations?.['buildkit/rewritten-timestamp'], tc.name).to.equal(undefined);
+            expect(l.digest).to.equal(baseManifest.layers[i]?.digest);
+          } else {
+            expect(l.annotations?.['buildkit/rewritten-timestamp'], tc.name).to.equal(String(tm));
+          }
+        }
+        if (!tc.noCacheExport) {
+          // Cache layers must not have rewritten-timestamp.
+          const cache = await manifestOf(`${target}-cache`);
+          for (const l of cache.manifest.layers) expect(l.annotations?.['buildkit/rewritten-timestamp'], tc.name).to.equal(undefined);
+        }
+        // Build again, after pruning every cache record (BuildKit's ensurePruneAll), and from a root that never built it.
+        ok(await cli(['prune', '--root', caseRoot, '--all', '--force']));
+        ok(await solve(caseRoot));
+        expect((await manifestOf(target)).digest, `${tc.name} after prune`).to.equal(first.digest);
+        ok(await solve(join(env.dir, `root-${tc.name}-2`)));
+        expect((await manifestOf(target)).digest, `${tc.name} in another root`).to.equal(first.digest);
+        // Build again, but without rewrite-timestamp.
+        ok(await solve(caseRoot, false));
+        const plain = await manifestOf(target);
+        baseConfig.history.forEach((h, i) => expect(plain.config.history[i]?.created, tc.name).to.equal(h.created));
+        for (const l of plain.manifest.layers) expect(l.annotations?.['buildkit/rewritten-timestamp'], tc.name).to.equal(undefined);
+      }
+    });
+
     it('testSourceDateEpochNamedContextHTTPArchive: a named context without Last-Modified: its archive\'s newest file', async () => {
       const archiveMaxTime = 1700000602;
       const url = await serve({ 'src.tar': await makeTarContext([{ name: 'foo', data: 'bar', modTime: archiveMaxTime }]) });
