@@ -790,4 +790,44 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
       expect(await readFile(join(dest, 'bar3'), 'utf8')).to.equal('bar3');
     });
   });
+  describe('dockerfile_provenance_test.go', () => {
+    it('testCommandSourceMapping: max provenance maps every step to one Dockerfile line, and every line to a step', async () => {
+      const dockerfile = 'FROM alpine\nRUN echo "hello" > foo\nWORKDIR /tmp\nCOPY foo foo2\nCOPY --link foo foo3\nADD bar bar';
+      const target = `${host}/buildkit/testsourcemappingprov:latest`;
+      ok(await cli(['build', '--root', root, '--progress', 'plain', '--provenance', 'mode=max', '-o', `type=image,name=${target},push=true`,
+        await dirWith({ Dockerfile: dockerfile, foo: 'data', bar: 'data2' })]));
+      const raw = (ref: string): Promise<string> => run('skopeo', ['inspect', '--raw', '--tls-verify=false', `docker://${ref}`]).then((r) => r.stdout);
+      const index = JSON.parse(await raw(target)) as { manifests: { digest: string; platform?: { os: string; architecture: string }; annotations?: Record<string, string> }[] };
+      expect(index.manifests).to.have.length(2);
+      const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+      const image = index.manifests.find((m) => m.platform?.os === 'linux' && m.platform.architecture === arch);
+      const att = index.manifests.find((m) => m.annotations?.['vnd.docker.reference.digest'] === image?.digest);
+      const attManifest = JSON.parse(await raw(`${target.replace(/:latest$/, '')}@${att?.digest ?? ''}`)) as { layers: { digest: string }[] };
+      // skopeo reads manifests, not blobs: the statement from the registry's blob endpoint.
+      const res = await fetch(`http://${host}/v2/buildkit/testsourcemappingprov/blobs/${attManifest.layers[0]?.digest ?? ''}`);
+      type Step = { id: string };
+      type Locations = { locations?: { ranges?: { start: { line: number }; end: { line: number } }[] }[] };
+      const stmt = await res.json() as { predicate: { buildDefinition: { internalParameters: { buildConfig: { llbDefinition: Step[] } } }; runDetails: { metadata: { buildkit_metadata: { source: { locations: Record<string, Locations> } } } } } };
+      const def = stmt.predicate.buildDefinition.internalParameters.buildConfig.llbDefinition;
+      const steps = new Map(def.map((step) => [step.id, step]));
+      expect(steps.size, 'step IDs are unique').to.equal(def.length);
+      const lines = new Array<boolean>(dockerfile.split('\n').length).fill(false);
+      for (const [id, loc] of Object.entries(stmt.predicate.runDetails.metadata.buildkit_metadata.source.locations)) {
+        const step = steps.get(id);
+        expect(step, `definition for step ${id}`).to.not.equal(undefined);
+        const locations = loc.locations ?? [];
+        // BuildKit lets only its context upload (a local://context source op) go without a place in the Dockerfile;
+        // tsbuild reads the context inside each COPY step and has no such step, so every step has exactly one.
+        expect(locations, `step ${id} has no location or more than one`).to.have.length(1);
+        for (const l of locations) {
+          for (const r of l.ranges ?? []) {
+            expect(r.end.line, `step ${id} has a range over several lines`).to.equal(r.start.line);
+            expect(r.start.line - 1, `step ${id} has an invalid range`).to.be.within(0, lines.length - 1);
+            lines[r.start.line - 1] = true;
+          }
+        }
+      }
+      lines.forEach((covered, i) => expect(covered, `line ${i + 1} is not covered`).to.equal(true));
+    });
+  });
 });
