@@ -28,6 +28,9 @@ export interface EpochSourceTimes {
 export async function resolveBuildEpoch(
   dockerfile: { path: string; text: string }, opts: { buildArgs: Record<string, string>; platform?: Platform; target?: string; times: EpochSourceTimes },
 ): Promise<BuildEpoch> {
+  // Nearly every build: nothing asks for an epoch (no build arg, and the Dockerfile names no such ARG), and the
+  // Dockerfile is not parsed for it once more before the build reads it.
+  if (!Object.hasOwn(opts.buildArgs, 'SOURCE_DATE_EPOCH') && !dockerfile.text.includes('SOURCE_DATE_EPOCH')) return {};
   // A Dockerfile that does not parse is the build's to report, with what its checks found before the error.
   try {
     parseDockerfile(dockerfile.text, dockerfile.path);
