@@ -1,7 +1,8 @@
 // `--resource` (buildx) and docker build's `-m`, `--cpu-*` flags: cgroup limits of every RUN, applied by the kernel,
 // never part of a step's key (BuildKit's OpMetadata.linux_resources).
 import { expect } from 'chai';
-import { existsSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
@@ -103,14 +104,18 @@ describe('tsbuild build --resource: cgroup limits of every RUN', function () {
 
     it('makes each RUN\'s cgroup under PARENT/tsbuild (limits and the cpuset levels too), and a build without it misses naming it', async () => {
       const level = join(hierarchies[0] ?? '', parent, 'tsbuild');
+      // What a build killed with SIGKILL left under this parent (its pid gone) is swept when the parent is next used.
+      const gone = spawnSync('true').pid ?? 0;
+      const dead = join(level, `step-${gone}-0-dead`);
+      mkdirSync(dead, { recursive: true });
       const ctx = await context(['RUN sleep 1 && grep Cpus_allowed_list /proc/self/status && echo "under-$((40+2))"']);
       const seen: string[] = [];
-      const watch = setInterval(() => { if (existsSync(level)) for (const d of readdirSync(level)) if (d.startsWith('step-') && !seen.includes(d)) seen.push(d); }, 50);
+      const watch = setInterval(() => { if (existsSync(level)) for (const d of readdirSync(level)) if (d.startsWith('step-') && d !== `step-${gone}-0-dead` && !seen.includes(d)) seen.push(d); }, 50);
       const r = await build('parent', ['--cgroup-parent', `/${parent}/`, '--cpuset-cpus', '0', '--memory', '64m'], ctx).finally(() => clearInterval(watch));
       expect(r.code, r.stderr).to.equal(0);
       expect(r.stderr).to.contain('under-42').and.match(/Cpus_allowed_list:\s+0\n/);
       expect(seen, `no step cgroup seen in ${level}`).to.have.length(1);
-      expect(readdirSync(level).filter((d) => d.startsWith('step-')), 'the step\'s cgroup is removed after it').to.deep.equal([]);
+      expect(readdirSync(level).filter((d) => d.startsWith('step-')), 'the step\'s cgroup is removed after it, the dead one too').to.deep.equal([]);
       if (!isV2) expect(readFileSync(`/sys/fs/cgroup/cpuset/${parent}/tsbuild/cpuset.cpus`, 'utf8').trim()).to.not.equal('');
       const again = await build('parent', ['--cgroup-parent', parent], ctx);
       expect(again.code, again.stderr).to.equal(0);

@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isProcessAlive } from '../../common/index.js';
-import { CGROUP_ROOT, removeCgroupTreeSync, v1Dirs } from './cgroup.js';
+import { CGROUP_ROOT, removeCgroupTreeSync, removeDeadBuildCgroups, v1Dirs } from './cgroup.js';
 import type { StepCgroup } from './cgroup.js';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
@@ -55,26 +54,5 @@ export class BuildCgroups {
     this.#dirs.length = 0;
     // With any child cgroups a privileged step made in its (writable) /sys/fs/cgroup.
     for (const d of sets.reverse()) removeCgroupTreeSync(d);
-  }
-}
-
-// A worker killed with SIGKILL leaves its cgroups behind, shared (build-PID-…) and per step (step-PID-…, cgroup v2 or
-// a step with limits; worker/exec/index.ts): the next one removes those whose process is gone, with any child cgroups
-// a privileged step made in them. A cgroup without tasks only; rmdir refuses one that still has some.
-function removeDeadBuildCgroups(): void {
-  // cpuset too: a step with --cpuset-cpus/--cpuset-mems has one there (cgroup.ts v1Cpuset).
-  for (const controller of ['memory', 'pids', 'cpu', 'cpuset', 'devices', '']) {
-    const parent = join(CGROUP_ROOT, controller, 'tsbuild');
-    let entries: string[];
-    try {
-      entries = readdirSync(parent);
-    } catch {
-      continue;
-    }
-    for (const entry of entries) {
-      const pid = Number(/^(?:build|step)-(\d+)-/.exec(entry)?.[1]);
-      if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
-      removeCgroupTreeSync(join(parent, entry));
-    }
   }
 }

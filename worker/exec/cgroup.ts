@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { deviceRuleLine } from './devices.js';
 import type { DeviceRule } from './devices.js';
 import { ResourceLimitError } from './errors.js';
+import { isProcessAlive } from '../../common/index.js';
 import type { RunLimits } from '../../solver/index.js';
 
 /** Resource limits for one RUN step (the build's `--resource`, and a pids bound); absent fields mean unlimited. */
@@ -242,6 +243,10 @@ function errorCode(err: unknown): unknown {
  */
 export async function createCgroup(id: string, limits: ExecLimits = {}, devices?: readonly DeviceRule[], parent?: string): Promise<StepCgroup> {
   const isV2 = existsSync(join(CGROUP_ROOT, 'cgroup.controllers'));
+  if (parent !== undefined && !sweptParents.has(parent)) {
+    sweptParents.add(parent);
+    removeDeadBuildCgroups(parent);
+  }
   let dirs: string[];
   try {
     dirs = isV2 ? await v2(id, limits, parent) : await v1Dirs(id, limits, devices, parent);
@@ -260,3 +265,28 @@ export async function createCgroup(id: string, limits: ExecLimits = {}, devices?
     },
   };
 }
+
+// A worker killed with SIGKILL leaves its cgroups behind, shared (build-PID-…) and per step (step-PID-…, cgroup v2 or
+// a step with limits; worker/exec/index.ts): the next one removes those whose process is gone, with any child cgroups
+// a privileged step made in them. A cgroup without tasks only; rmdir refuses one that still has some. `parent`: the
+// level a --cgroup-parent puts them in (createCgroup sweeps it once a process, the first time a step uses it).
+export function removeDeadBuildCgroups(parent?: string): void {
+  // cpuset too: a step with --cpuset-cpus/--cpuset-mems has one there (v1Cpuset).
+  for (const controller of ['memory', 'pids', 'cpu', 'cpuset', 'devices', '']) {
+    const level = stepLevel(join(CGROUP_ROOT, controller), parent);
+    let entries: string[];
+    try {
+      entries = readdirSync(level);
+    } catch {
+      continue;
+    }
+    for (const entry of entries) {
+      const pid = Number(/^(?:build|step)-(\d+)-/.exec(entry)?.[1]);
+      if (!Number.isInteger(pid) || pid <= 0 || isProcessAlive(pid)) continue;
+      removeCgroupTreeSync(join(level, entry));
+    }
+  }
+}
+
+/** The --cgroup-parent levels this process has swept (removeDeadBuildCgroups). */
+const sweptParents = new Set<string>();
