@@ -9,14 +9,13 @@ import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type RunningAzurite } from 
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startFaultProxy } from '../fixtures/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
-import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { cacheRunner, writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
 
 // `--cache-to/--cache-from type=azblob` as buildx passes them, each runner a fresh --root, against Azurite (Microsoft's
 // Azure Storage emulator, from npm), which checks every request's Shared Key signature as Azure does: a request tsbuild
 // signs wrongly is a 403 here too.
 
-interface Metadata { 'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number } }
 interface Manifest { config: { digest: string; mediaType: string }; layers: { digest: string }[] }
 
 /** A key Azurite does not hold for the account: valid base64, the wrong bytes. */
@@ -30,15 +29,8 @@ describe('Azure Blob Storage cache (--cache-to / --cache-from type=azblob)', fun
   let ctx: string;
   let account = '';
   let cache = '';
-  let n = 0;
 
-  const build = async (args: string[], context = ctx, env: NodeJS.ProcessEnv = {}): Promise<{ r: CliResult; meta: Metadata }> => {
-    const meta = join(dir, `meta-${++n}.json`);
-    const r = await tsbuild(['build', '--root', join(dir, `root-${n}`), '--progress', 'plain', '--metadata-file', meta, ...args, context], { env });
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout + r.stderr).not.to.contain(AZURITE_KEY).and.not.contain(WRONG_KEY);
-    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
-  };
+  const build = cacheRunner({ dir: () => dir, context: () => ctx, env: () => ({}), secrets: () => [AZURITE_KEY, WRONG_KEY] });
   /** One request of the test's own to the emulator, signed with the account key (Azurite refuses anything else). */
   const azure = async (path: string): Promise<{ status: number; body: Buffer }> => {
     const url = new URL(`${azurite.accountUrl}/${path}`);

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
 import { startActionsCacheServer, type ActionsCacheServer } from '../fixtures/actions-cache-server.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
-import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { cacheRunner, writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
 
 // `--cache-to/--cache-from type=gha` as docker/build-push-action passes them (`cache-from: type=gha`, `cache-to:
 // type=gha,mode=max`), each runner a fresh --root, against a stand-in for GitHub's cache service (version 2:
 // Twirp calls + signed blob URLs; test/fixtures/actions-cache-server.ts) in the environment a step of the action has.
 
-interface Metadata { 'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number } }
 
 describe('GitHub Actions cache (--cache-to / --cache-from type=gha)', function () {
   this.timeout(300_000);
@@ -21,15 +20,8 @@ describe('GitHub Actions cache (--cache-to / --cache-from type=gha)', function (
   let gha: ActionsCacheServer;
   let dir: string;
   let ctx: string;
-  let n = 0;
 
-  const build = async (args: string[], context = ctx, env: NodeJS.ProcessEnv = gha.env): Promise<{ r: CliResult; meta: Metadata }> => {
-    const meta = join(dir, `meta-${++n}.json`);
-    const r = await tsbuild(['build', '--root', join(dir, `root-${n}`), '--progress', 'plain', '--metadata-file', meta, ...args, context], { env });
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout + r.stderr).not.to.contain(gha.token).and.not.to.contain('signed-url-secret');
-    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
-  };
+  const build = cacheRunner({ dir: () => dir, context: () => ctx, env: () => gha.env, secrets: () => [gha.token, 'signed-url-secret'] });
 
   before(async () => {
     registry = await startRegistry();

@@ -7,14 +7,13 @@ import S3rver from 's3rver';
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startFaultProxy } from '../fixtures/fault-proxy.js';
 import { startRegistry, type RunningRegistry } from '../fixtures/registry-server.js';
-import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
-import { writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
+import { run, tsbuild } from '../fixtures/tsbuild-cli.js';
+import { cacheRunner, writeRemoteCacheContext } from '../fixtures/remote-cache-context.js';
 
 // `--cache-to/--cache-from type=s3` as buildx passes them, each runner a fresh --root, against s3rver (an S3 API
 // server in Node, from npm: no S3 service is reachable here; it does not check SigV4 signatures, which the unit test
 // builder/cache/s3/s3-cache.test.ts pins to AWS's documented example instead).
 
-interface Metadata { 'tsbuild.cache': { steps: number; cached: number; missed: number; remote: number } }
 
 const SECRET = 's3-secret-key-0042';
 
@@ -27,17 +26,10 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
   let ctx: string;
   let cache = '';
   let s3Host = '';
-  let n = 0;
   // No shared files: the machine's own ~/.aws must not decide what these tests see.
   const env = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: SECRET, AWS_REGION: 'eu-west-1', AWS_SESSION_TOKEN: '', AWS_BUCKET: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent/aws-credentials', AWS_CONFIG_FILE: '/nonexistent/aws-config' };
 
-  const build = async (args: string[], context = ctx): Promise<{ r: CliResult; meta: Metadata }> => {
-    const meta = join(dir, `meta-${++n}.json`);
-    const r = await tsbuild(['build', '--root', join(dir, `root-${n}`), '--progress', 'plain', '--metadata-file', meta, ...args, context], { env });
-    expect(r.code, r.stderr).to.equal(0);
-    expect(r.stdout + r.stderr).not.to.contain(SECRET);
-    return { r, meta: JSON.parse(await readFile(meta, 'utf8')) as Metadata };
-  };
+  const build = cacheRunner({ dir: () => dir, context: () => ctx, env: () => env, secrets: () => [SECRET] });
   /** The keys s3rver holds in the bucket (its directory keeps one `KEY._S3rver_object` file per object). */
   const keys = async (): Promise<string[]> => (await readdir(join(store, 'cache'), { recursive: true }))
     .filter((f) => f.endsWith('._S3rver_object')).map((f) => f.slice(0, -'._S3rver_object'.length)).sort();
