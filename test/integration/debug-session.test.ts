@@ -64,14 +64,16 @@ describe('tsbuild debug build: a session where a RUN failed, or in the image mad
     expect(lines[3]?.trim()).to.equal('4');   // 0, 1, 2 and the directory ls reads
   });
 
-  it('with a terminal: a pseudo-terminal of its own (its size copied), Ctrl-C reaching the shell\'s process, not the build', async () => {
+  it('with a terminal: a pseudo-terminal of the step\'s own devpts (its size copied), Ctrl-C reaching the shell\'s process, not the build', async () => {
     // `script` gives tsbuild a terminal; the keys are typed once the shell's prompt is there (raw mode by then).
     const out = await typeInTerminal(`stty cols 99 rows 33; ${TSBUILD} debug --on=always build --root ${root()} ${passing}; echo EXIT=$?`, [
-      ['$ ', 'stty size; sleep 30\r'],
+      ['$ ', 'tty; stty size; sleep 30\r'],
       ['33 99', '\x03'],
       ['$ ', 'echo after-$((1+1)); exit 4\r'],
     ]);
     expect(out).to.contain('33 99');
+    // The pty is the container's devpts's first (runc's console): the step holds nothing of the host's devpts.
+    expect(out).to.match(/\n\/dev\/pts\/0\r?\n/);
     expect(out).to.match(/after-2/);
     expect(out).to.contain('debug: sh exited with status 4');
     expect(out).to.contain('EXIT=0');

@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -124,7 +125,63 @@ static void relay(int out, int err, int in, bool tty) {
   }
 }
 
-static _Noreturn void container(struct spec *s, int alive_write) {
+/** Hands `fd` to the process at the other end of the unix socket `sock` (SCM_RIGHTS). */
+static void send_fd(int sock, int fd) {
+  char byte = 0;
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+  memset(&ctl, 0, sizeof ctl);
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+    if (errno != EINTR) fail("sendmsg", "pty master", errno);
+}
+
+/** The fd send_fd sent on `sock`, or -1 when the other end closed without sending one (it failed; it says why). */
+static int recv_fd(int sock) {
+  char byte;
+  struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+  union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } ctl;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf };
+  ssize_t n;
+  while ((n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0)
+    if (errno != EINTR) fail("recvmsg", "pty master", errno);
+  struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+  if (c == NULL || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS || c->cmsg_len != CMSG_LEN(sizeof(int))) return -1;
+  int fd;
+  memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
+/*
+ * `tsbuild debug` with a terminal: the step's pseudo-terminal comes from the devpts instance mounted for the step, as
+ * runc makes a `-t` container's console, so the step holds nothing of the host's devpts and `tty` names /dev/pts/0.
+ * Opened through the root before the step's own mounts (a RUN mount could cover /dev/pts), the other side through
+ * TIOCGPTPEER rather than by its name. It becomes the step's stdio and controlling terminal (a shell gets job control;
+ * Ctrl-C reaches the step's foreground process, never tsbuild); the master goes to the outer process over `console`,
+ * which relays the person's terminal into it. The size is copied here, before the shell can ask for it.
+ */
+static void take_terminal(int rootfd, int console) {
+  int master = open_in_root(rootfd, "/dev/pts/ptmx", O_RDWR | O_NOCTTY);
+  if (master < 0) fail("openat2", "/dev/pts/ptmx", errno);
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) != 0) fail("ioctl", "TIOCSPTLCK", errno);
+  int pty = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+  if (pty < 0) fail("ioctl", "TIOCGPTPEER", errno);
+  copy_winsize(pty);
+  if (dup2(pty, STDIN_FILENO) < 0 || dup2(pty, STDOUT_FILENO) < 0 || dup2(pty, STDERR_FILENO) < 0) fail("dup2", "pty", errno);
+  close(pty);
+  if (ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail("ioctl", "TIOCSCTTY", errno);
+  send_fd(console, master);
+  close(master);
+  close(console);
+}
+
+static _Noreturn void container(struct spec *s, int alive_write, int console) {
   close(alive_write);
   if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) fail("prctl", "PR_SET_PDEATHSIG", errno);
   check_parent();
@@ -136,9 +193,6 @@ static _Noreturn void container(struct spec *s, int alive_write) {
   // A session of its own: the step loses the caller's controlling terminal, so it can neither open /dev/tty
   // (ENXIO) nor push input into the caller's terminal with TIOCSTI. Docker's containers never share one either.
   if (setsid() < 0) fail("setsid", "", errno);
-  // `tsbuild debug` with a terminal: the pseudo-terminal made for the step (main) is its controlling terminal, so a
-  // shell gets job control and Ctrl-C reaches the step's foreground process, never tsbuild.
-  if (s->terminal == T_TTY && ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) fail("ioctl", "TIOCSCTTY", errno);
   // Join the cgroups before unsharing the cgroup namespace, so the container sees its own cgroup as its root.
   join_cgroups(s);
   // The build's network namespace (prepared by the driver, lo up, a user-mode stack behind tap0) is joined before
@@ -155,6 +209,7 @@ static _Noreturn void container(struct spec *s, int alive_write) {
   int rootfd = open(s->rootfs.dst, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0) fail("open", s->rootfs.dst, errno);
   mount_system(rootfd, s->rootfs.dst, s);
+  if (console >= 0) take_terminal(rootfd, console);
   for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i], s->scratch_fd, i);
   struct stat st;
   if (fstat(rootfd, &st) != 0) fail("fstat", s->rootfs.dst, errno);
@@ -227,18 +282,9 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   sigaction(SIGHUP, &sa, NULL);
   int out[2] = { -1, -1 }, err[2] = { -1, -1 }, in[2] = { -1, -1 };
-  int tty = -1;   // T_TTY: the pseudo-terminal's other side, the step's stdin, stdout and stderr
+  int console[2] = { -1, -1 };   // T_TTY: the step's pseudo-terminal master comes back on console[0] (take_terminal)
   if (s.terminal == T_TTY) {
-    // A pseudo-terminal of the step's own (runc gives `-t` containers one too): a person's terminal never reaches it.
-    out[0] = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (out[0] < 0) fail("posix_openpt", "", errno);
-    if (grantpt(out[0]) != 0 || unlockpt(out[0]) != 0) fail("unlockpt", "", errno);
-    const char *name = ptsname(out[0]);
-    if (name == NULL) fail("ptsname", "", errno);
-    tty = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (tty < 0) fail("open", name, errno);
-    if (fcntl(out[0], F_SETFL, O_NONBLOCK) != 0) fail("fcntl", "pty", errno);
-    copy_winsize(out[0]);
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, console) != 0) fail("socketpair", "console", errno);
     struct sigaction wa = { .sa_handler = on_winch };   // no SA_RESTART: poll returns, the size is copied
     sigemptyset(&wa.sa_mask);
     sigaction(SIGWINCH, &wa, NULL);
@@ -253,22 +299,29 @@ int main(int argc, char **argv) {
   if (pid < 0) fail("fork", "", errno);
   if (pid == 0) {
     signal(SIGPIPE, SIG_DFL);
-    if (tty >= 0) {
-      if (dup2(tty, STDIN_FILENO) < 0 || dup2(tty, STDOUT_FILENO) < 0 || dup2(tty, STDERR_FILENO) < 0) fail("dup2", "pty", errno);
+    if (console[1] >= 0) {
+      close(console[0]);
     } else {
       if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0) fail("dup2", "stdio pipes", errno);
       if (in[0] >= 0 && dup2(in[0], STDIN_FILENO) < 0) fail("dup2", "stdin pipe", errno);
       close(err[0]);
+      close(out[0]);
     }
-    close(out[0]);
-    container(&s, alive[1]);
+    container(&s, alive[1], console[1]);
   }
   child_pid = pid;
   if (stopping) kill(pid, SIGKILL);
   close(alive[0]);
-  if (tty >= 0) {
-    close(tty);   // the step holds the only other ends: the master reads EIO once they are gone
-    relay(out[0], -1, out[0], true);
+  if (console[0] >= 0) {
+    close(console[1]);
+    // The step holds the only other ends: the master reads EIO once they are gone. No master: the container failed
+    // before it made one, and said why on the status pipe.
+    int master = recv_fd(console[0]);
+    close(console[0]);
+    if (master >= 0) {
+      if (fcntl(master, F_SETFL, O_NONBLOCK) != 0) fail("fcntl", "pty", errno);
+      relay(master, -1, master, true);
+    }
   } else {
     close(out[1]);
     close(err[1]);
