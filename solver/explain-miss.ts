@@ -3,8 +3,11 @@ import type { Digest } from '../registry/oci/index.js';
 import type { CacheKeyParts } from './cache-key.js';
 import type { ContentFiles } from './ports.js';
 
-/** One changed file behind a content miss; `before`/`after` absent when the file was added/removed. */
-export interface FileChange { path: string; before?: Digest; after?: Digest }
+/**
+ * One changed file behind a content miss; `before`/`after` absent when the file was added/removed. `mode`: the
+ * same entry with other permission bits, nothing else changed (the worker tells, Worker.withModeChanges).
+ */
+export interface FileChange { path: string; before?: Digest; after?: Digest; mode?: { before: number; after: number } }
 
 /** Why a step was not taken from the cache. Plain data: every report renders it. */
 export type MissReason =

@@ -1,6 +1,7 @@
 import type { CopyOp, ExecOp, MkdirOp, Vertex } from '../frontend/index.js';
 import type { Descriptor, Digest, ImageConfig, ImageManifest } from '../registry/oci/index.js';
 import type { CacheKey, CacheKeyParts } from './cache-key.js';
+import type { FileChange } from './explain-miss.js';
 
 // What the solver needs from the parts that execute and store. Implemented in worker/ (and builder/ for images),
 // wired in builder/.
@@ -106,6 +107,11 @@ export interface Worker {
    * snapshot with it and rebuilds the step when the snapshot is gone (pruned or lost) instead of failing later.
    */
   hasSnapshot?(name: string): Promise<boolean>;
+  /**
+   * Optional: `changes` (the listed files of a content miss over what `op` selects from `source`) with `mode` set on
+   * each that differs from before in its permission bits alone. Asked only for a miss that lists changed files.
+   */
+  withModeChanges?(source: FileSource, op: CopyOp, changes: FileChange[], signal: AbortSignal): Promise<FileChange[]>;
 }
 
 /** Resolves and fetches base images (implemented in builder/ over the registry client and the content store). */

@@ -14,7 +14,7 @@ import type { CacheIndex, ContentFiles, ContextSource, FsState, ImageSource, Pro
 import type { ProgressEvent, VertexRecord } from './progress-event.js';
 import { addedSize, runOp } from './run-op.js';
 import { locateError } from './locate-error.js';
-import { explainStep, keyStep, localHit, solvedStep } from './step-key.js';
+import { explainStep, keyStep, localHit, solvedStep, type KeyedStep } from './step-key.js';
 import type { SolvedInput, VertexParts } from './vertex-parts.js';
 
 /** Steps being run, by cache key, shared by the solves of one process on one root (SolveOptions.runningSteps). */
@@ -305,9 +305,9 @@ class SolveRun {
         const reasons = explainStep(step, inputs, previous, forcedBy);
         // Against a remote cache's key the files behind its content are in a blob of their own: read only now, for a
         // miss whose content differs, so the reason can name the files.
-        if (matched.found || previous === undefined || !reasons.some((r) => r.kind === 'content' && r.unlisted === true)) return reasons;
+        if (matched.found || previous === undefined || !reasons.some((r) => r.kind === 'content' && r.unlisted === true)) return this.#withModeChanges(reasons, step);
         const files = await this.#opts.remote?.previousFiles(portableLocatorOf(this.#graph, vertex));
-        return files === undefined ? reasons : explainStep(step, inputs, { ...previous, files }, forcedBy);
+        return this.#withModeChanges(files === undefined ? reasons : explainStep(step, inputs, { ...previous, files }, forcedBy), step);
       };
       shared = { vertex: vertex.id, outcome: this.#enqueue(() => this.#resolve(vertex, key, forced, inputs, explain, started, this.#deferrable.has(vertex.id))) };
       this.#byKey.set(key.digest, shared);
@@ -372,6 +372,21 @@ class SolveRun {
     } finally {
       stopWaiting();
     }
+  }
+
+  /**
+   * `reasons` with the files of each content reason that changed their mode alone marked so (the worker tells). A
+   * file that cannot be read again now (removed since its digest) keeps the plain reason: the step still runs.
+   */
+  async #withModeChanges(reasons: MissReason[], step: KeyedStep): Promise<MissReason[]> {
+    const worker = this.#opts.worker;
+    const ask = worker.withModeChanges?.bind(worker);
+    if (ask === undefined) return reasons;
+    return Promise.all(reasons.map(async (r) => {
+      const from = r.kind === 'content' && r.changes.length > 0 ? step.parts.sources[r.source] : undefined;
+      if (r.kind !== 'content' || from === undefined) return r;
+      return { ...r, changes: await ask(from.source, from.op, r.changes, this.#signal).catch(() => r.changes) };
+    }));
   }
 
   /**

@@ -19,7 +19,11 @@ export interface SolvedInput {
 }
 
 /** The key parts of a vertex, the per-file digests behind its content, and the vertices behind `parts.inputs`. */
-export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; keyedInputs: VertexId[] }
+/**
+ * `sources`: what each content name (as in `files`) was read from and with which selection, so a miss can ask the
+ * worker about its changed files (Worker.withModeChanges).
+ */
+export interface VertexParts { parts: CacheKeyParts; files: ContentFiles; sources: Record<string, { source: FileSource; op: CopyOp }>; keyedInputs: VertexId[] }
 
 /** Everything vertexParts() reads besides the vertex. */
 export interface PartsContext {
@@ -39,11 +43,14 @@ export interface PartsContext {
 export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<VertexParts> {
   const content: Record<string, Digest> = {};
   const files: ContentFiles = {};
+  const sources: VertexParts['sources'] = {};
   const contentKeyed = new Set<VertexId>();
   const addContent = async (name: string, ref: SourceRef, op: CopyOp): Promise<void> => {
-    const digest = await ctx.contentDigest(fileSource(ref, ctx), op, ctx.signal);
+    const source = fileSource(ref, ctx);
+    const digest = await ctx.contentDigest(source, op, ctx.signal);
     content[name] = digest.digest;
     files[name] = digest.files;
+    sources[name] = { source, op };
   };
   const op = vertex.op;
   if (op.kind === 'copy') {
@@ -73,7 +80,7 @@ export async function vertexParts(vertex: Vertex, ctx: PartsContext): Promise<Ve
     args: vertex.args,
     platform: ctx.platform,
   });
-  return { parts, files, keyedInputs };
+  return { parts, files, sources, keyedInputs };
 }
 
 /** The name of a RUN mount's source content in CacheKeyParts.content: `mount:TARGET`. */

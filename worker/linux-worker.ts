@@ -6,12 +6,12 @@ import { sourceKey } from '../frontend/index.js';
 import type { CopyOp, ExecOp, MkdirOp } from '../frontend/index.js';
 import { canonicalJson, sha256 } from '../registry/oci/index.js';
 import type { Digest } from '../registry/oci/index.js';
-import type { ContentDigest, ExecResources, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
+import type { ContentDigest, ExecResources, FileChange, FileSource, FsState, LayerRef, ProgressSink, Worker } from '../solver/index.js';
 import { FileContentStore } from './content/store.js';
 import { LayerError } from './errors.js';
 import { BuildCgroups, cacheMountsDir, ChainAccounts, HelperPool, runExec, UserNetworkPool } from './exec/index.js';
 import type { CacheSeed, ExecMountSource } from './exec/index.js';
-import { CopyError, CopyHistory, Downloads, FileHashCache, GitCommits, contentDigest, type RemoteAccess, copyInto, copySubtree, statMemoFor } from './fileops/index.js';
+import { CopyError, CopyHistory, Downloads, FileHashCache, GitCommits, contentDigest, withModeChanges, type RemoteAccess, copyInto, copySubtree, statMemoFor } from './fileops/index.js';
 import type { CopyOutcome, IncrementalCopy } from './fileops/index.js';
 import { isInUserNamespace, snapshotterKind } from './rootless/index.js';
 import type { CopySourceDir } from './fileops/index.js';
@@ -218,6 +218,15 @@ export class LinuxWorker implements Worker {
     const result = await this.#withCopySource(source, (src) => contentDigest(op, src, signal, cache, this.#remoteAccess(source)));
     if (key !== undefined) this.#hashes.setTree(key, result);
     return result;
+  }
+
+  /**
+   * Only a context's files are looked at again: they are the ones a checkout under another umask gives other modes,
+   * and the hash cache knows their content. A stage's snapshot would have to be mounted for it.
+   */
+  async withModeChanges(source: FileSource, op: CopyOp, changes: FileChange[], signal: AbortSignal): Promise<FileChange[]> {
+    if (source.kind !== 'context') return changes;
+    return this.#withCopySource(source, (src) => withModeChanges(op, src, changes, signal, this.#hashes));
   }
 
   /**

@@ -23,6 +23,8 @@ describe('describeReason', () => {
       .to.equal(`the file at ${url} changed on the server`);
     expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: 'src/a.txt', before: 'sha256:a', after: 'sha256:b' }], count: 1 }))
       .to.equal('files changed in context: src/a.txt (changed)');
+    expect(describeReason({ kind: 'content', source: 'context', changes: [{ path: 'run.sh', before: 'sha256:a', after: 'sha256:b', mode: { before: 0o755, after: 0o4711 } }], count: 1 }))
+      .to.equal('files changed in context: run.sh (mode 0755 → 4711)');
   });
 
   it('quotes a file name holding control characters: a context\'s newline or escape sequence never reaches the terminal or a CI log raw', () => {

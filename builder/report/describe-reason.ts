@@ -1,4 +1,4 @@
-import type { MissReason } from '../../solver/index.js';
+import type { FileChange, MissReason } from '../../solver/index.js';
 import { assertNever } from '../../frontend/index.js';
 import { displayText } from './instruction-text.js';
 import { redactInstruction, redactReason } from './redact.js';
@@ -72,12 +72,22 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
       if (isRemoteChange(reason)) {
         return `the file at ${reason.changes.map((c) => shownPath(c.path)).join(', ')} changed on the server`;
       }
-      const listed = reason.changes.slice(0, 5).map((c) => `${shownPath(c.path)} (${c.before ? (c.after ? 'changed' : 'removed') : 'added'})`);
+      const listed = reason.changes.slice(0, 5).map((c) => `${shownPath(c.path)} (${changeText(c)})`);
       const more = reason.count > listed.length ? ` and ${reason.count - listed.length} more` : '';
       return `files changed in ${sourceName(reason.source)}: ${listed.join(', ')}${more}`;
     }
     default: return assertNever(reason);
   }
+}
+
+/** How a listed file changed: added, removed, changed, or `mode 0664 → 0644` when its permission bits alone did. */
+export function changeText(c: FileChange): string {
+  if (c.mode !== undefined) return `mode ${octal(c.mode.before)} → ${octal(c.mode.after)}`;
+  return c.before ? (c.after ? 'changed' : 'removed') : 'added';
+}
+
+function octal(mode: number): string {
+  return mode.toString(8).padStart(4, '0');
 }
 
 /**

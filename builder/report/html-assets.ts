@@ -58,7 +58,7 @@ tr.selected td { background:#fff8c5; } tr:target td { background:#fff8c5; }
 ul.reasons, ul.files { margin:0; padding-left:16px; } ul.files { list-style:none; padding-left:4px; }
 .file-state { font-size:10px; text-transform:uppercase; border-radius:3px; padding:0 4px; }
 .file-state.changed { background:var(--warn-bg); color:var(--warn); } .file-state.added { background:var(--hit-bg); color:#116329; }
-.file-state.removed { background:var(--miss-bg); color:var(--miss); }
+.file-state.removed { background:var(--miss-bg); color:var(--miss); } .file-state.mode { background:var(--warn-bg); color:var(--warn); text-transform:none; }
 .diff { margin-top:4px; border:1px solid var(--line); border-radius:4px; overflow:hidden; }
 .diff-line { padding:2px 6px; white-space:pre-wrap; word-break:break-all; } .diff-line:first-child { background:#fff5f5; } .diff-line + .diff-line { background:#f0fff4; }
 .sign { color:var(--muted); margin-right:6px; font-family:var(--mono); }

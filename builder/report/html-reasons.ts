@@ -1,6 +1,6 @@
 import { assertNever } from '../../frontend/index.js';
 import type { MissReason } from '../../solver/index.js';
-import { instructionSides, isRemoteChange } from './describe-reason.js';
+import { changeText, instructionSides, isRemoteChange } from './describe-reason.js';
 import { escapeHtml as h } from './escape-html.js';
 import { shortDigest } from './format.js';
 import type { ReportReason, ReportStep } from './model.js';
@@ -26,8 +26,8 @@ function detail(reason: MissReason, byId: Map<string, { step: ReportStep; number
       if (isRemoteChange(reason)) return undefined;   // the text says it: the file at URL changed on the server
       if (reason.unlisted) return `files changed in <code>${h(reason.source)}</code> <span class="muted">(the build it is compared with recorded no per-file digests)</span>`;
       const files = reason.changes.map((c) => {
-        const state = c.before === undefined ? 'added' : c.after === undefined ? 'removed' : 'changed';
-        return `<li><span class="file-state ${state}">${state}</span> <code class="file">${h(c.path)}</code></li>`;
+        const state = c.mode !== undefined ? 'mode' : c.before === undefined ? 'added' : c.after === undefined ? 'removed' : 'changed';
+        return `<li><span class="file-state ${state}">${h(changeText(c))}</span> <code class="file">${h(c.path)}</code></li>`;
       });
       const more = reason.count > reason.changes.length ? `<li class="muted">and ${reason.count - reason.changes.length} more</li>` : '';
       const what = reason.count === 1 ? '1 file' : `${reason.count} files`;

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { publishBusybox } from '../fixtures/busybox-image.js';
@@ -168,6 +168,12 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     await writeFile(join(changed, 'app.txt'), 'v3\n');
     const { r } = await build(['--root', freshRoot(), '--cache-from', `type=local,src=${cacheDir}`], changed);
     expect(r.stderr).to.contain('MISS files changed in context: app.txt (changed)');
+    // A checkout under another umask: the same bytes, other permission bits, and the miss says so.
+    const umask = join(dir, 'ctx-umask-local');
+    await run('cp', ['-a', ctx, umask]);
+    await chmod(join(umask, 'app.txt'), 0o600);
+    const other = await build(['--root', freshRoot(), '--cache-from', `type=local,src=${cacheDir}`], umask);
+    expect(other.r.stderr).to.contain('MISS files changed in context: app.txt (mode 0644 → 0600)');
   });
 
   it('does not use a local cache directory whose config was altered under its digest: warns, builds without it', async () => {

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { CopyOp } from '../../frontend/index.js';
-import { contentDigest, FileHashCache, MAX_FILE_DIGESTS, StatMemo, type CopySourceDir } from '../../worker/fileops/index.js';
+import { contentDigest, FileHashCache, MAX_FILE_DIGESTS, StatMemo, withModeChanges, type CopySourceDir } from '../../worker/fileops/index.js';
 
 // contentDigest: what COPY keys on. Content, type, mode and selection count; mtime never does.
 
@@ -76,6 +76,29 @@ describe('contentDigest', () => {
     const before = await contentDigest(copyOp(['src']), source, signal);
     await chmod(f('src/util.ts'), 0o755);
     expect((await contentDigest(copyOp(['src']), source, signal)).digest).to.not.equal(before.digest);
+  });
+
+  it('tells a file whose permission bits alone changed from one whose content changed too, or changed again since', async () => {
+    const op = copyOp(['src']);
+    const before = await contentDigest(op, source, signal);
+    await chmod(f('src/util.ts'), 0o600);           // a checkout under umask 077: the mode alone
+    await writeFile(f('src/app.ts'), 'app2');       // content and mode
+    await chmod(f('src/app.ts'), 0o755);
+    await chmod(f('src/notes.md'), 0o4711);         // an unusual mode is found as well (every one of the 4,096 is tried)
+    const after = await contentDigest(op, source, signal);
+    const changes = ['src/app.ts', 'src/notes.md', 'src/util.ts'].map((p) => ({ path: p, before: before.files[p], after: after.files[p] }));
+    const told = await withModeChanges(op, source, changes, signal);
+    expect(told.map((c) => [c.path, c.mode])).to.deep.equal([
+      ['src/app.ts', undefined],
+      ['src/notes.md', { before: 0o644, after: 0o4711 }],
+      ['src/util.ts', { before: 0o644, after: 0o600 }],
+    ]);
+    // The file is no longer what `after` was taken of: nothing is claimed about it.
+    await writeFile(f('src/util.ts'), 'util3');
+    expect((await withModeChanges(op, source, changes, signal)).find((c) => c.path === 'src/util.ts')?.mode).to.equal(undefined);
+    // Added and removed files are left as they are.
+    const added = [{ path: 'src/new.ts', after: after.files['src/app.ts'] }];
+    expect(await withModeChanges(op, source, added, signal)).to.deep.equal(added);
   });
 
   it('changes when a new file matches a wildcard source', async () => {

@@ -1,7 +1,7 @@
 import { createHash, hash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import type { CopyOp } from '../../frontend/index.js';
-import type { ContentDigest } from '../../solver/index.js';
+import type { ContentDigest, FileChange } from '../../solver/index.js';
 import { canonicalJson, sha256, type Digest } from '../../registry/oci/index.js';
 import { isUrl } from './add-url.js';
 import { gitAuth, type RemoteAccess } from './remote-access.js';
@@ -64,16 +64,10 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
     verifyGitChecksum(op.checksum === undefined || op.checksum === '' ? git : { ...git, checksum: op.checksum }, commit, how.code);
     perPath.add(redactUrl(url), sha256(canonicalJson({ type: 'git', commit, subdir: git.subdir, keepGitDir: op.keepGitDir === true || git.keepGitDir === true, submodules: git.submodules !== false })));
   }
-  const local = op.sources.filter((s) => !urls.includes(s));
-  const ignore = new PathFilter(source.excludes);
-  const exclude = new PathFilter(op.exclude);
-  const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
-  const memo = source.memo ?? new StatMemo();
-  const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
   // Walked twice from the build's listing (no syscall): once for the stat key of the whole selection, and, only when
   // that misses, to hash. Nothing per entry is kept but its path and digest.
-  const selection = (): Generator<Found> => selected(items, exclude, op.parents, ignore, signal, memo);
-  const keepIds = op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
+  const selection = await selectionOf(op, source, op.sources.filter((s) => !urls.includes(s)), signal);
+  const keepIds = keepsIds(op);
   // The stat cache for the whole selection: an unchanged tree is one lookup, no file read, no per-entry hash.
   const treeKey = cache?.getTree === undefined ? undefined : selectionKey(perPath, selection(), keepIds);
   const known = treeKey === undefined ? undefined : cache?.getTree?.(treeKey);
@@ -83,13 +77,73 @@ export async function contentDigest(op: CopyOp, source: CopySourceDir, signal: A
   await forEachLimit(selection(), LANES, (f, lane) => {
     throwIfAborted(signal);
     const slot = perPath.add(f.path);
-    return entryDigest(f, keepIds, { cache, xattrs, buffer: () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)) }, (d) => perPath.set(slot, d));
+    return entryFields(f, { cache, xattrs, buffer: () => (buffers[lane] ??= Buffer.allocUnsafe(READ_BUFFER)) }, (content, read) => perPath.set(slot, oneShot(entryJson(f, keepIds, content, read))));
   });
   await xattrs.drain();
   const result = finish(perPath);
   cache?.flush?.();
   if (treeKey !== undefined) cache?.setTree?.(treeKey, result);
   return result;
+}
+
+/**
+ * `changes` (the listed files of a content miss over what `op` selects from `source`) with `mode: { before, after }`
+ * on each that is the same entry with other permission bits. A per-file digest is a hash with no fields to compare,
+ * but a mode is twelve bits: an entry that hashes to `after` as it is now, and to `before` with one of the 4,096
+ * modes in place of its own, differs in its mode alone. Files checked out under another umask (or by git with
+ * core.fileMode off) are a common reason a CI runner misses what a laptop built, and "changed" would not say so.
+ * Reads the stats of the selection (the build's listing) and the content of the changed files only, from the hash
+ * cache when it knows them.
+ */
+export async function withModeChanges(op: CopyOp, source: CopySourceDir, changes: FileChange[], signal: AbortSignal, cache?: HashCache): Promise<FileChange[]> {
+  const wanted = new Map(changes.filter((c) => c.before !== undefined && c.after !== undefined).map((c) => [c.path, c]));
+  if (source.kind === 'inline' || wanted.size === 0) return changes;
+  const local = op.sources.filter((s) => !isUrl(s));
+  const keepIds = keepsIds(op);
+  const xattrs = new KeyXattrReader();
+  const buffer = Buffer.allocUnsafe(READ_BUFFER);
+  const found = new Map<string, FileChange['mode']>();
+  let left = wanted.size;
+  for (const f of (await selectionOf(op, source, local, signal))()) {
+    const change = wanted.get(f.path);
+    if (change === undefined) continue;
+    let fields: [Digest | undefined, Digest | null] | undefined;
+    await entryFields(f, { cache, xattrs, buffer: () => buffer }, (content, read) => { fields = [content, read]; });
+    await xattrs.drain();
+    if (fields === undefined) continue;
+    left--;
+    const [content, read] = fields;
+    if (oneShot(entryJson(f, keepIds, content, read)) !== change.after) continue;   // changed again since its digest
+    const now = Number(f.stat.mode) & 0o7777;
+    const before = MODE_GUESSES.find((m) => m !== now && oneShot(entryJson(f, keepIds, content, read, m)) === change.before);
+    if (before !== undefined) found.set(f.path, { before, after: now });
+    if (left === 0) break;
+  }
+  return changes.map((c) => {
+    const mode = found.get(c.path);
+    return mode === undefined ? c : { ...c, mode };
+  });
+}
+
+/** Every mode, the usual ones first (a umask's 0644/0664, 0755/0775 …): most mode-only changes are found in a few. */
+const MODE_GUESSES: readonly number[] = (() => {
+  const usual = [0o644, 0o664, 0o755, 0o775, 0o600, 0o700, 0o666, 0o777, 0o640, 0o750, 0o444, 0o555, 0o660, 0o770];
+  return [...usual, ...Array.from({ length: 0o10000 }, (_, m) => m).filter((m) => !usual.includes(m))];
+})();
+
+/** What `op` selects from the directory `source`: a generator over the build's listing, walked again at each call. */
+async function selectionOf(op: CopyOp, source: Extract<CopySourceDir, { kind: 'dir' }>, local: string[], signal: AbortSignal): Promise<() => Generator<Found>> {
+  const ignore = new PathFilter(source.excludes);
+  const exclude = new PathFilter(op.exclude);
+  const label = op.from.kind === 'vertex' ? `stage ${op.from.id}` : 'build context';
+  const memo = source.memo ?? new StatMemo();
+  const items = local.length === 0 ? [] : await withResolver(source.path, memo, (resolve) => selectSources(local, { dir: source.path, ignore, label, resolve }, op));
+  return () => selected(items, exclude, op.parents, ignore, signal, memo);
+}
+
+/** Whether the key counts owners: only COPY --from without --chown keeps them (context files always become 0:0). */
+function keepsIds(op: CopyOp): boolean {
+  return op.from.kind === 'vertex' && (op.chown === undefined || op.chown === '');
 }
 
 /**
@@ -202,7 +256,7 @@ async function withResolver<T>(root: string, memo: StatMemo, fn: (resolve: Sourc
 }
 
 /**
- * Everything entryDigest reads, from the stat alone: path, type and mode, owner when kept, device numbers, and the
+ * Everything entryFields reads, from the stat alone: path, type and mode, owner when kept, device numbers, and the
  * file cache's content key (dev, ino, size, mtime, ctime). A symlink's target cannot change without a new ctime.
  */
 function selectionKey(urls: PathDigests, found: Iterable<Found>, keepIds: boolean): Digest {
@@ -244,16 +298,16 @@ async function forEachLimit<T>(items: Iterator<T>, limit: number, fn: (item: T, 
   await Promise.all(Array.from({ length: limit }, (_, lane) => runner(lane)));
 }
 
-/** What entryDigest reads with: the hash cache, the xattr reader, and the calling lane's read buffer. */
+/** What entryFields reads with: the hash cache, the xattr reader, and the calling lane's read buffer. */
 interface EntryReaders { cache: HashCache | undefined; xattrs: KeyXattrReader; buffer: () => Buffer }
 
 /**
- * Hands `done` the sha256 of canonicalJson({ type, mode, uid?, gid?, content?, target?, rdev?, xattrs? }), the text
- * written out directly (keys in canonical order). At once when the hash cache knows the entry (by its stat: a changed
- * xattr changes ctime); a file whose content it does not know is read first (the returned promise), and xattrs it
- * does not know are queued for a batch read (a promise only when the lane must wait for earlier batches).
+ * Hands `done` what an entry's digest needs besides its stat: a file's content digest and the digest of the xattrs
+ * the key counts (entryJson). At once when the hash cache knows the entry (by its stat: a changed xattr changes
+ * ctime); a file whose content it does not know is read first (the returned promise), and xattrs it does not know are
+ * queued for a batch read (a promise only when the lane must wait for earlier batches).
  */
-function entryDigest(f: Found, keepIds: boolean, { cache, xattrs, buffer }: EntryReaders, done: (digest: Digest) => void): Promise<void> | undefined {
+function entryFields(f: Found, { cache, xattrs, buffer }: EntryReaders, done: (content: Digest | undefined, xattrs: Digest | null) => void): Promise<void> | undefined {
   const st = f.stat;
   const key = statKeyText(st);   // device, inode, size, mtime, ctime
   const known = cache?.get(key);
@@ -261,12 +315,12 @@ function entryDigest(f: Found, keepIds: boolean, { cache, xattrs, buffer }: Entr
     const knownXattrs = known?.xattrs;
     if (knownXattrs !== undefined) {
       if (content !== known?.content) cache?.set(key, { content, xattrs: knownXattrs });
-      done(oneShot(entryJson(f, keepIds, content, knownXattrs)));
+      done(content, knownXattrs);
       return undefined;
     }
     return xattrs.read(f.abs, (read) => {
       cache?.set(key, { content, xattrs: read });
-      done(oneShot(entryJson(f, keepIds, content, read)));
+      done(content, read);
     });
   };
   if (!st.isFile()) return withXattrs(undefined);
@@ -279,12 +333,12 @@ function oneShot(text: string): Digest {
   return `sha256:${hash('sha256', text)}`;
 }
 
-function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined, xattrs: Digest | null): string {
+function entryJson({ abs, stat: st }: Found, keepIds: boolean, content: Digest | undefined, xattrs: Digest | null, mode = Number(st.mode) & 0o7777): string {
   const type = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : st.isSymbolicLink() ? 'symlink' : st.isFIFO() ? 'fifo'
     : st.isCharacterDevice() ? 'char' : st.isBlockDevice() ? 'block' : 'socket';
   let json = content === undefined ? '{' : `{"content":"${content}",`;
   if (keepIds) json += `"gid":${Number(st.gid)},`;
-  json += `"mode":${Number(st.mode) & 0o7777},`;
+  json += `"mode":${mode},`;
   if (type === 'char' || type === 'block') json += `"rdev":"${st.rdev}",`;
   // Synchronous like the walk: one readlink is a few µs, a promise round trip cost more.
   if (type === 'symlink') json += `"target":${JSON.stringify(readlinkSync(abs))},`;

@@ -3,7 +3,7 @@ export type { CopySourceDir } from './source.js';
 export { copyInto, type CopyOutcome, type CopyResources, type IncrementalCopy } from './copy-into.js';
 export { copySubtree } from './copy-subtree.js';
 export { CopyHistory, type CopyRecord } from './copy-history.js';
-export { contentDigest, MAX_FILE_DIGESTS } from './content-digest.js';
+export { contentDigest, MAX_FILE_DIGESTS, withModeChanges } from './content-digest.js';
 export { FileHashCache, type HashCache } from './hash-cache.js';
 export { StatMemo, statMemoFor } from './walk.js';
 export { WHITEOUT_LAYER, writeContextWhiteouts, type ContextWhiteouts, type FilteredContext } from './context-whiteouts.js';
