@@ -421,14 +421,15 @@ async function buildLocked(
       solved, worker, progress: req.progress, signal: req.signal, creator: 'tsbuild',
       ensureLocal: (layers) => remote.blobs.fetchLayers(layers, req.signal, { log: () => undefined, status: (text) => req.progress.note(text) }),
     };
-    const attestations = await attestImages(attestTargets, attestContext);
+    const { manifests: attestations, byPlatform: attestationFiles } = await attestImages(attestTargets, attestContext);
     const metadata = req.metadata ? metadataExtras(req.metadata, attestTargets, attestContext, checkWarnings) : undefined;
     // Attestations hang off an index, so a single-platform build with them becomes an index too (as buildx's does).
     const index = asIndex || attestations.length > 0 ? assembleIndex(built.map((b) => b.image), undefined, attestations) : undefined;
     if (index) await putDocument(worker.store, index.indexBytes, index.indexDescriptor);
     const first = built[0];
     if (!first) throw new Error('a build produced no image');
-    const out = await writeOutputs({ platforms: built, ...(index ? { index } : {}) }, req.outputs, {
+    const results = built.map((b, k) => ({ ...b, attestations: attestationFiles[k] ?? [] }));
+    const out = await writeOutputs({ platforms: results, ...(index ? { index } : {}) }, req.outputs, {
       client, store: worker.store, blobs: remote.blobs, images, progress: req.progress, signal: req.signal, worker,
       ...(req.sourceDateEpoch !== undefined ? { sourceDateEpoch: req.sourceDateEpoch } : {}),
     });

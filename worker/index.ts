@@ -21,7 +21,7 @@ export { gzipLayer, gzipLayers, isUncompressedLayer } from './layers/gzip-layer.
 export type { LayerBlob } from './layers/gzip-layer.js';
 export { applyLayer } from './layers/apply.js';
 export type { ApplyOptions } from './layers/apply.js';
-export { layerTar } from './layers/layer-tar.js';
+export { layerTar, layerTarWith } from './layers/layer-tar.js';
 export type { LayerTarOptions } from './layers/layer-tar.js';
 export { subDirsTar } from './layers/sub-dirs-tar.js';
 export type { TarSubDir } from './layers/sub-dirs-tar.js';
@@ -33,7 +33,7 @@ export { chainIds } from './layers/chain-id.js';
 export { ConfinedFsError, dropIdleWriters, removeStale, writeTree } from './confined/index.js';
 export type { ResultTree, WriteTreeOptions, WriteTreeResult } from './confined/index.js';
 export { ContentDigestError, LayerError, MissingBlobError } from './errors.js';
-export { StatMemo, statMemoFor } from './fileops/index.js';
+export { hashFile, StatMemo, statMemoFor } from './fileops/index.js';
 export type { DirListing } from './fileops/index.js';
 export { isInUserNamespace, probeFuseOverlay, probeOverlay, SNAPSHOTTER_ENV, snapshotterKind } from './rootless/index.js';
 export { checkUserNamespaces, firstSubordinateRange, rootlessUnavailable, subordinateRanges } from './rootless/index.js';

@@ -254,11 +254,16 @@ export class LinuxWorker implements Worker {
    */
   async withFs<T>(fs: FsState, fn: (dir: string) => Promise<T>): Promise<T> {
     if (fs.snapshot !== null) return withMountedSnapshot(this.#snapshots, fs.snapshot, fn);
-    const empty = await makeTempDir(this.#tempDir, 'empty');
+    return this.withTempDir('empty', fn);
+  }
+
+  /** Runs `fn` on a new empty directory in the root's temp dir, removed after it: files tsbuild makes to write out. */
+  async withTempDir<T>(purpose: string, fn: (dir: string) => Promise<T>): Promise<T> {
+    const dir = await makeTempDir(this.#tempDir, purpose);
     try {
-      return await fn(empty);
+      return await fn(dir);
     } finally {
-      await rm(empty, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -7,7 +7,7 @@ import type { AssembledImage } from '../image/assemble.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { attestationManifest, type AttestationManifest } from './attach.js';
 import type { AttestRequest } from './attest-options.js';
-import { statement, subjectOf, type Statement } from './in-toto.js';
+import { statement, subjectOf } from './in-toto.js';
 import { neededVertices } from './needed-vertices.js';
 import { dockerPurl, provenancePredicate, provenanceStatement, type ProvenanceInput } from './provenance.js';
 import type { PredicateV1 } from './slsa02.js';
@@ -45,27 +45,41 @@ export interface AttestContext {
   creator: string;
 }
 
-/** The SBOM statements of one platform: the image's filesystem, then (scan-stage) each other stage it built from. */
-async function sbomStatements(t: AttestTarget, subjectName: string, ctx: AttestContext, created: string): Promise<Statement<unknown>[]> {
-  const subject = [subjectOf(subjectName, t.image.manifestDescriptor.digest)];
-  const out: Statement<unknown>[] = [];
-  const scan = async (name: string, layers: LayerRef[]): Promise<void> => {
+/**
+ * One attestation of a platform, before it is a statement about something: an image's attestation manifest makes it
+ * one about the image, a local or tar output one about the files it wrote (outputs/attestation-files.ts), under
+ * `file`, BuildKit's name for it there. `inlineOnly`: never written beside an output's files (buildx's default
+ * provenance).
+ */
+export interface MadeAttestation { file: string; predicateType: string; predicate: unknown; inlineOnly: boolean }
+
+/** What attestImages made: each platform's attestation manifest, and its attestations as files would hold them. */
+export interface MadeAttestations { manifests: AttestationManifest[]; byPlatform: MadeAttestation[][] }
+
+/**
+ * The SBOMs of one platform: the image's filesystem, then (scan-stage) each other stage it built from. Named as
+ * BuildKit's scanner bundle names them: `sbom.spdx.json`, and `sbom-STAGE.spdx.json` for a stage (its name, or
+ * `stage-N` as dockerfile2llb names an unnamed one).
+ */
+async function sboms(t: AttestTarget, subjectName: string, ctx: AttestContext, created: string): Promise<MadeAttestation[]> {
+  const out: MadeAttestation[] = [];
+  const scan = async (name: string, file: string, layers: LayerRef[]): Promise<void> => {
     await ctx.ensureLocal(layers);
     const found = await scanLayers(layers.map((l) => l.descriptor), ctx.worker.store, undefined, ctx.signal);
     for (const path of found.skipped) ctx.progress.note(`sbom: ${path} in ${name} is over the size limit and was not read`);
     const doc = spdxDocument({ name, digest: t.image.manifestDescriptor.digest }, found.packages, { created, creator: ctx.creator, ...(found.distro ? { distro: found.distro } : {}) });
-    out.push(statement(subject, SPDX_PREDICATE_TYPE, doc));
+    out.push({ file, predicateType: SPDX_PREDICATE_TYPE, predicate: doc, inlineOnly: false });
     ctx.progress.note(`sbom: ${found.packages.length} packages in ${name} (${formatPlatform(t.platform)})`);
   };
   const targetStage = t.view.stages[t.view.target];
   const targetLayers = ctx.solved.results[targetStage?.result ?? '']?.layers ?? [];
-  await scan(subjectName, targetLayers);
+  await scan(subjectName, 'sbom.spdx.json', targetLayers);
   if (ctx.request.sbom?.scanStage) {
     const needed = new Set(neededVertices(t.view).map((v) => v.id));
     for (const stage of t.view.stages) {
       if (stage === targetStage || !needed.has(stage.result)) continue;
       const layers = ctx.solved.results[stage.result]?.layers;
-      if (layers) await scan(`stage ${stage.name ?? stage.index}`, layers);
+      if (layers) await scan(`stage ${stage.name ?? stage.index}`, `sbom-${stage.name ?? `stage-${stage.index}`}.spdx.json`, layers);
     }
   }
   return out;
@@ -108,24 +122,30 @@ export function recordProvenance(targets: AttestTarget[], ctx: AttestContext): P
 
 /**
  * The attestation manifest of each platform's image (provenance and/or SBOM, as asked), with every blob already in
- * the content store. Empty when nothing was asked.
+ * the content store, and the same attestations for the outputs that write them as files. Empty when nothing was asked.
  */
-export async function attestImages(targets: AttestTarget[], ctx: AttestContext): Promise<AttestationManifest[]> {
+export async function attestImages(targets: AttestTarget[], ctx: AttestContext): Promise<MadeAttestations> {
   const { provenance, sbom } = ctx.request;
-  if (!provenance && !sbom) return [];
+  if (!provenance && !sbom) return { manifests: [], byPlatform: targets.map(() => []) };
   const finished = new Date();
   const epoch = ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : undefined;
-  const out: AttestationManifest[] = [];
+  const manifests: AttestationManifest[] = [];
+  const byPlatform: MadeAttestation[][] = [];
   for (const t of targets) {
     const subjectName = subjectNameOf(t, ctx);
-    const statements: Statement<unknown>[] = [];
-    if (provenance) statements.push(provenanceStatement(provenanceInputOf(t, ctx, finished), provenance));
-    if (sbom) statements.push(...await sbomStatements(t, subjectName, ctx, (epoch ?? finished).toISOString()));
-    const manifest = attestationManifest(t.image.manifestDescriptor, statements);
+    const made: MadeAttestation[] = [];
+    if (provenance) {
+      const { predicateType, predicate } = provenanceStatement(provenanceInputOf(t, ctx, finished), provenance);
+      made.push({ file: provenance.filename ?? 'provenance.json', predicateType, predicate, inlineOnly: provenance.inlineOnly === true });
+    }
+    if (sbom) made.push(...await sboms(t, subjectName, ctx, (epoch ?? finished).toISOString()));
+    const subject = [subjectOf(subjectName, t.image.manifestDescriptor.digest)];
+    const manifest = attestationManifest(t.image.manifestDescriptor, made.map((m) => statement(subject, m.predicateType, m.predicate)));
     for (const b of manifest.blobs) await ctx.worker.store.put(b.bytes, b.descriptor.mediaType);
     await ctx.worker.store.put(manifest.configBytes, manifest.configDescriptor.mediaType);
     await ctx.worker.store.put(manifest.manifestBytes, manifest.manifestDescriptor.mediaType);
-    out.push(manifest);
+    manifests.push(manifest);
+    byPlatform.push(made);
   }
-  return out;
+  return { manifests, byPlatform };
 }

@@ -24,10 +24,11 @@ describe('parseAttestFlags', () => {
   ];
   for (const [name, flags, args, expected] of cases) it(name, () => expect(parseAttestFlags(flags, args)).to.deep.equal(expected));
 
-  it('adds min provenance (SLSA v1) by default only where no flag mentions provenance', () => {
+  it('adds min provenance (SLSA v1, inline-only as buildx\'s) by default only where no flag mentions provenance', () => {
     const on = { defaultProvenance: true };
-    expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1' } });
-    expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1' }, sbom: { scanStage: false } });
+    expect(parseAttestFlags({}, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1', inlineOnly: true } });
+    expect(parseAttestFlags({ sbom: 'true' }, {}, on)).to.deep.equal({ provenance: { mode: 'min', version: 'v1', inlineOnly: true }, sbom: { scanStage: false } });
+    expect(parseAttestFlags({ provenance: 'mode=min,inline-only=true,filename=p.json' }, {})).to.deep.equal({ provenance: { mode: 'min', version: 'v1', inlineOnly: true, filename: 'p.json' } });
     expect(parseAttestFlags({ provenance: 'mode=max' }, {}, on)).to.deep.equal({ provenance: { mode: 'max', version: 'v1' } });
     for (const off of [{ provenance: 'false' }, { provenance: '0' }, { provenance: 'FALSE' }, { attest: ['type=provenance,disabled=true'] }]) {
       expect(parseAttestFlags(off, {}, on), JSON.stringify(off)).to.deep.equal({});

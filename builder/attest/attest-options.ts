@@ -10,7 +10,7 @@ export interface SbomOptions { scanStage: boolean }
 export interface AttestRequest { provenance?: ProvenanceOptions; sbom?: SbomOptions }
 
 /** buildx's default provenance (its `mode=min,inline-only=true`), in BuildKit's default SLSA version (DEFAULT_SLSA_VERSION). */
-const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: DEFAULT_SLSA_VERSION };
+const DEFAULT_PROVENANCE: ProvenanceOptions = { mode: 'min', version: DEFAULT_SLSA_VERSION, inlineOnly: true };
 
 /** The build args BuildKit reads as attestations (frontend/attestations/parse.go). */
 const ATTEST_BUILD_ARG = 'BUILDKIT_ATTEST_';
@@ -65,9 +65,16 @@ function provenanceOf(flag: string, text: string, a: Map<string, string>): Prove
   if (version !== 'v0.2' && version !== 'v1') throw invalid(flag, text, `version must be v0.2 or v1, not "${version}"`, 'write version=v0.2 for SLSA provenance v0.2, or leave it out for v1');
   const builderId = a.get('builder-id');
   for (const key of a.keys()) {
-    if (!['disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible'].includes(key)) {
-      throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, disabled=true');
+    if (!['disabled', 'mode', 'version', 'builder-id', 'type', 'inline-only', 'reproducible', 'filename'].includes(key)) {
+      throw invalid(flag, text, `unknown provenance option "${key}"`, 'known: mode=min|max, version=v0.2|v1, builder-id=URL, filename=NAME, inline-only=true, disabled=true');
     }
+  }
+  // BuildKit reads inline-only with strconv.ParseBool, anything else as false (solver/llbsolver/proc/provenance.go).
+  const inlineOnly = parseGoBool(a.get('inline-only')) === true;
+  // The name of a file in the user's output directory: one name, as BuildKit takes its path.Base.
+  const filename = a.get('filename');
+  if (filename !== undefined && (filename === '' || filename.includes('/') || filename === '.' || filename === '..' || filename.includes('\0'))) {
+    throw invalid(flag, text, `filename must be one file name, not ${JSON.stringify(filename)}`, 'write e.g. filename=provenance.json');
   }
   // BuildKit reads reproducible with strconv.ParseBool and fails the build on anything else.
   const reproducibleText = a.get('reproducible');
@@ -75,7 +82,10 @@ function provenanceOf(flag: string, text: string, a: Map<string, string>): Prove
   if (reproducibleText !== undefined && reproducible === undefined) {
     throw invalid(flag, text, `reproducible must be true or false, not "${reproducibleText}"`, 'write reproducible=true or reproducible=false');
   }
-  return { mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible } : {}) };
+  return {
+    mode, version, ...(builderId ? { builderId } : {}), ...(reproducible !== undefined ? { reproducible } : {}),
+    ...(inlineOnly ? { inlineOnly } : {}), ...(filename !== undefined ? { filename } : {}),
+  };
 }
 
 function sbomOf(flag: string, text: string, a: Map<string, string>): SbomOptions | undefined {

@@ -43,6 +43,13 @@ export interface ProvenanceOptions {
   mode: 'min' | 'max'; version: 'v0.2' | 'v1'; builderId?: string;
   /** `reproducible=true|false` as given: the claim written, as BuildKit writes its attribute; absent, tsbuild's own. */
   reproducible?: boolean;
+  /**
+   * `inline-only=true` (buildx's default provenance is): only an image carries it, never the files of a local or tar
+   * output (BuildKit's local exporter filters such attestations out).
+   */
+  inlineOnly?: boolean;
+  /** `filename=NAME`: the statement's file name in a local or tar output (BuildKit's default `provenance.json`). */
+  filename?: string;
 }
 
 /** Everything a provenance statement is made from: one platform's image of one build. */

@@ -62,8 +62,15 @@ export type OutputSpec =
      * Absent: copy.
      */
     mode?: LocalExportMode;
+    /** `attestation-prefix=`: put before the name of each attestation file written beside the files. */
+    attestationPrefix?: string;
   }
-  | { type: 'tar'; dest: string }
+  | {
+    type: 'tar'; dest: string;
+    /** `platform-split=false`: the attestation files of each platform's directory carry the platform in their names. */
+    platformSplit?: boolean;
+    attestationPrefix?: string;
+  }
   | { type: 'cacheonly' };
 
 /** How `-o type=local` treats what dest already holds (`mode=`). */
@@ -97,7 +104,6 @@ const UNSUPPORTED: Record<string, string> = {
   unpack: 'tsbuild keeps no local image store to unpack into; use -o type=local,dest=DIR for the files',
   'buildinfo': 'build info is deprecated in buildx and not written by tsbuild',
   'buildinfo-attrs': 'build info is deprecated in buildx and not written by tsbuild',
-  'attestation-prefix': 'tsbuild does not prefix attestation file names',
   context: 'tsbuild does not talk to a docker daemon; load the archive with `docker load -i FILE` (or use --load)',
 };
 
@@ -108,8 +114,8 @@ const ACCEPTED: Record<string, string[]> = {
   registry: [...IMAGE_ATTRS, 'push', 'push-by-digest', 'name-canonical', 'registry.insecure', 'insecure'],
   oci: [...IMAGE_ATTRS, 'dest', 'tar'],
   docker: [...IMAGE_ATTRS, 'dest', 'tar'],
-  local: ['dest', 'platform-split', 'mode'],
-  tar: ['dest', 'platform-split'],
+  local: ['dest', 'platform-split', 'mode', 'attestation-prefix'],
+  tar: ['dest', 'platform-split', 'attestation-prefix'],
   cacheonly: [],
 };
 
@@ -210,8 +216,15 @@ export function parseOutput(text: string, tags: string[], env: NodeJS.ProcessEnv
     return dest;
   };
   const file = (): string => attrs.dest || '-';
-  // BuildKit's tar exporter reads platform-split (it must be a boolean) but always splits several platforms.
+  // BuildKit's tar exporter reads platform-split (it must be a boolean) but always splits several platforms: there it
+  // only names the attestation files.
   const platformSplit = attrs['platform-split'] === undefined ? undefined : parseBool(attrs['platform-split'], false, 'platform-split');
+  // Put before a file name in the user's directory: a prefix that would make it a path is refused.
+  const prefix = attrs['attestation-prefix'];
+  if (prefix !== undefined && (prefix.includes('/') || prefix.includes('\0') || prefix === '.' || prefix === '..')) {
+    throw new UserError('INVALID_ARGUMENT', `-o ${text}: attestation-prefix ${JSON.stringify(prefix)} would not give a file name`, 'write a prefix without a slash, e.g. attestation-prefix=app-');
+  }
+  const attestationPrefix = prefix !== undefined && prefix !== '' ? { attestationPrefix: prefix } : {};
   switch (type) {
     case 'image':
     case 'registry': {
@@ -234,8 +247,8 @@ export function parseOutput(text: string, tags: string[], env: NodeJS.ProcessEnv
       }
       return { type: 'docker', dest: file(), names, ...compressionOf(attrs, text, env) };
     case 'local': return { type: 'local', dest: dir('local'), ...(platformSplit !== undefined ? { platformSplit } : {}),
-      ...(parseLocalExportMode(attrs.mode) === 'delete' ? { mode: 'delete' as const } : {}) };
-    case 'tar': return { type: 'tar', dest: file() };
+      ...(parseLocalExportMode(attrs.mode) === 'delete' ? { mode: 'delete' as const } : {}), ...attestationPrefix };
+    case 'tar': return { type: 'tar', dest: file(), ...(platformSplit !== undefined ? { platformSplit } : {}), ...attestationPrefix };
     default: return { type: 'cacheonly' };
   }
 }

@@ -4,7 +4,9 @@ import { join, relative } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FsState } from '../../solver/index.js';
-import { ConfinedFsError, isInUserNamespace, layerTar, removeStale, subDirsTar, writeTree, type LinuxWorker, type TarSubDir } from '../../worker/index.js';
+import { ConfinedFsError, isInUserNamespace, layerTar, layerTarWith, removeStale, subDirsTar, writeTree, type LinuxWorker, type TarSubDir } from '../../worker/index.js';
+import type { MadeAttestation } from '../attest/attest-build.js';
+import { writeAttestationFiles, type AttestationFileOptions } from './attestation-files.js';
 import { makeDirs, markPlanted, pathTooLongError, UserError } from '../../common/index.js';
 import { checkFileDest } from '../options/destinations.js';
 import { replaceWithNew } from './place-file.js';
@@ -18,13 +20,17 @@ import { replaceWithNew } from './place-file.js';
  * (returned as `skipped`). `at`: a directory of DIR to write into instead (a platform's, `linux_arm64`), made by the
  * same writer: a link an earlier image left in DIR under that name is replaced, never written through.
  */
-export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string, at = ''): Promise<{ skipped: string[] }> {
+export async function writeLocal(worker: LinuxWorker, fs: FsState, dest: string, at = '', attest?: OutputAttestations): Promise<{ skipped: string[] }> {
   await makeDirs(dest);
   markPlanted(dest);
   const owner = localOwner();
   return worker.withFs(fs, async (dir) => {
     try {
-      return await writeTree(dir, dest, { owner, at });
+      const written = await writeTree(dir, dest, { owner, at });
+      // The attestation files go in by the same confined writer, beside the tree's (BuildKit merges them into the
+      // filesystem it sends).
+      await withAttestationFiles(worker, dir, attest, async (files) => { if (files !== undefined) await writeTree(files, dest, { owner, at }); });
+      return written;
     } catch (err) {
       if (!(err instanceof ConfinedFsError)) throw tooLongInImage(err) ?? err;
       throw new UserError('INVALID_ARGUMENT', `writing ${dest} failed: ${err.message}`, 'check that the destination is a writable directory', { cause: err });
@@ -67,16 +73,41 @@ function localOwner(): { uid: number; gid: number } {
  * Every xattr, as fsutil's WriteTar writes BuildKit's tar exporter's (exporter/tar/export.go: each entry's Stat, xattrs
  * and all); only an image layer keeps security.capability alone.
  */
-export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal): Promise<void> {
-  await worker.withFs(fs, (dir) => writeTar(() => layerTar(dir, { xattrs: 'all' }), dest, signal));
+export async function writeFsTar(worker: LinuxWorker, fs: FsState, dest: string, signal: AbortSignal, attest?: OutputAttestations): Promise<void> {
+  await worker.withFs(fs, (dir) => withAttestationFiles(worker, dir, attest, (files) =>
+    writeTar(() => (files === undefined ? layerTar(dir, { xattrs: 'all' }) : layerTarWith(dir, files, { xattrs: 'all' })), dest, signal)));
+}
+
+/** The attestations a local or tar output writes beside a platform's files, and how they are named and dated. */
+export interface OutputAttestations { made: MadeAttestation[]; options: AttestationFileOptions }
+
+/**
+ * Runs `fn` on a directory (in the root's temp dir, removed after) holding the attestation files of the tree mounted
+ * at `tree`, or on undefined when there are none to write (none asked, or only inline-only ones made).
+ */
+async function withAttestationFiles<T>(worker: LinuxWorker, tree: string, attest: OutputAttestations | undefined, fn: (files: string | undefined) => Promise<T>): Promise<T> {
+  if (attest === undefined || attest.made.every((a) => a.inlineOnly)) return fn(undefined);
+  return worker.withTempDir('attest', async (files) => fn((await writeAttestationFiles(tree, attest.made, files, attest.options)).length > 0 ? files : undefined));
 }
 
 /**
  * `-o type=tar` of several platforms: one tar with each platform's filesystem under its own directory (`linux_amd64/`,
  * `linux_arm64/`: subDirsTar), written as writeFsTar writes one. The top directories are dated `mtime` (seconds).
  */
-export async function writePlatformsTar(worker: LinuxWorker, trees: { name: string; fs: FsState }[], mtime: number, dest: string, signal: AbortSignal): Promise<void> {
-  await withMounted(worker, trees, (subDirs) => writeTar(() => subDirsTar(subDirs, mtime, { xattrs: 'all' }), dest, signal));
+export async function writePlatformsTar(worker: LinuxWorker, trees: { name: string; fs: FsState; attest?: OutputAttestations }[], mtime: number, dest: string, signal: AbortSignal): Promise<void> {
+  await withMounted(worker, trees, async (mounted) => {
+    const subDirs: TarSubDir[] = [];
+    // Each tree's attestation files in a directory of their own, made (and removed) around the tar's writing.
+    const withExtras = async (k: number): Promise<void> => {
+      const sub = mounted[k];
+      if (sub === undefined) return writeTar(() => subDirsTar(subDirs, mtime, { xattrs: 'all' }), dest, signal);
+      return withAttestationFiles(worker, sub.dir, trees[k]?.attest, (extra) => {
+        subDirs.push(extra === undefined ? sub : { ...sub, extra });
+        return withExtras(k + 1);
+      });
+    };
+    await withExtras(0);
+  });
 }
 
 /** `fn` with every tree mounted (`mounted` in the same order), each unmounted once it returns. */

@@ -9,10 +9,11 @@ import type { ImageExportAttrs, OutputSpec } from '../options/output.js';
 import type { ProgressWriter } from '../progress/index.js';
 import { retargetAttestation } from '../attest/attach.js';
 import type { Statement } from '../attest/in-toto.js';
+import type { MadeAttestation } from '../attest/attest-build.js';
 import { exportImage } from './export-image.js';
 import { layoutDescriptorAnnotations, writeOciLayout } from './oci-layout.js';
 import { pushImage, pushIndex, type PushSource } from './push.js';
-import { filesIn, removeStaleLocal, writeFsTar, writeLocal, writePlatformsTar } from './filesystem.js';
+import { filesIn, removeStaleLocal, writeFsTar, writeLocal, writePlatformsTar, type OutputAttestations } from './filesystem.js';
 import { UserError } from '../../common/index.js';
 import { writingTo } from '../options/destinations.js';
 
@@ -30,8 +31,11 @@ export interface OutputContext {
   sourceDateEpoch?: number;
 }
 
-/** One platform's image and its final filesystem (for the local and tar outputs). */
-export interface PlatformResult { platform: Platform; image: AssembledImage; fs: FsState }
+/**
+ * One platform's image and its final filesystem (for the local and tar outputs), and the attestations made of it
+ * (for the files a local or tar output writes beside the filesystem's).
+ */
+export interface PlatformResult { platform: Platform; image: AssembledImage; fs: FsState; attestations?: MadeAttestation[] }
 
 /** What a build produced: one image, or one per platform under an image index. */
 export interface BuiltImage { platforms: PlatformResult[]; index?: AssembledIndex }
@@ -209,7 +213,9 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       for (const p of built.platforms) {
         const at = split ? platformDir(p.platform) : '';
         const dest = split ? join(out.dest, at) : out.dest;
-        const { skipped } = await writeLocal(ctx.worker, p.fs, out.dest, at);
+        // Platforms merged into one directory: each one's attestation files named after it (provenance.linux_amd64.json).
+        const attest = outputAttestations(p, out.attestationPrefix, !split && !single, ctx);
+        const { skipped } = await writeLocal(ctx.worker, p.fs, out.dest, at, attest);
         // Device nodes never become live devices in a user's directory (see filesystem.ts): say which were left out.
         if (skipped.length > 0) ctx.progress.note(`left out of ${dest}: ${skipped.slice(0, 5).join(', ')}${skipped.length > 5 ? ` and ${skipped.length - 5} more` : ''}`);
         ctx.progress.note(`copied the ${single ? '' : `${formatPlatform(p.platform)} `}filesystem to ${dest}`);
@@ -222,12 +228,31 @@ async function writeOutput(built: BuiltImage, out: OutputSpec, outputs: OutputSp
       // returned one per platform. Unlike the local exporter it never asks CreateFSOpts.UsePlatformSplit: platform-split
       // only renames attestation files there (local.CreateFS), so one platform stays at the top even with
       // platform-split=true, and platform-split=false neither merges the platforms nor refuses a path two of them have.
-      if (single) await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal);
-      else await writePlatformsTar(ctx.worker, built.platforms.map((p) => ({ name: platformDir(p.platform), fs: p.fs })), ctx.sourceDateEpoch ?? 0, out.dest, ctx.signal);
+      // platform-split=false keeps each platform in its directory and names its attestation files after it.
+      if (single) await writeFsTar(ctx.worker, single.fs, out.dest, ctx.signal, outputAttestations(single, out.attestationPrefix, false, ctx));
+      else {
+        const trees = built.platforms.map((p) => ({ name: platformDir(p.platform), fs: p.fs, attest: outputAttestations(p, out.attestationPrefix, out.platformSplit === false, ctx) }));
+        await writePlatformsTar(ctx.worker, trees, ctx.sourceDateEpoch ?? 0, out.dest, ctx.signal);
+      }
       ctx.progress.note(`wrote the ${single ? 'filesystem' : `filesystems of ${built.platforms.map((p) => formatPlatform(p.platform)).join(', ')}`} as a tar to ${out.dest === '-' ? 'stdout' : out.dest}`);
       break;
     }
   }
+}
+
+/**
+ * The attestations a local or tar output writes beside platform `p`'s files (BuildKit's local and tar exporters write
+ * what the build attested, but for buildx's inline-only default provenance), dated as the build's epoch or now.
+ */
+function outputAttestations(p: PlatformResult, prefix: string | undefined, isNamedByPlatform: boolean, ctx: OutputContext): OutputAttestations | undefined {
+  if (p.attestations === undefined || p.attestations.length === 0) return undefined;
+  return {
+    made: p.attestations,
+    options: {
+      prefix: prefix ?? '', mtime: ctx.sourceDateEpoch !== undefined ? new Date(ctx.sourceDateEpoch * 1000) : new Date(),
+      ...(isNamedByPlatform ? { platformSuffix: platformDir(p.platform) } : {}),
+    },
+  };
 }
 
 /**

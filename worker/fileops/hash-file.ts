@@ -10,7 +10,7 @@ const FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW;   // libuv adds O_CLOEX
  * no Buffer, stream or FileHandle per file. `size` (from the walk's lstat) only saves the read that would confirm the
  * end of a file shorter than the buffer; a file that grew since is still read to its end.
  */
-export function hashFile(abs: string, size: bigint, buffer: Buffer): Promise<Digest> {
+export function hashFile(abs: string | Buffer, size: bigint, buffer: Buffer): Promise<Digest> {
   // Callbacks, not a promise per system call: a 20,000-file context is 60,000 of them.
   return new Promise<Digest>((resolve, reject) => {
     open(abs, FLAGS, (openErr, fd) => {

@@ -18,3 +18,4 @@ export { gitAuthHeader } from './git-auth.js';
 export { classifyContextFile, extractContextArchive, type ContextFileKind } from './context-archive.js';
 export { archiveMaxTime } from './archive.js';
 export { downloadDispatcher } from './download-dispatcher.js';
+export { hashFile } from './hash-file.js';

@@ -56,6 +56,14 @@ export function layerTar(upperDir: string, options: LayerTarOptions = {}): Reada
   return tarOf(layerEntries(upperDir, options));
 }
 
+/** layerTar of `dir`, then the entries of `extra` (files tsbuild adds: a tar output's attestations), as one tar. */
+export function layerTarWith(dir: string, extra: string, options: LayerTarOptions = {}): Readable {
+  return tarOf((async function* (): AsyncGenerator<TarEntry> {
+    yield* layerEntries(dir, options);
+    yield* layerEntries(extra, options);
+  })());
+}
+
 /** `entries` written as a tar stream (layerTar, subDirsTar), read only as fast as it is consumed, in 256 KiB chunks. */
 export function tarOf(entries: AsyncGenerator<TarEntry>): Readable {
   const source = new TarWriter(entries);

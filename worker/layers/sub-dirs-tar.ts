@@ -10,6 +10,8 @@ export interface TarSubDir {
   name: string;
   /** Where the tree is mounted. */
   dir: string;
+  /** A directory whose files follow the tree's under the same name (a tar output's attestation files). */
+  extra?: string;
 }
 
 /**
@@ -32,6 +34,7 @@ async function* entries(subDirs: TarSubDir[], mtime: number, options: LayerTarOp
   for (const sub of subDirs) {
     yield { header: { name: `${sub.name}/`, type: 'directory', mode: 0o755, uid: 0, gid: 0, mtime, size: 0 } };
     for await (const entry of layerEntries(sub.dir, options)) yield { ...entry, header: under(sub.name, entry.header) };
+    if (sub.extra !== undefined) for await (const entry of layerEntries(sub.extra, options)) yield { ...entry, header: under(sub.name, entry.header) };
   }
 }
 
