@@ -348,8 +348,7 @@ async function buildLocked(
   let exporter: IncrementalCacheExport | undefined;
   let outcome: BuildOutcome | undefined;
   try {
-    // TODO(#16): an image with an inline cache is read for the first platform only; cache manifests serve them all.
-    const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platform: platforms[0] ?? hostPlatform(), progress: req.progress, signal: req.signal });
+    const remote = await openRemoteCache(req.cacheFrom ?? [], { client, store: worker.store, images, platforms: platforms.length > 0 ? platforms : [hostPlatform()], progress: req.progress, signal: req.signal });
     // Steps, warnings and errors name a remote context's Dockerfile by its stable name, not the temp path it was read
     // at, and one from stdin as BuildKit does.
     const shown = { path: shownName(req, dockerfile), text: dockerfile.text };

@@ -18,9 +18,9 @@ export interface BuildCache { cache: RemoteCacheSet | undefined; blobs: BlobLoca
 /** Loads the `--cache-from` documents (no layers) and sets up where blobs are found. */
 export async function openRemoteCache(
   specs: CacheFromSpec[],
-  ctx: { client: RegistryClient; store: FileContentStore; images: RegistryImageSource; platform: Platform; progress: ProgressWriter; signal: AbortSignal },
+  ctx: { client: RegistryClient; store: FileContentStore; images: RegistryImageSource; platforms: Platform[]; progress: ProgressWriter; signal: AbortSignal },
 ): Promise<BuildCache> {
-  const loaded = await loadCaches(specs, ctx.client, ctx.platform, (text) => ctx.progress.note(text), ctx.signal);
+  const loaded = await loadCaches(specs, ctx.client, ctx.platforms, (text) => ctx.progress.note(text), ctx.signal);
   const blobs = new BlobLocator(ctx.client, ctx.store, loaded, ctx.images);
   for (const c of loaded) ctx.progress.note(`using cache ${c.ref}: ${c.config.records.length} steps`);
   const cache = loaded.length === 0 ? undefined : new RemoteCacheSet(loaded, (layers, signal, progress) => blobs.fetchLayers(layers, signal, progress),

@@ -15,12 +15,11 @@ import { isTsbuildError, UserError } from '../../common/index.js';
  * a layer. A cache that cannot be read is reported through `warn` and skipped, as BuildKit does: the first CI run
  * of a branch has no cache yet, and a build must not fail for want of one.
  */
-export async function loadCaches(specs: CacheFromSpec[], client: RegistryClient, platform: Platform, warn: (text: string) => void, signal?: AbortSignal): Promise<LoadedCache[]> {
+export async function loadCaches(specs: CacheFromSpec[], client: RegistryClient, platforms: Platform[], warn: (text: string) => void, signal?: AbortSignal): Promise<LoadedCache[]> {
   const out: LoadedCache[] = [];
   for (const spec of specs) {
     try {
-      const loaded = await load(spec, client, platform, signal);
-      if (loaded !== undefined) out.push(loaded);
+      out.push(...await load(spec, client, platforms, signal));
     } catch (err) {
       if (!isTsbuildError(err) || signal?.aborted === true) throw err;
       warn(`cache ${cacheName(spec)} not used: ${err.message}`);
@@ -29,13 +28,16 @@ export async function loadCaches(specs: CacheFromSpec[], client: RegistryClient,
   return out;
 }
 
-async function load(spec: CacheFromSpec, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache | undefined> {
+async function load(spec: CacheFromSpec, client: RegistryClient, platforms: Platform[], signal?: AbortSignal): Promise<LoadedCache[]> {
   switch (spec.type) {
-    case 'registry': return loadRegistry(spec.ref, client, platform, signal);
-    case 'local': return loadDir(spec.src);
+    case 'registry': return loadRegistry(spec.ref, client, platforms, signal);
+    case 'local': return [await loadDir(spec.src)];
     case 'gha':
     case 's3':
-    case 'azblob': return loadStore(spec, signal);
+    case 'azblob': {
+      const loaded = await loadStore(spec, signal);
+      return loaded === undefined ? [] : [loaded];
+    }
   }
 }
 
@@ -55,19 +57,33 @@ async function loadStore(spec: StoreSpec, buildSignal?: AbortSignal): Promise<Lo
   });
 }
 
-async function loadRegistry(text: string, client: RegistryClient, platform: Platform, signal?: AbortSignal): Promise<LoadedCache> {
+/**
+ * A registry cache manifest, or an image's inline cache. An image index (a multi-platform image built with
+ * `--cache-to type=inline`) has one in each platform's config, each with the keys of that platform's steps: the
+ * inline cache of every platform being built is read, as BuildKit's importer reads each platform's. An index that has
+ * none of them is refused by the first one's resolution error.
+ */
+async function loadRegistry(text: string, client: RegistryClient, platforms: Platform[], signal?: AbortSignal): Promise<LoadedCache[]> {
   const ref = parseReference(text);
   const fetched = await client.getManifest(ref, undefined, signal);
-  let manifest: ImageManifest;
-  if (fetched.document.kind === 'manifest') manifest = fetched.document.manifest;
-  else {
-    // A multi-platform image with an inline cache: the platform being built carries it.
-    const platformManifest = await client.getManifest(ref, await client.resolve(ref, platform, signal), signal);
+  const loaded = async (manifest: ImageManifest): Promise<LoadedCache> => {
+    const bytes = await client.readBlob(ref, manifest.config, signal);
+    return { ref: text, location: { kind: 'registry', repo: ref }, config: configOf(manifest.config, bytes, text) };
+  };
+  if (fetched.document.kind === 'manifest') return [await loaded(fetched.document.manifest)];
+  const out: LoadedCache[] = [];
+  const seen = new Set<string>();
+  let firstError: unknown;
+  for (const platform of platforms) {
+    const desc = await client.resolve(ref, platform, signal).catch((err: unknown) => { firstError ??= err; return undefined; });
+    if (desc === undefined || seen.has(desc.digest)) continue;
+    seen.add(desc.digest);
+    const platformManifest = await client.getManifest(ref, desc, signal);
     if (platformManifest.document.kind !== 'manifest') throw new UserError('INVALID_ARGUMENT', `${text}: nested index`, 'point --cache-from at a cache manifest or an image');
-    manifest = platformManifest.document.manifest;
+    out.push(await loaded(platformManifest.document.manifest));
   }
-  const bytes = await client.readBlob(ref, manifest.config, signal);
-  return { ref: text, location: { kind: 'registry', repo: ref }, config: configOf(manifest.config, bytes, text) };
+  if (out.length === 0) throw firstError ?? new UserError('INVALID_ARGUMENT', `${text}: no image for the platforms being built`, 'point --cache-from at an image built for them');
+  return out;
 }
 
 async function loadDir(src: string): Promise<LoadedCache> {

@@ -348,6 +348,29 @@ COPY --from=s1 unique2 /
       expect(await readFile(join(o2, 'const'), 'utf8')).to.equal('foobar');
       expect(await readFile(join(o2, 'unique'), 'utf8')).to.equal(await readFile(join(o1, 'unique'), 'utf8'));
     });
+
+    it('testCacheMultiPlatformImportExport: an inline cache in each platform\'s image brings two fresh roots in turn the same two images', async () => {
+      // The stage runs on the build platform for each target (no emulator), writing 100 random bytes' digest: only a
+      // cache that answers for both platforms gives both the first build's bytes. Each rebuild imports the image the
+      // one before pushed, with its own inline cache, as BuildKit's loop does.
+      const ctx = await dirWith({
+        Dockerfile: `FROM --platform=$BUILDPLATFORM ${busybox} AS base\nARG TARGETARCH\nRUN echo -n $TARGETARCH> arch && cat /dev/urandom | head -c 100 | sha256sum > unique\nFROM scratch\nCOPY --from=base unique /\nCOPY --from=base arch /\n`,
+      });
+      const ref = `${env.registry.host}/buildkit/testexportdf:multi-img`;
+      const platforms = ['--platform', 'linux/amd64,linux/arm64'];
+      const files = async (o: string): Promise<string[]> => Promise.all(['linux_amd64/unique', 'linux_arm64/unique', 'linux_amd64/arch', 'linux_arm64/arch'].map((f) => readFile(join(o, f), 'utf8')));
+      const first = out();
+      ok(await build([...platforms, '--cache-to', 'type=inline', '-t', ref, '--push', '-o', `type=local,dest=${first}`, '.'], ctx));
+      const want = await files(first);
+      expect(want[0]).to.not.equal(want[1]);
+      expect(want.slice(2)).to.deep.equal(['amd64', 'arm64']);
+      for (const k of [1, 2]) {
+        const o = out();
+        const r = ok(await build([...platforms, '--cache-from', ref, '--cache-to', 'type=inline', '-t', ref, '--push', '-o', `type=local,dest=${o}`, '.'], ctx, join(env.dir, `root-multi-inline${k}`)));
+        expect(r.stderr, `rebuild ${k}`).to.contain('stage linux/arm64 base not run').and.contain('cache: 6/6 steps cached');
+        expect(await files(o), `rebuild ${k}`).to.deep.equal(want);
+      }
+    });
   });
 
   describe('dockerfile_resources_test.go', () => {
