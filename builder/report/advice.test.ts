@@ -123,6 +123,23 @@ describe('adviseBuild: args, base images and --no-cache', () => {
     expect(r.steps[1]?.stage).to.deep.equal({ index: 0, name: 'base' });
   });
 
+  it('says a COPY missed for permission bits alone, and says nothing when a file\'s content changed too', () => {
+    const modeOnly = (mode?: { before: number; after: number }): MissReason => ({
+      kind: 'content', source: 'context', count: 2,
+      changes: [{ path: 'run.sh', before: 'sha256:a', after: 'sha256:b', mode: { before: 0o775, after: 0o755 } }, { path: 'app.js', before: 'sha256:c', after: 'sha256:d', ...(mode ? { mode } : {}) }],
+    });
+    const steps = (reason: MissReason): (StepSpec | string)[] => [
+      { line: 'FROM node:22' },
+      { line: 'COPY . .', reasons: [reason], ms: 30 },
+      { line: 'RUN npm ci', ms: 2000, reasons: [parent('s0.1')] },
+    ];
+    const advice = report(steps(modeOnly({ before: 0o664, after: 0o644 }))).advice.filter((a) => a.kind === 'file-modes');
+    expect(advice.map((a) => [a.message, a.savedMs])).to.deep.equal([
+      ['COPY . . missed only because files\' permission bits differ (run.sh mode 0775 → 0755, app.js mode 0664 → 0644); their content is the same.', 2030],
+    ]);
+    expect(report(steps(modeOnly())).advice.filter((a) => a.kind === 'file-modes')).to.deep.equal([]);
+  });
+
   it('reports --no-cache with the time it cost', () => {
     const r = report([{ line: 'FROM alpine', reasons: [{ kind: 'no-cache' }], ms: 5 }, { line: 'RUN make', ms: 700, reasons: [{ kind: 'no-cache' }] }]);
     expect(r.advice.map((a) => [a.kind, a.savedMs])).to.deep.equal([['no-cache', 705]]);

@@ -1,10 +1,11 @@
 import type { VertexId } from '../../frontend/index.js';
+import { changeText } from './describe-reason.js';
 import type { Report, ReportStep } from './model.js';
 import { oneLine, reorderAdvice } from './reorder-advice.js';
 
 /** One thing the user could change to make the next build hit the cache more. Plain data. */
 export interface Advice {
-  kind: 'reorder-copy' | 'late-arg' | 'pin-base' | 'no-cache';
+  kind: 'reorder-copy' | 'late-arg' | 'pin-base' | 'no-cache' | 'file-modes';
   severity: 'warning' | 'info';
   message: string;
   /** The steps the advice is about, the cause first. */
@@ -20,7 +21,7 @@ export const ARG_MIN_STEPS = 2;
 
 /** Every advice for a build, most time saved first. Pure: reads the report, plus the Dockerfile lines if known. */
 export function adviseBuild(report: Report, lines?: readonly string[]): Advice[] {
-  const all = [...reorderAdvice(report), ...argAdvice(report, lines), ...baseAdvice(report), ...noCacheAdvice(report)];
+  const all = [...reorderAdvice(report), ...argAdvice(report, lines), ...baseAdvice(report), ...noCacheAdvice(report), ...modeAdvice(report)];
   return all.sort((a, b) => b.savedMs - a.savedMs);
 }
 
@@ -101,6 +102,36 @@ function baseAdvice(report: Report): Advice[] {
           text: 'Pin the base image by digest, and update the digest on purpose (e.g. with Renovate or Dependabot).',
           before: step.instruction,
           after: pinned === step.instruction ? `FROM ${reason.ref}@${reason.after}` : pinned,
+        },
+        savedMs: invalidated.reduce((t, s) => t + s.durationMs, 0),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A COPY missed only because files' permission bits differ from the build it is compared with (Worker.withModeChanges
+ * named each old mode): the same bytes, checked out under another umask. The usual cause of a CI runner missing what
+ * a laptop built, or the reverse; git records only the executable bit, so the checkout's umask decides the rest.
+ */
+function modeAdvice(report: Report): Advice[] {
+  const out: Advice[] = [];
+  for (const step of report.steps) {
+    for (const { reason } of step.reasons) {
+      if (reason.kind !== 'content' || reason.changes.length === 0 || reason.count !== reason.changes.length) continue;
+      const modes = reason.changes.map((c) => c.mode);
+      if (modes.some((m) => m === undefined)) continue;
+      const invalidated = invalidatedBy(report, new Set([step.id]));
+      const shown = reason.changes.slice(0, 3).map((c) => `${c.path} ${changeText(c)}`).join(', ');
+      const more = reason.count > 3 ? ` and ${reason.count - 3} more` : '';
+      out.push({
+        kind: 'file-modes',
+        severity: 'info',
+        message: `${oneLine(step.instruction, 60)} missed only because files' permission bits differ (${shown}${more}); their content is the same.`,
+        steps: [step.id, ...invalidated.filter((s) => s.id !== step.id).map((s) => s.id)],
+        suggestion: {
+          text: 'The two checkouts were made under different umasks (git keeps only the executable bit). Check out with the same umask on both sides (`umask 022` before cloning), or make the modes the same before building (e.g. `chmod -R go-w .`).',
         },
         savedMs: invalidated.reduce((t, s) => t + s.durationMs, 0),
       });

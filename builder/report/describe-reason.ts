@@ -82,11 +82,12 @@ export function describeReason(shown: MissReason, stepLabel?: (vertex: string) =
 
 /** How a listed file changed: added, removed, changed, or `mode 0664 → 0644` when its permission bits alone did. */
 export function changeText(c: FileChange): string {
-  if (c.mode !== undefined) return `mode ${octal(c.mode.before)} → ${octal(c.mode.after)}`;
+  if (c.mode !== undefined) return `mode ${modeText(c.mode.before)} → ${modeText(c.mode.after)}`;
   return c.before ? (c.after ? 'changed' : 'removed') : 'added';
 }
 
-function octal(mode: number): string {
+/** Permission bits as four octal digits, as `ls`/`stat` users read them: 0644, 4755. */
+export function modeText(mode: number): string {
   return mode.toString(8).padStart(4, '0');
 }
 

@@ -119,6 +119,7 @@ export const TITLES: Record<Advice['kind'], string> = {
   'late-arg': 'Declare the build arg later',
   'pin-base': 'Pin the base image by digest',
   'no-cache': 'The cache was disabled',
+  'file-modes': 'Check files out with the same permissions',
 };
 
 /** A fenced dockerfile block; the fence is longer than any backtick run inside. */

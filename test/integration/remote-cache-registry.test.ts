@@ -174,6 +174,7 @@ describe('remote cache through the registry (--cache-to / --cache-from)', functi
     await chmod(join(umask, 'app.txt'), 0o600);
     const other = await build(['--root', freshRoot(), '--cache-from', `type=local,src=${cacheDir}`], umask);
     expect(other.r.stderr).to.contain('MISS files changed in context: app.txt (mode 0644 → 0600)');
+    expect(other.r.stderr).to.contain("advice: COPY app.txt /app/app.txt missed only because files' permission bits differ (app.txt mode 0644 → 0600)");
   });
 
   it('does not use a local cache directory whose config was altered under its digest: warns, builds without it', async () => {
