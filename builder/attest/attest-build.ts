@@ -10,7 +10,7 @@ import type { AttestRequest } from './attest-options.js';
 import { statement, subjectOf } from './in-toto.js';
 import { neededVertices } from './needed-vertices.js';
 import { dockerPurl, provenancePredicate, provenanceStatement, type ProvenanceInput } from './provenance.js';
-import type { PredicateV1 } from './slsa02.js';
+import type { LayerDescriptor, PredicateV1 } from './slsa02.js';
 import { scanLayers } from './sbom/scan.js';
 import { SPDX_PREDICATE_TYPE, spdxDocument } from './spdx.js';
 
@@ -91,6 +91,24 @@ function subjectNameOf(t: AttestTarget, ctx: AttestContext): string {
   return first ? dockerPurl(first, t.platform) : '_';
 }
 
+/**
+ * Each step's result as a chain of layer descriptors: the image's own (compressed) where the image holds the layer,
+ * the build's (an uncompressed tar no registry has seen: what a step of another stage made) elsewhere.
+ */
+function stepLayers(t: AttestTarget, ctx: AttestContext): Record<string, LayerDescriptor[]> {
+  // A layer the build made is an uncompressed tar, its digest the diff id the image config lists for its gzip.
+  const diffIds = t.image.config.rootfs.diff_ids;
+  const shipped = new Map(t.image.manifest.layers.map((l, i) => [diffIds[i] ?? l.digest, l]));
+  const out: Record<string, LayerDescriptor[]> = {};
+  for (const [id, fs] of Object.entries(ctx.solved.results)) {
+    out[id] = fs.layers.map(({ descriptor }) => {
+      const d = shipped.get(descriptor.digest) ?? descriptor;
+      return { mediaType: d.mediaType, digest: d.digest, size: d.size };
+    });
+  }
+  return out;
+}
+
 /** What one platform's provenance is made from. */
 function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date): ProvenanceInput {
   const dockerfileName = relative(ctx.contextDir, ctx.dockerfile.path) || 'Dockerfile';
@@ -101,7 +119,7 @@ function provenanceInputOf(t: AttestTarget, ctx: AttestContext, finished: Date):
     platform: t.platform, builderPlatform: ctx.builderPlatform,
     dockerfile: { name: dockerfileName.startsWith('..') ? 'Dockerfile' : dockerfileName, digest: sha256(ctx.dockerfile.text), text: ctx.dockerfile.text },
     buildArgs: ctx.buildArgs, labels: ctx.labels, ...(ctx.target ? { target: ctx.target } : {}),
-    graph: t.view, keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs, frontendAttrs: ctx.frontendAttrs,
+    graph: t.view, layers: stepLayers(t, ctx), keys: ctx.solved.keys, records: ctx.solved.records, cacheSources, vcs: ctx.vcs, frontendAttrs: ctx.frontendAttrs,
     ...(ctx.gitContext ? { gitContext: ctx.gitContext } : {}),
     ...(ctx.sourceDateEpoch !== undefined ? { sourceDateEpoch: ctx.sourceDateEpoch } : {}),
   };

@@ -7,7 +7,7 @@ import { neededVertices } from './needed-vertices.js';
 import { redactDeep, redactedArgs } from './redact.js';
 import { redactCredentials } from '../../common/index.js';
 import { parseGitRef } from '../../worker/index.js';
-import { toSlsa02, type BuildkitMetadata, type Material, type PredicateV1 } from './slsa02.js';
+import { toSlsa02, type BuildkitMetadata, type LayerDescriptor, type Material, type PredicateV1 } from './slsa02.js';
 
 // SLSA provenance with BuildKit's field names (moby/buildkit docs/attestations/slsa-definitions.md), v1 by default
 // as BuildKit since dockerfile/1.22.0 (frontend/attestations/parse.go defaultSLSAVersion, a12f3aae7), v0.2 with
@@ -76,6 +76,11 @@ export interface ProvenanceInput {
   frontendAttrs?: Record<string, string>;
   /** The platform's view of the solved graph: its target is the image's stage. */
   graph: BuildGraph;
+  /**
+   * Each step's result as its chain of layers (bottom first), as the image holds them where it does (compressed), else
+   * as the build keeps them: what `max` lists as BuildKit's `layers`. A step the build did not run is not in it.
+   */
+  layers?: Record<string, LayerDescriptor[]>;
   keys: Record<string, CacheKey>;
   records: VertexRecord[];
   /** `--cache-from` references that answered at least one step. */
@@ -286,6 +291,21 @@ function sourceOf(input: ProvenanceInput): NonNullable<BuildkitMetadata['source'
   };
 }
 
+/**
+ * BuildKit's `max` metadata `layers` (provenance.go's cacheExporter): for each step whose result has layers, its chain,
+ * keyed `STEP:0` (the step and its only output) with the step named as the step list names it. Config-only steps
+ * (LABEL, ENV …) are no step of their own, as in BuildKit's LLB. Undefined when none has layers.
+ */
+function layersOf(input: ProvenanceInput): Record<string, LayerDescriptor[][]> | undefined {
+  const known = input.layers;
+  if (known === undefined) return undefined;
+  const entries = neededVertices(input.graph).filter((v) => v.op.kind !== 'meta').flatMap((v): [string, LayerDescriptor[][]][] => {
+    const chain = known[v.id];
+    return chain === undefined || chain.length === 0 ? [] : [[`${v.id}:0`, [chain]]];
+  });
+  return entries.length > 0 ? Object.fromEntries(entries) : undefined;
+}
+
 /** True when no step could reach the network: no RUN, or every RUN with --network=none (BuildKit's definition). */
 function isHermetic(graph: BuildGraph): boolean {
   return neededVertices(graph).every((v) => v.op.kind !== 'exec' || v.op.network === 'none');
@@ -343,10 +363,13 @@ export function provenancePredicate(input: ProvenanceInput, opts: ProvenanceOpti
   const reproducible = opts.reproducible ?? isReproducible(input);
   const startedOn = clampedTime(input.startedOn, input.sourceDateEpoch);
   const finishedOn = clampedTime(input.finishedOn, input.sourceDateEpoch);
-  // BuildKit's own metadata: the checkout, when known; in `max` the Dockerfile and where each step is in it (its
-  // `Layers`, each LLB step's result layers, tsbuild does not keep per step).
+  // BuildKit's own metadata: the checkout, when known; in `max` the Dockerfile, where each step is in it, and each
+  // step's layers.
   const source = max ? sourceOf(input) : undefined;
-  const buildkitMetadata = { ...(input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : {}), ...(source ? { source } : {}) };
+  const layers = max ? layersOf(input) : undefined;
+  const buildkitMetadata = {
+    ...(input.vcs && Object.keys(input.vcs).length > 0 ? { vcs: input.vcs } : {}), ...(source ? { source } : {}), ...(layers ? { layers } : {}),
+  };
   return {
     buildDefinition: {
       buildType: BUILD_TYPE_V1,

@@ -17,7 +17,12 @@ export interface StepLocations { locations: { ranges: { start: { line: number };
 export interface BuildkitMetadata {
   vcs?: Record<string, string>;
   source?: { locations?: Record<string, StepLocations>; infos: { filename: string; language: string; data: string }[] };
+  /** `max`: each step's result as its chain of layers, by `STEP:0` (BuildKit's `layers`, one chain per step). */
+  layers?: Record<string, LayerDescriptor[][]>;
 }
+
+/** A layer as `layers` lists it: the descriptor, without annotations. */
+export interface LayerDescriptor { mediaType: string; digest: string; size: number }
 
 /** tsbuild's own metadata (max only): its build id and what the cache answered. */
 export interface TsbuildMetadata { buildId: string; steps: number; cached: number }

@@ -483,6 +483,23 @@ COPY --from=s1 unique2 /
       }
     });
 
+    it('testDuplicateLayersProvenance: max lists each step\'s layer chain once, by STEP:0, the image\'s as the image holds them', async () => {
+      // The triangle of BuildKit's test: two stages on one base, the second copying from the first.
+      const o = out();
+      const ctx = await dirWith({ Dockerfile: `FROM ${busybox} AS base\nFROM base AS a\nRUN date +%s > /a.txt\nFROM base AS b\nCOPY --from=a /a.txt /\nRUN date +%s > /b.txt\n` });
+      ok(await tsbuild(['build', '--root', root, '--progress', 'plain', '--provenance', 'mode=max', '-o', `type=oci,dest=${o},tar=false`, '.'], { cwd: ctx }));
+      const stmt = await provenanceOf(o);
+      const meta = (stmt.predicate as { runDetails: { metadata: { buildkit_metadata: { layers: Record<string, { digest: string; mediaType: string }[][]> } } } }).runDetails.metadata.buildkit_metadata;
+      const base = meta.layers['s0.0:0'];
+      expect(base, JSON.stringify(Object.keys(meta.layers))).to.have.length(1);
+      const index = JSON.parse((await blobOf(o, await topDigest(o))).toString()) as { manifests: { digest: string; platform: { architecture: string } }[] };
+      const image = JSON.parse((await blobOf(o, index.manifests.find((m) => m.platform.architecture !== 'unknown')?.digest ?? '')).toString()) as { layers: { digest: string }[] };
+      // The last step of stage b made the image: its chain is the image's layers, compressed as pushed.
+      const chains = Object.values(meta.layers).map((c) => c[0]?.map((l) => l.digest) ?? []);
+      expect(chains).to.deep.include(image.layers.map((l) => l.digest));
+      expect(Object.values(meta.layers).every((c) => c.length === 1)).to.equal(true);
+    });
+
     it('testMultiPlatformProvenance: linux/amd64 and linux/arm64 each with its own v1 provenance, args in max', async () => {
       const o = out();
       const ctx = await dirWith({ Dockerfile: `FROM ${busybox}\nARG TARGETARCH\nRUN echo "ok-$TARGETARCH" > /foo\n` });
