@@ -149,4 +149,32 @@ describe('Azure Blob Storage cache (--cache-to / --cache-from type=azblob)', fun
       expect(bad.stderr).to.contain(words).and.not.contain(AZURITE_KEY);
     }
   });
+
+  it('sends a layer over 32 MiB as blocks (BuildKit\'s 32 MiB, committed by Put Block List); a fresh runner reads it back whole', async () => {
+    const big = randomBytes(33 * 1024 * 1024);
+    const bigCtx = await writeRemoteCacheContext(join(dir, 'ctx-big'), registry.host, big, 'v1\n');
+    const proxy = await startFaultProxy(new URL(azurite.accountUrl).host);
+    try {
+      const through = `type=azblob,account_url=http://${proxy.host}/${AZURITE_ACCOUNT},account_name=${AZURITE_ACCOUNT},container=cache,prefix=big,secret_access_key=${AZURITE_KEY}`;
+      await build(['--cache-to', `${through},mode=max`], bigCtx);
+      const comps = proxy.log.filter((e) => e.method === 'PUT' && e.path.includes('/big%2Fblobs%2F')).map((e) => new URLSearchParams(e.path.split('?')[1] ?? '').get('comp') ?? 'blob');
+      // The two big layers (COPY big.bin, RUN cp) in two blocks each; every other blob in one Put Blob.
+      expect(comps.filter((c) => c === 'block')).to.have.length(4);
+      expect(comps.filter((c) => c === 'blocklist')).to.have.length(2);
+    } finally {
+      await proxy.close();
+    }
+    const manifest = JSON.parse((await azure('cache/big/manifests/buildkit')).body.toString()) as { layers: { digest: string; size: number }[] };
+    const layers = manifest.layers.filter((l) => l.size > 32 * 1024 * 1024);
+    expect(layers).to.have.length(2);
+    for (const l of layers) {
+      const list = (await azure(`cache/${encodeURIComponent(`big/blobs/${l.digest}`)}?comp=blocklist&blocklisttype=committed`)).body.toString();
+      expect([...list.matchAll(/<Size>(\d+)<\/Size>/g)].map((m) => Number(m[1]))).to.deep.equal([32 * 1024 * 1024, l.size - 32 * 1024 * 1024]);
+    }
+    const out = join(dir, 'out-big');
+    const { meta } = await build(['--cache-from', cache.replace('prefix=ci', 'prefix=big'), '--target', 'build', '-o', `type=local,dest=${out}`], bigCtx);
+    expect(meta['tsbuild.cache']).to.include({ cached: 3, remote: 3 });
+    expect((await readFile(join(out, 'big.bin'))).equals(big)).to.equal(true);
+    expect((await readFile(join(out, 'big.copy'))).equals(big)).to.equal(true);
+  });
 });

@@ -1,13 +1,15 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { DEFAULT_RETRY, RegistryError, withRetry, type Descriptor } from '../../../registry/index.js';
 import { downloadDispatcher } from '../../../worker/index.js';
-import { USER_AGENT } from '../../../common/index.js';
-import type { CopyOutcome } from '../../content/index.js';
+import { fileChunks, USER_AGENT } from '../../../common/index.js';
+import { storeBlobDamaged, type CopyOutcome } from '../../content/index.js';
 import type { CacheStore } from '../cache-store.js';
 import { readIndexBody, verifiedBlob } from '../store-io.js';
+import { sendParts, splitBlob, type PartBody, type PartSource } from '../blob-parts.js';
 import { sharedKeyAuthorization } from './shared-key.js';
 
 /** Where a `type=azblob` cache lives, as BuildKit's cache/remotecache/azblob lays it out. */
@@ -32,24 +34,49 @@ export interface AzblobLocation {
 const API_VERSION = '2021-08-06';
 
 /**
+ * How an AzblobCache cuts blobs. The defaults are BuildKit's (UploadStream with IOChunkSize 32 MiB blocks, 4 at a
+ * time: cache/remotecache/azblob utils.go) and Azure's limit; tests make them small.
+ */
+export interface AzblobBlockSizes {
+  /** A block's size; a blob read from a local file goes up in blocks when it is longer than one. */
+  blockSize: number;
+  /**
+   * The largest blob one Put Blob writes (5000 MiB, Azure's limit). A blob known only as a stream goes up in one Put
+   * Blob up to it (nothing held in memory), in blocks buffered in memory above it.
+   */
+  maxSingleBytes: number;
+}
+
+const DEFAULT_SIZES: AzblobBlockSizes = { blockSize: 32 * 1024 ** 2, maxSingleBytes: 5000 * 1024 ** 2 };
+/** Blocks of one blob in flight at once (BuildKit's IOConcurrency). */
+const BLOCK_CONCURRENCY = 4;
+/** Azure's most committed blocks in a blob. */
+const MAX_BLOCKS = 50_000;
+
+/**
  * A `type=azblob` cache: each blob at `PREFIX/BLOBS_PREFIX/sha256:…` (BuildKit's layout, so the layers of both
  * builders' caches are shared blobs), the cache manifest at `PREFIX/MANIFESTS_PREFIX/NAME`, overwritten by each export.
  * The manifest is tsbuild's own document: BuildKit's at the same name is not read (a warning, the build goes on).
  *
  * Requests are signed with the account key (Shared Key, shared-key.ts) and sent with undici: Get Blob Properties
  * (HEAD) before a blob is written, Put Blob (one request, `If-None-Match: *` as BuildKit writes blobs: a blob another
- * writer put there first is as good), Get Blob. An export creates the container when a write finds it missing; a
- * missing container on import is no cache. Every blob read is checked against its digest.
+ * writer put there first is as good), Get Blob. A big blob read from the content store goes up as BuildKit's
+ * UploadStream sends it: Put Block for each block (blob-parts.ts checks the whole blob's digest before the last
+ * block), each retried on its own, then Put Block List with `If-None-Match: *`.
+ * Blocks never committed are dropped by Azure after a week. An export creates the container when a write finds it
+ * missing; a missing container on import is no cache. Every blob read is checked against its digest.
  */
 export class AzblobCache implements CacheStore {
   readonly name: string;
   readonly #at: AzblobLocation;
   readonly #key: Buffer;
+  readonly #sizes: AzblobBlockSizes;
   readonly #dispatcher: Dispatcher;
 
-  constructor(at: AzblobLocation, dispatcher: Dispatcher = downloadDispatcher()) {
+  constructor(at: AzblobLocation, sizes: Partial<AzblobBlockSizes> = {}, dispatcher: Dispatcher = downloadDispatcher()) {
     this.#at = at;
     this.#key = Buffer.from(at.secretAccessKey, 'base64');
+    this.#sizes = { ...DEFAULT_SIZES, ...sizes };
     this.#dispatcher = dispatcher;
     this.name = azblobCacheName(at);
   }
@@ -71,9 +98,20 @@ export class AzblobCache implements CacheStore {
     return verifiedBlob(res.body, desc, this.name);
   }
 
+  /** A blob known only as a stream: one Put Blob, streamed, up to maxSingleBytes; above it, blocks held in memory. */
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
     if (await this.has(desc, signal)) return 'exists';
-    await this.#put(this.#blobKey(desc), desc.size, open, { 'if-none-match': '*' }, signal);
+    if (desc.size <= this.#sizes.maxSingleBytes) await this.#put(this.#blobKey(desc), desc.size, open, { 'if-none-match': '*' }, signal);
+    else await this.#putBlocks(this.#blobKey(desc), desc, { stream: await open() }, signal);
+    return 'uploaded';
+  }
+
+  /** A blob in the content store: one Put Blob up to a block's size, else blocks read from the file. */
+  async pushFile(desc: Descriptor, file: FileHandle, signal?: AbortSignal): Promise<CopyOutcome> {
+    if (await this.has(desc, signal)) return 'exists';
+    const open = async (): Promise<Readable> => Readable.from(fileChunks(file, desc.size, (at) => storeBlobDamaged(desc, at)));
+    if (desc.size <= this.#sizes.blockSize) await this.#put(this.#blobKey(desc), desc.size, open, { 'if-none-match': '*' }, signal);
+    else await this.#putBlocks(this.#blobKey(desc), desc, { file }, signal);
     return 'uploaded';
   }
 
@@ -110,8 +148,11 @@ export class AzblobCache implements CacheStore {
    * SDK sends it; the service decodes the name. A `..` in a prefix is then part of the name, never a step out of the
    * container that the URL parser would resolve.
    */
-  #blobUrl(key: string): URL {
-    return new URL(`${this.#containerUrl().href}/${encodeURIComponent(key)}`);
+  #blobUrl(key: string, query: Record<string, string> = {}): URL {
+    const url = new URL(`${this.#containerUrl().href}/${encodeURIComponent(key)}`);
+    // Percent-encoded (a block id's `+`, `/`, `=`); Shared Key signs the decoded values (shared-key.ts).
+    for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
+    return url;
   }
 
   /** GET `key`: the response (status 200), or undefined for 404 (no such blob, or no container); a 5xx or 429 is tried again. */
@@ -146,6 +187,54 @@ export class AzblobCache implements CacheStore {
       }
       if (res.statusCode === 201 || (res.statusCode === 409 && errorCode(res) === 'BlobAlreadyExists')) return;
       throw this.#statusError(`PUT ${key}`, res);
+    }, undefined, signal);
+  }
+
+  /**
+   * The blob as blocks: Put Block of each (ids of one length, as Azure wants them: a random prefix, so that two
+   * writers' blocks never mix, and the block's number), then Put Block List with `If-None-Match: *`, which a blob
+   * another writer committed first answers with BlobAlreadyExists (409) or ConditionNotMet (412): as good.
+   */
+  async #putBlocks(key: string, desc: Descriptor, source: PartSource, signal?: AbortSignal): Promise<void> {
+    const blocks = splitBlob(desc.size, this.#sizes.blockSize, MAX_BLOCKS);
+    const prefix = randomUUID();
+    const ids = blocks.map((b) => Buffer.from(`${prefix}-${String(b.number).padStart(6, '0')}`).toString('base64'));
+    await sendParts(source, { desc, parts: blocks, partSha256: false, concurrency: BLOCK_CONCURRENCY, signal }, (body, blockSignal) => this.#putBlock(key, ids[body.part.number - 1] ?? '', body, blockSignal));
+    const list = Buffer.from(`<?xml version="1.0" encoding="utf-8"?><BlockList>${ids.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`);
+    await withRetry(`azblob Put Block List ${key}`, DEFAULT_RETRY, async () => {
+      const res = await this.#send('PUT', this.#blobUrl(key, { comp: 'blocklist' }), {
+        'content-length': String(list.length), 'content-type': 'application/xml', 'content-md5': createHash('md5').update(list).digest('base64'),
+        'if-none-match': '*', 'x-ms-blob-content-type': 'application/octet-stream',
+      }, Readable.from([list]), signal);
+      await res.body.dump();
+      if (res.statusCode === 201 || (res.statusCode === 409 && errorCode(res) === 'BlobAlreadyExists') || res.statusCode === 412) return;
+      throw this.#statusError(`Put Block List ${key}`, res);
+    }, undefined, signal);
+  }
+
+  /**
+   * Put Block: one block, tried again on its own; a missing container is created first. No Content-MD5, as BuildKit
+   * sends none: TLS guards the bytes on the way, and the blob is checked against its digest before it is committed.
+   */
+  async #putBlock(key: string, id: string, body: PartBody, signal: AbortSignal): Promise<void> {
+    const what = `Put Block ${body.part.number} of ${key}`;
+    const putOnce = async (): Promise<Dispatcher.ResponseData> => {
+      const stream = body.open();
+      try {
+        const res = await this.#send('PUT', this.#blobUrl(key, { comp: 'block', blockid: id }), { 'content-length': String(body.part.size) }, stream, signal);
+        await res.body.dump();
+        return res;
+      } finally {
+        stream.destroy();
+      }
+    };
+    await withRetry(`azblob ${what}`, DEFAULT_RETRY, async () => {
+      let res = await putOnce();
+      if (res.statusCode === 404 && errorCode(res) === 'ContainerNotFound') {
+        await this.#createContainer(signal);
+        res = await putOnce();
+      }
+      if (res.statusCode !== 201) throw this.#statusError(what, res);
     }, undefined, signal);
   }
 
