@@ -137,6 +137,17 @@ describe('registry cache format', () => {
     expect(() => parseCacheTo('type=gha,token=secret-1,url_v2=http://x/,bogus=1', {})).to.throw(/"bogus"/).and.satisfy((e: Error) => !e.message.includes('secret-1'));
   });
 
+  it('reads upload_parallelism of type=s3 as BuildKit does: a positive integer, 4 when absent, a bad value refused in BuildKit\'s words', () => {
+    const env = { AWS_ACCESS_KEY_ID: 'k', AWS_SECRET_ACCESS_KEY: 's', AWS_SHARED_CREDENTIALS_FILE: '/nonexistent', AWS_CONFIG_FILE: '/nonexistent' };
+    const parallelism = (spec: ReturnType<typeof parseCacheTo> | ReturnType<typeof parseCacheFrom>): unknown => ('uploadParallelism' in spec ? spec.uploadParallelism : undefined);
+    expect(parallelism(parseCacheTo('type=s3,bucket=b,region=r', env))).to.equal(4);
+    expect(parallelism(parseCacheTo('type=s3,bucket=b,region=r,upload_parallelism=1', env))).to.equal(1);
+    expect(parallelism(parseCacheFrom('type=s3,bucket=b,region=r,upload_parallelism=+12', env))).to.equal(12);
+    for (const bad of ['0', '-2', 'four', '2.5', '', ' 3']) {
+      expect(() => parseCacheTo(`type=s3,bucket=b,region=r,upload_parallelism=${bad}`, env), bad).to.throw('upload_parallelism must be a positive integer').with.property('code', 'INVALID_ARGUMENT');
+    }
+  });
+
   it('reads type=azblob as BuildKit\'s getConfig: attributes over BUILDKIT_AZURE_STORAGE_*, the account from the URL\'s host, its defaults', () => {
     const key = Buffer.from('account key').toString('base64');
     expect(parseCacheTo(`type=azblob,account_url=https://acct.blob.core.windows.net,secret_access_key=${key},mode=max`, {})).to.deep.equal({

@@ -33,8 +33,12 @@ export type CacheFromSpec = { type: 'registry'; ref: string; registryInsecure?: 
 /** A `--cache-from`/`--cache-to` entry whose cache is a CacheStore. */
 export type StoreSpec = ({ type: 'gha' } & GhaSpec) | ({ type: 's3' } & S3Spec) | ({ type: 'azblob' } & AzblobSpec);
 
-/** A `type=s3` cache: where it is (bucket, prefixes, names) and the credentials it is written and read with. */
-export interface S3Spec { location: S3Location }
+/**
+ * A `type=s3` cache: where it is (bucket, prefixes, names) and the credentials it is written and read with, and
+ * `upload_parallelism` (default 4): how many blobs an export sends at once, as BuildKit's exporter runs that many
+ * layer uploads side by side (each big one itself in parts, s3-cache.ts).
+ */
+export interface S3Spec { location: S3Location; uploadParallelism: number }
 
 /** A `type=azblob` cache: where it is (account, container, prefixes, names) and the account key it is signed with. */
 export interface AzblobSpec { location: AzblobLocation }
@@ -46,8 +50,8 @@ export interface GhaSpec { service: ActionsCacheService; scope: string; timeoutM
 const GHA_ATTRS = ['scope', 'token', 'url', 'url_v2', 'version', 'timeout', 'repository', 'ghtoken'];
 
 /**
- * The attributes of `type=s3` (BuildKit's cache/remotecache/s3). `upload_parallelism`,
- * `disable_accept_encoding`, `retry_mode` and `retry_max_attempts` are tuning of BuildKit's client, accepted and not needed.
+ * The attributes of `type=s3` (BuildKit's cache/remotecache/s3). `disable_accept_encoding`, `retry_mode` and
+ * `retry_max_attempts` are tuning of BuildKit's client, accepted and not needed.
  */
 const S3_ATTRS = ['bucket', 'region', 'prefix', 'manifests_prefix', 'blobs_prefix', 'name', 'endpoint_url', 'use_path_style',
   'access_key_id', 'secret_access_key', 'session_token', 'touch_refresh', 'upload_parallelism', 'disable_accept_encoding', 'retry_mode', 'retry_max_attempts'];
@@ -166,7 +170,16 @@ function s3Spec(attrs: Record<string, string>, flag: string, text: string, env: 
       prefix: attrs['prefix'] ?? '', blobsPrefix: attrs['blobs_prefix'] ?? 'blobs/', manifestsPrefix: attrs['manifests_prefix'] ?? 'manifests/', names,
       credentials: found.credentials, touchRefreshMs: touchRefresh(attrs['touch_refresh']),
     },
+    uploadParallelism: uploadParallelism(attrs['upload_parallelism'], flag, text),
   };
+}
+
+/** `upload_parallelism` as BuildKit's getConfig reads it (strconv.Atoi, then > 0), with its words for a bad value; 4 when absent. */
+function uploadParallelism(text: string | undefined, flag: string, entry: string): number {
+  if (text === undefined) return 4;
+  const n = /^[+-]?\d{1,18}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(n > 0)) refuse(flag, entry, 'upload_parallelism must be a positive integer', 'e.g. upload_parallelism=4 (how many blobs go up at once)');
+  return n;
 }
 
 /** `touch_refresh` as BuildKit reads it: a duration, 24 hours when absent or not one (BuildKit ignores a bad value too). */

@@ -30,6 +30,11 @@ export async function readStoreDocument(store: CacheStore, desc: Descriptor, sig
   return (await readStreamBounded(await store.fetch(desc, signal), MAX_MANIFEST_BYTES)) ?? Buffer.alloc(0);
 }
 
+/** How many blobs an export to `spec` sends at once: s3's `upload_parallelism`, else copy's default. */
+export function uploadConcurrency(spec: StoreSpec): number | undefined {
+  return spec.type === 's3' ? spec.uploadParallelism : undefined;
+}
+
 /** The store of a `type=gha`, `type=s3` or `type=azblob` cache entry. */
 export function openCacheStore(spec: StoreSpec): CacheStore {
   switch (spec.type) {

@@ -6,7 +6,7 @@ import { BytesProvider, copy, OciLayoutDir, RepositoryTarget } from '../content/
 import type { BlobLocator } from './blob-locator.js';
 import { cacheConfig, cacheDocument, INLINE_CACHE_KEY, type CacheDocument } from './cache-format.js';
 import type { CacheToSpec, StoreSpec } from './cache-spec.js';
-import { openCacheStore, withTimeout } from './cache-store.js';
+import { openCacheStore, uploadConcurrency, withTimeout } from './cache-store.js';
 
 /** What an export needs besides the records. */
 export interface ExportContext {
@@ -40,7 +40,7 @@ export async function exportToStore(spec: StoreSpec, exported: CacheExport, ctx:
   const store = openCacheStore(spec);
   return withTimeout(store.name, spec, ctx.signal, async (signal) => {
     const doc = cacheDocument(await outgoingExport(exported, ctx.blobs, signal));
-    const layers = await copy(ctx.blobs, store, doc.layers, { signal });
+    const layers = await copy(ctx.blobs, store, doc.layers, { signal, concurrency: uploadConcurrency(spec) });
     const documents = [...doc.files, { descriptor: doc.configDescriptor, bytes: doc.configBytes }];
     await copy(new BytesProvider(documents), store, documents.map((d) => d.descriptor), { signal });
     const where = await store.saveIndex(doc.manifestBytes, signal);

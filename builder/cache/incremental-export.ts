@@ -3,7 +3,7 @@ import type { BuildGraph, VertexId } from '../../frontend/index.js';
 import { cacheExport, type CacheKey, type ContentFiles, type ExportSource, type FsState } from '../../solver/index.js';
 import { parseReference, type Digest } from '../../registry/index.js';
 import { cacheName, type CacheToSpec } from './cache-spec.js';
-import { openCacheStore } from './cache-store.js';
+import { openCacheStore, uploadConcurrency } from './cache-store.js';
 import { copy } from '../content/index.js';
 import { exportTo, type ExportContext } from './export-cache.js';
 import type { FinishedStep } from './step-recorder.js';
@@ -52,7 +52,7 @@ export class IncrementalCacheExport {
         if (this.#ctx.signal?.aborted === true) return;
         const blobs = (await this.#ctx.blobs.outgoing(local, this.#ctx.signal)).map((l) => l.descriptor);
         if (spec.type === 'registry') await this.#ctx.blobs.ensureAt(parseReference(spec.ref), blobs, this.#ctx.signal);
-        else await copy(this.#ctx.blobs, openCacheStore(spec), blobs, { signal: this.#ctx.signal });
+        else await copy(this.#ctx.blobs, openCacheStore(spec), blobs, { signal: this.#ctx.signal, concurrency: uploadConcurrency(spec) });
       }).catch((err: unknown) => {
         // Not fatal: the final export asks for every blob again and uploads what is still missing.
         for (const l of local) sent.delete(l.descriptor.digest);

@@ -146,4 +146,34 @@ describe('S3 cache (--cache-to / --cache-from type=s3)', function () {
     expect(refused.code, refused.stderr).to.equal(2);
     expect(refused.stderr).to.contain('no credentials for s3 cache: AWS profile ci');
   });
+
+  it('sends a layer over 16 MiB as a multipart upload of 8 MiB parts, at upload_parallelism=1 and at its default; a fresh runner reads it back whole', async () => {
+    // The AWS transfer manager's sizes (BuildKit's): 17 MiB of random bytes gzip to a layer of three parts, 8 + 8 + 1 MiB.
+    const big = randomBytes(17 * 1024 * 1024);
+    const bigCtx = await writeRemoteCacheContext(join(dir, 'ctx-big'), registry.host, big, 'v1\n');
+    const proxy = await startFaultProxy(s3Host);
+    try {
+      const at = (prefix: string): string => `type=s3,bucket=cache,endpoint_url=http://${proxy.host},use_path_style=true,prefix=${prefix}`;
+      await build(['--cache-to', `${at('big1/')},mode=max,upload_parallelism=1`, '--cache-to', `${at('big4/')},mode=max`], bigCtx);
+      for (const prefix of ['big1/', 'big4/']) {
+        const sent = proxy.log.filter((e) => e.path.startsWith(`/cache/${prefix}blobs/`)).map((e) => `${e.method} ${(e.path.split('?')[1] ?? '-').replace(/uploadId=[^&]*/, 'uploadId')}`);
+        // The two big layers (COPY big.bin, RUN cp) in parts; every other blob in one PUT.
+        expect(sent.filter((r) => r === 'POST uploads'), prefix).to.have.length(2);
+        expect(sent.filter((r) => r === 'POST uploadId'), prefix).to.have.length(2);
+        expect(sent.filter((r) => /^PUT partNumber=\d&uploadId$/.test(r)).sort(), prefix).to.deep.equal(['PUT partNumber=1&uploadId', 'PUT partNumber=1&uploadId', 'PUT partNumber=2&uploadId', 'PUT partNumber=2&uploadId', 'PUT partNumber=3&uploadId', 'PUT partNumber=3&uploadId']);
+      }
+    } finally {
+      await proxy.close();
+    }
+    // The build stage's own files: its layers come from the bucket, checked against their digests.
+    const out = join(dir, 'out-big');
+    const { meta } = await build(['--cache-from', cache.replace('prefix=ci/', 'prefix=big1/'), '--target', 'build', '-o', `type=local,dest=${out}`], bigCtx);
+    expect(meta['tsbuild.cache']).to.include({ cached: 3, remote: 3 });
+    expect((await readFile(join(out, 'big.bin'))).equals(big)).to.equal(true);
+    expect((await readFile(join(out, 'big.copy'))).equals(big)).to.equal(true);
+
+    const refused = await tsbuild(['build', '--root', join(dir, 'root-bad'), '--cache-to', `${cache},upload_parallelism=0`, ctx], { env });
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.contain('upload_parallelism must be a positive integer');
+  });
 });
