@@ -1,5 +1,6 @@
 import { lstat, readdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { UserError } from '../../common/index.js';
 import { digestHex } from '../../registry/oci/index.js';
 import { hashFile } from '../../worker/index.js';
 import type { MadeAttestation } from '../attest/attest-build.js';
@@ -29,8 +30,10 @@ export async function writeAttestationFiles(tree: string, attestations: MadeAtte
   const names: string[] = [];
   for (const a of kept) {
     const name = fileName(opts.prefix + a.file, opts.platformSuffix);
-    // BuildKit refuses two statements of one name (two SBOMs of stages named alike after the prefix).
-    if (names.includes(name)) throw new Error(`two attestations would be written as ${name}`);
+    // BuildKit refuses two statements of one name (a provenance filename= that an SBOM has too).
+    if (names.includes(name)) {
+      throw new UserError('INVALID_ARGUMENT', `two attestations would be written as ${name} beside the output's files`, 'give --provenance a filename= no SBOM has (e.g. filename=provenance.json)');
+    }
     names.push(name);
     // in-toto-golang's StatementHeader order: _type, predicateType, subject.
     const statement = { _type: 'https://in-toto.io/Statement/v1', predicateType: a.predicateType, subject, predicate: a.predicate };

@@ -119,9 +119,9 @@ function modeAdvice(report: Report): Advice[] {
   const out: Advice[] = [];
   for (const step of report.steps) {
     for (const { reason } of step.reasons) {
+      // Every changed file listed, and each one's mode alone: a file whose content changed too reruns the step anyway.
       if (reason.kind !== 'content' || reason.changes.length === 0 || reason.count !== reason.changes.length) continue;
-      const modes = reason.changes.map((c) => c.mode);
-      if (modes.some((m) => m === undefined)) continue;
+      if (reason.changes.some((c) => c.mode === undefined)) continue;
       const invalidated = invalidatedBy(report, new Set([step.id]));
       const shown = reason.changes.slice(0, 3).map((c) => `${c.path} ${changeText(c)}`).join(', ');
       const more = reason.count > 3 ? ` and ${reason.count - 3} more` : '';
