@@ -97,12 +97,15 @@ describe('attestations beside the files of -o type=local and type=tar', function
     expect(names).to.deep.equal(['linux_amd64/provenance.linux_amd64.json', 'linux_arm64/provenance.linux_arm64.json']);
   });
 
-  it('refuses a prefix that would make a path, and a filename that is not one name', async () => {
+  it('refuses a prefix that would make a path, a filename that is not one name, and two files of one name', async () => {
     const prefix = await tsbuild(['build', '--root', root, '--provenance', 'mode=max', '-o', `type=local,dest=${join(dir, 'bad')},attestation-prefix=../x`, ctx]);
     expect(prefix.code).to.equal(2);
     expect(prefix.stderr).to.contain('attestation-prefix "../x" would not give a file name').and.not.contain('    at ');
     const name = await tsbuild(['build', '--root', root, '--provenance', 'mode=max,filename=../p.json', '-o', `type=local,dest=${join(dir, 'bad')}`, ctx]);
     expect(name.code).to.equal(2);
     expect(name.stderr).to.contain('filename must be one file name').and.not.contain('    at ');
+    const twice = await tsbuild(['build', '--root', root, '--provenance', 'mode=max,filename=sbom.spdx.json', '--sbom', 'true', '-o', `type=local,dest=${join(dir, 'bad')}`, ctx]);
+    expect(twice.code).to.equal(1);
+    expect(twice.stderr).to.contain('two attestations would be written as sbom.spdx.json').and.not.contain('    at ');
   });
 });
