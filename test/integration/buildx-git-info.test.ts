@@ -62,8 +62,9 @@ describe('buildx git information of a local context, and the settings a history 
 
     // The attestation pushed with the image: BuildKit's metadata `vcs`, the attributes out of the request's args.
     const pushed = (await inspect(ref, '{{json .Provenance}}') as { SLSA: SlsaV1 }).SLSA;
-    // max mode: beside the vcs, BuildKit's source metadata (the Dockerfile, and each step's lines in it).
-    expect(pushed.runDetails.metadata.buildkit_metadata).to.have.keys(['vcs', 'source']);
+    // max mode: beside the vcs, BuildKit's source metadata (the Dockerfile, and each step's lines in it) and each
+    // step's layers.
+    expect(pushed.runDetails.metadata.buildkit_metadata).to.have.keys(['vcs', 'source', 'layers']);
     expect(pushed.runDetails.metadata.buildkit_metadata).to.deep.include({ vcs });
     const { args } = pushed.buildDefinition.externalParameters.request;
     expect(Object.keys(args).filter((k) => k.startsWith('vcs:'))).to.deep.equal([]);
