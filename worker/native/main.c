@@ -211,13 +211,13 @@ static _Noreturn void container(struct spec *s, int alive_write, int console) {
   mount_system(rootfd, s->rootfs.dst, s);
   if (console >= 0) take_terminal(rootfd, console);
   for (size_t i = 0; i < s->nmounts; i++) mount_entry(rootfd, s->rootfs.dst, &s->mounts[i], s->scratch_fd, i);
+  if (!s->privileged) mask_paths(rootfd);
   struct stat st;
   if (fstat(rootfd, &st) != 0) fail("fstat", s->rootfs.dst, errno);
   status_settled(&st.st_mtim);
   close(rootfd);
   if (s->scratch_fd >= 0) close(s->scratch_fd);
   enter_root(s->rootfs.dst);
-  if (!s->privileged) mask_paths();
   exec_process(s);
 }
 

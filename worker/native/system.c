@@ -97,6 +97,20 @@ static void make_insecure_devices(int dev) {
   }
 }
 
+// The /dev/null node mount_dev just made (O_PATH), what mask_paths binds over the masked /proc files. The path
+// "/dev/null" is not taken again at that point: a RUN mount on /dev (a bind from a stage, a cache an earlier step
+// filled) goes on after mount_dev, and its `null` may be a link to a /proc/sys file, which mask_paths bound read-write
+// over /proc/interrupts (runc's CVE-2025-31133; with kernel.core_pattern, a program run as root on the host).
+static int null_fd = -1;
+
+static void keep_null(int dev) {
+  null_fd = openat(dev, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (null_fd < 0) fail("openat", "/dev/null", errno);
+  struct stat st;
+  if (fstat(null_fd, &st) != 0) fail("fstat", "/dev/null", errno);
+  if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3)) fail("verify", "/dev/null", ENODEV);
+}
+
 // /dev is a fresh tmpfs so nothing created in it reaches the layer.
 static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, bool insecure) {
   mount_at(ensure_target(rootfd, root, "/dev", true), "tmpfs", "tmpfs", MS_NOSUID | MS_STRICTATIME,
@@ -104,6 +118,7 @@ static void mount_dev(int rootfd, const char *root, unsigned long long shm_kib, 
   int dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
   if (dev < 0) fail("openat2", "/dev", errno);
   for (size_t i = 0; i < sizeof(devices) / sizeof(devices[0]); i++) make_device(dev, i);
+  keep_null(dev);
   if (insecure) make_insecure_devices(dev);
   mount_at(create_in(dev, "pts", true, 0755), "devpts", "devpts", MS_NOSUID | MS_NOEXEC,
            "newinstance,ptmxmode=0666,mode=0620,gid=5", "/dev/pts");
@@ -314,24 +329,42 @@ static const char *const readonly[] = {
   "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
-/** Hides kernel interfaces a build step has no business with. A path the kernel does not have is skipped. */
-void mask_paths(void) {
+/**
+ * Hides kernel interfaces a build step has no business with. A path the kernel does not have is skipped. Runs before
+ * pivot_root, after the step's own mounts, as runc masks after the spec's mounts: each path is resolved inside the
+ * rootfs (openat2 RESOLVE_IN_ROOT) and mounted on through its fd, with this process's /proc (the host's, which no
+ * step can mount over), so neither a target nor a source can be a path a RUN mount supplied.
+ */
+void mask_paths(int rootfd) {
+  char a[32], b[32];
   struct stat st;
   for (size_t i = 0; i < sizeof(masked) / sizeof(masked[0]); i++) {
-    if (stat(masked[i], &st) != 0) {
+    int fd = open_in_root(rootfd, masked[i], O_PATH);
+    if (fd < 0) {
       if (errno == ENOENT) continue;
-      fail("stat", masked[i], errno);
+      fail("openat2", masked[i], errno);
     }
-    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", masked[i], "tmpfs", MS_RDONLY, "size=0")
-                                 : mount("/dev/null", masked[i], NULL, MS_BIND, NULL);
+    if (fstat(fd, &st) != 0) fail("fstat", masked[i], errno);
+    int rc = S_ISDIR(st.st_mode) ? mount("tmpfs", fd_path(fd, b), "tmpfs", MS_RDONLY, "size=0")
+                                 : mount(fd_path(null_fd, a), fd_path(fd, b), NULL, MS_BIND, NULL);
     if (rc != 0) fail("mount", masked[i], errno);
+    close(fd);
   }
   for (size_t i = 0; i < sizeof(readonly) / sizeof(readonly[0]); i++) {
-    if (mount(readonly[i], readonly[i], NULL, MS_BIND | MS_REC, NULL) != 0) {
+    int fd = open_in_root(rootfd, readonly[i], O_PATH);
+    if (fd < 0) {
       if (errno == ENOENT) continue;
-      fail("mount", readonly[i], errno);
+      fail("openat2", readonly[i], errno);
     }
-    if (mount(NULL, readonly[i], NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, NULL) != 0)
+    if (mount(fd_path(fd, a), fd_path(fd, b), NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", readonly[i], errno);
+    close(fd);
+    // Opened again: the bind just made, not the directory under it.
+    fd = open_in_root(rootfd, readonly[i], O_PATH);
+    if (fd < 0) fail("openat2", readonly[i], errno);
+    if (mount(NULL, fd_path(fd, b), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, NULL) != 0)
       fail("remount", readonly[i], errno);
+    close(fd);
   }
+  close(null_fd);
+  null_fd = -1;
 }

@@ -114,7 +114,7 @@ const char *fd_path(int fd, char buf[32]);
 /* system.c */
 void mount_system(int rootfd, const char *root, const struct spec *s);
 void enter_root(const char *root);
-void mask_paths(void);
+void mask_paths(int rootfd);
 
 /* devices-bpf.c */
 void attach_device_filter(const struct spec *s);
