@@ -1,5 +1,3 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   parseImageConfig, parseManifestDocument, selectPlatform, type Descriptor, type Digest, type Platform, type ResolvedImage,
 } from '../registry/index.js';
@@ -29,8 +27,11 @@ export async function resolveOciLayout(text: string, platform: Platform | undefi
     throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: ${what}`, hint);
   };
   const layout = new OciLayoutDir(dir);
-  const indexText = await readFile(join(layout.dir, 'index.json'), 'utf8').catch(() => fail('has no readable index.json'));
-  const top = parseManifestDocument(Buffer.from(indexText), undefined, `${dir}/index.json`);
+  const indexBytes = await layout.indexBytes().catch((err: unknown) => {
+    if (err instanceof UserError) throw err;
+    return undefined;
+  }) ?? fail('has no readable index.json');
+  const top = parseManifestDocument(indexBytes, undefined, `${dir}/index.json`);
   if (top.kind !== 'index') fail('index.json is not an image index');
   const entries = top.kind === 'index' ? top.index.manifests : [];
   let desc: Descriptor | undefined;
@@ -69,7 +70,9 @@ export async function resolveOciLayout(text: string, platform: Platform | undefi
   try {
     await copy(layout, store, manifest.layers, signal ? { signal } : {});
   } catch (err) {
-    throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: a layer could not be read or does not match its digest`, 'rewrite the layout', { cause: err });
+    // What went wrong with which file is the cause's to say (a FIFO, a link to a device, a digest): said here too.
+    const why = err instanceof Error ? `: ${err.message}` : '';
+    throw new UserError('INVALID_ARGUMENT', `OCI layout ${dir}: a layer could not be read or does not match its digest${why}`, 'rewrite the layout', { cause: err });
   }
   const resolvedPlatform: Platform = { os: config.os, architecture: config.architecture, ...(config.variant !== undefined ? { variant: config.variant } : {}) };
   const base = `oci-layout://${dir}${tag !== undefined ? `:${tag}` : ''}`;

@@ -1,5 +1,5 @@
-import type { Stats } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
+import { constants, type Stats } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { UserError, type ErrorCode } from './errors.js';
 
@@ -45,4 +45,28 @@ export async function readStreamBounded(stream: Readable, limit: number): Promis
     chunks.push(b);
   }
   return Buffer.concat(chunks);
+}
+
+/** What a file that is not a regular one is, in words for a message ("a FIFO"). */
+function kindOf(st: Stats): string {
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device' : 'not a file';
+}
+
+/**
+ * Opens `path` for reading when it is a regular file (after its links), else rejects with `refuse(kind)`. For files
+ * in directories someone else may have written (an OCI layout, a cache directory, a named context): a FIFO there was
+ * opened without O_NONBLOCK, which waits for a writer in a libuv thread that no signal ends (the build ignored
+ * SIGTERM for ever), and a link to /dev/zero was read until the heap gave out (11 GB). O_NONBLOCK does nothing to a
+ * regular file's reads.
+ */
+export async function openRegularFile(path: string, refuse: (kind: string) => Error): Promise<FileHandle> {
+  const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw refuse(kindOf(st));
+    return fh;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
 }

@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   MediaType, parseManifestDocument, parseReference, MAX_MANIFEST_BYTES, type Descriptor, type ImageManifest, type Platform, type RegistryClient,
@@ -92,8 +91,11 @@ async function loadDir(src: string): Promise<LoadedCache> {
   const readBlob = (desc: Descriptor): Promise<Buffer> => layout.readAll(desc, MAX_MANIFEST_BYTES, `cache ${src}`);
   let index: unknown;
   try {
-    index = JSON.parse(await readFile(join(dir, 'index.json'), 'utf8'));
+    const bytes = await layout.indexBytes();
+    if (bytes === undefined) throw Object.assign(new Error(`${join(dir, 'index.json')}: no such file`), { code: 'ENOENT' });
+    index = JSON.parse(bytes.toString('utf8'));
   } catch (err) {
+    if (err instanceof UserError) throw err;
     throw new UserError('INVALID_ARGUMENT', `cache ${src} has no readable index.json`, 'write it first with --cache-to type=local,dest=DIR', { cause: err });
   }
   const doc = parseManifestDocument(Buffer.from(JSON.stringify(index)), undefined, src);

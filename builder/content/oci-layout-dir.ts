@@ -1,11 +1,14 @@
-import { constants, createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, readFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { constants, createWriteStream } from 'node:fs';
+import { copyFile, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { canonicalJson, digestHex, sha256, type Descriptor, type Digest, type ImageIndex } from '../../registry/index.js';
-import { makeDirs, tempPathBeside, UserError } from '../../common/index.js';
+import { makeDirs, openRegularFile, readStreamBounded, tempPathBeside, UserError } from '../../common/index.js';
 import { storeBlobDamaged, type BlobTarget, type CopyOutcome } from './target.js';
+
+/** The most index.json is read of (image-spec's documents: a manifest, an index, a config, each at most 4 MiB). */
+const INDEX_LIMIT = 4 * 1024 * 1024;
 
 /** The `oci-layout` file of every layout tsbuild writes. */
 export const LAYOUT_FILE = JSON.stringify({ imageLayoutVersion: '1.0.0' });
@@ -37,21 +40,41 @@ export class OciLayoutDir implements BlobTarget {
   }
 
   async fetch(desc: Descriptor): Promise<Readable> {
-    return createReadStream(this.#blobPath(desc));
+    // At most one byte past the size the descriptor states: enough for the copy to see a file of another size.
+    return (await this.#open(this.#blobPath(desc))).createReadStream({ start: 0, end: desc.size });
   }
 
   /**
    * A small blob (a manifest, a config) read whole and checked against its digest, refused above `limit` bytes. A
    * layout is a directory anyone may have written (a CI cache restored from another run, a layout handed over), so
-   * what it holds under a digest's name is not trusted to be that digest until it is hashed.
+   * what it holds under a digest's name is not trusted to be that digest until it is hashed, nor to be a file.
    */
   async readAll(desc: Descriptor, limit: number, where: string): Promise<Buffer> {
-    if (desc.size > limit) throw new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${desc.size} bytes)`);
-    const bytes = await readFile(this.#blobPath(desc));
-    if (bytes.length > limit) throw new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${bytes.length} bytes)`);
+    const tooLarge = (size: number): UserError => new UserError('INVALID_ARGUMENT', `${where}: ${desc.digest} is too large to be a document (${size} bytes)`);
+    if (desc.size > limit) throw tooLarge(desc.size);
+    const bytes = await readStreamBounded((await this.#open(this.#blobPath(desc))).createReadStream(), limit);
+    if (bytes === undefined) throw tooLarge(limit + 1);
     const actual = sha256(bytes);
     if (actual !== desc.digest) throw new UserError('DIGEST_MISMATCH', `${where}: blob ${desc.digest} does not match its digest (${actual})`, 'the layout is damaged or was altered; write it again');
     return bytes;
+  }
+
+  /** index.json as it is, at most 4 MiB, or undefined when there is none. */
+  async indexBytes(): Promise<Buffer | undefined> {
+    const path = join(this.dir, 'index.json');
+    const fh = await this.#open(path).catch((err: unknown) => {
+      if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (fh === undefined) return undefined;
+    const bytes = await readStreamBounded(fh.createReadStream(), INDEX_LIMIT);
+    if (bytes === undefined) throw new UserError('INVALID_ARGUMENT', `${path} is larger than ${INDEX_LIMIT} bytes, too large to be an image index`, 'name an OCI layout directory');
+    return bytes;
+  }
+
+  /** A file of the layout, opened only when it is a regular one: anything else there is a layout someone damaged. */
+  #open(path: string): Promise<FileHandle> {
+    return openRegularFile(path, (kind) => new UserError('INVALID_ARGUMENT', `${path} in the OCI layout is ${kind}, not a regular file`, 'an OCI layout holds regular files only: write it again'));
   }
 
   async push(desc: Descriptor, open: () => Promise<Readable>, signal?: AbortSignal): Promise<CopyOutcome> {
@@ -88,10 +111,10 @@ export class OciLayoutDir implements BlobTarget {
 
   /** index.json, or undefined when there is none yet. A file that is not an index is refused, never replaced. */
   async readIndex(): Promise<ImageIndex | undefined> {
-    const text = await readFile(join(this.dir, 'index.json'), 'utf8').catch(() => undefined);
-    if (text === undefined) return undefined;
+    const bytes = await this.indexBytes();
+    if (bytes === undefined) return undefined;
     try {
-      const parsed = JSON.parse(text) as unknown;
+      const parsed = JSON.parse(bytes.toString('utf8')) as unknown;
       if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as ImageIndex).manifests)) return parsed as ImageIndex;
     } catch { /* reported below */ }
     throw new UserError('INVALID_ARGUMENT', `${join(this.dir, 'index.json')} is not a valid OCI image index; refusing to change the layout`, 'repair or remove index.json, or name another directory');

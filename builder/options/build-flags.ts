@@ -1,12 +1,13 @@
 import { isIP } from 'node:net';
 import { statSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { UlimitName } from '../../frontend/index.js';
 import type { RunLimits } from '../../solver/index.js';
 import { flagFields } from './csv-attrs.js';
 import { parseSize } from './units.js';
-import { namedContextKey, UserError } from '../../common/index.js';
+import { isTsbuildError, namedContextKey, UserError } from '../../common/index.js';
+import { readContextFile } from '../context-file.js';
 import { formatOciLayoutRef, parseOciLayoutRef } from './oci-layout-ref.js';
 import type { SshSource } from './ssh-key-agent.js';
 
@@ -344,7 +345,11 @@ export async function localContextSources(contexts: Record<string, NamedContext>
     if (c.kind !== 'local') continue;
     const info = await stat(c.dir).catch(() => undefined);
     if (!info?.isDirectory()) throw new UserError('CONTEXT_NOT_FOUND', `--build-context ${name}=${c.dir}: not a directory`, 'name an existing directory, or write NAME=docker-image://REF for an image');
-    const ignore = c.dockerignore === false ? undefined : await readFile(join(c.dir, '.dockerignore'), 'utf8').catch(() => undefined);
+    // Read as the main context's is (readContextFile): a FIFO there was waited on for ever, /dev/zero read without end.
+    const ignore = c.dockerignore === false ? undefined : await readContextFile(join(c.dir, '.dockerignore'), c.dir).catch((err: unknown) => {
+      if (isTsbuildError(err)) throw err;
+      return undefined;
+    });
     const { parseDockerignore } = await import('../../frontend/index.js');   // lazily: the CLI loads this file at start-up
     out[name] = { kind: 'context', dir: c.dir, excludes: ignore === undefined ? [] : parseDockerignore(ignore) };
   }

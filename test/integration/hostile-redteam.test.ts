@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
@@ -16,14 +17,18 @@ describe('hostile builds (red team)', function () {
   before(async () => { env = await startBuildEnv('tsbuild-redteam-'); });
   after(async () => { await env?.stop(); });
 
-  /** `bin/tsbuild build` of `dockerfile` in a context of its own (plus `files`), killed after 120 s (exit 124). */
-  async function build(dockerfile: string, extra: string[] = [], files: Record<string, string> = {}): Promise<CliResult & { ctx: string }> {
+  /**
+   * `bin/tsbuild build` of `dockerfile` (BASE: the busybox image) in a context of its own (plus `files`), on the
+   * suite's root unless `root` names another, killed after `seconds` (a hang ends in 124).
+   */
+  async function build(dockerfile: string, extra: string[] = [], files: Record<string, string> = {}, opts: { root?: string; seconds?: number } = {}): Promise<CliResult & { ctx: string }> {
     if (env === undefined) throw new Error('the registry did not start');
     const ctx = join(env.dir, `ctx${n++}`);
     await mkdir(ctx, { recursive: true });
     await writeFile(join(ctx, 'Dockerfile'), dockerfile.replaceAll('BASE', env.base));
     for (const [name, content] of Object.entries(files)) await writeFile(join(ctx, name), content);
-    const r = await run('timeout', ['-k', '5', '120', TSBUILD, 'build', '--root', join(env.dir, 'root'), '--progress', 'plain', ...extra, ctx], { env: { TSBUILD_DAEMON: '0' } });
+    const root = opts.root ?? join(env.dir, 'root');
+    const r = await run('timeout', ['-k', '5', String(opts.seconds ?? 120), TSBUILD, 'build', '--root', root, '--progress', 'plain', ...extra, ctx], { env: { TSBUILD_DAEMON: '0' } });
     return { ...r, ctx };
   }
 
@@ -49,5 +54,49 @@ describe('hostile builds (red team)', function () {
       expect(await readFile(join(out, domainname), 'utf8')).to.not.contain('pwned');
       expect(await readFile(join(out, masked), 'utf8')).to.equal('');
     }
+  });
+
+  it('refuses a FIFO or a link to /dev/zero in an OCI layout, a local cache or a named context\'s .dockerignore by name, at once (it waited for ever, deaf to SIGTERM, or read 11 GB)', async () => {
+    if (env === undefined) throw new Error('the registry did not start');
+    const layout = join(env.dir, 'layout');
+    const made = await build('FROM BASE\nRUN echo hi > /hi\n', ['--provenance=false', '-o', `type=oci,tar=false,dest=${layout}`]);
+    expect(made.code, made.stderr).to.equal(0);
+    const blob = (digest: string): string => `blobs/sha256/${digest.slice('sha256:'.length)}`;
+    const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };
+    const manifestPath = blob(index.manifests[0]?.digest ?? '');
+    const manifest = JSON.parse(await readFile(join(layout, manifestPath), 'utf8')) as { config: { digest: string }; layers: { digest: string }[] };
+    const planted = async (name: string, file: string, kind: 'fifo' | 'zero'): Promise<string> => {
+      const dir = join(env?.dir ?? '', `layout-${name}`);
+      execFileSync('cp', ['-a', layout, dir]);
+      await rm(join(dir, file));
+      if (kind === 'fifo') execFileSync('mkfifo', [join(dir, file)]);
+      else await symlink('/dev/zero', join(dir, file));
+      return dir;
+    };
+    // FIFOs first: before the fix each hung until the timeout, so the links to /dev/zero (11 GB) never ran.
+    const cases = [
+      ['index', 'index.json', 'fifo'], ['manifest', manifestPath, 'fifo'], ['config', blob(manifest.config.digest), 'fifo'],
+      ['layer', blob(manifest.layers.at(-1)?.digest ?? ''), 'fifo'],
+      ['index-zero', 'index.json', 'zero'], ['manifest-zero', manifestPath, 'zero'], ['layer-zero', blob(manifest.layers.at(-1)?.digest ?? ''), 'zero'],
+    ] as const;
+    for (const [name, file, kind] of cases) {
+      const dir = await planted(name, file, kind);
+      // A root of its own: a store that has the blob already would never read it from the layout.
+      const r = await build('FROM base\nRUN true\n', ['--build-context', `base=oci-layout://${dir}`], {}, { root: join(env.dir, `root-${name}`), seconds: 30 });
+      expect(r.code, `${name}: ${r.stderr}`).to.equal(1);
+      expect(r.stderr, name).to.contain(`${join(dir, file)} in the OCI layout is ${kind === 'fifo' ? 'a FIFO' : 'a device'}, not a regular file`);
+      expect(r.stderr, name).to.not.match(/internal error|\n\s+at /);
+    }
+    const cache = await planted('cache', 'index.json', 'fifo');
+    const fromCache = await build('FROM BASE\nRUN true\n', ['--cache-from', `type=local,src=${cache}`], {}, { seconds: 30 });
+    expect(fromCache.stderr).to.contain(`${join(cache, 'index.json')} in the OCI layout is a FIFO, not a regular file`);
+    expect(fromCache.code, fromCache.stderr).to.not.be.oneOf([124, 137]);
+    const named = join(env.dir, 'named');
+    await mkdir(named);
+    await writeFile(join(named, 'f'), 'f\n');
+    execFileSync('mkfifo', [join(named, '.dockerignore')]);
+    const fromNamed = await build('FROM BASE\nCOPY --from=nc f /f\n', ['--build-context', `nc=${named}`], {}, { seconds: 30 });
+    expect(fromNamed.code, fromNamed.stderr).to.equal(1);
+    expect(fromNamed.stderr).to.contain(`${join(named, '.dockerignore')} is not a regular file`);
   });
 });
