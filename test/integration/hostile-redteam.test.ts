@@ -2,12 +2,38 @@ import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sha256, type Descriptor, type ImageManifest } from '../../registry/index.js';
+import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
+import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // Builds as an attacker writes them, each aimed at one place where tsbuild (root on the host) acts on what the build
 // controls. Each case runs the real CLI against a real registry and checks the host, or the sandbox the host relies
 // on, is as it was.
+
+/** Pushes `<host>/<repo>:latest`: the busybox layer, then `entries` as a layer of their own. */
+async function publishLayer(host: string, repo: string, entries: TarEntry[]): Promise<void> {
+  const client = new RegistryClient({ credentials: anonymous });
+  try {
+    const target = parseReference(`${host}/${repo}:latest`);
+    const base = await busyboxLayer();
+    await client.pushBlob(target, base.descriptor, async () => base.open());
+    const tar = await packTar(entries, { mode: 0o644, mtime: new Date(0) });
+    const layer: Descriptor = { mediaType: MediaType.ociLayerTar, digest: sha256(tar), size: tar.length };
+    await client.pushBlob(target, layer, async () => Readable.from([tar]));
+    const config = busyboxConfig(base.diffId, { os: 'linux', architecture: process.arch === 'arm64' ? 'arm64' : 'amd64' });
+    config.rootfs.diff_ids.push(layer.digest);
+    const configBytes = Buffer.from(JSON.stringify(config));
+    const configDesc: Descriptor = { mediaType: MediaType.ociConfig, digest: sha256(configBytes), size: configBytes.length };
+    await client.pushBlob(target, configDesc, async () => Readable.from([configBytes]));
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config: configDesc, layers: [base.descriptor, layer] };
+    await client.putManifest(target, MediaType.ociManifest, new TextEncoder().encode(canonicalJson(manifest)));
+  } finally {
+    await client.close();
+  }
+}
 
 describe('hostile builds (red team)', function () {
   this.timeout(180_000);
@@ -98,5 +124,16 @@ describe('hostile builds (red team)', function () {
     const fromNamed = await build('FROM BASE\nCOPY --from=nc f /f\n', ['--build-context', `nc=${named}`], {}, { seconds: 30 });
     expect(fromNamed.code, fromNamed.stderr).to.equal(1);
     expect(fromNamed.stderr).to.contain(`${join(named, '.dockerignore')} is not a regular file`);
+  });
+
+  it('names the layer entry whose xattr the kernel refuses (a security.capability that is no capability), not entry ""', async () => {
+    if (env === undefined) throw new Error('the registry did not start');
+    await publishLayer(env.registry.host, 'bad-xattr', [
+      { name: 'ok', content: 'ok\n' },
+      { name: 'caps', content: 'caps\n', pax: { 'SCHILY.xattr.security.capability': 'not a capability' } },
+    ]);
+    const r = await build(`FROM ${env.registry.host}/bad-xattr\nRUN true\n`);
+    expect(r.code, r.stderr).to.equal(1);
+    expect(r.stderr).to.contain('entry "caps": cannot apply the entry: setxattr');
   });
 });

@@ -109,6 +109,8 @@ static gid_t parent_gid;
 static mode_t parent_mode = 0755;
 static char policy = 'c';
 static const char *cur_arg = "";
+/* The path of the entry the last op wrote: what a failure of its M, m, e or x names (their fields hold no path). */
+static char *entry_arg;
 static const char *opaque_xattr = "trusted.overlay.opaque";
 static int upperfd = -1;    /* --upper: the upper dir of the overlay mounted at the root (for I) */
 static int prevfd = -1;     /* --prev: the upper dir of the previous result of the same COPY (for I); -1 when gone */
@@ -1506,11 +1508,12 @@ int root_main(int argc, char **argv) {
     case 'O': { cur_reset(); char *p = field(0); cur_arg = p; op_opaque(p); break; }
     case 'M': case 'm': {
       char *u = field(0), *g = field(1), *mo = field(2), *a = field(3), *mt = field(4);
+      cur_arg = entry_arg != NULL ? entry_arg : "";
       if (op == 'M' || cur.created) meta(u, g, mo, a, mt);
       break;
     }
-    case 'e': mode_if_existing(field(0)); break;
-    case 'x': { char *n = field(0); xattr(n, field(1)); break; }
+    case 'e': { char *mo = field(0); cur_arg = entry_arg != NULL ? entry_arg : ""; mode_if_existing(mo); break; }
+    case 'x': { char *n = field(0), *v = field(1); cur_arg = entry_arg != NULL ? entry_arg : ""; xattr(n, v); break; }
     case 'A': { char *p = field(0); cur_arg = p; op_xattrs_from(p); break; }
     case 'Q': { char *p = field(0); cur_arg = p; q_stat(p); break; }
     case 'G': { char *p = field(0); cur_arg = p; q_read(p, field(1)); break; }
@@ -1536,6 +1539,11 @@ int root_main(int argc, char **argv) {
     default: errno = EINVAL; die("parse");
     }
     if (again) break;
+    if (op != 0 && strchr("DFCLHNWOIr", op) != NULL) {
+      free(entry_arg);
+      entry_arg = strdup(cur_arg);
+      if (entry_arg == NULL) die("strdup");
+    }
   }
   cur_reset();
   inherit_forget();
