@@ -1,12 +1,15 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sha256, type Descriptor, type ImageManifest } from '../../registry/index.js';
 import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
+import type { RunMount } from '../../frontend/index.js';
+import { runExec } from '../../worker/exec/index.js';
+import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
 // Builds as an attacker writes them, each aimed at one place where tsbuild (root on the host) acts on what the build
@@ -135,5 +138,58 @@ describe('hostile builds (red team)', function () {
     const r = await build(`FROM ${env.registry.host}/bad-xattr\nRUN true\n`);
     expect(r.code, r.stderr).to.equal(1);
     expect(r.stderr).to.contain('entry "caps": cannot apply the entry: setxattr');
+  });
+});
+
+// A renameat2(RENAME_EXCHANGE) loop, what a step sharing a cache mount runs while another step's mounts are made.
+const RACER_C = `#define _GNU_SOURCE
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+int main(int argc, char **argv) {
+  (void)argc;
+  for (;;) syscall(SYS_renameat2, AT_FDCWD, argv[1], AT_FDCWD, argv[2], RENAME_EXCHANGE);
+}
+`;
+
+describe('hostile RUN mounts (red team, worker)', function () {
+  this.timeout(180_000);
+  let fx: ExecFixture;
+  before(async () => { fx = await ExecFixture.create(); });
+  after(async () => { await fx.remove(); });
+
+  it('keeps a read-only bind of the context read-only while a step sharing the cache swaps its target\'s parent for a link to / (it stayed writable and wrote to the host)', async () => {
+    // The helper bound the context, then opened the target by its path again to make the mount read-only. A step that
+    // shares the cache mount (another stage of the build, running at once) flips /c/sub between /c/real and "/":
+    // when the bind went to /c/real/proc and the second lookup to /proc, read-only went to procfs, and the context
+    // (a directory of the host) was the step's to write. Before the fix, about 1 step in 12 wrote it.
+    const ctx = join(fx.root, 'context');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'f'), 'context file\n');
+    const cache: RunMount = { type: 'cache', target: '/c', id: 'redteam-race', sharing: 'shared', source: '', readonly: false, uid: 0, gid: 0, mode: 0o755 };
+    const bind: RunMount = { type: 'bind', target: '/c/sub/proc', from: { kind: 'context' }, source: '.', readwrite: false };
+    await runExec(shell('mkdir -p /c/real/proc && ln -s /c/real /c/sub && ln -s / /c/alt', { mounts: [cache] }), await fx.step(), new AbortController().signal, new RecordingProgress());
+    const [name] = await readdir(join(fx.root, 'cache')).then((names) => names.filter((n) => /^[0-9a-f]{64}$/.test(n)));
+    const dir = join(fx.root, 'cache', name ?? '');
+    await writeFile(join(fx.root, 'racer.c'), RACER_C);
+    execFileSync('cc', ['-O2', '-o', join(fx.root, 'racer'), join(fx.root, 'racer.c')]);
+    const racer = spawn(join(fx.root, 'racer'), [join(dir, 'sub'), join(dir, 'alt')], { stdio: 'ignore' });
+    const outcomes = new Map<string, number>();
+    try {
+      for (let i = 0; i < 150; i++) {
+        const env = await fx.step(undefined, { sources: { context: { kind: 'dir', path: ctx } } });
+        const progress = new RecordingProgress();
+        const script = 'for d in /c/real/proc /proc; do [ -e $d/f ] && { touch $d/written 2>/dev/null && echo written || echo read-only; }; done; true';
+        const outcome = await runExec(shell(script, { mounts: [cache, bind] }), env, new AbortController().signal, progress)
+          .then(() => progress.stdout.trim() || 'not seen', (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`);
+        outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      }
+    } finally {
+      racer.kill('SIGKILL');
+    }
+    expect(await readdir(ctx), JSON.stringify([...outcomes])).to.deep.equal(['f']);
+    expect(outcomes.get('read-only') ?? 0, JSON.stringify([...outcomes])).to.be.greaterThan(0);
   });
 });

@@ -187,24 +187,35 @@ int ensure_target(int rootfd, const char *root, const char *target, bool isdir) 
   return fd;
 }
 
-// A bind whose source is resolved inside the directory srcroot (an fd the caller keeps).
+/**
+ * Binds the tree at src (recursively) onto dst, both fds, with `attr_set` on every mount of the new tree. The tree
+ * is cloned detached (open_tree), gets its attributes there, and only then is attached (move_mount): nothing is
+ * looked up by path after the mount. Re-opening the target by its path to set read-only on it let a step that shares
+ * a cache mount with this one swap a directory on that path for a link to "/" in between: the attributes went to
+ * the mount the link led to (/proc) and the "read-only" bind of a host directory (the build context, a committed
+ * snapshot) stayed writable, suid and dev. runc attaches its bind mounts from a mount fd the same way.
+ */
+void bind_tree(int src, int dst, unsigned long long attr_set, const char *what) {
+  int tree = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
+  if (tree < 0) fail("open_tree", what, errno);
+  struct mount_attr attr = { .attr_set = attr_set };
+  if (mount_setattr(tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", what, errno);
+  if (move_mount(tree, "", dst, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) != 0) fail("move_mount", what, errno);
+  close(tree);
+}
+
+// A bind whose source is resolved inside the directory srcroot (an fd the caller keeps). The new mount and every
+// mount under it (the source's submounts come along, as with MS_REC) get nosuid,nodev, and rdonly when asked: a
+// plain MS_REMOUNT|MS_RDONLY only changes the top mount and would leave submounts of the source writable (runc's
+// "rro" closes the same gap with mount_setattr(AT_RECURSIVE)).
 static void mount_bind_fd(int rootfd, const char *root, const struct mount_entry *m, int srcroot) {
   int src = open_in_root(srcroot, m->src_path, O_PATH);
   if (src < 0) fail("openat2", m->src_path, errno);
   struct stat st;
   if (fstat(src, &st) != 0) fail("fstat", m->src_path, errno);
   int dst = ensure_target(rootfd, root, m->target, S_ISDIR(st.st_mode));
-  char a[32], b[32];
-  if (mount(fd_path(src, a), fd_path(dst, b), NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", m->target, errno);
-  close(dst);
-  // The new mount and every mount under it (MS_REC copied them) get nosuid,nodev, and rdonly when asked: a plain
-  // MS_REMOUNT|MS_RDONLY only changes the top mount and would leave submounts of the source writable
-  // (runc's "rro" closes the same gap with mount_setattr(AT_RECURSIVE)). Reopen the target so the fd is the mount just made, not the dir under it.
-  dst = open_in_root(rootfd, m->target, O_PATH);
-  if (dst < 0) fail("openat2", m->target, errno);
-  struct mount_attr attr = { .attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) |
-                                         (m->noexec ? MOUNT_ATTR_NOEXEC : 0) };
-  if (mount_setattr(dst, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) != 0) fail("mount_setattr", m->target, errno);
+  bind_tree(src, dst, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | (m->readonly ? MOUNT_ATTR_RDONLY : 0) | (m->noexec ? MOUNT_ATTR_NOEXEC : 0),
+            m->target);
   close(dst);
   close(src);
 }

@@ -332,8 +332,9 @@ static const char *const readonly[] = {
 /**
  * Hides kernel interfaces a build step has no business with. A path the kernel does not have is skipped. Runs before
  * pivot_root, after the step's own mounts, as runc masks after the spec's mounts: each path is resolved inside the
- * rootfs (openat2 RESOLVE_IN_ROOT) and mounted on through its fd, with this process's /proc (the host's, which no
- * step can mount over), so neither a target nor a source can be a path a RUN mount supplied.
+ * rootfs (openat2 RESOLVE_IN_ROOT) once and mounted on through its fd, with this process's /proc (the host's, which no
+ * step can mount over), so neither a target nor a source can be a path a RUN mount supplied, nor be swapped between
+ * a mount and its remount (bind_tree).
  */
 void mask_paths(int rootfd) {
   char a[32], b[32];
@@ -356,13 +357,7 @@ void mask_paths(int rootfd) {
       if (errno == ENOENT) continue;
       fail("openat2", readonly[i], errno);
     }
-    if (mount(fd_path(fd, a), fd_path(fd, b), NULL, MS_BIND | MS_REC, NULL) != 0) fail("mount", readonly[i], errno);
-    close(fd);
-    // Opened again: the bind just made, not the directory under it.
-    fd = open_in_root(rootfd, readonly[i], O_PATH);
-    if (fd < 0) fail("openat2", readonly[i], errno);
-    if (mount(NULL, fd_path(fd, b), NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | PROC_FLAGS, NULL) != 0)
-      fail("remount", readonly[i], errno);
+    bind_tree(fd, fd, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, readonly[i]);
     close(fd);
   }
   close(null_fd);

@@ -114,6 +114,7 @@ const char *fd_path(int fd, char buf[32]);
 /* system.c */
 void mount_system(int rootfd, const char *root, const struct spec *s);
 void enter_root(const char *root);
+void bind_tree(int src, int dst, unsigned long long attr_set, const char *what);
 void mask_paths(int rootfd);
 
 /* devices-bpf.c */
