@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { snapshotTree } from '../fixtures/host-marker.js';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { anonymous, canonicalJson, MediaType, parseReference, RegistryClient, sha256, type Descriptor, type ImageManifest } from '../../registry/index.js';
@@ -8,7 +9,7 @@ import { busyboxConfig, busyboxLayer } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { packTar, type TarEntry } from '../fixtures/pack-tar.js';
 import type { RunMount } from '../../frontend/index.js';
-import { runExec } from '../../worker/exec/index.js';
+import { resetCacheMounts, runExec } from '../../worker/exec/index.js';
 import { ExecFixture, RecordingProgress, shell } from './worker-exec-rootfs.js';
 import { run, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
 
@@ -154,7 +155,7 @@ int main(int argc, char **argv) {
 }
 `;
 
-describe('hostile RUN mounts (red team, worker)', function () {
+describe('hostile steps (red team, worker)', function () {
   this.timeout(180_000);
   let fx: ExecFixture;
   before(async () => { fx = await ExecFixture.create(); });
@@ -191,5 +192,37 @@ describe('hostile RUN mounts (red team, worker)', function () {
     }
     expect(await readdir(ctx), JSON.stringify([...outcomes])).to.deep.equal(['f']);
     expect(outcomes.get('read-only') ?? 0, JSON.stringify([...outcomes])).to.be.greaterThan(0);
+  });
+
+  it('empties a cache for --no-cache without following a link a step sharing it swaps in for a directory (it deleted the host directory the link named)', async () => {
+    // resetCacheMounts renames the cache aside and removes it while a step of another build (or another bake target)
+    // may still have it mounted. Node's recursive rm lstats a directory, then reads and unlinks its entries by path:
+    // swapped for a link to a host directory in between, it emptied that directory. About 1 try in 3 did.
+    const host = join(fx.root, 'host-marker');
+    await mkdir(host);
+    for (let k = 0; k < 20; k++) await writeFile(join(host, `f${k}`), 'host file\n');
+    const marker = await snapshotTree(host);
+    await writeFile(join(fx.root, 'racer.c'), RACER_C);
+    execFileSync('cc', ['-O2', '-o', join(fx.root, 'racer'), join(fx.root, 'racer.c')]);
+    const cacheDir = join(fx.root, 'cache');
+    const cache: RunMount = { type: 'cache', target: '/c', id: 'redteam-reset', sharing: 'shared', source: '', readonly: false, uid: 0, gid: 0, mode: 0o755 };
+    const failures: string[] = [];
+    for (let i = 0; i < 30; i++) {
+      const fill = `mkdir -p /c/t/a && for k in $(seq 1 40); do echo x > /c/t/a/f$k; done && ln -s ${host} /c/t/b`;
+      await runExec(shell(fill, { mounts: [cache] }), await fx.step(), new AbortController().signal, new RecordingProgress());
+      const [name] = (await readdir(cacheDir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
+      const dir = join(cacheDir, name ?? '');
+      // In t (its working directory), as the step holds the cache by its mount, not its name: the rename aside leaves it racing.
+      const racer = spawn(join(fx.root, 'racer'), ['a', 'b'], { stdio: 'ignore', cwd: join(dir, 't') });
+      try {
+        await new Promise((r) => setTimeout(r, 5));
+        await resetCacheMounts(cacheDir, [cache]).catch((err: unknown) => { failures.push(String(err)); });
+      } finally {
+        racer.kill('SIGKILL');
+      }
+      expect(await snapshotTree(host), `try ${i}`).to.deep.equal(marker);
+    }
+    // A tree that changes under the removal may be left (named -pruned-); it is no cache any step finds again.
+    expect(failures, failures.join('\n')).to.deep.equal([]);
   });
 });

@@ -22,6 +22,8 @@ export function cacheMountsDir(root: string): string {
 
 /** A shared cache directory's name (a private one's copy has a suffix and lives only while its step runs). */
 const CACHE_NAME = /^[0-9a-f]{64}(?:\.[0-9a-f]{64})?$/;
+/** A cache resetCacheMounts renamed aside to remove. */
+const PRUNED_NAME = /^[0-9a-f]{64}(?:\.[0-9a-f]{64})?-pruned-[0-9a-f]{12}$/;
 
 /** A cache mount's directory as `tsbuild du` and `prune` show it (BuildKit's exec.cachemount records). */
 export interface CacheMountUsage {
@@ -167,9 +169,12 @@ function seededPrefix(m: CacheIdentity): string {
 export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]): Promise<void> {
   const names = new Set(mounts.filter((m) => m.from === undefined).map((m) => cacheName(m)));
   const prefixes = new Set(mounts.filter((m) => m.from !== undefined).map((m) => `${seededPrefix(m)}.`));
-  if (prefixes.size > 0) {
-    const entries = await readdir(cacheDir).catch(() => []);
-    for (const e of entries) if (CACHE_NAME.test(e) && prefixes.has(e.slice(0, 65))) names.add(e);
+  if (names.size === 0 && prefixes.size === 0) return;
+  const entries = await readdir(cacheDir).catch(() => []);
+  for (const e of entries) {
+    if (prefixes.size > 0 && CACHE_NAME.test(e) && prefixes.has(e.slice(0, 65))) names.add(e);
+    // What an earlier reset could not remove (a step was changing it): tried again, still without failing the build.
+    if (PRUNED_NAME.test(e)) await removeTree(join(cacheDir, e)).catch(() => undefined);
   }
   for (const name of names) {
     const aside = join(cacheDir, `${name}-pruned-${randomBytes(6).toString('hex')}`);
@@ -179,7 +184,9 @@ export async function resetCacheMounts(cacheDir: string, mounts: CacheIdentity[]
       if (typeof err === 'object' && err !== null && 'code' in err && err.code === 'ENOENT') continue;   // never used
       throw err;
     }
-    await removeTree(aside);
+    // A step of another build (or bake target) may still have it mounted and be changing it: what cannot be removed
+    // now is no cache any step finds again, and goes with the next reset of the cache or a prune.
+    await removeTree(aside).catch(() => undefined);
   }
 }
 
