@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { locationOf, sourceExcerpt, sourceOf } from '../frontend/index.js';
 import { hostFailure, isTsbuildError, redactText, type ErrorCode } from '../common/index.js';
+import { visibleText } from './progress/visible-text.js';
 
 const USAGE: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
 /** The errors a running build raised (builder/build.ts marks them): see exitStatus. */
@@ -69,7 +70,8 @@ export function formatError(err: unknown, debug = false): string {
       out.push(`caused by: ${c instanceof Error ? (c.stack ?? c.message) : String(c)}`);
     }
   }
-  return out.join('\n');
+  // The message, the Dockerfile line and the hint hold what the Dockerfile's, context's or registry's author wrote.
+  return visibleText(out.join('\n'));
 }
 
 /** Escapes a GitHub workflow command's data (`%`, CR, LF) or, with `isProperty`, a property value (also `:` and `,`). */

@@ -2,6 +2,7 @@ import type { BuildGraph, Vertex } from '../../frontend/index.js';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/index.js';
 import { qualifiedId, type PlatformPart } from '../multi-platform.js';
 import { displayText, keywordOf, sourceText } from '../report/instruction-text.js';
+import { visibleText } from './visible-text.js';
 
 /**
  * Step labels as buildx shows them: `[build 2/4] COPY --from=deps /out ./` (stage name or index, position among the
@@ -14,8 +15,9 @@ import { displayText, keywordOf, sourceText } from '../report/instruction-text.j
  * names another target (formatTargetPlatform).
  */
 export function vertexLabels(graph: BuildGraph, dockerfileText?: string, parts: PlatformPart[] = []): Map<string, string> {
-  if (parts.length < 2) return stageLabels(graph, dockerfileText, false);
-  return new Map(parts.flatMap((part) => [...stageLabels(part.graph, dockerfileText, true)].map(([id, label]) => [qualifiedId(part.name, id), label])));
+  // The Dockerfile's author wrote these: control characters are written out (visible-text.ts).
+  if (parts.length < 2) return new Map([...stageLabels(graph, dockerfileText, false)].map(([id, label]) => [id, visibleText(label)]));
+  return new Map(parts.flatMap((part) => [...stageLabels(part.graph, dockerfileText, true)].map(([id, label]) => [qualifiedId(part.name, id), visibleText(label)])));
 }
 
 function stageLabels(graph: BuildGraph, dockerfileText: string | undefined, isPrefixed: boolean): Map<string, string> {

@@ -6,6 +6,7 @@ import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
 import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
+import { visibleText } from './visible-text.js';
 
 /** The longest unterminated line of step output held back waiting for its newline. */
 export const MAX_PARTIAL_LINE = 64 * 1024;
@@ -49,7 +50,7 @@ export class PlainProgress implements ProgressWriter {
 
   plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void { this.#labels = vertexLabels(graph, dockerfileText, parts); }
 
-  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
+  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? visibleText(displayText(text)); }
 
   /** Another step as its header line showed it (`#17 [deps 4/5] COPY --from=deps …`), once it has one. */
   #header(step: string): string | undefined {
@@ -66,11 +67,11 @@ export class PlainProgress implements ProgressWriter {
       case 'start':
         this.#started.set(e.vertex, e.time);
         this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
-        for (const r of e.reasons) this.#line(`#${n} MISS ${describeReason(r, (v) => this.#header(v))}`);
+        for (const r of e.reasons) this.#line(`#${n} MISS ${visibleText(describeReason(r, (v) => this.#header(v)))}`);
         break;
       case 'cached':
         this.#line(`#${n} ${this.#label(e.vertex, e.text)}`);
-        this.#line(e.source ? `#${n} CACHED (remote cache ${e.source})` : `#${n} CACHED`);
+        this.#line(e.source ? `#${n} CACHED (remote cache ${visibleText(e.source)})` : `#${n} CACHED`);
         break;
       case 'log': {
         const text = (this.#partial.get(e.vertex) ?? '') + Buffer.from(e.data).toString('utf8');
@@ -85,7 +86,7 @@ export class PlainProgress implements ProgressWriter {
         break;
       }
       case 'status':
-        this.#line(`#${n} ${e.text}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`);
+        this.#line(`#${n} ${visibleText(e.text)}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`);
         break;
       case 'done': {
         const rest = this.#partial.get(e.vertex);
@@ -95,12 +96,12 @@ export class PlainProgress implements ProgressWriter {
         break;
       }
       case 'error':
-        this.#line(`#${n} ERROR: ${e.message}`);
+        this.#line(`#${n} ERROR: ${visibleText(e.message)}`);
         break;
     }
   }
 
-  note(text: string): void { this.#line(`#- ${text}`); }
+  note(text: string): void { this.#line(`#- ${visibleText(text)}`); }
 
   close(): void {
     this.#line(`#- finished in ${((Date.now() - this.#t0) / 1000).toFixed(1)}s`);

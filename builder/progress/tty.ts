@@ -6,6 +6,7 @@ import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
 import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
+import { visibleLogLine, visibleText } from './visible-text.js';
 
 interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }
 
@@ -34,34 +35,35 @@ export class TtyProgress implements ProgressWriter {
 
   plan(graph: BuildGraph, dockerfileText?: string, parts?: PlatformPart[]): void { this.#labels = vertexLabels(graph, dockerfileText, parts); }
 
-  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? displayText(text); }
+  #label(vertex: string, text: string): string { return this.#labels.get(vertex) ?? visibleText(displayText(text)); }
 
   event(e: ProgressEvent): void {
     if (this.#shared.isShared(e)) return;
     const row = this.#rows.get(e.vertex);
     switch (e.type) {
       case 'start':
-        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: e.reasons.map((r) => describeReason(r, (v) => this.#labels.get(this.#shared.shown(v)))).join('; ') });
+        this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'running', start: e.time, logs: [], why: visibleText(e.reasons.map((r) => describeReason(r, (v) => this.#labels.get(this.#shared.shown(v)))).join('; ')) });
         break;
       case 'cached':
         this.#rows.set(e.vertex, { text: this.#label(e.vertex, e.text), state: 'cached', start: e.time, end: e.time, logs: [] });
         break;
       case 'log':
-        if (row) row.logs = [...row.logs, ...Buffer.from(e.data).toString('utf8').split('\n').filter(Boolean)].slice(-LOG_LINES);
+        // Each line is one row of the region this display redraws: nothing in it may move the cursor (visible-text.ts).
+        if (row) row.logs = [...row.logs, ...Buffer.from(e.data).toString('utf8').split('\n').map(visibleLogLine).filter(Boolean)].slice(-LOG_LINES);
         break;
       case 'status':
-        if (row) row.logs = [...row.logs, `${e.text}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`].slice(-LOG_LINES);
+        if (row) row.logs = [...row.logs, `${visibleText(e.text)}${e.total ? ` ${e.current ?? 0}/${e.total}` : ''}`].slice(-LOG_LINES);
         break;
       case 'done':
         if (row) { row.state = 'done'; row.end = e.time; }
         break;
       case 'error':
-        if (row) { row.state = 'error'; row.end = e.time; row.logs.push(`ERROR: ${e.message}`); }
+        if (row) { row.state = 'error'; row.end = e.time; row.logs.push(...`ERROR: ${e.message}`.split('\n').map(visibleText)); }
         break;
     }
   }
 
-  note(text: string): void { this.#notes.push(text); }
+  note(text: string): void { this.#notes.push(...text.split('\n').map(visibleText)); }
 
   #lines(): string[] {
     const width = Math.max(40, (this.#out.columns ?? 100) - 1);

@@ -130,6 +130,36 @@ describe('hostile builds (red team)', function () {
     expect(fromNamed.stderr).to.contain(`${join(named, '.dockerignore')} is not a regular file`);
   });
 
+  it('writes out the control characters of step names, statuses and errors (plain and tty), and of a step\'s output in the live display', async () => {
+    // A Dockerfile, context or registry author can put escape sequences in what tsbuild prints about a build: clear
+    // the screen, retitle the terminal, write its clipboard (OSC 52), or print over a line already shown. buildx
+    // renders a step's output in a terminal emulator of its own in its live display; plain output keeps it raw.
+    const esc = '\u001b';
+    const bel = '\u0007';
+    const dockerfile = [
+      'FROM BASE',
+      `RUN echo "${esc}]52;c;cHduZWQ=${bel}${esc}[2J${esc}[1A" && printf 'shown\\r${esc}]0;title${bel}hidden\\n'`,
+      `COPY "missing${esc}[31m" /x`,
+    ].join('\n');
+    const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+    const plain = await build(dockerfile);
+    expect(plain.code, plain.stderr).to.equal(1);
+    const logLine = /^#\d+ \d+\.\d{3} /;
+    for (const line of plain.stderr.split('\n')) if (!logLine.test(line)) expect(line, JSON.stringify(line)).to.not.match(controls);
+    expect(plain.stderr).to.contain('\\u001b]52;c;cHduZWQ=\\u0007');   // the RUN line as its label shows it
+    // The live display needs a terminal: script(1) gives it one (whose line discipline ends lines with CR LF).
+    const ctx = join(env?.dir ?? '', 'ctx-tty');
+    await mkdir(ctx, { recursive: true });
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile.replaceAll('BASE', env?.base ?? ''));
+    const command = ['timeout', '-k', '5', '120', TSBUILD, 'build', '--root', join(env?.dir ?? '', 'root'), '--progress', 'tty', ctx].join(' ');
+    const tty = await run('script', ['-qec', command, '/dev/null'], { env: { TSBUILD_DAEMON: '0' } });
+    expect(tty.code, tty.stdout).to.equal(1);
+    expect(tty.stdout).to.contain('[+] Building');
+    // The display's own cursor-up and erase-below are the only sequences it writes.
+    const own = tty.stdout.replaceAll('\r\n', '\n').replace(/\u001b\[\d+A|\u001b\[0J/g, '');
+    expect(own, JSON.stringify(own.match(/.{0,30}[\u0000-\u0008\u000b-\u001f\u007f-\u009f].{0,30}/)?.[0])).to.not.match(controls);
+  });
+
   it('names the layer entry whose xattr the kernel refuses (a security.capability that is no capability), not entry ""', async () => {
     if (env === undefined) throw new Error('the registry did not start');
     await publishLayer(env.registry.host, 'bad-xattr', [
