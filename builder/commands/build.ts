@@ -28,6 +28,7 @@ import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, default
 import { builderOf, rootOf } from './global-options.js';
 import { buildRefPrefix, readBuilders } from '../builders/index.js';
 import { retryText, withRoot, type Root } from './root.js';
+import { visibleText } from '../progress/visible-text.js';
 
 /** `tsbuild build`. */
 export function registerBuild(program: Command, signal: AbortSignal): void {
@@ -324,7 +325,7 @@ async function buildAction(context: string | undefined, asked: BuildFlags, signa
         else process.stderr.write(summary);
       }
       const { explainAgainst, renderExplain } = await import('./explain.js');
-      if (flags.explainAgainst !== undefined) process.stderr.write(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text'));
+      if (flags.explainAgainst !== undefined) process.stderr.write(visibleText(renderExplain(await explainAgainst(root, outcome.buildId, flags.explainAgainst, signal), 'text')));
       const names = flags.output.length || flags.push ? flags.tag : [];
       const { metadataFile, iidfile } = flags;
       if (metadataFile) {

@@ -6,6 +6,7 @@ import { loadReportArg } from '../report-source.js';
 import { compareBuilds, renderComparison, type Comparison } from '../explain/compare-builds.js';
 import { parseKeyManifest } from '../explain/key-manifest.js';
 import { UserError } from '../../common/index.js';
+import { visibleText } from '../progress/visible-text.js';
 
 /** The formats `explain` prints. */
 export type ExplainFormat = 'text' | 'json';
@@ -42,6 +43,8 @@ export function registerExplain(program: Command, signal: AbortSignal): void {
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
     .action(async (buildId: string | undefined, flags: { against: string; format: ExplainFormat }, cmd: Command) => {
       const comparison = await withRoot(rootOf(cmd), {}, (root) => explainAgainst(root, buildId, flags.against, signal));
-      process.stdout.write(renderExplain(comparison, flags.format));
+      // The other build's report may be someone else's (an image's attached one): its text never drives the terminal.
+      const text = renderExplain(comparison, flags.format);
+      process.stdout.write(flags.format === 'text' ? visibleText(text) : text);
     });
 }

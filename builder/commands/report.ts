@@ -6,6 +6,7 @@ import { loadReportArg } from '../report-source.js';
 import { trendsAction } from '../report/trends-command.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
+import { visibleText } from '../progress/visible-text.js';
 
 interface ReportFlags { format?: ReportFormat; output?: string; last?: string; file?: string }
 
@@ -23,6 +24,7 @@ export function registerReport(program: Command, signal: AbortSignal): void {
       const format = flags.format ?? (flags.output !== undefined ? formatOfFile(flags.output) : undefined) ?? 'md';
       const text = renderReport(report, format);
       if (flags.output !== undefined) await writeFile(resolve(flags.output), text);
-      else process.stdout.write(text);
+      // A report may be someone else's (an image's attached one, a file): its text never drives the terminal.
+      else process.stdout.write(format === 'md' ? visibleText(text) : text);
     }));
 }

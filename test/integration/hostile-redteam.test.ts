@@ -160,6 +160,23 @@ describe('hostile builds (red team)', function () {
     expect(own, JSON.stringify(own.match(/.{0,30}[\u0000-\u0008\u000b-\u001f\u007f-\u009f].{0,30}/)?.[0])).to.not.match(controls);
   });
 
+  it('writes out the control characters of a report someone else wrote (tsbuild report FILE, explain --against FILE)', async () => {
+    if (env === undefined) throw new Error('the registry did not start');
+    const file = join(env.dir, 'report.json');
+    const made = await build('FROM BASE\nRUN echo made\n', ['--report', file]);
+    expect(made.code, made.stderr).to.equal(0);
+    // A report attached to an image, or handed over as a file, is its author's text.
+    const report = JSON.parse(await readFile(file, 'utf8')) as { steps: { instruction: string }[] };
+    for (const step of report.steps) step.instruction = `RUN echo \u001b]0;title\u0007\u001b[2J${step.instruction}`;
+    await writeFile(file, JSON.stringify(report));
+    const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+    for (const args of [['report', file], ['explain', '--against', file]]) {
+      const r = await run(TSBUILD, ['--root', join(env.dir, 'root'), ...args], { env: { TSBUILD_DAEMON: '0' } });
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.stdout, args[0]).to.not.match(controls);
+    }
+  });
+
   it('names the layer entry whose xattr the kernel refuses (a security.capability that is no capability), not entry ""', async () => {
     if (env === undefined) throw new Error('the registry did not start');
     await publishLayer(env.registry.host, 'bad-xattr', [
