@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { execFileSync, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { snapshotTree } from '../fixtures/host-marker.js';
 import { join } from 'node:path';
@@ -202,6 +203,19 @@ int main(int argc, char **argv) {
 }
 `;
 
+/** Where the fixture keeps the cache of `id` (no namespace, owner or mode: the sha256 of the id, cache-mount.ts cacheName). */
+function cacheDirOf(fx: ExecFixture, id: string): string {
+  return join(fx.root, 'cache', createHash('sha256').update(id).digest('hex'));
+}
+
+/** The racer on `a` and `b` (relative to `cwd`): a failure to start fails the test that started it, not a later one. */
+function startRacer(fx: ExecFixture, a: string, b: string, cwd?: string): { stop(): void; failed: Promise<never> } {
+  const racer = spawn(join(fx.root, 'racer'), [a, b], { stdio: 'ignore', ...(cwd !== undefined ? { cwd } : {}) });
+  const failed = new Promise<never>((_, reject) => { racer.on('error', reject); });
+  failed.catch(() => undefined);
+  return { stop: () => { racer.kill('SIGKILL'); }, failed };
+}
+
 describe('hostile steps (red team, worker)', function () {
   this.timeout(180_000);
   let fx: ExecFixture;
@@ -219,23 +233,22 @@ describe('hostile steps (red team, worker)', function () {
     const cache: RunMount = { type: 'cache', target: '/c', id: 'redteam-race', sharing: 'shared', source: '', readonly: false, uid: 0, gid: 0, mode: 0o755 };
     const bind: RunMount = { type: 'bind', target: '/c/sub/proc', from: { kind: 'context' }, source: '.', readwrite: false };
     await runExec(shell('mkdir -p /c/real/proc && ln -s /c/real /c/sub && ln -s / /c/alt', { mounts: [cache] }), await fx.step(), new AbortController().signal, new RecordingProgress());
-    const [name] = await readdir(join(fx.root, 'cache')).then((names) => names.filter((n) => /^[0-9a-f]{64}$/.test(n)));
-    const dir = join(fx.root, 'cache', name ?? '');
+    const dir = cacheDirOf(fx, 'redteam-race');
     await writeFile(join(fx.root, 'racer.c'), RACER_C);
     execFileSync('cc', ['-O2', '-o', join(fx.root, 'racer'), join(fx.root, 'racer.c')]);
-    const racer = spawn(join(fx.root, 'racer'), [join(dir, 'sub'), join(dir, 'alt')], { stdio: 'ignore' });
+    const racer = startRacer(fx, join(dir, 'sub'), join(dir, 'alt'));
     const outcomes = new Map<string, number>();
     try {
       for (let i = 0; i < 150; i++) {
         const env = await fx.step(undefined, { sources: { context: { kind: 'dir', path: ctx } } });
         const progress = new RecordingProgress();
         const script = 'for d in /c/real/proc /proc; do [ -e $d/f ] && { touch $d/written 2>/dev/null && echo written || echo read-only; }; done; true';
-        const outcome = await runExec(shell(script, { mounts: [cache, bind] }), env, new AbortController().signal, progress)
-          .then(() => progress.stdout.trim() || 'not seen', (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`);
+        const outcome = await Promise.race([racer.failed, runExec(shell(script, { mounts: [cache, bind] }), env, new AbortController().signal, progress)
+          .then(() => progress.stdout.trim() || 'not seen', (err: unknown) => `failed: ${err instanceof Error ? err.message : String(err)}`)]);
         outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       }
     } finally {
-      racer.kill('SIGKILL');
+      racer.stop();
     }
     expect(await readdir(ctx), JSON.stringify([...outcomes])).to.deep.equal(['f']);
     expect(outcomes.get('read-only') ?? 0, JSON.stringify([...outcomes])).to.be.greaterThan(0);
@@ -257,15 +270,14 @@ describe('hostile steps (red team, worker)', function () {
     for (let i = 0; i < 30; i++) {
       const fill = `mkdir -p /c/t/a && for k in $(seq 1 40); do echo x > /c/t/a/f$k; done && ln -s ${host} /c/t/b`;
       await runExec(shell(fill, { mounts: [cache] }), await fx.step(), new AbortController().signal, new RecordingProgress());
-      const [name] = (await readdir(cacheDir)).filter((n) => /^[0-9a-f]{64}$/.test(n));
-      const dir = join(cacheDir, name ?? '');
+      const dir = cacheDirOf(fx, 'redteam-reset');
       // In t (its working directory), as the step holds the cache by its mount, not its name: the rename aside leaves it racing.
-      const racer = spawn(join(fx.root, 'racer'), ['a', 'b'], { stdio: 'ignore', cwd: join(dir, 't') });
+      const racer = startRacer(fx, 'a', 'b', join(dir, 't'));
       try {
-        await new Promise((r) => setTimeout(r, 5));
+        await Promise.race([racer.failed, new Promise((r) => setTimeout(r, 5))]);
         await resetCacheMounts(cacheDir, [cache]).catch((err: unknown) => { failures.push(String(err)); });
       } finally {
-        racer.kill('SIGKILL');
+        racer.stop();
       }
       expect(await snapshotTree(host), `try ${i}`).to.deep.equal(marker);
     }
