@@ -20,13 +20,7 @@ export async function* fileChunks(file: FileHandle, size: number, short: (positi
     const length = Math.min(FILE_CHUNK, size - position);
     const buffer = buffers[index % buffers.length];
     if (buffer === undefined) throw new Error('unreachable: a buffer per slot');
-    let filled = 0;
-    while (filled < length) {
-      const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
-      if (bytesRead === 0) throw short(position + filled);
-      filled += bytesRead;
-    }
-    return buffer.subarray(0, length);
+    return readFully(file, buffer, length, position, short);
   };
   const count = Math.ceil(size / FILE_CHUNK);
   if (count === 0) return;
@@ -40,4 +34,15 @@ export async function* fileChunks(file: FileHandle, size: number, short: (positi
     }
     yield chunk;
   }
+}
+
+/** `length` bytes of `file` at `position` into `buffer`; a file that ends first throws what `short(position)` makes. */
+export async function readFully(file: FileHandle, buffer: Buffer, length: number, position: number, short: (position: number) => Error): Promise<Buffer> {
+  let filled = 0;
+  while (filled < length) {
+    const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
+    if (bytesRead === 0) throw short(position + filled);
+    filled += bytesRead;
+  }
+  return buffer.subarray(0, length);
 }

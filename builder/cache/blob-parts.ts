@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { UserError } from '../../common/index.js';
+import { readFully, UserError } from '../../common/index.js';
 import type { Descriptor } from '../../registry/index.js';
 import { storeBlobDamaged } from '../content/index.js';
 
@@ -213,17 +213,6 @@ function checkDigest(desc: Descriptor, hex: string): void {
 
 function damaged(desc: Descriptor, what: string): UserError {
   return new UserError('DIGEST_MISMATCH', `blob ${desc.digest} read for an upload is not the blob of its digest: ${what}`, 'the local copy of the blob is damaged: build the image again (or prune, then build)');
-}
-
-/** `length` bytes of `file` at `position` into `buffer`; a file that ends first throws `short(position)`. */
-async function readFully(file: FileHandle, buffer: Buffer, length: number, position: number, short: (position: number) => Error): Promise<Buffer> {
-  let filled = 0;
-  while (filled < length) {
-    const { bytesRead } = await file.read(buffer, filled, length - filled, position + filled);
-    if (bytesRead === 0) throw short(position + filled);
-    filled += bytesRead;
-  }
-  return buffer.subarray(0, length);
 }
 
 /**
