@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import {
   attachBuildReport, fetchBuildReport, parseReference, withDigest, type Digest, type RegistryClient,
 } from '../registry/index.js';
-import { renderHtml, renderJson, type Report } from './report/index.js';
+import { checkedReport, renderHtml, renderJson, type Report } from './report/index.js';
 import { UserError } from '../common/index.js';
 
 /** File names of an attached report: the JSON is the data any machine can re-render; the HTML is for people. */
@@ -43,11 +43,13 @@ export async function fetchAttachedReport(image: string, client: RegistryClient,
     const paths = await fetchBuildReport(client, parseReference(image), dir, signal);
     const json = paths.find((p) => p.endsWith(JSON_NAME));
     if (!json) throw new UserError('IMAGE_NOT_FOUND', `the report attached to ${image} has no ${JSON_NAME}`, 'attach reports with tsbuild build --push --attach-report');
-    const value: unknown = JSON.parse(await readFile(json, 'utf8'));
-    if (typeof value !== 'object' || value === null || (value as { schemaVersion?: unknown }).schemaVersion !== 1) {
-      throw new UserError('INVALID_ARGUMENT', `the report attached to ${image} is not a schemaVersion 1 tsbuild report`, 'upgrade tsbuild to read newer reports');
+    let value: unknown;
+    try {
+      value = JSON.parse(await readFile(json, 'utf8'));
+    } catch (err) {
+      throw new UserError('INVALID_ARGUMENT', `the report attached to ${image} is not JSON: ${(err as Error).message}`, 'attach reports with tsbuild build --push --attach-report', { cause: err });
     }
-    return value as Report;
+    return checkedReport(value, (where) => new UserError('INVALID_ARGUMENT', `the report attached to ${image} is not a schemaVersion 1 tsbuild report (at ${where})`, 'upgrade tsbuild to read newer reports'));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

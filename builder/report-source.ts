@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { loadReport, type Report } from './report/index.js';
+import { checkedReport, loadReport, type Report } from './report/index.js';
 import { fetchAttachedReport, isImageArgument } from './report-attach.js';
 import type { Root } from './commands/root.js';
 import { UserError } from '../common/index.js';
@@ -47,9 +47,5 @@ function parseReportFile(text: string, file: string): Report {
 
 /** A report document read from a file someone else wrote: the shape the renderers and comparisons rely on. */
 function checkReport(value: unknown, what: string): Report {
-  const r = value as { schemaVersion?: unknown; steps?: unknown; build?: { id?: unknown; started?: unknown } } | null;
-  if (typeof r !== 'object' || r === null || r.schemaVersion !== 1 || !Array.isArray(r.steps) || typeof r.build?.id !== 'string' || typeof r.build.started !== 'string') {
-    throw new UserError('INVALID_ARGUMENT', `${what} is not a schemaVersion 1 tsbuild report`, 'pass a report written by --report FILE.json');
-  }
-  return value as Report;
+  return checkedReport(value, (where) => new UserError('INVALID_ARGUMENT', `${what} is not a schemaVersion 1 tsbuild report (at ${where})`, 'pass a report written by --report FILE.json'));
 }

@@ -1,6 +1,7 @@
 // The cache-hit analysis report: model, advice, renderers (JSON, Markdown, HTML) and the files `--report` writes.
 export { describeReason, shownPath, valueText } from './describe-reason.js';
 export { buildReport } from './model.js';
+export { checkedReport } from './check-report.js';
 export type { Report, ReportAttestation, ReportBuild, ReportInput, ReportReason, ReportStep, ReportTotals } from './model.js';
 export { adviseBuild } from './advice.js';
 export type { Advice } from './advice.js';
