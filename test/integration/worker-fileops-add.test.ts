@@ -74,6 +74,8 @@ describe('copyInto (ADD)', () => {
       { name: 'esc/etc/evil', content: 'x' },
     ]));
     await writeFile(path.join(ctx, 'hardlink-escape.tar'), await makeTar([{ name: 'h', type: 'link', linkname: '../../etc/passwd' }]));
+    // An absolute target is the destination's own etc/passwd (the root's is outside it): not in the archive.
+    await writeFile(path.join(ctx, 'hardlink-absolute.tar'), await makeTar([{ name: 'a.txt', content: 'x' }, { name: 'hl_abs', type: 'link', linkname: '/etc/passwd' }]));
     // The first header is whole, so these are taken for archives; the second header's checksum is off, or the
     // archive ends 2 bytes into pkg/bin.sh's 4-byte body.
     const damaged = Buffer.from(good);
@@ -145,6 +147,13 @@ describe('copyInto (ADD)', () => {
       expect(await readFile(r('etc/passwd'), 'utf8')).to.equal('root:x:0:0::/:/bin/sh\n');
     });
   }
+
+  it('refuses a hard link to a file the archive did not extract before it, naming the link, and links nothing outside', async () => {
+    const err = await copyInto(addOp(['hardlink-absolute.tar'], '/x/'), context, root, signal, progress).catch((e: unknown) => e);
+    expect(err).to.have.property('code', 'INVALID_ARGUMENT');
+    expect((err as Error).message).to.equal('hard link "hl_abs" names no file written before it');
+    expect((await lstat(r('etc/passwd'))).nlink).to.equal(1);
+  });
 
   it('refuses a damaged and a cut-short archive with INVALID_ARGUMENT, naming the archive, the entry and the byte', async () => {
     const damaged = await copyInto(addOp(['damaged.tar'], '/x/'), context, root, signal, progress).catch((e: unknown) => e);

@@ -243,6 +243,11 @@ function copyFailure(err: unknown): unknown {
       return new CopyError('INVALID_ARGUMENT', `entry ${JSON.stringify(err.arg)} points outside the destination (${err.op})`,
         'the archive is unsafe to extract (path traversal through a symlink); repack it with relative paths inside the archive', { cause: err });
     default:
+      // What an ADD archive's hard link names was not extracted before it (missing, absolute, or a directory).
+      if (err.op.includes('link target')) {
+        return new CopyError('INVALID_ARGUMENT', `hard link ${JSON.stringify(err.arg)} names no file written before it`,
+          'a hard link in an archive can only name a regular file earlier in the same archive; repack it (tar -cf) from a tree that holds the file', { cause: err });
+      }
       return new CopyError('INVALID_ARGUMENT', `COPY failed at ${at}: ${err.message}`, undefined, { cause: err });
   }
 }
