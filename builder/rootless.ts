@@ -21,9 +21,10 @@ import { defaultRoot } from './options/root.js';
 
 /**
  * Commands that open a state root, and so may read or remove snapshots (files owned by subordinate ids, mounts): they
- * run inside the namespace. `push` exports layers from snapshots, `bake` builds, opening a root recovers it.
+ * run inside the namespace. `push` exports layers from snapshots, `bake` and `debug build` build, opening a root
+ * recovers it.
  */
-const NAMESPACED_COMMANDS = new Set(['build', 'bake', 'plan', 'history', 'du', 'prune', 'report', 'explain', 'context', 'push']);
+const NAMESPACED_COMMANDS = new Set(['build', 'bake', 'debug', 'plan', 'history', 'du', 'prune', 'report', 'explain', 'context', 'push']);
 /** Set in the re-executed child so it knows its ids came from this re-exec (and prints what it uses). */
 const CHILD_ENV = 'TSBUILD_ROOTLESS';
 
@@ -67,7 +68,7 @@ export async function runRootless(args: string[]): Promise<number | undefined> {
   const uid = process.getuid?.();
   const command = commandOf(args);
   if (uid === 0) {
-    if (isRootlessChild() && isInUserNamespace() && command === 'build') await describeNamespace(args);
+    if (isRootlessChild() && isInUserNamespace() && (command === 'build' || command === 'debug')) await describeNamespace(args);
     return undefined;
   }
   if (uid === undefined || command === undefined || !NAMESPACED_COMMANDS.has(command)) return undefined;

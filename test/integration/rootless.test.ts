@@ -359,6 +359,15 @@ describe('issue 20: rootless builds by an unprivileged user', function () {
     expect(listing).to.equal('1\n2\n');
   });
 
+  it('runs tsbuild debug build in the namespace too: the session in the image made, as root there, both id ranges mapped', async () => {
+    if (env === undefined) throw new Error('build env did not start');
+    const invoke = 'entrypoint=["sh"],"args=[""-c"",""id -u; grep -c . /proc/self/uid_map""]"';
+    const r = await asUser(home, TSBUILD, ['debug', '--invoke', invoke, 'build', '--build-arg', `BASE=${env.base}`, '--build-arg', `SOURCE_DATE_EPOCH=${EPOCH}`, '--target', 'build', ctx]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stdout).to.equal('0\n2\n');
+    expect(r.stderr).to.contain('rootless: user namespace');
+  });
+
   it('mounts a file and an env= secret from the helper\'s tmpfs with their owner and mode, read-only, and writes them to no file of the state root', async () => {
     if (env === undefined) throw new Error('build env did not start');
     const tag = randomBytes(4).toString('hex');
