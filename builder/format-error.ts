@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { locationOf, sourceExcerpt, sourceOf } from '../frontend/index.js';
-import { hostFailure, isTsbuildError, redactText, type ErrorCode } from '../common/index.js';
-import { visibleText } from './progress/visible-text.js';
+import { hostFailure, isTsbuildError, redactText, visibleText, type ErrorCode } from '../common/index.js';
 
 const USAGE: readonly ErrorCode[] = ['INVALID_ARGUMENT', 'INVALID_REFERENCE'];
 /** The errors a running build raised (builder/build.ts marks them): see exitStatus. */

@@ -21,3 +21,4 @@ export * from './remove-tree.js';
 export * from './csv-fields.js';
 export * from './go-time.js';
 export * from './user-agent.js';
+export * from './visible-text.js';

@@ -1,5 +1,5 @@
 import type { SourceRange } from './graph.js';
-import { TsbuildError, type ErrorCode } from '../common/index.js';
+import { TsbuildError, visibleText, type ErrorCode } from '../common/index.js';
 
 /** The Dockerfile text an error points into: `file` as the error's `at.file` names it. */
 export interface DockerfileSource { file: string; text: string }
@@ -88,10 +88,16 @@ export function sourceExcerpt(at: SourceRange, text: string): string[] {
   for (let n = at.line; n <= Math.max(at.line, at.endLine); n++) {
     const src = lines[n - 1];
     if (src === undefined) break;
-    const shown = src.replace(/\r$/, '').replace(/\t/g, ' ');
-    const from = n === at.line ? at.column : shown.length - shown.trimStart().length + 1;
-    const carets = at.endLine > at.line ? shown.trimEnd().length - from + 1 : at.endColumn - at.column;
-    out.push(`  ${String(n).padStart(width)} | ${shown}`, `  ${' '.repeat(width)} | ${' '.repeat(Math.max(0, from - 1))}${'^'.repeat(Math.max(1, carets))}`);
+    const line = src.replace(/\r$/, '').replace(/\t/g, ' ');
+    const from = n === at.line ? at.column : line.length - line.trimStart().length + 1;
+    const carets = at.endLine > at.line ? line.trimEnd().length - from + 1 : at.endColumn - at.column;
+    // The line as a terminal may show it (its control characters written out, common/visible-text.ts), the carets
+    // under the same characters there.
+    const start = Math.max(0, from - 1);
+    const marked = line.slice(start, start + Math.max(0, carets));
+    const before = visibleText(line.slice(0, start)).length + Math.max(0, start - line.length);
+    const under = visibleText(marked).length + Math.max(0, carets - marked.length);
+    out.push(`  ${String(n).padStart(width)} | ${visibleText(line)}`, `  ${' '.repeat(width)} | ${' '.repeat(before)}${'^'.repeat(Math.max(1, under))}`);
   }
   return out;
 }

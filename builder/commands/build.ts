@@ -19,7 +19,7 @@ import { metadataRequestFromEnv, writeMetadata, writeMetadataObject } from '../m
 import { githubAnnotation } from '../format-error.js';
 import { cacheEntries, parseCacheFrom, parseCacheTo, unsupportedCaches } from '../cache/cache-spec.js';
 import { defaultProvenanceApplies, parseAttestFlags } from '../attest/attest-options.js';
-import { UserError, checkReplaceable, goJson, parseGoBool, redactCredentials, testHooksFromEnv } from '../../common/index.js';
+import { UserError, checkReplaceable, goJson, parseGoBool, redactCredentials, testHooksFromEnv, visibleText } from '../../common/index.js';
 import { parseCallFunc, type CallFunc } from '../options/call.js';
 import type { RetryEvent } from '../../registry/index.js';
 import type { RunningSteps } from '../../solver/index.js';
@@ -28,7 +28,6 @@ import { addBuildFlags, addBuildxOnlyFlags, buildxOnlyWarnings, collect, default
 import { builderOf, rootOf } from './global-options.js';
 import { buildRefPrefix, readBuilders } from '../builders/index.js';
 import { retryText, withRoot, type Root } from './root.js';
-import { visibleText } from '../progress/visible-text.js';
 
 /** `tsbuild build`. */
 export function registerBuild(program: Command, signal: AbortSignal): void {

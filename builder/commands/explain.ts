@@ -5,8 +5,7 @@ import { withRoot, type Root } from './root.js';
 import { loadReportArg } from '../report-source.js';
 import { compareBuilds, renderComparison, type Comparison } from '../explain/compare-builds.js';
 import { parseKeyManifest } from '../explain/key-manifest.js';
-import { UserError } from '../../common/index.js';
-import { visibleText } from '../progress/visible-text.js';
+import { UserError, visibleText } from '../../common/index.js';
 
 /** The formats `explain` prints. */
 export type ExplainFormat = 'text' | 'json';

@@ -6,7 +6,7 @@ import { loadReportArg } from '../report-source.js';
 import { trendsAction } from '../report/trends-command.js';
 import { rootOf } from './global-options.js';
 import { withRoot } from './root.js';
-import { visibleText } from '../progress/visible-text.js';
+import { visibleText } from '../../common/index.js';
 
 interface ReportFlags { format?: ReportFormat; output?: string; last?: string; file?: string }
 

@@ -2,7 +2,7 @@ import type { BuildGraph, Vertex } from '../../frontend/index.js';
 import { formatPlatform, normalizePlatform, parsePlatform, type Platform } from '../../registry/index.js';
 import { qualifiedId, type PlatformPart } from '../multi-platform.js';
 import { displayText, keywordOf, sourceText } from '../report/instruction-text.js';
-import { visibleText } from './visible-text.js';
+import { visibleText } from '../../common/index.js';
 
 /**
  * Step labels as buildx shows them: `[build 2/4] COPY --from=deps /out ./` (stage name or index, position among the

@@ -6,7 +6,7 @@ import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
 import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
-import { visibleText } from './visible-text.js';
+import { visibleText } from '../../common/index.js';
 
 /** The longest unterminated line of step output held back waiting for its newline. */
 export const MAX_PARTIAL_LINE = 64 * 1024;

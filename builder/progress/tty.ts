@@ -6,7 +6,7 @@ import { displayText } from '../report/instruction-text.js';
 import { vertexLabels } from './labels.js';
 import { SharedSteps } from './shared-steps.js';
 import type { ProgressWriter } from './writer.js';
-import { visibleLogLine, visibleText } from './visible-text.js';
+import { visibleLogLine, visibleText } from '../../common/index.js';
 
 interface Row { text: string; state: 'running' | 'cached' | 'done' | 'error'; start: number; end?: number; logs: string[]; why?: string }
 

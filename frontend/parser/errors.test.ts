@@ -72,4 +72,15 @@ describe('parseDockerfile: errors', () => {
       '    | ^^',
     ]);
   });
+
+  it('writes out a line\'s control characters and keeps the carets under the same characters', () => {
+    // An escape sequence in a Dockerfile line must not reach the terminal, and the carets still point at its word.
+    const text = 'FROM scratch\nLABEL a=\u001b[2J\nCOPPY x /\n';
+    const at = { file: 'Dockerfile', line: 2, column: 9, endLine: 2, endColumn: 13 };
+    expect(formatDockerfileError(new DockerfileError(at, 'bad value'), text).split('\n')).to.deep.equal([
+      'Dockerfile:2:9: bad value',
+      '  2 | LABEL a=\\u001b[2J',
+      '    |         ^^^^^^^^^',
+    ]);
+  });
 });
