@@ -1,15 +1,14 @@
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { request } from 'undici';
 import { AzblobCache, type AzblobBlockSizes, type AzblobLocation } from '../../builder/cache/azblob/azblob-cache.js';
 import { sharedKeyAuthorization } from '../../builder/cache/azblob/shared-key.js';
-import type { Descriptor } from '../../registry/index.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite, type RunningAzurite } from '../fixtures/azurite.js';
 import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
+import { pushBlobFile, randomFileBlob, readStoreBlob, type FileBlob } from '../fixtures/store-blobs.js';
 
 // The azblob cache's block upload (Put Block, Put Block List), against Azurite (Microsoft's emulator, which checks
 // each request's Shared Key signature, query parameters included, and each block's Content-MD5) behind the fault
@@ -20,38 +19,17 @@ import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
 const MiB = 1024 ** 2;
 const SIZES: AzblobBlockSizes = { blockSize: 4 * MiB, maxSingleBytes: 6 * MiB };
 
-interface Blob { bytes: Buffer; desc: Descriptor; path: string }
-
 describe('Azure Blob Storage cache: block upload of big blobs', function () {
   this.timeout(120_000);
   let azurite: RunningAzurite;
   let proxy: FaultProxy;
   let dir: string;
-  let n = 0;
 
   const location = (prefix: string): AzblobLocation => ({
     accountUrl: `http://${proxy.host}/${AZURITE_ACCOUNT}`, accountName: AZURITE_ACCOUNT, container: 'blocks', prefix,
     blobsPrefix: 'blobs', manifestsPrefix: 'manifests', names: ['buildkit'], secretAccessKey: AZURITE_KEY,
   });
-  const blob = async (size: number): Promise<Blob> => {
-    const bytes = randomBytes(size);
-    const path = join(dir, `blob-${++n}`);
-    await writeFile(path, bytes);
-    return { bytes, path, desc: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size } };
-  };
-  const pushFile = async (cache: AzblobCache, b: Blob): Promise<string> => {
-    const file = await open(b.path);
-    try {
-      return await cache.pushFile(b.desc, file);
-    } finally {
-      await file.close();
-    }
-  };
-  const readBack = async (cache: AzblobCache, b: Blob): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const c of await cache.fetch(b.desc)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
+  const blob = (size: number): Promise<FileBlob> => randomFileBlob(dir, size);
   /** Get Block List of a blob, signed with the account key: its committed blocks' sizes and its uncommitted blocks' count. */
   const blockList = async (key: string): Promise<{ committed: number[]; uncommitted: number }> => {
     const url = new URL(`${azurite.accountUrl}/blocks/${encodeURIComponent(key)}?comp=blocklist&blocklisttype=all`);
@@ -82,22 +60,22 @@ describe('Azure Blob Storage cache: block upload of big blobs', function () {
     // stalls the proxy's forwarding of that body until Azurite's keep-alive timeout.
     const direct = new AzblobCache({ ...location('ci'), accountUrl: azurite.accountUrl }, SIZES);
     const first = await blob(13 * MiB + 77);
-    expect(await pushFile(direct, first)).to.equal('uploaded');
+    expect(await pushBlobFile(direct, first)).to.equal('uploaded');
     expect(await blockList(`ci/blobs/${first.desc.digest}`)).to.deep.equal({ committed: [4 * MiB, 4 * MiB, 4 * MiB, MiB + 77], uncommitted: 0 });
-    expect((await readBack(direct, first)).equals(first.bytes)).to.equal(true);
+    expect((await readStoreBlob(direct, first)).equals(first.bytes)).to.equal(true);
 
     const cache = new AzblobCache(location('ci'), SIZES);
     const big = await blob(8 * MiB + 1);
     const from = proxy.log.length;
-    expect(await pushFile(cache, big)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, big)).to.equal('uploaded');
     const key = `ci/blobs/${big.desc.digest}`;
     expect(requestsOf(key, from)).to.have.members(['HEAD -', 'PUT block', 'PUT block', 'PUT block', 'PUT blocklist']);
     expect(await blockList(key)).to.deep.equal({ committed: [4 * MiB, 4 * MiB, 1], uncommitted: 0 });
-    expect((await readBack(cache, big)).equals(big.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, big)).equals(big.bytes)).to.equal(true);
 
     const small = await blob(4 * MiB);
     const before = proxy.log.length;
-    expect(await pushFile(cache, small)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, small)).to.equal('uploaded');
     expect(requestsOf(`ci/blobs/${small.desc.digest}`, before)).to.deep.equal(['HEAD -', 'PUT -']);
   });
 
@@ -106,13 +84,13 @@ describe('Azure Blob Storage cache: block upload of big blobs', function () {
     const once = await blob(9 * MiB);
     proxy.add({ method: 'PUT', path: /retry%2Fblobs%2F.*comp=block&/, times: 1, fault: { kind: 'status', status: 503 } });
     const from = proxy.log.length;
-    expect(await pushFile(cache, once)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, once)).to.equal('uploaded');
     expect(requestsOf(`retry/blobs/${once.desc.digest}`, from).filter((r) => r === 'PUT block')).to.have.length(4);
-    expect((await readBack(cache, once)).equals(once.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, once)).equals(once.bytes)).to.equal(true);
 
     const never = await blob(9 * MiB);
     proxy.add({ method: 'PUT', path: /retry%2Fblobs%2F.*comp=block&/, times: 100, fault: { kind: 'status', status: 500 } });
-    const failure = await pushFile(cache, never).then(() => undefined, (err: unknown) => err);
+    const failure = await pushBlobFile(cache, never).then(() => undefined, (err: unknown) => err);
     expect(failure).to.have.property('code', 'REGISTRY_REQUEST');
     expect(String((failure as Error).message)).to.match(new RegExp(`^cache azblob://devstoreaccount1/blocks/retry: Put Block [123] of retry/blobs/${never.desc.digest} failed with HTTP 500$`));
     expect(await cache.has(never.desc)).to.equal(false);
@@ -128,23 +106,23 @@ describe('Azure Blob Storage cache: block upload of big blobs', function () {
       const sent = requestsOf(`stream/blobs/${b.desc.digest}`, from);
       expect(sent.filter((r) => r === 'PUT block')).to.have.length(blocks);
       expect(sent.filter((r) => r === 'PUT -')).to.have.length(blocks === 0 ? 1 : 0);
-      expect((await readBack(cache, b)).equals(b.bytes)).to.equal(true);
+      expect((await readStoreBlob(cache, b)).equals(b.bytes)).to.equal(true);
     }
   });
 
   it('finds a blob another writer committed first as good (If-None-Match: * on Put Block List), and leaves that blob as it was', async () => {
     const cache = new AzblobCache(location('race'), SIZES);
     const b = await blob(9 * MiB);
-    await pushFile(cache, b);
+    await pushBlobFile(cache, b);
     const key = `race/blobs/${b.desc.digest}`;
     const first = await blockList(key);
     // The HEAD answers "not there", as it would have a moment before the other writer's commit.
     proxy.add({ method: 'HEAD', path: /race%2Fblobs%2F/, times: 1, fault: { kind: 'status', status: 404 } });
     const from = proxy.log.length;
-    expect(await pushFile(cache, b)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, b)).to.equal('uploaded');
     expect(requestsOf(key, from).filter((r) => r === 'PUT blocklist')).to.have.length(1);
     const after = await blockList(key);
     expect(after.committed).to.deep.equal(first.committed);
-    expect((await readBack(cache, b)).equals(b.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, b)).equals(b.bytes)).to.equal(true);
   });
 });

@@ -1,6 +1,5 @@
 import { expect } from 'chai';
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, open, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, utimes } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,8 +7,8 @@ import { Readable } from 'node:stream';
 import S3rver from 's3rver';
 import { request } from 'undici';
 import { S3Cache, type S3Location, type S3PartSizes } from '../../builder/cache/s3/s3-cache.js';
-import type { Descriptor } from '../../registry/index.js';
 import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
+import { pushBlobFile, randomFileBlob, readStoreBlob, type FileBlob } from '../fixtures/store-blobs.js';
 
 // The s3 cache's multipart upload and multipart copy, against s3rver (an S3 API server in Node, from npm) behind the
 // fault proxy, which logs every request. The store is driven in-process with small parts (S3's minimum part, 5 MiB)
@@ -25,8 +24,6 @@ import { startFaultProxy, type FaultProxy } from '../fixtures/fault-proxy.js';
 const MiB = 1024 ** 2;
 const SIZES: S3PartSizes = { partSize: 5 * MiB, maxSingleBytes: 6 * MiB };
 
-interface Blob { bytes: Buffer; desc: Descriptor; path: string }
-
 describe('S3 cache: multipart upload and multipart copy of big blobs', function () {
   this.timeout(120_000);
   let s3: S3rver;
@@ -34,32 +31,13 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
   let store: string;
   let s3Host = '';
   let proxy: FaultProxy;
-  let n = 0;
 
   const location = (prefix: string): S3Location => ({
     bucket: 'cache', region: 'eu-west-1', endpoint: `http://${proxy.host}`, pathStyle: true,
     prefix, blobsPrefix: 'blobs/', manifestsPrefix: 'manifests/', names: ['buildkit'], touchRefreshMs: 3_600_000,
     credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
   });
-  const blob = async (size: number): Promise<Blob> => {
-    const bytes = randomBytes(size);
-    const path = join(dir, `blob-${++n}`);
-    await writeFile(path, bytes);
-    return { bytes, path, desc: { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: `sha256:${createHash('sha256').update(bytes).digest('hex')}`, size } };
-  };
-  const pushFile = async (cache: S3Cache, b: Blob): Promise<string> => {
-    const file = await open(b.path);
-    try {
-      return await cache.pushFile(b.desc, file);
-    } finally {
-      await file.close();
-    }
-  };
-  const readBack = async (cache: S3Cache, b: Blob): Promise<Buffer> => {
-    const chunks: Buffer[] = [];
-    for await (const c of await cache.fetch(b.desc)) chunks.push(c as Buffer);
-    return Buffer.concat(chunks);
-  };
+  const blob = (size: number): Promise<FileBlob> => randomFileBlob(dir, size);
   /** The requests the proxy saw for `key` since `from`, as `METHOD ?query` (query names and part numbers only). */
   const requestsOf = (key: string, from = 0): string[] => proxy.log.slice(from).filter((e) => decodeURIComponent(e.path.split('?')[0] ?? '') === `/cache/${key}`)
     .map((e) => `${e.method} ${(e.path.split('?')[1] ?? '').replace(/uploadId=[^&]*/, 'uploadId').replace(/^$/, '-')}`);
@@ -82,21 +60,21 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
     const cache = new S3Cache(location('mp/'), SIZES);
     const big = await blob(17 * MiB + 1234);
     const from = proxy.log.length;
-    expect(await pushFile(cache, big)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, big)).to.equal('uploaded');
     const key = `mp/blobs/${big.desc.digest}`;
     expect(requestsOf(key, from)).to.have.members(['HEAD -', 'POST uploads', 'PUT partNumber=1&uploadId', 'PUT partNumber=2&uploadId', 'PUT partNumber=3&uploadId', 'PUT partNumber=4&uploadId', 'POST uploadId']);
-    expect((await readBack(cache, big)).equals(big.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, big)).equals(big.bytes)).to.equal(true);
     expect((await readFile(join(store, 'cache', `${key}._S3rver_object`))).equals(big.bytes)).to.equal(true);
     // Pushed again: there already, nothing sent.
     const again = proxy.log.length;
-    expect(await pushFile(cache, big)).to.equal('exists');
+    expect(await pushBlobFile(cache, big)).to.equal('exists');
     expect(requestsOf(key, again)).to.deep.equal(['HEAD -']);
 
     const small = await blob(10 * MiB - 1);
     const before = proxy.log.length;
-    expect(await pushFile(cache, small)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, small)).to.equal('uploaded');
     expect(requestsOf(`mp/blobs/${small.desc.digest}`, before)).to.deep.equal(['HEAD -', 'PUT -']);
-    expect((await readBack(cache, small)).equals(small.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, small)).equals(small.bytes)).to.equal(true);
   });
 
   it('sends a part that failed again on its own; a part that keeps failing aborts the upload, and the error names the cache, the part and the blob', async () => {
@@ -105,17 +83,17 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
     proxy.add({ method: 'PUT', path: /^\/cache\/retry\/blobs\/.*partNumber=2&/, times: 1, fault: { kind: 'status', status: 503 } });
     proxy.add({ method: 'PUT', path: /^\/cache\/retry\/blobs\/.*partNumber=3&/, times: 1, fault: { kind: 'reset' } });
     const from = proxy.log.length;
-    expect(await pushFile(cache, once)).to.equal('uploaded');
+    expect(await pushBlobFile(cache, once)).to.equal('uploaded');
     const sent = requestsOf(`retry/blobs/${once.desc.digest}`, from);
     expect(sent.filter((r) => r.startsWith('PUT partNumber=2&')), 'part 2: a 503, then sent again').to.have.length(2);
     expect(sent.filter((r) => r.startsWith('PUT partNumber=3&')), 'part 3: a reset, then sent again').to.have.length(2);
     expect(sent.filter((r) => r.startsWith('PUT partNumber=1&'))).to.have.length(1);
-    expect((await readBack(cache, once)).equals(once.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, once)).equals(once.bytes)).to.equal(true);
 
     const never = await blob(16 * MiB);
     proxy.add({ method: 'PUT', path: /^\/cache\/retry\/blobs\/.*partNumber=2&/, times: 100, fault: { kind: 'status', status: 500 } });
     const start = proxy.log.length;
-    const failure = await pushFile(cache, never).then(() => undefined, (err: unknown) => err);
+    const failure = await pushBlobFile(cache, never).then(() => undefined, (err: unknown) => err);
     const key = `retry/blobs/${never.desc.digest}`;
     expect(failure).to.have.property('code', 'REGISTRY_REQUEST');
     expect(String((failure as Error).message)).to.equal(`cache s3://cache/retry/: UploadPart 2 of ${key} failed with HTTP 500`);
@@ -134,7 +112,7 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
       const open = async (): Promise<Readable> => Readable.from(Array.from({ length: Math.ceil(size / 700_000) }, (_, i) => b.bytes.subarray(i * 700_000, (i + 1) * 700_000)));
       expect(await cache.push(b.desc, open)).to.equal('uploaded');
       expect(requestsOf(`stream/blobs/${b.desc.digest}`, from)).to.have.members([...expected]);
-      expect((await readBack(cache, b)).equals(b.bytes)).to.equal(true);
+      expect((await readStoreBlob(cache, b)).equals(b.bytes)).to.equal(true);
     }
   });
 
@@ -143,14 +121,14 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
     // blob's parts go five at a time. Several blobs pushed at once must not mix their parts.
     const cache = new S3Cache(location('many/'), SIZES);
     const blobs = await Promise.all([11, 12, 13, 14].map((m) => blob(m * MiB + 7)));
-    expect(await Promise.all(blobs.map((b) => pushFile(cache, b)))).to.deep.equal(['uploaded', 'uploaded', 'uploaded', 'uploaded']);
-    for (const b of blobs) expect((await readBack(cache, b)).equals(b.bytes)).to.equal(true);
+    expect(await Promise.all(blobs.map((b) => pushBlobFile(cache, b)))).to.deep.equal(['uploaded', 'uploaded', 'uploaded', 'uploaded']);
+    for (const b of blobs) expect((await readStoreBlob(cache, b)).equals(b.bytes)).to.equal(true);
   });
 
   it('touches an aged object over the CopyObject limit by a multipart copy of itself (UploadPartCopy of each range), as BuildKit', async () => {
     const cache = new S3Cache(location('touch/'), SIZES);
     const big = await blob(17 * MiB + 5);
-    await pushFile(cache, big);
+    await pushBlobFile(cache, big);
     const key = `touch/blobs/${big.desc.digest}`;
     const objectFile = join(store, 'cache', `${key}._S3rver_object`);
     const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000);
@@ -158,7 +136,7 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
     const copies: { source: string; range: string }[] = [];
     proxy.add({ method: 'PUT', path: /^\/cache\/touch\/blobs\/.*partNumber=/, times: 3, fault: { kind: 'answer', answer: (req, res) => uploadPartCopy(s3Host, req, res, copies) } });
     const from = proxy.log.length;
-    expect(await pushFile(cache, big)).to.equal('exists');
+    expect(await pushBlobFile(cache, big)).to.equal('exists');
     expect(requestsOf(key, from)).to.have.members(['HEAD -', 'POST uploads', 'PUT partNumber=1&uploadId', 'PUT partNumber=2&uploadId', 'PUT partNumber=3&uploadId', 'POST uploadId']);
     const encodedKey = key.split('/').map((s) => encodeURIComponent(s).replaceAll('%3A', ':')).join('/');
     expect(copies.sort((a, b) => a.range.localeCompare(b.range, 'en', { numeric: true }))).to.deep.equal([
@@ -169,7 +147,7 @@ describe('S3 cache: multipart upload and multipart copy of big blobs', function 
     expect((await stat(objectFile)).mtimeMs).to.be.greaterThan(Date.now() - 60_000);
     const metadata = JSON.parse(await readFile(join(store, 'cache', `${key}._S3rver_metadata.json`), 'utf8')) as Record<string, string>;
     expect(metadata['x-amz-meta-updated-at']).to.match(/^\d{4}-\d\d-\d\dT/);
-    expect((await readBack(cache, big)).equals(big.bytes)).to.equal(true);
+    expect((await readStoreBlob(cache, big)).equals(big.bytes)).to.equal(true);
   });
 });
 
