@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { serveDir, type StaticHttpServer } from '../fixtures/static-http-server.js';
 import { tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeFiles } from '../fixtures/write-files.js';
 
 // BuildKit's own Dockerfile integration tests, group "misc" (moby/buildkit frontend/dockerfile/
 // dockerfile_{addgit,git_http,cache,resources}_test.go and the CLI-reachable parts of the provenance tests), run
@@ -43,15 +44,7 @@ describe('BuildKit parity: misc (addgit, git_http, cache, resources, provenance)
   };
   const out = (): string => join(env.dir, `out${++n}`);
   /** A fresh directory with these files. */
-  const dirWith = async (files: Record<string, string>): Promise<string> => {
-    const dir = join(env.dir, `ctx${++n}`);
-    await mkdir(dir, { recursive: true });
-    for (const [name, body] of Object.entries(files)) {
-      await mkdir(join(dir, name, '..'), { recursive: true });
-      await writeFile(join(dir, name), body, { mode: 0o600 });
-    }
-    return dir;
-  };
+  const dirWith = (files: Record<string, string>): Promise<string> => writeFiles(join(env.dir, `ctx${++n}`), files, { mode: 0o600 });
   const blobOf = (layout: string, digest: string): Promise<Buffer> => readFile(join(layout, 'blobs/sha256', digest.replace('sha256:', '')));
   /** The first manifest of an OCI layout's index.json: an image manifest, or an index (with attestations). */
   const topDigest = async (layout: string): Promise<string> =>

@@ -10,6 +10,7 @@ import { publishBusybox } from '../fixtures/busybox-image.js';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { serveDir, type StaticHttpServer } from '../fixtures/static-http-server.js';
 import { run, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeFiles } from '../fixtures/write-files.js';
 
 // BuildKit's own Dockerfile integration tests that the other buildkit-parity-* files do not port (moby/buildkit
 // frontend/dockerfile/dockerfile_{check,source_date_epoch,onbuild,platform,resources,provenance}_test.go), run
@@ -115,15 +116,7 @@ describe('BuildKit parity: more (check, source_date_epoch, onbuild, platform, re
     expect(r.code, r.stderr).to.equal(0);
   };
   /** A fresh directory with these files (mode 0600, as BuildKit's fstest.CreateFile gives them). */
-  const dirWith = async (files: Record<string, string | Buffer>): Promise<string> => {
-    const dir = join(env.dir, `ctx${++n}`);
-    await mkdir(dir, { recursive: true });
-    for (const [name, body] of Object.entries(files)) {
-      await mkdir(join(dir, name, '..'), { recursive: true });
-      await writeFile(join(dir, name), body, { mode: 0o600 });
-    }
-    return dir;
-  };
+  const dirWith = (files: Record<string, string | Buffer>): Promise<string> => writeFiles(join(env.dir, `ctx${++n}`), files, { mode: 0o600 });
 
   describe('dockerfile_check_test.go', () => {
     const sortWarnings = (list: Expected[]): Expected[] => [...list].sort((a, b) => a.line - b.line || (a.detail < b.detail ? -1 : a.detail > b.detail ? 1 : 0));

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { serveDir, type StaticHttpServer } from '../fixtures/static-http-server.js';
 import { run, runBytes, tsbuild, TSBUILD, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeFiles } from '../fixtures/write-files.js';
 
 // BuildKit's own Dockerfile integration tests (moby/buildkit frontend/dockerfile/dockerfile_namedcontext_test.go,
 // dockerfile_outline_test.go, dockerfile_targets_test.go, exclude_patterns_test.go, errors_test.go,
@@ -27,16 +28,7 @@ describe('BuildKit parity: named contexts, outline, targets, --exclude, errors, 
   const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
   const out = (): string => join(env.dir, `out${++n}`);
   /** A fresh directory with these files (a value of `{ link }` is a symlink). */
-  const dirWith = async (files: Record<string, string | { link: string }>): Promise<string> => {
-    const dir = join(env.dir, `ctx${++n}`);
-    await mkdir(dir, { recursive: true });
-    for (const [name, body] of Object.entries(files)) {
-      await mkdir(join(dir, name, '..'), { recursive: true });
-      if (typeof body === 'string') await writeFile(join(dir, name), body, { mode: 0o600 });
-      else await symlink(body.link, join(dir, name));
-    }
-    return dir;
-  };
+  const dirWith = (files: Record<string, string | { link: string }>): Promise<string> => writeFiles(join(env.dir, `ctx${++n}`), files, { mode: 0o600 });
   const configOf = async (layout: string): Promise<{ created?: string; os: string; architecture: string; variant?: string; config: { Env?: string[]; WorkingDir?: string; Labels?: Record<string, string> } }> => {
     const blob = async (digest: string): Promise<Buffer> => readFile(join(layout, 'blobs', 'sha256', digest.slice('sha256:'.length)));
     const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { digest: string }[] };

@@ -12,6 +12,7 @@ import { git, serveGitHttp, type GitHttpServer } from '../fixtures/git-http-serv
 import { publishBusybox } from '../fixtures/busybox-image.js';
 import { packTar } from '../fixtures/pack-tar.js';
 import { TSBUILD, tsbuild, type CliResult } from '../fixtures/tsbuild-cli.js';
+import { writeFiles } from '../fixtures/write-files.js';
 
 // docker/buildx's own CLI integration tests, group "bake" (tests/bake.go), run against `tsbuild bake`. Each `it` is
 // named after the Go test function it ports; test/compat/buildx-parity/bake.md lists every function, with what is
@@ -45,15 +46,7 @@ describe('buildx parity: bake (docker/buildx tests/bake.go)', function () {
   });
 
   /** buildx's tmpdir(t, fstest.CreateFile…): a fresh working directory holding `files`. */
-  const tmpdir = async (files: Files = {}): Promise<string> => {
-    const d = join(dir, `case${++n}`);
-    await mkdir(d, { recursive: true });
-    for (const [name, text] of Object.entries(files)) {
-      await mkdir(join(d, name, '..'), { recursive: true });
-      await writeFile(join(d, name), text);
-    }
-    return d;
-  };
+  const tmpdir = (files: Files = {}): Promise<string> => writeFiles(join(dir, `case${++n}`), files);
   /** buildx's t.TempDir(): an existing directory outside every case's working directory. */
   const tempDir = async (): Promise<string> => {
     const d = join(dir, `dest${++n}`);

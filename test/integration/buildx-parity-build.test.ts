@@ -6,6 +6,7 @@ import { startBuildEnv, type BuildEnv } from '../fixtures/build-env.js';
 import { git, serveGitHttp, type GitHttpServer } from '../fixtures/git-http-server.js';
 import { packTar } from '../fixtures/pack-tar.js';
 import { run, tsbuild, type CliResult, type RunOptions } from '../fixtures/tsbuild-cli.js';
+import { writeFiles } from '../fixtures/write-files.js';
 
 // docker/buildx's own CLI tests of `buildx build` (tests/build.go), run against `tsbuild build`: each `it` is named
 // after the Go function(s) it ports, with buildx's flags, Dockerfiles and assertions. One registry, one root, one
@@ -50,15 +51,7 @@ describe('buildx parity: tests/build.go', function () {
   const ok = (r: CliResult): CliResult => { expect(r.code, r.stderr).to.equal(0); return r; };
   const failed = (r: CliResult): CliResult => { expect(r.code, r.stdout).not.to.equal(0); return r; };
   /** A fresh directory holding `files`. */
-  const tmpdir = async (files: Record<string, string>): Promise<string> => {
-    const dir = join(env.dir, `t${++n}`);
-    for (const [name, content] of Object.entries(files)) {
-      await mkdir(join(dir, name, '..'), { recursive: true });
-      await writeFile(join(dir, name), content, { mode: 0o600 });
-    }
-    await mkdir(dir, { recursive: true });
-    return dir;
-  };
+  const tmpdir = (files: Record<string, string>): Promise<string> => writeFiles(join(env.dir, `t${++n}`), files, { mode: 0o600 });
   const createTestProject = (): Promise<string> => tmpdir({ Dockerfile: projectDockerfile(env.base), foo: 'foo' });
   const readJson = async <T>(file: string): Promise<T> => JSON.parse(await readFile(file, 'utf8')) as T;
   /** One file of a tar (gzip or not), as `tar -xOf` prints it. */
